@@ -1,0 +1,61 @@
+package vm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// StackFrame is one line of a Tova stack trace.
+type StackFrame struct {
+	Func string
+	File string
+	Line int
+	Col  int
+}
+
+func (f StackFrame) String() string {
+	return fmt.Sprintf("%s (%s:%d:%d)", f.Func, f.File, f.Line, f.Col)
+}
+
+// Error is a Tova runtime error: raised by `throw`, by a failing builtin or
+// by the VM itself. It carries a Tova stack trace, never a Go one.
+type Error struct {
+	Kind  string // "Error" (thrown), "TypeError", "ValueError", "OverflowError", "StackOverflow", "Cancelled", ...
+	Msg   string
+	Value Value // the thrown value; Nil for errors raised by the runtime
+	Stack []StackFrame
+	// Cause is the Go error a builtin returned, if any.
+	Cause error
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Pos returns the innermost stack frame, if any.
+func (e *Error) Pos() (StackFrame, bool) {
+	if len(e.Stack) == 0 {
+		return StackFrame{}, false
+	}
+	return e.Stack[0], true
+}
+
+// Trace formats the stack trace, innermost call first.
+func (e *Error) Trace() string {
+	var b strings.Builder
+	for _, f := range e.Stack {
+		fmt.Fprintf(&b, "  at %s\n", f)
+	}
+	return b.String()
+}
+
+// Errorf makes a runtime error of the given kind for a builtin to return.
+func Errorf(kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// TypeErrorf makes a TypeError.
+func TypeErrorf(format string, args ...any) *Error { return Errorf("TypeError", format, args...) }
+
+// ErrCancelled is the kind of the error raised when a thread's context ends.
+const ErrCancelled = "Cancelled"

@@ -1,0 +1,137 @@
+package vm
+
+import (
+	"fmt"
+
+	"tova/bytecode"
+)
+
+// funcProto is a bytecode function prepared for execution.
+type funcProto struct {
+	*bytecode.Func
+	prog  *Program
+	index int
+	// caches holds one inline cache word per instruction for GETFIELD /
+	// SETFIELD: shape id << 32 | slot + 1. Read and written atomically.
+	caches []uint64
+}
+
+// typeEntry holds the constructors made from one bytecode.TypeDesc:
+// ctors[0] is the type itself (records) and ctors[i+1] variant i.
+type typeEntry struct {
+	ctors []Value
+	adt   *ADTInfo
+}
+
+// frame is one activation record.
+type frame struct {
+	fn       *funcProto
+	cl       *Closure
+	base     int    // index of R[0] in the thread stack
+	pc       int    // next instruction
+	ret      int    // caller register receiving the result (absolute stack index)
+	provided uint64 // bit i set: parameter i was passed
+	handlers []handler
+	// boundary marks a frame entered from Go (Thread.Call): returning
+	// from it leaves the interpreter loop.
+	boundary bool
+}
+
+// handler is an active try block.
+type handler struct {
+	reg    int // register receiving the error value
+	target int // catch pc
+}
+
+// Closure is a Tova function value.
+type Closure struct {
+	Fn   *funcProto
+	Free []*Cell
+}
+
+// Name returns the function's name ("<lambda>" for anonymous ones).
+func (c *Closure) Name() string {
+	if c.Fn.Name == "" {
+		return "<lambda>"
+	}
+	return c.Fn.Name
+}
+
+// ParamNames returns the declared parameter names.
+func (c *Closure) ParamNames() []string { return c.Fn.ParamNames }
+
+// ParamTypes returns the parameter annotations ("" where absent).
+func (c *Closure) ParamTypes() []string { return c.Fn.ParamTypes }
+
+// Load prepares a bytecode program for execution. It checks what the
+// decoder cannot: that every builtin the program names exists.
+func Load(p *bytecode.Program) (*Program, error) {
+	if len(p.Funcs) == 0 {
+		return nil, fmt.Errorf("program has no main function")
+	}
+	prog := &Program{Code: p}
+	prog.consts = make([]Value, len(p.Constants))
+	for i, k := range p.Constants {
+		switch k.Kind {
+		case bytecode.KNil:
+			prog.consts[i] = Nil
+		case bytecode.KInt:
+			prog.consts[i] = Int(k.Int)
+		case bytecode.KFloat:
+			prog.consts[i] = Float(k.Float)
+		case bytecode.KString:
+			prog.consts[i] = Str(k.Str)
+		case bytecode.KBool:
+			prog.consts[i] = Bool(k.Int != 0)
+		case bytecode.KNames:
+			// Names constants are used by NEWOBJ (shape) and CALLKW; keep
+			// the shape ready in an Object-less Value: resolved lazily.
+			prog.consts[i] = shapeConst(ShapeOf(k.Names))
+		}
+	}
+	prog.builtins = make([]Value, len(p.Builtins))
+	for i, name := range p.Builtins {
+		b, ok := LookupBuiltin(name)
+		if !ok {
+			return nil, fmt.Errorf("program uses unknown builtin %q", name)
+		}
+		prog.builtins[i] = b
+	}
+	prog.types = make([]*typeEntry, len(p.Types))
+	for i, td := range p.Types {
+		prog.types[i] = newTypeEntry(td)
+	}
+	prog.funcs = make([]*funcProto, len(p.Funcs))
+	for i, f := range p.Funcs {
+		prog.funcs[i] = &funcProto{Func: f, prog: prog, index: i, caches: make([]uint64, len(f.Code))}
+	}
+	return prog, nil
+}
+
+func newTypeEntry(td *bytecode.TypeDesc) *typeEntry {
+	te := &typeEntry{}
+	eq := true // records and variants compare structurally
+	if len(td.Variants) == 0 {
+		ti := NewTypeInfo(td.Name, td.Name, td.Fields, -1)
+		ti.Eq = eq
+		te.ctors = []Value{TypeValueOf(ti)}
+		return te
+	}
+	te.adt = &ADTInfo{Name: td.Name}
+	te.ctors = make([]Value, len(td.Variants)+1)
+	for j, vd := range td.Variants {
+		ti := NewTypeInfo(td.Name, vd.Name, vd.Fields, j)
+		ti.ADT = te.adt
+		ti.Eq = eq
+		te.adt.Variants = append(te.adt.Variants, ti)
+		if ti.Singleton != nil {
+			te.ctors[j+1] = ObjectValue(ti.Singleton)
+		} else {
+			te.ctors[j+1] = TypeValueOf(ti)
+		}
+	}
+	// The ADT name itself is not callable; it evaluates to its first
+	// variant's constructor only for `is` checks, which use names.
+	te.ctors[0] = Str(td.Name)
+	return te
+}

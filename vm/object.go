@@ -1,0 +1,303 @@
+package vm
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Shape is the ordered key list shared by every object built the same way.
+// Shapes form a tree: adding a key to an object moves it to a child shape.
+// Shapes are immutable apart from their transition table, which is
+// guarded, so objects of one shape may live on many goroutines.
+type Shape struct {
+	id    uint32
+	keys  []string
+	index map[string]int // built for shapes with many keys
+
+	mu    sync.Mutex
+	trans map[string]*Shape
+}
+
+const (
+	shapeMapMin  = 9  // shapes with this many keys get an index map
+	dictModeKeys = 64 // objects with more keys leave the shape tree
+)
+
+var (
+	shapeIDs   atomic.Uint32
+	emptyShape = &Shape{id: 1}
+)
+
+func init() { shapeIDs.Store(1) }
+
+// Keys returns the keys of the shape in insertion order (do not modify).
+func (s *Shape) Keys() []string { return s.keys }
+
+// Lookup returns the slot of key, or -1.
+func (s *Shape) Lookup(key string) int {
+	if s.index != nil {
+		if i, ok := s.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, k := range s.keys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// With returns the shape that has s's keys followed by key.
+func (s *Shape) With(key string) *Shape {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.trans[key]; ok {
+		return c
+	}
+	keys := make([]string, len(s.keys)+1)
+	copy(keys, s.keys)
+	keys[len(s.keys)] = key
+	c := &Shape{id: shapeIDs.Add(1), keys: keys}
+	if len(keys) >= shapeMapMin {
+		c.index = make(map[string]int, len(keys))
+		for i, k := range keys {
+			c.index[k] = i
+		}
+	}
+	if s.trans == nil {
+		s.trans = make(map[string]*Shape)
+	}
+	s.trans[key] = c
+	return c
+}
+
+// ShapeOf returns the shape with exactly these keys in this order.
+// Duplicate keys keep their first position.
+func ShapeOf(keys []string) *Shape {
+	s := emptyShape
+	for _, k := range keys {
+		if s.Lookup(k) < 0 {
+			s = s.With(k)
+		}
+	}
+	return s
+}
+
+// Object is an insertion-ordered map from string keys to values. Small
+// objects share a Shape; big ones switch to dictionary mode (shape nil).
+// Records and variants are Objects with a non-nil Type.
+type Object struct {
+	shape *Shape
+	vals  []Value
+	// dictionary mode
+	keys  []string
+	index map[string]int
+
+	Type *TypeInfo // nil for plain objects
+}
+
+// NewObject returns an empty plain object.
+func NewObject() *Object { return &Object{shape: emptyShape} }
+
+// NewObjectShaped returns an object of shape s with the given values
+// (len(vals) must equal len(s.keys); vals is retained).
+func NewObjectShaped(s *Shape, vals []Value) *Object {
+	return &Object{shape: s, vals: vals}
+}
+
+func ObjectValue(o *Object) Value { return Value{k: KObject, p: unsafe.Pointer(o)} }
+
+// Len is the number of keys.
+func (o *Object) Len() int { return len(o.vals) }
+
+// Keys returns the keys in insertion order (do not modify).
+func (o *Object) Keys() []string {
+	if o.shape != nil {
+		return o.shape.keys
+	}
+	return o.keys
+}
+
+// Values returns the values in key order (do not modify the slice header).
+func (o *Object) Values() []Value { return o.vals }
+
+// Shape returns the object's shape, nil in dictionary mode.
+func (o *Object) Shape() *Shape { return o.shape }
+
+// Slot returns the value at slot i.
+func (o *Object) Slot(i int) Value { return o.vals[i] }
+
+// SetSlot sets the value at slot i.
+func (o *Object) SetSlot(i int, v Value) { o.vals[i] = v }
+
+// Lookup returns the slot of key, or -1.
+func (o *Object) Lookup(key string) int {
+	if o.shape != nil {
+		return o.shape.Lookup(key)
+	}
+	if i, ok := o.index[key]; ok {
+		return i
+	}
+	return -1
+}
+
+// Get returns the value of key.
+func (o *Object) Get(key string) (Value, bool) {
+	i := o.Lookup(key)
+	if i < 0 {
+		return Nil, false
+	}
+	return o.vals[i], true
+}
+
+// Set sets key to v, appending the key if it is new.
+func (o *Object) Set(key string, v Value) {
+	if i := o.Lookup(key); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	if o.shape != nil {
+		if len(o.vals) < dictModeKeys {
+			o.shape = o.shape.With(key)
+			o.vals = append(o.vals, v)
+			return
+		}
+		o.toDict()
+	}
+	o.index[key] = len(o.keys)
+	o.keys = append(o.keys, key)
+	o.vals = append(o.vals, v)
+}
+
+func (o *Object) toDict() {
+	keys := o.shape.keys
+	o.keys = make([]string, len(keys), len(keys)*2)
+	copy(o.keys, keys)
+	o.index = make(map[string]int, len(keys)*2)
+	for i, k := range keys {
+		o.index[k] = i
+	}
+	o.shape = nil
+}
+
+// Delete removes key, keeping the order of the others. It reports whether
+// the key was present.
+func (o *Object) Delete(key string) bool {
+	i := o.Lookup(key)
+	if i < 0 {
+		return false
+	}
+	keys := append([]string(nil), o.Keys()...)
+	keys = append(keys[:i], keys[i+1:]...)
+	o.vals = append(o.vals[:i], o.vals[i+1:]...)
+	if o.shape != nil {
+		o.shape = ShapeOf(keys)
+		return true
+	}
+	o.keys = keys
+	for j := i; j < len(keys); j++ {
+		o.index[keys[j]] = j
+	}
+	delete(o.index, key)
+	return true
+}
+
+// Copy returns a shallow copy (a plain object when o is a record).
+func (o *Object) Copy() *Object {
+	c := &Object{shape: o.shape, vals: append([]Value(nil), o.vals...), Type: o.Type}
+	if o.shape == nil {
+		c.keys = append([]string(nil), o.keys...)
+		c.index = make(map[string]int, len(o.index))
+		for k, i := range o.index {
+			c.index[k] = i
+		}
+	}
+	return c
+}
+
+// ---------------------------------------------------------------- types
+
+// TypeInfo describes a record type or one variant of an ADT. Instances
+// are Objects whose Type points here.
+type TypeInfo struct {
+	Name    string   // the declared type name (ADT name for variants)
+	Tag     string   // the variant name; equals Name for records
+	Fields  []string // field names in declaration order
+	Shape   *Shape
+	Variant int  // index among the ADT's variants, -1 for records
+	Eq      bool // derive [Eq]: structural equality (records and variants always compare structurally here)
+	ADT     *ADTInfo
+	// Positional is true for variants whose fields print and serialise
+	// positionally (Ok, Err, Some).
+	Positional bool
+	Singleton  *Object // the instance of a bare variant (no fields)
+}
+
+// ADTInfo groups the variants of one algebraic data type.
+type ADTInfo struct {
+	Name     string
+	Variants []*TypeInfo
+}
+
+// NewTypeInfo builds a TypeInfo and its shape.
+func NewTypeInfo(name, tag string, fields []string, variant int) *TypeInfo {
+	ti := &TypeInfo{Name: name, Tag: tag, Fields: fields, Shape: ShapeOf(fields), Variant: variant}
+	if variant >= 0 && len(fields) == 0 {
+		ti.Singleton = &Object{shape: ti.Shape, Type: ti}
+	}
+	return ti
+}
+
+// New builds an instance from field values in declaration order.
+func (ti *TypeInfo) New(vals []Value) *Object {
+	if ti.Singleton != nil {
+		return ti.Singleton
+	}
+	return &Object{shape: ti.Shape, vals: vals, Type: ti}
+}
+
+// TypeValue is a callable constructor (a record type or a variant).
+type TypeValue struct{ Info *TypeInfo }
+
+func TypeValueOf(ti *TypeInfo) Value { return Value{k: KType, p: unsafe.Pointer(&TypeValue{Info: ti})} }
+
+// The built-in Result and Option variants.
+var (
+	ResultADT = &ADTInfo{Name: "Result"}
+	OptionADT = &ADTInfo{Name: "Option"}
+	OkType    = builtinVariant(ResultADT, "Ok", "value", 0)
+	ErrType   = builtinVariant(ResultADT, "Err", "error", 1)
+	SomeType  = builtinVariant(OptionADT, "Some", "value", 0)
+	NoneType  = builtinVariant(OptionADT, "None", "", 1)
+)
+
+func builtinVariant(adt *ADTInfo, tag, field string, idx int) *TypeInfo {
+	var fields []string
+	if field != "" {
+		fields = []string{field}
+	}
+	ti := NewTypeInfo(adt.Name, tag, fields, idx)
+	ti.ADT = adt
+	ti.Positional = true
+	ti.Eq = true
+	adt.Variants = append(adt.Variants, ti)
+	return ti
+}
+
+func Ok(v Value) Value   { return ObjectValue(OkType.New([]Value{v})) }
+func Err(v Value) Value  { return ObjectValue(ErrType.New([]Value{v})) }
+func Some(v Value) Value { return ObjectValue(SomeType.New([]Value{v})) }
+
+// None is the None value.
+var None = ObjectValue(NoneType.Singleton)
+
+// VariantOf returns the TypeInfo of a record or variant value, or nil.
+func VariantOf(v Value) *TypeInfo {
+	if v.k != KObject {
+		return nil
+	}
+	return v.AsObject().Type
+}

@@ -1,0 +1,115 @@
+package vm
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"tova/bytecode"
+)
+
+// Config holds what a program instance may touch of the outside world.
+// Everything is injected: tests pass buffers and fixed clocks.
+type Config struct {
+	Stdout   io.Writer
+	Stderr   io.Writer
+	MaxDepth int                         // maximum Tova call depth (default 5000)
+	Now      func() time.Time            // clock (default time.Now)
+	Getenv   func(string) (string, bool) // environment (default os.LookupEnv)
+	// Args are the script's command-line arguments.
+	Args []string
+}
+
+func (c *Config) fill() {
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = 5000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.LookupEnv
+	}
+}
+
+// Instance is one running copy of a program: its module slots (globals)
+// and configuration. Threads of one instance share the globals.
+type Instance struct {
+	Prog    *Program
+	Globals []Value
+	Cfg     Config
+	Started time.Time
+	// Host is free for the embedding runtime (server, jobs) to attach
+	// its own state; builtins such as spawn_job find it here.
+	Host any
+}
+
+// NewInstance makes an instance of p with fresh globals.
+func (p *Program) NewInstance(cfg Config) *Instance {
+	cfg.fill()
+	return &Instance{Prog: p, Globals: make([]Value, len(p.Code.Globals)), Cfg: cfg, Started: cfg.Now()}
+}
+
+// Thread executes Tova code on one goroutine. It is not safe for
+// concurrent use; make one thread per goroutine.
+type Thread struct {
+	In  *Instance
+	ctx context.Context
+
+	stack  []Value
+	frames []frame
+	depth  int
+
+	// interrupted is set (from any goroutine) when ctx ends; the
+	// interpreter checks it on backward jumps and calls.
+	interrupted atomic.Bool
+	stopWatch   func() bool
+
+	// Locals is free for the embedding runtime (e.g. the current request).
+	Locals any
+}
+
+// NewThread makes a thread bound to ctx: when ctx is done, the running
+// code stops at its next backward jump or call with a Cancelled error.
+func (in *Instance) NewThread(ctx context.Context) *Thread {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	t := &Thread{In: in, ctx: ctx, stack: make([]Value, 0, 256)}
+	if ctx.Done() != nil {
+		t.stopWatch = context.AfterFunc(ctx, func() { t.interrupted.Store(true) })
+	}
+	return t
+}
+
+// Release detaches the thread from its context.
+func (t *Thread) Release() {
+	if t.stopWatch != nil {
+		t.stopWatch()
+	}
+}
+
+// Context returns the thread's context.
+func (t *Thread) Context() context.Context { return t.ctx }
+
+// Stdout is where print writes.
+func (t *Thread) Stdout() io.Writer { return t.In.Cfg.Stdout }
+
+// Program is a loaded program: bytecode plus the VM's ready-to-run
+// tables (constants as Values, resolved builtins, type constructors).
+// It is immutable and may be shared by any number of instances.
+type Program struct {
+	Code     *bytecode.Program
+	consts   []Value
+	funcs    []*funcProto
+	builtins []Value
+	types    []*typeEntry
+}

@@ -1,0 +1,202 @@
+package vm
+
+import (
+	"math"
+	"unsafe"
+)
+
+// Kind is the dynamic type of a Value.
+type Kind uint8
+
+const (
+	KNil Kind = iota
+	KBool
+	KInt
+	KFloat
+	KString
+	KDuration // n = nanoseconds
+	KSize     // n = bytes
+	KArray    // p = *Array
+	KObject   // p = *Object (plain objects, records and variants)
+	KFunc     // p = *Closure
+	KBuiltin  // p = *Builtin
+	KType     // p = *TypeValue (a record/variant constructor)
+	KRange    // p = *RangeValue
+	KHost     // p = *HostRef (host objects: requests, responses, models, db)
+	KCell     // p = *Cell (internal: captured variable)
+	KIter     // p = *iterator (internal: for-loop state)
+	KShape    // p = *Shape (internal: object-literal shape constants)
+)
+
+var kindNames = [...]string{
+	KNil: "Nil", KBool: "Bool", KInt: "Int", KFloat: "Float", KString: "String",
+	KDuration: "Duration", KSize: "Size", KArray: "List", KObject: "Object",
+	KFunc: "Function", KBuiltin: "Function", KType: "Function", KRange: "Range",
+	KHost: "Object", KCell: "Cell", KIter: "Iterator", KShape: "Shape",
+}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Value is a Tova value. Scalars (nil, Bool, Int, Float, Duration, Size)
+// live in n and never allocate. A string keeps its data pointer in p and
+// its byte length in n. Every other kind points at a heap object in p.
+type Value struct {
+	k Kind
+	n uint64
+	p unsafe.Pointer
+}
+
+func shapeConst(s *Shape) Value { return Value{k: KShape, p: unsafe.Pointer(s)} }
+
+func (v Value) asShape() *Shape { return (*Shape)(v.p) }
+
+// Nil is the nil value.
+var Nil = Value{}
+
+var (
+	True  = Value{k: KBool, n: 1}
+	False = Value{k: KBool}
+)
+
+func Int(i int64) Value       { return Value{k: KInt, n: uint64(i)} }
+func Float(f float64) Value   { return Value{k: KFloat, n: math.Float64bits(f)} }
+func Duration(ns int64) Value { return Value{k: KDuration, n: uint64(ns)} }
+func Size(b int64) Value      { return Value{k: KSize, n: uint64(b)} }
+
+func Bool(b bool) Value {
+	if b {
+		return True
+	}
+	return False
+}
+
+// Str makes a String value. It does not copy s.
+func Str(s string) Value {
+	return Value{k: KString, n: uint64(len(s)), p: unsafe.Pointer(unsafe.StringData(s))}
+}
+
+func (v Value) Kind() Kind           { return v.k }
+func (v Value) IsNil() bool          { return v.k == KNil }
+func (v Value) AsInt() int64         { return int64(v.n) }
+func (v Value) AsFloat() float64     { return math.Float64frombits(v.n) }
+func (v Value) AsBool() bool         { return v.n != 0 }
+func (v Value) AsDuration() int64    { return int64(v.n) }
+func (v Value) AsSize() int64        { return int64(v.n) }
+func (v Value) AsArray() *Array      { return (*Array)(v.p) }
+func (v Value) AsObject() *Object    { return (*Object)(v.p) }
+func (v Value) AsClosure() *Closure  { return (*Closure)(v.p) }
+func (v Value) AsBuiltin() *Builtin  { return (*Builtin)(v.p) }
+func (v Value) AsType() *TypeValue   { return (*TypeValue)(v.p) }
+func (v Value) AsRange() *RangeValue { return (*RangeValue)(v.p) }
+func (v Value) AsCell() *Cell        { return (*Cell)(v.p) }
+
+// AsString returns the string of a KString value (no copy).
+func (v Value) AsString() string {
+	if v.n == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(v.p), int(v.n))
+}
+
+// AsHost returns the host object of a KHost value.
+func (v Value) AsHost() HostObject { return (*HostRef)(v.p).H }
+
+// Truthy: only false and nil are falsy (Decision 3).
+func (v Value) Truthy() bool {
+	switch v.k {
+	case KNil:
+		return false
+	case KBool:
+		return v.n != 0
+	}
+	return true
+}
+
+// IsNumber reports whether v is an Int or a Float.
+func (v Value) IsNumber() bool { return v.k == KInt || v.k == KFloat }
+
+// Number returns v as a float64 (Int or Float).
+func (v Value) Number() float64 {
+	if v.k == KInt {
+		return float64(int64(v.n))
+	}
+	return math.Float64frombits(v.n)
+}
+
+// ---------------------------------------------------------------- heap objects
+
+// Array is a mutable, growable list.
+type Array struct {
+	Elems []Value
+}
+
+func NewArray(elems []Value) Value { return Value{k: KArray, p: unsafe.Pointer(&Array{Elems: elems})} }
+func ArrayValue(a *Array) Value    { return Value{k: KArray, p: unsafe.Pointer(a)} }
+
+// Cell holds a variable captured by a closure.
+type Cell struct{ V Value }
+
+func CellValue(c *Cell) Value { return Value{k: KCell, p: unsafe.Pointer(c)} }
+
+// Builtin is a function implemented in Go.
+// Params names its parameters for named-argument calls (may be nil);
+// a builtin receives the arguments as passed (named ones moved to their
+// position, absent ones nil) and must not retain args after returning.
+type Builtin struct {
+	Name   string
+	Params []string
+	Fn     func(t *Thread, args []Value) (Value, error)
+}
+
+func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }
+
+// RangeValue is a lazy integer range [Lo, Hi) stepping by Step.
+type RangeValue struct {
+	Lo, Hi, Step int64
+}
+
+func NewRange(lo, hi, step int64) Value {
+	return Value{k: KRange, p: unsafe.Pointer(&RangeValue{lo, hi, step})}
+}
+
+// Len is the number of integers in the range.
+func (r *RangeValue) Len() int64 {
+	if r.Step > 0 {
+		if r.Hi <= r.Lo {
+			return 0
+		}
+		return (r.Hi - r.Lo + r.Step - 1) / r.Step
+	}
+	if r.Step < 0 {
+		if r.Hi >= r.Lo {
+			return 0
+		}
+		return (r.Lo - r.Hi - r.Step - 1) / -r.Step
+	}
+	return 0
+}
+
+// HostObject is a Go object exposed to Tova code (request, response,
+// database handle, model). Attribute reads that return false fall back to
+// the builtins with the same name.
+type HostObject interface {
+	TypeName() string
+	GetAttr(t *Thread, name string) (Value, bool, error)
+	SetAttr(t *Thread, name string, v Value) error
+}
+
+// HostCaller is implemented by host objects that have methods: a method
+// call obj.name(args) first asks CallMethod; handled false falls back to
+// GetAttr + call, then to builtins.
+type HostCaller interface {
+	CallMethod(t *Thread, name string, args []Value) (result Value, handled bool, err error)
+}
+
+// HostRef boxes a HostObject so that a Value can point at it.
+type HostRef struct{ H HostObject }
+
+func HostValue(h HostObject) Value { return Value{k: KHost, p: unsafe.Pointer(&HostRef{H: h})} }
+
+// Same reports whether a and b are the very same value (identity for heap
+// kinds, bit equality for scalars).
+func Same(a, b Value) bool { return a.k == b.k && a.n == b.n && a.p == b.p }
