@@ -1,0 +1,302 @@
+package bytecode
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"sort"
+
+	"tova/frontend/ast"
+	"tova/frontend/diag"
+	"tova/frontend/token"
+)
+
+// Source is one file handed to the compiler: its resolved syntax tree
+// and its text (hashed into the program).
+type Source struct {
+	File *ast.File
+	Text []byte
+}
+
+// Compile turns resolved syntax trees into a Program. The trees must
+// have been through frontend/resolve without errors. Errors the compiler
+// itself finds (limits exceeded, unsupported forms) come back as a
+// diag.List.
+func Compile(srcs []Source) (prog *Program, err error) {
+	c := &compiler{prog: &Program{}, consts: map[constKey]int{}, builtins: map[string]int{}}
+	h := sha256.New()
+	for _, s := range srcs {
+		sum := sha256.Sum256(s.Text)
+		c.prog.Files = append(c.prog.Files, SourceFile{Name: s.File.Name, Hash: sum})
+		h.Write(sum[:])
+	}
+	copy(c.prog.SourceHash[:], h.Sum(nil))
+	defer func() {
+		if r := recover(); r != nil {
+			if b, ok := r.(bailout); ok {
+				c.errs = append(c.errs, b.err)
+				prog, err = nil, c.errs
+				return
+			}
+			panic(r)
+		}
+	}()
+	c.collectGlobals(srcs)
+	c.compileMain(srcs)
+	if len(c.errs) > 0 {
+		sort.Sort(c.errs)
+		return nil, c.errs
+	}
+	return c.prog, nil
+}
+
+type constKey struct {
+	kind ConstKind
+	i    int64
+	s    string
+}
+
+type compiler struct {
+	prog     *Program
+	consts   map[constKey]int
+	builtins map[string]int
+	globals  map[*ast.Binding]int
+	file     int
+	fileName string
+	errs     diag.List
+}
+
+// bailout aborts compilation on an error that leaves no sensible way on.
+type bailout struct{ err *diag.Error }
+
+func (c *compiler) errorf(pos token.Pos, format string, args ...any) {
+	c.errs = append(c.errs, &diag.Error{File: c.fileName, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) fatalf(pos token.Pos, format string, args ...any) {
+	panic(bailout{&diag.Error{File: c.fileName, Pos: pos, Msg: fmt.Sprintf(format, args...)}})
+}
+
+// collectGlobals numbers the module slots of every file.
+func (c *compiler) collectGlobals(srcs []Source) {
+	c.globals = map[*ast.Binding]int{}
+	for _, s := range srcs {
+		for _, b := range s.File.Globals {
+			if _, ok := c.globals[b]; ok {
+				continue
+			}
+			c.globals[b] = len(c.prog.Globals)
+			c.prog.Globals = append(c.prog.Globals, b.Name)
+		}
+	}
+}
+
+func (c *compiler) global(b *ast.Binding) int {
+	if i, ok := c.globals[b]; ok {
+		return i
+	}
+	c.globals[b] = len(c.prog.Globals)
+	c.prog.Globals = append(c.prog.Globals, b.Name)
+	return c.globals[b]
+}
+
+// ---------------------------------------------------------------- constants
+
+func (c *compiler) constant(k constKey, make func() Constant) int {
+	if i, ok := c.consts[k]; ok {
+		return i
+	}
+	i := len(c.prog.Constants)
+	if i > MaxB {
+		c.fatalf(token.Pos{}, "too many constants (limit %d)", MaxB+1)
+	}
+	c.prog.Constants = append(c.prog.Constants, make())
+	c.consts[k] = i
+	return i
+}
+
+func (c *compiler) kInt(v int64) int {
+	return c.constant(constKey{KInt, v, ""}, func() Constant { return Constant{Kind: KInt, Int: v} })
+}
+
+func (c *compiler) kFloat(v float64) int {
+	bits := int64(math.Float64bits(v))
+	return c.constant(constKey{KFloat, bits, ""}, func() Constant { return Constant{Kind: KFloat, Float: v} })
+}
+
+func (c *compiler) kString(s string) int {
+	return c.constant(constKey{KString, 0, s}, func() Constant { return Constant{Kind: KString, Str: s} })
+}
+
+func (c *compiler) kBool(b bool) int {
+	v := int64(0)
+	if b {
+		v = 1
+	}
+	return c.constant(constKey{KBool, v, ""}, func() Constant { return Constant{Kind: KBool, Int: v} })
+}
+
+func (c *compiler) kNil() int {
+	return c.constant(constKey{KNil, 0, ""}, func() Constant { return Constant{Kind: KNil} })
+}
+
+func (c *compiler) kNames(names []string) int {
+	key := ""
+	for _, n := range names {
+		key += n + "\x00"
+	}
+	return c.constant(constKey{KNames, int64(len(names)), key}, func() Constant {
+		return Constant{Kind: KNames, Names: append([]string{}, names...)}
+	})
+}
+
+func (c *compiler) builtin(name string) int {
+	if i, ok := c.builtins[name]; ok {
+		return i
+	}
+	i := len(c.prog.Builtins)
+	c.prog.Builtins = append(c.prog.Builtins, name)
+	c.builtins[name] = i
+	return i
+}
+
+// ---------------------------------------------------------------- functions
+
+// fstate is the compiler state of one function.
+type fstate struct {
+	c      *compiler
+	parent *fstate
+	fn     *Func
+	af     *ast.Function // nil for a main function
+
+	regOf   map[*ast.Binding]int
+	top     int // first free register
+	maxRegs int
+	pos     token.Pos
+
+	loops []*loopCtx
+	tries []*tryCtx
+}
+
+type loopCtx struct {
+	label      string
+	breaks     []int // JMP instructions to patch to the loop exit
+	continues  []int // JMP instructions to patch to the continue target
+	tryDepth   int   // len(tries) when the loop started
+	contTarget int   // -1 until known
+}
+
+// tryCtx is an active try block of the current function.
+type tryCtx struct {
+	finally  *ast.Block
+	handler  bool // a TRYBEGIN handler is active for this context
+	inFinish bool // currently compiling this context's finally code
+}
+
+func (c *compiler) newFunc(parent *fstate, name string, pos token.Pos, af *ast.Function) *fstate {
+	fn := &Func{Name: name, File: c.file, Pos: Pos{pos.Line, pos.Col}}
+	c.prog.Funcs = append(c.prog.Funcs, fn)
+	return &fstate{c: c, parent: parent, fn: fn, af: af, regOf: map[*ast.Binding]int{}}
+}
+
+func (f *fstate) funcIndex() int {
+	for i, g := range f.c.prog.Funcs {
+		if g == f.fn {
+			return i
+		}
+	}
+	return -1
+}
+
+// alloc reserves n consecutive registers and returns the first.
+func (f *fstate) alloc(n int) int {
+	r := f.top
+	f.top += n
+	if f.top > f.maxRegs {
+		f.maxRegs = f.top
+		if f.maxRegs > MaxA {
+			f.c.fatalf(f.pos, "function %s needs too many registers (limit %d)", f.fn.Name, MaxA)
+		}
+	}
+	return r
+}
+
+// release frees every register from r on.
+func (f *fstate) release(r int) {
+	if r < f.top {
+		f.top = r
+	}
+}
+
+func (f *fstate) setPos(p token.Pos) {
+	if p.IsValid() {
+		f.pos = p
+	}
+}
+
+func (f *fstate) emit(op Op, a, b, cc int) int {
+	if a < 0 || a > MaxA || b < 0 || b > MaxB || cc < 0 || cc > MaxC {
+		f.c.fatalf(f.pos, "operand out of range in %s", op)
+	}
+	pc := len(f.fn.Code)
+	p := Pos{f.pos.Line, f.pos.Col}
+	if n := len(f.fn.Lines); n == 0 || f.fn.Lines[n-1].Pos != p {
+		if n > 0 && int(f.fn.Lines[n-1].PC) == pc {
+			f.fn.Lines[n-1].Pos = p
+		} else {
+			f.fn.Lines = append(f.fn.Lines, LineEntry{PC: uint32(pc), Pos: p})
+		}
+	}
+	f.fn.Code = append(f.fn.Code, Make(op, a, b, cc))
+	return pc
+}
+
+// here is the index of the next instruction.
+func (f *fstate) here() int { return len(f.fn.Code) }
+
+// patch sets the jump target of the instruction at pc to target.
+func (f *fstate) patch(pc, target int) {
+	in := f.fn.Code[pc]
+	op := in.Op()
+	switch Ops[op].C {
+	case OJump:
+		f.fn.Code[pc] = Make(op, in.A(), in.B(), target)
+	default:
+		f.fn.Code[pc] = Make(op, in.A(), target, in.C())
+	}
+}
+
+func (f *fstate) patchAll(pcs []int, target int) {
+	for _, pc := range pcs {
+		f.patch(pc, target)
+	}
+}
+
+func (f *fstate) finish() {
+	if f.maxRegs < 1 {
+		f.maxRegs = 1
+	}
+	f.fn.NumRegs = f.maxRegs
+}
+
+// ---------------------------------------------------------------- main
+
+func (c *compiler) compileMain(srcs []Source) {
+	if len(srcs) == 0 {
+		f := c.newFunc(nil, "main", token.Pos{}, nil)
+		f.emit(RETNIL, 0, 0, 0)
+		f.finish()
+		return
+	}
+	// One main function runs every file's top-level code in order.
+	f := c.newFunc(nil, "main", token.Pos{Line: 1, Col: 1}, nil)
+	for i, s := range srcs {
+		c.file = i
+		c.fileName = s.File.Name
+		f.fn.File = i
+		blk := &ast.Block{Stmts: s.File.Stmts}
+		f.block(blk, -1)
+	}
+	f.emit(RETNIL, 0, 0, 0)
+	f.finish()
+}

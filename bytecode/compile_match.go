@@ -1,0 +1,228 @@
+package bytecode
+
+import (
+	"unicode/utf8"
+
+	"tova/frontend/ast"
+)
+
+// matchExpr compiles match: arms are tried in order; the first whose
+// pattern matches and whose guard holds gives the value. No match is a
+// runtime error naming the value.
+func (f *fstate) matchExpr(e *ast.Match, s sink) {
+	saved := f.top
+	subj := f.alloc(1)
+	f.exprTo(e.Subject, subj)
+	var ends []int
+	for _, arm := range e.Arms {
+		armSaved := f.top
+		f.setPos(arm.PosV)
+		var fail []int
+		walkBinds(arm.Pattern, func(id *ast.Ident) { f.declare(id.Binding) })
+		f.matchPattern(arm.Pattern, subj, &fail)
+		if arm.Guard != nil {
+			fail = append(fail, f.condJump(arm.Guard, false)...)
+		}
+		if blk, ok := arm.Body.(*ast.Block); ok {
+			f.blockTo(blk, s)
+		} else {
+			f.exprSink(arm.Body, s)
+		}
+		if !s.ret {
+			ends = append(ends, f.emit(JMP, 0, 0, 0))
+		}
+		f.patchAll(fail, f.here())
+		f.release(armSaved)
+		// bindings of this arm are gone
+		walkBinds(arm.Pattern, func(id *ast.Ident) { delete(f.regOf, id.Binding) })
+	}
+	f.setPos(e.PosV)
+	f.emit(MATCHFAIL, subj, 0, 0)
+	f.patchAll(ends, f.here())
+	f.release(saved)
+}
+
+// matchPattern tests the value in register v against p, binding names
+// on success and appending to fail the jumps taken on mismatch.
+func (f *fstate) matchPattern(p ast.Pattern, v int, fail *[]int) {
+	f.setPos(p.Pos())
+	switch p := p.(type) {
+	case *ast.PWild:
+	case *ast.PBind:
+		f.bindMatched(p.Name.Binding, v)
+	case *ast.PLit:
+		if _, ok := p.Value.(*ast.NilLit); ok {
+			*fail = append(*fail, f.emit(JNNIL, v, 0, 0))
+			return
+		}
+		if b, ok := p.Value.(*ast.BoolLit); ok {
+			k := f.c.kBool(b.Value)
+			*fail = append(*fail, f.emit(JNEQK, v, k, 0))
+			return
+		}
+		k, ok := f.numConst(p.Value)
+		if !ok {
+			f.c.errorf(p.Pos(), "unsupported literal pattern")
+			return
+		}
+		*fail = append(*fail, f.emit(JNEQK, v, k, 0))
+	case *ast.PRange:
+		lo, ok1 := f.numConst(p.Lo)
+		hi, ok2 := f.numConst(p.Hi)
+		if !ok1 || !ok2 {
+			f.c.errorf(p.Pos(), "range patterns need literal bounds")
+			return
+		}
+		t := f.alloc(1)
+		kind := "Number"
+		if _, isStr := p.Lo.(*ast.StringLit); isStr {
+			kind = "String"
+		}
+		f.emit(ISTYPE, t, v, f.c.kString(kind))
+		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
+		*fail = append(*fail, f.emit(JNGEK, v, lo, 0))
+		if p.Inclusive {
+			*fail = append(*fail, f.emit(JNLEK, v, hi, 0))
+		} else {
+			*fail = append(*fail, f.emit(JNLTK, v, hi, 0))
+		}
+	case *ast.PArray:
+		t := f.alloc(2)
+		f.emit(ISTYPE, t, v, f.c.kString("List"))
+		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
+		f.emit(LEN, t, v, 0)
+		fixed := len(p.Elems)
+		if p.RestIndex < 0 {
+			*fail = append(*fail, f.emit(JNEQK, t, f.c.kInt(int64(fixed)), 0))
+		} else {
+			*fail = append(*fail, f.emit(JNGEK, t, f.c.kInt(int64(fixed)), 0))
+		}
+		for i, e := range p.Elems {
+			if _, ok := e.(*ast.PWild); ok {
+				continue
+			}
+			idx := i
+			if p.RestIndex >= 0 && i >= p.RestIndex {
+				idx = i - fixed
+			}
+			el := f.alloc(1)
+			f.emit(LOADINT, t+1, idx+SBias, 0)
+			f.emit(GETINDEX, el, v, t+1)
+			f.matchPattern(e, el, fail)
+		}
+		if p.RestIndex >= 0 && p.Rest != nil {
+			after := fixed - p.RestIndex
+			base := f.alloc(4)
+			f.emit(MOVE, base, v, 0)
+			f.emit(LOADINT, base+1, p.RestIndex+SBias, 0)
+			if after > 0 {
+				f.emit(LOADINT, base+2, -after+SBias, 0)
+			} else {
+				f.emit(LOADNIL, base+2, 0, 0)
+			}
+			f.emit(LOADNIL, base+3, 0, 0)
+			f.emit(SLICE, base, base, 0)
+			f.bindMatched(p.Rest.Binding, base)
+		}
+	case *ast.PObject:
+		t := f.alloc(1)
+		f.emit(ISTYPE, t, v, f.c.kString("__fields"))
+		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
+		for _, fl := range p.Fields {
+			k := f.alloc(1)
+			f.emit(LOADK, k, f.c.kString(fl.Key), 0)
+			el := f.alloc(1)
+			if fl.Default == nil {
+				f.emit(IN, el, k, v)
+				*fail = append(*fail, f.emit(JMPF, el, 0, 0))
+			}
+			f.emit(GETFIELD, el, v, f.c.kString(fl.Key))
+			if fl.Default != nil {
+				j := f.emit(JNNIL, el, 0, 0)
+				f.exprTo(fl.Default, el)
+				f.patch(j, f.here())
+			}
+			f.matchPattern(fl.Pattern, el, fail)
+		}
+		if p.Rest != nil {
+			f.objectRest(v, p)
+		}
+	case *ast.PVariant:
+		t := f.alloc(1)
+		f.emit(MATCHTAG, t, v, f.c.kString(p.Name))
+		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
+		for i, a := range p.Args {
+			if _, ok := a.(*ast.PWild); ok {
+				continue
+			}
+			el := f.alloc(1)
+			f.emit(GETSLOT, el, v, i)
+			f.matchPattern(a, el, fail)
+		}
+	case *ast.PStrPrefix:
+		t := f.alloc(1)
+		f.emit(STRPREFIX, t, v, f.c.kString(p.Prefix))
+		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
+		if _, ok := p.Rest.(*ast.PWild); ok || p.Rest == nil {
+			return
+		}
+		base := f.alloc(4)
+		f.emit(MOVE, base, v, 0)
+		f.emit(LOADINT, base+1, utf8.RuneCountInString(p.Prefix)+SBias, 0)
+		f.emit(LOADNIL, base+2, 0, 0)
+		f.emit(LOADNIL, base+3, 0, 0)
+		f.emit(SLICE, base, base, 0)
+		f.matchPattern(p.Rest, base, fail)
+	case *ast.POr:
+		var ok []int
+		for i, alt := range p.Alts {
+			var altFail []int
+			f.matchPattern(alt, v, &altFail)
+			if i == len(p.Alts)-1 {
+				*fail = append(*fail, altFail...)
+			} else {
+				ok = append(ok, f.emit(JMP, 0, 0, 0))
+				f.patchAll(altFail, f.here())
+			}
+		}
+		f.patchAll(ok, f.here())
+	default:
+		f.c.errorf(p.Pos(), "unsupported pattern")
+	}
+}
+
+// bindMatched binds a pattern variable to the value in register v.
+func (f *fstate) bindMatched(b *ast.Binding, v int) {
+	if b == nil {
+		return
+	}
+	switch b.Scope {
+	case ast.Local, ast.Cell:
+		r, ok := f.regOf[b]
+		if !ok {
+			f.declare(b)
+			r = f.regOf[b]
+		}
+		if b.Scope == ast.Cell {
+			f.emit(SETCELL, r, v, 0)
+		} else if r != v {
+			f.emit(MOVE, r, v, 0)
+		}
+	default:
+		f.store(b, v)
+	}
+}
+
+// serverStmt compiles server-side declarations. Outside `tova serve`
+// they have no effect on the script's own run.
+func (f *fstate) serverStmt(st ast.Stmt) {
+	switch st.(type) {
+	case *ast.ServerDecl, *ast.DataBlock, *ast.ConfigBlock, *ast.EnvDecl, *ast.ModelDecl:
+		f.c.serverDecl(f, st)
+	default:
+		f.c.errorf(st.Pos(), "this declaration is only allowed inside a server block")
+	}
+}
+
+// serverDecl records server metadata; filled in by the server compiler.
+func (c *compiler) serverDecl(f *fstate, st ast.Stmt) {}

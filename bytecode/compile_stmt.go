@@ -1,0 +1,803 @@
+package bytecode
+
+import (
+	"tova/frontend/ast"
+)
+
+// sink says where the value of a block or expression goes: into
+// register reg (reg >= 0), returned from the function (ret), or dropped.
+type sink struct {
+	reg int
+	ret bool
+}
+
+var discard = sink{reg: -1}
+
+func toReg(r int) sink { return sink{reg: r} }
+
+var tail = sink{reg: -1, ret: true}
+
+// block compiles a block whose value goes to s. Bindings declared
+// directly in the block get registers for the block's duration.
+func (f *fstate) block(b *ast.Block, dst int) {
+	s := discard
+	if dst >= 0 {
+		s = toReg(dst)
+	}
+	f.blockTo(b, s)
+}
+
+func (f *fstate) blockTo(b *ast.Block, s sink) {
+	saved := f.top
+	f.blockStmts(b.Stmts, s)
+	f.release(saved)
+}
+
+func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
+	f.predeclare(stmts)
+	for _, st := range stmts {
+		if td, ok := st.(*ast.TypeDecl); ok {
+			f.setPos(td.PosV)
+			f.typeDecl(td)
+		}
+	}
+	f.hoistFuncs(stmts)
+	for i, st := range stmts {
+		if d, ok := st.(*ast.Defer); ok {
+			// `defer X` runs X when the rest of the block is left: the
+			// rest becomes the body of a try/finally.
+			f.setPos(d.PosV)
+			f.tryFinally(func(s sink) { f.blockStmts(stmts[i+1:], s) }, d.Body, s)
+			return
+		}
+		if i == len(stmts)-1 {
+			f.stmtValue(st, s)
+			return
+		}
+		f.stmt(st)
+	}
+	f.sinkNil(s)
+}
+
+// predeclare gives registers (and fresh cells) to the bindings that the
+// statements declare directly.
+func (f *fstate) predeclare(stmts []ast.Stmt) {
+	for _, st := range stmts {
+		switch st := st.(type) {
+		case *ast.Assign:
+			for _, p := range st.Targets {
+				f.predeclarePattern(p)
+			}
+		case *ast.VarDecl:
+			for _, p := range st.Targets {
+				f.predeclarePattern(p)
+			}
+		case *ast.FnDecl:
+			f.declare(st.Name.Binding)
+		case *ast.TypeDecl:
+			f.declare(st.Name.Binding)
+		}
+	}
+}
+
+func (f *fstate) predeclarePattern(p ast.Pattern) {
+	walkBinds(p, func(id *ast.Ident) { f.declare(id.Binding) })
+}
+
+// walkBinds calls fn for every name a pattern binds.
+func walkBinds(p ast.Pattern, fn func(*ast.Ident)) {
+	switch p := p.(type) {
+	case *ast.PBind:
+		fn(p.Name)
+	case *ast.PArray:
+		for _, e := range p.Elems {
+			walkBinds(e, fn)
+		}
+		if p.Rest != nil {
+			fn(p.Rest)
+		}
+	case *ast.PObject:
+		for _, fl := range p.Fields {
+			walkBinds(fl.Pattern, fn)
+		}
+		if p.Rest != nil {
+			fn(p.Rest)
+		}
+	case *ast.PVariant:
+		for _, a := range p.Args {
+			walkBinds(a, fn)
+		}
+	case *ast.PStrPrefix:
+		walkBinds(p.Rest, fn)
+	case *ast.POr:
+		for _, a := range p.Alts {
+			walkBinds(a, fn)
+		}
+	}
+}
+
+// declare gives a Local or Cell binding its register (once).
+func (f *fstate) declare(b *ast.Binding) {
+	if b == nil || (b.Scope != ast.Local && b.Scope != ast.Cell) {
+		return
+	}
+	if _, ok := f.regOf[b]; ok {
+		return
+	}
+	r := f.alloc(1)
+	f.regOf[b] = r
+	if b.Scope == ast.Cell {
+		f.emit(LOADNIL, r, 0, 0)
+		f.emit(MKCELL, r, 0, 0)
+	}
+}
+
+// declareAt binds b to register r, which already holds the value.
+func (f *fstate) declareAt(b *ast.Binding, r int) {
+	f.regOf[b] = r
+	if b.Scope == ast.Cell {
+		f.emit(MKCELL, r, 0, 0)
+	}
+}
+
+// hoistFuncs creates the closures of the block's function declarations
+// before any other statement runs, so they may call each other.
+func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
+	for _, st := range stmts {
+		if fd, ok := st.(*ast.FnDecl); ok {
+			f.setPos(fd.PosV)
+			tmp := f.alloc(1)
+			f.closure(fd.Fn, fd.Name.Name, fd.PosV, tmp)
+			f.store(fd.Name.Binding, tmp)
+			f.release(tmp)
+		}
+	}
+}
+
+// stmtValue compiles the last statement of a block, whose value is the
+// block's value.
+func (f *fstate) stmtValue(st ast.Stmt, s sink) {
+	if es, ok := st.(*ast.ExprStmt); ok {
+		f.exprSink(es.X, s)
+		return
+	}
+	f.stmt(st)
+	f.sinkNil(s)
+}
+
+// sinkNil delivers nil to s.
+func (f *fstate) sinkNil(s sink) {
+	switch {
+	case s.ret:
+		f.emitReturn(-1)
+	case s.reg >= 0:
+		f.emit(LOADNIL, s.reg, 0, 0)
+	}
+}
+
+// sinkReg delivers the value in register r to s.
+func (f *fstate) sinkReg(r int, s sink) {
+	switch {
+	case s.ret:
+		f.emitReturn(r)
+	case s.reg >= 0 && s.reg != r:
+		f.emit(MOVE, s.reg, r, 0)
+	}
+}
+
+// emitReturn returns register r (nil when r < 0), running the finally
+// blocks of the try statements it leaves.
+func (f *fstate) emitReturn(r int) {
+	if len(f.tries) > 0 {
+		if r >= 0 {
+			// Keep the value safe from the finally code.
+			tmp := f.alloc(1)
+			f.emit(MOVE, tmp, r, 0)
+			r = tmp
+		}
+		f.unwindTries(0)
+	}
+	if r < 0 {
+		f.emit(RETNIL, 0, 0, 0)
+	} else {
+		f.emit(RET, r, 0, 0)
+	}
+}
+
+// unwindTries leaves the try statements above depth: pops their
+// handlers and runs their finally blocks, innermost first.
+func (f *fstate) unwindTries(depth int) {
+	saved := f.tries
+	for i := len(saved) - 1; i >= depth; i-- {
+		t := saved[i]
+		if t.handler {
+			f.emit(TRYEND, 0, 0, 0)
+		}
+		if t.finally != nil && !t.inFinish {
+			f.tries = saved[:i]
+			f.block(t.finally, -1)
+		}
+	}
+	f.tries = saved
+}
+
+func (f *fstate) stmt(st ast.Stmt) {
+	f.setPos(st.Pos())
+	saved := f.top
+	defer f.release(saved)
+	switch st := st.(type) {
+	case *ast.ExprStmt:
+		f.exprSink(st.X, discard)
+	case *ast.Assign:
+		f.assign(st)
+	case *ast.VarDecl:
+		f.assignValues(st.Targets, st.Values, true)
+	case *ast.FnDecl:
+		// hoisted by the enclosing block
+	case *ast.TypeDecl:
+		// hoisted by the enclosing block
+	case *ast.Return:
+		if st.X == nil {
+			f.emitReturn(-1)
+			return
+		}
+		f.exprSink(st.X, tail)
+	case *ast.Break:
+		f.breakContinue(st.Label, true)
+	case *ast.Continue:
+		f.breakContinue(st.Label, false)
+	case *ast.While:
+		f.whileLoop(st)
+	case *ast.Loop:
+		f.loopStmt(st)
+	case *ast.For:
+		f.forLoop(st)
+	case *ast.Guard:
+		skip := f.condJump(st.Cond, true)
+		f.block(st.Else, -1)
+		f.patchAll(skip, f.here())
+	case *ast.Defer:
+		// handled by blockStmts; a defer as the last statement runs at once
+		f.block(st.Body, -1)
+	case *ast.Throw:
+		r := f.operand(st.X)
+		f.setPos(st.PosV)
+		f.emit(THROW, r, 0, 0)
+	case *ast.Import:
+	default:
+		f.serverStmt(st)
+	}
+}
+
+// ---------------------------------------------------------------- assignment
+
+func (f *fstate) assign(st *ast.Assign) {
+	if st.Op != "=" {
+		// Compound assignment: target = target op value.
+		op := st.Op[:len(st.Op)-1]
+		t := st.Targets[0]
+		switch t := t.(type) {
+		case *ast.PBind:
+			f.assignExprTo(t.Name.Binding, &ast.Binary{PosV: st.PosV, Op: op, X: t.Name, Y: st.Values[0]})
+		case *ast.PTarget:
+			f.compoundTarget(t.X, op, st.Values[0], st)
+		default:
+			f.c.errorf(st.PosV, "cannot use %s with a destructuring pattern", st.Op)
+		}
+		return
+	}
+	f.assignValues(st.Targets, st.Values, false)
+}
+
+func (f *fstate) assignValues(targets []ast.Pattern, values []ast.Expr, isVar bool) {
+	if len(values) == 0 {
+		// `var x` without a value
+		for _, t := range targets {
+			if pb, ok := t.(*ast.PBind); ok {
+				r := f.alloc(1)
+				f.emit(LOADNIL, r, 0, 0)
+				f.store(pb.Name.Binding, r)
+			}
+		}
+		return
+	}
+	if len(targets) == 1 && len(values) == 1 {
+		if pb, ok := targets[0].(*ast.PBind); ok {
+			f.assignExprTo(pb.Name.Binding, values[0])
+			return
+		}
+		r := f.operand(values[0])
+		f.bindPattern(targets[0], r)
+		return
+	}
+	if len(values) == 1 {
+		// a, b = pair: destructure a list
+		r := f.operand(values[0])
+		tmp := f.alloc(2)
+		for i, t := range targets {
+			f.emit(LOADINT, tmp, i+SBias, 0)
+			f.emit(GETINDEX, tmp+1, r, tmp)
+			f.bindPattern(t, tmp+1)
+		}
+		return
+	}
+	if len(values) != len(targets) {
+		f.c.errorf(targets[0].Pos(), "assignment has %d targets but %d values", len(targets), len(values))
+		return
+	}
+	// a, b = b, a: evaluate every value first.
+	base := f.alloc(len(values))
+	for i, v := range values {
+		f.exprTo(v, base+i)
+	}
+	for i, t := range targets {
+		f.bindPattern(t, base+i)
+	}
+}
+
+// assignExprTo evaluates e straight into b's register where possible.
+func (f *fstate) assignExprTo(b *ast.Binding, e ast.Expr) {
+	if b.Scope == ast.Local {
+		r, ok := f.regOf[b]
+		if !ok {
+			f.declare(b)
+			r = f.regOf[b]
+		}
+		f.exprTo(e, r)
+		return
+	}
+	r := f.operand(e)
+	f.store(b, r)
+}
+
+// store writes register r into binding b.
+func (f *fstate) store(b *ast.Binding, r int) {
+	switch b.Scope {
+	case ast.Local:
+		dst, ok := f.regOf[b]
+		if !ok {
+			f.declare(b)
+			dst = f.regOf[b]
+		}
+		if dst != r {
+			f.emit(MOVE, dst, r, 0)
+		}
+	case ast.Cell:
+		dst, ok := f.regOf[b]
+		if !ok {
+			f.declare(b)
+			dst = f.regOf[b]
+		}
+		f.emit(SETCELL, dst, r, 0)
+	case ast.Free:
+		f.emit(SETFREE, r, b.Index, 0)
+	case ast.Global:
+		f.emit(SETG, r, f.c.global(b), 0)
+	default:
+		f.c.errorf(b.Decl, "cannot assign to %s", b.Name)
+	}
+}
+
+// compoundTarget compiles obj.f op= v and xs[i] op= v.
+func (f *fstate) compoundTarget(target ast.Expr, op string, val ast.Expr, st *ast.Assign) {
+	switch t := target.(type) {
+	case *ast.Member:
+		obj := f.operand(t.X)
+		cur := f.alloc(1)
+		k := f.c.kString(t.Name)
+		f.emit(GETFIELD, cur, obj, k)
+		v := f.operand(val)
+		f.arith(op, cur, cur, v)
+		f.emit(SETFIELD, obj, k, cur)
+	case *ast.Index:
+		obj := f.operand(t.X)
+		idx := f.operand(t.Index)
+		cur := f.alloc(1)
+		f.emit(GETINDEX, cur, obj, idx)
+		v := f.operand(val)
+		f.arith(op, cur, cur, v)
+		f.emit(SETINDEX, obj, idx, cur)
+	default:
+		f.c.errorf(st.PosV, "invalid assignment target")
+	}
+}
+
+// bindPattern destructures the value in register r into a pattern used
+// as an assignment target (irrefutable: missing parts become nil or the
+// default).
+func (f *fstate) bindPattern(p ast.Pattern, r int) {
+	switch p := p.(type) {
+	case *ast.PBind:
+		f.store(p.Name.Binding, r)
+	case *ast.PWild:
+	case *ast.PTarget:
+		switch t := p.X.(type) {
+		case *ast.Member:
+			obj := f.operand(t.X)
+			f.setPos(t.PosV)
+			f.emit(SETFIELD, obj, f.c.kString(t.Name), r)
+		case *ast.Index:
+			obj := f.operand(t.X)
+			idx := f.operand(t.Index)
+			f.setPos(t.PosV)
+			f.emit(SETINDEX, obj, idx, r)
+		default:
+			f.c.errorf(p.Pos(), "invalid assignment target")
+		}
+	case *ast.PArray:
+		saved := f.top
+		tmp := f.alloc(2)
+		after := len(p.Elems) - max(p.RestIndex, 0)
+		if p.RestIndex < 0 {
+			after = 0
+		}
+		for i, e := range p.Elems {
+			idx := i
+			if p.RestIndex >= 0 && i >= p.RestIndex {
+				idx = i - len(p.Elems) // count from the end
+			}
+			f.emit(LOADINT, tmp, idx+SBias, 0)
+			f.emit(GETINDEX, tmp+1, r, tmp)
+			f.bindPattern(e, tmp+1)
+		}
+		if p.RestIndex >= 0 && p.Rest != nil {
+			f.sliceRest(r, p.RestIndex, after, p.Rest.Binding)
+		}
+		f.release(saved)
+	case *ast.PObject:
+		saved := f.top
+		tmp := f.alloc(1)
+		for _, fl := range p.Fields {
+			f.emit(GETFIELD, tmp, r, f.c.kString(fl.Key))
+			if fl.Default != nil {
+				j := f.emit(JNNIL, tmp, 0, 0)
+				f.exprTo(fl.Default, tmp)
+				f.patch(j, f.here())
+			}
+			f.bindPattern(fl.Pattern, tmp)
+		}
+		if p.Rest != nil {
+			f.objectRest(r, p)
+		}
+		f.release(saved)
+	default:
+		f.c.errorf(p.Pos(), "this pattern cannot be used in an assignment")
+	}
+}
+
+// sliceRest binds rest = value[from : len-after].
+func (f *fstate) sliceRest(r, from, after int, b *ast.Binding) {
+	base := f.alloc(4)
+	f.emit(MOVE, base, r, 0)
+	f.emit(LOADINT, base+1, from+SBias, 0)
+	if after > 0 {
+		f.emit(LOADINT, base+2, -after+SBias, 0)
+	} else {
+		f.emit(LOADNIL, base+2, 0, 0)
+	}
+	f.emit(LOADNIL, base+3, 0, 0)
+	f.emit(SLICE, base, base, 0)
+	f.store(b, base)
+}
+
+// objectRest binds the ...rest of an object pattern: a copy without the
+// named keys.
+func (f *fstate) objectRest(r int, p *ast.PObject) {
+	base := f.alloc(2 + len(p.Fields))
+	f.emit(GETBUILTIN, base, f.c.builtin("__omit"), 0)
+	f.emit(MOVE, base+1, r, 0)
+	for i, fl := range p.Fields {
+		f.emit(LOADK, base+2+i, f.c.kString(fl.Key), 0)
+	}
+	f.emit(CALL, base, 1+len(p.Fields), 0)
+	f.store(p.Rest.Binding, base)
+}
+
+// ---------------------------------------------------------------- loops
+
+func (f *fstate) pushLoop(label string) *loopCtx {
+	l := &loopCtx{label: label, tryDepth: len(f.tries), contTarget: -1}
+	f.loops = append(f.loops, l)
+	return l
+}
+
+func (f *fstate) popLoop(l *loopCtx, contTarget, exit int) {
+	f.loops = f.loops[:len(f.loops)-1]
+	f.patchAll(l.continues, contTarget)
+	f.patchAll(l.breaks, exit)
+}
+
+func (f *fstate) breakContinue(label string, isBreak bool) {
+	var l *loopCtx
+	for i := len(f.loops) - 1; i >= 0; i-- {
+		if label == "" || f.loops[i].label == label {
+			l = f.loops[i]
+			break
+		}
+	}
+	what := "continue"
+	if isBreak {
+		what = "break"
+	}
+	if l == nil {
+		if label != "" {
+			f.c.errorf(f.pos, "%s to unknown label %s", what, label)
+		} else {
+			f.c.errorf(f.pos, "%s outside a loop", what)
+		}
+		return
+	}
+	f.unwindTries(l.tryDepth)
+	j := f.emit(JMP, 0, 0, 0)
+	if isBreak {
+		l.breaks = append(l.breaks, j)
+	} else {
+		l.continues = append(l.continues, j)
+	}
+}
+
+func (f *fstate) whileLoop(st *ast.While) {
+	l := f.pushLoop(st.Label)
+	start := f.here()
+	exit := f.condJump(st.Cond, false)
+	f.block(st.Body, -1)
+	f.emit(JMP, 0, start, 0)
+	end := f.here()
+	f.patchAll(exit, end)
+	f.popLoop(l, start, end)
+}
+
+func (f *fstate) loopStmt(st *ast.Loop) {
+	l := f.pushLoop(st.Label)
+	start := f.here()
+	f.block(st.Body, -1)
+	f.emit(JMP, 0, start, 0)
+	f.popLoop(l, start, f.here())
+}
+
+// forLoop compiles the for forms. `for i in range(...)` and `for i in
+// a..b` become a numeric loop; everything else uses an iterator.
+func (f *fstate) forLoop(st *ast.For) {
+	ran := 0 // times the body ran, for `else`
+	if st.Else != nil {
+		ran = f.alloc(1)
+		f.emit(LOADBOOL, ran, 0, 0)
+	}
+	if lo, hi, step, ok := f.numericRange(st); ok {
+		base := f.alloc(4)
+		f.exprTo(lo, base)
+		f.exprTo(hi, base+1)
+		if step != nil {
+			f.exprTo(step, base+2)
+		} else {
+			f.emit(LOADINT, base+2, 1+SBias, 0)
+		}
+		if r, ok := st.Iter.(*ast.Range); ok && r.Inclusive {
+			f.arithK("+", base+1, base+1, f.c.kInt(1))
+		}
+		prep := f.emit(FORPREP, base, 0, 0)
+		bodyStart := f.here()
+		l := f.pushLoop(st.Label)
+		b := st.Vars[0].(*ast.PBind).Name.Binding
+		f.bindLoopVar(b, base+3)
+		f.loopBody(st, ran)
+		cont := f.here()
+		f.emit(FORLOOP, base, bodyStart, 0)
+		exit := f.here()
+		f.patch(prep, exit)
+		f.popLoop(l, cont, exit)
+	} else {
+		seq := f.operand(st.Iter)
+		it := f.alloc(1)
+		nv := 1
+		if len(st.Vars) == 2 {
+			nv = 2
+		}
+		f.setPos(st.PosV)
+		f.emit(ITERPREP, it, seq, nv)
+		vars := f.alloc(nv)
+		l := f.pushLoop(st.Label)
+		next := f.emit(ITERNEXT, it, vars, 0)
+		for i, p := range st.Vars {
+			if pb, ok := p.(*ast.PBind); ok {
+				f.bindLoopVar(pb.Name.Binding, vars+i)
+			} else {
+				f.bindPattern(p, vars+i)
+			}
+		}
+		f.loopBody(st, ran)
+		f.emit(JMP, 0, next, 0)
+		exit := f.here()
+		f.patch(next, exit)
+		f.popLoop(l, next, exit)
+	}
+	if st.Else != nil {
+		skip := f.emit(JMPT, ran, 0, 0)
+		f.block(st.Else, -1)
+		f.patch(skip, f.here())
+	}
+}
+
+func (f *fstate) loopBody(st *ast.For, ran int) {
+	if st.Else != nil {
+		f.emit(LOADBOOL, ran, 1, 0)
+	}
+	var skip []int
+	if st.When != nil {
+		skip = f.condJump(st.When, false)
+	}
+	f.block(st.Body, -1)
+	if skip != nil {
+		f.patchAll(skip, f.here())
+	}
+}
+
+// bindLoopVar makes register r (written by the loop instruction) the
+// loop variable; a captured loop variable gets a fresh cell per pass.
+func (f *fstate) bindLoopVar(b *ast.Binding, r int) {
+	switch b.Scope {
+	case ast.Local:
+		f.regOf[b] = r
+	case ast.Cell:
+		f.regOf[b] = r
+		f.emit(MKCELL, r, 0, 0)
+	default:
+		f.store(b, r)
+	}
+}
+
+// numericRange recognises `for x in range(a[, b[, step]])` (the builtin)
+// and `for x in a..b` with one plain variable.
+func (f *fstate) numericRange(st *ast.For) (lo, hi, step ast.Expr, ok bool) {
+	if len(st.Vars) != 1 {
+		return
+	}
+	if _, isBind := st.Vars[0].(*ast.PBind); !isBind {
+		return
+	}
+	switch it := st.Iter.(type) {
+	case *ast.Range:
+		return it.Lo, it.Hi, nil, true
+	case *ast.Call:
+		id, isId := it.Fn.(*ast.Ident)
+		if !isId || id.Name != "range" || id.Binding == nil || id.Binding.Scope != ast.Builtin {
+			return
+		}
+		for _, a := range it.Args {
+			if a.Name != "" || a.Spread {
+				return
+			}
+		}
+		switch len(it.Args) {
+		case 1:
+			return &ast.IntLit{PosV: it.PosV}, it.Args[0].Value, nil, true
+		case 2:
+			return it.Args[0].Value, it.Args[1].Value, nil, true
+		case 3:
+			return it.Args[0].Value, it.Args[1].Value, it.Args[2].Value, true
+		}
+	}
+	return
+}
+
+// ---------------------------------------------------------------- try
+
+// tryFinally compiles body with a finally block: fin runs when body
+// finishes normally, returns, breaks, or raises (then the error goes on).
+func (f *fstate) tryFinally(body func(sink), fin *ast.Block, s sink) {
+	f.tryStmt(body, nil, nil, fin, s)
+}
+
+// tryStmt compiles try/catch/finally. catchVar may be nil; catch may be
+// nil when fin is set.
+func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block, fin *ast.Block, s sink) {
+	val := s
+	var res int = -1
+	if !s.ret && s.reg >= 0 && s.reg < f.top {
+		// keep writes into a variable register until the try is done
+		res = f.alloc(1)
+		val = toReg(res)
+	}
+	errReg := f.alloc(1)
+	ctx := &tryCtx{finally: fin, handler: true}
+	begin := f.emit(TRYBEGIN, errReg, 0, 0)
+	f.tries = append(f.tries, ctx)
+	body(val)
+	f.tries = f.tries[:len(f.tries)-1]
+	f.emit(TRYEND, 0, 0, 0)
+	if fin != nil {
+		f.block(fin, -1)
+	}
+	ends := []int{f.emit(JMP, 0, 0, 0)}
+	f.patch(begin, f.here())
+	if catch != nil {
+		if fin != nil {
+			// errors inside the catch block must still run finally
+			err2 := f.alloc(1)
+			ctx2 := &tryCtx{finally: fin, handler: true}
+			b2 := f.emit(TRYBEGIN, err2, 0, 0)
+			f.tries = append(f.tries, ctx2)
+			f.catchBlock(catchVar, catch, errReg, val)
+			f.tries = f.tries[:len(f.tries)-1]
+			f.emit(TRYEND, 0, 0, 0)
+			f.block(fin, -1)
+			ends = append(ends, f.emit(JMP, 0, 0, 0))
+			f.patch(b2, f.here())
+			f.block(fin, -1)
+			f.emit(THROW, err2, 0, 0)
+		} else {
+			f.catchBlock(catchVar, catch, errReg, val)
+			ends = append(ends, f.emit(JMP, 0, 0, 0))
+		}
+	} else {
+		f.block(fin, -1)
+		f.emit(THROW, errReg, 0, 0)
+	}
+	f.patchAll(ends, f.here())
+	if res >= 0 {
+		f.emit(MOVE, s.reg, res, 0)
+	}
+}
+
+func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {
+	saved := f.top
+	if v != nil && v.Binding != nil {
+		r := f.alloc(1)
+		f.emit(MOVE, r, errReg, 0)
+		if v.Binding.Scope == ast.Local || v.Binding.Scope == ast.Cell {
+			f.declareAt(v.Binding, r)
+		} else {
+			f.store(v.Binding, r)
+		}
+	}
+	f.blockTo(body, s)
+	f.release(saved)
+}
+
+// ---------------------------------------------------------------- types
+
+func (f *fstate) typeDecl(st *ast.TypeDecl) {
+	if st.Alias != nil {
+		// type aliases and refinements have no run-time value
+		return
+	}
+	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
+	for _, fl := range st.Fields {
+		td.Fields = append(td.Fields, fl.Name)
+	}
+	for _, v := range st.Variants {
+		vd := VariantDesc{Name: v.Name}
+		for _, fl := range v.Fields {
+			vd.Fields = append(vd.Fields, fl.Name)
+		}
+		td.Variants = append(td.Variants, vd)
+	}
+	idx := len(f.c.prog.Types)
+	f.c.prog.Types = append(f.c.prog.Types, td)
+	r := f.alloc(1)
+	f.emit(DEFTYPE, r, idx, 0)
+	f.store(st.Name.Binding, r)
+	for j, v := range st.Variants {
+		b := f.c.variantBinding(v)
+		if b == nil {
+			continue
+		}
+		f.emit(DEFTYPE, r, idx, j+1)
+		f.store(b, r)
+	}
+}
+
+// variantBinding finds the module binding of a variant constructor.
+func (c *compiler) variantBinding(v *ast.VariantDecl) *ast.Binding {
+	var byName *ast.Binding
+	for b := range c.globals {
+		if b.Name != v.Name {
+			continue
+		}
+		if b.Decl == v.PosV {
+			return b
+		}
+		byName = b
+	}
+	return byName
+}

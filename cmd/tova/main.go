@@ -1,0 +1,84 @@
+// Command tova compiles and runs Tova programs.
+//
+// Exit codes (documented in docs/cli.md):
+//
+//	0  success
+//	1  the program failed at run time (an uncaught Tova error)
+//	2  usage error: unknown command or flag, missing or unreadable file
+//	3  compile error in the source
+//	4  the .tbc file is invalid (corrupt, truncated, wrong version)
+//	5  a server or job runtime failed to start (bad config, port in use)
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+	exitCompile = 3
+	exitBadTBC  = 4
+	exitStartup = 5
+)
+
+// Version is the toolchain version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// exitError carries an exit code out of a command; its message has
+// already been printed.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "tova:", err)
+	return exitUsage
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tova",
+		Short:         "Compile, run and serve Tova programs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCmd(), compileCmd(), disasmCmd(), versionCmd())
+	for _, extra := range extraCommands {
+		root.AddCommand(extra())
+	}
+	return root
+}
+
+// extraCommands lets other files of this package add commands.
+var extraCommands []func() *cobra.Command
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the tova version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "tova %s\n", Version)
+		},
+	}
+}

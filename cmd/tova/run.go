@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"tova/bytecode"
+	"tova/driver"
+	"tova/frontend/diag"
+	"tova/vm"
+)
+
+// load compiles a .tova file or decodes a .tbc file, printing errors.
+func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
+	p, src, err := driver.CompilePath(path)
+	if err == nil {
+		return p, src, nil
+	}
+	stderr := cmd.ErrOrStderr()
+	var list diag.List
+	var fe *bytecode.FormatError
+	switch {
+	case errors.As(err, &list):
+		fmt.Fprint(stderr, driver.FormatError(err, src))
+		fmt.Fprintf(stderr, "%d error(s)\n", len(list))
+		return nil, nil, &exitError{exitCompile}
+	case errors.As(err, &fe):
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return nil, nil, &exitError{exitBadTBC}
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(stderr, "tova: %s: no such file\n", path)
+		return nil, nil, &exitError{exitUsage}
+	}
+	fmt.Fprintf(stderr, "tova: %s: %v\n", path, err)
+	return nil, nil, &exitError{exitUsage}
+}
+
+func runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run file.tova|file.tbc [args...]",
+		Short: "Run a program's top-level code",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, src, err := load(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			cfg := vm.Config{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Args: args[1:]}
+			if err := driver.Run(ctx, p, cfg); err != nil {
+				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
+				return &exitError{exitRuntime}
+			}
+			return nil
+		},
+	}
+}
+
+func compileCmd() *cobra.Command {
+	var out string
+	var asm bool
+	c := &cobra.Command{
+		Use:   "compile file.tova [-o out.tbc] [-S]",
+		Short: "Compile a program to a .tbc artifact",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !strings.HasSuffix(args[0], ".tova") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file\n", args[0])
+				return &exitError{exitUsage}
+			}
+			p, _, err := load(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if asm {
+				return bytecode.Disasm(cmd.OutOrStdout(), p)
+			}
+			if out == "" {
+				out = strings.TrimSuffix(args[0], filepath.Ext(args[0])) + ".tbc"
+			}
+			if err := bytecode.WriteFile(out, p); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %v\n", err)
+				return &exitError{exitUsage}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "write the artifact here (default: next to the source, .tbc)")
+	c.Flags().BoolVarP(&asm, "asm", "S", false, "print the disassembly instead of writing a .tbc")
+	return c
+}
+
+func disasmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "disasm file.tbc|file.tova",
+		Short: "Print the bytecode of a program",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, _, err := load(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			return bytecode.Disasm(cmd.OutOrStdout(), p)
+		},
+	}
+}

@@ -1,0 +1,133 @@
+// Package driver runs the whole toolchain: source text to a resolved
+// syntax tree to a bytecode Program, and a Program to a running VM. The
+// CLI, the conformance suite and the benchmarks all go through it.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"tova/bytecode"
+	"tova/frontend/ast"
+	"tova/frontend/diag"
+	"tova/frontend/parse"
+	"tova/frontend/resolve"
+	"tova/vm"
+	_ "tova/vm/stdlib" // registers the builtins
+)
+
+// CompileFile compiles one source file. Compile errors come back as a
+// diag.List holding every error found.
+func CompileFile(name string, src []byte) (*bytecode.Program, error) {
+	file, err := parse.ParseFile(name, src)
+	if err != nil {
+		return nil, err
+	}
+	opts := resolve.Options{
+		IsPredeclared: func(n string) bool {
+			_, ok := vm.LookupBuiltin(n)
+			return ok
+		},
+		PredeclaredNames: vm.BuiltinNames(),
+	}
+	if err := resolve.Resolve([]*ast.File{file}, opts); err != nil {
+		return nil, err
+	}
+	return bytecode.Compile([]bytecode.Source{{File: file, Text: src}})
+}
+
+// CompilePath reads and compiles a .tova file, or decodes a .tbc file.
+func CompilePath(path string) (*bytecode.Program, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strings.HasSuffix(path, ".tbc") {
+		p, err := bytecode.Decode(data)
+		return p, nil, err
+	}
+	p, err := CompileFile(path, data)
+	return p, data, err
+}
+
+// Run loads p and runs its top-level code on a fresh instance. A Tova
+// runtime error comes back as *vm.Error.
+func Run(ctx context.Context, p *bytecode.Program, cfg vm.Config) error {
+	prog, err := vm.Load(p)
+	if err != nil {
+		return err
+	}
+	inst := prog.NewInstance(cfg)
+	t := inst.NewThread(ctx)
+	defer t.Release()
+	_, err = t.RunMain()
+	return err
+}
+
+// FormatError renders an error for a terminal: compile errors as
+// `file:line:col: message` with the source line and a caret; runtime
+// errors with their Tova stack trace. src is the source of the program
+// (nil when unknown, e.g. when running a .tbc).
+func FormatError(err error, src []byte) string {
+	var list diag.List
+	if errors.As(err, &list) {
+		var b strings.Builder
+		for _, e := range list {
+			b.WriteString(diag.Format(e, src))
+			if !strings.HasSuffix(b.String(), "\n") {
+				b.WriteByte('\n')
+			}
+		}
+		return b.String()
+	}
+	var de *diag.Error
+	if errors.As(err, &de) {
+		return diag.Format(de, src)
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		var b strings.Builder
+		if f, ok := ve.Pos(); ok {
+			fmt.Fprintf(&b, "%s:%d:%d: %s: %s\n", f.File, f.Line, f.Col, ve.Kind, ve.Msg)
+			if line := sourceLine(src, f.Line); line != "" {
+				fmt.Fprintf(&b, "%s\n%s^\n", line, caretPad(line, f.Col))
+			}
+		} else {
+			fmt.Fprintf(&b, "%s: %s\n", ve.Kind, ve.Msg)
+		}
+		b.WriteString(ve.Trace())
+		return b.String()
+	}
+	return err.Error() + "\n"
+}
+
+func sourceLine(src []byte, line int) string {
+	if src == nil || line <= 0 {
+		return ""
+	}
+	lines := strings.Split(string(src), "\n")
+	if line > len(lines) {
+		return ""
+	}
+	return strings.TrimRight(lines[line-1], "\r")
+}
+
+func caretPad(line string, col int) string {
+	var b strings.Builder
+	i := 1
+	for _, r := range line {
+		if i >= col {
+			break
+		}
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+		i++
+	}
+	return b.String()
+}

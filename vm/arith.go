@@ -1,0 +1,226 @@
+package vm
+
+import (
+	"math"
+	"math/bits"
+	"strings"
+)
+
+// Arith applies a binary arithmetic operator: '+', '-', '*', '/', '%' or
+// '^' (power). Ints stay Ints except for '/', and overflow is an error;
+// mixing Int and Float gives a Float. Strings concatenate with '+' and
+// repeat with '*'; lists concatenate with '+'; durations and sizes add,
+// subtract, scale and divide.
+func Arith(op byte, a, b Value) (Value, error) {
+	switch {
+	case a.k == KInt && b.k == KInt:
+		return intArith(op, int64(a.n), int64(b.n))
+	case a.IsNumber() && b.IsNumber():
+		return floatArith(op, a.Number(), b.Number())
+	case op == '+' && (a.k == KString || b.k == KString):
+		return Str(ToString(a) + ToString(b)), nil
+	case op == '*' && a.k == KString && b.k == KInt:
+		return repeatString(a.AsString(), int64(b.n))
+	case op == '*' && a.k == KInt && b.k == KString:
+		return repeatString(b.AsString(), int64(a.n))
+	case op == '+' && a.k == KArray && b.k == KArray:
+		x, y := a.AsArray().Elems, b.AsArray().Elems
+		out := make([]Value, 0, len(x)+len(y))
+		return NewArray(append(append(out, x...), y...)), nil
+	case a.k == KDuration || a.k == KSize || b.k == KDuration || b.k == KSize:
+		return quantityArith(op, a, b)
+	}
+	return Nil, TypeErrorf("unsupported operand types for %s: %s and %s", opName(op), TypeName(a), TypeName(b))
+}
+
+func opName(op byte) string {
+	if op == '^' {
+		return "**"
+	}
+	return string(op)
+}
+
+func intArith(op byte, x, y int64) (Value, error) {
+	switch op {
+	case '+':
+		r := x + y
+		if (x^r)&(y^r) < 0 {
+			return Nil, overflow("+")
+		}
+		return Int(r), nil
+	case '-':
+		r := x - y
+		if (x^y)&(x^r) < 0 {
+			return Nil, overflow("-")
+		}
+		return Int(r), nil
+	case '*':
+		r, ok := mulInt(x, y)
+		if !ok {
+			return Nil, overflow("*")
+		}
+		return Int(r), nil
+	case '/':
+		if y == 0 {
+			return Nil, Errorf("ZeroDivisionError", "division by zero")
+		}
+		return Float(float64(x) / float64(y)), nil
+	case '%':
+		if y == 0 {
+			return Nil, Errorf("ZeroDivisionError", "modulo by zero")
+		}
+		if y == -1 {
+			return Int(0), nil
+		}
+		return Int(x % y), nil
+	case '^':
+		if y < 0 {
+			return Float(math.Pow(float64(x), float64(y))), nil
+		}
+		r := int64(1)
+		base := x
+		for e := y; e > 0; e >>= 1 {
+			var ok bool
+			if e&1 == 1 {
+				if r, ok = mulInt(r, base); !ok {
+					return Nil, overflow("**")
+				}
+			}
+			if e > 1 {
+				if base, ok = mulInt(base, base); !ok {
+					return Nil, overflow("**")
+				}
+			}
+		}
+		return Int(r), nil
+	}
+	return Nil, TypeErrorf("bad operator %c", op)
+}
+
+// mulInt multiplies with overflow detection.
+func mulInt(x, y int64) (int64, bool) {
+	if x == 0 || y == 0 {
+		return 0, true
+	}
+	neg := (x < 0) != (y < 0)
+	ux, uy := uabs(x), uabs(y)
+	hi, lo := bits.Mul64(ux, uy)
+	if hi != 0 {
+		return 0, false
+	}
+	if neg {
+		if lo > 1<<63 {
+			return 0, false
+		}
+		return int64(-lo), true
+	}
+	if lo > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(lo), true
+}
+
+func uabs(x int64) uint64 {
+	if x < 0 {
+		return uint64(-x)
+	}
+	return uint64(x)
+}
+
+func floatArith(op byte, x, y float64) (Value, error) {
+	switch op {
+	case '+':
+		return Float(x + y), nil
+	case '-':
+		return Float(x - y), nil
+	case '*':
+		return Float(x * y), nil
+	case '/':
+		return Float(x / y), nil
+	case '%':
+		return Float(math.Mod(x, y)), nil
+	case '^':
+		return Float(math.Pow(x, y)), nil
+	}
+	return Nil, TypeErrorf("bad operator %c", op)
+}
+
+func repeatString(s string, n int64) (Value, error) {
+	if n <= 0 {
+		return Str(""), nil
+	}
+	if int64(len(s))*n > 1<<30 {
+		return Nil, Errorf("ValueError", "string repetition too large")
+	}
+	return Str(strings.Repeat(s, int(n))), nil
+}
+
+// quantityArith handles durations and sizes.
+func quantityArith(op byte, a, b Value) (Value, error) {
+	mk := Duration
+	k := a.k
+	if k != KDuration && k != KSize {
+		k = b.k
+	}
+	if k == KSize {
+		mk = Size
+	}
+	bad := func() (Value, error) {
+		return Nil, TypeErrorf("unsupported operand types for %s: %s and %s", opName(op), TypeName(a), TypeName(b))
+	}
+	switch {
+	case a.k == k && b.k == k:
+		x, y := int64(a.n), int64(b.n)
+		switch op {
+		case '+', '-':
+			r, err := intArith(op, x, y)
+			if err != nil {
+				return r, err
+			}
+			return mk(r.AsInt()), nil
+		case '/':
+			if y == 0 {
+				return Nil, Errorf("ZeroDivisionError", "division by zero")
+			}
+			return Float(float64(x) / float64(y)), nil
+		case '%':
+			if y == 0 {
+				return Nil, Errorf("ZeroDivisionError", "modulo by zero")
+			}
+			return mk(x % y), nil
+		}
+	case a.k == k && b.IsNumber() && (op == '*' || op == '/'):
+		return scaleQuantity(mk, int64(a.n), b, op)
+	case b.k == k && a.IsNumber() && op == '*':
+		return scaleQuantity(mk, int64(b.n), a, op)
+	}
+	return bad()
+}
+
+func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, error) {
+	if by.k == KInt {
+		y := int64(by.n)
+		if op == '*' {
+			r, ok := mulInt(q, y)
+			if !ok {
+				return Nil, overflow("*")
+			}
+			return mk(r), nil
+		}
+		if y == 0 {
+			return Nil, Errorf("ZeroDivisionError", "division by zero")
+		}
+		return mk(q / y), nil
+	}
+	f := by.AsFloat()
+	var r float64
+	if op == '*' {
+		r = float64(q) * f
+	} else {
+		r = float64(q) / f
+	}
+	if math.IsNaN(r) || math.Abs(r) >= math.MaxInt64 {
+		return Nil, overflow(string(op))
+	}
+	return mk(int64(math.Round(r))), nil
+}

@@ -1,0 +1,209 @@
+package vm
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ToString converts a value to text the way print and string
+// interpolation show it: strings as they are, everything else as Repr.
+func ToString(v Value) string {
+	if v.k == KString {
+		return v.AsString()
+	}
+	var b strings.Builder
+	writeRepr(&b, v, 0)
+	return b.String()
+}
+
+// Repr shows a value as Tova source would write it: strings quoted.
+func Repr(v Value) string {
+	var b strings.Builder
+	writeRepr(&b, v, 0)
+	return b.String()
+}
+
+// FormatFloat formats a Float the way JSON and print show it: the
+// shortest text that reads back as the same number; integral values
+// print without a fraction (2.0 prints as 2).
+func FormatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// FormatDuration shows a duration compactly: 30s, 1m30s, 1h, 250ms, 2d.
+func FormatDuration(ns int64) string {
+	if ns == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if ns < 0 {
+		b.WriteByte('-')
+		ns = -ns
+	}
+	d := time.Duration(ns)
+	day := 24 * time.Hour
+	if d >= day {
+		b.WriteString(strconv.FormatInt(int64(d/day), 10))
+		b.WriteByte('d')
+		d %= day
+	}
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}, {time.Microsecond, "us"}, {1, "ns"}} {
+		if d >= u.unit {
+			b.WriteString(strconv.FormatInt(int64(d/u.unit), 10))
+			b.WriteString(u.name)
+			d %= u.unit
+		}
+	}
+	return b.String()
+}
+
+// FormatSize shows a byte size with the largest exact 1024-based unit: 5MB, 1536B.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GB"}, {1 << 20, "MB"}, {1 << 10, "KB"}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}
+
+const maxReprDepth = 64
+
+func writeRepr(b *strings.Builder, v Value, depth int) {
+	if depth > maxReprDepth {
+		b.WriteString("...")
+		return
+	}
+	switch v.k {
+	case KNil:
+		b.WriteString("nil")
+	case KBool:
+		if v.n != 0 {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case KInt:
+		b.WriteString(strconv.FormatInt(int64(v.n), 10))
+	case KFloat:
+		b.WriteString(FormatFloat(v.AsFloat()))
+	case KString:
+		b.WriteString(strconv.Quote(v.AsString()))
+	case KDuration:
+		b.WriteString(FormatDuration(v.AsDuration()))
+	case KSize:
+		b.WriteString(FormatSize(v.AsSize()))
+	case KArray:
+		b.WriteByte('[')
+		for i, e := range v.AsArray().Elems {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, e, depth+1)
+		}
+		b.WriteByte(']')
+	case KObject:
+		o := v.AsObject()
+		if ti := o.Type; ti != nil {
+			b.WriteString(ti.Tag)
+			if len(o.vals) == 0 {
+				return
+			}
+			b.WriteByte('(')
+			for i, e := range o.vals {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				if !ti.Positional {
+					b.WriteString(o.Keys()[i])
+					b.WriteString(": ")
+				}
+				writeRepr(b, e, depth+1)
+			}
+			b.WriteByte(')')
+			return
+		}
+		if len(o.vals) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{ ")
+		for i, k := range o.Keys() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if isIdent(k) {
+				b.WriteString(k)
+			} else {
+				b.WriteString(strconv.Quote(k))
+			}
+			b.WriteString(": ")
+			writeRepr(b, o.vals[i], depth+1)
+		}
+		b.WriteString(" }")
+	case KFunc:
+		b.WriteString("<fn " + v.AsClosure().Name() + ">")
+	case KBuiltin:
+		b.WriteString("<builtin " + v.AsBuiltin().Name + ">")
+	case KType:
+		b.WriteString("<type " + v.AsType().Info.Tag + ">")
+	case KRange:
+		r := v.AsRange()
+		b.WriteString(strconv.FormatInt(r.Lo, 10) + ".." + strconv.FormatInt(r.Hi, 10))
+	case KHost:
+		h := v.AsHost()
+		if s, ok := h.(interface{ String() string }); ok {
+			b.WriteString(s.String())
+		} else {
+			b.WriteString("<" + h.TypeName() + ">")
+		}
+	default:
+		b.WriteString("<" + v.k.String() + ">")
+	}
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// TypeName is what type_of returns: Int, Float, String, Bool, Nil, List,
+// Object, Function, Duration, Size, Range, or the tag of a record/variant.
+func TypeName(v Value) string {
+	if v.k == KObject {
+		if ti := v.AsObject().Type; ti != nil {
+			return ti.Tag
+		}
+	}
+	if v.k == KHost {
+		return v.AsHost().TypeName()
+	}
+	return v.k.String()
+}

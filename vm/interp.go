@@ -1,0 +1,982 @@
+package vm
+
+import (
+	"math"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+
+	bc "tova/bytecode"
+)
+
+// The interpreter is one loop over the instructions of the top frame.
+// Tova-to-Tova calls push a frame and continue in the same loop; only
+// builtins calling back into Tova (Thread.Call) re-enter it, with a
+// boundary frame that makes the nested loop return.
+
+// ensureStack makes the stack at least n values long.
+func (t *Thread) ensureStack(n int) {
+	if n <= len(t.stack) {
+		return
+	}
+	if n <= cap(t.stack) {
+		t.stack = t.stack[:n]
+		return
+	}
+	c := 2 * cap(t.stack)
+	if c < n {
+		c = n + 64
+	}
+	s := make([]Value, n, c)
+	copy(s, t.stack)
+	t.stack = s
+}
+
+// top is the first stack slot not used by the innermost frame.
+func (t *Thread) top() int {
+	if len(t.frames) == 0 {
+		return 0
+	}
+	f := &t.frames[len(t.frames)-1]
+	return f.base + f.fn.NumRegs
+}
+
+// Call calls a function value (closure, builtin or type constructor)
+// with positional arguments and returns its result. Builtins use it to
+// call back into Tova code (map, filter, sort_by...).
+func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
+	switch fn.k {
+	case KBuiltin:
+		b := fn.AsBuiltin()
+		return b.Fn(t, args)
+	case KType:
+		return construct(fn.AsType().Info, args)
+	case KFunc:
+	default:
+		return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+	}
+	cl := fn.AsClosure()
+	base := t.top()
+	t.ensureStack(base + len(args))
+	copy(t.stack[base:], args)
+	if err := t.pushFrame(cl, base, len(args), 0, -1); err != nil {
+		return Nil, err
+	}
+	t.frames[len(t.frames)-1].boundary = true
+	return t.execute()
+}
+
+// CallValues is Call with named arguments: names[i] names args[len(args)-len(names)+i].
+func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
+	pos := args[:len(args)-len(names)]
+	kw := args[len(args)-len(names):]
+	var params []string
+	switch fn.k {
+	case KFunc:
+		params = fn.AsClosure().Fn.ParamNames
+	case KBuiltin:
+		params = fn.AsBuiltin().Params
+		if params == nil {
+			// A builtin without declared parameters gets the named
+			// arguments as one trailing object.
+			o := NewObject()
+			for i, n := range names {
+				o.Set(n, kw[i])
+			}
+			all := append(append([]Value(nil), pos...), ObjectValue(o))
+			return t.Call(fn, all...)
+		}
+	case KType:
+		params = fn.AsType().Info.Fields
+	default:
+		return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+	}
+	n := len(pos)
+	for _, name := range names {
+		idx := indexOf(params, name)
+		if idx < 0 {
+			return Nil, TypeErrorf("%s has no parameter named %s", calleeName(fn), name)
+		}
+		if idx+1 > n {
+			n = idx + 1
+		}
+	}
+	full := make([]Value, n)
+	copy(full, pos)
+	provided := uint64(1)<<uint(len(pos)) - 1
+	for i, name := range names {
+		idx := indexOf(params, name)
+		if idx < len(pos) || provided&(1<<uint(idx)) != 0 && idx < 64 {
+			return Nil, TypeErrorf("%s got parameter %s twice", calleeName(fn), name)
+		}
+		full[idx] = kw[i]
+		if idx < 64 {
+			provided |= 1 << uint(idx)
+		}
+	}
+	if fn.k != KFunc {
+		return t.Call(fn, full...)
+	}
+	base := t.top()
+	t.ensureStack(base + len(full))
+	copy(t.stack[base:], full)
+	if err := t.pushFrame(fn.AsClosure(), base, len(full), provided, -1); err != nil {
+		return Nil, err
+	}
+	t.frames[len(t.frames)-1].boundary = true
+	return t.execute()
+}
+
+func indexOf(xs []string, s string) int {
+	for i, x := range xs {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func calleeName(fn Value) string {
+	switch fn.k {
+	case KFunc:
+		return fn.AsClosure().Name()
+	case KBuiltin:
+		return fn.AsBuiltin().Name
+	case KType:
+		return fn.AsType().Info.Tag
+	}
+	return TypeName(fn)
+}
+
+// construct builds a record or variant instance from positional args.
+func construct(ti *TypeInfo, args []Value) (Value, error) {
+	if ti.Singleton != nil {
+		return ObjectValue(ti.Singleton), nil
+	}
+	if len(args) > len(ti.Fields) {
+		return Nil, TypeErrorf("%s takes %d values, got %d", ti.Tag, len(ti.Fields), len(args))
+	}
+	vals := make([]Value, len(ti.Fields))
+	copy(vals, args)
+	return ObjectValue(ti.New(vals)), nil
+}
+
+// pushFrame enters closure cl whose nargs arguments are at stack[base:].
+// provided is the bit set of passed parameters (0 means "the first
+// nargs"). ret is the absolute stack index receiving the result (-1 for
+// a boundary frame).
+func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret int) error {
+	if len(t.frames) >= t.In.Cfg.MaxDepth {
+		return &Error{Kind: "StackOverflow", Msg: "stack overflow: maximum call depth exceeded"}
+	}
+	if t.interrupted.Load() {
+		return t.cancelled()
+	}
+	fn := cl.Fn
+	np := fn.NumParams
+	t.ensureStack(base + fn.NumRegs + 1)
+	regs := t.stack[base : base+fn.NumRegs]
+	if fn.HasRest {
+		var rest []Value
+		if nargs > np {
+			rest = make([]Value, nargs-np)
+			copy(rest, t.stack[base+np:base+nargs])
+		}
+		regs[np] = NewArray(rest)
+		nargs = min(nargs, np)
+		clear(regs[np+1:])
+	} else if nargs > np {
+		clear(regs[np:])
+		nargs = np
+	} else {
+		clear(regs[nargs:])
+	}
+	if provided == 0 && nargs > 0 {
+		if nargs >= 64 {
+			provided = math.MaxUint64
+		} else {
+			provided = 1<<uint(nargs) - 1
+		}
+	}
+	t.frames = append(t.frames, frame{fn: fn, cl: cl, base: base, ret: ret, provided: provided})
+	return nil
+}
+
+func (t *Thread) cancelled() *Error {
+	msg := "execution cancelled"
+	if err := t.ctx.Err(); err != nil {
+		msg = "execution cancelled: " + err.Error()
+	}
+	return &Error{Kind: ErrCancelled, Msg: msg}
+}
+
+// Interrupt stops the running code at its next backward jump or call.
+func (t *Thread) Interrupt() { t.interrupted.Store(true) }
+
+// execute runs the top frame until the boundary frame returns.
+func (t *Thread) execute() (result Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A Go panic inside a builtin or the interpreter is a bug;
+			// surface it as a Tova error, never a Go stack.
+			e := &Error{Kind: "InternalError", Msg: panicMessage(r)}
+			t.fillStack(e)
+			t.unwindToBoundary()
+			result, err = Nil, e
+		}
+	}()
+	for {
+		v, e := t.loop()
+		if e == nil {
+			return v, nil
+		}
+		if !t.handle(e) {
+			return Nil, e
+		}
+	}
+}
+
+func panicMessage(r any) string {
+	switch x := r.(type) {
+	case error:
+		return "internal error: " + x.Error()
+	case string:
+		return "internal error: " + x
+	}
+	return "internal error"
+}
+
+// handle routes error e to the innermost try handler above the boundary
+// frame. It reports false (after popping the frames up to and including
+// the boundary) when no handler exists.
+func (t *Thread) handle(e error) bool {
+	te := asTovaError(e)
+	t.fillStack(te)
+	catchable := te.Kind != ErrCancelled
+	for len(t.frames) > 0 {
+		f := &t.frames[len(t.frames)-1]
+		if catchable && len(f.handlers) > 0 {
+			h := f.handlers[len(f.handlers)-1]
+			f.handlers = f.handlers[:len(f.handlers)-1]
+			t.stack[f.base+h.reg] = errorValue(te)
+			f.pc = h.target
+			return true
+		}
+		boundary := f.boundary
+		t.frames = t.frames[:len(t.frames)-1]
+		if boundary {
+			return false
+		}
+	}
+	return false
+}
+
+func (t *Thread) unwindToBoundary() {
+	for len(t.frames) > 0 {
+		b := t.frames[len(t.frames)-1].boundary
+		t.frames = t.frames[:len(t.frames)-1]
+		if b {
+			return
+		}
+	}
+}
+
+func asTovaError(e error) *Error {
+	if te, ok := e.(*Error); ok {
+		return te
+	}
+	return &Error{Kind: "Error", Msg: e.Error(), Cause: e}
+}
+
+// fillStack records the Tova stack trace once, where the error arose.
+func (t *Thread) fillStack(e *Error) {
+	if e.Stack != nil {
+		return
+	}
+	e.Stack = t.StackTrace()
+}
+
+// StackTrace returns the current Tova call stack, innermost first.
+func (t *Thread) StackTrace() []StackFrame {
+	st := make([]StackFrame, 0, len(t.frames))
+	for i := len(t.frames) - 1; i >= 0; i-- {
+		f := &t.frames[i]
+		pc := f.pc - 1
+		if pc < 0 {
+			pc = 0
+		}
+		p := f.fn.PosAt(pc)
+		file := ""
+		if files := f.fn.prog.Code.Files; f.fn.File < len(files) {
+			file = files[f.fn.File].Name
+		}
+		name := f.fn.Name
+		if name == "" {
+			name = "<lambda>"
+		}
+		st = append(st, StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)})
+		if len(st) >= 64 {
+			break
+		}
+	}
+	return st
+}
+
+// errorType is the record type of caught errors.
+var errorType = NewTypeInfo("Error", "Error", []string{"message", "kind", "stack", "value"}, -1)
+
+func errorValue(e *Error) Value {
+	return ObjectValue(errorType.New([]Value{Str(e.Msg), Str(e.Kind), Str(strings.TrimRight(e.Trace(), "\n")), e.Value}))
+}
+
+// thrown converts the operand of `throw` into an error.
+func thrown(v Value) *Error {
+	if v.k == KObject && v.AsObject().Type == errorType {
+		o := v.AsObject()
+		return &Error{Kind: ToString(o.vals[1]), Msg: ToString(o.vals[0]), Value: o.vals[3]}
+	}
+	return &Error{Kind: "Error", Msg: ToString(v), Value: v}
+}
+
+// loop executes instructions of the top frame; Tova calls and returns
+// switch frames inside it. It returns when the boundary frame returns or
+// an error is raised (the frame state is saved for the handler).
+func (t *Thread) loop() (Value, error) {
+frames:
+	for {
+		fi := len(t.frames) - 1
+		fr := &t.frames[fi]
+		fn := fr.fn
+		code := fn.Code
+		consts := fn.prog.consts
+		regs := t.stack[fr.base : fr.base+fn.NumRegs]
+		pc := fr.pc
+		var err error
+		for {
+			i := code[pc]
+			pc++
+			switch i.Op() {
+			case bc.NOP:
+			case bc.MOVE:
+				regs[i.A()] = regs[i.B()]
+			case bc.LOADK:
+				regs[i.A()] = consts[i.B()]
+			case bc.LOADINT:
+				regs[i.A()] = Value{k: KInt, n: uint64(int64(i.SB()))}
+			case bc.LOADNIL:
+				a := i.A()
+				clear(regs[a : a+i.B()+1])
+			case bc.LOADBOOL:
+				regs[i.A()] = Bool(i.B() != 0)
+			case bc.GETG:
+				regs[i.A()] = t.In.Globals[i.B()]
+			case bc.SETG:
+				t.In.Globals[i.B()] = regs[i.A()]
+			case bc.GETBUILTIN:
+				regs[i.A()] = fn.prog.builtins[i.B()]
+			case bc.MKCELL:
+				a := i.A()
+				regs[a] = CellValue(&Cell{V: regs[a]})
+			case bc.GETCELL:
+				regs[i.A()] = regs[i.B()].AsCell().V
+			case bc.SETCELL:
+				regs[i.A()].AsCell().V = regs[i.B()]
+			case bc.GETFREE:
+				regs[i.A()] = fr.cl.Free[i.B()].V
+			case bc.SETFREE:
+				fr.cl.Free[i.B()].V = regs[i.A()]
+			case bc.CLOSURE:
+				p := fn.prog.funcs[i.B()]
+				free := make([]*Cell, len(p.Captures))
+				for j, c := range p.Captures {
+					if c.FromParentFree {
+						free[j] = fr.cl.Free[c.Index]
+					} else {
+						free[j] = regs[c.Index].AsCell()
+					}
+				}
+				regs[i.A()] = Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p, Free: free})}
+
+			case bc.ADD:
+				b, c := regs[i.B()], regs[i.C()]
+				if b.k == KInt && c.k == KInt {
+					x, y := int64(b.n), int64(c.n)
+					r := x + y
+					if (x^r)&(y^r) < 0 {
+						err = overflow("+")
+						break
+					}
+					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+				} else if b.k == KFloat && c.k == KFloat {
+					regs[i.A()] = Float(b.AsFloat() + c.AsFloat())
+				} else {
+					regs[i.A()], err = Arith('+', b, c)
+				}
+			case bc.SUB:
+				b, c := regs[i.B()], regs[i.C()]
+				if b.k == KInt && c.k == KInt {
+					x, y := int64(b.n), int64(c.n)
+					r := x - y
+					if (x^y)&(x^r) < 0 {
+						err = overflow("-")
+						break
+					}
+					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+				} else {
+					regs[i.A()], err = Arith('-', b, c)
+				}
+			case bc.MUL:
+				b, c := regs[i.B()], regs[i.C()]
+				if b.k == KInt && c.k == KInt {
+					x, y := int64(b.n), int64(c.n)
+					if uint64(x+1<<31) < 1<<32 && uint64(y+1<<31) < 1<<32 {
+						regs[i.A()] = Value{k: KInt, n: uint64(x * y)}
+						break
+					}
+				}
+				regs[i.A()], err = Arith('*', b, c)
+			case bc.DIV:
+				regs[i.A()], err = Arith('/', regs[i.B()], regs[i.C()])
+			case bc.MOD:
+				b, c := regs[i.B()], regs[i.C()]
+				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
+					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
+					break
+				}
+				regs[i.A()], err = Arith('%', b, c)
+			case bc.POW:
+				regs[i.A()], err = Arith('^', regs[i.B()], regs[i.C()])
+			case bc.ADDK:
+				b, c := regs[i.B()], consts[i.C()]
+				if b.k == KInt && c.k == KInt {
+					x, y := int64(b.n), int64(c.n)
+					r := x + y
+					if (x^r)&(y^r) < 0 {
+						err = overflow("+")
+						break
+					}
+					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+				} else {
+					regs[i.A()], err = Arith('+', b, c)
+				}
+			case bc.SUBK:
+				b, c := regs[i.B()], consts[i.C()]
+				if b.k == KInt && c.k == KInt {
+					x, y := int64(b.n), int64(c.n)
+					r := x - y
+					if (x^y)&(x^r) < 0 {
+						err = overflow("-")
+						break
+					}
+					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+				} else {
+					regs[i.A()], err = Arith('-', b, c)
+				}
+			case bc.MULK:
+				regs[i.A()], err = Arith('*', regs[i.B()], consts[i.C()])
+			case bc.DIVK:
+				regs[i.A()], err = Arith('/', regs[i.B()], consts[i.C()])
+			case bc.MODK:
+				b, c := regs[i.B()], consts[i.C()]
+				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
+					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
+					break
+				}
+				regs[i.A()], err = Arith('%', b, c)
+			case bc.UNM:
+				b := regs[i.B()]
+				switch b.k {
+				case KInt:
+					if int64(b.n) == math.MinInt64 {
+						err = overflow("-")
+						break
+					}
+					regs[i.A()] = Int(-int64(b.n))
+				case KFloat:
+					regs[i.A()] = Float(-b.AsFloat())
+				case KDuration:
+					regs[i.A()] = Duration(-int64(b.n))
+				default:
+					err = TypeErrorf("cannot negate %s", TypeName(b))
+				}
+			case bc.NOT:
+				regs[i.A()] = Bool(!regs[i.B()].Truthy())
+			case bc.BNOT:
+				b := regs[i.B()]
+				if b.k != KInt {
+					err = TypeErrorf("bitwise ~ needs an Int, got %s", TypeName(b))
+					break
+				}
+				regs[i.A()] = Int(^int64(b.n))
+			case bc.BAND, bc.BOR, bc.BXOR, bc.SHL, bc.SHR:
+				regs[i.A()], err = bitwise(i.Op(), regs[i.B()], regs[i.C()])
+
+			case bc.EQ:
+				regs[i.A()] = Bool(Equal(regs[i.B()], regs[i.C()]))
+			case bc.NE:
+				regs[i.A()] = Bool(!Equal(regs[i.B()], regs[i.C()]))
+			case bc.EQK:
+				regs[i.A()] = Bool(Equal(regs[i.B()], consts[i.C()]))
+			case bc.NEK:
+				regs[i.A()] = Bool(!Equal(regs[i.B()], consts[i.C()]))
+			case bc.LT, bc.LE, bc.LTK, bc.LEK, bc.GTK, bc.GEK:
+				var x, y Value
+				switch i.Op() {
+				case bc.LT, bc.LE:
+					x, y = regs[i.B()], regs[i.C()]
+				default:
+					x, y = regs[i.B()], consts[i.C()]
+				}
+				var r bool
+				r, err = compareOp(i.Op(), x, y)
+				regs[i.A()] = Bool(r)
+
+			case bc.JMP:
+				target := i.B()
+				if target < pc && t.interrupted.Load() {
+					err = t.cancelled()
+					break
+				}
+				pc = target
+			case bc.JMPF:
+				if v := regs[i.A()]; v.k == KNil || v.k == KBool && v.n == 0 {
+					pc = i.B()
+				}
+			case bc.JMPT:
+				if v := regs[i.A()]; !(v.k == KNil || v.k == KBool && v.n == 0) {
+					pc = i.B()
+				}
+			case bc.JNIL:
+				if regs[i.A()].k == KNil {
+					pc = i.B()
+				}
+			case bc.JNNIL:
+				if regs[i.A()].k != KNil {
+					pc = i.B()
+				}
+			case bc.JNLT:
+				x, y := regs[i.A()], regs[i.B()]
+				if x.k == KInt && y.k == KInt {
+					if !(int64(x.n) < int64(y.n)) {
+						pc = i.C()
+					}
+					break
+				}
+				var r bool
+				if r, err = compareOp(bc.LT, x, y); err == nil && !r {
+					pc = i.C()
+				}
+			case bc.JNLE:
+				x, y := regs[i.A()], regs[i.B()]
+				if x.k == KInt && y.k == KInt {
+					if !(int64(x.n) <= int64(y.n)) {
+						pc = i.C()
+					}
+					break
+				}
+				var r bool
+				if r, err = compareOp(bc.LE, x, y); err == nil && !r {
+					pc = i.C()
+				}
+			case bc.JNEQ:
+				if !Equal(regs[i.A()], regs[i.B()]) {
+					pc = i.C()
+				}
+			case bc.JNLTK, bc.JNLEK, bc.JNGTK, bc.JNGEK:
+				x, y := regs[i.A()], consts[i.B()]
+				if x.k == KInt && y.k == KInt {
+					a, b := int64(x.n), int64(y.n)
+					var r bool
+					switch i.Op() {
+					case bc.JNLTK:
+						r = a < b
+					case bc.JNLEK:
+						r = a <= b
+					case bc.JNGTK:
+						r = a > b
+					default:
+						r = a >= b
+					}
+					if !r {
+						pc = i.C()
+					}
+					break
+				}
+				var r bool
+				if r, err = compareOp(jumpCmp[i.Op()], x, y); err == nil && !r {
+					pc = i.C()
+				}
+			case bc.JNEQK:
+				if !Equal(regs[i.A()], consts[i.B()]) {
+					pc = i.C()
+				}
+
+			case bc.FORPREP:
+				a := i.A()
+				s, l, st := regs[a], regs[a+1], regs[a+2]
+				if s.k != KInt || l.k != KInt || st.k != KInt {
+					err = TypeErrorf("range bounds must be Int, got %s, %s, %s", TypeName(s), TypeName(l), TypeName(st))
+					break
+				}
+				step := int64(st.n)
+				if step == 0 {
+					err = Errorf("ValueError", "range step must not be zero")
+					break
+				}
+				if step > 0 && int64(s.n) >= int64(l.n) || step < 0 && int64(s.n) <= int64(l.n) {
+					pc = i.B()
+					break
+				}
+				regs[a+3] = s
+			case bc.FORLOOP:
+				a := i.A()
+				step := int64(regs[a+2].n)
+				c := int64(regs[a].n) + step
+				if step > 0 && c < int64(regs[a+1].n) && c > int64(regs[a].n) ||
+					step < 0 && c > int64(regs[a+1].n) && c < int64(regs[a].n) {
+					if t.interrupted.Load() {
+						err = t.cancelled()
+						break
+					}
+					regs[a].n = uint64(c)
+					regs[a+3] = Value{k: KInt, n: uint64(c)}
+					pc = i.B()
+				}
+			case bc.ITERPREP:
+				var it *iterator
+				it, err = newIterator(t, regs[i.B()], i.C() == 2)
+				if err == nil {
+					regs[i.A()] = iterValue(it)
+				}
+			case bc.ITERNEXT:
+				it := (*iterator)(regs[i.A()].p)
+				b := i.B()
+				if it.kind == KArray {
+					if it.i >= len(it.arr.Elems) {
+						pc = i.C()
+						break
+					}
+					if it.pairs {
+						regs[b] = Int(int64(it.i))
+						regs[b+1] = it.arr.Elems[it.i]
+					} else {
+						regs[b] = it.arr.Elems[it.i]
+					}
+					it.i++
+					break
+				}
+				k, v, ok, e := it.next(t)
+				if e != nil {
+					err = e
+					break
+				}
+				if !ok {
+					pc = i.C()
+					break
+				}
+				if it.pairs {
+					regs[b] = k
+					regs[b+1] = v
+				} else {
+					regs[b] = v
+				}
+
+			case bc.CALL:
+				a := i.A()
+				callee := regs[a]
+				if callee.k == KFunc {
+					fr.pc = pc
+					if err = t.pushFrame(callee.AsClosure(), fr.base+a+1, i.B(), 0, fr.base+a); err != nil {
+						break
+					}
+					continue frames
+				}
+				fr.pc = pc
+				var r Value
+				r, err = t.callOther(callee, regs[a+1:a+1+i.B()])
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				if err == nil {
+					regs[a] = r
+				}
+			case bc.CALLKW:
+				a, n := i.A(), i.B()
+				fr.pc = pc
+				names := consts[i.C()].asShape().keys
+				args := append([]Value(nil), regs[a+1:a+1+n]...)
+				var r Value
+				r, err = t.callKW(regs[a], args, names)
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				if err == nil {
+					regs[a] = r
+				}
+			case bc.CALLV:
+				a := i.A()
+				fr.pc = pc
+				arr := regs[i.B()]
+				if arr.k != KArray {
+					err = TypeErrorf("cannot spread %s into arguments", TypeName(arr))
+					break
+				}
+				args := append([]Value(nil), arr.AsArray().Elems...)
+				var r Value
+				r, err = t.Call(regs[a], args...)
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				if err == nil {
+					regs[a] = r
+				}
+			case bc.CALLM:
+				a, n := i.A(), i.B()
+				name := consts[i.C()].AsString()
+				recv := regs[a+1]
+				fr.pc = pc
+				// Object fields holding functions are called without the receiver.
+				if recv.k == KObject {
+					if f, ok := recv.AsObject().Get(name); ok {
+						if f.k == KFunc {
+							regs[a+1] = f
+							if err = t.pushFrame(f.AsClosure(), fr.base+a+2, n, 0, fr.base+a); err != nil {
+								break
+							}
+							continue frames
+						}
+						var r Value
+						r, err = t.callOther(f, regs[a+2:a+2+n])
+						fr = &t.frames[fi]
+						regs = t.stack[fr.base : fr.base+fn.NumRegs]
+						if err == nil {
+							regs[a] = r
+						}
+						break
+					}
+				}
+				var r Value
+				r, err = t.callMethod(recv, name, regs[a+1:a+2+n])
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				if err == nil {
+					regs[a] = r
+				}
+			case bc.RET, bc.RETNIL:
+				var v Value
+				if i.Op() == bc.RET {
+					v = regs[i.A()]
+				}
+				boundary := fr.boundary
+				ret := fr.ret
+				t.frames = t.frames[:fi]
+				if boundary {
+					return v, nil
+				}
+				t.stack[ret] = v
+				continue frames
+			case bc.JARG:
+				a := i.A()
+				if a < 64 && fr.provided&(1<<uint(a)) != 0 {
+					pc = i.B()
+				}
+
+			case bc.NEWARRAY:
+				b, c := i.B(), i.C()
+				elems := make([]Value, c, c+c/2+1)
+				copy(elems, regs[b:b+c])
+				regs[i.A()] = NewArray(elems)
+			case bc.ARRPUSH:
+				arr := regs[i.A()].AsArray()
+				arr.Elems = append(arr.Elems, regs[i.B()])
+			case bc.ARRSPREAD:
+				err = spreadInto(t, regs[i.A()].AsArray(), regs[i.B()])
+			case bc.NEWOBJ:
+				s := consts[i.B()].asShape()
+				c := i.C()
+				vals := make([]Value, len(s.keys))
+				copy(vals, regs[c:c+len(s.keys)])
+				regs[i.A()] = ObjectValue(&Object{shape: s, vals: vals})
+			case bc.OBJSET:
+				k := regs[i.B()]
+				if k.k != KString {
+					k = Str(ToString(k))
+				}
+				regs[i.A()].AsObject().Set(k.AsString(), regs[i.C()])
+			case bc.OBJSPREAD:
+				err = objSpread(regs[i.A()].AsObject(), regs[i.B()])
+			case bc.GETFIELD, bc.GETFIELDOPT:
+				x := regs[i.B()]
+				if x.k == KObject {
+					o := x.AsObject()
+					if o.shape != nil {
+						cp := &fn.caches[pc-1]
+						w := atomic.LoadUint64(cp)
+						if uint32(w>>32) == o.shape.id && w != 0 {
+							regs[i.A()] = o.vals[uint32(w)-1]
+							break
+						}
+						slot := o.shape.Lookup(consts[i.C()].AsString())
+						if slot < 0 {
+							regs[i.A()] = Nil
+							break
+						}
+						atomic.StoreUint64(cp, uint64(o.shape.id)<<32|uint64(slot+1))
+						regs[i.A()] = o.vals[slot]
+						break
+					}
+					regs[i.A()], _ = o.Get(consts[i.C()].AsString())
+					break
+				}
+				if x.k == KNil && i.Op() == bc.GETFIELDOPT {
+					regs[i.A()] = Nil
+					break
+				}
+				var r Value
+				r, err = t.getField(x, consts[i.C()].AsString())
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				if err == nil {
+					regs[i.A()] = r
+				}
+			case bc.SETFIELD:
+				err = t.setField(regs[i.A()], consts[i.B()].AsString(), regs[i.C()])
+			case bc.GETINDEX, bc.GETINDEXOPT:
+				x, k := regs[i.B()], regs[i.C()]
+				if x.k == KArray && k.k == KInt {
+					el := x.AsArray().Elems
+					j := int64(k.n)
+					if j < 0 {
+						j += int64(len(el))
+					}
+					if j >= 0 && j < int64(len(el)) {
+						regs[i.A()] = el[j]
+					} else {
+						regs[i.A()] = Nil
+					}
+					break
+				}
+				if x.k == KNil && i.Op() == bc.GETINDEXOPT {
+					regs[i.A()] = Nil
+					break
+				}
+				regs[i.A()], err = t.index(x, k)
+			case bc.SETINDEX:
+				err = t.setIndex(regs[i.A()], regs[i.B()], regs[i.C()])
+			case bc.SLICE:
+				b := i.B()
+				regs[i.A()], err = sliceValue(regs[b], regs[b+1], regs[b+2], regs[b+3])
+			case bc.IN:
+				var r bool
+				r, err = contains(regs[i.C()], regs[i.B()])
+				regs[i.A()] = Bool(r)
+			case bc.ISTYPE:
+				regs[i.A()] = Bool(IsType(regs[i.B()], consts[i.C()].AsString()))
+			case bc.CONCAT:
+				b, c := i.B(), i.C()
+				var sb strings.Builder
+				for _, v := range regs[b : b+c] {
+					if v.k == KString {
+						sb.WriteString(v.AsString())
+					} else {
+						sb.WriteString(ToString(v))
+					}
+				}
+				regs[i.A()] = Str(sb.String())
+			case bc.RANGE, bc.RANGEI:
+				lo, hi := regs[i.B()], regs[i.C()]
+				if lo.k != KInt || hi.k != KInt {
+					err = TypeErrorf("range bounds must be Int, got %s and %s", TypeName(lo), TypeName(hi))
+					break
+				}
+				h := int64(hi.n)
+				if i.Op() == bc.RANGEI {
+					if h == math.MaxInt64 {
+						err = overflow("..=")
+						break
+					}
+					h++
+				}
+				regs[i.A()] = NewRange(int64(lo.n), h, 1)
+			case bc.UNIT:
+				regs[i.A()], err = withUnit(regs[i.B()], consts[i.C()].AsString())
+
+			case bc.MATCHTAG:
+				x := regs[i.B()]
+				regs[i.A()] = Bool(x.k == KObject && x.AsObject().Type != nil && x.AsObject().Type.Tag == consts[i.C()].AsString())
+			case bc.GETSLOT:
+				x := regs[i.B()]
+				c := i.C()
+				if x.k == KObject && c < len(x.AsObject().vals) {
+					regs[i.A()] = x.AsObject().vals[c]
+				} else {
+					regs[i.A()] = Nil
+				}
+			case bc.LEN:
+				var n int
+				n, err = Len(regs[i.B()])
+				regs[i.A()] = Int(int64(n))
+			case bc.STRPREFIX:
+				x := regs[i.B()]
+				regs[i.A()] = Bool(x.k == KString && strings.HasPrefix(x.AsString(), consts[i.C()].AsString()))
+			case bc.UNWRAPQ:
+				x := regs[i.B()]
+				if ti := VariantOf(x); ti == ErrType || ti == NoneType {
+					pc = i.C()
+					break
+				} else if ti == OkType || ti == SomeType {
+					regs[i.A()] = x.AsObject().vals[0]
+				} else {
+					regs[i.A()] = x
+				}
+			case bc.MATCHFAIL:
+				err = Errorf("MatchError", "no match arm matched value %s", Repr(regs[i.A()]))
+			case bc.DEFTYPE:
+				regs[i.A()] = fn.prog.types[i.B()].ctors[i.C()]
+
+			case bc.THROW:
+				err = thrown(regs[i.A()])
+			case bc.TRYBEGIN:
+				fr.handlers = append(fr.handlers, handler{reg: i.A(), target: i.B()})
+			case bc.TRYEND:
+				fr.handlers = fr.handlers[:len(fr.handlers)-1]
+			default:
+				err = Errorf("InternalError", "bad opcode %d", i.Op())
+			}
+			if err != nil {
+				fr.pc = pc
+				return Nil, err
+			}
+		}
+	}
+}
+
+var jumpCmp = map[bc.Op]bc.Op{bc.JNLTK: bc.LTK, bc.JNLEK: bc.LEK, bc.JNGTK: bc.GTK, bc.JNGEK: bc.GEK}
+
+func overflow(op string) *Error {
+	return Errorf("OverflowError", "integer overflow in %s", op)
+}
+
+func compareOp(op bc.Op, x, y Value) (bool, error) {
+	c, err := Compare(x, y)
+	if err != nil {
+		if err == errUnordered {
+			return false, nil
+		}
+		return false, err
+	}
+	switch op {
+	case bc.LT, bc.LTK:
+		return c < 0, nil
+	case bc.LE, bc.LEK:
+		return c <= 0, nil
+	case bc.GTK:
+		return c > 0, nil
+	case bc.GEK:
+		return c >= 0, nil
+	}
+	return false, nil
+}
+
+// RunMain runs the program's main function (its top-level code).
+func (t *Thread) RunMain() (Value, error) {
+	main := t.In.Prog.funcs[0]
+	return t.Call(Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: main})})
+}

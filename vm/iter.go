@@ -1,0 +1,148 @@
+package vm
+
+import (
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Iterable is implemented by host objects that can be looped over
+// (lazy sequences such as stream()).
+type Iterable interface {
+	Iterator(t *Thread) (Iterator, error)
+}
+
+// Iterator yields the elements of a lazy sequence.
+type Iterator interface {
+	// Next returns the next element; ok is false at the end.
+	Next(t *Thread) (v Value, ok bool, err error)
+}
+
+// iterator is the for-loop state stored in a KIter register.
+type iterator struct {
+	kind  Kind
+	pairs bool // yield (key/index, value)
+	i     int
+	arr   *Array
+	str   string
+	obj   *Object
+	rng   RangeValue
+	host  Iterator
+}
+
+func iterValue(it *iterator) Value { return Value{k: KIter, p: unsafe.Pointer(it)} }
+
+// newIterator starts iterating seq. With pairs, arrays and strings yield
+// (index, element), objects (key, value); otherwise arrays yield elements,
+// strings characters, objects keys... no: a single-variable loop over an
+// object yields its [key, value] entries as 2-element lists.
+func newIterator(t *Thread, seq Value, pairs bool) (*iterator, error) {
+	it := &iterator{kind: seq.k, pairs: pairs}
+	switch seq.k {
+	case KArray:
+		it.arr = seq.AsArray()
+	case KString:
+		it.str = seq.AsString()
+	case KObject:
+		it.obj = seq.AsObject()
+	case KRange:
+		it.rng = *seq.AsRange()
+	case KHost:
+		src, ok := seq.AsHost().(Iterable)
+		if !ok {
+			return nil, TypeErrorf("%s is not iterable", TypeName(seq))
+		}
+		h, err := src.Iterator(t)
+		if err != nil {
+			return nil, err
+		}
+		it.host = h
+	case KNil:
+		return nil, TypeErrorf("cannot iterate over nil")
+	default:
+		return nil, TypeErrorf("%s is not iterable", TypeName(seq))
+	}
+	return it, nil
+}
+
+// next advances the iterator. For pair iteration k receives the index or
+// key; v always receives the element.
+func (it *iterator) next(t *Thread) (k, v Value, ok bool, err error) {
+	switch it.kind {
+	case KArray:
+		if it.i >= len(it.arr.Elems) {
+			return Nil, Nil, false, nil
+		}
+		k, v = Int(int64(it.i)), it.arr.Elems[it.i]
+		it.i++
+		return k, v, true, nil
+	case KString:
+		if it.i >= len(it.str) {
+			return Nil, Nil, false, nil
+		}
+		r, size := utf8.DecodeRuneInString(it.str[it.i:])
+		_ = r
+		v = Str(it.str[it.i : it.i+size])
+		k = Int(int64(it.i))
+		it.i += size
+		return k, v, true, nil
+	case KObject:
+		if it.i >= len(it.obj.vals) {
+			return Nil, Nil, false, nil
+		}
+		key := Str(it.obj.Keys()[it.i])
+		val := it.obj.vals[it.i]
+		it.i++
+		if it.pairs {
+			return key, val, true, nil
+		}
+		return Nil, NewArray([]Value{key, val}), true, nil
+	case KRange:
+		r := &it.rng
+		if r.Step > 0 && r.Lo >= r.Hi || r.Step < 0 && r.Lo <= r.Hi || r.Step == 0 {
+			return Nil, Nil, false, nil
+		}
+		v = Int(r.Lo)
+		k = Int(int64(it.i))
+		r.Lo += r.Step
+		it.i++
+		return k, v, true, nil
+	case KHost:
+		v, ok, err = it.host.Next(t)
+		k = Int(int64(it.i))
+		it.i++
+		return k, v, ok, err
+	}
+	return Nil, Nil, false, nil
+}
+
+// Iterate calls fn with each element of seq: list elements, string
+// characters, range integers, object entries as [key, value] lists, or the
+// elements of a lazy sequence. It stops at the first error fn returns.
+func Iterate(t *Thread, seq Value, fn func(v Value) error) error {
+	if seq.k == KArray {
+		// Index each time: fn may append to the list.
+		a := seq.AsArray()
+		for i := 0; i < len(a.Elems); i++ {
+			if err := fn(a.Elems[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	it, err := newIterator(t, seq, false)
+	if err != nil {
+		return err
+	}
+	for {
+		_, v, ok, err := it.next(t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,513 @@
+package vm
+
+import (
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	bc "tova/bytecode"
+)
+
+// callOther calls a non-closure function value.
+func (t *Thread) callOther(fn Value, args []Value) (Value, error) {
+	switch fn.k {
+	case KBuiltin:
+		return fn.AsBuiltin().Fn(t, args)
+	case KType:
+		return construct(fn.AsType().Info, args)
+	case KFunc:
+		return t.Call(fn, args...)
+	case KNil:
+		return Nil, TypeErrorf("cannot call nil")
+	}
+	return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+}
+
+// callMethod calls recv.name(args...) where args[0] is the receiver.
+// Host objects get the first chance; then a builtin with that name is
+// called with the receiver as first argument (`s.upper()` is upper(s)).
+func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error) {
+	if recv.k == KHost {
+		h := recv.AsHost()
+		if hc, ok := h.(HostCaller); ok {
+			r, handled, err := hc.CallMethod(t, name, args[1:])
+			if handled || err != nil {
+				return r, err
+			}
+		}
+		f, ok, err := h.GetAttr(t, name)
+		if err != nil {
+			return Nil, err
+		}
+		if ok {
+			return t.callOther(f, args[1:])
+		}
+	}
+	if recv.k == KNil {
+		return Nil, TypeErrorf("cannot call method %s on nil", name)
+	}
+	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
+		return b.AsBuiltin().Fn(t, args)
+	}
+	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
+}
+
+// getField reads x.name for values that are not plain objects.
+func (t *Thread) getField(x Value, name string) (Value, error) {
+	switch x.k {
+	case KObject:
+		v, _ := x.AsObject().Get(name)
+		return v, nil
+	case KHost:
+		v, ok, err := x.AsHost().GetAttr(t, name)
+		if err != nil || ok {
+			return v, err
+		}
+		return Nil, nil
+	case KString, KArray:
+		if name == "length" {
+			n, _ := Len(x)
+			return Int(int64(n)), nil
+		}
+	case KNil:
+		return Nil, TypeErrorf("cannot read field %s of nil", name)
+	}
+	return Nil, TypeErrorf("%s has no field %s", TypeName(x), name)
+}
+
+func (t *Thread) setField(x Value, name string, v Value) error {
+	switch x.k {
+	case KObject:
+		o := x.AsObject()
+		if o.Type != nil && o.Lookup(name) < 0 {
+			return TypeErrorf("%s has no field %s", o.Type.Tag, name)
+		}
+		o.Set(name, v)
+		return nil
+	case KHost:
+		return x.AsHost().SetAttr(t, name, v)
+	case KNil:
+		return TypeErrorf("cannot set field %s of nil", name)
+	}
+	return TypeErrorf("cannot set field %s of %s", name, TypeName(x))
+}
+
+func (t *Thread) index(x, k Value) (Value, error) {
+	switch x.k {
+	case KArray:
+		if k.k != KInt {
+			return Nil, TypeErrorf("list index must be Int, got %s", TypeName(k))
+		}
+		el := x.AsArray().Elems
+		j := int64(k.n)
+		if j < 0 {
+			j += int64(len(el))
+		}
+		if j >= 0 && j < int64(len(el)) {
+			return el[j], nil
+		}
+		return Nil, nil
+	case KObject:
+		if k.k != KString {
+			return Nil, TypeErrorf("object key must be String, got %s", TypeName(k))
+		}
+		v, _ := x.AsObject().Get(k.AsString())
+		return v, nil
+	case KString:
+		if k.k != KInt {
+			return Nil, TypeErrorf("string index must be Int, got %s", TypeName(k))
+		}
+		return charAt(x.AsString(), int64(k.n)), nil
+	case KHost:
+		if k.k == KString {
+			v, _, err := x.AsHost().GetAttr(t, k.AsString())
+			return v, err
+		}
+	case KRange:
+		if k.k == KInt {
+			r := x.AsRange()
+			j := int64(k.n)
+			n := r.Len()
+			if j < 0 {
+				j += n
+			}
+			if j >= 0 && j < n {
+				return Int(r.Lo + j*r.Step), nil
+			}
+			return Nil, nil
+		}
+	case KNil:
+		return Nil, TypeErrorf("cannot index nil")
+	}
+	return Nil, TypeErrorf("cannot index %s with %s", TypeName(x), TypeName(k))
+}
+
+// charAt returns character i of s (negative from the end), or nil.
+func charAt(s string, i int64) Value {
+	ascii := true
+	for j := 0; j < len(s); j++ {
+		if s[j] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		if i < 0 {
+			i += int64(len(s))
+		}
+		if i >= 0 && i < int64(len(s)) {
+			return Str(s[i : i+1])
+		}
+		return Nil
+	}
+	if i < 0 {
+		i += int64(utf8.RuneCountInString(s))
+		if i < 0 {
+			return Nil
+		}
+	}
+	n := int64(0)
+	for off, r := range s {
+		if n == i {
+			return Str(s[off : off+utf8.RuneLen(r)])
+		}
+		n++
+	}
+	return Nil
+}
+
+func (t *Thread) setIndex(x, k, v Value) error {
+	switch x.k {
+	case KArray:
+		if k.k != KInt {
+			return TypeErrorf("list index must be Int, got %s", TypeName(k))
+		}
+		a := x.AsArray()
+		j := int64(k.n)
+		if j < 0 {
+			j += int64(len(a.Elems))
+		}
+		if j >= 0 && j < int64(len(a.Elems)) {
+			a.Elems[j] = v
+			return nil
+		}
+		if j == int64(len(a.Elems)) {
+			a.Elems = append(a.Elems, v)
+			return nil
+		}
+		return Errorf("IndexError", "list index %d out of range (length %d)", int64(k.n), len(a.Elems))
+	case KObject:
+		if k.k != KString {
+			return TypeErrorf("object key must be String, got %s", TypeName(k))
+		}
+		return t.setField(x, k.AsString(), v)
+	case KHost:
+		if k.k == KString {
+			return x.AsHost().SetAttr(t, k.AsString(), v)
+		}
+	case KNil:
+		return TypeErrorf("cannot index nil")
+	}
+	return TypeErrorf("cannot assign to an index of %s", TypeName(x))
+}
+
+// Len is len(): characters of a string, elements of a list, keys of an
+// object, integers of a range; nil has length 0.
+func Len(v Value) (int, error) {
+	switch v.k {
+	case KString:
+		s := v.AsString()
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf {
+				return utf8.RuneCountInString(s), nil
+			}
+		}
+		return len(s), nil
+	case KArray:
+		return len(v.AsArray().Elems), nil
+	case KObject:
+		return len(v.AsObject().vals), nil
+	case KRange:
+		return int(v.AsRange().Len()), nil
+	case KNil:
+		return 0, nil
+	}
+	return 0, TypeErrorf("len: %s has no length", TypeName(v))
+}
+
+// sliceValue is x[lo:hi:step] with Python semantics (negative indexes
+// count from the end; nil bounds mean the ends).
+func sliceValue(x, lo, hi, step Value) (Value, error) {
+	st := int64(1)
+	if !step.IsNil() {
+		if step.k != KInt {
+			return Nil, TypeErrorf("slice step must be Int")
+		}
+		st = int64(step.n)
+		if st == 0 {
+			return Nil, Errorf("ValueError", "slice step must not be zero")
+		}
+	}
+	var n int64
+	var runes []string
+	switch x.k {
+	case KArray:
+		n = int64(len(x.AsArray().Elems))
+	case KString:
+		s := x.AsString()
+		if isASCII(s) {
+			n = int64(len(s))
+		} else {
+			for off, r := range s {
+				runes = append(runes, s[off:off+utf8.RuneLen(r)])
+			}
+			n = int64(len(runes))
+		}
+	case KNil:
+		return Nil, TypeErrorf("cannot slice nil")
+	default:
+		return Nil, TypeErrorf("cannot slice %s", TypeName(x))
+	}
+	bound := func(v Value, def int64) (int64, error) {
+		if v.IsNil() {
+			return def, nil
+		}
+		if v.k != KInt {
+			return 0, TypeErrorf("slice bounds must be Int, got %s", TypeName(v))
+		}
+		i := int64(v.n)
+		if i < 0 {
+			i += n
+		}
+		if st > 0 {
+			return max(0, min(i, n)), nil
+		}
+		return max(-1, min(i, n-1)), nil
+	}
+	var start, stop int64
+	var err error
+	if st > 0 {
+		if start, err = bound(lo, 0); err != nil {
+			return Nil, err
+		}
+		if stop, err = bound(hi, n); err != nil {
+			return Nil, err
+		}
+	} else {
+		if start, err = bound(lo, n-1); err != nil {
+			return Nil, err
+		}
+		if stop, err = bound(hi, -1); err != nil {
+			return Nil, err
+		}
+	}
+	if x.k == KString && runes == nil && st == 1 {
+		s := x.AsString()
+		if start >= stop {
+			return Str(""), nil
+		}
+		return Str(s[start:stop]), nil
+	}
+	var idx []int64
+	for i := start; st > 0 && i < stop || st < 0 && i > stop; i += st {
+		idx = append(idx, i)
+	}
+	if x.k == KArray {
+		el := x.AsArray().Elems
+		out := make([]Value, len(idx))
+		for j, i := range idx {
+			out[j] = el[i]
+		}
+		return NewArray(out), nil
+	}
+	var b strings.Builder
+	s := x.AsString()
+	for _, i := range idx {
+		if runes != nil {
+			b.WriteString(runes[i])
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	return Str(b.String()), nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// contains is `x in coll`.
+func contains(coll, x Value) (bool, error) {
+	switch coll.k {
+	case KArray:
+		for _, e := range coll.AsArray().Elems {
+			if Equal(e, x) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case KString:
+		if x.k != KString {
+			return false, TypeErrorf("'in <string>' needs a String on the left, got %s", TypeName(x))
+		}
+		return strings.Contains(coll.AsString(), x.AsString()), nil
+	case KObject:
+		if x.k != KString {
+			return false, nil
+		}
+		return coll.AsObject().Lookup(x.AsString()) >= 0, nil
+	case KRange:
+		if x.k != KInt {
+			return false, nil
+		}
+		r := coll.AsRange()
+		v := int64(x.n)
+		if r.Step > 0 {
+			return v >= r.Lo && v < r.Hi && (v-r.Lo)%r.Step == 0, nil
+		}
+		return v <= r.Lo && v > r.Hi && (r.Lo-v)%(-r.Step) == 0, nil
+	case KNil:
+		return false, nil
+	}
+	return false, TypeErrorf("'in' needs a collection, got %s", TypeName(coll))
+}
+
+// IsType implements `x is Name`.
+func IsType(v Value, name string) bool {
+	switch name {
+	case "Int":
+		return v.k == KInt
+	case "Float":
+		return v.k == KFloat
+	case "Number":
+		return v.IsNumber()
+	case "String", "Str":
+		return v.k == KString
+	case "Bool":
+		return v.k == KBool
+	case "Nil":
+		return v.k == KNil
+	case "List", "Array":
+		return v.k == KArray
+	case "Object":
+		return v.k == KObject && v.AsObject().Type == nil || v.k == KHost
+	case "Function":
+		return v.k == KFunc || v.k == KBuiltin || v.k == KType
+	case "Duration":
+		return v.k == KDuration
+	case "Size":
+		return v.k == KSize
+	case "Range":
+		return v.k == KRange
+	case "__fields": // object patterns: anything with named fields
+		return v.k == KObject || v.k == KHost
+	}
+	if v.k == KObject {
+		if ti := v.AsObject().Type; ti != nil {
+			return ti.Tag == name || ti.Name == name
+		}
+	}
+	if v.k == KHost {
+		return v.AsHost().TypeName() == name
+	}
+	return false
+}
+
+var unitNanos = map[string]int64{
+	"millisecond": int64(time.Millisecond), "second": int64(time.Second),
+	"minute": int64(time.Minute), "hour": int64(time.Hour),
+	"day": 24 * int64(time.Hour), "week": 7 * 24 * int64(time.Hour),
+}
+
+var unitBytes = map[string]int64{"byte": 1, "kilobyte": 1 << 10, "megabyte": 1 << 20, "gigabyte": 1 << 30}
+
+// withUnit turns a number into a duration or size: 30.seconds, 5.megabytes.
+func withUnit(n Value, unit string) (Value, error) {
+	if !n.IsNumber() {
+		return Nil, TypeErrorf(".%s needs a number, got %s", unit, TypeName(n))
+	}
+	if ns, ok := unitNanos[unit]; ok {
+		if n.k == KInt {
+			x := int64(n.n)
+			if x > math.MaxInt64/ns || x < math.MinInt64/ns {
+				return Nil, overflow("." + unit)
+			}
+			return Duration(x * ns), nil
+		}
+		f := n.AsFloat() * float64(ns)
+		if math.IsNaN(f) || math.Abs(f) >= math.MaxInt64 {
+			return Nil, overflow("." + unit)
+		}
+		return Duration(int64(math.Round(f))), nil
+	}
+	if b, ok := unitBytes[unit]; ok {
+		if n.k == KInt {
+			x := int64(n.n)
+			if x > math.MaxInt64/b || x < math.MinInt64/b {
+				return Nil, overflow("." + unit)
+			}
+			return Size(x * b), nil
+		}
+		return Size(int64(math.Round(n.AsFloat() * float64(b)))), nil
+	}
+	return Nil, TypeErrorf("unknown unit %s", unit)
+}
+
+func bitwise(op bc.Op, x, y Value) (Value, error) {
+	if x.k != KInt || y.k != KInt {
+		return Nil, TypeErrorf("bitwise operators need Int operands, got %s and %s", TypeName(x), TypeName(y))
+	}
+	a, b := int64(x.n), int64(y.n)
+	switch op {
+	case bc.BAND:
+		return Int(a & b), nil
+	case bc.BOR:
+		return Int(a | b), nil
+	case bc.BXOR:
+		return Int(a ^ b), nil
+	case bc.SHL:
+		if b < 0 || b > 63 {
+			return Nil, Errorf("ValueError", "shift count %d out of range", b)
+		}
+		return Int(a << uint(b)), nil
+	default:
+		if b < 0 || b > 63 {
+			return Nil, Errorf("ValueError", "shift count %d out of range", b)
+		}
+		return Int(a >> uint(b)), nil
+	}
+}
+
+func spreadInto(t *Thread, a *Array, v Value) error {
+	if v.k == KArray {
+		a.Elems = append(a.Elems, v.AsArray().Elems...)
+		return nil
+	}
+	if v.k == KNil {
+		return nil
+	}
+	return Iterate(t, v, func(e Value) error {
+		a.Elems = append(a.Elems, e)
+		return nil
+	})
+}
+
+func objSpread(o *Object, v Value) error {
+	switch v.k {
+	case KObject:
+		src := v.AsObject()
+		for i, k := range src.Keys() {
+			o.Set(k, src.vals[i])
+		}
+		return nil
+	case KNil:
+		return nil
+	}
+	return TypeErrorf("cannot spread %s into an object", TypeName(v))
+}
