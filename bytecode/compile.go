@@ -23,7 +23,7 @@ type Source struct {
 // itself finds (limits exceeded, unsupported forms) come back as a
 // diag.List.
 func Compile(srcs []Source) (prog *Program, err error) {
-	c := &compiler{prog: &Program{}, consts: map[constKey]int{}, builtins: map[string]int{}}
+	c := &compiler{prog: &Program{}, consts: map[constKey]int{}, builtins: map[string]int{}, typeDecls: map[string]*ast.TypeDecl{}}
 	h := sha256.New()
 	for _, s := range srcs {
 		sum := sha256.Sum256(s.Text)
@@ -43,6 +43,7 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	}()
 	c.collectGlobals(srcs)
 	c.compileMain(srcs)
+	c.compileServers(srcs)
 	if len(c.errs) > 0 {
 		sort.Sort(c.errs)
 		return nil, c.errs
@@ -61,9 +62,11 @@ type compiler struct {
 	consts   map[constKey]int
 	builtins map[string]int
 	globals  map[*ast.Binding]int
-	file     int
-	fileName string
-	errs     diag.List
+	// typeDecls maps type names to declarations, for `model User`.
+	typeDecls map[string]*ast.TypeDecl
+	file      int
+	fileName  string
+	errs      diag.List
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.
@@ -176,6 +179,8 @@ type fstate struct {
 
 	loops []*loopCtx
 	tries []*tryCtx
+
+	srv *Server // the server whose Init this is, if any
 }
 
 type loopCtx struct {

@@ -213,16 +213,39 @@ func (f *fstate) bindMatched(b *ast.Binding, v int) {
 	}
 }
 
-// serverStmt compiles server-side declarations. Outside `tova serve`
-// they have no effect on the script's own run.
+// serverStmt compiles the server-side declarations allowed in top-level
+// code. Server blocks themselves are compiled by compileServers.
 func (f *fstate) serverStmt(st ast.Stmt) {
-	switch st.(type) {
-	case *ast.ServerDecl, *ast.DataBlock, *ast.ConfigBlock, *ast.EnvDecl, *ast.ModelDecl:
-		f.c.serverDecl(f, st)
+	switch st := st.(type) {
+	case *ast.ServerDecl, *ast.EnvDecl:
+		// compiled separately
+	case *ast.ConfigBlock:
+		slot := f.c.hiddenSlot("config " + st.Kind)
+		saved := f.top
+		r := f.alloc(1)
+		f.exprTo(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, r)
+		f.emit(SETG, r, slot, 0)
+		f.release(saved)
+		f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
+	case *ast.ModelDecl:
+		f.modelDecl(st)
+	case *ast.DataBlock:
+		f.dataBlock(st)
 	default:
 		f.c.errorf(st.Pos(), "this declaration is only allowed inside a server block")
 	}
 }
 
-// serverDecl records server metadata; filled in by the server compiler.
-func (c *compiler) serverDecl(f *fstate, st ast.Stmt) {}
+// dataBlock evaluates sources and pipelines in order. Refresh policies
+// are recorded for the server runtime.
+func (f *fstate) dataBlock(st *ast.DataBlock) {
+	for _, it := range st.Items {
+		f.setPos(it.PosV)
+		switch it.Kind {
+		case "source", "pipeline":
+			if it.Name != nil && it.Value != nil {
+				f.assignExprTo(it.Name.Binding, it.Value)
+			}
+		}
+	}
+}

@@ -41,6 +41,7 @@ func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
 			f.typeDecl(td)
 		}
 	}
+	f.envDecls(stmts)
 	f.hoistFuncs(stmts)
 	for i, st := range stmts {
 		if d, ok := st.(*ast.Defer); ok {
@@ -602,6 +603,7 @@ func (f *fstate) forLoop(st *ast.For) {
 			if pb, ok := p.(*ast.PBind); ok {
 				f.bindLoopVar(pb.Name.Binding, vars+i)
 			} else {
+				f.predeclarePattern(p)
 				f.bindPattern(p, vars+i)
 			}
 		}
@@ -774,6 +776,7 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	}
 	idx := len(f.c.prog.Types)
 	f.c.prog.Types = append(f.c.prog.Types, td)
+	f.c.typeDecls[td.Name] = st
 	r := f.alloc(1)
 	f.emit(DEFTYPE, r, idx, 0)
 	f.store(st.Name.Binding, r)

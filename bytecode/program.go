@@ -12,6 +12,9 @@ type Program struct {
 	Builtins   []string // builtin names referenced by GETBUILTIN
 	Globals    []string // names of the module slots (G)
 	Servers    []*Server
+	// Configs are configuration blocks written at top level; they apply
+	// to every server. Their slots are set by the main function.
+	Configs []Config
 }
 
 // SourceFile names one source file and its content hash.
@@ -108,7 +111,50 @@ type VariantDesc struct {
 	Fields []string
 }
 
-// Server is the metadata of one named server (filled by the server issue).
+// Server describes one server block (same-name blocks merged): what is
+// static (methods, paths, kinds, order) is here; every value (handler
+// closures, config objects, the port) is computed by the server's Init
+// function into the module slot named by the entry.
 type Server struct {
+	Name    string // "" for the unnamed server
+	Pos     Pos
+	Init    int // function index: runs the server body
+	Port    int // module slot of the `port` value, -1 when absent
+	Routes  []Route
+	Hooks   []Hook
+	Configs []Config
+}
+
+// Route is one HTTP endpoint. Kind is "route", "health", "sse" or
+// "websocket". Slot holds the handler (for health: nil or the checks).
+type Route struct {
+	Kind   string
+	Method string
+	Path   string
+	Slot   int
+	Guards []int // module slots of the `with` guards, in order
+	Pos    Pos
+}
+
+// Hook is a function-valued declaration: Kind is "middleware",
+// "on_error", "on_start", "on_stop", "background", "schedule" or
+// "subscribe". Name is the function or schedule name; Arg the cron
+// expression, interval pattern, topic or group prefix.
+type Hook struct {
+	Kind string
 	Name string
+	Arg  string
+	Slot int
+	Pos  Pos
+}
+
+// Config is a configuration block (cors, db, rate_limit, tls, sessions,
+// uploads, cache, static, jobs, max_body, discover, model, ...); Slot
+// holds its value, usually an object. Name is set for named configs
+// (discover "worker", model User).
+type Config struct {
+	Kind string
+	Name string
+	Slot int
+	Pos  Pos
 }

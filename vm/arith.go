@@ -149,7 +149,7 @@ func repeatString(s string, n int64) (Value, error) {
 	if n <= 0 {
 		return Str(""), nil
 	}
-	if int64(len(s))*n > 1<<30 {
+	if len(s) > 0 && n > (1<<30)/int64(len(s)) {
 		return Nil, Errorf("ValueError", "string repetition too large")
 	}
 	return Str(strings.Repeat(s, int(n))), nil

@@ -91,11 +91,22 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	default:
 		return Nil, TypeErrorf("cannot call %s", TypeName(fn))
 	}
+	// Named arguments bind to the parameters of that name; the others
+	// are gathered into one object for a trailing destructured
+	// parameter (`fn f({ host, port })` called as f(host: h, port: p)).
 	n := len(pos)
+	var extra *Object
+	gather := -1
 	for _, name := range names {
 		idx := indexOf(params, name)
 		if idx < 0 {
-			return Nil, TypeErrorf("%s has no parameter named %s", calleeName(fn), name)
+			if gather < 0 {
+				gather = lastIndexOf(params, "_")
+				if gather < 0 {
+					return Nil, TypeErrorf("%s has no parameter named %s", calleeName(fn), name)
+				}
+			}
+			idx = gather
 		}
 		if idx+1 > n {
 			n = idx + 1
@@ -106,12 +117,28 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	provided := uint64(1)<<uint(len(pos)) - 1
 	for i, name := range names {
 		idx := indexOf(params, name)
-		if idx < len(pos) || provided&(1<<uint(idx)) != 0 && idx < 64 {
+		if idx < 0 {
+			if extra == nil {
+				extra = NewObject()
+			}
+			extra.Set(name, kw[i])
+			continue
+		}
+		if idx < len(pos) || idx < 64 && provided&(1<<uint(idx)) != 0 {
 			return Nil, TypeErrorf("%s got parameter %s twice", calleeName(fn), name)
 		}
 		full[idx] = kw[i]
 		if idx < 64 {
 			provided |= 1 << uint(idx)
+		}
+	}
+	if extra != nil {
+		if gather < len(pos) {
+			return Nil, TypeErrorf("%s got parameter %d twice", calleeName(fn), gather+1)
+		}
+		full[gather] = ObjectValue(extra)
+		if gather < 64 {
+			provided |= 1 << uint(gather)
 		}
 	}
 	if fn.k != KFunc {
@@ -130,6 +157,15 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 func indexOf(xs []string, s string) int {
 	for i, x := range xs {
 		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndexOf(xs []string, s string) int {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if xs[i] == s {
 			return i
 		}
 	}
@@ -169,8 +205,10 @@ func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret in
 	if len(t.frames) >= t.In.Cfg.MaxDepth {
 		return &Error{Kind: "StackOverflow", Msg: "stack overflow: maximum call depth exceeded"}
 	}
-	if t.interrupted.Load() {
-		return t.cancelled()
+	if t.signal.Load() != 0 {
+		if err := t.checkSignal(); err != nil {
+			return err
+		}
 	}
 	fn := cl.Fn
 	np := fn.NumParams
@@ -211,7 +249,7 @@ func (t *Thread) cancelled() *Error {
 }
 
 // Interrupt stops the running code at its next backward jump or call.
-func (t *Thread) Interrupt() { t.interrupted.Store(true) }
+func (t *Thread) Interrupt() { t.signal.Or(sigCancel) }
 
 // execute runs the top frame until the boundary frame returns.
 func (t *Thread) execute() (result Value, err error) {
@@ -378,9 +416,19 @@ frames:
 				a := i.A()
 				regs[a] = CellValue(&Cell{V: regs[a]})
 			case bc.GETCELL:
-				regs[i.A()] = regs[i.B()].AsCell().V
+				c := regs[i.B()]
+				if c.k != KCell {
+					err = badCode("GETCELL on a non-cell")
+					break
+				}
+				regs[i.A()] = c.AsCell().V
 			case bc.SETCELL:
-				regs[i.A()].AsCell().V = regs[i.B()]
+				c := regs[i.A()]
+				if c.k != KCell {
+					err = badCode("SETCELL on a non-cell")
+					break
+				}
+				c.AsCell().V = regs[i.B()]
 			case bc.GETFREE:
 				regs[i.A()] = fr.cl.Free[i.B()].V
 			case bc.SETFREE:
@@ -391,8 +439,11 @@ frames:
 				for j, c := range p.Captures {
 					if c.FromParentFree {
 						free[j] = fr.cl.Free[c.Index]
+					} else if r := regs[c.Index]; r.k == KCell {
+						free[j] = r.AsCell()
 					} else {
-						free[j] = regs[c.Index].AsCell()
+						err = badCode("CLOSURE captures a non-cell")
+						break
 					}
 				}
 				regs[i.A()] = Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p, Free: free})}
@@ -410,7 +461,11 @@ frames:
 				} else if b.k == KFloat && c.k == KFloat {
 					regs[i.A()] = Float(b.AsFloat() + c.AsFloat())
 				} else {
-					regs[i.A()], err = Arith('+', b, c)
+					if r, e := Arith('+', b, c); e != nil {
+						err = e
+					} else {
+						regs[i.A()] = r
+					}
 				}
 			case bc.SUB:
 				b, c := regs[i.B()], regs[i.C()]
@@ -423,7 +478,11 @@ frames:
 					}
 					regs[i.A()] = Value{k: KInt, n: uint64(r)}
 				} else {
-					regs[i.A()], err = Arith('-', b, c)
+					if r, e := Arith('-', b, c); e != nil {
+						err = e
+					} else {
+						regs[i.A()] = r
+					}
 				}
 			case bc.MUL:
 				b, c := regs[i.B()], regs[i.C()]
@@ -434,18 +493,34 @@ frames:
 						break
 					}
 				}
-				regs[i.A()], err = Arith('*', b, c)
+				if r, e := Arith('*', b, c); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.DIV:
-				regs[i.A()], err = Arith('/', regs[i.B()], regs[i.C()])
+				if r, e := Arith('/', regs[i.B()], regs[i.C()]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.MOD:
 				b, c := regs[i.B()], regs[i.C()]
 				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
 					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
 					break
 				}
-				regs[i.A()], err = Arith('%', b, c)
+				if r, e := Arith('%', b, c); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.POW:
-				regs[i.A()], err = Arith('^', regs[i.B()], regs[i.C()])
+				if r, e := Arith('^', regs[i.B()], regs[i.C()]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.ADDK:
 				b, c := regs[i.B()], consts[i.C()]
 				if b.k == KInt && c.k == KInt {
@@ -457,7 +532,11 @@ frames:
 					}
 					regs[i.A()] = Value{k: KInt, n: uint64(r)}
 				} else {
-					regs[i.A()], err = Arith('+', b, c)
+					if r, e := Arith('+', b, c); e != nil {
+						err = e
+					} else {
+						regs[i.A()] = r
+					}
 				}
 			case bc.SUBK:
 				b, c := regs[i.B()], consts[i.C()]
@@ -470,19 +549,35 @@ frames:
 					}
 					regs[i.A()] = Value{k: KInt, n: uint64(r)}
 				} else {
-					regs[i.A()], err = Arith('-', b, c)
+					if r, e := Arith('-', b, c); e != nil {
+						err = e
+					} else {
+						regs[i.A()] = r
+					}
 				}
 			case bc.MULK:
-				regs[i.A()], err = Arith('*', regs[i.B()], consts[i.C()])
+				if r, e := Arith('*', regs[i.B()], consts[i.C()]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.DIVK:
-				regs[i.A()], err = Arith('/', regs[i.B()], consts[i.C()])
+				if r, e := Arith('/', regs[i.B()], consts[i.C()]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.MODK:
 				b, c := regs[i.B()], consts[i.C()]
 				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
 					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
 					break
 				}
-				regs[i.A()], err = Arith('%', b, c)
+				if r, e := Arith('%', b, c); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.UNM:
 				b := regs[i.B()]
 				switch b.k {
@@ -509,7 +604,11 @@ frames:
 				}
 				regs[i.A()] = Int(^int64(b.n))
 			case bc.BAND, bc.BOR, bc.BXOR, bc.SHL, bc.SHR:
-				regs[i.A()], err = bitwise(i.Op(), regs[i.B()], regs[i.C()])
+				if r, e := bitwise(i.Op(), regs[i.B()], regs[i.C()]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 
 			case bc.EQ:
 				regs[i.A()] = Bool(Equal(regs[i.B()], regs[i.C()]))
@@ -533,9 +632,10 @@ frames:
 
 			case bc.JMP:
 				target := i.B()
-				if target < pc && t.interrupted.Load() {
-					err = t.cancelled()
-					break
+				if target < pc && t.signal.Load() != 0 {
+					if err = t.checkSignal(); err != nil {
+						break
+					}
 				}
 				pc = target
 			case bc.JMPF:
@@ -634,9 +734,10 @@ frames:
 				c := int64(regs[a].n) + step
 				if step > 0 && c < int64(regs[a+1].n) && c > int64(regs[a].n) ||
 					step < 0 && c > int64(regs[a+1].n) && c < int64(regs[a].n) {
-					if t.interrupted.Load() {
-						err = t.cancelled()
-						break
+					if t.signal.Load() != 0 {
+						if err = t.checkSignal(); err != nil {
+							break
+						}
 					}
 					regs[a].n = uint64(c)
 					regs[a+3] = Value{k: KInt, n: uint64(c)}
@@ -649,6 +750,10 @@ frames:
 					regs[i.A()] = iterValue(it)
 				}
 			case bc.ITERNEXT:
+				if regs[i.A()].k != KIter {
+					err = badCode("ITERNEXT on a non-iterator")
+					break
+				}
 				it := (*iterator)(regs[i.A()].p)
 				b := i.B()
 				if it.kind == KArray {
@@ -857,12 +962,20 @@ frames:
 					regs[i.A()] = Nil
 					break
 				}
-				regs[i.A()], err = t.index(x, k)
+				if r, e := t.index(x, k); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.SETINDEX:
 				err = t.setIndex(regs[i.A()], regs[i.B()], regs[i.C()])
 			case bc.SLICE:
 				b := i.B()
-				regs[i.A()], err = sliceValue(regs[b], regs[b+1], regs[b+2], regs[b+3])
+				if r, e := sliceValue(regs[b], regs[b+1], regs[b+2], regs[b+3]); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 			case bc.IN:
 				var r bool
 				r, err = contains(regs[i.C()], regs[i.B()])
@@ -896,7 +1009,11 @@ frames:
 				}
 				regs[i.A()] = NewRange(int64(lo.n), h, 1)
 			case bc.UNIT:
-				regs[i.A()], err = withUnit(regs[i.B()], consts[i.C()].AsString())
+				if r, e := withUnit(regs[i.B()], consts[i.C()].AsString()); e != nil {
+					err = e
+				} else {
+					regs[i.A()] = r
+				}
 
 			case bc.MATCHTAG:
 				x := regs[i.B()]
@@ -946,6 +1063,12 @@ frames:
 			}
 		}
 	}
+}
+
+// badCode reports bytecode that breaks the compiler's invariants (only
+// a crafted .tbc file can contain it).
+func badCode(what string) *Error {
+	return Errorf("InternalError", "invalid bytecode: %s", what)
 }
 
 var jumpCmp = map[bc.Op]bc.Op{bc.JNLTK: bc.LTK, bc.JNLEK: bc.LEK, bc.JNGTK: bc.GTK, bc.JNGEK: bc.GEK}

@@ -50,6 +50,73 @@ type Instance struct {
 	// Host is free for the embedding runtime (server, jobs) to attach
 	// its own state; builtins such as spawn_job find it here.
 	Host any
+	// Sched, when set, serialises the Tova code of all threads of this
+	// instance (see Scheduler).
+	Sched Scheduler
+}
+
+const (
+	sigCancel uint32 = 1 << iota
+	sigYield
+)
+
+// Scheduler lets one thread of an instance run Tova code at a time.
+// Threads acquire it to run, release it around blocking work (sleep,
+// database, HTTP), and yield it at backward jumps and calls when asked,
+// so runaway code cannot starve the others.
+type Scheduler interface {
+	Acquire(t *Thread)
+	Release(t *Thread)
+}
+
+// Enter acquires the instance's scheduler (if any) for this thread.
+func (t *Thread) Enter() {
+	if s := t.In.Sched; s != nil && !t.holding {
+		s.Acquire(t)
+		t.holding = true
+	}
+}
+
+// Leave releases the instance's scheduler (if held).
+func (t *Thread) Leave() {
+	if s := t.In.Sched; s != nil && t.holding {
+		t.holding = false
+		s.Release(t)
+	}
+}
+
+// Blocking runs fn with the scheduler released: builtins wrap waits
+// (sleep, I/O) in it so other threads of the instance run meanwhile.
+func (t *Thread) Blocking(fn func()) {
+	if t.holding {
+		t.Leave()
+		defer t.Enter()
+	}
+	fn()
+}
+
+// RequestYield asks the thread to let others run at its next backward
+// jump or call. Safe from any goroutine.
+func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
+
+// checkSignal handles a raised signal: cancellation becomes an error;
+// a yield request releases and re-acquires the scheduler.
+func (t *Thread) checkSignal() error {
+	s := t.signal.Load()
+	if s&sigCancel != 0 {
+		return t.cancelled()
+	}
+	if s&sigYield != 0 && t.holding {
+		if g, ok := t.In.Sched.(*GIL); ok && !g.ranLongEnough() {
+			return nil // keep the request; check again at the next edge
+		}
+		t.signal.And(^sigYield)
+		t.Leave()
+		t.Enter()
+	} else if s&sigYield != 0 {
+		t.signal.And(^sigYield)
+	}
+	return nil
 }
 
 // NewInstance makes an instance of p with fresh globals.
@@ -68,10 +135,13 @@ type Thread struct {
 	frames []frame
 	depth  int
 
-	// interrupted is set (from any goroutine) when ctx ends; the
-	// interpreter checks it on backward jumps and calls.
-	interrupted atomic.Bool
-	stopWatch   func() bool
+	// signal is set from other goroutines: sigCancel when ctx ends,
+	// sigYield when the scheduler wants the thread to let others run.
+	// The interpreter checks it on backward jumps and calls.
+	signal    atomic.Uint32
+	stopWatch func() bool
+	// holding is true while the thread holds its instance's scheduler.
+	holding bool
 
 	// Locals is free for the embedding runtime (e.g. the current request).
 	Locals any
@@ -85,7 +155,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	}
 	t := &Thread{In: in, ctx: ctx, stack: make([]Value, 0, 256)}
 	if ctx.Done() != nil {
-		t.stopWatch = context.AfterFunc(ctx, func() { t.interrupted.Store(true) })
+		t.stopWatch = context.AfterFunc(ctx, func() { t.signal.Or(sigCancel) })
 	}
 	return t
 }

@@ -494,9 +494,10 @@ type FieldDecl struct {
 func (f *FieldDecl) Pos() token.Pos { return f.PosV }
 
 type VariantDecl struct {
-	PosV   token.Pos
-	Name   string
-	Fields []*FieldDecl // empty for bare variants
+	PosV    token.Pos
+	Name    string
+	Fields  []*FieldDecl // empty for bare variants
+	Binding *Binding     // set by resolver: the variant's constructor binding
 }
 
 func (v *VariantDecl) Pos() token.Pos { return v.PosV }

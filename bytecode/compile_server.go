@@ -1,0 +1,298 @@
+package bytecode
+
+import (
+	"path"
+	"strings"
+
+	"tova/frontend/ast"
+	"tova/frontend/token"
+)
+
+// Server blocks compile into one Init function per server name (bodies
+// of same-name blocks run in source order) plus the static description
+// in Program.Servers. Init evaluates handlers, hooks and config values
+// into hidden module slots named after what they hold.
+
+func (c *compiler) compileServers(srcs []Source) {
+	type group struct {
+		name  string
+		pos   token.Pos
+		file  int
+		stmts []ast.Stmt
+	}
+	var groups []*group
+	byName := map[string]*group{}
+	for i, s := range srcs {
+		for _, st := range s.File.Stmts {
+			sd, ok := st.(*ast.ServerDecl)
+			if !ok {
+				continue
+			}
+			g := byName[sd.Name]
+			if g == nil {
+				g = &group{name: sd.Name, pos: sd.PosV, file: i}
+				byName[sd.Name] = g
+				groups = append(groups, g)
+			}
+			g.stmts = append(g.stmts, sd.Body...)
+		}
+	}
+	for _, g := range groups {
+		c.file = g.file
+		c.fileName = srcs[g.file].File.Name
+		label := "server"
+		if g.name != "" {
+			label = "server " + g.name
+		}
+		f := c.newFunc(nil, label, g.pos, nil)
+		srv := &Server{Name: g.name, Pos: Pos{g.pos.Line, g.pos.Col}, Init: len(c.prog.Funcs) - 1, Port: -1}
+		c.prog.Servers = append(c.prog.Servers, srv)
+		f.srv = srv
+		f.serverBody(g.stmts, "")
+		f.emit(RETNIL, 0, 0, 0)
+		f.finish()
+	}
+}
+
+// hiddenSlot makes a module slot for a value the runtime reads.
+func (c *compiler) hiddenSlot(name string) int {
+	i := len(c.prog.Globals)
+	c.prog.Globals = append(c.prog.Globals, name)
+	return i
+}
+
+func (f *fstate) srvName() string {
+	if f.srv == nil || f.srv.Name == "" {
+		return "server"
+	}
+	return f.srv.Name
+}
+
+// evalToSlot evaluates e into a new hidden slot.
+func (f *fstate) evalToSlot(e ast.Expr, name string) int {
+	slot := f.c.hiddenSlot(f.srvName() + ":" + name)
+	saved := f.top
+	r := f.alloc(1)
+	f.exprTo(e, r)
+	f.emit(SETG, r, slot, 0)
+	f.release(saved)
+	return slot
+}
+
+// funcToSlot makes a closure of fn in a hidden slot, also storing it in
+// its own binding when named.
+func (f *fstate) funcToSlot(fn *ast.Function, name string, id *ast.Ident, label string, pos token.Pos) int {
+	slot := f.c.hiddenSlot(f.srvName() + ":" + label)
+	saved := f.top
+	r := f.alloc(1)
+	f.closure(fn, name, pos, r)
+	f.emit(SETG, r, slot, 0)
+	if id != nil && id.Binding != nil {
+		f.store(id.Binding, r)
+	}
+	f.release(saved)
+	return slot
+}
+
+func posOf(p token.Pos) Pos { return Pos{p.Line, p.Col} }
+
+func joinPath(prefix, p string) string {
+	if prefix == "" {
+		return p
+	}
+	j := path.Join(prefix, p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(j, "/") {
+		j += "/"
+	}
+	return j
+}
+
+func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
+	f.predeclare(stmts)
+	for _, st := range stmts {
+		if td, ok := st.(*ast.TypeDecl); ok {
+			f.setPos(td.PosV)
+			f.typeDecl(td)
+		}
+	}
+	f.envDecls(stmts)
+	f.hoistFuncs(stmts)
+	srv := f.srv
+	for _, st := range stmts {
+		f.setPos(st.Pos())
+		switch st := st.(type) {
+		case *ast.PortStmt:
+			srv.Port = f.evalToSlot(st.X, "port")
+		case *ast.RouteDecl:
+			p := joinPath(prefix, st.Path)
+			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV)}
+			name := ""
+			if id, ok := st.Handler.(*ast.Ident); ok {
+				name = id.Name
+			}
+			if lam, ok := st.Handler.(*ast.Lambda); ok {
+				r.Slot = f.funcToSlot(lam.Fn, st.Method+" "+p, nil, "route "+st.Method+" "+p, lam.PosV)
+			} else {
+				r.Slot = f.evalToSlot(st.Handler, "route "+st.Method+" "+p+" "+name)
+			}
+			for i, g := range st.Guards {
+				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
+			}
+			srv.Routes = append(srv.Routes, r)
+		case *ast.RoutesGroup:
+			f.serverBody(st.Body, joinPath(prefix, st.Prefix))
+		case *ast.HookDecl:
+			name := ""
+			if st.Name != nil {
+				name = st.Name.Name
+			}
+			slot := f.funcToSlot(st.Fn, name, st.Name, st.Kind+" "+name, st.PosV)
+			srv.Hooks = append(srv.Hooks, Hook{Kind: st.Kind, Name: name, Arg: prefix, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.HealthDecl:
+			checks := &ast.ArrayLit{PosV: st.PosV}
+			for _, ch := range st.Checks {
+				checks.Elems = append(checks.Elems, &ast.StringLit{PosV: st.PosV, Value: ch})
+			}
+			slot := f.evalToSlot(checks, "health "+st.Path)
+			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.ConfigBlock:
+			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
+			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.MaxBodyStmt:
+			slot := f.evalToSlot(st.X, "max_body")
+			srv.Configs = append(srv.Configs, Config{Kind: "max_body", Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.StaticDecl:
+			obj := &ast.ObjectLit{PosV: st.PosV, Entries: []*ast.ObjEntry{
+				{PosV: st.PosV, Key: "prefix", Value: &ast.StringLit{PosV: st.PosV, Value: joinPath(prefix, st.Prefix)}},
+				{PosV: st.PosV, Key: "dir", Value: st.Dir},
+				{PosV: st.PosV, Key: "fallback", Value: &ast.StringLit{PosV: st.PosV, Value: st.Fallback}},
+			}}
+			slot := f.evalToSlot(obj, "static "+st.Prefix)
+			srv.Configs = append(srv.Configs, Config{Kind: "static", Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.WebSocketDecl:
+			obj := &ast.ObjectLit{PosV: st.PosV}
+			for _, name := range st.Order {
+				obj.Entries = append(obj.Entries, &ast.ObjEntry{PosV: st.PosV, Key: name, Value: &ast.Lambda{PosV: st.PosV, Fn: st.Handlers[name]}})
+			}
+			obj.Entries = append(obj.Entries, st.Config...)
+			slot := f.evalToSlot(obj, "websocket "+st.Path)
+			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.SSEDecl:
+			p := joinPath(prefix, st.Path)
+			slot := f.funcToSlot(st.Fn, "sse "+p, nil, "sse "+p, st.PosV)
+			srv.Routes = append(srv.Routes, Route{Kind: "sse", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.ScheduleDecl:
+			arg := st.Cron
+			if arg == "" {
+				arg = st.Pattern
+			}
+			name := st.Name
+			if name == "" {
+				name = st.Fn.Name
+			}
+			if name == "" {
+				name = arg
+			}
+			slot := f.funcToSlot(st.Fn, name, nil, "schedule "+name, st.PosV)
+			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.SubscribeDecl:
+			slot := f.funcToSlot(st.Fn, "subscribe "+st.Topic, nil, "subscribe "+st.Topic, st.PosV)
+			srv.Hooks = append(srv.Hooks, Hook{Kind: "subscribe", Name: st.Topic, Arg: st.Topic, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.DiscoverDecl:
+			entries := append([]*ast.ObjEntry{}, st.Config...)
+			if st.URL != nil {
+				entries = append(entries, &ast.ObjEntry{PosV: st.PosV, Key: "url", Value: st.URL})
+			}
+			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, "discover "+st.Name)
+			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV)})
+		case *ast.ModelDecl:
+			f.modelDecl(st)
+		case *ast.EnvDecl, *ast.FnDecl, *ast.TypeDecl:
+			// handled above
+		case *ast.ServerDecl:
+			f.c.errorf(st.PosV, "server blocks cannot be nested")
+		case *ast.DataBlock:
+			f.c.errorf(st.PosV, "data blocks belong at top level")
+		default:
+			f.stmt(st)
+		}
+	}
+}
+
+// envDecls compiles the `env` declarations of a scope together, so
+// that every missing required variable is reported in one error.
+func (f *fstate) envDecls(stmts []ast.Stmt) {
+	var decls []*ast.EnvDecl
+	for _, st := range stmts {
+		if e, ok := st.(*ast.EnvDecl); ok {
+			decls = append(decls, e)
+		}
+	}
+	if len(decls) == 0 {
+		return
+	}
+	saved := f.top
+	specs := &ast.ArrayLit{PosV: decls[0].PosV}
+	for _, d := range decls {
+		var def ast.Expr = &ast.NilLit{PosV: d.PosV}
+		if d.Default != nil {
+			def = d.Default
+		}
+		specs.Elems = append(specs.Elems, &ast.ObjectLit{PosV: d.PosV, Entries: []*ast.ObjEntry{
+			{PosV: d.PosV, Key: "name", Value: &ast.StringLit{PosV: d.PosV, Value: d.Name.Name}},
+			{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
+			{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
+			{PosV: d.PosV, Key: "default", Value: def},
+		}})
+	}
+	base := f.alloc(2)
+	f.setPos(decls[0].PosV)
+	f.emit(GETBUILTIN, base, f.c.builtin("__env_decls"), 0)
+	f.exprTo(specs, base+1)
+	f.emit(CALL, base, 1, 0)
+	tmp := f.alloc(2)
+	for i, d := range decls {
+		f.setPos(d.PosV)
+		f.emit(LOADINT, tmp, i+SBias, 0)
+		f.emit(GETINDEX, tmp+1, base, tmp)
+		f.store(d.Name.Binding, tmp+1)
+	}
+	f.release(saved)
+}
+
+// modelDecl binds a model name to the value of __model(spec): the store
+// runtime builds the model object from the spec.
+func (f *fstate) modelDecl(st *ast.ModelDecl) {
+	fields := st.Fields
+	if len(fields) == 0 {
+		if td := f.c.typeDecls[st.Name.Name]; td != nil {
+			fields = td.Fields
+		}
+	}
+	fieldList := &ast.ArrayLit{PosV: st.PosV}
+	for _, fl := range fields {
+		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
+		if fl.Default != nil {
+			def = fl.Default
+		}
+		fieldList.Elems = append(fieldList.Elems, &ast.ObjectLit{PosV: fl.PosV, Entries: []*ast.ObjEntry{
+			{PosV: fl.PosV, Key: "name", Value: &ast.StringLit{PosV: fl.PosV, Value: fl.Name}},
+			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: typeString(fl.Type)}},
+			{PosV: fl.PosV, Key: "default", Value: def},
+			{PosV: fl.PosV, Key: "has_default", Value: &ast.BoolLit{PosV: fl.PosV, Value: fl.Default != nil}},
+		}})
+	}
+	spec := &ast.ObjectLit{PosV: st.PosV, Entries: []*ast.ObjEntry{
+		{PosV: st.PosV, Key: "name", Value: &ast.StringLit{PosV: st.PosV, Value: st.Name.Name}},
+		{PosV: st.PosV, Key: "fields", Value: fieldList},
+		{PosV: st.PosV, Key: "options", Value: &ast.ObjectLit{PosV: st.PosV, Entries: st.Options}},
+	}}
+	saved := f.top
+	base := f.alloc(2)
+	f.setPos(st.PosV)
+	f.emit(GETBUILTIN, base, f.c.builtin("__model"), 0)
+	f.exprTo(spec, base+1)
+	f.emit(CALL, base, 1, 0)
+	f.store(st.Name.Binding, base)
+	f.release(saved)
+}

@@ -1,0 +1,189 @@
+// Package diag holds the compile-time error type shared by the scanner,
+// parser and resolver, and the one text format used to show it:
+//
+//	file:line:col: message
+//	<the source line>
+//	<caret line: ^ under the start, ~ to the end of the span>
+//
+// The core packages only build errors; printing is left to the command line.
+package diag
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"tova/frontend/token"
+)
+
+// Error is one compile-time error. End is just past the last character of
+// the offending span (zero when only the start is known).
+type Error struct {
+	File     string
+	Pos, End token.Pos
+	Msg      string
+	Notes    []Note
+}
+
+// Note points at a second position that explains the error, such as the
+// declaration of a binding ("x declared here").
+type Note struct {
+	Pos token.Pos
+	Msg string
+}
+
+// Error returns "file:line:col: message".
+func (e *Error) Error() string {
+	return header(e.File, e.Pos, e.Msg)
+}
+
+func header(file string, pos token.Pos, msg string) string {
+	var b strings.Builder
+	if file != "" {
+		b.WriteString(file)
+		b.WriteByte(':')
+	}
+	if pos.IsValid() {
+		fmt.Fprintf(&b, "%d:%d: ", pos.Line, pos.Col)
+	} else if file != "" {
+		b.WriteByte(' ')
+	}
+	b.WriteString(msg)
+	return b.String()
+}
+
+// List is a list of errors; as an error it prints one per line.
+type List []*Error
+
+// Add appends an error.
+func (l *List) Add(file string, pos, end token.Pos, msg string, notes ...Note) {
+	*l = append(*l, &Error{File: file, Pos: pos, End: end, Msg: msg, Notes: notes})
+}
+
+func (l List) Len() int      { return len(l) }
+func (l List) Swap(i, j int) { l[i], l[j] = l[j], l[i] }
+func (l List) Less(i, j int) bool {
+	a, b := l[i], l[j]
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	return a.Pos.Before(b.Pos)
+}
+
+// Sort orders the list by file and position (stable for equal positions).
+func (l List) Sort() { sort.Stable(l) }
+
+// Error returns the errors, sorted by position, one per line.
+func (l List) Error() string {
+	switch len(l) {
+	case 0:
+		return "no errors"
+	case 1:
+		return l[0].Error()
+	}
+	s := make(List, len(l))
+	copy(s, l)
+	s.Sort()
+	var b strings.Builder
+	for i, e := range s {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Err returns nil for an empty list, else the list sorted by position.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	l.Sort()
+	return l
+}
+
+// Format renders e with its source line and a caret line under the span:
+//
+//	app.tova:3:7: undefined: prnt (did you mean print?)
+//	  x = prnt(1)
+//	      ^~~~
+//
+// Columns count characters; tabs before the column are kept as tabs in the
+// caret line so the caret lines up in any tab width. Each note follows in
+// the same shape with "note: " before its message. There is no trailing
+// newline.
+func Format(e *Error, src []byte) string {
+	var b strings.Builder
+	b.WriteString(e.Error())
+	writeSnippet(&b, src, e.Pos, e.End)
+	for _, n := range e.Notes {
+		b.WriteByte('\n')
+		b.WriteString(header(e.File, n.Pos, "note: "+n.Msg))
+		writeSnippet(&b, src, n.Pos, token.Pos{})
+	}
+	return b.String()
+}
+
+// writeSnippet writes "\n<line>\n<carets>" for pos, if pos is valid.
+func writeSnippet(b *strings.Builder, src []byte, pos, end token.Pos) {
+	if !pos.IsValid() {
+		return
+	}
+	line := sourceLine(src, int(pos.Line))
+	b.WriteByte('\n')
+	b.WriteString(line)
+	b.WriteByte('\n')
+	col := 1
+	for _, r := range line {
+		if col >= int(pos.Col) {
+			break
+		}
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+		col++
+	}
+	for ; col < int(pos.Col); col++ {
+		b.WriteByte(' ')
+	}
+	b.WriteByte('^')
+	if end.Line == pos.Line && end.Col > pos.Col+1 {
+		b.WriteString(strings.Repeat("~", int(end.Col-pos.Col-1)))
+	}
+}
+
+// sourceLine returns line n (1-based) of src without its terminator; it
+// accepts \n, \r\n and \r line endings, like the scanner.
+func sourceLine(src []byte, n int) string {
+	line := 1
+	start := 0
+	for i := 0; i < len(src) && line < n; i++ {
+		switch src[i] {
+		case '\n':
+			line++
+			start = i + 1
+		case '\r':
+			if i+1 < len(src) && src[i+1] == '\n' {
+				i++
+			}
+			line++
+			start = i + 1
+		}
+	}
+	if line < n {
+		return ""
+	}
+	end := start
+	for end < len(src) && src[end] != '\n' && src[end] != '\r' {
+		end++
+	}
+	s := src[start:end]
+	if !utf8.Valid(s) {
+		return strings.ToValidUTF8(string(s), "\uFFFD")
+	}
+	return string(s)
+}

@@ -1,0 +1,1058 @@
+package parse
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"tova/frontend/ast"
+	"tova/frontend/token"
+)
+
+// Binary operator precedence, lowest first. The pipe (level 1) is parsed
+// by pipeExpr; `not` (level 5) is a prefix operator between `and` and the
+// comparisons, as in the language specification. Bitwise operators, which
+// the specification leaves out, sit between ranges and addition.
+const (
+	precCoalesce = 2 + iota // ??
+	precOr                  // or ||
+	precAnd                 // and &&
+	precNot                 // not ! (prefix)
+	precCompare             // == != < <= > >= is (chainable)
+	precIn                  // in, not in
+	precRange               // .. ..= (non-associative)
+	precBitOr               // |
+	precBitXor              // ^
+	precBitAnd              // &
+	precShift               // << >>
+	precAdd                 // + - ++
+	precMul                 // * / %
+	precPow                 // ** (right-associative)
+	precUnary               // - + ~ await
+)
+
+// binop returns the precedence and operator name of a left-associative
+// binary operator token, or 0.
+func binop(k token.Kind) (int, string) {
+	switch k {
+	case token.QQ:
+		return precCoalesce, "??"
+	case token.OR, token.OROR:
+		return precOr, "or"
+	case token.AND, token.ANDAND:
+		return precAnd, "and"
+	case token.IN:
+		return precIn, "in"
+	case token.BAR:
+		return precBitOr, "|"
+	case token.CARET:
+		return precBitXor, "^"
+	case token.AMP:
+		return precBitAnd, "&"
+	case token.SHL:
+		return precShift, "<<"
+	case token.SHR:
+		return precShift, ">>"
+	case token.ADD:
+		return precAdd, "+"
+	case token.SUB:
+		return precAdd, "-"
+	case token.CONCAT:
+		return precAdd, "+" // string concatenation: `a ++ b` is `a + b`
+	case token.MUL:
+		return precMul, "*"
+	case token.DIV:
+		return precMul, "/"
+	case token.MOD:
+		return precMul, "%"
+	}
+	return 0, ""
+}
+
+func compareOp(k token.Kind) string {
+	switch k {
+	case token.EQ:
+		return "=="
+	case token.NE:
+		return "!="
+	case token.LT:
+		return "<"
+	case token.LE:
+		return "<="
+	case token.GT:
+		return ">"
+	case token.GE:
+		return ">="
+	}
+	return ""
+}
+
+// expr parses a full expression.
+func (p *parser) expr() ast.Expr {
+	p.enter()
+	defer p.leave()
+	return p.pipeExpr()
+}
+
+// pipeExpr parses `x |> target ...`. A line that starts with `|>`
+// continues the expression of the previous line.
+func (p *parser) pipeExpr() ast.Expr {
+	x := p.binary(precCoalesce)
+	for p.at(token.PIPE) || p.at(token.NEWLINE) && p.continuesOnNextLine(token.PIPE) {
+		p.skipNewlines()
+		pos := p.tok.Pos
+		p.next()
+		p.skipNewlines()
+		if p.at(token.DOT) && isName(p.peek(1)) {
+			// x |> .method(args) and x |> .prop are plain member forms.
+			p.next()
+			name := p.tok
+			p.next()
+			var m ast.Expr = &ast.Member{PosV: name.Pos, X: x, Name: name.Lit}
+			x = p.postfixOps(m)
+			continue
+		}
+		target := p.binary(precCoalesce)
+		x = &ast.Pipe{PosV: pos, X: x, Target: target}
+	}
+	return x
+}
+
+// continuesOnNextLine reports whether, at a NEWLINE, the next line starts
+// with k (so the expression goes on).
+func (p *parser) continuesOnNextLine(k token.Kind) bool {
+	i := p.p
+	for i < len(p.toks) && p.toks[i].Kind == token.NEWLINE {
+		i++
+	}
+	return i < len(p.toks) && p.toks[i].Kind == k
+}
+
+// isName reports whether t can be used as a member or key name:
+// an identifier or any keyword.
+func isName(t token.Token) bool { return t.Kind == token.IDENT || t.Kind.IsKeyword() }
+
+func (p *parser) binary(prec int) ast.Expr {
+	switch prec {
+	case precNot:
+		if p.at(token.NOT) || p.at(token.BANG) {
+			pos := p.tok.Pos
+			p.next()
+			x := p.binary(precNot)
+			return &ast.Unary{PosV: pos, Op: "not", X: x}
+		}
+		return p.binary(precCompare)
+	case precCompare:
+		return p.comparison()
+	case precIn:
+		x := p.binary(precRange)
+		for {
+			pos := p.tok.Pos
+			op := ""
+			switch {
+			case p.at(token.IN):
+				op = "in"
+				p.next()
+			case p.at(token.NOT) && p.peek(1).Kind == token.IN:
+				op = "not in"
+				p.next()
+				p.next()
+			default:
+				return x
+			}
+			p.skipNewlines()
+			y := p.binary(precRange)
+			x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
+		}
+	case precRange:
+		x := p.binary(precBitOr)
+		if p.at(token.DOTDOT) || p.at(token.DOTDOTEQ) {
+			pos := p.tok.Pos
+			incl := p.at(token.DOTDOTEQ)
+			p.next()
+			y := p.binary(precBitOr)
+			x = &ast.Range{PosV: pos, Lo: x, Hi: y, Inclusive: incl}
+			if p.at(token.DOTDOT) || p.at(token.DOTDOTEQ) {
+				p.fail("range operators do not chain; use parentheses")
+			}
+		}
+		return x
+	case precPow:
+		x := p.unary()
+		if p.at(token.POW) {
+			pos := p.tok.Pos
+			p.next()
+			p.skipNewlines()
+			y := p.binary(precPow)
+			x = &ast.Binary{PosV: pos, Op: "**", X: x, Y: y}
+		}
+		return x
+	}
+	x := p.binary(prec + 1)
+	for {
+		q, op := binop(p.tok.Kind)
+		if q != prec {
+			if prec == precOr || prec == precAnd || prec == precCoalesce {
+				// A line starting with and/or/?? continues the expression.
+				if p.at(token.NEWLINE) {
+					k := p.nextLineKind()
+					if q2, _ := binop(k); q2 == prec {
+						p.skipNewlines()
+						continue
+					}
+				}
+			}
+			return x
+		}
+		pos := p.tok.Pos
+		p.next()
+		p.skipNewlines()
+		y := p.binary(prec + 1)
+		x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
+	}
+}
+
+// nextLineKind returns the kind of the first token after the newlines.
+func (p *parser) nextLineKind() token.Kind {
+	i := p.p
+	for i < len(p.toks) && p.toks[i].Kind == token.NEWLINE {
+		i++
+	}
+	if i < len(p.toks) {
+		return p.toks[i].Kind
+	}
+	return token.EOF
+}
+
+// comparison parses a chain of comparisons (1 < x < 10 becomes a Chain)
+// and `x is [not] Type`.
+func (p *parser) comparison() ast.Expr {
+	x := p.binary(precIn)
+	operands := []ast.Expr{x}
+	var ops []string
+	pos := p.tok.Pos
+	for {
+		if p.at(token.IS) {
+			isPos := p.tok.Pos
+			p.next()
+			not := p.got(token.NOT)
+			name := p.typeName()
+			operands[len(operands)-1] = &ast.Is{PosV: isPos, X: operands[len(operands)-1], TypeName: name, Not: not}
+			continue
+		}
+		op := compareOp(p.tok.Kind)
+		if op == "" {
+			break
+		}
+		if len(ops) == 0 {
+			pos = p.tok.Pos
+		}
+		p.next()
+		p.skipNewlines()
+		ops = append(ops, op)
+		operands = append(operands, p.binary(precIn))
+	}
+	switch len(ops) {
+	case 0:
+		return operands[0]
+	case 1:
+		return &ast.Binary{PosV: pos, Op: ops[0], X: operands[0], Y: operands[1]}
+	}
+	return &ast.Chain{PosV: operands[0].Pos(), Operands: operands, Ops: ops}
+}
+
+// typeName parses the type after `is`: Int, Nil, Circle, Shape.Circle.
+func (p *parser) typeName() string {
+	switch {
+	case p.at(token.NIL):
+		p.next()
+		return "Nil"
+	case p.at(token.IDENT):
+		name := p.tok.Lit
+		p.next()
+		for p.at(token.DOT) && p.peek(1).Kind == token.IDENT {
+			p.next()
+			name = p.tok.Lit
+			p.next()
+		}
+		return name
+	}
+	p.errorExpected("type name")
+	return ""
+}
+
+func (p *parser) unary() ast.Expr {
+	pos := p.tok.Pos
+	switch p.tok.Kind {
+	case token.SUB:
+		p.next()
+		if p.at(token.INT) && strings.ReplaceAll(p.tok.Lit, "_", "") == "9223372036854775808" {
+			p.next()
+			return p.postfixOps(&ast.IntLit{PosV: pos, Value: math.MinInt64})
+		}
+		return &ast.Unary{PosV: pos, Op: "-", X: p.unary()}
+	case token.ADD:
+		p.next()
+		return &ast.Unary{PosV: pos, Op: "+", X: p.unary()}
+	case token.TILDE:
+		p.next()
+		return &ast.Unary{PosV: pos, Op: "~", X: p.unary()}
+	case token.AWAIT:
+		p.next()
+		return &ast.Await{PosV: pos, X: p.unary()}
+	case token.YIELD:
+		p.next()
+		if len(p.fns) > 0 {
+			p.fns[len(p.fns)-1].HasYield = true
+		} else {
+			p.errorAt(pos, p.tok.Pos, "yield outside a function")
+		}
+		var x ast.Expr
+		if !p.atExprEnd() {
+			x = p.expr()
+		}
+		return &ast.Yield{PosV: pos, X: x}
+	case token.ELLIPSIS:
+		p.fail("unexpected '...': spread is only allowed in arrays, objects and call arguments")
+	}
+	return p.postfix()
+}
+
+// atExprEnd reports whether the current token cannot start an expression
+// operand (used after `yield` and `return`).
+func (p *parser) atExprEnd() bool {
+	switch p.tok.Kind {
+	case token.NEWLINE, token.SEMI, token.RBRACE, token.RPAREN, token.RBRACK, token.COMMA, token.EOF:
+		return true
+	}
+	return false
+}
+
+func (p *parser) postfix() ast.Expr {
+	return p.postfixOps(p.primary())
+}
+
+// units maps unit names of duration and size literals to their singular.
+var units = map[string]string{
+	"millisecond": "millisecond", "milliseconds": "millisecond",
+	"second": "second", "seconds": "second",
+	"minute": "minute", "minutes": "minute",
+	"hour": "hour", "hours": "hour",
+	"day": "day", "days": "day",
+	"week": "week", "weeks": "week",
+	"byte": "byte", "bytes": "byte",
+	"kilobyte": "kilobyte", "kilobytes": "kilobyte",
+	"megabyte": "megabyte", "megabytes": "megabyte",
+	"gigabyte": "gigabyte", "gigabytes": "gigabyte",
+}
+
+// postfixOps applies member access, calls, indexing, slicing, `?.` and
+// `expr?` to x. Where line breaks end statements, a `(` or `[` on the next
+// line does not continue x (the NEWLINE token stops it); a line starting
+// with `.name` or `?.name` does.
+func (p *parser) postfixOps(x ast.Expr) ast.Expr {
+	for {
+		switch p.tok.Kind {
+		case token.NEWLINE:
+			k := p.nextLineKind()
+			if (k == token.DOT || k == token.QDOT) && p.continuesWithMember() {
+				p.skipNewlines()
+				continue
+			}
+			return x
+		case token.DOT:
+			if !isName(p.peek(1)) {
+				p.fail("expected name after '.', found %s", p.peek(1))
+			}
+			p.next()
+			name := p.tok
+			p.next()
+			if u, ok := units[name.Lit]; ok {
+				switch x.(type) {
+				case *ast.IntLit, *ast.FloatLit:
+					x = &ast.UnitLit{PosV: x.Pos(), Number: x, Unit: u}
+					continue
+				}
+			}
+			x = &ast.Member{PosV: name.Pos, X: x, Name: name.Lit}
+		case token.QDOT:
+			pos := p.tok.Pos
+			p.next()
+			if p.at(token.LBRACK) {
+				x = p.index(x, true)
+				continue
+			}
+			if !isName(p.tok) {
+				p.errorExpected("name after '?.'")
+			}
+			x = &ast.Member{PosV: pos, X: x, Name: p.tok.Lit, Optional: true}
+			p.next()
+		case token.LPAREN:
+			x = p.call(x)
+		case token.LBRACK:
+			x = p.index(x, false)
+		case token.QUESTION:
+			if nx := p.peek(1); nx.Kind == token.LBRACK && nx.Pos == p.tok.End {
+				p.next()
+				x = p.index(x, true)
+				continue
+			}
+			x = &ast.Propagate{PosV: p.tok.Pos, X: x}
+			p.next()
+		default:
+			return x
+		}
+	}
+}
+
+// continuesWithMember reports whether the line after the current newlines
+// starts with `.name` or `?.name`.
+func (p *parser) continuesWithMember() bool {
+	i := p.p
+	for i < len(p.toks) && p.toks[i].Kind == token.NEWLINE {
+		i++
+	}
+	return i+1 < len(p.toks) && isName(p.toks[i+1])
+}
+
+// call parses the argument list of a call of fn.
+func (p *parser) call(fn ast.Expr) *ast.Call {
+	open := p.expect(token.LPAREN)
+	c := &ast.Call{PosV: open.Pos, Fn: fn}
+	for !p.at(token.RPAREN) {
+		a := &ast.Arg{PosV: p.tok.Pos}
+		switch {
+		case p.got(token.ELLIPSIS):
+			a.Spread = true
+			a.Value = p.argExpr(fn)
+		case isName(p.tok) && p.peek(1).Kind == token.COLON:
+			a.Name = p.tok.Lit
+			p.next()
+			p.next()
+			a.Value = p.argExpr(fn)
+		default:
+			a.Value = p.argExpr(fn)
+		}
+		c.Args = append(c.Args, a)
+		if !p.got(token.COMMA) {
+			break
+		}
+	}
+	p.closeList(open, "argument list")
+	return c
+}
+
+func isCloser(k token.Kind) bool {
+	return k == token.RPAREN || k == token.RBRACK || k == token.RBRACE
+}
+
+// Column shorthand: calls whose arguments own the .name references inside
+// them (the whole argument becomes fn(__row) ...), and calls where a bare
+// .name argument is a column name.
+var columnCalls = map[string]bool{
+	"where": true, "filter": true, "find": true, "find_index": true, "findIndex": true,
+	"sort_by": true, "sortBy": true, "order_by": true, "group_by": true, "groupBy": true,
+	"map": true, "flat_map": true, "flatMap": true, "each": true, "reject": true,
+	"any": true, "all": true, "every": true, "some": true, "none": true,
+	"count": true, "count_by": true, "countBy": true, "partition": true,
+	"sum": true, "sum_by": true, "mean": true, "avg": true, "median": true,
+	"min": true, "max": true, "min_by": true, "max_by": true, "minBy": true, "maxBy": true,
+	"unique_by": true, "uniqueBy": true, "distinct_by": true, "key_by": true, "index_by": true,
+	"take_while": true, "drop_while": true, "derive": true, "agg": true, "first": true, "last": true,
+}
+
+var columnNameCalls = map[string]bool{
+	"drop_nil": true, "fill_nil": true, "dropNil": true, "fillNil": true, "select": true,
+}
+
+const rowParam = "__row"
+
+func calleeName(fn ast.Expr) string {
+	switch f := fn.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.Member:
+		return f.Name
+	}
+	return ""
+}
+
+// argExpr parses one call argument of callee, applying the column
+// shorthand rewrite: references to .name inside the argument belong to the
+// nearest enclosing argument of a column call (where, sort_by, map, ...),
+// or to the outermost argument when there is none; that argument becomes
+// fn(__row) <argument>.
+func (p *parser) argExpr(callee ast.Expr) ast.Expr {
+	outer, refs, noArrow := p.colArg, p.colRefs, p.noArrow
+	p.colArg, p.colRefs, p.noArrow = true, 0, 0
+	x := p.expr()
+	n := p.colRefs
+	p.colArg, p.colRefs, p.noArrow = outer, refs, noArrow
+	if n == 0 {
+		return x
+	}
+	name := calleeName(callee)
+	if m, ok := x.(*ast.Member); ok && p.colMember[m] && columnNameCalls[name] {
+		return &ast.StringLit{PosV: m.PosV, Value: m.Name}
+	}
+	if columnCalls[name] || columnNameCalls[name] || !outer {
+		return rowLambda(x)
+	}
+	p.colRefs += n // let the enclosing argument own them
+	return x
+}
+
+// rowLambda wraps x into fn(__row) x.
+func rowLambda(x ast.Expr) *ast.Lambda {
+	pos := x.Pos()
+	return &ast.Lambda{PosV: pos, Fn: &ast.Function{
+		Params: []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: rowParam}}},
+		Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: x}}},
+	}}
+}
+
+// index parses [i], [lo:hi], [lo:hi:step], [::step] after x.
+func (p *parser) index(x ast.Expr, optional bool) ast.Expr {
+	open := p.expect(token.LBRACK)
+	defer p.saveArrow()()
+	var lo, hi, step ast.Expr
+	if !p.at(token.COLON) && !p.at(token.DCOLON) {
+		lo = p.expr()
+	}
+	switch {
+	case p.at(token.RBRACK) || !p.at(token.COLON) && !p.at(token.DCOLON):
+		if lo == nil {
+			p.errorExpected("index expression")
+		}
+		p.expectClose(open)
+		return &ast.Index{PosV: open.Pos, X: x, Index: lo, Optional: optional}
+	case p.got(token.DCOLON):
+		if !p.at(token.RBRACK) {
+			step = p.expr()
+		}
+	default:
+		p.next() // :
+		if !p.at(token.COLON) && !p.at(token.RBRACK) {
+			hi = p.expr()
+		}
+		if p.got(token.COLON) && !p.at(token.RBRACK) {
+			step = p.expr()
+		}
+	}
+	p.expectClose(open)
+	if optional {
+		p.errorAt(open.Pos, open.End, "a slice cannot be optional")
+	}
+	return &ast.Slice{PosV: open.Pos, X: x, Lo: lo, Hi: hi, Step: step}
+}
+
+// saveArrow re-enables arrow lambdas inside brackets; call the result to restore.
+func (p *parser) saveArrow() func() {
+	n := p.noArrow
+	p.noArrow = 0
+	return func() { p.noArrow = n }
+}
+
+func (p *parser) primary() ast.Expr {
+	p.enter()
+	defer p.leave()
+	t := p.tok
+	switch t.Kind {
+	case token.INT:
+		p.next()
+		return p.intLit(t)
+	case token.FLOAT:
+		p.next()
+		return p.floatLit(t)
+	case token.STRING:
+		p.next()
+		return p.stringLit(t)
+	case token.TRUE, token.FALSE:
+		p.next()
+		return &ast.BoolLit{PosV: t.Pos, Value: t.Kind == token.TRUE}
+	case token.NIL:
+		p.next()
+		return &ast.NilLit{PosV: t.Pos}
+	case token.IDENT:
+		if p.noArrow == 0 {
+			if k := p.peek(1).Kind; k == token.FATARROW || k == token.ARROW {
+				return p.arrowLambda()
+			}
+		}
+		p.next()
+		return &ast.Ident{PosV: t.Pos, Name: t.Lit}
+	case token.LPAREN:
+		if p.noArrow == 0 && p.isArrowParams() {
+			return p.arrowLambda()
+		}
+		return p.paren()
+	case token.LBRACK:
+		return p.arrayLit()
+	case token.LBRACE:
+		return p.objectLit()
+	case token.FN:
+		return p.fnLit(false)
+	case token.ASYNC:
+		if p.peek(1).Kind == token.FN {
+			p.next()
+			return p.fnLit(true)
+		}
+	case token.IF:
+		return p.ifExpr()
+	case token.MATCH:
+		return p.matchExpr()
+	case token.TRY:
+		return p.tryExpr()
+	case token.DOT:
+		if isName(p.peek(1)) {
+			p.next()
+			name := p.tok
+			p.next()
+			return p.column(t.Pos, name.Lit)
+		}
+	}
+	p.errorExpected("expression")
+	return nil
+}
+
+// column handles a `.name` column reference (see argExpr).
+func (p *parser) column(pos token.Pos, name string) ast.Expr {
+	m := &ast.Member{PosV: pos, X: &ast.Ident{PosV: pos, Name: rowParam}, Name: name}
+	if !p.colArg {
+		return rowLambda(m)
+	}
+	if p.colMember == nil {
+		p.colMember = make(map[*ast.Member]bool)
+	}
+	p.colMember[m] = true
+	p.colRefs++
+	return m
+}
+
+func (p *parser) intLit(t token.Token) ast.Expr {
+	s := strings.ReplaceAll(t.Lit, "_", "")
+	base := 10
+	if len(s) > 1 && s[0] == '0' {
+		switch s[1] | 0x20 {
+		case 'x':
+			base = 16
+		case 'b':
+			base = 2
+		case 'o':
+			base = 8
+		}
+		if base != 10 {
+			s = s[2:]
+		}
+	}
+	v, err := strconv.ParseInt(s, base, 64)
+	if err != nil && s != "" {
+		p.errorAt(t.Pos, t.End, "integer literal "+t.Lit+" overflows Int")
+	}
+	return &ast.IntLit{PosV: t.Pos, Value: v}
+}
+
+func (p *parser) floatLit(t token.Token) ast.Expr {
+	v, err := strconv.ParseFloat(strings.ReplaceAll(t.Lit, "_", ""), 64)
+	if err != nil {
+		p.errorAt(t.Pos, t.End, "number literal "+t.Lit+" is out of range")
+	}
+	return &ast.FloatLit{PosV: t.Pos, Value: v}
+}
+
+// stringLit turns a STRING token into a StringLit or, with interpolation,
+// an InterpString whose expression parts are parsed from their own tokens.
+func (p *parser) stringLit(t token.Token) ast.Expr {
+	if t.Parts == nil {
+		return &ast.StringLit{PosV: t.Pos, Value: t.Lit}
+	}
+	s := &ast.InterpString{PosV: t.Pos}
+	for _, part := range t.Parts {
+		if !part.IsExpr() {
+			s.Parts = append(s.Parts, &ast.StringLit{PosV: part.Pos, Value: part.Text})
+			continue
+		}
+		s.Parts = append(s.Parts, p.subExpr(part))
+	}
+	return s
+}
+
+// subExpr parses the tokens of one interpolation as an expression.
+func (p *parser) subExpr(part token.StrPart) ast.Expr {
+	toks, pi, tok := p.toks, p.p, p.tok
+	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
+	defer func() {
+		p.toks, p.p, p.tok = toks, pi, tok
+		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
+	}()
+	p.toks, p.p = part.Tokens, -1
+	p.colArg, p.colRefs, p.noArrow = false, 0, 0
+	p.next()
+	p.skipNewlines()
+	if p.at(token.EOF) {
+		p.fail("empty interpolation in string")
+	}
+	x := p.expr()
+	p.skipNewlines()
+	if !p.at(token.EOF) {
+		p.errorExpected("'}' to end the interpolation")
+	}
+	return x
+}
+
+// paren parses (e) or a tuple (a, b), which is an array.
+func (p *parser) paren() ast.Expr {
+	open := p.expect(token.LPAREN)
+	defer p.saveArrow()()
+	if p.at(token.RPAREN) {
+		p.fail("expected expression, found '()'")
+	}
+	x := p.expr()
+	if !p.at(token.COMMA) {
+		p.expectClose(open)
+		return x
+	}
+	elems := []ast.Expr{x}
+	for p.got(token.COMMA) && !p.at(token.RPAREN) {
+		elems = append(elems, p.expr())
+	}
+	p.expectClose(open)
+	return &ast.ArrayLit{PosV: open.Pos, Elems: elems}
+}
+
+// isArrowParams reports whether the `(` at the current token starts the
+// parameter list of `(a, b) => e`.
+func (p *parser) isArrowParams() bool {
+	depth := 0
+	for i := p.p; i < len(p.toks); i++ {
+		switch p.toks[i].Kind {
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			depth--
+			if depth == 0 {
+				if i+1 < len(p.toks) {
+					k := p.toks[i+1].Kind
+					return k == token.FATARROW || k == token.ARROW
+				}
+				return false
+			}
+		case token.EOF:
+			return false
+		}
+	}
+	return false
+}
+
+// arrowLambda parses `x => e`, `(a, b) => e` and `(a) => { ... }`.
+func (p *parser) arrowLambda() ast.Expr {
+	pos := p.tok.Pos
+	fn := &ast.Function{}
+	if p.at(token.IDENT) {
+		fn.Params = []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: p.tok.Lit}}}
+		p.next()
+	} else {
+		fn.Params = p.params()
+	}
+	p.next() // => or ->
+	p.skipNewlines()
+	fn.Body = p.fnBody(fn, true)
+	return &ast.Lambda{PosV: pos, Fn: fn}
+}
+
+// fnLit parses `fn(params) body` (the current token is `fn`); a name after
+// fn is allowed and kept as the function's name.
+func (p *parser) fnLit(async bool) ast.Expr {
+	pos := p.tok.Pos
+	p.expect(token.FN)
+	fn := &ast.Function{Async: async}
+	if p.at(token.IDENT) {
+		fn.Name = p.tok.Lit
+		p.next()
+	}
+	p.typeParams()
+	fn.Params = p.params()
+	if p.got(token.ARROW) {
+		p.typeExpr()
+	}
+	fn.Body = p.fnBody(fn, true)
+	return &ast.Lambda{PosV: pos, Fn: fn}
+}
+
+// fnBody parses a function body. For lambdas (exprOK) the body may be an
+// expression, and a `{` that starts an object literal is that expression:
+// fn(r) { status: "ok" } returns the object.
+func (p *parser) fnBody(fn *ast.Function, exprOK bool) *ast.Block {
+	p.fns = append(p.fns, fn)
+	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
+	p.colArg, p.colRefs, p.noArrow = false, 0, 0
+	defer func() {
+		p.fns = p.fns[:len(p.fns)-1]
+		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
+	}()
+	if p.at(token.LBRACE) && !(exprOK && p.looksLikeObject(p.p)) {
+		return p.block()
+	}
+	if !exprOK {
+		p.errorExpected("'{'")
+	}
+	x := p.expr()
+	return &ast.Block{PosV: x.Pos(), Stmts: []ast.Stmt{&ast.ExprStmt{X: x}}}
+}
+
+// arrayLit parses [a, ...b] and [e for x in xs if c].
+func (p *parser) arrayLit() ast.Expr {
+	open := p.expect(token.LBRACK)
+	defer p.saveArrow()()
+	lit := &ast.ArrayLit{PosV: open.Pos}
+	if p.at(token.RBRACK) {
+		p.next()
+		return lit
+	}
+	first := p.elem()
+	if p.at(token.FOR) {
+		if _, ok := first.(*ast.Spread); ok {
+			p.fail("a comprehension element cannot be a spread")
+		}
+		c := &ast.ListComp{PosV: open.Pos, Elem: first}
+		c.Vars, c.Iter, c.Cond = p.compFor()
+		p.expectClose(open)
+		return c
+	}
+	lit.Elems = append(lit.Elems, first)
+	for p.got(token.COMMA) && !p.at(token.RBRACK) {
+		lit.Elems = append(lit.Elems, p.elem())
+	}
+	p.closeList(open, "array literal")
+	return lit
+}
+
+func (p *parser) elem() ast.Expr {
+	if p.at(token.ELLIPSIS) {
+		pos := p.tok.Pos
+		p.next()
+		return &ast.Spread{PosV: pos, X: p.expr()}
+	}
+	return p.expr()
+}
+
+// compFor parses `for vars in iter [if cond]` of a comprehension.
+func (p *parser) compFor() ([]ast.Pattern, ast.Expr, ast.Expr) {
+	p.expect(token.FOR)
+	vars := p.forVars()
+	p.expect(token.IN)
+	iter := p.expr()
+	var cond ast.Expr
+	if p.got(token.IF) {
+		cond = p.expr()
+	}
+	return vars, iter, cond
+}
+
+// forVars parses one or two loop variables (names or destructuring patterns).
+func (p *parser) forVars() []ast.Pattern {
+	vars := []ast.Pattern{p.bindPattern()}
+	if p.got(token.COMMA) {
+		vars = append(vars, p.bindPattern())
+	}
+	return vars
+}
+
+// objectLit parses an object literal or a dict comprehension. Entries are
+// separated by commas or line breaks; keys may be names, keywords,
+// strings or [computed] expressions.
+func (p *parser) objectLit() ast.Expr {
+	open := p.expect(token.LBRACE)
+	defer p.saveArrow()()
+	lit := &ast.ObjectLit{PosV: open.Pos}
+	for {
+		p.skipNewlines()
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		e, key := p.objEntry()
+		if p.at(token.FOR) {
+			if len(lit.Entries) > 0 || key == nil {
+				p.fail("unexpected 'for' in object literal")
+			}
+			c := &ast.DictComp{PosV: open.Pos, Key: key, Value: e.Value}
+			c.Vars, c.Iter, c.Cond = p.compFor()
+			p.skipNewlines()
+			p.expectClose(open)
+			return c
+		}
+		lit.Entries = append(lit.Entries, e)
+		if p.got(token.COMMA) || p.at(token.NEWLINE) || p.at(token.RBRACE) {
+			continue
+		}
+		if p.startsEntry() {
+			continue // entries side by side on one line
+		}
+		if p.at(token.EOF) {
+			break
+		}
+		p.errorExpected("',' or '}' in object literal")
+	}
+	p.expectClose(open)
+	return lit
+}
+
+// startsEntry reports whether the current token begins a `key:` entry.
+func (p *parser) startsEntry() bool {
+	if p.at(token.ELLIPSIS) {
+		return true
+	}
+	if isName(p.tok) || p.at(token.STRING) && p.tok.Parts == nil {
+		return p.peek(1).Kind == token.COLON
+	}
+	return false
+}
+
+// objEntry parses one entry. key is the entry's key as an expression, for
+// a dict comprehension (nil for spreads).
+func (p *parser) objEntry() (e *ast.ObjEntry, key ast.Expr) {
+	t := p.tok
+	e = &ast.ObjEntry{PosV: t.Pos}
+	switch {
+	case t.Kind == token.ELLIPSIS:
+		p.next()
+		e.Spread = p.expr()
+		return e, nil
+	case t.Kind == token.LBRACK:
+		open := p.tok
+		p.next()
+		e.KeyExpr = p.expr()
+		p.expectClose(open)
+		p.expect(token.COLON)
+		p.skipNewlines()
+		e.Value = p.expr()
+		return e, e.KeyExpr
+	case (isName(t) || t.Kind == token.STRING && t.Parts == nil) && p.peek(1).Kind == token.COLON:
+		p.next()
+		p.next()
+		p.skipNewlines()
+		e.Key = t.Lit
+		e.Value = p.expr()
+		if t.Kind == token.STRING {
+			return e, &ast.StringLit{PosV: t.Pos, Value: t.Lit}
+		}
+		return e, &ast.Ident{PosV: t.Pos, Name: t.Lit}
+	case t.Kind == token.IDENT:
+		switch p.peek(1).Kind {
+		case token.COMMA, token.RBRACE, token.NEWLINE, token.SEMI, token.EOF:
+			p.next()
+			e.Key = t.Lit
+			e.Value = &ast.Ident{PosV: t.Pos, Name: t.Lit}
+			return e, nil
+		}
+	}
+	// Only a dict comprehension may have an expression key.
+	k := p.expr()
+	if !p.at(token.COLON) {
+		p.failAt(t.Pos, t.End, "expected object key (name, string or [expression]), found %s", t)
+	}
+	p.next()
+	p.skipNewlines()
+	v := p.expr()
+	if !p.at(token.FOR) {
+		p.failAt(t.Pos, t.End, "object key must be a name, a string or [expression]")
+	}
+	e.Value = v
+	return e, k
+}
+
+// looksLikeObject reports whether the `{` at token index i starts an
+// object literal rather than a block. It decides for `{` at statement
+// position and for lambda and match-arm bodies: `{ key: ...`,
+// `{ "key": ...`, `{ [k]: ...`, `{ ...x`, and `{ a, b }` are objects;
+// `{ }`, `{ x }`, `{ label: for ...`, `{ x: Int = 1` and `{ ... }` are blocks.
+func (p *parser) looksLikeObject(i int) bool {
+	tok := func(j int) token.Token {
+		if j < len(p.toks) {
+			return p.toks[j]
+		}
+		return p.toks[len(p.toks)-1]
+	}
+	j := i + 1
+	for tok(j).Kind == token.NEWLINE {
+		j++
+	}
+	t := tok(j)
+	switch {
+	case t.Kind == token.ELLIPSIS:
+		switch tok(j + 1).Kind {
+		case token.NEWLINE, token.RBRACE, token.SEMI, token.EOF:
+			return false // the `...` placeholder statement
+		}
+		return true
+	case t.Kind == token.STRING:
+		return tok(j+1).Kind == token.COLON
+	case t.Kind == token.LBRACK:
+		depth := 0
+		for k := j; k < len(p.toks); k++ {
+			switch p.toks[k].Kind {
+			case token.LBRACK, token.LPAREN, token.LBRACE:
+				depth++
+			case token.RBRACK, token.RPAREN, token.RBRACE:
+				depth--
+				if depth == 0 {
+					return tok(k+1).Kind == token.COLON
+				}
+			case token.EOF:
+				return false
+			}
+		}
+		return false
+	case isName(t) && tok(j+1).Kind == token.COLON:
+		switch tok(j + 2).Kind {
+		case token.FOR, token.WHILE, token.LOOP:
+			return false // a loop label
+		}
+		// `x: Type = value` is a typed binding: look for `=` on the line.
+		depth := 0
+		for k := j + 2; k < len(p.toks); k++ {
+			switch p.toks[k].Kind {
+			case token.LBRACK, token.LPAREN, token.LBRACE:
+				depth++
+			case token.RBRACK, token.RPAREN, token.RBRACE:
+				depth--
+				if depth < 0 {
+					return true
+				}
+			case token.ASSIGN:
+				if depth == 0 {
+					return false
+				}
+			case token.COMMA, token.NEWLINE, token.SEMI:
+				if depth == 0 {
+					return true
+				}
+			case token.EOF:
+				return true
+			}
+		}
+		return true
+	case t.Kind == token.IDENT && tok(j+1).Kind == token.COMMA:
+		// { a, b } is an object; { a, b = 1, 2 } a block.
+		k := j
+		for tok(k).Kind == token.IDENT && tok(k+1).Kind == token.COMMA {
+			k += 2
+			for tok(k).Kind == token.NEWLINE {
+				k++
+			}
+		}
+		switch {
+		case tok(k).Kind == token.ELLIPSIS:
+			return true
+		case isName(tok(k)) && tok(k+1).Kind == token.COLON:
+			return true // { a, b: c }
+		case tok(k).Kind == token.IDENT:
+			k++
+		}
+		for tok(k).Kind == token.NEWLINE {
+			k++
+		}
+		return tok(k).Kind == token.RBRACE
+	}
+	return false
+}

@@ -1,0 +1,371 @@
+package parse
+
+import (
+	"strings"
+	"testing"
+
+	"tova/frontend/diag"
+)
+
+// tree parses src and returns the dump of its statements.
+func tree(t *testing.T, src string) string {
+	t.Helper()
+	f, err := parseFile("t.tova", []byte(src))
+	if err != nil {
+		t.Errorf("parse %q: %v", src, err)
+	}
+	return Dump(f)
+}
+
+type shapeTest struct{ src, want string }
+
+func runShapes(t *testing.T, tests []shapeTest) {
+	t.Helper()
+	for _, tt := range tests {
+		if got := tree(t, tt.src); got != tt.want {
+			t.Errorf("%s\n got %s\nwant %s", tt.src, got, tt.want)
+		}
+	}
+}
+
+func TestExpressions(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"a + b * c - d", "(- (+ a (* b c)) d)"},
+		{"2 ** 3 ** 2", "(** 2 (** 3 2))"},
+		{"-2 ** 2", "(** (- 2) 2)"},
+		{"a ?? b or c and not d", "(?? a (or b (and c (not d))))"},
+		{"a || b && !c", "(or a (and b (not c)))"},
+		{"not a == b", "(not (== a b))"},
+		{"1 < x < 10", "(Chain Operands:[1 x 10] Ops:[\"<\" \"<\"])"},
+		{"a == b", "(== a b)"},
+		{"x in xs and y not in ys", "(and (in x xs) (not in y ys))"},
+		{"x is String", "(Is X:x TypeName:\"String\")"},
+		{"x is not Nil", "(Is X:x TypeName:\"Nil\" Not:true)"},
+		{"0..n + 1", "(Range Lo:0 Hi:(+ n 1))"},
+		{"1..=5", "(Range Lo:1 Hi:5 Inclusive:true)"},
+		{"a & b | c ^ d << 1", "(| (& a b) (^ c (<< d 1)))"},
+		{"~x", "(~ x)"},
+		{"a ++ b", "(+ a b)"},
+		{"a?.b?.c", "(?. (?. a b) c)"},
+		{"xs?[0]", "(Index X:xs Index:0 Optional:true)"},
+		{"xs[i]", "(Index X:xs Index:i)"},
+		{"xs[1:3]", "(Slice X:xs Lo:1 Hi:3)"},
+		{"xs[:3]", "(Slice X:xs Hi:3)"},
+		{"xs[1:]", "(Slice X:xs Lo:1)"},
+		{"xs[::2]", "(Slice X:xs Step:2)"},
+		{"xs[1:5:2]", "(Slice X:xs Lo:1 Hi:5 Step:2)"},
+		{"parse(s)?", "(Propagate X:(call parse s))"},
+		{"await fetch(u)", "(Await X:(call fetch u))"},
+		{"f(a, b: 2, ...rest)", "(call f a b:2 ...rest)"},
+		{"f(type: 1, default: 2)", "(call f type:1 default:2)"},
+		{"obj.type.default", "(. (. obj type) default)"},
+		{"Date.new()", "(call (. Date new))"},
+		{"[1, 2, ...xs]", "(ArrayLit Elems:[1 2 (Spread X:xs)])"},
+		{"[]", "(ArrayLit)"},
+		{"(1, 2)", "(ArrayLit Elems:[1 2])"},
+		{"(a + b) * c", "(* (+ a b) c)"},
+		{`{ a: 1, "b c": 2, [k]: 3, x, ...o }`, `(ObjectLit Entries:[(ObjEntry Key:"a" Value:1) (ObjEntry Key:"b c" Value:2) (ObjEntry KeyExpr:k Value:3) (ObjEntry Key:"x" Value:x) (ObjEntry Spread:o)])`},
+		{"{ type: 1, default: 2 }", `(ObjectLit Entries:[(ObjEntry Key:"type" Value:1) (ObjEntry Key:"default" Value:2)])`},
+		{"x = {}", `(Assign Targets:[x] Op:"=" Values:[(ObjectLit)])`},
+		{"{\n  a: 1\n  b: 2,\n}", `(ObjectLit Entries:[(ObjEntry Key:"a" Value:1) (ObjEntry Key:"b" Value:2)])`},
+		{"[x * 2 for x in xs if x > 1]", "(ListComp Elem:(* x 2) Vars:[x] Iter:xs Cond:(> x 1))"},
+		{"[i + v for i, v in xs]", "(ListComp Elem:(+ i v) Vars:[i v] Iter:xs)"},
+		{"{k: v for k, v in pairs}", "(DictComp Key:k Value:v Vars:[k v] Iter:pairs)"},
+		{"d = {u.id: u for u in users if u.ok}", `(Assign Targets:[d] Op:"=" Values:[(DictComp Key:(. u id) Value:u Vars:[u] Iter:users Cond:(. u ok))])`},
+		{"if a { 1 } elif b { 2 } else { 3 }", "(If Cond:a Then:{1} Elifs:[(ElifClause Cond:b Body:{2})] Else:{3})"},
+		{"if a { 1 } else if b { 2 }", "(If Cond:a Then:{1} Elifs:[(ElifClause Cond:b Body:{2})])"},
+		{"if a {\n  1\n}\nelse {\n  2\n}", "(If Cond:a Then:{1} Else:{2})"},
+		// literals
+		{"0xFF + 0b101 + 0o17 + 1_000", "(+ (+ (+ 255 5) 15) 1000)"},
+		{"1e9 + 3.5 + 2.0", "(+ (+ 1e+09 3.5) 2.0)"},
+		{"-9223372036854775808", "-9223372036854775808"},
+		{"true and false or nil", "(or (and true false) nil)"},
+		// units
+		{"30.seconds", `(UnitLit Number:30 Unit:"second")`},
+		{"1.minute + 1.5.hours", `(+ (UnitLit Number:1 Unit:"minute") (UnitLit Number:1.5 Unit:"hour"))`},
+		{"5.megabytes", `(UnitLit Number:5 Unit:"megabyte")`},
+		{"250.milliseconds + 7.days + 2.weeks + 1.byte + 3.kilobytes + 1.gigabyte",
+			`(+ (+ (+ (+ (+ (UnitLit Number:250 Unit:"millisecond") (UnitLit Number:7 Unit:"day")) (UnitLit Number:2 Unit:"week")) (UnitLit Number:1 Unit:"byte")) (UnitLit Number:3 Unit:"kilobyte")) (UnitLit Number:1 Unit:"gigabyte"))`},
+		{"15.foo", "(. 15 foo)"},
+		{"n.minutes", "(. n minutes)"},
+		// strings
+		{`"a {x + "b {y}"} c"`, `(InterpString Parts:["a " (+ x (InterpString Parts:["b " y])) " c"])`},
+		{`'no {x}'`, `"no {x}"`},
+		{`r"C:\dir"`, `"C:\\dir"`},
+		{`f"hi {name}"`, `(InterpString Parts:["hi " name])`},
+		{"\"\"\"\n    Hi {name}\n      more\n    \"\"\"", `(InterpString Parts:["Hi " name "\n  more"])`},
+		{`"{ {a: 1}.a }"`, `(InterpString Parts:[(. (ObjectLit Entries:[(ObjEntry Key:"a" Value:1)]) a)])`},
+	})
+}
+
+func TestLambdasAndPipes(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"fn(x) x * 2", "(fn (x) {(* x 2)})"},
+		{"fn(a, b = 1) { a + b }", "(fn (a b=1) {(+ a b)})"},
+		{"async fn(x) { await x }", "(fn async (x) {(Await X:x)})"},
+		{"x => x + 1", "(fn (x) {(+ x 1)})"},
+		{"(a, b) => a + b", "(fn (a b) {(+ a b)})"},
+		{"() => 1", "(fn () {1})"},
+		{"(a) => { a }", "(fn (a) {a})"},
+		{"fn(req) { status: \"ok\" }", `(fn (req) {(ObjectLit Entries:[(ObjEntry Key:"status" Value:"ok")])})`},
+		{"fn() {}", "(fn () {})"},
+		{"xs.map(x => x.upper())", "(call (. xs map) (fn (x) {(call (. x upper))}))"},
+		{"xs |> map(fn(x) x * 2) |> filter(it > 0)", "(Pipe X:(Pipe X:xs Target:(call map (fn (x) {(* x 2)}))) Target:(call filter (> it 0)))"},
+		{"x |> f", "(Pipe X:x Target:f)"},
+		{"x |> f(a, _, b)", "(Pipe X:x Target:(call f a _ b))"},
+		{"x |> .trim().lower()", "(call (. (call (. x trim)) lower))"},
+		{"x |> .length", "(. x length)"},
+		{"a ?? b |> f()", "(Pipe X:(?? a b) Target:(call f))"},
+		{"x = a\n  |> f()\n  |> g()", "(Assign Targets:[x] Op:\"=\" Values:[(Pipe X:(Pipe X:a Target:(call f)) Target:(call g))])"},
+		{"x = a\n  .b()\n  ?.c", "(Assign Targets:[x] Op:\"=\" Values:[(?. (call (. a b)) c)])"},
+		{"ok = a and\n  b\n  or c", "(Assign Targets:[ok] Op:\"=\" Values:[(or (and a b) c)])"},
+		{"ok = a\n  and b", "(Assign Targets:[ok] Op:\"=\" Values:[(and a b)])"},
+		{"print(x)\n(a)", "(call print x)\na"},
+		{"f(a\n(b))", "(call f (call a b))"},
+		{"xs\n[0]", "xs\n(ArrayLit Elems:[0])"},
+		// column shorthand
+		{"xs.map(.name)", "(call (. xs map) (fn (__row) {(. __row name)}))"},
+		{"t |> where(.active and .id > 0) |> sort_by(.age)", "(Pipe X:(Pipe X:t Target:(call where (fn (__row) {(and (. __row active) (> (. __row id) 0))}))) Target:(call sort_by (fn (__row) {(. __row age)})))"},
+		{"b |> drop_nil(.id) |> fill_nil(.x, 0)", `(Pipe X:(Pipe X:b Target:(call drop_nil "id")) Target:(call fill_nil "x" 0))`},
+		{"select(t, .a, .b)", `(call select t "a" "b")`},
+		{"where(len(.name) > 3)", "(call where (fn (__row) {(> (call len (. __row name)) 3)}))"},
+		{"agg(total: sum(.amount))", "(call agg total:(call sum (fn (__row) {(. __row amount)})))"},
+		{"foo(bar(.x) + 1)", "(call foo (fn (__row) {(+ (call bar (. __row x)) 1)}))"},
+		{"f = .name", "(Assign Targets:[f] Op:\"=\" Values:[(fn (__row) {(. __row name)})])"},
+		{"map(fn(r) .x)", "(call map (fn (r) {(fn (__row) {(. __row x)})}))"},
+	})
+}
+
+func TestStatements(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"x = 1", `(Assign Targets:[x] Op:"=" Values:[1])`},
+		{"a, b = b, a", `(Assign Targets:[a b] Op:"=" Values:[b a])`},
+		{"x: Int = 1", `(Assign Targets:[x] Op:"=" Values:[1] Type:Int)`},
+		{"{ name, age: years } = obj", `(Assign Targets:[(PObject Fields:[(PField Key:"name" Pattern:name) (PField Key:"age" Pattern:years)])] Op:"=" Values:[obj])`},
+		{"{ a = 1, ...rest } = obj", `(Assign Targets:[(PObject Fields:[(PField Key:"a" Pattern:a Default:1)] Rest:rest)] Op:"=" Values:[obj])`},
+		{"[head, ...rest] = arr", `(Assign Targets:[(PArray Elems:[head] RestIndex:1 Rest:rest)] Op:"=" Values:[arr])`},
+		{"[a, [b, c]] = xs", `(Assign Targets:[(PArray Elems:[a (PArray Elems:[b c])])] Op:"=" Values:[xs])`},
+		{"let { a } = o", `(Assign Targets:[(PObject Fields:[(PField Key:"a" Pattern:a)])] Op:"=" Values:[o])`},
+		{"obj.f = 1\nxs[0] = 2\n_ = g()", "(Assign Targets:[(PTarget X:(. obj f))] Op:\"=\" Values:[1])\n(Assign Targets:[(PTarget X:(Index X:xs Index:0))] Op:\"=\" Values:[2])\n(Assign Targets:[(PWild)] Op:\"=\" Values:[(call g)])"},
+		{"x += 1\ny **= 2\nz <<= 1\nobj.n -= 1", "(Assign Targets:[x] Op:\"+=\" Values:[1])\n(Assign Targets:[y] Op:\"**=\" Values:[2])\n(Assign Targets:[z] Op:\"<<=\" Values:[1])\n(Assign Targets:[(PTarget X:(. obj n))] Op:\"-=\" Values:[1])"},
+		{"var x = 0", `(VarDecl Targets:[x] Values:[0])`},
+		{"var a, b = 1, 2", `(VarDecl Targets:[a b] Values:[1 2])`},
+		{"var x: Int", `(VarDecl Targets:[x] Values:[nil] Type:Int)`},
+		{"x = 1; y = 2", "(Assign Targets:[x] Op:\"=\" Values:[1])\n(Assign Targets:[y] Op:\"=\" Values:[2])"},
+		{"fn add(a, b = 10) { a + b }", "(FnDecl Name:add Fn:add (a b=10) {(+ a b)})"},
+		{"fn greet({ name, age }) { name }", `(FnDecl Name:greet Fn:greet ((PObject Fields:[(PField Key:"name" Pattern:name) (PField Key:"age" Pattern:age)])) {name})`},
+		{"fn f([x, y], ...rest) { x }", "(FnDecl Name:f Fn:f ((PArray Elems:[x y]) ...rest) {x})"},
+		{"fn div(a: Float, b: Float) -> Result<Float, String> { Ok(a / b) }", "(FnDecl Name:div Fn:div (a:Float b:Float) {(call Ok (/ a b))} RetType:Result<Float,String>)"},
+		{"fn id<T>(x: T) -> T { x }", "(FnDecl Name:id Fn:id (x:T) {x} RetType:T)"},
+		{"async fn load(id) { await get(id) }", "(FnDecl Name:load Fn:async load (id) {(Await X:(call get id))})"},
+		{"fn gen() { yield 1\n yield }", "(FnDecl Name:gen Fn:gen gen () {(Yield X:1); (Yield)})"},
+		{"fn health() { { status: \"ok\" } }", `(FnDecl Name:health Fn:health () {(ObjectLit Entries:[(ObjEntry Key:"status" Value:"ok")])})`},
+		{"fn f() { { a, b } }", `(FnDecl Name:f Fn:f () {(ObjectLit Entries:[(ObjEntry Key:"a" Value:a) (ObjEntry Key:"b" Value:b)])})`},
+		{"fn f() { { x } }", "(FnDecl Name:f Fn:f () {{x}})"},
+		{"fn f() {\n  x: Int = 5\n  x\n}", `(FnDecl Name:f Fn:f () {(Assign Targets:[x] Op:"=" Values:[5] Type:Int); x})`},
+		{"fn make() { fn(x) x * 2 }", "(FnDecl Name:make Fn:make () {(fn (x) {(* x 2)})})"},
+		{"fn f() {\n  ...\n}", "(FnDecl Name:f Fn:f () {})"},
+		{"return", "(Return)"},
+		{"fn f() { return }", "(FnDecl Name:f Fn:f () {(Return)})"},
+		{"while x { break }", "(While Cond:x Body:{(Break)})"},
+		{"loop { continue }", "(Loop Body:{(Continue)})"},
+		{"outer: for i in xs {\n  for j in ys { break outer }\n}", `(For Label:"outer" Vars:[i] Iter:xs Body:{(For Vars:[j] Iter:ys Body:{(Break Label:"outer")})})`},
+		{"search: while more() { continue search }", `(While Label:"search" Cond:(call more) Body:{(Continue Label:"search")})`},
+		{"for i, x in xs when x > 0 { f(x) } else { g() }", "(For Vars:[i x] Iter:xs When:(> x 0) Body:{(call f x)} Else:{(call g)})"},
+		{"for [a, b] in pairs { a }", "(For Vars:[(PArray Elems:[a b])] Iter:pairs Body:{a})"},
+		{"for { name } in users { name }", `(For Vars:[(PObject Fields:[(PField Key:"name" Pattern:name)])] Iter:users Body:{name})`},
+		{"for i in 0..3 {}", "(For Vars:[i] Iter:(Range Lo:0 Hi:3) Body:{})"},
+		{"defer close(f)", "(Defer Body:{(call close f)})"},
+		{"defer { a()\n b() }", "(Defer Body:{(call a); (call b)})"},
+		{"guard x != nil else { return Err(\"nil\") }", `(Guard Cond:(!= x nil) Else:{(Return X:(call Err "nil"))})`},
+		{"try { a() } catch err { b(err) } finally { c() }", "(Try Body:{(call a)} CatchVar:err Catch:{(call b err)} Finally:{(call c)})"},
+		{"try { a() } catch { 1 }", "(Try Body:{(call a)} Catch:{1})"},
+		{"try { a() } catch (e) { e }", "(Try Body:{(call a)} CatchVar:e Catch:{e})"},
+		{"try {\n  a()\n}\ncatch e {\n  e\n}", "(Try Body:{(call a)} CatchVar:e Catch:{e})"},
+		{"try { a() } finally { c() }", "(Try Body:{(call a)} Finally:{(call c)})"},
+		{"throw \"boom\"", `(Throw X:"boom")`},
+		{"import { a, b as c } from \"mod\"", `(Import Names:["a" "c"] From:"mod")`},
+		{"import m from \"mod\"", `(Import Names:["m"] From:"mod")`},
+		{"shared {\n  x = 1\n}\ny = 2", "(Assign Targets:[x] Op:\"=\" Values:[1])\n(Assign Targets:[y] Op:\"=\" Values:[2])"},
+		{"{\n  a = 1\n}", "{(Assign Targets:[a] Op:\"=\" Values:[1])}"},
+		{"toString = 1\nvalueOf = toString", "(Assign Targets:[toString] Op:\"=\" Values:[1])\n(Assign Targets:[valueOf] Op:\"=\" Values:[toString])"},
+		{"café = 1\n$x = 2", "(Assign Targets:[café] Op:\"=\" Values:[1])\n(Assign Targets:[$x] Op:\"=\" Values:[2])"},
+	})
+}
+
+func TestMatch(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"match v {\n  0 => \"zero\"\n  1..5 => \"small\"\n  -3..=-1 => \"neg\"\n  -7 => 7\n  2.5 => \"f\"\n  true => 1\n  nil => 2\n}",
+			`(Match Subject:v Arms:[(MatchArm Pattern:(PLit Value:0) Body:"zero") (MatchArm Pattern:(PRange Lo:1 Hi:5) Body:"small") (MatchArm Pattern:(PRange Lo:(- 3) Hi:(- 1) Inclusive:true) Body:"neg") (MatchArm Pattern:(PLit Value:(- 7)) Body:7) (MatchArm Pattern:(PLit Value:2.5) Body:"f") (MatchArm Pattern:(PLit Value:true) Body:1) (MatchArm Pattern:(PLit Value:nil) Body:2)])`},
+		{"match v {\n  n if n > 100 => \"big {n}\"\n  \"/api\" ++ rest => rest\n  \"x\"++_ => 1\n  \"a\"..\"m\" => 2\n  _ => 0\n}",
+			`(Match Subject:v Arms:[(MatchArm Pattern:n Guard:(> n 100) Body:(InterpString Parts:["big " n])) (MatchArm Pattern:(PStrPrefix Prefix:"/api" Rest:rest) Body:rest) (MatchArm Pattern:(PStrPrefix Prefix:"x" Rest:(PWild)) Body:1) (MatchArm Pattern:(PRange Lo:"a" Hi:"m") Body:2) (MatchArm Pattern:(PWild) Body:0)])`},
+		{"match v {\n  [] => 0\n  [x] => x\n  [a, b, ...] => a\n  [first, ..._] => first\n  [x, ...rest, y] => rest\n  (x, y) => x\n  (0, _) => 0\n}",
+			`(Match Subject:v Arms:[(MatchArm Pattern:(PArray) Body:0) (MatchArm Pattern:(PArray Elems:[x]) Body:x) (MatchArm Pattern:(PArray Elems:[a b] RestIndex:2) Body:a) (MatchArm Pattern:(PArray Elems:[first] RestIndex:1) Body:first) (MatchArm Pattern:(PArray Elems:[x y] RestIndex:1 Rest:rest) Body:rest) (MatchArm Pattern:(PArray Elems:[x y]) Body:x) (MatchArm Pattern:(PArray Elems:[(PLit Value:0) (PWild)]) Body:0)])`},
+		{"match u {\n  { role: \"admin\" } => 1\n  { age: a } if a >= 18 => 2\n  { name, ...rest } => 3\n}",
+			`(Match Subject:u Arms:[(MatchArm Pattern:(PObject Fields:[(PField Key:"role" Pattern:(PLit Value:"admin"))]) Body:1) (MatchArm Pattern:(PObject Fields:[(PField Key:"age" Pattern:a)]) Guard:(>= a 18) Body:2) (MatchArm Pattern:(PObject Fields:[(PField Key:"name" Pattern:name)] Rest:rest) Body:3)])`},
+		{"match r {\n  Ok(v) => v\n  Err(e) => { log(e)\n e }\n  Some(Ok(x)) => x\n  None => 0\n  Circle(r) | Square(r) => r\n  Red => 1\n  Shape.Custom(r, g, b) => r\n}",
+			`(Match Subject:r Arms:[(MatchArm Pattern:(PVariant Name:"Ok" Args:[v]) Body:v) (MatchArm Pattern:(PVariant Name:"Err" Args:[e]) Body:{(call log e); e}) (MatchArm Pattern:(PVariant Name:"Some" Args:[(PVariant Name:"Ok" Args:[x])]) Body:x) (MatchArm Pattern:(PVariant Name:"None") Body:0) (MatchArm Pattern:(POr Alts:[(PVariant Name:"Circle" Args:[r]) (PVariant Name:"Square" Args:[r])]) Body:r) (MatchArm Pattern:(PVariant Name:"Red") Body:1) (MatchArm Pattern:(PVariant Name:"Custom" Args:[r g b]) Body:r)])`},
+		{"match x { 1 | 2 | 3 => \"few\", _ => \"many\" }",
+			`(Match Subject:x Arms:[(MatchArm Pattern:(POr Alts:[(PLit Value:1) (PLit Value:2) (PLit Value:3)]) Body:"few") (MatchArm Pattern:(PWild) Body:"many")])`},
+		{"match url {\n  \"https://\" ++ d => { protocol: \"https\", domain: d }\n  _ => {}\n}",
+			`(Match Subject:url Arms:[(MatchArm Pattern:(PStrPrefix Prefix:"https://" Rest:d) Body:(ObjectLit Entries:[(ObjEntry Key:"protocol" Value:"https") (ObjEntry Key:"domain" Value:d)])) (MatchArm Pattern:(PWild) Body:{})])`},
+		{"fn f(x) {\n  match x {\n    Err(m) => return m\n    x if ok => x\n  }\n}",
+			`(FnDecl Name:f Fn:f (x) {(Match Subject:x Arms:[(MatchArm Pattern:(PVariant Name:"Err" Args:[m]) Body:{(Return X:m)}) (MatchArm Pattern:x Guard:ok Body:x)])})`},
+		{"greeting = match t {\n  \"am\" => \"morning\"\n  _ => \"hi\"\n}",
+			`(Assign Targets:[greeting] Op:"=" Values:[(Match Subject:t Arms:[(MatchArm Pattern:(PLit Value:"am") Body:"morning") (MatchArm Pattern:(PWild) Body:"hi")])])`},
+	})
+}
+
+func TestTypes(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"type User { id: Int, name: String }", `(TypeDecl Name:User Fields:[(FieldDecl Name:"id" Type:Int) (FieldDecl Name:"name" Type:String)])`},
+		{"type User {\n  id: Int\n  name: String = \"anon\"\n}", `(TypeDecl Name:User Fields:[(FieldDecl Name:"id" Type:Int) (FieldDecl Name:"name" Type:String Default:"anon")])`},
+		{"type Shape { Circle(r: Float)  Square(side: Float) }", `(TypeDecl Name:Shape Variants:[(VariantDecl Name:"Circle" Fields:[(FieldDecl Name:"r" Type:Float)]) (VariantDecl Name:"Square" Fields:[(FieldDecl Name:"side" Type:Float)])])`},
+		{"type Color { Red, Green, Blue } derive [Eq, Show]", `(TypeDecl Name:Color Variants:[(VariantDecl Name:"Red") (VariantDecl Name:"Green") (VariantDecl Name:"Blue")] Derive:["Eq" "Show"])`},
+		{"type Opt<T> {\n  Has(T)\n  Pair(Int, String)\n  Nothing\n}", `(TypeDecl Name:Opt Params:["T"] Variants:[(VariantDecl Name:"Has" Fields:[(FieldDecl Name:"value" Type:T)]) (VariantDecl Name:"Pair" Fields:[(FieldDecl Name:"_0" Type:Int) (FieldDecl Name:"_1" Type:String)]) (VariantDecl Name:"Nothing")])`},
+		{"type Box<T> { value: T }", `(TypeDecl Name:Box Params:["T"] Fields:[(FieldDecl Name:"value" Type:T)])`},
+		{"type Email = String where {\n  it |> contains(\"@\")\n  it |> contains(\".\")\n}", `(TypeDecl Name:Email Alias:String where (fn (it) {(and (Pipe X:it Target:(call contains "@")) (Pipe X:it Target:(call contains ".")))}))`},
+		{"type Id = Int | String", "(TypeDecl Name:Id Alias:|<Int,String>)"},
+		{"x: [Int] = []\ny: Option<List<Int>> = None\nz: String? = nil\nf: (Int, Int) -> Bool = g", "(Assign Targets:[x] Op:\"=\" Values:[(ArrayLit)] Type:[]<Int>)\n(Assign Targets:[y] Op:\"=\" Values:[None] Type:Option<List<Int>>)\n(Assign Targets:[z] Op:\"=\" Values:[nil] Type:?<String>)\n(Assign Targets:[f] Op:\"=\" Values:[g] Type:fn<Int,Int,Bool>)"},
+	})
+}
+
+func TestServer(t *testing.T) {
+	runShapes(t, []shapeTest{
+		{"server {\n  port 3000\n}", "(ServerDecl Body:[(PortStmt X:3000)])"},
+		{"server \"api\" {\n  port env(\"PORT\")\n}", `(ServerDecl Name:"api" Body:[(PortStmt X:(call env "PORT"))])`},
+		{"route POST \"/u\" body: User with auth, role(\"admin\") -> User => create_user", `(RouteDecl Method:"POST" Path:"/u" Handler:create_user Guards:[auth (call role "admin")] BodyType:User RetType:User)`},
+		{"route get \"/x\" => fn(req) { { ok: true } }", `(RouteDecl Method:"GET" Path:"/x" Handler:(fn (req) {(ObjectLit Entries:[(ObjEntry Key:"ok" Value:true)])}))`},
+		{"routes \"/api\" {\n  route GET \"/a\" => a\n  routes \"/b\" { route GET \"/c\" => c }\n}", `(RoutesGroup Prefix:"/api" Body:[(RouteDecl Method:"GET" Path:"/a" Handler:a) (RoutesGroup Prefix:"/b" Body:[(RouteDecl Method:"GET" Path:"/c" Handler:c)])])`},
+		{"routes \"/v2\" version: \"2\" {\n}", `(RoutesGroup Prefix:"/v2")`},
+		{"middleware fn mw(req, next) { next(req) }", `(HookDecl Kind:"middleware" Name:mw Fn:mw (req next) {(call next req)})`},
+		{"on_error fn(err, req, res) { res.status(500) }", `(HookDecl Kind:"on_error" Fn:(err req res) {(call (. res status) 500)})`},
+		{"on_start fn() { a() }\non_stop async fn() { b() }", "(HookDecl Kind:\"on_start\" Fn:() {(call a)})\n(HookDecl Kind:\"on_stop\" Fn:async () {(call b)})"},
+		{"background fn job(p) { p }", `(HookDecl Kind:"background" Name:job Fn:job (p) {p})`},
+		{"health \"/health\"\nhealth \"/h\" { check_memory, check_db }", "(HealthDecl Path:\"/health\")\n(HealthDecl Path:\"/h\" Checks:[\"check_memory\" \"check_db\"])"},
+		{"max_body 5.megabytes", `(MaxBodyStmt X:(UnitLit Number:5 Unit:"megabyte"))`},
+		{"static \"/p\" => \"./dir\" fallback \"index.html\"", `(StaticDecl Prefix:"/p" Dir:"./dir" Fallback:"index.html")`},
+		{"static { cache: \"immutable\" }", `(ConfigBlock Kind:"static" Entries:[(ObjEntry Key:"cache" Value:"immutable")])`},
+		{"cache { default: \"x\" }", `(ConfigBlock Kind:"cache" Entries:[(ObjEntry Key:"default" Value:"x")])`},
+		{"db {\n  adapter: \"sqlite\"\n  database: \"app.db\"\n}", `(ConfigBlock Kind:"db" Entries:[(ObjEntry Key:"adapter" Value:"sqlite") (ObjEntry Key:"database" Value:"app.db")])`},
+		{"rate_limit { max: 3 window: 1.minute, key: fn(req) req.ip }", `(ConfigBlock Kind:"rate_limit" Entries:[(ObjEntry Key:"max" Value:3) (ObjEntry Key:"window" Value:(UnitLit Number:1 Unit:"minute")) (ObjEntry Key:"key" Value:(fn (req) {(. req ip)}))])`},
+		{"auth { type: \"jwt\", secret: s, nested: { a: 1 } }", `(ConfigBlock Kind:"auth" Entries:[(ObjEntry Key:"type" Value:"jwt") (ObjEntry Key:"secret" Value:s) (ObjEntry Key:"nested" Value:(ObjectLit Entries:[(ObjEntry Key:"a" Value:1)]))])`},
+		{"ws {\n  on_open fn(ws) { ws.send(\"hi\") }\n  on_message fn(ws, m) { ws.send(m) }\n  auth: true\n}", `(WebSocketDecl Handlers:{on_message:on_message (ws m) {(call (. ws send) m)} on_open:on_open (ws) {(call (. ws send) "hi")}} Order:["on_open" "on_message"] Config:[(ObjEntry Key:"auth" Value:true)])`},
+		{"websocket \"/ws\" { ... }", `(WebSocketDecl Path:"/ws" Handlers:{})`},
+		{"websocket \"/ws\" {\n  on_close fn(ws, code, reason) { code }\n  on_error fn(ws, err) { err }\n}", `(WebSocketDecl Path:"/ws" Handlers:{on_close:on_close (ws code reason) {code} on_error:on_error (ws err) {err}} Order:["on_close" "on_error"])`},
+		{"sse \"/events\" fn(send, close) { ... }", `(SSEDecl Path:"/events" Fn:(send close) {})`},
+		{"schedule \"cleanup\" cron(\"0 * * * *\") { ... }", `(ScheduleDecl Name:"cleanup" Cron:"0 * * * *" Fn:cleanup () {})`},
+		{"schedule \"*/5 * * * *\" fn tick() { t() }\nschedule \"30s\" fn() { u() }", "(ScheduleDecl Pattern:\"*/5 * * * *\" Fn:tick () {(call t)})\n(ScheduleDecl Pattern:\"30s\" Fn:() {(call u)})"},
+		{"subscribe \"topic\" fn(p) { p }", `(SubscribeDecl Topic:"topic" Fn:(p) {p})`},
+		{"discover \"w\" {\n  url: \"http://x\",\n  circuit_breaker: {\n    failure_threshold: 3,\n    reset_timeout: 30.seconds\n  }\n}", `(DiscoverDecl Name:"w" Config:[(ObjEntry Key:"url" Value:"http://x") (ObjEntry Key:"circuit_breaker" Value:(ObjectLit Entries:[(ObjEntry Key:"failure_threshold" Value:3) (ObjEntry Key:"reset_timeout" Value:(UnitLit Number:30 Unit:"second"))]))])`},
+		{"discover \"w\" at \"http://x\" with { threshold: 2 }", `(DiscoverDecl Name:"w" URL:"http://x" Config:[(ObjEntry Key:"threshold" Value:2)])`},
+		{"model User", "(ModelDecl Name:User)"},
+		{"model Task { title: String  done: Bool = false  table: \"tasks\"  timestamps: true }", `(ModelDecl Name:Task Fields:[(FieldDecl Name:"title" Type:String) (FieldDecl Name:"done" Type:Bool Default:false)] Options:[(ObjEntry Key:"table" Value:"tasks") (ObjEntry Key:"timestamps" Value:true)])`},
+		{"env PORT: Int = 3000\nenv KEY: Option<String> = None", "(EnvDecl Name:PORT Type:Int Default:3000)\n(EnvDecl Name:KEY Type:Option<String> Default:None)"},
+		{"data {\n  source users: Table = read(\"u.csv\")\n  pipeline active = users |> where(.active)\n  refresh users every 10.minutes\n  refresh active on_demand\n  refresh users 5.seconds\n  validate User { it.age > 0 }\n}",
+			`(DataBlock Items:[(DataItem Kind:"source" Name:users Type:Table Value:(call read "u.csv")) (DataItem Kind:"pipeline" Name:active Value:(Pipe X:users Target:(call where (fn (__row) {(. __row active)})))) (DataItem Kind:"refresh" Name:users Every:(UnitLit Number:10 Unit:"minute")) (DataItem Kind:"refresh" Name:active OnDemand:true) (DataItem Kind:"refresh" Name:users Every:(UnitLit Number:5 Unit:"second")) (DataItem Kind:"validate" Name:User Rules:[(fn (it) {(> (. it age) 0)})])])`},
+		// contextual words stay ordinary names elsewhere
+		{"port = 1\nmodel = port\nhealth(x)\nenv(\"X\")\nroute = 2", "(Assign Targets:[port] Op:\"=\" Values:[1])\n(Assign Targets:[model] Op:\"=\" Values:[port])\n(call health x)\n(call env \"X\")\n(Assign Targets:[route] Op:\"=\" Values:[2])"},
+	})
+}
+
+// errorsOf parses src and returns its errors as "line:col: message".
+func errorsOf(src string) []string {
+	_, err := parseFile("t.tova", []byte(src))
+	if err == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range err.(diag.List) {
+		out = append(out, e.Pos.String()+": "+e.Msg)
+	}
+	return out
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []string
+	}{
+		{"x = (1 + 2\ny = 3\n", []string{"2:1: unclosed '(' opened at 1:5"}},
+		{"if x {\n  y = 1\n", []string{"3:1: unclosed '{' opened at 1:6"}},
+		{"d = [1, 2\n", []string{"2:1: unclosed '[' opened at 1:5"}},
+		{"f(a b)", []string{"1:5: expected ',' or ')' in argument list, found 'b'"}},
+		{"fn f(a, b {\n  a\n}\nz = 1\n", []string{"1:11: expected ',' or ')' in parameter list, found '{'"}},
+		{"x = 1 +\n", []string{"2:1: expected expression, found end of file"}},
+		{"a = 1\nb = )\nc = 2 3\nd = 4\n", []string{"2:5: expected expression, found ')'", "3:7: expected newline or ';' after statement, found number 3"}},
+		{"fn pub() { 1 }", []string{"1:4: expected name, found keyword 'pub'"}},
+		{"default = 1", []string{"1:1: expected expression, found 'default'"}},
+		{"fn f(if) {}", []string{"1:6: expected parameter name, found keyword 'if'"}},
+		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
+		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
+		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
+		{"print(\"{}\")", []string{"1:9: empty interpolation in string"}},
+		{"x = 99999999999999999999", []string{"1:5: integer literal 99999999999999999999 overflows Int"}},
+		{"x = \"abc", []string{"1:5: unterminated string literal"}},
+		{"/* never closed", []string{"1:1: unterminated block comment"}},
+		{"fn f() {\n  x = 1\n}}\ny = 2", []string{"3:2: unexpected '}'"}},
+		{"for in xs {}", []string{"1:5: expected name, found keyword 'in'"}},
+		{"1..2..3", []string{"1:5: range operators do not chain; use parentheses"}},
+		{"f() = 1", []string{"1:1: cannot assign to this expression"}},
+		{"a, b += 1", []string{"1:6: += needs a single target"}},
+		{"try { x }", []string{"1:10: expected 'catch' or 'finally' after try block, found end of file"}},
+		{"x = ...y", []string{"1:5: unexpected '...': spread is only allowed in arrays, objects and call arguments"}},
+		{"xs?[1:2]", []string{"1:4: a slice cannot be optional"}},
+		{"match x { Foo(1 => 2 }", []string{"1:17: expected ',' or ')' in variant pattern, found '=>'"}},
+		{"fn f() { return 1, }", []string{"1:18: expected newline or ';' after statement, found ','"}},
+		{"f = x => y = 1", []string{"1:12: expected newline or ';' after statement, found '='"}},
+		{"websocket \"/ws\" { on_start fn() {} }", []string{"1:19: unknown websocket handler on_start (want on_open, on_message, on_close or on_error)"}},
+		{"type T { lower }", []string{"1:10: expected ':' after field name 'lower'"}},
+		{"client { x }", []string{"1:1: client blocks are not supported: this runtime runs server code only"}},
+		// several errors, one per statement
+		{"a = )\nb = 2\nc = (\nd + 4\ne = [1\n", []string{"1:5: expected expression, found ')'", "5:1: unclosed '(' opened at 3:5"}},
+	}
+	for _, tt := range tests {
+		got := errorsOf(tt.src)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%q\n got %q\nwant %q", tt.src, got, tt.want)
+		}
+	}
+}
+
+func TestNeverNil(t *testing.T) {
+	f, err := ParseFile("t.tova", []byte("x = (\n"))
+	if f == nil || err == nil {
+		t.Fatalf("want a file and an error, got %v %v", f, err)
+	}
+}
+
+func TestSmallFileIsFast(t *testing.T) {
+	src := []byte(tenLines)
+	res := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := parseFile("t.tova", src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if per := res.NsPerOp(); per > 1_000_000 {
+		t.Errorf("parsing a 10-line file takes %d ns", per)
+	}
+}
+
+const tenLines = `fn add(a, b = 10) { a + b }
+var total = 0
+for x in [1, 2, 3] when x > 1 { total += x }
+msg = "total {total} and {add(1, 2)}"
+server {
+  route GET "/health" => fn(req) { { status: "ok", uptime: 5.seconds } }
+  cors { origins: ["*"], credentials: true }
+}
+result = match total { 0 => "none", n if n > 3 => "many", _ => "few" }
+xs = [1, 2, 3] |> map(fn(x) x * 2) |> filter(it > 2)
+`
+
+func BenchmarkParseTenLines(b *testing.B) {
+	src := []byte(tenLines)
+	b.SetBytes(int64(len(src)))
+	for i := 0; i < b.N; i++ {
+		parseFile("t.tova", src)
+	}
+}

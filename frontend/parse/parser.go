@@ -1,0 +1,304 @@
+// Package parse builds the syntax tree (package ast) of one Tova source
+// file.
+//
+// It is a hand-written recursive-descent parser over the tokens of package
+// scan. Statements end at line breaks; an error abandons the current
+// statement, skips to the next line of the same block and goes on, so one
+// run reports several errors. Messages read "expected X, found Y", and a
+// missing closing bracket names its opener.
+//
+// The parser also performs the desugarings listed in package ast's
+// documentation: column shorthand (.name), method pipes (x |> .m()), and
+// unit literals (30.seconds).
+package parse
+
+import (
+	"fmt"
+
+	"tova/frontend/ast"
+	"tova/frontend/diag"
+	"tova/frontend/scan"
+	"tova/frontend/token"
+)
+
+// ParseFile parses the source of one file. On errors it returns the tree
+// built so far (never nil) and a diag.List, sorted by position.
+func ParseFile(name string, src []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f = &ast.File{Name: name}
+			err = diag.List{{File: name, Msg: fmt.Sprintf("internal parser error: %v", r)}}
+		}
+	}()
+	return parseFile(name, src)
+}
+
+func parseFile(name string, src []byte) (*ast.File, error) {
+	p := &parser{file: name}
+	p.toks = scan.Scan(src, func(pos, end token.Pos, msg string) {
+		p.errs.Add(name, pos, end, msg)
+	})
+	p.p = -1
+	p.next()
+	f := &ast.File{Name: name}
+	f.Stmts = p.stmtList(ctxTop, token.EOF)
+	return f, p.errs.Err()
+}
+
+// bailout unwinds the parser to the innermost recovery point (a statement,
+// a match arm, an entry) after an error has been recorded.
+type bailout struct{}
+
+// maxErrors caps the number of reported errors per file.
+const maxErrors = 50
+
+// maxDepth bounds the nesting of expressions and blocks.
+const maxDepth = 500
+
+type parser struct {
+	file string
+	toks []token.Token
+	p    int         // index of tok in toks
+	tok  token.Token // current token
+	errs diag.List
+
+	depth   int             // nesting, against stack exhaustion
+	fns     []*ast.Function // enclosing functions, innermost last
+	noArrow int             // >0: `x => e` is not a lambda here (match guards)
+
+	// Column shorthand: colArg is set while parsing a call argument;
+	// colRefs counts the .name references made there and not yet wrapped;
+	// colMember marks the Member nodes those references became.
+	colArg    bool
+	colRefs   int
+	colMember map[*ast.Member]bool
+}
+
+// ---------------------------------------------------------------- tokens
+
+func (p *parser) next() {
+	if p.p < len(p.toks)-1 {
+		p.p++
+	}
+	p.tok = p.toks[p.p]
+}
+
+// peek returns the token n positions ahead (the final EOF past the end).
+func (p *parser) peek(n int) token.Token {
+	if i := p.p + n; i < len(p.toks) {
+		return p.toks[i]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+func (p *parser) at(k token.Kind) bool { return p.tok.Kind == k }
+
+func (p *parser) got(k token.Kind) bool {
+	if p.tok.Kind == k {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) skipNewlines() {
+	for p.tok.Kind == token.NEWLINE {
+		p.next()
+	}
+}
+
+// skipSeps skips statement separators: newlines and semicolons.
+func (p *parser) skipSeps() {
+	for p.tok.Kind == token.NEWLINE || p.tok.Kind == token.SEMI {
+		p.next()
+	}
+}
+
+// peekPastNewlines reports whether the next token that is not a newline
+// has kind k, and skips the newlines if so. It lets `} else {`, `catch` or
+// `|>` stand on the next line.
+func (p *parser) peekPastNewlines(k token.Kind) bool {
+	if p.tok.Kind == k {
+		return true
+	}
+	if p.tok.Kind != token.NEWLINE {
+		return false
+	}
+	i := p.p
+	for i < len(p.toks) && p.toks[i].Kind == token.NEWLINE {
+		i++
+	}
+	if i < len(p.toks) && p.toks[i].Kind == k {
+		p.p = i - 1
+		p.next()
+		return true
+	}
+	return false
+}
+
+// atStmtEnd reports whether the current token ends a statement.
+func (p *parser) atStmtEnd() bool {
+	switch p.tok.Kind {
+	case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF:
+		return true
+	}
+	return false
+}
+
+// ---------------------------------------------------------------- errors
+
+func (p *parser) errorAt(pos, end token.Pos, msg string, notes ...diag.Note) {
+	for _, e := range p.errs {
+		if e.Pos == pos {
+			return // one error per position
+		}
+	}
+	if len(p.errs) >= maxErrors {
+		return
+	}
+	p.errs.Add(p.file, pos, end, msg, notes...)
+}
+
+// fail records an error at the current token and abandons the construct.
+func (p *parser) fail(format string, args ...any) {
+	p.failAt(p.tok.Pos, p.tok.End, format, args...)
+}
+
+func (p *parser) failAt(pos, end token.Pos, format string, args ...any) {
+	p.errorAt(pos, end, fmt.Sprintf(format, args...))
+	panic(bailout{})
+}
+
+// errorExpected reports "expected what, found <current token>". An illegal
+// token was already reported by the scanner, so it only bails out then.
+func (p *parser) errorExpected(what string) {
+	if p.tok.Kind == token.ILLEGAL {
+		panic(bailout{})
+	}
+	p.fail("expected %s, found %s", what, p.tok)
+}
+
+// expect consumes a token of kind k or fails.
+func (p *parser) expect(k token.Kind) token.Token {
+	t := p.tok
+	if t.Kind != k {
+		p.errorExpected("'" + k.String() + "'")
+	}
+	p.next()
+	return t
+}
+
+// closeOf maps an opening bracket to its closer.
+func closeOf(k token.Kind) token.Kind {
+	switch k {
+	case token.LPAREN:
+		return token.RPAREN
+	case token.LBRACK:
+		return token.RBRACK
+	}
+	return token.RBRACE
+}
+
+// expectClose consumes the bracket closing open. At the end of the input,
+// or in front of a different closing bracket, the message names the opener.
+func (p *parser) expectClose(open token.Token) token.Token {
+	k := closeOf(open.Kind)
+	t := p.tok
+	if t.Kind == k {
+		p.next()
+		return t
+	}
+	if t.Kind == token.EOF || isCloser(t.Kind) || t.NLBefore && open.Kind != token.LBRACE {
+		p.fail("unclosed '%s' opened at %d:%d", open.Kind, open.Pos.Line, open.Pos.Col)
+	}
+	p.errorExpected("'" + k.String() + "'")
+	return t
+}
+
+// closeList ends a comma-separated list opened by open: it consumes the
+// closer, or reports what was expected instead ("',' or ')' in what").
+func (p *parser) closeList(open token.Token, what string) {
+	k := closeOf(open.Kind)
+	if p.tok.Kind == k || p.tok.Kind == token.EOF || isCloser(p.tok.Kind) || p.tok.NLBefore && open.Kind != token.LBRACE {
+		p.expectClose(open)
+		return
+	}
+	p.errorExpected("',' or '" + k.String() + "' in " + what)
+}
+
+// enter guards against unbounded nesting; pair with a deferred leave.
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.fail("program nested too deeply")
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// recoverTo runs f; if f bails out, it skips to the end of the construct
+// that began at token index start (see sync) and reports false.
+func (p *parser) recoverTo(start int, f func()) (ok bool) {
+	depth, fns, noArrow := p.depth, len(p.fns), p.noArrow
+	colArg, colRefs := p.colArg, p.colRefs
+	defer func() {
+		if r := recover(); r != nil {
+			if _, isBail := r.(bailout); !isBail {
+				panic(r)
+			}
+			p.depth, p.fns, p.noArrow = depth, p.fns[:fns], noArrow
+			p.colArg, p.colRefs = colArg, colRefs
+			p.sync(start)
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+// sync skips the rest of a failed statement (or entry) that began at token
+// index start: up to the next line break or ';' at the statement's own
+// nesting level, or up to (not including) a '}' that closes the
+// surrounding block. Braces the statement opened before failing are
+// skipped together with their contents.
+func (p *parser) sync(start int) {
+	open := 0
+	for i := start; i < p.p && i < len(p.toks); i++ {
+		switch p.toks[i].Kind {
+		case token.LBRACE:
+			open++
+		case token.RBRACE:
+			if open > 0 {
+				open--
+			}
+		}
+	}
+	if p.p == start && p.tok.Kind != token.EOF && p.tok.Kind != token.RBRACE {
+		p.next() // always make progress
+	}
+	depth := 0
+	for {
+		switch p.tok.Kind {
+		case token.EOF:
+			return
+		case token.LBRACE:
+			depth++
+		case token.RBRACE:
+			switch {
+			case depth > 0:
+				depth--
+			case open > 0:
+				open--
+			default:
+				return
+			}
+			p.next()
+			continue
+		case token.NEWLINE, token.SEMI:
+			if depth == 0 && open == 0 {
+				return
+			}
+		}
+		p.next()
+	}
+}

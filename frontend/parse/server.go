@@ -1,0 +1,551 @@
+package parse
+
+import (
+	"strings"
+
+	"tova/frontend/ast"
+	"tova/frontend/token"
+)
+
+// Server declarations are recognised by a leading word (an ordinary
+// identifier, so `port`, `model` or `health` remain usable as names) and
+// the shape of what follows it on the same line.
+
+var hookKinds = map[string]bool{
+	"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true,
+}
+
+var httpMethods = map[string]bool{
+	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true,
+}
+
+// startsOperand reports whether t can begin the operand of `port` or
+// `max_body` written without parentheses.
+func startsOperand(t token.Token) bool {
+	switch t.Kind {
+	case token.INT, token.FLOAT, token.STRING, token.IDENT, token.TRUE, token.FALSE, token.NIL:
+		return true
+	}
+	return false
+}
+
+// serverStmt parses a server declaration at the current identifier, or
+// returns nil when the statement is an ordinary one.
+func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
+	word := p.tok.Lit
+	n1, n2 := p.peek(1), p.peek(2)
+	switch {
+	case word == "route" && n1.Kind == token.IDENT && n2.Kind == token.STRING:
+		return p.routeDecl()
+	case word == "routes" && n1.Kind == token.STRING:
+		return p.routesGroup()
+	case hookKinds[word] && (n1.Kind == token.FN || n1.Kind == token.ASYNC && n2.Kind == token.FN):
+		pos := p.tok.Pos
+		p.next()
+		fn, name := p.fnAfterWord()
+		return &ast.HookDecl{PosV: pos, Kind: word, Name: name, Fn: fn}
+	case word == "health" && n1.Kind == token.STRING:
+		return p.healthDecl()
+	case word == "port" && startsOperand(n1):
+		pos := p.tok.Pos
+		p.next()
+		return &ast.PortStmt{PosV: pos, X: p.expr()}
+	case word == "max_body" && startsOperand(n1):
+		pos := p.tok.Pos
+		p.next()
+		return &ast.MaxBodyStmt{PosV: pos, X: p.expr()}
+	case word == "static" && n1.Kind == token.STRING:
+		return p.staticDecl()
+	case word == "websocket" && n1.Kind == token.STRING, word == "ws" && n1.Kind == token.LBRACE:
+		return p.websocketDecl()
+	case word == "sse" && n1.Kind == token.STRING:
+		pos := p.tok.Pos
+		p.next()
+		path := p.plainString("path")
+		fn, _ := p.fnAfterWord()
+		return &ast.SSEDecl{PosV: pos, Path: path, Fn: fn}
+	case word == "schedule" && n1.Kind == token.STRING:
+		return p.scheduleDecl()
+	case word == "subscribe" && n1.Kind == token.STRING:
+		pos := p.tok.Pos
+		p.next()
+		topic := p.plainString("topic")
+		fn, _ := p.fnAfterWord()
+		return &ast.SubscribeDecl{PosV: pos, Topic: topic, Fn: fn}
+	case word == "discover" && n1.Kind == token.STRING:
+		return p.discoverDecl()
+	case word == "model" && n1.Kind == token.IDENT:
+		return p.modelDecl()
+	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.COLON:
+		pos := p.tok.Pos
+		p.next()
+		e := &ast.EnvDecl{PosV: pos, Name: p.ident()}
+		p.expect(token.COLON)
+		e.Type = p.typeExpr()
+		if p.got(token.ASSIGN) {
+			e.Default = p.expr()
+		}
+		return e
+	case word == "data" && n1.Kind == token.LBRACE && ctx == ctxTop:
+		return p.dataBlock()
+	case n1.Kind == token.LBRACE:
+		pos := p.tok.Pos
+		p.next()
+		return &ast.ConfigBlock{PosV: pos, Kind: word, Entries: p.configBody()}
+	}
+	return nil
+}
+
+// serverDecl parses `server ["name"] { ... }`.
+func (p *parser) serverDecl() ast.Stmt {
+	s := &ast.ServerDecl{PosV: p.tok.Pos}
+	p.next()
+	if p.at(token.STRING) {
+		s.Name = p.plainString("server name")
+	}
+	s.Body = p.serverBody()
+	return s
+}
+
+// serverBody parses { server statements }.
+func (p *parser) serverBody() []ast.Stmt {
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{'")
+	}
+	p.next()
+	body := p.stmtList(ctxServer, token.RBRACE)
+	p.expectClose(open)
+	return body
+}
+
+// plainString consumes a string literal without interpolation.
+func (p *parser) plainString(what string) string {
+	t := p.tok
+	if t.Kind != token.STRING {
+		p.errorExpected(what + " string")
+	}
+	if t.Parts != nil {
+		p.fail("%s must be a plain string (no {interpolation})", what)
+	}
+	p.next()
+	return t.Lit
+}
+
+// fnAfterWord parses `[async] fn [name] [<T>](params) [-> T] { body }`,
+// the function that follows a server keyword.
+func (p *parser) fnAfterWord() (*ast.Function, *ast.Ident) {
+	async := p.got(token.ASYNC)
+	if !p.at(token.FN) {
+		p.errorExpected("'fn'")
+	}
+	p.next()
+	fn := &ast.Function{Async: async}
+	var name *ast.Ident
+	if p.at(token.IDENT) {
+		name = p.ident()
+		fn.Name = name.Name
+	}
+	p.typeParams()
+	fn.Params = p.params()
+	if p.got(token.ARROW) {
+		p.typeExpr()
+	}
+	fn.Body = p.fnBody(fn, false)
+	return fn, name
+}
+
+// routeDecl parses `route METHOD "path" [body: T] [with g1, g2(x)] [-> T] => handler`
+// (the optional parts in any order).
+func (p *parser) routeDecl() ast.Stmt {
+	r := &ast.RouteDecl{PosV: p.tok.Pos}
+	p.next()
+	m := p.tok
+	r.Method = strings.ToUpper(m.Lit)
+	if !httpMethods[r.Method] {
+		p.failAt(m.Pos, m.End, "unknown HTTP method %s (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)", m.Lit)
+	}
+	p.next()
+	r.Path = p.plainString("route path")
+loop:
+	for {
+		switch {
+		case p.at(token.IDENT) && p.tok.Lit == "body" && p.peek(1).Kind == token.COLON:
+			p.next()
+			p.next()
+			r.BodyType = p.typeExpr()
+		case p.at(token.WITH):
+			p.next()
+			p.noArrow++
+			for {
+				r.Guards = append(r.Guards, p.postfix())
+				if !p.got(token.COMMA) {
+					break
+				}
+			}
+			p.noArrow--
+		case p.at(token.ARROW):
+			p.next()
+			r.RetType = p.typeExpr()
+		default:
+			break loop
+		}
+	}
+	if !p.at(token.FATARROW) {
+		p.errorExpected("'=>' before the route handler")
+	}
+	p.next()
+	p.skipNewlines()
+	r.Handler = p.expr()
+	return r
+}
+
+// routesGroup parses `routes "/prefix" [key: value ...] { ... }`; the
+// optional metadata (version, deprecated) is checked but not kept.
+func (p *parser) routesGroup() ast.Stmt {
+	g := &ast.RoutesGroup{PosV: p.tok.Pos}
+	p.next()
+	g.Prefix = p.plainString("route prefix")
+	for isName(p.tok) && p.peek(1).Kind == token.COLON {
+		p.next()
+		p.next()
+		p.expr()
+		p.got(token.COMMA)
+	}
+	g.Body = p.serverBody()
+	return g
+}
+
+// healthDecl parses `health "/path" [{ check_memory, check_db }]`.
+func (p *parser) healthDecl() ast.Stmt {
+	h := &ast.HealthDecl{PosV: p.tok.Pos}
+	p.next()
+	h.Path = p.plainString("health path")
+	if p.at(token.LBRACE) {
+		open := p.tok
+		p.next()
+		for {
+			for p.at(token.NEWLINE) || p.at(token.COMMA) {
+				p.next()
+			}
+			if p.at(token.RBRACE) || p.at(token.EOF) {
+				break
+			}
+			h.Checks = append(h.Checks, p.ident().Name)
+		}
+		p.expectClose(open)
+	}
+	return h
+}
+
+// staticDecl parses `static "/prefix" => dir [fallback "index.html"]`.
+func (p *parser) staticDecl() ast.Stmt {
+	s := &ast.StaticDecl{PosV: p.tok.Pos}
+	p.next()
+	s.Prefix = p.plainString("static prefix")
+	if !p.at(token.FATARROW) {
+		p.errorExpected("'=>' after the static prefix")
+	}
+	p.next()
+	s.Dir = p.expr()
+	if p.at(token.IDENT) && p.tok.Lit == "fallback" {
+		p.next()
+		s.Fallback = p.plainString("fallback file")
+	}
+	return s
+}
+
+var wsHandlers = map[string]bool{"on_open": true, "on_message": true, "on_close": true, "on_error": true}
+
+// websocketDecl parses `websocket "/path" { on_open fn(ws) {...} ... }`
+// and `ws { ... }`, with optional `key: value` settings.
+func (p *parser) websocketDecl() ast.Stmt {
+	w := &ast.WebSocketDecl{PosV: p.tok.Pos, Handlers: map[string]*ast.Function{}}
+	p.next()
+	if p.at(token.STRING) {
+		w.Path = p.plainString("websocket path")
+	}
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{'")
+	}
+	p.next()
+	for {
+		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		p.recoverTo(p.p, func() {
+			t := p.tok
+			switch {
+			case t.Kind == token.ELLIPSIS:
+				p.next()
+			case t.Kind == token.IDENT && (p.peek(1).Kind == token.FN || p.peek(1).Kind == token.ASYNC):
+				if !wsHandlers[t.Lit] {
+					p.fail("unknown websocket handler %s (want on_open, on_message, on_close or on_error)", t.Lit)
+				}
+				if w.Handlers[t.Lit] != nil {
+					p.fail("duplicate %s handler", t.Lit)
+				}
+				p.next()
+				fn, _ := p.fnAfterWord()
+				fn.Name = t.Lit
+				w.Handlers[t.Lit] = fn
+				w.Order = append(w.Order, t.Lit)
+			case isName(t) && p.peek(1).Kind == token.COLON:
+				p.next()
+				p.next()
+				w.Config = append(w.Config, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+			default:
+				p.errorExpected("websocket handler (on_message fn(ws, msg) { ... }) or 'key: value'")
+			}
+		})
+	}
+	p.expectClose(open)
+	return w
+}
+
+// scheduleDecl parses `schedule "name" cron("expr") { ... }`,
+// `schedule "expr-or-30s" fn [name]() { ... }` and `schedule "30s" { ... }`.
+func (p *parser) scheduleDecl() ast.Stmt {
+	s := &ast.ScheduleDecl{PosV: p.tok.Pos}
+	p.next()
+	str := p.plainString("schedule")
+	switch {
+	case p.at(token.IDENT) && p.tok.Lit == "cron" && p.peek(1).Kind == token.LPAREN:
+		p.next()
+		open := p.tok
+		p.next()
+		s.Name = str
+		s.Cron = p.plainString("cron expression")
+		p.expectClose(open)
+		s.Fn = &ast.Function{Name: str}
+		s.Fn.Body = p.fnBody(s.Fn, false)
+	case p.at(token.LBRACE):
+		s.Pattern = str
+		s.Fn = &ast.Function{}
+		s.Fn.Body = p.fnBody(s.Fn, false)
+	default:
+		s.Pattern = str
+		s.Fn, _ = p.fnAfterWord()
+	}
+	return s
+}
+
+// discoverDecl parses `discover "name" { url: ..., circuit_breaker: {...} }`
+// and `discover "name" at <url> [with { ... }]`.
+func (p *parser) discoverDecl() ast.Stmt {
+	d := &ast.DiscoverDecl{PosV: p.tok.Pos}
+	p.next()
+	d.Name = p.plainString("service name")
+	switch {
+	case p.at(token.LBRACE):
+		d.Config = p.configBody()
+	case p.at(token.IDENT) && p.tok.Lit == "at":
+		p.next()
+		d.URL = p.expr()
+		if p.got(token.WITH) {
+			d.Config = p.configBody()
+		}
+	default:
+		p.errorExpected("'{' or 'at' after the discovered name")
+	}
+	return d
+}
+
+// configBody parses `{ key: value ... }`: entries separated by commas or
+// line breaks (or just spaces), keys may be keywords or strings, a bare
+// name is shorthand for `name: name`.
+func (p *parser) configBody() []*ast.ObjEntry {
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{'")
+	}
+	p.next()
+	var entries []*ast.ObjEntry
+	for {
+		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		p.recoverTo(p.p, func() {
+			t := p.tok
+			switch {
+			case t.Kind == token.ELLIPSIS:
+				p.next()
+				if !p.atStmtEnd() {
+					entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Spread: p.expr()})
+				}
+			case (isName(t) || t.Kind == token.STRING && t.Parts == nil) && p.peek(1).Kind == token.COLON:
+				p.next()
+				p.next()
+				p.skipNewlines()
+				entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+			case t.Kind == token.IDENT:
+				p.next()
+				entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: &ast.Ident{PosV: t.Pos, Name: t.Lit}})
+			default:
+				p.errorExpected("'key: value'")
+			}
+			switch p.tok.Kind {
+			case token.NEWLINE, token.COMMA, token.SEMI, token.RBRACE, token.EOF:
+			default:
+				if !p.startsEntry() && !p.at(token.IDENT) {
+					p.errorExpected("',' or newline between entries")
+				}
+			}
+		})
+	}
+	p.expectClose(open)
+	return entries
+}
+
+// modelOptions are the `key: value` settings of a model; other entries
+// are fields with a type.
+var modelOptions = map[string]bool{
+	"table": true, "timestamps": true, "belongs_to": true, "has_many": true, "has_one": true,
+	"soft_delete": true, "primary_key": true, "indexes": true,
+}
+
+// modelDecl parses `model User` and
+// `model Task { title: String  done: Bool = false  table: "tasks" }`.
+func (p *parser) modelDecl() ast.Stmt {
+	m := &ast.ModelDecl{PosV: p.tok.Pos}
+	p.next()
+	m.Name = p.ident()
+	if !p.at(token.LBRACE) {
+		return m
+	}
+	open := p.tok
+	p.next()
+	for {
+		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		p.recoverTo(p.p, func() {
+			t := p.tok
+			if !isName(t) {
+				p.errorExpected("field name")
+			}
+			p.next()
+			p.expect(token.COLON)
+			if modelOptions[t.Lit] || isLiteralStart(p.tok.Kind) {
+				m.Options = append(m.Options, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+				return
+			}
+			f := &ast.FieldDecl{PosV: t.Pos, Name: t.Lit, Type: p.typeExpr()}
+			if p.got(token.ASSIGN) {
+				f.Default = p.expr()
+			}
+			m.Fields = append(m.Fields, f)
+		})
+	}
+	p.expectClose(open)
+	return m
+}
+
+func isLiteralStart(k token.Kind) bool {
+	switch k {
+	case token.STRING, token.INT, token.FLOAT, token.TRUE, token.FALSE, token.SUB, token.LBRACE:
+		return true
+	}
+	return false
+}
+
+// dataBlock parses the top-level `data { ... }` block.
+func (p *parser) dataBlock() ast.Stmt {
+	d := &ast.DataBlock{PosV: p.tok.Pos}
+	p.next()
+	open := p.tok
+	p.next()
+	for {
+		p.skipSeps()
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		p.recoverTo(p.p, func() {
+			if item := p.dataItem(); item != nil {
+				d.Items = append(d.Items, item)
+			}
+			p.endStmt()
+		})
+	}
+	p.expectClose(open)
+	return d
+}
+
+// dataItem parses one statement of a data block:
+//
+//	source name [: Type] = expr
+//	pipeline name = expr
+//	refresh name [every] interval | refresh name on_demand
+//	validate Type { rule ... }
+func (p *parser) dataItem() *ast.DataItem {
+	t := p.tok
+	if t.Kind == token.ELLIPSIS {
+		p.next()
+		return nil
+	}
+	if t.Kind != token.IDENT {
+		p.errorExpected("source, pipeline, refresh or validate")
+	}
+	it := &ast.DataItem{PosV: t.Pos, Kind: t.Lit}
+	switch t.Lit {
+	case "source", "pipeline":
+		p.next()
+		it.Name = p.ident()
+		if t.Lit == "source" && p.got(token.COLON) {
+			it.Type = p.typeExpr()
+		}
+		p.expect(token.ASSIGN)
+		p.skipNewlines()
+		it.Value = p.expr()
+	case "refresh":
+		p.next()
+		it.Name = p.ident()
+		switch {
+		case p.at(token.IDENT) && p.tok.Lit == "on_demand":
+			p.next()
+			it.OnDemand = true
+		default:
+			if p.at(token.IDENT) && p.tok.Lit == "every" {
+				p.next()
+			}
+			it.Every = p.expr()
+		}
+	case "validate":
+		p.next()
+		it.Name = p.ident()
+		open := p.tok
+		if !p.at(token.LBRACE) {
+			p.errorExpected("'{'")
+		}
+		p.next()
+		for {
+			for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+				p.next()
+			}
+			if p.at(token.RBRACE) || p.at(token.EOF) {
+				break
+			}
+			// Each rule is a predicate on the record, named `it`.
+			rule := p.expr()
+			pos := rule.Pos()
+			it.Rules = append(it.Rules, &ast.Lambda{PosV: pos, Fn: &ast.Function{
+				Params: []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: "it"}}},
+				Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: rule}}},
+			}})
+		}
+		p.expectClose(open)
+	default:
+		p.fail("expected source, pipeline, refresh or validate, found %s", t)
+	}
+	return it
+}

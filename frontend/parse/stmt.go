@@ -1,0 +1,636 @@
+package parse
+
+import (
+	"tova/frontend/ast"
+	"tova/frontend/token"
+)
+
+// stmtCtx says where a statement list is: at file level, directly in a
+// server (or routes) body, or in a function body or other block. Server
+// declarations are recognised at file level and in server bodies.
+type stmtCtx uint8
+
+const (
+	ctxTop stmtCtx = iota
+	ctxServer
+	ctxBlock
+)
+
+// stmtList parses statements up to (not including) end.
+func (p *parser) stmtList(ctx stmtCtx, end token.Kind) []ast.Stmt {
+	var list []ast.Stmt
+	for {
+		p.skipSeps()
+		if p.at(end) || p.at(token.EOF) {
+			return list
+		}
+		if isCloser(p.tok.Kind) {
+			p.errorAt(p.tok.Pos, p.tok.End, "unexpected "+p.tok.String())
+			p.next()
+			continue
+		}
+		if ctx == ctxTop && p.at(token.SHARED) && p.peek(1).Kind == token.LBRACE {
+			// shared { ... } holds ordinary top-level statements.
+			p.next()
+			open := p.tok
+			p.next()
+			list = append(list, p.stmtList(ctxTop, token.RBRACE)...)
+			if !p.at(token.RBRACE) {
+				p.errorAt(p.tok.Pos, p.tok.End, "unclosed '{' opened at "+open.Pos.String())
+				return list
+			}
+			p.next()
+			continue
+		}
+		start := p.p
+		var s ast.Stmt
+		p.recoverTo(start, func() {
+			s = p.stmt(ctx)
+			p.endStmt()
+		})
+		if s != nil {
+			list = append(list, s)
+		}
+	}
+}
+
+// endStmt checks that a statement is followed by a line break, ';', '}'
+// or the end of the input.
+func (p *parser) endStmt() {
+	switch p.tok.Kind {
+	case token.NEWLINE, token.SEMI:
+		p.next()
+	case token.RBRACE, token.EOF:
+	default:
+		p.errorExpected("newline or ';' after statement")
+	}
+}
+
+// block parses { statements }.
+func (p *parser) block() *ast.Block {
+	p.enter()
+	defer p.leave()
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{'")
+	}
+	p.next()
+	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
+	p.colArg, p.colRefs, p.noArrow = false, 0, 0
+	defer func() { p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow }()
+	b := &ast.Block{PosV: open.Pos}
+	b.Stmts = p.stmtList(ctxBlock, token.RBRACE)
+	p.expectClose(open)
+	return b
+}
+
+// stmt parses one statement; nil for the `...` placeholder.
+func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
+	p.enter()
+	defer p.leave()
+	t := p.tok
+	switch t.Kind {
+	case token.ELLIPSIS:
+		switch p.peek(1).Kind {
+		case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF:
+			// `...` as a statement is a placeholder for omitted code.
+			p.next()
+			return nil
+		}
+	case token.VAR:
+		return p.varDecl()
+	case token.LET:
+		p.next()
+		return p.assignment()
+	case token.FN:
+		if k := p.peek(1).Kind; k == token.IDENT || k.IsKeyword() {
+			return p.fnDecl(false)
+		}
+	case token.ASYNC:
+		if p.peek(1).Kind == token.FN && p.peek(2).Kind == token.IDENT {
+			p.next()
+			return p.fnDecl(true)
+		}
+	case token.TYPE:
+		return p.typeDecl()
+	case token.RETURN:
+		p.next()
+		r := &ast.Return{PosV: t.Pos}
+		if !p.atExprEnd() {
+			r.X = p.expr()
+		}
+		return r
+	case token.BREAK, token.CONTINUE:
+		p.next()
+		label := ""
+		if p.at(token.IDENT) {
+			label = p.tok.Lit
+			p.next()
+		}
+		if t.Kind == token.BREAK {
+			return &ast.Break{PosV: t.Pos, Label: label}
+		}
+		return &ast.Continue{PosV: t.Pos, Label: label}
+	case token.FOR, token.WHILE, token.LOOP:
+		return p.loop("")
+	case token.GUARD:
+		p.next()
+		g := &ast.Guard{PosV: t.Pos, Cond: p.expr()}
+		p.expect(token.ELSE)
+		g.Else = p.block()
+		return g
+	case token.DEFER:
+		p.next()
+		d := &ast.Defer{PosV: t.Pos}
+		if p.at(token.LBRACE) {
+			d.Body = p.block()
+		} else {
+			x := p.expr()
+			d.Body = &ast.Block{PosV: x.Pos(), Stmts: []ast.Stmt{&ast.ExprStmt{X: x}}}
+		}
+		return d
+	case token.THROW:
+		p.next()
+		return &ast.Throw{PosV: t.Pos, X: p.expr()}
+	case token.IMPORT:
+		return p.importDecl()
+	case token.SERVER:
+		if ctx == ctxTop {
+			return p.serverDecl()
+		}
+		p.fail("server blocks are only allowed at top level")
+	case token.CLIENT, token.BROWSER:
+		if p.peek(1).Kind == token.LBRACE || p.peek(1).Kind == token.STRING {
+			p.fail("%s blocks are not supported: this runtime runs server code only", t.Lit)
+		}
+	case token.IDENT:
+		if k := p.peek(1).Kind; k == token.COLON {
+			switch p.peek(2).Kind {
+			case token.FOR, token.WHILE, token.LOOP:
+				p.next()
+				p.next()
+				return p.loop(t.Lit)
+			}
+		}
+		if ctx != ctxBlock {
+			if s := p.serverStmt(ctx); s != nil {
+				return s
+			}
+		}
+	case token.LBRACE:
+		if !p.isAssignment() && !p.looksLikeObject(p.p) {
+			return &ast.ExprStmt{X: p.block()}
+		}
+	}
+	return p.simpleStmt()
+}
+
+// simpleStmt parses an assignment or an expression statement.
+func (p *parser) simpleStmt() ast.Stmt {
+	if p.isAssignment() {
+		return p.assignment()
+	}
+	return &ast.ExprStmt{X: p.expr()}
+}
+
+// assignOps maps assignment tokens to Assign.Op.
+var assignOps = map[token.Kind]string{
+	token.ASSIGN:    "=",
+	token.ADDASSIGN: "+=",
+	token.SUBASSIGN: "-=",
+	token.MULASSIGN: "*=",
+	token.DIVASSIGN: "/=",
+	token.MODASSIGN: "%=",
+	token.POWASSIGN: "**=",
+	token.ANDASSIGN: "&=",
+	token.ORASSIGN:  "|=",
+	token.XORASSIGN: "^=",
+	token.SHLASSIGN: "<<=",
+	token.SHRASSIGN: ">>=",
+}
+
+// isAssignment reports whether the statement at the current token contains
+// an assignment operator outside any brackets.
+func (p *parser) isAssignment() bool {
+	depth := 0
+	for i := p.p; i < len(p.toks); i++ {
+		k := p.toks[i].Kind
+		switch k {
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			depth--
+			if depth < 0 {
+				return false
+			}
+		case token.NEWLINE, token.SEMI, token.EOF:
+			if depth == 0 || k == token.EOF {
+				return false
+			}
+		case token.FATARROW:
+			if depth == 0 {
+				return false // x => y = ... is a lambda
+			}
+		default:
+			if _, ok := assignOps[k]; ok && depth == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// assignment parses `targets [: Type] op values`.
+func (p *parser) assignment() ast.Stmt {
+	a := &ast.Assign{PosV: p.tok.Pos}
+	for {
+		a.Targets = append(a.Targets, p.target())
+		if !p.got(token.COMMA) {
+			break
+		}
+	}
+	if p.at(token.COLON) {
+		if _, ok := a.Targets[0].(*ast.PBind); !ok || len(a.Targets) != 1 {
+			p.fail("a type annotation needs a single name before it")
+		}
+		p.next()
+		a.Type = p.typeExpr()
+	}
+	op, ok := assignOps[p.tok.Kind]
+	if !ok {
+		p.errorExpected("'='")
+	}
+	if op != "=" && (len(a.Targets) != 1 || a.Type != nil) {
+		p.fail("%s needs a single target", op)
+	}
+	if op != "=" {
+		switch a.Targets[0].(type) {
+		case *ast.PBind, *ast.PTarget:
+		default:
+			p.fail("cannot use %s with a destructuring pattern", op)
+		}
+	}
+	a.Op = op
+	p.next()
+	p.skipNewlines()
+	a.Values = p.exprList()
+	return a
+}
+
+func (p *parser) exprList() []ast.Expr {
+	list := []ast.Expr{p.expr()}
+	for p.got(token.COMMA) {
+		p.skipNewlines()
+		list = append(list, p.expr())
+	}
+	return list
+}
+
+// target parses one assignment target: a name, a destructuring pattern, or
+// a member or index expression.
+func (p *parser) target() ast.Pattern {
+	switch p.tok.Kind {
+	case token.LBRACE, token.LBRACK:
+		return p.bindPattern()
+	case token.IDENT:
+		if p.tok.Lit == "_" {
+			pos := p.tok.Pos
+			p.next()
+			return &ast.PWild{PosV: pos}
+		}
+	}
+	start := p.tok
+	x := p.postfix()
+	switch x := x.(type) {
+	case *ast.Ident:
+		return &ast.PBind{Name: x}
+	case *ast.Member:
+		if x.Optional {
+			break
+		}
+		return &ast.PTarget{X: x}
+	case *ast.Index:
+		if x.Optional {
+			break
+		}
+		return &ast.PTarget{X: x}
+	}
+	p.failAt(start.Pos, start.End, "cannot assign to this expression")
+	return nil
+}
+
+// varDecl parses `var targets [: Type] [= values]`; without values every
+// target starts as nil.
+func (p *parser) varDecl() ast.Stmt {
+	v := &ast.VarDecl{PosV: p.tok.Pos}
+	p.next()
+	for {
+		v.Targets = append(v.Targets, p.bindPattern())
+		if !p.got(token.COMMA) {
+			break
+		}
+	}
+	if p.got(token.COLON) {
+		if _, ok := v.Targets[0].(*ast.PBind); !ok || len(v.Targets) != 1 {
+			p.fail("a type annotation needs a single name before it")
+		}
+		v.Type = p.typeExpr()
+	}
+	if p.got(token.ASSIGN) {
+		p.skipNewlines()
+		v.Values = p.exprList()
+		return v
+	}
+	if !p.atStmtEnd() {
+		p.errorExpected("'=' or end of statement")
+	}
+	for _, t := range v.Targets {
+		if _, ok := t.(*ast.PBind); !ok {
+			p.failAt(t.Pos(), t.Pos(), "a destructuring var needs a value")
+		}
+		v.Values = append(v.Values, &ast.NilLit{PosV: t.Pos()})
+	}
+	return v
+}
+
+// fnDecl parses `fn name[<T>](params) [-> T] { body }` (after `async`).
+func (p *parser) fnDecl(async bool) ast.Stmt {
+	pos := p.tok.Pos
+	p.expect(token.FN)
+	name := p.ident()
+	fn := &ast.Function{Name: name.Name, Async: async}
+	p.typeParams()
+	fn.Params = p.params()
+	d := &ast.FnDecl{PosV: pos, Name: name, Fn: fn}
+	if p.got(token.ARROW) {
+		d.RetType = p.typeExpr()
+	}
+	fn.Body = p.fnBody(fn, false)
+	return d
+}
+
+// ident consumes an identifier (not a keyword).
+func (p *parser) ident() *ast.Ident {
+	t := p.tok
+	if t.Kind != token.IDENT {
+		if t.Kind.IsKeyword() {
+			p.fail("expected name, found keyword '%s'", t.Kind)
+		}
+		p.errorExpected("name")
+	}
+	p.next()
+	return &ast.Ident{PosV: t.Pos, Name: t.Lit}
+}
+
+// params parses a parameter list: names, destructuring patterns, `...rest`,
+// with optional type annotations and defaults.
+func (p *parser) params() []*ast.Param {
+	open := p.tok
+	if !p.at(token.LPAREN) {
+		p.errorExpected("'(' to start the parameter list")
+	}
+	p.next()
+	defer p.saveArrow()()
+	var ps []*ast.Param
+	for !p.at(token.RPAREN) {
+		q := &ast.Param{PosV: p.tok.Pos}
+		q.Rest = p.got(token.ELLIPSIS)
+		switch p.tok.Kind {
+		case token.LBRACE, token.LBRACK:
+			if q.Rest {
+				p.errorExpected("parameter name after '...'")
+			}
+			q.Pattern = p.bindPattern()
+		default:
+			if p.tok.Kind != token.IDENT {
+				if p.tok.Kind.IsKeyword() {
+					p.fail("expected parameter name, found keyword '%s'", p.tok.Kind)
+				}
+				p.errorExpected("parameter name")
+			}
+			q.Name = p.ident()
+		}
+		if p.got(token.COLON) {
+			q.Type = p.typeExpr()
+		}
+		if p.got(token.ASSIGN) {
+			q.Default = p.expr()
+		}
+		ps = append(ps, q)
+		if !p.got(token.COMMA) {
+			break
+		}
+	}
+	p.closeList(open, "parameter list")
+	for i, q := range ps {
+		if q.Rest && i != len(ps)-1 {
+			p.errorAt(q.PosV, q.PosV, "a rest parameter must be the last parameter")
+		}
+	}
+	return ps
+}
+
+// loop parses for, while and loop statements, with an optional label.
+func (p *parser) loop(label string) ast.Stmt {
+	t := p.tok
+	switch t.Kind {
+	case token.WHILE:
+		p.next()
+		w := &ast.While{PosV: t.Pos, Label: label, Cond: p.expr()}
+		w.Body = p.block()
+		return w
+	case token.LOOP:
+		p.next()
+		return &ast.Loop{PosV: t.Pos, Label: label, Body: p.block()}
+	case token.FOR:
+		p.next()
+		f := &ast.For{PosV: t.Pos, Label: label}
+		f.Vars = p.forVars()
+		p.expect(token.IN)
+		f.Iter = p.expr()
+		if p.got(token.WHEN) {
+			f.When = p.expr()
+		}
+		f.Body = p.block()
+		if p.peekPastNewlines(token.ELSE) {
+			p.next()
+			f.Else = p.block()
+		}
+		return f
+	}
+	p.errorExpected("'for', 'while' or 'loop' after label")
+	return nil
+}
+
+// ifExpr parses if/elif/else (statement or expression). `else if` is
+// accepted as `elif`.
+func (p *parser) ifExpr() ast.Expr {
+	x := &ast.If{PosV: p.tok.Pos}
+	p.expect(token.IF)
+	x.Cond = p.expr()
+	x.Then = p.block()
+	for {
+		if p.peekPastNewlines(token.ELIF) {
+			pos := p.tok.Pos
+			p.next()
+			c := &ast.ElifClause{PosV: pos, Cond: p.expr()}
+			c.Body = p.block()
+			x.Elifs = append(x.Elifs, c)
+			continue
+		}
+		if p.peekPastNewlines(token.ELSE) {
+			pos := p.tok.Pos
+			p.next()
+			if p.at(token.IF) {
+				p.next()
+				c := &ast.ElifClause{PosV: pos, Cond: p.expr()}
+				c.Body = p.block()
+				x.Elifs = append(x.Elifs, c)
+				continue
+			}
+			x.Else = p.block()
+		}
+		return x
+	}
+}
+
+// matchExpr parses `match subject { pattern [if guard] => body ... }`.
+func (p *parser) matchExpr() ast.Expr {
+	m := &ast.Match{PosV: p.tok.Pos}
+	p.expect(token.MATCH)
+	m.Subject = p.expr()
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{' after match subject")
+	}
+	p.next()
+	for {
+		for p.at(token.NEWLINE) || p.at(token.SEMI) || p.at(token.COMMA) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		start := p.p
+		p.recoverTo(start, func() {
+			arm := p.matchArm()
+			m.Arms = append(m.Arms, arm)
+			switch p.tok.Kind {
+			case token.NEWLINE, token.SEMI, token.COMMA, token.RBRACE:
+			default:
+				p.errorExpected("newline or ',' after match arm")
+			}
+		})
+	}
+	p.expectClose(open)
+	return m
+}
+
+func (p *parser) matchArm() *ast.MatchArm {
+	arm := &ast.MatchArm{PosV: p.tok.Pos}
+	arm.Pattern = p.pattern()
+	if p.got(token.IF) {
+		p.noArrow++
+		arm.Guard = p.expr()
+		p.noArrow--
+	}
+	if !p.at(token.FATARROW) {
+		p.errorExpected("'=>' after match pattern")
+	}
+	p.next()
+	p.skipNewlines()
+	arm.Body = p.armBody()
+	return arm
+}
+
+// armBody parses a match arm's value: a block, an expression, or a
+// return/break/continue/throw statement (wrapped in a block).
+func (p *parser) armBody() ast.Expr {
+	switch p.tok.Kind {
+	case token.LBRACE:
+		if !p.isAssignment() && !p.looksLikeObject(p.p) {
+			return p.block()
+		}
+	case token.RETURN, token.BREAK, token.CONTINUE, token.THROW:
+		s := p.stmt(ctxBlock)
+		return &ast.Block{PosV: s.Pos(), Stmts: []ast.Stmt{s}}
+	}
+	return p.expr()
+}
+
+// tryExpr parses try { } [catch [name] { }] [finally { }].
+func (p *parser) tryExpr() ast.Expr {
+	t := &ast.Try{PosV: p.tok.Pos}
+	p.expect(token.TRY)
+	t.Body = p.block()
+	if p.peekPastNewlines(token.CATCH) {
+		p.next()
+		switch {
+		case p.at(token.IDENT):
+			t.CatchVar = p.ident()
+		case p.at(token.LPAREN) && p.peek(1).Kind == token.IDENT && p.peek(2).Kind == token.RPAREN:
+			p.next()
+			t.CatchVar = p.ident()
+			p.next()
+		}
+		t.Catch = p.block()
+	}
+	if p.peekPastNewlines(token.FINALLY) {
+		p.next()
+		t.Finally = p.block()
+	}
+	if t.Catch == nil && t.Finally == nil {
+		p.errorExpected("'catch' or 'finally' after try block")
+	}
+	return t
+}
+
+// importDecl parses `import { a, b as c } from "m"`, `import m from "m"`
+// and `import "m"`.
+func (p *parser) importDecl() ast.Stmt {
+	im := &ast.Import{PosV: p.tok.Pos}
+	p.next()
+	if p.at(token.STRING) {
+		im.From = p.tok.Lit
+		p.next()
+		return im
+	}
+	name := func() {
+		n := p.ident()
+		if p.got(token.AS) {
+			n = p.ident()
+		}
+		im.Names = append(im.Names, n.Name)
+	}
+	if p.at(token.IDENT) {
+		name()
+		p.got(token.COMMA)
+	}
+	if p.at(token.LBRACE) {
+		open := p.tok
+		p.next()
+		for {
+			p.skipNewlines()
+			if p.at(token.RBRACE) {
+				break
+			}
+			name()
+			p.skipNewlines()
+			if !p.got(token.COMMA) {
+				break
+			}
+		}
+		p.skipNewlines()
+		p.expectClose(open)
+	}
+	if len(im.Names) == 0 {
+		p.errorExpected("names to import")
+	}
+	p.expect(token.FROM)
+	if !p.at(token.STRING) || p.tok.Parts != nil {
+		p.errorExpected("module name string")
+	}
+	im.From = p.tok.Lit
+	p.next()
+	return im
+}

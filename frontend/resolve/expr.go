@@ -1,0 +1,347 @@
+package resolve
+
+import (
+	"fmt"
+
+	"tova/frontend/ast"
+)
+
+// ident resolves a use of a name.
+func (r *resolver) ident(id *ast.Ident) {
+	if id.Name == "_" {
+		r.errorf(id.PosV, identEnd(id), "cannot use _ as a value")
+		id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
+		return
+	}
+	if b := r.lookup(id.Name); b != nil {
+		id.Binding = r.use(b, id)
+		return
+	}
+	if r.isBuiltin(id.Name) {
+		id.Binding = r.builtin(id.Name)
+		return
+	}
+	msg := "undefined: " + id.Name
+	if s := r.suggest(id.Name); s != "" {
+		msg += " (did you mean " + s + "?)"
+	}
+	r.errorf(id.PosV, identEnd(id), "%s", msg)
+	id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
+}
+
+func (r *resolver) expr(e ast.Expr) {
+	switch e := e.(type) {
+	case nil:
+	case *ast.Ident:
+		r.ident(e)
+	case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.BoolLit, *ast.NilLit, *ast.UnitLit:
+	case *ast.InterpString:
+		for _, p := range e.Parts {
+			r.expr(p)
+		}
+	case *ast.ArrayLit:
+		for _, x := range e.Elems {
+			r.expr(x)
+		}
+	case *ast.ObjectLit:
+		r.entries(e.Entries)
+	case *ast.Spread:
+		r.expr(e.X)
+	case *ast.Unary:
+		r.expr(e.X)
+	case *ast.Binary:
+		r.expr(e.X)
+		r.expr(e.Y)
+	case *ast.Chain:
+		for _, x := range e.Operands {
+			r.expr(x)
+		}
+	case *ast.Range:
+		r.expr(e.Lo)
+		r.expr(e.Hi)
+	case *ast.Is:
+		r.expr(e.X)
+	case *ast.Call:
+		r.expr(e.Fn)
+		r.args(e.Args, false)
+	case *ast.Member:
+		r.expr(e.X)
+	case *ast.Index:
+		r.expr(e.X)
+		r.expr(e.Index)
+	case *ast.Slice:
+		r.expr(e.X)
+		r.expr(e.Lo)
+		r.expr(e.Hi)
+		r.expr(e.Step)
+	case *ast.Lambda:
+		r.function(e.Fn)
+	case *ast.Pipe:
+		r.expr(e.X)
+		if c, ok := e.Target.(*ast.Call); ok {
+			r.expr(c.Fn)
+			r.args(c.Args, true)
+		} else {
+			r.expr(e.Target)
+		}
+	case *ast.If:
+		r.expr(e.Cond)
+		r.block(e.Then)
+		for _, c := range e.Elifs {
+			r.expr(c.Cond)
+			r.block(c.Body)
+		}
+		r.block(e.Else)
+	case *ast.Match:
+		r.expr(e.Subject)
+		for _, arm := range e.Arms {
+			r.push(scopeBlock)
+			r.declarePattern(arm.Pattern, kindPattern, true)
+			r.expr(arm.Guard)
+			r.expr(arm.Body)
+			r.pop()
+		}
+	case *ast.Try:
+		r.block(e.Body)
+		if e.Catch != nil {
+			r.push(scopeBlock)
+			if e.CatchVar != nil {
+				r.declare(r.cur, e.CatchVar, kindCatch)
+			}
+			r.resolveStmts(e.Catch.Stmts, true)
+			r.pop()
+		}
+		r.block(e.Finally)
+	case *ast.Block:
+		r.block(e)
+	case *ast.ListComp:
+		r.expr(e.Iter)
+		r.push(scopeBlock)
+		for _, v := range e.Vars {
+			r.declarePattern(v, kindLoop, false)
+		}
+		r.expr(e.Cond)
+		r.expr(e.Elem)
+		r.pop()
+	case *ast.DictComp:
+		r.expr(e.Iter)
+		r.push(scopeBlock)
+		for _, v := range e.Vars {
+			r.declarePattern(v, kindLoop, false)
+		}
+		r.expr(e.Cond)
+		r.expr(e.Key)
+		r.expr(e.Value)
+		r.pop()
+	case *ast.Await:
+		r.expr(e.X)
+	case *ast.Propagate:
+		r.expr(e.X)
+	case *ast.Yield:
+		r.expr(e.X)
+	default:
+		panic(fmt.Sprintf("resolve: unexpected expression %T", e))
+	}
+}
+
+// args resolves call arguments. An argument that mentions `it` while no
+// binding `it` is visible becomes fn(it) <argument> (implicit it). In a
+// pipe call, `_` arguments are placeholders for the piped value and stay
+// unresolved.
+func (r *resolver) args(list []*ast.Arg, pipe bool) {
+	for _, a := range list {
+		if id, ok := a.Value.(*ast.Ident); ok && id.Name == "_" && pipe {
+			continue
+		}
+		if mentionsIt(a.Value) && r.lookup("it") == nil {
+			pos := a.Value.Pos()
+			a.Value = &ast.Lambda{PosV: pos, Fn: &ast.Function{
+				Params: []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: "it"}}},
+				Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: a.Value}}},
+			}}
+		}
+		r.expr(a.Value)
+	}
+}
+
+// function resolves a function (declaration, lambda or hook): parameters
+// take locals 0..n-1 (a destructured parameter a hidden slot, its names
+// later locals), and the body shares the parameters' scope.
+func (r *resolver) function(fn *ast.Function) {
+	if fn == nil {
+		return
+	}
+	f := &funcInfo{fn: fn, parent: r.fn}
+	cur, outer, loops := r.cur, r.fn, r.loops
+	r.fn, r.loops = f, nil
+	sc := r.push(scopeFunc)
+	sc.global = false
+
+	// Parameter slots first, so they are 0..n-1 whatever the defaults hold.
+	for i, p := range fn.Params {
+		if p.Name != nil {
+			p.Name.Binding = r.newBinding(sc, p.Name.Name, p.Name.PosV, kindParam)
+		} else {
+			r.newBinding(sc, fmt.Sprintf("$arg%d", i), p.PosV, kindHidden)
+		}
+	}
+	// A default sees the parameters before it.
+	for _, p := range fn.Params {
+		r.expr(p.Default)
+		if p.Name == nil {
+			continue
+		}
+		if prev, ok := sc.names[p.Name.Name]; ok {
+			r.errs.Add(r.file.Name, p.Name.PosV, identEnd(p.Name),
+				fmt.Sprintf("duplicate parameter %s", p.Name.Name),
+				diagNote(prev.Decl, p.Name.Name))
+			continue
+		}
+		sc.names[p.Name.Name] = p.Name.Binding
+	}
+	for _, p := range fn.Params {
+		if p.Pattern != nil {
+			r.declarePattern(p.Pattern, kindParam, false)
+		}
+	}
+	if fn.Body != nil {
+		r.resolveStmts(fn.Body.Stmts, true)
+	}
+
+	r.cur, r.fn, r.loops = cur, outer, loops
+	fn.Locals = f.locals
+	fn.FreeVars = f.free
+}
+
+// mentionsIt reports whether e uses the name `it` outside nested lambdas.
+func mentionsIt(e ast.Node) bool {
+	found := false
+	var visit func(n ast.Node)
+	visitStmts := func(list []ast.Stmt) {
+		for _, s := range list {
+			visit(s)
+		}
+	}
+	visitBlock := func(b *ast.Block) {
+		if b != nil {
+			visitStmts(b.Stmts)
+		}
+	}
+	visit = func(n ast.Node) {
+		if found || n == nil {
+			return
+		}
+		switch n := n.(type) {
+		case *ast.Ident:
+			found = n.Name == "it"
+		case *ast.Lambda:
+			// its own scope: an `it` there is its own business
+		case *ast.InterpString:
+			for _, p := range n.Parts {
+				visit(p)
+			}
+		case *ast.ArrayLit:
+			for _, x := range n.Elems {
+				visit(x)
+			}
+		case *ast.ObjectLit:
+			for _, en := range n.Entries {
+				visitExpr(visit, en.KeyExpr)
+				visitExpr(visit, en.Value)
+				visitExpr(visit, en.Spread)
+			}
+		case *ast.Spread:
+			visit(n.X)
+		case *ast.Unary:
+			visit(n.X)
+		case *ast.Binary:
+			visit(n.X)
+			visit(n.Y)
+		case *ast.Chain:
+			for _, x := range n.Operands {
+				visit(x)
+			}
+		case *ast.Range:
+			visitExpr(visit, n.Lo)
+			visitExpr(visit, n.Hi)
+		case *ast.Is:
+			visit(n.X)
+		case *ast.Call:
+			visit(n.Fn)
+			for _, a := range n.Args {
+				visit(a.Value)
+			}
+		case *ast.Member:
+			visit(n.X)
+		case *ast.Index:
+			visit(n.X)
+			visit(n.Index)
+		case *ast.Slice:
+			visit(n.X)
+			visitExpr(visit, n.Lo)
+			visitExpr(visit, n.Hi)
+			visitExpr(visit, n.Step)
+		case *ast.Pipe:
+			visit(n.X)
+			visit(n.Target)
+		case *ast.If:
+			visit(n.Cond)
+			visitBlock(n.Then)
+			for _, c := range n.Elifs {
+				visit(c.Cond)
+				visitBlock(c.Body)
+			}
+			visitBlock(n.Else)
+		case *ast.Match:
+			visit(n.Subject)
+			for _, a := range n.Arms {
+				visitExpr(visit, a.Guard)
+				visit(a.Body)
+			}
+		case *ast.Try:
+			visitBlock(n.Body)
+			visitBlock(n.Catch)
+			visitBlock(n.Finally)
+		case *ast.Block:
+			visitStmts(n.Stmts)
+		case *ast.ListComp:
+			visit(n.Elem)
+			visit(n.Iter)
+			visitExpr(visit, n.Cond)
+		case *ast.DictComp:
+			visit(n.Key)
+			visit(n.Value)
+			visit(n.Iter)
+			visitExpr(visit, n.Cond)
+		case *ast.Await:
+			visit(n.X)
+		case *ast.Propagate:
+			visit(n.X)
+		case *ast.Yield:
+			visitExpr(visit, n.X)
+		case *ast.ExprStmt:
+			visit(n.X)
+		case *ast.Assign:
+			for _, v := range n.Values {
+				visit(v)
+			}
+		case *ast.VarDecl:
+			for _, v := range n.Values {
+				visit(v)
+			}
+		case *ast.Return:
+			visitExpr(visit, n.X)
+		case *ast.Throw:
+			visit(n.X)
+		}
+	}
+	visit(e)
+	return found
+}
+
+// visitExpr calls visit for a non-nil expression (avoiding typed nils).
+func visitExpr(visit func(ast.Node), e ast.Expr) {
+	if e != nil {
+		visit(e)
+	}
+}

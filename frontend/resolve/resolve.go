@@ -1,0 +1,414 @@
+// Package resolve binds every identifier of a parsed program to its
+// declaration and decides where each binding lives at run time.
+//
+// It fills the fields the compiler reads (see package ast): Ident.Binding,
+// Function.Locals and FreeVars, File.Locals and Globals, Assign.Declares.
+//
+// Storage classes:
+//   - Global (module slot): every top-level function, type, variant,
+//     model, env, named hook and data source; every binding declared in a
+//     server body (outside functions); and every other top-level binding
+//     that some function, server block or other file refers to.
+//   - Local: a register slot of a function. The top-level code of each
+//     file is that file's main function; its remaining top-level bindings
+//     are its locals (File.Locals).
+//   - Cell / Free: closure conversion. A local captured by an inner
+//     function becomes a Cell in its owner; each function between the
+//     owner and the user gets a Free binding whose Outer is the binding one
+//     level out.
+//
+// Assignment follows Decision 3 of the semantics: `x = e` assigns a
+// visible `var`, is an error on a visible immutable binding, and otherwise
+// declares a new immutable binding in the current scope.
+package resolve
+
+import (
+	"fmt"
+	"sort"
+
+	"tova/frontend/ast"
+	"tova/frontend/diag"
+	"tova/frontend/token"
+)
+
+// Options describe the names predeclared by the runtime (builtins).
+type Options struct {
+	// IsPredeclared reports whether name is a builtin. It may be nil.
+	IsPredeclared func(name string) bool
+	// PredeclaredNames lists builtins, for "did you mean" suggestions;
+	// each is predeclared too.
+	PredeclaredNames []string
+}
+
+// Resolve annotates files in place. The files form one program: their
+// top-level names share one module scope, and server blocks of the same
+// name (across files) share one server scope. It returns a diag.List
+// sorted by file and position, or nil.
+func Resolve(files []*ast.File, opts Options) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = diag.List{{Msg: fmt.Sprintf("internal resolver error: %v", p)}}
+		}
+	}()
+	r := &resolver{
+		opts:     opts,
+		info:     make(map[*ast.Binding]*bindInfo),
+		builtins: make(map[string]*ast.Binding),
+		predecl:  make(map[*ast.Ident]*ast.Binding),
+		mains:    make(map[*ast.File]*funcInfo),
+		servers:  make(map[string]*scope),
+		declared: make(map[string]bool, len(opts.PredeclaredNames)),
+	}
+	for _, n := range opts.PredeclaredNames {
+		r.declared[n] = true
+	}
+	r.module = &scope{kind: scopeModule, names: map[string]*ast.Binding{}}
+	for _, f := range files {
+		r.mains[f] = &funcInfo{file: f}
+	}
+	r.predeclareProgram(files)
+	for _, f := range files {
+		r.file = f
+		r.fn = r.mains[f]
+		r.cur = r.module
+		r.resolveStmts(f.Stmts, false)
+	}
+	r.finish(files)
+	return r.errs.Err()
+}
+
+type scopeKind uint8
+
+const (
+	scopeModule scopeKind = iota
+	scopeServer
+	scopeFunc
+	scopeBlock
+)
+
+// scope is one lexical scope. Bindings declared in a scope with global
+// set (a server body and blocks of server-level code) are module slots.
+type scope struct {
+	parent *scope
+	kind   scopeKind
+	global bool
+	names  map[string]*ast.Binding
+}
+
+// funcInfo is the resolver's record of one function: the main function
+// of a file (fn nil) or an FnDecl/Lambda/hook function.
+type funcInfo struct {
+	fn      *ast.Function
+	file    *ast.File // for a main function
+	parent  *funcInfo // lexically enclosing function; nil at server level
+	locals  []*ast.Binding
+	free    []*ast.Binding
+	freeMap map[*ast.Binding]*ast.Binding // captured binding -> Free binding here
+}
+
+type declKind uint8
+
+const (
+	kindLet     declKind = iota // x = e
+	kindVar                     // var x
+	kindParam                   // parameter
+	kindLoop                    // for-loop variable
+	kindCatch                   // catch variable
+	kindPattern                 // match pattern binding
+	kindFn                      // fn declaration, named hook
+	kindType                    // type name
+	kindVariant                 // ADT variant
+	kindModel                   // model
+	kindEnv                     // env declaration
+	kindData                    // data source or pipeline
+	kindHidden                  // hidden slot of a destructured parameter
+)
+
+// alwaysReady reports whether a binding of this kind is usable anywhere
+// in the program, whatever the order of statements (it is initialised
+// before top-level code runs).
+func (k declKind) alwaysReady() bool {
+	switch k {
+	case kindFn, kindType, kindVariant, kindModel, kindEnv, kindData:
+		return true
+	}
+	return false
+}
+
+type bindInfo struct {
+	kind  declKind
+	owner *funcInfo // function whose registers hold a Local/Cell binding
+	file  *ast.File
+	// module is set for a top-level binding of a main function whose
+	// storage (main local or module slot) is decided at the end.
+	module bool
+	// global is set when a module binding must be a module slot.
+	global bool
+	// declared is set once the declaring statement has been resolved (for
+	// use-before-declaration errors in top-level code).
+	declared bool
+}
+
+type resolver struct {
+	opts     Options
+	errs     diag.List
+	declared map[string]bool // PredeclaredNames as a set
+
+	module  *scope
+	servers map[string]*scope
+	mains   map[*ast.File]*funcInfo
+
+	info     map[*ast.Binding]*bindInfo
+	builtins map[string]*ast.Binding
+	// predecl maps the declaring identifier of a hoisted top-level or
+	// server-level binding to that binding.
+	predecl map[*ast.Ident]*ast.Binding
+	// slots lists module-slot candidates in declaration order.
+	slots []*ast.Binding
+
+	file  *ast.File
+	fn    *funcInfo // current function; nil in server-level code
+	cur   *scope
+	loops []string // labels of the enclosing loops of the current function ("" unlabeled)
+}
+
+// ---------------------------------------------------------------- errors
+
+func (r *resolver) errorf(pos token.Pos, end token.Pos, format string, args ...any) {
+	r.errs.Add(r.file.Name, pos, end, fmt.Sprintf(format, args...))
+}
+
+func diagNote(pos token.Pos, name string) diag.Note {
+	return diag.Note{Pos: pos, Msg: name + " declared here"}
+}
+
+func identEnd(id *ast.Ident) token.Pos {
+	return token.Pos{Line: id.PosV.Line, Col: id.PosV.Col + int32(len([]rune(id.Name)))}
+}
+
+// ---------------------------------------------------------------- scopes
+
+func (r *resolver) push(kind scopeKind) *scope {
+	s := &scope{parent: r.cur, kind: kind, names: map[string]*ast.Binding{}}
+	if r.cur != nil && r.cur.global && kind == scopeBlock {
+		s.global = true
+	}
+	r.cur = s
+	return s
+}
+
+func (r *resolver) pop() { r.cur = r.cur.parent }
+
+// lookup finds the innermost visible binding of name (builtins excluded).
+func (r *resolver) lookup(name string) *ast.Binding {
+	for s := r.cur; s != nil; s = s.parent {
+		if b, ok := s.names[name]; ok {
+			return b
+		}
+	}
+	return nil
+}
+
+func (r *resolver) isBuiltin(name string) bool {
+	if r.declared[name] {
+		return true
+	}
+	return r.opts.IsPredeclared != nil && r.opts.IsPredeclared(name)
+}
+
+func (r *resolver) builtin(name string) *ast.Binding {
+	b := r.builtins[name]
+	if b == nil {
+		b = &ast.Binding{Name: name, Scope: ast.Builtin}
+		r.builtins[name] = b
+	}
+	return b
+}
+
+// declare creates the binding of id in scope s (the current function owns
+// it if it is a local).
+func (r *resolver) declare(s *scope, id *ast.Ident, kind declKind) *ast.Binding {
+	if prev, ok := s.names[id.Name]; ok && !r.mayRedeclare(prev, kind) {
+		r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+			fmt.Sprintf("%s redeclared in this scope", id.Name),
+			diag.Note{Pos: prev.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+		id.Binding = prev
+		return prev
+	}
+	b := r.newBinding(s, id.Name, id.PosV, kind)
+	s.names[id.Name] = b
+	id.Binding = b
+	return b
+}
+
+// mayRedeclare allows `model User` next to `type User`: the model binding
+// then shadows the type's constructor for later lookups.
+func (r *resolver) mayRedeclare(prev *ast.Binding, kind declKind) bool {
+	pk := r.info[prev].kind
+	return pk == kindType && kind == kindModel || pk == kindModel && kind == kindType
+}
+
+// newBinding allocates storage for a binding declared in scope s.
+func (r *resolver) newBinding(s *scope, name string, pos token.Pos, kind declKind) *ast.Binding {
+	b := &ast.Binding{Name: name, Mutable: kind == kindVar, Decl: pos}
+	inf := &bindInfo{kind: kind, file: r.file}
+	r.info[b] = inf
+	switch {
+	case s.global || s.kind == scopeModule && kind.alwaysReady():
+		b.Scope = ast.Global
+		r.slots = append(r.slots, b)
+	case s.kind == scopeModule:
+		b.Scope = ast.Local // main local unless used elsewhere; decided in finish
+		inf.module = true
+		inf.owner = r.mains[r.file]
+		r.slots = append(r.slots, b)
+	default:
+		b.Scope = ast.Local
+		b.Index = len(r.fn.locals)
+		inf.owner = r.fn
+		r.fn.locals = append(r.fn.locals, b)
+	}
+	return b
+}
+
+// use returns the binding an identifier in the current function must
+// refer to for the visible binding b: b itself, or a Free binding of the
+// current function (making b a Cell in its owner).
+func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
+	if b.Scope == ast.Global || b.Scope == ast.Builtin {
+		return b
+	}
+	inf := r.info[b]
+	if inf == nil {
+		return b
+	}
+	if inf.module {
+		if r.fn != inf.owner {
+			inf.global = true
+		} else if !inf.declared && !inf.kind.alwaysReady() && id != nil {
+			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+				fmt.Sprintf("%s used before its declaration", id.Name),
+				diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+		}
+		return b
+	}
+	if r.fn == nil || r.fn == inf.owner {
+		return b
+	}
+	return r.freeVar(r.fn, b)
+}
+
+// freeVar returns f's Free binding for the local b of an enclosing
+// function, creating the chain of Free bindings down from b's owner.
+func (r *resolver) freeVar(f *funcInfo, b *ast.Binding) *ast.Binding {
+	owner := r.info[b].owner
+	if f == owner || f == nil {
+		return b
+	}
+	if fb, ok := f.freeMap[b]; ok {
+		return fb
+	}
+	outer := r.freeVar(f.parent, b)
+	if outer == b {
+		b.Scope = ast.Cell
+	}
+	fb := &ast.Binding{Name: b.Name, Scope: ast.Free, Index: len(f.free), Mutable: b.Mutable, Decl: b.Decl, Outer: outer}
+	if f.freeMap == nil {
+		f.freeMap = make(map[*ast.Binding]*ast.Binding)
+	}
+	f.freeMap[b] = fb
+	f.free = append(f.free, fb)
+	return fb
+}
+
+// ---------------------------------------------------------------- finish
+
+// finish assigns module slots and main-function locals, and stores the
+// locals and free variables of every function.
+func (r *resolver) finish(files []*ast.File) {
+	n := 0
+	for _, b := range r.slots {
+		inf := r.info[b]
+		if inf.module && !inf.global {
+			main := inf.owner
+			b.Index = len(main.locals)
+			main.locals = append(main.locals, b)
+			continue
+		}
+		b.Scope = ast.Global
+		b.Index = n
+		n++
+		inf.file.Globals = append(inf.file.Globals, b)
+	}
+	for _, f := range files {
+		f.Locals = r.mains[f].locals
+	}
+}
+
+// ---------------------------------------------------------------- suggestions
+
+// suggest returns a visible or predeclared name close to name, or "".
+func (r *resolver) suggest(name string) string {
+	limit := 1
+	if len(name) > 3 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	consider := func(c string) {
+		if c == name || c == "" || c[0] == '$' || len(c) > 1 && c[0] == '_' && c[1] == '_' {
+			return
+		}
+		d := distance(name, c, bestD+1)
+		if d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	for s := r.cur; s != nil; s = s.parent {
+		names := make([]string, 0, len(s.names))
+		for c := range s.names {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			consider(c)
+		}
+	}
+	for _, c := range r.opts.PredeclaredNames {
+		consider(c)
+	}
+	if bestD > limit {
+		return ""
+	}
+	return best
+}
+
+// distance is the optimal-string-alignment edit distance (insertions,
+// deletions, substitutions, adjacent transpositions) between a and b,
+// or max when it is at least max.
+func distance(a, b string, max int) int {
+	ra, rb := []rune(a), []rune(b)
+	if d := len(ra) - len(rb); d >= max || -d >= max {
+		return max
+	}
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,581 @@
+package resolve
+
+import (
+	"fmt"
+
+	"tova/frontend/ast"
+	"tova/frontend/diag"
+	"tova/frontend/token"
+)
+
+// ---------------------------------------------------------------- hoisting
+
+// predeclareProgram declares, before any code is resolved, the module
+// names of all files and the server-level names of every server (servers
+// of the same name share one scope), so that code may refer to names
+// declared further down.
+func (r *resolver) predeclareProgram(files []*ast.File) {
+	for _, f := range files {
+		r.file, r.fn = f, r.mains[f]
+		r.hoist(f.Stmts, r.module)
+	}
+	for _, f := range files {
+		r.file, r.fn = f, r.mains[f]
+		r.hoistAssigns(f.Stmts, r.module)
+	}
+
+	type body struct {
+		file  *ast.File
+		stmts []ast.Stmt
+	}
+	var order []string
+	bodies := map[string][]body{}
+	for _, f := range files {
+		for _, s := range f.Stmts {
+			if sd, ok := s.(*ast.ServerDecl); ok {
+				if _, seen := bodies[sd.Name]; !seen {
+					order = append(order, sd.Name)
+				}
+				bodies[sd.Name] = append(bodies[sd.Name], body{f, sd.Body})
+			}
+		}
+	}
+	for _, name := range order {
+		sc := &scope{parent: r.module, kind: scopeServer, global: true, names: map[string]*ast.Binding{}}
+		r.servers[name] = sc
+		for _, b := range bodies[name] {
+			r.file, r.fn = b.file, nil
+			r.hoist(b.stmts, sc)
+		}
+		for _, b := range bodies[name] {
+			r.file, r.fn = b.file, nil
+			r.hoistAssigns(b.stmts, sc)
+		}
+	}
+}
+
+func (r *resolver) predeclare(s *scope, id *ast.Ident, kind declKind) *ast.Binding {
+	b := r.declare(s, id, kind)
+	r.predecl[id] = b
+	return b
+}
+
+// hoist declares the functions, types, variants, models, envs, named
+// hooks and data sources of a statement list (and of its routes groups).
+func (r *resolver) hoist(list []ast.Stmt, s *scope) {
+	for _, st := range list {
+		switch st := st.(type) {
+		case *ast.FnDecl:
+			r.predeclare(s, st.Name, kindFn)
+		case *ast.TypeDecl:
+			r.predeclare(s, st.Name, kindType)
+			for _, v := range st.Variants {
+				id := &ast.Ident{PosV: v.PosV, Name: v.Name}
+				v.Binding = r.predeclare(s, id, kindVariant)
+			}
+		case *ast.ModelDecl:
+			r.predeclare(s, st.Name, kindModel)
+		case *ast.EnvDecl:
+			r.predeclare(s, st.Name, kindEnv)
+		case *ast.HookDecl:
+			if st.Name != nil {
+				r.predeclare(s, st.Name, kindFn)
+			}
+		case *ast.DataBlock:
+			for _, it := range st.Items {
+				if (it.Kind == "source" || it.Kind == "pipeline") && it.Name != nil {
+					r.predeclare(s, it.Name, kindData)
+				}
+			}
+		case *ast.RoutesGroup:
+			r.hoist(st.Body, s)
+		}
+	}
+}
+
+// hoistAssigns declares, in statement order, the names that `var` and
+// declaring assignments introduce at module or server level.
+func (r *resolver) hoistAssigns(list []ast.Stmt, s *scope) {
+	for _, st := range list {
+		switch st := st.(type) {
+		case *ast.VarDecl:
+			for _, t := range st.Targets {
+				patternIdents(t, func(id *ast.Ident) { r.predeclare(s, id, kindVar) })
+			}
+		case *ast.Assign:
+			if st.Op != "=" {
+				continue
+			}
+			for _, t := range st.Targets {
+				patternIdents(t, func(id *ast.Ident) {
+					if lookupFrom(s, id.Name) == nil {
+						r.predeclare(s, id, kindLet)
+					}
+				})
+			}
+		case *ast.RoutesGroup:
+			r.hoistAssigns(st.Body, s)
+		}
+	}
+}
+
+func lookupFrom(s *scope, name string) *ast.Binding {
+	for ; s != nil; s = s.parent {
+		if b, ok := s.names[name]; ok {
+			return b
+		}
+	}
+	return nil
+}
+
+// patternIdents calls f for each name a destructuring pattern binds.
+func patternIdents(p ast.Pattern, f func(*ast.Ident)) {
+	switch p := p.(type) {
+	case *ast.PBind:
+		f(p.Name)
+	case *ast.PArray:
+		for _, e := range p.Elems {
+			patternIdents(e, f)
+		}
+		if p.Rest != nil {
+			f(p.Rest)
+		}
+	case *ast.PObject:
+		for _, fl := range p.Fields {
+			patternIdents(fl.Pattern, f)
+		}
+		if p.Rest != nil {
+			f(p.Rest)
+		}
+	case *ast.PVariant:
+		for _, a := range p.Args {
+			patternIdents(a, f)
+		}
+	case *ast.PStrPrefix:
+		patternIdents(p.Rest, f)
+	case *ast.POr:
+		for _, a := range p.Alts {
+			patternIdents(a, f)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- statements
+
+// resolveStmts resolves a statement list in the current scope; with hoist
+// it first declares the list's functions and types (block scopes).
+func (r *resolver) resolveStmts(list []ast.Stmt, hoist bool) {
+	if hoist {
+		r.hoist(list, r.cur)
+	}
+	for _, s := range list {
+		r.stmt(s)
+	}
+}
+
+// block resolves b in a new nested scope.
+func (r *resolver) block(b *ast.Block) {
+	if b == nil {
+		return
+	}
+	r.push(scopeBlock)
+	r.resolveStmts(b.Stmts, true)
+	r.pop()
+}
+
+func (r *resolver) markDeclared(id *ast.Ident) {
+	if id == nil || id.Binding == nil {
+		return
+	}
+	if inf := r.info[id.Binding]; inf != nil {
+		inf.declared = true
+	}
+}
+
+func (r *resolver) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.ExprStmt:
+		r.expr(s.X)
+	case *ast.Assign:
+		r.assign(s)
+	case *ast.VarDecl:
+		for _, v := range s.Values {
+			r.expr(v)
+		}
+		for _, t := range s.Targets {
+			r.declarePattern(t, kindVar, false)
+		}
+	case *ast.FnDecl:
+		if s.Name.Binding == nil {
+			r.declare(r.cur, s.Name, kindFn)
+		}
+		r.function(s.Fn)
+	case *ast.Return:
+		r.expr(s.X)
+	case *ast.Break:
+		r.jump("break", s.Label, s.PosV)
+	case *ast.Continue:
+		r.jump("continue", s.Label, s.PosV)
+	case *ast.While:
+		r.expr(s.Cond)
+		r.loopBody(s.Label, s.Body, nil)
+	case *ast.Loop:
+		r.loopBody(s.Label, s.Body, nil)
+	case *ast.For:
+		r.expr(s.Iter)
+		r.loopBody(s.Label, s.Body, func() {
+			for _, v := range s.Vars {
+				r.declarePattern(v, kindLoop, false)
+			}
+			r.expr(s.When)
+		})
+		r.block(s.Else)
+	case *ast.Guard:
+		r.expr(s.Cond)
+		r.block(s.Else)
+	case *ast.Defer:
+		r.block(s.Body)
+	case *ast.Throw:
+		r.expr(s.X)
+	case *ast.TypeDecl:
+		if s.Name.Binding == nil {
+			r.declare(r.cur, s.Name, kindType)
+		}
+		for _, f := range s.Fields {
+			r.expr(f.Default)
+		}
+		for _, v := range s.Variants {
+			for _, f := range v.Fields {
+				r.expr(f.Default)
+			}
+		}
+		if s.Alias != nil {
+			r.expr(s.Alias.Check)
+		}
+	case *ast.Import:
+		// Imports name builtin modules; their names resolve as builtins.
+
+	case *ast.ServerDecl:
+		r.server(s)
+	case *ast.RoutesGroup:
+		r.resolveStmts(s.Body, false)
+	case *ast.PortStmt:
+		r.expr(s.X)
+	case *ast.MaxBodyStmt:
+		r.expr(s.X)
+	case *ast.RouteDecl:
+		r.expr(s.Handler)
+		for _, g := range s.Guards {
+			r.expr(g)
+		}
+	case *ast.HookDecl:
+		if s.Name != nil && s.Name.Binding == nil {
+			r.declare(r.cur, s.Name, kindFn)
+		}
+		r.function(s.Fn)
+	case *ast.HealthDecl:
+	case *ast.ConfigBlock:
+		r.entries(s.Entries)
+	case *ast.StaticDecl:
+		r.expr(s.Dir)
+	case *ast.WebSocketDecl:
+		for _, name := range s.Order {
+			r.function(s.Handlers[name])
+		}
+		r.entries(s.Config)
+	case *ast.SSEDecl:
+		r.function(s.Fn)
+	case *ast.ScheduleDecl:
+		r.function(s.Fn)
+	case *ast.SubscribeDecl:
+		r.function(s.Fn)
+	case *ast.DiscoverDecl:
+		r.expr(s.URL)
+		r.entries(s.Config)
+	case *ast.ModelDecl:
+		if s.Name.Binding == nil {
+			r.declare(r.cur, s.Name, kindModel)
+		}
+		for _, f := range s.Fields {
+			r.expr(f.Default)
+		}
+		r.entries(s.Options)
+	case *ast.EnvDecl:
+		r.expr(s.Default)
+		if s.Name.Binding == nil {
+			r.declare(r.cur, s.Name, kindEnv)
+		}
+	case *ast.DataBlock:
+		for _, it := range s.Items {
+			switch it.Kind {
+			case "source", "pipeline":
+				r.expr(it.Value)
+				if it.Name != nil && it.Name.Binding == nil {
+					r.declare(r.cur, it.Name, kindData)
+				}
+			case "refresh", "validate":
+				if it.Name != nil {
+					r.ident(it.Name)
+				}
+				r.expr(it.Every)
+				for _, rule := range it.Rules {
+					r.expr(rule)
+				}
+			}
+		}
+	}
+}
+
+func (r *resolver) entries(list []*ast.ObjEntry) {
+	for _, e := range list {
+		r.expr(e.KeyExpr)
+		r.expr(e.Value)
+		r.expr(e.Spread)
+	}
+}
+
+// loopBody resolves a loop body in a new scope; vars declares the loop
+// variables there first.
+func (r *resolver) loopBody(label string, body *ast.Block, vars func()) {
+	r.push(scopeBlock)
+	if vars != nil {
+		vars()
+	}
+	r.loops = append(r.loops, label)
+	r.resolveStmts(body.Stmts, true)
+	r.loops = r.loops[:len(r.loops)-1]
+	r.pop()
+}
+
+// jump checks a break or continue: it must be inside a loop of the same
+// function, and a label must name one of the enclosing loops.
+func (r *resolver) jump(what, label string, pos token.Pos) {
+	if len(r.loops) == 0 {
+		r.errorf(pos, token.Pos{Line: pos.Line, Col: pos.Col + int32(len(what))}, "%s outside a loop", what)
+		return
+	}
+	if label == "" {
+		return
+	}
+	for _, l := range r.loops {
+		if l == label {
+			return
+		}
+	}
+	r.errorf(pos, pos, "undefined label %s", label)
+}
+
+// server resolves a server body in its (shared) server scope. Server-level
+// code belongs to no function: its bindings are module slots.
+func (r *resolver) server(sd *ast.ServerDecl) {
+	cur, fn, loops := r.cur, r.fn, r.loops
+	r.cur, r.fn, r.loops = r.servers[sd.Name], nil, nil
+	r.resolveStmts(sd.Body, false)
+	r.cur, r.fn, r.loops = cur, fn, loops
+}
+
+// ---------------------------------------------------------------- assignment
+
+// assign applies Decision 3 to each name target of `=`; compound
+// assignment needs a visible mutable binding.
+func (r *resolver) assign(a *ast.Assign) {
+	for _, v := range a.Values {
+		r.expr(v)
+	}
+	a.Declares = make([]bool, len(a.Targets))
+	if a.Op != "=" {
+		switch t := a.Targets[0].(type) {
+		case *ast.PBind:
+			r.assignExisting(t.Name)
+		case *ast.PTarget:
+			r.expr(t.X)
+		}
+		return
+	}
+	for i, t := range a.Targets {
+		switch t := t.(type) {
+		case *ast.PBind:
+			a.Declares[i] = r.assignName(t.Name)
+		case *ast.PTarget:
+			r.expr(t.X)
+		default:
+			r.assignPattern(t)
+		}
+	}
+}
+
+// assignPattern applies Decision 3 to each name of a destructuring target.
+func (r *resolver) assignPattern(p ast.Pattern) {
+	switch p := p.(type) {
+	case *ast.PBind:
+		r.assignName(p.Name)
+	case *ast.PTarget:
+		r.expr(p.X)
+	case *ast.PArray:
+		for _, e := range p.Elems {
+			r.assignPattern(e)
+		}
+		if p.Rest != nil {
+			r.assignName(p.Rest)
+		}
+	case *ast.PObject:
+		for _, f := range p.Fields {
+			r.expr(f.Default)
+			r.assignPattern(f.Pattern)
+		}
+		if p.Rest != nil {
+			r.assignName(p.Rest)
+		}
+	}
+}
+
+// assignName resolves the target of `name = value` and reports whether it
+// declares a new binding.
+func (r *resolver) assignName(id *ast.Ident) bool {
+	if b, ok := r.predecl[id]; ok {
+		id.Binding = b
+		r.info[b].declared = true
+		return true
+	}
+	b := r.lookup(id.Name)
+	if b == nil {
+		r.declare(r.cur, id, kindLet)
+		return true
+	}
+	if !b.Mutable {
+		r.immutable(id, b)
+	}
+	id.Binding = r.use(b, id)
+	return false
+}
+
+// assignExisting resolves the name target of a compound assignment.
+func (r *resolver) assignExisting(id *ast.Ident) {
+	b := r.lookup(id.Name)
+	if b == nil {
+		r.ident(id) // undefined (or a builtin): report it
+		if id.Binding.Scope == ast.Builtin {
+			r.errorf(id.PosV, identEnd(id), "cannot assign to builtin %s", id.Name)
+		}
+		return
+	}
+	if !b.Mutable {
+		r.immutable(id, b)
+	}
+	id.Binding = r.use(b, id)
+}
+
+func (r *resolver) immutable(id *ast.Ident, b *ast.Binding) {
+	var notes []diag.Note
+	if b.Decl.IsValid() {
+		notes = append(notes, diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+	}
+	r.errs.Add(r.file.Name, id.PosV, identEnd(id), "cannot assign to immutable binding "+id.Name, notes...)
+}
+
+// declarePattern declares the names of a destructuring or match pattern
+// in the current scope (or binds a hoisted declaration). In a match
+// pattern (match) variant names are checked; alternatives of `p | q`
+// share their names.
+func (r *resolver) declarePattern(p ast.Pattern, kind declKind, match bool) {
+	r.declarePat(p, kind, match, false)
+}
+
+func (r *resolver) declarePat(p ast.Pattern, kind declKind, match, alt bool) {
+	bind := func(id *ast.Ident) {
+		if b, ok := r.predecl[id]; ok {
+			id.Binding = b
+			r.info[b].declared = true
+			return
+		}
+		if alt {
+			if b, ok := r.cur.names[id.Name]; ok {
+				id.Binding = b
+				return
+			}
+		}
+		r.declare(r.cur, id, kind)
+	}
+	switch p := p.(type) {
+	case *ast.PBind:
+		bind(p.Name)
+	case *ast.PLit:
+		r.expr(p.Value)
+	case *ast.PRange:
+		r.expr(p.Lo)
+		r.expr(p.Hi)
+	case *ast.PArray:
+		for _, e := range p.Elems {
+			r.declarePat(e, kind, match, alt)
+		}
+		if p.Rest != nil {
+			bind(p.Rest)
+		}
+	case *ast.PObject:
+		for _, f := range p.Fields {
+			r.expr(f.Default)
+			r.declarePat(f.Pattern, kind, match, alt)
+		}
+		if p.Rest != nil {
+			bind(p.Rest)
+		}
+	case *ast.PVariant:
+		if match {
+			r.checkVariant(p)
+		}
+		for _, a := range p.Args {
+			r.declarePat(a, kind, match, alt)
+		}
+	case *ast.PStrPrefix:
+		r.declarePat(p.Rest, kind, match, alt)
+	case *ast.POr:
+		for i, a := range p.Alts {
+			r.declarePat(a, kind, match, alt || i > 0)
+		}
+	case *ast.PTarget:
+		r.expr(p.X)
+	}
+}
+
+// checkVariant reports a variant pattern whose name is neither a declared
+// variant nor Ok/Err/Some/None.
+func (r *resolver) checkVariant(v *ast.PVariant) {
+	switch v.Name {
+	case "Ok", "Err", "Some", "None":
+		return
+	}
+	if b := r.lookup(v.Name); b != nil {
+		if inf := r.info[b]; inf != nil && inf.kind == kindVariant {
+			return
+		}
+	}
+	msg := "undefined variant " + v.Name
+	if s := r.suggestVariant(v.Name); s != "" {
+		msg += " (did you mean " + s + "?)"
+	}
+	r.errorf(v.PosV, v.PosV, "%s", msg)
+}
+
+// suggestVariant returns a visible variant name close to name.
+func (r *resolver) suggestVariant(name string) string {
+	best, bestD := "", 3
+	try := func(c string) {
+		if d := distance(name, c, bestD+1); d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	for _, c := range []string{"Ok", "Err", "Some", "None"} {
+		try(c)
+	}
+	for s := r.cur; s != nil; s = s.parent {
+		for c, b := range s.names {
+			if inf := r.info[b]; inf != nil && inf.kind == kindVariant {
+				try(c)
+			}
+		}
+	}
+	if bestD > 2 {
+		return ""
+	}
+	return best
+}

@@ -1,0 +1,502 @@
+// Package scan turns Tova source text into tokens.
+//
+// Statements end at line breaks, so the scanner emits NEWLINE tokens, but
+// only where a line break can end a statement: at top level and directly
+// inside { } (blocks, and object literals, which the parser lets span
+// lines). Inside ( ) and [ ] line breaks are insignificant. Every token
+// also records whether a line break preceded it (Token.NLBefore), so the
+// parser can refuse to treat a `(` or `[` at the start of a line as a call
+// or index of the previous line.
+//
+// A string with {expr} interpolation becomes one STRING token whose Parts
+// hold the literal text and, for each embedded expression, its own token
+// list; nested strings inside an interpolation are scanned the same way.
+// Triple-quoted strings are dedented here, so the parser sees final text.
+package scan
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"tova/frontend/token"
+)
+
+// ErrorHandler receives each lexical error.
+type ErrorHandler func(pos, end token.Pos, msg string)
+
+// maxInterpDepth bounds nesting of interpolated strings inside one another.
+const maxInterpDepth = 64
+
+// Scan returns the tokens of src, ending with an EOF token. Errors are
+// reported to errh (which may be nil); scanning always continues to the end.
+func Scan(src []byte, errh ErrorHandler) []token.Token {
+	s := &scanner{src: src, line: 1, col: 1, errh: errh}
+	if len(src) >= 2 && src[0] == '#' && src[1] == '!' {
+		for s.off < len(src) && src[s.off] != '\n' && src[s.off] != '\r' {
+			s.next()
+		}
+	}
+	toks, _ := s.scanTokens(false)
+	return toks
+}
+
+type scanner struct {
+	src   []byte
+	off   int
+	line  int32
+	col   int32
+	errh  ErrorHandler
+	depth int // interpolation nesting
+}
+
+func (s *scanner) pos() token.Pos { return token.Pos{Line: s.line, Col: s.col} }
+
+func (s *scanner) error(pos, end token.Pos, msg string) {
+	if s.errh != nil {
+		s.errh(pos, end, msg)
+	}
+}
+
+// peekByte returns the byte at off+i, or 0 past the end.
+func (s *scanner) peekByte(i int) byte {
+	if s.off+i < len(s.src) {
+		return s.src[s.off+i]
+	}
+	return 0
+}
+
+// next consumes one character (a whole line break, including \r\n).
+func (s *scanner) next() {
+	if s.off >= len(s.src) {
+		return
+	}
+	c := s.src[s.off]
+	switch {
+	case c == '\n':
+		s.off++
+		s.line++
+		s.col = 1
+	case c == '\r':
+		s.off++
+		if s.off < len(s.src) && s.src[s.off] == '\n' {
+			s.off++
+		}
+		s.line++
+		s.col = 1
+	case c < utf8.RuneSelf:
+		s.off++
+		s.col++
+	default:
+		_, n := utf8.DecodeRune(s.src[s.off:])
+		s.off += n
+		s.col++
+	}
+}
+
+func isLineBreak(c byte) bool { return c == '\n' || c == '\r' }
+
+// scanTokens scans until EOF, or, for an interpolation, until the `}`
+// that closes it (consumed). closed reports that the closing `}` was seen.
+func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
+	if !interp {
+		toks = make([]token.Token, 0, len(s.src)/5+4)
+	}
+	var stack []byte // open brackets: ( [ {
+	nl := false      // a line break since the last token
+	emitNL := func() bool {
+		if len(stack) == 0 {
+			return !interp
+		}
+		return stack[len(stack)-1] == '{'
+	}
+	lineBreak := func() {
+		nl = true
+		if emitNL() && len(toks) > 0 && toks[len(toks)-1].Kind != token.NEWLINE {
+			p := s.pos()
+			toks = append(toks, token.Token{Kind: token.NEWLINE, Pos: p, End: p, NLBefore: true})
+		}
+	}
+	for {
+		// Whitespace, line breaks and comments.
+		c := s.peekByte(0)
+		switch {
+		case s.off >= len(s.src):
+			p := s.pos()
+			if interp {
+				return toks, false
+			}
+			toks = append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, NLBefore: nl})
+			return toks, true
+		case c == ' ' || c == '\t' || c == '\f' || c == '\v':
+			s.next()
+			continue
+		case isLineBreak(c):
+			lineBreak()
+			s.next()
+			continue
+		case c == '/' && s.peekByte(1) == '/':
+			for s.off < len(s.src) && !isLineBreak(s.src[s.off]) {
+				s.next()
+			}
+			continue
+		case c == '/' && s.peekByte(1) == '*':
+			if s.blockComment() {
+				lineBreak()
+			}
+			continue
+		case c == '}' && interp && len(stack) == 0:
+			s.next()
+			return toks, true
+		}
+
+		t := s.scanToken(&stack)
+		t.NLBefore = nl
+		nl = false
+		toks = append(toks, t)
+	}
+}
+
+// blockComment skips a nested /* */ comment and reports whether it spanned lines.
+func (s *scanner) blockComment() bool {
+	start := s.pos()
+	startLine := s.line
+	s.next()
+	s.next()
+	depth := 1
+	for s.off < len(s.src) {
+		c := s.src[s.off]
+		if c == '/' && s.peekByte(1) == '*' {
+			s.next()
+			s.next()
+			depth++
+			continue
+		}
+		if c == '*' && s.peekByte(1) == '/' {
+			s.next()
+			s.next()
+			depth--
+			if depth == 0 {
+				return s.line != startLine
+			}
+			continue
+		}
+		s.next()
+	}
+	s.error(start, token.Pos{Line: start.Line, Col: start.Col + 2}, "unterminated block comment")
+	return s.line != startLine
+}
+
+// scanToken scans one token starting at a non-space character.
+func (s *scanner) scanToken(stack *[]byte) token.Token {
+	start := s.pos()
+	c := s.src[s.off]
+	tok := func(k token.Kind, n int) token.Token {
+		for i := 0; i < n; i++ {
+			s.next()
+		}
+		return token.Token{Kind: k, Pos: start, End: s.pos()}
+	}
+	switch {
+	case c >= '0' && c <= '9':
+		return s.number()
+	case c == '"':
+		if s.peekByte(1) == '"' && s.peekByte(2) == '"' {
+			return s.tripleString()
+		}
+		return s.string(start)
+	case c == '\'':
+		return s.singleString()
+	case c == '_' || c == '$' || (c|0x20) >= 'a' && (c|0x20) <= 'z':
+		return s.ident()
+	case c >= utf8.RuneSelf:
+		r, n := utf8.DecodeRune(s.src[s.off:])
+		if r == utf8.RuneError && n <= 1 {
+			s.next()
+			s.error(start, s.pos(), "invalid UTF-8 encoding")
+			return token.Token{Kind: token.ILLEGAL, Pos: start, End: s.pos()}
+		}
+		if unicode.IsLetter(r) {
+			return s.ident()
+		}
+		s.next()
+		s.error(start, s.pos(), "unexpected character "+quoteRune(r))
+		return token.Token{Kind: token.ILLEGAL, Pos: start, End: s.pos(), Lit: string(r)}
+	}
+
+	c1 := s.peekByte(1)
+	c2 := s.peekByte(2)
+	switch c {
+	case '(':
+		*stack = append(*stack, c)
+		return tok(token.LPAREN, 1)
+	case '[':
+		*stack = append(*stack, c)
+		return tok(token.LBRACK, 1)
+	case '{':
+		*stack = append(*stack, c)
+		return tok(token.LBRACE, 1)
+	case ')':
+		popTo(stack, '(')
+		return tok(token.RPAREN, 1)
+	case ']':
+		popTo(stack, '[')
+		return tok(token.RBRACK, 1)
+	case '}':
+		popTo(stack, '{')
+		return tok(token.RBRACE, 1)
+	case ',':
+		return tok(token.COMMA, 1)
+	case ';':
+		return tok(token.SEMI, 1)
+	case '@':
+		return tok(token.AT, 1)
+	case '~':
+		return tok(token.TILDE, 1)
+	case ':':
+		if c1 == ':' {
+			return tok(token.DCOLON, 2)
+		}
+		return tok(token.COLON, 1)
+	case '.':
+		if c1 == '.' {
+			if c2 == '.' {
+				return tok(token.ELLIPSIS, 3)
+			}
+			if c2 == '=' {
+				return tok(token.DOTDOTEQ, 3)
+			}
+			return tok(token.DOTDOT, 2)
+		}
+		return tok(token.DOT, 1)
+	case '?':
+		switch c1 {
+		case '.':
+			return tok(token.QDOT, 2)
+		case '?':
+			return tok(token.QQ, 2)
+		}
+		return tok(token.QUESTION, 1)
+	case '=':
+		switch c1 {
+		case '=':
+			return tok(token.EQ, 2)
+		case '>':
+			return tok(token.FATARROW, 2)
+		}
+		return tok(token.ASSIGN, 1)
+	case '!':
+		if c1 == '=' {
+			return tok(token.NE, 2)
+		}
+		return tok(token.BANG, 1)
+	case '<':
+		switch c1 {
+		case '=':
+			return tok(token.LE, 2)
+		case '<':
+			if c2 == '=' {
+				return tok(token.SHLASSIGN, 3)
+			}
+			return tok(token.SHL, 2)
+		}
+		return tok(token.LT, 1)
+	case '>':
+		switch c1 {
+		case '=':
+			return tok(token.GE, 2)
+		case '>':
+			if c2 == '=' {
+				return tok(token.SHRASSIGN, 3)
+			}
+			return tok(token.SHR, 2)
+		}
+		return tok(token.GT, 1)
+	case '+':
+		switch c1 {
+		case '=':
+			return tok(token.ADDASSIGN, 2)
+		case '+':
+			return tok(token.CONCAT, 2)
+		}
+		return tok(token.ADD, 1)
+	case '-':
+		switch c1 {
+		case '=':
+			return tok(token.SUBASSIGN, 2)
+		case '>':
+			return tok(token.ARROW, 2)
+		}
+		return tok(token.SUB, 1)
+	case '*':
+		switch c1 {
+		case '=':
+			return tok(token.MULASSIGN, 2)
+		case '*':
+			if c2 == '=' {
+				return tok(token.POWASSIGN, 3)
+			}
+			return tok(token.POW, 2)
+		}
+		return tok(token.MUL, 1)
+	case '/':
+		if c1 == '=' {
+			return tok(token.DIVASSIGN, 2)
+		}
+		return tok(token.DIV, 1)
+	case '%':
+		if c1 == '=' {
+			return tok(token.MODASSIGN, 2)
+		}
+		return tok(token.MOD, 1)
+	case '&':
+		switch c1 {
+		case '=':
+			return tok(token.ANDASSIGN, 2)
+		case '&':
+			return tok(token.ANDAND, 2)
+		}
+		return tok(token.AMP, 1)
+	case '|':
+		switch c1 {
+		case '=':
+			return tok(token.ORASSIGN, 2)
+		case '|':
+			return tok(token.OROR, 2)
+		case '>':
+			return tok(token.PIPE, 2)
+		}
+		return tok(token.BAR, 1)
+	case '^':
+		if c1 == '=' {
+			return tok(token.XORASSIGN, 2)
+		}
+		return tok(token.CARET, 1)
+	}
+	s.next()
+	s.error(start, s.pos(), "unexpected character "+quoteRune(rune(c)))
+	return token.Token{Kind: token.ILLEGAL, Pos: start, End: s.pos(), Lit: string(rune(c))}
+}
+
+// popTo pops the innermost open bracket matching open and everything above
+// it; a closer without an opener leaves the stack alone.
+func popTo(stack *[]byte, open byte) {
+	st := *stack
+	for i := len(st) - 1; i >= 0; i-- {
+		if st[i] == open {
+			*stack = st[:i]
+			return
+		}
+	}
+}
+
+func quoteRune(r rune) string { return strconv.QuoteRune(r) }
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '$' || (c|0x20) >= 'a' && (c|0x20) <= 'z' || c >= '0' && c <= '9'
+}
+
+func (s *scanner) ident() token.Token {
+	start := s.pos()
+	begin := s.off
+	for s.off < len(s.src) {
+		c := s.src[s.off]
+		if c < utf8.RuneSelf {
+			if !isIdentByte(c) {
+				break
+			}
+			s.next()
+			continue
+		}
+		r, n := utf8.DecodeRune(s.src[s.off:])
+		if r == utf8.RuneError && n <= 1 || !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)) {
+			break
+		}
+		s.next()
+	}
+	name := string(s.src[begin:s.off])
+	if s.off < len(s.src) && s.src[s.off] == '"' {
+		switch name {
+		case "r":
+			return s.rawString(start)
+		case "f":
+			if s.peekByte(1) == '"' && s.peekByte(2) == '"' {
+				t := s.tripleString()
+				t.Pos = start
+				return t
+			}
+			return s.string(start)
+		}
+	}
+	return token.Token{Kind: token.Lookup(name), Pos: start, End: s.pos(), Lit: name}
+}
+
+func isDigitOf(c byte, base int) bool {
+	switch base {
+	case 2:
+		return c == '0' || c == '1'
+	case 8:
+		return c >= '0' && c <= '7'
+	case 16:
+		return c >= '0' && c <= '9' || (c|0x20) >= 'a' && (c|0x20) <= 'f'
+	}
+	return c >= '0' && c <= '9'
+}
+
+func (s *scanner) number() token.Token {
+	start := s.pos()
+	begin := s.off
+	kind := token.INT
+	if s.src[s.off] == '0' {
+		base := 0
+		switch s.peekByte(1) | 0x20 {
+		case 'x':
+			base = 16
+		case 'b':
+			base = 2
+		case 'o':
+			base = 8
+		}
+		if base != 0 {
+			s.next()
+			s.next()
+			digits := 0
+			for s.off < len(s.src) && (isDigitOf(s.src[s.off], base) || s.src[s.off] == '_') {
+				if s.src[s.off] != '_' {
+					digits++
+				}
+				s.next()
+			}
+			if digits == 0 {
+				s.error(start, s.pos(), "number literal has no digits after "+string(s.src[begin:begin+2]))
+			}
+			return token.Token{Kind: token.INT, Pos: start, End: s.pos(), Lit: string(s.src[begin:s.off])}
+		}
+	}
+	s.digits()
+	if s.peekByte(0) == '.' && s.peekByte(1) >= '0' && s.peekByte(1) <= '9' {
+		kind = token.FLOAT
+		s.next()
+		s.digits()
+	}
+	if c := s.peekByte(0); c == 'e' || c == 'E' {
+		i := 1
+		if c1 := s.peekByte(1); c1 == '+' || c1 == '-' {
+			i = 2
+		}
+		if d := s.peekByte(i); d >= '0' && d <= '9' {
+			kind = token.FLOAT
+			for ; i > 0; i-- {
+				s.next()
+			}
+			s.digits()
+		}
+	}
+	return token.Token{Kind: kind, Pos: start, End: s.pos(), Lit: string(s.src[begin:s.off])}
+}
+
+func (s *scanner) digits() {
+	for s.off < len(s.src) && (s.src[s.off] >= '0' && s.src[s.off] <= '9' || s.src[s.off] == '_') {
+		s.next()
+	}
+}

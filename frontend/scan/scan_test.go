@@ -1,0 +1,192 @@
+package scan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"tova/frontend/token"
+)
+
+// kinds renders the token stream compactly: operators and keywords as
+// their text, identifiers and numbers as their literal, strings quoted,
+// NEWLINE as ";", interpolated strings as `"text"{tokens}...`.
+func kinds(toks []token.Token) string {
+	var parts []string
+	for _, t := range toks {
+		parts = append(parts, tokString(t))
+	}
+	return strings.Join(parts, " ")
+}
+
+func tokString(t token.Token) string {
+	switch t.Kind {
+	case token.EOF:
+		return "EOF"
+	case token.NEWLINE:
+		return ";"
+	case token.IDENT, token.INT, token.FLOAT:
+		return t.Lit
+	case token.STRING:
+		if t.Parts == nil {
+			return fmt.Sprintf("%q", t.Lit)
+		}
+		var b strings.Builder
+		for _, p := range t.Parts {
+			if p.IsExpr() {
+				b.WriteString("{" + kinds(p.Tokens) + "}")
+			} else {
+				fmt.Fprintf(&b, "%q", p.Text)
+			}
+		}
+		return b.String()
+	}
+	return t.Kind.String()
+}
+
+func scanString(src string) (string, []string) {
+	var errs []string
+	toks := Scan([]byte(src), func(pos, end token.Pos, msg string) {
+		errs = append(errs, fmt.Sprintf("%s: %s", pos, msg))
+	})
+	return kinds(toks), errs
+}
+
+func TestTokens(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"x = 1", "x = 1 EOF"},
+		{"a |> b ?? c ?. d", "a |> b ?? c ?. d EOF"},
+		{"1..5 1..=5 ...xs", "1 .. 5 1 ..= 5 ... xs EOF"},
+		{"=> -> ** ++ :: == != <= >= << >> && || !", "=> -> ** ++ :: == != <= >= << >> && || ! EOF"},
+		{"+= -= *= /= %= **= &= |= ^= <<= >>=", "+= -= *= /= %= **= &= |= ^= <<= >>= EOF"},
+		{"a & b | c ^ ~d", "a & b | c ^ ~ d EOF"},
+		{"x? y?[0]", "x ? y ? [ 0 ] EOF"},
+		{"@ ;", "@ ; EOF"},
+		// numbers
+		{"123 1_000 3.5 1e9 2.5E-3 0xFF 0b101 0o17", "123 1_000 3.5 1e9 2.5E-3 0xFF 0b101 0o17 EOF"},
+		{"15.minutes 1.5.hours", "15 . minutes 1.5 . hours EOF"},
+		{"xs.0 1e x", "xs . 0 1 e x EOF"},
+		// identifiers and keywords
+		{"toString valueOf $x _y café данные", "toString valueOf $x _y café данные EOF"},
+		{"fn if elif else match var throw", "fn if elif else match var throw EOF"},
+		{"route state model data", "route state model data EOF"},
+		// comments
+		{"a // c\nb /// doc\nc", "a ; b ; c EOF"},
+		{"a /* x /* nested */ y */ b", "a b EOF"},
+		{"a /* multi\nline */ b", "a ; b EOF"},
+		// newlines
+		{"\n\na\n\n\nb\n", "a ; b ; EOF"},
+		{"f(a,\n  b)\nc", "f ( a , b ) ; c EOF"},
+		{"[1,\n2]", "[ 1 , 2 ] EOF"},
+		{"{\na\n}", "{ ; a ; } EOF"},
+		{"f(fn() {\n a\n b\n})", "f ( fn ( ) { ; a ; b ; } ) EOF"},
+		{"a\r\nb\rc", "a ; b ; c EOF"},
+		{"#!/usr/bin/env tova\nx", "x EOF"},
+	}
+	for _, tt := range tests {
+		got, errs := scanString(tt.src)
+		if got != tt.want || len(errs) > 0 {
+			t.Errorf("Scan(%q)\n got %s %v\nwant %s", tt.src, got, errs, tt.want)
+		}
+	}
+}
+
+func TestStrings(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{`"abc"`, `"abc" EOF`},
+		{`'abc'`, `"abc" EOF`},
+		{`"a\nb\tc\r\\\"\'\0"`, `"a\nb\tc\r\\\"'\x00" EOF`},
+		{`"\{x\}"`, `"{x}" EOF`},
+		{`'\{x\}'`, `"\\{x\\}" EOF`},
+		{`"\q\d"`, `"\\q\\d" EOF`},
+		{`"\u{41}\u{1F600}"`, `"A😀" EOF`},
+		{`'no {interp}'`, `"no {interp}" EOF`},
+		{`r"C:\dir\{x}"`, `"C:\\dir\\{x}" EOF`},
+		{`f"hi {name}!"`, `"hi "{name EOF}"!" EOF`},
+		{`"a {x + 1} b"`, `"a "{x + 1 EOF}" b" EOF`},
+		{`"{a}{b}"`, `{a EOF}{b EOF} EOF`},
+		{`"x {f("{y}")} z"`, `"x "{f ( {y EOF} ) EOF}" z" EOF`},
+		{`"{ {a: 1}.a }"`, `{{ a : 1 } . a EOF} EOF`},
+		{`"{if x { "a" } else { "b" }}"`, `{if x { "a" } else { "b" } EOF} EOF`},
+		{"\"line1\nline2\"", `"line1\nline2" EOF`},
+		{"\"\"\"\n    hello\n      world\n    \"\"\"", `"hello\n  world" EOF`},
+		{"\"\"\"\n  a\n\n  b\n\"\"\"", `"a\n\nb" EOF`},
+		{"\"\"\"one line\"\"\"", `"one line" EOF`},
+		{"\"\"\"\n    Hi {name},\n      bye\n    \"\"\"", `"Hi "{name EOF}",\n  bye" EOF`},
+		{"\"\"\"\n  {x}\n    y\n  \"\"\"", `{x EOF}"\n  y" EOF`},
+		{"\"\"\"say \"hi\"\"\"\"", `"say \"hi\"" EOF`},
+	}
+	for _, tt := range tests {
+		got, errs := scanString(tt.src)
+		if got != tt.want || len(errs) > 0 {
+			t.Errorf("Scan(%q)\n got %s %v\nwant %s", tt.src, got, errs, tt.want)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{`x = "abc`, "1:5: unterminated string literal"},
+		{"x = 'abc\n", "1:5: unterminated string literal"},
+		{`x = r"abc`, "1:5: unterminated raw string literal"},
+		{"x = \"\"\"abc\n", `1:5: unterminated """ string literal`},
+		{"a\n  /* open /* nested */\n", "2:3: unterminated block comment"},
+		{`"a {b`, "1:1: unterminated string literal"},
+		{"x = 0x", "1:5: number literal has no digits after 0x"},
+		{`"\u{110000}"`, `1:2: invalid code point in \u{110000} escape`},
+		{"a # b", "1:3: unexpected character '#'"},
+		{"a \x80 b", "1:3: invalid UTF-8 encoding"},
+	}
+	for _, tt := range tests {
+		_, errs := scanString(tt.src)
+		if len(errs) == 0 || errs[0] != tt.want {
+			t.Errorf("Scan(%q) errors %q, want first %q", tt.src, errs, tt.want)
+		}
+	}
+}
+
+func TestPositions(t *testing.T) {
+	src := "ab = \"é{x}\"\n\tcd(e)"
+	toks := Scan([]byte(src), nil)
+	want := []string{"1:1-1:3", "1:4-1:5", "1:6-1:12", "1:12-1:12", "2:2-2:4", "2:4-2:5", "2:5-2:6", "2:6-2:7", "2:7-2:7"}
+	var got []string
+	for _, tk := range toks {
+		got = append(got, fmt.Sprintf("%s-%s", tk.Pos, tk.End))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("positions\n got %v\nwant %v", got, want)
+	}
+	// The interpolated expression keeps its own position.
+	x := toks[2].Parts[1].Tokens[0]
+	if x.Lit != "x" || x.Pos.String() != "1:9" {
+		t.Errorf("interpolated token %q at %s, want x at 1:9", x.Lit, x.Pos)
+	}
+	if !toks[4].NLBefore || toks[5].NLBefore {
+		t.Errorf("NLBefore wrong: %v %v", toks[4].NLBefore, toks[5].NLBefore)
+	}
+}
+
+func TestNLBeforeInsideParens(t *testing.T) {
+	toks := Scan([]byte("f(a\n(b))"), nil)
+	// f ( a ( b ) ) EOF: the second ( follows a line break.
+	if toks[3].Kind != token.LPAREN || !toks[3].NLBefore {
+		t.Errorf("want NLBefore on second '(', got %v", toks[3])
+	}
+}
+
+func TestDeepInterpolation(t *testing.T) {
+	src := strings.Repeat(`"{`, 100) + "x" + strings.Repeat(`}"`, 100)
+	var errs []string
+	Scan([]byte(src), func(pos, end token.Pos, msg string) { errs = append(errs, msg) })
+	if len(errs) == 0 || errs[0] != "string interpolation nested too deeply" {
+		t.Errorf("errors %q", errs)
+	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	src := []byte(strings.Repeat("fn add(a, b = 10) { a + b |> f(\"{a} x {b}\") } // comment\n", 100))
+	b.SetBytes(int64(len(src)))
+	for i := 0; i < b.N; i++ {
+		Scan(src, nil)
+	}
+}

@@ -1,0 +1,372 @@
+package scan
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"tova/frontend/token"
+)
+
+// copyChar appends the current character to b (a line break as "\n").
+func (s *scanner) copyChar(b *strings.Builder) {
+	c := s.src[s.off]
+	switch {
+	case isLineBreak(c):
+		b.WriteByte('\n')
+	case c < utf8.RuneSelf:
+		b.WriteByte(c)
+	default:
+		_, n := utf8.DecodeRune(s.src[s.off:])
+		b.Write(s.src[s.off : s.off+n])
+	}
+	s.next()
+}
+
+// escape decodes the escape sequence at the backslash. An unknown escape
+// keeps its backslash. In single-quoted strings braces are literal, so \{
+// and \} keep the backslash there.
+func (s *scanner) escape(b *strings.Builder, quote byte) {
+	start := s.pos()
+	s.next()
+	if s.off >= len(s.src) {
+		b.WriteByte('\\')
+		return
+	}
+	c := s.src[s.off]
+	switch c {
+	case 'n':
+		b.WriteByte('\n')
+	case 't':
+		b.WriteByte('\t')
+	case 'r':
+		b.WriteByte('\r')
+	case '0':
+		b.WriteByte(0)
+	case '\\', '"', '\'':
+		b.WriteByte(c)
+	case '{', '}':
+		if quote == '\'' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	case 'u':
+		if s.peekByte(1) != '{' {
+			b.WriteString(`\u`)
+			break
+		}
+		s.next()
+		s.next()
+		begin := s.off
+		for s.off < len(s.src) && isDigitOf(s.src[s.off], 16) {
+			s.next()
+		}
+		hex := string(s.src[begin:s.off])
+		if s.peekByte(0) != '}' {
+			s.error(start, s.pos(), `malformed \u{...} escape`)
+			return
+		}
+		v, err := strconv.ParseUint(hex, 16, 32)
+		if err != nil || hex == "" || v > utf8.MaxRune || v >= 0xD800 && v < 0xE000 {
+			s.next()
+			s.error(start, s.pos(), `invalid code point in \u{`+hex+`} escape`)
+			return
+		}
+		b.WriteRune(rune(v))
+	default:
+		b.WriteByte('\\')
+		s.copyChar(b)
+		return
+	}
+	s.next()
+}
+
+// interpolation scans the expression tokens after a `{` inside a string,
+// up to and including the closing `}`. ok is false at end of input.
+func (s *scanner) interpolation() (toks []token.Token, ok bool) {
+	if s.depth >= maxInterpDepth {
+		start := s.pos()
+		depth := 1
+		for s.off < len(s.src) && depth > 0 {
+			switch s.src[s.off] {
+			case '{':
+				depth++
+			case '}':
+				depth--
+			}
+			s.next()
+		}
+		s.error(start, s.pos(), "string interpolation nested too deeply")
+		p := s.pos()
+		return []token.Token{{Kind: token.EOF, Pos: p, End: p}}, depth == 0
+	}
+	s.depth++
+	toks, ok = s.scanTokens(true)
+	s.depth--
+	// The EOF marks where the expression ends: on the closing brace.
+	p := s.pos()
+	if ok {
+		p.Col--
+	}
+	toks = append(toks, token.Token{Kind: token.EOF, Pos: p, End: p})
+	return toks, ok
+}
+
+// string scans "..." (also f"..."): escapes and {expr} interpolation.
+// start is the position of the opening quote or prefix.
+func (s *scanner) string(start token.Pos) token.Token {
+	s.next() // "
+	var parts []token.StrPart
+	var b strings.Builder
+	textPos := s.pos()
+	flush := func() {
+		if b.Len() > 0 {
+			parts = append(parts, token.StrPart{Pos: textPos, Text: b.String()})
+			b.Reset()
+		}
+	}
+	for {
+		if s.off >= len(s.src) {
+			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
+			break
+		}
+		c := s.src[s.off]
+		if c == '"' {
+			s.next()
+			break
+		}
+		if c == '\\' {
+			s.escape(&b, '"')
+			continue
+		}
+		if c == '{' {
+			flush()
+			s.next()
+			exprPos := s.pos()
+			toks, ok := s.interpolation()
+			parts = append(parts, token.StrPart{Pos: exprPos, Tokens: toks})
+			if !ok {
+				s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
+				break
+			}
+			textPos = s.pos()
+			continue
+		}
+		s.copyChar(&b)
+	}
+	flush()
+	return stringToken(start, s.pos(), parts)
+}
+
+// stringToken builds a STRING token: a plain literal when there is no
+// embedded expression.
+func stringToken(start, end token.Pos, parts []token.StrPart) token.Token {
+	t := token.Token{Kind: token.STRING, Pos: start, End: end}
+	var text strings.Builder
+	hasExpr := false
+	kept := parts[:0]
+	for _, p := range parts {
+		if p.IsExpr() {
+			hasExpr = true
+		} else if p.Text == "" {
+			continue
+		}
+		text.WriteString(p.Text)
+		kept = append(kept, p)
+	}
+	if hasExpr {
+		t.Parts = kept
+	} else {
+		t.Lit = text.String()
+	}
+	return t
+}
+
+// singleString scans '...': escapes, no interpolation.
+func (s *scanner) singleString() token.Token {
+	start := s.pos()
+	s.next()
+	var b strings.Builder
+	for {
+		if s.off >= len(s.src) {
+			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
+			break
+		}
+		c := s.src[s.off]
+		if c == '\'' {
+			s.next()
+			break
+		}
+		if c == '\\' {
+			s.escape(&b, '\'')
+			continue
+		}
+		s.copyChar(&b)
+	}
+	return token.Token{Kind: token.STRING, Pos: start, End: s.pos(), Lit: b.String()}
+}
+
+// rawString scans r"...": no escapes, no interpolation. s.off is at the quote.
+func (s *scanner) rawString(start token.Pos) token.Token {
+	s.next()
+	var b strings.Builder
+	for {
+		if s.off >= len(s.src) {
+			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 2}, "unterminated raw string literal")
+			break
+		}
+		if s.src[s.off] == '"' {
+			s.next()
+			break
+		}
+		s.copyChar(&b)
+	}
+	return token.Token{Kind: token.STRING, Pos: start, End: s.pos(), Lit: b.String()}
+}
+
+// tripleString scans """...""": multi-line, escapes and interpolation,
+// then removes the common indentation (see dedent).
+func (s *scanner) tripleString() token.Token {
+	start := s.pos()
+	s.next()
+	s.next()
+	s.next()
+	if s.off < len(s.src) && isLineBreak(s.src[s.off]) {
+		s.next()
+	}
+	var parts []token.StrPart
+	var b strings.Builder
+	textPos := s.pos()
+	flush := func() {
+		if b.Len() > 0 {
+			parts = append(parts, token.StrPart{Pos: textPos, Text: b.String()})
+			b.Reset()
+		}
+	}
+	for {
+		if s.off >= len(s.src) {
+			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 3}, `unterminated """ string literal`)
+			break
+		}
+		c := s.src[s.off]
+		if c == '"' && s.peekByte(1) == '"' && s.peekByte(2) == '"' {
+			// In a run of more than three quotes, the last three close.
+			n := 3
+			for s.peekByte(n) == '"' {
+				n++
+			}
+			for ; n > 3; n-- {
+				b.WriteByte('"')
+				s.next()
+			}
+			s.next()
+			s.next()
+			s.next()
+			break
+		}
+		if c == '\\' {
+			s.escape(&b, '"')
+			continue
+		}
+		if c == '{' {
+			flush()
+			s.next()
+			exprPos := s.pos()
+			toks, ok := s.interpolation()
+			parts = append(parts, token.StrPart{Pos: exprPos, Tokens: toks})
+			if !ok {
+				s.error(start, token.Pos{Line: start.Line, Col: start.Col + 3}, `unterminated """ string literal`)
+				break
+			}
+			textPos = s.pos()
+			continue
+		}
+		s.copyChar(&b)
+	}
+	flush()
+	return stringToken(start, s.pos(), dedent(parts))
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// dedent implements the triple-quoted string layout rule: a last line
+// holding only spaces (the indentation of the closing quotes) is dropped
+// with its line break, then the smallest indentation of the lines that
+// have content is removed from every line; blank lines become empty.
+// Embedded expressions count as content.
+func dedent(parts []token.StrPart) []token.StrPart {
+	if n := len(parts); n > 0 && !parts[n-1].IsExpr() {
+		t := parts[n-1].Text
+		if i := strings.LastIndexByte(t, '\n'); i >= 0 && strings.Trim(t[i+1:], " \t") == "" {
+			parts[n-1].Text = t[:i]
+		}
+	}
+
+	minIndent := -1
+	atStart, run := true, 0
+	mark := func() {
+		if minIndent < 0 || run < minIndent {
+			minIndent = run
+		}
+		atStart = false
+	}
+	for _, p := range parts {
+		if p.IsExpr() {
+			if atStart {
+				mark()
+			}
+			continue
+		}
+		for j := 0; j < len(p.Text); j++ {
+			c := p.Text[j]
+			switch {
+			case c == '\n':
+				atStart, run = true, 0
+			case !atStart:
+			case isBlank(c):
+				run++
+			default:
+				mark()
+			}
+		}
+	}
+	if minIndent <= 0 {
+		return parts
+	}
+
+	atStart = true
+	for i := range parts {
+		if parts[i].IsExpr() {
+			atStart = false
+			continue
+		}
+		t := parts[i].Text
+		last := i == len(parts)-1
+		var b strings.Builder
+		for j := 0; j < len(t); {
+			if atStart {
+				atStart = false
+				for k := 0; k < minIndent && j < len(t) && isBlank(t[j]); k++ {
+					j++
+				}
+				// A blank line loses all its spaces.
+				e := j
+				for e < len(t) && isBlank(t[e]) {
+					e++
+				}
+				if e < len(t) && t[e] == '\n' || e == len(t) && last {
+					j = e
+				}
+				continue
+			}
+			c := t[j]
+			b.WriteByte(c)
+			j++
+			if c == '\n' {
+				atStart = true
+			}
+		}
+		parts[i].Text = b.String()
+	}
+	return parts
+}

@@ -1,0 +1,114 @@
+package vm
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Builtins the compiler emits calls to; their names start with "__" so
+// that no Tova program can name them.
+func init() {
+	Register(
+		&Builtin{Name: "__omit", Fn: builtinOmit},
+		&Builtin{Name: "__env_decls", Fn: builtinEnvDecls},
+	)
+}
+
+// __omit(obj, keys...) is a copy of obj without keys: the ...rest of an
+// object pattern.
+func builtinOmit(t *Thread, args []Value) (Value, error) {
+	if len(args) == 0 || args[0].k != KObject && args[0].k != KNil {
+		return Nil, TypeErrorf("cannot destructure %s as an object", TypeName(args[0]))
+	}
+	out := NewObject()
+	if args[0].k == KNil {
+		return ObjectValue(out), nil
+	}
+	src := args[0].AsObject()
+	skip := map[string]bool{}
+	for _, k := range args[1:] {
+		skip[k.AsString()] = true
+	}
+	for i, k := range src.Keys() {
+		if !skip[k] {
+			out.Set(k, src.vals[i])
+		}
+	}
+	return ObjectValue(out), nil
+}
+
+// __env_decls(specs) reads `env NAME: Type = default` declarations:
+// specs is a list of {name, type, required, default}. Every missing
+// required variable is reported in one error; values are converted to
+// Int, Float or Bool; Option<T> gives Some(value) or None.
+func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
+	if len(args) != 1 || args[0].k != KArray {
+		return Nil, TypeErrorf("__env_decls: bad arguments")
+	}
+	specs := args[0].AsArray().Elems
+	out := make([]Value, len(specs))
+	var missing, bad []string
+	for i, sv := range specs {
+		o := sv.AsObject()
+		name, _ := o.Get("name")
+		typ, _ := o.Get("type")
+		req, _ := o.Get("required")
+		def, _ := o.Get("default")
+		n, ty := name.AsString(), typ.AsString()
+		raw, ok := t.In.Cfg.Getenv(n)
+		option := strings.HasPrefix(ty, "Option<")
+		inner := ty
+		if option {
+			inner = strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
+		}
+		if !ok || raw == "" {
+			switch {
+			case option && def.k == KNil:
+				out[i] = None
+			case req.Truthy() && !option:
+				missing = append(missing, n)
+			default:
+				out[i] = def
+			}
+			continue
+		}
+		v, err := convertEnv(raw, inner)
+		if err != nil {
+			bad = append(bad, "env "+n+": expected "+inner+", got "+strconv.Quote(raw))
+			continue
+		}
+		if option {
+			v = Some(v)
+		}
+		out[i] = v
+	}
+	var msgs []string
+	if len(missing) > 0 {
+		msgs = append(msgs, "missing required environment variables: "+strings.Join(missing, ", "))
+	}
+	msgs = append(msgs, bad...)
+	if len(msgs) > 0 {
+		return Nil, Errorf("EnvError", "%s", strings.Join(msgs, "; "))
+	}
+	return NewArray(out), nil
+}
+
+func convertEnv(raw, typ string) (Value, error) {
+	switch typ {
+	case "Int":
+		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		return Int(n), err
+	case "Float":
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		return Float(f), err
+	case "Bool":
+		switch strings.ToLower(strings.TrimSpace(raw)) {
+		case "true", "1", "yes", "on":
+			return True, nil
+		case "false", "0", "no", "off":
+			return False, nil
+		}
+		return Nil, strconv.ErrSyntax
+	}
+	return Str(raw), nil
+}

@@ -1,0 +1,403 @@
+package stdlib
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"tova/vm"
+)
+
+func registerCore() {
+	reg("print", nil, bPrint)
+	reg("len", ps("value"), bLen)
+	reg("type_of", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Str(vm.TypeName(arg(args, 0))), nil
+	})
+	alias("type_of", "typeOf")
+	reg("range", ps("start", "end", "step"), bRange)
+	reg("enumerate", ps("list", "start"), bEnumerate)
+	reg("each", ps("seq", "fn"), bEach)
+	reg("is_empty", ps("value"), bIsEmpty)
+	alias("is_empty", "isEmpty")
+	reg("identity", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return arg(args, 0), nil
+	})
+
+	// conversions
+	reg("to_string", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		v := arg(args, 0)
+		if v.Kind() == vm.KString {
+			return v, nil
+		}
+		return vm.Str(vm.ToString(v)), nil
+	})
+	alias("to_string", "str", "toString")
+	reg("to_int", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return convInt(arg(args, 0)), nil
+	})
+	alias("to_int", "int", "toInt")
+	reg("to_float", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return convFloat(arg(args, 0)), nil
+	})
+	alias("to_float", "float", "toFloat")
+	reg("to_bool", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Bool(convBool(arg(args, 0))), nil
+	})
+	alias("to_bool", "toBool")
+
+	// assertions and errors
+	reg("assert", ps("cond", "msg"), bAssert)
+	reg("assert_eq", ps("actual", "expected", "msg"), bAssertEq)
+	alias("assert_eq", "assertEq")
+	reg("assert_ne", ps("actual", "expected", "msg"), bAssertNe)
+	alias("assert_ne", "assertNe")
+	reg("assert_throws", ps("fn", "expected"), bAssertThrows)
+	reg("panic", ps("msg"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		v := arg(args, 0)
+		return vm.Nil, &vm.Error{Kind: "Error", Msg: vm.ToString(v), Value: v}
+	})
+	reg("try_fn", ps("fn"), bTryFn)
+	alias("try_fn", "tryFn")
+}
+
+func bPrint(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	var buf []byte
+	for i, a := range args {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		if a.Kind() == vm.KString {
+			buf = append(buf, a.AsString()...)
+		} else {
+			buf = append(buf, vm.ToString(a)...)
+		}
+	}
+	buf = append(buf, '\n')
+	if _, err := t.Stdout().Write(buf); err != nil {
+		return vm.Nil, vm.Errorf("IOError", "print: %v", err)
+	}
+	return vm.Nil, nil
+}
+
+// Lengther is implemented by host objects that have a length.
+type Lengther interface{ Len() int }
+
+func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	v := arg(args, 0)
+	switch v.Kind() {
+	case vm.KString:
+		return vm.Int(int64(runeCount(v.AsString()))), nil
+	case vm.KArray:
+		return vm.Int(int64(len(v.AsArray().Elems))), nil
+	case vm.KObject:
+		return vm.Int(int64(v.AsObject().Len())), nil
+	case vm.KRange:
+		return vm.Int(v.AsRange().Len()), nil
+	case vm.KNil:
+		return vm.Int(0), nil
+	case vm.KHost:
+		if l, ok := v.AsHost().(Lengther); ok {
+			return vm.Int(int64(l.Len())), nil
+		}
+	}
+	return vm.Nil, typeErr("len", "String, List, Object or Range", v)
+}
+
+func bRange(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	a, err := intArg("range", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if !has(args, 1) {
+		return vm.NewRange(0, a, 1), nil
+	}
+	b, err := intArg("range", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	step := int64(1)
+	if b < a {
+		step = -1
+	}
+	if has(args, 2) {
+		if step, err = intArg("range", args, 2); err != nil {
+			return vm.Nil, err
+		}
+		if step == 0 {
+			return vm.Nil, valueErr("range: step must not be zero")
+		}
+	}
+	return vm.NewRange(a, b, step), nil
+}
+
+func bEnumerate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	start, err := optInt("enumerate", args, 1, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	seq := arg(args, 0)
+	out := make([]vm.Value, 0, max(seqLen(seq), 0))
+	err = iterate(t, "enumerate", seq, func(v vm.Value, i int) error {
+		out = append(out, vm.NewArray([]vm.Value{vm.Int(start + int64(i)), v}))
+		return nil
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newList(out), nil
+}
+
+func bEach(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("each", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	c := newCaller(t, fn)
+	err = iterate(t, "each", arg(args, 0), func(v vm.Value, i int) error {
+		_, err := c.callElem(v, i)
+		return err
+	})
+	return vm.Nil, err
+}
+
+func bIsEmpty(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	v := arg(args, 0)
+	switch v.Kind() {
+	case vm.KNil:
+		return vm.True, nil
+	case vm.KString:
+		return vm.Bool(v.AsString() == ""), nil
+	case vm.KArray:
+		return vm.Bool(len(v.AsArray().Elems) == 0), nil
+	case vm.KObject:
+		if variantOf(v) == isNone {
+			return vm.True, nil
+		}
+		return vm.Bool(v.AsObject().Len() == 0), nil
+	case vm.KRange:
+		return vm.Bool(v.AsRange().Len() == 0), nil
+	case vm.KHost:
+		if l, ok := v.AsHost().(Lengther); ok {
+			return vm.Bool(l.Len() == 0), nil
+		}
+	}
+	return vm.False, nil
+}
+
+// ---------------------------------------------------------------- conversions
+
+// convInt converts to an Int, or nil when v has no integer reading.
+func convInt(v vm.Value) vm.Value {
+	switch v.Kind() {
+	case vm.KInt:
+		return v
+	case vm.KFloat:
+		return floatToInt(math.Trunc(v.AsFloat()))
+	case vm.KBool:
+		if v.AsBool() {
+			return vm.Int(1)
+		}
+		return vm.Int(0)
+	case vm.KString:
+		return parseIntText(v.AsString())
+	}
+	return vm.Nil
+}
+
+// floatToInt converts an integral float to an Int, nil when it does not fit.
+func floatToInt(f float64) vm.Value {
+	if math.IsNaN(f) || f < -9.223372036854775808e18 || f >= 9.223372036854775808e18 {
+		return vm.Nil
+	}
+	return vm.Int(int64(f))
+}
+
+func parseIntText(s string) vm.Value {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return vm.Nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return vm.Int(n)
+	}
+	body, neg := s, false
+	if body[0] == '-' || body[0] == '+' {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	if len(body) > 2 && body[0] == '0' {
+		base := 0
+		switch body[1] {
+		case 'x', 'X':
+			base = 16
+		case 'o', 'O':
+			base = 8
+		case 'b', 'B':
+			base = 2
+		}
+		if base != 0 {
+			if n, err := strconv.ParseInt(body[2:], base, 64); err == nil {
+				if neg {
+					n = -n
+				}
+				return vm.Int(n)
+			}
+			return vm.Nil
+		}
+	}
+	if f, ok := parseFloatText(s); ok {
+		return floatToInt(math.Trunc(f))
+	}
+	return vm.Nil
+}
+
+// parseFloatText parses decimal text (no hex floats, no "inf"/"nan"
+// spellings other than Infinity).
+func parseFloatText(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "Infinity", "+Infinity":
+		return math.Inf(1), true
+	case "-Infinity":
+		return math.Inf(-1), true
+	}
+	if s == "" || strings.ContainsAny(s, "xXpPnN_iI") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return f, true
+		}
+		return 0, false
+	}
+	return f, true
+}
+
+func convFloat(v vm.Value) vm.Value {
+	switch v.Kind() {
+	case vm.KInt:
+		return vm.Float(float64(v.AsInt()))
+	case vm.KFloat:
+		return v
+	case vm.KBool:
+		if v.AsBool() {
+			return vm.Float(1)
+		}
+		return vm.Float(0)
+	case vm.KString:
+		if f, ok := parseFloatText(v.AsString()); ok {
+			return vm.Float(f)
+		}
+	}
+	return vm.Nil
+}
+
+func convBool(v vm.Value) bool {
+	switch v.Kind() {
+	case vm.KString:
+		s := v.AsString()
+		return s != "" && s != "0" && s != "false"
+	case vm.KInt:
+		return v.AsInt() != 0
+	case vm.KFloat:
+		f := v.AsFloat()
+		return f != 0 && !math.IsNaN(f)
+	}
+	return v.Truthy()
+}
+
+// ---------------------------------------------------------------- assertions
+
+func assertErr(msg string) error { return vm.Errorf("AssertionError", "%s", msg) }
+
+func bAssert(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if arg(args, 0).Truthy() {
+		return vm.Nil, nil
+	}
+	if has(args, 1) {
+		return vm.Nil, assertErr(vm.ToString(args[1]))
+	}
+	return vm.Nil, assertErr("Assertion failed")
+}
+
+func bAssertEq(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	a, b := arg(args, 0), arg(args, 1)
+	if vm.Equal(a, b) {
+		return vm.Nil, nil
+	}
+	msg := "Assertion failed"
+	if has(args, 2) {
+		msg = vm.ToString(args[2])
+	}
+	return vm.Nil, assertErr(msg + ": " + vm.Repr(a) + " != " + vm.Repr(b))
+}
+
+func bAssertNe(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	a, b := arg(args, 0), arg(args, 1)
+	if !vm.Equal(a, b) {
+		return vm.Nil, nil
+	}
+	msg := "Assertion failed"
+	if has(args, 2) {
+		msg = vm.ToString(args[2])
+	}
+	return vm.Nil, assertErr(msg + ": values should differ, both are " + vm.Repr(a))
+}
+
+// catchable reports whether a Tova program may handle err (cancellation
+// and stack overflow must keep unwinding).
+func catchable(err error) bool {
+	if e, ok := err.(*vm.Error); ok {
+		return e.Kind != vm.ErrCancelled
+	}
+	return true
+}
+
+func errMessage(err error) string {
+	if e, ok := err.(*vm.Error); ok {
+		return e.Msg
+	}
+	return err.Error()
+}
+
+func bAssertThrows(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("assert_throws", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	_, callErr := callFn(t, fn)
+	if callErr == nil {
+		if has(args, 1) {
+			return vm.Nil, assertErr("Expected function to throw " + vm.Repr(args[1]) + " but it did not")
+		}
+		return vm.Nil, assertErr("Expected function to throw but it did not")
+	}
+	if !catchable(callErr) {
+		return vm.Nil, callErr
+	}
+	msg := errMessage(callErr)
+	if has(args, 1) {
+		want := vm.ToString(args[1])
+		if !strings.Contains(msg, want) {
+			return vm.Nil, assertErr("Expected error containing " + strconv.Quote(want) + " but got " + strconv.Quote(msg))
+		}
+	}
+	return vm.Str(msg), nil
+}
+
+func bTryFn(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("try_fn", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	v, callErr := callFn(t, fn)
+	if callErr != nil {
+		if !catchable(callErr) {
+			return vm.Nil, callErr
+		}
+		return vm.Err(vm.Str(errMessage(callErr))), nil
+	}
+	return vm.Ok(v), nil
+}

@@ -1,0 +1,833 @@
+package stdlib
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"tova/vm"
+)
+
+// JSONValuer is implemented by host objects that serialise to JSON as a
+// Tova value (a table as its list of rows, a date as its ISO text).
+// Host objects may instead implement json.Marshaler.
+type JSONValuer interface {
+	JSONValue() vm.Value
+}
+
+// maxJSONDepth bounds nesting when writing (cyclic values) and reading.
+const maxJSONDepth = 10000
+
+func registerJSON() {
+	stringify := &vm.Builtin{Name: "JSON.stringify", Params: ps("value", "indent"), Fn: bJSONStringify}
+	parse := &vm.Builtin{Name: "JSON.parse", Params: ps("text"), Fn: bJSONParse}
+	vm.RegisterValue("JSON", NewNamespace("JSON", map[string]vm.Value{
+		"stringify": vm.BuiltinValue(stringify),
+		"parse":     vm.BuiltinValue(parse),
+	}))
+
+	reg("json_stringify", ps("value", "indent"), bJSONStringify)
+	alias("json_stringify", "jsonStringify", "to_json")
+	reg("json_pretty", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		b, err := AppendJSONIndent(t, nil, arg(args, 0), "  ")
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Str(string(b)), nil
+	})
+	alias("json_pretty", "jsonPretty")
+	// json_parse returns a Result instead of raising.
+	reg("json_parse", ps("text"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := str("json_parse", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		v, err := ParseJSONString(s)
+		if err != nil {
+			return vm.Err(vm.Str(errMessage(err))), nil
+		}
+		return vm.Ok(v), nil
+	})
+	alias("json_parse", "jsonParse")
+}
+
+func jsonIndent(v vm.Value) (string, error) {
+	switch v.Kind() {
+	case vm.KNil:
+		return "", nil
+	case vm.KInt:
+		return strings.Repeat(" ", int(min(max(v.AsInt(), 0), 10))), nil
+	case vm.KFloat:
+		n, _ := toInt(vm.Float(math.Floor(v.AsFloat())))
+		return strings.Repeat(" ", int(min(max(n, 0), 10))), nil
+	case vm.KString:
+		s := v.AsString()
+		return s[:runeOffset(s, 10)], nil
+	}
+	return "", typeErr("JSON.stringify", "Int or String indent", v)
+}
+
+func bJSONStringify(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	ind := arg(args, 1)
+	if len(args) >= 3 && has(args, 2) {
+		// JSON.stringify(value, replacer, indent) as JavaScript writes it.
+		ind = args[2]
+	}
+	indent, err := jsonIndent(ind)
+	if err != nil {
+		return vm.Nil, err
+	}
+	b, err := AppendJSONIndent(t, nil, arg(args, 0), indent)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Str(string(b)), nil
+}
+
+func bJSONParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("JSON.parse", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return ParseJSONString(s)
+}
+
+// ---------------------------------------------------------------- writing
+
+// AppendJSON appends the compact JSON form of v to dst: keys in insertion
+// order, integral floats without a fraction, records as their fields,
+// Ok/Some as {"value":v}, Err as {"error":e}, None as {"__tag":"None"},
+// other variants as {"__tag":"Name",fields...}, durations as
+// milliseconds, sizes as bytes. Functions are left out of objects (null
+// in lists). t may be nil; it is needed only to serialise lazy sequences.
+func AppendJSON(t *vm.Thread, dst []byte, v vm.Value) ([]byte, error) {
+	return AppendJSONIndent(t, dst, v, "")
+}
+
+// AppendJSONIndent is AppendJSON with one line per element, indented by
+// indent per level (compact when indent is empty), as JSON.stringify(v,
+// nil, indent) does in JavaScript.
+func AppendJSONIndent(t *vm.Thread, dst []byte, v vm.Value, indent string) ([]byte, error) {
+	e := encoder{t: t, buf: dst, indent: indent}
+	if err := e.value(v, 0); err != nil {
+		return dst, err
+	}
+	return e.buf, nil
+}
+
+type encoder struct {
+	t      *vm.Thread
+	buf    []byte
+	indent string
+}
+
+func (e *encoder) newline(depth int) {
+	if e.indent == "" {
+		return
+	}
+	e.buf = append(e.buf, '\n')
+	for i := 0; i < depth; i++ {
+		e.buf = append(e.buf, e.indent...)
+	}
+}
+
+func isFunc(v vm.Value) bool {
+	switch v.Kind() {
+	case vm.KFunc, vm.KBuiltin, vm.KType:
+		return true
+	}
+	return false
+}
+
+func (e *encoder) value(v vm.Value, depth int) error {
+	if depth > maxJSONDepth {
+		return valueErr("JSON.stringify: value is too deeply nested (cyclic?)")
+	}
+	switch v.Kind() {
+	case vm.KNil:
+		e.buf = append(e.buf, "null"...)
+	case vm.KBool:
+		if v.AsBool() {
+			e.buf = append(e.buf, "true"...)
+		} else {
+			e.buf = append(e.buf, "false"...)
+		}
+	case vm.KInt:
+		e.buf = strconv.AppendInt(e.buf, v.AsInt(), 10)
+	case vm.KFloat:
+		f := v.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			e.buf = append(e.buf, "null"...)
+		} else {
+			e.buf = appendNumber(e.buf, f)
+		}
+	case vm.KString:
+		e.buf = appendJSONString(e.buf, v.AsString())
+	case vm.KDuration:
+		ns := v.AsDuration()
+		if ns%1e6 == 0 {
+			e.buf = strconv.AppendInt(e.buf, ns/1e6, 10)
+		} else {
+			e.buf = appendNumber(e.buf, float64(ns)/1e6)
+		}
+	case vm.KSize:
+		e.buf = strconv.AppendInt(e.buf, v.AsSize(), 10)
+	case vm.KArray:
+		return e.array(v.AsArray().Elems, depth)
+	case vm.KRange:
+		xs, err := elems(e.t, "JSON.stringify", v)
+		if err != nil {
+			return err
+		}
+		return e.array(xs, depth)
+	case vm.KObject:
+		return e.object(v.AsObject(), depth)
+	case vm.KFunc, vm.KBuiltin, vm.KType:
+		e.buf = append(e.buf, "null"...)
+	case vm.KHost:
+		return e.host(v, depth)
+	default:
+		return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
+	}
+	return nil
+}
+
+func (e *encoder) array(xs []vm.Value, depth int) error {
+	if len(xs) == 0 {
+		e.buf = append(e.buf, "[]"...)
+		return nil
+	}
+	e.buf = append(e.buf, '[')
+	for i, x := range xs {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(depth + 1)
+		if err := e.value(x, depth+1); err != nil {
+			return err
+		}
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+func (e *encoder) key(k string, first bool, depth int) {
+	if !first {
+		e.buf = append(e.buf, ',')
+	}
+	e.newline(depth + 1)
+	e.buf = appendJSONString(e.buf, k)
+	e.buf = append(e.buf, ':')
+	if e.indent != "" {
+		e.buf = append(e.buf, ' ')
+	}
+}
+
+func (e *encoder) object(o *vm.Object, depth int) error {
+	first := true
+	e.buf = append(e.buf, '{')
+	if ti := o.Type; ti != nil && ti.Variant >= 0 && (o.Len() == 0 || ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT) {
+		e.key("__tag", true, depth)
+		e.buf = appendJSONString(e.buf, ti.Tag)
+		first = false
+	}
+	vals := o.Values()
+	for i, k := range o.Keys() {
+		if isFunc(vals[i]) {
+			continue
+		}
+		e.key(k, first, depth)
+		first = false
+		if err := e.value(vals[i], depth+1); err != nil {
+			return err
+		}
+	}
+	if !first {
+		e.newline(depth)
+	}
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
+func (e *encoder) host(v vm.Value, depth int) error {
+	h := v.AsHost()
+	switch h := h.(type) {
+	case JSONValuer:
+		return e.value(h.JSONValue(), depth)
+	case json.Marshaler:
+		raw, err := h.MarshalJSON()
+		if err != nil {
+			return vm.Errorf("ValueError", "JSON.stringify: %s: %v", vm.TypeName(v), err)
+		}
+		if e.indent == "" {
+			var b bytes.Buffer
+			if err := json.Compact(&b, raw); err != nil {
+				return vm.Errorf("ValueError", "JSON.stringify: %v", err)
+			}
+			e.buf = append(e.buf, b.Bytes()...)
+		} else {
+			var b bytes.Buffer
+			prefix := strings.Repeat(e.indent, depth)
+			if err := json.Indent(&b, raw, prefix, e.indent); err != nil {
+				return vm.Errorf("ValueError", "JSON.stringify: %v", err)
+			}
+			e.buf = append(e.buf, b.Bytes()...)
+		}
+		return nil
+	case vm.Iterable:
+		if e.t != nil {
+			xs, err := elems(e.t, "JSON.stringify", v)
+			if err != nil {
+				return err
+			}
+			return e.array(xs, depth)
+		}
+	}
+	return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
+}
+
+// appendJSONString writes s as a JSON string the way JavaScript does:
+// only ", \ and control characters are escaped; invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// FormatNumber formats a float the way JavaScript's Number#toString
+// does: integral values without a fraction, plain decimal notation for
+// magnitudes in [1e-6, 1e21), exponent notation ("1e+21", "1.5e-7")
+// outside it, NaN and Infinity by name.
+func FormatNumber(f float64) string { return string(appendNumber(nil, f)) }
+
+func appendNumber(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Infinity"...)
+	case f == 0:
+		return append(b, '0')
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // -d.ddde±xx
+	if e[0] == '-' {
+		b = append(b, '-')
+		e = e[1:]
+	}
+	mant, exp, _ := bytes.Cut(e, []byte{'e'})
+	x, _ := strconv.Atoi(string(exp))
+	digits := make([]byte, 0, len(mant))
+	for _, c := range mant {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	k, n := len(digits), x+1
+	switch {
+	case k <= n && n <= 21:
+		b = append(b, digits...)
+		for i := k; i < n; i++ {
+			b = append(b, '0')
+		}
+	case 0 < n && n <= 21:
+		b = append(b, digits[:n]...)
+		b = append(b, '.')
+		b = append(b, digits[n:]...)
+	case -6 < n && n <= 0:
+		b = append(b, '0', '.')
+		for i := 0; i < -n; i++ {
+			b = append(b, '0')
+		}
+		b = append(b, digits...)
+	default:
+		b = append(b, digits[0])
+		if k > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if n-1 >= 0 {
+			b = append(b, '+')
+		}
+		b = strconv.AppendInt(b, int64(n-1), 10)
+	}
+	return b
+}
+
+// ---------------------------------------------------------------- reading
+
+// ParseJSON parses JSON text into Tova values: objects keep their key
+// order, numbers without fraction or exponent are Ints when they fit in
+// 64 bits (Floats otherwise). A syntax error is a catchable
+// SyntaxError giving the position the Go decoder reports.
+func ParseJSON(data []byte) (vm.Value, error) { return ParseJSONString(string(data)) }
+
+// ParseJSONString is ParseJSON on a string (the result may share memory
+// with s).
+func ParseJSONString(s string) (vm.Value, error) {
+	p := parser{s: s}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err == nil {
+		p.skipSpace()
+		if p.i < len(p.s) {
+			err = p.fail("invalid character " + quoteChar(p.s[p.i]) + " after top-level value")
+		}
+	}
+	if err != nil {
+		return vm.Nil, jsonSyntaxError(s, err)
+	}
+	return v, nil
+}
+
+type parseError struct {
+	msg string
+	off int
+}
+
+func (e *parseError) Error() string { return e.msg }
+
+// jsonSyntaxError describes a parse failure with the Go decoder's
+// message and position.
+func jsonSyntaxError(s string, err error) error {
+	if e, ok := err.(*vm.Error); ok {
+		return e
+	}
+	msg, off := err.Error(), 0
+	if pe, ok := err.(*parseError); ok {
+		off = pe.off
+	}
+	var raw json.RawMessage
+	if gerr := json.Unmarshal([]byte(s), &raw); gerr != nil {
+		var se *json.SyntaxError
+		if errors.As(gerr, &se) {
+			// Offset counts the bytes read, the offending one included.
+			msg, off = se.Error(), int(se.Offset)
+			if off > 0 && !strings.HasPrefix(msg, "unexpected end") {
+				off--
+			}
+		} else {
+			msg = gerr.Error()
+		}
+	}
+	off = min(max(off, 0), len(s))
+	line := 1 + strings.Count(s[:off], "\n")
+	col := off - strings.LastIndexByte(s[:off], '\n')
+	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", msg, line, col, off)
+}
+
+func quoteChar(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	s := strconv.QuoteRune(rune(c))
+	return s
+}
+
+type parser struct {
+	s         string
+	i         int
+	lastShape *vm.Shape
+	// keys and vals are stacks holding the entries of the objects and
+	// lists being parsed.
+	keys []string
+	vals []vm.Value
+}
+
+func (p *parser) fail(msg string) error { return &parseError{msg: msg, off: p.i} }
+
+func (p *parser) skipSpace() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value(depth int) (vm.Value, error) {
+	if depth > maxJSONDepth {
+		return vm.Nil, vm.Errorf("SyntaxError", "JSON.parse: exceeded max depth %d", maxJSONDepth)
+	}
+	if p.i >= len(p.s) {
+		return vm.Nil, p.fail("unexpected end of JSON input")
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Str(s), nil
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	case c == 't':
+		return p.literal("true", vm.True)
+	case c == 'f':
+		return p.literal("false", vm.False)
+	case c == 'n':
+		return p.literal("null", vm.Nil)
+	default:
+		return vm.Nil, p.fail("invalid character " + quoteChar(c) + " looking for beginning of value")
+	}
+}
+
+func (p *parser) literal(word string, v vm.Value) (vm.Value, error) {
+	if !strings.HasPrefix(p.s[p.i:], word) {
+		return vm.Nil, p.fail("invalid literal")
+	}
+	p.i += len(word)
+	return v, nil
+}
+
+func (p *parser) array(depth int) (vm.Value, error) {
+	p.i++ // [
+	p.skipSpace()
+	if p.i < len(p.s) && p.s[p.i] == ']' {
+		p.i++
+		return newList([]vm.Value{}), nil
+	}
+	// Elements are collected on the parser's value stack, then copied
+	// into a list of the exact size.
+	base := len(p.vals)
+	defer func() { p.vals = p.vals[:base] }()
+	for {
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		p.vals = append(p.vals, v)
+		p.skipSpace()
+		if p.i >= len(p.s) {
+			return vm.Nil, p.fail("unexpected end of JSON input")
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			out := make([]vm.Value, len(p.vals)-base)
+			copy(out, p.vals[base:])
+			return newList(out), nil
+		default:
+			return vm.Nil, p.fail("invalid character after array element")
+		}
+	}
+}
+
+func (p *parser) object(depth int) (vm.Value, error) {
+	p.i++ // {
+	p.skipSpace()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		return vm.ObjectValue(vm.NewObject()), nil
+	}
+	kbase, vbase := len(p.keys), len(p.vals)
+	defer func() { p.keys, p.vals = p.keys[:kbase], p.vals[:vbase] }()
+	for {
+		p.skipSpace()
+		if p.i >= len(p.s) {
+			return vm.Nil, p.fail("unexpected end of JSON input")
+		}
+		if p.s[p.i] != '"' {
+			return vm.Nil, p.fail("invalid character looking for beginning of object key string")
+		}
+		k, err := p.str()
+		if err != nil {
+			return vm.Nil, err
+		}
+		p.skipSpace()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return vm.Nil, p.fail("invalid character after object key")
+		}
+		p.i++
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		p.keys = append(p.keys, k)
+		p.vals = append(p.vals, v)
+		p.skipSpace()
+		if p.i >= len(p.s) {
+			return vm.Nil, p.fail("unexpected end of JSON input")
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+			continue
+		case '}':
+			p.i++
+		default:
+			return vm.Nil, p.fail("invalid character after object key:value pair")
+		}
+		break
+	}
+	vals := make([]vm.Value, len(p.vals)-vbase)
+	copy(vals, p.vals[vbase:])
+	return vm.ObjectValue(p.build(p.keys[kbase:], vals)), nil
+}
+
+// build makes an object from parsed keys (which it may modify, but does
+// not retain) and values (which the object keeps). Rows of a JSON array
+// usually share their keys: the previous object's shape is reused.
+func (p *parser) build(keys []string, vals []vm.Value) *vm.Object {
+	if s := p.lastShape; s != nil && slicesEqual(s.Keys(), keys) {
+		return vm.NewObjectShaped(s, vals)
+	}
+	// Keys may end up in the shared shape tree: do not let them pin the
+	// whole input text.
+	for i, k := range keys {
+		keys[i] = strings.Clone(k)
+	}
+	if len(keys) <= 32 {
+		s := vm.ShapeOf(keys)
+		if len(s.Keys()) == len(keys) {
+			p.lastShape = s
+			return vm.NewObjectShaped(s, vals)
+		}
+	}
+	o := vm.NewObject()
+	for i, k := range keys {
+		o.Set(k, vals[i])
+	}
+	return o
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) str() (string, error) {
+	p.i++ // opening quote
+	start := p.i
+	// Fast path: no escapes, no control characters, valid UTF-8.
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			s := p.s[start:p.i]
+			p.i++
+			return s, nil
+		case c == '\\' || c < 0x20:
+			return p.strSlow(start)
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return p.strSlow(start)
+			}
+			p.i += size
+		default:
+			p.i++
+		}
+	}
+	return "", p.fail("unexpected end of JSON input")
+}
+
+func (p *parser) strSlow(start int) (string, error) {
+	b := make([]byte, 0, p.i-start+16)
+	b = append(b, p.s[start:p.i]...)
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(b), nil
+		case c < 0x20:
+			return "", p.fail("invalid character in string literal")
+		case c == '\\':
+			if p.i+1 >= len(p.s) {
+				return "", p.fail("unexpected end of JSON input")
+			}
+			e := p.s[p.i+1]
+			p.i += 2
+			switch e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := p.hex4()
+				if !ok {
+					return "", p.fail("invalid character in \\u hexadecimal character escape")
+				}
+				if utf16.IsSurrogate(r) {
+					r2 := utf8.RuneError
+					if strings.HasPrefix(p.s[p.i:], `\u`) {
+						save := p.i
+						p.i += 2
+						if x, ok := p.hex4(); ok && utf16.DecodeRune(r, x) != utf8.RuneError {
+							r2 = utf16.DecodeRune(r, x)
+						} else {
+							p.i = save
+						}
+					}
+					r = r2
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", p.fail("invalid character in string escape code")
+			}
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, "\uFFFD"...)
+			} else {
+				b = append(b, p.s[p.i:p.i+size]...)
+			}
+			p.i += size
+		default:
+			b = append(b, c)
+			p.i++
+		}
+	}
+	return "", p.fail("unexpected end of JSON input")
+}
+
+func (p *parser) hex4() (rune, bool) {
+	if p.i+4 > len(p.s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(p.s[p.i : p.i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
+}
+
+func (p *parser) number() (vm.Value, error) {
+	start := p.i
+	if p.s[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	if p.i < len(p.s) && p.s[p.i] == '0' {
+		p.i++
+	} else if digits() == 0 {
+		return vm.Nil, p.fail("invalid character in numeric literal")
+	}
+	isFloat := false
+	if p.i < len(p.s) && p.s[p.i] == '.' {
+		p.i++
+		isFloat = true
+		if digits() == 0 {
+			return vm.Nil, p.fail("invalid character after decimal point in numeric literal")
+		}
+	}
+	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
+		p.i++
+		isFloat = true
+		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return vm.Nil, p.fail("invalid character in exponent of numeric literal")
+		}
+	}
+	text := p.s[start:p.i]
+	if !isFloat {
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return vm.Int(n), nil
+		}
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return vm.Nil, p.fail("invalid numeric literal")
+	}
+	return vm.Float(f), nil
+}

@@ -1,0 +1,370 @@
+package stdlib
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"tova/vm"
+)
+
+// jsonNS returns the member name of the JSON namespace.
+func jsonNS(t testing.TB, e *testEnv, name string) vm.Value {
+	t.Helper()
+	ns := builtin(t, "JSON")
+	v, ok, err := ns.AsHost().GetAttr(e.th, name)
+	if err != nil || !ok {
+		t.Fatalf("JSON.%s: %v %v", name, ok, err)
+	}
+	return v
+}
+
+func stringify(t testing.TB, e *testEnv, args ...vm.Value) string {
+	t.Helper()
+	v, err := e.th.Call(jsonNS(t, e, "stringify"), args...)
+	if err != nil {
+		t.Fatalf("JSON.stringify(%s): %v", reprArgs(args), err)
+	}
+	if v.Kind() != vm.KString {
+		t.Fatalf("JSON.stringify returned %s", vm.TypeName(v))
+	}
+	return v.AsString()
+}
+
+func parse(t testing.TB, e *testEnv, s string) vm.Value {
+	t.Helper()
+	v, err := e.th.Call(jsonNS(t, e, "parse"), S(s))
+	if err != nil {
+		t.Fatalf("JSON.parse(%q): %v", s, err)
+	}
+	return v
+}
+
+func circle() vm.Value {
+	adt := &vm.ADTInfo{Name: "Shape"}
+	ti := vm.NewTypeInfo("Shape", "Circle", []string{"r"}, 0)
+	ti.ADT = adt
+	return vm.ObjectValue(ti.New([]vm.Value{F(2)}))
+}
+
+func red() vm.Value {
+	adt := &vm.ADTInfo{Name: "Color"}
+	ti := vm.NewTypeInfo("Color", "Red", nil, 0)
+	ti.ADT = adt
+	return vm.ObjectValue(ti.Singleton)
+}
+
+var pointOne, pointTwo = 0.1, 0.2
+
+func TestJSONStringify(t *testing.T) {
+	e := newEnv(t)
+	fnObj := O("a", I(1), "f", builtin(t, "len"), "b", nilV)
+	cases := []struct {
+		v    vm.Value
+		want string
+	}{
+		{O("a", I(1), "b", L(I(1), I(2))), `{"a":1,"b":[1,2]}`},
+		{O("name", S("Alice"), "age", I(30)), `{"name":"Alice","age":30}`},
+		{L(I(1), I(2), I(3)), `[1,2,3]`},
+		{S("hello"), `"hello"`},
+		{nilV, `null`},
+		{B(true), `true`},
+		{I(-42), `-42`},
+		{F(2), `2`},
+		{F(-0.0), `0`},
+		{F(3.5), `3.5`},
+		{F(pointOne + pointTwo), `0.30000000000000004`},
+		{F(1e21), `1e+21`},
+		{F(1e20), `100000000000000000000`},
+		{F(1234567.5), `1234567.5`},
+		{F(0.000001), `0.000001`},
+		{F(1e-7), `1e-7`},
+		{F(-1.5e-10), `-1.5e-10`},
+		{F(1.7976931348623157e308), `1.7976931348623157e+308`},
+		{F(math.NaN()), `null`},
+		{F(math.Inf(1)), `null`},
+		{record(), `{"id":1,"name":"ann"}`},
+		{vm.Ok(I(5)), `{"value":5}`},
+		{vm.Err(S("bad")), `{"error":"bad"}`},
+		{vm.Some(I(1)), `{"value":1}`},
+		{vm.None, `{"__tag":"None"}`},
+		{circle(), `{"__tag":"Circle","r":2}`},
+		{red(), `{"__tag":"Red"}`},
+		{vm.Duration(int64(30 * time.Second)), `30000`},
+		{vm.Duration(int64(1500 * time.Microsecond)), `1.5`},
+		{vm.Size(5 << 20), `5242880`},
+		{vm.NewRange(0, 3, 1), `[0,1,2]`},
+		{fnObj, `{"a":1,"b":null}`},
+		{L(builtin(t, "len")), `[null]`},
+		{O(), `{}`},
+		{L(), `[]`},
+		{O("x", O(), "y", L()), `{"x":{},"y":[]}`},
+		{S("q\"b\\s/\n\r\t\b\f\x01\x1fé😀\u2028<>&"), `"q\"b\\s/\n\r\t\b\f\u0001\u001fé😀` + "\u2028" + `<>&"`},
+		{S("bad\xffutf8"), `"bad\ufffdutf8"`},
+		{O("we\"ird key", I(1)), `{"we\"ird key":1}`},
+		{L(vm.Ok(L(vm.None))), `[{"value":[{"__tag":"None"}]}]`},
+		{vm.HostValue(&Date{T: time.UnixMilli(0)}), `"1970-01-01T00:00:00.000Z"`},
+		{O("rows", vm.HostValue(&seqHost{n: 2})), `{"rows":[0,1]}`},
+	}
+	for _, c := range cases {
+		if got := stringify(t, e, c.v); got != c.want {
+			t.Errorf("JSON.stringify(%s) = %s, want %s", vm.Repr(c.v), got, c.want)
+		}
+	}
+	// Compact output is valid JSON for Go's decoder too.
+	for _, c := range cases {
+		if got := stringify(t, e, c.v); !json.Valid([]byte(got)) {
+			t.Errorf("JSON.stringify(%s) = %s is not valid JSON", vm.Repr(c.v), got)
+		}
+	}
+}
+
+func TestJSONPretty(t *testing.T) {
+	e := newEnv(t)
+	v := O("name", S("Alice"), "scores", L(I(90), I(85)), "empty", L(), "o", O(), "n", O("x", nilV))
+	want := `{
+  "name": "Alice",
+  "scores": [
+    90,
+    85
+  ],
+  "empty": [],
+  "o": {},
+  "n": {
+    "x": null
+  }
+}`
+	if got := stringify(t, e, v, I(2)); got != want {
+		t.Errorf("JSON.stringify(v, 2) =\n%s\nwant\n%s", got, want)
+	}
+	if got := stringify(t, e, v, nilV, I(2)); got != want {
+		t.Errorf("JSON.stringify(v, nil, 2) =\n%s", got)
+	}
+	if got := e.call(t, "json_pretty", v).AsString(); got != want {
+		t.Errorf("json_pretty =\n%s", got)
+	}
+	if got := stringify(t, e, L(I(1)), S("\t")); got != "[\n\t1\n]" {
+		t.Errorf("tab indent: %q", got)
+	}
+	if got := stringify(t, e, L(I(1)), I(0)); got != "[1]" {
+		t.Errorf("zero indent: %q", got)
+	}
+	date := O("d", vm.HostValue(&Date{T: time.UnixMilli(0)}))
+	if got := stringify(t, e, date, I(2)); got != "{\n  \"d\": \"1970-01-01T00:00:00.000Z\"\n}" {
+		t.Errorf("pretty host value: %q", got)
+	}
+}
+
+func TestJSONStringifyErrors(t *testing.T) {
+	e := newEnv(t)
+	cyc := vm.NewObject()
+	cyc.Set("self", vm.ObjectValue(cyc))
+	_, err := e.th.Call(jsonNS(t, e, "stringify"), vm.ObjectValue(cyc))
+	if err == nil || !strings.Contains(err.Error(), "too deeply nested") {
+		t.Errorf("cyclic stringify: %v", err)
+	}
+	_, err = e.th.Call(jsonNS(t, e, "stringify"), vm.HostValue(&Namespace{name: "X"}))
+	if err == nil || !strings.Contains(err.Error(), "cannot serialise") {
+		t.Errorf("host stringify: %v", err)
+	}
+	_, err = e.th.Call(jsonNS(t, e, "stringify"), I(1), L())
+	if err == nil || !strings.Contains(err.Error(), "expected Int or String indent") {
+		t.Errorf("bad indent: %v", err)
+	}
+	if b, err := AppendJSON(nil, nil, vm.HostValue(&seqHost{n: 1})); err == nil {
+		t.Errorf("AppendJSON without a thread serialised a lazy sequence: %s", b)
+	}
+}
+
+func TestJSONParse(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		in, want string
+	}{
+		{`{"name": "Alice", "age": 30}`, `{ name: "Alice", age: 30 }`},
+		{`[1, 2, 3]`, `[1, 2, 3]`},
+		{` "hé\u00e9\n\"\/" `, `"héé\n\"/"`},
+		{`"\ud83d\ude00"`, `"😀"`},
+		{`"\ud83d"`, "\"\ufffd\""},
+		{`"\ud83dx"`, "\"\ufffdx\""},
+		{`null`, `nil`},
+		{`true`, `true`},
+		{`false`, `false`},
+		{`0`, `0`},
+		{`-0`, `0`},
+		{`-12`, `-12`},
+		{`1.5`, `1.5`},
+		{`2.0`, `2`},
+		{`1e3`, `1000`},
+		{`1E-2`, `0.01`},
+		{`9223372036854775807`, `9223372036854775807`},
+		{`9223372036854775808`, `9223372036854776000`},
+		{`-9223372036854775808`, `-9223372036854775808`},
+		{`1e400`, `Infinity`},
+		{`{"b": 1, "a": 2}`, `{ b: 1, a: 2 }`},
+		{`{"a": 1, "b": 2, "a": 3}`, `{ a: 3, b: 2 }`},
+		{`{}`, `{}`},
+		{`[]`, `[]`},
+		{`[{"id":1,"x":null},{"id":2,"x":true},{"x":0,"id":3}]`, `[{ id: 1, x: nil }, { id: 2, x: true }, { x: 0, id: 3 }]`},
+		{`{"a b": {"c": [[]]}}`, `{ "a b": { c: [[]] } }`},
+		{"\t\r\n[1 , 2]\n", `[1, 2]`},
+		{"\"bad\xffutf8\"", `"bad` + "\ufffd" + `utf8"`},
+	}
+	for _, c := range cases {
+		eq(t, "JSON.parse("+c.in+")", parse(t, e, c.in), c.want)
+	}
+	kindIs(t, "parse 2.0", parse(t, e, "2.0"), vm.KFloat)
+	kindIs(t, "parse 2", parse(t, e, "2"), vm.KInt)
+	kindIs(t, "parse 1e3", parse(t, e, "1e3"), vm.KFloat)
+	kindIs(t, "parse 2^63", parse(t, e, "9223372036854775808"), vm.KFloat)
+	// Rows share a shape.
+	rows := parse(t, e, `[{"id":1,"n":"a"},{"id":2,"n":"b"}]`).AsArray().Elems
+	if rows[0].AsObject().Shape() != rows[1].AsObject().Shape() {
+		t.Error("parsed rows with the same keys do not share a shape")
+	}
+	// Many keys: dictionary mode still keeps the order.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"k` + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `":` + string(rune('0'+i%10)))
+	}
+	b.WriteString("}")
+	big := parse(t, e, b.String())
+	if n := big.AsObject().Len(); n != 100 || big.AsObject().Keys()[99] != "kvd" {
+		t.Errorf("big object: %d keys, last %q", n, big.AsObject().Keys()[n-1])
+	}
+}
+
+func TestJSONParseErrors(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		in, msg string
+	}{
+		{``, "unexpected end of JSON input"},
+		{`{bad`, "invalid character 'b' looking for beginning of object key string (line 1, column 2, offset 1)"},
+		{`[1, 2`, "unexpected end of JSON input"},
+		{`[1, 2,]`, "invalid character ']' looking for beginning of value"},
+		{`{"a": 1,}`, "invalid character '}' looking for beginning of object key string"},
+		{"{\n  \"a\": tru\n}", "invalid character '\\n' in literal true (expecting 'e') (line 2, column 11"},
+		{`01`, "invalid character '1' after top-level value"},
+		{`1 2`, "invalid character '2' after top-level value"},
+		{`"abc`, "unexpected end of JSON input"},
+		{"\"a\tb\"", "invalid character '\\t' in string literal"},
+		{`"\x"`, "invalid character 'x' in string escape code"},
+		{`"\u12"`, "invalid character"},
+		{`-`, "in numeric literal"},
+		{`1.`, "after decimal point in numeric literal"},
+		{`NaN`, "invalid character 'N' looking for beginning of value"},
+		{`{"a" 1}`, "invalid character '1' after object key"},
+		{strings.Repeat("[", 20000), "exceeded max depth"},
+	}
+	for _, c := range cases {
+		_, err := e.th.Call(jsonNS(t, e, "parse"), S(c.in))
+		ve, ok := err.(*vm.Error)
+		if !ok {
+			t.Errorf("JSON.parse(%q): error %v, want a *vm.Error", c.in, err)
+			continue
+		}
+		if ve.Kind != "SyntaxError" || !strings.HasPrefix(ve.Msg, "JSON.parse: ") || !strings.Contains(ve.Msg, c.msg) {
+			t.Errorf("JSON.parse(%q): %s %q, want SyntaxError containing %q", c.in, ve.Kind, ve.Msg, c.msg)
+		}
+	}
+	runErrCases(t, []ec{{"json_stringify", a(vm.HostValue(&Namespace{name: "X"})), "TypeError", "cannot serialise Object"}})
+	_, err := e.th.Call(jsonNS(t, e, "parse"), I(1))
+	if err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Int") {
+		t.Errorf("JSON.parse(1): %v", err)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	docs := []string{
+		`{"a":1,"b":[1,2,{"c":null}],"d":"x\ny","e":1.5,"f":true,"g":{}}`,
+		`[{"id":1,"tags":["a","b"]},{"id":2,"tags":[]}]`,
+		`"😀 \"quoted\" \\ back"`,
+		`[9223372036854775807,-9223372036854775808,1e+21,1e-7,0.1]`,
+		`{"z":1,"y":2,"x":3}`,
+	}
+	for _, d := range docs {
+		v := parse(t, e, d)
+		out := stringify(t, e, v)
+		if out != d {
+			t.Errorf("round trip:\n in: %s\nout: %s", d, out)
+		}
+		if !vm.Equal(parse(t, e, out), v) {
+			t.Errorf("parse(stringify(v)) != v for %s", d)
+		}
+	}
+	// Values → JSON → values.
+	v := O("s", S("é\u0000x"), "n", L(I(1), F(2.5), I(-3)), "o", O("k", B(false)))
+	back := parse(t, e, stringify(t, e, v))
+	if !vm.Equal(back, v) {
+		t.Errorf("round trip of %s gave %s", vm.Repr(v), vm.Repr(back))
+	}
+}
+
+func TestJSONFreeFunctions(t *testing.T) {
+	runCases(t, []tc{
+		{"json_parse", a(S(`{"a": 1}`)), "Ok({ a: 1 })"},
+		{"json_parse", a(S(`[1, 2, 3]`)), "Ok([1, 2, 3])"},
+		{"json_stringify", a(O("a", I(1))), `"{\"a\":1}"`},
+		{"jsonStringify", a(L(I(1), I(2))), `"[1,2]"`},
+		{"json_stringify", a(S("hello")), `"\"hello\""`},
+		{"to_json", a(vm.None), `"{\"__tag\":\"None\"}"`},
+	})
+	e := newEnv(t)
+	r := e.call(t, "json_parse", S("invalid json"))
+	if variantOf(r) != isErr || !strings.Contains(payload(r).AsString(), "invalid character 'i'") {
+		t.Errorf("json_parse(invalid) = %s", vm.Repr(r))
+	}
+}
+
+func TestFormatNumber(t *testing.T) {
+	cases := map[float64]string{
+		0: "0", 1: "1", -1: "-1", 0.5: "0.5", 123.456: "123.456", 1e21: "1e+21", 1.5e21: "1.5e+21",
+		1e-6: "0.000001", 1.5e-6: "0.0000015", 1e-7: "1e-7", 123456789012: "123456789012",
+		1234567.125: "1234567.125", 5e-324: "5e-324", math.MaxFloat64: "1.7976931348623157e+308",
+		math.Inf(-1): "-Infinity", 1e100: "1e+100", 0.1: "0.1", 100: "100",
+	}
+	for f, want := range cases {
+		if got := FormatNumber(f); got != want {
+			t.Errorf("FormatNumber(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+func BenchmarkJSONStringify(b *testing.B) {
+	e := newEnv(b)
+	rows := make([]vm.Value, 100)
+	for i := range rows {
+		rows[i] = O("id", I(int64(i)), "name", S("user name"), "score", F(float64(i)/3), "active", B(i%2 == 0), "tags", L(S("a"), S("b")))
+	}
+	v := L(rows...)
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		buf, _ = AppendJSON(e.th, buf[:0], v)
+	}
+}
+
+func BenchmarkJSONParse(b *testing.B) {
+	e := newEnv(b)
+	rows := make([]vm.Value, 100)
+	for i := range rows {
+		rows[i] = O("id", I(int64(i)), "name", S("user name"), "score", F(float64(i)/3), "active", B(i%2 == 0), "tags", L(S("a"), S("b")))
+	}
+	doc, _ := AppendJSON(e.th, nil, L(rows...))
+	s := string(doc)
+	b.SetBytes(int64(len(s)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseJSONString(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

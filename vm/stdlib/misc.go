@@ -1,0 +1,696 @@
+package stdlib
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"tova/vm"
+)
+
+func init() {
+	registerCore()
+	registerCollections()
+	registerStrings()
+	registerMath()
+	registerObjects()
+	registerResult()
+	registerJSON()
+	registerMisc()
+	registerNamespaces()
+}
+
+func registerMisc() {
+	reg("uuid", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		u, err := uuid.NewRandom()
+		if err != nil {
+			return vm.Nil, vm.Errorf("IOError", "uuid: %v", err)
+		}
+		return vm.Str(u.String()), nil
+	})
+	reg("env", ps("name", "default"), bEnv)
+	reg("sleep", ps("duration"), bSleep)
+	reg("now", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Int(t.In.Cfg.Now().UnixMilli()), nil
+	})
+	reg("now_iso", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Str(t.In.Cfg.Now().UTC().Format(isoLayout)), nil
+	})
+
+	// encoding
+	reg("base64_encode", ps("s"), strFn("base64_encode", func(s string) string {
+		return base64.StdEncoding.EncodeToString([]byte(s))
+	}))
+	reg("base64_decode", ps("s"), decodeFn("base64_decode", func(s string) ([]byte, error) {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			return b, nil
+		}
+		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	}))
+	reg("hex_encode", ps("s"), strFn("hex_encode", func(s string) string { return hex.EncodeToString([]byte(s)) }))
+	reg("hex_decode", ps("s"), decodeFn("hex_decode", hex.DecodeString))
+	reg("url_encode", ps("s"), strFn("url_encode", urlEncode))
+	reg("url_decode", ps("s"), decodeFn("url_decode", func(s string) ([]byte, error) {
+		r, err := url.PathUnescape(s)
+		return []byte(r), err
+	}))
+	reg("parse_query", ps("s"), bParseQuery)
+	reg("build_query", ps("obj"), bBuildQuery)
+
+	// validation
+	reg("is_email", ps("s"), matchFn("is_email", `^[^\s@]+@[^\s@]+\.[^\s@]+$`))
+	reg("is_url", ps("s"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, ok := optString(args)
+		if !ok {
+			return vm.False, nil
+		}
+		u, err := url.Parse(s)
+		return vm.Bool(err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ftp") && u.Host != ""), nil
+	})
+	reg("is_numeric", ps("s"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if v := arg(args, 0); v.IsNumber() {
+			return vm.True, nil
+		}
+		s, ok := optString(args)
+		if !ok {
+			return vm.False, nil
+		}
+		_, isNum := parseFloatText(s)
+		return vm.Bool(isNum && strings.TrimSpace(s) != ""), nil
+	})
+	reg("is_alpha", ps("s"), runesFn("is_alpha", unicode.IsLetter))
+	reg("is_alphanumeric", ps("s"), runesFn("is_alphanumeric", func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	}))
+	reg("is_uuid", ps("s"), matchFn("is_uuid", `^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`))
+	reg("is_hex", ps("s"), matchFn("is_hex", `^(?i)(0x)?[0-9a-f]+$`))
+
+	// regular expressions (RE2 syntax)
+	reg("regex_test", ps("s", "pattern", "flags"), bRegexTest)
+	reg("regex_match", ps("s", "pattern", "flags"), bRegexMatch)
+	reg("regex_find_all", ps("s", "pattern", "flags"), bRegexFindAll)
+	reg("regex_replace", ps("s", "pattern", "replacement", "flags"), bRegexReplace)
+	reg("regex_split", ps("s", "pattern", "flags"), bRegexSplit)
+	reg("regex_capture", ps("s", "pattern", "flags"), bRegexCapture)
+
+	// functional helpers
+	reg("compose", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return chain("compose", args, true) })
+	reg("pipe_fn", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return chain("pipe_fn", args, false) })
+	reg("negate", ps("fn"), bNegate)
+	reg("partial", nil, bPartial)
+	reg("flip", ps("fn"), bFlip)
+	reg("once", ps("fn"), bOnce)
+	reg("memoize", ps("fn"), bMemoize)
+	reg("curry", ps("fn", "arity"), bCurry)
+}
+
+// ---------------------------------------------------------------- env, time
+
+func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	name, err := str("env", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if v, ok := t.In.Cfg.Getenv(name); ok {
+		return vm.Str(v), nil
+	}
+	return arg(args, 1), nil
+}
+
+// bSleep pauses the thread: sleep(250.milliseconds) or sleep(250) (ms).
+// Other threads of the instance run meanwhile (the scheduler is
+// released). It returns early with a Cancelled error when the thread's
+// context ends.
+func bSleep(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	v := arg(args, 0)
+	var d time.Duration
+	switch v.Kind() {
+	case vm.KDuration:
+		d = time.Duration(v.AsDuration())
+	case vm.KInt:
+		ms := v.AsInt()
+		if ms > int64(1<<62)/int64(time.Millisecond) {
+			ms = int64(1<<62) / int64(time.Millisecond)
+		}
+		d = time.Duration(ms) * time.Millisecond
+	case vm.KFloat:
+		f := v.AsFloat()
+		if f != f {
+			return vm.Nil, valueErr("sleep: duration is NaN")
+		}
+		d = time.Duration(min(f, 4e12) * float64(time.Millisecond))
+	default:
+		return vm.Nil, typeErr("sleep", "Duration or Int milliseconds", v)
+	}
+	ctx := t.Context()
+	if err := ctx.Err(); err != nil {
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "sleep: %v", err)
+	}
+	if d <= 0 {
+		return vm.Nil, nil
+	}
+	var err error
+	t.Blocking(func() {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			err = vm.Errorf(vm.ErrCancelled, "sleep: %v", ctx.Err())
+		}
+	})
+	return vm.Nil, err
+}
+
+// ---------------------------------------------------------------- encoding
+
+func decodeFn(name string, f func(string) ([]byte, error)) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := str(name, args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		b, err := f(s)
+		if err != nil {
+			return vm.Nil, valueErr("%s: %v", name, err)
+		}
+		return vm.Str(string(b)), nil
+	}
+}
+
+// urlEncode escapes like JavaScript's encodeURIComponent.
+func urlEncode(s string) string {
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexd[c>>4])
+		b.WriteByte(hexd[c&15])
+	}
+	return b.String()
+}
+
+func bParseQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("parse_query", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	s = strings.TrimPrefix(s, "?")
+	obj := vm.NewObject()
+	for _, part := range strings.Split(s, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		if i := obj.Lookup(k); i >= 0 {
+			old := obj.Slot(i)
+			if old.Kind() == vm.KArray {
+				a := old.AsArray()
+				a.Elems = append(a.Elems, vm.Str(v))
+			} else {
+				obj.SetSlot(i, newList([]vm.Value{old, vm.Str(v)}))
+			}
+			continue
+		}
+		obj.Set(k, vm.Str(v))
+	}
+	return vm.ObjectValue(obj), nil
+}
+
+func bBuildQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o, err := object("build_query", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var parts []string
+	add := func(k string, v vm.Value) {
+		parts = append(parts, urlEncode(k)+"="+urlEncode(vm.ToString(v)))
+	}
+	for i, k := range o.Keys() {
+		v := o.Slot(i)
+		switch v.Kind() {
+		case vm.KNil:
+		case vm.KArray:
+			for _, x := range v.AsArray().Elems {
+				add(k, x)
+			}
+		default:
+			add(k, v)
+		}
+	}
+	return vm.Str(strings.Join(parts, "&")), nil
+}
+
+// ---------------------------------------------------------------- validation
+
+func optString(args []vm.Value) (string, bool) {
+	v := arg(args, 0)
+	if v.Kind() != vm.KString {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func matchFn(name, pattern string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	re := regexp.MustCompile(pattern)
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, ok := optString(args)
+		return vm.Bool(ok && re.MatchString(s)), nil
+	}
+}
+
+func runesFn(name string, f func(rune) bool) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, ok := optString(args)
+		if !ok || s == "" {
+			return vm.False, nil
+		}
+		for _, r := range s {
+			if !f(r) {
+				return vm.False, nil
+			}
+		}
+		return vm.True, nil
+	}
+}
+
+// ---------------------------------------------------------------- regex
+
+var regexCache sync.Map // pattern with flags → *regexp.Regexp
+
+const maxCachedRegexps = 1024
+
+var regexCount struct {
+	sync.Mutex
+	n int
+}
+
+func compileRegex(fname string, args []vm.Value, flagsAt int) (*regexp.Regexp, error) {
+	pat, err := str(fname, args, 1)
+	if err != nil {
+		return nil, err
+	}
+	flags, err := optStr(fname, args, flagsAt, "")
+	if err != nil {
+		return nil, err
+	}
+	var prefix strings.Builder
+	for _, f := range flags {
+		switch f {
+		case 'i', 'm', 's':
+			prefix.WriteRune(f)
+		case 'g', 'u', 'y':
+		default:
+			return nil, valueErr("%s: unknown regex flag %q", fname, f)
+		}
+	}
+	full := pat
+	if prefix.Len() > 0 {
+		full = "(?" + prefix.String() + ")" + pat
+	}
+	if re, ok := regexCache.Load(full); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(full)
+	if err != nil {
+		return nil, valueErr("%s: invalid pattern: %v", fname, err)
+	}
+	regexCount.Lock()
+	if regexCount.n < maxCachedRegexps {
+		regexCount.n++
+		regexCache.Store(full, re)
+	}
+	regexCount.Unlock()
+	return re, nil
+}
+
+func bRegexTest(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_test", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_test", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Bool(re.MatchString(s)), nil
+}
+
+// matchObject builds { match, index, groups } for one match (loc as
+// returned by FindStringSubmatchIndex); index counts characters.
+func matchObject(s string, loc []int) vm.Value {
+	o := vm.NewObject()
+	o.Set("match", vm.Str(s[loc[0]:loc[1]]))
+	o.Set("index", vm.Int(int64(utf8.RuneCountInString(s[:loc[0]]))))
+	groups := make([]vm.Value, 0, len(loc)/2-1)
+	for i := 2; i+1 < len(loc); i += 2 {
+		if loc[i] < 0 {
+			groups = append(groups, vm.Nil)
+		} else {
+			groups = append(groups, vm.Str(s[loc[i]:loc[i+1]]))
+		}
+	}
+	o.Set("groups", newList(groups))
+	return vm.ObjectValue(o)
+}
+
+func bRegexMatch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_match", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_match", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	loc := re.FindStringSubmatchIndex(s)
+	if loc == nil {
+		return vm.Err(vm.Str("No match")), nil
+	}
+	return vm.Ok(matchObject(s, loc)), nil
+}
+
+func bRegexFindAll(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_find_all", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_find_all", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	out := []vm.Value{}
+	for _, loc := range re.FindAllStringSubmatchIndex(s, -1) {
+		out = append(out, matchObject(s, loc))
+	}
+	return newList(out), nil
+}
+
+// jsReplacement converts a JavaScript replacement string ($1, $&, $<name>,
+// $$) to Go's template syntax.
+func jsReplacement(r string) string {
+	if !strings.Contains(r, "$") {
+		return r
+	}
+	var b strings.Builder
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if c != '$' || i+1 >= len(r) {
+			if c == '$' {
+				b.WriteString("$$")
+			} else {
+				b.WriteByte(c)
+			}
+			continue
+		}
+		n := r[i+1]
+		switch {
+		case n == '$':
+			b.WriteString("$$")
+			i++
+		case n == '&':
+			b.WriteString("${0}")
+			i++
+		case n >= '0' && n <= '9':
+			j := i + 1
+			for j < len(r) && j < i+3 && r[j] >= '0' && r[j] <= '9' {
+				j++
+			}
+			b.WriteString("${" + r[i+1:j] + "}")
+			i = j - 1
+		case n == '<':
+			if k := strings.IndexByte(r[i:], '>'); k > 0 {
+				b.WriteString("${" + r[i+2:i+k] + "}")
+				i += k
+			} else {
+				b.WriteString("$$")
+			}
+		default:
+			b.WriteString("$$")
+		}
+	}
+	return b.String()
+}
+
+func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_replace", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_replace", args, 3)
+	if err != nil {
+		return vm.Nil, err
+	}
+	rep := arg(args, 2)
+	if callable(rep) {
+		var callErr error
+		out := re.ReplaceAllStringFunc(s, func(m string) string {
+			if callErr != nil {
+				return m
+			}
+			r, err := callFn(t, rep, vm.Str(m))
+			if err != nil {
+				callErr = err
+				return m
+			}
+			return vm.ToString(r)
+		})
+		if callErr != nil {
+			return vm.Nil, callErr
+		}
+		return vm.Str(out), nil
+	}
+	if rep.Kind() != vm.KString {
+		return vm.Nil, typeErr("regex_replace", "String replacement", rep)
+	}
+	return vm.Str(re.ReplaceAllString(s, jsReplacement(rep.AsString()))), nil
+}
+
+func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_split", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_split", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return strList(re.Split(s, -1)), nil
+}
+
+func bRegexCapture(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("regex_capture", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	re, err := compileRegex("regex_capture", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return vm.Err(vm.Str("No match")), nil
+	}
+	o := vm.NewObject()
+	for i, name := range re.SubexpNames() {
+		if name != "" {
+			o.Set(name, vm.Str(m[i]))
+		}
+	}
+	if o.Len() == 0 {
+		return vm.Err(vm.Str("No named groups")), nil
+	}
+	return vm.Ok(vm.ObjectValue(o)), nil
+}
+
+// ---------------------------------------------------------------- functional
+
+// newFn makes a function value implemented in Go.
+func newFn(name string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) vm.Value {
+	return vm.BuiltinValue(&vm.Builtin{Name: name, Fn: fn})
+}
+
+func fnArgs(fname string, args []vm.Value) error {
+	for i := range args {
+		if !callable(args[i]) {
+			return typeErr(fname, "Function", args[i])
+		}
+	}
+	return nil
+}
+
+// chain composes functions: right to left for compose, left to right
+// for pipe_fn. The first function applied receives all the arguments.
+func chain(fname string, args []vm.Value, reverse bool) (vm.Value, error) {
+	if err := fnArgs(fname, args); err != nil {
+		return vm.Nil, err
+	}
+	fns := append([]vm.Value(nil), args...)
+	if reverse {
+		for i, j := 0, len(fns)-1; i < j; i, j = i+1, j-1 {
+			fns[i], fns[j] = fns[j], fns[i]
+		}
+	}
+	return newFn(fname, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if len(fns) == 0 {
+			return arg(args, 0), nil
+		}
+		v, err := callFn(t, fns[0], append([]vm.Value(nil), args...)...)
+		for _, f := range fns[1:] {
+			if err != nil {
+				return vm.Nil, err
+			}
+			v, err = callFn(t, f, v)
+		}
+		return v, err
+	}), nil
+}
+
+func bNegate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("negate", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newFn("negate", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Bool(!v.Truthy()), nil
+	}), nil
+}
+
+func bPartial(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("partial", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	bound := append([]vm.Value(nil), args[1:]...)
+	return newFn("partial", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		all := make([]vm.Value, 0, len(bound)+len(args))
+		all = append(all, bound...)
+		all = append(all, args...)
+		return callFn(t, fn, all...)
+	}), nil
+}
+
+func bFlip(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("flip", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newFn("flip", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		all := append([]vm.Value(nil), args...)
+		if len(all) >= 2 {
+			all[0], all[1] = all[1], all[0]
+		}
+		return callFn(t, fn, all...)
+	}), nil
+}
+
+func bOnce(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("once", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var mu sync.Mutex
+	done := false
+	var result vm.Value
+	return newFn("once", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return result, nil
+		}
+		v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
+		if err != nil {
+			return vm.Nil, err
+		}
+		done, result = true, v
+		return v, nil
+	}), nil
+}
+
+func bMemoize(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("memoize", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var mu sync.Mutex
+	cache := map[string]vm.Value{}
+	return newFn("memoize", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		var kb strings.Builder
+		for _, a := range args {
+			kb.WriteString(vm.TypeName(a))
+			kb.WriteByte(':')
+			kb.WriteString(vm.Repr(a))
+			kb.WriteByte(0)
+		}
+		key := kb.String()
+		mu.Lock()
+		v, ok := cache[key]
+		mu.Unlock()
+		if ok {
+			return v, nil
+		}
+		v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
+		if err != nil {
+			return vm.Nil, err
+		}
+		mu.Lock()
+		cache[key] = v
+		mu.Unlock()
+		return v, nil
+	}), nil
+}
+
+func bCurry(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("curry", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	arity := int64(0)
+	if fn.Kind() == vm.KFunc {
+		arity = int64(len(fn.AsClosure().ParamNames()))
+	}
+	if has(args, 1) {
+		if arity, err = intArg("curry", args, 1); err != nil {
+			return vm.Nil, err
+		}
+	}
+	if arity <= 0 {
+		return vm.Nil, valueErr("curry: cannot tell the arity of %s; pass it as the second argument", vm.Repr(fn))
+	}
+	var step func(bound []vm.Value) vm.Value
+	step = func(bound []vm.Value) vm.Value {
+		return newFn("curried", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			all := make([]vm.Value, 0, len(bound)+len(args))
+			all = append(all, bound...)
+			all = append(all, args...)
+			if int64(len(all)) >= arity {
+				return callFn(t, fn, all...)
+			}
+			return step(all), nil
+		})
+	}
+	return step(nil), nil
+}

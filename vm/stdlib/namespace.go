@@ -1,0 +1,242 @@
+package stdlib
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"tova/vm"
+)
+
+// Namespace is a read-only host object grouping builtins and constants
+// (JSON, Math, Date, Process).
+type Namespace struct {
+	name    string
+	members map[string]vm.Value
+	// dynamic, when set, computes members that depend on the thread.
+	dynamic func(t *vm.Thread, name string) (vm.Value, bool)
+}
+
+// NewNamespace makes a namespace value named name with the given members.
+func NewNamespace(name string, members map[string]vm.Value) vm.Value {
+	return vm.HostValue(&Namespace{name: name, members: members})
+}
+
+func (n *Namespace) TypeName() string { return "Object" }
+
+func (n *Namespace) String() string { return "<namespace " + n.name + ">" }
+
+func (n *Namespace) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if v, ok := n.members[name]; ok {
+		return v, true, nil
+	}
+	if n.dynamic != nil {
+		if v, ok := n.dynamic(t, name); ok {
+			return v, true, nil
+		}
+	}
+	return vm.Nil, false, nil
+}
+
+func (n *Namespace) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign %s.%s: %s is read-only", n.name, name, n.name)
+}
+
+// member makes a namespace function.
+func member(ns, name string, params []string, fn func(*vm.Thread, []vm.Value) (vm.Value, error)) vm.Value {
+	return vm.BuiltinValue(&vm.Builtin{Name: ns + "." + name, Params: params, Fn: fn})
+}
+
+// builtinFn returns the registered builtin named name.
+func builtinFn(name string) vm.Value {
+	v, ok := vm.LookupBuiltin(name)
+	if !ok {
+		panic("stdlib: unknown builtin " + name)
+	}
+	return v
+}
+
+func registerNamespaces() {
+	// Math: JavaScript's Math object.
+	mathNS := map[string]vm.Value{
+		"PI":    vm.Float(math.Pi),
+		"E":     vm.Float(math.E),
+		"LN2":   vm.Float(math.Ln2),
+		"LN10":  vm.Float(math.Ln10),
+		"SQRT2": vm.Float(math.Sqrt2),
+		"min": member("Math", "min", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			return mathExtreme("Math.min", args, -1)
+		}),
+		"max": member("Math", "max", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			return mathExtreme("Math.max", args, 1)
+		}),
+	}
+	for _, name := range []string{"floor", "ceil", "round", "trunc", "abs", "sign", "sqrt", "cbrt", "pow",
+		"random", "log", "log2", "log10", "exp", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "hypot"} {
+		mathNS[name] = builtinFn(name)
+	}
+	vm.RegisterValue("Math", NewNamespace("Math", mathNS))
+
+	// Date
+	vm.RegisterValue("Date", NewNamespace("Date", map[string]vm.Value{
+		"now": member("Date", "now", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			return vm.Int(t.In.Cfg.Now().UnixMilli()), nil
+		}),
+		"new":   member("Date", "new", ps("value"), bDateNew),
+		"parse": member("Date", "parse", ps("text"), bDateParse),
+	}))
+
+	// Process
+	pid := vm.Int(int64(os.Getpid()))
+	vm.RegisterValue("Process", vm.HostValue(&Namespace{
+		name: "Process",
+		members: map[string]vm.Value{
+			"uptime": member("Process", "uptime", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+				return vm.Float(t.In.Cfg.Now().Sub(t.In.Started).Seconds()), nil
+			}),
+			"pid":      pid,
+			"platform": vm.Str(runtime.GOOS),
+			"arch":     vm.Str(runtime.GOARCH),
+		},
+		dynamic: func(t *vm.Thread, name string) (vm.Value, bool) {
+			if name == "args" || name == "argv" {
+				return strList(t.In.Cfg.Args), true
+			}
+			return vm.Nil, false
+		},
+	}))
+}
+
+func mathExtreme(fname string, args []vm.Value, sign int) (vm.Value, error) {
+	xs := args
+	if len(args) == 1 && args[0].Kind() == vm.KArray {
+		xs = args[0].AsArray().Elems
+	}
+	if len(xs) == 0 {
+		return vm.Float(math.Inf(-sign)), nil
+	}
+	best := xs[0]
+	for _, x := range xs {
+		if !x.IsNumber() {
+			return vm.Nil, typeErr(fname, "Number", x)
+		}
+		if math.IsNaN(x.Number()) {
+			return x, nil
+		}
+		if c, _ := vm.Compare(x, best); c*sign > 0 {
+			best = x
+		}
+	}
+	return best, nil
+}
+
+// ---------------------------------------------------------------- Date
+
+// Date is a point in time (Date.new()). It prints and serialises as its
+// ISO 8601 text in UTC, and has the common JavaScript Date methods.
+type Date struct{ T time.Time }
+
+const isoLayout = "2006-01-02T15:04:05.000Z"
+
+func (d *Date) TypeName() string { return "Date" }
+
+func (d *Date) String() string { return d.T.UTC().Format(isoLayout) }
+
+func (d *Date) MarshalJSON() ([]byte, error) {
+	return appendJSONString(nil, d.String()), nil
+}
+
+func (d *Date) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	return vm.Nil, false, nil
+}
+
+func (d *Date) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign Date.%s: dates are read-only", name)
+}
+
+func (d *Date) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	u := d.T.UTC()
+	switch name {
+	case "toISOString", "toJSON", "toString", "to_iso":
+		return vm.Str(d.String()), true, nil
+	case "getTime", "valueOf", "timestamp":
+		return vm.Int(d.T.UnixMilli()), true, nil
+	case "getFullYear", "year":
+		return vm.Int(int64(u.Year())), true, nil
+	case "getMonth":
+		return vm.Int(int64(u.Month()) - 1), true, nil
+	case "month":
+		return vm.Int(int64(u.Month())), true, nil
+	case "getDate", "day":
+		return vm.Int(int64(u.Day())), true, nil
+	case "getDay", "weekday":
+		return vm.Int(int64(u.Weekday())), true, nil
+	case "getHours", "hour":
+		return vm.Int(int64(u.Hour())), true, nil
+	case "getMinutes", "minute":
+		return vm.Int(int64(u.Minute())), true, nil
+	case "getSeconds", "second":
+		return vm.Int(int64(u.Second())), true, nil
+	case "getMilliseconds":
+		return vm.Int(int64(u.Nanosecond() / 1e6)), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+// DateValue wraps a time as a Tova Date.
+func DateValue(t time.Time) vm.Value { return vm.HostValue(&Date{T: t}) }
+
+var dateLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.000Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05",
+	"2006-01-02",
+	time.RFC1123,
+	time.RFC1123Z,
+}
+
+func parseDate(s string) (time.Time, bool) {
+	for _, l := range dateLayouts {
+		if tm, err := time.Parse(l, s); err == nil {
+			return tm, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	v := arg(args, 0)
+	switch v.Kind() {
+	case vm.KNil:
+		return DateValue(t.In.Cfg.Now()), nil
+	case vm.KInt:
+		return DateValue(time.UnixMilli(v.AsInt())), nil
+	case vm.KFloat:
+		return DateValue(time.UnixMilli(int64(v.AsFloat()))), nil
+	case vm.KString:
+		if tm, ok := parseDate(v.AsString()); ok {
+			return DateValue(tm), nil
+		}
+		return vm.Nil, valueErr("Date.new: invalid date %s", strconv.Quote(v.AsString()))
+	case vm.KHost:
+		if d, ok := v.AsHost().(*Date); ok {
+			return DateValue(d.T), nil
+		}
+	}
+	return vm.Nil, typeErr("Date.new", "Int milliseconds or String", v)
+}
+
+func bDateParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("Date.parse", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if tm, ok := parseDate(s); ok {
+		return vm.Int(tm.UnixMilli()), nil
+	}
+	return vm.Nil, nil
+}

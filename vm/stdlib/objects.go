@@ -1,0 +1,318 @@
+package stdlib
+
+import (
+	"strconv"
+	"strings"
+
+	"tova/vm"
+)
+
+func registerObjects() {
+	regH("keys", ps("obj"), bKeys)
+	regH("values", ps("obj"), bValues)
+	regH("entries", ps("obj"), bEntries)
+	regH("has_key", ps("obj", "key"), bHasKey)
+	alias("has_key", "hasKey")
+	regH("has", ps("coll", "key"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if k := arg(args, 0).Kind(); k == vm.KObject || k == vm.KHost || k == vm.KNil {
+			return bHasKey(t, args)
+		}
+		return bContains(t, args)
+	})
+	reg("merge", nil, bMerge)
+	regH("get", ps("obj", "path", "default"), bGet)
+	regH("pick", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return pickOmit(t, "pick", args, true) })
+	regH("omit", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return pickOmit(t, "omit", args, false) })
+	reg("from_entries", ps("entries"), bFromEntries)
+	alias("from_entries", "fromEntries")
+	regH("map_values", ps("obj", "fn"), bMapValues)
+	alias("map_values", "mapValues")
+	reg("clone", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return deepCopy(arg(args, 0), 0)
+	})
+	alias("clone", "deep_clone")
+	reg("freeze", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return arg(args, 0), nil
+	})
+}
+
+// Keyed is implemented by host objects with named entries (request
+// headers, query parameters): keys, values and entries list them, and
+// the values are read with GetAttr.
+type Keyed interface {
+	Keys(t *vm.Thread) ([]string, error)
+}
+
+// keyedEntries returns the keys and values of an object or Keyed host.
+func keyedEntries(t *vm.Thread, fname string, args []vm.Value) ([]string, []vm.Value, error) {
+	v := arg(args, 0)
+	if v.Kind() == vm.KHost {
+		if kh, ok := v.AsHost().(Keyed); ok {
+			keys, err := kh.Keys(t)
+			if err != nil {
+				return nil, nil, err
+			}
+			vals := make([]vm.Value, len(keys))
+			for i, k := range keys {
+				x, _, err := v.AsHost().GetAttr(t, k)
+				if err != nil {
+					return nil, nil, err
+				}
+				vals[i] = x
+			}
+			return keys, vals, nil
+		}
+	}
+	o, err := object(fname, args, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.Keys(), o.Values(), nil
+}
+
+func bKeys(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	keys, _, err := keyedEntries(t, "keys", args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return strList(keys), nil
+}
+
+func bValues(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	_, vals, err := keyedEntries(t, "values", args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	out := make([]vm.Value, len(vals))
+	copy(out, vals)
+	return newList(out), nil
+}
+
+func bEntries(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	keys, vals, err := keyedEntries(t, "entries", args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	out := make([]vm.Value, len(keys))
+	for i, k := range keys {
+		out[i] = newList([]vm.Value{vm.Str(k), vals[i]})
+	}
+	return newList(out), nil
+}
+
+func bHasKey(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o, key := arg(args, 0), arg(args, 1)
+	if key.Kind() != vm.KString {
+		return vm.Nil, typeErr("has_key", "String key", key)
+	}
+	switch o.Kind() {
+	case vm.KObject:
+		return vm.Bool(o.AsObject().Lookup(key.AsString()) >= 0), nil
+	case vm.KNil:
+		return vm.False, nil
+	case vm.KHost:
+		_, ok, err := o.AsHost().GetAttr(t, key.AsString())
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Bool(ok), nil
+	}
+	return vm.Nil, typeErr("has_key", "Object", o)
+}
+
+func bMerge(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	out := vm.NewObject()
+	for _, a := range args {
+		switch a.Kind() {
+		case vm.KNil:
+		case vm.KObject:
+			o := a.AsObject()
+			for i, k := range o.Keys() {
+				out.Set(k, o.Slot(i))
+			}
+		default:
+			return vm.Nil, typeErr("merge", "Object", a)
+		}
+	}
+	return vm.ObjectValue(out), nil
+}
+
+// lookup reads one step of a path: an object key, a list index or a
+// host attribute.
+func lookup(t *vm.Thread, v vm.Value, key string) (vm.Value, bool, error) {
+	switch v.Kind() {
+	case vm.KObject:
+		x, ok := v.AsObject().Get(key)
+		return x, ok, nil
+	case vm.KArray:
+		i, err := strconv.Atoi(key)
+		xs := v.AsArray().Elems
+		if err != nil {
+			return vm.Nil, false, nil
+		}
+		if i < 0 {
+			i += len(xs)
+		}
+		if i < 0 || i >= len(xs) {
+			return vm.Nil, false, nil
+		}
+		return xs[i], true, nil
+	case vm.KHost:
+		return v.AsHost().GetAttr(t, key)
+	}
+	return vm.Nil, false, nil
+}
+
+// bGet: get(obj, "a.b.0.c", default) reads a nested value safely.
+func bGet(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	cur, path, def := arg(args, 0), arg(args, 1), arg(args, 2)
+	var steps []string
+	switch path.Kind() {
+	case vm.KString:
+		steps = strings.Split(path.AsString(), ".")
+	case vm.KInt:
+		steps = []string{strconv.FormatInt(path.AsInt(), 10)}
+	case vm.KArray:
+		for _, s := range path.AsArray().Elems {
+			steps = append(steps, vm.ToString(s))
+		}
+	default:
+		return vm.Nil, typeErr("get", "String path", path)
+	}
+	for _, s := range steps {
+		x, ok, err := lookup(t, cur, s)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if !ok || x.IsNil() {
+			return def, nil
+		}
+		cur = x
+	}
+	return cur, nil
+}
+
+func pickOmit(t *vm.Thread, fname string, args []vm.Value, keep bool) (vm.Value, error) {
+	o, err := object(fname, args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var names []string
+	for _, a := range args[1:] {
+		var ks []vm.Value
+		if a.Kind() == vm.KArray {
+			ks = a.AsArray().Elems
+		} else {
+			ks = []vm.Value{a}
+		}
+		for _, k := range ks {
+			if k.Kind() != vm.KString {
+				return vm.Nil, typeErr(fname, "String key", k)
+			}
+			names = append(names, k.AsString())
+		}
+	}
+	out := vm.NewObject()
+	if keep {
+		for _, k := range names {
+			if v, ok := o.Get(k); ok {
+				out.Set(k, v)
+			}
+		}
+		return vm.ObjectValue(out), nil
+	}
+	drop := make(map[string]bool, len(names))
+	for _, k := range names {
+		drop[k] = true
+	}
+	for i, k := range o.Keys() {
+		if !drop[k] {
+			out.Set(k, o.Slot(i))
+		}
+	}
+	return vm.ObjectValue(out), nil
+}
+
+func bFromEntries(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	out := vm.NewObject()
+	err := iterate(t, "from_entries", arg(args, 0), func(e vm.Value, _ int) error {
+		if e.Kind() != vm.KArray || len(e.AsArray().Elems) < 2 {
+			return typeErr("from_entries", "[key, value] pair", e)
+		}
+		p := e.AsArray().Elems
+		k := p[0]
+		if k.Kind() == vm.KString {
+			out.Set(k.AsString(), p[1])
+		} else {
+			out.Set(vm.ToString(k), p[1])
+		}
+		return nil
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.ObjectValue(out), nil
+}
+
+func bMapValues(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o, err := object("map_values", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	fn, err := fnArg("map_values", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	c := newCaller(t, fn)
+	out := vm.NewObject()
+	for i, k := range o.Keys() {
+		var v vm.Value
+		if c.index {
+			v, err = c.call2(o.Slot(i), vm.Str(k))
+		} else {
+			v, err = c.call1(o.Slot(i))
+		}
+		if err != nil {
+			return vm.Nil, err
+		}
+		out.Set(k, v)
+	}
+	return vm.ObjectValue(out), nil
+}
+
+const maxCopyDepth = 10000
+
+// deepCopy copies lists and objects recursively (records keep their type).
+func deepCopy(v vm.Value, depth int) (vm.Value, error) {
+	if depth > maxCopyDepth {
+		return vm.Nil, valueErr("clone: value is too deeply nested (cyclic?)")
+	}
+	switch v.Kind() {
+	case vm.KArray:
+		xs := v.AsArray().Elems
+		out := make([]vm.Value, len(xs))
+		for i, x := range xs {
+			c, err := deepCopy(x, depth+1)
+			if err != nil {
+				return vm.Nil, err
+			}
+			out[i] = c
+		}
+		return newList(out), nil
+	case vm.KObject:
+		o := v.AsObject()
+		if o.Type != nil && o.Len() == 0 {
+			return v, nil // singleton variant
+		}
+		c := o.Copy()
+		for i := 0; i < c.Len(); i++ {
+			x, err := deepCopy(c.Slot(i), depth+1)
+			if err != nil {
+				return vm.Nil, err
+			}
+			c.SetSlot(i, x)
+		}
+		return vm.ObjectValue(c), nil
+	}
+	return v, nil
+}

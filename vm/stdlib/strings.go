@@ -1,0 +1,697 @@
+package stdlib
+
+import (
+	"encoding/binary"
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"tova/vm"
+)
+
+func registerStrings() {
+	reg("split", ps("s", "sep"), bSplit)
+	reg("join", ps("list", "sep"), bJoin)
+	reg("upper", ps("s"), strFn("upper", strings.ToUpper))
+	alias("upper", "toUpperCase", "to_upper")
+	reg("lower", ps("s"), strFn("lower", strings.ToLower))
+	alias("lower", "toLowerCase", "to_lower")
+	reg("trim", ps("s", "chars"), trimFn("trim", strings.TrimSpace, strings.Trim))
+	reg("trim_start", ps("s", "chars"), trimFn("trim_start",
+		func(s string) string { return strings.TrimLeftFunc(s, unicode.IsSpace) }, strings.TrimLeft))
+	alias("trim_start", "trimStart", "trim_left")
+	reg("trim_end", ps("s", "chars"), trimFn("trim_end",
+		func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }, strings.TrimRight))
+	alias("trim_end", "trimEnd", "trim_right")
+	reg("starts_with", ps("s", "prefix"), str2Bool("starts_with", strings.HasPrefix))
+	alias("starts_with", "startsWith")
+	reg("ends_with", ps("s", "suffix"), str2Bool("ends_with", strings.HasSuffix))
+	alias("ends_with", "endsWith")
+	reg("replace", ps("s", "from", "to"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return replace(t, "replace", args, -1)
+	})
+	alias("replace", "replaceAll", "replace_all")
+	reg("replace_first", ps("s", "from", "to"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return replace(t, "replace_first", args, 1)
+	})
+	alias("replace_first", "replaceFirst")
+	reg("substring", ps("s", "start", "end"), bSubstring)
+	reg("substr", ps("s", "start", "end"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return substr("substr", args)
+	})
+	reg("pad_start", ps("s", "n", "fill"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return pad("pad_start", args, true)
+	})
+	alias("pad_start", "padStart", "pad_left")
+	reg("pad_end", ps("s", "n", "fill"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return pad("pad_end", args, false)
+	})
+	alias("pad_end", "padEnd", "pad_right")
+	reg("center", ps("s", "n", "fill"), bCenter)
+	reg("repeat", ps("s", "n"), bRepeat)
+	reg("chars", ps("s"), bChars)
+	reg("words", ps("s"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := str("words", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return strList(strings.Fields(s)), nil
+	})
+	reg("lines", ps("s"), bLines)
+	reg("char_at", ps("s", "index"), bCharAt)
+	alias("char_at", "charAt")
+	reg("capitalize", ps("s"), strFn("capitalize", capitalize))
+	reg("title_case", ps("s"), strFn("title_case", titleCase))
+	alias("title_case", "titleCase")
+	reg("snake_case", ps("s"), strFn("snake_case", func(s string) string { return joinWords(s, "_", lowerWord) }))
+	alias("snake_case", "snakeCase")
+	reg("kebab_case", ps("s"), strFn("kebab_case", func(s string) string { return joinWords(s, "-", lowerWord) }))
+	alias("kebab_case", "kebabCase")
+	reg("camel_case", ps("s"), strFn("camel_case", camelCase))
+	alias("camel_case", "camelCase")
+	reg("reverse_str", ps("s"), strFn("reverse_str", reverseString))
+	reg("count_of", ps("s", "sub"), bCountOf)
+	reg("truncate", ps("s", "n", "suffix"), bTruncate)
+	reg("slugify", ps("s"), strFn("slugify", slugify))
+	reg("escape_html", ps("s"), strFn("escape_html", escapeHTML))
+	reg("unescape_html", ps("s"), strFn("unescape_html", html.UnescapeString))
+	reg("fmt", nil, bFmt)
+	alias("fmt", "format")
+	reg("dedent", ps("s"), strFn("dedent", dedent))
+	reg("indent_str", ps("s", "n", "ch"), bIndentStr)
+	reg("word_wrap", ps("s", "width"), bWordWrap)
+}
+
+// strFn adapts a string -> string function.
+func strFn(name string, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		v := arg(args, 0)
+		if v.Kind() != vm.KString {
+			return vm.Nil, typeErr(name, "String", v)
+		}
+		s := v.AsString()
+		r := f(s)
+		if r == s {
+			return v, nil
+		}
+		return vm.Str(r), nil
+	}
+}
+
+func trimFn(name string, space func(string) string, cut func(string, string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := str(name, args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if has(args, 1) {
+			chars, err := str(name, args, 1)
+			if err != nil {
+				return vm.Nil, err
+			}
+			return vm.Str(cut(s, chars)), nil
+		}
+		return vm.Str(space(s)), nil
+	}
+}
+
+func str2Bool(name string, f func(string, string) bool) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := str(name, args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		x, err := str(name, args, 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Bool(f(s, x)), nil
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// runeCount counts characters. ASCII text is checked 8 bytes at a time.
+func runeCount(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 != 0 {
+			return i + utf8.RuneCountInString(s[i:])
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return i + utf8.RuneCountInString(s[i:])
+		}
+	}
+	return len(s)
+}
+
+// stringIndex returns the character index of the first (or last)
+// occurrence of sub in s, or -1.
+func stringIndex(s, sub string, last bool) int {
+	var i int
+	if last {
+		i = strings.LastIndex(s, sub)
+	} else {
+		i = strings.Index(s, sub)
+	}
+	if i < 0 {
+		return -1
+	}
+	return runeCount(s[:i])
+}
+
+// runeOffset returns the byte offset just after the first n characters
+// of s (len(s) when s is shorter).
+func runeOffset(s string, n int64) int {
+	i := 0
+	for ; n > 0 && i < len(s); n-- {
+		if s[i] < utf8.RuneSelf {
+			i++
+		} else {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+		}
+	}
+	return i
+}
+
+func lastRune(s string) (rune, int) { return utf8.DecodeLastRuneInString(s) }
+
+func reverseString(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := len(s); i > 0; {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		b = append(b, s[i-size:i]...)
+		i -= size
+	}
+	return string(b)
+}
+
+// charRange returns the byte range of characters [i, j) of s.
+func charRange(s string, i, j int) (int, int) {
+	a := runeOffset(s, int64(i))
+	b := a + runeOffset(s[a:], int64(j-i))
+	return a, b
+}
+
+// ---------------------------------------------------------------- builtins
+
+func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("split", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if !has(args, 1) {
+		return strList(strings.Fields(s)), nil
+	}
+	sep, err := str("split", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if s == "" && sep != "" {
+		return strList([]string{""}), nil
+	}
+	return strList(strings.Split(s, sep)), nil
+}
+
+func bJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	seq, sepv := arg(args, 0), arg(args, 1)
+	if seq.Kind() == vm.KString && sepv.Kind() != vm.KString && !sepv.IsNil() {
+		// sep.join(list), as Python writes it.
+		seq, sepv = sepv, seq
+	}
+	sep := ","
+	if !sepv.IsNil() {
+		if sepv.Kind() != vm.KString {
+			return vm.Nil, typeErr("join", "String separator", sepv)
+		}
+		sep = sepv.AsString()
+	}
+	xs, err := elems(t, "join", seq)
+	if err != nil {
+		return vm.Nil, err
+	}
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		if x.Kind() == vm.KString {
+			parts[i] = x.AsString()
+		} else {
+			parts[i] = vm.ToString(x)
+		}
+	}
+	return vm.Str(strings.Join(parts, sep)), nil
+}
+
+func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, error) {
+	s, err := str(fname, args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	from, err := str(fname, args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	tov := arg(args, 2)
+	var to string
+	switch {
+	case tov.Kind() == vm.KString:
+		to = tov.AsString()
+	case callable(tov):
+		// A replacer function receives each match.
+		var b strings.Builder
+		rest, count := s, 0
+		for {
+			i := strings.Index(rest, from)
+			if i < 0 || n >= 0 && count >= n || from == "" {
+				break
+			}
+			r, err := callFn(t, tov, vm.Str(rest[i:i+len(from)]))
+			if err != nil {
+				return vm.Nil, err
+			}
+			b.WriteString(rest[:i])
+			b.WriteString(vm.ToString(r))
+			rest = rest[i+len(from):]
+			count++
+		}
+		b.WriteString(rest)
+		return vm.Str(b.String()), nil
+	default:
+		to = vm.ToString(tov)
+	}
+	if !strings.Contains(s, from) {
+		return args[0], nil
+	}
+	return vm.Str(strings.Replace(s, from, to, n)), nil
+}
+
+// substr: characters [start, end) with negative indexes counting from the end.
+func substr(fname string, args []vm.Value) (vm.Value, error) {
+	s, err := str(fname, args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n := runeCount(s)
+	i, j, err := sliceBounds(fname, args, n)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if n == len(s) {
+		return vm.Str(s[i:j]), nil
+	}
+	a, b := charRange(s, i, j)
+	return vm.Str(s[a:b]), nil
+}
+
+// substring follows JavaScript: negative indexes are 0, and the bounds
+// are swapped when start > end.
+func bSubstring(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("substring", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n := int64(runeCount(s))
+	start, err := optInt("substring", args, 1, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	end, err := optInt("substring", args, 2, n)
+	if err != nil {
+		return vm.Nil, err
+	}
+	start, end = min(max(start, 0), n), min(max(end, 0), n)
+	if start > end {
+		start, end = end, start
+	}
+	a, b := charRange(s, int(start), int(end))
+	return vm.Str(s[a:b]), nil
+}
+
+// padding builds width characters of fill.
+func padding(fill string, width int) string {
+	if width <= 0 || fill == "" {
+		return ""
+	}
+	fc := runeCount(fill)
+	reps := width / fc
+	out := strings.Repeat(fill, reps)
+	if rem := width - reps*fc; rem > 0 {
+		out += fill[:runeOffset(fill, int64(rem))]
+	}
+	return out
+}
+
+func padArgs(fname string, args []vm.Value) (s string, gap int, fill string, err error) {
+	if s, err = str(fname, args, 0); err != nil {
+		return
+	}
+	n, err := intArg(fname, args, 1)
+	if err != nil {
+		return
+	}
+	if fill, err = optStr(fname, args, 2, " "); err != nil {
+		return
+	}
+	if n > maxStringBytes {
+		err = valueErr("%s: width %d is too large", fname, n)
+		return
+	}
+	gap = int(n) - runeCount(s)
+	return
+}
+
+func pad(fname string, args []vm.Value, start bool) (vm.Value, error) {
+	s, gap, fill, err := padArgs(fname, args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if gap <= 0 || fill == "" {
+		return args[0], nil
+	}
+	if start {
+		return vm.Str(padding(fill, gap) + s), nil
+	}
+	return vm.Str(s + padding(fill, gap)), nil
+}
+
+func bCenter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, gap, fill, err := padArgs("center", args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if gap <= 0 || fill == "" {
+		return args[0], nil
+	}
+	left := gap / 2
+	return vm.Str(padding(fill, left) + s + padding(fill, gap-left)), nil
+}
+
+func bRepeat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("repeat", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n, err := intArg("repeat", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if n < 0 {
+		return vm.Nil, valueErr("repeat: count must not be negative, got %d", n)
+	}
+	if len(s) > 0 && n > int64(maxStringBytes/len(s)) {
+		return vm.Nil, valueErr("repeat: result is too large")
+	}
+	return vm.Str(strings.Repeat(s, int(n))), nil
+}
+
+func bChars(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("chars", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	out := make([]vm.Value, 0, len(s))
+	for i := 0; i < len(s); {
+		size := 1
+		if s[i] >= utf8.RuneSelf {
+			_, size = utf8.DecodeRuneInString(s[i:])
+		}
+		out = append(out, vm.Str(s[i:i+size]))
+		i += size
+	}
+	return newList(out), nil
+}
+
+func bLines(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("lines", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	parts := strings.Split(s, "\n")
+	for i, l := range parts {
+		parts[i] = strings.TrimSuffix(l, "\r")
+	}
+	return strList(parts), nil
+}
+
+func bCharAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("char_at", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	i, err := intArg("char_at", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if i < 0 {
+		return vm.Nil, nil
+	}
+	a := runeOffset(s, i)
+	if a >= len(s) {
+		return vm.Nil, nil
+	}
+	_, size := utf8.DecodeRuneInString(s[a:])
+	return vm.Str(s[a : a+size]), nil
+}
+
+func capitalize(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || unicode.IsUpper(r) || !unicode.IsLetter(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// titleCase uppercases every letter that starts a word.
+func titleCase(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	prevWord := false
+	for _, r := range s {
+		if !prevWord && unicode.IsLetter(r) {
+			b.WriteRune(unicode.ToUpper(r))
+		} else {
+			b.WriteRune(r)
+		}
+		if r != '\'' && r != '’' {
+			prevWord = isWordRune(r)
+		}
+	}
+	return b.String()
+}
+
+// splitWords cuts an identifier-like text into words: at non-alphanumeric
+// characters and at case changes (helloWorld, XMLParser, v2Beta).
+func splitWords(s string) []string {
+	var words []string
+	rs := []rune(s)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, string(rs[start:end]))
+		}
+		start = -1
+	}
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsUpper(r) && (unicode.IsLower(prev) || unicode.IsDigit(prev)):
+			flush(i)
+			start = i
+		case unicode.IsUpper(r) && unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(rs))
+	return words
+}
+
+func lowerWord(w string, _ int) string { return strings.ToLower(w) }
+
+func joinWords(s, sep string, f func(string, int) string) string {
+	words := splitWords(s)
+	for i, w := range words {
+		words[i] = f(w, i)
+	}
+	return strings.Join(words, sep)
+}
+
+func camelCase(s string) string {
+	return joinWords(s, "", func(w string, i int) string {
+		w = strings.ToLower(w)
+		if i == 0 {
+			return w
+		}
+		return capitalize(w)
+	})
+}
+
+func bCountOf(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("count_of", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	sub, err := str("count_of", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if sub == "" {
+		return vm.Int(0), nil
+	}
+	return vm.Int(int64(strings.Count(s, sub))), nil
+}
+
+func bTruncate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("truncate", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n, err := intArg("truncate", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	suffix, err := optStr("truncate", args, 2, "...")
+	if err != nil {
+		return vm.Nil, err
+	}
+	if int64(runeCount(s)) <= n {
+		return args[0], nil
+	}
+	keep := max(n-int64(runeCount(suffix)), 0)
+	return vm.Str(s[:runeOffset(s, keep)] + suffix), nil
+}
+
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+
+func escapeHTML(s string) string { return htmlEscaper.Replace(s) }
+
+// bFmt replaces each {} in the template with the next argument.
+func bFmt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	tmpl, err := str("fmt", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var b strings.Builder
+	next := 1
+	for {
+		i := strings.Index(tmpl, "{}")
+		if i < 0 || next >= len(args) {
+			break
+		}
+		b.WriteString(tmpl[:i])
+		b.WriteString(vm.ToString(args[next]))
+		next++
+		tmpl = tmpl[i+2:]
+	}
+	b.WriteString(tmpl)
+	return vm.Str(b.String()), nil
+}
+
+func dedent(s string) string {
+	lines := strings.Split(s, "\n")
+	common := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " \t"))
+		if common < 0 || n < common {
+			common = n
+		}
+	}
+	if common <= 0 {
+		return s
+	}
+	for i, l := range lines {
+		if len(l) >= common {
+			lines[i] = l[common:]
+		} else {
+			lines[i] = strings.TrimLeft(l, " \t")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func bIndentStr(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("indent_str", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n, err := intArg("indent_str", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	ch, err := optStr("indent_str", args, 2, " ")
+	if err != nil {
+		return vm.Nil, err
+	}
+	if n < 0 || n > 1<<20 {
+		return vm.Nil, valueErr("indent_str: width %d out of range", n)
+	}
+	prefix := strings.Repeat(ch, int(n))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return vm.Str(strings.Join(lines, "\n")), nil
+}
+
+func bWordWrap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("word_wrap", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	width, err := intArg("word_wrap", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var b strings.Builder
+	lineLen := 0
+	for _, w := range strings.Fields(s) {
+		wl := runeCount(w)
+		switch {
+		case lineLen == 0:
+		case int64(lineLen+1+wl) > width:
+			b.WriteByte('\n')
+			lineLen = 0
+		default:
+			b.WriteByte(' ')
+			lineLen++
+		}
+		b.WriteString(w)
+		lineLen += wl
+	}
+	return vm.Str(b.String()), nil
+}

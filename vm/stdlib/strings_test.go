@@ -1,0 +1,173 @@
+package stdlib
+
+import (
+	"strings"
+	"testing"
+
+	"tova/vm"
+)
+
+func TestStrings(t *testing.T) {
+	runCases(t, []tc{
+		{"split", a(S("a,b,c"), S(",")), `["a", "b", "c"]`},
+		{"split", a(S("one::two::three"), S("::")), `["one", "two", "three"]`},
+		{"split", a(S("abc"), S("")), `["a", "b", "c"]`},
+		{"split", a(S("héllo"), S("")), `["h", "é", "l", "l", "o"]`},
+		{"split", a(S(""), S(",")), `[""]`},
+		{"split", a(S("a,"), S(",")), `["a", ""]`},
+		{"split", a(S("  a  b ")), `["a", "b"]`},
+		{"join", a(L(S("a"), S("b"), S("c")), S(", ")), `"a, b, c"`},
+		{"join", a(L(S("one"), S("two")), S("")), `"onetwo"`},
+		{"join", a(L(I(1), F(2.5), nilV, B(true)), S("-")), `"1-2.5-nil-true"`},
+		{"join", a(L(S("a"), S("b"))), `"a,b"`},
+		{"join", a(L(), S(",")), `""`},
+		{"join", a(vm.NewRange(1, 4, 1), S("+")), `"1+2+3"`},
+		{"join", a(S(", "), L(S("x"), S("y"))), `"x, y"`},
+		{"upper", a(S("hello")), `"HELLO"`},
+		{"upper", a(S("héllo")), `"HÉLLO"`},
+		{"lower", a(S("HELLO")), `"hello"`},
+		{"toUpperCase", a(S("a")), `"A"`},
+		{"trim", a(S("  hello  ")), `"hello"`},
+		{"trim", a(S("\n\thello\n")), `"hello"`},
+		{"trim", a(S("--x--"), S("-")), `"x"`},
+		{"trim_start", a(S("  hello  ")), `"hello  "`},
+		{"trim_end", a(S("  hello  ")), `"  hello"`},
+		{"trim_end", a(S("x.."), S(".")), `"x"`},
+		{"starts_with", a(S("hello"), S("hel")), "true"},
+		{"starts_with", a(S("hello"), S("world")), "false"},
+		{"ends_with", a(S("hello.tova"), S(".tova")), "true"},
+		{"ends_with", a(S("hello.tova"), S(".js")), "false"},
+		{"startsWith", a(S("ab"), S("a")), "true"},
+		{"replace", a(S("hello world"), S("world"), S("Tova")), `"hello Tova"`},
+		{"replace", a(S("aabbcc"), S("b"), S("x")), `"aaxxcc"`},
+		{"replace", a(S("abc"), S("z"), S("x")), `"abc"`},
+		{"replace", a(S("a1a"), S("a"), I(2)), `"212"`},
+		{"replace", a(S("ab"), S("b"), builtin(t, "upper")), `"aB"`},
+		{"replace_first", a(S("aabb"), S("a"), S("x")), `"xabb"`},
+		{"replace_first", a(S("hello hello"), S("hello"), S("hi")), `"hi hello"`},
+		{"replace_first", a(S("aa"), S("a"), builtin(t, "upper")), `"Aa"`},
+		{"substr", a(S("hello world"), I(6)), `"world"`},
+		{"substr", a(S("hello world"), I(0), I(5)), `"hello"`},
+		{"substr", a(S("hello"), I(-3)), `"llo"`},
+		{"substr", a(S("héllo"), I(1), I(3)), `"él"`},
+		{"substring", a(S("hello"), I(3), I(1)), `"el"`},
+		{"substring", a(S("hello"), I(-2), I(2)), `"he"`},
+		{"substring", a(S("héllo"), I(1)), `"éllo"`},
+		{"pad_start", a(S("5"), I(3), S("0")), `"005"`},
+		{"pad_start", a(S("hi"), I(5)), `"   hi"`},
+		{"pad_start", a(S("42"), I(5), S(".")), `"...42"`},
+		{"pad_start", a(S("x"), I(6), S("ab")), `"ababax"`},
+		{"pad_start", a(S("hello"), I(3)), `"hello"`},
+		{"pad_start", a(S("é"), I(3), S("*")), `"**é"`},
+		{"pad_end", a(S("5"), I(3), S("0")), `"500"`},
+		{"pad_end", a(S("hi"), I(5)), `"hi   "`},
+		{"center", a(S("hi"), I(6)), `"  hi  "`},
+		{"center", a(S("hi"), I(7)), `"  hi   "`},
+		{"center", a(S("hi"), I(6), S("*")), `"**hi**"`},
+		{"center", a(S("hello"), I(3)), `"hello"`},
+		{"repeat", a(S("ha"), I(3)), `"hahaha"`},
+		{"repeat", a(S("ab"), I(0)), `""`},
+		{"chars", a(S("hello")), `["h", "e", "l", "l", "o"]`},
+		{"chars", a(S("日本")), `["日", "本"]`},
+		{"chars", a(S("")), "[]"},
+		{"words", a(S("hello   world")), `["hello", "world"]`},
+		{"words", a(S("  spaced  out  ")), `["spaced", "out"]`},
+		{"lines", a(S("line1\nline2\r\nline3")), `["line1", "line2", "line3"]`},
+		{"char_at", a(S("hello"), I(0)), `"h"`},
+		{"char_at", a(S("héllo"), I(1)), `"é"`},
+		{"char_at", a(S("hello"), I(10)), "nil"},
+		{"char_at", a(S("hello"), I(-1)), "nil"},
+		{"capitalize", a(S("hello world")), `"Hello world"`},
+		{"capitalize", a(S("élan")), `"Élan"`},
+		{"capitalize", a(S("")), `""`},
+		{"title_case", a(S("the quick brown fox")), `"The Quick Brown Fox"`},
+		{"title_case", a(S("hello-world it's")), `"Hello-World It's"`},
+		{"snake_case", a(S("helloWorld")), `"hello_world"`},
+		{"snake_case", a(S("Hello World")), `"hello_world"`},
+		{"snake_case", a(S("some-thing")), `"some_thing"`},
+		{"snake_case", a(S("XMLParser")), `"xml_parser"`},
+		{"camel_case", a(S("hello_world")), `"helloWorld"`},
+		{"camel_case", a(S("Hello World")), `"helloWorld"`},
+		{"camel_case", a(S("some-thing")), `"someThing"`},
+		{"kebab_case", a(S("helloWorld")), `"hello-world"`},
+		{"kebab_case", a(S("some_thing")), `"some-thing"`},
+		{"reverse_str", a(S("héllo")), `"olléh"`},
+		{"reverse_str", a(S("")), `""`},
+		{"count_of", a(S("banana"), S("an")), "2"},
+		{"count_of", a(S("mississippi"), S("s")), "4"},
+		{"count_of", a(S("hello"), S("")), "0"},
+		{"truncate", a(S("Hello World"), I(8)), `"Hello..."`},
+		{"truncate", a(S("Hi"), I(10)), `"Hi"`},
+		{"truncate", a(S("Hello World"), I(8), S("..")), `"Hello .."`},
+		{"slugify", a(S("Hello World!")), `"hello-world"`},
+		{"slugify", a(S("A & B @ C")), `"a-b-c"`},
+		{"slugify", a(S("  My Blog Post  ")), `"my-blog-post"`},
+		{"escape_html", a(S(`<b a="x">'&'</b>`)), `"&lt;b a=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;"`},
+		{"unescape_html", a(S("&lt;b&gt;Hello&lt;/b&gt; &amp; &#39;")), `"<b>Hello</b> & '"`},
+		{"fmt", a(S("Hello, {}!"), S("world")), `"Hello, world!"`},
+		{"fmt", a(S("{} + {} = {}"), I(1), I(2), I(3)), `"1 + 2 = 3"`},
+		{"fmt", a(S("{} items at ${}"), I(3), F(9.99)), `"3 items at $9.99"`},
+		{"fmt", a(S("{} and {}"), I(1)), `"1 and {}"`},
+		{"dedent", a(S("  hello\n  world")), `"hello\nworld"`},
+		{"dedent", a(S("    line1\n  line2")), `"  line1\nline2"`},
+		{"indent_str", a(S("hello\nworld"), I(2)), `"  hello\n  world"`},
+		{"indent_str", a(S("a\nb"), I(1), S(">")), `">a\n>b"`},
+		{"word_wrap", a(S("one two three four"), I(10)), `"one two\nthree four"`},
+		{"word_wrap", a(S("the quick brown fox"), I(12)), `"the quick\nbrown fox"`},
+	})
+	runErrCases(t, []ec{
+		{"split", a(I(5), S(",")), "TypeError", "split: expected String, got Int"},
+		{"split", a(nilV, S(",")), "TypeError", "split: expected String, got Nil"},
+		{"split", a(S("a"), I(1)), "TypeError", "split: expected String, got Int"},
+		{"join", a(I(1), S(",")), "TypeError", "join: expected List, got Int"},
+		{"join", a(L(), I(1)), "TypeError", "join: expected String separator, got Int"},
+		{"upper", a(I(1)), "TypeError", "upper: expected String, got Int"},
+		{"repeat", a(S("a"), I(-1)), "ValueError", "repeat: count must not be negative"},
+		{"repeat", a(S("ab"), I(1<<40)), "ValueError", "repeat: result is too large"},
+		{"pad_start", a(S("a"), I(1<<40)), "ValueError", "pad_start: width"},
+		{"starts_with", a(S("a"), nilV), "TypeError", "starts_with: expected String, got Nil"},
+		{"replace", a(S("a"), I(1), S("b")), "TypeError", "replace: expected String, got Int"},
+		{"replace", a(S("ab"), S("b"), boom), "Error", "boom"},
+	})
+}
+
+func TestSplitJoinShareMemory(t *testing.T) {
+	e := newEnv(t)
+	src := strings.Repeat("field,", 1000)
+	parts := e.call(t, "split", S(src), S(","))
+	if n := len(parts.AsArray().Elems); n != 1001 {
+		t.Fatalf("split gave %d parts", n)
+	}
+	back := e.call(t, "join", parts, S(","))
+	if back.AsString() != src {
+		t.Error("join(split(s)) != s")
+	}
+	lenFn := builtin(t, "len").AsBuiltin().Fn
+	args := []vm.Value{S(src)}
+	allocs := testing.AllocsPerRun(20, func() {
+		_, _ = lenFn(e.th, args)
+	})
+	if allocs > 0 {
+		t.Errorf("len allocates %.0f times", allocs)
+	}
+}
+
+func BenchmarkSplitJoin(b *testing.B) {
+	e := newEnv(b)
+	src := S(strings.Repeat("alpha,beta,gamma,", 200))
+	split, join, comma := builtin(b, "split"), builtin(b, "join"), S(",")
+	b.ReportAllocs()
+	for b.Loop() {
+		parts, _ := e.th.Call(split, src, comma)
+		_, _ = e.th.Call(join, parts, comma)
+	}
+}
+
+func BenchmarkLenASCII(b *testing.B) {
+	e := newEnv(b)
+	s := S(strings.Repeat("abcdefgh", 128))
+	fn := builtin(b, "len")
+	for b.Loop() {
+		_, _ = e.th.Call(fn, s)
+	}
+}

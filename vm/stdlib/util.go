@@ -1,0 +1,419 @@
+// Package stdlib holds the builtin functions of Tova: collections,
+// strings, math, Result/Option methods, JSON, and the Date, Process and
+// Math namespaces. Importing it (for its init functions) registers them
+// with package vm.
+package stdlib
+
+import (
+	"errors"
+	"math"
+	"unicode/utf8"
+
+	"tova/vm"
+)
+
+// maxMaterialize bounds how many elements a builtin builds from a lazy
+// range, so that range(0, 1 << 62) |> map(f) fails cleanly instead of
+// exhausting memory.
+const maxMaterialize = 1 << 26
+
+// maxStringBytes bounds the size of strings built by repeat and padding.
+const maxStringBytes = 1 << 30
+
+// reg registers a builtin.
+func reg(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
+	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: fn})
+}
+
+// alias registers the builtin already registered as name under other
+// names too (the same *vm.Builtin, so errors keep the original name).
+func alias(name string, others ...string) {
+	v, ok := vm.LookupBuiltin(name)
+	if !ok {
+		panic("stdlib: alias of unknown builtin " + name)
+	}
+	for _, o := range others {
+		if h, ok := hostFirst[name]; ok {
+			regH(o, h.params, h.fn)
+			continue
+		}
+		vm.RegisterValue(o, v)
+	}
+}
+
+// ps is shorthand for a parameter name list.
+func ps(names ...string) []string { return names }
+
+// arg returns args[i], or nil when it was not passed.
+func arg(args []vm.Value, i int) vm.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return vm.Nil
+}
+
+// has reports whether argument i was passed with a non-nil value.
+func has(args []vm.Value, i int) bool { return i < len(args) && !args[i].IsNil() }
+
+// typeErr is the standard "wrong kind of argument" error.
+func typeErr(fname, want string, got vm.Value) error {
+	return vm.TypeErrorf("%s: expected %s, got %s", fname, want, vm.TypeName(got))
+}
+
+func valueErr(format string, a ...any) error { return vm.Errorf("ValueError", format, a...) }
+
+func overflowErr(fname string) error {
+	return vm.Errorf("OverflowError", "%s: integer overflow", fname)
+}
+
+// str returns argument i as a string.
+func str(fname string, args []vm.Value, i int) (string, error) {
+	v := arg(args, i)
+	if v.Kind() != vm.KString {
+		return "", typeErr(fname, "String", v)
+	}
+	return v.AsString(), nil
+}
+
+// optStr returns argument i as a string, or def when absent or nil.
+func optStr(fname string, args []vm.Value, i int, def string) (string, error) {
+	if !has(args, i) {
+		return def, nil
+	}
+	return str(fname, args, i)
+}
+
+// toInt converts an Int, or a Float with an integral value, to int64.
+func toInt(v vm.Value) (int64, bool) {
+	switch v.Kind() {
+	case vm.KInt:
+		return v.AsInt(), true
+	case vm.KFloat:
+		f := v.AsFloat()
+		if f == math.Trunc(f) && f >= -9.223372036854775e18 && f <= 9.223372036854775e18 {
+			return int64(f), true
+		}
+	}
+	return 0, false
+}
+
+// intArg returns argument i as an integer.
+func intArg(fname string, args []vm.Value, i int) (int64, error) {
+	v := arg(args, i)
+	n, ok := toInt(v)
+	if !ok {
+		return 0, typeErr(fname, "Int", v)
+	}
+	return n, nil
+}
+
+// optInt returns argument i as an integer, or def when absent or nil.
+func optInt(fname string, args []vm.Value, i int, def int64) (int64, error) {
+	if !has(args, i) {
+		return def, nil
+	}
+	return intArg(fname, args, i)
+}
+
+// numArg returns argument i as a float64 (Int or Float).
+func numArg(fname string, args []vm.Value, i int) (float64, error) {
+	v := arg(args, i)
+	if !v.IsNumber() {
+		return 0, typeErr(fname, "Number", v)
+	}
+	return v.Number(), nil
+}
+
+// list returns argument i as a list.
+func list(fname string, args []vm.Value, i int) (*vm.Array, error) {
+	v := arg(args, i)
+	if v.Kind() != vm.KArray {
+		return nil, typeErr(fname, "List", v)
+	}
+	return v.AsArray(), nil
+}
+
+// object returns argument i as an object (plain, record or variant).
+func object(fname string, args []vm.Value, i int) (*vm.Object, error) {
+	v := arg(args, i)
+	if v.Kind() != vm.KObject {
+		return nil, typeErr(fname, "Object", v)
+	}
+	return v.AsObject(), nil
+}
+
+// callable reports whether v can be called.
+func callable(v vm.Value) bool {
+	switch v.Kind() {
+	case vm.KFunc, vm.KBuiltin, vm.KType:
+		return true
+	}
+	return false
+}
+
+// fnArg returns argument i, checking that it is a function.
+func fnArg(fname string, args []vm.Value, i int) (vm.Value, error) {
+	v := arg(args, i)
+	if !callable(v) {
+		return vm.Nil, typeErr(fname, "Function", v)
+	}
+	return v, nil
+}
+
+func newList(elems []vm.Value) vm.Value { return vm.NewArray(elems) }
+
+func strList(ss []string) vm.Value {
+	out := make([]vm.Value, len(ss))
+	for i, s := range ss {
+		out[i] = vm.Str(s)
+	}
+	return vm.NewArray(out)
+}
+
+// ---------------------------------------------------------------- callbacks
+
+// caller calls one function value repeatedly. Builtins are called
+// directly; closures and constructors through Thread.Call. The argument
+// buffer is reused between calls (callees must not retain their args).
+type caller struct {
+	t     *vm.Thread
+	fn    vm.Value
+	b     *vm.Builtin
+	index bool // the callback declares a second parameter: pass the index
+	buf   [3]vm.Value
+}
+
+func newCaller(t *vm.Thread, fn vm.Value) *caller {
+	c := &caller{t: t, fn: fn}
+	switch fn.Kind() {
+	case vm.KBuiltin:
+		c.b = fn.AsBuiltin()
+	case vm.KFunc:
+		c.index = len(fn.AsClosure().ParamNames()) >= 2
+	}
+	return c
+}
+
+func (c *caller) callN(n int) (vm.Value, error) {
+	if c.b != nil {
+		return c.b.Fn(c.t, c.buf[:n])
+	}
+	return c.t.Call(c.fn, c.buf[:n]...)
+}
+
+// call1 calls fn(x).
+func (c *caller) call1(x vm.Value) (vm.Value, error) {
+	c.buf[0] = x
+	return c.callN(1)
+}
+
+// callElem calls fn(x) or, when the callback takes two parameters,
+// fn(x, i) as JavaScript's array methods do.
+func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
+	c.buf[0] = x
+	if c.index {
+		c.buf[1] = vm.Int(int64(i))
+		return c.callN(2)
+	}
+	return c.callN(1)
+}
+
+// call2 calls fn(x, y).
+func (c *caller) call2(x, y vm.Value) (vm.Value, error) {
+	c.buf[0], c.buf[1] = x, y
+	return c.callN(2)
+}
+
+// callFn calls fn with args (used for one-off calls).
+func callFn(t *vm.Thread, fn vm.Value, args ...vm.Value) (vm.Value, error) {
+	if fn.Kind() == vm.KBuiltin {
+		return fn.AsBuiltin().Fn(t, args)
+	}
+	return t.Call(fn, args...)
+}
+
+// ---------------------------------------------------------------- sequences
+
+// errStop ends an iteration early; it never escapes a builtin.
+var errStop = errors.New("stop")
+
+// iterate calls fn with each element of seq and its position. Lists and
+// ranges are walked directly; strings, objects and host iterables via
+// vm.Iterate. Returning errStop from fn ends the walk without error.
+func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int) error) error {
+	var err error
+	switch seq.Kind() {
+	case vm.KArray:
+		a := seq.AsArray()
+		for i := 0; i < len(a.Elems); i++ {
+			if err = fn(a.Elems[i], i); err != nil {
+				break
+			}
+		}
+	case vm.KRange:
+		r := *seq.AsRange()
+		n := r.Len()
+		x := r.Lo
+		for i := int64(0); i < n; i++ {
+			if i&0xFFFF == 0xFFFF {
+				if err = cancelled(t); err != nil {
+					break
+				}
+			}
+			if err = fn(vm.Int(x), int(i)); err != nil {
+				break
+			}
+			x += r.Step
+		}
+	case vm.KString:
+		s := seq.AsString()
+		i := 0
+		for j := 0; j < len(s); {
+			_, size := utf8.DecodeRuneInString(s[j:])
+			if err = fn(vm.Str(s[j:j+size]), i); err != nil {
+				break
+			}
+			j += size
+			i++
+		}
+	case vm.KObject, vm.KHost:
+		if seq.Kind() == vm.KHost {
+			if _, ok := seq.AsHost().(vm.Iterable); !ok {
+				return typeErr(fname, "List", seq)
+			}
+		}
+		i := 0
+		err = vm.Iterate(t, seq, func(v vm.Value) error {
+			e := fn(v, i)
+			i++
+			return e
+		})
+	default:
+		return typeErr(fname, "List", seq)
+	}
+	if err == errStop {
+		return nil
+	}
+	return err
+}
+
+// cancelled returns a Cancelled error once the thread's context has
+// ended. Builtins that loop for long call it now and then.
+func cancelled(t *vm.Thread) error {
+	if err := t.Context().Err(); err != nil {
+		return vm.Errorf(vm.ErrCancelled, "cancelled: %v", err)
+	}
+	return nil
+}
+
+// elems returns the elements of seq as a slice. For a list it is the
+// list's own backing slice: callers must not modify it.
+func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
+	switch seq.Kind() {
+	case vm.KArray:
+		return seq.AsArray().Elems, nil
+	case vm.KRange:
+		r := seq.AsRange()
+		n := r.Len()
+		if n > maxMaterialize {
+			return nil, valueErr("%s: range of %d elements is too large", fname, n)
+		}
+		out := make([]vm.Value, n)
+		x := r.Lo
+		for i := range out {
+			out[i] = vm.Int(x)
+			x += r.Step
+		}
+		return out, nil
+	}
+	var out []vm.Value
+	if seq.Kind() == vm.KString {
+		out = make([]vm.Value, 0, len(seq.AsString()))
+	}
+	err := iterate(t, fname, seq, func(v vm.Value, _ int) error {
+		if len(out) >= maxMaterialize {
+			return valueErr("%s: sequence is too large", fname)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// seqLen returns the number of elements of seq when it is known
+// without iterating (-1 otherwise).
+func seqLen(seq vm.Value) int {
+	switch seq.Kind() {
+	case vm.KArray:
+		return len(seq.AsArray().Elems)
+	case vm.KRange:
+		n := seq.AsRange().Len()
+		if n > maxMaterialize {
+			return maxMaterialize
+		}
+		return int(n)
+	}
+	return -1
+}
+
+// variant classifies Result/Option values.
+type variantKind uint8
+
+const (
+	notVariant variantKind = iota
+	isOk
+	isErr
+	isSome
+	isNone
+)
+
+func variantOf(v vm.Value) variantKind {
+	ti := vm.VariantOf(v)
+	if ti == nil {
+		return notVariant
+	}
+	switch ti {
+	case vm.OkType:
+		return isOk
+	case vm.ErrType:
+		return isErr
+	case vm.SomeType:
+		return isSome
+	case vm.NoneType:
+		return isNone
+	}
+	return notVariant
+}
+
+// payload returns the single field of Ok/Err/Some.
+func payload(v vm.Value) vm.Value {
+	o := v.AsObject()
+	if o.Len() == 0 {
+		return vm.Nil
+	}
+	return o.Slot(0)
+}
+
+// field reads key of an object row (nil when v is not an object or the
+// key is missing).
+func field(v vm.Value, key string) vm.Value {
+	if v.Kind() != vm.KObject {
+		return vm.Nil
+	}
+	x, _ := v.AsObject().Get(key)
+	return x
+}
+
+// keyFunc turns a key argument (a function, or a column name) into a
+// function of one element.
+func keyFunc(t *vm.Thread, fname string, key vm.Value) (func(v vm.Value) (vm.Value, error), error) {
+	switch {
+	case key.Kind() == vm.KString:
+		name := key.AsString()
+		return func(v vm.Value) (vm.Value, error) { return field(v, name), nil }, nil
+	case callable(key):
+		c := newCaller(t, key)
+		return c.call1, nil
+	}
+	return nil, typeErr(fname, "Function or column name", key)
+}
