@@ -630,7 +630,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 
 	if m, ok := e.Fn.(*ast.Member); ok && named == 0 && !spread {
 		// method call: R[base+1] is the receiver
-		base := f.alloc(2 + len(vals))
+		base := f.callBase(dst, 2+len(vals))
 		f.exprTo(m.X, base+1)
 		var skip int = -1
 		if m.Optional {
@@ -686,7 +686,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		f.emit(MOVE, dst, fn, 0)
 		return
 	}
-	base := f.alloc(1 + len(vals))
+	base := f.callBase(dst, 1+len(vals))
 	f.exprTo(e.Fn, base)
 	for i, v := range vals {
 		put(v, base+1+i)
@@ -700,6 +700,27 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	if dst != base {
 		f.emit(MOVE, dst, base, 0)
 	}
+}
+
+// callBase allocates the n registers of a call frame. When dst is the
+// newest register, the call is laid out from dst itself so the result
+// needs no move.
+func (f *fstate) callBase(dst, n int) int {
+	if dst == f.top-1 && !f.isVarReg(dst) {
+		f.alloc(n - 1)
+		return dst
+	}
+	return f.alloc(n)
+}
+
+// isVarReg reports whether a binding lives in register r.
+func (f *fstate) isVarReg(r int) bool {
+	for _, vr := range f.regOf {
+		if vr == r {
+			return true
+		}
+	}
+	return false
 }
 
 func isPlaceholder(e ast.Expr) bool {

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -292,16 +293,17 @@ func (t *Thread) handle(e error) bool {
 	t.fillStack(te)
 	catchable := te.Kind != ErrCancelled
 	for len(t.frames) > 0 {
-		f := &t.frames[len(t.frames)-1]
-		if catchable && len(f.handlers) > 0 {
-			h := f.handlers[len(f.handlers)-1]
-			f.handlers = f.handlers[:len(f.handlers)-1]
+		fi := len(t.frames) - 1
+		f := &t.frames[fi]
+		if nh := len(t.handlers); catchable && nh > 0 && t.handlers[nh-1].frame == fi {
+			h := t.handlers[nh-1]
+			t.handlers = t.handlers[:nh-1]
 			t.stack[f.base+h.reg] = errorValue(te)
 			f.pc = h.target
 			return true
 		}
 		boundary := f.boundary
-		t.frames = t.frames[:len(t.frames)-1]
+		t.popFrame()
 		if boundary {
 			return false
 		}
@@ -312,11 +314,20 @@ func (t *Thread) handle(e error) bool {
 func (t *Thread) unwindToBoundary() {
 	for len(t.frames) > 0 {
 		b := t.frames[len(t.frames)-1].boundary
-		t.frames = t.frames[:len(t.frames)-1]
+		t.popFrame()
 		if b {
 			return
 		}
 	}
+}
+
+// popFrame removes the top frame and the try handlers it still had.
+func (t *Thread) popFrame() {
+	fi := len(t.frames) - 1
+	for n := len(t.handlers); n > 0 && t.handlers[n-1].frame >= fi; n-- {
+		t.handlers = t.handlers[:n-1]
+	}
+	t.frames = t.frames[:fi]
 }
 
 func asTovaError(e error) *Error {
@@ -791,6 +802,18 @@ frames:
 				callee := regs[a]
 				if callee.k == KFunc {
 					fr.pc = pc
+					cl := callee.AsClosure()
+					p := cl.Fn
+					if n := i.B(); n == p.NumParams && !p.HasRest && len(t.frames) < t.In.Cfg.MaxDepth && t.signal.Load() == 0 {
+						base := fr.base + a + 1
+						need := base + p.NumRegs + 1
+						if need > len(t.stack) {
+							t.ensureStack(need)
+						}
+						clear(t.stack[base+n : base+p.NumRegs])
+						t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask})
+						continue frames
+					}
 					if err = t.pushFrame(callee.AsClosure(), fr.base+a+1, i.B(), 0, fr.base+a); err != nil {
 						break
 					}
@@ -858,7 +881,11 @@ frames:
 					}
 				}
 				var r Value
-				r, err = t.callMethod(recv, name, regs[a+1:a+2+n])
+				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil {
+					r, err = b[pc-1].Fn(t, regs[a+1:a+2+n])
+				} else {
+					r, err = t.callMethod(recv, name, regs[a+1:a+2+n])
+				}
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				if err == nil {
@@ -871,7 +898,11 @@ frames:
 				}
 				boundary := fr.boundary
 				ret := fr.ret
-				t.frames = t.frames[:fi]
+				if n := len(t.handlers); n > 0 && t.handlers[n-1].frame >= fi {
+					t.popFrame()
+				} else {
+					t.frames = t.frames[:fi]
+				}
 				if boundary {
 					return v, nil
 				}
@@ -896,9 +927,9 @@ frames:
 			case bc.NEWOBJ:
 				s := consts[i.B()].asShape()
 				c := i.C()
-				vals := make([]Value, len(s.keys))
-				copy(vals, regs[c:c+len(s.keys)])
-				regs[i.A()] = ObjectValue(&Object{shape: s, vals: vals})
+				o := newShaped(s)
+				copy(o.vals, regs[c:c+len(s.keys)])
+				regs[i.A()] = ObjectValue(o)
 			case bc.OBJSET:
 				k := regs[i.B()]
 				if k.k != KString {
@@ -984,15 +1015,7 @@ frames:
 				regs[i.A()] = Bool(IsType(regs[i.B()], consts[i.C()].AsString()))
 			case bc.CONCAT:
 				b, c := i.B(), i.C()
-				var sb strings.Builder
-				for _, v := range regs[b : b+c] {
-					if v.k == KString {
-						sb.WriteString(v.AsString())
-					} else {
-						sb.WriteString(ToString(v))
-					}
-				}
-				regs[i.A()] = Str(sb.String())
+				regs[i.A()] = concat(regs[b : b+c])
 			case bc.RANGE, bc.RANGEI:
 				lo, hi := regs[i.B()], regs[i.C()]
 				if lo.k != KInt || hi.k != KInt {
@@ -1051,9 +1074,9 @@ frames:
 			case bc.THROW:
 				err = thrown(regs[i.A()])
 			case bc.TRYBEGIN:
-				fr.handlers = append(fr.handlers, handler{reg: i.A(), target: i.B()})
+				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B()})
 			case bc.TRYEND:
-				fr.handlers = fr.handlers[:len(fr.handlers)-1]
+				t.handlers = t.handlers[:len(t.handlers)-1]
 			default:
 				err = Errorf("InternalError", "bad opcode %d", i.Op())
 			}
@@ -1063,6 +1086,33 @@ frames:
 			}
 		}
 	}
+}
+
+// concat joins the text of vs (string interpolation).
+func concat(vs []Value) Value {
+	n := 0
+	for _, v := range vs {
+		if v.k == KString {
+			n += int(v.n)
+		} else {
+			n += 20
+		}
+	}
+	buf := make([]byte, 0, n)
+	for _, v := range vs {
+		switch v.k {
+		case KString:
+			buf = append(buf, v.AsString()...)
+		case KInt:
+			buf = strconv.AppendInt(buf, int64(v.n), 10)
+		default:
+			buf = append(buf, ToString(v)...)
+		}
+	}
+	if len(buf) == 0 {
+		return Str("")
+	}
+	return Str(unsafe.String(&buf[0], len(buf)))
 }
 
 // badCode reports bytecode that breaks the compiler's invariants (only

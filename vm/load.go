@@ -14,6 +14,11 @@ type funcProto struct {
 	// caches holds one inline cache word per instruction for GETFIELD /
 	// SETFIELD: shape id << 32 | slot + 1. Read and written atomically.
 	caches []uint64
+	// methods holds, per CALLM instruction, the builtin of that name
+	// (resolved at load time; nil when there is none).
+	methods []*Builtin
+	// fullMask is the `provided` mask of a call passing every parameter.
+	fullMask uint64
 }
 
 // typeEntry holds the constructors made from one bytecode.TypeDesc:
@@ -31,14 +36,14 @@ type frame struct {
 	pc       int    // next instruction
 	ret      int    // caller register receiving the result (absolute stack index)
 	provided uint64 // bit i set: parameter i was passed
-	handlers []handler
 	// boundary marks a frame entered from Go (Thread.Call): returning
 	// from it leaves the interpreter loop.
 	boundary bool
 }
 
-// handler is an active try block.
+// handler is an active try block of frame number frame.
 type handler struct {
+	frame  int
 	reg    int // register receiving the error value
 	target int // catch pc
 }
@@ -103,7 +108,24 @@ func Load(p *bytecode.Program) (*Program, error) {
 	}
 	prog.funcs = make([]*funcProto, len(p.Funcs))
 	for i, f := range p.Funcs {
-		prog.funcs[i] = &funcProto{Func: f, prog: prog, index: i, caches: make([]uint64, len(f.Code))}
+		fp := &funcProto{Func: f, prog: prog, index: i, caches: make([]uint64, len(f.Code))}
+		if f.NumParams >= 64 {
+			fp.fullMask = ^uint64(0)
+		} else {
+			fp.fullMask = 1<<uint(f.NumParams) - 1
+		}
+		for pc, in := range f.Code {
+			if in.Op() != bytecode.CALLM || in.C() >= len(p.Constants) {
+				continue
+			}
+			if b, ok := LookupBuiltin(p.Constants[in.C()].Str); ok && b.k == KBuiltin {
+				if fp.methods == nil {
+					fp.methods = make([]*Builtin, len(f.Code))
+				}
+				fp.methods[pc] = b.AsBuiltin()
+			}
+		}
+		prog.funcs[i] = fp
 	}
 	return prog, nil
 }

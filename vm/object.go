@@ -92,11 +92,46 @@ func ShapeOf(keys []string) *Shape {
 type Object struct {
 	shape *Shape
 	vals  []Value
-	// dictionary mode
+	dict  *objDict  // dictionary mode (shape is nil)
+	Type  *TypeInfo // nil for plain objects
+}
+
+// objDict holds the keys of an object in dictionary mode.
+type objDict struct {
 	keys  []string
 	index map[string]int
+}
 
-	Type *TypeInfo // nil for plain objects
+// newShaped allocates an object of shape s with room for its values in
+// the same allocation when it is small.
+func newShaped(s *Shape) *Object {
+	n := len(s.keys)
+	switch {
+	case n == 0:
+		return &Object{shape: s}
+	case n <= 2:
+		p := &struct {
+			Object
+			a [2]Value
+		}{}
+		p.shape, p.vals = s, p.a[:n:n]
+		return &p.Object
+	case n <= 4:
+		p := &struct {
+			Object
+			a [4]Value
+		}{}
+		p.shape, p.vals = s, p.a[:n:n]
+		return &p.Object
+	case n <= 8:
+		p := &struct {
+			Object
+			a [8]Value
+		}{}
+		p.shape, p.vals = s, p.a[:n:n]
+		return &p.Object
+	}
+	return &Object{shape: s, vals: make([]Value, n)}
 }
 
 // NewObject returns an empty plain object.
@@ -118,7 +153,7 @@ func (o *Object) Keys() []string {
 	if o.shape != nil {
 		return o.shape.keys
 	}
-	return o.keys
+	return o.dict.keys
 }
 
 // Values returns the values in key order (do not modify the slice header).
@@ -138,7 +173,7 @@ func (o *Object) Lookup(key string) int {
 	if o.shape != nil {
 		return o.shape.Lookup(key)
 	}
-	if i, ok := o.index[key]; ok {
+	if i, ok := o.dict.index[key]; ok {
 		return i
 	}
 	return -1
@@ -167,19 +202,19 @@ func (o *Object) Set(key string, v Value) {
 		}
 		o.toDict()
 	}
-	o.index[key] = len(o.keys)
-	o.keys = append(o.keys, key)
+	o.dict.index[key] = len(o.dict.keys)
+	o.dict.keys = append(o.dict.keys, key)
 	o.vals = append(o.vals, v)
 }
 
 func (o *Object) toDict() {
 	keys := o.shape.keys
-	o.keys = make([]string, len(keys), len(keys)*2)
-	copy(o.keys, keys)
-	o.index = make(map[string]int, len(keys)*2)
+	d := &objDict{keys: make([]string, len(keys), len(keys)*2), index: make(map[string]int, len(keys)*2)}
+	copy(d.keys, keys)
 	for i, k := range keys {
-		o.index[k] = i
+		d.index[k] = i
 	}
+	o.dict = d
 	o.shape = nil
 }
 
@@ -197,11 +232,11 @@ func (o *Object) Delete(key string) bool {
 		o.shape = ShapeOf(keys)
 		return true
 	}
-	o.keys = keys
+	o.dict.keys = keys
 	for j := i; j < len(keys); j++ {
-		o.index[keys[j]] = j
+		o.dict.index[keys[j]] = j
 	}
-	delete(o.index, key)
+	delete(o.dict.index, key)
 	return true
 }
 
@@ -209,11 +244,11 @@ func (o *Object) Delete(key string) bool {
 func (o *Object) Copy() *Object {
 	c := &Object{shape: o.shape, vals: append([]Value(nil), o.vals...), Type: o.Type}
 	if o.shape == nil {
-		c.keys = append([]string(nil), o.keys...)
-		c.index = make(map[string]int, len(o.index))
-		for k, i := range o.index {
-			c.index[k] = i
+		d := &objDict{keys: append([]string(nil), o.dict.keys...), index: make(map[string]int, len(o.dict.index))}
+		for k, i := range o.dict.index {
+			d.index[k] = i
 		}
+		c.dict = d
 	}
 	return c
 }
@@ -256,7 +291,10 @@ func (ti *TypeInfo) New(vals []Value) *Object {
 	if ti.Singleton != nil {
 		return ti.Singleton
 	}
-	return &Object{shape: ti.Shape, vals: vals, Type: ti}
+	o := newShaped(ti.Shape)
+	copy(o.vals, vals)
+	o.Type = ti
+	return o
 }
 
 // TypeValue is a callable constructor (a record type or a variant).

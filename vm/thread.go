@@ -131,9 +131,9 @@ type Thread struct {
 	In  *Instance
 	ctx context.Context
 
-	stack  []Value
-	frames []frame
-	depth  int
+	stack    []Value
+	frames   []frame
+	handlers []handler // active try blocks of all frames, innermost last
 
 	// signal is set from other goroutines: sigCancel when ctx ends,
 	// sigYield when the scheduler wants the thread to let others run.

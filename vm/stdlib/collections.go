@@ -131,9 +131,9 @@ func registerCollections() {
 
 	// rows
 	regH("where", ps("seq", "pred"), bWhere)
-	regH("drop_nil", nil, bDropNil)
+	regH("drop_nil", ps("rows", "column"), bDropNil)
 	alias("drop_nil", "dropNil")
-	regH("fill_nil", nil, bFillNil)
+	regH("fill_nil", ps("rows", "column", "value"), bFillNil)
 	alias("fill_nil", "fillNil")
 	regH("select", nil, bSelect)
 	regH("pluck", ps("seq", "key"), bPluck)
@@ -2078,20 +2078,23 @@ func bDropNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	seq := arg(args, 0)
 	var fills *vm.Object
-	switch {
-	case len(args) >= 3 && arg(args, 1).Kind() == vm.KString:
+	fill := arg(args, 1) // the value, for a plain list
+	switch col := arg(args, 1); {
+	case len(args) >= 3 && col.Kind() == vm.KString:
 		fills = vm.NewObject()
-		fills.Set(args[1].AsString(), args[2])
-	case len(args) >= 3 && has(args, 2):
-		return vm.Nil, typeErr("fill_nil", "column name", args[1])
-	case arg(args, 1).Kind() == vm.KObject && args[1].AsObject().Type == nil:
-		fills = args[1].AsObject()
+		fills.Set(col.AsString(), args[2])
+	case len(args) >= 3 && col.IsNil():
+		fill = args[2] // fill_nil(list, value: v)
+	case len(args) >= 3:
+		return vm.Nil, typeErr("fill_nil", "column name", col)
+	case col.Kind() == vm.KObject && col.AsObject().Type == nil:
+		fills = col.AsObject()
 	}
 	out := make([]vm.Value, 0, max(seqLen(seq), 0))
 	err := iterate(t, "fill_nil", seq, func(row vm.Value, _ int) error {
 		if fills == nil {
 			if row.IsNil() {
-				row = arg(args, 1)
+				row = fill
 			}
 			out = append(out, row)
 			return nil

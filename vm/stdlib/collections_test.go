@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -483,4 +484,111 @@ func TestHostDispatch(t *testing.T) {
 	h := vm.HostValue(&tableHost{seqHost{n: 3}})
 	eq(t, "where(table, f)", e.call(t, "where", h, isEven), `"table.where"`)
 	eq(t, "filter(table, f)", e.call(t, "filter", h, isEven), "[0, 2]")
+}
+
+// headersHost is a Keyed host object.
+type headersHost struct{ m map[string]string }
+
+func (h *headersHost) TypeName() string { return "Headers" }
+func (h *headersHost) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	v, ok := h.m[name]
+	if !ok {
+		return vm.Nil, false, nil
+	}
+	return vm.Str(v), true, nil
+}
+func (h *headersHost) SetAttr(*vm.Thread, string, vm.Value) error { return nil }
+func (h *headersHost) Keys(*vm.Thread) ([]string, error)          { return []string{"accept", "host"}, nil }
+
+func TestKeyedHost(t *testing.T) {
+	h := vm.HostValue(&headersHost{m: map[string]string{"accept": "*/*", "host": "x"}})
+	runCases(t, []tc{
+		{"keys", a(h), `["accept", "host"]`},
+		{"values", a(h), `["*/*", "x"]`},
+		{"entries", a(h), `[["accept", "*/*"], ["host", "x"]]`},
+		{"has_key", a(h, S("host")), "true"},
+		{"has_key", a(h, S("cookie")), "false"},
+		{"get", a(h, S("host")), `"x"`},
+	})
+}
+
+// limitHost answers limit() itself.
+type limitHost struct{ seqHost }
+
+func (h *limitHost) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	if name == "limit" {
+		return vm.Str("host limit"), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func TestAliasHostDispatch(t *testing.T) {
+	e := newEnv(t)
+	h := vm.HostValue(&limitHost{seqHost{n: 5}})
+	eq(t, "limit(host, 2)", e.call(t, "limit", h, I(2)), `"host limit"`)
+	eq(t, "take(host, 2)", e.call(t, "take", h, I(2)), "[0, 1]")
+}
+
+func TestLongLoopsStopWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnvCtx(t, ctx)
+	cancel()
+	err := e.err(t, "sum", vm.NewRange(0, 1<<62, 1))
+	if err.Kind != vm.ErrCancelled {
+		t.Errorf("sum(huge range) on a cancelled thread: %s %s", err.Kind, err.Msg)
+	}
+	if err := e.err(t, "count", vm.NewRange(0, 1<<62, 1), builtin(t, "is_empty")); err.Kind != vm.ErrCancelled {
+		t.Errorf("count(huge range, f) on a cancelled thread: %v", err)
+	}
+}
+
+func TestMapFilterSumAllocations(t *testing.T) {
+	e := newEnv(t)
+	xs := make([]vm.Value, 1000)
+	for i := range xs {
+		xs[i] = vm.Int(int64(i))
+	}
+	list := vm.NewArray(xs)
+	identity := builtin(t, "identity")
+	mapFn, filterFn, sumFn := builtin(t, "map").AsBuiltin().Fn, builtin(t, "filter").AsBuiltin().Fn, builtin(t, "sum").AsBuiltin().Fn
+	args := []vm.Value{list, identity}
+	if n := testing.AllocsPerRun(20, func() { _, _ = mapFn(e.th, args) }); n > 4 {
+		t.Errorf("map over 1000 elements: %.0f allocations", n)
+	}
+	if n := testing.AllocsPerRun(20, func() { _, _ = filterFn(e.th, args) }); n > 4 {
+		t.Errorf("filter over 1000 elements: %.0f allocations", n)
+	}
+	if n := testing.AllocsPerRun(20, func() { _, _ = sumFn(e.th, args[:1]) }); n > 0 {
+		t.Errorf("sum over 1000 Ints: %.0f allocations", n)
+	}
+}
+
+func BenchmarkMapClosure(b *testing.B) {
+	e := newEnv(b)
+	cl := closures(b, e)
+	xs := make([]vm.Value, 1000)
+	for i := range xs {
+		xs[i] = vm.Int(int64(i))
+	}
+	fn := builtin(b, "map").AsBuiltin().Fn
+	args := []vm.Value{vm.NewArray(xs), cl[0]}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fn(e.th, args); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSumInts(b *testing.B) {
+	e := newEnv(b)
+	xs := make([]vm.Value, 1000)
+	for i := range xs {
+		xs[i] = vm.Int(int64(i))
+	}
+	fn := builtin(b, "sum").AsBuiltin().Fn
+	args := []vm.Value{vm.NewArray(xs)}
+	for b.Loop() {
+		_, _ = fn(e.th, args)
+	}
 }
