@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // ToString converts a value to text the way print and string
@@ -14,14 +15,14 @@ func ToString(v Value) string {
 		return v.AsString()
 	}
 	var b strings.Builder
-	writeRepr(&b, v, 0)
+	writeRepr(&b, v, nil)
 	return b.String()
 }
 
 // Repr shows a value as Tova source would write it: strings quoted.
 func Repr(v Value) string {
 	var b strings.Builder
-	writeRepr(&b, v, 0)
+	writeRepr(&b, v, nil)
 	return b.String()
 }
 
@@ -37,10 +38,21 @@ func FormatFloat(f float64) string {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+	// JavaScript's rules: plain digits for 1e-7 <= |f| < 1e21,
+	// exponent form (1e+21, 1.5e-7) outside that range.
+	if a := math.Abs(f); a == 0 || a >= 1e-7 && a < 1e21 {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	// Go writes 1e-07; JavaScript writes 1e-7.
+	if i := strings.IndexAny(s, "+-"); i > 0 && s[i-1] == 'e' {
+		exp := strings.TrimLeft(s[i+1:], "0")
+		if exp == "" {
+			exp = "0"
+		}
+		s = s[:i+1] + exp
+	}
+	return s
 }
 
 // FormatDuration shows a duration compactly: 30s, 1m30s, 1h, 250ms, 2d.
@@ -88,8 +100,11 @@ func FormatSize(n int64) string {
 
 const maxReprDepth = 64
 
-func writeRepr(b *strings.Builder, v Value, depth int) {
-	if depth > maxReprDepth {
+// maxReprLen caps the text of one value shown by print or interpolation.
+const maxReprLen = 16 << 20
+
+func writeRepr(b *strings.Builder, v Value, path []unsafe.Pointer) {
+	if len(path) > maxReprDepth || b.Len() > maxReprLen {
 		b.WriteString("...")
 		return
 	}
@@ -113,16 +128,26 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 	case KSize:
 		b.WriteString(FormatSize(v.AsSize()))
 	case KArray:
+		if onPath(path, v.p) {
+			b.WriteString("[...]")
+			return
+		}
+		path = append(path, v.p)
 		b.WriteByte('[')
 		for i, e := range v.AsArray().Elems {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, e, depth+1)
+			writeRepr(b, e, path)
 		}
 		b.WriteByte(']')
 	case KObject:
 		o := v.AsObject()
+		if onPath(path, v.p) {
+			b.WriteString("{...}")
+			return
+		}
+		path = append(path, v.p)
 		if ti := o.Type; ti != nil {
 			b.WriteString(ti.Tag)
 			if len(o.vals) == 0 {
@@ -137,7 +162,7 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 					b.WriteString(o.Keys()[i])
 					b.WriteString(": ")
 				}
-				writeRepr(b, e, depth+1)
+				writeRepr(b, e, path)
 			}
 			b.WriteByte(')')
 			return
@@ -157,7 +182,7 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 				b.WriteString(strconv.Quote(k))
 			}
 			b.WriteString(": ")
-			writeRepr(b, o.vals[i], depth+1)
+			writeRepr(b, o.vals[i], path)
 		}
 		b.WriteString(" }")
 	case KFunc:
@@ -179,6 +204,17 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 	default:
 		b.WriteString("<" + v.k.String() + ">")
 	}
+}
+
+// onPath reports whether container p is being printed already (a list
+// or object that contains itself prints as [...] / {...}).
+func onPath(path []unsafe.Pointer, p unsafe.Pointer) bool {
+	for _, q := range path {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 func isIdent(s string) bool {

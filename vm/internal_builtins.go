@@ -17,7 +17,10 @@ func init() {
 // __omit(obj, keys...) is a copy of obj without keys: the ...rest of an
 // object pattern.
 func builtinOmit(t *Thread, args []Value) (Value, error) {
-	if len(args) == 0 || args[0].k != KObject && args[0].k != KNil {
+	if len(args) == 0 {
+		return Nil, TypeErrorf("__omit: missing object")
+	}
+	if args[0].k != KObject && args[0].k != KNil {
 		return Nil, TypeErrorf("cannot destructure %s as an object", TypeName(args[0]))
 	}
 	out := NewObject()
@@ -27,7 +30,7 @@ func builtinOmit(t *Thread, args []Value) (Value, error) {
 	src := args[0].AsObject()
 	skip := map[string]bool{}
 	for _, k := range args[1:] {
-		skip[k.AsString()] = true
+		skip[ToString(k)] = true
 	}
 	for i, k := range src.Keys() {
 		if !skip[k] {

@@ -22,6 +22,11 @@ type Shape struct {
 const (
 	shapeMapMin  = 9  // shapes with this many keys get an index map
 	dictModeKeys = 64 // objects with more keys leave the shape tree
+	// maxShapes bounds the shape tree: past it, objects that would need a
+	// new shape switch to dictionary mode instead, so programs building
+	// objects from arbitrary keys (parsed JSON, counters) cannot grow it
+	// without bound.
+	maxShapes = 1 << 16
 )
 
 var (
@@ -51,11 +56,18 @@ func (s *Shape) Lookup(key string) int {
 }
 
 // With returns the shape that has s's keys followed by key.
-func (s *Shape) With(key string) *Shape {
+func (s *Shape) With(key string) *Shape { return s.with(key, true) }
+
+// with returns the child shape for key; when it does not exist yet it is
+// made only if create is set (else nil).
+func (s *Shape) with(key string, create bool) *Shape {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.trans[key]; ok {
 		return c
+	}
+	if !create {
+		return nil
 	}
 	keys := make([]string, len(s.keys)+1)
 	copy(keys, s.keys)
@@ -196,9 +208,11 @@ func (o *Object) Set(key string, v Value) {
 	}
 	if o.shape != nil {
 		if len(o.vals) < dictModeKeys {
-			o.shape = o.shape.With(key)
-			o.vals = append(o.vals, v)
-			return
+			if next := o.shape.with(key, shapeIDs.Load() < maxShapes); next != nil {
+				o.shape = next
+				o.vals = append(o.vals, v)
+				return
+			}
 		}
 		o.toDict()
 	}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+)
+
+var updateScripts = flag.Bool("update", false, "rewrite the expected output of the CLI scripts")
+
+// TestScripts runs the CLI scripts in testdata/script. Each .txtar file
+// holds source files and, in its comment, one command per line:
+//
+//	tova run prog.tova
+//	exit 1
+//
+// After each command the archive's `stdout` / `stderr` sections (numbered
+// `stdout 2` for the second command, ...) must equal what it printed, and
+// the exit code must equal the `exit N` line that follows it (default 0).
+func TestScripts(t *testing.T) {
+	files, _ := filepath.Glob("testdata/script/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no scripts")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			want := map[string]string{}
+			for _, f := range ar.Files {
+				if strings.HasPrefix(f.Name, "stdout") || strings.HasPrefix(f.Name, "stderr") {
+					want[f.Name] = string(f.Data)
+					continue
+				}
+				p := filepath.Join(dir, f.Name)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cwd, _ := os.Getwd()
+			if err := os.Chdir(dir); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chdir(cwd)
+			var cmds [][]string
+			var exits []int
+			for _, line := range strings.Split(string(ar.Comment), "\n") {
+				line = strings.TrimSpace(line)
+				switch {
+				case strings.HasPrefix(line, "tova "):
+					cmds = append(cmds, strings.Fields(line)[1:])
+					exits = append(exits, 0)
+				case strings.HasPrefix(line, "exit "):
+					n, _ := strconv.Atoi(strings.TrimPrefix(line, "exit "))
+					exits[len(exits)-1] = n
+				}
+			}
+			changed := false
+			for i, args := range cmds {
+				var out, errb bytes.Buffer
+				code := run(args, &out, &errb)
+				suffix := ""
+				if i > 0 {
+					suffix = " " + strconv.Itoa(i+1)
+				}
+				if code != exits[i] {
+					t.Errorf("tova %s: exit %d, want %d\nstderr:\n%s", strings.Join(args, " "), code, exits[i], errb.String())
+				}
+				for name, got := range map[string]string{"stdout" + suffix: out.String(), "stderr" + suffix: errb.String()} {
+					exp, ok := want[name]
+					if !ok && got == "" {
+						continue
+					}
+					if got != exp {
+						if *updateScripts {
+							setSection(ar, name, got)
+							changed = true
+							continue
+						}
+						t.Errorf("tova %s: %s differs\n--- got ---\n%s--- want ---\n%s", strings.Join(args, " "), name, got, exp)
+					}
+				}
+			}
+			if changed {
+				os.Chdir(cwd)
+				os.WriteFile(file, txtar.Format(ar), 0o644)
+			}
+		})
+	}
+}
+
+func setSection(ar *txtar.Archive, name, data string) {
+	for i := range ar.Files {
+		if ar.Files[i].Name == name {
+			ar.Files[i].Data = []byte(data)
+			return
+		}
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
+}

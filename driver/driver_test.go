@@ -1,0 +1,120 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"tova/bytecode"
+	"tova/vm"
+)
+
+// One compiled program is immutable: many executions may share it on
+// parallel goroutines (run with -race).
+func TestParallelExecutionsShareOneProgram(t *testing.T) {
+	src := []byte(`
+type Point { x: Int, y: Int }
+fn work(n) {
+  var acc = []
+  for i in range(n) {
+    p = Point(i, i * 2)
+    acc.push({ sum: p.x + p.y, label: "p{i}" })
+  }
+  acc |> filter(fn(o) o.sum % 2 == 0) |> map(.label) |> len()
+}
+print(work(300))
+`)
+	p, err := CompileFile("par.tova", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := vm.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	outs := make([]string, 16)
+	for i := range outs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var out bytes.Buffer
+			th := prog.NewInstance(vm.Config{Stdout: &out}).NewThread(context.Background())
+			defer th.Release()
+			if _, err := th.RunMain(); err != nil {
+				t.Error(err)
+			}
+			outs[i] = out.String()
+		}(i)
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if o != "150\n" {
+			t.Fatalf("execution %d printed %q", i, o)
+		}
+	}
+}
+
+// A runaway loop stops within milliseconds of its deadline.
+func TestDeadlineStopsInfiniteLoop(t *testing.T) {
+	for _, body := range []string{"loop { }", "var i = 0\nwhile true { i += 1 }", "fn f() { f() }\nloop { try { f() } catch e { } }"} {
+		p, err := CompileFile("spin.tova", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		start := time.Now()
+		err = Run(ctx, p, vm.Config{})
+		cancel()
+		el := time.Since(start)
+		if ve, ok := err.(*vm.Error); !ok || ve.Kind != vm.ErrCancelled {
+			t.Fatalf("%q: want a Cancelled error, got %v", body, err)
+		}
+		if el > 150*time.Millisecond {
+			t.Fatalf("%q: stopped after %v, deadline was 50ms", body, el)
+		}
+	}
+}
+
+// Deep recursion is a catchable Tova error, never a Go stack overflow.
+func TestStackOverflowIsCatchable(t *testing.T) {
+	src := []byte(`
+fn down(n) { down(n + 1) + 1 }
+try { down(0) } catch e { print(e.kind) }
+`)
+	p, err := CompileFile("so.tova", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), p, vm.Config{Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "StackOverflow\n" {
+		t.Fatalf("got %q", out.String())
+	}
+}
+
+// The .tbc records the source file names and a hash of the sources.
+func TestProgramRecordsSources(t *testing.T) {
+	p1, _ := CompileFile("a.tova", []byte("print(1)"))
+	p2, _ := CompileFile("a.tova", []byte("print(2)"))
+	if p1.Files[0].Name != "a.tova" || p1.SourceHash == p2.SourceHash {
+		t.Fatalf("sources not recorded: %+v", p1.Files)
+	}
+	data, err := bytecode.Encode(p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := bytecode.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.SourceHash != p1.SourceHash || back.Files[0].Hash != p1.Files[0].Hash {
+		t.Fatal("hash lost in .tbc round trip")
+	}
+	_ = fmt.Sprint()
+}
