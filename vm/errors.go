@@ -59,3 +59,7 @@ func TypeErrorf(format string, args ...any) *Error { return Errorf("TypeError", 
 
 // ErrCancelled is the kind of the error raised when a thread's context ends.
 const ErrCancelled = "Cancelled"
+
+// ErrorValue is the Tova value of a caught error: a record with message,
+// kind, stack and value.
+func ErrorValue(e *Error) Value { return errorValue(e) }

@@ -1153,3 +1153,25 @@ func (t *Thread) RunMain() (Value, error) {
 	main := t.In.Prog.funcs[0]
 	return t.Call(Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: main})})
 }
+
+// RunFunc runs function number idx of the program (a server's Init, for
+// example) as a closure without free variables.
+func (t *Thread) RunFunc(idx int) (Value, error) {
+	p := t.In.Prog
+	if idx < 0 || idx >= len(p.funcs) {
+		return Nil, Errorf("InternalError", "no function %d", idx)
+	}
+	return t.Call(Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p.funcs[idx]})})
+}
+
+// CallKW calls fn with positional arguments pos followed by named
+// arguments (names[i] = kw[i]). Parameters that receive nothing get their
+// default values, as in a Tova call that leaves them out.
+func (t *Thread) CallKW(fn Value, pos []Value, names []string, kw []Value) (Value, error) {
+	if len(names) == 0 {
+		return t.Call(fn, pos...)
+	}
+	args := make([]Value, 0, len(pos)+len(kw))
+	args = append(append(args, pos...), kw...)
+	return t.callKW(fn, args, names)
+}

@@ -157,3 +157,14 @@ func newTypeEntry(td *bytecode.TypeDesc) *typeEntry {
 	te.ctors[0] = Str(td.Name)
 	return te
 }
+
+// HasDefault reports whether parameter i has a default value (the
+// function begins by testing whether it was passed).
+func (c *Closure) HasDefault(i int) bool {
+	for _, in := range c.Fn.Code {
+		if in.Op() == bytecode.JARG && in.A() == i {
+			return true
+		}
+	}
+	return false
+}

@@ -200,3 +200,11 @@ func HostValue(h HostObject) Value { return Value{k: KHost, p: unsafe.Pointer(&H
 // Same reports whether a and b are the very same value (identity for heap
 // kinds, bit equality for scalars).
 func Same(a, b Value) bool { return a.k == b.k && a.n == b.n && a.p == b.p }
+
+// AsHostOK returns the host object of a KHost value, or nil.
+func (v Value) AsHostOK() HostObject {
+	if v.k != KHost {
+		return nil
+	}
+	return (*HostRef)(v.p).H
+}

@@ -1,7 +1,9 @@
 package parse
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -21,6 +23,8 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("WATCHDOG slow input %q", src)) })
+		defer watchdog.Stop()
 		file, err := parseFile("fuzz.tova", src)
 		if file == nil {
 			t.Fatal("nil file")

@@ -337,6 +337,9 @@ func TestNeverNil(t *testing.T) {
 }
 
 func TestSmallFileIsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
 	src := []byte(tenLines)
 	res := testing.Benchmark(func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

@@ -1,25 +1,3 @@
-// Package resolve binds every identifier of a parsed program to its
-// declaration and decides where each binding lives at run time.
-//
-// It fills the fields the compiler reads (see package ast): Ident.Binding,
-// Function.Locals and FreeVars, File.Locals and Globals, Assign.Declares.
-//
-// Storage classes:
-//   - Global (module slot): every top-level function, type, variant,
-//     model, env, named hook and data source; every binding declared in a
-//     server body (outside functions); and every other top-level binding
-//     that some function, server block or other file refers to.
-//   - Local: a register slot of a function. The top-level code of each
-//     file is that file's main function; its remaining top-level bindings
-//     are its locals (File.Locals).
-//   - Cell / Free: closure conversion. A local captured by an inner
-//     function becomes a Cell in its owner; each function between the
-//     owner and the user gets a Free binding whose Outer is the binding one
-//     level out.
-//
-// Assignment follows Decision 3 of the semantics: `x = e` assigns a
-// visible `var`, is an error on a visible immutable binding, and otherwise
-// declares a new immutable binding in the current scope.
 package resolve
 
 import (
@@ -349,8 +327,12 @@ func (r *resolver) finish(files []*ast.File) {
 
 // suggest returns a visible or predeclared name close to name, or "".
 func (r *resolver) suggest(name string) string {
+	n := len([]rune(name))
+	if n <= 2 {
+		return "" // every short name is close to some other
+	}
 	limit := 1
-	if len(name) > 3 {
+	if n > 4 {
 		limit = 2
 	}
 	best, bestD := "", limit+1

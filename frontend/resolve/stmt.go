@@ -183,15 +183,6 @@ func (r *resolver) block(b *ast.Block) {
 	r.pop()
 }
 
-func (r *resolver) markDeclared(id *ast.Ident) {
-	if id == nil || id.Binding == nil {
-		return
-	}
-	if inf := r.info[id.Binding]; inf != nil {
-		inf.declared = true
-	}
-}
-
 func (r *resolver) stmt(s ast.Stmt) {
 	switch s := s.(type) {
 	case *ast.ExprStmt:
@@ -368,8 +359,13 @@ func (r *resolver) jump(what, label string, pos token.Pos) {
 // server resolves a server body in its (shared) server scope. Server-level
 // code belongs to no function: its bindings are module slots.
 func (r *resolver) server(sd *ast.ServerDecl) {
+	sc := r.servers[sd.Name]
+	if sc == nil { // not at file level: give it a scope of its own
+		sc = &scope{parent: r.module, kind: scopeServer, global: true, names: map[string]*ast.Binding{}}
+		r.servers[sd.Name] = sc
+	}
 	cur, fn, loops := r.cur, r.fn, r.loops
-	r.cur, r.fn, r.loops = r.servers[sd.Name], nil, nil
+	r.cur, r.fn, r.loops = sc, nil, nil
 	r.resolveStmts(sd.Body, false)
 	r.cur, r.fn, r.loops = cur, fn, loops
 }

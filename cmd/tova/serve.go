@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"tova/serve"
+)
+
+func init() { extraCommands = append(extraCommands, serveCmd) }
+
+func serveCmd() *cobra.Command {
+	var servers []string
+	var host string
+	var drain time.Duration
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "serve app.tova|app.tbc",
+		Short: "Run the program's servers",
+		Long: `Runs every server block of the program (or those named with --server),
+each on its own port: the block's "port", overridden by the environment
+variable PORT_<NAME> (or PORT), defaulting to 3000, 3001, ... in order.
+SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, _, err := load(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			log := zerolog.New(cmd.ErrOrStderr()).With().Timestamp().Logger()
+			rt, err := serve.Start(p, serve.Options{
+				Servers: servers, Host: host, Logger: log,
+				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+				RequestTimeout: timeout,
+			})
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
+				return &exitError{exitStartup}
+			}
+			for _, s := range rt.Servers() {
+				name := s.Name
+				if name == "" {
+					name = "server"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s listening on %s\n", name, s.URL())
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+			<-sig
+			signal.Stop(sig)
+			ctx, cancel := context.WithTimeout(context.Background(), drain)
+			defer cancel()
+			if err := rt.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: shutdown: %v\n", err)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&servers, "server", nil, "run only this server (repeatable)")
+	c.Flags().StringVar(&host, "host", "0.0.0.0", "interface to listen on")
+	c.Flags().DurationVar(&drain, "drain", 10*time.Second, "how long in-flight requests get to finish on shutdown")
+	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "default per-request deadline")
+	return c
+}

@@ -1,0 +1,432 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"tova/bytecode"
+	"tova/netio"
+	"tova/vm"
+)
+
+// httpError answers a request with a runtime-generated error body
+// (Decision 12 shape): validation failures, malformed bodies.
+type httpError struct {
+	status  int
+	code    string
+	message string
+	details []string
+}
+
+func (e *httpError) Error() string { return e.message }
+
+func validationError(details ...string) *httpError {
+	return &httpError{status: 400, code: "VALIDATION_FAILED", message: "Validation failed", details: details}
+}
+
+// buildRoutes registers every route of the server with the router.
+func (s *Server) buildRoutes(r *netio.Router) error {
+	g := s.inst.Globals
+	for _, rt := range s.desc.Routes {
+		var h netio.Handler
+		switch rt.Kind {
+		case "route":
+			var guards []vm.Value
+			for _, gs := range rt.Guards {
+				guards = append(guards, g[gs])
+			}
+			h = s.routeHandler(rt, g[rt.Slot], guards)
+		case "health":
+			h = s.healthHandler()
+		default:
+			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Msg("declaration not served by this runtime yet")
+			continue
+		}
+		if err := r.Handle(rt.Method, rt.Path, h); err != nil {
+			return fmt.Errorf("%d:%d: route %s %s: %v", rt.Pos.Line, rt.Pos.Col, rt.Method, rt.Path, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) healthHandler() netio.Handler {
+	return func(ctx context.Context, req *netio.Request) *netio.Response {
+		up := time.Since(s.started).Seconds()
+		body := `{"status":"ok","uptime":` + strconv.FormatFloat(up, 'f', -1, 64) + `}`
+		return netio.JSON(200, []byte(body))
+	}
+}
+
+// middlewareFor returns the middleware that applies to a route path.
+func (s *Server) middlewareFor(path string) []middleware {
+	var out []middleware
+	for _, m := range s.middleware {
+		if m.prefix == "" || path == m.prefix || strings.HasPrefix(path, strings.TrimSuffix(m.prefix, "/")+"/") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// exchange is one request being served on a VM thread.
+type exchange struct {
+	s      *Server
+	th     *vm.Thread
+	req    *reqObject
+	reqV   vm.Value
+	res    *resObject
+	resV   vm.Value
+	mws    []middleware
+	fn     vm.Value
+	guards []vm.Value
+}
+
+func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
+	mws := s.middlewareFor(rt.Path)
+	return func(ctx context.Context, req *netio.Request) *netio.Response {
+		th := s.inst.NewThread(ctx)
+		th.Enter()
+		defer func() {
+			th.Leave()
+			th.Release()
+		}()
+		x := &exchange{s: s, th: th, req: newReq(req), res: newRes(), mws: mws, fn: fn, guards: guards}
+		x.reqV, x.resV = vm.HostValue(x.req), vm.HostValue(x.res)
+		v, err := x.chain(0)
+		resp := x.respond(v, err)
+		x.finish(resp)
+		return resp
+	}
+}
+
+// chain runs middleware i and everything after it; the result is the
+// Tova response value.
+func (x *exchange) chain(i int) (vm.Value, error) {
+	if i == len(x.mws) {
+		return x.invoke()
+	}
+	m := x.mws[i]
+	if m.next {
+		next := vm.BuiltinValue(&vm.Builtin{Name: "next", Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			if len(args) > 0 {
+				if q, ok := args[0].AsHostOK().(*reqObject); ok {
+					x.req, x.reqV = q, args[0]
+				}
+			}
+			return x.chain(i + 1)
+		}})
+		return x.th.Call(m.fn, x.reqV, next)
+	}
+	v, err := x.th.Call(m.fn, x.reqV, x.resV)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if _, ok := asResponse(v); ok {
+		return v, nil
+	}
+	return x.chain(i + 1)
+}
+
+// invoke runs the route's guards and handler.
+func (x *exchange) invoke() (vm.Value, error) {
+	for _, g := range x.guards {
+		v, err := x.th.Call(g, x.reqV, x.resV)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if _, ok := asResponse(v); ok {
+			return v, nil
+		}
+		if v.Kind() == vm.KBool && !v.AsBool() {
+			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+		}
+	}
+	fn := x.fn
+	if fn.Kind() != vm.KFunc {
+		return x.th.Call(fn)
+	}
+	cl := fn.AsClosure()
+	params, types := cl.ParamNames(), cl.ParamTypes()
+	names := make([]string, 0, len(params))
+	vals := make([]vm.Value, 0, len(params))
+	var bad []string
+	for i, p := range params {
+		typ := ""
+		if i < len(types) {
+			typ = types[i]
+		}
+		switch p {
+		case "req", "request":
+			names, vals = append(names, p), append(vals, x.reqV)
+			continue
+		case "res", "response":
+			names, vals = append(names, p), append(vals, x.resV)
+			continue
+		case "_":
+			continue
+		}
+		raw, found, err := x.lookupParam(p)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if !found {
+			if cl.HasDefault(i) {
+				continue
+			}
+			if typ != "" && !strings.HasPrefix(typ, "Option") {
+				bad = append(bad, p+" is required")
+				continue
+			}
+			names, vals = append(names, p), append(vals, vm.Nil)
+			continue
+		}
+		v, msg := convertParam(raw, typ)
+		if msg != "" {
+			bad = append(bad, p+" "+msg)
+			continue
+		}
+		names, vals = append(names, p), append(vals, v)
+	}
+	if len(bad) > 0 {
+		return vm.Nil, validationError(bad...)
+	}
+	return x.th.CallKW(fn, nil, names, vals)
+}
+
+// lookupParam finds a handler parameter: path parameter, then query
+// value, then JSON body field (Decision 7).
+func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
+	r := x.req.r
+	for _, p := range r.Params {
+		if p.Name == name {
+			return vm.Str(p.Value), true, nil
+		}
+	}
+	if name == "params" {
+		v, _, _ := x.req.GetAttr(x.th, "params")
+		return v, true, nil
+	}
+	if vs, ok := r.Query()[name]; ok && len(vs) > 0 {
+		return vm.Str(vs[0]), true, nil
+	}
+	body, err := x.req.Body()
+	if err != nil {
+		var bb *errBadBody
+		if errors.As(err, &bb) {
+			return vm.Nil, false, &httpError{status: 400, code: "BAD_REQUEST", message: bb.msg}
+		}
+		return vm.Nil, false, err
+	}
+	if body.Kind() == vm.KObject {
+		if v, ok := body.AsObject().Get(name); ok {
+			return v, true, nil
+		}
+	}
+	return vm.Nil, false, nil
+}
+
+// convertParam converts a parameter to its annotated type; the message
+// is non-empty when the value does not fit.
+func convertParam(v vm.Value, typ string) (vm.Value, string) {
+	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	switch typ {
+	case "Int":
+		switch v.Kind() {
+		case vm.KInt:
+			return v, ""
+		case vm.KFloat:
+			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return vm.Int(int64(f)), ""
+			}
+		case vm.KString:
+			if n, err := strconv.ParseInt(strings.TrimSpace(v.AsString()), 10, 64); err == nil {
+				return vm.Int(n), ""
+			}
+		}
+		return vm.Nil, "must be an integer"
+	case "Float":
+		switch v.Kind() {
+		case vm.KFloat:
+			return v, ""
+		case vm.KInt:
+			return vm.Float(float64(v.AsInt())), ""
+		case vm.KString:
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v.AsString()), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return vm.Float(f), ""
+			}
+		}
+		return vm.Nil, "must be a number"
+	case "Bool":
+		switch v.Kind() {
+		case vm.KBool:
+			return v, ""
+		case vm.KString:
+			switch strings.ToLower(v.AsString()) {
+			case "true", "1", "yes", "on":
+				return vm.True, ""
+			case "false", "0", "no", "off":
+				return vm.False, ""
+			}
+		}
+		return vm.Nil, "must be a boolean"
+	case "String":
+		if v.Kind() == vm.KString {
+			return v, ""
+		}
+		return vm.Nil, "must be a string"
+	}
+	return v, ""
+}
+
+// respond turns the handler's result (or failure) into an HTTP response.
+func (x *exchange) respond(v vm.Value, err error) *netio.Response {
+	if err != nil {
+		return x.failure(err)
+	}
+	resp, err := x.toResponse(v)
+	if err != nil {
+		return x.failure(err)
+	}
+	return resp
+}
+
+// toResponse converts a Tova value: a response value is sent as it is;
+// res.json(...) wins over the return value; anything else is JSON.
+func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
+	rs := x.res
+	var out *netio.Response
+	if r, ok := asResponse(v); ok {
+		out = &netio.Response{Status: r.status, ContentType: r.ctype, Headers: append(netio.Headers(nil), r.headers...), Body: r.body}
+		if r.jsonBody != nil {
+			b, err := encodeJSON(x.th, *r.jsonBody)
+			if err != nil {
+				return nil, err
+			}
+			out.Body = b
+			if out.ContentType == "" {
+				out.ContentType = "application/json"
+			}
+		}
+		if rs.status != 200 && r.status == 200 {
+			out.Status = rs.status
+		}
+	} else {
+		out = &netio.Response{Status: rs.status, ContentType: "application/json"}
+		switch {
+		case rs.jsonSet:
+			v = rs.json
+			fallthrough
+		case !rs.bodySet:
+			b, err := encodeJSON(x.th, v)
+			if err != nil {
+				return nil, err
+			}
+			out.Body = b
+		default:
+			out.Body, out.ContentType = rs.bodyText, rs.ctype
+		}
+	}
+	// Headers set through res.setHeader apply to whatever is returned.
+	for _, h := range rs.headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			out.ContentType = h.Value
+			continue
+		}
+		out.Headers = append(out.Headers, h)
+	}
+	if out.Status == 0 {
+		out.Status = 200
+	}
+	rs.status = out.Status
+	return out, nil
+}
+
+// failure answers a failed request: client errors directly; Tova errors
+// through on_error, or as 500 with the request id.
+func (x *exchange) failure(err error) *netio.Response {
+	id := x.req.id
+	var he *httpError
+	if errors.As(err, &he) {
+		x.res.status = he.status
+		return errorResponse(he.status, he.code, he.message, id, he.details)
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) && ve.Kind == vm.ErrCancelled {
+		// the deadline passed: the front end has already answered 503
+		x.res.status = 503
+		return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+	}
+	x.s.logError(err, "handler "+x.req.r.Method+" "+x.req.r.Route, id)
+	if !x.s.onError.IsNil() && x.th.Context().Err() == nil {
+		if resp, ok := x.runOnError(err); ok {
+			return resp
+		}
+	}
+	x.res.status = 500
+	return errorResponse(500, "INTERNAL_ERROR", "Internal Server Error", id, nil)
+}
+
+// runOnError calls on_error fn(err, req[, res]) (Decision 10).
+func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
+	var ve *vm.Error
+	if !errors.As(cause, &ve) {
+		ve = &vm.Error{Kind: "Error", Msg: cause.Error()}
+	}
+	// a fresh response builder: what the failed handler set is discarded
+	x.res = newRes()
+	x.resV = vm.HostValue(x.res)
+	x.res.status = 500
+	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqV, x.resV)
+	if err != nil {
+		x.s.logError(err, "on_error", x.req.id)
+		return nil, false
+	}
+	if r, ok := asResponse(v); ok {
+		resp, err := x.toResponse(vm.HostValue(r))
+		return resp, err == nil
+	}
+	if !x.res.jsonSet && !x.res.bodySet && v.IsNil() {
+		return nil, false
+	}
+	resp, err := x.toResponse(v)
+	return resp, err == nil
+}
+
+func errorResponse(status int, code, message, id string, details []string) *netio.Response {
+	b := []byte(`{"error":{"code":`)
+	b = strconv.AppendQuote(b, code)
+	b = append(b, `,"message":`...)
+	b = strconv.AppendQuote(b, message)
+	if len(details) > 0 {
+		b = append(b, `,"details":[`...)
+		for i, d := range details {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, d)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"request_id":`...)
+	b = strconv.AppendQuote(b, id)
+	b = append(b, '}')
+	return netio.JSON(status, b)
+}
+
+// finish runs the res.on_finish callbacks with the final status.
+func (x *exchange) finish(resp *netio.Response) {
+	if len(x.res.finish) == 0 {
+		return
+	}
+	x.res.status = resp.Status
+	for _, fn := range x.res.finish {
+		if _, err := x.th.Call(fn); err != nil {
+			x.s.logError(err, "on_finish", x.req.id)
+		}
+	}
+}

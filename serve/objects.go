@@ -1,0 +1,348 @@
+package serve
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// reqObject is `req` in Tova code (Decision 7): method, path, url,
+// params, query, headers, cookies, body, ip, id (settable), and any field
+// a middleware sets.
+type reqObject struct {
+	r      *netio.Request
+	id     string
+	body   vm.Value
+	parsed bool
+	extra  *vm.Object // fields set by Tova code
+}
+
+func newReq(r *netio.Request) *reqObject {
+	return &reqObject{r: r, id: r.ID}
+}
+
+func (q *reqObject) TypeName() string { return "Request" }
+
+func (q *reqObject) String() string { return "<Request " + q.r.Method + " " + q.r.Path + ">" }
+
+func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if q.extra != nil {
+		if v, ok := q.extra.Get(name); ok {
+			return v, true, nil
+		}
+	}
+	switch name {
+	case "method":
+		return vm.Str(q.r.Method), true, nil
+	case "path":
+		return vm.Str(q.r.Path), true, nil
+	case "url":
+		return vm.Str(q.r.URI), true, nil
+	case "route":
+		return vm.Str(q.r.Route), true, nil
+	case "params":
+		o := vm.NewObject()
+		for _, p := range q.r.Params {
+			o.Set(p.Name, vm.Str(p.Value))
+		}
+		return vm.ObjectValue(o), true, nil
+	case "query":
+		return queryObject(q.r.Query()), true, nil
+	case "headers":
+		return vm.HostValue(headersObject{q.r.Headers}), true, nil
+	case "cookies":
+		o := vm.NewObject()
+		for _, c := range q.r.Cookies() {
+			o.Set(c.Name, vm.Str(c.Value))
+		}
+		return vm.ObjectValue(o), true, nil
+	case "body":
+		v, err := q.Body()
+		return v, true, err
+	case "ip":
+		return vm.Str(q.r.RemoteIP), true, nil
+	case "id":
+		return vm.Str(q.id), true, nil
+	case "content_type":
+		return vm.Str(q.r.ContentType), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	switch name {
+	case "id":
+		q.id = vm.ToString(v)
+		q.r.ID = q.id // echoed in X-Request-ID and the access log
+		return nil
+	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
+		return vm.TypeErrorf("req.%s is read-only", name)
+	}
+	if q.extra == nil {
+		q.extra = vm.NewObject()
+	}
+	q.extra.Set(name, v)
+	return nil
+}
+
+// errBadBody is a client error: a body that does not parse.
+type errBadBody struct{ msg string }
+
+func (e *errBadBody) Error() string { return e.msg }
+
+// Body parses the request body once: JSON, form-urlencoded or multipart
+// fields; nil when empty.
+func (q *reqObject) Body() (vm.Value, error) {
+	if q.parsed {
+		return q.body, nil
+	}
+	q.parsed = true
+	body := q.r.Body
+	if len(bytes.TrimSpace(body)) == 0 {
+		return vm.Nil, nil
+	}
+	ct, params, _ := mime.ParseMediaType(q.r.ContentType)
+	switch {
+	case ct == "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return vm.Nil, &errBadBody{"malformed form body: " + err.Error()}
+		}
+		q.body = queryObject(vals)
+	case ct == "multipart/form-data":
+		v, err := multipartObject(body, params["boundary"])
+		if err != nil {
+			return vm.Nil, &errBadBody{"malformed multipart body: " + err.Error()}
+		}
+		q.body = v
+	case ct == "" || ct == "application/json" || strings.HasSuffix(ct, "+json"):
+		v, err := stdlib.ParseJSON(body)
+		if err != nil {
+			return vm.Nil, &errBadBody{"malformed JSON body: " + err.Error()}
+		}
+		q.body = v
+	default:
+		q.body = vm.Str(string(body))
+	}
+	return q.body, nil
+}
+
+func queryObject(vals url.Values) vm.Value {
+	o := vm.NewObject()
+	for k, vs := range vals {
+		if len(vs) == 1 {
+			o.Set(k, vm.Str(vs[0]))
+			continue
+		}
+		arr := make([]vm.Value, len(vs))
+		for i, s := range vs {
+			arr[i] = vm.Str(s)
+		}
+		o.Set(k, vm.NewArray(arr))
+	}
+	return vm.ObjectValue(o)
+}
+
+func multipartObject(body []byte, boundary string) (vm.Value, error) {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	o := vm.NewObject()
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return vm.ObjectValue(o), nil
+		}
+		if err != nil {
+			return vm.Nil, err
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return vm.Nil, err
+		}
+		var v vm.Value
+		if part.FileName() != "" {
+			f := vm.NewObject()
+			f.Set("filename", vm.Str(part.FileName()))
+			f.Set("content_type", vm.Str(part.Header.Get("Content-Type")))
+			f.Set("size", vm.Int(int64(len(data))))
+			f.Set("content", vm.Str(string(data)))
+			v = vm.ObjectValue(f)
+		} else {
+			v = vm.Str(string(data))
+		}
+		name := part.FormName()
+		if prev, ok := o.Get(name); ok {
+			if prev.Kind() == vm.KArray {
+				a := prev.AsArray()
+				a.Elems = append(a.Elems, v)
+			} else {
+				o.Set(name, vm.NewArray([]vm.Value{prev, v}))
+			}
+			continue
+		}
+		o.Set(name, v)
+	}
+}
+
+// headersObject gives case-insensitive header lookup: req.headers["x-id"]
+// and req.headers.get("X-Id") are the value or nil.
+type headersObject struct{ h netio.Headers }
+
+func (h headersObject) TypeName() string { return "Headers" }
+
+func (h headersObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if v, ok := h.h.Lookup(name); ok {
+		return vm.Str(v), true, nil
+	}
+	return vm.Nil, true, nil
+}
+
+func (h headersObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("request headers are read-only")
+}
+
+func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	switch name {
+	case "get", "has":
+		if len(args) < 1 {
+			return vm.Nil, true, vm.TypeErrorf("headers.%s needs a name", name)
+		}
+		v, ok := h.h.Lookup(vm.ToString(args[0]))
+		if name == "has" {
+			return vm.Bool(ok), true, nil
+		}
+		if !ok {
+			return vm.Nil, true, nil
+		}
+		return vm.Str(v), true, nil
+	case "keys":
+		var ks []vm.Value
+		for _, f := range h.h {
+			ks = append(ks, vm.Str(f.Name))
+		}
+		return vm.NewArray(ks), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+// MarshalTova lets JSON.stringify(req.headers) show the headers.
+func (h headersObject) ToObject() vm.Value {
+	o := vm.NewObject()
+	for _, f := range h.h {
+		o.Set(f.Name, vm.Str(f.Value))
+	}
+	return vm.ObjectValue(o)
+}
+
+// resObject is `res` in Tova code: status (read) and status(n) (set),
+// setHeader, json, on_finish.
+type resObject struct {
+	status   int
+	headers  netio.Headers
+	cookies  []netio.SetCookie
+	jsonSet  bool
+	json     vm.Value
+	finish   []vm.Value
+	ctype    string
+	bodyText []byte
+	bodySet  bool
+}
+
+func newRes() *resObject { return &resObject{status: 200} }
+
+func (r *resObject) TypeName() string { return "Response" }
+
+func (r *resObject) String() string { return "<Response " + strconv.Itoa(r.status) + ">" }
+
+func (r *resObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	switch name {
+	case "status", "statusCode":
+		return vm.Int(int64(r.status)), true, nil
+	case "headers":
+		o := vm.NewObject()
+		for _, h := range r.headers {
+			o.Set(h.Name, vm.Str(h.Value))
+		}
+		return vm.ObjectValue(o), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (r *resObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	if name == "status" || name == "statusCode" {
+		n, err := statusArg(v)
+		if err != nil {
+			return err
+		}
+		r.status = n
+		return nil
+	}
+	return vm.TypeErrorf("res.%s cannot be set", name)
+}
+
+func (r *resObject) setHeader(name, value string) {
+	for i := range r.headers {
+		if strings.EqualFold(r.headers[i].Name, name) {
+			r.headers[i].Value = value
+			return
+		}
+	}
+	r.headers = append(r.headers, netio.Header{Name: name, Value: value})
+}
+
+func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	switch name {
+	case "status":
+		if len(args) == 0 {
+			return vm.Int(int64(r.status)), true, nil
+		}
+		n, err := statusArg(args[0])
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		r.status = n
+		return vm.HostValue(r), true, nil
+	case "setHeader", "set_header", "header":
+		if len(args) < 2 {
+			return vm.Nil, true, vm.TypeErrorf("res.%s needs a name and a value", name)
+		}
+		r.setHeader(vm.ToString(args[0]), vm.ToString(args[1]))
+		return vm.HostValue(r), true, nil
+	case "json":
+		if len(args) < 1 {
+			return vm.Nil, true, vm.TypeErrorf("res.json needs a value")
+		}
+		r.jsonSet, r.json = true, args[0]
+		return vm.HostValue(r), true, nil
+	case "send", "text":
+		if len(args) < 1 {
+			return vm.Nil, true, vm.TypeErrorf("res.%s needs a value", name)
+		}
+		r.bodySet, r.bodyText = true, []byte(vm.ToString(args[0]))
+		if r.ctype == "" {
+			r.ctype = "text/plain; charset=utf-8"
+		}
+		return vm.HostValue(r), true, nil
+	case "on_finish", "onFinish":
+		if len(args) < 1 {
+			return vm.Nil, true, vm.TypeErrorf("res.on_finish needs a function")
+		}
+		r.finish = append(r.finish, args[0])
+		return vm.Nil, true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func statusArg(v vm.Value) (int, error) {
+	if v.Kind() != vm.KInt || v.AsInt() < 100 || v.AsInt() > 999 {
+		return 0, vm.TypeErrorf("status must be an Int between 100 and 999, got %s", vm.Repr(v))
+	}
+	return int(v.AsInt()), nil
+}

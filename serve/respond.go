@@ -1,0 +1,256 @@
+package serve
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// responseValue is what respond/redirect/html/text/with_headers return:
+// a complete HTTP response as a Tova value. A handler returning one sends
+// it as it is.
+type responseValue struct {
+	status  int
+	ctype   string
+	headers netio.Headers
+	body    []byte
+	// jsonBody is set when the body is a Tova value still to be encoded.
+	jsonBody *vm.Value
+}
+
+func (r *responseValue) TypeName() string { return "HttpResponse" }
+
+func (r *responseValue) String() string { return "<HttpResponse " + strconv.Itoa(r.status) + ">" }
+
+func (r *responseValue) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	switch name {
+	case "status":
+		return vm.Int(int64(r.status)), true, nil
+	case "body":
+		if r.jsonBody != nil {
+			return *r.jsonBody, true, nil
+		}
+		return vm.Str(string(r.body)), true, nil
+	case "headers":
+		o := vm.NewObject()
+		for _, h := range r.headers {
+			o.Set(h.Name, vm.Str(h.Value))
+		}
+		return vm.ObjectValue(o), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (r *responseValue) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("responses are immutable; use with_headers")
+}
+
+func (r *responseValue) clone() *responseValue {
+	c := *r
+	c.headers = append(netio.Headers(nil), r.headers...)
+	return &c
+}
+
+func (r *responseValue) set(name, value string) {
+	if strings.EqualFold(name, "Content-Type") {
+		r.ctype = value
+		return
+	}
+	if !strings.EqualFold(name, "Set-Cookie") {
+		for i := range r.headers {
+			if strings.EqualFold(r.headers[i].Name, name) {
+				r.headers[i].Value = value
+				return
+			}
+		}
+	}
+	r.headers = append(r.headers, netio.Header{Name: name, Value: value})
+}
+
+func asResponse(v vm.Value) (*responseValue, bool) {
+	if v.Kind() != vm.KHost {
+		return nil, false
+	}
+	r, ok := v.AsHost().(*responseValue)
+	return r, ok
+}
+
+// headerPairs reads a headers object {name: value}.
+func headerPairs(v vm.Value, fn func(name, value string)) error {
+	switch v.Kind() {
+	case vm.KNil:
+		return nil
+	case vm.KObject:
+		o := v.AsObject()
+		for i, k := range o.Keys() {
+			val := o.Slot(i)
+			if val.Kind() == vm.KArray {
+				for _, e := range val.AsArray().Elems {
+					fn(k, vm.ToString(e))
+				}
+				continue
+			}
+			fn(k, vm.ToString(val))
+		}
+		return nil
+	}
+	return vm.TypeErrorf("headers must be an object, got %s", vm.TypeName(v))
+}
+
+func intArg(args []vm.Value, i int, def int, what string) (int, error) {
+	if i >= len(args) || args[i].IsNil() {
+		return def, nil
+	}
+	if args[i].Kind() != vm.KInt {
+		return 0, vm.TypeErrorf("%s must be an Int, got %s", what, vm.TypeName(args[i]))
+	}
+	return int(args[i].AsInt()), nil
+}
+
+func init() {
+	vm.Register(
+		&vm.Builtin{Name: "respond", Params: []string{"status", "body", "headers"}, Fn: builtinRespond},
+		&vm.Builtin{Name: "redirect", Params: []string{"url", "status"}, Fn: builtinRedirect},
+		&vm.Builtin{Name: "html", Params: []string{"body", "status", "headers"}, Fn: textLike("text/html; charset=utf-8")},
+		&vm.Builtin{Name: "text", Params: []string{"body", "status", "headers"}, Fn: textLike("text/plain; charset=utf-8")},
+		&vm.Builtin{Name: "with_headers", Params: []string{"response", "headers"}, Fn: builtinWithHeaders},
+		&vm.Builtin{Name: "set_cookie", Params: []string{"name", "value", "options"}, Fn: builtinSetCookie},
+	)
+}
+
+// respond(status, body, headers = {}): a JSON response; a string body is
+// sent raw when the headers give a Content-Type.
+func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	status, err := intArg(args, 0, 200, "respond: status")
+	if err != nil {
+		return vm.Nil, err
+	}
+	r := &responseValue{status: status, ctype: "application/json"}
+	if len(args) > 2 {
+		if err := headerPairs(args[2], r.set); err != nil {
+			return vm.Nil, err
+		}
+	}
+	if len(args) > 1 && !args[1].IsNil() {
+		body := args[1]
+		if body.Kind() == vm.KString && r.ctype != "application/json" {
+			r.body = []byte(body.AsString())
+		} else {
+			r.jsonBody = &body
+		}
+	} else if len(args) > 1 && status != 204 && status != 304 {
+		b := vm.Nil
+		r.jsonBody = &b
+	}
+	return vm.HostValue(r), nil
+}
+
+func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 1 || args[0].Kind() != vm.KString {
+		return vm.Nil, vm.TypeErrorf("redirect: expected a URL string")
+	}
+	status, err := intArg(args, 1, 302, "redirect: status")
+	if err != nil {
+		return vm.Nil, err
+	}
+	r := &responseValue{status: status}
+	r.set("Location", args[0].AsString())
+	return vm.HostValue(r), nil
+}
+
+func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if len(args) < 1 {
+			return vm.Nil, vm.TypeErrorf("expected a body")
+		}
+		status, err := intArg(args, 1, 200, "status")
+		if err != nil {
+			return vm.Nil, err
+		}
+		r := &responseValue{status: status, ctype: ctype, body: []byte(vm.ToString(args[0]))}
+		if len(args) > 2 {
+			if err := headerPairs(args[2], r.set); err != nil {
+				return vm.Nil, err
+			}
+		}
+		return vm.HostValue(r), nil
+	}
+}
+
+// with_headers(response, {…}) returns a copy of response with the headers
+// set; a plain value is first made a 200 JSON response.
+func builtinWithHeaders(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 2 {
+		return vm.Nil, vm.TypeErrorf("with_headers: expected a response and a headers object")
+	}
+	r, ok := asResponse(args[0])
+	if ok {
+		r = r.clone()
+	} else {
+		body := args[0]
+		r = &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
+	}
+	if err := headerPairs(args[1], r.set); err != nil {
+		return vm.Nil, err
+	}
+	return vm.HostValue(r), nil
+}
+
+// set_cookie(name, value, { maxAge, path, domain, httpOnly, secure,
+// sameSite }) returns the Set-Cookie header value.
+func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 2 {
+		return vm.Nil, vm.TypeErrorf("set_cookie: expected a name and a value")
+	}
+	var b strings.Builder
+	b.WriteString(vm.ToString(args[0]))
+	b.WriteByte('=')
+	b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
+	if len(args) > 2 && args[2].Kind() == vm.KObject {
+		o := args[2].AsObject()
+		get := func(keys ...string) (vm.Value, bool) {
+			for _, k := range keys {
+				if v, ok := o.Get(k); ok && !v.IsNil() {
+					return v, true
+				}
+			}
+			return vm.Nil, false
+		}
+		if v, ok := get("maxAge", "max_age"); ok {
+			secs := v.AsInt()
+			if v.Kind() == vm.KDuration {
+				secs = v.AsDuration() / 1e9
+			}
+			b.WriteString("; Max-Age=" + strconv.FormatInt(secs, 10))
+		}
+		if v, ok := get("path"); ok {
+			b.WriteString("; Path=" + vm.ToString(v))
+		}
+		if v, ok := get("domain"); ok {
+			b.WriteString("; Domain=" + vm.ToString(v))
+		}
+		if v, ok := get("httpOnly", "http_only"); ok && v.Truthy() {
+			b.WriteString("; HttpOnly")
+		}
+		if v, ok := get("secure"); ok && v.Truthy() {
+			b.WriteString("; Secure")
+		}
+		if v, ok := get("sameSite", "same_site"); ok {
+			s := vm.ToString(v)
+			if s != "" {
+				s = strings.ToUpper(s[:1]) + strings.ToLower(s[1:])
+			}
+			b.WriteString("; SameSite=" + s)
+		}
+	}
+	return vm.Str(b.String()), nil
+}
+
+// encodeJSON renders a Tova value as a JSON body.
+func encodeJSON(t *vm.Thread, v vm.Value) ([]byte, error) {
+	return stdlib.AppendJSON(t, make([]byte, 0, 64), v)
+}

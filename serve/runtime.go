@@ -1,0 +1,423 @@
+// Package serve runs the servers of a compiled Tova program: `tova serve`.
+//
+// Each server block becomes its own VM instance (its own copy of the
+// program's top-level state, as if deployed as a separate process) with a
+// GIL scheduler, an actors.Pool of supervised handler workers and a
+// netio front end on its own port. The handler path: netio copies the
+// request out of fasthttp and hands it to a pool worker; the worker runs
+// the middleware chain and the handler on a VM thread bound to the
+// request's deadline; the reply goes back to the connection goroutine.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/actors"
+	"tova/bytecode"
+	"tova/netio"
+	"tova/vm"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// Servers selects server blocks by name ("" is the unnamed server);
+	// empty runs them all.
+	Servers []string
+	// Host is the interface to listen on (default "0.0.0.0").
+	Host string
+	// Ports overrides ports by server name; 0 picks a free port (tests).
+	Ports map[string]int
+	// Logger receives JSON logs; Stdout receives Tova's print.
+	Logger zerolog.Logger
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment (default os.LookupEnv).
+	Getenv func(string) (string, bool)
+	// RequestTimeout is the default per-request deadline (30 s); a
+	// server's `timeout` config overrides it.
+	RequestTimeout time.Duration
+	// PoolMin / PoolMax size each server's handler pool.
+	PoolMin, PoolMax int
+	// Clock is the actor runtime's clock (restart intensity windows).
+	Clock actors.Clock
+}
+
+// Runtime is a running program: its servers, their pools and the actor
+// system supervising them.
+type Runtime struct {
+	opts    Options
+	prog    *vm.Program
+	code    *bytecode.Program
+	sys     *actors.System
+	servers []*Server
+	log     zerolog.Logger
+	stop    sync.Once
+}
+
+// Server is one running server block.
+type Server struct {
+	Name string
+	rt   *Runtime
+	desc *bytecode.Server
+	inst *vm.Instance
+	pool *actors.Pool
+	http *netio.Server
+	log  zerolog.Logger
+
+	middleware []middleware
+	onError    vm.Value
+	onStart    []vm.Value
+	onStop     []vm.Value
+	started    time.Time
+}
+
+type middleware struct {
+	fn     vm.Value
+	prefix string // group prefix ("" for the whole server)
+	next   bool   // (req, next) shape; else (req, res) hook
+}
+
+// StartupError is a failure to start a server: bad configuration, a
+// missing environment variable, a port in use.
+type StartupError struct {
+	Server string
+	Err    error
+}
+
+func (e *StartupError) Error() string {
+	name := e.Server
+	if name == "" {
+		name = "server"
+	}
+	return fmt.Sprintf("%s: %v", name, e.Err)
+}
+
+func (e *StartupError) Unwrap() error { return e.Err }
+
+// Start loads the program, runs each selected server's top-level code and
+// body, binds its port and starts serving. On error nothing keeps running.
+func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
+	if opts.Host == "" {
+		opts.Host = "0.0.0.0"
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.LookupEnv
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	prog, err := vm.Load(code)
+	if err != nil {
+		return nil, err
+	}
+	if len(code.Servers) == 0 {
+		return nil, &StartupError{Err: errors.New("the program declares no server block")}
+	}
+	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
+	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
+	want := map[string]bool{}
+	for _, n := range opts.Servers {
+		want[n] = true
+	}
+	for _, n := range opts.Servers {
+		found := false
+		for _, d := range code.Servers {
+			found = found || d.Name == n
+		}
+		if !found {
+			return nil, &StartupError{Server: n, Err: fmt.Errorf("no server named %q in the program", n)}
+		}
+	}
+	nextPort := 3000
+	for _, d := range code.Servers {
+		if len(want) > 0 && !want[d.Name] {
+			nextPort++
+			continue
+		}
+		s, err := rt.startServer(d, nextPort)
+		nextPort++
+		if err != nil {
+			rt.Shutdown(context.Background())
+			return nil, err
+		}
+		rt.servers = append(rt.servers, s)
+	}
+	for _, s := range rt.servers {
+		s.runHooks(s.onStart, "on_start")
+	}
+	return rt, nil
+}
+
+// Servers returns the running servers.
+func (rt *Runtime) Servers() []*Server { return rt.servers }
+
+// URL returns the base URL of a running server.
+func (s *Server) URL() string { return s.http.URL() }
+
+// Addr returns the bound address.
+func (s *Server) Addr() net.Addr { return s.http.Addr() }
+
+// Pool returns the server's handler pool (for stats).
+func (s *Server) Pool() *actors.Pool { return s.pool }
+
+// Shutdown drains every server (new requests get 503, in-flight ones
+// finish until ctx ends), runs on_stop hooks, and stops the actors.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	var first error
+	rt.stop.Do(func() {
+		var wg sync.WaitGroup
+		errs := make([]error, len(rt.servers))
+		for i, s := range rt.servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.http.Shutdown(ctx)
+			}()
+		}
+		wg.Wait()
+		for _, e := range errs {
+			if e != nil && first == nil {
+				first = e
+			}
+		}
+		if err := rt.sys.Stop(ctx); err != nil && first == nil {
+			first = err
+		}
+	})
+	return first
+}
+
+func envName(server string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(server) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, error) {
+	name := d.Name
+	label := name
+	if label == "" {
+		label = "server"
+	}
+	log := rt.log.With().Str("server", label).Logger()
+	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv})
+	inst.Sched = vm.NewGIL(0)
+	s := &Server{Name: name, rt: rt, desc: d, inst: inst, log: log, started: time.Now()}
+	inst.Host = s
+	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }
+
+	// Top-level code, then the server body, under the instance's GIL.
+	th := inst.NewThread(context.Background())
+	th.Enter()
+	_, err := th.RunMain()
+	if err == nil {
+		_, err = th.RunFunc(d.Init)
+	}
+	th.Leave()
+	th.Release()
+	if err != nil {
+		return fail(describeError(err))
+	}
+	port := defaultPort
+	if d.Port >= 0 {
+		v := inst.Globals[d.Port]
+		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
+			return fail(fmt.Errorf("port must be an Int between 0 and 65535, got %s", vm.Repr(v)))
+		}
+		port = int(v.AsInt())
+	}
+	for _, key := range []string{"PORT_" + envName(name), "PORT"} {
+		if name == "" && key != "PORT" {
+			continue
+		}
+		if v, ok := rt.opts.Getenv(key); ok && v != "" {
+			p, err := strconv.Atoi(v)
+			if err != nil || p < 0 || p > 65535 {
+				return fail(fmt.Errorf("%s=%q is not a port number", key, v))
+			}
+			port = p
+			break
+		}
+	}
+	if p, ok := rt.opts.Ports[name]; ok {
+		port = p
+	}
+	cfg, err := s.readConfig()
+	if err != nil {
+		return fail(err)
+	}
+	router := netio.NewRouter()
+	if err := s.buildRoutes(router); err != nil {
+		return fail(err)
+	}
+	pool, err := rt.sys.StartPool(actors.PoolOptions{Name: label + "-handlers", Min: rt.opts.PoolMin, Max: rt.opts.PoolMax})
+	if err != nil {
+		return fail(err)
+	}
+	s.pool = pool
+	hs, err := netio.NewServer(netio.Config{
+		Name:               label,
+		Addr:               net.JoinHostPort(rt.opts.Host, strconv.Itoa(port)),
+		Router:             router,
+		Pool:               pool,
+		Logger:             rt.log,
+		RequestTimeout:     cfg.timeout,
+		MaxRequestBodySize: cfg.maxBody,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	s.http = hs
+	hs.OnStop(func(ctx context.Context) { s.runHooks(s.onStop, "on_stop") })
+	if err := hs.Start(); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+type serverConfig struct {
+	timeout time.Duration
+	maxBody int
+}
+
+// readConfig collects hooks and the config blocks the HTTP layer uses.
+func (s *Server) readConfig() (serverConfig, error) {
+	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout}
+	g := s.inst.Globals
+	for _, h := range s.desc.Hooks {
+		fn := g[h.Slot]
+		switch h.Kind {
+		case "middleware":
+			s.middleware = append(s.middleware, middleware{fn: fn, prefix: h.Arg, next: isNextShape(fn)})
+		case "on_error":
+			s.onError = fn
+		case "on_start":
+			s.onStart = append(s.onStart, fn)
+		case "on_stop":
+			s.onStop = append(s.onStop, fn)
+		}
+	}
+	for _, c := range s.desc.Configs {
+		v := g[c.Slot]
+		switch c.Kind {
+		case "max_body":
+			n, err := byteSize(v)
+			if err != nil {
+				return cfg, fmt.Errorf("max_body: %v", err)
+			}
+			cfg.maxBody = int(n)
+		case "server", "limits":
+			if v.Kind() == vm.KObject {
+				if t, ok := v.AsObject().Get("timeout"); ok {
+					d, err := duration(t, time.Millisecond)
+					if err != nil {
+						return cfg, fmt.Errorf("%s.timeout: %v", c.Kind, err)
+					}
+					cfg.timeout = d
+				}
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// isNextShape tells the (req, next) middleware shape from the (req, res)
+// hook shape by the second parameter's name.
+func isNextShape(fn vm.Value) bool {
+	if fn.Kind() != vm.KFunc {
+		return false
+	}
+	ps := fn.AsClosure().ParamNames()
+	return len(ps) >= 2 && ps[1] != "res" && ps[1] != "response"
+}
+
+// byteSize reads a size config value: a Size, or a number of bytes.
+func byteSize(v vm.Value) (int64, error) {
+	switch v.Kind() {
+	case vm.KSize:
+		return v.AsSize(), nil
+	case vm.KInt:
+		return v.AsInt(), nil
+	}
+	return 0, fmt.Errorf("expected a size such as 5.megabytes, got %s", vm.Repr(v))
+}
+
+// duration reads a duration config value: a Duration, or a plain number
+// in the key's own unit.
+func duration(v vm.Value, unit time.Duration) (time.Duration, error) {
+	switch v.Kind() {
+	case vm.KDuration:
+		return time.Duration(v.AsDuration()), nil
+	case vm.KInt:
+		return time.Duration(v.AsInt()) * unit, nil
+	case vm.KFloat:
+		return time.Duration(v.AsFloat() * float64(unit)), nil
+	}
+	return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
+}
+
+// runHooks runs on_start / on_stop functions; failures are logged.
+func (s *Server) runHooks(fns []vm.Value, what string) {
+	for _, fn := range fns {
+		th := s.inst.NewThread(context.Background())
+		th.Enter()
+		_, err := th.Call(fn)
+		th.Leave()
+		th.Release()
+		if err != nil {
+			s.logError(err, what, "")
+		}
+	}
+}
+
+func describeError(err error) error {
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		if f, ok := ve.Pos(); ok {
+			return fmt.Errorf("%s:%d:%d: %s: %s", f.File, f.Line, f.Col, ve.Kind, ve.Msg)
+		}
+		return fmt.Errorf("%s: %s", ve.Kind, ve.Msg)
+	}
+	return err
+}
+
+// logError logs a Tova failure with its stack trace.
+func (s *Server) logError(err error, where, requestID string) {
+	ev := s.log.Error().Str("in", where)
+	if requestID != "" {
+		ev = ev.Str("request_id", requestID)
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		ev = ev.Str("kind", ve.Kind).Str("stack", strings.TrimRight(ve.Trace(), "\n"))
+		if f, ok := ve.Pos(); ok {
+			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
+		}
+		ev.Msg(ve.Msg)
+		return
+	}
+	ev.Msg(err.Error())
+}
