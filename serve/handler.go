@@ -377,9 +377,10 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 	if !errors.As(cause, &ve) {
 		ve = &vm.Error{Kind: "Error", Msg: cause.Error()}
 	}
-	// a fresh response builder: what the failed handler set is discarded
-	x.res = newRes()
-	x.resV = vm.HostValue(x.res)
+	// The failed handler's body and status are discarded; headers and
+	// on_finish callbacks from middleware remain (they hold this res).
+	x.res.jsonSet, x.res.json = false, vm.Nil
+	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status = 500
 	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqV, x.resV)
 	if err != nil {

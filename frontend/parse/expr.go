@@ -961,6 +961,25 @@ func (p *parser) objEntry() (e *ast.ObjEntry, key ast.Expr) {
 	return e, k
 }
 
+// isShorthandObject reports whether the `{` at token index i is `{ name }`:
+// at statement position that is the object { name: name } (a block
+// holding only a name would be pointless), so `fn f(id) { { id } }`
+// returns an object as in the reference implementation.
+func (p *parser) isShorthandObject(i int) bool {
+	j := i + 1
+	for j < len(p.toks) && p.toks[j].Kind == token.NEWLINE {
+		j++
+	}
+	if j >= len(p.toks) || !isName(p.toks[j]) {
+		return false
+	}
+	j++
+	for j < len(p.toks) && p.toks[j].Kind == token.NEWLINE {
+		j++
+	}
+	return j < len(p.toks) && p.toks[j].Kind == token.RBRACE
+}
+
 // looksLikeObject reports whether the `{` at token index i starts an
 // object literal rather than a block. It decides for `{` at statement
 // position and for lambda and match-arm bodies: `{ key: ...`,

@@ -161,7 +161,7 @@ func TestStatements(t *testing.T) {
 		{"fn gen() { yield 1\n yield }", "(FnDecl Name:gen Fn:gen gen () {(Yield X:1); (Yield)})"},
 		{"fn health() { { status: \"ok\" } }", `(FnDecl Name:health Fn:health () {(ObjectLit Entries:[(ObjEntry Key:"status" Value:"ok")])})`},
 		{"fn f() { { a, b } }", `(FnDecl Name:f Fn:f () {(ObjectLit Entries:[(ObjEntry Key:"a" Value:a) (ObjEntry Key:"b" Value:b)])})`},
-		{"fn f() { { x } }", "(FnDecl Name:f Fn:f () {{x}})"},
+		{"fn f() { { x } }", "(FnDecl Name:f Fn:f () {(ObjectLit Entries:[(ObjEntry Key:\"x\" Value:x)])})"},
 		{"fn f() {\n  x: Int = 5\n  x\n}", `(FnDecl Name:f Fn:f () {(Assign Targets:[x] Op:"=" Values:[5] Type:Int); x})`},
 		{"fn make() { fn(x) x * 2 }", "(FnDecl Name:make Fn:make () {(fn (x) {(* x 2)})})"},
 		{"fn f() {\n  ...\n}", "(FnDecl Name:f Fn:f () {})"},

@@ -178,7 +178,7 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 			}
 		}
 	case token.LBRACE:
-		if !p.isAssignment() && !p.looksLikeObject(p.p) {
+		if !p.isAssignment() && !p.looksLikeObject(p.p) && !p.isShorthandObject(p.p) {
 			return &ast.ExprStmt{X: p.block()}
 		}
 	}

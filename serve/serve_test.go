@@ -1,0 +1,521 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+)
+
+// testApp is a running program with its servers on free loopback ports.
+type testApp struct {
+	rt     *Runtime
+	urls   map[string]string
+	stdout *syncBuffer
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
+	t.Helper()
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	app := &testApp{urls: map[string]string{}, stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	ports := map[string]int{}
+	for _, s := range p.Servers {
+		ports[s.Name] = 0
+	}
+	opts := Options{Host: "127.0.0.1", Ports: ports, Stdout: app.stdout, Stderr: app.stdout,
+		Logger: zerolog.New(app.logs), Getenv: func(string) (string, bool) { return "", false }}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	rt, err := Start(p, opts)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	app.rt = rt
+	for _, s := range rt.Servers() {
+		app.urls[s.Name] = s.URL()
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rt.Shutdown(ctx)
+	})
+	return app
+}
+
+var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r reply) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+func do(t testing.TB, method, url, body string, headers ...string) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
+// The guide's "After" layout: three named servers, each on its own port,
+// in one process.
+const guideServers = `
+server "api" {
+  port 3000
+  var users = [{ id: 1, name: "ann" }]
+  fn get_users() { users }
+  fn create_user(name: String) {
+    user = { id: len(users) + 1, name }
+    users = [...users, user]
+    user
+  }
+  route GET "/api/users" => get_users
+  route POST "/api/users" => create_user
+}
+
+server "realtime" {
+  port 3001
+  route GET "/ping" => fn() "pong"
+}
+
+server "worker" {
+  port 3002
+  fn health() {
+    { status: "ok", uptime: Process.uptime(), timestamp: Date.now() }
+  }
+  route GET "/health" => health
+}
+`
+
+func TestGuideNamedServers(t *testing.T) {
+	app := startApp(t, guideServers)
+	if len(app.urls) != 3 {
+		t.Fatalf("servers: %v", app.urls)
+	}
+	r := do(t, "GET", app.urls["api"]+"/api/users", "")
+	if r.status != 200 || r.body != `[{"id":1,"name":"ann"}]` {
+		t.Fatalf("GET /api/users: %d %s", r.status, r.body)
+	}
+	r = do(t, "POST", app.urls["api"]+"/api/users", `{"name":"bo"}`)
+	if r.status != 200 || r.body != `{"id":2,"name":"bo"}` {
+		t.Fatalf("POST /api/users: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["realtime"]+"/ping", ""); r.body != `"pong"` {
+		t.Fatalf("realtime: %s", r.body)
+	}
+	h := do(t, "GET", app.urls["worker"]+"/health", "").json(t)
+	if h["status"] != "ok" || h["uptime"].(float64) < 0 || h["timestamp"].(float64) < 1.6e12 {
+		t.Fatalf("health: %v", h)
+	}
+	// each server is separate: the worker has no /api/users
+	if r := do(t, "GET", app.urls["worker"]+"/api/users", ""); r.status != 404 {
+		t.Fatalf("worker /api/users: %d", r.status)
+	}
+}
+
+func TestServerSelection(t *testing.T) {
+	app := startApp(t, guideServers, func(o *Options) { o.Servers = []string{"worker"} })
+	if len(app.urls) != 1 || app.urls["worker"] == "" {
+		t.Fatalf("servers: %v", app.urls)
+	}
+	p, _ := driver.CompileFile("app.tova", []byte(guideServers))
+	if _, err := Start(p, Options{Host: "127.0.0.1", Servers: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no server named "nope"`) {
+		t.Fatalf("want unknown-server error, got %v", err)
+	}
+}
+
+// The guide's monitoring middleware and error tracking, verbatim.
+const guideMonitoring = `
+server {
+  middleware fn trace(req, res) {
+    req_id = req.headers["x-request-id"] |> unwrapOr(uuid())
+    req.id = req_id
+    res.setHeader("X-Request-ID", req_id)
+  }
+
+  middleware fn logger(req, res) {
+    start = Date.now()
+    res.on_finish(fn() {
+      duration = Date.now() - start
+      print(JSON.stringify({
+        method: req.method,
+        path: req.path,
+        status: res.status,
+        duration_ms: duration,
+        request_id: req.id
+      }))
+    })
+  }
+
+  on_error fn(err, req, res) {
+    print(JSON.stringify({
+      level: "error",
+      message: err.message,
+      stack: err.stack,
+      request_id: req.id,
+      path: req.path,
+      method: req.method
+    }))
+
+    res.status(500)
+    res.json({ error: "Internal error", request_id: req.id })
+  }
+
+  fn hello(name = "world") { { hello: name } }
+  fn broken() { x = nil
+    x.field }
+  route GET "/hello" => hello
+  route GET "/broken" => broken
+}
+`
+
+func TestGuideTraceAndLogger(t *testing.T) {
+	app := startApp(t, guideMonitoring)
+	url := app.urls[""]
+	r := do(t, "GET", url+"/hello?name=tova", "", "X-Request-ID", "trace-42")
+	if r.status != 200 || r.body != `{"hello":"tova"}` {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("X-Request-ID"); got != "trace-42" {
+		t.Fatalf("X-Request-ID = %q, want the incoming id", got)
+	}
+	r = do(t, "GET", url+"/hello", "")
+	gen := r.header.Get("X-Request-ID")
+	if len(gen) != 36 || r.body != `{"hello":"world"}` {
+		t.Fatalf("generated id %q, body %s", gen, r.body)
+	}
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "\n") >= 2 })
+	lines := strings.Split(strings.TrimSpace(app.stdout.String()), "\n")
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatalf("logger line %q: %v", lines[0], err)
+	}
+	if first["method"] != "GET" || first["path"] != "/hello" || first["status"] != float64(200) || first["request_id"] != "trace-42" {
+		t.Fatalf("logger line: %v", first)
+	}
+	if _, ok := first["duration_ms"].(float64); !ok {
+		t.Fatalf("duration_ms missing: %v", first)
+	}
+}
+
+func TestGuideOnError(t *testing.T) {
+	app := startApp(t, guideMonitoring)
+	r := do(t, "GET", app.urls[""]+"/broken", "", "X-Request-ID", "err-7")
+	if r.status != 500 {
+		t.Fatalf("status %d", r.status)
+	}
+	body := r.json(t)
+	if body["error"] != "Internal error" || body["request_id"] != "err-7" {
+		t.Fatalf("body %v", body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), `"level":"error"`) })
+	var logged map[string]any
+	for _, line := range strings.Split(app.stdout.String(), "\n") {
+		if strings.Contains(line, `"level":"error"`) {
+			json.Unmarshal([]byte(line), &logged)
+		}
+	}
+	stack, _ := logged["stack"].(string)
+	if logged["request_id"] != "err-7" || !strings.Contains(logged["message"].(string), "field") || !strings.Contains(stack, "broken (app.tova:") {
+		t.Fatalf("error log: %v", logged)
+	}
+	if strings.Contains(stack, ".go:") {
+		t.Fatalf("stack shows Go frames: %s", stack)
+	}
+	// the logger middleware also saw the final status
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), `"status":500`) })
+	// and the runtime logged the failure with the Tova stack
+	if !strings.Contains(app.logs.String(), `"stack":"  at broken (app.tova:`) {
+		t.Fatalf("runtime log lacks the Tova stack: %s", app.logs.String())
+	}
+}
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const routingApp = `
+server {
+  fn get_user(id: Int) { { id } }
+  fn search(q, limit: Int = 10) { { q, limit } }
+  fn create(name: String, age: Int, admin: Bool = false) { { name, age, admin } }
+  fn files(path) { { path } }
+  route GET "/users/:id" => get_user
+  route GET "/users/me" => fn() "me"
+  route GET "/search" => search
+  route POST "/create" => create
+  route GET "/files/*path" => files
+  route PUT "/items/:id" => fn(id, req) { { id, method: req.method } }
+  routes "/api" {
+    routes "/v1" {
+      route GET "/ping" => fn() "pong"
+    }
+  }
+  health "/healthz"
+}
+`
+
+func TestRoutingAndParams(t *testing.T) {
+	app := startApp(t, routingApp)
+	u := app.urls[""]
+	cases := []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"GET", "/users/5", "", 200, `{"id":5}`},
+		{"GET", "/users/me", "", 200, `"me"`},          // static beats param
+		{"GET", "/users/5/", "", 200, `{"id":5}`},      // trailing slash ignored
+		{"GET", "/search?q=x", "", 200, `{"q":"x","limit":10}`}, // default applied
+		{"GET", "/search?q=x&limit=3", "", 200, `{"q":"x","limit":3}`},
+		{"POST", "/create", `{"name":"bo","age":3}`, 200, `{"name":"bo","age":3,"admin":false}`},
+		{"GET", "/files/a/b/c.png", "", 200, `{"path":"a/b/c.png"}`},
+		{"PUT", "/items/9", "", 200, `{"id":"9","method":"PUT"}`},
+		{"GET", "/api/v1/ping", "", 200, `"pong"`},
+		{"GET", "/api/v1/ping/", "", 200, `"pong"`},
+	}
+	for _, c := range cases {
+		r := do(t, c.method, u+c.path, c.body)
+		if r.status != c.status || r.body != c.want {
+			t.Errorf("%s %s: %d %s, want %d %s", c.method, c.path, r.status, r.body, c.status, c.want)
+		}
+	}
+	// typed parameters: 400 naming the parameter
+	r := do(t, "GET", u+"/users/abc", "")
+	if r.status != 400 || !strings.Contains(r.body, "id must be an integer") {
+		t.Fatalf("bad id: %d %s", r.status, r.body)
+	}
+	r = do(t, "POST", u+"/create", `{"name":"bo","age":"old"}`)
+	if r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
+		t.Fatalf("bad age: %d %s", r.status, r.body)
+	}
+	r = do(t, "POST", u+"/create", `{"age":3}`)
+	if r.status != 400 || !strings.Contains(r.body, "name is required") {
+		t.Fatalf("missing name: %d %s", r.status, r.body)
+	}
+	// malformed JSON is a client error, never a 500
+	r = do(t, "POST", u+"/create", `{"name": "bo",`)
+	if r.status != 400 || r.json(t)["request_id"] == "" {
+		t.Fatalf("malformed JSON: %d %s", r.status, r.body)
+	}
+	// HEAD falls back to GET, without a body
+	if r := do(t, "HEAD", u+"/users/5", ""); r.status != 200 || r.body != "" {
+		t.Fatalf("HEAD: %d %q", r.status, r.body)
+	}
+	// unknown path 404, known path with another method 405 + Allow
+	r = do(t, "GET", u+"/nope", "")
+	if r.status != 404 || r.json(t)["error"].(map[string]any)["code"] != "NOT_FOUND" {
+		t.Fatalf("404: %d %s", r.status, r.body)
+	}
+	r = do(t, "DELETE", u+"/users/5", "")
+	if r.status != 405 || !strings.Contains(r.header.Get("Allow"), "GET") {
+		t.Fatalf("405: %d Allow=%q", r.status, r.header.Get("Allow"))
+	}
+	if h := do(t, "GET", u+"/healthz", "").json(t); h["status"] != "ok" {
+		t.Fatalf("health: %v", h)
+	}
+}
+
+const responsesApp = `
+server {
+  route GET "/created" => fn() respond(201, { created: true }, { "X-A": "b" })
+  route GET "/plain" => fn() respond(200, "plain", { "Content-Type": "text/plain" })
+  route GET "/empty" => fn() respond(204, nil)
+  route GET "/go" => fn() redirect("/x")
+  route GET "/page" => fn() html("<b>hi</b>")
+  route GET "/txt" => fn() text("hi", 202)
+  route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
+  route GET "/cookie" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "a b", { httpOnly: true, maxAge: 10 }) })
+  route GET "/res" => fn(res) {
+    res.status(418)
+    res.setHeader("X-Teapot", "yes")
+    { teapot: true }
+  }
+  route GET "/resjson" => fn(res) { res.json({ via: "res" }) }
+  route GET "/ok" => fn() Ok(5)
+  route GET "/none" => fn() None
+  route GET "/nil" => fn() nil
+  route GET "/rec" => fn() Point(1, 2)
+  type Point { x: Int, y: Int }
+}
+`
+
+func TestResponseHelpers(t *testing.T) {
+	app := startApp(t, responsesApp)
+	u := app.urls[""]
+	check := func(path string, status int, body string, hdr ...string) {
+		t.Helper()
+		r := do(t, "GET", u+path, "")
+		if r.status != status || r.body != body {
+			t.Errorf("GET %s: %d %q, want %d %q", path, r.status, r.body, status, body)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			if got := r.header.Get(hdr[i]); got != hdr[i+1] {
+				t.Errorf("GET %s: %s = %q, want %q", path, hdr[i], got, hdr[i+1])
+			}
+		}
+	}
+	check("/created", 201, `{"created":true}`, "X-A", "b", "Content-Type", "application/json")
+	check("/plain", 200, "plain", "Content-Type", "text/plain")
+	check("/empty", 204, "")
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	defer func() { client.CheckRedirect = nil }()
+	check("/go", 302, "", "Location", "/x")
+	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
+	check("/txt", 202, "hi")
+	check("/hdr", 200, `{"a":1}`, "X-Custom", "v")
+	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
+	check("/res", 418, `{"teapot":true}`, "X-Teapot", "yes")
+	check("/resjson", 200, `{"via":"res"}`)
+	check("/ok", 200, `{"value":5}`)
+	check("/none", 200, `{"__tag":"None"}`)
+	check("/nil", 200, `null`)
+	check("/rec", 200, `{"x":1,"y":2}`)
+}
+
+const middlewareApp = `
+server {
+  middleware fn wrap(req, next) {
+    if req.headers["x-block"] == "1" {
+      respond(418, { blocked: true })
+    } else {
+      resp = next(req)
+      with_headers(resp, { "X-Wrapped": "yes" })
+    }
+  }
+  fn is_admin(req) {
+    if req.headers["x-role"] != "admin" { respond(403, { error: "admins only" }) }
+  }
+  route GET "/open" => fn() "open"
+  route GET "/admin" with is_admin => fn() "secret"
+  on_error fn(err, req) { respond(503, { message: err.message, url: req.url }) }
+  route GET "/fail" => fn() { [1][5].x }
+}
+`
+
+func TestMiddlewareShapesAndGuards(t *testing.T) {
+	app := startApp(t, middlewareApp)
+	u := app.urls[""]
+	r := do(t, "GET", u+"/open", "")
+	if r.body != `"open"` || r.header.Get("X-Wrapped") != "yes" {
+		t.Fatalf("next-middleware: %q %v", r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/open", "", "X-Block", "1"); r.status != 418 {
+		t.Fatalf("short circuit: %d", r.status)
+	}
+	if r := do(t, "GET", u+"/admin", ""); r.status != 403 || !strings.Contains(r.body, "admins only") {
+		t.Fatalf("guard: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/admin", "", "X-Role", "admin"); r.status != 200 || r.body != `"secret"` {
+		t.Fatalf("guard pass: %d %s", r.status, r.body)
+	}
+	r = do(t, "GET", u+"/fail", "")
+	if r.status != 503 || !strings.Contains(r.body, `"url":"/fail"`) {
+		t.Fatalf("on_error(err, req): %d %s", r.status, r.body)
+	}
+}
+
+// Server state shared by every request keeps every update under 64
+// parallel clients.
+func TestNoLostUpdates(t *testing.T) {
+	app := startApp(t, `
+server {
+  var todos = []
+  var counter = 0
+  fn add(title: String) {
+    t = { id: len(todos) + 1, title }
+    todos = [...todos, t]
+    counter += 1
+    t
+  }
+  route POST "/todos" => add
+  route GET "/todos" => fn() { { count: len(todos), counter } }
+}`)
+	u := app.urls[""]
+	const clients, each = 64, 10
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				r := do(t, "POST", u+"/todos", fmt.Sprintf(`{"title":"c%d-%d"}`, c, i))
+				if r.status != 200 {
+					t.Errorf("POST: %d %s", r.status, r.body)
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	got := do(t, "GET", u+"/todos", "").json(t)
+	if got["count"] != float64(clients*each) || got["counter"] != float64(clients*each) {
+		t.Fatalf("after %d creates: %v", clients*each, got)
+	}
+}
+
