@@ -330,8 +330,8 @@ func TestRoutingAndParams(t *testing.T) {
 		want               string
 	}{
 		{"GET", "/users/5", "", 200, `{"id":5}`},
-		{"GET", "/users/me", "", 200, `"me"`},          // static beats param
-		{"GET", "/users/5/", "", 200, `{"id":5}`},      // trailing slash ignored
+		{"GET", "/users/me", "", 200, `"me"`},                   // static beats param
+		{"GET", "/users/5/", "", 200, `{"id":5}`},               // trailing slash ignored
 		{"GET", "/search?q=x", "", 200, `{"q":"x","limit":10}`}, // default applied
 		{"GET", "/search?q=x&limit=3", "", 200, `{"q":"x","limit":3}`},
 		{"POST", "/create", `{"name":"bo","age":3}`, 200, `{"name":"bo","age":3,"admin":false}`},
@@ -518,4 +518,3 @@ server {
 		t.Fatalf("after %d creates: %v", clients*each, got)
 	}
 }
-

@@ -1,0 +1,164 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const isolationApp = `
+server {
+  fn ok(n: Int) { { n } }
+  fn boom(n: Int) {
+    items = [1, 2, 3]
+    items[n].missing.field
+  }
+  fn spin() { loop { } }
+  route GET "/ok/:n" => ok
+  route GET "/boom/:n" => boom
+  route GET "/spin" => spin
+  health "/health"
+}
+`
+
+// With 10% of requests failing at run time, every other request succeeds
+// and the process keeps serving.
+func TestCrashIsolationUnderLoad(t *testing.T) {
+	app := startApp(t, isolationApp)
+	u := app.urls[""]
+	const total = 1000
+	var okN, boomN, bad atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := 0; i < total; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if i%10 == 0 {
+				r := do(t, "GET", fmt.Sprintf("%s/boom/%d", u, i%3), "")
+				if r.status == 500 && strings.Contains(r.body, `"request_id"`) && strings.Contains(r.body, "INTERNAL_ERROR") {
+					boomN.Add(1)
+				} else {
+					bad.Add(1)
+				}
+				return
+			}
+			r := do(t, "GET", fmt.Sprintf("%s/ok/%d", u, i), "")
+			if r.status == 200 && r.body == fmt.Sprintf(`{"n":%d}`, i) {
+				okN.Add(1)
+			} else {
+				bad.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if okN.Load() != total*9/10 || boomN.Load() != total/10 || bad.Load() != 0 {
+		t.Fatalf("ok %d, failed-as-500 %d, wrong %d", okN.Load(), boomN.Load(), bad.Load())
+	}
+	if r := do(t, "GET", u+"/health", ""); r.status != 200 {
+		t.Fatalf("health after load: %d", r.status)
+	}
+	if n := strings.Count(app.logs.String(), `"kind":"TypeError"`); n != total/10 {
+		t.Fatalf("logged %d handler failures, want %d", n, total/10)
+	}
+}
+
+// A request stuck in `loop {}` is cut at its deadline with 503 while the
+// others keep flowing; four of them on a 2-core machine do not delay a
+// health check.
+func TestRunawayIsolation(t *testing.T) {
+	app := startApp(t, isolationApp, func(o *Options) { o.RequestTimeout = 1500 * time.Millisecond })
+	u := app.urls[""]
+	var wg sync.WaitGroup
+	spins := make([]reply, 4)
+	start := time.Now()
+	for i := range spins {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			spins[i] = do(t, "GET", u+"/spin", "")
+		}(i)
+	}
+	time.Sleep(200 * time.Millisecond) // the spinners are running now
+	for i := 0; i < 20; i++ {
+		t0 := time.Now()
+		r := do(t, "GET", fmt.Sprintf("%s/ok/%d", u, i), "")
+		if r.status != 200 {
+			t.Fatalf("request during spin: %d %s", r.status, r.body)
+		}
+		if d := time.Since(t0); d > 250*time.Millisecond {
+			t.Fatalf("request during spin took %v", d)
+		}
+		h0 := time.Now()
+		if r := do(t, "GET", u+"/health", ""); r.status != 200 {
+			t.Fatalf("health during spin: %d", r.status)
+		}
+		if d := time.Since(h0); d > 250*time.Millisecond {
+			t.Fatalf("health during spin took %v", d)
+		}
+	}
+	wg.Wait()
+	el := time.Since(start)
+	for _, r := range spins {
+		if r.status != 503 {
+			t.Fatalf("spinning request answered %d %s, want 503", r.status, r.body)
+		}
+	}
+	if el < 1400*time.Millisecond || el > 3*time.Second {
+		t.Fatalf("spinners were cut after %v, deadline 1.5s", el)
+	}
+	// the cancelled executions really stopped: the server is idle again
+	time.Sleep(100 * time.Millisecond)
+	t0 := time.Now()
+	for i := 0; i < 50; i++ {
+		do(t, "GET", u+"/health", "")
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("50 requests after the spin took %v", d)
+	}
+}
+
+// SIGTERM-style shutdown under load: every in-flight request completes;
+// requests after the drain began get 503.
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn slow(n: Int) {
+    sleep(200.milliseconds)
+    { n }
+  }
+  route GET "/slow/:n" => slow
+  on_stop fn() { print("stopped") }
+}`)
+	u := app.urls[""]
+	var wg sync.WaitGroup
+	results := make([]reply, 40)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = do(t, "GET", fmt.Sprintf("%s/slow/%d", u, i), "")
+		}(i)
+	}
+	time.Sleep(60 * time.Millisecond) // all 40 are in flight
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := app.rt.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.status != 200 || r.body != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("in-flight request %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if !strings.Contains(app.stdout.String(), "stopped") {
+		t.Fatalf("on_stop did not run: %q", app.stdout.String())
+	}
+}
