@@ -399,68 +399,73 @@ frames:
 		code := fn.Code
 		consts := fn.prog.consts
 		regs := t.stack[fr.base : fr.base+fn.NumRegs]
+		// Register, constant and instruction reads skip bounds checks:
+		// vm.Load and the .tbc decoder have checked every operand.
+		rb := unsafe.Pointer(unsafe.SliceData(regs))
+		kb := unsafe.Pointer(unsafe.SliceData(consts))
+		cb := unsafe.Pointer(unsafe.SliceData(code))
 		pc := fr.pc
 		var err error
 		for {
-			i := code[pc]
+			i := *(*bc.Instr)(unsafe.Add(cb, uintptr(pc)*8))
 			pc++
 			switch i.Op() {
 			case bc.NOP:
 			case bc.MOVE:
-				regs[i.A()] = regs[i.B()]
+				*rp(rb, i.A()) = *rp(rb, i.B())
 			case bc.LOADK:
-				regs[i.A()] = consts[i.B()]
+				*rp(rb, i.A()) = *rp(kb, i.B())
 			case bc.LOADINT:
-				regs[i.A()] = Value{k: KInt, n: uint64(int64(i.SB()))}
+				*rp(rb, i.A()) = Value{k: KInt, n: uint64(int64(i.SB()))}
 			case bc.LOADNIL:
 				a := i.A()
 				clear(regs[a : a+i.B()+1])
 			case bc.LOADBOOL:
-				regs[i.A()] = Bool(i.B() != 0)
+				*rp(rb, i.A()) = Bool(i.B() != 0)
 			case bc.GETG:
-				regs[i.A()] = t.In.Globals[i.B()]
+				*rp(rb, i.A()) = t.In.Globals[i.B()]
 			case bc.SETG:
-				t.In.Globals[i.B()] = regs[i.A()]
+				t.In.Globals[i.B()] = *rp(rb, i.A())
 			case bc.GETBUILTIN:
-				regs[i.A()] = fn.prog.builtins[i.B()]
+				*rp(rb, i.A()) = fn.prog.builtins[i.B()]
 			case bc.MKCELL:
 				a := i.A()
-				regs[a] = CellValue(&Cell{V: regs[a]})
+				*rp(rb, a) = CellValue(&Cell{V: *rp(rb, a)})
 			case bc.GETCELL:
-				c := regs[i.B()]
+				c := *rp(rb, i.B())
 				if c.k != KCell {
 					err = badCode("GETCELL on a non-cell")
 					break
 				}
-				regs[i.A()] = c.AsCell().V
+				*rp(rb, i.A()) = c.AsCell().V
 			case bc.SETCELL:
-				c := regs[i.A()]
+				c := *rp(rb, i.A())
 				if c.k != KCell {
 					err = badCode("SETCELL on a non-cell")
 					break
 				}
-				c.AsCell().V = regs[i.B()]
+				c.AsCell().V = *rp(rb, i.B())
 			case bc.GETFREE:
-				regs[i.A()] = fr.cl.Free[i.B()].V
+				*rp(rb, i.A()) = fr.cl.Free[i.B()].V
 			case bc.SETFREE:
-				fr.cl.Free[i.B()].V = regs[i.A()]
+				fr.cl.Free[i.B()].V = *rp(rb, i.A())
 			case bc.CLOSURE:
 				p := fn.prog.funcs[i.B()]
 				free := make([]*Cell, len(p.Captures))
 				for j, c := range p.Captures {
 					if c.FromParentFree {
 						free[j] = fr.cl.Free[c.Index]
-					} else if r := regs[c.Index]; r.k == KCell {
+					} else if r := *rp(rb, c.Index); r.k == KCell {
 						free[j] = r.AsCell()
 					} else {
 						err = badCode("CLOSURE captures a non-cell")
 						break
 					}
 				}
-				regs[i.A()] = Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p, Free: free})}
+				*rp(rb, i.A()) = Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p, Free: free})}
 
 			case bc.ADD:
-				b, c := regs[i.B()], regs[i.C()]
+				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt {
 					x, y := int64(b.n), int64(c.n)
 					r := x + y
@@ -468,18 +473,18 @@ frames:
 						err = overflow("+")
 						break
 					}
-					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
 				} else if b.k == KFloat && c.k == KFloat {
-					regs[i.A()] = Float(b.AsFloat() + c.AsFloat())
+					*rp(rb, i.A()) = Float(b.AsFloat() + c.AsFloat())
 				} else {
 					if r, e := Arith('+', b, c); e != nil {
 						err = e
 					} else {
-						regs[i.A()] = r
+						*rp(rb, i.A()) = r
 					}
 				}
 			case bc.SUB:
-				b, c := regs[i.B()], regs[i.C()]
+				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt {
 					x, y := int64(b.n), int64(c.n)
 					r := x - y
@@ -487,53 +492,53 @@ frames:
 						err = overflow("-")
 						break
 					}
-					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
 				} else {
 					if r, e := Arith('-', b, c); e != nil {
 						err = e
 					} else {
-						regs[i.A()] = r
+						*rp(rb, i.A()) = r
 					}
 				}
 			case bc.MUL:
-				b, c := regs[i.B()], regs[i.C()]
+				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt {
 					x, y := int64(b.n), int64(c.n)
 					if uint64(x+1<<31) < 1<<32 && uint64(y+1<<31) < 1<<32 {
-						regs[i.A()] = Value{k: KInt, n: uint64(x * y)}
+						*rp(rb, i.A()) = Value{k: KInt, n: uint64(x * y)}
 						break
 					}
 				}
 				if r, e := Arith('*', b, c); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.DIV:
-				if r, e := Arith('/', regs[i.B()], regs[i.C()]); e != nil {
+				if r, e := Arith('/', *rp(rb, i.B()), *rp(rb, i.C())); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.MOD:
-				b, c := regs[i.B()], regs[i.C()]
+				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
-					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
 					break
 				}
 				if r, e := Arith('%', b, c); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.POW:
-				if r, e := Arith('^', regs[i.B()], regs[i.C()]); e != nil {
+				if r, e := Arith('^', *rp(rb, i.B()), *rp(rb, i.C())); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.ADDK:
-				b, c := regs[i.B()], consts[i.C()]
+				b, c := *rp(rb, i.B()), *rp(kb, i.C())
 				if b.k == KInt && c.k == KInt {
 					x, y := int64(b.n), int64(c.n)
 					r := x + y
@@ -541,16 +546,16 @@ frames:
 						err = overflow("+")
 						break
 					}
-					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
 				} else {
 					if r, e := Arith('+', b, c); e != nil {
 						err = e
 					} else {
-						regs[i.A()] = r
+						*rp(rb, i.A()) = r
 					}
 				}
 			case bc.SUBK:
-				b, c := regs[i.B()], consts[i.C()]
+				b, c := *rp(rb, i.B()), *rp(kb, i.C())
 				if b.k == KInt && c.k == KInt {
 					x, y := int64(b.n), int64(c.n)
 					r := x - y
@@ -558,88 +563,88 @@ frames:
 						err = overflow("-")
 						break
 					}
-					regs[i.A()] = Value{k: KInt, n: uint64(r)}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
 				} else {
 					if r, e := Arith('-', b, c); e != nil {
 						err = e
 					} else {
-						regs[i.A()] = r
+						*rp(rb, i.A()) = r
 					}
 				}
 			case bc.MULK:
-				if r, e := Arith('*', regs[i.B()], consts[i.C()]); e != nil {
+				if r, e := Arith('*', *rp(rb, i.B()), *rp(kb, i.C())); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.DIVK:
-				if r, e := Arith('/', regs[i.B()], consts[i.C()]); e != nil {
+				if r, e := Arith('/', *rp(rb, i.B()), *rp(kb, i.C())); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.MODK:
-				b, c := regs[i.B()], consts[i.C()]
+				b, c := *rp(rb, i.B()), *rp(kb, i.C())
 				if b.k == KInt && c.k == KInt && int64(c.n) > 0 {
-					regs[i.A()] = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
+					*rp(rb, i.A()) = Value{k: KInt, n: uint64(int64(b.n) % int64(c.n))}
 					break
 				}
 				if r, e := Arith('%', b, c); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.UNM:
-				b := regs[i.B()]
+				b := *rp(rb, i.B())
 				switch b.k {
 				case KInt:
 					if int64(b.n) == math.MinInt64 {
 						err = overflow("-")
 						break
 					}
-					regs[i.A()] = Int(-int64(b.n))
+					*rp(rb, i.A()) = Int(-int64(b.n))
 				case KFloat:
-					regs[i.A()] = Float(-b.AsFloat())
+					*rp(rb, i.A()) = Float(-b.AsFloat())
 				case KDuration:
-					regs[i.A()] = Duration(-int64(b.n))
+					*rp(rb, i.A()) = Duration(-int64(b.n))
 				default:
 					err = TypeErrorf("cannot negate %s", TypeName(b))
 				}
 			case bc.NOT:
-				regs[i.A()] = Bool(!regs[i.B()].Truthy())
+				*rp(rb, i.A()) = Bool(!rp(rb, i.B()).Truthy())
 			case bc.BNOT:
-				b := regs[i.B()]
+				b := *rp(rb, i.B())
 				if b.k != KInt {
 					err = TypeErrorf("bitwise ~ needs an Int, got %s", TypeName(b))
 					break
 				}
-				regs[i.A()] = Int(^int64(b.n))
+				*rp(rb, i.A()) = Int(^int64(b.n))
 			case bc.BAND, bc.BOR, bc.BXOR, bc.SHL, bc.SHR:
-				if r, e := bitwise(i.Op(), regs[i.B()], regs[i.C()]); e != nil {
+				if r, e := bitwise(i.Op(), *rp(rb, i.B()), *rp(rb, i.C())); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 
 			case bc.EQ:
-				regs[i.A()] = Bool(Equal(regs[i.B()], regs[i.C()]))
+				*rp(rb, i.A()) = Bool(Equal(*rp(rb, i.B()), *rp(rb, i.C())))
 			case bc.NE:
-				regs[i.A()] = Bool(!Equal(regs[i.B()], regs[i.C()]))
+				*rp(rb, i.A()) = Bool(!Equal(*rp(rb, i.B()), *rp(rb, i.C())))
 			case bc.EQK:
-				regs[i.A()] = Bool(Equal(regs[i.B()], consts[i.C()]))
+				*rp(rb, i.A()) = Bool(Equal(*rp(rb, i.B()), *rp(kb, i.C())))
 			case bc.NEK:
-				regs[i.A()] = Bool(!Equal(regs[i.B()], consts[i.C()]))
+				*rp(rb, i.A()) = Bool(!Equal(*rp(rb, i.B()), *rp(kb, i.C())))
 			case bc.LT, bc.LE, bc.LTK, bc.LEK, bc.GTK, bc.GEK:
 				var x, y Value
 				switch i.Op() {
 				case bc.LT, bc.LE:
-					x, y = regs[i.B()], regs[i.C()]
+					x, y = *rp(rb, i.B()), *rp(rb, i.C())
 				default:
-					x, y = regs[i.B()], consts[i.C()]
+					x, y = *rp(rb, i.B()), *rp(kb, i.C())
 				}
 				var r bool
 				r, err = compareOp(i.Op(), x, y)
-				regs[i.A()] = Bool(r)
+				*rp(rb, i.A()) = Bool(r)
 
 			case bc.JMP:
 				target := i.B()
@@ -650,23 +655,23 @@ frames:
 				}
 				pc = target
 			case bc.JMPF:
-				if v := regs[i.A()]; v.k == KNil || v.k == KBool && v.n == 0 {
+				if v := *rp(rb, i.A()); v.k == KNil || v.k == KBool && v.n == 0 {
 					pc = i.B()
 				}
 			case bc.JMPT:
-				if v := regs[i.A()]; !(v.k == KNil || v.k == KBool && v.n == 0) {
+				if v := *rp(rb, i.A()); !(v.k == KNil || v.k == KBool && v.n == 0) {
 					pc = i.B()
 				}
 			case bc.JNIL:
-				if regs[i.A()].k == KNil {
+				if rp(rb, i.A()).k == KNil {
 					pc = i.B()
 				}
 			case bc.JNNIL:
-				if regs[i.A()].k != KNil {
+				if rp(rb, i.A()).k != KNil {
 					pc = i.B()
 				}
 			case bc.JNLT:
-				x, y := regs[i.A()], regs[i.B()]
+				x, y := *rp(rb, i.A()), *rp(rb, i.B())
 				if x.k == KInt && y.k == KInt {
 					if !(int64(x.n) < int64(y.n)) {
 						pc = i.C()
@@ -678,7 +683,7 @@ frames:
 					pc = i.C()
 				}
 			case bc.JNLE:
-				x, y := regs[i.A()], regs[i.B()]
+				x, y := *rp(rb, i.A()), *rp(rb, i.B())
 				if x.k == KInt && y.k == KInt {
 					if !(int64(x.n) <= int64(y.n)) {
 						pc = i.C()
@@ -690,11 +695,11 @@ frames:
 					pc = i.C()
 				}
 			case bc.JNEQ:
-				if !Equal(regs[i.A()], regs[i.B()]) {
+				if !Equal(*rp(rb, i.A()), *rp(rb, i.B())) {
 					pc = i.C()
 				}
 			case bc.JNLTK, bc.JNLEK, bc.JNGTK, bc.JNGEK:
-				x, y := regs[i.A()], consts[i.B()]
+				x, y := *rp(rb, i.A()), *rp(kb, i.B())
 				if x.k == KInt && y.k == KInt {
 					a, b := int64(x.n), int64(y.n)
 					var r bool
@@ -718,13 +723,13 @@ frames:
 					pc = i.C()
 				}
 			case bc.JNEQK:
-				if !Equal(regs[i.A()], consts[i.B()]) {
+				if !Equal(*rp(rb, i.A()), *rp(kb, i.B())) {
 					pc = i.C()
 				}
 
 			case bc.FORPREP:
 				a := i.A()
-				s, l, st := regs[a], regs[a+1], regs[a+2]
+				s, l, st := *rp(rb, a), *rp(rb, a+1), *rp(rb, a+2)
 				if s.k != KInt || l.k != KInt || st.k != KInt {
 					err = TypeErrorf("range bounds must be Int, got %s, %s, %s", TypeName(s), TypeName(l), TypeName(st))
 					break
@@ -738,34 +743,34 @@ frames:
 					pc = i.B()
 					break
 				}
-				regs[a+3] = s
+				*rp(rb, a+3) = s
 			case bc.FORLOOP:
 				a := i.A()
-				step := int64(regs[a+2].n)
-				c := int64(regs[a].n) + step
-				if step > 0 && c < int64(regs[a+1].n) && c > int64(regs[a].n) ||
-					step < 0 && c > int64(regs[a+1].n) && c < int64(regs[a].n) {
+				step := int64(rp(rb, a+2).n)
+				c := int64(rp(rb, a).n) + step
+				if step > 0 && c < int64(rp(rb, a+1).n) && c > int64(rp(rb, a).n) ||
+					step < 0 && c > int64(rp(rb, a+1).n) && c < int64(rp(rb, a).n) {
 					if t.signal.Load() != 0 {
 						if err = t.checkSignal(); err != nil {
 							break
 						}
 					}
-					regs[a].n = uint64(c)
-					regs[a+3] = Value{k: KInt, n: uint64(c)}
+					rp(rb, a).n = uint64(c)
+					*rp(rb, a+3) = Value{k: KInt, n: uint64(c)}
 					pc = i.B()
 				}
 			case bc.ITERPREP:
 				var it *iterator
-				it, err = newIterator(t, regs[i.B()], i.C() == 2)
+				it, err = newIterator(t, *rp(rb, i.B()), i.C() == 2)
 				if err == nil {
-					regs[i.A()] = iterValue(it)
+					*rp(rb, i.A()) = iterValue(it)
 				}
 			case bc.ITERNEXT:
-				if regs[i.A()].k != KIter {
+				if rp(rb, i.A()).k != KIter {
 					err = badCode("ITERNEXT on a non-iterator")
 					break
 				}
-				it := (*iterator)(regs[i.A()].p)
+				it := (*iterator)(rp(rb, i.A()).p)
 				b := i.B()
 				if it.kind == KArray {
 					if it.i >= len(it.arr.Elems) {
@@ -773,10 +778,10 @@ frames:
 						break
 					}
 					if it.pairs {
-						regs[b] = Int(int64(it.i))
-						regs[b+1] = it.arr.Elems[it.i]
+						*rp(rb, b) = Int(int64(it.i))
+						*rp(rb, b+1) = it.arr.Elems[it.i]
 					} else {
-						regs[b] = it.arr.Elems[it.i]
+						*rp(rb, b) = it.arr.Elems[it.i]
 					}
 					it.i++
 					break
@@ -791,15 +796,15 @@ frames:
 					break
 				}
 				if it.pairs {
-					regs[b] = k
-					regs[b+1] = v
+					*rp(rb, b) = k
+					*rp(rb, b+1) = v
 				} else {
-					regs[b] = v
+					*rp(rb, b) = v
 				}
 
 			case bc.CALL:
 				a := i.A()
-				callee := regs[a]
+				callee := *rp(rb, a)
 				if callee.k == KFunc {
 					fr.pc = pc
 					cl := callee.AsClosure()
@@ -824,47 +829,50 @@ frames:
 				r, err = t.callOther(callee, regs[a+1:a+1+i.B()])
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 				if err == nil {
-					regs[a] = r
+					*rp(rb, a) = r
 				}
 			case bc.CALLKW:
 				a, n := i.A(), i.B()
 				fr.pc = pc
-				names := consts[i.C()].asShape().keys
+				names := rp(kb, i.C()).asShape().keys
 				args := append([]Value(nil), regs[a+1:a+1+n]...)
 				var r Value
-				r, err = t.callKW(regs[a], args, names)
+				r, err = t.callKW(*rp(rb, a), args, names)
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 				if err == nil {
-					regs[a] = r
+					*rp(rb, a) = r
 				}
 			case bc.CALLV:
 				a := i.A()
 				fr.pc = pc
-				arr := regs[i.B()]
+				arr := *rp(rb, i.B())
 				if arr.k != KArray {
 					err = TypeErrorf("cannot spread %s into arguments", TypeName(arr))
 					break
 				}
 				args := append([]Value(nil), arr.AsArray().Elems...)
 				var r Value
-				r, err = t.Call(regs[a], args...)
+				r, err = t.Call(*rp(rb, a), args...)
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 				if err == nil {
-					regs[a] = r
+					*rp(rb, a) = r
 				}
 			case bc.CALLM:
 				a, n := i.A(), i.B()
-				name := consts[i.C()].AsString()
-				recv := regs[a+1]
+				name := rp(kb, i.C()).AsString()
+				recv := *rp(rb, a+1)
 				fr.pc = pc
 				// Object fields holding functions are called without the receiver.
 				if recv.k == KObject {
 					if f, ok := recv.AsObject().Get(name); ok {
 						if f.k == KFunc {
-							regs[a+1] = f
+							*rp(rb, a+1) = f
 							if err = t.pushFrame(f.AsClosure(), fr.base+a+2, n, 0, fr.base+a); err != nil {
 								break
 							}
@@ -874,8 +882,9 @@ frames:
 						r, err = t.callOther(f, regs[a+2:a+2+n])
 						fr = &t.frames[fi]
 						regs = t.stack[fr.base : fr.base+fn.NumRegs]
+						rb = unsafe.Pointer(unsafe.SliceData(regs))
 						if err == nil {
-							regs[a] = r
+							*rp(rb, a) = r
 						}
 						break
 					}
@@ -888,13 +897,14 @@ frames:
 				}
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 				if err == nil {
-					regs[a] = r
+					*rp(rb, a) = r
 				}
 			case bc.RET, bc.RETNIL:
 				var v Value
 				if i.Op() == bc.RET {
-					v = regs[i.A()]
+					v = *rp(rb, i.A())
 				}
 				boundary := fr.boundary
 				ret := fr.ret
@@ -918,64 +928,65 @@ frames:
 				b, c := i.B(), i.C()
 				elems := make([]Value, c, c+c/2+1)
 				copy(elems, regs[b:b+c])
-				regs[i.A()] = NewArray(elems)
+				*rp(rb, i.A()) = NewArray(elems)
 			case bc.ARRPUSH:
-				arr := regs[i.A()].AsArray()
-				arr.Elems = append(arr.Elems, regs[i.B()])
+				arr := rp(rb, i.A()).AsArray()
+				arr.Elems = append(arr.Elems, *rp(rb, i.B()))
 			case bc.ARRSPREAD:
-				err = spreadInto(t, regs[i.A()].AsArray(), regs[i.B()])
+				err = spreadInto(t, rp(rb, i.A()).AsArray(), *rp(rb, i.B()))
 			case bc.NEWOBJ:
-				s := consts[i.B()].asShape()
+				s := rp(kb, i.B()).asShape()
 				c := i.C()
 				o := newShaped(s)
 				copy(o.vals, regs[c:c+len(s.keys)])
-				regs[i.A()] = ObjectValue(o)
+				*rp(rb, i.A()) = ObjectValue(o)
 			case bc.OBJSET:
-				k := regs[i.B()]
+				k := *rp(rb, i.B())
 				if k.k != KString {
 					k = Str(ToString(k))
 				}
-				regs[i.A()].AsObject().Set(k.AsString(), regs[i.C()])
+				rp(rb, i.A()).AsObject().Set(k.AsString(), *rp(rb, i.C()))
 			case bc.OBJSPREAD:
-				err = objSpread(regs[i.A()].AsObject(), regs[i.B()])
+				err = objSpread(rp(rb, i.A()).AsObject(), *rp(rb, i.B()))
 			case bc.GETFIELD, bc.GETFIELDOPT:
-				x := regs[i.B()]
+				x := *rp(rb, i.B())
 				if x.k == KObject {
 					o := x.AsObject()
 					if o.shape != nil {
 						cp := &fn.caches[pc-1]
 						w := atomic.LoadUint64(cp)
 						if uint32(w>>32) == o.shape.id && w != 0 {
-							regs[i.A()] = o.vals[uint32(w)-1]
+							*rp(rb, i.A()) = o.vals[uint32(w)-1]
 							break
 						}
-						slot := o.shape.Lookup(consts[i.C()].AsString())
+						slot := o.shape.Lookup(rp(kb, i.C()).AsString())
 						if slot < 0 {
-							regs[i.A()] = Nil
+							*rp(rb, i.A()) = Nil
 							break
 						}
 						atomic.StoreUint64(cp, uint64(o.shape.id)<<32|uint64(slot+1))
-						regs[i.A()] = o.vals[slot]
+						*rp(rb, i.A()) = o.vals[slot]
 						break
 					}
-					regs[i.A()], _ = o.Get(consts[i.C()].AsString())
+					*rp(rb, i.A()), _ = o.Get(rp(kb, i.C()).AsString())
 					break
 				}
 				if x.k == KNil && i.Op() == bc.GETFIELDOPT {
-					regs[i.A()] = Nil
+					*rp(rb, i.A()) = Nil
 					break
 				}
 				var r Value
-				r, err = t.getField(x, consts[i.C()].AsString())
+				r, err = t.getField(x, rp(kb, i.C()).AsString())
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 				if err == nil {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.SETFIELD:
-				err = t.setField(regs[i.A()], consts[i.B()].AsString(), regs[i.C()])
+				err = t.setField(*rp(rb, i.A()), rp(kb, i.B()).AsString(), *rp(rb, i.C()))
 			case bc.GETINDEX, bc.GETINDEXOPT:
-				x, k := regs[i.B()], regs[i.C()]
+				x, k := *rp(rb, i.B()), *rp(rb, i.C())
 				if x.k == KArray && k.k == KInt {
 					el := x.AsArray().Elems
 					j := int64(k.n)
@@ -983,41 +994,41 @@ frames:
 						j += int64(len(el))
 					}
 					if j >= 0 && j < int64(len(el)) {
-						regs[i.A()] = el[j]
+						*rp(rb, i.A()) = el[j]
 					} else {
-						regs[i.A()] = Nil
+						*rp(rb, i.A()) = Nil
 					}
 					break
 				}
 				if x.k == KNil && i.Op() == bc.GETINDEXOPT {
-					regs[i.A()] = Nil
+					*rp(rb, i.A()) = Nil
 					break
 				}
 				if r, e := t.index(x, k); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.SETINDEX:
-				err = t.setIndex(regs[i.A()], regs[i.B()], regs[i.C()])
+				err = t.setIndex(*rp(rb, i.A()), *rp(rb, i.B()), *rp(rb, i.C()))
 			case bc.SLICE:
 				b := i.B()
-				if r, e := sliceValue(regs[b], regs[b+1], regs[b+2], regs[b+3]); e != nil {
+				if r, e := sliceValue(*rp(rb, b), *rp(rb, b+1), *rp(rb, b+2), *rp(rb, b+3)); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 			case bc.IN:
 				var r bool
-				r, err = contains(regs[i.C()], regs[i.B()])
-				regs[i.A()] = Bool(r)
+				r, err = contains(*rp(rb, i.C()), *rp(rb, i.B()))
+				*rp(rb, i.A()) = Bool(r)
 			case bc.ISTYPE:
-				regs[i.A()] = Bool(IsType(regs[i.B()], consts[i.C()].AsString()))
+				*rp(rb, i.A()) = Bool(IsType(*rp(rb, i.B()), rp(kb, i.C()).AsString()))
 			case bc.CONCAT:
 				b, c := i.B(), i.C()
-				regs[i.A()] = concat(regs[b : b+c])
+				*rp(rb, i.A()) = concat(regs[b : b+c])
 			case bc.RANGE, bc.RANGEI:
-				lo, hi := regs[i.B()], regs[i.C()]
+				lo, hi := *rp(rb, i.B()), *rp(rb, i.C())
 				if lo.k != KInt || hi.k != KInt {
 					err = TypeErrorf("range bounds must be Int, got %s and %s", TypeName(lo), TypeName(hi))
 					break
@@ -1030,49 +1041,49 @@ frames:
 					}
 					h++
 				}
-				regs[i.A()] = NewRange(int64(lo.n), h, 1)
+				*rp(rb, i.A()) = NewRange(int64(lo.n), h, 1)
 			case bc.UNIT:
-				if r, e := withUnit(regs[i.B()], consts[i.C()].AsString()); e != nil {
+				if r, e := withUnit(*rp(rb, i.B()), rp(kb, i.C()).AsString()); e != nil {
 					err = e
 				} else {
-					regs[i.A()] = r
+					*rp(rb, i.A()) = r
 				}
 
 			case bc.MATCHTAG:
-				x := regs[i.B()]
-				regs[i.A()] = Bool(x.k == KObject && x.AsObject().Type != nil && x.AsObject().Type.Tag == consts[i.C()].AsString())
+				x := *rp(rb, i.B())
+				*rp(rb, i.A()) = Bool(x.k == KObject && x.AsObject().Type != nil && x.AsObject().Type.Tag == rp(kb, i.C()).AsString())
 			case bc.GETSLOT:
-				x := regs[i.B()]
+				x := *rp(rb, i.B())
 				c := i.C()
 				if x.k == KObject && c < len(x.AsObject().vals) {
-					regs[i.A()] = x.AsObject().vals[c]
+					*rp(rb, i.A()) = x.AsObject().vals[c]
 				} else {
-					regs[i.A()] = Nil
+					*rp(rb, i.A()) = Nil
 				}
 			case bc.LEN:
 				var n int
-				n, err = Len(regs[i.B()])
-				regs[i.A()] = Int(int64(n))
+				n, err = Len(*rp(rb, i.B()))
+				*rp(rb, i.A()) = Int(int64(n))
 			case bc.STRPREFIX:
-				x := regs[i.B()]
-				regs[i.A()] = Bool(x.k == KString && strings.HasPrefix(x.AsString(), consts[i.C()].AsString()))
+				x := *rp(rb, i.B())
+				*rp(rb, i.A()) = Bool(x.k == KString && strings.HasPrefix(x.AsString(), rp(kb, i.C()).AsString()))
 			case bc.UNWRAPQ:
-				x := regs[i.B()]
+				x := *rp(rb, i.B())
 				if ti := VariantOf(x); ti == ErrType || ti == NoneType {
 					pc = i.C()
 					break
 				} else if ti == OkType || ti == SomeType {
-					regs[i.A()] = x.AsObject().vals[0]
+					*rp(rb, i.A()) = x.AsObject().vals[0]
 				} else {
-					regs[i.A()] = x
+					*rp(rb, i.A()) = x
 				}
 			case bc.MATCHFAIL:
-				err = Errorf("MatchError", "no match arm matched value %s", Repr(regs[i.A()]))
+				err = Errorf("MatchError", "no match arm matched value %s", Repr(*rp(rb, i.A())))
 			case bc.DEFTYPE:
-				regs[i.A()] = fn.prog.types[i.B()].ctors[i.C()]
+				*rp(rb, i.A()) = fn.prog.types[i.B()].ctors[i.C()]
 
 			case bc.THROW:
-				err = thrown(regs[i.A()])
+				err = thrown(*rp(rb, i.A()))
 			case bc.TRYBEGIN:
 				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B()})
 			case bc.TRYEND:
@@ -1086,6 +1097,11 @@ frames:
 			}
 		}
 	}
+}
+
+// rp returns a pointer to element i of the Value array at base.
+func rp(base unsafe.Pointer, i int) *Value {
+	return (*Value)(unsafe.Add(base, uintptr(i)*unsafe.Sizeof(Value{})))
 }
 
 // concat joins the text of vs (string interpolation).

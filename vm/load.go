@@ -74,6 +74,16 @@ func Load(p *bytecode.Program) (*Program, error) {
 	if len(p.Funcs) == 0 {
 		return nil, fmt.Errorf("program has no main function")
 	}
+	// The interpreter reads registers, constants and instructions without
+	// bounds checks; that is safe only for validated code.
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	for i, f := range p.Funcs {
+		if err := checkControlFlow(f); err != nil {
+			return nil, fmt.Errorf("invalid program: function %d (%s): %v", i, f.Name, err)
+		}
+	}
 	prog := &Program{Code: p}
 	prog.consts = make([]Value, len(p.Constants))
 	for i, k := range p.Constants {
@@ -167,4 +177,32 @@ func (c *Closure) HasDefault(i int) bool {
 		}
 	}
 	return false
+}
+
+// checkControlFlow makes sure execution cannot run past the end of a
+// function: every jump lands on an instruction and the last instruction
+// does not fall through.
+func checkControlFlow(f *bytecode.Func) error {
+	n := len(f.Code)
+	if n == 0 {
+		return fmt.Errorf("no code")
+	}
+	for pc, in := range f.Code {
+		op := in.Op()
+		info := bytecode.Ops[op]
+		for k, kind := range [3]bytecode.OperandKind{info.A, info.B, info.C} {
+			if kind != bytecode.OJump {
+				continue
+			}
+			target := [3]int{in.A(), in.B(), in.C()}[k]
+			if target >= n {
+				return fmt.Errorf("instruction %d jumps past the end", pc)
+			}
+		}
+	}
+	switch f.Code[n-1].Op() {
+	case bytecode.RET, bytecode.RETNIL, bytecode.JMP, bytecode.THROW, bytecode.MATCHFAIL:
+		return nil
+	}
+	return fmt.Errorf("the last instruction falls through")
 }
