@@ -203,7 +203,7 @@ func construct(ti *TypeInfo, args []Value) (Value, error) {
 // nargs"). ret is the absolute stack index receiving the result (-1 for
 // a boundary frame).
 func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret int) error {
-	if len(t.frames) >= t.In.Cfg.MaxDepth {
+	if len(t.frames) >= t.maxDepth {
 		return &Error{Kind: "StackOverflow", Msg: "stack overflow: maximum call depth exceeded"}
 	}
 	if t.signal.Load() != 0 {
@@ -398,10 +398,12 @@ frames:
 		fn := fr.fn
 		code := fn.Code
 		consts := fn.prog.consts
-		regs := t.stack[fr.base : fr.base+fn.NumRegs]
 		// Register, constant and instruction reads skip bounds checks:
-		// vm.Load and the .tbc decoder have checked every operand.
-		rb := unsafe.Pointer(unsafe.SliceData(regs))
+		// vm.Load and the .tbc decoder have checked every operand, and
+		// the stack always holds the frame's registers.
+		rb := unsafe.Add(unsafe.Pointer(unsafe.SliceData(t.stack)), uintptr(fr.base)*unsafe.Sizeof(Value{}))
+		regs := unsafe.Slice((*Value)(rb), fn.NumRegs)
+		gb := unsafe.Pointer(unsafe.SliceData(t.In.Globals))
 		kb := unsafe.Pointer(unsafe.SliceData(consts))
 		cb := unsafe.Pointer(unsafe.SliceData(code))
 		pc := fr.pc
@@ -423,9 +425,9 @@ frames:
 			case bc.LOADBOOL:
 				*rp(rb, i.A()) = Bool(i.B() != 0)
 			case bc.GETG:
-				*rp(rb, i.A()) = t.In.Globals[i.B()]
+				*rp(rb, i.A()) = *rp(gb, i.B())
 			case bc.SETG:
-				t.In.Globals[i.B()] = *rp(rb, i.A())
+				*rp(gb, i.B()) = *rp(rb, i.A())
 			case bc.GETBUILTIN:
 				*rp(rb, i.A()) = fn.prog.builtins[i.B()]
 			case bc.MKCELL:
@@ -809,14 +811,21 @@ frames:
 					fr.pc = pc
 					cl := callee.AsClosure()
 					p := cl.Fn
-					if n := i.B(); n == p.NumParams && !p.HasRest && len(t.frames) < t.In.Cfg.MaxDepth && t.signal.Load() == 0 {
+					if n := i.B(); n == p.NumParams && !p.HasRest && fi+1 < t.maxDepth && t.signal.Load() == 0 {
+						// Fast path: arguments are already in place as the
+						// callee's first registers; its other registers are
+						// written before they are read, so need no clearing.
 						base := fr.base + a + 1
-						need := base + p.NumRegs + 1
-						if need > len(t.stack) {
+						if need := base + p.NumRegs + 1; need > len(t.stack) {
 							t.ensureStack(need)
 						}
-						clear(t.stack[base+n : base+p.NumRegs])
-						t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask})
+						if len(t.frames) < cap(t.frames) {
+							t.frames = t.frames[:fi+2]
+							nf := &t.frames[fi+1]
+							nf.fn, nf.cl, nf.base, nf.pc, nf.ret, nf.provided, nf.boundary = p, cl, base, 0, base-1, p.fullMask, false
+						} else {
+							t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask})
+						}
 						continue frames
 					}
 					if err = t.pushFrame(callee.AsClosure(), fr.base+a+1, i.B(), 0, fr.base+a); err != nil {

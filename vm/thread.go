@@ -134,6 +134,7 @@ type Thread struct {
 	stack    []Value
 	frames   []frame
 	handlers []handler // active try blocks of all frames, innermost last
+	maxDepth int
 
 	// signal is set from other goroutines: sigCancel when ctx ends,
 	// sigYield when the scheduler wants the thread to let others run.
@@ -153,7 +154,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	t := &Thread{In: in, ctx: ctx, stack: make([]Value, 0, 256)}
+	t := &Thread{In: in, ctx: ctx, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16), maxDepth: in.Cfg.MaxDepth}
 	if ctx.Done() != nil {
 		t.stopWatch = context.AfterFunc(ctx, func() { t.signal.Or(sigCancel) })
 	}
