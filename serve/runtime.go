@@ -51,6 +51,8 @@ type Options struct {
 	PoolMin, PoolMax int
 	// Clock is the actor runtime's clock (restart intensity windows).
 	Clock actors.Clock
+	// Dir is where the program lives (default database files go there).
+	Dir string
 }
 
 // Runtime is a running program: its servers, their pools and the actor
@@ -223,8 +225,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 		label = "server"
 	}
 	log := rt.log.With().Str("server", label).Logger()
-	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv})
+	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir})
 	inst.Sched = vm.NewGIL(0)
+	inst.Server = d
 	s := &Server{Name: name, rt: rt, desc: d, inst: inst, log: log, started: time.Now()}
 	inst.Host = s
 	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }

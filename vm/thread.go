@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,8 @@ type Config struct {
 	Getenv   func(string) (string, bool) // environment (default os.LookupEnv)
 	// Args are the script's command-line arguments.
 	Args []string
+	// Dir is the directory of the program (see Instance.Dir).
+	Dir string
 }
 
 func (c *Config) fill() {
@@ -50,9 +53,57 @@ type Instance struct {
 	// Host is free for the embedding runtime (server, jobs) to attach
 	// its own state; builtins such as spawn_job find it here.
 	Host any
+	// Server is the server block this instance runs (nil for scripts).
+	Server *bytecode.Server
+	// Dir is the directory of the program's source or .tbc (where
+	// default database files go); empty means the working directory.
+	Dir string
 	// Sched, when set, serialises the Tova code of all threads of this
 	// instance (see Scheduler).
 	Sched Scheduler
+
+	services sync.Map
+}
+
+// Service returns the runtime service stored under key (nil if none).
+// Runtime packages (the database layer, the job queue) keep their
+// per-instance state here; keys are unexported types of those packages.
+func (in *Instance) Service(key any) any {
+	v, _ := in.services.Load(key)
+	return v
+}
+
+// SetService stores a runtime service under key.
+func (in *Instance) SetService(key, v any) { in.services.Store(key, v) }
+
+// ServiceOrInit returns the service under key, creating it with mk once.
+func (in *Instance) ServiceOrInit(key any, mk func() any) any {
+	if v, ok := in.services.Load(key); ok {
+		return v
+	}
+	v, _ := in.services.LoadOrStore(key, mk())
+	return v
+}
+
+// ConfigBlocks returns the values of the program's configuration blocks
+// of the given kind visible to this instance: top-level ones (evaluated
+// by main) and, when the instance runs a server, that server's own.
+// Values are nil until the code that evaluates them has run.
+func (in *Instance) ConfigBlocks(kind string) []Value {
+	var out []Value
+	for _, c := range in.Prog.Code.Configs {
+		if c.Kind == kind {
+			out = append(out, in.Globals[c.Slot])
+		}
+	}
+	if in.Server != nil {
+		for _, c := range in.Server.Configs {
+			if c.Kind == kind {
+				out = append(out, in.Globals[c.Slot])
+			}
+		}
+	}
+	return out
 }
 
 const (
@@ -122,7 +173,7 @@ func (t *Thread) checkSignal() error {
 // NewInstance makes an instance of p with fresh globals.
 func (p *Program) NewInstance(cfg Config) *Instance {
 	cfg.fill()
-	return &Instance{Prog: p, Globals: make([]Value, len(p.Code.Globals)), Cfg: cfg, Started: cfg.Now()}
+	return &Instance{Prog: p, Globals: make([]Value, len(p.Code.Globals)), Cfg: cfg, Started: cfg.Now(), Dir: cfg.Dir}
 }
 
 // Thread executes Tova code on one goroutine. It is not safe for

@@ -55,7 +55,7 @@ func runCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			cfg := vm.Config{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Args: args[1:]}
+			cfg := vm.Config{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Args: args[1:], Dir: filepath.Dir(args[0])}
 			if err := driver.Run(ctx, p, cfg); err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
 				return &exitError{exitRuntime}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -39,7 +40,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
-				RequestTimeout: timeout,
+				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
 			})
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
