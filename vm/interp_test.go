@@ -132,3 +132,16 @@ func BenchmarkSumLoop1M(b *testing.B) {
 		runProgram(b, p, context.Background())
 	}
 }
+
+// Int arithmetic never allocates: the allocations of a run do not grow
+// with the number of loop iterations.
+func TestIntLoopDoesNotAllocate(t *testing.T) {
+	allocs := func(n int64) float64 {
+		p := sumLoop(n)
+		return testing.AllocsPerRun(5, func() { runProgram(t, p, context.Background()) })
+	}
+	small, big := allocs(10), allocs(100000)
+	if big > small {
+		t.Fatalf("100000 iterations allocated %.0f times, 10 iterations %.0f", big, small)
+	}
+}

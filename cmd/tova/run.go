@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,8 +57,20 @@ func runCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			cfg := vm.Config{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Args: args[1:], Dir: filepath.Dir(args[0])}
-			if err := driver.Run(ctx, p, cfg); err != nil {
+			// Output to a pipe or file is buffered (flushed when the program
+			// ends, before any error is printed); a terminal sees each line.
+			var stdout io.Writer = cmd.OutOrStdout()
+			var out *bufio.Writer
+			if !isTerminal(stdout) {
+				out = bufio.NewWriterSize(stdout, 64<<10)
+				stdout = out
+			}
+			cfg := vm.Config{Stdout: stdout, Stderr: cmd.ErrOrStderr(), Args: args[1:], Dir: filepath.Dir(args[0])}
+			err = driver.Run(ctx, p, cfg)
+			if out != nil {
+				out.Flush()
+			}
+			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
 				return &exitError{exitRuntime}
 			}
@@ -112,4 +126,15 @@ func disasmCmd() *cobra.Command {
 			return bytecode.Disasm(cmd.OutOrStdout(), p)
 		},
 	}
+}
+
+// isTerminal reports whether w is a character device (an interactive
+// terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
