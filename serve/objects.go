@@ -57,7 +57,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "query":
 		return queryObject(q.r.Query()), true, nil
 	case "headers":
-		return vm.HostValue(headersObject{q.r.Headers}), true, nil
+		return vm.HostValue(headersObject{q.r.Headers()}), true, nil
 	case "cookies":
 		o := vm.NewObject()
 		for _, c := range q.r.Cookies() {

@@ -332,7 +332,7 @@ func (s *Server) readConfig() (serverConfig, error) {
 				return cfg, fmt.Errorf("max_body: %v", err)
 			}
 			cfg.maxBody = int(n)
-		case "server", "limits":
+		case "http", "limits":
 			if v.Kind() == vm.KObject {
 				if t, ok := v.AsObject().Get("timeout"); ok {
 					d, err := duration(t, time.Millisecond)

@@ -1,0 +1,679 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by Pool.Do.
+var (
+	// ErrTimeout: the deadline passed before the job finished (or before a
+	// worker took it). The job's context has been cancelled.
+	ErrTimeout = fmt.Errorf("actors: job deadline exceeded: %w", context.DeadlineExceeded)
+	// ErrPoolStopped: the pool was closed.
+	ErrPoolStopped = errors.New("actors: pool stopped")
+	// ErrOverloaded: MaxQueue callers are already waiting for a worker.
+	ErrOverloaded = errors.New("actors: pool overloaded")
+)
+
+// Runner is the work a Pool executes. ctx is the job's context: it carries
+// the deadline and is cancelled when the caller stops waiting (deadline,
+// pool shutdown) or the worker is stopped. Runaway work must watch it.
+type Runner interface {
+	Run(ctx context.Context) (any, error)
+}
+
+// RunnerFunc adapts a function to Runner.
+type RunnerFunc func(ctx context.Context) (any, error)
+
+// Run calls f(ctx).
+func (f RunnerFunc) Run(ctx context.Context) (any, error) { return f(ctx) }
+
+// PoolOptions configure a Pool.
+type PoolOptions struct {
+	// Name is the pool supervisor's name (default "pool").
+	Name string
+	// Min workers are started with the pool and kept (default GOMAXPROCS,
+	// at least 2).
+	Min int
+	// Max bounds the workers (default 1024). The pool grows when every
+	// worker is busy, so work stuck in I/O or runaway code does not starve
+	// the rest; past Max, callers queue.
+	Max int
+	// MaxQueue bounds the callers waiting for a worker once Max workers are
+	// busy (default 4096; negative means unbounded). Past it Do returns
+	// ErrOverloaded at once.
+	MaxQueue int
+	// IdleTimeout is the trimming period (default 10 s): every period, the
+	// workers beyond Min and beyond the period's peak of busy workers (plus
+	// one spare) exit if idle.
+	IdleTimeout time.Duration
+	// Intensity of the pool supervisor; zero means no restart limit.
+	Intensity Intensity
+	// WorkerShutdown is how long a stopping worker gets to finish its job
+	// after the job's context was cancelled (default 1 s).
+	WorkerShutdown time.Duration
+	// DeadlineResolution is how often running jobs are checked against
+	// their deadlines (default 10 ms): a job is cut at most this late.
+	DeadlineResolution time.Duration
+	// OnEvent observes the pool supervisor's events.
+	OnEvent func(Event)
+}
+
+// Pool runs jobs on supervised worker actors. A caller hands a job and a
+// buffered reply slot to an idle worker through one shared queue (so the
+// least busy worker takes it) and waits on the reply slot alone. Running
+// jobs get no timer each: one sweeper per pool checks the workers' jobs
+// against their deadlines every DeadlineResolution and answers the
+// overdue ones in their reply slot. A panic in a job is recovered by the
+// worker, answered to the caller at once as a *Failure, then reported to
+// the pool supervisor, which restarts the worker and counts it.
+type Pool struct {
+	opts   PoolOptions
+	sup    *Supervisor
+	jobs   chan *task // carries jobs, and trimOffer to idle workers
+	closed chan struct{}
+	isShut atomic.Bool
+	once   sync.Once
+	epoch  time.Time // deadlines are kept as monotonic offsets from it
+
+	live     atomic.Int64 // workers started or starting
+	busy     atomic.Int64 // workers running a job
+	peak     atomic.Int64 // most busy workers seen by the sweeper since the last trim
+	queued   atomic.Int64 // callers waiting for a worker
+	inflight atomic.Int64 // jobs handed in and not finished, running or queued
+	seq      atomic.Uint64
+	tasks    sync.Pool
+
+	trimOffer *task // a retirement offer, never a job
+
+	mu        sync.Mutex
+	workers   map[*worker]struct{}
+	trimTimer *time.Timer
+	sweepStop chan struct{}
+}
+
+// PoolStats is a snapshot of a pool.
+type PoolStats struct {
+	Workers  int64
+	Busy     int64
+	Queued   int64
+	Failures uint64 // jobs that panicked or workers that failed
+	Restarts uint64 // worker restarts
+}
+
+// NewPool creates an unstarted pool. Start it with System.Start(p.Supervisor())
+// (or System.StartPool), or place p.Supervisor().ChildSpec() in a tree.
+func NewPool(opts PoolOptions) *Pool {
+	if opts.Name == "" {
+		opts.Name = "pool"
+	}
+	if opts.Min <= 0 {
+		opts.Min = max(runtime.GOMAXPROCS(0), 2)
+	}
+	if opts.Max <= 0 {
+		opts.Max = 1024
+	}
+	opts.Max = max(opts.Max, opts.Min)
+	if opts.MaxQueue == 0 {
+		opts.MaxQueue = 4096
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 10 * time.Second
+	}
+	if opts.Intensity == (Intensity{}) {
+		opts.Intensity = Intensity{MaxRestarts: NoRestartLimit}
+	}
+	if opts.WorkerShutdown <= 0 {
+		opts.WorkerShutdown = time.Second
+	}
+	if opts.DeadlineResolution <= 0 {
+		opts.DeadlineResolution = 10 * time.Millisecond
+	}
+	p := &Pool{
+		opts:      opts,
+		jobs:      make(chan *task),
+		closed:    make(chan struct{}),
+		epoch:     time.Now(),
+		trimOffer: &task{},
+		workers:   map[*worker]struct{}{},
+	}
+	p.tasks.New = func() any {
+		t := &task{reply: make(chan result, 1), timer: time.NewTimer(time.Hour)}
+		t.timer.Stop()
+		return t
+	}
+	p.sup = NewSupervisor(SupervisorSpec{
+		Name:      opts.Name,
+		Strategy:  OneForOne,
+		Intensity: opts.Intensity,
+		OnEvent:   opts.OnEvent,
+		init:      p.startWorkers,
+		stopped:   p.stopped,
+	})
+	p.sup.quiet = true
+	return p
+}
+
+// Supervisor returns the pool's supervisor.
+func (p *Pool) Supervisor() *Supervisor { return p.sup }
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	st := p.sup.Stats()
+	return PoolStats{
+		Workers:  p.live.Load(),
+		Busy:     p.busy.Load(),
+		Queued:   p.queued.Load(),
+		Failures: st.Failures,
+		Restarts: st.Restarts,
+	}
+}
+
+// Close makes Do fail with ErrPoolStopped and releases the callers still
+// waiting for a worker. Running jobs go on: stopping the pool's supervisor
+// (Stop, or its parent's shutdown) cancels them, and their callers then
+// get ErrPoolStopped.
+func (p *Pool) Close() {
+	p.once.Do(func() {
+		p.isShut.Store(true)
+		close(p.closed)
+	})
+}
+
+// Stop closes the pool and, if it was started at top level, stops its
+// supervisor (cancelling running jobs and stopping the workers).
+func (p *Pool) Stop(ctx context.Context) error {
+	p.Close()
+	if err := p.sup.Stop(ctx); err != nil && !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	return nil
+}
+
+// Job is the per-execution context of one Do call: it implements
+// context.Context with the call's deadline and is cancelled when the
+// deadline passes or the worker running it is stopped. Embed it in the
+// caller's own per-request value so that it costs no extra allocation. A
+// Job serves one Do call.
+type Job struct {
+	deadline time.Time
+	state    atomic.Uint32 // jobLive, jobCancelled or jobStopped
+	mu       sync.Mutex
+	done     chan struct{}
+	err      error
+}
+
+// Job states.
+const (
+	jobLive uint32 = iota
+	jobCancelled
+	jobStopped // cancelled because its worker is stopping
+)
+
+// closedDone is returned by Done of a job cancelled before anyone asked.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Deadline implements context.Context.
+func (j *Job) Deadline() (time.Time, bool) { return j.deadline, !j.deadline.IsZero() }
+
+// Done implements context.Context. The channel is made on first use.
+func (j *Job) Done() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.done == nil {
+		if j.state.Load() != jobLive {
+			return closedDone
+		}
+		j.done = make(chan struct{})
+	}
+	return j.done
+}
+
+// Err implements context.Context; cheap enough to poll from a hot loop.
+func (j *Job) Err() error {
+	if j.state.Load() == jobLive {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// Value implements context.Context; a Job carries no values.
+func (j *Job) Value(any) any { return nil }
+
+func (j *Job) cancel(err error, stopped bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state.Load() != jobLive {
+		return
+	}
+	j.err = err
+	if stopped {
+		j.state.Store(jobStopped)
+	} else {
+		j.state.Store(jobCancelled)
+	}
+	if j.done != nil {
+		close(j.done)
+	}
+}
+
+// task carries one job through the queue to a worker, with its buffered
+// reply slot. Exactly one of the worker (its result), the sweeper (the
+// timeout) and the caller (withdrawing from the queue) wins the task's
+// state and fills or abandons the slot. Tasks are recycled: the caller
+// and the worker each hold a reference, and the last to let go returns
+// the task to the pool. The sweeper holds none: it only answers a task
+// while the worker running it (and holding its reference) lets it.
+type task struct {
+	job      *Job
+	r        Runner
+	reply    chan result
+	deadline atomic.Int64  // offset from Pool.epoch, ns
+	word     atomic.Uint64 // generation<<8 | taskState
+	refs     atomic.Int32
+	timer    *time.Timer // only while waiting in the queue
+}
+
+// task states
+const (
+	taskPending uint64 = iota
+	taskAnswered
+	taskExpired
+	taskWithdrawn // the caller gave up before a worker took it
+)
+
+// settle moves a pending task of the given word to state st; it reports
+// whether this caller won the task.
+func (t *task) settle(word, st uint64) bool {
+	return word&0xff == taskPending && t.word.CompareAndSwap(word, word&^0xff|st)
+}
+
+type result struct {
+	v   any
+	err error
+}
+
+func (p *Pool) release(t *task) {
+	if t.refs.Add(-1) == 0 {
+		select {
+		case <-t.reply:
+		default:
+		}
+		t.job, t.r = nil, nil
+		p.tasks.Put(t)
+	}
+}
+
+// Do runs r on a worker and waits for its result until deadline (the zero
+// time: no deadline). j must be a fresh Job; it becomes r's context. A
+// panic in r returns a *Failure; past the deadline Do returns ErrTimeout
+// (at most DeadlineResolution late) and cancels j.
+func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
+	if p.isShut.Load() {
+		j.cancel(context.Canceled, true)
+		return nil, ErrPoolStopped
+	}
+	j.deadline = deadline
+	due := time.Duration(math.MaxInt64) // a zero deadline never expires
+	if !deadline.IsZero() {
+		due = deadline.Sub(p.epoch)
+	}
+	t := p.tasks.Get().(*task)
+	t.job, t.r = j, r
+	t.deadline.Store(int64(due))
+	t.word.Store((t.word.Load()>>8+1)<<8 | taskPending)
+	t.refs.Store(2) // caller and worker
+	p.inflight.Add(1)
+	select {
+	case p.jobs <- t: // an idle worker was waiting
+	default:
+		if res, queued := p.enqueue(t, due); !queued {
+			p.inflight.Add(-1)
+			p.release(t) // the worker's reference: no worker will see it
+			p.release(t)
+			return res.v, res.err
+		}
+	}
+	res := <-t.reply
+	p.release(t)
+	return res.v, res.err
+}
+
+// enqueue waits for a worker, growing the pool first if more jobs are in
+// flight than there are workers. Counting jobs from hand-in to finish (not
+// idle workers) leaves no window in which a waiting job is seen by nobody.
+// It reports whether a worker took the task; if not, res is the answer.
+func (p *Pool) enqueue(t *task, due time.Duration) (res result, queued bool) {
+	q := p.queued.Add(1)
+	defer p.queued.Add(-1)
+	word := t.word.Load()
+	if p.opts.MaxQueue > 0 && q > int64(p.opts.MaxQueue) && p.live.Load() >= int64(p.opts.Max) {
+		t.settle(word, taskWithdrawn)
+		t.job.cancel(context.Canceled, false)
+		return result{err: ErrOverloaded}, false
+	}
+	wait := due - time.Since(p.epoch)
+	if wait <= 0 {
+		t.settle(word, taskExpired)
+		t.job.cancel(context.DeadlineExceeded, false)
+		return result{err: ErrTimeout}, false
+	}
+	p.grow()
+	t.timer.Reset(wait)
+	defer t.timer.Stop()
+	select {
+	case p.jobs <- t:
+		return result{}, true
+	case <-t.timer.C:
+		t.settle(word, taskExpired)
+		t.job.cancel(context.DeadlineExceeded, false)
+		return result{err: ErrTimeout}, false
+	case <-p.closed:
+		t.settle(word, taskWithdrawn)
+		t.job.cancel(context.Canceled, true)
+		return result{err: ErrPoolStopped}, false
+	}
+}
+
+// sweep answers running jobs past their deadline; it runs on its own
+// goroutine while the pool's supervisor runs.
+func (p *Pool) sweep(stop <-chan struct{}) {
+	tick := time.NewTicker(p.opts.DeadlineResolution)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if busy := p.busy.Load(); busy > 0 {
+				// The peak of busy workers, sampled here, guides trimming.
+				if busy > p.peak.Load() {
+					p.peak.Store(busy)
+				}
+				p.expireOverdue(time.Since(p.epoch), ErrTimeout)
+			}
+		}
+	}
+}
+
+// expireOverdue answers with err every running job due before now.
+func (p *Pool) expireOverdue(now time.Duration, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for w := range p.workers {
+		w.expireIfDue(now, err)
+	}
+}
+
+func (p *Pool) grow() {
+	for {
+		live := p.live.Load()
+		if live >= int64(p.opts.Max) || p.inflight.Load() <= live {
+			return
+		}
+		if p.live.CompareAndSwap(live, live+1) {
+			break
+		}
+	}
+	p.startWorker()
+}
+
+// spare starts one more worker if every worker is busy.
+func (p *Pool) spare() {
+	for {
+		live := p.live.Load()
+		if live >= int64(p.opts.Max) || p.busy.Load() < live {
+			return
+		}
+		if p.live.CompareAndSwap(live, live+1) {
+			break
+		}
+	}
+	p.startWorker()
+}
+
+// startWorker asks the supervisor for a worker already counted in live.
+func (p *Pool) startWorker() {
+	err := p.sup.send(&startChildReq{
+		spec:   p.workerSpec(),
+		failed: func(error) { p.live.Add(-1) },
+	})
+	if err != nil {
+		p.live.Add(-1)
+	}
+}
+
+func (p *Pool) workerSpec() ChildSpec {
+	return ChildSpec{
+		ID:       "worker-" + strconv.FormatUint(p.seq.Add(1), 10),
+		Start:    func() Actor { return &worker{p: p} },
+		Restart:  Transient,
+		Shutdown: p.opts.WorkerShutdown,
+	}
+}
+
+// startWorkers runs in each incarnation of the pool supervisor.
+func (p *Pool) startWorkers(s *supervisorActor) error {
+	p.live.Store(0)
+	for range p.opts.Min {
+		p.live.Add(1)
+		if err := s.add(p.workerSpec()); err != nil {
+			p.live.Add(-1)
+			return err
+		}
+	}
+	stop := make(chan struct{})
+	p.mu.Lock()
+	p.trimTimer = time.AfterFunc(p.opts.IdleTimeout, p.trimIdle)
+	p.sweepStop = stop
+	p.mu.Unlock()
+	go p.sweep(stop)
+	return nil
+}
+
+// stopped runs after the pool supervisor stopped its workers. Jobs of
+// workers that did not stop in time are answered ErrPoolStopped.
+func (p *Pool) stopped() {
+	p.expireOverdue(math.MaxInt64, ErrPoolStopped)
+	p.mu.Lock()
+	if p.trimTimer != nil {
+		p.trimTimer.Stop()
+		p.trimTimer = nil
+	}
+	if p.sweepStop != nil {
+		close(p.sweepStop)
+		p.sweepStop = nil
+	}
+	p.mu.Unlock()
+	p.live.Store(0)
+}
+
+// trimIdle runs every IdleTimeout: it offers retirement to as many idle
+// workers as exceed both Min and the period's peak demand plus a spare.
+// Offers travel on the job queue, so only workers waiting for a job take
+// them.
+func (p *Pool) trimIdle() {
+	keep := max(int64(p.opts.Min), p.peak.Swap(p.busy.Load())+1)
+	for excess := p.live.Load() - keep; excess > 0; excess-- {
+		select {
+		case p.jobs <- p.trimOffer:
+		default:
+			excess = 0
+		}
+	}
+	p.mu.Lock()
+	if p.trimTimer != nil {
+		p.trimTimer.Reset(p.opts.IdleTimeout)
+	}
+	p.mu.Unlock()
+}
+
+// retire lets an idle worker exit if the pool is above Min.
+func (p *Pool) retire() bool {
+	for {
+		live := p.live.Load()
+		if live <= int64(p.opts.Min) {
+			return false
+		}
+		if p.live.CompareAndSwap(live, live-1) {
+			return true
+		}
+	}
+}
+
+// pull asks a worker to serve the queue.
+type pull struct{}
+
+// worker is a pool worker actor. Its Receive serves the shared queue until
+// it is stopped, retires, or a job panics (then it returns the failure, so
+// the supervisor restarts it).
+type worker struct {
+	p        *Pool
+	c        *Context
+	quit     chan struct{} // closed when the worker is asked to stop
+	stopping atomic.Bool
+	unhook   func() bool
+
+	// cur is the task running. While it is set, the worker holds its
+	// reference, so the sweeper may answer it under mu.
+	mu  sync.Mutex
+	cur *task
+}
+
+func (w *worker) Start(c *Context) error {
+	w.c = c
+	w.quit = make(chan struct{})
+	// Stopping the worker wakes it and cancels the job it runs.
+	w.unhook = context.AfterFunc(c.Context(), func() {
+		w.stopping.Store(true)
+		close(w.quit)
+		w.mu.Lock()
+		if w.cur != nil {
+			w.cur.job.cancel(context.Canceled, true)
+		}
+		w.mu.Unlock()
+	})
+	w.p.mu.Lock()
+	w.p.workers[w] = struct{}{}
+	w.p.mu.Unlock()
+	c.Send(c.Self(), pull{})
+	return nil
+}
+
+func (w *worker) Stop(*Context) {
+	w.unhook()
+	w.p.mu.Lock()
+	delete(w.p.workers, w)
+	w.p.mu.Unlock()
+}
+
+// expireIfDue answers the running task with err if it is due before now.
+func (w *worker) expireIfDue(now time.Duration, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.cur
+	if t == nil || time.Duration(t.deadline.Load()) > now || !t.settle(t.word.Load(), taskExpired) {
+		return
+	}
+	if errors.Is(err, ErrTimeout) {
+		t.job.cancel(context.DeadlineExceeded, false)
+	} else {
+		t.job.cancel(context.Canceled, true)
+	}
+	t.reply <- result{err: err}
+}
+
+func (w *worker) Receive(_ *Context, msg any) error {
+	if _, ok := msg.(pull); !ok {
+		return nil
+	}
+	if f := w.serve(); f != nil {
+		return f
+	}
+	return nil
+}
+
+func (w *worker) serve() *Failure {
+	p := w.p
+	for {
+		var t *task
+		select {
+		case t = <-p.jobs:
+		case <-w.quit:
+			return nil
+		}
+		if t == p.trimOffer {
+			if p.retire() {
+				w.c.Exit()
+				return nil
+			}
+			continue
+		}
+		if f := w.execute(t); f != nil {
+			return f
+		}
+	}
+}
+
+// execute runs one job, answers its caller, and returns the failure if the
+// job panicked (after the caller has its answer).
+func (w *worker) execute(t *task) *Failure {
+	p := w.p
+	if p.busy.Add(1) >= p.live.Load() {
+		// This was the last idle worker: start a spare now, so that the
+		// next job does not wait for a spawn behind busy (or stuck) ones.
+		p.spare()
+	}
+	j := t.job
+	word := t.word.Load()
+	w.mu.Lock()
+	w.cur = t
+	w.mu.Unlock()
+	if w.stopping.Load() {
+		j.cancel(context.Canceled, true)
+	}
+	var res result
+	var f *Failure
+	// A job whose worker is stopping is not started.
+	if j.state.Load() != jobStopped {
+		res, f = w.run(t.r, j)
+	}
+	w.mu.Lock()
+	w.cur = nil
+	w.mu.Unlock()
+	if f == nil && j.state.Load() == jobStopped {
+		res = result{err: ErrPoolStopped}
+	}
+	if t.settle(word, taskAnswered) {
+		t.reply <- res
+	}
+	p.release(t)
+	p.busy.Add(-1)
+	p.inflight.Add(-1)
+	return f
+}
+
+func (w *worker) run(r Runner, j *Job) (res result, f *Failure) {
+	defer func() {
+		if v := recover(); v != nil {
+			f = panicFailure(w.c.path, v)
+			res = result{err: f}
+		}
+	}()
+	res.v, res.err = r.Run(j)
+	return res, nil
+}

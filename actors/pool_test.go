@@ -1,0 +1,323 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func startPool(t *testing.T, opts PoolOptions) *Pool {
+	t.Helper()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Stop(ctx)
+	})
+	return p
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func do(p *Pool, d time.Duration, f func(ctx context.Context) (any, error)) (any, error) {
+	return p.Do(&Job{}, time.Now().Add(d), RunnerFunc(f))
+}
+
+func TestPoolSurvivesPanickingJobs(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "panics", Min: 2, Max: 8})
+	const n = 1000
+	var wg sync.WaitGroup
+	var ok, failed, wrong atomic.Int64
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			v, err := do(p, 10*time.Second, func(context.Context) (any, error) {
+				if i%10 == 0 {
+					panic(fmt.Sprintf("job %d", i))
+				}
+				return i * 2, nil
+			})
+			if i%10 == 0 {
+				var f *Failure
+				if errors.As(err, &f) && f.Panic && f.Reason == fmt.Sprintf("job %d", i) && f.Stack != "" &&
+					time.Since(start) < 5*time.Second {
+					failed.Add(1)
+				} else {
+					wrong.Add(1)
+				}
+				return
+			}
+			if err == nil && v == i*2 {
+				ok.Add(1)
+			} else {
+				wrong.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != n-n/10 || failed.Load() != n/10 || wrong.Load() != 0 {
+		t.Fatalf("ok=%d failed=%d wrong=%d", ok.Load(), failed.Load(), wrong.Load())
+	}
+	// Every panic is counted and its worker restarted.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Restarts < n/10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := p.Stats(); st.Failures != n/10 || st.Restarts != n/10 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestPoolPanicAnswersCallerImmediately(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "fast", Min: 1, Max: 2})
+	start := time.Now()
+	_, err := do(p, 30*time.Second, func(context.Context) (any, error) { panic("kaboom") })
+	var f *Failure
+	if !errors.As(err, &f) || !f.Panic || f.Actor == "" {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("caller waited %v for a panicking job", d)
+	}
+}
+
+func TestSpinningJobsDoNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "spin", Min: 2, Max: 64})
+	const spinners = 4
+	var running sync.WaitGroup
+	running.Add(spinners)
+	results := make(chan error, spinners)
+	for range spinners {
+		go func() {
+			_, err := do(p, 3*time.Second, func(ctx context.Context) (any, error) {
+				running.Done()
+				x := 0
+				for ctx.Err() == nil {
+					x++
+				}
+				return x, nil
+			})
+			results <- err
+		}()
+	}
+	waited := make(chan struct{})
+	go func() { running.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case err := <-results:
+		t.Fatalf("a spinner never ran: %v; stats %+v, workers %v", err, p.Stats(), p.Supervisor().Children())
+	}
+	start := time.Now()
+	v, err := do(p, 3*time.Second, func(context.Context) (any, error) { return "healthy", nil })
+	elapsed := time.Since(start)
+	if err != nil || v != "healthy" {
+		t.Fatalf("health job: %v %v", v, err)
+	}
+	if elapsed > 500*time.Millisecond {
+		t.Fatalf("health job waited %v behind spinning jobs", elapsed)
+	}
+	t.Logf("health job answered in %v with %d spinners on a %d-worker minimum", elapsed, spinners, 2)
+	// Stopping the pool cancels the spinners' jobs; their callers learn why.
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range spinners {
+		if err := <-results; !errors.Is(err, ErrPoolStopped) {
+			t.Fatalf("spinner: %v", err)
+		}
+	}
+}
+
+func TestDeadlineCancelsJob(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "deadline", Min: 1})
+	observed := make(chan error, 1)
+	start := time.Now()
+	_, err := do(p, 100*time.Millisecond, func(ctx context.Context) (any, error) {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > 100*time.Millisecond {
+			return nil, errors.New("no deadline on the job context")
+		}
+		for ctx.Err() == nil {
+		}
+		<-ctx.Done()
+		observed <- ctx.Err()
+		return nil, ctx.Err()
+	})
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if elapsed < 90*time.Millisecond || elapsed > 5*time.Second {
+		t.Fatalf("returned after %v", elapsed)
+	}
+	select {
+	case e := <-observed:
+		if !errors.Is(e, context.DeadlineExceeded) {
+			t.Fatalf("job saw %v", e)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("job was not cancelled")
+	}
+}
+
+func TestPoolQueuesPastMax(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "queue", Min: 1, Max: 2, MaxQueue: 1})
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(2)
+	errs := make(chan error, 3)
+	for range 2 {
+		go func() {
+			_, err := do(p, 5*time.Second, func(context.Context) (any, error) {
+				started.Done()
+				<-release
+				return nil, nil
+			})
+			errs <- err
+		}()
+	}
+	started.Wait()
+	waitFor(t, func() bool { return p.Stats().Queued == 0 })
+	queued := make(chan error, 1)
+	go func() {
+		_, err := do(p, 5*time.Second, func(context.Context) (any, error) { return nil, nil })
+		queued <- err
+	}()
+	waitFor(t, func() bool { return p.Stats().Queued == 1 })
+	if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("beyond MaxQueue: %v", err)
+	}
+	if st := p.Stats(); st.Workers != 2 || st.Busy != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	close(release)
+	if err := <-queued; err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPoolShrinksToMinWhenIdle(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "shrink", Min: 1, Max: 8, IdleTimeout: 30 * time.Millisecond})
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = do(p, 5*time.Second, func(context.Context) (any, error) { <-release; return nil, nil })
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Busy != 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := p.Stats(); st.Workers < 5 {
+		t.Fatalf("did not grow: %+v", st)
+	}
+	close(release)
+	wg.Wait()
+	waitFor(t, func() bool { return p.Stats().Workers == 1 && len(p.Supervisor().Children()) == 1 })
+}
+
+func TestPoolStopCancelsRunningJobs(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(PoolOptions{Name: "stop", Min: 1, WorkerShutdown: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	jobErr := make(chan error, 1)
+	callerErr := make(chan error, 1)
+	go func() {
+		_, err := do(p, 10*time.Second, func(ctx context.Context) (any, error) {
+			close(started)
+			<-ctx.Done()
+			jobErr <- ctx.Err()
+			return nil, nil
+		})
+		callerErr <- err
+	}()
+	<-started
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-jobErr; !errors.Is(e, context.Canceled) {
+		t.Fatalf("job saw %v", e)
+	}
+	if e := <-callerErr; !errors.Is(e, ErrPoolStopped) {
+		t.Fatalf("caller got %v", e)
+	}
+	if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); !errors.Is(err, ErrPoolStopped) {
+		t.Fatalf("after stop: %v", err)
+	}
+}
+
+func TestPoolUnderServerSupervisor(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p := NewPool(PoolOptions{Name: "handlers", Min: 2})
+	j := &journal{}
+	server := NewSupervisor(SupervisorSpec{
+		Name:     "api",
+		Strategy: RestForOne,
+		Children: []ChildSpec{probeSpec("config", j, Permanent), p.Supervisor().ChildSpec(), probeSpec("schedule", j, Permanent)},
+	})
+	if err := sys.Start(server); err != nil {
+		t.Fatal(err)
+	}
+	v, err := do(p, time.Second, func(context.Context) (any, error) { return 42, nil })
+	if err != nil || v != 42 {
+		t.Fatalf("%v %v", v, err)
+	}
+	if got := p.Supervisor().Children(); len(got) != 2 {
+		t.Fatalf("workers %v", got)
+	}
+}
+
+func TestZeroDeadlineNeverExpires(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "forever", Min: 1, DeadlineResolution: time.Millisecond})
+	v, err := p.Do(&Job{}, time.Time{}, RunnerFunc(func(ctx context.Context) (any, error) {
+		if _, ok := ctx.Deadline(); ok {
+			return nil, errors.New("unexpected deadline")
+		}
+		time.Sleep(20 * time.Millisecond)
+		return "done", ctx.Err()
+	}))
+	if err != nil || v != "done" {
+		t.Fatalf("%v %v", v, err)
+	}
+}

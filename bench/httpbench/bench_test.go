@@ -1,0 +1,96 @@
+package httpbench
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"tova/actors"
+	"tova/netio"
+)
+
+// The microbenchmarks run client and server over fasthttp's in-memory
+// listener, so they measure the server-side path (parse, handler, write)
+// plus the client, without the kernel. Compare ns/op and allocs/op of
+// BenchmarkNetioHandoff with BenchmarkBareFasthttp: the difference is what
+// netio adds per request (copy, request id, routing, pool hand-off and
+// reply, response copy, access log line).
+
+func inmemClient(b *testing.B, serve func(net.Listener) error) *fasthttp.HostClient {
+	ln := fasthttputil.NewInmemoryListener()
+	go func() { _ = serve(ln) }()
+	b.Cleanup(func() { _ = ln.Close() })
+	return &fasthttp.HostClient{
+		Addr:     "inmem",
+		Dial:     func(string) (net.Conn, error) { return ln.Dial() },
+		MaxConns: 4096,
+	}
+}
+
+func benchGet(b *testing.B, client *fasthttp.HostClient) {
+	get := func(req *fasthttp.Request, resp *fasthttp.Response) {
+		if err := client.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode() != 200 || string(resp.Body()) != helloBody {
+			b.Fatalf("%d %s", resp.StatusCode(), resp.Body())
+		}
+	}
+	newReq := func() *fasthttp.Request {
+		req := fasthttp.AcquireRequest()
+		req.SetRequestURI("http://inmem/")
+		return req
+	}
+	b.Run("Serial", func(b *testing.B) {
+		req, resp := newReq(), fasthttp.AcquireResponse()
+		b.ReportAllocs()
+		for b.Loop() {
+			get(req, resp)
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			req, resp := newReq(), fasthttp.AcquireResponse()
+			for pb.Next() {
+				get(req, resp)
+			}
+		})
+	})
+}
+
+// BenchmarkBareFasthttp: the baseline handler, no netio, no actors.
+func BenchmarkBareFasthttp(b *testing.B) {
+	srv := &fasthttp.Server{Handler: Bare, NoDefaultServerHeader: true}
+	benchGet(b, inmemClient(b, srv.Serve))
+}
+
+// BenchmarkNetioHandoff: the same answer through netio: request copy,
+// request id, routing, pool hand-off to a worker and back, response
+// copy, access log line (encoded, discarded).
+func BenchmarkNetioHandoff(b *testing.B) {
+	sys := actors.NewSystem(actors.Options{})
+	b.Cleanup(func() { _ = sys.Stop(context.Background()) })
+	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hello := HelloResponse()
+	r := netio.NewRouter()
+	_ = r.Handle("GET", "/", func(context.Context, *netio.Request) *netio.Response { return hello })
+	srv, err := netio.NewServer(netio.Config{
+		Name: "hello", Router: r, Pool: pool, Logger: zerolog.New(io.Discard),
+		IdleTimeout: time.Minute,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGet(b, inmemClient(b, srv.Serve))
+}

@@ -1,0 +1,115 @@
+package httpbench
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	t.Parallel()
+	var h histogram
+	for i := 1; i <= 10000; i++ {
+		h.record(time.Duration(i) * time.Microsecond)
+	}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5 * time.Millisecond}, {0.99, 9900 * time.Microsecond}, {1, 10 * time.Millisecond}} {
+		got := h.quantile(tc.q)
+		if diff := float64(got-tc.want) / float64(tc.want); diff < -0.02 || diff > 0.02 {
+			t.Errorf("q%.2f = %v, want %v ±2%%", tc.q, got, tc.want)
+		}
+	}
+	for _, v := range []uint64{0, 1, 127, 128, 129, 1000, 1 << 20, 1<<40 + 12345} {
+		mid := bucketMid(bucketOf(v))
+		if d := float64(mid) - float64(v); d < -float64(v)/64-1 || d > float64(v)/64+1 {
+			t.Errorf("bucket of %d has middle %d", v, mid)
+		}
+	}
+	var other histogram
+	other.record(time.Hour)
+	h.merge(&other)
+	if h.total != 10001 || time.Duration(h.max) != time.Hour {
+		t.Errorf("merge: total %d max %v", h.total, time.Duration(h.max))
+	}
+}
+
+// TestCompareSmoke runs a very short comparison: it checks the harness
+// works end to end, not the numbers.
+func TestCompareSmoke(t *testing.T) {
+	t.Parallel()
+	srv, stop, err := NetioHello()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	opts := Options{Connections: 4, Duration: 150 * time.Millisecond, Warmup: 30 * time.Millisecond}
+	table := Compare([]Target{
+		{Name: "bare", Handler: Bare, Baseline: true},
+		{Name: "netio", URL: srv.URL() + "/"},
+		{Name: "missing", URL: srv.URL() + "/missing"},
+	}, opts)
+	if len(table.Rows) != 3 {
+		t.Fatalf("%d rows", len(table.Rows))
+	}
+	for _, r := range table.Rows[:2] {
+		if r.Err != nil || r.Requests == 0 || r.RPS <= 0 || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max || r.Non2xx != 0 {
+			t.Errorf("%s: %+v", r.Name, r)
+		}
+	}
+	if table.Rows[0].Ratio != 1 || table.Rows[1].Ratio <= 0 {
+		t.Errorf("ratios %v %v", table.Rows[0].Ratio, table.Rows[1].Ratio)
+	}
+	if r := table.Rows[2]; r.Non2xx != r.Requests || r.Requests == 0 {
+		t.Errorf("404 target: %+v", r)
+	}
+	out := table.String()
+	for _, want := range []string{"req/s", "p50", "p99", "bare", "netio", "1.00x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("\n%s", out)
+}
+
+func TestRunReportsUnreachableTarget(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	err := Run(&buf, Options{URL: "http://127.0.0.1:1/", Connections: 1, Duration: 50 * time.Millisecond, Warmup: -1})
+	if err == nil || !strings.Contains(buf.String(), "127.0.0.1:1") {
+		t.Fatalf("err %v, output %q", err, buf.String())
+	}
+	if err := Run(&buf, Options{}); err == nil {
+		t.Fatal("Run without URL succeeded")
+	}
+}
+
+// TestReport prints the bare-vs-netio table over real sockets. It runs only
+// when HTTPBENCH_DURATION is set (e.g. HTTPBENCH_DURATION=10s), so that
+// `go test` never runs a load test by accident:
+//
+//	HTTPBENCH_DURATION=10s go test -run TestReport -v ./bench/httpbench/
+func TestReport(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("HTTPBENCH_DURATION"))
+	if err != nil {
+		t.Skip("set HTTPBENCH_DURATION to run the load comparison")
+	}
+	conns := 64
+	if c, err := strconv.Atoi(os.Getenv("HTTPBENCH_CONNECTIONS")); err == nil {
+		conns = c
+	}
+	srv, stop, err := NetioHello()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	table := Compare([]Target{
+		{Name: "fasthttp (bare)", Handler: Bare, Baseline: true},
+		{Name: "netio + pool", URL: srv.URL() + "/"},
+	}, Options{Connections: conns, Duration: d, Warmup: d / 5})
+	t.Logf("\n%s", table)
+}

@@ -1,0 +1,206 @@
+package httpbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Options configure a load run.
+type Options struct {
+	// URL is the target for Run, e.g. "http://127.0.0.1:3000/hello".
+	URL string
+	// Method (default GET), Body and Headers of every request.
+	Method  string
+	Body    []byte
+	Headers map[string]string
+	// Connections is the number of concurrent keep-alive connections, each
+	// driven by its own goroutine sending one request at a time (default 64).
+	Connections int
+	// Duration of the measured phase (default 10 s), after a Warmup phase
+	// whose requests are not counted (default 2 s; negative for none).
+	Duration time.Duration
+	Warmup   time.Duration
+	// Timeout per request (default 5 s).
+	Timeout time.Duration
+	// Baseline makes Run also measure a bare fasthttp server, started in
+	// this process, and print the target's ratio to it.
+	Baseline bool
+}
+
+func (o *Options) defaults() {
+	if o.Method == "" {
+		o.Method = fasthttp.MethodGet
+	}
+	if o.Connections <= 0 {
+		o.Connections = 64
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Warmup < 0 {
+		o.Warmup = 0
+	} else if o.Warmup == 0 {
+		o.Warmup = 2 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+}
+
+// Result is the measurement of one target.
+type Result struct {
+	Name     string
+	URL      string
+	Requests uint64 // answered during the measured phase
+	Errors   uint64 // transport errors and timeouts
+	Non2xx   uint64 // answers with a status outside 200–299
+	Elapsed  time.Duration
+	RPS      float64
+	P50      time.Duration
+	P99      time.Duration
+	Max      time.Duration
+	// Ratio is RPS relative to the table's baseline (1 for the baseline).
+	Ratio float64
+	Err   error
+}
+
+// phases of a run, in order.
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// Measure drives the target at opts.URL with opts.Connections connections
+// and returns throughput and latency of the measured phase. Latencies are
+// recorded in fixed-bucket histograms, one per connection, merged at the
+// end, so the load generator does not allocate per request.
+func Measure(ctx context.Context, opts Options) (Result, error) {
+	opts.defaults()
+	u, err := url.Parse(opts.URL)
+	if err != nil || u.Host == "" {
+		return Result{}, fmt.Errorf("httpbench: bad URL %q", opts.URL)
+	}
+	if u.Scheme != "http" {
+		return Result{}, fmt.Errorf("httpbench: only http:// targets are supported, got %q", opts.URL)
+	}
+	client := &fasthttp.HostClient{
+		Addr:                          u.Host,
+		MaxConns:                      opts.Connections,
+		ReadTimeout:                   opts.Timeout,
+		WriteTimeout:                  opts.Timeout,
+		MaxIdemponentCallAttempts:     1,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+	}
+	defer client.CloseIdleConnections()
+
+	var phase atomic.Int32
+	hists := make([]histogram, opts.Connections)
+	var requests, errs, non2xx atomic.Uint64
+	var firstErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for i := range opts.Connections {
+		wg.Add(1)
+		go func(h *histogram) {
+			defer wg.Done()
+			req := fasthttp.AcquireRequest()
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(opts.URL)
+			req.Header.SetMethod(opts.Method)
+			for k, v := range opts.Headers {
+				req.Header.Set(k, v)
+			}
+			if opts.Body != nil {
+				req.SetBody(opts.Body)
+			}
+			var n, e, bad uint64
+			for {
+				p := phase.Load()
+				if p == phaseStop {
+					break
+				}
+				start := time.Now()
+				err := client.Do(req, resp)
+				d := time.Since(start)
+				measured := p == phaseMeasure && phase.Load() == phaseMeasure
+				switch {
+				case err != nil:
+					if measured {
+						e++
+						firstErr.CompareAndSwap(nil, &err)
+					}
+					// A refused or broken connection must not become a busy loop.
+					time.Sleep(time.Millisecond)
+				case !measured:
+				case resp.StatusCode() < 200 || resp.StatusCode() > 299:
+					bad++
+					n++
+					h.record(d)
+				default:
+					n++
+					h.record(d)
+				}
+			}
+			requests.Add(n)
+			errs.Add(e)
+			non2xx.Add(bad)
+		}(&hists[i])
+	}
+
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	ok := wait(opts.Warmup)
+	var start time.Time
+	if ok {
+		phase.Store(phaseMeasure)
+		start = time.Now()
+		ok = wait(opts.Duration)
+	}
+	elapsed := time.Since(start)
+	phase.Store(phaseStop)
+	wg.Wait()
+	if !ok {
+		return Result{}, ctx.Err()
+	}
+
+	var all histogram
+	for i := range hists {
+		all.merge(&hists[i])
+	}
+	r := Result{
+		URL:      opts.URL,
+		Requests: requests.Load(),
+		Errors:   errs.Load(),
+		Non2xx:   non2xx.Load(),
+		Elapsed:  elapsed,
+		P50:      all.quantile(0.50),
+		P99:      all.quantile(0.99),
+		Max:      time.Duration(all.max),
+	}
+	r.RPS = float64(r.Requests) / elapsed.Seconds()
+	if r.Requests == 0 {
+		if p := firstErr.Load(); p != nil {
+			return r, fmt.Errorf("httpbench: no request succeeded: %w", *p)
+		}
+		return r, errors.New("httpbench: no request completed")
+	}
+	return r, nil
+}

@@ -1,0 +1,127 @@
+package netio
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"tova/actors"
+)
+
+// Per-stage costs of the request path, without sockets. See also
+// bench/httpbench for the end-to-end comparison with bare fasthttp.
+
+var sinkID []byte
+
+// BenchmarkRequestID compares the two id schemes.
+func BenchmarkRequestID(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	b.Run("Counter", func(b *testing.B) {
+		g := NewCounterIDs()
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkID = g.AppendID(buf[:0])
+		}
+	})
+	b.Run("UUIDv7", func(b *testing.B) {
+		var g UUIDv7IDs
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkID = g.AppendID(buf[:0])
+		}
+	})
+}
+
+func benchCtx() *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	raw := "GET /users/42?tab=posts HTTP/1.1\r\nHost: example.com\r\nUser-Agent: bench\r\n" +
+		"Accept: application/json\r\nAccept-Encoding: gzip\r\nCookie: sid=abc\r\n\r\n"
+	if err := ctx.Request.ReadLimitBody(bufioReader(raw), 0); err != nil {
+		panic(err)
+	}
+	return &ctx
+}
+
+// BenchmarkStages measures each stage of Server.handle on one request.
+func BenchmarkStages(b *testing.B) {
+	sys := actors.NewSystem(actors.Options{})
+	defer func() { _ = sys.Stop(context.Background()) }()
+	pool, err := sys.StartPool(actors.PoolOptions{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hello := JSON(200, []byte(`{"message":"Hello, World!"}`))
+	handler := func(context.Context, *Request) *Response { return hello }
+	r := NewRouter()
+	_ = r.Handle("GET", "/users/:id", handler)
+	srv, err := NewServer(Config{Name: "bench", Router: r, Pool: pool, Logger: zerolog.New(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := benchCtx()
+	ids := NewCounterIDs()
+
+	b.Run("Copy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var ex exchange
+			copyRequest(ctx, &ex, ids)
+		}
+	})
+	b.Run("ParseHeaders", func(b *testing.B) {
+		var ex exchange
+		copyRequest(ctx, &ex, ids)
+		b.ReportAllocs()
+		for b.Loop() {
+			ex.req.parsedH = false
+			ex.req.headers = ex.req.headers[:0]
+			_ = ex.req.Headers()
+		}
+	})
+	b.Run("Lookup", func(b *testing.B) {
+		var ps [4]Param
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Lookup("GET", "/users/42", ps[:0])
+		}
+	})
+	b.Run("Pool", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ex := &exchange{handler: handler}
+			_, _ = pool.Do(&ex.job, time.Now().Add(time.Second), ex)
+		}
+	})
+	b.Run("Write", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx.Response.Reset()
+			hello.write(ctx)
+			ctx.Response.Header.Set(headerRequestID, "abc")
+		}
+	})
+	b.Run("AccessLog", func(b *testing.B) {
+		req := &Request{Method: "GET", Path: "/users/42", ID: "abcdefghijkl-1"}
+		start := time.Now()
+		b.ReportAllocs()
+		for b.Loop() {
+			srv.access(req, 200, start, nil)
+		}
+	})
+	b.Run("Handle", func(b *testing.B) {
+		h := srv.Handler()
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx.Response.Reset()
+			h(ctx)
+		}
+	})
+}
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

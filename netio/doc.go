@@ -1,0 +1,83 @@
+// Package netio is the HTTP front end of a Tova server: fasthttp accepts
+// and parses, netio copies the request out of fasthttp, routes it, hands it
+// to an actors.Pool worker and writes the worker's answer back.
+//
+// # The handler seam
+//
+// A route's Handler is a Go function
+//
+//	func(ctx context.Context, req *netio.Request) *netio.Response
+//
+// run on a pool worker, never on the connection's goroutine. The VM
+// adapter implements it: it binds req to the Tova handler's parameters,
+// runs the bytecode, and turns the result into a Response. ctx carries the
+// server's per-request deadline and is cancelled when the request is cut
+// (deadline) or the server's pool stops, so the VM must check ctx.Err()
+// as it runs (and should yield now and then, see package actors). A panic
+// in the handler answers 500 with the request id, is logged with its stack,
+// and restarts the worker.
+//
+// # One request
+//
+//  1. fasthttp reads the request; a body over MaxRequestBodySize answers
+//     413 PAYLOAD_TOO_LARGE, headers over MaxHeaderBytes 431, malformed
+//     requests 400, a read timeout 408 (all JSON error bodies).
+//  2. The request is copied: method, normalised path, URI and raw query,
+//     the raw header block, content type, remote IP, body and request id
+//     go into one arena, so nothing aliases fasthttp's recycled buffers.
+//     The arena and one struct holding the Request, its job context and
+//     its route parameters are the request's only two allocations.
+//     Headers are split into lower-cased, multi-valued fields only if the
+//     handler asks.
+//  3. Request id: a valid incoming X-Request-ID (^[A-Za-z0-9\-_.]{1,128}$,
+//     checked without regexp) is kept, otherwise one is generated
+//     (CounterIDs: a random per-process prefix and a counter, 40 ns;
+//     UUIDv7IDs on request). It is echoed in the X-Request-ID response
+//     header and in error bodies.
+//  4. During a graceful shutdown the answer is 503 SHUTTING_DOWN.
+//  5. The Router matches the normalised path: static segments beat
+//     ":param" beat "*name" beat a trailing "*", whatever the declaration
+//     order, with backtracking; trailing slashes are ignored; HEAD falls
+//     back to GET (fasthttp omits the body). An unknown path answers 404
+//     NOT_FOUND; a known path with another method 405 METHOD_NOT_ALLOWED
+//     with a sorted Allow header (HEAD included when GET exists, OPTIONS
+//     always); OPTIONS without its own route goes to Config.OnOptions or
+//     answers 204 with Allow.
+//  6. The handler runs on the pool with the deadline RequestTimeout
+//     (default 30 s). Past it the answer is 503 TIMEOUT and the handler's
+//     context is cancelled; the connection is free at once even if the
+//     handler ignores the cancellation.
+//  7. The Response is written (status, headers, cookies, body or a stream
+//     writer for server-sent events), then one JSON access line is logged:
+//     method, path, status, duration_ms, request_id, server (info below
+//     400, warn for 4xx, error with the failure and stack for 5xx).
+//
+// Error bodies have the reference runtime's shape:
+//
+//	{"error":{"code":"NOT_FOUND","message":"Not Found"},"request_id":"…"}
+//
+// with Content-Type: application/json.
+//
+// # Shutdown
+//
+// Server.Shutdown stops accepting connections, answers requests that
+// arrive on open connections with 503 SHUTTING_DOWN (Connection: close),
+// waits for in-flight requests until its context ends (fasthttp's
+// ShutdownWithContext; idle keep-alive connections are closed), then runs
+// the OnStop hooks. The pool belongs to the caller and is stopped by it
+// (normally with the server's supervision tree).
+//
+// # Cost
+//
+// On the 2-vCPU development machine (shared, so ±20 % between runs; see
+// bench/httpbench), over an in-memory listener netio takes 6.4–8.2 µs per
+// request with one client and 4.6–6.0 µs with 16, against 3.6–4.7 µs and
+// 2.3–3.1 µs for a bare fasthttp handler, with 2 allocations (about 600
+// bytes) per request against none. Of the 2.5–3.5 µs added, the two extra
+// goroutine switches of the pool hand-off are the largest part; the
+// stages measured alone (BenchmarkStages) are: copy 0.28 µs, routing
+// 0.04 µs, pool hand-off 1.2 µs, response write 0.14 µs, access line
+// 0.25 µs. Over loopback sockets with 64 connections the same server
+// answers 106 k req/s against 128 k for bare fasthttp (0.83×); with 8
+// connections 63 k against 100 k (0.63×).
+package netio

@@ -1,0 +1,403 @@
+package netio
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"tova/actors"
+)
+
+// Handler serves one request. It runs on a pool worker, never on the
+// connection's goroutine; ctx carries the server's per-request deadline
+// and is cancelled when the caller stops waiting, so long-running work must
+// watch it. A nil Response answers 204 No Content.
+type Handler func(ctx context.Context, req *Request) *Response
+
+// Header is one request or response header field.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Headers is an ordered, multi-valued header list. Request headers have
+// lower-case names; lookups are case-insensitive either way.
+type Headers []Header
+
+// Get returns the first value of the named header, or "".
+func (h Headers) Get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Lookup returns the first value of the named header and whether it exists.
+func (h Headers) Lookup(name string) (string, bool) {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// Values returns every value of the named header in order.
+func (h Headers) Values(name string) []string {
+	var vs []string
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			vs = append(vs, f.Value)
+		}
+	}
+	return vs
+}
+
+// Param is one path parameter.
+type Param struct {
+	Name  string
+	Value string
+}
+
+// Params are the path parameters of a matched route, in pattern order.
+// A trailing "*" catch-all is named "*".
+type Params []Param
+
+// Get returns the named parameter's value, or "".
+func (ps Params) Get(name string) string {
+	for _, p := range ps {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// Cookie is one request cookie.
+type Cookie struct {
+	Name  string
+	Value string
+}
+
+// Request is an HTTP request copied out of fasthttp before it is handed to
+// a worker: nothing in it aliases fasthttp's recycled buffers, so a handler
+// may keep it (or any string in it) for as long as it likes. The strings
+// share one immutable arena per request.
+//
+// A Request belongs to the handler it was given to; its lazily parsed
+// parts (Headers, Query, Cookies) are not safe for concurrent use.
+type Request struct {
+	Method string
+	// Path is the percent-decoded, normalised path ("//" collapsed, "." and
+	// ".." resolved, no trailing '/' except for "/").
+	Path string
+	// URI is the request target as sent (path and query, not decoded).
+	URI         string
+	RawQuery    string
+	Body        []byte
+	ContentType string
+	RemoteIP    string
+	// ID is the request id: a valid incoming X-Request-ID, or a generated one.
+	ID string
+	// Route is the matched route pattern, Params its parameters.
+	Route  string
+	Params Params
+
+	rawHeaders []byte  // the header block as received, parsed on first use
+	headers    Headers // lower-case names, in arrival order
+	parsedH    bool
+	query      url.Values
+	cookies    []Cookie
+	parsedC    bool
+}
+
+// Headers returns the request headers in arrival order, with lower-case
+// names; a name repeats for a repeated header.
+func (r *Request) Headers() Headers {
+	if !r.parsedH {
+		r.parsedH = true
+		r.headers = parseHeaderBlock(r.headers, r.rawHeaders)
+	}
+	return r.headers
+}
+
+// Header returns the first value of the named header (case-insensitive).
+func (r *Request) Header(name string) string { return r.Headers().Get(name) }
+
+// Param returns the named path parameter.
+func (r *Request) Param(name string) string { return r.Params.Get(name) }
+
+// Query returns the parsed query string (repeated keys give several
+// values). Malformed pairs are skipped.
+func (r *Request) Query() url.Values {
+	if r.query == nil {
+		r.query, _ = url.ParseQuery(r.RawQuery)
+		if r.query == nil {
+			r.query = url.Values{}
+		}
+	}
+	return r.query
+}
+
+// QueryValue returns the first value of the named query parameter.
+func (r *Request) QueryValue(name string) string {
+	if r.RawQuery == "" {
+		return ""
+	}
+	return r.Query().Get(name)
+}
+
+// Cookies returns the request cookies in order.
+func (r *Request) Cookies() []Cookie {
+	if !r.parsedC {
+		r.parsedC = true
+		for _, h := range r.Headers() {
+			if h.Name == "cookie" {
+				r.cookies = appendCookies(r.cookies, h.Value)
+			}
+		}
+	}
+	return r.cookies
+}
+
+// Cookie returns the named cookie's value.
+func (r *Request) Cookie(name string) (string, bool) {
+	for _, c := range r.Cookies() {
+		if c.Name == name {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+func appendCookies(dst []Cookie, s string) []Cookie {
+	for s != "" {
+		var part string
+		part, s, _ = strings.Cut(s, ";")
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		if name != "" {
+			dst = append(dst, Cookie{Name: name, Value: value})
+		}
+	}
+	return dst
+}
+
+// exchange is one request in flight: the copied Request, its pool job
+// context and the handler chosen by the router, in a single allocation.
+type exchange struct {
+	job     actors.Job
+	req     Request
+	handler Handler
+	params  [4]Param
+}
+
+// Run implements actors.Runner.
+func (ex *exchange) Run(ctx context.Context) (any, error) {
+	return ex.handler(ctx, &ex.req), nil
+}
+
+// headerLines iterates over the lines of a raw header block.
+type headerLines struct{ b []byte }
+
+// next returns the next field; cont reports a continuation line (starting
+// with a space or tab), whose text is in value.
+func (it *headerLines) next() (name, value []byte, cont, ok bool) {
+	for len(it.b) > 0 {
+		line := it.b
+		if i := bytes.IndexByte(it.b, '\n'); i >= 0 {
+			line, it.b = it.b[:i], it.b[i+1:]
+		} else {
+			it.b = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return nil, trimSpaceBytes(line), true, true
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		return trimSpaceBytes(line[:colon]), trimSpaceBytes(line[colon+1:]), false, true
+	}
+	return nil, nil, false, false
+}
+
+// parseHeaderBlock parses "Name: value\r\n" lines into dst. Values are
+// views of the block (shared and immutable); the lower-cased names are
+// copied into one new buffer. A continuation line extends the previous
+// value.
+func parseHeaderBlock(dst Headers, block []byte) Headers {
+	count, size := 0, 0
+	it := headerLines{block}
+	for name, _, cont, ok := it.next(); ok; name, _, cont, ok = it.next() {
+		if !cont {
+			count++
+			size += len(name)
+		}
+	}
+	if count == 0 {
+		return dst
+	}
+	names := make([]byte, 0, size)
+	dst = slices.Grow(dst, count)
+	it = headerLines{block}
+	for name, value, cont, ok := it.next(); ok; name, value, cont, ok = it.next() {
+		if cont {
+			if len(dst) > 0 {
+				dst[len(dst)-1].Value += " " + string(value)
+			}
+			continue
+		}
+		at := len(names)
+		for _, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			names = append(names, c)
+		}
+		dst = append(dst, Header{Name: arenaString(names, at), Value: unsafe.String(unsafe.SliceData(value), len(value))})
+	}
+	return dst
+}
+
+func trimSpaceBytes(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// maxIDLen bounds request ids, incoming or generated.
+const maxIDLen = 128
+
+// validRequestID reports whether id matches ^[A-Za-z0-9\-_.]{1,128}$.
+func validRequestID(id []byte) bool {
+	if len(id) == 0 || len(id) > maxIDLen {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// arenaString returns the bytes a[from:] as a string without copying. The
+// arena is never written below its length again, so the string stays
+// immutable.
+func arenaString(a []byte, from int) string {
+	if len(a) == from {
+		return ""
+	}
+	return unsafe.String(&a[from], len(a)-from)
+}
+
+// copyRequest copies everything a handler may need out of ctx into ex.req.
+// All strings, the raw header block and the body live in one arena sized
+// up front; headers are split into fields only if the handler asks.
+func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
+	h := &ctx.Request.Header
+	uri := ctx.URI()
+	rawPath := uri.PathOriginal()
+	requestURI := ctx.RequestURI()
+	method := h.Method()
+	body := ctx.Request.Body()
+	raw := h.RawHeaders()
+	ctype := h.ContentType()
+	incoming := h.Peek(headerRequestID)
+	if !validRequestID(incoming) {
+		incoming = nil
+	}
+
+	size := len(method) + len(rawPath) + 1 + len(requestURI) + len(raw) + len(ctype) + len(body) + len(incoming) + 48
+	if incoming == nil {
+		size += 32
+	}
+	if len(raw) == 0 {
+		// A header not parsed from the wire: copy it field by field.
+		for k, v := range h.All() {
+			size += len(k) + len(v) + 4
+		}
+	}
+	a := make([]byte, 0, size)
+	r := &ex.req
+
+	at := len(a)
+	a = append(a, method...)
+	r.Method = arenaString(a, at)
+
+	at = len(a)
+	a = appendCleanPath(a, rawPath)
+	r.Path = arenaString(a, at)
+
+	at = len(a)
+	a = append(a, requestURI...)
+	r.URI = arenaString(a, at)
+	if i := strings.IndexByte(r.URI, '?'); i >= 0 {
+		r.RawQuery = r.URI[i+1:]
+		if j := strings.IndexByte(r.RawQuery, '#'); j >= 0 {
+			r.RawQuery = r.RawQuery[:j]
+		}
+	}
+
+	at = len(a)
+	if len(raw) > 0 {
+		a = append(a, raw...)
+	} else {
+		for k, v := range h.All() {
+			a = append(a, k...)
+			a = append(a, ": "...)
+			a = append(a, v...)
+			a = append(a, "\r\n"...)
+		}
+	}
+	r.rawHeaders = a[at:len(a):len(a)]
+
+	at = len(a)
+	a = append(a, ctype...)
+	r.ContentType = arenaString(a, at)
+
+	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		at = len(a)
+		a = ip.Unmap().AppendTo(a)
+		r.RemoteIP = arenaString(a, at)
+	}
+
+	at = len(a)
+	if incoming != nil {
+		a = append(a, incoming...)
+	} else {
+		a = ids.AppendID(a)
+	}
+	r.ID = arenaString(a, at)
+
+	if len(body) > 0 {
+		at = len(a)
+		a = append(a, body...)
+		r.Body = a[at:len(a):len(a)]
+	}
+}

@@ -1,0 +1,198 @@
+package netio
+
+import (
+	"bufio"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Response is what a handler answers. The server copies it into fasthttp
+// on the connection's goroutine once the handler has returned.
+type Response struct {
+	// Status is the HTTP status; zero means 200.
+	Status int
+	// ContentType, if set, is sent as Content-Type.
+	ContentType string
+	// Headers are added in order (a name may repeat).
+	Headers Headers
+	Cookies []SetCookie
+	Body    []byte
+	// Stream, if set, replaces Body: it is called after the handler has
+	// returned, on the connection's goroutine, and writes the body as it is
+	// produced (server-sent events). A write or Flush error means the
+	// client went away; Stream must then return.
+	Stream func(w *bufio.Writer) error
+}
+
+// SameSite is a cookie's SameSite attribute.
+type SameSite int
+
+// SameSite values.
+const (
+	SameSiteDefault SameSite = iota
+	SameSiteLax
+	SameSiteStrict
+	SameSiteNone
+)
+
+// SetCookie is a cookie set by a response.
+type SetCookie struct {
+	Name, Value  string
+	Path, Domain string
+	MaxAge       int // seconds; zero omits the attribute
+	Expires      time.Time
+	Secure       bool
+	HTTPOnly     bool
+	SameSite     SameSite
+}
+
+// JSON returns a response with a JSON body.
+func JSON(status int, body []byte) *Response {
+	return &Response{Status: status, ContentType: contentTypeJSON, Body: body}
+}
+
+// Text returns a plain-text response.
+func Text(status int, body string) *Response {
+	return &Response{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(body)}
+}
+
+const contentTypeJSON = "application/json"
+
+// write copies r into ctx.
+func (r *Response) write(ctx *fasthttp.RequestCtx) {
+	status := r.Status
+	if status == 0 {
+		status = fasthttp.StatusOK
+	}
+	ctx.SetStatusCode(status)
+	if r.ContentType != "" {
+		ctx.SetContentType(r.ContentType)
+	}
+	for _, h := range r.Headers {
+		ctx.Response.Header.Add(h.Name, h.Value)
+	}
+	for i := range r.Cookies {
+		writeCookie(ctx, &r.Cookies[i])
+	}
+	if r.Stream != nil {
+		stream := r.Stream
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) { _ = stream(w) })
+		return
+	}
+	ctx.SetBody(r.Body)
+}
+
+func writeCookie(ctx *fasthttp.RequestCtx, sc *SetCookie) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(sc.Name)
+	c.SetValue(sc.Value)
+	c.SetPath(sc.Path)
+	c.SetDomain(sc.Domain)
+	c.SetMaxAge(sc.MaxAge)
+	if !sc.Expires.IsZero() {
+		c.SetExpire(sc.Expires)
+	}
+	c.SetSecure(sc.Secure)
+	c.SetHTTPOnly(sc.HTTPOnly)
+	switch sc.SameSite {
+	case SameSiteLax:
+		c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	case SameSiteStrict:
+		c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+	case SameSiteNone:
+		c.SetSameSite(fasthttp.CookieSameSiteNoneMode)
+	}
+	ctx.Response.Header.SetCookie(c)
+}
+
+// Codes of runtime-generated error bodies.
+const (
+	CodeBadRequest       = "BAD_REQUEST"
+	CodeNotFound         = "NOT_FOUND"
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	CodeRequestTimeout   = "REQUEST_TIMEOUT"
+	CodeTooLarge         = "PAYLOAD_TOO_LARGE"
+	CodeHeadersTooLarge  = "HEADERS_TOO_LARGE"
+	CodeInternal         = "INTERNAL_ERROR"
+	CodeTimeout          = "TIMEOUT"
+	CodeShuttingDown     = "SHUTTING_DOWN"
+	CodeOverloaded       = "OVERLOADED"
+)
+
+// errorMessage is the message sent with each code.
+func errorMessage(code string) string {
+	switch code {
+	case CodeBadRequest:
+		return "Bad Request"
+	case CodeNotFound:
+		return "Not Found"
+	case CodeMethodNotAllowed:
+		return "Method Not Allowed"
+	case CodeRequestTimeout:
+		return "Request Timeout"
+	case CodeTooLarge:
+		return "Payload Too Large"
+	case CodeHeadersTooLarge:
+		return "Request Header Fields Too Large"
+	case CodeInternal:
+		return "Internal Server Error"
+	case CodeTimeout:
+		return "Request timed out"
+	case CodeShuttingDown:
+		return "Server is shutting down"
+	case CodeOverloaded:
+		return "Server is overloaded"
+	}
+	return code
+}
+
+// AppendErrorBody appends the runtime's error body
+// {"error":{"code":…,"message":…},"request_id":…}.
+func AppendErrorBody(dst []byte, code, message, requestID string) []byte {
+	dst = append(dst, `{"error":{"code":`...)
+	dst = appendJSONString(dst, code)
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, message)
+	dst = append(dst, `},"request_id":`...)
+	dst = appendJSONString(dst, requestID)
+	return append(dst, '}')
+}
+
+// writeError answers ctx with an error body. Codes, messages and request
+// ids never need JSON escaping (ids are validated or generated from a safe
+// alphabet), so the body is written straight into fasthttp's buffer.
+func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
+	resp := &ctx.Response
+	resp.ResetBody()
+	resp.SetStatusCode(status)
+	resp.Header.SetContentType(contentTypeJSON)
+	resp.AppendBodyString(`{"error":{"code":"`)
+	resp.AppendBodyString(code)
+	resp.AppendBodyString(`","message":"`)
+	resp.AppendBodyString(errorMessage(code))
+	resp.AppendBodyString(`"},"request_id":"`)
+	resp.AppendBodyString(requestID)
+	resp.AppendBodyString(`"}`)
+	resp.Header.Set(headerRequestID, requestID)
+}
+
+const headerRequestID = "X-Request-ID"
+
+func appendJSONString(dst []byte, s string) []byte {
+	const hexdigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}

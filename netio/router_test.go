@@ -1,0 +1,245 @@
+package netio
+
+import (
+	"context"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestCleanPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"//", "/"},
+		{"/users/42/", "/users/42"},
+		{"//a///b//", "/a/b"},
+		{"/a/./b/../c", "/a/c"},
+		{"/a/b/../../..", "/"},
+		{"/../../etc/passwd", "/etc/passwd"},
+		{"/a/..", "/"},
+		{"/a%20b/%7Euser", "/a b/~user"},
+		{"/a%2Fb", "/a/b"},
+		{"/%zz/%4", "/%zz/%4"},
+		{"/%2e%2e/x", "/x"},
+		{"/caf%C3%A9", "/café"},
+		{"/.hidden/..x", "/.hidden/..x"},
+		{"relative/path", "/relative/path"},
+	} {
+		if got := cleanPath(tc.in); got != tc.want {
+			t.Errorf("cleanPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func named(name string) Handler {
+	return func(context.Context, *Request) *Response { return Text(200, name) }
+}
+
+func routeName(t *testing.T, r *Router, method, path string) (string, Params, string) {
+	t.Helper()
+	m := r.Lookup(method, path, nil)
+	if m.Route == nil {
+		return "", nil, m.Allow()
+	}
+	return string(m.Route.Handler(context.Background(), nil).Body), m.Params, ""
+}
+
+func TestRouterPriorityIgnoresDeclarationOrder(t *testing.T) {
+	t.Parallel()
+	r := NewRouter()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Declared from least to most specific on purpose.
+	must(r.Handle("GET", "/*", named("catchall-root")))
+	must(r.Handle("GET", "/users/*rest", named("users-rest")))
+	must(r.Handle("GET", "/users/:id", named("user")))
+	must(r.Handle("GET", "/users/me", named("me")))
+	must(r.Handle("GET", "/users/:id/posts/:post", named("post")))
+	must(r.Handle("POST", "/users/:id", named("user-post")))
+	must(r.Handle("GET", "/files/*path", named("files")))
+	must(r.Handle("GET", "/proxy/*", named("proxy")))
+	must(r.Handle("PUT", "/users/me/", named("me-put")))
+	api := r.Group("/api/v1/")
+	must(api.Handle("get", "/ping", named("ping")))
+	must(api.Group("admin").Handle("GET", "stats/", named("stats")))
+	must(api.Handle("GET", "/", named("api-root")))
+
+	for _, tc := range []struct {
+		method, path, want string
+		params             Params
+	}{
+		{"GET", "/users/me", "me", nil},
+		{"GET", "/users/42", "user", Params{{"id", "42"}}},
+		{"POST", "/users/me", "user-post", Params{{"id", "me"}}}, // no POST on the static route
+		{"PUT", "/users/me", "me-put", nil},
+		{"GET", "/users/42/posts/7", "post", Params{{"id", "42"}, {"post", "7"}}},
+		{"GET", "/users/42/other", "users-rest", Params{{"rest", "42/other"}}},
+		{"GET", "/users/me/posts/1", "post", Params{{"id", "me"}, {"post", "1"}}},
+		{"GET", "/files/a/b/c.txt", "files", Params{{"path", "a/b/c.txt"}}},
+		{"GET", "/files", "catchall-root", Params{{"*", "files"}}}, // *path needs one character
+		{"GET", "/proxy", "proxy", Params{{"*", ""}}},
+		{"GET", "/proxy/x/y", "proxy", Params{{"*", "x/y"}}},
+		{"GET", "/api/v1/ping", "ping", nil},
+		{"GET", "/api/v1/admin/stats", "stats", nil},
+		{"GET", "/api/v1", "api-root", nil},
+		{"HEAD", "/users/me", "me", nil},
+		{"GET", "/", "catchall-root", Params{{"*", ""}}},
+	} {
+		got, params, _ := routeName(t, r, tc.method, tc.path)
+		if got != tc.want || !equalParams(params, tc.params) {
+			t.Errorf("%s %s -> %q %v, want %q %v", tc.method, tc.path, got, params, tc.want, tc.params)
+		}
+	}
+	if _, _, allow := routeName(t, r, "DELETE", "/users/me"); allow != "GET, HEAD, OPTIONS, POST, PUT" {
+		t.Errorf("Allow = %q", allow)
+	}
+}
+
+func equalParams(a, b Params) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRouterNotFoundAndAllow(t *testing.T) {
+	t.Parallel()
+	r := NewRouter()
+	_ = r.Handle("GET", "/items/:id", named("get"))
+	_ = r.Handle("DELETE", "/items/:id", named("del"))
+	_ = r.Handle("POST", "/items", named("create"))
+	if m := r.Lookup("GET", "/nothing", nil); m.Route != nil || m.Allow() != "" {
+		t.Fatalf("unknown path: %+v", m)
+	}
+	if m := r.Lookup("PATCH", "/items/3", nil); m.Route != nil || m.Allow() != "DELETE, GET, HEAD, OPTIONS" {
+		t.Fatalf("known path: %q", m.Allow())
+	}
+	if m := r.Lookup("GET", "/items", nil); m.Route != nil || m.Allow() != "OPTIONS, POST" {
+		t.Fatalf("POST-only path: %q", m.Allow())
+	}
+	if m := r.Lookup("BREW", "/items", nil); m.Route != nil || m.Allow() != "OPTIONS, POST" {
+		t.Fatalf("unknown method: %q", m.Allow())
+	}
+}
+
+func TestRouterRejectsBadPatterns(t *testing.T) {
+	t.Parallel()
+	r := NewRouter()
+	for _, tc := range []struct{ method, pattern string }{
+		{"GET", "no-slash"},
+		{"BREW", "/coffee"},
+		{"GET", "/a/*rest/b"},
+		{"GET", "/a/*/b"},
+		{"GET", "/a/:/b"},
+		{"GET", "/a/:1x"},
+	} {
+		if err := r.Handle(tc.method, tc.pattern, named("x")); err == nil {
+			t.Errorf("%s %s accepted", tc.method, tc.pattern)
+		}
+	}
+}
+
+func TestLaterDeclarationWins(t *testing.T) {
+	t.Parallel()
+	r := NewRouter()
+	_ = r.Handle("GET", "/x", named("first"))
+	_ = r.Handle("GET", "/x/", named("second"))
+	if got, _, _ := routeName(t, r, "GET", "/x"); got != "second" {
+		t.Fatalf("got %q", got)
+	}
+	if n := len(r.Routes()); n != 1 {
+		t.Fatalf("%d routes", n)
+	}
+}
+
+func TestValidRequestID(t *testing.T) {
+	t.Parallel()
+	long := make([]byte, 129)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{
+		{"abc-DEF_123.x", true},
+		{string(long[:128]), true},
+		{string(long), false},
+		{"", false},
+		{"has space", false},
+		{"semi;colon", false},
+		{"uni\u00e9", false},
+	} {
+		if got := validRequestID([]byte(tc.id)); got != tc.ok {
+			t.Errorf("validRequestID(%q) = %v", tc.id, got)
+		}
+	}
+	g := NewCounterIDs()
+	a, b := string(g.AppendID(nil)), string(g.AppendID(nil))
+	if a == b || !validRequestID([]byte(a)) || len(a) < 14 {
+		t.Fatalf("ids %q %q", a, b)
+	}
+	if string(NewCounterIDs().AppendID(nil)) == a {
+		t.Fatal("two generators share a prefix")
+	}
+	u := string(UUIDv7IDs{}.AppendID(nil))
+	if len(u) != 36 || u[14] != '7' || !validRequestID([]byte(u)) {
+		t.Fatalf("uuid %q", u)
+	}
+}
+
+func TestParseHeaderBlock(t *testing.T) {
+	t.Parallel()
+	block := []byte("Host: example.com\r\nX-Multi:  one \r\nx-multi: two\r\nX-Folded: a\r\n  b\r\nbad line\r\nEmpty:\r\n\r\n")
+	hs := parseHeaderBlock(nil, block)
+	want := Headers{{"host", "example.com"}, {"x-multi", "one"}, {"x-multi", "two"}, {"x-folded", "a b"}, {"empty", ""}}
+	if len(hs) != len(want) {
+		t.Fatalf("got %q", hs)
+	}
+	for i := range want {
+		if hs[i] != want[i] {
+			t.Errorf("header %d = %q, want %q", i, hs[i], want[i])
+		}
+	}
+	if got := hs.Values("X-MULTI"); len(got) != 2 || got[1] != "two" {
+		t.Errorf("Values = %q", got)
+	}
+	if v, ok := hs.Lookup("empty"); !ok || v != "" {
+		t.Errorf("Lookup(empty) = %q %v", v, ok)
+	}
+	if string(block[:4]) != "Host" {
+		t.Error("the block was modified")
+	}
+}
+
+func TestCopyRequestWithoutRawHeaders(t *testing.T) {
+	t.Parallel()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/a/../b/?x=1&x=2")
+	ctx.Request.Header.SetMethod("PUT")
+	ctx.Request.Header.Set("X-Request-ID", "given-id")
+	ctx.Request.Header.Set("Content-Type", "text/plain")
+	ctx.Request.SetBodyString("payload")
+	var ex exchange
+	copyRequest(&ctx, &ex, NewCounterIDs())
+	r := &ex.req
+	if r.Method != "PUT" || r.Path != "/b" || r.RawQuery != "x=1&x=2" || r.ID != "given-id" ||
+		r.ContentType != "text/plain" || string(r.Body) != "payload" || r.Header("x-request-id") != "given-id" {
+		t.Fatalf("%+v headers %q", r, r.Headers())
+	}
+	ctx.Request.Reset() // the copy must not depend on fasthttp's buffers
+	if r.Method != "PUT" || r.Header("content-type") != "text/plain" || string(r.Body) != "payload" {
+		t.Fatalf("after reset: %+v", r)
+	}
+}

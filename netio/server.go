@@ -1,0 +1,371 @@
+package netio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"tova/actors"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Name identifies the server ("server" field of log lines).
+	Name string
+	// Addr is the listen address; "127.0.0.1:0" picks a free port (see Addr).
+	Addr string
+	// Router holds the routes; required.
+	Router *Router
+	// Pool runs the handlers; required. The server does not stop it.
+	Pool *actors.Pool
+	// Logger receives one access line per request and the server's own
+	// records; the zero Logger discards them.
+	Logger zerolog.Logger
+	// RequestTimeout bounds a handler (default 30 s). Past it the request
+	// is answered 503 TIMEOUT and the handler's context is cancelled.
+	RequestTimeout time.Duration
+	// MaxRequestBodySize (default 4 MiB); larger bodies are answered 413.
+	MaxRequestBodySize int
+	// MaxHeaderBytes bounds the request line and headers (default 8 KiB);
+	// larger ones are answered 431.
+	MaxHeaderBytes int
+	// ReadTimeout bounds reading one request (default 30 s); WriteTimeout
+	// writing one response (default 30 s; streamed bodies too);
+	// IdleTimeout a keep-alive connection's wait for its next request
+	// (default 60 s).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// IDs generates request ids (default NewCounterIDs()).
+	IDs IDGenerator
+	// OnOptions answers OPTIONS requests that match no OPTIONS route (CORS
+	// preflight). allow is the path's Allow value, empty for an unknown
+	// path. Returning nil falls back to the default: 204 with Allow for a
+	// known path, 404 otherwise. It runs on the connection's goroutine.
+	OnOptions func(req *Request, allow string) *Response
+}
+
+// Server is one named Tova server's HTTP front end: fasthttp accepts and
+// parses, the request is copied out and handed to an actors.Pool worker,
+// and the reply is written back on the connection's goroutine.
+type Server struct {
+	cfg      Config
+	fs       *fasthttp.Server
+	log      zerolog.Logger
+	ids      IDGenerator
+	timeout  time.Duration
+	draining atomic.Bool
+
+	mu     sync.Mutex
+	ln     net.Listener
+	served chan struct{}
+	onStop []func(context.Context)
+}
+
+// NewServer validates cfg and builds the server; nothing is bound yet.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Router == nil || cfg.Pool == nil {
+		return nil, errors.New("netio: server needs a Router and a Pool")
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.MaxRequestBodySize <= 0 {
+		cfg.MaxRequestBodySize = fasthttp.DefaultMaxRequestBodySize
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 8 << 10
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.IDs == nil {
+		cfg.IDs = NewCounterIDs()
+	}
+	s := &Server{cfg: cfg, ids: cfg.IDs, timeout: cfg.RequestTimeout}
+	s.log = cfg.Logger
+	if cfg.Name != "" {
+		s.log = s.log.With().Str("server", cfg.Name).Logger()
+	}
+	s.fs = &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleError,
+		Name:                         cfg.Name,
+		NoDefaultServerHeader:        true,
+		MaxRequestBodySize:           cfg.MaxRequestBodySize,
+		ReadBufferSize:               cfg.MaxHeaderBytes,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		CloseOnShutdown:              true,
+		DisablePreParseMultipartForm: true,
+		Logger:                       fasthttpLogger{&s.log},
+	}
+	return s, nil
+}
+
+type fasthttpLogger struct{ log *zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn().Str("lib", "fasthttp").Msg(fmt.Sprintf(format, args...))
+}
+
+// Handler returns the fasthttp handler (for tests and in-memory listeners).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Listen binds cfg.Addr; Addr then reports the bound address.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("netio: listen %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address, or nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// URL returns "http://<bound address>".
+func (s *Server) URL() string {
+	if a := s.Addr(); a != nil {
+		return "http://" + a.String()
+	}
+	return ""
+}
+
+// Start binds (if needed) and serves in the background.
+func (s *Server) Start() error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	if s.served != nil {
+		s.mu.Unlock()
+		return errors.New("netio: server already started")
+	}
+	s.served = make(chan struct{})
+	served := s.served
+	s.mu.Unlock()
+	go func() {
+		defer close(served)
+		if err := s.fs.Serve(ln); err != nil {
+			s.log.Error().Err(err).Msg("serve failed")
+		}
+	}()
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("server listening")
+	return nil
+}
+
+// Serve serves ln until Shutdown; it blocks.
+func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+
+// OnStop registers f to run during Shutdown, after the drain.
+func (s *Server) OnStop(f func(ctx context.Context)) {
+	s.mu.Lock()
+	s.onStop = append(s.onStop, f)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting connections, answers requests that arrive
+// during the drain with 503 SHUTTING_DOWN, waits for in-flight requests
+// until ctx ends, then runs the OnStop hooks (once). It returns ctx.Err()
+// if the drain did not finish in time.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	err := s.fs.ShutdownWithContext(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("drain deadline passed with connections still open")
+	}
+	s.mu.Lock()
+	hooks := s.onStop
+	s.onStop = nil // hooks run once, also if Shutdown is called again
+	served := s.served
+	s.mu.Unlock()
+	for _, f := range hooks {
+		f(ctx)
+	}
+	if served != nil && err == nil {
+		select {
+		case <-served:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	s.log.Info().Msg("server stopped")
+	return err
+}
+
+// handle is the fasthttp handler: copy, route, hand off, wait, write, log.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	ex := &exchange{}
+	copyRequest(ctx, ex, s.ids)
+	status, failure := s.dispatch(ctx, ex, start)
+	s.access(&ex.req, status, start, failure)
+}
+
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time) (int, error) {
+	req := &ex.req
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
+		return fasthttp.StatusServiceUnavailable, nil
+	}
+	m := s.cfg.Router.Lookup(req.Method, req.Path, ex.params[:0])
+	if m.Route == nil {
+		return s.noRoute(ctx, req, &m), nil
+	}
+	req.Route, req.Params = m.Route.Pattern, m.Params
+	ex.handler = m.Route.Handler
+	v, err := s.cfg.Pool.Do(&ex.job, start.Add(s.timeout), ex)
+	if err != nil {
+		return s.failed(ctx, req, err), err
+	}
+	resp, _ := v.(*Response)
+	if resp == nil {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	} else {
+		resp.write(ctx)
+	}
+	ctx.Response.Header.Set(headerRequestID, req.ID)
+	return ctx.Response.StatusCode(), nil
+}
+
+func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {
+	allow := m.Allow()
+	if req.Method == fasthttp.MethodOptions {
+		if s.cfg.OnOptions != nil {
+			if resp := s.cfg.OnOptions(req, allow); resp != nil {
+				resp.write(ctx)
+				ctx.Response.Header.Set(headerRequestID, req.ID)
+				return ctx.Response.StatusCode()
+			}
+		}
+		if allow != "" {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+			ctx.Response.Header.Set(headerRequestID, req.ID)
+			return fasthttp.StatusNoContent
+		}
+	}
+	if allow == "" {
+		writeError(ctx, fasthttp.StatusNotFound, CodeNotFound, req.ID)
+		return fasthttp.StatusNotFound
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+	writeError(ctx, fasthttp.StatusMethodNotAllowed, CodeMethodNotAllowed, req.ID)
+	return fasthttp.StatusMethodNotAllowed
+}
+
+// failed answers a request whose handler did not produce a response.
+func (s *Server) failed(ctx *fasthttp.RequestCtx, req *Request, err error) int {
+	var f *actors.Failure
+	switch {
+	case errors.As(err, &f):
+		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, req.ID)
+		return fasthttp.StatusInternalServerError
+	case errors.Is(err, actors.ErrTimeout):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeTimeout, req.ID)
+		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, actors.ErrPoolStopped):
+		ctx.SetConnectionClose()
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
+		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, actors.ErrOverloaded):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeOverloaded, req.ID)
+		return fasthttp.StatusServiceUnavailable
+	default:
+		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, req.ID)
+		return fasthttp.StatusInternalServerError
+	}
+}
+
+// handleError answers requests fasthttp could not read: too large, too
+// slow or malformed.
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	start := time.Now()
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	status, code := fasthttp.StatusBadRequest, CodeBadRequest
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
+	case errors.As(err, &small):
+		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge
+	case errors.As(err, &ne) && ne.Timeout():
+		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
+	}
+	id := string(s.ids.AppendID(make([]byte, 0, 32)))
+	writeError(ctx, status, code, id)
+	ctx.SetConnectionClose()
+	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
+	s.access(&req, status, start, err)
+}
+
+// access writes the request's log line: info below 400, warn for 4xx,
+// error for 5xx (with the failure and, for a panic, its stack).
+func (s *Server) access(req *Request, status int, start time.Time, err error) {
+	var e *zerolog.Event
+	switch {
+	case status >= 500:
+		e = s.log.Error()
+	case status >= 400:
+		e = s.log.Warn()
+	default:
+		e = s.log.Info()
+	}
+	if e == nil {
+		return
+	}
+	var ms [24]byte
+	e.Str("method", req.Method).
+		Str("path", req.Path).
+		Int("status", status).
+		RawJSON("duration_ms", appendMillis(ms[:0], time.Since(start))).
+		Str("request_id", req.ID)
+	if err != nil {
+		e.Err(err)
+		var f *actors.Failure
+		if errors.As(err, &f) && f.Stack != "" {
+			e.Str("stack", f.Stack)
+		}
+	}
+	e.Msg("request")
+}
+
+// appendMillis appends d in milliseconds with three decimals ("12.345"),
+// cheaper than formatting a float.
+func appendMillis(dst []byte, d time.Duration) []byte {
+	us := max(d.Microseconds(), 0)
+	dst = strconv.AppendInt(dst, us/1000, 10)
+	frac := us % 1000
+	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+}

@@ -1,0 +1,655 @@
+package netio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"tova/actors"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	t      *testing.T
+	srv    *Server
+	pool   *actors.Pool
+	addr   string
+	client *fasthttp.HostClient
+	logs   *syncBuffer
+}
+
+// newTestServer starts a real server on 127.0.0.1:0 with a real pool.
+func newTestServer(t *testing.T, routes func(r *Router), configure func(*Config)) *testServer {
+	t.Helper()
+	sys := actors.NewSystem(actors.Options{Name: "test"})
+	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers", Min: 2, Max: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRouter()
+	routes(r)
+	logs := &syncBuffer{}
+	cfg := Config{
+		Name:   "api",
+		Addr:   "127.0.0.1:0",
+		Router: r,
+		Pool:   pool,
+		Logger: zerolog.New(logs),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, srv: srv, pool: pool, addr: srv.Addr().String(), logs: logs}
+	ts.client = &fasthttp.HostClient{Addr: ts.addr, MaxConns: 512, ReadTimeout: 10 * time.Second}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = sys.Stop(ctx)
+	})
+	return ts
+}
+
+type reply struct {
+	status int
+	header map[string]string
+	body   string
+}
+
+func (ts *testServer) do(method, uri string, headers map[string]string, body []byte) reply {
+	ts.t.Helper()
+	r, err := ts.try(method, uri, headers, body)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, uri, err)
+	}
+	return r
+}
+
+func (ts *testServer) try(method, uri string, headers map[string]string, body []byte) (reply, error) {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://" + ts.addr + uri)
+	for k, v := range headers {
+		req.Header.Add(k, v)
+	}
+	if body != nil {
+		req.SetBody(body)
+	}
+	if err := ts.client.Do(req, resp); err != nil {
+		return reply{}, err
+	}
+	r := reply{status: resp.StatusCode(), header: map[string]string{}, body: string(resp.Body())}
+	for k, v := range resp.Header.All() {
+		r.header[strings.ToLower(string(k))] = string(v)
+	}
+	return r, nil
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+func parseError(t *testing.T, r reply) errorBody {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	if r.header["content-type"] != "application/json" {
+		t.Fatalf("error content type %q", r.header["content-type"])
+	}
+	if e.RequestID == "" || e.RequestID != r.header["x-request-id"] {
+		t.Fatalf("request id body %q header %q", e.RequestID, r.header["x-request-id"])
+	}
+	return e
+}
+
+func echoRoute(name string) Handler {
+	return func(_ context.Context, req *Request) *Response {
+		return Text(200, name+" "+fmt.Sprint(req.Params))
+	}
+}
+
+func TestRoutingOverHTTP(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/users/:id", echoRoute("user"))
+		_ = r.Handle("GET", "/users/me", echoRoute("me"))
+		_ = r.Handle("DELETE", "/users/:id", echoRoute("delete"))
+		_ = r.Handle("GET", "/files/*path", echoRoute("files"))
+		_ = r.Handle("GET", "/proxy/*", echoRoute("proxy"))
+		g := r.Group("/api/v1")
+		_ = g.Group("/admin").Handle("GET", "/stats", echoRoute("stats"))
+	}, nil)
+
+	for _, tc := range []struct{ method, uri, want string }{
+		{"GET", "/users/me", "me []"},
+		{"GET", "/users/me/", "me []"},
+		{"GET", "/users/42", "user [{id 42}]"},
+		{"GET", "//users//7/", "user [{id 7}]"},
+		{"GET", "/users/a%20b", "user [{id a b}]"},
+		{"GET", "/users/x/../me", "me []"},
+		{"GET", "/files/a/b.txt", "files [{path a/b.txt}]"},
+		{"GET", "/proxy/", "proxy [{* }]"},
+		{"GET", "/proxy/x/y?z=1", "proxy [{* x/y}]"},
+		{"GET", "/api/v1/admin/stats/", "stats []"},
+		{"DELETE", "/users/9", "delete [{id 9}]"},
+	} {
+		r := ts.do(tc.method, tc.uri, nil, nil)
+		if r.status != 200 || r.body != tc.want {
+			t.Errorf("%s %s -> %d %q, want %q", tc.method, tc.uri, r.status, r.body, tc.want)
+		}
+		if r.header["x-request-id"] == "" {
+			t.Errorf("%s %s: no X-Request-ID", tc.method, tc.uri)
+		}
+	}
+
+	// HEAD falls back to GET and sends no body.
+	r := ts.do("HEAD", "/users/me", nil, nil)
+	if r.status != 200 || r.body != "" || r.header["content-length"] != "5" {
+		t.Errorf("HEAD -> %d %q %v", r.status, r.body, r.header)
+	}
+
+	r = ts.do("GET", "/nope", nil, nil)
+	if e := parseError(t, r); r.status != 404 || e.Error.Code != "NOT_FOUND" || e.Error.Message != "Not Found" {
+		t.Errorf("404 -> %d %s", r.status, r.body)
+	}
+
+	r = ts.do("POST", "/users/3", nil, []byte("{}"))
+	if e := parseError(t, r); r.status != 405 || e.Error.Code != "METHOD_NOT_ALLOWED" ||
+		r.header["allow"] != "DELETE, GET, HEAD, OPTIONS" {
+		t.Errorf("405 -> %d %s allow %q", r.status, r.body, r.header["allow"])
+	}
+
+	r = ts.do("OPTIONS", "/users/3", nil, nil)
+	if r.status != 204 || r.header["allow"] != "DELETE, GET, HEAD, OPTIONS" {
+		t.Errorf("OPTIONS -> %d allow %q", r.status, r.header["allow"])
+	}
+	if r := ts.do("OPTIONS", "/nope", nil, nil); r.status != 404 {
+		t.Errorf("OPTIONS unknown -> %d", r.status)
+	}
+}
+
+func TestOptionsHook(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/x", echoRoute("x"))
+	}, func(c *Config) {
+		c.OnOptions = func(req *Request, allow string) *Response {
+			return &Response{Status: 204, Headers: Headers{
+				{"Access-Control-Allow-Origin", "*"}, {"Access-Control-Allow-Methods", allow},
+			}}
+		}
+	})
+	r := ts.do("OPTIONS", "/x", nil, nil)
+	if r.status != 204 || r.header["access-control-allow-origin"] != "*" ||
+		r.header["access-control-allow-methods"] != "GET, HEAD, OPTIONS" {
+		t.Fatalf("%d %v", r.status, r.header)
+	}
+}
+
+func TestRequestIsCopiedForTheHandler(t *testing.T) {
+	t.Parallel()
+	got := make(chan *Request, 1)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo/:name", func(_ context.Context, req *Request) *Response {
+			got <- req
+			return &Response{
+				Status: 201, ContentType: "application/json", Body: []byte(`{"ok":true}`),
+				Headers: Headers{{"X-Custom", "a"}, {"X-Custom", "b"}},
+				Cookies: []SetCookie{{Name: "sid", Value: "xyz", Path: "/", HTTPOnly: true, SameSite: SameSiteLax}},
+			}
+		})
+	}, nil)
+	r := ts.do("POST", "/echo/caf%C3%A9/?a=1&a=2&b=x%20y", map[string]string{
+		"Content-Type": "application/json",
+		"X-Multi":      "one",
+		"Cookie":       "a=1; b=\"two\"",
+	}, []byte(`{"k":"v"}`))
+	if r.status != 201 || r.body != `{"ok":true}` || r.header["content-type"] != "application/json" ||
+		!strings.Contains(r.header["set-cookie"], "sid=xyz") {
+		t.Fatalf("reply %d %q %v", r.status, r.body, r.header)
+	}
+	req := <-got
+	// Later requests reuse fasthttp's buffers; the copy must not change.
+	for range 20 {
+		ts.do("POST", "/echo/zzzzzzzzzzzz?q=overwrite", map[string]string{"Content-Type": "text/zzzz"}, []byte("xxxxxxxxxxxxxxxxx"))
+		<-got
+	}
+	checks := []struct{ name, got, want string }{
+		{"method", req.Method, "POST"},
+		{"path", req.Path, "/echo/café"},
+		{"route", req.Route, "/echo/:name"},
+		{"param", req.Param("name"), "café"},
+		{"raw query", req.RawQuery, "a=1&a=2&b=x%20y"},
+		{"uri", req.URI, "/echo/caf%C3%A9/?a=1&a=2&b=x%20y"},
+		{"query a", strings.Join(req.Query()["a"], ","), "1,2"},
+		{"query b", req.QueryValue("b"), "x y"},
+		{"content type", req.ContentType, "application/json"},
+		{"header", req.Header("X-MULTI"), "one"},
+		{"body", string(req.Body), `{"k":"v"}`},
+		{"remote ip", req.RemoteIP, "127.0.0.1"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	for _, h := range req.Headers() {
+		if h.Name != strings.ToLower(h.Name) {
+			t.Errorf("header name %q not lower-case", h.Name)
+		}
+	}
+	if v, ok := req.Cookie("b"); !ok || v != "two" {
+		t.Errorf("cookie b = %q %v", v, ok)
+	}
+	if req.ID == "" || req.ID != r.header["x-request-id"] {
+		t.Errorf("id %q header %q", req.ID, r.header["x-request-id"])
+	}
+}
+
+func TestMultiValuedRequestHeaders(t *testing.T) {
+	t.Parallel()
+	got := make(chan *Request, 1)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(_ context.Context, req *Request) *Response { got <- req; return nil })
+	}, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\n\r\n")
+	resp := readResponse(t, conn)
+	if resp.StatusCode() != 204 {
+		t.Fatalf("status %d", resp.StatusCode())
+	}
+	if vs := (<-got).Headers().Values("ACCEPT"); strings.Join(vs, ",") != "a,b" {
+		t.Fatalf("accept values %q", vs)
+	}
+}
+
+func readResponse(t *testing.T, conn net.Conn) *fasthttp.Response {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp := &fasthttp.Response{}
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return resp
+}
+
+func TestRequestIDKeptGeneratedAndEchoed(t *testing.T) {
+	t.Parallel()
+	ids := make(chan string, 10)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/id", func(_ context.Context, req *Request) *Response {
+			ids <- req.ID
+			return Text(200, req.ID)
+		})
+	}, nil)
+	r := ts.do("GET", "/id", map[string]string{"X-Request-ID": "abc-123_X.y"}, nil)
+	if r.body != "abc-123_X.y" || r.header["x-request-id"] != "abc-123_X.y" || <-ids != "abc-123_X.y" {
+		t.Fatalf("kept: %q %q", r.body, r.header["x-request-id"])
+	}
+	for _, bad := range []string{"has space", strings.Repeat("a", 129), "semi;colon"} {
+		r = ts.do("GET", "/id", map[string]string{"X-Request-ID": bad}, nil)
+		gen := <-ids
+		if gen == bad || !validRequestID([]byte(gen)) || r.header["x-request-id"] != gen {
+			t.Fatalf("invalid %q replaced by %q (header %q)", bad, gen, r.header["x-request-id"])
+		}
+	}
+	seen := map[string]bool{}
+	for range 50 {
+		r = ts.do("GET", "/id", nil, nil)
+		id := <-ids
+		if seen[id] || r.header["x-request-id"] != id {
+			t.Fatalf("duplicate or unechoed id %q", id)
+		}
+		seen[id] = true
+	}
+	// Runtime errors carry the request id too.
+	r = ts.do("GET", "/missing", map[string]string{"x-request-id": "trace-1"}, nil)
+	if e := parseError(t, r); e.RequestID != "trace-1" {
+		t.Fatalf("404 request id %q", e.RequestID)
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/upload", func(_ context.Context, req *Request) *Response {
+			return Text(200, fmt.Sprint(len(req.Body)))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = 1024 })
+
+	if r := ts.do("POST", "/upload", nil, bytes.Repeat([]byte("a"), 1024)); r.status != 200 || r.body != "1024" {
+		t.Fatalf("at limit: %d %q", r.status, r.body)
+	}
+	r := ts.do("POST", "/upload", nil, bytes.Repeat([]byte("a"), 1025))
+	if e := parseError(t, r); r.status != 413 || e.Error.Code != "PAYLOAD_TOO_LARGE" || e.Error.Message != "Payload Too Large" {
+		t.Fatalf("past limit: %d %s", r.status, r.body)
+	}
+
+	// A large announced body is refused before it is sent.
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\nabc")
+	resp := readResponse(t, conn)
+	if resp.StatusCode() != 413 || !bytes.Contains(resp.Body(), []byte("PAYLOAD_TOO_LARGE")) {
+		t.Fatalf("announced: %d %s", resp.StatusCode(), resp.Body())
+	}
+}
+
+func TestHeadersTooLarge(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return nil })
+	}, func(c *Config) { c.MaxHeaderBytes = 4096 })
+	r := ts.do("GET", "/", map[string]string{"X-Big": strings.Repeat("b", 8000)}, nil)
+	if e := parseError(t, r); r.status != 431 || e.Error.Code != "HEADERS_TOO_LARGE" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+func TestMalformedRequestIs400(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {}, nil)
+	for _, raw := range []string{
+		"GARBAGE\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(conn, raw)
+		resp := readResponse(t, conn)
+		conn.Close()
+		if resp.StatusCode() != 400 || !bytes.Contains(resp.Body(), []byte(`"code":"BAD_REQUEST"`)) ||
+			len(resp.Header.Peek("X-Request-ID")) == 0 {
+			t.Errorf("%q -> %d %s", raw, resp.StatusCode(), resp.Body())
+		}
+	}
+}
+
+func TestHandlerPanicIs500WhileOthersSucceed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/boom", func(context.Context, *Request) *Response { panic("handler exploded") })
+		_ = r.Handle("GET", "/ok", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	var wg sync.WaitGroup
+	var ok, boom, bad atomic.Int64
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uri := "/ok"
+			if i%5 == 0 {
+				uri = "/boom"
+			}
+			r, err := ts.try("GET", uri, map[string]string{"X-Request-ID": fmt.Sprintf("req-%d", i)}, nil)
+			switch {
+			case err != nil:
+				bad.Add(1)
+			case uri == "/ok" && r.status == 200 && r.body == "ok":
+				ok.Add(1)
+			case uri == "/boom" && r.status == 500 && strings.Contains(r.body, `"code":"INTERNAL_ERROR"`) &&
+				strings.Contains(r.body, fmt.Sprintf(`"request_id":"req-%d"`, i)):
+				boom.Add(1)
+			default:
+				bad.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 160 || boom.Load() != 40 || bad.Load() != 0 {
+		t.Fatalf("ok=%d boom=%d bad=%d", ok.Load(), boom.Load(), bad.Load())
+	}
+	logs := ts.logs.String()
+	if !strings.Contains(logs, `"request_id":"req-0"`) || !strings.Contains(logs, "handler exploded") ||
+		!strings.Contains(logs, `"stack":`) {
+		t.Fatalf("panic not logged with request id and stack")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.pool.Stats().Restarts < 40 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := ts.pool.Stats(); st.Restarts != 40 || st.Failures != 40 {
+		t.Fatalf("pool stats %+v", st)
+	}
+}
+
+// Not parallel: the test measures latency beside CPU-bound handlers.
+func TestRunawayHandlerCutAtDeadline(t *testing.T) {
+	cancelled := make(chan error, 4)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/spin", func(ctx context.Context, _ *Request) *Response {
+			for ctx.Err() == nil {
+			}
+			cancelled <- ctx.Err()
+			return Text(200, "never sent")
+		})
+		_ = r.Handle("GET", "/health", func(context.Context, *Request) *Response { return Text(200, "up") })
+	}, func(c *Config) { c.RequestTimeout = 3 * time.Second })
+
+	var wg sync.WaitGroup
+	spins := make(chan reply, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			r := ts.do("GET", "/spin", nil, nil)
+			if d := time.Since(start); d < 3*time.Second || d > 5*time.Second {
+				t.Errorf("runaway answered after %v", d)
+			}
+			spins <- r
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the spinners occupy workers
+	// Four goroutines spinning on two cores slow every hop of a request
+	// down to the Go scheduler's 10 ms time slices, so "at once" means
+	// tens of milliseconds here, and well before the runaways are cut.
+	began := time.Now()
+	var slowest time.Duration
+	for range 10 {
+		start := time.Now()
+		r := ts.do("GET", "/health", nil, nil)
+		if r.status != 200 || r.body != "up" {
+			t.Fatalf("health -> %d %q", r.status, r.body)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest > 2*time.Second || time.Since(began) > 2500*time.Millisecond {
+		t.Fatalf("health requests starved: slowest %v, all %v", slowest, time.Since(began))
+	}
+	select {
+	case r := <-spins:
+		t.Fatalf("a runaway finished before the health checks: %d", r.status)
+	default:
+	}
+	t.Logf("10 health requests beside 4 runaway handlers: slowest %v, total %v", slowest, time.Since(began))
+	wg.Wait()
+	close(spins)
+	for r := range spins {
+		if e := parseError(t, r); r.status != 503 || e.Error.Code != "TIMEOUT" {
+			t.Fatalf("runaway -> %d %s", r.status, r.body)
+		}
+	}
+	for range 4 {
+		select {
+		case err := <-cancelled:
+			if err != context.DeadlineExceeded {
+				t.Fatalf("handler saw %v", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("runaway handler was not cancelled")
+		}
+	}
+}
+
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	t.Parallel()
+	const inflight = 32
+	var entered sync.WaitGroup
+	entered.Add(inflight)
+	var count atomic.Int64
+	release := make(chan struct{})
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/slow", func(ctx context.Context, _ *Request) *Response {
+			if count.Add(1) <= inflight {
+				entered.Done()
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return Text(500, "cancelled")
+			}
+			time.Sleep(20 * time.Millisecond)
+			return Text(200, "done")
+		})
+	}, nil)
+	stopped := make(chan struct{})
+	ts.srv.OnStop(func(context.Context) { close(stopped) })
+
+	results := make(chan reply, inflight)
+	errs := make(chan error, inflight)
+	for range inflight {
+		go func() {
+			r, err := ts.try("GET", "/slow", nil, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			results <- r
+		}()
+	}
+	entered.Wait()
+
+	// A request that is still arriving when the drain starts gets 503.
+	late, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	_, _ = io.WriteString(late, "GET /slow HTTP/1.1\r\nHost: x\r\n")
+	time.Sleep(20 * time.Millisecond)
+
+	shutdown := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shutdown <- ts.srv.Shutdown(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	_, _ = io.WriteString(late, "\r\n")
+	lateResp := readResponse(t, late)
+	if lateResp.StatusCode() != 503 || !bytes.Contains(lateResp.Body(), []byte(`"code":"SHUTTING_DOWN"`)) {
+		t.Errorf("late request -> %d %s", lateResp.StatusCode(), lateResp.Body())
+	}
+	// New connections are refused.
+	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		c.Close()
+		t.Error("listener still accepting during drain")
+	}
+	close(release)
+	for range inflight {
+		select {
+		case r := <-results:
+			if r.status != 200 || r.body != "done" {
+				t.Fatalf("in-flight request -> %d %q", r.status, r.body)
+			}
+		case err := <-errs:
+			t.Fatalf("in-flight request failed: %v", err)
+		}
+	}
+	if err := <-shutdown; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("OnStop hook did not run")
+	}
+}
+
+func TestAccessLogLine(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/a/:id", func(context.Context, *Request) *Response { return Text(200, "x") })
+	}, nil)
+	ts.do("GET", "/a/1/", map[string]string{"X-Request-ID": "log-1"}, nil)
+	ts.do("GET", "/zzz", map[string]string{"X-Request-ID": "log-2"}, nil)
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(ts.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["message"] == "request" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d access lines", len(lines))
+	}
+	l := lines[0]
+	if l["method"] != "GET" || l["path"] != "/a/1" || l["status"] != 200.0 || l["request_id"] != "log-1" ||
+		l["server"] != "api" || l["level"] != "info" {
+		t.Fatalf("line %v", l)
+	}
+	if _, ok := l["duration_ms"].(float64); !ok {
+		t.Fatalf("duration_ms missing: %v", l)
+	}
+	if lines[1]["status"] != 404.0 || lines[1]["level"] != "warn" {
+		t.Fatalf("404 line %v", lines[1])
+	}
+}
