@@ -675,5 +675,20 @@ func (w *worker) run(r Runner, j *Job) (res result, f *Failure) {
 		}
 	}()
 	res.v, res.err = r.Run(j)
+	if fr, ok := res.v.(FailureReporter); ok {
+		if reason := fr.ActorFailure(); reason != nil {
+			// The caller gets its answer; the worker is still counted as
+			// failed and restarted by its supervisor.
+			return res, &Failure{Actor: w.c.path, Reason: reason}
+		}
+	}
 	return res, nil
+}
+
+// FailureReporter is implemented by job results that carry a failure of
+// the code the job ran (a handler error answered with a 500): the worker
+// replies with the result, then reports the failure to its supervisor,
+// which restarts it per its strategy and counts the restart.
+type FailureReporter interface {
+	ActorFailure() error
 }

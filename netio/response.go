@@ -23,6 +23,21 @@ type Response struct {
 	// produced (server-sent events). A write or Flush error means the
 	// client went away; Stream must then return.
 	Stream func(w *bufio.Writer) error
+	// Failure, when set, is a failure of the handler's code that the
+	// response already answers (a 500): it is reported to the pool's
+	// supervisor, which restarts and counts the worker.
+	Failure error
+	// AfterWrite, when set, runs once the response has been handed to
+	// the connection, with the status sent, on its own goroutine.
+	AfterWrite func(status int)
+}
+
+// ActorFailure implements actors.FailureReporter.
+func (r *Response) ActorFailure() error {
+	if r == nil {
+		return nil
+	}
+	return r.Failure
 }
 
 // SameSite is a cookie's SameSite attribute.

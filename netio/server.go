@@ -256,7 +256,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Tim
 		resp.write(ctx)
 	}
 	ctx.Response.Header.Set(headerRequestID, req.ID)
-	return ctx.Response.StatusCode(), nil
+	status := ctx.Response.StatusCode()
+	if resp != nil && resp.AfterWrite != nil {
+		// The response is final; its callbacks must not delay it.
+		go resp.AfterWrite(status)
+	}
+	return status, nil
 }
 
 func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {

@@ -99,7 +99,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		x.reqV, x.resV = vm.HostValue(x.req), vm.HostValue(x.res)
 		v, err := x.chain(0)
 		resp := x.respond(v, err)
-		x.finish(resp)
+		if len(x.res.finish) > 0 {
+			resp.AfterWrite = x.finish
+		}
 		return resp
 	}
 }
@@ -362,13 +364,18 @@ func (x *exchange) failure(err error) *netio.Response {
 		return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
 	}
 	x.s.logError(err, "handler "+x.req.r.Method+" "+x.req.r.Route, id)
+	var resp *netio.Response
 	if !x.s.onError.IsNil() && x.th.Context().Err() == nil {
-		if resp, ok := x.runOnError(err); ok {
-			return resp
-		}
+		resp, _ = x.runOnError(err)
 	}
-	x.res.status = 500
-	return errorResponse(500, "INTERNAL_ERROR", "Internal Server Error", id, nil)
+	if resp == nil {
+		x.res.status = 500
+		resp = errorResponse(500, "INTERNAL_ERROR", "Internal Server Error", id, nil)
+	}
+	// The client has its answer; the worker that ran the handler is
+	// still reported to its supervisor as failed (restarted, counted).
+	resp.Failure = err
+	return resp
 }
 
 // runOnError calls on_error fn(err, req[, res]) (Decision 10).
@@ -419,14 +426,20 @@ func errorResponse(status int, code, message, id string, details []string) *neti
 	return netio.JSON(status, b)
 }
 
-// finish runs the res.on_finish callbacks with the final status.
-func (x *exchange) finish(resp *netio.Response) {
-	if len(x.res.finish) == 0 {
-		return
-	}
-	x.res.status = resp.Status
+// finish runs the res.on_finish callbacks after the response was
+// written, with the final status, on a thread of their own.
+func (x *exchange) finish(status int) {
+	x.res.status = status
+	ctx, cancel := context.WithTimeout(context.Background(), x.s.timeout)
+	defer cancel()
+	th := x.s.inst.NewThread(ctx)
+	th.Enter()
+	defer func() {
+		th.Leave()
+		th.Release()
+	}()
 	for _, fn := range x.res.finish {
-		if _, err := x.th.Call(fn); err != nil {
+		if _, err := th.Call(fn); err != nil {
 			x.s.logError(err, "on_finish", x.req.id)
 		}
 	}

@@ -67,6 +67,12 @@ func TestCrashIsolationUnderLoad(t *testing.T) {
 	if n := strings.Count(app.logs.String(), `"kind":"TypeError"`); n != total/10 {
 		t.Fatalf("logged %d handler failures, want %d", n, total/10)
 	}
+	// every failure was reported to the pool's supervisor, which
+	// restarted the worker
+	waitFor(t, func() bool { return app.rt.Servers()[0].Pool().Stats().Restarts >= total/10 })
+	if st := app.rt.Servers()[0].Pool().Stats(); st.Failures < total/10 {
+		t.Fatalf("pool counted %d failures, want %d", st.Failures, total/10)
+	}
 }
 
 // A request stuck in `loop {}` is cut at its deadline with 503 while the

@@ -82,6 +82,7 @@ type Server struct {
 	onStart    []vm.Value
 	onStop     []vm.Value
 	started    time.Time
+	timeout    time.Duration
 }
 
 type middleware struct {
@@ -272,6 +273,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 	if err != nil {
 		return fail(err)
 	}
+	s.timeout = cfg.timeout
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
 		return fail(err)
