@@ -88,9 +88,20 @@ type exchange struct {
 
 func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
 	mws := s.middlewareFor(rt.Path)
+	// A route whose whole chain can touch no shared mutable state runs
+	// without the server's GIL, in parallel with everything else.
+	isolated := s.inst.Isolated(fn) && s.inst.Isolated(s.onError)
+	for _, m := range mws {
+		isolated = isolated && s.inst.Isolated(m.fn)
+	}
+	for _, g := range guards {
+		isolated = isolated && s.inst.Isolated(g)
+	}
 	return func(ctx context.Context, req *netio.Request) *netio.Response {
 		th := s.inst.NewThread(ctx)
-		th.Enter()
+		if !isolated {
+			th.Enter()
+		}
 		defer func() {
 			th.Leave()
 			th.Release()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
 
 	"tova/actors"
 	"tova/bytecode"
@@ -426,3 +427,7 @@ func (s *Server) logError(err error, where, requestID string) {
 	}
 	ev.Msg(err.Error())
 }
+
+// Handler returns the server's fasthttp handler (for in-process
+// benchmarks of the request path without sockets).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.http.Handler() }

@@ -1,24 +1,29 @@
 package vm
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // GIL is the Scheduler of a server instance: one thread at a time runs
 // the instance's Tova code, so handlers share server state without data
-// races. It is fair: waiting threads are served in arrival order, and a
-// waiting thread asks the running one to yield; the running thread gives
-// way at its next backward jump or call once it has run for Slice.
-// Blocking builtins release it (Thread.Blocking), so I/O overlaps.
+// races or lost updates. A thread that finds the GIL taken asks the
+// running thread to yield; the running thread gives way at its next
+// backward jump or call once it has run for Slice, so runaway code
+// cannot starve the others. Blocking builtins release it
+// (Thread.Blocking), so I/O overlaps. Waiting uses sync.Mutex, which
+// spins briefly (handlers are short) and turns FIFO for a waiter that
+// has waited over a millisecond.
 type GIL struct {
 	Slice time.Duration
 
 	mu      sync.Mutex
-	held    bool
-	holder  *Thread
-	since   time.Time
-	waiters []chan struct{}
+	holder  atomic.Pointer[Thread]
+	since   atomic.Int64 // unix nanoseconds when the holder acquired it
+	waiting atomic.Int32
+	gen     atomic.Uint64 // acquisitions so far
 }
 
 // NewGIL returns a GIL with the given time slice (default 2ms).
@@ -31,48 +36,42 @@ func NewGIL(slice time.Duration) *GIL {
 
 // Acquire blocks until t may run.
 func (g *GIL) Acquire(t *Thread) {
-	g.mu.Lock()
-	if !g.held {
-		g.held = true
-		g.holder = t
-		g.since = time.Now()
-		g.mu.Unlock()
-		return
+	if !g.mu.TryLock() {
+		g.waiting.Add(1)
+		if h := g.holder.Load(); h != nil {
+			h.RequestYield()
+		}
+		g.mu.Lock()
+		g.waiting.Add(-1)
 	}
-	ch := make(chan struct{})
-	g.waiters = append(g.waiters, ch)
-	if g.holder != nil {
-		g.holder.RequestYield()
+	g.gen.Add(1)
+	g.holder.Store(t)
+	g.since.Store(time.Now().UnixNano())
+	if g.waiting.Load() > 0 {
+		t.RequestYield() // others wait: give way after this slice
 	}
-	g.mu.Unlock()
-	<-ch
-	g.mu.Lock()
-	g.holder = t
-	g.since = time.Now()
-	if len(g.waiters) > 0 {
-		t.RequestYield()
-	}
-	g.mu.Unlock()
 }
 
-// Release lets the next waiting thread run (handing over directly).
-func (g *GIL) Release(t *Thread) {
-	g.mu.Lock()
-	g.holder = nil
-	if len(g.waiters) == 0 {
-		g.held = false
-		g.mu.Unlock()
+// yield lets a waiting thread run, then takes the GIL back.
+func (g *GIL) yield(t *Thread) {
+	if g.waiting.Load() == 0 {
 		return
 	}
-	next := g.waiters[0]
-	g.waiters = g.waiters[1:]
+	gen := g.gen.Load()
+	g.Release(t)
+	for g.gen.Load() == gen && g.waiting.Load() > 0 {
+		runtime.Gosched()
+	}
+	g.Acquire(t)
+}
+
+// Release lets another thread run.
+func (g *GIL) Release(t *Thread) {
+	g.holder.Store(nil)
 	g.mu.Unlock()
-	close(next)
 }
 
 // ranLongEnough reports whether the holder has used its slice.
 func (g *GIL) ranLongEnough() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return time.Since(g.since) >= g.Slice
+	return time.Now().UnixNano()-g.since.Load() >= int64(g.Slice)
 }

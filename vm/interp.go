@@ -206,7 +206,7 @@ func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret in
 	if len(t.frames) >= t.maxDepth {
 		return &Error{Kind: "StackOverflow", Msg: "stack overflow: maximum call depth exceeded"}
 	}
-	if t.signal.Load() != 0 {
+	if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
 		if err := t.checkSignal(); err != nil {
 			return err
 		}
@@ -650,9 +650,11 @@ frames:
 
 			case bc.JMP:
 				target := i.B()
-				if target < pc && t.signal.Load() != 0 {
-					if err = t.checkSignal(); err != nil {
-						break
+				if target < pc {
+					if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
+						if err = t.checkSignal(); err != nil {
+							break
+						}
 					}
 				}
 				pc = target
@@ -752,7 +754,7 @@ frames:
 				c := int64(rp(rb, a).n) + step
 				if step > 0 && c < int64(rp(rb, a+1).n) && c > int64(rp(rb, a).n) ||
 					step < 0 && c > int64(rp(rb, a+1).n) && c < int64(rp(rb, a).n) {
-					if t.signal.Load() != 0 {
+					if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
 						if err = t.checkSignal(); err != nil {
 							break
 						}
@@ -811,7 +813,8 @@ frames:
 					fr.pc = pc
 					cl := callee.AsClosure()
 					p := cl.Fn
-					if n := i.B(); n == p.NumParams && !p.HasRest && fi+1 < t.maxDepth && t.signal.Load() == 0 {
+					if n := i.B(); n == p.NumParams && !p.HasRest && fi+1 < t.maxDepth && t.poll > 1 && t.signal.Load() == 0 {
+						t.poll--
 						// Fast path: arguments are already in place as the
 						// callee's first registers; its other registers are
 						// written before they are read, so need no clearing.

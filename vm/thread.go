@@ -63,6 +63,7 @@ type Instance struct {
 	Sched Scheduler
 
 	services sync.Map
+	threads  sync.Pool
 }
 
 // Service returns the runtime service stored under key (nil if none).
@@ -153,19 +154,30 @@ func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
 // checkSignal handles a raised signal: cancellation becomes an error;
 // a yield request releases and re-acquires the scheduler.
 func (t *Thread) checkSignal() error {
+	if t.poll <= 0 {
+		t.poll = pollEvery
+		if t.ctx.Err() != nil {
+			t.signal.Or(sigCancel)
+		}
+	}
 	s := t.signal.Load()
 	if s&sigCancel != 0 {
 		return t.cancelled()
 	}
-	if s&sigYield != 0 && t.holding {
-		if g, ok := t.In.Sched.(*GIL); ok && !g.ranLongEnough() {
-			return nil // keep the request; check again at the next edge
+	if s&sigYield != 0 {
+		if g, ok := t.In.Sched.(*GIL); ok && t.holding {
+			if !g.ranLongEnough() {
+				return nil // keep the request; check again at the next edge
+			}
+			t.signal.And(^sigYield)
+			g.yield(t)
+		} else {
+			t.signal.And(^sigYield)
+			if t.holding {
+				t.Leave()
+				t.Enter()
+			}
 		}
-		t.signal.And(^sigYield)
-		t.Leave()
-		t.Enter()
-	} else if s&sigYield != 0 {
-		t.signal.And(^sigYield)
 	}
 	return nil
 }
@@ -187,11 +199,13 @@ type Thread struct {
 	handlers []handler // active try blocks of all frames, innermost last
 	maxDepth int
 
-	// signal is set from other goroutines: sigCancel when ctx ends,
+	// signal is set from other goroutines: sigCancel by Interrupt,
 	// sigYield when the scheduler wants the thread to let others run.
-	// The interpreter checks it on backward jumps and calls.
-	signal    atomic.Uint32
-	stopWatch func() bool
+	// The interpreter checks it on backward jumps and calls; every
+	// pollEvery of those it also polls ctx (cheaper than a callback
+	// registered on every request's context).
+	signal atomic.Uint32
+	poll   int
 	// holding is true while the thread holds its instance's scheduler.
 	holding bool
 
@@ -199,24 +213,36 @@ type Thread struct {
 	Locals any
 }
 
+// pollEvery is how many backward jumps and calls pass between two
+// checks of the thread's context.
+const pollEvery = 256
+
 // NewThread makes a thread bound to ctx: when ctx is done, the running
-// code stops at its next backward jump or call with a Cancelled error.
+// code stops within pollEvery backward jumps or calls with a Cancelled
+// error. Threads are recycled: call Release when done with one.
 func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	t := &Thread{In: in, ctx: ctx, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16), maxDepth: in.Cfg.MaxDepth}
-	if ctx.Done() != nil {
-		t.stopWatch = context.AfterFunc(ctx, func() { t.signal.Or(sigCancel) })
+	t, _ := in.threads.Get().(*Thread)
+	if t == nil {
+		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16)}
 	}
+	t.ctx, t.maxDepth, t.poll = ctx, in.Cfg.MaxDepth, pollEvery
 	return t
 }
 
-// Release detaches the thread from its context.
+// Release returns the thread for reuse. It must not be used afterwards.
 func (t *Thread) Release() {
-	if t.stopWatch != nil {
-		t.stopWatch()
+	if len(t.frames) > 0 || t.holding {
+		return // still running (released from inside a call): drop it
 	}
+	clear(t.stack) // drop references the stack still holds
+	t.stack = t.stack[:0]
+	t.handlers = t.handlers[:0]
+	t.signal.Store(0)
+	t.ctx, t.Locals = nil, nil
+	t.In.threads.Put(t)
 }
 
 // Context returns the thread's context.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -36,16 +37,27 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			if err != nil {
 				return err
 			}
-			log := zerolog.New(cmd.ErrOrStderr()).With().Timestamp().Logger()
+			if path := os.Getenv("TOVA_CPUPROFILE"); path != "" {
+				// Profiling a server under load: TOVA_CPUPROFILE=cpu.out tova serve ...
+				if f, err := os.Create(path); err == nil {
+					pprof.StartCPUProfile(f)
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
+			}
+			lw := newLogWriter(cmd.ErrOrStderr(), 50*time.Millisecond)
+			defer lw.Close()
+			log := zerolog.New(lw).With().Timestamp().Logger()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
 			})
 			if err != nil {
+				lw.Flush()
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
 				return &exitError{exitStartup}
 			}
+			lw.Flush()
 			for _, s := range rt.Servers() {
 				name := s.Name
 				if name == "" {
