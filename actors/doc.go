@@ -101,4 +101,36 @@
 // per request costs three times as much and 20 allocations. Under 16
 // callers the single queue's channel lock is the pool's main cost; if
 // profiles ever show it, shard the queue per CPU.
+//
+// # Server state: one instance, one scheduler
+//
+// A named server is one VM instance (package vm) with its own copy of the
+// program's module state; its handler workers run Tova code on threads of
+// that instance. Server-level `var` state (`var todos = []`) and every
+// object reachable from it is shared by all requests of the server, so
+// the instance has a scheduler, vm.GIL: a thread holds it while it runs
+// Tova code. This gives the model of the reference Tova (one event loop
+// per server process) without its failure modes:
+//
+//   - No lost updates: a read-modify-write that runs no loop iteration and
+//     no blocking call in between (`todos = [...todos, t]`,
+//     `counter += 1`) is atomic with respect to every other request.
+//   - Blocking builtins (sleep, database calls, outbound HTTP, job
+//     enqueueing) release the GIL while they wait (vm.Thread.Blocking), so
+//     I/O of many requests overlaps.
+//   - Runaway code cannot starve the server: a thread that finds the GIL
+//     taken asks the holder to yield, and the holder gives way at its next
+//     backward jump or call once it has run for its slice (2 ms); waiting
+//     turns first-in first-out after 1 ms. Each request's deadline cancels
+//     its thread through the same checks, so a `loop {}` handler costs
+//     one slice per turn and ends at its deadline with a 503.
+//   - Routes whose whole chain (middleware, guards, handler, on_error)
+//     can reach no shared mutable state run without the GIL, in parallel:
+//     vm.Instance.Isolated proves it from the bytecode (no module slot
+//     written, every slot read written only at initialisation and holding
+//     an immutable value or such a function).
+//
+// Separate named servers are separate instances with separate GILs: they
+// share no state, as separately deployed processes would not, and run in
+// parallel on different cores.
 package actors
