@@ -49,7 +49,7 @@ func newEnv(t testing.TB) *testEnv {
 }
 
 func newEnvCtx(t testing.TB, ctx context.Context) *testEnv {
-	prog, err := vm.Load(&bc.Program{Funcs: []*bc.Func{{Name: "main"}}})
+	prog, err := vm.Load(&bc.Program{Funcs: []*bc.Func{{Name: "main", NumRegs: 1, Code: []bc.Instr{bc.Make(bc.RETNIL, 0, 0, 0)}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
