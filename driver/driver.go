@@ -16,6 +16,7 @@ import (
 	"tova/frontend/parse"
 	"tova/frontend/resolve"
 	"tova/vm"
+	_ "tova/store"     // registers db and the model builtin
 	_ "tova/vm/stdlib" // registers the builtins
 )
 

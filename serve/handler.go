@@ -11,6 +11,7 @@ import (
 
 	"tova/bytecode"
 	"tova/netio"
+	"tova/store"
 	"tova/vm"
 )
 
@@ -378,6 +379,11 @@ func (x *exchange) failure(err error) *netio.Response {
 	var resp *netio.Response
 	if !x.s.onError.IsNil() && x.th.Context().Err() == nil {
 		resp, _ = x.runOnError(err)
+	}
+	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
+		// the database is down: a temporary condition, not a bug
+		x.res.status = 503
+		return errorResponse(503, "DATABASE_UNAVAILABLE", "database unavailable", id, nil)
 	}
 	if resp == nil {
 		x.res.status = 500

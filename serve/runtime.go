@@ -27,6 +27,7 @@ import (
 	"tova/actors"
 	"tova/bytecode"
 	"tova/netio"
+	"tova/store"
 	"tova/vm"
 )
 
@@ -246,6 +247,14 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 	if err != nil {
 		return fail(describeError(err))
 	}
+	// Open the database now (when the program uses one), so that an
+	// unreachable one is a startup error rather than the first request's.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = store.Ready(ctx, inst)
+	cancel()
+	if err != nil {
+		return fail(describeError(err))
+	}
 	port := defaultPort
 	if d.Port >= 0 {
 		v := inst.Globals[d.Port]
@@ -297,7 +306,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 		return fail(err)
 	}
 	s.http = hs
-	hs.OnStop(func(ctx context.Context) { s.runHooks(s.onStop, "on_stop") })
+	hs.OnStop(func(ctx context.Context) {
+		s.runHooks(s.onStop, "on_stop")
+		store.Close(inst)
+	})
 	if err := hs.Start(); err != nil {
 		return fail(err)
 	}

@@ -244,10 +244,17 @@ func TestGuideTraceAndLogger(t *testing.T) {
 		t.Fatalf("generated id %q, body %s", gen, r.body)
 	}
 	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "\n") >= 2 })
-	lines := strings.Split(strings.TrimSpace(app.stdout.String()), "\n")
+	// on_finish runs after each response is written: lines may come in
+	// either order
 	var first map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
-		t.Fatalf("logger line %q: %v", lines[0], err)
+	for _, line := range strings.Split(strings.TrimSpace(app.stdout.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("logger line %q: %v", line, err)
+		}
+		if m["request_id"] == "trace-42" {
+			first = m
+		}
 	}
 	if first["method"] != "GET" || first["path"] != "/hello" || first["status"] != float64(200) || first["request_id"] != "trace-42" {
 		t.Fatalf("logger line: %v", first)

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"tova/bytecode"
+	"tova/vm"
+)
+
+// Adapter names accepted in a db block.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Config says which database an instance uses.
+type Config struct {
+	// Adapter is SQLite or Postgres.
+	Adapter string
+	// Path is the SQLite file (":memory:" for a private in-memory
+	// database). Relative paths are taken from the program's directory.
+	Path string
+	// URL is the PostgreSQL connection URL.
+	URL string
+	// Pool is the maximum number of open connections: the PostgreSQL
+	// pool, or the number of SQLite reader connections (SQLite always has
+	// exactly one writer). Zero picks a default.
+	Pool int
+	// Source says where the configuration came from, for messages:
+	// "db block at app.tova:3:1" or "no db block".
+	Source string
+}
+
+// noBlock is the Source of the default configuration.
+const noBlock = "no db block"
+
+const (
+	defaultPGPool      = 10
+	defaultSQLiteReads = 4
+	defaultSQLiteFile  = "app.db"
+)
+
+// describe names the database for log lines and errors (never with a
+// password).
+func (c Config) describe() string {
+	if c.Adapter == Postgres {
+		return "PostgreSQL at " + redactURL(c.URL)
+	}
+	return "SQLite database " + c.Path
+}
+
+// redactURL drops the password and query of a connection URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	host := u.Host
+	db := strings.TrimPrefix(u.Path, "/")
+	if u.User != nil {
+		return u.User.Username() + "@" + host + "/" + db
+	}
+	return host + "/" + db
+}
+
+// configFor reads the instance's database configuration: the last db
+// block visible to it, or the default SQLite file next to the program.
+// ready is false when a db block exists but its code has not run yet
+// (a model declared above the server's db block).
+func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
+	blocks := in.ConfigBlocks("db")
+	if len(blocks) == 0 {
+		return Config{Adapter: SQLite, Path: resolvePath(in.Dir, defaultSQLiteFile), Source: noBlock}, true, nil
+	}
+	for _, b := range blocks {
+		if b.IsNil() {
+			return Config{}, false, nil
+		}
+	}
+	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir)
+	cfg.Source = "db block" + blockPos(in)
+	return cfg, true, err
+}
+
+// blockPos locates the db block configFor used (the last one), for
+// messages: " at app.tova:3:1".
+func blockPos(in *vm.Instance) string {
+	code := in.Prog.Code
+	var last *bytecode.Config
+	for i := range code.Configs {
+		if code.Configs[i].Kind == "db" {
+			last = &code.Configs[i]
+		}
+	}
+	if in.Server != nil {
+		for i := range in.Server.Configs {
+			if in.Server.Configs[i].Kind == "db" {
+				last = &in.Server.Configs[i]
+			}
+		}
+	}
+	if last == nil || len(code.Files) != 1 {
+		return ""
+	}
+	return fmt.Sprintf(" at %s:%d:%d", code.Files[0].Name, last.Pos.Line, last.Pos.Col)
+}
+
+// parseBlock reads one evaluated db block: the guide's keys (adapter,
+// database, url, pool) and the reference's (driver, path, url).
+func parseBlock(v vm.Value, dir string) (Config, error) {
+	if v.Kind() != vm.KObject {
+		return Config{}, configErr("a db block must be an object, got %s", vm.TypeName(v))
+	}
+	o := v.AsObject()
+	str := func(keys ...string) (string, bool, error) {
+		for _, k := range keys {
+			x, ok := o.Get(k)
+			if !ok || x.IsNil() {
+				continue
+			}
+			if x.Kind() != vm.KString {
+				return "", false, configErr("db.%s must be a String, got %s", k, vm.TypeName(x))
+			}
+			return x.AsString(), true, nil
+		}
+		return "", false, nil
+	}
+	var cfg Config
+	adapter, _, err := str("adapter", "driver")
+	if err != nil {
+		return cfg, err
+	}
+	path, hasPath, err := str("database", "path")
+	if err != nil {
+		return cfg, err
+	}
+	u, hasURL, err := str("url")
+	if err != nil {
+		return cfg, err
+	}
+	switch strings.ToLower(adapter) {
+	case "sqlite", "sqlite3":
+		cfg.Adapter = SQLite
+	case "postgres", "postgresql", "pg":
+		cfg.Adapter = Postgres
+	case "":
+		cfg.Adapter = SQLite
+		if hasURL && !hasPath {
+			cfg.Adapter = Postgres
+		}
+	default:
+		return cfg, configErr("db.adapter must be \"sqlite\" or \"postgres\", got %q", adapter)
+	}
+	if _, given := o.Get("url"); given && !hasURL && cfg.Adapter == Postgres {
+		return cfg, configErr("db.url is nil: is the environment variable it reads set?")
+	}
+	if p, ok := o.Get("pool"); ok && !p.IsNil() {
+		if p.Kind() != vm.KInt || p.AsInt() < 1 || p.AsInt() > 10000 {
+			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", vm.Repr(p))
+		}
+		cfg.Pool = int(p.AsInt())
+	}
+	switch cfg.Adapter {
+	case Postgres:
+		if !hasURL {
+			return cfg, configErr("db { adapter: \"postgres\" } needs a url, e.g. url: env(\"DATABASE_URL\")")
+		}
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return cfg, configErr("db.url must start with postgres://, got %q", redactURL(u))
+		}
+		cfg.URL = u
+	case SQLite:
+		if !hasPath {
+			path = defaultSQLiteFile
+		}
+		cfg.Path = resolvePath(dir, path)
+	}
+	return cfg, nil
+}
+
+func resolvePath(dir, p string) string {
+	if p == ":memory:" || filepath.IsAbs(p) {
+		return p
+	}
+	if dir == "" {
+		dir = "."
+	}
+	if abs, err := filepath.Abs(filepath.Join(dir, p)); err == nil {
+		return abs
+	}
+	return filepath.Join(dir, p)
+}
+
+func configErr(format string, args ...any) *vm.Error {
+	return vm.Errorf("ConfigError", "%s", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tova/vm"
+)
+
+func obj(kv ...any) vm.Value {
+	o := vm.NewObject()
+	for i := 0; i+1 < len(kv); i += 2 {
+		var v vm.Value
+		switch x := kv[i+1].(type) {
+		case string:
+			v = vm.Str(x)
+		case int:
+			v = vm.Int(int64(x))
+		case nil:
+			v = vm.Nil
+		case vm.Value:
+			v = x
+		}
+		o.Set(kv[i].(string), v)
+	}
+	return vm.ObjectValue(o)
+}
+
+// The guide's keys, the reference's keys, and the mistakes a db block
+// can contain.
+func TestParseBlock(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		block   vm.Value
+		want    Config
+		wantErr string
+	}{
+		{obj("adapter", "sqlite", "database", "app.db"), Config{Adapter: SQLite, Path: filepath.Join(dir, "app.db")}, ""},
+		{obj("driver", "sqlite", "path", "/tmp/x.db", "pool", 3), Config{Adapter: SQLite, Path: "/tmp/x.db", Pool: 3}, ""},
+		{obj("adapter", "sqlite", "database", ":memory:"), Config{Adapter: SQLite, Path: ":memory:"}, ""},
+		{obj(), Config{Adapter: SQLite, Path: filepath.Join(dir, "app.db")}, ""},
+		{obj("adapter", "postgres", "url", "postgres://u:secret@h:5432/d", "pool", 20), Config{Adapter: Postgres, URL: "postgres://u:secret@h:5432/d", Pool: 20}, ""},
+		{obj("driver", "postgresql", "url", "postgresql://h/d"), Config{Adapter: Postgres, URL: "postgresql://h/d"}, ""},
+		{obj("url", "postgres://h/d"), Config{Adapter: Postgres, URL: "postgres://h/d"}, ""},
+		{obj("adapter", "postgres", "url", nil), Config{}, "db.url is nil"},
+		{obj("adapter", "postgres"), Config{}, "needs a url"},
+		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
+		{obj("adapter", "mysql"), Config{}, `db.adapter must be "sqlite" or "postgres", got "mysql"`},
+		{obj("adapter", "sqlite", "pool", 0), Config{}, "db.pool must be an Int between 1 and 10000"},
+		{obj("adapter", "sqlite", "pool", "big"), Config{}, "db.pool must be an Int"},
+		{obj("adapter", 1), Config{}, "db.adapter must be a String"},
+	}
+	for _, c := range cases {
+		got, err := parseBlock(c.block, dir)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want %q", vm.Repr(c.block), err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %+v, %v; want %+v", vm.Repr(c.block), got, err, c.want)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := redactURL("postgres://app:hunter2@db.internal:5432/shop?sslmode=require"); got != "app@db.internal:5432/shop" {
+		t.Fatalf("redactURL = %q", got)
+	}
+	if strings.Contains((Config{Adapter: Postgres, URL: "postgres://a:pw@h/d"}).describe(), "pw") {
+		t.Fatal("describe shows the password")
+	}
+}
+
+func TestIsReadOnly(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":                             true,
+		"  select * from t":                    true,
+		"-- note\nSELECT 1":                    true,
+		"/* x */ (SELECT 1)":                   true,
+		"VALUES (1)":                           true,
+		"INSERT INTO t VALUES (1)":             false,
+		"WITH x AS (DELETE FROM t) SELECT 1":   false,
+		"UPDATE t SET a = 1":                   false,
+		"PRAGMA journal_mode":                  false,
+		"-- only a comment":                    false,
+		"DELETE FROM t WHERE id IN (SELECT 1)": false,
+	} {
+		if got := isReadOnly(q); got != want {
+			t.Errorf("isReadOnly(%q) = %v", q, got)
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for typ, want := range map[string]fieldKind{
+		"Int": kindInt, "Float": kindFloat, "Bool": kindBool, "String": kindString, "Date": kindTime,
+		"Option<Int>": kindInt, "String?": kindString, "[String]": kindJSON, "Object": kindJSON, "Address": kindJSON, "": kindJSON,
+	} {
+		if got := kindOf(typ); got != want {
+			t.Errorf("kindOf(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+// Existing column types that fit a field, and those that are a change.
+func TestCompatible(t *testing.T) {
+	for _, c := range []struct {
+		d    *dialect
+		kind fieldKind
+		typ  string
+		ok   bool
+	}{
+		{sqliteDialect, kindInt, "INTEGER", true},
+		{sqliteDialect, kindInt, "BIGINT", true},
+		{sqliteDialect, kindBool, "BOOLEAN", true},
+		{sqliteDialect, kindBool, "INTEGER", false},
+		{sqliteDialect, kindInt, "TEXT", false},
+		{sqliteDialect, kindString, "VARCHAR(20)", true},
+		{sqliteDialect, kindTime, "TEXT", true},
+		{sqliteDialect, kindFloat, "REAL", true},
+		{sqliteDialect, kindFloat, "INTEGER", false},
+		{postgresDialect, kindInt, "bigint", true},
+		{postgresDialect, kindInt, "integer", true},
+		{postgresDialect, kindFloat, "double precision", true},
+		{postgresDialect, kindBool, "boolean", true},
+		{postgresDialect, kindString, "character varying", true},
+		{postgresDialect, kindTime, "timestamp with time zone", true},
+		{postgresDialect, kindTime, "text", false},
+		{postgresDialect, kindJSON, "jsonb", true},
+		{postgresDialect, kindString, "integer", false},
+	} {
+		if got := c.d.compatible(c.kind, c.d.classOf(c.typ)); got != c.ok {
+			t.Errorf("%s: %v in a %s column: %v, want %v", c.d.name, c.kind, c.typ, got, c.ok)
+		}
+	}
+}

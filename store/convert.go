@@ -1,0 +1,236 @@
+package store
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// Values cross between Tova and SQL only here: Tova values become
+// statement parameters (never SQL text), and driver values become typed
+// Tova values, the same on both engines.
+
+// isoLayout is how times read and write: JavaScript's toISOString, UTC
+// with milliseconds, which sorts as text in SQLite.
+const isoLayout = "2006-01-02T15:04:05.000Z"
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// formatTime renders a time as the ISO 8601 string rows carry.
+func formatTime(t time.Time) string { return t.UTC().Format(isoLayout) }
+
+// timeParam is a time as a parameter: ISO text for SQLite (where it is
+// stored as text), a time for PostgreSQL's timestamptz. Both keep
+// milliseconds, so a time reads back identically on both.
+func (d *dialect) timeParam(t time.Time) any {
+	t = t.UTC().Truncate(time.Millisecond)
+	if d.pg() {
+		return t
+	}
+	return t.Format(isoLayout)
+}
+
+// parseTime reads an ISO 8601 date or date-time string.
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// fieldParam converts a value for a column of kind k.
+func (d *dialect) fieldParam(t *vm.Thread, k fieldKind, v vm.Value) (any, bool) {
+	if v.IsNil() {
+		return nil, true
+	}
+	switch k {
+	case kindInt:
+		switch v.Kind() {
+		case vm.KInt:
+			return v.AsInt(), true
+		case vm.KFloat:
+			f := v.AsFloat()
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	case kindFloat:
+		if v.IsNumber() {
+			return v.Number(), true
+		}
+	case kindBool:
+		if v.Kind() == vm.KBool {
+			return v.AsBool(), true
+		}
+	case kindString:
+		if v.Kind() == vm.KString {
+			return v.AsString(), true
+		}
+	case kindTime:
+		switch v.Kind() {
+		case vm.KString:
+			if tm, ok := parseTime(v.AsString()); ok {
+				return d.timeParam(tm), true
+			}
+		case vm.KInt:
+			return d.timeParam(time.UnixMilli(v.AsInt())), true
+		case vm.KHost:
+			if dt, ok := v.AsHost().(*stdlib.Date); ok {
+				return d.timeParam(dt.T), true
+			}
+		}
+	case kindJSON:
+		b, err := stdlib.AppendJSON(t, nil, v)
+		if err != nil {
+			return nil, false
+		}
+		return string(b), true
+	}
+	return nil, false
+}
+
+// rawParam converts an argument of db.query/get/run.
+func (d *dialect) rawParam(t *vm.Thread, v vm.Value) (any, error) {
+	switch v.Kind() {
+	case vm.KNil:
+		return nil, nil
+	case vm.KBool:
+		return v.AsBool(), nil
+	case vm.KInt:
+		return v.AsInt(), nil
+	case vm.KFloat:
+		return v.AsFloat(), nil
+	case vm.KString:
+		return v.AsString(), nil
+	case vm.KDuration:
+		return v.AsDuration() / int64(time.Millisecond), nil
+	case vm.KSize:
+		return v.AsSize(), nil
+	case vm.KArray, vm.KObject:
+		b, err := stdlib.AppendJSON(t, nil, v)
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
+	case vm.KHost:
+		if dt, ok := v.AsHost().(*stdlib.Date); ok {
+			return d.timeParam(dt.T), nil
+		}
+	}
+	return nil, vm.TypeErrorf("a %s cannot be a query parameter", vm.TypeName(v))
+}
+
+// fieldValue converts what the driver read from a column of kind k.
+func fieldValue(k fieldKind, x any) vm.Value {
+	switch v := x.(type) {
+	case nil:
+		return vm.Nil
+	case int64:
+		switch k {
+		case kindBool:
+			return vm.Bool(v != 0)
+		case kindFloat:
+			return vm.Float(float64(v))
+		case kindTime:
+			return vm.Str(formatTime(time.UnixMilli(v)))
+		}
+		return vm.Int(v)
+	case float64:
+		if k == kindInt && v == math.Trunc(v) && math.Abs(v) < 1<<63 {
+			return vm.Int(int64(v))
+		}
+		return vm.Float(v)
+	case bool:
+		return vm.Bool(v)
+	case time.Time:
+		return vm.Str(formatTime(v))
+	case string:
+		return textValue(k, v)
+	case []byte:
+		return textValue(k, string(v))
+	}
+	return anyValue(x, "")
+}
+
+func textValue(k fieldKind, s string) vm.Value {
+	switch k {
+	case kindJSON:
+		if v, err := stdlib.ParseJSONString(s); err == nil {
+			return v
+		}
+	case kindTime:
+		if t, ok := parseTime(s); ok {
+			return vm.Str(formatTime(t))
+		}
+	}
+	return vm.Str(s)
+}
+
+// anyValue converts a value of a raw query's column; dbType is the
+// column's declared type as the driver reports it (upper case). A
+// column declared BOOLEAN reads as Bool on SQLite too; NUMERIC, which
+// PostgreSQL sends as text, reads as a number.
+func anyValue(x any, dbType string) vm.Value {
+	switch v := x.(type) {
+	case nil:
+		return vm.Nil
+	case int64:
+		if dbType == "BOOLEAN" || dbType == "BOOL" {
+			return vm.Bool(v != 0)
+		}
+		return vm.Int(v)
+	case float64:
+		return vm.Float(v)
+	case float32:
+		return vm.Float(float64(v))
+	case bool:
+		return vm.Bool(v)
+	case time.Time:
+		return vm.Str(formatTime(v))
+	case string:
+		if dbType == "NUMERIC" || dbType == "DECIMAL" {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return vm.Int(n)
+			}
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return vm.Float(f)
+			}
+		}
+		return vm.Str(v)
+	case []byte:
+		if dbType == "JSON" || dbType == "JSONB" {
+			if j, err := stdlib.ParseJSON(v); err == nil {
+				return j
+			}
+		}
+		return vm.Str(string(v))
+	case [16]byte:
+		return vm.Str(formatUUID(v))
+	}
+	return vm.Str(strings.TrimSpace(stringOf(x)))
+}
+
+func formatUUID(b [16]byte) string {
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hex[c>>4], hex[c&15])
+	}
+	return string(out)
+}
+
+func stringOf(x any) string {
+	if s, ok := x.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return ""
+}

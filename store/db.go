@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"tova/vm"
+)
+
+// DB is an open database: its engine's dialect and connection pools.
+//
+// SQLite gets one writer connection (every statement that may write,
+// and every transaction, goes through it, so writers queue in Go rather
+// than failing with "database is locked") plus a pool of reader
+// connections, which WAL lets run beside the writer. PostgreSQL gets
+// one pool of Config.Pool connections for everything.
+type DB struct {
+	cfg   Config
+	d     *dialect
+	write *sql.DB
+	read  *sql.DB
+
+	// txs maps a thread running db.transaction to its transaction, so
+	// that every database call of that thread joins it. ntx counts them
+	// so that calls outside transactions skip the lookup.
+	txs sync.Map
+	ntx atomic.Int32
+}
+
+// querier is what statements run on: a pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+const (
+	busyTimeout    = 10 * time.Second
+	connectTimeout = 5 * time.Second
+	// Idle connections are closed after a while, so a pool nobody uses
+	// any more (an instance that has stopped) does not hold them.
+	idleTimeout = time.Minute
+)
+
+// Open opens and pings the database of cfg. A PostgreSQL server that
+// cannot be reached gives a DatabaseUnavailable error naming it.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	switch cfg.Adapter {
+	case SQLite:
+		return openSQLite(ctx, cfg)
+	case Postgres:
+		return openPostgres(ctx, cfg)
+	}
+	return nil, configErr("unknown database adapter %q", cfg.Adapter)
+}
+
+// sqliteDSN builds the driver's DSN: WAL, a busy timeout and foreign
+// keys on every connection (pragmas are per connection, so they belong
+// in the DSN); BEGIN IMMEDIATE for transactions on the writer.
+func sqliteDSN(path string, writer bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	var b strings.Builder
+	b.WriteString("file:")
+	b.WriteString(esc.Replace(path))
+	b.WriteString("?_pragma=busy_timeout(")
+	b.WriteString(itoa(busyTimeout.Milliseconds()))
+	b.WriteString(")&_pragma=foreign_keys(1)")
+	if path != ":memory:" {
+		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	}
+	if writer {
+		b.WriteString("&_txlock=immediate")
+	}
+	return b.String()
+}
+
+func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
+	db := &DB{cfg: cfg, d: sqliteDialect}
+	w, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
+	if err != nil {
+		return nil, unavailable(err, &cfg)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	db.write = w
+	if cfg.Path == ":memory:" {
+		// Each connection to :memory: is a database of its own: keep
+		// exactly one, forever.
+		db.read = w
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, unavailable(err, &cfg)
+		}
+		return db, nil
+	}
+	w.SetConnMaxIdleTime(idleTimeout)
+	// The writer opens first: it switches the file to WAL before any
+	// reader looks at it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, unavailable(err, &cfg)
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(cfg.Path, false))
+	if err != nil {
+		w.Close()
+		return nil, unavailable(err, &cfg)
+	}
+	n := cfg.Pool
+	if n <= 0 {
+		n = defaultSQLiteReads
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(idleTimeout)
+	db.read = r
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
+	pc, err := pgx.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, configErr("db.url: %v", err)
+	}
+	if pc.ConnectTimeout == 0 {
+		pc.ConnectTimeout = connectTimeout
+	}
+	p := stdlib.OpenDB(*pc)
+	n := cfg.Pool
+	if n <= 0 {
+		n = defaultPGPool
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxIdleTime(idleTimeout)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout+time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return nil, dbError(err, &cfg)
+		}
+		return nil, unavailable(err, &cfg)
+	}
+	return &DB{cfg: cfg, d: postgresDialect, write: p, read: p}, nil
+}
+
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Config returns the configuration the database was opened with.
+func (db *DB) Config() Config { return db.cfg }
+
+// Pools returns the connection pools: SQLite's single-connection writer
+// and its readers, or PostgreSQL's one pool twice. Benchmarks and tests
+// use them to run the same statements from Go.
+func (db *DB) Pools() (write, read *sql.DB) { return db.write, db.read }
+
+type txn struct {
+	tx    *sql.Tx
+	depth int // nested db.transaction calls (savepoints)
+}
+
+// on returns what a statement of thread t runs on: the thread's
+// transaction if it is inside db.transaction, else the writer or the
+// readers.
+func (db *DB) on(t *vm.Thread, write bool) querier {
+	if t != nil && db.ntx.Load() > 0 {
+		if x, ok := db.txs.Load(t); ok {
+			return x.(*txn).tx
+		}
+	}
+	if write {
+		return db.write
+	}
+	return db.read
+}
+
+// inTx reports whether thread t is inside db.transaction.
+func (db *DB) inTx(t *vm.Thread) bool {
+	if t == nil || db.ntx.Load() == 0 {
+		return false
+	}
+	_, ok := db.txs.Load(t)
+	return ok
+}
+
+// transaction runs fn inside a transaction of thread t: committed when
+// fn returns, rolled back when it fails (its error is returned as is).
+// A nested call runs inside a savepoint of the outer transaction.
+func (db *DB) transaction(t *vm.Thread, fn func() (vm.Value, error)) (vm.Value, error) {
+	ctx := t.Context()
+	if x, ok := db.txs.Load(t); ok {
+		tx := x.(*txn)
+		tx.depth++
+		sp := "tova_sp_" + itoa(int64(tx.depth))
+		defer func() { tx.depth-- }()
+		var err error
+		t.Blocking(func() { _, err = tx.tx.ExecContext(ctx, "SAVEPOINT "+sp) })
+		if err != nil {
+			return vm.Nil, dbError(err, &db.cfg)
+		}
+		v, ferr := fn()
+		if ferr != nil {
+			t.Blocking(func() {
+				if _, err = tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); err == nil {
+					_, err = tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp)
+				}
+			})
+			return vm.Nil, ferr
+		}
+		t.Blocking(func() { _, err = tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp) })
+		return v, dbError(err, &db.cfg)
+	}
+	var tx *sql.Tx
+	var err error
+	t.Blocking(func() { tx, err = db.write.BeginTx(ctx, nil) })
+	if err != nil {
+		return vm.Nil, dbError(err, &db.cfg)
+	}
+	v, ferr := db.within(t, tx, fn)
+	if ferr != nil {
+		t.Blocking(func() { tx.Rollback() })
+		return vm.Nil, ferr
+	}
+	t.Blocking(func() { err = tx.Commit() })
+	if err != nil {
+		return vm.Nil, dbError(err, &db.cfg)
+	}
+	return v, nil
+}
+
+// within runs fn with tx registered as thread t's transaction.
+func (db *DB) within(t *vm.Thread, tx *sql.Tx, fn func() (vm.Value, error)) (vm.Value, error) {
+	db.txs.Store(t, &txn{tx: tx})
+	db.ntx.Add(1)
+	defer func() {
+		db.txs.Delete(t)
+		db.ntx.Add(-1)
+		if r := recover(); r != nil {
+			tx.Rollback()
+			panic(r)
+		}
+	}()
+	return fn()
+}
+
+// isReadOnly reports whether a raw statement only reads, so that SQLite
+// may run it on a reader connection. Anything unsure goes to the writer.
+func isReadOnly(query string) bool {
+	s := strings.TrimLeft(query, " \t\r\n(")
+	for strings.HasPrefix(s, "--") || strings.HasPrefix(s, "/*") {
+		if strings.HasPrefix(s, "--") {
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				return false
+			}
+			s = s[i+1:]
+		} else {
+			i := strings.Index(s, "*/")
+			if i < 0 {
+				return false
+			}
+			s = s[i+2:]
+		}
+		s = strings.TrimLeft(s, " \t\r\n(")
+	}
+	end := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	if end < 0 {
+		end = len(s)
+	}
+	switch strings.ToUpper(s[:end]) {
+	case "SELECT", "VALUES", "EXPLAIN":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,179 @@
+// Package store is Tova's database layer: the `db` block, `model`
+// declarations and their query API, and raw SQL through the `db`
+// builtin, on SQLite (the default, embedded, github.com/glebarez/go-sqlite)
+// and PostgreSQL (github.com/jackc/pgx/v5 through database/sql). The
+// same program runs on both and gets the same results: SQL is generated
+// once, with $N placeholders, RETURNING, "quoted" names and explicit
+// NULL ordering, which both engines accept; a small dialect layer
+// covers column types, schema introspection and LIMIT/OFFSET, and rows
+// are converted by the model's field types, not by what the engine
+// happens to return.
+//
+// Importing the package registers the builtins `db` and `__model` (the
+// compiler turns `model X` into `X = __model(spec)`).
+//
+// # The db block
+//
+//	db { adapter: "sqlite", database: "app.db" }
+//	db { adapter: "postgres", url: env("DATABASE_URL"), pool: 20 }
+//	db { driver: "sqlite", path: "data/app.db" }      // the reference's keys
+//
+// adapter (or driver) is "sqlite" or "postgres" (a url alone means
+// postgres); database (or path) is the SQLite file, relative to the
+// program's directory, ":memory:" for a private in-memory database; url
+// is the PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=...;
+// connect_timeout defaults to 5 s); pool is the maximum number of open
+// connections (PostgreSQL, default 10; SQLite: reader connections,
+// default 4). The last db block visible to a server wins (top-level
+// blocks, then the server's own). With no db block, models use app.db
+// next to the program; the path is printed on stderr when it is opened.
+//
+// Each server (each VM instance) has its own connections, opened when
+// a model is declared (if its db block has run by then) or on first use.
+// SQLite runs in WAL mode with a 10 s busy timeout, foreign keys on, one
+// writer connection through which every write and every transaction
+// goes (writers queue instead of failing with "database is locked"),
+// and reader connections beside it. Database calls run with the
+// server's scheduler released, so a slow query blocks only the request
+// that runs it.
+//
+// # Models
+//
+//	type User { id: Int, name: String, email: String, admin: Bool }
+//	model User                      // fields from the type of that name
+//
+//	model Task {
+//	  title: String
+//	  done: Bool = false            // default for create
+//	  tags: [String]                // lists, objects, records: stored as JSON text
+//	  due: Option<Date>
+//	  table: "todo_items"           // default: lower-case name + "s" ("tasks")
+//	  timestamps: true              // created_at, updated_at
+//	}
+//
+// Every model has an `id` primary key the database assigns (never
+// reused). Column types: Int → INTEGER / BIGINT, Float → REAL / DOUBLE
+// PRECISION, Bool → BOOLEAN, String → TEXT, Date and the timestamps →
+// TIMESTAMP / TIMESTAMPTZ, anything else → TEXT holding JSON. Columns
+// are nullable; Option<T> and T are stored alike.
+//
+// The table is created if missing when the model is declared (when the
+// database is known by then) or on first use. A declared field missing
+// from an existing table is added (ALTER TABLE ADD COLUMN; old rows read
+// nil there). A column whose type no longer fits its field is a
+// SchemaError naming every such field; columns are never converted or
+// dropped. Columns of the table that the model does not declare are
+// left alone and not read.
+//
+// # Query API
+//
+// Rows are objects with the model's fields in declaration order, typed
+// by the model: Int, Float, Bool, String, lists and objects for JSON
+// fields, nil for NULL; Date fields and the timestamps are ISO 8601
+// strings in UTC with milliseconds ("2026-01-02T03:04:05.000Z"), which
+// compare and sort correctly as strings.
+//
+//	M.all()                             // every row, ordered by id
+//	M.find(id)                          // the row, or nil
+//	M.where({ status: "pending" })      // list of rows
+//	M.first({ email: e })               // the first matching row, or nil
+//	M.count()  M.count({ done: false }) // Int
+//	M.create({ title: "x" })            // the inserted row, as stored
+//	M.update(id, { done: true })        // the updated row, or nil if no such id
+//	M.delete(id)                        // true if a row was deleted, else false
+//	M.delete_where({ done: true })      // number of rows deleted
+//	M.paginate(page, per_page)          // { data, page, per_page, total, total_pages }
+//
+// Filters: every key must be a field; a value matches by equality, nil
+// matches NULL, and a list matches any of its values ({ status: ["a",
+// "b"] }, except for JSON fields). Values in create and update must fit
+// their field's type (an Int is accepted for a Float; a Date field takes
+// a Date, an ISO string or epoch milliseconds); id is ignored there.
+// update sets updated_at when the model has timestamps; create sets
+// both, and applies the fields' defaults.
+//
+// Ordering and limits are options, given as named arguments or as a
+// trailing object:
+//
+//	M.where({ status: "paid" }, order: "-created_at", limit: 10)
+//	M.all(order: "name, -id", limit: 20, offset: 40)
+//	M.all({ order: ["kind", "-price"] })
+//	M.first({ kind: "nut" }, order: "-id")
+//	M.paginate(2, 25, order: "-created_at", where: { done: false })
+//	M.paginate(page: 2, per_page: 25)
+//
+// order names fields, "-" for descending ("name desc" works too).
+// Results always end ordered by id, so ties come out the same on every
+// engine; nil sorts first ascending and last descending, and text
+// compares by bytes ("Z" before "a") on both engines. paginate clamps
+// per_page to 1..100 (default 20) and page to >= 1.
+//
+// A model also has the attributes name, table and fields.
+//
+// # Raw SQL
+//
+// Placeholders are $1, $2, ... on both engines (a number may repeat);
+// values are always sent as parameters, never spliced into the SQL.
+//
+//	db.query(sql, ...params)  // list of row objects
+//	db.get(sql, ...params)    // the first row, or nil
+//	db.run(sql, ...params)    // { changes, last_id }
+//	db.exec(sql)              // one or more statements, no parameters; nil
+//	db.transaction(fn() { ... })
+//	db.adapter                // "sqlite" or "postgres"
+//
+// Raw rows are typed by what the engine reports for each column: a
+// column declared BOOLEAN reads as Bool on SQLite too, times read as
+// ISO strings, PostgreSQL's NUMERIC as numbers, json/jsonb as values.
+// Computed expressions follow the engine (SQLite has no Bool: SELECT
+// 1 = 1 gives 1 there; PostgreSQL gives an untyped SELECT $1 back as
+// text). Parameters: Int, Float, String, Bool, nil, a Date, a Duration
+// (as milliseconds), a Size (as bytes), or a list/object (as JSON text).
+//
+// db.run's last_id is the id of the row an INSERT added: SQLite's last
+// rowid, PostgreSQL's lastval() on the inserting connection (so nil
+// there when the insert gave its own id); with a RETURNING clause it is
+// the first column of the last row returned, and changes counts those
+// rows. For portable ids, use RETURNING id.
+//
+// db.transaction(fn) runs fn in a transaction and returns its result:
+// committed when fn returns, rolled back when it raises (the error is
+// raised again, unchanged). Every model and db call of the same request
+// inside fn joins the transaction; a nested db.transaction is a
+// savepoint, rolled back alone when its fn raises. As in SQL, a failed
+// statement that fn catches leaves a PostgreSQL transaction unable to
+// commit (the commit raises); SQLite carries on. Wrap the statement in
+// a nested db.transaction to recover from it on both.
+//
+// # Errors
+//
+// Errors raised to Tova code (err.kind):
+//
+//   - "DatabaseError": the engine refused the statement (a constraint,
+//     bad SQL, a missing table); err.message is the engine's message.
+//     Constraint violations have err.value.code "unique_violation",
+//     "not_null_violation", "foreign_key_violation" or
+//     "check_violation" on both engines (other errors: the engine's
+//     code).
+//   - "DatabaseUnavailable": the database cannot be reached, the
+//     connection was lost, or SQLite stayed locked past the busy
+//     timeout. The message names the database, never its password. The
+//     HTTP layer answers 503; the next call reconnects.
+//   - "ColumnError": a filter, order or field value names a field the
+//     model does not have; the message names the field, the model and
+//     its fields.
+//   - "SchemaError": the model does not match its existing table.
+//   - "ConfigError": a db block that cannot work (unknown adapter, a
+//     postgres block without url, a bad pool), or the database used
+//     before the db block that configures it has run.
+//   - "TypeError": a value of the wrong type for its field, bad
+//     arguments or options.
+//
+// # Go API
+//
+// Open opens a database from a Config; Use gives a VM instance an open
+// database instead of its db blocks; Ready opens an instance's database
+// and checks its models' tables (a server runtime calls it at startup so
+// that an unreachable database is a startup error); Close closes what an
+// instance opened.
+package store

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"syscall"
+
+	sqlite "github.com/glebarez/go-sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	// Only the result-code constants: the driver package modernc.org/sqlite
+	// itself must never be linked beside glebarez's (both register "sqlite").
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"tova/vm"
+)
+
+// Error kinds raised to Tova code (err.kind).
+const (
+	// KindDatabase is a failure the engine reported: a constraint
+	// violation, bad SQL, a missing table. err.value.code names
+	// constraint violations the same way on both engines.
+	KindDatabase = "DatabaseError"
+	// KindUnavailable means the database cannot be reached (refused,
+	// connection lost, locked past the busy timeout). The HTTP layer
+	// answers such failures with 503; the next call reconnects.
+	KindUnavailable = "DatabaseUnavailable"
+	// KindSchema is a model that does not match its existing table.
+	KindSchema = "SchemaError"
+	// KindColumn is a query naming a field the model does not have.
+	KindColumn = "ColumnError"
+)
+
+// Constraint codes in err.value.code, identical on both engines.
+const (
+	codeUnique     = "unique_violation"
+	codeNotNull    = "not_null_violation"
+	codeForeignKey = "foreign_key_violation"
+	codeCheck      = "check_violation"
+)
+
+var pgCodes = map[string]string{
+	"23505": codeUnique, "23502": codeNotNull, "23503": codeForeignKey, "23514": codeCheck,
+}
+
+var sqliteCodes = map[int]string{
+	sqlite3.SQLITE_CONSTRAINT_UNIQUE:     codeUnique,
+	sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: codeUnique,
+	sqlite3.SQLITE_CONSTRAINT_NOTNULL:    codeNotNull,
+	sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: codeForeignKey,
+	sqlite3.SQLITE_CONSTRAINT_CHECK:      codeCheck,
+}
+
+// sqliteMsgRE splits the driver's "<generic>: <message> (<code>)" text.
+var sqliteMsgRE = regexp.MustCompile(`^(?:[^:]*: )?(.*?) \(\d+\)(?: \(SQLITE_BUSY\))?$`)
+
+// dbError turns a driver error into the Tova error the caller sees;
+// cfg names the database in "unavailable" messages.
+func dbError(err error, cfg *Config) error {
+	if err == nil {
+		return nil
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		return ve
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &vm.Error{Kind: vm.ErrCancelled, Msg: "database call cancelled: " + err.Error(), Cause: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if unavailableState(pe.Code) {
+			return unavailable(err, cfg)
+		}
+		code := pgCodes[pe.Code]
+		if code == "" {
+			code = pe.Code
+		}
+		msg := pe.Message
+		if pe.Detail != "" {
+			msg += " (" + pe.Detail + ")"
+		}
+		return dbErr(msg, code, err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_NOTADB:
+			return unavailable(err, cfg)
+		}
+		msg := se.Error()
+		if m := sqliteMsgRE.FindStringSubmatch(msg); m != nil {
+			msg = m[1]
+		}
+		code := sqliteCodes[se.Code()]
+		if c, ok := sqlite.ErrorCodeString[se.Code()&0xff]; ok && code == "" {
+			code = sqliteCodeName(c)
+		}
+		return dbErr(msg, code, err)
+	}
+	if connectionLost(err) {
+		return unavailable(err, cfg)
+	}
+	return dbErr(err.Error(), "", err)
+}
+
+// sqliteCodeName extracts "SQLITE_ERROR" from the driver's description.
+func sqliteCodeName(desc string) string {
+	if i := strings.LastIndex(desc, "("); i >= 0 && strings.HasSuffix(desc, ")") {
+		return desc[i+1 : len(desc)-1]
+	}
+	return desc
+}
+
+// unavailableState: connection exceptions, shutdowns, too many clients.
+func unavailableState(code string) bool {
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+}
+
+// connectionLost recognises failures of the connection itself rather
+// than of the statement.
+func connectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &oe), errors.As(err, &ne):
+		return true
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, net.ErrClosed):
+		return true
+	case pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return true
+	}
+	return strings.Contains(err.Error(), "conn closed")
+}
+
+func unavailable(err error, cfg *Config) *vm.Error {
+	where := "the database"
+	if cfg != nil {
+		where = cfg.describe()
+	}
+	return &vm.Error{Kind: KindUnavailable, Msg: "cannot reach " + where + ": " + err.Error(), Cause: err}
+}
+
+func dbErr(msg, code string, cause error) *vm.Error {
+	e := &vm.Error{Kind: KindDatabase, Msg: msg, Cause: cause}
+	if code != "" {
+		o := vm.NewObject()
+		o.Set("code", vm.Str(code))
+		e.Value = vm.ObjectValue(o)
+	}
+	return e
+}

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"tova/vm"
+)
+
+// serviceKey keys the database state among an instance's services.
+type serviceKey struct{}
+
+// instanceDB is the database state of one VM instance: the database it
+// opened (on first use) and the models it declared.
+type instanceDB struct {
+	db       atomic.Pointer[DB]
+	borrowed atomic.Bool // db came from Use: its owner closes it
+	mu       sync.Mutex  // serialises opening
+
+	modelsMu sync.Mutex
+	models   []*Model
+}
+
+func stateOf(in *vm.Instance) *instanceDB {
+	return in.ServiceOrInit(serviceKey{}, func() any {
+		s := &instanceDB{}
+		// An instance nobody references any more closes its pools; a
+		// runtime that knows when an instance ends calls Close instead.
+		runtime.AddCleanup(in, func(s *instanceDB) { s.close() }, s)
+		return s
+	}).(*instanceDB)
+}
+
+func (s *instanceDB) close() error {
+	if db := s.db.Swap(nil); db != nil && !s.borrowed.Swap(false) {
+		return db.Close()
+	}
+	return nil
+}
+
+// open returns the instance's database, opening it on first use from
+// the instance's db block (read under the scheduler, connected outside
+// it).
+func (s *instanceDB) open(t *vm.Thread) (*DB, error) {
+	if db := s.db.Load(); db != nil {
+		return db, nil
+	}
+	cfg, ready, err := configFor(t.In)
+	if err != nil {
+		return nil, err
+	}
+	if !ready {
+		return nil, configErr("the database is used before its db block has run (move the db block above the code that uses it)")
+	}
+	var db *DB
+	t.Blocking(func() { db, err = s.connect(t.Context(), cfg, t.In.Cfg.Stderr) })
+	return db, err
+}
+
+// connect opens the database once; log hears where the default one is.
+func (s *instanceDB) connect(ctx context.Context, cfg Config, log io.Writer) (*DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if db := s.db.Load(); db != nil {
+		return db, nil
+	}
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Source == noBlock {
+		fmt.Fprintf(log, "tova: no db block: using the SQLite database %s\n", cfg.Path)
+	}
+	s.db.Store(db)
+	return db, nil
+}
+
+func (s *instanceDB) addModel(m *Model) {
+	s.modelsMu.Lock()
+	s.models = append(s.models, m)
+	s.modelsMu.Unlock()
+}
+
+// Ready opens the instance's database and creates or checks the tables
+// of the models it has declared, when it has a db block or models. A
+// server runtime calls it after a server's body has run, so that an
+// unreachable database or a model that no longer matches its table is
+// a startup error rather than the first request's.
+func Ready(ctx context.Context, in *vm.Instance) error {
+	s := stateOf(in)
+	s.modelsMu.Lock()
+	models := append([]*Model(nil), s.models...)
+	s.modelsMu.Unlock()
+	if len(models) == 0 && len(in.ConfigBlocks("db")) == 0 {
+		return nil
+	}
+	db := s.db.Load()
+	if db == nil {
+		cfg, ready, err := configFor(in)
+		if err != nil || !ready {
+			return err
+		}
+		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr); err != nil {
+			return err
+		}
+	}
+	for _, m := range models {
+		if err := m.ensure(ctx, db, db.write, false); err != nil {
+			return dbError(err, &db.cfg)
+		}
+	}
+	return nil
+}
+
+// Close closes the database the instance opened, if any (one given with
+// Use is only let go of). The next database call of the instance opens
+// its database again.
+func Close(in *vm.Instance) error {
+	if s, ok := in.Service(serviceKey{}).(*instanceDB); ok {
+		return s.close()
+	}
+	return nil
+}
+
+// Use gives the instance an already open database instead of the one
+// its db blocks name (tests and embedders). The caller keeps it: it
+// closes it when done; the instance never does.
+func Use(in *vm.Instance, db *DB) {
+	s := stateOf(in)
+	s.borrowed.Store(true)
+	s.db.Store(db)
+}

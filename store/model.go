@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"tova/vm"
+)
+
+// Model is the host object a `model` declaration binds: the table
+// schema it implies and the query API on it. One Model exists per
+// declaration per VM instance.
+type Model struct {
+	name  string
+	table string
+	// cols are the columns in row order: "id", the declared fields,
+	// then created_at and updated_at when timestamps are on.
+	cols       []column
+	index      map[string]int
+	timestamps bool
+	rowShape   *vm.Shape
+	tableSQL   string // the quoted table name
+	selectList string // the quoted column list of every SELECT/RETURNING
+	selectFrom string // SELECT <selectList> FROM <tableSQL>
+	st         *instanceDB
+	methods    map[string]vm.Value // bound methods, for named-argument calls
+
+	mu    sync.Mutex
+	ready atomic.Pointer[DB] // the database whose table is known to match
+}
+
+type column struct {
+	name   string
+	kind   fieldKind
+	typ    string   // the declared type, for messages
+	def    vm.Value // default for create
+	hasDef bool
+}
+
+func (m *Model) TypeName() string { return "Model" }
+
+func (m *Model) String() string { return "<model " + m.name + ">" }
+
+func (m *Model) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign %s.%s: models are read-only", m.name, name)
+}
+
+func (m *Model) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	switch name {
+	case "name":
+		return vm.Str(m.name), true, nil
+	case "table":
+		return vm.Str(m.table), true, nil
+	case "fields":
+		out := make([]vm.Value, len(m.cols))
+		for i, c := range m.cols {
+			out[i] = vm.Str(c.name)
+		}
+		return vm.NewArray(out), true, nil
+	}
+	if b, ok := m.methods[name]; ok {
+		return b, true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+// newModel builds a model from the spec the compiler emits for a model
+// declaration: { name, fields: [{ name, type, default, has_default }],
+// options: { table, timestamps, ... } }.
+func newModel(spec vm.Value) (*Model, error) {
+	bad := func(format string, args ...any) (*Model, error) {
+		return nil, vm.Errorf(KindSchema, format, args...)
+	}
+	if spec.Kind() != vm.KObject {
+		return bad("__model: bad model spec")
+	}
+	so := spec.AsObject()
+	nameV, _ := so.Get("name")
+	if nameV.Kind() != vm.KString {
+		return bad("__model: model without a name")
+	}
+	m := &Model{name: nameV.AsString(), index: map[string]int{}}
+	m.table = strings.ToLower(m.name) + "s"
+	if ov, ok := so.Get("options"); ok && ov.Kind() == vm.KObject {
+		opts := ov.AsObject()
+		for i, k := range opts.Keys() {
+			v := opts.Values()[i]
+			switch k {
+			case "table":
+				if v.Kind() != vm.KString || v.AsString() == "" {
+					return bad("model %s: table must be a non-empty String, got %s", m.name, vm.Repr(v))
+				}
+				m.table = v.AsString()
+			case "timestamps":
+				if v.Kind() != vm.KBool {
+					return bad("model %s: timestamps must be true or false, got %s", m.name, vm.Repr(v))
+				}
+				m.timestamps = v.AsBool()
+			}
+		}
+	}
+	m.add(column{name: "id", kind: kindInt, typ: "Int"})
+	if fv, ok := so.Get("fields"); ok && fv.Kind() == vm.KArray {
+		for _, f := range fv.AsArray().Elems {
+			if f.Kind() != vm.KObject {
+				continue
+			}
+			fo := f.AsObject()
+			n, _ := fo.Get("name")
+			ty, _ := fo.Get("type")
+			def, _ := fo.Get("default")
+			hasDef, _ := fo.Get("has_default")
+			if n.Kind() != vm.KString {
+				continue
+			}
+			name := n.AsString()
+			if name == "id" {
+				continue // always the primary key
+			}
+			if _, dup := m.index[name]; dup {
+				return bad("model %s: field %s is declared twice", m.name, name)
+			}
+			typ := ""
+			if ty.Kind() == vm.KString {
+				typ = ty.AsString()
+			}
+			m.add(column{name: name, kind: kindOf(typ), typ: typ, def: def, hasDef: hasDef.Truthy()})
+		}
+	}
+	if m.timestamps {
+		for _, n := range []string{"created_at", "updated_at"} {
+			if i, ok := m.index[n]; ok {
+				m.cols[i].kind, m.cols[i].typ = kindTime, "Date"
+				continue
+			}
+			m.add(column{name: n, kind: kindTime, typ: "Date"})
+		}
+	}
+	names := make([]string, len(m.cols))
+	quoted := make([]string, len(m.cols))
+	for i, c := range m.cols {
+		names[i] = c.name
+		quoted[i] = quoteIdent(c.name)
+	}
+	m.rowShape = vm.ShapeOf(names)
+	m.tableSQL = quoteIdent(m.table)
+	m.selectList = strings.Join(quoted, ", ")
+	m.selectFrom = "SELECT " + m.selectList + " FROM " + m.tableSQL
+	m.methods = map[string]vm.Value{}
+	for _, name := range methodNames {
+		name := name
+		m.methods[name] = vm.BuiltinValue(&vm.Builtin{Name: m.name + "." + name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			return m.call(t, name, args)
+		}})
+	}
+	return m, nil
+}
+
+func (m *Model) add(c column) {
+	m.index[c.name] = len(m.cols)
+	m.cols = append(m.cols, c)
+}
+
+// column returns the column named name, or a ColumnError naming the
+// model and its fields.
+func (m *Model) column(name string) (int, error) {
+	if i, ok := m.index[name]; ok {
+		return i, nil
+	}
+	names := make([]string, len(m.cols))
+	for i, c := range m.cols {
+		names[i] = c.name
+	}
+	return -1, vm.Errorf(KindColumn, "model %s has no field %q (fields: %s)", m.name, name, strings.Join(names, ", "))
+}
+
+// ensure makes the table match the model: created when missing, missing
+// fields added as columns, and a column whose type no longer fits its
+// field reported (never converted or dropped). Inside a transaction the
+// check runs on it and is not remembered, as the transaction may roll
+// back.
+func (m *Model) ensure(ctx context.Context, db *DB, q querier, inTx bool) error {
+	if m.ready.Load() == db {
+		return nil
+	}
+	if inTx {
+		// The transaction is this thread's alone; taking m.mu here could
+		// wait for a thread that waits for this transaction's connection.
+		return m.sync(ctx, db, q)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ready.Load() == db {
+		return nil
+	}
+	err := m.sync(ctx, db, q)
+	var ve *vm.Error
+	if err != nil && !(errors.As(err, &ve) && ve.Kind == KindSchema) {
+		// Another instance may have created the table or added the
+		// column at the same moment: look again once.
+		err = m.sync(ctx, db, q)
+	}
+	if err == nil {
+		m.ready.Store(db)
+	}
+	return err
+}
+
+func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
+	existing, err := tableColumns(ctx, db, q, m.table)
+	if err != nil {
+		return err
+	}
+	d := db.d
+	if len(existing) == 0 {
+		defs := []string{d.idColumn()}
+		for _, c := range m.cols[1:] {
+			defs = append(defs, quoteIdent(c.name)+" "+d.columnType(c.kind))
+		}
+		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
+		return err
+	}
+	var problems []string
+	if _, ok := existing["id"]; !ok {
+		problems = append(problems, "it has no id column")
+	}
+	for _, c := range m.cols[1:] {
+		typ, ok := existing[columnKey(d, c.name)]
+		if !ok {
+			_, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind))
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if !d.compatible(c.kind, d.classOf(typ)) {
+			problems = append(problems, "field "+c.name+" is declared "+c.typ+" but the column has type "+strings.ToUpper(typ))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return vm.Errorf(KindSchema, "model %s does not match table %s: %s; change the declaration or migrate the table (columns are never converted or dropped)",
+			m.name, m.table, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// tableColumns returns the columns of a table (name → declared type),
+// empty when the table does not exist.
+func tableColumns(ctx context.Context, db *DB, q querier, table string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, db.d.columnsQuery(), table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, err
+		}
+		out[columnKey(db.d, name)] = typ
+	}
+	return out, rows.Err()
+}
+
+// columnKey: SQLite column names are case-insensitive, PostgreSQL's
+// quoted ones are not.
+func columnKey(d *dialect, name string) string {
+	if d.pg() {
+		return name
+	}
+	return strings.ToLower(name)
+}

@@ -1,0 +1,647 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"strconv"
+	"strings"
+
+	"tova/vm"
+)
+
+// methodNames are the query methods of a model (see doc.go).
+var methodNames = []string{"all", "find", "where", "first", "count", "paginate", "create", "update", "delete", "delete_where"}
+
+func (m *Model) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	if _, ok := m.methods[name]; !ok {
+		return vm.Nil, true, vm.TypeErrorf("model %s has no method %s (methods: %s)", m.name, name, strings.Join(methodNames, ", "))
+	}
+	v, err := m.call(t, name, args)
+	return v, true, err
+}
+
+func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, error) {
+	db, err := m.st.open(t)
+	if err != nil {
+		return vm.Nil, err
+	}
+	switch name {
+	case "all":
+		if len(args) > 1 {
+			return vm.Nil, m.argErr(name, "takes at most an options object")
+		}
+		return m.list(t, db, name, vm.Nil, arg(args, 0), false)
+	case "where":
+		if len(args) == 0 || len(args) > 2 {
+			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")
+		}
+		return m.list(t, db, name, args[0], arg(args, 1), false)
+	case "first":
+		if len(args) > 2 {
+			return vm.Nil, m.argErr(name, "takes an optional filter and an optional options object")
+		}
+		return m.list(t, db, name, arg(args, 0), arg(args, 1), true)
+	case "find":
+		if len(args) != 1 {
+			return vm.Nil, m.argErr(name, "takes one id")
+		}
+		id, ok, err := m.id(name, args[0])
+		if err != nil || !ok {
+			return vm.Nil, err
+		}
+		return m.one(t, db, false, m.selectFrom+` WHERE "id" = $1`, id)
+	case "count":
+		if len(args) > 1 {
+			return vm.Nil, m.argErr(name, "takes an optional filter object")
+		}
+		return m.count(t, db, name, arg(args, 0))
+	case "paginate":
+		return m.paginate(t, db, args)
+	case "create":
+		if len(args) != 1 {
+			return vm.Nil, m.argErr(name, "takes one object of field values")
+		}
+		return m.create(t, db, args[0])
+	case "update":
+		if len(args) != 2 {
+			return vm.Nil, m.argErr(name, "takes an id and an object of field values")
+		}
+		return m.update(t, db, args[0], args[1])
+	case "delete":
+		if len(args) != 1 {
+			return vm.Nil, m.argErr(name, "takes one id")
+		}
+		id, ok, err := m.id(name, args[0])
+		if err != nil || !ok {
+			return vm.False, err
+		}
+		n, err := m.exec(t, db, "DELETE FROM "+m.tableSQL+` WHERE "id" = $1`, id)
+		return vm.Bool(n > 0), err
+	case "delete_where":
+		if len(args) != 1 || args[0].Kind() != vm.KObject {
+			return vm.Nil, m.argErr(name, "takes a filter object (use {} to delete every row)")
+		}
+		var params []any
+		where, err := m.filter(t, db, name, args[0], &params)
+		if err != nil {
+			return vm.Nil, err
+		}
+		n, err := m.exec(t, db, "DELETE FROM "+m.tableSQL+where, params...)
+		return vm.Int(n), err
+	}
+	return vm.Nil, vm.TypeErrorf("model %s has no method %s", m.name, name)
+}
+
+func arg(args []vm.Value, i int) vm.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return vm.Nil
+}
+
+func (m *Model) argErr(method, msg string) error {
+	return vm.TypeErrorf("%s.%s %s", m.name, method, msg)
+}
+
+// id reads a row id: an Int, a whole Float or a String of digits (a
+// path parameter). ok is false for nil, which matches no row.
+func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
+	switch v.Kind() {
+	case vm.KNil:
+		return 0, false, nil
+	case vm.KInt:
+		return v.AsInt(), true, nil
+	case vm.KFloat:
+		if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), true, nil
+		}
+	case vm.KString:
+		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
+			return n, true, nil
+		}
+	}
+	return 0, false, vm.TypeErrorf("%s.%s: an id is an Int, got %s", m.name, method, vm.Repr(v))
+}
+
+// run executes fn (if any) on the database with the scheduler released,
+// after making sure the model's table matches. Statements join the
+// thread's transaction when it is inside db.transaction.
+func (m *Model) run(t *vm.Thread, db *DB, write bool, fn func(ctx context.Context, q querier) error) error {
+	var err error
+	t.Blocking(func() {
+		ctx := t.Context()
+		if err = m.ensure(ctx, db, db.on(t, true), db.inTx(t)); err == nil && fn != nil {
+			err = fn(ctx, db.on(t, write))
+		}
+	})
+	return dbError(err, &db.cfg)
+}
+
+// rows runs a query returning the model's columns.
+func (m *Model) rows(t *vm.Thread, db *DB, write bool, query string, params ...any) ([]vm.Value, error) {
+	var out []vm.Value
+	err := m.run(t, db, write, func(ctx context.Context, q querier) error {
+		rows, err := q.QueryContext(ctx, query, params...)
+		if err != nil {
+			return err
+		}
+		out, err = m.scan(rows)
+		return err
+	})
+	return out, err
+}
+
+// one runs a query returning at most one row of the model (nil if none).
+func (m *Model) one(t *vm.Thread, db *DB, write bool, query string, params ...any) (vm.Value, error) {
+	rows, err := m.rows(t, db, write, query, params...)
+	if err != nil || len(rows) == 0 {
+		return vm.Nil, err
+	}
+	return rows[0], nil
+}
+
+func (m *Model) exec(t *vm.Thread, db *DB, query string, params ...any) (int64, error) {
+	var n int64
+	err := m.run(t, db, true, func(ctx context.Context, q querier) error {
+		res, err := q.ExecContext(ctx, query, params...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// scan reads rows of the model's columns into typed row objects.
+func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
+	defer rows.Close()
+	n := len(m.cols)
+	raw := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var out []vm.Value
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		vals := make([]vm.Value, n)
+		for i := range m.cols {
+			vals[i] = fieldValue(m.cols[i].kind, raw[i])
+		}
+		out = append(out, vm.ObjectValue(vm.NewObjectShaped(m.rowShape, vals)))
+	}
+	return out, rows.Err()
+}
+
+// filter renders a filter object as a WHERE clause: every key must be a
+// field; nil matches NULL, a list matches any of its values (except
+// for JSON fields, where it is the value), anything else is equality.
+func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *[]any) (string, error) {
+	if f.IsNil() {
+		return "", nil
+	}
+	if f.Kind() != vm.KObject {
+		return "", vm.TypeErrorf("%s.%s: the filter is an object such as { status: \"pending\" }, got %s", m.name, method, vm.Repr(f))
+	}
+	o := f.AsObject()
+	if o.Len() == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	for i, key := range o.Keys() {
+		ci, err := m.column(key)
+		if err != nil {
+			return "", err
+		}
+		c := m.cols[ci]
+		v := o.Values()[i]
+		if i == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		switch {
+		case v.IsNil():
+			b.WriteString(quoteIdent(c.name) + " IS NULL")
+		case v.Kind() == vm.KArray && c.kind != kindJSON:
+			elems := v.AsArray().Elems
+			if len(elems) == 0 {
+				b.WriteString("1 = 0") // in an empty list: no row
+				continue
+			}
+			b.WriteString(quoteIdent(c.name) + " IN (")
+			for j, e := range elems {
+				p, err := m.param(t, db, method, c, e)
+				if err != nil {
+					return "", err
+				}
+				*params = append(*params, p)
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(len(*params)))
+			}
+			b.WriteString(")")
+		default:
+			p, err := m.param(t, db, method, c, v)
+			if err != nil {
+				return "", err
+			}
+			*params = append(*params, p)
+			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
+		}
+	}
+	return b.String(), nil
+}
+
+func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value) (any, error) {
+	p, ok := db.d.fieldParam(t, c.kind, v)
+	if !ok {
+		return nil, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
+	}
+	return p, nil
+}
+
+// listOptions are the options of all/where/first/paginate.
+type listOptions struct {
+	order  string // rendered ORDER BY clause
+	limit  int64  // -1: none
+	offset int64
+	where  vm.Value // paginate's filter
+}
+
+// options reads an options object: order ("-created_at", "title,-id" or
+// a list of such names), limit and offset.
+func (m *Model) options(db *DB, method string, v vm.Value, allowed ...string) (listOptions, error) {
+	o := listOptions{limit: -1}
+	var order vm.Value
+	if !v.IsNil() {
+		if v.Kind() != vm.KObject {
+			return o, vm.TypeErrorf("%s.%s: options are an object such as { order: \"-id\", limit: 10 }, got %s", m.name, method, vm.Repr(v))
+		}
+		obj := v.AsObject()
+		for i, k := range obj.Keys() {
+			x := obj.Values()[i]
+			if !contains(allowed, k) {
+				return o, vm.TypeErrorf("%s.%s: unknown option %s (options: %s)", m.name, method, k, strings.Join(allowed, ", "))
+			}
+			switch k {
+			case "order":
+				order = x
+			case "limit", "offset":
+				if x.IsNil() {
+					continue
+				}
+				if x.Kind() != vm.KInt || x.AsInt() < 0 {
+					return o, vm.TypeErrorf("%s.%s: %s must be an Int >= 0, got %s", m.name, method, k, vm.Repr(x))
+				}
+				if k == "limit" {
+					o.limit = x.AsInt()
+				} else {
+					o.offset = x.AsInt()
+				}
+			case "where":
+				o.where = x
+			}
+		}
+	}
+	clause, err := m.orderBy(db, method, order)
+	o.order = clause
+	return o, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// orderBy renders the ORDER BY clause. Rows always end ordered by id, so
+// that results are the same on both engines whatever the ties.
+func (m *Model) orderBy(db *DB, method string, v vm.Value) (string, error) {
+	var terms []string
+	switch v.Kind() {
+	case vm.KNil:
+	case vm.KString:
+		terms = strings.Split(v.AsString(), ",")
+	case vm.KArray:
+		for _, e := range v.AsArray().Elems {
+			if e.Kind() != vm.KString {
+				return "", vm.TypeErrorf("%s.%s: order lists field names, got %s", m.name, method, vm.Repr(e))
+			}
+			terms = append(terms, e.AsString())
+		}
+	default:
+		return "", vm.TypeErrorf("%s.%s: order is a field name such as \"-created_at\", got %s", m.name, method, vm.Repr(v))
+	}
+	var b strings.Builder
+	b.WriteString(" ORDER BY ")
+	desc, hasID := false, false
+	for _, term := range terms {
+		term = strings.TrimSpace(term)
+		desc = false
+		switch {
+		case strings.HasPrefix(term, "-"):
+			desc, term = true, strings.TrimSpace(term[1:])
+		case strings.HasPrefix(term, "+"):
+			term = strings.TrimSpace(term[1:])
+		}
+		if f := strings.Fields(term); len(f) == 2 && (strings.EqualFold(f[1], "desc") || strings.EqualFold(f[1], "asc")) {
+			term, desc = f[0], strings.EqualFold(f[1], "desc")
+		}
+		if term == "" {
+			continue
+		}
+		ci, err := m.column(term)
+		if err != nil {
+			return "", err
+		}
+		if b.Len() > len(" ORDER BY ") {
+			b.WriteString(", ")
+		}
+		b.WriteString(db.d.orderTerm(term, m.cols[ci].kind, desc))
+		hasID = hasID || term == "id"
+	}
+	if !hasID {
+		if b.Len() > len(" ORDER BY ") {
+			b.WriteString(", ")
+		}
+		if desc {
+			b.WriteString(`"id" DESC`)
+		} else {
+			b.WriteString(`"id"`)
+		}
+	}
+	return b.String(), nil
+}
+
+func (m *Model) list(t *vm.Thread, db *DB, method string, filter, opts vm.Value, first bool) (vm.Value, error) {
+	o, err := m.options(db, method, opts, "order", "limit", "offset")
+	if err != nil {
+		return vm.Nil, err
+	}
+	var params []any
+	where, err := m.filter(t, db, method, filter, &params)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if first {
+		o.limit = 1
+	}
+	rows, err := m.rows(t, db, false, m.selectFrom+where+o.order+db.d.limitClause(o.limit, o.offset), params...)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if first {
+		if len(rows) == 0 {
+			return vm.Nil, nil
+		}
+		return rows[0], nil
+	}
+	if rows == nil {
+		rows = []vm.Value{}
+	}
+	return vm.NewArray(rows), nil
+}
+
+func (m *Model) count(t *vm.Thread, db *DB, method string, filter vm.Value) (vm.Value, error) {
+	var params []any
+	where, err := m.filter(t, db, method, filter, &params)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var n int64
+	err = m.run(t, db, false, func(ctx context.Context, q querier) error {
+		rows, err := q.QueryContext(ctx, "SELECT COUNT(*) FROM "+m.tableSQL+where, params...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return vm.Int(n), err
+}
+
+var pageShape = vm.ShapeOf([]string{"data", "page", "per_page", "total", "total_pages"})
+
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+)
+
+// paginate(page = 1, per_page = 20, { order, where }): one page of rows
+// and the totals. per_page is clamped to 1..100, page to >= 1.
+func (m *Model) paginate(t *vm.Thread, db *DB, args []vm.Value) (vm.Value, error) {
+	page, perPage := int64(1), int64(defaultPerPage)
+	var opts vm.Value
+	pos := args
+	if n := len(args); n > 0 && args[n-1].Kind() == vm.KObject {
+		opts, pos = args[n-1], args[:n-1]
+	}
+	if len(pos) > 2 {
+		return vm.Nil, m.argErr("paginate", "takes page, per_page and an optional options object")
+	}
+	readInt := func(name string, v vm.Value, dst *int64) error {
+		if v.IsNil() {
+			return nil
+		}
+		if v.Kind() != vm.KInt {
+			return vm.TypeErrorf("%s.paginate: %s must be an Int, got %s", m.name, name, vm.Repr(v))
+		}
+		*dst = v.AsInt()
+		return nil
+	}
+	if err := readInt("page", arg(pos, 0), &page); err != nil {
+		return vm.Nil, err
+	}
+	if err := readInt("per_page", arg(pos, 1), &perPage); err != nil {
+		return vm.Nil, err
+	}
+	if opts.Kind() == vm.KObject {
+		// page and per_page may come by name too: paginate(page: 2, per_page: 10)
+		o := opts.AsObject().Copy()
+		for _, k := range []string{"page", "per_page"} {
+			if v, ok := o.Get(k); ok {
+				dst := &page
+				if k == "per_page" {
+					dst = &perPage
+				}
+				if err := readInt(k, v, dst); err != nil {
+					return vm.Nil, err
+				}
+				o.Delete(k)
+			}
+		}
+		opts = vm.ObjectValue(o)
+	}
+	page = max(page, 1)
+	perPage = min(max(perPage, 1), maxPerPage)
+	o, err := m.options(db, "paginate", opts, "order", "where")
+	if err != nil {
+		return vm.Nil, err
+	}
+	total, err := m.count(t, db, "paginate", o.where)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var params []any
+	where, err := m.filter(t, db, "paginate", o.where, &params)
+	if err != nil {
+		return vm.Nil, err
+	}
+	offset := (page - 1) * perPage
+	if page > math.MaxInt64/perPage {
+		offset = math.MaxInt64
+	}
+	rows, err := m.rows(t, db, false, m.selectFrom+where+o.order+db.d.limitClause(perPage, offset), params...)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if rows == nil {
+		rows = []vm.Value{}
+	}
+	n := total.AsInt()
+	pages := (n + perPage - 1) / perPage
+	return vm.ObjectValue(vm.NewObjectShaped(pageShape, []vm.Value{vm.NewArray(rows), vm.Int(page), vm.Int(perPage), total, vm.Int(pages)})), nil
+}
+
+// values reads the field values of create/update: every key must be a
+// field (id is ignored: ids are the database's), values must fit their
+// field's type.
+func (m *Model) values(t *vm.Thread, db *DB, method string, data vm.Value) ([]int, []any, error) {
+	if data.Kind() != vm.KObject {
+		return nil, nil, vm.TypeErrorf("%s.%s: field values are an object, got %s", m.name, method, vm.Repr(data))
+	}
+	o := data.AsObject()
+	cols := make([]int, 0, o.Len()+2)
+	params := make([]any, 0, o.Len()+2)
+	for i, key := range o.Keys() {
+		if key == "id" {
+			continue
+		}
+		ci, err := m.column(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := m.param(t, db, method, m.cols[ci], o.Values()[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		cols = append(cols, ci)
+		params = append(params, p)
+	}
+	return cols, params, nil
+}
+
+func has(cols []int, ci int) bool {
+	for _, c := range cols {
+		if c == ci {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) create(t *vm.Thread, db *DB, data vm.Value) (vm.Value, error) {
+	cols, params, err := m.values(t, db, "create", data)
+	if err != nil {
+		return vm.Nil, err
+	}
+	for ci, c := range m.cols {
+		if c.hasDef && !has(cols, ci) {
+			p, err := m.param(t, db, "create", c, c.def)
+			if err != nil {
+				return vm.Nil, err
+			}
+			cols, params = append(cols, ci), append(params, p)
+		}
+	}
+	if m.timestamps {
+		now := db.d.timeParam(t.In.Cfg.Now())
+		for _, n := range []string{"created_at", "updated_at"} {
+			if ci := m.index[n]; !has(cols, ci) {
+				cols, params = append(cols, ci), append(params, now)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(m.tableSQL)
+	if len(cols) == 0 {
+		b.WriteString(" DEFAULT VALUES")
+	} else {
+		b.WriteString(" (")
+		for i, ci := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteIdent(m.cols[ci].name))
+		}
+		b.WriteString(") VALUES (")
+		for i := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(i+1))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(" RETURNING ")
+	b.WriteString(m.selectList)
+	return m.one(t, db, true, b.String(), params...)
+}
+
+func (m *Model) update(t *vm.Thread, db *DB, idV, data vm.Value) (vm.Value, error) {
+	id, ok, err := m.id("update", idV)
+	if err != nil || !ok {
+		return vm.Nil, err
+	}
+	cols, params, err := m.values(t, db, "update", data)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if m.timestamps {
+		now := db.d.timeParam(t.In.Cfg.Now())
+		ci := m.index["updated_at"]
+		found := false
+		for i, c := range cols {
+			if c == ci {
+				params[i], found = now, true
+			}
+		}
+		if !found {
+			cols, params = append(cols, ci), append(params, now)
+		}
+	}
+	if len(cols) == 0 {
+		return m.one(t, db, false, m.selectFrom+` WHERE "id" = $1`, id)
+	}
+	var b strings.Builder
+	b.WriteString("UPDATE ")
+	b.WriteString(m.tableSQL)
+	b.WriteString(" SET ")
+	for i, ci := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(m.cols[ci].name))
+		b.WriteString(" = $" + strconv.Itoa(i+1))
+	}
+	params = append(params, id)
+	b.WriteString(` WHERE "id" = $` + strconv.Itoa(len(params)))
+	b.WriteString(" RETURNING ")
+	b.WriteString(m.selectList)
+	return m.one(t, db, true, b.String(), params...)
+}

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"tova/vm"
+)
+
+// Database is the `db` builtin: raw SQL on the database of the calling
+// instance (each server has its own). It holds no state itself.
+type Database struct{}
+
+var rawMethods = map[string]vm.Value{}
+
+func init() {
+	for _, name := range []string{"query", "get", "run", "exec", "transaction"} {
+		name := name
+		rawMethods[name] = vm.BuiltinValue(&vm.Builtin{Name: "db." + name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			v, _, err := (Database{}).CallMethod(t, name, args)
+			return v, err
+		}})
+	}
+}
+
+func (Database) TypeName() string { return "Database" }
+
+func (Database) String() string { return "<db>" }
+
+func (Database) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign db.%s", name)
+}
+
+func (Database) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if name == "adapter" {
+		db, err := stateOf(t.In).open(t)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		return vm.Str(db.cfg.Adapter), true, nil
+	}
+	if b, ok := rawMethods[name]; ok {
+		return b, true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	if _, ok := rawMethods[name]; !ok {
+		return vm.Nil, true, vm.TypeErrorf("db has no method %s (methods: query, get, run, exec, transaction)", name)
+	}
+	db, err := stateOf(t.In).open(t)
+	if err != nil {
+		return vm.Nil, true, err
+	}
+	if name == "transaction" {
+		if len(args) != 1 || !callable(args[0]) {
+			return vm.Nil, true, vm.TypeErrorf("db.transaction takes a function: db.transaction(fn() { ... })")
+		}
+		v, err := db.transaction(t, func() (vm.Value, error) { return t.Call(args[0]) })
+		return v, true, err
+	}
+	if len(args) == 0 || args[0].Kind() != vm.KString {
+		return vm.Nil, true, vm.TypeErrorf("db.%s takes an SQL string first", name)
+	}
+	query := args[0].AsString()
+	if name == "exec" {
+		if len(args) > 1 {
+			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")
+		}
+		var err error
+		t.Blocking(func() { _, err = db.on(t, true).ExecContext(t.Context(), query) })
+		return vm.Nil, true, dbError(err, &db.cfg)
+	}
+	params := make([]any, len(args)-1)
+	for i, a := range args[1:] {
+		if params[i], err = db.d.rawParam(t, a); err != nil {
+			return vm.Nil, true, err
+		}
+	}
+	var v vm.Value
+	switch name {
+	case "query", "get":
+		t.Blocking(func() {
+			var rows []vm.Value
+			rows, err = rawRows(t.Context(), db.on(t, !isReadOnly(query)), query, params, name == "get")
+			switch {
+			case name == "query" && rows == nil:
+				v = vm.NewArray([]vm.Value{})
+			case name == "query":
+				v = vm.NewArray(rows)
+			case len(rows) > 0:
+				v = rows[0]
+			}
+		})
+	case "run":
+		t.Blocking(func() { v, err = db.run(t, query, params) })
+	}
+	return v, true, dbError(err, &db.cfg)
+}
+
+func callable(v vm.Value) bool {
+	k := v.Kind()
+	return k == vm.KFunc || k == vm.KBuiltin
+}
+
+var runShape = vm.ShapeOf([]string{"changes", "last_id"})
+
+// run executes a statement and reports { changes, last_id }. last_id is
+// the id of the row an INSERT added (SQLite's last rowid, PostgreSQL's
+// lastval() on the same connection), or of the last row a RETURNING
+// clause returned (its first column); nil otherwise.
+func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
+	ctx := t.Context()
+	upper := strings.ToUpper(query)
+	if strings.Contains(upper, "RETURNING") {
+		rows, err := rawRows(ctx, db.on(t, true), query, params, false)
+		if err != nil {
+			return vm.Nil, err
+		}
+		last := vm.Nil
+		if n := len(rows); n > 0 {
+			if o := rows[n-1].AsObject(); o.Len() > 0 {
+				last = o.Values()[0]
+			}
+		}
+		return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(int64(len(rows))), last})), nil
+	}
+	insert := strings.HasPrefix(strings.TrimSpace(upper), "INSERT")
+	q := db.on(t, true)
+	if insert && db.d.pg() && !db.inTx(t) {
+		// lastval() must run on the connection that inserted.
+		c, err := db.write.Conn(ctx)
+		if err != nil {
+			return vm.Nil, err
+		}
+		defer c.Close()
+		q = c
+	}
+	res, err := q.ExecContext(ctx, query, params...)
+	if err != nil {
+		return vm.Nil, err
+	}
+	changes, err := res.RowsAffected()
+	if err != nil {
+		return vm.Nil, err
+	}
+	last := vm.Nil
+	if insert && changes > 0 {
+		if db.d.pg() {
+			var id int64
+			if rq, ok := q.(interface {
+				QueryRowContext(context.Context, string, ...any) *sql.Row
+			}); ok && rq.QueryRowContext(ctx, "SELECT lastval()").Scan(&id) == nil {
+				last = vm.Int(id)
+			}
+		} else if id, err := res.LastInsertId(); err == nil {
+			last = vm.Int(id)
+		}
+	}
+	return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(changes), last})), nil
+}
+
+// rawRows runs a query and returns its rows as objects keyed by column
+// name, typed by what the engine says of each column.
+func rawRows(ctx context.Context, q querier, query string, params []any, firstOnly bool) ([]vm.Value, error) {
+	rows, err := q.QueryContext(ctx, query, params...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	dbTypes := make([]string, len(types))
+	for i, ct := range types {
+		dbTypes[i] = strings.ToUpper(ct.DatabaseTypeName())
+	}
+	shape := vm.ShapeOf(names)
+	unique := len(shape.Keys()) == len(names)
+	raw := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var out []vm.Value
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		vals := make([]vm.Value, len(names))
+		for i := range raw {
+			vals[i] = anyValue(raw[i], dbTypes[i])
+		}
+		if unique {
+			out = append(out, vm.ObjectValue(vm.NewObjectShaped(shape, vals)))
+		} else {
+			// Same-named columns (a join): the last one wins.
+			o := vm.NewObject()
+			for i, n := range names {
+				o.Set(n, vals[i])
+			}
+			out = append(out, vm.ObjectValue(o))
+		}
+		if firstOnly {
+			break
+		}
+	}
+	return out, rows.Err()
+}

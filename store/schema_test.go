@@ -1,0 +1,152 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"tova/driver"
+	"tova/store"
+	"tova/vm"
+)
+
+// A model that gains fields gets the columns added (old rows read nil
+// there); a field whose type changed is reported, and the table is left
+// as it was.
+func TestSchemaEvolution(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			t.Parallel()
+			d := freshDB(t, e)
+			v1 := `model Task { title: String }
+print(Task.create({ title: "old" }))`
+			if got := d.run(t, "v1.tova", []byte(v1)); got != "{ id: 1, title: \"old\" }\n" {
+				t.Fatalf("v1: %q", got)
+			}
+			v2 := `model Task {
+  title: String
+  done: Bool = false
+  points: Float
+  timestamps: true
+}
+print(Task.create({ title: "new" }))
+print(Task.all())`
+			want := `{ id: 2, title: "new", done: false, points: nil, created_at: "2026-01-02T03:04:06.000Z", updated_at: "2026-01-02T03:04:06.000Z" }
+[{ id: 1, title: "old", done: nil, points: nil, created_at: nil, updated_at: nil }, { id: 2, title: "new", done: false, points: nil, created_at: "2026-01-02T03:04:06.000Z", updated_at: "2026-01-02T03:04:06.000Z" }]
+`
+			if got := d.run(t, "v2.tova", []byte(v2)); got != want {
+				t.Fatalf("v2:\n%s\nwant:\n%s", got, want)
+			}
+			v3 := `model Task {
+  title: Int
+  done: String
+}
+print("not reached")`
+			got := d.run(t, "v3.tova", []byte(v3))
+			for _, s := range []string{"SchemaError", "model Task does not match table tasks", "field done is declared String but the column has type BOOLEAN", "field title is declared Int but the column has type TEXT"} {
+				if !strings.Contains(got, s) {
+					t.Errorf("v3 output lacks %q:\n%s", s, got)
+				}
+			}
+			if strings.Contains(got, "not reached") {
+				t.Error("a model that does not match its table must stop the program where it is declared")
+			}
+			// The table is unchanged: v2 still runs.
+			if got := d.run(t, "v4.tova", []byte(`model Task { title: String }
+print(Task.count(), Task.find(1).title)`)); got != "2 old\n" {
+				t.Fatalf("after the mismatch: %q", got)
+			}
+		})
+	}
+}
+
+// Ready reports an unreachable database, also when the model was
+// declared before the db block had run (where the declaration cannot
+// check it); a runtime calls it once a server's body has run.
+func TestReadyReportsUnreachableDatabase(t *testing.T) {
+	src := []byte(`model Order { total: Float }
+db { adapter: "postgres", url: "postgres://tova@127.0.0.1:1/nothing?sslmode=disable&connect_timeout=2" }
+print("declared")`)
+	p, err := driver.CompileFile("app.tova", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := vm.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: t.TempDir()})
+	defer store.Close(in)
+	th := in.NewThread(context.Background())
+	defer th.Release()
+	if _, err := th.RunMain(); err != nil {
+		t.Fatalf("main: %v", err)
+	}
+	err = store.Ready(context.Background(), in)
+	var ve *vm.Error
+	if !errors.As(err, &ve) || ve.Kind != store.KindUnavailable || !strings.Contains(ve.Msg, "cannot reach PostgreSQL at tova@127.0.0.1:1/nothing") {
+		t.Fatalf("Ready: %v", err)
+	}
+}
+
+// Declaring a model whose db block names an unreachable server fails
+// right there, with an error that names the server (not the password).
+func TestUnreachableAtDeclaration(t *testing.T) {
+	src := []byte(`db { adapter: "postgres", url: "postgres://app:s3cret@127.0.0.1:1/shop?sslmode=disable" }
+model Order { total: Float }
+print("not reached")`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	for _, s := range []string{"app.tova:2:1", "DatabaseUnavailable", "cannot reach PostgreSQL at app@127.0.0.1:1/shop"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("output lacks %q:\n%s", s, got)
+		}
+	}
+	if strings.Contains(got, "s3cret") || strings.Contains(got, "not reached") {
+		t.Errorf("output:\n%s", got)
+	}
+}
+
+// Without a db block, models use app.db next to the program, and say so.
+func TestDefaultSQLiteFile(t *testing.T) {
+	d := testDB{dir: t.TempDir()}
+	got := d.runPlain(t, []byte(`model Note { body: String }
+Note.create({ body: "hi" })
+print(Note.count(), db.adapter)`))
+	want := "tova: no db block: using the SQLite database " + d.dir + "/app.db\n1 sqlite\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// runPlain runs a program as `tova run` does, with its own db blocks.
+func (d testDB) runPlain(t *testing.T, src []byte) string {
+	t.Helper()
+	p, err := driver.CompileFile("app.tova", src)
+	if err != nil {
+		t.Fatal(driver.FormatError(err, src))
+	}
+	var out strings.Builder
+	err = driver.Run(context.Background(), p, vm.Config{Stdout: &out, Stderr: &out, Dir: d.dir, Getenv: d.getenv})
+	if err != nil {
+		out.WriteString(driver.FormatError(err, src))
+	}
+	return out.String()
+}
+
+// ":memory:" is one private database, kept on a single connection that
+// reads, writes and transactions share.
+func TestInMemorySQLite(t *testing.T) {
+	got := testDB{dir: t.TempDir()}.runPlain(t, []byte(`db { adapter: "sqlite", database: ":memory:" }
+model Note { body: String }
+Note.create({ body: "a" })
+db.transaction(fn() {
+  Note.create({ body: "b" })
+  print(Note.count(), len(db.query("SELECT * FROM notes")))
+})
+print(Note.all() |> map(fn(n) n.body))`))
+	if got != "2 2\n[\"a\", \"b\"]\n" {
+		t.Fatalf("got %q", got)
+	}
+}
