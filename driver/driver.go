@@ -15,8 +15,8 @@ import (
 	"tova/frontend/diag"
 	"tova/frontend/parse"
 	"tova/frontend/resolve"
+	_ "tova/store" // registers db and the model builtin
 	"tova/vm"
-	_ "tova/store"     // registers db and the model builtin
 	_ "tova/vm/stdlib" // registers the builtins
 )
 
