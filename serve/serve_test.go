@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -523,5 +525,36 @@ server {
 	got := do(t, "GET", u+"/todos", "").json(t)
 	if got["count"] != float64(clients*each) || got["counter"] != float64(clients*each) {
 		t.Fatalf("after %d creates: %v", clients*each, got)
+	}
+}
+
+// The README's example app serves as documented (on a SQLite file in a
+// temporary directory).
+func TestExampleApp(t *testing.T) {
+	src, err := os.ReadFile("../examples/app.tova")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	app := startApp(t, string(src), func(o *Options) { o.Dir = dir })
+	api, worker := app.urls["api"], app.urls["worker"]
+	r := do(t, "POST", api+"/api/todos", `{"title":"ship it"}`)
+	if r.status != 201 || r.json(t)["title"] != "ship it" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := do(t, "PUT", api+"/api/todos/1/done", ""); r.json(t)["done"] != true {
+		t.Fatalf("done: %s", r.body)
+	}
+	if r := do(t, "GET", api+"/api/todos/9", ""); r.status != 404 {
+		t.Fatalf("missing todo: %d", r.status)
+	}
+	if r := do(t, "GET", api+"/api/crash", ""); r.status != 500 || r.json(t)["error"] != "Internal error" {
+		t.Fatalf("crash: %d %s", r.status, r.body)
+	}
+	if h := do(t, "GET", worker+"/health", "").json(t); h["status"] != "ok" {
+		t.Fatalf("health: %v", h)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "todos.db")); err != nil {
+		t.Fatalf("database file: %v", err)
 	}
 }

@@ -46,7 +46,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			}
 			lw := newLogWriter(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
-			log := zerolog.New(lw).With().Timestamp().Logger()
+			level := zerolog.InfoLevel
+			if l, err := zerolog.ParseLevel(os.Getenv("TOVA_LOG_LEVEL")); err == nil && l != zerolog.NoLevel {
+				level = l
+			}
+			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
