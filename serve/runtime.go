@@ -197,6 +197,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
+		rt.stopJobs(ctx)
 		for _, e := range errs {
 			if e != nil && first == nil {
 				first = e
@@ -310,7 +311,11 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 		s.runHooks(s.onStop, "on_stop")
 		store.Close(inst)
 	})
+	if err := s.startJobs(); err != nil {
+		return fail(err)
+	}
 	if err := hs.Start(); err != nil {
+		s.stopJobs(context.Background())
 		return fail(err)
 	}
 	return s, nil

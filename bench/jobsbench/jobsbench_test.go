@@ -1,0 +1,152 @@
+package jobsbench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// database makes a fresh place for one measurement.
+type database struct {
+	name  string
+	place func() string
+}
+
+// databases returns SQLite (a new file per measurement) and the
+// PostgreSQL at TOVA_BENCH_DATABASE_URL or TOVA_TEST_DATABASE_URL (a new
+// schema per measurement). Without PostgreSQL the postgres rows are left
+// out, except in CI.
+func databases(tb testing.TB) []database {
+	out := []database{{"sqlite", func() string { return filepath.Join(tb.TempDir(), "jobs.db") }}}
+	base := os.Getenv("TOVA_BENCH_DATABASE_URL")
+	if base == "" {
+		base = os.Getenv("TOVA_TEST_DATABASE_URL")
+	}
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("TOVA_TEST_DATABASE_URL is not set: the PostgreSQL benchmarks cannot run in CI without it")
+		}
+		return out
+	}
+	return append(out, database{"postgres", func() string { return schemaURL(tb, base) }})
+}
+
+func schemaURL(tb testing.TB, base string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	schema := "tova_jobsbench_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestTable prints the comparison table. It is the benchmark run
+// proper; by default it runs a few jobs only, to keep the harness
+// working. TOVA_JOBSBENCH_JOBS sets the jobs per throughput run (e.g.
+// 3000), TOVA_JOBSBENCH_SAMPLES the latency samples (e.g. 300) and
+// TOVA_JOBSBENCH_DB selects one database (sqlite or postgres);
+// TOVA_JOBSBENCH_RUNS > 1 reports the medians of that many runs.
+func TestTable(t *testing.T) {
+	n, samples, runs := envInt("TOVA_JOBSBENCH_JOBS", 50), envInt("TOVA_JOBSBENCH_SAMPLES", 10), envInt("TOVA_JOBSBENCH_RUNS", 1)
+	ctx := context.Background()
+	rows := map[string][]Result{}
+	only := os.Getenv("TOVA_JOBSBENCH_DB")
+	for _, d := range databases(t) {
+		db, place := d.name, d.place
+		if only != "" && only != db {
+			continue
+		}
+		var river, tova []Result
+		for range runs { // alternate the sides: the database's state drifts
+			for _, side := range []func(context.Context, string, int, int) Result{River, Tova} {
+				r := side(ctx, place(), n, samples)
+				if r.Err != nil {
+					t.Errorf("%s on %s: %v", r.Name, db, r.Err)
+				}
+				if r.Name == "river" {
+					river = append(river, r)
+				} else {
+					tova = append(tova, r)
+				}
+			}
+		}
+		rows[db] = append(rows[db], Median(river), Median(tova))
+	}
+	var b strings.Builder
+	Table(&b, rows)
+	t.Logf("%d jobs per throughput run (%d inserters), %d latency samples, %d workers, median of %d runs\n%s", n, Inserters, samples, Workers, runs, b.String())
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// Benchmarks for go test -bench: one op is one job, enqueued and started.
+func BenchmarkThroughput(b *testing.B) {
+	for _, d := range databases(b) {
+		db, place := d.name, d.place
+		for _, side := range []struct {
+			name string
+			run  func(context.Context, string, int, int) Result
+		}{{"river", River}, {"tova", Tova}} {
+			b.Run(side.name+"-"+db, func(b *testing.B) {
+				r := side.run(context.Background(), place(), b.N, 0)
+				if r.Err != nil {
+					b.Fatal(r.Err)
+				}
+				b.ReportMetric(r.PerSec, "jobs/s")
+			})
+		}
+	}
+}
+
+func BenchmarkLatency(b *testing.B) {
+	for _, d := range databases(b) {
+		db, place := d.name, d.place
+		for _, side := range []struct {
+			name string
+			run  func(context.Context, string, int, int) Result
+		}{{"river", River}, {"tova", Tova}} {
+			b.Run(side.name+"-"+db, func(b *testing.B) {
+				r := side.run(context.Background(), place(), 1, b.N)
+				if r.Err != nil {
+					b.Fatal(r.Err)
+				}
+				b.ReportMetric(float64(r.P50)/float64(time.Millisecond), "p50-ms")
+				b.ReportMetric(float64(r.P99)/float64(time.Millisecond), "p99-ms")
+			})
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tova/bytecode"
+	"tova/jobs"
+	"tova/vm"
+)
+
+func init() { extraCommands = append(extraCommands, jobsCmd) }
+
+func jobsCmd() *cobra.Command {
+	var states []string
+	var verbose bool
+	var limit int
+	var database string
+	c := &cobra.Command{
+		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded]",
+		Short: "List the program's stored jobs with their errors",
+		Long: `Lists the background jobs, event deliveries and schedule runs stored for
+the program: queued, running, retrying and discarded ones (or those of the
+--state given, repeatable; also completed and cancelled), newest first,
+each failed one followed by its last error (-v: every attempt's error with
+its Tova stack trace).
+
+The jobs live where the program's servers keep them: in the PostgreSQL
+database of a db { adapter: "postgres" } block, else in .tova/jobs.db next
+to the program. To find out, tova jobs runs the program's top-level code
+and server bodies as tova serve does at startup, without serving;
+--database names the place directly instead.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, s := range states {
+				if !slices.Contains(jobs.ListStates, s) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: unknown state %q (states: %s)\n", s, strings.Join(jobs.ListStates, ", "))
+					return &exitError{exitUsage}
+				}
+			}
+			places := []string{database}
+			if database == "" {
+				p, _, err := load(cmd, args[0])
+				if err != nil {
+					return err
+				}
+				if places, err = jobPlaces(p, filepath.Dir(args[0])); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %v\n", err)
+					return &exitError{exitStartup}
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			out := cmd.OutOrStdout()
+			for i, where := range places {
+				if len(places) > 1 {
+					if i > 0 {
+						fmt.Fprintln(out)
+					}
+					fmt.Fprintf(out, "jobs in %s:\n", redact(where))
+				}
+				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit})
+				if errors.Is(err, jobs.ErrNoJobs) {
+					fmt.Fprintln(out, "no jobs (nothing stored yet)")
+					continue
+				}
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %s: %v\n", redact(where), err)
+					return &exitError{exitStartup}
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(out, "no jobs")
+					continue
+				}
+				if err := jobs.Format(out, list, verbose); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&states, "state", nil, "list only jobs in this state: "+strings.Join(jobs.ListStates, ", ")+" (repeatable)")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every failed attempt's error with its stack trace")
+	c.Flags().IntVar(&limit, "limit", 200, "list at most this many jobs, newest first")
+	c.Flags().StringVar(&database, "database", "", "read the jobs from this postgres:// URL or SQLite jobs file")
+	return c
+}
+
+// jobPlaces runs each server's setup code (top-level code, then the
+// server body) on a scratch instance to read its db and jobs blocks, and
+// returns where the servers keep their jobs, without duplicates.
+func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
+	prog, err := vm.Load(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Servers) == 0 {
+		return nil, errors.New("the program declares no server block, so it has no jobs")
+	}
+	var places []string
+	for _, d := range p.Servers {
+		inst := prog.NewInstance(vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
+		inst.Server = d
+		th := inst.NewThread(context.Background())
+		_, err := th.RunMain()
+		if err == nil {
+			_, err = th.RunFunc(d.Init)
+		}
+		th.Release()
+		name := d.Name
+		if name == "" {
+			name = "server"
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading its configuration: %v (use --database)", name, err)
+		}
+		where, err := jobs.Where(inst, "")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		if !slices.Contains(places, where) {
+			places = append(places, where)
+		}
+	}
+	return places, nil
+}
+
+// redact drops the password of a connection URL.
+func redact(where string) string {
+	u, err := url.Parse(where)
+	if err != nil || u.User == nil {
+		return where
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

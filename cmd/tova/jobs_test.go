@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tova/driver"
+	"tova/jobs"
+	"tova/jobs/jobstest"
+)
+
+const jobsApp = `
+server "worker" {
+  jobs { max_attempts: 2, backoff: 10.milliseconds }
+  fn kick() { spawn_job(charge, 7) }
+  background fn charge(n) { assert(n > 10, "amount {n} too small") }
+}
+`
+
+// tova jobs lists the jobs where the program keeps them (here the
+// default .tova/jobs.db next to it) with their errors.
+func TestJobsCommand(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	if err := os.WriteFile(app, []byte(jobsApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"jobs", app}, &out, &errOut); code != 0 || out.String() != "no jobs (nothing stored yet)\n" {
+		t.Fatalf("before any job: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+
+	p, err := driver.CompileFile(app, []byte(jobsApp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := jobstest.Start(ctx, p, jobstest.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Server("worker").Call(ctx, "kick"); err != nil {
+		t.Fatal(err)
+	}
+	where := filepath.Join(dir, jobs.JobsFile)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		js, _ := jobs.List(ctx, where, jobs.ListOptions{States: []string{jobs.StateDiscarded}})
+		if len(js) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the job was not discarded in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.Stop(ctx)
+
+	out.Reset()
+	if code := run([]string{"jobs", app, "--state", "discarded", "-v"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 6 ||
+		!strings.HasPrefix(lines[0], "ID  STATE      SERVER  KIND  NAME    ATTEMPT  SCHEDULED") ||
+		!strings.HasPrefix(lines[1], "1   discarded  worker  job   charge  2/2      ") ||
+		lines[2] != "    AssertionError: amount 7 too small" ||
+		!strings.HasPrefix(lines[3], "      at charge (") {
+		t.Errorf("output:\n%s", out.String())
+	}
+
+	out.Reset()
+	if code := run([]string{"jobs", app, "--state", "queued"}, &out, &errOut); code != 0 || out.String() != "no jobs\n" {
+		t.Errorf("queued: exit %d, %q", code, out.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"jobs", app, "--state", "lost"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), `unknown state "lost"`) {
+		t.Errorf("bad state: exit %d, %q", code, errOut.String())
+	}
+}

@@ -1,0 +1,163 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+func init() {
+	vm.Register(
+		&vm.Builtin{Name: "spawn_job", Fn: bSpawnJob},
+		&vm.Builtin{Name: "publish", Params: []string{"topic", "payload"}, Fn: bPublish},
+		&vm.Builtin{Name: "job_id", Fn: bJobID},
+		&vm.Builtin{Name: "job_attempt", Fn: bJobAttempt},
+	)
+}
+
+// storeTimeout bounds one enqueue: spawn_job and publish wait for the
+// commit, and no longer than this when the database is unreachable.
+const storeTimeout = 30 * time.Second
+
+// spawn_job(job, args...) stores a job that runs background fn job (the
+// function itself or its name) with args, and returns its id at once.
+func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) == 0 {
+		return vm.Nil, vm.TypeErrorf("spawn_job: missing the background fn to run")
+	}
+	name, err := jobName(args[0])
+	if err != nil {
+		return vm.Nil, err
+	}
+	rest := args[1:]
+	r := RunnerOf(t.In)
+	if r == nil {
+		if t.In.Server != nil {
+			return vm.Nil, vm.Errorf("JobError", "spawn_job: background jobs are not running in this server")
+		}
+		return runInline(t, args[0], name, rest)
+	}
+	server, err := r.backgroundServer(name)
+	if err != nil {
+		return vm.Nil, err
+	}
+	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(rest))
+	if err != nil {
+		return vm.Nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
+	}
+	var id int64
+	t.Blocking(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), storeTimeout)
+		defer cancel()
+		id, err = r.spawn(ctx, t, server, name, payload)
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Int(id), nil
+}
+
+// jobName reads spawn_job's first argument: a background fn or its name.
+func jobName(v vm.Value) (string, error) {
+	switch v.Kind() {
+	case vm.KString:
+		return v.AsString(), nil
+	case vm.KFunc:
+		if n := v.AsClosure().Name(); n != "<lambda>" {
+			return n, nil
+		}
+		return "", vm.TypeErrorf("spawn_job: expected a background fn or its name, got an anonymous function")
+	}
+	return "", vm.TypeErrorf("spawn_job: expected a background fn or its name, got %s", vm.TypeName(v))
+}
+
+// runInline runs a job at once on the calling thread: a script (tova
+// run) has no queue. Arguments make the same JSON round trip as a
+// stored job's; a failure is reported on stderr, not raised, as a
+// server would log it.
+func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Value, error) {
+	if fn.Kind() != vm.KFunc {
+		return vm.Nil, vm.Errorf("JobError", "spawn_job: unknown background job %q: background fns are declared in server blocks", name)
+	}
+	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(args))
+	if err != nil {
+		return vm.Nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
+	}
+	decoded, err := decodeArgs(payload)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if _, err := t.Call(fn, decoded...); err != nil {
+		if ve, ok := err.(*vm.Error); ok && ve.Kind == vm.ErrCancelled {
+			return vm.Nil, err
+		}
+		fmt.Fprintf(t.In.Cfg.Stderr, "job %s failed: %s\n", name, errText(err))
+	}
+	return vm.Nil, nil
+}
+
+// publish(topic, payload) stores one delivery of payload for every
+// server subscribing to topic and returns how many it stored.
+func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) == 0 || args[0].Kind() != vm.KString {
+		got := "nothing"
+		if len(args) > 0 {
+			got = vm.TypeName(args[0])
+		}
+		return vm.Nil, vm.TypeErrorf("publish: expected a topic String, got %s", got)
+	}
+	topic := args[0].AsString()
+	var payload vm.Value
+	if len(args) > 1 {
+		payload = args[1]
+	}
+	data, err := stdlib.AppendJSON(t, nil, payload)
+	if err != nil {
+		return vm.Nil, vm.Errorf("JobError", "publish: the payload must be serialisable to JSON: %s", errText(err))
+	}
+	r := RunnerOf(t.In)
+	if r == nil {
+		if t.In.Server != nil {
+			return vm.Nil, vm.Errorf("JobError", "publish: background jobs are not running in this server")
+		}
+		return vm.Int(0), nil // a script has no subscribers
+	}
+	var n int
+	t.Blocking(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), storeTimeout)
+		defer cancel()
+		n, err = r.publish(ctx, t, topic, data)
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Int(int64(n)), nil
+}
+
+// job_id() is the id of the job the calling code runs in (stable across
+// its retries), or nil outside a job.
+func bJobID(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+	if info, ok := t.Context().Value(jobInfoKey{}).(*jobInfo); ok {
+		return vm.Int(info.id), nil
+	}
+	return vm.Nil, nil
+}
+
+// job_attempt() is the attempt number (1 for the first run), or nil
+// outside a job.
+func bJobAttempt(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+	if info, ok := t.Context().Value(jobInfoKey{}).(*jobInfo); ok {
+		return vm.Int(int64(info.attempt)), nil
+	}
+	return vm.Nil, nil
+}
+
+func errText(err error) string {
+	if ve, ok := err.(*vm.Error); ok {
+		return ve.Kind + ": " + ve.Msg
+	}
+	return err.Error()
+}

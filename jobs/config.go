@@ -1,0 +1,268 @@
+package jobs
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/vm"
+)
+
+// Options configure a Runner. The zero value is the production setting:
+// everything else comes from the program's `jobs { }` and `db { }`
+// blocks. Fields set here win over the program's blocks (tests,
+// benchmarks, the CLI).
+type Options struct {
+	// Logger receives job failures and the queue library's warnings.
+	Logger zerolog.Logger
+	// DatabaseURL overrides where jobs are stored: a postgres:// URL, or
+	// a SQLite file path (optionally prefixed with "sqlite:").
+	DatabaseURL string
+	// MaxAttempts, Workers, Timeout, Backoff and MaxBackoff override the
+	// `jobs { }` block's keys of the same names.
+	MaxAttempts int
+	Workers     int
+	Timeout     time.Duration
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+	// FetchCooldown and FetchPollInterval tune how often the queue is
+	// polled (defaults: SQLiteFetchCooldown and so on).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// TickEvery, when set, makes every schedule fire at this interval
+	// instead of its cron expression or pattern (tests).
+	TickEvery time.Duration
+	// CallerTx, when set, returns the database transaction the calling
+	// Tova thread holds (the store's db.transaction) and the PostgreSQL
+	// URL of its database. When that is the queue's own database,
+	// spawn_job and publish store their jobs in that transaction: they
+	// commit with it and vanish if it rolls back.
+	CallerTx func(t *vm.Thread) (tx *sql.Tx, url string, ok bool)
+	// Heartbeat is how often a runner records that it is alive and
+	// looks for jobs left running by dead processes (default 2 s). A
+	// process is presumed dead when its last heartbeat is older than
+	// five periods, or at once when it ran on this host and its process
+	// id no longer exists.
+	Heartbeat time.Duration
+}
+
+// settings is the effective configuration of one runner.
+type settings struct {
+	maxAttempts int
+	workers     int
+	timeout     time.Duration
+	backoff     time.Duration
+	maxBackoff  time.Duration
+
+	pgURL      string // PostgreSQL: the jobs live in the app's database
+	sqlitePath string // otherwise: the jobs file
+
+	fetchCooldown     time.Duration
+	fetchPollInterval time.Duration
+	tickEvery         time.Duration
+	heartbeat         time.Duration
+}
+
+// Defaults of the `jobs { }` keys.
+const (
+	DefaultMaxAttempts = 4
+	DefaultWorkers     = 10
+	DefaultTimeout     = time.Minute
+	DefaultBackoff     = time.Second
+	DefaultMaxBackoff  = 5 * time.Minute
+)
+
+// How often a queue is polled. River's default cooldown (100 ms) caps a
+// queue near 500 jobs/s with 100 ms latency; these were measured to
+// reach River's best figures (runtime-choices §2.3). PostgreSQL is also
+// woken by LISTEN/NOTIFY, so its poll interval is only a fallback.
+const (
+	SQLiteFetchCooldown       = 2 * time.Millisecond
+	SQLiteFetchPollInterval   = 20 * time.Millisecond
+	PostgresFetchCooldown     = time.Millisecond
+	PostgresFetchPollInterval = 50 * time.Millisecond
+)
+
+// JobsFile is where the jobs of a program that has no PostgreSQL
+// database live, relative to the program's directory.
+const JobsFile = ".tova/jobs.db"
+
+// readSettings merges the defaults, the program's `db { }` and
+// `jobs { }` blocks visible to inst (top level first, then the
+// server's own) and opts.
+func readSettings(inst *vm.Instance, opts Options) (settings, error) {
+	s := settings{
+		maxAttempts: DefaultMaxAttempts,
+		workers:     DefaultWorkers,
+		timeout:     DefaultTimeout,
+		backoff:     DefaultBackoff,
+		maxBackoff:  DefaultMaxBackoff,
+		heartbeat:   2 * time.Second,
+	}
+	dir := inst.Dir
+	// The last db block visible to the server is its database (as for
+	// the store): PostgreSQL means the jobs live there too.
+	if dbs := inst.ConfigBlocks("db"); len(dbs) > 0 && dbs[len(dbs)-1].Kind() == vm.KObject {
+		o := dbs[len(dbs)-1].AsObject()
+		adapter := strings.ToLower(firstString(o, "adapter", "driver"))
+		url := firstString(o, "url")
+		switch {
+		case adapter == "postgres" || adapter == "postgresql" || adapter == "pg":
+			if url == "" {
+				return s, fmt.Errorf("db: adapter %q needs a url", adapter)
+			}
+			s.pgURL = url
+		case adapter == "" && isPostgresURL(url) && firstString(o, "database", "path") == "":
+			s.pgURL = url
+		}
+	}
+	for _, v := range inst.ConfigBlocks("jobs") {
+		if v.Kind() != vm.KObject {
+			continue
+		}
+		if err := s.readJobsBlock(v.AsObject(), dir); err != nil {
+			return s, err
+		}
+	}
+	if opts.DatabaseURL != "" {
+		s.pgURL, s.sqlitePath = "", ""
+		if isPostgresURL(opts.DatabaseURL) {
+			s.pgURL = opts.DatabaseURL
+		} else {
+			s.sqlitePath = strings.TrimPrefix(strings.TrimPrefix(opts.DatabaseURL, "sqlite://"), "sqlite:")
+		}
+	}
+	if s.pgURL == "" && s.sqlitePath == "" {
+		s.sqlitePath = filepath.Join(dir, JobsFile)
+	}
+	setInt(&s.maxAttempts, opts.MaxAttempts)
+	setInt(&s.workers, opts.Workers)
+	setDur(&s.timeout, opts.Timeout)
+	setDur(&s.backoff, opts.Backoff)
+	setDur(&s.maxBackoff, opts.MaxBackoff)
+	setDur(&s.heartbeat, opts.Heartbeat)
+	s.tickEvery = opts.TickEvery
+	if s.pgURL != "" {
+		s.fetchCooldown, s.fetchPollInterval = PostgresFetchCooldown, PostgresFetchPollInterval
+	} else {
+		s.fetchCooldown, s.fetchPollInterval = SQLiteFetchCooldown, SQLiteFetchPollInterval
+	}
+	setDur(&s.fetchCooldown, opts.FetchCooldown)
+	setDur(&s.fetchPollInterval, opts.FetchPollInterval)
+	s.maxBackoff = max(s.maxBackoff, s.backoff)
+	return s, nil
+}
+
+// readJobsBlock reads `jobs { max_attempts, workers, timeout, backoff,
+// max_backoff, database, url }`. Plain numbers for durations are seconds.
+func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
+	for i, k := range o.Keys() {
+		v := o.Values()[i]
+		var err error
+		switch k {
+		case "max_attempts", "attempts", "max_retries":
+			var n int64
+			n, err = positiveInt(v)
+			if k == "max_retries" {
+				n++ // retries after the first attempt
+			}
+			s.maxAttempts = int(n)
+		case "workers", "max_workers", "concurrency":
+			var n int64
+			n, err = positiveInt(v)
+			s.workers = int(n)
+		case "timeout":
+			s.timeout, err = seconds(v)
+		case "backoff":
+			s.backoff, err = seconds(v)
+		case "max_backoff":
+			s.maxBackoff, err = seconds(v)
+		case "database", "path", "file":
+			if v.Kind() != vm.KString {
+				err = fmt.Errorf("expected a file name, got %s", vm.Repr(v))
+				break
+			}
+			s.pgURL, s.sqlitePath = "", v.AsString()
+			if !filepath.IsAbs(s.sqlitePath) {
+				s.sqlitePath = filepath.Join(dir, s.sqlitePath)
+			}
+		case "url":
+			if v.Kind() != vm.KString || !isPostgresURL(v.AsString()) {
+				err = fmt.Errorf("expected a postgres:// URL, got %s", vm.Repr(v))
+				break
+			}
+			s.pgURL, s.sqlitePath = v.AsString(), ""
+		default:
+			err = fmt.Errorf("unknown key (known: max_attempts, workers, timeout, backoff, max_backoff, database, url)")
+		}
+		if err != nil {
+			return fmt.Errorf("jobs.%s: %v", k, err)
+		}
+	}
+	return nil
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func firstString(o *vm.Object, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := o.Get(k); ok && v.Kind() == vm.KString {
+			return v.AsString()
+		}
+	}
+	return ""
+}
+
+func positiveInt(v vm.Value) (int64, error) {
+	if v.Kind() != vm.KInt || v.AsInt() < 1 {
+		return 0, fmt.Errorf("expected a positive Int, got %s", vm.Repr(v))
+	}
+	return v.AsInt(), nil
+}
+
+// seconds reads a duration: a Duration value or a number of seconds.
+func seconds(v vm.Value) (time.Duration, error) {
+	var d time.Duration
+	switch v.Kind() {
+	case vm.KDuration:
+		d = time.Duration(v.AsDuration())
+	case vm.KInt:
+		d = time.Duration(v.AsInt()) * time.Second
+	case vm.KFloat:
+		d = time.Duration(v.AsFloat() * float64(time.Second))
+	default:
+		return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("expected a positive duration, got %s", vm.Repr(v))
+	}
+	return d, nil
+}
+
+func setInt(dst *int, v int) {
+	if v > 0 {
+		*dst = v
+	}
+}
+
+func setDur(dst *time.Duration, v time.Duration) {
+	if v > 0 {
+		*dst = v
+	}
+}
+
+// hostname is this machine's name as recorded next to a runner's process id.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}

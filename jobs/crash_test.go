@@ -1,0 +1,64 @@
+package jobs_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const crashSrc = `
+server "api" {
+  fn kick() { for i in range(40) { spawn_job("work", i) } }
+}
+server "worker" {
+  jobs { workers: 4 }
+  background fn work(i) {
+    print("start {i}")
+    sleep(200.milliseconds)
+    print("done {i}")
+  }
+}
+`
+
+// A worker process killed with SIGKILL in the middle of jobs loses none:
+// after a restart every job's effect appears, including those of the
+// jobs it was running when it died.
+func TestCrashRecovery(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			prog := writeProgram(t, crashSrc)
+			app := startApp(t, crashSrc, be, onlyServers("api"))
+			first := startChild(t, prog, be, "worker")
+			app.call(t, "api", "kick") // spawn_job from another server: routed to worker's queue
+			waitFor(t, 20*time.Second, "some jobs done", func() bool { return len(first.out.lines("done ")) >= 6 })
+			first.kill()
+			before := first.out.String()
+			interrupted := map[string]bool{}
+			for _, l := range first.out.lines("start ") {
+				i := strings.TrimPrefix(l, "start ")
+				if !strings.Contains(before, "done "+i+"\n") {
+					interrupted[i] = true
+				}
+			}
+			if len(interrupted) == 0 {
+				t.Fatalf("no job was running at the kill:\n%s", before)
+			}
+			second := startChild(t, prog, be, "worker")
+			done := func() map[string]bool {
+				m := map[string]bool{}
+				for _, l := range append(first.out.lines("done "), second.out.lines("done ")...) {
+					m[strings.TrimPrefix(l, "done ")] = true
+				}
+				return m
+			}
+			waitFor(t, 30*time.Second, "every job done", func() bool { return len(done()) == 40 })
+			for i := range interrupted {
+				if !strings.Contains(second.out.String(), "done "+i+"\n") {
+					t.Errorf("job %s, interrupted by the kill, did not complete after the restart", i)
+				}
+			}
+			waitFor(t, 5*time.Second, "no unfinished job", func() bool { return len(listJobs(t, be)) == 0 })
+			second.stop()
+		})
+	}
+}

@@ -1,0 +1,294 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/glebarez/go-sqlite" // the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// The queue's tables are River's (river_job, river_leader, ...), created
+// by River's own migrations, plus two of ours:
+//
+//	tova_subscriptions  which servers subscribe to which topic: publish
+//	                    inserts one job per row of its topic
+//	tova_job_clients    one row per running queue client, with its host,
+//	                    process id, last heartbeat and how long after it
+//	                    to presume it dead, so that jobs left "running"
+//	                    by a dead process can be handed back
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS tova_subscriptions (
+	topic  TEXT NOT NULL,
+	server TEXT NOT NULL,
+	queue  TEXT NOT NULL,
+	PRIMARY KEY (topic, server)
+);
+CREATE TABLE IF NOT EXISTS tova_job_clients (
+	id      TEXT PRIMARY KEY,
+	server  TEXT NOT NULL,
+	host    TEXT NOT NULL,
+	pid     BIGINT NOT NULL,
+	seen_at BIGINT NOT NULL, -- last heartbeat, Unix ms
+	dead_ms BIGINT NOT NULL  -- presumed dead this long after seen_at
+)`
+
+// database is what the queue needs of one SQL database beyond River's
+// driver: transactions and a few statements of its own. TTx is the
+// driver's transaction type (*sql.Tx on SQLite, pgx.Tx on PostgreSQL).
+// Statements use $N placeholders, which both drivers accept.
+type database[TTx any] struct {
+	dialect  string // "sqlite" or "postgres"
+	driver   riverdriver.Driver[TTx]
+	begin    func(ctx context.Context) (TTx, error)
+	commit   func(ctx context.Context, tx TTx) error
+	rollback func(ctx context.Context, tx TTx) error
+	exec     func(ctx context.Context, tx TTx, query string, args ...any) error
+	query    func(ctx context.Context, tx TTx, query string, args ...any) ([][]any, error)
+	// exclusive runs fn while no other process migrates: on SQLite in
+	// one transaction (which holds the write lock from BEGIN), on
+	// PostgreSQL under a session advisory lock, outside any transaction
+	// (River's migrations add enum values, which PostgreSQL refuses to
+	// use in the transaction that added them).
+	exclusive func(ctx context.Context, fn func(tx TTx, inTx bool) error) error
+	close     func()
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (d *database[TTx]) inTx(ctx context.Context, fn func(tx TTx) error) error {
+	tx, err := d.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		d.rollback(context.WithoutCancel(ctx), tx)
+		return err
+	}
+	return d.commit(ctx, tx)
+}
+
+// migrate brings River's tables and ours up to date, one process at a
+// time.
+func (d *database[TTx]) migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(d.driver, nil)
+	if err != nil {
+		return err
+	}
+	return d.exclusive(ctx, func(tx TTx, inTx bool) error {
+		if inTx {
+			_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+		} else {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("migrating the jobs tables: %w", err)
+		}
+		if inTx {
+			return d.exec(ctx, tx, schemaSQL)
+		}
+		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, schemaSQL) })
+	})
+}
+
+// SQLiteDSN is the database/sql data source name (driver "sqlite") the
+// runtime opens a jobs file with: WAL mode; transactions take the write
+// lock at BEGIN (immediate), so that processes sharing the file queue
+// up on busy_timeout instead of failing to upgrade a read lock; with
+// synchronous=NORMAL a committed job survives the process being killed,
+// and only an operating-system crash or power loss can lose the last
+// commits.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+}
+
+// openSQLite opens (creating it and its directory if needed) a jobs file.
+// River's SQLite driver wants a single connection per process.
+func openSQLite(path string) (*database[*sql.Tx], error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("jobs file: %w", err)
+	}
+	db, err := sql.Open("sqlite", SQLiteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("jobs file %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return sqliteDatabase(db, func() { db.Close() }), nil
+}
+
+// openSQLiteExisting opens a jobs file only if it exists (the CLI must
+// not create one).
+func openSQLiteExisting(path string) (*database[*sql.Tx], error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	return openSQLite(path)
+}
+
+func sqliteDatabase(db *sql.DB, closeFn func()) *database[*sql.Tx] {
+	d := &database[*sql.Tx]{
+		dialect:  "sqlite",
+		driver:   riversqlite.New(db),
+		begin:    func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
+		exec: func(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
+		},
+		query: func(ctx context.Context, tx *sql.Tx, q string, args ...any) ([][]any, error) {
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			return scanAll(rows)
+		},
+		close: closeFn,
+	}
+	d.exclusive = func(ctx context.Context, fn func(tx *sql.Tx, inTx bool) error) error {
+		return d.inTx(ctx, func(tx *sql.Tx) error { return fn(tx, true) })
+	}
+	return d
+}
+
+func scanAll(rows *sql.Rows) ([][]any, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}
+
+// PostgresPoolSize is the connection pool of a queue with this many
+// workers (unless the URL's pool_max_conns asks for more): enough for
+// the workers' completions and enqueues plus River's own connections
+// (its LISTEN connection, the leader's maintenance).
+func PostgresPoolSize(workers int) int { return workers/2 + 6 }
+
+// openPostgres connects to the app's PostgreSQL database.
+func openPostgres(ctx context.Context, url string, workers int) (*database[pgx.Tx], error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("db url: %w", err)
+	}
+	cfg.MaxConns = max(cfg.MaxConns, int32(PostgresPoolSize(workers)))
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	d := &database[pgx.Tx]{
+		dialect:  "postgres",
+		driver:   riverpgxv5.New(pool),
+		begin:    func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },
+		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
+		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
+		exec: func(ctx context.Context, tx pgx.Tx, q string, args ...any) error {
+			_, err := tx.Exec(ctx, q, args...)
+			return err
+		},
+		query: func(ctx context.Context, tx pgx.Tx, q string, args ...any) ([][]any, error) {
+			rows, err := tx.Query(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var out [][]any
+			for rows.Next() {
+				vals, err := rows.Values()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, vals)
+			}
+			return out, rows.Err()
+		},
+		close: pool.Close,
+	}
+	d.exclusive = func(ctx context.Context, fn func(tx pgx.Tx, inTx bool) error) error {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Release()
+		// an arbitrary fixed key: "tova" in ASCII
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(1953460833)"); err != nil {
+			return err
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(1953460833)")
+		return fn(nil, false)
+	}
+	return d, nil
+}
+
+// isMissingTable reports whether err says the jobs tables do not exist.
+func isMissingTable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) && pe.SQLState() == "42P01" {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "no such table") || strings.Contains(s, "does not exist")
+}
+
+// asString and asInt read a column value as either driver returns it.
+func asString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func asInt(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case int32:
+		return int64(v)
+	case int:
+		return int64(v)
+	case float64:
+		return int64(v)
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	case []byte:
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		return n
+	}
+	return 0
+}

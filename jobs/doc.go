@@ -1,0 +1,132 @@
+// Package jobs runs the background side of Tova servers: `background fn`
+// with spawn_job, `schedule`, and `subscribe` with publish. Everything
+// is a durable job in a River queue (github.com/riverqueue/river), and
+// every execution — a job, one schedule tick, one event delivery — runs
+// as Tova code on the server's VM instance, in a worker of a supervised
+// actor pool (tova/actors), under the instance's GIL like a request.
+//
+// # The machine
+//
+// Each server gets a Runner (Start, after the server's body ran; Stop on
+// shutdown): a River client that works one queue, named after the server
+// ("default" for the unnamed one), with `workers` workers. There are
+// three job kinds, whose arguments name the Tova function:
+//
+//	tova_job       {server, fn, args}        a spawn_job of background fn `fn`
+//	tova_event     {server, topic, payload}  one delivery of a published event
+//	tova_schedule  {server, schedule}        one tick of a schedule
+//
+// Where the queue lives: with a `db { adapter: "postgres", url }` block,
+// in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
+// the workers); otherwise in a SQLite file of its own, .tova/jobs.db
+// next to the program (River's SQLite driver, polled every 20 ms), so
+// that the queue's single writer connection never queues behind the
+// application's. `jobs { database: "file" }` or `jobs { url: "postgres://…" }`
+// put it elsewhere. River's migrations run at start (serialised between
+// processes), plus two tables: tova_subscriptions(topic, server, queue)
+// and tova_job_clients (one row per running Runner: host, process id,
+// heartbeat). Several processes — replicas of a server, or different
+// named servers — share one queue database; each works only the queues
+// of the servers it runs. A server needs a Runner only when it declares
+// a background fn, schedule or subscription, or the program calls
+// spawn_job or publish (Needed). Completed jobs are kept for 24 hours,
+// discarded ones for 7 days (River's cleaner).
+//
+// # Tova-facing behaviour
+//
+//	background fn name(args) { … }   a function spawn_job can run
+//	spawn_job(name_or_fn, args…)     → Int, the job id
+//	publish(topic, payload)          → Int, how many servers it was stored for
+//	subscribe "topic" fn(payload) { … }
+//	schedule "name" cron("*/5 * * * *") { … }   (the guide's form)
+//	schedule "30s" fn name() { … }              (the reference's form)
+//	job_id(), job_attempt()          the running job's id and attempt (nil outside one)
+//	jobs { max_attempts: 4, workers: 10, timeout: 60.seconds,
+//	       backoff: 1.second, max_backoff: 5.minutes }   (plain numbers are seconds)
+//
+// spawn_job accepts the background fn itself (its name is the job name)
+// or its name as a String; a background fn of another server of the
+// program is run by that server (its own server's wins). It returns once
+// the job is committed to the queue, without waiting for it to run; an
+// unknown name or an anonymous function is an error at the call.
+//
+// A job fails when its code throws, hits a runtime error, exceeds the
+// timeout (the VM stops it at its next backward jump or call), or
+// returns an Err value. A failed attempt is logged (server, job, id,
+// attempt, Tova stack) and retried after base·2^(attempt−1), capped at
+// max_backoff, times a random factor in [0.5, 1). After max_attempts the
+// job is kept as discarded, with every attempt's error and stack trace:
+// `tova jobs app.tova --state discarded` lists them. Job ids are stable
+// across retries and restarts: use job_id() to make effects idempotent.
+//
+// # Delivery guarantee and ordering
+//
+// At least once. A job, a delivery or a tick is committed before
+// spawn_job / publish returns or the tick is due, and it stays stored
+// until one attempt succeeds or all attempts failed. A process killed in
+// the middle (SIGKILL, a crash) loses nothing (on SQLite, an operating
+// system crash or power loss may lose the last commits: the jobs file
+// runs with synchronous=NORMAL): its running jobs are handed back to the queue — at once by
+// the next Runner of that server started on the same host (the dead
+// process id is gone), or by any running Runner of that server once the
+// dead one missed five heartbeats (10 s) — and run again. So code may
+// run more than once for one job: the first run may have had effects
+// before the kill.
+//
+// publish(topic, payload) stores one delivery per server that subscribes
+// to the topic — in this process or any other sharing the database —
+// in one transaction. Each server registers its subscriptions when its
+// Runner starts; a server that has never started receives nothing
+// published before its first start, and one that is down receives its
+// deliveries when it comes back. When a server has several subscribers
+// of one topic, the delivery is split into one job each, atomically, so
+// a failing subscriber is retried alone. publish works in every server,
+// also one without subscribers, and reaches the publishing server's own
+// subscribers the same way.
+//
+// There is no ordering guarantee. Jobs of one queue are started roughly
+// in the order they were stored (by scheduled time, then id), but up to
+// `workers` run at once, retries run later, and deliveries to different
+// servers are independent.
+//
+// Schedules fire on the queue's elected leader: one Runner among all
+// processes sharing the database enqueues every schedule of the program
+// (each Runner knows them all, so any may lead), so a tick happens once
+// however many replicas run. A 5-field cron expression fires on minute
+// boundaries in the process's local time zone; an interval ("30s",
+// "5m", "1h") fires that long after the previous tick, the first an
+// interval after start. A tick is unique while one is queued or
+// running: a run still going when the next tick comes makes that tick
+// skip, never a second copy. A tick is tried once: a failing run is
+// logged (and listed as discarded) and the next tick runs as usual.
+//
+// # Transactions
+//
+// On PostgreSQL, a runtime that gives the Runner Options.CallerTx (the
+// store's db.transaction) makes spawn_job and publish called inside a
+// transaction store their jobs in it: they run only if it commits (the
+// outbox pattern, no dual write). Elsewhere — on SQLite, whose jobs file
+// is separate from the app's database, or without CallerTx — the jobs
+// are committed at the call, so a job spawned in a transaction that
+// later rolls back still runs.
+//
+// # Arguments
+//
+// Job arguments and event payloads are stored as JSON (stdlib.AppendJSON)
+// and read back with stdlib.ParseJSON, so what a job receives is what
+// JSON round-trips: nil, Bool, Int, Float (a Float with an integral
+// value comes back as an Int), String, lists, and objects with their key
+// order. Records come back as plain objects with the same fields (field
+// access works; the type is gone). Ok(v)/Some(v) arrive as {value: v},
+// Err(e) as {error: e}, None as {__tag: "None"}, other variants as
+// {__tag: "Name", fields…}. Durations arrive as Int milliseconds, sizes
+// as Int bytes. Functions are dropped from objects (nil in lists).
+// Model rows arrive as plain objects.
+//
+// # Scripts
+//
+// A script run with `tova run` has no queue: spawn_job(fn, args…) runs
+// the function at once on the calling thread (after the same JSON round
+// trip) and reports a failure on stderr instead of raising it; publish
+// stores nothing and returns 0.
+package jobs

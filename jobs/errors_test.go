@@ -1,0 +1,115 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"tova/driver"
+	"tova/jobs"
+	"tova/jobs/jobstest"
+	"tova/vm"
+)
+
+const errorsSrc = `
+server "w" {
+  fn unknown() { spawn_job("nope", 1) }
+  fn anonymous() { spawn_job(fn(x) x, 1) }
+  fn not_a_job() { spawn_job(42) }
+  fn bad_topic() { publish(42, 1) }
+  fn elsewhere() { spawn_job("audit", 5) }
+  background fn work(x) { x }
+}
+server "other" {
+  background fn audit(x) { print("audit {x} in other") }
+}
+`
+
+// spawn_job and publish reject what they cannot run, at the call site.
+func TestSpawnJobErrors(t *testing.T) {
+	be := sqliteBackend(t)
+	app := startApp(t, errorsSrc, be)
+	for fn, want := range map[string]string{
+		"unknown":   `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
+		"anonymous": "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
+		"not_a_job": "TypeError: spawn_job: expected a background fn or its name, got Int",
+		"bad_topic": "TypeError: publish: expected a topic String, got Int",
+	} {
+		_, err := app.Server("w").Call(context.Background(), fn)
+		ve, ok := err.(*vm.Error)
+		if !ok || ve.Kind+": "+ve.Msg != want {
+			t.Errorf("%s: got %v, want %s", fn, err, want)
+		}
+	}
+	// a background fn of another server runs there
+	app.call(t, "w", "elsewhere")
+	waitFor(t, 10*time.Second, "the other server's job", func() bool { return len(app.out.lines("audit 5 in other")) == 1 })
+}
+
+// A job past its timeout is cut (the VM stops at its next backward jump)
+// and the attempt fails with the timeout.
+func TestJobTimeout(t *testing.T) {
+	be := sqliteBackend(t)
+	app := startApp(t, `
+server "w" {
+  jobs { timeout: 200.milliseconds, max_attempts: 1 }
+  fn kick() { spawn_job(spin) }
+  background fn spin() { var i = 0; while true { i += 1 } }
+}`, be)
+	app.call(t, "w", "kick")
+	var ds []jobs.Job
+	waitFor(t, 10*time.Second, "the job discarded", func() bool {
+		ds = listJobs(t, be, jobs.StateDiscarded)
+		return len(ds) == 1
+	})
+	if len(ds[0].Errors) != 1 || ds[0].Errors[0] != "timed out after 200ms" {
+		t.Errorf("errors = %q", ds[0].Errors)
+	}
+}
+
+// Bad configuration stops the server from starting, naming the key.
+func TestConfigErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`server "w" { jobs { workers: 0 } }`:                          "jobs.workers: expected a positive Int, got 0",
+		`server "w" { jobs { retries: 3 } }`:                          "jobs.retries: unknown key",
+		`server "w" { jobs { timeout: "soon" } }`:                     `jobs.timeout: expected a duration such as 30.seconds, got "soon"`,
+		`server "w" { schedule "x" cron("61 * * * *") { print(1) } }`: `schedule "x": bad cron expression`,
+		`server "w" { schedule "5min" fn f() { print(1) } }`:          `schedule "f": bad schedule "5min"`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("compile %s: %v", src, err)
+		}
+		_, err = jobstest.Start(context.Background(), p, jobstest.Options{Dir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+		}
+	}
+}
+
+// In a script (tova run) there is no queue: spawn_job runs the job at
+// once, a failure is reported on stderr, publish reaches nobody.
+func TestScriptRunsJobsInline(t *testing.T) {
+	p, err := driver.CompileFile("script.tova", []byte(`
+fn work(x) { print("inline {x.a} job_id={job_id()}") }
+fn broken() { throw "nope" }
+r = spawn_job(work, { a: 1 })
+spawn_job(broken)
+print("after {r} {publish("topic", 1)}")
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out, Stderr: &errOut}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "inline 1 job_id=nil\nafter nil 0\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	if got := errOut.String(); got != "job broken failed: Error: nope\n" {
+		t.Errorf("stderr = %q", got)
+	}
+}

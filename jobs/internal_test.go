@@ -1,0 +1,53 @@
+package jobs
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+)
+
+func TestQueueName(t *testing.T) {
+	valid := regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`) // River's rule
+	seen := map[string]string{}
+	for server, want := range map[string]string{
+		"":          "default",
+		"worker":    "worker",
+		"api-v2":    "api-v2",
+		"Worker":    "worker_",
+		"my worker": "my_worker_",
+		"a__b":      "a_b_",
+		"default":   "default_",
+		"-x-":       "x_",
+		"ünï":       "",
+	} {
+		got := queueName(server)
+		if !valid.MatchString(got) {
+			t.Errorf("queueName(%q) = %q: not a valid River queue name", server, got)
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("queueName(%q) = %q, want prefix %q", server, got, want)
+		}
+		if other, dup := seen[got]; dup {
+			t.Errorf("servers %q and %q share queue %q", server, other, got)
+		}
+		seen[got] = server
+	}
+}
+
+func TestBackoffIsExponential(t *testing.T) {
+	b := backoff{base: time.Second, limit: 30 * time.Second, now: func() time.Time { return time.Unix(0, 0) }}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 5: 16 * time.Second, 6: 30 * time.Second, 40: 30 * time.Second} {
+		if got := b.delay(attempt); got != want {
+			t.Errorf("delay(%d) = %v, want %v", attempt, got, want)
+		}
+		for range 20 {
+			d := b.NextRetry(&rivertype.JobRow{Attempt: attempt}).Sub(time.Unix(0, 0))
+			if d < want/2 || d > want {
+				t.Fatalf("attempt %d waits %v, want within [%v, %v]", attempt, d, want/2, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package jobs_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"tova/jobs"
+	"tova/jobs/jobstest"
+)
+
+const spawnSrc = `
+server "w" {
+  fn kick() {
+    id = spawn_job(work, 1, { name: "ann", tags: [1, 2.5, true, nil] })
+    print("spawned {type_of(id)}")
+    spawn_job("work", 2, Ok(3))
+  }
+  background fn work(n, extra) {
+    print("work {n} {json_stringify(extra)} id={job_id()} attempt={job_attempt()}")
+  }
+}
+`
+
+func TestSpawnJob(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, spawnSrc, be)
+			app.call(t, "w", "kick")
+			waitFor(t, 10*time.Second, "both jobs", func() bool { return len(app.out.lines("work ")) == 2 })
+			out := app.out.String()
+			for _, want := range []string{
+				"spawned Int",
+				`work 1 {"name":"ann","tags":[1,2.5,true,null]} id=`,
+				`work 2 {"value":3} id=`,
+				"attempt=1",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+const retrySrc = `
+server "w" {
+  jobs { max_attempts: 3, backoff: 100.milliseconds }
+  fn kick() { spawn_job(flaky, "x") }
+  fn kick_err() { spawn_job(returns_err) }
+  background fn flaky(x) {
+    print("flaky id={job_id()} attempt={job_attempt()}")
+    throw "boom {job_attempt()}"
+  }
+  background fn returns_err() {
+    print("returns_err attempt={job_attempt()}")
+    Err("declined")
+  }
+}
+`
+
+// Failures retry with exponential backoff up to max_attempts; then the
+// job is kept as discarded with every attempt's error.
+func TestRetryBackoffDiscard(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, retrySrc, be, func(o *jobstest.Options) { o.Jobs.Backoff = 0 })
+			app.call(t, "w", "kick")
+			app.call(t, "w", "kick_err")
+			var js []jobs.Job
+			waitFor(t, 15*time.Second, "two discarded jobs", func() bool {
+				js = listJobs(t, be, jobs.StateDiscarded)
+				return len(js) == 2
+			})
+			runs := app.out.lines("flaky ")
+			if len(runs) != 3 {
+				t.Fatalf("flaky ran %d times, want 3:\n%s", len(runs), app.out)
+			}
+			id := strings.Fields(runs[0])[1]
+			for i, r := range runs {
+				if !strings.Contains(r, id) || !strings.Contains(r, "attempt="+string(rune('1'+i))) {
+					t.Errorf("run %d = %q: want the same job id (%s) and attempt %d", i+1, r, id, i+1)
+				}
+			}
+			if n := len(app.out.lines("returns_err ")); n != 3 {
+				t.Errorf("returns_err ran %d times, want 3", n)
+			}
+			var flaky jobs.Job
+			for _, j := range js {
+				if j.Name == "flaky" {
+					flaky = j
+				}
+			}
+			if len(flaky.Errors) != 3 || !strings.HasPrefix(flaky.Errors[2], "Error: boom 3") || !strings.Contains(flaky.Errors[2], "at flaky") {
+				t.Fatalf("flaky errors = %q", flaky.Errors)
+			}
+			if flaky.Attempt != 3 || flaky.MaxAttempts != 3 || flaky.Server != "w" || flaky.Kind != "job" {
+				t.Errorf("flaky = %+v", flaky)
+			}
+			// attempt k waits within [base·2^(k-2), base·2^(k-1)) after failure k-1
+			if g1, g2 := flaky.FailedAt[1].Sub(flaky.FailedAt[0]), flaky.FailedAt[2].Sub(flaky.FailedAt[1]); g1 < 50*time.Millisecond || g2 < 100*time.Millisecond {
+				t.Errorf("retry gaps %v, %v: want at least 50ms, 100ms", g1, g2)
+			}
+			if !strings.Contains(app.logs.String(), `"in":"job flaky"`) {
+				t.Errorf("failures not logged:\n%s", app.logs)
+			}
+		})
+	}
+}

@@ -1,0 +1,240 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"tova/vm"
+)
+
+// States a job is listed in. River's states map onto them: available,
+// scheduled and pending jobs are "queued", or "retrying" once an
+// attempt failed; retryable is "retrying".
+const (
+	StateQueued    = "queued"
+	StateRunning   = "running"
+	StateRetrying  = "retrying"
+	StateDiscarded = "discarded"
+	StateCompleted = "completed"
+	StateCancelled = "cancelled"
+)
+
+// ListStates are the states `tova jobs` accepts.
+var ListStates = []string{StateQueued, StateRunning, StateRetrying, StateDiscarded, StateCompleted, StateCancelled}
+
+// Job is a stored job as `tova jobs` shows it.
+type Job struct {
+	ID          int64
+	State       string
+	Server      string
+	Kind        string // "job", "event" or "schedule"
+	Name        string // background fn, topic or schedule name
+	Attempt     int
+	MaxAttempts int
+	CreatedAt   time.Time
+	ScheduledAt time.Time
+	// Errors are the failed attempts' errors, oldest first: the Tova
+	// error kind and message, then its stack trace.
+	Errors []string
+	// FailedAt are the times the attempts failed, as Errors.
+	FailedAt []time.Time
+}
+
+// ListOptions select jobs.
+type ListOptions struct {
+	// States filters by state (ListStates); empty means every state but
+	// completed and cancelled.
+	States []string
+	// Limit bounds the jobs read (default 1000), newest first.
+	Limit int
+	// DatabaseURL overrides the program's jobs database.
+	DatabaseURL string
+}
+
+// Where tells where the jobs of inst's server are stored: a
+// postgres:// URL or a SQLite file path.
+func Where(inst *vm.Instance, databaseURL string) (string, error) {
+	s, err := readSettings(inst, Options{DatabaseURL: databaseURL})
+	if err != nil {
+		return "", err
+	}
+	if s.pgURL != "" {
+		return s.pgURL, nil
+	}
+	return s.sqlitePath, nil
+}
+
+// ErrNoJobs reports that the jobs database does not exist yet.
+var ErrNoJobs = errors.New("no jobs database yet (no server of this program has run with jobs)")
+
+// List reads the jobs stored at where (see Where).
+func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
+	var q queue
+	if isPostgresURL(where) {
+		db, err := openPostgres(ctx, where, 1)
+		if err != nil {
+			return nil, err
+		}
+		if q, err = finishQueue(ctx, db, nil, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		db, err := openSQLiteExisting(where)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNoJobs
+		}
+		if err != nil {
+			return nil, err
+		}
+		if q, err = finishQueue(ctx, db, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	defer q.close()
+	want := map[string]bool{}
+	for _, s := range opts.States {
+		want[s] = true
+	}
+	if len(want) == 0 {
+		for _, s := range []string{StateQueued, StateRunning, StateRetrying, StateDiscarded} {
+			want[s] = true
+		}
+	}
+	var states []rivertype.JobState
+	for _, st := range rivertype.JobStates() {
+		for _, t := range []string{tovaState(st, false), tovaState(st, true)} {
+			if want[t] {
+				states = append(states, st)
+				break
+			}
+		}
+	}
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := q.list(ctx, river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
+	if isMissingTable(err) {
+		return nil, ErrNoJobs
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, 0, len(rows))
+	for _, r := range rows {
+		j := describeJob(r)
+		if want[j.State] {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+func tovaState(s rivertype.JobState, failedBefore bool) string {
+	switch s {
+	case rivertype.JobStateRunning:
+		return StateRunning
+	case rivertype.JobStateRetryable:
+		return StateRetrying
+	case rivertype.JobStateDiscarded:
+		return StateDiscarded
+	case rivertype.JobStateCompleted:
+		return StateCompleted
+	case rivertype.JobStateCancelled:
+		return StateCancelled
+	}
+	if failedBefore {
+		return StateRetrying
+	}
+	return StateQueued
+}
+
+func describeJob(r *rivertype.JobRow) Job {
+	j := Job{
+		ID: r.ID, State: tovaState(r.State, len(r.Errors) > 0),
+		Attempt: r.Attempt, MaxAttempts: r.MaxAttempts,
+		CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
+	}
+	switch r.Kind {
+	case kindJob:
+		var a jobArgs
+		json.Unmarshal(r.EncodedArgs, &a)
+		j.Kind, j.Server, j.Name = "job", a.Server, a.Fn
+	case kindEvent:
+		var a eventArgs
+		json.Unmarshal(r.EncodedArgs, &a)
+		j.Kind, j.Server, j.Name = "event", a.Server, a.Topic
+	case kindSchedule:
+		var a scheduleArgs
+		json.Unmarshal(r.EncodedArgs, &a)
+		j.Kind, j.Server, j.Name = "schedule", a.Server, a.Schedule
+	default:
+		j.Kind, j.Server, j.Name = r.Kind, r.Queue, ""
+	}
+	for _, e := range r.Errors {
+		j.Errors = append(j.Errors, e.Error)
+		j.FailedAt = append(j.FailedAt, e.At)
+	}
+	return j
+}
+
+// Format writes jobs as a table, each failed job followed by its last
+// error (all of them, with stack traces, when verbose).
+func Format(w io.Writer, jobs []Job, verbose bool) error {
+	rows := [][]string{{"ID", "STATE", "SERVER", "KIND", "NAME", "ATTEMPT", "SCHEDULED"}}
+	for _, j := range jobs {
+		server := j.Server
+		if server == "" {
+			server = "server"
+		}
+		rows = append(rows, []string{fmt.Sprint(j.ID), j.State, server, j.Kind, j.Name,
+			fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), j.ScheduledAt.Local().Format("2006-01-02 15:04:05")})
+	}
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	var b strings.Builder
+	line := func(r []string) {
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", width[i]-len(c)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	line(rows[0])
+	for k, j := range jobs {
+		line(rows[k+1])
+		errs := j.Errors
+		if len(errs) == 0 {
+			continue
+		}
+		if !verbose {
+			last := errs[len(errs)-1]
+			if i := strings.IndexByte(last, '\n'); i >= 0 {
+				last = last[:i]
+			}
+			errs = []string{last}
+		}
+		for _, e := range errs {
+			for _, l := range strings.Split(e, "\n") {
+				b.WriteString("    " + l + "\n")
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

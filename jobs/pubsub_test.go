@@ -1,0 +1,117 @@
+package jobs_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const pubsubSrc = `
+server "api" {
+  fn kick() {
+    n = publish("user_created", { id: 7, name: "ann" })
+    print("published to {n}")
+    print("nobody {publish("nobody_listens", 1)}")
+  }
+}
+server "mail" {
+  subscribe "user_created" fn(user) { print("mail welcome {user.name} job={job_id()}") }
+  subscribe "user_created" fn(user) {
+    print("mail audit {user.id} attempt={job_attempt()}")
+    if job_attempt() == 1 { throw "audit store down" }
+  }
+}
+server "stats" {
+  subscribe "user_created" fn(user) { print("stats count {user.id}") }
+}
+`
+
+// A publish reaches every subscriber in every named server; a failing
+// subscriber is retried alone; a publisher without subscribers works.
+func TestPublishFanOut(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, pubsubSrc, be)
+			app.call(t, "api", "kick")
+			waitFor(t, 10*time.Second, "deliveries", func() bool {
+				return len(app.out.lines("mail audit")) == 2 && len(app.out.lines("stats count 7")) == 1
+			})
+			time.Sleep(200 * time.Millisecond)
+			out := app.out.String()
+			for _, want := range []string{"published to 2", "nobody 0", "mail welcome ann job=", "stats count 7", "mail audit 7 attempt=2"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if n := len(app.out.lines("mail welcome")); n != 1 {
+				t.Errorf("the succeeding subscriber ran %d times, want once:\n%s", n, out)
+			}
+		})
+	}
+}
+
+const twoProcessSrc = `
+server "api" {
+  fn kick() {
+    for i in range(20) { publish("order_placed", { order: i }) }
+  }
+}
+server "billing" {
+  subscribe "order_placed" fn(o) { print("billing {o.order}") }
+}
+server "shipping" {
+  subscribe "order_placed" fn(o) { print("shipping {o.order}") }
+}
+`
+
+// Subscribers in two other processes, sharing the database, each get
+// every event.
+func TestPublishAcrossProcesses(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			prog := writeProgram(t, twoProcessSrc)
+			billing := startChild(t, prog, be, "billing")
+			shipping := startChild(t, prog, be, "shipping")
+			app := startApp(t, twoProcessSrc, be, onlyServers("api"))
+			app.call(t, "api", "kick")
+			waitFor(t, 20*time.Second, "40 deliveries", func() bool {
+				return len(billing.out.lines("billing ")) >= 20 && len(shipping.out.lines("shipping ")) >= 20
+			})
+			for _, c := range []struct {
+				name string
+				ch   *child
+			}{{"billing", billing}, {"shipping", shipping}} {
+				got := uniqueSorted(c.ch.out.lines(c.name + " "))
+				if len(got) != 20 {
+					t.Errorf("%s got %d distinct orders: %v", c.name, len(got), got)
+				}
+			}
+			billing.stop()
+			shipping.stop()
+		})
+	}
+}
+
+func uniqueSorted(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func expectAll(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range n {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,330 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Job kinds. Every Tova job is one of three River kinds; what Tova
+// function it runs is in its arguments.
+const (
+	kindJob      = "tova_job"      // a background fn: spawn_job
+	kindEvent    = "tova_event"    // one delivery of a published event
+	kindSchedule = "tova_schedule" // one tick of a schedule
+)
+
+// jobArgs are the arguments of a spawn_job job: the background function's
+// name and its arguments as a JSON array.
+type jobArgs struct {
+	Server string          `json:"server"`
+	Fn     string          `json:"fn"`
+	Args   json.RawMessage `json:"args"`
+}
+
+func (jobArgs) Kind() string { return kindJob }
+
+// eventArgs are the arguments of one delivery of a published event to
+// one server. Sub, when set, names one subscriber (by its position among
+// the server's subscribers of the topic): a delivery to a server with
+// several subscribers of the topic is split into one job each, so that
+// one failing subscriber does not re-run the others.
+type eventArgs struct {
+	Server  string          `json:"server"`
+	Topic   string          `json:"topic"`
+	Payload json.RawMessage `json:"payload"`
+	From    string          `json:"from,omitempty"`
+	Sub     *int            `json:"sub,omitempty"`
+}
+
+func (eventArgs) Kind() string { return kindEvent }
+
+// scheduleArgs are the arguments of one tick of a schedule. They are the
+// same for every tick, which is what makes the tick unique while one is
+// queued or running.
+type scheduleArgs struct {
+	Server   string `json:"server"`
+	Schedule string `json:"schedule"`
+}
+
+func (scheduleArgs) Kind() string { return kindSchedule }
+
+// queue is a River client and its database, without the type parameter.
+type queue interface {
+	start(ctx context.Context) error
+	// stop waits for running jobs until ctx ends, then cancels them.
+	stop(ctx context.Context) error
+	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// insertTx and publishTx store jobs in a transaction the caller
+	// holds on the queue's PostgreSQL database.
+	insertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	publishTx(ctx context.Context, tx *sql.Tx, topic string, payload json.RawMessage, from string, opts func(queue string) *river.InsertOpts) (int, error)
+	// publish inserts one event job per subscribing server, in one
+	// transaction with the subscriber lookup.
+	publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(queue string) *river.InsertOpts) (int, error)
+	register(ctx context.Context, c clientRow, topics []string) error
+	heartbeat(ctx context.Context, id string, now time.Time) error
+	unregister(ctx context.Context, id string) error
+	clients(ctx context.Context) (map[string]clientRow, error)
+	list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error)
+	// rescue hands jobs left running by dead processes back to the queue.
+	rescue(ctx context.Context, jobs []*rivertype.JobRow, reason string) error
+	close()
+}
+
+// clientRow is a row of tova_job_clients.
+type clientRow struct {
+	ID        string
+	Server    string
+	Host      string
+	PID       int64
+	SeenAt    time.Time
+	DeadAfter time.Duration // without a heartbeat for this long: dead
+}
+
+// engine is the queue on one database.
+type engine[TTx any] struct {
+	db     *database[TTx]
+	client *river.Client[TTx]
+	// sqlClient inserts through database/sql transactions (the store's),
+	// on PostgreSQL only; nil on SQLite.
+	sqlClient *river.Client[*sql.Tx]
+}
+
+// newEngine makes the River client. r is nil for a client that only
+// inserts and lists (the CLI).
+func newEngine[TTx any](db *database[TTx], r *Runner, periodic []*river.PeriodicJob) (*engine[TTx], error) {
+	e := &engine[TTx]{db: db}
+	cfg := &river.Config{}
+	if r != nil {
+		s := r.set
+		workers := river.NewWorkers()
+		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
+			return r.runJob(ctx, j.JobRow, &j.Args)
+		}))
+		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
+			if j.Args.Sub == nil {
+				if n := len(r.subscribers[j.Args.Topic]); n > 1 {
+					return e.split(ctx, j, n)
+				}
+			}
+			return r.runEvent(ctx, j.JobRow, &j.Args)
+		}))
+		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[scheduleArgs]) error {
+			return r.runSchedule(ctx, j.JobRow, &j.Args)
+		}))
+		cfg = &river.Config{
+			ID:                r.clientID,
+			Queues:            map[string]river.QueueConfig{r.queue: {MaxWorkers: s.workers}},
+			Workers:           workers,
+			FetchCooldown:     s.fetchCooldown,
+			FetchPollInterval: s.fetchPollInterval,
+			// The worker pool enforces the timeout and reports it; River's
+			// own deadline is a backstop a little later.
+			JobTimeout:   s.timeout + time.Second,
+			MaxAttempts:  s.maxAttempts,
+			RetryPolicy:  backoff{base: s.backoff, limit: s.maxBackoff},
+			PeriodicJobs: periodic,
+			Logger:       slog.New(&slogToZerolog{log: r.log}),
+		}
+	} else {
+		cfg.Logger = slog.New(&slogToZerolog{})
+	}
+	c, err := river.NewClient(db.driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.client = c
+	if db.dialect == "postgres" {
+		// insert-only: no pool, no queues; only InsertTx and InsertManyTx
+		if e.sqlClient, err = river.NewClient(riverdatabasesql.New(nil), &river.Config{Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *engine[TTx]) start(ctx context.Context) error { return e.client.Start(ctx) }
+
+func (e *engine[TTx]) stop(ctx context.Context) error {
+	err := e.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Past the drain deadline: cancel the running jobs; they are
+		// retried by the next process (their attempt records the error).
+		c2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = e.client.StopAndCancel(c2)
+	}
+	return err
+}
+
+func (e *engine[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return e.client.Insert(ctx, args, opts)
+}
+
+// subscriptionsSQL lists a topic's subscribing servers and their queues.
+const subscriptionsSQL = `SELECT server, queue FROM tova_subscriptions WHERE topic = $1 ORDER BY server`
+
+// deliveries makes one event job per subscription row.
+func deliveries(rows [][]any, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) []river.InsertManyParams {
+	params := make([]river.InsertManyParams, 0, len(rows))
+	for _, row := range rows {
+		params = append(params, river.InsertManyParams{
+			Args:       eventArgs{Server: asString(row[0]), Topic: topic, Payload: payload, From: from},
+			InsertOpts: opts(asString(row[1])),
+		})
+	}
+	return params
+}
+
+func (e *engine[TTx]) publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) (int, error) {
+	n := 0
+	err := e.db.inTx(ctx, func(tx TTx) error {
+		rows, err := e.db.query(ctx, tx, subscriptionsSQL, topic)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		params := deliveries(rows, topic, payload, from, opts)
+		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
+			return err
+		}
+		n = len(params)
+		return nil
+	})
+	return n, err
+}
+
+var errNoCallerTx = errors.New("jobs: enqueueing in the caller's transaction needs the queue on PostgreSQL")
+
+func (e *engine[TTx]) insertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	if e.sqlClient == nil {
+		return nil, errNoCallerTx
+	}
+	return e.sqlClient.InsertTx(ctx, tx, args, opts)
+}
+
+func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) (int, error) {
+	if e.sqlClient == nil {
+		return 0, errNoCallerTx
+	}
+	rs, err := tx.QueryContext(ctx, subscriptionsSQL, topic)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := scanAll(rs)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	params := deliveries(rows, topic, payload, from, opts)
+	if _, err := e.sqlClient.InsertManyTx(ctx, tx, params); err != nil {
+		return 0, err
+	}
+	return len(params), nil
+}
+
+// split replaces a delivery to a server with several subscribers of the
+// topic by one job per subscriber, atomically.
+func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], n int) error {
+	return e.db.inTx(ctx, func(tx TTx) error {
+		params := make([]river.InsertManyParams, n)
+		for i := range n {
+			a := j.Args
+			a.Sub = &i
+			params[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{Queue: j.Queue, MaxAttempts: j.MaxAttempts}}
+		}
+		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[riverdriver.Driver[TTx]](ctx, tx, j)
+		return err
+	})
+}
+
+func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics []string) error {
+	return e.db.inTx(ctx, func(tx TTx) error {
+		if err := e.db.exec(ctx, tx, `INSERT INTO tova_job_clients (id, server, host, pid, seen_at, dead_ms) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, c.ID, c.Server, c.Host, c.PID, c.SeenAt.UnixMilli(), c.DeadAfter.Milliseconds()); err != nil {
+			return err
+		}
+		// Forget clients gone for a day: absent means dead anyway.
+		if err := e.db.exec(ctx, tx, `DELETE FROM tova_job_clients WHERE seen_at < $1`, c.SeenAt.Add(-24*time.Hour).UnixMilli()); err != nil {
+			return err
+		}
+		// The server's subscriptions are those of the program it runs now.
+		if err := e.db.exec(ctx, tx, `DELETE FROM tova_subscriptions WHERE server = $1`, c.Server); err != nil {
+			return err
+		}
+		for _, t := range topics {
+			if err := e.db.exec(ctx, tx, `INSERT INTO tova_subscriptions (topic, server, queue) VALUES ($1, $2, $3)
+				ON CONFLICT (topic, server) DO UPDATE SET queue = excluded.queue`, t, c.Server, queueName(c.Server)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {
+	return e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `UPDATE tova_job_clients SET seen_at = $1 WHERE id = $2`, now.UnixMilli(), id)
+	})
+}
+
+func (e *engine[TTx]) unregister(ctx context.Context, id string) error {
+	return e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `DELETE FROM tova_job_clients WHERE id = $1`, id)
+	})
+}
+
+func (e *engine[TTx]) clients(ctx context.Context) (map[string]clientRow, error) {
+	out := map[string]clientRow{}
+	err := e.db.inTx(ctx, func(tx TTx) error {
+		rows, err := e.db.query(ctx, tx, `SELECT id, server, host, pid, seen_at, dead_ms FROM tova_job_clients`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			c := clientRow{ID: asString(r[0]), Server: asString(r[1]), Host: asString(r[2]), PID: asInt(r[3]),
+				SeenAt: time.UnixMilli(asInt(r[4])), DeadAfter: time.Duration(asInt(r[5])) * time.Millisecond}
+			out[c.ID] = c
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (e *engine[TTx]) list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error) {
+	res, err := e.client.JobList(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
+}
+
+func (e *engine[TTx]) rescue(ctx context.Context, jobs []*rivertype.JobRow, reason string) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Hour)}
+	for _, j := range jobs {
+		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: reason})
+		p.ID = append(p.ID, j.ID)
+		p.Error = append(p.Error, msg)
+		p.FinalizedAt = append(p.FinalizedAt, nil)
+		p.ScheduledAt = append(p.ScheduledAt, now)
+		p.State = append(p.State, string(rivertype.JobStateAvailable))
+	}
+	_, err := e.db.driver.GetExecutor().JobRescueMany(ctx, p)
+	return err
+}
+
+func (e *engine[TTx]) close() { e.db.close() }

@@ -1,0 +1,613 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"tova/actors"
+	"tova/bytecode"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// Runner runs one server's background jobs, schedules and subscriptions:
+// a River client working the server's own queue, and a supervised actor
+// pool executing each job, tick and delivery as Tova code on the
+// server's VM instance.
+type Runner struct {
+	name     string // server name ("" for the unnamed server)
+	label    string // name for logs and actor paths
+	queue    string
+	clientID string
+	host     string
+	inst     *vm.Instance
+	prog     *bytecode.Program
+	set      settings
+	callerTx func(*vm.Thread) (*sql.Tx, string, bool)
+	log      zerolog.Logger
+	pool     *actors.Pool
+	q        queue
+
+	background  map[string]vm.Value
+	subscribers map[string][]vm.Value
+	schedules   map[string]vm.Value
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by Stop: spawn_job and publish fail
+	hbDone   chan struct{}
+}
+
+// runnerKey is the vm.Instance service key of a server's Runner.
+type runnerKey struct{}
+
+// RunnerOf returns the Runner started for inst, or nil.
+func RunnerOf(inst *vm.Instance) *Runner {
+	r, _ := inst.Service(runnerKey{}).(*Runner)
+	return r
+}
+
+// Start starts the jobs runtime of one server: it opens (and migrates)
+// the jobs database, registers the server's subscriptions, hands back
+// jobs that a dead process left running, and starts working the
+// server's queue. Call it after the server's Init ran (the hooks and
+// config blocks are read from inst's globals) and before the server
+// takes requests; stop it with Stop. The Runner is also stored in inst,
+// where spawn_job and publish find it.
+func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *actors.System, opts Options) (*Runner, error) {
+	set, err := readSettings(inst, opts)
+	if err != nil {
+		return nil, err
+	}
+	label := srv.Name
+	if label == "" {
+		label = "server"
+	}
+	r := &Runner{
+		name:        srv.Name,
+		label:       label,
+		queue:       queueName(srv.Name),
+		host:        hostname(),
+		inst:        inst,
+		prog:        inst.Prog.Code,
+		set:         set,
+		callerTx:    opts.CallerTx,
+		log:         opts.Logger.With().Str("server", label).Logger(),
+		background:  map[string]vm.Value{},
+		subscribers: map[string][]vm.Value{},
+		schedules:   map[string]vm.Value{},
+		stopped:     make(chan struct{}),
+		hbDone:      make(chan struct{}),
+	}
+	r.clientID = fmt.Sprintf("%s.%s.%d.%s", r.queue, r.host, os.Getpid(), randomSuffix())
+	var topics []string
+	for _, h := range srv.Hooks {
+		fn := inst.Globals[h.Slot]
+		switch h.Kind {
+		case "background":
+			r.background[h.Name] = fn
+		case "subscribe":
+			if len(r.subscribers[h.Arg]) == 0 {
+				topics = append(topics, h.Arg)
+			}
+			r.subscribers[h.Arg] = append(r.subscribers[h.Arg], fn)
+		case "schedule":
+			r.schedules[h.Name] = fn
+		}
+	}
+	periodic, err := r.periodicJobs()
+	if err != nil {
+		return nil, err
+	}
+	r.q, err = openQueue(ctx, set, r, periodic)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Runner, error) {
+		r.q.close()
+		return nil, err
+	}
+	now := time.Now()
+	self := clientRow{ID: r.clientID, Server: r.name, Host: r.host, PID: int64(os.Getpid()), SeenAt: now, DeadAfter: 5 * set.heartbeat}
+	if err := r.q.register(ctx, self, topics); err != nil {
+		return fail(fmt.Errorf("jobs: registering: %w", err))
+	}
+	r.pool, err = sys.StartPool(actors.PoolOptions{Name: label + "-jobs", Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
+	if err != nil {
+		return fail(err)
+	}
+	r.rescueDead(ctx)
+	// The queue lives until Stop, whatever becomes of the caller's ctx.
+	if err := r.q.start(context.WithoutCancel(ctx)); err != nil {
+		r.pool.Stop(ctx)
+		return fail(fmt.Errorf("jobs: starting the queue: %w", err))
+	}
+	go r.heartbeatLoop()
+	inst.SetService(runnerKey{}, r)
+	return r, nil
+}
+
+// Needed reports whether a server needs a jobs runtime: it declares a
+// background fn, a schedule or a subscription, or the program calls
+// spawn_job or publish somewhere. Other servers need not open the jobs
+// database at all.
+func Needed(prog *bytecode.Program, srv *bytecode.Server) bool {
+	for _, h := range srv.Hooks {
+		switch h.Kind {
+		case "background", "schedule", "subscribe":
+			return true
+		}
+	}
+	for _, b := range prog.Builtins {
+		if b == "spawn_job" || b == "publish" {
+			return true
+		}
+	}
+	return false
+}
+
+// openQueue opens the configured database and makes the River client.
+func openQueue(ctx context.Context, set settings, r *Runner, periodic []*river.PeriodicJob) (queue, error) {
+	if set.pgURL != "" {
+		db, err := openPostgres(ctx, set.pgURL, set.workers)
+		if err != nil {
+			return nil, err
+		}
+		return finishQueue(ctx, db, r, periodic)
+	}
+	db, err := openSQLite(set.sqlitePath)
+	if err != nil {
+		return nil, err
+	}
+	return finishQueue(ctx, db, r, periodic)
+}
+
+func finishQueue[TTx any](ctx context.Context, db *database[TTx], r *Runner, periodic []*river.PeriodicJob) (queue, error) {
+	if r != nil {
+		if err := db.migrate(ctx); err != nil {
+			db.close()
+			return nil, err
+		}
+	}
+	e, err := newEngine(db, r, periodic)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// periodicJobs makes one River periodic job per schedule of every server
+// of the program. River enqueues periodic jobs on its elected leader
+// only, and the leader may be any process sharing the database, so each
+// one knows all schedules; the tick goes to the queue of the schedule's
+// server. A tick is unique while one is queued or running: a run still
+// going when the next tick comes makes the tick skip, not pile up.
+func (r *Runner) periodicJobs() ([]*river.PeriodicJob, error) {
+	var out []*river.PeriodicJob
+	for _, srv := range r.prog.Servers {
+		for _, h := range srv.Hooks {
+			if h.Kind != "schedule" {
+				continue
+			}
+			var sched Schedule
+			if r.set.tickEvery > 0 {
+				sched = Every(r.set.tickEvery)
+			} else {
+				s, err := ParseSchedule(h.Arg)
+				if err != nil {
+					return nil, fmt.Errorf("%d:%d: schedule %q: %v", h.Pos.Line, h.Pos.Col, h.Name, err)
+				}
+				sched = s
+			}
+			args := scheduleArgs{Server: srv.Name, Schedule: h.Name}
+			opts := &river.InsertOpts{
+				Queue:       queueName(srv.Name),
+				MaxAttempts: 1, // a failing run is logged; the next tick runs anyway
+				UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+					rivertype.JobStateAvailable, rivertype.JobStatePending,
+					rivertype.JobStateRunning, rivertype.JobStateScheduled,
+				}},
+			}
+			out = append(out, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
+				return args, opts
+			}, &river.PeriodicJobOpts{RunOnStart: false}))
+		}
+	}
+	return out, nil
+}
+
+// Stop stops working the queue: running jobs get until ctx ends to
+// finish, then they are cancelled (and retried by the next process that
+// works the queue). Jobs still queued stay in the database.
+func (r *Runner) Stop(ctx context.Context) error {
+	var err error
+	r.stopOnce.Do(func() {
+		close(r.stopped)
+		err = r.q.stop(ctx)
+		<-r.hbDone
+		c2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if e := r.q.unregister(c2, r.clientID); e != nil && err == nil {
+			err = e
+		}
+		if e := r.pool.Stop(c2); e != nil && err == nil {
+			err = e
+		}
+		r.q.close()
+	})
+	return err
+}
+
+// heartbeatLoop records that this runner is alive and hands back the
+// jobs of dead processes, until Stop.
+func (r *Runner) heartbeatLoop() {
+	defer close(r.hbDone)
+	t := time.NewTicker(r.set.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopped:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), r.set.heartbeat*2)
+			if err := r.q.heartbeat(ctx, r.clientID, time.Now()); err != nil {
+				r.log.Warn().Err(err).Msg("jobs: heartbeat failed")
+			}
+			r.rescueDead(ctx)
+			cancel()
+		}
+	}
+}
+
+// rescueDead hands back to the queue the jobs of this server's queue
+// that are marked running by a client that is gone: no longer
+// registered, silent for five of its heartbeats, or on this host with
+// its process gone. They run again (at-least-once).
+func (r *Runner) rescueDead(ctx context.Context) {
+	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue).States(rivertype.JobStateRunning).First(10000))
+	if err != nil || len(running) == 0 {
+		if err != nil {
+			r.log.Warn().Err(err).Msg("jobs: listing running jobs")
+		}
+		return
+	}
+	var others []*rivertype.JobRow
+	for _, j := range running {
+		if n := len(j.AttemptedBy); n > 0 && j.AttemptedBy[n-1] != r.clientID {
+			others = append(others, j)
+		}
+	}
+	if len(others) == 0 {
+		return
+	}
+	clients, err := r.q.clients(ctx)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("jobs: reading clients")
+		return
+	}
+	now := time.Now()
+	var dead []*rivertype.JobRow
+	for _, j := range others {
+		c, ok := clients[j.AttemptedBy[len(j.AttemptedBy)-1]]
+		if !ok || now.Sub(c.SeenAt) > c.DeadAfter || c.Host == r.host && !processAlive(int(c.PID)) {
+			dead = append(dead, j)
+		}
+	}
+	if len(dead) == 0 {
+		return
+	}
+	if err := r.q.rescue(ctx, dead, "the process running this job stopped (killed or crashed); the job was handed back to the queue"); err != nil {
+		r.log.Warn().Err(err).Msg("jobs: rescuing jobs of a dead process")
+		return
+	}
+	r.log.Warn().Int("jobs", len(dead)).Msg("jobs: handed back jobs left running by a dead process")
+}
+
+// ---------------------------------------------------------------- running jobs
+
+// jobInfo is what job_id() and job_attempt() read from the thread's context.
+type jobInfo struct {
+	id      int64
+	attempt int
+}
+
+type jobInfoKey struct{}
+
+func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) error {
+	fn, ok := r.background[a.Fn]
+	if !ok {
+		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
+	}
+	args, err := decodeArgs(a.Args)
+	if err != nil {
+		return r.fail(row, "job "+a.Fn, err)
+	}
+	return r.execute(ctx, row, "job "+a.Fn, fn, args)
+}
+
+func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventArgs) error {
+	subs := r.subscribers[a.Topic]
+	where := "subscribe " + a.Topic
+	if len(subs) == 0 {
+		// The program no longer subscribes: nothing to deliver.
+		r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID).Msg("jobs: event for a topic this server does not subscribe to; dropped")
+		return nil
+	}
+	payload, err := stdlib.ParseJSON(a.Payload)
+	if err != nil {
+		return r.fail(row, where, err)
+	}
+	if a.Sub != nil {
+		if *a.Sub < 0 || *a.Sub >= len(subs) {
+			r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID).Msg("jobs: event for a subscriber this server no longer has; dropped")
+			return nil
+		}
+		subs = subs[*a.Sub : *a.Sub+1]
+	}
+	for _, fn := range subs {
+		var args []vm.Value
+		if fn.Kind() != vm.KFunc || len(fn.AsClosure().ParamNames()) > 0 {
+			args = []vm.Value{payload}
+		}
+		if err := r.execute(ctx, row, where, fn, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *scheduleArgs) error {
+	fn, ok := r.schedules[a.Schedule]
+	if !ok {
+		r.log.Warn().Str("schedule", a.Schedule).Msg("jobs: tick for a schedule this server does not have; dropped")
+		return nil
+	}
+	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil)
+}
+
+// execute runs fn(args) as Tova code on the server's instance, in a
+// worker of the supervised pool, bounded by the timeout. A thrown error,
+// a runtime error or a returned Err value fails the attempt.
+func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value) error {
+	info := &jobInfo{id: row.ID, attempt: row.Attempt}
+	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
+		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		th := r.inst.NewThread(tctx)
+		th.Enter()
+		v, err := th.Call(fn, args...)
+		th.Leave()
+		th.Release()
+		if err == nil && vm.VariantOf(v) == vm.ErrType {
+			e, _ := v.AsObject().Get("error")
+			err = fmt.Errorf("returned Err(%s)", vm.Repr(e))
+		}
+		return nil, err
+	}))
+	if err != nil {
+		if errors.Is(err, actors.ErrTimeout) {
+			err = fmt.Errorf("timed out after %v", r.set.timeout)
+		}
+		return r.fail(row, where, err)
+	}
+	return nil
+}
+
+// fail logs a failed attempt (Decision 11) and returns the error River
+// records on the job: the Tova error's kind, message and stack trace.
+func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
+	ev := r.log.Error().Str("in", where).Int64("job_id", row.ID).
+		Int("attempt", row.Attempt).Int("max_attempts", row.MaxAttempts).
+		Bool("will_retry", row.Attempt < row.MaxAttempts)
+	msg := err.Error()
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		msg = ve.Kind + ": " + ve.Msg
+		if tr := strings.TrimRight(ve.Trace(), "\n"); tr != "" {
+			ev = ev.Str("stack", tr)
+			msg += "\n" + tr
+		}
+		if f, ok := ve.Pos(); ok {
+			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
+		}
+		ev.Msg(ve.Kind + ": " + ve.Msg)
+	} else {
+		ev.Msg(msg)
+	}
+	return errors.New(msg)
+}
+
+func decodeArgs(raw json.RawMessage) ([]vm.Value, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	v, err := stdlib.ParseJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind() != vm.KArray {
+		return []vm.Value{v}, nil
+	}
+	return v.AsArray().Elems, nil
+}
+
+// ---------------------------------------------------------------- enqueueing
+
+// insertOpts are the options of a job inserted into queue q.
+func (r *Runner) insertOpts(q string) *river.InsertOpts {
+	return &river.InsertOpts{Queue: q, MaxAttempts: r.set.maxAttempts}
+}
+
+func (r *Runner) checkRunning() error {
+	select {
+	case <-r.stopped:
+		return vm.Errorf("JobError", "the jobs runtime of %s has stopped", r.label)
+	default:
+		return nil
+	}
+}
+
+// txOf returns the transaction t holds on the queue's database, if any.
+func (r *Runner) txOf(t *vm.Thread) *sql.Tx {
+	if r.callerTx == nil || r.set.pgURL == "" || t == nil {
+		return nil
+	}
+	if tx, url, ok := r.callerTx(t); ok && url == r.set.pgURL {
+		return tx
+	}
+	return nil
+}
+
+// spawn stores a job running background fn name with args (a JSON
+// array) on the queue of the server declaring it: in t's transaction
+// when it holds one on the queue's database, else committed before it
+// returns.
+func (r *Runner) spawn(ctx context.Context, t *vm.Thread, server, name string, args []byte) (int64, error) {
+	if err := r.checkRunning(); err != nil {
+		return 0, err
+	}
+	ja, opts := jobArgs{Server: server, Fn: name, Args: args}, r.insertOpts(queueName(server))
+	var res *rivertype.JobInsertResult
+	var err error
+	if tx := r.txOf(t); tx != nil {
+		res, err = r.q.insertTx(ctx, tx, ja, opts)
+	} else {
+		res, err = r.q.insert(ctx, ja, opts)
+	}
+	if err != nil {
+		return 0, vm.Errorf("JobError", "spawn_job: storing the job: %v", err)
+	}
+	return res.Job.ID, nil
+}
+
+// publish stores one delivery of payload per server subscribing to
+// topic, in t's transaction as spawn does.
+func (r *Runner) publish(ctx context.Context, t *vm.Thread, topic string, payload []byte) (int, error) {
+	if err := r.checkRunning(); err != nil {
+		return 0, err
+	}
+	var n int
+	var err error
+	if tx := r.txOf(t); tx != nil {
+		n, err = r.q.publishTx(ctx, tx, topic, payload, r.name, r.insertOpts)
+	} else {
+		n, err = r.q.publish(ctx, topic, payload, r.name, r.insertOpts)
+	}
+	if err != nil {
+		return 0, vm.Errorf("JobError", "publish: storing the event: %v", err)
+	}
+	return n, nil
+}
+
+// backgroundServer finds the server whose background fn name a
+// spawn_job means: this server's own, else the one other server of the
+// program declaring it.
+func (r *Runner) backgroundServer(name string) (string, error) {
+	if _, ok := r.background[name]; ok {
+		return r.name, nil
+	}
+	return findBackground(r.prog, r.name, name)
+}
+
+func findBackground(prog *bytecode.Program, self, name string) (string, error) {
+	var found []string
+	known := map[string]bool{}
+	for _, srv := range prog.Servers {
+		for _, h := range srv.Hooks {
+			if h.Kind != "background" {
+				continue
+			}
+			known[h.Name] = true
+			if h.Name == name {
+				found = append(found, srv.Name)
+			}
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		names := make([]string, 0, len(known))
+		for n := range known {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return "", vm.Errorf("JobError", "spawn_job: unknown background job %q: the program declares no background fn", name)
+		}
+		return "", vm.Errorf("JobError", "spawn_job: unknown background job %q (background fns: %s)", name, strings.Join(names, ", "))
+	}
+	return "", vm.Errorf("JobError", "spawn_job: background fn %q is declared in several servers (%s) and not in this one", name, strings.Join(quoteAll(found), ", "))
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+// queueName maps a server name to a River queue name (lower-case
+// letters, digits and single '_' or '-' separators). Names that need
+// changing get a hash suffix so that distinct servers keep distinct
+// queues; the unnamed server's queue is "default".
+func queueName(server string) string {
+	if server == "" {
+		return "default"
+	}
+	var b strings.Builder
+	changed := false
+	lastSep := true
+	for _, c := range server {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			b.WriteRune(c)
+			lastSep = false
+		case c >= 'A' && c <= 'Z':
+			b.WriteRune(c + 'a' - 'A')
+			lastSep = false
+			changed = true
+		case (c == '_' || c == '-') && !lastSep:
+			b.WriteRune(c)
+			lastSep = true
+		default:
+			if !lastSep {
+				b.WriteByte('_')
+				lastSep = true
+			}
+			changed = true
+		}
+	}
+	s := strings.TrimRight(b.String(), "_-")
+	if s != server || changed || s == "default" {
+		sum := sha256.Sum256([]byte(server))
+		if s != "" {
+			s += "_"
+		}
+		s += hex.EncodeToString(sum[:4])
+	}
+	return s
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,52 @@
+package jobs
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule says when a schedule next fires after a given time. It is
+// River's PeriodicSchedule.
+type Schedule interface {
+	Next(after time.Time) time.Time
+}
+
+// ParseSchedule reads a schedule pattern: a standard 5-field cron
+// expression ("*/5 * * * *", also "@hourly", "@every 90s" and a
+// "CRON_TZ=Europe/Paris " prefix), evaluated in the process's local time
+// zone and firing on minute boundaries; or an interval ("30s", "5m",
+// "1h", any Go duration such as "1m30s" or "250ms"), firing that long
+// after the previous tick, the first one an interval after start.
+func ParseSchedule(pattern string) (Schedule, error) {
+	p := strings.TrimSpace(pattern)
+	if p == "" {
+		return nil, fmt.Errorf("empty schedule pattern")
+	}
+	if strings.ContainsAny(p, " \t") || strings.HasPrefix(p, "@") {
+		s, err := cron.ParseStandard(p)
+		if err != nil {
+			return nil, fmt.Errorf("bad cron expression %q: %v", pattern, err)
+		}
+		return localCron{s}, nil
+	}
+	d, err := time.ParseDuration(p)
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("bad schedule %q: expected a 5-field cron expression or an interval such as \"30s\", \"5m\", \"1h\"", pattern)
+	}
+	return Every(d), nil
+}
+
+// localCron evaluates a cron schedule in the local time zone whatever
+// the zone of the time it is given (the queue's clock is UTC).
+type localCron struct{ s cron.Schedule }
+
+func (c localCron) Next(t time.Time) time.Time { return c.s.Next(t.In(time.Local)) }
+
+// Every is a fixed interval schedule.
+type Every time.Duration
+
+// Next returns t plus the interval.
+func (e Every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
