@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"tova/jobs"
+	"tova/store"
 )
 
 // startJobs starts the server's durable jobs runtime (package jobs):
@@ -18,7 +19,7 @@ func (s *Server) startJobs() error {
 	if !jobs.Needed(s.rt.code, s.desc) {
 		return nil
 	}
-	_, err := jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log})
+	_, err := jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf})
 	return err
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"runtime"
@@ -133,4 +134,28 @@ func Use(in *vm.Instance, db *DB) {
 	s := stateOf(in)
 	s.borrowed.Store(true)
 	s.db.Store(db)
+}
+
+// TxOf returns the transaction of thread t's db.transaction, if it is
+// inside one, with the database's PostgreSQL URL ("" for SQLite). The
+// job queue uses it to enqueue in the caller's transaction, so a job
+// commits or rolls back with the app's writes.
+func TxOf(t *vm.Thread) (*sql.Tx, string, bool) {
+	s, ok := t.In.Service(serviceKey{}).(*instanceDB)
+	if !ok {
+		return nil, "", false
+	}
+	db := s.db.Load()
+	if db == nil || !db.inTx(t) {
+		return nil, "", false
+	}
+	x, ok := db.txs.Load(t)
+	if !ok {
+		return nil, "", false
+	}
+	url := ""
+	if db.cfg.Adapter == Postgres {
+		url = db.cfg.URL
+	}
+	return x.(*txn).tx, url, true
 }
