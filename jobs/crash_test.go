@@ -30,7 +30,11 @@ func TestCrashRecovery(t *testing.T) {
 			app := startApp(t, crashSrc, be, onlyServers("api"))
 			first := startChild(t, prog, be, "worker")
 			app.call(t, "api", "kick") // spawn_job from another server: routed to worker's queue
-			waitFor(t, 20*time.Second, "some jobs done", func() bool { return len(first.out.lines("done ")) >= 6 })
+			// kill once some jobs are done and others are running
+			waitFor(t, 20*time.Second, "some jobs done and some running", func() bool {
+				done := len(first.out.lines("done "))
+				return done >= 6 && len(first.out.lines("start ")) > done
+			})
 			first.kill()
 			before := first.out.String()
 			interrupted := map[string]bool{}
