@@ -111,18 +111,7 @@ func (f *fstate) matchPattern(p ast.Pattern, v int, fail *[]int) {
 			f.matchPattern(e, el, fail)
 		}
 		if p.RestIndex >= 0 && p.Rest != nil {
-			after := fixed - p.RestIndex
-			base := f.alloc(4)
-			f.emit(MOVE, base, v, 0)
-			f.emit(LOADINT, base+1, p.RestIndex+SBias, 0)
-			if after > 0 {
-				f.emit(LOADINT, base+2, -after+SBias, 0)
-			} else {
-				f.emit(LOADNIL, base+2, 0, 0)
-			}
-			f.emit(LOADNIL, base+3, 0, 0)
-			f.emit(SLICE, base, base, 0)
-			f.bindMatched(p.Rest.Binding, base)
+			f.bindMatched(p.Rest.Binding, f.sliceOf(v, p.RestIndex, fixed-p.RestIndex))
 		}
 	case *ast.PObject:
 		t := f.alloc(1)
@@ -166,13 +155,7 @@ func (f *fstate) matchPattern(p ast.Pattern, v int, fail *[]int) {
 		if _, ok := p.Rest.(*ast.PWild); ok || p.Rest == nil {
 			return
 		}
-		base := f.alloc(4)
-		f.emit(MOVE, base, v, 0)
-		f.emit(LOADINT, base+1, utf8.RuneCountInString(p.Prefix)+SBias, 0)
-		f.emit(LOADNIL, base+2, 0, 0)
-		f.emit(LOADNIL, base+3, 0, 0)
-		f.emit(SLICE, base, base, 0)
-		f.matchPattern(p.Rest, base, fail)
+		f.matchPattern(p.Rest, f.sliceOf(v, utf8.RuneCountInString(p.Prefix), 0), fail)
 	case *ast.POr:
 		var ok []int
 		for i, alt := range p.Alts {

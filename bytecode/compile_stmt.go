@@ -468,6 +468,12 @@ func (f *fstate) bindPattern(p ast.Pattern, r int) {
 
 // sliceRest binds rest = value[from : len-after].
 func (f *fstate) sliceRest(r, from, after int, b *ast.Binding) {
+	f.store(b, f.sliceOf(r, from, after))
+}
+
+// sliceOf emits value[from : len-after] (to the end when after is 0)
+// and returns the register holding it.
+func (f *fstate) sliceOf(r, from, after int) int {
 	base := f.alloc(4)
 	f.emit(MOVE, base, r, 0)
 	f.emit(LOADINT, base+1, from+SBias, 0)
@@ -478,7 +484,7 @@ func (f *fstate) sliceRest(r, from, after int, b *ast.Binding) {
 	}
 	f.emit(LOADNIL, base+3, 0, 0)
 	f.emit(SLICE, base, base, 0)
-	f.store(b, base)
+	return base
 }
 
 // objectRest binds the ...rest of an object pattern: a copy without the
