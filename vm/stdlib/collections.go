@@ -893,45 +893,39 @@ func bLast(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bFind(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	fn, err := fnArg("find", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
-	c := newCaller(t, fn)
-	res := vm.Nil
-	err = iterate(t, "find", arg(args, 0), func(x vm.Value, i int) error {
-		ok, err := c.callElem(x, i)
-		if err != nil {
-			return err
-		}
-		if ok.Truthy() {
-			res = x
-			return errStop
-		}
-		return nil
-	})
-	return res, err
+	x, _, err := findFirst(t, "find", args)
+	return x, err
 }
 
 func bFindIndex(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	fn, err := fnArg("find_index", args, 1)
-	if err != nil {
+	_, i, err := findFirst(t, "find_index", args)
+	if err != nil || i < 0 {
 		return vm.Nil, err
 	}
+	return vm.Int(int64(i)), nil
+}
+
+// findFirst returns the first element of args[0] for which the
+// predicate args[1] is truthy, and its index (-1 when none).
+func findFirst(t *vm.Thread, name string, args []vm.Value) (vm.Value, int, error) {
+	fn, err := fnArg(name, args, 1)
+	if err != nil {
+		return vm.Nil, -1, err
+	}
 	c := newCaller(t, fn)
-	res := vm.Nil
-	err = iterate(t, "find_index", arg(args, 0), func(x vm.Value, i int) error {
+	res, at := vm.Nil, -1
+	err = iterate(t, name, arg(args, 0), func(x vm.Value, i int) error {
 		ok, err := c.callElem(x, i)
 		if err != nil {
 			return err
 		}
 		if ok.Truthy() {
-			res = vm.Int(int64(i))
+			res, at = x, i
 			return errStop
 		}
 		return nil
 	})
-	return res, err
+	return res, at, err
 }
 
 // ---------------------------------------------------------------- sets of values
