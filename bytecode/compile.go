@@ -204,15 +204,6 @@ func (c *compiler) newFunc(parent *fstate, name string, pos token.Pos, af *ast.F
 	return &fstate{c: c, parent: parent, fn: fn, af: af, regOf: map[*ast.Binding]int{}}
 }
 
-func (f *fstate) funcIndex() int {
-	for i, g := range f.c.prog.Funcs {
-		if g == f.fn {
-			return i
-		}
-	}
-	return -1
-}
-
 // alloc reserves n consecutive registers and returns the first.
 func (f *fstate) alloc(n int) int {
 	r := f.top

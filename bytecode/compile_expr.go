@@ -83,7 +83,7 @@ func (f *fstate) exprSink(e ast.Expr, s sink) {
 
 // exprTo compiles e into register dst.
 func (f *fstate) exprTo(e ast.Expr, dst int) {
-	if !directSafe(e) && dst < f.top-0 {
+	if !directSafe(e) {
 		saved := f.top
 		tmp := f.alloc(1)
 		f.exprInto(e, tmp)
@@ -447,7 +447,15 @@ func (f *fstate) binary(e *ast.Binary, dst int) {
 	x := f.operand(e.X)
 	y := f.operand(e.Y)
 	f.setPos(e.PosV)
-	switch e.Op {
+	if !f.compare(e.Op, dst, x, y) {
+		f.arith(e.Op, dst, x, y)
+	}
+}
+
+// compare emits dst = x op y for a comparison operator and reports
+// whether op was one (> and >= swap their operands).
+func (f *fstate) compare(op string, dst, x, y int) bool {
+	switch op {
 	case "==":
 		f.emit(EQ, dst, x, y)
 	case "!=":
@@ -461,8 +469,9 @@ func (f *fstate) binary(e *ast.Binary, dst int) {
 	case ">=":
 		f.emit(LE, dst, y, x)
 	default:
-		f.arith(e.Op, dst, x, y)
+		return false
 	}
+	return true
 }
 
 // chain compiles a < b < c: every operand evaluated once, stopping at the
@@ -473,20 +482,7 @@ func (f *fstate) chain(e *ast.Chain, dst int) {
 	for i, op := range e.Ops {
 		next := f.operand(e.Operands[i+1])
 		f.setPos(e.PosV)
-		switch op {
-		case "==":
-			f.emit(EQ, dst, prev, next)
-		case "!=":
-			f.emit(NE, dst, prev, next)
-		case "<":
-			f.emit(LT, dst, prev, next)
-		case "<=":
-			f.emit(LE, dst, prev, next)
-		case ">":
-			f.emit(LT, dst, next, prev)
-		case ">=":
-			f.emit(LE, dst, next, prev)
-		}
+		f.compare(op, dst, prev, next)
 		if i < len(e.Ops)-1 {
 			exits = append(exits, f.emit(JMPF, dst, 0, 0))
 		}

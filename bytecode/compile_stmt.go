@@ -700,12 +700,6 @@ func (f *fstate) tryFinally(body func(sink), fin *ast.Block, s sink) {
 // nil when fin is set.
 func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block, fin *ast.Block, s sink) {
 	val := s
-	var res int = -1
-	if !s.ret && s.reg >= 0 && s.reg < f.top {
-		// keep writes into a variable register until the try is done
-		res = f.alloc(1)
-		val = toReg(res)
-	}
 	errReg := f.alloc(1)
 	ctx := &tryCtx{finally: fin, handler: true}
 	begin := f.emit(TRYBEGIN, errReg, 0, 0)
@@ -742,9 +736,6 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 		f.emit(THROW, errReg, 0, 0)
 	}
 	f.patchAll(ends, f.here())
-	if res >= 0 {
-		f.emit(MOVE, s.reg, res, 0)
-	}
 }
 
 func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {

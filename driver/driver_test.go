@@ -3,7 +3,6 @@ package driver
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -116,5 +115,4 @@ func TestProgramRecordsSources(t *testing.T) {
 	if back.SourceHash != p1.SourceHash || back.Files[0].Hash != p1.Files[0].Hash {
 		t.Fatal("hash lost in .tbc round trip")
 	}
-	_ = fmt.Sprint()
 }

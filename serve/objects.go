@@ -232,8 +232,8 @@ func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (v
 	return vm.Nil, false, nil
 }
 
-// MarshalTova lets JSON.stringify(req.headers) show the headers.
-func (h headersObject) ToObject() vm.Value {
+// JSONValue lets JSON.stringify(req.headers) show the headers.
+func (h headersObject) JSONValue() vm.Value {
 	o := vm.NewObject()
 	for _, f := range h.h {
 		o.Set(f.Name, vm.Str(f.Value))

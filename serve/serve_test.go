@@ -558,3 +558,14 @@ func TestExampleApp(t *testing.T) {
 		t.Fatalf("database file: %v", err)
 	}
 }
+
+// req.headers serialises as an object of its (lower-case) headers.
+func TestRequestHeadersAsJSON(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/h" => fn(req) { JSON.stringify(req.headers) }
+}`)
+	r := do(t, "GET", app.urls[""]+"/h", "", "X-Probe", "42")
+	if !strings.Contains(r.body, `\"x-probe\":\"42\"`) {
+		t.Fatalf("headers JSON: %s", r.body)
+	}
+}

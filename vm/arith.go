@@ -40,17 +40,28 @@ func opName(op byte) string {
 	return string(op)
 }
 
+// addInt and subInt report false on int64 overflow.
+func addInt(x, y int64) (int64, bool) {
+	r := x + y
+	return r, (x^r)&(y^r) >= 0
+}
+
+func subInt(x, y int64) (int64, bool) {
+	r := x - y
+	return r, (x^y)&(x^r) >= 0
+}
+
 func intArith(op byte, x, y int64) (Value, error) {
 	switch op {
 	case '+':
-		r := x + y
-		if (x^r)&(y^r) < 0 {
+		r, ok := addInt(x, y)
+		if !ok {
 			return Nil, overflow("+")
 		}
 		return Int(r), nil
 	case '-':
-		r := x - y
-		if (x^y)&(x^r) < 0 {
+		r, ok := subInt(x, y)
+		if !ok {
 			return Nil, overflow("-")
 		}
 		return Int(r), nil

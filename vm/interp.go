@@ -469,9 +469,8 @@ frames:
 			case bc.ADD:
 				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt {
-					x, y := int64(b.n), int64(c.n)
-					r := x + y
-					if (x^r)&(y^r) < 0 {
+					r, ok := addInt(int64(b.n), int64(c.n))
+					if !ok {
 						err = overflow("+")
 						break
 					}
@@ -488,9 +487,8 @@ frames:
 			case bc.SUB:
 				b, c := *rp(rb, i.B()), *rp(rb, i.C())
 				if b.k == KInt && c.k == KInt {
-					x, y := int64(b.n), int64(c.n)
-					r := x - y
-					if (x^y)&(x^r) < 0 {
+					r, ok := subInt(int64(b.n), int64(c.n))
+					if !ok {
 						err = overflow("-")
 						break
 					}
@@ -542,9 +540,8 @@ frames:
 			case bc.ADDK:
 				b, c := *rp(rb, i.B()), *rp(kb, i.C())
 				if b.k == KInt && c.k == KInt {
-					x, y := int64(b.n), int64(c.n)
-					r := x + y
-					if (x^r)&(y^r) < 0 {
+					r, ok := addInt(int64(b.n), int64(c.n))
+					if !ok {
 						err = overflow("+")
 						break
 					}
@@ -559,9 +556,8 @@ frames:
 			case bc.SUBK:
 				b, c := *rp(rb, i.B()), *rp(kb, i.C())
 				if b.k == KInt && c.k == KInt {
-					x, y := int64(b.n), int64(c.n)
-					r := x - y
-					if (x^y)&(x^r) < 0 {
+					r, ok := subInt(int64(b.n), int64(c.n))
+					if !ok {
 						err = overflow("-")
 						break
 					}

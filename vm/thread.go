@@ -208,9 +208,6 @@ type Thread struct {
 	poll   int
 	// holding is true while the thread holds its instance's scheduler.
 	holding bool
-
-	// Locals is free for the embedding runtime (e.g. the current request).
-	Locals any
 }
 
 // pollEvery is how many backward jumps and calls pass between two
@@ -241,7 +238,7 @@ func (t *Thread) Release() {
 	t.stack = t.stack[:0]
 	t.handlers = t.handlers[:0]
 	t.signal.Store(0)
-	t.ctx, t.Locals = nil, nil
+	t.ctx = nil
 	t.In.threads.Put(t)
 }
 
