@@ -719,7 +719,7 @@ frames:
 					break
 				}
 				var r bool
-				if r, err = compareOp(jumpCmp[i.Op()], x, y); err == nil && !r {
+				if r, err = compareOp(jumpCmp(i.Op()), x, y); err == nil && !r {
 					pc = i.C()
 				}
 			case bc.JNEQK:
@@ -1145,7 +1145,18 @@ func badCode(what string) *Error {
 	return Errorf("InternalError", "invalid bytecode: %s", what)
 }
 
-var jumpCmp = map[bc.Op]bc.Op{bc.JNLTK: bc.LTK, bc.JNLEK: bc.LEK, bc.JNGTK: bc.GTK, bc.JNGEK: bc.GEK}
+// jumpCmp is the comparison a compare-and-jump instruction tests.
+func jumpCmp(op bc.Op) bc.Op {
+	switch op {
+	case bc.JNLTK:
+		return bc.LTK
+	case bc.JNLEK:
+		return bc.LEK
+	case bc.JNGTK:
+		return bc.GTK
+	}
+	return bc.GEK
+}
 
 func overflow(op string) *Error {
 	return Errorf("OverflowError", "integer overflow in %s", op)

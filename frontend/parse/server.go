@@ -265,45 +265,31 @@ func (p *parser) websocketDecl() ast.Stmt {
 	if p.at(token.STRING) {
 		w.Path = p.plainString("websocket path")
 	}
-	open := p.tok
-	if !p.at(token.LBRACE) {
-		p.errorExpected("'{'")
-	}
-	p.next()
-	for {
-		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+	p.braceItems("'{'", func() {
+		t := p.tok
+		switch {
+		case t.Kind == token.ELLIPSIS:
 			p.next()
-		}
-		if p.at(token.RBRACE) || p.at(token.EOF) {
-			break
-		}
-		p.recoverTo(p.p, func() {
-			t := p.tok
-			switch {
-			case t.Kind == token.ELLIPSIS:
-				p.next()
-			case t.Kind == token.IDENT && (p.peek(1).Kind == token.FN || p.peek(1).Kind == token.ASYNC):
-				if !wsHandlers[t.Lit] {
-					p.fail("unknown websocket handler %s (want on_open, on_message, on_close or on_error)", t.Lit)
-				}
-				if w.Handlers[t.Lit] != nil {
-					p.fail("duplicate %s handler", t.Lit)
-				}
-				p.next()
-				fn, _ := p.fnAfterWord()
-				fn.Name = t.Lit
-				w.Handlers[t.Lit] = fn
-				w.Order = append(w.Order, t.Lit)
-			case isName(t) && p.peek(1).Kind == token.COLON:
-				p.next()
-				p.next()
-				w.Config = append(w.Config, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
-			default:
-				p.errorExpected("websocket handler (on_message fn(ws, msg) { ... }) or 'key: value'")
+		case t.Kind == token.IDENT && (p.peek(1).Kind == token.FN || p.peek(1).Kind == token.ASYNC):
+			if !wsHandlers[t.Lit] {
+				p.fail("unknown websocket handler %s (want on_open, on_message, on_close or on_error)", t.Lit)
 			}
-		})
-	}
-	p.expectClose(open)
+			if w.Handlers[t.Lit] != nil {
+				p.fail("duplicate %s handler", t.Lit)
+			}
+			p.next()
+			fn, _ := p.fnAfterWord()
+			fn.Name = t.Lit
+			w.Handlers[t.Lit] = fn
+			w.Order = append(w.Order, t.Lit)
+		case isName(t) && p.peek(1).Kind == token.COLON:
+			p.next()
+			p.next()
+			w.Config = append(w.Config, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+		default:
+			p.errorExpected("websocket handler (on_message fn(ws, msg) { ... }) or 'key: value'")
+		}
+	})
 	return w
 }
 
@@ -359,48 +345,34 @@ func (p *parser) discoverDecl() ast.Stmt {
 // line breaks (or just spaces), keys may be keywords or strings, a bare
 // name is shorthand for `name: name`.
 func (p *parser) configBody() []*ast.ObjEntry {
-	open := p.tok
-	if !p.at(token.LBRACE) {
-		p.errorExpected("'{'")
-	}
-	p.next()
 	var entries []*ast.ObjEntry
-	for {
-		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+	p.braceItems("'{'", func() {
+		t := p.tok
+		switch {
+		case t.Kind == token.ELLIPSIS:
 			p.next()
-		}
-		if p.at(token.RBRACE) || p.at(token.EOF) {
-			break
-		}
-		p.recoverTo(p.p, func() {
-			t := p.tok
-			switch {
-			case t.Kind == token.ELLIPSIS:
-				p.next()
-				if !p.atStmtEnd() {
-					entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Spread: p.expr()})
-				}
-			case (isName(t) || t.Kind == token.STRING && t.Parts == nil) && p.peek(1).Kind == token.COLON:
-				p.next()
-				p.next()
-				p.skipNewlines()
-				entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
-			case t.Kind == token.IDENT:
-				p.next()
-				entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: &ast.Ident{PosV: t.Pos, Name: t.Lit}})
-			default:
-				p.errorExpected("'key: value'")
+			if !p.atStmtEnd() {
+				entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Spread: p.expr()})
 			}
-			switch p.tok.Kind {
-			case token.NEWLINE, token.COMMA, token.SEMI, token.RBRACE, token.EOF:
-			default:
-				if !p.startsEntry() && !p.at(token.IDENT) {
-					p.errorExpected("',' or newline between entries")
-				}
+		case (isName(t) || t.Kind == token.STRING && t.Parts == nil) && p.peek(1).Kind == token.COLON:
+			p.next()
+			p.next()
+			p.skipNewlines()
+			entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+		case t.Kind == token.IDENT:
+			p.next()
+			entries = append(entries, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: &ast.Ident{PosV: t.Pos, Name: t.Lit}})
+		default:
+			p.errorExpected("'key: value'")
+		}
+		switch p.tok.Kind {
+		case token.NEWLINE, token.COMMA, token.SEMI, token.RBRACE, token.EOF:
+		default:
+			if !p.startsEntry() && !p.at(token.IDENT) {
+				p.errorExpected("',' or newline between entries")
 			}
-		})
-	}
-	p.expectClose(open)
+		}
+	})
 	return entries
 }
 
@@ -420,34 +392,23 @@ func (p *parser) modelDecl() ast.Stmt {
 	if !p.at(token.LBRACE) {
 		return m
 	}
-	open := p.tok
-	p.next()
-	for {
-		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
-			p.next()
+	p.braceItems("'{'", func() {
+		t := p.tok
+		if !isName(t) {
+			p.errorExpected("field name")
 		}
-		if p.at(token.RBRACE) || p.at(token.EOF) {
-			break
+		p.next()
+		p.expect(token.COLON)
+		if modelOptions[t.Lit] || isLiteralStart(p.tok.Kind) {
+			m.Options = append(m.Options, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
+			return
 		}
-		p.recoverTo(p.p, func() {
-			t := p.tok
-			if !isName(t) {
-				p.errorExpected("field name")
-			}
-			p.next()
-			p.expect(token.COLON)
-			if modelOptions[t.Lit] || isLiteralStart(p.tok.Kind) {
-				m.Options = append(m.Options, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
-				return
-			}
-			f := &ast.FieldDecl{PosV: t.Pos, Name: t.Lit, Type: p.typeExpr()}
-			if p.got(token.ASSIGN) {
-				f.Default = p.expr()
-			}
-			m.Fields = append(m.Fields, f)
-		})
-	}
-	p.expectClose(open)
+		f := &ast.FieldDecl{PosV: t.Pos, Name: t.Lit, Type: p.typeExpr()}
+		if p.got(token.ASSIGN) {
+			f.Default = p.expr()
+		}
+		m.Fields = append(m.Fields, f)
+	})
 	return m
 }
 
@@ -548,4 +509,26 @@ func (p *parser) dataItem() *ast.DataItem {
 		p.fail("expected source, pipeline, refresh or validate, found %s", t)
 	}
 	return it
+}
+
+// braceItems parses a brace-delimited list from the current '{': items
+// are separated by newlines, commas or semicolons, each is parsed by item
+// with error recovery (a bad item is skipped, the rest still parsed), and
+// the closing '}' must name its opener when missing.
+func (p *parser) braceItems(expected string, item func()) {
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected(expected)
+	}
+	p.next()
+	for {
+		for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		p.recoverTo(p.p, item)
+	}
+	p.expectClose(open)
 }
