@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,18 +68,20 @@ type PoolOptions struct {
 	OnEvent func(Event)
 }
 
-// Pool runs jobs on supervised worker actors. A caller hands a job and a
-// buffered reply slot to an idle worker through one shared queue (so the
-// least busy worker takes it) and waits on the reply slot alone. Running
-// jobs get no timer each: one sweeper per pool checks the workers' jobs
-// against their deadlines every DeadlineResolution and answers the
-// overdue ones in their reply slot. A panic in a job is recovered by the
-// worker, answered to the caller at once as a *Failure, then reported to
-// the pool supervisor, which restarts the worker and counts it.
+// Pool runs jobs on supervised worker actors. Idle workers wait on a
+// stack (the most recently idle first, so a few warm workers serve a
+// steady load); a caller pops one and hands it the job and a buffered
+// reply slot through the worker's own channel, then waits on the reply
+// slot alone. With no idle worker the job waits in a FIFO queue that the
+// next free worker serves. Running jobs get no timer each: one sweeper
+// per pool checks the workers' jobs against their deadlines every
+// DeadlineResolution and answers the overdue ones in their reply slot. A
+// panic in a job is recovered by the worker, answered to the caller at
+// once as a *Failure, then reported to the pool supervisor, which
+// restarts the worker and counts it.
 type Pool struct {
 	opts   PoolOptions
 	sup    *Supervisor
-	jobs   chan *task // carries jobs, and trimOffer to idle workers
 	closed chan struct{}
 	isShut atomic.Bool
 	once   sync.Once
@@ -92,7 +95,13 @@ type Pool struct {
 	seq      atomic.Uint64
 	tasks    sync.Pool
 
-	trimOffer *task // a retirement offer, never a job
+	// qmu guards the idle stack and the wait queue. A job is handed to
+	// an idle worker only under qmu, so a worker that leaves the stack
+	// under qmu knows whether a job is on its way.
+	qmu   sync.Mutex
+	idle  []*worker
+	queue []*task // waiting jobs, oldest at qhead
+	qhead int
 
 	mu        sync.Mutex
 	workers   map[*worker]struct{}
@@ -138,12 +147,10 @@ func NewPool(opts PoolOptions) *Pool {
 		opts.DeadlineResolution = 10 * time.Millisecond
 	}
 	p := &Pool{
-		opts:      opts,
-		jobs:      make(chan *task),
-		closed:    make(chan struct{}),
-		epoch:     time.Now(),
-		trimOffer: &task{},
-		workers:   map[*worker]struct{}{},
+		opts:    opts,
+		closed:  make(chan struct{}),
+		epoch:   time.Now(),
+		workers: map[*worker]struct{}{},
 	}
 	p.tasks.New = func() any {
 		t := &task{reply: make(chan result, 1), timer: time.NewTimer(time.Hour)}
@@ -336,57 +343,124 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	t.job, t.r = j, r
 	t.deadline.Store(int64(due))
 	t.word.Store((t.word.Load()>>8+1)<<8 | taskPending)
-	t.refs.Store(2) // caller and worker
+	t.refs.Store(2) // caller, and the worker (or the queue) holding it
 	p.inflight.Add(1)
-	select {
-	case p.jobs <- t: // an idle worker was waiting
-	default:
-		if res, queued := p.enqueue(t, due); !queued {
-			p.inflight.Add(-1)
-			p.release(t) // the worker's reference: no worker will see it
-			p.release(t)
-			return res.v, res.err
-		}
+	var res result
+	if p.handOff(t) {
+		res = <-t.reply
+	} else {
+		res = p.wait(t, due)
 	}
-	res := <-t.reply
 	p.release(t)
 	return res.v, res.err
 }
 
-// enqueue waits for a worker, growing the pool first if more jobs are in
-// flight than there are workers. Counting jobs from hand-in to finish (not
-// idle workers) leaves no window in which a waiting job is seen by nobody.
-// It reports whether a worker took the task; if not, res is the answer.
-func (p *Pool) enqueue(t *task, due time.Duration) (res result, queued bool) {
-	q := p.queued.Add(1)
-	defer p.queued.Add(-1)
-	word := t.word.Load()
-	if p.opts.MaxQueue > 0 && q > int64(p.opts.MaxQueue) && p.live.Load() >= int64(p.opts.Max) {
-		t.settle(word, taskWithdrawn)
-		t.job.cancel(context.Canceled, false)
-		return result{err: ErrOverloaded}, false
+// handOff gives t to an idle worker and reports whether there was one.
+func (p *Pool) handOff(t *task) bool {
+	p.qmu.Lock()
+	n := len(p.idle)
+	if n == 0 {
+		p.qmu.Unlock()
+		return false
 	}
-	wait := due - time.Since(p.epoch)
-	if wait <= 0 {
-		t.settle(word, taskExpired)
-		t.job.cancel(context.DeadlineExceeded, false)
-		return result{err: ErrTimeout}, false
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	w.in <- t // never blocks: an idle worker's channel has room
+	p.qmu.Unlock()
+	return true
+}
+
+// wait queues t for the next free worker, growing the pool first if more
+// jobs are in flight than there are workers, and waits for its answer.
+// Counting jobs from hand-in to finish (not idle workers) leaves no window
+// in which a waiting job is seen by nobody.
+func (p *Pool) wait(t *task, due time.Duration) result {
+	word := t.word.Load()
+	giveUp := func(st uint64, err error, stopped bool) result {
+		p.qmu.Lock()
+		i := slices.Index(p.queue[p.qhead:], t)
+		if i < 0 {
+			// A worker took the task meanwhile: its answer (or the
+			// sweeper's, at the deadline) is on its way.
+			p.qmu.Unlock()
+			return <-t.reply
+		}
+		p.queue = slices.Delete(p.queue, p.qhead+i, p.qhead+i+1)
+		p.queued.Add(-1)
+		p.qmu.Unlock()
+		t.settle(word, st)
+		p.inflight.Add(-1)
+		p.release(t) // the queue's reference
+		t.job.cancel(err, stopped)
+		return result{err: err}
 	}
 	p.grow()
+	p.qmu.Lock()
+	if len(p.idle) > 0 {
+		// A worker became idle (or was started) since handOff looked.
+		w := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		w.in <- t
+		p.qmu.Unlock()
+		return <-t.reply
+	}
+	q := len(p.queue) - p.qhead
+	if p.opts.MaxQueue > 0 && q >= p.opts.MaxQueue && p.live.Load() >= int64(p.opts.Max) {
+		p.qmu.Unlock()
+		t.settle(word, taskWithdrawn)
+		p.inflight.Add(-1)
+		p.release(t) // the queue's reference: the task was never queued
+		t.job.cancel(context.Canceled, false)
+		return result{err: ErrOverloaded}
+	}
+	p.queue = append(p.queue, t)
+	p.queued.Add(1)
+	p.qmu.Unlock()
+
+	wait := due - time.Since(p.epoch)
+	if wait <= 0 {
+		return giveUp(taskExpired, ErrTimeout, false)
+	}
+	if due == math.MaxInt64 {
+		select {
+		case res := <-t.reply:
+			return res
+		case <-p.closed:
+			return giveUp(taskWithdrawn, ErrPoolStopped, true)
+		}
+	}
 	t.timer.Reset(wait)
 	defer t.timer.Stop()
 	select {
-	case p.jobs <- t:
-		return result{}, true
+	case res := <-t.reply:
+		return res
 	case <-t.timer.C:
-		t.settle(word, taskExpired)
-		t.job.cancel(context.DeadlineExceeded, false)
-		return result{err: ErrTimeout}, false
+		return giveUp(taskExpired, ErrTimeout, false)
 	case <-p.closed:
-		t.settle(word, taskWithdrawn)
-		t.job.cancel(context.Canceled, true)
-		return result{err: ErrPoolStopped}, false
+		return giveUp(taskWithdrawn, ErrPoolStopped, true)
 	}
+}
+
+// nextQueued takes the oldest queued job, or returns nil. qmu is held.
+func (p *Pool) nextQueued() *task {
+	if p.qhead == len(p.queue) {
+		return nil
+	}
+	t := p.queue[p.qhead]
+	p.queue[p.qhead] = nil
+	p.qhead++
+	switch {
+	case p.qhead == len(p.queue):
+		p.queue, p.qhead = p.queue[:0], 0
+	case p.qhead >= 64 && p.qhead*2 >= len(p.queue):
+		// A standing backlog never empties the queue: reclaim its head.
+		n := copy(p.queue, p.queue[p.qhead:])
+		clear(p.queue[n:])
+		p.queue, p.qhead = p.queue[:n], 0
+	}
+	p.queued.Add(-1)
+	return t
 }
 
 // sweep answers running jobs past their deadline; it runs on its own
@@ -502,19 +576,21 @@ func (p *Pool) stopped() {
 	p.live.Store(0)
 }
 
-// trimIdle runs every IdleTimeout: it offers retirement to as many idle
-// workers as exceed both Min and the period's peak demand plus a spare.
-// Offers travel on the job queue, so only workers waiting for a job take
-// them.
+// trimIdle runs every IdleTimeout: it retires as many idle workers as
+// exceed both Min and the period's peak demand plus a spare, the ones idle
+// longest first.
 func (p *Pool) trimIdle() {
 	keep := max(int64(p.opts.Min), p.peak.Swap(p.busy.Load())+1)
-	for excess := p.live.Load() - keep; excess > 0; excess-- {
-		select {
-		case p.jobs <- p.trimOffer:
-		default:
-			excess = 0
+	p.qmu.Lock()
+	for excess := p.live.Load() - keep; excess > 0 && len(p.idle) > 0; excess-- {
+		if !p.retire() {
+			break
 		}
+		w := p.idle[0]
+		p.idle = slices.Delete(p.idle, 0, 1)
+		w.in <- retireMsg
 	}
+	p.qmu.Unlock()
 	p.mu.Lock()
 	if p.trimTimer != nil {
 		p.trimTimer.Reset(p.opts.IdleTimeout)
@@ -522,7 +598,7 @@ func (p *Pool) trimIdle() {
 	p.mu.Unlock()
 }
 
-// retire lets an idle worker exit if the pool is above Min.
+// retire counts one worker less if the pool is above Min.
 func (p *Pool) retire() bool {
 	for {
 		live := p.live.Load()
@@ -535,6 +611,12 @@ func (p *Pool) retire() bool {
 	}
 }
 
+// Messages on a worker's channel besides jobs.
+var (
+	retireMsg = &task{} // leave the pool (already counted out of live)
+	quitMsg   = &task{} // the worker is stopping
+)
+
 // pull asks a worker to serve the queue.
 type pull struct{}
 
@@ -544,7 +626,7 @@ type pull struct{}
 type worker struct {
 	p        *Pool
 	c        *Context
-	quit     chan struct{} // closed when the worker is asked to stop
+	in       chan *task // a job (sent only while idle), retireMsg or quitMsg
 	stopping atomic.Bool
 	unhook   func() bool
 
@@ -556,11 +638,15 @@ type worker struct {
 
 func (w *worker) Start(c *Context) error {
 	w.c = c
-	w.quit = make(chan struct{})
+	// Room for one job and one quit: sends never block.
+	w.in = make(chan *task, 2)
 	// Stopping the worker wakes it and cancels the job it runs.
 	w.unhook = context.AfterFunc(c.Context(), func() {
 		w.stopping.Store(true)
-		close(w.quit)
+		select {
+		case w.in <- quitMsg:
+		default:
+		}
 		w.mu.Lock()
 		if w.cur != nil {
 			w.cur.job.cancel(context.Canceled, true)
@@ -608,24 +694,51 @@ func (w *worker) Receive(_ *Context, msg any) error {
 }
 
 func (w *worker) serve() *Failure {
-	p := w.p
 	for {
-		var t *task
-		select {
-		case t = <-p.jobs:
-		case <-w.quit:
+		t := w.next()
+		if t == nil {
 			return nil
-		}
-		if t == p.trimOffer {
-			if p.retire() {
-				w.c.Exit()
-				return nil
-			}
-			continue
 		}
 		if f := w.execute(t); f != nil {
 			return f
 		}
+	}
+}
+
+// next returns the worker's next job: the oldest queued one, or else one
+// handed to it after it joins the idle stack. It returns nil when the
+// worker is to end (stopped or retired).
+func (w *worker) next() *task {
+	p := w.p
+	p.qmu.Lock()
+	if w.stopping.Load() {
+		p.qmu.Unlock()
+		return nil
+	}
+	if t := p.nextQueued(); t != nil {
+		p.qmu.Unlock()
+		return t
+	}
+	p.idle = append(p.idle, w)
+	p.qmu.Unlock()
+	switch t := <-w.in; t {
+	case retireMsg:
+		w.c.Exit()
+		return nil
+	case quitMsg:
+		p.qmu.Lock()
+		if i := slices.Index(p.idle, w); i >= 0 {
+			p.idle = slices.Delete(p.idle, i, i+1)
+			p.qmu.Unlock()
+			return nil
+		}
+		p.qmu.Unlock()
+		// A caller took this worker off the stack just before it was
+		// stopped: its job is in the channel; execute answers it
+		// ErrPoolStopped.
+		return <-w.in
+	default:
+		return t
 	}
 }
 

@@ -321,3 +321,44 @@ func TestZeroDeadlineNeverExpires(t *testing.T) {
 		t.Fatalf("%v %v", v, err)
 	}
 }
+
+// A pool grown by a burst stops at once: every idle worker leaves the
+// idle stack when asked, none waits out its shutdown timeout.
+func TestPoolStopsGrownPoolPromptly(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(PoolOptions{Name: "grown", Min: 2, WorkerShutdown: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := do(p, 5*time.Second, func(context.Context) (any, error) {
+				time.Sleep(100 * time.Millisecond)
+				return i, nil
+			})
+			if err != nil || v != i {
+				t.Errorf("job %d: %v %v", i, v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if w := p.Stats().Workers; w < 6 {
+		t.Fatalf("the burst grew the pool to %d workers only", w)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("stopping %d idle workers took %v", p.Stats().Workers, d)
+	}
+	if _, err := do(p, time.Second, func(context.Context) (any, error) { return 1, nil }); !errors.Is(err, ErrPoolStopped) {
+		t.Fatalf("after stop: %v", err)
+	}
+}
