@@ -95,7 +95,7 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			ex := &exchange{handler: handler}
-			_, _ = pool.Do(&ex.job, time.Now().Add(time.Second), ex)
+			_, _ = pool.Do(new(actors.Job), time.Now().Add(time.Second), ex)
 		}
 	})
 	b.Run("Write", func(b *testing.B) {

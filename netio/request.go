@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
-	"tova/actors"
 )
 
 // Handler serves one request. It runs on a pool worker, never on the
@@ -88,9 +88,11 @@ type Cookie struct {
 }
 
 // Request is an HTTP request copied out of fasthttp before it is handed to
-// a worker: nothing in it aliases fasthttp's recycled buffers, so a handler
-// may keep it (or any string in it) for as long as it likes. The strings
-// share one immutable arena per request.
+// a worker. Its strings, Body and raw header block share one immutable
+// arena per request and alias nothing of fasthttp's: a handler may keep
+// them for as long as it likes. The Request value itself (and its Params
+// slice) is recycled once the response is written: a handler that needs
+// it later keeps a Clone.
 //
 // A Request belongs to the handler it was given to; its lazily parsed
 // parts (Headers, Query, Cookies) are not safe for concurrent use.
@@ -117,6 +119,13 @@ type Request struct {
 	query      url.Values
 	cookies    []Cookie
 	parsedC    bool
+}
+
+// Clone returns a copy of r that outlives the handler (see Request).
+func (r *Request) Clone() *Request {
+	c := *r
+	c.Params = slices.Clone(r.Params)
+	return &c
 }
 
 // Headers returns the request headers in arrival order, with lower-case
@@ -199,13 +208,27 @@ func appendCookies(dst []Cookie, s string) []Cookie {
 	return dst
 }
 
-// exchange is one request in flight: the copied Request, its pool job
-// context and the handler chosen by the router, in a single allocation.
+// exchange is one request in flight: the copied Request and the handler
+// chosen by the router, in a single value that is recycled when the
+// handler's answer came back normally. The handler's context (an
+// actors.Job) is not part of it: code may hold a context past the call
+// (a database driver's watcher goroutine does), so it is never recycled.
 type exchange struct {
-	job     actors.Job
 	req     Request
 	handler Handler
 	params  [4]Param
+}
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+func getExchange() *exchange { return exchanges.Get().(*exchange) }
+
+// putExchange recycles ex. Only an exchange no worker can still touch
+// may be recycled: one whose Pool.Do returned the handler's answer, or
+// that never reached the pool.
+func putExchange(ex *exchange) {
+	*ex = exchange{}
+	exchanges.Put(ex)
 }
 
 // Run implements actors.Runner.

@@ -30,6 +30,9 @@ type Response struct {
 	// AfterWrite, when set, runs once the response has been handed to
 	// the connection, with the status sent, on its own goroutine.
 	AfterWrite func(status int)
+	// RequestID, when set, replaces the request's id in the X-Request-ID
+	// header and the access line (the handler assigned a new one).
+	RequestID string
 }
 
 // ActorFailure implements actors.FailureReporter.

@@ -37,10 +37,12 @@ type Config struct {
 	// MaxHeaderBytes bounds the request line and headers (default 8 KiB);
 	// larger ones are answered 431.
 	MaxHeaderBytes int
-	// ReadTimeout bounds reading one request (default 30 s); WriteTimeout
+	// ReadTimeout bounds reading one request (default 60 s); WriteTimeout
 	// writing one response (default 30 s; streamed bodies too);
 	// IdleTimeout a keep-alive connection's wait for its next request
-	// (default 60 s).
+	// (default 60 s). These timeouts fire up to 1 s late: a connection's
+	// deadlines are moved about once a second, not on every request (the
+	// cheapest when ReadTimeout equals IdleTimeout, as by default).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
@@ -85,7 +87,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
 	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 30 * time.Second
+		cfg.ReadTimeout = 60 * time.Second
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
@@ -176,7 +178,7 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	go func() {
 		defer close(served)
-		if err := s.fs.Serve(ln); err != nil {
+		if err := s.fs.Serve(coarseListener{ln}); err != nil {
 			s.log.Error().Err(err).Msg("serve failed")
 		}
 	}()
@@ -185,7 +187,7 @@ func (s *Server) Start() error {
 }
 
 // Serve serves ln until Shutdown; it blocks.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(coarseListener{ln}) }
 
 // OnStop registers f to run during Shutdown, after the drain.
 func (s *Server) OnStop(f func(ctx context.Context)) {
@@ -226,10 +228,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // handle is the fasthttp handler: copy, route, hand off, wait, write, log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	ex := &exchange{}
+	ex := getExchange()
 	copyRequest(ctx, ex, s.ids)
 	status, failure := s.dispatch(ctx, ex, start)
 	s.access(&ex.req, status, start, failure)
+	if failure == nil {
+		putExchange(ex)
+	}
 }
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time) (int, error) {
@@ -245,7 +250,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Tim
 	}
 	req.Route, req.Params = m.Route.Pattern, m.Params
 	ex.handler = m.Route.Handler
-	v, err := s.cfg.Pool.Do(&ex.job, start.Add(s.timeout), ex)
+	v, err := s.cfg.Pool.Do(new(actors.Job), start.Add(s.timeout), ex)
 	if err != nil {
 		return s.failed(ctx, req, err), err
 	}
@@ -254,6 +259,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Tim
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	} else {
 		resp.write(ctx)
+		if resp.RequestID != "" {
+			req.ID = resp.RequestID
+		}
 	}
 	ctx.Response.Header.Set(headerRequestID, req.ID)
 	status := ctx.Response.StatusCode()

@@ -235,7 +235,7 @@ func TestRequestIsCopiedForTheHandler(t *testing.T) {
 	got := make(chan *Request, 1)
 	ts := newTestServer(t, func(r *Router) {
 		_ = r.Handle("POST", "/echo/:name", func(_ context.Context, req *Request) *Response {
-			got <- req
+			got <- req.Clone()
 			return &Response{
 				Status: 201, ContentType: "application/json", Body: []byte(`{"ok":true}`),
 				Headers: Headers{{"X-Custom", "a"}, {"X-Custom", "b"}},
@@ -253,7 +253,8 @@ func TestRequestIsCopiedForTheHandler(t *testing.T) {
 		t.Fatalf("reply %d %q %v", r.status, r.body, r.header)
 	}
 	req := <-got
-	// Later requests reuse fasthttp's buffers; the copy must not change.
+	// Later requests reuse fasthttp's buffers and the Request values; the
+	// clone must not change.
 	for range 20 {
 		ts.do("POST", "/echo/zzzzzzzzzzzz?q=overwrite", map[string]string{"Content-Type": "text/zzzz"}, []byte("xxxxxxxxxxxxxxxxx"))
 		<-got
@@ -294,7 +295,7 @@ func TestMultiValuedRequestHeaders(t *testing.T) {
 	t.Parallel()
 	got := make(chan *Request, 1)
 	ts := newTestServer(t, func(r *Router) {
-		_ = r.Handle("GET", "/", func(_ context.Context, req *Request) *Response { got <- req; return nil })
+		_ = r.Handle("GET", "/", func(_ context.Context, req *Request) *Response { got <- req.Clone(); return nil })
 	}, nil)
 	conn, err := net.Dial("tcp", ts.addr)
 	if err != nil {

@@ -114,6 +114,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
 		}
+		if x.req.id != req.ID {
+			resp.RequestID = x.req.id
+		}
 		return resp
 	}
 }

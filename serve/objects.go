@@ -18,15 +18,21 @@ import (
 // params, query, headers, cookies, body, ip, id (settable), and any field
 // a middleware sets.
 type reqObject struct {
-	r      *netio.Request
+	r      *netio.Request // points at req: Tova code may keep the object
+	req    netio.Request
+	ps     [2]netio.Param
 	id     string
 	body   vm.Value
 	parsed bool
 	extra  *vm.Object // fields set by Tova code
 }
 
+// newReq copies r: the front end recycles it once the response is written.
 func newReq(r *netio.Request) *reqObject {
-	return &reqObject{r: r, id: r.ID}
+	q := &reqObject{req: *r, id: r.ID}
+	q.r = &q.req
+	q.req.Params = append(q.ps[:0:len(q.ps)], r.Params...)
+	return q
 }
 
 func (q *reqObject) TypeName() string { return "Request" }
@@ -80,8 +86,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	switch name {
 	case "id":
-		q.id = vm.ToString(v)
-		q.r.ID = q.id // echoed in X-Request-ID and the access log
+		q.id = vm.ToString(v) // echoed in X-Request-ID and the access log
 		return nil
 	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
 		return vm.TypeErrorf("req.%s is read-only", name)
