@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -69,7 +70,7 @@ const helloJSON = `server {
 `
 
 func httpBenchCmd() *cobra.Command {
-	var conns int
+	var conns, rounds int
 	var dur, warm time.Duration
 	var path, url string
 	c := &cobra.Command{
@@ -82,6 +83,9 @@ connections for the duration, after a warm-up). Prints req/s, p50, p99 and
 the ratio to the bare handler.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rounds < 1 {
+				return errors.New("--rounds must be at least 1")
+			}
 			if url != "" {
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
@@ -105,36 +109,62 @@ the ratio to the bare handler.`,
 				}
 			}
 			opts := httpbench.Options{Connections: conns, Duration: dur, Warmup: warm}
-			var rows []httpbench.Result
-			for _, tg := range []struct {
+			targets := []struct {
 				name string
 				argv []string
 			}{
 				{"fasthttp (bare handler)", []string{self, "bench", "bare"}},
 				{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
 				{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
-			} {
-				r, err := benchProcess(tg.argv, path, opts)
-				if err != nil {
-					return fmt.Errorf("%s: %w", tg.name, err)
-				}
-				r.Name = tg.name
-				rows = append(rows, r)
 			}
-			t := httpbench.Table{Rows: rows, Connections: conns, Duration: dur}
-			if rows[0].RPS > 0 {
-				for i := range t.Rows {
-					t.Rows[i].Ratio = t.Rows[i].RPS / rows[0].RPS
+			// Rounds interleave the targets, so that drift of a shared
+			// machine hits them alike; each ratio is taken within a round.
+			runs := make([][]httpbench.Result, len(targets))
+			for round := range rounds {
+				for i, tg := range targets {
+					r, err := benchProcess(tg.argv, path, opts)
+					if err != nil {
+						return fmt.Errorf("%s: %w", tg.name, err)
+					}
+					r.Name = tg.name
+					if runs[0] != nil && len(runs[0]) > round && runs[0][round].RPS > 0 {
+						r.Ratio = r.RPS / runs[0][round].RPS
+					}
+					if i == 0 {
+						r.Ratio = 1
+					}
+					runs[i] = append(runs[i], r)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d connections, %v measured after %v warm-up, GOMAXPROCS=%d\n", conns, dur, warm, runtime.GOMAXPROCS(0))
-			return t.Fprint(cmd.OutOrStdout())
+			t := httpbench.Table{Connections: conns, Duration: dur}
+			for _, rs := range runs {
+				t.Rows = append(t.Rows, httpbench.Median(rs))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d connections, %v measured after %v warm-up, GOMAXPROCS=%d, %d round(s)", conns, dur, warm, runtime.GOMAXPROCS(0), rounds)
+			if rounds > 1 {
+				fmt.Fprint(cmd.OutOrStdout(), "; medians (the ratio is the median of the per-round ratios)")
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			if err := t.Fprint(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if rounds > 1 {
+				for _, rs := range runs[1:] {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s per round:", rs[0].Name)
+					for _, r := range rs {
+						fmt.Fprintf(cmd.OutOrStdout(), " %.2fx", r.Ratio)
+					}
+					fmt.Fprintln(cmd.OutOrStdout())
+				}
+			}
+			return nil
 		},
 	}
 	c.Flags().IntVarP(&conns, "connections", "c", 64, "concurrent keep-alive connections")
 	c.Flags().DurationVarP(&dur, "duration", "d", 10*time.Second, "measured duration per target")
 	c.Flags().DurationVar(&warm, "warmup", 2*time.Second, "warm-up before measuring")
 	c.Flags().StringVar(&path, "path", "/json", "request path")
+	c.Flags().IntVar(&rounds, "rounds", 1, "measure every target this many times, interleaved, and report medians")
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
 	return c
 }
@@ -188,6 +218,7 @@ func bareCmd() *cobra.Command {
 		Short:  "Serve the bare fasthttp hello-JSON handler on $PORT",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer startProfile()()
 			srv := &fasthttp.Server{Handler: httpbench.Bare, NoDefaultServerHeader: true}
 			ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 			if err != nil {
@@ -212,6 +243,7 @@ func netioCmd() *cobra.Command {
 		Short:  "Serve hello-JSON through netio with a Go handler on $PORT",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer startProfile()()
 			sys := actors.NewSystem(actors.Options{Name: "bench"})
 			pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
 			if err != nil {

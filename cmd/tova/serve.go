@@ -37,13 +37,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			if err != nil {
 				return err
 			}
-			if path := os.Getenv("TOVA_CPUPROFILE"); path != "" {
-				// Profiling a server under load: TOVA_CPUPROFILE=cpu.out tova serve ...
-				if f, err := os.Create(path); err == nil {
-					pprof.StartCPUProfile(f)
-					defer func() { pprof.StopCPUProfile(); f.Close() }()
-				}
-			}
+			defer startProfile()()
 			lw := newLogWriter(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
 			level := zerolog.InfoLevel
@@ -86,4 +80,22 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 	c.Flags().DurationVar(&drain, "drain", 10*time.Second, "how long in-flight requests get to finish on shutdown")
 	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "default per-request deadline")
 	return c
+}
+
+// startProfile writes a CPU profile to $TOVA_CPUPROFILE, if set, until the
+// returned function is called: TOVA_CPUPROFILE=cpu.out tova serve ...
+func startProfile() (stop func()) {
+	path := os.Getenv("TOVA_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
