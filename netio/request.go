@@ -11,7 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
-
 )
 
 // Handler serves one request. It runs on a pool worker, never on the

@@ -3,6 +3,7 @@ package netio
 import (
 	"bufio"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
@@ -198,19 +199,11 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
 
 const headerRequestID = "X-Request-ID"
 
-func appendJSONString(dst []byte, s string) []byte {
-	const hexdigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&15])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
+// canonicalRequestID is headerRequestID as fasthttp normalises it.
+var canonicalRequestID = []byte("X-Request-Id")
+
+// setRequestID sets the X-Request-ID response header without fasthttp
+// normalising the name again (it copies the value).
+func setRequestID(ctx *fasthttp.RequestCtx, id string) {
+	ctx.Response.Header.SetCanonical(canonicalRequestID, unsafe.Slice(unsafe.StringData(id), len(id)))
 }

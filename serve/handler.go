@@ -74,7 +74,10 @@ func (s *Server) middlewareFor(path string) []middleware {
 	return out
 }
 
-// exchange is one request being served on a VM thread.
+// exchange is one request being served on a VM thread. It is allocated
+// in one block with the req and res objects, their boxes, the response
+// and a small body buffer; Tova code that keeps req or res keeps the
+// block alive.
 type exchange struct {
 	s      *Server
 	th     *vm.Thread
@@ -85,6 +88,24 @@ type exchange struct {
 	mws    []middleware
 	fn     vm.Value
 	guards []vm.Value
+
+	reqObj         reqObject
+	resObj         resObject
+	reqRef, resRef vm.HostRef
+	resp           netio.Response
+	respUsed       bool
+	bufUsed        bool
+	buf            [96]byte
+}
+
+// response returns the exchange's own Response the first time, a new one
+// after that.
+func (x *exchange) response() *netio.Response {
+	if x.respUsed {
+		return new(netio.Response)
+	}
+	x.respUsed = true
+	return &x.resp
 }
 
 func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
@@ -107,8 +128,12 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Leave()
 			th.Release()
 		}()
-		x := &exchange{s: s, th: th, req: newReq(req), res: newRes(), mws: mws, fn: fn, guards: guards}
-		x.reqV, x.resV = vm.HostValue(x.req), vm.HostValue(x.res)
+		x := &exchange{s: s, th: th, mws: mws, fn: fn, guards: guards}
+		x.reqObj.init(req)
+		x.resObj.status = 200
+		x.req, x.res = &x.reqObj, &x.resObj
+		x.reqRef.H, x.resRef.H = x.req, x.res
+		x.reqV, x.resV = vm.HostRefValue(&x.reqRef), vm.HostRefValue(&x.resRef)
 		v, err := x.chain(0)
 		resp := x.respond(v, err)
 		if len(x.res.finish) > 0 {
@@ -318,9 +343,10 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 	rs := x.res
 	var out *netio.Response
 	if r, ok := asResponse(v); ok {
-		out = &netio.Response{Status: r.status, ContentType: r.ctype, Headers: append(netio.Headers(nil), r.headers...), Body: r.body}
+		out = x.response()
+		*out = netio.Response{Status: r.status, ContentType: r.ctype, Headers: append(netio.Headers(nil), r.headers...), Body: r.body}
 		if r.jsonBody != nil {
-			b, err := encodeJSON(x.th, *r.jsonBody)
+			b, err := x.encodeJSON(*r.jsonBody)
 			if err != nil {
 				return nil, err
 			}
@@ -333,13 +359,14 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 			out.Status = rs.status
 		}
 	} else {
-		out = &netio.Response{Status: rs.status, ContentType: "application/json"}
+		out = x.response()
+		*out = netio.Response{Status: rs.status, ContentType: "application/json"}
 		switch {
 		case rs.jsonSet:
 			v = rs.json
 			fallthrough
 		case !rs.bodySet:
-			b, err := encodeJSON(x.th, v)
+			b, err := x.encodeJSON(v)
 			if err != nil {
 				return nil, err
 			}

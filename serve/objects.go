@@ -27,12 +27,12 @@ type reqObject struct {
 	extra  *vm.Object // fields set by Tova code
 }
 
-// newReq copies r: the front end recycles it once the response is written.
-func newReq(r *netio.Request) *reqObject {
-	q := &reqObject{req: *r, id: r.ID}
+// init copies r into q: the front end recycles r once the response is
+// written.
+func (q *reqObject) init(r *netio.Request) {
+	q.req, q.id = *r, r.ID
 	q.r = &q.req
 	q.req.Params = append(q.ps[:0:len(q.ps)], r.Params...)
-	return q
 }
 
 func (q *reqObject) TypeName() string { return "Request" }
@@ -259,8 +259,6 @@ type resObject struct {
 	bodyText []byte
 	bodySet  bool
 }
-
-func newRes() *resObject { return &resObject{status: 200} }
 
 func (r *resObject) TypeName() string { return "Response" }
 

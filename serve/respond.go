@@ -250,7 +250,12 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Str(b.String()), nil
 }
 
-// encodeJSON renders a Tova value as a JSON body.
-func encodeJSON(t *vm.Thread, v vm.Value) ([]byte, error) {
-	return stdlib.AppendJSON(t, make([]byte, 0, 64), v)
+// encodeJSON renders a Tova value as a JSON body, into the exchange's
+// own buffer the first time.
+func (x *exchange) encodeJSON(v vm.Value) ([]byte, error) {
+	if x.bufUsed {
+		return stdlib.AppendJSON(x.th, nil, v)
+	}
+	x.bufUsed = true
+	return stdlib.AppendJSON(x.th, x.buf[:0], v)
 }

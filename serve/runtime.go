@@ -42,6 +42,10 @@ type Options struct {
 	Ports map[string]int
 	// Logger receives JSON logs; Stdout receives Tova's print.
 	Logger zerolog.Logger
+	// AccessLog, if set, receives the access lines directly (see
+	// netio.Config.AccessLog): Logger's destination, for a Logger with a
+	// Timestamp.
+	AccessLog io.Writer
 	Stdout io.Writer
 	Stderr io.Writer
 	// Getenv reads the environment (default os.LookupEnv).
@@ -300,6 +304,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 		Router:             router,
 		Pool:               pool,
 		Logger:             rt.log,
+		AccessLog:          rt.opts.AccessLog,
 		RequestTimeout:     cfg.timeout,
 		MaxRequestBodySize: cfg.maxBody,
 	})

@@ -197,6 +197,10 @@ type HostRef struct{ H HostObject }
 
 func HostValue(h HostObject) Value { return Value{k: KHost, p: unsafe.Pointer(&HostRef{H: h})} }
 
+// HostRefValue is HostValue with a caller-provided ref (r.H set), so that
+// a host that allocates per-request state in one block boxes it there.
+func HostRefValue(r *HostRef) Value { return Value{k: KHost, p: unsafe.Pointer(r)} }
+
 // Same reports whether a and b are the very same value (identity for heap
 // kinds, bit equality for scalars).
 func Same(a, b Value) bool { return a.k == b.k && a.n == b.n && a.p == b.p }

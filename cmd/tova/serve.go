@@ -46,7 +46,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			}
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
 			rt, err := serve.Start(p, serve.Options{
-				Servers: servers, Host: host, Logger: log,
+				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
 			})
@@ -56,6 +56,9 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				return &exitError{exitStartup}
 			}
 			lw.Flush()
+			gcCtx, stopGC := context.WithCancel(context.Background())
+			defer stopGC()
+			serve.TuneGC(gcCtx, serve.DefaultGCMinHeap)
 			for _, s := range rt.Servers() {
 				name := s.Name
 				if name == "" {
