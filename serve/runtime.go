@@ -46,8 +46,8 @@ type Options struct {
 	// netio.Config.AccessLog): Logger's destination, for a Logger with a
 	// Timestamp.
 	AccessLog io.Writer
-	Stdout io.Writer
-	Stderr io.Writer
+	Stdout    io.Writer
+	Stderr    io.Writer
 	// Getenv reads the environment (default os.LookupEnv).
 	Getenv func(string) (string, bool)
 	// RequestTimeout is the default per-request deadline (30 s); a
