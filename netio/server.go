@@ -126,7 +126,10 @@ func NewServer(cfg Config) (*Server, error) {
 		IdleTimeout:                  cfg.IdleTimeout,
 		CloseOnShutdown:              true,
 		DisablePreParseMultipartForm: true,
-		Logger:                       fasthttpLogger{&s.log},
+		// The handler takes its own start time; fasthttp need not read
+		// the clock for ctx.Time() on every request.
+		LazyRequestTime: true,
+		Logger:          fasthttpLogger{&s.log},
 	}
 	return s, nil
 }

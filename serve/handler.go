@@ -75,13 +75,16 @@ func (s *Server) middlewareFor(path string) []middleware {
 }
 
 // exchange is one request being served on a VM thread. It is allocated
-// in one block with the req and res objects, their boxes, the response
-// and a small body buffer; Tova code that keeps req or res keeps the
-// block alive.
+// in one block with the res object, its box, the response and a small
+// body buffer; the req object is made only when Tova code can see it
+// (a handler, middleware, guard or on_error that takes it). Tova code
+// that keeps req or res keeps their block alive.
 type exchange struct {
 	s      *Server
 	th     *vm.Thread
-	req    *reqObject
+	in     *netio.Request // the front end's request, valid until the handler returns
+	id     string         // the request id until req exists
+	req    *reqObject     // nil until reqValue
 	reqV   vm.Value
 	res    *resObject
 	resV   vm.Value
@@ -89,13 +92,52 @@ type exchange struct {
 	fn     vm.Value
 	guards []vm.Value
 
-	reqObj         reqObject
-	resObj         resObject
-	reqRef, resRef vm.HostRef
-	resp           netio.Response
-	respUsed       bool
-	bufUsed        bool
-	buf            [96]byte
+	resObj   resObject
+	resRef   vm.HostRef
+	resp     netio.Response
+	respUsed bool
+	bufUsed  bool
+	buf      [96]byte
+}
+
+// reqBox is a req object with its box, in one allocation.
+type reqBox struct {
+	obj reqObject
+	ref vm.HostRef
+}
+
+// reqValue returns req for Tova code, making it on first use.
+func (x *exchange) reqValue() vm.Value {
+	if x.req == nil {
+		b := new(reqBox)
+		b.obj.init(x.in)
+		b.ref.H = &b.obj
+		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
+	}
+	return x.reqV
+}
+
+// request returns the req object, making it on first use.
+func (x *exchange) request() *reqObject {
+	x.reqValue()
+	return x.req
+}
+
+// current returns the request being served: req's (a middleware may have
+// passed on another one) or the front end's.
+func (x *exchange) current() *netio.Request {
+	if x.req != nil {
+		return x.req.r
+	}
+	return x.in
+}
+
+// requestID returns the request id, as Tova code last set it.
+func (x *exchange) requestID() string {
+	if x.req != nil {
+		return x.req.id
+	}
+	return x.id
 }
 
 // response returns the exchange's own Response the first time, a new one
@@ -128,20 +170,20 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Leave()
 			th.Release()
 		}()
-		x := &exchange{s: s, th: th, mws: mws, fn: fn, guards: guards}
-		x.reqObj.init(req)
+		x := &exchange{s: s, th: th, in: req, id: req.ID, mws: mws, fn: fn, guards: guards}
 		x.resObj.status = 200
-		x.req, x.res = &x.reqObj, &x.resObj
-		x.reqRef.H, x.resRef.H = x.req, x.res
-		x.reqV, x.resV = vm.HostRefValue(&x.reqRef), vm.HostRefValue(&x.resRef)
+		x.res = &x.resObj
+		x.resRef.H = x.res
+		x.resV = vm.HostRefValue(&x.resRef)
 		v, err := x.chain(0)
 		resp := x.respond(v, err)
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
 		}
-		if x.req.id != req.ID {
-			resp.RequestID = x.req.id
+		if id := x.requestID(); id != req.ID {
+			resp.RequestID = id
 		}
+		x.in = nil // recycled by the front end
 		return resp
 	}
 }
@@ -162,9 +204,9 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 			}
 			return x.chain(i + 1)
 		}})
-		return x.th.Call(m.fn, x.reqV, next)
+		return x.th.Call(m.fn, x.reqValue(), next)
 	}
-	v, err := x.th.Call(m.fn, x.reqV, x.resV)
+	v, err := x.th.Call(m.fn, x.reqValue(), x.resV)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -177,7 +219,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 // invoke runs the route's guards and handler.
 func (x *exchange) invoke() (vm.Value, error) {
 	for _, g := range x.guards {
-		v, err := x.th.Call(g, x.reqV, x.resV)
+		v, err := x.th.Call(g, x.reqValue(), x.resV)
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -204,7 +246,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 		}
 		switch p {
 		case "req", "request":
-			names, vals = append(names, p), append(vals, x.reqV)
+			names, vals = append(names, p), append(vals, x.reqValue())
 			continue
 		case "res", "response":
 			names, vals = append(names, p), append(vals, x.resV)
@@ -243,20 +285,20 @@ func (x *exchange) invoke() (vm.Value, error) {
 // lookupParam finds a handler parameter: path parameter, then query
 // value, then JSON body field (Decision 7).
 func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
-	r := x.req.r
+	r := x.current()
 	for _, p := range r.Params {
 		if p.Name == name {
 			return vm.Str(p.Value), true, nil
 		}
 	}
 	if name == "params" {
-		v, _, _ := x.req.GetAttr(x.th, "params")
+		v, _, _ := x.request().GetAttr(x.th, "params")
 		return v, true, nil
 	}
 	if vs, ok := r.Query()[name]; ok && len(vs) > 0 {
 		return vm.Str(vs[0]), true, nil
 	}
-	body, err := x.req.Body()
+	body, err := x.request().Body()
 	if err != nil {
 		var bb *errBadBody
 		if errors.As(err, &bb) {
@@ -393,7 +435,7 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 // failure answers a failed request: client errors directly; Tova errors
 // through on_error, or as 500 with the request id.
 func (x *exchange) failure(err error) *netio.Response {
-	id := x.req.id
+	id := x.requestID()
 	var he *httpError
 	if errors.As(err, &he) {
 		x.res.status = he.status
@@ -405,7 +447,7 @@ func (x *exchange) failure(err error) *netio.Response {
 		x.res.status = 503
 		return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
 	}
-	x.s.logError(err, "handler "+x.req.r.Method+" "+x.req.r.Route, id)
+	x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route, id)
 	var resp *netio.Response
 	if !x.s.onError.IsNil() && x.th.Context().Err() == nil {
 		resp, _ = x.runOnError(err)
@@ -436,9 +478,9 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status = 500
-	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqV, x.resV)
+	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqValue(), x.resV)
 	if err != nil {
-		x.s.logError(err, "on_error", x.req.id)
+		x.s.logError(err, "on_error", x.requestID())
 		return nil, false
 	}
 	if r, ok := asResponse(v); ok {
@@ -487,7 +529,7 @@ func (x *exchange) finish(status int) {
 	}()
 	for _, fn := range x.res.finish {
 		if _, err := th.Call(fn); err != nil {
-			x.s.logError(err, "on_finish", x.req.id)
+			x.s.logError(err, "on_finish", x.requestID())
 		}
 	}
 }

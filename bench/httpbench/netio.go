@@ -17,7 +17,8 @@ func HelloResponse() *netio.Response {
 }
 
 // NetioHello starts, on 127.0.0.1, what `tova serve` runs for a program
-// with one route (GET / answering the baseline's JSON), minus the VM: an
+// with one route (GET / and /json answering the baseline's JSON), minus
+// the VM: an
 // actors System, a handler Pool and a netio Server whose access log is
 // encoded and discarded. It returns the server (its URL and Handler) and a
 // stop function.
@@ -29,15 +30,18 @@ func NetioHello() (*netio.Server, func(), error) {
 	}
 	hello := HelloResponse()
 	r := netio.NewRouter()
-	if err := r.Handle("GET", "/", func(context.Context, *netio.Request) *netio.Response { return hello }); err != nil {
-		return nil, nil, err
+	for _, path := range []string{"/", "/json"} {
+		if err := r.Handle("GET", path, func(context.Context, *netio.Request) *netio.Response { return hello }); err != nil {
+			return nil, nil, err
+		}
 	}
 	srv, err := netio.NewServer(netio.Config{
-		Name:   "hello",
-		Addr:   "127.0.0.1:0",
-		Router: r,
-		Pool:   pool,
-		Logger: zerolog.New(io.Discard),
+		Name:      "hello",
+		Addr:      "127.0.0.1:0",
+		Router:    r,
+		Pool:      pool,
+		Logger:    zerolog.New(io.Discard),
+		AccessLog: io.Discard,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -6,6 +6,7 @@
 package servebench
 
 import (
+	"io"
 	"net"
 	"testing"
 
@@ -27,7 +28,8 @@ func serveHandler(b *testing.B) fasthttp.RequestHandler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := serve.Start(p, serve.Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+	// Access lines are encoded and discarded, as NetioHello's are.
+	rt, err := serve.Start(p, serve.Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.New(io.Discard), AccessLog: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,3 +61,15 @@ func BenchmarkBare(b *testing.B) { run(b, httpbench.Bare) }
 // BenchmarkTovaHello is the whole hand-off: copy, route, pool, VM
 // handler on a thread under the server's scheduler, JSON, reply.
 func BenchmarkTovaHello(b *testing.B) { run(b, serveHandler(b)) }
+
+// BenchmarkNetioGoHandler is the same hand-off with a Go handler in
+// place of the VM: the difference to BenchmarkTovaHello is what running
+// Tova code costs per request.
+func BenchmarkNetioGoHandler(b *testing.B) {
+	srv, stop, err := httpbench.NetioHello()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stop)
+	run(b, srv.Handler())
+}

@@ -181,7 +181,15 @@ func benchProcess(argv []string, path string, opts httpbench.Options) (httpbench
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "PORT="+port)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	// The target's output (tova serve's access log) goes straight to the
+	// null device: through a pipe, the load generator would pay for
+	// reading it.
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return httpbench.Result{}, err
+	}
+	defer null.Close()
+	cmd.Stdout, cmd.Stderr = null, null
 	if err := cmd.Start(); err != nil {
 		return httpbench.Result{}, err
 	}
@@ -256,7 +264,7 @@ func netioCmd() *cobra.Command {
 			}
 			lw := newLogWriter(io.Discard, 50*time.Millisecond)
 			defer lw.Close()
-			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Logger: zerolog.New(lw)})
+			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Logger: zerolog.New(lw), AccessLog: lw})
 			if err != nil {
 				return err
 			}
