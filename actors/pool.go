@@ -91,7 +91,6 @@ type Pool struct {
 	busy     atomic.Int64 // workers running a job
 	peak     atomic.Int64 // most busy workers seen by the sweeper since the last trim
 	queued   atomic.Int64 // callers waiting for a worker
-	inflight atomic.Int64 // jobs handed in and not finished, running or queued
 	seq      atomic.Uint64
 	tasks    sync.Pool
 
@@ -344,7 +343,6 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	t.deadline.Store(int64(due))
 	t.word.Store((t.word.Load()>>8+1)<<8 | taskPending)
 	t.refs.Store(2) // caller, and the worker (or the queue) holding it
-	p.inflight.Add(1)
 	var res result
 	if p.handOff(t) {
 		res = <-t.reply
@@ -372,9 +370,9 @@ func (p *Pool) handOff(t *task) bool {
 }
 
 // wait queues t for the next free worker, growing the pool first if more
-// jobs are in flight than there are workers, and waits for its answer.
-// Counting jobs from hand-in to finish (not idle workers) leaves no window
-// in which a waiting job is seen by nobody.
+// jobs are running or waiting than there are workers, and waits for its
+// answer. Counting busy workers and queued jobs (not idle workers) leaves
+// no window in which a waiting job is seen by nobody.
 func (p *Pool) wait(t *task, due time.Duration) result {
 	word := t.word.Load()
 	giveUp := func(st uint64, err error, stopped bool) result {
@@ -390,7 +388,6 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 		p.queued.Add(-1)
 		p.qmu.Unlock()
 		t.settle(word, st)
-		p.inflight.Add(-1)
 		p.release(t) // the queue's reference
 		t.job.cancel(err, stopped)
 		return result{err: err}
@@ -409,7 +406,6 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	if p.opts.MaxQueue > 0 && q >= p.opts.MaxQueue && p.live.Load() >= int64(p.opts.Max) {
 		p.qmu.Unlock()
 		t.settle(word, taskWithdrawn)
-		p.inflight.Add(-1)
 		p.release(t) // the queue's reference: the task was never queued
 		t.job.cancel(context.Canceled, false)
 		return result{err: ErrOverloaded}
@@ -493,10 +489,12 @@ func (p *Pool) expireOverdue(now time.Duration, err error) {
 	}
 }
 
+// grow starts a worker if the jobs running and waiting, with the caller's
+// own, outnumber the workers.
 func (p *Pool) grow() {
 	for {
 		live := p.live.Load()
-		if live >= int64(p.opts.Max) || p.inflight.Load() <= live {
+		if live >= int64(p.opts.Max) || p.busy.Load()+p.queued.Load()+1 <= live {
 			return
 		}
 		if p.live.CompareAndSwap(live, live+1) {
@@ -776,7 +774,6 @@ func (w *worker) execute(t *task) *Failure {
 	}
 	p.release(t)
 	p.busy.Add(-1)
-	p.inflight.Add(-1)
 	return f
 }
 

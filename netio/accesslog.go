@@ -63,7 +63,9 @@ func (a *accessLog) write(req *Request, status int, start time.Time) {
 	if !a.enabled(status) {
 		return
 	}
-	now := time.Now()
+	// One monotonic clock read: the wall time follows from start's.
+	d := time.Since(start)
+	now := start.Add(d)
 	bp := a.bufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	switch {
@@ -81,7 +83,7 @@ func (a *accessLog) write(req *Request, status int, start time.Time) {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"duration_ms":`...)
-	b = appendMillis(b, now.Sub(start))
+	b = appendMillis(b, d)
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, req.ID)
 	b = append(b, ',')

@@ -105,7 +105,8 @@ type Request struct {
 	RawQuery    string
 	Body        []byte
 	ContentType string
-	RemoteIP    string
+	// Remote is the client's address (the connection's peer).
+	Remote netip.Addr
 	// ID is the request id: a valid incoming X-Request-ID, or a generated one.
 	ID string
 	// Route is the matched route pattern, Params its parameters.
@@ -135,6 +136,14 @@ func (r *Request) Headers() Headers {
 		r.headers = parseHeaderBlock(r.headers, r.rawHeaders)
 	}
 	return r.headers
+}
+
+// RemoteIP returns the client's IP address as text ("" if unknown).
+func (r *Request) RemoteIP() string {
+	if !r.Remote.IsValid() {
+		return ""
+	}
+	return r.Remote.String()
 }
 
 // Header returns the first value of the named header (case-insensitive).
@@ -355,7 +364,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
 		incoming = nil
 	}
 
-	size := len(method) + len(rawPath) + 1 + len(requestURI) + len(raw) + len(ctype) + len(body) + len(incoming) + 48
+	size := len(method) + len(rawPath) + 1 + len(requestURI) + len(raw) + len(ctype) + len(body) + len(incoming) + 8
 	if incoming == nil {
 		size += 32
 	}
@@ -404,9 +413,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
 	r.ContentType = arenaString(a, at)
 
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
-		at = len(a)
-		a = ip.Unmap().AppendTo(a)
-		r.RemoteIP = arenaString(a, at)
+		r.Remote = ip.Unmap()
 	}
 
 	at = len(a)

@@ -271,7 +271,7 @@ func TestRequestIsCopiedForTheHandler(t *testing.T) {
 		{"content type", req.ContentType, "application/json"},
 		{"header", req.Header("X-MULTI"), "one"},
 		{"body", string(req.Body), `{"k":"v"}`},
-		{"remote ip", req.RemoteIP, "127.0.0.1"},
+		{"remote ip", req.RemoteIP(), "127.0.0.1"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

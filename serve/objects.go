@@ -74,7 +74,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		v, err := q.Body()
 		return v, true, err
 	case "ip":
-		return vm.Str(q.r.RemoteIP), true, nil
+		return vm.Str(q.r.RemoteIP()), true, nil
 	case "id":
 		return vm.Str(q.id), true, nil
 	case "content_type":
