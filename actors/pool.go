@@ -87,12 +87,12 @@ type Pool struct {
 	once   sync.Once
 	epoch  time.Time // deadlines are kept as monotonic offsets from it
 
-	live     atomic.Int64 // workers started or starting
-	busy     atomic.Int64 // workers running a job
-	peak     atomic.Int64 // most busy workers seen by the sweeper since the last trim
-	queued   atomic.Int64 // callers waiting for a worker
-	seq      atomic.Uint64
-	tasks    sync.Pool
+	live   atomic.Int64 // workers started or starting
+	busy   atomic.Int64 // workers running a job
+	peak   atomic.Int64 // most busy workers seen by the sweeper since the last trim
+	queued atomic.Int64 // callers waiting for a worker
+	seq    atomic.Uint64
+	tasks  sync.Pool
 
 	// qmu guards the idle stack and the wait queue. A job is handed to
 	// an idle worker only under qmu, so a worker that leaves the stack
