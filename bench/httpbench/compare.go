@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -170,39 +169,4 @@ func Run(w io.Writer, opts Options) error {
 		return r.Err
 	}
 	return nil
-}
-
-// Median combines repeated measurements of one target: each of req/s,
-// p50, p99 and ratio is the median over the runs (the upper one for an
-// even count), max is the largest, and the counts are summed.
-func Median(runs []Result) Result {
-	if len(runs) == 0 {
-		return Result{}
-	}
-	out := runs[0]
-	out.Requests, out.Errors, out.Non2xx, out.Elapsed, out.Max = 0, 0, 0, 0, 0
-	for _, r := range runs {
-		out.Requests += r.Requests
-		out.Errors += r.Errors
-		out.Non2xx += r.Non2xx
-		out.Elapsed += r.Elapsed
-		out.Max = max(out.Max, r.Max)
-		if r.Err != nil && out.Err == nil {
-			out.Err = r.Err
-		}
-	}
-	out.RPS = medianOf(runs, func(r Result) float64 { return r.RPS })
-	out.Ratio = medianOf(runs, func(r Result) float64 { return r.Ratio })
-	out.P50 = time.Duration(medianOf(runs, func(r Result) float64 { return float64(r.P50) }))
-	out.P99 = time.Duration(medianOf(runs, func(r Result) float64 { return float64(r.P99) }))
-	return out
-}
-
-func medianOf(runs []Result, f func(Result) float64) float64 {
-	vs := make([]float64, len(runs))
-	for i, r := range runs {
-		vs[i] = f(r)
-	}
-	slices.Sort(vs)
-	return vs[len(vs)/2]
 }

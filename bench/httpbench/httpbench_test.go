@@ -113,18 +113,3 @@ func TestReport(t *testing.T) {
 	}, Options{Connections: conns, Duration: d, Warmup: d / 5})
 	t.Logf("\n%s", table)
 }
-
-func TestMedianOfRounds(t *testing.T) {
-	runs := []Result{
-		{Name: "x", RPS: 100, Ratio: 0.9, P50: 3, P99: 30, Max: 50, Requests: 10},
-		{Name: "x", RPS: 300, Ratio: 0.7, P50: 1, P99: 10, Max: 90, Requests: 20},
-		{Name: "x", RPS: 200, Ratio: 0.8, P50: 2, P99: 20, Max: 70, Requests: 30},
-	}
-	m := Median(runs)
-	if m.RPS != 200 || m.Ratio != 0.8 || m.P50 != 2 || m.P99 != 20 || m.Max != 90 || m.Requests != 60 || m.Name != "x" {
-		t.Fatalf("median = %+v", m)
-	}
-	if got := Median(nil); got.RPS != 0 {
-		t.Fatalf("median of nothing = %+v", got)
-	}
-}

@@ -83,27 +83,64 @@ const (
 // recorded in fixed-bucket histograms, one per connection, merged at the
 // end, so the load generator does not allocate per request.
 func Measure(ctx context.Context, opts Options) (Result, error) {
+	l, err := NewLoad(opts)
+	if err != nil {
+		return Result{}, err
+	}
+	defer l.Close()
+	if err := l.Run(ctx, l.opts.Warmup, l.opts.Duration); err != nil {
+		return Result{}, err
+	}
+	return l.Result()
+}
+
+// Load is a load generator bound to one target whose connections and
+// counts persist across runs, so that several targets can take turns
+// (see Run) and each still be reported as one measurement.
+type Load struct {
+	opts   Options
+	client *fasthttp.HostClient
+	hists  []histogram // one per connection goroutine
+
+	requests, errs, non2xx uint64
+	elapsed                time.Duration
+	firstErr               error
+}
+
+// NewLoad checks opts (the URL in particular) and makes the client; no
+// connection is opened yet.
+func NewLoad(opts Options) (*Load, error) {
 	opts.defaults()
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Host == "" {
-		return Result{}, fmt.Errorf("httpbench: bad URL %q", opts.URL)
+		return nil, fmt.Errorf("httpbench: bad URL %q", opts.URL)
 	}
 	if u.Scheme != "http" {
-		return Result{}, fmt.Errorf("httpbench: only http:// targets are supported, got %q", opts.URL)
+		return nil, fmt.Errorf("httpbench: only http:// targets are supported, got %q", opts.URL)
 	}
-	client := &fasthttp.HostClient{
-		Addr:                          u.Host,
-		MaxConns:                      opts.Connections,
-		ReadTimeout:                   opts.Timeout,
-		WriteTimeout:                  opts.Timeout,
-		MaxIdemponentCallAttempts:     1,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-	}
-	defer client.CloseIdleConnections()
+	return &Load{
+		opts: opts,
+		client: &fasthttp.HostClient{
+			Addr:                          u.Host,
+			MaxConns:                      opts.Connections,
+			ReadTimeout:                   opts.Timeout,
+			WriteTimeout:                  opts.Timeout,
+			MaxIdemponentCallAttempts:     1,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: true,
+		},
+		hists: make([]histogram, opts.Connections),
+	}, nil
+}
 
+// Close closes the load's idle connections.
+func (l *Load) Close() { l.client.CloseIdleConnections() }
+
+// Run drives the target for warmup (not counted) and then for dur,
+// adding what it measured to the load's totals.
+func (l *Load) Run(ctx context.Context, warmup, dur time.Duration) error {
+	opts := l.opts
 	var phase atomic.Int32
-	hists := make([]histogram, opts.Connections)
 	var requests, errs, non2xx atomic.Uint64
 	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
@@ -130,7 +167,7 @@ func Measure(ctx context.Context, opts Options) (Result, error) {
 					break
 				}
 				start := time.Now()
-				err := client.Do(req, resp)
+				err := l.client.Do(req, resp)
 				d := time.Since(start)
 				measured := p == phaseMeasure && phase.Load() == phaseMeasure
 				switch {
@@ -154,10 +191,13 @@ func Measure(ctx context.Context, opts Options) (Result, error) {
 			requests.Add(n)
 			errs.Add(e)
 			non2xx.Add(bad)
-		}(&hists[i])
+		}(&l.hists[i])
 	}
 
 	wait := func(d time.Duration) bool {
+		if d <= 0 {
+			return true
+		}
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -167,38 +207,51 @@ func Measure(ctx context.Context, opts Options) (Result, error) {
 			return false
 		}
 	}
-	ok := wait(opts.Warmup)
+	ok := wait(warmup)
 	var start time.Time
 	if ok {
 		phase.Store(phaseMeasure)
 		start = time.Now()
-		ok = wait(opts.Duration)
+		ok = wait(dur)
 	}
 	elapsed := time.Since(start)
 	phase.Store(phaseStop)
 	wg.Wait()
 	if !ok {
-		return Result{}, ctx.Err()
+		return ctx.Err()
 	}
+	l.requests += requests.Load()
+	l.errs += errs.Load()
+	l.non2xx += non2xx.Load()
+	l.elapsed += elapsed
+	if p := firstErr.Load(); p != nil && l.firstErr == nil {
+		l.firstErr = *p
+	}
+	return nil
+}
 
+// Result is what the load measured over all its runs.
+func (l *Load) Result() (Result, error) {
 	var all histogram
-	for i := range hists {
-		all.merge(&hists[i])
+	for i := range l.hists {
+		all.merge(&l.hists[i])
 	}
 	r := Result{
-		URL:      opts.URL,
-		Requests: requests.Load(),
-		Errors:   errs.Load(),
-		Non2xx:   non2xx.Load(),
-		Elapsed:  elapsed,
+		URL:      l.opts.URL,
+		Requests: l.requests,
+		Errors:   l.errs,
+		Non2xx:   l.non2xx,
+		Elapsed:  l.elapsed,
 		P50:      all.quantile(0.50),
 		P99:      all.quantile(0.99),
 		Max:      time.Duration(all.max),
 	}
-	r.RPS = float64(r.Requests) / elapsed.Seconds()
+	if l.elapsed > 0 {
+		r.RPS = float64(r.Requests) / l.elapsed.Seconds()
+	}
 	if r.Requests == 0 {
-		if p := firstErr.Load(); p != nil {
-			return r, fmt.Errorf("httpbench: no request succeeded: %w", *p)
+		if l.firstErr != nil {
+			return r, fmt.Errorf("httpbench: no request succeeded: %w", l.firstErr)
 		}
 		return r, errors.New("httpbench: no request completed")
 	}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -70,25 +71,28 @@ const helloJSON = `server {
 `
 
 func httpBenchCmd() *cobra.Command {
-	var conns, rounds int
-	var dur, warm time.Duration
+	var conns int
+	var dur, warm, turn time.Duration
 	var path, url string
 	c := &cobra.Command{
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
-		Long: `Starts a bare fasthttp server returning {"message":"Hello, World!"} and then
-` + "`tova serve`" + ` of the hello-JSON program (or of app.tova), each as its own
-process on 127.0.0.1, and measures both with the same load (N keep-alive
-connections for the duration, after a warm-up). Prints req/s, p50, p99 and
-the ratio to the bare handler.`,
+		Long: `Starts, each as its own process on 127.0.0.1, a bare fasthttp server
+returning {"message":"Hello, World!"}, the same answer through netio and
+the actor pool with a Go handler, and ` + "`tova serve`" + ` of the hello-JSON
+program (or of app.tova). After a warm-up of each, the targets take turns
+under the same load (N keep-alive connections) for --turn at a time until
+each has been measured for --duration, so that drift of a shared machine
+hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
+(total requests over total time), and the spread of the per-turn ratios.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if rounds < 1 {
-				return errors.New("--rounds must be at least 1")
-			}
 			if url != "" {
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
+			}
+			if turn <= 0 || turn > dur {
+				return errors.New("--turn must be positive and at most --duration")
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -108,7 +112,6 @@ the ratio to the bare handler.`,
 					return err
 				}
 			}
-			opts := httpbench.Options{Connections: conns, Duration: dur, Warmup: warm}
 			targets := []struct {
 				name string
 				argv []string
@@ -117,44 +120,67 @@ the ratio to the bare handler.`,
 				{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
 				{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
 			}
-			// Rounds interleave the targets, so that drift of a shared
-			// machine hits them alike; each ratio is taken within a round.
-			runs := make([][]httpbench.Result, len(targets))
-			for round := range rounds {
-				for i, tg := range targets {
-					r, err := benchProcess(tg.argv, path, opts)
-					if err != nil {
-						return fmt.Errorf("%s: %w", tg.name, err)
-					}
-					r.Name = tg.name
-					if runs[0] != nil && len(runs[0]) > round && runs[0][round].RPS > 0 {
-						r.Ratio = r.RPS / runs[0][round].RPS
-					}
-					if i == 0 {
-						r.Ratio = 1
-					}
-					runs[i] = append(runs[i], r)
+			loads := make([]*httpbench.Load, len(targets))
+			for i, tg := range targets {
+				addr, stop, err := startTarget(tg.argv)
+				if err != nil {
+					return fmt.Errorf("%s: %w", tg.name, err)
+				}
+				defer stop()
+				l, err := httpbench.NewLoad(httpbench.Options{URL: "http://" + addr + path, Connections: conns})
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				loads[i] = l
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			for _, l := range loads {
+				if err := l.Run(ctx, warm, 0); err != nil {
+					return err
 				}
 			}
-			t := httpbench.Table{Connections: conns, Duration: dur}
-			for _, rs := range runs {
-				t.Rows = append(t.Rows, httpbench.Median(rs))
+			turns := int((dur + turn - 1) / turn)
+			ratios := make([][]float64, len(targets)) // per turn, to the bare handler's
+			for range turns {
+				rps := make([]float64, len(loads))
+				for i, l := range loads {
+					before, _ := l.Result()
+					if err := l.Run(ctx, 0, turn); err != nil {
+						return err
+					}
+					after, _ := l.Result()
+					rps[i] = float64(after.Requests-before.Requests) / (after.Elapsed - before.Elapsed).Seconds()
+				}
+				for i := range loads {
+					if rps[0] > 0 {
+						ratios[i] = append(ratios[i], rps[i]/rps[0])
+					}
+				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d connections, %v measured after %v warm-up, GOMAXPROCS=%d, %d round(s)", conns, dur, warm, runtime.GOMAXPROCS(0), rounds)
-			if rounds > 1 {
-				fmt.Fprint(cmd.OutOrStdout(), "; medians (the ratio is the median of the per-round ratios)")
+			t := httpbench.Table{Connections: conns, Duration: time.Duration(turns) * turn}
+			for i, l := range loads {
+				r, err := l.Result()
+				r.Name, r.Err = targets[i].name, err
+				t.Rows = append(t.Rows, r)
 			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			if err := t.Fprint(cmd.OutOrStdout()); err != nil {
+			for i := range t.Rows {
+				if t.Rows[0].RPS > 0 {
+					t.Rows[i].Ratio = t.Rows[i].RPS / t.Rows[0].RPS
+				}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%d connections, GOMAXPROCS=%d, %v warm-up each, then %d turns of %v per target\n", conns, runtime.GOMAXPROCS(0), warm, turns, turn)
+			if err := t.Fprint(out); err != nil {
 				return err
 			}
-			if rounds > 1 {
-				for _, rs := range runs[1:] {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s per round:", rs[0].Name)
-					for _, r := range rs {
-						fmt.Fprintf(cmd.OutOrStdout(), " %.2fx", r.Ratio)
-					}
-					fmt.Fprintln(cmd.OutOrStdout())
+			for i, rs := range ratios[1:] {
+				slices.Sort(rs)
+				if len(rs) > 0 {
+					fmt.Fprintf(out, "%s: per-turn ratio min %.2fx, median %.2fx, max %.2fx\n", targets[i+1].name, rs[0], rs[len(rs)/2], rs[len(rs)-1])
 				}
 			}
 			return nil
@@ -162,21 +188,21 @@ the ratio to the bare handler.`,
 	}
 	c.Flags().IntVarP(&conns, "connections", "c", 64, "concurrent keep-alive connections")
 	c.Flags().DurationVarP(&dur, "duration", "d", 10*time.Second, "measured duration per target")
-	c.Flags().DurationVar(&warm, "warmup", 2*time.Second, "warm-up before measuring")
+	c.Flags().DurationVar(&warm, "warmup", 2*time.Second, "warm-up of each target before measuring")
+	c.Flags().DurationVar(&turn, "turn", time.Second, "how long each target is measured at a time")
 	c.Flags().StringVar(&path, "path", "/json", "request path")
-	c.Flags().IntVar(&rounds, "rounds", 1, "measure every target this many times, interleaved, and report medians")
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
 	return c
 }
 
-// benchProcess starts argv with PORT set to a free port, waits until it
-// accepts connections, measures it, and stops it.
-func benchProcess(argv []string, path string, opts httpbench.Options) (httpbench.Result, error) {
+// startTarget starts argv with PORT set to a free port and waits until it
+// accepts connections. stop sends SIGTERM and waits for it to exit.
+func startTarget(argv []string) (addr string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return httpbench.Result{}, err
+		return "", nil, err
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -186,14 +212,14 @@ func benchProcess(argv []string, path string, opts httpbench.Options) (httpbench
 	// reading it.
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return httpbench.Result{}, err
+		return "", nil, err
 	}
 	defer null.Close()
 	cmd.Stdout, cmd.Stderr = null, null
 	if err := cmd.Start(); err != nil {
-		return httpbench.Result{}, err
+		return "", nil, err
 	}
-	defer func() {
+	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -203,21 +229,20 @@ func benchProcess(argv []string, path string, opts httpbench.Options) (httpbench
 			cmd.Process.Kill()
 			<-done
 		}
-	}()
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			break
+			return addr, stop, nil
 		}
 		if time.Now().After(deadline) {
-			return httpbench.Result{}, fmt.Errorf("did not start listening on %s", addr)
+			stop()
+			return "", nil, fmt.Errorf("did not start listening on %s", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	opts.URL = "http://" + addr + path
-	return httpbench.Measure(context.Background(), opts)
 }
 
 func bareCmd() *cobra.Command {
