@@ -347,14 +347,36 @@ func arenaString(a []byte, from int) string {
 	return unsafe.String(&a[from], len(a)-from)
 }
 
+// originPath returns the path of an origin-form request target ("/a/b?q"),
+// as fasthttp's URI parser would: up to the first '?' or '#'. For any
+// other form (absolute, "//x", "*") or a target with control bytes it
+// returns nil, and the caller asks fasthttp's parser.
+func originPath(target []byte) []byte {
+	if len(target) == 0 || target[0] != '/' || len(target) > 1 && target[1] == '/' {
+		return nil
+	}
+	end := len(target)
+	for i, c := range target {
+		if c < 0x20 || c == 0x7f {
+			return nil
+		}
+		if (c == '?' || c == '#') && end == len(target) {
+			end = i
+		}
+	}
+	return target[:end]
+}
+
 // copyRequest copies everything a handler may need out of ctx into ex.req.
 // All strings, the raw header block and the body live in one arena sized
 // up front; headers are split into fields only if the handler asks.
 func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
 	h := &ctx.Request.Header
-	uri := ctx.URI()
-	rawPath := uri.PathOriginal()
 	requestURI := ctx.RequestURI()
+	rawPath := originPath(requestURI)
+	if rawPath == nil {
+		rawPath = ctx.URI().PathOriginal()
+	}
 	method := h.Method()
 	body := ctx.Request.Body()
 	raw := h.RawHeaders()
