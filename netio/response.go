@@ -34,6 +34,15 @@ type Response struct {
 	// RequestID, when set, replaces the request's id in the X-Request-ID
 	// header and the access line (the handler assigned a new one).
 	RequestID string
+	// Release, when set, is told on the connection's goroutine once the
+	// response has been copied out: neither the Response nor its Body is
+	// used afterwards, so both may be recycled.
+	Release Releaser
+}
+
+// Releaser takes back a Response (see Response.Release).
+type Releaser interface {
+	Release()
 }
 
 // ActorFailure implements actors.FailureReporter.

@@ -283,6 +283,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Tim
 		// The response is final; its callbacks must not delay it.
 		go resp.AfterWrite(status)
 	}
+	if resp != nil && resp.Release != nil {
+		resp.Release.Release() // the last use of resp
+	}
 	return status, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tova/bytecode"
@@ -97,7 +98,24 @@ type exchange struct {
 	resp     netio.Response
 	respUsed bool
 	bufUsed  bool
+	exposed  bool // res (or the exchange) was handed to Tova code
 	buf      [96]byte
+}
+
+// exchanges recycles the blocks of requests whose res no Tova code saw.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// Release implements netio.Releaser: the front end has copied the
+// response out of the block.
+func (x *exchange) Release() {
+	*x = exchange{}
+	exchanges.Put(x)
+}
+
+// resValue returns res for Tova code; the block is then never recycled.
+func (x *exchange) resValue() vm.Value {
+	x.exposed = true
+	return x.resV
 }
 
 // reqBox is a req object with its box, in one allocation.
@@ -170,7 +188,8 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Leave()
 			th.Release()
 		}()
-		x := &exchange{s: s, th: th, in: req, id: req.ID, mws: mws, fn: fn, guards: guards}
+		x := exchanges.Get().(*exchange)
+		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards = s, th, req, req.ID, mws, fn, guards
 		x.resObj.status = 200
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -184,6 +203,10 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			resp.RequestID = id
 		}
 		x.in = nil // recycled by the front end
+		x.th = nil
+		if !x.exposed && resp == &x.resp && resp.AfterWrite == nil && resp.Failure == nil {
+			resp.Release = x
+		}
 		return resp
 	}
 }
@@ -196,6 +219,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 	}
 	m := x.mws[i]
 	if m.next {
+		x.exposed = true // next holds the exchange
 		next := vm.BuiltinValue(&vm.Builtin{Name: "next", Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			if len(args) > 0 {
 				if q, ok := args[0].AsHostOK().(*reqObject); ok {
@@ -206,7 +230,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 		}})
 		return x.th.Call(m.fn, x.reqValue(), next)
 	}
-	v, err := x.th.Call(m.fn, x.reqValue(), x.resV)
+	v, err := x.th.Call(m.fn, x.reqValue(), x.resValue())
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -219,7 +243,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 // invoke runs the route's guards and handler.
 func (x *exchange) invoke() (vm.Value, error) {
 	for _, g := range x.guards {
-		v, err := x.th.Call(g, x.reqValue(), x.resV)
+		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -249,7 +273,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 			names, vals = append(names, p), append(vals, x.reqValue())
 			continue
 		case "res", "response":
-			names, vals = append(names, p), append(vals, x.resV)
+			names, vals = append(names, p), append(vals, x.resValue())
 			continue
 		case "_":
 			continue
@@ -478,7 +502,7 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status = 500
-	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqValue(), x.resV)
+	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
 		return nil, false

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -567,5 +568,50 @@ func TestRequestHeadersAsJSON(t *testing.T) {
 	r := do(t, "GET", app.urls[""]+"/h", "", "X-Probe", "42")
 	if !strings.Contains(r.body, `\"x-probe\":\"42\"`) {
 		t.Fatalf("headers JSON: %s", r.body)
+	}
+}
+
+// The per-request block (res, the response, the body buffer) is recycled
+// only when no Tova code saw res: a res kept in server state stays
+// intact however many requests follow, and recycled blocks never leak
+// one answer into another.
+func TestRecycledRequestStateStaysPrivate(t *testing.T) {
+	app := startApp(t, `
+server {
+  var kept = []
+  route GET "/keep" => fn(res) {
+    res.status(201)
+    kept = [...kept, res]
+    "kept"
+  }
+  route GET "/echo/:n" => fn(n: Int) { { n: n, pad: "x".repeat(n % 150) } }
+  route GET "/kept" => fn() { kept.map(fn(r) r.status) }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/keep", ""); r.status != 201 {
+		t.Fatalf("/keep: %d %s", r.status, r.body)
+	}
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				n := g*1000 + i
+				r := do(t, "GET", fmt.Sprintf("%s/echo/%d", u, n), "")
+				want := fmt.Sprintf(`{"n":%d,"pad":"%s"}`, n, strings.Repeat("x", n%150))
+				if r.status != 200 || r.body != want {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d answers were not their request's", bad.Load())
+	}
+	if r := do(t, "GET", u+"/kept", ""); r.body != "[201]" {
+		t.Fatalf("kept res changed: %s", r.body)
 	}
 }
