@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
+
+	"tova/actors"
 )
 
 // Handler serves one request. It runs on a pool worker, never on the
@@ -371,6 +373,19 @@ func originPath(target []byte) []byte {
 // All strings, the raw header block and the body live in one arena sized
 // up front; headers are split into fields only if the handler asks.
 func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
+	copyRequestInto(ctx, ex, ids, nil)
+}
+
+// requestMemory is what a request needs that outlives its exchange: the
+// handler's context and, for a small request, its arena, in one
+// allocation. Neither is ever recycled (code may hold either).
+type requestMemory struct {
+	job   actors.Job
+	arena [256]byte
+}
+
+// copyRequestInto is copyRequest using mem's arena if the request fits.
+func copyRequestInto(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *requestMemory) {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath := originPath(requestURI)
@@ -396,7 +411,12 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
 			size += len(k) + len(v) + 4
 		}
 	}
-	a := make([]byte, 0, size)
+	var a []byte
+	if mem != nil && size <= len(mem.arena) {
+		a = mem.arena[:0:size]
+	} else {
+		a = make([]byte, 0, size)
+	}
 	r := &ex.req
 
 	at := len(a)

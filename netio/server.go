@@ -243,15 +243,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	ex := getExchange()
-	copyRequest(ctx, ex, s.ids)
-	status, failure := s.dispatch(ctx, ex, start)
+	mem := new(requestMemory)
+	copyRequestInto(ctx, ex, s.ids, mem)
+	status, failure := s.dispatch(ctx, ex, &mem.job, start)
 	s.access(&ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(ex)
 	}
 }
 
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time) (int, error) {
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Job, start time.Time) (int, error) {
 	req := &ex.req
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
@@ -264,7 +265,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, start time.Tim
 	}
 	req.Route, req.Params = m.Route.Pattern, m.Params
 	ex.handler = m.Route.Handler
-	v, err := s.cfg.Pool.Do(new(actors.Job), start.Add(s.timeout), ex)
+	v, err := s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
 	if err != nil {
 		return s.failed(ctx, req, err), err
 	}
