@@ -7,7 +7,11 @@
 // p99 and max latency. Latencies go into a fixed-bucket log-linear
 // histogram per connection (exact below 128 ns, 64 buckets per power of
 // two above, so within 1.6 %), merged at the end: the generator does not
-// allocate per request.
+// allocate per request. A Load keeps its connections and counts across
+// runs, so that `tova bench http` can have its targets (each its own
+// process, all started at once) take 1 s turns under the same load: drift
+// of a shared machine then hits every target alike, and each ratio is
+// total requests over total measured time.
 //
 // Compare measures several targets one after another, in this process,
 // with the same options, and gives each its ratio to a baseline; Run is
