@@ -349,6 +349,25 @@ func arenaString(a []byte, from int) string {
 	return unsafe.String(&a[from], len(a)-from)
 }
 
+// rawHeader returns the value of the first field called name (matched
+// without regard to case) in a raw header block, as fasthttp's Peek
+// would, without normalising the name first. Only for short tokens such
+// as X-Request-ID: obsolete line folding is not joined.
+func rawHeader(block []byte, name string) []byte {
+	for len(block) > 0 {
+		line := block
+		if i := bytes.IndexByte(block, '\n'); i >= 0 {
+			line, block = block[:i], block[i+1:]
+		} else {
+			block = nil
+		}
+		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(unsafe.String(unsafe.SliceData(line), len(name)), name) {
+			return trimSpaceBytes(bytes.TrimSuffix(line[len(name)+1:], []byte{'\r'}))
+		}
+	}
+	return nil
+}
+
 // originPath returns the path of an origin-form request target ("/a/b?q"),
 // as fasthttp's URI parser would: up to the first '?' or '#'. For any
 // other form (absolute, "//x", "*") or a target with control bytes it
@@ -396,7 +415,12 @@ func copyRequestInto(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, me
 	body := ctx.Request.Body()
 	raw := h.RawHeaders()
 	ctype := h.ContentType()
-	incoming := h.Peek(headerRequestID)
+	var incoming []byte
+	if len(raw) > 0 {
+		incoming = rawHeader(raw, headerRequestID)
+	} else {
+		incoming = h.Peek(headerRequestID)
+	}
 	if !validRequestID(incoming) {
 		incoming = nil
 	}

@@ -1,7 +1,9 @@
 package netio
 
 import (
+	"bufio"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -265,6 +267,28 @@ func TestOriginPathMatchesFasthttp(t *testing.T) {
 	for _, target := range []string{"//evil/x", "http://h/p", "*", "/a\x01b", ""} {
 		if got := originPath([]byte(target)); got != nil {
 			t.Errorf("%q: want fallback, got %q", target, got)
+		}
+	}
+}
+
+// rawHeader finds what fasthttp's Peek finds.
+func TestRawHeaderMatchesPeek(t *testing.T) {
+	for _, hdrs := range []string{
+		"Host: h\r\nX-Request-ID: abc-1\r\n",
+		"Host: h\r\nx-request-id:   spaced  \r\n",
+		"Host: h\r\nX-REQUEST-ID: up\r\nX-Request-Id: second\r\n",
+		"Host: h\r\nX-Request-IDs: no\r\n",
+		"Host: h\r\nAccept: */*\r\n",
+		"Host: h\r\nX-Request-ID:\r\n",
+	} {
+		var req fasthttp.Request
+		raw := "GET / HTTP/1.1\r\n" + hdrs + "\r\n"
+		if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+			t.Fatal(err)
+		}
+		want := string(req.Header.Peek("X-Request-ID"))
+		if got := string(rawHeader(req.Header.RawHeaders(), headerRequestID)); got != want {
+			t.Errorf("%q: rawHeader %q, Peek %q", hdrs, got, want)
 		}
 	}
 }
