@@ -94,9 +94,10 @@ type Pool struct {
 	seq    atomic.Uint64
 	tasks  sync.Pool
 
-	// qmu guards the idle stack and the wait queue. A job is handed to
-	// an idle worker only under qmu, so a worker that leaves the stack
-	// under qmu knows whether a job is on its way.
+	// qmu guards the idle stack and the wait queue. A worker taken off
+	// the stack under qmu is sent exactly one job (or retireMsg), so a
+	// stopping worker that finds itself off the stack knows a message is
+	// on its way.
 	qmu   sync.Mutex
 	idle  []*worker
 	queue []*task // waiting jobs, oldest at qhead
@@ -364,8 +365,10 @@ func (p *Pool) handOff(t *task) bool {
 	w := p.idle[n-1]
 	p.idle[n-1] = nil
 	p.idle = p.idle[:n-1]
-	w.in <- t // never blocks: an idle worker's channel has room
 	p.qmu.Unlock()
+	// Off the stack, w is this caller's: the send (which never blocks, an
+	// idle worker's channel has room) may wake it outside the lock.
+	w.in <- t
 	return true
 }
 
@@ -397,9 +400,10 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	if len(p.idle) > 0 {
 		// A worker became idle (or was started) since handOff looked.
 		w := p.idle[len(p.idle)-1]
+		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
-		w.in <- t
 		p.qmu.Unlock()
+		w.in <- t
 		return <-t.reply
 	}
 	q := len(p.queue) - p.qhead
@@ -732,9 +736,12 @@ func (w *worker) next() *task {
 		}
 		p.qmu.Unlock()
 		// A caller took this worker off the stack just before it was
-		// stopped: its job is in the channel; execute answers it
-		// ErrPoolStopped.
-		return <-w.in
+		// stopped: its job is in (or on its way to) the channel; execute
+		// answers it ErrPoolStopped. (Or the trimmer did: it is retiring.)
+		if t := <-w.in; t != retireMsg {
+			return t
+		}
+		return nil
 	default:
 		return t
 	}
