@@ -395,7 +395,6 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 		t.job.cancel(err, stopped)
 		return result{err: err}
 	}
-	p.grow()
 	p.qmu.Lock()
 	if len(p.idle) > 0 {
 		// A worker became idle (or was started) since handOff looked.
@@ -417,6 +416,7 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	p.queue = append(p.queue, t)
 	p.queued.Add(1)
 	p.qmu.Unlock()
+	p.grow()
 
 	wait := due - time.Since(p.epoch)
 	if wait <= 0 {
@@ -493,12 +493,14 @@ func (p *Pool) expireOverdue(now time.Duration, err error) {
 	}
 }
 
-// grow starts a worker if the jobs running and waiting, with the caller's
-// own, outnumber the workers.
+// grow starts a worker if the jobs running and waiting (the caller's own
+// is queued already) outnumber the workers. It runs after the overload
+// check, so that a job that makes the pool grow to Max is not refused for
+// the worker it is starting.
 func (p *Pool) grow() {
 	for {
 		live := p.live.Load()
-		if live >= int64(p.opts.Max) || p.busy.Load()+p.queued.Load()+1 <= live {
+		if live >= int64(p.opts.Max) || p.busy.Load()+p.queued.Load() <= live {
 			return
 		}
 		if p.live.CompareAndSwap(live, live+1) {

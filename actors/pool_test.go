@@ -362,3 +362,51 @@ func TestPoolStopsGrownPoolPromptly(t *testing.T) {
 		t.Fatalf("after stop: %v", err)
 	}
 }
+
+// Jobs that arrive while no worker is idle yet (a new pool's workers are
+// still starting) queue; the one that grows the pool to Max is not
+// refused as overloaded for the worker it starts itself.
+func TestPoolAcceptsJobsWhileWorkersStart(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "fresh", Min: 1, Max: 2, MaxQueue: 1})
+	waitFor(t, func() bool {
+		p.qmu.Lock()
+		defer p.qmu.Unlock()
+		return len(p.idle) == 1
+	})
+	// Take the only worker off the stack, as if it had not started yet.
+	p.qmu.Lock()
+	w := p.idle[0]
+	p.idle = p.idle[:0]
+	p.qmu.Unlock()
+
+	release := make(chan struct{})
+	errs := make(chan error, 2)
+	job := func(context.Context) (any, error) { <-release; return nil, nil }
+	go func() { _, err := do(p, 5*time.Second, job); errs <- err }()
+	waitFor(t, func() bool { return p.Stats().Queued == 1 })
+	go func() { _, err := do(p, 5*time.Second, job); errs <- err }()
+	// The second job grows the pool; its new worker serves the queue.
+	waitFor(t, func() bool { return p.Stats().Busy == 1 || len(errs) > 0 })
+	select {
+	case err := <-errs:
+		t.Fatalf("a job was refused: %v", err)
+	default:
+	}
+	// The held worker comes back and takes what is still queued.
+	p.qmu.Lock()
+	next := p.nextQueued()
+	if next == nil {
+		p.idle = append(p.idle, w)
+	}
+	p.qmu.Unlock()
+	if next != nil {
+		w.in <- next
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
