@@ -74,7 +74,7 @@ func BenchmarkBareFasthttp(b *testing.B) {
 
 // BenchmarkNetioHandoff: the same answer through netio: request copy,
 // request id, routing, pool hand-off to a worker and back, response
-// copy, access log line (encoded, discarded).
+// copy, access log line (encoded as tova serve writes it, discarded).
 func BenchmarkNetioHandoff(b *testing.B) {
 	sys := actors.NewSystem(actors.Options{})
 	b.Cleanup(func() { _ = sys.Stop(context.Background()) })
@@ -87,7 +87,7 @@ func BenchmarkNetioHandoff(b *testing.B) {
 	_ = r.Handle("GET", "/", func(context.Context, *netio.Request) *netio.Response { return hello })
 	srv, err := netio.NewServer(netio.Config{
 		Name: "hello", Router: r, Pool: pool, Logger: zerolog.New(io.Discard),
-		IdleTimeout: time.Minute,
+		AccessLog: io.Discard, IdleTimeout: time.Minute,
 	})
 	if err != nil {
 		b.Fatal(err)
