@@ -10,7 +10,8 @@ import (
 const deadlineSlack = time.Second
 
 // coarseListener hands out connections whose deadline updates are
-// coalesced (see coarseConn).
+// coalesced (see coarseConn). A TLS listener goes around it, not inside
+// it, so that fasthttp still sees the *tls.Conn.
 type coarseListener struct{ net.Listener }
 
 func (l coarseListener) Accept() (net.Conn, error) {
