@@ -202,7 +202,15 @@ func TestPoolQueuesPastMax(t *testing.T) {
 			errs <- err
 		}()
 	}
-	started.Wait()
+	waited := make(chan struct{})
+	go func() { started.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case err := <-errs:
+		t.Fatalf("a job within Max was refused: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("two jobs within Max did not both start; pool %+v", p.Stats())
+	}
 	waitFor(t, func() bool { return p.Stats().Queued == 0 })
 	queued := make(chan error, 1)
 	go func() {
