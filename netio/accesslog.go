@@ -6,9 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
+
+	"tova/internal/jsonstr"
 )
 
 // accessLog writes access lines straight to a writer, in the format a
@@ -39,7 +40,7 @@ func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 		b = append(b, '"', ',')
 		if server != "" {
 			b = append(b, `"server":`...)
-			b = appendJSONString(b, server)
+			b = jsonstr.Append(b, server)
 			b = append(b, ',')
 		}
 		a.prefix[i] = b
@@ -77,15 +78,15 @@ func (a *accessLog) write(req *Request, status int, start time.Time) {
 		b = append(b, a.prefix[0]...)
 	}
 	b = append(b, `"method":`...)
-	b = appendJSONString(b, req.Method)
+	b = jsonstr.Append(b, req.Method)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, req.Path)
+	b = jsonstr.Append(b, req.Path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"duration_ms":`...)
 	b = appendMillis(b, d)
 	b = append(b, `,"request_id":`...)
-	b = appendJSONString(b, req.ID)
+	b = jsonstr.Append(b, req.ID)
 	b = append(b, ',')
 	b = append(b, a.timeField(now)...)
 	b = append(b, `"message":"request"}`+"\n"...)
@@ -104,49 +105,4 @@ func (a *accessLog) timeField(now time.Time) []byte {
 	st := &timeStamp{sec: sec, b: append(b, '"', ',')}
 	a.stamp.Store(st)
 	return st.b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, as zerolog does: quotes,
-// backslashes and control characters escaped, invalid UTF-8 replaced.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

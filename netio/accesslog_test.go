@@ -24,7 +24,7 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		level  zerolog.Level
 	}{
 		{"api", Request{Method: "GET", Path: "/json", ID: "abc-1"}, 200, zerolog.InfoLevel},
-		{"", Request{Method: "POST", Path: "/a\"b\\c\n\t\x01/é/\xff", ID: "x.y_z"}, 404, zerolog.DebugLevel},
+		{"", Request{Method: "POST", Path: "/a\"b\\c\n\t\x01\b\f\r/é/\xff\u2028", ID: "x.y_z"}, 404, zerolog.DebugLevel},
 		{"wörker \"1\"", Request{Method: "DELETE", Path: "/", ID: "r"}, 503, zerolog.InfoLevel},
 		{"api", Request{Method: "GET", Path: "/quiet", ID: "q"}, 200, zerolog.WarnLevel},
 	} {

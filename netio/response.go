@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
+
+	"tova/internal/jsonstr"
 )
 
 // Response is what a handler answers. The server copies it into fasthttp
@@ -180,11 +182,11 @@ func errorMessage(code string) string {
 // {"error":{"code":…,"message":…},"request_id":…}.
 func AppendErrorBody(dst []byte, code, message, requestID string) []byte {
 	dst = append(dst, `{"error":{"code":`...)
-	dst = appendJSONString(dst, code)
+	dst = jsonstr.Append(dst, code)
 	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, message)
+	dst = jsonstr.Append(dst, message)
 	dst = append(dst, `},"request_id":`...)
-	dst = appendJSONString(dst, requestID)
+	dst = jsonstr.Append(dst, requestID)
 	return append(dst, '}')
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"tova/internal/jsonstr"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -167,7 +168,7 @@ func (e *encoder) value(v vm.Value, depth int) error {
 			e.buf = appendNumber(e.buf, f)
 		}
 	case vm.KString:
-		e.buf = appendJSONString(e.buf, v.AsString())
+		e.buf = jsonstr.Append(e.buf, v.AsString())
 	case vm.KDuration:
 		ns := v.AsDuration()
 		if ns%1e6 == 0 {
@@ -222,7 +223,7 @@ func (e *encoder) key(k string, first bool, depth int) {
 		e.buf = append(e.buf, ',')
 	}
 	e.newline(depth + 1)
-	e.buf = appendJSONString(e.buf, k)
+	e.buf = jsonstr.Append(e.buf, k)
 	e.buf = append(e.buf, ':')
 	if e.indent != "" {
 		e.buf = append(e.buf, ' ')
@@ -234,7 +235,7 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 	e.buf = append(e.buf, '{')
 	if ti := o.Type; ti != nil && ti.Variant >= 0 && (o.Len() == 0 || ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT) {
 		e.key("__tag", true, depth)
-		e.buf = appendJSONString(e.buf, ti.Tag)
+		e.buf = jsonstr.Append(e.buf, ti.Tag)
 		first = false
 	}
 	vals := o.Values()
@@ -290,55 +291,6 @@ func (e *encoder) host(v vm.Value, depth int) error {
 		}
 	}
 	return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
-}
-
-// appendJSONString writes s as a JSON string the way JavaScript does:
-// only ", \ and control characters are escaped; invalid UTF-8 becomes
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // FormatNumber formats a float the way JavaScript's Number#toString

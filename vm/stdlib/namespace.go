@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"tova/internal/jsonstr"
 
 	"tova/vm"
 )
@@ -145,7 +146,7 @@ func (d *Date) TypeName() string { return "Date" }
 func (d *Date) String() string { return d.T.UTC().Format(isoLayout) }
 
 func (d *Date) MarshalJSON() ([]byte, error) {
-	return appendJSONString(nil, d.String()), nil
+	return jsonstr.Append(nil, d.String()), nil
 }
 
 func (d *Date) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
