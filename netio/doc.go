@@ -82,12 +82,12 @@
 // # Cost
 //
 // Per request, netio copies the request into one allocation that also
-// holds the handler's context (the exchange around it is recycled), takes
-// an origin-form path without fasthttp's URI parser, writes the access
+// holds the handler's context (the exchange around it is recycled), finds
+// an incoming X-Request-ID in the raw header block, writes the access
 // line straight to its writer when Config.AccessLog is set (zerolog's
 // format, the time formatted once a second), and sets X-Request-ID without
 // re-normalising the name. Over an in-memory listener on the 2-vCPU
 // machine (BenchmarkNetioHandoff against BenchmarkBareFasthttp) it adds
-// 1.5–2.5 µs and 1 allocation per request; over loopback with 64
+// about 2 µs and 1 allocation per request; over loopback with 64
 // connections, see bench/httpbench and `tova bench http`.
 package netio

@@ -368,26 +368,6 @@ func rawHeader(block []byte, name string) []byte {
 	return nil
 }
 
-// originPath returns the path of an origin-form request target ("/a/b?q"),
-// as fasthttp's URI parser would: up to the first '?' or '#'. For any
-// other form (absolute, "//x", "*") or a target with control bytes it
-// returns nil, and the caller asks fasthttp's parser.
-func originPath(target []byte) []byte {
-	if len(target) == 0 || target[0] != '/' || len(target) > 1 && target[1] == '/' {
-		return nil
-	}
-	end := len(target)
-	for i, c := range target {
-		if c < 0x20 || c == 0x7f {
-			return nil
-		}
-		if (c == '?' || c == '#') && end == len(target) {
-			end = i
-		}
-	}
-	return target[:end]
-}
-
 // copyRequest copies everything a handler may need out of ctx into ex.req.
 // All strings, the raw header block and the body live in one arena sized
 // up front; headers are split into fields only if the handler asks.
@@ -407,10 +387,7 @@ type requestMemory struct {
 func copyRequestInto(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *requestMemory) {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
-	rawPath := originPath(requestURI)
-	if rawPath == nil {
-		rawPath = ctx.URI().PathOriginal()
-	}
+	rawPath := ctx.URI().PathOriginal() // parsed already: fasthttp validates every target
 	method := h.Method()
 	body := ctx.Request.Body()
 	raw := h.RawHeaders()

@@ -246,31 +246,6 @@ func TestCopyRequestWithoutRawHeaders(t *testing.T) {
 	}
 }
 
-// originPath agrees with fasthttp's own parse of the request target.
-func TestOriginPathMatchesFasthttp(t *testing.T) {
-	for _, target := range []string{
-		"/", "/a/b", "/a/b?x=1", "/a?x=1#f", "/a#f?x", "/caf%C3%A9/?a=1", "/a/../b", "/?", "/#",
-		"//evil/x", "http://h/p?q", "*", "/a\x01b", "/a\x7f",
-	} {
-		var req fasthttp.Request
-		req.Header.SetHost("h")
-		req.SetRequestURI(target)
-		want := string(req.URI().PathOriginal())
-		got := originPath([]byte(target))
-		if got == nil {
-			continue // falls back to fasthttp's parser
-		}
-		if string(got) != want {
-			t.Errorf("%q: originPath %q, fasthttp %q", target, got, want)
-		}
-	}
-	for _, target := range []string{"//evil/x", "http://h/p", "*", "/a\x01b", ""} {
-		if got := originPath([]byte(target)); got != nil {
-			t.Errorf("%q: want fallback, got %q", target, got)
-		}
-	}
-}
-
 // rawHeader finds what fasthttp's Peek finds.
 func TestRawHeaderMatchesPeek(t *testing.T) {
 	for _, hdrs := range []string{
