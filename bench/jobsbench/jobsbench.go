@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -210,6 +211,27 @@ type benchArgs struct {
 
 func (benchArgs) Kind() string { return "bench" }
 
+// startRiver migrates River's tables through driver and starts a client
+// on it; insert enqueues a bench job, stop stops the client.
+func startRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config) (insert func(context.Context, int64) error, stop func(), err error) {
+	m, err := rivermigrate.New(driver, nil)
+	if err == nil {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	insert = func(ctx context.Context, t0 int64) error { _, err := c.Insert(ctx, benchArgs{t0}, nil); return err }
+	return insert, func() { c.Stop(context.Background()) }, nil
+}
+
 // River measures River driven from Go, configured as the runtime
 // configures it, on the database at url.
 func River(ctx context.Context, url string, n, samples int) Result {
@@ -239,23 +261,8 @@ func River(ctx context.Context, url string, n, samples int) Result {
 			return res
 		}
 		defer pool.Close()
-		m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-		if err == nil {
-			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-		}
-		if err != nil {
-			res.Err = err
-			return res
-		}
 		cfg.FetchCooldown, cfg.FetchPollInterval = jobs.PostgresFetchCooldown, jobs.PostgresFetchPollInterval
-		c, err := river.NewClient(riverpgxv5.New(pool), cfg)
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		insert = func(ctx context.Context, t0 int64) error { _, err := c.Insert(ctx, benchArgs{t0}, nil); return err }
-		res.Err = c.Start(ctx)
-		stop = func() { c.Stop(context.Background()) }
+		insert, stop, res.Err = startRiver(ctx, riverpgxv5.New(pool), cfg)
 	} else {
 		db, err := sql.Open("sqlite", jobs.SQLiteDSN(url))
 		if err != nil {
@@ -264,23 +271,8 @@ func River(ctx context.Context, url string, n, samples int) Result {
 		}
 		defer db.Close()
 		db.SetMaxOpenConns(1)
-		m, err := rivermigrate.New(riversqlite.New(db), nil)
-		if err == nil {
-			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-		}
-		if err != nil {
-			res.Err = err
-			return res
-		}
 		cfg.FetchCooldown, cfg.FetchPollInterval = jobs.SQLiteFetchCooldown, jobs.SQLiteFetchPollInterval
-		c, err := river.NewClient(riversqlite.New(db), cfg)
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		insert = func(ctx context.Context, t0 int64) error { _, err := c.Insert(ctx, benchArgs{t0}, nil); return err }
-		res.Err = c.Start(ctx)
-		stop = func() { c.Stop(context.Background()) }
+		insert, stop, res.Err = startRiver(ctx, riversqlite.New(db), cfg)
 	}
 	if res.Err != nil {
 		return res
