@@ -23,7 +23,7 @@ import (
 type accessLog struct {
 	w      io.Writer
 	level  zerolog.Level
-	prefix [3][]byte // info, warn, error: `{"level":"…"[,"server":"…"],`
+	prefix [zerolog.ErrorLevel + 1][]byte // by level: `{"level":"…"[,"server":"…"],`
 	stamp  atomic.Pointer[timeStamp]
 	bufs   sync.Pool
 }
@@ -35,33 +35,35 @@ type timeStamp struct {
 
 func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 	a := &accessLog{w: w, level: level}
-	for i, l := range []string{"info", "warn", "error"} {
-		b := append([]byte(`{"level":"`), l...)
+	for _, l := range []zerolog.Level{zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel} {
+		b := append([]byte(`{"level":"`), l.String()...)
 		b = append(b, '"', ',')
 		if server != "" {
 			b = append(b, `"server":`...)
 			b = jsonstr.Append(b, server)
 			b = append(b, ',')
 		}
-		a.prefix[i] = b
+		a.prefix[l] = b
 	}
 	a.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	return a
 }
 
-// enabled reports whether a line of this status is written at all.
-func (a *accessLog) enabled(status int) bool {
+// accessLevel is the level of a request's access line: info below 400,
+// warn for 4xx, error for 5xx.
+func accessLevel(status int) zerolog.Level {
 	switch {
 	case status >= 500:
-		return a.level <= zerolog.ErrorLevel
+		return zerolog.ErrorLevel
 	case status >= 400:
-		return a.level <= zerolog.WarnLevel
+		return zerolog.WarnLevel
 	}
-	return a.level <= zerolog.InfoLevel
+	return zerolog.InfoLevel
 }
 
 func (a *accessLog) write(req *Request, status int, start time.Time) {
-	if !a.enabled(status) {
+	level := accessLevel(status)
+	if level < a.level {
 		return
 	}
 	// One monotonic clock read: the wall time follows from start's.
@@ -69,14 +71,7 @@ func (a *accessLog) write(req *Request, status int, start time.Time) {
 	now := start.Add(d)
 	bp := a.bufs.Get().(*[]byte)
 	b := (*bp)[:0]
-	switch {
-	case status >= 500:
-		b = append(b, a.prefix[2]...)
-	case status >= 400:
-		b = append(b, a.prefix[1]...)
-	default:
-		b = append(b, a.prefix[0]...)
-	}
+	b = append(b, a.prefix[level]...)
 	b = append(b, `"method":`...)
 	b = jsonstr.Append(b, req.Method)
 	b = append(b, `,"path":`...)

@@ -368,15 +368,7 @@ func (s *Server) access(req *Request, status int, start time.Time, err error) {
 		s.acc.write(req, status, start)
 		return
 	}
-	var e *zerolog.Event
-	switch {
-	case status >= 500:
-		e = s.log.Error()
-	case status >= 400:
-		e = s.log.Warn()
-	default:
-		e = s.log.Info()
-	}
+	e := s.log.WithLevel(accessLevel(status))
 	if e == nil {
 		return
 	}
