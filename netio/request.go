@@ -368,13 +368,6 @@ func rawHeader(block []byte, name string) []byte {
 	return nil
 }
 
-// copyRequest copies everything a handler may need out of ctx into ex.req.
-// All strings, the raw header block and the body live in one arena sized
-// up front; headers are split into fields only if the handler asks.
-func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) {
-	copyRequestInto(ctx, ex, ids, nil)
-}
-
 // requestMemory is what a request needs that outlives its exchange: the
 // handler's context and, for a small request, its arena, in one
 // allocation. Neither is ever recycled (code may hold either).
@@ -383,8 +376,11 @@ type requestMemory struct {
 	arena [256]byte
 }
 
-// copyRequestInto is copyRequest using mem's arena if the request fits.
-func copyRequestInto(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *requestMemory) {
+// copyRequest copies everything a handler may need out of ctx into ex.req.
+// All strings, the raw header block and the body live in one arena sized
+// up front (mem's, if the request fits); headers are split into fields
+// only if the handler asks.
+func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *requestMemory) {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath := ctx.URI().PathOriginal() // parsed already: fasthttp validates every target
@@ -413,7 +409,7 @@ func copyRequestInto(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, me
 		}
 	}
 	var a []byte
-	if mem != nil && size <= len(mem.arena) {
+	if size <= len(mem.arena) {
 		a = mem.arena[:0:size]
 	} else {
 		a = make([]byte, 0, size)

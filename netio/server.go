@@ -244,7 +244,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	ex := getExchange()
 	mem := new(requestMemory)
-	copyRequestInto(ctx, ex, s.ids, mem)
+	copyRequest(ctx, ex, s.ids, mem)
 	status, failure := s.dispatch(ctx, ex, &mem.job, start)
 	s.access(&ex.req, status, start, failure)
 	if failure == nil {
