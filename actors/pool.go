@@ -357,19 +357,28 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 // handOff gives t to an idle worker and reports whether there was one.
 func (p *Pool) handOff(t *task) bool {
 	p.qmu.Lock()
-	n := len(p.idle)
-	if n == 0 {
-		p.qmu.Unlock()
+	w := p.popIdle()
+	p.qmu.Unlock()
+	if w == nil {
 		return false
 	}
-	w := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
-	p.qmu.Unlock()
 	// Off the stack, w is this caller's: the send (which never blocks, an
 	// idle worker's channel has room) may wake it outside the lock.
 	w.in <- t
 	return true
+}
+
+// popIdle takes the most recently idle worker off the stack, or returns
+// nil. qmu is held.
+func (p *Pool) popIdle() *worker {
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return w
 }
 
 // wait queues t for the next free worker, growing the pool first if more
@@ -396,11 +405,8 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 		return result{err: err}
 	}
 	p.qmu.Lock()
-	if len(p.idle) > 0 {
+	if w := p.popIdle(); w != nil {
 		// A worker became idle (or was started) since handOff looked.
-		w := p.idle[len(p.idle)-1]
-		p.idle[len(p.idle)-1] = nil
-		p.idle = p.idle[:len(p.idle)-1]
 		p.qmu.Unlock()
 		w.in <- t
 		return <-t.reply
