@@ -88,7 +88,7 @@ func Measure(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer l.Close()
-	if err := l.Run(ctx, l.opts.Warmup, l.opts.Duration); err != nil {
+	if _, err := l.Run(ctx, l.opts.Warmup, l.opts.Duration); err != nil {
 		return Result{}, err
 	}
 	return l.Result()
@@ -137,8 +137,8 @@ func NewLoad(opts Options) (*Load, error) {
 func (l *Load) Close() { l.client.CloseIdleConnections() }
 
 // Run drives the target for warmup (not counted) and then for dur,
-// adding what it measured to the load's totals.
-func (l *Load) Run(ctx context.Context, warmup, dur time.Duration) error {
+// adding what it measured to the load's totals; rps is this run's rate.
+func (l *Load) Run(ctx context.Context, warmup, dur time.Duration) (rps float64, err error) {
 	opts := l.opts
 	var phase atomic.Int32
 	var requests, errs, non2xx atomic.Uint64
@@ -218,7 +218,10 @@ func (l *Load) Run(ctx context.Context, warmup, dur time.Duration) error {
 	phase.Store(phaseStop)
 	wg.Wait()
 	if !ok {
-		return ctx.Err()
+		return 0, ctx.Err()
+	}
+	if elapsed > 0 && dur > 0 {
+		rps = float64(requests.Load()) / elapsed.Seconds()
 	}
 	l.requests += requests.Load()
 	l.errs += errs.Load()
@@ -227,7 +230,7 @@ func (l *Load) Run(ctx context.Context, warmup, dur time.Duration) error {
 	if p := firstErr.Load(); p != nil && l.firstErr == nil {
 		l.firstErr = *p
 	}
-	return nil
+	return rps, nil
 }
 
 // Result is what the load measured over all its runs.

@@ -139,7 +139,7 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 				ctx = context.Background()
 			}
 			for _, l := range loads {
-				if err := l.Run(ctx, warm, 0); err != nil {
+				if _, err := l.Run(ctx, warm, 0); err != nil {
 					return err
 				}
 			}
@@ -148,12 +148,9 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 			for range turns {
 				rps := make([]float64, len(loads))
 				for i, l := range loads {
-					before, _ := l.Result()
-					if err := l.Run(ctx, 0, turn); err != nil {
+					if rps[i], err = l.Run(ctx, 0, turn); err != nil {
 						return err
 					}
-					after, _ := l.Result()
-					rps[i] = float64(after.Requests-before.Requests) / (after.Elapsed - before.Elapsed).Seconds()
 				}
 				for i := range loads {
 					if rps[0] > 0 {
