@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"tova/internal/testutil"
 )
 
 // manualClock is a Clock the test moves by hand.
@@ -540,7 +541,7 @@ func TestShutdownTimeoutAbandonsStuckChild(t *testing.T) {
 
 func TestLibraryLogsReachZerolog(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testutil.Buffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel)
 	sys := NewSystem(Options{Name: "logs", Logger: log})
 	defer func() { _ = sys.Stop(context.Background()) }()
@@ -549,21 +550,4 @@ func TestLibraryLogsReachZerolog(t *testing.T) {
 		!strings.Contains(out, `"level":"debug"`) || !strings.Contains(out, `"system":"logs"`) {
 		t.Fatalf("log output %q", out)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

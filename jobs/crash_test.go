@@ -32,13 +32,13 @@ func TestCrashRecovery(t *testing.T) {
 			app.call(t, "api", "kick") // spawn_job from another server: routed to worker's queue
 			// kill once some jobs are done and others are running
 			waitFor(t, 20*time.Second, "some jobs done and some running", func() bool {
-				done := len(first.out.lines("done "))
-				return done >= 6 && len(first.out.lines("start ")) > done
+				done := len(first.out.Lines("done "))
+				return done >= 6 && len(first.out.Lines("start ")) > done
 			})
 			first.kill()
 			before := first.out.String()
 			interrupted := map[string]bool{}
-			for _, l := range first.out.lines("start ") {
+			for _, l := range first.out.Lines("start ") {
 				i := strings.TrimPrefix(l, "start ")
 				if !strings.Contains(before, "done "+i+"\n") {
 					interrupted[i] = true
@@ -50,7 +50,7 @@ func TestCrashRecovery(t *testing.T) {
 			second := startChild(t, prog, be, "worker")
 			done := func() map[string]bool {
 				m := map[string]bool{}
-				for _, l := range append(first.out.lines("done "), second.out.lines("done ")...) {
+				for _, l := range append(first.out.Lines("done "), second.out.Lines("done ")...) {
 					m[strings.TrimPrefix(l, "done ")] = true
 				}
 				return m

@@ -45,7 +45,7 @@ func TestSpawnJobErrors(t *testing.T) {
 	}
 	// a background fn of another server runs there
 	app.call(t, "w", "elsewhere")
-	waitFor(t, 10*time.Second, "the other server's job", func() bool { return len(app.out.lines("audit 5 in other")) == 1 })
+	waitFor(t, 10*time.Second, "the other server's job", func() bool { return len(app.out.Lines("audit 5 in other")) == 1 })
 }
 
 // A job past its timeout is cut (the VM stops at its next backward jump)

@@ -102,7 +102,7 @@ func TestGuideCombiningPatterns(t *testing.T) {
 				return got == want
 			})
 			waitFor(t, 10*time.Second, "the failure alert", func() bool {
-				return len(app.out.lines("alert: payment 2 of 250.5 failed")) > 0
+				return len(app.out.Lines("alert: payment 2 of 250.5 failed")) > 0
 			})
 			if strings.Contains(app.out.String(), "alert: payment 1") || strings.Contains(app.out.String(), "alert: payment 3") {
 				t.Errorf("alert for a payment that went through:\n%s", app.out)

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/driver"
+	"tova/internal/testutil"
 	"tova/jobs"
 	"tova/jobs/jobstest"
 )
@@ -94,39 +94,10 @@ func pgSchemaURL(t *testing.T) string {
 	return u.String()
 }
 
-// syncBuffer is a goroutine-safe buffer for Tova's print output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the printed lines starting with prefix.
-func (s *syncBuffer) lines(prefix string) []string {
-	var out []string
-	for _, l := range strings.Split(s.String(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 type testApp struct {
 	*jobstest.App
-	out  *syncBuffer
-	logs *syncBuffer
+	out  *testutil.Buffer
+	logs *testutil.Buffer
 }
 
 // startApp compiles src and runs its servers with their jobs.
@@ -136,7 +107,7 @@ func startApp(t *testing.T, src string, be backend, tweak ...func(*jobstest.Opti
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	out, logs := &syncBuffer{}, &syncBuffer{}
+	out, logs := &testutil.Buffer{}, &testutil.Buffer{}
 	opts := jobstest.Options{
 		Dir: t.TempDir(), Stdout: out, Stderr: out, Logger: zerolog.New(logs),
 		Jobs: jobs.Options{DatabaseURL: be.url, Backoff: 20 * time.Millisecond, Heartbeat: 200 * time.Millisecond},
@@ -180,8 +151,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // see TestMain), its stdout collected line by line.
 type child struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
-	errs *syncBuffer
+	out  *testutil.Buffer
+	errs *testutil.Buffer
 	done chan struct{}
 }
 
@@ -203,7 +174,7 @@ func startChildEnv(t *testing.T, program string, be backend, env []string, serve
 		jobstest.EnvDatabase+"="+be.url,
 	)
 	cmd.Env = append(cmd.Env, env...)
-	c := &child{cmd: cmd, out: &syncBuffer{}, errs: &syncBuffer{}, done: make(chan struct{})}
+	c := &child{cmd: cmd, out: &testutil.Buffer{}, errs: &testutil.Buffer{}, done: make(chan struct{})}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

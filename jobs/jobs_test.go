@@ -27,7 +27,7 @@ func TestSpawnJob(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			app := startApp(t, spawnSrc, be)
 			app.call(t, "w", "kick")
-			waitFor(t, 10*time.Second, "both jobs", func() bool { return len(app.out.lines("work ")) == 2 })
+			waitFor(t, 10*time.Second, "both jobs", func() bool { return len(app.out.Lines("work ")) == 2 })
 			out := app.out.String()
 			for _, want := range []string{
 				"spawned Int",
@@ -72,7 +72,7 @@ func TestRetryBackoffDiscard(t *testing.T) {
 				js = listJobs(t, be, jobs.StateDiscarded)
 				return len(js) == 2
 			})
-			runs := app.out.lines("flaky ")
+			runs := app.out.Lines("flaky ")
 			if len(runs) != 3 {
 				t.Fatalf("flaky ran %d times, want 3:\n%s", len(runs), app.out)
 			}
@@ -82,7 +82,7 @@ func TestRetryBackoffDiscard(t *testing.T) {
 					t.Errorf("run %d = %q: want the same job id (%s) and attempt %d", i+1, r, id, i+1)
 				}
 			}
-			if n := len(app.out.lines("returns_err ")); n != 3 {
+			if n := len(app.out.Lines("returns_err ")); n != 3 {
 				t.Errorf("returns_err ran %d times, want 3", n)
 			}
 			var flaky jobs.Job

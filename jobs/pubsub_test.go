@@ -36,7 +36,7 @@ func TestPublishFanOut(t *testing.T) {
 			app := startApp(t, pubsubSrc, be)
 			app.call(t, "api", "kick")
 			waitFor(t, 10*time.Second, "deliveries", func() bool {
-				return len(app.out.lines("mail audit")) == 2 && len(app.out.lines("stats count 7")) == 1
+				return len(app.out.Lines("mail audit")) == 2 && len(app.out.Lines("stats count 7")) == 1
 			})
 			time.Sleep(200 * time.Millisecond)
 			out := app.out.String()
@@ -45,7 +45,7 @@ func TestPublishFanOut(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", want, out)
 				}
 			}
-			if n := len(app.out.lines("mail welcome")); n != 1 {
+			if n := len(app.out.Lines("mail welcome")); n != 1 {
 				t.Errorf("the succeeding subscriber ran %d times, want once:\n%s", n, out)
 			}
 		})
@@ -77,13 +77,13 @@ func TestPublishAcrossProcesses(t *testing.T) {
 			app := startApp(t, twoProcessSrc, be, onlyServers("api"))
 			app.call(t, "api", "kick")
 			waitFor(t, 20*time.Second, "40 deliveries", func() bool {
-				return len(billing.out.lines("billing ")) >= 20 && len(shipping.out.lines("shipping ")) >= 20
+				return len(billing.out.Lines("billing ")) >= 20 && len(shipping.out.Lines("shipping ")) >= 20
 			})
 			for _, c := range []struct {
 				name string
 				ch   *child
 			}{{"billing", billing}, {"shipping", shipping}} {
-				got := uniqueSorted(c.ch.out.lines(c.name + " "))
+				got := uniqueSorted(c.ch.out.Lines(c.name + " "))
 				if len(got) != 20 {
 					t.Errorf("%s got %d distinct orders: %v", c.name, len(got), got)
 				}

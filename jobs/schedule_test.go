@@ -70,13 +70,13 @@ func TestScheduleFiring(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			app := startApp(t, scheduleSrc, be, func(o *jobstest.Options) { o.Jobs.TickEvery = 100 * time.Millisecond })
-			waitFor(t, 15*time.Second, "three ticks", func() bool { return len(app.out.lines("tick ")) >= 3 })
+			waitFor(t, 15*time.Second, "three ticks", func() bool { return len(app.out.Lines("tick ")) >= 3 })
 			start := time.Now()
-			n := len(app.out.lines("tick "))
+			n := len(app.out.Lines("tick "))
 			time.Sleep(700 * time.Millisecond)
 			// each run takes 300ms and ticks come every 100ms: without the
 			// overlap guard 700ms of ticks would start ~7 runs
-			if got := len(app.out.lines("tick ")) - n; got > 3 {
+			if got := len(app.out.Lines("tick ")) - n; got > 3 {
 				t.Errorf("%d runs in %v: runs piled up", got, time.Since(start))
 			}
 			if strings.Contains(app.out.String(), "overlap") {
@@ -85,7 +85,7 @@ func TestScheduleFiring(t *testing.T) {
 			if !strings.Contains(app.logs.String(), "first tick fails") {
 				t.Errorf("failing tick not logged:\n%s", app.logs)
 			}
-			if len(app.out.lines("other")) == 0 {
+			if len(app.out.Lines("other")) == 0 {
 				t.Errorf("the reference-form schedule never ran")
 			}
 			ds := listJobs(t, be, jobs.StateDiscarded)
@@ -110,7 +110,7 @@ func TestScheduleOncePerTickAcrossProcesses(t *testing.T) {
 			prog := writeProgram(t, replicaSrc)
 			a := startChildEnv(t, prog, be, withTick(300*time.Millisecond), "w")
 			b := startChildEnv(t, prog, be, withTick(300*time.Millisecond), "w")
-			beats := func() []string { return append(a.out.lines("beat "), b.out.lines("beat ")...) }
+			beats := func() []string { return append(a.out.Lines("beat "), b.out.Lines("beat ")...) }
 			waitFor(t, 15*time.Second, "the first tick", func() bool { return len(beats()) > 0 })
 			n0 := len(beats())
 			time.Sleep(3 * time.Second)

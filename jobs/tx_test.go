@@ -74,7 +74,7 @@ func TestEnqueueInCallersTransaction(t *testing.T) {
 	kickIn(1, false)
 	kickIn(2, true)
 	waitFor(t, 10*time.Second, "the committed jobs", func() bool {
-		return len(app.out.lines("work 2")) == 1 && len(app.out.lines("made 2")) == 1
+		return len(app.out.Lines("work 2")) == 1 && len(app.out.Lines("made 2")) == 1
 	})
 	time.Sleep(300 * time.Millisecond)
 	if out := app.out.String(); strings.Contains(out, " 1") {

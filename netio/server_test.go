@@ -18,24 +18,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tova/actors"
+	"tova/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type testServer struct {
 	t      *testing.T
@@ -43,7 +27,7 @@ type testServer struct {
 	pool   *actors.Pool
 	addr   string
 	client *fasthttp.HostClient
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 }
 
 // newTestServer starts a real server on 127.0.0.1:0 with a real pool.
@@ -56,7 +40,7 @@ func newTestServer(t *testing.T, routes func(r *Router), configure func(*Config)
 	}
 	r := NewRouter()
 	routes(r)
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	cfg := Config{
 		Name:   "api",
 		Addr:   "127.0.0.1:0",

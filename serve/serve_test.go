@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,31 +17,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/driver"
+	"tova/internal/testutil"
 )
 
 // testApp is a running program with its servers on free loopback ports.
 type testApp struct {
 	rt     *Runtime
 	urls   map[string]string
-	stdout *syncBuffer
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stdout *testutil.Buffer
+	logs   *testutil.Buffer
 }
 
 func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
@@ -51,7 +34,7 @@ func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	app := &testApp{urls: map[string]string{}, stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	app := &testApp{urls: map[string]string{}, stdout: &testutil.Buffer{}, logs: &testutil.Buffer{}}
 	ports := map[string]int{}
 	for _, s := range p.Servers {
 		ports[s.Name] = 0

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/driver"
+	"tova/internal/testutil"
 	"tova/serve"
 	"tova/store"
 )
@@ -30,24 +30,7 @@ import (
 type app struct {
 	rt   *serve.Runtime
 	url  string
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *testutil.Buffer
 }
 
 // serveApp starts src's unnamed server on a free port, with d's
@@ -58,7 +41,7 @@ func serveApp(t *testing.T, d testDB, src string) (*app, error) {
 	if err != nil {
 		t.Fatalf("compile:\n%s", driver.FormatError(err, []byte(src)))
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	rt, err := serve.Start(p, serve.Options{
 		Host: "127.0.0.1", Ports: map[string]int{"": 0}, Dir: d.dir,
 		Stdout: logs, Stderr: logs, Logger: zerolog.New(logs), Getenv: d.getenv,

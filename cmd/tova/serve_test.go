@@ -1,35 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"tova/internal/testutil"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // `tova serve` runs until SIGTERM, then drains, runs on_stop and exits 0.
 func TestServeStopsOnSIGTERM(t *testing.T) {
@@ -44,7 +27,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	t.Setenv("PORT", port)
-	var out, errb lockedBuffer
+	var out, errb testutil.Buffer
 	code := make(chan int, 1)
 	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb) }()
 	url := "http://127.0.0.1:" + port + "/hi"
@@ -88,7 +71,7 @@ func TestServeStartupError(t *testing.T) {
   route GET "/" => fn() "x"
 }
 `), 0o644)
-	var out, errb lockedBuffer
+	var out, errb testutil.Buffer
 	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != 5 {
 		t.Fatalf("exit %d, want 5", c)
 	}
