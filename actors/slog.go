@@ -43,16 +43,20 @@ func (h *slogHandler) Enabled(_ context.Context, l slog.Level) bool {
 	return zl >= h.log.GetLevel() && zl >= zerolog.GlobalLevel()
 }
 
-func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
-	e := h.log.WithLevel(h.level(r.Level))
-	if e == nil {
+func (h *slogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if !h.Enabled(ctx, r.Level) {
 		return nil
 	}
-	r.Attrs(func(a slog.Attr) bool {
-		addAttr(e, h.prefix, a)
-		return true
-	})
-	e.Msg(r.Message)
+	log := h.log
+	if r.NumAttrs() > 0 {
+		c := h.log.With()
+		r.Attrs(func(a slog.Attr) bool {
+			c = addCtxAttr(c, h.prefix, a)
+			return true
+		})
+		log = c.Logger()
+	}
+	log.WithLevel(h.level(r.Level)).Msg(r.Message)
 	return nil
 }
 
@@ -71,41 +75,7 @@ func (h *slogHandler) WithGroup(name string) slog.Handler {
 	return &slogHandler{log: h.log, prefix: h.prefix + name + ".", demoteInfo: h.demoteInfo}
 }
 
-func addAttr(e *zerolog.Event, prefix string, a slog.Attr) {
-	v := a.Value.Resolve()
-	key := prefix + a.Key
-	switch v.Kind() {
-	case slog.KindGroup:
-		p := prefix
-		if a.Key != "" {
-			p = key + "."
-		}
-		for _, g := range v.Group() {
-			addAttr(e, p, g)
-		}
-	case slog.KindString:
-		e.Str(key, v.String())
-	case slog.KindInt64:
-		e.Int64(key, v.Int64())
-	case slog.KindUint64:
-		e.Uint64(key, v.Uint64())
-	case slog.KindFloat64:
-		e.Float64(key, v.Float64())
-	case slog.KindBool:
-		e.Bool(key, v.Bool())
-	case slog.KindDuration:
-		e.Dur(key, v.Duration())
-	case slog.KindTime:
-		e.Time(key, v.Time())
-	default:
-		if err, ok := v.Any().(error); ok {
-			e.AnErr(key, err)
-			return
-		}
-		e.Str(key, fmt.Sprint(v.Any()))
-	}
-}
-
+// addCtxAttr adds a (possibly grouped) slog attribute to c.
 func addCtxAttr(c zerolog.Context, prefix string, a slog.Attr) zerolog.Context {
 	v := a.Value.Resolve()
 	key := prefix + a.Key
@@ -134,8 +104,11 @@ func addCtxAttr(c zerolog.Context, prefix string, a slog.Attr) zerolog.Context {
 	case slog.KindTime:
 		return c.Time(key, v.Time())
 	default:
-		if d, ok := v.Any().(time.Duration); ok {
-			return c.Dur(key, d)
+		switch x := v.Any().(type) {
+		case time.Duration:
+			return c.Dur(key, x)
+		case error:
+			return c.AnErr(key, x)
 		}
 		return c.Str(key, fmt.Sprint(v.Any()))
 	}
