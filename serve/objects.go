@@ -269,11 +269,7 @@ func (r *resObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "status", "statusCode":
 		return vm.Int(int64(r.status)), true, nil
 	case "headers":
-		o := vm.NewObject()
-		for _, h := range r.headers {
-			o.Set(h.Name, vm.Str(h.Value))
-		}
-		return vm.ObjectValue(o), true, nil
+		return headersValue(r.headers), true, nil
 	}
 	return vm.Nil, false, nil
 }

@@ -36,11 +36,7 @@ func (r *responseValue) GetAttr(t *vm.Thread, name string) (vm.Value, bool, erro
 		}
 		return vm.Str(string(r.body)), true, nil
 	case "headers":
-		o := vm.NewObject()
-		for _, h := range r.headers {
-			o.Set(h.Name, vm.Str(h.Value))
-		}
-		return vm.ObjectValue(o), true, nil
+		return headersValue(r.headers), true, nil
 	}
 	return vm.Nil, false, nil
 }
@@ -258,4 +254,13 @@ func (x *exchange) encodeJSON(v vm.Value) ([]byte, error) {
 	}
 	x.bufUsed = true
 	return stdlib.AppendJSON(x.th, x.buf[:0], v)
+}
+
+// headersValue is a response's headers as a Tova object, name → value.
+func headersValue(hs netio.Headers) vm.Value {
+	o := vm.NewObject()
+	for _, h := range hs {
+		o.Set(h.Name, vm.Str(h.Value))
+	}
+	return vm.ObjectValue(o)
 }
