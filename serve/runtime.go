@@ -241,21 +241,13 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }
 
 	// Top-level code, then the server body, under the instance's GIL.
-	th := inst.NewThread(context.Background())
-	th.Enter()
-	_, err := th.RunMain()
-	if err == nil {
-		_, err = th.RunFunc(d.Init)
-	}
-	th.Leave()
-	th.Release()
-	if err != nil {
+	if err := inst.RunServerInit(d.Init); err != nil {
 		return fail(describeError(err))
 	}
 	// Open the database now (when the program uses one), so that an
 	// unreachable one is a startup error rather than the first request's.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err = store.Ready(ctx, inst)
+	err := store.Ready(ctx, inst)
 	cancel()
 	if err != nil {
 		return fail(describeError(err))

@@ -229,6 +229,23 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	return t
 }
 
+// RunServerInit runs the program's top-level code and then a server
+// block's body (its Init function), on a thread of the instance under its
+// scheduler: what a server instance runs once before serving.
+func (in *Instance) RunServerInit(init int) error {
+	th := in.NewThread(context.Background())
+	th.Enter()
+	defer func() {
+		th.Leave()
+		th.Release()
+	}()
+	if _, err := th.RunMain(); err != nil {
+		return err
+	}
+	_, err := th.RunFunc(init)
+	return err
+}
+
 // Release returns the thread for reuse. It must not be used afterwards.
 func (t *Thread) Release() {
 	if len(t.frames) > 0 || t.holding {

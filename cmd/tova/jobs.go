@@ -110,12 +110,7 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	for _, d := range p.Servers {
 		inst := prog.NewInstance(vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
 		inst.Server = d
-		th := inst.NewThread(context.Background())
-		_, err := th.RunMain()
-		if err == nil {
-			_, err = th.RunFunc(d.Init)
-		}
-		th.Release()
+		err := inst.RunServerInit(d.Init)
 		name := d.Name
 		if name == "" {
 			name = "server"
