@@ -169,32 +169,38 @@ func Tova(ctx context.Context, url string, n, samples int) Result {
 	srv := app.Server("bench")
 	rec := newRecorder()
 	srv.Inst.SetService(recorderKey{}, rec)
-	warm(rec, func() error { _, err := srv.Call(ctx, "one", vm.Int(0)); return err })
-	rec.expect(int64(n))
+	one := func(t0 int64) error { _, err := srv.Call(ctx, "one", vm.Int(t0)); return err }
+	burst := func(share int) error { _, err := srv.Call(ctx, "burst", vm.Int(int64(share))); return err }
+	measure(&res, rec, one, burst)
+	return res
+}
+
+// measure runs one warm-up job, then res.Jobs jobs enqueued in parallel
+// bursts (throughput), then res.Samples jobs one at a time (latency from
+// enqueue to start). one enqueues a job stamped t0; burst enqueues share
+// jobs.
+func measure(res *Result, rec *recorder, one func(t0 int64) error, burst func(share int) error) {
+	warm(rec, func() error { return one(0) })
+	rec.expect(int64(res.Jobs))
 	start := time.Now()
-	if res.Err = parallel(n, func(share int) error {
-		_, err := srv.Call(ctx, "burst", vm.Int(int64(share)))
-		return err
-	}); res.Err != nil {
-		return res
+	if res.Err = parallel(res.Jobs, burst); res.Err != nil {
+		return
 	}
 	if res.Err = rec.wait(time.Minute); res.Err != nil {
-		return res
+		return
 	}
 	res.Elapsed = time.Since(start)
-	res.PerSec = float64(n) / res.Elapsed.Seconds()
-	for range samples {
+	res.PerSec = float64(res.Jobs) / res.Elapsed.Seconds()
+	for range res.Samples {
 		rec.expect(1)
-		if _, err := srv.Call(ctx, "one", vm.Int(time.Now().UnixNano())); err != nil {
-			res.Err = err
-			return res
+		if res.Err = one(time.Now().UnixNano()); res.Err != nil {
+			return
 		}
 		if res.Err = rec.wait(10 * time.Second); res.Err != nil {
-			return res
+			return
 		}
 	}
 	res.P50, res.P99 = rec.quantiles()
-	return res
 }
 
 // warm runs one job so that connections and the queue are warm.
@@ -278,34 +284,15 @@ func River(ctx context.Context, url string, n, samples int) Result {
 		return res
 	}
 	defer stop()
-	warm(rec, func() error { return insert(ctx, 0) })
-	rec.expect(int64(n))
-	start := time.Now()
-	if res.Err = parallel(n, func(share int) error {
+	one := func(t0 int64) error { return insert(ctx, t0) }
+	measure(&res, rec, one, func(share int) error {
 		for range share {
-			if err := insert(ctx, 0); err != nil {
+			if err := one(0); err != nil {
 				return err
 			}
 		}
 		return nil
-	}); res.Err != nil {
-		return res
-	}
-	if res.Err = rec.wait(time.Minute); res.Err != nil {
-		return res
-	}
-	res.Elapsed = time.Since(start)
-	res.PerSec = float64(n) / res.Elapsed.Seconds()
-	for range samples {
-		rec.expect(1)
-		if res.Err = insert(ctx, time.Now().UnixNano()); res.Err != nil {
-			return res
-		}
-		if res.Err = rec.wait(10 * time.Second); res.Err != nil {
-			return res
-		}
-	}
-	res.P50, res.P99 = rec.quantiles()
+	})
 	return res
 }
 
