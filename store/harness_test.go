@@ -3,11 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -17,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"tova/driver"
+	"tova/internal/testutil"
 	"tova/store"
 	"tova/vm"
 )
@@ -62,40 +59,18 @@ func freshDB(t testing.TB, adapter string) testDB {
 // uses it; the schema is dropped when the test ends.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(pgEnv)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "tova_test_" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", pgEnv, err)
+	u, drop, err := testutil.FreshSchema(ctx, os.Getenv(pgEnv), "tova_test_")
+	if err != nil {
+		t.Fatalf("%s: %v", pgEnv, err)
 	}
 	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if err := drop(); err != nil {
+			t.Errorf("drop schema: %v", err)
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return u
 }
 
 // block is the db block that selects this database, in the guide's

@@ -2,9 +2,6 @@ package jobsbench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"tova/internal/testutil"
 )
 
 // database makes a fresh place for one measurement.
@@ -41,32 +38,12 @@ func databases(tb testing.TB) []database {
 }
 
 func schemaURL(tb testing.TB, base string) string {
-	var b [4]byte
-	rand.Read(b[:])
-	schema := "tova_jobsbench_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
+	u, drop, err := testutil.FreshSchema(context.Background(), base, "tova_jobsbench_")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	tb.Cleanup(func() { drop() })
+	return u
 }
 
 // TestTable prints the comparison table. It is the benchmark run

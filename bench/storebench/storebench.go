@@ -12,15 +12,11 @@ package storebench
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 
 	"tova/driver"
+	"tova/internal/testutil"
 	"tova/store"
 	"tova/vm"
 )
@@ -161,27 +157,9 @@ func (e *Env) GoFind(n, rows int) error {
 }
 
 func freshSchema(base string) (string, func(), error) {
-	admin, err := sql.Open("pgx", base)
+	u, drop, err := testutil.FreshSchema(context.Background(), base, "tova_bench_")
 	if err != nil {
 		return "", nil, err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "tova_bench_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	}, nil
+	return u, func() { drop() }, nil
 }

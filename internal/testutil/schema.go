@@ -1,0 +1,47 @@
+package testutil
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// FreshSchema creates a schema with a random name starting with prefix in
+// the PostgreSQL database at base, and returns a URL whose search_path
+// selects it and a function that drops it again.
+func FreshSchema(ctx context.Context, base, prefix string) (schemaURL string, drop func() error, err error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
+	if err := execOn(ctx, base, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return execOn(ctx, base, "DROP SCHEMA "+schema+" CASCADE")
+	}
+	return u.String(), drop, nil
+}
+
+func execOn(ctx context.Context, base, sql string) error {
+	c, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	_, err = c.Exec(ctx, sql)
+	return err
+}
