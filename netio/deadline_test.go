@@ -7,59 +7,119 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func TestCoalescedDeadlines(t *testing.T) {
-	var cur atomic.Int64
-	var sets []time.Time
-	set := func(d time.Time) error { sets = append(sets, d); return nil }
+// fakeConn records the deadlines set on it.
+type fakeConn struct {
+	net.Conn
+	reads, writes []time.Time
+}
+
+func (f *fakeConn) Read(p []byte) (int, error)         { return copy(p, "x"), nil }
+func (f *fakeConn) Write(p []byte) (int, error)        { return len(p), nil }
+func (f *fakeConn) SetReadDeadline(t time.Time) error  { f.reads = append(f.reads, t); return nil }
+func (f *fakeConn) SetWriteDeadline(t time.Time) error { f.writes = append(f.writes, t); return nil }
+
+func TestTimedConnMovesDeadlinesRarelyAndNeverEarly(t *testing.T) {
+	f := &fakeConn{}
+	clock := &coarseClock{}
 	base := time.Unix(1_000_000, 0)
-	step := func(d time.Time) {
+	clock.now.Store(base.UnixNano())
+	// ReadTimeout differs from IdleTimeout at first, so that each phase's
+	// deadline shows.
+	to := &connTimeouts{read: 10 * time.Second, idle: 60 * time.Second, write: 30 * time.Second}
+	c := &timedConn{Conn: f, clock: clock, to: to, first: true}
+	buf := make([]byte, 8)
+	request := func() {
 		t.Helper()
-		if err := coalesce(&cur, d, set); err != nil {
+		if _, err := c.Read(buf); err != nil { // the request's first byte
+			t.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil { // the rest of it
+			t.Fatal(err)
+		}
+		if _, err := c.Write(buf); err != nil { // the response
+			t.Fatal(err)
+		}
+		if _, err := c.Write(buf); err != nil {
 			t.Fatal(err)
 		}
 	}
-	effective := func() time.Time { return sets[len(sets)-1] }
+	// fits checks a deadline against a timeout started at the real time
+	// now, which the coarse clock trails by up to clockTick.
+	fits := func(d time.Time, now time.Time, timeout time.Duration) bool {
+		for lag := time.Duration(0); lag <= clockTick; lag += clockTick / 4 {
+			real := now.Add(lag)
+			if d.Before(real.Add(timeout)) || d.After(real.Add(timeout+deadlineSlack)) {
+				return false
+			}
+		}
+		return true
+	}
 
-	step(base.Add(60 * time.Second)) // first: extended by the slack
-	if len(sets) != 1 || !effective().Equal(base.Add(60*time.Second+deadlineSlack)) {
-		t.Fatalf("first deadline %v", sets)
+	request()
+	// The first request: ReadTimeout for all of its reading (armed once),
+	// WriteTimeout for its response.
+	if len(f.reads) != 1 || !fits(f.reads[0], base, to.read) {
+		t.Fatalf("first request's read deadlines %v", f.reads)
 	}
-	// Requests within the next second ask for slightly later deadlines
-	// (and the same one again): nothing is re-armed.
-	for ms := range 900 {
-		step(base.Add(60*time.Second + time.Duration(ms)*time.Millisecond))
+	if len(f.writes) != 1 || !fits(f.writes[0], base, to.write) {
+		t.Fatalf("first response's write deadlines %v", f.writes)
 	}
-	if len(sets) != 1 {
-		t.Fatalf("re-armed %d times within the slack", len(sets)-1)
+	// The next request waits with IdleTimeout, then reads with ReadTimeout.
+	request()
+	if len(f.reads) != 3 || !fits(f.reads[1], base, to.idle) || !fits(f.reads[2], base, to.read) {
+		t.Fatalf("keep-alive request's read deadlines %v", f.reads)
 	}
-	// Past the slack: re-armed, never earlier than asked.
-	want := base.Add(62 * time.Second)
-	step(want)
-	if len(sets) != 2 || effective().Before(want) || effective().After(want.Add(deadlineSlack)) {
-		t.Fatalf("extension beyond the slack: %v", sets)
+	// With equal read and idle timeouts (the default), many requests
+	// within the slack move nothing...
+	to.read = to.idle
+	request()
+	if len(f.reads) != 4 || !fits(f.reads[3], base, to.idle) {
+		t.Fatalf("read deadlines %v", f.reads) // one deadline fits both phases
 	}
-	// A shorter phase is applied exactly.
-	short := base.Add(10 * time.Second)
-	step(short)
-	if len(sets) != 3 || !effective().Equal(short) {
-		t.Fatalf("shortening: %v", sets)
+	for ms := 0; ms < 700; ms += 10 {
+		clock.now.Store(base.Add(time.Duration(ms) * time.Millisecond).UnixNano())
+		request()
 	}
-	// An abort (a deadline in the past) is exact too.
+	if len(f.reads) != 4 {
+		t.Fatalf("re-armed %d times within the slack", len(f.reads)-4)
+	}
+	if len(f.writes) != 1 {
+		t.Fatalf("write deadline re-armed %d times within the slack", len(f.writes)-1)
+	}
+	// ...and past it they move, never earlier than the timeout asks.
+	now := base.Add(2 * time.Second)
+	clock.now.Store(now.UnixNano())
+	request()
+	if len(f.reads) != 5 || !fits(f.reads[4], now, to.idle) {
+		t.Fatalf("read deadlines after 2 s %v", f.reads[4:])
+	}
+	if len(f.writes) != 2 || !fits(f.writes[1], now, to.write) {
+		t.Fatalf("write deadlines after 2 s %v", f.writes[1:])
+	}
+	// A deadline set from outside (an abort) is applied exactly, and the
+	// next phase arms a fitting one again.
 	past := time.Unix(1, 0)
-	step(past)
-	if !effective().Equal(past) {
-		t.Fatalf("abort: %v", sets)
+	if err := c.SetReadDeadline(past); err != nil {
+		t.Fatal(err)
 	}
-	// Clearing is passed on once.
-	step(time.Time{})
-	step(time.Time{})
-	if len(sets) != 5 || !effective().IsZero() {
-		t.Fatalf("clear: %v", sets)
+	if got := f.reads[len(f.reads)-1]; !got.Equal(past) {
+		t.Fatalf("abort set %v", got)
+	}
+	request()
+	if got := f.reads[len(f.reads)-1]; !fits(got, now, to.idle) {
+		t.Fatalf("after an abort the idle deadline is %v", got)
+	}
+	// No timeout: a deadline in effect is cleared once.
+	to.write = 0
+	n := len(f.writes)
+	request()
+	request()
+	if len(f.writes) != n+1 || !f.writes[n].IsZero() {
+		t.Fatalf("clearing the write deadline: %v", f.writes[n:])
 	}
 }
 

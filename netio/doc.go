@@ -72,12 +72,15 @@
 //
 // ReadTimeout (a request's bytes, default 60 s), IdleTimeout (a keep-alive
 // connection's wait for the next request, 60 s) and WriteTimeout (a
-// response, 30 s) are fasthttp's, on connections whose deadline updates
-// are coalesced: a deadline that extends the one in effect is set a
-// second further and later extensions within that second are skipped, so
-// a busy keep-alive connection re-arms its timers about once a second
-// instead of three times per request. A timeout fires up to 1 s late,
-// never early; shortening a deadline or clearing it is exact.
+// response, 30 s) have fasthttp's meaning but are kept by the connections
+// (timedConn), not by fasthttp, which would read the clock three times
+// per request to move them. A connection compares its deadlines with a
+// coarse clock (moved every 250 ms by one goroutine per server) and, when
+// one would fire early, sets it a second later than asked; a busy
+// keep-alive connection therefore re-arms its timers about once a second
+// (with equal read and idle timeouts, as by default) and never reads the
+// clock itself. A timeout fires up to 1 s late, never early; a deadline
+// set on the connection from outside (an abort) is exact.
 //
 // # Cost
 //

@@ -47,9 +47,9 @@ type Config struct {
 	// ReadTimeout bounds reading one request (default 60 s); WriteTimeout
 	// writing one response (default 30 s; streamed bodies too);
 	// IdleTimeout a keep-alive connection's wait for its next request
-	// (default 60 s). These timeouts fire up to 1 s late: a connection's
-	// deadlines are moved about once a second, not on every request (the
-	// cheapest when ReadTimeout equals IdleTimeout, as by default).
+	// (default 60 s). These timeouts fire up to 1 s late, never early: a
+	// connection's deadlines are moved about once a second, not on every
+	// request.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
@@ -73,6 +73,7 @@ type Server struct {
 	timeout  time.Duration
 	draining atomic.Bool
 	acc      *accessLog // nil: access lines go through log
+	timeouts connTimeouts
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -107,6 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.IDs = NewCounterIDs()
 	}
 	s := &Server{cfg: cfg, ids: cfg.IDs, timeout: cfg.RequestTimeout}
+	s.timeouts = connTimeouts{read: cfg.ReadTimeout, idle: cfg.IdleTimeout, write: cfg.WriteTimeout}
 	s.log = cfg.Logger
 	if cfg.AccessLog != nil {
 		s.acc = newAccessLog(cfg.AccessLog, cfg.Logger.GetLevel(), cfg.Name)
@@ -115,15 +117,14 @@ func NewServer(cfg Config) (*Server, error) {
 		s.log = s.log.With().Str("server", cfg.Name).Logger()
 	}
 	s.fs = &fasthttp.Server{
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleError,
-		Name:                         cfg.Name,
-		NoDefaultServerHeader:        true,
-		MaxRequestBodySize:           cfg.MaxRequestBodySize,
-		ReadBufferSize:               cfg.MaxHeaderBytes,
-		ReadTimeout:                  cfg.ReadTimeout,
-		WriteTimeout:                 cfg.WriteTimeout,
-		IdleTimeout:                  cfg.IdleTimeout,
+		Handler:               s.handle,
+		ErrorHandler:          s.handleError,
+		Name:                  cfg.Name,
+		NoDefaultServerHeader: true,
+		MaxRequestBodySize:    cfg.MaxRequestBodySize,
+		ReadBufferSize:        cfg.MaxHeaderBytes,
+		// No Read/Write/IdleTimeout: the connections keep them (see
+		// timedConn), without fasthttp's clock reads per request.
 		CloseOnShutdown:              true,
 		DisablePreParseMultipartForm: true,
 		// The handler takes its own start time; fasthttp need not read
@@ -192,7 +193,7 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	go func() {
 		defer close(served)
-		if err := s.fs.Serve(coarseListener{ln}); err != nil {
+		if err := s.Serve(ln); err != nil {
 			s.log.Error().Err(err).Msg("serve failed")
 		}
 	}()
@@ -201,7 +202,11 @@ func (s *Server) Start() error {
 }
 
 // Serve serves ln until Shutdown; it blocks.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(coarseListener{ln}) }
+func (s *Server) Serve(ln net.Listener) error {
+	clock := startClock()
+	defer clock.Stop()
+	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts})
+}
 
 // OnStop registers f to run during Shutdown, after the drain.
 func (s *Server) OnStop(f func(ctx context.Context)) {
