@@ -78,7 +78,8 @@ func (l timedListener) Accept() (net.Conn, error) {
 //   - writing the response: WriteTimeout from its first byte.
 //
 // A write ends the reading phase: the next read waits for a new request.
-// Read and Write are called by the connection's serving goroutine; the
+// Read and Write are called by one goroutine at a time (fasthttp's
+// serving goroutine of the connection), so the phase is plain data; the
 // deadlines in effect are atomics because Set*Deadline may come from
 // elsewhere (an abort).
 type timedConn struct {
@@ -87,15 +88,14 @@ type timedConn struct {
 	to    *connTimeouts
 
 	read, write atomic.Int64 // the deadline in effect, Unix ns; 0 for none
-	responded   atomic.Bool  // written since the request began
+	responded   bool         // written since the request began
 	inRequest   bool         // a request's first byte has been read
 	first       bool         // no request read yet
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
-	if c.responded.Load() {
-		c.responded.Store(false)
-		c.inRequest = false
+	if c.responded {
+		c.responded, c.inRequest = false, false
 	}
 	if c.inRequest {
 		return c.Conn.Read(p)
@@ -104,14 +104,14 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	if c.first {
 		wait = c.to.read
 	}
-	if err := c.arm(&c.read, wait, c.Conn.SetReadDeadline); err != nil {
+	if err := c.armRead(wait); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.inRequest = true
 		if !c.first {
-			if err := c.arm(&c.read, c.to.read, c.Conn.SetReadDeadline); err != nil {
+			if err := c.armRead(c.to.read); err != nil {
 				return n, err
 			}
 		}
@@ -121,35 +121,55 @@ func (c *timedConn) Read(p []byte) (int, error) {
 }
 
 func (c *timedConn) Write(p []byte) (int, error) {
-	if !c.responded.Load() {
-		if err := c.arm(&c.write, c.to.write, c.Conn.SetWriteDeadline); err != nil {
+	if !c.responded {
+		if err := c.armWrite(c.to.write); err != nil {
 			return 0, err
 		}
-		c.responded.Store(true)
+		c.responded = true
 	}
 	return c.Conn.Write(p)
 }
 
-// arm makes the deadline in effect cur fit a timeout starting now: not
-// earlier than now+timeout, not later than now+timeout+deadlineSlack. One
-// that already fits is left alone; otherwise the latest fitting deadline
-// is set, so that it keeps fitting for the next slack-tick.
-func (c *timedConn) arm(cur *atomic.Int64, timeout time.Duration, set func(time.Time) error) error {
-	if timeout <= 0 {
-		if cur.Load() == 0 {
-			return nil
-		}
-		cur.Store(0)
-		return set(time.Time{})
+// armRead and armWrite make the read or write deadline in effect fit a
+// timeout starting now (see fit).
+func (c *timedConn) armRead(timeout time.Duration) error {
+	if d, move := fit(c.read.Load(), c.clock.now.Load(), timeout); move {
+		c.read.Store(d)
+		return c.Conn.SetReadDeadline(deadlineTime(d))
 	}
-	now := c.clock.now.Load() // at most clockTick behind
-	in := cur.Load()
+	return nil
+}
+
+func (c *timedConn) armWrite(timeout time.Duration) error {
+	if d, move := fit(c.write.Load(), c.clock.now.Load(), timeout); move {
+		c.write.Store(d)
+		return c.Conn.SetWriteDeadline(deadlineTime(d))
+	}
+	return nil
+}
+
+// fit says whether the deadline in effect (Unix ns, 0 for none) must move
+// for a timeout starting at the coarse time now (at most clockTick
+// behind the real time), and where to: it must not be earlier than the
+// real now+timeout, nor later than now+timeout+deadlineSlack. A deadline
+// that fits is left alone; otherwise the latest fitting one is chosen, so
+// that it keeps fitting for the next slack-tick. No timeout clears it.
+func fit(in, now int64, timeout time.Duration) (int64, bool) {
+	if timeout <= 0 {
+		return 0, in != 0
+	}
 	hi := now + int64(timeout+deadlineSlack)
 	if in != 0 && in >= now+int64(clockTick+timeout) && in <= hi {
-		return nil
+		return in, false
 	}
-	cur.Store(hi)
-	return set(time.Unix(0, hi))
+	return hi, true
+}
+
+func deadlineTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // SetReadDeadline, SetWriteDeadline and SetDeadline apply t exactly; the
