@@ -3,7 +3,6 @@ package netio
 import (
 	"io"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,13 +18,13 @@ import (
 //	 "duration_ms":0.412,"request_id":"…","time":"…","message":"request"}
 //
 // It is the hot path of every request: one buffer append per field, the
-// time formatted once a second, one Write per line.
+// time formatted once a second, one Write per line, from a buffer the
+// request's exchange keeps.
 type accessLog struct {
 	w      io.Writer
 	level  zerolog.Level
 	prefix [zerolog.ErrorLevel + 1][]byte // by level: `{"level":"…"[,"server":"…"],`
 	stamp  atomic.Pointer[timeStamp]
-	bufs   sync.Pool
 }
 
 type timeStamp struct {
@@ -45,7 +44,6 @@ func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 		}
 		a.prefix[l] = b
 	}
-	a.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	return a
 }
 
@@ -61,16 +59,17 @@ func accessLevel(status int) zerolog.Level {
 	return zerolog.InfoLevel
 }
 
-func (a *accessLog) write(req *Request, status int, start time.Time) {
+// write writes req's line, encoded in buf (the request exchange's, kept
+// from request to request); it returns buf, maybe grown.
+func (a *accessLog) write(buf []byte, req *Request, status int, start time.Time) []byte {
 	level := accessLevel(status)
 	if level < a.level {
-		return
+		return buf
 	}
 	// One monotonic clock read: the wall time follows from start's.
 	d := time.Since(start)
 	now := start.Add(d)
-	bp := a.bufs.Get().(*[]byte)
-	b := (*bp)[:0]
+	b := buf[:0]
 	b = append(b, a.prefix[level]...)
 	b = append(b, `"method":`...)
 	b = jsonstr.Append(b, req.Method)
@@ -86,8 +85,7 @@ func (a *accessLog) write(req *Request, status int, start time.Time) {
 	b = append(b, a.timeField(now)...)
 	b = append(b, `"message":"request"}`+"\n"...)
 	_, _ = a.w.Write(b)
-	*bp = b
-	a.bufs.Put(bp)
+	return b
 }
 
 // timeField returns the formatted time field of now's second.

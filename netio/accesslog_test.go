@@ -35,9 +35,9 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.access(&c.req, c.status, start, nil)
+		srv.access(nil, &c.req, c.status, start, nil)
 		srv.acc = newAccessLog(&direct, log.GetLevel(), c.server)
-		srv.access(&c.req, c.status, start, nil)
+		srv.access(nil, &c.req, c.status, start, nil)
 
 		want := times.ReplaceAllString(viaZerolog.String(), `"time":"T"`)
 		got := times.ReplaceAllString(direct.String(), `"time":"T"`)

@@ -109,9 +109,23 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("AccessLog", func(b *testing.B) {
 		req := &Request{Method: "GET", Path: "/users/42", ID: "abcdefghijkl-1"}
 		start := time.Now()
+		var line []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			srv.access(req, 200, start, nil)
+			line = srv.access(line, req, 200, start, nil)
+		}
+	})
+	b.Run("AccessLineDirect", func(b *testing.B) {
+		direct, err := NewServer(Config{Name: "bench", Router: r, Pool: pool, Logger: zerolog.New(io.Discard), AccessLog: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := &Request{Method: "GET", Path: "/users/42", ID: "abcdefghijkl-1"}
+		start := time.Now()
+		var line []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			line = direct.access(line, req, 200, start, nil)
 		}
 	})
 	b.Run("Handle", func(b *testing.B) {

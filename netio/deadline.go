@@ -24,28 +24,44 @@ const (
 )
 
 // coarseClock is a wall clock in Unix nanoseconds that moves every
-// clockTick while a server runs.
+// clockTick while a server runs. Its anchor, the time.Time of its last
+// tick, makes a precise time.Time from one monotonic clock read (see
+// Now), where time.Now reads two clocks.
 type coarseClock struct {
-	now  atomic.Int64
-	stop chan struct{}
+	now    atomic.Int64
+	anchor atomic.Pointer[time.Time]
+	stop   chan struct{}
 }
 
 func startClock() *coarseClock {
 	c := &coarseClock{stop: make(chan struct{})}
-	c.now.Store(time.Now().UnixNano())
+	c.set(time.Now())
 	go func() {
 		t := time.NewTicker(clockTick)
 		defer t.Stop()
 		for {
 			select {
 			case now := <-t.C:
-				c.now.Store(now.UnixNano())
+				c.set(now)
 			case <-c.stop:
 				return
 			}
 		}
 	}()
 	return c
+}
+
+func (c *coarseClock) set(now time.Time) {
+	c.anchor.Store(&now)
+	c.now.Store(now.UnixNano())
+}
+
+// Now returns the current time: the anchor's wall clock advanced by the
+// monotonic time since, so that a step of the wall clock shows within a
+// tick.
+func (c *coarseClock) Now() time.Time {
+	a := c.anchor.Load()
+	return a.Add(time.Since(*a))
 }
 
 func (c *coarseClock) Stop() { close(c.stop) }

@@ -183,3 +183,20 @@ func TestReadAndIdleTimeoutsAreEnforced(t *testing.T) {
 		t.Fatalf("idle connection: %v after %v", err, d)
 	}
 }
+
+func TestCoarseClockNowIsPrecise(t *testing.T) {
+	c := startClock()
+	defer c.Stop()
+	for range 3 {
+		before := time.Now()
+		got := c.Now()
+		after := time.Now()
+		if got.Before(before) || got.After(after) {
+			t.Fatalf("Now() = %v, not within [%v, %v]", got, before, after)
+		}
+		if coarse := time.Unix(0, c.now.Load()); coarse.After(after) || after.Sub(coarse) > clockTick+100*time.Millisecond {
+			t.Fatalf("coarse time %v trails %v by more than a tick", coarse, after)
+		}
+		time.Sleep(300 * time.Millisecond) // past a tick
+	}
+}

@@ -227,6 +227,7 @@ type exchange struct {
 	req     Request
 	handler Handler
 	params  [4]Param
+	line    []byte // the access line's buffer, kept when recycled
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -237,7 +238,11 @@ func getExchange() *exchange { return exchanges.Get().(*exchange) }
 // may be recycled: one whose Pool.Do returned the handler's answer, or
 // that never reached the pool.
 func putExchange(ex *exchange) {
-	*ex = exchange{}
+	line := ex.line[:0]
+	if cap(line) > 1024 {
+		line = nil // a long path's: not kept
+	}
+	*ex = exchange{line: line}
 	exchanges.Put(ex)
 }
 

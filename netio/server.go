@@ -74,6 +74,7 @@ type Server struct {
 	draining atomic.Bool
 	acc      *accessLog // nil: access lines go through log
 	timeouts connTimeouts
+	clock    atomic.Pointer[coarseClock] // while serving
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -205,6 +206,7 @@ func (s *Server) Start() error {
 func (s *Server) Serve(ln net.Listener) error {
 	clock := startClock()
 	defer clock.Stop()
+	s.clock.CompareAndSwap(nil, clock) // the first serving's, for now()
 	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts})
 }
 
@@ -246,15 +248,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // handle is the fasthttp handler: copy, route, hand off, wait, write, log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := s.now()
 	ex := getExchange()
 	mem := new(requestMemory)
 	copyRequest(ctx, ex, s.ids, mem)
 	status, failure := s.dispatch(ctx, ex, &mem.job, start)
-	s.access(&ex.req, status, start, failure)
+	ex.line = s.access(ex.line, &ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(ex)
 	}
+}
+
+// now is time.Now, with one clock read instead of two once the server
+// serves.
+func (s *Server) now() time.Time {
+	if c := s.clock.Load(); c != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Job, start time.Time) (int, error) {
@@ -347,7 +358,7 @@ func (s *Server) failed(ctx *fasthttp.RequestCtx, req *Request, err error) int {
 // handleError answers requests fasthttp could not read: too large, too
 // slow or malformed.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
-	start := time.Now()
+	start := s.now()
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	status, code := fasthttp.StatusBadRequest, CodeBadRequest
@@ -363,19 +374,19 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, status, code, id)
 	ctx.SetConnectionClose()
 	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
-	s.access(&req, status, start, err)
+	s.access(nil, &req, status, start, err)
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
-// error for 5xx (with the failure and, for a panic, its stack).
-func (s *Server) access(req *Request, status int, start time.Time, err error) {
+// error for 5xx (with the failure and, for a panic, its stack). A direct
+// access line is encoded in buf; access returns buf, maybe grown.
+func (s *Server) access(buf []byte, req *Request, status int, start time.Time, err error) []byte {
 	if s.acc != nil && err == nil {
-		s.acc.write(req, status, start)
-		return
+		return s.acc.write(buf, req, status, start)
 	}
 	e := s.log.WithLevel(accessLevel(status))
 	if e == nil {
-		return
+		return buf
 	}
 	var ms [24]byte
 	e.Str("method", req.Method).
@@ -391,6 +402,7 @@ func (s *Server) access(req *Request, status int, start time.Time, err error) {
 		}
 	}
 	e.Msg("request")
+	return buf
 }
 
 // appendMillis appends d in milliseconds with three decimals ("12.345"),

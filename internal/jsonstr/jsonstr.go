@@ -2,7 +2,11 @@
 // HTTP front end's access lines share it.
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Append writes s as a JSON string the way JavaScript's JSON.stringify
 // and zerolog do: only ", \ and control characters are escaped (\b \f
@@ -11,13 +15,14 @@ func Append(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := plainPrefix(s)
+	for i < len(s) {
 		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -52,3 +57,29 @@ func Append(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// plainPrefix returns the length of s's longest prefix of whole 8-byte
+// words with no byte to escape, checking a word at a time.
+func plainPrefix(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		// A byte is flagged if it is < 0x20, >= 0x80, '"' or '\\'
+		// (a zero byte of w^'"' or w^'\\').
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		special := (w - ones*0x20) | w | (q-ones) & ^q | (bs-ones) & ^bs
+		if special&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// plain marks the bytes copied as they are: printable ASCII but " and \.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
