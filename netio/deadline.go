@@ -2,6 +2,7 @@ package netio
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -84,7 +85,13 @@ func (l timedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &timedConn{Conn: c, clock: l.clock, to: l.to, first: true}, nil
+	tc := &timedConn{Conn: c, clock: l.clock, to: l.to, first: true}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			tc.remote = ip.Unmap()
+		}
+	}
+	return tc, nil
 }
 
 // timedConn enforces the server's timeouts as fasthttp would:
@@ -107,6 +114,7 @@ type timedConn struct {
 	responded   bool         // written since the request began
 	inRequest   bool         // a request's first byte has been read
 	first       bool         // no request read yet
+	remote      netip.Addr   // the peer's IP, read once
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -456,7 +456,9 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *r
 	a = append(a, ctype...)
 	r.ContentType = arenaString(a, at)
 
-	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+	if tc, ok := ctx.Conn().(*timedConn); ok {
+		r.Remote = tc.remote // read once per connection
+	} else if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		r.Remote = ip.Unmap()
 	}
 
