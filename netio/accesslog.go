@@ -22,6 +22,7 @@ import (
 // request's exchange keeps.
 type accessLog struct {
 	w      io.Writer
+	sw     ShardWriter // w, if it is one
 	level  zerolog.Level
 	prefix [zerolog.ErrorLevel + 1][]byte // by level: `{"level":"…"[,"server":"…"],`
 	stamp  atomic.Pointer[timeStamp]
@@ -34,6 +35,7 @@ type timeStamp struct {
 
 func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 	a := &accessLog{w: w, level: level}
+	a.sw, _ = w.(ShardWriter)
 	for _, l := range []zerolog.Level{zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel} {
 		b := append([]byte(`{"level":"`), l.String()...)
 		b = append(b, '"', ',')
@@ -61,7 +63,7 @@ func accessLevel(status int) zerolog.Level {
 
 // write writes req's line, encoded in buf (the request exchange's, kept
 // from request to request); it returns buf, maybe grown.
-func (a *accessLog) write(buf []byte, req *Request, status int, start time.Time) []byte {
+func (a *accessLog) write(buf []byte, shard int, req *Request, status int, start time.Time) []byte {
 	level := accessLevel(status)
 	if level < a.level {
 		return buf
@@ -84,7 +86,11 @@ func (a *accessLog) write(buf []byte, req *Request, status int, start time.Time)
 	b = append(b, ',')
 	b = append(b, a.timeField(now)...)
 	b = append(b, `"message":"request"}`+"\n"...)
-	_, _ = a.w.Write(b)
+	if a.sw != nil {
+		_, _ = a.sw.WriteShard(shard, b)
+	} else {
+		_, _ = a.w.Write(b)
+	}
 	return b
 }
 

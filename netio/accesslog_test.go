@@ -1,10 +1,16 @@
 package netio
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,9 +41,9 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.access(nil, &c.req, c.status, start, nil)
+		srv.access(nil, 0, &c.req, c.status, start, nil)
 		srv.acc = newAccessLog(&direct, log.GetLevel(), c.server)
-		srv.access(nil, &c.req, c.status, start, nil)
+		srv.access(nil, 0, &c.req, c.status, start, nil)
 
 		want := times.ReplaceAllString(viaZerolog.String(), `"time":"T"`)
 		got := times.ReplaceAllString(direct.String(), `"time":"T"`)
@@ -71,4 +77,69 @@ func testPool(t *testing.T) *actors.Pool {
 	}
 	t.Cleanup(func() { _ = sys.Stop(context.Background()) })
 	return p
+}
+
+// shardLog records which shard each access line was written with.
+type shardLog struct {
+	mu     sync.Mutex
+	shards map[string]int // request id → shard
+}
+
+func (s *shardLog) Write(p []byte) (int, error) { return s.WriteShard(-1, p) }
+
+func (s *shardLog) WriteShard(shard int, p []byte) (int, error) {
+	var line struct {
+		ID string `json:"request_id"`
+	}
+	if err := json.Unmarshal(p, &line); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.shards[line.ID] = shard
+	s.mu.Unlock()
+	return len(p), nil
+}
+
+// A ShardWriter access log gets every line of a connection with that
+// connection's shard, and different connections' lines with different
+// shards.
+func TestAccessLinesOfAConnectionShareAShard(t *testing.T) {
+	t.Parallel()
+	sl := &shardLog{shards: map[string]int{}}
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, func(c *Config) { c.AccessLog = sl })
+	connShards := make([]int, 3)
+	for c := range connShards {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		for n := range 3 {
+			id := fmt.Sprintf("conn%d-req%d", c, n)
+			fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: %s\r\n\r\n", id)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			sl.mu.Lock()
+			shard, ok := sl.shards[id]
+			sl.mu.Unlock()
+			if !ok || shard < 0 {
+				t.Fatalf("%s: access line written with shard %d (%v)", id, shard, ok)
+			}
+			if n == 0 {
+				connShards[c] = shard
+			} else if shard != connShards[c] {
+				t.Fatalf("%s: shard %d, earlier requests of the connection had %d", id, shard, connShards[c])
+			}
+		}
+		conn.Close()
+	}
+	if connShards[0] == connShards[1] || connShards[1] == connShards[2] {
+		t.Fatalf("connections share shards: %v", connShards)
+	}
 }

@@ -112,7 +112,7 @@ func BenchmarkStages(b *testing.B) {
 		var line []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			line = srv.access(line, req, 200, start, nil)
+			line = srv.access(line, 0, req, 200, start, nil)
 		}
 	})
 	b.Run("AccessLineDirect", func(b *testing.B) {
@@ -125,7 +125,7 @@ func BenchmarkStages(b *testing.B) {
 		var line []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			line = direct.access(line, req, 200, start, nil)
+			line = direct.access(line, 0, req, 200, start, nil)
 		}
 	})
 	b.Run("Handle", func(b *testing.B) {

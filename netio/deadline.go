@@ -78,6 +78,7 @@ type timedListener struct {
 	net.Listener
 	clock *coarseClock
 	to    *connTimeouts
+	seq   *atomic.Uint32 // numbers the connections
 }
 
 func (l timedListener) Accept() (net.Conn, error) {
@@ -85,7 +86,7 @@ func (l timedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &timedConn{Conn: c, clock: l.clock, to: l.to, first: true}
+	tc := &timedConn{Conn: c, clock: l.clock, to: l.to, first: true, shard: int(l.seq.Add(1))}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		if ip, ok := netip.AddrFromSlice(a.IP); ok {
 			tc.remote = ip.Unmap()
@@ -115,6 +116,7 @@ type timedConn struct {
 	inRequest   bool         // a request's first byte has been read
 	first       bool         // no request read yet
 	remote      netip.Addr   // the peer's IP, read once
+	shard       int          // the access log shard of its lines
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -34,7 +34,8 @@ type Config struct {
 	// instead of Logger, written directly in the format Logger (with a
 	// Timestamp) would give them, at Logger's level, and much cheaper.
 	// Lines of failed handlers still go through Logger (they carry the
-	// error and its stack).
+	// error and its stack). An AccessLog that is a ShardWriter gets each
+	// connection's lines with the connection's shard number.
 	AccessLog io.Writer
 	// RequestTimeout bounds a handler (default 30 s). Past it the request
 	// is answered 503 TIMEOUT and the handler's context is cancelled.
@@ -75,6 +76,7 @@ type Server struct {
 	acc      *accessLog // nil: access lines go through log
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
+	conns    atomic.Uint32               // connections accepted
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -207,7 +209,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	clock := startClock()
 	defer clock.Stop()
 	s.clock.CompareAndSwap(nil, clock) // the first serving's, for now()
-	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts})
+	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns})
 }
 
 // OnStop registers f to run during Shutdown, after the drain.
@@ -253,7 +255,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	mem := new(requestMemory)
 	copyRequest(ctx, ex, s.ids, mem)
 	status, failure := s.dispatch(ctx, ex, &mem.job, start)
-	ex.line = s.access(ex.line, &ex.req, status, start, failure)
+	ex.line = s.access(ex.line, connShard(ctx), &ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(ex)
 	}
@@ -374,15 +376,15 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, status, code, id)
 	ctx.SetConnectionClose()
 	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
-	s.access(nil, &req, status, start, err)
+	s.access(nil, connShard(ctx), &req, status, start, err)
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
 // error for 5xx (with the failure and, for a panic, its stack). A direct
 // access line is encoded in buf; access returns buf, maybe grown.
-func (s *Server) access(buf []byte, req *Request, status int, start time.Time, err error) []byte {
+func (s *Server) access(buf []byte, shard int, req *Request, status int, start time.Time, err error) []byte {
 	if s.acc != nil && err == nil {
-		return s.acc.write(buf, req, status, start)
+		return s.acc.write(buf, shard, req, status, start)
 	}
 	e := s.log.WithLevel(accessLevel(status))
 	if e == nil {
@@ -403,6 +405,22 @@ func (s *Server) access(buf []byte, req *Request, status int, start time.Time, e
 	}
 	e.Msg("request")
 	return buf
+}
+
+// ShardWriter is a log destination that keeps lines written with the
+// same shard number in order, and may write different shards' lines out
+// of order; writers of different shards need not contend (see
+// internal/logbuf). Access lines of one connection share a shard.
+type ShardWriter interface {
+	WriteShard(shard int, p []byte) (int, error)
+}
+
+// connShard is the access log shard of ctx's connection.
+func connShard(ctx *fasthttp.RequestCtx) int {
+	if tc, ok := ctx.Conn().(*timedConn); ok {
+		return tc.shard
+	}
+	return 0
 }
 
 // appendMillis appends d in milliseconds with three decimals ("12.345"),

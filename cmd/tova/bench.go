@@ -22,6 +22,7 @@ import (
 	"tova/actors"
 	"tova/bench/httpbench"
 	"tova/bench/vmbench"
+	"tova/internal/logbuf"
 	"tova/netio"
 )
 
@@ -284,7 +285,7 @@ func netioCmd() *cobra.Command {
 			if err := r.Handle("GET", "/json", func(context.Context, *netio.Request) *netio.Response { return hello }); err != nil {
 				return err
 			}
-			lw := newLogWriter(io.Discard, 50*time.Millisecond)
+			lw := logbuf.New(io.Discard, 50*time.Millisecond)
 			defer lw.Close()
 			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Logger: zerolog.New(lw), AccessLog: lw})
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"tova/internal/logbuf"
 	"tova/serve"
 )
 
@@ -38,7 +39,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				return err
 			}
 			defer startProfile()()
-			lw := newLogWriter(cmd.ErrOrStderr(), 50*time.Millisecond)
+			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
 			level := zerolog.InfoLevel
 			if l, err := zerolog.ParseLevel(os.Getenv("TOVA_LOG_LEVEL")); err == nil && l != zerolog.NoLevel {
