@@ -106,8 +106,16 @@ func measureTarget(tg Target, opts Options) Result {
 
 // Fprint writes the table.
 func (t Table) Fprint(w io.Writer) error {
+	cpu := false // a column of server CPU per request, when measured
+	for _, r := range t.Rows {
+		cpu = cpu || r.ServerCPU > 0
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "target\treq/s\tp50\tp99\tmax\terrors\tnon-2xx\tvs baseline\t\n")
+	fmt.Fprintf(tw, "target\treq/s\tp50\tp99\tmax\terrors\tnon-2xx\tvs baseline\t")
+	if cpu {
+		fmt.Fprintf(tw, "server CPU/req\t")
+	}
+	fmt.Fprintln(tw)
 	for _, r := range t.Rows {
 		if r.Err != nil && r.Requests == 0 {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
@@ -117,8 +125,16 @@ func (t Table) Fprint(w io.Writer) error {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t",
 			r.Name, r.RPS, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.Max), r.Errors, r.Non2xx, ratio)
+		if cpu {
+			perReq := "-"
+			if r.ServerCPU > 0 && r.Requests > 0 {
+				perReq = fmt.Sprintf("%.1fµs", float64(r.ServerCPU)/float64(r.Requests)/float64(time.Microsecond))
+			}
+			fmt.Fprintf(tw, "%s\t", perReq)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

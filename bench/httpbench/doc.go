@@ -11,7 +11,11 @@
 // runs, so that `tova bench http` can have its targets (each its own
 // process, all started at once) take 1 s turns under the same load: drift
 // of a shared machine then hits every target alike, and each ratio is
-// total requests over total measured time.
+// total requests over total measured time. It also reads each target
+// process's CPU time around its turns (ProcessCPU, Linux): server CPU per
+// request is steadier than throughput on such a machine, because the
+// load generator's own cost per request changes with the server's
+// latency.
 //
 // Compare measures several targets one after another, in this process,
 // with the same options, and gives each its ratio to a baseline; Run is

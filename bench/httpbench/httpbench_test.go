@@ -3,6 +3,7 @@ package httpbench
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,4 +113,36 @@ func TestReport(t *testing.T) {
 		{Name: "netio + pool", URL: srv.URL() + "/"},
 	}, Options{Connections: conns, Duration: d, Warmup: d / 5})
 	t.Logf("\n%s", table)
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with spaces and parentheses; utime 250, stime 50.
+	line := "4242 (tova (x) y) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 9 0 100 0 0"
+	got, err := parseStatCPU(line)
+	if err != nil || got != 3*time.Second {
+		t.Fatalf("parseStatCPU = %v, %v; want 3s", got, err)
+	}
+	if _, err := parseStatCPU("4242 tova S 1"); err == nil {
+		t.Fatal("a line without the command's parentheses parsed")
+	}
+}
+
+// The measuring process's own CPU time is readable and grows with work.
+func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 100*time.Millisecond {
+		t.Fatalf("300 ms of spinning counted as %v of CPU", d)
+	}
 }

@@ -68,7 +68,10 @@ type Result struct {
 	Max      time.Duration
 	// Ratio is RPS relative to the table's baseline (1 for the baseline).
 	Ratio float64
-	Err   error
+	// ServerCPU, when known, is the CPU time (user and system) the
+	// target's process used while it was measured.
+	ServerCPU time.Duration
+	Err       error
 }
 
 // phases of a run, in order.

@@ -85,7 +85,10 @@ program (or of app.tova). After a warm-up of each, the targets take turns
 under the same load (N keep-alive connections) for --turn at a time until
 each has been measured for --duration, so that drift of a shared machine
 hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
-(total requests over total time), and the spread of the per-turn ratios.`,
+(total requests over total time), and the spread of the per-turn ratios.
+On Linux it also shows the CPU time each server process used per request
+(user and system, from /proc): on a machine whose speed drifts, the most
+stable measure of a server's own cost.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if url != "" {
@@ -122,8 +125,9 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 				{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
 			}
 			loads := make([]*httpbench.Load, len(targets))
+			pids := make([]int, len(targets))
 			for i, tg := range targets {
-				addr, stop, err := startTarget(tg.argv)
+				addr, pid, stop, err := startTarget(tg.argv)
 				if err != nil {
 					return fmt.Errorf("%s: %w", tg.name, err)
 				}
@@ -133,7 +137,7 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 					return err
 				}
 				defer l.Close()
-				loads[i] = l
+				loads[i], pids[i] = l, pid
 			}
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -146,12 +150,18 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 			}
 			turns := int((dur + turn - 1) / turn)
 			ratios := make([][]float64, len(targets)) // per turn, to the bare handler's
+			cpu := make([]time.Duration, len(targets))
+			cpuKnown := true
 			for range turns {
 				rps := make([]float64, len(loads))
 				for i, l := range loads {
+					before, err1 := httpbench.ProcessCPU(pids[i])
 					if rps[i], err = l.Run(ctx, 0, turn); err != nil {
 						return err
 					}
+					after, err2 := httpbench.ProcessCPU(pids[i])
+					cpuKnown = cpuKnown && err1 == nil && err2 == nil
+					cpu[i] += after - before
 				}
 				for i := range loads {
 					if rps[0] > 0 {
@@ -163,6 +173,9 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 			for i, l := range loads {
 				r, err := l.Result()
 				r.Name, r.Err = targets[i].name, err
+				if cpuKnown {
+					r.ServerCPU = cpu[i]
+				}
 				t.Rows = append(t.Rows, r)
 			}
 			for i := range t.Rows {
@@ -181,6 +194,14 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 					fmt.Fprintf(out, "%s: per-turn ratio min %.2fx, median %.2fx, max %.2fx\n", targets[i+1].name, rs[0], rs[len(rs)/2], rs[len(rs)-1])
 				}
 			}
+			if base := t.Rows[0]; cpuKnown && base.ServerCPU > 0 && base.Requests > 0 {
+				perReq := func(r httpbench.Result) float64 { return float64(r.ServerCPU) / float64(r.Requests) }
+				for _, r := range t.Rows[1:] {
+					if r.Requests > 0 {
+						fmt.Fprintf(out, "%s: server CPU per request %.2fx the bare handler's\n", r.Name, perReq(r)/perReq(base))
+					}
+				}
+			}
 			return nil
 		},
 	}
@@ -195,10 +216,10 @@ hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 
 // startTarget starts argv with PORT set to a free port and waits until it
 // accepts connections. stop sends SIGTERM and waits for it to exit.
-func startTarget(argv []string) (addr string, stop func(), err error) {
+func startTarget(argv []string) (addr string, pid int, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr = ln.Addr().String()
 	ln.Close()
@@ -210,12 +231,12 @@ func startTarget(argv []string) (addr string, stop func(), err error) {
 	// reading it.
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer null.Close()
 	cmd.Stdout, cmd.Stderr = null, null
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -233,11 +254,11 @@ func startTarget(argv []string) (addr string, stop func(), err error) {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return addr, stop, nil
+			return addr, cmd.Process.Pid, stop, nil
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("did not start listening on %s", addr)
+			return "", 0, nil, fmt.Errorf("did not start listening on %s", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
