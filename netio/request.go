@@ -373,6 +373,23 @@ func rawHeader(block []byte, name string) []byte {
 	return nil
 }
 
+// originPath returns the path of an origin-form request target
+// ("/p?q#f" gives "/p"), exactly as fasthttp's URI parser finds it, without
+// the rest of that parse (host, decoded and normalised path), which netio
+// does not use. Other forms (absolute "http://h/p", "//p", "*") report
+// false.
+func originPath(target []byte) ([]byte, bool) {
+	if len(target) == 0 || target[0] != '/' || len(target) > 1 && target[1] == '/' {
+		return nil, false
+	}
+	for i, c := range target {
+		if c == '?' || c == '#' {
+			return target[:i], true
+		}
+	}
+	return target, true
+}
+
 // requestMemory is what a request needs that outlives its exchange: the
 // handler's context and, for a small request, its arena, in one
 // allocation. Neither is ever recycled (code may hold either).
@@ -388,7 +405,10 @@ type requestMemory struct {
 func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator, mem *requestMemory) {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
-	rawPath := ctx.URI().PathOriginal() // parsed already: fasthttp validates every target
+	rawPath, ok := originPath(requestURI)
+	if !ok {
+		rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
+	}
 	method := h.Method()
 	body := ctx.Request.Body()
 	raw := h.RawHeaders()

@@ -267,3 +267,27 @@ func TestRawHeaderMatchesPeek(t *testing.T) {
 		}
 	}
 }
+
+// originPath finds the same path as fasthttp's URI parser for every
+// origin-form target, and declines the other forms (which fall back to
+// that parser).
+func TestOriginPathMatchesFasthttp(t *testing.T) {
+	for _, target := range []string{
+		"/", "/json", "/a/b?x=1", "/a?x=1#f", "/a#f?x", "/a#", "/a?", "/?", "/#",
+		"/a/../b", "/%2F/x?y=%20", "/a;b=c/d", "/a//b", "/users/42?tab=posts&x=/y",
+	} {
+		var u fasthttp.URI
+		if err := u.Parse([]byte("example.com"), []byte(target)); err != nil {
+			t.Fatalf("fasthttp rejects %q: %v", target, err)
+		}
+		got, ok := originPath([]byte(target))
+		if !ok || string(got) != string(u.PathOriginal()) {
+			t.Errorf("originPath(%q) = %q, %v; fasthttp finds %q", target, got, ok, u.PathOriginal())
+		}
+	}
+	for _, target := range []string{"", "*", "//evil.com/x", "http://h/p?q", "x/y"} {
+		if got, ok := originPath([]byte(target)); ok {
+			t.Errorf("originPath(%q) = %q, want fallback", target, got)
+		}
+	}
+}
