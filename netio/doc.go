@@ -86,8 +86,9 @@
 //
 // Per request, netio copies the request into one allocation that also
 // holds the handler's context (the exchange around it is recycled, with
-// the buffer of its access line), finds an incoming X-Request-ID in the
-// raw header block, takes the peer's IP that its connection read once,
+// the buffer of its access line), splits the path off an origin-form
+// target itself (fasthttp's full URI parse is not needed), finds an
+// incoming X-Request-ID in the raw header block, takes the peer's IP that its connection read once,
 // reads the clock once (monotonic, against the coarse clock's anchor),
 // writes the access line straight to its writer when Config.AccessLog is
 // set (zerolog's format, the time formatted once a second; a ShardWriter
