@@ -71,12 +71,12 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var ex exchange
-			copyRequest(ctx, &ex, ids, new(requestMemory))
+			copyRequest(ctx, &ex, ids)
 		}
 	})
 	b.Run("ParseHeaders", func(b *testing.B) {
 		var ex exchange
-		copyRequest(ctx, &ex, ids, new(requestMemory))
+		copyRequest(ctx, &ex, ids)
 		b.ReportAllocs()
 		for b.Loop() {
 			ex.req.parsedH = false

@@ -252,9 +252,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := s.now()
 	ex := getExchange()
-	mem := new(requestMemory)
-	copyRequest(ctx, ex, s.ids, mem)
-	status, failure := s.dispatch(ctx, ex, &mem.job, start)
+	job := copyRequest(ctx, ex, s.ids)
+	status, failure := s.dispatch(ctx, ex, job, start)
 	ex.line = s.access(ex.line, connShard(ctx), &ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(ex)
