@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,44 @@ func TestCoarseClockNowIsPrecise(t *testing.T) {
 			t.Fatalf("coarse time %v trails %v by more than a tick", coarse, after)
 		}
 		time.Sleep(300 * time.Millisecond) // past a tick
+	}
+}
+
+// A client that stops reading a large response is cut off once
+// WriteTimeout (plus at most the slack) has passed; the server goes on
+// serving others.
+func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 64<<20) // far more than the socket buffers hold
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/big", func(context.Context, *Request) *Response { return Text(200, big) })
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, func(c *Config) {
+		c.WriteTimeout = 300 * time.Millisecond
+	})
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(300*time.Millisecond + deadlineSlack + 500*time.Millisecond) // not reading
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, conn)
+	if n >= int64(len(big)) {
+		t.Fatalf("the whole %d-byte response arrived (%d bytes, %v): the write was not cut", len(big), n, err)
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server kept the connection open after %d bytes", n)
+	}
+	// Others are still served.
+	resp, err := http.Get("http://" + ts.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Fatalf("after the cut: %q", body)
 	}
 }
