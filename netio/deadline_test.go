@@ -240,3 +240,38 @@ func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
 		t.Fatalf("after the cut: %q", body)
 	}
 }
+
+// An idle keep-alive connection does not hold up Shutdown (fasthttp's
+// own idle timeout is off: the connections keep the timeouts).
+func TestShutdownClosesIdleKeepAliveConnections(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an idle connection: %v after %v", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %v with an idle keep-alive connection", d)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the idle connection is still open after shutdown")
+	}
+}
