@@ -120,9 +120,9 @@ func NewServer(cfg Config) (*Server, error) {
 		s.log = s.log.With().Str("server", cfg.Name).Logger()
 	}
 	s.fs = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.handleError,
-		Name:                  cfg.Name,
+		Handler:      s.handle,
+		ErrorHandler: s.handleError,
+		// No Server header: it would name the server to every client.
 		NoDefaultServerHeader: true,
 		MaxRequestBodySize:    cfg.MaxRequestBodySize,
 		ReadBufferSize:        cfg.MaxHeaderBytes,

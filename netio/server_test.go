@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -636,5 +637,21 @@ func TestAccessLogLine(t *testing.T) {
 	}
 	if lines[1]["status"] != 404.0 || lines[1]["level"] != "warn" {
 		t.Fatalf("404 line %v", lines[1])
+	}
+}
+
+// Responses do not name the server (no Server header).
+func TestNoServerHeader(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	resp, err := http.Get("http://" + ts.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v, ok := resp.Header["Server"]; ok {
+		t.Fatalf("Server header %q", v)
 	}
 }
