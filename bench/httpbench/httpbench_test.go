@@ -146,3 +146,23 @@ func TestProcessCPU(t *testing.T) {
 		t.Fatalf("300 ms of spinning counted as %v of CPU", d)
 	}
 }
+
+// The table shows server CPU per request only when it was measured.
+func TestTableServerCPUColumn(t *testing.T) {
+	rows := []Result{
+		{Name: "bare", Requests: 1000, RPS: 1000, P50: time.Millisecond, P99: time.Millisecond, Max: time.Millisecond, Ratio: 1},
+		{Name: "tova", Requests: 500, RPS: 500, P50: time.Millisecond, P99: time.Millisecond, Max: time.Millisecond, Ratio: 0.5},
+	}
+	without := Table{Rows: rows}.String()
+	if strings.Contains(without, "CPU") {
+		t.Fatalf("CPU column without measurements:\n%s", without)
+	}
+	rows[0].ServerCPU = 10 * time.Millisecond // 10 µs per request
+	rows[1].ServerCPU = 6 * time.Millisecond  // 12 µs per request
+	with := Table{Rows: rows}.String()
+	for _, want := range []string{"server CPU/req", "10.0µs", "12.0µs"} {
+		if !strings.Contains(with, want) {
+			t.Fatalf("table lacks %q:\n%s", want, with)
+		}
+	}
+}
