@@ -90,40 +90,39 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// Benchmarks for go test -bench: one op is one job, enqueued and started.
-func BenchmarkThroughput(b *testing.B) {
+// runner is River or Tova.
+type runner func(ctx context.Context, url string, n, samples int) Result
+
+// eachSide runs bench for River and for Tova on every database.
+func eachSide(b *testing.B, bench func(b *testing.B, run runner, place string)) {
 	for _, d := range databases(b) {
-		db, place := d.name, d.place
 		for _, side := range []struct {
 			name string
-			run  func(context.Context, string, int, int) Result
+			run  runner
 		}{{"river", River}, {"tova", Tova}} {
-			b.Run(side.name+"-"+db, func(b *testing.B) {
-				r := side.run(context.Background(), place(), b.N, 0)
-				if r.Err != nil {
-					b.Fatal(r.Err)
-				}
-				b.ReportMetric(r.PerSec, "jobs/s")
-			})
+			b.Run(side.name+"-"+d.name, func(b *testing.B) { bench(b, side.run, d.place()) })
 		}
 	}
 }
 
-func BenchmarkLatency(b *testing.B) {
-	for _, d := range databases(b) {
-		db, place := d.name, d.place
-		for _, side := range []struct {
-			name string
-			run  func(context.Context, string, int, int) Result
-		}{{"river", River}, {"tova", Tova}} {
-			b.Run(side.name+"-"+db, func(b *testing.B) {
-				r := side.run(context.Background(), place(), 1, b.N)
-				if r.Err != nil {
-					b.Fatal(r.Err)
-				}
-				b.ReportMetric(float64(r.P50)/float64(time.Millisecond), "p50-ms")
-				b.ReportMetric(float64(r.P99)/float64(time.Millisecond), "p99-ms")
-			})
+// Benchmarks for go test -bench: one op is one job, enqueued and started.
+func BenchmarkThroughput(b *testing.B) {
+	eachSide(b, func(b *testing.B, run runner, place string) {
+		r := run(context.Background(), place, b.N, 0)
+		if r.Err != nil {
+			b.Fatal(r.Err)
 		}
-	}
+		b.ReportMetric(r.PerSec, "jobs/s")
+	})
+}
+
+func BenchmarkLatency(b *testing.B) {
+	eachSide(b, func(b *testing.B, run runner, place string) {
+		r := run(context.Background(), place, 1, b.N)
+		if r.Err != nil {
+			b.Fatal(r.Err)
+		}
+		b.ReportMetric(float64(r.P50)/float64(time.Millisecond), "p50-ms")
+		b.ReportMetric(float64(r.P99)/float64(time.Millisecond), "p99-ms")
+	})
 }
