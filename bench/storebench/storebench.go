@@ -12,6 +12,7 @@ package storebench
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 
@@ -125,13 +126,7 @@ func (e *Env) GoCreate(n int) error {
 	w, _ := e.DB.Pools()
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
-		var (
-			id, qty int64
-			name    string
-			price   float64
-			active  bool
-		)
-		if err := w.QueryRowContext(ctx, InsertSQL, "widget", int64(i), 2.5, true).Scan(&id, &name, &qty, &price, &active); err != nil {
+		if err := scanWidget(w.QueryRowContext(ctx, InsertSQL, "widget", int64(i), 2.5, true)); err != nil {
 			return err
 		}
 	}
@@ -143,17 +138,23 @@ func (e *Env) GoFind(n, rows int) error {
 	_, r := e.DB.Pools()
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
-		var (
-			id, qty int64
-			name    string
-			price   float64
-			active  bool
-		)
-		if err := r.QueryRowContext(ctx, FindSQL, int64(i%rows+1)).Scan(&id, &name, &qty, &price, &active); err != nil {
+		if err := scanWidget(r.QueryRowContext(ctx, FindSQL, int64(i%rows+1))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// scanWidget scans one widget row into typed Go variables, as a Go
+// program would.
+func scanWidget(row *sql.Row) error {
+	var (
+		id, qty int64
+		name    string
+		price   float64
+		active  bool
+	)
+	return row.Scan(&id, &name, &qty, &price, &active)
 }
 
 func freshSchema(base string) (string, func(), error) {
