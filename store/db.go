@@ -117,11 +117,17 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	if n <= 0 {
 		n = defaultSQLiteReads
 	}
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
-	r.SetConnMaxIdleTime(idleTimeout)
+	sizePool(r, n)
 	db.read = r
 	return db, nil
+}
+
+// sizePool keeps up to n connections open and idle, closing those idle
+// for idleTimeout.
+func sizePool(p *sql.DB, n int) {
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxIdleTime(idleTimeout)
 }
 
 func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
@@ -137,9 +143,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if n <= 0 {
 		n = defaultPGPool
 	}
-	p.SetMaxOpenConns(n)
-	p.SetMaxIdleConns(n)
-	p.SetConnMaxIdleTime(idleTimeout)
+	sizePool(p, n)
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout+time.Second)
 	defer cancel()
 	if err := p.PingContext(pctx); err != nil {
