@@ -178,11 +178,7 @@ func (m *Model) exec(t *vm.Thread, db *DB, query string, params ...any) (int64, 
 func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
 	defer rows.Close()
 	n := len(m.cols)
-	raw := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
+	raw, ptrs := scanTargets(n)
 	var out []vm.Value
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {

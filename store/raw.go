@@ -184,11 +184,7 @@ func rawRows(ctx context.Context, q querier, query string, params []any, firstOn
 	}
 	shape := vm.ShapeOf(names)
 	unique := len(shape.Keys()) == len(names)
-	raw := make([]any, len(names))
-	ptrs := make([]any, len(names))
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
+	raw, ptrs := scanTargets(len(names))
 	var out []vm.Value
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -213,4 +209,15 @@ func rawRows(ctx context.Context, q querier, query string, params []any, firstOn
 		}
 	}
 	return out, rows.Err()
+}
+
+// scanTargets returns n values and pointers to them, for rows.Scan to
+// fill any column type into.
+func scanTargets(n int) (raw, ptrs []any) {
+	raw = make([]any, n)
+	ptrs = make([]any, n)
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	return raw, ptrs
 }
