@@ -484,18 +484,7 @@ func (p *parser) dataItem() *ast.DataItem {
 	case "validate":
 		p.next()
 		it.Name = p.ident()
-		open := p.tok
-		if !p.at(token.LBRACE) {
-			p.errorExpected("'{'")
-		}
-		p.next()
-		for {
-			for p.at(token.NEWLINE) || p.at(token.COMMA) || p.at(token.SEMI) {
-				p.next()
-			}
-			if p.at(token.RBRACE) || p.at(token.EOF) {
-				break
-			}
+		p.braceItems("'{'", func() {
 			// Each rule is a predicate on the record, named `it`.
 			rule := p.expr()
 			pos := rule.Pos()
@@ -503,8 +492,7 @@ func (p *parser) dataItem() *ast.DataItem {
 				Params: []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: "it"}}},
 				Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: rule}}},
 			}})
-		}
-		p.expectClose(open)
+		})
 	default:
 		p.fail("expected source, pipeline, refresh or validate, found %s", t)
 	}
