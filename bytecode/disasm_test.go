@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tova/internal/testutil"
 )
 
 // update rewrites golden files and generated test data under testdata.
@@ -30,29 +32,8 @@ func checkGolden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to accept):\n%s", path, lineDiff(string(want), string(got)))
+		t.Errorf("%s differs (run with -update to accept):\n%s", path, testutil.LineDiff(string(want), string(got)))
 	}
-}
-
-// lineDiff lists the first few lines that differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want " + wl + "\n   got " + gl + "\n")
-			shown++
-		}
-	}
-	return b.String()
 }
 
 func disasmString(t *testing.T, p *Program) string {

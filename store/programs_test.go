@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"tova/internal/testutil"
 	"tova/store"
 )
 
@@ -42,39 +43,9 @@ func TestPrograms(t *testing.T) {
 					t.Fatalf("%v (run with -update to create it)", err)
 				}
 				if got != string(want) {
-					t.Errorf("%s on %s: output differs from %s\n%s", name, e, golden, lineDiff(string(want), got))
+					t.Errorf("%s on %s: output differs from %s\n%s", name, e, golden, testutil.LineDiff(string(want), got))
 				}
 			}
 		})
 	}
-}
-
-// lineDiff shows the first differing line and both outputs.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n--- full output:\n" + got
-		}
-	}
-	return ""
-}
-
-func itoa(n int) string {
-	var b []byte
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
 }
