@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -277,9 +276,7 @@ func bareCmd() *cobra.Command {
 				return err
 			}
 			go func() {
-				sig := make(chan os.Signal, 1)
-				signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-				<-sig
+				waitForStop()
 				srv.Shutdown()
 			}()
 			return srv.Serve(ln)
@@ -315,9 +312,7 @@ func netioCmd() *cobra.Command {
 			if err := srv.Start(); err != nil {
 				return err
 			}
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-			<-sig
+			waitForStop()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return srv.Shutdown(ctx)

@@ -67,10 +67,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s listening on %s\n", name, s.URL())
 			}
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-			<-sig
-			signal.Stop(sig)
+			waitForStop()
 			ctx, cancel := context.WithTimeout(context.Background(), drain)
 			defer cancel()
 			if err := rt.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -102,4 +99,13 @@ func startProfile() (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// waitForStop blocks until SIGINT or SIGTERM arrives; a second one then
+// takes its default action (ends the process).
+func waitForStop() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	signal.Stop(sig)
 }
