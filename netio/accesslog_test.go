@@ -1,14 +1,11 @@
 package netio
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"regexp"
 	"sync"
 	"testing"
@@ -115,16 +112,10 @@ func TestAccessLinesOfAConnectionShareAShard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		br := bufio.NewReader(conn)
 		for n := range 3 {
 			id := fmt.Sprintf("conn%d-req%d", c, n)
 			fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: %s\r\n\r\n", id)
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			readResponse(t, conn)
 			sl.mu.Lock()
 			shard, ok := sl.shards[id]
 			sl.mu.Unlock()
