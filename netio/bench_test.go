@@ -123,14 +123,25 @@ func BenchmarkStages(b *testing.B) {
 			}
 		})
 	}
-	b.Run("Handle", func(b *testing.B) {
-		h := srv.Handler()
-		b.ReportAllocs()
-		for b.Loop() {
-			ctx.Response.Reset()
-			h(ctx)
-		}
-	})
+	inline, err := NewServer(Config{Name: "bench", Router: r, Pool: pool, Inline: true, Logger: zerolog.New(io.Discard), AccessLog: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The whole handler, with the hand-off to the pool and without it
+	// (Config.Inline): the difference is what the hand-off costs.
+	for _, c := range []struct {
+		name string
+		s    *Server
+	}{{"Handle", direct}, {"HandleInline", inline}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := c.s.Handler()
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx.Response.Reset()
+				h(ctx)
+			}
+		})
+	}
 }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }

@@ -27,6 +27,11 @@ type Config struct {
 	Router *Router
 	// Pool runs the handlers; required. The server does not stop it.
 	Pool *actors.Pool
+	// Inline runs handlers on the connection's goroutine instead of
+	// handing them to Pool: no actor, no deadline, a panic answered 500
+	// but reported to no supervisor. It exists to measure what the
+	// hand-off costs (tova bench http), not to serve programs.
+	Inline bool
 	// Logger receives one access line per request and the server's own
 	// records; the zero Logger discards them.
 	Logger zerolog.Logger
@@ -282,7 +287,13 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	}
 	req.Route, req.Params = m.Route.Pattern, m.Params
 	ex.handler = m.Route.Handler
-	v, err := s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
+	var v any
+	var err error
+	if s.cfg.Inline {
+		v, err = runInline(job, ex)
+	} else {
+		v, err = s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
+	}
 	if err != nil {
 		return s.failed(ctx, req, err), err
 	}
@@ -305,6 +316,16 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		resp.Release.Release() // the last use of resp
 	}
 	return status, nil
+}
+
+// runInline runs ex on the calling goroutine (Config.Inline).
+func runInline(job *actors.Job, ex *exchange) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, &actors.Failure{Actor: "inline", Reason: r, Panic: true}
+		}
+	}()
+	return ex.Run(job)
 }
 
 func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {

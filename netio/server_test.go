@@ -453,6 +453,30 @@ func TestHandlerPanicIs500WhileOthersSucceed(t *testing.T) {
 	}
 }
 
+// Config.Inline runs handlers without the pool (here a closed one, which
+// would answer 503 to every hand-off); a panic is still a 500.
+func TestInlineHandlersSkipThePool(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/boom", func(context.Context, *Request) *Response { panic("inline exploded") })
+		_ = r.Handle("GET", "/ok/:n", func(_ context.Context, req *Request) *Response { return Text(200, "ok "+req.Params[0].Value) })
+	}, func(c *Config) { c.Inline = true })
+	ts.pool.Close()
+	if r := ts.do("GET", "/ok/1", nil, nil); r.status != 200 || r.body != "ok 1" {
+		t.Fatalf("inline handler: %d %q", r.status, r.body)
+	}
+	r := ts.do("GET", "/boom", map[string]string{"X-Request-ID": "inline-1"}, nil)
+	if e := parseError(t, r); r.status != 500 || e.Error.Code != CodeInternal || e.RequestID != "inline-1" {
+		t.Fatalf("inline panic: %d %q", r.status, r.body)
+	}
+	if r := ts.do("GET", "/ok/2", nil, nil); r.status != 200 || r.body != "ok 2" {
+		t.Fatalf("after the panic: %d %q", r.status, r.body)
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, "inline exploded") {
+		t.Fatalf("inline panic not logged:\n%s", logs)
+	}
+}
+
 // Not parallel: the test measures latency beside CPU-bound handlers.
 func TestRunawayHandlerCutAtDeadline(t *testing.T) {
 	cancelled := make(chan error, 4)

@@ -75,7 +75,14 @@ func BenchmarkBareFasthttp(b *testing.B) {
 // BenchmarkNetioHandoff: the same answer through netio: request copy,
 // request id, routing, pool hand-off to a worker and back, response
 // copy, access log line (encoded as tova serve writes it, discarded).
-func BenchmarkNetioHandoff(b *testing.B) {
+func BenchmarkNetioHandoff(b *testing.B) { benchNetio(b, false) }
+
+// BenchmarkNetioInline: BenchmarkNetioHandoff with the handler run on the
+// connection's goroutine (netio.Config.Inline): the difference between
+// the two is what the hand-off to a pool worker and back costs.
+func BenchmarkNetioInline(b *testing.B) { benchNetio(b, true) }
+
+func benchNetio(b *testing.B, inline bool) {
 	sys := actors.NewSystem(actors.Options{})
 	b.Cleanup(func() { _ = sys.Stop(context.Background()) })
 	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
@@ -86,7 +93,7 @@ func BenchmarkNetioHandoff(b *testing.B) {
 	r := netio.NewRouter()
 	_ = r.Handle("GET", "/", func(context.Context, *netio.Request) *netio.Response { return hello })
 	srv, err := netio.NewServer(netio.Config{
-		Name: "hello", Router: r, Pool: pool, Logger: zerolog.New(io.Discard),
+		Name: "hello", Router: r, Pool: pool, Inline: inline, Logger: zerolog.New(io.Discard),
 		AccessLog: io.Discard, IdleTimeout: time.Minute,
 	})
 	if err != nil {

@@ -29,7 +29,10 @@
 // The Go benchmarks BenchmarkBareFasthttp and BenchmarkNetioHandoff use
 // fasthttp's in-memory listener to measure the per-request cost of netio
 // (copy, routing, pool hand-off and reply, response copy, access line)
-// against the baseline handler, in ns/op and allocs/op. TestReport prints
+// against the baseline handler, in ns/op and allocs/op;
+// BenchmarkNetioInline runs the same handler on the connection's
+// goroutine (netio.Config.Inline), so that its difference with
+// BenchmarkNetioHandoff is the hand-off alone. TestReport prints
 // the socket comparison when HTTPBENCH_DURATION is set:
 //
 //	go test -run xxx -bench . ./bench/httpbench/

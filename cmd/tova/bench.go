@@ -78,9 +78,11 @@ func httpBenchCmd() *cobra.Command {
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
 		Long: `Starts, each as its own process on 127.0.0.1, a bare fasthttp server
-returning {"message":"Hello, World!"}, the same answer through netio and
-the actor pool with a Go handler, and ` + "`tova serve`" + ` of the hello-JSON
-program (or of app.tova). After a warm-up of each, the targets take turns
+returning {"message":"Hello, World!"}, the same answer through netio with
+the Go handler run on the connection's goroutine (what the front end
+costs without the actor hand-off; tova serve never runs so), through
+netio and the actor pool with a Go handler, and ` + "`tova serve`" + ` of the
+hello-JSON program (or of app.tova). After a warm-up of each, the targets take turns
 under the same load (N keep-alive connections) for --turn at a time until
 each has been measured for --duration, so that drift of a shared machine
 hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
@@ -120,6 +122,7 @@ stable measure of a server's own cost.`,
 				argv []string
 			}{
 				{"fasthttp (bare handler)", []string{self, "bench", "bare"}},
+				{"netio, Go handler inline (no hand-off)", []string{self, "bench", "netio", "--inline"}},
 				{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
 				{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
 			}
@@ -285,9 +288,12 @@ func bareCmd() *cobra.Command {
 }
 
 // netioCmd serves the hello-JSON reply through netio and the actor pool
-// with a Go handler: the front end's own cost, without the VM.
+// with a Go handler: the front end's own cost, without the VM. With
+// --inline the handler runs on the connection's goroutine instead, which
+// shows what the hand-off to the pool costs.
 func netioCmd() *cobra.Command {
-	return &cobra.Command{
+	var inline bool
+	c := &cobra.Command{
 		Use:    "netio",
 		Short:  "Serve hello-JSON through netio with a Go handler on $PORT",
 		Hidden: true,
@@ -305,7 +311,7 @@ func netioCmd() *cobra.Command {
 			}
 			lw := logbuf.New(io.Discard, 50*time.Millisecond)
 			defer lw.Close()
-			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Logger: zerolog.New(lw), AccessLog: lw})
+			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Inline: inline, Logger: zerolog.New(lw), AccessLog: lw})
 			if err != nil {
 				return err
 			}
@@ -318,4 +324,6 @@ func netioCmd() *cobra.Command {
 			return srv.Shutdown(ctx)
 		},
 	}
+	c.Flags().BoolVar(&inline, "inline", false, "run the handler on the connection's goroutine, without the actor pool")
+	return c
 }
