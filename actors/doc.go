@@ -49,14 +49,21 @@
 // # The request pool
 //
 // A Pool is a supervisor (one-for-one, no restart limit by default) of
-// identical, Transient worker actors. Idle workers wait on a stack, the
-// most recently idle on top, each on its own channel. Pool.Do pops one
-// and hands it the job and a buffered reply slot, under one short mutex,
-// then waits on the reply slot alone; with no idle worker the job waits
-// in a FIFO queue that the next free worker serves. The stack keeps a few
-// warm workers serving a steady load, and no select runs on the hot path.
-// There is no RequestFuture on this path and no allocation per job beyond
-// the caller's own Job (pooled task, reused reply slot).
+// identical, Transient worker actors. Idle workers wait on stacks, one
+// per CPU, the most recently idle on top, each on its own channel.
+// Pool.Do pops one, from the stack of the CPU it runs on when that one
+// has a worker, and hands it the job and a buffered reply slot, then
+// waits on the reply slot alone; a worker that finishes joins the stack
+// of the CPU it finished on. The caller waits while its worker runs, so
+// the Go scheduler usually runs the worker on the caller's CPU: a job
+// stays in one CPU's cache, and the CPUs do not take turns on one lock.
+// With no idle worker the job waits in a FIFO queue that the next free
+// worker serves (a worker joining its stack checks the queue after, and
+// a caller queueing checks the stacks after, so one of them sees the
+// other). The stacks keep a few warm workers serving a steady load, and
+// no select runs on the hot path. There is no RequestFuture on this path
+// and no allocation per job beyond the caller's own Job (pooled task,
+// reused reply slot).
 //
 //   - Panics: the worker recovers, answers the caller at once with the
 //     *Failure (the caller never waits for a timeout), then returns the
@@ -92,6 +99,7 @@
 //	                                  serial          parallel        allocs/op
 //	Pool.Do (chosen)                  1.07 µs         1.27 µs         1 (the caller's Job)
 //	  (idle stack, measured later)    0.88–0.93 µs    0.94–1.41 µs    1
+//	  (a stack per CPU, later)        1.35 µs         1.17 µs         1
 //	protoactor RoundRobinPool + chan  1.60 µs         1.03 µs         6
 //	actor per request (spawn, stop)   3.26 µs         3.18 µs         20
 //	goroutine per request + timer     1.53 µs         1.06 µs         6
@@ -105,7 +113,13 @@
 // per request costs three times as much and 20 allocations. The first
 // version handed jobs through one shared unbuffered channel that idle
 // workers selected on (with their quit channel); the idle stack replaced
-// it, saving the two-channel select and a third of the hand-off.
+// it, saving the two-channel select and a third of the hand-off. One
+// stack per CPU then replaced the single stack: measured the same day
+// against it (4 interleaved runs of 2M jobs), the parallel hand-off went
+// from 1.47 to 1.17 µs (median) and from 2.86 to 2.17 µs of CPU time per
+// job, the serial one stayed within noise (1.37 and 1.35 µs); through
+// netio over an in-memory listener (bench/httpbench, parallel) a request
+// went from 5.5 to 4.9 µs.
 //
 // # Server state: one instance, one scheduler
 //

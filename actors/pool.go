@@ -68,12 +68,13 @@ type PoolOptions struct {
 	OnEvent func(Event)
 }
 
-// Pool runs jobs on supervised worker actors. Idle workers wait on a
-// stack (the most recently idle first, so a few warm workers serve a
-// steady load); a caller pops one and hands it the job and a buffered
-// reply slot through the worker's own channel, then waits on the reply
-// slot alone. With no idle worker the job waits in a FIFO queue that the
-// next free worker serves. Running jobs get no timer each: one sweeper
+// Pool runs jobs on supervised worker actors. Idle workers wait on
+// stacks, one per CPU (the most recently idle first, so a few warm
+// workers serve a steady load); a caller pops one, from its own CPU's
+// stack if it can, and hands it the job and a buffered reply slot
+// through the worker's own channel, then waits on the reply slot alone.
+// With no idle worker the job waits in a FIFO queue that the next free
+// worker serves. Running jobs get no timer each: one sweeper
 // per pool checks the workers' jobs against their deadlines every
 // DeadlineResolution and answers the overdue ones in their reply slot. A
 // panic in a job is recovered by the worker, answered to the caller at
@@ -88,18 +89,21 @@ type Pool struct {
 	epoch  time.Time // deadlines are kept as monotonic offsets from it
 
 	live   atomic.Int64 // workers started or starting
-	busy   atomic.Int64 // workers running a job
 	peak   atomic.Int64 // most busy workers seen by the sweeper since the last trim
 	queued atomic.Int64 // callers waiting for a worker
 	seq    atomic.Uint64
 	tasks  sync.Pool
 
-	// qmu guards the idle stack and the wait queue. A worker taken off
-	// the stack under qmu is sent exactly one job (or retireMsg), so a
-	// stopping worker that finds itself off the stack knows a message is
-	// on its way.
+	// The idle stacks, one per CPU (see idleShard). A worker taken off a
+	// stack is sent exactly one message (a job, pullMsg or retireMsg),
+	// so a stopping worker that finds itself off its stack knows a
+	// message is on its way.
+	shards []idleShard
+	near   sync.Pool // *shardHint: the index of the calling CPU's stack
+	hints  atomic.Uint32
+
+	// qmu guards the wait queue.
 	qmu   sync.Mutex
-	idle  []*worker
 	queue []*task // waiting jobs, oldest at qhead
 	qhead int
 
@@ -152,6 +156,8 @@ func NewPool(opts PoolOptions) *Pool {
 		epoch:   time.Now(),
 		workers: map[*worker]struct{}{},
 	}
+	p.shards = make([]idleShard, max(1, runtime.GOMAXPROCS(0)))
+	p.near.New = func() any { return &shardHint{int(p.hints.Add(1)-1) % len(p.shards)} }
 	p.tasks.New = func() any {
 		t := &task{reply: make(chan result, 1), timer: time.NewTimer(time.Hour)}
 		t.timer.Stop()
@@ -177,7 +183,7 @@ func (p *Pool) Stats() PoolStats {
 	st := p.sup.Stats()
 	return PoolStats{
 		Workers:  p.live.Load(),
-		Busy:     p.busy.Load(),
+		Busy:     p.busyCount(),
 		Queued:   p.queued.Load(),
 		Failures: st.Failures,
 		Restarts: st.Restarts,
@@ -292,6 +298,7 @@ type task struct {
 	deadline atomic.Int64  // offset from Pool.epoch, ns
 	word     atomic.Uint64 // generation<<8 | taskState
 	refs     atomic.Int32
+	sh       *idleShard  // the stack its worker came from (counts it busy)
 	timer    *time.Timer // only while waiting in the queue
 }
 
@@ -320,7 +327,7 @@ func (p *Pool) release(t *task) {
 		case <-t.reply:
 		default:
 		}
-		t.job, t.r = nil, nil
+		t.job, t.r, t.sh = nil, nil, nil
 		p.tasks.Put(t)
 	}
 }
@@ -356,29 +363,111 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 
 // handOff gives t to an idle worker and reports whether there was one.
 func (p *Pool) handOff(t *task) bool {
-	p.qmu.Lock()
-	w := p.popIdle()
-	p.qmu.Unlock()
+	w, s := p.popIdle()
 	if w == nil {
 		return false
 	}
-	// Off the stack, w is this caller's: the send (which never blocks, an
+	t.sh = s
+	// Off its stack, w is this caller's: the send (which never blocks, an
 	// idle worker's channel has room) may wake it outside the lock.
 	w.in <- t
 	return true
 }
 
-// popIdle takes the most recently idle worker off the stack, or returns
-// nil. qmu is held.
-func (p *Pool) popIdle() *worker {
-	n := len(p.idle)
+// idleShard is one of the pool's idle stacks. There is one per CPU
+// (GOMAXPROCS when the pool was made): a caller takes a worker from the
+// stack of the CPU it runs on, and a worker that finishes a job joins
+// the stack of the CPU it finished on. The caller's goroutine waits
+// while the worker runs, so the scheduler usually runs the worker on the
+// caller's CPU: the job's data stays in that CPU's cache, and the CPUs
+// do not contend for one lock and one counter per job. A caller whose
+// own stack is empty takes from the others.
+type idleShard struct {
+	mu   sync.Mutex
+	idle []*worker    // the most recently idle last
+	n    atomic.Int32 // len(idle), for readers without mu
+	busy atomic.Int64 // jobs started on this CPU and still running
+	_    [128 - 48]byte
+}
+
+// shardHint names the stack of the CPU whose sync.Pool cache holds it.
+type shardHint struct{ i int }
+
+// nearIndex returns the index of the stack of the CPU the caller runs on
+// (most likely: the hint is sticky, not exact, and it is only a hint).
+func (p *Pool) nearIndex() int {
+	h := p.near.Get().(*shardHint)
+	i := h.i
+	p.near.Put(h)
+	return i
+}
+
+func (s *idleShard) push(w *worker) {
+	s.idle = append(s.idle, w)
+	s.n.Store(int32(len(s.idle)))
+}
+
+// pop takes the most recently idle worker off the stack, or returns nil.
+func (s *idleShard) pop() *worker {
+	n := len(s.idle)
 	if n == 0 {
 		return nil
 	}
-	w := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
+	w := s.idle[n-1]
+	s.idle[n-1] = nil
+	s.idle = s.idle[:n-1]
+	s.n.Store(int32(n - 1))
 	return w
+}
+
+// remove takes w off the stack and reports whether it was there.
+func (s *idleShard) remove(w *worker) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.Index(s.idle, w)
+	if i < 0 {
+		return false
+	}
+	s.idle = slices.Delete(s.idle, i, i+1)
+	s.n.Store(int32(len(s.idle)))
+	return true
+}
+
+// popIdle takes an idle worker, from the caller's CPU's stack if it has
+// one, and returns it with the stack it was on; or it returns nil.
+func (p *Pool) popIdle() (*worker, *idleShard) {
+	near := p.nearIndex()
+	for k := range len(p.shards) {
+		s := &p.shards[(near+k)%len(p.shards)]
+		if k > 0 && s.n.Load() == 0 {
+			continue // another CPU's empty stack: not worth its lock
+		}
+		s.mu.Lock()
+		w := s.pop()
+		s.mu.Unlock()
+		if w != nil {
+			return w, s
+		}
+	}
+	return nil, nil
+}
+
+// idleCount is the number of idle workers (a snapshot).
+func (p *Pool) idleCount() int {
+	n := 0
+	for i := range p.shards {
+		n += int(p.shards[i].n.Load())
+	}
+	return n
+}
+
+// busyCount is the number of workers running a job (a snapshot).
+func (p *Pool) busyCount() int64 {
+	var n int64
+	for i := range p.shards {
+		n += p.shards[i].busy.Load()
+	}
+	return n
 }
 
 // wait queues t for the next free worker, growing the pool first if more
@@ -405,9 +494,10 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 		return result{err: err}
 	}
 	p.qmu.Lock()
-	if w := p.popIdle(); w != nil {
+	if w, s := p.popIdle(); w != nil {
 		// A worker became idle (or was started) since handOff looked.
 		p.qmu.Unlock()
+		t.sh = s
 		w.in <- t
 		return <-t.reply
 	}
@@ -422,6 +512,12 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	p.queue = append(p.queue, t)
 	p.queued.Add(1)
 	p.qmu.Unlock()
+	// A worker that joined its stack as the job was queued may have
+	// missed it (it checks the queue after joining, this caller the
+	// stacks after queueing, so one of them sees the other): wake one.
+	if w, _ := p.popIdle(); w != nil {
+		w.in <- pullMsg
+	}
 	p.grow()
 
 	wait := due - time.Since(p.epoch)
@@ -479,7 +575,7 @@ func (p *Pool) sweep(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-tick.C:
-			if busy := p.busy.Load(); busy > 0 {
+			if busy := p.busyCount(); busy > 0 {
 				// The peak of busy workers, sampled here, guides trimming.
 				if busy > p.peak.Load() {
 					p.peak.Store(busy)
@@ -506,7 +602,7 @@ func (p *Pool) expireOverdue(now time.Duration, err error) {
 func (p *Pool) grow() {
 	for {
 		live := p.live.Load()
-		if live >= int64(p.opts.Max) || p.busy.Load()+p.queued.Load() <= live {
+		if live >= int64(p.opts.Max) || p.busyCount()+p.queued.Load() <= live {
 			return
 		}
 		if p.live.CompareAndSwap(live, live+1) {
@@ -520,7 +616,7 @@ func (p *Pool) grow() {
 func (p *Pool) spare() {
 	for {
 		live := p.live.Load()
-		if live >= int64(p.opts.Max) || p.busy.Load() < live {
+		if live >= int64(p.opts.Max) || p.busyCount() < live {
 			return
 		}
 		if p.live.CompareAndSwap(live, live+1) {
@@ -590,17 +686,23 @@ func (p *Pool) stopped() {
 // exceed both Min and the period's peak demand plus a spare, the ones idle
 // longest first.
 func (p *Pool) trimIdle() {
-	keep := max(int64(p.opts.Min), p.peak.Swap(p.busy.Load())+1)
-	p.qmu.Lock()
-	for excess := p.live.Load() - keep; excess > 0 && len(p.idle) > 0; excess-- {
-		if !p.retire() {
-			break
+	keep := max(int64(p.opts.Min), p.peak.Swap(p.busyCount())+1)
+	excess := p.live.Load() - keep
+	for i := 0; excess > 0 && i < len(p.shards); i++ {
+		s := &p.shards[i]
+		s.mu.Lock()
+		for ; excess > 0 && len(s.idle) > 0; excess-- {
+			if !p.retire() {
+				excess = 0
+				break
+			}
+			w := s.idle[0]
+			s.idle = slices.Delete(s.idle, 0, 1)
+			s.n.Store(int32(len(s.idle)))
+			w.in <- retireMsg
 		}
-		w := p.idle[0]
-		p.idle = slices.Delete(p.idle, 0, 1)
-		w.in <- retireMsg
+		s.mu.Unlock()
 	}
-	p.qmu.Unlock()
 	p.mu.Lock()
 	if p.trimTimer != nil {
 		p.trimTimer.Reset(p.opts.IdleTimeout)
@@ -625,6 +727,7 @@ func (p *Pool) retire() bool {
 var (
 	retireMsg = &task{} // leave the pool (already counted out of live)
 	quitMsg   = &task{} // the worker is stopping
+	pullMsg   = &task{} // serve the queue
 )
 
 // pull asks a worker to serve the queue.
@@ -636,7 +739,7 @@ type pull struct{}
 type worker struct {
 	p        *Pool
 	c        *Context
-	in       chan *task // a job (sent only while idle), retireMsg or quitMsg
+	in       chan *task // a job, pullMsg or retireMsg (sent only while idle), quitMsg
 	stopping atomic.Bool
 	unhook   func() bool
 
@@ -716,42 +819,58 @@ func (w *worker) serve() *Failure {
 }
 
 // next returns the worker's next job: the oldest queued one, or else one
-// handed to it after it joins the idle stack. It returns nil when the
-// worker is to end (stopped or retired).
+// handed to it after it joins the idle stack of the CPU it runs on. It
+// returns nil when the worker is to end (stopped or retired).
 func (w *worker) next() *task {
 	p := w.p
-	p.qmu.Lock()
-	if w.stopping.Load() {
-		p.qmu.Unlock()
-		return nil
-	}
-	if t := p.nextQueued(); t != nil {
-		p.qmu.Unlock()
-		return t
-	}
-	p.idle = append(p.idle, w)
-	p.qmu.Unlock()
-	switch t := <-w.in; t {
-	case retireMsg:
-		w.c.Exit()
-		return nil
-	case quitMsg:
-		p.qmu.Lock()
-		if i := slices.Index(p.idle, w); i >= 0 {
-			p.idle = slices.Delete(p.idle, i, i+1)
-			p.qmu.Unlock()
+	for {
+		if w.stopping.Load() {
 			return nil
 		}
-		p.qmu.Unlock()
-		// A caller took this worker off the stack just before it was
-		// stopped: its job is in (or on its way to) the channel; execute
-		// answers it ErrPoolStopped. (Or the trimmer did: it is retiring.)
-		if t := <-w.in; t != retireMsg {
+		if p.queued.Load() > 0 {
+			p.qmu.Lock()
+			t := p.nextQueued()
+			p.qmu.Unlock()
+			if t != nil {
+				return t
+			}
+		}
+		s := &p.shards[p.nearIndex()]
+		s.mu.Lock()
+		if w.stopping.Load() {
+			s.mu.Unlock()
+			return nil
+		}
+		s.push(w)
+		s.mu.Unlock()
+		// A job queued as this worker joined its stack: serve it, unless
+		// a caller took the worker off the stack meanwhile (then the
+		// caller's message is on its way).
+		if p.queued.Load() > 0 && s.remove(w) {
+			continue
+		}
+		switch t := <-w.in; t {
+		case retireMsg:
+			w.c.Exit()
+			return nil
+		case pullMsg:
+			continue
+		case quitMsg:
+			if s.remove(w) {
+				return nil
+			}
+			// A caller took this worker off the stack just before it was
+			// stopped: its job is in (or on its way to) the channel;
+			// execute answers it ErrPoolStopped. (Or the trimmer did: it
+			// is retiring; or a queueing caller: another worker serves
+			// the queue.)
+			if t := <-w.in; t != retireMsg && t != pullMsg {
+				return t
+			}
+			return nil
+		default:
 			return t
 		}
-		return nil
-	default:
-		return t
 	}
 }
 
@@ -759,7 +878,12 @@ func (w *worker) next() *task {
 // job panicked (after the caller has its answer).
 func (w *worker) execute(t *task) *Failure {
 	p := w.p
-	if p.busy.Add(1) >= p.live.Load() {
+	sh := t.sh
+	if sh == nil { // a queued job
+		sh = &p.shards[p.nearIndex()]
+	}
+	sh.busy.Add(1)
+	if sh.n.Load() == 0 && p.idleCount() == 0 {
 		// This was the last idle worker: start a spare now, so that the
 		// next job does not wait for a spawn behind busy (or stuck) ones.
 		p.spare()
@@ -788,7 +912,7 @@ func (w *worker) execute(t *task) *Failure {
 		t.reply <- res
 	}
 	p.release(t)
-	p.busy.Add(-1)
+	sh.busy.Add(-1)
 	return f
 }
 

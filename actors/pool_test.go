@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -235,6 +236,77 @@ func TestPoolQueuesPastMax(t *testing.T) {
 	}
 }
 
+// Callers on many CPUs, with fewer workers than callers: jobs go through
+// the per-CPU idle stacks and the wait queue, and workers move between
+// stacks. Every job is answered with its own result, none waits for its
+// deadline (a job queued as the last worker went idle would), and at the
+// end every worker is back on a stack.
+func TestPoolServesEveryJobAcrossCPUStacks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // four stacks on any machine
+	p := startPool(t, PoolOptions{Name: "stacks", Min: 2, Max: 3, MaxQueue: -1})
+	if len(p.shards) != 4 {
+		t.Fatalf("%d idle stacks, want 4", len(p.shards))
+	}
+	const callers, jobs = 32, 300
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				want := c*jobs + j
+				v, err := do(p, 5*time.Second, func(context.Context) (any, error) {
+					if j%7 == 0 {
+						runtime.Gosched()
+					}
+					return want, nil
+				})
+				if err != nil || v != want {
+					errs <- fmt.Errorf("caller %d job %d: %v, %v", c, j, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		st := p.Stats()
+		return st.Busy == 0 && st.Queued == 0 && int64(p.idleCount()) == st.Workers
+	})
+	if st := p.Stats(); st.Workers > 3 {
+		t.Fatalf("stats %+v beyond Max", st)
+	}
+}
+
+// One worker, callers taking turns: a caller often finds no idle worker
+// and queues its job just as the worker finishes and joins its stack.
+// Either the worker sees the job after joining or the caller sees the
+// worker after queueing; were neither to look, the job would wait for
+// its deadline.
+func TestQueuedJobIsNotStrandedByAWorkerGoingIdle(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	p := startPool(t, PoolOptions{Name: "strand", Min: 1, Max: 1, MaxQueue: -1})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20000 {
+				if _, err := do(p, time.Second, func(context.Context) (any, error) { return 1, nil }); err != nil {
+					t.Errorf("%v; pool %+v", err, p.Stats())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func TestPoolShrinksToMinWhenIdle(t *testing.T) {
 	t.Parallel()
 	p := startPool(t, PoolOptions{Name: "shrink", Min: 1, Max: 8, IdleTimeout: 30 * time.Millisecond})
@@ -377,16 +449,9 @@ func TestPoolStopsGrownPoolPromptly(t *testing.T) {
 func TestPoolAcceptsJobsWhileWorkersStart(t *testing.T) {
 	t.Parallel()
 	p := startPool(t, PoolOptions{Name: "fresh", Min: 1, Max: 2, MaxQueue: 1})
-	waitFor(t, func() bool {
-		p.qmu.Lock()
-		defer p.qmu.Unlock()
-		return len(p.idle) == 1
-	})
-	// Take the only worker off the stack, as if it had not started yet.
-	p.qmu.Lock()
-	w := p.idle[0]
-	p.idle = p.idle[:0]
-	p.qmu.Unlock()
+	waitFor(t, func() bool { return p.idleCount() == 1 })
+	// Take the only worker off its stack, as if it had not started yet.
+	w, _ := p.popIdle()
 
 	release := make(chan struct{})
 	errs := make(chan error, 2)
@@ -404,13 +469,11 @@ func TestPoolAcceptsJobsWhileWorkersStart(t *testing.T) {
 	// The held worker comes back and takes what is still queued.
 	p.qmu.Lock()
 	next := p.nextQueued()
-	if next == nil {
-		p.idle = append(p.idle, w)
-	}
 	p.qmu.Unlock()
-	if next != nil {
-		w.in <- next
+	if next == nil {
+		next = pullMsg // nothing left: back to serving
 	}
+	w.in <- next
 	close(release)
 	for range 2 {
 		if err := <-errs; err != nil {
