@@ -29,6 +29,16 @@ func BenchmarkRequestID(b *testing.B) {
 			sinkID = g.AppendID(buf[:0])
 		}
 	})
+	b.Run("CounterParallel", func(b *testing.B) {
+		g := NewCounterIDs()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			buf := make([]byte, 0, 64)
+			for pb.Next() {
+				buf = g.AppendID(buf[:0])
+			}
+		})
+	})
 	b.Run("UUIDv7", func(b *testing.B) {
 		var g UUIDv7IDs
 		b.ReportAllocs()

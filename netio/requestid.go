@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
@@ -19,12 +20,25 @@ type IDGenerator interface {
 // CounterIDs generates "<prefix>-<counter>": a random 60-bit prefix
 // (12 base-32 characters) drawn when the generator is made, so ids from
 // different processes and restarts do not collide, and a per-generator
-// counter in base 36. About 40 ns per id, no allocation (see
+// counter in base 32 (digits 0-9a-v; a power of two formats by shifts,
+// not divisions). Each CPU takes the counter's values in blocks
+// (idBlock) and hands them out without touching the shared counter, so
+// CPUs making ids at once do not contend for it; ids stay unique, though
+// not in order across CPUs, and a block dropped by the garbage collector
+// leaves a gap. About 40 ns per id, no allocation (see
 // BenchmarkRequestID).
 type CounterIDs struct {
 	prefix [12]byte
+	blocks sync.Pool // *idBlock
+	_      [64]byte  // n on a cache line of its own
 	n      atomic.Uint64
 }
+
+// idBlock is a run of counter values reserved by one CPU: next..end-1.
+type idBlock struct{ next, end uint64 }
+
+// idBlockSize is how many ids a CPU reserves at a time.
+const idBlockSize = 256
 
 const base32Alphabet = "0123456789abcdefghijklmnopqrstuv"
 
@@ -43,9 +57,20 @@ func NewCounterIDs() *CounterIDs {
 
 // AppendID implements IDGenerator.
 func (g *CounterIDs) AppendID(dst []byte) []byte {
+	b, _ := g.blocks.Get().(*idBlock)
+	if b == nil {
+		b = new(idBlock)
+	}
+	if b.next == b.end {
+		b.end = g.n.Add(idBlockSize) + 1
+		b.next = b.end - idBlockSize
+	}
+	n := b.next
+	b.next++
+	g.blocks.Put(b)
 	dst = append(dst, g.prefix[:]...)
 	dst = append(dst, '-')
-	return strconv.AppendUint(dst, g.n.Add(1), 36)
+	return strconv.AppendUint(dst, n, 32)
 }
 
 // UUIDv7IDs generates RFC 9562 version 7 UUIDs (time-ordered, 74 random

@@ -3,7 +3,9 @@ package netio
 import (
 	"bufio"
 	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -198,6 +200,40 @@ func TestValidRequestID(t *testing.T) {
 	u := string(UUIDv7IDs{}.AppendID(nil))
 	if len(u) != 36 || u[14] != '7' || !validRequestID([]byte(u)) {
 		t.Fatalf("uuid %q", u)
+	}
+}
+
+// Ids made on many goroutines at once, with collections dropping the
+// CPUs' reserved blocks meanwhile, are all distinct and share the
+// generator's prefix.
+func TestCounterIDsUniqueAcrossCPUs(t *testing.T) {
+	t.Parallel()
+	g := NewCounterIDs()
+	prefix := string(g.AppendID(nil))[:13]
+	const workers, each = 8, 5000
+	ids := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if w == 0 && i%1000 == 0 {
+					runtime.GC()
+				}
+				ids[w] = append(ids[w], string(g.AppendID(nil)))
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, l := range ids {
+		for _, id := range l {
+			if seen[id] || !strings.HasPrefix(id, prefix) || !validRequestID([]byte(id)) {
+				t.Fatalf("id %q repeated or malformed", id)
+			}
+			seen[id] = true
+		}
 	}
 }
 
