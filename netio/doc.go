@@ -94,9 +94,12 @@
 // set (zerolog's format, the time formatted once a second; a ShardWriter
 // gets the connection's shard, so that CPUs writing lines for different
 // connections do not contend), and sets X-Request-ID without
-// re-normalising the name. Over an in-memory listener on the 2-vCPU
-// machine (BenchmarkNetioHandoff against BenchmarkBareFasthttp) it adds
-// about 2 µs and 1 allocation per request, of which the hand-off to a
-// pool worker and back is about 1.2 µs; over loopback with 64
+// re-normalising the name. Request ids come from per-CPU blocks of one
+// counter, so CPUs do not contend for it. Over an in-memory listener on
+// the 2-vCPU machine (bench/httpbench, five interleaved runs each) netio
+// adds 1.7–2.5 µs and 1 allocation (192 B) per request to the bare
+// fasthttp handler, of which the hand-off to a pool worker and back is
+// 0.95–1.0 µs (BenchmarkNetioHandoff against BenchmarkNetioInline, which
+// runs the handler on the connection's goroutine); over loopback with 64
 // connections, see bench/httpbench and `tova bench http`.
 package netio
