@@ -683,8 +683,8 @@ func (p *Pool) stopped() {
 }
 
 // trimIdle runs every IdleTimeout: it retires as many idle workers as
-// exceed both Min and the period's peak demand plus a spare, the ones idle
-// longest first.
+// exceed both Min and the period's peak demand plus a spare, from each
+// stack in turn the ones idle longest first.
 func (p *Pool) trimIdle() {
 	keep := max(int64(p.opts.Min), p.peak.Swap(p.busyCount())+1)
 	excess := p.live.Load() - keep
