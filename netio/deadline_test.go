@@ -220,9 +220,17 @@ func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	// Wait for the response to start (the write timeout runs from the
+	// first byte written; on a slow machine copying the body can take a
+	// while), then stop reading.
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	if status, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(status, "HTTP/1.1 200") {
+		t.Fatalf("status line %q: %v", status, err)
+	}
 	time.Sleep(300*time.Millisecond + deadlineSlack + 500*time.Millisecond) // not reading
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(io.Discard, conn)
+	n, err := io.Copy(io.Discard, br)
 	if n >= int64(len(big)) {
 		t.Fatalf("the whole %d-byte response arrived (%d bytes, %v): the write was not cut", len(big), n, err)
 	}
