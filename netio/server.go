@@ -427,10 +427,11 @@ func (s *Server) access(buf []byte, shard int, req *Request, status int, start t
 	return buf
 }
 
-// ShardWriter is a log destination that keeps lines written with the
-// same shard number in order, and may write different shards' lines out
-// of order; writers of different shards need not contend (see
-// internal/logbuf). Access lines of one connection share a shard.
+// ShardWriter is a log destination that keeps the lines one writer
+// writes with the same shard number in order, and may write different
+// shards' lines out of order; writers of different shards need not
+// contend (see internal/logbuf). Access lines of one connection share a
+// shard.
 type ShardWriter interface {
 	WriteShard(shard int, p []byte) (int, error)
 }

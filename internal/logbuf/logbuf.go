@@ -5,12 +5,22 @@
 // connection's lines always into the same one, so they stay in order),
 // and the buffers are written out every interval, when one fills up, and
 // on Flush and Close. Nothing is dropped.
+//
+// Lines written without a shard (Write: a server's own records, such as
+// "server stopped" or a failed request's error) keep their place among
+// the sharded ones: each starts an epoch, every buffered line belongs to
+// the epoch in which it was written, and a flush writes the epochs in
+// order. So the access lines of requests answered before a server
+// stopped come out before its "server stopped", whichever buffers they
+// were in.
 package logbuf
 
 import (
 	"io"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,17 +30,30 @@ const flushAt = 64 << 10
 // Writer batches lines for an io.Writer. It is safe for concurrent use.
 type Writer struct {
 	out    io.Writer
-	outMu  sync.Mutex
+	outMu  sync.Mutex // held while a flush takes and writes the buffers
+	epoch  atomic.Uint64
+	own    shard // lines written without a shard, one epoch each
 	shards []shard
+	merged []byte // a flush's output, kept between flushes (under outMu)
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
 }
 
+// A shard takes two cache lines of its own (the CPU may fetch lines in
+// pairs), so that shards written from different CPUs do not share one.
 type shard struct {
-	mu  sync.Mutex
-	buf []byte
-	_   [32]byte // a cache line per shard
+	mu    sync.Mutex
+	buf   []byte
+	marks []mark // where each epoch's lines begin in buf
+	spare []byte // the buffer the last flush wrote out, to reuse
+	_     [128 - 80]byte
+}
+
+// mark says that buf[at:] (up to the next mark) was written in epoch.
+type mark struct {
+	epoch uint64
+	at    int
 }
 
 // New returns a Writer that writes out its buffers to out every interval.
@@ -58,44 +81,99 @@ func New(out io.Writer, every time.Duration) *Writer {
 	return w
 }
 
-// Write buffers p (in shard 0).
-func (w *Writer) Write(p []byte) (int, error) { return w.WriteShard(0, p) }
+// Write buffers p as a line of no shard: it comes out after every line
+// buffered before it and before every line buffered after it.
+func (w *Writer) Write(p []byte) (int, error) {
+	e := w.epoch.Add(1)
+	return w.append(&w.own, e, p)
+}
 
-// WriteShard buffers p in the given shard: lines written with the same
-// shard come out in the order written.
+// WriteShard buffers p in the given shard: the lines one writer writes
+// with the same shard come out in the order written.
 func (w *Writer) WriteShard(i int, p []byte) (int, error) {
-	s := &w.shards[uint(i)%uint(len(w.shards))]
+	return w.append(&w.shards[uint(i)%uint(len(w.shards))], w.epoch.Load(), p)
+}
+
+func (w *Writer) append(s *shard, epoch uint64, p []byte) (int, error) {
 	s.mu.Lock()
-	s.buf = append(s.buf, p...)
-	if len(s.buf) >= flushAt {
-		w.writeOut(s)
+	if n := len(s.marks); n == 0 || s.marks[n-1].epoch != epoch {
+		s.marks = append(s.marks, mark{epoch, len(s.buf)})
 	}
+	s.buf = append(s.buf, p...)
+	full := len(s.buf) >= flushAt
 	s.mu.Unlock()
+	if full {
+		// All buffers, not this one alone: a flush keeps the epochs in
+		// order.
+		w.Flush()
+	}
 	return len(p), nil
 }
 
-// writeOut writes s's buffer to out; s.mu is held.
-func (w *Writer) writeOut(s *shard) {
-	if len(s.buf) == 0 {
-		return
-	}
-	w.outMu.Lock()
-	_, _ = w.out.Write(s.buf)
-	w.outMu.Unlock()
-	if cap(s.buf) > 4*flushAt {
-		s.buf = nil // a burst's: not kept
-	} else {
-		s.buf = s.buf[:0]
-	}
+// segment is the lines of one epoch from one buffer.
+type segment struct {
+	epoch uint64
+	own   bool // a line of no shard: before the shards' lines of its epoch
+	b     []byte
 }
 
-// Flush writes out everything buffered.
+// Flush writes out everything buffered, in epoch order.
 func (w *Writer) Flush() {
-	for i := range w.shards {
-		s := &w.shards[i]
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	var segs []segment
+	take := func(s *shard, own bool) {
 		s.mu.Lock()
-		w.writeOut(s)
+		for i, m := range s.marks {
+			end := len(s.buf)
+			if i+1 < len(s.marks) {
+				end = s.marks[i+1].at
+			}
+			segs = append(segs, segment{m.epoch, own, s.buf[m.at:end]})
+		}
+		// The bytes are taken until this flush has written them: the
+		// shard goes on in the buffer the previous flush wrote out
+		// (flushes take turns under outMu). A burst's buffer is not
+		// kept.
+		if len(s.buf) > 0 {
+			taken := s.buf
+			s.buf, s.spare = s.spare[:0], taken
+			if cap(taken) > 4*flushAt {
+				s.spare = nil
+			}
+		}
+		s.marks = s.marks[:0]
 		s.mu.Unlock()
+	}
+	take(&w.own, true)
+	for i := range w.shards {
+		take(&w.shards[i], false)
+	}
+	if len(segs) == 0 {
+		return
+	}
+	slices.SortStableFunc(segs, func(a, b segment) int {
+		switch {
+		case a.epoch != b.epoch:
+			if a.epoch < b.epoch {
+				return -1
+			}
+			return 1
+		case a.own != b.own:
+			if a.own {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	out := w.merged[:0]
+	for _, sg := range segs {
+		out = append(out, sg.b...)
+	}
+	_, _ = w.out.Write(out)
+	if cap(out) <= 4*flushAt*len(w.shards) {
+		w.merged = out
 	}
 }
 

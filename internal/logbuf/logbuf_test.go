@@ -3,8 +3,11 @@ package logbuf
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,4 +82,49 @@ func TestFlushesOnIntervalAndWhenFull(t *testing.T) {
 		t.Fatalf("a full buffer wrote %d bytes, want %d", full.Len(), flushAt)
 	}
 	w2.Close()
+}
+
+// A line written without a shard comes out after every line buffered
+// before it, whichever shard, and before every line buffered after it,
+// also when a full buffer forces a flush in between.
+func TestUnshardedLinesKeepTheirPlace(t *testing.T) {
+	var out testutil.Buffer
+	w := New(&out, time.Hour)
+	for i := range 8 {
+		fmt.Fprintf(shardWriter{w, i}, "before %d\n", i)
+	}
+	fmt.Fprintln(w, "server stopped")
+	long := strings.Repeat("x", 1000)
+	for n := 0; n*1000 < 2*flushAt; n++ { // fills a shard or two: a flush
+		fmt.Fprintf(shardWriter{w, n % 8}, "after %d %s\n", n, long)
+	}
+	fmt.Fprintln(w, "the end")
+	w.Close()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	stop, end := slices.Index(lines, "server stopped"), slices.Index(lines, "the end")
+	if stop != 8 || end != len(lines)-1 {
+		t.Fatalf("unsharded lines at %d and %d of %d", stop, end, len(lines))
+	}
+	for i, l := range lines {
+		if (i < stop) != strings.HasPrefix(l, "before ") || (i > stop && i < end) != strings.HasPrefix(l, "after ") {
+			t.Fatalf("line %d %.20q out of place", i, l)
+		}
+	}
+}
+
+// BenchmarkWriteShard: access-line-sized lines from many connections at
+// once, each with its own shard number, written out to io.Discard.
+func BenchmarkWriteShard(b *testing.B) {
+	w := New(io.Discard, 50*time.Millisecond)
+	defer w.Close()
+	line := []byte(`{"level":"info","server":"api","method":"GET","path":"/json","status":200,"duration_ms":0.123,"request_id":"k3v0q9b1m2ta-4f1","time":"2026-11-30T16:00:00Z","message":"request"}` + "\n")
+	var conns atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		shard := int(conns.Add(1))
+		for pb.Next() {
+			_, _ = w.WriteShard(shard, line)
+		}
+	})
 }
