@@ -1,18 +1,11 @@
 package httpbench
 
 import (
-	"context"
-	"io"
 	"net"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
-
-	"tova/actors"
-	"tova/netio"
 )
 
 // The microbenchmarks run client and server over fasthttp's in-memory
@@ -83,21 +76,10 @@ func BenchmarkNetioHandoff(b *testing.B) { benchNetio(b, false) }
 func BenchmarkNetioInline(b *testing.B) { benchNetio(b, true) }
 
 func benchNetio(b *testing.B, inline bool) {
-	sys := actors.NewSystem(actors.Options{})
-	b.Cleanup(func() { _ = sys.Stop(context.Background()) })
-	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
+	srv, stop, err := NewNetioHello(NetioOptions{Inline: inline})
 	if err != nil {
 		b.Fatal(err)
 	}
-	hello := HelloResponse()
-	r := netio.NewRouter()
-	_ = r.Handle("GET", "/", func(context.Context, *netio.Request) *netio.Response { return hello })
-	srv, err := netio.NewServer(netio.Config{
-		Name: "hello", Router: r, Pool: pool, Inline: inline, Logger: zerolog.New(io.Discard),
-		AccessLog: io.Discard, IdleTimeout: time.Minute,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	b.Cleanup(func() { _ = stop() })
 	benchGet(b, inmemClient(b, srv.Serve))
 }

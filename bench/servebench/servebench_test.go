@@ -70,6 +70,6 @@ func BenchmarkNetioGoHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(stop)
+	b.Cleanup(func() { _ = stop() })
 	run(b, srv.Handler())
 }

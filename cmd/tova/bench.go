@@ -14,15 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/valyala/fasthttp"
 
-	"tova/actors"
 	"tova/bench/httpbench"
 	"tova/bench/vmbench"
 	"tova/internal/logbuf"
-	"tova/netio"
 )
 
 func init() { extraCommands = append(extraCommands, benchCmd) }
@@ -299,29 +296,18 @@ func netioCmd() *cobra.Command {
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer startProfile()()
-			sys := actors.NewSystem(actors.Options{Name: "bench"})
-			pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
-			if err != nil {
-				return err
-			}
-			hello := httpbench.HelloResponse()
-			r := netio.NewRouter()
-			if err := r.Handle("GET", "/json", func(context.Context, *netio.Request) *netio.Response { return hello }); err != nil {
-				return err
-			}
 			lw := logbuf.New(io.Discard, 50*time.Millisecond)
 			defer lw.Close()
-			srv, err := netio.NewServer(netio.Config{Name: "hello", Addr: "127.0.0.1:" + os.Getenv("PORT"), Router: r, Pool: pool, Inline: inline, Logger: zerolog.New(lw), AccessLog: lw})
+			srv, stop, err := httpbench.NewNetioHello(httpbench.NetioOptions{Addr: "127.0.0.1:" + os.Getenv("PORT"), Inline: inline, Log: lw})
 			if err != nil {
 				return err
 			}
 			if err := srv.Start(); err != nil {
+				_ = stop()
 				return err
 			}
 			waitForStop()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(ctx)
+			return stop()
 		},
 	}
 	c.Flags().BoolVar(&inline, "inline", false, "run the handler on the connection's goroutine, without the actor pool")
