@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"regexp"
 	"sync"
 	"testing"
@@ -108,10 +107,7 @@ func TestAccessLinesOfAConnectionShareAShard(t *testing.T) {
 	}, func(c *Config) { c.AccessLog = sl })
 	connShards := make([]int, 3)
 	for c := range connShards {
-		conn, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := ts.dial()
 		for n := range 3 {
 			id := fmt.Sprintf("conn%d-req%d", c, n)
 			fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: %s\r\n\r\n", id)

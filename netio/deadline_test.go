@@ -136,11 +136,7 @@ func TestReadAndIdleTimeoutsAreEnforced(t *testing.T) {
 		c.IdleTimeout = 300 * time.Millisecond
 	})
 
-	stalled, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.Close()
+	stalled := ts.dial()
 	start := time.Now()
 	fmt.Fprintf(stalled, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
 	resp, _ := io.ReadAll(stalled) // until the server closes
@@ -152,11 +148,7 @@ func TestReadAndIdleTimeoutsAreEnforced(t *testing.T) {
 		t.Fatalf("stalled request answered %q", resp)
 	}
 
-	idle, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
+	idle := ts.dial()
 	br := bufio.NewReader(idle)
 	// Keep the connection busy for longer than the timeouts: the
 	// coalesced deadlines must keep moving with the requests.
@@ -178,7 +170,7 @@ func TestReadAndIdleTimeoutsAreEnforced(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	start = time.Now()
-	_, err = br.ReadByte() // idle now: the server closes
+	_, err := br.ReadByte() // idle now: the server closes
 	d = time.Since(start)
 	if err == nil || d > 300*time.Millisecond+deadlineSlack+time.Second {
 		t.Fatalf("idle connection: %v after %v", err, d)
@@ -214,11 +206,7 @@ func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
 	}, func(c *Config) {
 		c.WriteTimeout = 300 * time.Millisecond
 	})
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := ts.dial()
 	fmt.Fprintf(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 	// Wait for the response to start (the write timeout runs from the
 	// first byte written; on a slow machine copying the body can take a
@@ -256,11 +244,7 @@ func TestShutdownClosesIdleKeepAliveConnections(t *testing.T) {
 	ts := newTestServer(t, func(r *Router) {
 		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
 	}, nil)
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := ts.dial()
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp := readResponse(t, conn); resp.StatusCode() != 200 {
 		t.Fatalf("status %d", resp.StatusCode())

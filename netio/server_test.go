@@ -70,6 +70,17 @@ func newTestServer(t *testing.T, routes func(r *Router), configure func(*Config)
 	return ts
 }
 
+// dial opens a raw connection to the server, closed when the test ends.
+func (ts *testServer) dial() net.Conn {
+	ts.t.Helper()
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 type reply struct {
 	status int
 	header map[string]string
@@ -282,11 +293,7 @@ func TestMultiValuedRequestHeaders(t *testing.T) {
 	ts := newTestServer(t, func(r *Router) {
 		_ = r.Handle("GET", "/", func(_ context.Context, req *Request) *Response { got <- req.Clone(); return nil })
 	}, nil)
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := ts.dial()
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\n\r\n")
 	resp := readResponse(t, conn)
 	if resp.StatusCode() != 204 {
@@ -360,11 +367,7 @@ func TestBodyTooLarge(t *testing.T) {
 	}
 
 	// A large announced body is refused before it is sent.
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := ts.dial()
 	fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\nabc")
 	resp := readResponse(t, conn)
 	if resp.StatusCode() != 413 || !bytes.Contains(resp.Body(), []byte("PAYLOAD_TOO_LARGE")) {
@@ -391,10 +394,7 @@ func TestMalformedRequestIs400(t *testing.T) {
 		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
 	} {
-		conn, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := ts.dial()
 		_, _ = io.WriteString(conn, raw)
 		resp := readResponse(t, conn)
 		conn.Close()
@@ -585,11 +585,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	entered.Wait()
 
 	// A request that is still arriving when the drain starts gets 503.
-	late, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer late.Close()
+	late := ts.dial()
 	_, _ = io.WriteString(late, "GET /slow HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(20 * time.Millisecond)
 
