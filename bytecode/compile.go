@@ -139,10 +139,6 @@ func (c *compiler) kBool(b bool) int {
 	return c.constant(constKey{KBool, v, ""}, func() Constant { return Constant{Kind: KBool, Int: v} })
 }
 
-func (c *compiler) kNil() int {
-	return c.constant(constKey{KNil, 0, ""}, func() Constant { return Constant{Kind: KNil} })
-}
-
 func (c *compiler) kNames(names []string) int {
 	key := ""
 	for _, n := range names {
