@@ -37,6 +37,7 @@ func NewGIL(slice time.Duration) *GIL {
 // Acquire blocks until t may run.
 func (g *GIL) Acquire(t *Thread) {
 	if !g.mu.TryLock() {
+		t.willBlock()
 		g.waiting.Add(1)
 		if h := g.holder.Load(); h != nil {
 			h.RequestYield()

@@ -139,12 +139,33 @@ func (t *Thread) Leave() {
 
 // Blocking runs fn with the scheduler released: builtins wrap waits
 // (sleep, I/O) in it so other threads of the instance run meanwhile.
+// It tells the thread's context first (see BlockNotifier).
 func (t *Thread) Blocking(fn func()) {
+	t.willBlock()
 	if t.holding {
 		t.Leave()
 		defer t.Enter()
 	}
 	fn()
+}
+
+// A BlockNotifier is a context that wants to know when the code running
+// under it is about to wait: for I/O or a sleep (Thread.Blocking), or for
+// the scheduler while another thread holds it. actors.Job is one: a
+// request its caller started on a worker's coroutine moves to the
+// worker's own goroutine there, so that the caller can stop waiting at
+// its deadline. WillBlock is called on the thread's goroutine. The
+// thread asks its own context only: one derived from a BlockNotifier
+// (context.WithValue, WithCancel) must pass WillBlock on itself.
+type BlockNotifier interface {
+	WillBlock()
+}
+
+// willBlock tells the thread's context that the thread is about to wait.
+func (t *Thread) willBlock() {
+	if b, ok := t.ctx.(BlockNotifier); ok {
+		b.WillBlock()
+	}
 }
 
 // RequestYield asks the thread to let others run at its next backward
