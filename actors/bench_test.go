@@ -38,11 +38,18 @@ func runBoth(b *testing.B, op func()) {
 	})
 }
 
-// BenchmarkHandoffPool: the elastic Pool (shared queue, pooled reply slots).
-func BenchmarkHandoffPool(b *testing.B) {
+// BenchmarkHandoffPool: the elastic Pool (idle stacks, pooled reply
+// slots), the caller running the job on the worker's coroutine.
+func BenchmarkHandoffPool(b *testing.B) { benchPool(b, false) }
+
+// BenchmarkHandoffPoolChannel: the same pool handing every job to the
+// worker's goroutine through its channel (PoolOptions.NoDirect).
+func BenchmarkHandoffPoolChannel(b *testing.B) { benchPool(b, true) }
+
+func benchPool(b *testing.B, noDirect bool) {
 	sys := NewSystem(Options{})
 	defer func() { _ = sys.Stop(context.Background()) }()
-	p, err := sys.StartPool(PoolOptions{Name: "bench"})
+	p, err := sys.StartPool(PoolOptions{Name: "bench", NoDirect: noDirect})
 	if err != nil {
 		b.Fatal(err)
 	}

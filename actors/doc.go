@@ -52,11 +52,29 @@
 // identical, Transient worker actors. Idle workers wait on stacks, one
 // per CPU, the most recently idle on top, each on its own channel.
 // Pool.Do pops one, from the stack of the CPU it runs on when that one
-// has a worker, and hands it the job and a buffered reply slot, then
-// waits on the reply slot alone; a worker that finishes joins the stack
-// of the CPU it finished on. The caller waits while its worker runs, so
-// the Go scheduler usually runs the worker on the caller's CPU: a job
-// stays in one CPU's cache, and the CPUs do not take turns on one lock.
+// has a worker, gives it the job and a buffered reply slot, and waits on
+// the reply slot alone; a worker that finishes joins the stack of the
+// CPU it finished on. The caller waits while its worker runs, so the
+// job stays in one CPU's cache, and the CPUs do not take turns on one
+// lock.
+//
+// How the worker gets the job: each worker has, besides the goroutine
+// that serves its mailbox and its channel, a coroutine (iter.Pull). The
+// caller switches to the worker's coroutine, which runs the job and
+// switches back: no scheduler pass, no channel, and the worker's
+// goroutine stays asleep. The job still runs on a goroutine of the
+// worker, as that worker's job: the sweeper sees it, stopping the worker
+// cancels it, a panic is answered as a *Failure and fails the worker,
+// whose supervisor restarts it. What the caller cannot do while it runs
+// the coroutine is stop waiting, so a job about to wait (for I/O, a
+// sleep, or the GIL another request holds: vm.Thread tells its context,
+// Job.WillBlock) switches back to the caller, which hands it to the
+// worker's goroutine to finish and waits on the reply slot with the
+// deadline, as every job did before. While a job runs Tova code on the
+// coroutine its deadline is kept by the VM, which checks its context at
+// backward jumps and calls; a long builtin that never waits (sorting
+// millions of items) delays the 503 until it returns. PoolOptions.NoDirect
+// hands every job to the worker's goroutine through its channel instead.
 // With no idle worker the job waits in a FIFO queue that the next free
 // worker serves (a worker joining its stack checks the queue after, and
 // a caller queueing checks the stacks after, so one of them sees the
@@ -94,10 +112,13 @@
 //
 // BenchmarkHandoff* (bench_test.go) hand a trivial job to an actor and
 // wait for the reply; 2 vCPU, go1.26.8, medians of 3 runs of 1 s, "serial"
-// with one caller, "parallel" with 16 callers:
+// with one caller, "parallel" with 16 callers (the rows below the first
+// two were measured earlier, with the pool of their day):
 //
 //	                                  serial          parallel        allocs/op
-//	Pool.Do (chosen)                  1.07 µs         1.27 µs         1 (the caller's Job)
+//	Pool.Do, on the coroutine         0.83 µs         0.60 µs         1 (the caller's Job)
+//	Pool.Do, through the channel      1.39 µs         1.22 µs         1
+//	Pool.Do (first version)           1.07 µs         1.27 µs         1
 //	  (idle stack, measured later)    0.88–0.93 µs    0.94–1.41 µs    1
 //	  (a stack per CPU, later)        1.35 µs         1.17 µs         1
 //	protoactor RoundRobinPool + chan  1.60 µs         1.03 µs         6
@@ -119,7 +140,11 @@
 // from 1.47 to 1.17 µs (median) and from 2.86 to 2.17 µs of CPU time per
 // job, the serial one stayed within noise (1.37 and 1.35 µs); through
 // netio over an in-memory listener (bench/httpbench, parallel) a request
-// went from 5.5 to 4.9 µs.
+// went from 5.5 to 4.9 µs. Running jobs on the workers' coroutines then
+// halved the hand-off (the first two rows: six interleaved runs each,
+// the same day); `tova serve` of the hello program went from 0.80× to
+// 0.88× the bare fasthttp handler's requests per second in `tova bench
+// http`, and from 1.41× to 1.30× its CPU time per request.
 //
 // # Server state: one instance, one scheduler
 //

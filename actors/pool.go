@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"runtime"
 	"slices"
@@ -66,6 +67,10 @@ type PoolOptions struct {
 	DeadlineResolution time.Duration
 	// OnEvent observes the pool supervisor's events.
 	OnEvent func(Event)
+	// NoDirect hands every job to its worker's goroutine through the
+	// worker's channel, never running it on the worker's coroutine from
+	// the caller (see Do). It exists to measure the difference.
+	NoDirect bool
 }
 
 // Pool runs jobs on supervised worker actors. Idle workers wait on
@@ -222,6 +227,22 @@ type Job struct {
 	mu       sync.Mutex
 	done     chan struct{}
 	err      error
+	// escape moves a job running on its worker's coroutine, driven by
+	// the caller, to the worker's goroutine (once; nil otherwise).
+	escape func()
+}
+
+// WillBlock tells the job that its runner is about to wait: for I/O, a
+// sleep, or a lock another job holds. A job its caller is running on
+// the worker's coroutine (see Pool.Do) moves to the worker's own
+// goroutine there, and the caller goes back to waiting for the answer
+// with the deadline. It implements vm.BlockNotifier; call it only on the
+// goroutine running the job.
+func (j *Job) WillBlock() {
+	if f := j.escape; f != nil {
+		j.escape = nil
+		f()
+	}
 }
 
 // Job states.
@@ -352,7 +373,8 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	t.word.Store((t.word.Load()>>8+1)<<8 | taskPending)
 	t.refs.Store(2) // caller, and the worker (or the queue) holding it
 	var res result
-	if p.handOff(t) {
+	if w, s := p.popIdle(); w != nil {
+		p.give(w, s, t)
 		res = <-t.reply
 	} else {
 		res = p.wait(t, due)
@@ -361,17 +383,52 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	return res.v, res.err
 }
 
-// handOff gives t to an idle worker and reports whether there was one.
-func (p *Pool) handOff(t *task) bool {
-	w, s := p.popIdle()
-	if w == nil {
-		return false
-	}
+// give hands t to w, an idle worker taken off stack s. Off its stack, w
+// is this caller's. Unless NoDirect, the caller runs t on w's coroutine
+// itself: the switch costs a fraction of waking w's goroutine and
+// waiting to be woken in turn, and w's goroutine stays asleep. The job
+// still runs on a goroutine of the worker, as its job (the sweeper sees
+// it, stopping the worker cancels it, a panic fails the worker). If the
+// job is about to wait (Job.WillBlock), the coroutine returns to the
+// caller, which hands it to w's goroutine to finish; either way the
+// caller then takes the answer from t's reply slot, so a job that
+// blocks is waited for with its deadline as before.
+func (p *Pool) give(w *worker, s *idleShard, t *task) {
 	t.sh = s
-	// Off its stack, w is this caller's: the send (which never blocks, an
-	// idle worker's channel has room) may wake it outside the lock.
-	w.in <- t
-	return true
+	if p.opts.NoDirect {
+		// The send never blocks (an idle worker's channel has room).
+		w.in <- t
+		return
+	}
+	w.coTask, w.escaped, w.coFail = t, false, nil
+	t.job.escape = w.escapeFn
+	w.coNext()
+	switch {
+	case w.escaped:
+		w.in <- resumeMsg // w's goroutine finishes the job
+	case w.coFail != nil:
+		w.in <- failMsg // w's goroutine reports the failure, and ends
+	default:
+		p.idleAgain(w, s)
+	}
+}
+
+// idleAgain puts w, which a caller ran a job on, back on stack s, where
+// its goroutine still waits for a message (so it is the stack w's
+// goroutine joined): as if w had never left. A job queued meanwhile
+// wakes it, as does its stopping.
+func (p *Pool) idleAgain(w *worker, s *idleShard) {
+	s.mu.Lock()
+	if w.stopping.Load() {
+		s.mu.Unlock()
+		w.in <- pullMsg // a stopping worker ends on its next message
+		return
+	}
+	s.push(w)
+	s.mu.Unlock()
+	if p.queued.Load() > 0 && s.remove(w) {
+		w.in <- pullMsg
+	}
 }
 
 // idleShard is one of the pool's idle stacks. There is one per CPU
@@ -495,10 +552,9 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	}
 	p.qmu.Lock()
 	if w, s := p.popIdle(); w != nil {
-		// A worker became idle (or was started) since handOff looked.
+		// A worker became idle (or was started) since Do looked.
 		p.qmu.Unlock()
-		t.sh = s
-		w.in <- t
+		p.give(w, s, t)
 		return <-t.reply
 	}
 	q := len(p.queue) - p.qhead
@@ -728,6 +784,8 @@ var (
 	retireMsg = &task{} // leave the pool (already counted out of live)
 	quitMsg   = &task{} // the worker is stopping
 	pullMsg   = &task{} // serve the queue
+	resumeMsg = &task{} // finish the job a caller started on the coroutine
+	failMsg   = &task{} // the job a caller ran on the coroutine failed (coFail)
 )
 
 // pull asks a worker to serve the queue.
@@ -747,6 +805,18 @@ type worker struct {
 	// reference, so the sweeper may answer it under mu.
 	mu  sync.Mutex
 	cur *task
+
+	// The worker's coroutine, on which callers run jobs (Pool.give).
+	// Whoever holds the worker off its stack drives it: the caller,
+	// then, if the job escapes or fails, the worker's goroutine (the
+	// channel message orders the two).
+	coNext   func() (struct{}, bool)
+	coStop   func()
+	coYield  func(struct{}) bool
+	coTask   *task    // the job to run next
+	coFail   *Failure // the failure of the job run last
+	escaped  bool     // the job moved to the worker's goroutine
+	escapeFn func()
 }
 
 func (w *worker) Start(c *Context) error {
@@ -769,12 +839,31 @@ func (w *worker) Start(c *Context) error {
 	w.p.mu.Lock()
 	w.p.workers[w] = struct{}{}
 	w.p.mu.Unlock()
+	w.coNext, w.coStop = iter.Pull(w.coroutine)
+	w.escapeFn = func() {
+		w.escaped = true
+		w.coYield(struct{}{}) // back to the caller; on from the worker
+	}
 	c.Send(c.Self(), pull{})
 	return nil
 }
 
+// coroutine runs the jobs callers give the worker, one per switch.
+func (w *worker) coroutine(yield func(struct{}) bool) {
+	w.coYield = yield
+	for {
+		t := w.coTask
+		w.coTask = nil
+		w.coFail = w.execute(t)
+		if !yield(struct{}{}) {
+			return
+		}
+	}
+}
+
 func (w *worker) Stop(*Context) {
 	w.unhook()
+	w.coStop() // (a worker stopped before it served: serve did not)
 	w.p.mu.Lock()
 	delete(w.p.workers, w)
 	w.p.mu.Unlock()
@@ -807,12 +896,24 @@ func (w *worker) Receive(_ *Context, msg any) error {
 }
 
 func (w *worker) serve() *Failure {
+	// Every job a caller started on the coroutine has ended by the time
+	// the worker ends (its caller's message comes first): it waits
+	// between jobs, to be stopped.
+	defer w.coStop()
 	for {
-		t := w.next()
-		if t == nil {
+		var f *Failure
+		switch t := w.next(); t {
+		case nil:
 			return nil
+		case resumeMsg:
+			w.coNext()
+			f = w.coFail
+		case failMsg:
+			f = w.coFail
+		default:
+			f = w.execute(t)
 		}
-		if f := w.execute(t); f != nil {
+		if f != nil {
 			return f
 		}
 	}

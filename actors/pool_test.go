@@ -37,13 +37,30 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// eachDelivery runs f with jobs run on the worker's coroutine by their
+// callers (the default) and handed to the worker's goroutine
+// (NoDirect).
+func eachDelivery(t *testing.T, f func(t *testing.T, noDirect bool)) {
+	for _, noDirect := range []bool{false, true} {
+		name := "direct"
+		if noDirect {
+			name = "channel"
+		}
+		t.Run(name, func(t *testing.T) { f(t, noDirect) })
+	}
+}
+
 func do(p *Pool, d time.Duration, f func(ctx context.Context) (any, error)) (any, error) {
 	return p.Do(&Job{}, time.Now().Add(d), RunnerFunc(f))
 }
 
 func TestPoolSurvivesPanickingJobs(t *testing.T) {
 	t.Parallel()
-	p := startPool(t, PoolOptions{Name: "panics", Min: 2, Max: 8})
+	eachDelivery(t, testPoolSurvivesPanickingJobs)
+}
+
+func testPoolSurvivesPanickingJobs(t *testing.T, noDirect bool) {
+	p := startPool(t, PoolOptions{Name: "panics", Min: 2, Max: 8, NoDirect: noDirect})
 	const n = 1000
 	var wg sync.WaitGroup
 	var ok, failed, wrong atomic.Int64
@@ -243,7 +260,11 @@ func TestPoolQueuesPastMax(t *testing.T) {
 // end every worker is back on a stack.
 func TestPoolServesEveryJobAcrossCPUStacks(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // four stacks on any machine
-	p := startPool(t, PoolOptions{Name: "stacks", Min: 2, Max: 3, MaxQueue: -1})
+	eachDelivery(t, testPoolServesEveryJobAcrossCPUStacks)
+}
+
+func testPoolServesEveryJobAcrossCPUStacks(t *testing.T, noDirect bool) {
+	p := startPool(t, PoolOptions{Name: "stacks", Min: 2, Max: 3, MaxQueue: -1, NoDirect: noDirect})
 	if len(p.shards) != 4 {
 		t.Fatalf("%d idle stacks, want 4", len(p.shards))
 	}
@@ -290,7 +311,11 @@ func TestPoolServesEveryJobAcrossCPUStacks(t *testing.T) {
 // its deadline.
 func TestQueuedJobIsNotStrandedByAWorkerGoingIdle(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	p := startPool(t, PoolOptions{Name: "strand", Min: 1, Max: 1, MaxQueue: -1})
+	eachDelivery(t, testQueuedJobIsNotStranded)
+}
+
+func testQueuedJobIsNotStranded(t *testing.T, noDirect bool) {
+	p := startPool(t, PoolOptions{Name: "strand", Min: 1, Max: 1, MaxQueue: -1, NoDirect: noDirect})
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
@@ -333,8 +358,12 @@ func TestPoolShrinksToMinWhenIdle(t *testing.T) {
 
 func TestPoolStopCancelsRunningJobs(t *testing.T) {
 	t.Parallel()
+	eachDelivery(t, testPoolStopCancelsRunningJobs)
+}
+
+func testPoolStopCancelsRunningJobs(t *testing.T, noDirect bool) {
 	sys := newTestSystem(t, nil)
-	p, err := sys.StartPool(PoolOptions{Name: "stop", Min: 1, WorkerShutdown: 2 * time.Second})
+	p, err := sys.StartPool(PoolOptions{Name: "stop", Min: 1, WorkerShutdown: 2 * time.Second, NoDirect: noDirect})
 	if err != nil {
 		t.Fatal(err)
 	}

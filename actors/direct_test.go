@@ -1,0 +1,143 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// goid returns the calling goroutine's id (from its stack header).
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	n, _ := strconv.ParseUint(string(b[:bytes.IndexByte(b, ' ')]), 10, 64)
+	return n
+}
+
+// A job never runs on its caller's goroutine, in either delivery, and the
+// worker that ran it serves the next job.
+func TestJobsRunOnAWorkerNotTheCaller(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		p := startPool(t, PoolOptions{Name: "where", Min: 1, Max: 1, NoDirect: noDirect})
+		caller := goid()
+		ran := map[uint64]bool{}
+		for range 3 {
+			v, err := do(p, time.Second, func(context.Context) (any, error) { return goid(), nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v == caller {
+				t.Fatalf("the job ran on its caller's goroutine %d", caller)
+			}
+			ran[v.(uint64)] = true
+		}
+		if len(ran) != 1 {
+			t.Fatalf("one worker ran the jobs on goroutines %v", ran)
+		}
+	})
+}
+
+// A job that says it will block moves off its caller: the caller gets
+// ErrTimeout at the deadline even though the job ignores its context,
+// and the worker, once the job returns, serves again.
+func TestJobThatWillBlockIsWaitedForWithItsDeadline(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		p := startPool(t, PoolOptions{Name: "block", Min: 1, Max: 1, NoDirect: noDirect})
+		release := make(chan struct{})
+		unblock := sync.OnceFunc(func() { close(release) })
+		defer time.AfterFunc(3*time.Second, unblock).Stop() // were the caller stuck
+		finished := make(chan uint64, 1)
+		start := time.Now()
+		_, err := do(p, 100*time.Millisecond, func(ctx context.Context) (any, error) {
+			before := goid()
+			ctx.(*Job).WillBlock()
+			<-release // deaf to ctx, as a stuck library call would be
+			if after := goid(); after != before {
+				finished <- after
+			}
+			close(finished)
+			return nil, nil
+		})
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("err = %v", err)
+		}
+		if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
+			t.Fatalf("the caller waited %v for a 100 ms deadline", d)
+		}
+		unblock()
+		if g, moved := <-finished; moved {
+			t.Fatalf("the job went on on goroutine %d, not the one it started on", g)
+		}
+		v, err := do(p, time.Second, func(context.Context) (any, error) { return 7, nil })
+		if v != 7 || err != nil {
+			t.Fatalf("after the blocked job: %v, %v (pool %+v)", v, err, p.Stats())
+		}
+	})
+}
+
+// A job that panics after it moved to the worker's goroutine is answered
+// as a failure, and the worker is restarted.
+func TestJobPanickingAfterWillBlockFailsItsWorker(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "blockpanic", Min: 1, Max: 1})
+	_, err := do(p, 5*time.Second, func(ctx context.Context) (any, error) {
+		ctx.(*Job).WillBlock()
+		time.Sleep(time.Millisecond)
+		panic("after blocking")
+	})
+	var f *Failure
+	if !errors.As(err, &f) || f.Reason != "after blocking" {
+		t.Fatalf("err = %v", err)
+	}
+	waitFor(t, func() bool { return p.Stats().Restarts == 1 })
+	if v, err := do(p, time.Second, func(context.Context) (any, error) { return 1, nil }); v != 1 || err != nil {
+		t.Fatalf("after the restart: %v, %v", v, err)
+	}
+}
+
+// Stopping the pool while a job waits on the worker's goroutine cancels
+// it and answers its caller; the worker ends.
+func TestPoolStopsWhileAJobWaitsAfterWillBlock(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(PoolOptions{Name: "blockstop", Min: 1, Max: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	callerErr := make(chan error, 1)
+	go func() {
+		_, err := do(p, 10*time.Second, func(ctx context.Context) (any, error) {
+			ctx.(*Job).WillBlock()
+			close(waiting)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+		callerErr <- err
+	}()
+	<-waiting
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-callerErr:
+		if !errors.Is(err, ErrPoolStopped) {
+			t.Fatalf("caller got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller was not answered")
+	}
+	if n := len(p.Supervisor().Children()); n != 0 {
+		t.Fatalf("%d workers left", n)
+	}
+}
