@@ -389,7 +389,7 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
 		defer cancel()
 		defer context.AfterFunc(ctx, cancel)()
-		th := r.inst.NewThread(tctx)
+		th := r.inst.NewThread(jobContext{tctx, jctx.(*actors.Job)})
 		th.Enter()
 		v, err := th.Call(fn, args...)
 		th.Leave()
@@ -408,6 +408,18 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 	}
 	return nil
 }
+
+// jobContext is a job thread's context: the pool job's, with the job's
+// info and cancellation added, and the thread's notice that it is about
+// to wait passed on to the pool job (vm.BlockNotifier), so that a job
+// that waits does so on its worker's goroutine and its caller stops
+// waiting at the deadline.
+type jobContext struct {
+	context.Context
+	job *actors.Job
+}
+
+func (c jobContext) WillBlock() { c.job.WillBlock() }
 
 // fail logs a failed attempt (Decision 11) and returns the error River
 // records on the job: the Tova error's kind, message and stack trace.
