@@ -96,10 +96,12 @@
 // connections do not contend), and sets X-Request-ID without
 // re-normalising the name. Request ids come from per-CPU blocks of one
 // counter, so CPUs do not contend for it. Over an in-memory listener on
-// the 2-vCPU machine (bench/httpbench, five interleaved runs each) netio
-// adds 1.7–2.5 µs and 1 allocation (192 B) per request to the bare
-// fasthttp handler, of which the hand-off to a pool worker and back is
-// 0.95–1.0 µs (BenchmarkNetioHandoff against BenchmarkNetioInline, which
-// runs the handler on the connection's goroutine); over loopback with 64
-// connections, see bench/httpbench and `tova bench http`.
+// the 2-vCPU machine (bench/httpbench, medians of eight interleaved runs
+// each) netio adds 1.6 µs (parallel) to 2.9 µs (serial) and 1 allocation
+// (208 B) per request to the bare fasthttp handler, of which the hand-off
+// to a pool worker and back is 0.60–1.04 µs (BenchmarkNetioHandoff
+// against BenchmarkNetioInline, which runs the handler on the
+// connection's goroutine; 0.94–1.78 µs when the pool hands requests to
+// its workers' goroutines, BenchmarkNetioHandoffChannel); over loopback
+// with 64 connections, see bench/httpbench and `tova bench http`.
 package netio

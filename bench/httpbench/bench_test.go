@@ -68,15 +68,20 @@ func BenchmarkBareFasthttp(b *testing.B) {
 // BenchmarkNetioHandoff: the same answer through netio: request copy,
 // request id, routing, pool hand-off to a worker and back, response
 // copy, access log line (encoded as tova serve writes it, discarded).
-func BenchmarkNetioHandoff(b *testing.B) { benchNetio(b, false) }
+func BenchmarkNetioHandoff(b *testing.B) { benchNetio(b, NetioOptions{}) }
+
+// BenchmarkNetioHandoffChannel: BenchmarkNetioHandoff with every request
+// handed to the worker's goroutine through its channel
+// (actors.PoolOptions.NoDirect) instead of run on the worker's coroutine.
+func BenchmarkNetioHandoffChannel(b *testing.B) { benchNetio(b, NetioOptions{NoDirect: true}) }
 
 // BenchmarkNetioInline: BenchmarkNetioHandoff with the handler run on the
 // connection's goroutine (netio.Config.Inline): the difference between
 // the two is what the hand-off to a pool worker and back costs.
-func BenchmarkNetioInline(b *testing.B) { benchNetio(b, true) }
+func BenchmarkNetioInline(b *testing.B) { benchNetio(b, NetioOptions{Inline: true}) }
 
-func benchNetio(b *testing.B, inline bool) {
-	srv, stop, err := NewNetioHello(NetioOptions{Inline: inline})
+func benchNetio(b *testing.B, o NetioOptions) {
+	srv, stop, err := NewNetioHello(o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,7 +32,10 @@
 // against the baseline handler, in ns/op and allocs/op;
 // BenchmarkNetioInline runs the same handler on the connection's
 // goroutine (netio.Config.Inline), so that its difference with
-// BenchmarkNetioHandoff is the hand-off alone. TestReport prints
+// BenchmarkNetioHandoff is the hand-off alone, and
+// BenchmarkNetioHandoffChannel hands each request to the worker's
+// goroutine instead of running it on the worker's coroutine
+// (actors.PoolOptions.NoDirect). TestReport prints
 // the socket comparison when HTTPBENCH_DURATION is set:
 //
 //	go test -run xxx -bench . ./bench/httpbench/

@@ -24,6 +24,10 @@ type NetioOptions struct {
 	// the pool (netio.Config.Inline): what the front end costs without
 	// the hand-off.
 	Inline bool
+	// NoDirect makes the pool hand every request to its worker's
+	// goroutine through a channel (actors.PoolOptions.NoDirect), as it
+	// did before callers ran requests on the workers' coroutines.
+	NoDirect bool
 	// Log receives the server's records and its access lines, encoded as
 	// tova serve writes them (default: discarded).
 	Log io.Writer
@@ -42,7 +46,7 @@ func NewNetioHello(o NetioOptions) (srv *netio.Server, stop func() error, err er
 	}
 	sys := actors.NewSystem(actors.Options{Name: "httpbench"})
 	stopSys := func() { _ = sys.Stop(context.Background()) }
-	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
+	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers", NoDirect: o.NoDirect})
 	if err != nil {
 		stopSys()
 		return nil, nil, err
