@@ -142,12 +142,16 @@
 // netio over an in-memory listener (bench/httpbench, parallel) a request
 // went from 5.5 to 4.9 µs. Running jobs on the workers' coroutines then
 // halved the hand-off (the first two rows: six interleaved runs each,
-// the same day). Over loopback, `tova serve` of the hello program
-// against the same binary with NoDirect, in interleaved rounds: with the
-// Go load generator of `tova bench http` (8 rounds of 2 s), 6.7% more
-// requests per second and 3% less CPU time per request; with wrk -t2
-// -c64 (12 rounds of 2 s), 2.8% more requests per second at the same
-// CPU time per request.
+// the same day). Over loopback the gain is smaller: `tova serve` of the
+// hello program against the same binary with NoDirect, in interleaved
+// rounds of 2 s, answered 2.8% more requests per second, both with the
+// Go load generator of `tova bench http` (8 rounds; 1.8% less CPU time
+// per request) and with wrk -t2 -c64 (12 rounds; the same CPU time per
+// request). Under that load the hand-off still costs about 1.2 µs of CPU
+// per request over running the handler on the connection's goroutine
+// (netio.Config.Inline, 8 rounds): the coroutine switches, the pool's
+// bookkeeping (some twenty atomic operations), and colder caches for
+// the code around them.
 //
 // # Server state: one instance, one scheduler
 //
