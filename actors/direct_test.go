@@ -69,6 +69,9 @@ func TestJobThatWillBlockIsWaitedForWithItsDeadline(t *testing.T) {
 		if !errors.Is(err, ErrTimeout) {
 			t.Fatalf("err = %v", err)
 		}
+		if want := map[bool]uint64{false: 1, true: 0}[noDirect]; p.Stats().Moved != want {
+			t.Fatalf("Moved = %d, want %d", p.Stats().Moved, want)
+		}
 		if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
 			t.Fatalf("the caller waited %v for a 100 ms deadline", d)
 		}

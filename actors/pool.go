@@ -93,9 +93,10 @@ type Pool struct {
 	once   sync.Once
 	epoch  time.Time // deadlines are kept as monotonic offsets from it
 
-	live   atomic.Int64 // workers started or starting
-	peak   atomic.Int64 // most busy workers seen by the sweeper since the last trim
-	queued atomic.Int64 // callers waiting for a worker
+	live   atomic.Int64  // workers started or starting
+	moved  atomic.Uint64 // jobs moved from a caller to their worker's goroutine
+	peak   atomic.Int64  // most busy workers seen by the sweeper since the last trim
+	queued atomic.Int64  // callers waiting for a worker
 	seq    atomic.Uint64
 	tasks  sync.Pool
 
@@ -125,6 +126,9 @@ type PoolStats struct {
 	Queued   int64
 	Failures uint64 // jobs that panicked or workers that failed
 	Restarts uint64 // worker restarts
+	// Moved counts the jobs a caller started on a worker's coroutine
+	// that moved to the worker's goroutine to wait (Job.WillBlock).
+	Moved uint64
 }
 
 // NewPool creates an unstarted pool. Start it with System.Start(p.Supervisor())
@@ -192,6 +196,7 @@ func (p *Pool) Stats() PoolStats {
 		Queued:   p.queued.Load(),
 		Failures: st.Failures,
 		Restarts: st.Restarts,
+		Moved:    p.moved.Load(),
 	}
 }
 
@@ -841,6 +846,7 @@ func (w *worker) Start(c *Context) error {
 	w.p.mu.Unlock()
 	w.coNext, w.coStop = iter.Pull(w.coroutine)
 	w.escapeFn = func() {
+		w.p.moved.Add(1)
 		w.escaped = true
 		w.coYield(struct{}{}) // back to the caller; on from the worker
 	}

@@ -168,3 +168,38 @@ server {
 		t.Fatalf("on_stop did not run: %q", app.stdout.String())
 	}
 }
+
+// A handler that runs Tova code only stays on the worker's coroutine
+// its request's goroutine switched to; one that waits (sleep, I/O)
+// moves to the worker's goroutine first, so the front end waits for it
+// with the deadline. Pool.Stats().Moved counts the moves.
+func TestWaitingHandlersMoveToTheirWorker(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn quick(n: Int) { { n } }
+  fn nap(n: Int) {
+    sleep(5.milliseconds)
+    { n }
+  }
+  route GET "/quick/:n" => quick
+  route GET "/nap/:n" => nap
+}`)
+	u := app.urls[""]
+	pool := app.rt.Servers()[0].Pool()
+	for i := range 5 {
+		if r := do(t, "GET", fmt.Sprintf("%s/quick/%d", u, i), ""); r.status != 200 {
+			t.Fatalf("quick: %d %s", r.status, r.body)
+		}
+	}
+	if n := pool.Stats().Moved; n != 0 {
+		t.Fatalf("%d quick requests moved to their worker's goroutine", n)
+	}
+	for i := range 5 {
+		if r := do(t, "GET", fmt.Sprintf("%s/nap/%d", u, i), ""); r.status != 200 || r.body != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("nap: %d %s", r.status, r.body)
+		}
+	}
+	if n := pool.Stats().Moved; n != 5 {
+		t.Fatalf("%d of 5 sleeping requests moved to their worker's goroutine", n)
+	}
+}
