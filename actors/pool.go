@@ -76,8 +76,10 @@ type PoolOptions struct {
 // Pool runs jobs on supervised worker actors. Idle workers wait on
 // stacks, one per CPU (the most recently idle first, so a few warm
 // workers serve a steady load); a caller pops one, from its own CPU's
-// stack if it can, and hands it the job and a buffered reply slot
-// through the worker's own channel, then waits on the reply slot alone.
+// stack if it can, runs the job on the worker's coroutine (or, with
+// NoDirect, hands it through the worker's channel), and takes the answer
+// from a buffered reply slot; a job that is about to wait moves to the
+// worker's goroutine, and the caller waits on the reply slot alone.
 // With no idle worker the job waits in a FIFO queue that the next free
 // worker serves. Running jobs get no timer each: one sweeper
 // per pool checks the workers' jobs against their deadlines every
