@@ -363,7 +363,11 @@ func (p *Pool) release(t *task) {
 // Do runs r on a worker and waits for its result until deadline (the zero
 // time: no deadline). j must be a fresh Job; it becomes r's context. A
 // panic in r returns a *Failure; past the deadline Do returns ErrTimeout
-// (at most DeadlineResolution late) and cancels j.
+// (at most DeadlineResolution late) and cancels j. Unless NoDirect, r
+// starts on the worker's coroutine, driven by this caller, until it
+// returns or calls j.WillBlock: until then the deadline holds only as
+// far as r watches j, so r must call WillBlock before it waits on
+// anything that does not watch j.
 func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	if p.isShut.Load() {
 		j.cancel(context.Canceled, true)
