@@ -389,7 +389,8 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
 		defer cancel()
 		defer context.AfterFunc(ctx, cancel)()
-		th := r.inst.NewThread(jobContext{tctx, jctx.(*actors.Job)})
+		job, _ := jctx.(*actors.Job) // the pool's job (see jobContext)
+		th := r.inst.NewThread(jobContext{tctx, job})
 		th.Enter()
 		v, err := th.Call(fn, args...)
 		th.Leave()
@@ -419,7 +420,11 @@ type jobContext struct {
 	job *actors.Job
 }
 
-func (c jobContext) WillBlock() { c.job.WillBlock() }
+func (c jobContext) WillBlock() {
+	if c.job != nil {
+		c.job.WillBlock()
+	}
+}
 
 // fail logs a failed attempt (Decision 11) and returns the error River
 // records on the job: the Tova error's kind, message and stack trace.
