@@ -411,7 +411,7 @@ func (p *Pool) give(w *worker, s *idleShard, t *task) {
 		w.in <- t
 		return
 	}
-	w.coTask, w.escaped, w.coFail = t, false, nil
+	w.coTask, w.escaped = t, false // the coroutine sets coFail
 	t.job.escape = w.escapeFn
 	w.coNext()
 	switch {
@@ -875,7 +875,7 @@ func (w *worker) coroutine(yield func(struct{}) bool) {
 
 func (w *worker) Stop(*Context) {
 	w.unhook()
-	w.coStop() // (a worker stopped before it served: serve did not)
+	w.coStop() // for a worker stopped before it served (serve stops it too)
 	w.p.mu.Lock()
 	delete(w.p.workers, w)
 	w.p.mu.Unlock()
