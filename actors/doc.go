@@ -70,7 +70,9 @@
 // sleep, or the GIL another request holds: vm.Thread tells its context,
 // Job.WillBlock) switches back to the caller, which hands it to the
 // worker's goroutine to finish and waits on the reply slot with the
-// deadline, as every job did before. While a job runs Tova code on the
+// deadline, as every job did before. A job that ends on the coroutine
+// leaves its answer in the task, not in the reply slot (unless the
+// sweeper answered it first). While a job runs Tova code on the
 // coroutine its deadline is kept by the VM, which checks its context at
 // backward jumps and calls; a long builtin that never waits (sorting
 // millions of items) delays the 503 until it returns. PoolOptions.NoDirect

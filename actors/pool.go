@@ -328,6 +328,14 @@ type task struct {
 	refs     atomic.Int32
 	sh       *idleShard  // the stack its worker came from (counts it busy)
 	timer    *time.Timer // only while waiting in the queue
+
+	// A job its caller runs on the worker's coroutine is answered here,
+	// not through reply, while it stays there (direct): the caller reads
+	// res once the coroutine has switched back, if answered says the
+	// worker won the task (the sweeper answers through reply).
+	direct   bool
+	answered bool
+	res      result
 }
 
 // task states
@@ -356,6 +364,7 @@ func (p *Pool) release(t *task) {
 		default:
 		}
 		t.job, t.r, t.sh = nil, nil, nil
+		t.direct, t.answered, t.res = false, false, result{}
 		p.tasks.Put(t)
 	}
 }
@@ -385,8 +394,11 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	t.refs.Store(2) // caller, and the worker (or the queue) holding it
 	var res result
 	if w, s := p.popIdle(); w != nil {
-		p.give(w, s, t)
-		res = <-t.reply
+		if p.give(w, s, t) {
+			res = t.res
+		} else {
+			res = <-t.reply
+		}
 	} else {
 		res = p.wait(t, due)
 	}
@@ -403,25 +415,30 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 // job is about to wait (Job.WillBlock), the coroutine returns to the
 // caller, which hands it to w's goroutine to finish; either way the
 // caller then takes the answer from t's reply slot, so a job that
-// blocks is waited for with its deadline as before.
-func (p *Pool) give(w *worker, s *idleShard, t *task) {
+// blocks is waited for with its deadline as before. give reports
+// whether the job was answered on the coroutine, in t.res; if not, the
+// answer comes through t's reply slot.
+func (p *Pool) give(w *worker, s *idleShard, t *task) bool {
 	t.sh = s
 	if p.opts.NoDirect {
 		// The send never blocks (an idle worker's channel has room).
 		w.in <- t
-		return
+		return false
 	}
 	w.coTask, w.escaped = t, false // the coroutine sets coFail
 	t.job.escape = w.escapeFn
+	t.direct = true // until the job escapes
 	w.coNext()
 	switch {
 	case w.escaped:
 		w.in <- resumeMsg // w's goroutine finishes the job
+		return false
 	case w.coFail != nil:
 		w.in <- failMsg // w's goroutine reports the failure, and ends
 	default:
 		p.idleAgain(w, s)
 	}
+	return t.answered
 }
 
 // idleAgain puts w, which a caller ran a job on, back on stack s, where
@@ -565,7 +582,9 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	if w, s := p.popIdle(); w != nil {
 		// A worker became idle (or was started) since Do looked.
 		p.qmu.Unlock()
-		p.give(w, s, t)
+		if p.give(w, s, t) {
+			return t.res
+		}
 		return <-t.reply
 	}
 	q := len(p.queue) - p.qhead
@@ -821,13 +840,14 @@ type worker struct {
 	// Whoever holds the worker off its stack drives it: the caller,
 	// then, if the job escapes or fails, the worker's goroutine (the
 	// channel message orders the two).
-	coNext   func() (struct{}, bool)
-	coStop   func()
-	coYield  func(struct{}) bool
-	coTask   *task    // the job to run next
-	coFail   *Failure // the failure of the job run last
-	escaped  bool     // the job moved to the worker's goroutine
-	escapeFn func()
+	coNext    func() (struct{}, bool)
+	coStop    func()
+	coYield   func(struct{}) bool
+	coTask    *task    // the job to run next
+	coRunning *task    // the job running on the coroutine
+	coFail    *Failure // the failure of the job run last
+	escaped   bool     // the job moved to the worker's goroutine
+	escapeFn  func()
 }
 
 func (w *worker) Start(c *Context) error {
@@ -854,7 +874,8 @@ func (w *worker) Start(c *Context) error {
 	w.escapeFn = func() {
 		w.p.moved.Add(1)
 		w.escaped = true
-		w.coYield(struct{}{}) // back to the caller; on from the worker
+		w.coRunning.direct = false // answered through reply from now on
+		w.coYield(struct{}{})      // back to the caller; on from the worker
 	}
 	c.Send(c.Self(), pull{})
 	return nil
@@ -865,8 +886,9 @@ func (w *worker) coroutine(yield func(struct{}) bool) {
 	w.coYield = yield
 	for {
 		t := w.coTask
-		w.coTask = nil
+		w.coTask, w.coRunning = nil, t
 		w.coFail = w.execute(t)
+		w.coRunning = nil
 		if !yield(struct{}{}) {
 			return
 		}
@@ -1022,7 +1044,11 @@ func (w *worker) execute(t *task) *Failure {
 		res = result{err: ErrPoolStopped}
 	}
 	if t.settle(word, taskAnswered) {
-		t.reply <- res
+		if t.direct {
+			t.res, t.answered = res, true
+		} else {
+			t.reply <- res
+		}
 	}
 	p.release(t)
 	sh.busy.Add(-1)
