@@ -23,6 +23,7 @@ import (
 type accessLog struct {
 	w      io.Writer
 	sw     ShardWriter // w, if it is one
+	sl     ShardLocker // w, if it is one
 	level  zerolog.Level
 	prefix [zerolog.ErrorLevel + 1][]byte // by level: `{"level":"…"[,"server":"…"],`
 	stamp  atomic.Pointer[timeStamp]
@@ -36,6 +37,7 @@ type timeStamp struct {
 func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 	a := &accessLog{w: w, level: level}
 	a.sw, _ = w.(ShardWriter)
+	a.sl, _ = w.(ShardLocker)
 	for _, l := range []zerolog.Level{zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel} {
 		b := append([]byte(`{"level":"`), l.String()...)
 		b = append(b, '"', ',')
@@ -71,7 +73,22 @@ func (a *accessLog) write(buf []byte, shard int, req *Request, status int, start
 	// One monotonic clock read: the wall time follows from start's.
 	d := time.Since(start)
 	now := start.Add(d)
-	b := buf[:0]
+	if a.sl != nil {
+		// Encoded straight into the shard's buffer, under its lock.
+		a.sl.UnlockShard(shard, a.encode(a.sl.LockShard(shard), level, req, status, d, now))
+		return buf
+	}
+	b := a.encode(buf[:0], level, req, status, d, now)
+	if a.sw != nil {
+		_, _ = a.sw.WriteShard(shard, b)
+	} else {
+		_, _ = a.w.Write(b)
+	}
+	return b
+}
+
+// encode appends req's access line to b.
+func (a *accessLog) encode(b []byte, level zerolog.Level, req *Request, status int, d time.Duration, now time.Time) []byte {
 	b = append(b, a.prefix[level]...)
 	b = append(b, `"method":`...)
 	b = jsonstr.Append(b, req.Method)
@@ -85,13 +102,7 @@ func (a *accessLog) write(buf []byte, shard int, req *Request, status int, start
 	b = jsonstr.Append(b, req.ID)
 	b = append(b, ',')
 	b = append(b, a.timeField(now)...)
-	b = append(b, `"message":"request"}`+"\n"...)
-	if a.sw != nil {
-		_, _ = a.sw.WriteShard(shard, b)
-	} else {
-		_, _ = a.w.Write(b)
-	}
-	return b
+	return append(b, `"message":"request"}`+"\n"...)
 }
 
 // timeField returns the formatted time field of now's second.

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/actors"
+	"tova/internal/logbuf"
 )
 
 // The direct access line is byte for byte what zerolog writes for the
@@ -30,7 +31,7 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		{"wörker \"1\"", Request{Method: "DELETE", Path: "/", ID: "r"}, 503, zerolog.InfoLevel},
 		{"api", Request{Method: "GET", Path: "/quiet", ID: "q"}, 200, zerolog.WarnLevel},
 	} {
-		var direct, viaZerolog bytes.Buffer
+		var direct, viaZerolog, inPlace bytes.Buffer
 		log := zerolog.New(&viaZerolog).Level(c.level).With().Timestamp().Logger()
 		start := time.Now().Add(-1234 * time.Microsecond)
 		srv, err := NewServer(Config{Name: c.server, Router: NewRouter(), Pool: testPool(t), Logger: log})
@@ -40,14 +41,24 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		srv.access(nil, 0, &c.req, c.status, start, nil)
 		srv.acc = newAccessLog(&direct, log.GetLevel(), c.server)
 		srv.access(nil, 0, &c.req, c.status, start, nil)
+		// encoded in place in a log buffer's shard
+		lb := logbuf.New(&inPlace, time.Hour)
+		srv.acc = newAccessLog(lb, log.GetLevel(), c.server)
+		srv.access(nil, 3, &c.req, c.status, start, nil)
+		lb.Close()
 
 		want := times.ReplaceAllString(viaZerolog.String(), `"time":"T"`)
 		got := times.ReplaceAllString(direct.String(), `"time":"T"`)
-		// durations differ by the microseconds between the two calls
+		gotInPlace := times.ReplaceAllString(inPlace.String(), `"time":"T"`)
+		// durations differ by the microseconds between the calls
 		dur := regexp.MustCompile(`"duration_ms":[0-9.]+`)
 		want, got = dur.ReplaceAllString(want, `"duration_ms":D`), dur.ReplaceAllString(got, `"duration_ms":D`)
+		gotInPlace = dur.ReplaceAllString(gotInPlace, `"duration_ms":D`)
 		if got != want {
 			t.Errorf("direct line\n%s\nzerolog line\n%s", got, want)
+		}
+		if gotInPlace != want {
+			t.Errorf("line encoded in place\n%s\nzerolog line\n%s", gotInPlace, want)
 		}
 		if direct.Len() > 0 {
 			var m map[string]any

@@ -436,6 +436,15 @@ type ShardWriter interface {
 	WriteShard(shard int, p []byte) (int, error)
 }
 
+// ShardLocker is a ShardWriter whose lines can be encoded in place:
+// LockShard locks a shard and returns its buffer, UnlockShard takes the
+// buffer back with the line appended (see internal/logbuf).
+type ShardLocker interface {
+	ShardWriter
+	LockShard(shard int) []byte
+	UnlockShard(shard int, b []byte)
+}
+
 // connShard is the access log shard of ctx's connection.
 func connShard(ctx *fasthttp.RequestCtx) int {
 	if tc, ok := ctx.Conn().(*timedConn); ok {

@@ -95,19 +95,43 @@ func (w *Writer) WriteShard(i int, p []byte) (int, error) {
 }
 
 func (w *Writer) append(s *shard, epoch uint64, p []byte) (int, error) {
+	w.end(s, append(s.begin(epoch), p...))
+	return len(p), nil
+}
+
+// LockShard locks shard i and returns its buffer, for a line to be
+// appended to it in place (saving the copy WriteShard makes). The caller
+// must hand the grown buffer back with UnlockShard, on the same
+// goroutine, without writing to the Writer in between.
+func (w *Writer) LockShard(i int) []byte {
+	return w.shards[uint(i)%uint(len(w.shards))].begin(w.epoch.Load())
+}
+
+// UnlockShard stores b, the buffer LockShard returned with lines
+// appended, and unlocks the shard.
+func (w *Writer) UnlockShard(i int, b []byte) {
+	w.end(&w.shards[uint(i)%uint(len(w.shards))], b)
+}
+
+// begin locks s and returns its buffer, marked for epoch.
+func (s *shard) begin(epoch uint64) []byte {
 	s.mu.Lock()
 	if n := len(s.marks); n == 0 || s.marks[n-1].epoch != epoch {
 		s.marks = append(s.marks, mark{epoch, len(s.buf)})
 	}
-	s.buf = append(s.buf, p...)
-	full := len(s.buf) >= flushAt
+	return s.buf
+}
+
+// end stores s's grown buffer b and unlocks s, flushing if it is full.
+func (w *Writer) end(s *shard, b []byte) {
+	s.buf = b
+	full := len(b) >= flushAt
 	s.mu.Unlock()
 	if full {
 		// All buffers, not this one alone: a flush keeps the epochs in
 		// order.
 		w.Flush()
 	}
-	return len(p), nil
 }
 
 // segment is the lines of one epoch from one buffer.

@@ -16,7 +16,13 @@ import (
 
 // Lines written concurrently to many shards all come out, whole, and the
 // lines of each shard in the order written.
+// So do lines appended in place (LockShard, UnlockShard).
 func TestLinesComeOutWholeAndInShardOrder(t *testing.T) {
+	t.Run("WriteShard", func(t *testing.T) { testShardOrder(t, false) })
+	t.Run("LockShard", func(t *testing.T) { testShardOrder(t, true) })
+}
+
+func testShardOrder(t *testing.T, inPlace bool) {
 	var out testutil.Buffer
 	w := New(&out, 5*time.Millisecond)
 	const writers, lines = 8, 3000
@@ -26,6 +32,11 @@ func TestLinesComeOutWholeAndInShardOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := range lines {
+				if inPlace {
+					b := w.LockShard(g)
+					w.UnlockShard(g, fmt.Appendf(b, "{\"g\":%d,\"n\":%d}\n", g, n))
+					continue
+				}
 				fmt.Fprintf(shardWriter{w, g}, "{\"g\":%d,\"n\":%d}\n", g, n)
 			}
 		}()
