@@ -117,6 +117,7 @@ type timedConn struct {
 	first       bool         // no request read yet
 	remote      netip.Addr   // the peer's IP, read once
 	shard       int          // the access log shard of its lines
+	ids         idBlock      // its block of request ids (CounterIDs)
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -500,16 +500,22 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) *actor
 	a = append(a, ctype...)
 	r.ContentType = arenaString(a, at)
 
-	if tc, ok := ctx.Conn().(*timedConn); ok {
+	tc, _ := ctx.Conn().(*timedConn)
+	if tc != nil {
 		r.Remote = tc.remote // read once per connection
 	} else if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		r.Remote = ip.Unmap()
 	}
 
 	at = len(a)
-	if incoming != nil {
+	switch g, counter := ids.(*CounterIDs); {
+	case incoming != nil:
 		a = append(a, incoming...)
-	} else {
+	case counter && tc != nil:
+		// The connection's own block of ids: served by one goroutine at
+		// a time, it needs no sync.Pool round trip.
+		a = g.appendFrom(a, &tc.ids)
+	default:
 		a = ids.AppendID(a)
 	}
 	r.ID = arenaString(a, at)

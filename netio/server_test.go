@@ -350,6 +350,57 @@ func TestRequestIDKeptGeneratedAndEchoed(t *testing.T) {
 	}
 }
 
+// Each connection draws generated ids from a block of its own: ids of
+// many connections served at once (more ids each than a block holds) are
+// all distinct, share the server's prefix, and are what each response
+// echoes.
+func TestGeneratedIDsDistinctAcrossConnections(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/id", func(_ context.Context, req *Request) *Response { return Text(200, req.ID) })
+	}, nil)
+	const conns, each = 4, idBlockSize + 40
+	got := make([][]string, conns)
+	var wg sync.WaitGroup
+	for c := range conns {
+		conn := ts.dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			br := bufio.NewReader(conn)
+			for range each {
+				if _, err := fmt.Fprint(conn, "GET /id HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					t.Error(err)
+					return
+				}
+				var resp fasthttp.Response
+				if err := resp.Read(br); err != nil {
+					t.Error(err)
+					return
+				}
+				if id := string(resp.Header.Peek("X-Request-ID")); id != string(resp.Body()) {
+					t.Errorf("echoed %q, handler saw %q", id, resp.Body())
+				}
+				got[c] = append(got[c], string(resp.Body()))
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	prefix := got[0][0][:13]
+	for _, ids := range got {
+		for _, id := range ids {
+			if seen[id] || !strings.HasPrefix(id, prefix) || !validRequestID([]byte(id)) {
+				t.Fatalf("id %q repeated or malformed", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != conns*each {
+		t.Fatalf("%d distinct ids, want %d", len(seen), conns*each)
+	}
+}
+
 func TestBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {
