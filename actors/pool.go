@@ -320,12 +320,17 @@ func (j *Job) cancel(err error, stopped bool) {
 // the task to the pool. The sweeper holds none: it only answers a task
 // while the worker running it (and holding its reference) lets it.
 type task struct {
-	job      *Job
-	r        Runner
-	reply    chan result
-	deadline atomic.Int64  // offset from Pool.epoch, ns
-	word     atomic.Uint64 // generation<<8 | taskState
-	refs     atomic.Int32
+	job   *Job
+	r     Runner
+	reply chan result
+	// The caller sets deadline, word and refs with plain stores before
+	// anyone else can see the task (it comes out of the pool with no
+	// holder; a worker publishes it as its cur under its mu), saving three
+	// locked instructions per job; afterwards word and refs are only
+	// accessed atomically, and deadline only read.
+	deadline int64  // offset from Pool.epoch, ns
+	word     uint64 // generation<<8 | taskState
+	refs     int32
 	sh       *idleShard  // the stack its worker came from (counts it busy)
 	timer    *time.Timer // only while waiting in the queue
 
@@ -349,7 +354,7 @@ const (
 // settle moves a pending task of the given word to state st; it reports
 // whether this caller won the task.
 func (t *task) settle(word, st uint64) bool {
-	return word&0xff == taskPending && t.word.CompareAndSwap(word, word&^0xff|st)
+	return word&0xff == taskPending && atomic.CompareAndSwapUint64(&t.word, word, word&^0xff|st)
 }
 
 type result struct {
@@ -358,7 +363,7 @@ type result struct {
 }
 
 func (p *Pool) release(t *task) {
-	if t.refs.Add(-1) == 0 {
+	if atomic.AddInt32(&t.refs, -1) == 0 {
 		select {
 		case <-t.reply:
 		default:
@@ -389,9 +394,9 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	}
 	t := p.tasks.Get().(*task)
 	t.job, t.r = j, r
-	t.deadline.Store(int64(due))
-	t.word.Store((t.word.Load()>>8+1)<<8 | taskPending)
-	t.refs.Store(2) // caller, and the worker (or the queue) holding it
+	t.deadline = int64(due)
+	t.word = (t.word>>8+1)<<8 | taskPending
+	t.refs = 2 // caller, and the worker (or the queue) holding it
 	var res result
 	if w, s := p.popIdle(); w != nil {
 		if p.give(w, s, t) {
@@ -560,7 +565,7 @@ func (p *Pool) busyCount() int64 {
 // answer. Counting busy workers and queued jobs (not idle workers) leaves
 // no window in which a waiting job is seen by nobody.
 func (p *Pool) wait(t *task, due time.Duration) result {
-	word := t.word.Load()
+	word := atomic.LoadUint64(&t.word)
 	giveUp := func(st uint64, err error, stopped bool) result {
 		p.qmu.Lock()
 		i := slices.Index(p.queue[p.qhead:], t)
@@ -908,7 +913,7 @@ func (w *worker) expireIfDue(now time.Duration, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	t := w.cur
-	if t == nil || time.Duration(t.deadline.Load()) > now || !t.settle(t.word.Load(), taskExpired) {
+	if t == nil || time.Duration(t.deadline) > now || !t.settle(atomic.LoadUint64(&t.word), taskExpired) {
 		return
 	}
 	if errors.Is(err, ErrTimeout) {
@@ -1024,7 +1029,7 @@ func (w *worker) execute(t *task) *Failure {
 		p.spare()
 	}
 	j := t.job
-	word := t.word.Load()
+	word := atomic.LoadUint64(&t.word)
 	w.mu.Lock()
 	w.cur = t
 	w.mu.Unlock()
