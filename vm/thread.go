@@ -275,7 +275,9 @@ func (t *Thread) Release() {
 	clear(t.stack) // drop references the stack still holds
 	t.stack = t.stack[:0]
 	t.handlers = t.handlers[:0]
-	t.signal.Store(0)
+	if t.signal.Load() != 0 { // a store would be a locked instruction
+		t.signal.Store(0)
+	}
 	t.ctx = nil
 	t.In.threads.Put(t)
 }
