@@ -315,7 +315,8 @@ func (j *Job) cancel(err error, stopped bool) {
 // task carries one job through the queue to a worker, with its buffered
 // reply slot. Exactly one of the worker (its result), the sweeper (the
 // timeout) and the caller (withdrawing from the queue) wins the task's
-// state and fills or abandons the slot. Tasks are recycled: the caller
+// state and fills or abandons the slot (or, for a job answered on the
+// worker's coroutine, res). Tasks are recycled: the caller
 // and the worker each hold a reference, and the last to let go returns
 // the task to the pool. The sweeper holds none: it only answers a task
 // while the worker running it (and holding its reference) lets it.
@@ -325,9 +326,10 @@ type task struct {
 	reply chan result
 	// The caller sets deadline, word and refs with plain stores before
 	// anyone else can see the task (it comes out of the pool with no
-	// holder; a worker publishes it as its cur under its mu), saving three
-	// locked instructions per job; afterwards word and refs are only
-	// accessed atomically, and deadline only read.
+	// holder, and reaches a worker, the queue or the sweeper only through
+	// a lock, a channel or a coroutine switch), saving three locked
+	// instructions per job; afterwards word and refs are only accessed
+	// atomically, and deadline only read.
 	deadline int64  // offset from Pool.epoch, ns
 	word     uint64 // generation<<8 | taskState
 	refs     int32
@@ -418,11 +420,11 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 // still runs on a goroutine of the worker, as its job (the sweeper sees
 // it, stopping the worker cancels it, a panic fails the worker). If the
 // job is about to wait (Job.WillBlock), the coroutine returns to the
-// caller, which hands it to w's goroutine to finish; either way the
-// caller then takes the answer from t's reply slot, so a job that
-// blocks is waited for with its deadline as before. give reports
-// whether the job was answered on the coroutine, in t.res; if not, the
-// answer comes through t's reply slot.
+// caller, which hands it to w's goroutine to finish and then waits on
+// t's reply slot, so a job that blocks is waited for with its deadline
+// as before. give reports whether the job was answered on the
+// coroutine, in t.res; if not (it escaped, or the sweeper answered it
+// first), the answer comes through t's reply slot.
 func (p *Pool) give(w *worker, s *idleShard, t *task) bool {
 	t.sh = s
 	if p.opts.NoDirect {
