@@ -144,3 +144,53 @@ func TestPoolStopsWhileAJobWaitsAfterWillBlock(t *testing.T) {
 		t.Fatalf("%d workers left", n)
 	}
 }
+
+// Stopping the pool while a job runs (on the worker's coroutine, driven
+// by its caller, unless NoDirect) cancels the job and answers its caller,
+// and the worker ends at once: it does not go back to waiting idle for a
+// message that never comes.
+func TestPoolStopsWhileAJobRuns(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		sys := newTestSystem(t, nil)
+		p, err := sys.StartPool(PoolOptions{Name: "runstop", Min: 1, Max: 1, WorkerShutdown: 5 * time.Second, NoDirect: noDirect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The worker serves a job first, so that it is idle the way a
+		// busy server's workers are.
+		if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		running := make(chan struct{})
+		callerErr := make(chan error, 1)
+		go func() {
+			_, err := do(p, 10*time.Second, func(ctx context.Context) (any, error) {
+				close(running)
+				<-ctx.Done()
+				// The worker's goroutine, told to quit, looks for its
+				// worker among the idle ones meanwhile, and does not find
+				// it.
+				time.Sleep(50 * time.Millisecond)
+				return nil, ctx.Err()
+			})
+			callerErr <- err
+		}()
+		<-running
+		start := time.Now()
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Stop(stopCtx); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("stopping took %v: the worker did not end with its job", d)
+		}
+		if err := <-callerErr; !errors.Is(err, ErrPoolStopped) {
+			t.Fatalf("caller got %v", err)
+		}
+		if n := len(p.Supervisor().Children()); n != 0 {
+			t.Fatalf("%d workers left", n)
+		}
+	})
+}
