@@ -847,14 +847,13 @@ type worker struct {
 	// Whoever holds the worker off its stack drives it: the caller,
 	// then, if the job escapes or fails, the worker's goroutine (the
 	// channel message orders the two).
-	coNext    func() (struct{}, bool)
-	coStop    func()
-	coYield   func(struct{}) bool
-	coTask    *task    // the job to run next
-	coRunning *task    // the job running on the coroutine
-	coFail    *Failure // the failure of the job run last
-	escaped   bool     // the job moved to the worker's goroutine
-	escapeFn  func()
+	coNext   func() (struct{}, bool)
+	coStop   func()
+	coYield  func(struct{}) bool
+	coTask   *task    // the job to run next, or running
+	coFail   *Failure // the failure of the job run last
+	escaped  bool     // the job moved to the worker's goroutine
+	escapeFn func()
 }
 
 func (w *worker) Start(c *Context) error {
@@ -881,8 +880,8 @@ func (w *worker) Start(c *Context) error {
 	w.escapeFn = func() {
 		w.p.moved.Add(1)
 		w.escaped = true
-		w.coRunning.direct = false // answered through reply from now on
-		w.coYield(struct{}{})      // back to the caller; on from the worker
+		w.coTask.direct = false // answered through reply from now on
+		w.coYield(struct{}{})   // back to the caller; on from the worker
 	}
 	c.Send(c.Self(), pull{})
 	return nil
@@ -892,10 +891,8 @@ func (w *worker) Start(c *Context) error {
 func (w *worker) coroutine(yield func(struct{}) bool) {
 	w.coYield = yield
 	for {
-		t := w.coTask
-		w.coTask, w.coRunning = nil, t
-		w.coFail = w.execute(t)
-		w.coRunning = nil
+		w.coFail = w.execute(w.coTask)
+		w.coTask = nil
 		if !yield(struct{}{}) {
 			return
 		}
