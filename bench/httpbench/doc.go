@@ -9,8 +9,9 @@
 // two above, so within 1.6 %), merged at the end: the generator does not
 // allocate per request. A Load keeps its connections and counts across
 // runs, so that `tova bench http` can have its targets (each its own
-// process, all started at once) take 1 s turns under the same load: drift
-// of a shared machine then hits every target alike, and each ratio is
+// process, all started at once) take 1 s turns under the same load, in
+// reverse order every other turn: drift of a shared machine then hits
+// every target alike, and each ratio is
 // total requests over total measured time. It also reads each target
 // process's CPU time around its turns (ProcessCPU, Linux): server CPU per
 // request is steadier than throughput on such a machine, because the

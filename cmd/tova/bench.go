@@ -81,8 +81,8 @@ costs without the actor hand-off; tova serve never runs so), through
 netio and the actor pool with a Go handler, and ` + "`tova serve`" + ` of the
 hello-JSON program (or of app.tova). After a warm-up of each, the targets take turns
 under the same load (N keep-alive connections) for --turn at a time until
-each has been measured for --duration, so that drift of a shared machine
-hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
+each has been measured for --duration, in reverse order every other turn,
+so that drift of a shared machine hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
 (total requests over total time), and the spread of the per-turn ratios.
 On Linux it also shows the CPU time each server process used per request
 (user and system, from /proc): on a machine whose speed drifts, the most
@@ -151,9 +151,10 @@ stable measure of a server's own cost.`,
 			ratios := make([][]float64, len(targets)) // per turn, to the bare handler's
 			cpu := make([]time.Duration, len(targets))
 			cpuKnown := true
-			for range turns {
+			for k := range turns {
 				rps := make([]float64, len(loads))
-				for i, l := range loads {
+				for _, i := range turnOrder(k, len(loads)) {
+					l := loads[i]
 					before, err1 := httpbench.ProcessCPU(pids[i])
 					if rps[i], err = l.Run(ctx, 0, turn); err != nil {
 						return err
@@ -312,4 +313,18 @@ func netioCmd() *cobra.Command {
 	}
 	c.Flags().BoolVar(&inline, "inline", false, "run the handler on the connection's goroutine, without the actor pool")
 	return c
+}
+
+// turnOrder is the order in which n targets are measured in a turn:
+// forwards in even turns, backwards in odd ones, so that a machine whose
+// speed drifts steadily favours no target over the bare handler.
+func turnOrder(turn, n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if turn%2 == 1 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
 }
