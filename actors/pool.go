@@ -338,11 +338,10 @@ type task struct {
 
 	// A job its caller runs on the worker's coroutine is answered here,
 	// not through reply, while it stays there (direct): the caller reads
-	// res once the coroutine has switched back, if answered says the
-	// worker won the task (the sweeper answers through reply).
-	direct   bool
-	answered bool
-	res      result
+	// res once the coroutine has switched back, if the worker won the
+	// task (the sweeper answers through reply).
+	direct bool
+	res    result
 }
 
 // task states
@@ -371,7 +370,7 @@ func (p *Pool) release(t *task) {
 		default:
 		}
 		t.job, t.r, t.sh = nil, nil, nil
-		t.direct, t.answered, t.res = false, false, result{}
+		t.direct, t.res = false, result{}
 		p.tasks.Put(t)
 	}
 }
@@ -401,11 +400,7 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 	t.refs = 2 // caller, and the worker (or the queue) holding it
 	var res result
 	if w, s := p.popIdle(); w != nil {
-		if p.give(w, s, t) {
-			res = t.res
-		} else {
-			res = <-t.reply
-		}
+		res = p.give(w, s, t)
 	} else {
 		res = p.wait(t, due)
 	}
@@ -422,15 +417,15 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 // job is about to wait (Job.WillBlock), the coroutine returns to the
 // caller, which hands it to w's goroutine to finish and then waits on
 // t's reply slot, so a job that blocks is waited for with its deadline
-// as before. give reports whether the job was answered on the
-// coroutine, in t.res; if not (it escaped, or the sweeper answered it
-// first), the answer comes through t's reply slot.
-func (p *Pool) give(w *worker, s *idleShard, t *task) bool {
+// as before. give returns the job's answer: from t.res if the worker
+// answered it on the coroutine, else (it escaped, the sweeper answered
+// it first, or NoDirect) from t's reply slot.
+func (p *Pool) give(w *worker, s *idleShard, t *task) result {
 	t.sh = s
 	if p.opts.NoDirect {
 		// The send never blocks (an idle worker's channel has room).
 		w.in <- t
-		return false
+		return <-t.reply
 	}
 	w.coTask, w.escaped = t, false // the coroutine sets coFail
 	t.job.escape = w.escapeFn
@@ -439,13 +434,16 @@ func (p *Pool) give(w *worker, s *idleShard, t *task) bool {
 	switch {
 	case w.escaped:
 		w.in <- resumeMsg // w's goroutine finishes the job
-		return false
+		return <-t.reply
 	case w.coFail != nil:
 		w.in <- failMsg // w's goroutine reports the failure, and ends
 	default:
 		p.idleAgain(w, s)
 	}
-	return t.answered
+	if atomic.LoadUint64(&t.word)&0xff == taskAnswered {
+		return t.res // the worker won the task, on the coroutine
+	}
+	return <-t.reply
 }
 
 // idleAgain puts w, which a caller ran a job on, back on stack s, where
@@ -589,10 +587,7 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 	if w, s := p.popIdle(); w != nil {
 		// A worker became idle (or was started) since Do looked.
 		p.qmu.Unlock()
-		if p.give(w, s, t) {
-			return t.res
-		}
-		return <-t.reply
+		return p.give(w, s, t)
 	}
 	q := len(p.queue) - p.qhead
 	if p.opts.MaxQueue > 0 && q >= p.opts.MaxQueue && p.live.Load() >= int64(p.opts.Max) {
@@ -1049,7 +1044,7 @@ func (w *worker) execute(t *task) *Failure {
 	}
 	if t.settle(word, taskAnswered) {
 		if t.direct {
-			t.res, t.answered = res, true
+			t.res = res
 		} else {
 			t.reply <- res
 		}
