@@ -82,8 +82,9 @@ netio and the actor pool with a Go handler, and ` + "`tova serve`" + ` of the
 hello-JSON program (or of app.tova). After a warm-up of each, the targets take turns
 under the same load (N keep-alive connections) for --turn at a time until
 each has been measured for --duration, in reverse order every other turn,
-so that drift of a shared machine hits them alike. Prints req/s, p50, p99 and the ratio to the bare handler
-(total requests over total time), and the spread of the per-turn ratios.
+so that drift of a shared machine hits them alike. Prints req/s, p50, p99
+and the ratio to the bare handler (total requests over total time), and
+the spread of the per-turn ratios.
 On Linux it also shows the CPU time each server process used per request
 (user and system, from /proc): on a machine whose speed drifts, the most
 stable measure of a server's own cost.`,
