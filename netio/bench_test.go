@@ -81,12 +81,12 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var ex exchange
-			copyRequest(ctx, &ex, ids)
+			copyRequest(ctx, nil, &ex, ids)
 		}
 	})
 	b.Run("ParseHeaders", func(b *testing.B) {
 		var ex exchange
-		copyRequest(ctx, &ex, ids)
+		copyRequest(ctx, nil, &ex, ids)
 		b.ReportAllocs()
 		for b.Loop() {
 			ex.req.parsedH = false

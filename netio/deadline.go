@@ -118,6 +118,7 @@ type timedConn struct {
 	remote      netip.Addr   // the peer's IP, read once
 	shard       int          // the access log shard of its lines
 	ids         idBlock      // its block of request ids (CounterIDs)
+	ex          *exchange    // kept for its next request (putExchange)
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -115,6 +115,13 @@ type Request struct {
 	Route  string
 	Params Params
 
+	// Local is the handler's own: state it keeps for the next request
+	// copied into this Request value. The front end recycles a Request
+	// (per connection) with Local as the handler left it; a Request whose
+	// handler failed or ran past its deadline is not recycled. Clone
+	// leaves it out.
+	Local any
+
 	rawHeaders []byte  // the header block as received, parsed on first use
 	headers    Headers // lower-case names, in arrival order
 	parsedH    bool
@@ -127,6 +134,7 @@ type Request struct {
 func (r *Request) Clone() *Request {
 	c := *r
 	c.Params = slices.Clone(r.Params)
+	c.Local = nil
 	return &c
 }
 
@@ -232,17 +240,35 @@ type exchange struct {
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
-func getExchange() *exchange { return exchanges.Get().(*exchange) }
+// getExchange returns the exchange tc keeps (see putExchange), or one
+// from the pool.
+func getExchange(tc *timedConn) *exchange {
+	if tc != nil && tc.ex != nil {
+		ex := tc.ex
+		tc.ex = nil
+		return ex
+	}
+	return exchanges.Get().(*exchange)
+}
 
-// putExchange recycles ex. Only an exchange no worker can still touch
-// may be recycled: one whose Pool.Do returned the handler's answer, or
-// that never reached the pool.
-func putExchange(ex *exchange) {
+// putExchange recycles ex, keeping its access line buffer and its
+// handler's Request.Local. Only an exchange no worker can still touch may
+// be recycled: one whose Pool.Do returned the handler's answer, or that
+// never reached the pool. A connection keeps one for its next request
+// (only its serving goroutine touches it, and the exchange's memory stays
+// with that goroutine); others go back to the pool.
+func putExchange(tc *timedConn, ex *exchange) {
 	line := ex.line[:0]
 	if cap(line) > 1024 {
 		line = nil // a long path's: not kept
 	}
+	local := ex.req.Local
 	*ex = exchange{line: line}
+	ex.req.Local = local
+	if tc != nil && tc.ex == nil {
+		tc.ex = ex
+		return
+	}
 	exchanges.Put(ex)
 }
 
@@ -431,7 +457,7 @@ func requestMemory(size int) (*actors.Job, []byte) {
 // the body live in one arena sized up front (allocated with the context,
 // if the request is small); headers are split into fields only if the
 // handler asks.
-func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) *actors.Job {
+func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator) *actors.Job {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
@@ -500,7 +526,6 @@ func copyRequest(ctx *fasthttp.RequestCtx, ex *exchange, ids IDGenerator) *actor
 	a = append(a, ctype...)
 	r.ContentType = arenaString(a, at)
 
-	tc, _ := ctx.Conn().(*timedConn)
 	if tc != nil {
 		r.Remote = tc.remote // read once per connection
 	} else if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {

@@ -256,12 +256,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // handle is the fasthttp handler: copy, route, hand off, wait, write, log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := s.now()
-	ex := getExchange()
-	job := copyRequest(ctx, ex, s.ids)
+	tc, _ := ctx.Conn().(*timedConn)
+	ex := getExchange(tc)
+	job := copyRequest(ctx, tc, ex, s.ids)
 	status, failure := s.dispatch(ctx, ex, job, start)
-	ex.line = s.access(ex.line, connShard(ctx), &ex.req, status, start, failure)
+	ex.line = s.access(ex.line, connShard(tc), &ex.req, status, start, failure)
 	if failure == nil {
-		putExchange(ex)
+		putExchange(tc, ex)
 	}
 }
 
@@ -396,7 +397,8 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, status, code, id)
 	ctx.SetConnectionClose()
 	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
-	s.access(nil, connShard(ctx), &req, status, start, err)
+	tc, _ := ctx.Conn().(*timedConn)
+	s.access(nil, connShard(tc), &req, status, start, err)
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
@@ -445,9 +447,10 @@ type ShardLocker interface {
 	UnlockShard(shard int, b []byte)
 }
 
-// connShard is the access log shard of ctx's connection.
-func connShard(ctx *fasthttp.RequestCtx) int {
-	if tc, ok := ctx.Conn().(*timedConn); ok {
+// connShard is the access log shard of a connection (tc nil: not a
+// timedConn).
+func connShard(tc *timedConn) int {
+	if tc != nil {
 		return tc.shard
 	}
 	return 0

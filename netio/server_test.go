@@ -726,3 +726,63 @@ func TestNoServerHeader(t *testing.T) {
 		t.Fatalf("Server header %q", v)
 	}
 }
+
+// A connection's Request comes back to its next request with Local as
+// the handler left it; a failed request's Request is not recycled, and
+// another connection starts afresh.
+func TestRequestLocalStaysWithItsConnection(t *testing.T) {
+	t.Parallel()
+	clones := make(chan *Request, 1)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/count", func(_ context.Context, req *Request) *Response {
+			n, _ := req.Local.(*int)
+			if n == nil {
+				n = new(int)
+			}
+			*n++
+			req.Local = n
+			if req.QueryValue("clone") != "" {
+				clones <- req.Clone()
+			}
+			return Text(200, fmt.Sprint(*n))
+		})
+		_ = r.Handle("GET", "/fail", func(_ context.Context, req *Request) *Response {
+			panic("handler failed")
+		})
+	}, nil)
+	get := func(c net.Conn, br *bufio.Reader, path string) (int, string) {
+		t.Helper()
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	c1, c2 := ts.dial(), ts.dial()
+	b1, b2 := bufio.NewReader(c1), bufio.NewReader(c2)
+	for want := 1; want <= 3; want++ {
+		if _, body := get(c1, b1, "/count"); body != fmt.Sprint(want) {
+			t.Fatalf("request %d on one connection saw count %s", want, body)
+		}
+	}
+	if _, body := get(c2, b2, "/count"); body != "1" {
+		t.Fatalf("a second connection saw count %s, want 1", body)
+	}
+	if status, _ := get(c1, b1, "/fail"); status != 500 {
+		t.Fatalf("/fail -> %d", status)
+	}
+	if _, body := get(c1, b1, "/count?clone=1"); body != "1" {
+		t.Fatalf("after a failed request, count %s, want 1 (a fresh Request)", body)
+	}
+	if c := <-clones; c.Local != nil {
+		t.Fatalf("Clone kept Local %v", c.Local)
+	}
+	if _, body := get(c1, b1, "/count"); body != "2" {
+		t.Fatalf("count %s, want 2", body)
+	}
+}

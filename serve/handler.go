@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"tova/bytecode"
@@ -100,16 +99,28 @@ type exchange struct {
 	bufUsed  bool
 	exposed  bool // res (or the exchange) was handed to Tova code
 	buf      [96]byte
+	home     *netio.Request // where Release puts the block back
 }
 
-// exchanges recycles the blocks of requests whose res no Tova code saw.
-var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+// takeExchange returns a block for req: the one the connection's
+// previous request left in req.Local (see Release), else a new one.
+func takeExchange(req *netio.Request) *exchange {
+	if x, ok := req.Local.(*exchange); ok {
+		req.Local = nil
+		return x
+	}
+	return new(exchange)
+}
 
 // Release implements netio.Releaser: the front end has copied the
-// response out of the block.
+// response out of the block. The block is recycled only if no Tova code
+// saw it; it goes back into the Request it served, which the front end
+// recycles for the connection's next request: a block that stays with
+// its connection stays in the cache of the CPU serving it.
 func (x *exchange) Release() {
+	home := x.home
 	*x = exchange{}
-	exchanges.Put(x)
+	home.Local = x
 }
 
 // resValue returns res for Tova code; the block is then never recycled.
@@ -188,7 +199,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Leave()
 			th.Release()
 		}()
-		x := exchanges.Get().(*exchange)
+		x := takeExchange(req)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards = s, th, req, req.ID, mws, fn, guards
 		x.resObj.status = 200
 		x.res = &x.resObj
@@ -206,6 +217,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		x.th = nil
 		if !x.exposed && resp == &x.resp && resp.AfterWrite == nil && resp.Failure == nil {
 			resp.Release = x
+			x.home = req
 		}
 		return resp
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -596,5 +598,50 @@ server {
 	}
 	if r := do(t, "GET", u+"/kept", ""); r.body != "[201]" {
 		t.Fatalf("kept res changed: %s", r.body)
+	}
+}
+
+// A connection's requests reuse their blocks (see exchange.Release):
+// whatever one response set must not show in the next one on the same
+// connection. Every response of responsesApp, served in turn on one
+// connection, must equal the same response served on a fresh one.
+func TestResponsesOnOneConnectionAsOnFreshOnes(t *testing.T) {
+	app := startApp(t, responsesApp)
+	u := app.urls[""]
+	paths := []string{"/created", "/plain", "/empty", "/go", "/page", "/txt", "/hdr",
+		"/cookie", "/res", "/resjson", "/ok", "/none", "/nil", "/rec"}
+	var dials atomic.Int32
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	get := func(c *http.Client, path string) string {
+		t.Helper()
+		resp, err := c.Get(u + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		resp.Header.Del("Date")
+		resp.Header.Del("X-Request-Id")
+		return fmt.Sprintf("%d %v %q", resp.StatusCode, resp.Header, b)
+	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	fresh := &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{DisableKeepAlives: true}}
+	want := map[string]string{}
+	for _, p := range paths {
+		want[p] = get(fresh, p)
+	}
+	one := &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{DialContext: dial, MaxConnsPerHost: 1}}
+	order := append(slices.Clone(paths), paths...)
+	slices.Reverse(order[len(paths):])
+	for _, p := range order {
+		if got := get(one, p); got != want[p] {
+			t.Errorf("GET %s on a used connection:\n got %s\nwant %s", p, got, want[p])
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
 	}
 }
