@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/internal/jsonstr"
+	"tova/internal/logbuf"
 )
 
 // accessLog writes access lines straight to a writer, in the format a
@@ -22,8 +23,8 @@ import (
 // request's exchange keeps.
 type accessLog struct {
 	w      io.Writer
-	sw     ShardWriter // w, if it is one
-	sl     ShardLocker // w, if it is one
+	sw     ShardWriter    // w, if it is one
+	lw     *logbuf.Writer // w, if it is one
 	level  zerolog.Level
 	prefix [zerolog.ErrorLevel + 1][]byte // by level: `{"level":"…"[,"server":"…"],`
 	stamp  atomic.Pointer[timeStamp]
@@ -37,7 +38,7 @@ type timeStamp struct {
 func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 	a := &accessLog{w: w, level: level}
 	a.sw, _ = w.(ShardWriter)
-	a.sl, _ = w.(ShardLocker)
+	a.lw, _ = w.(*logbuf.Writer)
 	for _, l := range []zerolog.Level{zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel} {
 		b := append([]byte(`{"level":"`), l.String()...)
 		b = append(b, '"', ',')
@@ -65,7 +66,7 @@ func accessLevel(status int) zerolog.Level {
 
 // write writes req's line, encoded in buf (the request exchange's, kept
 // from request to request); it returns buf, maybe grown.
-func (a *accessLog) write(buf []byte, shard int, req *Request, status int, start time.Time) []byte {
+func (a *accessLog) write(buf []byte, tc *timedConn, req *Request, status int, start time.Time) []byte {
 	level := accessLevel(status)
 	if level < a.level {
 		return buf
@@ -73,14 +74,15 @@ func (a *accessLog) write(buf []byte, shard int, req *Request, status int, start
 	// One monotonic clock read: the wall time follows from start's.
 	d := time.Since(start)
 	now := start.Add(d)
-	if a.sl != nil {
-		// Encoded straight into the shard's buffer, under its lock.
-		a.sl.UnlockShard(shard, a.encode(a.sl.LockShard(shard), level, req, status, d, now))
+	if a.lw != nil && tc != nil {
+		// Encoded straight into the buffer of the CPU it runs on, kept
+		// in order with the connection's other lines.
+		a.lw.Unlock(&tc.logSeq, a.encode(a.lw.Lock(&tc.logSeq), level, req, status, d, now))
 		return buf
 	}
 	b := a.encode(buf[:0], level, req, status, d, now)
 	if a.sw != nil {
-		_, _ = a.sw.WriteShard(shard, b)
+		_, _ = a.sw.WriteShard(connShard(tc), b)
 	} else {
 		_, _ = a.w.Write(b)
 	}

@@ -1,10 +1,13 @@
 package netio
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"tova/actors"
 	"tova/internal/logbuf"
+	"tova/internal/testutil"
 )
 
 // The direct access line is byte for byte what zerolog writes for the
@@ -38,13 +42,13 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.access(nil, 0, &c.req, c.status, start, nil)
+		srv.access(nil, nil, &c.req, c.status, start, nil)
 		srv.acc = newAccessLog(&direct, log.GetLevel(), c.server)
-		srv.access(nil, 0, &c.req, c.status, start, nil)
-		// encoded in place in a log buffer's shard
+		srv.access(nil, nil, &c.req, c.status, start, nil)
+		// encoded in place in a connection's line buffer
 		lb := logbuf.New(&inPlace, time.Hour)
 		srv.acc = newAccessLog(lb, log.GetLevel(), c.server)
-		srv.access(nil, 3, &c.req, c.status, start, nil)
+		srv.access(nil, &timedConn{}, &c.req, c.status, start, nil)
 		lb.Close()
 
 		want := times.ReplaceAllString(viaZerolog.String(), `"time":"T"`)
@@ -139,5 +143,67 @@ func TestAccessLinesOfAConnectionShareAShard(t *testing.T) {
 	}
 	if connShards[0] == connShards[1] || connShards[1] == connShards[2] {
 		t.Fatalf("connections share shards: %v", connShards)
+	}
+}
+
+// Through a logbuf.Writer, each connection's access lines go into a line
+// buffer of its own: with connections served at once on every CPU and
+// flushes between their requests, every line comes out, whole, and each
+// connection's lines in the order of its requests.
+func TestAccessLinesOfAConnectionInOrder(t *testing.T) {
+	t.Parallel()
+	var out testutil.Buffer
+	lw := logbuf.New(&out, time.Millisecond)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, func(c *Config) { c.AccessLog = lw })
+	const conns, reqs = 6, 300
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for c := range conns {
+		conn := ts.dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			br := bufio.NewReader(conn)
+			for n := range reqs {
+				fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: c%d-%d\r\n\r\n", c, n)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	lw.Close()
+	next := make([]int, conns)
+	for _, l := range out.Lines("{") {
+		var line struct {
+			ID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("torn line %q: %v", l, err)
+		}
+		var c, n int
+		if _, err := fmt.Sscanf(line.ID, "c%d-%d", &c, &n); err != nil {
+			t.Fatalf("id %q", line.ID)
+		}
+		if n != next[c] {
+			t.Fatalf("connection %d: request %d's line after request %d's", c, n, next[c]-1)
+		}
+		next[c]++
+	}
+	for c, n := range next {
+		if n != reqs {
+			t.Fatalf("connection %d: %d of %d lines", c, n, reqs)
+		}
 	}
 }

@@ -129,7 +129,7 @@ func BenchmarkStages(b *testing.B) {
 			var line []byte
 			b.ReportAllocs()
 			for b.Loop() {
-				line = s.access(line, 0, req, 200, start, nil)
+				line = s.access(line, nil, req, 200, start, nil)
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"tova/internal/logbuf"
 )
 
 // Connection timeouts are kept by the connections themselves, not by
@@ -119,6 +121,7 @@ type timedConn struct {
 	shard       int          // the access log shard of its lines
 	ids         idBlock      // its block of request ids (CounterIDs)
 	ex          *exchange    // kept for its next request (putExchange)
+	logSeq      logbuf.Seq   // keeps its access lines in order (logbuf.Writer)
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

@@ -94,10 +94,12 @@
 // incoming X-Request-ID in the raw header block, takes the peer's IP that its connection read once,
 // reads the clock once (monotonic, against the coarse clock's anchor),
 // writes the access line straight to its writer when Config.AccessLog is
-// set (zerolog's format, the time formatted once a second; a ShardWriter
-// gets the connection's shard, so that CPUs writing lines for different
-// connections do not contend, and a ShardLocker has the line encoded in
-// its buffer in place), and sets X-Request-ID without re-normalising the
+// set (zerolog's format, the time formatted once a second; a
+// logbuf.Writer has the line encoded in place in the buffer of the CPU
+// that serves the request, kept in order with the connection's other
+// lines, and a ShardWriter gets the connection's shard, so that CPUs
+// writing lines for different connections do not contend), and sets
+// X-Request-ID without re-normalising the
 // name. Request ids come from per-connection blocks of one counter, so
 // CPUs do not contend for it. Over an in-memory listener on
 // the 2-vCPU machine (bench/httpbench, medians of eight interleaved runs

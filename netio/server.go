@@ -39,8 +39,11 @@ type Config struct {
 	// instead of Logger, written directly in the format Logger (with a
 	// Timestamp) would give them, at Logger's level, and much cheaper.
 	// Lines of failed handlers still go through Logger (they carry the
-	// error and its stack). An AccessLog that is a ShardWriter gets each
-	// connection's lines with the connection's shard number.
+	// error and its stack). An AccessLog that is a *logbuf.Writer gets
+	// each line encoded in place in its buffer of the serving CPU (in
+	// order with the connection's other lines); one that is a
+	// ShardWriter gets each connection's lines with the connection's
+	// shard number.
 	AccessLog io.Writer
 	// RequestTimeout bounds a handler (default 30 s). Past it the request
 	// is answered 503 TIMEOUT and the handler's context is cancelled.
@@ -260,7 +263,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ex := getExchange(tc)
 	job := copyRequest(ctx, tc, ex, s.ids)
 	status, failure := s.dispatch(ctx, ex, job, start)
-	ex.line = s.access(ex.line, connShard(tc), &ex.req, status, start, failure)
+	ex.line = s.access(ex.line, tc, &ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(tc, ex)
 	}
@@ -398,15 +401,15 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetConnectionClose()
 	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
 	tc, _ := ctx.Conn().(*timedConn)
-	s.access(nil, connShard(tc), &req, status, start, err)
+	s.access(nil, tc, &req, status, start, err)
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
 // error for 5xx (with the failure and, for a panic, its stack). A direct
 // access line is encoded in buf; access returns buf, maybe grown.
-func (s *Server) access(buf []byte, shard int, req *Request, status int, start time.Time, err error) []byte {
+func (s *Server) access(buf []byte, tc *timedConn, req *Request, status int, start time.Time, err error) []byte {
 	if s.acc != nil && err == nil {
-		return s.acc.write(buf, shard, req, status, start)
+		return s.acc.write(buf, tc, req, status, start)
 	}
 	e := s.log.WithLevel(accessLevel(status))
 	if e == nil {
@@ -436,15 +439,6 @@ func (s *Server) access(buf []byte, shard int, req *Request, status int, start t
 // shard.
 type ShardWriter interface {
 	WriteShard(shard int, p []byte) (int, error)
-}
-
-// ShardLocker is a ShardWriter whose lines can be encoded in place:
-// LockShard locks a shard and returns its buffer, UnlockShard takes the
-// buffer back with the line appended (see internal/logbuf).
-type ShardLocker interface {
-	ShardWriter
-	LockShard(shard int) []byte
-	UnlockShard(shard int, b []byte)
 }
 
 // connShard is the access log shard of a connection (tc nil: not a

@@ -1,10 +1,9 @@
 // Package logbuf batches log lines. A busy server writes one access line
 // per request, and a write system call per line would cost more than
 // serving the request; one buffer behind one mutex would make every CPU
-// contend for it. Lines go into one of several buffers instead (a
-// connection's lines always into the same one, so they stay in order),
-// and the buffers are written out every interval, when one fills up, and
-// on Flush and Close. Nothing is dropped.
+// contend for it. Lines go into one of several buffers instead, and the
+// buffers are written out every interval, when one fills up, and on
+// Flush and Close. Nothing is dropped.
 //
 // Lines written without a shard (Write: a server's own records, such as
 // "server stopped" or a failed request's error) keep their place among
@@ -13,6 +12,16 @@
 // order. So the access lines of requests answered before a server
 // stopped come out before its "server stopped", whichever buffers they
 // were in.
+//
+// Access lines go into the buffer of the CPU that encodes them (Lock),
+// in place: its lock and its last bytes are then in that CPU's cache,
+// where a buffer shared with other CPUs would have to be fetched from
+// theirs for every line, which costs as much as encoding the line. The
+// goroutine serving a connection moves between CPUs, so its lines land
+// in different buffers; they still come out in order, through epochs:
+// a writer whose line goes to another buffer than its last line did
+// makes sure the new line's epoch is later (see Lock), and a flush only
+// takes the lines of the epochs before it began (see Flush).
 package logbuf
 
 import (
@@ -22,6 +31,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // procPin
 )
 
 // flushAt is the size at which a buffer is written out at once.
@@ -99,18 +109,62 @@ func (w *Writer) append(s *shard, epoch uint64, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// LockShard locks shard i and returns its buffer, for a line to be
-// appended to it in place (saving the copy WriteShard makes). The caller
-// must hand the grown buffer back with UnlockShard, on the same
-// goroutine, without writing to the Writer in between.
-func (w *Writer) LockShard(i int) []byte {
-	return w.shards[uint(i)%uint(len(w.shards))].begin(w.epoch.Load())
+// A Seq keeps one writer's lines in order (a connection's), whichever
+// CPU's buffer each goes to: the writer passes the same Seq to each Lock.
+// The zero Seq is ready to use.
+type Seq struct {
+	shard int    // the buffer of the last line, plus 1 (0: none yet)
+	epoch uint64 // the epoch of the last line
 }
 
-// UnlockShard stores b, the buffer LockShard returned with lines
-// appended, and unlocks the shard.
-func (w *Writer) UnlockShard(i int, b []byte) {
-	w.end(&w.shards[uint(i)%uint(len(w.shards))], b)
+// Lock locks the buffer of the CPU the caller runs on and returns it,
+// for a line of the writer whose Seq is q to be appended in place. The
+// caller must hand the grown buffer back with Unlock(q, …), on the same
+// goroutine, without writing to the Writer in between.
+func (w *Writer) Lock(q *Seq) []byte {
+	i := cpu() % len(w.shards)
+	e := w.epoch.Load()
+	if q.shard != i+1 && q.shard != 0 && q.epoch == e {
+		// The last line is in another buffer, maybe still there, and of
+		// this epoch: a flush might take this buffer's lines of the
+		// epoch and leave the other's. A new epoch puts this line after
+		// that one.
+		e = w.epoch.Add(1)
+	}
+	q.shard, q.epoch = i+1, e
+	return w.shards[i].begin(e)
+}
+
+// Unlock stores b, the buffer Lock(q) returned with a line appended, and
+// unlocks the buffer.
+func (w *Writer) Unlock(q *Seq, b []byte) {
+	w.end(&w.shards[q.shard-1], b)
+}
+
+// cpu returns the index of the CPU (the P) the caller runs on.
+var cpu = func() int {
+	i := procPin()
+	procUnpin()
+	return i
+}
+
+// procPin pins the goroutine to its P and returns the P's index: which
+// CPU's buffer to use. The index is only a hint (the goroutine may move
+// before it locks the buffer, which is then shared for that line); the
+// runtime keeps procPin for linkname (go.dev/issue/67401).
+//
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// segEnd is where the lines of marks[i] end in buf.
+func segEnd(marks []mark, buf []byte, i int) int {
+	if i+1 < len(marks) {
+		return marks[i+1].at
+	}
+	return len(buf)
 }
 
 // begin locks s and returns its buffer, marked for epoch.
@@ -141,32 +195,49 @@ type segment struct {
 	b     []byte
 }
 
-// Flush writes out everything buffered, in epoch order.
+// Flush writes out everything buffered, in epoch order: the lines of
+// every epoch before the one it starts. A line of an earlier epoch that
+// is appended after the flush took its buffer (its writer read the epoch
+// just before the flush started) goes out with the next flush; every
+// line that must follow it has a later epoch (its writer read the epoch
+// after that line was appended), so it waits for the next flush too.
 func (w *Writer) Flush() {
 	w.outMu.Lock()
 	defer w.outMu.Unlock()
+	until := w.epoch.Add(1)
 	var segs []segment
 	take := func(s *shard, own bool) {
 		s.mu.Lock()
+		later := false // lines of epochs from until on, to keep
 		for i, m := range s.marks {
-			end := len(s.buf)
-			if i+1 < len(s.marks) {
-				end = s.marks[i+1].at
+			if m.epoch >= until {
+				later = true
+				continue
 			}
-			segs = append(segs, segment{m.epoch, own, s.buf[m.at:end]})
+			segs = append(segs, segment{m.epoch, own, s.buf[m.at:segEnd(s.marks, s.buf, i)]})
 		}
 		// The bytes are taken until this flush has written them: the
 		// shard goes on in the buffer the previous flush wrote out
 		// (flushes take turns under outMu). A burst's buffer is not
 		// kept.
-		if len(s.buf) > 0 {
-			taken := s.buf
-			s.buf, s.spare = s.spare[:0], taken
-			if cap(taken) > 4*flushAt {
-				s.spare = nil
-			}
+		taken, marks := s.buf, s.marks
+		s.buf, s.marks = s.spare[:0], nil
+		s.spare = taken
+		if cap(taken) > 4*flushAt {
+			s.spare = nil
 		}
-		s.marks = s.marks[:0]
+		if later {
+			// Rare: lines of epochs the flush began after, in a buffer
+			// it takes. They move to the new buffer.
+			for i, m := range marks {
+				if m.epoch >= until {
+					s.marks = append(s.marks, mark{m.epoch, len(s.buf)})
+					s.buf = append(s.buf, taken[m.at:segEnd(marks, taken, i)]...)
+				}
+			}
+		} else {
+			s.marks = marks[:0]
+		}
 		s.mu.Unlock()
 	}
 	take(&w.own, true)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -16,28 +17,39 @@ import (
 
 // Lines written concurrently to many shards all come out, whole, and the
 // lines of each shard in the order written.
-// So do lines appended in place (LockShard, UnlockShard).
 func TestLinesComeOutWholeAndInShardOrder(t *testing.T) {
-	t.Run("WriteShard", func(t *testing.T) { testShardOrder(t, false) })
-	t.Run("LockShard", func(t *testing.T) { testShardOrder(t, true) })
+	testOrder(t, func(w *Writer, g int) func([]byte) {
+		return func(line []byte) { _, _ = w.WriteShard(g, line) }
+	})
 }
 
-func testShardOrder(t *testing.T, inPlace bool) {
+// So do lines appended in place to the buffer of the CPU each writer
+// runs on, with a Seq per writer, while flushes take them every
+// millisecond; here the writers change CPU at random, for every line.
+func TestSeqLinesComeOutInOrderAcrossCPUs(t *testing.T) {
+	defer func(f func() int) { cpu = f }(cpu)
+	cpu = func() int { return rand.IntN(64) }
+	testOrder(t, func(w *Writer, g int) func([]byte) {
+		var q Seq
+		return func(line []byte) { w.Unlock(&q, append(w.Lock(&q), line...)) }
+	})
+}
+
+func testOrder(t *testing.T, writer func(w *Writer, g int) func([]byte)) {
 	var out testutil.Buffer
-	w := New(&out, 5*time.Millisecond)
+	w := New(&out, time.Millisecond)
 	const writers, lines = 8, 3000
 	var wg sync.WaitGroup
 	for g := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			write := writer(w, g)
 			for n := range lines {
-				if inPlace {
-					b := w.LockShard(g)
-					w.UnlockShard(g, fmt.Appendf(b, "{\"g\":%d,\"n\":%d}\n", g, n))
-					continue
+				write(fmt.Appendf(nil, "{\"g\":%d,\"n\":%d}\n", g, n))
+				if n%100 == 0 {
+					fmt.Fprintf(w, "own %d %d\n", g, n) // a new epoch
 				}
-				fmt.Fprintf(shardWriter{w, g}, "{\"g\":%d,\"n\":%d}\n", g, n)
 			}
 		}()
 	}
@@ -50,13 +62,13 @@ func testShardOrder(t *testing.T, inPlace bool) {
 			t.Fatalf("torn line %q", l)
 		}
 		if n != next[g] {
-			t.Fatalf("shard %d: line %d after %d", g, n, next[g]-1)
+			t.Fatalf("writer %d: line %d after %d", g, n, next[g]-1)
 		}
 		next[g]++
 	}
 	for g, n := range next {
 		if n != lines {
-			t.Fatalf("shard %d: %d of %d lines", g, n, lines)
+			t.Fatalf("writer %d: %d of %d lines", g, n, lines)
 		}
 	}
 }
