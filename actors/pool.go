@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"tova/internal/procid"
 )
 
 // Errors returned by Pool.Do.
@@ -107,8 +109,6 @@ type Pool struct {
 	// so a stopping worker that finds itself off its stack knows a
 	// message is on its way.
 	shards []idleShard
-	near   sync.Pool // *shardHint: the index of the calling CPU's stack
-	hints  atomic.Uint32
 
 	// qmu guards the wait queue.
 	qmu   sync.Mutex
@@ -168,7 +168,6 @@ func NewPool(opts PoolOptions) *Pool {
 		workers: map[*worker]struct{}{},
 	}
 	p.shards = make([]idleShard, max(1, runtime.GOMAXPROCS(0)))
-	p.near.New = func() any { return &shardHint{int(p.hints.Add(1)-1) % len(p.shards)} }
 	p.tasks.New = func() any {
 		t := &task{reply: make(chan result, 1), timer: time.NewTimer(time.Hour)}
 		t.timer.Stop()
@@ -480,16 +479,10 @@ type idleShard struct {
 	_    [128 - 48]byte
 }
 
-// shardHint names the stack of the CPU whose sync.Pool cache holds it.
-type shardHint struct{ i int }
-
 // nearIndex returns the index of the stack of the CPU the caller runs on
-// (most likely: the hint is sticky, not exact, and it is only a hint).
+// (most likely: the goroutine may move right after).
 func (p *Pool) nearIndex() int {
-	h := p.near.Get().(*shardHint)
-	i := h.i
-	p.near.Put(h)
-	return i
+	return procid.Current() % len(p.shards)
 }
 
 func (s *idleShard) push(w *worker) {

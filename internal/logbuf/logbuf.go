@@ -31,7 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	_ "unsafe" // procPin
+
+	"tova/internal/procid"
 )
 
 // flushAt is the size at which a buffer is written out at once.
@@ -142,22 +143,7 @@ func (w *Writer) Unlock(q *Seq, b []byte) {
 }
 
 // cpu returns the index of the CPU (the P) the caller runs on.
-var cpu = func() int {
-	i := procPin()
-	procUnpin()
-	return i
-}
-
-// procPin pins the goroutine to its P and returns the P's index: which
-// CPU's buffer to use. The index is only a hint (the goroutine may move
-// before it locks the buffer, which is then shared for that line); the
-// runtime keeps procPin for linkname (go.dev/issue/67401).
-//
-//go:linkname procPin runtime.procPin
-func procPin() int
-
-//go:linkname procUnpin runtime.procUnpin
-func procUnpin()
+var cpu = procid.Current
 
 // segEnd is where the lines of marks[i] end in buf.
 func segEnd(marks []mark, buf []byte, i int) int {
