@@ -97,7 +97,11 @@ func (a *accessLog) encode(b []byte, level zerolog.Level, req *Request, status i
 	b = append(b, `,"path":`...)
 	b = jsonstr.Append(b, req.Path)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
+	if status >= 100 && status <= 999 {
+		b = append(b, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10))
+	} else {
+		b = strconv.AppendInt(b, int64(status), 10)
+	}
 	b = append(b, `,"duration_ms":`...)
 	b = appendMillis(b, d)
 	b = append(b, `,"request_id":`...)

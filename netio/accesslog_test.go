@@ -34,6 +34,8 @@ func TestAccessLogMatchesZerolog(t *testing.T) {
 		{"", Request{Method: "POST", Path: "/a\"b\\c\n\t\x01\b\f\r/é/\xff\u2028", ID: "x.y_z"}, 404, zerolog.DebugLevel},
 		{"wörker \"1\"", Request{Method: "DELETE", Path: "/", ID: "r"}, 503, zerolog.InfoLevel},
 		{"api", Request{Method: "GET", Path: "/quiet", ID: "q"}, 200, zerolog.WarnLevel},
+		{"api", Request{Method: "GET", Path: "/odd", ID: "o"}, 99, zerolog.InfoLevel},
+		{"api", Request{Method: "GET", Path: "/odd", ID: "o"}, 1000, zerolog.InfoLevel},
 	} {
 		var direct, viaZerolog, inPlace bytes.Buffer
 		log := zerolog.New(&viaZerolog).Level(c.level).With().Timestamp().Logger()
