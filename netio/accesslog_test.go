@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"sync"
 	"testing"
@@ -169,14 +167,10 @@ func TestAccessLinesOfAConnectionInOrder(t *testing.T) {
 			defer wg.Done()
 			br := bufio.NewReader(conn)
 			for n := range reqs {
-				fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: c%d-%d\r\n\r\n", c, n)
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
+				if _, _, err := getOn(conn, br, "/", fmt.Sprintf("X-Request-ID: c%d-%d\r\n", c, n)); err != nil {
 					errs <- err
 					return
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 			}
 		}()
 	}

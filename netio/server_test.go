@@ -314,6 +314,21 @@ func readResponse(t *testing.T, conn net.Conn) *fasthttp.Response {
 	return resp
 }
 
+// getOn sends a GET of path, with extra header lines ("Name: value\r\n"
+// each), on a kept-alive connection and reads the answer through br.
+func getOn(conn net.Conn, br *bufio.Reader, path, header string) (status int, body string, err error) {
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, header); err != nil {
+		return 0, "", err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
 func TestRequestIDKeptGeneratedAndEchoed(t *testing.T) {
 	t.Parallel()
 	ids := make(chan string, 10)
@@ -752,16 +767,11 @@ func TestRequestLocalStaysWithItsConnection(t *testing.T) {
 	}, nil)
 	get := func(c net.Conn, br *bufio.Reader, path string) (int, string) {
 		t.Helper()
-		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(br, nil)
+		status, body, err := getOn(c, br, path, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return status, body
 	}
 	c1, c2 := ts.dial(), ts.dial()
 	b1, b2 := bufio.NewReader(c1), bufio.NewReader(c2)

@@ -82,7 +82,7 @@ func (s *Server) middlewareFor(path string) []middleware {
 type exchange struct {
 	s      *Server
 	th     *vm.Thread
-	in     *netio.Request // the front end's request, valid until the handler returns
+	in     *netio.Request // the front end's request, valid until the handler returns (or Release)
 	id     string         // the request id until req exists
 	req    *reqObject     // nil until reqValue
 	reqV   vm.Value
@@ -99,7 +99,6 @@ type exchange struct {
 	bufUsed  bool
 	exposed  bool // res (or the exchange) was handed to Tova code
 	buf      [96]byte
-	home     *netio.Request // where Release puts the block back
 }
 
 // takeExchange returns a block for req: the one the connection's
@@ -118,9 +117,9 @@ func takeExchange(req *netio.Request) *exchange {
 // recycles for the connection's next request: a block that stays with
 // its connection stays in the cache of the CPU serving it.
 func (x *exchange) Release() {
-	home := x.home
+	in := x.in
 	*x = exchange{}
-	home.Local = x
+	in.Local = x
 }
 
 // resValue returns res for Tova code; the block is then never recycled.
@@ -213,11 +212,11 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		if id := x.requestID(); id != req.ID {
 			resp.RequestID = id
 		}
-		x.in = nil // recycled by the front end
 		x.th = nil
 		if !x.exposed && resp == &x.resp && resp.AfterWrite == nil && resp.Failure == nil {
-			resp.Release = x
-			x.home = req
+			resp.Release = x // x.in is where Release puts the block back
+		} else {
+			x.in = nil // recycled by the front end
 		}
 		return resp
 	}
