@@ -335,11 +335,7 @@ func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
 	}
 	body, err := x.request().Body()
 	if err != nil {
-		var bb *errBadBody
-		if errors.As(err, &bb) {
-			return vm.Nil, false, &httpError{status: 400, code: "BAD_REQUEST", message: bb.msg}
-		}
-		return vm.Nil, false, err
+		return vm.Nil, false, err // a malformed body: 400
 	}
 	if body.Kind() == vm.KObject {
 		if v, ok := body.AsObject().Get(name); ok {

@@ -18,13 +18,14 @@ import (
 // params, query, headers, cookies, body, ip, id (settable), and any field
 // a middleware sets.
 type reqObject struct {
-	r      *netio.Request // points at req: Tova code may keep the object
-	req    netio.Request
-	ps     [2]netio.Param
-	id     string
-	body   vm.Value
-	parsed bool
-	extra  *vm.Object // fields set by Tova code
+	r       *netio.Request // points at req: Tova code may keep the object
+	req     netio.Request
+	ps      [2]netio.Param
+	id      string
+	body    vm.Value
+	bodyErr error // the body's parse error (a 400)
+	parsed  bool
+	extra   *vm.Object // fields set by Tova code
 }
 
 // init copies r into q: the front end recycles r once the response is
@@ -98,18 +99,25 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return nil
 }
 
-// errBadBody is a client error: a body that does not parse.
-type errBadBody struct{ msg string }
-
-func (e *errBadBody) Error() string { return e.msg }
+// badBody is the client error of a body that does not parse. It answers
+// 400 BAD_REQUEST whether a parameter or req.body asked for the body
+// (Tova code may catch it), never 500.
+func badBody(msg string) *httpError {
+	return &httpError{status: 400, code: "BAD_REQUEST", message: msg}
+}
 
 // Body parses the request body once: JSON, form-urlencoded or multipart
-// fields; nil when empty.
+// fields; nil when empty. A body that does not parse is an *httpError
+// (400), every time it is asked for.
 func (q *reqObject) Body() (vm.Value, error) {
-	if q.parsed {
-		return q.body, nil
+	if !q.parsed {
+		q.parsed = true
+		q.body, q.bodyErr = q.parseBody()
 	}
-	q.parsed = true
+	return q.body, q.bodyErr
+}
+
+func (q *reqObject) parseBody() (vm.Value, error) {
 	body := q.r.Body
 	if len(bytes.TrimSpace(body)) == 0 {
 		return vm.Nil, nil
@@ -119,25 +127,23 @@ func (q *reqObject) Body() (vm.Value, error) {
 	case ct == "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return vm.Nil, &errBadBody{"malformed form body: " + err.Error()}
+			return vm.Nil, badBody("malformed form body: " + err.Error())
 		}
-		q.body = queryObject(vals)
+		return queryObject(vals), nil
 	case ct == "multipart/form-data":
 		v, err := multipartObject(body, params["boundary"])
 		if err != nil {
-			return vm.Nil, &errBadBody{"malformed multipart body: " + err.Error()}
+			return vm.Nil, badBody("malformed multipart body: " + err.Error())
 		}
-		q.body = v
+		return v, nil
 	case ct == "" || ct == "application/json" || strings.HasSuffix(ct, "+json"):
 		v, err := stdlib.ParseJSON(body)
 		if err != nil {
-			return vm.Nil, &errBadBody{"malformed JSON body: " + err.Error()}
+			return vm.Nil, badBody("malformed JSON body: " + err.Error())
 		}
-		q.body = v
-	default:
-		q.body = vm.Str(string(body))
+		return v, nil
 	}
-	return q.body, nil
+	return vm.Str(string(body)), nil
 }
 
 func queryObject(vals url.Values) vm.Value {
