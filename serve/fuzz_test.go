@@ -1,0 +1,138 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fuzzApp has a route of every kind of parameter binding and body use,
+// middleware of both shapes, on_error and a health route. None of its
+// handlers fails on a well-formed request, so any 5xx answer is the
+// runtime's fault.
+const fuzzApp = `
+server {
+  fn get_user(id: Int) { { id } }
+  fn search(q, limit: Int = 10, ratio: Float = 1.5, on: Bool = false) { { q, limit, ratio, on } }
+  fn create(name: String, age: Int, tags: Option<String>) { { name, age, tags } }
+  middleware fn stamp(req, next) {
+    with_headers(next(req), { "X-Stamp": req.path })
+  }
+  middleware fn hook(req, res) {
+    res.setHeader("X-Hook", req.method)
+  }
+  route GET "/users/:id" => get_user
+  route GET "/users/me" => fn() "me"
+  route GET "/search" => search
+  route POST "/create" => create
+  route PUT "/items/:id" => fn(id, req) { { id, method: req.method, body: req.body } }
+  route POST "/echo" => fn(req) {
+    { body: req.body, query: req.query, cookies: req.cookies, ip: req.ip, path: req.path,
+      agent: req.headers["user-agent"], params: req.params }
+  }
+  route PATCH "/status" => fn(res) {
+    res.status(202)
+    { ok: true }
+  }
+  route DELETE "/files/*path" => fn(path) { { path } }
+  routes "/api" {
+    route GET "/ping" => fn() "pong"
+  }
+  health "/healthz"
+  on_error fn(err, req) {
+    respond(500, { failed: err.message })
+  }
+}
+`
+
+// FuzzServeRawRequest writes arbitrary bytes to a running program as
+// what a client sends on one connection, then closes its side. Whatever
+// arrives, the front end must answer well-formed HTTP or nothing, never
+// a 5xx (no handler of fuzzApp fails), with a request id on every
+// answer; and the server must go on answering a normal request.
+func FuzzServeRawRequest(f *testing.F) {
+	app := startApp(f, fuzzApp)
+	addr := strings.TrimPrefix(app.urls[""], "http://")
+	for _, seed := range []string{
+		"GET /users/5 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /users/abc HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /search?q=a&limit=3&ratio=2.5&on=yes HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"name\":\"bo\",\"age\":3}\n",
+		"POST /create HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n\r\nname=bo&age=3",
+		"POST /echo?a=1&a=2 HTTP/1.1\r\nHost: x\r\nCookie: s=1; t=2\r\nContent-Type: multipart/form-data; boundary=b\r\n" +
+			"Content-Length: 44\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n",
+		"PUT /items/9 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n",
+		"PATCH /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+		"DELETE /files/a/../b%2Fc HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /api/ping HTTP/1.1\r\nHost: x\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /healthz HTTP/1.0\r\n\r\n",
+		"GET http://x/api/ping HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc-123\r\n\r\nGET /users/me HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}",
+		"GARBAGE\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"\x00\xff\r\n\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write(raw); err != nil {
+			return // the server may close early, on a request it refused
+		}
+		_ = conn.(*net.TCPConn).CloseWrite()
+		br := bufio.NewReader(conn)
+		for n := 0; ; n++ {
+			if _, err := br.Peek(1); err != nil {
+				if !errors.Is(err, io.EOF) && !isReset(err) {
+					t.Fatalf("after %d answers: %v", n, err)
+				}
+				break
+			}
+			resp := fasthttp.AcquireResponse()
+			// A HEAD's answer has no body; only the first request's
+			// method is known for sure, so stop after its answer.
+			head := n == 0 && bytes.HasPrefix(raw, []byte("HEAD "))
+			resp.SkipBody = head
+			if err := resp.Read(br); err != nil {
+				if isReset(err) {
+					break
+				}
+				t.Fatalf("answer %d is not HTTP: %v", n, err)
+			}
+			status := resp.StatusCode()
+			if status >= 500 {
+				t.Fatalf("answer %d: %d %s", n, status, resp.Body())
+			}
+			if len(resp.Header.Peek("X-Request-ID")) == 0 && status != fasthttp.StatusContinue {
+				t.Fatalf("answer %d (%d) has no X-Request-ID", n, status)
+			}
+			fasthttp.ReleaseResponse(resp)
+			if head {
+				break
+			}
+		}
+		// The server still serves.
+		r := do(t, "GET", app.urls[""]+"/api/ping", "")
+		if r.status != 200 || r.body != `"pong"` {
+			t.Fatalf("after the input: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "connection reset")
+}
