@@ -318,7 +318,11 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 2 {
 			return vm.Nil, true, vm.TypeErrorf("res.%s needs a name and a value", name)
 		}
-		r.setHeader(vm.ToString(args[0]), vm.ToString(args[1]))
+		name := vm.ToString(args[0])
+		if err := checkHeaderName(name); err != nil {
+			return vm.Nil, true, err
+		}
+		r.setHeader(name, vm.ToString(args[1]))
 		return vm.HostValue(r), true, nil
 	case "json":
 		if len(args) < 1 {
@@ -345,9 +349,19 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 	return vm.Nil, false, nil
 }
 
+// statusArg checks a response status set by Tova code: an Int from 200
+// to 599, as the reference's Response accepts. (A 1xx is not a final
+// answer: a client would wait for the real one.)
 func statusArg(v vm.Value) (int, error) {
-	if v.Kind() != vm.KInt || v.AsInt() < 100 || v.AsInt() > 999 {
-		return 0, vm.TypeErrorf("status must be an Int between 100 and 999, got %s", vm.Repr(v))
+	return statusIn(v, "status", 200, 599)
+}
+
+func statusIn(v vm.Value, what string, lo, hi int64) (int, error) {
+	if v.Kind() != vm.KInt {
+		return 0, vm.TypeErrorf("%s must be an Int, got %s", what, vm.TypeName(v))
+	}
+	if n := v.AsInt(); n < lo || n > hi {
+		return 0, vm.Errorf("RangeError", "%s must be from %d to %d, got %d", what, lo, hi, n)
 	}
 	return int(v.AsInt()), nil
 }

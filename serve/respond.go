@@ -2,6 +2,8 @@ package serve
 
 import (
 	"net/url"
+
+	"golang.org/x/net/http/httpguts"
 	"strconv"
 	"strings"
 
@@ -75,7 +77,9 @@ func asResponse(v vm.Value) (*responseValue, bool) {
 	return r, ok
 }
 
-// headerPairs reads a headers object {name: value}.
+// headerPairs reads a headers object {name: value}. A name that is not
+// an HTTP token is an error; line breaks in values become spaces when
+// the response is written.
 func headerPairs(v vm.Value, fn func(name, value string)) error {
 	switch v.Kind() {
 	case vm.KNil:
@@ -83,6 +87,9 @@ func headerPairs(v vm.Value, fn func(name, value string)) error {
 	case vm.KObject:
 		o := v.AsObject()
 		for i, k := range o.Keys() {
+			if err := checkHeaderName(k); err != nil {
+				return err
+			}
 			val := o.Slot(i)
 			if val.Kind() == vm.KArray {
 				for _, e := range val.AsArray().Elems {
@@ -97,14 +104,21 @@ func headerPairs(v vm.Value, fn func(name, value string)) error {
 	return vm.TypeErrorf("headers must be an object, got %s", vm.TypeName(v))
 }
 
-func intArg(args []vm.Value, i int, def int, what string) (int, error) {
+// checkHeaderName refuses a header name that is not an RFC 9110 token
+// (what a client could not parse, or a line break smuggling a header).
+func checkHeaderName(name string) error {
+	if !httpguts.ValidHeaderFieldName(name) {
+		return vm.Errorf("ValueError", "invalid header name %q", name)
+	}
+	return nil
+}
+
+// statusOpt is the status argument i, def when absent, within lo..hi.
+func statusOpt(args []vm.Value, i int, def int, what string, lo, hi int64) (int, error) {
 	if i >= len(args) || args[i].IsNil() {
 		return def, nil
 	}
-	if args[i].Kind() != vm.KInt {
-		return 0, vm.TypeErrorf("%s must be an Int, got %s", what, vm.TypeName(args[i]))
-	}
-	return int(args[i].AsInt()), nil
+	return statusIn(args[i], what, lo, hi)
 }
 
 func init() {
@@ -121,7 +135,7 @@ func init() {
 // respond(status, body, headers = {}): a JSON response; a string body is
 // sent raw when the headers give a Content-Type.
 func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	status, err := intArg(args, 0, 200, "respond: status")
+	status, err := statusOpt(args, 0, 200, "respond: status", 200, 599)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -149,7 +163,7 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 1 || args[0].Kind() != vm.KString {
 		return vm.Nil, vm.TypeErrorf("redirect: expected a URL string")
 	}
-	status, err := intArg(args, 1, 302, "redirect: status")
+	status, err := statusOpt(args, 1, 302, "redirect: status", 300, 399)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -163,7 +177,7 @@ func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error
 		if len(args) < 1 {
 			return vm.Nil, vm.TypeErrorf("expected a body")
 		}
-		status, err := intArg(args, 1, 200, "status")
+		status, err := statusOpt(args, 1, 200, "status", 200, 599)
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -202,8 +216,13 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 2 {
 		return vm.Nil, vm.TypeErrorf("set_cookie: expected a name and a value")
 	}
+	name := vm.ToString(args[0])
+	if name == "" || !httpguts.ValidHeaderFieldName(name) {
+		// RFC 6265: a cookie name is a token, as a header name is.
+		return vm.Nil, vm.Errorf("ValueError", "set_cookie: invalid cookie name %q", name)
+	}
 	var b strings.Builder
-	b.WriteString(vm.ToString(args[0]))
+	b.WriteString(name)
 	b.WriteByte('=')
 	b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
 	if len(args) > 2 && args[2].Kind() == vm.KObject {

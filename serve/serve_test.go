@@ -435,6 +435,67 @@ func TestResponseHelpers(t *testing.T) {
 	check("/rec", 200, `{"x":1,"y":2}`)
 }
 
+const badResponsesApp = `
+server {
+  fn try_it(f) {
+    try { f()
+ "accepted" } catch e { e.kind + ": " + e.message }
+  }
+  route GET "/respond/:n" => fn(n: Int) try_it(fn() respond(n, "x"))
+  route GET "/text/:n" => fn(n: Int) try_it(fn() text("x", n))
+  route GET "/redirect/:n" => fn(n: Int) try_it(fn() redirect("/x", n))
+  route GET "/status/:n" => fn(n: Int, res) try_it(fn() res.status(n))
+  route GET "/header" => fn() try_it(fn() with_headers(respond(200, {}), { "Bad Name": "v" }))
+  route GET "/setheader" => fn(res) try_it(fn() res.setHeader("X-B\r\nX-C", "v"))
+  route GET "/cookie" => fn() try_it(fn() set_cookie("s;x", "v"))
+  route GET "/uncaught" => fn() respond(-1, "x")
+  route GET "/value" => fn() with_headers(respond(200, {}), { "X-A": "a\r\nX-Injected: 1" })
+}
+`
+
+// Responses Tova code builds are checked where they are built: a status
+// outside 200..599 (a redirect's outside 300..399), a header or cookie
+// name that is not a token, is a catchable error, never bytes on the
+// wire that a client cannot parse or waits on.
+func TestResponseArgumentsChecked(t *testing.T) {
+	app := startApp(t, badResponsesApp)
+	u := app.urls[""]
+	cases := []struct{ path, want string }{
+		{"/respond/200", "accepted"},
+		{"/respond/599", "accepted"},
+		{"/respond/199", "RangeError: respond: status must be from 200 to 599, got 199"},
+		{"/respond/600", "RangeError: respond: status must be from 200 to 599, got 600"},
+		{"/respond/-1", "RangeError: respond: status must be from 200 to 599, got -1"},
+		{"/text/100", "RangeError: status must be from 200 to 599, got 100"},
+		{"/redirect/301", "accepted"},
+		{"/redirect/200", "RangeError: redirect: status must be from 300 to 399, got 200"},
+		{"/status/418", "accepted"}, // and the answer is a 418
+		{"/status/999", "RangeError: status must be from 200 to 599, got 999"},
+		{"/header", `ValueError: invalid header name "Bad Name"`},
+		{"/setheader", `ValueError: invalid header name "X-B\r\nX-C"`},
+		{"/cookie", `ValueError: set_cookie: invalid cookie name "s;x"`},
+	}
+	for _, c := range cases {
+		r := do(t, "GET", u+c.path, "")
+		var got string
+		status := 200
+		if c.path == "/status/418" {
+			status = 418
+		}
+		if r.status != status || json.Unmarshal([]byte(r.body), &got) != nil || got != c.want {
+			t.Errorf("%s: %d %s, want %q", c.path, r.status, r.body, c.want)
+		}
+	}
+	if r := do(t, "GET", u+"/uncaught", ""); r.status != 500 || !strings.Contains(r.body, "INTERNAL_ERROR") {
+		t.Errorf("uncaught bad status: %d %s", r.status, r.body)
+	}
+	// A line break in a header value cannot start another header.
+	r := do(t, "GET", u+"/value", "")
+	if r.status != 200 || r.header.Get("X-Injected") != "" || !strings.HasPrefix(r.header.Get("X-A"), "a") {
+		t.Errorf("header value with a line break: %d %v", r.status, r.header)
+	}
+}
+
 const middlewareApp = `
 server {
   middleware fn wrap(req, next) {
