@@ -302,6 +302,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		return s.failed(ctx, req, err), err
 	}
 	resp, _ := v.(*Response)
+	if resp != nil && resp.Status != 0 && (resp.Status < 200 || resp.Status > 999) {
+		// Not a final status: a client would misread the answer or wait
+		// for another one.
+		err := fmt.Errorf("netio: the handler answered status %d, not a final HTTP status (200..999)", resp.Status)
+		return s.failed(ctx, req, err), err
+	}
 	if resp == nil {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -468,6 +469,31 @@ func TestMalformedRequestIs400(t *testing.T) {
 			len(resp.Header.Peek("X-Request-ID")) == 0 {
 			t.Errorf("%q -> %d %s", raw, resp.StatusCode(), resp.Body())
 		}
+	}
+}
+
+// A handler answering a status that is not a final HTTP one fails (500,
+// logged), rather than sending what a client would misread or wait on;
+// the connection goes on serving.
+func TestInvalidStatusIs500(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/status/:n", func(_ context.Context, req *Request) *Response {
+			n, _ := strconv.Atoi(req.Params[0].Value)
+			return Text(n, "x")
+		})
+	}, nil)
+	conn := ts.dial()
+	br := bufio.NewReader(conn)
+	for _, c := range []struct{ n, want int }{{-1, 500}, {100, 500}, {199, 500}, {1000, 500}, {200, 200}, {999, 999}} {
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		status, body, err := getOn(conn, br, "/status/"+strconv.Itoa(c.n), "")
+		if err != nil || status != c.want || c.want == 500 && !strings.Contains(body, `"code":"INTERNAL_ERROR"`) {
+			t.Errorf("status %d: %d %q %v, want %d", c.n, status, body, err, c.want)
+		}
+	}
+	if !strings.Contains(ts.logs.String(), "not a final HTTP status") {
+		t.Errorf("the failure is not logged:\n%s", ts.logs.String())
 	}
 }
 
