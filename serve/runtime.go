@@ -160,7 +160,10 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 			nextPort++
 			continue
 		}
-		s, err := rt.startServer(d, nextPort)
+		// PORT is the port of the first server this process runs (on a
+		// platform giving one port, that is the one it routes to); the
+		// others keep theirs, which a shared PORT would make collide.
+		s, err := rt.startServer(d, nextPort, len(rt.servers) == 0)
 		nextPort++
 		if err != nil {
 			rt.Shutdown(context.Background())
@@ -226,7 +229,7 @@ func envName(server string) string {
 	return b.String()
 }
 
-func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, error) {
+func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) (*Server, error) {
 	name := d.Name
 	label := name
 	if label == "" {
@@ -261,7 +264,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int) (*Server, er
 		port = int(v.AsInt())
 	}
 	for _, key := range []string{"PORT_" + envName(name), "PORT"} {
-		if name == "" && key != "PORT" {
+		if name == "" && key != "PORT" || key == "PORT" && !first {
 			continue
 		}
 		if v, ok := rt.opts.Getenv(key); ok && v != "" {

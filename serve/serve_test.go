@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,6 +171,78 @@ func TestServerSelection(t *testing.T) {
 	if _, err := Start(p, Options{Host: "127.0.0.1", Servers: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no server named "nope"`) {
 		t.Fatalf("want unknown-server error, got %v", err)
 	}
+}
+
+// PORT_<NAME> overrides a server's port; PORT overrides the port of the
+// first server the process runs only, so that the servers of one process
+// do not collide on it.
+func TestPortsFromEnvironment(t *testing.T) {
+	ports := freePorts(t, 6)
+	src := fmt.Sprintf(`
+server "a" {
+  port %d
+  route GET "/" => fn() "a"
+}
+server "b-x" {
+  port %d
+  route GET "/" => fn() "b"
+}
+server "c" {
+  port %d
+  route GET "/" => fn() "c"
+}
+`, ports[0], ports[1], ports[2])
+	cases := []struct {
+		env     map[string]string
+		servers []string
+		want    map[string]int
+	}{
+		{nil, nil, map[string]int{"a": ports[0], "b-x": ports[1], "c": ports[2]}},
+		{map[string]string{"PORT": strconv.Itoa(ports[3]), "PORT_B_X": strconv.Itoa(ports[4])}, nil,
+			map[string]int{"a": ports[3], "b-x": ports[4], "c": ports[2]}},
+		{map[string]string{"PORT": strconv.Itoa(ports[3]), "PORT_A": strconv.Itoa(ports[5])}, nil,
+			map[string]int{"a": ports[5], "b-x": ports[1], "c": ports[2]}},
+		{map[string]string{"PORT": strconv.Itoa(ports[3])}, []string{"c"}, map[string]int{"c": ports[3]}},
+	}
+	for i, c := range cases {
+		app := startApp(t, src, func(o *Options) {
+			o.Ports, o.Servers = nil, c.servers
+			o.Getenv = func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+		})
+		for _, s := range app.rt.Servers() {
+			if got := s.Addr().(*net.TCPAddr).Port; got != c.want[s.Name] {
+				t.Errorf("case %d: server %q on port %d, want %d", i, s.Name, got, c.want[s.Name])
+			}
+			name := strings.TrimSuffix(s.Name, "-x")
+			if r := do(t, "GET", s.URL()+"/", ""); r.body != `"`+name+`"` {
+				t.Errorf("case %d: %s answers %s", i, s.URL(), r.body)
+			}
+		}
+		if len(app.rt.Servers()) != len(c.want) {
+			t.Errorf("case %d: %d servers, want %d", i, len(app.rt.Servers()), len(c.want))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		app.rt.Shutdown(ctx) // free the ports for the next case
+		cancel()
+	}
+}
+
+// freePorts returns n loopback ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
 }
 
 // The guide's monitoring middleware and error tracking, verbatim.

@@ -30,7 +30,9 @@ func serveCmd() *cobra.Command {
 		Short: "Run the program's servers",
 		Long: `Runs every server block of the program (or those named with --server),
 each on its own port: the block's "port", overridden by the environment
-variable PORT_<NAME> (or PORT), defaulting to 3000, 3001, ... in order.
+variable PORT_<NAME>, defaulting to 3000, 3001, ... in order. PORT, when
+set, is the port of the first server run (so that several servers in one
+process do not collide on it).
 SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
