@@ -173,6 +173,48 @@ func TestServerSelection(t *testing.T) {
 	}
 }
 
+// Blocks of the same name are one server: one port, one state, routes
+// and hooks from every block (the unnamed server too).
+func TestSameNameBlocksMerge(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  var count = 0
+  fn bump() {
+    count += 1
+    count
+  }
+  route GET "/a" => fn() "a"
+}
+server "api" {
+  route GET "/b" => fn() bump()
+  on_start fn() { print("started api") }
+}
+server {
+  route GET "/x" => fn() "x"
+}
+server {
+  route GET "/y" => fn() "y"
+}
+`)
+	if len(app.urls) != 2 {
+		t.Fatalf("servers: %v", app.urls)
+	}
+	api, anon := app.urls["api"], app.urls[""]
+	for _, c := range []struct{ url, want string }{
+		{api + "/a", `"a"`}, {api + "/b", "1"}, {api + "/b", "2"}, {anon + "/x", `"x"`}, {anon + "/y", `"y"`},
+	} {
+		if r := do(t, "GET", c.url, ""); r.status != 200 || r.body != c.want {
+			t.Errorf("%s: %d %s, want %s", c.url, r.status, r.body, c.want)
+		}
+	}
+	if r := do(t, "GET", anon+"/a", ""); r.status != 404 {
+		t.Errorf("the unnamed server serves api's route: %d", r.status)
+	}
+	if !strings.Contains(app.stdout.String(), "started api") {
+		t.Errorf("on_start of the second block did not run: %q", app.stdout.String())
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
