@@ -84,10 +84,16 @@ type node struct {
 // ":param", then a "*name" wildcard, then a trailing "*" catch-all, and
 // backtracking when a branch does not end in a route for the method; so
 // static beats param beats wildcard whatever the declaration order.
-// Declaring the same method and pattern twice keeps the later handler.
+// Declaring the same method and pattern twice (or patterns that differ
+// only in their parameters' names) keeps the later handler, as the
+// reference does; OnReplace hears of it.
 //
 // A Router is built before the server starts and is read-only afterwards.
 type Router struct {
+	// OnReplace, when set, is told when a declaration replaces an
+	// earlier route for the same method and paths.
+	OnReplace func(old, new *Route)
+
 	root   node
 	routes []*Route
 }
@@ -176,6 +182,9 @@ func (r *Router) Handle(method, pattern string, h Handler) error {
 
 func (r *Router) add(slot *[numMethods]*Route, mi int, rt *Route) {
 	if old := slot[mi]; old != nil {
+		if r.OnReplace != nil {
+			r.OnReplace(old, rt)
+		}
 		for i, x := range r.routes {
 			if x == old {
 				r.routes = append(r.routes[:i], r.routes[i+1:]...)

@@ -165,6 +165,15 @@ func TestLaterDeclarationWins(t *testing.T) {
 	if n := len(r.Routes()); n != 1 {
 		t.Fatalf("%d routes", n)
 	}
+	var replaced []string
+	r.OnReplace = func(old, new *Route) { replaced = append(replaced, old.Pattern+" by "+new.Pattern) }
+	_ = r.Handle("GET", "/x", named("third"))
+	_ = r.Handle("GET", "/u/:id", named("id"))
+	_ = r.Handle("POST", "/u/:name", named("post")) // another method: no replacement
+	_ = r.Handle("GET", "/u/:name", named("name"))
+	if got := strings.Join(replaced, ", "); got != "/x by /x, /u/:id by /u/:name" {
+		t.Fatalf("replacements: %s", got)
+	}
 }
 
 func TestValidRequestID(t *testing.T) {

@@ -33,7 +33,20 @@ func validationError(details ...string) *httpError {
 // buildRoutes registers every route of the server with the router.
 func (s *Server) buildRoutes(r *netio.Router) error {
 	g := s.inst.Globals
+	// A later declaration of the same route wins (as in the reference);
+	// it is most likely a mistake, so say where both are.
+	declared := map[*netio.Route]bytecode.Pos{}
+	var cur bytecode.Pos
+	r.OnReplace = func(old, new *netio.Route) {
+		was := declared[old]
+		s.log.Warn().Str("route", new.Method+" "+new.Pattern).
+			Str("at", fmt.Sprintf("%d:%d", cur.Line, cur.Col)).
+			Str("replaces", fmt.Sprintf("%s %s at %d:%d", old.Method, old.Pattern, was.Line, was.Col)).
+			Msg("route declared again: the later declaration serves it")
+	}
+	defer func() { r.OnReplace = nil }()
 	for _, rt := range s.desc.Routes {
+		cur = rt.Pos
 		var h netio.Handler
 		switch rt.Kind {
 		case "route":
@@ -51,6 +64,8 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		if err := r.Handle(rt.Method, rt.Path, h); err != nil {
 			return fmt.Errorf("%d:%d: route %s %s: %v", rt.Pos.Line, rt.Pos.Col, rt.Method, rt.Path, err)
 		}
+		routes := r.Routes()
+		declared[routes[len(routes)-1]] = rt.Pos
 	}
 	return nil
 }

@@ -215,6 +215,37 @@ server {
 	}
 }
 
+// A route declared again (here across merged blocks, and with its
+// parameter renamed) is served by the later declaration, as in the
+// reference, with a warning naming both places.
+func TestRouteDeclaredAgainWarns(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/a" => fn() "first"
+  route GET "/u/:id" => fn(id) "id " + id
+}
+server {
+  route GET "/a/" => fn() "second"
+  route GET "/u/:name" => fn(name) "name " + name
+}
+`)
+	u := app.urls[""]
+	for path, want := range map[string]string{"/a": `"second"`, "/u/7": `"name 7"`} {
+		if r := do(t, "GET", u+path, ""); r.body != want {
+			t.Errorf("%s: %s, want %s", path, r.body, want)
+		}
+	}
+	logs := app.logs.String()
+	for _, want := range []string{
+		`"route":"GET /a","at":"7:3","replaces":"GET /a at 3:3"`,
+		`"route":"GET /u/:name","at":"8:3","replaces":"GET /u/:id at 4:3"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no warning %s in:\n%s", want, logs)
+		}
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
