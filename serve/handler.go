@@ -50,8 +50,14 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		var h netio.Handler
 		switch rt.Kind {
 		case "route":
+			if err := mustCall(g[rt.Slot], rt, "handler"); err != nil {
+				return err
+			}
 			var guards []vm.Value
 			for _, gs := range rt.Guards {
+				if err := mustCall(g[gs], rt, "guard"); err != nil {
+					return err
+				}
 				guards = append(guards, g[gs])
 			}
 			h = s.routeHandler(rt, g[rt.Slot], guards)
@@ -68,6 +74,17 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		declared[routes[len(routes)-1]] = rt.Pos
 	}
 	return nil
+}
+
+// mustCall refuses, when the server starts, a handler or guard that is
+// not a function: otherwise every request to the route would fail.
+func mustCall(v vm.Value, rt bytecode.Route, what string) error {
+	switch v.Kind() {
+	case vm.KFunc, vm.KBuiltin, vm.KType:
+		return nil
+	}
+	return fmt.Errorf("%d:%d: route %s %s: the %s is %s %s, not a function",
+		rt.Pos.Line, rt.Pos.Col, rt.Method, rt.Path, what, vm.TypeName(v), vm.Repr(v))
 }
 
 func (s *Server) healthHandler() netio.Handler {

@@ -246,6 +246,28 @@ server {
 	}
 }
 
+// A route whose handler or guard is not a function does not start: every
+// request to it would fail.
+func TestNonFunctionHandlerIsAStartupError(t *testing.T) {
+	for src, want := range map[string]string{
+		"server {\n  route GET \"/\" => 5\n}":                   `2:3: route GET /: the handler is Int 5, not a function`,
+		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `2:3: route GET /x: the guard is String "no", not a function`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatalf("%q started", src)
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
