@@ -168,11 +168,13 @@ func charAt(s string, i int64) Value {
 		}
 	}
 	n := int64(0)
-	for off, r := range s {
+	for off := 0; off < len(s); n++ {
+		// An invalid byte is a character of its own, as len counts it.
+		_, size := utf8.DecodeRuneInString(s[off:])
 		if n == i {
-			return Str(s[off : off+utf8.RuneLen(r)])
+			return Str(s[off : off+size])
 		}
-		n++
+		off += size
 	}
 	return Nil
 }
@@ -259,8 +261,10 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		if isASCII(s) {
 			n = int64(len(s))
 		} else {
-			for off, r := range s {
-				runes = append(runes, s[off:off+utf8.RuneLen(r)])
+			for off := 0; off < len(s); {
+				_, size := utf8.DecodeRuneInString(s[off:])
+				runes = append(runes, s[off:off+size])
+				off += size
 			}
 			n = int64(len(runes))
 		}
