@@ -36,15 +36,28 @@ start() {
   local bin port dir
   bin=$(pg_bin)
   port=${TOVA_PG_PORT:-55432}
-  while port_in_use "$port"; do port=$((port + 1)); done
   dir=$(mktemp -d "${TMPDIR:-/tmp}/tova-pg.XXXXXX")
   chmod 755 "$dir"
   if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
   as_owner "$bin/initdb" -D "$dir/data" -U tova --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  # A port nobody listens on may still be taken (the local end of a
+  # connection, one in TIME_WAIT): when the bind fails, try the next.
+  local tries=0
+  while :; do
+    while port_in_use "$port"; do port=$((port + 1)); done
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null 2>&1; then
+      break
+    fi
+    tries=$((tries + 1))
+    if [ "$tries" -ge 20 ] || ! grep -q "could not bind" "$dir/server.log"; then
+      cat "$dir/server.log" >&2
+      exit 1
+    fi
+    port=$((port + 1))
+  done
   as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U tova tova_test
   echo "export TOVA_PG_DIR=$dir"
   echo "export TOVA_TEST_DATABASE_URL=postgres://tova@127.0.0.1:$port/tova_test?sslmode=disable"
