@@ -2,10 +2,10 @@ package serve
 
 import (
 	"net/url"
-
-	"golang.org/x/net/http/httpguts"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 
 	"tova/netio"
 	"tova/vm"
