@@ -123,7 +123,7 @@ func (t Table) Fprint(w io.Writer) error {
 		}
 		ratio := "-"
 		if r.Ratio > 0 {
-			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+			ratio = fmt.Sprintf("%.3fx", r.Ratio) // three places: a rounded 0.85 may be under 0.85
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t",
 			r.Name, r.RPS, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.Max), r.Errors, r.Non2xx, ratio)

@@ -69,7 +69,7 @@ func TestCompareSmoke(t *testing.T) {
 		t.Errorf("404 target: %+v", r)
 	}
 	out := table.String()
-	for _, want := range []string{"req/s", "p50", "p99", "bare", "netio", "1.00x"} {
+	for _, want := range []string{"req/s", "p50", "p99", "bare", "netio", "1.000x"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

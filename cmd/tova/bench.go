@@ -192,7 +192,7 @@ stable measure of a server's own cost.`,
 			for i, rs := range ratios[1:] {
 				slices.Sort(rs)
 				if len(rs) > 0 {
-					fmt.Fprintf(out, "%s: per-turn ratio min %.2fx, median %.2fx, max %.2fx\n", targets[i+1].name, rs[0], rs[len(rs)/2], rs[len(rs)-1])
+					fmt.Fprintf(out, "%s: per-turn ratio min %.3fx, median %.3fx, max %.3fx\n", targets[i+1].name, rs[0], rs[len(rs)/2], rs[len(rs)-1])
 				}
 			}
 			if base := t.Rows[0]; cpuKnown && base.ServerCPU > 0 && base.Requests > 0 {
