@@ -94,7 +94,11 @@ func FuzzServeRawRequest(f *testing.F) {
 		}
 		_ = conn.(*net.TCPConn).CloseWrite()
 		br := bufio.NewReader(conn)
-		for n := 0; ; n++ {
+		// The answer to a HEAD has no body: a client must know which
+		// answers are HEAD's to find where each ends. Of an input that
+		// may hold a HEAD, check the first answer's head only.
+		hasHead := bytes.Contains(bytes.ToUpper(raw), []byte("HEAD"))
+		for n := 0; !hasHead || n < 1; n++ {
 			if _, err := br.Peek(1); err != nil {
 				if !errors.Is(err, io.EOF) && !isReset(err) {
 					t.Fatalf("after %d answers: %v", n, err)
@@ -102,10 +106,7 @@ func FuzzServeRawRequest(f *testing.F) {
 				break
 			}
 			resp := fasthttp.AcquireResponse()
-			// A HEAD's answer has no body; only the first request's
-			// method is known for sure, so stop after its answer.
-			head := n == 0 && bytes.HasPrefix(raw, []byte("HEAD "))
-			resp.SkipBody = head
+			resp.SkipBody = hasHead
 			if err := resp.Read(br); err != nil {
 				if isReset(err) {
 					break
@@ -120,9 +121,6 @@ func FuzzServeRawRequest(f *testing.F) {
 				t.Fatalf("answer %d (%d) has no X-Request-ID", n, status)
 			}
 			fasthttp.ReleaseResponse(resp)
-			if head {
-				break
-			}
 		}
 		// The server still serves.
 		r := do(t, "GET", app.urls[""]+"/api/ping", "")
