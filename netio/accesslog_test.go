@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"regexp"
 	"sync"
 	"testing"
@@ -158,23 +159,15 @@ func TestAccessLinesOfAConnectionInOrder(t *testing.T) {
 		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
 	}, func(c *Config) { c.AccessLog = lw })
 	const conns, reqs = 6, 300
-	var wg sync.WaitGroup
 	errs := make(chan error, conns)
-	for c := range conns {
-		conn := ts.dial()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			br := bufio.NewReader(conn)
-			for n := range reqs {
-				if _, _, err := getOn(conn, br, "/", fmt.Sprintf("X-Request-ID: c%d-%d\r\n", c, n)); err != nil {
-					errs <- err
-					return
-				}
+	ts.onConns(conns, func(c int, conn net.Conn, br *bufio.Reader) {
+		for n := range reqs {
+			if _, _, err := getOn(conn, br, "/", fmt.Sprintf("X-Request-ID: c%d-%d\r\n", c, n)); err != nil {
+				errs <- err
+				return
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

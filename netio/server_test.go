@@ -82,6 +82,21 @@ func (ts *testServer) dial() net.Conn {
 	return conn
 }
 
+// onConns opens n keep-alive connections to ts and runs fn on each, in
+// a goroutine of its own (c numbers the connections), until all return.
+func (ts *testServer) onConns(n int, fn func(c int, conn net.Conn, br *bufio.Reader)) {
+	var wg sync.WaitGroup
+	for c := range n {
+		conn := ts.dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(c, conn, bufio.NewReader(conn))
+		}()
+	}
+	wg.Wait()
+}
+
 type reply struct {
 	status int
 	header map[string]string
@@ -377,31 +392,23 @@ func TestGeneratedIDsDistinctAcrossConnections(t *testing.T) {
 	}, nil)
 	const conns, each = 4, idBlockSize + 40
 	got := make([][]string, conns)
-	var wg sync.WaitGroup
-	for c := range conns {
-		conn := ts.dial()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			br := bufio.NewReader(conn)
-			for range each {
-				if _, err := fmt.Fprint(conn, "GET /id HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-					t.Error(err)
-					return
-				}
-				var resp fasthttp.Response
-				if err := resp.Read(br); err != nil {
-					t.Error(err)
-					return
-				}
-				if id := string(resp.Header.Peek("X-Request-ID")); id != string(resp.Body()) {
-					t.Errorf("echoed %q, handler saw %q", id, resp.Body())
-				}
-				got[c] = append(got[c], string(resp.Body()))
+	ts.onConns(conns, func(c int, conn net.Conn, br *bufio.Reader) {
+		for range each {
+			if _, err := fmt.Fprint(conn, "GET /id HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Error(err)
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			var resp fasthttp.Response
+			if err := resp.Read(br); err != nil {
+				t.Error(err)
+				return
+			}
+			if id := string(resp.Header.Peek("X-Request-ID")); id != string(resp.Body()) {
+				t.Errorf("echoed %q, handler saw %q", id, resp.Body())
+			}
+			got[c] = append(got[c], string(resp.Body()))
+		}
+	})
 	seen := map[string]bool{}
 	prefix := got[0][0][:13]
 	for _, ids := range got {
