@@ -268,6 +268,47 @@ func TestNonFunctionHandlerIsAStartupError(t *testing.T) {
 	}
 }
 
+// Middleware declared in a routes group applies to that group and the
+// groups inside it, not to a path that merely starts with its prefix;
+// server-level middleware applies everywhere.
+func TestGroupMiddleware(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn all(req, res) { res.setHeader("X-All", "1") }
+  routes "/admin" {
+    middleware fn auth(req, next) {
+      if req.headers["x-token"] != "t" { respond(401, { error: "no" }) } else { next(req) }
+    }
+    route GET "/stats" => fn() { { ok: true } }
+    routes "/deep" {
+      middleware fn deep(req, res) { res.setHeader("X-Deep", "1") }
+      route GET "/x" => fn() "x"
+    }
+  }
+  route GET "/adminx" => fn() "not admin"
+}
+`)
+	u := app.urls[""]
+	cases := []struct {
+		path, token string
+		status      int
+		body, deep  string
+	}{
+		{"/admin/stats", "", 401, `{"error":"no"}`, ""},
+		{"/admin/stats", "t", 200, `{"ok":true}`, ""},
+		{"/admin/deep/x", "", 401, `{"error":"no"}`, ""},
+		{"/admin/deep/x", "t", 200, `"x"`, "1"},
+		{"/adminx", "", 200, `"not admin"`, ""},
+	}
+	for _, c := range cases {
+		r := do(t, "GET", u+c.path, "", "X-Token", c.token)
+		if r.status != c.status || r.body != c.body || r.header.Get("X-All") != "1" || r.header.Get("X-Deep") != c.deep {
+			t.Errorf("%s (token %q): %d %s X-All=%q X-Deep=%q", c.path, c.token, r.status, r.body,
+				r.header.Get("X-All"), r.header.Get("X-Deep"))
+		}
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
