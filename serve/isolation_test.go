@@ -169,6 +169,35 @@ server {
 	}
 }
 
+// An on_stop hook that never returns is cut at the shutdown's deadline
+// (given at least minStopHooks), logged, and the next hook still runs:
+// it cannot keep the process from exiting.
+func TestOnStopHookIsBounded(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/" => fn() "up"
+  on_stop fn() { loop {} }
+  on_stop fn() { print("second hook") }
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 {
+		t.Fatalf("GET /: %d", r.status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = app.rt.Shutdown(ctx)
+	took := time.Since(start)
+	if took < minStopHooks || took > minStopHooks+3*time.Second {
+		t.Errorf("shutdown took %v, want about %v", took, minStopHooks)
+	}
+	if logs := app.logs.String(); !strings.Contains(logs, `"in":"on_stop","kind":"Cancelled"`) {
+		t.Errorf("the cut hook is not logged:\n%s", logs)
+	}
+	if !strings.Contains(app.stdout.String(), "second hook") {
+		t.Errorf("the hook after the cut one did not run: %q", app.stdout.String())
+	}
+}
+
 // A handler that runs Tova code only stays on the worker's coroutine
 // its request's goroutine switched to; one that waits (sleep, I/O)
 // moves to the worker's goroutine first, so the front end waits for it

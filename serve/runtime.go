@@ -172,7 +172,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		rt.servers = append(rt.servers, s)
 	}
 	for _, s := range rt.servers {
-		s.runHooks(s.onStart, "on_start")
+		s.runHooks(context.Background(), s.onStart, "on_start")
 	}
 	return rt, nil
 }
@@ -308,7 +308,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	}
 	s.http = hs
 	hs.OnStop(func(ctx context.Context) {
-		s.runHooks(s.onStop, "on_stop")
+		hctx, cancel := stopHookContext(ctx)
+		s.runHooks(hctx, s.onStop, "on_stop")
+		cancel()
 		store.Close(inst)
 	})
 	if err := s.startJobs(); err != nil {
@@ -402,10 +404,26 @@ func duration(v vm.Value, unit time.Duration) (time.Duration, error) {
 	return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
 }
 
-// runHooks runs on_start / on_stop functions; failures are logged.
-func (s *Server) runHooks(fns []vm.Value, what string) {
+// minStopHooks is the least time a server's on_stop hooks get, even when
+// the drain has used up the shutdown's deadline.
+const minStopHooks = 2 * time.Second
+
+// stopHookContext bounds the on_stop hooks by the shutdown's deadline
+// (stretched to minStopHooks if less is left): a hook that never returns
+// must not keep the process from exiting.
+func stopHookContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ctx.Err() != nil || ok && time.Until(d) < minStopHooks {
+		return context.WithTimeout(context.WithoutCancel(ctx), minStopHooks)
+	}
+	return context.WithCancel(ctx)
+}
+
+// runHooks runs on_start / on_stop functions under ctx (their
+// cancellation cuts them, as a request's deadline cuts its handler);
+// failures are logged.
+func (s *Server) runHooks(ctx context.Context, fns []vm.Value, what string) {
 	for _, fn := range fns {
-		th := s.inst.NewThread(context.Background())
+		th := s.inst.NewThread(ctx)
 		th.Enter()
 		_, err := th.Call(fn)
 		th.Leave()
