@@ -59,6 +59,11 @@ type Options struct {
 	Clock actors.Clock
 	// Dir is where the program lives (default database files go there).
 	Dir string
+	// StartContext bounds the on_start hooks, which Start runs once every
+	// server listens: when it is cancelled (a signal while starting),
+	// hooks still running are stopped as a runaway handler is, and Start
+	// returns. Default: no bound.
+	StartContext context.Context
 }
 
 // Runtime is a running program: its servers, their pools and the actor
@@ -171,8 +176,12 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		rt.servers = append(rt.servers, s)
 	}
+	startCtx := opts.StartContext
+	if startCtx == nil {
+		startCtx = context.Background()
+	}
 	for _, s := range rt.servers {
-		s.runHooks(context.Background(), s.onStart, "on_start")
+		s.runHooks(startCtx, s.onStart, "on_start")
 	}
 	return rt, nil
 }

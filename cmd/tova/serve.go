@@ -48,10 +48,15 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				level = l
 			}
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
+			// Signals are caught from here on: one that comes while the
+			// on_start hooks run cuts them, and the drain follows.
+			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stopSignals()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
+				StartContext: stopping,
 			})
 			if err != nil {
 				lw.Flush()
@@ -69,7 +74,8 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s listening on %s\n", name, s.URL())
 			}
-			waitForStop()
+			<-stopping.Done()
+			stopSignals()
 			ctx, cancel := context.WithTimeout(context.Background(), drain)
 			defer cancel()
 			if err := rt.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -14,50 +14,96 @@ import (
 	"tova/internal/testutil"
 )
 
-// `tova serve` runs until SIGTERM, then drains, runs on_stop and exits 0.
-func TestServeStopsOnSIGTERM(t *testing.T) {
+// serving is `tova serve` of one program, run in this process.
+type serving struct {
+	port      string
+	code      chan int // the exit code, once it returns
+	out, errb testutil.Buffer
+}
+
+// startServing runs `tova serve` of src on a free port until GET path
+// answers, and returns the answer.
+func startServing(t *testing.T, src, path string) (*serving, string) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.tova")
-	os.WriteFile(app, []byte(`server {
-  route GET "/hi" => fn() "hi"
-  on_stop fn() { print("bye") }
-}
-`), 0o644)
+	os.WriteFile(app, []byte(src), 0o644)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	t.Setenv("PORT", port)
-	var out, errb testutil.Buffer
-	code := make(chan int, 1)
-	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb) }()
-	url := "http://127.0.0.1:" + port + "/hi"
-	var body string
+	sv := &serving{port: port, code: make(chan int, 1)}
+	go func() {
+		sv.code <- run([]string{"serve", "--host", "127.0.0.1", "--drain", "1s", app}, &sv.out, &sv.errb)
+	}()
+	url := "http://127.0.0.1:" + port + path
 	for i := 0; i < 100; i++ {
 		if resp, err := http.Get(url); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			body = string(b)
-			break
+			return sv, string(b)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if body != `"hi"` {
-		t.Fatalf("GET /hi = %q; stderr: %s", body, errb.String())
-	}
+	return sv, ""
+}
+
+// stop sends SIGTERM and waits for the exit code.
+func (sv *serving) stop(t *testing.T) int {
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit %d; stderr: %s", c, errb.String())
-		}
+	case c := <-sv.code:
+		return c
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
+		return -1
 	}
-	if !strings.Contains(out.String(), "bye") {
-		t.Fatalf("on_stop did not run: %q", out.String())
+}
+
+// `tova serve` runs until SIGTERM, then drains, runs on_stop and exits 0.
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	sv, body := startServing(t, `server {
+  route GET "/hi" => fn() "hi"
+  on_stop fn() { print("bye") }
+}
+`, "/hi")
+	if body != `"hi"` {
+		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
 	}
-	if !strings.Contains(errb.String(), `"message":"request"`) {
-		t.Fatalf("no access log line: %s", errb.String())
+	if c := sv.stop(t); c != 0 {
+		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
+	}
+	if !strings.Contains(sv.out.String(), "bye") {
+		t.Fatalf("on_stop did not run: %q", sv.out.String())
+	}
+	if !strings.Contains(sv.errb.String(), `"message":"request"`) {
+		t.Fatalf("no access log line: %s", sv.errb.String())
+	}
+}
+
+// Hooks that never return do not keep `tova serve` from a graceful
+// exit: SIGTERM while on_start runs cuts it and drains; an on_stop that
+// loops is cut after the drain.
+func TestServeStopsWithRunawayHooks(t *testing.T) {
+	sv, body := startServing(t, `server {
+  route GET "/hi" => fn() "hi"
+  on_start fn() { loop {} }
+  on_stop fn() { loop {} }
+}
+`, "/hi")
+	if body != `"hi"` {
+		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+	}
+	start := time.Now()
+	if c := sv.stop(t); c != 0 {
+		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	for _, hook := range []string{"on_start", "on_stop"} {
+		if !strings.Contains(sv.errb.String(), `"in":"`+hook+`","kind":"Cancelled"`) {
+			t.Errorf("%s was not cut: %s", hook, sv.errb.String())
+		}
 	}
 }
 
