@@ -59,10 +59,12 @@ type Options struct {
 	Clock actors.Clock
 	// Dir is where the program lives (default database files go there).
 	Dir string
-	// StartContext bounds the on_start hooks, which Start runs once every
-	// server listens: when it is cancelled (a signal while starting),
-	// hooks still running are stopped as a runaway handler is, and Start
-	// returns. Default: no bound.
+	// StartContext bounds what Start runs of the program: each server's
+	// top-level code and body, and the on_start hooks (run once every
+	// server listens). When it is cancelled (a signal while starting),
+	// that code is stopped as a runaway handler is: a server body cut so
+	// fails to start, a cut hook is logged and Start returns. Default:
+	// no bound.
 	StartContext context.Context
 }
 
@@ -76,6 +78,9 @@ type Runtime struct {
 	servers []*Server
 	log     zerolog.Logger
 	stop    sync.Once
+	// startCtx bounds what starting runs: the servers' top-level code
+	// and body, and the on_start hooks (Options.StartContext).
+	startCtx context.Context
 }
 
 // Server is one running server block.
@@ -144,7 +149,10 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	if len(code.Servers) == 0 {
 		return nil, &StartupError{Err: errors.New("the program declares no server block")}
 	}
-	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
+	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger, startCtx: opts.StartContext}
+	if rt.startCtx == nil {
+		rt.startCtx = context.Background()
+	}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
@@ -176,12 +184,8 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		rt.servers = append(rt.servers, s)
 	}
-	startCtx := opts.StartContext
-	if startCtx == nil {
-		startCtx = context.Background()
-	}
 	for _, s := range rt.servers {
-		s.runHooks(startCtx, s.onStart, "on_start")
+		s.runHooks(rt.startCtx, s.onStart, "on_start")
 	}
 	return rt, nil
 }
@@ -253,7 +257,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }
 
 	// Top-level code, then the server body, under the instance's GIL.
-	if err := inst.RunServerInit(d.Init); err != nil {
+	if err := inst.RunServerInit(rt.startCtx, d.Init); err != nil {
 		return fail(describeError(err))
 	}
 	// Open the database now (when the program uses one), so that an

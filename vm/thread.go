@@ -252,9 +252,10 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 
 // RunServerInit runs the program's top-level code and then a server
 // block's body (its Init function), on a thread of the instance under its
-// scheduler: what a server instance runs once before serving.
-func (in *Instance) RunServerInit(init int) error {
-	th := in.NewThread(context.Background())
+// scheduler: what a server instance runs once before serving. ctx's
+// cancellation stops it as it stops any thread.
+func (in *Instance) RunServerInit(ctx context.Context, init int) error {
+	th := in.NewThread(ctx)
 	th.Enter()
 	defer func() {
 		th.Leave()

@@ -110,7 +110,7 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	for _, d := range p.Servers {
 		inst := prog.NewInstance(vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
 		inst.Server = d
-		err := inst.RunServerInit(d.Init)
+		err := inst.RunServerInit(context.Background(), d.Init)
 		name := d.Name
 		if name == "" {
 			name = "server"

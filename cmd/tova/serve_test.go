@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -103,6 +104,37 @@ func TestServeStopsWithRunawayHooks(t *testing.T) {
 	for _, hook := range []string{"on_start", "on_stop"} {
 		if !strings.Contains(sv.errb.String(), `"in":"`+hook+`","kind":"Cancelled"`) {
 			t.Errorf("%s was not cut: %s", hook, sv.errb.String())
+		}
+	}
+}
+
+// SIGTERM while a server's body still runs (here, forever) stops it:
+// the server fails to start, and serve exits 5 saying why.
+func TestServeStopsDuringStartup(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("fn forever() {\n  loop {}\n}\nserver {\n  var x = forever()\n}\n"), 0o644)
+	t.Setenv("PORT", "0")
+	var out, errb testutil.Buffer
+	code := make(chan int, 1)
+	// Until serve catches signals, this sink keeps one from killing the
+	// test; SIGTERM is sent until serve has taken one.
+	sink := make(chan os.Signal, 64)
+	signal.Notify(sink, syscall.SIGTERM)
+	defer signal.Stop(sink)
+	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb) }()
+	giveUp := time.After(10 * time.Second)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case c := <-code:
+			if c != 5 || !strings.Contains(errb.String(), "app.tova:2:3: Cancelled") {
+				t.Fatalf("exit %d; stderr: %s", c, errb.String())
+			}
+			return
+		case <-giveUp:
+			t.Fatal("serve did not stop on SIGTERM while starting")
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

@@ -78,7 +78,7 @@ func Start(ctx context.Context, p *bytecode.Program, opts Options) (*App, error)
 		inst := prog.NewInstance(vm.Config{Stdout: opts.Stdout, Stderr: opts.Stderr, Getenv: opts.Getenv, Dir: opts.Dir})
 		inst.Sched = vm.NewGIL(0)
 		inst.Server = d
-		if err := inst.RunServerInit(d.Init); err != nil {
+		if err := inst.RunServerInit(context.Background(), d.Init); err != nil {
 			a.Stop(context.Background())
 			return nil, fmt.Errorf("server %q: %w", d.Name, err)
 		}
