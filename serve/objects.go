@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -62,7 +64,8 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		}
 		return vm.ObjectValue(o), true, nil
 	case "query":
-		return queryObject(q.r.Query()), true, nil
+		v, _ := queryObject(q.r.RawQuery) // what decodes, as Query() gives
+		return v, true, nil
 	case "headers":
 		return vm.HostValue(headersObject{q.r.Headers()}), true, nil
 	case "cookies":
@@ -125,11 +128,11 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 	switch {
 	case ct == "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
+		v, err := queryObject(string(body))
 		if err != nil {
 			return vm.Nil, badBody("malformed form body: " + err.Error())
 		}
-		return queryObject(vals), nil
+		return v, nil
 	case ct == "multipart/form-data":
 		v, err := multipartObject(body, params["boundary"])
 		if err != nil {
@@ -146,9 +149,42 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	return vm.Str(string(body)), nil
 }
 
-func queryObject(vals url.Values) vm.Value {
+// queryObject reads a query string or form body into an object whose
+// keys keep the order of their first appearance (url.Values, a map,
+// would shuffle them on every request); a repeated key gives an array.
+// It decodes as url.ParseQuery does, skipping pairs that do not decode,
+// and returns the first such error with what did decode.
+func queryObject(raw string) (vm.Value, error) {
+	var keys []string
+	vals := map[string][]string{}
+	var first error
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(pair, ";") {
+			first = cmp.Or(first, errors.New("invalid semicolon separator in query"))
+			continue
+		}
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err == nil {
+			v, err = url.QueryUnescape(v)
+		}
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		if _, ok := vals[k]; !ok {
+			keys = append(keys, k)
+		}
+		vals[k] = append(vals[k], v)
+	}
 	o := vm.NewObject()
-	for k, vs := range vals {
+	for _, k := range keys {
+		vs := vals[k]
 		if len(vs) == 1 {
 			o.Set(k, vm.Str(vs[0]))
 			continue
@@ -159,7 +195,7 @@ func queryObject(vals url.Values) vm.Value {
 		}
 		o.Set(k, vm.NewArray(arr))
 	}
-	return vm.ObjectValue(o)
+	return vm.ObjectValue(o), first
 }
 
 func multipartObject(body []byte, boundary string) (vm.Value, error) {

@@ -822,6 +822,7 @@ server {
   fn create(name: String, age: Int, admin: Bool = false) { { name, age, admin } }
   route POST "/create" => create
   route POST "/raw" => fn(req) { req.body }
+  route GET "/query" => fn(req) { req.query }
   route POST "/catch" => fn(req) {
     first = try { req.body } catch e { "caught: " + e.message }
     try { req.body } catch e { first + " (again)" }
@@ -868,6 +869,13 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		if r.status != c.status || r.body != c.want {
 			t.Errorf("%s %s: %d %s, want %d %s", c.ctype, c.path, r.status, r.body, c.status, c.want)
 		}
+	}
+	// Fields keep the order they came in, in bodies and queries alike.
+	if r := do(t, "POST", u+"/raw", "e=1&d=2&c=3&b=4&a=5&d=6", "Content-Type", form); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
+		t.Errorf("form field order: %s", r.body)
+	}
+	if r := do(t, "GET", u+"/query?e=1&d=2&c=3&b=4&a=5&d=6&x=%zz", ""); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
+		t.Errorf("query order: %s", r.body)
 	}
 	if r := do(t, "POST", u+"/create", "name=bo&age=old", "Content-Type", form); r.status != 400 ||
 		!strings.Contains(r.body, "age must be an integer") {
