@@ -78,9 +78,6 @@ type Runtime struct {
 	servers []*Server
 	log     zerolog.Logger
 	stop    sync.Once
-	// startCtx bounds what starting runs: the servers' top-level code
-	// and body, and the on_start hooks (Options.StartContext).
-	startCtx context.Context
 }
 
 // Server is one running server block.
@@ -136,6 +133,9 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	if opts.StartContext == nil {
+		opts.StartContext = context.Background()
+	}
 	if opts.Getenv == nil {
 		opts.Getenv = os.LookupEnv
 	}
@@ -149,10 +149,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	if len(code.Servers) == 0 {
 		return nil, &StartupError{Err: errors.New("the program declares no server block")}
 	}
-	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger, startCtx: opts.StartContext}
-	if rt.startCtx == nil {
-		rt.startCtx = context.Background()
-	}
+	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
@@ -185,7 +182,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		rt.servers = append(rt.servers, s)
 	}
 	for _, s := range rt.servers {
-		s.runHooks(rt.startCtx, s.onStart, "on_start")
+		s.runHooks(rt.opts.StartContext, s.onStart, "on_start")
 	}
 	return rt, nil
 }
@@ -257,7 +254,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }
 
 	// Top-level code, then the server body, under the instance's GIL.
-	if err := inst.RunServerInit(rt.startCtx, d.Init); err != nil {
+	if err := inst.RunServerInit(rt.opts.StartContext, d.Init); err != nil {
 		return fail(describeError(err))
 	}
 	// Open the database now (when the program uses one), so that an
