@@ -3,7 +3,9 @@ package driver
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -71,6 +73,50 @@ func FuzzCompileRun(f *testing.F) {
 		case !errors.As(err, &ve):
 			t.Fatalf("run failed with %T %v, not a Tova error", err, err)
 		case ve.Kind == "InternalError":
+			t.Fatalf("internal error: %v\n%s", ve, ve.Trace())
+		}
+	})
+}
+
+// FuzzRunTBC runs arbitrary .tbc artifacts: whatever Decode and the VM's
+// loader accept must run (briefly) to its result or a Tova error. The
+// interpreter trusts validated code (no bounds checks on registers,
+// constants or jumps), so an internal error here is a hole in the
+// validation. Each input's checksum is recomputed, so that mutations
+// reach the code instead of stopping at the checksum; the seeds are the
+// conformance programs, compiled.
+func FuzzRunTBC(f *testing.F) {
+	seeds, _ := filepath.Glob("../spec/*/*.tova")
+	for _, path := range seeds {
+		if strings.Contains(path, "sleep") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if p, err := CompileFile(filepath.Base(path), src); err == nil {
+			if data, err := bytecode.Encode(p); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 4 {
+			data = bytes.Clone(data)
+			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], castagnoli))
+		}
+		p, err := bytecode.Decode(data)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err = Run(ctx, p, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir(),
+			Getenv: func(string) (string, bool) { return "", false }})
+		var ve *vm.Error
+		if errors.As(err, &ve) && ve.Kind == "InternalError" {
 			t.Fatalf("internal error: %v\n%s", ve, ve.Trace())
 		}
 	})
