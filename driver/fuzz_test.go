@@ -24,14 +24,8 @@ import (
 // running it (briefly) must end in its result or a Tova error, never an
 // internal one. The conformance programs are the seeds.
 func FuzzCompileRun(f *testing.F) {
-	seeds, _ := filepath.Glob("../spec/*/*.tova")
-	for _, path := range seeds {
-		if strings.Contains(path, "sleep") {
-			continue // slow by design
-		}
-		if src, err := os.ReadFile(path); err == nil {
-			f.Add(src)
-		}
+	for _, src := range specSources() {
+		f.Add(src)
 	}
 	f.Add([]byte("fn f(n) { if n < 2 { n } else { f(n - 1) + f(n - 2) } }\nprint(f(10))\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
@@ -63,10 +57,7 @@ func FuzzCompileRun(f *testing.F) {
 		if err != nil || !bytes.Equal(again, data) {
 			t.Fatalf("the .tbc round trip changed the program (%v)", err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		err = Run(ctx, back, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir(),
-			Getenv: func(string) (string, bool) { return "", false }})
+		err = runBriefly(t, back)
 		var ve *vm.Error
 		switch {
 		case err == nil:
@@ -86,16 +77,8 @@ func FuzzCompileRun(f *testing.F) {
 // reach the code instead of stopping at the checksum; the seeds are the
 // conformance programs, compiled.
 func FuzzRunTBC(f *testing.F) {
-	seeds, _ := filepath.Glob("../spec/*/*.tova")
-	for _, path := range seeds {
-		if strings.Contains(path, "sleep") {
-			continue
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		if p, err := CompileFile(filepath.Base(path), src); err == nil {
+	for name, src := range specSources() {
+		if p, err := CompileFile(filepath.Base(name), src); err == nil {
 			if data, err := bytecode.Encode(p); err == nil {
 				f.Add(data)
 			}
@@ -111,13 +94,35 @@ func FuzzRunTBC(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		err = Run(ctx, p, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir(),
-			Getenv: func(string) (string, bool) { return "", false }})
+		err = runBriefly(t, p)
 		var ve *vm.Error
 		if errors.As(err, &ve) && ve.Kind == "InternalError" {
 			t.Fatalf("internal error: %v\n%s", ve, ve.Trace())
 		}
 	})
+}
+
+// specSources returns the conformance programs by path, but for the
+// ones slow by design (sleep).
+func specSources() map[string][]byte {
+	paths, _ := filepath.Glob("../spec/*/*.tova")
+	srcs := map[string][]byte{}
+	for _, path := range paths {
+		if strings.Contains(path, "sleep") {
+			continue
+		}
+		if src, err := os.ReadFile(path); err == nil {
+			srcs[path] = src
+		}
+	}
+	return srcs
+}
+
+// runBriefly runs p for at most 200 ms with no output, an empty
+// environment and a fresh directory.
+func runBriefly(t *testing.T, p *bytecode.Program) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	return Run(ctx, p, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir(),
+		Getenv: func(string) (string, bool) { return "", false }})
 }
