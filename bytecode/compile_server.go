@@ -6,6 +6,7 @@ import (
 
 	"tova/frontend/ast"
 	"tova/frontend/token"
+	"tova/internal/routepath"
 )
 
 // Server blocks compile into one Init function per server name (bodies
@@ -96,6 +97,14 @@ func (f *fstate) funcToSlot(fn *ast.Function, name string, id *ast.Ident, label 
 
 func posOf(p token.Pos) Pos { return Pos{p.Line, p.Col} }
 
+// checkRoutePath reports a path the router would refuse, where it is
+// declared.
+func (f *fstate) checkRoutePath(pos token.Pos, what, p string) {
+	if why := routepath.Check(p); why != "" {
+		f.c.errorf(pos, "%s %s: %s", what, p, why)
+	}
+}
+
 func joinPath(prefix, p string) string {
 	if prefix == "" {
 		return p
@@ -125,6 +134,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Port = f.evalToSlot(st.X, "port")
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
+			f.checkRoutePath(st.PosV, "route "+st.Method, p)
 			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV)}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
@@ -140,7 +150,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
-			f.serverBody(st.Body, joinPath(prefix, st.Prefix))
+			p := joinPath(prefix, st.Prefix)
+			if segs := routepath.Segments(p); len(segs) > 0 && segs[len(segs)-1][0] == '*' {
+				f.c.errorf(st.PosV, "routes %s: a group prefix cannot end in a rest segment", p)
+			} else {
+				f.checkRoutePath(st.PosV, "routes", p)
+			}
+			f.serverBody(st.Body, p)
 		case *ast.HookDecl:
 			name := ""
 			if st.Name != nil {
@@ -153,8 +169,10 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			for _, ch := range st.Checks {
 				checks.Elems = append(checks.Elems, &ast.StringLit{PosV: st.PosV, Value: ch})
 			}
+			p := joinPath(prefix, st.Path)
+			f.checkRoutePath(st.PosV, "health", p)
 			slot := f.evalToSlot(checks, "health "+st.Path)
-			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Pos: posOf(st.PosV)})
+			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})

@@ -3,6 +3,7 @@ package netio
 import (
 	"fmt"
 	"strings"
+	"tova/internal/routepath"
 )
 
 // Methods a route may declare. Their order here is the sorted order used in
@@ -104,6 +105,16 @@ func NewRouter() *Router { return &Router{} }
 // Routes returns the registered routes in declaration order.
 func (r *Router) Routes() []*Route { return append([]*Route(nil), r.routes...) }
 
+// RouteError is a route Handle refuses.
+type RouteError struct {
+	Method, Pattern string
+	Reason          string
+}
+
+func (e *RouteError) Error() string {
+	return fmt.Sprintf("netio: route %s %s: %s", e.Method, e.Pattern, e.Reason)
+}
+
 // Handle registers h for method and pattern. Patterns are absolute paths
 // whose segments may be ":name" (one segment), "*name" (the rest of the
 // path, at least one character; last segment only) or "*" (the rest of the
@@ -111,34 +122,28 @@ func (r *Router) Routes() []*Route { return append([]*Route(nil), r.routes...) }
 func (r *Router) Handle(method, pattern string, h Handler) error {
 	mi := methodIndex(strings.ToUpper(method))
 	if mi < 0 {
-		return fmt.Errorf("netio: route %s %s: unknown method", method, pattern)
+		return &RouteError{method, pattern, "unknown method"}
 	}
 	if h == nil {
-		return fmt.Errorf("netio: route %s %s: nil handler", method, pattern)
+		return &RouteError{method, pattern, "nil handler"}
 	}
-	if !strings.HasPrefix(pattern, "/") {
-		return fmt.Errorf("netio: route %s %s: pattern must start with '/'", method, pattern)
+	if why := routepath.Check(pattern); why != "" {
+		return &RouteError{method, pattern, why}
 	}
-	segs := splitPattern(pattern)
+	segs := routepath.Segments(pattern)
 	rt := &Route{Method: methodNames[mi], Handler: h}
 	n := &r.root
 	var canon strings.Builder
-	for i, seg := range segs {
-		last := i == len(segs)-1
+	for _, seg := range segs {
 		canon.WriteByte('/')
 		canon.WriteString(seg)
 		switch {
 		case seg == "*" || seg[0] == '*':
-			if !last {
-				return fmt.Errorf("netio: route %s %s: %q must be the last segment", method, pattern, seg)
-			}
 			name := seg[1:]
 			slot := &n.wildcard
 			if name == "" {
 				name = "*"
 				slot = &n.catchAll
-			} else if !validName(name) {
-				return fmt.Errorf("netio: route %s %s: bad wildcard name %q", method, pattern, name)
 			}
 			rt.params = append(rt.params, name)
 			rt.Pattern = canon.String()
@@ -148,11 +153,7 @@ func (r *Router) Handle(method, pattern string, h Handler) error {
 			r.add(*slot, mi, rt)
 			return nil
 		case seg[0] == ':':
-			name := seg[1:]
-			if !validName(name) {
-				return fmt.Errorf("netio: route %s %s: bad parameter name %q", method, pattern, name)
-			}
-			rt.params = append(rt.params, name)
+			rt.params = append(rt.params, seg[1:])
 			if n.param == nil {
 				n.param = &node{}
 			}
@@ -217,29 +218,6 @@ func (g *Group) Group(prefix string) *Group {
 
 func joinPattern(prefix, p string) string {
 	return "/" + strings.Trim(strings.TrimRight(prefix, "/")+"/"+strings.TrimLeft(p, "/"), "/")
-}
-
-func splitPattern(p string) []string {
-	var segs []string
-	for _, s := range strings.Split(p, "/") {
-		if s != "" {
-			segs = append(segs, s)
-		}
-	}
-	return segs
-}
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Match is the result of a route lookup.

@@ -147,6 +147,8 @@ func TestRouterRejectsBadPatterns(t *testing.T) {
 		{"GET", "/a/*/b"},
 		{"GET", "/a/:/b"},
 		{"GET", "/a/:1x"},
+		{"GET", "/a/:id/b/:id"},
+		{"GET", "/a/:id/*id"},
 	} {
 		if err := r.Handle(tc.method, tc.pattern, named("x")); err == nil {
 			t.Errorf("%s %s accepted", tc.method, tc.pattern)

@@ -40,8 +40,8 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 	r.OnReplace = func(old, new *netio.Route) {
 		was := declared[old]
 		s.log.Warn().Str("route", new.Method+" "+new.Pattern).
-			Str("at", fmt.Sprintf("%d:%d", cur.Line, cur.Col)).
-			Str("replaces", fmt.Sprintf("%s %s at %d:%d", old.Method, old.Pattern, was.Line, was.Col)).
+			Str("at", s.at(cur)).
+			Str("replaces", fmt.Sprintf("%s %s at %s", old.Method, old.Pattern, s.at(was))).
 			Msg("route declared again: the later declaration serves it")
 	}
 	defer func() { r.OnReplace = nil }()
@@ -50,12 +50,12 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		var h netio.Handler
 		switch rt.Kind {
 		case "route":
-			if err := mustCall(g[rt.Slot], rt, "handler"); err != nil {
+			if err := s.mustCall(g[rt.Slot], rt, "handler"); err != nil {
 				return err
 			}
 			var guards []vm.Value
 			for _, gs := range rt.Guards {
-				if err := mustCall(g[gs], rt, "guard"); err != nil {
+				if err := s.mustCall(g[gs], rt, "guard"); err != nil {
 					return err
 				}
 				guards = append(guards, g[gs])
@@ -68,7 +68,11 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			continue
 		}
 		if err := r.Handle(rt.Method, rt.Path, h); err != nil {
-			return fmt.Errorf("%d:%d: route %s %s: %v", rt.Pos.Line, rt.Pos.Col, rt.Method, rt.Path, err)
+			var re *netio.RouteError
+			if errors.As(err, &re) {
+				return fmt.Errorf("%s: route %s %s: %s", s.at(rt.Pos), rt.Method, rt.Path, re.Reason)
+			}
+			return fmt.Errorf("%s: route %s %s: %v", s.at(rt.Pos), rt.Method, rt.Path, err)
 		}
 		routes := r.Routes()
 		declared[routes[len(routes)-1]] = rt.Pos
@@ -78,13 +82,13 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 
 // mustCall refuses, when the server starts, a handler or guard that is
 // not a function: otherwise every request to the route would fail.
-func mustCall(v vm.Value, rt bytecode.Route, what string) error {
+func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
 	switch v.Kind() {
 	case vm.KFunc, vm.KBuiltin, vm.KType:
 		return nil
 	}
-	return fmt.Errorf("%d:%d: route %s %s: the %s is %s %s, not a function",
-		rt.Pos.Line, rt.Pos.Col, rt.Method, rt.Path, what, vm.TypeName(v), vm.Repr(v))
+	return fmt.Errorf("%s: route %s %s: the %s is %s %s, not a function",
+		s.at(rt.Pos), rt.Method, rt.Path, what, vm.TypeName(v), vm.Repr(v))
 }
 
 func (s *Server) healthHandler() netio.Handler {

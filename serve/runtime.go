@@ -227,6 +227,18 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	return first
 }
 
+// at formats a position in the server's source as file:line:col. A
+// program comes from one file, where every server block is.
+func (s *Server) at(p bytecode.Pos) string {
+	file := "?"
+	if code := s.rt.code; s.desc.Init < len(code.Funcs) {
+		if i := code.Funcs[s.desc.Init].File; i < len(code.Files) {
+			file = code.Files[i].Name
+		}
+	}
+	return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
+}
+
 func envName(server string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(server) {
@@ -269,7 +281,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	if d.Port >= 0 {
 		v := inst.Globals[d.Port]
 		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
-			return fail(fmt.Errorf("port must be an Int between 0 and 65535, got %s", vm.Repr(v)))
+			return fail(fmt.Errorf("%s: port must be an Int between 0 and 65535, got %s", s.at(d.Pos), vm.Repr(v)))
 		}
 		port = int(v.AsInt())
 	}
@@ -361,7 +373,7 @@ func (s *Server) readConfig() (serverConfig, error) {
 		case "max_body":
 			n, err := byteSize(v)
 			if err != nil {
-				return cfg, fmt.Errorf("max_body: %v", err)
+				return cfg, fmt.Errorf("%s: max_body: %v", s.at(c.Pos), err)
 			}
 			cfg.maxBody = int(n)
 		case "http", "limits":
@@ -369,7 +381,7 @@ func (s *Server) readConfig() (serverConfig, error) {
 				if t, ok := v.AsObject().Get("timeout"); ok {
 					d, err := duration(t, time.Millisecond)
 					if err != nil {
-						return cfg, fmt.Errorf("%s.timeout: %v", c.Kind, err)
+						return cfg, fmt.Errorf("%s: %s.timeout: %v", s.at(c.Pos), c.Kind, err)
 					}
 					cfg.timeout = d
 				}

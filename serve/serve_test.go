@@ -237,8 +237,8 @@ server {
 	}
 	logs := app.logs.String()
 	for _, want := range []string{
-		`"route":"GET /a","at":"7:3","replaces":"GET /a at 3:3"`,
-		`"route":"GET /u/:name","at":"8:3","replaces":"GET /u/:id at 4:3"`,
+		`"route":"GET /a","at":"app.tova:7:3","replaces":"GET /a at app.tova:3:3"`,
+		`"route":"GET /u/:name","at":"app.tova:8:3","replaces":"GET /u/:id at app.tova:4:3"`,
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("no warning %s in:\n%s", want, logs)
@@ -247,22 +247,26 @@ server {
 }
 
 // A route whose handler or guard is not a function does not start: every
-// request to it would fail.
+// request to it would fail. Like every startup error that comes from a
+// declaration, the error names its file, line and column.
 func TestNonFunctionHandlerIsAStartupError(t *testing.T) {
 	for src, want := range map[string]string{
-		"server {\n  route GET \"/\" => 5\n}":                   `2:3: route GET /: the handler is Int 5, not a function`,
-		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `2:3: route GET /x: the guard is String "no", not a function`,
+		"server {\n  route GET \"/\" => 5\n}":                                 `server: app.tova:2:3: route GET /: the handler is Int 5, not a function`,
+		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}":               `server: app.tova:2:3: route GET /x: the guard is String "no", not a function`,
+		"server \"api\" {\n  port \"x\"\n}":                                   `api: app.tova:1:1: port must be an Int between 0 and 65535, got "x"`,
+		"server {\n  max_body \"lots\"\n}":                                    `server: app.tova:2:3: max_body: `,
+		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}": `server: app.tova:3:3: http.timeout: `,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {
 			t.Fatalf("compile %q: %v", src, err)
 		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0, "api": 0}, Logger: zerolog.Nop()})
 		if err == nil {
 			rt.Shutdown(context.Background())
 			t.Fatalf("%q started", src)
 		}
-		if !strings.Contains(err.Error(), want) {
+		if !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%q: %v, want %s", src, err, want)
 		}
 	}

@@ -1,0 +1,78 @@
+// Package routepath is the syntax of route patterns, shared by the
+// compiler (which refuses a bad pattern with its source position) and
+// the router (which refuses it from Go callers).
+//
+// A pattern is an absolute path whose segments are literal, ":name" (one
+// segment), "*name" (the rest of the path, at least one character) or
+// "*" (the rest of the path, possibly empty); a rest segment comes last.
+// Empty segments and a trailing '/' are ignored. Names are identifiers,
+// each used once per pattern.
+package routepath
+
+import "fmt"
+
+// Segments splits a pattern into its non-empty segments.
+func Segments(p string) []string {
+	var segs []string
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if i > start {
+				segs = append(segs, p[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return segs
+}
+
+// Check returns why p is not a valid pattern, or "" when it is.
+func Check(p string) string {
+	if len(p) == 0 || p[0] != '/' {
+		return "a route path must start with '/'"
+	}
+	segs := Segments(p)
+	seen := map[string]bool{}
+	for i, seg := range segs {
+		var name string
+		switch seg[0] {
+		case '*':
+			if i != len(segs)-1 {
+				return fmt.Sprintf("%q must be the last segment", seg)
+			}
+			if seg == "*" {
+				continue
+			}
+			name = seg[1:]
+			if !ValidName(name) {
+				return fmt.Sprintf("bad wildcard name %q", name)
+			}
+		case ':':
+			name = seg[1:]
+			if !ValidName(name) {
+				return fmt.Sprintf("bad parameter name %q", name)
+			}
+		default:
+			continue
+		}
+		if seen[name] {
+			return fmt.Sprintf("parameter %q appears twice", name)
+		}
+		seen[name] = true
+	}
+	return ""
+}
+
+// ValidName reports whether s may name a parameter: an identifier.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

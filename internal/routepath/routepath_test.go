@@ -1,0 +1,44 @@
+package routepath
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	for p, want := range map[string]string{
+		"/":                 "",
+		"/a//b/":            "",
+		"/u/:id/posts/:pid": "",
+		"/f/*rest":          "",
+		"/f/*":              "",
+		"/_x/:a_1":          "",
+		"":                  "a route path must start with '/'",
+		"users":             "a route path must start with '/'",
+		"/a/*rest/b":        `"*rest" must be the last segment`,
+		"/a/*/b":            `"*" must be the last segment`,
+		"/a/:":              `bad parameter name ""`,
+		"/a/:1x":            `bad parameter name "1x"`,
+		"/a/:x-y":           `bad parameter name "x-y"`,
+		"/a/*9":             `bad wildcard name "9"`,
+		"/a/:id/b/:id":      `parameter "id" appears twice`,
+		"/a/:id/*id":        `parameter "id" appears twice`,
+	} {
+		if got := Check(p); got != want {
+			t.Errorf("Check(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestSegments(t *testing.T) {
+	for p, want := range map[string][]string{
+		"/":         nil,
+		"//a///b/":  {"a", "b"},
+		"/u/:id":    {"u", ":id"},
+		"no/slash/": {"no", "slash"},
+	} {
+		if got := Segments(p); !slices.Equal(got, want) {
+			t.Errorf("Segments(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
