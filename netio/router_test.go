@@ -3,6 +3,7 @@ package netio
 import (
 	"bufio"
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"sync"
@@ -150,8 +151,10 @@ func TestRouterRejectsBadPatterns(t *testing.T) {
 		{"GET", "/a/:id/b/:id"},
 		{"GET", "/a/:id/*id"},
 	} {
-		if err := r.Handle(tc.method, tc.pattern, named("x")); err == nil {
-			t.Errorf("%s %s accepted", tc.method, tc.pattern)
+		err := r.Handle(tc.method, tc.pattern, named("x"))
+		var re *RouteError
+		if !errors.As(err, &re) || re.Method != tc.method || re.Pattern != tc.pattern || re.Reason == "" {
+			t.Errorf("%s %s: %v, want a RouteError with its reason", tc.method, tc.pattern, err)
 		}
 	}
 }

@@ -272,6 +272,24 @@ func TestNonFunctionHandlerIsAStartupError(t *testing.T) {
 	}
 }
 
+// A path the router refuses can only come from a hand-made .tbc (the
+// compiler refuses it); serve names it once, with its position.
+func TestRouterRefusedPathIsAStartupError(t *testing.T) {
+	p, err := driver.CompileFile("app.tova", []byte("server {\n  route GET \"/a\" => fn() 1\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Servers[0].Routes[0].Path = "/a/*r/b"
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Fatal("started")
+	}
+	if want := `server: app.tova:2:3: route GET /a/*r/b: "*r" must be the last segment`; err.Error() != want {
+		t.Errorf("%v, want %s", err, want)
+	}
+}
+
 // Middleware declared in a routes group applies to that group and the
 // groups inside it, not to a path that merely starts with its prefix;
 // server-level middleware applies everywhere.
