@@ -151,10 +151,8 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
-			if segs := routepath.Segments(p); len(segs) > 0 && segs[len(segs)-1][0] == '*' {
-				f.c.errorf(st.PosV, "routes %s: a group prefix cannot end in a rest segment", p)
-			} else {
-				f.checkRoutePath(st.PosV, "routes", p)
+			if why := routepath.CheckPrefix(p); why != "" {
+				f.c.errorf(st.PosV, "routes %s: %s", p, why)
 			}
 			f.serverBody(st.Body, p)
 		case *ast.HookDecl:

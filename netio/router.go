@@ -3,6 +3,7 @@ package netio
 import (
 	"fmt"
 	"strings"
+
 	"tova/internal/routepath"
 )
 
@@ -138,7 +139,7 @@ func (r *Router) Handle(method, pattern string, h Handler) error {
 		canon.WriteByte('/')
 		canon.WriteString(seg)
 		switch {
-		case seg == "*" || seg[0] == '*':
+		case seg[0] == '*':
 			name := seg[1:]
 			slot := &n.wildcard
 			if name == "" {

@@ -63,6 +63,18 @@ func Check(p string) string {
 	return ""
 }
 
+// CheckPrefix returns why p is not a valid prefix of a group of routes,
+// or "" when it is: a pattern that does not end in a rest segment.
+func CheckPrefix(p string) string {
+	if why := Check(p); why != "" {
+		return why
+	}
+	if segs := Segments(p); len(segs) > 0 && segs[len(segs)-1][0] == '*' {
+		return "a group prefix cannot end in a rest segment"
+	}
+	return ""
+}
+
 // ValidName reports whether s may name a parameter: an identifier.
 func ValidName(s string) bool {
 	if s == "" {

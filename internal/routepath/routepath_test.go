@@ -30,6 +30,20 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestCheckPrefix(t *testing.T) {
+	for p, want := range map[string]string{
+		"/api":         "",
+		"/u/:id":       "",
+		"/files/*path": "a group prefix cannot end in a rest segment",
+		"/files/*":     "a group prefix cannot end in a rest segment",
+		"api":          "a route path must start with '/'",
+	} {
+		if got := CheckPrefix(p); got != want {
+			t.Errorf("CheckPrefix(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
 func TestSegments(t *testing.T) {
 	for p, want := range map[string][]string{
 		"/":         nil,
