@@ -36,6 +36,12 @@ process do not collide on it).
 SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A zero deadline would read as "none", and the runtime would
+			// quietly put its default in its place.
+			if timeout <= 0 || drain < 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --timeout must be positive and --drain not negative (got --timeout %v, --drain %v)\n", timeout, drain)
+				return &exitError{exitUsage}
+			}
 			p, _, err := load(cmd, args[0])
 			if err != nil {
 				return err
@@ -86,7 +92,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 	}
 	c.Flags().StringArrayVar(&servers, "server", nil, "run only this server (repeatable)")
 	c.Flags().StringVar(&host, "host", "0.0.0.0", "interface to listen on")
-	c.Flags().DurationVar(&drain, "drain", 10*time.Second, "how long in-flight requests get to finish on shutdown")
+	c.Flags().DurationVar(&drain, "drain", 10*time.Second, "how long in-flight requests get to finish on shutdown (0: none)")
 	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "default per-request deadline")
 	return c
 }

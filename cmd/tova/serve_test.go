@@ -157,3 +157,17 @@ func TestServeStartupError(t *testing.T) {
 		t.Fatalf("startup error should list both variables: %s", errb.String())
 	}
 }
+
+// A non-positive --timeout or a negative --drain is a usage error, not
+// silently the default (or no drain at all).
+func TestServeRefusesBadDurations(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("server {\n  route GET \"/\" => fn() \"x\"\n}\n"), 0o644)
+	for _, flags := range [][]string{{"--timeout", "0"}, {"--timeout", "-5s"}, {"--drain", "-1s"}} {
+		var out, errb testutil.Buffer
+		args := append(append([]string{"serve", "--host", "127.0.0.1"}, flags...), app)
+		if c := run(args, &out, &errb); c != exitUsage || !strings.Contains(errb.String(), "--timeout must be positive and --drain not negative") {
+			t.Errorf("%v: exit %d, %q", flags, c, errb.String())
+		}
+	}
+}
