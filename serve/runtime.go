@@ -380,6 +380,9 @@ func (s *Server) readConfig() (serverConfig, error) {
 			if v.Kind() == vm.KObject {
 				if t, ok := v.AsObject().Get("timeout"); ok {
 					d, err := duration(t, time.Millisecond)
+					if err == nil && d <= 0 {
+						err = fmt.Errorf("a request deadline must be positive, got %s", vm.Repr(t))
+					}
 					if err != nil {
 						return cfg, fmt.Errorf("%s: %s.timeout: %v", s.at(c.Pos), c.Kind, err)
 					}
