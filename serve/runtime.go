@@ -372,6 +372,9 @@ func (s *Server) readConfig() (serverConfig, error) {
 		switch c.Kind {
 		case "max_body":
 			n, err := byteSize(v)
+			if err == nil && n <= 0 {
+				err = fmt.Errorf("a body limit must be positive, got %s", vm.Repr(v))
+			}
 			if err != nil {
 				return cfg, fmt.Errorf("%s: max_body: %v", s.at(c.Pos), err)
 			}

@@ -255,6 +255,7 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}":               `server: app.tova:2:3: route GET /x: the guard is String "no", not a function`,
 		"server \"api\" {\n  port \"x\"\n}":                                   `api: app.tova:1:1: port must be an Int between 0 and 65535, got "x"`,
 		"server {\n  max_body \"lots\"\n}":                                    `server: app.tova:2:3: max_body: `,
+		"server {\n  max_body 0\n}":                                           `server: app.tova:2:3: max_body: a body limit must be positive, got 0`,
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}": `server: app.tova:3:3: http.timeout: `,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 0 }\n}":   `server: app.tova:3:3: limits.timeout: a request deadline must be positive, got 0`,
 	} {
