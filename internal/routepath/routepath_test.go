@@ -6,40 +6,41 @@ import (
 )
 
 func TestCheck(t *testing.T) {
-	for p, want := range map[string]string{
-		"/":                 "",
-		"/a//b/":            "",
-		"/u/:id/posts/:pid": "",
-		"/f/*rest":          "",
-		"/f/*":              "",
-		"/_x/:a_1":          "",
-		"":                  "a route path must start with '/'",
-		"users":             "a route path must start with '/'",
-		"/a/*rest/b":        `"*rest" must be the last segment`,
-		"/a/*/b":            `"*" must be the last segment`,
-		"/a/:":              `bad parameter name ""`,
-		"/a/:1x":            `bad parameter name "1x"`,
-		"/a/:x-y":           `bad parameter name "x-y"`,
-		"/a/*9":             `bad wildcard name "9"`,
-		"/a/:id/b/:id":      `parameter "id" appears twice`,
-		"/a/:id/*id":        `parameter "id" appears twice`,
+	for _, tc := range []struct {
+		name  string
+		check func(string) string
+		want  map[string]string
+	}{
+		{"Check", Check, map[string]string{
+			"/":                 "",
+			"/a//b/":            "",
+			"/u/:id/posts/:pid": "",
+			"/f/*rest":          "",
+			"/f/*":              "",
+			"/_x/:a_1":          "",
+			"":                  "a route path must start with '/'",
+			"users":             "a route path must start with '/'",
+			"/a/*rest/b":        `"*rest" must be the last segment`,
+			"/a/*/b":            `"*" must be the last segment`,
+			"/a/:":              `bad parameter name ""`,
+			"/a/:1x":            `bad parameter name "1x"`,
+			"/a/:x-y":           `bad parameter name "x-y"`,
+			"/a/*9":             `bad wildcard name "9"`,
+			"/a/:id/b/:id":      `parameter "id" appears twice`,
+			"/a/:id/*id":        `parameter "id" appears twice`,
+		}},
+		{"CheckPrefix", CheckPrefix, map[string]string{
+			"/api":         "",
+			"/u/:id":       "",
+			"/files/*path": "a group prefix cannot end in a rest segment",
+			"/files/*":     "a group prefix cannot end in a rest segment",
+			"api":          "a route path must start with '/'",
+		}},
 	} {
-		if got := Check(p); got != want {
-			t.Errorf("Check(%q) = %q, want %q", p, got, want)
-		}
-	}
-}
-
-func TestCheckPrefix(t *testing.T) {
-	for p, want := range map[string]string{
-		"/api":         "",
-		"/u/:id":       "",
-		"/files/*path": "a group prefix cannot end in a rest segment",
-		"/files/*":     "a group prefix cannot end in a rest segment",
-		"api":          "a route path must start with '/'",
-	} {
-		if got := CheckPrefix(p); got != want {
-			t.Errorf("CheckPrefix(%q) = %q, want %q", p, got, want)
+		for p, want := range tc.want {
+			if got := tc.check(p); got != want {
+				t.Errorf("%s(%q) = %q, want %q", tc.name, p, got, want)
+			}
 		}
 	}
 }
