@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,6 +43,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --timeout must be positive and --drain not negative (got --timeout %v, --drain %v)\n", timeout, drain)
 				return &exitError{exitUsage}
 			}
+			level, err := logLevel(os.Getenv("TOVA_LOG_LEVEL"))
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
+				return &exitError{exitUsage}
+			}
 			p, _, err := load(cmd, args[0])
 			if err != nil {
 				return err
@@ -49,10 +55,6 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			defer startProfile()()
 			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
-			level := zerolog.InfoLevel
-			if l, err := zerolog.ParseLevel(os.Getenv("TOVA_LOG_LEVEL")); err == nil && l != zerolog.NoLevel {
-				level = l
-			}
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
 			// Signals are caught from here on: one that comes while the
 			// on_start hooks run cuts them, and the drain follows.
@@ -95,6 +97,19 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 	c.Flags().DurationVar(&drain, "drain", 10*time.Second, "how long in-flight requests get to finish on shutdown (0: none)")
 	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "default per-request deadline")
 	return c
+}
+
+// logLevel reads TOVA_LOG_LEVEL: the least level logged, "info" when
+// unset.
+func logLevel(v string) (zerolog.Level, error) {
+	if v == "" {
+		return zerolog.InfoLevel, nil
+	}
+	l, err := zerolog.ParseLevel(strings.ToLower(v))
+	if err != nil || l == zerolog.NoLevel {
+		return 0, fmt.Errorf("TOVA_LOG_LEVEL=%q is not a log level (trace, debug, info, warn, error, fatal, panic or disabled)", v)
+	}
+	return l, nil
 }
 
 // startProfile writes a CPU profile to $TOVA_CPUPROFILE, if set, until the

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"tova/internal/testutil"
 )
 
@@ -169,5 +171,22 @@ func TestServeRefusesBadDurations(t *testing.T) {
 		if c := run(args, &out, &errb); c != exitUsage || !strings.Contains(errb.String(), "--timeout must be positive and --drain not negative") {
 			t.Errorf("%v: exit %d, %q", flags, c, errb.String())
 		}
+	}
+}
+
+// TOVA_LOG_LEVEL sets the least level logged; a value that is not a
+// level is a usage error, not silently "info".
+func TestServeLogLevel(t *testing.T) {
+	for v, want := range map[string]zerolog.Level{"": zerolog.InfoLevel, "warn": zerolog.WarnLevel, "DEBUG": zerolog.DebugLevel, "disabled": zerolog.Disabled} {
+		if l, err := logLevel(v); err != nil || l != want {
+			t.Errorf("%q: %v %v, want %v", v, l, err, want)
+		}
+	}
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("server {\n  route GET \"/\" => fn() \"x\"\n}\n"), 0o644)
+	t.Setenv("TOVA_LOG_LEVEL", "verbose")
+	var out, errb testutil.Buffer
+	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != exitUsage || !strings.Contains(errb.String(), `TOVA_LOG_LEVEL="verbose" is not a log level`) {
+		t.Errorf("exit %d, %q", c, errb.String())
 	}
 }
