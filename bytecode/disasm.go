@@ -82,11 +82,7 @@ func Disasm(w io.Writer, p *Program) error {
 }
 
 func disasmFunc(b *bytes.Buffer, p *Program, fi int, f *Func) {
-	file := "?"
-	if f.File >= 0 && f.File < len(p.Files) {
-		file = p.Files[f.File].Name
-	}
-	fmt.Fprintf(b, "func F[%d] %s(%s) %s:%d:%d\n", fi, funcName(f), paramList(f), file, f.Pos.Line, f.Pos.Col)
+	fmt.Fprintf(b, "func F[%d] %s(%s) %s:%d:%d\n", fi, funcName(f), paramList(f), p.FileName(f.File), f.Pos.Line, f.Pos.Col)
 	fmt.Fprintf(b, "  params %d", f.NumParams)
 	if f.HasRest {
 		b.WriteString(" + rest")

@@ -17,6 +17,15 @@ type Program struct {
 	Configs []Config
 }
 
+// FileName returns the name of file i, or "?" when the program has no
+// such file.
+func (p *Program) FileName(i int) string {
+	if i < 0 || i >= len(p.Files) {
+		return "?"
+	}
+	return p.Files[i].Name
+}
+
 // SourceFile names one source file and its content hash.
 type SourceFile struct {
 	Name string

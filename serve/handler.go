@@ -68,11 +68,11 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			continue
 		}
 		if err := r.Handle(rt.Method, rt.Path, h); err != nil {
-			var re *netio.RouteError
-			if errors.As(err, &re) {
-				return fmt.Errorf("%s: route %s %s: %s", s.at(rt.Pos), rt.Method, rt.Path, re.Reason)
+			why := err.Error()
+			if re := (*netio.RouteError)(nil); errors.As(err, &re) {
+				why = re.Reason // the route is named here already
 			}
-			return fmt.Errorf("%s: route %s %s: %v", s.at(rt.Pos), rt.Method, rt.Path, err)
+			return fmt.Errorf("%s: route %s %s: %s", s.at(rt.Pos), rt.Method, rt.Path, why)
 		}
 		routes := r.Routes()
 		declared[routes[len(routes)-1]] = rt.Pos

@@ -230,13 +230,8 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // at formats a position in the server's source as file:line:col. A
 // program comes from one file, where every server block is.
 func (s *Server) at(p bytecode.Pos) string {
-	file := "?"
-	if code := s.rt.code; s.desc.Init < len(code.Funcs) {
-		if i := code.Funcs[s.desc.Init].File; i < len(code.Files) {
-			file = code.Files[i].Name
-		}
-	}
-	return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
+	code := s.rt.code
+	return fmt.Sprintf("%s:%d:%d", code.FileName(code.Funcs[s.desc.Init].File), p.Line, p.Col)
 }
 
 func envName(server string) string {
