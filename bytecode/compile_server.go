@@ -1,7 +1,9 @@
 package bytecode
 
 import (
+	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"tova/frontend/ast"
@@ -131,6 +133,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		f.setPos(st.Pos())
 		switch st := st.(type) {
 		case *ast.PortStmt:
+			f.checkPort(st)
 			srv.Port = f.evalToSlot(st.X, "port")
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
@@ -175,6 +178,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.MaxBodyStmt:
+			f.checkMaxBody(st)
 			slot := f.evalToSlot(st.X, "max_body")
 			srv.Configs = append(srv.Configs, Config{Kind: "max_body", Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.StaticDecl:
@@ -311,4 +315,79 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	f.emit(CALL, base, 1, 0)
 	f.store(st.Name.Binding, base)
 	f.release(saved)
+}
+
+// literal returns the value of a literal operand of a server setting: an
+// Int, a Float (either maybe negated), a String, a Bool or nil; ok is
+// false for anything computed, which serve checks when it starts.
+func literal(e ast.Expr) (v any, ok bool) {
+	neg := false
+	if u, isUnary := e.(*ast.Unary); isUnary && u.Op == "-" {
+		neg, e = true, u.X
+	}
+	switch x := e.(type) {
+	case *ast.IntLit:
+		if neg {
+			return -x.Value, true
+		}
+		return x.Value, true
+	case *ast.FloatLit:
+		if neg {
+			return -x.Value, true
+		}
+		return x.Value, true
+	}
+	if neg {
+		return nil, false
+	}
+	switch x := e.(type) {
+	case *ast.StringLit:
+		return x.Value, true
+	case *ast.BoolLit:
+		return x.Value, true
+	case *ast.NilLit:
+		return nil, true
+	}
+	return nil, false
+}
+
+// checkPort refuses a literal port serve would refuse at startup, with
+// the same words, at the declaration.
+func (f *fstate) checkPort(st *ast.PortStmt) {
+	v, ok := literal(st.X)
+	if !ok {
+		return
+	}
+	if n, isInt := v.(int64); isInt && n >= 0 && n <= 65535 {
+		return
+	}
+	f.c.errorf(st.PosV, "port must be an Int between 0 and 65535, got %s", literalRepr(v))
+}
+
+// checkMaxBody refuses a literal body limit that is not a positive Int
+// (a size such as 5.megabytes is not a literal here: serve checks it).
+func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
+	v, ok := literal(st.X)
+	if !ok {
+		return
+	}
+	switch n, isInt := v.(int64); {
+	case !isInt:
+		f.c.errorf(st.PosV, "max_body: expected a size such as 5.megabytes, got %s", literalRepr(v))
+	case n <= 0:
+		f.c.errorf(st.PosV, "max_body: a body limit must be positive, got %d", n)
+	}
+}
+
+// literalRepr shows a literal as Tova source would write it.
+func literalRepr(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return strconv.Quote(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

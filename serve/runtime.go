@@ -276,7 +276,11 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	if d.Port >= 0 {
 		v := inst.Globals[d.Port]
 		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
-			return fail(fmt.Errorf("%s: port must be an Int between 0 and 65535, got %s", s.at(d.Pos), vm.Repr(v)))
+			hint := ""
+			if v.Kind() == vm.KString {
+				hint = " (an environment variable is a String: read it with `env NAME: Int`)"
+			}
+			return fail(fmt.Errorf("%s: port must be an Int between 0 and 65535, got %s%s", s.at(d.Pos), vm.Repr(v), hint))
 		}
 		port = int(v.AsInt())
 	}

@@ -19,12 +19,18 @@ var httpMethods = map[string]bool{
 	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true,
 }
 
-// startsOperand reports whether t can begin the operand of `port` or
-// `max_body` written without parentheses.
-func startsOperand(t token.Token) bool {
+// startsOperand reports whether t (followed by t2) can begin the operand
+// of `port` or `max_body` written without parentheses. A minus sign
+// written against a number (`port -1`) negates it: the statement is the
+// declaration with a value its check then refuses, not a subtraction
+// from an undefined `port`. With a space after the minus (`port - 1`) it
+// stays a subtraction.
+func startsOperand(t, t2 token.Token) bool {
 	switch t.Kind {
 	case token.INT, token.FLOAT, token.STRING, token.IDENT, token.TRUE, token.FALSE, token.NIL:
 		return true
+	case token.SUB:
+		return (t2.Kind == token.INT || t2.Kind == token.FLOAT) && t2.Pos == t.End
 	}
 	return false
 }
@@ -46,11 +52,11 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return &ast.HookDecl{PosV: pos, Kind: word, Name: name, Fn: fn}
 	case word == "health" && n1.Kind == token.STRING:
 		return p.healthDecl()
-	case word == "port" && startsOperand(n1):
+	case word == "port" && startsOperand(n1, n2):
 		pos := p.tok.Pos
 		p.next()
 		return &ast.PortStmt{PosV: pos, X: p.expr()}
-	case word == "max_body" && startsOperand(n1):
+	case word == "max_body" && startsOperand(n1, n2):
 		pos := p.tok.Pos
 		p.next()
 		return &ast.MaxBodyStmt{PosV: pos, X: p.expr()}
