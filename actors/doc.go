@@ -93,6 +93,8 @@
 //     (10 ms) and answers the overdue ones with ErrTimeout in their reply
 //     slot, cancelling their context so the runner can stop; a job waiting
 //     for a worker has its own timer. Stopping a worker cancels its job.
+//     The sweeper ticks only while jobs run: an idle pool does not wake
+//     up, and the next job to start wakes the sweeper.
 //   - Sizing: the pool starts Min workers (GOMAXPROCS, at least 2) and
 //     grows when every worker is busy: a worker that takes the last idle
 //     slot starts a spare, and a caller that finds no idle worker starts

@@ -119,6 +119,12 @@ type Pool struct {
 	workers   map[*worker]struct{}
 	trimTimer *time.Timer
 	sweepStop chan struct{}
+
+	// The sweeper ticks only while jobs run (see sweep): sweeping is
+	// true while it does, and a job that starts while it does not wakes
+	// it through sweepWake.
+	sweeping  atomic.Bool
+	sweepWake chan struct{}
 }
 
 // PoolStats is a snapshot of a pool.
@@ -166,6 +172,8 @@ func NewPool(opts PoolOptions) *Pool {
 		closed:  make(chan struct{}),
 		epoch:   time.Now(),
 		workers: map[*worker]struct{}{},
+
+		sweepWake: make(chan struct{}, 1),
 	}
 	p.shards = make([]idleShard, max(1, runtime.GOMAXPROCS(0)))
 	p.tasks.New = func() any {
@@ -647,14 +655,21 @@ func (p *Pool) nextQueued() *task {
 }
 
 // sweep answers running jobs past their deadline; it runs on its own
-// goroutine while the pool's supervisor runs.
+// goroutine while the pool's supervisor runs. It ticks only while jobs
+// run: on a tick that finds none it stops, until the next job to start
+// wakes it (wakeSweeper), so that an idle server does not wake up every
+// DeadlineResolution. A job that starts as the sweeper stops is seen by
+// one of the two: the job counts itself busy and then reads sweeping,
+// the sweeper clears sweeping and then counts the busy jobs again.
 func (p *Pool) sweep(stop <-chan struct{}) {
+	p.sweeping.Store(true)
 	tick := time.NewTicker(p.opts.DeadlineResolution)
 	defer tick.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-p.sweepWake: // left by an earlier incarnation's job
 		case <-tick.C:
 			if busy := p.busyCount(); busy > 0 {
 				// The peak of busy workers, sampled here, guides trimming.
@@ -662,7 +677,30 @@ func (p *Pool) sweep(stop <-chan struct{}) {
 					p.peak.Store(busy)
 				}
 				p.expireOverdue(time.Since(p.epoch), ErrTimeout)
+				continue
 			}
+			p.sweeping.Store(false)
+			if p.busyCount() > 0 && p.sweeping.CompareAndSwap(false, true) {
+				continue // a job started meanwhile and did not wake us
+			}
+			tick.Stop()
+			select {
+			case <-stop:
+				return
+			case <-p.sweepWake:
+			}
+			tick.Reset(p.opts.DeadlineResolution)
+		}
+	}
+}
+
+// wakeSweeper restarts the sweeper's ticks if they stopped (see sweep).
+// The job that calls it already counts as busy.
+func (p *Pool) wakeSweeper() {
+	if !p.sweeping.Load() && p.sweeping.CompareAndSwap(false, true) {
+		select {
+		case p.sweepWake <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -1010,6 +1048,7 @@ func (w *worker) execute(t *task) *Failure {
 		sh = &p.shards[p.nearIndex()]
 	}
 	sh.busy.Add(1)
+	p.wakeSweeper()
 	if sh.n.Load() == 0 && p.idleCount() == 0 {
 		// This was the last idle worker: start a spare now, so that the
 		// next job does not wait for a spawn behind busy (or stuck) ones.

@@ -203,6 +203,47 @@ func TestDeadlineCancelsJob(t *testing.T) {
 	}
 }
 
+// An idle pool's sweeper stops ticking, and the next job wakes it: a job
+// that starts after a long idle spell is still cut at its deadline, and
+// the sweeper sleeps again once it is done. Each round runs both a job
+// that spins on its context and one that waits on it.
+func TestSweeperSleepsWhileIdleAndWakesForJobs(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		p := startPool(t, PoolOptions{Name: "sweeper", Min: 2, DeadlineResolution: 2 * time.Millisecond, NoDirect: noDirect})
+		jobs := map[string]func(ctx context.Context) (any, error){
+			"spins": func(ctx context.Context) (any, error) {
+				for ctx.Err() == nil {
+				}
+				return nil, ctx.Err()
+			},
+			"waits": func(ctx context.Context) (any, error) {
+				ctx.(*Job).WillBlock()
+				<-ctx.Done()
+				return nil, ctx.Err()
+			},
+		}
+		for round := range 3 {
+			for name, job := range jobs {
+				waitFor(t, func() bool { return !p.sweeping.Load() })
+				done := make(chan error, 1)
+				go func() {
+					_, err := do(p, 30*time.Millisecond, job)
+					done <- err
+				}()
+				select {
+				case err := <-done:
+					if !errors.Is(err, ErrTimeout) {
+						t.Fatalf("round %d, a job that %s: %v, want a timeout", round, name, err)
+					}
+				case <-time.After(2 * time.Second):
+					t.Fatalf("round %d, a job that %s was not cut at its 30 ms deadline", round, name)
+				}
+			}
+		}
+	})
+}
+
 func TestPoolQueuesPastMax(t *testing.T) {
 	t.Parallel()
 	p := startPool(t, PoolOptions{Name: "queue", Min: 1, Max: 2, MaxQueue: 1})
