@@ -49,6 +49,12 @@ type Writer struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+
+	// The flusher ticks only while there are lines to write (see New):
+	// ticking is true while it does, and a line written while it does
+	// not wakes it through wake.
+	ticking atomic.Bool
+	wake    chan struct{}
 }
 
 // A shard takes two cache lines of its own (the CPU may fetch lines in
@@ -68,13 +74,19 @@ type mark struct {
 }
 
 // New returns a Writer that writes out its buffers to out every interval.
+// An interval that finds nothing to write stops the ticks until the next
+// line is written, so that an idle program does not wake up every
+// interval: a line is written out at most one interval after it was
+// buffered either way.
 func New(out io.Writer, every time.Duration) *Writer {
 	w := &Writer{
 		out:    out,
 		shards: make([]shard, max(4, 2*runtime.GOMAXPROCS(0))),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+		wake:   make(chan struct{}, 1),
 	}
+	w.ticking.Store(true)
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(every)
@@ -82,7 +94,25 @@ func New(out io.Writer, every time.Duration) *Writer {
 		for {
 			select {
 			case <-t.C:
-				w.Flush()
+				if w.flush() {
+					continue
+				}
+				// A line written as the ticks stop is seen by one of the
+				// two: its writer buffers it and then reads ticking,
+				// this goroutine clears ticking and then looks at the
+				// buffers again.
+				w.ticking.Store(false)
+				if w.buffered() && w.ticking.CompareAndSwap(false, true) {
+					continue
+				}
+				t.Stop()
+				select {
+				case <-w.wake:
+					t.Reset(every)
+				case <-w.stop:
+					w.Flush()
+					return
+				}
 			case <-w.stop:
 				w.Flush()
 				return
@@ -90,6 +120,26 @@ func New(out io.Writer, every time.Duration) *Writer {
 		}
 	}()
 	return w
+}
+
+// buffered reports whether a line waits in a buffer.
+func (w *Writer) buffered() bool {
+	if w.own.size() > 0 {
+		return true
+	}
+	for i := range w.shards {
+		if w.shards[i].size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// size is the length of s's buffer.
+func (s *shard) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.buf)
 }
 
 // Write buffers p as a line of no shard: it comes out after every line
@@ -172,6 +222,12 @@ func (w *Writer) end(s *shard, b []byte) {
 		// order.
 		w.Flush()
 	}
+	if !w.ticking.Load() && w.ticking.CompareAndSwap(false, true) {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // segment is the lines of one epoch from one buffer.
@@ -187,7 +243,10 @@ type segment struct {
 // just before the flush started) goes out with the next flush; every
 // line that must follow it has a later epoch (its writer read the epoch
 // after that line was appended), so it waits for the next flush too.
-func (w *Writer) Flush() {
+func (w *Writer) Flush() { w.flush() }
+
+// flush is Flush; it reports whether it wrote anything.
+func (w *Writer) flush() bool {
 	w.outMu.Lock()
 	defer w.outMu.Unlock()
 	until := w.epoch.Add(1)
@@ -231,7 +290,7 @@ func (w *Writer) Flush() {
 		take(&w.shards[i], false)
 	}
 	if len(segs) == 0 {
-		return
+		return false
 	}
 	slices.SortStableFunc(segs, func(a, b segment) int {
 		switch {
@@ -256,6 +315,7 @@ func (w *Writer) Flush() {
 	if cap(out) <= 4*flushAt*len(w.shards) {
 		w.merged = out
 	}
+	return true
 }
 
 // Close flushes and stops the periodic flushing; later writes are

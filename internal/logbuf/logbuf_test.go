@@ -107,6 +107,42 @@ func TestFlushesOnIntervalAndWhenFull(t *testing.T) {
 	w2.Close()
 }
 
+// An interval that finds nothing to write stops the ticks; the next line,
+// whichever way it is written, starts them again and comes out within
+// the interval.
+func TestIdleWriterSleepsAndWakesForTheNextLine(t *testing.T) {
+	var out testutil.Buffer
+	w := New(&out, 5*time.Millisecond)
+	defer w.Close()
+	writes := []func(line string){
+		func(line string) { _, _ = w.Write([]byte(line)) },
+		func(line string) { _, _ = w.WriteShard(3, []byte(line)) },
+		func(line string) {
+			var q Seq
+			w.Unlock(&q, append(w.Lock(&q), line...))
+		},
+	}
+	for round := range 3 {
+		for i, write := range writes {
+			deadline := time.Now().Add(2 * time.Second)
+			for w.ticking.Load() {
+				if time.Now().After(deadline) {
+					t.Fatal("the writer kept ticking with nothing to write")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			line := fmt.Sprintf("round %d, write %d\n", round, i)
+			write(line)
+			for !strings.Contains(out.String(), line) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%q not written out after the writer slept", line)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+}
+
 // A line written without a shard comes out after every line buffered
 // before it, whichever shard, and before every line buffered after it,
 // also when a full buffer forces a flush in between.
