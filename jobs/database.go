@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/glebarez/go-sqlite" // the "sqlite" database/sql driver
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
 
@@ -113,8 +113,9 @@ func SQLiteDSN(path string) string {
 }
 
 // openSQLite opens (creating it and its directory if needed) a jobs file.
-// River's SQLite driver wants a single connection per process.
-func openSQLite(path string) (*database[*sql.Tx], error) {
+// River's SQLite driver wants a single connection per process. Its
+// listener looks for other processes' notifications every listenPoll.
+func openSQLite(path string, listenPoll time.Duration) (*database[*sql.Tx], error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("jobs file: %w", err)
 	}
@@ -123,7 +124,7 @@ func openSQLite(path string) (*database[*sql.Tx], error) {
 		return nil, fmt.Errorf("jobs file %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	return sqliteDatabase(db, func() { db.Close() }), nil
+	return sqliteDatabase(db, newSQLiteDriver(db, hubFor(path), listenPoll), func() { db.Close() }), nil
 }
 
 // openSQLiteExisting opens a jobs file only if it exists (the CLI must
@@ -132,15 +133,25 @@ func openSQLiteExisting(path string) (*database[*sql.Tx], error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	return openSQLite(path)
+	return openSQLite(path, SQLiteListenPoll)
 }
 
-func sqliteDatabase(db *sql.DB, closeFn func()) *database[*sql.Tx] {
+// sqliteDatabase is the queue on db, a jobs file, through drv.
+func sqliteDatabase(db *sql.DB, drv *sqliteDriver, closeFn func()) *database[*sql.Tx] {
+	hub := drv.hub
 	d := &database[*sql.Tx]{
-		dialect:  "sqlite",
-		driver:   riversqlite.New(db),
-		begin:    func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
-		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		dialect: "sqlite",
+		driver:  drv,
+		begin:   func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+		commit: func(_ context.Context, tx *sql.Tx) error {
+			// River may have written notifications in tx (publish,
+			// spawn_job): wake the listeners once they are visible.
+			err := tx.Commit()
+			if err == nil {
+				hub.signal()
+			}
+			return err
+		},
 		rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
 		exec: func(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
 			_, err := tx.ExecContext(ctx, q, args...)

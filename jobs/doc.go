@@ -19,9 +19,13 @@
 // Where the queue lives: with a `db { adapter: "postgres", url }` block,
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
 // the workers); otherwise in a SQLite file of its own, .tova/jobs.db
-// next to the program (River's SQLite driver, polled every 20 ms), so
-// that the queue's single writer connection never queues behind the
-// application's. `jobs { database: "file" }` or `jobs { url: "postgres://…" }`
+// next to the program (River's SQLite driver), so that the queue's
+// single writer connection never queues behind the application's. On
+// SQLite a job this process inserts wakes its queue at once (notify.go);
+// one inserted by another process sharing the file is seen within
+// SQLiteListenPoll (250 ms), and a retry whose backoff has passed within
+// SQLiteFetchPollInterval (250 ms). An idle program's queue costs about
+// 1-2% of a core. `jobs { database: "file" }` or `jobs { url: "postgres://…" }`
 // put it elsewhere. River's migrations run at start (serialised between
 // processes), plus two tables: tova_subscriptions(topic, server, queue)
 // and tova_job_clients (one row per running Runner: host, process id,

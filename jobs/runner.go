@@ -169,7 +169,7 @@ func openQueue(ctx context.Context, set settings, r *Runner, periodic []*river.P
 		}
 		return finishQueue(ctx, db, r, periodic)
 	}
-	db, err := openSQLite(set.sqlitePath)
+	db, err := openSQLite(set.sqlitePath, set.listenPoll)
 	if err != nil {
 		return nil, err
 	}
