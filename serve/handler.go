@@ -127,6 +127,7 @@ type exchange struct {
 	mws    []middleware
 	fn     vm.Value
 	guards []vm.Value
+	site   *vm.StackFrame // the route's declaration
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -216,6 +217,7 @@ func (x *exchange) response() *netio.Response {
 
 func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
 	mws := s.middlewareFor(rt.Path)
+	site := &vm.StackFrame{Func: "route " + rt.Method + " " + rt.Path, File: s.fileName(), Line: int(rt.Pos.Line), Col: int(rt.Pos.Col)}
 	// A route whose whole chain can touch no shared mutable state runs
 	// without the server's GIL, in parallel with everything else.
 	isolated := s.inst.Isolated(fn) && s.inst.Isolated(s.onError)
@@ -235,7 +237,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Release()
 		}()
 		x := takeExchange(req)
-		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards = s, th, req, req.ID, mws, fn, guards
+		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site = s, th, req, req.ID, mws, fn, guards, site
 		x.resObj.status = 200
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -441,9 +443,20 @@ func (x *exchange) respond(v vm.Value, err error) *netio.Response {
 	}
 	resp, err := x.toResponse(v)
 	if err != nil {
-		return x.failure(err)
+		return x.failure(x.atRoute(err))
 	}
 	return resp
+}
+
+// atRoute gives an error raised after the handler returned (its result
+// could not be encoded) the route's declaration as its stack, so that
+// its log line says where the value came from.
+func (x *exchange) atRoute(err error) error {
+	var ve *vm.Error
+	if errors.As(err, &ve) && len(ve.Stack) == 0 && x.site != nil {
+		ve.Stack = []vm.StackFrame{*x.site}
+	}
+	return err
 }
 
 // toResponse converts a Tova value: a response value is sent as it is;

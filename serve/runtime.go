@@ -230,8 +230,13 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // at formats a position in the server's source as file:line:col. A
 // program comes from one file, where every server block is.
 func (s *Server) at(p bytecode.Pos) string {
+	return fmt.Sprintf("%s:%d:%d", s.fileName(), p.Line, p.Col)
+}
+
+// fileName is the source file of the server's declarations.
+func (s *Server) fileName() string {
 	code := s.rt.code
-	return fmt.Sprintf("%s:%d:%d", code.FileName(code.Funcs[s.desc.Init].File), p.Line, p.Col)
+	return code.FileName(code.Funcs[s.desc.Init].File)
 }
 
 func envName(server string) string {

@@ -520,6 +520,33 @@ func TestGuideOnError(t *testing.T) {
 	}
 }
 
+// A result that cannot be encoded (here a cyclic object) fails after the
+// handler has returned, so no Tova frame is running: its log line gets
+// the route's declaration as its stack.
+func TestUnencodableResultIsLoggedAtItsRoute(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/ok" => fn() 1
+  route GET "/cyc" => fn() {
+    a = { x: 1 }
+    a.self = a
+    a
+  }
+}`)
+	r := do(t, "GET", app.urls[""]+"/cyc", "", "X-Request-ID", "cyc-1")
+	if r.status != 500 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.logs.String(), `"request_id":"cyc-1","kind"`) })
+	for _, want := range []string{`"in":"handler GET /cyc"`, `"stack":"  at route GET /cyc (app.tova:3:3)"`, `"at":"app.tova:3:3"`} {
+		if !strings.Contains(app.logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, app.logs.String())
+		}
+	}
+	if r := do(t, "GET", app.urls[""]+"/ok", ""); r.status != 200 {
+		t.Fatalf("after the failure: %d", r.status)
+	}
+}
+
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
