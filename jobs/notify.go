@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -41,6 +42,9 @@ var (
 
 // hubFor returns the hub of the jobs file at path.
 func hubFor(path string) *notifyHub {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // one hub however the file is named
+	}
 	hubsMu.Lock()
 	defer hubsMu.Unlock()
 	h := hubs[path]
