@@ -80,8 +80,9 @@ func (h *notifyHub) unsubscribe(c chan struct{}) {
 }
 
 // sqliteDriver is River's SQLite driver with listeners woken by the hub,
-// and executors that signal it when a transaction that wrote
-// notifications commits.
+// and executors that signal it when a transaction they began that wrote
+// notifications commits. A transaction of ours that River writes in
+// (UnwrapExecutor) signals when sqliteDatabase commits it.
 type sqliteDriver struct {
 	*riversqlite.Driver
 	hub        *notifyHub
@@ -94,11 +95,6 @@ func newSQLiteDriver(db *sql.DB, hub *notifyHub, listenPoll time.Duration) *sqli
 
 func (d *sqliteDriver) GetExecutor() riverdriver.Executor {
 	return &notifyingExecutor{Executor: d.Driver.GetExecutor(), hub: d.hub}
-}
-
-func (d *sqliteDriver) UnwrapExecutor(tx *sql.Tx) riverdriver.ExecutorTx {
-	// The caller commits tx itself: sqliteDatabase's commit signals.
-	return &notifyingTx{ExecutorTx: d.Driver.UnwrapExecutor(tx), hub: d.hub, wrote: new(bool)}
 }
 
 func (d *sqliteDriver) UnwrapTx(execTx riverdriver.ExecutorTx) *sql.Tx {
@@ -142,7 +138,7 @@ type notifyingTx struct {
 	riverdriver.ExecutorTx
 	hub   *notifyHub
 	wrote *bool // shared with the savepoints begun in it
-	outer bool  // begun by an executor, so committed through Commit
+	outer bool  // not a savepoint
 }
 
 func (t *notifyingTx) Begin(ctx context.Context) (riverdriver.ExecutorTx, error) {
