@@ -119,6 +119,7 @@ type Pool struct {
 	workers   map[*worker]struct{}
 	trimTimer *time.Timer
 	sweepStop chan struct{}
+	sweepDone chan struct{} // closed when the sweeper has returned
 
 	// The sweeper ticks only while jobs run (see sweep): sweeping is
 	// true while it does, and a job that starts while it does not wakes
@@ -661,7 +662,8 @@ func (p *Pool) nextQueued() *task {
 // DeadlineResolution. A job that starts as the sweeper stops is seen by
 // one of the two: the job counts itself busy and then reads sweeping,
 // the sweeper clears sweeping and then counts the busy jobs again.
-func (p *Pool) sweep(stop <-chan struct{}) {
+func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	p.sweeping.Store(true)
 	tick := time.NewTicker(p.opts.DeadlineResolution)
 	defer tick.Stop()
@@ -779,8 +781,10 @@ func (p *Pool) startWorkers(s *supervisorActor) error {
 	p.mu.Lock()
 	p.trimTimer = time.AfterFunc(p.opts.IdleTimeout, p.trimIdle)
 	p.sweepStop = stop
+	done := make(chan struct{})
+	p.sweepDone = done
 	p.mu.Unlock()
-	go p.sweep(stop)
+	go p.sweep(stop, done)
 	return nil
 }
 
@@ -793,11 +797,16 @@ func (p *Pool) stopped() {
 		p.trimTimer.Stop()
 		p.trimTimer = nil
 	}
-	if p.sweepStop != nil {
-		close(p.sweepStop)
-		p.sweepStop = nil
-	}
+	stop, done := p.sweepStop, p.sweepDone
+	p.sweepStop, p.sweepDone = nil, nil
 	p.mu.Unlock()
+	if stop != nil {
+		// The next incarnation's sweeper must not share the wake-ups
+		// (sweepWake) with this one: wait for it to return (outside mu,
+		// which its sweeps take).
+		close(stop)
+		<-done
+	}
 	p.live.Store(0)
 }
 
