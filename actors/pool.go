@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tova/internal/idletick"
 	"tova/internal/procid"
 )
 
@@ -120,12 +121,8 @@ type Pool struct {
 	trimTimer *time.Timer
 	sweepStop chan struct{}
 	sweepDone chan struct{} // closed when the sweeper has returned
-
-	// The sweeper ticks only while jobs run (see sweep): sweeping is
-	// true while it does, and a job that starts while it does not wakes
-	// it through sweepWake.
-	sweeping  atomic.Bool
-	sweepWake chan struct{}
+	// sweepGate lets the sweeper sleep while no job runs (see sweep).
+	sweepGate *idletick.Gate
 }
 
 // PoolStats is a snapshot of a pool.
@@ -174,7 +171,7 @@ func NewPool(opts PoolOptions) *Pool {
 		epoch:   time.Now(),
 		workers: map[*worker]struct{}{},
 
-		sweepWake: make(chan struct{}, 1),
+		sweepGate: idletick.New(),
 	}
 	p.shards = make([]idleShard, max(1, runtime.GOMAXPROCS(0)))
 	p.tasks.New = func() any {
@@ -658,20 +655,17 @@ func (p *Pool) nextQueued() *task {
 // sweep answers running jobs past their deadline; it runs on its own
 // goroutine while the pool's supervisor runs. It ticks only while jobs
 // run: on a tick that finds none it stops, until the next job to start
-// wakes it (wakeSweeper), so that an idle server does not wake up every
-// DeadlineResolution. A job that starts as the sweeper stops is seen by
-// one of the two: the job counts itself busy and then reads sweeping,
-// the sweeper clears sweeping and then counts the busy jobs again.
+// wakes it (execute calls sweepGate.Wake once it counts as busy), so
+// that an idle server does not wake up every DeadlineResolution.
 func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	p.sweeping.Store(true)
+	p.sweepGate.Start()
 	tick := time.NewTicker(p.opts.DeadlineResolution)
 	defer tick.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-p.sweepWake: // left by an earlier incarnation's job
 		case <-tick.C:
 			if busy := p.busyCount(); busy > 0 {
 				// The peak of busy workers, sampled here, guides trimming.
@@ -681,28 +675,10 @@ func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 				p.expireOverdue(time.Since(p.epoch), ErrTimeout)
 				continue
 			}
-			p.sweeping.Store(false)
-			if p.busyCount() > 0 && p.sweeping.CompareAndSwap(false, true) {
-				continue // a job started meanwhile and did not wake us
-			}
-			tick.Stop()
-			select {
-			case <-stop:
+			busy := func() bool { return p.busyCount() > 0 }
+			if !p.sweepGate.Sleep(tick, p.opts.DeadlineResolution, busy, stop) {
 				return
-			case <-p.sweepWake:
 			}
-			tick.Reset(p.opts.DeadlineResolution)
-		}
-	}
-}
-
-// wakeSweeper restarts the sweeper's ticks if they stopped (see sweep).
-// The job that calls it already counts as busy.
-func (p *Pool) wakeSweeper() {
-	if !p.sweeping.Load() && p.sweeping.CompareAndSwap(false, true) {
-		select {
-		case p.sweepWake <- struct{}{}:
-		default:
 		}
 	}
 }
@@ -802,7 +778,7 @@ func (p *Pool) stopped() {
 	p.mu.Unlock()
 	if stop != nil {
 		// The next incarnation's sweeper must not share the wake-ups
-		// (sweepWake) with this one: wait for it to return (outside mu,
+		// (sweepGate) with this one: wait for it to return (outside mu,
 		// which its sweeps take).
 		close(stop)
 		<-done
@@ -1057,7 +1033,7 @@ func (w *worker) execute(t *task) *Failure {
 		sh = &p.shards[p.nearIndex()]
 	}
 	sh.busy.Add(1)
-	p.wakeSweeper()
+	p.sweepGate.Wake()
 	if sh.n.Load() == 0 && p.idleCount() == 0 {
 		// This was the last idle worker: start a spare now, so that the
 		// next job does not wait for a spawn behind busy (or stuck) ones.

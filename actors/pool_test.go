@@ -225,7 +225,7 @@ func TestSweeperSleepsWhileIdleAndWakesForJobs(t *testing.T) {
 		}
 		for round := range 3 {
 			for name, job := range jobs {
-				waitFor(t, func() bool { return !p.sweeping.Load() })
+				waitFor(t, func() bool { return !p.sweepGate.Awake() })
 				done := make(chan error, 1)
 				go func() {
 					_, err := do(p, 30*time.Millisecond, job)

@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tova/internal/idletick"
 	"tova/internal/procid"
 )
 
@@ -50,11 +51,9 @@ type Writer struct {
 	done   chan struct{}
 	once   sync.Once
 
-	// The flusher ticks only while there are lines to write (see New):
-	// ticking is true while it does, and a line written while it does
-	// not wakes it through wake.
-	ticking atomic.Bool
-	wake    chan struct{}
+	// gate lets the flusher sleep while there is nothing to write (see
+	// New); end wakes it.
+	gate *idletick.Gate
 }
 
 // A shard takes two cache lines of its own (the CPU may fetch lines in
@@ -84,9 +83,8 @@ func New(out io.Writer, every time.Duration) *Writer {
 		shards: make([]shard, max(4, 2*runtime.GOMAXPROCS(0))),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
-		wake:   make(chan struct{}, 1),
+		gate:   idletick.New(),
 	}
-	w.ticking.Store(true)
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(every)
@@ -94,22 +92,7 @@ func New(out io.Writer, every time.Duration) *Writer {
 		for {
 			select {
 			case <-t.C:
-				if w.flush() {
-					continue
-				}
-				// A line written as the ticks stop is seen by one of the
-				// two: its writer buffers it and then reads ticking,
-				// this goroutine clears ticking and then looks at the
-				// buffers again.
-				w.ticking.Store(false)
-				if w.buffered() && w.ticking.CompareAndSwap(false, true) {
-					continue
-				}
-				t.Stop()
-				select {
-				case <-w.wake:
-					t.Reset(every)
-				case <-w.stop:
+				if !w.flush() && !w.gate.Sleep(t, every, w.buffered, w.stop) {
 					w.Flush()
 					return
 				}
@@ -222,12 +205,7 @@ func (w *Writer) end(s *shard, b []byte) {
 		// order.
 		w.Flush()
 	}
-	if !w.ticking.Load() && w.ticking.CompareAndSwap(false, true) {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
+	w.gate.Wake()
 }
 
 // segment is the lines of one epoch from one buffer.

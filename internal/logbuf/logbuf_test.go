@@ -125,7 +125,7 @@ func TestIdleWriterSleepsAndWakesForTheNextLine(t *testing.T) {
 	for round := range 3 {
 		for i, write := range writes {
 			deadline := time.Now().Add(2 * time.Second)
-			for w.ticking.Load() {
+			for w.gate.Awake() {
 				if time.Now().After(deadline) {
 					t.Fatal("the writer kept ticking with nothing to write")
 				}
