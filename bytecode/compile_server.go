@@ -351,6 +351,15 @@ func literal(e ast.Expr) (v any, ok bool) {
 	return nil, false
 }
 
+// The rules of the server settings, in the words of their errors: the
+// compiler applies them to literals, serve to computed values. Each
+// takes the value as Tova shows it.
+const (
+	PortRule     = "port must be an Int between 0 and 65535, got %s"
+	BodySizeRule = "a body limit must be positive, got %s"
+	SizeRule     = "expected a size such as 5.megabytes, got %s"
+)
+
 // checkPort refuses a literal port serve would refuse at startup, with
 // the same words, at the declaration.
 func (f *fstate) checkPort(st *ast.PortStmt) {
@@ -361,7 +370,7 @@ func (f *fstate) checkPort(st *ast.PortStmt) {
 	if n, isInt := v.(int64); isInt && n >= 0 && n <= 65535 {
 		return
 	}
-	f.c.errorf(st.PosV, "port must be an Int between 0 and 65535, got %s", literalRepr(v))
+	f.c.errorf(st.PosV, PortRule, literalRepr(v))
 }
 
 // checkMaxBody refuses a literal body limit that is not a positive Int
@@ -373,9 +382,9 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 	}
 	switch n, isInt := v.(int64); {
 	case !isInt:
-		f.c.errorf(st.PosV, "max_body: expected a size such as 5.megabytes, got %s", literalRepr(v))
+		f.c.errorf(st.PosV, "max_body: "+SizeRule, literalRepr(v))
 	case n <= 0:
-		f.c.errorf(st.PosV, "max_body: a body limit must be positive, got %d", n)
+		f.c.errorf(st.PosV, "max_body: "+BodySizeRule, literalRepr(n))
 	}
 }
 

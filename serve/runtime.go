@@ -285,7 +285,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 			if v.Kind() == vm.KString {
 				hint = " (an environment variable is a String: read it with `env NAME: Int`)"
 			}
-			return fail(fmt.Errorf("%s: port must be an Int between 0 and 65535, got %s%s", s.at(d.Pos), vm.Repr(v), hint))
+			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(d.Pos), vm.Repr(v), hint))
 		}
 		port = int(v.AsInt())
 	}
@@ -377,7 +377,7 @@ func (s *Server) readConfig() (serverConfig, error) {
 		case "max_body":
 			n, err := byteSize(v)
 			if err == nil && n <= 0 {
-				err = fmt.Errorf("a body limit must be positive, got %s", vm.Repr(v))
+				err = fmt.Errorf(bytecode.BodySizeRule, vm.Repr(v))
 			}
 			if err != nil {
 				return cfg, fmt.Errorf("%s: max_body: %v", s.at(c.Pos), err)
@@ -419,7 +419,7 @@ func byteSize(v vm.Value) (int64, error) {
 	case vm.KInt:
 		return v.AsInt(), nil
 	}
-	return 0, fmt.Errorf("expected a size such as 5.megabytes, got %s", vm.Repr(v))
+	return 0, fmt.Errorf(bytecode.SizeRule, vm.Repr(v))
 }
 
 // duration reads a duration config value: a Duration, or a plain number
