@@ -60,10 +60,15 @@ func (h *notifyHub) signal() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.subs {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
+		poke(c)
+	}
+}
+
+// poke leaves a wake-up in c unless one waits there already.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -201,7 +206,7 @@ func (l *hubListener) WaitForNotification(ctx context.Context) (*riverdriver.Not
 		switch {
 		case err == nil:
 			if woken {
-				l.rewake() // the wake may be for a later notification
+				poke(l.wake) // the wake may be for a later notification
 			}
 			return n, nil
 		case ctx.Err() != nil:
@@ -242,12 +247,4 @@ func (l *hubListener) look(ctx context.Context) (n *riverdriver.Notification, wo
 	n, err = l.Listener.WaitForNotification(look)
 	close(stop)
 	return n, <-wokeCh, err
-}
-
-// rewake leaves a wake for the next WaitForNotification.
-func (l *hubListener) rewake() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
 }
