@@ -104,6 +104,11 @@ func (l timedListener) Accept() (net.Conn, error) {
 //   - writing the response: WriteTimeout from its first byte.
 //
 // A write ends the reading phase: the next read waits for a new request.
+// While it reads a request's header block it also follows its line ends
+// (lineCheck), and fails a read fasthttp would otherwise wait on for ever
+// (errBareLF); a connection taken over from fasthttp after its response
+// (a future upgrade) must stop that check, since what follows is no
+// longer HTTP/1.1 text.
 // Read and Write are called by one goroutine at a time (fasthttp's
 // serving goroutine of the connection), so the phase is plain data; the
 // deadlines in effect are atomics because Set*Deadline may come from
@@ -122,6 +127,7 @@ type timedConn struct {
 	ids         idBlock      // its block of request ids (CounterIDs)
 	ex          *exchange    // kept for its next request (putExchange)
 	logSeq      logbuf.Seq   // keeps its access lines in order (logbuf.Writer)
+	lines       lineCheck    // the request's header block, for line ends
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
@@ -129,7 +135,15 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		c.responded, c.inRequest = false, false
 	}
 	if c.inRequest {
-		return c.Conn.Read(p)
+		if c.lines.waitsInVain() {
+			c.lines.open = false
+			return 0, errBareLF
+		}
+		n, err := c.Conn.Read(p)
+		if c.lines.open && n > 0 {
+			c.lines.scan(p[:n])
+		}
+		return n, err
 	}
 	wait := c.to.idle
 	if c.first {
@@ -141,6 +155,8 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.inRequest = true
+		c.lines.start()
+		c.lines.scan(p[:n])
 		if !c.first {
 			if err := c.armRead(c.to.read); err != nil {
 				return n, err

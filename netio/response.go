@@ -194,6 +194,12 @@ func AppendErrorBody(dst []byte, code, message, requestID string) []byte {
 // ids never need JSON escaping (ids are validated or generated from a safe
 // alphabet), so the body is written straight into fasthttp's buffer.
 func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
+	writeErrorMessage(ctx, status, code, errorMessage(code), requestID)
+}
+
+// writeErrorMessage is writeError with a message other than the code's
+// (one that needs no JSON escaping).
+func writeErrorMessage(ctx *fasthttp.RequestCtx, status int, code, message, requestID string) {
 	resp := &ctx.Response
 	resp.ResetBody()
 	resp.SetStatusCode(status)
@@ -201,7 +207,7 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
 	resp.AppendBodyString(`{"error":{"code":"`)
 	resp.AppendBodyString(code)
 	resp.AppendBodyString(`","message":"`)
-	resp.AppendBodyString(errorMessage(code))
+	resp.AppendBodyString(message)
 	resp.AppendBodyString(`"},"request_id":"`)
 	resp.AppendBodyString(requestID)
 	resp.AppendBodyString(`"}`)

@@ -394,7 +394,10 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	status, code := fasthttp.StatusBadRequest, CodeBadRequest
+	message := ""
 	switch {
+	case errors.Is(err, errBareLF):
+		message = bareLFMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
 	case errors.As(err, &small):
@@ -403,7 +406,10 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
 	}
 	id := string(s.ids.AppendID(make([]byte, 0, 32)))
-	writeError(ctx, status, code, id)
+	if message == "" {
+		message = errorMessage(code)
+	}
+	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
 	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
 	tc, _ := ctx.Conn().(*timedConn)

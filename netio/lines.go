@@ -1,0 +1,75 @@
+package netio
+
+import (
+	"bytes"
+	"errors"
+)
+
+// errBareLF is a request whose header block fasthttp would wait on for
+// ever: one with a line ending in LF alone, not yet ended by the CRLF CRLF
+// fasthttp looks for. HTTP/1.1 lines end in CRLF; a hand-typed request
+// through `nc` ends them in LF, and fasthttp would go on reading until
+// the read timeout. The connection answers 400 at once instead.
+var errBareLF = errors.New("the request's header block has lines ending in LF alone and no CRLF CRLF ending it; HTTP/1.1 lines end in CRLF")
+
+// bareLFMessage is the 400 body's message for errBareLF.
+const bareLFMessage = "Bad Request: request line and header fields must end in CRLF"
+
+// lineCheck follows a request's header block as the connection reads it,
+// to tell a block that is still arriving from one that never will end the
+// way fasthttp needs. fasthttp takes the block to end at its first CRLF
+// CRLF and tolerates a line ending in LF alone before it; so does this
+// check. It looks only at the header block of the request whose first
+// byte a read brought (bodies may hold any bytes), from that read on, and
+// stops at the block's end: for an ordinary request, a look at the end of
+// its first read.
+type lineCheck struct {
+	open bool // in a header block: its CRLF CRLF not read yet
+	bare bool // a line of the block ended in LF alone
+	crlf bool // the last line ended in CRLF
+	cr   bool // the last byte read was a CR
+	line int  // bytes of the current line read so far, up to 2
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// start begins the header block of a request.
+func (l *lineCheck) start() { *l = lineCheck{open: true} }
+
+// waitsInVain says whether reading more for the block is pointless: its
+// reader asks for more, yet a line ended in LF alone and the block has
+// not ended, so the client most likely ended it in its own way already.
+func (l *lineCheck) waitsInVain() bool { return l.open && l.bare }
+
+// scan reads p, the next bytes of the block, and closes the check at the
+// block's end.
+func (l *lineCheck) scan(p []byte) {
+	// Most blocks arrive whole in one read, at its end (no body).
+	if bytes.HasSuffix(p, crlfcrlf) {
+		l.open = false
+		return
+	}
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			l.line = min(l.line+len(p), 2)
+			l.cr = p[len(p)-1] == '\r'
+			return
+		}
+		cr := l.cr
+		if i > 0 {
+			cr = p[i-1] == '\r'
+		}
+		switch {
+		case !cr:
+			l.bare, l.crlf = true, false
+		case l.crlf && l.line+i == 1: // CRLF, then a line of CRLF alone
+			l.open = false
+			return
+		default:
+			l.crlf = true
+		}
+		l.line, l.cr = 0, false
+		p = p[i+1:]
+	}
+}
