@@ -177,6 +177,8 @@ type fstate struct {
 	tries []*tryCtx
 
 	srv *Server // the server whose Init this is, if any
+	// badPrefix: compiling inside a routes group whose prefix was refused
+	badPrefix bool
 }
 
 type loopCtx struct {

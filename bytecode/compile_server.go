@@ -100,11 +100,19 @@ func (f *fstate) funcToSlot(fn *ast.Function, name string, id *ast.Ident, label 
 func posOf(p token.Pos) Pos { return Pos{p.Line, p.Col} }
 
 // checkRoutePath reports a path the router would refuse, where it is
-// declared.
-func (f *fstate) checkRoutePath(pos token.Pos, what, p string) {
-	if why := routepath.Check(p); why != "" {
+// declared: p is the path joined to its groups' prefixes, own the path as
+// written. Inside a group whose prefix was refused, only own is checked,
+// so that the prefix's fault is reported once, at the group.
+// It reports whether it refused the path.
+func (f *fstate) checkRoutePath(pos token.Pos, what, p, own string, check func(string) string) bool {
+	if f.badPrefix {
+		p = joinPath("/", own)
+	}
+	why := check(p)
+	if why != "" {
 		f.c.errorf(pos, "%s %s: %s", what, p, why)
 	}
+	return why != ""
 }
 
 func joinPath(prefix, p string) string {
@@ -137,7 +145,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Port = f.evalToSlot(st.X, "port")
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
-			f.checkRoutePath(st.PosV, "route "+st.Method, p)
+			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)
 			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV)}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
@@ -154,10 +162,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
-			if why := routepath.CheckPrefix(p); why != "" {
-				f.c.errorf(st.PosV, "routes %s: %s", p, why)
-			}
+			outer := f.badPrefix
+			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
+			f.badPrefix = outer || bad
 			f.serverBody(st.Body, p)
+			f.badPrefix = outer
 		case *ast.HookDecl:
 			name := ""
 			if st.Name != nil {
@@ -171,7 +180,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				checks.Elems = append(checks.Elems, &ast.StringLit{PosV: st.PosV, Value: ch})
 			}
 			p := joinPath(prefix, st.Path)
-			f.checkRoutePath(st.PosV, "health", p)
+			f.checkRoutePath(st.PosV, "health", p, st.Path, routepath.Check)
 			slot := f.evalToSlot(checks, "health "+st.Path)
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
