@@ -143,6 +143,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.PortStmt:
 			f.checkPort(st)
 			srv.Port = f.evalToSlot(st.X, "port")
+			srv.PortPos = posOf(st.PosV)
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)

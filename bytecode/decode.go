@@ -510,10 +510,10 @@ func (d *decoder) pos() Pos {
 
 // Least sizes of server metadata entries, as for minFuncSize.
 const (
-	minServerSize = 8 // name, line, col, init, port, routes, hooks, configs
-	minRouteSize  = 7 // kind, method, path, slot, guards, line, col
-	minHookSize   = 6 // kind, name, arg, slot, line, col
-	minConfigSize = 5 // kind, name, slot, line, col
+	minServerSize = 10 // name, line, col, init, port, line, col, routes, hooks, configs
+	minRouteSize  = 7  // kind, method, path, slot, guards, line, col
+	minHookSize   = 6  // kind, name, arg, slot, line, col
+	minConfigSize = 5  // kind, name, slot, line, col
 )
 
 func (d *decoder) servers(p *Program) {
@@ -531,6 +531,7 @@ func (d *decoder) servers(p *Program) {
 		} else {
 			s.Port = int(port)
 		}
+		s.PortPos = d.pos()
 		if nr := d.count(minRouteSize); nr > 0 {
 			s.Routes = make([]Route, nr)
 			for j := range s.Routes {

@@ -64,6 +64,7 @@
 //	            lineCount:uvarint { dpc:uvarint dline:varint col:varint }
 //	            captureCount:uvarint { capture:uvarint } .
 //	server    = name:string pos init:uvarint port:varint   (port -1: none)
+//	            portPos:pos                         (0 0 when no port)
 //	            routeCount:uvarint { route }
 //	            hookCount:uvarint { hook }
 //	            configs .
@@ -120,4 +121,6 @@
 // operands bumps Version and adds a line here.
 //
 //	1: initial format.
+//	2: a server carries its `port` declaration's position (portPos), so
+//	   that serve names the line of a computed port it refuses.
 package bytecode

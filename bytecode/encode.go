@@ -11,7 +11,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 1
+const Version = 2
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending
@@ -257,6 +257,7 @@ func (e *encoder) server(s *Server) {
 	e.pos(s.Pos)
 	e.uvarint(uint64(s.Init))
 	e.varint(int64(s.Port))
+	e.pos(s.PortPos)
 	e.uvarint(uint64(len(s.Routes)))
 	for i := range s.Routes {
 		r := &s.Routes[i]

@@ -129,6 +129,7 @@ type Server struct {
 	Pos     Pos
 	Init    int // function index: runs the server body
 	Port    int // module slot of the `port` value, -1 when absent
+	PortPos Pos // where `port` is declared (zero when absent)
 	Routes  []Route
 	Hooks   []Hook
 	Configs []Config

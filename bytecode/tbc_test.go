@@ -54,10 +54,11 @@ func tbcSample() *Program {
 			"api:health", "api:log", "api:cleanup", "api:cors", "api:discover", "db"},
 		Servers: []*Server{
 			{
-				Name: "api",
-				Pos:  Pos{Line: 20, Col: 1},
-				Init: 3,
-				Port: 2,
+				Name:    "api",
+				Pos:     Pos{Line: 20, Col: 1},
+				Init:    3,
+				Port:    2,
+				PortPos: Pos{Line: 21, Col: 3},
 				Routes: []Route{
 					{Kind: "route", Method: "GET", Path: "/users/:id", Slot: 3, Guards: []int{4}, Pos: Pos{Line: 22, Col: 3}},
 					{Kind: "health", Method: "GET", Path: "/health", Slot: 5, Pos: Pos{Line: 23, Col: 3}},
@@ -420,8 +421,8 @@ func tbcDamaged(tb testing.TB) []damagedCase {
 		{"crlf", edit(func(b []byte) []byte { return slices.Delete(b, 4, 5) }), "magic",
 			"not a .tbc file (its line endings were converted: copy it as binary)"},
 		{"short-header", good[:11], "header", "truncated header"},
-		{"version", edit(func(b []byte) []byte { b[8] = 2; return b }), "version",
-			"built for .tbc format 2, this tova reads 1"},
+		{"version", edit(func(b []byte) []byte { b[8] = 1; return b }), "version",
+			"built for .tbc format 1, this tova reads 2"},
 		{"flags", edit(func(b []byte) []byte { b[10] = 4; return b }), "header", "unknown flags 0x4"},
 		{"no-sections", good[:headerSize], "sources", "truncated sources section"},
 		{"cut-constants", good[:constAt+5], "constants", "truncated constants section"},

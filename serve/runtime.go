@@ -285,7 +285,11 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 			if v.Kind() == vm.KString {
 				hint = " (an environment variable is a String: read it with `env NAME: Int`)"
 			}
-			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(d.Pos), vm.Repr(v), hint))
+			at := d.PortPos
+			if at.Line == 0 {
+				at = d.Pos
+			}
+			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(at), vm.Repr(v), hint))
 		}
 		port = int(v.AsInt())
 	}
