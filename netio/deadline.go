@@ -75,7 +75,9 @@ type connTimeouts struct {
 }
 
 // timedListener hands out timedConns. A TLS listener goes around it, not
-// inside it, so that fasthttp still sees the *tls.Conn.
+// inside it, so that fasthttp still sees the *tls.Conn; a timedConn under
+// TLS then reads ciphertext, and its line check (lineCheck), which reads
+// the request's text, must be off.
 type timedListener struct {
 	net.Listener
 	clock *coarseClock
