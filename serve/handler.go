@@ -64,7 +64,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		case "health":
 			h = s.healthHandler()
 		default:
-			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Msg("declaration not served by this runtime yet")
+			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Str("at", s.at(rt.Pos)).Msg(notAppliedMsg)
 			continue
 		}
 		if err := r.Handle(rt.Method, rt.Path, h); err != nil {

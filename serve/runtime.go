@@ -151,6 +151,12 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	}
 	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
+	for _, c := range code.Configs {
+		if !appliedConfigs[c.Kind] {
+			at := fmt.Sprintf("%s:%d:%d", code.FileName(code.Funcs[0].File), c.Pos.Line, c.Pos.Col)
+			rt.log.Warn().Str("kind", c.Kind).Str("at", at).Msg(notAppliedMsg)
+		}
+	}
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
 		want[n] = true
@@ -358,6 +364,23 @@ type serverConfig struct {
 	maxBody int
 }
 
+// appliedConfigs are the config blocks the runtime applies: serve reads
+// max_body, http and limits, store reads db, jobs reads jobs. A block of
+// another kind is accepted (later versions apply more) and warned about
+// when the program starts, at its declaration (notApplied).
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true}
+
+// notApplied warns, at start-up, of a declaration the program makes and
+// this runtime does not apply, so that no one mistakes a `tls { }` or a
+// `rate_limit { }` that does nothing for one that works.
+func (s *Server) notApplied(kind string, at bytecode.Pos) {
+	if !appliedConfigs[kind] {
+		s.log.Warn().Str("kind", kind).Str("at", s.at(at)).Msg(notAppliedMsg)
+	}
+}
+
+const notAppliedMsg = "declaration not applied by this runtime yet: it has no effect"
+
 // readConfig collects hooks and the config blocks the HTTP layer uses.
 func (s *Server) readConfig() (serverConfig, error) {
 	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout}
@@ -400,6 +423,8 @@ func (s *Server) readConfig() (serverConfig, error) {
 					cfg.timeout = d
 				}
 			}
+		default:
+			s.notApplied(c.Kind, c.Pos)
 		}
 	}
 	return cfg, nil

@@ -246,6 +246,39 @@ server {
 	}
 }
 
+// A declaration the runtime accepts but does not apply yet (a security
+// or caching block, a websocket) is warned about at start-up, at its
+// line, so that nobody takes a `tls { }` that does nothing for one that
+// works; the blocks it applies are not.
+func TestDeclarationsNotAppliedWarn(t *testing.T) {
+	app := startApp(t, `rate_limit { requests: 10, window: 1.minute }
+server {
+  tls { cert: "c.pem", key: "k.pem" }
+  http { timeout: 5.seconds }
+  max_body 1.megabyte
+  cors { origins: ["*"] }
+  websocket "/chat" {
+    on_message fn(ws, msg) { ws.send(msg) }
+  }
+  route GET "/" => fn() 1
+}
+`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 {
+		t.Fatalf("GET / = %d %s", r.status, r.body)
+	}
+	var warned []string
+	for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == notAppliedMsg {
+			warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
+		}
+	}
+	want := []string{"rate_limit app.tova:1:1", "tls app.tova:3:3", "cors app.tova:6:3", "websocket app.tova:7:3"}
+	if !slices.Equal(warned, want) {
+		t.Errorf("warnings %q, want %q", warned, want)
+	}
+}
+
 // A route whose handler or guard is not a function does not start: every
 // request to it would fail. Like every startup error that comes from a
 // declaration, the error names its file, line and column.
