@@ -152,10 +152,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
 	for _, c := range code.Configs {
-		if !appliedConfigs[c.Kind] {
-			at := fmt.Sprintf("%s:%d:%d", code.FileName(code.Funcs[0].File), c.Pos.Line, c.Pos.Col)
-			rt.log.Warn().Str("kind", c.Kind).Str("at", at).Msg(notAppliedMsg)
-		}
+		warnNotApplied(rt.log, c.Kind, posAt(code.FileName(code.Funcs[0].File), c.Pos))
 	}
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
@@ -233,11 +230,14 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	return first
 }
 
-// at formats a position in the server's source as file:line:col. A
-// program comes from one file, where every server block is.
-func (s *Server) at(p bytecode.Pos) string {
-	return fmt.Sprintf("%s:%d:%d", s.fileName(), p.Line, p.Col)
+// posAt formats a position in file as file:line:col.
+func posAt(file string, p bytecode.Pos) string {
+	return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
 }
+
+// at formats a position in the server's source. A program comes from
+// one file, where every server block is.
+func (s *Server) at(p bytecode.Pos) string { return posAt(s.fileName(), p) }
 
 // fileName is the source file of the server's declarations.
 func (s *Server) fileName() string {
@@ -291,11 +291,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 			if v.Kind() == vm.KString {
 				hint = " (an environment variable is a String: read it with `env NAME: Int`)"
 			}
-			at := d.PortPos
-			if at.Line == 0 {
-				at = d.Pos
-			}
-			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(at), vm.Repr(v), hint))
+			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(d.PortPos), vm.Repr(v), hint))
 		}
 		port = int(v.AsInt())
 	}
@@ -367,15 +363,15 @@ type serverConfig struct {
 // appliedConfigs are the config blocks the runtime applies: serve reads
 // max_body, http and limits, store reads db, jobs reads jobs. A block of
 // another kind is accepted (later versions apply more) and warned about
-// when the program starts, at its declaration (notApplied).
+// when the program starts, at its declaration (warnNotApplied).
 var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true}
 
-// notApplied warns, at start-up, of a declaration the program makes and
-// this runtime does not apply, so that no one mistakes a `tls { }` or a
-// `rate_limit { }` that does nothing for one that works.
-func (s *Server) notApplied(kind string, at bytecode.Pos) {
+// warnNotApplied warns, at start-up, of a config block of kind declared
+// at at that this runtime does not apply, so that no one mistakes a
+// `tls { }` or a `rate_limit { }` that does nothing for one that works.
+func warnNotApplied(log zerolog.Logger, kind, at string) {
 	if !appliedConfigs[kind] {
-		s.log.Warn().Str("kind", kind).Str("at", s.at(at)).Msg(notAppliedMsg)
+		log.Warn().Str("kind", kind).Str("at", at).Msg(notAppliedMsg)
 	}
 }
 
@@ -424,7 +420,7 @@ func (s *Server) readConfig() (serverConfig, error) {
 				}
 			}
 		default:
-			s.notApplied(c.Kind, c.Pos)
+			warnNotApplied(s.log, c.Kind, s.at(c.Pos))
 		}
 	}
 	return cfg, nil
