@@ -130,6 +130,15 @@ type timedConn struct {
 	ex          *exchange    // kept for its next request (putExchange)
 	logSeq      logbuf.Seq   // keeps its access lines in order (logbuf.Writer)
 	lines       lineCheck    // the request's header block, for line ends
+	reported    bool         // handleError logged a failed request (see reported)
+}
+
+// Close closes the connection, forgetting it as reported.
+func (c *timedConn) Close() error {
+	if c.reported {
+		wasReported(c.LocalAddr(), c.RemoteAddr())
+	}
+	return c.Conn.Close()
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {

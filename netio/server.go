@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +150,34 @@ func NewServer(cfg Config) (*Server, error) {
 type fasthttpLogger struct{ log *zerolog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
+	if strings.HasPrefix(format, "error when serving connection ") && len(args) == 3 && wasReported(args[0], args[1]) {
+		return // handleError logged it, with the request's id
+	}
 	l.log.Warn().Str("lib", "fasthttp").Msg(fmt.Sprintf(format, args...))
+}
+
+// reported holds the connections (by their address pair) whose failed
+// request handleError answered and logged. When such a connection ends,
+// fasthttp logs the same error again; fasthttpLogger drops that line.
+// A connection is forgotten when it closes, whether fasthttp logged the
+// error or not (it is silent about timeouts and resets).
+var reported sync.Map
+
+func reportedKey(local, remote any) string { return fmt.Sprint(local, "|", remote) }
+
+// markReported records that tc's failed request has been logged.
+func markReported(tc *timedConn) {
+	if tc == nil || tc.reported {
+		return
+	}
+	tc.reported = true
+	reported.Store(reportedKey(tc.LocalAddr(), tc.RemoteAddr()), struct{}{})
+}
+
+// wasReported reports, and forgets, a connection markReported recorded.
+func wasReported(local, remote any) bool {
+	_, ok := reported.LoadAndDelete(reportedKey(local, remote))
+	return ok
 }
 
 // Handler returns the fasthttp handler (for tests and in-memory listeners).
@@ -411,8 +439,16 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
-	req := Request{Method: string(ctx.Method()), Path: cleanPath(string(ctx.URI().PathOriginal())), ID: id}
+	req := Request{ID: id}
+	if h := &ctx.Request.Header; !h.IsHTTP11() || len(h.Host()) > 0 {
+		// The header was read (fasthttp requires Host in HTTP/1.1), so
+		// the failure is in the body. A header fasthttp could not read is
+		// reset, and its defaults ("GET", "/") would name a request that
+		// was never made: the line then has empty method and path.
+		req.Method, req.Path = string(ctx.Method()), cleanPath(string(ctx.URI().PathOriginal()))
+	}
 	tc, _ := ctx.Conn().(*timedConn)
+	markReported(tc)
 	s.access(nil, tc, &req, status, start, err)
 }
 

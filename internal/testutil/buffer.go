@@ -38,3 +38,10 @@ func (s *Buffer) Lines(prefix string) []string {
 	}
 	return out
 }
+
+// Reset discards what has been written so far.
+func (s *Buffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}

@@ -1,0 +1,131 @@
+package netio
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"tova/internal/testutil"
+)
+
+// A request fasthttp rejects is logged once, by handleError, with its
+// request id; fasthttp's own "error when serving connection" line for
+// the same failure is dropped. The line names the method and path only
+// when the request's header was read.
+func TestRejectedRequestLoggedOnce(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, string(req.Body))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = 16 })
+	cases := []struct {
+		raw          string
+		status       int
+		method, path string
+		cause        string
+	}{
+		{"GARBAGE\r\n\r\n", 400, "", "", "cannot find http request method"},
+		{"GET /echo HTTP/1.1\nHost: x\n\n", 400, "", "", "ending in LF alone"},
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "", "", "cannot parse content-length"},
+		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "missing required host header"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+	}
+	for _, c := range cases {
+		ts.logs.Reset()
+		conn := ts.dial()
+		_, _ = io.WriteString(conn, c.raw)
+		br := bufio.NewReader(conn)
+		resp := readResponseFrom(t, br)
+		if resp.StatusCode() != c.status {
+			t.Errorf("%q -> %d, want %d", c.raw, resp.StatusCode(), c.status)
+		}
+		// The server closes the connection after logging its end.
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			t.Fatalf("%q: the server did not close the connection: %v", c.raw, err)
+		}
+		lines := logLines(t, ts.logs)
+		if len(lines) != 1 {
+			t.Errorf("%q: want one log line, got %d:\n%s", c.raw, len(lines), ts.logs.String())
+			continue
+		}
+		l := lines[0]
+		id := string(resp.Header.Peek("X-Request-ID"))
+		if l["request_id"] != id || id == "" || l["method"] != c.method || l["path"] != c.path || l["status"] != float64(c.status) {
+			t.Errorf("%q: logged %v, want id %q method %q path %q status %d", c.raw, l, id, c.method, c.path, c.status)
+		}
+		if e, _ := l["error"].(string); !strings.Contains(e, c.cause) {
+			t.Errorf("%q: logged error %q, want it to name %q", c.raw, e, c.cause)
+		}
+	}
+}
+
+// fasthttp's connection errors that handleError never saw are still
+// logged; a reported connection is forgotten when it closes.
+func TestFasthttpLoggerKeepsOtherErrors(t *testing.T) {
+	logs := &testutil.Buffer{}
+	log := zerolog.New(logs)
+	l := fasthttpLogger{&log}
+	server, client := net.Pipe()
+	defer client.Close()
+	tc := &timedConn{Conn: server}
+	const format = "error when serving connection %q<->%q: %v"
+	say := func() int {
+		logs.Reset()
+		l.Printf(format, tc.LocalAddr(), tc.RemoteAddr(), errors.New("write: connection refused"))
+		return strings.Count(logs.String(), "connection refused")
+	}
+	if n := say(); n != 1 {
+		t.Fatalf("an error handleError did not log: %d lines", n)
+	}
+	markReported(tc)
+	if n := say(); n != 0 {
+		t.Fatalf("a reported connection's error logged again: %d lines", n)
+	}
+	if n := say(); n != 1 {
+		t.Fatalf("the report was not forgotten after its line: %d lines", n)
+	}
+	tc2 := &timedConn{Conn: server}
+	markReported(tc2)
+	_ = tc2.Close()
+	if n := say(); n != 1 {
+		t.Fatalf("a closed connection's report was kept: %d lines", n)
+	}
+}
+
+func readResponseFrom(t *testing.T, br *bufio.Reader) *fasthttp.Response {
+	t.Helper()
+	resp := &fasthttp.Response{}
+	if err := resp.Read(br); err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return resp
+}
+
+// logLines decodes the JSON log lines written so far.
+func logLines(t *testing.T, b *testutil.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, s := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if s == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatalf("log line %q: %v", s, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
