@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,7 +312,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 	if p, ok := rt.opts.Ports[name]; ok {
 		port = p
 	}
-	cfg, err := s.readConfig()
+	cfg, err := s.readConfig(first)
 	if err != nil {
 		return fail(err)
 	}
@@ -377,8 +378,11 @@ func warnNotApplied(log zerolog.Logger, kind, at string) {
 
 const notAppliedMsg = "declaration not applied by this runtime yet: it has no effect"
 
-// readConfig collects hooks and the config blocks the HTTP layer uses.
-func (s *Server) readConfig() (serverConfig, error) {
+// readConfig collects hooks and the config blocks the HTTP layer uses:
+// the program's top-level http and limits blocks, then the server's own
+// (a later one's keys win). The first server started (top) also warns
+// of unknown keys in the top-level blocks.
+func (s *Server) readConfig(top bool) (serverConfig, error) {
 	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout}
 	g := s.inst.Globals
 	for _, h := range s.desc.Hooks {
@@ -394,37 +398,83 @@ func (s *Server) readConfig() (serverConfig, error) {
 			s.onStop = append(s.onStop, fn)
 		}
 	}
+	code := s.rt.code
+	topFile := code.FileName(code.Funcs[0].File)
+	for _, c := range code.Configs {
+		at := posAt(topFile, c.Pos)
+		if top {
+			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
+		}
+		if err := cfg.apply(c.Kind, at, g[c.Slot]); err != nil {
+			return cfg, err
+		}
+	}
 	for _, c := range s.desc.Configs {
-		v := g[c.Slot]
-		switch c.Kind {
-		case "max_body":
-			n, err := byteSize(v)
-			if err == nil && n <= 0 {
-				err = fmt.Errorf(bytecode.BodySizeRule, vm.Repr(v))
-			}
-			if err != nil {
-				return cfg, fmt.Errorf("%s: max_body: %v", s.at(c.Pos), err)
-			}
-			cfg.maxBody = int(n)
-		case "http", "limits":
-			if v.Kind() == vm.KObject {
-				if t, ok := v.AsObject().Get("timeout"); ok {
-					d, err := duration(t, time.Millisecond)
-					if err == nil && d <= 0 {
-						err = fmt.Errorf("a request deadline must be positive, got %s", vm.Repr(t))
-					}
-					if err != nil {
-						return cfg, fmt.Errorf("%s: %s.timeout: %v", s.at(c.Pos), c.Kind, err)
-					}
-					cfg.timeout = d
-				}
-			}
-		default:
-			warnNotApplied(s.log, c.Kind, s.at(c.Pos))
+		at := s.at(c.Pos)
+		warnNotApplied(s.log, c.Kind, at)
+		warnUnknownKeys(s.log, c.Kind, at, g[c.Slot])
+		if err := cfg.apply(c.Kind, at, g[c.Slot]); err != nil {
+			return cfg, err
 		}
 	}
 	return cfg, nil
 }
+
+// apply reads the value v of a config block of kind declared at at into
+// cfg, if it is one the HTTP layer uses.
+func (cfg *serverConfig) apply(kind, at string, v vm.Value) error {
+	switch kind {
+	case "max_body":
+		n, err := byteSize(v)
+		if err == nil && n <= 0 {
+			err = fmt.Errorf(bytecode.BodySizeRule, vm.Repr(v))
+		}
+		if err != nil {
+			return fmt.Errorf("%s: max_body: %v", at, err)
+		}
+		cfg.maxBody = int(n)
+	case "http", "limits":
+		if v.Kind() != vm.KObject {
+			return nil
+		}
+		if t, ok := v.AsObject().Get("timeout"); ok {
+			d, err := duration(t, time.Millisecond)
+			if err == nil && d <= 0 {
+				err = fmt.Errorf("a request deadline must be positive, got %s", vm.Repr(t))
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %s.timeout: %v", at, kind, err)
+			}
+			cfg.timeout = d
+		}
+	}
+	return nil
+}
+
+// configKeys are the keys of the applied config blocks serve checks: a
+// key not listed is most likely a typo, and has no effect. (jobs blocks
+// are checked by the jobs package, which refuses unknown keys.)
+var configKeys = map[string][]string{
+	"http":   {"timeout"},
+	"limits": {"timeout"},
+	"db":     store.BlockKeys,
+}
+
+// warnUnknownKeys warns of each key of the config block value v (of
+// kind, declared at at) that the runtime does not know.
+func warnUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) {
+	known, checked := configKeys[kind]
+	if !checked || v.Kind() != vm.KObject {
+		return
+	}
+	for _, k := range v.AsObject().Keys() {
+		if !slices.Contains(known, k) {
+			log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", at).Msg(unknownKeyMsg)
+		}
+	}
+}
+
+const unknownKeyMsg = "unknown key in a config block: it has no effect"
 
 // isNextShape tells the (req, next) middleware shape from the (req, res)
 // hook shape by the second parameter's name.

@@ -279,6 +279,44 @@ server {
 	}
 }
 
+// Top-level http and limits blocks apply to every server, a server's
+// own block overriding them. A key the runtime does not know in an
+// applied block (most likely a typo) is warned about once, at its block.
+func TestConfigBlocksTopLevelAndUnknownKeys(t *testing.T) {
+	app := startApp(t, `limits { timeout: 200.milliseconds, max_conns: 5 }
+db { path: ":memory:", pool_size: 4 }
+server "a" {
+  http { timout: 5.seconds }
+  route GET "/spin" => fn() { loop { } }
+}
+server "b" {
+  limits { timeout: 1.seconds }
+  route GET "/spin" => fn() { loop { } }
+}
+`)
+	start := time.Now()
+	if r := do(t, "GET", app.urls["a"]+"/spin", ""); r.status != 503 || time.Since(start) > 900*time.Millisecond {
+		t.Errorf("a: the top-level 200 ms deadline: %d after %v", r.status, time.Since(start))
+	}
+	start = time.Now()
+	if r := do(t, "GET", app.urls["b"]+"/spin", ""); r.status != 503 || time.Since(start) < 900*time.Millisecond {
+		t.Errorf("b: its own 1 s deadline: %d after %v", r.status, time.Since(start))
+	}
+	var warned []string
+	for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == unknownKeyMsg {
+			warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"]))
+		}
+	}
+	want := []string{"limits.max_conns app.tova:1:1", "db.pool_size app.tova:2:1", "http.timout app.tova:4:3"}
+	slices.Sort(want)
+	slices.Sort(warned)
+	if !slices.Equal(warned, want) {
+		t.Errorf("warnings %q, want %q", warned, want)
+	}
+}
+
 // A route whose handler or guard is not a function does not start: every
 // request to it would fail. Like every startup error that comes from a
 // declaration, the error names its file, line and column.

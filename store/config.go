@@ -108,6 +108,10 @@ func blockPos(in *vm.Instance) string {
 	return fmt.Sprintf(" at %s:%d:%d", code.Files[0].Name, last.Pos.Line, last.Pos.Col)
 }
 
+// BlockKeys are the keys a db block may set (see parseBlock); serve
+// warns of any other.
+var BlockKeys = []string{"adapter", "driver", "database", "path", "url", "pool"}
+
 // parseBlock reads one evaluated db block: the guide's keys (adapter,
 // database, url, pool) and the reference's (driver, path, url).
 func parseBlock(v vm.Value, dir string) (Config, error) {
