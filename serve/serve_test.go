@@ -252,6 +252,12 @@ server {
 // works; the blocks it applies are not.
 func TestDeclarationsNotAppliedWarn(t *testing.T) {
 	app := startApp(t, `rate_limit { requests: 10, window: 1.minute }
+type Row { n: Int }
+data {
+  source rows = [1, 2]
+  refresh rows every 10.minutes
+  validate Row { it > 0 }
+}
 server {
   tls { cert: "c.pem", key: "k.pem" }
   http { timeout: 5.seconds }
@@ -260,10 +266,10 @@ server {
   websocket "/chat" {
     on_message fn(ws, msg) { ws.send(msg) }
   }
-  route GET "/" => fn() 1
+  route GET "/" => fn() rows
 }
 `)
-	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 {
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != "[1,2]" {
 		t.Fatalf("GET / = %d %s", r.status, r.body)
 	}
 	var warned []string
@@ -273,7 +279,7 @@ server {
 			warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
 		}
 	}
-	want := []string{"rate_limit app.tova:1:1", "tls app.tova:3:3", "cors app.tova:6:3", "websocket app.tova:7:3"}
+	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "websocket app.tova:13:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}
