@@ -214,8 +214,13 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 		f.modelDecl(st)
 	case *ast.DataBlock:
 		f.dataBlock(st)
+	case *ast.PortStmt:
+		f.c.errorf(st.Pos(), "port belongs inside a server block: each server listens on its own")
 	default:
-		f.c.errorf(st.Pos(), "this declaration is only allowed inside a server block")
+		if sharedDecl(st) && f.af == nil && f.srv == nil {
+			return // compiled into every server by compileServers
+		}
+		f.c.errorf(st.Pos(), "this declaration runs once per server: write it inside the server block that runs it")
 	}
 }
 

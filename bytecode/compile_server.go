@@ -3,6 +3,7 @@ package bytecode
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,9 +25,18 @@ func (c *compiler) compileServers(srcs []Source) {
 		stmts []ast.Stmt
 	}
 	var groups []*group
+	var shared []ast.Stmt
+	sharedFile := 0
 	byName := map[string]*group{}
 	for i, s := range srcs {
 		for _, st := range s.File.Stmts {
+			if sharedDecl(st) {
+				if len(shared) == 0 {
+					sharedFile = i
+				}
+				shared = append(shared, st)
+				continue
+			}
 			sd, ok := st.(*ast.ServerDecl)
 			if !ok {
 				continue
@@ -40,6 +50,10 @@ func (c *compiler) compileServers(srcs []Source) {
 			g.stmts = append(g.stmts, sd.Body...)
 		}
 	}
+	if len(groups) == 0 && len(shared) > 0 {
+		// A program of HTTP declarations alone is one unnamed server.
+		groups = append(groups, &group{pos: shared[0].Pos(), file: sharedFile})
+	}
 	for _, g := range groups {
 		c.file = g.file
 		c.fileName = srcs[g.file].File.Name
@@ -51,10 +65,29 @@ func (c *compiler) compileServers(srcs []Source) {
 		srv := &Server{Name: g.name, Pos: Pos{g.pos.Line, g.pos.Col}, Init: len(c.prog.Funcs) - 1, Port: -1}
 		c.prog.Servers = append(c.prog.Servers, srv)
 		f.srv = srv
-		f.serverBody(g.stmts, "")
+		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}
+}
+
+// sharedDecl reports whether st is an HTTP declaration written outside
+// any server block: such a declaration belongs to every server of the
+// program, as if written at the top of each server block (so that the
+// guide's health route, trace and logger middleware and on_error work
+// as written, and a program of routes alone is one server). Declarations
+// that would then run once per server (port, on_start, on_stop,
+// background fn, schedule, subscribe, discover) are refused there, by
+// serverStmt.
+func sharedDecl(st ast.Stmt) bool {
+	switch st := st.(type) {
+	case *ast.RouteDecl, *ast.RoutesGroup, *ast.HealthDecl, *ast.MaxBodyStmt,
+		*ast.StaticDecl, *ast.WebSocketDecl, *ast.SSEDecl:
+		return true
+	case *ast.HookDecl:
+		return st.Kind == "middleware" || st.Kind == "on_error"
+	}
+	return false
 }
 
 // hiddenSlot makes a module slot for a value the runtime reads.

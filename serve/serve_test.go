@@ -323,6 +323,79 @@ server "b" {
 	}
 }
 
+// The guide's health, tracing and error-tracking blocks, written as the
+// guide writes them (outside any server block), belong to every server;
+// a server's own declarations come after them (its middleware runs
+// later, its on_error and its routes win).
+const guideTopLevel = `
+fn health() {
+  { status: "ok", uptime: Process.uptime(), timestamp: Date.now() }
+}
+
+route GET "/health" => health
+
+middleware fn trace(req, res) {
+  req_id = req.headers["x-request-id"] |> unwrapOr(uuid())
+  req.id = req_id
+  res.setHeader("X-Request-ID", req_id)
+}
+
+on_error fn(err, req, res) {
+  res.status(500)
+  res.json({ error: "Internal error", request_id: req.id })
+}
+
+max_body 64.bytes
+middleware fn stamp(req, res) { req.stamp = "shared" }
+
+server "api" {
+  middleware fn second(req, res) { res.setHeader("X-Seen", req.stamp ?? "none") }
+  route GET "/boom" => fn() { x = nil
+    x.y }
+  route POST "/echo" => fn(req) req.body
+}
+server "worker" {
+  on_error fn(err, req) { respond(502, { own: true }) }
+  route GET "/boom" => fn() { x = nil
+    x.y }
+}
+`
+
+func TestTopLevelDeclarationsBelongToEveryServer(t *testing.T) {
+	app := startApp(t, guideTopLevel)
+	for _, name := range []string{"api", "worker"} {
+		r := do(t, "GET", app.urls[name]+"/health", "", "X-Request-ID", "probe-1")
+		if r.status != 200 || r.json(t)["status"] != "ok" || r.header.Get("X-Request-ID") != "probe-1" {
+			t.Errorf("%s /health: %d %s %v", name, r.status, r.body, r.header)
+		}
+	}
+	// The shared middleware ran first: the server's own saw its id.
+	r := do(t, "GET", app.urls["api"]+"/boom", "", "X-Request-ID", "trace-7")
+	if r.status != 500 || r.json(t)["request_id"] != "trace-7" || r.header.Get("X-Seen") != "shared" {
+		t.Errorf("api /boom: %d %s %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", app.urls["worker"]+"/boom", ""); r.status != 502 || r.body != `{"own":true}` {
+		t.Errorf("worker /boom (its own on_error): %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", app.urls["api"]+"/echo", `{"a":"`+strings.Repeat("x", 100)+`"}`); r.status != 413 {
+		t.Errorf("api POST over the shared max_body: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", app.urls["api"]+"/echo", `{"a":1}`); r.status != 200 || r.body != `{"a":1}` {
+		t.Errorf("api POST /echo: %d %s", r.status, r.body)
+	}
+}
+
+// A program of routes alone is one unnamed server.
+func TestRoutesAloneAreOneServer(t *testing.T) {
+	app := startApp(t, "route GET \"/\" => fn() { { hi: 1 } }\n")
+	if len(app.urls) != 1 {
+		t.Fatalf("servers %v, want one", app.urls)
+	}
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != `{"hi":1}` {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+}
+
 // A route whose handler or guard is not a function does not start: every
 // request to it would fail. Like every startup error that comes from a
 // declaration, the error names its file, line and column.
