@@ -153,7 +153,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
 	for _, c := range code.Configs {
-		warnNotApplied(rt.log, c.Kind, posAt(code.FileName(code.Funcs[0].File), c.Pos))
+		warnNotApplied(rt.log, c.Kind, rt.topAt(c.Pos))
 	}
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
@@ -234,6 +234,11 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // posAt formats a position in file as file:line:col.
 func posAt(file string, p bytecode.Pos) string {
 	return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
+}
+
+// topAt formats a position in the program's top-level code.
+func (rt *Runtime) topAt(p bytecode.Pos) string {
+	return posAt(rt.code.FileName(rt.code.Funcs[0].File), p)
 }
 
 // at formats a position in the server's source. A program comes from
@@ -398,10 +403,8 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 			s.onStop = append(s.onStop, fn)
 		}
 	}
-	code := s.rt.code
-	topFile := code.FileName(code.Funcs[0].File)
-	for _, c := range code.Configs {
-		at := posAt(topFile, c.Pos)
+	for _, c := range s.rt.code.Configs {
+		at := s.rt.topAt(c.Pos)
 		if top {
 			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
 		}
