@@ -74,9 +74,39 @@ func runCmd() *cobra.Command {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
 				return &exitError{exitRuntime}
 			}
+			if len(p.Servers) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: ran the top-level code only; %s declares %s: serve %s with `tova serve %s`\n",
+					args[0], serverList(p.Servers), pronoun(len(p.Servers)), args[0])
+			}
 			return nil
 		},
 	}
+}
+
+// serverList names a program's servers for a message: "a server" or
+// "2 servers (api, worker)".
+func serverList(servers []*bytecode.Server) string {
+	if len(servers) == 1 && servers[0].Name == "" {
+		return "a server"
+	}
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.Name
+		if s.Name == "" {
+			names[i] = "the unnamed one"
+		}
+	}
+	if len(servers) == 1 {
+		return "server " + names[0]
+	}
+	return fmt.Sprintf("%d servers (%s)", len(servers), strings.Join(names, ", "))
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 func compileCmd() *cobra.Command {
