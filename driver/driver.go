@@ -113,7 +113,11 @@ func sourceLine(src []byte, line int) string {
 	if line > len(lines) {
 		return ""
 	}
-	return strings.TrimRight(lines[line-1], "\r")
+	s := strings.TrimRight(lines[line-1], "\r")
+	if line == 1 {
+		s = strings.TrimPrefix(s, "\ufeff") // the scanner skips it too
+	}
+	return s
 }
 
 func caretPad(line string, col int) string {

@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -174,6 +175,9 @@ func sourceLine(src []byte, n int) string {
 		end++
 	}
 	s := src[start:end]
+	if n == 1 {
+		s = bytes.TrimPrefix(s, []byte("\ufeff")) // the scanner skips it too
+	}
 	if !utf8.Valid(s) {
 		return strings.ToValidUTF8(string(s), "\uFFFD")
 	}

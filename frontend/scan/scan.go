@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -14,11 +15,17 @@ type ErrorHandler func(pos, end token.Pos, msg string)
 // maxInterpDepth bounds nesting of interpolated strings inside one another.
 const maxInterpDepth = 64
 
+// bom is the UTF-8 byte order mark some editors put at a file's start.
+var bom = []byte("\ufeff")
+
 // Scan returns the tokens of src, ending with an EOF token. Errors are
 // reported to errh (which may be nil); scanning always continues to the end.
 func Scan(src []byte, errh ErrorHandler) []token.Token {
 	s := &scanner{src: src, line: 1, col: 1, errh: errh}
-	if len(src) >= 2 && src[0] == '#' && src[1] == '!' {
+	if bytes.HasPrefix(src, bom) {
+		s.off = len(bom) // an editor's byte order mark: not text, not a column
+	}
+	if bytes.HasPrefix(src[s.off:], []byte("#!")) {
 		for s.off < len(src) && src[s.off] != '\n' && src[s.off] != '\r' {
 			s.next()
 		}

@@ -82,6 +82,9 @@ func TestTokens(t *testing.T) {
 		{"f(fn() {\n a\n b\n})", "f ( fn ( ) { ; a ; b ; } ) EOF"},
 		{"a\r\nb\rc", "a ; b ; c EOF"},
 		{"#!/usr/bin/env tova\nx", "x EOF"},
+		// a byte order mark at the start is skipped (and nowhere else)
+		{"\ufeffx = 1", "x = 1 EOF"},
+		{"\ufeff#!/usr/bin/env tova\nx", "x EOF"},
 	}
 	for _, tt := range tests {
 		got, errs := scanString(tt.src)
@@ -163,6 +166,20 @@ func TestPositions(t *testing.T) {
 	}
 	if !toks[4].NLBefore || toks[5].NLBefore {
 		t.Errorf("NLBefore wrong: %v %v", toks[4].NLBefore, toks[5].NLBefore)
+	}
+}
+
+// Columns after a byte order mark count from the first character of
+// text, as an editor shows them.
+func TestPositionsAfterBOM(t *testing.T) {
+	toks := Scan([]byte("\ufeffab = 1\ncd"), nil)
+	if toks[0].Lit != "ab" || toks[0].Pos.String() != "1:1" || toks[1].Pos.String() != "1:4" {
+		t.Errorf("tokens after a BOM: %q at %s, %q at %s", toks[0].Lit, toks[0].Pos, toks[1].Lit, toks[1].Pos)
+	}
+	var errs []string
+	Scan([]byte("x\ufeff"), func(pos, _ token.Pos, msg string) { errs = append(errs, pos.String()+": "+msg) })
+	if len(errs) != 1 {
+		t.Errorf("a BOM after the start is not an error: %v", errs)
 	}
 }
 
