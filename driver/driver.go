@@ -15,6 +15,7 @@ import (
 	"tova/frontend/diag"
 	"tova/frontend/parse"
 	"tova/frontend/resolve"
+	"tova/frontend/token"
 	_ "tova/store" // registers db and the model builtin
 	"tova/vm"
 	_ "tova/vm/stdlib" // registers the builtins
@@ -93,8 +94,10 @@ func FormatError(err error, src []byte) string {
 		var b strings.Builder
 		if f, ok := ve.Pos(); ok {
 			fmt.Fprintf(&b, "%s:%d:%d: %s: %s\n", f.File, f.Line, f.Col, ve.Kind, ve.Msg)
-			if line := sourceLine(src, f.Line); line != "" {
-				fmt.Fprintf(&b, "%s\n%s^\n", line, caretPad(line, f.Col))
+			if diag.SourceLine(src, f.Line) != "" {
+				at := token.Pos{Line: int32(f.Line), Col: int32(f.Col)}
+				b.WriteString(diag.Snippet(src, at, token.Pos{}))
+				b.WriteByte('\n')
 			}
 		} else {
 			fmt.Fprintf(&b, "%s: %s\n", ve.Kind, ve.Msg)
@@ -103,36 +106,4 @@ func FormatError(err error, src []byte) string {
 		return b.String()
 	}
 	return err.Error() + "\n"
-}
-
-func sourceLine(src []byte, line int) string {
-	if src == nil || line <= 0 {
-		return ""
-	}
-	lines := strings.Split(string(src), "\n")
-	if line > len(lines) {
-		return ""
-	}
-	s := strings.TrimRight(lines[line-1], "\r")
-	if line == 1 {
-		s = strings.TrimPrefix(s, "\ufeff") // the scanner skips it too
-	}
-	return s
-}
-
-func caretPad(line string, col int) string {
-	var b strings.Builder
-	i := 1
-	for _, r := range line {
-		if i >= col {
-			break
-		}
-		if r == '\t' {
-			b.WriteByte('\t')
-		} else {
-			b.WriteByte(' ')
-		}
-		i++
-	}
-	return b.String()
 }

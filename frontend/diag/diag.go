@@ -124,13 +124,52 @@ func writeSnippet(b *strings.Builder, src []byte, pos, end token.Pos) {
 	if !pos.IsValid() {
 		return
 	}
-	line := sourceLine(src, int(pos.Line))
 	b.WriteByte('\n')
-	b.WriteString(line)
+	b.WriteString(Snippet(src, pos, end))
+}
+
+// snippetWidth bounds the characters of a source line a snippet shows:
+// a longer line (minified or generated code) is cut to a window around
+// the column, marked with "…" where text was left out.
+const snippetWidth = 160
+
+// Snippet returns the source line of pos and, under it, a caret at pos
+// (with tildes up to end, on the same line): "<line>\n<carets>". Columns
+// count characters; tabs before the column are kept as tabs in the caret
+// line, so that the caret lines up in any tab width.
+func Snippet(src []byte, pos, end token.Pos) string {
+	line := []rune(SourceLine(src, int(pos.Line)))
+	col := int(pos.Col) // 1-based, in line
+	span := 1
+	if end.Line == pos.Line && end.Col > pos.Col+1 {
+		span = int(end.Col - pos.Col)
+	}
+	prefix, suffix := "", ""
+	if len(line) > snippetWidth {
+		from := max(0, min(col-1-snippetWidth/2, len(line)-snippetWidth))
+		to := min(len(line), from+snippetWidth)
+		if from > 0 {
+			prefix = "…"
+		}
+		if to < len(line) {
+			suffix = "…"
+		}
+		line = line[from:to]
+		col -= from
+		if prefix != "" {
+			col++ // the "…" takes a column
+		}
+		span = max(1, min(span, len(line)+1-(col-len([]rune(prefix)))))
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteString(string(line))
+	b.WriteString(suffix)
 	b.WriteByte('\n')
-	col := 1
-	for _, r := range line {
-		if col >= int(pos.Col) {
+	shown := append([]rune(prefix), line...)
+	c := 1
+	for _, r := range shown {
+		if c >= col {
 			break
 		}
 		if r == '\t' {
@@ -138,20 +177,24 @@ func writeSnippet(b *strings.Builder, src []byte, pos, end token.Pos) {
 		} else {
 			b.WriteByte(' ')
 		}
-		col++
+		c++
 	}
-	for ; col < int(pos.Col); col++ {
+	for ; c < col; c++ {
 		b.WriteByte(' ')
 	}
 	b.WriteByte('^')
-	if end.Line == pos.Line && end.Col > pos.Col+1 {
-		b.WriteString(strings.Repeat("~", int(end.Col-pos.Col-1)))
+	if span > 1 {
+		b.WriteString(strings.Repeat("~", span-1))
 	}
+	return b.String()
 }
 
-// sourceLine returns line n (1-based) of src without its terminator; it
+// SourceLine returns line n (1-based) of src without its terminator; it
 // accepts \n, \r\n and \r line endings, like the scanner.
-func sourceLine(src []byte, n int) string {
+func SourceLine(src []byte, n int) string {
+	if n < 1 {
+		return ""
+	}
 	line := 1
 	start := 0
 	for i := 0; i < len(src) && line < n; i++ {

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"tova/frontend/token"
@@ -53,6 +54,35 @@ func TestFormat(t *testing.T) {
 		if got := Format(tt.e, src); got != tt.want {
 			t.Errorf("Format:\n got %q\nwant %q", got, tt.want)
 		}
+	}
+}
+
+// A very long line (minified or generated code) is shown as a window of
+// snippetWidth characters around the column, "…" marking what was cut.
+func TestSnippetLongLine(t *testing.T) {
+	line := strings.Repeat("a", 1000) + "bbbbb" + strings.Repeat("c", 1000)
+	src := []byte("x\n" + line + "\n")
+	got := Snippet(src, pos(2, 1001), pos(2, 1006))
+	shownLine, carets, _ := strings.Cut(got, "\n")
+	want := "…" + strings.Repeat("a", 80) + "bbbbb" + strings.Repeat("c", 75) + "…"
+	if shownLine != want {
+		t.Errorf("window:\n got %q\nwant %q", shownLine, want)
+	}
+	if carets != strings.Repeat(" ", 81)+"^~~~~" {
+		t.Errorf("carets %q: the caret must sit under the first b", carets)
+	}
+	// Near the start: no "…" before; near the end: none after.
+	if got := Snippet(src, pos(2, 3), pos(2, 4)); !strings.HasPrefix(got, "aaa") || !strings.HasSuffix(got, "…\n  ^") {
+		t.Errorf("start of a long line: %q", got)
+	}
+	end := Snippet(src, pos(2, 2005), token.Pos{})
+	l, c, _ := strings.Cut(end, "\n")
+	if !strings.HasPrefix(l, "…") || strings.HasSuffix(l, "…") || len([]rune(l)) != snippetWidth+1 || len(c) != snippetWidth+1 {
+		t.Errorf("end of a long line: %d runes, caret at %d: %q", len([]rune(l)), len(c), end)
+	}
+	// A span running past the window is cut at its edge.
+	if got := Snippet(src, pos(2, 1001), pos(2, 1900)); !strings.HasSuffix(got, "^"+strings.Repeat("~", 79)) {
+		t.Errorf("long span: %q", got[strings.Index(got, "\n")+1:])
 	}
 }
 
