@@ -106,6 +106,16 @@ func NewRouter() *Router { return &Router{} }
 // Routes returns the registered routes in declaration order.
 func (r *Router) Routes() []*Route { return append([]*Route(nil), r.routes...) }
 
+// allowAny renders the Allow header of the server as a whole (for
+// `OPTIONS *`): every method some route declares.
+func (r *Router) allowAny() string {
+	var s methodSet
+	for _, rt := range r.routes {
+		s |= 1 << methodIndex(rt.Method)
+	}
+	return s.allow()
+}
+
 // RouteError is a route Handle refuses.
 type RouteError struct {
 	Method, Pattern string

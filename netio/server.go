@@ -369,7 +369,10 @@ func runInline(job *actors.Job, ex *exchange) (v any, err error) {
 func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {
 	allow := m.Allow()
 	if req.Method == fasthttp.MethodOptions {
-		if s.cfg.OnOptions != nil {
+		if req.URI == "*" {
+			// The server as a whole (RFC 9110 §9.3.7): what any route allows.
+			allow = s.cfg.Router.allowAny()
+		} else if s.cfg.OnOptions != nil {
 			if resp := s.cfg.OnOptions(req, allow); resp != nil {
 				resp.write(ctx)
 				ctx.Response.Header.Set(headerRequestID, req.ID)

@@ -172,6 +172,7 @@ func TestRoutingOverHTTP(t *testing.T) {
 		_ = r.Handle("DELETE", "/users/:id", echoRoute("delete"))
 		_ = r.Handle("GET", "/files/*path", echoRoute("files"))
 		_ = r.Handle("GET", "/proxy/*", echoRoute("proxy"))
+		_ = r.Handle("PUT", "/settings", echoRoute("settings"))
 		g := r.Group("/api/v1")
 		_ = g.Group("/admin").Handle("GET", "/stats", echoRoute("stats"))
 	}, nil)
@@ -221,6 +222,13 @@ func TestRoutingOverHTTP(t *testing.T) {
 	}
 	if r := ts.do("OPTIONS", "/nope", nil, nil); r.status != 404 {
 		t.Errorf("OPTIONS unknown -> %d", r.status)
+	}
+
+	// OPTIONS * asks about the server as a whole: every routed method.
+	conn := ts.dial()
+	_, _ = io.WriteString(conn, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp := readResponse(t, conn); resp.StatusCode() != 204 || string(resp.Header.Peek("Allow")) != "DELETE, GET, HEAD, OPTIONS, PUT" {
+		t.Errorf("OPTIONS * -> %d allow %q", resp.StatusCode(), resp.Header.Peek("Allow"))
 	}
 }
 
