@@ -3,6 +3,7 @@ package diag
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -144,31 +145,27 @@ func Snippet(src []byte, pos, end token.Pos) string {
 	if end.Line == pos.Line && end.Col > pos.Col+1 {
 		span = int(end.Col - pos.Col)
 	}
-	prefix, suffix := "", ""
 	if len(line) > snippetWidth {
+		// A window around the column, "…" in place of each cut end.
 		from := max(0, min(col-1-snippetWidth/2, len(line)-snippetWidth))
-		to := min(len(line), from+snippetWidth)
-		if from > 0 {
-			prefix = "…"
-		}
-		if to < len(line) {
-			suffix = "…"
-		}
-		line = line[from:to]
+		to := from + snippetWidth
+		window := slices.Clip(line[from:to])
 		col -= from
-		if prefix != "" {
-			col++ // the "…" takes a column
+		if from > 0 {
+			window = append([]rune{'…'}, window...)
+			col++
 		}
-		span = max(1, min(span, len(line)+1-(col-len([]rune(prefix)))))
+		span = max(1, min(span, len(window)-col+1)) // not past the window
+		if to < len(line) {
+			window = append(window, '…')
+		}
+		line = window
 	}
 	var b strings.Builder
-	b.WriteString(prefix)
 	b.WriteString(string(line))
-	b.WriteString(suffix)
 	b.WriteByte('\n')
-	shown := append([]rune(prefix), line...)
 	c := 1
-	for _, r := range shown {
+	for _, r := range line {
 		if c >= col {
 			break
 		}
@@ -183,9 +180,7 @@ func Snippet(src []byte, pos, end token.Pos) string {
 		b.WriteByte(' ')
 	}
 	b.WriteByte('^')
-	if span > 1 {
-		b.WriteString(strings.Repeat("~", span-1))
-	}
+	b.WriteString(strings.Repeat("~", span-1))
 	return b.String()
 }
 
