@@ -152,9 +152,6 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	}
 	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
-	for _, c := range code.Configs {
-		warnNotApplied(rt.log, c.Kind, rt.topAt(c.Pos))
-	}
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
 		want[n] = true
@@ -385,8 +382,9 @@ const notAppliedMsg = "declaration not applied by this runtime yet: it has no ef
 
 // readConfig collects hooks and the config blocks the HTTP layer uses:
 // the program's top-level http and limits blocks, then the server's own
-// (a later one's keys win). The first server started (top) also warns
-// of unknown keys in the top-level blocks.
+// (a later one's keys win). It warns of blocks not applied and of
+// unknown keys: in the server's own blocks, and, for the first server
+// started (top), in the top-level ones.
 func (s *Server) readConfig(top bool) (serverConfig, error) {
 	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout}
 	g := s.inst.Globals
@@ -406,6 +404,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	for _, c := range s.rt.code.Configs {
 		at := s.rt.topAt(c.Pos)
 		if top {
+			warnNotApplied(s.rt.log, c.Kind, at)
 			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot]); err != nil {

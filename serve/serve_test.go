@@ -64,6 +64,19 @@ func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
 	return app
 }
 
+// logged returns the JSON log records written to b whose message is msg,
+// in order.
+func logged(b *testutil.Buffer, msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
 var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 
 type reply struct {
@@ -273,11 +286,8 @@ server {
 		t.Fatalf("GET / = %d %s", r.status, r.body)
 	}
 	var warned []string
-	for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == notAppliedMsg {
-			warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
-		}
+	for _, rec := range logged(app.logs, notAppliedMsg) {
+		warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
 	}
 	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "websocket app.tova:13:3"}
 	if !slices.Equal(warned, want) {
@@ -309,11 +319,8 @@ server "b" {
 		t.Errorf("b: its own 1 s deadline: %d after %v", r.status, time.Since(start))
 	}
 	var warned []string
-	for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == unknownKeyMsg {
-			warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"]))
-		}
+	for _, rec := range logged(app.logs, unknownKeyMsg) {
+		warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"]))
 	}
 	want := []string{"limits.max_conns app.tova:1:1", "db.pool_size app.tova:2:1", "http.timout app.tova:4:3"}
 	slices.Sort(want)
