@@ -166,10 +166,8 @@ func (r *Request) Param(name string) string { return r.Params.Get(name) }
 // values). Malformed pairs are skipped.
 func (r *Request) Query() url.Values {
 	if r.query == nil {
-		r.query, _ = url.ParseQuery(r.RawQuery)
-		if r.query == nil {
-			r.query = url.Values{}
-		}
+		r.query = url.Values{}
+		ParseQuery(r.RawQuery, r.query.Add)
 	}
 	return r.query
 }

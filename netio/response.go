@@ -96,8 +96,14 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		status = fasthttp.StatusOK
 	}
 	ctx.SetStatusCode(status)
-	if r.ContentType != "" {
+	switch {
+	case status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified:
+		// No body (fasthttp sends none), so no Content-Type either.
+		ctx.Response.Header.SetNoDefaultContentType(true)
+	case r.ContentType != "":
 		ctx.SetContentType(r.ContentType)
+	case len(r.Body) == 0 && r.Stream == nil:
+		ctx.Response.Header.SetNoDefaultContentType(true)
 	}
 	for _, h := range r.Headers {
 		ctx.Response.Header.Add(h.Name, h.Value)

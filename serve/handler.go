@@ -460,11 +460,14 @@ func (x *exchange) atRoute(err error) error {
 }
 
 // toResponse converts a Tova value: a response value is sent as it is;
-// res.json(...) wins over the return value; anything else is JSON.
+// res.json(...) wins over the return value; `res` itself (what
+// res.status(n) and res.setHeader return, so often a handler's last
+// value) is the response as res built it, with no body unless res.json
+// or res.send gave one; anything else is JSON.
 func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 	rs := x.res
 	var out *netio.Response
-	if r, ok := asResponse(v); ok {
+	if r, ok := asResponse(v); ok && !rs.jsonSet {
 		out = x.response()
 		*out = netio.Response{Status: r.status, ContentType: r.ctype, Headers: append(netio.Headers(nil), r.headers...), Body: r.body}
 		if r.jsonBody != nil {
@@ -484,6 +487,8 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 		out = x.response()
 		*out = netio.Response{Status: rs.status, ContentType: "application/json"}
 		switch {
+		case !rs.jsonSet && !rs.bodySet && v.AsHostOK() == rs:
+			out.ContentType = "" // no body
 		case rs.jsonSet:
 			v = rs.json
 			fallthrough

@@ -2,12 +2,9 @@ package serve
 
 import (
 	"bytes"
-	"cmp"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -64,8 +61,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		}
 		return vm.ObjectValue(o), true, nil
 	case "query":
-		v, _ := queryObject(q.r.RawQuery) // what decodes, as Query() gives
-		return v, true, nil
+		return queryObject(q.r.RawQuery), true, nil
 	case "headers":
 		return vm.HostValue(headersObject{q.r.Headers()}), true, nil
 	case "cookies":
@@ -102,6 +98,34 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return nil
 }
 
+// CallMethod gives the reference's body readers: req.text() is the body
+// as text, req.json() the body parsed as JSON whatever its Content-Type
+// says, req.formData() its form or multipart fields. A body that does not
+// parse answers 400, as req.body does.
+func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	switch name {
+	case "text":
+		return vm.Str(strings.ToValidUTF8(string(q.r.Body), "\uFFFD")), true, nil
+	case "json":
+		if len(bytes.TrimSpace(q.r.Body)) == 0 {
+			return vm.Nil, true, badBody("malformed JSON body: the body is empty")
+		}
+		v, err := parseJSONBody(q.r.Body)
+		return v, true, err
+	case "formData", "form_data", "form":
+		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
+		if ct == "multipart/form-data" {
+			v, err := multipartObject(q.r.Body, params["boundary"])
+			if err != nil {
+				return vm.Nil, true, badBody("malformed multipart body: " + err.Error())
+			}
+			return v, true, nil
+		}
+		return queryObject(string(q.r.Body)), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
 // badBody is the client error of a body that does not parse. It answers
 // 400 BAD_REQUEST whether a parameter or req.body asked for the body
 // (Tova code may catch it), never 500.
@@ -128,60 +152,48 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 	switch {
 	case ct == "application/x-www-form-urlencoded":
-		v, err := queryObject(string(body))
-		if err != nil {
-			return vm.Nil, badBody("malformed form body: " + err.Error())
-		}
-		return v, nil
+		return queryObject(string(body)), nil
 	case ct == "multipart/form-data":
 		v, err := multipartObject(body, params["boundary"])
 		if err != nil {
 			return vm.Nil, badBody("malformed multipart body: " + err.Error())
 		}
 		return v, nil
-	case ct == "" || ct == "application/json" || strings.HasSuffix(ct, "+json"):
-		v, err := stdlib.ParseJSON(body)
-		if err != nil {
-			return vm.Nil, badBody("malformed JSON body: " + err.Error())
+	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
+		return parseJSONBody(body)
+	case ct == "":
+		// A body that says nothing of itself: JSON if it is JSON, else
+		// its text.
+		if v, err := stdlib.ParseJSON(body); err == nil {
+			return v, nil
 		}
-		return v, nil
 	}
 	return vm.Str(string(body)), nil
 }
 
-// queryObject reads a query string or form body into an object whose
-// keys keep the order of their first appearance (url.Values, a map,
-// would shuffle them on every request); a repeated key gives an array.
-// It decodes as url.ParseQuery does, skipping pairs that do not decode,
-// and returns the first such error with what did decode.
-func queryObject(raw string) (vm.Value, error) {
+// parseJSONBody parses a body that is to be JSON; one that is not is a
+// 400 saying where it went wrong.
+func parseJSONBody(body []byte) (vm.Value, error) {
+	v, err := stdlib.ParseJSON(body)
+	if err != nil {
+		return vm.Nil, badBody("malformed JSON body: " + strings.TrimPrefix(err.Error(), "JSON.parse: "))
+	}
+	return v, nil
+}
+
+// queryObject reads a query string or form body (netio.ParseQuery) into
+// an object whose keys keep the order of their first appearance
+// (url.Values, a map, would shuffle them on every request); a repeated
+// key gives an array.
+func queryObject(raw string) vm.Value {
 	var keys []string
 	vals := map[string][]string{}
-	var first error
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if strings.Contains(pair, ";") {
-			first = cmp.Or(first, errors.New("invalid semicolon separator in query"))
-			continue
-		}
-		if pair == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		k, err := url.QueryUnescape(k)
-		if err == nil {
-			v, err = url.QueryUnescape(v)
-		}
-		if err != nil {
-			first = cmp.Or(first, err)
-			continue
-		}
+	netio.ParseQuery(raw, func(k, v string) {
 		if _, ok := vals[k]; !ok {
 			keys = append(keys, k)
 		}
 		vals[k] = append(vals[k], v)
-	}
+	})
 	o := vm.NewObject()
 	for _, k := range keys {
 		vs := vals[k]
@@ -195,7 +207,7 @@ func queryObject(raw string) (vm.Value, error) {
 		}
 		o.Set(k, vm.NewArray(arr))
 	}
-	return vm.ObjectValue(o), first
+	return vm.ObjectValue(o)
 }
 
 func multipartObject(body []byte, boundary string) (vm.Value, error) {

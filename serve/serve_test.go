@@ -813,6 +813,16 @@ server {
     { teapot: true }
   }
   route GET "/resjson" => fn(res) { res.json({ via: "res" }) }
+  route GET "/resjson-wins" => fn(res) {
+    res.json({ via: "res" })
+    respond(201, { via: "respond" })
+  }
+  route DELETE "/gone/:id" => fn(res, id) { res.status(204) }
+  route GET "/header-last" => fn(res) { res.setHeader("X-Last", "1") }
+  route GET "/sent" => fn(res) {
+    res.send("as text")
+    res.status(202)
+  }
   route GET "/ok" => fn() Ok(5)
   route GET "/none" => fn() None
   route GET "/nil" => fn() nil
@@ -848,6 +858,19 @@ func TestResponseHelpers(t *testing.T) {
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
 	check("/res", 418, `{"teapot":true}`, "X-Teapot", "yes")
 	check("/resjson", 200, `{"via":"res"}`)
+	check("/resjson-wins", 200, `{"via":"res"}`)
+	// A handler whose last value is res itself (what res.status(n) and
+	// res.setHeader return) answers as res built it, with no body.
+	if r := do(t, "DELETE", u+"/gone/1", ""); r.status != 204 || r.body != "" || r.header.Get("Content-Type") != "" {
+		t.Errorf("DELETE /gone/1: %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/header-last", ""); r.status != 200 || r.body != "" || r.header.Get("X-Last") != "1" || r.header.Get("Content-Type") != "" {
+		t.Errorf("GET /header-last: %d %q %v", r.status, r.body, r.header)
+	}
+	check("/sent", 202, "as text", "Content-Type", "text/plain; charset=utf-8")
+	if r := do(t, "GET", u+"/empty", ""); r.header.Get("Content-Type") != "" {
+		t.Errorf("a 204 has a Content-Type: %v", r.header)
+	}
 	check("/ok", 200, `{"value":5}`)
 	check("/none", 200, `{"__tag":"None"}`)
 	check("/nil", 200, `null`)
@@ -1033,6 +1056,10 @@ server {
   route POST "/create" => create
   route POST "/raw" => fn(req) { req.body }
   route GET "/query" => fn(req) { req.query }
+  route GET "/s" => fn(s: String) { s }
+  route POST "/text" => fn(req) { req.text() }
+  route POST "/json" => fn(req) { req.json() }
+  route POST "/form" => fn(req) { req.formData() }
   route POST "/catch" => fn(req) {
     first = try { req.body } catch e { "caught: " + e.message }
     try { req.body } catch e { first + " (again)" }
@@ -1072,6 +1099,17 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{"/raw", mp.String(), multi, 200, `{"name":"bo","age":"4","tag":["a","b"],` +
 			`"doc":{"filename":"notes.txt","content_type":"application/octet-stream","size":10,"content":"hello file"}}`},
 		{"/raw", "just text", "text/plain", 200, `"just text"`},
+		// A body with no Content-Type: JSON if it is JSON, else its text.
+		{"/raw", `{"a":1}`, "", 200, `{"a":1}`},
+		{"/raw", "just text", "", 200, `"just text"`},
+		// Form bodies decode as browsers do: never malformed.
+		{"/raw", "a=%zz&b=x;c=y&c=%41%e2%82%ac", form, 200, `{"a":"%zz","b":"x;c=y","c":"A€"}`},
+		// The reference's body readers, whatever the Content-Type says.
+		{"/text", `{"a":1}`, "application/json", 200, `"{\"a\":1}"`},
+		{"/json", `{"a":1}`, "text/plain", 200, `{"a":1}`},
+		{"/form", "a=1&a=2&b=x+y", form, 200, `{"a":["1","2"],"b":"x y"}`},
+		{"/form", mp.String(), multi, 200, `{"name":"bo","age":"4","tag":["a","b"],` +
+			`"doc":{"filename":"notes.txt","content_type":"application/octet-stream","size":10,"content":"hello file"}}`},
 		{"/raw", `{"a":[1,2]}`, "application/vnd.api+json", 200, `{"a":[1,2]}`},
 	}
 	for _, c := range cases {
@@ -1084,16 +1122,31 @@ func TestFormAndMultipartBodies(t *testing.T) {
 	if r := do(t, "POST", u+"/raw", "e=1&d=2&c=3&b=4&a=5&d=6", "Content-Type", form); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
 		t.Errorf("form field order: %s", r.body)
 	}
-	if r := do(t, "GET", u+"/query?e=1&d=2&c=3&b=4&a=5&d=6&x=%zz", ""); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
+	if r := do(t, "GET", u+"/query?e=1&d=2&c=3&b=4&a=5&d=6", ""); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
 		t.Errorf("query order: %s", r.body)
+	}
+	// A query decodes as browsers do: a stray '%' and a ';' are kept, in
+	// req.query and in the parameters alike.
+	if r := do(t, "GET", u+"/query?a=%&b=x;c=y&d=+&e=%zz", ""); r.body != `{"a":"%","b":"x;c=y","d":" ","e":"%zz"}` {
+		t.Errorf("lenient query: %s", r.body)
+	}
+	for q, want := range map[string]string{"s=%": `"%"`, "s=a;b": `"a;b"`, "s=%4": `"%4"`, "s=%41": `"A"`} {
+		if r := do(t, "GET", u+"/s?"+q, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET /s?%s: %d %s, want %s", q, r.status, r.body, want)
+		}
 	}
 	if r := do(t, "POST", u+"/create", "name=bo&age=old", "Content-Type", form); r.status != 400 ||
 		!strings.Contains(r.body, "age must be an integer") {
 		t.Errorf("form age=old: %d %s", r.status, r.body)
 	}
 
+	for body, want := range map[string]string{"": "malformed JSON body: the body is empty", "{": "malformed JSON body: unexpected end of JSON input"} {
+		if r := do(t, "POST", u+"/json", body, "Content-Type", "text/plain"); r.status != 400 || !strings.Contains(r.body, `"message":"`+want) {
+			t.Errorf("req.json() of %q: %d %s", body, r.status, r.body)
+		}
+	}
+
 	bad := []struct{ body, ctype, message string }{
-		{"a=%zz", form, "malformed form body"},
 		{"garbage", "multipart/form-data; boundary=xx", "malformed multipart body"},
 		{"garbage", "multipart/form-data", "malformed multipart body"}, // no boundary
 		{`{"a":`, "application/json", "malformed JSON body"},
