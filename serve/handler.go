@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -331,21 +332,27 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if !found {
-			if cl.HasDefault(i) {
+		optional := strings.HasPrefix(typ, "Option<")
+		if !found || optional && raw.IsNil() {
+			switch {
+			case cl.HasDefault(i):
 				continue
-			}
-			if typ != "" && !strings.HasPrefix(typ, "Option") {
+			case optional:
+				names, vals = append(names, p), append(vals, vm.None)
+			case typ != "":
 				bad = append(bad, p+" is required")
-				continue
+			default:
+				names, vals = append(names, p), append(vals, vm.Nil)
 			}
-			names, vals = append(names, p), append(vals, vm.Nil)
 			continue
 		}
 		v, msg := convertParam(raw, typ)
 		if msg != "" {
 			bad = append(bad, p+" "+msg)
 			continue
+		}
+		if optional {
+			v = vm.Some(v) // Option<T>: Some(value) when given, else None
 		}
 		names, vals = append(names, p), append(vals, v)
 	}
@@ -405,12 +412,18 @@ func convertParam(v vm.Value, typ string) (vm.Value, string) {
 	case "Float":
 		switch v.Kind() {
 		case vm.KFloat:
-			return v, ""
+			if f := v.AsFloat(); !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return v, ""
+			}
 		case vm.KInt:
 			return vm.Float(float64(v.AsInt())), ""
 		case vm.KString:
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v.AsString()), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				return vm.Float(f), ""
+			// Decimal notation only: strconv also reads hex floats,
+			// underscores, Inf and NaN, which no client means.
+			if s := strings.TrimSpace(v.AsString()); decimalNumber(s) {
+				if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
+					return vm.Float(f), ""
+				}
 			}
 		}
 		return vm.Nil, "must be a number"
@@ -419,7 +432,7 @@ func convertParam(v vm.Value, typ string) (vm.Value, string) {
 		case vm.KBool:
 			return v, ""
 		case vm.KString:
-			switch strings.ToLower(v.AsString()) {
+			switch strings.ToLower(strings.TrimSpace(v.AsString())) {
 			case "true", "1", "yes", "on":
 				return vm.True, ""
 			case "false", "0", "no", "off":
@@ -434,6 +447,31 @@ func convertParam(v vm.Value, typ string) (vm.Value, string) {
 		return vm.Nil, "must be a string"
 	}
 	return v, ""
+}
+
+// decimalNumber reports whether s is a decimal number: an optional sign,
+// digits with at most one '.', and an optional exponent.
+func decimalNumber(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole+frac == "" || !allDigits(whole) || !allDigits(frac) {
+		return false
+	}
+	if hasExp {
+		exp = strings.TrimPrefix(strings.TrimPrefix(exp, "-"), "+")
+		return exp != "" && allDigits(exp)
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // respond turns the handler's result (or failure) into an HTTP response.
@@ -467,7 +505,9 @@ func (x *exchange) atRoute(err error) error {
 func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 	rs := x.res
 	var out *netio.Response
-	if r, ok := asResponse(v); ok && !rs.jsonSet {
+	r, returned := asResponse(v)
+	returned = returned && !rs.jsonSet
+	if returned {
 		out = x.response()
 		*out = netio.Response{Status: r.status, ContentType: r.ctype, Headers: append(netio.Headers(nil), r.headers...), Body: r.body}
 		if r.jsonBody != nil {
@@ -502,10 +542,18 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 			out.Body, out.ContentType = rs.bodyText, rs.ctype
 		}
 	}
-	// Headers set through res.setHeader apply to whatever is returned.
+	// Headers set through res.setHeader apply to whatever is returned;
+	// a returned response's own header of the same name wins (cookies
+	// add up).
+	own := len(out.Headers)
 	for _, h := range rs.headers {
 		if strings.EqualFold(h.Name, "Content-Type") {
-			out.ContentType = h.Value
+			if !returned || out.ContentType == "" {
+				out.ContentType = h.Value
+			}
+			continue
+		}
+		if !strings.EqualFold(h.Name, "Set-Cookie") && slices.ContainsFunc(out.Headers[:own], func(o netio.Header) bool { return strings.EqualFold(o.Name, h.Name) }) {
 			continue
 		}
 		out.Headers = append(out.Headers, h)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -251,13 +252,32 @@ func multipartObject(body []byte, boundary string) (vm.Value, error) {
 }
 
 // headersObject gives case-insensitive header lookup: req.headers["x-id"]
-// and req.headers.get("X-Id") are the value or nil.
+// and req.headers.get("X-Id") are the value or nil. A header sent on
+// several lines reads as its values joined with ", " (a Cookie header's
+// with "; "), as the Fetch API's Headers give it. It lists, loops,
+// spreads and encodes as an object of lower-case names.
 type headersObject struct{ h netio.Headers }
 
 func (h headersObject) TypeName() string { return "Headers" }
 
+// value is the named header's value, its lines joined.
+func (h headersObject) value(name string) (string, bool) {
+	v, ok := h.h.Lookup(name)
+	if !ok {
+		return "", false
+	}
+	if vs := h.h.Values(name); len(vs) > 1 {
+		sep := ", "
+		if strings.EqualFold(name, "cookie") {
+			sep = "; "
+		}
+		v = strings.Join(vs, sep)
+	}
+	return v, true
+}
+
 func (h headersObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
-	if v, ok := h.h.Lookup(name); ok {
+	if v, ok := h.value(name); ok {
 		return vm.Str(v), true, nil
 	}
 	return vm.Nil, true, nil
@@ -273,7 +293,7 @@ func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (v
 		if len(args) < 1 {
 			return vm.Nil, true, vm.TypeErrorf("headers.%s needs a name", name)
 		}
-		v, ok := h.h.Lookup(vm.ToString(args[0]))
+		v, ok := h.value(vm.ToString(args[0]))
 		if name == "has" {
 			return vm.Bool(ok), true, nil
 		}
@@ -282,22 +302,64 @@ func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (v
 		}
 		return vm.Str(v), true, nil
 	case "keys":
-		var ks []vm.Value
-		for _, f := range h.h {
-			ks = append(ks, vm.Str(f.Name))
-		}
-		return vm.NewArray(ks), true, nil
+		return vm.NewArray(strValues(h.names())), true, nil
 	}
 	return vm.Nil, false, nil
+}
+
+// names lists the header names (lower case), each once, in order.
+func (h headersObject) names() []string {
+	var ns []string
+	for _, f := range h.h {
+		if !slices.Contains(ns, f.Name) {
+			ns = append(ns, f.Name)
+		}
+	}
+	return ns
+}
+
+// Keys lists the names for keys(), values(), entries() and spreading.
+func (h headersObject) Keys(*vm.Thread) ([]string, error) { return h.names(), nil }
+
+// Len is the number of distinct headers.
+func (h headersObject) Len() int { return len(h.names()) }
+
+// Iterator loops over [name, value] entries, as over an object.
+func (h headersObject) Iterator(*vm.Thread) (vm.Iterator, error) {
+	return &headersIter{h: h, names: h.names()}, nil
+}
+
+type headersIter struct {
+	h     headersObject
+	names []string
+}
+
+func (it *headersIter) Next(*vm.Thread) (vm.Value, bool, error) {
+	if len(it.names) == 0 {
+		return vm.Nil, false, nil
+	}
+	n := it.names[0]
+	it.names = it.names[1:]
+	v, _ := it.h.value(n)
+	return vm.NewArray([]vm.Value{vm.Str(n), vm.Str(v)}), true, nil
 }
 
 // JSONValue lets JSON.stringify(req.headers) show the headers.
 func (h headersObject) JSONValue() vm.Value {
 	o := vm.NewObject()
-	for _, f := range h.h {
-		o.Set(f.Name, vm.Str(f.Value))
+	for _, n := range h.names() {
+		v, _ := h.value(n)
+		o.Set(n, vm.Str(v))
 	}
 	return vm.ObjectValue(o)
+}
+
+func strValues(ss []string) []vm.Value {
+	vs := make([]vm.Value, len(ss))
+	for i, s := range ss {
+		vs[i] = vm.Str(s)
+	}
+	return vs
 }
 
 // resObject is `res` in Tova code: status (read) and status(n) (set),
@@ -340,14 +402,31 @@ func (r *resObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("res.%s cannot be set", name)
 }
 
-func (r *resObject) setHeader(name, value string) {
-	for i := range r.headers {
-		if strings.EqualFold(r.headers[i].Name, name) {
-			r.headers[i].Value = value
-			return
-		}
+// setHeader sets a header of the response, replacing its earlier
+// value; a Set-Cookie header adds a cookie instead. A list value gives a
+// Set-Cookie line per element (any other header: its elements joined
+// with ", "); nil removes the header.
+func (r *resObject) setHeader(name string, v vm.Value) {
+	cookie := strings.EqualFold(name, "Set-Cookie")
+	if !cookie || v.IsNil() {
+		r.headers = slices.DeleteFunc(r.headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, name) })
 	}
-	r.headers = append(r.headers, netio.Header{Name: name, Value: value})
+	switch v.Kind() {
+	case vm.KNil:
+	case vm.KArray:
+		vs := make([]string, len(v.AsArray().Elems))
+		for i, e := range v.AsArray().Elems {
+			vs[i] = vm.ToString(e)
+		}
+		if !cookie {
+			vs = []string{strings.Join(vs, ", ")}
+		}
+		for _, s := range vs {
+			r.headers = append(r.headers, netio.Header{Name: name, Value: s})
+		}
+	default:
+		r.headers = append(r.headers, netio.Header{Name: name, Value: vm.ToString(v)})
+	}
 }
 
 func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
@@ -370,7 +449,7 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if err := checkHeaderName(name); err != nil {
 			return vm.Nil, true, err
 		}
-		r.setHeader(name, vm.ToString(args[1]))
+		r.setHeader(name, args[1])
 		return vm.HostValue(r), true, nil
 	case "json":
 		if len(args) < 1 {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,15 @@ func (r *responseValue) clone() *responseValue {
 	return &c
 }
 
+// del removes the named header.
+func (r *responseValue) del(name string) {
+	if strings.EqualFold(name, "Content-Type") {
+		r.ctype = ""
+		return
+	}
+	r.headers = slices.DeleteFunc(r.headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, name) })
+}
+
 func (r *responseValue) set(name, value string) {
 	if strings.EqualFold(name, "Content-Type") {
 		r.ctype = value
@@ -77,10 +87,12 @@ func asResponse(v vm.Value) (*responseValue, bool) {
 	return r, ok
 }
 
-// headerPairs reads a headers object {name: value}. A name that is not
-// an HTTP token is an error; line breaks in values become spaces when
-// the response is written.
-func headerPairs(v vm.Value, fn func(name, value string)) error {
+// headerPairs reads a headers object {name: value}: a list value gives
+// a Set-Cookie line per element, any other header its elements joined
+// with ", "; a nil value removes the header (del). A name that
+// is not an HTTP token is an error; line breaks in values become spaces
+// when the response is written.
+func headerPairs(v vm.Value, set func(name, value string), del func(name string)) error {
 	switch v.Kind() {
 	case vm.KNil:
 		return nil
@@ -90,14 +102,25 @@ func headerPairs(v vm.Value, fn func(name, value string)) error {
 			if err := checkHeaderName(k); err != nil {
 				return err
 			}
-			val := o.Slot(i)
-			if val.Kind() == vm.KArray {
-				for _, e := range val.AsArray().Elems {
-					fn(k, vm.ToString(e))
+			switch val := o.Slot(i); val.Kind() {
+			case vm.KNil:
+				del(k)
+			case vm.KArray:
+				del(k)
+				vs := make([]string, len(val.AsArray().Elems))
+				for i, e := range val.AsArray().Elems {
+					vs[i] = vm.ToString(e)
 				}
-				continue
+				if !strings.EqualFold(k, "Set-Cookie") {
+					// One line, as a list header is written.
+					vs = []string{strings.Join(vs, ", ")}
+				}
+				for _, s := range vs {
+					set(k, s)
+				}
+			default:
+				set(k, vm.ToString(val))
 			}
-			fn(k, vm.ToString(val))
 		}
 		return nil
 	}
@@ -141,7 +164,7 @@ func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	r := &responseValue{status: status, ctype: "application/json"}
 	if len(args) > 2 {
-		if err := headerPairs(args[2], r.set); err != nil {
+		if err := headerPairs(args[2], r.set, r.del); err != nil {
 			return vm.Nil, err
 		}
 	}
@@ -183,7 +206,7 @@ func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error
 		}
 		r := &responseValue{status: status, ctype: ctype, body: []byte(vm.ToString(args[0]))}
 		if len(args) > 2 {
-			if err := headerPairs(args[2], r.set); err != nil {
+			if err := headerPairs(args[2], r.set, r.del); err != nil {
 				return vm.Nil, err
 			}
 		}
@@ -204,7 +227,7 @@ func builtinWithHeaders(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		body := args[0]
 		r = &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
 	}
-	if err := headerPairs(args[1], r.set); err != nil {
+	if err := headerPairs(args[1], r.set, r.del); err != nil {
 		return vm.Nil, err
 	}
 	return vm.HostValue(r), nil
@@ -236,17 +259,29 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, false
 		}
 		if v, ok := get("maxAge", "max_age"); ok {
-			secs := v.AsInt()
-			if v.Kind() == vm.KDuration {
+			var secs int64
+			switch v.Kind() {
+			case vm.KInt:
+				secs = v.AsInt()
+			case vm.KDuration:
 				secs = v.AsDuration() / 1e9
+			default:
+				return vm.Nil, vm.TypeErrorf("set_cookie: maxAge must be an Int (seconds) or a duration, got %s", vm.TypeName(v))
 			}
 			b.WriteString("; Max-Age=" + strconv.FormatInt(secs, 10))
 		}
-		if v, ok := get("path"); ok {
-			b.WriteString("; Path=" + vm.ToString(v))
-		}
-		if v, ok := get("domain"); ok {
-			b.WriteString("; Domain=" + vm.ToString(v))
+		for _, attr := range []struct{ name, key string }{{"Path", "path"}, {"Domain", "domain"}} {
+			v, ok := get(attr.key)
+			if !ok {
+				continue
+			}
+			s := vm.ToString(v)
+			// RFC 6265: any character but controls and ';', which would
+			// end the attribute and start another.
+			if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ';' || r > 0x7e }) {
+				return vm.Nil, vm.Errorf("ValueError", "set_cookie: invalid %s %q", attr.key, s)
+			}
+			b.WriteString("; " + attr.name + "=" + s)
 		}
 		if v, ok := get("httpOnly", "http_only"); ok && v.Truthy() {
 			b.WriteString("; HttpOnly")
@@ -255,11 +290,11 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			b.WriteString("; Secure")
 		}
 		if v, ok := get("sameSite", "same_site"); ok {
-			s := vm.ToString(v)
-			if s != "" {
-				s = strings.ToUpper(s[:1]) + strings.ToLower(s[1:])
+			s := strings.ToLower(vm.ToString(v))
+			if s != "strict" && s != "lax" && s != "none" {
+				return vm.Nil, vm.Errorf("ValueError", "set_cookie: sameSite must be \"Strict\", \"Lax\" or \"None\", got %q", vm.ToString(v))
 			}
-			b.WriteString("; SameSite=" + s)
+			b.WriteString("; SameSite=" + strings.ToUpper(s[:1]) + s[1:])
 		}
 	}
 	return vm.Str(b.String()), nil

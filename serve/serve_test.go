@@ -1270,3 +1270,118 @@ func TestResponsesOnOneConnectionAsOnFreshOnes(t *testing.T) {
 		t.Fatalf("%d connections, want 1", n)
 	}
 }
+
+const headersApp = `
+server {
+  route GET "/h" => fn(req) {
+    names = []
+    for pair in req.headers { names.push(pair[0]) }
+    copy = { ...req.headers }
+    { m: req.headers["x-m"], get: req.headers.get("X-M"), cookie: req.headers.cookie,
+      loop: names |> filter(fn(n) starts_with(n, "x-")), len: len(req.headers) == len(names),
+      spread: copy["x-m"], all: JSON.parse(JSON.stringify(req.headers))["x-m"] }
+  }
+  route GET "/cookies" => fn(res) {
+    res.setHeader("Set-Cookie", set_cookie("a", "1"))
+    res.setHeader("Set-Cookie", [set_cookie("b", "2"), set_cookie("c", "3")])
+    res.setHeader("X-Gone", "soon")
+    res.setHeader("X-Gone", nil)
+    res.setHeader("X-List", ["a", "b"])
+    res.setHeader("X-Both", "from res")
+    respond(200, {}, { "X-Both": "from respond" })
+  }
+  route GET "/with" => fn() with_headers(respond(200, {}, { "X-Drop": "1" }), { "X-Drop": nil, "X-L": ["a", "b"] })
+  route GET "/cookie/:case" => fn(case: String) {
+    opts = match case {
+      "path" => { path: "/a; Domain=evil.example" }
+      "domain" => { domain: "x\r\ny" }
+      "samesite" => { sameSite: "bogus" }
+      "maxage" => { maxAge: "10" }
+      _ => { path: "/a", domain: "example.com", sameSite: "lax", maxAge: 1.minute }
+    }
+    try { set_cookie("s", "v", opts) } catch e { e.kind + ": " + e.message }
+  }
+  route GET "/opt" => fn(n: Option<Int>) {
+    match n { Some(v) => "some " + str(v), None => "none" }
+  }
+  route GET "/optdef" => fn(n: Option<Int> = Some(7)) {
+    match n { Some(v) => "some " + str(v), None => "none" }
+  }
+  route GET "/f" => fn(f: Float) { f }
+  route GET "/b" => fn(b: Bool) { b }
+}
+`
+
+// Request headers sent on several lines read joined, as the Fetch API's
+// Headers give them, and req.headers loops, spreads and counts as an
+// object; res.setHeader adds cookies, takes lists and nil; a returned
+// response's own header wins over res.setHeader's; cookie attributes are
+// checked; Option<T> parameters are Some or None; numbers convert from
+// decimal notation only.
+func TestHeadersCookiesAndOptionParams(t *testing.T) {
+	app := startApp(t, headersApp)
+	u := app.urls[""]
+	req, _ := http.NewRequest("GET", u+"/h", nil)
+	req.Header.Add("X-M", "a")
+	req.Header.Add("X-M", "b")
+	req.Header.Add("Cookie", "p=1")
+	req.Header.Add("Cookie", "q=2")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"m":"a, b","get":"a, b","cookie":"p=1; q=2","loop":["x-m"],"len":true,"spread":"a, b","all":"a, b"}`; string(b) != want {
+		t.Errorf("GET /h: %s\nwant %s", b, want)
+	}
+
+	r := do(t, "GET", u+"/cookies", "")
+	if got := r.header.Values("Set-Cookie"); strings.Join(got, "|") != "a=1|b=2|c=3" {
+		t.Errorf("Set-Cookie lines: %q", got)
+	}
+	if r.header.Get("X-Gone") != "" || r.header.Get("X-List") != "a, b" || strings.Join(r.header.Values("X-Both"), "|") != "from respond" {
+		t.Errorf("res.setHeader: %v", r.header)
+	}
+	r = do(t, "GET", u+"/with", "")
+	if _, ok := r.header["X-Drop"]; ok || r.header.Get("X-L") != "a, b" {
+		t.Errorf("with_headers nil and list: %v", r.header)
+	}
+
+	for c, want := range map[string]string{
+		"path":     `"ValueError: set_cookie: invalid path \"/a; Domain=evil.example\""`,
+		"domain":   `"ValueError: set_cookie: invalid domain \"x\\r\\ny\""`,
+		"samesite": `"ValueError: set_cookie: sameSite must be \"Strict\", \"Lax\" or \"None\", got \"bogus\""`,
+		"maxage":   `"TypeError: set_cookie: maxAge must be an Int (seconds) or a duration, got String"`,
+		"ok":       `"s=v; Max-Age=60; Path=/a; Domain=example.com; SameSite=Lax"`,
+	} {
+		if r := do(t, "GET", u+"/cookie/"+c, ""); r.body != want {
+			t.Errorf("set_cookie %s: %s\nwant %s", c, r.body, want)
+		}
+	}
+
+	for path, want := range map[string]string{
+		"/opt": `"none"`, "/opt?n=5": `"some 5"`, "/optdef": `"some 7"`, "/optdef?n=2": `"some 2"`,
+		"/f?f=1.5": `1.5`, "/f?f=-2e3": `-2000`, "/f?f=%201.5%20": `1.5`, "/f?f=.5": `0.5`,
+		"/b?b=%20true": `true`, "/b?b=0": `false`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	for path, detail := range map[string]string{
+		"/opt?n=x": "n must be an integer", "/f?f=0x1p3": "f must be a number", "/f?f=1_000": "f must be a number",
+		"/f?f=1e400": "f must be a number", "/f?f=Inf": "f must be a number", "/f?f=NaN": "f must be a number", "/f?f=1.": "",
+	} {
+		r := do(t, "GET", u+path, "")
+		if detail == "" { // "1." is a decimal number
+			if r.status != 200 || r.body != "1" {
+				t.Errorf("GET %s: %d %s", path, r.status, r.body)
+			}
+			continue
+		}
+		if r.status != 400 || !strings.Contains(r.body, detail) {
+			t.Errorf("GET %s: %d %s, want 400 %q", path, r.status, r.body, detail)
+		}
+	}
+}

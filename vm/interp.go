@@ -955,7 +955,7 @@ frames:
 				}
 				rp(rb, i.A()).AsObject().Set(k.AsString(), *rp(rb, i.C()))
 			case bc.OBJSPREAD:
-				err = objSpread(rp(rb, i.A()).AsObject(), *rp(rb, i.B()))
+				err = objSpread(t, rp(rb, i.A()).AsObject(), *rp(rb, i.B()))
 			case bc.GETFIELD, bc.GETFIELDOPT:
 				x := *rp(rb, i.B())
 				if x.k == KObject {

@@ -502,7 +502,7 @@ func spreadInto(t *Thread, a *Array, v Value) error {
 	})
 }
 
-func objSpread(o *Object, v Value) error {
+func objSpread(t *Thread, o *Object, v Value) error {
 	switch v.k {
 	case KObject:
 		src := v.AsObject()
@@ -512,6 +512,25 @@ func objSpread(o *Object, v Value) error {
 		return nil
 	case KNil:
 		return nil
+	case KHost:
+		// A host object with named entries (request headers) spreads
+		// them.
+		if kh, ok := v.AsHost().(interface {
+			Keys(t *Thread) ([]string, error)
+		}); ok {
+			keys, err := kh.Keys(t)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				x, _, err := v.AsHost().GetAttr(t, k)
+				if err != nil {
+					return err
+				}
+				o.Set(k, x)
+			}
+			return nil
+		}
 	}
 	return TypeErrorf("cannot spread %s into an object", TypeName(v))
 }
