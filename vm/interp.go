@@ -374,6 +374,9 @@ func (t *Thread) StackTrace() []StackFrame {
 // errorType is the record type of caught errors.
 var errorType = NewTypeInfo("Error", "Error", []string{"message", "kind", "stack", "value"}, -1)
 
+// IsErrorType reports whether ti is the record type of caught errors.
+func IsErrorType(ti *TypeInfo) bool { return ti == errorType }
+
 func errorValue(e *Error) Value {
 	return ObjectValue(errorType.New([]Value{Str(e.Msg), Str(e.Kind), Str(strings.TrimRight(e.Trace(), "\n")), e.Value}))
 }

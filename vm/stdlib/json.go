@@ -239,8 +239,11 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 		first = false
 	}
 	vals := o.Values()
+	caught := vm.IsErrorType(o.Type)
 	for i, k := range o.Keys() {
-		if isFunc(vals[i]) {
+		if isFunc(vals[i]) || caught && k == "stack" {
+			// A caught error's stack names source files and lines: it
+			// is for logs, not for a response a client reads.
 			continue
 		}
 		e.key(k, first, depth)
