@@ -185,6 +185,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if id, ok := st.Handler.(*ast.Ident); ok {
 				name = id.Name
 			}
+			switch h := st.Handler.(type) {
+			case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.InterpString, *ast.BoolLit, *ast.NilLit,
+				*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
+				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, p)
+			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				r.Slot = f.funcToSlot(lam.Fn, st.Method+" "+p, nil, "route "+st.Method+" "+p, lam.PosV)
 			} else {

@@ -41,7 +41,10 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 	word := p.tok.Lit
 	n1, n2 := p.peek(1), p.peek(2)
 	switch {
-	case word == "route" && n1.Kind == token.IDENT && n2.Kind == token.STRING:
+	case word == "route" && (n1.Kind == token.IDENT && (n2.Kind == token.STRING || httpMethods[strings.ToUpper(n1.Lit)]) || n1.Kind == token.STRING):
+		// (a method not followed by a string, or a path with no method
+		// before it, is a route written wrong: say so, not that a
+		// statement ended early)
 		return p.routeDecl()
 	case word == "routes" && n1.Kind == token.STRING:
 		return p.routesGroup()
@@ -167,11 +170,17 @@ func (p *parser) routeDecl() ast.Stmt {
 	r := &ast.RouteDecl{PosV: p.tok.Pos}
 	p.next()
 	m := p.tok
+	if m.Kind == token.STRING {
+		p.failAt(m.Pos, m.End, "a route needs a method before its path, as in route GET %q => handler", m.Lit)
+	}
 	r.Method = strings.ToUpper(m.Lit)
 	if !httpMethods[r.Method] {
 		p.failAt(m.Pos, m.End, "unknown HTTP method %s (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)", m.Lit)
 	}
 	p.next()
+	if !p.at(token.STRING) {
+		p.errorExpected(`the route path (a string such as "/users/:id")`)
+	}
 	r.Path = p.plainString("route path")
 loop:
 	for {

@@ -9,7 +9,10 @@
 // each used once per pattern.
 package routepath
 
-import "fmt"
+import (
+	"fmt"
+	"net/url"
+)
 
 // Segments splits a pattern into its non-empty segments.
 func Segments(p string) []string {
@@ -53,12 +56,35 @@ func Check(p string) string {
 				return fmt.Sprintf("bad parameter name %q", name)
 			}
 		default:
+			if why := checkLiteral(seg); why != "" {
+				return why
+			}
 			continue
 		}
 		if seen[name] {
 			return fmt.Sprintf("parameter %q appears twice", name)
 		}
 		seen[name] = true
+	}
+	return ""
+}
+
+// checkLiteral returns why a literal segment could never match a
+// request's path, or "". Paths are matched decoded, without their query
+// and fragment; a ':' or '*' inside a segment is a literal character.
+func checkLiteral(seg string) string {
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c == '?' || c == '#':
+			return fmt.Sprintf("a route path cannot hold %q: the query and fragment of a URL are not part of its path", c)
+		case c == '%':
+			if d, err := url.PathUnescape(seg); err == nil && d != seg {
+				return fmt.Sprintf("paths are matched decoded: write %q, not %q", d, seg)
+			}
+			return fmt.Sprintf("a route path cannot hold a bare '%%' (%q)", seg)
+		case c < 0x20 || c == 0x7f:
+			return fmt.Sprintf("a route path cannot hold the control character %q", c)
+		}
 	}
 	return ""
 }

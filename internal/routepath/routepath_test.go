@@ -28,6 +28,13 @@ func TestCheck(t *testing.T) {
 			"/a/*9":             `bad wildcard name "9"`,
 			"/a/:id/b/:id":      `parameter "id" appears twice`,
 			"/a/:id/*id":        `parameter "id" appears twice`,
+			"/v1/things:batch":  "", // ':' inside a segment is literal
+			"/a b/c":            "",
+			"/q?x=1":            `a route path cannot hold '?': the query and fragment of a URL are not part of its path`,
+			"/a#top":            `a route path cannot hold '#': the query and fragment of a URL are not part of its path`,
+			"/a%20b":            `paths are matched decoded: write "a b", not "a%20b"`,
+			"/100%":             `a route path cannot hold a bare '%' ("100%")`,
+			"/a\tb":             `a route path cannot hold the control character '\t'`,
 		}},
 		{"CheckPrefix", CheckPrefix, map[string]string{
 			"/api":         "",
