@@ -29,7 +29,12 @@ type lineCheck struct {
 	crlf bool // the last line ended in CRLF
 	cr   bool // the last byte read was a CR
 	line int  // bytes of the current line read so far, up to 2
+	lf   bool // a line of the block has ended: the request line was read
 }
+
+// inRequestLine says whether the block's first line, the request line,
+// is still being read (so a block too large to read is a URI too long).
+func (l *lineCheck) inRequestLine() bool { return l.open && !l.lf }
 
 var crlfcrlf = []byte("\r\n\r\n")
 
@@ -56,6 +61,7 @@ func (l *lineCheck) scan(p []byte) {
 			l.cr = p[len(p)-1] == '\r'
 			return
 		}
+		l.lf = true
 		cr := l.cr
 		if i > 0 {
 			cr = p[i-1] == '\r'

@@ -151,6 +151,7 @@ const (
 	CodeRequestTimeout   = "REQUEST_TIMEOUT"
 	CodeTooLarge         = "PAYLOAD_TOO_LARGE"
 	CodeHeadersTooLarge  = "HEADERS_TOO_LARGE"
+	CodeURITooLong       = "URI_TOO_LONG"
 	CodeInternal         = "INTERNAL_ERROR"
 	CodeTimeout          = "TIMEOUT"
 	CodeShuttingDown     = "SHUTTING_DOWN"
@@ -172,6 +173,8 @@ func errorMessage(code string) string {
 		return "Payload Too Large"
 	case CodeHeadersTooLarge:
 		return "Request Header Fields Too Large"
+	case CodeURITooLong:
+		return "URI Too Long"
 	case CodeInternal:
 		return "Internal Server Error"
 	case CodeTimeout:

@@ -433,6 +433,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
 	case errors.As(err, &small):
 		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge
+		if tc, _ := ctx.Conn().(*timedConn); tc != nil && tc.lines.inRequestLine() {
+			status, code = fasthttp.StatusRequestURITooLong, CodeURITooLong
+		}
 	case errors.As(err, &ne) && ne.Timeout():
 		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
 	}

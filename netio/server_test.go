@@ -466,6 +466,17 @@ func TestHeadersTooLarge(t *testing.T) {
 	if e := parseError(t, r); r.status != 431 || e.Error.Code != "HEADERS_TOO_LARGE" {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
+	// A request line too long to read is a URI too long.
+	r = ts.do("GET", "/?q="+strings.Repeat("q", 8000), nil, nil)
+	if e := parseError(t, r); r.status != 414 || e.Error.Code != "URI_TOO_LONG" || e.Error.Message != "URI Too Long" {
+		t.Fatalf("long URI: %d %s", r.status, r.body)
+	}
+	// A long URI in a header block that is too large as a whole, but
+	// whose request line was read, is still a header block too large.
+	r = ts.do("GET", "/?q="+strings.Repeat("q", 2000), map[string]string{"X-Big": strings.Repeat("b", 8000)}, nil)
+	if r.status != 431 {
+		t.Fatalf("long header after a long URI: %d %s", r.status, r.body)
+	}
 }
 
 func TestMalformedRequestIs400(t *testing.T) {
