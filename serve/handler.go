@@ -328,7 +328,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 		case "_":
 			continue
 		}
-		raw, found, err := x.lookupParam(p)
+		raw, found, err := x.lookupParam(p, isListType(typ))
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -346,9 +346,9 @@ func (x *exchange) invoke() (vm.Value, error) {
 			}
 			continue
 		}
-		v, msg := convertParam(raw, typ)
+		v, msg := convertParam(p, raw, typ)
 		if msg != "" {
-			bad = append(bad, p+" "+msg)
+			bad = append(bad, msg)
 			continue
 		}
 		if optional {
@@ -364,10 +364,15 @@ func (x *exchange) invoke() (vm.Value, error) {
 
 // lookupParam finds a handler parameter: path parameter, then query
 // value, then JSON body field (Decision 7).
-func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
+// A list parameter gets every value of a repeated query key (a path
+// parameter, a list of one).
+func (x *exchange) lookupParam(name string, list bool) (vm.Value, bool, error) {
 	r := x.current()
 	for _, p := range r.Params {
 		if p.Name == name {
+			if list {
+				return vm.NewArray([]vm.Value{vm.Str(p.Value)}), true, nil
+			}
 			return vm.Str(p.Value), true, nil
 		}
 	}
@@ -376,6 +381,9 @@ func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
 		return v, true, nil
 	}
 	if vs, ok := r.Query()[name]; ok && len(vs) > 0 {
+		if list {
+			return vm.NewArray(strValues(vs)), true, nil
+		}
 		return vm.Str(vs[0]), true, nil
 	}
 	body, err := x.request().Body()
@@ -390,10 +398,43 @@ func (x *exchange) lookupParam(name string) (vm.Value, bool, error) {
 	return vm.Nil, false, nil
 }
 
-// convertParam converts a parameter to its annotated type; the message
-// is non-empty when the value does not fit.
-func convertParam(v vm.Value, typ string) (vm.Value, string) {
+// isListType reports whether typ (maybe inside Option<…>) is a list
+// type [T].
+func isListType(typ string) bool {
+	return strings.HasPrefix(strings.TrimPrefix(typ, "Option<"), "[")
+}
+
+// convertParam converts parameter name to its annotated type; the
+// message, naming the parameter (or its element), is non-empty when the
+// value does not fit.
+func convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
 	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	if elem, ok := strings.CutPrefix(typ, "["); ok {
+		elem = strings.TrimSuffix(elem, "]")
+		if v.Kind() != vm.KArray {
+			return vm.Nil, name + " must be a list"
+		}
+		in := v.AsArray().Elems
+		out := make([]vm.Value, len(in))
+		for i, e := range in {
+			c, msg := convertParam(name+"["+strconv.Itoa(i)+"]", e, elem)
+			if msg != "" {
+				return vm.Nil, msg
+			}
+			out[i] = c
+		}
+		return vm.NewArray(out), ""
+	}
+	v, msg := convertScalar(v, typ)
+	if msg != "" {
+		msg = name + " " + msg
+	}
+	return v, msg
+}
+
+// convertScalar converts a value to Int, Float, Bool or String; any
+// other type is not checked.
+func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 	switch typ {
 	case "Int":
 		switch v.Kind() {

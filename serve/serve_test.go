@@ -1309,6 +1309,9 @@ server {
   }
   route GET "/f" => fn(f: Float) { f }
   route GET "/b" => fn(b: Bool) { b }
+  route GET "/l" => fn(xs: [Int]) { xs }
+  route GET "/l/:xs" => fn(xs: [Int]) { xs }
+  route POST "/l" => fn(xs: [Float], tags: [String] = []) { { xs, tags } }
 }
 `
 
@@ -1364,6 +1367,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"/opt": `"none"`, "/opt?n=5": `"some 5"`, "/optdef": `"some 7"`, "/optdef?n=2": `"some 2"`,
 		"/f?f=1.5": `1.5`, "/f?f=-2e3": `-2000`, "/f?f=%201.5%20": `1.5`, "/f?f=.5": `0.5`,
 		"/b?b=%20true": `true`, "/b?b=0": `false`,
+		"/l?xs=1&xs=2": `[1,2]`, "/l?xs=3": `[3]`, "/l/4": `[4]`,
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
@@ -1372,6 +1376,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	for path, detail := range map[string]string{
 		"/opt?n=x": "n must be an integer", "/f?f=0x1p3": "f must be a number", "/f?f=1_000": "f must be a number",
 		"/f?f=1e400": "f must be a number", "/f?f=Inf": "f must be a number", "/f?f=NaN": "f must be a number", "/f?f=1.": "",
+		"/l?xs=1&xs=x": "xs[1] must be an integer", "/l": "xs is required",
 	} {
 		r := do(t, "GET", u+path, "")
 		if detail == "" { // "1." is a decimal number
@@ -1382,6 +1387,25 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		}
 		if r.status != 400 || !strings.Contains(r.body, detail) {
 			t.Errorf("GET %s: %d %s, want 400 %q", path, r.status, r.body, detail)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"xs":[1,2.5]}`:         `200 {"xs":[1,2.5],"tags":[]}`,
+		`{"xs":[],"tags":["a"]}`: `200 {"xs":[],"tags":["a"]}`,
+		`{"xs":5}`:               `400 xs must be a list`,
+		`{"xs":[1,"x"]}`:         `400 xs[1] must be a number`,
+		`{"xs":[1],"tags":[1]}`:  `400 tags[0] must be a string`,
+		`{"xs":[[1]]}`:           `400 xs[0] must be a number`,
+	} {
+		r := do(t, "POST", u+"/l", body)
+		got := strconv.Itoa(r.status) + " " + r.body
+		if r.status == 400 {
+			if d, _ := r.json(t)["error"].(map[string]any)["details"].([]any); len(d) > 0 {
+				got = "400 " + d[0].(string)
+			}
+		}
+		if got != want {
+			t.Errorf("POST /l %s: %s, want %s", body, got, want)
 		}
 	}
 }
