@@ -180,7 +180,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)
-			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV)}
+			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: typeString(st.BodyType)}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
 				name = id.Name

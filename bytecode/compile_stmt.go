@@ -763,6 +763,7 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
 	for _, fl := range st.Fields {
 		td.Fields = append(td.Fields, fl.Name)
+		td.FieldTypes = append(td.FieldTypes, typeString(fl.Type))
 	}
 	for _, v := range st.Variants {
 		vd := VariantDesc{Name: v.Name}

@@ -404,7 +404,7 @@ func (d *decoder) constants(p *Program) {
 }
 
 func (d *decoder) types(p *Program) {
-	n := d.count(4)
+	n := d.count(5) // name, fields, variants, derive, field types
 	if n == 0 {
 		return
 	}
@@ -418,6 +418,11 @@ func (d *decoder) types(p *Program) {
 			}
 		}
 		t.Derive = d.strings()
+		at := d.off
+		t.FieldTypes = d.strings()
+		if len(t.FieldTypes) != 0 && len(t.FieldTypes) != len(t.Fields) {
+			d.fail(at, "type %s has %d field types for %d fields", t.Name, len(t.FieldTypes), len(t.Fields))
+		}
 		p.Types[i] = t
 		if d.err != nil {
 			return
@@ -511,7 +516,7 @@ func (d *decoder) pos() Pos {
 // Least sizes of server metadata entries, as for minFuncSize.
 const (
 	minServerSize = 10 // name, line, col, init, port, line, col, routes, hooks, configs
-	minRouteSize  = 7  // kind, method, path, slot, guards, line, col
+	minRouteSize  = 8  // kind, method, path, slot, guards, body type, line, col
 	minHookSize   = 6  // kind, name, arg, slot, line, col
 	minConfigSize = 5  // kind, name, slot, line, col
 )
@@ -544,6 +549,7 @@ func (d *decoder) servers(p *Program) {
 						r.Guards[k] = d.int("slot", math.MaxInt32)
 					}
 				}
+				r.BodyType = d.string()
 				r.Pos = d.pos()
 			}
 		}

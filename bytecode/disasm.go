@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -135,6 +136,9 @@ func disasmServer(b *bytes.Buffer, p *Program, si int, s *Server) {
 				b.WriteString(", ")
 			}
 			b.WriteString(operandText(p, OGlobal, g))
+		}
+		if r.BodyType != "" {
+			b.WriteString(" body: " + r.BodyType)
 		}
 		b.WriteByte('\n')
 	}
@@ -280,7 +284,7 @@ func constText(k *Constant) string {
 	return fmt.Sprintf("<kind %d>", k.Kind)
 }
 
-// typeText renders a type descriptor: "Point {x, y}" for a record,
+// typeText renders a type descriptor: "Point {x: Int, y}" for a record,
 // "Shape = Circle(r) | Rect(w, h) | Empty" for an ADT, then any derives.
 func typeText(t *TypeDesc) string {
 	if t == nil {
@@ -289,7 +293,13 @@ func typeText(t *TypeDesc) string {
 	var s strings.Builder
 	s.WriteString(t.Name)
 	if len(t.Variants) == 0 {
-		s.WriteString(" {" + strings.Join(t.Fields, ", ") + "}")
+		fields := slices.Clone(t.Fields)
+		for i, ft := range t.FieldTypes {
+			if ft != "" && i < len(fields) {
+				fields[i] += ": " + ft
+			}
+		}
+		s.WriteString(" {" + strings.Join(fields, ", ") + "}")
 	} else {
 		if len(t.Fields) > 0 {
 			s.WriteString(" {" + strings.Join(t.Fields, ", ") + "}")

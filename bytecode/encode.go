@@ -11,7 +11,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 2
+const Version = 3
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending
@@ -104,6 +104,7 @@ func encode(p *Program) []byte {
 				e.strings(v.Fields)
 			}
 			e.strings(t.Derive)
+			e.strings(t.FieldTypes)
 		}
 	})
 	e.section(tagBuiltins, func() { e.strings(p.Builtins) })
@@ -269,6 +270,7 @@ func (e *encoder) server(s *Server) {
 		for _, g := range r.Guards {
 			e.uvarint(uint64(g))
 		}
+		e.string(r.BodyType)
 		e.pos(r.Pos)
 	}
 	e.uvarint(uint64(len(s.Hooks)))

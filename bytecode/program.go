@@ -108,10 +108,13 @@ func (f *Func) PosAt(pc int) Pos {
 
 // TypeDesc describes a record type (Fields) or an ADT (Variants).
 type TypeDesc struct {
-	Name     string
-	Fields   []string
-	Variants []VariantDesc
-	Derive   []string
+	Name   string
+	Fields []string
+	// FieldTypes are a record's field annotations as source text ("" where
+	// absent), one per field; handlers check request values against them.
+	FieldTypes []string
+	Variants   []VariantDesc
+	Derive     []string
 }
 
 // VariantDesc is one variant of an ADT; Fields is empty for a bare variant.
@@ -143,7 +146,9 @@ type Route struct {
 	Path   string
 	Slot   int
 	Guards []int // module slots of the `with` guards, in order
-	Pos    Pos
+	// BodyType is the `body: Type` annotation's text, "" when absent.
+	BodyType string
+	Pos      Pos
 }
 
 // Hook is a function-valued declaration: Kind is "middleware",

@@ -422,7 +422,7 @@ func tbcDamaged(tb testing.TB) []damagedCase {
 			"not a .tbc file (its line endings were converted: copy it as binary)"},
 		{"short-header", good[:11], "header", "truncated header"},
 		{"version", edit(func(b []byte) []byte { b[8] = 1; return b }), "version",
-			"built for .tbc format 1, this tova reads 2"},
+			fmt.Sprintf("built for .tbc format 1, this tova reads %d", Version)},
 		{"flags", edit(func(b []byte) []byte { b[10] = 4; return b }), "header", "unknown flags 0x4"},
 		{"no-sections", good[:headerSize], "sources", "truncated sources section"},
 		{"cut-constants", good[:constAt+5], "constants", "truncated constants section"},

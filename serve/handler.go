@@ -129,6 +129,7 @@ type exchange struct {
 	fn     vm.Value
 	guards []vm.Value
 	site   *vm.StackFrame // the route's declaration
+	body   string         // the route's `body: Type`, "" when none
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -238,7 +239,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Release()
 		}()
 		x := takeExchange(req)
-		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site = s, th, req, req.ID, mws, fn, guards, site
+		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType
 		x.resObj.status = 200
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -304,6 +305,19 @@ func (x *exchange) invoke() (vm.Value, error) {
 			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
 		}
 	}
+	if x.body != "" {
+		// body: Type: the body must be one; it reads as the typed value.
+		q := x.request()
+		body, err := q.Body()
+		if err != nil {
+			return vm.Nil, err
+		}
+		v, msg := x.s.convertParam("body", body, x.body)
+		if msg != "" {
+			return vm.Nil, validationError(msg)
+		}
+		q.body = v
+	}
 	fn := x.fn
 	if fn.Kind() != vm.KFunc {
 		return x.th.Call(fn)
@@ -346,7 +360,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 			}
 			continue
 		}
-		v, msg := convertParam(p, raw, typ)
+		v, msg := x.s.convertParam(p, raw, typ)
 		if msg != "" {
 			bad = append(bad, msg)
 			continue
@@ -407,8 +421,11 @@ func isListType(typ string) bool {
 // convertParam converts parameter name to its annotated type; the
 // message, naming the parameter (or its element), is non-empty when the
 // value does not fit.
-func convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
+func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
 	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
+		return s.convertRecord(name, v, ti, ftypes)
+	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok {
 		elem = strings.TrimSuffix(elem, "]")
 		if v.Kind() != vm.KArray {
@@ -417,7 +434,7 @@ func convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
 		in := v.AsArray().Elems
 		out := make([]vm.Value, len(in))
 		for i, e := range in {
-			c, msg := convertParam(name+"["+strconv.Itoa(i)+"]", e, elem)
+			c, msg := s.convertParam(name+"["+strconv.Itoa(i)+"]", e, elem)
 			if msg != "" {
 				return vm.Nil, msg
 			}
@@ -430,6 +447,47 @@ func convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
 		msg = name + " " + msg
 	}
 	return v, msg
+}
+
+// convertRecord makes an object a record of type ti, each field
+// converted to its annotation: a missing field is None if its type is
+// an Option, nil if it has none, else required. The messages name the
+// field as name.field (a body's fields bare).
+func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes []string) (vm.Value, string) {
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil && v.AsObject().Type != ti {
+		return vm.Nil, name + " must be an object (" + ti.Name + ")"
+	}
+	o := v.AsObject()
+	vals := make([]vm.Value, len(ti.Fields))
+	for i, f := range ti.Fields {
+		ftype, path := "", f
+		if i < len(ftypes) {
+			ftype = ftypes[i]
+		}
+		if name != "body" {
+			path = name + "." + f
+		}
+		fv, _ := o.Get(f)
+		optional := strings.HasPrefix(ftype, "Option<")
+		switch {
+		case fv.IsNil() && optional:
+			vals[i] = vm.None
+		case fv.IsNil() && ftype != "":
+			return vm.Nil, path + " is required"
+		case ftype == "":
+			vals[i] = fv
+		default:
+			c, msg := s.convertParam(path, fv, ftype)
+			if msg != "" {
+				return vm.Nil, msg
+			}
+			if optional {
+				c = vm.Some(c)
+			}
+			vals[i] = c
+		}
+	}
+	return vm.ObjectValue(ti.New(vals)), ""
 }
 
 // convertScalar converts a value to Int, Float, Bool or String; any

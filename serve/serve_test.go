@@ -408,7 +408,8 @@ func TestRoutesAloneAreOneServer(t *testing.T) {
 // declaration, the error names its file, line and column.
 func TestDeclarationStartupErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"server {\n  route GET \"/\" => 5\n}":                   `server: app.tova:2:3: route GET /: the handler is Int 5, not a function`,
+		// (a literal value handler is a compile error: spec/errors/route_handler_value.tova)
+		"five = 5\nserver {\n  route GET \"/\" => five\n}":      `server: app.tova:3:3: route GET /: the handler is Int 5, not a function`,
 		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `server: app.tova:2:3: route GET /x: the guard is String "no", not a function`,
 		// Literal ports and body limits are compile errors (see
 		// spec/errors/server_settings.tova); computed ones are checked here.
@@ -1407,5 +1408,55 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		if got != want {
 			t.Errorf("POST /l %s: %s, want %s", body, got, want)
 		}
+	}
+}
+
+const typedApp = `
+type Address { city: String, zip: Option<Int> }
+type User { name: String, age: Int, tags: [String], address: Address }
+server {
+  route POST "/users" body: User => fn(req) {
+    u = req.body
+    { type: type_of(u), name: u.name, next: u.age + 1, zip: u.address.zip }
+  }
+  route POST "/param" => fn(user: User, n: Int = 1) { { name: user.name, type: type_of(user), n } }
+  route GET "/plain" body: User => fn() { "unreachable without a body" }
+}
+`
+
+// A record-typed parameter, and a route's body: Type, check the body's
+// fields against the type's annotations (nested records, lists,
+// Options), answer 400 naming the first field that does not fit, and
+// give the handler the typed record.
+func TestRecordTypedBodies(t *testing.T) {
+	app := startApp(t, typedApp)
+	u := app.urls[""]
+	const ok = `{"name":"ann","age":"41","tags":["a"],"address":{"city":"Oslo"}}`
+	for _, c := range []struct{ path, body, want string }{
+		{"/users", ok, `200 {"type":"User","name":"ann","next":42,"zip":{"__tag":"None"}}`},
+		{"/users", `{"name":"ann","age":41,"tags":[],"address":{"city":"Oslo","zip":"0150"}}`,
+			`200 {"type":"User","name":"ann","next":42,"zip":{"value":150}}`},
+		{"/users", `{"name":1,"age":41,"tags":[],"address":{"city":"x"}}`, `400 name must be a string`},
+		{"/users", `{"name":"ann","tags":[],"address":{"city":"x"}}`, `400 age is required`},
+		{"/users", `{"name":"ann","age":4,"tags":[1],"address":{"city":"x"}}`, `400 tags[0] must be a string`},
+		{"/users", `{"name":"ann","age":4,"tags":[],"address":{"zip":1}}`, `400 address.city is required`},
+		{"/users", `{"name":"ann","age":4,"tags":[],"address":"Oslo"}`, `400 address must be an object (Address)`},
+		{"/users", `[1]`, `400 body must be an object (User)`},
+		{"/param", `{"user":` + ok + `,"n":2}`, `200 {"name":"ann","type":"User","n":2}`},
+		{"/param", `{"user":{"name":"ann"}}`, `400 user.age is required`},
+	} {
+		r := do(t, "POST", u+c.path, c.body)
+		got := strconv.Itoa(r.status) + " " + r.body
+		if r.status == 400 {
+			if d, _ := r.json(t)["error"].(map[string]any)["details"].([]any); len(d) > 0 {
+				got = "400 " + d[0].(string)
+			}
+		}
+		if got != c.want {
+			t.Errorf("POST %s %s:\n got %s\nwant %s", c.path, c.body, got, c.want)
+		}
+	}
+	if r := do(t, "GET", u+"/plain", ""); r.status != 400 || !strings.Contains(r.body, "body must be an object (User)") {
+		t.Errorf("GET /plain with no body: %d %s", r.status, r.body)
 	}
 }

@@ -206,3 +206,15 @@ func checkControlFlow(f *bytecode.Func) error {
 	}
 	return fmt.Errorf("the last instruction falls through")
 }
+
+// RecordType returns the record type declared as name (the first, if
+// several scopes declare one) and its fields' annotations ("" where
+// absent), or nil.
+func (p *Program) RecordType(name string) (*TypeInfo, []string) {
+	for i, td := range p.Code.Types {
+		if td.Name == name && len(td.Variants) == 0 {
+			return p.types[i].ctors[0].AsType().Info, td.FieldTypes
+		}
+	}
+	return nil, nil
+}
