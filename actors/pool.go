@@ -1065,6 +1065,8 @@ func (w *worker) execute(t *task) *Failure {
 		} else {
 			t.reply <- res
 		}
+	} else if d, ok := res.v.(Discarder); ok {
+		d.Discarded() // the caller was answered already (deadline, stop)
 	}
 	p.release(t)
 	sh.busy.Add(-1)
@@ -1087,6 +1089,13 @@ func (w *worker) run(r Runner, j *Job) (res result, f *Failure) {
 		}
 	}
 	return res, nil
+}
+
+// Discarder is implemented by job results that must know when nobody
+// takes them: a job that finishes after its caller was answered at the
+// deadline (or as the pool stopped) has its result's Discarded called.
+type Discarder interface {
+	Discarded()
 }
 
 // FailureReporter is implemented by job results that carry a failure of

@@ -31,7 +31,9 @@ type Response struct {
 	// supervisor, which restarts and counts the worker.
 	Failure error
 	// AfterWrite, when set, runs once the response has been handed to
-	// the connection, with the status sent, on its own goroutine.
+	// the connection, with the status sent, on its own goroutine; or,
+	// if the client was answered 503 before the handler returned (see
+	// Discarded), with 503.
 	AfterWrite func(status int)
 	// RequestID, when set, replaces the request's id in the X-Request-ID
 	// header and the access line (the handler assigned a new one).
@@ -53,6 +55,15 @@ func (r *Response) ActorFailure() error {
 		return nil
 	}
 	return r.Failure
+}
+
+// Discarded implements actors.Discarder: the handler finished after the
+// client was answered without it (503 at the deadline, or as the server
+// stopped); AfterWrite still runs, with that 503.
+func (r *Response) Discarded() {
+	if r != nil && r.AfterWrite != nil {
+		go r.AfterWrite(fasthttp.StatusServiceUnavailable)
+	}
 }
 
 // SameSite is a cookie's SameSite attribute.

@@ -277,7 +277,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 					x.req, x.reqV = q, args[0]
 				}
 			}
-			return x.chain(i + 1)
+			return x.asResponseValue(x.chain(i + 1))
 		}})
 		return x.th.Call(m.fn, x.reqValue(), next)
 	}
@@ -285,10 +285,70 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if _, ok := asResponse(v); ok {
+	if x.answered(v) {
 		return v, nil
 	}
 	return x.chain(i + 1)
+}
+
+// answered reports whether a hook or guard's result v answers the
+// request: a response value, or a body given through res.json or
+// res.send (as `res.status(401); res.json({...})` refuses a request).
+func (x *exchange) answered(v vm.Value) bool {
+	_, ok := asResponse(v)
+	return ok || x.res.jsonSet || x.res.bodySet
+}
+
+// asResponseValue is what next(req) gives a (req, next) middleware: the
+// rest of the chain's answer as a response value (status, headers, body)
+// whatever way the handler gave it, its client errors (a guard's 403, a
+// parameter's 400) included. What res held moves into the value, so
+// that the middleware's own return decides the answer; a failure of the
+// handler is raised to the middleware.
+func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		x.res.status = he.status
+		r := errorResponse(he.status, he.code, he.message, x.requestID(), he.details)
+		return vm.HostValue(&responseValue{status: r.Status, ctype: r.ContentType, body: r.Body}), nil
+	}
+	if err != nil {
+		return vm.Nil, err
+	}
+	rs := x.res
+	out := &responseValue{status: rs.status}
+	r, returned := asResponse(v)
+	returned = returned && !rs.jsonSet
+	if returned {
+		out = r.clone()
+		if rs.status != 200 && r.status == 200 {
+			out.status = rs.status
+		}
+	} else {
+		switch {
+		case rs.jsonSet:
+			j := rs.json // rs is cleared below
+			out.ctype, out.jsonBody = "application/json", &j
+		case rs.bodySet:
+			out.ctype, out.body = rs.ctype, rs.bodyText
+		case v.AsHostOK() != rs:
+			out.ctype, out.jsonBody = "application/json", &v
+		}
+	}
+	for _, h := range rs.headers {
+		// As toResponse merges them: a returned response's own header
+		// (and Content-Type) wins; cookies add up.
+		own := slices.ContainsFunc(out.headers, func(o netio.Header) bool { return strings.EqualFold(o.Name, h.Name) })
+		if strings.EqualFold(h.Name, "Content-Type") {
+			own = returned && out.ctype != ""
+		}
+		if strings.EqualFold(h.Name, "Set-Cookie") || !own {
+			out.set(h.Name, h.Value)
+		}
+	}
+	rs.status = out.status
+	rs.jsonSet, rs.json, rs.bodySet, rs.bodyText, rs.ctype, rs.headers = false, vm.Nil, false, nil, "", nil
+	return vm.HostValue(out), nil
 }
 
 // invoke runs the route's guards and handler.
@@ -298,7 +358,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if _, ok := asResponse(v); ok {
+		if x.answered(v) {
 			return v, nil
 		}
 		if v.Kind() == vm.KBool && !v.AsBool() {

@@ -1460,3 +1460,139 @@ func TestRecordTypedBodies(t *testing.T) {
 		t.Errorf("GET /plain with no body: %d %s", r.status, r.body)
 	}
 }
+
+const answersApp = `
+server {
+  var deleted = 0
+  fn need_token(req, res) {
+    if req.headers["x-token"] != "ok" {
+      res.status(401)
+      res.json({ error: "unauthorized" })
+    }
+  }
+  fn deny(req) { false }
+  route POST "/delete" with need_token => fn() {
+    deleted += 1
+    { deleted }
+  }
+  route GET "/count" => fn() { deleted }
+  routes "/hooked" {
+    middleware fn auth(req, res) {
+      if req.headers["x-token"] != "ok" { res.status(403); res.send("no") }
+    }
+    route POST "/delete" => fn() {
+      deleted += 1
+      { deleted }
+    }
+  }
+  routes "/mw" {
+    middleware fn wrap(req, next) {
+      r = next(req)
+      with_headers(r, { "X-Status": str(r.status), "X-Body": JSON.stringify(r.body) })
+    }
+    route GET "/json" => fn(res) { res.json({ a: 1 }) }
+    route GET "/status" => fn(res) {
+      res.status(201)
+      res.setHeader("X-H", "h")
+      { b: 1 }
+    }
+    route GET "/bare" => fn(res) { res.status(204) }
+    route GET "/value" => fn() 42
+    route GET "/deny" with deny => fn() 1
+    route GET "/typed/:n" => fn(n: Int) n
+    route GET "/boom" => fn() { nil.x }
+  }
+  routes "/catch" {
+    middleware fn guard_all(req, next) {
+      try { next(req) } catch e { respond(599, { caught: e.message }) }
+    }
+    route GET "/deny" with deny => fn() 1
+    route GET "/boom" => fn() { nil.x }
+  }
+}
+`
+
+// A guard or hook that gives a body through res.json or res.send answers
+// the request: the handler does not run. next(req) gives a (req, next)
+// middleware the rest of the chain's answer as a response value, however
+// the handler built it, client errors included; handler failures are
+// raised to it.
+func TestGuardsAnswerAndNextGivesResponses(t *testing.T) {
+	app := startApp(t, answersApp)
+	u := app.urls[""]
+	for _, path := range []string{"/delete", "/hooked/delete"} {
+		if r := do(t, "POST", u+path, ""); r.status != 401 && r.status != 403 {
+			t.Errorf("POST %s without a token: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := do(t, "GET", u+"/count", ""); r.body != "0" {
+		t.Errorf("refused requests ran their handlers: count %s", r.body)
+	}
+	if r := do(t, "POST", u+"/delete", "", "X-Token", "ok"); r.status != 200 || r.body != `{"deleted":1}` {
+		t.Errorf("POST /delete with a token: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/hooked/delete", "", "X-Token", "ok"); r.status != 200 || r.body != `{"deleted":2}` {
+		t.Errorf("POST /hooked/delete with a token: %d %s", r.status, r.body)
+	}
+
+	for _, c := range []struct {
+		path   string
+		status int
+		body   string
+		hdr    []string
+	}{
+		{"/mw/json", 200, `{"a":1}`, []string{"X-Status", "200", "X-Body", `{"a":1}`}},
+		{"/mw/status", 201, `{"b":1}`, []string{"X-Status", "201", "X-H", "h", "X-Body", `{"b":1}`}},
+		{"/mw/bare", 204, ``, []string{"X-Status", "204"}},
+		{"/mw/value", 200, `42`, []string{"X-Status", "200", "X-Body", "42"}},
+		{"/mw/deny", 403, ``, []string{"X-Status", "403"}},
+		{"/mw/typed/x", 400, ``, []string{"X-Status", "400"}},
+		{"/mw/boom", 500, ``, nil},
+		{"/catch/deny", 403, ``, nil},
+		{"/catch/boom", 599, `{"caught":"cannot read field x of nil"}`, nil},
+	} {
+		r := do(t, "GET", u+c.path, "")
+		if r.status != c.status || c.body != "" && r.body != c.body {
+			t.Errorf("GET %s: %d %s, want %d %s", c.path, r.status, r.body, c.status, c.body)
+		}
+		for i := 0; i+1 < len(c.hdr); i += 2 {
+			if got := r.header.Get(c.hdr[i]); got != c.hdr[i+1] {
+				t.Errorf("GET %s: %s = %q, want %q", c.path, c.hdr[i], got, c.hdr[i+1])
+			}
+		}
+		if c.status == 403 || c.status == 400 {
+			if e := r.json(t)["error"]; e == nil || r.json(t)["request_id"] == "" {
+				t.Errorf("GET %s: error body %s", c.path, r.body)
+			}
+		}
+	}
+}
+
+// res.on_finish runs for a request answered 503 at its deadline too,
+// with that status, once the handler has been stopped.
+func TestOnFinishAfterDeadline(t *testing.T) {
+	app := startApp(t, `server {
+  var finished = []
+  middleware fn logger(req, res) {
+    res.on_finish(fn() { finished = [...finished, req.path + " " + str(res.status)] })
+  }
+  limits { timeout: 300.milliseconds }
+  route GET "/spin" => fn() { while true { } }
+  route GET "/sleep" => fn() { sleep(2000) }
+  route GET "/finished" => fn() finished
+}`)
+	u := app.urls[""]
+	for _, p := range []string{"/spin", "/sleep"} {
+		if r := do(t, "GET", u+p, ""); r.status != 503 {
+			t.Fatalf("GET %s: %d %s", p, r.status, r.body)
+		}
+	}
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = do(t, "GET", u+"/finished", "").body
+		if strings.Contains(got, `"/spin 503"`) && strings.Contains(got, `"/sleep 503"`) {
+			return
+		}
+	}
+	t.Errorf("on_finish after a deadline: %s", got)
+}
