@@ -179,6 +179,11 @@ type fstate struct {
 	srv *Server // the server whose Init this is, if any
 	// badPrefix: compiling inside a routes group whose prefix was refused
 	badPrefix bool
+	// shared: the server body's declarations written outside any server
+	// block; once: where the server's port and each scope's on_error
+	// were declared, to refuse a second one
+	shared map[ast.Stmt]bool
+	once   map[string]token.Pos
 }
 
 type loopCtx struct {

@@ -65,10 +65,29 @@ func (c *compiler) compileServers(srcs []Source) {
 		srv := &Server{Name: g.name, Pos: Pos{g.pos.Line, g.pos.Col}, Init: len(c.prog.Funcs) - 1, Port: -1}
 		c.prog.Servers = append(c.prog.Servers, srv)
 		f.srv = srv
+		f.shared, f.once = map[ast.Stmt]bool{}, map[string]token.Pos{}
+		for _, st := range shared {
+			f.shared[st] = true
+		}
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}
+}
+
+// declaredOnce refuses a second declaration of what a server (or a
+// scope of it) has one of: key names it. A declaration written outside
+// any server block and one inside a server block are each once in their
+// own scope (the server's own wins).
+func (f *fstate) declaredOnce(st ast.Stmt, key, msg string) {
+	if f.shared[st] {
+		key = "shared " + key
+	}
+	if first, ok := f.once[key]; ok {
+		f.c.errorf(st.Pos(), "%s (first at %d:%d)", msg, first.Line, first.Col)
+		return
+	}
+	f.once[key] = st.Pos()
 }
 
 // sharedDecl reports whether st is an HTTP declaration written outside
@@ -174,6 +193,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		f.setPos(st.Pos())
 		switch st := st.(type) {
 		case *ast.PortStmt:
+			f.declaredOnce(st, "port", "port declared again for this server")
 			f.checkPort(st)
 			srv.Port = f.evalToSlot(st.X, "port")
 			srv.PortPos = posOf(st.PosV)
@@ -207,6 +227,16 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			f.serverBody(st.Body, p)
 			f.badPrefix = outer
 		case *ast.HookDecl:
+			if st.Kind == "on_error" {
+				f.declaredOnce(st, "on_error "+prefix, "on_error declared again for the same routes (only one would run)")
+			}
+			if n := len(st.Fn.Params); st.Kind == "middleware" && n != 2 || st.Kind == "on_error" && (n < 1 || n > 3) {
+				shapes := "(req, next) or (req, res)"
+				if st.Kind == "on_error" {
+					shapes = "(err, req) or (err, req, res)"
+				}
+				f.c.errorf(st.PosV, "%s takes %s, not %d parameter(s)", st.Kind, shapes, n)
+			}
 			name := ""
 			if st.Name != nil {
 				name = st.Name.Name

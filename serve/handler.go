@@ -104,11 +104,29 @@ func (s *Server) healthHandler() netio.Handler {
 func (s *Server) middlewareFor(path string) []middleware {
 	var out []middleware
 	for _, m := range s.middleware {
-		if m.prefix == "" || path == m.prefix || strings.HasPrefix(path, strings.TrimSuffix(m.prefix, "/")+"/") {
+		if inGroup(path, m.prefix) {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// inGroup reports whether a route path is under a group prefix ("" is
+// the whole server).
+func inGroup(path, prefix string) bool {
+	return prefix == "" || path == prefix || strings.HasPrefix(path, strings.TrimSuffix(prefix, "/")+"/")
+}
+
+// onErrorFor returns the on_error hook of a route path: the one of the
+// innermost group holding it (the last declared, at one level), or nil.
+func (s *Server) onErrorFor(path string) vm.Value {
+	fn, depth := vm.Nil, -1
+	for _, m := range s.onErrors {
+		if d := len(m.prefix); inGroup(path, m.prefix) && d >= depth {
+			fn, depth = m.fn, d
+		}
+	}
+	return fn
 }
 
 // exchange is one request being served on a VM thread. It is allocated
@@ -117,19 +135,20 @@ func (s *Server) middlewareFor(path string) []middleware {
 // (a handler, middleware, guard or on_error that takes it). Tova code
 // that keeps req or res keeps their block alive.
 type exchange struct {
-	s      *Server
-	th     *vm.Thread
-	in     *netio.Request // the front end's request, valid until the handler returns (or Release)
-	id     string         // the request id until req exists
-	req    *reqObject     // nil until reqValue
-	reqV   vm.Value
-	res    *resObject
-	resV   vm.Value
-	mws    []middleware
-	fn     vm.Value
-	guards []vm.Value
-	site   *vm.StackFrame // the route's declaration
-	body   string         // the route's `body: Type`, "" when none
+	s       *Server
+	th      *vm.Thread
+	in      *netio.Request // the front end's request, valid until the handler returns (or Release)
+	id      string         // the request id until req exists
+	req     *reqObject     // nil until reqValue
+	reqV    vm.Value
+	res     *resObject
+	resV    vm.Value
+	mws     []middleware
+	fn      vm.Value
+	guards  []vm.Value
+	site    *vm.StackFrame // the route's declaration
+	body    string         // the route's `body: Type`, "" when none
+	onError vm.Value       // the route's on_error hook, or nil
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -222,7 +241,8 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 	site := &vm.StackFrame{Func: "route " + rt.Method + " " + rt.Path, File: s.fileName(), Line: int(rt.Pos.Line), Col: int(rt.Pos.Col)}
 	// A route whose whole chain can touch no shared mutable state runs
 	// without the server's GIL, in parallel with everything else.
-	isolated := s.inst.Isolated(fn) && s.inst.Isolated(s.onError)
+	onError := s.onErrorFor(rt.Path)
+	isolated := s.inst.Isolated(fn) && s.inst.Isolated(onError)
 	for _, m := range mws {
 		isolated = isolated && s.inst.Isolated(m.fn)
 	}
@@ -239,7 +259,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Release()
 		}()
 		x := takeExchange(req)
-		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType
+		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
 		x.resObj.status = 200
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -741,7 +761,7 @@ func (x *exchange) failure(err error) *netio.Response {
 	}
 	x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route, id)
 	var resp *netio.Response
-	if !x.s.onError.IsNil() && x.th.Context().Err() == nil {
+	if !x.onError.IsNil() && x.th.Context().Err() == nil {
 		resp, _ = x.runOnError(err)
 	}
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
@@ -770,7 +790,7 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status = 500
-	v, err := x.th.Call(x.s.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
+	v, err := x.th.Call(x.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
 		return nil, false

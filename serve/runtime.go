@@ -92,7 +92,7 @@ type Server struct {
 	log  zerolog.Logger
 
 	middleware []middleware
-	onError    vm.Value
+	onErrors   []middleware // on_error hooks, by group prefix (fn, prefix)
 	onStart    []vm.Value
 	onStop     []vm.Value
 	started    time.Time
@@ -394,7 +394,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 		case "middleware":
 			s.middleware = append(s.middleware, middleware{fn: fn, prefix: h.Arg, next: isNextShape(fn)})
 		case "on_error":
-			s.onError = fn
+			s.onErrors = append(s.onErrors, middleware{fn: fn, prefix: h.Arg})
 		case "on_start":
 			s.onStart = append(s.onStart, fn)
 		case "on_stop":

@@ -1596,3 +1596,25 @@ func TestOnFinishAfterDeadline(t *testing.T) {
 	}
 	t.Errorf("on_finish after a deadline: %s", got)
 }
+
+// An on_error declared in a routes group handles that group's failures;
+// the server's handles the rest, whatever the declaration order.
+func TestOnErrorScopedByGroup(t *testing.T) {
+	app := startApp(t, `server {
+  routes "/g" {
+    on_error fn(err, req) { respond(500, { from: "group" }) }
+    route GET "/x" => fn() { nil.boom }
+    routes "/inner" {
+      route GET "/y" => fn() { nil.boom }
+    }
+  }
+  on_error fn(err, req) { respond(500, { from: "server" }) }
+  route GET "/y" => fn() { nil.boom }
+}`)
+	u := app.urls[""]
+	for path, want := range map[string]string{"/g/x": `{"from":"group"}`, "/g/inner/y": `{"from":"group"}`, "/y": `{"from":"server"}`} {
+		if r := do(t, "GET", u+path, ""); r.status != 500 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
