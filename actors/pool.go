@@ -218,6 +218,12 @@ func (p *Pool) Close() {
 	})
 }
 
+// CancelRunning stops the jobs running now as stopping the pool would
+// (their callers get ErrPoolStopped at once, the jobs are cancelled),
+// and leaves the pool serving: a server whose drain deadline passed
+// answers its in-flight requests, then runs its on_stop work.
+func (p *Pool) CancelRunning() { p.expireOverdue(math.MaxInt64, ErrPoolStopped) }
+
 // Stop closes the pool and, if it was started at top level, stops its
 // supervisor (cancelling running jobs and stopping the workers).
 func (p *Pool) Stop(ctx context.Context) error {

@@ -19,7 +19,7 @@ import (
 //	 "duration_ms":0.412,"request_id":"…","time":"…","message":"request"}
 //
 // It is the hot path of every request: one buffer append per field, the
-// time formatted once a second, one Write per line, from a buffer the
+// time formatted once a millisecond, one Write per line, from a buffer the
 // request's exchange keeps.
 type accessLog struct {
 	w      io.Writer
@@ -31,8 +31,8 @@ type accessLog struct {
 }
 
 type timeStamp struct {
-	sec int64
-	b   []byte // `"time":"2006-01-02T15:04:05Z07:00",`
+	ms int64
+	b  []byte // `"time":"2006-01-02T15:04:05Z07:00",`
 }
 
 func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
@@ -111,14 +111,15 @@ func (a *accessLog) encode(b []byte, level zerolog.Level, req *Request, status i
 	return append(b, `"message":"request"}`+"\n"...)
 }
 
-// timeField returns the formatted time field of now's second.
+// timeField returns the formatted time field of now's millisecond (the
+// finest zerolog.TimeFieldFormat that tova serve uses).
 func (a *accessLog) timeField(now time.Time) []byte {
-	sec := now.Unix()
-	if st := a.stamp.Load(); st != nil && st.sec == sec {
+	ms := now.UnixMilli()
+	if st := a.stamp.Load(); st != nil && st.ms == ms {
 		return st.b
 	}
-	b := append([]byte(`"time":"`), now.Truncate(time.Second).AppendFormat(nil, zerolog.TimeFieldFormat)...)
-	st := &timeStamp{sec: sec, b: append(b, '"', ',')}
+	b := append([]byte(`"time":"`), now.Truncate(time.Millisecond).AppendFormat(nil, zerolog.TimeFieldFormat)...)
+	st := &timeStamp{ms: ms, b: append(b, '"', ',')}
 	a.stamp.Store(st)
 	return st.b
 }

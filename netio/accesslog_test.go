@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"sync"
@@ -194,5 +195,21 @@ func TestAccessLinesOfAConnectionInOrder(t *testing.T) {
 		if n != reqs {
 			t.Fatalf("connection %d: %d of %d lines", c, n, reqs)
 		}
+	}
+}
+
+// The time field follows zerolog.TimeFieldFormat to its millisecond: two
+// lines a few milliseconds apart have different times.
+func TestAccessLogTimeMilliseconds(t *testing.T) {
+	old := zerolog.TimeFieldFormat
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	defer func() { zerolog.TimeFieldFormat = old }()
+	a := newAccessLog(io.Discard, zerolog.InfoLevel, "")
+	at := time.Date(2026, 12, 1, 10, 0, 0, 123_456_789, time.UTC)
+	if got := string(a.timeField(at)); got != `"time":"2026-12-01T10:00:00.123Z",` {
+		t.Errorf("timeField = %s", got)
+	}
+	if got := string(a.timeField(at.Add(5 * time.Millisecond))); got != `"time":"2026-12-01T10:00:00.128Z",` {
+		t.Errorf("timeField 5 ms later = %s", got)
 	}
 }

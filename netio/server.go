@@ -236,7 +236,7 @@ func (s *Server) Start() error {
 			s.log.Error().Err(err).Msg("serve failed")
 		}
 	}()
-	s.log.Info().Str("addr", ln.Addr().String()).Msg("server listening")
+	s.log.Info().Str("addr", ln.Addr().String()).Str("url", s.URL()).Msg("server listening")
 	return nil
 }
 
@@ -257,13 +257,20 @@ func (s *Server) OnStop(f func(ctx context.Context)) {
 
 // Shutdown stops accepting connections, answers requests that arrive
 // during the drain with 503 SHUTTING_DOWN, waits for in-flight requests
-// until ctx ends, then runs the OnStop hooks (once). It returns ctx.Err()
-// if the drain did not finish in time.
+// until ctx ends (then stops them: they are answered 503 SHUTTING_DOWN),
+// then runs the OnStop hooks (once). It returns ctx.Err() if the drain
+// did not finish in time.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	err := s.fs.ShutdownWithContext(ctx)
 	if err != nil {
-		s.log.Warn().Err(err).Msg("drain deadline passed with connections still open")
+		s.log.Warn().Err(err).Msg("drain ended with requests still in flight: they are stopped and answered 503")
+		// The requests still running are stopped: each is answered 503
+		// SHUTTING_DOWN and logged, given a moment to go out.
+		s.cfg.Pool.CancelRunning()
+		for wait := time.Now().Add(time.Second); s.fs.GetCurrentConcurrency() > 0 && time.Now().Before(wait); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	s.mu.Lock()
 	hooks := s.onStop
@@ -327,7 +334,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		v, err = s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
 	}
 	if err != nil {
-		return s.failed(ctx, req, err), err
+		return s.failed(ctx, req, err), s.described(err)
 	}
 	resp, _ := v.(*Response)
 	if resp != nil && resp.Status != 0 && (resp.Status < 200 || resp.Status > 999) {
@@ -416,6 +423,20 @@ func (s *Server) failed(ctx *fasthttp.RequestCtx, req *Request, err error) int {
 		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, req.ID)
 		return fasthttp.StatusInternalServerError
 	}
+}
+
+// described gives the access line of a request the pool did not answer
+// a cause in the server's terms.
+func (s *Server) described(err error) error {
+	switch {
+	case errors.Is(err, actors.ErrTimeout):
+		return fmt.Errorf("the request's deadline (%s) passed before its handler finished: it was stopped", s.timeout)
+	case errors.Is(err, actors.ErrPoolStopped):
+		return errors.New("the server stopped before the request's handler finished")
+	case errors.Is(err, actors.ErrOverloaded):
+		return errors.New("every handler was busy and too many requests were waiting")
+	}
+	return err
 }
 
 // handleError answers requests fasthttp could not read: too large, too

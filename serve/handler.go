@@ -755,7 +755,11 @@ func (x *exchange) failure(err error) *netio.Response {
 	}
 	var ve *vm.Error
 	if errors.As(err, &ve) && ve.Kind == vm.ErrCancelled {
-		// the deadline passed: the front end has already answered 503
+		// the deadline passed: the front end has already answered 503;
+		// the log says where the handler was when it was stopped
+		if errors.Is(x.th.Context().Err(), context.DeadlineExceeded) {
+			x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route+" (stopped at its deadline)", id)
+		}
 		x.res.status = 503
 		return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
 	}

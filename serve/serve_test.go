@@ -1591,10 +1591,22 @@ func TestOnFinishAfterDeadline(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = do(t, "GET", u+"/finished", "").body
 		if strings.Contains(got, `"/spin 503"`) && strings.Contains(got, `"/sleep 503"`) {
-			return
+			break
 		}
 	}
-	t.Errorf("on_finish after a deadline: %s", got)
+	if !strings.Contains(got, `"/spin 503"`) || !strings.Contains(got, `"/sleep 503"`) {
+		t.Errorf("on_finish after a deadline: %s", got)
+	}
+	// The log says where each handler was stopped, and why it answered 503.
+	logs := app.logs.String()
+	for _, want := range []string{
+		`"in":"handler GET /spin (stopped at its deadline)"`, `"at":"app.tova:7:`,
+		`"error":"the request's deadline (300ms) passed before its handler finished: it was stopped"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
 }
 
 // An on_error declared in a routes group handles that group's failures;

@@ -53,6 +53,9 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				return err
 			}
 			defer startProfile()()
+			// Millisecond timestamps: lines of different connections
+			// written in one flush interval can be put back in order.
+			zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
@@ -75,18 +78,27 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			gcCtx, stopGC := context.WithCancel(context.Background())
 			defer stopGC()
 			serve.TuneGC(gcCtx, serve.DefaultGCMinHeap)
-			for _, s := range rt.Servers() {
-				name := s.Name
-				if name == "" {
-					name = "server"
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s listening on %s\n", name, s.URL())
-			}
 			<-stopping.Done()
+			// A second signal cuts the drain short: in-flight requests
+			// are stopped (503), on_stop still runs, the logs are
+			// written, and the process exits as after a drain.
+			again := make(chan os.Signal, 1)
+			signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(again)
 			stopSignals()
 			ctx, cancel := context.WithTimeout(context.Background(), drain)
 			defer cancel()
-			if err := rt.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			drained := make(chan struct{})
+			defer close(drained)
+			go func() {
+				select {
+				case sig := <-again:
+					log.Warn().Str("signal", sig.String()).Msg("second signal: the drain is cut short")
+					cancel()
+				case <-drained:
+				}
+			}()
+			if err := rt.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: shutdown: %v\n", err)
 			}
 			return nil

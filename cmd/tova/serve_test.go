@@ -26,7 +26,7 @@ type serving struct {
 
 // startServing runs `tova serve` of src on a free port until GET path
 // answers, and returns the answer.
-func startServing(t *testing.T, src, path string) (*serving, string) {
+func startServing(t *testing.T, src, path string, flags ...string) (*serving, string) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.tova")
 	os.WriteFile(app, []byte(src), 0o644)
@@ -36,7 +36,8 @@ func startServing(t *testing.T, src, path string) (*serving, string) {
 	t.Setenv("PORT", port)
 	sv := &serving{port: port, code: make(chan int, 1)}
 	go func() {
-		sv.code <- run([]string{"serve", "--host", "127.0.0.1", "--drain", "1s", app}, &sv.out, &sv.errb)
+		args := append([]string{"serve", "--host", "127.0.0.1", "--drain", "1s"}, flags...)
+		sv.code <- run(append(args, app), &sv.out, &sv.errb)
 	}()
 	url := "http://127.0.0.1:" + port + path
 	for i := 0; i < 100; i++ {
@@ -80,6 +81,74 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(sv.errb.String(), `"message":"request"`) {
 		t.Fatalf("no access log line: %s", sv.errb.String())
+	}
+}
+
+// A request still running when the drain ends (its deadline, or a
+// second signal cutting it short) is answered 503 SHUTTING_DOWN and
+// logged; on_stop runs; serve exits 0.
+func TestServeDrainEndStopsInFlightRequests(t *testing.T) {
+	for _, second := range []bool{false, true} {
+		flags := []string{"--drain", "1s"}
+		if second {
+			flags = []string{"--drain", "30s"}
+		}
+		sv, body := startServing(t, `server {
+  route GET "/hi" => fn() "hi"
+  route GET "/slow" => fn() { sleep(20000) }
+  on_stop fn() { print("bye") }
+}
+`, "/hi", flags...)
+		if body != `"hi"` {
+			t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+		}
+		type answer struct {
+			status int
+			body   string
+		}
+		got := make(chan answer, 1)
+		go func() {
+			resp, err := http.Get("http://127.0.0.1:" + sv.port + "/slow")
+			if err != nil {
+				got <- answer{0, err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got <- answer{resp.StatusCode, string(b)}
+		}()
+		time.Sleep(300 * time.Millisecond) // the request is in flight
+		start := time.Now()
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		if second {
+			time.Sleep(300 * time.Millisecond)
+			syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		}
+		var a answer
+		select {
+		case a = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("second %v: no answer; stderr: %s", second, sv.errb.String())
+		}
+		if a.status != 503 || !strings.Contains(a.body, "SHUTTING_DOWN") {
+			t.Errorf("second %v: in-flight request got %d %s", second, a.status, a.body)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("second %v: answered after %v", second, took)
+		}
+		var code int
+		select {
+		case code = <-sv.code:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("second %v: serve did not exit", second)
+		}
+		logs := sv.errb.String()
+		if code != 0 || !strings.Contains(sv.out.String(), "bye") || !strings.Contains(logs, `"path":"/slow","status":503`) {
+			t.Errorf("second %v: exit %d, stdout %q, stderr:\n%s", second, code, sv.out.String(), logs)
+		}
+		if second != strings.Contains(logs, "second signal: the drain is cut short") {
+			t.Errorf("second %v: stderr:\n%s", second, logs)
+		}
 	}
 }
 
