@@ -40,6 +40,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "missing required host header"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+		// A valid incoming request id is kept, once the header was read.
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: mine-413\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: bad id\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 	}
 	for _, c := range cases {
 		ts.logs.Reset()
@@ -62,7 +65,10 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		}
 		l := lines[0]
 		id := string(resp.Header.Peek("X-Request-ID"))
-		if l["request_id"] != id || id == "" || l["method"] != c.method || l["path"] != c.path || l["status"] != float64(c.status) {
+		if mine := strings.Contains(c.raw, "mine-413"); mine != (id == "mine-413") {
+			t.Errorf("%q: request id %q", c.raw, id)
+		}
+		if l["request_id"] != id || id == "" || id == "bad id" || l["method"] != c.method || l["path"] != c.path || l["status"] != float64(c.status) {
 			t.Errorf("%q: logged %v, want id %q method %q path %q status %d", c.raw, l, id, c.method, c.path, c.status)
 		}
 		if e, _ := l["error"].(string); !strings.Contains(e, c.cause) {

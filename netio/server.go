@@ -460,18 +460,26 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
 	}
-	id := string(s.ids.AppendID(make([]byte, 0, 32)))
+	h := &ctx.Request.Header
+	// The header was read if fasthttp has its Host (required in
+	// HTTP/1.1), so the failure is in the body. A header fasthttp could
+	// not read is reset, and its defaults ("GET", "/") would name a
+	// request that was never made: the line then has empty method and
+	// path.
+	headerRead := !h.IsHTTP11() || len(h.Host()) > 0
+	var id string
+	if in := h.Peek(headerRequestID); headerRead && validRequestID(in) {
+		id = string(in) // a valid incoming id is kept, as for any request
+	} else {
+		id = string(s.ids.AppendID(make([]byte, 0, 32)))
+	}
 	if message == "" {
 		message = errorMessage(code)
 	}
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
 	req := Request{ID: id}
-	if h := &ctx.Request.Header; !h.IsHTTP11() || len(h.Host()) > 0 {
-		// The header was read (fasthttp requires Host in HTTP/1.1), so
-		// the failure is in the body. A header fasthttp could not read is
-		// reset, and its defaults ("GET", "/") would name a request that
-		// was never made: the line then has empty method and path.
+	if headerRead {
 		req.Method, req.Path = string(ctx.Method()), cleanPath(string(ctx.URI().PathOriginal()))
 	}
 	tc, _ := ctx.Conn().(*timedConn)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"tova/netio"
 	"tova/vm"
@@ -87,7 +88,27 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	switch name {
 	case "id":
-		q.id = vm.ToString(v) // echoed in X-Request-ID and the access log
+		// Echoed in X-Request-ID and every log line of the request.
+		if v.Kind() != vm.KString {
+			return vm.TypeErrorf("req.id must be a String, got %s", vm.TypeName(v))
+		}
+		// Whatever a client sent (code often copies a header here) is
+		// made safe rather than refused: control characters become
+		// '_', and the id is cut to 128 bytes; an empty one leaves the
+		// id as it was.
+		id := strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return '_'
+			}
+			return r
+		}, strings.ToValidUTF8(v.AsString(), "_"))
+		for len(id) > 128 {
+			_, size := utf8.DecodeLastRuneInString(id)
+			id = id[:len(id)-size]
+		}
+		if id != "" {
+			q.id = id
+		}
 		return nil
 	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
 		return vm.TypeErrorf("req.%s is read-only", name)

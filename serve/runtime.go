@@ -174,7 +174,12 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		// PORT is the port of the first server this process runs (on a
 		// platform giving one port, that is the one it routes to); the
 		// others keep theirs, which a shared PORT would make collide.
-		s, err := rt.startServer(d, nextPort, len(rt.servers) == 0)
+		// With --server, the first one named takes it.
+		takesPORT := len(rt.servers) == 0
+		if len(opts.Servers) > 0 {
+			takesPORT = d.Name == opts.Servers[0]
+		}
+		s, err := rt.startServer(d, nextPort, takesPORT, len(rt.servers) == 0)
 		nextPort++
 		if err != nil {
 			rt.Shutdown(context.Background())
@@ -260,7 +265,7 @@ func envName(server string) string {
 	return b.String()
 }
 
-func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) (*Server, error) {
+func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, first bool) (*Server, error) {
 	name := d.Name
 	label := name
 	if label == "" {
@@ -299,7 +304,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, first bool) 
 		port = int(v.AsInt())
 	}
 	for _, key := range []string{"PORT_" + envName(name), "PORT"} {
-		if name == "" && key != "PORT" || key == "PORT" && !first {
+		if name == "" && key != "PORT" || key == "PORT" && !takesPORT {
 			continue
 		}
 		if v, ok := rt.opts.Getenv(key); ok && v != "" {

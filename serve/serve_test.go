@@ -523,6 +523,8 @@ server "c" {
 		{map[string]string{"PORT": strconv.Itoa(ports[3]), "PORT_A": strconv.Itoa(ports[5])}, nil,
 			map[string]int{"a": ports[5], "b-x": ports[1], "c": ports[2]}},
 		{map[string]string{"PORT": strconv.Itoa(ports[3])}, []string{"c"}, map[string]int{"c": ports[3]}},
+		// With --server, PORT goes to the first one named, not the first declared.
+		{map[string]string{"PORT": strconv.Itoa(ports[3])}, []string{"c", "a"}, map[string]int{"c": ports[3], "a": ports[0]}},
 	}
 	for i, c := range cases {
 		app := startApp(t, src, func(o *Options) {
@@ -1628,5 +1630,35 @@ func TestOnErrorScopedByGroup(t *testing.T) {
 		if r := do(t, "GET", u+path, ""); r.status != 500 || r.body != want {
 			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
 		}
+	}
+}
+
+// req.id takes a String, made safe: control characters become '_', it
+// is cut to 128 bytes, and an empty one leaves the id as it was.
+func TestRequestIDSetByCode(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn trace(req, res) {
+    v = req.headers["x-set"]
+    if v == "nil" { req.id = nil } else if v != nil { req.id = v + req.headers["x-tail"] ?? "" }
+  }
+  route GET "/" => fn(req) { req.id }
+}`)
+	u := app.urls[""]
+	long := strings.Repeat("é", 100)
+	for _, c := range []struct{ set, tail, want string }{
+		{"mine", "", "mine"},
+		{long, "", strings.Repeat("é", 64)},
+		{"a", "x\ty", "ax_y"},
+	} {
+		r := do(t, "GET", u+"/", "", "X-Set", c.set, "X-Tail", c.tail)
+		if r.header.Get("X-Request-ID") != c.want || r.body != `"`+c.want+`"` {
+			t.Errorf("req.id = %q: header %q body %s", c.set, r.header.Get("X-Request-ID"), r.body)
+		}
+	}
+	if r := do(t, "GET", u+"/", "", "X-Set", ""); r.status != 200 || r.header.Get("X-Request-ID") == "" {
+		t.Errorf("req.id = \"\": %d %v", r.status, r.header)
+	}
+	if r := do(t, "GET", u+"/", "", "X-Set", "nil"); r.status != 500 || !strings.Contains(app.logs.String(), "req.id must be a String, got Nil") {
+		t.Errorf("req.id = nil: %d %s", r.status, r.body)
 	}
 }
