@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,6 +80,8 @@ type Runtime struct {
 	servers []*Server
 	log     zerolog.Logger
 	stop    sync.Once
+	// starting: every server listens and on_start hooks run (or ran)
+	starting atomic.Bool
 }
 
 // Server is one running server block.
@@ -187,6 +190,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		rt.servers = append(rt.servers, s)
 	}
+	rt.starting.Store(true)
 	for _, s := range rt.servers {
 		s.runHooks(rt.opts.StartContext, s.onStart, "on_start")
 	}
@@ -348,9 +352,13 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	s.http = hs
 	hs.OnStop(func(ctx context.Context) {
-		hctx, cancel := stopHookContext(ctx)
-		s.runHooks(hctx, s.onStop, "on_stop")
-		cancel()
+		// on_stop pairs with on_start: a program that failed to start
+		// (another server could not listen) never ran on_start.
+		if rt.starting.Load() {
+			hctx, cancel := stopHookContext(ctx)
+			s.runHooks(hctx, s.onStop, "on_stop")
+			cancel()
+		}
 		store.Close(inst)
 	})
 	if err := s.startJobs(); err != nil {

@@ -1662,3 +1662,36 @@ func TestRequestIDSetByCode(t *testing.T) {
 		t.Errorf("req.id = nil: %d %s", r.status, r.body)
 	}
 }
+
+// A program that fails to start (a server cannot listen) runs no on_stop:
+// on_start never ran either.
+func TestNoOnStopWhenStartFails(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	src := fmt.Sprintf(`server "a" {
+  on_start fn() { print("a started") }
+  on_stop fn() { print("a stopped") }
+  route GET "/" => fn() 1
+}
+server "b" {
+  port %d
+  route GET "/" => fn() 2
+}`, taken.Addr().(*net.TCPAddr).Port)
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testutil.Buffer{}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"a": 0}, Logger: zerolog.Nop(), Stdout: out, Stderr: out,
+		Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Fatal("started with b's port taken")
+	}
+	if out.String() != "" {
+		t.Errorf("hooks ran for a program that did not start: %q", out.String())
+	}
+}
