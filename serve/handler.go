@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
+	"tova/vm/stdlib"
 )
 
 // httpError answers a request with a runtime-generated error body
@@ -63,7 +65,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			}
 			h = s.routeHandler(rt, g[rt.Slot], guards)
 		case "health":
-			h = s.healthHandler()
+			h = s.healthHandler(healthChecks(g[rt.Slot]), rt)
 		default:
 			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Str("at", s.at(rt.Pos)).Msg(notAppliedMsg)
 			continue
@@ -92,11 +94,80 @@ func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
 		s.at(rt.Pos), rt.Method, rt.Path, what, vm.TypeName(v), vm.Repr(v))
 }
 
-func (s *Server) healthHandler() netio.Handler {
+// healthChecks reads a health declaration's checks (`health "/h" {
+// check_memory, check_db }`).
+func healthChecks(v vm.Value) []string {
+	var checks []string
+	if v.Kind() == vm.KArray {
+		for _, c := range v.AsArray().Elems {
+			checks = append(checks, vm.ToString(c))
+		}
+	}
+	return checks
+}
+
+// healthHandler answers `health "/path"`: {"status":"ok","uptime":s};
+// with checks, the reference's report of each (check_memory, check_db),
+// "healthy" or "unhealthy" (a check failed), always with 200 as the
+// reference answers.
+func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler {
+	for _, c := range checks {
+		if c != "check_memory" && c != "check_db" {
+			s.log.Warn().Str("check", c).Str("known", "check_memory, check_db").Str("at", s.at(rt.Pos)).
+				Msg("unknown health check: it is left out of the report")
+		}
+	}
+	if len(checks) == 0 {
+		return func(ctx context.Context, req *netio.Request) *netio.Response {
+			up := time.Since(s.started).Seconds()
+			body := `{"status":"ok","uptime":` + strconv.FormatFloat(up, 'f', -1, 64) + `}`
+			return netio.JSON(200, []byte(body))
+		}
+	}
 	return func(ctx context.Context, req *netio.Request) *netio.Response {
-		up := time.Since(s.started).Seconds()
-		body := `{"status":"ok","uptime":` + strconv.FormatFloat(up, 'f', -1, 64) + `}`
-		return netio.JSON(200, []byte(body))
+		o, report := vm.NewObject(), vm.NewObject()
+		status := "healthy"
+		for _, c := range checks {
+			switch c {
+			case "check_memory":
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				m := vm.NewObject()
+				m.Set("status", vm.Str("ok"))
+				m.Set("heapUsed", vm.Int(int64(ms.HeapAlloc)))
+				m.Set("heapTotal", vm.Int(int64(ms.HeapSys)))
+				m.Set("rss", vm.Int(int64(ms.Sys)))
+				report.Set("memory", vm.ObjectValue(m))
+			case "check_db":
+				d := vm.NewObject()
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				configured, err := store.Ping(pctx, s.inst)
+				cancel()
+				switch {
+				case !configured:
+					d.Set("status", vm.Str("skipped"))
+					d.Set("reason", vm.Str("the program uses no database"))
+				case err != nil:
+					status = "unhealthy"
+					d.Set("status", vm.Str("error"))
+					d.Set("error", vm.Str(err.Error()))
+				default:
+					d.Set("status", vm.Str("ok"))
+				}
+				report.Set("db", vm.ObjectValue(d))
+			}
+		}
+		up := vm.NewObject()
+		up.Set("seconds", vm.Float(time.Since(s.started).Seconds()))
+		report.Set("uptime", vm.ObjectValue(up))
+		o.Set("status", vm.Str(status))
+		o.Set("checks", vm.ObjectValue(report))
+		o.Set("timestamp", vm.Str(time.Now().UTC().Format("2006-01-02T15:04:05.000Z")))
+		b, err := stdlib.AppendJSON(nil, nil, vm.ObjectValue(o))
+		if err != nil {
+			return netio.Text(500, err.Error())
+		}
+		return netio.JSON(200, b)
 	}
 }
 

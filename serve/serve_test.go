@@ -1695,3 +1695,31 @@ server "b" {
 		t.Errorf("hooks ran for a program that did not start: %q", out.String())
 	}
 }
+
+// health "/path" { check_memory, check_db } answers the reference's
+// report; an unknown check is warned about at start-up and left out.
+func TestHealthChecks(t *testing.T) {
+	app := startApp(t, `server {
+  db { adapter: "sqlite", database: ":memory:" }
+  health "/health" { check_memory, check_db, check_redis }
+}
+server "nodb" {
+  health "/health" { check_db }
+}`)
+	r := do(t, "GET", app.urls[""]+"/health", "")
+	m := r.json(t)
+	checks, _ := m["checks"].(map[string]any)
+	mem, _ := checks["memory"].(map[string]any)
+	db, _ := checks["db"].(map[string]any)
+	if r.status != 200 || m["status"] != "healthy" || mem["status"] != "ok" || mem["heapUsed"].(float64) <= 0 ||
+		db["status"] != "ok" || checks["uptime"] == nil || m["timestamp"] == nil || checks["redis"] != nil {
+		t.Errorf("GET /health: %d %s", r.status, r.body)
+	}
+	r = do(t, "GET", app.urls["nodb"]+"/health", "")
+	if !strings.Contains(r.body, `"db":{"status":"skipped","reason":"the program uses no database"}`) || r.json(t)["status"] != "healthy" {
+		t.Errorf("nodb GET /health: %d %s", r.status, r.body)
+	}
+	if !strings.Contains(app.logs.String(), `"check":"check_redis"`) {
+		t.Errorf("no warning of the unknown check:\n%s", app.logs.String())
+	}
+}

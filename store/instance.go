@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -115,6 +116,36 @@ func Ready(ctx context.Context, in *vm.Instance) error {
 		}
 	}
 	return nil
+}
+
+// Ping checks the instance's database: configured is false when the
+// program has no db block and no models; err says why the database does
+// not answer (it is opened first if it is not yet).
+func Ping(ctx context.Context, in *vm.Instance) (configured bool, err error) {
+	s := stateOf(in)
+	s.modelsMu.Lock()
+	n := len(s.models)
+	s.modelsMu.Unlock()
+	if n == 0 && len(in.ConfigBlocks("db")) == 0 {
+		return false, nil
+	}
+	db := s.db.Load()
+	if db == nil {
+		cfg, ready, err := configFor(in)
+		if err != nil {
+			return true, err
+		}
+		if !ready {
+			return true, errors.New("the db block has not run yet")
+		}
+		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr); err != nil {
+			return true, err
+		}
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		return true, dbError(err, &db.cfg)
+	}
+	return true, nil
 }
 
 // Close closes the database the instance opened, if any (one given with

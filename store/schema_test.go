@@ -89,6 +89,11 @@ print("declared")`)
 	if !errors.As(err, &ve) || ve.Kind != store.KindUnavailable || !strings.Contains(ve.Msg, "cannot reach PostgreSQL at tova@127.0.0.1:1/nothing") {
 		t.Fatalf("Ready: %v", err)
 	}
+	// A health check's Ping says the same.
+	configured, err := store.Ping(context.Background(), in)
+	if !configured || !errors.As(err, &ve) || !strings.Contains(ve.Msg, "cannot reach PostgreSQL at tova@127.0.0.1:1/nothing") {
+		t.Fatalf("Ping: %v %v", configured, err)
+	}
 }
 
 // Declaring a model whose db block names an unreachable server fails
