@@ -211,6 +211,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, p)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
+				for _, prm := range lam.Fn.Params {
+					if prm.Pattern != nil {
+						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, p)
+					}
+				}
 				r.Slot = f.funcToSlot(lam.Fn, st.Method+" "+p, nil, "route "+st.Method+" "+p, lam.PosV)
 			} else {
 				r.Slot = f.evalToSlot(st.Handler, "route "+st.Method+" "+p+" "+name)
