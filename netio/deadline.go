@@ -1,9 +1,11 @@
 package netio
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tova/internal/logbuf"
@@ -83,10 +85,28 @@ type timedListener struct {
 	clock *coarseClock
 	to    *connTimeouts
 	seq   *atomic.Uint32 // numbers the connections
+	// retried reports an accept error that Accept waits out (at most
+	// once a minute); nil: not reported
+	retried func(err error)
 }
 
+// Accept waits out the errors a busy process recovers from (out of file
+// descriptors or memory for sockets, a connection reset before it was
+// accepted), retrying with a growing pause up to a second: fasthttp
+// would take them as the end of the listener and stop serving for good.
 func (l timedListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
+	var pause time.Duration
+	var reported time.Time
+	for err != nil && retryableAccept(err) {
+		if l.retried != nil && time.Since(reported) > time.Minute {
+			l.retried(err)
+			reported = time.Now()
+		}
+		pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+		time.Sleep(pause)
+		c, err = l.Listener.Accept()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +117,17 @@ func (l timedListener) Accept() (net.Conn, error) {
 		}
 	}
 	return tc, nil
+}
+
+// retryableAccept reports whether an accept error passes once the
+// process has descriptors or memory again.
+func retryableAccept(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EPROTO, syscall.EPERM} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // timedConn enforces the server's timeouts as fasthttp would:

@@ -232,7 +232,7 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	go func() {
 		defer close(served)
-		if err := s.Serve(ln); err != nil {
+		if err := s.Serve(ln); err != nil && !s.draining.Load() {
 			s.log.Error().Err(err).Msg("serve failed")
 		}
 	}()
@@ -245,7 +245,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	clock := startClock()
 	defer clock.Stop()
 	s.clock.CompareAndSwap(nil, clock) // the first serving's, for now()
-	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns})
+	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns, retried: func(err error) {
+		s.log.Warn().Err(err).Msg("cannot accept connections for now (the process may be out of file descriptors): retrying")
+	}})
 }
 
 // OnStop registers f to run during Shutdown, after the drain.
@@ -263,6 +265,14 @@ func (s *Server) OnStop(f func(ctx context.Context)) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	err := s.fs.ShutdownWithContext(ctx)
+	// fasthttp closes the listener only if its Serve has begun: a
+	// Shutdown right after Start would leave Serve to begin afterwards
+	// and serve for ever. Closing it here ends such a Serve at once.
+	s.mu.Lock()
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	s.mu.Unlock()
 	if err != nil {
 		s.log.Warn().Err(err).Msg("drain ended with requests still in flight: they are stopped and answered 503")
 		// The requests still running are stopped: each is answered 503

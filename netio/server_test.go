@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -846,5 +849,88 @@ func TestRequestLocalStaysWithItsConnection(t *testing.T) {
 	}
 	if _, body := get(c1, b1, "/count"); body != "2" {
 		t.Fatalf("count %s, want 2", body)
+	}
+}
+
+// Shutdown right after Start (as when another server of the process
+// fails to start) returns at once, also before fasthttp's Serve began.
+func TestShutdownRightAfterStart(t *testing.T) {
+	sys := actors.NewSystem(actors.Options{Name: "test"})
+	pool, err := sys.StartPool(actors.PoolOptions{Name: "handlers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop(context.Background())
+	for i := range 50 {
+		logs := &testutil.Buffer{}
+		srv, err := NewServer(Config{Addr: "127.0.0.1:0", Router: NewRouter(), Pool: pool, Logger: zerolog.New(logs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Shutdown(context.Background()) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Shutdown right after Start hangs", i)
+		}
+		if strings.Contains(logs.String(), "serve failed") {
+			t.Fatalf("round %d: %s", i, logs.String())
+		}
+	}
+}
+
+// flakyListener fails its first accepts with an error of a busy process.
+type flakyListener struct {
+	net.Listener
+	fails atomic.Int32
+	err   error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", l.err)}
+	}
+	return l.Listener.Accept()
+}
+
+// A listener out of file descriptors for a while goes on accepting once
+// it has them again: the errors are waited out, and reported.
+func TestAcceptWaitsOutDescriptorShortage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fl := &flakyListener{Listener: ln, err: syscall.EMFILE}
+	fl.fails.Store(4)
+	var reports atomic.Int32
+	tl := timedListener{Listener: fl, clock: startClock(), to: &connTimeouts{}, seq: &atomic.Uint32{}, retried: func(error) { reports.Add(1) }}
+	defer tl.clock.Stop()
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+			time.Sleep(time.Second)
+		}
+	}()
+	c, err := tl.Accept()
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	c.Close()
+	if reports.Load() != 1 {
+		t.Errorf("reported %d times, want once", reports.Load())
+	}
+	// Any other error ends the listener, as before.
+	fl.err = syscall.EBADF
+	fl.fails.Store(1)
+	if _, err := tl.Accept(); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("Accept after EBADF: %v", err)
 	}
 }
