@@ -2,12 +2,82 @@ package vm
 
 import (
 	"strings"
+	"unsafe"
 )
 
 // Equal is Tova's ==: no coercion between kinds, except that Int and
 // Float compare by numeric value. Lists, objects, records and variants
 // compare structurally; functions and host objects by identity.
+// Structures are walked without recursion, and a list or object that
+// holds itself (directly or not) compares like any other: two cyclic
+// structures are equal when no path through them tells them apart.
 func Equal(a, b Value) bool {
+	if a.k != b.k || a.k != KArray && a.k != KObject {
+		return equalFlat(a, b)
+	}
+	type pair struct{ x, y Value }
+	var buf [16]pair
+	stack := append(buf[:0], pair{a, b})
+	var seen map[[2]unsafe.Pointer]struct{}
+	for expanded := 0; len(stack) > 0; {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := p.x, p.y
+		if x.k != y.k || x.k != KArray && x.k != KObject {
+			if !equalFlat(x, y) {
+				return false
+			}
+			continue
+		}
+		if x.p == y.p {
+			continue
+		}
+		// Past a few containers, remember the pairs under comparison: a
+		// pair met again (a cycle) is being compared already.
+		if expanded++; expanded > 32 {
+			if seen == nil {
+				seen = map[[2]unsafe.Pointer]struct{}{}
+			}
+			k := [2]unsafe.Pointer{x.p, y.p}
+			if _, ok := seen[k]; ok {
+				continue
+			}
+			seen[k] = struct{}{}
+		}
+		if x.k == KArray {
+			xs, ys := x.AsArray().Elems, y.AsArray().Elems
+			if len(xs) != len(ys) {
+				return false
+			}
+			for i := len(xs) - 1; i >= 0; i-- {
+				stack = append(stack, pair{xs[i], ys[i]})
+			}
+			continue
+		}
+		xo, yo := x.AsObject(), y.AsObject()
+		if xo.Type != yo.Type || len(xo.vals) != len(yo.vals) {
+			return false
+		}
+		if xo.shape != nil && xo.shape == yo.shape {
+			for i := len(xo.vals) - 1; i >= 0; i-- {
+				stack = append(stack, pair{xo.vals[i], yo.vals[i]})
+			}
+			continue
+		}
+		for i, k := range xo.Keys() {
+			yv, ok := yo.Get(k)
+			if !ok {
+				return false
+			}
+			stack = append(stack, pair{xo.vals[i], yv})
+		}
+	}
+	return true
+}
+
+// equalFlat is Equal of two values that are not both lists or both
+// objects.
+func equalFlat(a, b Value) bool {
 	if a.k != b.k {
 		if a.k == KInt && b.k == KFloat {
 			return float64(int64(a.n)) == b.AsFloat()
@@ -26,43 +96,6 @@ func Equal(a, b Value) bool {
 		return a.AsFloat() == b.AsFloat()
 	case KString:
 		return a.n == b.n && (a.p == b.p || a.AsString() == b.AsString())
-	case KArray:
-		if a.p == b.p {
-			return true
-		}
-		x, y := a.AsArray().Elems, b.AsArray().Elems
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !Equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case KObject:
-		if a.p == b.p {
-			return true
-		}
-		x, y := a.AsObject(), b.AsObject()
-		if x.Type != y.Type || len(x.vals) != len(y.vals) {
-			return false
-		}
-		if x.shape != nil && x.shape == y.shape {
-			for i := range x.vals {
-				if !Equal(x.vals[i], y.vals[i]) {
-					return false
-				}
-			}
-			return true
-		}
-		for i, k := range x.Keys() {
-			yv, ok := y.Get(k)
-			if !ok || !Equal(x.vals[i], yv) {
-				return false
-			}
-		}
-		return true
 	case KRange:
 		return *a.AsRange() == *b.AsRange()
 	case KType:
@@ -78,7 +111,12 @@ func Equal(a, b Value) bool {
 // Compare orders two values for <, <=, >, >= and sorting: numbers by
 // value, strings by bytes, durations and sizes within their kind, lists
 // lexicographically. Other combinations are a TypeError.
-func Compare(a, b Value) (int, error) {
+func Compare(a, b Value) (int, error) { return compareDepth(a, b, 0) }
+
+// maxCompareDepth bounds how deep Compare follows lists into lists.
+const maxCompareDepth = 10000
+
+func compareDepth(a, b Value, depth int) (int, error) {
 	switch {
 	case a.k == KInt && b.k == KInt:
 		return cmp3(int64(a.n), int64(b.n)), nil
@@ -100,9 +138,12 @@ func Compare(a, b Value) (int, error) {
 	case a.k == KBool && b.k == KBool:
 		return cmp3(int64(a.n), int64(b.n)), nil
 	case a.k == KArray && b.k == KArray:
+		if depth >= maxCompareDepth {
+			return 0, Errorf("ValueError", "cannot order lists nested more than %d deep (does one hold itself?)", maxCompareDepth)
+		}
 		x, y := a.AsArray().Elems, b.AsArray().Elems
 		for i := 0; i < len(x) && i < len(y); i++ {
-			c, err := Compare(x[i], y[i])
+			c, err := compareDepth(x[i], y[i], depth+1)
 			if err != nil || c != 0 {
 				return c, err
 			}

@@ -42,14 +42,23 @@ func (t *Thread) top() int {
 	return f.base + f.fn.NumRegs
 }
 
+// maxNestedBuiltins bounds builtin calls nested through Call: deep
+// enough for any real composition, shallow enough for Go's stack.
+const maxNestedBuiltins = 200000
+
 // Call calls a function value (closure, builtin or type constructor)
 // with positional arguments and returns its result. Builtins use it to
 // call back into Tova code (map, filter, sort_by...).
 func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
 	switch fn.k {
 	case KBuiltin:
-		b := fn.AsBuiltin()
-		return b.Fn(t, args)
+		if t.nested >= maxNestedBuiltins {
+			return Nil, &Error{Kind: "StackOverflow", Msg: "stack overflow: functions made by builtins (compose, partial...) call each other too deep (200000 calls)"}
+		}
+		t.nested++
+		r, err := fn.AsBuiltin().Fn(t, args)
+		t.nested--
+		return r, err
 	case KType:
 		return construct(fn.AsType().Info, args)
 	case KFunc:

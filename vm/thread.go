@@ -229,6 +229,10 @@ type Thread struct {
 	poll   int
 	// holding is true while the thread holds its instance's scheduler.
 	holding bool
+	// nested counts builtin calls made through Call inside one another
+	// (functions builtins make, such as compose's, calling each other),
+	// which push no frame for maxDepth to count.
+	nested int
 }
 
 // pollEvery is how many backward jumps and calls pass between two
@@ -246,7 +250,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if t == nil {
 		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16)}
 	}
-	t.ctx, t.maxDepth, t.poll = ctx, in.Cfg.MaxDepth, pollEvery
+	t.ctx, t.maxDepth, t.poll, t.nested = ctx, in.Cfg.MaxDepth, pollEvery, 0
 	return t
 }
 

@@ -226,10 +226,7 @@ func (c *caller) call2(x, y vm.Value) (vm.Value, error) {
 
 // callFn calls fn with args (used for one-off calls).
 func callFn(t *vm.Thread, fn vm.Value, args ...vm.Value) (vm.Value, error) {
-	if fn.Kind() == vm.KBuiltin {
-		return fn.AsBuiltin().Fn(t, args)
-	}
-	return t.Call(fn, args...)
+	return t.Call(fn, args...) // (which counts builtins calling builtins)
 }
 
 // ---------------------------------------------------------------- sequences
