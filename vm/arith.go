@@ -18,13 +18,20 @@ func Arith(op byte, a, b Value) (Value, error) {
 	case a.IsNumber() && b.IsNumber():
 		return floatArith(op, a.Number(), b.Number())
 	case op == '+' && (a.k == KString || b.k == KString):
-		return Str(ToString(a) + ToString(b)), nil
+		x, y := ToString(a), ToString(b)
+		if len(x)+len(y) > MaxStringBytes {
+			return Nil, StringTooLarge("+", len(x)+len(y))
+		}
+		return Str(x + y), nil
 	case op == '*' && a.k == KString && b.k == KInt:
 		return repeatString(a.AsString(), int64(b.n))
 	case op == '*' && a.k == KInt && b.k == KString:
 		return repeatString(b.AsString(), int64(a.n))
 	case op == '+' && a.k == KArray && b.k == KArray:
 		x, y := a.AsArray().Elems, b.AsArray().Elems
+		if len(x)+len(y) > MaxListLen {
+			return Nil, ListTooLong("+", int64(len(x)+len(y)))
+		}
 		out := make([]Value, 0, len(x)+len(y))
 		return NewArray(append(append(out, x...), y...)), nil
 	case a.k == KDuration || a.k == KSize || b.k == KDuration || b.k == KSize:
@@ -160,7 +167,7 @@ func repeatString(s string, n int64) (Value, error) {
 	if n <= 0 {
 		return Str(""), nil
 	}
-	if len(s) > 0 && n > (1<<30)/int64(len(s)) {
+	if len(s) > 0 && n > MaxStringBytes/int64(len(s)) {
 		return Nil, Errorf("ValueError", "string repetition too large")
 	}
 	return Str(strings.Repeat(s, int(n))), nil

@@ -1046,7 +1046,7 @@ frames:
 				*rp(rb, i.A()) = Bool(IsType(*rp(rb, i.B()), rp(kb, i.C()).AsString()))
 			case bc.CONCAT:
 				b, c := i.B(), i.C()
-				*rp(rb, i.A()) = concat(regs[b : b+c])
+				*rp(rb, i.A()), err = concat(regs[b : b+c])
 			case bc.RANGE, bc.RANGEI:
 				lo, hi := *rp(rb, i.B()), *rp(rb, i.C())
 				if lo.k != KInt || hi.k != KInt {
@@ -1125,7 +1125,7 @@ func rp(base unsafe.Pointer, i int) *Value {
 }
 
 // concat joins the text of vs (string interpolation).
-func concat(vs []Value) Value {
+func concat(vs []Value) (Value, error) {
 	n := 0
 	for _, v := range vs {
 		if v.k == KString {
@@ -1133,6 +1133,9 @@ func concat(vs []Value) Value {
 		} else {
 			n += 20
 		}
+	}
+	if n > MaxStringBytes {
+		return Nil, StringTooLarge("string interpolation", n)
 	}
 	buf := make([]byte, 0, n)
 	for _, v := range vs {
@@ -1146,9 +1149,9 @@ func concat(vs []Value) Value {
 		}
 	}
 	if len(buf) == 0 {
-		return Str("")
+		return Str(""), nil
 	}
-	return Str(unsafe.String(&buf[0], len(buf)))
+	return Str(unsafe.String(&buf[0], len(buf))), nil
 }
 
 // badCode reports bytecode that breaks the compiler's invariants (only

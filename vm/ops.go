@@ -490,13 +490,24 @@ func bitwise(op bc.Op, x, y Value) (Value, error) {
 
 func spreadInto(t *Thread, a *Array, v Value) error {
 	if v.k == KArray {
+		if n := len(a.Elems) + len(v.AsArray().Elems); n > MaxListLen {
+			return ListTooLong("spread", int64(n))
+		}
 		a.Elems = append(a.Elems, v.AsArray().Elems...)
 		return nil
 	}
 	if v.k == KNil {
 		return nil
 	}
+	if v.k == KRange {
+		if n := v.AsRange().Len(); n > MaxListLen-int64(len(a.Elems)) {
+			return ListTooLong("spread", min(n, math.MaxInt64-MaxListLen)+int64(len(a.Elems)))
+		}
+	}
 	return Iterate(t, v, func(e Value) error {
+		if len(a.Elems) >= MaxListLen {
+			return ListTooLong("spread", int64(len(a.Elems)+1))
+		}
 		a.Elems = append(a.Elems, e)
 		return nil
 	})

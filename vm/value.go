@@ -161,19 +161,22 @@ func NewRange(lo, hi, step int64) Value {
 
 // Len is the number of integers in the range.
 func (r *RangeValue) Len() int64 {
-	if r.Step > 0 {
-		if r.Hi <= r.Lo {
-			return 0
-		}
-		return (r.Hi - r.Lo + r.Step - 1) / r.Step
+	var span, step uint64 // in uint64: Hi - Lo may pass MaxInt64
+	switch {
+	case r.Step > 0 && r.Hi > r.Lo:
+		span, step = uint64(r.Hi)-uint64(r.Lo), uint64(r.Step)
+	case r.Step < 0 && r.Hi < r.Lo:
+		span, step = uint64(r.Lo)-uint64(r.Hi), -uint64(r.Step)
+	default:
+		return 0
 	}
-	if r.Step < 0 {
-		if r.Hi >= r.Lo {
-			return 0
-		}
-		return (r.Lo - r.Hi - r.Step - 1) / -r.Step
+	n := span / step
+	if span%step != 0 {
+		n++
 	}
-	return 0
+	// A range longer than MaxInt64 (range(minInt, maxInt)) is
+	// counted as MaxInt64: nothing can walk either to its end.
+	return int64(min(n, math.MaxInt64))
 }
 
 // HostObject is a Go object exposed to Tova code (request, response,

@@ -1282,7 +1282,7 @@ func bChunk(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	out := make([]vm.Value, 0, (int64(len(xs))+n-1)/n)
+	out := make([]vm.Value, 0, int64(len(xs))/n+1) // (len+n-1)/n would overflow for a huge n
 	for i := 0; i < len(xs); {
 		j := len(xs)
 		if int64(j-i) > n {
@@ -1433,6 +1433,9 @@ func bPush(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	a, err := list("push", args, 0)
 	if err != nil {
 		return vm.Nil, err
+	}
+	if n := len(a.Elems) + len(args) - 1; n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("push", int64(n))
 	}
 	a.Elems = append(a.Elems, args[1:]...)
 	return args[0], nil

@@ -237,11 +237,15 @@ func bJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	parts := make([]string, len(xs))
+	n := len(sep) * max(len(xs)-1, 0)
 	for i, x := range xs {
 		if x.Kind() == vm.KString {
 			parts[i] = x.AsString()
 		} else {
 			parts[i] = vm.ToString(x)
+		}
+		if n += len(parts[i]); n > vm.MaxStringBytes || n < 0 {
+			return vm.Nil, vm.StringTooLarge("join", n)
 		}
 	}
 	return vm.Str(strings.Join(parts, sep)), nil
@@ -361,7 +365,7 @@ func padArgs(fname string, args []vm.Value) (s string, gap int, fill string, err
 		err = valueErr("%s: width %d is too large", fname, n)
 		return
 	}
-	gap = int(n) - runeCount(s)
+	gap = max(int(n), 0) - runeCount(s) // a negative width pads nothing
 	return
 }
 

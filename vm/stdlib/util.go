@@ -15,10 +15,10 @@ import (
 // maxMaterialize bounds how many elements a builtin builds from a lazy
 // range, so that range(0, 1 << 62) |> map(f) fails cleanly instead of
 // exhausting memory.
-const maxMaterialize = 1 << 26
+const maxMaterialize = vm.MaxListLen
 
 // maxStringBytes bounds the size of strings built by repeat and padding.
-const maxStringBytes = 1 << 30
+const maxStringBytes = vm.MaxStringBytes
 
 // reg registers a builtin.
 func reg(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
@@ -250,6 +250,11 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 	case vm.KRange:
 		r := *seq.AsRange()
 		n := r.Len()
+		if (n > maxMaterialize || n < 0) && !lazyOverRanges[fname] {
+			// What it builds (a list, a table of counts...) would grow
+			// with the range.
+			return vm.Errorf("ValueError", "%s: a range of %d elements is too long to build from (the limit is %d)", fname, n, maxMaterialize)
+		}
 		x := r.Lo
 		for i := int64(0); i < n; i++ {
 			if i&0xFFFF == 0xFFFF {
@@ -292,6 +297,17 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 		return nil
 	}
 	return err
+}
+
+// lazyOverRanges are the builtins that walk a range without building
+// anything that grows with it (they search, test or fold it), so a range
+// of any length is theirs to walk.
+var lazyOverRanges = map[string]bool{
+	"each": true, "for_each": true, "find": true, "find_index": true, "any": true, "all": true,
+	"some": true, "every": true, "none": true, "count": true, "sum": true, "reduce": true, "fold": true,
+	"includes": true, "contains": true, "index_of": true, "first": true, "take_while": true,
+	"min": true, "max": true, "min_by": true, "max_by": true, "product": true, "sum_by": true,
+	"take": true, "last": true,
 }
 
 // cancelled returns a Cancelled error once the thread's context has

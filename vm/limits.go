@@ -1,0 +1,36 @@
+package vm
+
+import "fmt"
+
+// Limits on the values a program builds, so that a runaway loop or a
+// client-chosen size fails with a catchable ValueError instead of
+// exhausting the memory of the whole process (a Go out-of-memory crash
+// cannot be recovered).
+const (
+	// MaxStringBytes bounds a string built by concatenation,
+	// interpolation, repetition, padding or join: 1 GiB.
+	MaxStringBytes = 1 << 30
+	// MaxListLen bounds a list built by push, spread, + or a builtin
+	// that collects a sequence: 2^26 elements (1 GiB of values).
+	MaxListLen = 1 << 26
+)
+
+// StringTooLarge is the error of a string that would pass MaxStringBytes.
+func StringTooLarge(what string, n int) error {
+	return Errorf("ValueError", "%s: the string would be %s, over the limit of 1 GiB", what, byteCount(n))
+}
+
+// ListTooLong is the error of a list that would pass MaxListLen.
+func ListTooLong(what string, n int64) error {
+	return Errorf("ValueError", "%s: the list would have %d elements, over the limit of %d", what, n, MaxListLen)
+}
+
+func byteCount(n int) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
