@@ -38,6 +38,8 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/1.1\nHost: x\n\n", 400, "", "", "ending in LF alone"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "", "", "cannot parse content-length"},
 		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "missing required host header"},
+		// The log names the cause, never the request's bytes (credentials).
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-1\r\nBad Header\r\n\r\n", 400, "", "", "missing colon"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		// A valid incoming request id is kept, once the header was read.
@@ -73,6 +75,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		}
 		if e, _ := l["error"].(string); !strings.Contains(e, c.cause) {
 			t.Errorf("%q: logged error %q, want it to name %q", c.raw, e, c.cause)
+		}
+		if strings.Contains(ts.logs.String(), "SECRET") || strings.Contains(ts.logs.String(), "contents") {
+			t.Errorf("%q: the log copies the request: %s", c.raw, ts.logs.String())
 		}
 	}
 }

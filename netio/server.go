@@ -153,7 +153,18 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	if strings.HasPrefix(format, "error when serving connection ") && len(args) == 3 && wasReported(args[0], args[1]) {
 		return // handleError logged it, with the request's id
 	}
-	l.log.Warn().Str("lib", "fasthttp").Msg(fmt.Sprintf(format, args...))
+	l.log.Warn().Str("lib", "fasthttp").Msg(withoutContents(fmt.Sprintf(format, args...)))
+}
+
+// withoutContents cuts from a fasthttp error message the copy of the
+// request bytes it may carry ("buffer size=…, contents: …"): they may
+// hold credentials (Authorization, Cookie), and anything a client sends
+// would otherwise reach the logs.
+func withoutContents(msg string) string {
+	if i := strings.Index(msg, "buffer size="); i >= 0 {
+		return strings.TrimRight(msg[:i], ": ,")
+	}
+	return msg
 }
 
 // reported holds the connections (by their address pair) whose failed
@@ -494,6 +505,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	tc, _ := ctx.Conn().(*timedConn)
 	markReported(tc)
+	if msg := err.Error(); withoutContents(msg) != msg {
+		err = errors.New(withoutContents(msg))
+	}
 	s.access(nil, tc, &req, status, start, err)
 }
 
