@@ -1004,3 +1004,8 @@ func constOperand(op Op) (slot int, kind ConstKind, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// IsArtifact reports whether data begins as a .tbc artifact does.
+func IsArtifact(data []byte) bool {
+	return len(data) >= len(magic) && string(data[:len(magic)]) == magic
+}

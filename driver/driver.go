@@ -47,7 +47,10 @@ func CompilePath(path string) (*bytecode.Program, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if strings.HasSuffix(path, ".tbc") {
+	// An artifact is known by its first bytes, whatever its name
+	// (out.bin, APP.TBC); a .tbc name that holds no artifact is still
+	// decoded, to say so.
+	if strings.HasSuffix(path, ".tbc") || bytecode.IsArtifact(data) {
 		p, err := bytecode.Decode(data)
 		return p, nil, err
 	}

@@ -131,6 +131,12 @@ func compileCmd() *cobra.Command {
 			if out == "" {
 				out = strings.TrimSuffix(args[0], filepath.Ext(args[0])) + ".tbc"
 			}
+			// Never overwrite what is not an artifact (the source itself,
+			// with -o x.tova, or any other file).
+			if data, err := os.ReadFile(out); err == nil && !bytecode.IsArtifact(data) && len(data) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s exists and is not a .tbc artifact: not overwriting it\n", out)
+				return &exitError{exitUsage}
+			}
 			if err := bytecode.WriteFile(out, p); err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %v\n", err)
 				return &exitError{exitUsage}
