@@ -72,6 +72,9 @@ func Run(ctx context.Context, p *bytecode.Program, cfg vm.Config) error {
 	return err
 }
 
+// maxShownErrors is how many compile errors FormatError shows.
+const maxShownErrors = 50
+
 // FormatError renders an error for a terminal: compile errors as
 // `file:line:col: message` with the source line and a caret; runtime
 // errors with their Tova stack trace. src is the source of the program
@@ -80,7 +83,12 @@ func FormatError(err error, src []byte) string {
 	var list diag.List
 	if errors.As(err, &list) {
 		var b strings.Builder
-		for _, e := range list {
+		for i, e := range list {
+			if i == maxShownErrors {
+				// (a file that is not Tova source at all gives hundreds)
+				fmt.Fprintf(&b, "... and %d more errors\n", len(list)-i)
+				break
+			}
 			b.WriteString(diag.Format(e, src))
 			if !strings.HasSuffix(b.String(), "\n") {
 				b.WriteByte('\n')

@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,5 +115,19 @@ func TestProgramRecordsSources(t *testing.T) {
 	}
 	if back.SourceHash != p1.SourceHash || back.Files[0].Hash != p1.Files[0].Hash {
 		t.Fatal("hash lost in .tbc round trip")
+	}
+}
+
+// A file that is not Tova source gives hundreds of errors: the first 50
+// are shown, then how many more there are.
+func TestFormatErrorCapsTheList(t *testing.T) {
+	src := []byte(strings.Repeat("print(undefined_x)\n", 80))
+	_, err := CompileFile("junk.tova", src)
+	if err == nil {
+		t.Fatal("compiled")
+	}
+	out := FormatError(err, src)
+	if n := strings.Count(out, "junk.tova:"); n != 50 || !strings.HasSuffix(out, "... and 30 more errors\n") {
+		t.Errorf("%d errors shown; ends %q", n, out[max(0, len(out)-60):])
 	}
 }

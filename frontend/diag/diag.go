@@ -140,6 +140,14 @@ const snippetWidth = 160
 // line, so that the caret lines up in any tab width.
 func Snippet(src []byte, pos, end token.Pos) string {
 	line := []rune(SourceLine(src, int(pos.Line)))
+	for i, r := range line {
+		// A control character or a bidirectional override would act on
+		// the terminal (escape sequences, reordered text): shown as
+		// U+FFFD, one column as before.
+		if r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			line[i] = '\uFFFD'
+		}
+	}
 	col := int(pos.Col) // 1-based, in line
 	span := 1
 	if end.Line == pos.Line && end.Col > pos.Col+1 {

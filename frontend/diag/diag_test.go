@@ -107,3 +107,14 @@ func TestList(t *testing.T) {
 		t.Error("Error() format")
 	}
 }
+
+// A source line shown in an error never carries control characters or
+// bidirectional overrides to the terminal: each is shown as U+FFFD, in
+// its column.
+func TestSnippetEscapesControls(t *testing.T) {
+	src := []byte("x = \x1b[31m\u202eevil\u202c\x07 + 1\n")
+	got := Snippet(src, token.Pos{Line: 1, Col: 5}, token.Pos{})
+	if want := "x = \uFFFD[31m\uFFFDevil\uFFFD\uFFFD + 1\n    ^"; got != want {
+		t.Errorf("Snippet = %q, want %q", got, want)
+	}
+}
