@@ -145,7 +145,13 @@ func unavailable(err error, cfg *Config) *vm.Error {
 	if cfg != nil {
 		where = cfg.describe()
 	}
-	return &vm.Error{Kind: KindUnavailable, Msg: "cannot reach " + where + ": " + err.Error(), Cause: err}
+	msg := err.Error()
+	if strings.Contains(msg, "unable to open database file") {
+		// SQLITE_CANTOPEN (14), which the driver's text calls "out of
+		// memory": the file cannot be opened or created there.
+		msg = "cannot open or create the file (is its directory there and writable, and the path not a directory?)"
+	}
+	return &vm.Error{Kind: KindUnavailable, Msg: "cannot reach " + where + ": " + msg, Cause: err}
 }
 
 func dbErr(msg, code string, cause error) *vm.Error {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -126,6 +128,19 @@ print(Note.count(), db.adapter)`))
 }
 
 // runPlain runs a program as `tova run` does, with its own db blocks.
+// A SQLite file that cannot be opened or created is said so, not with
+// the driver's "out of memory".
+func TestSQLiteCannotOpen(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "no", "such", "dir", "x.db"), dir} {
+		src := []byte(fmt.Sprintf("db { adapter: \"sqlite\", database: %q }\nmodel Item { name: String }\nprint(\"not reached\")", path))
+		got := testDB{dir: dir}.runPlain(t, src)
+		if !strings.Contains(got, "cannot reach SQLite database "+path+": cannot open or create the file") || strings.Contains(got, "out of memory") {
+			t.Errorf("%s:\n%s", path, got)
+		}
+	}
+}
+
 func (d testDB) runPlain(t *testing.T, src []byte) string {
 	t.Helper()
 	p, err := driver.CompileFile("app.tova", src)
