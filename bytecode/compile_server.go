@@ -457,8 +457,17 @@ func (f *fstate) checkPort(st *ast.PortStmt) {
 }
 
 // checkMaxBody refuses a literal body limit that is not a positive Int
-// (a size such as 5.megabytes is not a literal here: serve checks it).
+// or a size (a duration literal is refused too; a size's value is
+// checked by serve).
 func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
+	if u, ok := st.X.(*ast.UnitLit); ok {
+		switch u.Unit {
+		case "byte", "kilobyte", "megabyte", "gigabyte":
+		default: // a duration: 5.seconds
+			f.c.errorf(st.PosV, "max_body: "+SizeRule, "a duration ("+u.Unit+"s)")
+		}
+		return
+	}
 	v, ok := literal(st.X)
 	if !ok {
 		return

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"tova/bytecode"
 	"tova/internal/logbuf"
 	"tova/serve"
 )
@@ -51,6 +54,16 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			p, _, err := load(cmd, args[0])
 			if err != nil {
 				return err
+			}
+			for _, name := range servers {
+				if !slices.ContainsFunc(p.Servers, func(s *bytecode.Server) bool { return s.Name == name }) {
+					var names []string
+					for _, s := range p.Servers {
+						names = append(names, strconv.Quote(s.Name))
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --server %q: the program has no such server (it has %s)\n", name, strings.Join(names, ", "))
+					return &exitError{exitUsage}
+				}
 			}
 			defer startProfile()()
 			// Millisecond timestamps: lines of different connections
