@@ -186,7 +186,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	case ct == "":
 		// A body that says nothing of itself: JSON if it is JSON, else
 		// its text.
-		if v, err := stdlib.ParseJSON(body); err == nil {
+		if v, err := stdlib.ParseJSONFinite(body); err == nil {
 			return v, nil
 		}
 	}
@@ -196,7 +196,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 // parseJSONBody parses a body that is to be JSON; one that is not is a
 // 400 saying where it went wrong.
 func parseJSONBody(body []byte) (vm.Value, error) {
-	v, err := stdlib.ParseJSON(body)
+	v, err := stdlib.ParseJSONFinite(body)
 	if err != nil {
 		return vm.Nil, badBody("malformed JSON body: " + strings.TrimPrefix(err.Error(), "JSON.parse: "))
 	}

@@ -1153,6 +1153,8 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{"garbage", "multipart/form-data; boundary=xx", "malformed multipart body"},
 		{"garbage", "multipart/form-data", "malformed multipart body"}, // no boundary
 		{`{"a":`, "application/json", "malformed JSON body"},
+		// A number JSON cannot write back (it would answer null).
+		{`{"a":1e999}`, "application/json", "malformed JSON body: number 1e999 is out of range"},
 	}
 	for _, b := range bad {
 		for _, path := range []string{"/create", "/raw"} {

@@ -371,8 +371,15 @@ func ParseJSON(data []byte) (vm.Value, error) { return ParseJSONString(string(da
 
 // ParseJSONString is ParseJSON on a string (the result may share memory
 // with s).
-func ParseJSONString(s string) (vm.Value, error) {
-	p := parser{s: s}
+func ParseJSONString(s string) (vm.Value, error) { return parseJSON(s, false) }
+
+// ParseJSONFinite is ParseJSON, except that a number past the Float
+// range (1e999) is an error, not Infinity: for request bodies, where it
+// would otherwise come back out as null.
+func ParseJSONFinite(data []byte) (vm.Value, error) { return parseJSON(string(data), true) }
+
+func parseJSON(s string, finite bool) (vm.Value, error) {
+	p := parser{s: s, finite: finite}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err == nil {
@@ -437,6 +444,7 @@ func quoteChar(c byte) string {
 type parser struct {
 	s         string
 	i         int
+	finite    bool // a number past the Float range is an error
 	lastShape *vm.Shape
 	// keys and vals are stacks holding the entries of the objects and
 	// lists being parsed.
@@ -783,6 +791,12 @@ func (p *parser) number() (vm.Value, error) {
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return vm.Nil, p.fail("invalid numeric literal")
+	}
+	if p.finite && math.IsInf(f, 0) {
+		// (JavaScript reads it as Infinity, which JSON cannot write back:
+		// it would come out as null)
+		p.i = start // (where the number begins)
+		return vm.Nil, p.fail("number " + text + " is out of range")
 	}
 	return vm.Float(f), nil
 }
