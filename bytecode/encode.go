@@ -129,11 +129,30 @@ func encode(p *Program) []byte {
 
 // WriteFile encodes p and writes it to path atomically: the bytes go to
 // a temporary file in the same directory, which then replaces path, so
-// a reader never sees a half-written program.
+// a reader never sees a half-written program. A path that is a device or
+// a pipe (/dev/null, /dev/stdout) is written to, never replaced; a
+// symbolic link's target is replaced, not the link.
 func WriteFile(path string, p *Program) (err error) {
 	data, err := Encode(p)
 	if err != nil {
 		return err
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {

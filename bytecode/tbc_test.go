@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -907,5 +908,50 @@ func BenchmarkEncode(b *testing.B) {
 		if _, err := Encode(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// WriteFile writes to a device or pipe rather than replacing it (as
+// `tova compile -o /dev/null` once replaced /dev/null with a file), and
+// replaces a symbolic link's target, not the link.
+func TestWriteFileSpecialPaths(t *testing.T) {
+	dir := t.TempDir()
+	p := tbcSample()
+	want, _ := Encode(p)
+
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no fifo:", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- b
+	}()
+	if err := WriteFile(fifo, p); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Errorf("the pipe read %d bytes, want %d", len(b), len(want))
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
+	}
+
+	target := filepath.Join(dir, "real.tbc")
+	link := filepath.Join(dir, "link.tbc")
+	os.WriteFile(target, []byte("old"), 0o644)
+	os.Symlink(target, link)
+	if err := WriteFile(link, p); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v", err)
+	}
+	if b, _ := os.ReadFile(target); !bytes.Equal(b, want) {
+		t.Errorf("the link's target holds %d bytes, want %d", len(b), len(want))
+	}
+	if err := WriteFile(dir, p); err == nil {
+		t.Error("WriteFile over a directory succeeded")
 	}
 }

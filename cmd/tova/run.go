@@ -133,7 +133,7 @@ func compileCmd() *cobra.Command {
 			}
 			// Never overwrite what is not an artifact (the source itself,
 			// with -o x.tova, or any other file).
-			if data, err := os.ReadFile(out); err == nil && !bytecode.IsArtifact(data) && len(data) > 0 {
+			if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && !isArtifactFile(out) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s exists and is not a .tbc artifact: not overwriting it\n", out)
 				return &exitError{exitUsage}
 			}
@@ -173,4 +173,17 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// isArtifactFile reports whether the file at path begins as a .tbc
+// artifact does.
+func isArtifactFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	return bytecode.IsArtifact(head[:n])
 }
