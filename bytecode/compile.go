@@ -214,7 +214,11 @@ func (f *fstate) alloc(n int) int {
 	if f.top > f.maxRegs {
 		f.maxRegs = f.top
 		if f.maxRegs > MaxA {
-			f.c.fatalf(f.pos, "function %s needs too many registers (limit %d)", f.fn.Name, MaxA)
+			at := f.pos
+			if at.Line == 0 { // before the first statement: the function's own position
+				at = token.Pos{Line: int32(max(f.fn.Pos.Line, 1)), Col: int32(max(f.fn.Pos.Col, 1))}
+			}
+			f.c.fatalf(at, "function %s needs too many registers (limit %d): it holds too many values at once (locals, or a very long expression); split it into smaller functions", f.fn.Name, MaxA)
 		}
 	}
 	return r
