@@ -426,17 +426,7 @@ func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
 			out.ctype, out.jsonBody = "application/json", &v
 		}
 	}
-	for _, h := range rs.headers {
-		// As toResponse merges them: a returned response's own header
-		// (and Content-Type) wins; cookies add up.
-		own := slices.ContainsFunc(out.headers, func(o netio.Header) bool { return strings.EqualFold(o.Name, h.Name) })
-		if strings.EqualFold(h.Name, "Content-Type") {
-			own = returned && out.ctype != ""
-		}
-		if strings.EqualFold(h.Name, "Set-Cookie") || !own {
-			out.set(h.Name, h.Value)
-		}
-	}
+	out.headers, out.ctype = mergeResHeaders(out.headers, out.ctype, returned, rs.headers)
 	rs.status = out.status
 	rs.jsonSet, rs.json, rs.bodySet, rs.bodyText, rs.ctype, rs.headers = false, vm.Nil, false, nil, "", nil
 	return vm.HostValue(out), nil
@@ -792,27 +782,34 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 			out.Body, out.ContentType = rs.bodyText, rs.ctype
 		}
 	}
-	// Headers set through res.setHeader apply to whatever is returned;
-	// a returned response's own header of the same name wins (cookies
-	// add up).
-	own := len(out.Headers)
-	for _, h := range rs.headers {
-		if strings.EqualFold(h.Name, "Content-Type") {
-			if !returned || out.ContentType == "" {
-				out.ContentType = h.Value
-			}
-			continue
-		}
-		if !strings.EqualFold(h.Name, "Set-Cookie") && slices.ContainsFunc(out.Headers[:own], func(o netio.Header) bool { return strings.EqualFold(o.Name, h.Name) }) {
-			continue
-		}
-		out.Headers = append(out.Headers, h)
+	if len(rs.headers) > 0 {
+		out.Headers, out.ContentType = mergeResHeaders(out.Headers, out.ContentType, returned, rs.headers)
 	}
 	if out.Status == 0 {
 		out.Status = 200
 	}
 	rs.status = out.Status
 	return out, nil
+}
+
+// mergeResHeaders applies the headers set through res.setHeader (res)
+// to a response's headers and Content-Type: to whatever is returned, but
+// a returned response's own header of the same name, and its
+// Content-Type, win; cookies add up.
+func mergeResHeaders(hs netio.Headers, ctype string, returned bool, res netio.Headers) (netio.Headers, string) {
+	own := len(hs)
+	for _, h := range res {
+		switch {
+		case strings.EqualFold(h.Name, "Content-Type"):
+			if !returned || ctype == "" {
+				ctype = h.Value
+			}
+		case strings.EqualFold(h.Name, "Set-Cookie") ||
+			!slices.ContainsFunc(hs[:own], func(o netio.Header) bool { return strings.EqualFold(o.Name, h.Name) }):
+			hs = append(hs, h)
+		}
+	}
+	return hs, ctype
 }
 
 // failure answers a failed request: client errors directly; Tova errors

@@ -432,21 +432,8 @@ func (r *resObject) setHeader(name string, v vm.Value) {
 	if !cookie || v.IsNil() {
 		r.headers = slices.DeleteFunc(r.headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, name) })
 	}
-	switch v.Kind() {
-	case vm.KNil:
-	case vm.KArray:
-		vs := make([]string, len(v.AsArray().Elems))
-		for i, e := range v.AsArray().Elems {
-			vs[i] = vm.ToString(e)
-		}
-		if !cookie {
-			vs = []string{strings.Join(vs, ", ")}
-		}
-		for _, s := range vs {
-			r.headers = append(r.headers, netio.Header{Name: name, Value: s})
-		}
-	default:
-		r.headers = append(r.headers, netio.Header{Name: name, Value: vm.ToString(v)})
+	for _, line := range headerLines(name, v) {
+		r.headers = append(r.headers, netio.Header{Name: name, Value: line})
 	}
 }
 

@@ -102,29 +102,38 @@ func headerPairs(v vm.Value, set func(name, value string), del func(name string)
 			if err := checkHeaderName(k); err != nil {
 				return err
 			}
-			switch val := o.Slot(i); val.Kind() {
-			case vm.KNil:
-				del(k)
-			case vm.KArray:
-				del(k)
-				vs := make([]string, len(val.AsArray().Elems))
-				for i, e := range val.AsArray().Elems {
-					vs[i] = vm.ToString(e)
-				}
-				if !strings.EqualFold(k, "Set-Cookie") {
-					// One line, as a list header is written.
-					vs = []string{strings.Join(vs, ", ")}
-				}
-				for _, s := range vs {
-					set(k, s)
-				}
-			default:
-				set(k, vm.ToString(val))
+			val := o.Slot(i)
+			if val.IsNil() || val.Kind() == vm.KArray {
+				del(k) // a list replaces every earlier line
+			}
+			for _, line := range headerLines(k, val) {
+				set(k, line)
 			}
 		}
 		return nil
 	}
 	return vm.TypeErrorf("headers must be an object, got %s", vm.TypeName(v))
+}
+
+// headerLines gives the lines a header's value stands for: a list gives
+// a Set-Cookie line per element, and any other header one line of its
+// elements joined with ", " (as a list header is written); nil gives
+// none.
+func headerLines(name string, v vm.Value) []string {
+	switch v.Kind() {
+	case vm.KNil:
+		return nil
+	case vm.KArray:
+		vs := make([]string, len(v.AsArray().Elems))
+		for i, e := range v.AsArray().Elems {
+			vs[i] = vm.ToString(e)
+		}
+		if !strings.EqualFold(name, "Set-Cookie") {
+			vs = []string{strings.Join(vs, ", ")}
+		}
+		return vs
+	}
+	return []string{vm.ToString(v)}
 }
 
 // checkHeaderName refuses a header name that is not an RFC 9110 token
