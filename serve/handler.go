@@ -788,8 +788,40 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 	if out.Status == 0 {
 		out.Status = 200
 	}
+	if len(out.Headers) > 0 || x.s.cacheDefault != "" {
+		x.caching(out)
+	}
 	rs.status = out.Status
 	return out, nil
+}
+
+// caching applies the server's cache { default } to a GET or HEAD 2xx
+// answer that sets no Cache-Control, and answers 304 Not Modified, with
+// no body, to a GET or HEAD whose If-None-Match names the answer's ETag.
+func (x *exchange) caching(out *netio.Response) {
+	if m := x.current().Method; m != "GET" && m != "HEAD" || out.Status < 200 || out.Status > 299 {
+		return
+	}
+	var etag string
+	cc := false
+	for _, h := range out.Headers {
+		switch {
+		case strings.EqualFold(h.Name, "ETag"):
+			etag = h.Value
+		case strings.EqualFold(h.Name, "Cache-Control"):
+			cc = true
+		}
+	}
+	if !cc && x.s.cacheDefault != "" {
+		out.Headers = append(out.Headers, netio.Header{Name: "Cache-Control", Value: x.s.cacheDefault})
+	}
+	if etag == "" {
+		return
+	}
+	if inm, ok := x.current().Headers().Lookup("if-none-match"); ok && notModified(inm, etag) {
+		out.Status, out.Body, out.ContentType = 304, nil, ""
+		x.res.status = 304
+	}
 }
 
 // mergeResHeaders applies the headers set through res.setHeader (res)

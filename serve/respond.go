@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"hash/fnv"
 	"net/url"
 	"slices"
 	"strconv"
@@ -161,6 +162,8 @@ func init() {
 		&vm.Builtin{Name: "text", Params: []string{"body", "status", "headers"}, Fn: textLike("text/plain; charset=utf-8")},
 		&vm.Builtin{Name: "with_headers", Params: []string{"response", "headers"}, Fn: builtinWithHeaders},
 		&vm.Builtin{Name: "set_cookie", Params: []string{"name", "value", "options"}, Fn: builtinSetCookie},
+		&vm.Builtin{Name: "cache_control", Params: []string{"response", "directive", "options"}, Fn: builtinCacheControl},
+		&vm.Builtin{Name: "etag", Params: []string{"response", "tag"}, Fn: builtinETag},
 	)
 }
 
@@ -326,4 +329,112 @@ func headersValue(hs netio.Headers) vm.Value {
 		o.Set(h.Name, vm.Str(h.Value))
 	}
 	return vm.ObjectValue(o)
+}
+
+// withHeader sets a header on what a caching helper was given: res (the
+// response being built, returned so calls chain), or a response value
+// (a copy is returned, as with_headers does), or a plain value (made a
+// 200 JSON response first).
+func withHeader(target vm.Value, name, value string) vm.Value {
+	if r, ok := target.AsHostOK().(*resObject); ok {
+		r.setHeader(name, vm.Str(value))
+		return target
+	}
+	r, ok := asResponse(target)
+	if ok {
+		r = r.clone()
+	} else {
+		body := target
+		r = &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
+	}
+	r.set(name, value)
+	return vm.HostValue(r)
+}
+
+// cache_control(res, "public, max-age=60") sets Cache-Control as given
+// (the guide's form); cache_control(response, max_age, { private,
+// stale_while_revalidate, no_cache, no_store }) builds it (the
+// reference's form, max_age in seconds or a duration).
+func builtinCacheControl(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 2 {
+		return vm.Nil, vm.TypeErrorf("cache_control: expected a response and a directive")
+	}
+	var directive string
+	switch d := args[1]; d.Kind() {
+	case vm.KString:
+		directive = d.AsString()
+	case vm.KInt, vm.KDuration:
+		secs := d.AsInt()
+		if d.Kind() == vm.KDuration {
+			secs = d.AsDuration() / 1e9
+		}
+		opt := func(name string) vm.Value {
+			if len(args) > 2 && args[2].Kind() == vm.KObject {
+				v, _ := args[2].AsObject().Get(name)
+				return v
+			}
+			return vm.Nil
+		}
+		switch {
+		case opt("no_store").Truthy():
+			directive = "no-store"
+		case opt("no_cache").Truthy():
+			directive = "no-cache"
+		default:
+			directive = "public"
+			if opt("private").Truthy() {
+				directive = "private"
+			}
+			directive += ", max-age=" + strconv.FormatInt(max(secs, 0), 10)
+			if s := opt("stale_while_revalidate"); s.Kind() == vm.KInt || s.Kind() == vm.KDuration {
+				n := s.AsInt()
+				if s.Kind() == vm.KDuration {
+					n = s.AsDuration() / 1e9
+				}
+				directive += ", stale-while-revalidate=" + strconv.FormatInt(max(n, 0), 10)
+			}
+		}
+	default:
+		return vm.Nil, vm.TypeErrorf("cache_control: the directive must be a String or a max-age, got %s", vm.TypeName(d))
+	}
+	return withHeader(args[0], "Cache-Control", directive), nil
+}
+
+// etag(res, tag) sets the ETag of the response: a String tag as it is
+// (quoted unless it is already), any other value by a hash of its JSON
+// form. A GET whose If-None-Match names it is answered 304 with no body.
+func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 2 {
+		return vm.Nil, vm.TypeErrorf("etag: expected a response and a tag")
+	}
+	var tag string
+	if v := args[1]; v.Kind() == vm.KString {
+		tag = strings.ReplaceAll(v.AsString(), `"`, "")
+		if s := v.AsString(); strings.HasPrefix(s, `"`) || strings.HasPrefix(s, `W/"`) {
+			tag = s // an entity tag already
+		} else {
+			tag = `"` + tag + `"`
+		}
+	} else {
+		b, err := stdlib.AppendJSON(t, nil, v)
+		if err != nil {
+			return vm.Nil, err
+		}
+		h := fnv.New64a()
+		h.Write(b)
+		tag = `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
+	}
+	return withHeader(args[0], "ETag", tag), nil
+}
+
+// notModified reports whether an If-None-Match header value names etag
+// (weak comparison, as RFC 9110 has GET use), or is "*".
+func notModified(ifNoneMatch, etag string) bool {
+	opaque := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		if t = strings.TrimSpace(t); t == "*" || t != "" && opaque(t) == opaque(etag) {
+			return true
+		}
+	}
+	return false
 }

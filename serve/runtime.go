@@ -100,6 +100,9 @@ type Server struct {
 	onStop     []vm.Value
 	started    time.Time
 	timeout    time.Duration
+	// cacheDefault is the Cache-Control of GET and HEAD 2xx answers that
+	// set none (cache { default }).
+	cacheDefault string
 }
 
 type middleware struct {
@@ -327,7 +330,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(err)
 	}
-	s.timeout = cfg.timeout
+	s.timeout, s.cacheDefault = cfg.timeout, cfg.cacheDefault
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
 		return fail(err)
@@ -372,15 +375,16 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 }
 
 type serverConfig struct {
-	timeout time.Duration
-	maxBody int
+	timeout      time.Duration
+	maxBody      int
+	cacheDefault string // cache { default }: Cache-Control of GET 2xx answers that set none
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
 // max_body, http and limits, store reads db, jobs reads jobs. A block of
 // another kind is accepted (later versions apply more) and warned about
 // when the program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -462,6 +466,16 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value) error {
 			}
 			cfg.timeout = d
 		}
+	case "cache":
+		if v.Kind() != vm.KObject {
+			return nil
+		}
+		if d, ok := v.AsObject().Get("default"); ok {
+			if d.Kind() != vm.KString {
+				return fmt.Errorf("%s: cache.default: expected a Cache-Control directive String, got %s", at, vm.Repr(d))
+			}
+			cfg.cacheDefault = d.AsString()
+		}
 	}
 	return nil
 }
@@ -473,6 +487,7 @@ var configKeys = map[string][]string{
 	"http":   {"timeout"},
 	"limits": {"timeout"},
 	"db":     store.BlockKeys,
+	"cache":  {"default"},
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

@@ -1725,3 +1725,67 @@ server "nodb" {
 		t.Errorf("no warning of the unknown check:\n%s", app.logs.String())
 	}
 }
+
+// The guide's caching: cache { default } gives GET answers that set no
+// Cache-Control one; cache_control(res, "...") sets it as written (and
+// the reference's cache_control(response, max_age, opts) builds it);
+// etag(res, value) sets an ETag, and a GET naming it in If-None-Match is
+// answered 304 with no body.
+func TestCachingHelpers(t *testing.T) {
+	app := startApp(t, `cache { default: "public, max-age=60, stale-while-revalidate=30" }
+server {
+  var products = [{ id: 1 }]
+  fn get_products(req, res) {
+    cache_control(res, "public, max-age=60")
+    etag(res, products)
+    products
+  }
+  route GET "/products" => get_products
+  route POST "/products" => fn() products
+  route GET "/plain" => fn() "x"
+  route GET "/profile" => fn(res) {
+    cache_control(res, "private, max-age=300")
+    { me: 1 }
+  }
+  route GET "/ref" => fn() cache_control(respond(200, { a: 1 }), 120, { private: true, stale_while_revalidate: 30 })
+  route GET "/nostore" => fn() cache_control({ a: 1 }, 0, { no_store: true })
+  route GET "/tagged" => fn(res) { etag(res, "v1")
+    "body" }
+  route GET "/broken" => fn() { nil.x }
+}`)
+	u := app.urls[""]
+	r := do(t, "GET", u+"/products", "")
+	etag := r.header.Get("ETag")
+	if r.status != 200 || r.body != `[{"id":1}]` || r.header.Get("Cache-Control") != "public, max-age=60" || !strings.HasPrefix(etag, `"`) {
+		t.Fatalf("GET /products: %d %s %v", r.status, r.body, r.header)
+	}
+	for _, inm := range []string{etag, `"other", ` + etag, "W/" + etag, "*"} {
+		r = do(t, "GET", u+"/products", "", "If-None-Match", inm)
+		if r.status != 304 || r.body != "" || r.header.Get("ETag") != etag {
+			t.Errorf("If-None-Match %s: %d %q %v", inm, r.status, r.body, r.header)
+		}
+	}
+	if r = do(t, "GET", u+"/products", "", "If-None-Match", `"other"`); r.status != 200 || r.body != `[{"id":1}]` {
+		t.Errorf("If-None-Match other: %d %s", r.status, r.body)
+	}
+	if r = do(t, "GET", u+"/tagged", "", "If-None-Match", `"v1"`); r.status != 304 || r.header.Get("ETag") != `"v1"` {
+		t.Errorf("etag(res, \"v1\"): %d %v", r.status, r.header)
+	}
+	for path, want := range map[string]string{
+		"/plain":   "public, max-age=60, stale-while-revalidate=30", // the server's default
+		"/profile": "private, max-age=300",
+		"/ref":     "private, max-age=120, stale-while-revalidate=30",
+		"/nostore": "no-store",
+		"/broken":  "", // not a 2xx
+	} {
+		if r := do(t, "GET", u+path, ""); r.header.Get("Cache-Control") != want {
+			t.Errorf("GET %s: Cache-Control %q, want %q", path, r.header.Get("Cache-Control"), want)
+		}
+	}
+	if r := do(t, "POST", u+"/products", ""); r.header.Get("Cache-Control") != "" {
+		t.Errorf("POST got the default Cache-Control: %v", r.header)
+	}
+	if strings.Contains(app.logs.String(), `"kind":"cache"`) {
+		t.Errorf("the cache block was warned about:\n%s", app.logs.String())
+	}
+}
