@@ -346,6 +346,9 @@ func (f *fstate) envDecls(stmts []ast.Stmt) {
 			{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
 			{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
 			{PosV: d.PosV, Key: "default", Value: def},
+			// where it is declared, for an error about it alone
+			{PosV: d.PosV, Key: "line", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Line)}},
+			{PosV: d.PosV, Key: "col", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Col)}},
 		}})
 	}
 	base := f.alloc(2)

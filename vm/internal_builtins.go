@@ -51,6 +51,7 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 	specs := args[0].AsArray().Elems
 	out := make([]Value, len(specs))
 	var missing, bad []string
+	var at []Value // the declaration of each problem
 	for i, sv := range specs {
 		o := sv.AsObject()
 		name, _ := o.Get("name")
@@ -70,6 +71,7 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 				out[i] = None
 			case req.Truthy() && !option:
 				missing = append(missing, n)
+				at = append(at, sv)
 			default:
 				out[i] = def
 			}
@@ -78,6 +80,7 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 		v, err := convertEnv(raw, inner)
 		if err != nil {
 			bad = append(bad, "env "+n+": expected "+inner+", got "+strconv.Quote(raw))
+			at = append(at, sv)
 			continue
 		}
 		if option {
@@ -91,7 +94,19 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 	}
 	msgs = append(msgs, bad...)
 	if len(msgs) > 0 {
-		return Nil, Errorf("EnvError", "%s", strings.Join(msgs, "; "))
+		e := &Error{Kind: "EnvError", Msg: strings.Join(msgs, "; ")}
+		if len(at) == 1 {
+			// One declaration is at fault: the error points at it, not
+			// at the first of the group.
+			o := at[0].AsObject()
+			line, _ := o.Get("line")
+			col, _ := o.Get("col")
+			if st := t.StackTrace(); len(st) > 0 && line.Kind() == KInt && line.AsInt() > 0 {
+				st[0].Line, st[0].Col = int(line.AsInt()), int(col.AsInt())
+				e.Stack = st
+			}
+		}
+		return Nil, e
 	}
 	return NewArray(out), nil
 }
