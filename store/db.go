@@ -267,18 +267,28 @@ func (db *DB) within(t *vm.Thread, tx *sql.Tx, fn func() (vm.Value, error)) (vm.
 // isReadOnly reports whether a raw statement only reads, so that SQLite
 // may run it on a reader connection. Anything unsure goes to the writer.
 func isReadOnly(query string) bool {
-	s := strings.TrimLeft(query, " \t\r\n(")
+	switch firstKeyword(query) {
+	case "SELECT", "VALUES", "EXPLAIN":
+		return true
+	}
+	return false
+}
+
+// firstKeyword is a statement's first word, upper-cased, after comments
+// and opening parentheses; "" when there is none.
+func firstKeyword(stmt string) string {
+	s := strings.TrimLeft(stmt, " \t\r\n(")
 	for strings.HasPrefix(s, "--") || strings.HasPrefix(s, "/*") {
 		if strings.HasPrefix(s, "--") {
 			i := strings.IndexByte(s, '\n')
 			if i < 0 {
-				return false
+				return ""
 			}
 			s = s[i+1:]
 		} else {
 			i := strings.Index(s, "*/")
 			if i < 0 {
-				return false
+				return ""
 			}
 			s = s[i+2:]
 		}
@@ -288,9 +298,89 @@ func isReadOnly(query string) bool {
 	if end < 0 {
 		end = len(s)
 	}
-	switch strings.ToUpper(s[:end]) {
-	case "SELECT", "VALUES", "EXPLAIN":
-		return true
+	return strings.ToUpper(s[:end])
+}
+
+// statements splits raw SQL at the semicolons that end statements (not
+// those inside quotes, comments or PostgreSQL dollar quotes), dropping
+// empty ones.
+func statements(sql string) []string {
+	var out []string
+	start := 0
+	add := func(end int) {
+		if st := strings.TrimSpace(sql[start:end]); st != "" && firstKeyword(st) != "" {
+			out = append(out, st)
+		}
+		start = end + 1
 	}
-	return false
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			j := strings.IndexByte(sql[i+1:], c)
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j + 1
+			}
+		case c == '-' && strings.HasPrefix(sql[i:], "--"):
+			j := strings.IndexByte(sql[i:], '\n')
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j
+			}
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			j := strings.Index(sql[i+2:], "*/")
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j + 3
+			}
+		case c == '$':
+			// $tag$ ... $tag$ (a $1 placeholder has no closing $)
+			j := strings.IndexByte(sql[i+1:], '$')
+			if j >= 0 && !strings.ContainsAny(sql[i+1:i+1+j], " \t\r\n;'\"") && (j == 0 || !isDigits(sql[i+1:i+1+j])) {
+				tag := sql[i : i+j+2]
+				if k := strings.Index(sql[i+j+2:], tag); k >= 0 {
+					i += j + 2 + k + len(tag) - 1
+				} else {
+					i = len(sql)
+				}
+			}
+		case c == ';':
+			add(i)
+		}
+	}
+	if start < len(sql) {
+		add(len(sql))
+	}
+	return out
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// checkRaw refuses what a raw SQL call must not do: a transaction
+// statement (BEGIN, COMMIT...), which would take over the one writer
+// connection every request's writes go through, or, outside db.exec,
+// more than one statement (SQLite would run them all and answer the
+// last; PostgreSQL refuses them).
+func checkRaw(method, sql string) error {
+	sts := statements(sql)
+	for _, st := range sts {
+		switch kw := firstKeyword(st); kw {
+		case "BEGIN", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE", "START", "ABORT":
+			return vm.Errorf("DatabaseError", "db.%s: %s is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises", method, kw)
+		}
+	}
+	if method != "exec" && len(sts) > 1 {
+		return vm.Errorf("DatabaseError", "db.%s runs one statement, got %d: use db.exec for several (it takes no parameters)", method, len(sts))
+	}
+	return nil
 }

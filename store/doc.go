@@ -122,6 +122,13 @@
 //	db.transaction(fn() { ... })
 //	db.adapter                // "sqlite" or "postgres"
 //
+// query, get and run take one statement (a second one, which SQLite
+// would run and PostgreSQL refuse, is a DatabaseError on both). No call
+// runs BEGIN, COMMIT, ROLLBACK, SAVEPOINT or RELEASE by hand: every
+// write goes through one writer connection, which a raw BEGIN would
+// keep in a transaction that no later write commits; db.transaction is
+// the way.
+//
 // Raw rows are typed by what the engine reports for each column: a
 // column declared BOOLEAN reads as Bool on SQLite too, times read as
 // ISO strings, PostgreSQL's NUMERIC as numbers, json/jsonb as values.

@@ -65,6 +65,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		return vm.Nil, true, vm.TypeErrorf("db.%s takes an SQL string first", name)
 	}
 	query := args[0].AsString()
+	if err := checkRaw(name, query); err != nil {
+		return vm.Nil, true, err
+	}
 	if name == "exec" {
 		if len(args) > 1 {
 			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")

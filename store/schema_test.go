@@ -170,3 +170,34 @@ print(Note.all() |> map(fn(n) n.body))`))
 		t.Fatalf("got %q", got)
 	}
 }
+
+// A raw BEGIN or COMMIT would take over the writer connection every
+// request writes through (later writes reported success and were lost):
+// it is refused, pointing to db.transaction. query, get and run take one
+// statement (SQLite ran a stacked DELETE and answered its empty result).
+func TestRawSQLGuards(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: "g.db" }
+db.exec("CREATE TABLE t (v INTEGER); INSERT INTO t (v) VALUES (1); INSERT INTO t (v) VALUES (2)")
+for sql in ["BEGIN", "commit", "  -- c\n ROLLBACK", "INSERT INTO t (v) VALUES (3); BEGIN TRANSACTION"] {
+  print(try { db.exec(sql) } catch e { e.kind + ": " + e.message })
+}
+print(try { db.query("SELECT * FROM t; DELETE FROM t") } catch e { e.kind + ": " + e.message })
+print(try { db.get("SELECT 1 AS a; DROP TABLE t") } catch e { e.kind + ": " + e.message })
+print(db.query("SELECT v FROM t WHERE v > $1 ORDER BY v -- trailing; comment", 0))
+print(db.query("SELECT ';' AS s, 'it''s; fine' AS q"))
+print(db.query("SELECT count(*) AS n FROM t;"))`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	want := `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
+DatabaseError: db.exec: COMMIT is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
+DatabaseError: db.exec: ROLLBACK is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
+DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
+DatabaseError: db.query runs one statement, got 2: use db.exec for several (it takes no parameters)
+DatabaseError: db.get runs one statement, got 2: use db.exec for several (it takes no parameters)
+[{ v: 1 }, { v: 2 }]
+[{ s: ";", q: "it's; fine" }]
+[{ n: 2 }]
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
