@@ -255,6 +255,16 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 }
 
 func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value) (any, error) {
+	if strings.HasPrefix(c.typ, "Option<") && v.Kind() == vm.KObject {
+		// The language's own Options: None is stored as NULL, Some(x)
+		// as x (Option<T> and T are stored alike).
+		switch o := v.AsObject(); o.Type {
+		case vm.NoneType:
+			v = vm.Nil
+		case vm.SomeType:
+			v = o.Values()[0]
+		}
+	}
 	p, ok := db.d.fieldParam(t, c.kind, v)
 	if !ok {
 		return nil, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))

@@ -201,3 +201,23 @@ DatabaseError: db.get runs one statement, got 2: use db.exec for several (it tak
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// An Option field takes the language's own Options: None as NULL, Some(x)
+// as x, in create and in filters.
+func TestOptionFieldsTakeOptions(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: ":memory:" }
+model T { name: String, opt: Option<Int> }
+T.create({ name: "a", opt: Some(3) })
+T.create({ name: "b", opt: None })
+print(T.all())
+print(T.where({ opt: Some(3) }))
+print(try { T.create({ name: "d", opt: Some("x") }) } catch e { e.message })`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	want := `[{ id: 1, name: "a", opt: 3 }, { id: 2, name: "b", opt: nil }]
+[{ id: 1, name: "a", opt: 3 }]
+T.create: field opt is Option<Int>, got "x"
+`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
