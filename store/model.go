@@ -224,17 +224,17 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
 		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
 		return err
 	}
+	// Every column is checked first: a declaration refused leaves the
+	// table as it was (no column added).
 	var problems []string
+	var missing []column
 	if _, ok := existing["id"]; !ok {
 		problems = append(problems, "it has no id column")
 	}
 	for _, c := range m.cols[1:] {
 		typ, ok := existing[columnKey(d, c.name)]
 		if !ok {
-			_, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind))
-			if err != nil {
-				return err
-			}
+			missing = append(missing, c)
 			continue
 		}
 		if !d.compatible(c.kind, d.classOf(typ)) {
@@ -245,6 +245,11 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
 		sort.Strings(problems)
 		return vm.Errorf(KindSchema, "model %s does not match table %s: %s; change the declaration or migrate the table (columns are never converted or dropped)",
 			m.name, m.table, strings.Join(problems, "; "))
+	}
+	for _, c := range missing {
+		if _, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ print(Task.all())`
 			v3 := `model Task {
   title: Int
   done: String
+  extra: Int
 }
 print("not reached")`
 			got := d.run(t, "v3.tova", []byte(v3))
@@ -54,9 +55,11 @@ print("not reached")`
 			if strings.Contains(got, "not reached") {
 				t.Error("a model that does not match its table must stop the program where it is declared")
 			}
-			// The table is unchanged: v2 still runs.
+			// The table is unchanged (the refused declaration added no
+			// column): v2 still runs.
 			if got := d.run(t, "v4.tova", []byte(`model Task { title: String }
-print(Task.count(), Task.find(1).title)`)); got != "2 old\n" {
+print(Task.count(), Task.find(1).title)
+print(try { db.query("SELECT extra FROM tasks") } catch e { "no column extra" })`)); got != "2 old\nno column extra\n" {
 				t.Fatalf("after the mismatch: %q", got)
 			}
 		})
