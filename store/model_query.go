@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,10 +37,16 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if len(args) == 0 || len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")
 		}
+		if len(args) == 1 && m.onlyOptions(args[0]) { // M.where(order: "-id", limit: 5)
+			return m.list(t, db, name, vm.ObjectValue(vm.NewObject()), args[0], false)
+		}
 		return m.list(t, db, name, args[0], arg(args, 1), false)
 	case "first":
 		if len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes an optional filter and an optional options object")
+		}
+		if len(args) == 1 && m.onlyOptions(args[0]) { // M.first(order: "-id")
+			return m.list(t, db, name, vm.Nil, args[0], true)
 		}
 		return m.list(t, db, name, arg(args, 0), arg(args, 1), true)
 	case "find":
@@ -270,6 +277,21 @@ func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value)
 		return nil, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
 	}
 	return p, nil
+}
+
+// onlyOptions reports whether a lone argument of where or first is an
+// options object given as named arguments (order, limit, offset, none of
+// them a field of the model) rather than a filter.
+func (m *Model) onlyOptions(v vm.Value) bool {
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil || v.AsObject().Len() == 0 {
+		return false
+	}
+	for _, k := range v.AsObject().Keys() {
+		if k != "order" && k != "limit" && k != "offset" || slices.ContainsFunc(m.cols, func(c column) bool { return c.name == k }) {
+			return false
+		}
+	}
+	return true
 }
 
 // listOptions are the options of all/where/first/paginate.

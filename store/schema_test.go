@@ -224,3 +224,17 @@ T.create: field opt is Option<Int>, got "x"
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// where and first take options given alone as named arguments.
+func TestOptionsAloneAsNamedArguments(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: ":memory:" }
+model M { v: Int }
+for v in [3, 1, 2] { M.create({ v }) }
+print(M.first(order: "-v").v)
+print(M.where(order: "v", limit: 2) |> map(fn(r) r.v))
+print(M.first({ v: 1 }, order: "-id").v)`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	if want := "3\n[1, 2]\n1\n"; got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
