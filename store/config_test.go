@@ -116,7 +116,8 @@ func TestCompatible(t *testing.T) {
 		{sqliteDialect, kindInt, "INTEGER", true},
 		{sqliteDialect, kindInt, "BIGINT", true},
 		{sqliteDialect, kindBool, "BOOLEAN", true},
-		{sqliteDialect, kindBool, "INTEGER", false},
+		{sqliteDialect, kindBool, "INTEGER", true}, // SQLite has no Bool type: 0/1
+		{postgresDialect, kindBool, "integer", false},
 		{sqliteDialect, kindInt, "TEXT", false},
 		{sqliteDialect, kindString, "VARCHAR(20)", true},
 		{sqliteDialect, kindTime, "TEXT", true},

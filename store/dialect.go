@@ -173,7 +173,9 @@ func (d *dialect) compatible(k fieldKind, c columnClass) bool {
 	case kindFloat:
 		return c == classFloat || c == classNumeric || c == classAny
 	case kindBool:
-		return c == classBool
+		// SQLite has no Bool type: a table the reference made (or any
+		// SQLite tool) holds them as INTEGER 0/1, read as false/true.
+		return c == classBool || !d.pg() && c == classInt
 	case kindString:
 		return c == classText || c == classAny
 	case kindTime:

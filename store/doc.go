@@ -61,8 +61,11 @@
 // database is known by then) or on first use. A declared field missing
 // from an existing table is added (ALTER TABLE ADD COLUMN; old rows read
 // nil there). A column whose type no longer fits its field is a
-// SchemaError naming every such field; columns are never converted or
-// dropped. Columns of the table that the model does not declare are
+// SchemaError naming every such field, and the table is then left as it
+// was; columns are never converted or dropped. On SQLite a Bool field
+// also takes an INTEGER column of 0/1 (how SQLite tools and the
+// reference store booleans). An Option field takes Some(x) and None,
+// stored as x and NULL. Columns of the table that the model does not declare are
 // left alone and not read.
 //
 // # Query API

@@ -238,3 +238,18 @@ print(M.first({ v: 1 }, order: "-id").v)`)
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// On SQLite, a Bool field takes an INTEGER column holding 0/1, as the
+// reference and other SQLite tools write booleans.
+func TestBoolFieldOnIntegerColumn(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: "b.db" }
+db.exec("CREATE TABLE flags (id INTEGER PRIMARY KEY, on_ INTEGER); INSERT INTO flags (on_) VALUES (1), (0)")
+model Flag { on_: Bool, table: "flags" }
+print(Flag.all())
+Flag.create({ on_: true })
+print(Flag.where({ on_: true }) |> map(fn(f) f.id))`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	if want := "[{ id: 1, on_: true }, { id: 2, on_: false }]\n[1, 3]\n"; got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
