@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tova/jobs/jobstest"
 )
 
 const crashSrc = `
@@ -63,6 +65,52 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			waitFor(t, 5*time.Second, "no unfinished job", func() bool { return len(listJobs(t, be)) == 0 })
 			second.stop()
+		})
+	}
+}
+
+const stopSrc = `
+server "api" {
+  fn kick() { for i in range(2) { spawn_job("long", i) } }
+}
+server "worker" {
+  jobs { workers: 2, max_attempts: 1 }
+  background fn long(i) {
+    print("start {i}")
+    sleep(30.seconds)
+    print("done {i}")
+  }
+}
+`
+
+// A graceful stop that cuts running jobs short hands them back to the
+// queue with their attempt not spent: a job on its last attempt is not
+// discarded, and a deploy does not use up retries.
+func TestGracefulStopHandsJobsBack(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			prog := writeProgram(t, stopSrc)
+			app := startApp(t, stopSrc, be, onlyServers("api"))
+			w := startChildEnv(t, prog, be, []string{jobstest.EnvDrain + "=300ms"}, "worker")
+			app.call(t, "api", "kick")
+			waitFor(t, 20*time.Second, "both jobs running", func() bool { return len(w.out.Lines("start ")) == 2 })
+			w.stop()
+			if d := listJobs(t, be, "discarded"); len(d) != 0 {
+				t.Fatalf("a graceful stop discarded %d jobs: %+v\n%s", len(d), d, w.errs.String())
+			}
+			left := listJobs(t, be)
+			if len(left) != 2 {
+				t.Fatalf("%d jobs left after the stop, want 2: %+v", len(left), left)
+			}
+			for _, j := range left {
+				// Back in the queue, its attempt not counted as failed.
+				if j.State == "running" || j.State == "retrying" || len(j.Errors) > 0 {
+					t.Errorf("job after a graceful stop: %+v", j)
+				}
+			}
+			if !strings.Contains(w.errs.String(), "interrupted as the server stopped; handed back to the queue") {
+				t.Errorf("the hand-back was not logged:\n%s", w.errs.String())
+			}
 		})
 	}
 }

@@ -75,7 +75,10 @@
 // process id is gone), or by any running Runner of that server once the
 // dead one missed five heartbeats (10 s) — and run again. So code may
 // run more than once for one job: the first run may have had effects
-// before the kill.
+// before the kill. A graceful stop (SIGTERM) gives running jobs the
+// drain to finish; those it then cuts short go back to the queue with
+// their attempt not spent (stopping is not the job's failure), and run
+// again when a Runner works the queue.
 //
 // publish(topic, payload) stores one delivery per server that subscribes
 // to the topic — in this process or any other sharing the database —

@@ -402,12 +402,33 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		return nil, err
 	}))
 	if err != nil {
+		if r.interrupted(ctx, err) {
+			// Stopping the server is not the job's failure: it goes back
+			// to the queue as it was, its attempt not spent, and runs
+			// again when a runner works the queue (at least once).
+			r.log.Warn().Str("in", where).Int64("job_id", row.ID).Int("attempt", row.Attempt).
+				Msg("jobs: interrupted as the server stopped; handed back to the queue")
+			return river.JobSnooze(0)
+		}
 		if errors.Is(err, actors.ErrTimeout) {
 			err = fmt.Errorf("timed out after %v", r.set.timeout)
 		}
 		return r.fail(row, where, err)
 	}
 	return nil
+}
+
+// interrupted reports whether a job's error comes from the runner
+// stopping (its context cancelled, or the pool stopped under it).
+func (r *Runner) interrupted(ctx context.Context, err error) bool {
+	select {
+	case <-r.stopped:
+	default:
+		return false
+	}
+	var ve *vm.Error
+	return ctx.Err() != nil || errors.Is(err, actors.ErrPoolStopped) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &ve) && ve.Kind == vm.ErrCancelled
 }
 
 // jobContext is a job thread's context: the pool job's, with the job's

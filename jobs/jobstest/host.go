@@ -141,6 +141,7 @@ const (
 	EnvServers  = "TOVA_JOBSTEST_SERVERS"  // comma-separated server names (default all)
 	EnvDatabase = "TOVA_JOBSTEST_DATABASE" // jobs.Options.DatabaseURL
 	EnvTick     = "TOVA_JOBSTEST_TICK"     // jobs.Options.TickEvery
+	EnvDrain    = "TOVA_JOBSTEST_DRAIN"    // how long running jobs get on SIGTERM (default 10s)
 )
 
 // Main runs a jobs host when the environment asks for one and exits;
@@ -190,7 +191,11 @@ func runChild(path string) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	drain := 10 * time.Second
+	if d, err := time.ParseDuration(os.Getenv(EnvDrain)); err == nil {
+		drain = d
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := app.Stop(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stop:", err)
