@@ -49,12 +49,16 @@ type Job struct {
 	FailedAt []time.Time
 }
 
+// MaxListLimit is the most jobs List reads at once.
+const MaxListLimit = 10000
+
 // ListOptions select jobs.
 type ListOptions struct {
 	// States filters by state (ListStates); empty means every state but
 	// completed and cancelled.
 	States []string
-	// Limit bounds the jobs read (default 1000), newest first.
+	// Limit bounds the jobs read (default 1000, at most MaxListLimit),
+	// newest first.
 	Limit int
 	// DatabaseURL overrides the program's jobs database.
 	DatabaseURL string
@@ -122,6 +126,7 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
+	limit = min(limit, MaxListLimit)
 	rows, err := q.list(ctx, river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
 	if isMissingTable(err) {
 		return nil, ErrNoJobs

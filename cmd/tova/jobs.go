@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ func jobsCmd() *cobra.Command {
 	var limit int
 	var database string
 	c := &cobra.Command{
-		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded]",
+		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded|completed|cancelled] [-v] [--limit N] [--database URL]",
 		Short: "List the program's stored jobs with their errors",
 		Long: `Lists the background jobs, event deliveries and schedule runs stored for
 the program: queued, running, retrying and discarded ones (or those of the
@@ -41,6 +42,16 @@ and server bodies as tova serve does at startup, without serving;
 --database names the place directly instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 || limit > jobs.MaxListLimit {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --limit must be from 1 to %d, got %d\n", jobs.MaxListLimit, limit)
+				return &exitError{exitUsage}
+			}
+			if database != "" && !strings.Contains(database, "://") {
+				if _, err := os.Stat(database); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: no such file\n", database)
+					return &exitError{exitUsage}
+				}
+			}
 			for _, s := range states {
 				if !slices.Contains(jobs.ListStates, s) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: unknown state %q (states: %s)\n", s, strings.Join(jobs.ListStates, ", "))

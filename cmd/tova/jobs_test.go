@@ -81,4 +81,17 @@ func TestJobsCommand(t *testing.T) {
 	if code := run([]string{"jobs", app, "--state", "lost"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), `unknown state "lost"`) {
 		t.Errorf("bad state: exit %d, %q", code, errOut.String())
 	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--limit", "10001"}, "--limit must be from 1 to 10000, got 10001"},
+		{[]string{"--limit", "0"}, "--limit must be from 1 to 10000, got 0"},
+		{[]string{"--database", filepath.Join(t.TempDir(), "typo.db")}, "typo.db: no such file"},
+	} {
+		errOut.Reset()
+		if code := run(append([]string{"jobs", app}, c.args...), &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("%v: exit %d, %q", c.args, code, errOut.String())
+		}
+	}
 }
