@@ -10,6 +10,7 @@ import (
 	"tova/frontend/ast"
 	"tova/frontend/token"
 	"tova/internal/routepath"
+	"tova/internal/schedpattern"
 )
 
 // Server blocks compile into one Init function per server name (bodies
@@ -295,6 +296,10 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			if name == "" {
 				name = arg
+			}
+			f.declaredOnce(st, "schedule "+name, fmt.Sprintf("schedule %q declared again in this server (only one would run)", name))
+			if _, _, err := schedpattern.Parse(arg); err != nil {
+				f.c.errorf(st.PosV, "schedule %q: %v", name, err)
 			}
 			slot := f.funcToSlot(st.Fn, name, nil, "schedule "+name, st.PosV)
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})

@@ -72,11 +72,9 @@ server "w" {
 // Bad configuration stops the server from starting, naming the key.
 func TestConfigErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		`server "w" { jobs { workers: 0 } }`:                          "jobs.workers: expected a positive Int, got 0",
-		`server "w" { jobs { retries: 3 } }`:                          "jobs.retries: unknown key",
-		`server "w" { jobs { timeout: "soon" } }`:                     `jobs.timeout: expected a duration such as 30.seconds, got "soon"`,
-		`server "w" { schedule "x" cron("61 * * * *") { print(1) } }`: `schedule "x": bad cron expression`,
-		`server "w" { schedule "5min" fn f() { print(1) } }`:          `schedule "f": bad schedule "5min"`,
+		`server "w" { jobs { workers: 0 } }`:      "jobs.workers: expected a positive Int, got 0",
+		`server "w" { jobs { retries: 3 } }`:      "jobs.retries: unknown key",
+		`server "w" { jobs { timeout: "soon" } }`: `jobs.timeout: expected a duration such as 30.seconds, got "soon"`,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {
@@ -86,6 +84,23 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
+	}
+}
+
+// A bad schedule pattern is refused by the compiler, at its declaration
+// (spec/errors/schedules.tova), and by the runtime for a program
+// compiled before that check: both with the same words.
+func TestBadSchedulePatterns(t *testing.T) {
+	for src, want := range map[string]string{
+		`server "w" { schedule "x" cron("61 * * * *") { print(1) } }`: `app.tova:1:14: schedule "x": bad cron expression "61 * * * *"`,
+		`server "w" { schedule "5min" fn f() { print(1) } }`:          `app.tova:1:14: schedule "f": bad schedule "5min"`,
+	} {
+		if _, err := driver.CompileFile("app.tova", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+		}
+	}
+	if _, err := jobs.ParseSchedule("61 * * * *"); err == nil || !strings.Contains(err.Error(), `bad cron expression "61 * * * *"`) {
+		t.Errorf("ParseSchedule: %v", err)
 	}
 }
 

@@ -1,11 +1,11 @@
 package jobs
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"tova/internal/schedpattern"
 )
 
 // Schedule says when a schedule next fires after a given time. It is
@@ -21,22 +21,14 @@ type Schedule interface {
 // "1h", any Go duration such as "1m30s" or "250ms"), firing that long
 // after the previous tick, the first one an interval after start.
 func ParseSchedule(pattern string) (Schedule, error) {
-	p := strings.TrimSpace(pattern)
-	if p == "" {
-		return nil, fmt.Errorf("empty schedule pattern")
-	}
-	if strings.ContainsAny(p, " \t") || strings.HasPrefix(p, "@") {
-		s, err := cron.ParseStandard(p)
-		if err != nil {
-			return nil, fmt.Errorf("bad cron expression %q: %v", pattern, err)
-		}
+	s, every, err := schedpattern.Parse(pattern)
+	switch {
+	case err != nil:
+		return nil, err
+	case s != nil:
 		return localCron{s}, nil
 	}
-	d, err := time.ParseDuration(p)
-	if err != nil || d <= 0 {
-		return nil, fmt.Errorf("bad schedule %q: expected a 5-field cron expression or an interval such as \"30s\", \"5m\", \"1h\"", pattern)
-	}
-	return Every(d), nil
+	return Every(every), nil
 }
 
 // localCron evaluates a cron schedule in the local time zone whatever
