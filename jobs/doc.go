@@ -135,8 +135,10 @@
 //
 // # Scripts
 //
-// A script run with `tova run` has no queue: spawn_job(fn, args…) runs
-// the function at once on the calling thread (after the same JSON round
-// trip) and reports a failure on stderr instead of raising it; publish
-// stores nothing and returns 0.
+// A script run with `tova run` has no queue: spawn_job(fn, args…) given
+// a function value runs it at once on the calling thread (after the same
+// JSON round trip) and reports a failure on stderr instead of raising
+// it; publish stores nothing and returns 0. (spawn_job("name") names a
+// background fn, which only a server block declares: in a script that is
+// a JobError.)
 package jobs
