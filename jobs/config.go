@@ -104,6 +104,9 @@ const (
 // database live, relative to the program's directory.
 const JobsFile = ".tova/jobs.db"
 
+// MaxWorkers bounds jobs { workers } (the queue library's own limit).
+const MaxWorkers = 10000
+
 // readSettings merges the defaults, the program's `db { }` and
 // `jobs { }` blocks visible to inst (top level first, then the
 // server's own) and opts.
@@ -189,6 +192,9 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 		case "workers", "max_workers", "concurrency":
 			var n int64
 			n, err = positiveInt(v)
+			if err == nil && n > MaxWorkers {
+				err = fmt.Errorf("expected at most %d workers, got %d", MaxWorkers, n)
+			}
 			s.workers = int(n)
 		case "timeout":
 			s.timeout, err = seconds(v)

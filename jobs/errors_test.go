@@ -73,6 +73,7 @@ server "w" {
 func TestConfigErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		`server "w" { jobs { workers: 0 } }`:      "jobs.workers: expected a positive Int, got 0",
+		`server "w" { jobs { workers: 100000 } }`: "jobs.workers: expected at most 10000 workers, got 100000",
 		`server "w" { jobs { retries: 3 } }`:      "jobs.retries: unknown key",
 		`server "w" { jobs { timeout: "soon" } }`: `jobs.timeout: expected a duration such as 30.seconds, got "soon"`,
 	} {

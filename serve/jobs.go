@@ -2,8 +2,11 @@ package serve
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 
+	"tova/bytecode"
 	"tova/jobs"
 	"tova/store"
 )
@@ -20,6 +23,17 @@ func (s *Server) startJobs() error {
 		return nil
 	}
 	_, err := jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf})
+	if err != nil && strings.HasPrefix(err.Error(), "jobs.") {
+		// A jobs { } key: say where the block is (the server's own, or
+		// else the program's).
+		for _, cs := range [][]bytecode.Config{s.desc.Configs, s.rt.code.Configs} {
+			for _, c := range cs {
+				if c.Kind == "jobs" {
+					return fmt.Errorf("%s: %w", posAt(s.fileName(), c.Pos), err)
+				}
+			}
+		}
+	}
 	return err
 }
 
