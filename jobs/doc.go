@@ -108,7 +108,10 @@
 // skip, never a second copy. A tick is tried once: a failing run is
 // logged (and listed as discarded) and the next tick runs as usual.
 // A bad pattern, or a schedule name declared twice in a server, is a
-// compile error at its declaration.
+// compile error at its declaration. A leader killed on this host (its
+// process gone) loses its leadership at the next heartbeat of a Runner
+// there, so ticks resume within a few seconds of a restart rather than
+// when its lease would expire.
 //
 // # Transactions
 //

@@ -77,6 +77,9 @@ type queue interface {
 	list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error)
 	// rescue hands jobs left running by dead processes back to the queue.
 	rescue(ctx context.Context, jobs []*rivertype.JobRow, reason string) error
+	// releaseLeader ends the leadership a dead client holds, so that a
+	// live one is elected without waiting for the lease to expire.
+	releaseLeader(ctx context.Context, id string) error
 	close()
 }
 
@@ -275,6 +278,12 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics []string
 func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
 		return e.db.exec(ctx, tx, `UPDATE tova_job_clients SET seen_at = $1 WHERE id = $2`, now.UnixMilli(), id)
+	})
+}
+
+func (e *engine[TTx]) releaseLeader(ctx context.Context, id string) error {
+	return e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `DELETE FROM river_leader WHERE leader_id = $1`, id)
 	})
 }
 

@@ -269,7 +269,26 @@ func (r *Runner) heartbeatLoop() {
 				r.log.Warn().Err(err).Msg("jobs: heartbeat failed")
 			}
 			r.rescueDead(ctx)
+			r.releaseDeadLeader(ctx)
 			cancel()
+		}
+	}
+}
+
+// releaseDeadLeader ends the queue leadership of a client on this host
+// whose process is gone (killed, crashed): the leader alone enqueues
+// schedule ticks, and its lease would otherwise keep them from firing
+// until it expired (about 20 s after a kill -9 and a restart).
+func (r *Runner) releaseDeadLeader(ctx context.Context) {
+	clients, err := r.q.clients(ctx)
+	if err != nil {
+		return
+	}
+	for id, c := range clients {
+		if id != r.clientID && c.Host == r.host && !processAlive(int(c.PID)) {
+			if err := r.q.releaseLeader(ctx, id); err != nil {
+				r.log.Warn().Err(err).Msg("jobs: releasing a dead process's leadership")
+			}
 		}
 	}
 }
