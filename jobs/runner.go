@@ -285,13 +285,17 @@ func (r *Runner) releaseDeadLeader(ctx context.Context) {
 		return
 	}
 	for id, c := range clients {
-		if id != r.clientID && c.Host == r.host && !processAlive(int(c.PID)) {
+		if id != r.clientID && r.goneHere(c) {
 			if err := r.q.releaseLeader(ctx, id); err != nil {
 				r.log.Warn().Err(err).Msg("jobs: releasing a dead process's leadership")
 			}
 		}
 	}
 }
+
+// goneHere reports whether client c ran on this host in a process that
+// is gone.
+func (r *Runner) goneHere(c clientRow) bool { return c.Host == r.host && !processAlive(int(c.PID)) }
 
 // rescueDead hands back to the queue the jobs of this server's queue
 // that are marked running by a client that is gone: no longer
@@ -323,7 +327,7 @@ func (r *Runner) rescueDead(ctx context.Context) {
 	var dead []*rivertype.JobRow
 	for _, j := range others {
 		c, ok := clients[j.AttemptedBy[len(j.AttemptedBy)-1]]
-		if !ok || now.Sub(c.SeenAt) > c.DeadAfter || c.Host == r.host && !processAlive(int(c.PID)) {
+		if !ok || now.Sub(c.SeenAt) > c.DeadAfter || r.goneHere(c) {
 			dead = append(dead, j)
 		}
 	}
