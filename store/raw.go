@@ -149,6 +149,11 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if isReadOnly(query) {
+		// A statement that only reads changes nothing (SQLite would
+		// report the count of the connection's previous write).
+		changes = 0
+	}
 	last := vm.Nil
 	if insert && changes > 0 {
 		if db.d.pg() {

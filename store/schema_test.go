@@ -188,7 +188,9 @@ print(try { db.query("SELECT * FROM t; DELETE FROM t") } catch e { e.kind + ": "
 print(try { db.get("SELECT 1 AS a; DROP TABLE t") } catch e { e.kind + ": " + e.message })
 print(db.query("SELECT v FROM t WHERE v > $1 ORDER BY v -- trailing; comment", 0))
 print(db.query("SELECT ';' AS s, 'it''s; fine' AS q"))
-print(db.query("SELECT count(*) AS n FROM t;"))`)
+print(db.query("SELECT count(*) AS n FROM t;"))
+db.run("INSERT INTO t (v) VALUES (5), (6)")
+print(db.run("SELECT 1").changes)`)
 	got := testDB{dir: t.TempDir()}.runPlain(t, src)
 	want := `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: COMMIT is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
@@ -199,6 +201,7 @@ DatabaseError: db.get runs one statement, got 2: use db.exec for several (it tak
 [{ v: 1 }, { v: 2 }]
 [{ s: ";", q: "it's; fine" }]
 [{ n: 2 }]
+0
 `
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
