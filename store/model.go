@@ -228,8 +228,12 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
 	// table as it was (no column added).
 	var problems []string
 	var missing []column
-	if _, ok := existing["id"]; !ok {
+	if typ, ok := existing["id"]; !ok {
 		problems = append(problems, "it has no id column")
+	} else if c := d.classOf(typ); c != classInt && c != classAny {
+		// ids are Ints the database assigns (find, update and delete
+		// take one)
+		problems = append(problems, "its id column has type "+strings.ToUpper(typ)+", not an integer key")
 	}
 	for _, c := range m.cols[1:] {
 		typ, ok := existing[columnKey(d, c.name)]

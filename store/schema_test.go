@@ -256,3 +256,16 @@ print(Flag.where({ on_: true }) |> map(fn(f) f.id))`)
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// A table whose id is not an integer key (ids come back as text, or nil
+// for new rows) does not fit a model.
+func TestTextIDIsASchemaError(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: "i.db" }
+db.exec("CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT)")
+model Item { name: String }
+print("not reached")`)
+	got := testDB{dir: t.TempDir()}.runPlain(t, src)
+	if !strings.Contains(got, "SchemaError") || !strings.Contains(got, "its id column has type TEXT, not an integer key") || strings.Contains(got, "not reached") {
+		t.Errorf("got:\n%s", got)
+	}
+}
