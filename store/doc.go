@@ -121,7 +121,7 @@
 //	db.query(sql, ...params)  // list of row objects
 //	db.get(sql, ...params)    // the first row, or nil
 //	db.run(sql, ...params)    // { changes, last_id }
-//	db.exec(sql)              // one or more statements, no parameters; nil
+//	db.exec(sql)              // one or more statements (all or none), no parameters; nil
 //	db.transaction(fn() { ... })
 //	db.adapter                // "sqlite" or "postgres"
 //

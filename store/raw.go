@@ -72,9 +72,19 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		if len(args) > 1 {
 			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")
 		}
-		var err error
-		t.Blocking(func() { _, err = db.on(t, true).ExecContext(t.Context(), query) })
-		return vm.Nil, true, dbError(err, &db.cfg)
+		run := func() (vm.Value, error) {
+			var err error
+			t.Blocking(func() { _, err = db.on(t, true).ExecContext(t.Context(), query) })
+			return vm.Nil, dbError(err, &db.cfg)
+		}
+		if len(statements(query)) > 1 && !db.inTx(t) {
+			// Several statements: all or none (SQLite kept those before
+			// a failing one).
+			_, err := db.transaction(t, run)
+			return vm.Nil, true, err
+		}
+		_, err := run()
+		return vm.Nil, true, err
 	}
 	params := make([]any, len(args)-1)
 	for i, a := range args[1:] {

@@ -190,7 +190,9 @@ print(db.query("SELECT v FROM t WHERE v > $1 ORDER BY v -- trailing; comment", 0
 print(db.query("SELECT ';' AS s, 'it''s; fine' AS q"))
 print(db.query("SELECT count(*) AS n FROM t;"))
 db.run("INSERT INTO t (v) VALUES (5), (6)")
-print(db.run("SELECT 1").changes)`)
+print(db.run("SELECT 1").changes)
+print(try { db.exec("INSERT INTO t (v) VALUES (7); INSERT INTO t (v) VALUES (8); SELEC") } catch e { e.kind })
+print(db.query("SELECT count(*) AS n FROM t WHERE v > 6"))`)
 	got := testDB{dir: t.TempDir()}.runPlain(t, src)
 	want := `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: COMMIT is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
@@ -202,6 +204,8 @@ DatabaseError: db.get runs one statement, got 2: use db.exec for several (it tak
 [{ s: ";", q: "it's; fine" }]
 [{ n: 2 }]
 0
+DatabaseError
+[{ n: 0 }]
 `
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
