@@ -144,6 +144,15 @@ func TestSQLiteCannotOpen(t *testing.T) {
 	}
 }
 
+// wantOutput runs src on a fresh SQLite directory and checks its whole
+// output.
+func wantOutput(t *testing.T, src []byte, want string) {
+	t.Helper()
+	if got := (testDB{dir: t.TempDir()}).runPlain(t, src); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func (d testDB) runPlain(t *testing.T, src []byte) string {
 	t.Helper()
 	p, err := driver.CompileFile("app.tova", src)
@@ -193,8 +202,7 @@ db.run("INSERT INTO t (v) VALUES (5), (6)")
 print(db.run("SELECT 1").changes)
 print(try { db.exec("INSERT INTO t (v) VALUES (7); INSERT INTO t (v) VALUES (8); SELEC") } catch e { e.kind })
 print(db.query("SELECT count(*) AS n FROM t WHERE v > 6"))`)
-	got := testDB{dir: t.TempDir()}.runPlain(t, src)
-	want := `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
+	wantOutput(t, src, `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: COMMIT is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: ROLLBACK is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
@@ -206,10 +214,7 @@ DatabaseError: db.get runs one statement, got 2: use db.exec for several (it tak
 0
 DatabaseError
 [{ n: 0 }]
-`
-	if got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
+`)
 }
 
 // An Option field takes the language's own Options: None as NULL, Some(x)
@@ -222,14 +227,10 @@ T.create({ name: "b", opt: None })
 print(T.all())
 print(T.where({ opt: Some(3) }))
 print(try { T.create({ name: "d", opt: Some("x") }) } catch e { e.message })`)
-	got := testDB{dir: t.TempDir()}.runPlain(t, src)
-	want := `[{ id: 1, name: "a", opt: 3 }, { id: 2, name: "b", opt: nil }]
+	wantOutput(t, src, `[{ id: 1, name: "a", opt: 3 }, { id: 2, name: "b", opt: nil }]
 [{ id: 1, name: "a", opt: 3 }]
 T.create: field opt is Option<Int>, got "x"
-`
-	if got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
+`)
 }
 
 // where and first take options given alone as named arguments.
@@ -240,10 +241,7 @@ for v in [3, 1, 2] { M.create({ v }) }
 print(M.first(order: "-v").v)
 print(M.where(order: "v", limit: 2) |> map(fn(r) r.v))
 print(M.first({ v: 1 }, order: "-id").v)`)
-	got := testDB{dir: t.TempDir()}.runPlain(t, src)
-	if want := "3\n[1, 2]\n1\n"; got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
+	wantOutput(t, src, "3\n[1, 2]\n1\n")
 }
 
 // On SQLite, a Bool field takes an INTEGER column holding 0/1, as the
@@ -255,10 +253,7 @@ model Flag { on_: Bool, table: "flags" }
 print(Flag.all())
 Flag.create({ on_: true })
 print(Flag.where({ on_: true }) |> map(fn(f) f.id))`)
-	got := testDB{dir: t.TempDir()}.runPlain(t, src)
-	if want := "[{ id: 1, on_: true }, { id: 2, on_: false }]\n[1, 3]\n"; got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
+	wantOutput(t, src, "[{ id: 1, on_: true }, { id: 2, on_: false }]\n[1, 3]\n")
 }
 
 // A table whose id is not an integer key (ids come back as text, or nil
