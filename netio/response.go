@@ -163,6 +163,7 @@ const (
 	CodeTooLarge         = "PAYLOAD_TOO_LARGE"
 	CodeHeadersTooLarge  = "HEADERS_TOO_LARGE"
 	CodeURITooLong       = "URI_TOO_LONG"
+	CodeHTTPVersion      = "HTTP_VERSION_NOT_SUPPORTED"
 	CodeInternal         = "INTERNAL_ERROR"
 	CodeTimeout          = "TIMEOUT"
 	CodeShuttingDown     = "SHUTTING_DOWN"
@@ -186,6 +187,8 @@ func errorMessage(code string) string {
 		return "Request Header Fields Too Large"
 	case CodeURITooLong:
 		return "URI Too Long"
+	case CodeHTTPVersion:
+		return "HTTP Version Not Supported"
 	case CodeInternal:
 		return "Internal Server Error"
 	case CodeTimeout:

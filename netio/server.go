@@ -341,6 +341,13 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
 		return fasthttp.StatusServiceUnavailable, nil
 	}
+	if p := ctx.Request.Header.Protocol(); p[5] != '1' {
+		// fasthttp reads any HTTP/d.d; a major version other than 1
+		// would be answered in a protocol the client did not ask for.
+		ctx.SetConnectionClose()
+		writeError(ctx, fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion, req.ID)
+		return fasthttp.StatusHTTPVersionNotSupported, nil
+	}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, ex.params[:0])
 	if m.Route == nil {
 		return s.noRoute(ctx, req, &m), nil

@@ -482,6 +482,28 @@ func TestHeadersTooLarge(t *testing.T) {
 	}
 }
 
+func TestHTTPVersions(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	for _, c := range []struct {
+		proto  string
+		status int
+	}{{"HTTP/1.1", 200}, {"HTTP/1.0", 200}, {"HTTP/1.9", 200}, {"HTTP/2.0", 505}, {"HTTP/9.9", 505}, {"HTTP/0.9", 505}} {
+		conn := ts.dial()
+		_, _ = io.WriteString(conn, "GET / "+c.proto+"\r\nHost: x\r\n\r\n")
+		resp := readResponse(t, conn)
+		conn.Close()
+		if resp.StatusCode() != c.status || len(resp.Header.Peek("X-Request-ID")) == 0 {
+			t.Errorf("%s -> %d %s", c.proto, resp.StatusCode(), resp.Body())
+		}
+		if c.status == 505 && (!bytes.Contains(resp.Body(), []byte(`"code":"HTTP_VERSION_NOT_SUPPORTED"`)) || !resp.ConnectionClose()) {
+			t.Errorf("%s: %s (connection close %v)", c.proto, resp.Body(), resp.ConnectionClose())
+		}
+	}
+}
+
 func TestMalformedRequestIs400(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {}, nil)
