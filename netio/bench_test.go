@@ -81,12 +81,12 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var ex exchange
-			copyRequest(ctx, nil, &ex, ids)
+			copyRequest(ctx, nil, &ex, ids, nil)
 		}
 	})
 	b.Run("ParseHeaders", func(b *testing.B) {
 		var ex exchange
-		copyRequest(ctx, nil, &ex, ids)
+		copyRequest(ctx, nil, &ex, ids, nil)
 		b.ReportAllocs()
 		for b.Loop() {
 			ex.req.parsedH = false

@@ -19,9 +19,13 @@
 //
 // # One request
 //
-//  1. fasthttp reads the request; a body over MaxRequestBodySize answers
-//     413 PAYLOAD_TOO_LARGE, headers over MaxHeaderBytes 431, malformed
-//     requests 400, a read timeout 408 (all JSON error bodies).
+//  1. fasthttp reads the request's header; the handler reads its body
+//     (Server.readBody) into memory that grows as the bytes arrive, so a
+//     body costs what the client sent, not what it announced. A body
+//     over MaxRequestBodySize answers 413 PAYLOAD_TOO_LARGE (announced
+//     in Content-Length: before any of it is read), headers over
+//     MaxHeaderBytes 431, malformed requests 400, a read timeout 408 (all
+//     JSON error bodies).
 //  2. The request is copied: method, normalised path, URI and raw query,
 //     the raw header block, content type, remote IP, body and request id
 //     go into one arena, so nothing aliases fasthttp's recycled buffers.

@@ -454,8 +454,9 @@ func requestMemory(size int) (*actors.Job, []byte) {
 // and returns the handler's context. All strings, the raw header block and
 // the body live in one arena sized up front (allocated with the context,
 // if the request is small); headers are split into fields only if the
-// handler asks.
-func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator) *actors.Job {
+// handler asks. A body the server read from the request's stream
+// (streamed, see Server.readBody) is fresh memory and is used as it is.
+func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, streamed []byte) *actors.Job {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
@@ -463,7 +464,10 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
 	}
 	method := h.Method()
-	body := ctx.Request.Body()
+	var body []byte
+	if streamed == nil {
+		body = ctx.Request.Body()
+	}
 	raw := h.RawHeaders()
 	ctype := h.ContentType()
 	var incoming []byte
@@ -547,6 +551,8 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		at = len(a)
 		a = append(a, body...)
 		r.Body = a[at:len(a):len(a)]
+	} else if len(streamed) > 0 {
+		r.Body = streamed[:len(streamed):len(streamed)]
 	}
 	return job
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,10 +132,33 @@ func NewServer(cfg Config) (*Server, error) {
 	s.fs = &fasthttp.Server{
 		Handler:      s.handle,
 		ErrorHandler: s.handleError,
+		ExpectHandler: func(ctx *fasthttp.RequestCtx) int {
+			if ctx.Request.Header.ContentLength() > cfg.MaxRequestBodySize {
+				s.handleError(ctx, fasthttp.ErrBodyTooLarge)
+				return fasthttp.StatusRequestEntityTooLarge
+			}
+			return fasthttp.StatusContinue
+		},
 		// No Server header: it would name the server to every client.
 		NoDefaultServerHeader: true,
-		MaxRequestBodySize:    cfg.MaxRequestBodySize,
-		ReadBufferSize:        cfg.MaxHeaderBytes,
+		// Bodies come to the handler as streams, which it reads itself
+		// (readBody, with cfg.MaxRequestBodySize); fasthttp reads at
+		// most one byte of one before calling it.
+		StreamRequestBody:  true,
+		MaxRequestBodySize: 1,
+		// A body announced past the limit is refused before any of it
+		// is read (the client may send nothing more, or wait for an
+		// answer): marked as awaiting "100 Continue", its request goes
+		// to ExpectHandler, which answers 413 and closes the connection.
+		// (For HTTP/1.0, which has no 100 Continue, readBody refuses it
+		// once its first byte arrives.)
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if h.ContentLength() > cfg.MaxRequestBodySize {
+				h.Set(fasthttp.HeaderExpect, "100-continue")
+			}
+			return fasthttp.RequestConfig{}
+		},
+		ReadBufferSize: cfg.MaxHeaderBytes,
 		// No Read/Write/IdleTimeout: the connections keep them (see
 		// timedConn), without fasthttp's clock reads per request.
 		CloseOnShutdown:              true,
@@ -317,12 +341,66 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := s.now()
 	tc, _ := ctx.Conn().(*timedConn)
 	ex := getExchange(tc)
-	job := copyRequest(ctx, tc, ex, s.ids)
+	var body []byte
+	if ctx.Request.IsBodyStream() {
+		var err error
+		if body, err = s.readBody(ctx); err != nil {
+			putExchange(tc, ex)
+			s.handleError(ctx, err)
+			return
+		}
+	}
+	job := copyRequest(ctx, tc, ex, s.ids, body)
 	status, failure := s.dispatch(ctx, ex, job, start)
 	ex.line = s.access(ex.line, tc, &ex.req, status, start, failure)
 	if failure == nil {
 		putExchange(tc, ex)
 	}
+}
+
+// readBody reads the body of a request that announces one. fasthttp
+// hands bodies over as streams (Config.MaxRequestBodySize is the server's
+// limit; fasthttp's own is one byte, so that it reads no more than that
+// before the handler): read into memory that grows as the bytes arrive, a
+// body costs what the client has sent, not what it announced. (fasthttp
+// reading a body itself takes its announced length at once: a few
+// thousand connections announcing bodies of the limit and sending
+// nothing more would hold gigabytes.) A body announced or sent past the
+// limit is fasthttp.ErrBodyTooLarge; a read that fails or passes the
+// read timeout returns that error. An empty body is nil.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	limit := s.cfg.MaxRequestBodySize
+	size := ctx.Request.Header.ContentLength() // -1: chunked
+	switch {
+	case size > limit:
+		return nil, fasthttp.ErrBodyTooLarge
+	case size == 0:
+		return nil, nil
+	case size < 0:
+		size = limit + 1 // a byte past the limit tells a chunked body is too large
+	}
+	r := ctx.RequestBodyStream()
+	var buf []byte
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(2*cap(buf), 4096), size)-len(buf))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), size)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(buf) > limit {
+		return nil, fasthttp.ErrBodyTooLarge
+	}
+	if len(buf) == 0 {
+		return nil, nil
+	}
+	return buf, nil
 }
 
 // now is time.Now, with one clock read instead of two once the server

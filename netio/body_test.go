@@ -1,0 +1,114 @@
+package netio
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A body costs what the client sent, not what it announced: connections
+// that announce bodies of the limit and send 1 KiB of each hold about
+// that much, where memory taken at the announced length would hold
+// 64 × 4 MiB.
+func TestAnnouncedBodiesTakeNoMemory(t *testing.T) {
+	const conns, limit = 64, 4 << 20
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, strconv.Itoa(len(req.Body)))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = limit })
+
+	inUse := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	before := inUse()
+	opened := make([]io.Writer, conns)
+	for i := range opened {
+		conn := ts.dial()
+		fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", limit, strings.Repeat("b", 1024))
+		opened[i] = conn
+	}
+	// Give the server time to read what was sent.
+	time.Sleep(300 * time.Millisecond)
+	if grown := inUse() - min(before, inUse()); grown > 32<<20 {
+		t.Fatalf("%d connections holding 1 KiB of a 4 MiB body each: heap grew by %d MiB", conns, grown>>20)
+	}
+}
+
+// Bodies sent in pieces, with a length or chunked, arrive whole; a
+// chunked body past the limit is refused; a client that waits for
+// "100 Continue" before a body past the limit is refused at once.
+func TestStreamedBodies(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, string(req.Body))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = 64 << 10 })
+
+	send := func(pieces ...string) (int, string) {
+		t.Helper()
+		conn := ts.dial()
+		for _, p := range pieces {
+			if _, err := io.WriteString(conn, p); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		resp := readResponseFrom(t, bufio.NewReader(conn))
+		return resp.StatusCode(), string(resp.Body())
+	}
+
+	big := strings.Repeat("0123456789abcdef", 3000) // 48 000 bytes
+	if status, body := send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 48000\r\n\r\n", big[:10], big[10:20000], big[20000:]); status != 200 || body != big {
+		t.Errorf("pieces with a length: %d, %d bytes", status, len(body))
+	}
+	if status, body := send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n", "6\r\n world\r\n", "0\r\n\r\n"); status != 200 || body != "hello world" {
+		t.Errorf("chunked: %d %q", status, body)
+	}
+	// (It stops sending at the byte past the limit: the server closes
+	// the connection, and unread bytes would make it a reset.)
+	chunk := strings.Repeat("c", 32<<10)
+	status, body := send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+		fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk), fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk), "1\r\nX\r\n")
+	if status != 413 || !strings.Contains(body, "PAYLOAD_TOO_LARGE") {
+		t.Errorf("chunked past the limit: %d %s", status, body)
+	}
+	// Waiting for 100 Continue: answered 413 without it.
+	if status, body := send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n"); status != 413 || !strings.Contains(body, "PAYLOAD_TOO_LARGE") {
+		t.Errorf("expecting 100 Continue past the limit: %d %s", status, body)
+	}
+	// Within the limit it gets 100 Continue, then the answer.
+	conn := ts.dial()
+	br := bufio.NewReader(conn)
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	line, _ := br.ReadString('\n')
+	if !strings.HasPrefix(line, "HTTP/1.1 100 Continue") {
+		t.Fatalf("expecting 100 Continue within the limit: %q", line)
+	}
+	br.ReadString('\n')
+	io.WriteString(conn, "abcde")
+	if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != "abcde" {
+		t.Errorf("after 100 Continue: %d %q", resp.StatusCode(), resp.Body())
+	}
+	// Pipelined requests with bodies each get theirs.
+	conn = ts.dial()
+	br = bufio.NewReader(conn)
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"+
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"+
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree")
+	for _, want := range []string{"one", "two", "three"} {
+		if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != want {
+			t.Errorf("pipelined: %d %q, want %q", resp.StatusCode(), resp.Body(), want)
+		}
+	}
+}
