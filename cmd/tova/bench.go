@@ -28,12 +28,21 @@ func benchCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Run the benchmark harnesses (vm, http)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown benchmark %q (vm or http)", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	var runs int
 	vmc := &cobra.Command{
 		Use:   "vm [program...]",
 		Short: "Time the VM benchmark programs as whole processes beside native Go",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runs < 1 {
+				return fmt.Errorf("--runs must be at least 1, got %d", runs)
+			}
 			self, err := os.Executable()
 			if err != nil {
 				return err
@@ -90,6 +99,9 @@ On Linux it also shows the CPU time each server process used per request
 stable measure of a server's own cost.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if conns < 1 {
+				return fmt.Errorf("--connections must be at least 1, got %d", conns)
+			}
 			if url != "" {
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})

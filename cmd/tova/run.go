@@ -46,7 +46,7 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 }
 
 func runCmd() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "run file.tova|file.tbc [args...]",
 		Short: "Run a program's top-level code",
 		Args:  cobra.MinimumNArgs(1),
@@ -81,6 +81,9 @@ func runCmd() *cobra.Command {
 			return nil
 		},
 	}
+	// Everything after the file is the program's, flags and "--" too.
+	c.Flags().SetInterspersed(false)
+	return c
 }
 
 // serverList names a program's servers for a message: "a server" or
