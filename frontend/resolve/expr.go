@@ -145,20 +145,29 @@ func (r *resolver) expr(e ast.Expr) {
 }
 
 // args resolves call arguments. An argument that mentions `it` while no
-// binding `it` is visible becomes fn(it) <argument> (implicit it). In a
+// binding `it` is visible becomes fn(it) <argument> (implicit it), as in
+// the reference: the innermost call whose argument mentions `it` takes
+// the lambda (print(xs.filter(it > 0)) filters), except that a bare `it`
+// argument is left to the call around it (xs.map(str(it)) maps). In a
 // pipe call, `_` arguments are placeholders for the piped value and stay
 // unresolved.
 func (r *resolver) args(list []*ast.Arg, pipe bool) {
 	for _, a := range list {
-		if id, ok := a.Value.(*ast.Ident); ok && id.Name == "_" && pipe {
+		id, bare := a.Value.(*ast.Ident)
+		if bare && id.Name == "_" && pipe {
 			continue
 		}
-		if mentionsIt(a.Value) && r.lookup("it") == nil {
+		if b := r.lookup("it"); (b == nil || r.implicitIt[b]) && !(bare && id.Name == "it") && mentionsIt(a.Value) {
 			pos := a.Value.Pos()
-			a.Value = &ast.Lambda{PosV: pos, Fn: &ast.Function{
+			fn := &ast.Function{
 				Params: []*ast.Param{{PosV: pos, Name: &ast.Ident{PosV: pos, Name: "it"}}},
 				Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: a.Value}}},
-			}}
+			}
+			if r.implicitFns == nil {
+				r.implicitFns, r.implicitIt = map[*ast.Function]bool{}, map[*ast.Binding]bool{}
+			}
+			r.implicitFns[fn] = true
+			a.Value = &ast.Lambda{PosV: pos, Fn: fn}
 		}
 		r.expr(a.Value)
 	}
@@ -181,6 +190,9 @@ func (r *resolver) function(fn *ast.Function) {
 	for i, p := range fn.Params {
 		if p.Name != nil {
 			p.Name.Binding = r.newBinding(sc, p.Name.Name, p.Name.PosV, kindParam)
+			if r.implicitFns[fn] {
+				r.implicitIt[p.Name.Binding] = true
+			}
 		} else {
 			r.newBinding(sc, fmt.Sprintf("$arg%d", i), p.PosV, kindHidden)
 		}
@@ -213,7 +225,9 @@ func (r *resolver) function(fn *ast.Function) {
 	fn.FreeVars = f.free
 }
 
-// mentionsIt reports whether e uses the name `it` outside nested lambdas.
+// mentionsIt reports whether e uses the name `it` outside nested lambdas
+// and outside the arguments of nested calls, which take their own
+// implicit `it` (but for a bare `it` argument, which is e's).
 func mentionsIt(e ast.Node) bool {
 	found := false
 	var visit func(n ast.Node)
@@ -269,7 +283,9 @@ func mentionsIt(e ast.Node) bool {
 		case *ast.Call:
 			visit(n.Fn)
 			for _, a := range n.Args {
-				visit(a.Value)
+				if id, ok := a.Value.(*ast.Ident); ok && id.Name == "it" {
+					found = true
+				}
 			}
 		case *ast.Member:
 			visit(n.X)

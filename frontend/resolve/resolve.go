@@ -144,6 +144,12 @@ type resolver struct {
 	// slots lists module-slot candidates in declaration order.
 	slots []*ast.Binding
 
+	// implicitFns are the lambdas made for implicit `it`, implicitIt
+	// their parameters' bindings: an `it` they bind does not stop a
+	// nested call's argument from taking its own.
+	implicitFns map[*ast.Function]bool
+	implicitIt  map[*ast.Binding]bool
+
 	file  *ast.File
 	fn    *funcInfo // current function; nil in server-level code
 	cur   *scope
