@@ -98,13 +98,19 @@ func FormatSize(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
+// maxReprDepth is how deep lists and objects are shown: a value nested
+// deeper shows as "...".
 const maxReprDepth = 64
 
-// maxReprLen caps the text of one value shown by print or interpolation.
-const maxReprLen = 16 << 20
-
+// writeRepr writes v's text to b. It stops writing once b holds more than
+// MaxStringBytes (shared sublists can make the text of a small value
+// exponentially long): a caller that keeps the text checks its length
+// (StringTooLarge).
 func writeRepr(b *strings.Builder, v Value, path []unsafe.Pointer) {
-	if len(path) > maxReprDepth || b.Len() > maxReprLen {
+	if b.Len() > MaxStringBytes {
+		return
+	}
+	if len(path) > maxReprDepth {
 		b.WriteString("...")
 		return
 	}

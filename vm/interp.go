@@ -1147,6 +1147,9 @@ func concat(vs []Value) (Value, error) {
 		default:
 			buf = append(buf, ToString(v)...)
 		}
+		if len(buf) > MaxStringBytes {
+			return Nil, StringTooLarge("string interpolation", len(buf))
+		}
 	}
 	if len(buf) == 0 {
 		return Str(""), nil

@@ -30,7 +30,11 @@ func registerCore() {
 		if v.Kind() == vm.KString {
 			return v, nil
 		}
-		return vm.Str(vm.ToString(v)), nil
+		s := vm.ToString(v)
+		if len(s) > vm.MaxStringBytes {
+			return vm.Nil, vm.StringTooLarge("to_string", len(s))
+		}
+		return vm.Str(s), nil
 	})
 	alias("to_string", "str", "toString")
 	reg("to_int", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -71,6 +75,9 @@ func bPrint(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			buf = append(buf, a.AsString()...)
 		} else {
 			buf = append(buf, vm.ToString(a)...)
+		}
+		if len(buf) > vm.MaxStringBytes {
+			return vm.Nil, vm.StringTooLarge("print", len(buf))
 		}
 	}
 	buf = append(buf, '\n')
