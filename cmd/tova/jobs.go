@@ -46,9 +46,9 @@ and server bodies as tova serve does at startup, without serving;
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --limit must be from 1 to %d, got %d\n", jobs.MaxListLimit, limit)
 				return &exitError{exitUsage}
 			}
-			if database != "" && !strings.Contains(database, "://") {
-				if _, err := os.Stat(database); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: no such file\n", database)
+			if database != "" {
+				if msg := checkJobsDatabase(database); msg != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: %s\n", redact(database), msg)
 					return &exitError{exitUsage}
 				}
 			}
@@ -150,4 +150,24 @@ func redact(where string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// checkJobsDatabase says what is wrong with a --database value, or "":
+// it must be a postgres:// URL or a SQLite file that exists (a path,
+// maybe after sqlite: or sqlite://). A mistyped one would otherwise
+// look like an empty queue.
+func checkJobsDatabase(database string) string {
+	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+		return ""
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(database, "sqlite://"), "sqlite:")
+	if path == database {
+		if i := strings.Index(database, "://"); i > 0 {
+			return fmt.Sprintf("unsupported scheme %q (postgres://, or a SQLite file)", database[:i])
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "no such file"
+	}
+	return ""
 }
