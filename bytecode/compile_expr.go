@@ -880,7 +880,7 @@ func (f *fstate) tryExpr(e *ast.Try, s sink) {
 
 func (f *fstate) listComp(e *ast.ListComp, dst int) {
 	f.emit(NEWARRAY, dst, dst, 0)
-	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, func() {
+	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, false, func() {
 		saved := f.top
 		r := f.operand(e.Elem)
 		f.emit(ARRPUSH, dst, r, 0)
@@ -888,9 +888,12 @@ func (f *fstate) listComp(e *ast.ListComp, dst int) {
 	})
 }
 
+// dictComp builds an object. With two variables it walks pairs, as in
+// the reference: {k: v for k, v in [["a", 1]]} takes each element of a
+// list apart (an object gives its keys and values).
 func (f *fstate) dictComp(e *ast.DictComp, dst int) {
 	f.emit(NEWOBJ, dst, f.c.kNames(nil), dst)
-	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, func() {
+	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, len(e.Vars) == 2, func() {
 		saved := f.top
 		k := f.operand(e.Key)
 		v := f.operand(e.Value)
@@ -899,9 +902,21 @@ func (f *fstate) dictComp(e *ast.DictComp, dst int) {
 	})
 }
 
-func (f *fstate) comprehension(vars []ast.Pattern, iter ast.Expr, cond ast.Expr, pos token.Pos, body func()) {
+// comprehension compiles the loop of a comprehension around body. With
+// pairs, two variables take each element of the sequence apart as a
+// pair (see __pairs) instead of being index (or key) and value.
+func (f *fstate) comprehension(vars []ast.Pattern, iter ast.Expr, cond ast.Expr, pos token.Pos, pairs bool, body func()) {
 	saved := f.top
 	seq := f.operand(iter)
+	if pairs {
+		base := f.alloc(2)
+		f.emit(GETBUILTIN, base, f.c.builtin("__pairs"), 0)
+		f.emit(MOVE, base+1, seq, 0)
+		f.setPos(pos)
+		f.emit(CALL, base, 1, 0)
+		seq = base
+		vars = []ast.Pattern{&ast.PArray{PosV: pos, Elems: vars, RestIndex: -1}}
+	}
 	it := f.alloc(1)
 	nv := 1
 	if len(vars) == 2 {
