@@ -162,9 +162,14 @@ func newTypeEntry(td *bytecode.TypeDesc) *typeEntry {
 			te.ctors[j+1] = TypeValueOf(ti)
 		}
 	}
-	// The ADT name itself is not callable; it evaluates to its first
-	// variant's constructor only for `is` checks, which use names.
-	te.ctors[0] = Str(td.Name)
+	// The ADT name is not callable: it is an object of its variants, so
+	// that Color.Red and Shape.Circle(2.0) name them (`is` checks use
+	// names, not this value).
+	ns := NewObject()
+	for j, vd := range td.Variants {
+		ns.Set(vd.Name, te.ctors[j+1])
+	}
+	te.ctors[0] = ObjectValue(ns)
 	return te
 }
 
