@@ -199,6 +199,11 @@ func writeRepr(b *strings.Builder, v Value, path []unsafe.Pointer) {
 		b.WriteString("<type " + v.AsType().Info.Tag + ">")
 	case KRange:
 		r := v.AsRange()
+		if r.Step != 1 {
+			// a..b has no step: show the call that makes this range
+			b.WriteString("range(" + strconv.FormatInt(r.Lo, 10) + ", " + strconv.FormatInt(r.Hi, 10) + ", " + strconv.FormatInt(r.Step, 10) + ")")
+			break
+		}
 		b.WriteString(strconv.FormatInt(r.Lo, 10) + ".." + strconv.FormatInt(r.Hi, 10))
 	case KHost:
 		h := v.AsHost()
