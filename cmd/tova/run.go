@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -55,8 +56,23 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			// SIGINT or SIGTERM stops the program (at its next loop
+			// iteration or call); the exit code is then 128 + the signal's
+			// number, as a shell reports a process the signal ended.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			sigc := make(chan os.Signal, 1)
+			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigc)
+			var got atomic.Value
+			go func() {
+				select {
+				case sig := <-sigc:
+					got.Store(sig)
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
 			// Output to a pipe or file is buffered (flushed when the program
 			// ends, before any error is printed); a terminal sees each line.
 			var stdout io.Writer = cmd.OutOrStdout()
@@ -69,6 +85,10 @@ func runCmd() *cobra.Command {
 			err = driver.Run(ctx, p, cfg)
 			if out != nil {
 				out.Flush()
+			}
+			if sig, ok := got.Load().(syscall.Signal); ok && err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: stopped by %s\n", signalName(sig))
+				return &exitError{128 + int(sig)}
 			}
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
@@ -189,4 +209,15 @@ func isArtifactFile(path string) bool {
 	head := make([]byte, 16)
 	n, _ := io.ReadFull(f, head)
 	return bytecode.IsArtifact(head[:n])
+}
+
+// signalName is how a shell user knows sig: SIGINT, SIGTERM.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }

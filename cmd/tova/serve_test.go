@@ -259,3 +259,31 @@ func TestServeLogLevel(t *testing.T) {
 		t.Errorf("exit %d, %q", c, errb.String())
 	}
 }
+
+// SIGTERM stops `tova run` of a program in a loop: exit 128+15 and one
+// line saying so, not an uncaught runtime error with a stack.
+func TestRunStopsOnSignal(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "loop.tova")
+	os.WriteFile(app, []byte("var i = 0\nwhile true { i += 1 }\n"), 0o644)
+	var out, errb testutil.Buffer
+	code := make(chan int, 1)
+	sink := make(chan os.Signal, 64)
+	signal.Notify(sink, syscall.SIGTERM)
+	defer signal.Stop(sink)
+	go func() { code <- run([]string{"run", app}, &out, &errb) }()
+	giveUp := time.After(10 * time.Second)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case c := <-code:
+			if c != 143 || errb.String() != "tova run: stopped by SIGTERM\n" {
+				t.Fatalf("exit %d; stderr: %q", c, errb.String())
+			}
+			return
+		case <-giveUp:
+			t.Fatal("run did not stop on SIGTERM")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
