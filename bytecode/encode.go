@@ -2,8 +2,10 @@ package bytecode
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -160,7 +162,15 @@ func WriteFile(path string, p *Program) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return err
+		// The temporary file is ours, not the user's: name the target.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot write %s: directory %s does not exist", path, filepath.Dir(path))
+		}
+		return fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	defer func() {
 		if err != nil {

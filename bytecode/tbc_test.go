@@ -955,3 +955,14 @@ func TestWriteFileSpecialPaths(t *testing.T) {
 		t.Error("WriteFile over a directory succeeded")
 	}
 }
+
+// A target in a missing directory is named in the error, not the
+// temporary file WriteFile writes first.
+func TestWriteFileMissingDirectory(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "nodir", "x.tbc")
+	err := WriteFile(target, &Program{})
+	want := "cannot write " + target + ": directory " + filepath.Dir(target) + " does not exist"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
