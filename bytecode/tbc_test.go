@@ -960,7 +960,7 @@ func TestWriteFileSpecialPaths(t *testing.T) {
 // temporary file WriteFile writes first.
 func TestWriteFileMissingDirectory(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "nodir", "x.tbc")
-	err := WriteFile(target, &Program{})
+	err := WriteFile(target, tbcSample())
 	want := "cannot write " + target + ": directory " + filepath.Dir(target) + " does not exist"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %q", err, want)
