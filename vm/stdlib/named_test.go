@@ -61,7 +61,7 @@ func TestNamedArguments(t *testing.T) {
 		{"env", a(S("MISSING")), map[string]vm.Value{"default": S("d")}, `"d"`},
 		{"enumerate", a(L(S("a"))), map[string]vm.Value{"start": I(1)}, `[[1, "a"]]`},
 		{"reduce", a(nums(1, 2), add), map[string]vm.Value{"initial": I(10)}, "13"},
-		{"range", a(), map[string]vm.Value{"start": I(2), "end": I(8), "step": I(3)}, "2..8"},
+		{"range", a(), map[string]vm.Value{"start": I(2), "end": I(8), "step": I(3)}, "range(2, 8, 3)"},
 		{"round", a(F(3.14159)), map[string]vm.Value{"digits": I(2)}, "3.14"},
 		{"json_stringify", a(L(I(1))), map[string]vm.Value{"indent": I(1)}, `"[\n 1\n]"`},
 		{"fill_nil", a(L(O("a", nilV))), map[string]vm.Value{"column": S("a"), "value": I(0)}, "[{ a: 0 }]"},
