@@ -98,6 +98,21 @@ try { down(0) } catch e { print(e.kind) }
 	}
 }
 
+// The trace of a deep stack keeps its innermost 40 and outermost 10
+// frames, with one line for those left out, so that `main` still shows.
+func TestDeepStackTraceElides(t *testing.T) {
+	p, err := CompileFile("deep.tova", []byte("fn down(n) { if n == 0 { throw \"bottom\" } else { 1 + down(n - 1) } }\ndown(100)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), p, vm.Config{Stdout: &bytes.Buffer{}})
+	trace := strings.Split(strings.TrimRight(err.(*vm.Error).Trace(), "\n"), "\n")
+	// 101 frames of down and main: 40 + 1 + 10 lines.
+	if len(trace) != 51 || trace[40] != "  ... 52 more frames" || trace[50] != "  at main (deep.tova:2:5)" || trace[0] != "  at down (deep.tova:1:26)" {
+		t.Fatalf("%d lines:\n%s", len(trace), strings.Join(trace, "\n"))
+	}
+}
+
 // The .tbc records the source file names and a hash of the sources.
 func TestProgramRecordsSources(t *testing.T) {
 	p1, _ := CompileFile("a.tova", []byte("print(1)"))

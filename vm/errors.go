@@ -11,9 +11,15 @@ type StackFrame struct {
 	File string
 	Line int
 	Col  int
+	// Omitted, when not 0, makes this line stand for that many frames
+	// left out of a deep stack.
+	Omitted int
 }
 
 func (f StackFrame) String() string {
+	if f.Omitted > 0 {
+		return fmt.Sprintf("... %d more frames", f.Omitted)
+	}
 	return fmt.Sprintf("%s (%s:%d:%d)", f.Func, f.File, f.Line, f.Col)
 }
 
@@ -44,6 +50,10 @@ func (e *Error) Pos() (StackFrame, bool) {
 func (e *Error) Trace() string {
 	var b strings.Builder
 	for _, f := range e.Stack {
+		if f.Omitted > 0 {
+			fmt.Fprintf(&b, "  %s\n", f)
+			continue
+		}
 		fmt.Fprintf(&b, "  at %s\n", f)
 	}
 	return b.String()

@@ -356,8 +356,15 @@ func (t *Thread) fillStack(e *Error) {
 
 // StackTrace returns the current Tova call stack, innermost first.
 func (t *Thread) StackTrace() []StackFrame {
-	st := make([]StackFrame, 0, len(t.frames))
+	// A deep stack keeps its innermost and outermost frames, and one
+	// line saying how many are left out between them.
+	const inner, outer = 40, 10
+	st := make([]StackFrame, 0, min(len(t.frames), inner+outer+1))
 	for i := len(t.frames) - 1; i >= 0; i-- {
+		if len(st) == inner && i > outer {
+			st = append(st, StackFrame{Omitted: i + 1 - outer})
+			i = outer - 1
+		}
 		f := &t.frames[i]
 		pc := f.pc - 1
 		if pc < 0 {
@@ -373,9 +380,6 @@ func (t *Thread) StackTrace() []StackFrame {
 			name = "<lambda>"
 		}
 		st = append(st, StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)})
-		if len(st) >= 64 {
-			break
-		}
 	}
 	return st
 }
