@@ -291,11 +291,11 @@ func TestErrors(t *testing.T) {
 		want []string
 	}{
 		{"x = (1 + 2\ny = 3\n", []string{"2:1: unclosed '(' opened at 1:5"}},
-		{"if x {\n  y = 1\n", []string{"3:1: unclosed '{' opened at 1:6"}},
-		{"d = [1, 2\n", []string{"2:1: unclosed '[' opened at 1:5"}},
+		{"if x {\n  y = 1\n", []string{"2:8: unclosed '{' opened at 1:6"}},
+		{"d = [1, 2\n", []string{"1:10: unclosed '[' opened at 1:5"}},
 		{"f(a b)", []string{"1:5: expected ',' or ')' in argument list, found 'b'"}},
 		{"fn f(a, b {\n  a\n}\nz = 1\n", []string{"1:11: expected ',' or ')' in parameter list, found '{'"}},
-		{"x = 1 +\n", []string{"2:1: expected expression, found end of file"}},
+		{"x = 1 +\n", []string{"1:8: expected expression, found end of file"}},
 		{"a = 1\nb = )\nc = 2 3\nd = 4\n", []string{"2:5: expected expression, found ')'", "3:7: expected newline or ';' after statement, found number 3"}},
 		{"fn pub() { 1 }", []string{"1:4: expected name, found keyword 'pub'"}},
 		{"default = 1", []string{"1:1: expected expression, found 'default'"}},

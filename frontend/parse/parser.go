@@ -148,8 +148,19 @@ func (p *parser) errorAt(pos, end token.Pos, msg string, notes ...diag.Note) {
 }
 
 // fail records an error at the current token and abandons the construct.
+// At the end of the file, the error points just past the last token:
+// the end of the file may be lines below what is missing.
 func (p *parser) fail(format string, args ...any) {
-	p.failAt(p.tok.Pos, p.tok.End, format, args...)
+	pos, end := p.tok.Pos, p.tok.End
+	if p.tok.Kind == token.EOF {
+		for i := p.p - 1; i >= 0; i-- {
+			if t := p.toks[i]; t.Kind != token.NEWLINE {
+				pos, end = t.End, t.End
+				break
+			}
+		}
+	}
+	p.failAt(pos, end, format, args...)
 }
 
 func (p *parser) failAt(pos, end token.Pos, format string, args ...any) {
