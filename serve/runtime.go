@@ -154,7 +154,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	if len(code.Servers) == 0 {
-		return nil, &StartupError{Err: errors.New("the program declares no server block")}
+		return nil, errors.New("the program declares no server block")
 	}
 	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
@@ -571,16 +571,27 @@ func (s *Server) runHooks(ctx context.Context, fns []vm.Value, what string) {
 	}
 }
 
+// describeError gives a Tova runtime error a one-line text with its
+// position; the error itself (and its stack) stays reachable with
+// errors.As.
 func describeError(err error) error {
 	var ve *vm.Error
 	if errors.As(err, &ve) {
 		if f, ok := ve.Pos(); ok {
-			return fmt.Errorf("%s:%d:%d: %s: %s", f.File, f.Line, f.Col, ve.Kind, ve.Msg)
+			return &describedError{fmt.Sprintf("%s:%d:%d: %s: %s", f.File, f.Line, f.Col, ve.Kind, ve.Msg), err}
 		}
-		return fmt.Errorf("%s: %s", ve.Kind, ve.Msg)
+		return &describedError{fmt.Sprintf("%s: %s", ve.Kind, ve.Msg), err}
 	}
 	return err
 }
+
+type describedError struct {
+	text string
+	err  error
+}
+
+func (e *describedError) Error() string { return e.text }
+func (e *describedError) Unwrap() error { return e.err }
 
 // logError logs a Tova failure with its stack trace.
 func (s *Server) logError(err error, where, requestID string) {

@@ -18,8 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"tova/bytecode"
+	"tova/driver"
 	"tova/internal/logbuf"
 	"tova/serve"
+	"tova/vm"
 )
 
 func init() { extraCommands = append(extraCommands, serveCmd) }
@@ -51,7 +53,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
 				return &exitError{exitUsage}
 			}
-			p, _, err := load(cmd, args[0])
+			p, src, err := load(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -84,7 +86,19 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			})
 			if err != nil {
 				lw.Flush()
-				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
+				var se *serve.StartupError
+				var ve *vm.Error
+				if errors.As(err, &se) && errors.As(err, &ve) && len(ve.Stack) > 0 {
+					// A runtime error of the server's own code: shown as
+					// tova run shows one, with its source line and stack.
+					who := "the server"
+					if se.Server != "" {
+						who = "server " + se.Server
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %s did not start:\n%s", who, driver.FormatError(ve, src))
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
+				}
 				return &exitError{exitStartup}
 			}
 			lw.Flush()

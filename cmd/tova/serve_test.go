@@ -229,6 +229,23 @@ func TestServeStartupError(t *testing.T) {
 	}
 }
 
+// A runtime error in a server's own code at start-up is shown as tova
+// run shows one: position, source line, caret and Tova stack.
+func TestServeStartupRuntimeError(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("fn boom(x) { x.foo }\nserver \"w\" {\n  var y = boom(nil)\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	t.Setenv("PORT", "0")
+	var out, errb testutil.Buffer
+	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != 5 {
+		t.Fatalf("exit %d, want 5", c)
+	}
+	want := "tova serve: server w did not start:\n" + app + ":1:16: TypeError: cannot read field foo of nil\n" +
+		"fn boom(x) { x.foo }\n               ^\n  at boom (" + app + ":1:16)\n  at server w (" + app + ":3:15)\n"
+	if errb.String() != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", errb.String(), want)
+	}
+}
+
 // A non-positive --timeout or a negative --drain is a usage error, not
 // silently the default (or no drain at all).
 func TestServeRefusesBadDurations(t *testing.T) {
