@@ -9,6 +9,10 @@ import (
 	"strconv"
 )
 
+// msgChecksumMismatch is the message of a file whose checksum does not
+// match: its text names no offset (the damage may be anywhere).
+const msgChecksumMismatch = "checksum mismatch: file is corrupted"
+
 // FormatError reports why Decode rejected its input.
 //
 // Section says which part of the file is at fault: "magic" (not a .tbc
@@ -23,13 +27,17 @@ type FormatError struct {
 	Msg     string
 }
 
-// Error reads "corrupt .tbc: <Msg> at byte <Offset>", except for the two
+// Error reads "corrupt .tbc: <Msg> at byte <Offset>", except for a
+// checksum mismatch (no offset: the damage may be anywhere) and the two
 // errors that do not mean the file is damaged, input that is not a .tbc
 // file at all and a file of another format version, which read as Msg
 // alone: "not a .tbc file", "built for .tbc format 2, this tova reads 1".
 func (e *FormatError) Error() string {
-	if e.Section == "magic" || e.Section == "version" {
+	switch {
+	case e.Section == "magic" || e.Section == "version":
 		return e.Msg
+	case e.Msg == msgChecksumMismatch:
+		return "corrupt .tbc: " + e.Msg
 	}
 	return "corrupt .tbc: " + e.Msg + " at byte " + strconv.Itoa(e.Offset)
 }
@@ -157,7 +165,7 @@ func frame(data []byte) ([]sectionSpan, *FormatError) {
 		return nil, &FormatError{Section: "checksum", Offset: end, Msg: "truncated checksum"}
 	}
 	if binary.LittleEndian.Uint32(data[end:]) != crc32.Checksum(data[:end], castagnoli) {
-		return nil, &FormatError{Section: "checksum", Offset: end, Msg: "checksum mismatch: file is corrupted"}
+		return nil, &FormatError{Section: "checksum", Offset: end, Msg: msgChecksumMismatch}
 	}
 	if len(data) > end+4 {
 		return nil, &FormatError{Section: "file", Offset: end + 4,
