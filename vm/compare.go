@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"math"
 	"strings"
 	"unsafe"
 )
@@ -80,10 +81,12 @@ func Equal(a, b Value) bool {
 func equalFlat(a, b Value) bool {
 	if a.k != b.k {
 		if a.k == KInt && b.k == KFloat {
-			return float64(int64(a.n)) == b.AsFloat()
+			c, ok := cmpIntFloat(int64(a.n), b.AsFloat())
+			return ok && c == 0
 		}
 		if a.k == KFloat && b.k == KInt {
-			return a.AsFloat() == float64(int64(b.n))
+			c, ok := cmpIntFloat(int64(b.n), a.AsFloat())
+			return ok && c == 0
 		}
 		return false
 	}
@@ -120,6 +123,16 @@ func compareDepth(a, b Value, depth int) (int, error) {
 	switch {
 	case a.k == KInt && b.k == KInt:
 		return cmp3(int64(a.n), int64(b.n)), nil
+	case a.k == KInt && b.k == KFloat:
+		if c, ok := cmpIntFloat(int64(a.n), b.AsFloat()); ok {
+			return c, nil
+		}
+		return 0, errUnordered
+	case a.k == KFloat && b.k == KInt:
+		if c, ok := cmpIntFloat(int64(b.n), a.AsFloat()); ok {
+			return -c, nil
+		}
+		return 0, errUnordered
 	case a.IsNumber() && b.IsNumber():
 		x, y := a.Number(), b.Number()
 		switch {
@@ -165,4 +178,29 @@ func cmp3(x, y int64) int {
 		return 1
 	}
 	return 0
+}
+
+// cmpIntFloat orders an Int and a Float by their exact values (-1, 0 or
+// 1: i less, equal, greater); ok is false when f is NaN. Converting i to
+// a Float would round it past 2^53: 2^63-1 would equal 2^63.
+func cmpIntFloat(i int64, f float64) (c int, ok bool) {
+	switch {
+	case f != f:
+		return 0, false
+	case f >= 0x1p63:
+		return -1, true
+	case f < -0x1p63:
+		return 1, true
+	}
+	t := math.Trunc(f) // in int64's range
+	if c := cmp3(i, int64(t)); c != 0 {
+		return c, true
+	}
+	switch {
+	case f > t:
+		return -1, true
+	case f < t:
+		return 1, true
+	}
+	return 0, true
 }
