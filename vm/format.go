@@ -38,9 +38,12 @@ func FormatFloat(f float64) string {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	// JavaScript's rules: plain digits for 1e-7 <= |f| < 1e21,
-	// exponent form (1e+21, 1.5e-7) outside that range.
-	if a := math.Abs(f); a == 0 || a >= 1e-7 && a < 1e21 {
+	// JavaScript's rules: plain digits for 1e-6 <= |f| < 1e21,
+	// exponent form (1e+21, 1.5e-7) outside that range; -0 shows as 0.
+	if f == 0 {
+		return "0"
+	}
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	s := strconv.FormatFloat(f, 'e', -1, 64)
