@@ -144,6 +144,14 @@ func compileCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file\n", args[0])
 				return &exitError{exitUsage}
 			}
+			if o := cmd.Flags().Lookup("output"); asm && o.Changed || o.Changed && out == "" {
+				msg := "-S prints the disassembly and writes no file: drop -o (or redirect the output)"
+				if !asm {
+					msg = "-o needs a file name"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s\n", msg)
+				return &exitError{exitUsage}
+			}
 			p, _, err := load(cmd, args[0])
 			if err != nil {
 				return err
