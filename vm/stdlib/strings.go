@@ -7,15 +7,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+
 	"tova/vm"
 )
 
 func registerStrings() {
 	reg("split", ps("s", "sep"), bSplit)
 	reg("join", ps("list", "sep"), bJoin)
-	reg("upper", ps("s"), strFn("upper", strings.ToUpper))
+	reg("upper", ps("s"), strFn("upper", toUpper))
 	alias("upper", "toUpperCase", "to_upper")
-	reg("lower", ps("s"), strFn("lower", strings.ToLower))
+	reg("lower", ps("s"), strFn("lower", toLower))
 	alias("lower", "toLowerCase", "to_lower")
 	reg("trim", ps("s", "chars"), trimFn("trim", strings.TrimSpace, strings.Trim))
 	reg("trim_start", ps("s", "chars"), trimFn("trim_start",
@@ -698,4 +701,30 @@ func bWordWrap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		lineLen += wl
 	}
 	return vm.Str(b.String()), nil
+}
+
+// toUpper and toLower use Unicode's full case mappings, as JavaScript's
+// toUpperCase and toLowerCase do: "ß" upper is "SS", a final Σ lower is
+// ς. ASCII text takes the quick way.
+func toUpper(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s)
+	}
+	return cases.Upper(language.Und).String(s)
+}
+
+func toLower(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	return cases.Lower(language.Und).String(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

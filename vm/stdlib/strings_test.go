@@ -26,6 +26,9 @@ func TestStrings(t *testing.T) {
 		{"upper", a(S("hello")), `"HELLO"`},
 		{"upper", a(S("héllo")), `"HÉLLO"`},
 		{"lower", a(S("HELLO")), `"hello"`},
+		// Unicode's full case mappings, as JavaScript's.
+		{"upper", a(S("straße")), `"STRASSE"`},
+		{"lower", a(S("ΣΑΣ")), `"σας"`},
 		{"toUpperCase", a(S("a")), `"A"`},
 		{"trim", a(S("  hello  ")), `"hello"`},
 		{"trim", a(S("\n\thello\n")), `"hello"`},
