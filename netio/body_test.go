@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,5 +112,50 @@ func TestStreamedBodies(t *testing.T) {
 		if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != want {
 			t.Errorf("pipelined: %d %q, want %q", resp.StatusCode(), resp.Body(), want)
 		}
+	}
+}
+
+// A body cut short (the client closes before the announced length) is
+// an incomplete request: answered 400, never handled. Empty bodies are
+// handled without fasthttp's warning about reading a whole stream.
+func TestIncompleteAndEmptyBodies(t *testing.T) {
+	t.Parallel()
+	var handled atomic.Int32
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			handled.Add(1)
+			return Text(200, "["+string(req.Body)+"]")
+		})
+	}, nil)
+
+	for _, raw := range []string{
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\nname=Robert",
+		"POST /echo HTTP/1.0\r\nContent-Length: 65536\r\n\r\nx",
+	} {
+		conn := ts.dial()
+		io.WriteString(conn, raw)
+		conn.(*net.TCPConn).CloseWrite()
+		resp := readResponseFrom(t, bufio.NewReader(conn))
+		if resp.StatusCode() != 400 {
+			t.Errorf("%q -> %d %s, want 400", raw, resp.StatusCode(), resp.Body())
+		}
+	}
+	if n := handled.Load(); n != 0 {
+		t.Errorf("the handler ran %d times on cut-short bodies", n)
+	}
+
+	for _, raw := range []string{
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	} {
+		conn := ts.dial()
+		io.WriteString(conn, raw)
+		resp := readResponseFrom(t, bufio.NewReader(conn))
+		if resp.StatusCode() != 200 || string(resp.Body()) != "[]" {
+			t.Errorf("%q -> %d %q", raw, resp.StatusCode(), resp.Body())
+		}
+	}
+	if strings.Contains(ts.logs.String(), "entire stream") {
+		t.Errorf("empty bodies logged fasthttp's stream warning:\n%s", ts.logs.String())
 	}
 }

@@ -454,9 +454,10 @@ func requestMemory(size int) (*actors.Job, []byte) {
 // and returns the handler's context. All strings, the raw header block and
 // the body live in one arena sized up front (allocated with the context,
 // if the request is small); headers are split into fields only if the
-// handler asks. A body the server read from the request's stream
-// (streamed, see Server.readBody) is fresh memory and is used as it is.
-func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, streamed []byte) *actors.Job {
+// handler asks. With streamed, body is what the server read from the
+// request's stream (Server.readBody): fresh memory, used as it is;
+// otherwise the body is fasthttp's, and copied.
+func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, read []byte, streamed bool) *actors.Job {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
@@ -465,7 +466,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	}
 	method := h.Method()
 	var body []byte
-	if streamed == nil {
+	if !streamed {
 		body = ctx.Request.Body()
 	}
 	raw := h.RawHeaders()
@@ -551,8 +552,8 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		at = len(a)
 		a = append(a, body...)
 		r.Body = a[at:len(a):len(a)]
-	} else if len(streamed) > 0 {
-		r.Body = streamed[:len(streamed):len(streamed)]
+	} else if len(read) > 0 {
+		r.Body = read[:len(read):len(read)]
 	}
 	return job
 }

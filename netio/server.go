@@ -342,7 +342,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	tc, _ := ctx.Conn().(*timedConn)
 	ex := getExchange(tc)
 	var body []byte
-	if ctx.Request.IsBodyStream() {
+	streamed := ctx.Request.IsBodyStream()
+	if streamed {
 		var err error
 		if body, err = s.readBody(ctx); err != nil {
 			putExchange(tc, ex)
@@ -350,7 +351,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	job := copyRequest(ctx, tc, ex, s.ids, body)
+	job := copyRequest(ctx, tc, ex, s.ids, body, streamed)
 	status, failure := s.dispatch(ctx, ex, job, start)
 	ex.line = s.access(ex.line, tc, &ex.req, status, start, failure)
 	if failure == nil {
@@ -371,6 +372,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	limit := s.cfg.MaxRequestBodySize
 	size := ctx.Request.Header.ContentLength() // -1: chunked
+	chunked := size < 0
 	switch {
 	case size > limit:
 		return nil, fasthttp.ErrBodyTooLarge
@@ -396,6 +398,11 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	}
 	if len(buf) > limit {
 		return nil, fasthttp.ErrBodyTooLarge
+	}
+	if !chunked && len(buf) < size {
+		// The client closed its side before the announced length: an
+		// incomplete message, never handled (RFC 9112 §8).
+		return nil, fmt.Errorf("the body ended after %d of its %d bytes: %w", len(buf), size, io.ErrUnexpectedEOF)
 	}
 	if len(buf) == 0 {
 		return nil, nil
