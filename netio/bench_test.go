@@ -81,12 +81,12 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var ex exchange
-			copyRequest(ctx, nil, &ex, ids, nil, false)
+			copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false)
 		}
 	})
 	b.Run("ParseHeaders", func(b *testing.B) {
 		var ex exchange
-		copyRequest(ctx, nil, &ex, ids, nil, false)
+		copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false)
 		b.ReportAllocs()
 		for b.Loop() {
 			ex.req.parsedH = false

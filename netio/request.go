@@ -454,10 +454,9 @@ func requestMemory(size int) (*actors.Job, []byte) {
 // and returns the handler's context. All strings, the raw header block and
 // the body live in one arena sized up front (allocated with the context,
 // if the request is small); headers are split into fields only if the
-// handler asks. With streamed, body is what the server read from the
-// request's stream (Server.readBody): fresh memory, used as it is;
-// otherwise the body is fasthttp's, and copied.
-func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, read []byte, streamed bool) *actors.Job {
+// handler asks. A body the request owns (read by Server.readBody) is
+// used as it is; fasthttp's is copied.
+func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, body []byte, owned bool) *actors.Job {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
@@ -465,10 +464,6 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
 	}
 	method := h.Method()
-	var body []byte
-	if !streamed {
-		body = ctx.Request.Body()
-	}
 	raw := h.RawHeaders()
 	ctype := h.ContentType()
 	var incoming []byte
@@ -481,7 +476,11 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		incoming = nil
 	}
 
-	size := len(method) + len(rawPath) + 1 + len(requestURI) + len(raw) + len(ctype) + len(body) + len(incoming) + 8
+	copied := body
+	if owned {
+		copied = nil
+	}
+	size := len(method) + len(rawPath) + 1 + len(requestURI) + len(raw) + len(ctype) + len(copied) + len(incoming) + 8
 	if incoming == nil {
 		size += 32
 	}
@@ -548,12 +547,13 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	}
 	r.ID = arenaString(a, at)
 
-	if len(body) > 0 {
+	switch {
+	case len(copied) > 0:
 		at = len(a)
-		a = append(a, body...)
+		a = append(a, copied...)
 		r.Body = a[at:len(a):len(a)]
-	} else if len(read) > 0 {
-		r.Body = read[:len(read):len(read)]
+	case len(body) > 0:
+		r.Body = body[:len(body):len(body)]
 	}
 	return job
 }

@@ -284,7 +284,7 @@ func TestCopyRequestWithoutRawHeaders(t *testing.T) {
 	ctx.Request.Header.Set("Content-Type", "text/plain")
 	ctx.Request.SetBodyString("payload")
 	var ex exchange
-	copyRequest(&ctx, nil, &ex, NewCounterIDs(), nil, false)
+	copyRequest(&ctx, nil, &ex, NewCounterIDs(), ctx.Request.Body(), false)
 	r := &ex.req
 	if r.Method != "PUT" || r.Path != "/b" || r.RawQuery != "x=1&x=2" || r.ID != "given-id" ||
 		r.ContentType != "text/plain" || string(r.Body) != "payload" || r.Header("x-request-id") != "given-id" {

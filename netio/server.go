@@ -350,6 +350,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.handleError(ctx, err)
 			return
 		}
+	} else {
+		body = ctx.Request.Body() // none, or a request made in process
 	}
 	job := copyRequest(ctx, tc, ex, s.ids, body, streamed)
 	status, failure := s.dispatch(ctx, ex, job, start)
@@ -426,7 +428,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
 		return fasthttp.StatusServiceUnavailable, nil
 	}
-	if p := ctx.Request.Header.Protocol(); p[5] != '1' {
+	if p := ctx.Request.Header.Protocol(); len(p) > 5 && p[5] != '1' {
 		// fasthttp reads any HTTP/d.d; a major version other than 1
 		// would be answered in a protocol the client did not ask for.
 		ctx.SetConnectionClose()
