@@ -185,26 +185,33 @@ func TestServeStopsDuringStartup(t *testing.T) {
 	app := filepath.Join(t.TempDir(), "app.tova")
 	os.WriteFile(app, []byte("fn forever() {\n  loop {}\n}\nserver {\n  var x = forever()\n}\n"), 0o644)
 	t.Setenv("PORT", "0")
+	c, stderr := runUntilSIGTERM(t, "serve", "--host", "127.0.0.1", app)
+	if c != 5 || !strings.Contains(stderr, "app.tova:2:3: Cancelled") {
+		t.Fatalf("exit %d; stderr: %s", c, stderr)
+	}
+}
+
+// runUntilSIGTERM runs the CLI with args and sends this process SIGTERM
+// every 200 ms until the command returns; it gives the exit code and
+// stderr. Until the command catches signals, a sink keeps one from
+// killing the test.
+func runUntilSIGTERM(t *testing.T, args ...string) (int, string) {
+	t.Helper()
 	var out, errb testutil.Buffer
 	code := make(chan int, 1)
-	// Until serve catches signals, this sink keeps one from killing the
-	// test; SIGTERM is sent until serve has taken one.
 	sink := make(chan os.Signal, 64)
 	signal.Notify(sink, syscall.SIGTERM)
 	defer signal.Stop(sink)
-	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb) }()
+	go func() { code <- run(args, &out, &errb) }()
 	giveUp := time.After(10 * time.Second)
 	for {
 		time.Sleep(200 * time.Millisecond)
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
 		select {
 		case c := <-code:
-			if c != 5 || !strings.Contains(errb.String(), "app.tova:2:3: Cancelled") {
-				t.Fatalf("exit %d; stderr: %s", c, errb.String())
-			}
-			return
+			return c, errb.String()
 		case <-giveUp:
-			t.Fatal("serve did not stop on SIGTERM while starting")
+			t.Fatalf("tova %s did not stop on SIGTERM", args[0])
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -282,25 +289,7 @@ func TestServeLogLevel(t *testing.T) {
 func TestRunStopsOnSignal(t *testing.T) {
 	app := filepath.Join(t.TempDir(), "loop.tova")
 	os.WriteFile(app, []byte("var i = 0\nwhile true { i += 1 }\n"), 0o644)
-	var out, errb testutil.Buffer
-	code := make(chan int, 1)
-	sink := make(chan os.Signal, 64)
-	signal.Notify(sink, syscall.SIGTERM)
-	defer signal.Stop(sink)
-	go func() { code <- run([]string{"run", app}, &out, &errb) }()
-	giveUp := time.After(10 * time.Second)
-	for {
-		time.Sleep(200 * time.Millisecond)
-		syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case c := <-code:
-			if c != 143 || errb.String() != "tova run: stopped by SIGTERM\n" {
-				t.Fatalf("exit %d; stderr: %q", c, errb.String())
-			}
-			return
-		case <-giveUp:
-			t.Fatal("run did not stop on SIGTERM")
-		case <-time.After(200 * time.Millisecond):
-		}
+	if c, stderr := runUntilSIGTERM(t, "run", app); c != 143 || stderr != "tova run: stopped by SIGTERM\n" {
+		t.Fatalf("exit %d; stderr: %q", c, stderr)
 	}
 }
