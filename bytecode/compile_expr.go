@@ -904,17 +904,13 @@ func (f *fstate) dictComp(e *ast.DictComp, dst int) {
 
 // comprehension compiles the loop of a comprehension around body. With
 // pairs, two variables take each element of the sequence apart as a
-// pair (see __pairs) instead of being index (or key) and value.
+// [first, second] pair instead of being index (or key) and element: a
+// one-variable walk gives a list's elements and an object's [key, value]
+// entries.
 func (f *fstate) comprehension(vars []ast.Pattern, iter ast.Expr, cond ast.Expr, pos token.Pos, pairs bool, body func()) {
 	saved := f.top
 	seq := f.operand(iter)
 	if pairs {
-		base := f.alloc(2)
-		f.emit(GETBUILTIN, base, f.c.builtin("__pairs"), 0)
-		f.emit(MOVE, base+1, seq, 0)
-		f.setPos(pos)
-		f.emit(CALL, base, 1, 0)
-		seq = base
 		vars = []ast.Pattern{&ast.PArray{PosV: pos, Elems: vars, RestIndex: -1}}
 	}
 	it := f.alloc(1)

@@ -11,29 +11,7 @@ func init() {
 	Register(
 		&Builtin{Name: "__omit", Fn: builtinOmit},
 		&Builtin{Name: "__env_decls", Fn: builtinEnvDecls},
-		&Builtin{Name: "__pairs", Fn: builtinPairs},
 	)
-}
-
-// __pairs(seq) is what a two-variable dict comprehension walks: a list
-// as it is (each element a pair to take apart), an object as its [key,
-// value] pairs.
-func builtinPairs(t *Thread, args []Value) (Value, error) {
-	if len(args) != 1 {
-		return Nil, TypeErrorf("__pairs: bad arguments")
-	}
-	switch v := args[0]; v.k {
-	case KArray:
-		return v, nil
-	case KObject:
-		o := v.AsObject()
-		out := make([]Value, len(o.vals))
-		for i, k := range o.Keys() {
-			out[i] = NewArray([]Value{Str(k), o.vals[i]})
-		}
-		return NewArray(out), nil
-	}
-	return Nil, TypeErrorf("a dict comprehension over pairs needs a list of [key, value] pairs or an object, got %s", TypeName(args[0]))
 }
 
 // __omit(obj, keys...) is a copy of obj without keys: the ...rest of an
