@@ -64,6 +64,8 @@ func registerMisc() {
 	}))
 	reg("parse_query", ps("s"), bParseQuery)
 	reg("build_query", ps("obj"), bBuildQuery)
+	reg("parse_url", ps("s"), bParseURL)
+	reg("build_url", ps("parts"), bBuildURL)
 
 	// validation
 	reg("is_email", ps("s"), matchFn("is_email", `^[^\s@]+@[^\s@]+\.[^\s@]+$`))
@@ -234,6 +236,75 @@ func bParseQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		obj.Set(k, vm.Str(v))
 	}
 	return vm.ObjectValue(obj), nil
+}
+
+// bParseURL is parse_url(s): Ok({ protocol, host, pathname, search,
+// hash }) as the reference gives them ("https", "example.com:8080",
+// "/path", "?q=1", "#top"; absent parts ""), or Err("Invalid URL: s")
+// for text that is not an absolute URL.
+func bParseURL(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("parse_url", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Scheme == "" || u.Host == "" && u.Opaque == "" {
+		return vm.Err(vm.Str("Invalid URL: " + s)), nil
+	}
+	path := u.EscapedPath()
+	if u.Opaque != "" {
+		path = u.Opaque
+	} else if path == "" {
+		path = "/"
+	}
+	search, hash := "", ""
+	if u.RawQuery != "" {
+		search = "?" + u.RawQuery
+	}
+	if f := u.EscapedFragment(); f != "" {
+		hash = "#" + f
+	}
+	o := vm.NewObject()
+	o.Set("protocol", vm.Str(strings.ToLower(u.Scheme)))
+	o.Set("host", vm.Str(strings.ToLower(u.Host)))
+	o.Set("pathname", vm.Str(path))
+	o.Set("search", vm.Str(search))
+	o.Set("hash", vm.Str(hash))
+	return vm.Ok(vm.ObjectValue(o)), nil
+}
+
+// bBuildURL is build_url(parts): protocol (default "https"), host,
+// pathname (default "/"), search and hash (their "?" and "#" added when
+// missing) joined into a URL.
+func bBuildURL(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o, err := object("build_url", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	part := func(k, def string) string {
+		if v, ok := o.Get(k); ok && v.Kind() != vm.KNil {
+			return vm.ToString(v)
+		}
+		return def
+	}
+	protocol := strings.TrimSuffix(part("protocol", "https"), ":")
+	host := part("host", "")
+	if host == "" {
+		return vm.Nil, vm.Errorf("ValueError", "build_url: the parts have no host")
+	}
+	path := part("pathname", "/")
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	var b strings.Builder
+	b.WriteString(protocol + "://" + host + path)
+	if q := strings.TrimPrefix(part("search", ""), "?"); q != "" {
+		b.WriteString("?" + q)
+	}
+	if h := strings.TrimPrefix(part("hash", ""), "#"); h != "" {
+		b.WriteString("#" + h)
+	}
+	return vm.Str(b.String()), nil
 }
 
 func bBuildQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
