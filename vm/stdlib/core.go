@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"tova/vm"
 )
@@ -62,7 +63,16 @@ func registerCore() {
 		return vm.Nil, &vm.Error{Kind: "Error", Msg: vm.ToString(v), Value: v}
 	})
 	reg("try_fn", ps("fn"), bTryFn)
-	alias("try_fn", "tryFn")
+	// Calls do not return promises (no coloured functions): try_async
+	// is try_fn, and parallel has its values already.
+	alias("try_fn", "tryFn", "try_async", "tryAsync")
+	reg("parallel", ps("list"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if v := arg(args, 0); v.Kind() != vm.KArray {
+			return vm.Nil, typeErr("parallel", "List", v)
+		}
+		return arg(args, 0), nil
+	})
+	reg("retry", ps("fn", "opts"), bRetry)
 }
 
 func bPrint(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -392,6 +402,45 @@ func bAssertThrows(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 	}
 	return vm.Str(msg), nil
+}
+
+// bRetry is retry(fn, { times, delay, backoff }): fn is called until it
+// returns, at most times times (default 3), waiting delay (Int
+// milliseconds or a Duration, default 100 ms) before the second call and
+// delay × backoff^(n-1) before the (n+1)th (backoff default 1). When
+// every call fails, the last failure is raised.
+func bRetry(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	fn, err := fnArg("retry", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	times, delay, backoff := int64(3), 100*time.Millisecond, 1.0
+	if opts := arg(args, 1); opts.Kind() == vm.KObject {
+		if n, ok := toInt(field(opts, "times")); ok {
+			times = max(n, 1)
+		}
+		if d := field(opts, "delay"); !d.IsNil() {
+			if delay, err = durationArg("retry", d); err != nil {
+				return vm.Nil, err
+			}
+		}
+		if b := field(opts, "backoff"); b.IsNumber() {
+			backoff = max(b.Number(), 0)
+		}
+	} else if !opts.IsNil() {
+		return vm.Nil, typeErr("retry", "Object of options", opts)
+	}
+	wait := float64(delay)
+	for n := int64(1); ; n++ {
+		v, callErr := callFn(t, fn)
+		if callErr == nil || !catchable(callErr) || n >= times {
+			return v, callErr
+		}
+		if err := sleepFor(t, "retry", time.Duration(min(wait, float64(maxSleep)))); err != nil {
+			return vm.Nil, err
+		}
+		wait *= backoff
+	}
 }
 
 func bTryFn(t *vm.Thread, args []vm.Value) (vm.Value, error) {

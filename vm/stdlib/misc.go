@@ -132,32 +132,46 @@ func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // released). It returns early with a Cancelled error when the thread's
 // context ends.
 func bSleep(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	v := arg(args, 0)
-	var d time.Duration
+	d, err := durationArg("sleep", arg(args, 0))
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Nil, sleepFor(t, "sleep", d)
+}
+
+// maxSleep bounds a wait: about 146 years.
+const maxSleep = time.Duration(1 << 62)
+
+// durationArg reads a wait: a Duration, or Int or Float milliseconds.
+func durationArg(fname string, v vm.Value) (time.Duration, error) {
 	switch v.Kind() {
 	case vm.KDuration:
-		d = time.Duration(v.AsDuration())
+		return time.Duration(v.AsDuration()), nil
 	case vm.KInt:
 		ms := v.AsInt()
-		if ms > int64(1<<62)/int64(time.Millisecond) {
-			ms = int64(1<<62) / int64(time.Millisecond)
+		if ms > int64(maxSleep/time.Millisecond) {
+			ms = int64(maxSleep / time.Millisecond)
 		}
-		d = time.Duration(ms) * time.Millisecond
+		return time.Duration(ms) * time.Millisecond, nil
 	case vm.KFloat:
 		f := v.AsFloat()
 		if f != f {
-			return vm.Nil, valueErr("sleep: duration is NaN")
+			return 0, valueErr("%s: duration is NaN", fname)
 		}
-		d = time.Duration(min(f, 4e12) * float64(time.Millisecond))
-	default:
-		return vm.Nil, typeErr("sleep", "Duration or Int milliseconds", v)
+		return time.Duration(min(f, 4e12) * float64(time.Millisecond)), nil
 	}
+	return 0, typeErr(fname, "Duration or Int milliseconds", v)
+}
+
+// sleepFor waits d, suspending only the thread (its actor), and ends
+// early with a Cancelled error when the thread's context ends.
+func sleepFor(t *vm.Thread, fname string, d time.Duration) error {
 	ctx := t.Context()
 	if err := ctx.Err(); err != nil {
-		return vm.Nil, vm.Errorf(vm.ErrCancelled, "sleep: %v", err)
+		return vm.Errorf(vm.ErrCancelled, "%s: %v", fname, err)
 	}
 	if d <= 0 {
-		return vm.Nil, nil
+		return nil
 	}
 	var err error
 	t.Blocking(func() {
@@ -166,10 +180,10 @@ func bSleep(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
-			err = vm.Errorf(vm.ErrCancelled, "sleep: %v", ctx.Err())
+			err = vm.Errorf(vm.ErrCancelled, "%s: %v", fname, ctx.Err())
 		}
 	})
-	return vm.Nil, err
+	return err
 }
 
 // ---------------------------------------------------------------- encoding
