@@ -1,0 +1,293 @@
+package stdlib
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"tova/vm"
+)
+
+// The date functions of the reference's standard library. They take a
+// Date (Date.new, date_from, date_parse, date_add) or Unix milliseconds
+// (now(), Date.now()), and work in UTC.
+func init() {
+	reg("date_parse", ps("s"), bDateParseResult)
+	reg("date_from", ps("parts"), bDateFrom)
+	reg("date_format", ps("d", "fmt"), bDateFormat)
+	reg("date_add", ps("d", "amount", "unit"), bDateAdd)
+	reg("date_diff", ps("d1", "d2", "unit"), bDateDiff)
+	reg("date_part", ps("d", "part"), bDatePart)
+	reg("time_ago", ps("d"), bTimeAgo)
+}
+
+// dateArg reads argument i as a time: a Date, Unix milliseconds, or a
+// date text that date_parse reads.
+func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
+	switch v := arg(args, i); v.Kind() {
+	case vm.KHost:
+		if d, ok := v.AsHost().(*Date); ok {
+			return d.T.UTC(), nil
+		}
+	case vm.KInt:
+		return time.UnixMilli(v.AsInt()).UTC(), nil
+	case vm.KFloat:
+		if f := v.AsFloat(); f == f && f > -1e15 && f < 1e15 {
+			return time.UnixMilli(int64(f)).UTC(), nil
+		}
+	case vm.KString:
+		if tm, ok := parseDate(v.AsString()); ok {
+			return tm.UTC(), nil
+		}
+		return time.Time{}, valueErr("%s: invalid date %s", fname, strconv.Quote(v.AsString()))
+	}
+	return time.Time{}, typeErr(fname, "Date or Int milliseconds", arg(args, i))
+}
+
+// date_parse(s) is Ok(Date) or Err("Invalid date: s").
+func bDateParseResult(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := str("date_parse", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if tm, ok := parseDate(strings.TrimSpace(s)); ok {
+		return vm.Ok(DateValue(tm.UTC())), nil
+	}
+	return vm.Err(vm.Str("Invalid date: " + s)), nil
+}
+
+// date_from({ year, month, day, hour, minute, second }): month is
+// 1-based; missing parts are the start of their range (month 1, day 1,
+// 00:00:00); out-of-range parts carry over, as in JavaScript.
+func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o, err := object("date_from", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	part := func(name string, def int64) (int, error) {
+		v, ok := o.Get(name)
+		if !ok || v.IsNil() {
+			return int(def), nil
+		}
+		n, ok := toInt(v)
+		if !ok || n < -1e6 || n > 1e6 {
+			return 0, valueErr("date_from: %s must be an Int, got %s", name, vm.Repr(v))
+		}
+		return int(n), nil
+	}
+	var p [6]int
+	for i, name := range []string{"year", "month", "day", "hour", "minute", "second"} {
+		def := int64(0)
+		switch name {
+		case "year":
+			def = 1970
+		case "month", "day":
+			def = 1
+		}
+		if p[i], err = part(name, def); err != nil {
+			return vm.Nil, err
+		}
+	}
+	return DateValue(time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], 0, time.UTC)), nil
+}
+
+// date_format(d, fmt): the presets "iso", "date", "time" and "datetime",
+// or a pattern of the tokens YYYY, MM, DD, HH, mm and ss.
+func bDateFormat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	tm, err := dateArg("date_format", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	f := "iso"
+	if v := arg(args, 1); !v.IsNil() {
+		if f, err = str("date_format", args, 1); err != nil {
+			return vm.Nil, err
+		}
+	}
+	switch f {
+	case "iso":
+		return vm.Str(tm.Format(isoLayout)), nil
+	case "date":
+		f = "YYYY-MM-DD"
+	case "time":
+		f = "HH:mm:ss"
+	case "datetime":
+		f = "YYYY-MM-DD HH:mm:ss"
+	}
+	r := strings.NewReplacer(
+		"YYYY", fmt.Sprintf("%04d", tm.Year()),
+		"MM", fmt.Sprintf("%02d", int(tm.Month())),
+		"DD", fmt.Sprintf("%02d", tm.Day()),
+		"HH", fmt.Sprintf("%02d", tm.Hour()),
+		"mm", fmt.Sprintf("%02d", tm.Minute()),
+		"ss", fmt.Sprintf("%02d", tm.Second()),
+	)
+	return vm.Str(r.Replace(f)), nil
+}
+
+// dateUnit reads a unit name: years, months, days, hours, minutes,
+// seconds (also singular, and weeks).
+func dateUnit(fname string, args []vm.Value, i int) (string, error) {
+	u, err := str(fname, args, i)
+	if err != nil {
+		return "", err
+	}
+	switch one := strings.TrimSuffix(strings.ToLower(u), "s"); one {
+	case "year", "month", "week", "day", "hour", "minute", "second":
+		return one, nil
+	}
+	return "", valueErr("%s: unknown unit %s (years, months, weeks, days, hours, minutes, seconds)", fname, strconv.Quote(u))
+}
+
+// date_add(d, amount, unit) is a new Date.
+func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	tm, err := dateArg("date_add", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	n, ok := toInt(arg(args, 1))
+	if !ok || n < -1e9 || n > 1e9 {
+		return vm.Nil, typeErr("date_add", "Int amount", arg(args, 1))
+	}
+	unit, err := dateUnit("date_add", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	k := int(n)
+	switch unit {
+	case "year":
+		tm = tm.AddDate(k, 0, 0)
+	case "month":
+		tm = tm.AddDate(0, k, 0)
+	case "week":
+		tm = tm.AddDate(0, 0, 7*k)
+	case "day":
+		tm = tm.AddDate(0, 0, k)
+	case "hour":
+		tm = tm.Add(time.Duration(n) * time.Hour)
+	case "minute":
+		tm = tm.Add(time.Duration(n) * time.Minute)
+	case "second":
+		tm = tm.Add(time.Duration(n) * time.Second)
+	}
+	return DateValue(tm), nil
+}
+
+// date_diff(d1, d2, unit) is d2 - d1 in whole units, rounded toward
+// negative infinity (months and years count calendar months).
+func bDateDiff(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	a, err := dateArg("date_diff", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	b, err := dateArg("date_diff", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	unit, err := dateUnit("date_diff", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var per int64
+	switch unit {
+	case "year", "month":
+		months := int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())
+		if unit == "year" {
+			return vm.Int(months / 12), nil
+		}
+		return vm.Int(months), nil
+	case "week":
+		per = 7 * 86400000
+	case "day":
+		per = 86400000
+	case "hour":
+		per = 3600000
+	case "minute":
+		per = 60000
+	default:
+		per = 1000
+	}
+	ms := b.UnixMilli() - a.UnixMilli()
+	q := ms / per
+	if ms%per != 0 && ms < 0 {
+		q--
+	}
+	return vm.Int(q), nil
+}
+
+// date_part(d, part): year, month (1-based), day, hour, minute, second,
+// or weekday (0 is Sunday).
+func bDatePart(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	tm, err := dateArg("date_part", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	p, err := str("date_part", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var n int
+	switch p {
+	case "year":
+		n = tm.Year()
+	case "month":
+		n = int(tm.Month())
+	case "day":
+		n = tm.Day()
+	case "hour":
+		n = tm.Hour()
+	case "minute":
+		n = tm.Minute()
+	case "second":
+		n = tm.Second()
+	case "weekday":
+		n = int(tm.Weekday())
+	default:
+		return vm.Nil, valueErr("date_part: unknown part %s (year, month, day, hour, minute, second, weekday)", strconv.Quote(p))
+	}
+	return vm.Int(int64(n)), nil
+}
+
+// time_ago(d) says how long ago d was ("just now", "1 minute ago",
+// "3 hours ago", "2 days ago", "3 months ago", "1 year ago"), or how
+// far ahead ("in 5 minutes").
+func bTimeAgo(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	tm, err := dateArg("time_ago", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	d := t.In.Cfg.Now().Sub(tm)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	s := d.Seconds()
+	var per float64
+	var unit string
+	switch {
+	case s < 1:
+		return vm.Str("just now"), nil
+	case s < 60:
+		per, unit = 1, "second"
+	case s < 3600:
+		per, unit = 60, "minute"
+	case s < 86400:
+		per, unit = 3600, "hour"
+	case s < 30*86400:
+		per, unit = 86400, "day"
+	case s < 365*86400:
+		per, unit = 30*86400, "month"
+	default:
+		per, unit = 365*86400, "year"
+	}
+	n := int64(math.Round(s / per))
+	if n != 1 {
+		unit += "s"
+	}
+	if future {
+		return vm.Str(fmt.Sprintf("in %d %s", n, unit)), nil
+	}
+	return vm.Str(fmt.Sprintf("%d %s ago", n, unit)), nil
+}
