@@ -40,7 +40,7 @@ database of a db { adapter: "postgres" } block, else in .tova/jobs.db next
 to the program. To find out, tova jobs runs the program's top-level code
 and server bodies as tova serve does at startup, without serving;
 --database names the place directly instead.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || limit > jobs.MaxListLimit {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --limit must be from 1 to %d, got %d\n", jobs.MaxListLimit, limit)

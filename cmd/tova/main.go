@@ -99,3 +99,21 @@ func versionCmd() *cobra.Command {
 		},
 	}
 }
+
+// oneFile and fileThenArgs check a command's arguments: a message names
+// the command and how it is used ("compile expects one file (usage: tova
+// compile file.tova [-o out.tbc] [-S] [flags])"), where cobra's would
+// only count.
+func oneFile(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s expects one file (usage: %s)", cmd.Name(), cmd.UseLine())
+	}
+	return nil
+}
+
+func fileThenArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%s expects a file (usage: %s)", cmd.Name(), cmd.UseLine())
+	}
+	return nil
+}

@@ -50,7 +50,7 @@ func runCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run file.tova|file.tbc [args...]",
 		Short: "Run a program's top-level code",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  fileThenArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, src, err := load(cmd, args[0])
 			if err != nil {
@@ -138,7 +138,7 @@ func compileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "compile file.tova [-o out.tbc] [-S]",
 		Short: "Compile a program to a .tbc artifact",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.HasSuffix(args[0], ".tova") {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file\n", args[0])
@@ -184,7 +184,7 @@ func disasmCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "disasm file.tbc|file.tova",
 		Short: "Print the bytecode of a program",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, _, err := load(cmd, args[0])
 			if err != nil {

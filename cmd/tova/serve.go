@@ -40,7 +40,7 @@ variable PORT_<NAME>, defaulting to 3000, 3001, ... in order. PORT, when
 set, is the port of the first server run (so that several servers in one
 process do not collide on it).
 SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A zero deadline would read as "none", and the runtime would
 			// quietly put its default in its place.
