@@ -361,6 +361,18 @@ func (p *parser) postfixOps(x ast.Expr) ast.Expr {
 			}
 			return x
 		case token.DOT:
+			if t := p.peek(1); tupleIndex(t) {
+				// t.0: an element of a tuple (a list), as t[0]; t.1.0
+				// scans as t, '.', 1.0: two elements deep.
+				p.next()
+				p.next()
+				first, second, deep := strings.Cut(t.Lit, ".")
+				x = &ast.Index{PosV: t.Pos, X: x, Index: p.intLit(token.Token{Kind: token.INT, Pos: t.Pos, End: t.End, Lit: first})}
+				if deep {
+					x = &ast.Index{PosV: t.Pos, X: x, Index: p.intLit(token.Token{Kind: token.INT, Pos: t.Pos, End: t.End, Lit: second})}
+				}
+				continue
+			}
 			if !isName(p.peek(1)) {
 				p.fail("expected name after '.', found %s", p.peek(1))
 			}
@@ -1074,4 +1086,25 @@ func (p *parser) looksLikeObject(i int) bool {
 		return tok(k).Kind == token.RBRACE
 	}
 	return false
+}
+
+// tupleIndex reports whether t, after a '.', is a tuple element number:
+// decimal digits (t.0), or two numbers joined by a dot (t.1.0, which
+// scans as one number).
+func tupleIndex(t token.Token) bool {
+	if t.Kind != token.INT && t.Kind != token.FLOAT {
+		return false
+	}
+	first, second, deep := strings.Cut(t.Lit, ".")
+	if t.Kind == token.FLOAT && (!deep || second == "") || t.Kind == token.INT && deep {
+		return false
+	}
+	for _, part := range []string{first, second} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return false
+			}
+		}
+	}
+	return first != ""
 }
