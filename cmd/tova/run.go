@@ -144,7 +144,7 @@ func compileCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file\n", args[0])
 				return &exitError{exitUsage}
 			}
-			if o := cmd.Flags().Lookup("output"); asm && o.Changed || o.Changed && out == "" {
+			if cmd.Flags().Changed("output") && (asm || out == "") {
 				msg := "-S prints the disassembly and writes no file: drop -o (or redirect the output)"
 				if !asm {
 					msg = "-o needs a file name"
