@@ -48,12 +48,12 @@ func FormatFloat(f float64) string {
 	}
 	s := strconv.FormatFloat(f, 'e', -1, 64)
 	// Go writes 1e-07; JavaScript writes 1e-7.
-	if i := strings.IndexAny(s, "+-"); i > 0 && s[i-1] == 'e' {
-		exp := strings.TrimLeft(s[i+1:], "0")
+	if i := strings.IndexByte(s, 'e'); i > 0 && i+2 < len(s) {
+		exp := strings.TrimLeft(s[i+2:], "0")
 		if exp == "" {
 			exp = "0"
 		}
-		s = s[:i+1] + exp
+		s = s[:i+2] + exp
 	}
 	return s
 }
