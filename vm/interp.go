@@ -955,6 +955,10 @@ frames:
 				*rp(rb, i.A()) = NewArray(elems)
 			case bc.ARRPUSH:
 				arr := rp(rb, i.A()).AsArray()
+				if len(arr.Elems) >= MaxListLen {
+					err = ListTooLong("list", int64(len(arr.Elems))+1)
+					break
+				}
 				arr.Elems = append(arr.Elems, *rp(rb, i.B()))
 			case bc.ARRSPREAD:
 				err = spreadInto(t, rp(rb, i.A()).AsArray(), *rp(rb, i.B()))

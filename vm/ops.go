@@ -195,6 +195,9 @@ func (t *Thread) setIndex(x, k, v Value) error {
 			return nil
 		}
 		if j == int64(len(a.Elems)) {
+			if j >= MaxListLen {
+				return ListTooLong("index assignment", j+1)
+			}
 			a.Elems = append(a.Elems, v)
 			return nil
 		}

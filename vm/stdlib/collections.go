@@ -1025,7 +1025,9 @@ func bUnique(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, err
 		}
 	}
-	seen := newValueSet(max(seqLen(arg(args, 0)), 0))
+	// Room for the first elements only: a range may be too long to walk
+	// (iterate refuses it), and a long list may hold few distinct values.
+	seen := newValueSet(min(max(seqLen(arg(args, 0)), 0), 1<<16))
 	var out []vm.Value
 	err := iterate(t, "unique", arg(args, 0), func(x vm.Value, _ int) error {
 		k := x
@@ -1325,7 +1327,21 @@ func bConcat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.Str(string(b)), nil
 	}
-	out := []vm.Value{}
+	n := 0
+	for _, a := range args {
+		switch a.Kind() {
+		case vm.KArray:
+			n += len(a.AsArray().Elems)
+		case vm.KRange:
+			n += int(min(a.AsRange().Len(), vm.MaxListLen+1))
+		default:
+			n++
+		}
+	}
+	if n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("concat", int64(n))
+	}
+	out := make([]vm.Value, 0, n)
 	for _, a := range args {
 		switch a.Kind() {
 		case vm.KArray:
@@ -1493,6 +1509,9 @@ func bInsert(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	i, err := intArg("insert", args, 1)
 	if err != nil {
 		return vm.Nil, err
+	}
+	if len(a.Elems) >= vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("insert", int64(len(a.Elems))+1)
 	}
 	a.Elems = slices.Insert(a.Elems, normIndex(i, len(a.Elems)), arg(args, 2))
 	return args[0], nil

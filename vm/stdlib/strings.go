@@ -210,6 +210,9 @@ func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	if !has(args, 1) {
+		if n := countFields(s); n > vm.MaxListLen {
+			return vm.Nil, vm.ListTooLong("split", int64(n))
+		}
 		return strList(strings.Fields(s)), nil
 	}
 	sep, err := str("split", args, 1)
@@ -219,7 +222,27 @@ func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if s == "" && sep != "" {
 		return strList([]string{""}), nil
 	}
+	n := utf8.RuneCountInString(s)
+	if sep != "" {
+		n = strings.Count(s, sep) + 1
+	}
+	if n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("split", int64(n))
+	}
 	return strList(strings.Split(s, sep)), nil
+}
+
+// countFields is len(strings.Fields(s)), without building them.
+func countFields(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
 }
 
 func bJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -421,7 +444,11 @@ func bChars(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	out := make([]vm.Value, 0, len(s))
+	n := utf8.RuneCountInString(s)
+	if n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("chars", int64(n))
+	}
+	out := make([]vm.Value, 0, n)
 	for i := 0; i < len(s); {
 		size := 1
 		if s[i] >= utf8.RuneSelf {
