@@ -149,6 +149,11 @@ func (e *encoder) value(v vm.Value, depth int) error {
 	if depth > maxJSONDepth {
 		return valueErr("JSON.stringify: value is too deeply nested (cyclic?)")
 	}
+	if len(e.buf) > maxStringBytes {
+		// Lists that share sublists can make the text of a small value
+		// exponentially long.
+		return vm.StringTooLarge("JSON.stringify", len(e.buf))
+	}
 	switch v.Kind() {
 	case vm.KNil:
 		e.buf = append(e.buf, "null"...)
