@@ -106,6 +106,10 @@ func equalFlat(a, b Value) bool {
 	case KBuiltin:
 		return a.p == b.p || a.AsBuiltin() == b.AsBuiltin()
 	case KHost:
+		if o, ok := a.AsHost().(HostOrdered); ok {
+			c, ok := o.CompareHost(b.AsHost())
+			return ok && c == 0
+		}
 		return a.AsHost() == b.AsHost()
 	}
 	return a.p == b.p
@@ -150,6 +154,12 @@ func compareDepth(a, b Value, depth int) (int, error) {
 		return cmp3(int64(a.n), int64(b.n)), nil
 	case a.k == KBool && b.k == KBool:
 		return cmp3(int64(a.n), int64(b.n)), nil
+	case a.k == KHost && b.k == KHost:
+		if o, ok := a.AsHost().(HostOrdered); ok {
+			if c, ok := o.CompareHost(b.AsHost()); ok {
+				return c, nil
+			}
+		}
 	case a.k == KArray && b.k == KArray:
 		if depth >= maxCompareDepth {
 			return 0, Errorf("ValueError", "cannot order lists nested more than %d deep (does one hold itself?)", maxCompareDepth)

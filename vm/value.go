@@ -188,6 +188,13 @@ type HostObject interface {
 	SetAttr(t *Thread, name string, v Value) error
 }
 
+// HostOrdered is implemented by host objects that compare by value (a
+// Date by its time): CompareHost orders the object against another host
+// object, ok false when that one is not of its kind.
+type HostOrdered interface {
+	CompareHost(other HostObject) (c int, ok bool)
+}
+
 // HostCaller is implemented by host objects that have methods: a method
 // call obj.name(args) first asks CallMethod; handled false falls back to
 // GetAttr + call, then to builtins.

@@ -58,7 +58,7 @@ func bDateParseResult(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Err(vm.Str("Invalid date: " + s)), nil
 }
 
-// date_from({ year, month, day, hour, minute, second }): month is
+// date_from({ year, month, day, hour, minute, second, millisecond }): month is
 // 1-based; missing parts are the start of their range (month 1, day 1,
 // 00:00:00); out-of-range parts carry over, as in JavaScript.
 func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -77,8 +77,8 @@ func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return int(n), nil
 	}
-	var p [6]int
-	for i, name := range []string{"year", "month", "day", "hour", "minute", "second"} {
+	var p [7]int
+	for i, name := range []string{"year", "month", "day", "hour", "minute", "second", "millisecond"} {
 		def := int64(0)
 		switch name {
 		case "year":
@@ -90,7 +90,7 @@ func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, err
 		}
 	}
-	return DateValue(time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], 0, time.UTC)), nil
+	return DateValue(time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], p[6]*int(time.Millisecond), time.UTC)), nil
 }
 
 // date_format(d, fmt): the presets "iso", "date", "time" and "datetime",

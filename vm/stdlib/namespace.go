@@ -145,6 +145,16 @@ func (d *Date) TypeName() string { return "Date" }
 
 func (d *Date) String() string { return d.T.UTC().Format(isoLayout) }
 
+// CompareHost orders two Dates by their time (vm.HostOrdered): == and <
+// work on Dates.
+func (d *Date) CompareHost(other vm.HostObject) (int, bool) {
+	o, ok := other.(*Date)
+	if !ok {
+		return 0, false
+	}
+	return d.T.Compare(o.T), true
+}
+
 func (d *Date) MarshalJSON() ([]byte, error) {
 	return jsonstr.Append(nil, d.String()), nil
 }
@@ -210,6 +220,20 @@ func parseDate(s string) (time.Time, bool) {
 }
 
 func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) >= 2 {
+		// Date.new(year, monthIndex, day, hours, minutes, seconds, ms), as
+		// JavaScript's new Date(...): the month counts from 0; in UTC.
+		var p [7]int
+		p[2] = 1
+		for i, a := range args[:min(len(args), 7)] {
+			n, ok := toInt(a)
+			if !ok || n < -1e6 || n > 1e9 {
+				return vm.Nil, typeErr("Date.new", "Int date parts", a)
+			}
+			p[i] = int(n)
+		}
+		return DateValue(time.Date(p[0], time.Month(p[1]+1), p[2], p[3], p[4], p[5], p[6]*int(time.Millisecond), time.UTC)), nil
+	}
 	v := arg(args, 0)
 	switch v.Kind() {
 	case vm.KNil:
