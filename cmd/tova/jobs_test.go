@@ -73,6 +73,14 @@ func TestJobsCommand(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 
+	// The same jobs through --database, as a path and as sqlite: URLs.
+	for _, db := range []string{where, "sqlite:" + where, "sqlite://" + where} {
+		var byDB bytes.Buffer
+		if code := run([]string{"jobs", app, "--state", "discarded", "-v", "--database", db}, &byDB, &errOut); code != 0 || byDB.String() != out.String() {
+			t.Errorf("--database %s: exit %d:\n%s", db, code, byDB.String())
+		}
+	}
+
 	out.Reset()
 	if code := run([]string{"jobs", app, "--state", "queued"}, &out, &errOut); code != 0 || out.String() != "no jobs\n" {
 		t.Errorf("queued: exit %d, %q", code, out.String())
