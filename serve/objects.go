@@ -345,6 +345,10 @@ func (h headersObject) Keys(*vm.Thread) ([]string, error) { return h.names(), ni
 // Len is the number of distinct headers.
 func (h headersObject) Len() int { return len(h.names()) }
 
+// IteratesEntries marks the headers as looping as an object does:
+// `for name, value in req.headers`.
+func (h headersObject) IteratesEntries() {}
+
 // Iterator loops over [name, value] entries, as over an object.
 func (h headersObject) Iterator(*vm.Thread) (vm.Iterator, error) {
 	return &headersIter{h: h, names: h.names()}, nil

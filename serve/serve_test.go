@@ -1282,11 +1282,13 @@ server {
   route GET "/h" => fn(req) {
     names = []
     for pair in req.headers { names.push(pair[0]) }
+    two = []
+    for k, v in req.headers { if k == "x-m" { two.push(v) } }
     copy = { ...req.headers }
     { m: req.headers["x-m"], get: req.headers.get("X-M"), cookie: req.headers.cookie,
       loop: names |> filter(fn(n) starts_with(n, "x-")), len: len(req.headers) == len(names),
       spread: copy["x-m"], all: JSON.parse(JSON.stringify(req.headers))["x-m"],
-      comp: {k: v for k, v in req.headers if k == "x-m"} }
+      comp: {k: v for k, v in req.headers if k == "x-m"}, two: two }
   }
   route GET "/cookies" => fn(res) {
     res.setHeader("Set-Cookie", set_cookie("a", "1"))
@@ -1342,7 +1344,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := `{"m":"a, b","get":"a, b","cookie":"p=1; q=2","loop":["x-m"],"len":true,"spread":"a, b","all":"a, b","comp":{"x-m":"a, b"}}`; string(b) != want {
+	if want := `{"m":"a, b","get":"a, b","cookie":"p=1; q=2","loop":["x-m"],"len":true,"spread":"a, b","all":"a, b","comp":{"x-m":"a, b"},"two":["a, b"]}`; string(b) != want {
 		t.Errorf("GET /h: %s\nwant %s", b, want)
 	}
 

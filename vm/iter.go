@@ -19,14 +19,23 @@ type Iterator interface {
 
 // iterator is the for-loop state stored in a KIter register.
 type iterator struct {
-	kind  Kind
-	pairs bool // yield (key/index, value)
-	i     int
-	arr   *Array
-	str   string
-	obj   *Object
-	rng   RangeValue
-	host  Iterator
+	kind    Kind
+	pairs   bool // yield (key/index, value)
+	i       int
+	arr     *Array
+	str     string
+	obj     *Object
+	rng     RangeValue
+	host    Iterator
+	entries bool // the host yields [key, value] entries (EntryIterable)
+}
+
+// EntryIterable is implemented by host objects that loop as an object
+// does (request headers): their elements are [key, value] entries, and a
+// two-variable loop gets key and value.
+type EntryIterable interface {
+	Iterable
+	IteratesEntries()
 }
 
 func iterValue(it *iterator) Value { return Value{k: KIter, p: unsafe.Pointer(it)} }
@@ -56,6 +65,7 @@ func newIterator(t *Thread, seq Value, pairs bool) (*iterator, error) {
 			return nil, err
 		}
 		it.host = h
+		_, it.entries = src.(EntryIterable)
 	case KNil:
 		return nil, TypeErrorf("cannot iterate over nil")
 	default:
@@ -110,6 +120,11 @@ func (it *iterator) next(t *Thread) (k, v Value, ok bool, err error) {
 		v, ok, err = it.host.Next(t)
 		k = Int(int64(it.i))
 		it.i++
+		if it.pairs && it.entries && v.k == KArray {
+			if e := v.AsArray().Elems; len(e) == 2 {
+				k, v = e[0], e[1]
+			}
+		}
 		return k, v, ok, err
 	}
 	return Nil, Nil, false, nil
