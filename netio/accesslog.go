@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
 
 	"tova/internal/jsonstr"
 	"tova/internal/logbuf"
@@ -56,7 +57,8 @@ func newAccessLog(w io.Writer, level zerolog.Level, server string) *accessLog {
 // warn for 4xx, error for 5xx.
 func accessLevel(status int) zerolog.Level {
 	switch {
-	case status >= 500:
+	case status >= 500 && status != fasthttp.StatusHTTPVersionNotSupported:
+		// (505 is the client's protocol, not a failure of the server)
 		return zerolog.ErrorLevel
 	case status >= 400:
 		return zerolog.WarnLevel

@@ -433,7 +433,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		// would be answered in a protocol the client did not ask for.
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion, req.ID)
-		return fasthttp.StatusHTTPVersionNotSupported, nil
+		return fasthttp.StatusHTTPVersionNotSupported, fmt.Errorf("the request is in %s: this server speaks HTTP/1.x", p)
 	}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, ex.params[:0])
 	if m.Route == nil {

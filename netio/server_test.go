@@ -502,6 +502,19 @@ func TestHTTPVersions(t *testing.T) {
 			t.Errorf("%s: %s (connection close %v)", c.proto, resp.Body(), resp.ConnectionClose())
 		}
 	}
+	// Logged as a rejected request: at warn, with its cause.
+	found := false
+	for _, l := range logLines(t, ts.logs) {
+		if l["status"] == float64(505) && strings.Contains(fmt.Sprint(l["error"]), "HTTP/2.0") {
+			found = true
+			if l["level"] != "warn" {
+				t.Errorf("505 logged at %v", l["level"])
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no access line names the HTTP/2.0 request's cause:\n%s", ts.logs.String())
+	}
 }
 
 func TestMalformedRequestIs400(t *testing.T) {
