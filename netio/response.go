@@ -164,6 +164,7 @@ const (
 	CodeHeadersTooLarge  = "HEADERS_TOO_LARGE"
 	CodeURITooLong       = "URI_TOO_LONG"
 	CodeHTTPVersion      = "HTTP_VERSION_NOT_SUPPORTED"
+	CodeNotImplemented   = "NOT_IMPLEMENTED"
 	CodeInternal         = "INTERNAL_ERROR"
 	CodeTimeout          = "TIMEOUT"
 	CodeShuttingDown     = "SHUTTING_DOWN"
@@ -189,6 +190,8 @@ func errorMessage(code string) string {
 		return "URI Too Long"
 	case CodeHTTPVersion:
 		return "HTTP Version Not Supported"
+	case CodeNotImplemented:
+		return "Not Implemented"
 	case CodeInternal:
 		return "Internal Server Error"
 	case CodeTimeout:

@@ -567,6 +567,11 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		message = bareLFMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
+	case strings.Contains(err.Error(), `unsupported transfer-encoding: "`):
+		// A coding other than chunked (RFC 9112 §6.1: 501); fasthttp
+		// names it in text only. (Transfer-Encoding in HTTP/1.0 is
+		// faulty framing: 400.)
+		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
 	case errors.As(err, &small):
 		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge
 		if tc, _ := ctx.Conn().(*timedConn); tc != nil && tc.lines.inRequestLine() {

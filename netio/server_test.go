@@ -517,6 +517,26 @@ func TestHTTPVersions(t *testing.T) {
 	}
 }
 
+// A transfer coding other than chunked is not implemented: 501.
+func TestUnsupportedTransferEncodingIs501(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	conn := ts.dial()
+	_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
+	resp := readResponse(t, conn)
+	if resp.StatusCode() != 501 || !bytes.Contains(resp.Body(), []byte(`"code":"NOT_IMPLEMENTED"`)) || !resp.ConnectionClose() {
+		t.Fatalf("%d %s\n%s", resp.StatusCode(), resp.Body(), ts.logs.String())
+	}
+	// In HTTP/1.0, Transfer-Encoding is faulty framing (RFC 9112 §6.1).
+	conn = ts.dial()
+	_, _ = io.WriteString(conn, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+	if resp := readResponse(t, conn); resp.StatusCode() != 400 {
+		t.Fatalf("HTTP/1.0: %d %s", resp.StatusCode(), resp.Body())
+	}
+}
+
 func TestMalformedRequestIs400(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {}, nil)
