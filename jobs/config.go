@@ -149,7 +149,7 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 		if isPostgresURL(opts.DatabaseURL) {
 			s.pgURL = opts.DatabaseURL
 		} else {
-			s.sqlitePath = strings.TrimPrefix(strings.TrimPrefix(opts.DatabaseURL, "sqlite://"), "sqlite:")
+			s.sqlitePath = SQLitePath(opts.DatabaseURL)
 		}
 	}
 	if s.pgURL == "" && s.sqlitePath == "" {
@@ -225,6 +225,12 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 		}
 	}
 	return nil
+}
+
+// SQLitePath is the file a jobs database URL that is not a postgres://
+// one names: a path, maybe written sqlite:PATH or sqlite://PATH.
+func SQLitePath(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "sqlite://"), "sqlite:")
 }
 
 func isPostgresURL(u string) bool {

@@ -92,9 +92,7 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 			return nil, err
 		}
 	} else {
-		// A SQLite file, maybe written as sqlite:PATH or sqlite://PATH.
-		where = strings.TrimPrefix(strings.TrimPrefix(where, "sqlite://"), "sqlite:")
-		db, err := openSQLiteExisting(where)
+		db, err := openSQLiteExisting(SQLitePath(where))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNoJobs
 		}

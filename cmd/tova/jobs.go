@@ -160,7 +160,7 @@ func checkJobsDatabase(database string) string {
 	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
 		return ""
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(database, "sqlite://"), "sqlite:")
+	path := jobs.SQLitePath(database)
 	if path == database {
 		if i := strings.Index(database, "://"); i > 0 {
 			return fmt.Sprintf("unsupported scheme %q (postgres://, or a SQLite file)", database[:i])
