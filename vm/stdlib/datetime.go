@@ -127,18 +127,27 @@ func bDateFormat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Str(r.Replace(f)), nil
 }
 
-// dateUnit reads a unit name: years, months, days, hours, minutes,
-// seconds (also singular, and weeks).
-func dateUnit(fname string, args []vm.Value, i int) (string, error) {
+// dateUnits are the units of date_add and date_diff, with the length of
+// those that have one (years and months count on the calendar).
+var dateUnits = map[string]time.Duration{
+	"year": 0, "month": 0,
+	"week": 7 * 24 * time.Hour, "day": 24 * time.Hour,
+	"hour": time.Hour, "minute": time.Minute, "second": time.Second,
+}
+
+// dateUnit reads a unit name: years, months, weeks, days, hours,
+// minutes, seconds (also singular). length is 0 for years and months.
+func dateUnit(fname string, args []vm.Value, i int) (unit string, length time.Duration, err error) {
 	u, err := str(fname, args, i)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	switch one := strings.TrimSuffix(strings.ToLower(u), "s"); one {
-	case "year", "month", "week", "day", "hour", "minute", "second":
-		return one, nil
+	one := strings.TrimSuffix(strings.ToLower(u), "s")
+	length, ok := dateUnits[one]
+	if !ok {
+		return "", 0, valueErr("%s: unknown unit %s (years, months, weeks, days, hours, minutes, seconds)", fname, strconv.Quote(u))
 	}
-	return "", valueErr("%s: unknown unit %s (years, months, weeks, days, hours, minutes, seconds)", fname, strconv.Quote(u))
+	return one, length, nil
 }
 
 // date_add(d, amount, unit) is a new Date.
@@ -151,26 +160,19 @@ func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !ok || n < -1e9 || n > 1e9 {
 		return vm.Nil, typeErr("date_add", "Int amount", arg(args, 1))
 	}
-	unit, err := dateUnit("date_add", args, 2)
+	unit, length, err := dateUnit("date_add", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	k := int(n)
-	switch unit {
-	case "year":
-		tm = tm.AddDate(k, 0, 0)
-	case "month":
-		tm = tm.AddDate(0, k, 0)
-	case "week":
-		tm = tm.AddDate(0, 0, 7*k)
-	case "day":
-		tm = tm.AddDate(0, 0, k)
-	case "hour":
-		tm = tm.Add(time.Duration(n) * time.Hour)
-	case "minute":
-		tm = tm.Add(time.Duration(n) * time.Minute)
-	case "second":
-		tm = tm.Add(time.Duration(n) * time.Second)
+	switch {
+	case unit == "year":
+		tm = tm.AddDate(int(n), 0, 0)
+	case unit == "month":
+		tm = tm.AddDate(0, int(n), 0)
+	case n > math.MaxInt64/int64(length) || n < math.MinInt64/int64(length):
+		return vm.Nil, valueErr("date_add: %d %ss is too far", n, unit)
+	default:
+		tm = tm.Add(time.Duration(n) * length)
 	}
 	return DateValue(tm), nil
 }
@@ -186,30 +188,18 @@ func bDateDiff(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	unit, err := dateUnit("date_diff", args, 2)
+	unit, length, err := dateUnit("date_diff", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	var per int64
-	switch unit {
-	case "year", "month":
+	if length == 0 {
 		months := int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())
 		if unit == "year" {
 			return vm.Int(months / 12), nil
 		}
 		return vm.Int(months), nil
-	case "week":
-		per = 7 * 86400000
-	case "day":
-		per = 86400000
-	case "hour":
-		per = 3600000
-	case "minute":
-		per = 60000
-	default:
-		per = 1000
 	}
-	ms := b.UnixMilli() - a.UnixMilli()
+	ms, per := b.UnixMilli()-a.UnixMilli(), length.Milliseconds()
 	q := ms / per
 	if ms%per != 0 && ms < 0 {
 		q--
