@@ -102,6 +102,30 @@ func TestStreamedBodies(t *testing.T) {
 	if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != "abcde" {
 		t.Errorf("after 100 Continue: %d %q", resp.StatusCode(), resp.Body())
 	}
+	// A request no route takes is answered at once, without 100
+	// Continue: 404, or 405 naming the methods the path allows.
+	for _, c := range []struct {
+		head   string
+		status string
+		allow  string
+	}{
+		{"POST /nosuch HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "HTTP/1.1 404", ""},
+		{"PUT /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "HTTP/1.1 405", "OPTIONS, POST"},
+	} {
+		conn := ts.dial()
+		br := bufio.NewReader(conn)
+		io.WriteString(conn, c.head)
+		line, _ := br.ReadString('\n')
+		if !strings.HasPrefix(line, c.status) {
+			t.Errorf("%q: answered %q, want %s at once", c.head, line, c.status)
+			continue
+		}
+		resp := readResponseFrom(t, bufio.NewReader(io.MultiReader(strings.NewReader(line), br)))
+		if got := string(resp.Header.Peek("Allow")); got != c.allow || len(resp.Header.Peek("X-Request-ID")) == 0 || !resp.ConnectionClose() {
+			t.Errorf("%q: Allow %q (want %q), X-Request-ID %q, close %v", c.head, got, c.allow, resp.Header.Peek("X-Request-ID"), resp.ConnectionClose())
+		}
+	}
+
 	// Pipelined requests with bodies each get theirs.
 	conn = ts.dial()
 	br = bufio.NewReader(conn)

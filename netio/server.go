@@ -132,13 +132,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.fs = &fasthttp.Server{
 		Handler:      s.handle,
 		ErrorHandler: s.handleError,
-		ExpectHandler: func(ctx *fasthttp.RequestCtx) int {
-			if ctx.Request.Header.ContentLength() > cfg.MaxRequestBodySize {
-				s.handleError(ctx, fasthttp.ErrBodyTooLarge)
-				return fasthttp.StatusRequestEntityTooLarge
-			}
-			return fasthttp.StatusContinue
-		},
+		ExpectHandler: s.expect,
 		// No Server header: it would name the server to every client.
 		NoDefaultServerHeader: true,
 		// Bodies come to the handler as streams, which it reads itself
@@ -554,6 +548,43 @@ func (s *Server) described(err error) error {
 	return err
 }
 
+// expect answers a request that waits for "100 Continue" before it sends
+// its body (RFC 9110 §10.1.1). A body announced past the limit is
+// refused (413), and a request no route takes is answered 404 or 405
+// (OPTIONS aside, which noRoute may answer from its headers): either
+// way at once, with the connection closed after, so that the client
+// sends no body only to be refused. Any other request gets 100 Continue.
+func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
+	if h.ContentLength() > s.cfg.MaxRequestBodySize {
+		s.handleError(ctx, fasthttp.ErrBodyTooLarge)
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	if s.draining.Load() || string(h.Method()) == fasthttp.MethodOptions {
+		return fasthttp.StatusContinue // the handler answers these
+	}
+	start := s.now()
+	req := Request{Method: string(h.Method()), Path: cleanPath(string(ctx.URI().PathOriginal()))}
+	m := s.cfg.Router.Lookup(req.Method, req.Path, nil)
+	if m.Route != nil {
+		return fasthttp.StatusContinue
+	}
+	req.ID = s.requestID(h)
+	status := s.noRoute(ctx, &req, &m)
+	tc, _ := ctx.Conn().(*timedConn)
+	s.access(nil, tc, &req, status, start, nil)
+	return status
+}
+
+// requestID is the id of a request fasthttp read the header of, but
+// which the handler does not see: its valid incoming id, else a new one.
+func (s *Server) requestID(h *fasthttp.RequestHeader) string {
+	if in := h.Peek(headerRequestID); validRequestID(in) {
+		return string(in)
+	}
+	return string(s.ids.AppendID(make([]byte, 0, 32)))
+}
+
 // handleError answers requests fasthttp could not read: too large, too
 // slow or malformed.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
@@ -587,9 +618,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	// request that was never made: the line then has empty method and
 	// path.
 	headerRead := !h.IsHTTP11() || len(h.Host()) > 0
-	var id string
-	if in := h.Peek(headerRequestID); headerRead && validRequestID(in) {
-		id = string(in) // a valid incoming id is kept, as for any request
+	id := ""
+	if headerRead {
+		id = s.requestID(h) // a valid incoming id is kept, as for any request
 	} else {
 		id = string(s.ids.AppendID(make([]byte, 0, 32)))
 	}
