@@ -130,8 +130,8 @@ func NewServer(cfg Config) (*Server, error) {
 		s.log = s.log.With().Str("server", cfg.Name).Logger()
 	}
 	s.fs = &fasthttp.Server{
-		Handler:      s.handle,
-		ErrorHandler: s.handleError,
+		Handler:       s.handle,
+		ErrorHandler:  s.handleError,
 		ExpectHandler: s.expect,
 		// No Server header: it would name the server to every client.
 		NoDefaultServerHeader: true,
