@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -66,6 +67,12 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			h = s.routeHandler(rt, g[rt.Slot], guards)
 		case "health":
 			h = s.healthHandler(healthChecks(g[rt.Slot]), rt)
+			if len(s.middlewareFor(rt.Path)) > 0 {
+				// Middleware wraps health as any route (as in the
+				// reference): a logger sees the probes, a trace hook
+				// sets their id.
+				h = s.routeHandler(rt, healthFunc(h), nil)
+			}
 		default:
 			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Str("at", s.at(rt.Pos)).Msg(notAppliedMsg)
 			continue
@@ -104,6 +111,15 @@ func healthChecks(v vm.Value) []string {
 		}
 	}
 	return checks
+}
+
+// healthFunc is a health handler as the function a route's chain calls:
+// its answer becomes a response value.
+func healthFunc(h netio.Handler) vm.Value {
+	return vm.BuiltinValue(&vm.Builtin{Name: "health", Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+		r := h(t.Context(), nil)
+		return vm.HostValue(&responseValue{status: r.Status, ctype: r.ContentType, body: r.Body}), nil
+	}})
 }
 
 // healthHandler answers `health "/path"`: {"status":"ok","uptime":s};
@@ -379,6 +395,9 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 	if x.answered(v) {
 		return v, nil
 	}
+	if r, ok := x.refusal(); ok {
+		return r, nil
+	}
 	return x.chain(i + 1)
 }
 
@@ -388,6 +407,34 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 func (x *exchange) answered(v vm.Value) bool {
 	_, ok := asResponse(v)
 	return ok || x.res.jsonSet || x.res.bodySet
+}
+
+// refusal is the answer of a hook or guard that set res.status to 400 or
+// more and gave no body (`res.status(401)`): the request is refused with
+// that status, the runtime's error body and the headers res holds, as a
+// guard's false is with 403, rather than the handler running and its
+// body going out under an error status.
+func (x *exchange) refusal() (vm.Value, bool) {
+	st := x.res.status
+	if st < 400 {
+		return vm.Nil, false
+	}
+	text, code := http.StatusText(st), "ERROR"
+	if text == "" {
+		text = "Error"
+	} else {
+		code = strings.ToUpper(strings.Map(func(r rune) rune {
+			switch {
+			case r == ' ' || r == '-':
+				return '_'
+			case r < 'A' || r > 'z' || (r > 'Z' && r < 'a'):
+				return -1 // "I'm a teapot": IM_A_TEAPOT
+			}
+			return r
+		}, text))
+	}
+	r := errorResponse(st, code, text, x.requestID(), nil)
+	return vm.HostValue(&responseValue{status: st, ctype: r.ContentType, body: r.Body}), true
 }
 
 // asResponseValue is what next(req) gives a (req, next) middleware: the
@@ -442,6 +489,9 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if x.answered(v) {
 			return v, nil
 		}
+		if r, ok := x.refusal(); ok {
+			return r, nil
+		}
 		if v.Kind() == vm.KBool && !v.AsBool() {
 			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
 		}
@@ -483,7 +533,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 		case "_":
 			continue
 		}
-		raw, found, err := x.lookupParam(p, isListType(typ))
+		raw, found, err := x.lookupParam(p, typ)
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -521,7 +571,8 @@ func (x *exchange) invoke() (vm.Value, error) {
 // value, then JSON body field (Decision 7).
 // A list parameter gets every value of a repeated query key (a path
 // parameter, a list of one).
-func (x *exchange) lookupParam(name string, list bool) (vm.Value, bool, error) {
+func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
+	list := isListType(typ)
 	r := x.current()
 	for _, p := range r.Params {
 		if p.Name == name {
@@ -547,6 +598,13 @@ func (x *exchange) lookupParam(name string, list bool) (vm.Value, bool, error) {
 	}
 	if body.Kind() == vm.KObject {
 		if v, ok := body.AsObject().Get(name); ok {
+			if typ != "" && !list && v.Kind() == vm.KArray && isFormType(r.ContentType) {
+				// A key repeated in a form: a typed parameter takes its
+				// first value, as from a query string.
+				if e := v.AsArray().Elems; len(e) > 0 {
+					v = e[0]
+				}
+			}
 			return v, true, nil
 		}
 	}
@@ -944,7 +1002,9 @@ func (x *exchange) finish(status int) {
 		th.Release()
 	}()
 	for _, fn := range x.res.finish {
-		if _, err := th.Call(fn); err != nil {
+		// The final status is the callback's argument too (a callback
+		// that takes none reads res.status).
+		if _, err := th.Call(fn, vm.Int(int64(status))); err != nil {
 			x.s.logError(err, "on_finish", x.requestID())
 		}
 	}

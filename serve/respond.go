@@ -38,6 +38,13 @@ func (r *responseValue) GetAttr(t *vm.Thread, name string) (vm.Value, bool, erro
 		if r.jsonBody != nil {
 			return *r.jsonBody, true, nil
 		}
+		if isJSONType(r.ctype) && len(r.body) > 0 {
+			// A JSON body the runtime wrote (an error answer, health)
+			// reads as a value, as a returned one does.
+			if v, err := stdlib.ParseJSON(r.body); err == nil {
+				return v, true, nil
+			}
+		}
 		return vm.Str(string(r.body)), true, nil
 	case "headers":
 		return headersValue(r.headers), true, nil
@@ -437,4 +444,20 @@ func notModified(ifNoneMatch, etag string) bool {
 		}
 	}
 	return false
+}
+
+// isJSONType reports whether a Content-Type names JSON
+// (application/json, or a type ending in +json), whatever its parameters.
+func isJSONType(ctype string) bool {
+	ct, _, _ := strings.Cut(ctype, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/json" || strings.HasSuffix(ct, "+json")
+}
+
+// isFormType reports whether a Content-Type names a form body
+// (urlencoded or multipart), whose repeated keys give lists.
+func isFormType(ctype string) bool {
+	ct, _, _ := strings.Cut(ctype, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
 }

@@ -1059,6 +1059,8 @@ server {
   fn create(name: String, age: Int, admin: Bool = false) { { name, age, admin } }
   route POST "/create" => create
   route POST "/raw" => fn(req) { req.body }
+  route POST "/tag" => fn(tag: String) { tag }
+  route POST "/tags" => fn(tag) { tag }
   route GET "/query" => fn(req) { req.query }
   route GET "/s" => fn(s: String) { s }
   route POST "/text" => fn(req) { req.text() }
@@ -1099,6 +1101,13 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{"/create", "name=bo&age=3", form, 200, `{"name":"bo","age":3,"admin":false}`},
 		{"/create", "name=bo&age=3&admin=true", form, 200, `{"name":"bo","age":3,"admin":true}`},
 		{"/create", mp.String(), multi, 200, `{"name":"bo","age":4,"admin":false}`},
+		// A key repeated in a form: a typed parameter takes its first
+		// value, as from a query string; an untyped one (and req.body)
+		// has them all.
+		{"/create", "name=bo&name=al&age=3&age=4&admin=true&admin=x", form, 200, `{"name":"bo","age":3,"admin":true}`},
+		{"/tag", "tag=a&tag=b", form, 200, `"a"`},
+		{"/tag", mp.String(), multi, 200, `"a"`},
+		{"/tags", mp.String(), multi, 200, `["a","b"]`},
 		{"/raw", "a=1&a=2&b=x+y", form, 200, `{"a":["1","2"],"b":"x y"}`},
 		{"/raw", mp.String(), multi, 200, `{"name":"bo","age":"4","tag":["a","b"],` +
 			`"doc":{"filename":"notes.txt","content_type":"application/octet-stream","size":10,"content":"hello file"}}`},
@@ -1121,6 +1130,10 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		if r.status != c.status || r.body != c.want {
 			t.Errorf("%s %s: %d %s, want %d %s", c.ctype, c.path, r.status, r.body, c.status, c.want)
 		}
+	}
+	// A JSON body's list is no repeated key: still not an Int.
+	if r := do(t, "POST", u+"/create", `{"name":"bo","age":[3,4]}`, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
+		t.Errorf("JSON list for an Int: %d %s", r.status, r.body)
 	}
 	// Fields keep the order they came in, in bodies and queries alike.
 	if r := do(t, "POST", u+"/raw", "e=1&d=2&c=3&b=4&a=5&d=6", "Content-Type", form); r.body != `{"e":"1","d":["2","6"],"c":"3","b":"4","a":"5"}` {
@@ -1479,14 +1492,27 @@ server {
     }
   }
   fn deny(req) { false }
+  fn pay(req, res) { if req.headers["x-paid"] != "yes" { res.status(402) } else { true } }
+  route GET "/paid" with pay => fn() {
+    deleted += 100
+    { content: "paid" }
+  }
   route POST "/delete" with need_token => fn() {
     deleted += 1
     { deleted }
   }
   route GET "/count" => fn() { deleted }
+  route GET "/reset" => fn() { deleted = 0 }
   routes "/hooked" {
     middleware fn auth(req, res) {
       if req.headers["x-token"] != "ok" { res.status(403); res.send("no") }
+    }
+    middleware fn bearer(req, res) {
+      if req.headers["x-bearer"] == "no" {
+        res.setHeader("WWW-Authenticate", "Bearer")
+        res.status(401)
+      }
+      if req.headers["x-bearer"] == "created" { res.status(201) }
     }
     route POST "/delete" => fn() {
       deleted += 1
@@ -1496,7 +1522,8 @@ server {
   routes "/mw" {
     middleware fn wrap(req, next) {
       r = next(req)
-      with_headers(r, { "X-Status": str(r.status), "X-Body": JSON.stringify(r.body) })
+      code = if type_of(r.body) == "Object" && r.body.error { r.body.error.code } else { "-" }
+      with_headers(r, { "X-Status": str(r.status), "X-Body": JSON.stringify(r.body), "X-Code": code })
     }
     route GET "/json" => fn(res) { res.json({ a: 1 }) }
     route GET "/status" => fn(res) {
@@ -1533,9 +1560,27 @@ func TestGuardsAnswerAndNextGivesResponses(t *testing.T) {
 			t.Errorf("POST %s without a token: %d %s", path, r.status, r.body)
 		}
 	}
+	// A guard or hook that only sets a status of 400 or more refuses
+	// the request with it (and the headers it set), in the runtime's
+	// error body; a lower status leaves the handler to answer.
+	if r := do(t, "GET", u+"/paid", ""); r.status != 402 || !strings.Contains(r.body, `"code":"PAYMENT_REQUIRED"`) || strings.Contains(r.body, "paid") {
+		t.Errorf("GET /paid, guard set 402: %d %s", r.status, r.body)
+	}
+	r := do(t, "POST", u+"/hooked/delete", "", "X-Token", "ok", "X-Bearer", "no")
+	if r.status != 401 || !strings.Contains(r.body, `"code":"UNAUTHORIZED"`) || r.header.Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("hook set 401: %d %s %v", r.status, r.body, r.header)
+	}
 	if r := do(t, "GET", u+"/count", ""); r.body != "0" {
 		t.Errorf("refused requests ran their handlers: count %s", r.body)
 	}
+	if r := do(t, "GET", u+"/paid", "", "X-Paid", "yes"); r.status != 200 || r.body != `{"content":"paid"}` {
+		t.Errorf("GET /paid, guard passed: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/hooked/delete", "", "X-Token", "ok", "X-Bearer", "created"); r.status != 201 || r.body != `{"deleted":101}` {
+		t.Errorf("hook set 201: %d %s", r.status, r.body)
+	}
+	do(t, "POST", u+"/hooked/delete", "", "X-Token", "ok") // back to 0 below
+	do(t, "GET", u+"/reset", "")
 	if r := do(t, "POST", u+"/delete", "", "X-Token", "ok"); r.status != 200 || r.body != `{"deleted":1}` {
 		t.Errorf("POST /delete with a token: %d %s", r.status, r.body)
 	}
@@ -1553,8 +1598,8 @@ func TestGuardsAnswerAndNextGivesResponses(t *testing.T) {
 		{"/mw/status", 201, `{"b":1}`, []string{"X-Status", "201", "X-H", "h", "X-Body", `{"b":1}`}},
 		{"/mw/bare", 204, ``, []string{"X-Status", "204"}},
 		{"/mw/value", 200, `42`, []string{"X-Status", "200", "X-Body", "42"}},
-		{"/mw/deny", 403, ``, []string{"X-Status", "403"}},
-		{"/mw/typed/x", 400, ``, []string{"X-Status", "400"}},
+		{"/mw/deny", 403, ``, []string{"X-Status", "403", "X-Code", "FORBIDDEN"}},
+		{"/mw/typed/x", 400, ``, []string{"X-Status", "400", "X-Code", "VALIDATION_FAILED"}},
 		{"/mw/boom", 500, ``, nil},
 		{"/catch/deny", 403, ``, nil},
 		{"/catch/boom", 599, `{"caught":"cannot read field x of nil"}`, nil},
@@ -1700,6 +1745,40 @@ server "b" {
 	if out.String() != "" {
 		t.Errorf("hooks ran for a program that did not start: %q", out.String())
 	}
+}
+
+// Middleware wraps health "/path" as any route (as in the reference): a
+// hook's headers and on_finish callbacks (given the final status), and a
+// next middleware's view of the answer, whose JSON body reads as a
+// value. A group's middleware leaves a health path outside it alone.
+func TestMiddlewareWrapsHealth(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn logger(req, res) {
+    res.setHeader("X-Hook", "1")
+    res.on_finish(fn(status) { print("finished {req.path} {status}") })
+  }
+  middleware fn wrap(req, next) {
+    r = next(req)
+    with_headers(r, { "X-Seen": "{r.status} {r.body.status}" })
+  }
+  routes "/api" {
+    middleware fn deny(req, res) { respond(403, { denied: true }) }
+    route GET "/x" => fn() 1
+  }
+  health "/healthz"
+}`)
+	u := app.urls[""]
+	r := do(t, "GET", u+"/healthz", "")
+	if r.status != 200 || r.json(t)["status"] != "ok" || r.header.Get("X-Hook") != "1" || r.header.Get("X-Seen") != "200 ok" {
+		t.Fatalf("GET /healthz: %d %s %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "HEAD", u+"/healthz", ""); r.status != 200 || r.body != "" || r.header.Get("X-Hook") != "1" {
+		t.Errorf("HEAD /healthz: %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/api/x", ""); r.status != 403 {
+		t.Errorf("GET /api/x: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "finished /healthz 200") == 2 })
 }
 
 // health "/path" { check_memory, check_db } answers the reference's
