@@ -19,8 +19,8 @@ import (
 type isolationInfo struct {
 	once        sync.Once
 	mutableSlot []bool // written outside initialisation code
+	isolated    []bool // per function of the program (funcProto.index)
 	mu          sync.Mutex
-	memo        map[*funcProto]bool
 }
 
 func (in *Instance) isolation() *isolationInfo {
@@ -51,7 +51,7 @@ func (in *Instance) Isolated(fn Value) bool {
 				}
 			}
 		}
-		info.memo = map[*funcProto]bool{}
+		info.isolated = in.isolatedFuncs(info.mutableSlot)
 	})
 	info.mu.Lock()
 	defer info.mu.Unlock()
@@ -64,31 +64,73 @@ func (in *Instance) valueIsolated(info *isolationInfo, v Value) bool {
 		return true
 	case KFunc:
 		cl := v.AsClosure()
-		return len(cl.Free) == 0 && in.protoIsolated(info, cl.Fn)
+		return len(cl.Free) == 0 && in.protoIsolated(info.isolated, cl.Fn)
 	}
 	return false
 }
 
-func (in *Instance) protoIsolated(info *isolationInfo, p *funcProto) bool {
-	if r, ok := info.memo[p]; ok {
-		return r
-	}
-	info.memo[p] = true // assume so while visiting (recursion)
-	ok := true
-	for _, ins := range p.Code {
-		switch ins.Op() {
-		case bytecode.SETG:
-			ok = false
-		case bytecode.GETG:
-			slot := ins.B()
-			ok = !info.mutableSlot[slot] && in.valueIsolated(info, in.Globals[slot])
-		case bytecode.CLOSURE:
-			ok = in.protoIsolated(info, p.prog.funcs[ins.B()])
+// protoIsolated looks p up in isolated (a function of another program
+// is not).
+func (in *Instance) protoIsolated(isolated []bool, p *funcProto) bool {
+	funcs := in.Prog.funcs
+	return p.index < len(funcs) && funcs[p.index] == p && isolated[p.index]
+}
+
+// isolatedFuncs decides every function of the program at once. A
+// function is not isolated if it writes a module slot or reads one that
+// is mutable or holds a mutable value (or a function with captured
+// variables), or if a function it can reach (a nested closure, a
+// function read from a module slot) is not: that spreads from callee to
+// caller over the whole call graph, so that mutual recursion (a calls b
+// calls a, and only a writes) taints each function whichever is asked
+// about first.
+func (in *Instance) isolatedFuncs(mutableSlot []bool) []bool {
+	funcs := in.Prog.funcs
+	ok := make([]bool, len(funcs))
+	callers := make([][]int, len(funcs)) // callers[j]: functions that reach j
+	var tainted []int
+	for i, p := range funcs {
+		ok[i] = true
+		reach := func(j int) { callers[j] = append(callers[j], i) }
+		for _, ins := range p.Code {
+			switch ins.Op() {
+			case bytecode.SETG:
+				ok[i] = false
+			case bytecode.GETG:
+				slot := ins.B()
+				if mutableSlot[slot] {
+					ok[i] = false
+					continue
+				}
+				switch v := in.Globals[slot]; v.k {
+				case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KBuiltin, KType:
+				case KFunc:
+					cl := v.AsClosure()
+					if fn := cl.Fn; len(cl.Free) == 0 && fn.index < len(funcs) && funcs[fn.index] == fn {
+						reach(fn.index)
+					} else {
+						ok[i] = false
+					}
+				default:
+					ok[i] = false
+				}
+			case bytecode.CLOSURE:
+				reach(ins.B())
+			}
 		}
-		if !ok {
-			break
+		if !ok[i] {
+			tainted = append(tainted, i)
 		}
 	}
-	info.memo[p] = ok
+	for len(tainted) > 0 {
+		j := tainted[len(tainted)-1]
+		tainted = tainted[:len(tainted)-1]
+		for _, i := range callers[j] {
+			if ok[i] {
+				ok[i] = false
+				tainted = append(tainted, i)
+			}
+		}
+	}
 	return ok
 }
