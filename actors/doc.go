@@ -169,16 +169,30 @@
 //
 //   - No lost updates: a read-modify-write that runs no loop iteration and
 //     no blocking call in between (`todos = [...todos, t]`,
-//     `counter += 1`) is atomic with respect to every other request.
+//     `counter += 1`, `todos = [...todos, make_todo(t)]`) is atomic with
+//     respect to every other request. Function calls in between do not
+//     break it: the holder gives way at a call only once it has held the
+//     GIL for 50 slices (100 ms) without reaching a loop iteration, so
+//     that deep recursion still cannot keep it for ever.
 //   - Blocking builtins (sleep, database calls, outbound HTTP, job
 //     enqueueing) release the GIL while they wait (vm.Thread.Blocking), so
 //     I/O of many requests overlaps.
 //   - Runaway code cannot starve the server: a thread that finds the GIL
 //     taken asks the holder to yield, and the holder gives way at its next
-//     backward jump or call once it has run for its slice (2 ms); waiting
-//     turns first-in first-out after 1 ms. Each request's deadline cancels
-//     its thread through the same checks, so a `loop {}` handler costs
-//     one slice per turn and ends at its deadline with a 503.
+//     backward jump once it has run for its slice (2 ms); waiting
+//     turns first-in first-out after 1 ms. (Until its slice is over, the
+//     holder looks at the clock every 32 jumps and calls, not at each:
+//     two loops sharing the GIL take about twice as long as one.) Each
+//     request's deadline cancels its thread through the same checks, so
+//     a `loop {}` handler costs one slice per turn and ends at its
+//     deadline with a 503.
+//   - A request whose deadline passes while it waits for the GIL (at its
+//     start, or for its next turn) stops there: answered 503, it makes
+//     no further change. Changes are never undone, though: a handler
+//     stopped at its deadline, or failing, keeps what it changed before,
+//     and one running past its deadline in a single statement (no loop
+//     iteration or call left to stop it at) may finish its change just
+//     as the 503 goes out.
 //   - Routes whose whole chain (middleware, guards, handler, on_error)
 //     can reach no shared mutable state run without the GIL, in parallel:
 //     vm.Instance.Isolated proves it from the bytecode (no module slot

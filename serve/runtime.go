@@ -358,9 +358,13 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		// on_stop pairs with on_start: a program that failed to start
 		// (another server could not listen) never ran on_start.
 		if rt.starting.Load() {
-			hctx, cancel := stopHookContext(ctx)
-			s.runHooks(hctx, s.onStop, "on_stop")
-			cancel()
+			for _, fn := range s.onStop {
+				// Each hook by itself: one cut at the deadline leaves
+				// the next its own least time.
+				hctx, cancel := stopHookContext(ctx)
+				s.runHooks(hctx, []vm.Value{fn}, "on_stop")
+				cancel()
+			}
 		}
 		store.Close(inst)
 	})
@@ -541,8 +545,9 @@ func duration(v vm.Value, unit time.Duration) (time.Duration, error) {
 	return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
 }
 
-// minStopHooks is the least time a server's on_stop hooks get, even when
-// the drain has used up the shutdown's deadline.
+// minStopHooks is the least time each on_stop hook of a server gets,
+// even when the drain (or an earlier hook) has used up the shutdown's
+// deadline.
 const minStopHooks = 2 * time.Second
 
 // stopHookContext bounds the on_stop hooks by the shutdown's deadline

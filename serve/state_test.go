@@ -3,6 +3,7 @@ package serve
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // A route is isolated (runs without the server's GIL) only if nothing
@@ -45,6 +46,35 @@ func TestIsolationFollowsMutualRecursion(t *testing.T) {
 	}
 }
 
+// A read-modify-write of server state that calls a function in the
+// middle (`todos = [...todos, make_todo(id)]`, `count += one()` after
+// some work) loses no update: the GIL's holder gives way at backward
+// jumps, and at calls only after many slices.
+func TestNoLostUpdatesThroughCalls(t *testing.T) {
+	app := startApp(t, `fn make_todo(id) { { id, done: false } }
+fn one() { 1 }
+server {
+  var todos = []
+  var count = 0
+  route POST "/a" => fn(req) { todos = [...todos, make_todo(req.id)]; 1 }
+  route POST "/c" => fn() { j = [...range(0, 2000)]; count += one(); len(j) }
+  route GET "/r" => fn() { { todos: len(todos), count } }
+}`)
+	u := app.urls[""]
+	hammer(t, 64, 60, func(c, i int) {
+		path := "/a"
+		if (c+i)%2 == 1 {
+			path = "/c"
+		}
+		if r := do(t, "POST", u+path, ""); r.status != 200 {
+			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+		}
+	})
+	if r := do(t, "GET", u+"/r", ""); r.body != `{"todos":1920,"count":1920}` {
+		t.Errorf("after 1920 appends and 1920 increments: %s", r.body)
+	}
+}
+
 // hammer runs f(client, i) for each of each requests of clients
 // concurrent clients.
 func hammer(t *testing.T, clients, each int, f func(c, i int)) {
@@ -62,5 +92,32 @@ func hammer(t *testing.T, clients, each int, f func(c, i int)) {
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
+	}
+}
+
+// A request whose deadline passes while it waits for the GIL is answered
+// 503 and never runs: the change it would have made is not made behind
+// its client's back.
+func TestRequestPastDeadlineInQueueDoesNotRun(t *testing.T) {
+	app := startApp(t, `limits { timeout: 50 }
+server {
+  var count = 0
+  route GET "/hog" => fn() { len(sorted(reversed([...range(0, 3000000)]))) + count }
+  route POST "/inc" => fn() { count += 1; count }
+  route GET "/r" => fn() { count }
+}`)
+	u := app.urls[""]
+	hogged := make(chan reply)
+	go func() { hogged <- do(t, "GET", u+"/hog", "") }()
+	time.Sleep(20 * time.Millisecond) // the hog holds the GIL in one builtin call
+	if r := do(t, "POST", u+"/inc", ""); r.status != 503 {
+		t.Fatalf("POST /inc behind the hog: %d %s", r.status, r.body)
+	}
+	<-hogged // (a 503 too: one builtin call is not cut)
+	if r := do(t, "GET", u+"/r", ""); r.body != "0" {
+		t.Errorf("count after a request answered 503 before it ran: %s", r.body)
+	}
+	if r := do(t, "POST", u+"/inc", ""); r.status != 200 || r.body != "1" {
+		t.Errorf("POST /inc afterwards: %d %s", r.status, r.body)
 	}
 }

@@ -11,8 +11,8 @@ import (
 // the instance's Tova code, so handlers share server state without data
 // races or lost updates. A thread that finds the GIL taken asks the
 // running thread to yield; the running thread gives way at its next
-// backward jump or call once it has run for Slice, so runaway code
-// cannot starve the others. Blocking builtins release it
+// backward jump once it has run for Slice (at a call, callSlices of
+// them), so runaway code cannot starve the others. Blocking builtins release it
 // (Thread.Blocking), so I/O overlaps. Waiting uses sync.Mutex, which
 // spins briefly (handlers are short) and turns FIFO for a waiter that
 // has waited over a millisecond.
@@ -72,7 +72,19 @@ func (g *GIL) Release(t *Thread) {
 	g.mu.Unlock()
 }
 
-// ranLongEnough reports whether the holder has used its slice.
-func (g *GIL) ranLongEnough() bool {
-	return time.Now().UnixNano()-g.since.Load() >= int64(g.Slice)
+// callSlices is how many slices a holder runs before it gives way at a
+// call rather than at a backward jump: a read-modify-write of server
+// state that calls a function (`todos = [...todos, make(t)]`) stays
+// atomic, while recursion without a loop still cannot hold the GIL for
+// ever.
+const callSlices = 50
+
+// ranLongEnough reports whether the holder has used its slice, or at a
+// call callSlices of them.
+func (g *GIL) ranLongEnough(call bool) bool {
+	slice := g.Slice
+	if call {
+		slice *= callSlices
+	}
+	return time.Now().UnixNano()-g.since.Load() >= int64(slice)
 }

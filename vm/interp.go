@@ -216,7 +216,7 @@ func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret in
 		return &Error{Kind: "StackOverflow", Msg: "stack overflow: maximum call depth exceeded"}
 	}
 	if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
-		if err := t.checkSignal(); err != nil {
+		if err := t.checkSignal(true); err != nil {
 			return err
 		}
 	}
@@ -664,7 +664,7 @@ frames:
 				target := i.B()
 				if target < pc {
 					if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
-						if err = t.checkSignal(); err != nil {
+						if err = t.checkSignal(false); err != nil {
 							break
 						}
 					}
@@ -767,7 +767,7 @@ frames:
 				if step > 0 && c < int64(rp(rb, a+1).n) && c > int64(rp(rb, a).n) ||
 					step < 0 && c > int64(rp(rb, a+1).n) && c < int64(rp(rb, a).n) {
 					if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
-						if err = t.checkSignal(); err != nil {
+						if err = t.checkSignal(false); err != nil {
 							break
 						}
 					}

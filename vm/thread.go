@@ -126,7 +126,24 @@ func (t *Thread) Enter() {
 	if s := t.In.Sched; s != nil && !t.holding {
 		s.Acquire(t)
 		t.holding = true
+		if t.pastDeadline() {
+			// Its deadline passed while it waited: stop at the next
+			// call or backward jump rather than run on (and make
+			// changes its client, answered 503, would never learn of).
+			t.signal.Or(sigCancel)
+		}
 	}
+}
+
+// pastDeadline reports whether the thread's context is done or its
+// deadline has passed (a context may learn of its deadline late, as
+// actors.Job does from its pool's sweeper).
+func (t *Thread) pastDeadline() bool {
+	if t.ctx.Err() != nil {
+		return true
+	}
+	d, ok := t.ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // Leave releases the instance's scheduler (if held).
@@ -174,11 +191,15 @@ func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
 
 // checkSignal handles a raised signal: cancellation becomes an error;
 // a yield request releases and re-acquires the scheduler.
-func (t *Thread) checkSignal() error {
+func (t *Thread) checkSignal(call bool) error {
 	if t.poll <= 0 {
 		t.poll = pollEvery
 		if t.ctx.Err() != nil {
 			t.signal.Or(sigCancel)
+		}
+		if t.yieldLater {
+			t.yieldLater = false
+			t.signal.Or(sigYield)
 		}
 	}
 	s := t.signal.Load()
@@ -187,11 +208,21 @@ func (t *Thread) checkSignal() error {
 	}
 	if s&sigYield != 0 {
 		if g, ok := t.In.Sched.(*GIL); ok && t.holding {
-			if !g.ranLongEnough() {
-				return nil // keep the request; check again at the next edge
+			if !g.ranLongEnough(call) {
+				// Keep the request, and look again yieldPoll edges on:
+				// reading the clock at every edge would slow the
+				// holder's loop several times over while others wait.
+				t.signal.And(^sigYield)
+				t.yieldLater = true
+				t.poll = min(t.poll, yieldPoll)
+				return nil
 			}
 			t.signal.And(^sigYield)
 			g.yield(t)
+			if t.pastDeadline() {
+				t.signal.Or(sigCancel)
+				return t.cancelled() // its deadline passed while others ran
+			}
 		} else {
 			t.signal.And(^sigYield)
 			if t.holding {
@@ -229,6 +260,9 @@ type Thread struct {
 	poll   int
 	// holding is true while the thread holds its instance's scheduler.
 	holding bool
+	// yieldLater is a yield request kept for the next poll: asked to
+	// yield before its slice was over, the thread looks again then.
+	yieldLater bool
 	// nested counts builtin calls made through Call inside one another
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
@@ -238,6 +272,10 @@ type Thread struct {
 // pollEvery is how many backward jumps and calls pass between two
 // checks of the thread's context.
 const pollEvery = 256
+
+// yieldPoll is how many backward jumps and calls pass between two looks
+// at the clock of a thread asked to yield before its slice is over.
+const yieldPoll = 32
 
 // NewThread makes a thread bound to ctx: when ctx is done, the running
 // code stops within pollEvery backward jumps or calls with a Cancelled
@@ -250,7 +288,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if t == nil {
 		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16)}
 	}
-	t.ctx, t.maxDepth, t.poll, t.nested = ctx, in.Cfg.MaxDepth, pollEvery, 0
+	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater = ctx, in.Cfg.MaxDepth, pollEvery, 0, false
 	return t
 }
 
