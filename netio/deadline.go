@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ type timedListener struct {
 	clock *coarseClock
 	to    *connTimeouts
 	seq   *atomic.Uint32 // numbers the connections
+	fresh *freshConns    // connections no byte has arrived on yet
 	// retried reports an accept error that Accept waits out (at most
 	// once a minute); nil: not reported
 	retried func(err error)
@@ -111,6 +113,10 @@ func (l timedListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &timedConn{Conn: c, clock: l.clock, to: l.to, first: true, shard: int(l.seq.Add(1))}
+	if l.fresh != nil {
+		tc.fresh = l.fresh
+		l.fresh.add(tc) // (closed at once if the server is stopping)
+	}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		if ip, ok := netip.AddrFromSlice(a.IP); ok {
 			tc.remote = ip.Unmap()
@@ -162,6 +168,8 @@ type timedConn struct {
 	logSeq      logbuf.Seq   // keeps its access lines in order (logbuf.Writer)
 	lines       lineCheck    // the request's header block, for line ends
 	reported    bool         // handleError logged a failed request (see reported)
+	fresh       *freshConns  // where it is listed until its first byte
+	claim       atomic.Int32 // connFresh, connUsed or connClaimed
 }
 
 // Close closes the connection, forgetting it as reported.
@@ -169,7 +177,74 @@ func (c *timedConn) Close() error {
 	if c.reported {
 		wasReported(c.LocalAddr(), c.RemoteAddr())
 	}
+	if c.fresh != nil {
+		c.fresh.remove(c)
+	}
 	return c.Conn.Close()
+}
+
+const (
+	connFresh   int32 = iota // no byte received yet
+	connUsed                 // a request began on it
+	connClaimed              // closed by a stopping server before one did
+)
+
+// freshConns lists the connections no byte has arrived on yet. fasthttp
+// counts a new connection as busy for its first 5 seconds, so a server
+// stopping would wait that long for a client that opened one and sent
+// nothing (a browser's preconnect, a client pool's spare); closeAll
+// closes them at once instead. A connection leaves the list when its
+// first byte arrives (used) or it closes; a first request that arrives
+// as closeAll claims the connection is dropped unanswered, as fasthttp
+// drops one arriving on an idle connection it is closing.
+type freshConns struct {
+	mu      sync.Mutex
+	conns   map[*timedConn]struct{}
+	closing bool
+}
+
+func (f *freshConns) add(c *timedConn) {
+	f.mu.Lock()
+	closing := f.closing
+	if !closing {
+		if f.conns == nil {
+			f.conns = map[*timedConn]struct{}{}
+		}
+		f.conns[c] = struct{}{}
+	}
+	f.mu.Unlock()
+	if closing && c.claim.CompareAndSwap(connFresh, connClaimed) {
+		_ = c.Conn.Close()
+	}
+}
+
+func (f *freshConns) remove(c *timedConn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
+}
+
+// used marks c's first byte; false if closeAll claimed c first.
+func (f *freshConns) used(c *timedConn) bool {
+	if !c.claim.CompareAndSwap(connFresh, connUsed) {
+		return false
+	}
+	f.remove(c)
+	return true
+}
+
+// closeAll closes every listed connection, and any added from now on.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	f.closing = true
+	conns := f.conns
+	f.conns = nil
+	f.mu.Unlock()
+	for c := range conns {
+		if c.claim.CompareAndSwap(connFresh, connClaimed) {
+			_ = c.Conn.Close()
+		}
+	}
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
@@ -195,6 +270,9 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.first && c.fresh != nil && !c.fresh.used(c) {
+		return 0, net.ErrClosed // the server is stopping: see freshConns
+	}
 	if n > 0 {
 		c.inRequest = true
 		c.lines.start()

@@ -263,3 +263,34 @@ func TestShutdownClosesIdleKeepAliveConnections(t *testing.T) {
 		t.Fatal("the idle connection is still open after shutdown")
 	}
 }
+
+// A connection that was opened and never sent a byte (a browser's
+// preconnect) does not hold up Shutdown either: fasthttp counts such a
+// connection as busy for 5 s. It is closed at once; a request that
+// arrives on another connection meanwhile is still answered.
+func TestShutdownClosesConnectionsNeverUsed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	var unused []net.Conn
+	for range 3 {
+		unused = append(unused, ts.dial())
+	}
+	time.Sleep(50 * time.Millisecond) // accepted
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with unused connections: %v after %v", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("shutdown took %v with connections that never sent a byte", d)
+	}
+	for i, conn := range unused {
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		if n, err := conn.Read(make([]byte, 1)); err == nil || n > 0 {
+			t.Errorf("unused connection %d still open after shutdown", i)
+		}
+	}
+}

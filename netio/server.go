@@ -87,6 +87,7 @@ type Server struct {
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
 	conns    atomic.Uint32               // connections accepted
+	fresh    freshConns                  // accepted, no byte received yet
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -274,7 +275,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	clock := startClock()
 	defer clock.Stop()
 	s.clock.CompareAndSwap(nil, clock) // the first serving's, for now()
-	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns, retried: func(err error) {
+	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns, fresh: &s.fresh, retried: func(err error) {
 		s.log.Warn().Err(err).Msg("cannot accept connections for now (the process may be out of file descriptors): retrying")
 	}})
 }
@@ -293,6 +294,7 @@ func (s *Server) OnStop(f func(ctx context.Context)) {
 // did not finish in time.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.fresh.closeAll() // (fasthttp would wait up to 5 s on each)
 	err := s.fs.ShutdownWithContext(ctx)
 	// fasthttp closes the listener only if its Serve has begun: a
 	// Shutdown right after Start would leave Serve to begin afterwards
