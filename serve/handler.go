@@ -831,6 +831,12 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 			v = rs.json
 			fallthrough
 		case !rs.bodySet:
+			if ct, ok := resContentType(rs.headers); ok && v.Kind() == vm.KString && !isJSONType(ct) {
+				// A String returned under a Content-Type the handler set
+				// (text/csv, text/plain): the text itself, not JSON.
+				out.Body = []byte(v.AsString())
+				break
+			}
 			b, err := x.encodeJSON(v)
 			if err != nil {
 				return nil, err
@@ -880,6 +886,17 @@ func (x *exchange) caching(out *netio.Response) {
 		out.Status, out.Body, out.ContentType = 304, nil, ""
 		x.res.status = 304
 	}
+}
+
+// resContentType is the Content-Type set with res.setHeader, if any.
+func resContentType(hs netio.Headers) (string, bool) {
+	ct, ok := "", false
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			ct, ok = h.Value, true
+		}
+	}
+	return ct, ok
 }
 
 // mergeResHeaders applies the headers set through res.setHeader (res)

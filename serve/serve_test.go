@@ -817,6 +817,9 @@ server {
     { teapot: true }
   }
   route GET "/resjson" => fn(res) { res.json({ via: "res" }) }
+  route GET "/csv" => fn(res) { res.setHeader("Content-Type", "text/csv"); "a,b\n1,2" }
+  route GET "/csv-obj" => fn(res) { res.setHeader("Content-Type", "text/plain"); { a: 1 } }
+  route GET "/json-str" => fn(res) { res.setHeader("Content-Type", "application/json; charset=utf-8"); "x" }
   route GET "/resjson-wins" => fn(res) {
     res.json({ via: "res" })
     respond(201, { via: "respond" })
@@ -861,6 +864,11 @@ func TestResponseHelpers(t *testing.T) {
 	check("/hdr", 200, `{"a":1}`, "X-Custom", "v")
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
 	check("/res", 418, `{"teapot":true}`, "X-Teapot", "yes")
+	// A String returned under a Content-Type set with res.setHeader is
+	// the text itself, unless that type is JSON; other values stay JSON.
+	check("/csv", 200, "a,b\n1,2", "Content-Type", "text/csv")
+	check("/csv-obj", 200, `{"a":1}`, "Content-Type", "text/plain")
+	check("/json-str", 200, `"x"`, "Content-Type", "application/json; charset=utf-8")
 	check("/resjson", 200, `{"via":"res"}`)
 	check("/resjson-wins", 200, `{"via":"res"}`)
 	// A handler whose last value is res itself (what res.status(n) and
