@@ -167,19 +167,25 @@
 // Tova code. This gives the model of the reference Tova (one event loop
 // per server process) without its failure modes:
 //
-//   - No lost updates: a read-modify-write that runs no loop iteration and
-//     no blocking call in between (`todos = [...todos, t]`,
-//     `counter += 1`, `todos = [...todos, make_todo(t)]`) is atomic with
-//     respect to every other request. Function calls in between do not
-//     break it: the holder gives way at a call only once it has held the
-//     GIL for 50 slices (100 ms) without reaching a loop iteration, so
-//     that deep recursion still cannot keep it for ever.
+//   - No lost updates: a statement that writes server state
+//     (`todos = [...todos, make_todo(t)]`, `counter += 1`,
+//     `stats[k] = (stats[k] ?? 0) + 1`, `todos.push(t)`) is atomic with
+//     respect to every other request, whatever functions it calls: the
+//     compiler brackets it (bytecode.ATOMIC), the holder gives way, if
+//     asked, just before it, and inside it only after 1 s (as runaway
+//     code must) or at a blocking call (sleep, a query). A read-modify-
+//     write spread over several statements (`c = count; ...; count = c +
+//     1`) is atomic if nothing between them loops, blocks or runs for
+//     100 ms: outside such statements the holder gives way at a loop
+//     iteration after its slice, and at a call after 50 slices (100 ms),
+//     so that deep recursion cannot keep the GIL for long either.
 //   - Blocking builtins (sleep, database calls, outbound HTTP, job
 //     enqueueing) release the GIL while they wait (vm.Thread.Blocking), so
 //     I/O of many requests overlaps.
 //   - Runaway code cannot starve the server: a thread that finds the GIL
 //     taken asks the holder to yield, and the holder gives way at its next
-//     backward jump once it has run for its slice (2 ms); waiting
+//     backward jump once it has run for its slice (2 ms; see above for
+//     calls and statements writing server state); waiting
 //     turns first-in first-out after 1 ms. (Until its slice is over, the
 //     holder looks at the clock every 32 jumps and calls, not at each:
 //     two loops sharing the GIL take about twice as long as one.) Each

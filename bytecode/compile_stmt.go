@@ -228,8 +228,16 @@ func (f *fstate) stmt(st ast.Stmt) {
 	defer f.release(saved)
 	switch st := st.(type) {
 	case *ast.ExprStmt:
+		if call, ok := st.X.(*ast.Call); ok && f.af != nil && methodOnShared(call) {
+			f.emit(ATOMIC, 1, 0, 0)
+			defer f.emit(ATOMIC, 0, 0, 0)
+		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
+		if f.af != nil && assignsShared(st) {
+			f.emit(ATOMIC, 1, 0, 0)
+			defer f.emit(ATOMIC, 0, 0, 0)
+		}
 		f.assign(st)
 	case *ast.VarDecl:
 		f.assignValues(st.Targets, st.Values, true)
@@ -271,6 +279,54 @@ func (f *fstate) stmt(st ast.Stmt) {
 }
 
 // ---------------------------------------------------------------- assignment
+
+// A statement of a function that writes module state (a server's
+// `var`s) is bracketed by ATOMIC, so that the thread running it gives
+// way to others of the instance only after a long slice:
+// `todos = [...todos, make(t)]` reads, calls and writes as one step.
+// (Top-level code and server bodies run once, before any request.) (A statement left by an error or a
+// return inside it leaves the bracket open until a catch or the end of
+// the thread's call restores it.)
+
+// assignsShared reports whether an assignment's target is rooted at a
+// module slot: x, x.f, x[k], x.f[k].g.
+func assignsShared(st *ast.Assign) bool {
+	for _, t := range st.Targets {
+		switch t := t.(type) {
+		case *ast.PBind:
+			if t.Name.Binding != nil && t.Name.Binding.Scope == ast.Global {
+				return true
+			}
+		case *ast.PTarget:
+			if sharedRoot(t.X) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// methodOnShared reports whether a call is a method call on a value
+// rooted at a module slot (`todos.push(x)`).
+func methodOnShared(c *ast.Call) bool {
+	m, ok := c.Fn.(*ast.Member)
+	return ok && sharedRoot(m.X)
+}
+
+func sharedRoot(e ast.Expr) bool {
+	for {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x.Binding != nil && x.Binding.Scope == ast.Global
+		case *ast.Member:
+			e = x.X
+		case *ast.Index:
+			e = x.X
+		default:
+			return false
+		}
+	}
+}
 
 func (f *fstate) assign(st *ast.Assign) {
 	if st.Op != "=" {

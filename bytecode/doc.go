@@ -123,4 +123,6 @@
 //	1: initial format.
 //	2: a server carries its `port` declaration's position (portPos), so
 //	   that serve names the line of a computed port it refuses.
+//	3: record types keep their fields' types, routes their body types.
+//	4: ATOMIC brackets a statement that writes module state.
 package bytecode

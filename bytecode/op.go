@@ -166,6 +166,8 @@ const (
 	TRYBEGIN
 	TRYEND
 
+	ATOMIC
+
 	numOps
 )
 
@@ -276,6 +278,7 @@ var Ops = [numOps]OpInfo{
 	THROW:    {"THROW", OReg, ONone, ONone, "raise R[A]"},
 	TRYBEGIN: {"TRYBEGIN", OReg, OJump, ONone, "push handler: on error R[A] = error value, pc = B"},
 	TRYEND:   {"TRYEND", ONone, ONone, ONone, "pop the innermost handler"},
+	ATOMIC:   {"ATOMIC", OCount, ONone, ONone, "A=1: a statement writing module state begins (the thread gives way in it only after a long slice); A=0: it ends"},
 }
 
 func (op Op) String() string {

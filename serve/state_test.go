@@ -1,7 +1,10 @@
 package serve
 
 import (
+	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -75,6 +78,41 @@ server {
 	}
 }
 
+// A statement that writes server state is one step even when the
+// request has held the GIL for long before it (one builtin call summing
+// 40 million numbers) and the statement calls a function: the holder
+// gives way before the statement, not inside it.
+func TestWriteStatementAfterLongHoldIsOneStep(t *testing.T) {
+	app := startApp(t, `fn one() { 1 }
+server {
+  var count = 0
+  route POST "/slow" => fn() { x = sum(range(0, 40000000)); count = count + one(); x }
+  route POST "/inc" => fn() { count += 1 }
+  route GET "/r" => fn() { count }
+}`)
+	u := app.urls[""]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hammer(t, 2, 4, func(int, int) { do(t, "POST", u+"/slow", "") })
+	}()
+	var incs atomic.Int64
+	hammer(t, 32, 1<<30, func(c, i int) {
+		select {
+		case <-done:
+			runtime.Goexit()
+		default:
+		}
+		if r := do(t, "POST", u+"/inc", ""); r.status == 200 {
+			incs.Add(1)
+		}
+	})
+	want := fmt.Sprint(incs.Load() + 8)
+	if r := do(t, "GET", u+"/r", ""); r.body != want {
+		t.Errorf("after 8 slow and %d quick increments: %s, want %s", incs.Load(), r.body, want)
+	}
+}
+
 // hammer runs f(client, i) for each of each requests of clients
 // concurrent clients.
 func hammer(t *testing.T, clients, each int, f func(c, i int)) {
@@ -119,5 +157,36 @@ server {
 	}
 	if r := do(t, "POST", u+"/inc", ""); r.status != 200 || r.body != "1" {
 		t.Errorf("POST /inc afterwards: %d %s", r.status, r.body)
+	}
+}
+
+// A request whose deadline passes while it waits for its turn after a
+// blocking call (sleep, a query) stops there: the write after the call
+// is not made behind the 503 its client got.
+func TestRequestPastDeadlineAfterBlockingCallDoesNotRun(t *testing.T) {
+	app := startApp(t, `limits { timeout: 100 }
+server {
+  var state = { n: 0 }
+  route GET "/hog" => fn() { len(sorted(reversed([...range(0, 3000000)]))) + state.n }
+  route POST "/s" => fn() {
+    st = state // (a local: no statement here writes a server var by name)
+    sleep(30)
+    st.n = st.n + 1
+    st.n
+  }
+  route GET "/r" => fn() { state.n }
+}`)
+	u := app.urls[""]
+	slept := make(chan reply)
+	go func() { slept <- do(t, "POST", u+"/s", "") }()
+	time.Sleep(10 * time.Millisecond) // /s sleeps, without the GIL
+	hogged := make(chan reply)
+	go func() { hogged <- do(t, "GET", u+"/hog", "") }()
+	if r := <-slept; r.status != 503 {
+		t.Fatalf("POST /s behind the hog: %d %s", r.status, r.body)
+	}
+	<-hogged
+	if r := do(t, "GET", u+"/r", ""); r.body != "0" {
+		t.Errorf("count after a request answered 503 while it waited: %s", r.body)
 	}
 }

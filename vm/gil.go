@@ -73,18 +73,28 @@ func (g *GIL) Release(t *Thread) {
 }
 
 // callSlices is how many slices a holder runs before it gives way at a
-// call rather than at a backward jump: a read-modify-write of server
-// state that calls a function (`todos = [...todos, make(t)]`) stays
-// atomic, while recursion without a loop still cannot hold the GIL for
-// ever.
-const callSlices = 50
+// call rather than at a backward jump, and atomicSlices how many it runs
+// before it gives way inside a statement that writes module state
+// (ATOMIC; at a call or a backward jump there). Such a statement
+// (`todos = [...todos, make(t)]`) thus reads, calls and writes as one
+// step, even when copying a large list and the garbage collector make it
+// slow; and recursion without a loop, or a runaway loop inside such a
+// statement, still cannot hold the GIL for ever.
+const (
+	callSlices   = 50  // 100 ms with the default slice
+	atomicSlices = 500 // 1 s
+)
 
-// ranLongEnough reports whether the holder has used its slice, or at a
-// call callSlices of them.
-func (g *GIL) ranLongEnough(call bool) bool {
+// ranLongEnough reports whether the holder has used its slice: for a
+// backward jump (edge), one; at a call, callSlices; inside a statement
+// writing module state, atomicSlices.
+func (g *GIL) ranLongEnough(e edge) bool {
 	slice := g.Slice
-	if call {
+	switch e {
+	case callEdge:
 		slice *= callSlices
+	case atomicEdge:
+		slice *= atomicSlices
 	}
 	return time.Now().UnixNano()-g.since.Load() >= int64(slice)
 }

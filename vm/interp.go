@@ -73,7 +73,12 @@ func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
 		return Nil, err
 	}
 	t.frames[len(t.frames)-1].boundary = true
-	return t.execute()
+	atomic := t.atomic
+	r, err := t.execute()
+	if err != nil {
+		t.atomic = atomic // a write statement the error left
+	}
+	return r, err
 }
 
 // CallValues is Call with named arguments: names[i] names args[len(args)-len(names)+i].
@@ -258,6 +263,17 @@ func (t *Thread) cancelled() *Error {
 	return &Error{Kind: ErrCancelled, Msg: msg}
 }
 
+// stoppedDuring turns a call's success into the thread's cancellation
+// if the thread was cancelled meanwhile (its deadline passed while a
+// blocking builtin waited, or while it waited for its turn after): the
+// code after the call must not go on to change anything.
+func (t *Thread) stoppedDuring(err error) error {
+	if err == nil && t.signal.Load()&sigCancel != 0 {
+		return t.cancelled()
+	}
+	return err
+}
+
 // Interrupt stops the running code at its next backward jump or call.
 func (t *Thread) Interrupt() { t.signal.Or(sigCancel) }
 
@@ -307,6 +323,7 @@ func (t *Thread) handle(e error) bool {
 		if nh := len(t.handlers); catchable && nh > 0 && t.handlers[nh-1].frame == fi {
 			h := t.handlers[nh-1]
 			t.handlers = t.handlers[:nh-1]
+			t.atomic = h.atomic
 			t.stack[f.base+h.reg] = errorValue(te)
 			f.pc = h.target
 			return true
@@ -854,6 +871,7 @@ frames:
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				rb = unsafe.Pointer(unsafe.SliceData(regs))
+				err = t.stoppedDuring(err)
 				if err == nil {
 					*rp(rb, a) = r
 				}
@@ -867,6 +885,7 @@ frames:
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				rb = unsafe.Pointer(unsafe.SliceData(regs))
+				err = t.stoppedDuring(err)
 				if err == nil {
 					*rp(rb, a) = r
 				}
@@ -884,6 +903,7 @@ frames:
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				rb = unsafe.Pointer(unsafe.SliceData(regs))
+				err = t.stoppedDuring(err)
 				if err == nil {
 					*rp(rb, a) = r
 				}
@@ -907,6 +927,7 @@ frames:
 						fr = &t.frames[fi]
 						regs = t.stack[fr.base : fr.base+fn.NumRegs]
 						rb = unsafe.Pointer(unsafe.SliceData(regs))
+						err = t.stoppedDuring(err)
 						if err == nil {
 							*rp(rb, a) = r
 						}
@@ -922,6 +943,7 @@ frames:
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				rb = unsafe.Pointer(unsafe.SliceData(regs))
+				err = t.stoppedDuring(err)
 				if err == nil {
 					*rp(rb, a) = r
 				}
@@ -1008,6 +1030,7 @@ frames:
 				fr = &t.frames[fi]
 				regs = t.stack[fr.base : fr.base+fn.NumRegs]
 				rb = unsafe.Pointer(unsafe.SliceData(regs))
+				err = t.stoppedDuring(err)
 				if err == nil {
 					*rp(rb, i.A()) = r
 				}
@@ -1113,9 +1136,31 @@ frames:
 			case bc.THROW:
 				err = thrown(*rp(rb, i.A()))
 			case bc.TRYBEGIN:
-				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B()})
+				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B(), atomic: t.atomic})
 			case bc.TRYEND:
 				t.handlers = t.handlers[:len(t.handlers)-1]
+			case bc.ATOMIC:
+				if i.A() == 0 {
+					if t.atomic > 0 {
+						t.atomic--
+					}
+					break
+				}
+				if t.atomic == 0 {
+					// Before the statement reads anything: give way here if
+					// asked to and the slice is over, so that the statement
+					// starts with the time it may need.
+					if t.yieldLater {
+						t.yieldLater = false
+						t.signal.Or(sigYield)
+					}
+					if t.signal.Load() != 0 {
+						if err = t.checkSignal(false); err != nil {
+							break
+						}
+					}
+				}
+				t.atomic++
 			default:
 				err = Errorf("InternalError", "bad opcode %d", i.Op())
 			}

@@ -46,6 +46,7 @@ type handler struct {
 	frame  int
 	reg    int // register receiving the error value
 	target int // catch pc
+	atomic int // Thread.atomic when the try began
 }
 
 // Closure is a Tova function value.

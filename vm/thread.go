@@ -208,7 +208,14 @@ func (t *Thread) checkSignal(call bool) error {
 	}
 	if s&sigYield != 0 {
 		if g, ok := t.In.Sched.(*GIL); ok && t.holding {
-			if !g.ranLongEnough(call) {
+			e := jumpEdge
+			switch {
+			case t.atomic > 0:
+				e = atomicEdge
+			case call:
+				e = callEdge
+			}
+			if !g.ranLongEnough(e) {
 				// Keep the request, and look again yieldPoll edges on:
 				// reading the clock at every edge would slow the
 				// holder's loop several times over while others wait.
@@ -263,11 +270,24 @@ type Thread struct {
 	// yieldLater is a yield request kept for the next poll: asked to
 	// yield before its slice was over, the thread looks again then.
 	yieldLater bool
+	// atomic counts the statements writing module state (ATOMIC) the
+	// thread is in: in one, it gives way only after a long slice.
+	atomic int
 	// nested counts builtin calls made through Call inside one another
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
 	nested int
 }
+
+// edge is where a thread checks its signals: a backward jump, a call,
+// or either inside a statement that writes module state.
+type edge uint8
+
+const (
+	jumpEdge edge = iota
+	callEdge
+	atomicEdge
+)
 
 // pollEvery is how many backward jumps and calls pass between two
 // checks of the thread's context.
@@ -288,7 +308,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if t == nil {
 		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16)}
 	}
-	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater = ctx, in.Cfg.MaxDepth, pollEvery, 0, false
+	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater, t.atomic = ctx, in.Cfg.MaxDepth, pollEvery, 0, false, 0
 	return t
 }
 
