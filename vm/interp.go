@@ -251,7 +251,7 @@ func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret in
 			provided = 1<<uint(nargs) - 1
 		}
 	}
-	t.frames = append(t.frames, frame{fn: fn, cl: cl, base: base, ret: ret, provided: provided})
+	t.frames = append(t.frames, frame{fn: fn, cl: cl, base: base, ret: ret, provided: provided, atomic: t.atomic})
 	return nil
 }
 
@@ -856,7 +856,7 @@ frames:
 							nf := &t.frames[fi+1]
 							nf.fn, nf.cl, nf.base, nf.pc, nf.ret, nf.provided, nf.boundary = p, cl, base, 0, base-1, p.fullMask, false
 						} else {
-							t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask})
+							t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask, atomic: t.atomic})
 						}
 						continue frames
 					}
@@ -954,6 +954,7 @@ frames:
 				}
 				boundary := fr.boundary
 				ret := fr.ret
+				t.atomic = fr.atomic
 				if n := len(t.handlers); n > 0 && t.handlers[n-1].frame >= fi {
 					t.popFrame()
 				} else {

@@ -39,6 +39,10 @@ type frame struct {
 	// boundary marks a frame entered from Go (Thread.Call): returning
 	// from it leaves the interpreter loop.
 	boundary bool
+	// atomic is Thread.atomic when the frame was entered, restored when
+	// it returns (a return from inside a statement writing module state
+	// leaves its bracket).
+	atomic int32
 }
 
 // handler is an active try block of frame number frame.
@@ -46,7 +50,7 @@ type handler struct {
 	frame  int
 	reg    int // register receiving the error value
 	target int // catch pc
-	atomic int // Thread.atomic when the try began
+	atomic int32 // Thread.atomic when the try began
 }
 
 // Closure is a Tova function value.

@@ -272,7 +272,7 @@ type Thread struct {
 	yieldLater bool
 	// atomic counts the statements writing module state (ATOMIC) the
 	// thread is in: in one, it gives way only after a long slice.
-	atomic int
+	atomic int32
 	// nested counts builtin calls made through Call inside one another
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
