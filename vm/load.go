@@ -48,8 +48,8 @@ type frame struct {
 // handler is an active try block of frame number frame.
 type handler struct {
 	frame  int
-	reg    int // register receiving the error value
-	target int // catch pc
+	reg    int   // register receiving the error value
+	target int   // catch pc
 	atomic int32 // Thread.atomic when the try began
 }
 
