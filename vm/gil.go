@@ -44,6 +44,12 @@ func (g *GIL) Acquire(t *Thread) {
 		}
 		g.mu.Lock()
 		g.waiting.Add(-1)
+		if t.pastDeadline() {
+			// Its deadline passed while it waited: stop at the next
+			// call, backward jump or write statement rather than run
+			// on, making changes its client (answered 503) never sees.
+			t.signal.Or(sigCancel)
+		}
 	}
 	g.gen.Add(1)
 	g.holder.Store(t)

@@ -126,12 +126,6 @@ func (t *Thread) Enter() {
 	if s := t.In.Sched; s != nil && !t.holding {
 		s.Acquire(t)
 		t.holding = true
-		if t.pastDeadline() {
-			// Its deadline passed while it waited: stop at the next
-			// call or backward jump rather than run on (and make
-			// changes its client, answered 503, would never learn of).
-			t.signal.Or(sigCancel)
-		}
 	}
 }
 
