@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"tova/bench/httpbench"
 	"tova/bench/vmbench"
+	"tova/driver"
 	"tova/internal/logbuf"
 )
 
@@ -42,6 +44,11 @@ func benchCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runs < 1 {
 				return fmt.Errorf("--runs must be at least 1, got %d", runs)
+			}
+			for _, name := range args {
+				if _, err := vmbench.Source(name); err != nil {
+					return fmt.Errorf("no benchmark program %q (programs: %s)", name, strings.Join(vmbench.Names, ", "))
+				}
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -76,6 +83,10 @@ const helloJSON = `server {
 }
 `
 
+// maxBenchConns bounds `bench http -c`: the load generator keeps a
+// connection and its buffers per count.
+const maxBenchConns = 10000
+
 func httpBenchCmd() *cobra.Command {
 	var conns int
 	var dur, warm, turn time.Duration
@@ -99,8 +110,14 @@ On Linux it also shows the CPU time each server process used per request
 stable measure of a server's own cost.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if conns < 1 {
-				return fmt.Errorf("--connections must be at least 1, got %d", conns)
+			if conns < 1 || conns > maxBenchConns {
+				return fmt.Errorf("--connections must be from 1 to %d, got %d", maxBenchConns, conns)
+			}
+			if dur <= 0 {
+				return fmt.Errorf("--duration must be positive, got %s", dur)
+			}
+			if warm < 0 {
+				return fmt.Errorf("--warmup must not be negative, got %s", warm)
 			}
 			if url != "" {
 				// measure a server that is already running
@@ -116,6 +133,12 @@ stable measure of a server's own cost.`,
 			app := ""
 			if len(args) == 1 {
 				app = args[0]
+				// Refused here, not after the other targets ran: a
+				// program that does not compile would only fail to
+				// listen, its error lost with its output.
+				if _, _, err := driver.CompilePath(app); err != nil {
+					return fmt.Errorf("%s: %w", app, err)
+				}
 			} else {
 				dir, err := os.MkdirTemp("", "tova-bench-http")
 				if err != nil {
@@ -248,6 +271,8 @@ func startTarget(argv []string) (addr string, pid int, stop func(), err error) {
 	}
 	defer null.Close()
 	cmd.Stdout, cmd.Stderr = null, null
+	// A target outlives no bench that dies (killed, out of memory).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}
