@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -51,6 +52,10 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			level, err := logLevel(os.Getenv("TOVA_LOG_LEVEL"))
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
+				return &exitError{exitUsage}
+			}
+			if host, err = listenHost(host); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --host: %v\n", err)
 				return &exitError{exitUsage}
 			}
 			p, src, err := load(cmd, args[0])
@@ -176,4 +181,37 @@ func waitForStop() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	signal.Stop(sig)
+}
+
+// listenHost checks a --host value: an IP address (an IPv6 one with or
+// without brackets) or a host name, without a port; empty is every
+// interface, as 0.0.0.0.
+func listenHost(h string) (string, error) {
+	if h == "" {
+		return h, nil
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return h, nil
+	}
+	if strings.Contains(h, ":") {
+		return "", fmt.Errorf("%q is not an address: give the address alone (the port comes from the program, PORT or PORT_<NAME>)", h)
+	}
+	looksIP := h != ""
+	for _, r := range h {
+		if r != '.' && (r < '0' || r > '9') {
+			looksIP = false
+		}
+	}
+	if looksIP {
+		return "", fmt.Errorf("%q is not an IP address", h)
+	}
+	if len(h) > 253 || strings.ContainsFunc(h, func(r rune) bool {
+		return !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
+		return "", fmt.Errorf("%q is not an IP address or a host name", h)
+	}
+	return h, nil
 }
