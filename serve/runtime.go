@@ -82,6 +82,8 @@ type Runtime struct {
 	stop    sync.Once
 	// starting: every server listens and on_start hooks run (or ran)
 	starting atomic.Bool
+	// ports: the port each server started so far listens on (not 0)
+	ports map[int]string
 }
 
 // Server is one running server block.
@@ -325,6 +327,17 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	if p, ok := rt.opts.Ports[name]; ok {
 		port = p
+	}
+	if other, ok := rt.ports[port]; ok {
+		// Said here: the bind would fail with a bare "address already
+		// in use", as if another process held the port.
+		return fail(fmt.Errorf("port %d is taken by server %s of this program (a server without `port` gets 3000, 3001, ... by its place): give %s its own port (`port N` or PORT_%s)", port, other, label, envName(name)))
+	}
+	if port != 0 {
+		if rt.ports == nil {
+			rt.ports = map[int]string{}
+		}
+		rt.ports[port] = label
 	}
 	cfg, err := s.readConfig(first)
 	if err != nil {

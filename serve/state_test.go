@@ -1,12 +1,19 @@
 package serve
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
 )
 
 // A route is isolated (runs without the server's GIL) only if nothing
@@ -188,5 +195,29 @@ server {
 	<-hogged
 	if r := do(t, "GET", u+"/r", ""); r.body != "0" {
 		t.Errorf("count after a request answered 503 while it waited: %s", r.body)
+	}
+}
+
+// Two servers of one program on one port: the second is refused with a
+// message that names the first, not a bare "address already in use".
+func TestTwoServersOnOnePort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	src := fmt.Sprintf("server \"a\" {\n  port %d\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  port %d\n  route GET \"/\" => fn() 2\n}\n", port, port)
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.Nop(), Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Fatal("both servers started")
+	}
+	if want := fmt.Sprintf("b: port %d is taken by server a of this program", port); !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q, want %q", err, want)
 	}
 }
