@@ -292,3 +292,14 @@ func hostname() string {
 	}
 	return h
 }
+
+// CheckSettings reads inst's `jobs { }` settings as Start would, without
+// starting anything: the block of a server that runs no jobs is checked
+// too, rather than ignored.
+func CheckSettings(inst *vm.Instance) error {
+	if len(inst.ConfigBlocks("jobs")) == 0 {
+		return nil
+	}
+	_, err := readSettings(inst, Options{})
+	return err
+}

@@ -19,10 +19,12 @@ import (
 // that declares none of them, in a program that never calls spawn_job
 // or publish, gets none.
 func (s *Server) startJobs() error {
-	if !jobs.Needed(s.rt.code, s.desc) {
-		return nil
+	var err error
+	if jobs.Needed(s.rt.code, s.desc) {
+		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf})
+	} else {
+		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
 	}
-	_, err := jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf})
 	if err != nil && strings.HasPrefix(err.Error(), "jobs.") {
 		// A jobs { } key: say where the block is (the server's own, or
 		// else the program's).

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -551,9 +552,17 @@ func duration(v vm.Value, unit time.Duration) (time.Duration, error) {
 	case vm.KDuration:
 		return time.Duration(v.AsDuration()), nil
 	case vm.KInt:
-		return time.Duration(v.AsInt()) * unit, nil
+		n := v.AsInt()
+		if n > int64(math.MaxInt64/unit) || n < int64(math.MinInt64/unit) {
+			return 0, fmt.Errorf("%s is too long a duration (at most about 292 years)", vm.Repr(v))
+		}
+		return time.Duration(n) * unit, nil
 	case vm.KFloat:
-		return time.Duration(v.AsFloat() * float64(unit)), nil
+		f := v.AsFloat() * float64(unit)
+		if math.IsNaN(f) || f >= math.MaxInt64 || f <= math.MinInt64 {
+			return 0, fmt.Errorf("%s is not a duration of at most about 292 years", vm.Repr(v))
+		}
+		return time.Duration(f), nil
 	}
 	return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
 }

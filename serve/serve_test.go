@@ -419,6 +419,10 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}":  `server: app.tova:3:3: http.timeout: `,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 0 }\n}":    `server: app.tova:3:3: limits.timeout: a request deadline must be positive, got 0`,
 		"server {\n  jobs { workers: 0 }\n  background fn a() { print(1) }\n}": `server: app.tova:2:3: jobs.workers: expected a positive Int, got 0`,
+		// (checked also in a server that runs no jobs)
+		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:3: jobs.bogus: unknown key`,
+		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:3: limits.timeout: 99999999999999 is too long a duration`,
+		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: 1e300 }\n}":            `server: app.tova:3:3: http.timeout: 1e+300 is not a duration of at most about 292 years`,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {
