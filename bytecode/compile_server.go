@@ -262,6 +262,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.MaxBodyStmt:
+			f.declaredOnce(st, "max_body", "max_body declared again for this server")
 			f.checkMaxBody(st)
 			slot := f.evalToSlot(st.X, "max_body")
 			srv.Configs = append(srv.Configs, Config{Kind: "max_body", Slot: slot, Pos: posOf(st.PosV)})
