@@ -340,6 +340,9 @@ func (f *fstate) envDecls(stmts []ast.Stmt) {
 	if len(decls) == 0 {
 		return
 	}
+	for _, d := range decls {
+		f.checkEnvDecl(d)
+	}
 	saved := f.top
 	specs := &ast.ArrayLit{PosV: decls[0].PosV}
 	for _, d := range decls {
@@ -370,6 +373,36 @@ func (f *fstate) envDecls(stmts []ast.Stmt) {
 		f.store(d.Name.Binding, tmp+1)
 	}
 	f.release(saved)
+}
+
+// envTypes are the types an environment variable's text converts to.
+var envTypes = []string{"String", "Int", "Float", "Bool", "Duration"}
+
+// checkEnvDecl refuses an `env` declaration whose type is not one a
+// variable's text converts to, or whose literal default is not of it
+// (`env PORT: Int = "x"`), where the variable would otherwise be one
+// type when set and another when not.
+func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
+	ty := typeString(d.Type)
+	inner := strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
+	if !slices.Contains(envTypes, inner) {
+		f.c.errorf(d.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
+		return
+	}
+	got := ""
+	switch d.Default.(type) {
+	case *ast.StringLit:
+		got = "String"
+	case *ast.IntLit:
+		got = "Int"
+	case *ast.FloatLit:
+		got = "Float"
+	case *ast.BoolLit:
+		got = "Bool"
+	}
+	if got != "" && got != inner && !(inner == "Float" && got == "Int") {
+		f.c.errorf(d.Default.Pos(), "env %s: the default is %s, not %s", d.Name.Name, got, inner)
+	}
 }
 
 // modelDecl binds a model name to the value of __model(spec): the store

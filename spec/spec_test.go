@@ -30,8 +30,11 @@ var expectRE = regexp.MustCompile(`//\s*expect( error| runtime error)?:(.*)$`)
 // specEnv is the whole environment a spec program sees, so that env()
 // behaves the same on every machine.
 func specEnv(name string) (string, bool) {
-	if name == "TOVA_SPEC_GREETING" {
+	switch name {
+	case "TOVA_SPEC_GREETING":
 		return "hello", true
+	case "TOVA_SPEC_WAIT":
+		return "1m30s", true
 	}
 	return "", false
 }

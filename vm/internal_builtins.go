@@ -3,6 +3,7 @@ package vm
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Builtins the compiler emits calls to; their names start with "__" so
@@ -72,6 +73,8 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 			case req.Truthy() && !option:
 				missing = append(missing, n)
 				at = append(at, sv)
+			case inner == "Float" && def.k == KInt:
+				out[i] = Float(float64(def.AsInt())) // (as when set)
 			default:
 				out[i] = def
 			}
@@ -127,6 +130,9 @@ func convertEnv(raw, typ string) (Value, error) {
 			return False, nil
 		}
 		return Nil, strconv.ErrSyntax
+	case "Duration":
+		d, err := time.ParseDuration(strings.TrimSpace(raw)) // "30s", "1h30m"
+		return Duration(int64(d)), err
 	}
 	return Str(raw), nil
 }
