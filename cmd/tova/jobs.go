@@ -166,8 +166,23 @@ func checkJobsDatabase(database string) string {
 			return fmt.Sprintf("unsupported scheme %q (postgres://, or a SQLite file)", database[:i])
 		}
 	}
-	if _, err := os.Stat(path); err != nil {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
 		return "no such file"
+	case st.IsDir():
+		return "a directory, not a SQLite file"
+	}
+	// Not read as a database unless it is one: SQLite would make any
+	// empty file one, writing to it.
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	if n, _ := io.ReadFull(f, head); n < 16 || string(head) != "SQLite format 3\x00" {
+		return "not a SQLite database"
 	}
 	return ""
 }

@@ -89,6 +89,8 @@ func TestJobsCommand(t *testing.T) {
 	if code := run([]string{"jobs", app, "--state", "lost"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), `unknown state "lost"`) {
 		t.Errorf("bad state: exit %d, %q", code, errOut.String())
 	}
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	os.WriteFile(empty, nil, 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -96,10 +98,16 @@ func TestJobsCommand(t *testing.T) {
 		{[]string{"--limit", "10001"}, "--limit must be from 1 to 10000, got 10001"},
 		{[]string{"--limit", "0"}, "--limit must be from 1 to 10000, got 0"},
 		{[]string{"--database", filepath.Join(t.TempDir(), "typo.db")}, "typo.db: no such file"},
+		{[]string{"--database", t.TempDir()}, "a directory, not a SQLite file"},
+		{[]string{"--database", empty}, "empty.db: not a SQLite database"},
+		{[]string{"--database", app}, "not a SQLite database"},
 	} {
 		errOut.Reset()
 		if code := run(append([]string{"jobs", app}, c.args...), &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%v: exit %d, %q", c.args, code, errOut.String())
 		}
+	}
+	if st, err := os.Stat(empty); err != nil || st.Size() != 0 {
+		t.Errorf("the empty file was written to: %v %v", st, err)
 	}
 }
