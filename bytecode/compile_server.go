@@ -488,6 +488,10 @@ const (
 // checkPort refuses a literal port serve would refuse at startup, with
 // the same words, at the declaration.
 func (f *fstate) checkPort(st *ast.PortStmt) {
+	if u, ok := st.X.(*ast.UnitLit); ok {
+		f.c.errorf(st.PosV, PortRule, "a "+map[bool]string{true: "size", false: "duration"}[strings.HasSuffix(u.Unit, "byte")]+" ("+u.Unit+"s)")
+		return
+	}
 	v, ok := literal(st.X)
 	if !ok {
 		return
@@ -530,7 +534,11 @@ func literalRepr(v any) string {
 	case string:
 		return strconv.Quote(v)
 	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		r := strconv.FormatFloat(v, 'f', -1, 64)
+		if !strings.ContainsAny(r, ".eEIN") {
+			r += ".0" // a Float, though integral: 8080.0
+		}
+		return r
 	}
 	return fmt.Sprint(v)
 }
