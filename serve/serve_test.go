@@ -419,6 +419,7 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}":  `server: app.tova:3:3: http.timeout: `,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 0 }\n}":    `server: app.tova:3:3: limits.timeout: a request deadline must be positive, got 0`,
 		"server {\n  jobs { workers: 0 }\n  background fn a() { print(1) }\n}": `server: app.tova:2:3: jobs.workers: expected a positive Int, got 0`,
+		"db { adapter: \"mongo\" }\nserver {\n  route GET \"/\" => fn() 1\n}":  `server: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo" (the db block at app.tova:1:1)`,
 		// (checked also in a server that runs no jobs)
 		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:3: jobs.bogus: unknown key`,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:3: limits.timeout: 99999999999999 is too long a duration`,

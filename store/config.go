@@ -82,6 +82,11 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 	}
 	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir)
 	cfg.Source = "db block" + blockPos(in)
+	if ve, ok := err.(*vm.Error); ok && ve.Kind == "ConfigError" {
+		if at := blockPos(in); at != "" {
+			ve.Msg += " (the db block" + at + ")"
+		}
+	}
 	return cfg, true, err
 }
 
@@ -137,6 +142,10 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	adapterKey := "adapter"
+	if x, ok := o.Get("adapter"); !ok || x.IsNil() {
+		adapterKey = "driver" // the reference's name, if that is the one given
+	}
 	path, hasPath, err := str("database", "path")
 	if err != nil {
 		return cfg, err
@@ -156,7 +165,7 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 			cfg.Adapter = Postgres
 		}
 	default:
-		return cfg, configErr("db.adapter must be \"sqlite\" or \"postgres\", got %q", adapter)
+		return cfg, configErr("db.%s must be \"sqlite\" or \"postgres\", got %q", adapterKey, adapter)
 	}
 	if _, given := o.Get("url"); given && !hasURL && cfg.Adapter == Postgres {
 		return cfg, configErr("db.url is nil: is the environment variable it reads set?")

@@ -47,6 +47,7 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "postgres"), Config{}, "needs a url"},
 		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
 		{obj("adapter", "mysql"), Config{}, `db.adapter must be "sqlite" or "postgres", got "mysql"`},
+		{obj("driver", "mysql"), Config{}, `db.driver must be "sqlite" or "postgres", got "mysql"`},
 		{obj("adapter", "sqlite", "pool", 0), Config{}, "db.pool must be an Int between 1 and 10000"},
 		{obj("adapter", "sqlite", "pool", "big"), Config{}, "db.pool must be an Int"},
 		{obj("adapter", 1), Config{}, "db.adapter must be a String"},
