@@ -237,6 +237,9 @@ func TestServer(t *testing.T) {
 		// A minus against the number negates it; with a space it subtracts.
 		{"server {\n  port -1\n  max_body -5\n}", "(ServerDecl Body:[(PortStmt X:(- 1)) (MaxBodyStmt X:(- 5))])"},
 		{"server {\n  port - 1\n}", "(ServerDecl Body:[(- port 1)])"},
+		// a "(" after a space starts the value; against the word, a call
+		{"server {\n  port (3000 + 1)\n  max_body (5).megabytes\n}", `(ServerDecl Body:[(PortStmt X:(+ 3000 1)) (MaxBodyStmt X:(UnitLit Number:5 Unit:"megabyte"))])`},
+		{"server {\n  port(3000)\n}", "(ServerDecl Body:[(call port 3000)])"},
 		{"route POST \"/u\" body: User with auth, role(\"admin\") -> User => create_user", `(RouteDecl Method:"POST" Path:"/u" Handler:create_user Guards:[auth (call role "admin")] BodyType:User RetType:User)`},
 		{"route get \"/x\" => fn(req) { { ok: true } }", `(RouteDecl Method:"GET" Path:"/x" Handler:(fn (req) {(ObjectLit Entries:[(ObjEntry Key:"ok" Value:true)])}))`},
 		{"routes \"/api\" {\n  route GET \"/a\" => a\n  routes \"/b\" { route GET \"/c\" => c }\n}", `(RoutesGroup Prefix:"/api" Body:[(RouteDecl Method:"GET" Path:"/a" Handler:a) (RoutesGroup Prefix:"/b" Body:[(RouteDecl Method:"GET" Path:"/c" Handler:c)])])`},

@@ -35,6 +35,12 @@ func startsOperand(t, t2 token.Token) bool {
 	return false
 }
 
+// spacedParen reports whether next is a "(" set apart from word by a
+// space: `port (3000 + 1)` declares a port, `port(3000)` calls port.
+func spacedParen(word, next token.Token) bool {
+	return next.Kind == token.LPAREN && next.Pos != word.End
+}
+
 // serverStmt parses a server declaration at the current identifier, or
 // returns nil when the statement is an ordinary one.
 func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
@@ -55,11 +61,11 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return &ast.HookDecl{PosV: pos, Kind: word, Name: name, Fn: fn}
 	case word == "health" && n1.Kind == token.STRING:
 		return p.healthDecl()
-	case word == "port" && startsOperand(n1, n2):
+	case word == "port" && (startsOperand(n1, n2) || spacedParen(p.tok, n1)):
 		pos := p.tok.Pos
 		p.next()
 		return &ast.PortStmt{PosV: pos, X: p.expr()}
-	case word == "max_body" && startsOperand(n1, n2):
+	case word == "max_body" && (startsOperand(n1, n2) || spacedParen(p.tok, n1)):
 		pos := p.tok.Pos
 		p.next()
 		return &ast.MaxBodyStmt{PosV: pos, X: p.expr()}
