@@ -79,6 +79,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
+			if v := os.Getenv("GOGC"); v != "" && !validGOGC(v) {
+				// Go takes it as 100 without a word; serve does not tune
+				// the collector once GOGC is set.
+				log.Warn().Str("GOGC", v).Msg("GOGC is neither a number nor \"off\": the garbage collector runs at its default, 100, untuned")
+			}
 			// Signals are caught from here on: one that comes while the
 			// on_start hooks run cuts them, and the drain follows.
 			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -214,4 +219,14 @@ func listenHost(h string) (string, error) {
 		return "", fmt.Errorf("%q is not an IP address or a host name", h)
 	}
 	return h, nil
+}
+
+// validGOGC reports whether v is a GOGC value Go reads: "off" or an
+// integer percentage.
+func validGOGC(v string) bool {
+	if v == "off" {
+		return true
+	}
+	_, err := strconv.Atoi(v)
+	return err == nil
 }

@@ -310,3 +310,12 @@ func TestServeHostValues(t *testing.T) {
 		}
 	}
 }
+
+// A GOGC Go would silently read as 100 is warned about.
+func TestValidGOGC(t *testing.T) {
+	for v, want := range map[string]bool{"off": true, "100": true, "-1": true, "garbage": false, "50%": false, "OFF": false} {
+		if got := validGOGC(v); got != want {
+			t.Errorf("validGOGC(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
