@@ -93,7 +93,7 @@ func TestWriteStatementAfterLongHoldIsOneStep(t *testing.T) {
 	app := startApp(t, `fn one() { 1 }
 server {
   var count = 0
-  route POST "/slow" => fn() { x = sum(range(0, 40000000)); count = count + one(); x }
+  route POST "/slow" => fn() { x = sum(range(0, `+slowSize()+`)); count = count + one(); x }
   route POST "/inc" => fn() { count += 1 }
   route GET "/r" => fn() { count }
 }`)
@@ -118,6 +118,24 @@ server {
 	if r := do(t, "GET", u+"/r", ""); r.body != want {
 		t.Errorf("after 8 slow and %d quick increments: %s, want %s", incs.Load(), r.body, want)
 	}
+}
+
+// hogSize is the length of a list whose sorting holds the GIL for about
+// a second in one builtin call (far past a 50 or 100 ms deadline).
+func hogSize() string {
+	if raceEnabled {
+		return "150000"
+	}
+	return "3000000"
+}
+
+// slowSize is how many numbers a builtin sums for a request to hold the
+// GIL past 100 ms before it writes.
+func slowSize() string {
+	if raceEnabled {
+		return "4000000"
+	}
+	return "40000000"
 }
 
 // hammer runs f(client, i) for each of each requests of clients
@@ -147,7 +165,7 @@ func TestRequestPastDeadlineInQueueDoesNotRun(t *testing.T) {
 	app := startApp(t, `limits { timeout: 50 }
 server {
   var count = 0
-  route GET "/hog" => fn() { len(sorted(reversed([...range(0, 3000000)]))) + count }
+  route GET "/hog" => fn() { len(sorted(reversed([...range(0, `+hogSize()+`)]))) + count }
   route POST "/inc" => fn() { count += 1; count }
   route GET "/r" => fn() { count }
 }`)
@@ -174,7 +192,7 @@ func TestRequestPastDeadlineAfterBlockingCallDoesNotRun(t *testing.T) {
 	app := startApp(t, `limits { timeout: 100 }
 server {
   var state = { n: 0 }
-  route GET "/hog" => fn() { len(sorted(reversed([...range(0, 3000000)]))) + state.n }
+  route GET "/hog" => fn() { len(sorted(reversed([...range(0, `+hogSize()+`)]))) + state.n }
   route POST "/s" => fn() {
     st = state // (a local: no statement here writes a server var by name)
     sleep(30)
