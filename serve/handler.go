@@ -537,6 +537,11 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
+		if found && raw.Kind() == vm.KString && raw.AsString() == "" && emptyIsMissing(typ) {
+			// `?limit=` (a form's empty field) gives a number or a Bool
+			// no value: the default applies, or it is required.
+			found = false
+		}
 		optional := strings.HasPrefix(typ, "Option<")
 		if !found || optional && raw.IsNil() {
 			switch {
@@ -609,6 +614,17 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		}
 	}
 	return vm.Nil, false, nil
+}
+
+// emptyIsMissing reports whether an empty text value of a parameter of
+// type typ counts as none: for Int, Float and Bool (maybe in Option<…>),
+// which no empty text is; a String may be empty.
+func emptyIsMissing(typ string) bool {
+	switch strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">") {
+	case "Int", "Float", "Bool":
+		return true
+	}
+	return false
 }
 
 // isListType reports whether typ (maybe inside Option<…>) is a list

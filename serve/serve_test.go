@@ -758,6 +758,7 @@ func TestRoutingAndParams(t *testing.T) {
 		{"GET", "/users/5/", "", 200, `{"id":5}`},               // trailing slash ignored
 		{"GET", "/search?q=x", "", 200, `{"q":"x","limit":10}`}, // default applied
 		{"GET", "/search?q=x&limit=3", "", 200, `{"q":"x","limit":3}`},
+		{"GET", "/search?q=&limit=", "", 200, `{"q":"","limit":10}`}, // an empty number is none: the default
 		{"POST", "/create", `{"name":"bo","age":3}`, 200, `{"name":"bo","age":3,"admin":false}`},
 		{"GET", "/files/a/b/c.png", "", 200, `{"path":"a/b/c.png"}`},
 		{"PUT", "/items/9", "", 200, `{"id":"9","method":"PUT"}`},
@@ -1118,6 +1119,9 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		// value, as from a query string; an untyped one (and req.body)
 		// has them all.
 		{"/create", "name=bo&name=al&age=3&age=4&admin=true&admin=x", form, 200, `{"name":"bo","age":3,"admin":true}`},
+		// An empty field of a number or a Bool is none: the default, or
+		// required.
+		{"/create", "name=&age=3&admin=", form, 200, `{"name":"","age":3,"admin":false}`},
 		{"/tag", "tag=a&tag=b", form, 200, `"a"`},
 		{"/tag", mp.String(), multi, 200, `"a"`},
 		{"/tags", mp.String(), multi, 200, `["a","b"]`},
@@ -1143,6 +1147,9 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		if r.status != c.status || r.body != c.want {
 			t.Errorf("%s %s: %d %s, want %d %s", c.ctype, c.path, r.status, r.body, c.status, c.want)
 		}
+	}
+	if r := do(t, "POST", u+"/create", "name=bo&age=", "Content-Type", form); r.status != 400 || !strings.Contains(r.body, "age is required") {
+		t.Errorf("an empty required Int: %d %s", r.status, r.body)
 	}
 	// A JSON body's list is no repeated key: still not an Int.
 	if r := do(t, "POST", u+"/create", `{"name":"bo","age":[3,4]}`, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
