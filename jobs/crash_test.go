@@ -37,6 +37,11 @@ func TestCrashRecovery(t *testing.T) {
 				done := len(first.out.Lines("done "))
 				return done >= 6 && len(first.out.Lines("start ")) > done
 			})
+			for _, j := range listJobs(t, be, "running") {
+				if j.Orphaned {
+					t.Errorf("job %d, running in a live process, is listed as orphaned", j.ID)
+				}
+			}
 			first.kill()
 			before := first.out.String()
 			interrupted := map[string]bool{}
@@ -48,6 +53,17 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			if len(interrupted) == 0 {
 				t.Fatalf("no job was running at the kill:\n%s", before)
+			}
+			// Until a worker runs again, `tova jobs` lists them as
+			// running, with their process gone.
+			running := listJobs(t, be, "running")
+			if len(running) == 0 {
+				t.Errorf("no job listed as running after the kill")
+			}
+			for _, j := range running {
+				if !j.Orphaned {
+					t.Errorf("job %d, left running by the killed process, is not listed as orphaned", j.ID)
+				}
 			}
 			second := startChild(t, prog, be, "worker")
 			done := func() map[string]bool {

@@ -47,6 +47,9 @@ type Job struct {
 	Errors []string
 	// FailedAt are the times the attempts failed, as Errors.
 	FailedAt []time.Time
+	// Orphaned marks a running job whose process is gone (killed or
+	// crashed): the next Runner of its server hands it back.
+	Orphaned bool
 }
 
 // MaxListLimit is the most jobs List reads at once.
@@ -134,12 +137,23 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	var clients map[string]clientRow // read once a running job needs them
 	out := make([]Job, 0, len(rows))
 	for _, r := range rows {
 		j := describeJob(r)
-		if want[j.State] {
-			out = append(out, j)
+		if !want[j.State] {
+			continue
 		}
+		if n := len(r.AttemptedBy); j.State == StateRunning && n > 0 {
+			if clients == nil {
+				if clients, err = q.clients(ctx); err != nil {
+					clients = map[string]clientRow{} // (listing goes on)
+				}
+			}
+			c, ok := clients[r.AttemptedBy[n-1]]
+			j.Orphaned = !ok || time.Since(c.SeenAt) > c.DeadAfter || c.Host == hostname() && !processAlive(int(c.PID))
+		}
+		out = append(out, j)
 	}
 	return out, nil
 }
@@ -223,6 +237,9 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 	line(rows[0])
 	for k, j := range jobs {
 		line(rows[k+1])
+		if j.Orphaned {
+			b.WriteString("    its process is gone (killed or crashed): the job is handed back when its server runs again\n")
+		}
 		errs := j.Errors
 		if len(errs) == 0 {
 			continue
