@@ -183,3 +183,44 @@ func TestIncompleteAndEmptyBodies(t *testing.T) {
 		t.Errorf("empty bodies logged fasthttp's stream warning:\n%s", ts.logs.String())
 	}
 }
+
+// A client still sending a body past the limit when it is answered 413
+// can send it to the end and read that answer, rather than meet a
+// connection reset half-way: the connection closes lingering (its write
+// side first, then what still arrives is dropped).
+func TestTooLargeWhileSendingGetsItsAnswer(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, strconv.Itoa(len(req.Body)))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = 64 << 10 })
+	for round := range 5 {
+		conn := ts.dial()
+		// Announced past the limit, and sent without waiting: the 413
+		// goes out while megabytes are still on their way.
+		fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 3<<20)
+		sent := make(chan error, 1)
+		go func() {
+			chunk := []byte(strings.Repeat("z", 32<<10))
+			for range 96 {
+				if _, err := conn.Write(chunk); err != nil {
+					sent <- err
+					return
+				}
+			}
+			sent <- nil
+		}()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp := readResponseFrom(t, bufio.NewReader(conn))
+		if resp.StatusCode() != 413 || !strings.Contains(string(resp.Body()), "PAYLOAD_TOO_LARGE") {
+			t.Fatalf("round %d: %d %s", round, resp.StatusCode(), resp.Body())
+		}
+		// The client gets to send its body to the end (as curl does
+		// before it reads the answer), not a reset half-way.
+		if err := <-sent; err != nil {
+			t.Fatalf("round %d: sending the rest of the body: %v", round, err)
+		}
+		conn.Close()
+	}
+}

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -170,9 +171,15 @@ type timedConn struct {
 	reported    bool         // handleError logged a failed request (see reported)
 	fresh       *freshConns  // where it is listed until its first byte
 	claim       atomic.Int32 // connFresh, connUsed or connClaimed
+	linger      bool         // the client may still be sending: see Close
 }
 
-// Close closes the connection, forgetting it as reported.
+// Close closes the connection, forgetting it as reported. A connection
+// answered while its client may still be sending a body (413) closes
+// lingering: its write side first, then what still arrives is read and
+// dropped, for up to lingerTime or lingerBytes. Closed at once, a
+// socket with unread bytes sends a reset, and the client, still
+// writing, would see "connection reset" instead of its answer.
 func (c *timedConn) Close() error {
 	if c.reported {
 		wasReported(c.LocalAddr(), c.RemoteAddr())
@@ -180,8 +187,21 @@ func (c *timedConn) Close() error {
 	if c.fresh != nil {
 		c.fresh.remove(c)
 	}
+	if c.linger {
+		c.linger = false
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+			_, _ = io.CopyN(io.Discard, c.Conn, lingerBytes)
+		}
+	}
 	return c.Conn.Close()
 }
+
+// lingerTime and lingerBytes bound a lingering close (see Close).
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 4 << 20
+)
 
 const (
 	connFresh   int32 = iota // no byte received yet

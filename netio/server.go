@@ -600,6 +600,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		message = bareLFMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
+		if tc, _ := ctx.Conn().(*timedConn); tc != nil {
+			tc.linger = true // the client may be sending the body still
+		}
 	case strings.Contains(err.Error(), `unsupported transfer-encoding: "`):
 		// A coding other than chunked (RFC 9112 §6.1: 501); fasthttp
 		// names it in text only. (Transfer-Encoding in HTTP/1.0 is
