@@ -143,6 +143,11 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			}
 			return v, true, nil
 		}
+		if isJSONType(q.r.ContentType) {
+			// JSON read as a form would be one odd field: the client sent
+			// what the handler does not take (400, catchable).
+			return vm.Nil, true, badBody("the body is " + ct + ", not a form (req.json() reads it)")
+		}
 		return queryObject(string(q.r.Body)), true, nil
 	}
 	return vm.Nil, false, nil

@@ -1138,6 +1138,7 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{"/text", `{"a":1}`, "application/json", 200, `"{\"a\":1}"`},
 		{"/json", `{"a":1}`, "text/plain", 200, `{"a":1}`},
 		{"/form", "a=1&a=2&b=x+y", form, 200, `{"a":["1","2"],"b":"x y"}`},
+		{"/form", "a=1", "text/plain", 200, `{"a":"1"}`},
 		{"/form", mp.String(), multi, 200, `{"name":"bo","age":"4","tag":["a","b"],` +
 			`"doc":{"filename":"notes.txt","content_type":"application/octet-stream","size":10,"content":"hello file"}}`},
 		{"/raw", `{"a":[1,2]}`, "application/vnd.api+json", 200, `{"a":[1,2]}`},
@@ -1150,6 +1151,10 @@ func TestFormAndMultipartBodies(t *testing.T) {
 	}
 	if r := do(t, "POST", u+"/create", "name=bo&age=", "Content-Type", form); r.status != 400 || !strings.Contains(r.body, "age is required") {
 		t.Errorf("an empty required Int: %d %s", r.status, r.body)
+	}
+	// JSON is no form: formData() refuses it (400), catchably.
+	if r := do(t, "POST", u+"/form", `{"a":1}`, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, "the body is application/json, not a form") {
+		t.Errorf("formData() of JSON: %d %s", r.status, r.body)
 	}
 	// A JSON body's list is no repeated key: still not an Int.
 	if r := do(t, "POST", u+"/create", `{"name":"bo","age":[3,4]}`, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
