@@ -42,6 +42,7 @@ func Compile(srcs []Source) (prog *Program, err error) {
 		}
 	}()
 	c.collectGlobals(srcs)
+	c.collectVariants(srcs)
 	c.compileMain(srcs)
 	c.compileServers(srcs)
 	if len(c.errs) > 0 {
@@ -64,9 +65,13 @@ type compiler struct {
 	globals  map[*ast.Binding]int
 	// typeDecls maps type names to declarations, for `model User`.
 	typeDecls map[string]*ast.TypeDecl
-	file      int
-	fileName  string
-	errs      diag.List
+	// variantTypes maps a variant name to the types declaring one of that
+	// name, typeVariants a type to its variants (collectVariants).
+	variantTypes map[string][]string
+	typeVariants map[string][]string
+	file         int
+	fileName     string
+	errs         diag.List
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.
@@ -74,6 +79,11 @@ type bailout struct{ err *diag.Error }
 
 func (c *compiler) errorf(pos token.Pos, format string, args ...any) {
 	c.errs = append(c.errs, &diag.Error{File: c.fileName, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnf records a warning: the program compiles, and the CLI shows it.
+func (c *compiler) warnf(pos token.Pos, format string, args ...any) {
+	c.prog.Warnings = append(c.prog.Warnings, &diag.Error{File: c.fileName, Pos: pos, Msg: "warning: " + fmt.Sprintf(format, args...)})
 }
 
 func (c *compiler) fatalf(pos token.Pos, format string, args ...any) {

@@ -1,6 +1,7 @@
 package bytecode
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"tova/frontend/ast"
@@ -37,6 +38,7 @@ func (f *fstate) matchExpr(e *ast.Match, s sink) {
 		walkBinds(arm.Pattern, func(id *ast.Ident) { delete(f.regOf, id.Binding) })
 	}
 	f.setPos(e.PosV)
+	f.checkExhaustive(e)
 	f.emit(MATCHFAIL, subj, 0, 0)
 	f.patchAll(ends, f.here())
 	f.release(saved)
@@ -241,4 +243,122 @@ func (f *fstate) dataBlock(st *ast.DataBlock) {
 			f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: kind, Slot: f.c.hiddenSlot("config " + kind), Pos: posOf(it.PosV)})
 		}
 	}
+}
+
+// collectVariants records the variants of every ADT declared at the top
+// level, in a server or in a routes group, and the builtin Result and
+// Option, for checkExhaustive.
+func (c *compiler) collectVariants(srcs []Source) {
+	c.variantTypes, c.typeVariants = map[string][]string{}, map[string][]string{}
+	add := func(typ string, variants ...string) {
+		if _, seen := c.typeVariants[typ]; seen {
+			return
+		}
+		c.typeVariants[typ] = variants
+		for _, v := range variants {
+			c.variantTypes[v] = append(c.variantTypes[v], typ)
+		}
+	}
+	add("Result", "Ok", "Err")
+	add("Option", "Some", "None")
+	var walk func(stmts []ast.Stmt)
+	walk = func(stmts []ast.Stmt) {
+		for _, st := range stmts {
+			switch st := st.(type) {
+			case *ast.TypeDecl:
+				if len(st.Variants) > 0 {
+					var names []string
+					for _, v := range st.Variants {
+						names = append(names, v.Name)
+					}
+					add(st.Name.Name, names...)
+				}
+			case *ast.ServerDecl:
+				walk(st.Body)
+			case *ast.RoutesGroup:
+				walk(st.Body)
+			}
+		}
+	}
+	for _, s := range srcs {
+		walk(s.File.Stmts)
+	}
+}
+
+// checkExhaustive warns of a match whose arms are variant patterns of
+// one type, with no catch-all arm, that leaves some of its variants out:
+// a value of one of those fails with a MatchError at run time. An arm
+// with a guard, or with a payload pattern that can fail (Some(1)),
+// covers nothing for sure.
+func (f *fstate) checkExhaustive(e *ast.Match) {
+	typ := ""
+	covered, seen := map[string]bool{}, map[string]bool{}
+	for _, arm := range e.Arms {
+		switch arm.Pattern.(type) {
+		case *ast.PWild, *ast.PBind:
+			if arm.Guard == nil {
+				return // a catch-all
+			}
+			continue
+		}
+		vs, ok := variantPatterns(arm.Pattern)
+		if !ok {
+			return // literals, lists...: not a match on variants
+		}
+		for _, v := range vs {
+			types := f.c.variantTypes[v.Name]
+			if len(types) != 1 || typ != "" && types[0] != typ {
+				return // unknown or ambiguous: no warning
+			}
+			typ = types[0]
+			seen[v.Name] = true
+			if arm.Guard == nil && irrefutable(v.Args) {
+				covered[v.Name] = true
+			}
+		}
+	}
+	var missing []string
+	for _, v := range f.c.typeVariants[typ] {
+		switch {
+		case seen[v] && !covered[v]:
+			missing = append(missing, v+" (only some of its values)")
+		case !covered[v]:
+			missing = append(missing, v)
+		}
+	}
+	if typ != "" && len(missing) > 0 {
+		f.c.warnf(e.PosV, "this match on %s does not cover %s: such a value fails with a MatchError (add an arm, or `_ => ...`)", typ, strings.Join(missing, ", "))
+	}
+}
+
+// variantPatterns returns the variant patterns p is made of (one, or
+// the alternatives of an or-pattern).
+func variantPatterns(p ast.Pattern) ([]*ast.PVariant, bool) {
+	switch p := p.(type) {
+	case *ast.PVariant:
+		return []*ast.PVariant{p}, true
+	case *ast.POr:
+		var out []*ast.PVariant
+		for _, alt := range p.Alts {
+			vs, ok := variantPatterns(alt)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, vs...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// irrefutable reports whether payload patterns always match.
+func irrefutable(args []ast.Pattern) bool {
+	for _, a := range args {
+		switch a.(type) {
+		case *ast.PWild, *ast.PBind:
+		default:
+			return false
+		}
+	}
+	return true
 }

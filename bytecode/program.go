@@ -1,5 +1,7 @@
 package bytecode
 
+import "tova/frontend/diag"
+
 // Program is a compiled Tova program: everything the VM and the server
 // runtime need, and nothing of the syntax tree. A Program is immutable once
 // built; it is what a .tbc file encodes.
@@ -15,6 +17,9 @@ type Program struct {
 	// Configs are configuration blocks written at top level; they apply
 	// to every server. Their slots are set by the main function.
 	Configs []Config
+	// Warnings are what the compiler found suspicious but compiled (a
+	// match that misses variants); they are not part of the .tbc.
+	Warnings diag.List
 }
 
 // FileName returns the name of file i, or "?" when the program has no

@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -144,5 +145,37 @@ func TestFormatErrorCapsTheList(t *testing.T) {
 	out := FormatError(err, src)
 	if n := strings.Count(out, "junk.tova:"); n != 50 || !strings.HasSuffix(out, "... and 30 more errors\n") {
 		t.Errorf("%d errors shown; ends %q", n, out[max(0, len(out)-60):])
+	}
+}
+
+// A match whose arms are variants of one type, without a catch-all,
+// that leaves variants out is warned about (the program still compiles):
+// a guard or a payload pattern that can fail covers nothing for sure.
+func TestNonExhaustiveMatchWarns(t *testing.T) {
+	src := `type Shape { Circle(r: Float), Square(s: Float), Tri(a: Float, b: Float) }
+fn missing(s) { match s { Circle(r) => 1, Square(x) => 2 } }
+fn every(s) { match s { Circle(_) | Square(_) => 1, Tri(a, b) => 2 } }
+fn wild(s) { match s { Circle(r) => 1, _ => 0 } }
+fn bound(s) { match s { Circle(r) => 1, other => 0 } }
+fn guarded(s) { match s { Circle(r) if r > 1.0 => 1, Square(x) => 2, Tri(a, b) => 3 } }
+fn partial(o) { match o { Some(1) => "one", None => "none" } }
+fn result(r) { match r { Ok(v) => v, Err(e) => e } }
+fn literal(n) { match n { 1 => "a", 2 => "b" } }
+`
+	p, err := CompileFile("m.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, fmt.Sprintf("%d: %s", w.Pos.Line, w.Msg))
+	}
+	want := []string{
+		"2: warning: this match on Shape does not cover Tri: such a value fails with a MatchError (add an arm, or `_ => ...`)",
+		"6: warning: this match on Shape does not cover Circle (only some of its values): such a value fails with a MatchError (add an arm, or `_ => ...`)",
+		"7: warning: this match on Option does not cover Some (only some of its values): such a value fails with a MatchError (add an arm, or `_ => ...`)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

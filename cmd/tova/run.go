@@ -25,6 +25,9 @@ import (
 func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 	p, src, err := driver.CompilePath(path)
 	if err == nil {
+		if len(p.Warnings) > 0 {
+			fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(p.Warnings, src))
+		}
 		return p, src, nil
 	}
 	stderr := cmd.ErrOrStderr()
