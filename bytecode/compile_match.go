@@ -286,13 +286,14 @@ func (c *compiler) collectVariants(srcs []Source) {
 }
 
 // checkExhaustive warns of a match whose arms are variant patterns of
-// one type, with no catch-all arm, that leaves some of its variants out:
-// a value of one of those fails with a MatchError at run time. An arm
-// with a guard, or with a payload pattern that can fail (Some(1)),
-// covers nothing for sure.
+// one type, with no catch-all arm, that names not every variant: a value
+// of one it leaves out fails with a MatchError at run time. A variant an
+// arm names counts as covered even behind a guard or a payload pattern
+// (arms may cover it together: Ok(Some(v)), Ok(None)), so that the
+// warning is never wrong.
 func (f *fstate) checkExhaustive(e *ast.Match) {
 	typ := ""
-	covered, seen := map[string]bool{}, map[string]bool{}
+	seen := map[string]bool{}
 	for _, arm := range e.Arms {
 		switch arm.Pattern.(type) {
 		case *ast.PWild, *ast.PBind:
@@ -312,17 +313,11 @@ func (f *fstate) checkExhaustive(e *ast.Match) {
 			}
 			typ = types[0]
 			seen[v.Name] = true
-			if arm.Guard == nil && irrefutable(v.Args) {
-				covered[v.Name] = true
-			}
 		}
 	}
 	var missing []string
 	for _, v := range f.c.typeVariants[typ] {
-		switch {
-		case seen[v] && !covered[v]:
-			missing = append(missing, v+" (only some of its values)")
-		case !covered[v]:
+		if !seen[v] {
 			missing = append(missing, v)
 		}
 	}
@@ -349,16 +344,4 @@ func variantPatterns(p ast.Pattern) ([]*ast.PVariant, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-// irrefutable reports whether payload patterns always match.
-func irrefutable(args []ast.Pattern) bool {
-	for _, a := range args {
-		switch a.(type) {
-		case *ast.PWild, *ast.PBind:
-		default:
-			return false
-		}
-	}
-	return true
 }
