@@ -183,6 +183,9 @@ server {
 	if r := do(t, "POST", u+"/inc", ""); r.status != 200 || r.body != "1" {
 		t.Errorf("POST /inc afterwards: %d %s", r.status, r.body)
 	}
+	if !strings.Contains(app.logs.String(), `"in":"handler POST /inc (stopped at its deadline)"`) {
+		t.Errorf("the stopped request is not logged as such:\n%s", app.logs.String())
+	}
 }
 
 // A request whose deadline passes while it waits for its turn after a
