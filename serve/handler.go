@@ -948,7 +948,7 @@ func (x *exchange) failure(err error) *netio.Response {
 	if errors.As(err, &ve) && ve.Kind == vm.ErrCancelled {
 		// the deadline passed: the front end has already answered 503;
 		// the log says where the handler was when it was stopped
-		if ctx := x.th.Context(); errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlinePassed(ctx) {
+		if ctx := x.th.Context(); errors.Is(ctx.Err(), context.DeadlineExceeded) || vm.DeadlinePassed(ctx) {
 			x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route+" (stopped at its deadline)", id)
 		}
 		x.res.status = 503
@@ -1041,11 +1041,4 @@ func (x *exchange) finish(status int) {
 			x.s.logError(err, "on_finish", x.requestID())
 		}
 	}
-}
-
-// deadlinePassed reports whether ctx's deadline has come, whether or not
-// ctx knows yet (a pool job learns of it from its sweeper).
-func deadlinePassed(ctx context.Context) bool {
-	d, ok := ctx.Deadline()
-	return ok && !time.Now().Before(d)
 }

@@ -186,7 +186,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 			return vm.Nil, badBody("malformed multipart body: " + err.Error())
 		}
 		return v, nil
-	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
+	case isJSONType(ct):
 		return parseJSONBody(body)
 	case ct == "":
 		// A body that says nothing of itself: JSON if it is JSON, else

@@ -446,18 +446,23 @@ func notModified(ifNoneMatch, etag string) bool {
 	return false
 }
 
+// mediaType is a Content-Type's media type: lower case, without its
+// parameters.
+func mediaType(ctype string) string {
+	ct, _, _ := strings.Cut(ctype, ";")
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
 // isJSONType reports whether a Content-Type names JSON
 // (application/json, or a type ending in +json), whatever its parameters.
 func isJSONType(ctype string) bool {
-	ct, _, _ := strings.Cut(ctype, ";")
-	ct = strings.ToLower(strings.TrimSpace(ct))
+	ct := mediaType(ctype)
 	return ct == "application/json" || strings.HasSuffix(ct, "+json")
 }
 
 // isFormType reports whether a Content-Type names a form body
 // (urlencoded or multipart), whose repeated keys give lists.
 func isFormType(ctype string) bool {
-	ct, _, _ := strings.Cut(ctype, ";")
-	ct = strings.ToLower(strings.TrimSpace(ct))
+	ct := mediaType(ctype)
 	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
 }

@@ -130,13 +130,14 @@ func (t *Thread) Enter() {
 }
 
 // pastDeadline reports whether the thread's context is done or its
-// deadline has passed (a context may learn of its deadline late, as
+// deadline has passed.
+func (t *Thread) pastDeadline() bool { return t.ctx.Err() != nil || DeadlinePassed(t.ctx) }
+
+// DeadlinePassed reports whether ctx's deadline has come, whether or not
+// ctx knows yet (a context may learn of its deadline late, as
 // actors.Job does from its pool's sweeper).
-func (t *Thread) pastDeadline() bool {
-	if t.ctx.Err() != nil {
-		return true
-	}
-	d, ok := t.ctx.Deadline()
+func DeadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
 }
 
