@@ -118,7 +118,7 @@ func healthChecks(v vm.Value) []string {
 func healthFunc(h netio.Handler) vm.Value {
 	return vm.BuiltinValue(&vm.Builtin{Name: "health", Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
 		r := h(t.Context(), nil)
-		return vm.HostValue(&responseValue{status: r.Status, ctype: r.ContentType, body: r.Body}), nil
+		return vm.HostValue(&responseValue{status: r.Status, statusSet: true, ctype: r.ContentType, body: r.Body}), nil
 	}})
 }
 
@@ -434,7 +434,7 @@ func (x *exchange) refusal() (vm.Value, bool) {
 		}, text))
 	}
 	r := errorResponse(st, code, text, x.requestID(), nil)
-	return vm.HostValue(&responseValue{status: st, ctype: r.ContentType, body: r.Body}), true
+	return vm.HostValue(&responseValue{status: st, statusSet: true, ctype: r.ContentType, body: r.Body}), true
 }
 
 // asResponseValue is what next(req) gives a (req, next) middleware: the
@@ -448,19 +448,19 @@ func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
 	if errors.As(err, &he) {
 		x.res.status = he.status
 		r := errorResponse(he.status, he.code, he.message, x.requestID(), he.details)
-		return vm.HostValue(&responseValue{status: r.Status, ctype: r.ContentType, body: r.Body}), nil
+		return vm.HostValue(&responseValue{status: r.Status, statusSet: true, ctype: r.ContentType, body: r.Body}), nil
 	}
 	if err != nil {
 		return vm.Nil, err
 	}
 	rs := x.res
-	out := &responseValue{status: rs.status}
+	out := &responseValue{status: rs.status, statusSet: rs.statusSet}
 	r, returned := asResponse(v)
 	returned = returned && !rs.jsonSet
 	if returned {
 		out = r.clone()
-		if rs.status != 200 && r.status == 200 {
-			out.status = rs.status
+		if !r.statusSet && rs.statusSet {
+			out.status, out.statusSet = rs.status, true
 		}
 	} else {
 		switch {
@@ -834,7 +834,7 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 				out.ContentType = "application/json"
 			}
 		}
-		if rs.status != 200 && r.status == 200 {
+		if !r.statusSet && rs.statusSet {
 			out.Status = rs.status
 		}
 	} else {

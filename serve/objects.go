@@ -395,15 +395,16 @@ func strValues(ss []string) []vm.Value {
 // resObject is `res` in Tova code: status (read) and status(n) (set),
 // setHeader, json, on_finish.
 type resObject struct {
-	status   int
-	headers  netio.Headers
-	cookies  []netio.SetCookie
-	jsonSet  bool
-	json     vm.Value
-	finish   []vm.Value
-	ctype    string
-	bodyText []byte
-	bodySet  bool
+	status    int
+	statusSet bool // Tova code set status (else it is the runtime's)
+	headers   netio.Headers
+	cookies   []netio.SetCookie
+	jsonSet   bool
+	json      vm.Value
+	finish    []vm.Value
+	ctype     string
+	bodyText  []byte
+	bodySet   bool
 }
 
 func (r *resObject) TypeName() string { return "Response" }
@@ -426,7 +427,7 @@ func (r *resObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 		if err != nil {
 			return err
 		}
-		r.status = n
+		r.status, r.statusSet = n, true
 		return nil
 	}
 	return vm.TypeErrorf("res.%s cannot be set", name)
@@ -456,7 +457,7 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if err != nil {
 			return vm.Nil, true, err
 		}
-		r.status = n
+		r.status, r.statusSet = n, true
 		return vm.HostValue(r), true, nil
 	case "setHeader", "set_header", "header":
 		if len(args) < 2 {

@@ -18,10 +18,14 @@ import (
 // a complete HTTP response as a Tova value. A handler returning one sends
 // it as it is.
 type responseValue struct {
-	status  int
-	ctype   string
-	headers netio.Headers
-	body    []byte
+	status int
+	// statusSet: the code gave the status (respond(200, …), text(s, 200)),
+	// so it wins over res.status; else it is the helper's default 200,
+	// which res.status set by a hook or the handler overrides.
+	statusSet bool
+	ctype     string
+	headers   netio.Headers
+	body      []byte
 	// jsonBody is set when the body is a Tova value still to be encoded.
 	jsonBody *vm.Value
 }
@@ -155,11 +159,14 @@ func checkHeaderName(name string) error {
 
 // statusOpt is the status argument i, def when absent, within lo..hi.
 func statusOpt(args []vm.Value, i int, def int, what string, lo, hi int64) (int, error) {
-	if i >= len(args) || args[i].IsNil() {
+	if !statusGiven(args, i) {
 		return def, nil
 	}
 	return statusIn(args[i], what, lo, hi)
 }
+
+// statusGiven says whether the status argument i is there.
+func statusGiven(args []vm.Value, i int) bool { return i < len(args) && !args[i].IsNil() }
 
 func init() {
 	vm.Register(
@@ -181,7 +188,7 @@ func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	r := &responseValue{status: status, ctype: "application/json"}
+	r := &responseValue{status: status, statusSet: statusGiven(args, 0), ctype: "application/json"}
 	if len(args) > 2 {
 		if err := headerPairs(args[2], r.set, r.del); err != nil {
 			return vm.Nil, err
@@ -209,7 +216,7 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	r := &responseValue{status: status}
+	r := &responseValue{status: status, statusSet: true}
 	r.set("Location", args[0].AsString())
 	return vm.HostValue(r), nil
 }
@@ -223,7 +230,7 @@ func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error
 		if err != nil {
 			return vm.Nil, err
 		}
-		r := &responseValue{status: status, ctype: ctype, body: []byte(vm.ToString(args[0]))}
+		r := &responseValue{status: status, statusSet: statusGiven(args, 1), ctype: ctype, body: []byte(vm.ToString(args[0]))}
 		if len(args) > 2 {
 			if err := headerPairs(args[2], r.set, r.del); err != nil {
 				return vm.Nil, err

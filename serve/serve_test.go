@@ -1897,3 +1897,72 @@ server {
 		t.Errorf("the cache block was warned about:\n%s", app.logs.String())
 	}
 }
+
+// A status the code gives (respond(200, …), text(s, 200), redirect) is
+// sent as given; a helper's default 200 gives way to a status a hook or
+// the handler set with res.status. An on_error's response is sent with
+// its own status, as in the reference, unless on_error set res.status.
+func TestExplicitStatusWinsOverRes(t *testing.T) {
+	app := startApp(t, `
+server {
+  routes "/h" {
+    middleware fn created(req, res) { res.status(201) }
+    route GET "/respond200" => fn() { respond(200, { a: 1 }) }
+    route GET "/respond202" => fn() { respond(202, { a: 1 }) }
+    route GET "/html" => fn() { html("<p>x</p>") }
+    route GET "/text200" => fn() { text("x", 200) }
+    route GET "/headers" => fn() { with_headers({ a: 1 }, { "X-A": "1" }) }
+    route GET "/plain" => fn() { { a: 1 } }
+  }
+  route GET "/own" => fn(res) {
+    res.status(404)
+    respond(200, { a: 1 })
+  }
+  route GET "/own-default" => fn(res) {
+    res.status(404)
+    text("gone")
+  }
+  routes "/e1" {
+    on_error fn(err, req) { respond(200, { ok: true }) }
+    route GET "/boom" => fn() { nil.boom }
+  }
+  routes "/e2" {
+    on_error fn(err, req) { text("plain error") }
+    route GET "/boom" => fn() { nil.boom }
+  }
+  routes "/e3" {
+    on_error fn(err, req, res) {
+      res.status(503)
+      text("later")
+    }
+    route GET "/boom" => fn() { nil.boom }
+  }
+  routes "/e4" {
+    on_error fn(err, req) { { failed: true } }
+    route GET "/boom" => fn() { nil.boom }
+  }
+}`)
+	u := app.urls[""]
+	for _, c := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/h/respond200", 200, `{"a":1}`},
+		{"/h/respond202", 202, `{"a":1}`},
+		{"/h/html", 201, `<p>x</p>`},
+		{"/h/text200", 200, `x`},
+		{"/h/headers", 201, `{"a":1}`},
+		{"/h/plain", 201, `{"a":1}`},
+		{"/own", 200, `{"a":1}`},
+		{"/own-default", 404, `gone`},
+		{"/e1/boom", 200, `{"ok":true}`},
+		{"/e2/boom", 200, `plain error`},
+		{"/e3/boom", 503, `later`},
+		{"/e4/boom", 500, `{"failed":true}`},
+	} {
+		if r := do(t, "GET", u+c.path, ""); r.status != c.status || r.body != c.body {
+			t.Errorf("GET %s: %d %s, want %d %s", c.path, r.status, r.body, c.status, c.body)
+		}
+	}
+}
