@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tova/bytecode"
+	"tova/internal/jsonstr"
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
@@ -1003,21 +1004,21 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 
 func errorResponse(status int, code, message, id string, details []string) *netio.Response {
 	b := []byte(`{"error":{"code":`)
-	b = strconv.AppendQuote(b, code)
+	b = jsonstr.Append(b, code)
 	b = append(b, `,"message":`...)
-	b = strconv.AppendQuote(b, message)
+	b = jsonstr.Append(b, message)
 	if len(details) > 0 {
 		b = append(b, `,"details":[`...)
 		for i, d := range details {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendQuote(b, d)
+			b = jsonstr.Append(b, d)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `},"request_id":`...)
-	b = strconv.AppendQuote(b, id)
+	b = jsonstr.Append(b, id)
 	b = append(b, '}')
 	return netio.JSON(status, b)
 }

@@ -1966,3 +1966,29 @@ server {
 		}
 	}
 }
+
+// Error bodies are JSON whatever the request id holds: middleware may set
+// req.id to any text, and Go's quoting (\U000e0001, \x..) is not JSON.
+func TestErrorBodyIsJSONForAnyRequestID(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn setid(req, res) {
+    v = req.headers["x-val"]
+    if v != nil { req.id = v }
+  }
+  route GET "/boom" => fn() { nil.boom }
+  route GET "/n/:n" => fn(n: Int) n
+}`)
+	u := app.urls[""]
+	for _, id := range []string{"a\U000E0001b", "quote\"back\\slash", "é😀", "a\u2028b"} {
+		for _, path := range []string{"/boom", "/n/x"} {
+			r := do(t, "GET", u+path, "", "X-Val", id)
+			var body struct {
+				RequestID string `json:"request_id"`
+			}
+			if err := json.Unmarshal([]byte(r.body), &body); err != nil || body.RequestID != id {
+				t.Errorf("GET %s with req.id %q: %d %s (%v)", path, id, r.status, r.body, err)
+			}
+		}
+	}
+}
