@@ -383,6 +383,13 @@ func arenaString(a []byte, from int) string {
 // would, without normalising the name first. Only for short tokens such
 // as X-Request-ID: obsolete line folding is not joined.
 func rawHeader(block []byte, name string) []byte {
+	v, _, _ := nextRawHeader(block, name)
+	return v
+}
+
+// nextRawHeader finds the first field named name in block: its value,
+// the block after its line, and whether there is one.
+func nextRawHeader(block []byte, name string) (value, rest []byte, found bool) {
 	for len(block) > 0 {
 		line := block
 		if i := bytes.IndexByte(block, '\n'); i >= 0 {
@@ -391,10 +398,34 @@ func rawHeader(block []byte, name string) []byte {
 			block = nil
 		}
 		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(unsafe.String(unsafe.SliceData(line), len(name)), name) {
-			return trimSpaceBytes(bytes.TrimSuffix(line[len(name)+1:], []byte{'\r'}))
+			return trimSpaceBytes(bytes.TrimSuffix(line[len(name)+1:], []byte{'\r'})), block, true
 		}
 	}
-	return nil
+	return nil, nil, false
+}
+
+// soleRawHeader is the value of the field named name in block if it
+// appears once; nil if it is missing or repeated. A repeated field means
+// the values joined with ", " (RFC 9110 §5.3), which for X-Request-ID is
+// no valid id.
+func soleRawHeader(block []byte, name string) []byte {
+	v, rest, found := nextRawHeader(block, name)
+	if !found {
+		return nil
+	}
+	if _, _, again := nextRawHeader(rest, name); again {
+		return nil
+	}
+	return v
+}
+
+// soleHeader is soleRawHeader for a header fasthttp parsed.
+func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
+	v := h.Peek(name)
+	if v == nil || len(h.PeekAll(name)) != 1 {
+		return nil
+	}
+	return v
 }
 
 // originPath returns the path of an origin-form request target
@@ -468,9 +499,9 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	ctype := h.ContentType()
 	var incoming []byte
 	if len(raw) > 0 {
-		incoming = rawHeader(raw, headerRequestID)
+		incoming = soleRawHeader(raw, headerRequestID)
 	} else {
-		incoming = h.Peek(headerRequestID)
+		incoming = soleHeader(h, headerRequestID)
 	}
 	if !validRequestID(incoming) {
 		incoming = nil

@@ -581,7 +581,7 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 // requestID is the id of a request fasthttp read the header of, but
 // which the handler does not see: its valid incoming id, else a new one.
 func (s *Server) requestID(h *fasthttp.RequestHeader) string {
-	if in := h.Peek(headerRequestID); validRequestID(in) {
+	if in := soleHeader(h, headerRequestID); validRequestID(in) {
 		return string(in)
 	}
 	return string(s.ids.AppendID(make([]byte, 0, 32)))

@@ -390,6 +390,32 @@ func TestRequestIDKeptGeneratedAndEchoed(t *testing.T) {
 	if e := parseError(t, r); e.RequestID != "trace-1" {
 		t.Fatalf("404 request id %q", e.RequestID)
 	}
+	// A repeated X-Request-ID means its values joined ("one, two"), no
+	// valid id: a new one is made, for a request the handler sees and
+	// for one the front end refuses.
+	conn := ts.dial()
+	br := bufio.NewReader(conn)
+	for _, raw := range []string{
+		"GET /id HTTP/1.1\r\nHost: x\r\nX-Request-ID: one\r\nx-request-id: two\r\n\r\n",
+		"POST /id HTTP/1.1\r\nHost: x\r\nX-Request-ID: one\r\nX-Request-ID: two\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	} {
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		var resp fasthttp.Response
+		if err := resp.Read(br); err != nil {
+			t.Fatal(err)
+		}
+		id := string(resp.Header.Peek("X-Request-ID"))
+		if id == "one" || id == "two" || !validRequestID([]byte(id)) {
+			t.Fatalf("a repeated X-Request-ID gave id %q (%d %s)", id, resp.StatusCode(), resp.Body())
+		}
+		if resp.StatusCode() == 200 {
+			if got := <-ids; got != id {
+				t.Fatalf("req.ID %q, answered %q", got, id)
+			}
+		}
+	}
 }
 
 // Each connection draws generated ids from a block of its own: ids of
