@@ -40,6 +40,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "missing required host header"},
 		// The log names the cause, never the request's bytes (credentials).
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-1\r\nBad Header\r\n\r\n", 400, "", "", "missing colon"},
+		{"G@T /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-2\r\nCookie: s=SECRET-3\r\n\r\n", 400, "", "", `unsupported http request method "G@T"`},
+		{"GET /echo HTTP/9.x\r\nHost: x\r\nAuthorization: Bearer SECRET-4\r\n\r\n", 400, "", "", "unsupported http version"},
+		{"GET /echo?token=SECRET-5 HTTP/1.1 x\r\nHost: x\r\nAuthorization: Bearer SECRET-6\r\n\r\n", 400, "", "", "unsupported http version"},
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-7\x01\r\n\r\n", 400, "", "", "invalid header value"},
+		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "cannot find"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "body size exceeds"},
@@ -140,4 +145,31 @@ func logLines(t *testing.T, b *testutil.Buffer) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// withoutContents keeps what names a fault and drops the request's bytes.
+func TestWithoutContents(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`error when reading request headers: unsupported http request method "G@T" in "G@T / HTTP/1.1\r\nAuthorization: x"`,
+			`error when reading request headers: unsupported http request method "G@T"`},
+		{`error when reading request headers: cannot find http request method in "\x16\x03\x01"`,
+			`error when reading request headers: cannot find http request method`},
+		{`error when reading request headers: invalid header value "Bearer abc\x01"`,
+			`error when reading request headers: invalid header value "…"`},
+		{`error when reading request headers: invalid request uri "/a?token=s" in "GET /a?token=s HTTP/1.1\r\n": bad`,
+			`error when reading request headers: invalid request uri "/a…": bad`},
+		{`error when reading request headers: invalid header key "Bad Key"`,
+			`error when reading request headers: invalid header key "Bad Key"`},
+		{`error when reading request headers: missing colon: buffer size=30, contents: "GET /"`,
+			`error when reading request headers: missing colon`},
+		{`cannot parse content-length`, `cannot parse content-length`},
+		{`odd "unterminated`, `odd "unterminated`},
+	} {
+		if got := withoutContents(c.in); got != c.want {
+			t.Errorf("withoutContents(%q)\n = %q\nwant %q", c.in, got, c.want)
+		}
+	}
+	if got := withoutContents(`unsupported http version "` + strings.Repeat("x", 100) + `"`); len(got) > 100 {
+		t.Errorf("a long value is kept whole: %q", got)
+	}
 }

@@ -175,15 +175,51 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Warn().Str("lib", "fasthttp").Msg(withoutContents(fmt.Sprintf(format, args...)))
 }
 
-// withoutContents cuts from a fasthttp error message the copy of the
-// request bytes it may carry ("buffer size=…, contents: …"): they may
-// hold credentials (Authorization, Cookie), and anything a client sends
-// would otherwise reach the logs.
+// withoutContents cuts from a fasthttp error message the copies of the
+// request bytes it may carry ("buffer size=…, contents: …", `… in
+// "GET / HTTP/1.1\r\nAuthorization: …"`, `invalid header value "…"`):
+// they may hold credentials (Authorization, Cookie, a token in the
+// query), and anything a client sends would otherwise reach the logs.
+// What names the fault stays, shortened: a method, version or header
+// name, a target without its query.
 func withoutContents(msg string) string {
 	if i := strings.Index(msg, "buffer size="); i >= 0 {
-		return strings.TrimRight(msg[:i], ": ,")
+		msg = strings.TrimRight(msg[:i], ": ,")
 	}
-	return msg
+	if !strings.Contains(msg, `"`) {
+		return msg
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		q, err := "", error(nil)
+		if i >= 0 {
+			q, err = strconv.QuotedPrefix(msg[i:])
+		}
+		if i < 0 || err != nil {
+			b.WriteString(msg)
+			return b.String()
+		}
+		before := msg[:i]
+		msg = msg[i+len(q):]
+		v, _ := strconv.Unquote(q)
+		switch {
+		case strings.HasSuffix(before, " in "): // the request's head
+			b.WriteString(strings.TrimSuffix(before, " in "))
+		case strings.HasSuffix(before, "header value "):
+			b.WriteString(before)
+			b.WriteString(`"…"`)
+		default:
+			b.WriteString(before)
+			if j := strings.IndexAny(v, "?\r\n"); j >= 0 {
+				v = v[:j] + "…"
+			}
+			if len(v) > 64 {
+				v = strings.ToValidUTF8(v[:64], "") + "…"
+			}
+			b.WriteString(strconv.Quote(v))
+		}
+	}
 }
 
 // reported holds the connections (by their address pair) whose failed
