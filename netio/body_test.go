@@ -102,6 +102,22 @@ func TestStreamedBodies(t *testing.T) {
 	if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != "abcde" {
 		t.Errorf("after 100 Continue: %d %q", resp.StatusCode(), resp.Body())
 	}
+	// The body that follows 100 Continue is a body, whatever its line
+	// ends, though it comes in parts: the interim answer did not end
+	// the request.
+	conn = ts.dial()
+	br = bufio.NewReader(conn)
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n")
+	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 100 Continue") {
+		t.Fatalf("expecting 100 Continue: %q", line)
+	}
+	br.ReadString('\n')
+	io.WriteString(conn, "a\nb")
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(conn, "c\nd\n")
+	if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != "a\nbc\nd\n" {
+		t.Errorf("a body in parts after 100 Continue: %d %q", resp.StatusCode(), resp.Body())
+	}
 	// A request no route takes is answered at once, without 100
 	// Continue: 404, or 405 naming the methods the path allows.
 	for _, c := range []struct {

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -161,6 +162,8 @@ type timedConn struct {
 	read, write atomic.Int64 // the deadline in effect, Unix ns; 0 for none
 	responded   bool         // written since the request began
 	inRequest   bool         // a request's first byte has been read
+	began       time.Time    // when the read that began the request returned
+	beganFresh  bool         // began is the request's, not taken yet (Server.requestStart)
 	first       bool         // no request read yet
 	remote      netip.Addr   // the peer's IP, read once
 	shard       int          // the access log shard of its lines
@@ -294,6 +297,9 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		return 0, net.ErrClosed // the server is stopping: see freshConns
 	}
 	if n > 0 {
+		if c.clock != nil {
+			c.began, c.beganFresh = c.clock.Now(), true
+		}
 		c.inRequest = true
 		c.lines.start()
 		c.lines.scan(p[:n])
@@ -312,10 +318,15 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		if err := c.armWrite(c.to.write); err != nil {
 			return 0, err
 		}
-		c.responded = true
+		// An interim answer (100 Continue) does not end the request:
+		// its body is still to come.
+		c.responded = !bytes.HasPrefix(p, interim)
 	}
 	return c.Conn.Write(p)
 }
+
+// interim begins an interim (1xx) answer: fasthttp writes one alone.
+var interim = []byte("HTTP/1.1 1")
 
 // armRead and armWrite make the read or write deadline in effect fit a
 // timeout starting now (see fit).

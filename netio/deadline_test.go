@@ -27,7 +27,7 @@ func TestTimedConnMovesDeadlinesRarelyAndNeverEarly(t *testing.T) {
 	f := &fakeConn{}
 	clock := &coarseClock{}
 	base := time.Unix(1_000_000, 0)
-	clock.now.Store(base.UnixNano())
+	clock.set(base)
 	// ReadTimeout differs from IdleTimeout at first, so that each phase's
 	// deadline shows.
 	to := &connTimeouts{read: 10 * time.Second, idle: 60 * time.Second, write: 30 * time.Second}
@@ -146,6 +146,32 @@ func TestReadAndIdleTimeoutsAreEnforced(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(resp), "HTTP/1.1 408") {
 		t.Fatalf("stalled request answered %q", resp)
+	}
+	// Its access line counts from its first byte, as does that of a
+	// request stalled in its body, and of one that trickles in.
+	stalled = ts.dial()
+	fmt.Fprintf(stalled, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+	if resp, _ := io.ReadAll(stalled); !strings.HasPrefix(string(resp), "HTTP/1.1 408") {
+		t.Fatalf("request stalled in its body answered %q", resp)
+	}
+	trickled := ts.dial()
+	fmt.Fprintf(trickled, "GET / HTTP/1.1\r\n")
+	time.Sleep(150 * time.Millisecond)
+	fmt.Fprintf(trickled, "Host: x\r\n\r\n")
+	if line, _ := bufio.NewReader(trickled).ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("trickled request answered %q", line)
+	}
+	var durations []float64
+	for deadline := time.Now().Add(5 * time.Second); len(durations) < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		durations = durations[:0]
+		for _, l := range logLines(t, ts.logs) {
+			if ms, ok := l["duration_ms"].(float64); ok {
+				durations = append(durations, ms)
+			}
+		}
+	}
+	if len(durations) != 3 || durations[0] < 300 || durations[1] < 300 || durations[2] < 150 {
+		t.Fatalf("logged durations %v ms, want >= 300, 300, 150", durations)
 	}
 
 	idle := ts.dial()

@@ -45,6 +45,8 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo?token=SECRET-5 HTTP/1.1 x\r\nHost: x\r\nAuthorization: Bearer SECRET-6\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-7\x01\r\n\r\n", 400, "", "", "invalid header value"},
 		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "cannot find"},
+		// A transfer coding other than chunked: 501, still the client's doing.
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "", "", "transfer-encoding"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "body size exceeds"},
@@ -78,6 +80,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		}
 		if l["request_id"] != id || id == "" || id == "bad id" || l["method"] != c.method || l["path"] != c.path || l["status"] != float64(c.status) {
 			t.Errorf("%q: logged %v, want id %q method %q path %q status %d", c.raw, l, id, c.method, c.path, c.status)
+		}
+		if l["level"] != "warn" {
+			t.Errorf("%q: logged at %v, want warn", c.raw, l["level"])
 		}
 		if e, _ := l["error"].(string); !strings.Contains(e, c.cause) {
 			t.Errorf("%q: logged error %q, want it to name %q", c.raw, e, c.cause)

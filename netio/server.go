@@ -370,8 +370,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // handle is the fasthttp handler: copy, route, hand off, wait, write, log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	start := s.now()
 	tc, _ := ctx.Conn().(*timedConn)
+	start := s.requestStart(tc)
 	ex := getExchange(tc)
 	var body []byte
 	streamed := ctx.Request.IsBodyStream()
@@ -379,7 +379,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		var err error
 		if body, err = s.readBody(ctx); err != nil {
 			putExchange(tc, ex)
-			s.handleError(ctx, err)
+			s.rejected(ctx, err, start)
 			return
 		}
 	} else {
@@ -442,6 +442,20 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, nil
 	}
 	return buf, nil
+}
+
+// requestStart is when the request being served began: when the read
+// that brought its first byte returned, if tc's request began with a read
+// (not one pipelined behind another, whose bytes were read with it), else
+// now. It is taken once per request. A request's access line and deadline
+// count from it, so that a request that trickles in, or is refused after
+// a long wait (408), shows how long it took.
+func (s *Server) requestStart(tc *timedConn) time.Time {
+	if tc != nil && tc.beganFresh {
+		tc.beganFresh = false
+		return tc.began
+	}
+	return s.now()
 }
 
 // now is time.Now, with one clock read instead of two once the server
@@ -601,15 +615,15 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	if s.draining.Load() || string(h.Method()) == fasthttp.MethodOptions {
 		return fasthttp.StatusContinue // the handler answers these
 	}
-	start := s.now()
 	req := Request{Method: string(h.Method()), Path: cleanPath(string(ctx.URI().PathOriginal()))}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, nil)
 	if m.Route != nil {
-		return fasthttp.StatusContinue
+		return fasthttp.StatusContinue // handle takes the request's start
 	}
+	tc, _ := ctx.Conn().(*timedConn)
+	start := s.requestStart(tc)
 	req.ID = s.requestID(h)
 	status := s.noRoute(ctx, &req, &m)
-	tc, _ := ctx.Conn().(*timedConn)
 	s.access(nil, tc, &req, status, start, nil)
 	return status
 }
@@ -626,7 +640,12 @@ func (s *Server) requestID(h *fasthttp.RequestHeader) string {
 // handleError answers requests fasthttp could not read: too large, too
 // slow or malformed.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
-	start := s.now()
+	tc, _ := ctx.Conn().(*timedConn)
+	s.rejected(ctx, err, s.requestStart(tc))
+}
+
+// rejected is handleError for a request that began at start.
+func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	status, code := fasthttp.StatusBadRequest, CodeBadRequest
@@ -679,7 +698,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	if msg := err.Error(); withoutContents(msg) != msg {
 		err = errors.New(withoutContents(msg))
 	}
-	s.access(nil, tc, &req, status, start, err)
+	// Whatever its status (501 for a transfer coding), a rejected
+	// request is the client's fault, not the server's.
+	s.accessAt(zerolog.WarnLevel, nil, &req, status, start, err)
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
@@ -689,7 +710,12 @@ func (s *Server) access(buf []byte, tc *timedConn, req *Request, status int, sta
 	if s.acc != nil && err == nil {
 		return s.acc.write(buf, tc, req, status, start)
 	}
-	e := s.log.WithLevel(accessLevel(status))
+	return s.accessAt(accessLevel(status), buf, req, status, start, err)
+}
+
+// accessAt writes the line of access at level, through zerolog.
+func (s *Server) accessAt(level zerolog.Level, buf []byte, req *Request, status int, start time.Time, err error) []byte {
+	e := s.log.WithLevel(level)
 	if e == nil {
 		return buf
 	}
