@@ -79,6 +79,13 @@ func (h *slogHandler) WithGroup(name string) slog.Handler {
 func addCtxAttr(c zerolog.Context, prefix string, a slog.Attr) zerolog.Context {
 	v := a.Value.Resolve()
 	key := prefix + a.Key
+	switch key {
+	case zerolog.MessageFieldName, zerolog.LevelFieldName, zerolog.TimestampFieldName:
+		// The line's own fields: a line with two keys of one name reads
+		// differently in each parser. (protoactor's dead letters carry a
+		// "message": the undelivered one.)
+		key = "actor_" + key
+	}
 	switch v.Kind() {
 	case slog.KindGroup:
 		p := prefix

@@ -25,3 +25,20 @@ func TestSlogRecordsBecomeZerologLines(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// An attribute named as one of the line's own fields (protoactor's dead
+// letters carry a "message") is renamed: no line has a key twice.
+func TestSlogAttributesNeverRepeatALineKey(t *testing.T) {
+	var buf testutil.Buffer
+	log := slog.New(newSlogHandler(zerolog.New(&buf).Level(zerolog.DebugLevel).With().Timestamp().Logger(), false))
+	log.Debug("[DeadLetter]", "message", "ping", "level", 2, "time", "now")
+	got := strings.TrimSpace(buf.String())
+	for _, key := range []string{`"message":`, `"level":`, `"time":`} {
+		if n := strings.Count(got, key); n != 1 {
+			t.Errorf("%s appears %d times in %s", key, n, got)
+		}
+	}
+	if !strings.Contains(got, `"actor_message":"ping"`) || !strings.Contains(got, `"message":"[DeadLetter]"`) {
+		t.Errorf("got %s", got)
+	}
+}
