@@ -364,7 +364,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
-	s.log.Info().Msg("server stopped")
+	e := s.log.Info()
+	if s.cfg.Pool != nil {
+		// What the handler pool's supervisor saw over the server's life.
+		st := s.cfg.Pool.Stats()
+		e = e.Uint64("handler_failures", st.Failures).Uint64("worker_restarts", st.Restarts)
+	}
+	e.Msg("server stopped")
 	return err
 }
 

@@ -653,6 +653,21 @@ func TestHandlerPanicIs500WhileOthersSucceed(t *testing.T) {
 	if st := ts.pool.Stats(); st.Restarts != 40 || st.Failures != 40 {
 		t.Fatalf("pool stats %+v", st)
 	}
+	// The counts are in the server's last line.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stopped map[string]any
+	for _, l := range logLines(t, ts.logs) {
+		if l["message"] == "server stopped" {
+			stopped = l
+		}
+	}
+	if stopped["handler_failures"] != float64(40) || stopped["worker_restarts"] != float64(40) {
+		t.Fatalf("server stopped line: %v", stopped)
+	}
 }
 
 // Config.Inline runs handlers without the pool (here a closed one, which
