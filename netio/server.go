@@ -83,7 +83,8 @@ type Server struct {
 	ids      IDGenerator
 	timeout  time.Duration
 	draining atomic.Bool
-	acc      *accessLog // nil: access lines go through log
+	drainAt  atomic.Int64 // when the drain began, Unix ns
+	acc      *accessLog   // nil: access lines go through log
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
 	conns    atomic.Uint32               // connections accepted
@@ -329,6 +330,7 @@ func (s *Server) OnStop(f func(ctx context.Context)) {
 // then runs the OnStop hooks (once). It returns ctx.Err() if the drain
 // did not finish in time.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.drainAt.CompareAndSwap(0, s.now().UnixNano())
 	s.draining.Store(true)
 	s.fresh.closeAll() // (fasthttp would wait up to 5 s on each)
 	err := s.fs.ShutdownWithContext(ctx)
@@ -475,7 +477,10 @@ func (s *Server) now() time.Time {
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Job, start time.Time) (int, error) {
 	req := &ex.req
-	if s.draining.Load() {
+	// A request that began during the drain is refused; one whose first
+	// byte came before it (an upload still arriving) is in flight, and
+	// is served.
+	if s.draining.Load() && start.UnixNano() >= s.drainAt.Load() {
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
 		return fasthttp.StatusServiceUnavailable, nil

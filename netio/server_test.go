@@ -801,7 +801,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 	entered.Wait()
 
-	// A request that is still arriving when the drain starts gets 503.
+	// A request that is still arriving when the drain starts is in
+	// flight: it is served.
 	late := ts.dial()
 	_, _ = io.WriteString(late, "GET /slow HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(20 * time.Millisecond)
@@ -814,16 +815,22 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	_, _ = io.WriteString(late, "\r\n")
-	lateResp := readResponse(t, late)
-	if lateResp.StatusCode() != 503 || !bytes.Contains(lateResp.Body(), []byte(`"code":"SHUTTING_DOWN"`)) {
-		t.Errorf("late request -> %d %s", lateResp.StatusCode(), lateResp.Body())
-	}
-	// New connections are refused.
+	// New connections are refused; a request that begins now gets 503.
 	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
 		c.Close()
 		t.Error("listener still accepting during drain")
 	}
+	var fresh fasthttp.RequestCtx
+	fresh.Request.SetRequestURI("/slow")
+	fresh.Request.Header.SetHost("x")
+	ts.srv.Handler()(&fresh)
+	if fresh.Response.StatusCode() != 503 || !bytes.Contains(fresh.Response.Body(), []byte(`"code":"SHUTTING_DOWN"`)) {
+		t.Errorf("request begun in the drain -> %d %s", fresh.Response.StatusCode(), fresh.Response.Body())
+	}
 	close(release)
+	if r := readResponse(t, late); r.StatusCode() != 200 || string(r.Body()) != "done" {
+		t.Errorf("request arriving as the drain began -> %d %s", r.StatusCode(), r.Body())
+	}
 	for range inflight {
 		select {
 		case r := <-results:
