@@ -232,3 +232,59 @@ server {
 		t.Fatalf("%d of 5 sleeping requests moved to their worker's goroutine", n)
 	}
 }
+
+// A server's jobs stop (a running one gets what is left of the drain)
+// before its on_stop hooks run: cleanup comes after every piece of the
+// server's code.
+func TestOnStopRunsAfterJobsStop(t *testing.T) {
+	app := startApp(t, `
+server {
+  background fn work(ms: Int) {
+    print("job start")
+    sleep(ms)
+    print("job done")
+  }
+  route GET "/spawn" => fn() { { id: spawn_job(work, 700) } }
+  on_stop fn() { print("on_stop ran") }
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	if r := do(t, "GET", app.urls[""]+"/spawn", ""); r.status != 200 {
+		t.Fatalf("spawn: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), "job start") })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := app.rt.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	out := app.stdout.String()
+	done, stop := strings.Index(out, "job done"), strings.Index(out, "on_stop ran")
+	if done < 0 || stop < 0 || done > stop {
+		t.Fatalf("the job's end and on_stop, in this order: %q", out)
+	}
+}
+
+// A shutdown cut short while an on_stop hook runs (a second signal)
+// still leaves the hook its least time.
+func TestCutShutdownLeavesHookItsMinimum(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/" => fn() "up"
+  on_stop fn() {
+    print("hook begins")
+    sleep(600.milliseconds)
+    print("hook done")
+  }
+}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for !strings.Contains(app.stdout.String(), "hook begins") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel() // the second signal
+	}()
+	start := time.Now()
+	_ = app.rt.Shutdown(ctx)
+	if took := time.Since(start); !strings.Contains(app.stdout.String(), "hook done") || took > minStopHooks {
+		t.Fatalf("after %v: %q", took, app.stdout.String())
+	}
+}

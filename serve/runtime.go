@@ -369,6 +369,12 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	s.http = hs
 	hs.OnStop(func(ctx context.Context) {
+		// The requests have drained. The server's jobs, schedules and
+		// subscribers stop next (a running job gets what is left of the
+		// drain, then goes back to its queue), so that on_stop cleans
+		// up after every piece of the server's code, and before its
+		// database closes.
+		s.stopJobs(ctx)
 		// on_stop pairs with on_start: a program that failed to start
 		// (another server could not listen) never ran on_start.
 		if rt.starting.Load() {
@@ -572,14 +578,32 @@ func duration(v vm.Value, unit time.Duration) (time.Duration, error) {
 // deadline.
 const minStopHooks = 2 * time.Second
 
-// stopHookContext bounds the on_stop hooks by the shutdown's deadline
-// (stretched to minStopHooks if less is left): a hook that never returns
-// must not keep the process from exiting.
+// stopHookContext bounds an on_stop hook by the shutdown's deadline,
+// stretched to minStopHooks from the hook's start if less is left: a
+// hook that never returns must not keep the process from exiting. The
+// shutdown's context ending early (a second signal) cuts the hook too,
+// but not before its minStopHooks.
 func stopHookContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ctx.Err() != nil || ok && time.Until(d) < minStopHooks {
-		return context.WithTimeout(context.WithoutCancel(ctx), minStopHooks)
+	floor := time.Now().Add(minStopHooks)
+	base := context.WithoutCancel(ctx)
+	var hctx context.Context
+	var cancel context.CancelFunc
+	if d, ok := ctx.Deadline(); ok {
+		if d.Before(floor) {
+			d = floor
+		}
+		hctx, cancel = context.WithDeadline(base, d)
+	} else {
+		hctx, cancel = context.WithCancel(base)
 	}
-	return context.WithCancel(ctx)
+	stop := context.AfterFunc(ctx, func() {
+		if wait := time.Until(floor); wait > 0 {
+			time.AfterFunc(wait, cancel)
+			return
+		}
+		cancel()
+	})
+	return hctx, func() { stop(); cancel() }
 }
 
 // runHooks runs on_start / on_stop functions under ctx (their
