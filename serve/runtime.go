@@ -84,7 +84,7 @@ type Runtime struct {
 	// starting: every server listens and on_start hooks run (or ran)
 	starting atomic.Bool
 	// ports: the port each server started so far listens on (not 0)
-	ports map[int]string
+	ports map[int]portUse // the ports the servers started so far listen on
 }
 
 // Server is one running server block.
@@ -302,6 +302,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		return fail(describeError(err))
 	}
 	port := defaultPort
+	from := "by its place: a server without `port` gets 3000, 3001, ..."
 	if d.Port >= 0 {
 		v := inst.Globals[d.Port]
 		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
@@ -312,6 +313,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(d.PortPos), vm.Repr(v), hint))
 		}
 		port = int(v.AsInt())
+		from = "its `port` at " + s.at(d.PortPos)
 	}
 	for _, key := range []string{"PORT_" + envName(name), "PORT"} {
 		if name == "" && key != "PORT" || key == "PORT" && !takesPORT {
@@ -322,23 +324,24 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 			if err != nil || p < 0 || p > 65535 {
 				return fail(fmt.Errorf("%s=%q is not a port number", key, v))
 			}
-			port = p
+			port, from = p, "from "+key
 			break
 		}
 	}
 	if p, ok := rt.opts.Ports[name]; ok {
-		port = p
+		port, from = p, "given by the caller"
 	}
 	if other, ok := rt.ports[port]; ok {
 		// Said here: the bind would fail with a bare "address already
 		// in use", as if another process held the port.
-		return fail(fmt.Errorf("port %d is taken by server %s of this program (a server without `port` gets 3000, 3001, ... by its place): give %s its own port (`port N` or PORT_%s)", port, other, label, envName(name)))
+		return fail(fmt.Errorf("port %d is taken by server %s of this program (%s's port: %s; %s's: %s): give each server a port of its own (`port N`, or PORT_<NAME> in the environment)",
+			port, other.name, other.name, other.from, label, from))
 	}
 	if port != 0 {
 		if rt.ports == nil {
-			rt.ports = map[int]string{}
+			rt.ports = map[int]portUse{}
 		}
-		rt.ports[port] = label
+		rt.ports[port] = portUse{label, from}
 	}
 	cfg, err := s.readConfig(first)
 	if err != nil {
@@ -665,3 +668,7 @@ func (s *Server) logError(err error, where, requestID string) {
 // Handler returns the server's fasthttp handler (for in-process
 // benchmarks of the request path without sockets).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.http.Handler() }
+
+// portUse is the server listening on a port, and where its port came
+// from (its `port`, an environment variable, its place).
+type portUse struct{ name, from string }

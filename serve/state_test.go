@@ -220,7 +220,8 @@ server {
 }
 
 // Two servers of one program on one port: the second is refused with a
-// message that names the first, not a bare "address already in use".
+// message that names the first, not a bare "address already in use", and
+// where each server's port came from.
 func TestTwoServersOnOnePort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -228,17 +229,29 @@ func TestTwoServersOnOnePort(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	src := fmt.Sprintf("server \"a\" {\n  port %d\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  port %d\n  route GET \"/\" => fn() 2\n}\n", port, port)
-	p, err := driver.CompileFile("app.tova", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.Nop(), Getenv: func(string) (string, bool) { return "", false }})
-	if err == nil {
-		rt.Shutdown(context.Background())
-		t.Fatal("both servers started")
-	}
-	if want := fmt.Sprintf("b: port %d is taken by server a of this program", port); !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q, want %q", err, want)
+	for _, c := range []struct {
+		src  string
+		env  map[string]string
+		want string
+	}{
+		{fmt.Sprintf("server \"a\" {\n  port %d\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  port %d\n  route GET \"/\" => fn() 2\n}\n", port, port), nil,
+			fmt.Sprintf("b: port %d is taken by server a of this program (a's port: its `port` at app.tova:2:3; b's: its `port` at app.tova:6:3)", port)},
+		{fmt.Sprintf("server \"a\" {\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  port %d\n  route GET \"/\" => fn() 2\n}\n", port),
+			map[string]string{"PORT_A": fmt.Sprint(port)},
+			fmt.Sprintf("b: port %d is taken by server a of this program (a's port: from PORT_A; b's: its `port` at app.tova:5:3)", port)},
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		getenv := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+		rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.Nop(), Getenv: getenv})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatal("both servers started")
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("error %q, want %q", err, c.want)
+		}
 	}
 }
