@@ -445,21 +445,25 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 			s.onStop = append(s.onStop, fn)
 		}
 	}
+	// The program's blocks, then the server's own: a key of the
+	// server's overrides the program's, but each sets a key once.
+	set := map[string]string{}
 	for _, c := range s.rt.code.Configs {
 		at := s.rt.topAt(c.Pos)
 		if top {
 			warnNotApplied(s.rt.log, c.Kind, at)
 			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
 		}
-		if err := cfg.apply(c.Kind, at, g[c.Slot]); err != nil {
+		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
 			return cfg, err
 		}
 	}
+	set = map[string]string{}
 	for _, c := range s.desc.Configs {
 		at := s.at(c.Pos)
 		warnNotApplied(s.log, c.Kind, at)
 		warnUnknownKeys(s.log, c.Kind, at, g[c.Slot])
-		if err := cfg.apply(c.Kind, at, g[c.Slot]); err != nil {
+		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
 			return cfg, err
 		}
 	}
@@ -467,8 +471,10 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 }
 
 // apply reads the value v of a config block of kind declared at at into
-// cfg, if it is one the HTTP layer uses.
-func (cfg *serverConfig) apply(kind, at string, v vm.Value) error {
+// cfg, if it is one the HTTP layer uses. set holds where each setting
+// was given already in the same place (the program's top level, or the
+// server's blocks): a second one is an error, as a second port is.
+func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]string) error {
 	switch kind {
 	case "max_body":
 		n, err := byteSize(v)
@@ -484,6 +490,10 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value) error {
 			return nil
 		}
 		if t, ok := v.AsObject().Get("timeout"); ok {
+			if first, again := set["timeout"]; again {
+				return fmt.Errorf("%s: %s.timeout: the request deadline is set again (first at %s)", at, kind, first)
+			}
+			set["timeout"] = at
 			d, err := duration(t, time.Millisecond)
 			if err == nil && d <= 0 {
 				err = fmt.Errorf("a request deadline must be positive, got %s", vm.Repr(t))
