@@ -20,7 +20,6 @@ import (
 
 	"tova/bench/httpbench"
 	"tova/bench/vmbench"
-	"tova/driver"
 	"tova/internal/logbuf"
 )
 
@@ -136,8 +135,8 @@ stable measure of a server's own cost.`,
 				// Refused here, not after the other targets ran: a
 				// program that does not compile would only fail to
 				// listen, its error lost with its output.
-				if _, _, err := driver.CompilePath(app); err != nil {
-					return fmt.Errorf("%s: %w", app, err)
+				if _, _, err := load(cmd, app); err != nil {
+					return err // printed; exit 3 for a compile error, as for run
 				}
 			} else {
 				dir, err := os.MkdirTemp("", "tova-bench-http")
