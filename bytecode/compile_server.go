@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"tova/frontend/ast"
 	"tova/frontend/token"
@@ -163,9 +164,20 @@ func (f *fstate) checkRoutePath(pos token.Pos, what, p, own string, check func(s
 	}
 	why := check(p)
 	if why != "" {
-		f.c.errorf(pos, "%s %s: %s", what, p, why)
+		f.c.errorf(pos, "%s %s: %s", what, shownPath(p), why)
 	}
 	return why != ""
+}
+
+// shownPath is a route path as an error message shows it: as written,
+// or quoted with escapes if it holds a character that is not printable
+// (a line break would split the message's line, an ESC drive the
+// terminal).
+func shownPath(p string) string {
+	if strings.IndexFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(p)
+	}
+	return p
 }
 
 func joinPath(prefix, p string) string {
@@ -209,12 +221,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			switch h := st.Handler.(type) {
 			case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.InterpString, *ast.BoolLit, *ast.NilLit,
 				*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
-				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, p)
+				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				for _, prm := range lam.Fn.Params {
 					if prm.Pattern != nil {
-						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, p)
+						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
 					}
 				}
 				r.Slot = f.funcToSlot(lam.Fn, st.Method+" "+p, nil, "route "+st.Method+" "+p, lam.PosV)
