@@ -174,3 +174,14 @@ func (g *guardian) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	}
 	sup.StopChildren(child)
 }
+
+// ServerActorName names the actor of role ("handlers", "jobs") that
+// serves the program's server named server: role itself for the unnamed
+// server, role@server for a named one, so that no two servers' actors
+// share a name (a server may be named "server").
+func ServerActorName(server, role string) string {
+	if server == "" {
+		return role
+	}
+	return role + "@" + server
+}

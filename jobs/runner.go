@@ -126,7 +126,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	if err := r.q.register(ctx, self, topics); err != nil {
 		return fail(fmt.Errorf("jobs: registering: %w", err))
 	}
-	r.pool, err = sys.StartPool(actors.PoolOptions{Name: label + "-jobs", Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
+	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
 	if err != nil {
 		return fail(err)
 	}

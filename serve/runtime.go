@@ -352,7 +352,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err := s.buildRoutes(router); err != nil {
 		return fail(err)
 	}
-	pool, err := rt.sys.StartPool(actors.PoolOptions{Name: label + "-handlers", Min: rt.opts.PoolMin, Max: rt.opts.PoolMax})
+	pool, err := rt.sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(name, "handlers"), Min: rt.opts.PoolMin, Max: rt.opts.PoolMax})
 	if err != nil {
 		return fail(err)
 	}

@@ -255,3 +255,22 @@ func TestTwoServersOnOnePort(t *testing.T) {
 		}
 	}
 }
+
+// A server may be named "server" beside the unnamed one (whose logs say
+// "server"): their actors have names of their own.
+func TestServerNamedServerBesideTheUnnamedOne(t *testing.T) {
+	app := startApp(t, `
+server {
+  background fn a(x) { print(x) }
+  route GET "/" => fn() "unnamed"
+}
+server "server" {
+  background fn b(x) { print(x) }
+  route GET "/" => fn() "named"
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	for name, want := range map[string]string{"": `"unnamed"`, "server": `"named"`} {
+		if r := do(t, "GET", app.urls[name]+"/", ""); r.status != 200 || r.body != want {
+			t.Errorf("server %q: %d %s", name, r.status, r.body)
+		}
+	}
+}
