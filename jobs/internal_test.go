@@ -22,8 +22,17 @@ func TestQueueName(t *testing.T) {
 		"default":   "default_",
 		"-x-":       "x_",
 		"ünï":       "",
+		// River takes 64 bytes: a longer name is cut, and hashed.
+		strings.Repeat("a", 64):                                 strings.Repeat("a", 64),
+		strings.Repeat("a", 65):                                 strings.Repeat("a", 55) + "_",
+		strings.Repeat("a", 70):                                 strings.Repeat("a", 55) + "_",
+		strings.Repeat("a", 54) + "-" + "b":                     strings.Repeat("a", 54) + "-b",
+		strings.Repeat("a", 54) + "-" + strings.Repeat("b", 20): strings.Repeat("a", 54) + "_",
 	} {
 		got := queueName(server)
+		if len(got) > maxQueueName {
+			t.Errorf("queueName(%q) = %q: longer than %d bytes", server, got, maxQueueName)
+		}
 		if !valid.MatchString(got) {
 			t.Errorf("queueName(%q) = %q: not a valid River queue name", server, got)
 		}
@@ -47,6 +56,19 @@ func TestBackoffIsExponential(t *testing.T) {
 			d := b.NextRetry(&rivertype.JobRow{Attempt: attempt}).Sub(time.Unix(0, 0))
 			if d < want/2 || d > want {
 				t.Fatalf("attempt %d waits %v, want within [%v, %v]", attempt, d, want/2, want)
+			}
+		}
+	}
+}
+
+// A client id fits River's 100 bytes whatever the host name (a pod's may
+// be 63 bytes long) and the queue's.
+func TestClientIDFits(t *testing.T) {
+	for _, host := range []string{"h", strings.Repeat("h", 63), strings.Repeat("h", 300)} {
+		for _, queue := range []string{"default", strings.Repeat("q", maxQueueName)} {
+			id := clientID(queue, host)
+			if len(id) > maxClientID || !strings.HasPrefix(id, queue+".h") {
+				t.Errorf("clientID(%d-byte queue, %d-byte host) = %q (%d bytes)", len(queue), len(host), id, len(id))
 			}
 		}
 	}

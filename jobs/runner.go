@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,7 +94,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		stopped:     make(chan struct{}),
 		hbDone:      make(chan struct{}),
 	}
-	r.clientID = fmt.Sprintf("%s.%s.%d.%s", r.queue, r.host, os.Getpid(), randomSuffix())
+	r.clientID = clientID(r.queue, r.host)
 	var topics []string
 	for _, h := range srv.Hooks {
 		fn := inst.Globals[h.Slot]
@@ -657,14 +658,34 @@ func queueName(server string) string {
 		}
 	}
 	s := strings.TrimRight(b.String(), "_-")
-	if s != server || changed || s == "default" {
+	if s != server || changed || s == "default" || len(s) > maxQueueName {
 		sum := sha256.Sum256([]byte(server))
+		// A long name is cut (River takes 64 bytes): the hash keeps the
+		// queues of names that begin alike apart.
+		s = strings.TrimRight(s[:min(len(s), maxQueueName-9)], "_-")
 		if s != "" {
 			s += "_"
 		}
 		s += hex.EncodeToString(sum[:4])
 	}
 	return s
+}
+
+// maxQueueName and maxClientID are River's limits on a queue name and a
+// client id.
+const (
+	maxQueueName = 64
+	maxClientID  = 100
+)
+
+// clientID is the queue's client id for this process: queue, host, pid
+// and a random part, the host cut so that the whole fits River's limit
+// (a long host name, such as a pod's, would refuse the start).
+func clientID(queue, host string) string {
+	pid, rnd := strconv.Itoa(os.Getpid()), randomSuffix()
+	room := maxClientID - len(queue) - len(pid) - len(rnd) - 3
+	host = host[:max(0, min(len(host), room))]
+	return queue + "." + host + "." + pid + "." + rnd
 }
 
 func randomSuffix() string {
