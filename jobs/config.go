@@ -203,7 +203,7 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 		case "max_backoff":
 			s.maxBackoff, err = seconds(v)
 		case "database", "path", "file":
-			if v.Kind() != vm.KString {
+			if v.Kind() != vm.KString || strings.TrimSpace(v.AsString()) == "" || strings.ContainsRune(v.AsString(), 0) {
 				err = fmt.Errorf("expected a file name, got %s", vm.Repr(v))
 				break
 			}

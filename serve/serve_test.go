@@ -413,13 +413,14 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `server: app.tova:2:3: route GET /x: the guard is String "no", not a function`,
 		// Literal ports and body limits are compile errors (see
 		// spec/errors/server_settings.tova); computed ones are checked here.
-		"p = \"x\"\nserver \"api\" {\n  port p\n}":                             `api: app.tova:3:3: port must be an Int between 0 and 65535, got "x"`,
-		"server {\n  max_body \"lo\" + \"ts\"\n}":                              `server: app.tova:2:3: max_body: `,
-		"n = 0\nserver {\n  max_body n\n}":                                     `server: app.tova:3:3: max_body: a body limit must be positive, got 0`,
-		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}":  `server: app.tova:3:3: http.timeout: `,
-		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 0 }\n}":    `server: app.tova:3:3: limits.timeout: a request deadline must be positive, got 0`,
-		"server {\n  jobs { workers: 0 }\n  background fn a() { print(1) }\n}": `server: app.tova:2:3: jobs.workers: expected a positive Int, got 0`,
-		"db { adapter: \"mongo\" }\nserver {\n  route GET \"/\" => fn() 1\n}":  `server: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo" (the db block at app.tova:1:1)`,
+		"p = \"x\"\nserver \"api\" {\n  port p\n}":                                 `api: app.tova:3:3: port must be an Int between 0 and 65535, got "x"`,
+		"server {\n  max_body \"lo\" + \"ts\"\n}":                                  `server: app.tova:2:3: max_body: `,
+		"n = 0\nserver {\n  max_body n\n}":                                         `server: app.tova:3:3: max_body: a body limit must be positive, got 0`,
+		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}":      `server: app.tova:3:3: http.timeout: `,
+		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 0 }\n}":        `server: app.tova:3:3: limits.timeout: a request deadline must be positive, got 0`,
+		"server {\n  jobs { workers: 0 }\n  background fn a() { print(1) }\n}":     `server: app.tova:2:3: jobs.workers: expected a positive Int, got 0`,
+		"server {\n  jobs { database: \"\" }\n  background fn a() { print(1) }\n}": `server: app.tova:2:3: jobs.database: expected a file name, got ""`,
+		"db { adapter: \"mongo\" }\nserver {\n  route GET \"/\" => fn() 1\n}":      `server: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo" (the db block at app.tova:1:1)`,
 		// (checked also in a server that runs no jobs)
 		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:3: jobs.bogus: unknown key`,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:3: limits.timeout: 99999999999999 is too long a duration`,
