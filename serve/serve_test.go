@@ -1998,3 +1998,23 @@ server {
 		}
 	}
 }
+
+// res.on_finish refuses what is not a function where it is called: the
+// handler fails there (500, logged with its position), rather than after
+// the answer, in the log alone.
+func TestOnFinishNeedsAFunction(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/" => fn(res) {
+    res.on_finish(nil)
+    1
+  }
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 500 {
+		t.Fatalf("GET /: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.logs.String(), "res.on_finish needs a function, got Nil") })
+	if logs := app.logs.String(); !strings.Contains(logs, "app.tova:4:") {
+		t.Fatalf("the failure is not logged at its call:\n%s", logs)
+	}
+}
