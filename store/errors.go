@@ -151,6 +151,11 @@ func unavailable(err error, cfg *Config) *vm.Error {
 		// memory": the file cannot be opened or created there.
 		msg = "cannot open or create the file (is its directory there and writable, and the path not a directory?)"
 	}
+	if cfg != nil && cfg.Source != noBlock && cfg.Source != "" {
+		// Where to fix it: a start-up that fails here has no other
+		// position to show (a model's declaration has its own).
+		msg += " (the " + cfg.Source + ")"
+	}
 	return &vm.Error{Kind: KindUnavailable, Msg: "cannot reach " + where + ": " + msg, Cause: err}
 }
 

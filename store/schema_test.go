@@ -91,7 +91,10 @@ print("declared")`)
 	}
 	err = store.Ready(context.Background(), in)
 	var ve *vm.Error
-	if !errors.As(err, &ve) || ve.Kind != store.KindUnavailable || !strings.Contains(ve.Msg, "cannot reach PostgreSQL at tova@127.0.0.1:1/nothing") {
+	// It names the db block too: a start-up that fails here (a server
+	// whose program has no model) has no other position to show.
+	if !errors.As(err, &ve) || ve.Kind != store.KindUnavailable || !strings.Contains(ve.Msg, "cannot reach PostgreSQL at tova@127.0.0.1:1/nothing") ||
+		!strings.Contains(ve.Msg, "(the db block at app.tova:2:1)") {
 		t.Fatalf("Ready: %v", err)
 	}
 	// A health check's Ping says the same.
