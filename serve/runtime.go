@@ -295,7 +295,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	// Open the database now (when the program uses one), so that an
 	// unreachable one is a startup error rather than the first request's.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(rt.opts.StartContext, 30*time.Second) // a signal cuts it too
 	err := store.Ready(ctx, inst)
 	cancel()
 	if err != nil {

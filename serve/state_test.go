@@ -274,3 +274,40 @@ server "server" {
 		}
 	}
 }
+
+// A signal while a server opens its database (StartContext ends) stops
+// the start at once, also for a program with no model, where only the
+// start-up opens it.
+func TestStartCutWhileDatabaseConnects(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts, and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	src := fmt.Sprintf("db { adapter: \"postgres\", url: \"postgres://u@%s/app?sslmode=disable&connect_timeout=20\" }\nserver {\n  route GET \"/\" => fn() 1\n}\n", ln.Addr())
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(), StartContext: ctx,
+		Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Fatal("started")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the start was cut after %v: %v", took, err)
+	}
+}
