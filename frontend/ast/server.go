@@ -32,6 +32,7 @@ type (
 	RoutesGroup struct {
 		PosV   token.Pos
 		Prefix string
+		Meta   []Expr // the reference's metadata values (version: "2"): resolved, not run
 		Body   []Stmt
 	}
 	// HookDecl covers the function-valued server declarations:

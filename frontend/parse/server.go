@@ -222,7 +222,8 @@ loop:
 }
 
 // routesGroup parses `routes "/prefix" [key: value ...] { ... }`; the
-// optional metadata (version, deprecated) is checked but not kept.
+// optional metadata (version, deprecated) is kept for the resolver to
+// check its names, and has no effect.
 func (p *parser) routesGroup() ast.Stmt {
 	g := &ast.RoutesGroup{PosV: p.tok.Pos}
 	p.next()
@@ -230,7 +231,7 @@ func (p *parser) routesGroup() ast.Stmt {
 	for isName(p.tok) && p.peek(1).Kind == token.COLON {
 		p.next()
 		p.next()
-		p.expr()
+		g.Meta = append(g.Meta, p.expr())
 		p.got(token.COMMA)
 	}
 	g.Body = p.serverBody()

@@ -249,6 +249,9 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.ServerDecl:
 		r.server(s)
 	case *ast.RoutesGroup:
+		for _, m := range s.Meta {
+			r.expr(m)
+		}
 		r.resolveStmts(s.Body, false)
 	case *ast.PortStmt:
 		r.expr(s.X)
