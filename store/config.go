@@ -189,6 +189,11 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 		if !hasPath {
 			path = defaultSQLiteFile
 		}
+		if strings.TrimSpace(path) == "" || strings.ContainsRune(path, 0) {
+			// "" would open a temporary database, gone at exit; the
+			// driver cuts a name at its NUL.
+			return cfg, configErr("db.database must name a file, got %q", path)
+		}
 		cfg.Path = resolvePath(dir, path)
 	}
 	return cfg, nil

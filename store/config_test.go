@@ -51,6 +51,8 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "sqlite", "pool", 0), Config{}, "db.pool must be an Int between 1 and 10000"},
 		{obj("adapter", "sqlite", "pool", "big"), Config{}, "db.pool must be an Int"},
 		{obj("adapter", 1), Config{}, "db.adapter must be a String"},
+		{obj("adapter", "sqlite", "database", ""), Config{}, `db.database must name a file, got ""`},
+		{obj("path", "a\x00b"), Config{}, `db.database must name a file, got "a\x00b"`},
 	}
 	for _, c := range cases {
 		got, err := parseBlock(c.block, dir)
