@@ -137,6 +137,10 @@ func (s *System) StartPool(opts PoolOptions) (*Pool, error) {
 // in the background.
 func (s *System) Stop(ctx context.Context) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil // stopped already (protoactor's Shutdown runs once)
+	}
 	s.closed = true
 	tops := append([]*Supervisor(nil), s.tops...)
 	s.tops = nil
