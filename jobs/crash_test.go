@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,39 @@ server "w" {
 		t.Errorf("the first tick after the restart came %v after the kill", took.Round(time.Millisecond))
 	}
 	second.stop()
+}
+
+// A job that calls spawn_job or publish after its server began to stop
+// fails on "the jobs runtime has stopped": it is handed back as
+// interrupted, its attempt not spent, rather than failed.
+func TestJobThatEnqueuesDuringTheStopIsHandedBack(t *testing.T) {
+	be := sqliteBackend(t)
+	src := `
+server "w" {
+  jobs { max_attempts: 1 }
+  fn kick() { spawn_job("work", 1) }
+  background fn work(i) {
+    print("start {i}")
+    sleep(400.milliseconds)
+    spawn_job("work", i + 1)
+    print("spawned")
+  }
+}
+`
+	app := startApp(t, src, be)
+	app.call(t, "w", "kick")
+	waitFor(t, 20*time.Second, "the job running", func() bool { return len(app.out.Lines("start ")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	app.Stop(ctx)
+	if d := listJobs(t, be, "discarded"); len(d) != 0 {
+		t.Fatalf("the job was failed by the stop: %+v\n%s", d, app.logs.String())
+	}
+	left := listJobs(t, be)
+	if len(left) != 1 || left[0].State == "retrying" || len(left[0].Errors) > 0 {
+		t.Fatalf("jobs after the stop: %+v", left)
+	}
+	if !strings.Contains(app.logs.String(), "interrupted as the server stopped; handed back to the queue") {
+		t.Errorf("the hand-back was not logged:\n%s", app.logs.String())
+	}
 }

@@ -452,7 +452,7 @@ func (r *Runner) interrupted(ctx context.Context, err error) bool {
 	}
 	var ve *vm.Error
 	return ctx.Err() != nil || errors.Is(err, actors.ErrPoolStopped) || errors.Is(err, context.Canceled) ||
-		errors.As(err, &ve) && ve.Kind == vm.ErrCancelled
+		errors.Is(err, errStopped) || errors.As(err, &ve) && ve.Kind == vm.ErrCancelled
 }
 
 // jobContext is a job thread's context: the pool job's, with the job's
@@ -519,11 +519,16 @@ func (r *Runner) insertOpts(q string) *river.InsertOpts {
 func (r *Runner) checkRunning() error {
 	select {
 	case <-r.stopped:
-		return vm.Errorf("JobError", "the jobs runtime of %s has stopped", r.label)
+		return &vm.Error{Kind: "JobError", Msg: "the jobs runtime of " + r.label + " has stopped", Cause: errStopped}
 	default:
 		return nil
 	}
 }
+
+// errStopped is the cause of the error spawn_job and publish give once
+// the runtime has stopped: a job that fails on it was interrupted by the
+// stop, not failed by its own code.
+var errStopped = errors.New("jobs: the runtime has stopped")
 
 // txOf returns the transaction t holds on the queue's database, if any.
 func (r *Runner) txOf(t *vm.Thread) *sql.Tx {
