@@ -366,6 +366,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
+	if served == nil {
+		return err // it never served: nothing to say it stopped
+	}
 	e := s.log.Info()
 	if s.cfg.Pool != nil {
 		// What the handler pool's supervisor saw over the server's life.

@@ -196,6 +196,12 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		rt.servers = append(rt.servers, s)
 	}
+	for _, s := range rt.servers {
+		if err := s.http.Start(); err != nil {
+			rt.Shutdown(context.Background())
+			return nil, &StartupError{Server: s.desc.Name, Err: err}
+		}
+	}
 	rt.starting.Store(true)
 	for _, s := range rt.servers {
 		s.runHooks(rt.opts.StartContext, s.onStart, "on_start")
@@ -394,7 +400,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err := s.startJobs(); err != nil {
 		return fail(err)
 	}
-	if err := hs.Start(); err != nil {
+	// Bound now, served once every server is set up (Start): a program
+	// whose later server cannot start never serves from the earlier.
+	if err := hs.Listen(); err != nil {
 		s.stopJobs(context.Background())
 		return fail(err)
 	}

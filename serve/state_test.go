@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/driver"
+	"tova/internal/testutil"
 )
 
 // A route is isolated (runs without the server's GIL) only if nothing
@@ -245,13 +246,19 @@ func TestTwoServersOnOnePort(t *testing.T) {
 			t.Fatal(err)
 		}
 		getenv := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
-		rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.Nop(), Getenv: getenv})
+		var logs testutil.Buffer
+		rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.New(&logs), Getenv: getenv})
 		if err == nil {
 			rt.Shutdown(context.Background())
 			t.Fatal("both servers started")
 		}
 		if !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("error %q, want %q", err, c.want)
+		}
+		// The first server never served: it is bound only until every
+		// server is set up.
+		if strings.Contains(logs.String(), "server listening") || strings.Contains(logs.String(), "server stopped") {
+			t.Fatalf("a server served in a program that did not start:\n%s", logs.String())
 		}
 	}
 }
