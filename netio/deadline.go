@@ -74,6 +74,27 @@ func (c *coarseClock) Now() time.Time {
 
 func (c *coarseClock) Stop() { close(c.stop) }
 
+// fresh returns the time to set a deadline from, in Unix ns: the coarse
+// time, unless it trails the precise time by more than a tick (its
+// ticker starved of CPU, by a long copy without a preemption point);
+// then the precise time less a tick, which the coarse time is moved up
+// to. A deadline that moves is rare (see fit), so this clock read is
+// too; and a starved ticker can no longer make a deadline that has
+// already passed, which would fail the connection's next read or write
+// at once.
+func (c *coarseClock) fresh() int64 {
+	ns := c.Now().UnixNano() - int64(clockTick)
+	for {
+		old := c.now.Load()
+		if old >= ns {
+			return old
+		}
+		if c.now.CompareAndSwap(old, ns) {
+			return ns
+		}
+	}
+}
+
 // connTimeouts are a server's connection timeouts (zero: none).
 type connTimeouts struct {
 	read, idle, write time.Duration
@@ -331,7 +352,8 @@ var interim = []byte("HTTP/1.1 1")
 // armRead and armWrite make the read or write deadline in effect fit a
 // timeout starting now (see fit).
 func (c *timedConn) armRead(timeout time.Duration) error {
-	if d, move := fit(c.read.Load(), c.clock.now.Load(), timeout); move {
+	if _, move := fit(c.read.Load(), c.clock.now.Load(), timeout); move {
+		d, _ := fit(0, c.clock.fresh(), timeout)
 		c.read.Store(d)
 		return c.Conn.SetReadDeadline(deadlineTime(d))
 	}
@@ -339,7 +361,8 @@ func (c *timedConn) armRead(timeout time.Duration) error {
 }
 
 func (c *timedConn) armWrite(timeout time.Duration) error {
-	if d, move := fit(c.write.Load(), c.clock.now.Load(), timeout); move {
+	if _, move := fit(c.write.Load(), c.clock.now.Load(), timeout); move {
+		d, _ := fit(0, c.clock.fresh(), timeout)
 		c.write.Store(d)
 		return c.Conn.SetWriteDeadline(deadlineTime(d))
 	}

@@ -26,7 +26,7 @@ func (f *fakeConn) SetWriteDeadline(t time.Time) error { f.writes = append(f.wri
 func TestTimedConnMovesDeadlinesRarelyAndNeverEarly(t *testing.T) {
 	f := &fakeConn{}
 	clock := &coarseClock{}
-	base := time.Unix(1_000_000, 0)
+	base := time.Now() // (its monotonic reading makes clock.Now precise)
 	clock.set(base)
 	// ReadTimeout differs from IdleTimeout at first, so that each phase's
 	// deadline shows.
@@ -318,5 +318,33 @@ func TestShutdownClosesConnectionsNeverUsed(t *testing.T) {
 		if n, err := conn.Read(make([]byte, 1)); err == nil || n > 0 {
 			t.Errorf("unused connection %d still open after shutdown", i)
 		}
+	}
+}
+
+// A coarse clock whose ticker was starved of CPU (seconds behind) makes
+// no deadline that has already passed: a deadline that moves is set from
+// the precise time then, and the coarse time catches up.
+func TestStarvedCoarseClockMakesNoPastDeadline(t *testing.T) {
+	f := &fakeConn{}
+	clock := &coarseClock{}
+	start := time.Now()
+	clock.set(start)
+	clock.now.Store(start.Add(-5 * time.Second).UnixNano()) // the ticker starved
+	to := &connTimeouts{read: time.Second, idle: time.Second, write: time.Second}
+	c := &timedConn{Conn: f, clock: clock, to: to, first: true}
+	buf := make([]byte, 8)
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append(f.reads, f.writes...) {
+		if d.Before(start.Add(time.Second)) {
+			t.Fatalf("a deadline %v before the timeout from %v", d, start)
+		}
+	}
+	if lag := time.Since(time.Unix(0, clock.now.Load())); lag > clockTick+100*time.Millisecond {
+		t.Fatalf("the coarse time still trails by %v", lag)
 	}
 }
