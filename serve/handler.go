@@ -94,8 +94,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 // mustCall refuses, when the server starts, a handler or guard that is
 // not a function: otherwise every request to the route would fail.
 func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
-	switch v.Kind() {
-	case vm.KFunc, vm.KBuiltin, vm.KType:
+	if v.IsCallable() {
 		return nil
 	}
 	return fmt.Errorf("%s: route %s %s: the %s is %s %s, not a function",

@@ -488,9 +488,7 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 1 {
 			return vm.Nil, true, vm.TypeErrorf("res.on_finish needs a function")
 		}
-		switch args[0].Kind() {
-		case vm.KFunc, vm.KBuiltin, vm.KType:
-		default:
+		if !args[0].IsCallable() {
 			// Refused here, where the code is: called after the answer,
 			// it could only fail in the log.
 			return vm.Nil, true, vm.TypeErrorf("res.on_finish needs a function, got %s", vm.TypeName(args[0]))

@@ -405,7 +405,7 @@ func IsType(v Value, name string) bool {
 	case "Object":
 		return v.k == KObject && v.AsObject().Type == nil || v.k == KHost
 	case "Function":
-		return v.k == KFunc || v.k == KBuiltin || v.k == KType
+		return v.IsCallable()
 	case "Duration":
 		return v.k == KDuration
 	case "Size":

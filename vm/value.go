@@ -90,6 +90,10 @@ func (v Value) AsType() *TypeValue   { return (*TypeValue)(v.p) }
 func (v Value) AsRange() *RangeValue { return (*RangeValue)(v.p) }
 func (v Value) AsCell() *Cell        { return (*Cell)(v.p) }
 
+// IsCallable says whether v can be called: a function, a builtin or a
+// type (its constructor).
+func (v Value) IsCallable() bool { return v.k == KFunc || v.k == KBuiltin || v.k == KType }
+
 // AsString returns the string of a KString value (no copy).
 func (v Value) AsString() string {
 	if v.n == 0 {
