@@ -81,12 +81,13 @@ func BenchmarkStages(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var ex exchange
-			copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false)
+			id, _ := checkRawHeaders(ctx.Request.Header.RawHeaders())
+			_, _ = copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false, id)
 		}
 	})
 	b.Run("ParseHeaders", func(b *testing.B) {
 		var ex exchange
-		copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false)
+		_, _ = copyRequest(ctx, nil, &ex, ids, ctx.Request.Body(), false, nil)
 		b.ReportAllocs()
 		for b.Loop() {
 			ex.req.parsedH = false

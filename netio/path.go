@@ -1,26 +1,48 @@
 package netio
 
+import (
+	"bytes"
+	"errors"
+)
+
+// Paths appendCleanPath refuses.
+var (
+	// errEncodedSlashDots: a "%2F" that makes a "." or ".." segment,
+	// as in "/files/..%2F..%2Fadmin". Resolved, it would climb out of
+	// the segment the client sent it in (a proxy in front, which sees
+	// one segment, would route it elsewhere than this server does).
+	errEncodedSlashDots = errors.New(`the request path has "." or ".." segments made with an encoded "/" (%2F)`)
+	// errEncodedNUL: a "%00", refused as a raw NUL byte is.
+	errEncodedNUL = errors.New("the request path holds an encoded NUL byte (%00)")
+)
+
 // appendCleanPath appends to dst the request path raw, percent-decoded
 // (malformed escapes are kept as written) and normalised: runs of '/'
 // collapse to one, "." and ".." segments are resolved (".." never climbs
 // above the root), and a trailing '/' is removed except for "/" itself.
-// As in the reference runtime, a decoded "%2F" separates segments.
-func appendCleanPath(dst, raw []byte) []byte {
+// As in the reference runtime, a decoded "%2F" separates segments; but a
+// path where it makes a dot segment is refused (errEncodedSlashDots), as
+// is a "%00" (errEncodedNUL). The error comes with the path cleaned all
+// the same, for the log.
+func appendCleanPath(dst, raw []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, '/')
+	slash, nul := false, false
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' && i+2 < len(raw) {
-			if hi, lo := unhex(raw[i+1]), unhex(raw[i+2]); hi >= 0 && lo >= 0 {
-				c = byte(hi<<4 | lo)
-				i += 2
-			}
+		c, escaped := raw[i], false
+		if c == '%' {
+			c, i, escaped = percentAt(raw, i)
+		}
+		if escaped {
+			slash = slash || c == '/'
+			nul = nul || c == 0
 		}
 		dst = append(dst, c)
 	}
 	// Resolve segments in place: the output never overtakes the input.
 	b := dst[start:]
 	w, r, n := 0, 0, len(b)
+	dots := false
 	for r < n {
 		for r < n && b[r] == '/' {
 			r++
@@ -34,7 +56,9 @@ func appendCleanPath(dst, raw []byte) []byte {
 		}
 		switch seg := b[s:r]; {
 		case len(seg) == 1 && seg[0] == '.':
+			dots = true
 		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
+			dots = true
 			for w > 0 && b[w-1] != '/' {
 				w--
 			}
@@ -51,12 +75,71 @@ func appendCleanPath(dst, raw []byte) []byte {
 		b[0] = '/'
 		w = 1
 	}
-	return dst[:start+w]
+	var err error
+	switch {
+	case nul:
+		err = errEncodedNUL
+	case slash && dots && encodedSlashDots(raw):
+		err = errEncodedSlashDots
+	}
+	return dst[:start+w], err
+}
+
+// encodedSlashDots says whether a decoded "%2F" makes a dot segment in
+// raw: whether a segment of raw (split at its literal '/') that holds
+// "%2F" has, decoded and split at its own '/', a "." or ".." part.
+func encodedSlashDots(raw []byte) bool {
+	for len(raw) > 0 {
+		seg := raw
+		if i := bytes.IndexByte(raw, '/'); i >= 0 {
+			seg, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		decoded, slash := decodeSegment(seg)
+		if !slash {
+			continue
+		}
+		for _, part := range bytes.Split(decoded, []byte{'/'}) {
+			if string(part) == "." || string(part) == ".." {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// decodeSegment percent-decodes seg as appendCleanPath does, and says
+// whether it held an encoded '/'.
+func decodeSegment(seg []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(seg))
+	slash := false
+	for i := 0; i < len(seg); i++ {
+		c, escaped := seg[i], false
+		if c == '%' {
+			c, i, escaped = percentAt(seg, i)
+		}
+		slash = slash || escaped && c == '/'
+		out = append(out, c)
+	}
+	return out, slash
+}
+
+// percentAt decodes the '%' at raw[i]: a valid escape gives its byte and
+// the index of its last digit; a malformed one is the '%' itself.
+func percentAt(raw []byte, i int) (c byte, last int, escaped bool) {
+	if i+2 < len(raw) {
+		if hi, lo := unhex(raw[i+1]), unhex(raw[i+2]); hi >= 0 && lo >= 0 {
+			return byte(hi<<4 | lo), i + 2, true
+		}
+	}
+	return '%', i, false
 }
 
 // cleanPath returns the normalised form of a path; see appendCleanPath.
 func cleanPath(p string) string {
-	return string(appendCleanPath(make([]byte, 0, len(p)+1), []byte(p)))
+	b, _ := appendCleanPath(make([]byte, 0, len(p)+1), []byte(p))
+	return string(b)
 }
 
 func unhex(c byte) int {

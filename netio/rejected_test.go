@@ -47,6 +47,18 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "cannot find"},
 		// A transfer coding other than chunked: 501, still the client's doing.
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "", "", "transfer-encoding"},
+		// fasthttp takes "identity" as no coding; the body would be read
+		// as the next request.
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: IDENTITY\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 501, "POST", "/echo", "transfer-encoding"},
+		// A field name must be a token; fasthttp takes a space inside one.
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nX A: v\r\n\r\n", 400, "GET", "/echo", "field name"},
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization Bearer SECRET-9\r\n\r\n", 400, "", "", "missing colon"},
+		// A %2F that makes a dot segment, and an encoded NUL.
+		{"GET /p/..%2f..%2Fecho HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "%2F"},
+		{"GET /echo%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo\x00x", "%00"},
+		// A Host fasthttp refuses after reading the request line: the
+		// line names the request's own path.
+		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "body size exceeds"},
@@ -63,10 +75,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		if resp.StatusCode() != c.status {
 			t.Errorf("%q -> %d, want %d", c.raw, resp.StatusCode(), c.status)
 		}
-		// The server closes the connection after logging its end.
+		// The server closes the connection after logging its end, and
+		// answers nothing more (no request smuggled in a body).
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.Copy(io.Discard, br); err != nil {
-			t.Fatalf("%q: the server did not close the connection: %v", c.raw, err)
+		if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+			t.Fatalf("%q: after the answer: %q, %v; want the connection closed", c.raw, rest, err)
 		}
 		lines := logLines(t, ts.logs)
 		if len(lines) != 1 {
@@ -89,6 +102,95 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		}
 		if strings.Contains(ts.logs.String(), "SECRET") || strings.Contains(ts.logs.String(), "contents") {
 			t.Errorf("%q: the log copies the request: %s", c.raw, ts.logs.String())
+		}
+	}
+}
+
+// checkRawHeaders refuses a field name that is not a token and a
+// transfer coding other than chunked, and finds X-Request-ID when it is
+// there once, on one line.
+func TestCheckRawHeaders(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		block, id string
+		err       error
+	}{
+		{"Host: x\r\nX-Request-ID:  abc \r\n\r\n", "abc", nil},
+		{"Host: x\r\nx-request-id:abc\r\n", "abc", nil},
+		{"Host: x\r\n", "", nil},
+		{"X-Request-ID: a\r\nX-Request-ID: a\r\n", "", nil},
+		// Folded: the value is "abc def", no valid id.
+		{"X-Request-ID: abc\r\n def\r\nHost: x\r\n", "", nil},
+		// A fold after another field leaves the id alone.
+		{"X-Request-ID: abc\r\nX-A: 1\r\n 2\r\n", "abc", nil},
+		{"Transfer-Encoding: chunked\r\n", "", nil},
+		{"transfer-encoding:\tCHUNKED \r\n", "", nil},
+		{"Transfer-Encoding: identity\r\n", "", errTransferCoding},
+		{"Transfer-Encoding: chunked, identity\r\n", "", errTransferCoding},
+		{"X A: v\r\n", "", errFieldName},
+		{"X-A\x7f: v\r\n", "", errFieldName},
+		{"(x): v\r\n", "", errFieldName},
+		{": v\r\n", "", errFieldName},
+		{"Host x\r\n", "", errFieldName},
+		{"X_A.b~!#$%&'*+^`|: v\r\n", "", nil},
+	} {
+		id, err := checkRawHeaders([]byte(c.block))
+		if string(id) != c.id || err != c.err {
+			t.Errorf("checkRawHeaders(%q) = %q, %v; want %q, %v", c.block, id, err, c.id, c.err)
+		}
+	}
+}
+
+// A connection that sends nothing within the read timeout is closed
+// without an answer and without an access line: it made no request.
+func TestSilentConnectionClosedWithoutAnswer(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, func(c *Config) { c.ReadTimeout = 200 * time.Millisecond })
+	conn := ts.dial()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	got, err := io.ReadAll(conn)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("a silent connection got %q, %v; want a close and no bytes", got, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("closed after %v, before the read timeout", d)
+	}
+	time.Sleep(100 * time.Millisecond) // the log flush, if any
+	for _, l := range logLines(t, ts.logs) {
+		if _, ok := l["status"]; ok {
+			t.Fatalf("a connection that sent nothing was logged: %v", l)
+		}
+	}
+}
+
+// A refused request's connection closes lingering: the client gets its
+// whole answer and then an orderly end, not a reset, although it had
+// sent more than the server read.
+func TestRefusedConnectionLingers(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	unread := strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 8000)
+	for _, raw := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\nX A: v\r\n\r\n",                                   // 400
+		"GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n",            // 414
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", // 431
+	} {
+		conn := ts.dial()
+		// Everything at once: the server refuses the first request with
+		// the rest still unread in its socket.
+		go func() { _, _ = io.WriteString(conn, raw+unread) }()
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("%.40q: the connection ended in %v after %q", raw, err, got)
+		}
+		if !strings.HasPrefix(string(got), "HTTP/1.1 4") || strings.Count(string(got), "HTTP/1.1") != 1 {
+			t.Fatalf("%.40q: got %q", raw, got)
 		}
 	}
 }
@@ -164,7 +266,12 @@ func TestWithoutContents(t *testing.T) {
 		{`error when reading request headers: invalid request uri "/a?token=s" in "GET /a?token=s HTTP/1.1\r\n": bad`,
 			`error when reading request headers: invalid request uri "/a…": bad`},
 		{`error when reading request headers: invalid header key "Bad Key"`,
-			`error when reading request headers: invalid header key "Bad Key"`},
+			`error when reading request headers: invalid header key "Bad…"`},
+		// A line with no colon is a name and what follows it.
+		{`malformed mime header: missing colon: "Authorization Bearer SECRET"`,
+			`malformed mime header: missing colon: "Authorization…"`},
+		{`malformed mime header line: "X-\x00A: SECRET"`,
+			`malformed mime header line: "X-\x00A…"`},
 		{`error when reading request headers: missing colon: buffer size=30, contents: "GET /"`,
 			`error when reading request headers: missing colon`},
 		{`cannot parse content-length`, `cannot parse content-length`},

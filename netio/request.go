@@ -3,6 +3,7 @@ package netio
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -419,6 +420,94 @@ func soleRawHeader(block []byte, name string) []byte {
 	return v
 }
 
+// Header blocks fasthttp reads but HTTP refuses (see checkRawHeaders).
+var (
+	errFieldName = errors.New("a header field name holds a space or another character no field name may hold (RFC 9110 §5.1)")
+	// errTransferCoding: a Transfer-Encoding other than chunked that
+	// fasthttp lets through ("identity", which HTTP/1.1 no longer has).
+	// Read as "no body", it would make the body the next request.
+	errTransferCoding = errors.New(`unsupported transfer-encoding: a request's transfer coding must be "chunked" (RFC 9112 §6.1)`)
+)
+
+// checkRawHeaders reads the raw header block of a request fasthttp
+// parsed, once, for what fasthttp lets through: a field name that is not
+// a token (fasthttp takes "X A: v", and only refuses a space before the
+// colon), and a Transfer-Encoding other than chunked (it takes
+// "identity" as no coding at all). Either is an error, and the request is
+// refused. It also returns the X-Request-ID value, if the field appears
+// once and on one line: repeated, it means the values joined (RFC 9110
+// §5.3); folded (obsolete line folding), its value is the lines joined;
+// neither is a valid id.
+func checkRawHeaders(block []byte) (id []byte, err error) {
+	ids, folded, inID := 0, false, false
+	for len(block) > 0 {
+		var line []byte // after the name and its colon
+		switch c := block[0]; {
+		case c == '\r' || c == '\n': // the block's end
+			block = block[1:]
+			continue
+		case c == ' ' || c == '\t': // continues the field before
+			folded = folded || inID
+			line = block
+		default:
+			n := 0
+			for n < len(block) && tchar[block[n]] {
+				n++
+			}
+			if n == 0 || n == len(block) || block[n] != ':' {
+				return nil, errFieldName
+			}
+			name := unsafe.String(unsafe.SliceData(block), n)
+			line = block[n+1:]
+			inID = false
+			switch {
+			case len(name) == len(headerRequestID) && strings.EqualFold(name, headerRequestID):
+				ids++
+				inID = true
+			case len(name) == len(fasthttp.HeaderTransferEncoding) && strings.EqualFold(name, fasthttp.HeaderTransferEncoding):
+				if v := trimSpaceBytes(lineValue(line)); !strings.EqualFold(unsafe.String(unsafe.SliceData(v), len(v)), "chunked") {
+					return nil, errTransferCoding
+				}
+			}
+			if inID {
+				id = trimSpaceBytes(lineValue(line))
+			}
+		}
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			block = line[i+1:]
+		} else {
+			block = nil
+		}
+	}
+	if ids != 1 || folded {
+		return nil, nil
+	}
+	return id, nil
+}
+
+// lineValue is the field value at the start of b, up to its line's end.
+func lineValue(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// tchar says which bytes a token (a field name, a method) may hold (RFC
+// 9110 §5.6.2).
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
 // soleHeader is soleRawHeader for a header fasthttp parsed.
 func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
 	v := h.Peek(name)
@@ -487,7 +576,12 @@ func requestMemory(size int) (*actors.Job, []byte) {
 // if the request is small); headers are split into fields only if the
 // handler asks. A body the request owns (read by Server.readBody) is
 // used as it is; fasthttp's is copied.
-func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, body []byte, owned bool) *actors.Job {
+//
+// incoming is the request's X-Request-ID as checkRawHeaders found it in
+// the raw header block; for a request without one (made in process) the
+// parsed header is read instead. copyRequest refuses a path it cannot
+// route safely (see appendCleanPath): the error is the request's fault.
+func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, body []byte, owned bool, incoming []byte) (*actors.Job, error) {
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
@@ -497,10 +591,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	method := h.Method()
 	raw := h.RawHeaders()
 	ctype := h.ContentType()
-	var incoming []byte
-	if len(raw) > 0 {
-		incoming = soleRawHeader(raw, headerRequestID)
-	} else {
+	if len(raw) == 0 {
 		incoming = soleHeader(h, headerRequestID)
 	}
 	if !validRequestID(incoming) {
@@ -529,7 +620,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	r.Method = arenaString(a, at)
 
 	at = len(a)
-	a = appendCleanPath(a, rawPath)
+	a, pathErr := appendCleanPath(a, rawPath)
 	r.Path = arenaString(a, at)
 
 	at = len(a)
@@ -586,5 +677,5 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	case len(body) > 0:
 		r.Body = body[:len(body):len(body)]
 	}
-	return job
+	return job, pathErr
 }

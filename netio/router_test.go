@@ -38,6 +38,33 @@ func TestCleanPath(t *testing.T) {
 	}
 }
 
+// A %2F that makes a dot segment, and a %00, are refused; the path is
+// still cleaned (for the log). A %2F elsewhere, or beside dot segments
+// the client wrote as such, is not.
+func TestCleanPathRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want string
+		err      error
+	}{
+		{"/p/..%2f..%2fjson", "/json", errEncodedSlashDots},
+		{"/p/a%2F.%2Fb", "/p/a/b", errEncodedSlashDots},
+		{"/p/a%2F%2e%2e", "/p", errEncodedSlashDots},
+		{"/p/..%2F", "/", errEncodedSlashDots},
+		{"/a%00b", "/a\x00b", errEncodedNUL},
+		{"/p/a%2Fb", "/p/a/b", nil},
+		{"/p/../a%2Fb", "/a/b", nil},
+		{"/p/./x/a%2F..b", "/p/x/a/..b", nil},
+		{"/%2e%2e/x", "/x", nil},
+		{"/a%0Ab", "/a\nb", nil},
+	} {
+		got, err := appendCleanPath(nil, []byte(tc.in))
+		if string(got) != tc.want || err != tc.err {
+			t.Errorf("appendCleanPath(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
 func named(name string) Handler {
 	return func(context.Context, *Request) *Response { return Text(200, name) }
 }
@@ -284,7 +311,9 @@ func TestCopyRequestWithoutRawHeaders(t *testing.T) {
 	ctx.Request.Header.Set("Content-Type", "text/plain")
 	ctx.Request.SetBodyString("payload")
 	var ex exchange
-	copyRequest(&ctx, nil, &ex, NewCounterIDs(), ctx.Request.Body(), false)
+	if _, err := copyRequest(&ctx, nil, &ex, NewCounterIDs(), ctx.Request.Body(), false, nil); err != nil {
+		t.Fatal(err)
+	}
 	r := &ex.req
 	if r.Method != "PUT" || r.Path != "/b" || r.RawQuery != "x=1&x=2" || r.ID != "given-id" ||
 		r.ContentType != "text/plain" || string(r.Body) != "payload" || r.Header("x-request-id") != "given-id" {

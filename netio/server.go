@@ -182,7 +182,10 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 // they may hold credentials (Authorization, Cookie, a token in the
 // query), and anything a client sends would otherwise reach the logs.
 // What names the fault stays, shortened: a method, version or header
-// name, a target without its query.
+// name, a target without its query. A quoted text is cut at its first
+// space, colon or '?', where a name, method, version or target ends and
+// what follows (a header's value, credentials in a line with no colon,
+// a query) begins.
 func withoutContents(msg string) string {
 	if i := strings.Index(msg, "buffer size="); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ,")
@@ -212,7 +215,7 @@ func withoutContents(msg string) string {
 			b.WriteString(`"…"`)
 		default:
 			b.WriteString(before)
-			if j := strings.IndexAny(v, "?\r\n"); j >= 0 {
+			if j := strings.IndexAny(v, "?\r\n \t:"); j >= 0 {
 				v = v[:j] + "…"
 			}
 			if len(v) > 64 {
@@ -383,11 +386,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	tc, _ := ctx.Conn().(*timedConn)
 	start := s.requestStart(tc)
+	incoming, err := checkRawHeaders(ctx.Request.Header.RawHeaders())
+	if err != nil {
+		s.rejected(ctx, err, start)
+		return
+	}
 	ex := getExchange(tc)
 	var body []byte
 	streamed := ctx.Request.IsBodyStream()
 	if streamed {
-		var err error
 		if body, err = s.readBody(ctx); err != nil {
 			putExchange(tc, ex)
 			s.rejected(ctx, err, start)
@@ -396,7 +403,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	} else {
 		body = ctx.Request.Body() // none, or a request made in process
 	}
-	job := copyRequest(ctx, tc, ex, s.ids, body, streamed)
+	job, err := copyRequest(ctx, tc, ex, s.ids, body, streamed, incoming)
+	if err != nil {
+		putExchange(tc, ex)
+		s.rejected(ctx, err, start)
+		return
+	}
 	status, failure := s.dispatch(ctx, ex, job, start)
 	ex.line = s.access(ex.line, tc, &ex.req, status, start, failure)
 	if failure == nil {
@@ -669,10 +681,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		message = bareLFMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
-		if tc, _ := ctx.Conn().(*timedConn); tc != nil {
-			tc.linger = true // the client may be sending the body still
-		}
-	case strings.Contains(err.Error(), `unsupported transfer-encoding: "`):
+	case errors.Is(err, errTransferCoding) || strings.Contains(err.Error(), `unsupported transfer-encoding: "`):
 		// A coding other than chunked (RFC 9112 §6.1: 501); fasthttp
 		// names it in text only. (Transfer-Encoding in HTTP/1.0 is
 		// faulty framing: 400.)
@@ -703,11 +712,22 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	}
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
+	tc, _ := ctx.Conn().(*timedConn)
+	if tc != nil {
+		// The client may be sending still (the body, the rest of a
+		// header too large, pipelined requests): closing with unread
+		// bytes would reset the connection, and the reset may destroy
+		// the answer before the client reads it (RFC 9112 §9.6).
+		tc.linger = true
+	}
 	req := Request{ID: id}
 	if headerRead {
-		req.Method, req.Path = string(ctx.Method()), cleanPath(string(ctx.URI().PathOriginal()))
+		raw, ok := originPath(ctx.RequestURI())
+		if !ok {
+			raw = ctx.URI().PathOriginal()
+		}
+		req.Method, req.Path = string(ctx.Method()), cleanPath(string(raw))
 	}
-	tc, _ := ctx.Conn().(*timedConn)
 	markReported(tc)
 	if msg := err.Error(); withoutContents(msg) != msg {
 		err = errors.New(withoutContents(msg))
