@@ -130,6 +130,54 @@ func TestRunawayIsolation(t *testing.T) {
 	}
 }
 
+// Many runaways at once (routes that run without the GIL, in parallel)
+// take turns for the CPUs: health checks and short requests are still
+// answered at once, and each runaway is cut close to its deadline, not a
+// second or more past it while it waits for Go to schedule it again.
+func TestManyRunawaysTakeTurns(t *testing.T) {
+	app := startApp(t, isolationApp, func(o *Options) { o.RequestTimeout = time.Second })
+	u := app.urls[""]
+	const spinners = 64
+	var wg sync.WaitGroup
+	late := make(chan time.Duration, spinners)
+	for range spinners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			if r := do(t, "GET", u+"/spin", ""); r.status != 503 {
+				t.Errorf("spinning request answered %d %s, want 503", r.status, r.body)
+			}
+			late <- time.Since(t0) - time.Second
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // the spinners are running now
+	var slowest time.Duration
+	for i := range 10 {
+		for _, path := range []string{"/health", fmt.Sprintf("/ok/%d", i)} {
+			t0 := time.Now()
+			if r := do(t, "GET", u+path, ""); r.status != 200 {
+				t.Fatalf("%s during the spin: %d", path, r.status)
+			}
+			slowest = max(slowest, time.Since(t0))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	close(late)
+	var latest time.Duration
+	for d := range late {
+		latest = max(latest, d)
+	}
+	t.Logf("slowest short request %v; latest 503 %v past the deadline", slowest, latest)
+	if slowest > 150*time.Millisecond {
+		t.Errorf("a short request took %v while %d runaways ran", slowest, spinners)
+	}
+	if latest > 500*time.Millisecond {
+		t.Errorf("a runaway was answered %v past its deadline", latest)
+	}
+}
+
 // SIGTERM-style shutdown under load: every in-flight request completes;
 // requests after the drain began get 503.
 func TestGracefulShutdownUnderLoad(t *testing.T) {

@@ -288,6 +288,9 @@ func (t *Thread) execute() (result Value, err error) {
 			t.unwindToBoundary()
 			result, err = Nil, e
 		}
+		if len(t.frames) == 0 {
+			t.endRun() // the outermost call has returned
+		}
 	}()
 	for {
 		v, e := t.loop()

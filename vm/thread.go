@@ -124,6 +124,7 @@ type Scheduler interface {
 // Enter acquires the instance's scheduler (if any) for this thread.
 func (t *Thread) Enter() {
 	if s := t.In.Sched; s != nil && !t.holding {
+		t.endRun() // the GIL's holder needs no turn
 		s.Acquire(t)
 		t.holding = true
 	}
@@ -154,6 +155,7 @@ func (t *Thread) Leave() {
 // It tells the thread's context first (see BlockNotifier).
 func (t *Thread) Blocking(fn func()) {
 	t.willBlock()
+	t.endRun()
 	if t.holding {
 		t.Leave()
 		defer t.Enter()
@@ -195,6 +197,11 @@ func (t *Thread) checkSignal(call bool) error {
 		if t.yieldLater {
 			t.yieldLater = false
 			t.signal.Or(sigYield)
+		}
+		if !t.holding {
+			if err := t.takeTurns(); err != nil {
+				return err
+			}
 		}
 	}
 	s := t.signal.Load()
@@ -268,6 +275,15 @@ type Thread struct {
 	// atomic counts the statements writing module state (ATOMIC) the
 	// thread is in: in one, it gives way only after a long slice.
 	atomic int32
+	// runStart is when the thread's current run (since it began, last
+	// waited or took its turn) was first polled, runPolls how many polls
+	// it has had; turn says it holds one of turns' turns (see takeTurns
+	// and goschedEvery).
+	runStart int64
+	ranSince int64 // since its last runtime.Gosched
+	runPolls int
+	turn     bool
+	turns    *turns
 	// nested counts builtin calls made through Call inside one another
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
@@ -301,7 +317,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	}
 	t, _ := in.threads.Get().(*Thread)
 	if t == nil {
-		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16)}
+		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16), turns: cpuTurns}
 	}
 	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater, t.atomic = ctx, in.Cfg.MaxDepth, pollEvery, 0, false, 0
 	return t

@@ -1,0 +1,157 @@
+package vm
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"tova/bytecode"
+)
+
+// Threads that run long take turns for the CPUs. With one turn: three
+// threads in `loop {}` all run (each gives up the turn after its slice
+// while the others wait), only one of them holds it at a time, a thread
+// whose context ends while it waits for a turn stops at once, and a
+// thread that runs briefly takes none.
+func TestLongRunnersTakeTurns(t *testing.T) {
+	p := compileTova(t, `fn forever() { loop { } }
+fn brief() { var i = 0
+  while i < 1000 { i = i + 1 }
+  i
+}
+`)
+	in, global := runMain(t, p)
+	one := newTurns(1)
+
+	brief := in.NewThread(context.Background())
+	brief.turns = one
+	if v, err := brief.Call(global("brief")); err != nil || v != Int(1000) {
+		t.Fatalf("brief() = %v, %v", v, err)
+	}
+	if brief.turn || brief.runStart != 0 || one.held.Load() != 0 {
+		t.Fatalf("a brief call kept a turn or its run (turn %v, runStart %d)", brief.turn, brief.runStart)
+	}
+	brief.Release()
+
+	// Three runaways on one turn, cut after 300 ms. Each tells its
+	// context each time it waits for the turn.
+	var wg sync.WaitGroup
+	threads := make([]*Thread, 3)
+	waits := make([]*notifier, 3)
+	for i := range threads {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		waits[i] = &notifier{Context: ctx}
+		threads[i] = in.NewThread(waits[i])
+		threads[i].turns = one
+	}
+	for _, th := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := th.Call(global("forever")); !isCancelled(err) {
+				t.Errorf("forever() ended with %v, want a cancellation", err)
+			}
+		}()
+	}
+	for end := time.Now().Add(250 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Microsecond) {
+		if n := one.held.Load(); n > 1 {
+			t.Fatalf("%d threads hold the one turn", n)
+		}
+	}
+	start := time.Now()
+	wg.Wait()
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("the runaways stopped %v after their deadline", d+50*time.Millisecond)
+	}
+	for i, th := range threads {
+		// About 40 turns each in 300 ms of 2 ms slices; the first wait
+		// comes after the free slice.
+		if n := waits[i].n.Load(); n < 5 {
+			t.Errorf("thread %d waited for the turn %d times: it did not take turns", i, n)
+		}
+		if th.turn {
+			t.Errorf("thread %d still holds a turn after its call", i)
+		}
+		th.Release()
+	}
+	if one.held.Load() != 0 || !one.sem.TryAcquire(1) {
+		t.Fatal("the turn was not given back")
+	}
+	one.sem.Release(1)
+}
+
+// A thread waiting for a turn whose context is cancelled stops with a
+// cancellation, and gives nothing back it did not take.
+func TestWaitForTurnEndsWithContext(t *testing.T) {
+	p := compileTova(t, "fn forever() { loop { } }\n")
+	in, global := runMain(t, p)
+	one := newTurns(1)
+	if err := one.take(context.Background()); err != nil { // held elsewhere
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	th := in.NewThread(ctx)
+	th.turns = one
+	done := make(chan error, 1)
+	go func() {
+		_, err := th.Call(global("forever"))
+		done <- err
+	}()
+	// It runs its free slice, then waits for the turn.
+	deadline := time.Now().Add(5 * time.Second)
+	for one.waiting.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if one.waiting.Load() != 1 {
+		t.Fatal("the runaway never waited for the turn")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !isCancelled(err) {
+			t.Fatalf("ended with %v, want a cancellation", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a cancelled thread kept waiting for its turn")
+	}
+	th.Release()
+	if one.held.Load() != 1 || one.waiting.Load() != 0 {
+		t.Fatalf("after the cancelled wait: %d held, %d waiting; want 1, 0", one.held.Load(), one.waiting.Load())
+	}
+	one.give()
+	if !one.sem.TryAcquire(1) || one.sem.TryAcquire(1) {
+		t.Fatal("the turns do not add up")
+	}
+}
+
+func isCancelled(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Kind == ErrCancelled
+}
+
+// runMain loads p, runs its top level, and returns the instance and a
+// look-up of its globals by name.
+func runMain(t *testing.T, p *bytecode.Program) (*Instance, func(string) Value) {
+	t.Helper()
+	prog, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := prog.NewInstance(Config{})
+	th := in.NewThread(context.Background())
+	if _, err := th.RunMain(); err != nil {
+		t.Fatal(err)
+	}
+	th.Release()
+	return in, func(name string) Value {
+		for i, g := range p.Globals {
+			if g == name {
+				return in.Globals[i]
+			}
+		}
+		t.Fatalf("no global %s", name)
+		return Nil
+	}
+}
