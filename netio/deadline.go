@@ -331,21 +331,16 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		}
 		c.first = false
 	}
-	if n == 0 && c.first && isTimeout(err) {
-		// A connection that has sent nothing in the read timeout (a
-		// browser's preconnect, a pool's spare) made no request: it is
-		// closed as an idle keep-alive one is, with no 408 and no
-		// access line. (fasthttp answers 408 to a first request that
-		// never came.)
+	if n == 0 && c.first && err != nil {
+		// A connection that sends nothing in the read timeout (a
+		// browser's preconnect, a pool's spare), or that its client
+		// resets before its first byte (a port probe), made no request:
+		// it is closed as an idle keep-alive one is, with no 408 or 400
+		// and no access line. (fasthttp answers a first request that
+		// never came with the read's error.)
 		return 0, io.EOF
 	}
 	return n, err
-}
-
-// isTimeout says whether err is a deadline's.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return err != nil && errors.As(err, &ne) && ne.Timeout()
 }
 
 func (c *timedConn) Write(p []byte) (int, error) {

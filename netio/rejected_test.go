@@ -142,7 +142,8 @@ func TestCheckRawHeaders(t *testing.T) {
 }
 
 // A connection that sends nothing within the read timeout is closed
-// without an answer and without an access line: it made no request.
+// without an answer and without an access line: it made no request. So
+// is one reset before its first byte.
 func TestSilentConnectionClosedWithoutAnswer(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {
@@ -157,6 +158,12 @@ func TestSilentConnectionClosedWithoutAnswer(t *testing.T) {
 	}
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("closed after %v, before the read timeout", d)
+	}
+	// Nor is one its client resets before sending anything (a probe).
+	for range 3 {
+		probe := ts.dial().(*net.TCPConn)
+		_ = probe.SetLinger(0)
+		_ = probe.Close()
 	}
 	time.Sleep(100 * time.Millisecond) // the log flush, if any
 	for _, l := range logLines(t, ts.logs) {
