@@ -209,7 +209,7 @@ func (c *timedConn) Close() error {
 		wasReported(c.LocalAddr(), c.RemoteAddr())
 	}
 	if c.fresh != nil {
-		c.fresh.remove(c)
+		c.fresh.closed(c)
 	}
 	if c.linger {
 		c.linger = false
@@ -241,9 +241,12 @@ const (
 // first byte arrives (used) or it closes; a first request that arrives
 // as closeAll claims the connection is dropped unanswered, as fasthttp
 // drops one arriving on an idle connection it is closing.
+//
+// It also lists every open connection, for cutReads.
 type freshConns struct {
 	mu      sync.Mutex
 	conns   map[*timedConn]struct{}
+	open    map[*timedConn]struct{}
 	closing bool
 }
 
@@ -253,8 +256,10 @@ func (f *freshConns) add(c *timedConn) {
 	if !closing {
 		if f.conns == nil {
 			f.conns = map[*timedConn]struct{}{}
+			f.open = map[*timedConn]struct{}{}
 		}
 		f.conns[c] = struct{}{}
+		f.open[c] = struct{}{}
 	}
 	f.mu.Unlock()
 	if closing && c.claim.CompareAndSwap(connFresh, connClaimed) {
@@ -266,6 +271,30 @@ func (f *freshConns) remove(c *timedConn) {
 	f.mu.Lock()
 	delete(f.conns, c)
 	f.mu.Unlock()
+}
+
+// closed forgets c, which is closing.
+func (f *freshConns) closed(c *timedConn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	delete(f.open, c)
+	f.mu.Unlock()
+}
+
+// cutReads makes every read of the open connections fail now as past
+// its deadline: a request still arriving when the drain ends is then
+// answered (see Server.rejected) rather than dropped with the process.
+func (f *freshConns) cutReads() {
+	f.mu.Lock()
+	open := make([]*timedConn, 0, len(f.open))
+	for c := range f.open {
+		open = append(open, c)
+	}
+	f.mu.Unlock()
+	past := time.Unix(1, 0)
+	for _, c := range open {
+		_ = c.Conn.SetReadDeadline(past)
+	}
 }
 
 // used marks c's first byte; false if closeAll claimed c first.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -346,5 +347,55 @@ func TestStarvedCoarseClockMakesNoPastDeadline(t *testing.T) {
 	}
 	if lag := time.Since(time.Unix(0, clock.now.Load())); lag > clockTick+100*time.Millisecond {
 		t.Fatalf("the coarse time still trails by %v", lag)
+	}
+}
+
+// Requests still arriving when the drain ends (a header or a body the
+// client has not finished sending) are answered 503 SHUTTING_DOWN and
+// logged, as those still running are, and the server stops at once
+// rather than after waiting for them.
+func TestDrainEndAnswersRequestsStillArriving(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+		_ = r.Handle("GET", "/", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	partial := []string{
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: ",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+	}
+	conns := make([]net.Conn, len(partial))
+	for i, p := range partial {
+		conns[i] = ts.dial()
+		if _, err := io.WriteString(conns[i], p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // each has begun its request
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want the drain cut", err)
+	}
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Fatalf("Shutdown took %v after a 300 ms drain", d)
+	}
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(c)
+		if !strings.HasPrefix(string(got), "HTTP/1.1 503") || !strings.Contains(string(got), CodeShuttingDown) {
+			t.Errorf("%.30q: got %q, want 503 %s", partial[i], got, CodeShuttingDown)
+		}
+	}
+	n := 0
+	for _, l := range logLines(t, ts.logs) {
+		if l["status"] == float64(503) {
+			n++
+		}
+	}
+	if n != len(partial) {
+		t.Fatalf("%d access lines with 503, want %d:\n%s", n, len(partial), ts.logs.String())
 	}
 }

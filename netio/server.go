@@ -84,11 +84,12 @@ type Server struct {
 	timeout  time.Duration
 	draining atomic.Bool
 	drainAt  atomic.Int64 // when the drain began, Unix ns
+	readsCut atomic.Bool  // the drain has ended: reads are cut
 	acc      *accessLog   // nil: access lines go through log
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
 	conns    atomic.Uint32               // connections accepted
-	fresh    freshConns                  // accepted, no byte received yet
+	fresh    freshConns                  // accepted, no byte received yet; open
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -349,8 +350,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Warn().Err(err).Msg("drain ended with requests still in flight: they are stopped and answered 503")
 		// The requests still running are stopped: each is answered 503
 		// SHUTTING_DOWN and logged, given a moment to go out.
+		// So are those still arriving: their reads fail now, and they
+		// are answered 503 too (see rejected). (A read that begins
+		// after a cut sets its own deadline: the cut is repeated.)
 		s.cfg.Pool.CancelRunning()
-		for wait := time.Now().Add(time.Second); s.fs.GetCurrentConcurrency() > 0 && time.Now().Before(wait); {
+		s.readsCut.Store(true)
+		for wait, i := time.Now().Add(time.Second), 0; s.fs.GetCurrentConcurrency() > 0 && time.Now().Before(wait); i++ {
+			if i%10 == 0 {
+				s.fresh.cutReads()
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
@@ -691,6 +699,10 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		if tc, _ := ctx.Conn().(*timedConn); tc != nil && tc.lines.inRequestLine() {
 			status, code = fasthttp.StatusRequestURITooLong, CodeURITooLong
 		}
+	case errors.As(err, &ne) && ne.Timeout() && s.readsCut.Load():
+		// Still arriving when the drain ended (see Shutdown).
+		status, code = fasthttp.StatusServiceUnavailable, CodeShuttingDown
+		err = fmt.Errorf("the drain ended before the request had arrived: %w", err)
 	case errors.As(err, &ne) && ne.Timeout():
 		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
 	}
