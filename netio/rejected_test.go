@@ -53,6 +53,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A field name must be a token; fasthttp takes a space inside one.
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nX A: v\r\n\r\n", 400, "GET", "/echo", "field name"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization Bearer SECRET-9\r\n\r\n", 400, "", "", "missing colon"},
+		// Too large: the cause in the server's words, not fasthttp's.
+		{"GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "", "", "request line is over the limit of 8192 bytes"},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", 431, "", "", "header fields are over the limit of 8192 bytes"},
 		// A %2F that makes a dot segment, and an encoded NUL.
 		{"GET /p/..%2f..%2Fecho HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "%2F"},
 		{"GET /echo%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo\x00x", "%00"},

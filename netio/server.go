@@ -695,9 +695,12 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		// faulty framing: 400.)
 		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
 	case errors.As(err, &small):
+		// (fasthttp's own words ask to raise its read buffer.)
 		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge
+		err = fmt.Errorf("the request line and header fields are over the limit of %d bytes", s.cfg.MaxHeaderBytes)
 		if tc, _ := ctx.Conn().(*timedConn); tc != nil && tc.lines.inRequestLine() {
 			status, code = fasthttp.StatusRequestURITooLong, CodeURITooLong
+			err = fmt.Errorf("the request line is over the limit of %d bytes", s.cfg.MaxHeaderBytes)
 		}
 	case errors.As(err, &ne) && ne.Timeout() && s.readsCut.Load():
 		// Still arriving when the drain ended (see Shutdown).
