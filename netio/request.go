@@ -379,47 +379,6 @@ func arenaString(a []byte, from int) string {
 	return unsafe.String(&a[from], len(a)-from)
 }
 
-// rawHeader returns the value of the first field called name (matched
-// without regard to case) in a raw header block, as fasthttp's Peek
-// would, without normalising the name first. Only for short tokens such
-// as X-Request-ID: obsolete line folding is not joined.
-func rawHeader(block []byte, name string) []byte {
-	v, _, _ := nextRawHeader(block, name)
-	return v
-}
-
-// nextRawHeader finds the first field named name in block: its value,
-// the block after its line, and whether there is one.
-func nextRawHeader(block []byte, name string) (value, rest []byte, found bool) {
-	for len(block) > 0 {
-		line := block
-		if i := bytes.IndexByte(block, '\n'); i >= 0 {
-			line, block = block[:i], block[i+1:]
-		} else {
-			block = nil
-		}
-		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(unsafe.String(unsafe.SliceData(line), len(name)), name) {
-			return trimSpaceBytes(bytes.TrimSuffix(line[len(name)+1:], []byte{'\r'})), block, true
-		}
-	}
-	return nil, nil, false
-}
-
-// soleRawHeader is the value of the field named name in block if it
-// appears once; nil if it is missing or repeated. A repeated field means
-// the values joined with ", " (RFC 9110 §5.3), which for X-Request-ID is
-// no valid id.
-func soleRawHeader(block []byte, name string) []byte {
-	v, rest, found := nextRawHeader(block, name)
-	if !found {
-		return nil
-	}
-	if _, _, again := nextRawHeader(rest, name); again {
-		return nil
-	}
-	return v
-}
-
 // Header blocks fasthttp reads but HTTP refuses (see checkRawHeaders).
 var (
 	errFieldName = errors.New("a header field name holds a space or another character no field name may hold (RFC 9110 §5.1)")
@@ -508,7 +467,9 @@ var tchar = func() (t [256]bool) {
 	return t
 }()
 
-// soleHeader is soleRawHeader for a header fasthttp parsed.
+// soleHeader is the value of the field named name in a header fasthttp
+// parsed (a request made in process) if it appears once; nil if it is
+// missing or repeated (see checkRawHeaders).
 func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
 	v := h.Peek(name)
 	if v == nil || len(h.PeekAll(name)) != 1 {
