@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -257,8 +258,13 @@ func (t *Thread) pushFrame(cl *Closure, base, nargs int, provided uint64, ret in
 
 func (t *Thread) cancelled() *Error {
 	msg := "execution cancelled"
-	if err := t.ctx.Err(); err != nil {
+	switch err := t.ctx.Err(); {
+	case err != nil:
 		msg = "execution cancelled: " + err.Error()
+	case DeadlinePassed(t.ctx):
+		// Stopped on its own reading of the deadline, before the
+		// context learned of it: the same cause, in the same words.
+		msg = "execution cancelled: " + context.DeadlineExceeded.Error()
 	}
 	return &Error{Kind: ErrCancelled, Msg: msg}
 }

@@ -20,13 +20,15 @@ import (
 // thread runs freely for its first turnSlice, then only holding one of
 // GOMAXPROCS turns, which it gives up every turnSlice while others wait
 // (first in, first out), and at once when it waits (Thread.Blocking, the
-// GIL) or ends. Go then never has more than GOMAXPROCS long runners to
+// GIL) or ends. Go then has at most GOMAXPROCS such long runners to
 // schedule among the rest, and a thread whose deadline passes while it
 // waits for a turn stops at once. A request that runs under turnSlice
 // never meets any of this.
 //
 // A thread that holds the GIL takes no turn: the GIL already lets one
-// thread of its instance run at a time.
+// thread of its instance run at a time, so each instance adds at most
+// one long runner to the turns' (taking a turn under the GIL would have
+// the GIL's holder and the turns' wait on each other).
 
 // turnSlice is how long a thread runs before it needs a turn, and how
 // long it keeps one while others wait.

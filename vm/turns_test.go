@@ -155,3 +155,46 @@ func runMain(t *testing.T, p *bytecode.Program) (*Instance, func(string) Value) 
 		return Nil
 	}
 }
+
+// A thread that stops on its own reading of its deadline, before its
+// context learned of it (a pool's job learns from a sweeper), says the
+// same as one whose context ended: here, a thread whose deadline passes
+// while it waits for a turn.
+func TestDeadlineStopNamesItsCause(t *testing.T) {
+	p := compileTova(t, "fn forever() { loop { } }\n")
+	in, global := runMain(t, p)
+	one := newTurns(1)
+	if err := one.take(context.Background()); err != nil { // held elsewhere
+		t.Fatal(err)
+	}
+	th := in.NewThread(lateContext{deadline: time.Now().Add(20 * time.Millisecond)})
+	th.turns = one
+	defer th.Release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := th.Call(global("forever"))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // past the deadline, waiting for the turn
+	one.give()
+	select {
+	case err := <-done:
+		if e, ok := err.(*Error); !ok || e.Kind != ErrCancelled || e.Msg != "execution cancelled: context deadline exceeded" {
+			t.Fatalf("got %v, want the deadline named", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the thread ran on past its deadline")
+	}
+}
+
+// lateContext has a deadline it never reports as passed: its Err stays
+// nil, as a pool job's does until the sweeper gets to it.
+type lateContext struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c lateContext) Err() error                  { return nil }
+func (c lateContext) Done() <-chan struct{}       { return nil }
+func (c lateContext) Value(any) any               { return nil }
