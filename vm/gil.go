@@ -65,6 +65,7 @@ func (g *GIL) yield(t *Thread) {
 		return
 	}
 	gen := g.gen.Load()
+	t.endRun() // it waits for the GIL again: never with a turn (see turns.go)
 	g.Release(t)
 	for g.gen.Load() == gen && g.waiting.Load() > 0 {
 		runtime.Gosched()

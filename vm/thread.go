@@ -124,7 +124,7 @@ type Scheduler interface {
 // Enter acquires the instance's scheduler (if any) for this thread.
 func (t *Thread) Enter() {
 	if s := t.In.Sched; s != nil && !t.holding {
-		t.endRun() // the GIL's holder needs no turn
+		t.endRun() // never wait for a GIL with a turn (see turns.go)
 		s.Acquire(t)
 		t.holding = true
 	}
@@ -198,10 +198,8 @@ func (t *Thread) checkSignal(call bool) error {
 			t.yieldLater = false
 			t.signal.Or(sigYield)
 		}
-		if !t.holding {
-			if err := t.takeTurns(); err != nil {
-				return err
-			}
+		if err := t.takeTurns(); err != nil {
+			return err
 		}
 	}
 	s := t.signal.Load()

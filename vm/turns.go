@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// Turns for the CPUs. Tova code that runs without a scheduler (a route
-// whose chain reaches no server state runs without the GIL, in parallel;
-// a script's code) is otherwise scheduled by Go alone, which gives every
+// Turns for the CPUs. Tova code is otherwise scheduled by Go alone (a
+// route whose chain reaches no server state runs without the GIL, in
+// parallel; each server's GIL lets one more run), which gives every
 // runnable goroutine its share: a few hundred requests spinning in
 // `loop {}` would each get a 10 ms slice in turn, and everything else —
 // the front end reading a health check, the sweeper cutting the
@@ -25,10 +25,13 @@ import (
 // waits for a turn stops at once. A request that runs under turnSlice
 // never meets any of this.
 //
-// A thread that holds the GIL takes no turn: the GIL already lets one
-// thread of its instance run at a time, so each instance adds at most
-// one long runner to the turns' (taking a turn under the GIL would have
-// the GIL's holder and the turns' wait on each other).
+// The GIL's holder takes turns as any thread does (each server has its
+// own GIL, so their holders would otherwise all run beside the turns'),
+// and may wait for one holding the GIL: the threads waiting for that GIL
+// wait anyway. The other way round is never allowed: a thread gives up
+// its turn before it waits for a GIL (Thread.Enter, GIL.yield), or a
+// holder waiting for a turn and a turn's holder waiting for its GIL
+// would stand until their deadlines.
 
 // turnSlice is how long a thread runs before it needs a turn, and how
 // long it keeps one while others wait.
@@ -76,7 +79,7 @@ func (u *turns) give() {
 	u.sem.Release(1)
 }
 
-// takeTurns is called at each poll of a thread that holds no GIL: it
+// takeTurns is called at each poll of a thread: it
 // has the thread take a turn once it has run for turnSlice, and give it
 // up after each turnSlice while other threads wait for one. It returns
 // the thread's cancellation if its context ends while it waits.

@@ -198,3 +198,124 @@ func (c lateContext) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c lateContext) Err() error                  { return nil }
 func (c lateContext) Done() <-chan struct{}       { return nil }
 func (c lateContext) Value(any) any               { return nil }
+
+// A GIL's holder takes turns too, and never waits for the GIL again
+// while it holds one: with a single turn, two runaways sharing a GIL and
+// a third without one all keep running, and a short call under the GIL
+// still gets its go within a few slices. (A holder that yielded the GIL
+// and waited for it with its turn would wait on the new holder, which
+// waits for that turn: both would stand until their deadlines.)
+func TestGILHoldersTakeTurns(t *testing.T) {
+	p := compileTova(t, `var n = 0
+fn spin() { loop { n += 1 } }
+fn free() { loop { } }
+fn get() { n }
+`)
+	in, global := runMain(t, p)
+	in.Sched = NewGIL(0)
+	other, otherGlobal := runMain(t, p)
+	one := newTurns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(in *Instance, fn Value, gil bool) {
+		defer wg.Done()
+		if err := callWithTurns(ctx, in, fn, gil, one); !isCancelled(err) {
+			t.Errorf("a runaway ended with %v, want a cancellation", err)
+		}
+	}
+	wg.Add(3)
+	go run(in, global("spin"), true)
+	go run(in, global("spin"), true)
+	go run(other, otherGlobal("free"), false)
+	time.Sleep(50 * time.Millisecond)
+	read := func() int64 {
+		th := in.NewThread(context.Background())
+		th.turns = one
+		th.Enter()
+		defer func() {
+			th.Leave()
+			th.Release()
+		}()
+		v, err := th.Call(global("get"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.AsInt()
+	}
+	var last int64
+	for i := range 5 {
+		t0 := time.Now()
+		n := read()
+		if d := time.Since(t0); d > 500*time.Millisecond {
+			t.Fatalf("read %d waited %v for the GIL", i, d)
+		}
+		if n <= last {
+			t.Fatalf("read %d: n = %d after %d: the runaways under the GIL stand still", i, n, last)
+		}
+		last = n
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if one.held.Load() != 0 {
+		t.Fatalf("%d turns still held", one.held.Load())
+	}
+}
+
+// A GIL's holder that runs long without yielding the GIL (nobody else
+// wants it) takes turns with a runaway that holds no GIL: with one turn,
+// one of them always waits for it.
+func TestGILHolderWaitsForATurn(t *testing.T) {
+	p := compileTova(t, `var n = 0
+fn spin() { loop { n += 1 } }
+fn free() { loop { } }
+`)
+	in, global := runMain(t, p)
+	in.Sched = NewGIL(0)
+	other, otherGlobal := runMain(t, p)
+	one := newTurns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		in  *Instance
+		fn  Value
+		gil bool
+	}{{in, global("spin"), true}, {other, otherGlobal("free"), false}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = callWithTurns(ctx, c.in, c.fn, c.gil, one)
+		}()
+	}
+	waited := 0
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if one.waiting.Load() > 0 {
+			waited++
+		}
+	}
+	cancel()
+	wg.Wait()
+	// Nearly always one of the two waits; without turns for the GIL's
+	// holder, never.
+	if waited < 50 {
+		t.Fatalf("one of the two waited for the turn at %d of about 200 looks", waited)
+	}
+}
+
+// callWithTurns calls fn on a thread of in that takes its turns from u,
+// under in's GIL if gil.
+func callWithTurns(ctx context.Context, in *Instance, fn Value, gil bool, u *turns) error {
+	th := in.NewThread(ctx)
+	th.turns = u
+	if gil {
+		th.Enter()
+	}
+	defer func() {
+		th.Leave()
+		th.Release()
+	}()
+	_, err := th.Call(fn)
+	return err
+}
