@@ -170,10 +170,12 @@ func TestManyRunawaysTakeTurns(t *testing.T) {
 		latest = max(latest, d)
 	}
 	t.Logf("slowest short request %v; latest 503 %v past the deadline", slowest, latest)
-	if slowest > 150*time.Millisecond {
+	// (Measured on 2 cores: 30-80 ms, and 1.15 s without turns; 503s
+	// 30-200 ms late.)
+	if slowest > 250*time.Millisecond {
 		t.Errorf("a short request took %v while %d runaways ran", slowest, spinners)
 	}
-	if latest > 500*time.Millisecond {
+	if latest > 750*time.Millisecond {
 		t.Errorf("a runaway was answered %v past its deadline", latest)
 	}
 }
