@@ -47,6 +47,9 @@ const goschedEvery = time.Millisecond
 // pass between two looks at the clock.
 const turnPolls = 8
 
+// gosched is runtime.Gosched (a variable for tests).
+var gosched = runtime.Gosched
+
 // cpuTurns is the process's turns.
 var cpuTurns = newTurns(runtime.GOMAXPROCS(0))
 
@@ -79,10 +82,11 @@ func (u *turns) give() {
 	u.sem.Release(1)
 }
 
-// takeTurns is called at each poll of a thread: it
-// has the thread take a turn once it has run for turnSlice, and give it
-// up after each turnSlice while other threads wait for one. It returns
-// the thread's cancellation if its context ends while it waits.
+// takeTurns is called at each poll of a thread: it has the thread take
+// a turn once it has run for turnSlice, give it up after each turnSlice
+// while other threads wait for one, and let other goroutines run every
+// goschedEvery. It returns the thread's cancellation if its context
+// ends while it waits.
 func (t *Thread) takeTurns() error {
 	if t.turns == nil {
 		return nil
@@ -92,17 +96,18 @@ func (t *Thread) takeTurns() error {
 		return nil
 	}
 	now := nanotime()
+	if t.runStart == 0 {
+		t.runStart, t.ranSince = now, now // the thread's first poll in this run
+		return nil
+	}
 	if now-t.ranSince >= int64(goschedEvery) {
 		// Let the goroutines Go has queued behind this one run now,
 		// not at its next preemption, 10-20 ms on.
-		runtime.Gosched()
+		gosched()
 		now = nanotime()
 		t.ranSince = now
 	}
 	switch {
-	case t.runStart == 0:
-		t.runStart, t.ranSince = now, now // the thread's first poll in this run
-		return nil
 	case now-t.runStart < int64(turnSlice):
 		return nil
 	case t.turn && t.turns.waiting.Load() == 0:

@@ -2,7 +2,9 @@ package vm
 
 import (
 	"context"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,4 +321,40 @@ func callWithTurns(ctx context.Context, in *Instance, fn Value, gil bool, u *tur
 	}()
 	_, err := th.Call(fn)
 	return err
+}
+
+// A thread lets other goroutines run every goschedEvery of a long run,
+// and never in a short one, however many polls it has.
+func TestGoschedOnlyInLongRuns(t *testing.T) {
+	p := compileTova(t, `fn short() { var i = 0
+  while i < 20000 { i = i + 1 }
+  i
+}
+fn forever() { loop { } }
+`)
+	in, global := runMain(t, p)
+	var n atomic.Int32
+	gosched = func() { n.Add(1) }
+	defer func() { gosched = runtime.Gosched }()
+	for range 20 {
+		time.Sleep(2 * time.Millisecond) // the last run's clock reading is old
+		th := in.NewThread(context.Background())
+		th.turns = newTurns(1)
+		if _, err := th.Call(global("short")); err != nil {
+			t.Fatal(err)
+		}
+		th.Release()
+	}
+	if got := n.Load(); got != 0 {
+		t.Fatalf("short runs let others run %d times", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	th := in.NewThread(ctx)
+	th.turns = newTurns(1)
+	defer th.Release()
+	_, _ = th.Call(global("forever"))
+	if got := n.Load(); got < 10 {
+		t.Fatalf("a 50 ms run let others run %d times, want about 50", got)
+	}
 }
