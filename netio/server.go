@@ -89,7 +89,7 @@ type Server struct {
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
 	conns    atomic.Uint32               // connections accepted
-	fresh    freshConns                  // accepted, no byte received yet; open
+	fresh    freshConns                  // open connections, and those no byte has arrived on yet
 
 	mu     sync.Mutex
 	ln     net.Listener

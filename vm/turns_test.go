@@ -208,21 +208,14 @@ func (c lateContext) Value(any) any               { return nil }
 // and waited for it with its turn would wait on the new holder, which
 // waits for that turn: both would stand until their deadlines.)
 func TestGILHoldersTakeTurns(t *testing.T) {
-	p := compileTova(t, `var n = 0
-fn spin() { loop { n += 1 } }
-fn free() { loop { } }
-fn get() { n }
-`)
-	in, global := runMain(t, p)
-	in.Sched = NewGIL(0)
-	other, otherGlobal := runMain(t, p)
+	in, global, other, otherGlobal := gilAndFree(t)
 	one := newTurns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	run := func(in *Instance, fn Value, gil bool) {
 		defer wg.Done()
-		if err := callWithTurns(ctx, in, fn, gil, one); !isCancelled(err) {
+		if _, err := callWithTurns(ctx, in, fn, gil, one); !isCancelled(err) {
 			t.Errorf("a runaway ended with %v, want a cancellation", err)
 		}
 	}
@@ -232,14 +225,7 @@ fn get() { n }
 	go run(other, otherGlobal("free"), false)
 	time.Sleep(50 * time.Millisecond)
 	read := func() int64 {
-		th := in.NewThread(context.Background())
-		th.turns = one
-		th.Enter()
-		defer func() {
-			th.Leave()
-			th.Release()
-		}()
-		v, err := th.Call(global("get"))
+		v, err := callWithTurns(context.Background(), in, global("get"), true, one)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,13 +255,7 @@ fn get() { n }
 // wants it) takes turns with a runaway that holds no GIL: with one turn,
 // one of them always waits for it.
 func TestGILHolderWaitsForATurn(t *testing.T) {
-	p := compileTova(t, `var n = 0
-fn spin() { loop { n += 1 } }
-fn free() { loop { } }
-`)
-	in, global := runMain(t, p)
-	in.Sched = NewGIL(0)
-	other, otherGlobal := runMain(t, p)
+	in, global, other, otherGlobal := gilAndFree(t)
 	one := newTurns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -288,7 +268,7 @@ fn free() { loop { } }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = callWithTurns(ctx, c.in, c.fn, c.gil, one)
+			_, _ = callWithTurns(ctx, c.in, c.fn, c.gil, one)
 		}()
 	}
 	looks, waited := 0, 0
@@ -307,9 +287,25 @@ fn free() { loop { } }
 	}
 }
 
+// gilAndFree makes two instances of a program with a runaway that
+// writes module state (spin), one that does not (free), and a read of
+// the state (get): the first under a GIL, the second without one.
+func gilAndFree(t *testing.T) (in *Instance, global func(string) Value, other *Instance, otherGlobal func(string) Value) {
+	t.Helper()
+	p := compileTova(t, `var n = 0
+fn spin() { loop { n += 1 } }
+fn free() { loop { } }
+fn get() { n }
+`)
+	in, global = runMain(t, p)
+	in.Sched = NewGIL(0)
+	other, otherGlobal = runMain(t, p)
+	return in, global, other, otherGlobal
+}
+
 // callWithTurns calls fn on a thread of in that takes its turns from u,
 // under in's GIL if gil.
-func callWithTurns(ctx context.Context, in *Instance, fn Value, gil bool, u *turns) error {
+func callWithTurns(ctx context.Context, in *Instance, fn Value, gil bool, u *turns) (Value, error) {
 	th := in.NewThread(ctx)
 	th.turns = u
 	if gil {
@@ -319,8 +315,7 @@ func callWithTurns(ctx context.Context, in *Instance, fn Value, gil bool, u *tur
 		th.Leave()
 		th.Release()
 	}()
-	_, err := th.Call(fn)
-	return err
+	return th.Call(fn)
 }
 
 // A thread lets other goroutines run every goschedEvery of a long run,
