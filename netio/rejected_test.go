@@ -59,6 +59,12 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A %2F that makes a dot segment, and an encoded NUL.
 		{"GET /p/..%2f..%2Fecho HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "%2F"},
 		{"GET /echo%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo\x00x", "%00"},
+		// Request targets HTTP refuses: a fragment; an absolute URI
+		// with another scheme, userinfo or no host.
+		{"GET /echo#SECRET-10 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "fragment"},
+		{"GET ftp://x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "scheme"},
+		{"GET http://SECRET-11:pw@x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "userinfo"},
+		{"GET http://:80/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "empty host"},
 		// A Host fasthttp refuses after reading the request line: the
 		// line names the request's own path.
 		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},

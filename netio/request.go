@@ -124,6 +124,7 @@ type Request struct {
 	Local any
 
 	rawHeaders []byte  // the header block as received, parsed on first use
+	authority  string  // an absolute-form target's, which replaces Host
 	headers    Headers // lower-case names, in arrival order
 	parsedH    bool
 	query      url.Values
@@ -145,8 +146,28 @@ func (r *Request) Headers() Headers {
 	if !r.parsedH {
 		r.parsedH = true
 		r.headers = parseHeaderBlock(r.headers, r.rawHeaders)
+		if r.authority != "" {
+			r.headers = withHost(r.headers, r.authority)
+		}
 	}
 	return r.headers
+}
+
+// withHost returns hs with its Host field's value replaced by
+// authority, or with a Host field added if it has none: the target of an
+// absolute-form request names the host, and a server must ignore the
+// Host field it came with (RFC 9112 §3.2.2).
+func withHost(hs Headers, authority string) Headers {
+	found := false
+	for i := range hs {
+		if hs[i].Name == "host" {
+			hs[i].Value, found = authority, true
+		}
+	}
+	if !found {
+		hs = append(hs, Header{Name: "host", Value: authority})
+	}
+	return hs
 }
 
 // RemoteIP returns the client's IP address as text ("" if unknown).
@@ -478,6 +499,70 @@ func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
 	return v
 }
 
+// Request targets HTTP refuses (RFC 9112 §3.2, RFC 9110 §4.2).
+var (
+	errTargetFragment = errors.New(`the request target holds a fragment ("#"), which is never part of a request (RFC 9112 §3.2)`)
+	errTargetScheme   = errors.New("the request target is an absolute URI whose scheme is not http or https")
+	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
+	errTargetHost     = errors.New("the request target is an absolute URI with an empty host (RFC 9110 §4.2.1)")
+)
+
+// absoluteTarget splits an absolute-form request target
+// ("http://example.com:8080/p?q", which a client sends to a proxy and a
+// server must accept, RFC 9112 §3.2.2) into its authority and its path
+// ("/" if it has none). ok is false for a target that is not an absolute
+// URI; err names what makes an absolute URI one this server refuses (a
+// scheme other than http and https, userinfo, an empty host). The target
+// holds no "#" (see copyRequest).
+func absoluteTarget(target []byte) (authority, path []byte, ok bool, err error) {
+	i := bytes.Index(target, schemeEnd)
+	if i <= 0 || !isScheme(target[:i]) {
+		return nil, nil, false, nil
+	}
+	if scheme := target[:i]; !bytes.EqualFold(scheme, []byte("http")) && !bytes.EqualFold(scheme, []byte("https")) {
+		return nil, nil, true, errTargetScheme
+	}
+	rest := target[i+3:]
+	end := bytes.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, path = rest[:end], rest[end:]
+	if bytes.IndexByte(authority, '@') >= 0 {
+		return nil, nil, true, errTargetUserinfo
+	}
+	host := authority
+	if j := bytes.LastIndexByte(host, ':'); j >= 0 && bytes.IndexByte(host[j:], ']') < 0 {
+		host = host[:j] // the port
+	}
+	if len(host) == 0 {
+		return nil, nil, true, errTargetHost
+	}
+	if q := bytes.IndexByte(path, '?'); q >= 0 {
+		path = path[:q]
+	}
+	if len(path) == 0 {
+		path = []byte("/")
+	}
+	return authority, path, true, nil
+}
+
+var schemeEnd = []byte("://")
+
+// isScheme reports whether s is a URI scheme: a letter, then letters,
+// digits, "+", "-" and "." (RFC 3986 §3.1).
+func isScheme(s []byte) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
 // originPath returns the path of an origin-form request target
 // ("/p?q#f" gives "/p"), exactly as fasthttp's URI parser finds it, without
 // the rest of that parse (host, decoded and normalised path), which netio
@@ -546,8 +631,18 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	h := &ctx.Request.Header
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
+	if bytes.IndexByte(requestURI, '#') >= 0 {
+		return nil, errTargetFragment
+	}
+	var authority []byte
 	if !ok {
-		rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
+		var err error
+		if authority, rawPath, ok, err = absoluteTarget(requestURI); err != nil {
+			return nil, err
+		}
+		if !ok {
+			rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
+		}
 	}
 	method := h.Method()
 	raw := h.RawHeaders()
@@ -587,6 +682,10 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	at = len(a)
 	a = append(a, requestURI...)
 	r.URI = arenaString(a, at)
+	if authority != nil {
+		from := bytes.Index(requestURI, schemeEnd) + len(schemeEnd)
+		r.authority = r.URI[from : from+len(authority)]
+	}
 	if i := strings.IndexByte(r.URI, '?'); i >= 0 {
 		r.RawQuery = r.URI[i+1:]
 		if j := strings.IndexByte(r.RawQuery, '#'); j >= 0 {

@@ -563,6 +563,49 @@ func TestUnsupportedTransferEncodingIs501(t *testing.T) {
 	}
 }
 
+// A request whose target is an absolute URI (as sent to a proxy) is
+// routed by the URI's path, and its host is the URI's authority, whatever
+// Host field came with it (RFC 9112 §3.2.2).
+func TestAbsoluteFormTargetNamesTheHost(t *testing.T) {
+	t.Parallel()
+	got := make(chan *Request, 1)
+	ts := newTestServer(t, func(r *Router) {
+		h := func(_ context.Context, req *Request) *Response {
+			got <- req.Clone()
+			return Text(200, "ok")
+		}
+		_ = r.Handle("GET", "/p", h)
+		_ = r.Handle("GET", "/", h)
+	}, nil)
+	cases := []struct{ raw, path, host, query string }{
+		{"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "example.com", "q=1"},
+		{"GET HTTPS://Example.com:8443/p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "Example.com:8443", ""},
+		{"GET http://[::1]:80 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/", "[::1]:80", ""},
+		{"GET http://example.com?q=2 HTTP/1.0\r\n\r\n", "/", "example.com", "q=2"},
+		{"GET /p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "other.test", ""},
+	}
+	for _, c := range cases {
+		conn := ts.dial()
+		_, _ = io.WriteString(conn, c.raw)
+		resp := readResponse(t, conn)
+		conn.Close()
+		if resp.StatusCode() != 200 {
+			t.Errorf("%q -> %d %s", c.raw, resp.StatusCode(), resp.Body())
+			continue
+		}
+		req := <-got
+		var hosts []string
+		for _, h := range req.Headers() {
+			if h.Name == "host" {
+				hosts = append(hosts, h.Value)
+			}
+		}
+		if req.Path != c.path || req.Header("host") != c.host || len(hosts) != 1 || req.RawQuery != c.query {
+			t.Errorf("%q: path %q, host fields %q, query %q; want %q, [%q], %q", c.raw, req.Path, hosts, req.RawQuery, c.path, c.host, c.query)
+		}
+	}
+}
+
 func TestMalformedRequestIs400(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {}, nil)
