@@ -464,12 +464,16 @@ func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
 		}
 	} else {
 		switch {
-		case rs.jsonSet:
-			j := rs.json // rs is cleared below
-			out.ctype, out.jsonBody = "application/json", &j
-		case rs.bodySet:
+		case rs.bodySet && !rs.jsonSet:
 			out.ctype, out.body = rs.ctype, rs.bodyText
-		case v.AsHostOK() != rs:
+		case rs.jsonSet || v.AsHostOK() != rs:
+			if rs.jsonSet {
+				v = rs.json // rs is cleared below
+			}
+			if text, ok := setText(rs.headers, v); ok {
+				out.body = text // its Content-Type comes with rs.headers
+				break
+			}
 			out.ctype, out.jsonBody = "application/json", &v
 		}
 	}
@@ -847,10 +851,8 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 			v = rs.json
 			fallthrough
 		case !rs.bodySet:
-			if ct, ok := resContentType(rs.headers); ok && v.Kind() == vm.KString && !isJSONType(ct) {
-				// A String returned under a Content-Type the handler set
-				// (text/csv, text/plain): the text itself, not JSON.
-				out.Body = []byte(v.AsString())
+			if text, ok := setText(rs.headers, v); ok {
+				out.Body = text
 				break
 			}
 			b, err := x.encodeJSON(v)
@@ -902,6 +904,19 @@ func (x *exchange) caching(out *netio.Response) {
 		out.Status, out.Body, out.ContentType = 304, nil, ""
 		x.res.status = 304
 	}
+}
+
+// setText is the body of a String v returned under a Content-Type the
+// handler set with res.setHeader (text/csv, text/plain) other than JSON:
+// the text itself, not JSON.
+func setText(res netio.Headers, v vm.Value) ([]byte, bool) {
+	if v.Kind() != vm.KString {
+		return nil, false
+	}
+	if ct, ok := resContentType(res); ok && !isJSONType(ct) {
+		return []byte(v.AsString()), true
+	}
+	return nil, false
 }
 
 // resContentType is the Content-Type set with res.setHeader, if any.

@@ -194,6 +194,15 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		if v, err := stdlib.ParseJSONFinite(body); err == nil {
 			return v, nil
 		}
+	case ct == "text/plain":
+		// What a browser's fetch(url, {body: JSON.stringify(x)}) sends
+		// JSON as: an object or array that parses is JSON (as in the
+		// reference, which parses any such body), other text is text.
+		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
+			if v, err := stdlib.ParseJSONFinite(body); err == nil {
+				return v, nil
+			}
+		}
 	}
 	return vm.Str(string(body)), nil
 }
@@ -310,7 +319,7 @@ func (h headersObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error
 }
 
 func (h headersObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
-	return vm.TypeErrorf("request headers are read-only")
+	return vm.TypeErrorf("headers are read-only here (a response's are set with res.setHeader or with_headers)")
 }
 
 func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
@@ -416,7 +425,7 @@ func (r *resObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "status", "statusCode":
 		return vm.Int(int64(r.status)), true, nil
 	case "headers":
-		return headersValue(r.headers), true, nil
+		return headersValue("", r.headers), true, nil
 	}
 	return vm.Nil, false, nil
 }

@@ -51,7 +51,11 @@ func (r *responseValue) GetAttr(t *vm.Thread, name string) (vm.Value, bool, erro
 		}
 		return vm.Str(string(r.body)), true, nil
 	case "headers":
-		return headersValue(r.headers), true, nil
+		ctype := r.ctype
+		if ctype == "" && r.jsonBody != nil {
+			ctype = "application/json"
+		}
+		return headersValue(ctype, r.headers), true, nil
 	}
 	return vm.Nil, false, nil
 }
@@ -336,13 +340,19 @@ func (x *exchange) encodeJSON(v vm.Value) ([]byte, error) {
 	return stdlib.AppendJSON(x.th, x.buf[:0], v)
 }
 
-// headersValue is a response's headers as a Tova object, name → value.
-func headersValue(hs netio.Headers) vm.Value {
-	o := vm.NewObject()
-	for _, h := range hs {
-		o.Set(h.Name, vm.Str(h.Value))
+// headersValue is a response's headers as Tova sees them, as it sees a
+// request's: names looked up in any case (`r.headers["content-type"]`,
+// `.get("Content-Type")`), listed in lower case, a repeated header's
+// values joined; ctype, if not empty, is its Content-Type.
+func headersValue(ctype string, hs netio.Headers) vm.Value {
+	out := make(netio.Headers, 0, len(hs)+1)
+	if ctype != "" {
+		out = append(out, netio.Header{Name: "content-type", Value: ctype})
 	}
-	return vm.ObjectValue(o)
+	for _, h := range hs {
+		out = append(out, netio.Header{Name: strings.ToLower(h.Name), Value: h.Value})
+	}
+	return vm.HostValue(headersObject{out})
 }
 
 // withHeader sets a header on what a caching helper was given: res (the

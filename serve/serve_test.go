@@ -1138,6 +1138,14 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		// A body with no Content-Type: JSON if it is JSON, else its text.
 		{"/raw", `{"a":1}`, "", 200, `{"a":1}`},
 		{"/raw", "just text", "", 200, `"just text"`},
+		// text/plain, as a browser's fetch sends JSON.stringify(x): an
+		// object or array that parses is JSON, and binds parameters;
+		// other text stays text.
+		{"/raw", ` {"a":1}`, "text/plain;charset=UTF-8", 200, `{"a":1}`},
+		{"/raw", `[1,2]`, "text/plain", 200, `[1,2]`},
+		{"/create", `{"name":"bo","age":3}`, "text/plain;charset=UTF-8", 200, `{"name":"bo","age":3,"admin":false}`},
+		{"/raw", `42`, "text/plain", 200, `"42"`},
+		{"/raw", `{not json`, "text/plain", 200, `"{not json"`},
 		// Form bodies decode as browsers do: never malformed.
 		{"/raw", "a=%zz&b=x;c=y&c=%41%e2%82%ac", form, 200, `{"a":"%zz","b":"x;c=y","c":"A€"}`},
 		// The reference's body readers, whatever the Content-Type says.
@@ -1554,7 +1562,9 @@ server {
     middleware fn wrap(req, next) {
       r = next(req)
       code = if type_of(r.body) == "Object" && r.body.error { r.body.error.code } else { "-" }
-      with_headers(r, { "X-Status": str(r.status), "X-Body": JSON.stringify(r.body), "X-Code": code })
+      with_headers(r, { "X-Status": str(r.status), "X-Body": JSON.stringify(r.body), "X-Code": code,
+        "X-Seen-Type": r.headers["content-type"] ?? "-", "X-Seen-H": r.headers.get("x-h") ?? "-",
+        "X-Seen-Names": join(keys(r.headers), ",") })
     }
     route GET "/json" => fn(res) { res.json({ a: 1 }) }
     route GET "/status" => fn(res) {
@@ -1563,6 +1573,8 @@ server {
       { b: 1 }
     }
     route GET "/bare" => fn(res) { res.status(204) }
+    route GET "/csv" => fn(res) { res.setHeader("Content-Type", "text/csv"); "a,b" }
+    route GET "/text" => fn(res) { res.setHeader("X-H", "t"); text("t") }
     route GET "/value" => fn() 42
     route GET "/deny" with deny => fn() 1
     route GET "/typed/:n" => fn(n: Int) n
@@ -1625,8 +1637,13 @@ func TestGuardsAnswerAndNextGivesResponses(t *testing.T) {
 		body   string
 		hdr    []string
 	}{
-		{"/mw/json", 200, `{"a":1}`, []string{"X-Status", "200", "X-Body", `{"a":1}`}},
-		{"/mw/status", 201, `{"b":1}`, []string{"X-Status", "201", "X-H", "h", "X-Body", `{"b":1}`}},
+		{"/mw/json", 200, `{"a":1}`, []string{"X-Status", "200", "X-Body", `{"a":1}`, "X-Seen-Type", "application/json"}},
+		{"/mw/status", 201, `{"b":1}`, []string{"X-Status", "201", "X-H", "h", "X-Body", `{"b":1}`, "X-Seen-H", "h"}},
+		// The answer's headers read in any case, Content-Type included;
+		// a String under a Content-Type set with res.setHeader is sent as
+		// it is, behind next as without it.
+		{"/mw/csv", 200, `a,b`, []string{"Content-Type", "text/csv", "X-Seen-Type", "text/csv", "X-Seen-Names", "content-type"}},
+		{"/mw/text", 200, `t`, []string{"X-Seen-Type", "text/plain; charset=utf-8", "X-Seen-H", "t", "X-Seen-Names", "content-type,x-h"}},
 		{"/mw/bare", 204, ``, []string{"X-Status", "204"}},
 		{"/mw/value", 200, `42`, []string{"X-Status", "200", "X-Body", "42"}},
 		{"/mw/deny", 403, ``, []string{"X-Status", "403", "X-Code", "FORBIDDEN"}},
