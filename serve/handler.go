@@ -546,8 +546,14 @@ func (x *exchange) invoke() (vm.Value, error) {
 			// no value: the default applies, or it is required.
 			found = false
 		}
+		if found && raw.Kind() == vm.KArray && isListType(typ) && emptyIsMissing(listElem(typ)) {
+			// The same for each value of a list of them (`?ids=`,
+			// `?ids=1&ids=`): a list of none is none.
+			raw, found = withoutEmpty(raw)
+		}
 		optional := strings.HasPrefix(typ, "Option<")
-		if !found || optional && raw.IsNil() {
+		if !found || raw.IsNil() && typ != "" {
+			// Missing, or a JSON null given for a typed parameter.
 			switch {
 			case cl.HasDefault(i):
 				continue
@@ -629,6 +635,28 @@ func emptyIsMissing(typ string) bool {
 		return true
 	}
 	return false
+}
+
+// listElem is the element type of a list type [T] (maybe inside
+// Option<…>).
+func listElem(typ string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">"), "["), "]")
+}
+
+// withoutEmpty drops the empty Strings of list; found is false if only
+// empty ones were there (a list given empty, as JSON [], stays found).
+func withoutEmpty(list vm.Value) (v vm.Value, found bool) {
+	in := list.AsArray().Elems
+	out := make([]vm.Value, 0, len(in))
+	for _, e := range in {
+		if e.Kind() != vm.KString || e.AsString() != "" {
+			out = append(out, e)
+		}
+	}
+	if len(out) == len(in) {
+		return list, true
+	}
+	return vm.NewArray(out), len(out) > 0
 }
 
 // isListType reports whether typ (maybe inside Option<…>) is a list

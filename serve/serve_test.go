@@ -1372,7 +1372,9 @@ server {
   route GET "/b" => fn(b: Bool) { b }
   route GET "/l" => fn(xs: [Int]) { xs }
   route GET "/l/:xs" => fn(xs: [Int]) { xs }
+  route GET "/ldef" => fn(xs: [Int] = [0]) { xs }
   route POST "/l" => fn(xs: [Float], tags: [String] = []) { { xs, tags } }
+  route POST "/n" => fn(n: Int = 7, s: String = "d", u = "u") { { n, s, u } }
 }
 `
 
@@ -1429,6 +1431,8 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"/f?f=1.5": `1.5`, "/f?f=-2e3": `-2000`, "/f?f=%201.5%20": `1.5`, "/f?f=.5": `0.5`,
 		"/b?b=%20true": `true`, "/b?b=0": `false`,
 		"/l?xs=1&xs=2": `[1,2]`, "/l?xs=3": `[3]`, "/l/4": `[4]`,
+		// Empty values of a list of numbers are none, as a number's is.
+		"/l?xs=1&xs=&xs=2": `[1,2]`, "/ldef?xs=": `[0]`, "/ldef?xs=&xs=": `[0]`, "/ldef?xs=5&xs=": `[5]`,
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
@@ -1437,7 +1441,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	for path, detail := range map[string]string{
 		"/opt?n=x": "n must be an integer", "/f?f=0x1p3": "f must be a number", "/f?f=1_000": "f must be a number",
 		"/f?f=1e400": "f must be a number", "/f?f=Inf": "f must be a number", "/f?f=NaN": "f must be a number", "/f?f=1.": "",
-		"/l?xs=1&xs=x": "xs[1] must be an integer", "/l": "xs is required",
+		"/l?xs=1&xs=x": "xs[1] must be an integer", "/l": "xs is required", "/l?xs=": "xs is required",
 	} {
 		r := do(t, "GET", u+path, "")
 		if detail == "" { // "1." is a decimal number
@@ -1457,6 +1461,9 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		`{"xs":[1,"x"]}`:         `400 xs[1] must be a number`,
 		`{"xs":[1],"tags":[1]}`:  `400 tags[0] must be a string`,
 		`{"xs":[[1]]}`:           `400 xs[0] must be a number`,
+		// A JSON null for a typed parameter is no value.
+		`{"xs":null}`:            `400 xs is required`,
+		`{"xs":[1],"tags":null}`: `200 {"xs":[1],"tags":[]}`,
 	} {
 		r := do(t, "POST", u+"/l", body)
 		got := strconv.Itoa(r.status) + " " + r.body
@@ -1468,6 +1475,11 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		if got != want {
 			t.Errorf("POST /l %s: %s, want %s", body, got, want)
 		}
+	}
+	// Typed parameters given null take their defaults; an untyped one
+	// is given the null.
+	if r := do(t, "POST", u+"/n", `{"n":null,"s":null,"u":null}`); r.status != 200 || r.body != `{"n":7,"s":"d","u":null}` {
+		t.Errorf("POST /n with nulls: %d %s", r.status, r.body)
 	}
 }
 
