@@ -742,6 +742,7 @@ server {
   route POST "/create" => create
   route GET "/files/*path" => files
   route PUT "/items/:id" => fn(id, req) { { id, method: req.method } }
+  route GET "/cafés/:café/*où" => fn(café, où) { { café, où } }
   routes "/api" {
     routes "/v1" {
       route GET "/ping" => fn() "pong"
@@ -770,6 +771,7 @@ func TestRoutingAndParams(t *testing.T) {
 		{"PUT", "/items/9", "", 200, `{"id":"9","method":"PUT"}`},
 		{"GET", "/api/v1/ping", "", 200, `"pong"`},
 		{"GET", "/api/v1/ping/", "", 200, `"pong"`},
+		{"GET", "/caf%C3%A9s/cr%C3%A8me/a/b", "", 200, `{"café":"crème","où":"a/b"}`}, // names are identifiers
 	}
 	for _, c := range cases {
 		r := do(t, c.method, u+c.path, c.body)

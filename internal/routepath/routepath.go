@@ -12,6 +12,7 @@ package routepath
 import (
 	"fmt"
 	"net/url"
+	"unicode"
 )
 
 // Segments splits a pattern into its non-empty segments.
@@ -101,16 +102,18 @@ func CheckPrefix(p string) string {
 	return ""
 }
 
-// ValidName reports whether s may name a parameter: an identifier.
+// ValidName reports whether s may name a parameter: an identifier, as
+// Tova writes them (a letter, '_' or '$', then letters, digits, '_' and
+// '$'; letters and digits from all of Unicode, with combining marks), so
+// that a handler parameter of that name can take it.
 func ValidName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
+	for i, r := range s {
+		switch {
+		case r == '_' || r == '$' || unicode.IsLetter(r):
+		case i > 0 && (unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)):
+		default:
+			return false // also for invalid UTF-8 (utf8.RuneError)
 		}
 	}
-	return true
+	return s != ""
 }

@@ -25,6 +25,13 @@ func TestCheck(t *testing.T) {
 			"/a/:":              `bad parameter name ""`,
 			"/a/:1x":            `bad parameter name "1x"`,
 			"/a/:x-y":           `bad parameter name "x-y"`,
+			"/u/:ñame/*résumé":  "", // identifiers, as Tova writes them
+			"/u/:$id/:x2":       "",
+			"/u/:é́":            "",
+			"/u/:\u0301x":       "bad parameter name \"\u0301x\"", // a combining mark first
+			"/u/:٣":             `bad parameter name "٣"`,         // a digit first
+			"/u/:a\xffb":        `bad parameter name "a\xffb"`,
+			"/u/:a€":            `bad parameter name "a€"`,
 			"/a/*9":             `bad wildcard name "9"`,
 			"/a/:id/b/:id":      `parameter "id" appears twice`,
 			"/a/:id/*id":        `parameter "id" appears twice`,
