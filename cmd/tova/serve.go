@@ -62,10 +62,21 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			if err != nil {
 				return err
 			}
-			for _, name := range servers {
-				if !slices.ContainsFunc(p.Servers, func(s *bytecode.Server) bool { return s.Name == name }) {
+			has := func(name string) bool {
+				return slices.ContainsFunc(p.Servers, func(s *bytecode.Server) bool { return s.Name == name })
+			}
+			for i, name := range servers {
+				if name == "server" && !has("server") && has("") {
+					// The unnamed server, as its log lines name it.
+					servers[i], name = "", ""
+				}
+				if !has(name) {
 					var names []string
 					for _, s := range p.Servers {
+						if s.Name == "" {
+							names = append(names, `"server" (the unnamed one)`)
+							continue
+						}
 						names = append(names, strconv.Quote(s.Name))
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --server %q: the program has no such server (it has %s)\n", name, strings.Join(names, ", "))

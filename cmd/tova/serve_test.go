@@ -319,3 +319,31 @@ func TestValidGOGC(t *testing.T) {
 		}
 	}
 }
+
+// --server names the servers to run; "server" is the unnamed one (as
+// its log lines call it) unless a server is named so; an unknown name is
+// a usage error listing the servers there are.
+func TestServeSelectsServers(t *testing.T) {
+	const src = `server {
+  route GET "/who" => fn() "unnamed"
+}
+server "w" {
+  port 1
+  route GET "/who" => fn() "w"
+}
+`
+	sv, body := startServing(t, src, "/who", "--server", "server")
+	if body != `"unnamed"` {
+		t.Fatalf("--server server: GET /who = %q; stderr: %s", body, sv.errb.String())
+	}
+	if c := sv.stop(t); c != 0 || strings.Contains(sv.errb.String(), `"server":"w"`) {
+		t.Fatalf("exit %d; the other server ran too? stderr: %s", c, sv.errb.String())
+	}
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte(src), 0o644)
+	var out, errb testutil.Buffer
+	if c := run([]string{"serve", "--host", "127.0.0.1", "--server", "api", app}, &out, &errb); c != exitUsage ||
+		errb.String() != "tova serve: --server \"api\": the program has no such server (it has \"server\" (the unnamed one), \"w\")\n" {
+		t.Errorf("--server api: exit %d, %q", c, errb.String())
+	}
+}
