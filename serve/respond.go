@@ -221,8 +221,35 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	r := &responseValue{status: status, statusSet: true}
-	r.set("Location", args[0].AsString())
+	r.set("Location", escapeLocation(args[0].AsString()))
 	return vm.HostValue(r), nil
+}
+
+// escapeLocation percent-encodes what a URL cannot hold as it is (bytes
+// past ASCII, as UTF-8; spaces; control characters), so that
+// redirect("/söme path") sends "/s%C3%B6me%20path": a header carries
+// ASCII, and a client would otherwise read the bytes as it guesses.
+// Escapes already there ("%20") are kept.
+func escapeLocation(u string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c > ' ' && c < 0x7f {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(u)+16), u[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return u
+	}
+	return string(b)
 }
 
 func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -234,7 +261,10 @@ func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error
 		if err != nil {
 			return vm.Nil, err
 		}
-		r := &responseValue{status: status, statusSet: statusGiven(args, 1), ctype: ctype, body: []byte(vm.ToString(args[0]))}
+		r := &responseValue{status: status, statusSet: statusGiven(args, 1), ctype: ctype}
+		if !args[0].IsNil() { // nil: no body, as in the reference
+			r.body = []byte(vm.ToString(args[0]))
+		}
 		if len(args) > 2 {
 			if err := headerPairs(args[2], r.set, r.del); err != nil {
 				return vm.Nil, err

@@ -821,7 +821,10 @@ server {
   route GET "/plain" => fn() respond(200, "plain", { "Content-Type": "text/plain" })
   route GET "/empty" => fn() respond(204, nil)
   route GET "/go" => fn() redirect("/x")
+  route GET "/go-far" => fn() redirect("/ünï cödé?q=a%20b\t")
   route GET "/page" => fn() html("<b>hi</b>")
+  route GET "/page-nil" => fn() html(nil)
+  route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
   route GET "/cookie" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "a b", { httpOnly: true, maxAge: 10 }) })
@@ -873,7 +876,12 @@ func TestResponseHelpers(t *testing.T) {
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	defer func() { client.CheckRedirect = nil }()
 	check("/go", 302, "", "Location", "/x")
+	// A header carries ASCII: the rest of a URL is percent-encoded
+	// (UTF-8), escapes already there are kept.
+	check("/go-far", 302, "", "Location", "/%C3%BCn%C3%AF%20c%C3%B6d%C3%A9?q=a%20b%09")
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
+	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
+	check("/txt-nil", 200, "", "X-N", "1")
 	check("/txt", 202, "hi")
 	check("/hdr", 200, `{"a":1}`, "X-Custom", "v")
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
