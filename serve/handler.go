@@ -347,7 +347,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}()
 		x := takeExchange(req)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
-		x.resObj.status = 200
+		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res
 		x.resV = vm.HostRefValue(&x.resRef)

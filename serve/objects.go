@@ -85,6 +85,25 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.Nil, false, nil
 }
 
+// setID makes id the request's id: made safe rather than refused, as
+// code often copies a header the client sent: control characters become
+// '_', and it is cut to 128 bytes; an empty one leaves the id as it was.
+func (q *reqObject) setID(id string) {
+	id = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, strings.ToValidUTF8(id, "_"))
+	for len(id) > 128 {
+		_, size := utf8.DecodeLastRuneInString(id)
+		id = id[:len(id)-size]
+	}
+	if id != "" {
+		q.id = id
+	}
+}
+
 func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	switch name {
 	case "id":
@@ -96,19 +115,7 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 		// made safe rather than refused: control characters become
 		// '_', and the id is cut to 128 bytes; an empty one leaves the
 		// id as it was.
-		id := strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return '_'
-			}
-			return r
-		}, strings.ToValidUTF8(v.AsString(), "_"))
-		for len(id) > 128 {
-			_, size := utf8.DecodeLastRuneInString(id)
-			id = id[:len(id)-size]
-		}
-		if id != "" {
-			q.id = id
-		}
+		q.setID(v.AsString())
 		return nil
 	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
 		return vm.TypeErrorf("req.%s is read-only", name)
@@ -414,6 +421,7 @@ type resObject struct {
 	ctype     string
 	bodyText  []byte
 	bodySet   bool
+	ex        *exchange // the request's, for its id
 }
 
 func (r *resObject) TypeName() string { return "Response" }
@@ -475,6 +483,15 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		name := vm.ToString(args[0])
 		if err := checkHeaderName(name); err != nil {
 			return vm.Nil, true, err
+		}
+		if strings.EqualFold(name, "X-Request-ID") && r.ex != nil {
+			// The response echoes the request's id: setting the header
+			// sets the id (as req.id = v does), which the log lines
+			// then name too. nil leaves it.
+			if !args[1].IsNil() {
+				r.ex.request().setID(vm.ToString(args[1]))
+			}
+			return vm.HostValue(r), true, nil
 		}
 		r.setHeader(name, args[1])
 		return vm.HostValue(r), true, nil

@@ -1763,8 +1763,19 @@ func TestRequestIDSetByCode(t *testing.T) {
     if v == "nil" { req.id = nil } else if v != nil { req.id = v + req.headers["x-tail"] ?? "" }
   }
   route GET "/" => fn(req) { req.id }
+  route GET "/header" => fn(req, res) {
+    res.setHeader("x-request-id", req.headers["x-set"] + "\n")
+    req.id
+  }
 }`)
 	u := app.urls[""]
+	// Setting the response's X-Request-ID sets the id, made safe as
+	// req.id is: what the response echoes, the code reads and the log
+	// names.
+	if r := do(t, "GET", u+"/header", "", "X-Set", "from-header"); r.header.Get("X-Request-ID") != "from-header_" || r.body != `"from-header_"` {
+		t.Errorf("res.setHeader(\"x-request-id\", v): header %q body %s", r.header.Get("X-Request-ID"), r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.logs.String(), `"request_id":"from-header_"`) })
 	long := strings.Repeat("é", 100)
 	for _, c := range []struct{ set, tail, want string }{
 		{"mine", "", "mine"},
