@@ -324,6 +324,10 @@ func TestErrors(t *testing.T) {
 		{"websocket \"/ws\" { on_start fn() {} }", []string{"1:19: unknown websocket handler on_start (want on_open, on_message, on_close or on_error)"}},
 		{"type T { lower }", []string{"1:10: expected ':' after field name 'lower'"}},
 		{"client { x }", []string{"1:1: client blocks are not supported: this runtime runs server code only"}},
+		// a server word with what it does not take on its line
+		{"server {\n  middleware logger\n}", []string{"2:3: middleware takes a function written in place: middleware fn name(req, next) { … } or middleware fn name(req, res) { … }"}},
+		{"on_start boot", []string{"1:1: on_start takes a function written in place: on_start fn() { … }"}},
+		{"server { health 42 }", []string{`1:10: health takes a path string: health "/health" (with checks: health "/health" { check_memory, check_db })`}},
 		// several errors, one per statement
 		{"a = )\nb = 2\nc = (\nd + 4\ne = [1\n", []string{"1:5: expected expression, found ')'", "5:1: unclosed '(' opened at 3:5"}},
 	}

@@ -15,6 +15,27 @@ var hookKinds = map[string]bool{
 	"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true,
 }
 
+// hookShapes is how each hook is written, for the error of one written
+// otherwise.
+var hookShapes = map[string]string{
+	"middleware": "middleware fn name(req, next) { … } or middleware fn name(req, res) { … }",
+	"on_error":   "on_error fn(err, req) { … } or on_error fn(err, req, res) { … }",
+	"on_start":   "on_start fn() { … }",
+	"on_stop":    "on_stop fn() { … }",
+	"background": "background fn name(args) { … }",
+}
+
+// wordLike reports whether t is a name or a literal: after a server
+// word on its line, the start of a declaration written wrong, never of
+// an expression the word begins (`health = …`, `middleware(x)`).
+func wordLike(t token.Token) bool {
+	switch t.Kind {
+	case token.IDENT, token.INT, token.FLOAT, token.STRING, token.TRUE, token.FALSE, token.NIL:
+		return true
+	}
+	return false
+}
+
 var httpMethods = map[string]bool{
 	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true,
 }
@@ -59,8 +80,14 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		p.next()
 		fn, name := p.fnAfterWord()
 		return &ast.HookDecl{PosV: pos, Kind: word, Name: name, Fn: fn}
+	case hookKinds[word] && n1.Pos.Line == p.tok.Pos.Line && wordLike(n1):
+		// `middleware logger`: a statement the grammar has no place
+		// for; say what it takes rather than that a statement ended.
+		p.failAt(p.tok.Pos, n1.End, "%s takes a function written in place: %s", word, hookShapes[word])
 	case word == "health" && n1.Kind == token.STRING:
 		return p.healthDecl()
+	case word == "health" && n1.Pos.Line == p.tok.Pos.Line && wordLike(n1):
+		p.failAt(p.tok.Pos, n1.End, `health takes a path string: health "/health" (with checks: health "/health" { check_memory, check_db })`)
 	case word == "port" && (startsOperand(n1, n2) || spacedParen(p.tok, n1)):
 		pos := p.tok.Pos
 		p.next()
