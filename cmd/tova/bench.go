@@ -119,6 +119,15 @@ stable measure of a server's own cost.`,
 				return fmt.Errorf("--warmup must not be negative, got %s", warm)
 			}
 			if url != "" {
+				// One target, already running: its URL names the path.
+				for _, f := range []string{"turn", "path"} {
+					if cmd.Flags().Changed(f) {
+						return fmt.Errorf("--%s applies to the targets the benchmark runs, not to --url", f)
+					}
+				}
+				if len(args) == 1 {
+					return fmt.Errorf("a program (%s) and --url: give one of them", args[0])
+				}
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
 			}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"tova/internal/testutil"
 )
 
 // Targets are measured forwards, then backwards, turn after turn: each
@@ -12,6 +15,30 @@ func TestTurnOrderAlternates(t *testing.T) {
 	for turn, want := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {0, 1, 2, 3}, {3, 2, 1, 0}} {
 		if got := turnOrder(turn, 4); !slices.Equal(got, want) {
 			t.Fatalf("turn %d: order %v, want %v", turn, got, want)
+		}
+	}
+}
+
+// Flags bench http cannot honour are usage errors, before anything runs;
+// with --url (one target, already running) so are those that only apply
+// to the targets the benchmark runs itself.
+func TestBenchHTTPRefusesBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "0"}, "--connections must be from 1 to 10000, got 0"},
+		{[]string{"-d", "0"}, "--duration must be positive, got 0s"},
+		{[]string{"--warmup", "-1s"}, "--warmup must not be negative"},
+		{[]string{"--turn", "0"}, "--turn must be positive and at most --duration"},
+		{[]string{"-d", "1s", "--turn", "2s"}, "--turn must be positive and at most --duration"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--turn", "1s"}, "--turn applies to the targets the benchmark runs, not to --url"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--path", "/x"}, "--path applies to the targets the benchmark runs, not to --url"},
+		{[]string{"app.tova", "--url", "http://127.0.0.1:1/json"}, "a program (app.tova) and --url: give one of them"},
+	} {
+		var out, errb testutil.Buffer
+		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("bench http %v: exit %d, %q; want %d, %q", c.args, code, errb.String(), exitUsage, c.want)
 		}
 	}
 }
