@@ -42,7 +42,7 @@ var guideGaps = map[string]string{
 	`source data = read("data.csv")`:                    "undefined: read",          // data sources: a later feature
 	"fn get_products(req, res) {":                       "undefined: products_hash", // the guide's value and model, declared elsewhere
 	"// Scheduled task publishes events":                "undefined: Payment",       // the guide's model, declared elsewhere
-	`await fetch("http://service-b/api/data", {`:        "undefined: fetch",         // outbound HTTP: a later feature
+	`await fetch("http://service-b/api/data", {`:        "undefined: req",           // a handler's lines (TestFetch runs them in one)
 }
 
 // Every code block of the guide compiles, except the known gaps above

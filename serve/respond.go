@@ -99,8 +99,13 @@ func asResponse(v vm.Value) (*responseValue, bool) {
 	if v.Kind() != vm.KHost {
 		return nil, false
 	}
-	r, ok := v.AsHost().(*responseValue)
-	return r, ok
+	switch r := v.AsHost().(type) {
+	case *responseValue:
+		return r, true
+	case *fetchResponse:
+		return r.asResponseValue(), true // passed on
+	}
+	return nil, false
 }
 
 // headerPairs reads a headers object {name: value}: a list value gives

@@ -1,0 +1,177 @@
+package netio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Outbound HTTP: requests Tova code sends (fetch). One client serves the
+// process, keeping connections to each host alive between requests.
+
+// OutboundRequest is a request to send.
+type OutboundRequest struct {
+	Method  string // "" is GET
+	URL     string // absolute, http or https
+	Headers Headers
+	Body    []byte // nil: none
+	// Timeout bounds the whole exchange, body included (0: none beyond
+	// the context's deadline).
+	Timeout time.Duration
+	// MaxBody is the most response body bytes read; a longer body is an
+	// error (0: DefaultOutboundMaxBody).
+	MaxBody int64
+	// Redirect is what a redirect answer does: "follow" ("", up to
+	// maxRedirects), "manual" (it is the response) or "error".
+	Redirect string
+}
+
+// OutboundResponse is the answer to an OutboundRequest, its body read.
+type OutboundResponse struct {
+	Status     int
+	StatusText string  // "Not Found"
+	URL        string  // the URL that answered, after redirects
+	Redirected bool    // a redirect was followed
+	Headers    Headers // as received (names canonical, "Content-Type")
+	Body       []byte
+}
+
+// DefaultOutboundMaxBody bounds a response body read into memory.
+const DefaultOutboundMaxBody = 32 << 20
+
+// maxRedirects is how many redirects a request follows, as browsers do.
+const maxRedirects = 20
+
+// errRedirect stops a request at a redirect (Redirect "manual" or
+// "error").
+var errRedirect = errors.New("redirect")
+
+// outbound is the process's client. Its transport is Go's default one
+// with more idle connections per host (a server calling another keeps
+// up to 64 open to it); the request's context and Timeout bound each
+// exchange.
+var outbound = &http.Client{
+	Transport: func() http.RoundTripper {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		return t
+	}(),
+	CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		switch mode, _ := req.Context().Value(redirectKey{}).(string); {
+		case mode == "manual" || mode == "error":
+			return errRedirect
+		case len(via) >= maxRedirects:
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	},
+}
+
+type redirectKey struct{}
+
+// Fetch sends r and reads its answer. An error says what failed, in
+// words for the person reading a log: the URL, and the cause (a refused
+// connection, a name that does not resolve, the timeout, a body over
+// MaxBody). When ctx ends first, the error is ctx's (errors.Is).
+func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL: %w", r.URL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http or https URL", r.URL)
+	}
+	parent := ctx
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	ctx = context.WithValue(ctx, redirectKey{}, r.Redirect)
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Add(h.Name, h.Value)
+	}
+	resp, err := outbound.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && errors.Is(ue.Err, errRedirect) && resp != nil {
+			// Stopped at a redirect: it is the answer ("manual"), or
+			// the error ("error").
+			if r.Redirect == "error" {
+				resp.Body.Close()
+				return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		} else {
+			return nil, outboundError(parent, method, r, err)
+		}
+	}
+	defer resp.Body.Close()
+	limit := r.MaxBody
+	if limit <= 0 {
+		limit = DefaultOutboundMaxBody
+	}
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%s %s: the response body (%d bytes) is over the limit of %d bytes", method, r.URL, resp.ContentLength, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, outboundError(parent, method, r, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s %s: the response body is over the limit of %d bytes", method, r.URL, limit)
+	}
+	out := &OutboundResponse{
+		Status:     resp.StatusCode,
+		StatusText: http.StatusText(resp.StatusCode),
+		URL:        resp.Request.URL.String(),
+		Redirected: resp.Request.URL.String() != u.String(),
+		Body:       data,
+	}
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			out.Headers = append(out.Headers, Header{Name: name, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// outboundError words a failed exchange: parent's error when it ended
+// (the request's deadline, the thread cancelled), the timeout, or the
+// cause the network gave, without Go's `Get "url":` prefix.
+func outboundError(parent context.Context, method string, r OutboundRequest, err error) error {
+	if parent.Err() != nil {
+		return fmt.Errorf("%s %s: %w", method, r.URL, context.Cause(parent))
+	}
+	var ne net.Error
+	if r.Timeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%s %s: no answer within its timeout (%v)", method, r.URL, r.Timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s %s: %w", method, r.URL, err)
+}

@@ -1,0 +1,249 @@
+package serve
+
+import (
+	"cmp"
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// fetch(url, { method, headers, body, timeout, redirect, max_body })
+// sends an HTTP request and returns its response, body read: `.status`,
+// `.ok`, `.statusText`, `.url`, `.redirected`, `.headers` (read as
+// req.headers are), `.text()`, `.json()`. It waits as sleep does, with
+// the server's state released (other requests run meanwhile), and the
+// request's deadline ends it. A response of any status is returned, as
+// the Fetch API does; a failed exchange (no connection, a name that does
+// not resolve, the timeout, a body over max_body) raises a FetchError;
+// the deadline or the program stopping, Cancelled. A handler that
+// returns a fetch response sends it on (status, Content-Type, headers,
+// body).
+func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) < 1 || args[0].Kind() != vm.KString {
+		got := "nothing"
+		if len(args) > 0 {
+			got = vm.TypeName(args[0])
+		}
+		return vm.Nil, vm.TypeErrorf("fetch: expected a URL string, got %s", got)
+	}
+	r := netio.OutboundRequest{URL: args[0].AsString(), Timeout: defaultFetchTimeout}
+	if u, err := url.Parse(r.URL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", r.URL)
+	}
+	if len(args) > 1 {
+		if err := fetchOptions(t, &r, args[1]); err != nil {
+			return vm.Nil, err
+		}
+	}
+	if err := t.Context().Err(); err != nil {
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "fetch: %v", context.Cause(t.Context()))
+	}
+	var resp *netio.OutboundResponse
+	var err error
+	t.Blocking(func() { resp, err = netio.Fetch(t.Context(), r) })
+	if err != nil {
+		if t.Context().Err() != nil {
+			return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: "fetch " + err.Error(), Cause: err}
+		}
+		return vm.Nil, &vm.Error{Kind: "FetchError", Msg: "fetch " + err.Error(), Cause: err}
+	}
+	return vm.HostValue(&fetchResponse{r: resp}), nil
+}
+
+// defaultFetchTimeout bounds a fetch that sets no timeout: a request's
+// own deadline is usually sooner, but a script or a job has none.
+const defaultFetchTimeout = 30 * time.Second
+
+// fetchOptions reads fetch's second argument into r.
+func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
+	if v.IsNil() {
+		return nil
+	}
+	if v.Kind() != vm.KObject {
+		return vm.TypeErrorf("fetch: options must be an object, got %s", vm.TypeName(v))
+	}
+	o := v.AsObject()
+	contentType := false
+	for i, k := range o.Keys() {
+		val := o.Slot(i)
+		switch k {
+		case "method":
+			if val.Kind() != vm.KString || !httpguts.ValidHeaderFieldName(val.AsString()) {
+				return vm.Errorf("ValueError", "fetch: method must be an HTTP method name such as \"POST\", got %s", vm.Repr(val))
+			}
+			r.Method = strings.ToUpper(val.AsString())
+		case "headers":
+			set := func(name, value string) {
+				if strings.EqualFold(name, "Content-Type") {
+					contentType = true
+				}
+				r.Headers = append(r.Headers, netio.Header{Name: name, Value: value})
+			}
+			del := func(name string) {
+				r.Headers = deleteHeader(r.Headers, name)
+			}
+			if h, ok := val.AsHostOK().(headersObject); ok {
+				// req.headers passed on
+				for _, f := range h.h {
+					set(f.Name, f.Value)
+				}
+				continue
+			}
+			if err := headerPairs(val, set, del); err != nil {
+				return err
+			}
+		case "body":
+			switch val.Kind() {
+			case vm.KNil:
+			case vm.KString:
+				r.Body = []byte(val.AsString())
+			default:
+				b, err := stdlib.AppendJSON(t, nil, val)
+				if err != nil {
+					return err
+				}
+				r.Body = b
+				if !contentType && !hasHeader(o, "Content-Type") {
+					r.Headers = append(r.Headers, netio.Header{Name: "Content-Type", Value: "application/json"})
+					contentType = true
+				}
+			}
+		case "timeout":
+			d, err := duration(val, time.Millisecond)
+			if err != nil || d <= 0 {
+				return vm.Errorf("ValueError", "fetch: timeout must be a positive duration such as 5.seconds (or milliseconds), got %s", vm.Repr(val))
+			}
+			r.Timeout = d
+		case "redirect":
+			s := ""
+			if val.Kind() == vm.KString {
+				s = val.AsString()
+			}
+			if s != "follow" && s != "manual" && s != "error" {
+				return vm.Errorf("ValueError", "fetch: redirect must be \"follow\", \"manual\" or \"error\", got %s", vm.Repr(val))
+			}
+			r.Redirect = s
+		case "max_body", "maxBody":
+			n, err := byteSize(val)
+			if err != nil || n <= 0 {
+				return vm.Errorf("ValueError", "fetch: max_body must be a positive size such as 1.megabyte (or bytes), got %s", vm.Repr(val))
+			}
+			r.MaxBody = n
+		case "mode", "credentials", "cache", "referrer", "referrerPolicy", "integrity", "keepalive", "signal", "priority":
+			// The Fetch API's browser options: nothing to do on a server.
+		default:
+			return vm.Errorf("ValueError", "fetch: unknown option %q (it takes method, headers, body, timeout, redirect and max_body)", k)
+		}
+	}
+	if m := cmp.Or(r.Method, "GET"); r.Body != nil && (m == "GET" || m == "HEAD") {
+		return vm.Errorf("ValueError", "fetch: a %s request has no body; give a method such as \"POST\"", m)
+	}
+	return nil
+}
+
+// hasHeader reports whether an options object's headers name one.
+func hasHeader(o *vm.Object, name string) bool {
+	hv, _ := o.Get("headers")
+	if h, ok := hv.AsHostOK().(headersObject); ok {
+		_, found := h.h.Lookup(name)
+		return found
+	}
+	if hv.Kind() != vm.KObject {
+		return false
+	}
+	for _, k := range hv.AsObject().Keys() {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func init() {
+	vm.Register(&vm.Builtin{Name: "fetch", Params: []string{"url", "options"}, Fn: builtinFetch})
+}
+
+func deleteHeader(hs netio.Headers, name string) netio.Headers {
+	out := hs[:0]
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// fetchResponse is what fetch returns.
+type fetchResponse struct{ r *netio.OutboundResponse }
+
+func (f *fetchResponse) TypeName() string { return "FetchResponse" }
+
+func (f *fetchResponse) String() string {
+	return "<FetchResponse " + strconv.Itoa(f.r.Status) + " " + f.r.URL + ">"
+}
+
+func (f *fetchResponse) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	switch name {
+	case "status":
+		return vm.Int(int64(f.r.Status)), true, nil
+	case "ok":
+		return vm.Bool(f.r.Status >= 200 && f.r.Status <= 299), true, nil
+	case "statusText", "status_text":
+		return vm.Str(f.r.StatusText), true, nil
+	case "url":
+		return vm.Str(f.r.URL), true, nil
+	case "redirected":
+		return vm.Bool(f.r.Redirected), true, nil
+	case "headers":
+		return headersValue("", f.r.Headers), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (f *fetchResponse) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("a fetch response is read-only")
+}
+
+func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	switch name {
+	case "text":
+		return vm.Str(strings.ToValidUTF8(string(f.r.Body), "\uFFFD")), true, nil
+	case "json":
+		v, err := stdlib.ParseJSON(f.r.Body)
+		if err != nil {
+			return vm.Nil, true, vm.Errorf("ValueError", "fetch: the response from %s is not JSON: %s", f.r.URL, strings.TrimPrefix(err.Error(), "JSON.parse: "))
+		}
+		return v, true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+// asResponseValue is the fetch response as a handler's answer, passed
+// on: its status, Content-Type, headers and body, without the headers
+// that describe the connection it came on or its encoding as received
+// (the body was read, and decompressed if Go asked for it compressed).
+func (f *fetchResponse) asResponseValue() *responseValue {
+	out := &responseValue{status: f.r.Status, statusSet: true, body: f.r.Body}
+	for _, h := range f.r.Headers {
+		switch strings.ToLower(h.Name) {
+		case "content-type":
+			out.ctype = h.Value
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+			"content-length", "date", "x-request-id":
+		default:
+			out.headers = append(out.headers, h)
+		}
+	}
+	if out.status < 200 || out.status > 999 {
+		out.status = 502 // not a final status: nothing to pass on
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package serve
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server "a" calls server "b" over real HTTP; each route of "a" takes b's
+// URL as its parameter b.
+const fetchApp = `
+server "a" {
+  var hits = 0
+  limits { timeout: 400.milliseconds }
+  // The guide's tracing: pass the request id on.
+  route GET "/trace" => fn(req, b) {
+    r = await fetch(b + "/api/data", {
+      headers: { "X-Request-ID": req.id }
+    })
+    { status: r.status, ok: r.ok, got: await r.json(), type: r.headers["Content-Type"], text: r.statusText }
+  }
+  route GET "/post" => fn(b) {
+    r = fetch(b + "/echo", { method: "post", body: { a: [1, 2] }, headers: { "X-Twice": ["x", "y"] } })
+    r.json()
+  }
+  route GET "/text" => fn(b) {
+    r = fetch(b + "/echo", { method: "PUT", body: "plain words", headers: { "Content-Type": "text/plain" } })
+    r.json()
+  }
+  route GET "/missing" => fn(b) {
+    r = fetch(b + "/nope")
+    { status: r.status, ok: r.ok, code: r.json().error.code }
+  }
+  route GET "/redirects" => fn(b) {
+    r = fetch(b + "/moved")
+    m = fetch(b + "/moved", { redirect: "manual" })
+    e = try { fetch(b + "/moved", { redirect: "error" }); "followed" } catch err { err.kind }
+    { status: r.status, url: r.url, redirected: r.redirected, body: r.text(),
+      manual: m.status, location: m.headers.location, error: e }
+  }
+  route GET "/proxy" => fn(b) fetch(b + "/page")
+  route GET "/fail" => fn(b, what) {
+    try {
+      match what {
+        "refused" => fetch("http://127.0.0.1:1/x")
+        "timeout" => fetch(b + "/slow", { timeout: 50.milliseconds })
+        "big" => fetch(b + "/page", { max_body: 4 })
+        "scheme" => fetch("ftp://example.com/x")
+        "option" => fetch(b + "/page", { header: {} })
+        "getbody" => fetch(b + "/page", { body: "x" })
+        "notjson" => fetch(b + "/page").json()
+        _ => fetch(42)
+      }
+      "no error"
+    } catch e {
+      { kind: e.kind, message: e.message }
+    }
+  }
+  // Past the request's deadline: 503, as any handler waiting.
+  route GET "/deadline" => fn(b) { fetch(b + "/slow") }
+  // A request to this very server, its state held meanwhile by no one:
+  // fetch lets go of it while it waits.
+  route GET "/self" => fn(req, self) {
+    hits += 1
+    r = fetch(self + "/hits")
+    hits += 1
+    { before: r.json(), after: hits }
+  }
+  route GET "/hits" => fn() { hits += 1; hits }
+}
+server "b" {
+  route GET "/api/data" => fn(req) { { seen_id: req.id } }
+  route POST "/echo" => fn(req) { { body: req.body, type: req.headers["content-type"], twice: req.headers["x-twice"], method: req.method } }
+  route PUT "/echo" => fn(req) { { body: req.body, type: req.headers["content-type"], method: req.method } }
+  route GET "/moved" => fn() redirect("/page", 301)
+  route GET "/page" => fn() html("<p>b</p>", 201, { "X-B": "1" })
+  route GET "/slow" => fn() { sleep(2000); "late" }
+}
+`
+
+// fetch sends real requests and reads their answers: the status (any:
+// an error status is an answer, not a failure), headers, text and JSON
+// bodies; it sends methods, headers and bodies (a record as JSON); it
+// follows redirects or not; a failed exchange raises a FetchError that
+// says why; a handler returning the response passes it on.
+func TestFetch(t *testing.T) {
+	app := startApp(t, fetchApp)
+	a, b := app.urls["a"], url.QueryEscape(app.urls["b"])
+	r := do(t, "GET", a+"/trace?b="+b, "", "X-Request-ID", "trace-7")
+	if r.status != 200 || r.body != `{"status":200,"ok":true,"got":{"seen_id":"trace-7"},"type":"application/json","text":"OK"}` {
+		t.Errorf("the guide's tracing: %d %s", r.status, r.body)
+	}
+	for path, want := range map[string]string{
+		"/post":      `{"body":{"a":[1,2]},"type":"application/json","twice":"x, y","method":"POST"}`,
+		"/text":      `{"body":"plain words","type":"text/plain","method":"PUT"}`,
+		"/missing":   `{"status":404,"ok":false,"code":"NOT_FOUND"}`,
+		"/redirects": `{"status":201,"url":"` + app.urls["b"] + `/page","redirected":true,"body":"<p>b</p>","manual":301,"location":"/page","error":"FetchError"}`,
+	} {
+		if r := do(t, "GET", a+path+"?b="+b, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s\nwant %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "GET", a+"/proxy?b="+b, ""); r.status != 201 || r.body != "<p>b</p>" || r.header.Get("X-B") != "1" ||
+		r.header.Get("Content-Type") != "text/html; charset=utf-8" || len(r.header.Values("Date")) != 1 || r.header.Get("X-Request-ID") == "" {
+		t.Errorf("a fetch response passed on: %d %q %v", r.status, r.body, r.header)
+	}
+	for what, want := range map[string]string{
+		"refused": `{"kind":"FetchError","message":"fetch GET http://127.0.0.1:1/x: dial tcp 127.0.0.1:1: connect: connection refused"}`,
+		"timeout": `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
+		"big":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
+		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
+		"option":  `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
+		"getbody": `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
+		"notjson": `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: invalid character '<' looking for beginning of value (line 1, column 1, offset 0)"}`,
+		"url":     `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
+	} {
+		if r := do(t, "GET", a+"/fail?what="+what+"&b="+b, ""); r.status != 200 || r.body != want {
+			t.Errorf("%s: %d %s\nwant %s", what, r.status, r.body, want)
+		}
+	}
+	start := time.Now()
+	if r := do(t, "GET", a+"/deadline?b="+b, ""); r.status != 503 || time.Since(start) > 1500*time.Millisecond {
+		t.Errorf("a fetch past the request's deadline: %d %s after %v", r.status, r.body, time.Since(start))
+	}
+	// The handler holds the server's state; /hits needs it too.
+	if r := do(t, "GET", a+"/self?self="+url.QueryEscape(a), ""); r.status != 200 || r.body != `{"before":2,"after":3}` {
+		t.Errorf("a fetch of its own server: %d %s", r.status, r.body)
+	}
+	if strings.Contains(app.logs.String(), `"level":"error"`) && !strings.Contains(app.logs.String(), "/deadline") {
+		t.Errorf("unexpected errors logged:\n%s", app.logs.String())
+	}
+}
