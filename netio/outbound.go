@@ -55,12 +55,13 @@ var errRedirect = errors.New("redirect")
 
 // outbound is the process's client. Its transport is Go's default one
 // with more idle connections per host (a server calling another keeps
-// up to 64 open to it); the request's context and Timeout bound each
-// exchange.
+// up to 64 open to it) and response headers bounded to 1 MiB; the
+// request's context and Timeout bound each exchange.
 var outbound = &http.Client{
 	Transport: func() http.RoundTripper {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
+		t.MaxResponseHeaderBytes = 1 << 20 // Go's default is 10 MiB
 		return t
 	}(),
 	CheckRedirect: func(req *http.Request, via []*http.Request) error {
