@@ -824,6 +824,7 @@ server {
   route GET "/go-far" => fn() redirect("/ünï cödé?q=a%20b\t")
   route GET "/page" => fn() html("<b>hi</b>")
   route GET "/page-nil" => fn() html(nil)
+  route GET "/fnval" => fn() str
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
@@ -882,6 +883,11 @@ func TestResponseHelpers(t *testing.T) {
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
+	// A function is no answer (JSON would say null, hiding a missing
+	// call): the handler fails.
+	if r := do(t, "GET", u+"/fnval", ""); r.status != 500 || !strings.Contains(app.logs.String(), "the handler answered a function, <builtin to_string>, not a value") {
+		t.Errorf("GET /fnval: %d %s\n%s", r.status, r.body, app.logs.String())
+	}
 	check("/txt", 202, "hi")
 	check("/hdr", 200, `{"a":1}`, "X-Custom", "v")
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
