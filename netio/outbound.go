@@ -49,8 +49,7 @@ const DefaultOutboundMaxBody = 32 << 20
 // maxRedirects is how many redirects a request follows, as browsers do.
 const maxRedirects = 20
 
-// errRedirect stops a request at a redirect (Redirect "manual" or
-// "error").
+// errRedirect stops a request at a redirect (Redirect "error").
 var errRedirect = errors.New("redirect")
 
 // outbound is the process's client. Its transport is Go's default one
@@ -66,7 +65,9 @@ var outbound = &http.Client{
 	}(),
 	CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		switch mode, _ := req.Context().Value(redirectKey{}).(string); {
-		case mode == "manual" || mode == "error":
+		case mode == "manual":
+			return http.ErrUseLastResponse // the redirect, its body unread, is the answer
+		case mode == "error":
 			return errRedirect
 		case len(via) >= maxRedirects:
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
@@ -91,8 +92,14 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		return nil, fmt.Errorf("%q is not a URL: %w", r.URL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an absolute http or https URL", r.URL)
+		return nil, fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
 	}
+	// A query written with spaces (`?q=a b`) would make the request line
+	// invalid: what a URL cannot hold as it is is percent-encoded, as in
+	// its path.
+	u.RawQuery = escapeQuery(u.RawQuery)
+	// Errors name the URL without its password.
+	r.URL = u.Redacted()
 	parent := ctx
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -109,27 +116,32 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		return nil, err
 	}
 	for _, h := range r.Headers {
-		if strings.EqualFold(h.Name, "Host") {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
 			req.Host = h.Value
-			continue
+		case strings.EqualFold(h.Name, "Accept-Encoding"):
+			// The client asks for gzip itself and decodes the body, as
+			// the Fetch API does (where this header is the browser's);
+			// asked for by the code, the body would come back encoded.
+		default:
+			req.Header.Add(h.Name, h.Value)
 		}
-		req.Header.Add(h.Name, h.Value)
 	}
 	resp, err := outbound.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && errors.Is(ue.Err, errRedirect) && resp != nil {
-			// Stopped at a redirect: it is the answer ("manual"), or
-			// the error ("error").
-			if r.Redirect == "error" {
-				resp.Body.Close()
-				return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, resp.Header.Get("Location"))
-			}
-		} else {
-			return nil, outboundError(parent, method, r, err)
+		if errors.Is(err, errRedirect) && resp != nil {
+			// Stopped at a redirect, and redirect is "error" (with
+			// "manual", the redirect is the answer, and no error).
+			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, resp.Header.Get("Location"))
 		}
+		return nil, outboundError(parent, method, r, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// Asked for nothing of the kind: the connection would now be
+		// the other protocol's, with no deadline on its reads.
+		return nil, fmt.Errorf("%s %s: the server switched protocols (101), which fetch does not follow", method, r.URL)
+	}
 	limit := r.MaxBody
 	if limit <= 0 {
 		limit = DefaultOutboundMaxBody
@@ -147,7 +159,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 	out := &OutboundResponse{
 		Status:     resp.StatusCode,
 		StatusText: http.StatusText(resp.StatusCode),
-		URL:        resp.Request.URL.String(),
+		URL:        withoutUserinfo(resp.Request.URL),
 		Redirected: resp.Request.URL.String() != u.String(),
 		Body:       data,
 	}
@@ -157,6 +169,39 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		}
 	}
 	return out, nil
+}
+
+// withoutUserinfo is u as text, without its user name and password.
+func withoutUserinfo(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
+
+// escapeQuery percent-encodes the bytes of a raw query that a request
+// line cannot carry (spaces, control characters, bytes past ASCII, and
+// the characters RFC 3986 leaves out of URLs); escapes already there
+// stay.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c > ' ' && c < 0x7f && !strings.ContainsRune(`"<>\^`+"`"+`{|}`, rune(c)) {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(q)+8), q[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return q
+	}
+	return string(b)
 }
 
 // outboundError words a failed exchange: parent's error when it ended

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"net/http"
@@ -25,6 +26,27 @@ func TestFetchLimits(t *testing.T) {
 			http.Redirect(w, r, "/loop", http.StatusFound)
 		case "/host":
 			w.Write([]byte(r.Host))
+		case "/redir":
+			w.Header().Set("Location", "/host")
+			w.WriteHeader(http.StatusFound)
+			w.Write([]byte("moved, with a body"))
+		case "/switch":
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "other")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // the connection stays open
+		case "/query":
+			w.Write([]byte(r.RequestURI))
+		case "/gzip":
+			if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+				w.Write([]byte("plain"))
+				return
+			}
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			zw.Write([]byte("unzipped"))
+			zw.Close()
 		case "/slow":
 			select {
 			case <-r.Context().Done():
@@ -46,9 +68,33 @@ func TestFetchLimits(t *testing.T) {
 	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/host", Headers: Headers{{"Host", "example.test"}}}); err != nil || string(r.Body) != "example.test" {
 		t.Errorf("Host header: %v %q", err, r.Body)
 	}
+	// "manual": the redirect, its body read, is the answer.
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/redir", Redirect: "manual"}); err != nil || r.Status != 302 || string(r.Body) != "moved, with a body" {
+		t.Errorf("manual redirect: %v %+v", err, r)
+	}
+	// A switch of protocols nobody asked for is an error, at once.
+	start := time.Now()
+	if _, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/switch", Timeout: 10 * time.Second}); err == nil || !strings.Contains(err.Error(), "switched protocols (101)") || time.Since(start) > 2*time.Second {
+		t.Errorf("101: %v after %v", err, time.Since(start))
+	}
+	// What a request line cannot carry is encoded; escapes stay.
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/query?q=a b&r=%20é"}); err != nil || string(r.Body) != "/query?q=a%20b&r=%20%C3%A9" {
+		t.Errorf("query: %v %q", err, r.Body)
+	}
+	// The client asks for gzip and decodes it, whatever the code asked.
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/gzip", Headers: Headers{{"Accept-Encoding", "gzip, br"}}}); err != nil || string(r.Body) != "unzipped" {
+		t.Errorf("gzip: %v %q", err, r.Body)
+	}
+	// A password in the URL is sent (basic auth) but never shown.
+	if r, err := Fetch(ctx, OutboundRequest{URL: strings.Replace(srv.URL, "//", "//u:s3cret@", 1) + "/host"}); err != nil || strings.Contains(r.URL, "s3cret") {
+		t.Errorf("userinfo in the answer's URL: %v %+v", err, r)
+	}
+	if _, err := Fetch(ctx, OutboundRequest{URL: "http://u:s3cret@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("userinfo in an error: %v", err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	start = time.Now()
 	if _, err := Fetch(cctx, OutboundRequest{URL: srv.URL + "/slow", Timeout: time.Minute}); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Errorf("the caller's deadline: %v after %v", err, time.Since(start))
 	}

@@ -81,7 +81,11 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 			}
 			r.Method = strings.ToUpper(val.AsString())
 		case "headers":
+			var bad error
 			set := func(name, value string) {
+				if !httpguts.ValidHeaderFieldValue(value) && bad == nil {
+					bad = vm.Errorf("ValueError", "fetch: the value of header %s holds a line break or another control character", name)
+				}
 				if strings.EqualFold(name, "Content-Type") {
 					contentType = true
 				}
@@ -91,14 +95,18 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 				r.Headers = deleteHeader(r.Headers, name)
 			}
 			if h, ok := val.AsHostOK().(headersObject); ok {
-				// req.headers passed on
+				// req.headers passed on: not those of the connection it
+				// came on, nor its Host, which names this server.
 				for _, f := range h.h {
-					set(f.Name, f.Value)
+					if !hopByHop(f.Name) && !strings.EqualFold(f.Name, "host") {
+						set(f.Name, f.Value)
+					}
 				}
-				continue
-			}
-			if err := headerPairs(val, set, del); err != nil {
+			} else if err := headerPairs(val, set, del); err != nil {
 				return err
+			}
+			if bad != nil {
+				return bad
 			}
 		case "body":
 			switch val.Kind() {
@@ -171,6 +179,17 @@ func init() {
 	vm.Register(&vm.Builtin{Name: "fetch", Params: []string{"url", "options"}, Fn: builtinFetch})
 }
 
+// hopByHop reports whether a header describes the connection a message
+// came on, or its framing, rather than the message: not passed on.
+func hopByHop(name string) bool {
+	switch strings.ToLower(name) {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+		"content-length", "expect", "accept-encoding":
+		return true
+	}
+	return false
+}
+
 func deleteHeader(hs netio.Headers, name string) netio.Headers {
 	out := hs[:0]
 	for _, h := range hs {
@@ -233,14 +252,17 @@ func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (
 func (f *fetchResponse) asResponseValue() *responseValue {
 	out := &responseValue{status: f.r.Status, statusSet: true, body: f.r.Body}
 	for _, h := range f.r.Headers {
-		switch strings.ToLower(h.Name) {
-		case "content-type":
+		switch n := strings.ToLower(h.Name); {
+		case n == "content-type":
 			out.ctype = h.Value
-		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-			"content-length", "date", "x-request-id":
+		case hopByHop(n) || n == "date" || n == "server" || n == "x-request-id":
+			// This server's own, for its answer.
 		default:
 			out.headers = append(out.headers, h)
 		}
+	}
+	if out.ctype == "" && len(out.body) > 0 {
+		out.ctype = "application/octet-stream" // what a body of no stated type is (RFC 9110 §8.3)
 	}
 	if out.status < 200 || out.status > 999 {
 		out.status = 502 // not a final status: nothing to pass on

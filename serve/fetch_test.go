@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tova/netio"
 )
 
 // Server "a" calls server "b" over real HTTP; each route of "a" takes b's
@@ -40,6 +42,9 @@ server "a" {
       manual: m.status, location: m.headers.location, error: e }
   }
   route GET "/proxy" => fn(b) fetch(b + "/page")
+  route GET "/proxy-raw" => fn(b) fetch(b + "/raw")
+  // req.headers passed on: not its Host, nor its connection's fields.
+  route GET "/forward" => fn(req, b) fetch(b + "/headers", { headers: req.headers }).json()
   route GET "/fail" => fn(b, what) {
     try {
       match what {
@@ -49,6 +54,7 @@ server "a" {
         "scheme" => fetch("ftp://example.com/x")
         "option" => fetch(b + "/page", { header: {} })
         "getbody" => fetch(b + "/page", { body: "x" })
+        "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
         "notjson" => fetch(b + "/page").json()
         _ => fetch(42)
       }
@@ -76,6 +82,8 @@ server "b" {
   route GET "/moved" => fn() redirect("/page", 301)
   route GET "/page" => fn() html("<p>b</p>", 201, { "X-B": "1" })
   route GET "/slow" => fn() { sleep(2000); "late" }
+  route GET "/raw" => fn(res) { res.setHeader("Server", "b"); res.send("raw bytes") }
+  route GET "/headers" => fn(req) { { host: req.headers.host, custom: req.headers["x-custom"], conn: req.headers.connection } }
 }
 `
 
@@ -105,6 +113,15 @@ func TestFetch(t *testing.T) {
 		r.header.Get("Content-Type") != "text/html; charset=utf-8" || len(r.header.Values("Date")) != 1 || r.header.Get("X-Request-ID") == "" {
 		t.Errorf("a fetch response passed on: %d %q %v", r.status, r.body, r.header)
 	}
+	// An answer with no Content-Type is passed on as bytes of no stated
+	// type; the upstream's Server is not this server's.
+	if r := do(t, "GET", a+"/proxy-raw?b="+b, ""); r.status != 200 || r.body != "raw bytes" || r.header.Get("Server") != "" {
+		t.Errorf("a raw answer passed on: %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", a+"/forward?b="+b, "", "X-Custom", "c", "Connection", "keep-alive"); r.status != 200 ||
+		r.body != `{"host":"`+strings.TrimPrefix(app.urls["b"], "http://")+`","custom":"c","conn":null}` {
+		t.Errorf("req.headers passed on: %d %s", r.status, r.body)
+	}
 	for what, want := range map[string]string{
 		"refused": `{"kind":"FetchError","message":"fetch GET http://127.0.0.1:1/x: dial tcp 127.0.0.1:1: connect: connection refused"}`,
 		"timeout": `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
@@ -112,6 +129,7 @@ func TestFetch(t *testing.T) {
 		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
 		"option":  `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
 		"getbody": `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
+		"crlf":    `{"kind":"ValueError","message":"fetch: the value of header X-A holds a line break or another control character"}`,
 		"notjson": `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: invalid character '<' looking for beginning of value (line 1, column 1, offset 0)"}`,
 		"url":     `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
 	} {
@@ -129,5 +147,30 @@ func TestFetch(t *testing.T) {
 	}
 	if strings.Contains(app.logs.String(), `"level":"error"`) && !strings.Contains(app.logs.String(), "/deadline") {
 		t.Errorf("unexpected errors logged:\n%s", app.logs.String())
+	}
+}
+
+// A fetch response passed on keeps its status, type, headers and body,
+// but not the fields of the connection it came on, nor Date, Server or
+// X-Request-ID, which are this server's; a body of no stated type goes
+// out as application/octet-stream, a status that is not final as 502.
+func TestFetchResponsePassedOn(t *testing.T) {
+	in := &netio.OutboundResponse{Status: 203, Body: []byte("x"), Headers: netio.Headers{
+		{Name: "Server", Value: "up"}, {Name: "Date", Value: "d"}, {Name: "Connection", Value: "close"},
+		{Name: "Content-Length", Value: "1"}, {Name: "X-Request-Id", Value: "theirs"}, {Name: "X-Kept", Value: "k"},
+		{Name: "Set-Cookie", Value: "a=1"}, {Name: "Set-Cookie", Value: "b=2"}, {Name: "Content-Encoding", Value: "br"},
+	}}
+	out := (&fetchResponse{r: in}).asResponseValue()
+	var names []string
+	for _, h := range out.headers {
+		names = append(names, h.Name+"="+h.Value)
+	}
+	if out.status != 203 || out.ctype != "application/octet-stream" || string(out.body) != "x" ||
+		strings.Join(names, " ") != "X-Kept=k Set-Cookie=a=1 Set-Cookie=b=2 Content-Encoding=br" {
+		t.Errorf("passed on: %d %q %q %v", out.status, out.ctype, out.body, names)
+	}
+	in.Status, in.Headers = 101, netio.Headers{{Name: "Content-Type", Value: "text/x"}}
+	if out := (&fetchResponse{r: in}).asResponseValue(); out.status != 502 || out.ctype != "text/x" {
+		t.Errorf("status 101 passed on: %d %q", out.status, out.ctype)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -90,6 +91,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
+			// Go's own packages (net/http, for fetch) write through the
+			// standard logger: their lines become JSON lines too.
+			stdlog.SetFlags(0)
+			stdlog.SetOutput(goLogWriter{log})
+			defer stdlog.SetOutput(os.Stderr)
 			if v := os.Getenv("GOGC"); v != "" && !validGOGC(v) {
 				// Go takes it as 100 without a word; serve does not tune
 				// the collector once GOGC is set.
@@ -240,4 +246,14 @@ func validGOGC(v string) bool {
 	}
 	_, err := strconv.Atoi(v)
 	return err == nil
+}
+
+// goLogWriter writes the standard logger's lines (a Go package's own
+// words, such as net/http's "Unsolicited response received on idle HTTP
+// channel") as warnings of the server's log.
+type goLogWriter struct{ log zerolog.Logger }
+
+func (w goLogWriter) Write(p []byte) (int, error) {
+	w.log.Warn().Str("from", "go").Msg(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -345,5 +347,33 @@ server "w" {
 	if c := run([]string{"serve", "--host", "127.0.0.1", "--server", "api", app}, &out, &errb); c != exitUsage ||
 		errb.String() != "tova serve: --server \"api\": the program has no such server (it has \"server\" (the unnamed one), \"w\")\n" {
 		t.Errorf("--server api: exit %d, %q", c, errb.String())
+	}
+}
+
+// What Go's own packages log through the standard logger (net/http's
+// complaints about a misbehaving upstream) comes out as a JSON warning
+// of the server's log, not a bare line among the JSON ones.
+func TestServeLogsGoPackagesAsJSON(t *testing.T) {
+	sv, body := startServing(t, "server {\n  route GET \"/hi\" => fn() \"hi\"\n}\n", "/hi")
+	if body != `"hi"` {
+		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+	}
+	stdlog.Printf("Unsolicited response received on idle HTTP channel starting with %q", "hello")
+	if c := sv.stop(t); c != 0 {
+		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(sv.errb.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+			continue
+		}
+		if rec["from"] == "go" && rec["level"] == "warn" && rec["message"] == `Unsolicited response received on idle HTTP channel starting with "hello"` {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning with the standard logger's line:\n%s", sv.errb.String())
 	}
 }
