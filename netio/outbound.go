@@ -179,27 +179,32 @@ func withoutUserinfo(u *url.URL) string {
 }
 
 // escapeQuery percent-encodes the bytes of a raw query that a request
-// line cannot carry (spaces, control characters, bytes past ASCII, and
-// the characters RFC 3986 leaves out of URLs); escapes already there
-// stay.
-func escapeQuery(q string) string {
+// line cannot carry (see EscapeUnsafe), and the characters RFC 3986
+// leaves out of URLs; escapes already there stay.
+func escapeQuery(q string) string { return EscapeUnsafe(q, `"<>\^`+"`"+`{|}`) }
+
+// EscapeUnsafe percent-encodes the bytes of a URL that a request line or
+// a header cannot carry as they are (spaces, control characters, bytes
+// past ASCII, as their UTF-8), and those in also; escapes already there
+// ("%20") stay.
+func EscapeUnsafe(u, also string) string {
 	const hex = "0123456789ABCDEF"
 	var b []byte
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c > ' ' && c < 0x7f && !strings.ContainsRune(`"<>\^`+"`"+`{|}`, rune(c)) {
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c > ' ' && c < 0x7f && strings.IndexByte(also, c) < 0 {
 			if b != nil {
 				b = append(b, c)
 			}
 			continue
 		}
 		if b == nil {
-			b = append(make([]byte, 0, len(q)+8), q[:i]...)
+			b = append(make([]byte, 0, len(u)+16), u[:i]...)
 		}
 		b = append(b, '%', hex[c>>4], hex[c&15])
 	}
 	if b == nil {
-		return q
+		return u
 	}
 	return string(b)
 }

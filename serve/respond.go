@@ -235,27 +235,7 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // redirect("/söme path") sends "/s%C3%B6me%20path": a header carries
 // ASCII, and a client would otherwise read the bytes as it guesses.
 // Escapes already there ("%20") are kept.
-func escapeLocation(u string) string {
-	const hex = "0123456789ABCDEF"
-	var b []byte
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if c > ' ' && c < 0x7f {
-			if b != nil {
-				b = append(b, c)
-			}
-			continue
-		}
-		if b == nil {
-			b = append(make([]byte, 0, len(u)+16), u[:i]...)
-		}
-		b = append(b, '%', hex[c>>4], hex[c&15])
-	}
-	if b == nil {
-		return u
-	}
-	return string(b)
-}
+func escapeLocation(u string) string { return netio.EscapeUnsafe(u, "") }
 
 func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
