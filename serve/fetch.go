@@ -3,6 +3,7 @@ package serve
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,8 +36,11 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, vm.TypeErrorf("fetch: expected a URL string, got %s", got)
 	}
 	r := netio.OutboundRequest{URL: args[0].AsString(), Timeout: defaultFetchTimeout}
-	if u, err := url.Parse(r.URL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", r.URL)
+	if u, err := url.Parse(r.URL); err != nil {
+		// (not shown: it may hold a password)
+		return vm.Nil, vm.Errorf("ValueError", "fetch: the URL does not parse: %v", errors.Unwrap(err))
+	} else if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", u.Redacted())
 	}
 	if len(args) > 1 {
 		if err := fetchOptions(t, &r, args[1]); err != nil {
