@@ -883,11 +883,6 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 				out.Body = text
 				break
 			}
-			if v.IsCallable() {
-				// `route GET "/users" => fn() get_users`: JSON would say
-				// null, and hide the missing call.
-				return nil, vm.TypeErrorf("the handler answered a function, %s, not a value: call it, or answer what it returns", vm.Repr(v))
-			}
 			b, err := x.encodeJSON(v)
 			if err != nil {
 				return nil, err

@@ -346,8 +346,12 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 // encodeJSON renders a Tova value as a JSON body, into the exchange's
-// own buffer the first time.
+// own buffer the first time. A function is no body: JSON would say null,
+// and hide a missing call (`route GET "/users" => fn() get_users`).
 func (x *exchange) encodeJSON(v vm.Value) ([]byte, error) {
+	if v.IsCallable() {
+		return nil, vm.TypeErrorf("the handler answered a function, %s, not a value: call it, or answer what it returns", vm.Repr(v))
+	}
 	if x.bufUsed {
 		return stdlib.AppendJSON(x.th, nil, v)
 	}
