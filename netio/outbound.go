@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -72,6 +73,8 @@ var outbound = &http.Client{
 		case len(via) >= maxRedirects:
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
+		// The next hop's query, as the first one's (see Fetch).
+		req.URL.RawQuery = escapeQuery(req.URL.RawQuery)
 		return nil
 	},
 }
@@ -132,7 +135,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		if errors.Is(err, errRedirect) && resp != nil {
 			// Stopped at a redirect, and redirect is "error" (with
 			// "manual", the redirect is the answer, and no error).
-			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, resp.Header.Get("Location"))
+			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, withoutPasswords(resp.Header.Get("Location")))
 		}
 		return nil, outboundError(parent, method, r, err)
 	}
@@ -160,7 +163,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		Status:     resp.StatusCode,
 		StatusText: http.StatusText(resp.StatusCode),
 		URL:        withoutUserinfo(resp.Request.URL),
-		Redirected: resp.Request.URL.String() != u.String(),
+		Redirected: resp.Request != req, // each hop is a new request
 		Body:       data,
 	}
 	for name, vs := range resp.Header {
@@ -174,8 +177,18 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 // withoutUserinfo is u as text, without its user name and password.
 func withoutUserinfo(u *url.URL) string {
 	c := *u
-	c.User = nil
+	c.User, c.Fragment, c.RawFragment = nil, "", "" // (a fragment is never sent)
 	return c.String()
+}
+
+// passwords finds the password of a URL in a message ("//name:pw@").
+var passwords = regexp.MustCompile(`(//[^/\s"@:]*:)[^/\s"@]*@`)
+
+// withoutPasswords is msg with every URL password in it shown as
+// "xxxxx", as url.URL.Redacted shows one: errors name URLs a server sent
+// (a redirect's Location), which may hold one.
+func withoutPasswords(msg string) string {
+	return passwords.ReplaceAllString(msg, "${1}xxxxx@")
 }
 
 // escapeQuery percent-encodes the bytes of a raw query that a request
@@ -223,6 +236,9 @@ func outboundError(parent context.Context, method string, r OutboundRequest, err
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	if msg := err.Error(); withoutPasswords(msg) != msg {
+		err = errors.New(withoutPasswords(msg)) // a redirect's Location, quoted
 	}
 	return fmt.Errorf("%s %s: %w", method, r.URL, err)
 }

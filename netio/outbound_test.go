@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -16,6 +18,7 @@ import (
 // caller's context ending (its error, for errors.Is).
 func TestFetchLimits(t *testing.T) {
 	t.Parallel()
+	var sameHits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/chunked":
@@ -38,6 +41,26 @@ func TestFetchLimits(t *testing.T) {
 			<-r.Context().Done() // the connection stays open
 		case "/query":
 			w.Write([]byte(r.RequestURI))
+		case "/to":
+			// A redirect to where the query names, as given: raw.
+			w.Header()["Location"] = []string{r.URL.Query().Get("u")}
+			w.WriteHeader(http.StatusFound)
+		case "/same":
+			if sameHits.Add(1) == 1 {
+				http.Redirect(w, r, "/same", http.StatusFound) // to itself, once
+				return
+			}
+			w.Write([]byte("same"))
+		case "/secret-a", "/secret-b":
+			loc := map[string]string{"/secret-a": "http://bob:hunter2@127.0.0.1:1/x", "/secret-b": "http://bob:hunter2@[::1/"}[r.URL.Path]
+			w.Header()["Location"] = []string{loc}
+			w.WriteHeader(http.StatusFound)
+		case "/again":
+			if r.URL.Query().Get("n") == "" {
+				http.Redirect(w, r, "/again?n=1", http.StatusFound)
+				return
+			}
+			w.Write([]byte("again"))
 		case "/gzip":
 			if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 				w.Write([]byte("plain"))
@@ -91,6 +114,26 @@ func TestFetchLimits(t *testing.T) {
 	}
 	if _, err := Fetch(ctx, OutboundRequest{URL: "http://u:s3cret@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("userinfo in an error: %v", err)
+	}
+	// A followed redirect's query is encoded as the first one's is.
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/to?u=" + url.QueryEscape("/query?q=a b")}); err != nil || string(r.Body) != "/query?q=a%20b" || !r.Redirected {
+		t.Errorf("redirect with a raw query: %v %+v", err, r)
+	}
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/again#frag"}); err != nil || !r.Redirected || r.URL != srv.URL+"/again?n=1" {
+		t.Errorf("redirected, and url without its fragment: %v %+v", err, r)
+	}
+	if r, err := Fetch(ctx, OutboundRequest{URL: srv.URL + "/same"}); err != nil || !r.Redirected || string(r.Body) != "same" {
+		t.Errorf("a redirect to the same URL: %v %+v", err, r)
+	}
+	// A password in a redirect's Location is not shown either.
+	for _, loc := range []string{"/secret-a", "/secret-b"} {
+		for _, mode := range []string{"follow", "error"} {
+			_, err := Fetch(ctx, OutboundRequest{URL: srv.URL + loc, Redirect: mode})
+			shown := mode == "error" || loc == "/secret-b" // the Location is quoted
+			if err == nil || strings.Contains(err.Error(), "hunter2") || shown != strings.Contains(err.Error(), "bob:xxxxx@") {
+				t.Errorf("%s to %s: %v", mode, loc, err)
+			}
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -100,9 +101,18 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 			}
 			if h, ok := val.AsHostOK().(headersObject); ok {
 				// req.headers passed on: not those of the connection it
-				// came on, nor its Host, which names this server.
+				// came on (the standard ones, and those its Connection
+				// field names, RFC 9110 §7.6.1), nor its Host, which
+				// names this server, nor credentials for a proxy.
+				var named []string
+				for _, c := range h.h.Values("connection") {
+					for _, n := range strings.Split(c, ",") {
+						named = append(named, strings.ToLower(strings.TrimSpace(n)))
+					}
+				}
 				for _, f := range h.h {
-					if !hopByHop(f.Name) && !strings.EqualFold(f.Name, "host") {
+					n := strings.ToLower(f.Name)
+					if !hopByHop(n) && n != "host" && n != "proxy-authorization" && !slices.Contains(named, n) {
 						set(f.Name, f.Value)
 					}
 				}

@@ -85,7 +85,9 @@ server "b" {
   route GET "/page" => fn() html("<p>b</p>", 201, { "X-B": "1" })
   route GET "/slow" => fn() { sleep(2000); "late" }
   route GET "/raw" => fn(res) { res.setHeader("Server", "b"); res.send("raw bytes") }
-  route GET "/headers" => fn(req) { { host: req.headers.host, custom: req.headers["x-custom"], conn: req.headers.connection } }
+  route GET "/headers" => fn(req) {
+    { host: req.headers.host, custom: req.headers["x-custom"], conn: req.headers.connection ?? req.headers["x-hop"] ?? req.headers["proxy-authorization"] }
+  }
 }
 `
 
@@ -120,7 +122,7 @@ func TestFetch(t *testing.T) {
 	if r := do(t, "GET", a+"/proxy-raw?b="+b, ""); r.status != 200 || r.body != "raw bytes" || r.header.Get("Server") != "" {
 		t.Errorf("a raw answer passed on: %d %q %v", r.status, r.body, r.header)
 	}
-	if r := do(t, "GET", a+"/forward?b="+b, "", "X-Custom", "c", "Connection", "keep-alive"); r.status != 200 ||
+	if r := do(t, "GET", a+"/forward?b="+b, "", "X-Custom", "c", "Connection", "keep-alive, X-Hop", "X-Hop", "1", "Proxy-Authorization", "Basic z"); r.status != 200 ||
 		r.body != `{"host":"`+strings.TrimPrefix(app.urls["b"], "http://")+`","custom":"c","conn":null}` {
 		t.Errorf("req.headers passed on: %d %s", r.status, r.body)
 	}
