@@ -76,7 +76,7 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 		return vm.TypeErrorf("fetch: options must be an object, got %s", vm.TypeName(v))
 	}
 	o := v.AsObject()
-	contentType := false
+	jsonBody := false
 	for i, k := range o.Keys() {
 		val := o.Slot(i)
 		switch k {
@@ -91,13 +91,10 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 				if !httpguts.ValidHeaderFieldValue(value) && bad == nil {
 					bad = vm.Errorf("ValueError", "fetch: the value of header %s holds a line break or another control character", name)
 				}
-				if strings.EqualFold(name, "Content-Type") {
-					contentType = true
-				}
 				r.Headers = append(r.Headers, netio.Header{Name: name, Value: value})
 			}
 			del := func(name string) {
-				r.Headers = deleteHeader(r.Headers, name)
+				r.Headers = slices.DeleteFunc(r.Headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, name) })
 			}
 			if h, ok := val.AsHostOK().(headersObject); ok {
 				// req.headers passed on: not those of the connection it
@@ -132,11 +129,7 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 				if err != nil {
 					return err
 				}
-				r.Body = b
-				if !contentType && !hasHeader(o, "Content-Type") {
-					r.Headers = append(r.Headers, netio.Header{Name: "Content-Type", Value: "application/json"})
-					contentType = true
-				}
+				r.Body, jsonBody = b, true
 			}
 		case "timeout":
 			d, err := duration(val, time.Millisecond)
@@ -168,25 +161,10 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 	if m := cmp.Or(r.Method, "GET"); r.Body != nil && (m == "GET" || m == "HEAD") {
 		return vm.Errorf("ValueError", "fetch: a %s request has no body; give a method such as \"POST\"", m)
 	}
+	if _, typed := r.Headers.Lookup("Content-Type"); jsonBody && !typed {
+		r.Headers = append(r.Headers, netio.Header{Name: "Content-Type", Value: "application/json"})
+	}
 	return nil
-}
-
-// hasHeader reports whether an options object's headers name one.
-func hasHeader(o *vm.Object, name string) bool {
-	hv, _ := o.Get("headers")
-	if h, ok := hv.AsHostOK().(headersObject); ok {
-		_, found := h.h.Lookup(name)
-		return found
-	}
-	if hv.Kind() != vm.KObject {
-		return false
-	}
-	for _, k := range hv.AsObject().Keys() {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
 }
 
 func init() {
@@ -198,20 +176,10 @@ func init() {
 func hopByHop(name string) bool {
 	switch strings.ToLower(name) {
 	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-		"content-length", "expect", "accept-encoding":
+		"content-length", "expect":
 		return true
 	}
 	return false
-}
-
-func deleteHeader(hs netio.Headers, name string) netio.Headers {
-	out := hs[:0]
-	for _, h := range hs {
-		if !strings.EqualFold(h.Name, name) {
-			out = append(out, h)
-		}
-	}
-	return out
 }
 
 // fetchResponse is what fetch returns.

@@ -87,12 +87,7 @@ fn brief() { var i = 0
 // A thread waiting for a turn whose context is cancelled stops with a
 // cancellation, and gives nothing back it did not take.
 func TestWaitForTurnEndsWithContext(t *testing.T) {
-	p := compileTova(t, "fn forever() { loop { } }\n")
-	in, global := runMain(t, p)
-	one := newTurns(1)
-	if err := one.take(context.Background()); err != nil { // held elsewhere
-		t.Fatal(err)
-	}
+	in, global, one := foreverWithTurnTaken(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	th := in.NewThread(ctx)
 	th.turns = one
@@ -133,6 +128,17 @@ func isCancelled(err error) bool {
 	return ok && e.Kind == ErrCancelled
 }
 
+// foreverWithTurnTaken runs a program whose forever() loops, and returns
+// it with a set of one turn, held elsewhere.
+func foreverWithTurnTaken(t *testing.T) (*Instance, func(string) Value, *turns) {
+	in, global := runMain(t, compileTova(t, "fn forever() { loop { } }\n"))
+	one := newTurns(1)
+	if err := one.take(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return in, global, one
+}
+
 // runMain loads p, runs its top level, and returns the instance and a
 // look-up of its globals by name.
 func runMain(t *testing.T, p *bytecode.Program) (*Instance, func(string) Value) {
@@ -163,12 +169,7 @@ func runMain(t *testing.T, p *bytecode.Program) (*Instance, func(string) Value) 
 // same as one whose context ended: here, a thread whose deadline passes
 // while it waits for a turn.
 func TestDeadlineStopNamesItsCause(t *testing.T) {
-	p := compileTova(t, "fn forever() { loop { } }\n")
-	in, global := runMain(t, p)
-	one := newTurns(1)
-	if err := one.take(context.Background()); err != nil { // held elsewhere
-		t.Fatal(err)
-	}
+	in, global, one := foreverWithTurnTaken(t)
 	th := in.NewThread(lateContext{deadline: time.Now().Add(20 * time.Millisecond)})
 	th.turns = one
 	defer th.Release()
