@@ -22,6 +22,21 @@ func Bare(ctx *fasthttp.RequestCtx) {
 	ctx.SetBodyString(helloBody)
 }
 
+// BareBusy is Bare after d of busy work (a loop reading the clock) per
+// request: a calibration point, the throughput a server would have that
+// spent d more CPU per request than the bare handler and did nothing else
+// differently.
+func BareBusy(d time.Duration) fasthttp.RequestHandler {
+	if d <= 0 {
+		return Bare
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		for start := time.Now(); time.Since(start) < d; {
+		}
+		Bare(ctx)
+	}
+}
+
 // Target is one server to measure: either an external URL (its own
 // process, e.g. `tova serve`) or a fasthttp handler that Compare serves in
 // this process on 127.0.0.1 for the duration of its measurement.

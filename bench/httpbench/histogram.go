@@ -38,14 +38,20 @@ func bucketMid(i int) uint64 {
 	return m<<e + (uint64(1)<<e)/2
 }
 
-func (h *histogram) record(d time.Duration) {
+func (h *histogram) record(d time.Duration) { h.add(d, 1) }
+
+// add records n values of d.
+func (h *histogram) add(d time.Duration, n uint64) {
+	if n == 0 {
+		return
+	}
 	v := uint64(max(d, 0))
 	i := bucketOf(v)
 	if i >= histBuckets {
 		i = histBuckets - 1
 	}
-	h.counts[i]++
-	h.total++
+	h.counts[i] += n
+	h.total += n
 	h.max = max(h.max, v)
 }
 

@@ -114,12 +114,9 @@ type Load struct {
 // connection is opened yet.
 func NewLoad(opts Options) (*Load, error) {
 	opts.defaults()
-	u, err := url.Parse(opts.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("httpbench: bad URL %q", opts.URL)
-	}
-	if u.Scheme != "http" {
-		return nil, fmt.Errorf("httpbench: only http:// targets are supported, got %q", opts.URL)
+	u, err := checkURL(opts.URL)
+	if err != nil {
+		return nil, err
 	}
 	return &Load{
 		opts: opts,
@@ -134,6 +131,18 @@ func NewLoad(opts Options) (*Load, error) {
 		},
 		hists: make([]histogram, opts.Connections),
 	}, nil
+}
+
+// checkURL parses a target's URL: http:// with a host.
+func checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("httpbench: bad URL %q", raw)
+	}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("httpbench: only http:// targets are supported, got %q", raw)
+	}
+	return u, nil
 }
 
 // Close closes the load's idle connections.

@@ -89,7 +89,8 @@ const maxBenchConns = 10000
 func httpBenchCmd() *cobra.Command {
 	var conns int
 	var dur, warm, turn time.Duration
-	var path, url string
+	var path, url, loadName string
+	var busy []time.Duration
 	c := &cobra.Command{
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
@@ -104,6 +105,13 @@ each has been measured for --duration, in reverse order every other turn,
 so that drift of a shared machine hits them alike. Prints req/s, p50, p99
 and the ratio to the bare handler (total requests over total time), and
 the spread of the per-turn ratios.
+With --load wrk, wrk (-t2, installed separately) generates the load
+instead of the built-in generator; it costs less CPU per request, which
+leaves the servers' own costs a larger share of the two. wrk runs for
+whole seconds, so --turn and --warmup must be whole seconds then.
+--busy D (repeatable) adds a row after the bare handler's: the same
+handler after D of busy work per request, a calibration point for what
+D more CPU per request costs in throughput on this machine.
 On Linux it also shows the CPU time each server process used per request
 (user and system, from /proc): on a machine whose speed drifts, the most
 stable measure of a server's own cost.`,
@@ -118,9 +126,17 @@ stable measure of a server's own cost.`,
 			if warm < 0 {
 				return fmt.Errorf("--warmup must not be negative, got %s", warm)
 			}
+			if loadName != "builtin" && loadName != "wrk" {
+				return fmt.Errorf("--load must be builtin or wrk, got %q", loadName)
+			}
+			for _, d := range busy {
+				if d <= 0 || d > time.Second {
+					return fmt.Errorf("--busy must be positive and at most 1s, got %s", d)
+				}
+			}
 			if url != "" {
 				// One target, already running: its URL names the path.
-				for _, f := range []string{"turn", "path"} {
+				for _, f := range []string{"turn", "path", "load", "busy"} {
 					if cmd.Flags().Changed(f) {
 						return fmt.Errorf("--%s applies to the targets the benchmark runs, not to --url", f)
 					}
@@ -133,6 +149,9 @@ stable measure of a server's own cost.`,
 			}
 			if turn <= 0 || turn > dur {
 				return errors.New("--turn must be positive and at most --duration")
+			}
+			if loadName == "wrk" && (turn%time.Second != 0 || warm%time.Second != 0) {
+				return fmt.Errorf("--load wrk runs for whole seconds: --turn %s and --warmup %s must be whole seconds", turn, warm)
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -158,16 +177,20 @@ stable measure of a server's own cost.`,
 					return err
 				}
 			}
-			targets := []struct {
+			type target struct {
 				name string
 				argv []string
-			}{
-				{"fasthttp (bare handler)", []string{self, "bench", "bare"}},
-				{"netio, Go handler inline (no hand-off)", []string{self, "bench", "netio", "--inline"}},
-				{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
-				{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
 			}
-			loads := make([]*httpbench.Load, len(targets))
+			targets := []target{{"fasthttp (bare handler)", []string{self, "bench", "bare"}}}
+			for _, d := range busy {
+				targets = append(targets, target{fmt.Sprintf("fasthttp + %v busy work", d), []string{self, "bench", "bare", "--busy", d.String()}})
+			}
+			targets = append(targets,
+				target{"netio, Go handler inline (no hand-off)", []string{self, "bench", "netio", "--inline"}},
+				target{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
+				target{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
+			)
+			loads := make([]loader, len(targets))
 			pids := make([]int, len(targets))
 			for i, tg := range targets {
 				addr, pid, stop, err := startTarget(tg.argv)
@@ -175,7 +198,7 @@ stable measure of a server's own cost.`,
 					return fmt.Errorf("%s: %w", tg.name, err)
 				}
 				defer stop()
-				l, err := httpbench.NewLoad(httpbench.Options{URL: "http://" + addr + path, Connections: conns})
+				l, err := newLoader(loadName, httpbench.Options{URL: "http://" + addr + path, Connections: conns})
 				if err != nil {
 					return err
 				}
@@ -228,7 +251,11 @@ stable measure of a server's own cost.`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%d connections, GOMAXPROCS=%d, %v warm-up each, then %d turns of %v per target\n", conns, runtime.GOMAXPROCS(0), warm, turns, turn)
+			generator := "built-in load generator"
+			if loadName == "wrk" {
+				generator = "wrk -t2"
+			}
+			fmt.Fprintf(out, "%s, %d connections, GOMAXPROCS=%d, %v warm-up each, then %d turns of %v per target\n", generator, conns, runtime.GOMAXPROCS(0), warm, turns, turn)
 			if err := t.Fprint(out); err != nil {
 				return err
 			}
@@ -255,7 +282,24 @@ stable measure of a server's own cost.`,
 	c.Flags().DurationVar(&turn, "turn", time.Second, "how long each target is measured at a time")
 	c.Flags().StringVar(&path, "path", "/json", "request path")
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
+	c.Flags().StringVar(&loadName, "load", "builtin", "load generator: builtin or wrk")
+	c.Flags().DurationSliceVar(&busy, "busy", nil, "add a row: the bare handler after this much busy work per request (repeatable)")
 	return c
+}
+
+// loader is a load generator driving one target: httpbench.Load or
+// httpbench.WrkLoad.
+type loader interface {
+	Run(ctx context.Context, warmup, dur time.Duration) (float64, error)
+	Result() (httpbench.Result, error)
+	Close()
+}
+
+func newLoader(name string, opts httpbench.Options) (loader, error) {
+	if name == "wrk" {
+		return httpbench.NewWrkLoad(opts)
+	}
+	return httpbench.NewLoad(opts)
 }
 
 // startTarget starts argv with PORT set to a free port and waits until it
@@ -311,13 +355,14 @@ func startTarget(argv []string) (addr string, pid int, stop func(), err error) {
 }
 
 func bareCmd() *cobra.Command {
-	return &cobra.Command{
+	var busy time.Duration
+	c := &cobra.Command{
 		Use:    "bare",
 		Short:  "Serve the bare fasthttp hello-JSON handler on $PORT",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer startProfile()()
-			srv := &fasthttp.Server{Handler: httpbench.Bare, NoDefaultServerHeader: true}
+			srv := &fasthttp.Server{Handler: httpbench.BareBusy(busy), NoDefaultServerHeader: true}
 			ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 			if err != nil {
 				return err
@@ -329,6 +374,8 @@ func bareCmd() *cobra.Command {
 			return srv.Serve(ln)
 		},
 	}
+	c.Flags().DurationVar(&busy, "busy", 0, "busy work per request before answering")
+	return c
 }
 
 // netioCmd serves the hello-JSON reply through netio and the actor pool

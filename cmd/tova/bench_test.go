@@ -35,6 +35,13 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--url", "http://127.0.0.1:1/json", "--turn", "1s"}, "--turn applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--path", "/x"}, "--path applies to the targets the benchmark runs, not to --url"},
 		{[]string{"app.tova", "--url", "http://127.0.0.1:1/json"}, "a program (app.tova) and --url: give one of them"},
+		{[]string{"--load", "ab"}, `--load must be builtin or wrk, got "ab"`},
+		{[]string{"--busy", "0s"}, "--busy must be positive and at most 1s, got 0s"},
+		{[]string{"--busy", "1us", "--busy", "2s"}, "--busy must be positive and at most 1s, got 2s"},
+		{[]string{"--load", "wrk", "--turn", "1500ms"}, "--load wrk runs for whole seconds: --turn 1.5s and --warmup 2s must be whole seconds"},
+		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1s and --warmup 500ms must be whole seconds"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--load", "wrk"}, "--load applies to the targets the benchmark runs, not to --url"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--busy", "1us"}, "--busy applies to the targets the benchmark runs, not to --url"},
 	} {
 		var out, errb testutil.Buffer
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
