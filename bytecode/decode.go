@@ -815,8 +815,30 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 		if msg := p.checkInstr(f, in, iterWidth); msg != "" {
 			return fail(partCode, pc, "%s", msg)
 		}
+		if target, ok := conditionalJump(in); ok && target <= pc {
+			return fail(partCode, pc, "conditional jump back to pc %d (only JMP and FORLOOP jump back, where the VM checks deadlines and signals)", target)
+		}
 	}
 	return nil
+}
+
+// conditionalJump returns the target of a jump other than JMP and
+// FORLOOP. The compiler makes such jumps only forward; the VM checks a
+// request's deadline and signals on the jumps that close loops (JMP and
+// FORLOOP back), so an artifact jumping back otherwise is refused: it
+// could loop with no check.
+func conditionalJump(in Instr) (int, bool) {
+	op := in.Op()
+	if !op.Valid() || op == JMP || op == FORLOOP {
+		return 0, false
+	}
+	info := &Ops[op]
+	for slot, kind := range [3]OperandKind{info.A, info.B, info.C} {
+		if kind == OJump {
+			return operand(in, slot), true
+		}
+	}
+	return 0, false
 }
 
 var slotNames = [3]string{"A", "B", "C"}

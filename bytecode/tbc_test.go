@@ -557,6 +557,9 @@ func TestDecodeValidation(t *testing.T) {
 	at := func(pc int, op Op, msg string) string {
 		return fmt.Sprintf("function 0 %q pc %d (%s): %s", "<main>", pc, op, msg)
 	}
+	backJump := func(target int) string {
+		return fmt.Sprintf("conditional jump back to pc %d (only JMP and FORLOOP jump back, where the VM checks deadlines and signals)", target)
+	}
 	for _, m := range []mutation{
 		{"unknown-op", setMain(3, Instr(250)), at(3, 250, "unknown opcode 250"), ""},
 		{"register", setMain(3, Make(MOVE, 0, 6, 0)), at(3, MOVE, "register r6 out of range (6 registers)"), ""},
@@ -564,6 +567,10 @@ func TestDecodeValidation(t *testing.T) {
 		{"constant", setMain(3, Make(LOADK, 0, 14, 0)), at(3, LOADK, "constant K[14] out of range (14 constants)"), ""},
 		{"jump", setMain(3, Make(JMP, 0, 17, 0)), at(3, JMP, "jump target 17 past end of code (16 instructions)"), ""},
 		{"jump-C", setMain(3, Make(JNEQK, 0, 1, 99)), at(3, JNEQK, "jump target 99 past end of code (16 instructions)"), ""},
+		{"jump-back", setMain(3, Make(JMPF, 0, 1, 0)), at(3, JMPF, backJump(1)), ""},
+		{"jump-self", setMain(3, Make(JNIL, 0, 3, 0)), at(3, JNIL, backJump(3)), ""},
+		{"jump-back-C", setMain(3, Make(JNEQK, 0, 1, 2)), at(3, JNEQK, backJump(2)), ""},
+		{"forprep-back", setMain(12, Make(FORPREP, 0, 4, 0)), at(12, FORPREP, backJump(4)), ""},
 		{"function", setMain(3, Make(CLOSURE, 0, 5, 0)), at(3, CLOSURE, "function F[5] out of range (5 functions)"), ""},
 		{"global", setMain(3, Make(GETG, 0, 11, 0)), at(3, GETG, "global G[11] out of range (11 globals)"), ""},
 		{"builtin", setMain(3, Make(GETBUILTIN, 0, 2, 0)), at(3, GETBUILTIN, "builtin 2 out of range (2 builtins)"), ""},
