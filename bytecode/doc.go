@@ -101,7 +101,9 @@
 // (R[A..A+3] for FORPREP, R[B..B+C-1] for NEWARRAY, R[B+1] for ITERNEXT
 // when its ITERPREP asked for pairs); constants, functions, types,
 // builtins, globals and free variables against their tables; jump
-// targets against the code length; and the constant kinds some opcodes
+// targets against the code length, and only JMP and FORLOOP may jump
+// back (the VM checks deadlines and signals there, so no loop escapes
+// them); and the constant kinds some opcodes
 // need (a names constant for NEWOBJ and CALLKW, a string for field,
 // method, type, tag and unit names). The main function and server init
 // functions, which run without a closure, must not capture; server
