@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	stdlog "log"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -85,10 +87,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				}
 			}
 			defer startProfile()()
+			stdout, stderr := oneStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			// Millisecond timestamps: lines of different connections
 			// written in one flush interval can be put back in order.
 			zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
-			lw := logbuf.New(cmd.ErrOrStderr(), 50*time.Millisecond)
+			lw := logbuf.New(stderr, 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
 			// Go's own packages (net/http, for fetch) write through the
@@ -107,7 +110,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			defer stopSignals()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
-				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+				Stdout: stdout, Stderr: stderr,
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
 				StartContext: stopping,
 			})
@@ -256,4 +259,37 @@ type goLogWriter struct{ log zerolog.Logger }
 func (w goLogWriter) Write(p []byte) (int, error) {
 	w.log.Warn().Str("from", "go").Msg(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// oneStream returns stdout and stderr as print and the logs write to
+// them. When both are the same file (`2>&1` into a pipe, as under a
+// supervisor or `| tee`), each write takes one lock first: a pipe keeps
+// only writes of up to 4 KiB (PIPE_BUF) whole, so a long printed line
+// and a flush of log lines could otherwise interleave mid-line.
+func oneStream(stdout, stderr io.Writer) (io.Writer, io.Writer) {
+	o, ok1 := stdout.(*os.File)
+	e, ok2 := stderr.(*os.File)
+	if !ok1 || !ok2 {
+		return stdout, stderr
+	}
+	oi, err1 := o.Stat()
+	ei, err2 := e.Stat()
+	if err1 != nil || err2 != nil || !os.SameFile(oi, ei) {
+		return stdout, stderr
+	}
+	mu := new(sync.Mutex)
+	return &lockedWriter{mu: mu, w: stdout}, &lockedWriter{mu: mu, w: stderr}
+}
+
+// lockedWriter writes through w under mu, shared with other writers of
+// the same file.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

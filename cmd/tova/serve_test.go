@@ -377,3 +377,104 @@ func TestServeLogsGoPackagesAsJSON(t *testing.T) {
 		t.Errorf("no warning with the standard logger's line:\n%s", sv.errb.String())
 	}
 }
+
+// With stdout and stderr the same pipe (2>&1 | tee), a printed line
+// longer than a pipe writes atomically (4 KiB) and the JSON log lines
+// never interleave: each line read is one print or one JSON record.
+func TestServePrintAndLogsShareAPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// A slow reader keeps the pipe full, so writes go through in parts.
+	read := make(chan []byte)
+	go func() {
+		var all []byte
+		buf := make([]byte, 1024)
+		for {
+			n, err := r.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				read <- all
+				return
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte(`server {
+  route GET "/p" => fn(req) {
+    print("PRINT " + repeat("x", 9000))
+    "ok"
+  }
+}
+`), 0o644)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	t.Setenv("PORT", port)
+	code := make(chan int, 1)
+	// Two descriptors of one pipe, as 2>&1 makes: one *os.File would
+	// keep its writes apart by itself.
+	fd, err := syscall.Dup(int(w.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := os.NewFile(uintptr(fd), "stderr")
+	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", app}, w, w2) }()
+	url := "http://127.0.0.1:" + port + "/p"
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	done := make(chan int)
+	for range 8 {
+		go func() {
+			n := 0
+			for range 40 {
+				if resp, err := http.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					n++
+				}
+			}
+			done <- n
+		}()
+	}
+	answered := 1
+	for range 8 {
+		answered += <-done
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d", c)
+	}
+	w.Close()
+	w2.Close()
+	out := <-read
+	prints, access := 0, 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		if strings.HasPrefix(line, "PRINT ") {
+			if line != "PRINT "+strings.Repeat("x", 9000) {
+				t.Fatalf("a printed line was cut: %.200q…", line)
+			}
+			prints++
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON line: %.300q…", line)
+		}
+		if rec["message"] == "request" {
+			access++
+		}
+	}
+	if prints != answered || access != answered {
+		t.Errorf("%d requests answered, %d printed lines, %d access lines", answered, prints, access)
+	}
+}
