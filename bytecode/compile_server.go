@@ -251,7 +251,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if n := len(st.Fn.Params); st.Kind == "middleware" && n != 2 || st.Kind == "on_error" && (n < 1 || n > 3) {
 				shapes := "(req, next) or (req, res)"
 				if st.Kind == "on_error" {
-					shapes = "(err, req) or (err, req, res)"
+					shapes = "(err), (err, req) or (err, req, res)"
 				}
 				f.c.errorf(st.PosV, "%s takes %s, not %d parameter(s)", st.Kind, shapes, n)
 			}

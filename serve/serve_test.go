@@ -2014,6 +2014,10 @@ server {
     on_error fn(err, req) { { failed: true } }
     route GET "/boom" => fn() { nil.boom }
   }
+  routes "/e5" {
+    on_error fn(err) { respond(418, { kind: err.kind }) }
+    route GET "/boom" => fn() { nil.boom }
+  }
 }`)
 	u := app.urls[""]
 	for _, c := range []struct {
@@ -2033,6 +2037,7 @@ server {
 		{"/e2/boom", 200, `plain error`},
 		{"/e3/boom", 503, `later`},
 		{"/e4/boom", 500, `{"failed":true}`},
+		{"/e5/boom", 418, `{"kind":"TypeError"}`},
 	} {
 		if r := do(t, "GET", u+c.path, ""); r.status != c.status || r.body != c.body {
 			t.Errorf("GET %s: %d %s, want %d %s", c.path, r.status, r.body, c.status, c.body)
