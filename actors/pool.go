@@ -221,8 +221,9 @@ func (p *Pool) Close() {
 // CancelRunning stops the jobs running now as stopping the pool would
 // (their callers get ErrPoolStopped at once, the jobs are cancelled),
 // and leaves the pool serving: a server whose drain deadline passed
-// answers its in-flight requests, then runs its on_stop work.
-func (p *Pool) CancelRunning() { p.expireOverdue(math.MaxInt64, ErrPoolStopped) }
+// answers its in-flight requests, then runs its on_stop work. It
+// returns how many jobs it stopped.
+func (p *Pool) CancelRunning() int { return p.expireOverdue(math.MaxInt64, ErrPoolStopped) }
 
 // Stop closes the pool and, if it was started at top level, stops its
 // supervisor (cancelling running jobs and stopping the workers).
@@ -690,12 +691,15 @@ func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 }
 
 // expireOverdue answers with err every running job due before now.
-func (p *Pool) expireOverdue(now time.Duration, err error) {
+func (p *Pool) expireOverdue(now time.Duration, err error) (expired int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for w := range p.workers {
-		w.expireIfDue(now, err)
+		if w.expireIfDue(now, err) {
+			expired++
+		}
 	}
+	return expired
 }
 
 // grow starts a worker if the jobs running and waiting (the caller's own
@@ -925,12 +929,12 @@ func (w *worker) Stop(*Context) {
 }
 
 // expireIfDue answers the running task with err if it is due before now.
-func (w *worker) expireIfDue(now time.Duration, err error) {
+func (w *worker) expireIfDue(now time.Duration, err error) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	t := w.cur
 	if t == nil || time.Duration(t.deadline) > now || !t.settle(atomic.LoadUint64(&t.word), taskExpired) {
-		return
+		return false
 	}
 	if errors.Is(err, ErrTimeout) {
 		t.job.cancel(context.DeadlineExceeded, false)
@@ -938,6 +942,7 @@ func (w *worker) expireIfDue(now time.Duration, err error) {
 		t.job.cancel(context.Canceled, true)
 	}
 	t.reply <- result{err: err}
+	return true
 }
 
 func (w *worker) Receive(_ *Context, msg any) error {

@@ -347,13 +347,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if err != nil {
-		s.log.Warn().Err(err).Msg("drain ended with requests still in flight: they are stopped and answered 503")
 		// The requests still running are stopped: each is answered 503
 		// SHUTTING_DOWN and logged, given a moment to go out.
 		// So are those still arriving: their reads fail now, and they
 		// are answered 503 too (see rejected). (A read that begins
 		// after a cut sets its own deadline: the cut is repeated.)
-		s.cfg.Pool.CancelRunning()
+		// A connection fasthttp still counted open may have had no
+		// request at all (closed by its client a moment before): the
+		// warning counts the requests stopped.
+		if n := s.cfg.Pool.CancelRunning(); n > 0 {
+			s.log.Warn().Err(err).Int("stopped", n).Msg("drain ended with requests still in flight: they are stopped and answered 503")
+		}
 		s.readsCut.Store(true)
 		for wait, i := time.Now().Add(time.Second), 0; s.fs.GetCurrentConcurrency() > 0 && time.Now().Before(wait); i++ {
 			if i%10 == 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,6 +152,36 @@ func TestServeDrainEndStopsInFlightRequests(t *testing.T) {
 		if second != strings.Contains(logs, "second signal: the drain is cut short") {
 			t.Errorf("second %v: stderr:\n%s", second, logs)
 		}
+		if !slices.ContainsFunc(strings.Split(logs, "\n"), func(l string) bool {
+			return strings.Contains(l, `"stopped":1,`) && strings.Contains(l, `"message":"drain ended with requests still in flight`)
+		}) {
+			t.Errorf("second %v: no warning of the request stopped:\n%s", second, logs)
+		}
+	}
+}
+
+// A drain that ends with connections open but no request running (an
+// idle client, one that just closed) warns of nothing.
+func TestServeDrainEndWithoutRequests(t *testing.T) {
+	sv, body := startServing(t, "server {\n  route GET \"/hi\" => fn() \"hi\"\n}\n", "/hi", "--drain", "0s")
+	if body != `"hi"` {
+		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+	}
+	var conns []net.Conn
+	for range 8 {
+		c, err := net.Dial("tcp", "127.0.0.1:"+sv.port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	time.Sleep(50 * time.Millisecond) // accepted
+	if c := sv.stop(t); c != 0 {
+		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
+	}
+	if logs := sv.errb.String(); strings.Contains(logs, "drain ended") {
+		t.Errorf("a warning with no request in flight:\n%s", logs)
 	}
 }
 
