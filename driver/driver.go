@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -41,9 +42,18 @@ func CompileFile(name string, src []byte) (*bytecode.Program, error) {
 	return bytecode.Compile([]bytecode.Source{{File: file, Text: src}})
 }
 
+// Size bounds of the files CompilePath reads. Compiling takes some
+// hundreds of bytes of memory per byte of source, so the bound keeps a
+// wrong file (a log, a disk image) from exhausting memory; real
+// programs are a few hundred kilobytes at most.
+const (
+	MaxSourceSize   = 4 << 20
+	MaxArtifactSize = 64 << 20
+)
+
 // CompilePath reads and compiles a .tova file, or decodes a .tbc file.
 func CompilePath(path string) (*bytecode.Program, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readProgram(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,6 +66,38 @@ func CompilePath(path string) (*bytecode.Program, []byte, error) {
 	}
 	p, err := CompileFile(path, data)
 	return p, data, err
+}
+
+// readProgram reads a program's file (or pipe: `tova run <(gen)`, but no
+// device, which may never end) of at most MaxArtifactSize bytes, or
+// MaxSourceSize when it is not an artifact.
+func readProgram(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, errors.New("is a directory, not a program file")
+	}
+	if fi.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
+		return nil, errors.New("is a device or a socket, not a program file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxArtifactSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxArtifactSize {
+		return nil, fmt.Errorf("is over %d MiB, too large for a program file", MaxArtifactSize>>20)
+	}
+	if len(data) > MaxSourceSize && !bytecode.IsArtifact(data) && !strings.HasSuffix(path, ".tbc") {
+		return nil, fmt.Errorf("is %.1f MiB, over the %d MiB a source file may have", float64(len(data))/(1<<20), MaxSourceSize>>20)
+	}
+	return data, nil
 }
 
 // Run loads p and runs its top-level code on a fresh instance. A Tova

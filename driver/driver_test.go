@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +182,63 @@ fn noNone(o) { match o { Some(Ok(v)) => v, Some(Err(e)) => e } }
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// CompilePath reads only what a program file can be: no directory, no
+// device (/dev/zero never ends), no source over MaxSourceSize (compiling
+// takes hundreds of bytes per byte). A pipe is read, up to the bound.
+func TestCompilePathBoundsItsInput(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.tova")
+	src := append(bytes.Repeat([]byte(" "), MaxSourceSize), "print(1)\n"...)
+	if err := os.WriteFile(big, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exact := filepath.Join(dir, "exact.tova")
+	if err := os.WriteFile(exact, src[len(src)-MaxSourceSize:], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{
+		{dir, "is a directory, not a program file"},
+		{"/dev/zero", "is a device or a socket, not a program file"},
+		{big, "is 4.0 MiB, over the 4 MiB a source file may have"},
+	} {
+		if _, _, err := CompilePath(c.path); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %q", c.path, err, c.want)
+		}
+	}
+	if _, _, err := CompilePath(exact); err != nil {
+		t.Errorf("a source of exactly %d bytes: %v", MaxSourceSize, err)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		w.Write([]byte("x = 1\n"))
+		w.Close()
+	}()
+	if p, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r.Fd())); err != nil || p == nil {
+		t.Errorf("a pipe: %v", err)
+	}
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	go func() {
+		chunk := make([]byte, 1<<20)
+		for i := 0; i <= MaxArtifactSize>>20; i++ {
+			if _, err := w2.Write(chunk); err != nil {
+				break
+			}
+		}
+		w2.Close()
+	}()
+	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r2.Fd())); err == nil || err.Error() != "is over 64 MiB, too large for a program file" {
+		t.Errorf("a pipe that does not end: %v", err)
 	}
 }
