@@ -209,11 +209,12 @@ func waitForStop() {
 }
 
 // listenHost checks a --host value: an IP address (an IPv6 one with or
-// without brackets) or a host name, without a port; empty is every
-// interface, as 0.0.0.0.
+// without brackets) or a host name, without a port. Empty is refused:
+// it comes from an unset variable (--host "$HOST") more often than from
+// a wish to listen on every interface, which is the default anyway.
 func listenHost(h string) (string, error) {
 	if h == "" {
-		return h, nil
+		return "", errors.New(`empty: give an address (0.0.0.0 or :: for every interface, 127.0.0.1 for this machine only)`)
 	}
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]
