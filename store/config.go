@@ -167,8 +167,16 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 	default:
 		return cfg, configErr("db.%s must be \"sqlite\" or \"postgres\", got %q", adapterKey, adapter)
 	}
-	if _, given := o.Get("url"); given && !hasURL && cfg.Adapter == Postgres {
+	// A key written but nil is most often an unset environment variable:
+	// falling back to the default (a local SQLite file) would put a
+	// production's data where nobody looks for it.
+	if _, given := o.Get("url"); given && !hasURL && (cfg.Adapter == Postgres || adapter == "") {
 		return cfg, configErr("db.url is nil: is the environment variable it reads set?")
+	}
+	for _, k := range []string{"database", "path"} {
+		if x, given := o.Get(k); given && x.IsNil() && !hasPath && cfg.Adapter == SQLite {
+			return cfg, configErr("db.%s is nil: is the environment variable it reads set?", k)
+		}
 	}
 	if p, ok := o.Get("pool"); ok && !p.IsNil() {
 		if p.Kind() != vm.KInt || p.AsInt() < 1 || p.AsInt() > 10000 {

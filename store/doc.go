@@ -24,7 +24,9 @@
 // is the PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=...;
 // connect_timeout defaults to 5 s); pool is the maximum number of open
 // connections (PostgreSQL, default 10; SQLite: reader connections,
-// default 4). The last db block visible to a server wins (top-level
+// default 4). A url, database or path written but nil (an unset
+// environment variable) is a ConfigError, not the default: data would
+// go to a local file nobody looks for. The last db block visible to a server wins (top-level
 // blocks, then the server's own). With no db block, models use app.db
 // next to the program; the path is printed on stderr when it is opened.
 //
