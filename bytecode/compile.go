@@ -189,6 +189,9 @@ type fstate struct {
 	srv *Server // the server whose Init this is, if any
 	// badPrefix: compiling inside a routes group whose prefix was refused
 	badPrefix bool
+	// group: the routes group being compiled (its whole prefix), nil
+	// outside one
+	group *string
 	// shared: the server body's declarations written outside any server
 	// block; once: where the server's port and each scope's on_error
 	// were declared, to refuse a second one

@@ -206,6 +206,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		f.setPos(st.Pos())
 		switch st := st.(type) {
 		case *ast.PortStmt:
+			f.serverWide(st.PosV, "port")
 			f.declaredOnce(st, "port", "port declared again for this server")
 			f.checkPort(st)
 			srv.Port = f.evalToSlot(st.X, "port")
@@ -239,12 +240,15 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
-			outer := f.badPrefix
+			outer, outerGroup := f.badPrefix, f.group
 			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
-			f.badPrefix = outer || bad
+			f.badPrefix, f.group = outer || bad, &p
 			f.serverBody(st.Body, p)
-			f.badPrefix = outer
+			f.badPrefix, f.group = outer, outerGroup
 		case *ast.HookDecl:
+			if st.Kind == "on_start" || st.Kind == "on_stop" {
+				f.serverWide(st.PosV, st.Kind)
+			}
 			if st.Kind == "on_error" {
 				f.declaredOnce(st, "on_error "+prefix, "on_error declared again for the same routes (only one would run)")
 			}
@@ -271,9 +275,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.evalToSlot(checks, "health "+st.Path)
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
+			f.serverWide(st.PosV, st.Kind)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.MaxBodyStmt:
+			f.serverWide(st.PosV, "max_body")
 			f.declaredOnce(st, "max_body", "max_body declared again for this server")
 			f.checkMaxBody(st)
 			slot := f.evalToSlot(st.X, "max_body")
@@ -310,6 +316,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if name == "" {
 				name = arg
 			}
+			f.serverWide(st.PosV, "schedule")
 			f.declaredOnce(st, "schedule "+name, fmt.Sprintf("schedule %q declared again in this server (only one would run)", name))
 			if _, _, err := schedpattern.Parse(arg); err != nil {
 				f.c.errorf(st.PosV, "schedule %q: %v", name, err)
@@ -317,9 +324,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.funcToSlot(st.Fn, name, nil, "schedule "+name, st.PosV)
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.SubscribeDecl:
+			f.serverWide(st.PosV, "subscribe")
 			slot := f.funcToSlot(st.Fn, "subscribe "+st.Topic, nil, "subscribe "+st.Topic, st.PosV)
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "subscribe", Name: st.Topic, Arg: st.Topic, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.DiscoverDecl:
+			f.serverWide(st.PosV, "discover")
 			entries := append([]*ast.ObjEntry{}, st.Config...)
 			if st.URL != nil {
 				entries = append(entries, &ast.ObjEntry{PosV: st.PosV, Key: "url", Value: st.URL})
@@ -337,6 +346,16 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		default:
 			f.stmt(st)
 		}
+	}
+}
+
+// serverWide warns of a declaration that concerns the whole server
+// written inside a routes group: it applies to every route of the
+// server (as in the reference, whose groups only prefix their routes),
+// which its place suggests it does not.
+func (f *fstate) serverWide(pos token.Pos, what string) {
+	if f.group != nil {
+		f.c.warnf(pos, "%s in routes %s applies to the whole server, not only to the group's routes: declare it in the server block", what, shownPath(*f.group))
 	}
 }
 

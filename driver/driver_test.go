@@ -185,6 +185,48 @@ fn noNone(o) { match o { Some(Ok(v)) => v, Some(Err(e)) => e } }
 	}
 }
 
+// A routes group only prefixes its routes and scopes its middleware and
+// on_error: what concerns the whole server, written inside one, is
+// warned of where it stands.
+func TestServerWideDeclarationsInGroupsWarn(t *testing.T) {
+	src := `server {
+  port 0
+  on_start fn() { print("up") }
+  routes "/api" {
+    max_body 5
+    limits { timeout: 1.seconds }
+    on_stop fn() { print("down") }
+    middleware fn m(req, next) { next(req) }
+    on_error fn(err) { "failed" }
+    health "/health"
+    routes "/v2" {
+      cache { default: "no-store" }
+      subscribe "t" fn(m) { print(m) }
+      route GET "/x" => fn() 1
+    }
+  }
+}
+`
+	p, err := CompileFile("g.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
+	}
+	want := []string{
+		"5:5: warning: max_body in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"6:5: warning: limits in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"7:5: warning: on_stop in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"12:7: warning: cache in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
+		"13:7: warning: subscribe in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // CompilePath reads only what a program file can be: no directory, no
 // device (/dev/zero never ends), no source over MaxSourceSize (compiling
 // takes hundreds of bytes per byte). A pipe is read, up to the bound.
