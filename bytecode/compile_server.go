@@ -537,9 +537,22 @@ func (f *fstate) checkPort(st *ast.PortStmt) {
 // or a size (a duration literal is refused too; a size's value is
 // checked by serve).
 func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
-	if u, ok := st.X.(*ast.UnitLit); ok {
+	x, neg := st.X, false
+	if u, ok := x.(*ast.Unary); ok && u.Op == "-" {
+		if _, ok := u.X.(*ast.UnitLit); ok {
+			x, neg = u.X, true
+		}
+	}
+	if u, ok := x.(*ast.UnitLit); ok {
 		switch u.Unit {
 		case "byte", "kilobyte", "megabyte", "gigabyte":
+			if n, ok := literal(u.Number); ok && (neg || n == int64(0) || n == 0.0) {
+				shown := literalRepr(n) + "." + u.Unit + "s"
+				if neg {
+					shown = "-" + shown
+				}
+				f.c.errorf(st.PosV, "max_body: "+BodySizeRule, shown)
+			}
 		default: // a duration: 5.seconds
 			f.c.errorf(st.PosV, "max_body: "+SizeRule, "a duration ("+u.Unit+"s)")
 		}
