@@ -205,6 +205,7 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	case *ast.ServerDecl, *ast.EnvDecl:
 		// compiled separately
 	case *ast.ConfigBlock:
+		f.checkConfigKeys(st)
 		slot := f.c.hiddenSlot("config " + st.Kind)
 		saved := f.top
 		r := f.alloc(1)

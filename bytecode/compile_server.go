@@ -276,6 +276,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
 			f.serverWide(st.PosV, st.Kind)
+			f.checkConfigKeys(st)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.MaxBodyStmt:
@@ -346,6 +347,23 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		default:
 			f.stmt(st)
 		}
+	}
+}
+
+// checkConfigKeys refuses a key set twice in one config block
+// (`limits { timeout: 5.seconds, timeout: 200 }`): only the last would
+// count, and nothing would say so.
+func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
+	seen := map[string]token.Pos{}
+	for _, e := range st.Entries {
+		if e.Key == "" {
+			continue // a spread or a computed key: known when it runs
+		}
+		if first, dup := seen[e.Key]; dup {
+			f.c.errorf(e.PosV, "%s: %s set twice in this block (first at %d:%d)", st.Kind, e.Key, first.Line, first.Col)
+			continue
+		}
+		seen[e.Key] = e.PosV
 	}
 }
 
