@@ -32,7 +32,19 @@ func (e *Error) Error() string {
 	return header(e.File, e.Pos, e.Msg)
 }
 
+// maxMsg bounds the bytes of a message shown: one quoting a token of
+// a broken or generated file (a 5 MB identifier) is cut, as its source
+// line is in a snippet.
+const maxMsg = 1000
+
 func header(file string, pos token.Pos, msg string) string {
+	if len(msg) > maxMsg {
+		cut := maxMsg
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (%d more bytes)", msg[:cut], len(msg)-cut)
+	}
 	var b strings.Builder
 	if file != "" {
 		b.WriteString(file)

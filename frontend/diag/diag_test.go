@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"tova/frontend/token"
 )
@@ -116,5 +117,23 @@ func TestSnippetEscapesControls(t *testing.T) {
 	got := Snippet(src, token.Pos{Line: 1, Col: 5}, token.Pos{})
 	if want := "x = \uFFFD[31m\uFFFDevil\uFFFD\uFFFD + 1\n    ^"; got != want {
 		t.Errorf("Snippet = %q, want %q", got, want)
+	}
+}
+
+// A message quoting a huge token (a 5 MB identifier of a generated or
+// broken file) is cut at a character boundary, saying how much was left
+// out; its snippet is cut as any long line is.
+func TestLongMessageIsCut(t *testing.T) {
+	name := strings.Repeat("é", 3000) // 6000 bytes
+	e := &Error{File: "a.tova", Pos: token.Pos{Line: 1, Col: 1}, Msg: "undefined: " + name}
+	got := e.Error()
+	if !utf8.ValidString(got) || !strings.HasPrefix(got, "a.tova:1:1: undefined: éé") {
+		t.Fatalf("cut message %.80q", got)
+	}
+	if !strings.HasSuffix(got, "… (5012 more bytes)") || len(got) > maxMsg+40 {
+		t.Errorf("cut message ends %q, %d bytes", got[len(got)-30:], len(got))
+	}
+	if short := (&Error{Msg: "undefined: x"}).Error(); short != "undefined: x" {
+		t.Errorf("short message %q", short)
 	}
 }
