@@ -312,11 +312,15 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if d.Port >= 0 {
 		v := inst.Globals[d.Port]
 		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
-			hint := ""
-			if v.Kind() == vm.KString {
-				hint = " (an environment variable is a String: read it with `env NAME: Int`)"
+			shown := vm.Repr(v)
+			switch v.Kind() {
+			case vm.KInt:
+			case vm.KString:
+				shown += " (a String; one read from the environment is converted with `env NAME: Int`)"
+			default:
+				shown += " (a " + vm.TypeName(v) + ")" // 8080.0 shows as 8080
 			}
-			return fail(fmt.Errorf("%s: "+bytecode.PortRule+"%s", s.at(d.PortPos), vm.Repr(v), hint))
+			return fail(fmt.Errorf("%s: "+bytecode.PortRule, s.at(d.PortPos), shown))
 		}
 		port = int(v.AsInt())
 		from = "its `port` at " + s.at(d.PortPos)

@@ -413,7 +413,9 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `server: app.tova:2:3: route GET /x: the guard is String "no", not a function`,
 		// Literal ports and body limits are compile errors (see
 		// spec/errors/server_settings.tova); computed ones are checked here.
-		"p = \"x\"\nserver \"api\" {\n  port p\n}":                                 `api: app.tova:3:3: port must be an Int between 0 and 65535, got "x"`,
+		"p = \"x\"\nserver \"api\" {\n  port p\n}":                                 `api: app.tova:3:3: port must be an Int between 0 and 65535, got "x" (a String; one read from the environment is converted with ` + "`env NAME: Int`)",
+		"p = 8080.0\nserver \"api\" {\n  port p\n}":                                `api: app.tova:3:3: port must be an Int between 0 and 65535, got 8080 (a Float)`,
+		"p = 70000\nserver \"api\" {\n  port p\n}":                                 `api: app.tova:3:3: port must be an Int between 0 and 65535, got 70000`,
 		"server {\n  max_body \"lo\" + \"ts\"\n}":                                  `server: app.tova:2:3: max_body: `,
 		"n = 0\nserver {\n  max_body n\n}":                                         `server: app.tova:3:3: max_body: a body limit must be positive, got 0`,
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: \"x\" }\n}":      `server: app.tova:3:3: http.timeout: `,
