@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"tova/frontend/ast"
+	"tova/frontend/resolve"
 	"tova/frontend/token"
 	"tova/internal/routepath"
 	"tova/internal/schedpattern"
@@ -224,8 +225,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
+			f.checkAnnotation(st.BodyType, "body")
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				for _, prm := range lam.Fn.Params {
+					if prm.Name != nil {
+						f.checkAnnotation(prm.Type, prm.Name.Name)
+					}
 					if prm.Pattern != nil {
 						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
 					}
@@ -365,6 +370,40 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 		}
 		seen[e.Key] = e.PosV
 	}
+}
+
+// builtinTypes are the type names an annotation may use besides the
+// program's own types.
+var builtinTypes = []string{"Any", "Bool", "Date", "Duration", "Float", "Function", "Int", "List", "Map",
+	"Nil", "Number", "Object", "Option", "Result", "Size", "String"}
+
+// checkAnnotation warns of a type name in a route handler's annotation
+// (a parameter's, or `body: Type`) that is neither a builtin type nor
+// one the program declares: such a parameter is not checked or
+// converted (as in the reference), which a misspelt name (Usr for User)
+// would otherwise leave unsaid.
+func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string) {
+	if t == nil {
+		return
+	}
+	for _, a := range t.Args {
+		f.checkAnnotation(a, what)
+	}
+	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) {
+		return
+	}
+	known := slices.Clone(builtinTypes)
+	for _, td := range f.c.prog.Types {
+		if td.Name == t.Name {
+			return
+		}
+		known = append(known, td.Name)
+	}
+	hint := ""
+	if s := resolve.Closest(t.Name, known); s != "" {
+		hint = " (did you mean " + s + "?)"
+	}
+	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, hint, what)
 }
 
 // serverWide warns of a declaration that concerns the whole server

@@ -207,20 +207,47 @@ func TestServerWideDeclarationsInGroupsWarn(t *testing.T) {
   }
 }
 `
-	p, err := CompileFile("g.tova", []byte(src))
+	expectWarnings(t, src, []string{
+		"5:5: warning: max_body in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"6:5: warning: limits in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"7:5: warning: on_stop in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
+		"12:7: warning: cache in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
+		"13:7: warning: subscribe in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
+	})
+}
+
+// A route handler's annotation naming a type that neither the language
+// nor the program has is warned of: the parameter goes unchecked. Types
+// declared later in the file, or in the server, count.
+func TestUnknownHandlerTypesWarn(t *testing.T) {
+	src := `server {
+  route POST "/a" body: Usr => fn(req) req.body
+  route POST "/b" => fn(u: User, n: Int, xs: [Strng], o: Option<Usr>, w: Widget) u
+  route POST "/c" body: Later => fn(req, p: Point, d: Duration, m: Map, ok: Bool) req.body
+  type Point { x: Int, y: Int }
+}
+type User { name: String, age: Int }
+type Later { a: Int }
+`
+	expectWarnings(t, src, []string{
+		"2:25: warning: unknown type Usr (did you mean User?): body is not checked or converted",
+		"3:47: warning: unknown type Strng (did you mean String?): xs is not checked or converted",
+		"3:65: warning: unknown type Usr (did you mean User?): o is not checked or converted",
+		"3:74: warning: unknown type Widget: w is not checked or converted",
+	})
+}
+
+// expectWarnings compiles src and compares its warnings, each as
+// "line:col: message", with want.
+func expectWarnings(t *testing.T, src string, want []string) {
+	t.Helper()
+	p, err := CompileFile("w.tova", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, w := range p.Warnings {
 		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
-	}
-	want := []string{
-		"5:5: warning: max_body in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
-		"6:5: warning: limits in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
-		"7:5: warning: on_stop in routes /api applies to the whole server, not only to the group's routes: declare it in the server block",
-		"12:7: warning: cache in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
-		"13:7: warning: subscribe in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

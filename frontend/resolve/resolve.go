@@ -370,6 +370,33 @@ func (r *resolver) suggest(name string) string {
 	return best
 }
 
+// Closest returns the candidate nearest to name by edit distance (at
+// most 1 for names of up to 4 characters, 2 for longer ones; none for
+// names of 1 or 2), for a "did you mean" hint, or "".
+func Closest(name string, candidates []string) string {
+	n := len([]rune(name))
+	if n <= 2 {
+		return ""
+	}
+	limit := 1
+	if n > 4 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if c == name {
+			continue
+		}
+		if d := distance(name, c, bestD+1); d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	if bestD > limit {
+		return ""
+	}
+	return best
+}
+
 // distance is the optimal-string-alignment edit distance (insertions,
 // deletions, substitutions, adjacent transpositions) between a and b,
 // or max when it is at least max.
