@@ -2,7 +2,6 @@ package netio
 
 import (
 	"strings"
-	"unicode/utf8"
 )
 
 // ParseQuery reads a query string or form-urlencoded body the way
@@ -24,12 +23,11 @@ func ParseQuery(raw string, fn func(key, value string)) {
 }
 
 // unescapeLenient decodes '+' and %XX escapes, keeping malformed ones.
+// Bytes that are not UTF-8 are kept as they are, as in a path or a
+// header: a Tova string counts each as one character.
 func unescapeLenient(s string) string {
 	if !strings.ContainsAny(s, "%+") {
-		if utf8.ValidString(s) {
-			return s
-		}
-		return strings.ToValidUTF8(s, "\uFFFD")
+		return s
 	}
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
@@ -42,9 +40,6 @@ func unescapeLenient(s string) string {
 		default:
 			b = append(b, c)
 		}
-	}
-	if !utf8.Valid(b) {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
 	return string(b)
 }

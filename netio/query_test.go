@@ -13,7 +13,8 @@ func TestParseQueryLenient(t *testing.T) {
 		"a=x;b=y":             "a=x;b=y|",
 		"&&a&=v&":             "a=|=v|",
 		"k%3D=v%26w":          "k==v&w|",
-		"s=%ff%fe&t=%e2%82":   "s=\uFFFD|t=\uFFFD|",
+		"s=%ff%fe&t=%e2%82":   "s=\xff\xfe|t=\xe2\x82|",
+		"raw=\xff":            "raw=\xff|",
 		"%e2%82%ac=%E2%82%AC": "€=€|",
 		"":                    "",
 	}

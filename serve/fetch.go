@@ -216,7 +216,7 @@ func (f *fetchResponse) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "text":
-		return vm.Str(strings.ToValidUTF8(string(f.r.Body), "\uFFFD")), true, nil
+		return vm.Str(string(f.r.Body)), true, nil // bytes that are not UTF-8 kept, as in req.text()
 	case "json":
 		v, err := stdlib.ParseJSON(f.r.Body)
 		if err != nil {

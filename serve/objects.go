@@ -134,7 +134,7 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "text":
-		return vm.Str(strings.ToValidUTF8(string(q.r.Body), "\uFFFD")), true, nil
+		return vm.Str(string(q.r.Body)), true, nil // bytes that are not UTF-8 kept, one character each
 	case "json":
 		if len(bytes.TrimSpace(q.r.Body)) == 0 {
 			return vm.Nil, true, badBody("malformed JSON body: the body is empty")

@@ -2092,3 +2092,21 @@ server {
 		t.Fatalf("the failure is not logged at its call:\n%s", logs)
 	}
 }
+
+// Bytes that are not UTF-8 are kept as they came, one character each,
+// in a query, a form body and req.text(), as in a path or a header
+// (docs/semantics.md): none is replaced, and two are not merged.
+func TestRequestTextKeepsNonUTF8Bytes(t *testing.T) {
+	app := startApp(t, `
+server {
+  route POST "/t" => fn(req) { { text: len(req.text()), q: len(req.query.a), first: req.text()[0] == req.query.a[0] } }
+  route POST "/f" => fn(name) { { name: len(name) } }
+}`)
+	u := app.urls[""]
+	if r := do(t, "POST", u+"/t?a=%ff%fe", "\xff\xfe\x00", "Content-Type", "text/plain"); r.status != 200 || r.body != `{"text":3,"q":2,"first":true}` {
+		t.Errorf("text and query: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/f", "name=%ff%fex", "Content-Type", "application/x-www-form-urlencoded"); r.status != 200 || r.body != `{"name":3}` {
+		t.Errorf("form: %d %s", r.status, r.body)
+	}
+}
