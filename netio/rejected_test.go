@@ -68,12 +68,12 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A Host fasthttp refuses after reading the request line: the
 		// line names the request's own path.
 		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},
-		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
-		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "body size exceeds"},
+		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
 		// A valid incoming request id is kept, once the header was read.
-		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: mine-413\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
-		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: bad id\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "body size exceeds"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: mine-413\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nX-Request-ID: bad id\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
 	}
 	for _, c := range cases {
 		ts.logs.Reset()

@@ -693,6 +693,9 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		message = bareLFMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
+		limit := sizeText(s.cfg.MaxRequestBodySize)
+		message = "Payload Too Large: the body is over this server's limit of " + limit
+		err = fmt.Errorf("the body is over the limit of %s (max_body)", limit)
 	case errors.Is(err, errTransferCoding) || strings.Contains(err.Error(), `unsupported transfer-encoding: "`):
 		// A coding other than chunked (RFC 9112 §6.1: 501); fasthttp
 		// names it in text only. (Transfer-Encoding in HTTP/1.0 is
@@ -814,4 +817,18 @@ func appendMillis(dst []byte, d time.Duration) []byte {
 	dst = strconv.AppendInt(dst, us/1000, 10)
 	frac := us % 1000
 	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+}
+
+// sizeText shows a byte count as max_body is usually written: in MiB or
+// KiB when whole, else in bytes.
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	case n == 1:
+		return "1 byte"
+	}
+	return strconv.Itoa(n) + " bytes"
 }

@@ -473,7 +473,7 @@ func TestBodyTooLarge(t *testing.T) {
 		t.Fatalf("at limit: %d %q", r.status, r.body)
 	}
 	r := ts.do("POST", "/upload", nil, bytes.Repeat([]byte("a"), 1025))
-	if e := parseError(t, r); r.status != 413 || e.Error.Code != "PAYLOAD_TOO_LARGE" || e.Error.Message != "Payload Too Large" {
+	if e := parseError(t, r); r.status != 413 || e.Error.Code != "PAYLOAD_TOO_LARGE" || e.Error.Message != "Payload Too Large: the body is over this server's limit of 1 KiB" {
 		t.Fatalf("past limit: %d %s", r.status, r.body)
 	}
 
