@@ -350,6 +350,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		if c.clock != nil {
 			c.began, c.beganFresh = c.clock.Now(), true
 		}
+		if c.first && isTLSHandshake(p[:n]) {
+			c.first = false
+			return 0, errTLS
+		}
 		c.inRequest = true
 		c.lines.start()
 		c.lines.scan(p[:n])

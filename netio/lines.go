@@ -15,6 +15,19 @@ var errBareLF = errors.New("the request's header block has lines ending in LF al
 // bareLFMessage is the 400 body's message for errBareLF.
 const bareLFMessage = "Bad Request: request line and header fields must end in CRLF"
 
+// errTLS is a TLS handshake sent to this plain HTTP port (an https://
+// URL given for an http:// server). fasthttp would wait for a request
+// line until the read timeout while the client waits for the server's
+// handshake; the connection is answered and closed at once instead.
+var errTLS = errors.New("a TLS handshake arrived: this port serves plain HTTP (http://, not https://)")
+
+// tlsMessage is the 400 body's message for errTLS.
+const tlsMessage = "Bad Request: this port serves plain HTTP, not HTTPS"
+
+// isTLSHandshake reports whether b, a connection's first bytes, begin a
+// TLS handshake record (content type 22, protocol version 3.x).
+func isTLSHandshake(b []byte) bool { return len(b) >= 2 && b[0] == 0x16 && b[1] == 0x03 }
+
 // lineCheck follows a request's header block as the connection reads it,
 // to tell a block that is still arriving from one that never will end the
 // way fasthttp needs. fasthttp takes the block to end at its first CRLF

@@ -44,7 +44,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/9.x\r\nHost: x\r\nAuthorization: Bearer SECRET-4\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo?token=SECRET-5 HTTP/1.1 x\r\nHost: x\r\nAuthorization: Bearer SECRET-6\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-7\x01\r\n\r\n", 400, "", "", "invalid header value"},
-		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "cannot find"},
+		// A TLS handshake (https:// to this http:// port) is answered at
+		// once, with or without a line end in it (none: fasthttp waited
+		// for the read timeout).
+		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "a TLS handshake arrived: this port serves plain HTTP"},
+		{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03SECRET-12", 400, "", "", "a TLS handshake arrived: this port serves plain HTTP"},
 		// A transfer coding other than chunked: 501, still the client's doing.
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "", "", "transfer-encoding"},
 		// fasthttp takes "identity" as no coding; the body would be read

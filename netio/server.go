@@ -691,6 +691,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	switch {
 	case errors.Is(err, errBareLF):
 		message = bareLFMessage
+	case errors.Is(err, errTLS):
+		message = tlsMessage
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
 		limit := sizeText(s.cfg.MaxRequestBodySize)
