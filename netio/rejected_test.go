@@ -69,6 +69,7 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET ftp://x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "scheme"},
 		{"GET http://SECRET-11:pw@x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "userinfo"},
 		{"GET http://:80/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "empty host"},
+		{"GET http://x:99999/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "port is not a number"},
 		// A Host fasthttp refuses after reading the request line: the
 		// line names the request's own path.
 		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},

@@ -505,6 +505,7 @@ var (
 	errTargetScheme   = errors.New("the request target is an absolute URI whose scheme is not http or https")
 	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
 	errTargetHost     = errors.New("the request target is an absolute URI with an empty host (RFC 9110 §4.2.1)")
+	errTargetPort     = errors.New("the request target's port is not a number from 0 to 65535")
 )
 
 // absoluteTarget splits an absolute-form request target
@@ -533,6 +534,9 @@ func absoluteTarget(target []byte) (authority, path []byte, ok bool, err error) 
 	}
 	host := authority
 	if j := bytes.LastIndexByte(host, ':'); j >= 0 && bytes.IndexByte(host[j:], ']') < 0 {
+		if port := host[j+1:]; len(port) > 0 && !validPort(port) {
+			return nil, nil, true, errTargetPort
+		}
 		host = host[:j] // the port
 	}
 	if len(host) == 0 {
@@ -545,6 +549,21 @@ func absoluteTarget(target []byte) (authority, path []byte, ok bool, err error) 
 		path = []byte("/")
 	}
 	return authority, path, true, nil
+}
+
+// validPort reports whether p, an authority's port, is digits that
+// make a number up to 65535 (RFC 3986 §3.2.3 allows leading zeros).
+func validPort(p []byte) bool {
+	n := 0
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return false
+		}
+		if n = n*10 + int(c-'0'); n > 65535 {
+			return false
+		}
+	}
+	return true
 }
 
 var schemeEnd = []byte("://")
