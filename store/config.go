@@ -56,6 +56,9 @@ func (c Config) describe() string {
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
+		if !strings.Contains(s, "@") && len(s) <= 200 {
+			return s // not a URL, and no userinfo that could hold a password
+		}
 		return "(unparsable URL)"
 	}
 	host := u.Host
