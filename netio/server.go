@@ -386,8 +386,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	e := s.log.Info()
 	if s.cfg.Pool != nil {
-		// What the handler pool's supervisor saw over the server's life.
+		// What the handler pool's supervisor saw over the server's life;
+		// a warning when handlers failed, so that a log kept at warn
+		// level has the counts too.
 		st := s.cfg.Pool.Stats()
+		if st.Failures > 0 || st.Restarts > 0 {
+			e = s.log.Warn()
+		}
 		e = e.Uint64("handler_failures", st.Failures).Uint64("worker_restarts", st.Restarts)
 	}
 	e.Msg("server stopped")

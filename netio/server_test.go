@@ -708,7 +708,7 @@ func TestHandlerPanicIs500WhileOthersSucceed(t *testing.T) {
 			stopped = l
 		}
 	}
-	if stopped["handler_failures"] != float64(40) || stopped["worker_restarts"] != float64(40) {
+	if stopped["handler_failures"] != float64(40) || stopped["worker_restarts"] != float64(40) || stopped["level"] != "warn" {
 		t.Fatalf("server stopped line: %v", stopped)
 	}
 }
