@@ -253,12 +253,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.HookDecl:
 			if st.Kind == "on_start" || st.Kind == "on_stop" {
 				f.serverWide(st.PosV, st.Kind)
+				if n := len(st.Fn.Params); n > 0 {
+					f.c.errorf(st.PosV, "%s takes no parameters, not %d (it runs with no request)", st.Kind, n)
+				}
 			}
 			if st.Kind == "on_error" {
 				f.declaredOnce(st, "on_error "+prefix, "on_error declared again for the same routes (only one would run)")
-			}
-			if n := len(st.Fn.Params); (st.Kind == "on_start" || st.Kind == "on_stop") && n > 0 {
-				f.c.errorf(st.PosV, "%s takes no parameters, not %d (it runs with no request)", st.Kind, n)
 			}
 			if n := len(st.Fn.Params); st.Kind == "middleware" && n != 2 || st.Kind == "on_error" && (n < 1 || n > 3) {
 				shapes := "(req, next) or (req, res)"
