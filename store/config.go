@@ -56,8 +56,10 @@ func (c Config) describe() string {
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		if !strings.Contains(s, "@") && len(s) <= 200 {
-			return s // not a URL, and no userinfo that could hold a password
+		if !strings.ContainsAny(s, "@:=") && len(s) <= 200 {
+			// not a URL, and holds no userinfo or key=value setting
+			// (password=...) that could carry a password
+			return s
 		}
 		return "(unparsable URL)"
 	}
