@@ -72,18 +72,38 @@ type compiler struct {
 	file         int
 	fileName     string
 	errs         diag.List
+	reported     map[string]bool // file:line:col:message of each error and warning
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.
 type bailout struct{ err *diag.Error }
 
 func (c *compiler) errorf(pos token.Pos, format string, args ...any) {
-	c.errs = append(c.errs, &diag.Error{File: c.fileName, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	if e := c.once(pos, fmt.Sprintf(format, args...)); e != nil {
+		c.errs = append(c.errs, e)
+	}
 }
 
 // warnf records a warning: the program compiles, and the CLI shows it.
 func (c *compiler) warnf(pos token.Pos, format string, args ...any) {
-	c.prog.Warnings = append(c.prog.Warnings, &diag.Error{File: c.fileName, Pos: pos, Msg: "warning: " + fmt.Sprintf(format, args...)})
+	if e := c.once(pos, "warning: "+fmt.Sprintf(format, args...)); e != nil {
+		c.prog.Warnings = append(c.prog.Warnings, e)
+	}
+}
+
+// once returns the diagnostic msg at pos, or nil if it was reported
+// already: a declaration written outside any server block is compiled
+// into every server, and is to be reported once.
+func (c *compiler) once(pos token.Pos, msg string) *diag.Error {
+	key := fmt.Sprintf("%s:%d:%d:%s", c.fileName, pos.Line, pos.Col, msg)
+	if c.reported[key] {
+		return nil
+	}
+	if c.reported == nil {
+		c.reported = map[string]bool{}
+	}
+	c.reported[key] = true
+	return &diag.Error{File: c.fileName, Pos: pos, Msg: msg}
 }
 
 func (c *compiler) fatalf(pos token.Pos, format string, args ...any) {
@@ -190,8 +210,10 @@ type fstate struct {
 	// badPrefix: compiling inside a routes group whose prefix was refused
 	badPrefix bool
 	// group: the routes group being compiled (its whole prefix), nil
-	// outside one
-	group *string
+	// outside one; sharedGroup: that group is written outside any
+	// server block, so it is compiled into every server
+	group       *string
+	sharedGroup bool
 	// shared: the server body's declarations written outside any server
 	// block; once: where the server's port and each scope's on_error
 	// were declared, to refuse a second one

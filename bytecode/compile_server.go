@@ -245,12 +245,15 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
-			outer, outerGroup := f.badPrefix, f.group
+			outer, outerGroup, outerShared := f.badPrefix, f.group, f.sharedGroup
 			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
-			f.badPrefix, f.group = outer || bad, &p
+			f.badPrefix, f.group, f.sharedGroup = outer || bad, &p, outerShared || f.shared[st]
 			f.serverBody(st.Body, p)
-			f.badPrefix, f.group = outer, outerGroup
+			f.badPrefix, f.group, f.sharedGroup = outer, outerGroup, outerShared
 		case *ast.HookDecl:
+			if st.Kind == "background" {
+				f.serverWide(st.PosV, "background fn")
+			}
 			if st.Kind == "on_start" || st.Kind == "on_stop" {
 				f.serverWide(st.PosV, st.Kind)
 				if n := len(st.Fn.Params); n > 0 {
@@ -413,8 +416,16 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string) {
 // written inside a routes group: it applies to every route of the
 // server (as in the reference, whose groups only prefix their routes),
 // which its place suggests it does not.
+//
+// In a group written outside any server block, which every server
+// compiles, what would run once per server (a port, hooks, jobs,
+// schedules, subscribers) is refused, as it is outside a group there.
 func (f *fstate) serverWide(pos token.Pos, what string) {
-	if f.group != nil {
+	switch {
+	case f.group == nil:
+	case f.sharedGroup && slices.Contains([]string{"port", "on_start", "on_stop", "background fn", "schedule", "subscribe", "discover"}, what):
+		f.c.errorf(pos, "%s in routes %s, outside any server block, would run once per server: write it inside the server block that runs it", what, shownPath(*f.group))
+	default:
 		f.c.warnf(pos, "%s in routes %s applies to the whole server, not only to the group's routes: declare it in the server block", what, shownPath(*f.group))
 	}
 }

@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"tova/bytecode"
+	"tova/frontend/diag"
 	"tova/vm"
 )
 
@@ -214,6 +216,43 @@ func TestServerWideDeclarationsInGroupsWarn(t *testing.T) {
 		"12:7: warning: cache in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
 		"13:7: warning: subscribe in routes /api/v2 applies to the whole server, not only to the group's routes: declare it in the server block",
 	})
+}
+
+// A routes group written outside any server block is compiled into
+// every server: what would then run once per server is refused there,
+// and each warning or error is reported once, not once per server.
+func TestSharedGroupRefusesOncePerServerDeclarations(t *testing.T) {
+	src := `routes "/x" {
+  on_start fn() { print("up") }
+  max_body 5
+  routes "/y" {
+    subscribe "ev" fn(m) { print(m) }
+    background fn job(n) { print(n) }
+    route GET "/bad/:id/:id" => fn() 1
+  }
+}
+server "a" { port 0 }
+server "b" { port 0 }
+server "c" { port 0 }
+`
+	_, err := CompileFile("s.tova", []byte(src))
+	var list diag.List
+	if !errors.As(err, &list) {
+		t.Fatalf("compile: %v", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg))
+	}
+	want := []string{
+		"2:3: on_start in routes /x, outside any server block, would run once per server: write it inside the server block that runs it",
+		"5:5: subscribe in routes /x/y, outside any server block, would run once per server: write it inside the server block that runs it",
+		"6:5: background fn in routes /x/y, outside any server block, would run once per server: write it inside the server block that runs it",
+		`7:5: route GET /x/y/bad/:id/:id: parameter "id" appears twice`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // A route handler's annotation naming a type that neither the language
