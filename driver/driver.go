@@ -87,15 +87,27 @@ func readProgram(path string) ([]byte, error) {
 	if fi.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
 		return nil, errors.New("is a device or a socket, not a program file")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxArtifactSize+1))
+	// Source is known by its first bytes: a pipe of source stops being
+	// read at the source bound.
+	data, err := io.ReadAll(io.LimitReader(f, MaxSourceSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxArtifactSize {
-		return nil, fmt.Errorf("is over %d MiB, too large for a program file", MaxArtifactSize>>20)
+	if len(data) <= MaxSourceSize {
+		return data, nil
 	}
-	if len(data) > MaxSourceSize && !bytecode.IsArtifact(data) && !strings.HasSuffix(path, ".tbc") {
-		return nil, fmt.Errorf("is %.1f MiB, over the %d MiB a source file may have", float64(len(data))/(1<<20), MaxSourceSize>>20)
+	if !bytecode.IsArtifact(data) && !strings.HasSuffix(path, ".tbc") {
+		if fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("is %.1f MiB, over the %d MiB a source file may have", float64(fi.Size())/(1<<20), MaxSourceSize>>20)
+		}
+		return nil, fmt.Errorf("is over the %d MiB a source file may have", MaxSourceSize>>20)
+	}
+	rest, err := io.ReadAll(io.LimitReader(f, MaxArtifactSize+1-int64(len(data))))
+	if err != nil {
+		return nil, err
+	}
+	if data = append(data, rest...); len(data) > MaxArtifactSize {
+		return nil, fmt.Errorf("is over %d MiB, too large for a program file", MaxArtifactSize>>20)
 	}
 	return data, nil
 }

@@ -346,7 +346,32 @@ func TestCompilePathBoundsItsInput(t *testing.T) {
 		}
 		w2.Close()
 	}()
-	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r2.Fd())); err == nil || err.Error() != "is over 64 MiB, too large for a program file" {
+	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r2.Fd())); err == nil || err.Error() != "is over the 4 MiB a source file may have" {
 		t.Errorf("a pipe that does not end: %v", err)
+	}
+	// An artifact is read up to its own bound.
+	r3, w3, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Close()
+	go func() {
+		p, err := CompileFile("a.tova", []byte("x = 1\n"))
+		if err == nil {
+			var b []byte
+			if b, err = bytecode.Encode(p); err == nil {
+				w3.Write(b)
+				chunk := make([]byte, 1<<20)
+				for i := 0; i <= MaxArtifactSize>>20; i++ {
+					if _, err := w3.Write(chunk); err != nil {
+						break
+					}
+				}
+			}
+		}
+		w3.Close()
+	}()
+	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r3.Fd())); err == nil || err.Error() != "is over 64 MiB, too large for a program file" {
+		t.Errorf("an artifact's pipe that does not end: %v", err)
 	}
 }
