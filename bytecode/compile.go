@@ -72,7 +72,8 @@ type compiler struct {
 	file         int
 	fileName     string
 	errs         diag.List
-	reported     map[string]bool // file:line:col:message of each error and warning
+	reported     map[string]bool      // file:line:col:message of each error and warning
+	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"tova/frontend/ast"
+	"tova/frontend/token"
 )
 
 // matchExpr compiles match: arms are tried in order; the first whose
@@ -205,6 +206,14 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	case *ast.ServerDecl, *ast.EnvDecl:
 		// compiled separately
 	case *ast.ConfigBlock:
+		if first, again := f.c.topConfigs[st.Kind]; again {
+			f.c.errorf(st.PosV, "%s declared again outside any server block (only the last would count: write one block) (first at %d:%d)", st.Kind, first.Line, first.Col)
+		} else {
+			if f.c.topConfigs == nil {
+				f.c.topConfigs = map[string]token.Pos{}
+			}
+			f.c.topConfigs[st.Kind] = st.PosV
+		}
 		f.checkConfigKeys(st)
 		slot := f.c.hiddenSlot("config " + st.Kind)
 		saved := f.top

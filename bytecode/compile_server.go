@@ -2,6 +2,7 @@ package bytecode
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -287,6 +288,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
 			f.serverWide(st.PosV, st.Kind)
+			f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
 			f.checkConfigKeys(st)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
@@ -617,7 +619,9 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 	if u, ok := x.(*ast.UnitLit); ok {
 		switch u.Unit {
 		case "byte", "kilobyte", "megabyte", "gigabyte":
-			if n, ok := literal(u.Number); ok && (neg || n == int64(0) || n == 0.0) {
+			// (the VM rounds a size to whole bytes: 0.0001.bytes is 0)
+			unit := map[string]float64{"byte": 1, "kilobyte": 1 << 10, "megabyte": 1 << 20, "gigabyte": 1 << 30}[u.Unit]
+			if n, ok := literal(u.Number); ok && (neg || math.Round(asFloat(n)*unit) < 1) {
 				shown := literalRepr(n) + "." + u.Unit + "s"
 				if neg {
 					shown = "-" + shown
@@ -639,6 +643,17 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 	case n <= 0:
 		f.c.errorf(st.PosV, "max_body: "+BodySizeRule, literalRepr(n))
 	}
+}
+
+// asFloat is a number literal's value as a float64 (0 for others).
+func asFloat(v any) float64 {
+	switch v := v.(type) {
+	case int64:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return 0
 }
 
 // literalRepr shows a literal as Tova source would write it.

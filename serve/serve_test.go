@@ -427,11 +427,9 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:3: jobs.bogus: unknown key`,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:3: limits.timeout: 99999999999999 is too long a duration`,
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: 1e300 }\n}":            `server: app.tova:3:3: http.timeout: 1e+300 is not a duration of at most about 292 years`,
-		// A deadline set twice in one place (the program's blocks, or a
-		// server's, merged blocks included).
-		"limits { timeout: 1.second }\nlimits { timeout: 2.seconds }\nserver {\n  route GET \"/\" => fn() 1\n}":     `server: app.tova:2:1: limits.timeout: the request deadline is set again (first at app.tova:1:1)`,
-		"server {\n  http { timeout: 3.seconds }\n  limits { timeout: 1.second }\n}":                                `server: app.tova:3:3: limits.timeout: the request deadline is set again (first at app.tova:2:3)`,
-		"server \"api\" {\n  limits { timeout: 1.second }\n}\nserver \"api\" {\n  limits { timeout: 3.seconds }\n}": `api: app.tova:5:3: limits.timeout: the request deadline is set again (first at app.tova:2:3)`,
+		// A deadline set twice in one server's blocks (two blocks of one
+		// kind are a compile error: spec/errors/config_key_twice.tova).
+		"server {\n  http { timeout: 3.seconds }\n  limits { timeout: 1.second }\n}": `server: app.tova:3:3: limits.timeout: the request deadline is set again (first at app.tova:2:3)`,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {

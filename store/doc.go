@@ -26,8 +26,9 @@
 // connections (PostgreSQL, default 10; SQLite: reader connections,
 // default 4). A url, database or path written but nil (an unset
 // environment variable) is a ConfigError, not the default: data would
-// go to a local file nobody looks for. The last db block visible to a server wins (top-level
-// blocks, then the server's own). With no db block, models use app.db
+// go to a local file nobody looks for. A server's own db block wins
+// over the top-level one (two in one place are a compile error). With
+// no db block, models use app.db
 // next to the program; the path is printed on stderr when it is opened.
 //
 // Each server (each VM instance) has its own connections, opened when
