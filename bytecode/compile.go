@@ -23,7 +23,7 @@ type Source struct {
 // itself finds (limits exceeded, unsupported forms) come back as a
 // diag.List.
 func Compile(srcs []Source) (prog *Program, err error) {
-	c := &compiler{prog: &Program{}, consts: map[constKey]int{}, builtins: map[string]int{}, typeDecls: map[string]*ast.TypeDecl{}}
+	c := &compiler{prog: &Program{}, srcs: srcs, consts: map[constKey]int{}, builtins: map[string]int{}, typeDecls: map[string]*ast.TypeDecl{}}
 	h := sha256.New()
 	for _, s := range srcs {
 		sum := sha256.Sum256(s.Text)
@@ -74,6 +74,8 @@ type compiler struct {
 	errs         diag.List
 	reported     map[string]bool      // file:line:col:message of each error and warning
 	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
+	srcs         []Source
+	fnDecls      map[fnAt]*ast.Function // every fn declaration, for namedHandler
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.

@@ -227,11 +227,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
 			f.checkAnnotation(st.BodyType, "body")
+			if fn := f.c.namedHandler(st.Handler); fn != nil {
+				f.checkParamTypes(fn)
+			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
+				f.checkParamTypes(lam.Fn)
 				for _, prm := range lam.Fn.Params {
-					if prm.Name != nil {
-						f.checkAnnotation(prm.Type, prm.Name.Name)
-					}
 					if prm.Pattern != nil {
 						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
 					}
@@ -384,6 +385,54 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 // program's own types.
 var builtinTypes = []string{"Any", "Bool", "Date", "Duration", "Float", "Function", "Int", "List", "Map",
 	"Nil", "Number", "Object", "Option", "Result", "Size", "String"}
+
+// checkParamTypes checks the annotations of a handler's parameters.
+func (f *fstate) checkParamTypes(fn *ast.Function) {
+	for _, prm := range fn.Params {
+		if prm.Name != nil {
+			f.checkAnnotation(prm.Type, prm.Name.Name)
+		}
+	}
+}
+
+// namedHandler returns the function a handler names (`=> create_user`)
+// when a `fn` declaration of the program binds that name, else nil.
+func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
+	id, ok := h.(*ast.Ident)
+	if !ok || id.Binding == nil {
+		return nil
+	}
+	b := id.Binding
+	for b.Outer != nil {
+		b = b.Outer // a free variable: the declaration it captures
+	}
+	if c.fnDecls == nil {
+		c.fnDecls = map[fnAt]*ast.Function{}
+		var walk func(file int, stmts []ast.Stmt)
+		walk = func(file int, stmts []ast.Stmt) {
+			for _, st := range stmts {
+				switch st := st.(type) {
+				case *ast.FnDecl:
+					c.fnDecls[fnAt{file, st.Name.PosV}] = st.Fn
+				case *ast.ServerDecl:
+					walk(file, st.Body)
+				case *ast.RoutesGroup:
+					walk(file, st.Body)
+				}
+			}
+		}
+		for i, src := range c.srcs {
+			walk(i, src.File.Stmts)
+		}
+	}
+	return c.fnDecls[fnAt{c.file, b.Decl}]
+}
+
+// fnAt is where a function is declared: its file and its name's position.
+type fnAt struct {
+	file int
+	pos  token.Pos
+}
 
 // checkAnnotation warns of a type name in a route handler's annotation
 // (a parameter's, or `body: Type`) that is neither a builtin type nor

@@ -256,23 +256,28 @@ server "c" { port 0 }
 }
 
 // A route handler's annotation naming a type that neither the language
-// nor the program has is warned of: the parameter goes unchecked. Types
-// declared later in the file, or in the server, count.
+// nor the program has is warned of, once, for an inline handler and for
+// a named one: the parameter goes unchecked. Types declared later in the
+// file, or in the server, count.
 func TestUnknownHandlerTypesWarn(t *testing.T) {
 	src := `server {
   route POST "/a" body: Usr => fn(req) req.body
   route POST "/b" => fn(u: User, n: Int, xs: [Strng], o: Option<Usr>, w: Widget) u
   route POST "/c" body: Later => fn(req, p: Point, d: Duration, m: Map, ok: Bool) req.body
+  route POST "/named" => create
+  route POST "/again" => create
   type Point { x: Int, y: Int }
 }
 type User { name: String, age: Int }
 type Later { a: Int }
+fn create(user: Usr, n: Int) { user }
 `
 	expectWarnings(t, src, []string{
 		"2:25: warning: unknown type Usr (did you mean User?): body is not checked or converted",
 		"3:47: warning: unknown type Strng (did you mean String?): xs is not checked or converted",
 		"3:65: warning: unknown type Usr (did you mean User?): o is not checked or converted",
 		"3:74: warning: unknown type Widget: w is not checked or converted",
+		"11:17: warning: unknown type Usr (did you mean User?): user is not checked or converted",
 	})
 }
 
