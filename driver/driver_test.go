@@ -325,58 +325,46 @@ func TestCompilePathBoundsItsInput(t *testing.T) {
 		t.Errorf("a source of exactly %d bytes: %v", MaxSourceSize, err)
 	}
 
+	if p, _, err := CompilePath(pipeOf(t, []byte("x = 1\n"), 0)); err != nil || p == nil {
+		t.Errorf("a pipe: %v", err)
+	}
+	endless := MaxArtifactSize>>20 + 1 // MiB: more than any bound
+	if _, _, err := CompilePath(pipeOf(t, nil, endless)); err == nil || err.Error() != "is over the 4 MiB a source file may have" {
+		t.Errorf("a pipe that does not end: %v", err)
+	}
+	// An artifact is read up to its own bound.
+	p, err := CompileFile("a.tova", []byte("x = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbc, err := bytecode.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := CompilePath(pipeOf(t, tbc, endless)); err == nil || err.Error() != "is over 64 MiB, too large for a program file" {
+		t.Errorf("an artifact's pipe that does not end: %v", err)
+	}
+}
+
+// pipeOf returns the /dev/fd name of a pipe that gives first, then mib
+// MiB of zeros (as long as it is read), then its end.
+func pipeOf(t *testing.T, first []byte, mib int) string {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
 	go func() {
-		w.Write([]byte("x = 1\n"))
-		w.Close()
-	}()
-	if p, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r.Fd())); err != nil || p == nil {
-		t.Errorf("a pipe: %v", err)
-	}
-	r2, w2, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close()
-	go func() {
+		defer w.Close()
+		if _, err := w.Write(first); err != nil {
+			return
+		}
 		chunk := make([]byte, 1<<20)
-		for i := 0; i <= MaxArtifactSize>>20; i++ {
-			if _, err := w2.Write(chunk); err != nil {
-				break
+		for range mib {
+			if _, err := w.Write(chunk); err != nil {
+				return // the reader stopped
 			}
 		}
-		w2.Close()
 	}()
-	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r2.Fd())); err == nil || err.Error() != "is over the 4 MiB a source file may have" {
-		t.Errorf("a pipe that does not end: %v", err)
-	}
-	// An artifact is read up to its own bound.
-	r3, w3, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r3.Close()
-	go func() {
-		p, err := CompileFile("a.tova", []byte("x = 1\n"))
-		if err == nil {
-			var b []byte
-			if b, err = bytecode.Encode(p); err == nil {
-				w3.Write(b)
-				chunk := make([]byte, 1<<20)
-				for i := 0; i <= MaxArtifactSize>>20; i++ {
-					if _, err := w3.Write(chunk); err != nil {
-						break
-					}
-				}
-			}
-		}
-		w3.Close()
-	}()
-	if _, _, err := CompilePath(fmt.Sprintf("/dev/fd/%d", r3.Fd())); err == nil || err.Error() != "is over 64 MiB, too large for a program file" {
-		t.Errorf("an artifact's pipe that does not end: %v", err)
-	}
+	return fmt.Sprintf("/dev/fd/%d", r.Fd())
 }
