@@ -242,6 +242,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				r.Slot = f.evalToSlot(st.Handler, "route "+st.Method+" "+p+" "+name)
 			}
 			for i, g := range st.Guards {
+				fn := f.c.namedHandler(g)
+				if lam, ok := g.(*ast.Lambda); ok {
+					fn = lam.Fn
+				}
+				if fn != nil && len(fn.Params) > 2 {
+					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), len(fn.Params))
+				}
 				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
 			}
 			srv.Routes = append(srv.Routes, r)
