@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tova/vm"
 	"tova/vm/stdlib"
@@ -70,7 +71,7 @@ func (d *dialect) fieldParam(t *vm.Thread, k fieldKind, v vm.Value) (any, bool) 
 		}
 	case kindString:
 		if v.Kind() == vm.KString {
-			return v.AsString(), true
+			return d.textParam(v.AsString()), true
 		}
 	case kindTime:
 		switch v.Kind() {
@@ -95,6 +96,17 @@ func (d *dialect) fieldParam(t *vm.Thread, k fieldKind, v vm.Value) (any, bool) 
 	return nil, false
 }
 
+// textParam is a String parameter. PostgreSQL text holds only UTF-8: a
+// byte that is not (kept in a Tova string as it came, from a request's
+// query, path or headers) goes in as U+FFFD rather than failing the
+// statement. SQLite keeps the bytes.
+func (d *dialect) textParam(s string) string {
+	if d.pg() && !utf8.ValidString(s) {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
 // rawParam converts an argument of db.query/get/run.
 func (d *dialect) rawParam(t *vm.Thread, v vm.Value) (any, error) {
 	switch v.Kind() {
@@ -107,7 +119,7 @@ func (d *dialect) rawParam(t *vm.Thread, v vm.Value) (any, error) {
 	case vm.KFloat:
 		return v.AsFloat(), nil
 	case vm.KString:
-		return v.AsString(), nil
+		return d.textParam(v.AsString()), nil
 	case vm.KDuration:
 		return v.AsDuration() / int64(time.Millisecond), nil
 	case vm.KSize:
