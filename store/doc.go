@@ -33,6 +33,10 @@
 //
 // Each server (each VM instance) has its own connections, opened when
 // a model is declared (if its db block has run by then) or on first use.
+// A String is stored as it is, except that PostgreSQL text holds only
+// UTF-8: there, bytes that are not UTF-8 (which a request's query, path
+// or headers may bring) are stored as U+FFFD; SQLite keeps them.
+//
 // SQLite runs in WAL mode with a 10 s busy timeout, foreign keys on, one
 // writer connection through which every write and every transaction
 // goes (writers queue instead of failing with "database is locked"),
