@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,6 +89,19 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		resp := readResponseFrom(t, br)
 		if resp.StatusCode() != c.status {
 			t.Errorf("%q -> %d, want %d", c.raw, resp.StatusCode(), c.status)
+		}
+		// A 400 says what was wrong, as the log line does, and shows no
+		// more of the request than the log line.
+		var e struct{ Error struct{ Message string } }
+		if err := json.Unmarshal(resp.Body(), &e); err != nil {
+			t.Errorf("%q: body %q: %v", c.raw, resp.Body(), err)
+		}
+		if msg := e.Error.Message; c.status == 400 && msg != bareLFMessage && msg != tlsMessage &&
+			(!strings.HasPrefix(msg, "Bad Request: ") || !strings.Contains(msg, c.cause)) {
+			t.Errorf("%q: message %q, want it to name %q", c.raw, msg, c.cause)
+		}
+		if bytes.Contains(resp.Body(), []byte("SECRET")) {
+			t.Errorf("%q: the answer copies the request: %s", c.raw, resp.Body())
 		}
 		// The server closes the connection after logging its end, and
 		// answers nothing more (no request smuggled in a body).

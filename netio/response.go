@@ -216,15 +216,15 @@ func AppendErrorBody(dst []byte, code, message, requestID string) []byte {
 	return append(dst, '}')
 }
 
-// writeError answers ctx with an error body. Codes, messages and request
-// ids never need JSON escaping (ids are validated or generated from a safe
-// alphabet), so the body is written straight into fasthttp's buffer.
+// writeError answers ctx with an error body. Codes and request ids never
+// need JSON escaping (ids are validated or generated from a safe
+// alphabet), so they are written straight into fasthttp's buffer; the
+// message is escaped.
 func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
 	writeErrorMessage(ctx, status, code, errorMessage(code), requestID)
 }
 
-// writeErrorMessage is writeError with a message other than the code's
-// (one that needs no JSON escaping).
+// writeErrorMessage is writeError with a message other than the code's.
 func writeErrorMessage(ctx *fasthttp.RequestCtx, status int, code, message, requestID string) {
 	resp := &ctx.Response
 	resp.ResetBody()
@@ -232,9 +232,10 @@ func writeErrorMessage(ctx *fasthttp.RequestCtx, status int, code, message, requ
 	resp.Header.SetContentType(contentTypeJSON)
 	resp.AppendBodyString(`{"error":{"code":"`)
 	resp.AppendBodyString(code)
-	resp.AppendBodyString(`","message":"`)
-	resp.AppendBodyString(message)
-	resp.AppendBodyString(`"},"request_id":"`)
+	resp.AppendBodyString(`","message":`)
+	var buf [128]byte
+	resp.AppendBody(jsonstr.Append(buf[:0], message))
+	resp.AppendBodyString(`},"request_id":"`)
 	resp.AppendBodyString(requestID)
 	resp.AppendBodyString(`"}`)
 	resp.Header.Set(headerRequestID, requestID)

@@ -736,8 +736,20 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	} else {
 		id = string(s.ids.AppendID(make([]byte, 0, 32)))
 	}
+	if msg := err.Error(); withoutContents(msg) != msg {
+		err = errors.New(withoutContents(msg))
+	}
 	if message == "" {
 		message = errorMessage(code)
+		if status == fasthttp.StatusBadRequest {
+			// What was wrong, in the log line's words (which show no
+			// part of the request), so that a client can mend it.
+			cause := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "error when reading request headers: "), "fasthttp: ")
+			if len(cause) > 200 {
+				cause = strings.ToValidUTF8(cause[:200], "") + "…"
+			}
+			message += ": " + cause
+		}
 	}
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
@@ -758,9 +770,6 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		req.Method, req.Path = string(ctx.Method()), cleanPath(string(raw))
 	}
 	markReported(tc)
-	if msg := err.Error(); withoutContents(msg) != msg {
-		err = errors.New(withoutContents(msg))
-	}
 	// Whatever its status (501 for a transfer coding), a rejected
 	// request is the client's fault, not the server's.
 	s.accessAt(zerolog.WarnLevel, nil, &req, status, start, err)
