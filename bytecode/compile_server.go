@@ -54,6 +54,10 @@ func (c *compiler) compileServers(srcs []Source) {
 			g.stmts = append(g.stmts, sd.Body...)
 		}
 	}
+	if named, unnamed := byName["server"], byName[""]; named != nil && unnamed != nil {
+		c.file, c.fileName = named.file, srcs[named.file].File.Name
+		c.warnf(named.pos, `a server named "server" beside the unnamed server: the log lines of both name "server" (--server server selects this one, --server "" the unnamed one); give it another name`)
+	}
 	if len(groups) == 0 && len(shared) > 0 {
 		// A program of HTTP declarations alone is one unnamed server.
 		groups = append(groups, &group{pos: shared[0].Pos(), file: sharedFile})

@@ -281,6 +281,15 @@ fn create(user: Usr, n: Int) { user }
 	})
 }
 
+// A server named "server" beside the unnamed one is warned of: the log
+// lines of both name "server".
+func TestServerNamedServerWarns(t *testing.T) {
+	expectWarnings(t, "server { port 0 }\nserver \"server\" { port 0 }\n", []string{
+		`2:1: warning: a server named "server" beside the unnamed server: the log lines of both name "server" (--server server selects this one, --server "" the unnamed one); give it another name`,
+	})
+	expectWarnings(t, "server \"server\" { port 0 }\nserver \"api\" { port 0 }\n", nil)
+}
+
 // expectWarnings compiles src and compares its warnings, each as
 // "line:col: message", with want.
 func expectWarnings(t *testing.T, src string, want []string) {
