@@ -45,6 +45,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/9.x\r\nHost: x\r\nAuthorization: Bearer SECRET-4\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo?token=SECRET-5 HTTP/1.1 x\r\nHost: x\r\nAuthorization: Bearer SECRET-6\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-7\x01\r\n\r\n", 400, "", "", "invalid header value"},
+		// Key=value credentials where a version, target or header name
+		// should be.
+		{"GET /search?q=a b&api_key=SECRET-13 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "unsupported http version"},
+		{"GET token=SECRET-14 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "token…"},
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-Api-Key=SECRET-15\r\n\r\n", 400, "", "", "missing colon"},
 		// A TLS handshake (https:// to this http:// port) is answered at
 		// once, with or without a line end in it (none: fasthttp waited
 		// for the read timeout).

@@ -184,9 +184,10 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 // query), and anything a client sends would otherwise reach the logs.
 // What names the fault stays, shortened: a method, version or header
 // name, a target without its query. A quoted text is cut at its first
-// space, colon or '?', where a name, method, version or target ends and
-// what follows (a header's value, credentials in a line with no colon,
-// a query) begins.
+// space, colon, '?', '=', '&', ';' or ',', where a name, method,
+// version or target ends and what follows (a header's value, a
+// key=value credential in a line with no colon, a query) begins, and
+// after 32 bytes.
 func withoutContents(msg string) string {
 	if i := strings.Index(msg, "buffer size="); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ,")
@@ -216,11 +217,11 @@ func withoutContents(msg string) string {
 			b.WriteString(`"…"`)
 		default:
 			b.WriteString(before)
-			if j := strings.IndexAny(v, "?\r\n \t:"); j >= 0 {
+			if j := strings.IndexAny(v, "?\r\n \t:=&;,"); j >= 0 {
 				v = v[:j] + "…"
 			}
-			if len(v) > 64 {
-				v = strings.ToValidUTF8(v[:64], "") + "…"
+			if len(v) > 32 {
+				v = strings.ToValidUTF8(v[:32], "") + "…"
 			}
 			b.WriteString(strconv.Quote(v))
 		}
