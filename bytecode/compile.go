@@ -75,7 +75,8 @@ type compiler struct {
 	reported     map[string]bool      // file:line:col:message of each error and warning
 	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
 	srcs         []Source
-	fnDecls      map[fnAt]*ast.Function // every fn declaration, for namedHandler
+	fnDecls      map[fnAt]*ast.Function   // every fn declaration, for namedHandler
+	aliases      map[string]*ast.TypeExpr // every type alias, for handlerType
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.

@@ -220,7 +220,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)
-			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: typeString(st.BodyType)}
+			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(st.BodyType)}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
 				name = id.Name
@@ -250,8 +250,8 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				if lam, ok := g.(*ast.Lambda); ok {
 					fn = lam.Fn
 				}
-				if fn != nil && len(fn.Params) > 2 {
-					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), len(fn.Params))
+				if fn != nil && requiredParams(fn) > 2 {
+					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), requiredParams(fn))
 				}
 				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
 			}
@@ -269,7 +269,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			if st.Kind == "on_start" || st.Kind == "on_stop" {
 				f.serverWide(st.PosV, st.Kind)
-				if n := len(st.Fn.Params); n > 0 {
+				if n := requiredParams(st.Fn); n > 0 {
 					f.c.errorf(st.PosV, "%s takes no parameters, not %d (it runs with no request)", st.Kind, n)
 				}
 			}
@@ -397,13 +397,37 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 var builtinTypes = []string{"Any", "Bool", "Date", "Duration", "Float", "Function", "Int", "List", "Map",
 	"Nil", "Number", "Object", "Option", "Result", "Size", "String"}
 
-// checkParamTypes checks the annotations of a handler's parameters.
+// checkParamTypes checks the annotations of a handler's parameters
+// (req and res are given, not converted).
 func (f *fstate) checkParamTypes(fn *ast.Function) {
 	for _, prm := range fn.Params {
-		if prm.Name != nil {
+		if prm.Name != nil && !slices.Contains([]string{"req", "res", "request", "response"}, prm.Name.Name) {
 			f.checkAnnotation(prm.Type, prm.Name.Name)
 		}
 	}
+}
+
+// isTypeName reports whether s is an identifier starting with an upper
+// case letter.
+func isTypeName(s string) bool {
+	for i, r := range s {
+		if i == 0 && !unicode.IsUpper(r) || !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// requiredParams counts fn's parameters that have no default and do not
+// collect the rest: those a caller must give.
+func requiredParams(fn *ast.Function) int {
+	n := 0
+	for _, p := range fn.Params {
+		if p.Default == nil && !p.Rest {
+			n++
+		}
+	}
+	return n
 }
 
 // namedHandler returns the function a handler names (`=> create_user`)
@@ -439,6 +463,57 @@ func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
 	return c.fnDecls[fnAt{c.file, b.Decl}]
 }
 
+// aliasOf returns what a `type Name = T` declaration of the program
+// makes Name stand for (its refinement, `where {...}`, aside), or nil.
+func (c *compiler) aliasOf(name string) *ast.TypeExpr {
+	if c.aliases == nil {
+		c.aliases = map[string]*ast.TypeExpr{}
+		var walk func(stmts []ast.Stmt)
+		walk = func(stmts []ast.Stmt) {
+			for _, st := range stmts {
+				switch st := st.(type) {
+				case *ast.TypeDecl:
+					if st.Alias != nil {
+						c.aliases[st.Name.Name] = st.Alias
+					}
+				case *ast.ServerDecl:
+					walk(st.Body)
+				case *ast.RoutesGroup:
+					walk(st.Body)
+				}
+			}
+		}
+		for _, src := range c.srcs {
+			walk(src.File.Stmts)
+		}
+	}
+	return c.aliases[name]
+}
+
+// handlerType is an annotation as serve converts by it: typeString with
+// the program's aliases followed (`type Id = Int` makes `Id` an Int).
+func (c *compiler) handlerType(t *ast.TypeExpr) string {
+	return typeString(c.unalias(t, 0))
+}
+
+func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {
+	if t == nil || depth > 16 { // (a cycle of aliases stays as it is)
+		return t
+	}
+	if a := c.aliasOf(t.Name); a != nil && len(t.Args) == 0 {
+		return c.unalias(a, depth+1)
+	}
+	if len(t.Args) == 0 {
+		return t
+	}
+	u := *t
+	u.Args = make([]*ast.TypeExpr, len(t.Args))
+	for i, a := range t.Args {
+		u.Args[i] = c.unalias(a, depth+1)
+	}
+	return &u
+}
+
 // fnAt is where a function is declared: its file and its name's position.
 type fnAt struct {
 	file int
@@ -457,8 +532,11 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string) {
 	for _, a := range t.Args {
 		f.checkAnnotation(a, what)
 	}
-	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) {
+	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil {
 		return
+	}
+	if !isTypeName(t.Name) || len(t.Name) == 1 {
+		return // a form of its own (Int?, A | B, a function type) or a generic's T: not a name to look up
 	}
 	known := slices.Clone(builtinTypes)
 	for _, td := range f.c.prog.Types {

@@ -281,6 +281,28 @@ fn create(user: Usr, n: Int) { user }
 	})
 }
 
+// What an annotation may name besides the builtins and declared
+// records: aliases, variants, a generic's parameter, forms that are no
+// name (Int?, A | B); req and res are given, not converted. Defaults make
+// a guard's or a hook's extra parameters optional.
+func TestHandlerAnnotationsNotWarned(t *testing.T) {
+	expectWarnings(t, `type Id = Int
+type Shape { Circle(r: Float), Square(s: Float) }
+type User { name: String }
+type W = User
+fn gen<T>(x: T) { {x: x} }
+fn g3d(req, res, x = 1) { nil }
+server {
+  route GET "/alias" => fn(i: Id, w: W, l: [Id]) i
+  route GET "/gen" => gen
+  route GET "/d" with g3d => fn() 1
+  route GET "/i" with fn(a, b, c = 2) { nil } => fn() 1
+  route GET "/forms" => fn(a: Int?, b: Int | String, c: Circle, req: Request, res: Response, z: Usr) 1
+  on_start fn(x = 1) { print(x) }
+}
+`, []string{"12:97: warning: unknown type Usr (did you mean User?): z is not checked or converted"})
+}
+
 // A server named "server" beside the unnamed one is warned of: the log
 // lines of both name "server".
 func TestServerNamedServerWarns(t *testing.T) {

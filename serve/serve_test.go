@@ -2108,3 +2108,20 @@ server {
 		t.Errorf("form: %d %s", r.status, r.body)
 	}
 }
+
+// An annotation naming a type alias converts as the type it stands for.
+func TestHandlerTypeAliasConverts(t *testing.T) {
+	app := startApp(t, `
+type Id = Int
+type Ids = [Id]
+server {
+  route GET "/a" => fn(i: Id, l: Ids = []) { { i: i, t: type_of(i), l: l } }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/a?i=42&l=1&l=2", ""); r.status != 200 || r.body != `{"i":42,"t":"Int","l":[1,2]}` {
+		t.Errorf("GET /a?i=42: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/a?i=abc", ""); r.status != 400 || !strings.Contains(r.body, "i must be an integer") {
+		t.Errorf("GET /a?i=abc: %d %s", r.status, r.body)
+	}
+}
