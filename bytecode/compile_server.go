@@ -754,17 +754,30 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 			x, neg = u.X, true
 		}
 	}
+	if m, ok := x.(*ast.Member); ok {
+		if _, isNum := literal(m.X); isNum && !neg {
+			// 5.kb: a number with a field no unit has
+			f.c.errorf(st.PosV, "max_body: %s is no size unit: write bytes, kilobytes, megabytes or gigabytes (5.megabytes)", m.Name)
+			return
+		}
+	}
 	if u, ok := x.(*ast.UnitLit); ok {
 		switch u.Unit {
 		case "byte", "kilobyte", "megabyte", "gigabyte":
-			// (the VM rounds a size to whole bytes: 0.0001.bytes is 0)
 			unit := map[string]float64{"byte": 1, "kilobyte": 1 << 10, "megabyte": 1 << 20, "gigabyte": 1 << 30}[u.Unit]
-			if n, ok := literal(u.Number); ok && (neg || math.Round(asFloat(n)*unit) < 1) {
-				shown := literalRepr(n) + "." + u.Unit + "s"
+			n, ok := literal(u.Number)
+			if !ok {
+				break
+			}
+			shown := literalRepr(n) + "." + u.Unit + "s"
+			switch v := asFloat(n) * unit; {
+			case neg || v < 1:
 				if neg {
 					shown = "-" + shown
 				}
 				f.c.errorf(st.PosV, "max_body: "+BodySizeRule, shown)
+			case v >= math.MaxInt64:
+				f.c.errorf(st.PosV, "max_body: %s is too large a size", shown)
 			}
 		default: // a duration: 5.seconds
 			f.c.errorf(st.PosV, "max_body: "+SizeRule, "a duration ("+u.Unit+"s)")
