@@ -98,7 +98,7 @@ func readProgram(path string) ([]byte, error) {
 	}
 	if !bytecode.IsArtifact(data) && !strings.HasSuffix(path, ".tbc") {
 		if fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("is %.1f MiB, over the %d MiB a source file may have", float64(fi.Size())/(1<<20), MaxSourceSize>>20)
+			return nil, fmt.Errorf("is %d bytes, over the %d MiB (%d bytes) a source file may have", fi.Size(), MaxSourceSize>>20, MaxSourceSize)
 		}
 		return nil, fmt.Errorf("is over the %d MiB a source file may have", MaxSourceSize>>20)
 	}

@@ -346,7 +346,7 @@ func TestCompilePathBoundsItsInput(t *testing.T) {
 	for _, c := range []struct{ path, want string }{
 		{dir, "is a directory, not a program file"},
 		{"/dev/zero", "is a device or a socket, not a program file"},
-		{big, "is 4.0 MiB, over the 4 MiB a source file may have"},
+		{big, "is 4194313 bytes, over the 4 MiB (4194304 bytes) a source file may have"},
 	} {
 		if _, _, err := CompilePath(c.path); err == nil || err.Error() != c.want {
 			t.Errorf("%s: %v, want %q", c.path, err, c.want)

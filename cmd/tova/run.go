@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,10 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(stderr, "tova: %s: no such file\n", path)
 		return nil, nil, &exitError{exitUsage}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // "open PATH: permission denied" would name the path twice
 	}
 	fmt.Fprintf(stderr, "tova: %s: %v\n", path, err)
 	return nil, nil, &exitError{exitUsage}
