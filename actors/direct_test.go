@@ -26,6 +26,12 @@ func TestJobsRunOnAWorkerNotTheCaller(t *testing.T) {
 	t.Parallel()
 	eachDelivery(t, func(t *testing.T, noDirect bool) {
 		p := startPool(t, PoolOptions{Name: "where", Min: 1, Max: 1, NoDirect: noDirect})
+		// A job given before the new worker first waits idle is queued
+		// and runs on the worker's own goroutine, not its coroutine: one
+		// job first, so that the three below find it idle.
+		if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
 		caller := goid()
 		ran := map[uint64]bool{}
 		for range 3 {
