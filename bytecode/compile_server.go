@@ -441,53 +441,45 @@ func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
 	for b.Outer != nil {
 		b = b.Outer // a free variable: the declaration it captures
 	}
-	if c.fnDecls == nil {
-		c.fnDecls = map[fnAt]*ast.Function{}
-		var walk func(file int, stmts []ast.Stmt)
-		walk = func(file int, stmts []ast.Stmt) {
-			for _, st := range stmts {
-				switch st := st.(type) {
-				case *ast.FnDecl:
-					c.fnDecls[fnAt{file, st.Name.PosV}] = st.Fn
-				case *ast.ServerDecl:
-					walk(file, st.Body)
-				case *ast.RoutesGroup:
-					walk(file, st.Body)
-				}
-			}
-		}
-		for i, src := range c.srcs {
-			walk(i, src.File.Stmts)
-		}
-	}
+	c.indexDecls()
 	return c.fnDecls[fnAt{c.file, b.Decl}]
 }
 
 // aliasOf returns what a `type Name = T` declaration of the program
 // makes Name stand for (its refinement, `where {...}`, aside), or nil.
 func (c *compiler) aliasOf(name string) *ast.TypeExpr {
-	if c.aliases == nil {
-		c.aliases = map[string]*ast.TypeExpr{}
-		var walk func(stmts []ast.Stmt)
-		walk = func(stmts []ast.Stmt) {
-			for _, st := range stmts {
-				switch st := st.(type) {
-				case *ast.TypeDecl:
-					if st.Alias != nil {
-						c.aliases[st.Name.Name] = st.Alias
-					}
-				case *ast.ServerDecl:
-					walk(st.Body)
-				case *ast.RoutesGroup:
-					walk(st.Body)
+	c.indexDecls()
+	return c.aliases[name]
+}
+
+// indexDecls records, once, every fn declaration (for namedHandler) and
+// type alias (for aliasOf) of the program, at top level, in servers and
+// in routes groups.
+func (c *compiler) indexDecls() {
+	if c.fnDecls != nil {
+		return
+	}
+	c.fnDecls, c.aliases = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}
+	var walk func(file int, stmts []ast.Stmt)
+	walk = func(file int, stmts []ast.Stmt) {
+		for _, st := range stmts {
+			switch st := st.(type) {
+			case *ast.FnDecl:
+				c.fnDecls[fnAt{file, st.Name.PosV}] = st.Fn
+			case *ast.TypeDecl:
+				if st.Alias != nil {
+					c.aliases[st.Name.Name] = st.Alias
 				}
+			case *ast.ServerDecl:
+				walk(file, st.Body)
+			case *ast.RoutesGroup:
+				walk(file, st.Body)
 			}
 		}
-		for _, src := range c.srcs {
-			walk(src.File.Stmts)
-		}
 	}
-	return c.aliases[name]
+	for i, src := range c.srcs {
+		walk(i, src.File.Stmts)
+	}
 }
 
 // handlerType is an annotation as serve converts by it: typeString with
