@@ -216,10 +216,7 @@ func AppendErrorBody(dst []byte, code, message, requestID string) []byte {
 	return append(dst, '}')
 }
 
-// writeError answers ctx with an error body. Codes and request ids never
-// need JSON escaping (ids are validated or generated from a safe
-// alphabet), so they are written straight into fasthttp's buffer; the
-// message is escaped.
+// writeError answers ctx with an error body.
 func writeError(ctx *fasthttp.RequestCtx, status int, code, requestID string) {
 	writeErrorMessage(ctx, status, code, errorMessage(code), requestID)
 }
@@ -230,14 +227,8 @@ func writeErrorMessage(ctx *fasthttp.RequestCtx, status int, code, message, requ
 	resp.ResetBody()
 	resp.SetStatusCode(status)
 	resp.Header.SetContentType(contentTypeJSON)
-	resp.AppendBodyString(`{"error":{"code":"`)
-	resp.AppendBodyString(code)
-	resp.AppendBodyString(`","message":`)
-	var buf [128]byte
-	resp.AppendBody(jsonstr.Append(buf[:0], message))
-	resp.AppendBodyString(`},"request_id":"`)
-	resp.AppendBodyString(requestID)
-	resp.AppendBodyString(`"}`)
+	var buf [256]byte
+	resp.AppendBody(AppendErrorBody(buf[:0], code, message, requestID))
 	resp.Header.Set(headerRequestID, requestID)
 }
 
