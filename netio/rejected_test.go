@@ -79,6 +79,10 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A Host fasthttp refuses after reading the request line: the
 		// line names the request's own path.
 		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},
+		// A Host refused as an absolute target's authority would be.
+		{"GET /echo HTTP/1.1\r\nHost: SECRET-16:pw@x\r\n\r\n", 400, "GET", "/echo", "the Host field holds userinfo"},
+		{"GET /echo HTTP/1.1\r\nHost: x:99999\r\n\r\n", 400, "GET", "/echo", "the Host field's port is not a number"},
+		{"GET http://x/echo HTTP/1.1\r\nHost: x:65536\r\n\r\n", 400, "GET", "/echo", "the Host field's port is not a number"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
 		{"POST /a/../echo HTTP/1.0\r\nContent-Length: 99\r\n\r\nx", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},

@@ -506,7 +506,23 @@ var (
 	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
 	errTargetHost     = errors.New("the request target is an absolute URI with an empty host (RFC 9110 §4.2.1)")
 	errTargetPort     = errors.New("the request target's port is not a number from 0 to 65535")
+	errHostUserinfo   = errors.New(`the Host field holds userinfo ("name@"), which a host may not (RFC 9110 §7.2)`)
+	errHostPort       = errors.New("the Host field's port is not a number from 0 to 65535")
 )
+
+// checkHost refuses a Host field value that the request target, were it
+// in absolute form, would be refused for: userinfo, or a port past 65535
+// (RFC 9112 §3.2: an invalid Host is a 400). fasthttp has checked the
+// rest: the characters of a host, brackets and a port made of digits.
+func checkHost(host []byte) error {
+	if bytes.IndexByte(host, '@') >= 0 {
+		return errHostUserinfo
+	}
+	if j := bytes.LastIndexByte(host, ':'); j >= 0 && bytes.IndexByte(host[j:], ']') < 0 && !validPort(host[j+1:]) {
+		return errHostPort
+	}
+	return nil
+}
 
 // absoluteTarget splits an absolute-form request target
 // ("http://example.com:8080/p?q", which a client sends to a proxy and a
@@ -662,6 +678,9 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		if !ok {
 			rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
 		}
+	}
+	if err := checkHost(h.Host()); err != nil {
+		return nil, err
 	}
 	method := h.Method()
 	raw := h.RawHeaders()

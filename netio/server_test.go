@@ -583,6 +583,11 @@ func TestAbsoluteFormTargetNamesTheHost(t *testing.T) {
 		{"GET http://[::1]:80 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/", "[::1]:80", ""},
 		{"GET http://example.com?q=2 HTTP/1.0\r\n\r\n", "/", "example.com", "q=2"},
 		{"GET /p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "other.test", ""},
+		// Host forms the Host check (checkHost) lets through.
+		{"GET /p HTTP/1.1\r\nHost: other.test:65535\r\n\r\n", "/p", "other.test:65535", ""},
+		{"GET /p HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "/p", "[::1]:8080", ""},
+		{"GET /p HTTP/1.1\r\nHost: [::1]\r\n\r\n", "/p", "[::1]", ""},
+		{"GET /p HTTP/1.1\r\nHost: other.test:\r\n\r\n", "/p", "other.test:", ""},
 	}
 	for _, c := range cases {
 		conn := ts.dial()
