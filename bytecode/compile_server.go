@@ -452,9 +452,9 @@ func (c *compiler) aliasOf(name string) *ast.TypeExpr {
 	return c.aliases[name]
 }
 
-// indexDecls records, once, every fn declaration (for namedHandler) and
-// type alias (for aliasOf) of the program, at top level, in servers and
-// in routes groups.
+// indexDecls records, once, every fn declaration and immutable binding
+// of a lambda (for namedHandler) and type alias (for aliasOf) of the
+// program, at top level, in servers and in routes groups.
 func (c *compiler) indexDecls() {
 	if c.fnDecls != nil {
 		return
@@ -466,6 +466,16 @@ func (c *compiler) indexDecls() {
 			switch st := st.(type) {
 			case *ast.FnDecl:
 				c.fnDecls[fnAt{file, st.Name.PosV}] = st.Fn
+			case *ast.Assign:
+				// `g = fn(req, res) ...`: an immutable binding that holds
+				// its lambda for good.
+				if len(st.Targets) == 1 && len(st.Values) == 1 && st.Op == "=" && len(st.Declares) == 1 && st.Declares[0] {
+					if b, ok := st.Targets[0].(*ast.PBind); ok {
+						if lam, ok := st.Values[0].(*ast.Lambda); ok {
+							c.fnDecls[fnAt{file, b.Name.PosV}] = lam.Fn
+						}
+					}
+				}
 			case *ast.TypeDecl:
 				if st.Alias != nil {
 					c.aliases[st.Name.Name] = st.Alias
