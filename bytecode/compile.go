@@ -218,6 +218,10 @@ type fstate struct {
 	// server block, so it is compiled into every server
 	group       *string
 	sharedGroup bool
+	// scope: the routes group being compiled, as Hook.Scope names it;
+	// groups: how many groups the server has numbered so far
+	scope  string
+	groups int
 	// shared: the server body's declarations written outside any server
 	// block; once: where the server's port and each scope's on_error
 	// were declared, to refuse a second one

@@ -220,7 +220,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)
-			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(st.BodyType)}
+			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(st.BodyType), Scope: f.scope}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
 				name = id.Name
@@ -258,11 +258,15 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
-			outer, outerGroup, outerShared := f.badPrefix, f.group, f.sharedGroup
+			outer, outerGroup, outerShared, outerScope := f.badPrefix, f.group, f.sharedGroup, f.scope
 			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
 			f.badPrefix, f.group, f.sharedGroup = outer || bad, &p, outerShared || f.shared[st]
+			f.groups++
+			if f.scope = strconv.Itoa(f.groups); outerScope != "" {
+				f.scope = outerScope + "." + f.scope
+			}
 			f.serverBody(st.Body, p)
-			f.badPrefix, f.group, f.sharedGroup = outer, outerGroup, outerShared
+			f.badPrefix, f.group, f.sharedGroup, f.scope = outer, outerGroup, outerShared, outerScope
 		case *ast.HookDecl:
 			if st.Kind == "background" {
 				f.serverWide(st.PosV, "background fn")
@@ -274,7 +278,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				}
 			}
 			if st.Kind == "on_error" {
-				f.declaredOnce(st, "on_error "+prefix, "on_error declared again for the same routes (only one would run)")
+				f.declaredOnce(st, "on_error "+f.scope, "on_error declared again for the same routes (only one would run)")
 			}
 			if n := len(st.Fn.Params); st.Kind == "middleware" && n != 2 || st.Kind == "on_error" && (n < 1 || n > 3) {
 				shapes := "(req, next) or (req, res)"
@@ -288,7 +292,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				name = st.Name.Name
 			}
 			slot := f.funcToSlot(st.Fn, name, st.Name, st.Kind+" "+name, st.PosV)
-			srv.Hooks = append(srv.Hooks, Hook{Kind: st.Kind, Name: name, Arg: prefix, Slot: slot, Pos: posOf(st.PosV)})
+			srv.Hooks = append(srv.Hooks, Hook{Kind: st.Kind, Name: name, Arg: prefix, Scope: f.scope, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.HealthDecl:
 			checks := &ast.ArrayLit{PosV: st.PosV}
 			for _, ch := range st.Checks {
@@ -297,7 +301,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "health", p, st.Path, routepath.Check)
 			slot := f.evalToSlot(checks, "health "+st.Path)
-			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
+			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
 			f.serverWide(st.PosV, st.Kind)
 			f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
@@ -325,11 +329,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			obj.Entries = append(obj.Entries, st.Config...)
 			slot := f.evalToSlot(obj, "websocket "+st.Path)
-			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Pos: posOf(st.PosV)})
+			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.SSEDecl:
 			p := joinPath(prefix, st.Path)
 			slot := f.funcToSlot(st.Fn, "sse "+p, nil, "sse "+p, st.PosV)
-			srv.Routes = append(srv.Routes, Route{Kind: "sse", Method: "GET", Path: p, Slot: slot, Pos: posOf(st.PosV)})
+			srv.Routes = append(srv.Routes, Route{Kind: "sse", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ScheduleDecl:
 			arg := st.Cron
 			if arg == "" {

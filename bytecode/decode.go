@@ -524,8 +524,8 @@ func (d *decoder) pos() Pos {
 // Least sizes of server metadata entries, as for minFuncSize.
 const (
 	minServerSize = 10 // name, line, col, init, port, line, col, routes, hooks, configs
-	minRouteSize  = 8  // kind, method, path, slot, guards, body type, line, col
-	minHookSize   = 6  // kind, name, arg, slot, line, col
+	minRouteSize  = 9  // kind, method, path, slot, guards, body type, scope, line, col
+	minHookSize   = 7  // kind, name, arg, scope, slot, line, col
 	minConfigSize = 5  // kind, name, slot, line, col
 )
 
@@ -558,13 +558,14 @@ func (d *decoder) servers(p *Program) {
 					}
 				}
 				r.BodyType = d.string()
+				r.Scope = d.string()
 				r.Pos = d.pos()
 			}
 		}
 		if nh := d.count(minHookSize); nh > 0 {
 			s.Hooks = make([]Hook, nh)
 			for j := range s.Hooks {
-				s.Hooks[j] = Hook{Kind: d.string(), Name: d.string(), Arg: d.string(),
+				s.Hooks[j] = Hook{Kind: d.string(), Name: d.string(), Arg: d.string(), Scope: d.string(),
 					Slot: d.int("slot", math.MaxInt32), Pos: d.pos()}
 			}
 		}

@@ -140,12 +140,18 @@ func disasmServer(b *bytes.Buffer, p *Program, si int, s *Server) {
 		if r.BodyType != "" {
 			b.WriteString(" body: " + r.BodyType)
 		}
+		if r.Scope != "" {
+			b.WriteString(" group " + r.Scope)
+		}
 		b.WriteByte('\n')
 	}
 	for _, h := range s.Hooks {
 		fmt.Fprintf(b, "  %-9s %s %q", posText(h.Pos), h.Kind, h.Name)
 		if h.Arg != "" {
 			fmt.Fprintf(b, " %q", h.Arg)
+		}
+		if h.Scope != "" {
+			b.WriteString(" group " + h.Scope)
 		}
 		fmt.Fprintf(b, " -> %s\n", operandText(p, OGlobal, h.Slot))
 	}

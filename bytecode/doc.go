@@ -127,4 +127,7 @@
 //	   that serve names the line of a computed port it refuses.
 //	3: record types keep their fields' types, routes their body types.
 //	4: ATOMIC brackets a statement that writes module state.
+//	5: routes and hooks carry their routes group's scope, which scopes
+//	   middleware and on_error (a prefix alone took in routes written
+//	   outside the group).
 package bytecode

@@ -13,7 +13,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 4
+const Version = 5
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending
@@ -300,6 +300,7 @@ func (e *encoder) server(s *Server) {
 			e.uvarint(uint64(g))
 		}
 		e.string(r.BodyType)
+		e.string(r.Scope)
 		e.pos(r.Pos)
 	}
 	e.uvarint(uint64(len(s.Hooks)))
@@ -308,6 +309,7 @@ func (e *encoder) server(s *Server) {
 		e.string(h.Kind)
 		e.string(h.Name)
 		e.string(h.Arg)
+		e.string(h.Scope)
 		e.uvarint(uint64(h.Slot))
 		e.pos(h.Pos)
 	}

@@ -153,19 +153,36 @@ type Route struct {
 	Guards []int // module slots of the `with` guards, in order
 	// BodyType is the `body: Type` annotation's text, "" when absent.
 	BodyType string
-	Pos      Pos
+	// Scope is the routes group the route is declared in (see Hook.Scope).
+	Scope string
+	Pos   Pos
 }
 
 // Hook is a function-valued declaration: Kind is "middleware",
 // "on_error", "on_start", "on_stop", "background", "schedule" or
 // "subscribe". Name is the function or schedule name; Arg the cron
 // expression, interval pattern, topic or group prefix.
+//
+// Scope, for middleware and on_error, is the routes group the hook is
+// declared in: "" outside any group, else the group's number in its
+// server (1, 2, ... in source order) after its enclosing group's scope
+// and a dot ("2.3": group 3, inside group 2). A hook applies to the
+// routes declared in its group and the groups inside it, whatever their
+// paths: a route written outside the group is not the group's, even if
+// its path starts with the group's prefix.
 type Hook struct {
-	Kind string
-	Name string
-	Arg  string
-	Slot int
-	Pos  Pos
+	Kind  string
+	Name  string
+	Arg   string
+	Scope string
+	Slot  int
+	Pos   Pos
+}
+
+// InScope reports whether a hook of scope hook applies to a route of
+// scope route: the route is in the hook's group or one inside it.
+func InScope(route, hook string) bool {
+	return hook == "" || route == hook || len(route) > len(hook) && route[len(hook)] == '.' && route[:len(hook)] == hook
 }
 
 // Config is a configuration block (cors, db, rate_limit, tls, sessions,

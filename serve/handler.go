@@ -68,7 +68,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			h = s.routeHandler(rt, g[rt.Slot], guards)
 		case "health":
 			h = s.healthHandler(healthChecks(g[rt.Slot]), rt)
-			if len(s.middlewareFor(rt.Path)) > 0 {
+			if len(s.middlewareFor(rt)) > 0 {
 				// Middleware wraps health as any route (as in the
 				// reference): a logger sees the probes, a trace hook
 				// sets their id.
@@ -187,29 +187,27 @@ func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler
 	}
 }
 
-// middlewareFor returns the middleware that applies to a route path.
-func (s *Server) middlewareFor(path string) []middleware {
+// middlewareFor returns the middleware that applies to a route: the
+// server's, and those of the routes groups the route is declared in
+// (bytecode.Hook.Scope), outermost first.
+func (s *Server) middlewareFor(rt bytecode.Route) []middleware {
 	var out []middleware
 	for _, m := range s.middleware {
-		if inGroup(path, m.prefix) {
+		if bytecode.InScope(rt.Scope, m.scope) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// inGroup reports whether a route path is under a group prefix ("" is
-// the whole server).
-func inGroup(path, prefix string) bool {
-	return prefix == "" || path == prefix || strings.HasPrefix(path, strings.TrimSuffix(prefix, "/")+"/")
-}
-
-// onErrorFor returns the on_error hook of a route path: the one of the
-// innermost group holding it (the last declared, at one level), or nil.
-func (s *Server) onErrorFor(path string) vm.Value {
+// onErrorFor returns the on_error hook of a route: the one of the
+// innermost group the route is declared in (the last declared, at one
+// level), or the server's, or nil.
+func (s *Server) onErrorFor(rt bytecode.Route) vm.Value {
 	fn, depth := vm.Nil, -1
 	for _, m := range s.onErrors {
-		if d := len(m.prefix); inGroup(path, m.prefix) && d >= depth {
+		// The scopes that hold a route are a chain: the longer, the deeper.
+		if d := len(m.scope); bytecode.InScope(rt.Scope, m.scope) && d >= depth {
 			fn, depth = m.fn, d
 		}
 	}
@@ -324,11 +322,11 @@ func (x *exchange) response() *netio.Response {
 }
 
 func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
-	mws := s.middlewareFor(rt.Path)
+	mws := s.middlewareFor(rt)
 	site := &vm.StackFrame{Func: "route " + rt.Method + " " + rt.Path, File: s.fileName(), Line: int(rt.Pos.Line), Col: int(rt.Pos.Col)}
 	// A route whose whole chain can touch no shared mutable state runs
 	// without the server's GIL, in parallel with everything else.
-	onError := s.onErrorFor(rt.Path)
+	onError := s.onErrorFor(rt)
 	isolated := s.inst.Isolated(fn) && s.inst.Isolated(onError)
 	for _, m := range mws {
 		isolated = isolated && s.inst.Isolated(m.fn)

@@ -98,7 +98,7 @@ type Server struct {
 	log  zerolog.Logger
 
 	middleware []middleware
-	onErrors   []middleware // on_error hooks, by group prefix (fn, prefix)
+	onErrors   []middleware // on_error hooks (fn, scope)
 	onStart    []vm.Value
 	onStop     []vm.Value
 	started    time.Time
@@ -109,9 +109,9 @@ type Server struct {
 }
 
 type middleware struct {
-	fn     vm.Value
-	prefix string // group prefix ("" for the whole server)
-	next   bool   // (req, next) shape; else (req, res) hook
+	fn    vm.Value
+	scope string // its routes group's (bytecode.Hook.Scope; "" for the whole server)
+	next  bool   // (req, next) shape; else (req, res) hook
 }
 
 // StartupError is a failure to start a server: bad configuration, a
@@ -448,9 +448,9 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 		fn := g[h.Slot]
 		switch h.Kind {
 		case "middleware":
-			s.middleware = append(s.middleware, middleware{fn: fn, prefix: h.Arg, next: isNextShape(fn)})
+			s.middleware = append(s.middleware, middleware{fn: fn, scope: h.Scope, next: isNextShape(fn)})
 		case "on_error":
-			s.onErrors = append(s.onErrors, middleware{fn: fn, prefix: h.Arg})
+			s.onErrors = append(s.onErrors, middleware{fn: fn, scope: h.Scope})
 		case "on_start":
 			s.onStart = append(s.onStart, fn)
 		case "on_stop":

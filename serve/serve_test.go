@@ -465,12 +465,15 @@ func TestRouterRefusedPathIsAStartupError(t *testing.T) {
 }
 
 // Middleware declared in a routes group applies to that group and the
-// groups inside it, not to a path that merely starts with its prefix;
-// server-level middleware applies everywhere.
+// groups inside it, not to a path that merely starts with its prefix,
+// nor to a route written outside the group under that prefix, nor to
+// a sibling group of the same prefix; server-level middleware applies
+// everywhere.
 func TestGroupMiddleware(t *testing.T) {
 	app := startApp(t, `
 server {
   middleware fn all(req, res) { res.setHeader("X-All", "1") }
+  route GET "/admin/login" => fn() "login"
   routes "/admin" {
     middleware fn auth(req, next) {
       if req.headers["x-token"] != "t" { respond(401, { error: "no" }) } else { next(req) }
@@ -482,6 +485,10 @@ server {
     }
   }
   route GET "/adminx" => fn() "not admin"
+  route GET "/admin/deep/open" => fn() "open"
+  routes "/admin" {
+    route GET "/public" => fn() "public"
+  }
 }
 `)
 	u := app.urls[""]
@@ -495,6 +502,9 @@ server {
 		{"/admin/deep/x", "", 401, `{"error":"no"}`, ""},
 		{"/admin/deep/x", "t", 200, `"x"`, "1"},
 		{"/adminx", "", 200, `"not admin"`, ""},
+		{"/admin/login", "", 200, `"login"`, ""},
+		{"/admin/deep/open", "", 200, `"open"`, ""},
+		{"/admin/public", "", 200, `"public"`, ""},
 	}
 	for _, c := range cases {
 		r := do(t, "GET", u+c.path, "", "X-Token", c.token)
@@ -1750,7 +1760,9 @@ func TestOnFinishAfterDeadline(t *testing.T) {
 }
 
 // An on_error declared in a routes group handles that group's failures;
-// the server's handles the rest, whatever the declaration order.
+// the server's handles the rest, whatever the declaration order, routes
+// written outside the group under its prefix included. Two groups of
+// one prefix each have their own.
 func TestOnErrorScopedByGroup(t *testing.T) {
 	app := startApp(t, `server {
   routes "/g" {
@@ -1762,9 +1774,15 @@ func TestOnErrorScopedByGroup(t *testing.T) {
   }
   on_error fn(err, req) { respond(500, { from: "server" }) }
   route GET "/y" => fn() { nil.boom }
+  route GET "/g/outside" => fn() { nil.boom }
+  routes "/g" {
+    on_error fn(err, req) { respond(500, { from: "sibling" }) }
+    route GET "/z" => fn() { nil.boom }
+  }
 }`)
 	u := app.urls[""]
-	for path, want := range map[string]string{"/g/x": `{"from":"group"}`, "/g/inner/y": `{"from":"group"}`, "/y": `{"from":"server"}`} {
+	for path, want := range map[string]string{"/g/x": `{"from":"group"}`, "/g/inner/y": `{"from":"group"}`, "/y": `{"from":"server"}`,
+		"/g/outside": `{"from":"server"}`, "/g/z": `{"from":"sibling"}`} {
 		if r := do(t, "GET", u+path, ""); r.status != 500 || r.body != want {
 			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
 		}
