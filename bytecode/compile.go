@@ -41,6 +41,13 @@ func Compile(srcs []Source) (prog *Program, err error) {
 			panic(r)
 		}
 	}()
+	for _, s := range srcs {
+		for _, st := range s.File.Stmts {
+			if _, ok := st.(*ast.ServerDecl); ok || sharedDecl(st) {
+				c.servers = true
+			}
+		}
+	}
 	c.collectGlobals(srcs)
 	c.collectVariants(srcs)
 	c.compileMain(srcs)
@@ -77,6 +84,9 @@ type compiler struct {
 	srcs         []Source
 	fnDecls      map[fnAt]*ast.Function   // every fn declaration, for namedHandler
 	aliases      map[string]*ast.TypeExpr // every type alias, for handlerType
+	// servers: the program declares a server (or HTTP declarations
+	// outside one), so its functions may run on many requests at once
+	servers bool
 }
 
 // bailout aborts compilation on an error that leaves no sensible way on.

@@ -234,7 +234,7 @@ func (f *fstate) stmt(st ast.Stmt) {
 		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
-		if f.af != nil && assignsShared(st) {
+		if f.af != nil && assignsShared(st, f.c.servers) {
 			f.emit(ATOMIC, 1, 0, 0)
 			defer f.emit(ATOMIC, 0, 0, 0)
 		}
@@ -288,9 +288,15 @@ func (f *fstate) stmt(st ast.Stmt) {
 // return inside it leaves the bracket open until a catch or the end of
 // the thread's call restores it.)
 
-// assignsShared reports whether an assignment's target is rooted at a
-// module slot: x, x.f, x[k], x.f[k].g.
-func assignsShared(st *ast.Assign) bool {
+// assignsShared reports whether an assignment may write module state:
+// its target is rooted at a module slot (x, x.f, x[k], x.f[k].g), or, in
+// a program with servers, it writes a field or an element of any value
+// (o.f = ..., o[k] += ...). Such a value may be server state reached
+// through another name: a local (`o = stats`), a parameter
+// (`fn bump(o) { o.hits = o.hits + 1 }`), a loop variable (`for it in
+// items { it.n += 1 }`), which the compiler cannot tell from a value of
+// the request's own.
+func assignsShared(st *ast.Assign, servers bool) bool {
 	for _, t := range st.Targets {
 		switch t := t.(type) {
 		case *ast.PBind:
@@ -298,7 +304,7 @@ func assignsShared(st *ast.Assign) bool {
 				return true
 			}
 		case *ast.PTarget:
-			if sharedRoot(t.X) {
+			if servers || sharedRoot(t.X) {
 				return true
 			}
 		}
