@@ -234,6 +234,7 @@ type exchange struct {
 	site    *vm.StackFrame // the route's declaration
 	body    string         // the route's `body: Type`, "" when none
 	onError vm.Value       // the route's on_error hook, or nil
+	health  bool           // the route is a health "/path": never cache { default }
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -345,6 +346,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}()
 		x := takeExchange(req)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
+		x.health = rt.Kind == "health"
 		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -920,7 +922,7 @@ func (x *exchange) caching(out *netio.Response) {
 			cc = true
 		}
 	}
-	if !cc && x.s.cacheDefault != "" {
+	if !cc && x.s.cacheDefault != "" && !x.health {
 		out.Headers = append(out.Headers, netio.Header{Name: "Cache-Control", Value: x.s.cacheDefault})
 	}
 	if etag == "" {

@@ -1925,6 +1925,25 @@ server "nodb" {
 	}
 }
 
+// A health "/path" never takes cache { default }, with middleware
+// wrapping it too (it then answers through the middleware chain).
+func TestHealthNotCachedBehindMiddleware(t *testing.T) {
+	app := startApp(t, `cache { default: "public, max-age=60" }
+server {
+  middleware fn m(req, next) { next(req) }
+  middleware fn h(req, res) { res.setHeader("X-Hook", "1") }
+  health "/health"
+  route GET "/plain" => fn() "x"
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/health", ""); r.status != 200 || r.header.Get("Cache-Control") != "" || r.header.Get("X-Hook") != "1" {
+		t.Errorf("GET /health: %d Cache-Control %q X-Hook %q", r.status, r.header.Get("Cache-Control"), r.header.Get("X-Hook"))
+	}
+	if r := do(t, "GET", u+"/plain", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("GET /plain: Cache-Control %q", r.header.Get("Cache-Control"))
+	}
+}
+
 // The guide's caching: cache { default } gives GET answers that set no
 // Cache-Control one; cache_control(res, "...") sets it as written (and
 // the reference's cache_control(response, max_age, opts) builds it);
