@@ -1000,7 +1000,14 @@ func (x *exchange) failure(err error) *netio.Response {
 	x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route, id)
 	var resp *netio.Response
 	if !x.onError.IsNil() && x.th.Context().Err() == nil {
-		resp, _ = x.runOnError(err)
+		var stopped bool
+		resp, stopped = x.runOnError(err)
+		if stopped {
+			// on_error was stopped at the deadline: a 503, as the front
+			// end answers when it gets there first
+			x.res.status = 503
+			resp = errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+		}
 	}
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
 		// the database is down: a temporary condition, not a bug
@@ -1017,8 +1024,10 @@ func (x *exchange) failure(err error) *netio.Response {
 	return resp
 }
 
-// runOnError calls on_error fn(err, req[, res]) (Decision 10).
-func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
+// runOnError calls on_error fn(err, req[, res]) (Decision 10). It
+// returns on_error's response, nil if it gave none or failed; stopped
+// is true if it was stopped at the request's deadline.
+func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) {
 	var ve *vm.Error
 	if !errors.As(cause, &ve) {
 		ve = &vm.Error{Kind: "Error", Msg: cause.Error()}
@@ -1031,17 +1040,18 @@ func (x *exchange) runOnError(cause error) (*netio.Response, bool) {
 	v, err := x.th.Call(x.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
-		return nil, false
+		var stop *vm.Error
+		return nil, errors.As(err, &stop) && stop.Kind == vm.ErrCancelled
 	}
 	if r, ok := asResponse(v); ok {
-		resp, err := x.toResponse(vm.HostValue(r))
-		return resp, err == nil
-	}
-	if !x.res.jsonSet && !x.res.bodySet && v.IsNil() {
+		v = vm.HostValue(r)
+	} else if !x.res.jsonSet && !x.res.bodySet && v.IsNil() {
 		return nil, false
 	}
-	resp, err := x.toResponse(v)
-	return resp, err == nil
+	if resp, err = x.toResponse(v); err != nil {
+		return nil, false
+	}
+	return resp, false
 }
 
 func errorResponse(status int, code, message, id string, details []string) *netio.Response {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -336,5 +337,48 @@ server {
 	_ = app.rt.Shutdown(ctx)
 	if took := time.Since(start); !strings.Contains(app.stdout.String(), "hook done") || took > minStopHooks {
 		t.Fatalf("after %v: %q", took, app.stdout.String())
+	}
+}
+
+// An on_error stuck in `loop {}` is cut at the request's deadline like a
+// handler: the answer is 503 and on_finish sees 503, whichever comes
+// first, the cut or the front end's own answer at the deadline.
+func TestRunawayOnErrorIs503(t *testing.T) {
+	app := startApp(t, `server {
+  var statuses = []
+  middleware fn track(req, res) { res.on_finish(fn(s) { statuses = [...statuses, s] }) }
+  on_error fn(err, req, res) { loop { } }
+  route GET "/lp" => fn() { throw "x" }
+  route GET "/statuses" => fn() { statuses }
+}`, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+	u := app.urls[""]
+	const n = 32
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = do(t, "GET", u+"/lp", "").status
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 503 {
+			t.Errorf("request %d: %d, want 503", i, c)
+		}
+	}
+	// /statuses itself has a finish callback: it adds its 200 after.
+	var got []int
+	waitFor(t, func() bool {
+		got = nil
+		_ = json.Unmarshal([]byte(do(t, "GET", u+"/statuses", "").body), &got)
+		return len(got) >= n
+	})
+	for _, s := range got {
+		if s != 503 && s != 200 {
+			t.Errorf("on_finish saw %d, want 503: %v", s, got)
+			break
+		}
 	}
 }
