@@ -384,7 +384,14 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 					x.req, x.reqV = q, args[0]
 				}
 			}
-			return x.asResponseValue(x.chain(i + 1))
+			// The rest of the chain's status moves into the value next
+			// returns; res keeps the one it had before, so that a plain
+			// value the middleware returns instead is not sent with the
+			// handler's status (a 404, a 302 without its Location).
+			status, set := x.res.status, x.res.statusSet
+			v, err := x.asResponseValue(x.chain(i + 1))
+			x.res.status, x.res.statusSet = status, set
+			return v, err
 		}})
 		return x.th.Call(m.fn, x.reqValue(), next)
 	}
@@ -478,7 +485,6 @@ func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
 		}
 	}
 	out.headers, out.ctype = mergeResHeaders(out.headers, out.ctype, returned, rs.headers)
-	rs.status = out.status
 	rs.jsonSet, rs.json, rs.bodySet, rs.bodyText, rs.ctype, rs.headers = false, vm.Nil, false, nil, "", nil
 	return vm.HostValue(out), nil
 }

@@ -2162,3 +2162,41 @@ server {
 		t.Errorf("GET /a?i=abc: %d %s", r.status, r.body)
 	}
 }
+
+// A (req, next) middleware that returns a plain value instead of what
+// next gave answers it as a handler's plain value would: 200 JSON (or
+// the status a hook before it set), not with the handler's status.
+func TestNextMiddlewareReplacesTheAnswer(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn pre(req, res) { if req.headers["x-pre"] == "1" { res.status(201) } }
+  middleware fn replace(req, next) {
+    r = next(req)
+    if req.headers["x-replace"] == "1" { { replaced: true, inner: r.status } } else { r }
+  }
+  route GET "/nf" => fn() { respond(404, { missing: true }, { "X-Inner": "1" }) }
+  route GET "/red" => fn() { redirect("/elsewhere") }
+  route GET "/guard" with fn(req, res) { false } => fn() { "never" }
+  route GET "/v/:n" => fn(n: Int) { n }
+  route GET "/e204" => fn() { respond(204, nil) }
+  route GET "/st" => fn(res) { res.status(202); "accepted" }
+}`)
+	u := app.urls[""]
+	for path, inner := range map[string]int{"/nf": 404, "/red": 302, "/guard": 403, "/v/x": 400, "/e204": 204, "/st": 202} {
+		want := fmt.Sprintf(`{"replaced":true,"inner":%d}`, inner)
+		r := do(t, "GET", u+path, "", "X-Replace", "1")
+		if r.status != 200 || r.body != want || r.header.Get("Location") != "" || r.header.Get("X-Inner") != "" {
+			t.Errorf("GET %s, replaced: %d %s %v; want 200 %s", path, r.status, r.body, r.header, want)
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(u + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != inner {
+			t.Errorf("GET %s, passed on: %d; want %d", path, resp.StatusCode, inner)
+		}
+	}
+	if r := do(t, "GET", u+"/nf", "", "X-Replace", "1", "X-Pre", "1"); r.status != 201 {
+		t.Errorf("GET /nf after res.status(201) in a hook, replaced: %d %s; want 201", r.status, r.body)
+	}
+}
