@@ -825,7 +825,8 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
 	for _, fl := range st.Fields {
 		td.Fields = append(td.Fields, fl.Name)
-		td.FieldTypes = append(td.FieldTypes, typeString(fl.Type))
+		// (aliases followed, as serve converts a request's fields by them)
+		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(fl.Type))
 	}
 	for _, v := range st.Variants {
 		vd := VariantDesc{Name: v.Name}

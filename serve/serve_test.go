@@ -2151,10 +2151,21 @@ func TestHandlerTypeAliasConverts(t *testing.T) {
 	app := startApp(t, `
 type Id = Int
 type Ids = [Id]
+type R { id: Id, ids: [Id], o: Option<Id> }
 server {
   route GET "/a" => fn(i: Id, l: Ids = []) { { i: i, t: type_of(i), l: l } }
+  route POST "/r" body: R => fn(req) { req.body }
 }`)
 	u := app.urls[""]
+	// Aliases in a record's fields convert too.
+	if r := do(t, "POST", u+"/r", `{"id":1,"ids":[2],"o":3}`); r.status != 200 || r.body != `{"id":1,"ids":[2],"o":{"value":3}}` {
+		t.Errorf("POST /r: %d %s", r.status, r.body)
+	}
+	for _, body := range []string{`{"id":"z","ids":[],"o":null}`, `{"id":1,"ids":[1,"z"],"o":null}`, `{"id":1,"ids":[],"o":"z"}`} {
+		if r := do(t, "POST", u+"/r", body); r.status != 400 || !strings.Contains(r.body, "must be an integer") {
+			t.Errorf("POST /r %s: %d %s", body, r.status, r.body)
+		}
+	}
 	if r := do(t, "GET", u+"/a?i=42&l=1&l=2", ""); r.status != 200 || r.body != `{"i":42,"t":"Int","l":[1,2]}` {
 		t.Errorf("GET /a?i=42: %d %s", r.status, r.body)
 	}
