@@ -1068,6 +1068,11 @@ func (w *worker) execute(t *task) *Failure {
 	w.cur = nil
 	w.mu.Unlock()
 	if f == nil && j.state.Load() == jobStopped {
+		if d, ok := res.v.(Discarder); ok {
+			// Its caller gets ErrPoolStopped, or was answered already:
+			// either way nobody uses the result.
+			defer d.Discarded()
+		}
 		res = result{err: ErrPoolStopped}
 	}
 	if t.settle(word, taskAnswered) {

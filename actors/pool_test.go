@@ -551,3 +551,41 @@ func TestPoolAcceptsJobsWhileWorkersStart(t *testing.T) {
 		}
 	}
 }
+
+// discardCounter is a job result that counts its Discarded calls.
+type discardCounter struct{ n atomic.Int32 }
+
+func (d *discardCounter) Discarded() { d.n.Add(1) }
+
+// A job stopped by CancelRunning that still returns a result has its
+// Discarded called once: its caller got ErrPoolStopped, not the result
+// (netio runs a response's AfterWrite callbacks from there).
+func TestCancelRunningDiscardsTheResult(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		p := startPool(t, PoolOptions{Name: "discard", Min: 1, NoDirect: noDirect})
+		started := make(chan struct{})
+		d := &discardCounter{}
+		callerErr := make(chan error, 1)
+		go func() {
+			_, err := do(p, 10*time.Second, func(ctx context.Context) (any, error) {
+				close(started)
+				<-ctx.Done()
+				return d, nil
+			})
+			callerErr <- err
+		}()
+		<-started
+		if n := p.CancelRunning(); n != 1 {
+			t.Fatalf("CancelRunning stopped %d jobs, want 1", n)
+		}
+		if e := <-callerErr; !errors.Is(e, ErrPoolStopped) {
+			t.Fatalf("caller got %v", e)
+		}
+		waitFor(t, func() bool { return d.n.Load() == 1 })
+		time.Sleep(10 * time.Millisecond)
+		if n := d.n.Load(); n != 1 {
+			t.Fatalf("Discarded called %d times", n)
+		}
+	})
+}

@@ -235,6 +235,9 @@ type exchange struct {
 	body    string         // the route's `body: Type`, "" when none
 	onError vm.Value       // the route's on_error hook, or nil
 	health  bool           // the route is a health "/path": never cache { default }
+	// finishing: res.on_finish was called, and Server.finishing counts
+	// this request until its callbacks have run
+	finishing bool
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -1084,6 +1087,10 @@ func errorResponse(status int, code, message, id string, details []string) *neti
 // finish runs the res.on_finish callbacks after the response was
 // written, with the final status, on a thread of their own.
 func (x *exchange) finish(status int) {
+	if x.finishing {
+		x.finishing = false
+		defer x.s.finishing.Done()
+	}
 	x.res.status = status
 	ctx, cancel := context.WithTimeout(context.Background(), x.s.timeout)
 	defer cancel()

@@ -382,3 +382,39 @@ func TestRunawayOnErrorIs503(t *testing.T) {
 		}
 	}
 }
+
+// Requests stopped as the drain ends still run their res.on_finish
+// callbacks, with 503, before on_stop: a logger middleware sees every
+// request, those cut at shutdown included.
+func TestOnFinishRunsForRequestsStoppedAtDrainEnd(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn hook(req, res) {
+    res.on_finish(fn(s) { print("finish", req.path, s) })
+  }
+  on_stop fn() { print("on_stop") }
+  route GET "/loop" => fn() { loop { } }
+  route GET "/sleep" => fn() { sleep(5000); "slept" }
+}`)
+	u := app.urls[""]
+	var wg sync.WaitGroup
+	for _, p := range []string{"/loop", "/sleep"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := do(t, "GET", u+p, ""); r.status != 503 {
+				t.Errorf("GET %s: %d %s, want 503", p, r.status, r.body)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // both are running
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	app.rt.Shutdown(ctx)
+	wg.Wait()
+	out := app.stdout.String()
+	for _, want := range []string{"finish /loop 503\n", "finish /sleep 503\n"} {
+		if i, j := strings.Index(out, want), strings.Index(out, "on_stop\n"); i < 0 || j < 0 || i > j {
+			t.Errorf("want %q before on_stop; printed:\n%s", want, out)
+		}
+	}
+}

@@ -519,6 +519,12 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			// it could only fail in the log.
 			return vm.Nil, true, vm.TypeErrorf("res.on_finish needs a function, got %s", vm.TypeName(args[0]))
 		}
+		if len(r.finish) == 0 && r.ex != nil && !r.ex.finishing {
+			// Shutdown waits for the callbacks (Server.finishing), also
+			// of a request stopped as the drain ends.
+			r.ex.finishing = true
+			r.ex.s.finishing.Add(1)
+		}
 		r.finish = append(r.finish, args[0])
 		return vm.Nil, true, nil
 	}

@@ -106,7 +106,15 @@ type Server struct {
 	// cacheDefault is the Cache-Control of GET and HEAD 2xx answers that
 	// set none (cache { default }).
 	cacheDefault string
+	// finishing counts the requests whose res.on_finish callbacks have
+	// not run yet; the server's stop waits for them (finishWait at most).
+	finishing sync.WaitGroup
 }
+
+// finishWait bounds how long a stopping server waits for res.on_finish
+// callbacks, which run after their requests were answered (or stopped
+// as the drain ended).
+const finishWait = 2 * time.Second
 
 type middleware struct {
 	fn    vm.Value
@@ -382,6 +390,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	s.http = hs
 	hs.OnStop(func(ctx context.Context) {
+		// The requests have drained or were stopped; their on_finish
+		// callbacks run (with 503 for those stopped) before on_stop.
+		waitGroup(&s.finishing, finishWait)
 		// The requests have drained. The server's jobs, schedules and
 		// subscribers stop next (a running job gets what is left of the
 		// drain, then goes back to its queue), so that on_stop cleans
@@ -694,3 +705,18 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.http.Handler() }
 // portUse is the server listening on a port, and where its port came
 // from (its `port`, an environment variable, its place).
 type portUse struct{ name, from string }
+
+// waitGroup waits for wg, at most d.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
