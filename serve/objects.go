@@ -505,7 +505,10 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 1 {
 			return vm.Nil, true, vm.TypeErrorf("res.%s needs a value", name)
 		}
-		r.bodySet, r.bodyText = true, []byte(vm.ToString(args[0]))
+		r.bodySet, r.bodyText = true, nil
+		if !args[0].IsNil() { // nil: no body, as text(nil)
+			r.bodyText = []byte(vm.ToString(args[0]))
+		}
 		if r.ctype == "" {
 			r.ctype = "text/plain; charset=utf-8"
 		}

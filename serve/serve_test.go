@@ -837,6 +837,8 @@ server {
   route GET "/fnval" => fn() str
   route GET "/fnval-headers" => fn() with_headers(str, { "X-A": "1" })
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
+  route GET "/send-nil" => fn(res) { res.send(nil) }
+  route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
   route GET "/cookie" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "a b", { httpOnly: true, maxAge: 10 }) })
@@ -894,6 +896,8 @@ func TestResponseHelpers(t *testing.T) {
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
+	check("/send-nil", 200, "", "Content-Type", "text/plain; charset=utf-8") // nil: no body, as text(nil)
+	check("/cookie-nil", 200, "{}", "Set-Cookie", "s=")
 	// A function is no answer (JSON would say null, hiding a missing
 	// call): the handler fails.
 	for _, p := range []string{"/fnval", "/fnval-headers"} {
