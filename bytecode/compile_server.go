@@ -58,6 +58,21 @@ func (c *compiler) compileServers(srcs []Source) {
 		c.file, c.fileName = named.file, srcs[named.file].File.Name
 		c.warnf(named.pos, `a server named "server" beside the unnamed server: the log lines of both name "server" (--server server selects this one, --server "" the unnamed one); give it another name`)
 	}
+	// Two names the environment cannot tell apart ("a-b" and "a_b", "api"
+	// and "API"): one PORT_<NAME> would set both servers' ports.
+	byEnv := map[string]*group{}
+	for _, g := range groups {
+		if g.name == "" {
+			continue
+		}
+		env := PortEnv(g.name)
+		if first := byEnv[env]; first != nil {
+			c.file, c.fileName = g.file, srcs[g.file].File.Name
+			c.warnf(g.pos, "servers %q and %q both take their port from %s: rename one, so that each can be given its own port", first.name, g.name, env)
+			continue
+		}
+		byEnv[env] = g
+	}
 	if len(groups) == 0 && len(shared) > 0 {
 		// A program of HTTP declarations alone is one unnamed server.
 		groups = append(groups, &group{pos: shared[0].Pos(), file: sharedFile})

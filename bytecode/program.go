@@ -1,6 +1,10 @@
 package bytecode
 
-import "tova/frontend/diag"
+import (
+	"strings"
+
+	"tova/frontend/diag"
+)
 
 // Program is a compiled Tova program: everything the VM and the server
 // runtime need, and nothing of the syntax tree. A Program is immutable once
@@ -194,4 +198,19 @@ type Config struct {
 	Name string
 	Slot int
 	Pos  Pos
+}
+
+// PortEnv is the environment variable that sets the port of the server
+// named server: PORT_ and its name in upper case, each character other
+// than a letter or a digit made '_' (server "api-v2": PORT_API_V2).
+func PortEnv(server string) string {
+	b := []byte("PORT_")
+	for _, r := range strings.ToUpper(server) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b = append(b, byte(r))
+		} else {
+			b = append(b, '_')
+		}
+	}
+	return string(b)
 }

@@ -312,6 +312,16 @@ func TestServerNamedServerWarns(t *testing.T) {
 	expectWarnings(t, "server \"server\" { port 0 }\nserver \"api\" { port 0 }\n", nil)
 }
 
+// Two server names that make one PORT_<NAME> are warned of: that
+// variable could not give them different ports.
+func TestServerNamesSharingAPortVariableWarn(t *testing.T) {
+	expectWarnings(t, "server \"a-b\" { port 0 }\nserver \"api\" { port 0 }\nserver \"a_b\" { port 0 }\nserver \"API\" { port 0 }\n", []string{
+		`3:1: warning: servers "a-b" and "a_b" both take their port from PORT_A_B: rename one, so that each can be given its own port`,
+		`4:1: warning: servers "api" and "API" both take their port from PORT_API: rename one, so that each can be given its own port`,
+	})
+	expectWarnings(t, "server \"a-b\" { port 0 }\nserver \"a-c\" { port 0 }\nserver \"a-b\" { route GET \"/\" => fn() 1 }\n", nil)
+}
+
 // expectWarnings compiles src and compares its warnings, each as
 // "line:col: message", with want.
 func expectWarnings(t *testing.T, src string, want []string) {

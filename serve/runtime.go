@@ -277,18 +277,6 @@ func (s *Server) fileName() string {
 	return code.FileName(code.Funcs[s.desc.Init].File)
 }
 
-func envName(server string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(server) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
 func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, first bool) (*Server, error) {
 	name := d.Name
 	label := name
@@ -333,7 +321,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		port = int(v.AsInt())
 		from = "its `port` at " + s.at(d.PortPos)
 	}
-	for _, key := range []string{"PORT_" + envName(name), "PORT"} {
+	for _, key := range []string{bytecode.PortEnv(name), "PORT"} {
 		if name == "" && key != "PORT" || key == "PORT" && !takesPORT {
 			continue
 		}
