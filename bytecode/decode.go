@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"strconv"
+
+	"tova/internal/routepath"
 )
 
 // msgChecksumMismatch is the message of a file whose checksum does not
@@ -698,7 +700,16 @@ func checkConstant(k *Constant) string {
 	return ""
 }
 
-// checkServer checks a server's function and module slot references.
+// The kinds of routes and hooks, and the methods of routes, a compiled
+// server can hold.
+var (
+	routeKinds   = map[string]bool{"route": true, "health": true, "sse": true, "websocket": true}
+	routeMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true}
+	hookKinds    = map[string]bool{"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true, "schedule": true, "subscribe": true}
+)
+
+// checkServer checks a server's function and module slot references,
+// and that its routes are ones the compiler makes (kind, method, path).
 func (p *Program) checkServer(s *Server) string {
 	if s.Init < 0 || s.Init >= len(p.Funcs) {
 		return fmt.Sprintf("init function F[%d] out of range (%d functions)", s.Init, len(p.Funcs))
@@ -714,6 +725,16 @@ func (p *Program) checkServer(s *Server) string {
 		if msg := p.checkSlot(r.Slot); msg != "" {
 			return fmt.Sprintf("route %d (%s %s): %s", j, r.Method, r.Path, msg)
 		}
+		// What the compiler refuses in source: an artifact cannot hold it.
+		if !routeKinds[r.Kind] {
+			return fmt.Sprintf("route %d (%s %s): unknown kind %q", j, r.Method, r.Path, r.Kind)
+		}
+		if !routeMethods[r.Method] {
+			return fmt.Sprintf("route %d (%s %s): unknown method %q", j, r.Method, r.Path, r.Method)
+		}
+		if why := routepath.Check(r.Path); why != "" {
+			return fmt.Sprintf("route %d (%s %q): %s", j, r.Method, r.Path, why)
+		}
 		for _, g := range r.Guards {
 			if msg := p.checkSlot(g); msg != "" {
 				return fmt.Sprintf("route %d (%s %s): guard %s", j, r.Method, r.Path, msg)
@@ -723,6 +744,9 @@ func (p *Program) checkServer(s *Server) string {
 	for j := range s.Hooks {
 		if msg := p.checkSlot(s.Hooks[j].Slot); msg != "" {
 			return fmt.Sprintf("hook %d (%s): %s", j, s.Hooks[j].Kind, msg)
+		}
+		if !hookKinds[s.Hooks[j].Kind] {
+			return fmt.Sprintf("hook %d: unknown kind %q", j, s.Hooks[j].Kind)
 		}
 	}
 	return p.checkConfigs(s.Configs)

@@ -107,7 +107,9 @@
 // need (a names constant for NEWOBJ and CALLKW, a string for field,
 // method, type, tag and unit names). The main function and server init
 // functions, which run without a closure, must not capture; server
-// metadata must name existing functions and module slots. Validation
+// metadata must name existing functions and module slots, and hold only
+// what the compiler makes: route kinds, methods and paths (a path the
+// router would refuse), hook kinds. Validation
 // makes every index an instruction holds safe to use; the kinds of the
 // values in registers at run time remain the VM's to check.
 //

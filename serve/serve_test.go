@@ -446,8 +446,9 @@ func TestDeclarationStartupErrors(t *testing.T) {
 	}
 }
 
-// A path the router refuses can only come from a hand-made .tbc (the
-// compiler refuses it); serve names it once, with its position.
+// A path the router refuses can only come from a hand-made program (the
+// compiler refuses it, and so does reading a .tbc): serve refuses it
+// before it starts anything.
 func TestRouterRefusedPathIsAStartupError(t *testing.T) {
 	p, err := driver.CompileFile("app.tova", []byte("server {\n  route GET \"/a\" => fn() 1\n}"))
 	if err != nil {
@@ -459,7 +460,7 @@ func TestRouterRefusedPathIsAStartupError(t *testing.T) {
 		rt.Shutdown(context.Background())
 		t.Fatal("started")
 	}
-	if want := `server: app.tova:2:3: route GET /a/*r/b: "*r" must be the last segment`; err.Error() != want {
+	if want := `invalid program: server 0 "": route 0 (GET "/a/*r/b"): "*r" must be the last segment`; err.Error() != want {
 		t.Errorf("%v, want %s", err, want)
 	}
 }
