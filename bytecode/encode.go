@@ -155,6 +155,13 @@ func WriteFile(path string, p *Program) (err error) {
 	}
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
+	} else if link, lerr := os.Readlink(path); lerr == nil {
+		// A link to nothing yet: the artifact is made where it points,
+		// and the link stays (as cp and shell redirection do).
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		path = link
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -167,8 +174,12 @@ func WriteFile(path string, p *Program) (err error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && errors.Is(serr, fs.ErrNotExist) {
 			return fmt.Errorf("cannot write %s: directory %s does not exist", path, filepath.Dir(path))
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// (/proc and /sys say so of files they cannot hold)
+			return fmt.Errorf("cannot write %s: directory %s does not take new files", path, filepath.Dir(path))
 		}
 		return fmt.Errorf("cannot write %s: %v", path, err)
 	}

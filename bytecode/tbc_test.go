@@ -971,6 +971,32 @@ func TestWriteFileSpecialPaths(t *testing.T) {
 	if err := WriteFile(dir, p); err == nil {
 		t.Error("WriteFile over a directory succeeded")
 	}
+
+	// A link to nothing yet (relative): the artifact is made where it
+	// points, and the link stays a link.
+	dangling := filepath.Join(dir, "dangling.tbc")
+	os.Symlink("made.tbc", dangling)
+	if err := WriteFile(dangling, p); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the dangling link was replaced: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "made.tbc")); !bytes.Equal(b, want) {
+		t.Errorf("the dangling link's target holds %d bytes, want %d", len(b), len(want))
+	}
+}
+
+// A directory that exists but takes no new files (procfs) is not said
+// to be missing.
+func TestWriteFileDirectoryTakesNoFiles(t *testing.T) {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		t.Skip("no /proc")
+	}
+	err := WriteFile("/proc/x.tbc", tbcSample())
+	if want := "cannot write /proc/x.tbc: directory /proc does not take new files"; err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
 }
 
 // A target in a missing directory is named in the error, not the
