@@ -148,8 +148,10 @@ func compileCmd() *cobra.Command {
 		Short: "Compile a program to a .tbc artifact",
 		Args:  oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !strings.HasSuffix(args[0], ".tova") {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file\n", args[0])
+			// The artifact is named after the source, unless -o names it
+			// (as for a pipe: tova compile <(gen) -o app.tbc).
+			if !strings.HasSuffix(args[0], ".tova") && !asm && !cmd.Flags().Changed("output") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file (to compile it, name the artifact with -o)\n", args[0])
 				return &exitError{exitUsage}
 			}
 			if cmd.Flags().Changed("output") && (asm || out == "") {
