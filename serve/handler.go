@@ -610,7 +610,7 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		v, _, _ := x.request().GetAttr(x.th, "params")
 		return v, true, nil
 	}
-	if vs, ok := r.Query()[name]; ok && len(vs) > 0 {
+	if vs, ok := r.Query()[name]; ok && len(vs) > 0 && !emptyValues(vs, typ) {
 		if list {
 			return vm.NewArray(strValues(vs)), true, nil
 		}
@@ -633,6 +633,27 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		}
 	}
 	return vm.Nil, false, nil
+}
+
+// emptyValues reports whether a query's values for a parameter of type
+// typ are none (`?limit=` for an Int): the parameter is then looked for
+// in the body, as if the query did not name it.
+func emptyValues(vs []string, typ string) bool {
+	elem := typ
+	if isListType(typ) {
+		elem = listElem(typ)
+	} else {
+		vs = vs[:1]
+	}
+	if !emptyIsMissing(elem) {
+		return false
+	}
+	for _, v := range vs {
+		if v != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // emptyIsMissing reports whether an empty text value of a parameter of

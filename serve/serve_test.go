@@ -778,6 +778,8 @@ func TestRoutingAndParams(t *testing.T) {
 		{"GET", "/search?q=x&limit=3", "", 200, `{"q":"x","limit":3}`},
 		{"GET", "/search?q=&limit=", "", 200, `{"q":"","limit":10}`}, // an empty number is none: the default
 		{"POST", "/create", `{"name":"bo","age":3}`, 200, `{"name":"bo","age":3,"admin":false}`},
+		// An empty query value of a number is none: the body's value is taken.
+		{"POST", "/create?age=&name=q", `{"name":"bo","age":3}`, 200, `{"name":"q","age":3,"admin":false}`},
 		{"GET", "/files/a/b/c.png", "", 200, `{"path":"a/b/c.png"}`},
 		{"PUT", "/items/9", "", 200, `{"id":"9","method":"PUT"}`},
 		{"GET", "/api/v1/ping", "", 200, `"pong"`},
@@ -789,6 +791,9 @@ func TestRoutingAndParams(t *testing.T) {
 		if r.status != c.status || r.body != c.want {
 			t.Errorf("%s %s: %d %s, want %d %s", c.method, c.path, r.status, r.body, c.status, c.want)
 		}
+	}
+	if r := do(t, "POST", u+"/create?age=", `{"name":"bo"}`); r.status != 400 || !strings.Contains(r.body, `"age is required"`) {
+		t.Errorf("POST /create?age= without age in the body: %d %s", r.status, r.body)
 	}
 	// typed parameters: 400 naming the parameter
 	r := do(t, "GET", u+"/users/abc", "")
