@@ -238,6 +238,10 @@ type exchange struct {
 	// finishing: res.on_finish was called, and Server.finishing counts
 	// this request until its callbacks have run
 	finishing bool
+	// handlerRan: the handler was called; hookHeaders: what res's headers
+	// were then (hooks' and guards'), which on_error answers with
+	handlerRan  bool
+	hookHeaders netio.Headers
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -349,7 +353,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}()
 		x := takeExchange(req)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
-		x.health = rt.Kind == "health"
+		x.health, x.handlerRan, x.hookHeaders = rt.Kind == "health", false, nil
 		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -521,6 +525,10 @@ func (x *exchange) invoke() (vm.Value, error) {
 			return vm.Nil, validationError(msg)
 		}
 		q.body = v
+	}
+	x.handlerRan = true
+	if len(x.res.headers) > 0 {
+		x.hookHeaders = slices.Clone(x.res.headers)
 	}
 	fn := x.fn
 	if fn.Kind() != vm.KFunc {
@@ -1062,8 +1070,12 @@ func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) 
 	if !errors.As(cause, &ve) {
 		ve = &vm.Error{Kind: "Error", Msg: cause.Error()}
 	}
-	// The failed handler's body and status are discarded; headers and
-	// on_finish callbacks from middleware remain (they hold this res).
+	// The failed handler's body, status and headers are discarded (a
+	// cookie it set before failing is not sent); headers and on_finish
+	// callbacks from middleware and guards remain (they hold this res).
+	if x.handlerRan {
+		x.res.headers = x.hookHeaders
+	}
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status = 500

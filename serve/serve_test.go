@@ -2221,3 +2221,26 @@ func TestNextMiddlewareReplacesTheAnswer(t *testing.T) {
 		t.Errorf("GET /nf after res.status(201) in a hook, replaced: %d %s; want 201", r.status, r.body)
 	}
 }
+
+// on_error answers with the headers hooks and guards set, not those the
+// failed handler set before it failed (a cookie it set is not sent).
+func TestOnErrorDropsTheFailedHandlersHeaders(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn hook(req, res) { res.setHeader("X-Hook", "1") }
+  on_error fn(err, req) { respond(503, { e: err.message }) }
+  route GET "/x" with fn(req, res) { res.setHeader("X-Guard", "1"); true } => fn(res) {
+    res.setHeader("Set-Cookie", "session=abc")
+    res.setHeader("X-Partial", "1")
+    res.setHeader("X-Hook", "2")
+    res.status(201)
+    throw "after set"
+  }
+}`)
+	r := do(t, "GET", app.urls[""]+"/x", "")
+	if r.status != 503 || r.body != `{"e":"after set"}` {
+		t.Fatalf("GET /x: %d %s", r.status, r.body)
+	}
+	if r.header.Get("Set-Cookie") != "" || r.header.Get("X-Partial") != "" || r.header.Get("X-Hook") != "1" || r.header.Get("X-Guard") != "1" {
+		t.Errorf("GET /x headers: %v; want X-Hook 1 and X-Guard 1 only", r.header)
+	}
+}
