@@ -128,6 +128,11 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetBody(r.Body)
+	if len(r.Body) == 0 && status != fasthttp.StatusNoContent && status != fasthttp.StatusNotModified && ctx.IsHead() {
+		// The GET answer says Content-Length: 0; fasthttp leaves an
+		// empty HEAD answer without one.
+		ctx.Response.Header.SetContentLength(0)
+	}
 }
 
 func writeCookie(ctx *fasthttp.RequestCtx, sc *SetCookie) {

@@ -178,6 +178,9 @@ func TestRoutingOverHTTP(t *testing.T) {
 		_ = r.Handle("PUT", "/settings", echoRoute("settings"))
 		g := r.Group("/api/v1")
 		_ = g.Group("/admin").Handle("GET", "/stats", echoRoute("stats"))
+		_ = r.Handle("GET", "/moved", func(context.Context, *Request) *Response {
+			return &Response{Status: 302, Headers: Headers{{Name: "Location", Value: "/x"}}}
+		})
 	}, nil)
 
 	for _, tc := range []struct{ method, uri, want string }{
@@ -206,6 +209,12 @@ func TestRoutingOverHTTP(t *testing.T) {
 	r := ts.do("HEAD", "/users/me", nil, nil)
 	if r.status != 200 || r.body != "" || r.header["content-length"] != "5" {
 		t.Errorf("HEAD -> %d %q %v", r.status, r.body, r.header)
+	}
+	// An empty answer's HEAD has the GET's Content-Length: 0 too.
+	for _, m := range []string{"GET", "HEAD"} {
+		if r := ts.do(m, "/moved", nil, nil); r.status != 302 || r.header["content-length"] != "0" || r.header["location"] != "/x" {
+			t.Errorf("%s /moved -> %d %v", m, r.status, r.header)
+		}
 	}
 
 	r = ts.do("GET", "/nope", nil, nil)
