@@ -173,9 +173,11 @@
 //     `stats[k] = (stats[k] ?? 0) + 1`, `todos.push(t)`) is atomic with
 //     respect to every other request, whatever functions it calls: the
 //     compiler brackets it (bytecode.ATOMIC; in a program with servers,
-//     every statement that writes a field or an element is bracketed,
-//     as the value may be state reached through a local, a parameter or
-//     a loop variable: `o = stats; o.hits = o.hits + 1`), the holder gives way, if
+//     so is a statement that writes a field or an element and reads what
+//     it writes or reads module state, as the value may be state reached
+//     through a local, a parameter or a loop variable: `o = stats;
+//     o.hits = o.hits + 1`; and an in-place sort with a key function),
+//     the holder gives way, if
 //     asked, just before it, and inside it only after 1 s (as runaway
 //     code must) or at a blocking call (sleep, a query). A read-modify-
 //     write spread over several statements (`c = count; ...; count = c +

@@ -1,6 +1,8 @@
 package bytecode
 
 import (
+	"reflect"
+
 	"tova/frontend/ast"
 )
 
@@ -159,7 +161,25 @@ func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 // block's value.
 func (f *fstate) stmtValue(st ast.Stmt, s sink) {
 	if es, ok := st.(*ast.ExprStmt); ok {
-		f.exprSink(es.X, s)
+		if !f.callWritesShared(es.X) {
+			f.exprSink(es.X, s)
+			return
+		}
+		// One step, as a statement (see stmt); the bracket closes before
+		// the value is returned.
+		f.setPos(es.X.Pos())
+		saved := f.top
+		r := s.reg
+		if r < 0 {
+			r = f.alloc(1)
+		}
+		f.emit(ATOMIC, 1, 0, 0)
+		f.exprSink(es.X, sink{reg: r})
+		f.emit(ATOMIC, 0, 0, 0)
+		if s.reg < 0 {
+			f.sinkReg(r, s)
+		}
+		f.release(saved)
 		return
 	}
 	f.stmt(st)
@@ -228,13 +248,13 @@ func (f *fstate) stmt(st ast.Stmt) {
 	defer f.release(saved)
 	switch st := st.(type) {
 	case *ast.ExprStmt:
-		if call, ok := st.X.(*ast.Call); ok && f.af != nil && methodOnShared(call) {
+		if f.callWritesShared(st.X) {
 			f.emit(ATOMIC, 1, 0, 0)
 			defer f.emit(ATOMIC, 0, 0, 0)
 		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
-		if f.af != nil && assignsShared(st, f.c.servers) {
+		if f.af != nil && f.c.assignsShared(st) {
 			f.emit(ATOMIC, 1, 0, 0)
 			defer f.emit(ATOMIC, 0, 0, 0)
 		}
@@ -288,15 +308,19 @@ func (f *fstate) stmt(st ast.Stmt) {
 // return inside it leaves the bracket open until a catch or the end of
 // the thread's call restores it.)
 
-// assignsShared reports whether an assignment may write module state:
-// its target is rooted at a module slot (x, x.f, x[k], x.f[k].g), or, in
-// a program with servers, it writes a field or an element of any value
-// (o.f = ..., o[k] += ...). Such a value may be server state reached
-// through another name: a local (`o = stats`), a parameter
-// (`fn bump(o) { o.hits = o.hits + 1 }`), a loop variable (`for it in
-// items { it.n += 1 }`), which the compiler cannot tell from a value of
-// the request's own.
-func assignsShared(st *ast.Assign, servers bool) bool {
+// assignsShared reports whether an assignment may write module state
+// after reading it: its target is rooted at a module slot (x, x.f, x[k],
+// x.f[k].g), or, in a program with servers, it writes a field or an
+// element of another value and reads what it writes (`o.f += 1`, `o.f =
+// o.f + g()`) or module state (`o.f = stats.f + 1`). Such a value may be
+// server state reached through another name: a local (`o = stats`), a
+// parameter (`fn bump(o) { o.hits = o.hits + 1 }`), a loop variable
+// (`for it in items { it.n += 1 }`), which the compiler cannot tell from
+// a value of the request's own. A write that reads neither (`r.x =
+// work()`, to a record being built) cannot lose an update, and is left
+// out: bracketed, long work in it would hold up every request that
+// reads state for up to a second.
+func (c *compiler) assignsShared(st *ast.Assign) bool {
 	for _, t := range st.Targets {
 		switch t := t.(type) {
 		case *ast.PBind:
@@ -304,10 +328,113 @@ func assignsShared(st *ast.Assign, servers bool) bool {
 				return true
 			}
 		case *ast.PTarget:
-			if servers || sharedRoot(t.X) {
+			if sharedRoot(t.X) {
 				return true
 			}
+			if !c.servers {
+				continue
+			}
+			root := rootIdent(t.X)
+			if st.Op != "=" || root == nil {
+				return true
+			}
+			for _, v := range st.Values {
+				if c.readsStateOr(v, outermost(root.Binding)) {
+					return true
+				}
+			}
 		}
+	}
+	return false
+}
+
+// rootIdent is the variable a target (x.f[k].g) is rooted at, or nil.
+func rootIdent(e ast.Expr) *ast.Ident {
+	for {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x
+		case *ast.Member:
+			e = x.X
+		case *ast.Index:
+			e = x.X
+		default:
+			return nil
+		}
+	}
+}
+
+// outermost is the declaration a captured variable's binding refers to.
+func outermost(b *ast.Binding) *ast.Binding {
+	for b != nil && b.Outer != nil {
+		b = b.Outer
+	}
+	return b
+}
+
+// readsStateOr reports whether e names variable b, or a module slot that
+// is not a function (one declared with fn, or bound to a lambda).
+func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
+	found := false
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		if found {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.IsNil() {
+				return
+			}
+			switch n := v.Interface().(type) {
+			case *ast.Ident:
+				r := outermost(n.Binding)
+				found = r != nil && (r == b || r.Scope == ast.Global && c.fnDecls[fnAt{c.file, r.Decl}] == nil)
+				return
+			case *ast.Binding:
+				return // the resolver's, not the syntax
+			}
+			walk(v.Elem())
+		case reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		}
+	}
+	c.indexDecls()
+	walk(reflect.ValueOf(e))
+	return found
+}
+
+// callWritesShared reports whether e, a statement of a function, is a
+// call that may write module state after reading it: a method call on a
+// value rooted at a module slot (`todos.push(t)`), or, in a program with
+// servers, an in-place sort with a key function.
+func (f *fstate) callWritesShared(e ast.Expr) bool {
+	call, ok := e.(*ast.Call)
+	return ok && f.af != nil && (methodOnShared(call) || f.c.servers && sortsWithCallback(call))
+}
+
+// sortsWithCallback reports whether a call sorts a list in place with a
+// key function (`l.sort(fn(x) ...)`, `sort(l, key)`): the key function
+// is Tova code, so the thread may give way in the middle of the sort,
+// and a push to the list meanwhile would be lost.
+func sortsWithCallback(c *ast.Call) bool {
+	switch fn := c.Fn.(type) {
+	case *ast.Member:
+		return fn.Name == "sort" && len(c.Args) >= 1
+	case *ast.Ident:
+		return fn.Name == "sort" && fn.Binding != nil && fn.Binding.Scope == ast.Builtin && len(c.Args) >= 2
 	}
 	return false
 }

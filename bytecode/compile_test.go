@@ -21,3 +21,79 @@ func TestTooManyRegistersHasAPosition(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// In a program with servers, a statement is one step (ATOMIC) when it
+// may write server state after reading it: a write rooted at a module
+// slot; a field or element write that reads what it writes or reads
+// module state (the value may be state through another name); an
+// in-place sort with a key function. A write that reads neither (a
+// record being built) is not, nor is anything in a program without
+// servers.
+func TestWhichStatementsAreAtomic(t *testing.T) {
+	for _, c := range []struct {
+		stmt   string
+		atomic bool
+	}{
+		{"count += 1", true},
+		{"stats.hits = stats.hits + work()", true},
+		{"o.hits = o.hits + work()", true},
+		{"o.hits += work()", true},
+		{"o[k] = (o[k] ?? 0) + 1", true},
+		{"o.list = [...o.list, 1]", true},
+		{"o.x = stats.x + 1", true},
+		{"o.x.y = o.x.y + 1", true},
+		{"o.sort(fn(x) x)", true},
+		{"sort(o, fn(x) x)", true},
+		{"todos.push(1)", true},
+		{"o.x = work()", false},
+		{"o.x = k", false},
+		{"o.push(work())", false},
+		{"o.sort()", false},
+		{"print(o)", false},
+	} {
+		src := fmt.Sprintf(`fn work() { 1 }
+server {
+  var count = 0
+  var todos = []
+  stats = { hits: 0, x: 1 }
+  fn h(o, k) { %s }
+  route GET "/" => fn() { h({ hits: 0, list: [], x: { y: 1 } }, "k") }
+}`, c.stmt)
+		if got := hasAtomic(t, src, "h"); got != c.atomic {
+			t.Errorf("%s: atomic %v, want %v", c.stmt, got, c.atomic)
+		}
+		// A program without servers has no concurrent requests.
+		plain := fmt.Sprintf("fn work() { 1 }\nstats = { hits: 0, x: 1 }\nfn h(o, k) { %s }\n", c.stmt)
+		if strings.Contains(c.stmt, "count") || strings.Contains(c.stmt, "todos") || strings.Contains(c.stmt, "stats.") {
+			continue // module state there too: its own rule
+		}
+		if hasAtomic(t, plain, "h") {
+			t.Errorf("%s, without servers: atomic", c.stmt)
+		}
+	}
+}
+
+// hasAtomic compiles src and reports whether function name holds ATOMIC.
+func hasAtomic(t *testing.T, src, name string) bool {
+	t.Helper()
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	found := false
+	for _, f := range p.Funcs {
+		if f.Name != name {
+			continue
+		}
+		found = true
+		for _, in := range f.Code {
+			if in.Op() == bytecode.ATOMIC {
+				return true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no function %s", name)
+	}
+	return false
+}
