@@ -446,19 +446,10 @@ func methodOnShared(c *ast.Call) bool {
 	return ok && sharedRoot(m.X)
 }
 
+// sharedRoot reports whether e (x.f[k].g) is rooted at a module slot.
 func sharedRoot(e ast.Expr) bool {
-	for {
-		switch x := e.(type) {
-		case *ast.Ident:
-			return x.Binding != nil && x.Binding.Scope == ast.Global
-		case *ast.Member:
-			e = x.X
-		case *ast.Index:
-			e = x.X
-		default:
-			return false
-		}
-	}
+	id := rootIdent(e)
+	return id != nil && id.Binding != nil && id.Binding.Scope == ast.Global
 }
 
 func (f *fstate) assign(st *ast.Assign) {
