@@ -391,13 +391,25 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 					x.req, x.reqV = q, args[0]
 				}
 			}
-			// The rest of the chain's status moves into the value next
-			// returns; res keeps the one it had before, so that a plain
-			// value the middleware returns instead is not sent with the
-			// handler's status (a 404, a 302 without its Location).
-			status, set := x.res.status, x.res.statusSet
+			// The rest of the chain's status and headers move into the
+			// value next returns; res keeps what hooks before it set, so
+			// that a plain value the middleware returns instead is sent
+			// as without the handler (not with its 404, or its 302 with
+			// no Location), with the hooks' headers and cookies, and
+			// next's value, returned, takes those as it would have.
+			status, set, headers := x.res.status, x.res.statusSet, x.res.headers
+			x.res.headers = nil
 			v, err := x.asResponseValue(x.chain(i + 1))
-			x.res.status, x.res.statusSet = status, set
+			if err != nil {
+				// A failure goes on to on_error, whose answer keeps the
+				// headers hooks set, these included (see runOnError).
+				if x.handlerRan {
+					x.hookHeaders = append(slices.Clip(headers), x.hookHeaders...)
+				}
+				x.res.headers = append(slices.Clip(headers), x.res.headers...)
+				return v, err
+			}
+			x.res.status, x.res.statusSet, x.res.headers = status, set, headers
 			return v, err
 		}})
 		return x.th.Call(m.fn, x.reqValue(), next)

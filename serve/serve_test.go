@@ -2244,3 +2244,37 @@ func TestOnErrorDropsTheFailedHandlersHeaders(t *testing.T) {
 		t.Errorf("GET /x headers: %v; want X-Hook 1 and X-Guard 1 only", r.header)
 	}
 }
+
+// A (req, next) middleware's answer keeps the headers and cookies hooks
+// before it set, whether it returns next's value or a plain value of its
+// own, and so does on_error's answer to a failure raised through it.
+func TestNextMiddlewareKeepsHookHeaders(t *testing.T) {
+	app := startApp(t, `middleware fn hk(req, res) { res.setHeader("X-A", "hook"); res.setHeader("Set-Cookie", set_cookie("hookc", "1")) }
+server {
+  on_error fn(err, req) { respond(500, { e: err.message }) }
+  routes "/p" {
+    middleware fn plain(req, next) { r = next(req); "plain" }
+    route GET "/d" => fn(res) { res.setHeader("X-Inner", "1"); respond(201, "x") }
+    route GET "/boom" => fn(res) { res.setHeader("X-Inner", "1"); throw "boom" }
+  }
+  routes "/r" {
+    middleware fn pass(req, next) { next(req) }
+    route GET "/d" => fn(res) { res.setHeader("X-Inner", "1"); respond(201, "x") }
+  }
+}`)
+	u := app.urls[""]
+	for _, c := range []struct {
+		path   string
+		status int
+		inner  string
+	}{
+		{"/p/d", 200, ""},
+		{"/r/d", 201, "1"},
+		{"/p/boom", 500, ""},
+	} {
+		r := do(t, "GET", u+c.path, "")
+		if r.status != c.status || r.header.Get("X-A") != "hook" || len(r.header.Values("Set-Cookie")) != 1 || r.header.Get("Set-Cookie") != "hookc=1" || r.header.Get("X-Inner") != c.inner {
+			t.Errorf("GET %s: %d %v; want %d with X-A, one hookc cookie, X-Inner %q", c.path, r.status, r.header, c.status, c.inner)
+		}
+	}
+}
