@@ -155,13 +155,20 @@ func WriteFile(path string, p *Program) (err error) {
 	}
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
-	} else if link, lerr := os.Readlink(path); lerr == nil {
-		// A link to nothing yet: the artifact is made where it points,
-		// and the link stays (as cp and shell redirection do).
-		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(path), link)
+	} else {
+		// A link to nothing yet (maybe through other links): the
+		// artifact is made where the last one points, and the links
+		// stay (as cp and shell redirection do).
+		for range 40 { // (a loop of links is left to fail below)
+			link, lerr := os.Readlink(path)
+			if lerr != nil {
+				break
+			}
+			if !filepath.IsAbs(link) {
+				link = filepath.Join(filepath.Dir(path), link)
+			}
+			path = link
 		}
-		path = link
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {

@@ -985,6 +985,20 @@ func TestWriteFileSpecialPaths(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "made.tbc")); !bytes.Equal(b, want) {
 		t.Errorf("the dangling link's target holds %d bytes, want %d", len(b), len(want))
 	}
+	// Through a chain of links: every link stays.
+	os.Symlink("end.tbc", filepath.Join(dir, "mid.tbc"))
+	os.Symlink("mid.tbc", filepath.Join(dir, "start.tbc"))
+	if err := WriteFile(filepath.Join(dir, "start.tbc"), p); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"start.tbc", "mid.tbc"} {
+		if fi, err := os.Lstat(filepath.Join(dir, l)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s was replaced: %v", l, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "end.tbc")); !bytes.Equal(b, want) {
+		t.Errorf("the chain's end holds %d bytes, want %d", len(b), len(want))
+	}
 }
 
 // A directory that exists but takes no new files (procfs) is not said
