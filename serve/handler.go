@@ -570,7 +570,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if found && raw.Kind() == vm.KString && raw.AsString() == "" && emptyIsMissing(typ) {
+		if found && raw.Kind() == vm.KString && blank(raw.AsString()) && emptyIsMissing(typ) {
 			// `?limit=` (a form's empty field) gives a number or a Bool
 			// no value: the default applies, or it is required.
 			found = false
@@ -669,11 +669,17 @@ func emptyValues(vs []string, typ string) bool {
 		return false
 	}
 	for _, v := range vs {
-		if v != "" {
+		if !blank(v) {
 			return false
 		}
 	}
 	return true
+}
+
+// blank reports whether a text value is empty once its surrounding
+// spaces, which a typed value ignores, are gone (`?age=+`).
+func blank(s string) bool {
+	return strings.TrimSpace(s) == ""
 }
 
 // emptyIsMissing reports whether an empty text value of a parameter of
@@ -699,7 +705,7 @@ func withoutEmpty(list vm.Value) (v vm.Value, found bool) {
 	in := list.AsArray().Elems
 	out := make([]vm.Value, 0, len(in))
 	for _, e := range in {
-		if e.Kind() != vm.KString || e.AsString() != "" {
+		if e.Kind() != vm.KString || !blank(e.AsString()) {
 			out = append(out, e)
 		}
 	}

@@ -780,6 +780,8 @@ func TestRoutingAndParams(t *testing.T) {
 		{"POST", "/create", `{"name":"bo","age":3}`, 200, `{"name":"bo","age":3,"admin":false}`},
 		// An empty query value of a number is none: the body's value is taken.
 		{"POST", "/create?age=&name=q", `{"name":"bo","age":3}`, 200, `{"name":"q","age":3,"admin":false}`},
+		{"POST", "/create?age=%20%09&name=q", `{"name":"bo","age":3}`, 200, `{"name":"q","age":3,"admin":false}`}, // spaces alone are empty
+		{"GET", "/search?q=x&limit=+", "", 200, `{"q":"x","limit":10}`},
 		{"GET", "/files/a/b/c.png", "", 200, `{"path":"a/b/c.png"}`},
 		{"PUT", "/items/9", "", 200, `{"id":"9","method":"PUT"}`},
 		{"GET", "/api/v1/ping", "", 200, `"pong"`},
