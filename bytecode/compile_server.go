@@ -450,7 +450,9 @@ func requiredParams(fn *ast.Function) int {
 }
 
 // namedHandler returns the function a handler names (`=> create_user`)
-// when a `fn` declaration of the program binds that name, else nil.
+// when a `fn` declaration of the program binds that name, or an
+// immutable binding of a lambda (`g = fn(...)`) or of another such name
+// (`h = g`), else nil.
 func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
 	id, ok := h.(*ast.Ident)
 	if !ok || id.Binding == nil {
@@ -461,7 +463,17 @@ func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
 		b = b.Outer // a free variable: the declaration it captures
 	}
 	c.indexDecls()
-	return c.fnDecls[fnAt{c.file, b.Decl}]
+	at := fnAt{c.file, b.Decl}
+	if fn := c.fnDecls[at]; fn != nil {
+		return fn
+	}
+	if other := c.fnNames[at]; other != nil && other != id && c.namedDepth < 16 {
+		// `h = g`: what g names
+		c.namedDepth++
+		defer func() { c.namedDepth-- }()
+		return c.namedHandler(other)
+	}
+	return nil
 }
 
 // aliasOf returns what a `type Name = T` declaration of the program
@@ -478,7 +490,7 @@ func (c *compiler) indexDecls() {
 	if c.fnDecls != nil {
 		return
 	}
-	c.fnDecls, c.aliases = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}
+	c.fnDecls, c.aliases, c.fnNames = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}, map[fnAt]*ast.Ident{}
 	var walk func(file int, stmts []ast.Stmt)
 	walk = func(file int, stmts []ast.Stmt) {
 		for _, st := range stmts {
@@ -490,8 +502,11 @@ func (c *compiler) indexDecls() {
 				// its lambda for good.
 				if len(st.Targets) == 1 && len(st.Values) == 1 && st.Op == "=" && len(st.Declares) == 1 && st.Declares[0] {
 					if b, ok := st.Targets[0].(*ast.PBind); ok {
-						if lam, ok := st.Values[0].(*ast.Lambda); ok {
-							c.fnDecls[fnAt{file, b.Name.PosV}] = lam.Fn
+						switch v := st.Values[0].(type) {
+						case *ast.Lambda:
+							c.fnDecls[fnAt{file, b.Name.PosV}] = v.Fn
+						case *ast.Ident: // `h = g`, followed by namedHandler
+							c.fnNames[fnAt{file, b.Name.PosV}] = v
 						}
 					}
 				}
