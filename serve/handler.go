@@ -239,7 +239,8 @@ type exchange struct {
 	// this request until its callbacks have run
 	finishing bool
 	// handlerRan: the handler was called; hookHeaders: what res's headers
-	// were then (hooks' and guards'), which on_error answers with
+	// were then (hooks' and guards'), which on_error answers with (zero,
+	// as the whole block, for each request: see takeExchange)
 	handlerRan  bool
 	hookHeaders netio.Headers
 
@@ -353,7 +354,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}()
 		x := takeExchange(req)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
-		x.health, x.handlerRan, x.hookHeaders = rt.Kind == "health", false, nil
+		x.health = rt.Kind == "health"
 		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -539,8 +540,10 @@ func (x *exchange) invoke() (vm.Value, error) {
 		q.body = v
 	}
 	x.handlerRan = true
-	if len(x.res.headers) > 0 {
-		x.hookHeaders = slices.Clone(x.res.headers)
+	if n := len(x.res.headers); n > 0 {
+		// A view, not a copy: setHeader copies the headers before it
+		// changes one of these in place (resObject.shared).
+		x.hookHeaders, x.res.shared = x.res.headers[:n:n], true
 	}
 	fn := x.fn
 	if fn.Kind() != vm.KFunc {

@@ -422,6 +422,9 @@ type resObject struct {
 	bodyText  []byte
 	bodySet   bool
 	ex        *exchange // the request's, for its id
+	// shared: headers' array is also the exchange's hookHeaders, which
+	// must not change: setHeader copies it before it deletes in place
+	shared bool
 }
 
 func (r *resObject) TypeName() string { return "Response" }
@@ -457,7 +460,11 @@ func (r *resObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 func (r *resObject) setHeader(name string, v vm.Value) {
 	cookie := strings.EqualFold(name, "Set-Cookie")
 	if !cookie || v.IsNil() {
-		r.headers = slices.DeleteFunc(r.headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, name) })
+		same := func(h netio.Header) bool { return strings.EqualFold(h.Name, name) }
+		if r.shared && slices.ContainsFunc(r.headers, same) {
+			r.headers, r.shared = slices.Clone(r.headers), false
+		}
+		r.headers = slices.DeleteFunc(r.headers, same)
 	}
 	for _, line := range headerLines(name, v) {
 		r.headers = append(r.headers, netio.Header{Name: name, Value: line})
