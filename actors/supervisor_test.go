@@ -497,10 +497,15 @@ func TestDynamicChildren(t *testing.T) {
 }
 
 // stuck ignores its context for a while when asked to.
-type stuck struct{ release chan struct{} }
+// stuck blocks on "block" until release is closed; blocked, if set, is
+// closed when it begins to.
+type stuck struct{ release, blocked chan struct{} }
 
 func (s *stuck) Receive(_ *Context, msg any) error {
 	if msg == "block" {
+		if s.blocked != nil {
+			close(s.blocked)
+		}
 		<-s.release
 	}
 	return nil
@@ -510,13 +515,13 @@ func TestShutdownTimeoutAbandonsStuckChild(t *testing.T) {
 	t.Parallel()
 	sys := newTestSystem(t, nil)
 	j := &journal{}
-	release := make(chan struct{})
+	release, blocked := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	sup := NewSupervisor(SupervisorSpec{
 		Name: "stuck",
 		Children: []ChildSpec{
 			probeSpec("a", j, Permanent),
-			{ID: "s", Start: func() Actor { return &stuck{release: release} }, Shutdown: 50 * time.Millisecond},
+			{ID: "s", Start: func() Actor { return &stuck{release: release, blocked: blocked} }, Shutdown: 50 * time.Millisecond},
 		},
 	})
 	if err := sys.Start(sup); err != nil {
@@ -524,7 +529,7 @@ func TestShutdownTimeoutAbandonsStuckChild(t *testing.T) {
 	}
 	ref, _ := sup.Child("s")
 	ref.Send("block")
-	time.Sleep(10 * time.Millisecond)
+	<-blocked // (a stop before the child blocks would not wait for it)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
