@@ -292,7 +292,7 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var b strings.Builder
 	b.WriteString(name)
 	b.WriteByte('=')
-	if !args[1].IsNil() { // nil: an empty value (`s=`), as text(nil) is an empty body
+	if !args[1].IsNil() && vm.VariantOf(args[1]) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
 	}
 	if len(args) > 2 && args[2].Kind() == vm.KObject {

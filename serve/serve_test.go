@@ -847,6 +847,7 @@ server {
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/send-nil" => fn(res) { res.send(nil) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
+  route GET "/cookie-none" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", None) })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
   route GET "/cookie" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "a b", { httpOnly: true, maxAge: 10 }) })
@@ -906,6 +907,7 @@ func TestResponseHelpers(t *testing.T) {
 	check("/txt-nil", 200, "", "X-N", "1")
 	check("/send-nil", 200, "", "Content-Type", "text/plain; charset=utf-8") // nil: no body, as text(nil)
 	check("/cookie-nil", 200, "{}", "Set-Cookie", "s=")
+	check("/cookie-none", 200, "{}", "Set-Cookie", "s=")
 	// A function is no answer (JSON would say null, hiding a missing
 	// call): the handler fails.
 	for _, p := range []string{"/fnval", "/fnval-headers"} {
