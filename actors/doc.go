@@ -209,7 +209,9 @@
 //     can reach no shared mutable state run without the GIL, in parallel:
 //     vm.Instance.Isolated proves it from the bytecode (no module slot
 //     written, every slot read written only at initialisation and holding
-//     an immutable value or such a function).
+//     an immutable value or such a function; a function made at run time,
+//     as partial(f, obj), memoize(f) or once(f), holds what it wraps and
+//     is not one).
 //   - Code that runs long takes turns for the CPUs (vm/turns.go), so
 //     that runaways running without the GIL cannot crowd out the rest
 //     of the process: past its first 2 ms a thread runs only while it

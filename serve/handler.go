@@ -116,7 +116,7 @@ func healthChecks(v vm.Value) []string {
 // healthFunc is a health handler as the function a route's chain calls:
 // its answer becomes a response value.
 func healthFunc(h netio.Handler) vm.Value {
-	return vm.BuiltinValue(&vm.Builtin{Name: "health", Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+	return vm.BuiltinValue(&vm.Builtin{Name: "health", Pure: true, Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
 		r := h(t.Context(), nil)
 		return vm.HostValue(&responseValue{status: r.Status, statusSet: true, ctype: r.ContentType, body: r.Body}), nil
 	}})

@@ -12,8 +12,10 @@ import (
 // (nested closures, and functions read from module slots) writes a module
 // slot, and every module slot it reads is written only by initialisation
 // code (the main function and server bodies) and holds an immutable
-// value: a number, string, bool, nil, duration, size, builtin, type, or
-// an isolated function without captured variables. Objects and lists in
+// value: a number, string, bool, nil, duration, size, type, a pure
+// builtin (Builtin.Pure: not a wrapper made at run time, which holds
+// the function and values it wraps), or an isolated function without
+// captured variables. Objects and lists in
 // module slots are shared and mutable, so reading one disqualifies.
 
 type isolationInfo struct {
@@ -60,8 +62,10 @@ func (in *Instance) Isolated(fn Value) bool {
 
 func (in *Instance) valueIsolated(info *isolationInfo, v Value) bool {
 	switch v.k {
-	case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KBuiltin, KType:
+	case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
 		return true
+	case KBuiltin:
+		return v.AsBuiltin().Pure
 	case KFunc:
 		cl := v.AsClosure()
 		return len(cl.Free) == 0 && in.protoIsolated(info.isolated, cl.Fn)
@@ -103,7 +107,11 @@ func (in *Instance) isolatedFuncs(mutableSlot []bool) []bool {
 					continue
 				}
 				switch v := in.Globals[slot]; v.k {
-				case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KBuiltin, KType:
+				case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
+				case KBuiltin:
+					// A function made at run time holds what it wraps:
+					// partial(f, obj), memoize(f), once(f).
+					ok[i] = ok[i] && v.AsBuiltin().Pure
 				case KFunc:
 					cl := v.AsClosure()
 					if fn := cl.Fn; len(cl.Free) == 0 && fn.index < len(funcs) && funcs[fn.index] == fn {

@@ -10,6 +10,7 @@ var builtinTable = map[string]Value{}
 // functions: after program start the table is read-only.
 func Register(bs ...*Builtin) {
 	for _, b := range bs {
+		b.Pure = true
 		builtinTable[b.Name] = BuiltinValue(b)
 	}
 }

@@ -150,6 +150,12 @@ type Builtin struct {
 	Name   string
 	Params []string
 	Fn     func(t *Thread, args []Value) (Value, error)
+	// Pure: the builtin holds no values and runs no Tova code of its own
+	// (a callback passed to it is an argument, not its own), so threads
+	// may share it without the scheduler (see Instance.Isolated). Every
+	// registered builtin is; a function made at run time, such as
+	// partial(f, obj) or memoize(f), is not.
+	Pure bool
 }
 
 func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }

@@ -697,21 +697,58 @@ func bOnce(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	var mu sync.Mutex
-	done := false
-	var result vm.Value
+	// No lock is held while fn runs: fn is Tova code, which gives way to
+	// other threads, and one of those calling the function meanwhile
+	// waits for the first call's end with the scheduler released.
+	var (
+		mu      sync.Mutex
+		done    bool
+		result  vm.Value
+		running chan struct{} // closed when the call under way ends; nil if none is
+		runner  *vm.Thread
+	)
 	return newFn("once", func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
-			return result, nil
+		for {
+			mu.Lock()
+			switch {
+			case done:
+				mu.Unlock()
+				return result, nil
+			case running != nil && runner == t:
+				// Called again from inside its first call: there is no
+				// value yet (the reference's gives undefined).
+				mu.Unlock()
+				return vm.Nil, nil
+			case running != nil:
+				ch := running
+				mu.Unlock()
+				ctx := t.Context()
+				var stop error
+				t.Blocking(func() {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						stop = vm.Errorf(vm.ErrCancelled, "once: %v", ctx.Err())
+					}
+				})
+				if stop != nil {
+					return vm.Nil, stop
+				}
+				continue // done now, or the first call failed: try again
+			}
+			ch := make(chan struct{})
+			running, runner = ch, t
+			mu.Unlock()
+			v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
+			mu.Lock()
+			if err == nil {
+				done, result = true, v
+			}
+			running, runner = nil, nil
+			close(ch)
+			mu.Unlock()
+			return v, err
 		}
-		v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
-		if err != nil {
-			return vm.Nil, err
-		}
-		done, result = true, v
-		return v, nil
 	}), nil
 }
 
