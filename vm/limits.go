@@ -25,6 +25,14 @@ func ListTooLong(what string, n int64) error {
 	return Errorf("ValueError", "%s: the list would have %d elements, over the limit of %d", what, n, MaxListLen)
 }
 
+// NestedTooLarge is the error of a list of lists (sliding_window,
+// pairwise) whose elements, counted in every inner list, would pass
+// MaxListLen: each inner list within the limit, the whole could still
+// take gigabytes.
+func NestedTooLarge(what string, n int64) error {
+	return Errorf("ValueError", "%s: the lists would hold %d elements in all, over the limit of %d", what, n, MaxListLen)
+}
+
 func byteCount(n int) string {
 	switch {
 	case n >= 1<<30:

@@ -1706,11 +1706,17 @@ func bRepeatValue(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bIntersperse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if n := 2*knownLen(arg(args, 0)) - 1; n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("intersperse", n)
+	}
 	xs, err := elems(t, "intersperse", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err
 	}
 	sep := arg(args, 1)
+	if n := 2*int64(len(xs)) - 1; n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("intersperse", n)
+	}
 	out := make([]vm.Value, 0, max(2*len(xs)-1, 0))
 	for i, x := range xs {
 		if i > 0 {
@@ -1722,6 +1728,13 @@ func bIntersperse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bInterleave(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	known := int64(0)
+	for _, a := range args {
+		known += max(knownLen(a), 0)
+	}
+	if known > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("interleave", known)
+	}
 	cols := make([][]vm.Value, len(args))
 	longest, total := 0, 0
 	for i, a := range args {
@@ -1732,6 +1745,9 @@ func bInterleave(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		cols[i] = xs
 		longest = max(longest, len(xs))
 		total += len(xs)
+	}
+	if total > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("interleave", int64(total))
 	}
 	out := make([]vm.Value, 0, total)
 	for i := 0; i < longest; i++ {
@@ -1745,9 +1761,15 @@ func bInterleave(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bPairwise(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if n := 3 * (knownLen(arg(args, 0)) - 1); n > vm.MaxListLen {
+		return vm.Nil, vm.NestedTooLarge("pairwise", n)
+	}
 	xs, err := elems(t, "pairwise", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err
+	}
+	if n := 3 * (int64(len(xs)) - 1); n > vm.MaxListLen { // each pair and its two elements
+		return vm.Nil, vm.NestedTooLarge("pairwise", n)
 	}
 	out := make([]vm.Value, 0, max(len(xs)-1, 0))
 	for i := 0; i+1 < len(xs); i++ {
@@ -1767,6 +1789,11 @@ func bSlidingWindow(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	if n <= 0 {
 		return vm.Nil, valueErr("sliding_window: size must be positive, got %d", n)
+	}
+	// Each window and its n elements: the count grows with the square
+	// of the input's length.
+	if windows := int64(len(xs)) - n + 1; windows > 0 && windows > vm.MaxListLen/(n+1) {
+		return vm.Nil, vm.NestedTooLarge("sliding_window", windows*min(n+1, vm.MaxListLen))
 	}
 	out := []vm.Value{}
 	for i := 0; int64(i)+n <= int64(len(xs)); i++ {

@@ -55,9 +55,9 @@ func registerMisc() {
 		}
 		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 	}))
-	reg("hex_encode", ps("s"), strFn("hex_encode", func(s string) string { return hex.EncodeToString([]byte(s)) }))
+	reg("hex_encode", ps("s"), grownStrFn("hex_encode", 2, func(s string) string { return hex.EncodeToString([]byte(s)) }))
 	reg("hex_decode", ps("s"), decodeFn("hex_decode", hex.DecodeString))
-	reg("url_encode", ps("s"), strFn("url_encode", urlEncode))
+	reg("url_encode", ps("s"), grownStrFn("url_encode", 3, urlEncode))
 	reg("url_decode", ps("s"), decodeFn("url_decode", func(s string) ([]byte, error) {
 		r, err := url.PathUnescape(s)
 		return []byte(r), err
@@ -579,7 +579,11 @@ func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	return strList(re.Split(s, -1)), nil
+	parts := re.Split(s, vm.MaxListLen+1)
+	if len(parts) > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("regex_split", int64(len(parts)))
+	}
+	return strList(parts), nil
 }
 
 func bRegexCapture(t *vm.Thread, args []vm.Value) (vm.Value, error) {

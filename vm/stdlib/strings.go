@@ -59,6 +59,9 @@ func registerStrings() {
 		if err != nil {
 			return vm.Nil, err
 		}
+		if n := countFields(s); n > vm.MaxListLen {
+			return vm.Nil, vm.ListTooLong("words", int64(n))
+		}
 		return strList(strings.Fields(s)), nil
 	})
 	reg("lines", ps("s"), bLines)
@@ -77,7 +80,7 @@ func registerStrings() {
 	reg("count_of", ps("s", "sub"), bCountOf)
 	reg("truncate", ps("s", "n", "suffix"), bTruncate)
 	reg("slugify", ps("s"), strFn("slugify", slugify))
-	reg("escape_html", ps("s"), strFn("escape_html", escapeHTML))
+	reg("escape_html", ps("s"), grownStrFn("escape_html", 6, escapeHTML))
 	reg("unescape_html", ps("s"), strFn("unescape_html", html.UnescapeString))
 	reg("fmt", nil, bFmt)
 	alias("fmt", "format")
@@ -87,6 +90,21 @@ func registerStrings() {
 }
 
 // strFn adapts a string -> string function.
+// grownStrFn is strFn for an f whose result may be up to grow times as
+// long as its input (an escape): an input that could make a result over
+// the string limit is refused before f builds it.
+func grownStrFn(name string, grow int64, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	g := strFn(name, f)
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if v := arg(args, 0); v.Kind() == vm.KString {
+			if n := int64(len(v.AsString())) * grow; n > vm.MaxStringBytes {
+				return vm.Nil, vm.StringTooLarge(name, int(n))
+			}
+		}
+		return g(t, args)
+	}
+}
+
 func strFn(name string, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		v := arg(args, 0)
@@ -465,6 +483,9 @@ func bLines(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if n := int64(strings.Count(s, "\n")) + 1; n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("lines", n)
+	}
 	parts := strings.Split(s, "\n")
 	for i, l := range parts {
 		parts[i] = strings.TrimSuffix(l, "\r")
@@ -695,6 +716,13 @@ func bIndentStr(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, valueErr("indent_str: width %d out of range", n)
 	}
 	prefix := strings.Repeat(ch, int(n))
+	count := int64(strings.Count(s, "\n")) + 1
+	if count > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("indent_str", count)
+	}
+	if size := int64(len(s)) + count*int64(len(prefix)); size > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("indent_str", int(size))
+	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = prefix + l
@@ -710,6 +738,9 @@ func bWordWrap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	width, err := intArg("word_wrap", args, 1)
 	if err != nil {
 		return vm.Nil, err
+	}
+	if n := countFields(s); n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("word_wrap", int64(n))
 	}
 	var b strings.Builder
 	lineLen := 0

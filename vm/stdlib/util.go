@@ -321,6 +321,18 @@ func cancelled(t *vm.Thread) error {
 
 // elems returns the elements of seq as a slice. For a list it is the
 // list's own backing slice: callers must not modify it.
+// knownLen is the length of a list or a range, which a builtin can check
+// against a limit before elems builds anything (-1 for other sequences).
+func knownLen(seq vm.Value) int64 {
+	switch seq.Kind() {
+	case vm.KArray:
+		return int64(len(seq.AsArray().Elems))
+	case vm.KRange:
+		return seq.AsRange().Len()
+	}
+	return -1
+}
+
 func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 	switch seq.Kind() {
 	case vm.KArray:
