@@ -743,14 +743,18 @@ func bOnce(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			ch := make(chan struct{})
 			running, runner = ch, t
 			mu.Unlock()
-			v, err := callFn(t, fn, append([]vm.Value(nil), args...)...)
-			mu.Lock()
-			if err == nil {
-				done, result = true, v
-			}
-			running, runner = nil, nil
-			close(ch)
-			mu.Unlock()
+			var v vm.Value
+			var err error = vm.Errorf("InternalError", "once: the function did not return") // (a Go panic passes through)
+			defer func() {
+				mu.Lock()
+				if err == nil {
+					done, result = true, v
+				}
+				running, runner = nil, nil
+				close(ch)
+				mu.Unlock()
+			}()
+			v, err = callFn(t, fn, append([]vm.Value(nil), args...)...)
 			return v, err
 		}
 	}), nil

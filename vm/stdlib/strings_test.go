@@ -134,6 +134,23 @@ func TestStrings(t *testing.T) {
 	})
 }
 
+// Builtins that split a string into many parts, or escape it, refuse an
+// input whose result would pass the size limits before building it.
+func TestStringResultLimits(t *testing.T) {
+	nl := S(strings.Repeat("\n", vm.MaxListLen))
+	words := S(strings.Repeat("a ", vm.MaxListLen+1))
+	big := S(strings.Repeat("<", vm.MaxStringBytes/3+1))
+	runErrCases(t, []ec{
+		{"lines", a(nl), "ValueError", "lines: the list would have 67108865 elements"},
+		{"indent_str", a(nl, I(2)), "ValueError", "indent_str: the list would have 67108865 elements"},
+		{"words", a(words), "ValueError", "words: the list would have 67108865 elements"},
+		{"word_wrap", a(words, I(3)), "ValueError", "word_wrap: the list would have 67108865 elements"},
+		{"url_encode", a(big), "ValueError", "url_encode: the string would be 1.0 GiB"},
+		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
+		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
+	})
+}
+
 func TestSplitJoinShareMemory(t *testing.T) {
 	e := newEnv(t)
 	src := strings.Repeat("field,", 1000)
