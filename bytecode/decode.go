@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"tova/frontend/parse"
 	"tova/internal/routepath"
 )
 
@@ -700,12 +701,11 @@ func checkConstant(k *Constant) string {
 	return ""
 }
 
-// The kinds of routes and hooks, and the methods of routes, a compiled
-// server can hold.
+// The kinds of routes and hooks a compiled server can hold (its routes'
+// methods are parse.HTTPMethods).
 var (
-	routeKinds   = map[string]bool{"route": true, "health": true, "sse": true, "websocket": true}
-	routeMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true}
-	hookKinds    = map[string]bool{"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true, "schedule": true, "subscribe": true}
+	routeKinds = map[string]bool{"route": true, "health": true, "sse": true, "websocket": true}
+	hookKinds  = map[string]bool{"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true, "schedule": true, "subscribe": true}
 )
 
 // checkServer checks a server's function and module slot references,
@@ -729,7 +729,7 @@ func (p *Program) checkServer(s *Server) string {
 		if !routeKinds[r.Kind] {
 			return fmt.Sprintf("route %d (%s %s): unknown kind %q", j, r.Method, r.Path, r.Kind)
 		}
-		if !routeMethods[r.Method] {
+		if !parse.HTTPMethods[r.Method] {
 			return fmt.Sprintf("route %d (%s %s): unknown method %q", j, r.Method, r.Path, r.Method)
 		}
 		if why := routepath.Check(r.Path); why != "" {

@@ -36,7 +36,9 @@ func wordLike(t token.Token) bool {
 	return false
 }
 
-var httpMethods = map[string]bool{
+// HTTPMethods are the methods a route may name (upper case); a compiled
+// route holds one of them.
+var HTTPMethods = map[string]bool{
 	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true,
 }
 
@@ -68,7 +70,7 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 	word := p.tok.Lit
 	n1, n2 := p.peek(1), p.peek(2)
 	switch {
-	case word == "route" && (n1.Kind == token.IDENT && (n2.Kind == token.STRING || httpMethods[strings.ToUpper(n1.Lit)]) || n1.Kind == token.STRING):
+	case word == "route" && (n1.Kind == token.IDENT && (n2.Kind == token.STRING || HTTPMethods[strings.ToUpper(n1.Lit)]) || n1.Kind == token.STRING):
 		// (a method not followed by a string, or a path with no method
 		// before it, is a route written wrong: say so, not that a
 		// statement ended early)
@@ -207,7 +209,7 @@ func (p *parser) routeDecl() ast.Stmt {
 		p.failAt(m.Pos, m.End, "a route needs a method before its path, as in route GET %q => handler", m.Lit)
 	}
 	r.Method = strings.ToUpper(m.Lit)
-	if !httpMethods[r.Method] {
+	if !HTTPMethods[r.Method] {
 		p.failAt(m.Pos, m.End, "unknown HTTP method %s (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)", m.Lit)
 	}
 	p.next()
