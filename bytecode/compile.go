@@ -84,7 +84,6 @@ type compiler struct {
 	srcs         []Source
 	fnDecls      map[fnAt]*ast.Function   // every fn declaration, for namedHandler
 	fnNames      map[fnAt]*ast.Ident      // immutable bindings of another name (h = g), for namedHandler
-	namedDepth   int                      // how deep namedHandler follows such names
 	aliases      map[string]*ast.TypeExpr // every type alias, for handlerType
 	// servers: the program declares a server (or HTTP declarations
 	// outside one), so its functions may run on many requests at once

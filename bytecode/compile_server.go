@@ -454,24 +454,23 @@ func requiredParams(fn *ast.Function) int {
 // immutable binding of a lambda (`g = fn(...)`) or of another such name
 // (`h = g`), else nil.
 func (c *compiler) namedHandler(h ast.Expr) *ast.Function {
-	id, ok := h.(*ast.Ident)
-	if !ok || id.Binding == nil {
-		return nil
-	}
-	b := id.Binding
-	for b.Outer != nil {
-		b = b.Outer // a free variable: the declaration it captures
-	}
 	c.indexDecls()
-	at := fnAt{c.file, b.Decl}
-	if fn := c.fnDecls[at]; fn != nil {
-		return fn
-	}
-	if other := c.fnNames[at]; other != nil && other != id && c.namedDepth < 16 {
-		// `h = g`: what g names
-		c.namedDepth++
-		defer func() { c.namedDepth-- }()
-		return c.namedHandler(other)
+	// `h = g`, `g = f`: follow the names, 16 at most (a cycle ends there).
+	for range 16 {
+		id, ok := h.(*ast.Ident)
+		if !ok || id.Binding == nil {
+			return nil
+		}
+		// (a free variable: the declaration it captures)
+		at := fnAt{c.file, outermost(id.Binding).Decl}
+		if fn := c.fnDecls[at]; fn != nil {
+			return fn
+		}
+		next := c.fnNames[at]
+		if next == nil {
+			return nil
+		}
+		h = next
 	}
 	return nil
 }
