@@ -351,7 +351,10 @@ var units = map[string]string{
 // line does not continue x (the NEWLINE token stops it); a line starting
 // with `.name` or `?.name` does.
 func (p *parser) postfixOps(x ast.Expr) ast.Expr {
-	for {
+	for links := 0; ; links++ {
+		if links > maxChain {
+			p.fail("expression too long: more than %d calls, members and indexes in a row; name a part of it", maxChain)
+		}
 		switch p.tok.Kind {
 		case token.NEWLINE:
 			k := p.nextLineKind()

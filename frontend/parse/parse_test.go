@@ -382,3 +382,20 @@ func BenchmarkParseTenLines(b *testing.B) {
 		parseFile("t.tova", src)
 	}
 }
+
+// TestLongChains: calls, members and indexes applied in a row are bounded
+// as nesting is. A million `()` in a row overflowed the compiler's stack,
+// which ends the process.
+func TestLongChains(t *testing.T) {
+	if errs := errorsOf("f = fn() f\nx = f" + strings.Repeat("()", maxChain) + "\n"); errs != nil {
+		t.Errorf("a chain of %d calls: %q", maxChain, errs)
+	}
+	for _, link := range []string{"()", ".a", "[0]", "?.a", ".f()"} {
+		src := "x = f" + strings.Repeat(link, 2*maxChain) + "\n"
+		errs := errorsOf(src)
+		want := "expression too long: more than 10000 calls, members and indexes in a row; name a part of it"
+		if len(errs) != 1 || !strings.HasSuffix(errs[0], want) || !strings.HasPrefix(errs[0], "1:") {
+			t.Errorf("a chain of %s: got %q", link, errs)
+		}
+	}
+}

@@ -43,6 +43,11 @@ const maxErrors = 50
 // maxDepth bounds the nesting of expressions and blocks.
 const maxDepth = 500
 
+// maxChain bounds the calls, members and indexes applied in a row to one
+// operand (`f()()…`, `a.b[0].c…`): each is a level of the tree the later
+// passes walk, as a nesting level is.
+const maxChain = 10000
+
 type parser struct {
 	file string
 	toks []token.Token
