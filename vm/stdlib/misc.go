@@ -443,9 +443,15 @@ func bRegexTest(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // matchObject builds { match, index, groups } for one match (loc as
 // returned by FindStringSubmatchIndex); index counts characters.
 func matchObject(s string, loc []int) vm.Value {
+	return matchAt(s, loc, int64(utf8.RuneCountInString(s[:loc[0]])))
+}
+
+// matchAt is matchObject for a match whose start is known to be index
+// characters into s.
+func matchAt(s string, loc []int, index int64) vm.Value {
 	o := vm.NewObject()
 	o.Set("match", vm.Str(s[loc[0]:loc[1]]))
-	o.Set("index", vm.Int(int64(utf8.RuneCountInString(s[:loc[0]]))))
+	o.Set("index", vm.Int(index))
 	groups := make([]vm.Value, 0, len(loc)/2-1)
 	for i := 2; i+1 < len(loc); i += 2 {
 		if loc[i] < 0 {
@@ -483,11 +489,75 @@ func bRegexFindAll(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	out := []vm.Value{}
-	for _, loc := range re.FindAllStringSubmatchIndex(s, -1) {
-		out = append(out, matchObject(s, loc))
+	// A match is an object of three fields and a list of its groups:
+	// counted as 16 values and two per group against the list limit, it
+	// takes about the memory a list of those values would.
+	per := int64(16 + 2*re.NumSubexp())
+	most := int(vm.MaxListLen / per)
+	locs := re.FindAllStringSubmatchIndex(s, most+1)
+	if len(locs) > most {
+		return vm.Nil, vm.Errorf("ValueError", "regex_find_all: more than %d matches (%d with %d groups each make a value as large as the largest list)", most, most, re.NumSubexp())
+	}
+	out := make([]vm.Value, 0, len(locs))
+	at, index := 0, int64(0) // characters are counted once, match to match
+	for _, loc := range locs {
+		index += int64(utf8.RuneCountInString(s[at:loc[0]]))
+		at = loc[0]
+		out = append(out, matchAt(s, loc, index))
 	}
 	return newList(out), nil
+}
+
+// replacementSize bounds the result of replacing the matches of re in s
+// by the template rep (in Go's syntax): each match becomes rep's literal
+// bytes and, for each reference in it, at most the match itself (a group
+// lies within its match).
+func replacementSize(re *regexp.Regexp, s, rep string) int64 {
+	refs, lit := templateParts(rep)
+	n := int64(len(s))
+	if worst := n*(1+refs) + (n+1)*lit; worst <= vm.MaxStringBytes {
+		return worst
+	}
+	var matches, matched int64
+	re.ReplaceAllStringFunc(s, func(m string) string {
+		matches++
+		matched += int64(len(m))
+		return ""
+	})
+	return n - matched + matches*lit + refs*matched
+}
+
+// templateParts counts the references ($1, ${name}) of a Go replacement
+// template and its bytes outside them.
+func templateParts(tmpl string) (refs, lit int64) {
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] != '$' || i+1 >= len(tmpl) {
+			lit++
+			continue
+		}
+		switch c := tmpl[i+1]; {
+		case c == '$':
+			lit++
+			i++
+		case c == '{':
+			if k := strings.IndexByte(tmpl[i:], '}'); k > 0 {
+				refs++
+				i += k
+			} else {
+				lit++
+			}
+		default:
+			refs++
+			for i+1 < len(tmpl) && (isWordByte(tmpl[i+1])) {
+				i++
+			}
+		}
+	}
+	return refs, lit
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // jsReplacement converts a JavaScript replacement string ($1, $&, $<name>,
@@ -548,6 +618,7 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	rep := arg(args, 2)
 	if callable(rep) {
 		var callErr error
+		size := int64(len(s)) // the result's, as the matches are replaced
 		out := re.ReplaceAllStringFunc(s, func(m string) string {
 			if callErr != nil {
 				return m
@@ -557,7 +628,12 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				callErr = err
 				return m
 			}
-			return vm.ToString(r)
+			text := vm.ToString(r)
+			if size += int64(len(text) - len(m)); size > vm.MaxStringBytes {
+				callErr = vm.StringTooLarge("regex_replace", int(size))
+				return m
+			}
+			return text
 		})
 		if callErr != nil {
 			return vm.Nil, callErr
@@ -567,7 +643,11 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if rep.Kind() != vm.KString {
 		return vm.Nil, typeErr("regex_replace", "String replacement", rep)
 	}
-	return vm.Str(re.ReplaceAllString(s, jsReplacement(rep.AsString()))), nil
+	tmpl := jsReplacement(rep.AsString())
+	if n := replacementSize(re, s, tmpl); n > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("regex_replace", int(n))
+	}
+	return vm.Str(re.ReplaceAllString(s, tmpl)), nil
 }
 
 func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {

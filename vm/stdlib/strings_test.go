@@ -191,3 +191,27 @@ func BenchmarkLenASCII(b *testing.B) {
 		_, _ = e.th.Call(fn, s)
 	}
 }
+
+// TestRegexResultLimits: regex_find_all and regex_replace refuse results
+// past the value limits before they build them.
+func TestRegexResultLimits(t *testing.T) {
+	mb := strings.Repeat("a", 1<<20)
+	huge := strings.Repeat("x", 600<<20)
+	big := goFn("big", func([]vm.Value) (vm.Value, error) { return S(huge), nil })
+	runErrCases(t, []ec{
+		// an empty match with 14 empty groups at each of 1.5 M places:
+		// 2^26 / (16 + 2·14) matches at most
+		{"regex_find_all", a(S(strings.Repeat("a", 1525201)), S(strings.Repeat("()", 14))), "ValueError", "regex_find_all: more than 1525201 matches"},
+		{"regex_replace", a(S(mb), S(""), S(strings.Repeat("x", 2000))), "ValueError", "regex_replace: the string would be 2.0 GiB"},
+		{"regex_replace", a(S(mb), S("a"), S(strings.Repeat("$&", 1100))), "ValueError", "regex_replace: the string would be 1.1 GiB"},
+		{"regex_replace", a(S("aa"), S("a"), big), "ValueError", "regex_replace: the string would be 1.2 GiB"},
+	})
+	runCases(t, []tc{
+		// within the limits
+		{"regex_replace", a(S("aaa"), S(""), S("-")), `"-a-a-a-"`},
+		{"regex_replace", a(S("ab"), S("(a)(b)"), S("$2$1$$")), `"ba$"`},
+		{"regex_replace", a(S("ab"), S("(?<x>a)"), S("[$<x>]")), `"[a]b"`},
+		// indexes count characters, match after match
+		{"regex_find_all", a(S("é1ü22ß3"), S(`\d+`)), `[{ match: "1", index: 1, groups: [] }, { match: "22", index: 3, groups: [] }, { match: "3", index: 6, groups: [] }]`},
+	})
+}
