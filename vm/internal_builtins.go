@@ -73,9 +73,16 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 			case req.Truthy() && !option:
 				missing = append(missing, n)
 				at = append(at, sv)
-			case inner == "Float" && def.k == KInt:
-				out[i] = Float(float64(def.AsInt())) // (as when set)
 			default:
+				if inner == "Float" && def.k == KInt {
+					def = Float(float64(def.AsInt())) // (as when set)
+				}
+				if ti := VariantOf(def); option && (ti == nil || ti.ADT != OptionADT) {
+					// `Option<Int> = 5`: Some(5), as a set variable gives
+					// Some(its value), so that the type does not depend on
+					// the environment.
+					def = Some(def)
+				}
 				out[i] = def
 			}
 			continue
