@@ -343,10 +343,17 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				obj.Entries = append(obj.Entries, &ast.ObjEntry{PosV: st.PosV, Key: name, Value: &ast.Lambda{PosV: st.PosV, Fn: st.Handlers[name]}})
 			}
 			obj.Entries = append(obj.Entries, st.Config...)
-			slot := f.evalToSlot(obj, "websocket "+st.Path)
-			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: joinPath(prefix, st.Path), Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
+			own := st.Path
+			if own == "" {
+				own = "/*" // `ws { … }`: the reference's any path
+			}
+			p := joinPath(prefix, own)
+			f.checkRoutePath(st.PosV, "websocket", p, own, routepath.Check)
+			slot := f.evalToSlot(obj, "websocket "+p)
+			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.SSEDecl:
 			p := joinPath(prefix, st.Path)
+			f.checkRoutePath(st.PosV, "sse", p, st.Path, routepath.Check)
 			slot := f.funcToSlot(st.Fn, "sse "+p, nil, "sse "+p, st.PosV)
 			srv.Routes = append(srv.Routes, Route{Kind: "sse", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ScheduleDecl:

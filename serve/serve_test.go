@@ -279,6 +279,9 @@ server {
   websocket "/chat" {
     on_message fn(ws, msg) { ws.send(msg) }
   }
+  ws {
+    on_open fn(ws) { ws.send("hi") }
+  }
   route GET "/" => fn() rows
 }
 `)
@@ -289,7 +292,7 @@ server {
 	for _, rec := range logged(app.logs, notAppliedMsg) {
 		warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
 	}
-	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "websocket app.tova:13:3"}
+	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "websocket app.tova:13:3", "websocket app.tova:16:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}
