@@ -101,12 +101,7 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 				// came on (the standard ones, and those its Connection
 				// field names, RFC 9110 §7.6.1), nor its Host, which
 				// names this server, nor credentials for a proxy.
-				var named []string
-				for _, c := range h.h.Values("connection") {
-					for _, n := range strings.Split(c, ",") {
-						named = append(named, strings.ToLower(strings.TrimSpace(n)))
-					}
-				}
+				named := connectionNamed(h.h.Values("connection"))
 				for _, f := range h.h {
 					n := strings.ToLower(f.Name)
 					if !hopByHop(n) && n != "host" && n != "proxy-authorization" && !slices.Contains(named, n) {
@@ -182,6 +177,20 @@ func hopByHop(name string) bool {
 	return false
 }
 
+// connectionNamed returns the lower-case names a message's Connection
+// fields list: fields of its connection, not passed on (RFC 9110 §7.6.1).
+func connectionNamed(values []string) []string {
+	var named []string
+	for _, c := range values {
+		for _, n := range strings.Split(c, ",") {
+			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+				named = append(named, n)
+			}
+		}
+	}
+	return named
+}
+
 // fetchResponse is what fetch returns.
 type fetchResponse struct{ r *netio.OutboundResponse }
 
@@ -233,12 +242,20 @@ func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (
 // (the body was read, and decompressed if Go asked for it compressed).
 func (f *fetchResponse) asResponseValue() *responseValue {
 	out := &responseValue{status: f.r.Status, statusSet: true, body: f.r.Body}
+	var named []string
+	for _, h := range f.r.Headers {
+		if strings.EqualFold(h.Name, "connection") {
+			named = append(named, connectionNamed([]string{h.Value})...)
+		}
+	}
 	for _, h := range f.r.Headers {
 		switch n := strings.ToLower(h.Name); {
 		case n == "content-type":
 			out.ctype = h.Value
 		case hopByHop(n) || n == "date" || n == "server" || n == "x-request-id":
 			// This server's own, for its answer.
+		case n == "proxy-authenticate" || slices.Contains(named, n):
+			// The upstream connection's: for its client, this server.
 		default:
 			out.headers = append(out.headers, h)
 		}

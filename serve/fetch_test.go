@@ -157,12 +157,14 @@ func TestFetch(t *testing.T) {
 }
 
 // A fetch response passed on keeps its status, type, headers and body,
-// but not the fields of the connection it came on, nor Date, Server or
+// but not the fields of the connection it came on (those its Connection
+// names included: they were passed on), nor Date, Server or
 // X-Request-ID, which are this server's; a body of no stated type goes
 // out as application/octet-stream, a status that is not final as 502.
 func TestFetchResponsePassedOn(t *testing.T) {
 	in := &netio.OutboundResponse{Status: 203, Body: []byte("x"), Headers: netio.Headers{
-		{Name: "Server", Value: "up"}, {Name: "Date", Value: "d"}, {Name: "Connection", Value: "close"},
+		{Name: "Server", Value: "up"}, {Name: "Date", Value: "d"}, {Name: "Connection", Value: "close, X-Secret"},
+		{Name: "X-Secret", Value: "s"}, {Name: "Proxy-Authenticate", Value: "Basic"},
 		{Name: "Content-Length", Value: "1"}, {Name: "X-Request-Id", Value: "theirs"}, {Name: "X-Kept", Value: "k"},
 		{Name: "Set-Cookie", Value: "a=1"}, {Name: "Set-Cookie", Value: "b=2"}, {Name: "Content-Encoding", Value: "br"},
 	}}
