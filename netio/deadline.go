@@ -354,6 +354,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			c.first = false
 			return 0, errTLS
 		}
+		if c.first && isHTTP2Preface(p[:n]) {
+			c.first = false
+			return 0, errHTTP2
+		}
 		c.inRequest = true
 		c.lines.start()
 		c.lines.scan(p[:n])

@@ -24,6 +24,15 @@ var errTLS = errors.New("a TLS handshake arrived: this port serves plain HTTP (h
 // tlsMessage is the 400 body's message for errTLS.
 const tlsMessage = "Bad Request: this port serves plain HTTP, not HTTPS"
 
+// errHTTP2 is the connection preface of HTTP/2 with prior knowledge
+// (RFC 9113 §3.4): answered 505 at once, as a request line naming
+// HTTP/2.0 is, where fasthttp would refuse its `*` target with 400.
+var errHTTP2 = errors.New("an HTTP/2 connection preface arrived: this server speaks HTTP/1.x")
+
+// isHTTP2Preface reports whether b, a connection's first bytes, begin the
+// HTTP/2 connection preface.
+func isHTTP2Preface(b []byte) bool { return bytes.HasPrefix(b, []byte("PRI * HTTP/2.0\r\n")) }
+
 // isTLSHandshake reports whether b, a connection's first bytes, begin a
 // TLS handshake record (content type 22, protocol version 3.x).
 func isTLSHandshake(b []byte) bool { return len(b) >= 2 && b[0] == 0x16 && b[1] == 0x03 }

@@ -55,6 +55,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// for the read timeout).
 		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03SECRET-8\r\n\r\n", 400, "", "", "a TLS handshake arrived: this port serves plain HTTP"},
 		{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03SECRET-12", 400, "", "", "a TLS handshake arrived: this port serves plain HTTP"},
+		// The HTTP/2 preface (prior knowledge) answers 505, as HTTP/2.0 in
+		// a request line does; its `*` target was refused with 400.
+		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "", "", "an HTTP/2 connection preface arrived"},
 		// A transfer coding other than chunked: 501, still the client's doing.
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "", "", "transfer-encoding"},
 		// fasthttp takes "identity" as no coding; the body would be read

@@ -699,6 +699,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		message = bareLFMessage
 	case errors.Is(err, errTLS):
 		message = tlsMessage
+	case errors.Is(err, errHTTP2):
+		status, code = fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		status, code = fasthttp.StatusRequestEntityTooLarge, CodeTooLarge
 		limit := sizeText(s.cfg.MaxRequestBodySize)
