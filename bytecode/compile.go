@@ -367,6 +367,7 @@ func (c *compiler) compileMain(srcs []Source) {
 	}
 	// One main function runs every file's top-level code in order.
 	f := c.newFunc(nil, "main", token.Pos{Line: 1, Col: 1}, nil)
+	f.envCheck(srcs)
 	for i, s := range srcs {
 		c.file = i
 		c.fileName = s.File.Name

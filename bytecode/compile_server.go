@@ -634,15 +634,7 @@ func (f *fstate) envDecls(stmts []ast.Stmt) {
 		if d.Default != nil {
 			def = d.Default
 		}
-		specs.Elems = append(specs.Elems, &ast.ObjectLit{PosV: d.PosV, Entries: []*ast.ObjEntry{
-			{PosV: d.PosV, Key: "name", Value: &ast.StringLit{PosV: d.PosV, Value: d.Name.Name}},
-			{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
-			{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
-			{PosV: d.PosV, Key: "default", Value: def},
-			// where it is declared, for an error about it alone
-			{PosV: d.PosV, Key: "line", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Line)}},
-			{PosV: d.PosV, Key: "col", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Col)}},
-		}})
+		specs.Elems = append(specs.Elems, envSpec(d, def, nil))
 	}
 	base := f.alloc(2)
 	f.setPos(decls[0].PosV)
@@ -656,6 +648,67 @@ func (f *fstate) envDecls(stmts []ast.Stmt) {
 		f.emit(GETINDEX, tmp+1, base, tmp)
 		f.store(d.Name.Binding, tmp+1)
 	}
+	f.release(saved)
+}
+
+// envSpec is the description of d that __env_decls and __env_check
+// take: def is its default's value, server the name of the server
+// block declaring it (nil at the top level).
+func envSpec(d *ast.EnvDecl, def, server ast.Expr) ast.Expr {
+	entries := []*ast.ObjEntry{
+		{PosV: d.PosV, Key: "name", Value: &ast.StringLit{PosV: d.PosV, Value: d.Name.Name}},
+		{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
+		{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
+		{PosV: d.PosV, Key: "default", Value: def},
+		// where it is declared, for an error about it alone
+		{PosV: d.PosV, Key: "line", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Line)}},
+		{PosV: d.PosV, Key: "col", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Col)}},
+	}
+	if server != nil {
+		entries = append(entries, &ast.ObjEntry{PosV: d.PosV, Key: "server", Value: server})
+	}
+	return &ast.ObjectLit{PosV: d.PosV, Entries: entries}
+}
+
+// envCheck makes the program's first step a check of every `env`
+// declaration, top-level and in server blocks, when a server block has
+// one: a server's variables are read when the server starts, after the
+// top-level code, so that without it a missing top-level variable would
+// hide a server's, and one server's the next one's. The check
+// (__env_check) takes the declarations of the servers the process runs
+// and reports every missing or unconvertible variable in one error; it
+// binds nothing.
+func (f *fstate) envCheck(srcs []Source) {
+	var specs []ast.Expr
+	hasServer := false
+	var walk func(stmts []ast.Stmt, server ast.Expr)
+	walk = func(stmts []ast.Stmt, server ast.Expr) {
+		for _, st := range stmts {
+			switch st := st.(type) {
+			case *ast.EnvDecl:
+				// The default is not evaluated: it may use what the code
+				// before it binds. Only whether there is one matters.
+				specs = append(specs, envSpec(st, &ast.NilLit{PosV: st.PosV}, server))
+				hasServer = hasServer || server != nil
+			case *ast.ServerDecl:
+				walk(st.Body, &ast.StringLit{PosV: st.PosV, Value: st.Name})
+			case *ast.RoutesGroup:
+				walk(st.Body, server)
+			}
+		}
+	}
+	for _, s := range srcs {
+		walk(s.File.Stmts, nil)
+	}
+	if !hasServer {
+		return // the top-level declarations check themselves
+	}
+	saved := f.top
+	base := f.alloc(2)
+	f.setPos(specs[0].Pos())
+	f.emit(GETBUILTIN, base, f.c.builtin("__env_check"), 0)
+	f.exprTo(&ast.ArrayLit{PosV: specs[0].Pos(), Elems: specs}, base+1)
+	f.emit(CALL, base, 1, 0)
 	f.release(saved)
 }
 

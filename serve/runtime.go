@@ -79,6 +79,7 @@ type Runtime struct {
 	code    *bytecode.Program
 	sys     *actors.System
 	servers []*Server
+	serving []string // the names of the server blocks it runs
 	log     zerolog.Logger
 	stop    sync.Once
 	// starting: every server listens and on_start hooks run (or ran)
@@ -180,6 +181,11 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		if !found {
 			return nil, &StartupError{Server: n, Err: fmt.Errorf("no server named %q in the program", n)}
+		}
+	}
+	for _, d := range code.Servers {
+		if len(want) == 0 || want[d.Name] {
+			rt.serving = append(rt.serving, d.Name)
 		}
 	}
 	nextPort := 3000
@@ -284,7 +290,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		label = "server"
 	}
 	log := rt.log.With().Str("server", label).Logger()
-	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir})
+	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir, Serving: rt.serving})
 	inst.Sched = vm.NewGIL(0)
 	inst.Server = d
 	s := &Server{Name: name, rt: rt, desc: d, inst: inst, log: log, started: time.Now()}

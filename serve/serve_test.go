@@ -2285,3 +2285,49 @@ server {
 		}
 	}
 }
+
+// Every missing environment variable of the servers a process runs is
+// listed in one start-up error, with the top level's. A server's own
+// were read only when it started, after the top-level code: a missing
+// top-level variable hid a server's, and one server's the next one's.
+func TestMissingEnvAcrossServersInOneError(t *testing.T) {
+	src := `env TOP: String
+server "a" {
+  env NEEDED: String
+  route GET "/" => fn() NEEDED
+}
+server "b" {
+  env OTHER: Int
+  env NEEDED: String
+  route GET "/" => fn() OTHER
+}
+`
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		servers []string
+		env     map[string]string
+		want    string
+	}{
+		{nil, nil, "missing required environment variables: TOP, NEEDED, OTHER"},
+		{[]string{"a"}, map[string]string{"OTHER": "x"}, "missing required environment variables: TOP, NEEDED"},
+		{[]string{"b"}, map[string]string{"TOP": "t", "OTHER": "x"}, `missing required environment variables: NEEDED; env OTHER: expected Int, got "x"`},
+		{nil, map[string]string{"TOP": "t", "NEEDED": "n", "OTHER": "7"}, ""},
+	} {
+		env := tt.env
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"a": 0, "b": 0}, Servers: tt.servers, Logger: zerolog.Nop(),
+			Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			if tt.want != "" {
+				t.Errorf("%v %v: started, want %s", tt.servers, tt.env, tt.want)
+			}
+			continue
+		}
+		if tt.want == "" || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %v: %v, want %q", tt.servers, tt.env, err, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ func init() {
 	Register(
 		&Builtin{Name: "__omit", Fn: builtinOmit},
 		&Builtin{Name: "__env_decls", Fn: builtinEnvDecls},
+		&Builtin{Name: "__env_check", Fn: builtinEnvCheck},
 	)
 }
 
@@ -49,7 +51,38 @@ func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
 	if len(args) != 1 || args[0].k != KArray {
 		return Nil, TypeErrorf("__env_decls: bad arguments")
 	}
-	specs := args[0].AsArray().Elems
+	return readEnv(t, args[0].AsArray().Elems)
+}
+
+// __env_check(specs) checks the `env` declarations of the whole program
+// before any is read (see bytecode's envCheck): those of the top level
+// and of the server blocks this process runs (Config.Serving), with one
+// error for every missing or unconvertible variable among them. A
+// variable two servers declare is named once.
+func builtinEnvCheck(t *Thread, args []Value) (Value, error) {
+	if len(args) != 1 || args[0].k != KArray {
+		return Nil, TypeErrorf("__env_check: bad arguments")
+	}
+	var specs []Value
+	seen := map[string]bool{}
+	for _, sv := range args[0].AsArray().Elems {
+		o := sv.AsObject()
+		if server, ok := o.Get("server"); ok && !slices.Contains(t.In.Cfg.Serving, server.AsString()) {
+			continue
+		}
+		if name, _ := o.Get("name"); !seen[name.AsString()] {
+			seen[name.AsString()] = true
+			specs = append(specs, sv)
+		}
+	}
+	if _, err := readEnv(t, specs); err != nil {
+		return Nil, err
+	}
+	return Nil, nil
+}
+
+// readEnv reads the variables of specs (see __env_decls).
+func readEnv(t *Thread, specs []Value) (Value, error) {
 	out := make([]Value, len(specs))
 	var missing, bad []string
 	var at []Value // the declaration of each problem

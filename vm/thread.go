@@ -23,6 +23,10 @@ type Config struct {
 	Args []string
 	// Dir is the directory of the program (see Instance.Dir).
 	Dir string
+	// Serving names the server blocks the process runs ("" the unnamed
+	// one); nil when it runs none (a script). The `env` declarations of
+	// those servers are checked with the top level's, at start.
+	Serving []string
 }
 
 func (c *Config) fill() {
