@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"tova/bytecode"
 	"tova/frontend/ast"
@@ -122,6 +123,24 @@ func Run(ctx context.Context, p *bytecode.Program, cfg vm.Config) error {
 	inst := prog.NewInstance(cfg)
 	t := inst.NewThread(ctx)
 	defer t.Release()
+	// The thread reads ctx only now and then; a cancellation stops it at
+	// its next call or backward jump. (Not once the run is over: the
+	// thread may be serving another by then.)
+	var mu sync.Mutex
+	over := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			t.Interrupt()
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		over = true
+		mu.Unlock()
+	}()
 	_, err = t.RunMain()
 	return err
 }

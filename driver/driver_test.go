@@ -84,6 +84,39 @@ func TestDeadlineStopsInfiniteLoop(t *testing.T) {
 	}
 }
 
+// cancelOnWrite cancels its context at the first write, and waits a
+// moment, as a signal arriving during a long builtin would.
+type cancelOnWrite struct {
+	cancel context.CancelFunc
+	out    bytes.Buffer
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	if w.out.Len() == 0 {
+		w.cancel()
+		time.Sleep(50 * time.Millisecond)
+	}
+	return w.out.Write(p)
+}
+
+// A cancellation that comes during a builtin stops the program at its
+// next call. The thread looked at its context only every few thousand
+// calls and jumps, so a program that ended sooner ran to its end: a
+// Ctrl-C during a long sort was lost, and tova run exited 0.
+func TestCancelDuringBuiltinStopsAtNextCall(t *testing.T) {
+	p, err := CompileFile("cancel.tova", []byte("fn f() { 1 }\nprint(\"go\")\nf()\nprint(\"after\")\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelOnWrite{cancel: cancel}
+	err = Run(ctx, p, vm.Config{Stdout: w})
+	if ve, ok := err.(*vm.Error); !ok || ve.Kind != vm.ErrCancelled || w.out.String() != "go\n" {
+		t.Fatalf("got %v, printed %q; want a Cancelled error after \"go\"", err, w.out.String())
+	}
+}
+
 // Deep recursion is a catchable Tova error, never a Go stack overflow.
 func TestStackOverflowIsCatchable(t *testing.T) {
 	src := []byte(`
