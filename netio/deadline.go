@@ -297,6 +297,24 @@ func (f *freshConns) cutReads() {
 	}
 }
 
+// cutWrites makes every write of the open connections fail now as past
+// its deadline: a response still going out to a client that does not
+// read it when the drain ends is cut off, and its connection closed.
+// It returns how many connections were open.
+func (f *freshConns) cutWrites() int {
+	f.mu.Lock()
+	open := make([]*timedConn, 0, len(f.open))
+	for c := range f.open {
+		open = append(open, c)
+	}
+	f.mu.Unlock()
+	past := time.Unix(1, 0)
+	for _, c := range open {
+		_ = c.Conn.SetWriteDeadline(past)
+	}
+	return len(open)
+}
+
 // used marks c's first byte; false if closeAll claimed c first.
 func (f *freshConns) used(c *timedConn) bool {
 	if !c.claim.CompareAndSwap(connFresh, connUsed) {

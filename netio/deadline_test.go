@@ -354,6 +354,35 @@ func TestStarvedCoarseClockMakesNoPastDeadline(t *testing.T) {
 // client has not finished sending) are answered 503 SHUTTING_DOWN and
 // logged, as those still running are, and the server stops at once
 // rather than after waiting for them.
+// A response still going out when the drain ends, to a client that does
+// not read it, is cut off then: the drain ends when it was told to, and
+// the log says so. Shutdown waited a second more for it, and the access
+// line said 200.
+func TestDrainEndCutsResponsesStillBeingWritten(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 64<<20)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/big", func(context.Context, *Request) *Response { return Text(200, big) })
+	}, nil)
+	c := ts.dial()
+	if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // answered, and stuck writing: c reads nothing
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want the drain cut", err)
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Fatalf("Shutdown took %v after a 300 ms drain", d)
+	}
+	if !strings.Contains(ts.logs.String(), "drain ended with responses still being written") {
+		t.Errorf("no warning of the cut response:\n%s", ts.logs.String())
+	}
+}
+
 func TestDrainEndAnswersRequestsStillArriving(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {

@@ -364,6 +364,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if i%10 == 0 {
 				s.fresh.cutReads()
 			}
+			if i == writesCutAfter {
+				// The 503s have gone out; what is still being written
+				// goes to a client that does not read it (a large
+				// answer to a slow one): cut, so that the drain ends
+				// when it was told to.
+				if n := s.fs.GetCurrentConcurrency(); n > 0 {
+					s.log.Warn().Uint32("connections", n).Msg("drain ended with responses still being written: they are cut off and their connections closed")
+				}
+				s.fresh.cutWrites()
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
@@ -399,6 +409,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	e.Msg("server stopped")
 	return err
 }
+
+// writesCutAfter is how many 5 ms steps after the drain's end the writes
+// still going on are cut: time for the 503s of the requests stopped then
+// to go out.
+const writesCutAfter = 20
 
 // handle is the fasthttp handler: copy, route, hand off, wait, write, log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
