@@ -413,6 +413,9 @@ func builtinCacheControl(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if d.Kind() == vm.KDuration {
 			secs = d.AsDuration() / 1e9
 		}
+		if secs < 0 {
+			return vm.Nil, vm.Errorf("ValueError", "cache_control: a max-age must not be negative, got %s", vm.Repr(d))
+		}
 		opt := func(name string) vm.Value {
 			if len(args) > 2 && args[2].Kind() == vm.KObject {
 				v, _ := args[2].AsObject().Get(name)
@@ -430,13 +433,16 @@ func builtinCacheControl(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			if opt("private").Truthy() {
 				directive = "private"
 			}
-			directive += ", max-age=" + strconv.FormatInt(max(secs, 0), 10)
+			directive += ", max-age=" + strconv.FormatInt(secs, 10)
 			if s := opt("stale_while_revalidate"); s.Kind() == vm.KInt || s.Kind() == vm.KDuration {
 				n := s.AsInt()
 				if s.Kind() == vm.KDuration {
 					n = s.AsDuration() / 1e9
 				}
-				directive += ", stale-while-revalidate=" + strconv.FormatInt(max(n, 0), 10)
+				if n < 0 {
+					return vm.Nil, vm.Errorf("ValueError", "cache_control: stale_while_revalidate must not be negative, got %s", vm.Repr(s))
+				}
+				directive += ", stale-while-revalidate=" + strconv.FormatInt(n, 10)
 			}
 		}
 	default:

@@ -1987,8 +1987,15 @@ server {
   route GET "/tagged" => fn(res) { etag(res, "v1")
     "body" }
   route GET "/broken" => fn() { nil.x }
+  // a negative max-age was sent as max-age=0
+  route GET "/negative" => fn(res) {
+    try { cache_control(res, -5); "set" } catch e { e.message }
+  }
 }`)
 	u := app.urls[""]
+	if r := do(t, "GET", u+"/negative", ""); r.body != `"cache_control: a max-age must not be negative, got -5"` {
+		t.Errorf("cache_control(res, -5): %d %s", r.status, r.body)
+	}
 	r := do(t, "GET", u+"/products", "")
 	etag := r.header.Get("ETag")
 	if r.status != 200 || r.body != `[{"id":1}]` || r.header.Get("Cache-Control") != "public, max-age=60" || !strings.HasPrefix(etag, `"`) {

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,7 +161,13 @@ func convertEnv(raw, typ string) (Value, error) {
 		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		return Int(n), err
 	case "Float":
-		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		// Decimal numbers only: not Inf, NaN or a hex float, which no
+		// one means by a setting.
+		s := strings.TrimSpace(raw)
+		f, err := strconv.ParseFloat(s, 64)
+		if err == nil && (math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(s, "xXpP")) {
+			err = strconv.ErrSyntax
+		}
 		return Float(f), err
 	case "Bool":
 		switch strings.ToLower(strings.TrimSpace(raw)) {
