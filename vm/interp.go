@@ -1001,11 +1001,15 @@ frames:
 				copy(o.vals, regs[c:c+len(s.keys)])
 				*rp(rb, i.A()) = ObjectValue(o)
 			case bc.OBJSET:
-				k := *rp(rb, i.B())
-				if k.k != KString {
-					k = Str(ToString(k))
+				// A computed key {[k]: v} is o[k] = v on a plain object.
+				switch k := *rp(rb, i.B()); k.k {
+				case KString:
+					rp(rb, i.A()).AsObject().Set(k.AsString(), *rp(rb, i.C()))
+				case KInt:
+					err = t.setIntKey(*rp(rb, i.A()), int64(k.n), *rp(rb, i.C()))
+				default:
+					err = keyError(k)
 				}
-				rp(rb, i.A()).AsObject().Set(k.AsString(), *rp(rb, i.C()))
 			case bc.OBJSPREAD:
 				err = objSpread(t, rp(rb, i.A()).AsObject(), *rp(rb, i.B()))
 			case bc.GETFIELD, bc.GETFIELDOPT:

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -230,6 +231,37 @@ func (o *Object) toDict() {
 	}
 	o.dict = d
 	o.shape = nil
+}
+
+// ObjectKey returns the key k names on an object. A String is its own
+// key; an Int names its decimal text, so o[1] and o["1"] are one entry,
+// as in the reference, whose object keys are strings (counting by number,
+// counts[n] = (counts[n] ?? 0) + 1, is common). ok is false for every
+// other kind: a Bool, Float or nil key is a mistake more often than not.
+// The text of an Int is written into buf, so it allocates nothing and
+// lives only as long as buf; with a nil buf it is allocated, a key that
+// the caller may keep (as an object keeps the keys it is given).
+func ObjectKey(k Value, buf *[20]byte) (key string, ok bool) {
+	switch {
+	case k.k == KString:
+		return k.AsString(), true
+	case k.k == KInt && buf == nil:
+		return strconv.FormatInt(int64(k.n), 10), true
+	case k.k == KInt:
+		return intKey(buf, int64(k.n)), true
+	}
+	return "", false
+}
+
+// intKey writes the decimal text of i into buf and returns it.
+func intKey(buf *[20]byte, i int64) string {
+	b := strconv.AppendInt(buf[:0], i, 10)
+	return unsafe.String(&b[0], len(b))
+}
+
+// keyError is the error of an object key that is neither String nor Int.
+func keyError(k Value) *Error {
+	return TypeErrorf("object key must be String or Int, got %s", TypeName(k))
 }
 
 // Delete removes key, keeping the order of the others. It reports whether

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -109,10 +110,12 @@ func (t *Thread) index(x, k Value) (Value, error) {
 		}
 		return Nil, nil
 	case KObject:
-		if k.k != KString {
-			return Nil, TypeErrorf("object key must be String, got %s", TypeName(k))
+		var buf [20]byte
+		key, ok := ObjectKey(k, &buf)
+		if !ok {
+			return Nil, keyError(k)
 		}
-		v, _ := x.AsObject().Get(k.AsString())
+		v, _ := x.AsObject().Get(key)
 		return v, nil
 	case KString:
 		if k.k != KInt {
@@ -203,10 +206,13 @@ func (t *Thread) setIndex(x, k, v Value) error {
 		}
 		return Errorf("IndexError", "list index %d out of range (length %d)", int64(k.n), len(a.Elems))
 	case KObject:
-		if k.k != KString {
-			return TypeErrorf("object key must be String, got %s", TypeName(k))
+		switch k.k {
+		case KString:
+			return t.setField(x, k.AsString(), v)
+		case KInt:
+			return t.setIntKey(x, int64(k.n), v)
 		}
-		return t.setField(x, k.AsString(), v)
+		return keyError(k)
 	case KHost:
 		if k.k == KString {
 			return x.AsHost().SetAttr(t, k.AsString(), v)
@@ -215,6 +221,18 @@ func (t *Thread) setIndex(x, k, v Value) error {
 		return TypeErrorf("cannot index nil")
 	}
 	return TypeErrorf("cannot assign to an index of %s", TypeName(x))
+}
+
+// setIntKey is x[i] = v on an object: the text of i is allocated only
+// when the object gains the key (it keeps it), never to find one.
+func (t *Thread) setIntKey(x Value, i int64, v Value) error {
+	var buf [20]byte
+	o := x.AsObject()
+	if slot := o.Lookup(intKey(&buf, i)); slot >= 0 {
+		o.vals[slot] = v
+		return nil
+	}
+	return t.setField(x, strconv.FormatInt(i, 10), v)
 }
 
 // Len is len(): characters of a string, elements of a list, keys of an
@@ -365,10 +383,9 @@ func contains(coll, x Value) (bool, error) {
 		}
 		return strings.Contains(coll.AsString(), x.AsString()), nil
 	case KObject:
-		if x.k != KString {
-			return false, nil
-		}
-		return coll.AsObject().Lookup(x.AsString()) >= 0, nil
+		var buf [20]byte
+		key, ok := ObjectKey(x, &buf)
+		return ok && coll.AsObject().Lookup(key) >= 0, nil
 	case KRange:
 		if x.k != KInt {
 			return false, nil

@@ -1377,10 +1377,9 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.False, nil
 	case vm.KObject:
-		if x.Kind() != vm.KString {
-			return vm.False, nil
-		}
-		return vm.Bool(coll.AsObject().Lookup(x.AsString()) >= 0), nil
+		var buf [20]byte
+		key, ok := vm.ObjectKey(x, &buf)
+		return vm.Bool(ok && coll.AsObject().Lookup(key) >= 0), nil
 	case vm.KRange:
 		n, ok := toInt(x)
 		if !ok {
@@ -1532,10 +1531,12 @@ func bRemove(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.False, nil
 	case vm.KObject:
-		if x.Kind() != vm.KString {
-			return vm.Nil, typeErr("remove", "String key", x)
+		var buf [20]byte
+		key, ok := vm.ObjectKey(x, &buf)
+		if !ok {
+			return vm.Nil, typeErr("remove", "String or Int key", x)
 		}
-		return vm.Bool(coll.AsObject().Delete(x.AsString())), nil
+		return vm.Bool(coll.AsObject().Delete(key)), nil
 	}
 	return vm.Nil, typeErr("remove", "List or Object", coll)
 }

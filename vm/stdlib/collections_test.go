@@ -267,6 +267,8 @@ func TestSearching(t *testing.T) {
 		{"contains", a(S("hello"), S("xyz")), "false"},
 		{"contains", a(O("a", I(1)), S("a")), "true"},
 		{"contains", a(O("a", I(1)), S("b")), "false"},
+		{"contains", a(O("12", I(1)), I(12)), "true"},
+		{"contains", a(O("12", I(1)), B(true)), "false"},
 		{"contains", a(vm.NewRange(0, 10, 2), I(4)), "true"},
 		{"contains", a(vm.NewRange(0, 10, 2), I(5)), "false"},
 		{"contains", a(vm.NewRange(0, 10, 2), I(10)), "false"},
@@ -399,6 +401,9 @@ func TestMutation(t *testing.T) {
 	obj := O("a", I(1), "b", I(2))
 	eq(t, "remove key", e.call(t, "remove", obj, S("a")), "true")
 	eq(t, "after remove key", obj, "{ b: 2 }")
+	nobj := O("10", I(1), "20", I(2))
+	eq(t, "remove Int key", e.call(t, "remove", nobj, I(10)), "true")
+	eq(t, "after remove Int key", nobj, `{ "20": 2 }`)
 	e.call(t, "clear", xs)
 	eq(t, "after clear", xs, "[]")
 	eq(t, "pop empty", e.call(t, "pop", xs), "nil")

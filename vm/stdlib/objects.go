@@ -101,17 +101,20 @@ func bEntries(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bHasKey(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	o, key := arg(args, 0), arg(args, 1)
-	if key.Kind() != vm.KString {
-		return vm.Nil, typeErr("has_key", "String key", key)
+	o, k := arg(args, 0), arg(args, 1)
+	var buf [20]byte
+	key, ok := vm.ObjectKey(k, &buf)
+	if !ok {
+		return vm.Nil, typeErr("has_key", "String or Int key", k)
 	}
 	switch o.Kind() {
 	case vm.KObject:
-		return vm.Bool(o.AsObject().Lookup(key.AsString()) >= 0), nil
+		return vm.Bool(o.AsObject().Lookup(key) >= 0), nil
 	case vm.KNil:
 		return vm.False, nil
 	case vm.KHost:
-		_, ok, err := o.AsHost().GetAttr(t, key.AsString())
+		key, _ := vm.ObjectKey(k, nil)
+		_, ok, err := o.AsHost().GetAttr(t, key)
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -206,10 +209,11 @@ func pickOmit(t *vm.Thread, fname string, args []vm.Value, keep bool) (vm.Value,
 			ks = []vm.Value{a}
 		}
 		for _, k := range ks {
-			if k.Kind() != vm.KString {
-				return vm.Nil, typeErr(fname, "String key", k)
+			key, ok := vm.ObjectKey(k, nil)
+			if !ok {
+				return vm.Nil, typeErr(fname, "String or Int key", k)
 			}
-			names = append(names, k.AsString())
+			names = append(names, key)
 		}
 	}
 	out := vm.NewObject()
@@ -240,12 +244,11 @@ func bFromEntries(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return typeErr("from_entries", "[key, value] pair", e)
 		}
 		p := e.AsArray().Elems
-		k := p[0]
-		if k.Kind() == vm.KString {
-			out.Set(k.AsString(), p[1])
-		} else {
-			out.Set(vm.ToString(k), p[1])
+		key, ok := vm.ObjectKey(p[0], nil)
+		if !ok {
+			return typeErr("from_entries", "String or Int key", p[0])
 		}
+		out.Set(key, p[1])
 		return nil
 	})
 	if err != nil {

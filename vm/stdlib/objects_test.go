@@ -40,6 +40,12 @@ func TestObjects(t *testing.T) {
 		{"get", a(nilV, S("a")), "nil"},
 		{"pick", a(O("a", I(1), "b", I(2), "c", I(3)), L(S("a"), S("c"))), "{ a: 1, c: 3 }"},
 		{"pick", a(O("a", I(1), "b", I(2)), S("b"), S("zz")), "{ b: 2 }"},
+		// An Int key names its decimal text, in every builtin that takes a key.
+		{"pick", a(O("1", I(1), "2", I(2)), L(I(2))), `{ "2": 2 }`},
+		{"omit", a(O("1", I(1), "2", I(2)), I(2)), `{ "1": 1 }`},
+		{"has_key", a(O("-7", I(1)), I(-7)), "true"},
+		{"has_key", a(O("7", I(1)), I(8)), "false"},
+		{"has", a(O("7", I(1)), I(7)), "true"},
 		{"omit", a(O("a", I(1), "b", I(2), "c", I(3)), L(S("b"))), "{ a: 1, c: 3 }"},
 		{"from_entries", a(L(L(S("name"), S("Alice")), L(S("age"), I(30)))), `{ name: "Alice", age: 30 }`},
 		{"from_entries", a(L(L(I(1), S("x")))), `{ "1": "x" }`},
@@ -70,9 +76,10 @@ func TestObjects(t *testing.T) {
 		{"keys", a(nilV), "TypeError", "keys: expected Object, got Nil"},
 		{"values", a(S("x")), "TypeError", "values: expected Object, got String"},
 		{"merge", a(O(), I(1)), "TypeError", "merge: expected Object, got Int"},
-		{"has_key", a(O(), I(1)), "TypeError", "has_key: expected String key, got Int"},
+		{"has_key", a(O(), B(true)), "TypeError", "has_key: expected String or Int key, got Bool"},
+		{"from_entries", a(L(L(F(1.5), I(1)))), "TypeError", "from_entries: expected String or Int key, got Float"},
 		{"from_entries", a(L(I(1))), "TypeError", "from_entries: expected [key, value] pair, got Int"},
-		{"pick", a(O(), I(1)), "TypeError", "pick: expected String key, got Int"},
+		{"pick", a(O(), nilV), "TypeError", "pick: expected String or Int key, got Nil"},
 		{"get", a(O(), B(true)), "TypeError", "get: expected String path, got Bool"},
 	})
 }
