@@ -519,6 +519,12 @@ frames:
 					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
 				} else if b.k == KFloat && c.k == KFloat {
 					*rp(rb, i.A()) = Float(b.AsFloat() + c.AsFloat())
+				} else if b.k == KString {
+					if r, e := t.addString(b, c); e != nil {
+						err = e
+					} else {
+						*rp(rb, i.A()) = r
+					}
 				} else {
 					if r, e := Arith('+', b, c); e != nil {
 						err = e
@@ -588,6 +594,12 @@ frames:
 						break
 					}
 					*rp(rb, i.A()) = Value{k: KInt, n: uint64(r)}
+				} else if b.k == KString {
+					if r, e := t.addString(b, c); e != nil {
+						err = e
+					} else {
+						*rp(rb, i.A()) = r
+					}
 				} else {
 					if r, e := Arith('+', b, c); e != nil {
 						err = e
@@ -1091,7 +1103,7 @@ frames:
 				*rp(rb, i.A()) = Bool(IsType(*rp(rb, i.B()), rp(kb, i.C()).AsString()))
 			case bc.CONCAT:
 				b, c := i.B(), i.C()
-				*rp(rb, i.A()), err = concat(regs[b : b+c])
+				*rp(rb, i.A()), err = t.concat(regs[b : b+c])
 			case bc.RANGE, bc.RANGEI:
 				lo, hi := *rp(rb, i.B()), *rp(rb, i.C())
 				if lo.k != KInt || hi.k != KInt {
@@ -1191,8 +1203,9 @@ func rp(base unsafe.Pointer, i int) *Value {
 	return (*Value)(unsafe.Add(base, uintptr(i)*unsafe.Sizeof(Value{})))
 }
 
-// concat joins the text of vs (string interpolation).
-func concat(vs []Value) (Value, error) {
+// concat joins the text of vs (string interpolation). When vs[0] is a
+// tip (out = "{out}{row}"), the rest is appended to it (see append.go).
+func (t *Thread) concat(vs []Value) (Value, error) {
 	n := 0
 	for _, v := range vs {
 		if v.k == KString {
@@ -1204,7 +1217,18 @@ func concat(vs []Value) (Value, error) {
 	if n > MaxStringBytes {
 		return Nil, StringTooLarge("string interpolation", n)
 	}
-	buf := make([]byte, 0, n)
+	var buf []byte
+	tip := -1
+	if len(vs) > 0 && vs[0].k == KString {
+		tip = t.tipOf(vs[0].AsString())
+	}
+	if tip >= 0 {
+		buf = room(t.tips[tip], n-int(vs[0].n))
+		vs = vs[1:]
+	} else {
+		tip = numTips - 1
+		buf = make([]byte, 0, n)
+	}
 	for _, v := range vs {
 		switch v.k {
 		case KString:
@@ -1220,6 +1244,9 @@ func concat(vs []Value) (Value, error) {
 	}
 	if len(buf) == 0 {
 		return Str(""), nil
+	}
+	if len(buf) >= appendMin {
+		t.setTip(tip, buf)
 	}
 	return Str(unsafe.String(&buf[0], len(buf))), nil
 }

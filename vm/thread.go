@@ -290,6 +290,9 @@ type Thread struct {
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
 	nested int
+	// tips are the buffers of the last long strings the thread
+	// concatenated, which it may append to in place (see append.go).
+	tips [numTips][]byte
 }
 
 // edge is where a thread checks its signals: a backward jump, a call,
@@ -351,6 +354,8 @@ func (t *Thread) Release() {
 	clear(t.stack) // drop references the stack still holds
 	t.stack = t.stack[:0]
 	t.handlers = t.handlers[:0]
+	// The strings keep their buffers alive, not a thread in the pool.
+	t.tips = [numTips][]byte{}
 	if t.signal.Load() != 0 { // a store would be a locked instruction
 		t.signal.Store(0)
 	}

@@ -3,6 +3,7 @@ package vmbench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"tova/driver"
@@ -57,6 +58,39 @@ func TestProgramsPrintExpected(t *testing.T) {
 		}
 		if out.String() != Expected[name] {
 			t.Errorf("%s printed %q, want %q", name, out.String(), Expected[name])
+		}
+	}
+}
+
+// BenchmarkStringAppend builds a string by appending to it in a loop, as
+// handlers build CSV and HTML: one character at a time (s += "x"), a row
+// at a time (out += "{...}\n") and through interpolation (out =
+// "{out}..."). Each must take time linear in the length built. Run:
+// go test -run '^$' -bench StringAppend ./bench/vmbench
+func BenchmarkStringAppend(b *testing.B) {
+	bodies := []struct{ name, body string }{
+		{"char", `s += "x"`},
+		{"row", `s += "{i},user{i},user{i}@example.com\n"`},
+		{"interpolation", `s = "{s}{i},"`},
+	}
+	for _, c := range bodies {
+		for _, n := range []int{10000, 100000} {
+			src := fmt.Sprintf("var s = \"\"\nfor i in range(%d) { %s }\nprint(len(s) > 0)\n", n, c.body)
+			b.Run(fmt.Sprintf("%s/%dk", c.name, n/1000), func(b *testing.B) {
+				p, err := driver.CompileFile("append.tova", []byte(src))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < b.N; i++ {
+					var out bytes.Buffer
+					if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out}); err != nil {
+						b.Fatal(err)
+					}
+					if out.String() != "true\n" {
+						b.Fatalf("printed %q", out.String())
+					}
+				}
+			})
 		}
 	}
 }
