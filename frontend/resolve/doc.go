@@ -19,5 +19,7 @@
 //
 // Assignment follows Decision 3 of the semantics: `x = e` assigns a
 // visible `var`, is an error on a visible immutable binding, and otherwise
-// declares a new immutable binding in the current scope.
+// declares a new immutable binding in the current scope. A top-level
+// binding of an assignment or `var` is visible to assignments only below
+// its declaration (code above may read it).
 package resolve

@@ -34,6 +34,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		builtins: make(map[string]*ast.Binding),
 		predecl:  make(map[*ast.Ident]*ast.Binding),
 		mains:    make(map[*ast.File]*funcInfo),
+		order:    make(map[*ast.File]int, len(files)),
 		servers:  make(map[string]*scope),
 		declared: make(map[string]bool, len(opts.PredeclaredNames)),
 	}
@@ -41,8 +42,9 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		r.declared[n] = true
 	}
 	r.module = &scope{kind: scopeModule, names: map[string]*ast.Binding{}}
-	for _, f := range files {
+	for i, f := range files {
 		r.mains[f] = &funcInfo{file: f}
+		r.order[f] = i
 	}
 	r.predeclareProgram(files)
 	for _, f := range files {
@@ -135,6 +137,7 @@ type resolver struct {
 	module  *scope
 	servers map[string]*scope
 	mains   map[*ast.File]*funcInfo
+	order   map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
 	builtins map[string]*ast.Binding
@@ -149,6 +152,10 @@ type resolver struct {
 	// nested call's argument from taking its own.
 	implicitFns map[*ast.Function]bool
 	implicitIt  map[*ast.Binding]bool
+
+	// reads, while the values of an assignment are resolved, records
+	// the module bindings they read (see assign).
+	reads *valueReads
 
 	file  *ast.File
 	fn    *funcInfo // current function; nil in server-level code
@@ -269,6 +276,7 @@ func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
 	if inf.module {
 		if r.fn != inf.owner {
 			inf.global = true
+			r.reads.add(r.fn, b)
 		} else if !inf.declared && !inf.kind.alwaysReady() && id != nil {
 			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
 				fmt.Sprintf("%s used before its declaration", id.Name),

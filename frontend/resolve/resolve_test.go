@@ -225,6 +225,61 @@ a, b = 2, 3
 	}
 }
 
+// A declaring assignment in a function took the module binding of that
+// name even when the module declared it further down the file.
+func TestAssignBeforeModuleDeclaration(t *testing.T) {
+	files := expectBindings(t, map[string]string{
+		"name@2:3":    "local 1", // the module's name comes later: a new local
+		"name@3:3":    "local 1",
+		"total@5:12":  "local 0",  // in a lambda too
+		"total@6:10":  "local 0",  // the module's var comes later
+		"name@7:14":   "global 5", // read from a function above it
+		"total@8:13":  "global 6", // compound assignment can only mean the var
+		"total@9:11":  "local 0",  // a block of top-level code above it
+		"name@10:1":   "global 5",
+		"total@11:5":  "global 6",
+		"total@12:14": "global 6", // below the var: assigns it
+	}, `fn f(user) {
+  name = user.name
+  name
+}
+g = fn() { total = 1 }
+fn h() { total = 2 }
+fn reads() { name }
+fn bump() { total += 1 }
+if true { total = 3 }
+name = "x"
+var total = 0
+fn later() { total = 4 }`)
+	h := files[0].Stmts[2].(*ast.FnDecl).Fn.Body.Stmts[0].(*ast.Assign)
+	if !h.Declares[0] {
+		t.Error("total = 2 above the module's var total must declare")
+	}
+	later := files[0].Stmts[8].(*ast.FnDecl).Fn.Body.Stmts[0].(*ast.Assign)
+	if later.Declares[0] {
+		t.Error("total = 4 below the module's var total must assign it")
+	}
+	// A binding of a later file is declared further down the program.
+	expectBindings(t, map[string]string{
+		"a.tova:n@1:10":  "local 0",
+		"f1.tova:n@1:10": "local 0",
+		"f1.tova:n@3:10": "global 3",
+	}, "fn f() { n = 1 }", "fn g() { n = 2 }\nvar n = 0\nfn h() { n = 3 }")
+	// Server-level code too; the server's own bindings stay visible to
+	// all of its functions.
+	expectBindings(t, map[string]string{
+		"label@2:3":  "global 1", // a binding of the server
+		"label@3:14": "global 1",
+		"hits@3:22":  "global 2",
+		"label@6:1":  "local 0",
+	}, `server "a" {
+  label = "s"
+  fn who() { label + hits }
+  var hits = 0
+}
+label = "m"`)
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		src  string
@@ -244,6 +299,7 @@ func TestErrors(t *testing.T) {
 		{"print(_)", "a.tova:1:7: cannot use _ as a value\nprint(_)\n      ^"},
 		{"len = 1\nlen += 1", "a.tova:2:1: cannot assign to immutable binding len\nlen += 1\n^~~\na.tova:1:1: note: len declared here\nlen = 1\n^"},
 		{"print += 1", "a.tova:1:1: cannot assign to builtin print\nprint += 1\n^~~~~"},
+		{"fn f() { n = n + 1 }\nvar n = 0", "a.tova:1:10: n = ... declares a new n here, as the module's n is declared below, yet the value reads the module's n: declare n above this line to update it, or give the new binding another name\nfn f() { n = n + 1 }\n         ^\na.tova:2:5: note: n declared here\nvar n = 0\n    ^"},
 	}
 	for _, tt := range tests {
 		_, err := resolveSrc(t, tt.src)

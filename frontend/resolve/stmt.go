@@ -94,7 +94,9 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 }
 
 // hoistAssigns declares, in statement order, the names that `var` and
-// declaring assignments introduce at module or server level.
+// declaring assignments introduce at module or server level. A
+// server-level `x = v` declares x unless a binding x is visible there:
+// one of the server, or one of the module declared above it.
 func (r *resolver) hoistAssigns(list []ast.Stmt, s *scope) {
 	for _, st := range list {
 		switch st := st.(type) {
@@ -108,7 +110,7 @@ func (r *resolver) hoistAssigns(list []ast.Stmt, s *scope) {
 			}
 			for _, t := range st.Targets {
 				patternIdents(t, func(id *ast.Ident) {
-					if lookupFrom(s, id.Name) == nil {
+					if b := lookupFrom(s, id.Name); b == nil || r.declaredAfter(b, id.PosV) {
 						r.predeclare(s, id, kindLet)
 					}
 				})
@@ -378,12 +380,52 @@ func (r *resolver) server(sd *ast.ServerDecl) {
 
 // ---------------------------------------------------------------- assignment
 
+// declaredAfter reports whether b is a module binding of an assignment
+// or `var` declared further down the program than pos in the current
+// file, and so not yet visible to an assignment at pos. Decision 3 says
+// `x = v` declares x unless a binding x is "already visible", in source
+// order: code above such a binding may read it (a function declared
+// above runs later, when it holds its value), but `x = v` there declares
+// a new x. Functions, types and the other hoisted declarations are
+// visible everywhere, and so are server-level bindings in their server.
+func (r *resolver) declaredAfter(b *ast.Binding, pos token.Pos) bool {
+	inf := r.info[b]
+	if inf == nil || !inf.module {
+		return false
+	}
+	bf, cf := r.order[inf.file], r.order[r.file]
+	return bf > cf || bf == cf && pos.Before(b.Decl)
+}
+
+// valueReads records the module bindings that the values of one
+// assignment read from the function the assignment is in.
+type valueReads struct {
+	fn   *funcInfo
+	read map[*ast.Binding]bool
+}
+
+// add records a read of the module binding b in function fn.
+func (v *valueReads) add(fn *funcInfo, b *ast.Binding) {
+	if v == nil || v.fn != fn {
+		return
+	}
+	if v.read == nil {
+		v.read = make(map[*ast.Binding]bool)
+	}
+	v.read[b] = true
+}
+
 // assign applies Decision 3 to each name target of `=`; compound
-// assignment needs a visible mutable binding.
+// assignment needs a visible mutable binding (any module `var`, wherever
+// it is declared: it cannot mean a new binding).
 func (r *resolver) assign(a *ast.Assign) {
+	outer := r.reads
+	reads := &valueReads{fn: r.fn}
+	r.reads = reads
 	for _, v := range a.Values {
 		r.expr(v)
 	}
+	r.reads = outer
 	a.Declares = make([]bool, len(a.Targets))
 	if a.Op != "=" {
 		switch t := a.Targets[0].(type) {
@@ -397,49 +439,61 @@ func (r *resolver) assign(a *ast.Assign) {
 	for i, t := range a.Targets {
 		switch t := t.(type) {
 		case *ast.PBind:
-			a.Declares[i] = r.assignName(t.Name)
+			a.Declares[i] = r.assignName(t.Name, reads)
 		case *ast.PTarget:
 			r.expr(t.X)
 		default:
-			r.assignPattern(t)
+			r.assignPattern(t, reads)
 		}
 	}
 }
 
 // assignPattern applies Decision 3 to each name of a destructuring target.
-func (r *resolver) assignPattern(p ast.Pattern) {
+func (r *resolver) assignPattern(p ast.Pattern, reads *valueReads) {
 	switch p := p.(type) {
 	case *ast.PBind:
-		r.assignName(p.Name)
+		r.assignName(p.Name, reads)
 	case *ast.PTarget:
 		r.expr(p.X)
 	case *ast.PArray:
 		for _, e := range p.Elems {
-			r.assignPattern(e)
+			r.assignPattern(e, reads)
 		}
 		if p.Rest != nil {
-			r.assignName(p.Rest)
+			r.assignName(p.Rest, reads)
 		}
 	case *ast.PObject:
 		for _, f := range p.Fields {
 			r.expr(f.Default)
-			r.assignPattern(f.Pattern)
+			r.assignPattern(f.Pattern, reads)
 		}
 		if p.Rest != nil {
-			r.assignName(p.Rest)
+			r.assignName(p.Rest, reads)
 		}
 	}
 }
 
 // assignName resolves the target of `name = value` and reports whether it
-// declares a new binding.
-func (r *resolver) assignName(id *ast.Ident) bool {
+// declares a new binding. reads holds what the value read.
+func (r *resolver) assignName(id *ast.Ident, reads *valueReads) bool {
 	if b, ok := r.predecl[id]; ok {
 		id.Binding = b
 		r.info[b].declared = true
 		return true
 	}
 	b := r.lookup(id.Name)
+	if b != nil && r.declaredAfter(b, id.PosV) {
+		// A new binding that shadows the module's b, declared below. If
+		// the value reads b, `n = n + 1` surely meant to update it.
+		if reads.read[b] {
+			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+				fmt.Sprintf("%s = ... declares a new %s here, as the module's %s is declared below, yet the value reads the module's %s: "+
+					"declare %s above this line to update it, or give the new binding another name",
+					id.Name, id.Name, id.Name, id.Name, id.Name),
+				diagNote(b.Decl, id.Name))
+		}
+		b = nil
+	}
 	if b == nil {
 		r.declare(r.cur, id, kindLet)
 		return true
