@@ -434,9 +434,15 @@ func sortsWithCallback(c *ast.Call) bool {
 	case *ast.Member:
 		return fn.Name == "sort" && len(c.Args) >= 1
 	case *ast.Ident:
-		return fn.Name == "sort" && fn.Binding != nil && fn.Binding.Scope == ast.Builtin && len(c.Args) >= 2
+		return isBuiltin(fn, "sort") && len(c.Args) >= 2
 	}
 	return false
+}
+
+// isBuiltin reports whether id names the builtin name, under its own
+// name or another (`import { range as r } from "collections"`).
+func isBuiltin(id *ast.Ident, name string) bool {
+	return id.Binding != nil && id.Binding.Scope == ast.Builtin && id.Binding.Name == name
 }
 
 // methodOnShared reports whether a call is a method call on a value
@@ -848,7 +854,7 @@ func (f *fstate) numericRange(st *ast.For) (lo, hi, step ast.Expr, ok bool) {
 		return it.Lo, it.Hi, nil, true
 	case *ast.Call:
 		id, isId := it.Fn.(*ast.Ident)
-		if !isId || id.Name != "range" || id.Binding == nil || id.Binding.Scope != ast.Builtin {
+		if !isId || !isBuiltin(id, "range") {
 			return
 		}
 		for _, a := range it.Args {

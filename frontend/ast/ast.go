@@ -473,13 +473,23 @@ type (
 		Derive   []string
 		Alias    *TypeExpr // type Email = String where {...}
 	}
-	// Import is accepted and ignored for builtin modules.
+	// Import is `import { a, b as c } from "m"`, `import m from "m"` or
+	// `import "m"`. Programs are single files: the resolver accepts only
+	// builtin modules, and binds the names to builtins.
 	Import struct {
-		PosV  token.Pos
-		Names []string
-		From  string
+		PosV    token.Pos
+		Default *Ident        // import m from "m"
+		Names   []*ImportName // { a, b as c }
+		From    string
+		FromPos token.Pos
 	}
 )
+
+// ImportName is one name in the braces of an import.
+type ImportName struct {
+	Name  *Ident // the module's name for it
+	Alias *Ident // the name given by `as`, or nil
+}
 
 // PTarget wraps a member or index expression used as an assignment target.
 type PTarget struct{ X Expr }

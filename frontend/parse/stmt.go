@@ -586,24 +586,17 @@ func (p *parser) tryExpr() ast.Expr {
 }
 
 // importDecl parses `import { a, b as c } from "m"`, `import m from "m"`
-// and `import "m"`.
+// (also `import m, { a } from "m"`) and `import "m"`.
 func (p *parser) importDecl() ast.Stmt {
 	im := &ast.Import{PosV: p.tok.Pos}
 	p.next()
 	if p.at(token.STRING) {
-		im.From = p.tok.Lit
+		im.From, im.FromPos = p.tok.Lit, p.tok.Pos
 		p.next()
 		return im
 	}
-	name := func() {
-		n := p.ident()
-		if p.got(token.AS) {
-			n = p.ident()
-		}
-		im.Names = append(im.Names, n.Name)
-	}
 	if p.at(token.IDENT) {
-		name()
+		im.Default = p.ident()
 		p.got(token.COMMA)
 	}
 	if p.at(token.LBRACE) {
@@ -614,7 +607,11 @@ func (p *parser) importDecl() ast.Stmt {
 			if p.at(token.RBRACE) {
 				break
 			}
-			name()
+			n := &ast.ImportName{Name: p.ident()}
+			if p.got(token.AS) {
+				n.Alias = p.ident()
+			}
+			im.Names = append(im.Names, n)
 			p.skipNewlines()
 			if !p.got(token.COMMA) {
 				break
@@ -623,14 +620,14 @@ func (p *parser) importDecl() ast.Stmt {
 		p.skipNewlines()
 		p.expectClose(open)
 	}
-	if len(im.Names) == 0 {
+	if im.Default == nil && len(im.Names) == 0 {
 		p.errorExpected("names to import")
 	}
 	p.expect(token.FROM)
 	if !p.at(token.STRING) || p.tok.Parts != nil {
 		p.errorExpected("module name string")
 	}
-	im.From = p.tok.Lit
+	im.From, im.FromPos = p.tok.Lit, p.tok.Pos
 	p.next()
 	return im
 }

@@ -22,4 +22,7 @@
 // declares a new immutable binding in the current scope. A top-level
 // binding of an assignment or `var` is visible to assignments only below
 // its declaration (code above may read it).
+//
+// A program is one file: an import may only name builtins of a builtin
+// module (under another name with `as`); any other import is an error.
 package resolve

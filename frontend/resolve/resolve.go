@@ -102,6 +102,7 @@ const (
 	kindEnv                     // env declaration
 	kindData                    // data source or pipeline
 	kindHidden                  // hidden slot of a destructured parameter
+	kindImport                  // imported name: a builtin, or undefined
 )
 
 // alwaysReady reports whether a binding of this kind is usable anywhere
@@ -219,10 +220,7 @@ func (r *resolver) builtin(name string) *ast.Binding {
 // declare creates the binding of id in scope s (the current function owns
 // it if it is a local).
 func (r *resolver) declare(s *scope, id *ast.Ident, kind declKind) *ast.Binding {
-	if prev, ok := s.names[id.Name]; ok && !r.mayRedeclare(prev, kind) {
-		r.errs.Add(r.file.Name, id.PosV, identEnd(id),
-			fmt.Sprintf("%s redeclared in this scope", id.Name),
-			diag.Note{Pos: prev.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+	if prev := r.redeclared(s, id, kind); prev != nil {
 		id.Binding = prev
 		return prev
 	}
@@ -230,6 +228,19 @@ func (r *resolver) declare(s *scope, id *ast.Ident, kind declKind) *ast.Binding 
 	s.names[id.Name] = b
 	id.Binding = b
 	return b
+}
+
+// redeclared reports, and returns, a binding of scope s that id may not
+// be declared next to.
+func (r *resolver) redeclared(s *scope, id *ast.Ident, kind declKind) *ast.Binding {
+	prev, ok := s.names[id.Name]
+	if !ok || r.mayRedeclare(prev, kind) {
+		return nil
+	}
+	r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+		fmt.Sprintf("%s redeclared in this scope", id.Name),
+		diag.Note{Pos: prev.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+	return prev
 }
 
 // mayRedeclare allows `model User` next to `type User`: the model binding
@@ -266,7 +277,7 @@ func (r *resolver) newBinding(s *scope, name string, pos token.Pos, kind declKin
 // refer to for the visible binding b: b itself, or a Free binding of the
 // current function (making b a Cell in its owner).
 func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
-	if b.Scope == ast.Global || b.Scope == ast.Builtin {
+	if b.Scope == ast.Global || b.Scope == ast.Builtin || b.Scope == ast.Undefined {
 		return b
 	}
 	inf := r.info[b]

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/parse"
 )
 
@@ -310,6 +311,51 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// Imports were accepted and ignored: a name imported from a file or
+// a package was "undefined" where it was used, an alias was undefined
+// too, and an import of a missing file compiled.
+func TestImports(t *testing.T) {
+	// An alias names the builtin, at top level and in a function.
+	files := expectBindings(t, map[string]string{
+		"up@2:1":   "builtin",
+		"len@2:4":  "builtin",
+		"up@4:48":  "builtin",
+		"low@4:42": "local 0",
+	}, `import { print as up, len } from "strings"
+up(len("a"))
+fn f() {
+  import { print as up } from "strings"; low = up
+}`)
+	for _, id := range idents(files[0]) {
+		if id.Name == "up" && id.Binding.Name != "print" {
+			t.Errorf("up@%s names builtin %q", id.PosV, id.Binding.Name)
+		}
+	}
+	tests := []struct{ src, want string }{
+		{"import { helper } from \"./util.tova\"\nhelper(1)",
+			"a.tova:1:24: cannot import \"./util.tova\": this runtime runs single-file programs; copy what this program needs from that file into it"},
+		{"import { x } from \"../lib/x\"", "a.tova:1:19: cannot import \"../lib/x\""},
+		{"import { x } from \"@/lib/x\"", "a.tova:1:19: cannot import \"@/lib/x\""},
+		{"import x from \"lib.tova\"", "a.tova:1:15: cannot import \"lib.tova\""},
+		{"import { z } from \"zod\"\nz.object()", "a.tova:1:19: unknown module \"zod\": this runtime runs single-file programs, without packages"},
+		{"import { len } from \"string\"", "a.tova:1:21: unknown module \"string\" (did you mean \"strings\"?)"},
+		{"import math from \"math\"", "a.tova:1:8: import math from \"math\": a builtin module has no default value"},
+		{"import { lenn, foo as bar } from \"math\"\nbar()", "a.tova:1:10: no builtin lenn to import from \"math\" (did you mean len?)"},
+		{"import { len as size } from \"math\"\nfn size() {}", "a.tova:2:4: size redeclared in this scope"},
+	}
+	for _, tt := range tests {
+		_, err := resolveSrc(t, tt.src)
+		if got := formatErrs(err, tt.src); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%q\n--- got\n%s\n--- want prefix\n%s", tt.src, got, tt.want)
+		}
+	}
+	// One error per import: the uses of its names are not reported again.
+	_, err := resolveSrc(t, "import { helper } from \"./util\"\nhelper(1)\nfn f() { helper(2) }")
+	if list, _ := err.(diag.List); len(list) != 1 {
+		t.Errorf("want one error, got %v", err)
+	}
+}
+
 func TestImplicitIt(t *testing.T) {
 	files := expectBindings(t, map[string]string{
 		"it@1:20": "local 0",
@@ -359,7 +405,7 @@ func TestColumnLambda(t *testing.T) {
 }
 
 // kitchenSink uses every statement and expression form once.
-const kitchenSink = `import { a as imported } from "m"
+const kitchenSink = `import { upper as imported } from "strings"
 type Shape { Circle(r: Float)  Square(side: Float) } derive [Eq]
 type Email = String where { it |> contains("@") }
 type Box<T> { value: T = nil }

@@ -61,7 +61,8 @@ func (r *resolver) predeclare(s *scope, id *ast.Ident, kind declKind) *ast.Bindi
 }
 
 // hoist declares the functions, types, variants, models, envs, named
-// hooks and data sources of a statement list (and of its routes groups).
+// hooks, data sources and imports of a statement list (and of its routes
+// groups).
 func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 	for _, st := range list {
 		switch st := st.(type) {
@@ -87,6 +88,8 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 					r.predeclare(s, it.Name, kindData)
 				}
 			}
+		case *ast.Import:
+			r.importDecl(st, s)
 		case *ast.RoutesGroup:
 			r.hoist(st.Body, s)
 		}
@@ -246,8 +249,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 			r.expr(s.Alias.Check)
 		}
 	case *ast.Import:
-		// Imports name builtin modules; their names resolve as builtins.
-
+		// declared when its statement list was hoisted
 	case *ast.ServerDecl:
 		r.server(s)
 	case *ast.RoutesGroup:
