@@ -433,9 +433,13 @@ var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": t
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
 // `tls { }` or a `rate_limit { }` that does nothing for one that works.
-func warnNotApplied(log zerolog.Logger, kind, at string) {
-	if !appliedConfigs[kind] {
-		log.Warn().Str("kind", kind).Str("at", at).Msg(notAppliedMsg)
+func warnNotApplied(log zerolog.Logger, c bytecode.Config, at string) {
+	if !appliedConfigs[c.Kind] {
+		e := log.Warn().Str("kind", c.Kind)
+		if c.Name != "" {
+			e = e.Str("name", c.Name) // the server a discover names
+		}
+		e.Str("at", at).Msg(notAppliedMsg)
 	}
 }
 
@@ -468,7 +472,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	for _, c := range s.rt.code.Configs {
 		at := s.rt.topAt(c.Pos)
 		if top {
-			warnNotApplied(s.rt.log, c.Kind, at)
+			warnNotApplied(s.rt.log, c, at)
 			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
@@ -478,7 +482,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	set = map[string]string{}
 	for _, c := range s.desc.Configs {
 		at := s.at(c.Pos)
-		warnNotApplied(s.log, c.Kind, at)
+		warnNotApplied(s.log, c, at)
 		warnUnknownKeys(s.log, c.Kind, at, g[c.Slot])
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
 			return cfg, err

@@ -282,6 +282,7 @@ server {
   ws {
     on_open fn(ws) { ws.send("hi") }
   }
+  discover "billing" at "http://127.0.0.1:1"
   route GET "/" => fn() rows
 }
 `)
@@ -290,9 +291,13 @@ server {
 	}
 	var warned []string
 	for _, rec := range logged(app.logs, notAppliedMsg) {
-		warned = append(warned, fmt.Sprint(rec["kind"], " ", rec["at"]))
+		w := fmt.Sprint(rec["kind"], " ", rec["at"])
+		if rec["name"] != nil {
+			w += fmt.Sprint(" ", rec["name"]) // the server a discover names
+		}
+		warned = append(warned, w)
 	}
-	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "websocket app.tova:13:3", "websocket app.tova:16:3"}
+	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "discover app.tova:19:3 billing", "websocket app.tova:13:3", "websocket app.tova:16:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}

@@ -22,7 +22,10 @@ func (r *resolver) ident(id *ast.Ident) {
 		return
 	}
 	msg := "undefined: " + id.Name
-	if s := r.suggest(id.Name); s != "" {
+	if _, isServer := r.servers[id.Name]; (isServer || r.discovered[id.Name]) && id.Name != "" {
+		// Decision 16's `worker.compute(21)`, a call to another server.
+		msg += fmt.Sprintf(" (%s is a server: calling its functions by name is not supported yet; call its routes with fetch)", id.Name)
+	} else if s := r.suggest(id.Name); s != "" {
 		msg += " (did you mean " + s + "?)"
 	}
 	r.errorf(id.PosV, identEnd(id), "%s", msg)

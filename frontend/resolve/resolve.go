@@ -29,14 +29,15 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		}
 	}()
 	r := &resolver{
-		opts:     opts,
-		info:     make(map[*ast.Binding]*bindInfo),
-		builtins: make(map[string]*ast.Binding),
-		predecl:  make(map[*ast.Ident]*ast.Binding),
-		mains:    make(map[*ast.File]*funcInfo),
-		order:    make(map[*ast.File]int, len(files)),
-		servers:  make(map[string]*scope),
-		declared: make(map[string]bool, len(opts.PredeclaredNames)),
+		opts:       opts,
+		info:       make(map[*ast.Binding]*bindInfo),
+		builtins:   make(map[string]*ast.Binding),
+		predecl:    make(map[*ast.Ident]*ast.Binding),
+		mains:      make(map[*ast.File]*funcInfo),
+		order:      make(map[*ast.File]int, len(files)),
+		servers:    make(map[string]*scope),
+		discovered: map[string]bool{},
+		declared:   make(map[string]bool, len(opts.PredeclaredNames)),
 	}
 	for _, n := range opts.PredeclaredNames {
 		r.declared[n] = true
@@ -137,8 +138,10 @@ type resolver struct {
 
 	module  *scope
 	servers map[string]*scope
-	mains   map[*ast.File]*funcInfo
-	order   map[*ast.File]int // place of each file in the program
+	// discovered: the server names discover declarations give
+	discovered map[string]bool
+	mains      map[*ast.File]*funcInfo
+	order      map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
 	builtins map[string]*ast.Binding

@@ -37,6 +37,11 @@ func (r *resolver) predeclareProgram(files []*ast.File) {
 					order = append(order, sd.Name)
 				}
 				bodies[sd.Name] = append(bodies[sd.Name], body{f, sd.Body})
+				for _, st := range sd.Body {
+					if d, ok := st.(*ast.DiscoverDecl); ok {
+						r.discovered[d.Name] = true
+					}
+				}
 			}
 		}
 	}
