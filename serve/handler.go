@@ -404,10 +404,14 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 			if err != nil {
 				// A failure goes on to on_error, whose answer keeps the
 				// headers hooks set, these included (see runOnError).
+				// So does a plain value the middleware returns if it
+				// catches the failure: not the failed handler's.
 				if x.handlerRan {
 					x.hookHeaders = append(slices.Clip(headers), x.hookHeaders...)
+					x.res.headers = slices.Clone(x.hookHeaders)
+				} else {
+					x.res.headers = append(slices.Clip(headers), x.res.headers...)
 				}
-				x.res.headers = append(slices.Clip(headers), x.res.headers...)
 				return v, err
 			}
 			x.res.status, x.res.statusSet, x.res.headers = status, set, headers

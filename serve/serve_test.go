@@ -2276,6 +2276,12 @@ server {
     route GET "/d" => fn(res) { res.setHeader("X-Inner", "1"); respond(201, "x") }
     route GET "/boom" => fn(res) { res.setHeader("X-Inner", "1"); throw "boom" }
   }
+  // A failure the middleware catches: its answer does not carry the
+  // failed handler's headers either (it did, X-Inner and all).
+  routes "/c" {
+    middleware fn catches(req, next) { try { next(req) } catch e { "caught" } }
+    route GET "/boom" => fn(res) { res.setHeader("X-Inner", "1"); throw "boom" }
+  }
   routes "/r" {
     middleware fn pass(req, next) { next(req) }
     route GET "/d" => fn(res) { res.setHeader("X-Inner", "1"); respond(201, "x") }
@@ -2290,6 +2296,7 @@ server {
 		{"/p/d", 200, ""},
 		{"/r/d", 201, "1"},
 		{"/p/boom", 500, ""},
+		{"/c/boom", 200, ""},
 	} {
 		r := do(t, "GET", u+c.path, "")
 		if r.status != c.status || r.header.Get("X-A") != "hook" || len(r.header.Values("Set-Cookie")) != 1 || r.header.Get("Set-Cookie") != "hookc=1" || r.header.Get("X-Inner") != c.inner {
