@@ -16,7 +16,7 @@ func declareModel(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) != 1 {
 		return vm.Nil, vm.TypeErrorf("__model takes one spec")
 	}
-	m, err := newModel(args[0])
+	m, err := newModel(t.In.Prog, args[0])
 	if err != nil {
 		return vm.Nil, err
 	}

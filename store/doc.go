@@ -78,10 +78,14 @@
 // # Query API
 //
 // Rows are objects with the model's fields in declaration order, typed
-// by the model: Int, Float, Bool, String, lists and objects for JSON
-// fields, nil for NULL; Date fields and the timestamps are ISO 8601
-// strings in UTC with milliseconds ("2026-01-02T03:04:05.000Z"), which
-// compare and sort correctly as strings.
+// by the model: Int, Float, Bool, String, nil for NULL; the fields
+// stored as JSON come back as their type says, at every depth: a list
+// of Floats as Floats, a record type's field as that record, a field of
+// a type with variants as the variant, a Result as Ok or Err, a
+// Duration or Size as one (Option<T> reads as T or nil, anywhere).
+// Date fields and the timestamps are ISO 8601 strings in UTC with
+// milliseconds ("2026-01-02T03:04:05.000Z"), which compare and sort
+// correctly as strings.
 //
 //	M.all()                             // every row, ordered by id
 //	M.find(id)                          // the row, or nil
@@ -96,9 +100,16 @@
 //
 // Filters: every key must be a field; a value matches by equality, nil
 // matches NULL, and a list matches any of its values ({ status: ["a",
-// "b"] }, except for JSON fields). Values in create and update must fit
-// their field's type (an Int is accepted for a Float; a Date field takes
-// a Date, an ISO string or epoch milliseconds); id is ignored there.
+// "b"] }, except for JSON fields). Values in create and update, and
+// filter values, must fit their field's type, at every depth, or the
+// call is a TypeError naming where (`field addr.city is String, got
+// 5`, `field ids[0] is Int, got "a"`): an Int is accepted for a Float,
+// a whole Float for an Int; a Date takes a Date, an ISO string or epoch
+// milliseconds; a record type takes its records or an object of its
+// fields (a missing one is nil); a type with variants takes its
+// variants (their fields are not checked); Result<T, E> takes Ok(T) and
+// Err(E); Object takes an object of no declared type. nil fits every
+// type. id is ignored in create and update.
 // update sets updated_at when the model has timestamps; create sets
 // both, and applies the fields' defaults.
 //

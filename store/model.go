@@ -36,8 +36,9 @@ type Model struct {
 type column struct {
 	name   string
 	kind   fieldKind
-	typ    string   // the declared type, for messages
-	def    vm.Value // default for create
+	typ    string     // the declared type, for messages
+	ftype  *fieldType // the declared type, parsed
+	def    vm.Value   // default for create
 	hasDef bool
 }
 
@@ -70,8 +71,9 @@ func (m *Model) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 
 // newModel builds a model from the spec the compiler emits for a model
 // declaration: { name, fields: [{ name, type, default, has_default }],
-// options: { table, timestamps, ... } }.
-func newModel(spec vm.Value) (*Model, error) {
+// options: { table, timestamps, ... } }. The fields' types name the
+// program's record and variant types.
+func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 	bad := func(format string, args ...any) (*Model, error) {
 		return nil, vm.Errorf(KindSchema, format, args...)
 	}
@@ -103,7 +105,8 @@ func newModel(spec vm.Value) (*Model, error) {
 			}
 		}
 	}
-	m.add(column{name: "id", kind: kindInt, typ: "Int"})
+	types := newTypeResolver(prog)
+	m.add(column{name: "id", kind: kindInt, typ: "Int", ftype: types.parse("Int")})
 	if fv, ok := so.Get("fields"); ok && fv.Kind() == vm.KArray {
 		for _, f := range fv.AsArray().Elems {
 			if f.Kind() != vm.KObject {
@@ -128,16 +131,17 @@ func newModel(spec vm.Value) (*Model, error) {
 			if ty.Kind() == vm.KString {
 				typ = ty.AsString()
 			}
-			m.add(column{name: name, kind: kindOf(typ), typ: typ, def: def, hasDef: hasDef.Truthy()})
+			m.add(column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy()})
 		}
 	}
 	if m.timestamps {
+		date := types.parse("Date")
 		for _, n := range []string{"created_at", "updated_at"} {
 			if i, ok := m.index[n]; ok {
-				m.cols[i].kind, m.cols[i].typ = kindTime, "Date"
+				m.cols[i].kind, m.cols[i].typ, m.cols[i].ftype = kindTime, "Date", date
 				continue
 			}
-			m.add(column{name: n, kind: kindTime, typ: "Date"})
+			m.add(column{name: n, kind: kindTime, typ: "Date", ftype: date})
 		}
 	}
 	names := make([]string, len(m.cols))

@@ -192,8 +192,11 @@ func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
 			return nil, err
 		}
 		vals := make([]vm.Value, n)
-		for i := range m.cols {
-			vals[i] = fieldValue(m.cols[i].kind, raw[i])
+		for i, c := range m.cols {
+			vals[i] = fieldValue(c.kind, raw[i])
+			if c.kind == kindJSON {
+				vals[i] = c.ftype.read(vals[i])
+			}
 		}
 		out = append(out, vm.ObjectValue(vm.NewObjectShaped(m.rowShape, vals)))
 	}
@@ -262,17 +265,11 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 }
 
 func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value) (any, error) {
-	if strings.HasPrefix(c.typ, "Option<") && v.Kind() == vm.KObject {
-		// The language's own Options: None is stored as NULL, Some(x)
-		// as x (Option<T> and T are stored alike).
-		switch o := v.AsObject(); o.Type {
-		case vm.NoneType:
-			v = vm.Nil
-		case vm.SomeType:
-			v = o.Values()[0]
-		}
+	x, bad := c.ftype.fit(v)
+	if bad != nil {
+		return nil, bad.error(m.name, method, c.name)
 	}
-	p, ok := db.d.fieldParam(t, c.kind, v)
+	p, ok := db.d.fieldParam(t, c.kind, x)
 	if !ok {
 		return nil, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
 	}

@@ -228,3 +228,15 @@ func (p *Program) RecordType(name string) (*TypeInfo, []string) {
 	}
 	return nil, nil
 }
+
+// Variants returns the variants of the type declared as name (the
+// first, if several scopes declare one), in declaration order, or nil
+// when no type of that name has variants.
+func (p *Program) Variants(name string) []*TypeInfo {
+	for i, td := range p.Code.Types {
+		if td.Name == name && len(td.Variants) > 0 {
+			return p.types[i].adt.Variants
+		}
+	}
+	return nil
+}

@@ -1,0 +1,435 @@
+package store
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// A model field's declared type, parsed from the text the compiler
+// gives ("Int", "[String]", "Option<Addr>", "Result<Int, String>") with
+// the program's record and variant types resolved. A value is checked
+// against it, at every depth, before it is stored or compared (create,
+// update, filters); a JSON column is read back through it, so that a
+// record field comes back as the record, a Result as Ok or Err, a Float
+// as a Float.
+
+type typeKind uint8
+
+const (
+	tAny      typeKind = iota // not checked: Any, a type parameter, a name the program does not declare
+	tInt                      // Int
+	tFloat                    // Float, Number
+	tBool                     // Bool
+	tString                   // String
+	tDate                     // Date: a Date, an ISO string or epoch milliseconds, stored as ISO text
+	tDuration                 // Duration, stored as milliseconds
+	tSize                     // Size, stored as bytes
+	tList                     // [T], List
+	tObject                   // Object, Map: an object of no declared type
+	tOption                   // Option<T>, T?: T or nil, Some(x) stored as x, None as nil
+	tResult                   // Result<T, E>: Ok(x) or Err(e)
+	tRecord                   // a record type of the program
+	tVariant                  // a type of the program with variants
+)
+
+type fieldType struct {
+	kind typeKind
+	text string     // the type as declared, for messages
+	elem *fieldType // list and Option element, Result's Ok type
+	errT *fieldType // Result's Err type
+	// a record type and its fields' types
+	record *vm.TypeInfo
+	fields []*fieldType
+	// the variants of a type with variants (their fields are not typed)
+	variants []*vm.TypeInfo
+}
+
+var anyType = &fieldType{kind: tAny}
+
+// typeResolver parses declared types, resolving names through the
+// program. A named type is parsed once, so a recursive record type
+// (type Node { children: [Node] }) is a cycle, not an endless descent.
+type typeResolver struct {
+	prog   *vm.Program
+	byName map[string]*fieldType
+}
+
+func newTypeResolver(prog *vm.Program) *typeResolver {
+	return &typeResolver{prog: prog, byName: map[string]*fieldType{}}
+}
+
+func (r *typeResolver) parse(s string) *fieldType {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return anyType
+	case strings.HasSuffix(s, "?"):
+		return &fieldType{kind: tOption, text: s, elem: r.parse(s[:len(s)-1])}
+	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
+		return &fieldType{kind: tList, text: s, elem: r.parse(s[1 : len(s)-1])}
+	}
+	name, args, ok := splitGeneric(s)
+	if !ok {
+		return anyType
+	}
+	arg := func(i int) *fieldType {
+		if i < len(args) {
+			return r.parse(args[i])
+		}
+		return anyType
+	}
+	ft := &fieldType{text: s}
+	switch name {
+	case "Any":
+		return anyType
+	case "Int":
+		ft.kind = tInt
+	case "Float", "Number":
+		ft.kind = tFloat
+	case "Bool":
+		ft.kind = tBool
+	case "String":
+		ft.kind = tString
+	case "Date", "DateTime", "Timestamp":
+		ft.kind = tDate
+	case "Duration":
+		ft.kind = tDuration
+	case "Size":
+		ft.kind = tSize
+	case "List", "Array":
+		ft.kind, ft.elem = tList, arg(0)
+	case "Object", "Map":
+		ft.kind = tObject
+	case "Option":
+		ft.kind, ft.elem = tOption, arg(0)
+	case "Result":
+		ft.kind, ft.elem, ft.errT = tResult, arg(0), arg(1)
+	default:
+		if len(args) > 0 {
+			return anyType // a generic type of the program: not checked
+		}
+		return r.named(name)
+	}
+	return ft
+}
+
+// named resolves a type the program declares; any other name is not
+// checked.
+func (r *typeResolver) named(name string) *fieldType {
+	if ft, ok := r.byName[name]; ok {
+		return ft
+	}
+	if r.prog == nil {
+		return anyType
+	}
+	if ti, ftypes := r.prog.RecordType(name); ti != nil {
+		ft := &fieldType{kind: tRecord, text: name, record: ti, fields: make([]*fieldType, len(ti.Fields))}
+		r.byName[name] = ft
+		for i := range ti.Fields {
+			ft.fields[i] = anyType
+			if i < len(ftypes) {
+				ft.fields[i] = r.parse(ftypes[i])
+			}
+		}
+		return ft
+	}
+	if vs := r.prog.Variants(name); vs != nil {
+		ft := &fieldType{kind: tVariant, text: name, variants: vs}
+		r.byName[name] = ft
+		return ft
+	}
+	r.byName[name] = anyType
+	return anyType
+}
+
+// splitGeneric splits "Result<Int, [String]>" into its name and
+// arguments; a name alone has none. ok is false for text of another
+// shape.
+func splitGeneric(s string) (name string, args []string, ok bool) {
+	open := strings.IndexByte(s, '<')
+	if open < 0 {
+		return s, nil, !strings.ContainsAny(s, ">[](), ")
+	}
+	if !strings.HasSuffix(s, ">") {
+		return "", nil, false
+	}
+	name, inner := s[:open], s[open+1:len(s)-1]
+	depth, start := 0, 0
+	for i := 0; i < len(inner); i++ {
+		switch inner[i] {
+		case '<', '[', '(':
+			depth++
+		case '>', ']', ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				args = append(args, inner[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return name, append(args, inner[start:]), depth == 0
+}
+
+// misfit says why a value does not fit a field: the value at path
+// (".city", "[0]", below the field) is not of type want, or, when msg
+// is set, what else is wrong there.
+type misfit struct {
+	path string
+	want string
+	got  vm.Value
+	msg  string
+}
+
+func (b *misfit) under(seg string) *misfit {
+	b.path = seg + b.path
+	return b
+}
+
+func (b *misfit) error(model, method, field string) error {
+	if b.msg != "" {
+		return vm.TypeErrorf("%s.%s: field %s%s %s", model, method, field, b.path, b.msg)
+	}
+	return vm.TypeErrorf("%s.%s: field %s%s is %s, got %s", model, method, field, b.path, b.want, vm.Repr(b.got))
+}
+
+// fit checks v against the type and returns it as it is stored: an
+// object given for a record type as that record, Some(x) as x and None
+// as nil, a whole Float as an Int for an Int, a Date as its ISO text.
+// nil fits every type, at every depth (columns and JSON hold null).
+func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
+	if v.IsNil() {
+		return v, nil
+	}
+	bad := func() (vm.Value, *misfit) { return vm.Nil, &misfit{want: ft.text, got: v} }
+	switch ft.kind {
+	case tAny:
+		return v, nil
+	case tInt:
+		switch v.Kind() {
+		case vm.KInt:
+			return v, nil
+		case vm.KFloat:
+			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return vm.Int(int64(f)), nil
+			}
+		}
+	case tFloat:
+		if v.IsNumber() {
+			return vm.Float(v.Number()), nil
+		}
+	case tBool:
+		if v.Kind() == vm.KBool {
+			return v, nil
+		}
+	case tString:
+		if v.Kind() == vm.KString {
+			return v, nil
+		}
+	case tDate:
+		if tm, ok := dateOf(v); ok {
+			return vm.Str(formatTime(tm)), nil
+		}
+	case tDuration:
+		if v.Kind() == vm.KDuration {
+			return v, nil
+		}
+	case tSize:
+		if v.Kind() == vm.KSize {
+			return v, nil
+		}
+	case tList:
+		if v.Kind() != vm.KArray {
+			break
+		}
+		in := v.AsArray().Elems
+		var out []vm.Value
+		for i, e := range in {
+			x, b := ft.elem.fit(e)
+			if b != nil {
+				return vm.Nil, b.under("[" + strconv.Itoa(i) + "]")
+			}
+			if out == nil && !vm.Same(x, e) {
+				out = append(make([]vm.Value, 0, len(in)), in[:i]...)
+			}
+			if out != nil {
+				out = append(out, x)
+			}
+		}
+		if out == nil {
+			return v, nil
+		}
+		return vm.NewArray(out), nil
+	case tObject:
+		if v.Kind() == vm.KObject && v.AsObject().Type == nil {
+			return v, nil
+		}
+	case tOption:
+		if ti := vm.VariantOf(v); ti != nil && ti.ADT == vm.OptionADT {
+			if ti == vm.NoneType {
+				return vm.Nil, nil
+			}
+			v = v.AsObject().Values()[0]
+		}
+		x, b := ft.elem.fit(v)
+		if b != nil && b.path == "" && b.msg == "" {
+			b.want = ft.text // "is Option<Int>, got "x""
+		}
+		return x, b
+	case tResult:
+		ti := vm.VariantOf(v)
+		if ti == nil || ti.ADT != vm.ResultADT {
+			break
+		}
+		want, wrap, seg := ft.elem, vm.Ok, ".value"
+		if ti == vm.ErrType {
+			want, wrap, seg = ft.errT, vm.Err, ".error"
+		}
+		x, b := want.fit(v.AsObject().Values()[0])
+		if b != nil {
+			return vm.Nil, b.under(seg)
+		}
+		return wrap(x), nil
+	case tRecord:
+		return ft.fitRecord(v)
+	case tVariant:
+		if ti := vm.VariantOf(v); ti != nil && ti.ADT != nil && ti.Name == ft.text && ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT {
+			return v, nil
+		}
+	}
+	return bad()
+}
+
+// fitRecord takes a record of the type, or an object whose keys are
+// among its fields (a missing one is nil), and returns the record with
+// every field fitted.
+func (ft *fieldType) fitRecord(v vm.Value) (vm.Value, *misfit) {
+	if v.Kind() != vm.KObject {
+		return vm.Nil, &misfit{want: ft.text, got: v}
+	}
+	o := v.AsObject()
+	if o.Type != nil && (o.Type.Name != ft.record.Name || o.Type.Variant >= 0) {
+		return vm.Nil, &misfit{want: ft.text, got: v}
+	}
+	ti := ft.record
+	if o.Type == nil {
+		for _, k := range o.Keys() {
+			if ti.Shape.Lookup(k) < 0 {
+				return vm.Nil, &misfit{path: "." + k, msg: "is not a field of " + ti.Name + " (fields: " + strings.Join(ti.Fields, ", ") + ")"}
+			}
+		}
+	}
+	vals := make([]vm.Value, len(ti.Fields))
+	for i, f := range ti.Fields {
+		x, _ := o.Get(f)
+		fx, b := ft.fields[i].fit(x)
+		if b != nil {
+			return vm.Nil, b.under("." + f)
+		}
+		vals[i] = fx
+	}
+	return vm.ObjectValue(ti.New(vals)), nil
+}
+
+// dateOf reads a value given for a Date: a Date, an ISO 8601 string or
+// epoch milliseconds.
+func dateOf(v vm.Value) (time.Time, bool) {
+	switch v.Kind() {
+	case vm.KString:
+		return parseTime(v.AsString())
+	case vm.KInt:
+		return time.UnixMilli(v.AsInt()), true
+	case vm.KHost:
+		if dt, ok := v.AsHost().(*stdlib.Date); ok {
+			return dt.T, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// read types a value read from a JSON column by the declared type: the
+// inverse of fit followed by JSON. What does not fit (a row stored
+// before the field's type changed) comes back as it was read.
+func (ft *fieldType) read(v vm.Value) vm.Value {
+	if v.IsNil() {
+		return v
+	}
+	switch ft.kind {
+	case tInt:
+		if v.Kind() == vm.KFloat {
+			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+				return vm.Int(int64(f))
+			}
+		}
+	case tFloat:
+		if v.Kind() == vm.KInt {
+			return vm.Float(float64(v.AsInt()))
+		}
+	case tDate:
+		if v.Kind() == vm.KString {
+			if tm, ok := parseTime(v.AsString()); ok {
+				return vm.Str(formatTime(tm))
+			}
+		}
+	case tDuration:
+		if v.IsNumber() {
+			return vm.Duration(int64(math.Round(v.Number() * float64(time.Millisecond))))
+		}
+	case tSize:
+		if v.Kind() == vm.KInt {
+			return vm.Size(v.AsInt())
+		}
+	case tList:
+		if v.Kind() == vm.KArray && ft.elem.kind != tAny {
+			in := v.AsArray().Elems
+			out := make([]vm.Value, len(in))
+			for i, e := range in {
+				out[i] = ft.elem.read(e)
+			}
+			return vm.NewArray(out)
+		}
+	case tOption:
+		return ft.elem.read(v)
+	case tResult:
+		if v.Kind() == vm.KObject && v.AsObject().Len() == 1 {
+			o := v.AsObject()
+			if x, ok := o.Get("value"); ok {
+				return vm.Ok(ft.elem.read(x))
+			}
+			if e, ok := o.Get("error"); ok {
+				return vm.Err(ft.errT.read(e))
+			}
+		}
+	case tRecord:
+		if v.Kind() == vm.KObject && v.AsObject().Type == nil {
+			o := v.AsObject()
+			vals := make([]vm.Value, len(ft.fields))
+			for i, f := range ft.record.Fields {
+				x, _ := o.Get(f)
+				vals[i] = ft.fields[i].read(x)
+			}
+			return vm.ObjectValue(ft.record.New(vals))
+		}
+	case tVariant:
+		if v.Kind() != vm.KObject {
+			break
+		}
+		o := v.AsObject()
+		tag, _ := o.Get("__tag")
+		for _, ti := range ft.variants {
+			if tag.Kind() == vm.KString && tag.AsString() == ti.Tag {
+				vals := make([]vm.Value, len(ti.Fields))
+				for i, f := range ti.Fields {
+					vals[i], _ = o.Get(f)
+				}
+				return vm.ObjectValue(ti.New(vals))
+			}
+		}
+	}
+	return v
+}
