@@ -107,8 +107,10 @@ func (d *dialect) textParam(s string) string {
 	return s
 }
 
-// rawParam converts an argument of db.query/get/run.
-func (d *dialect) rawParam(t *vm.Thread, v vm.Value) (any, error) {
+// rawParam converts argument i (from 1) of db.query/get/run. A String
+// holding a NUL character is refused on both engines, as PostgreSQL
+// text cannot store one.
+func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
 	switch v.Kind() {
 	case vm.KNil:
 		return nil, nil
@@ -119,6 +121,9 @@ func (d *dialect) rawParam(t *vm.Thread, v vm.Value) (any, error) {
 	case vm.KFloat:
 		return v.AsFloat(), nil
 	case vm.KString:
+		if strings.IndexByte(v.AsString(), 0) >= 0 {
+			return nil, vm.Errorf("ValueError", "db.%s: parameter $%d holds a NUL character, which PostgreSQL text cannot store", method, i)
+		}
 		return d.textParam(v.AsString()), nil
 	case vm.KDuration:
 		return v.AsDuration() / int64(time.Millisecond), nil

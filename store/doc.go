@@ -36,6 +36,12 @@
 // A String is stored as it is, except that PostgreSQL text holds only
 // UTF-8: there, bytes that are not UTF-8 (which a request's query, path
 // or headers may bring) are stored as U+FFFD; SQLite keeps them.
+// PostgreSQL text cannot hold a NUL character (U+0000) at all, so a
+// String holding one is refused on both engines: a ValueError in
+// create and update (in a String field; inside a JSON field it is
+// stored escaped) and as a raw SQL parameter, while as a filter value,
+// which may come from a client, it matches no row (a lookup answers
+// nil, not an error).
 //
 // SQLite runs in WAL mode with a 10 s busy timeout, foreign keys on, one
 // writer connection through which every write and every transaction

@@ -234,28 +234,31 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 		case v.IsNil():
 			b.WriteString(quoteIdent(c.name) + " IS NULL")
 		case v.Kind() == vm.KArray && c.kind != kindJSON:
-			elems := v.AsArray().Elems
-			if len(elems) == 0 {
-				b.WriteString("1 = 0") // in an empty list: no row
-				continue
-			}
-			b.WriteString(quoteIdent(c.name) + " IN (")
-			for j, e := range elems {
-				p, err := m.param(t, db, method, c, e)
+			var in []string
+			for _, e := range v.AsArray().Elems {
+				p, nul, err := m.arg(t, db, method, c, e)
 				if err != nil {
 					return "", err
 				}
-				*params = append(*params, p)
-				if j > 0 {
-					b.WriteString(", ")
+				if nul {
+					continue // matches no row
 				}
-				b.WriteString("$" + strconv.Itoa(len(*params)))
+				*params = append(*params, p)
+				in = append(in, "$"+strconv.Itoa(len(*params)))
 			}
-			b.WriteString(")")
+			if len(in) == 0 {
+				b.WriteString("1 = 0") // in an empty list: no row
+				continue
+			}
+			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
 		default:
-			p, err := m.param(t, db, method, c, v)
+			p, nul, err := m.arg(t, db, method, c, v)
 			if err != nil {
 				return "", err
+			}
+			if nul {
+				b.WriteString("1 = 0")
+				continue
 			}
 			*params = append(*params, p)
 			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
@@ -264,16 +267,35 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 	return b.String(), nil
 }
 
+// param converts a value of field c for create or update: checked
+// against the field's type, converted for the engine. A String holding
+// a NUL character is refused on both engines, as PostgreSQL text
+// cannot store one.
 func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value) (any, error) {
+	p, nul, err := m.arg(t, db, method, c, v)
+	if nul {
+		return nil, vm.Errorf("ValueError", "%s.%s: field %s holds a NUL character, which PostgreSQL text cannot store", m.name, method, c.name)
+	}
+	return p, err
+}
+
+// arg converts a value of field c as param does; nul reports a String
+// holding a NUL character (p is then nil), which a filter takes as
+// matching no row: it may come from a client, and a lookup then
+// answers "not found" on both engines.
+func (m *Model) arg(t *vm.Thread, db *DB, method string, c column, v vm.Value) (p any, nul bool, err error) {
 	x, bad := c.ftype.fit(v)
 	if bad != nil {
-		return nil, bad.error(m.name, method, c.name)
+		return nil, false, bad.error(m.name, method, c.name)
+	}
+	if c.kind == kindString && x.Kind() == vm.KString && strings.IndexByte(x.AsString(), 0) >= 0 {
+		return nil, true, nil
 	}
 	p, ok := db.d.fieldParam(t, c.kind, x)
 	if !ok {
-		return nil, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
+		return nil, false, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
 	}
-	return p, nil
+	return p, false, nil
 }
 
 // onlyOptions reports whether a lone argument of where or first is an

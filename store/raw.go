@@ -88,7 +88,7 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	}
 	params := make([]any, len(args)-1)
 	for i, a := range args[1:] {
-		if params[i], err = db.d.rawParam(t, a); err != nil {
+		if params[i], err = db.d.rawParam(t, name, i+1, a); err != nil {
 			return vm.Nil, true, err
 		}
 	}
