@@ -204,8 +204,9 @@ func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
 }
 
 // filter renders a filter object as a WHERE clause: every key must be a
-// field; nil matches NULL, a list matches any of its values (except
-// for JSON fields, where it is the value), anything else is equality.
+// field; nil matches NULL, a list matches any of its values (a nil
+// among them NULL; for JSON fields a list is the value), anything else
+// is equality.
 func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *[]any) (string, error) {
 	if f.IsNil() {
 		return "", nil
@@ -235,22 +236,33 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 			b.WriteString(quoteIdent(c.name) + " IS NULL")
 		case v.Kind() == vm.KArray && c.kind != kindJSON:
 			var in []string
+			null := false // a nil in the list matches NULL, which IN never does
 			for _, e := range v.AsArray().Elems {
 				p, nul, err := m.arg(t, db, method, c, e)
 				if err != nil {
 					return "", err
 				}
-				if nul {
-					continue // matches no row
+				switch {
+				case nul:
+					// matches no row
+				case p == nil:
+					null = true
+				default:
+					*params = append(*params, p)
+					in = append(in, "$"+strconv.Itoa(len(*params)))
 				}
-				*params = append(*params, p)
-				in = append(in, "$"+strconv.Itoa(len(*params)))
 			}
-			if len(in) == 0 {
+			col := quoteIdent(c.name)
+			switch {
+			case len(in) > 0 && null:
+				b.WriteString("(" + col + " IN (" + strings.Join(in, ", ") + ") OR " + col + " IS NULL)")
+			case len(in) > 0:
+				b.WriteString(col + " IN (" + strings.Join(in, ", ") + ")")
+			case null:
+				b.WriteString(col + " IS NULL")
+			default:
 				b.WriteString("1 = 0") // in an empty list: no row
-				continue
 			}
-			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
 		default:
 			p, nul, err := m.arg(t, db, method, c, v)
 			if err != nil {
