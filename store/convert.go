@@ -109,16 +109,23 @@ func (d *dialect) textParam(s string) string {
 
 // rawParam converts argument i (from 1) of db.query/get/run. A String
 // holding a NUL character is refused on both engines, as PostgreSQL
-// text cannot store one.
+// text cannot store one. PostgreSQL gets numbers, Bools and Dates in
+// types it can send in any position (see pgInt).
 func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
 	switch v.Kind() {
 	case vm.KNil:
 		return nil, nil
 	case vm.KBool:
+		if d.pg() {
+			return pgBool(v.AsBool()), nil
+		}
 		return v.AsBool(), nil
 	case vm.KInt:
-		return v.AsInt(), nil
+		return d.rawInt(v.AsInt()), nil
 	case vm.KFloat:
+		if d.pg() {
+			return pgFloat(v.AsFloat()), nil
+		}
 		return v.AsFloat(), nil
 	case vm.KString:
 		if strings.IndexByte(v.AsString(), 0) >= 0 {
@@ -126,9 +133,9 @@ func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any,
 		}
 		return d.textParam(v.AsString()), nil
 	case vm.KDuration:
-		return v.AsDuration() / int64(time.Millisecond), nil
+		return d.rawInt(v.AsDuration() / int64(time.Millisecond)), nil
 	case vm.KSize:
-		return v.AsSize(), nil
+		return d.rawInt(v.AsSize()), nil
 	case vm.KArray, vm.KObject:
 		b, err := stdlib.AppendJSON(t, nil, v)
 		if err != nil {
@@ -137,10 +144,20 @@ func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any,
 		return string(b), nil
 	case vm.KHost:
 		if dt, ok := v.AsHost().(*stdlib.Date); ok {
+			if d.pg() {
+				return pgTime{dt.T.UTC().Truncate(time.Millisecond)}, nil
+			}
 			return d.timeParam(dt.T), nil
 		}
 	}
 	return nil, vm.TypeErrorf("a %s cannot be a query parameter", vm.TypeName(v))
+}
+
+func (d *dialect) rawInt(n int64) any {
+	if d.pg() {
+		return pgInt(n)
+	}
+	return n
 }
 
 // fieldValue converts what the driver read from a column of kind k.

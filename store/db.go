@@ -138,7 +138,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if pc.ConnectTimeout == 0 {
 		pc.ConnectTimeout = connectTimeout
 	}
-	p := stdlib.OpenDB(*pc)
+	p := stdlib.OpenDB(*pc, stdlib.OptionAfterConnect(registerTextCodec))
 	n := cfg.Pool
 	if n <= 0 {
 		n = defaultPGPool

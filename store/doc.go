@@ -163,6 +163,16 @@
 // 1 = 1 gives 1 there; PostgreSQL gives an untyped SELECT $1 back as
 // text). Parameters: Int, Float, String, Bool, nil, a Date, a Duration
 // (as milliseconds), a Size (as bytes), or a list/object (as JSON text).
+// Each works in any position, as the type the engine infers for it:
+// where PostgreSQL infers text (SELECT $1, COALESCE($1, 'none'), 'n='
+// || $1) it is sent as its text, so SELECT $1 with 1 gives "1" there
+// and 1 on SQLite (with true, "true" and 1). A date parameter is a Date
+// or an ISO 8601 string: epoch milliseconds are a number, which SQLite
+// compares with its ISO text (matching nothing) and PostgreSQL refuses
+// where it expects a timestamp (a TypeError). Where PostgreSQL expects
+// an integer, a Float with a fraction is a TypeError (rather than cut);
+// where it expects a Bool, 0 and 1 are false and true, as SQLite
+// stores them.
 //
 // db.run's last_id is the id of the row an INSERT added: SQLite's last
 // rowid, PostgreSQL's lastval() on the inserting connection (so nil
