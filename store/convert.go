@@ -107,10 +107,11 @@ func (d *dialect) textParam(s string) string {
 	return s
 }
 
-// rawParam converts argument i (from 1) of db.query/get/run. A String
-// holding a NUL character is refused on both engines, as PostgreSQL
-// text cannot store one. PostgreSQL gets numbers, Bools and Dates in
-// types it can send in any position (see pgInt).
+// rawParam converts argument i (from 1) of db.query/get/run. Refused on
+// both engines: a String holding a NUL character, which PostgreSQL text
+// cannot store, and NaN, which SQLite stores as NULL. PostgreSQL gets
+// numbers, Bools and Dates in types it can send in any position (see
+// pgInt).
 func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
 	switch v.Kind() {
 	case vm.KNil:
@@ -123,6 +124,9 @@ func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any,
 	case vm.KInt:
 		return d.rawInt(v.AsInt()), nil
 	case vm.KFloat:
+		if math.IsNaN(v.AsFloat()) {
+			return nil, vm.Errorf("ValueError", "db.%s: parameter $%d is NaN, which SQLite cannot store (it would be NULL there)", method, i)
+		}
 		if d.pg() {
 			return pgFloat(v.AsFloat()), nil
 		}

@@ -115,7 +115,10 @@
 // fields (a missing one is nil); a type with variants takes its
 // variants (their fields are not checked); Result<T, E> takes Ok(T) and
 // Err(E); Object takes an object of no declared type. nil fits every
-// type. id is ignored in create and update.
+// type. NaN fits no Float (SQLite would store NULL, PostgreSQL NaN), and
+// inside a JSON field neither does Infinity (JSON would hold null):
+// both are a ValueError, in filters too. id is ignored in create and
+// update.
 // update sets updated_at when the model has timestamps; create sets
 // both, and applies the fields' defaults.
 //
@@ -162,8 +165,8 @@
 // Computed expressions follow the engine (SQLite has no Bool: SELECT
 // 1 = 1 gives 1 there; PostgreSQL gives an untyped SELECT $1 back as
 // text). Parameters: Int, Float, String, Bool, nil, a Date, a Duration
-// (as milliseconds), a Size (as bytes), or a list/object (as JSON text).
-// Each works in any position, as the type the engine infers for it:
+// (as milliseconds), a Size (as bytes), or a list/object (as JSON text);
+// NaN is a ValueError, as SQLite would bind NULL. Each works in any position, as the type the engine infers for it:
 // where PostgreSQL infers text (SELECT $1, COALESCE($1, 'none'), 'n='
 // || $1) it is sent as its text, so SELECT $1 with 1 gives "1" there
 // and 1 on SQLite (with true, "true" and 1). A date parameter is a Date

@@ -178,12 +178,13 @@ func splitGeneric(s string) (name string, args []string, ok bool) {
 
 // misfit says why a value does not fit a field: the value at path
 // (".city", "[0]", below the field) is not of type want, or, when msg
-// is set, what else is wrong there.
+// is set, what else is wrong there (a ValueError when valueErr is set).
 type misfit struct {
-	path string
-	want string
-	got  vm.Value
-	msg  string
+	path     string
+	want     string
+	got      vm.Value
+	msg      string
+	valueErr bool
 }
 
 func (b *misfit) under(seg string) *misfit {
@@ -193,7 +194,11 @@ func (b *misfit) under(seg string) *misfit {
 
 func (b *misfit) error(model, method, field string) error {
 	if b.msg != "" {
-		return vm.TypeErrorf("%s.%s: field %s%s %s", model, method, field, b.path, b.msg)
+		kind := "TypeError"
+		if b.valueErr {
+			kind = "ValueError"
+		}
+		return vm.Errorf(kind, "%s.%s: field %s%s %s", model, method, field, b.path, b.msg)
 	}
 	return vm.TypeErrorf("%s.%s: field %s%s is %s, got %s", model, method, field, b.path, b.want, vm.Repr(b.got))
 }
@@ -202,7 +207,9 @@ func (b *misfit) error(model, method, field string) error {
 // object given for a record type as that record, Some(x) as x and None
 // as nil, a whole Float as an Int for an Int, a Date as its ISO text.
 // nil fits every type, at every depth (columns and JSON hold null).
-func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
+// NaN fits no Float, as SQLite stores it as NULL; inJSON says the value
+// goes into JSON text, which holds no Infinity either.
+func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 	if v.IsNil() {
 		return v, nil
 	}
@@ -220,9 +227,16 @@ func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
 			}
 		}
 	case tFloat:
-		if v.IsNumber() {
-			return vm.Float(v.Number()), nil
+		if !v.IsNumber() {
+			break
 		}
+		switch f := v.Number(); {
+		case (math.IsNaN(f) || math.IsInf(f, 0)) && inJSON:
+			return vm.Nil, &misfit{msg: "is " + vm.FormatFloat(f) + ", which JSON cannot hold (it would be null)", valueErr: true}
+		case math.IsNaN(f):
+			return vm.Nil, &misfit{msg: "is NaN, which SQLite cannot store (it would be NULL there)", valueErr: true}
+		}
+		return vm.Float(v.Number()), nil
 	case tBool:
 		if v.Kind() == vm.KBool {
 			return v, nil
@@ -250,7 +264,7 @@ func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
 		in := v.AsArray().Elems
 		var out []vm.Value
 		for i, e := range in {
-			x, b := ft.elem.fit(e)
+			x, b := ft.elem.fit(e, true)
 			if b != nil {
 				return vm.Nil, b.under("[" + strconv.Itoa(i) + "]")
 			}
@@ -276,7 +290,7 @@ func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
 			}
 			v = v.AsObject().Values()[0]
 		}
-		x, b := ft.elem.fit(v)
+		x, b := ft.elem.fit(v, inJSON)
 		if b != nil && b.path == "" && b.msg == "" {
 			b.want = ft.text // "is Option<Int>, got "x""
 		}
@@ -290,7 +304,7 @@ func (ft *fieldType) fit(v vm.Value) (vm.Value, *misfit) {
 		if ti == vm.ErrType {
 			want, wrap, seg = ft.errT, vm.Err, ".error"
 		}
-		x, b := want.fit(v.AsObject().Values()[0])
+		x, b := want.fit(v.AsObject().Values()[0], true)
 		if b != nil {
 			return vm.Nil, b.under(seg)
 		}
@@ -327,7 +341,7 @@ func (ft *fieldType) fitRecord(v vm.Value) (vm.Value, *misfit) {
 	vals := make([]vm.Value, len(ti.Fields))
 	for i, f := range ti.Fields {
 		x, _ := o.Get(f)
-		fx, b := ft.fields[i].fit(x)
+		fx, b := ft.fields[i].fit(x, true)
 		if b != nil {
 			return vm.Nil, b.under("." + f)
 		}

@@ -296,7 +296,7 @@ func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value)
 // matching no row: it may come from a client, and a lookup then
 // answers "not found" on both engines.
 func (m *Model) arg(t *vm.Thread, db *DB, method string, c column, v vm.Value) (p any, nul bool, err error) {
-	x, bad := c.ftype.fit(v)
+	x, bad := c.ftype.fit(v, c.kind == kindJSON)
 	if bad != nil {
 		return nil, false, bad.error(m.name, method, c.name)
 	}
