@@ -109,9 +109,9 @@ func (d *dialect) textParam(s string) string {
 
 // rawParam converts argument i (from 1) of db.query/get/run. Refused on
 // both engines: a String holding a NUL character, which PostgreSQL text
-// cannot store, and NaN, which SQLite stores as NULL. PostgreSQL gets
-// numbers, Bools and Dates in types it can send in any position (see
-// pgInt).
+// cannot store, NaN, which SQLite stores as NULL, and a Date outside the
+// years 1 to 9999 (see dateRange). PostgreSQL gets numbers, Bools and
+// Dates in types it can send in any position (see pgInt).
 func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
 	switch v.Kind() {
 	case vm.KNil:
@@ -148,6 +148,9 @@ func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any,
 		return string(b), nil
 	case vm.KHost:
 		if dt, ok := v.AsHost().(*stdlib.Date); ok {
+			if err := dateRange(dt.T); err != "" {
+				return nil, vm.Errorf("ValueError", "db.%s: parameter $%d %s", method, i, err)
+			}
 			if d.pg() {
 				return pgTime{dt.T.UTC().Truncate(time.Millisecond)}, nil
 			}

@@ -111,7 +111,9 @@
 // call is a TypeError naming where (`field addr.city is String, got
 // 5`, `field ids[0] is Int, got "a"`): an Int is accepted for a Float,
 // a whole Float for an Int; a Date takes a Date, an ISO string or epoch
-// milliseconds; a record type takes its records or an object of its
+// milliseconds, in the years 1 to 9999 (other years, whose ISO text
+// SQLite would sort differently from PostgreSQL's timestamps, are a
+// ValueError, in filters too); a record type takes its records or an object of its
 // fields (a missing one is nil); a type with variants takes its
 // variants (their fields are not checked); Result<T, E> takes Ok(T) and
 // Err(E); Object takes an object of no declared type. nil fits every
@@ -166,7 +168,8 @@
 // 1 = 1 gives 1 there; PostgreSQL gives an untyped SELECT $1 back as
 // text). Parameters: Int, Float, String, Bool, nil, a Date, a Duration
 // (as milliseconds), a Size (as bytes), or a list/object (as JSON text);
-// NaN is a ValueError, as SQLite would bind NULL. Each works in any position, as the type the engine infers for it:
+// NaN is a ValueError, as SQLite would bind NULL, and so is a Date
+// outside the years 1 to 9999. Each works in any position, as the type the engine infers for it:
 // where PostgreSQL infers text (SELECT $1, COALESCE($1, 'none'), 'n='
 // || $1) it is sent as its text, so SELECT $1 with 1 gives "1" there
 // and 1 on SQLite (with true, "true" and 1). A date parameter is a Date

@@ -247,6 +247,9 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		}
 	case tDate:
 		if tm, ok := dateOf(v); ok {
+			if err := dateRange(tm); err != "" {
+				return vm.Nil, &misfit{msg: err, valueErr: true}
+			}
 			return vm.Str(formatTime(tm)), nil
 		}
 	case tDuration:
@@ -364,6 +367,16 @@ func dateOf(v vm.Value) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// dateRange refuses a time outside the years 1 to 9999: their ISO
+// text would not be four-digit years, which SQLite (where dates are
+// that text) sorts differently from PostgreSQL's timestamps.
+func dateRange(tm time.Time) string {
+	if y := tm.UTC().Year(); y < 1 || y > 9999 {
+		return "is in the year " + strconv.Itoa(y) + ": dates are stored from the year 1 to 9999"
+	}
+	return ""
 }
 
 // read types a value read from a JSON column by the declared type: the
