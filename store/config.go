@@ -185,7 +185,7 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 	}
 	if p, ok := o.Get("pool"); ok && !p.IsNil() {
 		if p.Kind() != vm.KInt || p.AsInt() < 1 || p.AsInt() > 10000 {
-			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", vm.Repr(p))
+			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", numberRepr(p))
 		}
 		cfg.Pool = int(p.AsInt())
 	}
@@ -195,10 +195,21 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 			return cfg, configErr("db { adapter: \"postgres\" } needs a url, e.g. url: env(\"DATABASE_URL\")")
 		}
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			return cfg, configErr("db.url must start with postgres://, got %q", redactURL(u))
+			return cfg, configErr("db.url must start with postgres://, got %q", redactWithScheme(u))
+		}
+		if hasPath {
+			return cfg, configErr("db.%s names a SQLite file, but db.%s is %q: a postgres block names its database in the url", pathKey(o), adapterKey, adapter)
 		}
 		cfg.URL = u
 	case SQLite:
+		// A url beside a SQLite file would be ignored: data would go to
+		// a local file while the block seems to say otherwise.
+		switch {
+		case hasURL && adapter == "":
+			return cfg, configErr("db has both a url (PostgreSQL) and a %s (SQLite): keep the one meant, or set adapter", pathKey(o))
+		case hasURL:
+			return cfg, configErr("db.url is for PostgreSQL, but db.%s is %q: drop the url, or make the block postgres", adapterKey, adapter)
+		}
 		if !hasPath {
 			path = defaultSQLiteFile
 		}
@@ -210,6 +221,36 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 		cfg.Path = resolvePath(dir, path)
 	}
 	return cfg, nil
+}
+
+// pathKey is the key that gives a block's SQLite file: database, or the
+// reference's path.
+func pathKey(o *vm.Object) string {
+	if x, ok := o.Get("database"); ok && !x.IsNil() {
+		return "database"
+	}
+	return "path"
+}
+
+// redactWithScheme is redactURL with the URL's scheme, which a message
+// about the scheme shows.
+func redactWithScheme(s string) string {
+	r := redactURL(s)
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://" + r
+	}
+	return r
+}
+
+// numberRepr is vm.Repr, except that a whole Float shows as one (20.0),
+// where an Int is wanted.
+func numberRepr(v vm.Value) string {
+	if v.Kind() == vm.KFloat {
+		if r := vm.Repr(v); !strings.ContainsAny(r, ".eEIN") {
+			return r + ".0"
+		}
+	}
+	return vm.Repr(v)
 }
 
 func resolvePath(dir, p string) string {

@@ -60,6 +60,16 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", 1), Config{}, "db.adapter must be a String"},
 		{obj("adapter", "sqlite", "database", ""), Config{}, `db.database must name a file, got ""`},
 		{obj("path", "a\x00b"), Config{}, `db.database must name a file, got "a\x00b"`},
+		// The scheme written is shown, the password still not; a whole
+		// Float pool shows as a Float; a url in a sqlite block, or a file
+		// in a postgres one, is refused (it was ignored).
+		{obj("url", "mysql://u:pw@host:3306/db"), Config{}, `db.url must start with postgres://, got "mysql://u@host:3306/db"`},
+		{obj("adapter", "sqlite", "pool", vm.Float(20)), Config{}, "db.pool must be an Int between 1 and 10000, got 20.0"},
+		{obj("adapter", "sqlite", "url", "postgres://h/d"), Config{}, `db.url is for PostgreSQL, but db.adapter is "sqlite"`},
+		{obj("driver", "sqlite", "path", "a.db", "url", "postgres://h/d"), Config{}, `db.url is for PostgreSQL, but db.driver is "sqlite"`},
+		{obj("url", "postgres://h/d", "database", "a.db"), Config{}, "db has both a url (PostgreSQL) and a database (SQLite)"},
+		{obj("adapter", "postgres", "url", "postgres://h/d", "path", "a.db"), Config{}, `db.path names a SQLite file, but db.adapter is "postgres"`},
+		{obj("adapter", "sqlite", "url", nil), Config{Adapter: SQLite, Path: filepath.Join(dir, "app.db")}, ""},
 	}
 	for _, c := range cases {
 		got, err := parseBlock(c.block, dir)
