@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"tova/bytecode"
@@ -119,8 +120,26 @@ func blockPos(in *vm.Instance) string {
 }
 
 // BlockKeys are the keys a db block may set (see parseBlock); serve
-// warns of any other.
+// warns of any other, and so does a script (unknownKeys).
 var BlockKeys = []string{"adapter", "driver", "database", "path", "url", "pool"}
+
+// unknownKeys words a warning for each key of a script's db block that
+// is none of BlockKeys (a typo such as poool, which has no effect),
+// printed when the database opens. A server runtime warns of them in
+// its own log (in.Server is set).
+func unknownKeys(in *vm.Instance) []string {
+	blocks := in.ConfigBlocks("db")
+	if in.Server != nil || len(blocks) == 0 || blocks[len(blocks)-1].Kind() != vm.KObject {
+		return nil
+	}
+	var out []string
+	for _, k := range blocks[len(blocks)-1].AsObject().Keys() {
+		if !slices.Contains(BlockKeys, k) {
+			out = append(out, fmt.Sprintf("unknown key %s in the db block%s: it has no effect (keys: %s)", k, blockPos(in), strings.Join(BlockKeys, ", ")))
+		}
+	}
+	return out
+}
 
 // parseBlock reads one evaluated db block: the guide's keys (adapter,
 // database, url, pool) and the reference's (driver, path, url).

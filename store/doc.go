@@ -27,10 +27,12 @@
 // default 4). A url, database or path written but nil (an unset
 // environment variable) is a ConfigError, not the default: data would
 // go to a local file nobody looks for; so is a url in a sqlite block,
-// or a database (path) in a postgres one, which would be ignored. A
-// server's own db block wins over the top-level one (two in one place
-// are a compile error). With no db block, models use app.db next to the
-// program; the path is printed on stderr when it is opened.
+// or a database (path) in a postgres one, which would be ignored. A key
+// none of these is warned about (by serve in its log, by tova run on
+// stderr when the database opens). A server's own db block wins over
+// the top-level one (two in one place are a compile error). With no db
+// block, models use app.db next to the program; the path is printed on
+// stderr when it is opened.
 //
 // Each server (each VM instance) has its own connections, opened when
 // a model is declared (if its db block has run by then) or on first use.

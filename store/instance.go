@@ -58,13 +58,15 @@ func (s *instanceDB) open(t *vm.Thread) (*DB, error) {
 	if !ready {
 		return nil, configErr("the database is used before its db block has run (move the db block above the code that uses it)")
 	}
+	warnings := unknownKeys(t.In)
 	var db *DB
-	t.Blocking(func() { db, err = s.connect(t.Context(), cfg, t.In.Cfg.Stderr) })
+	t.Blocking(func() { db, err = s.connect(t.Context(), cfg, t.In.Cfg.Stderr, warnings) })
 	return db, err
 }
 
-// connect opens the database once; log hears where the default one is.
-func (s *instanceDB) connect(ctx context.Context, cfg Config, log io.Writer) (*DB, error) {
+// connect opens the database once; log hears where the default one is,
+// and the warnings about the db block.
+func (s *instanceDB) connect(ctx context.Context, cfg Config, log io.Writer, warnings []string) (*DB, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if db := s.db.Load(); db != nil {
@@ -76,6 +78,9 @@ func (s *instanceDB) connect(ctx context.Context, cfg Config, log io.Writer) (*D
 	}
 	if cfg.Source == noBlock {
 		fmt.Fprintf(log, "tova: no db block: using the SQLite database %s\n", cfg.Path)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(log, "tova: warning: %s\n", w)
 	}
 	s.db.Store(db)
 	return db, nil
@@ -106,7 +111,7 @@ func Ready(ctx context.Context, in *vm.Instance) error {
 		if err != nil || !ready {
 			return err
 		}
-		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr); err != nil {
+		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr, unknownKeys(in)); err != nil {
 			return err
 		}
 	}
@@ -138,7 +143,7 @@ func Ping(ctx context.Context, in *vm.Instance) (configured bool, err error) {
 		if !ready {
 			return true, errors.New("the db block has not run yet")
 		}
-		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr); err != nil {
+		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr, unknownKeys(in)); err != nil {
 			return true, err
 		}
 	}

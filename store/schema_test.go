@@ -133,6 +133,14 @@ print(Note.count(), db.adapter)`))
 	}
 }
 
+// A script (tova run) is warned of an unknown key in its db block when
+// the database opens, as serve warns in its log (it was silent).
+func TestScriptWarnsOfUnknownDBKeys(t *testing.T) {
+	wantOutput(t, []byte(`db { adapter: "sqlite", database: "app.db", poool: 3 }
+model Note { body: String }
+print(Note.count())`), "tova: warning: unknown key poool in the db block at app.tova:1:1: it has no effect (keys: adapter, driver, database, path, url, pool)\n0\n")
+}
+
 // runPlain runs a program as `tova run` does, with its own db blocks.
 // A SQLite file that cannot be opened or created is said so, not with
 // the driver's "out of memory".
