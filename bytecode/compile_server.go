@@ -759,7 +759,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		}
 		fieldList.Elems = append(fieldList.Elems, &ast.ObjectLit{PosV: fl.PosV, Entries: []*ast.ObjEntry{
 			{PosV: fl.PosV, Key: "name", Value: &ast.StringLit{PosV: fl.PosV, Value: fl.Name}},
-			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: typeString(fl.Type)}},
+			// (aliases followed: `type Id = Int` makes an Id field an Int column)
+			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: f.c.handlerType(fl.Type)}},
 			{PosV: fl.PosV, Key: "default", Value: def},
 			{PosV: fl.PosV, Key: "has_default", Value: &ast.BoolLit{PosV: fl.PosV, Value: fl.Default != nil}},
 		}})
