@@ -62,6 +62,13 @@
 // job is kept as discarded, with every attempt's error and stack trace:
 // `tova jobs app.tova --state discarded` lists them. Job ids are stable
 // across retries and restarts: use job_id() to make effects idempotent.
+// max_attempts, the backoff and the timeout are those of the server that
+// runs the job — the background fn's server, for an event delivery the
+// subscriber's — whichever server spawned or published it: the job is
+// stored with the storing server's max_attempts (the count `tova jobs`
+// shows for a job not tried yet), and the running server puts its own
+// in its place when an attempt starts. It alone knows it: it may run in
+// another process, and its `jobs { }` block is computed by its body.
 //
 // # Delivery guarantee and ordering
 //

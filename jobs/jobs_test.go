@@ -107,3 +107,66 @@ func TestRetryBackoffDiscard(t *testing.T) {
 		})
 	}
 }
+
+const attemptsSrc = `
+server "api" {
+  jobs { max_attempts: 1 }
+  fn kick() {
+    spawn_job("charge", 1)
+    publish("paid", 1)
+  }
+}
+server "worker" {
+  jobs { max_attempts: 2 }
+  background fn charge(x) {
+    print("charge attempt={job_attempt()}")
+    throw "card declined"
+  }
+  subscribe "paid" fn(x) {
+    print("receipt attempt={job_attempt()}")
+    throw "mail down"
+  }
+}
+`
+
+// A job and an event delivery were tried as often as the max_attempts of
+// the server that stored them said, not that of the server running
+// them, also when the two run in separate processes.
+func TestMaxAttemptsOfRunningServer(t *testing.T) {
+	check := func(t *testing.T, be backend, out interface{ Lines(string) []string }) {
+		t.Helper()
+		var ds []jobs.Job
+		waitFor(t, 20*time.Second, "the job and the delivery discarded", func() bool {
+			ds = listJobs(t, be, jobs.StateDiscarded)
+			return len(ds) == 2
+		})
+		time.Sleep(300 * time.Millisecond) // a third attempt would show by now
+		if n, m := len(out.Lines("charge ")), len(out.Lines("receipt ")); n != 2 || m != 2 {
+			t.Errorf("charge ran %d times, the subscriber %d times: want the worker's max_attempts, 2", n, m)
+		}
+		for _, j := range ds {
+			if j.Attempt != 2 || j.MaxAttempts != 2 {
+				t.Errorf("%s %s: attempt %d/%d, want 2/2", j.Kind, j.Name, j.Attempt, j.MaxAttempts)
+			}
+		}
+	}
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, attemptsSrc, be)
+			app.call(t, "api", "kick")
+			check(t, be, app.out)
+		})
+		t.Run(be.name+"/processes", func(t *testing.T) {
+			be := be
+			if be.name == "sqlite" {
+				be = sqliteBackend(t)
+			} else {
+				be.url = pgSchemaURL(t)
+			}
+			worker := startChild(t, writeProgram(t, attemptsSrc), be, "worker")
+			app := startApp(t, attemptsSrc, be, onlyServers("api"))
+			app.call(t, "api", "kick")
+			check(t, be, worker.out)
+		})
+	}
+}

@@ -111,9 +111,11 @@ func newEngine[TTx any](db *database[TTx], r *Runner, periodic []*river.Periodic
 		s := r.set
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
+			e.ownMaxAttempts(ctx, r, j.JobRow)
 			return r.runJob(ctx, j.JobRow, &j.Args)
 		}))
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
+			e.ownMaxAttempts(ctx, r, j.JobRow)
 			if j.Args.Sub == nil {
 				if n := len(r.subscribers[j.Args.Topic]); n > 1 {
 					return e.split(ctx, j, n)
@@ -231,6 +233,27 @@ func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, p
 		return 0, err
 	}
 	return len(params), nil
+}
+
+// ownMaxAttempts gives a job the max_attempts of the server running it
+// (r), as its backoff and timeout are: the job was stored with those of
+// the server that spawned or published it, which may be another one, in
+// another process, whose settings the running server alone knows. The
+// row is River's own, from which it decides between a retry and a
+// discard when this attempt fails; the stored copy is what `tova jobs`
+// lists and what a rescue after a crash reads.
+func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow) {
+	want := r.set.maxAttempts
+	if row.MaxAttempts == want {
+		return
+	}
+	row.MaxAttempts = want
+	err := e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `UPDATE river_job SET max_attempts = $1 WHERE id = $2`, want, row.ID)
+	})
+	if err != nil {
+		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: storing the running server's max_attempts")
+	}
 }
 
 // split replaces a delivery to a server with several subscribers of the

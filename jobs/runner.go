@@ -511,7 +511,9 @@ func decodeArgs(raw json.RawMessage) ([]vm.Value, error) {
 
 // ---------------------------------------------------------------- enqueueing
 
-// insertOpts are the options of a job inserted into queue q.
+// insertOpts are the options of a job inserted into queue q. Its
+// max_attempts is this server's; the server that runs the job puts its
+// own in its place when an attempt starts (ownMaxAttempts).
 func (r *Runner) insertOpts(q string) *river.InsertOpts {
 	return &river.InsertOpts{Queue: q, MaxAttempts: r.set.maxAttempts}
 }
