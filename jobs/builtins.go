@@ -44,9 +44,9 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(rest))
+	payload, err := jobPayload(t, rest)
 	if err != nil {
-		return vm.Nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
+		return vm.Nil, err
 	}
 	var id int64
 	t.Blocking(func() {
@@ -58,6 +58,40 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	return vm.Int(id), nil
+}
+
+// jobPayload is the stored form of a job's arguments: their JSON array,
+// within the limits.
+func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
+	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(args))
+	if err != nil {
+		return nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
+	}
+	if err := checkSize("spawn_job: the arguments are", payload); err != nil {
+		return nil, err
+	}
+	return payload, nil
+}
+
+// MaxArgsBytes bounds the JSON of a job's arguments and of an event's
+// payload. On its way through the queue (encoded, stored, fetched,
+// decoded into Tova values) a job costs 10 to 30 times its arguments in
+// memory, held by each of up to `workers` jobs at once, and storing it
+// takes about 70 ms per MiB (SQLite and PostgreSQL alike), during which
+// a SQLite queue's one writer connection is busy: a 32 MiB argument took
+// 3.5 s to store and the process past 450 MB, and at 200 MB heartbeats
+// went unwritten until the leader stepped down. At 1 MiB a job costs at
+// most some 30 MB and 70 ms; larger data belongs in the database, the
+// job receiving its id.
+const MaxArgsBytes = 1 << 20
+
+// checkSize refuses stored JSON past MaxArgsBytes; what names it and
+// ends in its verb ("the payload is").
+func checkSize(what string, data []byte) error {
+	if len(data) > MaxArgsBytes {
+		return vm.Errorf("JobError", "%s %d bytes as JSON, over the limit of %d (1 MiB): store large data in the database and pass its id", what, len(data), MaxArgsBytes)
+	}
+	return nil
 }
 
 // jobName reads spawn_job's first argument: a background fn or its name.
@@ -82,9 +116,9 @@ func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Valu
 	if fn.Kind() != vm.KFunc {
 		return vm.Nil, vm.Errorf("JobError", "spawn_job: unknown background job %q: background fns are declared in server blocks", name)
 	}
-	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(args))
+	payload, err := jobPayload(t, args)
 	if err != nil {
-		return vm.Nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
+		return vm.Nil, err
 	}
 	decoded, err := decodeArgs(payload)
 	if err != nil {
@@ -117,6 +151,9 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	data, err := stdlib.AppendJSON(t, nil, payload)
 	if err != nil {
 		return vm.Nil, vm.Errorf("JobError", "publish: the payload must be serialisable to JSON: %s", errText(err))
+	}
+	if err := checkSize("publish: the payload is", data); err != nil {
+		return vm.Nil, err
 	}
 	r := RunnerOf(t.In)
 	if r == nil {

@@ -143,6 +143,17 @@
 // as Int bytes. Functions are dropped from objects (nil in lists).
 // Model rows arrive as plain objects.
 //
+// The JSON of a job's arguments (as a list) or of an event's payload is
+// at most 1 MiB (MaxArgsBytes); past that, spawn_job and publish raise a
+// JobError giving the size and the limit, and store nothing. A job costs
+// 10 to 30 times its arguments in memory on its way through the queue,
+// and storing it takes about 70 ms per MiB, during which a SQLite
+// queue's single writer is busy; neither River nor the databases are
+// made for large rows (PostgreSQL stores a row past about 2 kB
+// compressed and out of line, and decompresses it at every read). Store
+// large data in the database and pass its id. A script keeps to the
+// same limit.
+//
 // # Scripts
 //
 // A script run with `tova run` has no queue: spawn_job(fn, args…) given
