@@ -70,6 +70,10 @@ func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
 	if err := checkSize("spawn_job: the arguments are", payload); err != nil {
 		return nil, err
 	}
+	// the list of the arguments is no level of theirs
+	if err := checkDepth("spawn_job: an argument is", jsonDepth(payload)-1); err != nil {
+		return nil, err
+	}
 	return payload, nil
 }
 
@@ -92,6 +96,47 @@ func checkSize(what string, data []byte) error {
 		return vm.Errorf("JobError", "%s %d bytes as JSON, over the limit of %d (1 MiB): store large data in the database and pass its id", what, len(data), MaxArgsBytes)
 	}
 	return nil
+}
+
+// MaxArgsDepth bounds how deeply lists and objects nest in an argument
+// of a job or in an event's payload. SQLite's JSON functions, through
+// which River stores and reads a job, refuse JSON nested past 1000
+// levels, and the stored job wraps its arguments in levels of its own;
+// 512 leaves room for those, on both databases, and is far past what
+// data nests to.
+const MaxArgsDepth = 512
+
+// checkDepth refuses JSON nested past MaxArgsDepth; what names it and
+// ends in its verb.
+func checkDepth(what string, depth int) error {
+	if depth > MaxArgsDepth {
+		return vm.Errorf("JobError", "%s nested %d levels deep, over the limit of %d levels of lists and objects", what, depth, MaxArgsDepth)
+	}
+	return nil
+}
+
+// jsonDepth is how deeply arrays and objects nest in data, valid JSON:
+// 0 for a scalar, 1 for [1, 2], 2 for [[1], {"a": 2}].
+func jsonDepth(data []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case inString:
+			if c == '\\' {
+				i++ // the escaped character, maybe a quote
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // jobName reads spawn_job's first argument: a background fn or its name.
@@ -153,6 +198,9 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, vm.Errorf("JobError", "publish: the payload must be serialisable to JSON: %s", errText(err))
 	}
 	if err := checkSize("publish: the payload is", data); err != nil {
+		return vm.Nil, err
+	}
+	if err := checkDepth("publish: the payload is", jsonDepth(data)); err != nil {
 		return vm.Nil, err
 	}
 	r := RunnerOf(t.In)

@@ -151,8 +151,11 @@
 // queue's single writer is busy; neither River nor the databases are
 // made for large rows (PostgreSQL stores a row past about 2 kB
 // compressed and out of line, and decompresses it at every read). Store
-// large data in the database and pass its id. A script keeps to the
-// same limit.
+// large data in the database and pass its id. Lists and objects nest at
+// most 512 levels deep in an argument or a payload (MaxArgsDepth; a
+// JobError past that): SQLite's JSON functions, through which River
+// stores jobs, stop at 1000 levels, and a stored job wraps its arguments
+// in levels of its own. A script keeps to the same limits.
 //
 // # Scripts
 //

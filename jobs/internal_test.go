@@ -73,3 +73,18 @@ func TestClientIDFits(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONDepth(t *testing.T) {
+	for s, want := range map[string]int{
+		`1`:                          0,
+		`"[[["`:                      0,
+		`[]`:                         1,
+		`[1,{"a":[2]}]`:              3,
+		`["\"[", {"b": "\\"}, [[]]]`: 3,
+		`{"x":"]]]"}`:                1,
+	} {
+		if got := jsonDepth([]byte(s)); got != want {
+			t.Errorf("jsonDepth(%s) = %d, want %d", s, got, want)
+		}
+	}
+}

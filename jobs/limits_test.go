@@ -85,3 +85,60 @@ try { publish("t", "x" * 1048575) } catch e { print("{e.kind}: {e.message}") }
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+const depthSrc = `
+fn nested(n) {
+  var x = 1
+  for i in range(n) { x = [x] }
+  x
+}
+fn depth(x) {
+  var n = 0
+  var y = x
+  while type_of(y) == "List" {
+    y = y[0]
+    n += 1
+  }
+  n
+}
+server "w" {
+  fn spawn_nested(n) { spawn_job(deep, nested(n)) }
+  fn publish_nested(n) { publish("d", nested(n)) }
+  background fn deep(x) { print("job {depth(x)}") }
+  subscribe "d" fn(x) { print("event {depth(x)}") }
+}
+`
+
+// An argument nested about a thousand levels deep failed in the
+// database, with its words ("SQL logic error: malformed JSON (1)").
+func TestArgumentDepthLimit(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, depthSrc, be)
+			call := func(fn string, n int) error {
+				_, err := app.Server("w").Call(context.Background(), fn, vm.Int(int64(n)))
+				return err
+			}
+			for fn, what := range map[string]string{"spawn_nested": "spawn_job: an argument is", "publish_nested": "publish: the payload is"} {
+				for _, n := range []int{jobs.MaxArgsDepth + 1, 997} {
+					want := fmt.Sprintf("JobError: %s nested %d levels deep, over the limit of %d levels of lists and objects", what, n, jobs.MaxArgsDepth)
+					if ve, ok := call(fn, n).(*vm.Error); !ok || ve.Kind+": "+ve.Msg != want {
+						t.Errorf("%s(%d): got %v, want %s", fn, n, ve, want)
+					}
+				}
+				if err := call(fn, jobs.MaxArgsDepth); err != nil {
+					t.Errorf("%s at the limit: %v", fn, err)
+				}
+			}
+			waitFor(t, 20*time.Second, "the job and the event at the limit", func() bool {
+				return len(app.out.Lines(fmt.Sprintf("job %d", jobs.MaxArgsDepth))) == 1 &&
+					len(app.out.Lines(fmt.Sprintf("event %d", jobs.MaxArgsDepth))) == 1
+			})
+			// stored (and listed) at the limit, nothing past it
+			waitFor(t, 10*time.Second, "two completed jobs", func() bool { return len(listJobs(t, be, jobs.StateCompleted)) == 2 })
+			if js := listJobs(t, be); len(js) != 0 {
+				t.Errorf("jobs left: %+v", js)
+			}
+		})
+	}
+}
