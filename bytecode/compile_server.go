@@ -369,6 +369,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				name = arg
 			}
 			f.serverWide(st.PosV, "schedule")
+			if st.Cron != "" && strings.TrimSpace(st.Name) == "" {
+				// it would run, but nothing could name it: the logs,
+				// tova jobs and the declared-once check go by the name
+				f.c.errorf(st.PosV, "schedule %q: the name is empty (write schedule \"cleanup\" cron(\"…\") { … })", st.Name)
+			}
 			f.declaredOnce(st, "schedule "+name, fmt.Sprintf("schedule %q declared again in this server (only one would run)", name))
 			if _, _, err := schedpattern.Parse(arg); err != nil {
 				f.c.errorf(st.PosV, "schedule %q: %v", name, err)

@@ -14,12 +14,13 @@ type Schedule interface {
 	Next(after time.Time) time.Time
 }
 
-// ParseSchedule reads a schedule pattern: a standard 5-field cron
-// expression ("*/5 * * * *", also "@hourly", "@every 90s" and a
+// ParseSchedule reads a schedule pattern (schedpattern.Parse): a
+// standard 5-field cron expression ("*/5 * * * *", also "@hourly" and a
 // "CRON_TZ=Europe/Paris " prefix), evaluated in the process's local time
 // zone and firing on minute boundaries; or an interval ("30s", "5m",
-// "1h", any Go duration such as "1m30s" or "250ms"), firing that long
-// after the previous tick, the first one an interval after start.
+// "1h", "@every 90s", any Go duration of at least a second such as
+// "1m30s"), firing that long after the previous tick, the first one an
+// interval after start.
 func ParseSchedule(pattern string) (Schedule, error) {
 	s, every, err := schedpattern.Parse(pattern)
 	switch {

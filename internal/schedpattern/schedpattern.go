@@ -1,59 +1,207 @@
 // Package schedpattern reads the patterns of `schedule` declarations,
 // shared by the compiler (which refuses a bad literal at its
 // declaration) and the jobs runtime (which runs them).
+//
+// A cron expression's five fields are read here, in crontab(5) terms
+// (day of week 0–7, both 0 and 7 being Sunday), and handed to the cron
+// library rewritten as plain lists of values, which it takes as they
+// are: its own reading knows no day 7, and its errors quote what it
+// was given rather than what the program says.
 package schedpattern
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
 
+// MinInterval is the shortest interval a schedule may have. The
+// reference counts intervals in whole seconds ("30s", "5m", "1h"); a
+// shorter one would keep the queue storing a tick several times a
+// second, and the cron library's own @every rounds one up to a second.
+const MinInterval = time.Second
+
 // Parse reads a schedule pattern: a standard 5-field cron expression
-// ("*/5 * * * *", also "@hourly", "@every 90s" and a "CRON_TZ=Zone "
+// ("*/5 * * * *", also "@hourly" and the like, and a "CRON_TZ=Zone "
 // prefix; day of week 0–7, both 0 and 7 being Sunday), or an interval
-// ("30s", "5m", "1h", any positive Go duration). It returns the cron
-// schedule, or the interval.
+// ("30s", "5m", "1h", any Go duration of at least MinInterval, also
+// written "@every 90s"). It returns the cron schedule, or the interval.
 func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 	p := strings.TrimSpace(pattern)
-	if p == "" {
+	switch {
+	case p == "":
 		return nil, 0, fmt.Errorf("empty schedule pattern")
-	}
-	if strings.ContainsAny(p, " \t") || strings.HasPrefix(p, "@") {
-		s, err := cron.ParseStandard(sundaySeven(p))
+	case strings.HasPrefix(p, "@every ") || strings.HasPrefix(p, "@every\t"):
+		d, err := interval(strings.TrimSpace(p[len("@every"):]))
 		if err != nil {
-			return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
+			return nil, 0, fmt.Errorf("bad schedule %q: %v", pattern, err)
 		}
-		return s, 0, nil
+		return nil, d, nil
+	case strings.ContainsAny(p, " \t") || strings.HasPrefix(p, "@"):
+		spec, err := normalize(p)
+		if err == nil {
+			var s cron.Schedule
+			if s, err = cron.ParseStandard(spec); err == nil {
+				return s, 0, nil
+			}
+		}
+		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}
-	d, err := time.ParseDuration(p)
-	if err != nil || d <= 0 {
+	if _, err := time.ParseDuration(p); err != nil {
 		return nil, 0, fmt.Errorf("bad schedule %q: expected a 5-field cron expression or an interval such as \"30s\", \"5m\", \"1h\"", pattern)
+	}
+	d, err := interval(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bad schedule %q: %v", pattern, err)
 	}
 	return nil, d, nil
 }
 
-// sundaySeven writes a day-of-week 7 (Sunday, as crontab(5) allows) as
-// 0, which the cron library requires: "7" becomes "0", and a range
-// ending in 7 ("5-7") the range to 6 plus 0.
-func sundaySeven(p string) string {
-	fields := strings.Fields(p)
-	i := len(fields) - 1
-	if len(fields) < 5 || strings.HasPrefix(fields[0], "CRON_TZ=") && len(fields) < 6 {
-		return p
+// interval reads a duration of at least MinInterval.
+func interval(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("expected an interval such as \"30s\", \"5m\", \"1h\"")
 	}
-	var parts []string
-	for _, item := range strings.Split(fields[i], ",") {
-		switch {
-		case item == "7":
-			item = "0"
-		case strings.HasSuffix(item, "-7"):
-			item = strings.TrimSuffix(item, "-7") + "-6,0"
+	if d < MinInterval {
+		return 0, fmt.Errorf("an interval is at least %v", MinInterval)
+	}
+	return d, nil
+}
+
+// field is one field of a cron expression: its name in messages, its
+// bounds and the names it accepts for its values.
+type field struct {
+	name     string
+	min, max int
+	names    []string // names[i] is value min+i
+	sunday7  bool     // day of week: 7 is Sunday, as 0 is
+}
+
+var fields = [5]field{
+	{name: "minute", max: 59},
+	{name: "hour", max: 23},
+	{name: "day of month", min: 1, max: 31},
+	{name: "month", min: 1, max: 12, names: []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}},
+	{name: "day of week", max: 7, names: []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}, sunday7: true},
+}
+
+// normalize checks a cron expression and writes each of its five fields
+// as "*" (a star, which matters to how day of month and day of week
+// combine) or as the list of its values, day 7 of the week as 0.
+// Descriptors ("@daily") and a time zone prefix are left as they are.
+func normalize(p string) (string, error) {
+	words := strings.Fields(p)
+	var zone string
+	if strings.HasPrefix(words[0], "CRON_TZ=") || strings.HasPrefix(words[0], "TZ=") {
+		zone, words = words[0]+" ", words[1:]
+	}
+	if len(words) == 1 && strings.HasPrefix(words[0], "@") {
+		return zone + words[0], nil
+	}
+	if len(words) != 5 {
+		return "", fmt.Errorf("expected 5 fields (minute, hour, day of month, month, day of week), found %d", len(words))
+	}
+	out := make([]string, 5)
+	for i, f := range fields {
+		vals, star, err := f.read(words[i])
+		if err != nil {
+			return "", err
 		}
-		parts = append(parts, item)
+		if star {
+			out[i] = "*"
+			continue
+		}
+		if f.sunday7 && vals[7] {
+			vals[0], vals[7] = true, false
+		}
+		var list []string
+		for v, on := range vals {
+			if on {
+				list = append(list, strconv.Itoa(v))
+			}
+		}
+		out[i] = strings.Join(list, ",")
 	}
-	fields[i] = strings.Join(parts, ",")
-	return strings.Join(fields, " ")
+	return zone + strings.Join(out, " "), nil
+}
+
+// read reads one field: a comma-separated list of items, each `*` (or
+// `?`), a value or a range `a-b`, maybe followed by `/step`; `a/step`
+// runs from a to the field's maximum. It returns the values it takes,
+// and whether an item is a star (with no step).
+func (f field) read(text string) ([]bool, bool, error) {
+	vals := make([]bool, f.max+1)
+	star := false
+	for _, item := range strings.Split(text, ",") {
+		bad := func(err error) ([]bool, bool, error) {
+			return nil, false, fmt.Errorf("%s %q: %v", f.name, item, err)
+		}
+		if item == "" {
+			return nil, false, fmt.Errorf("%s %q: an empty item in the list", f.name, text)
+		}
+		span, stepText, stepped := strings.Cut(item, "/")
+		step := 1
+		if stepped {
+			n, err := strconv.Atoi(stepText)
+			if err != nil || n < 1 {
+				return bad(fmt.Errorf("expected a positive step after /, found %q", stepText))
+			}
+			step = n
+		}
+		lo, hi := f.min, f.max
+		if span == "*" || span == "?" {
+			star = star || step == 1
+		} else {
+			first, last, isRange := strings.Cut(span, "-")
+			var err error
+			if lo, err = f.value(first); err != nil {
+				return bad(err)
+			}
+			switch {
+			case isRange:
+				if hi, err = f.value(last); err != nil {
+					return bad(err)
+				}
+			case !stepped:
+				hi = lo
+			}
+			if lo > hi {
+				return bad(fmt.Errorf("the range starts after it ends"))
+			}
+		}
+		for v := lo; v <= hi; v += step {
+			vals[v] = true
+		}
+	}
+	return vals, star, nil
+}
+
+// value reads one value of the field: a number within its bounds, or a
+// name (of a month or a day, in any case).
+func (f field) value(s string) (int, error) {
+	for i, name := range f.names {
+		if strings.EqualFold(s, name) {
+			return f.min + i, nil
+		}
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && strings.Trim(s, "+0123456789") == "":
+		return 0, fmt.Errorf("%s is above the maximum, %d", s, f.max)
+	case err != nil || n < 0:
+		if len(f.names) > 0 {
+			return 0, fmt.Errorf("expected a number from %d to %d or a name (%s–%s), found %q", f.min, f.max, f.names[0], f.names[len(f.names)-1], s)
+		}
+		return 0, fmt.Errorf("expected a number from %d to %d, found %q", f.min, f.max, s)
+	case n < f.min:
+		return 0, fmt.Errorf("%d is below the minimum, %d", n, f.min)
+	case n > f.max:
+		return 0, fmt.Errorf("%d is above the maximum, %d", n, f.max)
+	}
+	return n, nil
 }
