@@ -104,8 +104,9 @@
 // servers are independent.
 //
 // Schedules fire on the queue's elected leader: one Runner among all
-// processes sharing the database enqueues every schedule of the program
-// (each Runner knows them all, so any may lead), so a tick happens once
+// processes sharing the database stores every tick of every schedule of
+// the program (each Runner knows them all, so any may lead, and checks
+// whether it leads when a tick falls due), so a tick happens once
 // however many replicas run. A 5-field cron expression, as crontab(5)
 // reads it (lists, ranges, steps, month and day names; day of week 0–7,
 // both 0 and 7 being Sunday, in every form: "1-7/2" is Monday,
@@ -113,16 +114,23 @@
 // fires on minute boundaries in the process's local time zone; an
 // interval ("30s", "5m", "1h", also written "@every 90s"; at least one
 // second) fires that long after the previous tick, the first an
-// interval after start. A tick is unique while one is queued or
-// running: a run still going when the next tick comes makes that tick
-// skip, never a second copy. A tick is tried once: a failing run is
-// logged (and listed as discarded) and the next tick runs as usual.
-// A bad pattern (naming the field and the item at fault), an interval
-// under a second, an empty schedule name, or a name declared twice in
-// a server, is a compile error at its declaration. A leader killed on this host (its
-// process gone) loses its leadership at the next heartbeat of a Runner
-// there, so ticks resume within a few seconds of a restart rather than
-// when its lease would expire.
+// interval after the server started (when its Runner started, after
+// the server's body ran): a Runner starting with no live leader is
+// elected at once, and the leader's start sets the rhythm. A Runner
+// that becomes the leader later, its predecessor stopped or dead,
+// leaves out the first tick of an interval falling due then: its ticks
+// keep the rhythm of its own start, and so come at least an interval
+// after the last leader's. A
+// tick is unique while one is queued or running: a run still going
+// when the next tick comes makes that tick skip, never a second copy.
+// A tick is tried once: a failing run is logged (and listed as
+// discarded) and the next tick runs as usual. A bad pattern (naming the
+// field and the item at fault), an interval under a second, an empty
+// schedule name, or a name declared twice in a server, is a compile
+// error at its declaration. A leader killed on this host (its process
+// gone) loses its leadership when a Runner starts there, or at the next
+// heartbeat of one, so a restarted server's schedules keep the rhythm of
+// its start rather than waiting for the dead leader's lease to expire.
 //
 // # Transactions
 //

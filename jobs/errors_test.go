@@ -100,7 +100,7 @@ func TestBadSchedulePatterns(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
 	}
-	if _, err := jobs.ParseSchedule("61 * * * *"); err == nil || !strings.Contains(err.Error(), `bad cron expression "61 * * * *"`) {
+	if _, err := jobs.ParseSchedule("61 * * * *", time.Now()); err == nil || !strings.Contains(err.Error(), `bad cron expression "61 * * * *"`) {
 		t.Errorf("ParseSchedule: %v", err)
 	}
 }

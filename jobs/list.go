@@ -91,7 +91,7 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		if q, err = finishQueue(ctx, db, nil, nil); err != nil {
+		if q, err = finishQueue(ctx, db, nil); err != nil {
 			return nil, err
 		}
 	} else {
@@ -102,7 +102,7 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		if q, err = finishQueue(ctx, db, nil, nil); err != nil {
+		if q, err = finishQueue(ctx, db, nil); err != nil {
 			return nil, err
 		}
 	}

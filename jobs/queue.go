@@ -80,6 +80,8 @@ type queue interface {
 	// releaseLeader ends the leadership a dead client holds, so that a
 	// live one is elected without waiting for the lease to expire.
 	releaseLeader(ctx context.Context, id string) error
+	// leader is the client id of the elected leader, "" when none is.
+	leader(ctx context.Context) (string, error)
 	close()
 }
 
@@ -104,7 +106,7 @@ type engine[TTx any] struct {
 
 // newEngine makes the River client. r is nil for a client that only
 // inserts and lists (the CLI).
-func newEngine[TTx any](db *database[TTx], r *Runner, periodic []*river.PeriodicJob) (*engine[TTx], error) {
+func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 	e := &engine[TTx]{db: db}
 	cfg := &river.Config{}
 	if r != nil {
@@ -134,11 +136,10 @@ func newEngine[TTx any](db *database[TTx], r *Runner, periodic []*river.Periodic
 			FetchPollInterval: s.fetchPollInterval,
 			// The worker pool enforces the timeout and reports it; River's
 			// own deadline is a backstop a little later.
-			JobTimeout:   s.timeout + time.Second,
-			MaxAttempts:  s.maxAttempts,
-			RetryPolicy:  backoff{base: s.backoff, limit: s.maxBackoff},
-			PeriodicJobs: periodic,
-			Logger:       slog.New(&slogToZerolog{log: r.log}),
+			JobTimeout:  s.timeout + time.Second,
+			MaxAttempts: s.maxAttempts,
+			RetryPolicy: backoff{base: s.backoff, limit: s.maxBackoff},
+			Logger:      slog.New(&slogToZerolog{log: r.log}),
 		}
 	} else {
 		cfg.Logger = slog.New(&slogToZerolog{})
@@ -308,6 +309,17 @@ func (e *engine[TTx]) releaseLeader(ctx context.Context, id string) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
 		return e.db.exec(ctx, tx, `DELETE FROM river_leader WHERE leader_id = $1`, id)
 	})
+}
+
+func (e *engine[TTx]) leader(ctx context.Context) (string, error) {
+	l, err := e.db.driver.GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+	switch {
+	case errors.Is(err, rivertype.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return l.LeaderID, nil
 }
 
 func (e *engine[TTx]) unregister(ctx context.Context, id string) error {

@@ -48,9 +48,13 @@ type Runner struct {
 	subscribers map[string][]vm.Value
 	schedules   map[string]vm.Value
 
-	stopOnce sync.Once
-	stopped  chan struct{} // closed by Stop: spawn_job and publish fail
-	hbDone   chan struct{}
+	ticks []tickSpec // every schedule of the program (see tickLoop)
+
+	stopOnce  sync.Once
+	stopped   chan struct{} // closed by Stop: spawn_job and publish fail
+	hbDone    chan struct{}
+	stopTicks context.CancelFunc
+	tickers   sync.WaitGroup
 }
 
 // runnerKey is the vm.Instance service key of a server's Runner.
@@ -110,11 +114,10 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 			r.schedules[h.Name] = fn
 		}
 	}
-	periodic, err := r.periodicJobs()
-	if err != nil {
+	if r.ticks, err = r.tickSpecs(time.Now()); err != nil {
 		return nil, err
 	}
-	r.q, err = openQueue(ctx, set, r, periodic)
+	r.q, err = openQueue(ctx, set, r)
 	if err != nil {
 		return nil, err
 	}
@@ -132,12 +135,29 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		return fail(err)
 	}
 	r.rescueDead(ctx)
+	// A leader that died on this host would hold the leadership, and the
+	// schedules' ticks, until its lease expires.
+	r.releaseDeadLeader(ctx)
+	// With no leader now, this Runner is elected once it starts, and the
+	// schedules tick on the rhythm of its start; else it may take over
+	// later.
+	leader, err := r.q.leader(ctx)
+	if err != nil {
+		r.pool.Stop(ctx)
+		return fail(fmt.Errorf("jobs: reading the queue's leader: %w", err))
+	}
 	// The queue lives until Stop, whatever becomes of the caller's ctx.
 	if err := r.q.start(context.WithoutCancel(ctx)); err != nil {
 		r.pool.Stop(ctx)
 		return fail(fmt.Errorf("jobs: starting the queue: %w", err))
 	}
 	go r.heartbeatLoop()
+	tctx, stopTicks := context.WithCancel(context.Background())
+	r.stopTicks = stopTicks
+	for _, tk := range r.ticks {
+		r.tickers.Add(1)
+		go r.tickLoop(tctx, tk, leader == "")
+	}
 	inst.SetService(runnerKey{}, r)
 	return r, nil
 }
@@ -162,29 +182,29 @@ func Needed(prog *bytecode.Program, srv *bytecode.Server) bool {
 }
 
 // openQueue opens the configured database and makes the River client.
-func openQueue(ctx context.Context, set settings, r *Runner, periodic []*river.PeriodicJob) (queue, error) {
+func openQueue(ctx context.Context, set settings, r *Runner) (queue, error) {
 	if set.pgURL != "" {
 		db, err := openPostgres(ctx, set.pgURL, set.workers)
 		if err != nil {
 			return nil, err
 		}
-		return finishQueue(ctx, db, r, periodic)
+		return finishQueue(ctx, db, r)
 	}
 	db, err := openSQLite(set.sqlitePath, set.listenPoll)
 	if err != nil {
 		return nil, err
 	}
-	return finishQueue(ctx, db, r, periodic)
+	return finishQueue(ctx, db, r)
 }
 
-func finishQueue[TTx any](ctx context.Context, db *database[TTx], r *Runner, periodic []*river.PeriodicJob) (queue, error) {
+func finishQueue[TTx any](ctx context.Context, db *database[TTx], r *Runner) (queue, error) {
 	if r != nil {
 		if err := db.migrate(ctx); err != nil {
 			db.close()
 			return nil, err
 		}
 	}
-	e, err := newEngine(db, r, periodic)
+	e, err := newEngine(db, r)
 	if err != nil {
 		db.close()
 		return nil, err
@@ -192,44 +212,98 @@ func finishQueue[TTx any](ctx context.Context, db *database[TTx], r *Runner, per
 	return e, nil
 }
 
-// periodicJobs makes one River periodic job per schedule of every server
-// of the program. River enqueues periodic jobs on its elected leader
-// only, and the leader may be any process sharing the database, so each
-// one knows all schedules; the tick goes to the queue of the schedule's
-// server. A tick is unique while one is queued or running: a run still
-// going when the next tick comes makes the tick skip, not pile up.
-func (r *Runner) periodicJobs() ([]*river.PeriodicJob, error) {
-	var out []*river.PeriodicJob
+// tickSpec is one schedule: when it ticks, and the job a tick stores.
+type tickSpec struct {
+	sched    Schedule
+	interval bool // an interval, not a cron expression
+	args     scheduleArgs
+	opts     *river.InsertOpts
+}
+
+// tickSpecs reads the schedules of every server of the program: the
+// leader, which stores every tick, may be any process sharing the
+// database. A tick goes to the queue of the schedule's server; it is
+// unique while one is queued or running, so that a run still going
+// when the next tick comes makes the tick skip, not pile up. An
+// interval's ticks count from start, when the Runner started.
+func (r *Runner) tickSpecs(start time.Time) ([]tickSpec, error) {
+	var out []tickSpec
 	for _, srv := range r.prog.Servers {
 		for _, h := range srv.Hooks {
 			if h.Kind != "schedule" {
 				continue
 			}
-			var sched Schedule
+			tk := tickSpec{
+				args: scheduleArgs{Server: srv.Name, Schedule: h.Name},
+				opts: &river.InsertOpts{
+					Queue:       queueName(srv.Name),
+					MaxAttempts: 1, // a failing run is logged; the next tick runs anyway
+					UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+						rivertype.JobStateAvailable, rivertype.JobStatePending,
+						rivertype.JobStateRunning, rivertype.JobStateScheduled,
+					}},
+				},
+			}
 			if r.set.tickEvery > 0 {
-				sched = Every(r.set.tickEvery)
+				tk.sched, tk.interval = Interval(r.set.tickEvery, start), true
 			} else {
-				s, err := ParseSchedule(h.Arg)
+				s, err := ParseSchedule(h.Arg, start)
 				if err != nil {
 					return nil, fmt.Errorf("%d:%d: schedule %q: %v", h.Pos.Line, h.Pos.Col, h.Name, err)
 				}
-				sched = s
+				_, tk.interval = s.(interval)
+				tk.sched = s
 			}
-			args := scheduleArgs{Server: srv.Name, Schedule: h.Name}
-			opts := &river.InsertOpts{
-				Queue:       queueName(srv.Name),
-				MaxAttempts: 1, // a failing run is logged; the next tick runs anyway
-				UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-					rivertype.JobStateAvailable, rivertype.JobStatePending,
-					rivertype.JobStateRunning, rivertype.JobStateScheduled,
-				}},
-			}
-			out = append(out, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
-				return args, opts
-			}, &river.PeriodicJobOpts{RunOnStart: false}))
+			out = append(out, tk)
 		}
 	}
 	return out, nil
+}
+
+// tickLoop stores the ticks of one schedule, until Stop. Every Runner
+// runs one per schedule of the program, and stores a tick when its
+// queue client is the leader River elected among all the processes
+// sharing the database: so a tick is stored once however many replicas
+// run. (River's own periodic jobs start on the leader after a random
+// pause of up to a second for each of its maintenance services, in
+// turn, several seconds in all: an interval's first tick came that
+// late, and a cron tick falling in the pause was lost.)
+//
+// led says whether the Runner led at the last tick: at the start,
+// whether no other process led then. A Runner that takes the
+// leadership over from another process leaves out the first tick of an
+// interval that falls due then: the last leader's ticks kept the rhythm
+// of its own start, and so the next one comes at least an interval
+// after them.
+func (r *Runner) tickLoop(ctx context.Context, tk tickSpec, led bool) {
+	defer r.tickers.Done()
+	next := tk.sched.Next(time.Now())
+	for {
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		id, err := r.q.leader(sctx)
+		if err == nil {
+			leader := id == r.clientID
+			if leader && (led || !tk.interval) {
+				_, err = r.q.insert(sctx, tk.args, tk.opts)
+			}
+			led = leader
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick failed; skipped")
+		}
+		if now := time.Now(); next.Before(now) {
+			next = now // (after a pause of the process, the ticks it missed are skipped)
+		}
+		next = tk.sched.Next(next)
+	}
 }
 
 // Stop stops working the queue: running jobs get until ctx ends to
@@ -239,6 +313,8 @@ func (r *Runner) Stop(ctx context.Context) error {
 	var err error
 	r.stopOnce.Do(func() {
 		close(r.stopped)
+		r.stopTicks()
+		r.tickers.Wait()
 		err = r.q.stop(ctx)
 		<-r.hbDone
 		c2, cancel := context.WithTimeout(context.Background(), 5*time.Second)

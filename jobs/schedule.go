@@ -19,9 +19,9 @@ type Schedule interface {
 // "CRON_TZ=Europe/Paris " prefix), evaluated in the process's local time
 // zone and firing on minute boundaries; or an interval ("30s", "5m",
 // "1h", "@every 90s", any Go duration of at least a second such as
-// "1m30s"), firing that long after the previous tick, the first one an
-// interval after start.
-func ParseSchedule(pattern string) (Schedule, error) {
+// "1m30s"), whose ticks fall one interval apart from start on (see
+// Interval).
+func ParseSchedule(pattern string, start time.Time) (Schedule, error) {
 	s, every, err := schedpattern.Parse(pattern)
 	switch {
 	case err != nil:
@@ -29,7 +29,7 @@ func ParseSchedule(pattern string) (Schedule, error) {
 	case s != nil:
 		return localCron{s}, nil
 	}
-	return Every(every), nil
+	return Interval(every, start), nil
 }
 
 // localCron evaluates a cron schedule in the local time zone whatever
@@ -38,8 +38,19 @@ type localCron struct{ s cron.Schedule }
 
 func (c localCron) Next(t time.Time) time.Time { return c.s.Next(t.In(time.Local)) }
 
-// Every is a fixed interval schedule.
-type Every time.Duration
+// Interval is the schedule of ticks every d from start: at start+d,
+// start+2d, and so on.
+func Interval(d time.Duration, start time.Time) Schedule {
+	return interval{every: d, start: start.Round(0)} // wall clock: ticks compare exactly
+}
 
-// Next returns t plus the interval.
-func (e Every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+type interval struct {
+	every time.Duration
+	start time.Time
+}
+
+// Next returns the first tick after t.
+func (iv interval) Next(t time.Time) time.Time {
+	n := max(t.Sub(iv.start)/iv.every, 0) // ticks due by t
+	return iv.start.Add((n + 1) * iv.every)
+}

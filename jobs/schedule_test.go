@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +29,13 @@ func TestParseSchedule(t *testing.T) {
 		{"0 3 * * 6-7", "2026-03-02 10:00:00", "2026-03-07 03:00:00"}, // Saturday and Sunday
 		{"0 3 * * 6-7", "2026-03-07 10:00:00", "2026-03-08 03:00:00"},
 		{"@hourly", "2026-03-02 10:59:59", "2026-03-02 11:00:00"},
-		{"30s", "2026-03-02 10:00:10", "2026-03-02 10:00:40"},
-		{"5m", "2026-03-02 10:00:10", "2026-03-02 10:05:10"},
-		{"1h", "2026-03-02 10:00:10", "2026-03-02 11:00:10"},
+		// intervals count from the start, here 10:00:00
+		{"30s", "2026-03-02 10:00:10", "2026-03-02 10:00:30"},
+		{"30s", "2026-03-02 10:00:30", "2026-03-02 10:01:00"},
+		{"5m", "2026-03-02 10:00:10", "2026-03-02 10:05:00"},
+		{"@every 1h", "2026-03-02 10:00:10", "2026-03-02 11:00:00"},
 	} {
-		s, err := jobs.ParseSchedule(c.pattern)
+		s, err := jobs.ParseSchedule(c.pattern, at("2026-03-02 10:00:00"))
 		if err != nil {
 			t.Errorf("%q: %v", c.pattern, err)
 			continue
@@ -43,8 +46,24 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "5min", "* * * *", "0 0 0 * * *", "61 * * * *", "-5s"} {
-		if _, err := jobs.ParseSchedule(bad); err == nil {
+		if _, err := jobs.ParseSchedule(bad, time.Now()); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestIntervalCountsFromStart(t *testing.T) {
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s := jobs.Interval(5*time.Second, start)
+	for _, c := range []struct{ after, next time.Duration }{
+		{0, 5 * time.Second},
+		{1300 * time.Millisecond, 5 * time.Second},
+		{5 * time.Second, 10 * time.Second}, // the tick after a tick
+		{6200 * time.Millisecond, 10 * time.Second},
+		{-time.Second, 5 * time.Second}, // (a clock step back)
+	} {
+		if got := s.Next(start.Add(c.after)).Sub(start); got != c.next {
+			t.Errorf("after start+%v: start+%v, want start+%v", c.after, got, c.next)
 		}
 	}
 }
@@ -126,5 +145,91 @@ func TestScheduleOncePerTickAcrossProcesses(t *testing.T) {
 			a.stop()
 			b.stop()
 		})
+	}
+}
+
+const beatSrc = `
+server "w" {
+  schedule "2s" fn beat() { print("beat") }
+}
+`
+
+// firstBeat is how long after start the app's first beat came.
+func firstBeat(t *testing.T, be backend) time.Duration {
+	t.Helper()
+	start := time.Now()
+	app := startApp(t, beatSrc, be)
+	waitFor(t, 15*time.Second, "the first beat", func() bool { return len(app.out.Lines("beat")) > 0 })
+	d := time.Since(start)
+	if d > 2800*time.Millisecond {
+		t.Logf("logs:\n%s", app.logs)
+	}
+	return d
+}
+
+// The first tick of an interval came seconds late: an interval after
+// River's leader began storing periodic jobs, which it does after random
+// pauses (a "5s" schedule ticked first after 8 s), and, when the server
+// came back after a kill -9 of the leader, after the dead leader's lease
+// had run out too (11.8 s).
+func TestIntervalFirstTick(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			if d := firstBeat(t, be); d < 1900*time.Millisecond || d > 2800*time.Millisecond {
+				t.Errorf("first tick of a 2s interval %v after start", d)
+			}
+		})
+		t.Run(be.name+"/after kill", func(t *testing.T) {
+			be := be
+			if be.name == "sqlite" {
+				be = sqliteBackend(t)
+			} else {
+				be.url = pgSchemaURL(t)
+			}
+			leader := startChild(t, writeProgram(t, beatSrc), be, "w")
+			// killed between two ticks, none left to run
+			waitFor(t, 15*time.Second, "the leader's first tick done", func() bool {
+				return len(listJobs(t, be, jobs.StateCompleted)) > 0
+			})
+			leader.kill()
+			if d := firstBeat(t, be); d < 1900*time.Millisecond || d > 2800*time.Millisecond {
+				t.Errorf("first tick of a 2s interval %v after a restart", d)
+			}
+		})
+	}
+}
+
+// A replica that takes over the leadership keeps the ticks of an
+// interval at least an interval apart: its own rhythm, from its own
+// start, would have put its first tick right after the last leader's.
+func TestIntervalAfterTakeover(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) { intervalAfterTakeover(t, be) })
+	}
+}
+
+func intervalAfterTakeover(t *testing.T, be backend) {
+	ticks := func() []time.Time {
+		var at []time.Time
+		for _, j := range listJobs(t, be, jobs.StateCompleted, jobs.StateRunning, jobs.StateQueued) {
+			at = append(at, j.CreatedAt)
+		}
+		sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+		return at
+	}
+	first := startChild(t, writeProgram(t, beatSrc), be, "w")
+	waitFor(t, 15*time.Second, "the first process's first tick", func() bool { return len(ticks()) > 0 })
+	time.Sleep(time.Second) // the second process's rhythm is a second off the first's
+	startApp(t, beatSrc, be)
+	n := len(ticks())
+	waitFor(t, 15*time.Second, "another tick of the first process", func() bool { return len(ticks()) > n })
+	first.stop()
+	n = len(ticks())
+	waitFor(t, 20*time.Second, "two ticks of the second process", func() bool { return len(ticks()) >= n+2 })
+	at := ticks()
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 1900*time.Millisecond {
+			t.Errorf("ticks %d and %d stored %v apart, less than the interval", i, i+1, gap)
+		}
 	}
 }
