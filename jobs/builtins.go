@@ -36,7 +36,7 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	r := RunnerOf(t.In)
 	if r == nil {
 		if t.In.Server != nil {
-			return vm.Nil, vm.Errorf("JobError", "spawn_job: background jobs are not running in this server")
+			return vm.Nil, notYet("spawn_job")
 		}
 		return runInline(t, args[0], name, rest)
 	}
@@ -139,6 +139,14 @@ func jsonDepth(data []byte) int {
 	return deepest
 }
 
+// notYet is the error of spawn_job or publish called in a server before
+// its jobs runtime started: from the program's top-level code or the
+// server block's body, which run first (any server of a program that
+// calls them gets a runtime, see Needed). The jobs do run, later.
+func notYet(fn string) error {
+	return vm.Errorf("JobError", "%s cannot be called while the server block is being set up (its jobs start after it): call it from on_start or a handler", fn)
+}
+
 // jobName reads spawn_job's first argument: a background fn or its name.
 func jobName(v vm.Value) (string, error) {
 	switch v.Kind() {
@@ -206,7 +214,7 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	r := RunnerOf(t.In)
 	if r == nil {
 		if t.In.Server != nil {
-			return vm.Nil, vm.Errorf("JobError", "publish: background jobs are not running in this server")
+			return vm.Nil, notYet("publish")
 		}
 		return vm.Int(0), nil // a script has no subscribers
 	}

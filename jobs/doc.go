@@ -53,6 +53,10 @@
 // program is run by that server (its own server's wins). It returns once
 // the job is committed to the queue, without waiting for it to run; an
 // unknown name or an anonymous function is an error at the call.
+// spawn_job and publish work from on_start hooks, handlers, jobs,
+// schedules and subscribers; the program's top-level code and a server
+// block's body run before the server's jobs start, and there they
+// raise a JobError saying so.
 //
 // A job fails when its code throws, hits a runtime error, exceeds the
 // timeout (the VM stops it at its next backward jump or call), or

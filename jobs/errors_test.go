@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,25 @@ func TestSpawnJobErrors(t *testing.T) {
 	// a background fn of another server runs there
 	app.call(t, "w", "elsewhere")
 	waitFor(t, 10*time.Second, "the other server's job", func() bool { return len(app.out.Lines("audit 5 in other")) == 1 })
+}
+
+// spawn_job and publish called in a server block's body, before its
+// jobs start, said "background jobs are not running in this server",
+// as if they never would.
+func TestSpawnJobDuringSetup(t *testing.T) {
+	for _, call := range []string{"spawn_job(work, 1)", `publish("t", 1)`} {
+		p, err := driver.CompileFile("app.tova", []byte("server \"w\" {\n  background fn work(x) { x }\n  "+call+"\n}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := call[:strings.IndexByte(call, '(')]
+		want := "JobError: " + fn + " cannot be called while the server block is being set up (its jobs start after it): call it from on_start or a handler"
+		_, err = jobstest.Start(context.Background(), p, jobstest.Options{Dir: t.TempDir()})
+		var ve *vm.Error
+		if !errors.As(err, &ve) || ve.Kind+": "+ve.Msg != want {
+			t.Errorf("%s: got %v, want %s", call, err, want)
+		}
+	}
 }
 
 // A job past its timeout is cut (the VM stops at its next backward jump)
