@@ -325,6 +325,13 @@ func (h headersObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error
 	return vm.Nil, true, nil
 }
 
+// Has says whether a header of that name (in any case) came: GetAttr
+// gives nil for one that did not.
+func (h headersObject) Has(name string) bool {
+	_, ok := h.h.Lookup(name)
+	return ok
+}
+
 func (h headersObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("headers are read-only here (a response's are set with res.setHeader or with_headers)")
 }

@@ -2350,3 +2350,15 @@ server "b" {
 		}
 	}
 }
+
+// has_key and `in` on req.headers say whether the header came, in any
+// case. has_key said true for any name (a missing header reads as nil),
+// and `in` was a TypeError.
+func TestHeadersHasKey(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/" => fn(req) [has_key(req.headers, "x-custom"), has_key(req.headers, "X-CUSTOM"), has_key(req.headers, "zzz"), "x-custom" in req.headers, "zzz" in req.headers, req.headers.has("zzz")]
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", "", "X-Custom", "1"); r.status != 200 || r.body != `[true,true,false,true,false,false]` {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+}

@@ -398,6 +398,12 @@ func contains(coll, x Value) (bool, error) {
 		return v <= r.Lo && v > r.Hi && (r.Lo-v)%(-r.Step) == 0, nil
 	case KNil:
 		return false, nil
+	case KHost:
+		if h, ok := coll.AsHost().(HostKeyed); ok {
+			var buf [20]byte
+			key, ok := ObjectKey(x, &buf)
+			return ok && h.Has(key), nil
+		}
 	}
 	return false, TypeErrorf("'in' needs a collection, got %s", TypeName(coll))
 }

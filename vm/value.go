@@ -205,6 +205,13 @@ type HostOrdered interface {
 	CompareHost(other HostObject) (c int, ok bool)
 }
 
+// HostKeyed is implemented by host objects that map keys to values
+// (request headers), whose GetAttr gives nil for a key they lack: Has
+// says whether key is there, for has_key and `in`.
+type HostKeyed interface {
+	Has(key string) bool
+}
+
 // HostCaller is implemented by host objects that have methods: a method
 // call obj.name(args) first asks CallMethod; handled false falls back to
 // GetAttr + call, then to builtins.

@@ -114,6 +114,9 @@ func bHasKey(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.False, nil
 	case vm.KHost:
 		key, _ := vm.ObjectKey(k, nil)
+		if h, ok := o.AsHost().(vm.HostKeyed); ok {
+			return vm.Bool(h.Has(key)), nil
+		}
 		_, ok, err := o.AsHost().GetAttr(t, key)
 		if err != nil {
 			return vm.Nil, err
