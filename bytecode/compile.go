@@ -238,6 +238,9 @@ type fstate struct {
 	// were declared, to refuse a second one
 	shared map[ast.Stmt]bool
 	once   map[string]token.Pos
+	// unnamed: the schedules with neither name nor function name so far,
+	// by pattern
+	unnamed map[string]int
 }
 
 type loopCtx struct {

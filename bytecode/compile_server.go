@@ -366,7 +366,17 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				name = st.Fn.Name
 			}
 			if name == "" {
+				// Unnamed: known by its pattern, and a second one of the
+				// same pattern by its place among them ("30s #2"), as
+				// the reference runs both.
+				if f.unnamed == nil {
+					f.unnamed = map[string]int{}
+				}
+				f.unnamed[arg]++
 				name = arg
+				if n := f.unnamed[arg]; n > 1 {
+					name = fmt.Sprintf("%s #%d", arg, n)
+				}
 			}
 			f.serverWide(st.PosV, "schedule")
 			if st.Cron != "" && strings.TrimSpace(st.Name) == "" {
@@ -378,7 +388,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if _, _, err := schedpattern.Parse(arg); err != nil {
 				f.c.errorf(st.PosV, "schedule %q: %v", name, err)
 			}
-			slot := f.funcToSlot(st.Fn, name, nil, "schedule "+name, st.PosV)
+			slot := f.funcToSlot(st.Fn, name, st.FnName, "schedule "+name, st.PosV)
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.SubscribeDecl:
 			f.serverWide(st.PosV, "subscribe")

@@ -43,7 +43,8 @@
 //	publish(topic, payload)          → Int, how many servers it was stored for
 //	subscribe "topic" fn(payload) { … }
 //	schedule "name" cron("*/5 * * * *") { … }   (the guide's form)
-//	schedule "30s" fn name() { … }              (the reference's form)
+//	schedule "30s" fn name() { … }              (the reference's form; name is
+//	                                             also a function of the server)
 //	job_id(), job_attempt()          the running job's id and attempt (nil outside one)
 //	jobs { max_attempts: 4, workers: 10, timeout: 60.seconds,
 //	       backoff: 1.second, max_backoff: 5.minutes }   (plain numbers are seconds)
@@ -131,7 +132,9 @@
 // discarded) and the next tick runs as usual. A bad pattern (naming the
 // field and the item at fault), an interval under a second, an empty
 // schedule name, or a name declared twice in a server, is a compile
-// error at its declaration. A leader killed on this host (its process
+// error at its declaration. A schedule with neither name is known by its
+// pattern, and a second one of the same pattern by its place among them
+// ("30s #2"). A leader killed on this host (its process
 // gone) loses its leadership when a Runner starts there, or at the next
 // heartbeat of one, so a restarted server's schedules keep the rhythm of
 // its start rather than waiting for the dead leader's lease to expire.

@@ -2362,3 +2362,35 @@ func TestHeadersHasKey(t *testing.T) {
 		t.Errorf("GET /: %d %s", r.status, r.body)
 	}
 }
+
+// The reference's schedule form names its function: a handler may call
+// it (it was undefined). Two unnamed schedules of one pattern are two
+// schedules, as in the reference (the second was refused as declared
+// again).
+func TestScheduleFunctionNames(t *testing.T) {
+	p, err := driver.CompileFile("app.tova", []byte(`server {
+  schedule "1h" fn tick() { 42 }
+  schedule "1h" fn() { 1 }
+  schedule "1h" fn() { 2 }
+  route GET "/" => fn() tick()
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range p.Servers[0].Hooks {
+		if h.Kind == "schedule" {
+			names = append(names, h.Name)
+		}
+	}
+	if strings.Join(names, "|") != "tick|1h|1h #2" {
+		t.Errorf("schedules %q", names)
+	}
+	app := startApp(t, `server {
+  schedule "1h" fn tick() { 42 }
+  route GET "/" => fn() tick()
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != "42" {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+}

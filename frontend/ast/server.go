@@ -102,6 +102,7 @@ type (
 		Cron    string
 		Pattern string
 		Fn      *Function
+		FnName  *Ident // `schedule "30s" fn tick() { … }`: tick names the function
 	}
 	// SubscribeDecl is `subscribe "topic" fn(payload) { ... }`.
 	SubscribeDecl struct {

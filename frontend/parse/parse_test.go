@@ -263,7 +263,7 @@ func TestServer(t *testing.T) {
 		{"websocket \"/ws\" {\n  on_close fn(ws, code, reason) { code }\n  on_error fn(ws, err) { err }\n}", `(WebSocketDecl Path:"/ws" Handlers:{on_close:on_close (ws code reason) {code} on_error:on_error (ws err) {err}} Order:["on_close" "on_error"])`},
 		{"sse \"/events\" fn(send, close) { ... }", `(SSEDecl Path:"/events" Fn:(send close) {})`},
 		{"schedule \"cleanup\" cron(\"0 * * * *\") { ... }", `(ScheduleDecl Name:"cleanup" Cron:"0 * * * *" Fn:cleanup () {})`},
-		{"schedule \"*/5 * * * *\" fn tick() { t() }\nschedule \"30s\" fn() { u() }", "(ScheduleDecl Pattern:\"*/5 * * * *\" Fn:tick () {(call t)})\n(ScheduleDecl Pattern:\"30s\" Fn:() {(call u)})"},
+		{"schedule \"*/5 * * * *\" fn tick() { t() }\nschedule \"30s\" fn() { u() }", "(ScheduleDecl Pattern:\"*/5 * * * *\" Fn:tick () {(call t)} FnName:tick)\n(ScheduleDecl Pattern:\"30s\" Fn:() {(call u)})"},
 		{"subscribe \"topic\" fn(p) { p }", `(SubscribeDecl Topic:"topic" Fn:(p) {p})`},
 		{"discover \"w\" {\n  url: \"http://x\",\n  circuit_breaker: {\n    failure_threshold: 3,\n    reset_timeout: 30.seconds\n  }\n}", `(DiscoverDecl Name:"w" Config:[(ObjEntry Key:"url" Value:"http://x") (ObjEntry Key:"circuit_breaker" Value:(ObjectLit Entries:[(ObjEntry Key:"failure_threshold" Value:3) (ObjEntry Key:"reset_timeout" Value:(UnitLit Number:30 Unit:"second"))]))])`},
 		{"discover \"w\" at \"http://x\" with { threshold: 2 }", `(DiscoverDecl Name:"w" URL:"http://x" Config:[(ObjEntry Key:"threshold" Value:2)])`},

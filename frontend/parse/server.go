@@ -366,7 +366,7 @@ func (p *parser) scheduleDecl() ast.Stmt {
 		s.Fn.Body = p.fnBody(s.Fn, false)
 	default:
 		s.Pattern = str
-		s.Fn, _ = p.fnAfterWord()
+		s.Fn, s.FnName = p.fnAfterWord()
 	}
 	return s
 }

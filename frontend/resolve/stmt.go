@@ -87,6 +87,10 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 			if st.Name != nil {
 				r.predeclare(s, st.Name, kindFn)
 			}
+		case *ast.ScheduleDecl:
+			if st.FnName != nil {
+				r.predeclare(s, st.FnName, kindFn)
+			}
 		case *ast.DataBlock:
 			for _, it := range st.Items {
 				if (it.Kind == "source" || it.Kind == "pipeline") && it.Name != nil {
@@ -292,6 +296,9 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.SSEDecl:
 		r.function(s.Fn)
 	case *ast.ScheduleDecl:
+		if s.FnName != nil && s.FnName.Binding == nil {
+			r.declare(r.cur, s.FnName, kindFn)
+		}
 		r.function(s.Fn)
 	case *ast.SubscribeDecl:
 		r.function(s.Fn)
