@@ -23,7 +23,7 @@ type Source struct {
 // itself finds (limits exceeded, unsupported forms) come back as a
 // diag.List.
 func Compile(srcs []Source) (prog *Program, err error) {
-	c := &compiler{prog: &Program{}, srcs: srcs, consts: map[constKey]int{}, builtins: map[string]int{}, typeDecls: map[string]*ast.TypeDecl{}}
+	c := &compiler{prog: &Program{}, srcs: srcs, consts: map[constKey]int{}, builtins: map[string]int{}}
 	h := sha256.New()
 	for _, s := range srcs {
 		sum := sha256.Sum256(s.Text)
@@ -70,8 +70,6 @@ type compiler struct {
 	consts   map[constKey]int
 	builtins map[string]int
 	globals  map[*ast.Binding]int
-	// typeDecls maps type names to declarations, for `model User`.
-	typeDecls map[string]*ast.TypeDecl
 	// variantTypes maps a variant name to the types declaring one of that
 	// name, typeVariants a type to its variants (collectVariants).
 	variantTypes map[string][]string
@@ -85,6 +83,10 @@ type compiler struct {
 	fnDecls      map[fnAt]*ast.Function   // every fn declaration, for namedHandler
 	fnNames      map[fnAt]*ast.Ident      // immutable bindings of another name (h = g), for namedHandler
 	aliases      map[string]*ast.TypeExpr // every type alias, for handlerType
+	// typesIn holds the type declarations of each scope, declScope
+	// where each type and model is declared (indexDecls)
+	typesIn   map[typeScope]map[string]*ast.TypeDecl
+	declScope map[ast.Stmt]typeScope
 	// servers: the program declares a server (or HTTP declarations
 	// outside one), so its functions may run on many requests at once
 	servers bool

@@ -506,14 +506,16 @@ func (c *compiler) aliasOf(name string) *ast.TypeExpr {
 
 // indexDecls records, once, every fn declaration and immutable binding
 // of a lambda (for namedHandler) and type alias (for aliasOf) of the
-// program, at top level, in servers and in routes groups.
+// program, at top level, in servers and in routes groups, and the type
+// declarations of each scope there (for visibleType).
 func (c *compiler) indexDecls() {
 	if c.fnDecls != nil {
 		return
 	}
 	c.fnDecls, c.aliases, c.fnNames = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}, map[fnAt]*ast.Ident{}
-	var walk func(file int, stmts []ast.Stmt)
-	walk = func(file int, stmts []ast.Stmt) {
+	c.typesIn, c.declScope = map[typeScope]map[string]*ast.TypeDecl{}, map[ast.Stmt]typeScope{}
+	var walk func(file int, stmts []ast.Stmt, sc typeScope)
+	walk = func(file int, stmts []ast.Stmt, sc typeScope) {
 		for _, st := range stmts {
 			switch st := st.(type) {
 			case *ast.FnDecl:
@@ -535,16 +537,44 @@ func (c *compiler) indexDecls() {
 				if st.Alias != nil {
 					c.aliases[st.Name.Name] = st.Alias
 				}
+				if c.typesIn[sc] == nil {
+					c.typesIn[sc] = map[string]*ast.TypeDecl{}
+				}
+				if _, dup := c.typesIn[sc][st.Name.Name]; !dup { // (a second one is an error of the resolver)
+					c.typesIn[sc][st.Name.Name] = st
+				}
+				c.declScope[st] = sc
+			case *ast.ModelDecl:
+				c.declScope[st] = sc
 			case *ast.ServerDecl:
-				walk(file, st.Body)
+				walk(file, st.Body, typeScope{server: true, name: st.Name})
 			case *ast.RoutesGroup:
-				walk(file, st.Body)
+				walk(file, st.Body, sc)
 			}
 		}
 	}
 	for i, src := range c.srcs {
-		walk(i, src.File.Stmts)
+		walk(i, src.File.Stmts, typeScope{})
 	}
+}
+
+// typeScope is where a type or a model is declared, as the resolver
+// scopes their names: at top level (the zero typeScope, routes groups
+// there included), or in the server blocks of one name, which share a
+// scope.
+type typeScope struct {
+	server bool
+	name   string
+}
+
+// visibleType returns the declaration of the type that name means in
+// scope sc: the server's own, else the top level's; nil if none.
+func (c *compiler) visibleType(sc typeScope, name string) *ast.TypeDecl {
+	c.indexDecls()
+	if td := c.typesIn[sc][name]; td != nil {
+		return td
+	}
+	return c.typesIn[typeScope{}][name]
 }
 
 // handlerType is an annotation as serve converts by it: typeString with
@@ -758,14 +788,23 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 }
 
 // modelDecl binds a model name to the value of __model(spec): the store
-// runtime builds the model object from the spec.
+// runtime builds the model object from the spec. The spec's types give
+// the value of each program type the fields name, as the model's
+// declaration sees it, and its records the fields of each record type
+// reached through them, as that type's declaration sees them: the
+// store checks and reads fields by these, not by names, which two
+// servers may both declare.
 func (f *fstate) modelDecl(st *ast.ModelDecl) {
+	f.c.indexDecls()
+	sc := f.c.declScope[st]
 	fields := st.Fields
 	if len(fields) == 0 {
-		if td := f.c.typeDecls[st.Name.Name]; td != nil {
-			fields = td.Fields
+		if td := f.c.visibleType(sc, st.Name.Name); td != nil && td.Alias == nil {
+			fields, sc = td.Fields, f.c.declScope[td]
 		}
 	}
+	mt := &modelTypes{c: f.c, pos: st.PosV, seen: map[*ast.TypeDecl]bool{}}
+	var types []*ast.ObjEntry
 	fieldList := &ast.ArrayLit{PosV: st.PosV}
 	for _, fl := range fields {
 		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
@@ -775,7 +814,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		fieldList.Elems = append(fieldList.Elems, &ast.ObjectLit{PosV: fl.PosV, Entries: []*ast.ObjEntry{
 			{PosV: fl.PosV, Key: "name", Value: &ast.StringLit{PosV: fl.PosV, Value: fl.Name}},
 			// (aliases followed: `type Id = Int` makes an Id field an Int column)
-			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: f.c.handlerType(fl.Type)}},
+			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: mt.text(sc, fl.Type, nil, &types)}},
 			{PosV: fl.PosV, Key: "default", Value: def},
 			{PosV: fl.PosV, Key: "has_default", Value: &ast.BoolLit{PosV: fl.PosV, Value: fl.Default != nil}},
 		}})
@@ -784,6 +823,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		{PosV: st.PosV, Key: "name", Value: &ast.StringLit{PosV: st.PosV, Value: st.Name.Name}},
 		{PosV: st.PosV, Key: "fields", Value: fieldList},
 		{PosV: st.PosV, Key: "options", Value: &ast.ObjectLit{PosV: st.PosV, Entries: st.Options}},
+		{PosV: st.PosV, Key: "types", Value: &ast.ObjectLit{PosV: st.PosV, Entries: types}},
+		{PosV: st.PosV, Key: "records", Value: &ast.ArrayLit{PosV: st.PosV, Elems: mt.records}},
 	}}
 	saved := f.top
 	base := f.alloc(2)
@@ -793,6 +834,75 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	f.emit(CALL, base, 1, 0)
 	f.store(st.Name.Binding, base)
 	f.release(saved)
+}
+
+// modelTypes gathers the program types of a model spec: records holds
+// { type, fields, types } for each record type reached, its fields'
+// types as text and the types these name (name → the type's value).
+type modelTypes struct {
+	c       *compiler
+	pos     token.Pos
+	records []ast.Expr
+	seen    map[*ast.TypeDecl]bool
+}
+
+// text returns type t, written in scope sc, as the store reads it: with
+// the aliases visible there followed (`type Id = Int` makes an Id field
+// an Int column), and adds the program types it names to *types (the
+// first of a name wins, which only an alias naming a type another
+// scope shadows can make differ). params are the type parameters in
+// scope, which name no type.
+func (m *modelTypes) text(sc typeScope, t *ast.TypeExpr, params []string, types *[]*ast.ObjEntry) string {
+	return typeString(m.resolve(sc, t, params, types, 0))
+}
+
+func (m *modelTypes) resolve(sc typeScope, t *ast.TypeExpr, params []string, types *[]*ast.ObjEntry, depth int) *ast.TypeExpr {
+	if t == nil || depth > 16 { // (a cycle of aliases stays as it is)
+		return t
+	}
+	if len(t.Args) > 0 {
+		u := *t
+		u.Args = make([]*ast.TypeExpr, len(t.Args))
+		for i, a := range t.Args {
+			u.Args[i] = m.resolve(sc, a, params, types, depth+1)
+		}
+		return &u
+	}
+	if slices.Contains(params, t.Name) {
+		return t
+	}
+	td := m.c.visibleType(sc, t.Name)
+	switch {
+	case td == nil:
+	case td.Alias != nil:
+		return m.resolve(m.c.declScope[td], td.Alias, nil, types, depth+1)
+	default:
+		m.refer(td, types)
+	}
+	return t
+}
+
+// refer adds type td to *types under its name and, for a record type
+// met the first time, its entry to m.records.
+func (m *modelTypes) refer(td *ast.TypeDecl, types *[]*ast.ObjEntry) {
+	name := td.Name.Name
+	if !slices.ContainsFunc(*types, func(e *ast.ObjEntry) bool { return e.Key == name }) {
+		*types = append(*types, &ast.ObjEntry{PosV: m.pos, Key: name, Value: &ast.Ident{PosV: m.pos, Name: name, Binding: td.Name.Binding}})
+	}
+	if len(td.Variants) > 0 || m.seen[td] {
+		return
+	}
+	m.seen[td] = true // (before its fields: a record type may contain itself)
+	var own []*ast.ObjEntry
+	texts := &ast.ArrayLit{PosV: m.pos}
+	for _, fl := range td.Fields {
+		texts.Elems = append(texts.Elems, &ast.StringLit{PosV: m.pos, Value: m.text(m.c.declScope[td], fl.Type, td.Params, &own)})
+	}
+	m.records = append(m.records, &ast.ObjectLit{PosV: m.pos, Entries: []*ast.ObjEntry{
+		{PosV: m.pos, Key: "type", Value: &ast.Ident{PosV: m.pos, Name: name, Binding: td.Name.Binding}},
+		{PosV: m.pos, Key: "fields", Value: texts},
+		{PosV: m.pos, Key: "types", Value: &ast.ObjectLit{PosV: m.pos, Entries: own}},
+	}})
 }
 
 // literal returns the value of a literal operand of a server setting: an

@@ -961,7 +961,6 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	}
 	idx := len(f.c.prog.Types)
 	f.c.prog.Types = append(f.c.prog.Types, td)
-	f.c.typeDecls[td.Name] = st
 	r := f.alloc(1)
 	f.emit(DEFTYPE, r, idx, 0)
 	f.store(st.Name.Binding, r)

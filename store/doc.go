@@ -71,7 +71,10 @@
 // reused). Column types: Int → INTEGER / BIGINT, Float → REAL / DOUBLE
 // PRECISION, Bool → BOOLEAN, String → TEXT, Date and the timestamps →
 // TIMESTAMP / TIMESTAMPTZ, anything else → TEXT holding JSON. Columns
-// are nullable; Option<T> and T are stored alike.
+// are nullable; Option<T> and T are stored alike. A type a field names
+// is the one visible where the model is declared: in a server block,
+// the server's own type (or alias) of that name before a top-level one;
+// a record type's fields name the types visible where it is declared.
 //
 // The table is created if missing when the model is declared (when the
 // database is known by then) or on first use. A declared field missing

@@ -45,22 +45,83 @@ type fieldType struct {
 	// a record type and its fields' types
 	record *vm.TypeInfo
 	fields []*fieldType
-	// the variants of a type with variants (their fields are not typed)
+	// a type with variants, and its variants (their fields are not typed)
+	adt      *vm.ADTInfo
 	variants []*vm.TypeInfo
 }
 
 var anyType = &fieldType{kind: tAny}
 
-// typeResolver parses declared types, resolving names through the
-// program. A named type is parsed once, so a recursive record type
-// (type Node { children: [Node] }) is a cycle, not an endless descent.
+// typeResolver parses declared types. A name is resolved through the
+// names in scope: the types the compiler found visible where the text
+// was written (the model's declaration, or a record type's), by value,
+// so that a type a server declares is not another of the same name. A
+// model spec without them (compiled by an older tova) resolves names
+// through the program, the first declaration of a name winning. A type
+// is parsed once, so a recursive record type (type Node { children:
+// [Node] }) is a cycle, not an endless descent.
 type typeResolver struct {
-	prog   *vm.Program
-	byName map[string]*fieldType
+	prog    *vm.Program
+	scope   map[string]vm.Value // nil: resolve names through the program
+	records map[*vm.TypeInfo]recordSpec
+	parsed  map[any]*fieldType // by *vm.TypeInfo, *vm.ADTInfo or (through the program) name
+}
+
+// recordSpec is how the compiler describes a record type a model
+// reaches: its fields' types, and the types these name.
+type recordSpec struct {
+	fields []string
+	scope  map[string]vm.Value
 }
 
 func newTypeResolver(prog *vm.Program) *typeResolver {
-	return &typeResolver{prog: prog, byName: map[string]*fieldType{}}
+	return &typeResolver{prog: prog, parsed: map[any]*fieldType{}}
+}
+
+// setScope reads the types and records of a model spec (see
+// modelDecl in package bytecode).
+func (r *typeResolver) setScope(types, records vm.Value) {
+	if types.Kind() != vm.KObject {
+		return
+	}
+	r.scope = scopeOf(types)
+	r.records = map[*vm.TypeInfo]recordSpec{}
+	if records.Kind() != vm.KArray {
+		return
+	}
+	for _, e := range records.AsArray().Elems {
+		if e.Kind() != vm.KObject {
+			continue
+		}
+		o := e.AsObject()
+		tv, _ := o.Get("type")
+		fv, _ := o.Get("fields")
+		sv, _ := o.Get("types")
+		if tv.Kind() != vm.KType || fv.Kind() != vm.KArray {
+			continue
+		}
+		var rs recordSpec
+		for _, f := range fv.AsArray().Elems {
+			text := ""
+			if f.Kind() == vm.KString {
+				text = f.AsString()
+			}
+			rs.fields = append(rs.fields, text)
+		}
+		rs.scope = scopeOf(sv)
+		r.records[tv.AsType().Info] = rs
+	}
+}
+
+func scopeOf(types vm.Value) map[string]vm.Value {
+	scope := map[string]vm.Value{}
+	if types.Kind() == vm.KObject {
+		o := types.AsObject()
+		for i, k := range o.Keys() {
+			scope[k] = o.Values()[i]
+		}
+	}
+	return scope
 }
 
 func (r *typeResolver) parse(s string) *fieldType {
@@ -121,30 +182,85 @@ func (r *typeResolver) parse(s string) *fieldType {
 // named resolves a type the program declares; any other name is not
 // checked.
 func (r *typeResolver) named(name string) *fieldType {
-	if ft, ok := r.byName[name]; ok {
+	if r.scope != nil {
+		v, ok := r.scope[name]
+		if !ok {
+			return anyType // no type of the program where it is written
+		}
+		switch v.Kind() {
+		case vm.KType: // a record type's constructor
+			if ti := v.AsType().Info; ti.Variant < 0 {
+				rs, ok := r.records[ti]
+				if !ok {
+					break
+				}
+				return r.record(ti, rs.fields, rs.scope)
+			}
+		case vm.KObject: // a type with variants: an object of them
+			for _, x := range v.AsObject().Values() {
+				if ti := variantInfo(x); ti != nil && ti.ADT != nil {
+					return r.variant(ti.ADT)
+				}
+			}
+		}
+		// not (yet) a type's value: by name, as an older spec
+	}
+	if ft, ok := r.parsed[name]; ok {
 		return ft
 	}
 	if r.prog == nil {
 		return anyType
 	}
 	if ti, ftypes := r.prog.RecordType(name); ti != nil {
-		ft := &fieldType{kind: tRecord, text: name, record: ti, fields: make([]*fieldType, len(ti.Fields))}
-		r.byName[name] = ft
-		for i := range ti.Fields {
-			ft.fields[i] = anyType
-			if i < len(ftypes) {
-				ft.fields[i] = r.parse(ftypes[i])
-			}
-		}
+		ft := r.record(ti, ftypes, nil)
+		r.parsed[name] = ft
 		return ft
 	}
 	if vs := r.prog.Variants(name); vs != nil {
-		ft := &fieldType{kind: tVariant, text: name, variants: vs}
-		r.byName[name] = ft
+		ft := r.variant(vs[0].ADT)
+		r.parsed[name] = ft
 		return ft
 	}
-	r.byName[name] = anyType
+	r.parsed[name] = anyType
 	return anyType
+}
+
+// record returns record type ti with its fields' types parsed from
+// ftypes, whose names resolve through scope (nil: the program).
+func (r *typeResolver) record(ti *vm.TypeInfo, ftypes []string, scope map[string]vm.Value) *fieldType {
+	if ft, ok := r.parsed[ti]; ok {
+		return ft
+	}
+	ft := &fieldType{kind: tRecord, text: ti.Name, record: ti, fields: make([]*fieldType, len(ti.Fields))}
+	r.parsed[ti] = ft
+	saved := r.scope
+	r.scope = scope
+	for i := range ti.Fields {
+		ft.fields[i] = anyType
+		if i < len(ftypes) {
+			ft.fields[i] = r.parse(ftypes[i])
+		}
+	}
+	r.scope = saved
+	return ft
+}
+
+func (r *typeResolver) variant(adt *vm.ADTInfo) *fieldType {
+	if ft, ok := r.parsed[adt]; ok {
+		return ft
+	}
+	ft := &fieldType{kind: tVariant, text: adt.Name, adt: adt, variants: adt.Variants}
+	r.parsed[adt] = ft
+	return ft
+}
+
+// variantInfo is the variant a value of a type's object of variants
+// is: a constructor, or the instance of a bare variant.
+func variantInfo(v vm.Value) *vm.TypeInfo {
+	if v.Kind() == vm.KType {
+		return v.AsType().Info
+	}
+	return vm.VariantOf(v)
 }
 
 // splitGeneric splits "Result<Int, [String]>" into its name and
@@ -315,7 +431,7 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 	case tRecord:
 		return ft.fitRecord(v)
 	case tVariant:
-		if ti := vm.VariantOf(v); ti != nil && ti.ADT != nil && ti.Name == ft.text && ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT {
+		if ti := vm.VariantOf(v); ti != nil && ti.ADT == ft.adt {
 			return v, nil
 		}
 	}
@@ -330,7 +446,7 @@ func (ft *fieldType) fitRecord(v vm.Value) (vm.Value, *misfit) {
 		return vm.Nil, &misfit{want: ft.text, got: v}
 	}
 	o := v.AsObject()
-	if o.Type != nil && (o.Type.Name != ft.record.Name || o.Type.Variant >= 0) {
+	if o.Type != nil && o.Type != ft.record {
 		return vm.Nil, &misfit{want: ft.text, got: v}
 	}
 	ti := ft.record

@@ -71,8 +71,9 @@ func (m *Model) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 
 // newModel builds a model from the spec the compiler emits for a model
 // declaration: { name, fields: [{ name, type, default, has_default }],
-// options: { table, timestamps, ... } }. The fields' types name the
-// program's record and variant types.
+// options: { table, timestamps, ... }, types, records }. The fields'
+// types name the program's record and variant types, which types and
+// records give (see typeResolver).
 func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 	bad := func(format string, args ...any) (*Model, error) {
 		return nil, vm.Errorf(KindSchema, format, args...)
@@ -106,6 +107,9 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 		}
 	}
 	types := newTypeResolver(prog)
+	tv, _ := so.Get("types")
+	rv, _ := so.Get("records")
+	types.setScope(tv, rv)
 	m.add(column{name: "id", kind: kindInt, typ: "Int", ftype: types.parse("Int")})
 	if fv, ok := so.Get("fields"); ok && fv.Kind() == vm.KArray {
 		for _, f := range fv.AsArray().Elems {

@@ -1,0 +1,109 @@
+package store_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+	"tova/internal/testutil"
+	"tova/serve"
+)
+
+// serveAll starts every server of src on free ports, with d's directory
+// and DATABASE_URL, and returns their URLs by name.
+func serveAll(t *testing.T, d testDB, src string) map[string]string {
+	t.Helper()
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatalf("compile:\n%s", driver.FormatError(err, []byte(src)))
+	}
+	ports := map[string]int{}
+	for _, s := range p.Servers {
+		ports[s.Name] = 0
+	}
+	logs := &testutil.Buffer{}
+	rt, err := serve.Start(p, serve.Options{
+		Host: "127.0.0.1", Ports: ports, Dir: d.dir,
+		Stdout: logs, Stderr: logs, Logger: zerolog.New(logs), Getenv: d.getenv,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rt.Shutdown(ctx)
+	})
+	t.Cleanup(httpClient.CloseIdleConnections)
+	urls := map[string]string{}
+	for _, s := range rt.Servers() {
+		urls[s.Name] = s.URL()
+	}
+	return urls
+}
+
+const serverTypesApp = `
+type Addr { city: String }
+type Status { Draft, Published(at: String) }
+type Code = Int
+
+server "a" {
+  model Place { addr: Addr, st: Status, code: Code, table: "a_places" }
+  route GET "/" => fn(req) {
+    p = Place.create({ addr: { city: "Oslo" }, st: Published("now"), code: 7 })
+    [p, Place.find(p.id), type_of(Place.find(p.id).st)]
+  }
+  route GET "/bad" => fn(req) {
+    try { Place.create({ code: "x" }); "stored" } catch e { e.message }
+  }
+}
+
+server "b" {
+  type Addr { street: String }
+  type Status { Open, Closed(at: String) }
+  type Order { to: Addr, lines: [Line] }
+  type Line { n: Int }
+  type Code = String
+  model Place { addr: Addr, st: Status, order: Order, code: Code, table: "b_places" }
+  route GET "/" => fn(req) {
+    p = Place.create({ addr: Addr("Main"), st: Closed("now"), order: { to: { street: "High" }, lines: [Line(1)] }, code: "x" })
+    r = Place.find(p.id)
+    [p, r, type_of(r.st), type_of(r.order.to), type_of(r.order.lines[0])]
+  }
+  route GET "/bad" => fn(req) {
+    try { Place.create({ order: { lines: [{ n: "x" }] } }); "stored" } catch e { e.message }
+  }
+}
+`
+
+// A type a server declares is the one its models' fields are checked
+// and read back by, at every depth, not the first type of that name in
+// the program (server b's Addr { street } was stored as the top level's
+// Addr { city }, losing the street; an object of its fields was
+// refused, and a variant of its own Status read back as an object);
+// aliases too (server a's Code field was the String of server b's).
+func TestServerDeclaredTypes(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			d := freshDB(t, e)
+			urls := serveAll(t, d, d.block()+serverTypesApp)
+			for _, c := range []struct{ url, want string }{
+				{urls["a"] + "/", `[{"id":1,"addr":{"city":"Oslo"},"st":{"__tag":"Published","at":"now"},"code":7},` +
+					`{"id":1,"addr":{"city":"Oslo"},"st":{"__tag":"Published","at":"now"},"code":7},"Published"]`},
+				{urls["a"] + "/bad", `"Place.create: field code is Int, got \"x\""`},
+				{urls["b"] + "/", `[{"id":1,"addr":{"street":"Main"},"st":{"__tag":"Closed","at":"now"},"order":{"to":{"street":"High"},"lines":[{"n":1}]},"code":"x"},` +
+					`{"id":1,"addr":{"street":"Main"},"st":{"__tag":"Closed","at":"now"},"order":{"to":{"street":"High"},"lines":[{"n":1}]},"code":"x"},"Closed","Addr","Line"]`},
+				{urls["b"] + "/bad", `"Place.create: field order.lines[0].n is Int, got \"x\""`},
+			} {
+				status, body, err := call("GET", c.url, "")
+				if err != nil || status != http.StatusOK || body != c.want {
+					t.Errorf("GET %s: %d %s (%v)\nwant %s", c.url, status, body, err, c.want)
+				}
+			}
+		})
+	}
+}
