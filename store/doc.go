@@ -122,11 +122,12 @@
 // ValueError, in filters too); a record type takes its records or an object of its
 // fields (a missing one is nil); a type with variants takes its
 // variants (their fields are not checked); Result<T, E> takes Ok(T) and
-// Err(E); Object takes an object of no declared type. nil fits every
-// type. NaN fits no Float (SQLite would store NULL, PostgreSQL NaN), and
-// inside a JSON field neither does Infinity (JSON would hold null):
-// both are a ValueError, in filters too. id is ignored in create and
-// update.
+// Err(E); Object takes an object of no declared type, or a value that
+// is one as JSON (a request's headers, stored as that object). nil
+// fits every type. NaN fits no Float (SQLite would store NULL,
+// PostgreSQL NaN), and inside a JSON field neither does Infinity (JSON
+// would hold null): both are a ValueError, in filters too. id is
+// ignored in create and update.
 // update sets updated_at when the model has timestamps; create sets
 // both, and applies the fields' defaults.
 //

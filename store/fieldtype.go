@@ -399,6 +399,9 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		}
 		return vm.NewArray(out), nil
 	case tObject:
+		if v.Kind() == vm.KHost {
+			v = hostObject(v)
+		}
 		if v.Kind() == vm.KObject && v.AsObject().Type == nil {
 			return v, nil
 		}
@@ -467,6 +470,15 @@ func (ft *fieldType) fitRecord(v vm.Value) (vm.Value, *misfit) {
 		vals[i] = fx
 	}
 	return vm.ObjectValue(ti.New(vals)), nil
+}
+
+// hostObject is the value a host value is as JSON (an object for a
+// request's headers), which is what a JSON field stores, or v itself.
+func hostObject(v vm.Value) vm.Value {
+	if h, ok := v.AsHost().(stdlib.JSONValuer); ok {
+		return h.JSONValue()
+	}
+	return v
 }
 
 // dateOf reads a value given for a Date: a Date, an ISO 8601 string or

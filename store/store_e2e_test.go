@@ -600,3 +600,44 @@ func TestConcurrentTransactions(t *testing.T) {
 		})
 	}
 }
+
+const headersApp = `
+model Log { meta: Object, tags: [Object] }
+
+server {
+  route GET "/log" => fn(req) {
+    l = Log.create({ meta: req.headers, tags: [req.headers, req.query] })
+    r = Log.find(l.id)
+    [r.meta["x-trace"], type_of(r.meta), r.tags[0]["x-trace"], r.tags[1]]
+  }
+}
+`
+
+// A request's headers are stored in an Object field as the object of
+// them that JSON shows (the field took objects alone: a 500 "field meta
+// is Object, got <Headers>").
+func TestHeadersInObjectField(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			d := freshDB(t, e)
+			a, err := serveApp(t, d, d.block()+headersApp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := http.NewRequest("GET", a.url+"/log?q=1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Trace", "abc")
+			resp, err := httpClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if want := `["abc","Object","abc",{"q":"1"}]`; resp.StatusCode != 200 || string(b) != want {
+				t.Errorf("GET /log: %d %s, want %s", resp.StatusCode, b, want)
+			}
+		})
+	}
+}
