@@ -815,6 +815,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			{PosV: fl.PosV, Key: "name", Value: &ast.StringLit{PosV: fl.PosV, Value: fl.Name}},
 			// (aliases followed: `type Id = Int` makes an Id field an Int column)
 			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: mt.text(sc, fl.Type, nil, &types)}},
+			// (as written: older tovas stored an Id field as JSON text)
+			{PosV: fl.PosV, Key: "written", Value: &ast.StringLit{PosV: fl.PosV, Value: typeString(fl.Type)}},
 			{PosV: fl.PosV, Key: "default", Value: def},
 			{PosV: fl.PosV, Key: "has_default", Value: &ast.BoolLit{PosV: fl.PosV, Value: fl.Default != nil}},
 		}})

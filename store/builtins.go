@@ -32,7 +32,7 @@ func declareModel(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := m.run(t, db, true, nil); err != nil {
+	if _, err := m.tableIn(t, db); err != nil {
 		return vm.Nil, err
 	}
 	return vm.HostValue(m), nil

@@ -199,6 +199,27 @@ func fieldValue(k fieldKind, x any) vm.Value {
 	return anyValue(x, "")
 }
 
+// legacyValue reads a column an older tova made to hold field c as JSON
+// text (see holdsJSON): the JSON value, typed by the field, except that
+// for a String or a Date only a JSON string is taken for JSON, as a
+// tova since may have written the plain text there ("123" is then the
+// String "123").
+func legacyValue(c column, x any) vm.Value {
+	var s string
+	switch x := x.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return fieldValue(c.kind, x)
+	}
+	if v, err := stdlib.ParseJSONString(s); err == nil && (v.Kind() == vm.KString || c.kind != kindString && c.kind != kindTime) {
+		return c.ftype.read(v)
+	}
+	return fieldValue(c.kind, s)
+}
+
 func textValue(k fieldKind, s string) vm.Value {
 	switch k {
 	case kindJSON:

@@ -32,7 +32,24 @@ func kindOf(typ string) fieldKind {
 	if strings.HasPrefix(t, "Option<") && strings.HasSuffix(t, ">") {
 		t = strings.TrimSpace(t[len("Option<") : len(t)-1])
 	}
-	switch t {
+	return scalarKind(t)
+}
+
+// kindBefore is the kind older tovas gave a field whose type is written
+// as written: they followed no alias (`type Id = Int` made an Id field
+// JSON text) and took `Int?` (which the compiler writes ?<Int>) for
+// JSON too.
+func kindBefore(written string) fieldKind {
+	t := strings.TrimSpace(written)
+	t = strings.TrimSuffix(t, "?")
+	if strings.HasPrefix(t, "Option<") && strings.HasSuffix(t, ">") {
+		t = strings.TrimSpace(t[len("Option<") : len(t)-1])
+	}
+	return scalarKind(t)
+}
+
+func scalarKind(name string) fieldKind {
+	switch name {
 	case "Int":
 		return kindInt
 	case "Float", "Number":

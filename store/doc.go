@@ -87,6 +87,16 @@
 // stored as x and NULL. Columns of the table that the model does not declare are
 // left alone and not read.
 //
+// Older tovas stored a field whose type is written as an alias (type Id
+// = Int) as JSON text, in a TEXT column. Such a column keeps working,
+// with no migration: where its type cannot hold the field (TEXT for an
+// Id field), or, for a String or Date field, where a value in it begins
+// with a quote (a JSON string), the field is read and written there as
+// JSON text, its values still checked by the aliased type; a String or
+// Date filter matches both that JSON and the plain text a tova in
+// between may have written, and the column sorts as text ("10" before
+// "9"). A new table, or a column added, gets the field's own type.
+//
 // # Query API
 //
 // Rows are objects with the model's fields in declaration order, typed

@@ -116,7 +116,7 @@ func Ready(ctx context.Context, in *vm.Instance) error {
 		}
 	}
 	for _, m := range models {
-		if err := m.ensure(ctx, db, db.write, false); err != nil {
+		if _, err := m.ensure(ctx, db, db.write, false); err != nil {
 			return dbError(err, &db.cfg)
 		}
 	}

@@ -30,7 +30,7 @@ type Model struct {
 	methods    map[string]vm.Value // bound methods, for named-argument calls
 
 	mu    sync.Mutex
-	ready atomic.Pointer[DB] // the database whose table is known to match
+	ready atomic.Pointer[table] // the table known to match, in its database
 }
 
 type column struct {
@@ -40,6 +40,18 @@ type column struct {
 	ftype  *fieldType // the declared type, parsed
 	def    vm.Value   // default for create
 	hasDef bool
+	// legacy: older tovas stored the field as JSON text, its type being
+	// written as an alias or T? (see kindBefore)
+	legacy bool
+}
+
+// table is a model's table in one database, and how each column holds
+// its field there: as the field's kind, or, in a column an older tova
+// made for it, as the JSON text that tova wrote (see sync).
+type table struct {
+	db     *DB
+	kinds  []fieldKind // by column: what its values are stored as
+	legacy []bool      // by column: JSON text where the field's kind is not JSON
 }
 
 func (m *Model) TypeName() string { return "Model" }
@@ -135,7 +147,11 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 			if ty.Kind() == vm.KString {
 				typ = ty.AsString()
 			}
-			m.add(column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy()})
+			c := column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy()}
+			if w, _ := fo.Get("written"); w.Kind() == vm.KString {
+				c.legacy = c.kind != kindJSON && kindBefore(w.AsString()) == kindJSON
+			}
+			m.add(c)
 		}
 	}
 	if m.timestamps {
@@ -191,9 +207,9 @@ func (m *Model) column(name string) (int, error) {
 // field reported (never converted or dropped). Inside a transaction the
 // check runs on it and is not remembered, as the transaction may roll
 // back.
-func (m *Model) ensure(ctx context.Context, db *DB, q querier, inTx bool) error {
-	if m.ready.Load() == db {
-		return nil
+func (m *Model) ensure(ctx context.Context, db *DB, q querier, inTx bool) (*table, error) {
+	if tb := m.ready.Load(); tb != nil && tb.db == db {
+		return tb, nil
 	}
 	if inTx {
 		// The transaction is this thread's alone; taking m.mu here could
@@ -202,35 +218,39 @@ func (m *Model) ensure(ctx context.Context, db *DB, q querier, inTx bool) error 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ready.Load() == db {
-		return nil
+	if tb := m.ready.Load(); tb != nil && tb.db == db {
+		return tb, nil
 	}
-	err := m.sync(ctx, db, q)
+	tb, err := m.sync(ctx, db, q)
 	var ve *vm.Error
 	if err != nil && !(errors.As(err, &ve) && ve.Kind == KindSchema) {
 		// Another instance may have created the table or added the
 		// column at the same moment: look again once.
-		err = m.sync(ctx, db, q)
+		tb, err = m.sync(ctx, db, q)
 	}
 	if err == nil {
-		m.ready.Store(db)
+		m.ready.Store(tb)
 	}
-	return err
+	return tb, err
 }
 
-func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
+func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	existing, err := tableColumns(ctx, db, q, m.table)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d := db.d
+	tb := &table{db: db, kinds: make([]fieldKind, len(m.cols)), legacy: make([]bool, len(m.cols))}
+	for i, c := range m.cols {
+		tb.kinds[i] = c.kind
+	}
 	if len(existing) == 0 {
 		defs := []string{d.idColumn()}
 		for _, c := range m.cols[1:] {
 			defs = append(defs, quoteIdent(c.name)+" "+d.columnType(c.kind))
 		}
 		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
-		return err
+		return tb, err
 	}
 	// Every column is checked first: a declaration refused leaves the
 	// table as it was (no column added).
@@ -243,27 +263,62 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) error {
 		// take one)
 		problems = append(problems, "its id column has type "+strings.ToUpper(typ)+", not an integer key")
 	}
-	for _, c := range m.cols[1:] {
+	for i, c := range m.cols {
+		if i == 0 {
+			continue
+		}
 		typ, ok := existing[columnKey(d, c.name)]
 		if !ok {
 			missing = append(missing, c)
 			continue
 		}
-		if !d.compatible(c.kind, d.classOf(typ)) {
+		class := d.classOf(typ)
+		legacy, err := m.holdsJSON(ctx, d, q, c, class)
+		switch {
+		case err != nil:
+			return nil, err
+		case legacy:
+			tb.kinds[i], tb.legacy[i] = kindJSON, true
+		case !d.compatible(c.kind, class):
 			problems = append(problems, "field "+c.name+" is declared "+c.typ+" but the column has type "+strings.ToUpper(typ))
 		}
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return vm.Errorf(KindSchema, "model %s does not match table %s: %s; change the declaration or migrate the table (columns are never converted or dropped)",
+		return nil, vm.Errorf(KindSchema, "model %s does not match table %s: %s; change the declaration or migrate the table (columns are never converted or dropped)",
 			m.name, m.table, strings.Join(problems, "; "))
 	}
 	for _, c := range missing {
 		if _, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return tb, nil
+}
+
+// holdsJSON reports whether the existing column of a field that older
+// tovas stored as JSON text (c.legacy) holds that text: a column of a
+// type only JSON fits (TEXT for an Int), or a text column for a String
+// or a Date holding a value that begins with a quote, as a JSON string
+// does (its rows written since by a tova that stored plain text are
+// read as such too, see legacyValue).
+func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, class columnClass) (bool, error) {
+	if !c.legacy || !d.compatible(kindJSON, class) {
+		return false, nil
+	}
+	if !d.compatible(c.kind, class) {
+		return true, nil
+	}
+	if c.kind != kindString && c.kind != kindTime {
+		return false, nil
+	}
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM "+m.tableSQL+" WHERE "+quoteIdent(c.name)+` LIKE '"%' LIMIT 1`)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	quoted := rows.Next()
+	return quoted, rows.Err()
 }
 
 // tableColumns returns the columns of a table (name → declared type),

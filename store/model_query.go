@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"tova/vm"
+	"tova/vm/stdlib"
 )
 
 // methodNames are the query methods of a model (see doc.go).
@@ -27,28 +28,32 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 	if err != nil {
 		return vm.Nil, err
 	}
+	tb, err := m.tableIn(t, db)
+	if err != nil {
+		return vm.Nil, err
+	}
 	switch name {
 	case "all":
 		if len(args) > 1 {
 			return vm.Nil, m.argErr(name, "takes at most an options object")
 		}
-		return m.list(t, db, name, vm.Nil, arg(args, 0), false)
+		return m.list(t, tb, name, vm.Nil, arg(args, 0), false)
 	case "where":
 		if len(args) == 0 || len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")
 		}
 		if len(args) == 1 && m.onlyOptions(args[0]) { // M.where(order: "-id", limit: 5)
-			return m.list(t, db, name, vm.ObjectValue(vm.NewObject()), args[0], false)
+			return m.list(t, tb, name, vm.ObjectValue(vm.NewObject()), args[0], false)
 		}
-		return m.list(t, db, name, args[0], arg(args, 1), false)
+		return m.list(t, tb, name, args[0], arg(args, 1), false)
 	case "first":
 		if len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes an optional filter and an optional options object")
 		}
 		if len(args) == 1 && m.onlyOptions(args[0]) { // M.first(order: "-id")
-			return m.list(t, db, name, vm.Nil, args[0], true)
+			return m.list(t, tb, name, vm.Nil, args[0], true)
 		}
-		return m.list(t, db, name, arg(args, 0), arg(args, 1), true)
+		return m.list(t, tb, name, arg(args, 0), arg(args, 1), true)
 	case "find":
 		if len(args) != 1 {
 			return vm.Nil, m.argErr(name, "takes one id")
@@ -57,24 +62,24 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if err != nil || !ok {
 			return vm.Nil, err
 		}
-		return m.one(t, db, false, m.selectFrom+` WHERE "id" = $1`, id)
+		return m.one(t, tb, false, m.selectFrom+` WHERE "id" = $1`, id)
 	case "count":
 		if len(args) > 1 {
 			return vm.Nil, m.argErr(name, "takes an optional filter object")
 		}
-		return m.count(t, db, name, arg(args, 0))
+		return m.count(t, tb, name, arg(args, 0))
 	case "paginate":
-		return m.paginate(t, db, args)
+		return m.paginate(t, tb, args)
 	case "create":
 		if len(args) != 1 {
 			return vm.Nil, m.argErr(name, "takes one object of field values")
 		}
-		return m.create(t, db, args[0])
+		return m.create(t, tb, args[0])
 	case "update":
 		if len(args) != 2 {
 			return vm.Nil, m.argErr(name, "takes an id and an object of field values")
 		}
-		return m.update(t, db, args[0], args[1])
+		return m.update(t, tb, args[0], args[1])
 	case "delete":
 		if len(args) != 1 {
 			return vm.Nil, m.argErr(name, "takes one id")
@@ -83,18 +88,18 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if err != nil || !ok {
 			return vm.False, err
 		}
-		n, err := m.exec(t, db, "DELETE FROM "+m.tableSQL+` WHERE "id" = $1`, id)
+		n, err := m.exec(t, tb, "DELETE FROM "+m.tableSQL+` WHERE "id" = $1`, id)
 		return vm.Bool(n > 0), err
 	case "delete_where":
 		if len(args) != 1 || args[0].Kind() != vm.KObject {
 			return vm.Nil, m.argErr(name, "takes a filter object (use {} to delete every row)")
 		}
 		var params []any
-		where, err := m.filter(t, db, name, args[0], &params)
+		where, err := m.filter(t, tb, name, args[0], &params)
 		if err != nil {
 			return vm.Nil, err
 		}
-		n, err := m.exec(t, db, "DELETE FROM "+m.tableSQL+where, params...)
+		n, err := m.exec(t, tb, "DELETE FROM "+m.tableSQL+where, params...)
 		return vm.Int(n), err
 	}
 	return vm.Nil, vm.TypeErrorf("model %s has no method %s", m.name, name)
@@ -131,46 +136,50 @@ func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
 	return 0, false, vm.TypeErrorf("%s.%s: an id is an Int, got %s", m.name, method, vm.Repr(v))
 }
 
-// run executes fn (if any) on the database with the scheduler released,
-// after making sure the model's table matches. Statements join the
-// thread's transaction when it is inside db.transaction.
-func (m *Model) run(t *vm.Thread, db *DB, write bool, fn func(ctx context.Context, q querier) error) error {
+// tableIn makes sure the model's table in db matches it (see ensure),
+// with the scheduler released, and returns it.
+func (m *Model) tableIn(t *vm.Thread, db *DB) (*table, error) {
+	var tb *table
 	var err error
-	t.Blocking(func() {
-		ctx := t.Context()
-		if err = m.ensure(ctx, db, db.on(t, true), db.inTx(t)); err == nil && fn != nil {
-			err = fn(ctx, db.on(t, write))
-		}
-	})
-	return dbError(err, &db.cfg)
+	t.Blocking(func() { tb, err = m.ensure(t.Context(), db, db.on(t, true), db.inTx(t)) })
+	return tb, dbError(err, &db.cfg)
+}
+
+// run executes fn on the table's database with the scheduler released.
+// Statements join the thread's transaction when it is inside
+// db.transaction.
+func (m *Model) run(t *vm.Thread, tb *table, write bool, fn func(ctx context.Context, q querier) error) error {
+	var err error
+	t.Blocking(func() { err = fn(t.Context(), tb.db.on(t, write)) })
+	return dbError(err, &tb.db.cfg)
 }
 
 // rows runs a query returning the model's columns.
-func (m *Model) rows(t *vm.Thread, db *DB, write bool, query string, params ...any) ([]vm.Value, error) {
+func (m *Model) rows(t *vm.Thread, tb *table, write bool, query string, params ...any) ([]vm.Value, error) {
 	var out []vm.Value
-	err := m.run(t, db, write, func(ctx context.Context, q querier) error {
+	err := m.run(t, tb, write, func(ctx context.Context, q querier) error {
 		rows, err := q.QueryContext(ctx, query, params...)
 		if err != nil {
 			return err
 		}
-		out, err = m.scan(rows)
+		out, err = m.scan(tb, rows)
 		return err
 	})
 	return out, err
 }
 
 // one runs a query returning at most one row of the model (nil if none).
-func (m *Model) one(t *vm.Thread, db *DB, write bool, query string, params ...any) (vm.Value, error) {
-	rows, err := m.rows(t, db, write, query, params...)
+func (m *Model) one(t *vm.Thread, tb *table, write bool, query string, params ...any) (vm.Value, error) {
+	rows, err := m.rows(t, tb, write, query, params...)
 	if err != nil || len(rows) == 0 {
 		return vm.Nil, err
 	}
 	return rows[0], nil
 }
 
-func (m *Model) exec(t *vm.Thread, db *DB, query string, params ...any) (int64, error) {
+func (m *Model) exec(t *vm.Thread, tb *table, query string, params ...any) (int64, error) {
 	var n int64
-	err := m.run(t, db, true, func(ctx context.Context, q querier) error {
+	err := m.run(t, tb, true, func(ctx context.Context, q querier) error {
 		res, err := q.ExecContext(ctx, query, params...)
 		if err != nil {
 			return err
@@ -182,7 +191,7 @@ func (m *Model) exec(t *vm.Thread, db *DB, query string, params ...any) (int64, 
 }
 
 // scan reads rows of the model's columns into typed row objects.
-func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
+func (m *Model) scan(tb *table, rows *sql.Rows) ([]vm.Value, error) {
 	defer rows.Close()
 	n := len(m.cols)
 	raw, ptrs := scanTargets(n)
@@ -193,9 +202,13 @@ func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
 		}
 		vals := make([]vm.Value, n)
 		for i, c := range m.cols {
-			vals[i] = fieldValue(c.kind, raw[i])
-			if c.kind == kindJSON {
-				vals[i] = c.ftype.read(vals[i])
+			switch {
+			case tb.legacy[i]:
+				vals[i] = legacyValue(c, raw[i])
+			case c.kind == kindJSON:
+				vals[i] = c.ftype.read(fieldValue(kindJSON, raw[i]))
+			default:
+				vals[i] = fieldValue(c.kind, raw[i])
 			}
 		}
 		out = append(out, vm.ObjectValue(vm.NewObjectShaped(m.rowShape, vals)))
@@ -207,7 +220,7 @@ func (m *Model) scan(rows *sql.Rows) ([]vm.Value, error) {
 // field; nil matches NULL, a list matches any of its values (a nil
 // among them NULL; for JSON fields a list is the value), anything else
 // is equality.
-func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *[]any) (string, error) {
+func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, params *[]any) (string, error) {
 	if f.IsNil() {
 		return "", nil
 	}
@@ -226,6 +239,7 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 		}
 		c := m.cols[ci]
 		v := o.Values()[i]
+		legacy := tb.legacy[ci]
 		if i == 0 {
 			b.WriteString(" WHERE ")
 		} else {
@@ -238,7 +252,7 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 			var in []string
 			null := false // a nil in the list matches NULL, which IN never does
 			for _, e := range v.AsArray().Elems {
-				p, nul, err := m.arg(t, db, method, c, e)
+				p, nul, err := m.arg(t, tb, method, ci, e)
 				if err != nil {
 					return "", err
 				}
@@ -248,8 +262,10 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 				case p == nil:
 					null = true
 				default:
-					*params = append(*params, p)
-					in = append(in, "$"+strconv.Itoa(len(*params)))
+					for _, p := range m.forms(tb, ci, p) {
+						*params = append(*params, p)
+						in = append(in, "$"+strconv.Itoa(len(*params)))
+					}
 				}
 			}
 			col := quoteIdent(c.name)
@@ -263,8 +279,23 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 			default:
 				b.WriteString("1 = 0") // in an empty list: no row
 			}
+		case legacy:
+			p, nul, err := m.arg(t, tb, method, ci, v)
+			if err != nil {
+				return "", err
+			}
+			if nul {
+				b.WriteString("1 = 0")
+				continue
+			}
+			var in []string
+			for _, p := range m.forms(tb, ci, p) {
+				*params = append(*params, p)
+				in = append(in, "$"+strconv.Itoa(len(*params)))
+			}
+			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
 		default:
-			p, nul, err := m.arg(t, db, method, c, v)
+			p, nul, err := m.arg(t, tb, method, ci, v)
 			if err != nil {
 				return "", err
 			}
@@ -279,35 +310,51 @@ func (m *Model) filter(t *vm.Thread, db *DB, method string, f vm.Value, params *
 	return b.String(), nil
 }
 
-// param converts a value of field c for create or update: checked
+// param converts a value of column ci for create or update: checked
 // against the field's type, converted for the engine. A String holding
 // a NUL character is refused on both engines, as PostgreSQL text
 // cannot store one.
-func (m *Model) param(t *vm.Thread, db *DB, method string, c column, v vm.Value) (any, error) {
-	p, nul, err := m.arg(t, db, method, c, v)
+func (m *Model) param(t *vm.Thread, tb *table, method string, ci int, v vm.Value) (any, error) {
+	p, nul, err := m.arg(t, tb, method, ci, v)
 	if nul {
-		return nil, vm.Errorf("ValueError", "%s.%s: field %s holds a NUL character, which PostgreSQL text cannot store", m.name, method, c.name)
+		return nil, vm.Errorf("ValueError", "%s.%s: field %s holds a NUL character, which PostgreSQL text cannot store", m.name, method, m.cols[ci].name)
 	}
 	return p, err
 }
 
-// arg converts a value of field c as param does; nul reports a String
+// arg converts a value of column ci as param does; nul reports a String
 // holding a NUL character (p is then nil), which a filter takes as
 // matching no row: it may come from a client, and a lookup then
 // answers "not found" on both engines.
-func (m *Model) arg(t *vm.Thread, db *DB, method string, c column, v vm.Value) (p any, nul bool, err error) {
-	x, bad := c.ftype.fit(v, c.kind == kindJSON)
+func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) (p any, nul bool, err error) {
+	c, k := m.cols[ci], tb.kinds[ci]
+	x, bad := c.ftype.fit(v, k == kindJSON)
 	if bad != nil {
 		return nil, false, bad.error(m.name, method, c.name)
 	}
-	if c.kind == kindString && x.Kind() == vm.KString && strings.IndexByte(x.AsString(), 0) >= 0 {
+	if k == kindString && x.Kind() == vm.KString && strings.IndexByte(x.AsString(), 0) >= 0 {
 		return nil, true, nil
 	}
-	p, ok := db.d.fieldParam(t, c.kind, x)
+	p, ok := tb.db.d.fieldParam(t, k, x)
 	if !ok {
 		return nil, false, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
 	}
 	return p, false, nil
+}
+
+// forms are the texts a filter's parameter p for column ci matches: p,
+// and in a column an older tova made for a String or a Date (see
+// holdsJSON), the plain text as well as the JSON string it wrote.
+func (m *Model) forms(tb *table, ci int, p any) []any {
+	if k := m.cols[ci].kind; !tb.legacy[ci] || k != kindString && k != kindTime {
+		return []any{p}
+	}
+	if s, ok := p.(string); ok {
+		if v, err := stdlib.ParseJSONString(s); err == nil && v.Kind() == vm.KString {
+			return []any{p, tb.db.d.textParam(v.AsString())}
+		}
+	}
+	return []any{p}
 }
 
 // onlyOptions reports whether a lone argument of where or first is an
@@ -335,7 +382,7 @@ type listOptions struct {
 
 // options reads an options object: order ("-created_at", "title,-id" or
 // a list of such names), limit and offset.
-func (m *Model) options(db *DB, method string, v vm.Value, allowed ...string) (listOptions, error) {
+func (m *Model) options(tb *table, method string, v vm.Value, allowed ...string) (listOptions, error) {
 	o := listOptions{limit: -1}
 	var order vm.Value
 	if !v.IsNil() {
@@ -368,7 +415,7 @@ func (m *Model) options(db *DB, method string, v vm.Value, allowed ...string) (l
 			}
 		}
 	}
-	clause, err := m.orderBy(db, method, order)
+	clause, err := m.orderBy(tb, method, order)
 	o.order = clause
 	return o, err
 }
@@ -384,7 +431,7 @@ func contains(list []string, s string) bool {
 
 // orderBy renders the ORDER BY clause. Rows always end ordered by id, so
 // that results are the same on both engines whatever the ties.
-func (m *Model) orderBy(db *DB, method string, v vm.Value) (string, error) {
+func (m *Model) orderBy(tb *table, method string, v vm.Value) (string, error) {
 	var terms []string
 	switch v.Kind() {
 	case vm.KNil:
@@ -425,7 +472,7 @@ func (m *Model) orderBy(db *DB, method string, v vm.Value) (string, error) {
 		if b.Len() > len(" ORDER BY ") {
 			b.WriteString(", ")
 		}
-		b.WriteString(db.d.orderTerm(term, m.cols[ci].kind, desc))
+		b.WriteString(tb.db.d.orderTerm(term, tb.kinds[ci], desc))
 		hasID = hasID || term == "id"
 	}
 	if !hasID {
@@ -441,20 +488,20 @@ func (m *Model) orderBy(db *DB, method string, v vm.Value) (string, error) {
 	return b.String(), nil
 }
 
-func (m *Model) list(t *vm.Thread, db *DB, method string, filter, opts vm.Value, first bool) (vm.Value, error) {
-	o, err := m.options(db, method, opts, "order", "limit", "offset")
+func (m *Model) list(t *vm.Thread, tb *table, method string, filter, opts vm.Value, first bool) (vm.Value, error) {
+	o, err := m.options(tb, method, opts, "order", "limit", "offset")
 	if err != nil {
 		return vm.Nil, err
 	}
 	var params []any
-	where, err := m.filter(t, db, method, filter, &params)
+	where, err := m.filter(t, tb, method, filter, &params)
 	if err != nil {
 		return vm.Nil, err
 	}
 	if first {
 		o.limit = 1
 	}
-	rows, err := m.rows(t, db, false, m.selectFrom+where+o.order+db.d.limitClause(o.limit, o.offset), params...)
+	rows, err := m.rows(t, tb, false, m.selectFrom+where+o.order+tb.db.d.limitClause(o.limit, o.offset), params...)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -470,14 +517,14 @@ func (m *Model) list(t *vm.Thread, db *DB, method string, filter, opts vm.Value,
 	return vm.NewArray(rows), nil
 }
 
-func (m *Model) count(t *vm.Thread, db *DB, method string, filter vm.Value) (vm.Value, error) {
+func (m *Model) count(t *vm.Thread, tb *table, method string, filter vm.Value) (vm.Value, error) {
 	var params []any
-	where, err := m.filter(t, db, method, filter, &params)
+	where, err := m.filter(t, tb, method, filter, &params)
 	if err != nil {
 		return vm.Nil, err
 	}
 	var n int64
-	err = m.run(t, db, false, func(ctx context.Context, q querier) error {
+	err = m.run(t, tb, false, func(ctx context.Context, q querier) error {
 		rows, err := q.QueryContext(ctx, "SELECT COUNT(*) FROM "+m.tableSQL+where, params...)
 		if err != nil {
 			return err
@@ -502,7 +549,7 @@ const (
 
 // paginate(page = 1, per_page = 20, { order, where }): one page of rows
 // and the totals. per_page is clamped to 1..100, page to >= 1.
-func (m *Model) paginate(t *vm.Thread, db *DB, args []vm.Value) (vm.Value, error) {
+func (m *Model) paginate(t *vm.Thread, tb *table, args []vm.Value) (vm.Value, error) {
 	page, perPage := int64(1), int64(defaultPerPage)
 	var opts vm.Value
 	pos := args
@@ -547,16 +594,16 @@ func (m *Model) paginate(t *vm.Thread, db *DB, args []vm.Value) (vm.Value, error
 	}
 	page = max(page, 1)
 	perPage = min(max(perPage, 1), maxPerPage)
-	o, err := m.options(db, "paginate", opts, "order", "where")
+	o, err := m.options(tb, "paginate", opts, "order", "where")
 	if err != nil {
 		return vm.Nil, err
 	}
-	total, err := m.count(t, db, "paginate", o.where)
+	total, err := m.count(t, tb, "paginate", o.where)
 	if err != nil {
 		return vm.Nil, err
 	}
 	var params []any
-	where, err := m.filter(t, db, "paginate", o.where, &params)
+	where, err := m.filter(t, tb, "paginate", o.where, &params)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -564,7 +611,7 @@ func (m *Model) paginate(t *vm.Thread, db *DB, args []vm.Value) (vm.Value, error
 	if page > math.MaxInt64/perPage {
 		offset = math.MaxInt64
 	}
-	rows, err := m.rows(t, db, false, m.selectFrom+where+o.order+db.d.limitClause(perPage, offset), params...)
+	rows, err := m.rows(t, tb, false, m.selectFrom+where+o.order+tb.db.d.limitClause(perPage, offset), params...)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -579,7 +626,7 @@ func (m *Model) paginate(t *vm.Thread, db *DB, args []vm.Value) (vm.Value, error
 // values reads the field values of create/update: every key must be a
 // field (id is ignored: ids are the database's), values must fit their
 // field's type.
-func (m *Model) values(t *vm.Thread, db *DB, method string, data vm.Value) ([]int, []any, error) {
+func (m *Model) values(t *vm.Thread, tb *table, method string, data vm.Value) ([]int, []any, error) {
 	if data.Kind() != vm.KObject {
 		return nil, nil, vm.TypeErrorf("%s.%s: field values are an object, got %s", m.name, method, vm.Repr(data))
 	}
@@ -594,7 +641,7 @@ func (m *Model) values(t *vm.Thread, db *DB, method string, data vm.Value) ([]in
 		if err != nil {
 			return nil, nil, err
 		}
-		p, err := m.param(t, db, method, m.cols[ci], o.Values()[i])
+		p, err := m.param(t, tb, method, ci, o.Values()[i])
 		if err != nil {
 			return nil, nil, err
 		}
@@ -613,14 +660,14 @@ func has(cols []int, ci int) bool {
 	return false
 }
 
-func (m *Model) create(t *vm.Thread, db *DB, data vm.Value) (vm.Value, error) {
-	cols, params, err := m.values(t, db, "create", data)
+func (m *Model) create(t *vm.Thread, tb *table, data vm.Value) (vm.Value, error) {
+	cols, params, err := m.values(t, tb, "create", data)
 	if err != nil {
 		return vm.Nil, err
 	}
 	for ci, c := range m.cols {
 		if c.hasDef && !has(cols, ci) {
-			p, err := m.param(t, db, "create", c, c.def)
+			p, err := m.param(t, tb, "create", ci, c.def)
 			if err != nil {
 				return vm.Nil, err
 			}
@@ -628,7 +675,7 @@ func (m *Model) create(t *vm.Thread, db *DB, data vm.Value) (vm.Value, error) {
 		}
 	}
 	if m.timestamps {
-		now := db.d.timeParam(t.In.Cfg.Now())
+		now := tb.db.d.timeParam(t.In.Cfg.Now())
 		for _, n := range []string{"created_at", "updated_at"} {
 			if ci := m.index[n]; !has(cols, ci) {
 				cols, params = append(cols, ci), append(params, now)
@@ -659,20 +706,20 @@ func (m *Model) create(t *vm.Thread, db *DB, data vm.Value) (vm.Value, error) {
 	}
 	b.WriteString(" RETURNING ")
 	b.WriteString(m.selectList)
-	return m.one(t, db, true, b.String(), params...)
+	return m.one(t, tb, true, b.String(), params...)
 }
 
-func (m *Model) update(t *vm.Thread, db *DB, idV, data vm.Value) (vm.Value, error) {
+func (m *Model) update(t *vm.Thread, tb *table, idV, data vm.Value) (vm.Value, error) {
 	id, ok, err := m.id("update", idV)
 	if err != nil || !ok {
 		return vm.Nil, err
 	}
-	cols, params, err := m.values(t, db, "update", data)
+	cols, params, err := m.values(t, tb, "update", data)
 	if err != nil {
 		return vm.Nil, err
 	}
 	if m.timestamps {
-		now := db.d.timeParam(t.In.Cfg.Now())
+		now := tb.db.d.timeParam(t.In.Cfg.Now())
 		ci := m.index["updated_at"]
 		found := false
 		for i, c := range cols {
@@ -685,7 +732,7 @@ func (m *Model) update(t *vm.Thread, db *DB, idV, data vm.Value) (vm.Value, erro
 		}
 	}
 	if len(cols) == 0 {
-		return m.one(t, db, false, m.selectFrom+` WHERE "id" = $1`, id)
+		return m.one(t, tb, false, m.selectFrom+` WHERE "id" = $1`, id)
 	}
 	var b strings.Builder
 	b.WriteString("UPDATE ")
@@ -702,5 +749,5 @@ func (m *Model) update(t *vm.Thread, db *DB, idV, data vm.Value) (vm.Value, erro
 	b.WriteString(` WHERE "id" = $` + strconv.Itoa(len(params)))
 	b.WriteString(" RETURNING ")
 	b.WriteString(m.selectList)
-	return m.one(t, db, true, b.String(), params...)
+	return m.one(t, tb, true, b.String(), params...)
 }
