@@ -109,7 +109,8 @@ func (d *dialect) textParam(s string) string {
 
 // rawParam converts argument i (from 1) of db.query/get/run. Refused on
 // both engines: a String holding a NUL character, which PostgreSQL text
-// cannot store, NaN, which SQLite stores as NULL, and a Date outside the
+// cannot store, NaN, which SQLite stores as NULL, NaN or Infinity in a
+// list or object, whose JSON would hold null, and a Date outside the
 // years 1 to 9999 (see dateRange). PostgreSQL gets numbers, Bools and
 // Dates in types it can send in any position (see pgInt).
 func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
@@ -141,6 +142,9 @@ func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any,
 	case vm.KSize:
 		return d.rawInt(v.AsSize()), nil
 	case vm.KArray, vm.KObject:
+		if bad := nonFinite(v, nil); bad != nil {
+			return nil, vm.Errorf("ValueError", "db.%s: parameter $%d%s %s", method, i, bad.path, bad.msg)
+		}
 		b, err := stdlib.AppendJSON(t, nil, v)
 		if err != nil {
 			return nil, err

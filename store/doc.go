@@ -136,8 +136,9 @@
 // is one as JSON (a request's headers, stored as that object). nil
 // fits every type. NaN fits no Float (SQLite would store NULL,
 // PostgreSQL NaN), and inside a JSON field neither does Infinity (JSON
-// would hold null): both are a ValueError, in filters too. id is
-// ignored in create and update.
+// would hold null), at any depth, in what its type does not check too
+// (an Object, Any, a variant's fields): both are a ValueError, in
+// filters too. id is ignored in create and update.
 // update sets updated_at when the model has timestamps; create sets
 // both, and applies the fields' defaults.
 //
@@ -185,7 +186,8 @@
 // 1 = 1 gives 1 there; PostgreSQL gives an untyped SELECT $1 back as
 // text). Parameters: Int, Float, String, Bool, nil, a Date, a Duration
 // (as milliseconds), a Size (as bytes), or a list/object (as JSON text);
-// NaN is a ValueError, as SQLite would bind NULL, and so is a Date
+// NaN is a ValueError, as SQLite would bind NULL, and so are NaN and
+// Infinity in a list or object (JSON would hold null) and a Date
 // outside the years 1 to 9999. Each works in any position, as the type the engine infers for it:
 // where PostgreSQL infers text (SELECT $1, COALESCE($1, 'none'), 'n='
 // || $1) it is sent as its text, so SELECT $1 with 1 gives "1" there

@@ -332,7 +332,7 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 	bad := func() (vm.Value, *misfit) { return vm.Nil, &misfit{want: ft.text, got: v} }
 	switch ft.kind {
 	case tAny:
-		return v, nil
+		return unchecked(v, inJSON)
 	case tInt:
 		switch v.Kind() {
 		case vm.KInt:
@@ -403,7 +403,7 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 			v = hostObject(v)
 		}
 		if v.Kind() == vm.KObject && v.AsObject().Type == nil {
-			return v, nil
+			return unchecked(v, inJSON)
 		}
 	case tOption:
 		if ti := vm.VariantOf(v); ti != nil && ti.ADT == vm.OptionADT {
@@ -435,10 +435,68 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		return ft.fitRecord(v)
 	case tVariant:
 		if ti := vm.VariantOf(v); ti != nil && ti.ADT == ft.adt {
-			return v, nil
+			return unchecked(v, inJSON)
 		}
 	}
 	return bad()
+}
+
+// unchecked returns v, whose contents its type does not check (Any,
+// Object, a variant's fields), after looking through them, when they go
+// into JSON text, for a NaN or an Infinity, which it cannot hold.
+func unchecked(v vm.Value, inJSON bool) (vm.Value, *misfit) {
+	if inJSON {
+		if b := nonFinite(v, nil); b != nil {
+			return vm.Nil, b
+		}
+	}
+	return v, nil
+}
+
+// nonFinite finds a NaN or an Infinity in v, at any depth, and says
+// where; JSON would hold null in its place. seen holds the lists and
+// objects looked through already: one shared many times is looked
+// through once.
+func nonFinite(v vm.Value, seen map[any]bool) *misfit {
+	switch v.Kind() {
+	case vm.KFloat:
+		if f := v.AsFloat(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return &misfit{msg: "is " + vm.FormatFloat(f) + ", which JSON cannot hold (it would be null)", valueErr: true}
+		}
+	case vm.KArray:
+		a := v.AsArray()
+		if seen[a] {
+			return nil
+		}
+		if seen == nil {
+			seen = map[any]bool{}
+		}
+		seen[a] = true
+		for i, e := range a.Elems {
+			if b := nonFinite(e, seen); b != nil {
+				return b.under("[" + strconv.Itoa(i) + "]")
+			}
+		}
+	case vm.KObject:
+		o := v.AsObject()
+		if seen[o] {
+			return nil
+		}
+		if seen == nil {
+			seen = map[any]bool{}
+		}
+		seen[o] = true
+		for i, k := range o.Keys() {
+			if b := nonFinite(o.Values()[i], seen); b != nil {
+				return b.under("." + k)
+			}
+		}
+	case vm.KHost:
+		if x := hostObject(v); x.Kind() != vm.KHost {
+			return nonFinite(x, seen)
+		}
+	}
+	return nil
 }
 
 // fitRecord takes a record of the type, or an object whose keys are
