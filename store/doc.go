@@ -121,8 +121,9 @@
 //	M.paginate(page, per_page)          // { data, page, per_page, total, total_pages }
 //
 // Filters: every key must be a field; a value matches by equality, nil
-// matches NULL, and a list matches any of its values ({ status: ["a",
-// "b", nil] }, nil among them matching NULL; except for JSON fields). Values in create and update, and
+// (and None, for an Option field) matches NULL, and a list matches any
+// of its values ({ status: ["a", "b", nil] }, nil among them matching
+// NULL; except for JSON fields). Values in create and update, and
 // filter values, must fit their field's type, at every depth, or the
 // call is a TypeError naming where (`field addr.city is String, got
 // 5`, `field ids[0] is Int, got "a"`): an Int is accepted for a Float,

@@ -239,16 +239,12 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 		}
 		c := m.cols[ci]
 		v := o.Values()[i]
-		legacy := tb.legacy[ci]
 		if i == 0 {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
 		}
-		switch {
-		case v.IsNil():
-			b.WriteString(quoteIdent(c.name) + " IS NULL")
-		case v.Kind() == vm.KArray && c.kind != kindJSON:
+		if v.Kind() == vm.KArray && c.kind != kindJSON {
 			var in []string
 			null := false // a nil in the list matches NULL, which IN never does
 			for _, e := range v.AsArray().Elems {
@@ -279,15 +275,18 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			default:
 				b.WriteString("1 = 0") // in an empty list: no row
 			}
-		case legacy:
-			p, nul, err := m.arg(t, tb, method, ci, v)
-			if err != nil {
-				return "", err
-			}
-			if nul {
-				b.WriteString("1 = 0")
-				continue
-			}
+			continue
+		}
+		// (after the value is fitted to the field: None is nil there)
+		p, nul, err := m.arg(t, tb, method, ci, v)
+		switch {
+		case err != nil:
+			return "", err
+		case nul:
+			b.WriteString("1 = 0")
+		case p == nil:
+			b.WriteString(quoteIdent(c.name) + " IS NULL")
+		case tb.legacy[ci]:
 			var in []string
 			for _, p := range m.forms(tb, ci, p) {
 				*params = append(*params, p)
@@ -295,14 +294,6 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			}
 			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
 		default:
-			p, nul, err := m.arg(t, tb, method, ci, v)
-			if err != nil {
-				return "", err
-			}
-			if nul {
-				b.WriteString("1 = 0")
-				continue
-			}
 			*params = append(*params, p)
 			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
 		}
