@@ -855,7 +855,26 @@ type modelTypes struct {
 // scope shadows can make differ). params are the type parameters in
 // scope, which name no type.
 func (m *modelTypes) text(sc typeScope, t *ast.TypeExpr, params []string, types *[]*ast.ObjEntry) string {
-	return typeString(m.resolve(sc, t, params, types, 0))
+	return fieldTypeString(m.resolve(sc, t, params, types, 0))
+}
+
+// fieldTypeString is typeString with an optional type written T?, as
+// declared and as the store reads it (typeString writes ?<T>).
+func fieldTypeString(t *ast.TypeExpr) string {
+	if t == nil || len(t.Args) == 0 {
+		return typeString(t)
+	}
+	args := make([]string, len(t.Args))
+	for i, a := range t.Args {
+		args[i] = fieldTypeString(a)
+	}
+	switch {
+	case t.Name == "?" && len(args) == 1:
+		return args[0] + "?"
+	case t.Name == "[]" && len(args) == 1:
+		return "[" + args[0] + "]"
+	}
+	return t.Name + "<" + strings.Join(args, ", ") + ">"
 }
 
 func (m *modelTypes) resolve(sc typeScope, t *ast.TypeExpr, params []string, types *[]*ast.ObjEntry, depth int) *ast.TypeExpr {

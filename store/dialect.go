@@ -25,12 +25,15 @@ var kindNames = [...]string{kindJSON: "JSON", kindInt: "Int", kindFloat: "Float"
 
 func (k fieldKind) String() string { return kindNames[k] }
 
-// kindOf maps a declared Tova type to its storage kind.
+// kindOf maps a declared Tova type to its storage kind: Option<T>, T?
+// (?<T> as the compiler writes it in a type's fields) and T alike.
 func kindOf(typ string) fieldKind {
 	t := strings.TrimSpace(typ)
 	t = strings.TrimSuffix(t, "?")
-	if strings.HasPrefix(t, "Option<") && strings.HasSuffix(t, ">") {
-		t = strings.TrimSpace(t[len("Option<") : len(t)-1])
+	for _, opt := range []string{"Option<", "?<"} {
+		if strings.HasPrefix(t, opt) && strings.HasSuffix(t, ">") {
+			t = strings.TrimSpace(t[len(opt) : len(t)-1])
+		}
 	}
 	return scalarKind(t)
 }

@@ -71,10 +71,11 @@
 // reused). Column types: Int → INTEGER / BIGINT, Float → REAL / DOUBLE
 // PRECISION, Bool → BOOLEAN, String → TEXT, Date and the timestamps →
 // TIMESTAMP / TIMESTAMPTZ, anything else → TEXT holding JSON. Columns
-// are nullable; Option<T> and T are stored alike. A type a field names
-// is the one visible where the model is declared: in a server block,
-// the server's own type (or alias) of that name before a top-level one;
-// a record type's fields name the types visible where it is declared.
+// are nullable; Option<T>, T? and T are stored alike (an Int? field is
+// an Int column). A type a field names is the one visible where the
+// model is declared: in a server block, the server's own type (or
+// alias) of that name before a top-level one; a record type's fields
+// name the types visible where it is declared.
 //
 // The table is created if missing when the model is declared (when the
 // database is known by then) or on first use. A declared field missing
@@ -88,14 +89,15 @@
 // left alone and not read.
 //
 // Older tovas stored a field whose type is written as an alias (type Id
-// = Int) as JSON text, in a TEXT column. Such a column keeps working,
-// with no migration: where its type cannot hold the field (TEXT for an
-// Id field), or, for a String or Date field, where a value in it begins
-// with a quote (a JSON string), the field is read and written there as
-// JSON text, its values still checked by the aliased type; a String or
-// Date filter matches both that JSON and the plain text a tova in
-// between may have written, and the column sorts as text ("10" before
-// "9"). A new table, or a column added, gets the field's own type.
+// = Int) or as T? (Int?, Id?) as JSON text, in a TEXT column. Such a
+// column keeps working, with no migration: where its type cannot hold
+// the field (TEXT for an Id field), or, for a String or Date field,
+// where a value in it begins with a quote (a JSON string), the field is
+// read and written there as JSON text, its values still checked by its
+// type; a String or Date filter matches both that JSON and the plain
+// text a tova in between may have written, and the column sorts as
+// text ("10" before "9"). A new table, or a column added, gets the
+// field's own type.
 //
 // # Query API
 //
@@ -104,7 +106,8 @@
 // stored as JSON come back as their type says, at every depth: a list
 // of Floats as Floats, a record type's field as that record, a field of
 // a type with variants as the variant, a Result as Ok or Err, a
-// Duration or Size as one (Option<T> reads as T or nil, anywhere).
+// Duration or Size as one (Option<T> and T? read as T or nil,
+// anywhere).
 // Date fields and the timestamps are ISO 8601 strings in UTC with
 // milliseconds ("2026-01-02T03:04:05.000Z"), which compare and sort
 // correctly as strings.

@@ -168,6 +168,11 @@ func (r *typeResolver) parse(s string) *fieldType {
 		ft.kind = tObject
 	case "Option":
 		ft.kind, ft.elem = tOption, arg(0)
+	case "?": // T?, as the compiler writes it in a type's fields
+		ft.kind, ft.elem = tOption, arg(0)
+		if len(args) == 1 {
+			ft.text = strings.TrimSpace(args[0]) + "?"
+		}
 	case "Result":
 		ft.kind, ft.elem, ft.errT = tResult, arg(0), arg(1)
 	default:

@@ -148,9 +148,11 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 				typ = ty.AsString()
 			}
 			c := column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy()}
+			written := typ // (a spec from an older compiler: the type as it gives it)
 			if w, _ := fo.Get("written"); w.Kind() == vm.KString {
-				c.legacy = c.kind != kindJSON && kindBefore(w.AsString()) == kindJSON
+				written = w.AsString()
 			}
+			c.legacy = c.kind != kindJSON && kindBefore(written) == kindJSON
 			m.add(c)
 		}
 	}
