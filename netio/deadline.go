@@ -285,34 +285,29 @@ func (f *freshConns) closed(c *timedConn) {
 // its deadline: a request still arriving when the drain ends is then
 // answered (see Server.rejected) rather than dropped with the process.
 func (f *freshConns) cutReads() {
-	f.mu.Lock()
-	open := make([]*timedConn, 0, len(f.open))
-	for c := range f.open {
-		open = append(open, c)
-	}
-	f.mu.Unlock()
-	past := time.Unix(1, 0)
-	for _, c := range open {
-		_ = c.Conn.SetReadDeadline(past)
+	for _, c := range f.openConns() {
+		_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
 // cutWrites makes every write of the open connections fail now as past
 // its deadline: a response still going out to a client that does not
 // read it when the drain ends is cut off, and its connection closed.
-// It returns how many connections were open.
-func (f *freshConns) cutWrites() int {
+func (f *freshConns) cutWrites() {
+	for _, c := range f.openConns() {
+		_ = c.Conn.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// openConns lists the open connections.
+func (f *freshConns) openConns() []*timedConn {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	open := make([]*timedConn, 0, len(f.open))
 	for c := range f.open {
 		open = append(open, c)
 	}
-	f.mu.Unlock()
-	past := time.Unix(1, 0)
-	for _, c := range open {
-		_ = c.Conn.SetWriteDeadline(past)
-	}
-	return len(open)
+	return open
 }
 
 // used marks c's first byte; false if closeAll claimed c first.

@@ -9,17 +9,9 @@ import (
 // an Int key: it allocates nothing once the key exists, as with a
 // String key (an Int key was a TypeError).
 func TestObjectIntKeyAllocatesNothing(t *testing.T) {
-	p := compileTova(t, `fn count(o, n) { o[n] = (o[n] ?? 0) + 1 }`)
-	prog, err := Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := prog.NewInstance(Config{})
+	in := runTova(t, `fn count(o, n) { o[n] = (o[n] ?? 0) + 1 }`)
 	th := in.NewThread(context.Background())
 	defer th.Release()
-	if _, err := th.RunMain(); err != nil {
-		t.Fatal(err)
-	}
 	count := in.Globals[0]
 	o := NewObject()
 	o.Set("-123456789", Int(0))
