@@ -171,6 +171,13 @@ func NewRange(lo, hi, step int64) Value {
 
 // Len is the number of integers in the range.
 func (r *RangeValue) Len() int64 {
+	// A range longer than MaxInt64 (range(minInt, maxInt)) is
+	// counted as MaxInt64: nothing can walk either to its end.
+	return int64(min(r.Count(), math.MaxInt64))
+}
+
+// Count is the number of integers in the range, which may pass MaxInt64.
+func (r *RangeValue) Count() uint64 {
 	var span, step uint64 // in uint64: Hi - Lo may pass MaxInt64
 	switch {
 	case r.Step > 0 && r.Hi > r.Lo:
@@ -184,9 +191,7 @@ func (r *RangeValue) Len() int64 {
 	if span%step != 0 {
 		n++
 	}
-	// A range longer than MaxInt64 (range(minInt, maxInt)) is
-	// counted as MaxInt64: nothing can walk either to its end.
-	return int64(min(n, math.MaxInt64))
+	return n
 }
 
 // HostObject is a Go object exposed to Tova code (request, response,

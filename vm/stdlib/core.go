@@ -110,6 +110,9 @@ func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	case vm.KObject:
 		return vm.Int(int64(v.AsObject().Len())), nil
 	case vm.KRange:
+		if n := v.AsRange().Count(); n > math.MaxInt64 {
+			return vm.Nil, vm.Errorf("OverflowError", "len: the range has %d elements, more than an Int holds", n)
+		}
 		return vm.Int(v.AsRange().Len()), nil
 	case vm.KNil:
 		return vm.Int(0), nil
