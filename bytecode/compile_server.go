@@ -594,6 +594,9 @@ func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {
 		return t
 	}
 	u := *t
+	if u.Name == "?" {
+		u.Name = "Option" // `Int?` is Option<Int>
+	}
 	u.Args = make([]*ast.TypeExpr, len(t.Args))
 	for i, a := range t.Args {
 		u.Args[i] = c.unalias(a, depth+1)

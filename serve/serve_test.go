@@ -1427,6 +1427,10 @@ server {
   route GET "/optdef" => fn(n: Option<Int> = Some(7)) {
     match n { Some(v) => "some " + str(v), None => "none" }
   }
+  // Int? is Option<Int> (it was taken as no type: the text, unchecked)
+  route GET "/q" => fn(n: Int?) {
+    match n { Some(v) => "some " + str(v + 1), None => "none" }
+  }
   route GET "/f" => fn(f: Float) { f }
   route GET "/b" => fn(b: Bool) { b }
   route GET "/l" => fn(xs: [Int]) { xs }
@@ -1486,7 +1490,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	}
 
 	for path, want := range map[string]string{
-		"/opt": `"none"`, "/opt?n=5": `"some 5"`, "/optdef": `"some 7"`, "/optdef?n=2": `"some 2"`,
+		"/opt": `"none"`, "/opt?n=5": `"some 5"`, "/q": `"none"`, "/q?n=5": `"some 6"`, "/optdef": `"some 7"`, "/optdef?n=2": `"some 2"`,
 		"/f?f=1.5": `1.5`, "/f?f=-2e3": `-2000`, "/f?f=%201.5%20": `1.5`, "/f?f=.5": `0.5`,
 		"/b?b=%20true": `true`, "/b?b=0": `false`,
 		"/l?xs=1&xs=2": `[1,2]`, "/l?xs=3": `[3]`, "/l/4": `[4]`,
@@ -1498,7 +1502,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		}
 	}
 	for path, detail := range map[string]string{
-		"/opt?n=x": "n must be an integer", "/f?f=0x1p3": "f must be a number", "/f?f=1_000": "f must be a number",
+		"/opt?n=x": "n must be an integer", "/q?n=x": "n must be an integer", "/f?f=0x1p3": "f must be a number", "/f?f=1_000": "f must be a number",
 		"/f?f=1e400": "f must be a number", "/f?f=Inf": "f must be a number", "/f?f=NaN": "f must be a number", "/f?f=1.": "",
 		"/l?xs=1&xs=x": "xs[1] must be an integer", "/l": "xs is required", "/l?xs=": "xs is required",
 	} {
