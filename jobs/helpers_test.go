@@ -238,6 +238,16 @@ func onlyServers(names ...string) func(*jobstest.Options) {
 	return func(o *jobstest.Options) { o.Servers = names }
 }
 
+// fresh is a new, empty database of be's kind (a file, or a schema), for
+// a test that starts processes of its own on one.
+func fresh(t *testing.T, be backend) backend {
+	if be.name == "sqlite" {
+		return sqliteBackend(t)
+	}
+	be.url = pgSchemaURL(t)
+	return be
+}
+
 // sqliteBackend is a fresh SQLite jobs file, for tests of behaviour
 // that does not depend on the database.
 func sqliteBackend(t *testing.T) backend {

@@ -157,12 +157,7 @@ func TestMaxAttemptsOfRunningServer(t *testing.T) {
 			check(t, be, app.out)
 		})
 		t.Run(be.name+"/processes", func(t *testing.T) {
-			be := be
-			if be.name == "sqlite" {
-				be = sqliteBackend(t)
-			} else {
-				be.url = pgSchemaURL(t)
-			}
+			be := fresh(t, be)
 			worker := startChild(t, writeProgram(t, attemptsSrc), be, "worker")
 			app := startApp(t, attemptsSrc, be, onlyServers("api"))
 			app.call(t, "api", "kick")

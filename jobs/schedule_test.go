@@ -180,12 +180,7 @@ func TestIntervalFirstTick(t *testing.T) {
 			}
 		})
 		t.Run(be.name+"/after kill", func(t *testing.T) {
-			be := be
-			if be.name == "sqlite" {
-				be = sqliteBackend(t)
-			} else {
-				be.url = pgSchemaURL(t)
-			}
+			be := fresh(t, be)
 			leader := startChild(t, writeProgram(t, beatSrc), be, "w")
 			// killed between two ticks, none left to run
 			waitFor(t, 15*time.Second, "the leader's first tick done", func() bool {

@@ -8,23 +8,6 @@ import (
 	"unsafe"
 )
 
-// runTova runs src's top-level code and returns the instance.
-func runTova(t *testing.T, src string) *Instance {
-	t.Helper()
-	p := compileTova(t, src)
-	prog, err := Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := prog.NewInstance(Config{})
-	th := in.NewThread(context.Background())
-	defer th.Release()
-	if _, err := th.RunMain(); err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
-
 // global returns the value of the module binding name.
 func global(t *testing.T, in *Instance, name string) Value {
 	t.Helper()

@@ -29,11 +29,28 @@ func compileTova(t *testing.T, src string) *bytecode.Program {
 	return p
 }
 
+// runTova runs src's top-level code and returns the instance.
+func runTova(t *testing.T, src string) *Instance {
+	t.Helper()
+	p := compileTova(t, src)
+	prog, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := prog.NewInstance(Config{})
+	th := in.NewThread(context.Background())
+	defer th.Release()
+	if _, err := th.RunMain(); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
 // A statement writing module state opens a bracket (ATOMIC) that every
 // way out of it closes: its end, a return from inside it, an error
 // caught by a try around it, an error out of the thread's call.
 func TestAtomicBracketsClose(t *testing.T) {
-	p := compileTova(t, `var count = 0
+	in := runTova(t, `var count = 0
 fn plain() { count = count + 1 }
 fn returns(c) {
   count = if c { return 1 } else { count + 1 }
@@ -47,18 +64,10 @@ fn thrown() { count = count + boom() }
 fn nested() { count = count + plain_value() }
 fn plain_value() { count = count + 1; 1 }
 `)
-	prog, err := Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := prog.NewInstance(Config{})
 	th := in.NewThread(context.Background())
 	defer th.Release()
-	if _, err := th.RunMain(); err != nil {
-		t.Fatal(err)
-	}
 	fn := func(name string) Value {
-		for i, g := range p.Globals {
+		for i, g := range in.Prog.Code.Globals {
 			if g == name {
 				return in.Globals[i]
 			}

@@ -18,21 +18,7 @@ func BenchmarkPrograms(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("tova/"+name, func(b *testing.B) {
-			p, err := driver.CompileFile(name+".tova", src)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for i := 0; i < b.N; i++ {
-				var out bytes.Buffer
-				if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out}); err != nil {
-					b.Fatal(err)
-				}
-				if out.String() != Expected[name] {
-					b.Fatalf("%s printed %q, want %q", name, out.String(), Expected[name])
-				}
-			}
-		})
+		b.Run("tova/"+name, func(b *testing.B) { runProgram(b, name+".tova", src, Expected[name]) })
 		b.Run("native/"+name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if out, _ := Native(name); out != Expected[name] {
@@ -77,20 +63,26 @@ func BenchmarkStringAppend(b *testing.B) {
 		for _, n := range []int{10000, 100000} {
 			src := fmt.Sprintf("var s = \"\"\nfor i in range(%d) { %s }\nprint(len(s) > 0)\n", n, c.body)
 			b.Run(fmt.Sprintf("%s/%dk", c.name, n/1000), func(b *testing.B) {
-				p, err := driver.CompileFile("append.tova", []byte(src))
-				if err != nil {
-					b.Fatal(err)
-				}
-				for i := 0; i < b.N; i++ {
-					var out bytes.Buffer
-					if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out}); err != nil {
-						b.Fatal(err)
-					}
-					if out.String() != "true\n" {
-						b.Fatalf("printed %q", out.String())
-					}
-				}
+				runProgram(b, "append.tova", []byte(src), "true\n")
 			})
+		}
+	}
+}
+
+// runProgram compiles src once, then runs it b.N times, each printing
+// want.
+func runProgram(b *testing.B, name string, src []byte, want string) {
+	p, err := driver.CompileFile(name, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		var out bytes.Buffer
+		if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out}); err != nil {
+			b.Fatal(err)
+		}
+		if out.String() != want {
+			b.Fatalf("%s printed %q, want %q", name, out.String(), want)
 		}
 	}
 }
