@@ -690,11 +690,11 @@ func blank(s string) bool {
 }
 
 // emptyIsMissing reports whether an empty text value of a parameter of
-// type typ counts as none: for Int, Float and Bool (maybe in Option<…>),
+// type typ counts as none: for Int, Float, Bool and Date (maybe in Option<…>),
 // which no empty text is; a String may be empty.
 func emptyIsMissing(typ string) bool {
 	switch strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">") {
-	case "Int", "Float", "Bool":
+	case "Int", "Float", "Bool", "Date":
 		return true
 	}
 	return false
@@ -800,8 +800,8 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 	return vm.ObjectValue(ti.New(vals)), ""
 }
 
-// convertScalar converts a value to Int, Float, Bool or String; any
-// other type is not checked.
+// convertScalar converts a value to Int, Float, Bool, String or Date;
+// any other type is not checked.
 func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 	switch typ {
 	case "Int":
@@ -854,6 +854,22 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			return v, ""
 		}
 		return vm.Nil, "must be a string"
+	case "Date":
+		// ISO 8601 text (as a Date serialises) or, from JSON, Unix
+		// milliseconds: what Date.new takes.
+		switch v.Kind() {
+		case vm.KString:
+			if tm, ok := stdlib.ParseDate(strings.TrimSpace(v.AsString())); ok {
+				return stdlib.DateValue(tm), ""
+			}
+		case vm.KInt:
+			return stdlib.DateValue(time.UnixMilli(v.AsInt())), ""
+		case vm.KHost:
+			if _, ok := v.AsHost().(*stdlib.Date); ok {
+				return v, ""
+			}
+		}
+		return vm.Nil, "must be a date (ISO 8601)"
 	}
 	return v, ""
 }

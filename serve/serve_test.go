@@ -1438,6 +1438,9 @@ server {
   route GET "/ldef" => fn(xs: [Int] = [0]) { xs }
   route POST "/l" => fn(xs: [Float], tags: [String] = []) { { xs, tags } }
   route POST "/n" => fn(n: Int = 7, s: String = "d", u = "u") { { n, s, u } }
+  // A Date parameter was not checked: "garbage" reached the handler.
+  route GET "/d" => fn(d: Date, o: Date? = None) { { d, year: d.getFullYear(), type: type_of(d), o } }
+  route POST "/d" => fn(d: Date) { d }
 }
 `
 
@@ -1528,15 +1531,25 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		`{"xs":null}`:            `400 xs is required`,
 		`{"xs":[1],"tags":null}`: `200 {"xs":[1],"tags":[]}`,
 	} {
-		r := do(t, "POST", u+"/l", body)
-		got := strconv.Itoa(r.status) + " " + r.body
-		if r.status == 400 {
-			if d, _ := r.json(t)["error"].(map[string]any)["details"].([]any); len(d) > 0 {
-				got = "400 " + d[0].(string)
-			}
-		}
-		if got != want {
+		if got := outcome(t, do(t, "POST", u+"/l", body)); got != want {
 			t.Errorf("POST /l %s: %s, want %s", body, got, want)
+		}
+	}
+	for req, want := range map[string]string{
+		"GET /d?d=2024-06-15":                         `200 {"d":"2024-06-15T00:00:00.000Z","year":2024,"type":"Date","o":{"__tag":"None"}}`,
+		"GET /d?d=2024-06-15T10:30:00Z&o=2020-01-02":  `200 {"d":"2024-06-15T10:30:00.000Z","year":2024,"type":"Date","o":{"value":"2020-01-02T00:00:00.000Z"}}`,
+		"GET /d?d=garbage":                            `400 d must be a date (ISO 8601)`,
+		"GET /d?d=2024-02-30":                         `400 d must be a date (ISO 8601)`,
+		"GET /d?d=":                                   `400 d is required`,
+		"GET /d?d=2024-06-15&o=x":                     `400 o must be a date (ISO 8601)`,
+		`POST /d {"d":0}`:                             `200 "1970-01-01T00:00:00.000Z"`,
+		`POST /d {"d":"2024-06-15T10:30:00.5+02:00"}`: `200 "2024-06-15T08:30:00.500Z"`,
+		`POST /d {"d":true}`:                          `400 d must be a date (ISO 8601)`,
+	} {
+		method, rest, _ := strings.Cut(req, " ")
+		path, body, _ := strings.Cut(rest, " ")
+		if got := outcome(t, do(t, method, u+path, body)); got != want {
+			t.Errorf("%s: %s, want %s", req, got, want)
 		}
 	}
 	// Typed parameters given null take their defaults; an untyped one
@@ -1544,6 +1557,18 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	if r := do(t, "POST", u+"/n", `{"n":null,"s":null,"u":null}`); r.status != 200 || r.body != `{"n":7,"s":"d","u":null}` {
 		t.Errorf("POST /n with nulls: %d %s", r.status, r.body)
 	}
+}
+
+// outcome is a response's status and body, or for a 400, its status and
+// first validation detail.
+func outcome(t *testing.T, r reply) string {
+	t.Helper()
+	if r.status == 400 {
+		if d, _ := r.json(t)["error"].(map[string]any)["details"].([]any); len(d) > 0 {
+			return "400 " + d[0].(string)
+		}
+	}
+	return strconv.Itoa(r.status) + " " + r.body
 }
 
 const typedApp = `

@@ -210,6 +210,10 @@ var dateLayouts = []string{
 	time.RFC1123Z,
 }
 
+// ParseDate reads a date's text as Date.new does: ISO 8601 (with or
+// without a zone, time or fraction), or RFC 1123.
+func ParseDate(s string) (time.Time, bool) { return parseDate(s) }
+
 func parseDate(s string) (time.Time, bool) {
 	for _, l := range dateLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
