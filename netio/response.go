@@ -112,12 +112,12 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		// No body (fasthttp sends none), so no Content-Type either.
 		ctx.Response.Header.SetNoDefaultContentType(true)
 	case r.ContentType != "":
-		ctx.SetContentType(r.ContentType)
+		ctx.SetContentType(fieldValue(r.ContentType))
 	case len(r.Body) == 0 && r.Stream == nil:
 		ctx.Response.Header.SetNoDefaultContentType(true)
 	}
 	for _, h := range r.Headers {
-		ctx.Response.Header.Add(h.Name, h.Value)
+		ctx.Response.Header.Add(h.Name, fieldValue(h.Value))
 	}
 	for i := range r.Cookies {
 		writeCookie(ctx, &r.Cookies[i])
@@ -134,6 +134,27 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetContentLength(0)
 	}
 }
+
+// fieldValue is a header value as it may be sent: each control
+// character but a tab (a line break, NUL, DEL, ...) becomes a space.
+// RFC 9110 §5.5 allows none in a field value, clients refuse the whole
+// response over one, and a line break would start another header.
+func fieldValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if ctl(v[i]) {
+			b := []byte(v)
+			for j := i; j < len(b); j++ {
+				if ctl(b[j]) {
+					b[j] = ' '
+				}
+			}
+			return string(b)
+		}
+	}
+	return v
+}
+
+func ctl(c byte) bool { return c < ' ' && c != '\t' || c == 0x7f }
 
 func writeCookie(ctx *fasthttp.RequestCtx, sc *SetCookie) {
 	c := fasthttp.AcquireCookie()

@@ -975,6 +975,9 @@ server {
   route GET "/cookie" => fn() try_it(fn() set_cookie("s;x", "v"))
   route GET "/uncaught" => fn() respond(-1, "x")
   route GET "/value" => fn() with_headers(respond(200, {}), { "X-A": "a\r\nX-Injected: 1" })
+  route GET "/ctl/set" => fn(res, v) { res.setHeader("X-V", v); "ok" }
+  route GET "/ctl/respond" => fn(v) respond(200, "ok", { "X-V": v, "Content-Type": "text/plain;" + v })
+  route GET "/ctl/text" => fn(v) text("ok", 200, { "X-V": v })
 }
 `
 
@@ -1018,6 +1021,17 @@ func TestResponseArgumentsChecked(t *testing.T) {
 	r := do(t, "GET", u+"/value", "")
 	if r.status != 200 || r.header.Get("X-Injected") != "" || !strings.HasPrefix(r.header.Get("X-A"), "a") {
 		t.Errorf("header value with a line break: %d %v", r.status, r.header)
+	}
+	// Other control characters in a header value went out raw, and
+	// clients refused the whole response (Go's: "malformed MIME header").
+	for _, path := range []string{"/ctl/set", "/ctl/respond", "/ctl/text"} {
+		r := do(t, "GET", u+path+"?v=a%00b%01c%7Fd%0Be%09f", "")
+		if r.status != 200 || r.header.Get("X-V") != "a b c d e\tf" {
+			t.Errorf("%s: %d %q", path, r.status, r.header.Get("X-V"))
+		}
+		if path == "/ctl/respond" && r.header.Get("Content-Type") != "text/plain;a b c d e\tf" {
+			t.Errorf("%s: Content-Type %q", path, r.header.Get("Content-Type"))
+		}
 	}
 }
 
