@@ -280,6 +280,9 @@ func builtinWithHeaders(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 // set_cookie(name, value, { maxAge, path, domain, httpOnly, secure,
 // sameSite }) returns the Set-Cookie header value.
+// cookieOptions are the keys set_cookie's options may have.
+var cookieOptions = []string{"maxAge", "max_age", "path", "domain", "httpOnly", "http_only", "secure", "sameSite", "same_site"}
+
 func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 2 {
 		return vm.Nil, vm.TypeErrorf("set_cookie: expected a name and a value")
@@ -295,8 +298,16 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !args[1].IsNil() && vm.VariantOf(args[1]) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
 	}
-	if len(args) > 2 && args[2].Kind() == vm.KObject {
+	if len(args) > 2 && !args[2].IsNil() {
+		if args[2].Kind() != vm.KObject {
+			return vm.Nil, vm.TypeErrorf("set_cookie: options must be an object, got %s", vm.TypeName(args[2]))
+		}
 		o := args[2].AsObject()
+		for _, k := range o.Keys() {
+			if !slices.Contains(cookieOptions, k) {
+				return vm.Nil, vm.Errorf("ValueError", "set_cookie: unknown option %q (the options are maxAge, path, domain, httpOnly, secure and sameSite)", k)
+			}
+		}
 		get := func(keys ...string) (vm.Value, bool) {
 			for _, k := range keys {
 				if v, ok := o.Get(k); ok && !v.IsNil() {

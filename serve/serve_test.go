@@ -1431,6 +1431,9 @@ server {
       "domain" => { domain: "x\r\ny" }
       "samesite" => { sameSite: "bogus" }
       "maxage" => { maxAge: "10" }
+      // An unknown option was ignored: expires gave a session cookie.
+      "expires" => { expires: "Wed, 21 Oct 2026 07:28:00 GMT" }
+      "string" => "Path=/"
       _ => { path: "/a", domain: "example.com", sameSite: "lax", maxAge: 1.minute }
     }
     try { set_cookie("s", "v", opts) } catch e { e.kind + ": " + e.message }
@@ -1499,6 +1502,8 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"domain":   `"ValueError: set_cookie: invalid domain \"x\\r\\ny\""`,
 		"samesite": `"ValueError: set_cookie: sameSite must be \"Strict\", \"Lax\" or \"None\", got \"bogus\""`,
 		"maxage":   `"TypeError: set_cookie: maxAge must be an Int (seconds) or a duration, got String"`,
+		"expires":  `"ValueError: set_cookie: unknown option \"expires\" (the options are maxAge, path, domain, httpOnly, secure and sameSite)"`,
+		"string":   `"TypeError: set_cookie: options must be an object, got String"`,
 		"ok":       `"s=v; Max-Age=60; Path=/a; Domain=example.com; SameSite=Lax"`,
 	} {
 		if r := do(t, "GET", u+"/cookie/"+c, ""); r.body != want {
