@@ -45,6 +45,9 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET /echo HTTP/9.x\r\nHost: x\r\nAuthorization: Bearer SECRET-4\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo?token=SECRET-5 HTTP/1.1 x\r\nHost: x\r\nAuthorization: Bearer SECRET-6\r\n\r\n", 400, "", "", "unsupported http version"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-7\x01\r\n\r\n", 400, "", "", "invalid header value"},
+		// fasthttp's words were about response headers, and a version.
+		{"GET /echo  HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: unsupported http version"},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nHost: SECRET-16\r\n\r\n", 400, "POST", "/echo", "error when reading the trailer after a chunked body: forbidden trailer key"},
 		// Key=value credentials where a version, target or header name
 		// should be.
 		{"GET /search?q=a b&api_key=SECRET-13 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "unsupported http version"},

@@ -177,6 +177,22 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Warn().Str("lib", "fasthttp").Msg(withoutContents(fmt.Sprintf(format, args...)))
 }
 
+// clearCause is a refused request's error in words that fit it, without
+// the request's contents (withoutContents): fasthttp reads a chunked
+// body's trailer as response headers, and says a request line holding
+// another space than the two it allows has an unsupported version.
+func clearCause(msg string) string {
+	msg = withoutContents(msg)
+	if rest, ok := strings.CutPrefix(msg, "error when reading response headers: "); ok {
+		return "error when reading the trailer after a chunked body: " + rest
+	}
+	const head = "error when reading request headers: "
+	if rest, ok := strings.CutPrefix(msg, head); ok && strings.HasPrefix(rest, "unsupported http version") {
+		return head + "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: " + rest
+	}
+	return msg
+}
+
 // withoutContents cuts from a fasthttp error message the copies of the
 // request bytes it may carry ("buffer size=…, contents: …", `… in
 // "GET / HTTP/1.1\r\nAuthorization: …"`, `invalid header value "…"`):
@@ -754,8 +770,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	} else {
 		id = string(s.ids.AppendID(make([]byte, 0, 32)))
 	}
-	if msg := err.Error(); withoutContents(msg) != msg {
-		err = errors.New(withoutContents(msg))
+	if msg := err.Error(); clearCause(msg) != msg {
+		err = errors.New(clearCause(msg))
 	}
 	if message == "" {
 		message = errorMessage(code)
