@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -123,9 +124,10 @@ type Request struct {
 	// leaves it out.
 	Local any
 
-	rawHeaders []byte  // the header block as received, parsed on first use
-	authority  string  // an absolute-form target's, which replaces Host
-	headers    Headers // lower-case names, in arrival order
+	renamed    *atomic.Pointer[string] // the exchange's (SetID)
+	rawHeaders []byte                  // the header block as received, parsed on first use
+	authority  string                  // an absolute-form target's, which replaces Host
+	headers    Headers                 // lower-case names, in arrival order
 	parsedH    bool
 	query      url.Values
 	cookies    []Cookie
@@ -137,8 +139,27 @@ func (r *Request) Clone() *Request {
 	c := *r
 	c.Params = slices.Clone(r.Params)
 	c.Local = nil
+	c.renamed = nil
 	return &c
 }
+
+// SetID records id, which the handler gave the request, for an answer
+// the front end makes while the handler still runs (a 503 at the
+// request's deadline, or as the server stops): its X-Request-ID and
+// access line then carry the id the handler's own log lines do. (The
+// handler's answer carries its id in Response.RequestID.) It may be
+// called while the front end reads the id; it does nothing on a Request
+// no Server made, or on a copy after DetachID.
+func (r *Request) SetID(id string) {
+	if r.renamed != nil {
+		r.renamed.Store(&id)
+	}
+}
+
+// DetachID ends SetID's effect on this copy of the Request. A handler
+// calls it on its copies when it returns: the front end may then reuse
+// what SetID writes to for another request.
+func (r *Request) DetachID() { r.renamed = nil }
 
 // Headers returns the request headers in arrival order, with lower-case
 // names; a name repeats for a repeated header.
@@ -255,7 +276,17 @@ type exchange struct {
 	req     Request
 	handler Handler
 	params  [4]Param
-	line    []byte // the access line's buffer, kept when recycled
+	line    []byte                 // the access line's buffer, kept when recycled
+	renamed atomic.Pointer[string] // the id the handler gave the request (Request.SetID)
+}
+
+// currentID is the request's id as its handler last set it, which may
+// still be running.
+func (ex *exchange) currentID() string {
+	if id := ex.renamed.Load(); id != nil {
+		return *id
+	}
+	return ex.req.ID
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -708,6 +739,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	}
 	job, a := requestMemory(size)
 	r := &ex.req
+	r.renamed = &ex.renamed
 
 	at := len(a)
 	a = append(a, method...)

@@ -459,10 +459,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	status, failure := s.dispatch(ctx, ex, job, start)
-	ex.line = s.access(ex.line, tc, &ex.req, status, start, failure)
-	if failure == nil {
-		putExchange(tc, ex)
+	if failure != nil {
+		// The handler may run still: its Request is not to be written.
+		req := &Request{Method: ex.req.Method, Path: ex.req.Path, ID: ex.currentID()}
+		s.access(nil, tc, req, status, start, failure)
+		return
 	}
+	ex.line = s.access(ex.line, tc, &ex.req, status, start, nil)
+	putExchange(tc, ex)
 }
 
 // readBody reads the body of a request that announces one. fasthttp
@@ -570,14 +574,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		v, err = s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
 	}
 	if err != nil {
-		return s.failed(ctx, req, err), s.described(err)
+		return s.failed(ctx, ex.currentID(), err), s.described(err)
 	}
 	resp, _ := v.(*Response)
 	if resp != nil && resp.Status != 0 && (resp.Status < 200 || resp.Status > 999) {
 		// Not a final status: a client would misread the answer or wait
 		// for another one.
 		err := fmt.Errorf("netio: the handler answered status %d, not a final HTTP status (200..999)", resp.Status)
-		return s.failed(ctx, req, err), err
+		return s.failed(ctx, req.ID, err), err
 	}
 	if resp == nil {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -638,25 +642,26 @@ func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {
 	return fasthttp.StatusMethodNotAllowed
 }
 
-// failed answers a request whose handler did not produce a response.
-func (s *Server) failed(ctx *fasthttp.RequestCtx, req *Request, err error) int {
+// failed answers a request whose handler did not produce a response;
+// id is the request's.
+func (s *Server) failed(ctx *fasthttp.RequestCtx, id string, err error) int {
 	var f *actors.Failure
 	switch {
 	case errors.As(err, &f):
-		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, req.ID)
+		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, id)
 		return fasthttp.StatusInternalServerError
 	case errors.Is(err, actors.ErrTimeout):
-		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeTimeout, req.ID)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeTimeout, id)
 		return fasthttp.StatusServiceUnavailable
 	case errors.Is(err, actors.ErrPoolStopped):
 		ctx.SetConnectionClose()
-		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, id)
 		return fasthttp.StatusServiceUnavailable
 	case errors.Is(err, actors.ErrOverloaded):
-		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeOverloaded, req.ID)
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeOverloaded, id)
 		return fasthttp.StatusServiceUnavailable
 	default:
-		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, req.ID)
+		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, id)
 		return fasthttp.StatusInternalServerError
 	}
 }

@@ -364,8 +364,11 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
 		}
-		if id := x.requestID(); id != req.ID {
+		if id := x.requestID(); id != x.id {
 			resp.RequestID = id
+		}
+		if x.req != nil {
+			x.req.r.DetachID() // the front end may reuse the request's memory
 		}
 		x.th = nil
 		if !x.exposed && resp == &x.resp && resp.AfterWrite == nil && resp.Failure == nil {

@@ -101,6 +101,7 @@ func (q *reqObject) setID(id string) {
 	}
 	if id != "" {
 		q.id = id
+		q.r.SetID(id) // for a 503 the front end sends while the handler runs
 	}
 }
 

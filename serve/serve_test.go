@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1825,6 +1826,33 @@ func TestOnFinishAfterDeadline(t *testing.T) {
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+// A request whose handler set req.id (the guide's trace middleware) and
+// then ran past its deadline was answered 503 with the id it arrived
+// with, which no log line of the handler's named.
+func TestDeadlineAnswerKeepsHandlerID(t *testing.T) {
+	app := startApp(t, `server {
+  middleware fn trace(req, res) {
+    req.id = req.headers["x-trace"] ?? "none"
+    print("traced " + req.id)
+  }
+  limits { timeout: 300.milliseconds }
+  route GET "/spin" => fn() { while true { } }
+  route GET "/sleep" => fn() { sleep(2000) }
+}`)
+	u := app.urls[""]
+	for _, p := range []string{"/spin", "/sleep"} {
+		id := "trace-" + p[1:]
+		r := do(t, "GET", u+p, "", "X-Trace", id)
+		if r.status != 503 || r.header.Get("X-Request-ID") != id || !strings.Contains(r.body, `"request_id":"`+id+`"`) {
+			t.Errorf("GET %s: %d %v %s, want 503 with id %s", p, r.status, r.header, r.body, id)
+		}
+		if logs := app.logs.String(); !strings.Contains(logs, `"path":"`+p+`","status":503,`) ||
+			!regexp.MustCompile(`"path":"`+p+`","status":503,[^\n]*"request_id":"`+id+`"`).MatchString(logs) {
+			t.Errorf("GET %s: the access line lacks id %s:\n%s", p, id, logs)
 		}
 	}
 }
