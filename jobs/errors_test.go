@@ -21,6 +21,8 @@ server "w" {
   fn not_a_job() { spawn_job(42) }
   fn bad_topic() { publish(42, 1) }
   fn elsewhere() { spawn_job("audit", 5) }
+  // Named by reference, another server's background fn was undefined.
+  fn elsewhere_ref() { spawn_job(audit, 6) }
   background fn work(x) { x }
 }
 server "other" {
@@ -47,6 +49,8 @@ func TestSpawnJobErrors(t *testing.T) {
 	// a background fn of another server runs there
 	app.call(t, "w", "elsewhere")
 	waitFor(t, 10*time.Second, "the other server's job", func() bool { return len(app.out.Lines("audit 5 in other")) == 1 })
+	app.call(t, "w", "elsewhere_ref")
+	waitFor(t, 10*time.Second, "the other server's job, by reference", func() bool { return len(app.out.Lines("audit 6 in other")) == 1 })
 }
 
 // spawn_job and publish called in a server block's body, before its

@@ -65,6 +65,7 @@ func (r *resolver) expr(e ast.Expr) {
 	case *ast.Is:
 		r.expr(e.X)
 	case *ast.Call:
+		r.spawnByName(e)
 		r.expr(e.Fn)
 		r.args(e.Args, false)
 	case *ast.Member:
@@ -363,4 +364,20 @@ func visitExpr(visit func(ast.Node), e ast.Expr) {
 	if e != nil {
 		visit(e)
 	}
+}
+
+// spawnByName makes `spawn_job(process, args)` naming a background fn
+// of another server (not visible here) spawn it by name, as
+// `spawn_job("process", args)` does: that server runs it.
+func (r *resolver) spawnByName(c *ast.Call) {
+	fn, ok := c.Fn.(*ast.Ident)
+	if !ok || fn.Name != "spawn_job" || len(c.Args) == 0 || r.lookup(fn.Name) != nil {
+		return
+	}
+	a := c.Args[0]
+	id, ok := a.Value.(*ast.Ident)
+	if !ok || a.Name != "" || a.Spread || !r.background[id.Name] || r.lookup(id.Name) != nil || r.isBuiltin(id.Name) {
+		return
+	}
+	a.Value = &ast.StringLit{PosV: id.PosV, Value: id.Name}
 }

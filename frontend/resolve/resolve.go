@@ -37,6 +37,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		order:      make(map[*ast.File]int, len(files)),
 		servers:    make(map[string]*scope),
 		discovered: map[string]bool{},
+		background: map[string]bool{},
 		declared:   make(map[string]bool, len(opts.PredeclaredNames)),
 	}
 	for _, n := range opts.PredeclaredNames {
@@ -140,6 +141,9 @@ type resolver struct {
 	servers map[string]*scope
 	// discovered: the server names discover declarations give
 	discovered map[string]bool
+	// background: the names of every server's background fns
+	// (spawnByName)
+	background map[string]bool
 	mains      map[*ast.File]*funcInfo
 	order      map[*ast.File]int // place of each file in the program
 

@@ -38,8 +38,13 @@ func (r *resolver) predeclareProgram(files []*ast.File) {
 				}
 				bodies[sd.Name] = append(bodies[sd.Name], body{f, sd.Body})
 				for _, st := range sd.Body {
-					if d, ok := st.(*ast.DiscoverDecl); ok {
+					switch d := st.(type) {
+					case *ast.DiscoverDecl:
 						r.discovered[d.Name] = true
+					case *ast.HookDecl:
+						if d.Kind == "background" && d.Name != nil {
+							r.background[d.Name.Name] = true
+						}
 					}
 				}
 			}
