@@ -62,6 +62,11 @@ func redactURL(s string) string {
 			// (password=...) that could carry a password
 			return s
 		}
+		if err == nil && u.Scheme != "" && u.Opaque != "" {
+			// another scheme's (sqlite:app.db): what follows the
+			// scheme may be a password (user:secret)
+			return u.Scheme + ":…"
+		}
 		return "(unparsable URL)"
 	}
 	host := u.Host

@@ -51,8 +51,11 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "postgres"), Config{}, "needs a url"},
 		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
 		{obj("url", "not a url"), Config{}, `db.url must start with postgres://, got "not a url"`},
-		{obj("url", "pw:secret@host"), Config{}, `db.url must start with postgres://, got "(unparsable URL)"`},
+		{obj("url", "pw:secret@host"), Config{}, `db.url must start with postgres://, got "pw:…"`},
 		{obj("url", "host=db password=secret"), Config{}, `db.url must start with postgres://, got "(unparsable URL)"`},
+		// Another scheme's URL was shown as unparsable.
+		{obj("url", "sqlite:foo.db"), Config{}, `db.url must start with postgres://, got "sqlite:…"`},
+		{obj("url", "user:secret"), Config{}, `db.url must start with postgres://, got "user:…"`},
 		{obj("adapter", "mysql"), Config{}, `db.adapter must be "sqlite" or "postgres", got "mysql"`},
 		{obj("driver", "mysql"), Config{}, `db.driver must be "sqlite" or "postgres", got "mysql"`},
 		{obj("adapter", "sqlite", "pool", 0), Config{}, "db.pool must be an Int between 1 and 10000"},
