@@ -1,0 +1,292 @@
+package stdlib
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tova/vm"
+)
+
+// file writes content to name in a fresh temporary directory and
+// returns its path.
+func file(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func contents(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestReadCSVTypesCells(t *testing.T) {
+	e := newEnv(t)
+	p := file(t, "cells.csv", "v\n42\n-7\n0\n-0\n3.14\n-0.5\n.5\n007\n-01\n00.5\n5.\n1e5\n+5\n99999999999999999999\ntrue\nfalse\nTrue\nnull\nnil\n\"\"\n x\n")
+	var got []string
+	for _, r := range e.call(t, "read", S(p)).AsArray().Elems {
+		v := field(r, "v")
+		got = append(got, vm.TypeName(v)+" "+vm.Repr(v))
+	}
+	want := []string{"Int 42", "Int -7", "Int 0", "Int 0", "Float 3.14", "Float -0.5", "Float 0.5",
+		`String "007"`, `String "-01"`, `String "00.5"`, `String "5."`, `String "1e5"`, `String "+5"`,
+		`String "99999999999999999999"`, "Bool true", "Bool false", `String "True"`,
+		"Nil nil", "Nil nil", "Nil nil", `String " x"`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("cells read as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestReadFormats(t *testing.T) {
+	e := newEnv(t)
+	quoted := "\ufeffid,text\r\n1,\"Hello, World\"\r\n\r\n2,\"He said \"\"hi\"\"\nand left\"\r\n"
+	cases := []struct {
+		name, content string
+		args          []vm.Value
+		want          string
+	}{
+		{"quoted.csv", quoted, nil, `[{ id: 1, text: "Hello, World" }, { id: 2, text: "He said \"hi\"\nand left" }]`},
+		{"t.tsv", "a\tb\n1\tx,y\n", nil, `[{ a: 1, b: "x,y" }]`},
+		{"UPPER.CSV", "a\n1\n", nil, `[{ a: 1 }]`},
+		{"empty.csv", "", nil, "[]"},
+		{"header_only.csv", "a,b\n", nil, "[]"},
+		{"raw.csv", "1,x\n2,y\n", a(nilV, B(false)), `[{ col_0: 1, col_1: "x" }, { col_0: 2, col_1: "y" }]`},
+		{"semi.csv", "a;b\n1;2\n", a(S(";")), `[{ a: 1, b: 2 }]`},
+		{"pipes.txt", "a|b\n1|2\n", a(S("|")), `[{ a: 1, b: 2 }]`},
+		{"users.json", `[{"id": 1}, {"id": 2.5}]`, nil, `[{ id: 1 }, { id: 2.5 }]`},
+		{"config.json", "{\"port\": 8080, \"tags\": [\"a\"]}\n", nil, `{ port: 8080, tags: ["a"] }`},
+		{"events.jsonl", "{\"a\":1}\n\n  {\"a\":2}\r\n3\n", nil, `[{ a: 1 }, { a: 2 }, 3]`},
+		{"events.ndjson", `{"a":1}`, nil, `[{ a: 1 }]`},
+		{"data.txt", `{"a": [1]}`, nil, `{ a: [1] }`},
+		{"data.dat", "a,b\n1,2\n", nil, `[{ a: 1, b: 2 }]`},
+	}
+	for _, c := range cases {
+		p := file(t, c.name, c.content)
+		eq(t, "read("+c.name+")", e.call(t, "read", append(a(S(p)), c.args...)...), c.want)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A sparse file just over the limit: read refuses it by its size.
+	if err := os.Truncate(big, vm.MaxStringBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	bigCSV := filepath.Join(dir, "big.csv")
+	os.WriteFile(bigCSV, nil, 0o644)
+	os.Truncate(bigCSV, vm.MaxStringBytes+1)
+	p := func(name, content string) vm.Value { return S(file(t, name, content)) }
+	db := vm.HostValue(&Namespace{name: "db"})
+	runErrCases(t, []ec{
+		{"read", a(S(filepath.Join(dir, "missing.csv"))), "IOError", "read: no such file: " + dir + "/missing.csv"},
+		{"read", a(S(dir)), "IOError", "is a directory"},
+		{"read", a(p("r.csv", "a,b\n1,2\n\n3,4,5\n")), "ValueError", "r.csv: line 4: the row has 3 fields, the header 2"},
+		{"read", a(p("r2.csv", "1,2\n3\n"), nilV, B(false)), "ValueError", "line 2: the row has 1 fields, the first row 2"},
+		{"read", a(p("q.csv", "a,b\n1,\"x\ny\"\n2,x\"y\n")), "ValueError", "q.csv: line 4, column 4: bare \" in non-quoted-field"},
+		{"read", a(p("u.csv", "a,b\n1,\"open\n")), "ValueError", "u.csv: line 2, column 9: extraneous or missing \" in quoted-field"},
+		{"read", a(p("dup.csv", "a,b,a\n1,2,3\n")), "ValueError", `dup.csv: line 1: the header names column "a" twice`},
+		{"read", a(p("e.jsonl", "{\"a\":1}\n\n{\"a\":2\n")), "ValueError", "e.jsonl: line 3: column 7: unexpected end of JSON input"},
+		{"read", a(p("e.json", "[1,\n2,,]")), "ValueError", "e.json: invalid character ',' looking for beginning of value (line 2, column 3"},
+		{"read", a(S(big)), "ValueError", "big.json is over the 1 GiB limit of a value read at once"},
+		{"read", a(S(bigCSV)), "ValueError", "big.csv is over the 1 GiB limit"},
+		{"read", a(S("https://example.com/a.csv")), "ValueError", "is a URL, not a file: fetch(url)"},
+		{"read", a(db, S("SELECT 1")), "TypeError", "db.query(sql)"},
+		{"read", a(I(1)), "TypeError", "read: expected String path, got Int"},
+		{"read", a(S("")), "ValueError", "read: the path is empty"},
+		{"read", a(p("d.csv", "a\n"), S("ab")), "ValueError", `the delimiter must be one character other than a quote or a line break, got "ab"`},
+		{"read", a(p("d2.csv", "a\n"), S("\"")), "ValueError", "the delimiter must be one character"},
+		{"read", a(p("d3.csv", "a\n"), I(1)), "TypeError", "read: expected String delimiter, got Int"},
+		{"read", a(p("h.csv", "a\n"), nilV, S("no")), "TypeError", "read: expected Bool header, got String"},
+	})
+}
+
+func TestReadPermissionDenied(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file")
+	}
+	p := file(t, "secret.csv", "a\n1\n")
+	os.Chmod(p, 0)
+	runErrCases(t, []ec{{"read", a(S(p)), "IOError", "read: permission denied: " + p}})
+}
+
+func TestWriteFormats(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	rows := L(
+		O("id", I(1), "name", S("ann, \"the\" first"), "tags", L(S("a"), I(2))),
+		O("id", I(2), "extra", nilV, "meta", O("k", B(true)), "score", F(2.5)),
+		O("name", S("line\nbreak"), "id", nilV),
+	)
+	for name, want := range map[string]string{
+		"out.csv": "id,name,tags,extra,meta,score\n" +
+			"1,\"ann, \"\"the\"\" first\"," + `"[""a"",2]"` + ",,,\n" +
+			"2,,,," + `"{""k"":true}"` + ",2.5\n" +
+			",\"line\nbreak\",,,,\n",
+		"out.tsv": "id\tname\ttags\textra\tmeta\tscore\n" +
+			"1\t\"ann, \"\"the\"\" first\"\t" + `"[""a"",2]"` + "\t\t\t\n" +
+			"2\t\t\t\t" + `"{""k"":true}"` + "\t2.5\n" +
+			"\t\"line\nbreak\"\t\t\t\t\n",
+		"out.jsonl": `{"id":1,"name":"ann, \"the\" first","tags":["a",2]}` + "\n" +
+			`{"id":2,"extra":null,"meta":{"k":true},"score":2.5}` + "\n" +
+			`{"name":"line\nbreak","id":null}` + "\n",
+	} {
+		p := filepath.Join(dir, name)
+		e.call(t, "write", rows, S(p))
+		if got := contents(t, p); got != want {
+			t.Errorf("write %s:\n%s\nwant\n%s", name, got, want)
+		}
+	}
+	// What write writes, read gives back (nil and "" are one in CSV).
+	back := e.call(t, "read", S(filepath.Join(dir, "out.csv")))
+	eq(t, "read(out.csv)", back, `[{ id: 1, name: "ann, \"the\" first", tags: "[\"a\",2]", extra: nil, meta: nil, score: nil }, `+
+		`{ id: 2, name: nil, tags: nil, extra: nil, meta: "{\"k\":true}", score: 2.5 }, `+
+		`{ id: nil, name: "line\nbreak", tags: nil, extra: nil, meta: nil, score: nil }]`)
+	eq(t, "read(out.jsonl)", e.call(t, "read", S(filepath.Join(dir, "out.jsonl"))), vm.Repr(rows))
+
+	p := filepath.Join(dir, "config.json")
+	e.call(t, "write", O("port", I(8080), "tags", L(S("a"))), S(p))
+	if got, want := contents(t, p), "{\n  \"port\": 8080,\n  \"tags\": [\n    \"a\"\n  ]\n}\n"; got != want {
+		t.Errorf("write config.json:\n%s\nwant\n%s", got, want)
+	}
+	p = filepath.Join(dir, "pipes.txt")
+	e.call(t, "write", L(O("a", I(1), "b", S("x|y"))), S(p), nilV, S("|"))
+	if got, want := contents(t, p), "a|b\n1|\"x|y\"\n"; got != want {
+		t.Errorf("write pipes.txt = %q, want %q", got, want)
+	}
+	p = filepath.Join(dir, "empty.csv")
+	e.call(t, "write", L(), S(p))
+	if got := contents(t, p); got != "" {
+		t.Errorf("write([]) = %q, want an empty file", got)
+	}
+}
+
+// A full write replaces the file whole: through a temporary file in the
+// same directory, which does not stay, keeping the file's mode.
+func TestWriteReplaces(t *testing.T) {
+	e := newEnv(t)
+	p := file(t, "out.csv", "old,content\n1,2\n3,4\n")
+	os.Chmod(p, 0o600)
+	e.call(t, "write", L(O("a", I(1))), S(p))
+	if got := contents(t, p); got != "a\n1\n" {
+		t.Errorf("after write: %q", got)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only out.csv", len(entries))
+	}
+	// A failing write leaves the old file as it was.
+	e.err(t, "write", L(O("a", L(vm.Nil)), I(1)), S(p))
+	if got := contents(t, p); got != "a\n1\n" {
+		t.Errorf("after a failed write: %q", got)
+	}
+	// Through a link, the file it names is written.
+	link := filepath.Join(t.TempDir(), "link.csv")
+	if err := os.Symlink(p, link); err != nil {
+		t.Skip(err)
+	}
+	e.call(t, "write", L(O("b", I(2))), S(link))
+	if got := contents(t, p); got != "b\n2\n" {
+		t.Errorf("after a write through a link: %q", got)
+	}
+}
+
+// Decision 18: appending writes the header only into a new or empty
+// file; appended rows go under the file's header.
+func TestWriteAppend(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.csv")
+	app := func(rows vm.Value) { e.call(t, "write", rows, S(p), B(true)) }
+	app(L(O("id", I(1), "name", S("a"))))
+	app(L())
+	app(L(O("name", S("b"), "id", I(2)), O("id", I(3))))
+	if got, want := contents(t, p), "id,name\n1,a\n2,b\n3,\n"; got != want {
+		t.Errorf("appended: %q, want %q", got, want)
+	}
+	err := e.err(t, "write", L(O("id", I(4)), O("id", I(5), "zz", I(0))), S(p), B(true))
+	if err.Kind != "ValueError" || !strings.Contains(err.Msg, `row 2 has a column "zz" that the file's header (id, name) has not: nothing was written`) {
+		t.Errorf("extra column: %s: %s", err.Kind, err.Msg)
+	}
+	if got, want := contents(t, p), "id,name\n1,a\n2,b\n3,\n"; got != want {
+		t.Errorf("after a refused append: %q, want %q", got, want)
+	}
+
+	empty := file(t, "empty.csv", "")
+	e.call(t, "write", L(O("x", I(1))), S(empty), B(true))
+	if got := contents(t, empty); got != "x\n1\n" {
+		t.Errorf("append to an empty file: %q", got)
+	}
+	// A file whose last line has no line break gets one first.
+	open := file(t, "open.csv", "x\n1")
+	e.call(t, "write", L(O("x", I(2))), S(open), B(true))
+	if got := contents(t, open); got != "x\n1\n2\n" {
+		t.Errorf("append to a file without a final line break: %q", got)
+	}
+	tsv := file(t, "t.tsv", "b\ta\n")
+	e.call(t, "write", L(O("a", I(1), "b", I(2))), S(tsv), B(true))
+	if got := contents(t, tsv); got != "b\ta\n2\t1\n" {
+		t.Errorf("append to a TSV file: %q", got)
+	}
+	jl := file(t, "e.jsonl", "{\"a\":1}")
+	e.call(t, "write", L(O("a", I(2))), S(jl), B(true))
+	e.call(t, "write", L(I(3)), S(jl), B(true))
+	if got := contents(t, jl); got != "{\"a\":1}\n{\"a\":2}\n3\n" {
+		t.Errorf("append to a JSON Lines file: %q", got)
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := func(name string) vm.Value { return S(filepath.Join(dir, name)) }
+	cyclic := vm.NewArray(nil)
+	cyclic.AsArray().Elems = append(cyclic.AsArray().Elems, cyclic)
+	runErrCases(t, []ec{
+		{"write", a(I(5), in("x.csv")), "TypeError", "write: a .csv file takes a list of objects, got Int"},
+		{"write", a(L(O("a", I(1)), I(2)), in("x.csv")), "TypeError", "write: a .csv file takes a list of objects: row 2 is Int"},
+		{"write", a(O("a", I(1)), in("x.jsonl")), "TypeError", "write: a .jsonl file takes a list (one JSON value a line), got Object"},
+		{"write", a(O("a", I(1)), in("x.json"), B(true)), "ValueError", "append: true is for .csv, .tsv, .jsonl and .ndjson files"},
+		{"write", a(L(O("a", cyclic)), in("x.csv")), "ValueError", "write: " + dir + "/x.csv: value is too deeply nested"},
+		{"write", a(cyclic, in("x.json")), "ValueError", "write: " + dir + "/x.json: value is too deeply nested"},
+		{"write", a(L(), in("no/x.csv")), "IOError", "write: no such directory: " + dir + "/no"},
+		{"write", a(L(), in("no/x.csv"), B(true)), "IOError", "write: no such directory: " + dir + "/no"},
+		{"write", a(L(), S(dir)), "IOError", "is a directory"},
+		{"write", a(L(), S("http://example.com/x.csv")), "ValueError", "is a URL, not a file"},
+		{"write", a(L(), I(3)), "TypeError", "write: expected String path, got Int"},
+		{"write", a(L(), in("x.csv"), S("yes")), "TypeError", "write: expected Bool append, got String"},
+		{"write", a(L(), in("x.csv"), nilV, S("")), "ValueError", "the delimiter must be one character"},
+	})
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("failed writes left %d files behind", len(entries))
+	}
+}
+
+func TestWritePermissionDenied(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes every file")
+	}
+	p := file(t, "ro.csv", "a\n1\n")
+	os.Chmod(p, 0o444)
+	runErrCases(t, []ec{
+		{"write", a(L(), S(p)), "IOError", "write: permission denied: " + p},
+		{"write", a(L(), S(p), B(true)), "IOError", "write: permission denied: " + p},
+	})
+	if got := contents(t, p); got != "a\n1\n" {
+		t.Errorf("a read-only file was changed: %q", got)
+	}
+}
