@@ -32,6 +32,7 @@ import (
 func init() {
 	reg("read", ps("path", "delimiter", "header"), bRead)
 	reg("write", ps("value", "path", "append", "delimiter"), bWrite)
+	reg("stream", ps("path", "batch", "delimiter", "header"), bStream)
 }
 
 // fileFormat is what a data file's extension says it holds.
