@@ -66,7 +66,7 @@ func dataPath(fname string, v vm.Value) (string, error) {
 	switch v.Kind() {
 	case vm.KString:
 	case vm.KHost:
-		if fname == "read" {
+		if fname == "read" && v.AsHost().TypeName() == "Database" {
 			return "", vm.TypeErrorf("read: reading a database is not supported: db.query(sql) gives its rows as a list of objects")
 		}
 		fallthrough

@@ -89,7 +89,7 @@ func TestReadErrors(t *testing.T) {
 	os.WriteFile(bigCSV, nil, 0o644)
 	os.Truncate(bigCSV, vm.MaxStringBytes+1)
 	p := func(name, content string) vm.Value { return S(file(t, name, content)) }
-	db := vm.HostValue(&Namespace{name: "db"})
+	db := vm.HostValue(database{})
 	runErrCases(t, []ec{
 		{"read", a(S(filepath.Join(dir, "missing.csv"))), "IOError", "read: no such file: " + dir + "/missing.csv"},
 		{"read", a(S(dir)), "IOError", "is a directory"},
@@ -103,7 +103,8 @@ func TestReadErrors(t *testing.T) {
 		{"read", a(S(big)), "ValueError", "big.json is over the 1 GiB limit of a value read at once"},
 		{"read", a(S(bigCSV)), "ValueError", "big.csv is over the 1 GiB limit"},
 		{"read", a(S("https://example.com/a.csv")), "ValueError", "is a URL, not a file: fetch(url)"},
-		{"read", a(db, S("SELECT 1")), "TypeError", "db.query(sql)"},
+		{"read", a(db, S("SELECT 1")), "TypeError", "read: reading a database is not supported: db.query(sql) gives its rows"},
+		{"read", a(vm.HostValue(&Namespace{name: "X"})), "TypeError", "read: expected String path, got Object"},
 		{"read", a(I(1)), "TypeError", "read: expected String path, got Int"},
 		{"read", a(S("")), "ValueError", "read: the path is empty"},
 		{"read", a(p("d.csv", "a\n"), S("ab")), "ValueError", `the delimiter must be one character other than a quote or a line break, got "ab"`},
@@ -290,3 +291,12 @@ func TestWritePermissionDenied(t *testing.T) {
 		t.Errorf("a read-only file was changed: %q", got)
 	}
 }
+
+// database stands for the db builtin, which read(db, sql) names.
+type database struct{}
+
+func (database) TypeName() string { return "Database" }
+
+func (database) GetAttr(*vm.Thread, string) (vm.Value, bool, error) { return vm.Nil, false, nil }
+
+func (database) SetAttr(*vm.Thread, string, vm.Value) error { return nil }
