@@ -338,14 +338,7 @@ func (f *fstate) finish() {
 	// Nothing may run past the end: close the function with RETNIL when
 	// its last instruction falls through or a jump lands at the end.
 	n := len(f.fn.Code)
-	needRet := n == 0
-	if !needRet {
-		switch f.fn.Code[n-1].Op() {
-		case RET, RETNIL, JMP, THROW, MATCHFAIL:
-		default:
-			needRet = true
-		}
-	}
+	needRet := n == 0 || f.fn.Code[n-1].Op().FallsThrough()
 	for _, in := range f.fn.Code {
 		info := Ops[in.Op()]
 		if info.B == OJump && in.B() == n || info.C == OJump && in.C() == n {

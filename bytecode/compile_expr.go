@@ -206,7 +206,14 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		j := f.emit(UNWRAPQ, dst, x, 0)
 		over := f.emit(JMP, 0, 0, 0)
 		f.patch(j, f.here())
-		f.emitReturn(x)
+		if f.af == nil {
+			// The top level (and a server block's body) is no
+			// function: there is nothing to return from, and ending
+			// the program quietly would hide the Err.
+			f.emit(UNWRAPFAIL, x, 0, 0)
+		} else {
+			f.emitReturn(x)
+		}
 		f.patch(over, f.here())
 	case *ast.Spread:
 		f.c.errorf(e.PosV, "spread ... is only allowed in lists, objects and call arguments")

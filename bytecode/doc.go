@@ -132,4 +132,6 @@
 //	5: routes and hooks carry their routes group's scope, which scopes
 //	   middleware and on_error (a prefix alone took in routes written
 //	   outside the group).
+//	6: UNWRAPFAIL raises the error of `?` on Err or None at the top
+//	   level, which has no function to return from.
 package bytecode

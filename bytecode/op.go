@@ -168,6 +168,8 @@ const (
 
 	ATOMIC
 
+	UNWRAPFAIL
+
 	numOps
 )
 
@@ -279,6 +281,19 @@ var Ops = [numOps]OpInfo{
 	TRYBEGIN: {"TRYBEGIN", OReg, OJump, ONone, "push handler: on error R[A] = error value, pc = B"},
 	TRYEND:   {"TRYEND", ONone, ONone, ONone, "pop the innermost handler"},
 	ATOMIC:   {"ATOMIC", OCount, ONone, ONone, "A=1: a statement writing module state begins (the thread gives way in it only after a long slice); A=0: it ends"},
+
+	UNWRAPFAIL: {"UNWRAPFAIL", OReg, ONone, ONone, "raise '? on R[A] outside a function' (the top level has nothing to return from)"},
+}
+
+// FallsThrough reports whether the instruction after op can run next:
+// false for the returns, the unconditional jump and the raises, which
+// may end a function.
+func (op Op) FallsThrough() bool {
+	switch op {
+	case RET, RETNIL, JMP, THROW, MATCHFAIL, UNWRAPFAIL:
+		return false
+	}
+	return true
 }
 
 func (op Op) String() string {

@@ -455,6 +455,55 @@ func TestDeclarationStartupErrors(t *testing.T) {
 	}
 }
 
+// `?` on Err in a statement of the top level or of a server block ended
+// that code silently, so the server started without the binding; it has
+// no function to return from, and is a start-up error at the `?`. In a
+// handler, middleware, on_start or lambda it returns from that function.
+func TestPropagateOutsideAFunctionIsAStartupError(t *testing.T) {
+	for src, want := range map[string]string{
+		"cfg = json_parse('{bad')?\nserver {\n  route GET \"/\" => fn() cfg\n}": `server: app.tova:1:25: PropagateError: ? on Err("JSON.parse: `,
+		"server {\n  cfg = Err(\"no cfg\")?\n  route GET \"/\" => fn() cfg\n}":  `server: app.tova:2:22: PropagateError: ? on Err("no cfg") outside a function: nothing to return from`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatalf("%q started", src)
+		}
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+	app := startApp(t, `
+server {
+  on_start fn() {
+    Err("s")?
+    print("on_start went on")
+  }
+  middleware fn m(req, next) {
+    if req.path == "/m" { Err("mw")? }
+    next(req)
+  }
+  route GET "/" => fn() {
+    Err("handler")?
+    "went on"
+  }
+  route GET "/m" => fn() "handler"
+  route GET "/l" => fn() [Ok(1), Err(2)].map(fn(r) r?)
+}`)
+	for path, want := range map[string]string{"/": `{"error":"handler"}`, "/m": `{"error":"mw"}`, "/l": `[1,{"error":2}]`} {
+		if r := do(t, "GET", app.urls[""]+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	if out := app.stdout.String(); out != "" {
+		t.Errorf("stdout %q", out)
+	}
+}
+
 // A path the router refuses can only come from a hand-made program (the
 // compiler refuses it, and so does reading a .tbc): serve refuses it
 // before it starts anything.

@@ -1156,6 +1156,8 @@ frames:
 				}
 			case bc.MATCHFAIL:
 				err = Errorf("MatchError", "no match arm matched value %s", Repr(*rp(rb, i.A())))
+			case bc.UNWRAPFAIL:
+				err = Errorf("PropagateError", "? on %s outside a function: nothing to return from", Repr(*rp(rb, i.A())))
 			case bc.DEFTYPE:
 				*rp(rb, i.A()) = fn.prog.types[i.B()].ctors[i.C()]
 

@@ -210,8 +210,7 @@ func checkControlFlow(f *bytecode.Func) error {
 			}
 		}
 	}
-	switch f.Code[n-1].Op() {
-	case bytecode.RET, bytecode.RETNIL, bytecode.JMP, bytecode.THROW, bytecode.MATCHFAIL:
+	if !f.Code[n-1].Op().FallsThrough() {
 		return nil
 	}
 	return fmt.Errorf("the last instruction falls through")
