@@ -26,6 +26,7 @@ type iterator struct {
 	str     string
 	obj     *Object
 	rng     RangeValue
+	left    uint64 // the integers of rng still to yield
 	host    Iterator
 	entries bool // the host yields [key, value] entries (EntryIterable)
 }
@@ -55,6 +56,7 @@ func newIterator(t *Thread, seq Value, pairs bool) (*iterator, error) {
 		it.obj = seq.AsObject()
 	case KRange:
 		it.rng = *seq.AsRange()
+		it.left = it.rng.Count()
 	case KHost:
 		src, ok := seq.AsHost().(Iterable)
 		if !ok {
@@ -107,13 +109,15 @@ func (it *iterator) next(t *Thread) (k, v Value, ok bool, err error) {
 		}
 		return Nil, NewArray([]Value{key, val}), true, nil
 	case KRange:
-		r := &it.rng
-		if r.Step > 0 && r.Lo >= r.Hi || r.Step < 0 && r.Lo <= r.Hi || r.Step == 0 {
+		// Counted, not compared with Hi: the step after the last
+		// integer may pass the largest or smallest Int and wrap.
+		if it.left == 0 {
 			return Nil, Nil, false, nil
 		}
-		v = Int(r.Lo)
+		v = Int(it.rng.Lo)
 		k = Int(int64(it.i))
-		r.Lo += r.Step
+		it.rng.Lo += it.rng.Step
+		it.left--
 		it.i++
 		return k, v, true, nil
 	case KHost:

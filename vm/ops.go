@@ -129,14 +129,8 @@ func (t *Thread) index(x, k Value) (Value, error) {
 		}
 	case KRange:
 		if k.k == KInt {
-			r := x.AsRange()
-			j := int64(k.n)
-			n := r.Len()
-			if j < 0 {
-				j += n
-			}
-			if j >= 0 && j < n {
-				return Int(r.Lo + j*r.Step), nil
+			if v, ok := x.AsRange().Index(int64(k.n)); ok {
+				return Int(v), nil
 			}
 			return Nil, nil
 		}
@@ -390,12 +384,7 @@ func contains(coll, x Value) (bool, error) {
 		if x.k != KInt {
 			return false, nil
 		}
-		r := coll.AsRange()
-		v := int64(x.n)
-		if r.Step > 0 {
-			return v >= r.Lo && v < r.Hi && (v-r.Lo)%r.Step == 0, nil
-		}
-		return v <= r.Lo && v > r.Hi && (r.Lo-v)%(-r.Step) == 0, nil
+		return coll.AsRange().Has(int64(x.n)), nil
 	case KNil:
 		return false, nil
 	case KHost:

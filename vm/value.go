@@ -178,13 +178,8 @@ func (r *RangeValue) Len() int64 {
 
 // Count is the number of integers in the range, which may pass MaxInt64.
 func (r *RangeValue) Count() uint64 {
-	var span, step uint64 // in uint64: Hi - Lo may pass MaxInt64
-	switch {
-	case r.Step > 0 && r.Hi > r.Lo:
-		span, step = uint64(r.Hi)-uint64(r.Lo), uint64(r.Step)
-	case r.Step < 0 && r.Hi < r.Lo:
-		span, step = uint64(r.Lo)-uint64(r.Hi), -uint64(r.Step)
-	default:
+	span, step, ok := r.span()
+	if !ok {
 		return 0
 	}
 	n := span / step
@@ -192,6 +187,58 @@ func (r *RangeValue) Count() uint64 {
 		n++
 	}
 	return n
+}
+
+// span is the distance from Lo to Hi and the size of a step, in uint64
+// (Hi - Lo may pass MaxInt64); ok is false when the range is empty.
+func (r *RangeValue) span() (span, step uint64, ok bool) {
+	switch {
+	case r.Step > 0 && r.Hi > r.Lo:
+		return uint64(r.Hi) - uint64(r.Lo), uint64(r.Step), true
+	case r.Step < 0 && r.Hi < r.Lo:
+		return uint64(r.Lo) - uint64(r.Hi), -uint64(r.Step), true
+	}
+	return 0, 0, false
+}
+
+// Last is the last integer of a range that is not empty. Walking a range
+// stops at it: a step past it may pass the largest or smallest Int.
+func (r *RangeValue) Last() int64 {
+	span, step, _ := r.span()
+	d := (span - 1) / step * step // from Lo to the last, before Hi
+	if r.Step < 0 {
+		return int64(uint64(r.Lo) - d)
+	}
+	return int64(uint64(r.Lo) + d)
+}
+
+// Index is integer i of the range, counting from the end when i is
+// negative; ok is false past either end.
+func (r *RangeValue) Index(i int64) (v int64, ok bool) {
+	n := r.Count()
+	if i >= 0 {
+		if uint64(i) >= n {
+			return 0, false
+		}
+		// In uint64, which wraps: the element itself is an Int.
+		return int64(uint64(r.Lo) + uint64(i)*uint64(r.Step)), true
+	}
+	back := -uint64(i) - 1 // steps back from the last
+	if back >= n {
+		return 0, false
+	}
+	return int64(uint64(r.Last()) - back*uint64(r.Step)), true
+}
+
+// Has reports whether v is one of the range's integers.
+func (r *RangeValue) Has(v int64) bool {
+	if _, _, ok := r.span(); !ok {
+		return false
+	}
+	if r.Step > 0 {
+		return v >= r.Lo && v <= r.Last() && (uint64(v)-uint64(r.Lo))%uint64(r.Step) == 0
+	}
+	return v <= r.Lo && v >= r.Last() && (uint64(r.Lo)-uint64(v))%-uint64(r.Step) == 0
 }
 
 // HostObject is a Go object exposed to Tova code (request, response,

@@ -780,9 +780,9 @@ func bTake(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		s := seq.AsString()
 		return vm.Str(s[:runeOffset(s, n)]), nil
 	case vm.KRange:
-		r := *seq.AsRange()
-		r.Hi = r.Lo + min(r.Len(), n)*r.Step
-		return bListOf(t, "take", vm.NewRange(r.Lo, r.Hi, r.Step))
+		r := seq.AsRange()
+		xs, err := rangeElems("take", r, 0, min(r.Len(), n))
+		return newList(xs), err
 	}
 	out := make([]vm.Value, 0, min(n, 1024))
 	if n == 0 {
@@ -824,9 +824,10 @@ func bDrop(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		s := seq.AsString()
 		return vm.Str(s[runeOffset(s, n):]), nil
 	case vm.KRange:
-		r := *seq.AsRange()
-		r.Lo += min(r.Len(), n) * r.Step
-		return bListOf(t, "drop", vm.NewRange(r.Lo, r.Hi, r.Step))
+		r := seq.AsRange()
+		from := min(r.Len(), n)
+		xs, err := rangeElems("drop", r, from, r.Len()-from)
+		return newList(xs), err
 	}
 	var out []vm.Value
 	err = iterate(t, "drop", seq, func(v vm.Value, i int) error {
@@ -873,7 +874,7 @@ func bLast(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, nil
 	case vm.KRange:
 		if r := seq.AsRange(); r.Len() > 0 {
-			return vm.Int(r.Lo + (r.Len()-1)*r.Step), nil
+			return vm.Int(r.Last()), nil
 		}
 		return vm.Nil, nil
 	case vm.KString:
@@ -1385,14 +1386,7 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if !ok {
 			return vm.False, nil
 		}
-		r := coll.AsRange()
-		if r.Len() == 0 {
-			return vm.False, nil
-		}
-		if r.Step > 0 && (n < r.Lo || n >= r.Hi) || r.Step < 0 && (n > r.Lo || n <= r.Hi) {
-			return vm.False, nil
-		}
-		return vm.Bool((n-r.Lo)%r.Step == 0), nil
+		return vm.Bool(coll.AsRange().Has(n)), nil
 	case vm.KNil:
 		return vm.False, nil
 	}

@@ -339,17 +339,7 @@ func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 		return seq.AsArray().Elems, nil
 	case vm.KRange:
 		r := seq.AsRange()
-		n := r.Len()
-		if n > maxMaterialize {
-			return nil, valueErr("%s: range of %d elements is too large", fname, n)
-		}
-		out := make([]vm.Value, n)
-		x := r.Lo
-		for i := range out {
-			out[i] = vm.Int(x)
-			x += r.Step
-		}
-		return out, nil
+		return rangeElems(fname, r, 0, r.Len())
 	}
 	var out []vm.Value
 	if seq.Kind() == vm.KString {
@@ -363,6 +353,21 @@ func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 		return nil
 	})
 	return out, err
+}
+
+// rangeElems returns n integers of r from its integer number from on
+// (there are at least from + n).
+func rangeElems(fname string, r *vm.RangeValue, from, n int64) ([]vm.Value, error) {
+	if n > maxMaterialize {
+		return nil, valueErr("%s: range of %d elements is too large", fname, n)
+	}
+	out := make([]vm.Value, n)
+	x, _ := r.Index(from)
+	for i := range out {
+		out[i] = vm.Int(x)
+		x += r.Step // past the last integer it may wrap, unread
+	}
+	return out, nil
 }
 
 // seqLen returns the number of elements of seq when it is known
