@@ -765,17 +765,18 @@ func (f *fstate) forLoop(st *ast.For) {
 		} else {
 			f.emit(LOADINT, base+2, 1+SBias, 0)
 		}
+		closed := 0 // a..=b: b is in the range (and b+1 may be past an Int)
 		if r, ok := st.Iter.(*ast.Range); ok && r.Inclusive {
-			f.arithK("+", base+1, base+1, f.c.kInt(1))
+			closed = 1
 		}
-		prep := f.emit(FORPREP, base, 0, 0)
+		prep := f.emit(FORPREP, base, 0, closed)
 		bodyStart := f.here()
 		l := f.pushLoop(st.Label)
 		b := st.Vars[0].(*ast.PBind).Name.Binding
 		f.bindLoopVar(b, base+3)
 		f.loopBody(st, ran)
 		cont := f.here()
-		f.emit(FORLOOP, base, bodyStart, 0)
+		f.emit(FORLOOP, base, bodyStart, closed)
 		exit := f.here()
 		f.patch(prep, exit)
 		f.popLoop(l, cont, exit)

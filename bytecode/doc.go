@@ -133,5 +133,7 @@
 //	   middleware and on_error (a prefix alone took in routes written
 //	   outside the group).
 //	6: UNWRAPFAIL raises the error of `?` on Err or None at the top
-//	   level, which has no function to return from.
+//	   level, which has no function to return from. FORPREP and FORLOOP
+//	   take C = 1 for a limit that is in the range (a..=b: b + 1 may
+//	   pass the largest Int).
 package bytecode

@@ -207,6 +207,10 @@ func writeRepr(b *strings.Builder, v Value, path []unsafe.Pointer) {
 			b.WriteString("range(" + strconv.FormatInt(r.Lo, 10) + ", " + strconv.FormatInt(r.Hi, 10) + ", " + strconv.FormatInt(r.Step, 10) + ")")
 			break
 		}
+		if r.Closed {
+			b.WriteString(strconv.FormatInt(r.Lo, 10) + "..=" + strconv.FormatInt(r.Hi, 10))
+			break
+		}
 		b.WriteString(strconv.FormatInt(r.Lo, 10) + ".." + strconv.FormatInt(r.Hi, 10))
 	case KHost:
 		h := v.AsHost()

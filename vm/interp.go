@@ -793,7 +793,7 @@ frames:
 					err = Errorf("ValueError", "range step must not be zero")
 					break
 				}
-				if step > 0 && int64(s.n) >= int64(l.n) || step < 0 && int64(s.n) <= int64(l.n) {
+				if !before(int64(s.n), int64(l.n), step, i.C()) {
 					pc = i.B()
 					break
 				}
@@ -802,8 +802,7 @@ frames:
 				a := i.A()
 				step := int64(rp(rb, a+2).n)
 				c := int64(rp(rb, a).n) + step
-				if step > 0 && c < int64(rp(rb, a+1).n) && c > int64(rp(rb, a).n) ||
-					step < 0 && c > int64(rp(rb, a+1).n) && c < int64(rp(rb, a).n) {
+				if (c > int64(rp(rb, a).n)) == (step > 0) && before(c, int64(rp(rb, a+1).n), step, i.C()) {
 					if t.poll--; t.poll <= 0 || t.signal.Load() != 0 {
 						if err = t.checkSignal(false); err != nil {
 							break
@@ -1110,15 +1109,11 @@ frames:
 					err = TypeErrorf("range bounds must be Int, got %s and %s", TypeName(lo), TypeName(hi))
 					break
 				}
-				h := int64(hi.n)
 				if i.Op() == bc.RANGEI {
-					if h == math.MaxInt64 {
-						err = overflow("..=")
-						break
-					}
-					h++
+					*rp(rb, i.A()) = NewRangeThrough(int64(lo.n), int64(hi.n))
+				} else {
+					*rp(rb, i.A()) = NewRange(int64(lo.n), int64(hi.n), 1)
 				}
-				*rp(rb, i.A()) = NewRange(int64(lo.n), h, 1)
 			case bc.UNIT:
 				if r, e := withUnit(*rp(rb, i.B()), rp(kb, i.C()).AsString()); e != nil {
 					err = e
@@ -1270,6 +1265,16 @@ func jumpCmp(op bc.Op) bc.Op {
 		return bc.GTK
 	}
 	return bc.GEK
+}
+
+// before reports whether a numeric for loop's counter x has yet to pass
+// its limit going by step: x < limit, or x <= limit when closed is 1 (a
+// descending loop the other way round).
+func before(x, limit, step int64, closed int) bool {
+	if step < 0 {
+		x, limit = limit, x
+	}
+	return x < limit || closed == 1 && x == limit
 }
 
 func overflow(op string) *Error {

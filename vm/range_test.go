@@ -8,14 +8,16 @@ import (
 // Last, Index and Has of a range near the largest or smallest Int
 // stepped past it and wrapped (the last of range(maxInt-7, maxInt, 3)
 // was found by adding 3 once more): each agrees with walking the range
-// one integer at a time, in small ranges shifted to both ends of Int.
+// one integer at a time, in small ranges, open and closed, shifted to
+// both ends of Int.
 func TestRangeMethodsMatchAWalk(t *testing.T) {
 	for _, base := range []int64{0, math.MaxInt64 - 8, math.MinInt64 + 8} {
 		for lo := int64(-8); lo <= 8; lo++ {
 			for hi := int64(-8); hi <= 8; hi++ {
 				for step := int64(-4); step <= 4; step++ {
 					if step != 0 {
-						checkRange(t, RangeValue{base + lo, base + hi, step})
+						checkRange(t, RangeValue{Lo: base + lo, Hi: base + hi, Step: step})
+						checkRange(t, RangeValue{Lo: base + lo, Hi: base + hi, Step: step, Closed: true})
 					}
 				}
 			}
@@ -26,10 +28,10 @@ func TestRangeMethodsMatchAWalk(t *testing.T) {
 func checkRange(t *testing.T, r RangeValue) {
 	t.Helper()
 	var want []int64
-	for x := r.Lo; r.Step > 0 && x < r.Hi || r.Step < 0 && x > r.Hi; x += r.Step {
+	for x := r.Lo; r.Step > 0 && x < r.Hi || r.Step < 0 && x > r.Hi || r.Closed && x == r.Hi; x += r.Step {
 		want = append(want, x)
-		if x+r.Step < x != (r.Step < 0) {
-			break // the next step would wrap
+		if x+r.Step < x != (r.Step < 0) || r.Closed && x == r.Hi {
+			break // the next step would wrap, or this is the end
 		}
 	}
 	if got := r.Count(); got != uint64(len(want)) {

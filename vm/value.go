@@ -160,13 +160,25 @@ type Builtin struct {
 
 func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }
 
-// RangeValue is a lazy integer range [Lo, Hi) stepping by Step.
+// RangeValue is a lazy integer range [Lo, Hi) stepping by Step, or
+// [Lo, Hi] when Closed. Only a range whose exclusive end would pass the
+// largest Int is closed (x..=9223372036854775807), so that each range
+// has one form and == can compare the fields.
 type RangeValue struct {
 	Lo, Hi, Step int64
+	Closed       bool
 }
 
 func NewRange(lo, hi, step int64) Value {
-	return Value{k: KRange, p: unsafe.Pointer(&RangeValue{lo, hi, step})}
+	return Value{k: KRange, p: unsafe.Pointer(&RangeValue{Lo: lo, Hi: hi, Step: step})}
+}
+
+// NewRangeThrough is lo..=last.
+func NewRangeThrough(lo, last int64) Value {
+	if last == math.MaxInt64 {
+		return Value{k: KRange, p: unsafe.Pointer(&RangeValue{Lo: lo, Hi: last, Step: 1, Closed: true})}
+	}
+	return NewRange(lo, last+1, 1)
 }
 
 // Len is the number of integers in the range.
@@ -177,10 +189,15 @@ func (r *RangeValue) Len() int64 {
 }
 
 // Count is the number of integers in the range, which may pass MaxInt64.
+// The one range of more, every Int (-9223372036854775808..=
+// 9223372036854775807), counts as MaxUint64.
 func (r *RangeValue) Count() uint64 {
 	span, step, ok := r.span()
-	if !ok {
+	switch {
+	case !ok:
 		return 0
+	case r.Closed:
+		return min(span/step, math.MaxUint64-1) + 1
 	}
 	n := span / step
 	if span%step != 0 {
@@ -193,9 +210,9 @@ func (r *RangeValue) Count() uint64 {
 // (Hi - Lo may pass MaxInt64); ok is false when the range is empty.
 func (r *RangeValue) span() (span, step uint64, ok bool) {
 	switch {
-	case r.Step > 0 && r.Hi > r.Lo:
+	case r.Step > 0 && (r.Hi > r.Lo || r.Closed && r.Hi == r.Lo):
 		return uint64(r.Hi) - uint64(r.Lo), uint64(r.Step), true
-	case r.Step < 0 && r.Hi < r.Lo:
+	case r.Step < 0 && (r.Hi < r.Lo || r.Closed && r.Hi == r.Lo):
 		return uint64(r.Lo) - uint64(r.Hi), -uint64(r.Step), true
 	}
 	return 0, 0, false
@@ -205,7 +222,10 @@ func (r *RangeValue) span() (span, step uint64, ok bool) {
 // stops at it: a step past it may pass the largest or smallest Int.
 func (r *RangeValue) Last() int64 {
 	span, step, _ := r.span()
-	d := (span - 1) / step * step // from Lo to the last, before Hi
+	if !r.Closed {
+		span-- // the last is before Hi
+	}
+	d := span / step * step // from Lo to the last
 	if r.Step < 0 {
 		return int64(uint64(r.Lo) - d)
 	}

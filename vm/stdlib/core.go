@@ -110,8 +110,12 @@ func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	case vm.KObject:
 		return vm.Int(int64(v.AsObject().Len())), nil
 	case vm.KRange:
-		if n := v.AsRange().Count(); n > math.MaxInt64 {
-			return vm.Nil, vm.Errorf("OverflowError", "len: the range has %d elements, more than an Int holds", n)
+		if r := v.AsRange(); r.Count() > math.MaxInt64 {
+			n := strconv.FormatUint(r.Count(), 10)
+			if r.Count() == math.MaxUint64 && r.Closed {
+				n = "18446744073709551616" // every Int, one more than a uint64 holds
+			}
+			return vm.Nil, vm.Errorf("OverflowError", "len: the range has %s elements, more than an Int holds", n)
 		}
 		return vm.Int(v.AsRange().Len()), nil
 	case vm.KNil:
