@@ -866,7 +866,9 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 				return stdlib.DateValue(tm), ""
 			}
 		case vm.KInt:
-			return stdlib.DateValue(time.UnixMilli(v.AsInt())), ""
+			if tm, ok := stdlib.UnixMilliDate(v.AsInt()); ok {
+				return stdlib.DateValue(tm), ""
+			}
 		case vm.KHost:
 			if _, ok := v.AsHost().(*stdlib.Date); ok {
 				return v, ""

@@ -1614,6 +1614,10 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		`POST /d {"d":0}`:                             `200 "1970-01-01T00:00:00.000Z"`,
 		`POST /d {"d":"2024-06-15T10:30:00.5+02:00"}`: `200 "2024-06-15T08:30:00.500Z"`,
 		`POST /d {"d":true}`:                          `400 d must be a date (ISO 8601)`,
+		// A time outside the years 1 to 9999 is no Date (the milliseconds
+		// wrapped around to a time in the year 292278994).
+		`POST /d {"d":9223372036854775807}`: `400 d must be a date (ISO 8601)`,
+		"GET /d?d=0000-06-15":               `400 d must be a date (ISO 8601)`,
 	} {
 		method, rest, _ := strings.Cut(req, " ")
 		path, body, _ := strings.Cut(rest, " ")

@@ -23,6 +23,79 @@ func init() {
 	reg("time_ago", ps("d"), bTimeAgo)
 }
 
+// A Date is a time in the years 1 to 9999, in UTC: the years whose ISO
+// 8601 text has four digits, so that every Date prints as text that
+// date_parse, a handler's Date parameter and the database read back (the
+// database stores no others). Every way to make a Date (Date.new,
+// date_from, date_parse, date_add, a handler's parameter) and Unix
+// milliseconds given for one refuse a time outside them: a ValueError,
+// never a wrapped time.
+const (
+	minDateMillis = -62135596800000 // 0001-01-01T00:00:00.000Z
+	maxDateMillis = 253402300799999 // 9999-12-31T23:59:59.999Z
+	dateYears     = "dates are in the years 1 to 9999"
+)
+
+// datePartLimits bound the parts of a date (year, month, day, hour,
+// minute, second, millisecond) to 20000 years' worth of their unit: a
+// part past that cannot make a date in range with the others, and
+// refusing it first keeps the arithmetic that carries parts over
+// (month 13 is the next year's January) far from overflowing.
+var (
+	datePartNames  = [7]string{"year", "month", "day", "hour", "minute", "second", "millisecond"}
+	datePartLimits = [7]int64{20_000, 240_000, 7_304_850, 175_316_400, 10_518_984_000, 631_139_040_000, 631_139_040_000_000}
+)
+
+func inDateRange(tm time.Time) bool {
+	y := tm.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
+// UnixMilliDate is the time of ms Unix milliseconds; ok is false when it
+// is outside the years a Date can be in.
+func UnixMilliDate(ms int64) (tm time.Time, ok bool) {
+	if ms < minDateMillis || ms > maxDateMillis {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+// millisDate reads v, Unix milliseconds as an Int or a Float, as a time.
+func millisDate(fname string, v vm.Value) (time.Time, error) {
+	ms := int64(math.MaxInt64)
+	if v.Kind() == vm.KInt {
+		ms = v.AsInt()
+	} else if f := v.AsFloat(); f > -1e16 && f < 1e16 {
+		ms = int64(f)
+	}
+	if tm, ok := UnixMilliDate(ms); ok {
+		return tm, nil
+	}
+	return time.Time{}, valueErr("%s: %s milliseconds is out of range (%s)", fname, vm.Repr(v), dateYears)
+}
+
+// datePart reads v as part number i of a date (see datePartLimits). ok
+// is false when v is no Int.
+func datePart(fname string, i int, v vm.Value) (n int64, ok bool, err error) {
+	n, ok = toInt(v)
+	if ok && (n < -datePartLimits[i] || n > datePartLimits[i]) {
+		err = valueErr("%s: %s %d is out of range (%s)", fname, datePartNames[i], n, dateYears)
+	}
+	return n, ok, err
+}
+
+// partsDate is the time of date parts year, month (from 1), day, hour,
+// minute, second and millisecond, each within datePartLimits, carried
+// over as in JavaScript.
+func partsDate(fname string, p [7]int64) (time.Time, error) {
+	tm := time.Date(int(p[0]), time.Month(p[1]), int(p[2]), int(p[3]), int(p[4]), int(p[5]), 0, time.UTC)
+	ms := tm.UnixMilli() + p[6]
+	if tm, ok := UnixMilliDate(ms); ok {
+		return tm, nil
+	}
+	return time.Time{}, valueErr("%s: the year %d is out of range (%s)", fname, time.UnixMilli(ms).UTC().Year(), dateYears)
+}
+
 // dateArg reads argument i as a time: a Date, Unix milliseconds, or a
 // date text that date_parse reads.
 func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
@@ -31,12 +104,8 @@ func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
 		if d, ok := v.AsHost().(*Date); ok {
 			return d.T.UTC(), nil
 		}
-	case vm.KInt:
-		return time.UnixMilli(v.AsInt()).UTC(), nil
-	case vm.KFloat:
-		if f := v.AsFloat(); f == f && f > -1e15 && f < 1e15 {
-			return time.UnixMilli(int64(f)).UTC(), nil
-		}
+	case vm.KInt, vm.KFloat:
+		return millisDate(fname, v)
 	case vm.KString:
 		if tm, ok := parseDate(v.AsString()); ok {
 			return tm.UTC(), nil
@@ -66,31 +135,26 @@ func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	part := func(name string, def int64) (int, error) {
-		v, ok := o.Get(name)
-		if !ok || v.IsNil() {
-			return int(def), nil
+	p := [7]int64{1970, 1, 1}
+	for i, name := range datePartNames {
+		v, has := o.Get(name)
+		if !has || v.IsNil() {
+			continue
 		}
-		n, ok := toInt(v)
-		if !ok || n < -1e6 || n > 1e6 {
-			return 0, valueErr("date_from: %s must be an Int, got %s", name, vm.Repr(v))
+		n, ok, err := datePart("date_from", i, v)
+		if !ok {
+			return vm.Nil, valueErr("date_from: %s must be an Int, got %s", name, vm.Repr(v))
 		}
-		return int(n), nil
-	}
-	var p [7]int
-	for i, name := range []string{"year", "month", "day", "hour", "minute", "second", "millisecond"} {
-		def := int64(0)
-		switch name {
-		case "year":
-			def = 1970
-		case "month", "day":
-			def = 1
-		}
-		if p[i], err = part(name, def); err != nil {
+		if err != nil {
 			return vm.Nil, err
 		}
+		p[i] = n
 	}
-	return DateValue(time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], p[6]*int(time.Millisecond), time.UTC)), nil
+	tm, err := partsDate("date_from", p)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return DateValue(tm), nil
 }
 
 // date_format(d, fmt): the presets "iso", "date", "time" and "datetime",
@@ -157,22 +221,30 @@ func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	n, ok := toInt(arg(args, 1))
-	if !ok || n < -1e9 || n > 1e9 {
+	if !ok {
 		return vm.Nil, typeErr("date_add", "Int amount", arg(args, 1))
 	}
 	unit, length, err := dateUnit("date_add", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
+	// The amounts are bounded first: a time.Duration holds only 292
+	// years, and n * length may pass an Int.
+	const msPerDay = 24 * 60 * 60 * 1000
+	per := length.Milliseconds()
+	far := per == 0 && (n < -datePartLimits[1] || n > datePartLimits[1]) ||
+		per > 0 && (n < (minDateMillis-maxDateMillis)/per || n > (maxDateMillis-minDateMillis)/per)
 	switch {
+	case far:
 	case unit == "year":
 		tm = tm.AddDate(int(n), 0, 0)
 	case unit == "month":
 		tm = tm.AddDate(0, int(n), 0)
-	case n > math.MaxInt64/int64(length) || n < math.MinInt64/int64(length):
-		return vm.Nil, valueErr("date_add: %d %ss is too far", n, unit)
 	default:
-		tm = tm.Add(time.Duration(n) * length)
+		tm = tm.AddDate(0, 0, int(n*per/msPerDay)).Add(time.Duration(n*per%msPerDay) * time.Millisecond)
+	}
+	if far || !inDateRange(tm) {
+		return vm.Nil, valueErr("date_add: %d %ss is too far (%s)", n, unit, dateYears)
 	}
 	return DateValue(tm), nil
 }
@@ -248,12 +320,13 @@ func bTimeAgo(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	d := t.In.Cfg.Now().Sub(tm)
+	// In milliseconds: a time.Duration holds only 292 years.
+	d := t.In.Cfg.Now().UnixMilli() - tm.UnixMilli()
 	future := d < 0
 	if future {
 		d = -d
 	}
-	s := d.Seconds()
+	s := float64(d) / 1000
 	var per float64
 	var unit string
 	switch {

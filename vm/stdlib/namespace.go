@@ -217,7 +217,9 @@ func ParseDate(s string) (time.Time, bool) { return parseDate(s) }
 func parseDate(s string) (time.Time, bool) {
 	for _, l := range dateLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
-			return tm, true
+			// A year 0000, or one a zone moves out of the years 1 to
+			// 9999, is no Date.
+			return tm, inDateRange(tm)
 		}
 	}
 	return time.Time{}, false
@@ -227,25 +229,34 @@ func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) >= 2 {
 		// Date.new(year, monthIndex, day, hours, minutes, seconds, ms), as
 		// JavaScript's new Date(...): the month counts from 0; in UTC.
-		var p [7]int
-		p[2] = 1
+		p := [7]int64{2: 1}
 		for i, a := range args[:min(len(args), 7)] {
-			n, ok := toInt(a)
-			if !ok || n < -1e6 || n > 1e9 {
+			n, ok, err := datePart("Date.new", i, a)
+			if !ok {
 				return vm.Nil, typeErr("Date.new", "Int date parts", a)
 			}
-			p[i] = int(n)
+			if err != nil {
+				return vm.Nil, err
+			}
+			p[i] = n
 		}
-		return DateValue(time.Date(p[0], time.Month(p[1]+1), p[2], p[3], p[4], p[5], p[6]*int(time.Millisecond), time.UTC)), nil
+		p[1]++
+		tm, err := partsDate("Date.new", p)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return DateValue(tm), nil
 	}
 	v := arg(args, 0)
 	switch v.Kind() {
 	case vm.KNil:
 		return DateValue(t.In.Cfg.Now()), nil
-	case vm.KInt:
-		return DateValue(time.UnixMilli(v.AsInt())), nil
-	case vm.KFloat:
-		return DateValue(time.UnixMilli(int64(v.AsFloat()))), nil
+	case vm.KInt, vm.KFloat:
+		tm, err := millisDate("Date.new", v)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return DateValue(tm), nil
 	case vm.KString:
 		if tm, ok := parseDate(v.AsString()); ok {
 			return DateValue(tm), nil
