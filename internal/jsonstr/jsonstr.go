@@ -58,6 +58,33 @@ func Append(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// Len is len(Append(nil, s)), counted without building it: an escape
+// makes up to six bytes of one, so that a caller can refuse a string
+// whose text would be too long.
+func Len(s string) int {
+	n := len(s) + 2
+	for i := plainPrefix(s); i < len(s); {
+		c := s[i]
+		switch {
+		case plain[c]:
+			i++
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+			n++
+			i++
+		case c < utf8.RuneSelf:
+			n += 5 // \u00XX
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				n += 5 // \ufffd
+			}
+			i += size
+		}
+	}
+	return n
+}
+
 // plainPrefix returns the length of s's longest prefix of whole 8-byte
 // words with no byte to escape, checking a word at a time.
 func plainPrefix(s string) int {

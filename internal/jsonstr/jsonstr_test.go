@@ -21,6 +21,9 @@ func TestAppend(t *testing.T) {
 		if got != want {
 			t.Errorf("Append(%q) = %s, want %s", in, got, want)
 		}
+		if n := Len(in); n != len(got) {
+			t.Errorf("Len(%q) = %d, want %d", in, n, len(got))
+		}
 		var back string
 		if err := json.Unmarshal([]byte(got), &back); err != nil {
 			t.Errorf("%s is not JSON: %v", got, err)
@@ -41,6 +44,9 @@ func TestAppendWordScan(t *testing.T) {
 			want := `"` + string(base[:pos]) + escapeByteRef(byte(c), string(s[pos:])) + `"`
 			if got != want {
 				t.Fatalf("byte %#x at %d: got %s, want %s", c, pos, got, want)
+			}
+			if n := Len(string(s)); n != len(got) {
+				t.Fatalf("byte %#x at %d: Len %d, want %d", c, pos, n, len(got))
 			}
 		}
 	}

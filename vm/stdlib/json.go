@@ -118,6 +118,9 @@ func AppendJSONIndent(t *vm.Thread, dst []byte, v vm.Value, indent string) ([]by
 	if err := e.value(v, 0); err != nil {
 		return dst, err
 	}
+	if len(e.buf) > maxStringBytes {
+		return dst, vm.StringTooLarge("JSON.stringify", len(e.buf))
+	}
 	return e.buf, nil
 }
 
@@ -173,7 +176,7 @@ func (e *encoder) value(v vm.Value, depth int) error {
 			e.buf = appendNumber(e.buf, f)
 		}
 	case vm.KString:
-		e.buf = jsonstr.Append(e.buf, v.AsString())
+		return e.str(v.AsString())
 	case vm.KDuration:
 		ns := v.AsDuration()
 		if ns%1e6 == 0 {
@@ -223,23 +226,40 @@ func (e *encoder) array(xs []vm.Value, depth int) error {
 	return nil
 }
 
-func (e *encoder) key(k string, first bool, depth int) {
+// str appends s as a JSON string, unless its text (six bytes for one
+// escaped) would take the JSON past the string limit.
+func (e *encoder) str(s string) error {
+	if len(e.buf)+2+6*len(s) > maxStringBytes {
+		if n := len(e.buf) + jsonstr.Len(s); n > maxStringBytes {
+			return vm.StringTooLarge("JSON.stringify", n)
+		}
+	}
+	e.buf = jsonstr.Append(e.buf, s)
+	return nil
+}
+
+func (e *encoder) key(k string, first bool, depth int) error {
 	if !first {
 		e.buf = append(e.buf, ',')
 	}
 	e.newline(depth + 1)
-	e.buf = jsonstr.Append(e.buf, k)
+	if err := e.str(k); err != nil {
+		return err
+	}
 	e.buf = append(e.buf, ':')
 	if e.indent != "" {
 		e.buf = append(e.buf, ' ')
 	}
+	return nil
 }
 
 func (e *encoder) object(o *vm.Object, depth int) error {
 	first := true
 	e.buf = append(e.buf, '{')
 	if ti := o.Type; ti != nil && ti.Variant >= 0 && (o.Len() == 0 || ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT) {
-		e.key("__tag", true, depth)
+		if err := e.key("__tag", true, depth); err != nil {
+			return err
+		}
 		e.buf = jsonstr.Append(e.buf, ti.Tag)
 		first = false
 	}
@@ -251,7 +271,9 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 			// is for logs, not for a response a client reads.
 			continue
 		}
-		e.key(k, first, depth)
+		if err := e.key(k, first, depth); err != nil {
+			return err
+		}
 		first = false
 		if err := e.value(vals[i], depth+1); err != nil {
 			return err

@@ -46,18 +46,18 @@ func registerMisc() {
 	})
 
 	// encoding
-	reg("base64_encode", ps("s"), strFn("base64_encode", func(s string) string {
-		return base64.StdEncoding.EncodeToString([]byte(s))
-	}))
+	reg("base64_encode", ps("s"), grownStrFn("base64_encode",
+		func(s string) int64 { return int64(base64.StdEncoding.EncodedLen(len(s))) },
+		func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }))
 	reg("base64_decode", ps("s"), decodeFn("base64_decode", func(s string) ([]byte, error) {
 		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
 			return b, nil
 		}
 		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 	}))
-	reg("hex_encode", ps("s"), grownStrFn("hex_encode", 2, func(s string) string { return hex.EncodeToString([]byte(s)) }))
+	reg("hex_encode", ps("s"), grownStrFn("hex_encode", times(2, 1), func(s string) string { return hex.EncodeToString([]byte(s)) }))
 	reg("hex_decode", ps("s"), decodeFn("hex_decode", hex.DecodeString))
-	reg("url_encode", ps("s"), grownStrFn("url_encode", 3, urlEncode))
+	reg("url_encode", ps("s"), grownStrFn("url_encode", urlEncodedLen, urlEncode))
 	reg("url_decode", ps("s"), decodeFn("url_decode", func(s string) ([]byte, error) {
 		r, err := url.PathUnescape(s)
 		return []byte(r), err
@@ -208,7 +208,7 @@ func urlEncode(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+		if urlUnreserved[c] {
 			b.WriteByte(c)
 			continue
 		}
@@ -217,6 +217,25 @@ func urlEncode(s string) string {
 		b.WriteByte(hexd[c&15])
 	}
 	return b.String()
+}
+
+// urlUnreserved marks the bytes encodeURIComponent keeps as they are.
+var urlUnreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", byte(c)) >= 0
+	}
+	return t
+}()
+
+// urlEncodedLen is len(urlEncode(s)), without building it.
+func urlEncodedLen(s string) int64 {
+	n := int64(len(s))
+	for i := 0; i < len(s); i++ {
+		if !urlUnreserved[s[i]] {
+			n += 2
+		}
+	}
+	return n
 }
 
 func bParseQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -327,8 +346,14 @@ func bBuildQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	var parts []string
-	add := func(k string, v vm.Value) {
-		parts = append(parts, urlEncode(k)+"="+urlEncode(vm.ToString(v)))
+	size := int64(-1) // of the query so far, with the & before each part
+	add := func(k string, v vm.Value) error {
+		val := vm.ToString(v)
+		if size += 2 + urlEncodedLen(k) + urlEncodedLen(val); size > vm.MaxStringBytes {
+			return vm.StringTooLarge("build_query", int(size))
+		}
+		parts = append(parts, urlEncode(k)+"="+urlEncode(val))
+		return nil
 	}
 	for i, k := range o.Keys() {
 		v := o.Slot(i)
@@ -336,10 +361,14 @@ func bBuildQuery(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		case vm.KNil:
 		case vm.KArray:
 			for _, x := range v.AsArray().Elems {
-				add(k, x)
+				if err := add(k, x); err != nil {
+					return vm.Nil, err
+				}
 			}
 		default:
-			add(k, v)
+			if err := add(k, v); err != nil {
+				return vm.Nil, err
+			}
 		}
 	}
 	return vm.Str(strings.Join(parts, "&")), nil

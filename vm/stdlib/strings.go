@@ -16,9 +16,9 @@ import (
 func registerStrings() {
 	reg("split", ps("s", "sep"), bSplit)
 	reg("join", ps("list", "sep"), bJoin)
-	reg("upper", ps("s"), strFn("upper", toUpper))
+	reg("upper", ps("s"), grownStrFn("upper", caseMapped(3, 1), toUpper))
 	alias("upper", "toUpperCase", "to_upper")
-	reg("lower", ps("s"), strFn("lower", toLower))
+	reg("lower", ps("s"), grownStrFn("lower", caseMapped(3, 2), toLower))
 	alias("lower", "toLowerCase", "to_lower")
 	reg("trim", ps("s", "chars"), trimFn("trim", strings.TrimSpace, strings.Trim))
 	reg("trim_start", ps("s", "chars"), trimFn("trim_start",
@@ -68,20 +68,20 @@ func registerStrings() {
 	reg("char_at", ps("s", "index"), bCharAt)
 	alias("char_at", "charAt")
 	reg("capitalize", ps("s"), strFn("capitalize", capitalize))
-	reg("title_case", ps("s"), strFn("title_case", titleCase))
+	reg("title_case", ps("s"), grownStrFn("title_case", caseMapped(3, 2), titleCase))
 	alias("title_case", "titleCase")
-	reg("snake_case", ps("s"), strFn("snake_case", func(s string) string { return joinWords(s, "_", lowerWord) }))
+	reg("snake_case", ps("s"), grownStrFn("snake_case", times(2, 1), func(s string) string { return joinWords(s, "_", lowerWord) }))
 	alias("snake_case", "snakeCase")
-	reg("kebab_case", ps("s"), strFn("kebab_case", func(s string) string { return joinWords(s, "-", lowerWord) }))
+	reg("kebab_case", ps("s"), grownStrFn("kebab_case", times(2, 1), func(s string) string { return joinWords(s, "-", lowerWord) }))
 	alias("kebab_case", "kebabCase")
-	reg("camel_case", ps("s"), strFn("camel_case", camelCase))
+	reg("camel_case", ps("s"), grownStrFn("camel_case", caseMapped(3, 2), camelCase))
 	alias("camel_case", "camelCase")
 	reg("reverse_str", ps("s"), strFn("reverse_str", reverseString))
 	reg("count_of", ps("s", "sub"), bCountOf)
 	reg("truncate", ps("s", "n", "suffix"), bTruncate)
-	reg("slugify", ps("s"), strFn("slugify", slugify))
-	reg("escape_html", ps("s"), grownStrFn("escape_html", 6, escapeHTML))
-	reg("unescape_html", ps("s"), strFn("unescape_html", html.UnescapeString))
+	reg("slugify", ps("s"), grownStrFn("slugify", caseMapped(3, 2), slugify))
+	reg("escape_html", ps("s"), grownStrFn("escape_html", times(6, 1), escapeHTML))
+	reg("unescape_html", ps("s"), grownStrFn("unescape_html", times(6, 5), html.UnescapeString))
 	reg("fmt", nil, bFmt)
 	alias("fmt", "format")
 	reg("dedent", ps("s"), strFn("dedent", dedent))
@@ -89,15 +89,14 @@ func registerStrings() {
 	reg("word_wrap", ps("s", "width"), bWordWrap)
 }
 
-// strFn adapts a string -> string function.
-// grownStrFn is strFn for an f whose result may be up to grow times as
-// long as its input (an escape): an input that could make a result over
-// the string limit is refused before f builds it.
-func grownStrFn(name string, grow int64, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+// grownStrFn is strFn for an f whose result may be longer than its input
+// (an escape, a case mapping): an input whose longest result, by
+// longest, would pass the string limit is refused before f builds it.
+func grownStrFn(name string, longest func(s string) int64, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
 	g := strFn(name, f)
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if v := arg(args, 0); v.Kind() == vm.KString {
-			if n := int64(len(v.AsString())) * grow; n > vm.MaxStringBytes {
+			if n := longest(v.AsString()); n > vm.MaxStringBytes {
 				return vm.Nil, vm.StringTooLarge(name, int(n))
 			}
 		}
@@ -105,6 +104,25 @@ func grownStrFn(name string, grow int64, f func(string) string) func(*vm.Thread,
 	}
 }
 
+// times is the longest result of an f that makes at most num/den bytes
+// of a byte.
+func times(num, den int64) func(s string) int64 {
+	return func(s string) int64 { return (int64(len(s))*num + den - 1) / den }
+}
+
+// caseMapped is the longest result of a case mapping that keeps ASCII
+// text as long as it is and makes at most num/den bytes of a byte of
+// other text (upper makes the two bytes of ΐ six).
+func caseMapped(num, den int64) func(s string) int64 {
+	return func(s string) int64 {
+		if isASCII(s) {
+			return int64(len(s))
+		}
+		return times(num, den)(s)
+	}
+}
+
+// strFn adapts a string -> string function.
 func strFn(name string, f func(string) string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		v := arg(args, 0)
@@ -322,8 +340,12 @@ func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, erro
 			if err != nil {
 				return vm.Nil, err
 			}
+			with := vm.ToString(r)
+			if size := b.Len() + len(rest) - len(from) + len(with); size > vm.MaxStringBytes {
+				return vm.Nil, vm.StringTooLarge(fname, size)
+			}
 			b.WriteString(rest[:i])
-			b.WriteString(vm.ToString(r))
+			b.WriteString(with)
 			rest = rest[i+len(from):]
 			count++
 		}
@@ -334,6 +356,15 @@ func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, erro
 	}
 	if !strings.Contains(s, from) {
 		return args[0], nil
+	}
+	// Counted first: each match may grow the text by len(to) bytes (an
+	// empty from matches before every character and at the end).
+	count := int64(1) // replace_first, the only n >= 0, and s holds from
+	if n < 0 {
+		count = int64(strings.Count(s, from))
+	}
+	if size := int64(len(s)) + count*int64(len(to)-len(from)); size > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge(fname, int(size))
 	}
 	return vm.Str(strings.Replace(s, from, to, n)), nil
 }
@@ -380,18 +411,18 @@ func bSubstring(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Str(s[a:b]), nil
 }
 
-// padding builds width characters of fill.
-func padding(fill string, width int) string {
-	if width <= 0 || fill == "" {
-		return ""
-	}
+// padded is s with left characters of fill before it and right after
+// it, refused when it would pass the string limit.
+func padded(fname, s, fill string, left, right int) (vm.Value, error) {
 	fc := runeCount(fill)
-	reps := width / fc
-	out := strings.Repeat(fill, reps)
-	if rem := width - reps*fc; rem > 0 {
-		out += fill[:runeOffset(fill, int64(rem))]
+	size := func(w int) int64 { // whole fills, then the first characters of one
+		return int64(w/fc)*int64(len(fill)) + int64(runeOffset(fill, int64(w%fc)))
 	}
-	return out
+	if n := size(left) + int64(len(s)) + size(right); n > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge(fname, int(n))
+	}
+	pad := func(w int) string { return strings.Repeat(fill, w/fc) + fill[:runeOffset(fill, int64(w%fc))] }
+	return vm.Str(pad(left) + s + pad(right)), nil
 }
 
 func padArgs(fname string, args []vm.Value) (s string, gap int, fill string, err error) {
@@ -422,9 +453,9 @@ func pad(fname string, args []vm.Value, start bool) (vm.Value, error) {
 		return args[0], nil
 	}
 	if start {
-		return vm.Str(padding(fill, gap) + s), nil
+		return padded(fname, s, fill, gap, 0)
 	}
-	return vm.Str(s + padding(fill, gap)), nil
+	return padded(fname, s, fill, 0, gap)
 }
 
 func bCenter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -435,8 +466,7 @@ func bCenter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if gap <= 0 || fill == "" {
 		return args[0], nil
 	}
-	left := gap / 2
-	return vm.Str(padding(fill, left) + s + padding(fill, gap-left)), nil
+	return padded("center", s, fill, gap/2, gap-gap/2)
 }
 
 func bRepeat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -665,8 +695,12 @@ func bFmt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if i < 0 || next >= len(args) {
 			break
 		}
+		v := vm.ToString(args[next])
+		if size := b.Len() + len(tmpl) - 2 + len(v); size > vm.MaxStringBytes {
+			return vm.Nil, vm.StringTooLarge("fmt", size)
+		}
 		b.WriteString(tmpl[:i])
-		b.WriteString(vm.ToString(args[next]))
+		b.WriteString(v)
 		next++
 		tmpl = tmpl[i+2:]
 	}
@@ -715,14 +749,20 @@ func bIndentStr(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if n < 0 || n > 1<<20 {
 		return vm.Nil, valueErr("indent_str: width %d out of range", n)
 	}
-	prefix := strings.Repeat(ch, int(n))
 	count := int64(strings.Count(s, "\n")) + 1
 	if count > vm.MaxListLen {
 		return vm.Nil, vm.ListTooLong("indent_str", count)
 	}
-	if size := int64(len(s)) + count*int64(len(prefix)); size > vm.MaxStringBytes {
+	// Checked before the prefix is built: n copies of ch may be
+	// gigabytes themselves.
+	size := n * int64(len(ch))
+	if size <= vm.MaxStringBytes {
+		size = int64(len(s)) + count*size
+	}
+	if size > vm.MaxStringBytes {
 		return vm.Nil, vm.StringTooLarge("indent_str", int(size))
 	}
+	prefix := strings.Repeat(ch, int(n))
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = prefix + l

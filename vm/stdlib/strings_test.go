@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -148,6 +149,67 @@ func TestStringResultLimits(t *testing.T) {
 		{"url_encode", a(big), "ValueError", "url_encode: the string would be 1.0 GiB"},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
+	})
+}
+
+// base64_encode, the case mappings, replace, padding with a wide fill,
+// indent_str with a long ch, fmt, build_query and JSON.stringify built
+// strings past the 1 GiB limit (base64_encode("x" * 1000000000) made
+// 1.33 GB; indent_str and JSON.stringify refused them only once built):
+// each refuses one before building it.
+func TestGrowingStringBuiltinsStopAtTheLimit(t *testing.T) {
+	var b strings.Builder
+	b.Grow(3<<28 + 2)
+	b.WriteString(strings.Repeat("x", 540<<20))
+	b.WriteString(strings.Repeat("\x01", 3<<28-540<<20))
+	b.WriteString("é")
+	big := b.String() // 768 MiB: 540 of x, then control characters and an é
+	plain, esc := S(big[:540<<20]), S(big[540<<20:len(big)-2])
+	same := goFn("same", func([]vm.Value) (vm.Value, error) { return plain, nil })
+	e := newEnv(t)
+	for _, c := range []struct {
+		call string
+		name string
+		args []vm.Value
+		want string // the error's start
+	}{
+		{"base64_encode(big)", "base64_encode", a(S(big)), "base64_encode: the string would be 1.0 GiB"},
+		{"upper(big)", "upper", a(S(big)), "upper: the string would be 2.3 GiB"},
+		{"lower(big)", "lower", a(S(big)), "lower: the string would be 1.1 GiB"},
+		{"snake_case(big)", "snake_case", a(S(big)), "snake_case: the string would be 1.5 GiB"},
+		{"replace(a * 1000000, a, x * 2000)", "replace", a(S(strings.Repeat("a", 1000000)), S("a"), S(strings.Repeat("x", 2000))), "replace: the string would be 1.9 GiB"},
+		{"replace(aa, a, fn)", "replace", a(S("aa"), S("a"), same), "replace: the string would be 1.1 GiB"},
+		{"replace_first(plain, x, plain)", "replace_first", a(plain, S("x"), plain), "replace_first: the string would be 1.1 GiB"},
+		{"pad_start(\"\", 300000000, 😀)", "pad_start", a(S(""), I(300000000), S("😀")), "pad_start: the string would be 1.1 GiB"},
+		{"center(x, 300000000, 😀)", "center", a(S("x"), I(300000000), S("😀")), "center: the string would be 1.1 GiB"},
+		{"indent_str(a, 1048576, x * 2000)", "indent_str", a(S("a"), I(1<<20), S(strings.Repeat("x", 2000))), "indent_str: the string would be 2.0 GiB"},
+		{"fmt({}{}, plain, plain)", "fmt", a(S("{}{}"), plain, plain), "fmt: the string would be 1.1 GiB"},
+		{"build_query({ a: big })", "build_query", a(O("a", S(big))), "build_query: the string would be 1.2 GiB"},
+		{"json_stringify(esc)", "json_stringify", a(esc), "JSON.stringify: the string would be 1.3 GiB"},
+		{"json_stringify([plain, plain])", "json_stringify", a(L(plain, plain)), "JSON.stringify: the string would be 1.1 GiB"},
+		{"json_stringify({ [esc]: 1 })", "json_stringify", a(O(esc.AsString(), I(1))), "JSON.stringify: the string would be 1.3 GiB"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := e.callValue(builtin(t, c.name), c.args...)
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %s", c.call, err, c.want)
+		}
+		// What it may build before it knows: a part within the limit.
+		if n := after.TotalAlloc - before.TotalAlloc; n > vm.MaxStringBytes {
+			t.Errorf("%s allocated %d bytes", c.call, n)
+		}
+	}
+	runCases(t, []tc{
+		{"pad_start", a(S("ab"), I(5), S("😀é")), `"😀é😀ab"`},
+		{"pad_end", a(S("é"), I(3), S("ü")), `"éüü"`},
+		{"center", a(S("ab"), I(7), S("xy")), `"xyabxyx"`},
+		{"replace", a(S("abc"), S(""), S("-")), `"-a-b-c-"`},
+		{"replace_first", a(S("aXbX"), S("X"), S("--")), `"a--bX"`},
+		{"upper", a(S("straße")), `"STRASSE"`},
+		{"base64_encode", a(S("hi")), `"aGk="`},
+		{"build_query", a(O("a", S("x y"), "b", L(I(1), I(2)))), `"a=x%20y&b=1&b=2"`},
 	})
 }
 
