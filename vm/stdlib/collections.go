@@ -274,12 +274,7 @@ func bFlatMap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return err
 		}
-		if v.Kind() == vm.KArray {
-			out = append(out, v.AsArray().Elems...)
-		} else {
-			out = append(out, v)
-		}
-		return nil
+		return appendFlat(t, "flat_map", &out, v, false)
 	})
 	if err != nil {
 		return vm.Nil, err
@@ -1236,6 +1231,9 @@ func bZip(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		cols[i] = xs
 		n = min(n, len(xs))
 	}
+	if all := int64(n) * int64(len(cols)+1); all > vm.MaxListLen { // each row and its elements
+		return vm.Nil, vm.NestedTooLarge("zip", all)
+	}
 	out := make([]vm.Value, n)
 	for i := range out {
 		row := make([]vm.Value, len(cols))
@@ -1300,24 +1298,38 @@ func bChunk(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 func bFlatten(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	out := []vm.Value{}
 	err := iterate(t, "flatten", arg(args, 0), func(x vm.Value, _ int) error {
-		switch x.Kind() {
-		case vm.KArray:
-			out = append(out, x.AsArray().Elems...)
-		case vm.KRange:
-			xs, err := elems(t, "flatten", x)
-			if err != nil {
-				return err
-			}
-			out = append(out, xs...)
-		default:
-			out = append(out, x)
-		}
-		return nil
+		return appendFlat(t, "flatten", &out, x, true)
 	})
 	if err != nil {
 		return vm.Nil, err
 	}
 	return newList(out), nil
+}
+
+// appendFlat appends the elements of x to *out when x is a list (or,
+// with ranges, a range), else x itself, refusing to take *out past the
+// list limit: a few elements may be lists that hold many.
+func appendFlat(t *vm.Thread, fname string, out *[]vm.Value, x vm.Value, ranges bool) error {
+	n := int64(1)
+	if x.Kind() == vm.KArray || ranges && x.Kind() == vm.KRange {
+		n = knownLen(x)
+	}
+	if n += int64(len(*out)); n > vm.MaxListLen {
+		return vm.ListTooLong(fname, n)
+	}
+	switch {
+	case x.Kind() == vm.KArray:
+		*out = append(*out, x.AsArray().Elems...)
+	case ranges && x.Kind() == vm.KRange:
+		xs, err := elems(t, fname, x)
+		if err != nil {
+			return err
+		}
+		*out = append(*out, xs...)
+	default:
+		*out = append(*out, x)
+	}
+	return nil
 }
 
 func bConcat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -1919,6 +1931,9 @@ func bCombinations(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	if count > maxCombinatorics {
 		return vm.Nil, valueErr("combinations: too many results (%.0f)", count)
+	}
+	if all := int64(count) * (r + 1); all > vm.MaxListLen { // each row and its r elements
+		return vm.Nil, vm.NestedTooLarge("combinations", all)
 	}
 	idx := make([]int, r)
 	for i := range idx {

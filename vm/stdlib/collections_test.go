@@ -597,3 +597,33 @@ func BenchmarkSumInts(b *testing.B) {
 		_, _ = fn(e.th, args)
 	}
 }
+
+// flat_map and flatten of a few lists that hold many elements, and zip,
+// enumerate and combinations, whose rows hold the input many times over,
+// built lists past the list limit (combinations(range(0, 1048576),
+// 1048575) asked for 2^40 elements and the process ran out of memory).
+func TestGrowingListBuiltinsStopAtTheLimit(t *testing.T) {
+	full := vm.NewArray(make([]vm.Value, vm.MaxListLen))
+	fullAfterOne := goFn("full_after_one", func(args []vm.Value) (vm.Value, error) {
+		if args[0].AsInt() == 1 {
+			return I(5), nil
+		}
+		return full, nil
+	})
+	runRefusals(t, []refusal{
+		{"flat_map([1, 2], fn(x) if x == 1 { 5 } else { full })", "flat_map", a(nums(1, 2), fullAfterOne), "flat_map: the list would have 67108865 elements, over the limit of 67108864"},
+		{"flatten([1, full])", "flatten", a(L(I(1), full)), "flatten: the list would have 67108865 elements"},
+		{"flatten([1, range(0, 67108864)])", "flatten", a(L(I(1), vm.NewRange(0, vm.MaxListLen, 1))), "flatten: the list would have 67108865 elements"},
+		{"zip(full, full)", "zip", a(full, full), "zip: the lists would hold 201326592 elements in all"},
+		{"enumerate(full)", "enumerate", a(full), "enumerate: the lists would hold 201326592 elements in all"},
+		{"enumerate(range(0, 22369622))", "enumerate", a(vm.NewRange(0, vm.MaxListLen/3+1, 1)), "enumerate: the lists would hold 67108866 elements in all"},
+		{"combinations(range(0, 1 << 20), (1 << 20) - 1)", "combinations", a(vm.NewRange(0, 1<<20, 1), I(1<<20-1)), "combinations: the lists would hold 1099511627776 elements in all"},
+	})
+	runCases(t, []tc{
+		{"flat_map", a(nums(1, 2), goFn("pair", func(args []vm.Value) (vm.Value, error) { return L(args[0], args[0]), nil })), "[1, 1, 2, 2]"},
+		{"flatten", a(L(nums(1), I(2), vm.NewRange(3, 5, 1))), "[1, 2, 3, 4]"},
+		{"zip", a(nums(1, 2), nums(3, 4, 5)), "[[1, 3], [2, 4]]"},
+		{"enumerate", a(L(S("a"))), `[[0, "a"]]`},
+		{"combinations", a(nums(1, 2, 3), I(2)), "[[1, 2], [1, 3], [2, 3]]"},
+	})
+}

@@ -161,8 +161,16 @@ func bEnumerate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	seq := arg(args, 0)
+	// Each pair and its two elements count against the list limit (a
+	// range too long to build from at all is iterate's to refuse).
+	if n := knownLen(seq); n > vm.MaxListLen/3 && n <= vm.MaxListLen {
+		return vm.Nil, vm.NestedTooLarge("enumerate", 3*n)
+	}
 	out := make([]vm.Value, 0, max(seqLen(seq), 0))
 	err = iterate(t, "enumerate", seq, func(v vm.Value, i int) error {
+		if n := 3 * int64(len(out)+1); n > vm.MaxListLen {
+			return vm.NestedTooLarge("enumerate", n)
+		}
 		out = append(out, vm.NewArray([]vm.Value{vm.Int(start + int64(i)), v}))
 		return nil
 	})

@@ -3,6 +3,7 @@ package stdlib
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,35 @@ func runErrCases(t *testing.T, cases []ec) {
 }
 
 // goFn makes a builtin function value for use as a callback.
+// refusal is a builtin call expected to fail with an error whose
+// message starts with want, before it builds the value too large to
+// make. call names it: its arguments may be too large to show.
+type refusal struct {
+	call string
+	name string
+	args []vm.Value
+	want string
+}
+
+// runRefusals checks each refusal, and that the call allocated at most
+// a value within the limits (what it built before it knew).
+func runRefusals(t *testing.T, cases []refusal) {
+	t.Helper()
+	e := newEnv(t)
+	for _, c := range cases {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := e.callValue(builtin(t, c.name), c.args...)
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %s", c.call, err, c.want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > vm.MaxStringBytes {
+			t.Errorf("%s allocated %d bytes", c.call, n)
+		}
+	}
+}
+
 func goFn(name string, f func(args []vm.Value) (vm.Value, error)) vm.Value {
 	return vm.BuiltinValue(&vm.Builtin{Name: name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return f(args)
