@@ -769,7 +769,11 @@ func (f *fstate) forLoop(st *ast.For) {
 		if r, ok := st.Iter.(*ast.Range); ok && r.Inclusive {
 			closed = 1
 		}
-		prep := f.emit(FORPREP, base, 0, closed)
+		mode := closed
+		if c, ok := st.Iter.(*ast.Call); ok && len(c.Args) == 2 {
+			mode = 2 // range(a, b) counts down when b < a
+		}
+		prep := f.emit(FORPREP, base, 0, mode)
 		bodyStart := f.here()
 		l := f.pushLoop(st.Label)
 		b := st.Vars[0].(*ast.PBind).Name.Binding

@@ -236,7 +236,7 @@ var Ops = [numOps]OpInfo{
 	JNGEK: {"JNGEK", OReg, OConst, OJump, "if not (R[A] >= K[B]) pc = C"},
 	JNEQK: {"JNEQK", OReg, OConst, OJump, "if not (R[A] == K[B]) pc = C"},
 
-	FORPREP:  {"FORPREP", OReg, OJump, OCount, "R[A]=start R[A+1]=limit R[A+2]=step (C=1: the limit is in the range); if empty pc = B else R[A+3] = R[A]"},
+	FORPREP:  {"FORPREP", OReg, OJump, OCount, "R[A]=start R[A+1]=limit R[A+2]=step (C=1: the limit is in the range; C=2: R[A+2] = -1 if the limit is below the start, else 1, as range(a, b)); if empty pc = B else R[A+3] = R[A]"},
 	FORLOOP:  {"FORLOOP", OReg, OJump, OCount, "R[A] += R[A+2] unless it passes an Int's range; if R[A] before R[A+1] (or at it, C=1) { R[A+3] = R[A]; pc = B }"},
 	ITERPREP: {"ITERPREP", OReg, OReg, OCount, "R[A] = iterator over R[B] yielding C values per step"},
 	ITERNEXT: {"ITERNEXT", OReg, OReg, OJump, "advance iterator R[A] into R[B] (and R[B+1]); if exhausted pc = C"},

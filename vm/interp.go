@@ -784,6 +784,12 @@ frames:
 			case bc.FORPREP:
 				a := i.A()
 				s, l, st := *rp(rb, a), *rp(rb, a+1), *rp(rb, a+2)
+				if i.C() == 2 && s.k == KInt && l.k == KInt && int64(l.n) < int64(s.n) {
+					// range(a, b) with b below a counts down, as the
+					// builtin's value does
+					st = Int(-1)
+					*rp(rb, a+2) = st
+				}
 				if s.k != KInt || l.k != KInt || st.k != KInt {
 					err = TypeErrorf("range bounds must be Int, got %s, %s, %s", TypeName(s), TypeName(l), TypeName(st))
 					break
