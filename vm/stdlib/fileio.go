@@ -479,10 +479,11 @@ func (rr *rowReader) readLines(t *vm.Thread, r io.Reader, max int) (lines []stri
 		}
 		b, err := br.ReadBytes('\n')
 		if len(b) > 0 {
-			if rr.off == 0 {
+			first := rr.off == 0
+			rr.off += int64(len(b)) // the mark's bytes too: the next batch starts after them
+			if first {
 				b = bytes.TrimPrefix(b, bom)
 			}
-			rr.off += int64(len(b))
 			if s := bytes.TrimSpace(b); len(s) > 0 {
 				lines = append(lines, string(s))
 				nums = append(nums, rr.line)

@@ -78,6 +78,9 @@ func TestStreamFormats(t *testing.T) {
 	}{
 		{"e.jsonl", "{\"a\":1}\n\n{\"a\":2}\n3", a(I(2)), `[[{ a: 1 }, { a: 2 }], [3]]`},
 		{"e.ndjson", "\ufeff{\"a\":1}\n", nil, `[[{ a: 1 }]]`},
+		// After a byte order mark, the second batch began 3 bytes early,
+		// inside the first line.
+		{"bom.jsonl", "\ufeff{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n", a(I(1)), `[[{ a: 1 }], [{ a: 2 }], [{ a: 3 }]]`},
 		{"t.tsv", "a\tb\n1\t2\n3\t4\n", a(I(1)), `[[{ a: 1, b: 2 }], [{ a: 3, b: 4 }]]`},
 		{"raw.csv", "1,2\n3,4\n5,6\n", a(I(2), nilV, B(false)), `[[{ col_0: 1, col_1: 2 }, { col_0: 3, col_1: 4 }], [{ col_0: 5, col_1: 6 }]]`},
 		{"p.txt", "a|b\n1|2\n", a(nilV, S("|")), `[[{ a: 1, b: 2 }]]`},
