@@ -48,6 +48,8 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// fasthttp's words were about response headers, and a version.
 		{"GET /echo  HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: unsupported http version"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nHost: SECRET-16\r\n\r\n", 400, "POST", "/echo", "error when reading the trailer after a chunked body: forbidden trailer key"},
+		// A trailer's value was copied, as a header's is not.
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Token: SECRET-17\x01\r\n\r\n", 400, "POST", "/echo", `invalid trailer value "…"`},
 		// Key=value credentials where a version, target or header name
 		// should be.
 		{"GET /search?q=a b&api_key=SECRET-13 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "unsupported http version"},

@@ -228,7 +228,7 @@ func withoutContents(msg string) string {
 		switch {
 		case strings.HasSuffix(before, " in "): // the request's head
 			b.WriteString(strings.TrimSuffix(before, " in "))
-		case strings.HasSuffix(before, "header value "):
+		case strings.HasSuffix(before, "header value "), strings.HasSuffix(before, "trailer value "):
 			b.WriteString(before)
 			b.WriteString(`"…"`)
 		default:
