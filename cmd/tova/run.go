@@ -41,6 +41,9 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 		return nil, nil, &exitError{exitCompile}
 	case errors.As(err, &fe):
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		if fe.Section == "version" {
+			fmt.Fprintf(stderr, "tova: compile the program again with this tova (tova compile, or tova build)\n")
+		}
 		return nil, nil, &exitError{exitBadTBC}
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(stderr, "tova: %s: no such file\n", path)

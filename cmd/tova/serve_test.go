@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	stdlog "log"
 	"net"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"tova/bytecode"
 	"tova/internal/testutil"
 )
 
@@ -507,5 +510,37 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
 	}
 	if prints != answered || access != answered {
 		t.Errorf("%d requests answered, %d printed lines, %d access lines", answered, prints, access)
+	}
+}
+
+// A .tbc of another format is refused saying what to do: compile the
+// program again (it said only which format it was built for).
+func TestOldFormatSaysRecompile(t *testing.T) {
+	dir := t.TempDir()
+	src, tbc := filepath.Join(dir, "app.tova"), filepath.Join(dir, "app.tbc")
+	if err := os.WriteFile(src, []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb testutil.Buffer
+	if c := run([]string{"compile", src, "-o", tbc}, &out, &errb); c != 0 {
+		t.Fatalf("compile: exit %d: %s", c, errb.String())
+	}
+	data, err := os.ReadFile(tbc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint16(data[8:], bytecode.Version-1) // after the 8-byte magic
+	if err := os.WriteFile(tbc, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"run", "serve"} {
+		errb.Reset()
+		if c := run([]string{cmd, tbc}, &out, &errb); c != 4 {
+			t.Errorf("%s: exit %d, want 4", cmd, c)
+		}
+		want := fmt.Sprintf("app.tbc: built for .tbc format %d, this tova reads %d\ntova: compile the program again with this tova (tova compile, or tova build)\n", bytecode.Version-1, bytecode.Version)
+		if got := errb.String(); !strings.HasSuffix(got, want) {
+			t.Errorf("%s: stderr %q, want it to end %q", cmd, got, want)
+		}
 	}
 }
