@@ -869,6 +869,15 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			if tm, ok := stdlib.UnixMilliDate(v.AsInt()); ok {
 				return stdlib.DateValue(tm), ""
 			}
+		case vm.KFloat:
+			// JSON has one kind of number: 1.7184444e12 is whole
+			// milliseconds too (a fraction of one is dropped, as
+			// Date.new drops it).
+			if f := v.AsFloat(); math.Abs(f) < 1<<53 {
+				if tm, ok := stdlib.UnixMilliDate(int64(f)); ok {
+					return stdlib.DateValue(tm), ""
+				}
+			}
 		case vm.KHost:
 			if _, ok := v.AsHost().(*stdlib.Date); ok {
 				return v, ""

@@ -1611,6 +1611,8 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"GET /d?d=2024-02-30":                         `400 d must be a date (ISO 8601)`,
 		"GET /d?d=":                                   `400 d is required`,
 		"GET /d?d=2024-06-15&o=x":                     `400 o must be a date (ISO 8601)`,
+		`POST /d {"d":1.7184444e12}`:                  `200 "2024-06-15T09:40:00.000Z"`,
+		`POST /d {"d":1e300}`:                         `400 d must be a date (ISO 8601)`,
 		`POST /d {"d":0}`:                             `200 "1970-01-01T00:00:00.000Z"`,
 		`POST /d {"d":"2024-06-15T10:30:00.5+02:00"}`: `200 "2024-06-15T08:30:00.500Z"`,
 		`POST /d {"d":true}`:                          `400 d must be a date (ISO 8601)`,
