@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,11 +161,34 @@ func (t *Thread) Leave() {
 func (t *Thread) Blocking(fn func()) {
 	t.willBlock()
 	t.endRun()
-	if t.holding {
+	if t.holding && !t.pinned {
 		t.Leave()
 		defer t.Enter()
 	}
 	fn()
+}
+
+// CallAtomic calls fn as one step: the thread holds the instance's
+// scheduler throughout, giving way neither when its slice is over nor
+// while a builtin waits (I/O, a sleep), so other threads of the
+// instance see module state as it was before the call or as it is
+// after it, never in between. A call that fails leaves the module
+// slots as they were before it (a change inside a list or an object
+// stays). The other threads wait meanwhile, up to the end of the
+// thread's context: for short code that must be one step, such as a
+// data block's refresh (its source's new value assigned, and the
+// pipelines that read it recomputed). It enters the scheduler if the
+// thread has not; Leave lets go of it.
+func (t *Thread) CallAtomic(fn Value, args ...Value) (Value, error) {
+	t.Enter()
+	t.pinned = true
+	saved := slices.Clone(t.In.Globals)
+	r, err := t.Call(fn, args...)
+	t.pinned = false
+	if err != nil {
+		copy(t.In.Globals, saved)
+	}
+	return r, err
 }
 
 // A BlockNotifier is a context that wants to know when the code running
@@ -209,6 +233,10 @@ func (t *Thread) checkSignal(call bool) error {
 	s := t.signal.Load()
 	if s&sigCancel != 0 {
 		return t.cancelled()
+	}
+	if s&sigYield != 0 && t.pinned {
+		t.signal.And(^sigYield) // in CallAtomic: not before the call ends
+		return nil
 	}
 	if s&sigYield != 0 {
 		if g, ok := t.In.Sched.(*GIL); ok && t.holding {
@@ -269,8 +297,10 @@ type Thread struct {
 	// registered on every request's context).
 	signal atomic.Uint32
 	poll   int
-	// holding is true while the thread holds its instance's scheduler.
+	// holding is true while the thread holds its instance's scheduler;
+	// pinned while it must not let go of it (CallAtomic).
 	holding bool
+	pinned  bool
 	// yieldLater is a yield request kept for the next poll: asked to
 	// yield before its slice was over, the thread looks again then.
 	yieldLater bool
@@ -324,7 +354,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if t == nil {
 		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16), turns: cpuTurns}
 	}
-	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater, t.atomic = ctx, in.Cfg.MaxDepth, pollEvery, 0, false, 0
+	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater, t.atomic, t.pinned = ctx, in.Cfg.MaxDepth, pollEvery, 0, false, 0, false
 	return t
 }
 
