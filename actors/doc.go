@@ -211,7 +211,10 @@
 //     written, every slot read written only at initialisation and holding
 //     an immutable value or such a function; a function made at run time,
 //     as partial(f, obj), memoize(f) or once(f), holds what it wraps and
-//     is not one).
+//     is not one). A data block's source that a `refresh` line reloads,
+//     and the pipelines recomputed with it, are written at run time:
+//     routes reading them take the GIL, and the refresh assigns them
+//     holding it (vm.Thread.CallAtomic), so that they see one set.
 //   - Code that runs long takes turns for the CPUs (vm/turns.go), so
 //     that runaways running without the GIL cannot crowd out the rest
 //     of the process: past its first 2 ms a thread runs only while it

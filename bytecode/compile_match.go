@@ -236,25 +236,6 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	}
 }
 
-// dataBlock evaluates sources and pipelines in order. Refresh policies
-// and validate rules are not applied yet: each is recorded as a config
-// of kind "data refresh" or "data validate" (with an empty slot), so
-// that serve warns of it at its position.
-func (f *fstate) dataBlock(st *ast.DataBlock) {
-	for _, it := range st.Items {
-		f.setPos(it.PosV)
-		switch it.Kind {
-		case "source", "pipeline":
-			if it.Name != nil && it.Value != nil {
-				f.assignExprTo(it.Name.Binding, it.Value)
-			}
-		case "refresh", "validate":
-			kind := "data " + it.Kind
-			f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: kind, Slot: f.c.hiddenSlot("config " + kind), Pos: posOf(it.PosV)})
-		}
-	}
-}
-
 // collectVariants records the variants of every ADT declared at the top
 // level, in a server or in a routes group, and the builtin Result and
 // Option, for checkExhaustive.

@@ -375,10 +375,23 @@ func outermost(b *ast.Binding) *ast.Binding {
 // readsStateOr reports whether e names variable b, or a module slot that
 // is not a function (one declared with fn, or bound to a lambda).
 func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
+	c.indexDecls()
 	found := false
+	eachIdent(e, func(id *ast.Ident) bool {
+		r := outermost(id.Binding)
+		found = r != nil && (r == b || r.Scope == ast.Global && c.fnDecls[fnAt{c.file, r.Decl}] == nil)
+		return !found
+	})
+	return found
+}
+
+// eachIdent calls visit with each identifier of the syntax tree n (in
+// nested functions too), until visit returns false.
+func eachIdent(n any, visit func(*ast.Ident) bool) {
+	more := true
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
-		if found {
+		if !more {
 			return
 		}
 		switch v.Kind() {
@@ -388,8 +401,7 @@ func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
 			}
 			switch n := v.Interface().(type) {
 			case *ast.Ident:
-				r := outermost(n.Binding)
-				found = r != nil && (r == b || r.Scope == ast.Global && c.fnDecls[fnAt{c.file, r.Decl}] == nil)
+				more = visit(n)
 				return
 			case *ast.Binding:
 				return // the resolver's, not the syntax
@@ -411,9 +423,7 @@ func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
 			}
 		}
 	}
-	c.indexDecls()
-	walk(reflect.ValueOf(e))
-	return found
+	walk(reflect.ValueOf(n))
 }
 
 // callWritesShared reports whether e, a statement of a function, is a

@@ -192,7 +192,9 @@ func InScope(route, hook string) bool {
 // Config is a configuration block (cors, db, rate_limit, tls, sessions,
 // uploads, cache, static, jobs, max_body, discover, model, ...); Slot
 // holds its value, usually an object. Name is set for named configs
-// (discover "worker", model User).
+// (discover "worker", model User). A data block's `refresh NAME every
+// D` is one of kind "data refresh" named after the source, whose value
+// is { every: D, load, apply } (see dataRefresh).
 type Config struct {
 	Kind string
 	Name string

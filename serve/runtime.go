@@ -110,6 +110,11 @@ type Server struct {
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
+	// refreshes are the data block's refresh lines (refresh.go), run
+	// by goroutines that refreshing counts and stopRefresh stops.
+	refreshes   []dataRefresh
+	refreshing  sync.WaitGroup
+	stopRefresh context.CancelFunc
 }
 
 // finishWait bounds how long a stopping server waits for res.on_finish
@@ -215,6 +220,9 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 			rt.Shutdown(context.Background())
 			return nil, &StartupError{Server: s.desc.Name, Err: err}
 		}
+	}
+	for _, s := range rt.servers {
+		s.startRefreshes()
 	}
 	rt.starting.Store(true)
 	for _, s := range rt.servers {
@@ -360,6 +368,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		return fail(err)
 	}
 	s.timeout, s.cacheDefault = cfg.timeout, cfg.cacheDefault
+	if err := s.readRefreshes(); err != nil {
+		return fail(err)
+	}
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
 		return fail(err)
@@ -387,11 +398,12 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		// The requests have drained or were stopped; their on_finish
 		// callbacks run (with 503 for those stopped) before on_stop.
 		waitGroup(&s.finishing, finishWait)
-		// The requests have drained. The server's jobs, schedules and
-		// subscribers stop next (a running job gets what is left of the
+		// The requests have drained. The data block's refreshes, the
+		// server's jobs, schedules and subscribers stop next (a running job gets what is left of the
 		// drain, then goes back to its queue), so that on_stop cleans
 		// up after every piece of the server's code, and before its
 		// database closes.
+		s.stopRefreshes()
 		s.stopJobs(ctx)
 		// on_stop pairs with on_start: a program that failed to start
 		// (another server could not listen) never ran on_start.
@@ -425,10 +437,11 @@ type serverConfig struct {
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http and limits, store reads db, jobs reads jobs. A block of
+// max_body, http, limits and a data block's refresh lines, store reads
+// db, jobs reads jobs. A block of
 // another kind is accepted (later versions apply more) and warned about
 // when the program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -684,6 +697,12 @@ func (s *Server) logError(err error, where, requestID string) {
 	if requestID != "" {
 		ev = ev.Str("request_id", requestID)
 	}
+	logTovaError(ev, err)
+}
+
+// logTovaError writes ev with err's message, and for a Tova error its
+// kind, stack and position.
+func logTovaError(ev *zerolog.Event, err error) {
 	var ve *vm.Error
 	if errors.As(err, &ve) {
 		ev = ev.Str("kind", ve.Kind).Str("stack", strings.TrimRight(ve.Trace(), "\n"))

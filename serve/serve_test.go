@@ -261,15 +261,17 @@ server {
 }
 
 // A declaration the runtime accepts but does not apply yet (a security
-// or caching block, a websocket) is warned about at start-up, at its
-// line, so that nobody takes a `tls { }` that does nothing for one that
-// works; the blocks it applies are not.
+// or caching block, a websocket, a refresh on demand) is warned about
+// at start-up, at its line, so that nobody takes a `tls { }` that does
+// nothing for one that works; the blocks it applies (a refresh every
+// 10 minutes) are not.
 func TestDeclarationsNotAppliedWarn(t *testing.T) {
 	app := startApp(t, `rate_limit { requests: 10, window: 1.minute }
 type Row { n: Int }
 data {
   source rows = [1, 2]
   refresh rows every 10.minutes
+  refresh rows on_demand
   validate Row { it > 0 }
 }
 server {
@@ -298,7 +300,7 @@ server {
 		}
 		warned = append(warned, w)
 	}
-	want := []string{"rate_limit app.tova:1:1", "data refresh app.tova:5:3", "data validate app.tova:6:3", "tls app.tova:9:3", "cors app.tova:12:3", "discover app.tova:19:3 billing", "websocket app.tova:13:3", "websocket app.tova:16:3"}
+	want := []string{"rate_limit app.tova:1:1", "data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "tls app.tova:10:3", "cors app.tova:13:3", "discover app.tova:20:3 billing", "websocket app.tova:14:3", "websocket app.tova:17:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}

@@ -1,0 +1,237 @@
+package serve
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+)
+
+// replaceFile writes data to path whole (a new file renamed over it), so
+// that a refresh never reads it half written.
+func replaceFile(t *testing.T, path, data string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refreshApp reads DIR/rows.csv into a source with two pipelines, one of
+// which sleeps: a refresh holding the server's state only until its
+// first wait would let a request see the rows refreshed and the total
+// not. DIR/v.json is read by two sources, one refreshed.
+const refreshApp = `fn slow_total(rs) {
+  sleep(30)
+  rs |> map(fn(r) r.n) |> sum()
+}
+data {
+  source rows = read("DIR/rows.csv")
+  pipeline total = slow_total(rows)
+  pipeline big = rows |> filter(fn(r) r.n > 5)
+  pipeline fixed_len = len([1, 2])
+  source version = read("DIR/v.json")
+  source fixed = read("DIR/v.json")
+  refresh rows every 1.second
+  refresh version every 1000
+}
+server {
+  route GET "/" => fn() { { rows: rows, total: total, big: len(big) } }
+  route GET "/v" => fn() version
+  route GET "/fixed" => fn() fixed
+}
+`
+
+type refreshed struct {
+	Rows  []struct{ N any }
+	Total int
+	Big   int
+}
+
+// consistent reports whether the pipelines in r are those of its rows.
+func (r refreshed) consistent() bool {
+	total, big := 0, 0
+	for _, row := range r.Rows {
+		n, ok := row.N.(float64)
+		if !ok {
+			return false
+		}
+		total += int(n)
+		if n > 5 {
+			big++
+		}
+	}
+	return total == r.Total && big == r.Big
+}
+
+// A data block's `refresh rows every 1.second` reloads the file in each
+// interval and recomputes the pipelines over it; requests meanwhile see
+// the old set of values or the new one, never the rows refreshed and a
+// pipeline not. A refresh that fails, reading the file or in a
+// pipeline, changes nothing and is logged with the source's name, the
+// Tova stack and the position; the next one after the file is restored
+// applies. A route reading a refreshed source is not isolated (it takes
+// the server's GIL), one reading a source never refreshed still is.
+func TestDataRefreshReloadsSourceAndPipelines(t *testing.T) {
+	dir := t.TempDir()
+	rowsPath := filepath.Join(dir, "rows.csv")
+	replaceFile(t, rowsPath, "n\n1\n2\n")
+	replaceFile(t, filepath.Join(dir, "v.json"), "1")
+	app := startApp(t, strings.ReplaceAll(refreshApp, "DIR", dir))
+	u := app.urls[""]
+	srv := app.rt.Servers()[0]
+	want := map[string]bool{"/": false, "/v": false, "/fixed": true}
+	for _, rt := range srv.desc.Routes {
+		if got := srv.inst.Isolated(srv.inst.Globals[rt.Slot]); got != want[rt.Path] {
+			t.Errorf("GET %s: isolated %v, want %v", rt.Path, got, want[rt.Path])
+		}
+	}
+	get := func() refreshed {
+		t.Helper()
+		r := do(t, "GET", u+"/", "")
+		var v refreshed
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &v) != nil {
+			t.Fatalf("GET / = %d %s", r.status, r.body)
+		}
+		return v
+	}
+	if v := get(); len(v.Rows) != 2 || v.Total != 3 || v.Big != 0 {
+		t.Fatalf("at start: %+v", v)
+	}
+
+	// Clients read all along; each answer must be one consistent set.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := do(t, "GET", u+"/", "")
+				var v refreshed
+				if r.status != 200 || json.Unmarshal([]byte(r.body), &v) != nil || !v.consistent() {
+					t.Errorf("half-refreshed answer: %d %s", r.status, r.body)
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	replaceFile(t, rowsPath, "n\n5\n6\n7\n")
+	replaceFile(t, filepath.Join(dir, "v.json"), "2")
+	waitFor(t, func() bool { v := get(); return v.Total == 18 })
+	if v := get(); len(v.Rows) != 3 || v.Big != 2 {
+		t.Fatalf("after the rewrite: %+v", v)
+	}
+	waitFor(t, func() bool { return do(t, "GET", u+"/v", "").body == "2" })
+	if r := do(t, "GET", u+"/fixed", ""); r.body != "1" {
+		t.Errorf("a source without refresh changed: %s", r.body)
+	}
+
+	failures := func() []map[string]any {
+		var out []map[string]any
+		for _, line := range strings.Split(app.logs.String(), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["in"] == "data refresh" {
+				out = append(out, rec)
+			}
+		}
+		return out
+	}
+	// A row the pipeline cannot sum: the rows stay as they were too.
+	replaceFile(t, rowsPath, "n\n8\nx\n")
+	waitFor(t, func() bool { return len(failures()) >= 1 })
+	if v := get(); len(v.Rows) != 3 || v.Total != 18 {
+		t.Fatalf("after a failing pipeline: %+v", v)
+	}
+	rec := failures()[0]
+	if rec["source"] != "rows" || rec["kind"] != "TypeError" || rec["at"] != "app.tova:3:30" || rec["refresh"] != "app.tova:12:3" ||
+		!strings.Contains(rec["stack"].(string), "at slow_total (app.tova:3:") || !strings.Contains(rec["stack"].(string), "at refresh rows (app.tova:7:") {
+		t.Errorf("pipeline failure logged as %v", rec)
+	}
+
+	// The file gone: the values stay, each interval logs.
+	if err := os.Remove(rowsPath); err != nil {
+		t.Fatal(err)
+	}
+	n := len(failures())
+	waitFor(t, func() bool { return len(failures()) > n })
+	all := failures()
+	rec = all[len(all)-1]
+	if rec["source"] != "rows" || rec["kind"] != "IOError" || rec["at"] != "app.tova:6:21" || !strings.Contains(rec["message"].(string), "no such file") ||
+		!strings.Contains(rec["stack"].(string), "at refresh rows (app.tova:6:21)") {
+		t.Errorf("missing file logged as %v", rec)
+	}
+	if v := get(); len(v.Rows) != 3 || v.Total != 18 {
+		t.Fatalf("with the file gone: %+v", v)
+	}
+
+	// Restored: the next refresh applies.
+	replaceFile(t, rowsPath, "n\n10\n")
+	waitFor(t, func() bool { v := get(); return v.Total == 10 })
+	if v := get(); len(v.Rows) != 1 || v.Big != 1 {
+		t.Fatalf("after the restore: %+v", v)
+	}
+}
+
+// Each server of the process is an instance with its own copy of the
+// data block: each refreshes it.
+func TestDataRefreshOnEachServer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.json")
+	replaceFile(t, path, `"one"`)
+	app := startApp(t, `data {
+  source v = read("`+path+`")
+  pipeline shout = upper(v)
+  refresh v every 1.second
+}
+server "a" {
+  route GET "/" => fn() { [v, shout] }
+}
+server "b" {
+  route GET "/" => fn() { [v, shout] }
+}
+`)
+	replaceFile(t, path, `"two"`)
+	for _, name := range []string{"a", "b"} {
+		waitFor(t, func() bool { return do(t, "GET", app.urls[name]+"/", "").body == `["two","TWO"]` })
+	}
+}
+
+// An interval computed at run time is checked when the servers start: a
+// sub-second one stops the start, naming the refresh line.
+func TestDataRefreshComputedIntervalChecked(t *testing.T) {
+	p, err := driver.CompileFile("app.tova", []byte(`every_ms = 500
+data {
+  source v = 1
+  refresh v every every_ms
+}
+server {
+  route GET "/" => fn() v
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+	if err == nil || !strings.Contains(err.Error(), "app.tova:4:3: refresh v: a refresh interval is at least 1 second, got 500") {
+		t.Fatalf("start: %v", err)
+	}
+}
