@@ -80,9 +80,11 @@ type compiler struct {
 	reported     map[string]bool      // file:line:col:message of each error and warning
 	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
 	srcs         []Source
-	fnDecls      map[fnAt]*ast.Function   // every fn declaration, for namedHandler
-	fnNames      map[fnAt]*ast.Ident      // immutable bindings of another name (h = g), for namedHandler
-	aliases      map[string]*ast.TypeExpr // every type alias, for handlerType
+	fnDecls      map[fnAt]*ast.Function     // every fn declaration, for namedHandler
+	fnNames      map[fnAt]*ast.Ident        // immutable bindings of another name (h = g), for namedHandler
+	dataBlocks   []*ast.DataBlock           // the program's data blocks, in order (dependents)
+	refreshed    map[*ast.Binding]token.Pos // the sources refresh lines name, and where
+	aliases      map[string]*ast.TypeExpr   // every type alias, for handlerType
 	// typesIn holds the type declarations of each scope, declScope
 	// where each type and model is declared (indexDecls)
 	typesIn   map[typeScope]map[string]*ast.TypeDecl

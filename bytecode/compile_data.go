@@ -2,6 +2,7 @@ package bytecode
 
 import (
 	"tova/frontend/ast"
+	"tova/frontend/token"
 )
 
 // dataBlock evaluates sources and pipelines in order. A `refresh NAME
@@ -61,7 +62,18 @@ func (f *fstate) dataRefresh(st *ast.DataBlock, it *ast.DataItem) {
 	case src.Value == nil || it.Every == nil:
 		return
 	}
-	f.checkRefreshEvery(name, it.Every)
+	if !f.checkRefreshEvery(name, it.Every) {
+		return
+	}
+	if first, dup := f.c.refreshed[src.Name.Binding]; dup {
+		// Two timers would reload it, both at once at times.
+		f.c.errorf(it.PosV, "refresh %s: %s is refreshed already (at %d:%d): give a source one refresh line", name, name, first.Line, first.Col)
+		return
+	}
+	if f.c.refreshed == nil {
+		f.c.refreshed = map[*ast.Binding]token.Pos{}
+	}
+	f.c.refreshed[src.Name.Binding] = it.PosV
 
 	load := f.c.newFunc(f, "refresh "+name, it.PosV, nil)
 	loadIdx := len(f.c.prog.Funcs) - 1
@@ -76,7 +88,7 @@ func (f *fstate) dataRefresh(st *ast.DataBlock, it *ast.DataItem) {
 	apply.fn.NumParams, apply.fn.ParamNames, apply.fn.ParamTypes = 1, []string{"value"}, []string{""}
 	apply.setPos(src.PosV)
 	apply.store(src.Name.Binding, apply.alloc(1))
-	for _, p := range f.c.dependents(st, src.Name.Binding) {
+	for _, p := range f.c.dependents(src.Name.Binding) {
 		apply.setPos(p.PosV)
 		saved := apply.top
 		apply.assignExprTo(p.Name.Binding, p.Value)
@@ -100,11 +112,11 @@ func (f *fstate) dataRefresh(st *ast.DataBlock, it *ast.DataItem) {
 	f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: "data refresh", Name: name, Slot: slot, Pos: posOf(it.PosV)})
 }
 
-// dependents are the pipelines of the block that read the source src,
-// in declaration order: those naming it, or a pipeline found before,
-// or a function of the program that does (in its body, or in one it
-// names in turn).
-func (c *compiler) dependents(st *ast.DataBlock, src *ast.Binding) []*ast.DataItem {
+// dependents are the pipelines of the program's data blocks that read
+// the source src, in declaration order: those naming it, or a pipeline
+// found before, or a function of the program that does (a `fn`, or a
+// lambda a name holds; in its body, or in one it names in turn).
+func (c *compiler) dependents(src *ast.Binding) []*ast.DataItem {
 	c.indexDecls()
 	changed := map[*ast.Binding]bool{src: true}
 	seen := map[*ast.Function]bool{}
@@ -128,14 +140,16 @@ func (c *compiler) dependents(st *ast.DataBlock, src *ast.Binding) []*ast.DataIt
 		return found
 	}
 	var out []*ast.DataItem
-	for _, p := range st.Items {
-		if p.Kind != "pipeline" || p.Name == nil || p.Name.Binding == nil || p.Value == nil {
-			continue
-		}
-		clear(seen) // a function read earlier may read a pipeline since changed
-		if reads(p.Value) {
-			changed[p.Name.Binding] = true
-			out = append(out, p)
+	for _, st := range c.dataBlocks {
+		for _, p := range st.Items {
+			if p.Kind != "pipeline" || p.Name == nil || p.Name.Binding == nil || p.Value == nil {
+				continue
+			}
+			clear(seen) // a function read earlier may read a pipeline since changed
+			if reads(p.Value) {
+				changed[p.Name.Binding] = true
+				out = append(out, p)
+			}
 		}
 	}
 	return out
@@ -153,8 +167,8 @@ var durationUnits = map[string]float64{
 
 // checkRefreshEvery refuses a literal refresh interval serve would
 // refuse: a size, a text, or under a second (a plain number counts
-// milliseconds).
-func (f *fstate) checkRefreshEvery(name string, e ast.Expr) {
+// milliseconds). It reports whether the interval may do.
+func (f *fstate) checkRefreshEvery(name string, e ast.Expr) bool {
 	var ms float64
 	var shown string
 	switch x := e.(type) {
@@ -162,32 +176,35 @@ func (f *fstate) checkRefreshEvery(name string, e ast.Expr) {
 		unit, ok := durationUnits[x.Unit]
 		if !ok {
 			f.c.errorf(e.Pos(), "refresh %s: expected a duration such as 10.minutes, got a size (%ss)", name, x.Unit)
-			return
+			return false
 		}
 		n, ok := literal(x.Number)
 		if !ok {
-			return
+			return true
 		}
 		ms, shown = asFloat(n)*unit, literalRepr(n)+"."+x.Unit+"s"
 	case *ast.Member:
 		if _, isNum := literal(x.X); isNum {
 			f.c.errorf(x.X.Pos(), "refresh %s: %s is no duration unit: write seconds, minutes, hours or days (10.minutes)", name, x.Name)
+			return false
 		}
-		return
+		return true
 	default:
 		v, ok := literal(e)
 		if !ok {
-			return // computed: serve checks it
+			return true // computed: serve checks it
 		}
 		switch v.(type) {
 		case int64, float64:
 			ms, shown = asFloat(v), literalRepr(v)+" (milliseconds)"
 		default:
 			f.c.errorf(e.Pos(), "refresh %s: expected a duration such as 10.minutes, or milliseconds, got %s", name, literalRepr(v))
-			return
+			return false
 		}
 	}
 	if ms < 1000 {
 		f.c.errorf(e.Pos(), "refresh %s: "+RefreshRule, name, shown)
+		return false
 	}
+	return true
 }

@@ -550,6 +550,8 @@ func (c *compiler) indexDecls() {
 				walk(file, st.Body, typeScope{server: true, name: st.Name})
 			case *ast.RoutesGroup:
 				walk(file, st.Body, sc)
+			case *ast.DataBlock:
+				c.dataBlocks = append(c.dataBlocks, st)
 			}
 		}
 	}

@@ -71,14 +71,18 @@ func (s *Server) startRefreshes() {
 		s.refreshing.Add(1)
 		go func() {
 			defer s.refreshing.Done()
-			tick := time.NewTicker(r.every)
-			defer tick.Stop()
+			// The next refresh is an interval after this one ended: one
+			// that runs as long as its interval (cut at its deadline)
+			// leaves the server an interval without one.
+			wait := time.NewTimer(r.every)
+			defer wait.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-tick.C:
+				case <-wait.C:
 					s.refresh(ctx, r)
+					wait.Reset(r.every)
 				}
 			}
 		}()

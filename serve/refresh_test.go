@@ -235,3 +235,32 @@ server {
 		t.Fatalf("start: %v", err)
 	}
 }
+
+// A refresh recomputes every pipeline that reads the source: one in
+// another data block, and one calling a lambda a name holds, were left
+// stale; and a pipeline reading a top-level value (limit) failed to
+// compile ("used before its declaration") once the block had a refresh.
+func TestDataRefreshFindsEveryPipeline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.json")
+	replaceFile(t, path, `[1, 2]`)
+	app := startApp(t, `size = fn() len(v)
+limit = 1
+data {
+  source v = read("`+path+`")
+  pipeline a = size()
+  pipeline first = v |> take(limit)
+  refresh v every 1.second
+}
+data {
+  pipeline b = len(v) * 10
+}
+server {
+  route GET "/" => fn() { [len(v), a, b, first] }
+}
+`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.body != `[2,2,20,[1]]` {
+		t.Fatalf("at start: %s", r.body)
+	}
+	replaceFile(t, path, `[7, 8, 9]`)
+	waitFor(t, func() bool { return do(t, "GET", app.urls[""]+"/", "").body == `[3,3,30,[7]]` })
+}

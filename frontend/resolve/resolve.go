@@ -144,8 +144,13 @@ type resolver struct {
 	// background: the names of every server's background fns
 	// (spawnByName)
 	background map[string]bool
-	mains      map[*ast.File]*funcInfo
-	order      map[*ast.File]int // place of each file in the program
+	// refreshes: a data block of the program refreshes a source, so
+	// that its sources' and pipelines' code also runs in functions of
+	// their own (bytecode's dataRefresh); inData: such code is being
+	// resolved, and the module names it reads must be module slots
+	refreshes, inData bool
+	mains             map[*ast.File]*funcInfo
+	order             map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
 	builtins map[string]*ast.Binding
@@ -295,7 +300,10 @@ func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
 		if r.fn != inf.owner {
 			inf.global = true
 			r.reads.add(r.fn, b)
-		} else if !inf.declared && !inf.kind.alwaysReady() && id != nil {
+		} else if r.inData {
+			inf.global = true // read again by a refresh, outside main
+		}
+		if r.fn == inf.owner && !inf.declared && !inf.kind.alwaysReady() && id != nil {
 			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
 				fmt.Sprintf("%s used before its declaration", id.Name),
 				diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})

@@ -101,6 +101,7 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 				if (it.Kind == "source" || it.Kind == "pipeline") && it.Name != nil {
 					r.predeclare(s, it.Name, kindData)
 				}
+				r.refreshes = r.refreshes || it.Kind == "refresh" && !it.OnDemand
 			}
 		case *ast.Import:
 			r.importDecl(st, s)
@@ -327,7 +328,9 @@ func (r *resolver) stmt(s ast.Stmt) {
 		for _, it := range s.Items {
 			switch it.Kind {
 			case "source", "pipeline":
+				r.inData = r.refreshes
 				r.expr(it.Value)
+				r.inData = false
 				if it.Name != nil && it.Name.Binding == nil {
 					r.declare(r.cur, it.Name, kindData)
 				}
