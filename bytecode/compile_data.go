@@ -1,6 +1,8 @@
 package bytecode
 
 import (
+	"math"
+
 	"tova/frontend/ast"
 	"tova/frontend/token"
 )
@@ -204,6 +206,11 @@ func (f *fstate) checkRefreshEvery(name string, e ast.Expr) bool {
 	}
 	if ms < 1000 {
 		f.c.errorf(e.Pos(), "refresh %s: "+RefreshRule, name, shown)
+		return false
+	}
+	if ms >= math.MaxInt64/1e6 {
+		// No duration holds it: computing it would overflow at start-up.
+		f.c.errorf(e.Pos(), "refresh %s: %s is too long an interval", name, shown)
 		return false
 	}
 	return true
