@@ -130,7 +130,8 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 			e.Default = p.expr()
 		}
 		return e
-	case word == "data" && n1.Kind == token.LBRACE && ctx == ctxTop:
+	case word == "data" && n1.Kind == token.LBRACE:
+		// (inside a server too, where the compiler refuses it by name)
 		return p.dataBlock()
 	case n1.Kind == token.LBRACE:
 		pos := p.tok.Pos
