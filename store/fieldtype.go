@@ -564,7 +564,8 @@ func dateOf(v vm.Value) (time.Time, bool) {
 // text would not be four-digit years, which SQLite (where dates are
 // that text) sorts differently from PostgreSQL's timestamps.
 func dateRange(tm time.Time) string {
-	if y := tm.UTC().Year(); y < 1 || y > 9999 {
+	if !stdlib.InDateRange(tm) {
+		y := tm.UTC().Year()
 		return "is in the year " + strconv.Itoa(y) + ": dates are stored from the year 1 to 9999"
 	}
 	return ""

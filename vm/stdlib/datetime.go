@@ -46,7 +46,9 @@ var (
 	datePartLimits = [7]int64{20_000, 240_000, 7_304_850, 175_316_400, 10_518_984_000, 631_139_040_000, 631_139_040_000_000}
 )
 
-func inDateRange(tm time.Time) bool {
+// InDateRange reports whether tm is in the years a Date can be in (and
+// a model stores): 1 to 9999.
+func InDateRange(tm time.Time) bool {
 	y := tm.UTC().Year()
 	return y >= 1 && y <= 9999
 }
@@ -107,7 +109,7 @@ func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
 	case vm.KInt, vm.KFloat:
 		return millisDate(fname, v)
 	case vm.KString:
-		if tm, ok := parseDate(v.AsString()); ok {
+		if tm, ok := ParseDate(v.AsString()); ok {
 			return tm.UTC(), nil
 		}
 		return time.Time{}, valueErr("%s: invalid date %s", fname, strconv.Quote(v.AsString()))
@@ -121,7 +123,7 @@ func bDateParseResult(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if tm, ok := parseDate(strings.TrimSpace(s)); ok {
+	if tm, ok := ParseDate(strings.TrimSpace(s)); ok {
 		return vm.Ok(DateValue(tm.UTC())), nil
 	}
 	return vm.Err(vm.Str("Invalid date: " + s)), nil
@@ -243,7 +245,7 @@ func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	default:
 		tm = tm.AddDate(0, 0, int(n*per/msPerDay)).Add(time.Duration(n*per%msPerDay) * time.Millisecond)
 	}
-	if far || !inDateRange(tm) {
+	if far || !InDateRange(tm) {
 		return vm.Nil, valueErr("date_add: %d %ss is too far (%s)", n, unit, dateYears)
 	}
 	return DateValue(tm), nil

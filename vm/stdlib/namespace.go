@@ -212,14 +212,12 @@ var dateLayouts = []string{
 
 // ParseDate reads a date's text as Date.new does: ISO 8601 (with or
 // without a zone, time or fraction), or RFC 1123.
-func ParseDate(s string) (time.Time, bool) { return parseDate(s) }
-
-func parseDate(s string) (time.Time, bool) {
+func ParseDate(s string) (time.Time, bool) {
 	for _, l := range dateLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
 			// A year 0000, or one a zone moves out of the years 1 to
 			// 9999, is no Date.
-			return tm, inDateRange(tm)
+			return tm, InDateRange(tm)
 		}
 	}
 	return time.Time{}, false
@@ -258,7 +256,7 @@ func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return DateValue(tm), nil
 	case vm.KString:
-		if tm, ok := parseDate(v.AsString()); ok {
+		if tm, ok := ParseDate(v.AsString()); ok {
 			return DateValue(tm), nil
 		}
 		return vm.Nil, valueErr("Date.new: invalid date %s", strconv.Quote(v.AsString()))
@@ -275,7 +273,7 @@ func bDateParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if tm, ok := parseDate(s); ok {
+	if tm, ok := ParseDate(s); ok {
 		return vm.Int(tm.UnixMilli()), nil
 	}
 	return vm.Nil, nil
