@@ -71,6 +71,9 @@ type Config struct {
 	// path. Returning nil falls back to the default: 204 with Allow for a
 	// known path, 404 otherwise. It runs on the connection's goroutine.
 	OnOptions func(req *Request, allow string) *Response
+	// CORS, if set, is applied to every answer, and answers preflight
+	// requests on any path (see CORS).
+	CORS *CORS
 }
 
 // Server is one named Tova server's HTTP front end: fasthttp accepts and
@@ -86,6 +89,7 @@ type Server struct {
 	drainAt  atomic.Int64 // when the drain began, Unix ns
 	readsCut atomic.Bool  // the drain has ended: reads are cut
 	acc      *accessLog   // nil: access lines go through log
+	cors     *corsPolicy  // nil: none
 	timeouts connTimeouts
 	clock    atomic.Pointer[coarseClock] // while serving
 	conns    atomic.Uint32               // connections accepted
@@ -124,6 +128,13 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.IDs = NewCounterIDs()
 	}
 	s := &Server{cfg: cfg, ids: cfg.IDs, timeout: cfg.RequestTimeout}
+	if cfg.CORS != nil {
+		p, err := newCORSPolicy(cfg.CORS)
+		if err != nil {
+			return nil, fmt.Errorf("netio: cors: %w", err)
+		}
+		s.cors = p
+	}
 	s.timeouts = connTimeouts{read: cfg.ReadTimeout, idle: cfg.IdleTimeout, write: cfg.WriteTimeout}
 	s.log = cfg.Logger
 	if cfg.AccessLog != nil {
@@ -459,6 +470,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	status, failure := s.dispatch(ctx, ex, job, start)
+	if s.cors != nil {
+		s.cors.decorate(ctx)
+	}
 	if failure != nil {
 		// The handler may run still: its Request is not to be written.
 		req := &Request{Method: ex.req.Method, Path: ex.req.Path, ID: ex.currentID()}
@@ -559,6 +573,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion, req.ID)
 		return fasthttp.StatusHTTPVersionNotSupported, fmt.Errorf("the request is in %s: this server speaks HTTP/1.x", p)
+	}
+	if s.cors != nil && s.cors.preflight(ctx) {
+		setRequestID(ctx, req.ID)
+		return fasthttp.StatusNoContent, nil
 	}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, ex.params[:0])
 	if m.Route == nil {

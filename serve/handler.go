@@ -343,6 +343,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 	for _, g := range guards {
 		isolated = isolated && s.inst.Isolated(g)
 	}
+	if s.limit != nil && !s.limit.key.IsNil() && rt.Kind != "health" {
+		isolated = isolated && s.inst.Isolated(s.limit.key)
+	}
 	return func(ctx context.Context, req *netio.Request) *netio.Response {
 		th := s.inst.NewThread(ctx)
 		if !isolated {
@@ -359,7 +362,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		x.res = &x.resObj
 		x.resRef.H = x.res
 		x.resV = vm.HostRefValue(&x.resRef)
-		v, err := x.chain(0)
+		v, err := x.start()
 		resp := x.respond(v, err)
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
@@ -378,6 +381,17 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}
 		return resp
 	}
+}
+
+// start runs the server's rate limit (not for a health route, which
+// infrastructure polls), then the chain.
+func (x *exchange) start() (vm.Value, error) {
+	if l := x.s.limit; l != nil && !x.health {
+		if v, err := x.limited(l); err != nil || !v.IsNil() {
+			return v, err
+		}
+	}
+	return x.chain(0)
 }
 
 // chain runs middleware i and everything after it; the result is the

@@ -107,6 +107,8 @@ type Server struct {
 	// cacheDefault is the Cache-Control of GET and HEAD 2xx answers that
 	// set none (cache { default }).
 	cacheDefault string
+	// limit is the server's rate_limit block, nil if none.
+	limit *rateLimit
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -367,7 +369,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(err)
 	}
-	s.timeout, s.cacheDefault = cfg.timeout, cfg.cacheDefault
+	s.timeout, s.cacheDefault, s.limit = cfg.timeout, cfg.cacheDefault, cfg.limit
 	if err := s.readRefreshes(); err != nil {
 		return fail(err)
 	}
@@ -389,6 +391,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		AccessLog:          rt.opts.AccessLog,
 		RequestTimeout:     cfg.timeout,
 		MaxRequestBodySize: cfg.maxBody,
+		CORS:               cfg.cors,
 	})
 	if err != nil {
 		return fail(err)
@@ -434,6 +437,9 @@ type serverConfig struct {
 	timeout      time.Duration
 	maxBody      int
 	cacheDefault string // cache { default }: Cache-Control of GET 2xx answers that set none
+	cors         *netio.CORS
+	limit        *rateLimit
+	log          zerolog.Logger // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
@@ -441,7 +447,7 @@ type serverConfig struct {
 // db, jobs reads jobs. A block of
 // another kind is accepted (later versions apply more) and warned about
 // when the program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "cors": true, "rate_limit": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -464,7 +470,7 @@ const notAppliedMsg = "declaration not applied by this runtime yet: it has no ef
 // unknown keys: in the server's own blocks, and, for the first server
 // started (top), in the top-level ones.
 func (s *Server) readConfig(top bool) (serverConfig, error) {
-	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout}
+	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout, log: s.log}
 	g := s.inst.Globals
 	for _, h := range s.desc.Hooks {
 		fn := g[h.Slot]
@@ -547,6 +553,18 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			}
 			cfg.cacheDefault = d.AsString()
 		}
+	case "cors":
+		c, err := readCORS(cfg.log, at, v)
+		if err != nil {
+			return err
+		}
+		cfg.cors = c
+	case "rate_limit":
+		l, err := readRateLimit(at, v)
+		if err != nil {
+			return err
+		}
+		cfg.limit = l
 	}
 	return nil
 }
@@ -555,10 +573,12 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 // key not listed is most likely a typo, and has no effect. (jobs blocks
 // are checked by the jobs package, which refuses unknown keys.)
 var configKeys = map[string][]string{
-	"http":   {"timeout"},
-	"limits": {"timeout"},
-	"db":     store.BlockKeys,
-	"cache":  {"default"},
+	"http":       {"timeout"},
+	"limits":     {"timeout"},
+	"db":         store.BlockKeys,
+	"cache":      {"default"},
+	"cors":       corsKeys,
+	"rate_limit": rateLimitKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

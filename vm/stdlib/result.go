@@ -89,17 +89,22 @@ func bExpect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // bUnwrapOr (Decision 8): the default when v is nil, None or Err; the
 // payload of Some/Ok; v itself otherwise.
 func bUnwrapOr(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	v := arg(args, 0)
+	return UnwrapOr(arg(args, 0), arg(args, 1)), nil
+}
+
+// UnwrapOr is unwrapOr(v, d): d when v is nil, None or Err; the payload
+// of Some/Ok; v itself otherwise.
+func UnwrapOr(v, d vm.Value) vm.Value {
 	switch variantOf(v) {
 	case isOk, isSome:
-		return payload(v), nil
+		return payload(v)
 	case isErr, isNone:
-		return arg(args, 1), nil
+		return d
 	}
 	if v.IsNil() {
-		return arg(args, 1), nil
+		return d
 	}
-	return v, nil
+	return v
 }
 
 func bUnwrapOrElse(t *vm.Thread, args []vm.Value) (vm.Value, error) {

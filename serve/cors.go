@@ -1,0 +1,118 @@
+package serve
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/netio"
+	"tova/vm"
+)
+
+// corsKeys are the keys of a cors block.
+var corsKeys = []string{"origins", "methods", "headers", "expose_headers", "credentials", "max_age"}
+
+// The cors block's defaults: the reference's, with X-Request-ID allowed
+// in and exposed, so that a page can send its own id and read the
+// server's.
+var (
+	corsMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
+	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID"}
+	corsExpose  = []string{"X-Request-ID"}
+	corsMaxAge  = 86400 * time.Second
+)
+
+// readCORS reads a cors block's value v, declared at at. A key missing
+// takes its default; origins defaults to "*" (any), as in the reference.
+func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
+	c := &netio.CORS{Origins: []string{"*"}, Methods: corsMethods, Headers: corsHeaders, Expose: corsExpose, MaxAge: corsMaxAge}
+	if v.Kind() != vm.KObject {
+		return nil, fmt.Errorf("%s: cors: expected a block of settings, got %s", at, vm.Repr(v))
+	}
+	o := v.AsObject()
+	list := func(key string, dst *[]string) error {
+		x, ok := o.Get(key)
+		if !ok {
+			return nil
+		}
+		l, err := textList(x)
+		if err != nil {
+			return fmt.Errorf("%s: cors.%s: %v", at, key, err)
+		}
+		*dst = l
+		return nil
+	}
+	for _, k := range []struct {
+		key string
+		dst *[]string
+	}{{"origins", &c.Origins}, {"methods", &c.Methods}, {"headers", &c.Headers}, {"expose_headers", &c.Expose}} {
+		if err := list(k.key, k.dst); err != nil {
+			return nil, err
+		}
+	}
+	for i, m := range c.Methods {
+		c.Methods[i] = strings.ToUpper(m)
+	}
+	for _, org := range c.Origins {
+		if org == "*" {
+			continue
+		}
+		if err := netio.CheckOrigin(org); err != nil {
+			return nil, fmt.Errorf("%s: cors.origins: %v", at, err)
+		}
+	}
+	if len(c.Origins) == 0 {
+		return nil, fmt.Errorf("%s: cors.origins: the list is empty, so no page could call the server; list the origins allowed", at)
+	}
+	if x, ok := o.Get("credentials"); ok {
+		if x.Kind() != vm.KBool {
+			return nil, fmt.Errorf("%s: cors.credentials: expected true or false, got %s", at, vm.Repr(x))
+		}
+		c.Credentials = x.AsBool()
+	}
+	if x, ok := o.Get("max_age"); ok {
+		d, err := duration(x, time.Second)
+		if err == nil && d < 0 {
+			err = fmt.Errorf("a negative max_age %s", vm.Repr(x))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: cors.max_age: %v", at, err)
+		}
+		c.MaxAge = d
+	}
+	for _, org := range c.Origins {
+		if org == "*" && c.Credentials {
+			log.Warn().Str("at", at).Msg(`cors: credentials with origins "*" lets every site make requests with the user's cookies; list the origins allowed`)
+			break
+		}
+	}
+	return c, nil
+}
+
+// textList reads a list of non-empty texts, or one text, trimming
+// spaces (as `env("X") |> split(",")` leaves them).
+func textList(v vm.Value) ([]string, error) {
+	var elems []vm.Value
+	switch v.Kind() {
+	case vm.KString:
+		elems = []vm.Value{v}
+	case vm.KArray:
+		elems = v.AsArray().Elems
+	default:
+		return nil, fmt.Errorf("expected a List of Strings, got %s", vm.Repr(v))
+	}
+	out := make([]string, 0, len(elems))
+	for _, e := range elems {
+		if e.Kind() != vm.KString {
+			return nil, fmt.Errorf("expected a List of Strings, got %s in it", vm.Repr(e))
+		}
+		s := strings.TrimSpace(e.AsString())
+		if s == "" {
+			return nil, fmt.Errorf("an empty String in %s", vm.Repr(v))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

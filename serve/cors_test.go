@@ -1,0 +1,170 @@
+package serve
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+)
+
+// The guide's cors block, its origins read from the environment: every
+// answer (routes, 404, a failed handler's 500) carries the allow headers
+// for a listed origin and none for another; preflights are answered on
+// any path before routing; a plain OPTIONS is still routed.
+func TestCORSGuideBlock(t *testing.T) {
+	app := startApp(t, `
+server {
+  cors {
+    origins: env("ALLOWED_ORIGINS") |> split(","),  // Never use "*" in production
+    methods: ["GET", "POST", "PUT", "DELETE"],
+    credentials: true,
+    max_age: 86400
+  }
+  route GET "/x" => fn() { { a: 1 } }
+  route POST "/x" => fn() { { b: 2 } }
+  route GET "/boom" => fn() { f = nil; f() }
+  route GET "/own" => fn(res) {
+    res.setHeader("Access-Control-Allow-Origin", "https://own.example")
+    "own"
+  }
+}
+`, func(o *Options) {
+		o.Getenv = func(k string) (string, bool) {
+			if k == "ALLOWED_ORIGINS" {
+				return "https://a.example, https://b.example/", true
+			}
+			return "", false
+		}
+	})
+	url := app.urls[""]
+	allowed := func(r reply, origin string) {
+		t.Helper()
+		h := r.header
+		if h.Get("Access-Control-Allow-Origin") != origin || h.Get("Access-Control-Allow-Credentials") != "true" ||
+			h.Get("Access-Control-Expose-Headers") != "X-Request-ID" || h.Get("Vary") != "Origin" {
+			t.Errorf("%d %s: headers %v, want origin %s allowed with credentials", r.status, r.body, h, origin)
+		}
+	}
+	for _, origin := range []string{"https://a.example", "https://b.example", "HTTPS://A.EXAMPLE"} {
+		r := do(t, "GET", url+"/x", "", "Origin", origin)
+		if r.status != 200 || r.body != `{"a":1}` {
+			t.Fatalf("GET /x from %s = %s", origin, outcome(t, r))
+		}
+		allowed(r, origin)
+	}
+	for _, path := range []string{"/nope", "/boom"} {
+		r := do(t, "GET", url+path, "", "Origin", "https://a.example")
+		if r.status != 404 && r.status != 500 || !strings.Contains(r.body, r.header.Get("X-Request-ID")) {
+			t.Fatalf("GET %s = %s", path, outcome(t, r))
+		}
+		allowed(r, "https://a.example")
+	}
+	r := do(t, "GET", url+"/x", "", "Origin", "https://evil.example")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Credentials") != "" || r.header.Get("Vary") != "Origin" {
+		t.Errorf("GET /x from another origin: %d %v", r.status, r.header)
+	}
+	if r := do(t, "GET", url+"/own", "", "Origin", "https://a.example"); r.header.Get("Access-Control-Allow-Origin") != "https://own.example" {
+		t.Errorf("a handler's own allow header was replaced: %v", r.header)
+	}
+
+	for _, path := range []string{"/x", "/not/a/route"} {
+		r := do(t, "OPTIONS", url+path, "", "Origin", "https://b.example", "Access-Control-Request-Method", "PUT",
+			"Access-Control-Request-Headers", "content-type")
+		h := r.header
+		if r.status != 204 || r.body != "" || h.Get("Access-Control-Allow-Origin") != "https://b.example" ||
+			h.Get("Access-Control-Allow-Credentials") != "true" ||
+			h.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE" ||
+			h.Get("Access-Control-Allow-Headers") != "Content-Type, Authorization, X-Request-ID" ||
+			h.Get("Access-Control-Max-Age") != "86400" || h.Get("X-Request-ID") == "" || h.Get("Allow") != "" {
+			t.Errorf("preflight of %s: %d %q %v", path, r.status, r.body, h)
+		}
+	}
+	r = do(t, "OPTIONS", url+"/x", "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("preflight from another origin: %d %v", r.status, r.header)
+	}
+	// Not a preflight (no Access-Control-Request-Method): routed.
+	r = do(t, "OPTIONS", url+"/x", "", "Origin", "https://a.example")
+	if r.status != 204 || r.header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
+		t.Errorf("OPTIONS /x: %d %v", r.status, r.header)
+	}
+	allowed(r, "https://a.example")
+}
+
+// A cors block allowing any origin (its default) answers "*" to every
+// request, with or without an Origin, and does not vary by origin.
+func TestCORSAnyOrigin(t *testing.T) {
+	app := startApp(t, `
+cors { }
+server {
+  route GET "/x" => fn() "x"
+}
+`)
+	for _, origin := range []string{"https://a.example", ""} {
+		r := do(t, "GET", app.urls[""]+"/x", "", "Origin", origin)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Vary") != "" ||
+			r.header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("origin %q: %d %v", origin, r.status, r.header)
+		}
+	}
+	r := do(t, "OPTIONS", app.urls[""]+"/x", "", "Origin", "https://a.example", "Access-Control-Request-Method", "PATCH")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" ||
+		r.header.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE, PATCH, OPTIONS" {
+		t.Errorf("preflight: %d %v", r.status, r.header)
+	}
+}
+
+// Credentials with "*" echo the request's origin (a browser refuses a
+// credentialed answer allowing "*"), never "null", and are warned of.
+func TestCORSCredentialsWithAnyOrigin(t *testing.T) {
+	app := startApp(t, `
+server {
+  cors { origins: "*", credentials: true, max_age: 0 }
+  route GET "/x" => fn() "x"
+}
+`)
+	r := do(t, "GET", app.urls[""]+"/x", "", "Origin", "https://a.example")
+	if r.header.Get("Access-Control-Allow-Origin") != "https://a.example" || r.header.Get("Vary") != "Origin" {
+		t.Errorf("credentialed any origin: %v", r.header)
+	}
+	if r := do(t, "GET", app.urls[""]+"/x", "", "Origin", "null"); r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("origin null allowed: %v", r.header)
+	}
+	r = do(t, "OPTIONS", app.urls[""]+"/x", "", "Origin", "https://a.example", "Access-Control-Request-Method", "GET")
+	if r.header.Get("Access-Control-Max-Age") != "" {
+		t.Errorf("max_age 0 sent a Max-Age: %v", r.header)
+	}
+	if !strings.Contains(app.logs.String(), `"cors: credentials with origins \"*\"`) {
+		t.Errorf("no warning of credentials with any origin:\n%s", app.logs)
+	}
+}
+
+// A cors block's bad values fail the start, naming the block and key.
+func TestCORSStartupErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`cors { origins: ["a.example"] }`:                       `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
+		`cors { origins: ["https://a.example/app"] }`:           `server: app.tova:1:1: cors.origins: not an origin`,
+		`cors { origins: [] }`:                                  `server: app.tova:1:1: cors.origins: the list is empty`,
+		`cors { origins: "https://a.example, " |> split(",") }`: `server: app.tova:1:1: cors.origins: an empty String in`,
+		`cors { origins: [1] }`:                                 `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
+		`cors { methods: "GET", credentials: "yes" }`:           `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
+		`cors { max_age: -1 }`:                                  `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
+		`cors { max_age: "1h" }`:                                `server: app.tova:1:1: cors.max_age: expected a duration`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatalf("%q started", src)
+		}
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+}

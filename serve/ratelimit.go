@@ -1,0 +1,170 @@
+package serve
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// rateLimitKeys are the keys of a rate_limit block: the guide's
+// requests, window and key, and the reference's max (requests).
+var rateLimitKeys = []string{"requests", "max", "window", "key"}
+
+// rateLimitKeysKept bounds the keys a server's rate limit counts at
+// once, as the reference's store does: past it, the key seen least
+// recently is forgotten (and starts again with a full allowance), so
+// that clients inventing keys cannot grow the process without end.
+const rateLimitKeysKept = 100_000
+
+// rateLimit is a server's rate_limit block: at most requests requests
+// per window for each key (the client's IP unless the block's key
+// function gives another), counted with the reference's sliding window
+// estimate: the previous fixed window's count, weighted by how much of
+// it the sliding window still covers, plus the current one's. Refused
+// requests are not counted.
+type rateLimit struct {
+	requests int
+	window   time.Duration
+	key      vm.Value // fn(req); Nil: the client's IP
+
+	mu     sync.Mutex
+	counts *simplelru.LRU[string, *rateCount]
+}
+
+// rateCount is one key's counts in the fixed windows.
+type rateCount struct {
+	start      int64 // the current window's start, Unix ns
+	curr, prev int
+}
+
+// readRateLimit reads a rate_limit block's value v, declared at at.
+func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
+	if v.Kind() != vm.KObject {
+		return nil, fmt.Errorf("%s: rate_limit: expected a block of settings, got %s", at, vm.Repr(v))
+	}
+	o := v.AsObject()
+	l := &rateLimit{requests: 100, window: time.Minute}
+	n, hasRequests := o.Get("requests")
+	if m, ok := o.Get("max"); ok {
+		if hasRequests {
+			return nil, fmt.Errorf("%s: rate_limit: requests and max are one setting; give one", at)
+		}
+		n, hasRequests = m, true
+	}
+	if hasRequests {
+		if n.Kind() != vm.KInt || n.AsInt() <= 0 || n.AsInt() > math.MaxInt32 {
+			return nil, fmt.Errorf("%s: rate_limit.requests: expected a positive Int, got %s", at, vm.Repr(n))
+		}
+		l.requests = int(n.AsInt())
+	}
+	if w, ok := o.Get("window"); ok {
+		d, err := duration(w, time.Second) // the reference's window is in seconds
+		if err == nil && d < time.Second {
+			err = fmt.Errorf("a window must be at least a second, got %s", vm.Repr(w))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: rate_limit.window: %v", at, err)
+		}
+		l.window = d
+	}
+	if k, ok := o.Get("key"); ok {
+		if k.Kind() != vm.KFunc && k.Kind() != vm.KBuiltin {
+			return nil, fmt.Errorf("%s: rate_limit.key: expected a function of the request (key: fn(req) req.ip), got %s", at, vm.Repr(k))
+		}
+		l.key = k
+	}
+	l.counts, _ = simplelru.NewLRU[string, *rateCount](rateLimitKeysKept, nil)
+	return l, nil
+}
+
+// take counts a request of key at now if the limit allows it. If not,
+// it returns how long until it would.
+func (l *rateLimit) take(key string, now time.Time) (ok bool, wait time.Duration) {
+	w := int64(l.window)
+	ns := now.UnixNano()
+	start := ns - ns%w
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, found := l.counts.Get(key)
+	if !found {
+		c = &rateCount{start: start}
+		l.counts.Add(key, c)
+	}
+	switch {
+	case c.start == start:
+	case c.start == start-w:
+		c.start, c.prev, c.curr = start, c.curr, 0
+	default:
+		c.start, c.prev, c.curr = start, 0, 0
+	}
+	elapsed := ns - start
+	if estimate(c.prev, c.curr, elapsed, w)+1 <= float64(l.requests) {
+		c.curr++
+		return true, 0
+	}
+	return false, l.wait(c, elapsed)
+}
+
+// estimate is the sliding window's count at elapsed into the current
+// fixed window of length w.
+func estimate(prev, curr int, elapsed, w int64) float64 {
+	return float64(prev)*float64(w-elapsed)/float64(w) + float64(curr)
+}
+
+// wait is how long after elapsed into c's window the estimate leaves
+// room for one more request, if none is counted meanwhile.
+func (l *rateLimit) wait(c *rateCount, elapsed int64) time.Duration {
+	w := float64(l.window)
+	room := float64(l.requests - 1)
+	if float64(c.curr) <= room && c.prev > 0 {
+		// Within this window, as the previous one's weight falls.
+		t := w - float64(elapsed) - (room-float64(c.curr))*w/float64(c.prev)
+		if t <= w-float64(elapsed) {
+			return ceilMillis(math.Max(t, 0))
+		}
+	}
+	// In the next window, where this one's count falls in its turn.
+	next := 0.0
+	if c.curr > 0 && float64(c.curr) > room {
+		next = w * (1 - room/float64(c.curr))
+	}
+	return ceilMillis(w - float64(elapsed) + next)
+}
+
+// ceilMillis rounds a wait in ns up to a millisecond: never early for
+// the float arithmetic's last bits.
+func ceilMillis(ns float64) time.Duration {
+	return time.Duration(math.Ceil(ns/1e6)) * time.Millisecond
+}
+
+// limited runs the server's rate limit for the request x serves: nil if
+// it may go on, else the 429 answer. The key function's failure fails
+// the request.
+func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
+	key := x.current().RemoteIP()
+	if !l.key.IsNil() {
+		v, err := x.th.Call(l.key, x.reqValue())
+		if err != nil {
+			return vm.Nil, err
+		}
+		if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() {
+			key = "k:" + vm.ToString(v) // never taken for an IP
+		}
+	}
+	ok, wait := l.take(key, time.Now())
+	if ok {
+		return vm.Nil, nil
+	}
+	secs := max(int64(math.Ceil(wait.Seconds())), 1)
+	r := errorResponse(429, "RATE_LIMITED", "Too Many Requests", x.requestID(), nil)
+	return vm.HostValue(&responseValue{status: 429, statusSet: true, ctype: r.ContentType, body: r.Body,
+		headers: netio.Headers{{Name: "Retry-After", Value: strconv.FormatInt(secs, 10)}}}), nil
+}

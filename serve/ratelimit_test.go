@@ -1,0 +1,210 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+	"tova/vm"
+)
+
+// The guide's rate_limit block, with a small allowance: past it a
+// client gets 429 RATE_LIMITED with Retry-After and its request id, the
+// handler does not run, and once Retry-After has passed it is served
+// again. Health routes, unknown paths and refused requests do not count.
+func TestRateLimitGuideBlock(t *testing.T) {
+	app := startApp(t, `
+server {
+  rate_limit {
+    requests: 3,
+    window: 2.seconds,
+    key: fn(req) req.ip
+  }
+  var served = 0
+  health "/health"
+  route GET "/x" => fn() {
+    served += 1
+    served
+  }
+  route GET "/served" => fn() served
+}
+`)
+	url := app.urls[""]
+	for i := 0; i < 5; i++ {
+		if r := do(t, "GET", url+"/health", ""); r.status != 200 {
+			t.Fatalf("health: %s", outcome(t, r))
+		}
+		if r := do(t, "GET", url+"/nope", ""); r.status != 404 {
+			t.Fatalf("GET /nope: %s", outcome(t, r))
+		}
+	}
+	// The window may turn between two requests: the allowance is then
+	// still 3 in any 2 s, counted with the previous window's weight.
+	ok, refused := 0, reply{}
+	for i := 0; i < 4 && refused.status == 0; i++ {
+		r := do(t, "GET", url+"/x", "")
+		switch r.status {
+		case 200:
+			ok++
+		case 429:
+			refused = r
+		default:
+			t.Fatalf("GET /x: %s", outcome(t, r))
+		}
+	}
+	if ok != 3 || refused.status != 429 {
+		t.Fatalf("%d served before a refusal, want 3 (refusal: %s)", ok, outcome(t, refused))
+	}
+	e := refused.json(t)
+	if code := e["error"].(map[string]any)["code"]; code != "RATE_LIMITED" || e["request_id"] != refused.header.Get("X-Request-ID") {
+		t.Errorf("429 body %s", refused.body)
+	}
+	wait, err := strconv.Atoi(refused.header.Get("Retry-After"))
+	if err != nil || wait < 1 || wait > 4 {
+		t.Fatalf("Retry-After %q", refused.header.Get("Retry-After"))
+	}
+	// Refused requests are not counted, nor run.
+	if r := do(t, "GET", url+"/x", ""); r.status != 429 {
+		t.Fatalf("GET /x again: %s", outcome(t, r))
+	}
+	time.Sleep(time.Duration(wait) * time.Second)
+	if r := do(t, "GET", url+"/x", ""); r.status != 200 || r.body != "4" {
+		t.Fatalf("after Retry-After: %s", outcome(t, r))
+	}
+}
+
+// The guide's per-key block: each API key has its own allowance, and a
+// request without one is counted by its IP; the reference's `max`
+// spelling is the same setting. A top-level block gives each server
+// its own counts.
+func TestRateLimitPerKey(t *testing.T) {
+	app := startApp(t, `
+rate_limit {
+  max: 2,
+  window: 1.hour,
+  key: fn(req) req.headers["x-api-key"] |> unwrapOr(req.ip)
+}
+server "a" {
+  route GET "/x" => fn() "a"
+}
+server "b" {
+  route GET "/x" => fn() "b"
+}
+`)
+	get := func(server, key string) int {
+		if key == "" {
+			return do(t, "GET", app.urls[server]+"/x", "").status
+		}
+		return do(t, "GET", app.urls[server]+"/x", "", "X-API-Key", key).status
+	}
+	var got []string
+	for _, step := range []struct{ server, key string }{
+		{"a", "k1"}, {"a", "k1"}, {"a", "k1"}, {"a", "k2"}, {"a", ""}, {"a", ""}, {"a", ""}, {"a", "k2"}, {"a", "k2"}, {"b", "k1"},
+	} {
+		got = append(got, fmt.Sprint(step.server, step.key, ":", get(step.server, step.key)))
+	}
+	want := "ak1:200 ak1:200 ak1:429 ak2:200 a:200 a:200 a:429 ak2:200 ak2:429 bk1:200"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	r := do(t, "GET", app.urls["a"]+"/x", "", "X-API-Key", "k1")
+	if wait, _ := strconv.Atoi(r.header.Get("Retry-After")); wait < 1 || wait > 3600+3600/2 {
+		t.Errorf("Retry-After %q in an hour's window", r.header.Get("Retry-After"))
+	}
+}
+
+// A key function that fails fails the request (500 with its request
+// id, on_error answering), as a middleware's failure does.
+func TestRateLimitKeyFailure(t *testing.T) {
+	app := startApp(t, `
+server {
+  rate_limit { key: fn(req) req.headers["x-api-key"].upper() }
+  on_error fn(err, req) { respond(500, { failed: err.message }) }
+  route GET "/x" => fn() "x"
+}
+`)
+	if r := do(t, "GET", app.urls[""]+"/x", "", "X-API-Key", "k"); r.status != 200 {
+		t.Fatalf("with a key: %s", outcome(t, r))
+	}
+	if r := do(t, "GET", app.urls[""]+"/x", ""); r.status != 500 || !strings.Contains(r.body, "failed") {
+		t.Fatalf("key function failing: %s", outcome(t, r))
+	}
+}
+
+// The sliding window estimate, at given times: a full window refuses
+// until the next one has weighed the full count down, and the wait it
+// gives is the least that lets a request through.
+func TestRateLimitWindowArithmetic(t *testing.T) {
+	l, err := readRateLimit("app.tova:1:1", mustObject(t, map[string]vm.Value{"requests": vm.Int(10), "window": vm.Int(60)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_800_000_000-1_800_000_000%60, 0)
+	for i := 0; i < 10; i++ {
+		if ok, _ := l.take("ip", start.Add(time.Duration(i)*time.Second)); !ok {
+			t.Fatalf("request %d refused", i+1)
+		}
+	}
+	ok, wait := l.take("ip", start.Add(30*time.Second))
+	// In the next window the estimate is 10·(60−e)/60, room for one at e = 6 s.
+	if ok || wait != 36*time.Second {
+		t.Fatalf("11th request: ok %v, wait %v, want a refusal and 36s", ok, wait)
+	}
+	if ok, _ := l.take("ip", start.Add(30*time.Second+wait-time.Millisecond)); ok {
+		t.Fatal("a request before the wait passed was served")
+	}
+	if ok, _ := l.take("ip", start.Add(30*time.Second+wait)); !ok {
+		t.Fatal("a request when the wait passed was refused")
+	}
+	if ok, _ := l.take("other", start.Add(30*time.Second)); !ok {
+		t.Fatal("another key was refused")
+	}
+	// Keys past the bound forget the least recently seen.
+	for i := 0; i < rateLimitKeysKept+10; i++ {
+		l.take(strconv.Itoa(i), start)
+	}
+	if n := l.counts.Len(); n != rateLimitKeysKept {
+		t.Errorf("%d keys kept, want %d", n, rateLimitKeysKept)
+	}
+}
+
+func mustObject(t *testing.T, fields map[string]vm.Value) vm.Value {
+	t.Helper()
+	o := vm.NewObject()
+	for k, v := range fields {
+		o.Set(k, v)
+	}
+	return vm.ObjectValue(o)
+}
+
+// A rate_limit block's bad values fail the start, naming the block and
+// key.
+func TestRateLimitStartupErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`rate_limit { requests: 0 }`:              `server: app.tova:1:1: rate_limit.requests: expected a positive Int, got 0`,
+		`rate_limit { requests: 1.5 }`:            `server: app.tova:1:1: rate_limit.requests: expected a positive Int, got 1.5`,
+		`rate_limit { requests: 5, max: 5 }`:      `server: app.tova:1:1: rate_limit: requests and max are one setting`,
+		`rate_limit { window: 100.milliseconds }`: `server: app.tova:1:1: rate_limit.window: a window must be at least a second, got 100ms`,
+		`rate_limit { window: "1m" }`:             `server: app.tova:1:1: rate_limit.window: expected a duration`,
+		`rate_limit { key: "x-api-key" }`:         `server: app.tova:1:1: rate_limit.key: expected a function of the request`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatalf("%q started", src)
+		}
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+}
