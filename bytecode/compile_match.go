@@ -206,7 +206,7 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	case *ast.ServerDecl, *ast.EnvDecl:
 		// compiled separately
 	case *ast.ConfigBlock:
-		if first, again := f.c.topConfigs[st.Kind]; again {
+		if first, again := f.c.topConfigs[st.Kind]; again && st.Kind != "static" { // (several serve: see serverBody)
 			f.c.errorf(st.PosV, "%s declared again outside any server block (only the last would count: write one block) (first at %d:%d)", st.Kind, first.Line, first.Col)
 		} else {
 			if f.c.topConfigs == nil {

@@ -319,7 +319,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
 			f.serverWide(st.PosV, st.Kind)
-			f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
+			if st.Kind != "static" { // several serve, each under its own prefix (checked at start-up)
+				f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
+			}
 			f.checkConfigKeys(st)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})

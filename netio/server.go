@@ -74,6 +74,12 @@ type Config struct {
 	// CORS, if set, is applied to every answer, and answers preflight
 	// requests on any path (see CORS).
 	CORS *CORS
+	// Static, if set, may answer a request before routing (static
+	// files): it writes the answer into ctx and returns its status, or
+	// returns 0 to let routing go on. It runs on the connection's
+	// goroutine, never on Pool, so that a body streamed from disk holds
+	// no handler; the front end sets the request id and logs the line.
+	Static func(ctx *fasthttp.RequestCtx, req *Request) int
 }
 
 // Server is one named Tova server's HTTP front end: fasthttp accepts and
@@ -578,6 +584,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		setRequestID(ctx, req.ID)
 		return fasthttp.StatusNoContent, nil
 	}
+	if s.cfg.Static != nil {
+		if status := s.cfg.Static(ctx, req); status != 0 {
+			setRequestID(ctx, req.ID)
+			return status, nil
+		}
+	}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, ex.params[:0])
 	if m.Route == nil {
 		return s.noRoute(ctx, req, &m), nil
@@ -715,8 +727,8 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	}
 	req := Request{Method: string(h.Method()), Path: cleanPath(string(ctx.URI().PathOriginal()))}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, nil)
-	if m.Route != nil {
-		return fasthttp.StatusContinue // handle takes the request's start
+	if m.Route != nil || s.cfg.Static != nil && (req.Method == fasthttp.MethodGet || req.Method == fasthttp.MethodHead) {
+		return fasthttp.StatusContinue // handle takes the request's start (a static file's too)
 	}
 	tc, _ := ctx.Conn().(*timedConn)
 	start := s.requestStart(tc)

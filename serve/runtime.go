@@ -370,6 +370,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		return fail(err)
 	}
 	s.timeout, s.cacheDefault, s.limit = cfg.timeout, cfg.cacheDefault, cfg.limit
+	static, err := s.readStatic(first)
+	if err != nil {
+		return fail(err)
+	}
 	if err := s.readRefreshes(); err != nil {
 		return fail(err)
 	}
@@ -392,8 +396,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		RequestTimeout:     cfg.timeout,
 		MaxRequestBodySize: cfg.maxBody,
 		CORS:               cfg.cors,
+		Static:             static.handler(),
 	})
 	if err != nil {
+		static.close(context.Background())
 		return fail(err)
 	}
 	s.http = hs
@@ -421,6 +427,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		}
 		store.Close(inst)
 	})
+	hs.OnStop(static.close)
 	if err := s.startJobs(); err != nil {
 		return fail(err)
 	}
@@ -443,11 +450,11 @@ type serverConfig struct {
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits and a data block's refresh lines, store reads
-// db, jobs reads jobs. A block of
-// another kind is accepted (later versions apply more) and warned about
-// when the program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "cors": true, "rate_limit": true}
+// max_body, http, limits, cache, static, cors, rate_limit and a data block's refresh
+// lines, store reads db, jobs reads jobs. A block of another kind is
+// accepted (later versions apply more) and warned about when the
+// program starts, at its declaration (warnNotApplied).
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -576,7 +583,8 @@ var configKeys = map[string][]string{
 	"http":       {"timeout"},
 	"limits":     {"timeout"},
 	"db":         store.BlockKeys,
-	"cache":      {"default"},
+	"cache":      {"default", "max_age"},
+	"static":     staticKeys,
 	"cors":       corsKeys,
 	"rate_limit": rateLimitKeys,
 }

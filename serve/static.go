@@ -1,0 +1,354 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tova/netio"
+	"tova/vm"
+)
+
+// Static files: the guide's `static { dir, prefix, cache, fallback }`
+// (Decision 20) and the reference's `static "/p" => "dir" [fallback
+// "index.html"]` (Decision 2) both compile to a "static" config value.
+// The front end answers a GET or HEAD under a static's prefix from its
+// directory before routing (netio.Config.Static), on the connection's
+// goroutine: a file's body is streamed from disk as the connection
+// writes it and holds no handler of the pool.
+
+// staticDefaults: a static block's directory and prefix when it names
+// none, and its Cache-Control when neither it nor a cache { max_age }
+// gives one (the reference's).
+const (
+	staticDefaultDir    = "public"
+	staticDefaultPrefix = "/"
+	staticDefaultCache  = "public, max-age=3600"
+	// staticFallbackCache is the fallback file's Cache-Control: it
+	// answers for every missing path under the prefix and changes with
+	// each deploy, so a cache asks again (its ETag makes that cheap),
+	// whatever long life the files themselves get.
+	staticFallbackCache = "no-cache"
+)
+
+// staticKeys are the keys a static block knows.
+var staticKeys = []string{"dir", "prefix", "cache", "fallback"}
+
+// staticMount is one static declaration: the files of root, served under
+// prefix.
+type staticMount struct {
+	prefix   string   // "/" or "/assets": no trailing '/'
+	root     *os.Root // the directory, opened at start-up; nil if it was missing
+	cache    string   // the files' Cache-Control
+	fallback string   // a file of root answered for a missing one; "" for none
+	at       string   // the declaration's file:line:col
+}
+
+// staticFiles are a server's static declarations, the longest prefix
+// first.
+type staticFiles struct {
+	mounts []*staticMount
+}
+
+// readStatic reads the program's static blocks (for every server) and
+// the server's own. Several may be declared, each with its own prefix
+// (the reference keeps only a server's last). A directory that does not
+// exist is warned of (once, for the first server started: top) and
+// serves nothing; one that cannot be opened otherwise, and a bad value,
+// fail the start.
+func (s *Server) readStatic(top bool) (*staticFiles, error) {
+	g := s.inst.Globals
+	code := s.rt.code
+	cache := staticDefaultCache
+	for _, c := range code.Configs {
+		if c.Kind == "cache" {
+			if err := staticCacheMaxAge(s.rt.topAt(c.Pos), g[c.Slot], &cache); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, c := range s.desc.Configs {
+		if c.Kind == "cache" {
+			if err := staticCacheMaxAge(s.at(c.Pos), g[c.Slot], &cache); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sf := &staticFiles{}
+	add := func(at string, v vm.Value, warn bool) error {
+		m, err := readStaticMount(at, v, cache)
+		if err != nil {
+			return err
+		}
+		for _, o := range sf.mounts {
+			if o.prefix == m.prefix {
+				m.close()
+				return fmt.Errorf("%s: static: the prefix %q is served already, by the static at %s (give each its own prefix)", at, m.prefix, o.at)
+			}
+		}
+		if m.root == nil && warn {
+			s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).
+				Msg("static directory not found: it serves nothing")
+		}
+		sf.mounts = append(sf.mounts, m)
+		return nil
+	}
+	for _, c := range code.Configs {
+		if c.Kind == "static" {
+			if err := add(s.rt.topAt(c.Pos), g[c.Slot], top); err != nil {
+				sf.close(context.Background())
+				return nil, err
+			}
+		}
+	}
+	for _, c := range s.desc.Configs {
+		if c.Kind == "static" {
+			if err := add(s.at(c.Pos), g[c.Slot], true); err != nil {
+				sf.close(context.Background())
+				return nil, err
+			}
+		}
+	}
+	slices.SortStableFunc(sf.mounts, func(a, b *staticMount) int { return len(b.prefix) - len(a.prefix) })
+	return sf, nil
+}
+
+// staticCacheMaxAge reads a cache block's max_age (the reference's: in
+// seconds, or a Duration) into the static files' Cache-Control.
+func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
+	if v.Kind() != vm.KObject {
+		return nil
+	}
+	a, ok := v.AsObject().Get("max_age")
+	if !ok {
+		return nil
+	}
+	d, err := duration(a, time.Second)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("a max_age must not be negative, got %s", vm.Repr(a))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: cache.max_age: %v", at, err)
+	}
+	*cache = "public, max-age=" + strconv.FormatInt(int64(d/time.Second), 10)
+	return nil
+}
+
+// readStaticMount reads one static value, declared at at; cache is the
+// Cache-Control of a block that gives none. A relative directory is
+// resolved against the working directory.
+func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) {
+	m := &staticMount{prefix: staticDefaultPrefix, cache: cache, at: at}
+	dir := staticDefaultDir
+	if v.Kind() != vm.KObject {
+		return nil, fmt.Errorf("%s: static: expected a block of settings, got %s", at, vm.Repr(v))
+	}
+	obj := v.AsObject()
+	str := func(key string, dst *string) error {
+		x, ok := obj.Get(key)
+		if !ok {
+			return nil
+		}
+		if x.Kind() != vm.KString {
+			return fmt.Errorf("%s: static.%s: expected a String, got %s", at, key, vm.Repr(x))
+		}
+		*dst = x.AsString()
+		return nil
+	}
+	for _, k := range []struct {
+		key string
+		dst *string
+	}{{"dir", &dir}, {"prefix", &m.prefix}, {"cache", &m.cache}, {"fallback", &m.fallback}} {
+		if err := str(k.key, k.dst); err != nil {
+			return nil, err
+		}
+	}
+	if !strings.HasPrefix(m.prefix, "/") {
+		return nil, fmt.Errorf("%s: static.prefix: %q does not begin with '/'", at, m.prefix)
+	}
+	m.prefix = path.Clean(m.prefix)
+	if dir == "" {
+		return nil, fmt.Errorf("%s: static.dir: the directory is empty (write dir: \"public\")", at)
+	}
+	if strings.ContainsAny(m.cache, "\r\n") {
+		return nil, fmt.Errorf("%s: static.cache: a header value cannot hold a line break", at)
+	}
+	if m.fallback != "" && !filepath.IsLocal(m.fallback) {
+		return nil, fmt.Errorf("%s: static.fallback: %q is not a file inside the directory", at, m.fallback)
+	}
+	root, err := os.OpenRoot(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return m, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: static.dir: %v", at, err)
+	}
+	m.root = root
+	return m, nil
+}
+
+// dirOf is the directory a static value names, as the warning shows it.
+func dirOf(v vm.Value) string {
+	if v.Kind() == vm.KObject {
+		if d, ok := v.AsObject().Get("dir"); ok && d.Kind() == vm.KString {
+			if abs, err := filepath.Abs(d.AsString()); err == nil {
+				return abs
+			}
+			return d.AsString()
+		}
+	}
+	abs, _ := filepath.Abs(staticDefaultDir)
+	return abs
+}
+
+// handler is the front end's Static hook, nil when nothing is served.
+func (sf *staticFiles) handler() func(*fasthttp.RequestCtx, *netio.Request) int {
+	for _, m := range sf.mounts {
+		if m.root != nil {
+			return sf.serve
+		}
+	}
+	return nil
+}
+
+// close closes the directories (when the server stops).
+func (sf *staticFiles) close(context.Context) {
+	for _, m := range sf.mounts {
+		m.close()
+	}
+}
+
+func (m *staticMount) close() {
+	if m.root != nil {
+		m.root.Close()
+	}
+}
+
+// serve answers a GET or HEAD for a file of a static's directory, and
+// returns its status; 0 lets routing go on. The mounts whose prefix the
+// path is under are tried longest prefix first; if none has the file,
+// the first of them with a fallback answers with it.
+func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
+	if req.Method != fasthttp.MethodGet && req.Method != fasthttp.MethodHead {
+		return 0
+	}
+	var fallback *staticMount
+	for _, m := range sf.mounts {
+		name, ok := m.under(req.Path)
+		if !ok || m.root == nil {
+			continue
+		}
+		if f, st := m.open(name, true); f != nil {
+			return m.send(ctx, req, f, st, m.cache, contentType(st.Name()))
+		}
+		if fallback == nil && m.fallback != "" {
+			fallback = m
+		}
+	}
+	if fallback != nil {
+		if f, st := fallback.open(fallback.fallback, false); f != nil {
+			return fallback.send(ctx, req, f, st, staticFallbackCache, "text/html; charset=utf-8")
+		}
+	}
+	return 0
+}
+
+// under reports whether p (a clean request path) is under the mount's
+// prefix, and the name of its file in the directory ("." for the
+// directory itself).
+func (m *staticMount) under(p string) (string, bool) {
+	rest := p
+	if m.prefix != "/" {
+		var ok bool
+		if rest, ok = strings.CutPrefix(p, m.prefix); !ok || rest != "" && rest[0] != '/' {
+			return "", false
+		}
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	if rest == "" {
+		return ".", true
+	}
+	return rest, true
+}
+
+// open opens the regular file name of the directory (for a directory,
+// with index, its index.html); nil if there is none. The root refuses a
+// name, or a symbolic link, that leads out of the directory.
+func (m *staticMount) open(name string, index bool) (*os.File, fs.FileInfo) {
+	f, err := m.root.Open(name)
+	if err != nil {
+		return nil, nil
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() && index {
+		f.Close()
+		return m.open(path.Join(name, "index.html"), false)
+	}
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil
+	}
+	return f, st
+}
+
+// send answers with the file f: 304 when the request's If-None-Match
+// (else If-Modified-Since) says the client has it, else 200 with the
+// body streamed from f (none for HEAD). It closes f, or hands it to
+// fasthttp, which closes it once the body is written.
+func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.File, st fs.FileInfo, cache, ctype string) int {
+	size, mod := st.Size(), st.ModTime()
+	etag := `"` + strconv.FormatInt(size, 36) + "-" + strconv.FormatInt(mod.UnixMilli(), 36) + `"`
+	resp := &ctx.Response
+	resp.Header.Set(fasthttp.HeaderETag, etag)
+	resp.Header.Set(fasthttp.HeaderCacheControl, cache)
+	resp.Header.Set(fasthttp.HeaderLastModified, mod.UTC().Format(http.TimeFormat))
+	if fresh(&ctx.Request.Header, etag, mod) {
+		f.Close()
+		resp.SetStatusCode(fasthttp.StatusNotModified)
+		return fasthttp.StatusNotModified
+	}
+	resp.SetStatusCode(fasthttp.StatusOK)
+	resp.Header.SetContentType(ctype)
+	if req.Method == fasthttp.MethodHead {
+		f.Close()
+		resp.Header.SetContentLength(int(size))
+		return fasthttp.StatusOK
+	}
+	resp.SetBodyStream(f, int(size))
+	return fasthttp.StatusOK
+}
+
+// fresh reports whether a request with header h already has the file
+// of etag and modification time mod: its If-None-Match names etag (see
+// notModified) or, without one, its If-Modified-Since is not before mod
+// (to the second).
+func fresh(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
+	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
+		return notModified(string(inm), etag)
+	}
+	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 {
+		t, err := http.ParseTime(string(ims))
+		return err == nil && !mod.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+// contentType is the Content-Type of a file by its name's extension.
+func contentType(name string) string {
+	if t := mime.TypeByExtension(filepath.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}

@@ -1,0 +1,297 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+)
+
+// staticTree writes a directory of files to serve (public) beside a file
+// that must never be served (secret), and returns public's path.
+func staticTree(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	pub := filepath.Join(base, "public")
+	files := map[string]string{
+		"app.js":         "console.log(1)\n",
+		"style.css":      "body{}",
+		"data.tovadata":  "raw",
+		"sub/index.html": "<p>sub</p>",
+		"index.html":     "<p>home</p>",
+	}
+	for name, body := range files {
+		p := filepath.Join(pub, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(pub, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "secret"), []byte("TOP SECRET"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(base, "secret"), filepath.Join(pub, "link")); err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// wantETag is the ETag a file is served with: its size and modification
+// time (Unix ms), in base 36.
+func wantETag(t *testing.T, p string) string {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `"` + strconv.FormatInt(st.Size(), 36) + "-" + strconv.FormatInt(st.ModTime().UnixMilli(), 36) + `"`
+}
+
+// rawGet sends target as written (no client cleans it) and returns the
+// whole answer.
+func rawGet(t *testing.T, base, target string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+func TestStaticBlockServesFiles(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", cache: "public, max-age=31536000, immutable" }
+  route GET "/api" => fn() "api"
+  route POST "/app.js" => fn() "posted"
+}
+`)
+	u := app.urls[""]
+	r := do(t, "GET", u+"/app.js", "")
+	etag := wantETag(t, filepath.Join(pub, "app.js"))
+	if r.status != 200 || r.body != "console.log(1)\n" {
+		t.Fatalf("GET /app.js = %d %q", r.status, r.body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":   "text/javascript; charset=utf-8",
+		"Content-Length": "15",
+		"Etag":           etag,
+		"Cache-Control":  "public, max-age=31536000, immutable",
+	} {
+		if got := r.header.Get(k); got != want {
+			t.Errorf("GET /app.js: %s = %q, want %q", k, got, want)
+		}
+	}
+	if r.header.Get("X-Request-Id") == "" || r.header.Get("Last-Modified") == "" {
+		t.Errorf("GET /app.js: headers %v lack X-Request-ID or Last-Modified", r.header)
+	}
+	if got := do(t, "GET", u+"/data.tovadata", "").header.Get("Content-Type"); got != "application/octet-stream" {
+		t.Errorf("unknown extension: Content-Type %q", got)
+	}
+
+	r = do(t, "GET", u+"/app.js", "", "If-None-Match", etag, "X-Request-ID", "cond-1")
+	if r.status != 304 || r.body != "" || r.header.Get("Etag") != etag || r.header.Get("X-Request-Id") != "cond-1" {
+		t.Errorf("GET with If-None-Match = %d %q %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/app.js", "", "If-None-Match", `"other"`); r.status != 200 {
+		t.Errorf("GET with another If-None-Match = %d", r.status)
+	}
+
+	r = do(t, "HEAD", u+"/style.css", "")
+	if r.status != 200 || r.body != "" || r.header.Get("Content-Length") != "6" || r.header.Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("HEAD /style.css = %d %q %v", r.status, r.body, r.header)
+	}
+
+	// Directories answer their index.html, or nothing.
+	for _, p := range []string{"/", "/sub", "/sub/"} {
+		want := "<p>sub</p>"
+		if p == "/" {
+			want = "<p>home</p>"
+		}
+		if r := do(t, "GET", u+p, ""); r.status != 200 || r.body != want || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %s = %d %q %v", p, r.status, r.body, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/empty", ""); r.status != 404 {
+		t.Errorf("GET /empty (a directory without index.html) = %d %q", r.status, r.body)
+	}
+
+	// A path with no file goes on to the routes; other methods too.
+	if r := do(t, "GET", u+"/api", ""); r.status != 200 || r.body != `"api"` {
+		t.Errorf("GET /api = %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/missing.js", ""); r.status != 404 {
+		t.Errorf("GET /missing.js = %d %q", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/app.js", ""); r.status != 200 || r.body != `"posted"` {
+		t.Errorf("POST /app.js = %d %q", r.status, r.body)
+	}
+
+	// Each static answer has its access line, with its request id.
+	waitFor(t, func() bool {
+		for _, rec := range logged(app.logs, "request") {
+			if rec["path"] == "/app.js" && rec["request_id"] == "cond-1" && rec["status"] == float64(304) {
+				return true
+			}
+		}
+		return false
+	})
+	if len(logged(app.logs, notAppliedMsg)) != 0 {
+		t.Errorf("static warned of as not applied: %s", app.logs.String())
+	}
+}
+
+func TestStaticReferenceFormAndFallback(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `cache { max_age: 60 }
+server {
+  static "/assets" => "`+pub+`" fallback "index.html"
+  route GET "/assets/api" => fn() "never: the fallback answers first"
+  route GET "/api/x" => fn() "x"
+}
+`)
+	u := app.urls[""]
+	r := do(t, "GET", u+"/assets/style.css", "")
+	if r.status != 200 || r.body != "body{}" || r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("GET /assets/style.css = %d %q %v", r.status, r.body, r.header)
+	}
+	for _, p := range []string{"/assets/nope", "/assets/deep/page", "/assets/api"} {
+		r := do(t, "GET", u+p, "")
+		if r.status != 200 || r.body != "<p>home</p>" || r.header.Get("Content-Type") != "text/html; charset=utf-8" || r.header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET %s = %d %q %v, want the fallback file", p, r.status, r.body, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/api/x", ""); r.status != 200 || r.body != `"x"` {
+		t.Errorf("GET /api/x = %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/assetsx/style.css", ""); r.status != 404 {
+		t.Errorf("GET /assetsx/style.css = %d %q, want 404 (not under /assets)", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/style.css", ""); r.status != 404 {
+		t.Errorf("GET /style.css = %d %q, want 404 (not under /assets)", r.status, r.body)
+	}
+}
+
+// No request path reaches a file outside the directory: ".." segments
+// are resolved against the URL's root, an encoded "/" making one is
+// refused, and a symbolic link out of the directory is not followed (as
+// a file, nor as a fallback).
+func TestStaticNeverLeavesItsDirectory(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", prefix: "/files" }
+  static "/spa" => "`+pub+`" fallback "link"
+}
+`)
+	u := app.urls[""]
+	for _, target := range []string{
+		"/files/../secret", "/../secret", "/files/%2e%2e/secret", "/files/..%2fsecret", "/files/..%2Fsecret",
+		"/files/%2e%2e%2fsecret", "/files/sub/../../secret", "/files/link", "/spa/link", "/spa/missing",
+		"/files/" + strings.Repeat("../", 8) + strings.TrimPrefix(filepath.Join(filepath.Dir(pub), "secret"), "/"),
+	} {
+		if got := rawGet(t, u, target); strings.Contains(got, "TOP SECRET") || strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Errorf("GET %s answered:\n%s", target, got)
+		}
+	}
+	if got := rawGet(t, u, "/files/sub/../app.js"); !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "console.log(1)\n") {
+		t.Errorf("GET /files/sub/../app.js answered:\n%s", got)
+	}
+}
+
+func TestStaticLargeFileStreamed(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 8<<20)
+	rand.Read(big)
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := startApp(t, `server {
+  static { dir: "`+dir+`" }
+}
+`)
+	resp, err := client.Get(app.urls[""] + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(big)) || !bytes.Equal(got, big) {
+		t.Fatalf("GET /big.bin = %d, length %d, %d bytes read, equal %v", resp.StatusCode, resp.ContentLength, len(got), bytes.Equal(got, big))
+	}
+}
+
+// A relative directory is the working directory's; one that does not
+// exist is warned of at start-up and serves nothing.
+func TestStaticDirectoryRelativeOrMissing(t *testing.T) {
+	pub := staticTree(t)
+	t.Chdir(filepath.Dir(pub))
+	app := startApp(t, `server {
+  static {}
+  static { dir: "nowhere", prefix: "/gone" }
+  route GET "/gone/x" => fn() "routed"
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/app.js", ""); r.status != 200 || r.body != "console.log(1)\n" {
+		t.Errorf("GET /app.js from ./public = %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/gone/x", ""); r.status != 200 || r.body != `"routed"` {
+		t.Errorf("GET /gone/x = %d %q", r.status, r.body)
+	}
+	warned := logged(app.logs, "static directory not found: it serves nothing")
+	if len(warned) != 1 || warned[0]["at"] != "app.tova:3:3" || warned[0]["dir"] != filepath.Join(filepath.Dir(pub), "nowhere") {
+		t.Errorf("warnings %v", warned)
+	}
+}
+
+func TestStaticStartupErrors(t *testing.T) {
+	pub := staticTree(t)
+	for _, c := range []struct{ src, want string }{
+		{`static { dir: 5 }`, `app.tova:2:3: static.dir: expected a String, got 5`},
+		{`static { prefix: "assets" }`, `app.tova:2:3: static.prefix: "assets" does not begin with '/'`},
+		{`static { dir: "` + filepath.Join(pub, "app.js") + `" }`, `app.tova:2:3: static.dir: .*not a directory`},
+		{`static { dir: "` + pub + `", prefix: "/a" }
+  static "/a/" => "` + pub + `"`, `app.tova:3:3: static: the prefix "/a" is served already, by the static at app.tova:2:3`},
+		{`static { dir: "` + pub + `", fallback: "/etc/passwd" }`, `app.tova:2:3: static.fallback: "/etc/passwd" is not a file inside the directory`},
+	} {
+		p, err := driver.CompileFile("app.tova", []byte("server {\n  "+c.src+"\n}\n"))
+		if err != nil {
+			t.Fatalf("compile %q: %v", c.src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Errorf("%q started", c.src)
+			continue
+		}
+		if !regexp.MustCompile("^server: " + c.want).MatchString(err.Error()) {
+			t.Errorf("%q: %v, want %s", c.src, err, c.want)
+		}
+	}
+}
