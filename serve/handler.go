@@ -291,6 +291,7 @@ func (x *exchange) reqValue() vm.Value {
 	if x.req == nil {
 		b := new(reqBox)
 		b.obj.init(x.in)
+		b.obj.sessions = x.s.sessions
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
 	}
@@ -364,6 +365,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		x.resV = vm.HostRefValue(&x.resRef)
 		v, err := x.start()
 		resp := x.respond(v, err)
+		if x.req != nil && x.req.sess != nil {
+			resp = x.saveSession(resp)
+		}
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
 		}

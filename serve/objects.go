@@ -16,8 +16,8 @@ import (
 )
 
 // reqObject is `req` in Tova code (Decision 7): method, path, url,
-// params, query, headers, cookies, body, ip, id (settable), and any field
-// a middleware sets.
+// params, query, headers, cookies, body, ip, id (settable), session
+// (with a session block), and any field a middleware sets.
 type reqObject struct {
 	r       *netio.Request // points at req: Tova code may keep the object
 	req     netio.Request
@@ -27,6 +27,11 @@ type reqObject struct {
 	bodyErr error // the body's parse error (a 400)
 	parsed  bool
 	extra   *vm.Object // fields set by Tova code
+	// sessions is the server's session block (nil: none, and
+	// req.session is nil); sess is req.session once used (sessions.go)
+	sessions *sessionStore
+	sess     *session
+	sessV    vm.Value
 }
 
 // init copies r into q: the front end recycles r once the response is
@@ -81,6 +86,10 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		return vm.Str(q.id), true, nil
 	case "content_type":
 		return vm.Str(q.r.ContentType), true, nil
+	case "session":
+		if q.sessions != nil {
+			return q.reqSession(), true, nil
+		}
 	}
 	return vm.Nil, false, nil
 }
@@ -120,6 +129,10 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 		return nil
 	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
 		return vm.TypeErrorf("req.%s is read-only", name)
+	case "session":
+		if q.sessions != nil {
+			return vm.TypeErrorf("req.session is read-only: its values change with req.session.set(key, value), delete(key) and destroy()")
+		}
 	}
 	if q.extra == nil {
 		q.extra = vm.NewObject()

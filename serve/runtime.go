@@ -109,6 +109,9 @@ type Server struct {
 	cacheDefault string
 	// limit is the server's rate_limit block, nil if none.
 	limit *rateLimit
+	// sessions is the session block's cookie settings (sessions.go), nil
+	// without one.
+	sessions *sessionStore
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -369,7 +372,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(err)
 	}
-	s.timeout, s.cacheDefault, s.limit = cfg.timeout, cfg.cacheDefault, cfg.limit
+	s.timeout, s.cacheDefault, s.limit, s.sessions = cfg.timeout, cfg.cacheDefault, cfg.limit, cfg.sessions
+	if s.sessions != nil {
+		s.sessions.log = s.log
+	}
 	static, err := s.readStatic(first)
 	if err != nil {
 		return fail(err)
@@ -446,15 +452,17 @@ type serverConfig struct {
 	cacheDefault string // cache { default }: Cache-Control of GET 2xx answers that set none
 	cors         *netio.CORS
 	limit        *rateLimit
+	sessions     *sessionStore
+	getenv       func(string) (string, bool)
 	log          zerolog.Logger // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, cache, static, cors, rate_limit and a data block's refresh
+// max_body, http, limits, cache, static, cors, rate_limit, session(s) and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -477,7 +485,7 @@ const notAppliedMsg = "declaration not applied by this runtime yet: it has no ef
 // unknown keys: in the server's own blocks, and, for the first server
 // started (top), in the top-level ones.
 func (s *Server) readConfig(top bool) (serverConfig, error) {
-	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout, log: s.log}
+	cfg := serverConfig{timeout: s.rt.opts.RequestTimeout, log: s.log, getenv: s.rt.opts.Getenv}
 	g := s.inst.Globals
 	for _, h := range s.desc.Hooks {
 		fn := g[h.Slot]
@@ -572,6 +580,16 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			return err
 		}
 		cfg.limit = l
+	case "session", "sessions":
+		if first, again := set["session"]; again {
+			return fmt.Errorf("%s: %s: a second session block (the first at %s)", at, kind, first)
+		}
+		set["session"] = at
+		st, err := readSessions(kind, at, v, cfg.getenv)
+		if err != nil {
+			return err
+		}
+		cfg.sessions = st
 	}
 	return nil
 }
@@ -587,6 +605,8 @@ var configKeys = map[string][]string{
 	"static":     staticKeys,
 	"cors":       corsKeys,
 	"rate_limit": rateLimitKeys,
+	"session":    sessionKeys,
+	"sessions":   sessionKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

@@ -1,0 +1,346 @@
+package serve
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/rs/zerolog"
+	"golang.org/x/net/http/httpguts"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// Sessions (`sessions { secret, max_age, secure, http_only, same_site }`,
+// the guide's form, or the reference's `session { secret, max_age,
+// cookie_name }`) live in the cookie itself: the session's values as
+// JSON, encrypted (AES-256, CTR mode) and signed (HMAC-SHA256) by
+// gorilla/securecookie, which also stamps the cookie with the time it was
+// issued. Nothing is kept on the server, so a session survives a restart
+// and is read by every process that has the same secret.
+//
+// The two keys are derived from the secret with HKDF-SHA256 (no salt),
+// each under its own label (sessionHashInfo, sessionBlockInfo): one
+// secret gives independent keys for signing and for encryption, and
+// changing the secret invalidates every cookie.
+//
+// A cookie is valid for max_age from its issue: securecookie refuses an
+// older one, and the cookie's Max-Age has the browser drop it then. A
+// session is issued again (with a new time) when a request changes it,
+// so max_age counts from the last change.
+
+const (
+	sessionHashInfo  = "tova session cookie: HMAC-SHA256 key"
+	sessionBlockInfo = "tova session cookie: AES-256 key"
+	// sessionMinSecret is the shortest secret accepted, in bytes.
+	sessionMinSecret = 16
+	// sessionMaxCookie is the most a browser keeps of a cookie's name
+	// and value (RFC 6265 §6.1 asks for at least 4096 bytes, and the
+	// browsers keep no more).
+	sessionMaxCookie  = 4096
+	sessionDefaultAge = 3600 // seconds, the reference's default
+	sessionCookieName = "__sid"
+	sessionSecretEnv  = "SESSION_SECRET"
+)
+
+// sessionKeys are the keys of a session block (configKeys).
+var sessionKeys = []string{"secret", "max_age", "cookie_name", "secure", "http_only", "same_site"}
+
+// sessionStore is a server's session configuration: how its session
+// cookies are sealed and what attributes they carry.
+type sessionStore struct {
+	codec    *securecookie.SecureCookie
+	name     string
+	maxAge   int // seconds
+	secure   bool
+	httpOnly bool
+	sameSite http.SameSite
+	log      zerolog.Logger // where an ignored cookie is told (debug)
+}
+
+// readSessions reads a session or sessions block (of kind, declared at
+// at). A missing secret key falls back to SESSION_SECRET, as in the
+// reference; no secret at all, or a short one, is an error: sessions
+// signed with a secret no one chose could be forged by anyone who
+// guesses it, or would not survive a restart.
+func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool)) (*sessionStore, error) {
+	o := vm.NewObject()
+	switch v.Kind() {
+	case vm.KObject:
+		o = v.AsObject()
+	case vm.KNil:
+	default:
+		return nil, fmt.Errorf("%s: %s: expected a block of settings { secret, max_age, ... }, got %s", at, kind, vm.Repr(v))
+	}
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s: %s.%s: %s", at, kind, key, fmt.Sprintf(format, args...))
+	}
+	st := &sessionStore{name: sessionCookieName, maxAge: sessionDefaultAge, httpOnly: true, sameSite: http.SameSiteLaxMode}
+
+	var secret string
+	sv, given := o.Get("secret")
+	switch {
+	case !given:
+		s, ok := getenv(sessionSecretEnv)
+		if !ok || s == "" {
+			return nil, bad("secret", "no secret: set %s in the environment (or give the block `secret: ...`) to a random string of at least %d bytes; the session cookies are signed and encrypted with it", sessionSecretEnv, sessionMinSecret)
+		}
+		secret = s
+	case sv.IsNil():
+		return nil, bad("secret", "the secret is nil (an environment variable that is not set?): set it to a random string of at least %d bytes; the session cookies are signed and encrypted with it", sessionMinSecret)
+	case sv.Kind() != vm.KString:
+		return nil, bad("secret", "expected a String, got %s", vm.TypeName(sv))
+	default:
+		secret = sv.AsString()
+	}
+	if len(secret) < sessionMinSecret {
+		return nil, bad("secret", "the secret is %d bytes: it must be at least %d (a random string; `openssl rand -hex 32` makes one)", len(secret), sessionMinSecret)
+	}
+
+	if mv, ok := o.Get("max_age"); ok {
+		d, err := duration(mv, time.Second)
+		if err != nil {
+			return nil, bad("max_age", "%v", err)
+		}
+		if d < time.Second {
+			return nil, bad("max_age", "a session must last at least 1 second, got %s", vm.Repr(mv))
+		}
+		st.maxAge = int(min(d/time.Second, 1<<31-1)) // whole seconds, as a cookie's Max-Age
+	}
+	if nv, ok := o.Get("cookie_name"); ok {
+		if nv.Kind() != vm.KString || nv.AsString() == "" || !httpguts.ValidHeaderFieldName(nv.AsString()) {
+			return nil, bad("cookie_name", "expected a cookie name (letters, digits and !#$%%&'*+-.^_`|~), got %s", vm.Repr(nv))
+		}
+		st.name = nv.AsString()
+	}
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"secure", &st.secure}, {"http_only", &st.httpOnly}} {
+		if bv, ok := o.Get(f.key); ok {
+			if bv.Kind() != vm.KBool {
+				return nil, bad(f.key, "expected true or false, got %s", vm.Repr(bv))
+			}
+			*f.dst = bv.AsBool()
+		}
+	}
+	if sv, ok := o.Get("same_site"); ok {
+		mode := ""
+		if sv.Kind() == vm.KString {
+			mode = strings.ToLower(sv.AsString())
+		}
+		switch mode {
+		case "strict":
+			st.sameSite = http.SameSiteStrictMode
+		case "lax":
+			st.sameSite = http.SameSiteLaxMode
+		case "none":
+			if !st.secure {
+				// Browsers drop a SameSite=None cookie that is not Secure.
+				return nil, bad("same_site", `"none" needs secure: true (browsers drop a SameSite=None cookie sent without Secure)`)
+			}
+			st.sameSite = http.SameSiteNoneMode
+		default:
+			return nil, bad("same_site", `expected "strict", "lax" or "none", got %s`, vm.Repr(sv))
+		}
+	}
+
+	hashKey, err := hkdf.Key(sha256.New, []byte(secret), nil, sessionHashInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	blockKey, err := hkdf.Key(sha256.New, []byte(secret), nil, sessionBlockInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	st.codec = securecookie.New(hashKey, blockKey).
+		SetSerializer(securecookie.NopEncoder{}).
+		MaxAge(st.maxAge).
+		MaxLength(0) // the length is checked here, with a message that says what to do
+	return st, nil
+}
+
+// cookie is the Set-Cookie line of a session cookie with value; an
+// expiring one (Max-Age=0) if value is "".
+func (st *sessionStore) cookie(value string) string {
+	c := http.Cookie{Name: st.name, Value: value, Path: "/", MaxAge: st.maxAge,
+		HttpOnly: st.httpOnly, Secure: st.secure, SameSite: st.sameSite}
+	if value == "" {
+		c.MaxAge = -1 // Max-Age=0
+	}
+	return c.String()
+}
+
+// session is `req.session`: the values the request's cookie brought,
+// read on first use, and what the request did to them.
+type session struct {
+	st   *sessionStore
+	q    *reqObject
+	data *vm.Object // nil until loaded
+	// came is the JSON of the values the cookie brought ("{}" for none):
+	// the session is sent back only if it changed
+	came      string
+	destroyed bool // destroy() was called (and nothing set since)
+}
+
+func (s *session) TypeName() string { return "Session" }
+
+func (s *session) String() string { return "<Session>" }
+
+// values loads the session from the request's cookie on first use. A
+// cookie that does not open (tampered with, expired, sealed with another
+// secret, not JSON) is no session: told at debug level, never an error.
+func (s *session) values() *vm.Object {
+	if s.data != nil {
+		return s.data
+	}
+	s.data, s.came = vm.NewObject(), "{}"
+	for _, c := range s.q.r.Cookies() {
+		if c.Name != s.st.name {
+			continue
+		}
+		why := "longer than a browser keeps"
+		if len(c.Name)+1+len(c.Value) <= sessionMaxCookie {
+			var b []byte
+			if err := s.st.codec.Decode(s.st.name, c.Value, &b); err != nil {
+				why = err.Error()
+			} else if v, err := stdlib.ParseJSON(b); err != nil || v.Kind() != vm.KObject {
+				why = "its values are not a JSON object"
+			} else {
+				s.data, s.came = v.AsObject(), string(b)
+				return s.data
+			}
+		}
+		s.st.log.Debug().Str("request_id", s.q.id).Str("cookie", c.Name).Str("why", why).Msg("session cookie ignored: the request has no session")
+	}
+	return s.data
+}
+
+func (s *session) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if name == "data" {
+		// A copy: the session changes through set, delete and destroy.
+		return vm.ObjectValue(s.values().Copy()), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (s *session) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("req.session.%s cannot be set: use req.session.set(key, value)", name)
+}
+
+// JSONValue lets JSON.stringify(req.session) show its values.
+func (s *session) JSONValue() vm.Value { return vm.ObjectValue(s.values().Copy()) }
+
+func (s *session) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	key := func() (string, error) {
+		if len(args) < 1 || args[0].Kind() != vm.KString {
+			got := "nothing"
+			if len(args) > 0 {
+				got = vm.TypeName(args[0])
+			}
+			return "", vm.TypeErrorf("req.session.%s: the key must be a String, got %s", name, got)
+		}
+		return args[0].AsString(), nil
+	}
+	switch name {
+	case "get":
+		k, err := key()
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		v, _ := s.values().Get(k)
+		return v, true, nil
+	case "set":
+		k, err := key()
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		if len(args) < 2 {
+			return vm.Nil, true, vm.TypeErrorf("req.session.set needs a key and a value")
+		}
+		v, err := sessionValue(t, args[1])
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		s.values().Set(k, v)
+		s.destroyed = false
+		return vm.Nil, true, nil
+	case "delete":
+		k, err := key()
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		s.values().Delete(k)
+		return vm.Nil, true, nil
+	case "destroy":
+		s.values()
+		s.data, s.destroyed = vm.NewObject(), true
+		return vm.Nil, true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+// sessionValue is v as the session keeps it: what its JSON (as res.json
+// writes it) reads back as, which is what the next request will get. A
+// value JSON cannot hold is a TypeError here, where the code is.
+func sessionValue(t *vm.Thread, v vm.Value) (vm.Value, error) {
+	if v.IsCallable() {
+		return vm.Nil, vm.TypeErrorf("req.session.set: a session cannot hold %s (a function): store data, which it keeps as JSON", vm.Repr(v))
+	}
+	b, err := stdlib.AppendJSON(t, nil, v)
+	if err != nil {
+		return vm.Nil, vm.TypeErrorf("req.session.set: a session keeps its values as JSON: %s", strings.TrimPrefix(err.Error(), "TypeError: "))
+	}
+	return stdlib.ParseJSON(b)
+}
+
+// reqSession returns req.session, made on first use: the same object for
+// the request's middleware, guards and handler.
+func (q *reqObject) reqSession() vm.Value {
+	if q.sess == nil {
+		q.sess = &session{st: q.sessions, q: q}
+		q.sessV = vm.HostValue(q.sess)
+	}
+	return q.sessV
+}
+
+// saveSession adds to resp the cookie of a session the request changed:
+// the session sealed again, or an expiring cookie after destroy(). A
+// failed request's changes are dropped, as the cookies it set are. A
+// session too large for a cookie fails the request (500), rather than
+// the browser dropping the cookie without a word.
+func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
+	s := x.req.sess
+	if s == nil || s.data == nil || resp.Failure != nil {
+		return resp
+	}
+	var line string
+	switch b, err := stdlib.AppendJSON(x.th, nil, vm.ObjectValue(s.data)); {
+	case err != nil:
+		return x.failure(x.atRoute(err))
+	case s.destroyed || string(b) == "{}" && s.came != "{}":
+		line = s.st.cookie("") // an empty session is no cookie
+	case string(b) == s.came:
+		return resp // unchanged
+	default:
+		value, err := s.st.codec.Encode(s.st.name, b)
+		if err != nil {
+			return x.failure(x.atRoute(err))
+		}
+		if n := len(s.st.name) + 1 + len(value); n > sessionMaxCookie {
+			return x.failure(x.atRoute(vm.Errorf("ValueError",
+				"the session is too large for its cookie: %d bytes encoded (%d of JSON values), over the %d a browser keeps: keep less in req.session (an id, with the rest stored elsewhere)",
+				n, len(b), sessionMaxCookie)))
+		}
+		line = s.st.cookie(value)
+	}
+	resp.Headers = append(slices.Clip(resp.Headers), netio.Header{Name: "Set-Cookie", Value: line})
+	return resp
+}
