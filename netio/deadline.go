@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -100,16 +101,16 @@ type connTimeouts struct {
 	read, idle, write time.Duration
 }
 
-// timedListener hands out timedConns. A TLS listener goes around it, not
-// inside it, so that fasthttp still sees the *tls.Conn; a timedConn under
-// TLS then reads ciphertext, and its line check (lineCheck), which reads
-// the request's text, must be off.
+// timedListener hands out timedConns. Under TLS each holds the TLS
+// connection (see tls.go), whose handshake runs in its first read, on the
+// connection's goroutine rather than the accepting one.
 type timedListener struct {
 	net.Listener
 	clock *coarseClock
 	to    *connTimeouts
 	seq   *atomic.Uint32 // numbers the connections
 	fresh *freshConns    // connections no byte has arrived on yet
+	tls   *tls.Config    // nil: plain HTTP
 	// retried reports an accept error that Accept waits out (at most
 	// once a minute); nil: not reported
 	retried func(err error)
@@ -136,6 +137,9 @@ func (l timedListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &timedConn{Conn: c, clock: l.clock, to: l.to, first: true, shard: int(l.seq.Add(1))}
+	if l.tls != nil {
+		tc.raw, tc.Conn = c, tls.Server(c, l.tls)
+	}
 	if l.fresh != nil {
 		tc.fresh = l.fresh
 		l.fresh.add(tc) // (closed at once if the server is stopping)
@@ -196,6 +200,8 @@ type timedConn struct {
 	fresh       *freshConns  // where it is listed until its first byte
 	claim       atomic.Int32 // connFresh, connUsed or connClaimed
 	linger      bool         // the client may still be sending: see Close
+	raw         net.Conn     // under TLS, the connection under the *tls.Conn; nil without
+	plainHTTP   bool         // under TLS, a plain-HTTP request came: it is answered on raw
 }
 
 // Close closes the connection, forgetting it as reported. A connection
@@ -213,9 +219,13 @@ func (c *timedConn) Close() error {
 	}
 	if c.linger {
 		c.linger = false
-		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			_ = c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
-			_, _ = io.CopyN(io.Discard, c.Conn, lingerBytes)
+		conn := c.Conn
+		if c.plainHTTP {
+			conn = c.raw
+		}
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+			_, _ = io.CopyN(io.Discard, conn, lingerBytes)
 		}
 	}
 	return c.Conn.Close()
@@ -363,7 +373,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		if c.clock != nil {
 			c.began, c.beganFresh = c.clock.Now(), true
 		}
-		if c.first && isTLSHandshake(p[:n]) {
+		if c.first && c.raw == nil && isTLSHandshake(p[:n]) {
 			c.first = false
 			return 0, errTLS
 		}
@@ -381,13 +391,25 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		}
 		c.first = false
 	}
+	if n == 0 && c.first && c.raw != nil && plainHTTPRequest(err) {
+		// (A fresh connection, as a first byte would make it.)
+		if c.fresh != nil && !c.fresh.used(c) {
+			return 0, net.ErrClosed
+		}
+		c.first, c.plainHTTP = false, true
+		if c.clock != nil {
+			c.began, c.beganFresh = c.clock.Now(), true
+		}
+		return 0, errPlainHTTP
+	}
 	if n == 0 && c.first && err != nil {
 		// A connection that sends nothing in the read timeout (a
 		// browser's preconnect, a pool's spare), or that its client
 		// resets before its first byte (a port probe), made no request:
 		// it is closed as an idle keep-alive one is, with no 408 or 400
 		// and no access line. (fasthttp answers a first request that
-		// never came with the read's error.)
+		// never came with the read's error.) So is one whose TLS
+		// handshake fails: nothing could be answered on it.
 		return 0, io.EOF
 	}
 	return n, err
@@ -401,6 +423,9 @@ func (c *timedConn) Write(p []byte) (int, error) {
 		// An interim answer (100 Continue) does not end the request:
 		// its body is still to come.
 		c.responded = !bytes.HasPrefix(p, interim)
+	}
+	if c.plainHTTP {
+		return c.raw.Write(p)
 	}
 	return c.Conn.Write(p)
 }

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,11 @@ type Config struct {
 	// goroutine, never on Pool, so that a body streamed from disk holds
 	// no handler; the front end sets the request id and logs the line.
 	Static func(ctx *fasthttp.RequestCtx, req *Request) int
+	// TLS, if set, makes the server serve HTTPS (HTTP/1.1 over TLS 1.2
+	// or later) with its certificates, and only HTTPS: every response
+	// carries Strict-Transport-Security, and a plain-HTTP request is
+	// answered 400 (see tls.go).
+	TLS *tls.Config
 }
 
 // Server is one named Tova server's HTTP front end: fasthttp accepts and
@@ -132,6 +138,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.IDs == nil {
 		cfg.IDs = NewCounterIDs()
+	}
+	if cfg.TLS != nil {
+		cfg.TLS = serverTLS(cfg.TLS)
 	}
 	s := &Server{cfg: cfg, ids: cfg.IDs, timeout: cfg.RequestTimeout}
 	if cfg.CORS != nil {
@@ -313,9 +322,12 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// URL returns "http://<bound address>".
+// URL returns "http://<bound address>", or "https://…" over TLS.
 func (s *Server) URL() string {
 	if a := s.Addr(); a != nil {
+		if s.cfg.TLS != nil {
+			return "https://" + a.String()
+		}
 		return "http://" + a.String()
 	}
 	return ""
@@ -350,7 +362,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	clock := startClock()
 	defer clock.Stop()
 	s.clock.CompareAndSwap(nil, clock) // the first serving's, for now()
-	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns, fresh: &s.fresh, retried: func(err error) {
+	return s.fs.Serve(timedListener{Listener: ln, clock: clock, to: &s.timeouts, seq: &s.conns, fresh: &s.fresh, tls: s.cfg.TLS, retried: func(err error) {
 		s.log.Warn().Err(err).Msg("cannot accept connections for now (the process may be out of file descriptors): retrying")
 	}})
 }
@@ -479,6 +491,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if s.cors != nil {
 		s.cors.decorate(ctx)
 	}
+	s.secure(ctx, tc)
 	if failure != nil {
 		// The handler may run still: its Request is not to be written.
 		req := &Request{Method: ex.req.Method, Path: ex.req.Path, ID: ex.currentID()}
@@ -734,6 +747,7 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	start := s.requestStart(tc)
 	req.ID = s.requestID(h)
 	status := s.noRoute(ctx, &req, &m)
+	s.secure(ctx, tc)
 	s.access(nil, tc, &req, status, start, nil)
 	return status
 }
@@ -765,6 +779,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		message = bareLFMessage
 	case errors.Is(err, errTLS):
 		message = tlsMessage
+	case errors.Is(err, errPlainHTTP):
+		message = plainHTTPMessage
 	case errors.Is(err, errHTTP2):
 		status, code = fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -823,6 +839,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
 	tc, _ := ctx.Conn().(*timedConn)
+	s.secure(ctx, tc)
 	if tc != nil {
 		// The client may be sending still (the body, the rest of a
 		// header too large, pipelined requests): closing with unread
