@@ -376,6 +376,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if s.sessions != nil {
 		s.sessions.log = s.log
 	}
+	tlsConfig, err := cfg.tls.config()
+	if err != nil {
+		return fail(err)
+	}
 	static, err := s.readStatic(first)
 	if err != nil {
 		return fail(err)
@@ -403,6 +407,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		MaxRequestBodySize: cfg.maxBody,
 		CORS:               cfg.cors,
 		Static:             static.handler(),
+		TLS:                tlsConfig,
 	})
 	if err != nil {
 		static.close(context.Background())
@@ -454,19 +459,20 @@ type serverConfig struct {
 	limit        *rateLimit
 	sessions     *sessionStore
 	getenv       func(string) (string, bool)
+	tls          tlsSettings
 	log          zerolog.Logger // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, cache, static, cors, rate_limit, session(s) and a data block's refresh
+// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s) and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
-// `tls { }` or a `rate_limit { }` that does nothing for one that works.
+// `cors { }` or a `rate_limit { }` that does nothing for one that works.
 func warnNotApplied(log zerolog.Logger, c bytecode.Config, at string) {
 	if !appliedConfigs[c.Kind] {
 		e := log.Warn().Str("kind", c.Kind)
@@ -590,6 +596,8 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			return err
 		}
 		cfg.sessions = st
+	case "tls":
+		return cfg.tls.apply(at, v)
 	}
 	return nil
 }
@@ -607,6 +615,7 @@ var configKeys = map[string][]string{
 	"rate_limit": rateLimitKeys,
 	"session":    sessionKeys,
 	"sessions":   sessionKeys,
+	"tls":        tlsKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

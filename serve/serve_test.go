@@ -275,7 +275,7 @@ data {
   validate Row { it > 0 }
 }
 server {
-  tls { cert: "c.pem", key: "k.pem" }
+  compression { min_size: 1024 }
   http { timeout: 5.seconds }
   max_body 1.megabyte
   cors { origins: ["*"] }
@@ -300,7 +300,7 @@ server {
 		}
 		warned = append(warned, w)
 	}
-	want := []string{"data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "tls app.tova:10:3", "discover app.tova:20:3 billing", "websocket app.tova:14:3", "websocket app.tova:17:3"}
+	want := []string{"data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "compression app.tova:10:3", "discover app.tova:20:3 billing", "websocket app.tova:14:3", "websocket app.tova:17:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}

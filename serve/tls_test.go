@@ -1,0 +1,232 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+	"tova/internal/testutil"
+)
+
+// The guide's tls block, paths read from the environment.
+const guideTLS = `
+server {
+  tls {
+    cert: env("TLS_CERT"),
+    key: env("TLS_KEY")
+  }
+  route GET "/hello" => fn() "hello"
+}
+`
+
+// httpsClient trusts pool and counts the connections it opens.
+func httpsClient(pool *x509.CertPool, dials *atomic.Int32) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// A tls block makes the server serve HTTPS with the certificate and key
+// its paths name: answers carry Strict-Transport-Security, keep-alive
+// holds, and the server's URL and its "server listening" line say
+// https://.
+func TestTLSBlockServesHTTPS(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, guideTLS, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
+	base := app.urls[""]
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("URL %q", base)
+	}
+	if l := logged(app.logs, "server listening"); len(l) != 1 || l[0]["url"] != base {
+		t.Errorf("server listening: %v, want url %s", l, base)
+	}
+	var dials atomic.Int32
+	c := httpsClient(cert.Pool, &dials)
+	for i := range 3 {
+		resp, body := get(t, c, base+"/hello")
+		if resp.StatusCode != 200 || body != `"hello"` || resp.TLS == nil {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+		if h := resp.Header.Get("Strict-Transport-Security"); h != "max-age=31536000; includeSubDomains" {
+			t.Errorf("request %d: Strict-Transport-Security %q", i, h)
+		}
+	}
+	if resp, _ := get(t, c, base+"/nowhere"); resp.StatusCode != 404 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("404: %d %v", resp.StatusCode, resp.Header)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d connections for 4 requests, want 1 (keep-alive)", n)
+	}
+}
+
+// A plain-HTTP request to the HTTPS port is answered 400 at once, not
+// left waiting, and the server goes on serving HTTPS.
+func TestPlainHTTPToTLSServer(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, guideTLS, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
+	plain := "http://" + strings.TrimPrefix(app.urls[""], "https://")
+	r := do(t, "GET", plain+"/hello", "")
+	if r.status != 400 || !strings.Contains(r.body, "this port serves HTTPS") {
+		t.Errorf("plain HTTP: %d %s", r.status, r.body)
+	}
+	var dials atomic.Int32
+	if resp, body := get(t, httpsClient(cert.Pool, &dials), app.urls[""]+"/hello"); resp.StatusCode != 200 || body != `"hello"` {
+		t.Errorf("HTTPS after: %d %q", resp.StatusCode, body)
+	}
+}
+
+// A top-level tls block applies to every server; a server's own key
+// overrides it.
+func TestTopLevelTLSBlock(t *testing.T) {
+	shared, own := testutil.SelfSignedCert(t, "shared"), testutil.SelfSignedCert(t, "own")
+	app := startApp(t, fmt.Sprintf(`tls { cert: %q, key: %q }
+server "a" {
+  route GET "/" => fn() "a"
+}
+server "b" {
+  tls { cert: %q, key: %q }
+  route GET "/" => fn() "b"
+}
+`, shared.CertFile, shared.KeyFile, own.CertFile, own.KeyFile))
+	var dials atomic.Int32
+	for name, cert := range map[string]*testutil.Cert{"a": shared, "b": own} {
+		resp, body := get(t, httpsClient(cert.Pool, &dials), app.urls[name]+"/")
+		if resp.StatusCode != 200 || body != fmt.Sprintf("%q", name) || resp.TLS == nil {
+			t.Errorf("%s: %d %q", name, resp.StatusCode, body)
+			continue
+		}
+		if cn := resp.TLS.PeerCertificates[0].Subject.CommonName; cn != map[string]string{"a": "shared", "b": "own"}[name] {
+			t.Errorf("%s served the certificate of %q", name, cn)
+		}
+	}
+}
+
+// tls.ca is not applied: warned of as an unknown key, not taken for a
+// client certificate check that is not made.
+func TestTLSUnknownKeyWarns(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, fmt.Sprintf("server {\n  tls { cert: %q, key: %q, ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile))
+	w := logged(app.logs, unknownKeyMsg)
+	if len(w) != 1 || w[0]["kind"] != "tls" || w[0]["key"] != "ca" || w[0]["at"] != "app.tova:2:3" {
+		t.Errorf("warnings %v", w)
+	}
+	if l := logged(app.logs, notAppliedMsg); len(l) != 0 {
+		t.Errorf("tls warned as not applied: %v", l)
+	}
+}
+
+// A tls block that cannot be served from fails the start-up, naming the
+// block and the key: the server never serves plain HTTP in its place.
+func TestTLSStartupErrors(t *testing.T) {
+	cert, other := testutil.SelfSignedCert(t, "app"), testutil.SelfSignedCert(t, "other")
+	dir := t.TempDir()
+	file := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	garbage := file("garbage.pem", "not a PEM file\n")
+	badCert := file("bad.crt", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+	badKey := file("bad.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+	encrypted := file("encrypted.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+	missing := filepath.Join(dir, "missing.pem")
+	for _, c := range []struct {
+		cert, key any // a path, or the Tova expression of the value
+		want      string
+	}{
+		{expr(`env("TLS_CERT")`), cert.KeyFile, `server: app.tova:2:3: tls.cert is nil: is the environment variable it reads set?`},
+		{cert.CertFile, expr(`env("TLS_KEY")`), `server: app.tova:2:3: tls.key is nil: is the environment variable it reads set?`},
+		{expr("443"), cert.KeyFile, `server: app.tova:2:3: tls.cert: expected the path of a PEM file (a String), got 443`},
+		{cert.CertFile, expr(`""`), `server: app.tova:2:3: tls.key is empty: expected the path of a PEM file`},
+		{nil, cert.KeyFile, `server: app.tova:2:3: tls.cert is missing: a tls block needs cert and key, the paths of PEM files`},
+		{missing, cert.KeyFile, `server: app.tova:2:3: tls.cert: cannot read ` + missing + `: no such file or directory`},
+		{cert.CertFile, dir, `server: app.tova:2:3: tls.key: cannot read ` + dir + `: is a directory`},
+		{garbage, cert.KeyFile, `server: app.tova:2:3: tls.cert: ` + garbage + `: no PEM data (expected -----BEGIN CERTIFICATE-----)`},
+		{badCert, cert.KeyFile, `server: app.tova:2:3: tls.cert: ` + badCert + `: certificate 1 does not parse: `},
+		{cert.CertFile, garbage, `server: app.tova:2:3: tls.key: ` + garbage + `: no PEM data (expected -----BEGIN PRIVATE KEY-----)`},
+		{cert.CertFile, badKey, `server: app.tova:2:3: tls.key: ` + badKey + `: the private key does not parse`},
+		{cert.CertFile, encrypted, `server: app.tova:2:3: tls.key: ` + encrypted + `: the private key is encrypted: the server needs it without a passphrase`},
+		{cert.KeyFile, cert.CertFile, `server: app.tova:2:3: tls.cert: ` + cert.KeyFile + `: no CERTIFICATE PEM block, only PRIVATE KEY: are cert and key swapped?`},
+		{cert.CertFile, other.KeyFile, `server: app.tova:2:3: tls.key: ` + other.KeyFile + ` does not match the certificate in ` + cert.CertFile},
+	} {
+		var keys []string
+		for _, k := range []struct {
+			name string
+			v    any
+		}{{"cert", c.cert}, {"key", c.key}} {
+			switch v := k.v.(type) {
+			case expr:
+				keys = append(keys, k.name+": "+string(v))
+			case string:
+				keys = append(keys, fmt.Sprintf("%s: %q", k.name, v))
+			}
+		}
+		src := "server {\n  tls { " + strings.Join(keys, ", ") + " }\n  route GET \"/\" => fn() 1\n}\n"
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(),
+			Getenv: func(string) (string, bool) { return "", false }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Errorf("%s: started", src)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %s", src, err, c.want)
+		}
+	}
+}
+
+// expr is a Tova expression written into a test program as it is.
+type expr string
+
+// The HTTPS port answers a plain-HTTP client that sends nothing more
+// than its request line with no wait for the rest of it.
+func TestPlainHTTPRequestLineAnsweredAtOnce(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, guideTLS, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.urls[""], "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(conn, "GET /hello HTTP/1.1\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("%v %v", resp, err)
+	}
+}
