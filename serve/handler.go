@@ -292,6 +292,7 @@ func (x *exchange) reqValue() vm.Value {
 		b := new(reqBox)
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
+		b.obj.uploads = x.s.uploads
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
 	}
@@ -536,6 +537,9 @@ func (x *exchange) asResponseValue(v vm.Value, err error) (vm.Value, error) {
 
 // invoke runs the route's guards and handler.
 func (x *exchange) invoke() (vm.Value, error) {
+	if err := x.checkUploads(); err != nil {
+		return vm.Nil, err
+	}
 	for _, g := range x.guards {
 		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {

@@ -32,6 +32,9 @@ type reqObject struct {
 	sessions *sessionStore
 	sess     *session
 	sessV    vm.Value
+	// uploads is the server's upload block (uploads.go), which every
+	// file part of a multipart body is checked against; nil: none
+	uploads *uploadRules
 }
 
 // init copies r into q: the front end recycles r once the response is
@@ -158,11 +161,8 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 	case "formData", "form_data", "form":
 		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 		if ct == "multipart/form-data" {
-			v, err := multipartObject(q.r.Body, params["boundary"])
-			if err != nil {
-				return vm.Nil, true, badBody("malformed multipart body: " + err.Error())
-			}
-			return v, true, nil
+			v, err := q.multipart(q.r.Body, params["boundary"])
+			return v, true, err
 		}
 		if isJSONType(q.r.ContentType) {
 			// JSON read as a form would be one odd field: the client sent
@@ -202,11 +202,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	case ct == "application/x-www-form-urlencoded":
 		return queryObject(string(body)), nil
 	case ct == "multipart/form-data":
-		v, err := multipartObject(body, params["boundary"])
-		if err != nil {
-			return vm.Nil, badBody("malformed multipart body: " + err.Error())
-		}
-		return v, nil
+		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
 		return parseJSONBody(body)
 	case ct == "":
@@ -267,7 +263,25 @@ func queryObject(raw string) vm.Value {
 	return vm.ObjectValue(o)
 }
 
-func multipartObject(body []byte, boundary string) (vm.Value, error) {
+// multipart parses a multipart/form-data body, checking its files
+// against the server's upload block: a malformed body is a 400, a file
+// the block refuses a 413 or 415.
+func (q *reqObject) multipart(body []byte, boundary string) (vm.Value, error) {
+	v, err := multipartObject(body, boundary, q.uploads)
+	if he, ok := err.(*httpError); ok {
+		return vm.Nil, he
+	}
+	if err != nil {
+		return vm.Nil, badBody("malformed multipart body: " + err.Error())
+	}
+	return v, nil
+}
+
+// multipartObject reads a multipart/form-data body into an object: a
+// field's value is its text, a file part's { filename, content_type,
+// size, content }; a repeated field gives an array. Each file part is
+// checked against rules (nil: none).
+func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value, error) {
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	o := vm.NewObject()
 	for {
@@ -284,6 +298,9 @@ func multipartObject(body []byte, boundary string) (vm.Value, error) {
 		}
 		var v vm.Value
 		if part.FileName() != "" {
+			if err := rules.checkFile(part.FormName(), part.Header.Get("Content-Type"), data); err != nil {
+				return vm.Nil, err
+			}
 			f := vm.NewObject()
 			f.Set("filename", vm.Str(part.FileName()))
 			f.Set("content_type", vm.Str(part.Header.Get("Content-Type")))

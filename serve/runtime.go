@@ -112,6 +112,9 @@ type Server struct {
 	// sessions is the session block's cookie settings (sessions.go), nil
 	// without one.
 	sessions *sessionStore
+	// uploads is the upload block's checks of files (uploads.go), nil
+	// without one.
+	uploads *uploadRules
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -376,6 +379,8 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if s.sessions != nil {
 		s.sessions.log = s.log
 	}
+	s.uploads = cfg.uploads
+	s.uploads.warnOverBody(s.log, cfg.maxBody)
 	tlsConfig, err := cfg.tls.config()
 	if err != nil {
 		return fail(err)
@@ -458,17 +463,18 @@ type serverConfig struct {
 	cors         *netio.CORS
 	limit        *rateLimit
 	sessions     *sessionStore
+	uploads      *uploadRules
 	getenv       func(string) (string, bool)
 	tls          tlsSettings
 	log          zerolog.Logger // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s) and a data block's refresh
+// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s) and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -598,6 +604,16 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 		cfg.sessions = st
 	case "tls":
 		return cfg.tls.apply(at, v)
+	case "upload", "uploads":
+		if first, again := set["upload"]; again {
+			return fmt.Errorf("%s: %s: a second upload block (the first at %s)", at, kind, first)
+		}
+		set["upload"] = at
+		u, err := readUploads(kind, at, v)
+		if err != nil {
+			return err
+		}
+		cfg.uploads = u
 	}
 	return nil
 }
@@ -616,6 +632,8 @@ var configKeys = map[string][]string{
 	"session":    sessionKeys,
 	"sessions":   sessionKeys,
 	"tls":        tlsKeys,
+	"upload":     uploadKeys,
+	"uploads":    uploadKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

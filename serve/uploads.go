@@ -1,0 +1,282 @@
+package serve
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"tova/vm"
+)
+
+// Uploads (`uploads { max_size, allowed_types }`, the guide's form, or
+// the reference's `upload { }`) check every file part (a part with a
+// filename) of a multipart/form-data body when the body is parsed: a
+// file over max_size answers 413 PAYLOAD_TOO_LARGE, one whose type is
+// not allowed 415 UNSUPPORTED_MEDIA_TYPE, each naming the field. A
+// route's guards and handler never see such a body: it is parsed, and
+// checked, before they run.
+//
+// The type checked is the part's declared Content-Type, without its
+// parameters and case. Declared types the content sniffer knows by
+// their bytes (sniffedTypes) must also be what the bytes are, as
+// net/http.DetectContentType tells: a PDF sent as image/png is refused.
+// A part that declares no type is taken to be what its bytes are.
+//
+// max_body bounds the whole body, before any of this: a file larger
+// than max_body is refused by the front end (413) whatever max_size
+// says, which is warned of at start-up when max_size is the larger.
+
+// uploadKeys are the keys of an upload(s) block (configKeys).
+var uploadKeys = []string{"max_size", "allowed_types"}
+
+// uploadDefaultSize is the reference's default max_size: 10 MiB.
+const uploadDefaultSize = 10 << 20
+
+// sniffedTypes are the declared types whose bytes must agree: those
+// DetectContentType recognises from a signature every such file starts
+// with. (Text types and containers such as ZIP are left out: a .csv or
+// a .docx sniffs as something else.)
+var sniffedTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"}
+
+// uploadRules is a server's upload block.
+type uploadRules struct {
+	maxSize int64
+	// sizeGiven: the block set max_size (the start-up warning of a
+	// max_size above max_body is for one the program chose)
+	sizeGiven bool
+	allowed   []string // media types, lower case; "image/*" allows any image; empty allows any
+	at        string   // where the block is
+}
+
+// readUploads reads an upload or uploads block (of kind, declared at
+// at).
+func readUploads(kind, at string, v vm.Value) (*uploadRules, error) {
+	o := vm.NewObject()
+	switch v.Kind() {
+	case vm.KObject:
+		o = v.AsObject()
+	case vm.KNil:
+	default:
+		return nil, fmt.Errorf("%s: %s: expected a block of settings { max_size, allowed_types }, got %s", at, kind, vm.Repr(v))
+	}
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s: %s.%s: %s", at, kind, key, fmt.Sprintf(format, args...))
+	}
+	u := &uploadRules{maxSize: uploadDefaultSize, at: at}
+	if sv, ok := o.Get("max_size"); ok {
+		n, err := byteSize(sv)
+		if err != nil {
+			return nil, bad("max_size", "%v", err)
+		}
+		if n <= 0 {
+			return nil, bad("max_size", "a file size limit must be positive, got %s", vm.Repr(sv))
+		}
+		u.maxSize, u.sizeGiven = n, true
+	}
+	if tv, ok := o.Get("allowed_types"); ok && !tv.IsNil() {
+		if tv.Kind() != vm.KArray {
+			return nil, bad("allowed_types", "expected a list of media types such as [\"image/png\"], got %s", vm.Repr(tv))
+		}
+		for _, e := range tv.AsArray().Elems {
+			if e.Kind() != vm.KString {
+				return nil, bad("allowed_types", "expected media type Strings such as \"image/png\", got %s", vm.Repr(e))
+			}
+			t := strings.ToLower(strings.TrimSpace(e.AsString()))
+			mt, _, err := mime.ParseMediaType(t)
+			if err != nil || mt != t || strings.Count(t, "/") != 1 || strings.HasPrefix(t, "*") {
+				return nil, bad("allowed_types", "%s is not a media type type/subtype such as \"image/png\" (or \"image/*\")", vm.Repr(e))
+			}
+			u.allowed = append(u.allowed, t)
+		}
+	}
+	return u, nil
+}
+
+// warnOverBody warns when max_size is above the server's body limit
+// (max_body, 0 for the front end's default), where it has no effect.
+func (u *uploadRules) warnOverBody(log zerolog.Logger, maxBody int) {
+	if maxBody <= 0 {
+		maxBody = fasthttp.DefaultMaxRequestBodySize
+	}
+	if u == nil || !u.sizeGiven || u.maxSize <= int64(maxBody) {
+		return
+	}
+	log.Warn().Str("at", u.at).Str("max_size", sizeText(u.maxSize)).Str("max_body", sizeText(int64(maxBody))).
+		Msg("uploads.max_size is above max_body: a body over max_body is refused (413) first, so files are limited to less than max_body")
+}
+
+// checkFile checks the file part of field: its size, its declared
+// type and what its bytes are. A refusal is the client's error (413 or
+// 415).
+func (u *uploadRules) checkFile(field, declared string, data []byte) *httpError {
+	if u == nil {
+		return nil
+	}
+	if err := u.checkSize(field, int64(len(data))); err != nil {
+		return err
+	}
+	if len(u.allowed) == 0 {
+		return nil
+	}
+	sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(data))
+	mt := sniffed
+	if declared != "" {
+		if t, _, err := mime.ParseMediaType(declared); err == nil {
+			mt = t // lower case
+		} else {
+			mt = strings.ToLower(declared)
+		}
+	}
+	if !u.allows(mt) {
+		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+			message: fmt.Sprintf("%s: file type %s not allowed (allowed: %s)", field, mt, strings.Join(u.allowed, ", "))}
+	}
+	if mt != sniffed && slices.Contains(sniffedTypes, mt) {
+		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+			message: fmt.Sprintf("%s: file declared %s but its content is %s", field, mt, sniffed)}
+	}
+	return nil
+}
+
+// checkSize refuses a file of size bytes over max_size.
+func (u *uploadRules) checkSize(field string, size int64) *httpError {
+	if size <= u.maxSize {
+		return nil
+	}
+	return &httpError{status: 413, code: "PAYLOAD_TOO_LARGE",
+		message: fmt.Sprintf("%s: file too large (max %s)", field, sizeText(u.maxSize))}
+}
+
+// allows reports whether media type mt is in the allowed list.
+func (u *uploadRules) allows(mt string) bool {
+	for _, a := range u.allowed {
+		if a == mt || strings.HasSuffix(a, "/*") && strings.HasPrefix(mt, a[:len(a)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// sizeText shows a byte count as the limits are written: 10 MiB, 512
+// KiB, 1000 bytes.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n == 1:
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// checkUploads parses a multipart body before the route's guards and
+// handler run, when the server has an upload block, so that a file the
+// block refuses is refused whether or not the handler reads the body.
+// (A malformed body is left to whoever reads it, as without a block.)
+func (x *exchange) checkUploads() error {
+	if x.s.uploads == nil {
+		return nil
+	}
+	if ct, _, _ := mime.ParseMediaType(x.current().ContentType); ct != "multipart/form-data" {
+		return nil
+	}
+	_, err := x.request().Body()
+	if he, ok := err.(*httpError); ok && he.status != 400 {
+		return he
+	}
+	return nil
+}
+
+func init() {
+	vm.Register(&vm.Builtin{Name: "upload", Params: []string{"field"}, Fn: builtinUpload})
+}
+
+// upload(field = "file") is the reference's route decorator `with
+// upload("avatar")`: a guard that requires the request's multipart body
+// to hold a file in that field (a 400 VALIDATION_FAILED "avatar: not a
+// valid file" otherwise). The server's upload block checks the file as
+// it checks every file; without a block, the reference's default
+// max_size (10 MiB) applies to this one.
+func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	field := "file"
+	if len(args) > 0 && !args[0].IsNil() {
+		if args[0].Kind() != vm.KString || args[0].AsString() == "" {
+			return vm.Nil, vm.TypeErrorf("upload: the field name must be a non-empty String, got %s", vm.Repr(args[0]))
+		}
+		field = args[0].AsString()
+	}
+	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		var q *reqObject
+		if len(args) > 0 {
+			q, _ = args[0].AsHostOK().(*reqObject)
+		}
+		if q == nil {
+			return vm.Nil, vm.TypeErrorf("upload(%q): a route guard, called with the request", field)
+		}
+		notFile := &httpError{status: 400, code: "VALIDATION_FAILED", message: field + ": not a valid file"}
+		if ct, _, _ := mime.ParseMediaType(q.r.ContentType); ct != "multipart/form-data" {
+			return vm.Nil, notFile
+		}
+		body, err := q.Body()
+		if err != nil {
+			return vm.Nil, err
+		}
+		var files []*vm.Object
+		if body.Kind() == vm.KObject {
+			v, _ := body.AsObject().Get(field)
+			files = fileParts(v)
+		}
+		if len(files) == 0 {
+			return vm.Nil, notFile
+		}
+		if q.uploads == nil {
+			defaults := &uploadRules{maxSize: uploadDefaultSize}
+			for _, f := range files {
+				size, _ := f.Get("size")
+				if err := defaults.checkSize(field, size.AsInt()); err != nil {
+					return vm.Nil, err
+				}
+			}
+		}
+		return vm.Nil, nil
+	}
+	return vm.BuiltinValue(&vm.Builtin{Name: "upload", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+}
+
+// fileParts returns the file parts v holds: v itself when it is one (a
+// file part of a multipart body, as multipartObject makes it), the
+// elements of a list of them; else none.
+func fileParts(v vm.Value) []*vm.Object {
+	isFile := func(v vm.Value) bool {
+		if v.Kind() != vm.KObject {
+			return false
+		}
+		for _, k := range []string{"filename", "content_type", "size", "content"} {
+			if _, ok := v.AsObject().Get(k); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	if isFile(v) {
+		return []*vm.Object{v.AsObject()}
+	}
+	if v.Kind() != vm.KArray {
+		return nil
+	}
+	var out []*vm.Object
+	for _, e := range v.AsArray().Elems {
+		if !isFile(e) {
+			return nil
+		}
+		out = append(out, e.AsObject())
+	}
+	return out
+}

@@ -1,0 +1,215 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+)
+
+// formPart is one part of a multipart/form-data body: a file part when
+// filename is set.
+type formPart struct {
+	field, filename, ctype string
+	data                   []byte
+}
+
+// postForm posts parts as a multipart/form-data body, built with
+// mime/multipart.
+func postForm(t *testing.T, url string, parts ...formPart) reply {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		disp := fmt.Sprintf(`form-data; name=%q`, p.field)
+		if p.filename != "" {
+			disp += fmt.Sprintf(`; filename=%q`, p.filename)
+		}
+		h.Set("Content-Disposition", disp)
+		if p.ctype != "" {
+			h.Set("Content-Type", p.ctype)
+		}
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write(p.data)
+	}
+	w.Close()
+	req, err := http.NewRequest("POST", url, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
+var (
+	pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+	pdfBytes = []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+)
+
+// The guide's block (max_size above max_body: warned of), a smaller
+// limit to test sizes under max_body, and a handler that shows what it
+// got.
+const uploadsApp = `
+server {
+  max_body 5.megabytes
+
+  uploads {
+    max_size: 10.megabytes,
+    allowed_types: ["image/png", "image/jpeg", "application/pdf"]
+  }
+  route POST "/up" => fn(req) {
+    f = req.body.avatar
+    print("handler ran")
+    { filename: f.filename, type: f.content_type, size: f.size, note: req.body.note }
+  }
+  route POST "/form" => fn(req) { req.body }
+  route POST "/ignore" => fn() "ran"
+}
+server "small" {
+  upload { max_size: 1.kilobyte }
+  route POST "/up" => fn(req) { req.body.doc.size }
+}
+`
+
+// uploads { } was only warned of ("declaration not applied"): every
+// file passed, whatever its size or type.
+func TestUploadsCheckFileParts(t *testing.T) {
+	app := startApp(t, uploadsApp)
+	url, small := app.urls[""], app.urls["small"]
+	if w := logged(app.logs, notAppliedMsg); len(w) > 0 {
+		t.Errorf("uploads warned of as not applied: %v", w)
+	}
+	if w := logged(app.logs, "uploads.max_size is above max_body: a body over max_body is refused (413) first, so files are limited to less than max_body"); len(w) != 1 || w[0]["at"] != "app.tova:5:3" || w[0]["max_body"] != "5 MiB" {
+		t.Errorf("max_size over max_body warnings: %v", w)
+	}
+
+	r := postForm(t, url+"/up", formPart{"avatar", "me.png", "image/png", pngBytes}, formPart{field: "note", data: []byte("hi")})
+	if want := fmt.Sprintf(`{"filename":"me.png","type":"image/png","size":%d,"note":"hi"}`, len(pngBytes)); r.status != 200 || r.body != want {
+		t.Errorf("allowed file: %d %s, want %s", r.status, r.body, want)
+	}
+	// Parameters and case of the declared type do not count.
+	if r := postForm(t, url+"/up", formPart{"avatar", "doc.pdf", "Application/PDF; x=y", pdfBytes}); r.status != 200 {
+		t.Errorf("application/pdf with a parameter: %d %s", r.status, r.body)
+	}
+
+	app.stdout.Reset()
+	r = postForm(t, url+"/up", formPart{"avatar", "a.gif", "image/gif", []byte("GIF89a....")})
+	if r.status != 415 || !strings.Contains(r.body, `"code":"UNSUPPORTED_MEDIA_TYPE"`) ||
+		!strings.Contains(r.body, `"message":"avatar: file type image/gif not allowed (allowed: image/png, image/jpeg, application/pdf)"`) {
+		t.Errorf("a type not allowed: %d %s", r.status, r.body)
+	}
+	// A PDF declared image/png is refused: the bytes say otherwise.
+	r = postForm(t, url+"/up", formPart{"avatar", "me.png", "image/png", pdfBytes})
+	if r.status != 415 || !strings.Contains(r.body, `"message":"avatar: file declared image/png but its content is application/pdf"`) {
+		t.Errorf("a PDF declared image/png: %d %s", r.status, r.body)
+	}
+	// Also where the handler never reads the body.
+	if r := postForm(t, url+"/ignore", formPart{"x", "a.gif", "image/gif", []byte("GIF89a")}); r.status != 415 {
+		t.Errorf("a type not allowed, to a handler that ignores the body: %d %s", r.status, r.body)
+	}
+	if strings.Contains(app.stdout.String(), "handler ran") {
+		t.Errorf("the handler ran for a refused file")
+	}
+
+	// A form without files is not concerned.
+	if r := postForm(t, url+"/form", formPart{field: "a", data: []byte("1")}, formPart{field: "b", data: []byte("two")}); r.status != 200 || r.body != `{"a":"1","b":"two"}` {
+		t.Errorf("a form without files: %d %s", r.status, r.body)
+	}
+
+	// Sizes: max_size (1 KiB) of the small server, and max_body (5 MiB).
+	if r := postForm(t, small+"/up", formPart{"doc", "a.txt", "text/plain", make([]byte, 1024)}); r.status != 200 || r.body != "1024" {
+		t.Errorf("a file at max_size: %d %s", r.status, r.body)
+	}
+	r = postForm(t, small+"/up", formPart{"doc", "a.txt", "text/plain", make([]byte, 1025)})
+	if r.status != 413 || !strings.Contains(r.body, `"code":"PAYLOAD_TOO_LARGE"`) || !strings.Contains(r.body, `"message":"doc: file too large (max 1 KiB)"`) {
+		t.Errorf("a file over max_size: %d %s", r.status, r.body)
+	}
+	big := append(append([]byte{}, pngBytes...), make([]byte, 6<<20)...)
+	r = postForm(t, url+"/up", formPart{"avatar", "big.png", "image/png", big})
+	if r.status != 413 || !strings.Contains(r.body, "over this server's limit of 5 MiB") {
+		t.Errorf("a file over max_body: %d %s", r.status, r.body)
+	}
+}
+
+// with upload("field") was a compile error ("a route decorator ... not
+// applied yet"): it requires a file in the field.
+func TestWithUploadRequiresAFile(t *testing.T) {
+	app := startApp(t, `
+server {
+  route POST "/avatar" with upload("avatar") => fn(req) { req.body.avatar.filename }
+  route POST "/any" with upload() => fn(req) { req.body.file.size }
+}
+server "limited" {
+  upload { allowed_types: ["text/plain"] }
+  route POST "/doc" with upload("doc") => fn(req) { "ok" }
+}
+`)
+	url := app.urls[""]
+	if r := postForm(t, url+"/avatar", formPart{"avatar", "me.png", "image/png", pngBytes}); r.status != 200 || r.body != `"me.png"` {
+		t.Errorf("a file in the field: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, url+"/any", formPart{"file", "x.bin", "", []byte("abc")}); r.status != 200 || r.body != "3" {
+		t.Errorf("upload() takes the field file: %d %s", r.status, r.body)
+	}
+	notFile := `{"error":{"code":"VALIDATION_FAILED","message":"avatar: not a valid file"}`
+	for name, r := range map[string]reply{
+		"a text field":  postForm(t, url+"/avatar", formPart{field: "avatar", data: []byte("me.png")}),
+		"another field": postForm(t, url+"/avatar", formPart{"photo", "me.png", "image/png", pngBytes}),
+		"a JSON body":   do(t, "POST", url+"/avatar", `{"avatar":{"filename":"x","content_type":"","size":1,"content":"x"}}`),
+		"no body":       do(t, "POST", url+"/avatar", ""),
+	} {
+		if r.status != 400 || !strings.HasPrefix(r.body, notFile) {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	if r := postForm(t, app.urls["limited"]+"/doc", formPart{"doc", "a.png", "image/png", pngBytes}); r.status != 415 {
+		t.Errorf("the server's block checks the decorated field too: %d %s", r.status, r.body)
+	}
+}
+
+// An upload block's bad values fail the start, naming the block and
+// key.
+func TestUploadsStartupErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`uploads { max_size: "10MB" }`:                  `server: app.tova:1:1: uploads.max_size: expected a size such as 5.megabytes, got "10MB"`,
+		`uploads { max_size: 0 }`:                       `server: app.tova:1:1: uploads.max_size: a file size limit must be positive, got 0`,
+		`upload { max_size: 1.5 }`:                      `server: app.tova:1:1: upload.max_size: expected a size such as 5.megabytes, got 1.5`,
+		`uploads { allowed_types: "image/png" }`:        `server: app.tova:1:1: uploads.allowed_types: expected a list of media types`,
+		`uploads { allowed_types: [1] }`:                `server: app.tova:1:1: uploads.allowed_types: expected media type Strings such as "image/png", got 1`,
+		`uploads { allowed_types: ["png"] }`:            `server: app.tova:1:1: uploads.allowed_types: "png" is not a media type`,
+		`uploads { allowed_types: ["image/png; q=1"] }`: `server: app.tova:1:1: uploads.allowed_types: "image/png; q=1" is not a media type`,
+		`uploads { }` + "\n" + `upload { }`:             `server: app.tova:2:1: upload: a second upload block (the first at app.tova:1:1)`,
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
+		if err != nil {
+			t.Fatalf("compile %q: %v", src, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatalf("%q started", src)
+		}
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+}
