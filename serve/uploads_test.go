@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strings"
 	"testing"
 
@@ -210,6 +211,29 @@ func TestUploadsStartupErrors(t *testing.T) {
 		}
 		if !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+}
+
+// save_file writes a file part of a request's body as it came, bytes
+// that are not UTF-8 included.
+func TestSaveFileOfAnUpload(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+server {
+  route POST "/avatar" with upload("avatar") => fn(req) { save_file(req.body.avatar, "`+dir+`/avatars") }
+}
+`)
+	// (The multipart reader keeps only the last element of a file name.)
+	for i, want := range []string{"me.png", "me-1.png"} {
+		name := []string{"../../me.png", "me.png"}[i]
+		r := postForm(t, app.urls[""]+"/avatar", formPart{"avatar", name, "image/png", pngBytes})
+		path := dir + "/avatars/" + want
+		if r.status != 200 || r.body != `"`+path+`"` {
+			t.Fatalf("saved: %d %s, want %s", r.status, r.body, path)
+		}
+		if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, pngBytes) {
+			t.Errorf("%s holds %q (%v)", path, b, err)
 		}
 	}
 }

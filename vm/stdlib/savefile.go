@@ -1,0 +1,126 @@
+package stdlib
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"tova/vm"
+)
+
+// save_file(file, dir) writes an uploaded file, a file part of a
+// multipart body as serve gives it ({ filename, content_type, size,
+// content }), into dir and returns the path written. The name is the
+// client's, made safe: only its last path element, without leading dots,
+// characters other than letters, digits, '.', '-', '_' and space
+// replaced by '_'. A name that climbs out of its directory ("..") is
+// refused. An existing file is never replaced: the name takes a suffix
+// ("a.png", "a-1.png", "a-2.png", ...). dir is created if missing;
+// relative paths are relative to the working directory, as write's are.
+
+func init() {
+	reg("save_file", ps("file", "dir"), bSaveFile)
+}
+
+// saveFileTries bounds the suffixes tried for a free name.
+const saveFileTries = 10000
+
+// saveFileMaxName bounds a saved name, in bytes (file systems take 255).
+const saveFileMaxName = 200
+
+func bSaveFile(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	f := arg(args, 0)
+	if f.Kind() != vm.KObject {
+		return vm.Nil, typeErr("save_file", "a file of a multipart body ({ filename, content })", f)
+	}
+	name, ok := f.AsObject().Get("filename")
+	if !ok {
+		name, _ = f.AsObject().Get("name")
+	}
+	content, _ := f.AsObject().Get("content")
+	if name.Kind() != vm.KString || content.Kind() != vm.KString {
+		return vm.Nil, vm.TypeErrorf("save_file: expected a file of a multipart body, with a String filename and content")
+	}
+	dir, err := dataPath("save_file", arg(args, 1))
+	if err != nil {
+		return vm.Nil, err
+	}
+	safe, err := safeFileName(name.AsString())
+	if err != nil {
+		return vm.Nil, err
+	}
+	var path string
+	t.Blocking(func() { path, err = saveNew(dir, safe, []byte(content.AsString())) })
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Str(path), nil
+}
+
+// safeFileName makes a client's file name one to create in a directory.
+func safeFileName(name string) (string, error) {
+	elems := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
+	for _, e := range elems {
+		if e == ".." {
+			return "", valueErr("save_file: the file name %q climbs out of its directory", name)
+		}
+	}
+	base := ""
+	if len(elems) > 0 {
+		base = elems[len(elems)-1]
+	}
+	base = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_ ", r) {
+			return r
+		}
+		return '_'
+	}, strings.ToValidUTF8(base, "_"))
+	base = strings.TrimSpace(strings.TrimLeft(base, ". "))
+	for len(base) > saveFileMaxName {
+		_, size := utf8.DecodeLastRuneInString(base)
+		base = base[:len(base)-size]
+	}
+	if base == "" {
+		base = "upload"
+	}
+	return base, nil
+}
+
+// saveNew creates dir/name, or the first of name-1, name-2, ... (the
+// suffix before the extension) that does not exist, and writes data.
+func saveNew(dir, name string, data []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fileErr("save_file", dir, err)
+	}
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for i := 0; i < saveFileTries; i++ {
+		try := name
+		if i > 0 {
+			try = stem + "-" + strconv.Itoa(i) + ext
+		}
+		path := filepath.Join(dir, try)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", writeFileErr(path, err)
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return "", fileErr("save_file", path, err)
+		}
+		return path, nil
+	}
+	return "", valueErr("save_file: %s and %d names after it are taken in %s", name, saveFileTries-1, dir)
+}
