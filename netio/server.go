@@ -488,10 +488,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	status, failure := s.dispatch(ctx, ex, job, start)
-	if s.cors != nil {
-		s.cors.decorate(ctx)
-	}
-	s.secure(ctx, tc)
+	s.policyHeaders(ctx, tc)
 	if failure != nil {
 		// The handler may run still: its Request is not to be written.
 		req := &Request{Method: ex.req.Method, Path: ex.req.Path, ID: ex.currentID()}
@@ -747,9 +744,19 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	start := s.requestStart(tc)
 	req.ID = s.requestID(h)
 	status := s.noRoute(ctx, &req, &m)
-	s.secure(ctx, tc)
+	s.policyHeaders(ctx, tc)
 	s.access(nil, tc, &req, status, start, nil)
 	return status
+}
+
+// policyHeaders adds to an answer, whoever made it, the headers the
+// server's policies put on every one: CORS's allow headers and, over
+// TLS, Strict-Transport-Security.
+func (s *Server) policyHeaders(ctx *fasthttp.RequestCtx, tc *timedConn) {
+	if s.cors != nil {
+		s.cors.decorate(ctx)
+	}
+	s.secure(ctx, tc)
 }
 
 // requestID is the id of a request fasthttp read the header of, but
@@ -839,7 +846,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	writeErrorMessage(ctx, status, code, message, id)
 	ctx.SetConnectionClose()
 	tc, _ := ctx.Conn().(*timedConn)
-	s.secure(ctx, tc)
+	s.policyHeaders(ctx, tc)
 	if tc != nil {
 		// The client may be sending still (the body, the rest of a
 		// header too large, pipelined requests): closing with unread

@@ -168,3 +168,29 @@ func TestCORSStartupErrors(t *testing.T) {
 		}
 	}
 }
+
+// Answers the front end makes before any route (413 for a body over
+// max_body, announced or chunked, 400 for a malformed request) carry
+// the allow headers too: without them a page could not read why its
+// request was refused (they had none).
+func TestCORSOnRefusedRequests(t *testing.T) {
+	app := startApp(t, `
+server {
+  cors { origins: ["https://a.example"], credentials: true }
+  max_body 100
+  route POST "/ok" => fn() "ok"
+}
+`)
+	url := app.urls[""]
+	big := strings.Repeat("a", 500)
+	for _, r := range []reply{
+		do(t, "POST", url+"/ok", big, "Origin", "https://a.example"),
+		do(t, "POST", url+"/ok", big, "Origin", "https://a.example", "Transfer-Encoding", "chunked"),
+		do(t, "GET", url+"/s/..%2fx", "", "Origin", "https://a.example"),
+	} {
+		if r.status != 413 && r.status != 400 || r.header.Get("Access-Control-Allow-Origin") != "https://a.example" ||
+			r.header.Get("Access-Control-Allow-Credentials") != "true" || r.header.Get("Vary") != "Origin" {
+			t.Errorf("%d %s: headers %v", r.status, r.body, r.header)
+		}
+	}
+}
