@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -185,6 +186,7 @@ type timedConn struct {
 	to    *connTimeouts
 
 	read, write atomic.Int64 // the deadline in effect, Unix ns; 0 for none
+	cut         atomic.Bool  // writes were cut at the drain's end
 	responded   bool         // written since the request began
 	inRequest   bool         // a request's first byte has been read
 	began       time.Time    // when the read that began the request returned
@@ -305,6 +307,7 @@ func (f *freshConns) cutReads() {
 // read it when the drain ends is cut off, and its connection closed.
 func (f *freshConns) cutWrites() {
 	for _, c := range f.openConns() {
+		c.cut.Store(true) // the next write does not move the deadline again
 		_ = c.Conn.SetWriteDeadline(time.Unix(1, 0))
 	}
 }
@@ -417,18 +420,34 @@ func (c *timedConn) Read(p []byte) (int, error) {
 
 func (c *timedConn) Write(p []byte) (int, error) {
 	if !c.responded {
-		if err := c.armWrite(c.to.write); err != nil {
-			return 0, err
-		}
 		// An interim answer (100 Continue) does not end the request:
 		// its body is still to come.
 		c.responded = !bytes.HasPrefix(p, interim)
 	}
+	out := c.Conn
 	if c.plainHTTP {
-		return c.raw.Write(p)
+		out = c.raw
 	}
-	return c.Conn.Write(p)
+	// Each writeChunk of an answer has the write timeout to go out: one
+	// that keeps moving (a large file to a slow reader) is never cut,
+	// one whose client stops reading is. (The deadline moves about once
+	// a second, not per chunk.)
+	n := 0
+	for {
+		if err := c.armWrite(c.to.write); err != nil {
+			return n, err
+		}
+		m, err := out.Write(p[n : n+min(len(p)-n, writeChunk)])
+		n += m
+		if err != nil || n == len(p) {
+			return n, err
+		}
+	}
 }
+
+// writeChunk is how much of a write the write timeout bounds: a client
+// must read at least this much per timeout (8.5 KiB/s with 30 s).
+const writeChunk = 256 << 10
 
 // interim begins an interim (1xx) answer: fasthttp writes one alone.
 var interim = []byte("HTTP/1.1 1")
@@ -445,6 +464,9 @@ func (c *timedConn) armRead(timeout time.Duration) error {
 }
 
 func (c *timedConn) armWrite(timeout time.Duration) error {
+	if c.cut.Load() {
+		return os.ErrDeadlineExceeded // the drain has ended (cutWrites)
+	}
 	if _, move := fit(c.write.Load(), c.clock.now.Load(), timeout); move {
 		d, _ := fit(0, c.clock.fresh(), timeout)
 		c.write.Store(d)

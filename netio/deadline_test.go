@@ -264,6 +264,45 @@ func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
 	}
 }
 
+// A large response to a client that keeps reading, slowly, is not cut
+// by the write timeout, which bounds each write (it was the whole
+// response's: a file taking longer than it to download arrived cut
+// short, and the access line said 200).
+func TestWriteTimeoutSparesAMovingReader(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 12<<20)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/big", func(context.Context, *Request) *Response { return Text(200, big) })
+	}, func(c *Config) {
+		c.WriteTimeout = 300 * time.Millisecond
+	})
+	conn := ts.dial()
+	_ = conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	fmt.Fprintf(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReaderSize(conn, 64<<10)
+	if status, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(status, "HTTP/1.1 200") {
+		t.Fatalf("status line %q: %v", status, err)
+	}
+	start := time.Now()
+	var n int64
+	buf := make([]byte, 64<<10)
+	for n < int64(len(big)) {
+		m, err := io.ReadFull(br, buf[:min(len(buf), len(big)-int(n)+200)])
+		n += int64(m)
+		if err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // about 3 MB/s
+	}
+	if n < int64(len(big)) {
+		t.Fatalf("%d of %d bytes arrived in %v", n, len(big), time.Since(start))
+	}
+	if d := time.Since(start); d < 300*time.Millisecond+deadlineSlack {
+		t.Logf("the download took only %v: the test did not outlast the write timeout", d)
+	}
+}
+
 // An idle keep-alive connection does not hold up Shutdown (fasthttp's
 // own idle timeout is off: the connections keep the timeouts).
 func TestShutdownClosesIdleKeepAliveConnections(t *testing.T) {

@@ -75,8 +75,9 @@
 // # Timeouts
 //
 // ReadTimeout (a request's bytes, default 60 s), IdleTimeout (a keep-alive
-// connection's wait for the next request, 60 s) and WriteTimeout (a
-// response, 30 s) have fasthttp's meaning but are kept by the connections
+// connection's wait for the next request, 60 s) and WriteTimeout (each
+// write of a response, 30 s: an answer that keeps moving is never cut,
+// one whose client stops reading is) are kept by the connections
 // (timedConn), not by fasthttp, which would read the clock three times
 // per request to move them. A connection compares its deadlines with a
 // coarse clock (moved every 250 ms by one goroutine per server) and, when

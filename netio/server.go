@@ -57,7 +57,8 @@ type Config struct {
 	// larger ones are answered 431.
 	MaxHeaderBytes int
 	// ReadTimeout bounds reading one request (default 60 s); WriteTimeout
-	// writing one response (default 30 s; streamed bodies too);
+	// each write of a response (default 30 s: a streamed body that keeps
+	// moving is not cut, one whose client stops reading is);
 	// IdleTimeout a keep-alive connection's wait for its next request
 	// (default 60 s). These timeouts fire up to 1 s late, never early: a
 	// connection's deadlines are moved about once a second, not on every
