@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"sync"
@@ -36,7 +37,8 @@ type rateLimit struct {
 	key      vm.Value // fn(req); Nil: the client's IP
 
 	mu     sync.Mutex
-	counts *simplelru.LRU[string, *rateCount]
+	seed   maphash.Seed
+	counts *simplelru.LRU[uint64, *rateCount] // by the key's hash
 }
 
 // rateCount is one key's counts in the fixed windows.
@@ -61,7 +63,7 @@ func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
 	}
 	if hasRequests {
 		if n.Kind() != vm.KInt || n.AsInt() <= 0 || n.AsInt() > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: rate_limit.requests: expected a positive Int, got %s", at, vm.Repr(n))
+			return nil, fmt.Errorf("%s: rate_limit.requests: expected a positive Int of at most %d, got %s", at, math.MaxInt32, vm.Repr(n))
 		}
 		l.requests = int(n.AsInt())
 	}
@@ -81,22 +83,26 @@ func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
 		}
 		l.key = k
 	}
-	l.counts, _ = simplelru.NewLRU[string, *rateCount](rateLimitKeysKept, nil)
+	l.seed = maphash.MakeSeed()
+	l.counts, _ = simplelru.NewLRU[uint64, *rateCount](rateLimitKeysKept, nil)
 	return l, nil
 }
 
 // take counts a request of key at now if the limit allows it. If not,
-// it returns how long until it would.
+// it returns how long until it would. A key is kept as its 64-bit hash
+// (under a seed of the process's own, so that no client can make keys
+// collide): a key of kilobytes costs what a short one does.
 func (l *rateLimit) take(key string, now time.Time) (ok bool, wait time.Duration) {
 	w := int64(l.window)
 	ns := now.UnixNano()
 	start := ns - ns%w
+	h := maphash.String(l.seed, key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, found := l.counts.Get(key)
+	c, found := l.counts.Get(h)
 	if !found {
 		c = &rateCount{start: start}
-		l.counts.Add(key, c)
+		l.counts.Add(h, c)
 	}
 	switch {
 	case c.start == start:
