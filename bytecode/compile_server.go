@@ -93,6 +93,7 @@ func (c *compiler) compileServers(srcs []Source) {
 			f.shared[st] = true
 		}
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
+		rpcPort(srv, g.stmts)
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}
@@ -406,7 +407,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ModelDecl:
 			f.modelDecl(st)
-		case *ast.EnvDecl, *ast.FnDecl, *ast.TypeDecl:
+		case *ast.FnDecl:
+			if st.RPC {
+				f.rpcHook(st)
+			}
+		case *ast.EnvDecl, *ast.TypeDecl:
 			// handled above
 		case *ast.ServerDecl:
 			f.c.errorf(st.PosV, "server blocks cannot be nested")

@@ -705,7 +705,7 @@ func checkConstant(k *Constant) string {
 // methods are parse.HTTPMethods).
 var (
 	routeKinds = map[string]bool{"route": true, "health": true, "sse": true, "websocket": true}
-	hookKinds  = map[string]bool{"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true, "schedule": true, "subscribe": true}
+	hookKinds  = map[string]bool{"middleware": true, "on_error": true, "on_start": true, "on_stop": true, "background": true, "schedule": true, "subscribe": true, "rpc": true}
 )
 
 // checkServer checks a server's function and module slot references,

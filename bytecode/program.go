@@ -163,9 +163,11 @@ type Route struct {
 }
 
 // Hook is a function-valued declaration: Kind is "middleware",
-// "on_error", "on_start", "on_stop", "background", "schedule" or
-// "subscribe". Name is the function or schedule name; Arg the cron
-// expression, interval pattern, topic or group prefix.
+// "on_error", "on_start", "on_stop", "background", "schedule",
+// "subscribe" or "rpc" (a fn another server calls by name). Name is the
+// function or schedule name; Arg the cron expression, interval pattern,
+// topic or group prefix, and for rpc the server's port when it is
+// declared as an Int literal, else "".
 //
 // Scope, for middleware and on_error, is the routes group the hook is
 // declared in: "" outside any group, else the group's number in its

@@ -15,7 +15,29 @@ func init() {
 		&Builtin{Name: "__omit", Fn: builtinOmit},
 		&Builtin{Name: "__env_decls", Fn: builtinEnvDecls},
 		&Builtin{Name: "__env_check", Fn: builtinEnvCheck},
+		&Builtin{Name: "__peer", Fn: builtinPeer},
 	)
+}
+
+// Peers is implemented by an instance's Host that can call the
+// functions of the other servers of the program (serve's servers).
+type Peers interface {
+	// Peer returns the value whose methods call server name's
+	// functions.
+	Peer(name string) (Value, error)
+}
+
+// __peer(name) is the server named name, in `name.fn(args)` written in
+// another server's code (see the resolver's peerMember).
+func builtinPeer(t *Thread, args []Value) (Value, error) {
+	if len(args) != 1 || args[0].k != KString {
+		return Nil, TypeErrorf("__peer: bad arguments")
+	}
+	p, ok := t.In.Host.(Peers)
+	if !ok {
+		return Nil, Errorf("RPCError", "server %s: calling another server's functions needs a running server (tova serve)", args[0].AsString())
+	}
+	return p.Peer(args[0].AsString())
 }
 
 // __omit(obj, keys...) is a copy of obj without keys: the ...rest of an

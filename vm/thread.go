@@ -284,6 +284,9 @@ func (p *Program) NewInstance(cfg Config) *Instance {
 type Thread struct {
 	In  *Instance
 	ctx context.Context
+	// Host is free for the embedding runtime to attach what the thread
+	// runs for (serve: the request it serves); Release clears it.
+	Host any
 
 	stack    []Value
 	frames   []frame
@@ -389,7 +392,7 @@ func (t *Thread) Release() {
 	if t.signal.Load() != 0 { // a store would be a locked instruction
 		t.signal.Store(0)
 	}
-	t.ctx = nil
+	t.ctx, t.Host = nil, nil
 	t.In.threads.Put(t)
 }
 

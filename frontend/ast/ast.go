@@ -415,6 +415,11 @@ type (
 		Name    *Ident
 		Fn      *Function
 		RetType *TypeExpr
+		// RPC is set by the resolver on a server's function that
+		// another server of the program calls by name
+		// (`worker.compute(21)`): the server answers it at POST
+		// /rpc/<name>.
+		RPC bool
 	}
 	Return struct {
 		PosV token.Pos

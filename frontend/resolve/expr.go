@@ -22,9 +22,8 @@ func (r *resolver) ident(id *ast.Ident) {
 		return
 	}
 	msg := "undefined: " + id.Name
-	if _, isServer := r.servers[id.Name]; (isServer || r.discovered[id.Name]) && id.Name != "" {
-		// Decision 16's `worker.compute(21)`, a call to another server.
-		msg += fmt.Sprintf(" (%s is a server: calling its functions by name is not supported yet; call its routes with fetch)", id.Name)
+	if note, ok := r.serverNote(id.Name); ok {
+		msg += note
 	} else if s := r.suggest(id.Name); s != "" {
 		msg += " (did you mean " + s + "?)"
 	}
@@ -69,7 +68,9 @@ func (r *resolver) expr(e ast.Expr) {
 		r.expr(e.Fn)
 		r.args(e.Args, false)
 	case *ast.Member:
-		r.expr(e.X)
+		if !r.peerMember(e) {
+			r.expr(e.X)
+		}
 	case *ast.Index:
 		r.expr(e.X)
 		r.expr(e.Index)

@@ -141,6 +141,8 @@ type resolver struct {
 	servers map[string]*scope
 	// discovered: the server names discover declarations give
 	discovered map[string]bool
+	// serverFns: each server's plain functions, by name (peer.go)
+	serverFns map[string]map[string]*ast.FnDecl
 	// background: the names of every server's background fns
 	// (spawnByName)
 	background map[string]bool

@@ -37,6 +37,7 @@ func (r *resolver) predeclareProgram(files []*ast.File) {
 					order = append(order, sd.Name)
 				}
 				bodies[sd.Name] = append(bodies[sd.Name], body{f, sd.Body})
+				r.collectServerFns(sd.Name, sd.Body)
 				for _, st := range sd.Body {
 					switch d := st.(type) {
 					case *ast.DiscoverDecl:

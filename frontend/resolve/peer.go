@@ -1,0 +1,151 @@
+package resolve
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"tova/frontend/ast"
+	"tova/frontend/token"
+)
+
+// Calls between servers (Decision 16). Inside a server block, the name
+// of another server of the program followed by one of its functions,
+// `worker.compute(21)`, calls that function over HTTP: the resolver
+// makes `worker` the value the runtime gives for that server,
+// `__peer("worker")`, and marks worker's compute as called by name
+// (ast.FnDecl.RPC), so that worker answers it at POST /rpc/compute.
+// A server exposes no other function: those no server of the program
+// calls by name stay private to it.
+//
+// A binding named like the server (a parameter, a variable of the
+// server or of the module) wins, as it does for builtins; a builtin
+// named like a server does not, unless the member is no function of
+// that server.
+
+// peerBuiltin is the builtin a server's name becomes.
+const peerBuiltin = "__peer"
+
+// collectServerFns records the plain functions of a server block
+// (those of its routes groups included): what other servers may call
+// by name.
+func (r *resolver) collectServerFns(name string, body []ast.Stmt) {
+	if r.serverFns == nil {
+		r.serverFns = map[string]map[string]*ast.FnDecl{}
+	}
+	fns := r.serverFns[name]
+	if fns == nil {
+		fns = map[string]*ast.FnDecl{}
+		r.serverFns[name] = fns
+	}
+	for _, st := range body {
+		switch st := st.(type) {
+		case *ast.FnDecl:
+			if _, seen := fns[st.Name.Name]; !seen {
+				fns[st.Name.Name] = st
+			}
+		case *ast.RoutesGroup:
+			r.collectServerFns(name, st.Body)
+		}
+	}
+}
+
+// currentServer returns the name of the server block whose code is
+// being resolved; ok is false outside any server block.
+func (r *resolver) currentServer() (name string, ok bool) {
+	for s := r.cur; s != nil; s = s.parent {
+		if s.kind != scopeServer {
+			continue
+		}
+		for n, sc := range r.servers {
+			if sc == s {
+				return n, true
+			}
+		}
+	}
+	return "", false
+}
+
+// peerMember resolves m when it names a function of another server
+// (`worker.compute`), reporting whether it did: m.X then calls
+// __peer("worker"). A member that is no function of that server is an
+// error naming both.
+func (r *resolver) peerMember(m *ast.Member) bool {
+	id, ok := m.X.(*ast.Ident)
+	if !ok || id.Name == "" || r.lookup(id.Name) != nil {
+		return false
+	}
+	fns, isServer := r.serverFns[id.Name]
+	if !isServer {
+		return false
+	}
+	here, inServer := r.currentServer()
+	if !inServer || here == id.Name {
+		return false
+	}
+	decl := fns[m.Name]
+	if decl == nil {
+		if r.isBuiltin(id.Name) {
+			return false // JSON.parse beside a server named JSON
+		}
+		end := token.Pos{Line: m.PosV.Line, Col: m.PosV.Col + int32(len([]rune(m.Name)))}
+		msg := fmt.Sprintf("server %s has no function %s", id.Name, m.Name)
+		if names := fnNames(fns); len(names) == 0 {
+			msg += " (it declares none: another server calls the fns of a server block)"
+		} else if s := closest(m.Name, names); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s.%s?)", id.Name, s)
+		} else {
+			msg += fmt.Sprintf(" (its functions: %s)", joinNames(names))
+		}
+		r.errorf(id.PosV, end, "%s", msg)
+		id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
+		return true
+	}
+	decl.RPC = true
+	m.X = &ast.Call{PosV: id.PosV,
+		Fn:   &ast.Ident{PosV: id.PosV, Name: peerBuiltin, Binding: r.builtin(peerBuiltin)},
+		Args: []*ast.Arg{{PosV: id.PosV, Value: &ast.StringLit{PosV: id.PosV, Value: id.Name}}},
+	}
+	return true
+}
+
+// serverNote completes the "undefined" error of a name that is a
+// server's, or one a discover declaration gives.
+func (r *resolver) serverNote(name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	if _, isServer := r.serverFns[name]; isServer {
+		if here, _ := r.currentServer(); here == name {
+			return fmt.Sprintf(" (%s is this server: call its functions by their own names)", name), true
+		}
+		return fmt.Sprintf(" (%s is a server: another server's code calls its functions as %s.fn(args))", name, name), true
+	}
+	if r.discovered[name] {
+		return fmt.Sprintf(" (%s is discovered, but no server block of this program is named so: only the program's own servers are called by name; call another program's routes with fetch)", name), true
+	}
+	return "", false
+}
+
+func fnNames(fns map[string]*ast.FnDecl) []string {
+	names := make([]string, 0, len(fns))
+	for n := range fns {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// closest is the name of names nearest to name (at most two edits),
+// or "".
+func closest(name string, names []string) string {
+	best, bestD := "", 3
+	for _, c := range names {
+		if d := distance(name, c, bestD+1); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
