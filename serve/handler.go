@@ -358,6 +358,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 			th.Release()
 		}()
 		x := takeExchange(req)
+		th.Host = x // a peer call made on th carries this request's id (peercall.go)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
 		x.health = rt.Kind == "health"
 		x.resObj.status, x.resObj.ex = 200, x

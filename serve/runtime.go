@@ -123,6 +123,8 @@ type Server struct {
 	refreshes   []dataRefresh
 	refreshing  sync.WaitGroup
 	stopRefresh context.CancelFunc
+	// peers are the other servers its code calls by name (discover.go).
+	peers *peers
 }
 
 // finishWait bounds how long a stopping server waits for res.on_finish
@@ -231,6 +233,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	}
 	for _, s := range rt.servers {
 		s.startRefreshes()
+		s.startHealthChecks()
 	}
 	rt.starting.Store(true)
 	for _, s := range rt.servers {
@@ -392,8 +395,14 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err := s.readRefreshes(); err != nil {
 		return fail(err)
 	}
+	if err := s.readPeers(); err != nil {
+		return fail(err)
+	}
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
+		return fail(err)
+	}
+	if err := s.rpcRoutes(router); err != nil {
 		return fail(err)
 	}
 	pool, err := rt.sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(name, "handlers"), Min: rt.opts.PoolMin, Max: rt.opts.PoolMax})
@@ -429,6 +438,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		// up after every piece of the server's code, and before its
 		// database closes.
 		s.stopRefreshes()
+		s.stopHealthChecks()
 		s.stopJobs(ctx)
 		// on_stop pairs with on_start: a program that failed to start
 		// (another server could not listen) never ran on_start.
@@ -470,11 +480,11 @@ type serverConfig struct {
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s) and a data block's refresh
+// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), discover and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "discover": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -634,6 +644,7 @@ var configKeys = map[string][]string{
 	"tls":        tlsKeys,
 	"upload":     uploadKeys,
 	"uploads":    uploadKeys,
+	"discover":   discoverKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

@@ -1,0 +1,288 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/bytecode"
+	"tova/vm"
+)
+
+// Service discovery (Decision 16): inside a server block, another
+// server of the program is a value whose methods call its functions,
+// `worker.compute(21)`, as POST <base>/rpc/compute with
+// {"__args":[21]} (rpc.go answers it). A server's `discover "worker"
+// { url, health, timeout, circuit_breaker { failure_threshold,
+// reset_timeout, half_open_requests } }` (or the reference's `discover
+// "worker" at URL with { threshold, reset_timeout, timeout }`) sets
+// where that server is, how long a call may take, the breaker its calls
+// go through and a health path polled while the server runs. Each
+// (calling server, peer) pair has its own breaker.
+
+// The defaults of a discover block's settings, and the health poll.
+const (
+	defaultRPCTimeout     = 10 * time.Second
+	defaultFailures       = 5
+	defaultResetTimeout   = 30 * time.Second
+	defaultHalfOpen       = 1
+	defaultHealthInterval = 5 * time.Second
+	// healthProbeTimeout bounds one health probe (less when the
+	// interval is shorter).
+	healthProbeTimeout = 2 * time.Second
+)
+
+// discoverKeys are the keys a discover block takes: the guide's (url,
+// health, circuit_breaker) and the reference's `with` keys (threshold,
+// reset_timeout, timeout), which may also stand at the top.
+var discoverKeys = []string{"url", "health", "health_interval", "timeout", "circuit_breaker",
+	"failure_threshold", "threshold", "reset_timeout", "half_open_requests"}
+
+// breakerKeys are the keys of a discover block's circuit_breaker.
+var breakerKeys = []string{"failure_threshold", "threshold", "reset_timeout", "half_open_requests"}
+
+// peerSettings are what a discover block says of a peer.
+type peerSettings struct {
+	url         string // "" when not given: see peer.base
+	health      string // "" when not polled
+	healthEvery time.Duration
+	timeout     time.Duration
+	failures    uint32 // consecutive failures that open the breaker
+	reset       time.Duration
+	halfOpen    uint32
+	at          string // the discover declaration ("" for the defaults)
+}
+
+func defaultPeerSettings() peerSettings {
+	return peerSettings{healthEvery: defaultHealthInterval, timeout: defaultRPCTimeout,
+		failures: defaultFailures, reset: defaultResetTimeout, halfOpen: defaultHalfOpen}
+}
+
+// readDiscover reads the value of `discover name` declared at at.
+func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings, error) {
+	ps := defaultPeerSettings()
+	ps.at = at
+	bad := func(key string, err error) error {
+		return fmt.Errorf("%s: discover %q: %s: %v", at, name, key, err)
+	}
+	if v.Kind() != vm.KObject {
+		return ps, nil
+	}
+	o := v.AsObject()
+	if u, ok := o.Get("url"); ok {
+		s, err := peerURL(u)
+		if err != nil {
+			return ps, bad("url", err)
+		}
+		ps.url = s
+	}
+	if h, ok := o.Get("health"); ok && !h.IsNil() {
+		if h.Kind() != vm.KString || !strings.HasPrefix(h.AsString(), "/") {
+			return ps, bad("health", fmt.Errorf("expected a path such as \"/health\", got %s", vm.Repr(h)))
+		}
+		ps.health = h.AsString()
+	}
+	durations := []struct {
+		key  string
+		into *time.Duration
+	}{{"timeout", &ps.timeout}, {"health_interval", &ps.healthEvery}, {"reset_timeout", &ps.reset}}
+	counts := []struct {
+		key  string
+		into *uint32
+	}{{"failure_threshold", &ps.failures}, {"threshold", &ps.failures}, {"half_open_requests", &ps.halfOpen}}
+	read := func(o *vm.Object, prefix string) error {
+		for _, d := range durations {
+			if x, ok := o.Get(d.key); ok {
+				n, err := duration(x, time.Millisecond)
+				if err == nil && n <= 0 {
+					err = fmt.Errorf("must be a positive duration such as 30.seconds (or milliseconds), got %s", vm.Repr(x))
+				}
+				if err != nil {
+					return bad(prefix+d.key, err)
+				}
+				*d.into = n
+			}
+		}
+		for _, c := range counts {
+			if x, ok := o.Get(c.key); ok {
+				if x.Kind() != vm.KInt || x.AsInt() < 1 || x.AsInt() > 1<<20 {
+					return bad(prefix+c.key, fmt.Errorf("must be a positive Int, got %s", vm.Repr(x)))
+				}
+				*c.into = uint32(x.AsInt())
+			}
+		}
+		return nil
+	}
+	if err := read(o, ""); err != nil {
+		return ps, err
+	}
+	if cb, ok := o.Get("circuit_breaker"); ok && !cb.IsNil() {
+		if cb.Kind() != vm.KObject {
+			return ps, bad("circuit_breaker", fmt.Errorf("expected { failure_threshold, reset_timeout, half_open_requests }, got %s", vm.Repr(cb)))
+		}
+		for _, k := range cb.AsObject().Keys() {
+			if !slices.Contains(breakerKeys, k) {
+				log.Warn().Str("kind", "discover").Str("key", "circuit_breaker."+k).Strs("known", breakerKeys).Str("at", at).Msg(unknownKeyMsg)
+			}
+		}
+		if err := read(cb.AsObject(), "circuit_breaker."); err != nil {
+			return ps, err
+		}
+	}
+	return ps, nil
+}
+
+// peerURL reads a discover url: an absolute http or https URL, kept
+// without a trailing slash (paths are added to it).
+func peerURL(v vm.Value) (string, error) {
+	if v.Kind() != vm.KString {
+		return "", fmt.Errorf("expected an http or https URL String such as \"http://localhost:3002\", got %s", vm.Repr(v))
+	}
+	u, err := url.Parse(v.AsString())
+	if err != nil {
+		return "", fmt.Errorf("the URL does not parse: %v", errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q has a query or a fragment: give the server's base URL", u.Redacted())
+	}
+	return strings.TrimRight(v.AsString(), "/"), nil
+}
+
+// peers are the other servers of the program a server can call, by
+// name, and the health probes of those its discover blocks poll.
+type peers struct {
+	byName map[string]*peer
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// readPeers makes the server's peers: every other named server of the
+// program, with the settings of its discover block if the server has
+// one. A discover block's bad value is a start-up error; one naming no
+// other server of the program is warned of.
+func (s *Server) readPeers() error {
+	set := map[string]peerSettings{}
+	for _, c := range s.desc.Configs {
+		if c.Kind != "discover" {
+			continue
+		}
+		at := s.at(c.Pos)
+		if first, again := set[c.Name]; again {
+			return fmt.Errorf("%s: discover %q declared again (first at %s)", at, c.Name, first.at)
+		}
+		ps, err := readDiscover(s.log, c.Name, at, s.inst.Globals[c.Slot])
+		if err != nil {
+			return err
+		}
+		set[c.Name] = ps
+		if c.Name == s.Name || !slices.ContainsFunc(s.rt.code.Servers, func(d *bytecode.Server) bool { return d.Name == c.Name }) {
+			s.log.Warn().Str("name", c.Name).Str("at", at).
+				Msg("discover names no other server of this program: it has no effect (a server calls the functions of the program's other servers by name)")
+		}
+	}
+	s.peers = &peers{byName: map[string]*peer{}}
+	for _, d := range s.rt.code.Servers {
+		if d.Name == "" || d.Name == s.Name {
+			continue
+		}
+		ps, ok := set[d.Name]
+		if !ok {
+			ps = defaultPeerSettings()
+		}
+		s.peers.byName[d.Name] = newPeer(s, d.Name, ps)
+	}
+	return nil
+}
+
+// Peer implements vm.Peers: the value `name` is in this server's code.
+func (s *Server) Peer(name string) (vm.Value, error) {
+	if s.peers != nil {
+		if p, ok := s.peers.byName[name]; ok {
+			return p.value, nil
+		}
+	}
+	return vm.Nil, vm.Errorf("RPCError", "no server named %s in this program", name)
+}
+
+// startHealthChecks starts polling the health path of each peer whose
+// discover block gives one.
+func (s *Server) startHealthChecks() {
+	if s.peers == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.peers.stop = cancel
+	for _, p := range s.peers.byName {
+		if p.health == "" {
+			continue
+		}
+		s.peers.wg.Add(1)
+		go func() {
+			defer s.peers.wg.Done()
+			p.pollHealth(ctx)
+		}()
+	}
+}
+
+// stopHealthChecks stops the health probes and waits for them.
+func (s *Server) stopHealthChecks() {
+	if s.peers == nil || s.peers.stop == nil {
+		return
+	}
+	s.peers.stop()
+	s.peers.wg.Wait()
+}
+
+// base is the URL the peer's calls go to: the discover block's url;
+// else, for a server running in this process, its own address; else
+// http://localhost and the port PORT_<NAME> gives, or the one its `port`
+// declares as a literal, or the one its place gives (3000, 3001, ...),
+// as the peer's own process would pick.
+func (p *peer) base() string {
+	if p.url != "" {
+		return p.url
+	}
+	rt := p.from.rt
+	for _, s := range rt.servers {
+		if s.Name == p.name && s.http != nil {
+			if a, ok := s.Addr().(*net.TCPAddr); ok {
+				host := a.IP
+				if host.IsUnspecified() {
+					host = net.IPv4(127, 0, 0, 1)
+				}
+				scheme := "http"
+				if strings.HasPrefix(s.URL(), "https:") {
+					scheme = "https"
+				}
+				return scheme + "://" + net.JoinHostPort(host.String(), strconv.Itoa(a.Port))
+			}
+		}
+	}
+	if v, ok := rt.opts.Getenv(bytecode.PortEnv(p.name)); ok && v != "" {
+		return "http://localhost:" + v
+	}
+	for i, d := range rt.code.Servers {
+		if d.Name != p.name {
+			continue
+		}
+		for _, h := range d.Hooks {
+			if h.Kind == "rpc" && h.Arg != "" {
+				return "http://localhost:" + h.Arg
+			}
+		}
+		return "http://localhost:" + strconv.Itoa(3000+i)
+	}
+	return "http://localhost:3000"
+}

@@ -1,0 +1,366 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
+	"tova/internal/testutil"
+)
+
+const peersApp = `
+server "api" {
+  route GET "/double/:n" => fn(n: Int) { worker.compute(n) }
+  route GET "/user" => fn() { worker.user("ada") }
+  route GET "/list" => fn() { worker.list(3) }
+  route GET "/boom" => fn() { worker.boom() }
+  route GET "/caught" => fn() {
+    try { worker.boom() } catch e { "caught: {e.message}" }
+  }
+  route GET "/bad" => fn() { worker.compute("x") }
+  route GET "/count" => fn() { worker.count() }
+}
+server "worker" {
+  var calls = 0
+  fn compute(n: Int) { n * 2 }
+  fn user(name) { { name: name, tags: ["a", "b"], age: 36 } }
+  fn list(n) { range(1, n + 1) |> map(fn(i) i * 10) }
+  fn boom() {
+    calls += 1
+    nope = nil
+    nope.field.deeper
+  }
+  fn count() { calls }
+  fn secret() { "not for the network" }
+  route GET "/secret" => fn() secret()
+}
+`
+
+// A call to another server's function returns that function's value,
+// through JSON, and carries the caller's request id to the callee.
+func TestPeerCallReturnsResult(t *testing.T) {
+	app := startApp(t, peersApp)
+	api := app.urls["api"]
+	for path, want := range map[string]string{
+		"/double/21": "42",
+		"/user":      `{"name":"ada","tags":["a","b"],"age":36}`,
+		"/list":      "[10,20,30]",
+	} {
+		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "GET", api+"/double/5", "", "X-Request-ID", "trace-abc-1"); r.status != 200 || r.body != "10" {
+		t.Fatalf("GET /double/5 = %d %s", r.status, r.body)
+	}
+	found := false
+	for _, rec := range logged(app.logs, "request") {
+		if rec["server"] == "worker" && rec["path"] == "/rpc/compute" && rec["request_id"] == "trace-abc-1" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the callee logged no POST /rpc/compute with the caller's request id; logs:\n%s", app.logs)
+	}
+}
+
+// Only the functions another server calls by name are answered at
+// /rpc/: a function of the server no other one calls is 404 there.
+func TestPeerUnexposedFunctionIs404(t *testing.T) {
+	app := startApp(t, peersApp)
+	worker := app.urls["worker"]
+	if r := do(t, "POST", worker+"/rpc/compute", `{"__args":[4]}`, "Content-Type", "application/json"); r.status != 200 || r.body != `{"result":8}` {
+		t.Errorf("POST /rpc/compute = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", worker+"/rpc/compute", `{"n":5}`, "Content-Type", "application/json"); r.status != 200 || r.body != `{"result":10}` {
+		t.Errorf("POST /rpc/compute by name = %d %s", r.status, r.body)
+	}
+	for _, name := range []string{"secret", "calls", "nothing"} {
+		if r := do(t, "POST", worker+"/rpc/"+name, `{"__args":[]}`, "Content-Type", "application/json"); r.status != 404 {
+			t.Errorf("POST /rpc/%s = %d %s, want 404", name, r.status, r.body)
+		}
+	}
+	if r := do(t, "POST", app.urls["api"]+"/rpc/compute", `{"__args":[1]}`, "Content-Type", "application/json"); r.status != 404 {
+		t.Errorf("the caller answers /rpc/compute: %d %s", r.status, r.body)
+	}
+}
+
+// A failure of the peer's function is a runtime error of the call: a
+// 500 of the caller's request, or caught by try/catch; the function
+// runs once (a 500 is not sent again), and the callee logs it with its
+// Tova stack under the caller's request id. A 400 of the callee (an
+// argument of the wrong type) is an error too.
+func TestPeerCallFailure(t *testing.T) {
+	app := startApp(t, peersApp)
+	api := app.urls["api"]
+	if r := do(t, "GET", api+"/boom", "", "X-Request-ID", "boom-1"); r.status != 500 || !strings.Contains(r.body, `"request_id":"boom-1"`) {
+		t.Errorf("GET /boom = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", api+"/count", ""); r.body != "1" {
+		t.Errorf("the failing function ran %s times, want 1", r.body)
+	}
+	r := do(t, "GET", api+"/caught", "")
+	if r.status != 200 || r.body != `"caught: RPC worker.boom failed: 500 Internal Server Error"` {
+		t.Errorf("GET /caught = %d %s", r.status, r.body)
+	}
+	var calleeLogged bool
+	for _, rec := range logged(app.logs, "cannot read field field of nil") {
+		calleeLogged = calleeLogged || rec["server"] == "worker" && rec["request_id"] == "boom-1" && strings.Contains(fmt.Sprint(rec["stack"]), "boom")
+	}
+	if !calleeLogged {
+		t.Errorf("the callee did not log the failure with its stack and the caller's id; logs:\n%s", app.logs)
+	}
+	if r := do(t, "GET", api+"/bad", ""); r.status != 500 {
+		t.Errorf("GET /bad = %d %s", r.status, r.body)
+	}
+	var callerLogged bool
+	for _, rec := range logged(app.logs, "RPC worker.compute failed: 400 Validation failed") {
+		callerLogged = callerLogged || rec["server"] == "api"
+	}
+	if !callerLogged {
+		t.Errorf("the caller's error does not say the callee's 400; logs:\n%s", app.logs)
+	}
+}
+
+// The breaker opens after failure_threshold failed calls: the next call
+// fails at once without reaching the peer; after reset_timeout a trial
+// call goes through, and its success closes the breaker. A 4xx does
+// not count as a failure.
+func TestPeerCallCircuitBreaker(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" {
+    circuit_breaker: { failure_threshold: 2, reset_timeout: 800.milliseconds, half_open_requests: 1 }
+  }
+  route GET "/flaky" => fn() {
+    try { worker.flaky() } catch e { e.message }
+  }
+  route GET "/typed" => fn() {
+    try { worker.typed("no") } catch e { e.message }
+  }
+}
+server "admin" {
+  route GET "/fix" => fn() worker.set_failing(false)
+  route GET "/calls" => fn() worker.calls()
+}
+server "worker" {
+  var failing = true
+  var count = 0
+  fn flaky() {
+    count += 1
+    if failing { throw "down" }
+    "up"
+  }
+  fn typed(n: Int) { n }
+  fn set_failing(b) { failing = b }
+  fn calls() { count }
+}
+`)
+	api, admin := app.urls["api"], app.urls["admin"]
+	calls := func() string { return do(t, "GET", admin+"/calls", "").body }
+	for range 3 {
+		// a caller's fault: the breaker stays closed
+		if r := do(t, "GET", api+"/typed", ""); !strings.Contains(r.body, "400") {
+			t.Fatalf("GET /typed = %d %s", r.status, r.body)
+		}
+	}
+	for i := range 2 {
+		if r := do(t, "GET", api+"/flaky", ""); r.body != `"RPC worker.flaky failed: 500 Internal Server Error"` {
+			t.Fatalf("call %d: %s", i+1, r.body)
+		}
+	}
+	start := time.Now()
+	if r := do(t, "GET", api+"/flaky", ""); r.body != `"circuit breaker open for worker"` {
+		t.Fatalf("call 3: %s", r.body)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("the open breaker took %v to answer (a call sent again waits 300 ms)", d)
+	}
+	if n := calls(); n != "2" {
+		t.Errorf("the peer was called %s times, want 2 (the open breaker sends nothing)", n)
+	}
+	if r := do(t, "GET", admin+"/fix", ""); r.status != 200 {
+		t.Fatalf("GET /fix = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", api+"/flaky", ""); r.body != `"circuit breaker open for worker"` {
+		t.Fatalf("before reset_timeout: %s", r.body)
+	}
+	time.Sleep(850 * time.Millisecond)
+	for i := range 2 {
+		if r := do(t, "GET", api+"/flaky", ""); r.body != `"up"` {
+			t.Fatalf("after reset_timeout, call %d: %s", i+1, r.body)
+		}
+	}
+	if n := calls(); n != "4" {
+		t.Errorf("the peer was called %s times, want 4", n)
+	}
+	if len(logged(app.logs, "circuit breaker open: calls fail at once until reset_timeout has passed")) != 1 ||
+		len(logged(app.logs, "circuit breaker closed: calls go through again")) != 1 {
+		t.Errorf("breaker state changes not logged; logs:\n%s", app.logs)
+	}
+}
+
+// A call that gets no answer within its timeout fails with an error
+// saying so, and is not sent again.
+func TestPeerCallTimeout(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" { timeout: 150 }
+  route GET "/slow" => fn() {
+    try { worker.slow() } catch e { e.message }
+  }
+  route GET "/calls" => fn() worker.calls()
+}
+server "worker" {
+  var count = 0
+  fn slow() {
+    count += 1
+    sleep(1.second)
+  }
+  fn calls() { count }
+}
+`)
+	start := time.Now()
+	if r := do(t, "GET", app.urls["api"]+"/slow", ""); r.body != `"RPC worker.slow timed out after 150ms"` {
+		t.Errorf("GET /slow = %d %s", r.status, r.body)
+	}
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Errorf("the call took %v", d)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/calls", ""); r.body != "1" {
+		t.Errorf("the slow function ran %s times, want 1", r.body)
+	}
+}
+
+// A call to a peer that refuses connections is sent three times (100
+// and 200 ms apart), then fails naming the URL.
+func TestPeerCallConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	app := startApp(t, `
+server "api" {
+  discover "worker" at "http://`+addr+`" with { threshold: 1 }
+  route GET "/c" => fn() {
+    try { worker.compute(1) } catch e { e.message }
+  }
+}
+server "worker" {
+  fn compute(n) { n }
+}
+`)
+	start := time.Now()
+	r := do(t, "GET", app.urls["api"]+"/c", "")
+	if want := `"RPC worker.compute failed: POST http://` + addr + "/rpc/compute: dial tcp "; !strings.HasPrefix(r.body, want) || !strings.Contains(r.body, "refused") {
+		t.Errorf("GET /c = %s, want %s…connection refused", r.body, want)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("answered in %v: the call was not sent again", d)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/c", ""); r.body != `"circuit breaker open for worker"` {
+		t.Errorf("after a failure with failure_threshold 1: %s", r.body)
+	}
+}
+
+// The guide's discover block compiles, starts, and is not warned of as
+// not applied; its health path is polled, and the peer's state logged.
+func TestDiscoverGuideBlock(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" {
+    url: "http://localhost:3002",
+    health: "/health",
+    circuit_breaker: {
+      failure_threshold: 3,
+      reset_timeout: 30.seconds
+    }
+  }
+  route GET "/" => fn() "ok"
+}
+server "worker" {
+  port 3002
+  health "/health"
+}
+`, func(o *Options) { o.Ports = map[string]int{"api": 0, "worker": 0} })
+	if r := do(t, "GET", app.urls["api"]+"/", ""); r.status != 200 {
+		t.Fatalf("GET / = %d %s", r.status, r.body)
+	}
+	if w := logged(app.logs, notAppliedMsg); len(w) > 0 {
+		t.Errorf("warned of as not applied: %v", w)
+	}
+	if w := logged(app.logs, unknownKeyMsg); len(w) > 0 {
+		t.Errorf("unknown keys: %v", w)
+	}
+}
+
+// health is polled every health_interval: a peer answering it is logged
+// healthy, one that does not as failing.
+func TestDiscoverHealthPolled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	app := startApp(t, `
+server "api" {
+  discover "worker" { health: "/health", health_interval: 50.milliseconds }
+}
+server "other" {
+  discover "worker" { url: "http://`+closed+`", health: "/health", health_interval: 50 }
+}
+server "worker" {
+  health "/health"
+}
+`)
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "peer healthy")) > 0 && len(logged(app.logs, "peer health check failing")) > 0
+	})
+	if rec := logged(app.logs, "peer healthy")[0]; rec["server"] != "api" || rec["peer"] != "worker" {
+		t.Errorf("healthy logged as %v", rec)
+	}
+	if rec := logged(app.logs, "peer health check failing")[0]; rec["server"] != "other" || rec["level"] != "warn" {
+		t.Errorf("failing logged as %v", rec)
+	}
+}
+
+// A bad value in a discover block is a start-up error naming the block
+// and the key.
+func TestDiscoverBadValues(t *testing.T) {
+	for _, c := range []struct{ block, want string }{
+		{`url: "ftp://x"`, `app.tova:3:3: discover "worker": url: "ftp://x" is not an absolute http or https URL`},
+		{`url: 3002`, `app.tova:3:3: discover "worker": url: expected an http or https URL String`},
+		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: must be a positive Int, got -1`},
+		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:3: discover "worker": circuit_breaker.half_open_requests: must be a positive Int, got 0`},
+		{`circuit_breaker: { reset_timeout: -5.seconds }`, `app.tova:3:3: discover "worker": circuit_breaker.reset_timeout: must be a positive duration`},
+		{`timeout: "soon"`, `app.tova:3:3: discover "worker": timeout: expected a duration`},
+		{`health: "health"`, `app.tova:3:3: discover "worker": health: expected a path such as "/health"`},
+	} {
+		src := "\nserver \"api\" {\n  discover \"worker\" { " + c.block + " }\n}\nserver \"worker\" {\n  fn f() { 1 }\n}\n"
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: compile: %v", c.block, err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"api": 0, "worker": 0},
+			Logger: zerolog.New(&testutil.Buffer{}), Stdout: &testutil.Buffer{}, Getenv: func(string) (string, bool) { return "", false }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Errorf("%s: started", c.block)
+			continue
+		}
+		var se *StartupError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %s", c.block, err, c.want)
+		}
+	}
+}

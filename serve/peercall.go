@@ -1,0 +1,289 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/sony/gobreaker/v2"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// peer is another server of the program as one server calls it.
+type peer struct {
+	name string
+	from *Server // the calling server
+	peerSettings
+	breaker *gobreaker.CircuitBreaker[*netio.OutboundResponse]
+	value   vm.Value // what the peer's name is in the caller's code
+}
+
+func newPeer(from *Server, name string, ps peerSettings) *peer {
+	p := &peer{name: name, from: from, peerSettings: ps}
+	log := from.log.With().Str("peer", name).Logger()
+	p.breaker = gobreaker.NewCircuitBreaker[*netio.OutboundResponse](gobreaker.Settings{
+		Name:        name,
+		MaxRequests: ps.halfOpen,
+		Timeout:     ps.reset,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= ps.failures },
+		// A 4xx is the caller's fault, not the peer's failing.
+		IsSuccessful: func(err error) bool {
+			var f *rpcFailure
+			return err == nil || errors.As(err, &f) && f.status >= 400 && f.status < 500
+		},
+		// A call cut by its caller's deadline or the server stopping
+		// says nothing of the peer.
+		IsExcluded: func(err error) bool {
+			var f *rpcFailure
+			return errors.As(err, &f) && f.cancelled
+		},
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			switch to {
+			case gobreaker.StateOpen:
+				log.Warn().Dur("reset_timeout", ps.reset).Msg("circuit breaker open: calls fail at once until reset_timeout has passed")
+			case gobreaker.StateHalfOpen:
+				log.Info().Uint32("half_open_requests", ps.halfOpen).Msg("circuit breaker half-open: trial calls go through")
+			case gobreaker.StateClosed:
+				log.Info().Msg("circuit breaker closed: calls go through again")
+			}
+		},
+	})
+	p.value = vm.HostValue(&peerObject{p})
+	return p
+}
+
+// rpcFailure is a call that failed: a status other than 2xx, no answer
+// (a transport error, the timeout) or the caller's end (cancelled).
+type rpcFailure struct {
+	status    int // 0 when there was no answer
+	timeout   bool
+	cancelled bool
+	msg       string
+	cause     error
+}
+
+func (f *rpcFailure) Error() string { return f.msg }
+func (f *rpcFailure) Unwrap() error { return f.cause }
+
+// rpcAttempts is how many times a call is sent when the peer could not
+// have run it: the connection was refused, or a proxy or the peer
+// answered 502, 503 (other than its handler's deadline) or 504. The
+// waits between attempts are rpcBackoff.
+const rpcAttempts = 3
+
+var rpcBackoff = [rpcAttempts - 1]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
+
+// call calls the peer's function fn with args from the Tova thread t,
+// which waits for the answer (other threads of the server run meanwhile).
+func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) {
+	what := "RPC " + p.name + "." + fn
+	body, err := stdlib.AppendJSON(t, []byte(`{"__args":`), vm.NewArray(args))
+	if err != nil {
+		var ve *vm.Error
+		if errors.As(err, &ve) {
+			return vm.Nil, vm.Errorf(ve.Kind, "%s: %s", what, ve.Msg)
+		}
+		return vm.Nil, err
+	}
+	body = append(body, '}')
+	id := ""
+	if x, ok := t.Host.(*exchange); ok {
+		id = x.requestID()
+	}
+	if id == "" {
+		id = uuid.NewString() // a call from a job, a schedule, on_start
+	}
+	r := netio.OutboundRequest{Method: "POST", URL: p.base() + "/rpc/" + fn, Body: body,
+		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}}}
+	var resp *netio.OutboundResponse
+	t.Blocking(func() {
+		resp, err = p.breaker.Execute(func() (*netio.OutboundResponse, error) { return p.send(t.Context(), what, r) })
+	})
+	var f *rpcFailure
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState):
+		return vm.Nil, vm.Errorf("RPCError", "circuit breaker open for %s", p.name)
+	case errors.Is(err, gobreaker.ErrTooManyRequests):
+		return vm.Nil, vm.Errorf("RPCError", "circuit breaker open for %s (half-open, its trial calls under way)", p.name)
+	case errors.As(err, &f) && f.cancelled:
+		return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: f.msg, Cause: err}
+	case err != nil:
+		return vm.Nil, &vm.Error{Kind: "RPCError", Msg: err.Error(), Cause: err}
+	}
+	v, err := stdlib.ParseJSON(resp.Body)
+	if err != nil {
+		return vm.Nil, vm.Errorf("RPCError", "%s: the answer is not JSON: %s", what, strings.TrimPrefix(err.Error(), "JSON.parse: "))
+	}
+	if v.Kind() != vm.KObject {
+		return vm.Nil, vm.Errorf("RPCError", "%s: the answer is not a {\"result\": …} object: %s", what, vm.Repr(v))
+	}
+	result, _ := v.AsObject().Get("result")
+	return result, nil
+}
+
+// send sends r, again when the peer could not have run it (see
+// rpcAttempts), each attempt bounded by the peer's timeout and all by
+// ctx (the caller's deadline).
+func (p *peer) send(ctx context.Context, what string, r netio.OutboundRequest) (*netio.OutboundResponse, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := p.attempt(ctx, what, r)
+		if attempt == rpcAttempts-1 || !retryable(resp, err) {
+			return resp, err
+		}
+		t := time.NewTimer(rpcBackoff[attempt])
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &rpcFailure{cancelled: true, msg: fmt.Sprintf("%s: %v", what, context.Cause(ctx)), cause: ctx.Err()}
+		case <-t.C:
+		}
+	}
+}
+
+// attempt sends r once.
+func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest) (*netio.OutboundResponse, error) {
+	cctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	resp, err := netio.Fetch(cctx, r)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, &rpcFailure{cancelled: true, msg: fmt.Sprintf("%s: %v", what, context.Cause(ctx)), cause: err}
+	case err != nil && cctx.Err() != nil:
+		return nil, &rpcFailure{timeout: true, msg: fmt.Sprintf("%s timed out after %v", what, p.timeout), cause: err}
+	case err != nil:
+		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
+	case resp.Status < 200 || resp.Status > 299:
+		return resp, &rpcFailure{status: resp.Status, msg: fmt.Sprintf("%s failed: %d %s", what, resp.Status, errorMessage(resp))}
+	}
+	return resp, nil
+}
+
+// retryable reports whether a call's attempt failed in a way that
+// leaves the function not run: no connection was made, or a 502, 504 or
+// 503 (but not the 503 of a handler stopped at its deadline). A 500, a
+// 4xx or a timeout is never sent again: the function may have run.
+func retryable(resp *netio.OutboundResponse, err error) bool {
+	var f *rpcFailure
+	if !errors.As(err, &f) || f.cancelled || f.timeout {
+		return false
+	}
+	if f.status == 0 {
+		var op *net.OpError
+		return errors.As(err, &op) && op.Op == "dial"
+	}
+	switch f.status {
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return true
+	case http.StatusServiceUnavailable:
+		return errorCode(resp) != "TIMEOUT"
+	}
+	return false
+}
+
+// errorMessage is the message of an error answer: its body's
+// {"error":{"message"}} (the runtime's error body), else its text, short.
+func errorMessage(resp *netio.OutboundResponse) string {
+	if v, err := stdlib.ParseJSON(resp.Body); err == nil && v.Kind() == vm.KObject {
+		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KObject {
+			if m, ok := e.AsObject().Get("message"); ok && m.Kind() == vm.KString {
+				return m.AsString()
+			}
+		}
+		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KString {
+			return e.AsString()
+		}
+	}
+	text := strings.TrimSpace(string(resp.Body))
+	if text == "" {
+		return resp.StatusText
+	}
+	if r := []rune(text); len(r) > 200 {
+		text = string(r[:200]) + "…"
+	}
+	return text
+}
+
+// errorCode is the code of the runtime's error body, or "".
+func errorCode(resp *netio.OutboundResponse) string {
+	if resp == nil {
+		return ""
+	}
+	if v, err := stdlib.ParseJSON(resp.Body); err == nil && v.Kind() == vm.KObject {
+		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KObject {
+			if c, ok := e.AsObject().Get("code"); ok && c.Kind() == vm.KString {
+				return c.AsString()
+			}
+		}
+	}
+	return ""
+}
+
+// pollHealth probes the peer's health path every healthEvery until ctx
+// ends, and logs when the answer changes: a failing probe at warn, the
+// first good one and a recovery at info. The probes do not move the
+// breaker: only calls do.
+func (p *peer) pollHealth(ctx context.Context) {
+	log := p.from.log.With().Str("peer", p.name).Str("health", p.health).Logger()
+	wait := min(healthProbeTimeout, p.healthEvery)
+	tick := time.NewTicker(p.healthEvery)
+	defer tick.Stop()
+	healthy, known := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		resp, err := netio.Fetch(ctx, netio.OutboundRequest{URL: p.base() + p.health, Timeout: wait,
+			Headers: netio.Headers{{Name: "X-Request-ID", Value: uuid.NewString()}}})
+		if ctx.Err() != nil {
+			return
+		}
+		ok := err == nil && resp.Status >= 200 && resp.Status <= 299
+		if known && ok == healthy {
+			continue
+		}
+		switch {
+		case ok && known:
+			log.Info().Msg("peer healthy again")
+		case ok:
+			log.Info().Msg("peer healthy")
+		case err != nil:
+			log.Warn().Err(err).Msg("peer health check failing")
+		default:
+			log.Warn().Int("status", resp.Status).Msg("peer health check failing")
+		}
+		healthy, known = ok, true
+	}
+}
+
+// peerObject is a peer as Tova code sees it: `worker.compute(21)`.
+type peerObject struct{ p *peer }
+
+func (o *peerObject) TypeName() string { return "Server" }
+
+func (o *peerObject) String() string { return "<server " + o.p.name + ">" }
+
+// GetAttr gives `worker.compute` unapplied: a function calling it.
+func (o *peerObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	return vm.BuiltinValue(&vm.Builtin{Name: o.p.name + "." + name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return o.p.call(t, name, args)
+	}}), true, nil
+}
+
+func (o *peerObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("server %s: its functions cannot be set from another server", o.p.name)
+}
+
+func (o *peerObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	v, err := o.p.call(t, name, args)
+	return v, true, err
+}

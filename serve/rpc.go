@@ -1,0 +1,144 @@
+package serve
+
+import (
+	"fmt"
+	"strings"
+
+	"tova/bytecode"
+	"tova/netio"
+	"tova/vm"
+)
+
+// The callee side of calls between servers: a server answers POST
+// /rpc/<fn> for each of its functions that another server of the
+// program calls by name (the compiler's rpc hooks), and for no other:
+// a function no server calls that way stays private to its server, and
+// /rpc/ of any other name is 404. The body is {"__args": [...]} (or, as
+// the reference also takes, an object of the parameters by name); the
+// answer {"result": <value>}, both through JSON as res.json and
+// JSON.parse convert. The function runs as a route's handler does: after
+// the server's middleware, under its deadline, a failure answered 500
+// (or by on_error) with the request id and logged with its Tova stack;
+// the request id is the caller's X-Request-ID.
+
+// rpcRoutes registers the server's /rpc/<fn> routes.
+func (s *Server) rpcRoutes(r *netio.Router) error {
+	g := s.inst.Globals
+	for _, h := range s.desc.Hooks {
+		if h.Kind != "rpc" {
+			continue
+		}
+		path := "/rpc/" + h.Name
+		for _, old := range r.Routes() {
+			if old.Method == "POST" && old.Pattern == path {
+				return fmt.Errorf("%s: fn %s is called by another server, which POST %s answers, and a route of this server is declared there too: rename one", s.at(h.Pos), h.Name, path)
+			}
+		}
+		fn := g[h.Slot]
+		if fn.Kind() != vm.KFunc {
+			continue // (a fn declaration's slot holds its function)
+		}
+		rt := bytecode.Route{Kind: "route", Method: "POST", Path: path, Pos: h.Pos}
+		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn), nil)); err != nil {
+			return fmt.Errorf("%s: fn %s: %v", s.at(h.Pos), h.Name, err)
+		}
+	}
+	return nil
+}
+
+// rpcFunc is the handler of POST /rpc/<name>: it calls fn with the
+// request's arguments, each of a typed parameter converted as a
+// handler's are (400 when one does not convert).
+func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
+	cl := fn.AsClosure()
+	params, types := cl.ParamNames(), cl.ParamTypes()
+	return vm.BuiltinValue(&vm.Builtin{Name: "rpc " + name, Pure: s.inst.Isolated(fn), Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+		x, ok := t.Host.(*exchange)
+		if !ok {
+			return vm.Nil, vm.Errorf("RPCError", "rpc %s: no request", name)
+		}
+		body, err := x.request().Body()
+		if err != nil {
+			return vm.Nil, err
+		}
+		args, err := rpcArgs(body, params)
+		if err != nil {
+			return vm.Nil, err
+		}
+		var bad []string
+		for i := range params {
+			typ := ""
+			if i < len(types) {
+				typ = types[i]
+			}
+			if typ == "" {
+				continue
+			}
+			optional := strings.HasPrefix(typ, "Option<")
+			if i >= len(args) || args[i].IsNil() {
+				switch {
+				case i >= len(args) && cl.HasDefault(i):
+				case optional:
+					args = extend(args, i)
+					args[i] = vm.None
+				default:
+					bad = append(bad, params[i]+" is required")
+				}
+				continue
+			}
+			v, msg := s.convertParam(params[i], args[i], typ)
+			if msg != "" {
+				bad = append(bad, msg)
+				continue
+			}
+			if optional {
+				v = vm.Some(v)
+			}
+			args[i] = v
+		}
+		if len(bad) > 0 {
+			return vm.Nil, validationError(bad...)
+		}
+		v, err := t.Call(fn, args...)
+		if err != nil {
+			return vm.Nil, err
+		}
+		out := vm.NewObject()
+		out.Set("result", v)
+		return vm.ObjectValue(out), nil
+	}})
+}
+
+// rpcArgs reads a call's arguments from its body: {"__args": [...]},
+// or an object of the parameters by name.
+func rpcArgs(body vm.Value, params []string) ([]vm.Value, error) {
+	if body.IsNil() {
+		return nil, nil
+	}
+	if body.Kind() != vm.KObject {
+		return nil, badBody(`an RPC body is {"__args": [...]}, got ` + vm.TypeName(body))
+	}
+	o := body.AsObject()
+	if a, ok := o.Get("__args"); ok {
+		if a.Kind() != vm.KArray {
+			return nil, badBody(`__args must be a list of the arguments, got ` + vm.TypeName(a))
+		}
+		return append([]vm.Value(nil), a.AsArray().Elems...), nil
+	}
+	var args []vm.Value
+	for i, p := range params {
+		if v, ok := o.Get(p); ok {
+			args = extend(args, i)
+			args[i] = v
+		}
+	}
+	return args, nil
+}
+
+// extend makes args long enough to hold index i (nil for the missing).
+func extend(args []vm.Value, i int) []vm.Value {
+	for len(args) <= i {
+		args = append(args, vm.Nil)
+	}
+	return args
+}
