@@ -136,4 +136,7 @@
 //	   level, which has no function to return from. FORPREP and FORLOOP
 //	   take C = 1 for a limit that is in the range (a..=b: b + 1 may
 //	   pass the largest Int).
+//	7: a server's hooks include "rpc" hooks: the functions another
+//	   server of the program calls by name, which it answers at
+//	   POST /rpc/<fn>.
 package bytecode
