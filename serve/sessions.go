@@ -131,6 +131,12 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 			*f.dst = bv.AsBool()
 		}
 	}
+	for _, prefix := range []string{"__Host-", "__Secure-"} {
+		if strings.HasPrefix(st.name, prefix) && !st.secure {
+			// Browsers drop such a cookie sent without Secure.
+			return nil, bad("cookie_name", "a cookie named %s… needs secure: true (browsers drop one sent without Secure)", prefix)
+		}
+	}
 	if sv, ok := o.Get("same_site"); ok {
 		mode := ""
 		if sv.Kind() == vm.KString {
@@ -268,6 +274,12 @@ func (s *session) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Val
 		v, err := sessionValue(t, args[1])
 		if err != nil {
 			return vm.Nil, true, err
+		}
+		if v.IsNil() {
+			// A session holding nil reads as one without the key: set
+			// of nil is a delete, and changes nothing if none was there.
+			s.values().Delete(k)
+			return vm.Nil, true, nil
 		}
 		s.values().Set(k, v)
 		s.destroyed = false

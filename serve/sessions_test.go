@@ -45,6 +45,7 @@ const sessionsApp = `server {
   route GET "/me" with logged_in => fn(req) { { user: req.session.get("user"), data: req.session.data } }
   route GET "/peek" => fn(req) { { user: req.session.get("user"), missing: req.session.get("nope") } }
   route POST "/logout" => fn(req) { req.session.destroy(); "bye" }
+  route POST "/forget" => fn(req) { req.session.set("user", nil); req.session.data }
 }
 `
 
@@ -121,6 +122,16 @@ func TestSessionUnchangedOrTampered(t *testing.T) {
 	// Deleting a key that is not there changes nothing either.
 	if r := do(t, "POST", url+"/logout", ""); len(r.header.Values("Set-Cookie")) != 1 {
 		t.Errorf("destroy without a session: Set-Cookie %q", r.header.Values("Set-Cookie"))
+	}
+
+	// Setting nil is a delete: on an empty session it changes nothing (it
+	// sent a cookie holding {"user":null}); on a session holding it, it
+	// drops the key.
+	if r := do(t, "POST", url+"/forget", ""); r.body != "{}" || len(r.header.Values("Set-Cookie")) > 0 {
+		t.Errorf("set of nil on an empty session: %s, Set-Cookie %q", r.body, r.header.Values("Set-Cookie"))
+	}
+	if r := do(t, "POST", url+"/forget", "", "Cookie", sid); r.body != `{"roles":["admin"]}` || len(r.header.Values("Set-Cookie")) != 1 {
+		t.Errorf("set of nil on a held key: %s, Set-Cookie %q", r.body, r.header.Values("Set-Cookie"))
 	}
 
 	name, value, _ := strings.Cut(sid, "=")
@@ -242,6 +253,8 @@ func TestSessionConfigStartupErrors(t *testing.T) {
 		"server {\n  sessions { secret: \"" + sessionSecret + "\", max_age: 0 }" + route:                                      `server: app.tova:2:3: sessions.max_age: a session must last at least 1 second, got 0`,
 		"server {\n  sessions { secret: \"" + sessionSecret + "\", secure: \"yes\" }" + route:                                 `server: app.tova:2:3: sessions.secure: expected true or false, got "yes"`,
 		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"a b\" }" + route:                            `server: app.tova:2:3: sessions.cookie_name: expected a cookie name`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Host-sid\" }" + route:                     `server: app.tova:2:3: sessions.cookie_name: a cookie named __Host-… needs secure: true`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Secure-sid\" }" + route:                   `server: app.tova:2:3: sessions.cookie_name: a cookie named __Secure-… needs secure: true`,
 		"server {\n  session { secret: \"" + sessionSecret + "\" }\n  sessions { secret: \"" + sessionSecret + "\" }" + route: `server: app.tova:3:3: sessions: a second session block (the first at app.tova:2:3)`,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
