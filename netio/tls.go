@@ -24,15 +24,16 @@ import (
 const hstsValue = "max-age=31536000; includeSubDomains"
 
 // serverTLS is cfg as the server uses it: TLS 1.2 at least (1.0 and 1.1
-// are broken and deprecated, RFC 8996) and HTTP/1.1 as the only
-// application protocol a client may negotiate (ALPN): this server does
-// not speak HTTP/2.
+// are broken and deprecated, RFC 8996) and HTTP/1.1 or HTTP/1.0 as the
+// application protocols a client may negotiate (ALPN): this server does
+// not speak HTTP/2. (A client offering only http/1.0, as curl --http1.0
+// does, would otherwise have its handshake refused.)
 func serverTLS(cfg *tls.Config) *tls.Config {
 	c := cfg.Clone()
 	if c.MinVersion < tls.VersionTLS12 {
 		c.MinVersion = tls.VersionTLS12
 	}
-	c.NextProtos = []string{"http/1.1"}
+	c.NextProtos = []string{"http/1.1", "http/1.0"}
 	return c
 }
 

@@ -64,7 +64,8 @@ func bodyOf(r *http.Response) string {
 // Over TLS the server answers HTTP/1.1 on one connection request after
 // request, every answer (an error one too) with Strict-Transport-Security;
 // a handler's own value is kept. TLS 1.1 is refused, and ALPN offers
-// only http/1.1.
+// http/1.1 and http/1.0 (a client offering only http/1.0, as curl
+// --http1.0, had its handshake refused).
 func TestServesHTTPSWithHSTS(t *testing.T) {
 	ts, client := newTLSServer(t, func(cfg *Config) { cfg.MaxRequestBodySize = 1000 })
 	if u := ts.srv.URL(); u != "https://"+ts.addr {
@@ -78,6 +79,16 @@ func TestServesHTTPSWithHSTS(t *testing.T) {
 	defer conn.Close()
 	if p := conn.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
 		t.Errorf("ALPN chose %q", p)
+	}
+	only10 := client.Clone()
+	only10.NextProtos = []string{"http/1.0"}
+	if c10, err := tls.Dial("tcp", ts.addr, only10); err != nil {
+		t.Errorf("a client offering only http/1.0: %v", err)
+	} else {
+		if p := c10.ConnectionState().NegotiatedProtocol; p != "http/1.0" {
+			t.Errorf("ALPN chose %q for an http/1.0 client", p)
+		}
+		c10.Close()
 	}
 	br := bufio.NewReader(conn)
 	for i, c := range []struct{ path, status, body, hsts string }{
