@@ -1,13 +1,8 @@
 package serve
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/rs/zerolog"
-
-	"tova/driver"
 )
 
 // The guide's cors block, its origins read from the environment: every
@@ -144,7 +139,7 @@ server {
 
 // A cors block's bad values fail the start, naming the block and key.
 func TestCORSStartupErrors(t *testing.T) {
-	for src, want := range map[string]string{
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
 		`cors { origins: ["a.example"] }`:                       `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
 		`cors { origins: ["https://a.example/app"] }`:           `server: app.tova:1:1: cors.origins: not an origin`,
 		`cors { origins: [] }`:                                  `server: app.tova:1:1: cors.origins: the list is empty`,
@@ -153,20 +148,7 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { methods: "GET", credentials: "yes" }`:           `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
 		`cors { max_age: -1 }`:                                  `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
 		`cors { max_age: "1h" }`:                                `server: app.tova:1:1: cors.max_age: expected a duration`,
-	} {
-		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
-		if err != nil {
-			t.Fatalf("compile %q: %v", src, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Fatalf("%q started", src)
-		}
-		if !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%q: %v, want %s", src, err, want)
-		}
-	}
+	})
 }
 
 // Answers the front end makes before any route (413 for a body over

@@ -1,18 +1,12 @@
 package serve
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
-
-	"tova/driver"
-	"tova/internal/testutil"
 )
 
 const peersApp = `
@@ -347,15 +341,8 @@ func TestDiscoverBadValues(t *testing.T) {
 		{`health: "health"`, `app.tova:3:3: discover "worker": health: expected a path such as "/health"`},
 	} {
 		src := "\nserver \"api\" {\n  discover \"worker\" { " + c.block + " }\n}\nserver \"worker\" {\n  fn f() { 1 }\n}\n"
-		p, err := driver.CompileFile("app.tova", []byte(src))
-		if err != nil {
-			t.Fatalf("%s: compile: %v", c.block, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"api": 0, "worker": 0},
-			Logger: zerolog.New(&testutil.Buffer{}), Stdout: &testutil.Buffer{}, Getenv: func(string) (string, bool) { return "", false }})
+		err := startError(t, src)
 		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Errorf("%s: started", c.block)
 			continue
 		}
 		var se *StartupError

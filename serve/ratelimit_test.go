@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -9,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"tova/driver"
 	"tova/vm"
 )
 
@@ -198,7 +194,7 @@ func mustObject(t *testing.T, fields map[string]vm.Value) vm.Value {
 // A rate_limit block's bad values fail the start, naming the block and
 // key.
 func TestRateLimitStartupErrors(t *testing.T) {
-	for src, want := range map[string]string{
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
 		`rate_limit { requests: 0 }`:              `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 0`,
 		`rate_limit { requests: 1.5 }`:            `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 1.5`,
 		`rate_limit { requests: 2147483648 }`:     `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 2147483648`,
@@ -206,18 +202,5 @@ func TestRateLimitStartupErrors(t *testing.T) {
 		`rate_limit { window: 100.milliseconds }`: `server: app.tova:1:1: rate_limit.window: a window must be at least a second, got 100ms`,
 		`rate_limit { window: "1m" }`:             `server: app.tova:1:1: rate_limit.window: expected a duration`,
 		`rate_limit { key: "x-api-key" }`:         `server: app.tova:1:1: rate_limit.key: expected a function of the request`,
-	} {
-		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
-		if err != nil {
-			t.Fatalf("compile %q: %v", src, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Fatalf("%q started", src)
-		}
-		if !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%q: %v, want %s", src, err, want)
-		}
-	}
+	})
 }

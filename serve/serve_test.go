@@ -65,6 +65,38 @@ func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
 	return app
 }
 
+// startError compiles src and starts it with no environment, which must
+// fail: it returns the start's error (nil, reported, if it started).
+func startError(t *testing.T, src string) error {
+	t.Helper()
+	p, err := driver.CompileFile("app.tova", []byte(src))
+	if err != nil {
+		t.Fatalf("compile %q: %v", src, err)
+	}
+	ports := map[string]int{}
+	for _, s := range p.Servers {
+		ports[s.Name] = 0
+	}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: ports, Logger: zerolog.Nop(), Stdout: io.Discard,
+		Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Errorf("%q started", src)
+	}
+	return err
+}
+
+// wantStartErrors checks that each program (a key, followed by body)
+// fails to start with an error beginning with its value.
+func wantStartErrors(t *testing.T, body string, cases map[string]string) {
+	t.Helper()
+	for src, want := range cases {
+		if err := startError(t, src+body); err != nil && !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %s", src, err, want)
+		}
+	}
+}
+
 // logged returns the JSON log records written to b whose message is msg,
 // in order.
 func logged(b *testutil.Buffer, msg string) []map[string]any {

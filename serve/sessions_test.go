@@ -6,10 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
-
-	"tova/driver"
 )
 
 const sessionSecret = "0123456789abcdef-test-secret"
@@ -242,7 +238,7 @@ func TestNoSessionBlockLeavesReqSessionNil(t *testing.T) {
 // A session block that cannot protect its cookies does not start.
 func TestSessionConfigStartupErrors(t *testing.T) {
 	route := "\n  route GET \"/\" => fn() 1\n}"
-	for src, want := range map[string]string{
+	wantStartErrors(t, "", map[string]string{
 		`server {
   sessions { secret: env("SESSION_SECRET"), max_age: 7.days }` + route: `server: app.tova:2:3: sessions.secret: the secret is nil (an environment variable that is not set?)`,
 		"server {\n  session { max_age: 60 }" + route:                                                                         `server: app.tova:2:3: session.secret: no secret: set SESSION_SECRET in the environment`,
@@ -256,22 +252,7 @@ func TestSessionConfigStartupErrors(t *testing.T) {
 		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Host-sid\" }" + route:                     `server: app.tova:2:3: sessions.cookie_name: a cookie named __Host-… needs secure: true`,
 		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Secure-sid\" }" + route:                   `server: app.tova:2:3: sessions.cookie_name: a cookie named __Secure-… needs secure: true`,
 		"server {\n  session { secret: \"" + sessionSecret + "\" }\n  sessions { secret: \"" + sessionSecret + "\" }" + route: `server: app.tova:3:3: sessions: a second session block (the first at app.tova:2:3)`,
-	} {
-		p, err := driver.CompileFile("app.tova", []byte(src))
-		if err != nil {
-			t.Fatalf("compile %q: %v", src, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(),
-			Getenv: func(string) (string, bool) { return "", false }})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Errorf("%q started", src)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%q:\n got %v\nwant %s", src, err, want)
-		}
-	}
+	})
 }
 
 // The secret may come from SESSION_SECRET alone (the reference's

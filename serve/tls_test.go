@@ -16,9 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"tova/driver"
 	"tova/internal/testutil"
 )
 
@@ -193,18 +190,7 @@ func TestTLSStartupErrors(t *testing.T) {
 			}
 		}
 		src := "server {\n  tls { " + strings.Join(keys, ", ") + " }\n  route GET \"/\" => fn() 1\n}\n"
-		p, err := driver.CompileFile("app.tova", []byte(src))
-		if err != nil {
-			t.Fatalf("compile %q: %v", src, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(),
-			Getenv: func(string) (string, bool) { return "", false }})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Errorf("%s: started", src)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), c.want) {
+		if err := startError(t, src); err != nil && !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s:\n got %v\nwant %s", src, err, c.want)
 		}
 	}

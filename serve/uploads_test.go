@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -11,10 +10,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/rs/zerolog"
-
-	"tova/driver"
 )
 
 // formPart is one part of a multipart/form-data body: a file part when
@@ -190,7 +185,7 @@ server "limited" {
 // An upload block's bad values fail the start, naming the block and
 // key.
 func TestUploadsStartupErrors(t *testing.T) {
-	for src, want := range map[string]string{
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
 		`uploads { max_size: "10MB" }`:                  `server: app.tova:1:1: uploads.max_size: expected a size such as 5.megabytes, got "10MB"`,
 		`uploads { max_size: 0 }`:                       `server: app.tova:1:1: uploads.max_size: a file size limit must be positive, got 0`,
 		`upload { max_size: 1.5 }`:                      `server: app.tova:1:1: upload.max_size: expected a size such as 5.megabytes, got 1.5`,
@@ -199,20 +194,7 @@ func TestUploadsStartupErrors(t *testing.T) {
 		`uploads { allowed_types: ["png"] }`:            `server: app.tova:1:1: uploads.allowed_types: "png" is not a media type`,
 		`uploads { allowed_types: ["image/png; q=1"] }`: `server: app.tova:1:1: uploads.allowed_types: "image/png; q=1" is not a media type`,
 		`uploads { }` + "\n" + `upload { }`:             `server: app.tova:2:1: upload: a second upload block (the first at app.tova:1:1)`,
-	} {
-		p, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
-		if err != nil {
-			t.Fatalf("compile %q: %v", src, err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop()})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Fatalf("%q started", src)
-		}
-		if !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%q: %v, want %s", src, err, want)
-		}
-	}
+	})
 }
 
 // save_file writes a file part of a request's body as it came, bytes
