@@ -28,10 +28,10 @@ var (
 // takes its default; origins defaults to "*" (any), as in the reference.
 func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 	c := &netio.CORS{Origins: []string{"*"}, Methods: corsMethods, Headers: corsHeaders, Expose: corsExpose, MaxAge: corsMaxAge}
-	if v.Kind() != vm.KObject {
-		return nil, fmt.Errorf("%s: cors: expected a block of settings, got %s", at, vm.Repr(v))
+	o, err := blockSettings("cors", at, v)
+	if err != nil {
+		return nil, err
 	}
-	o := v.AsObject()
 	list := func(key string, dst *[]string) error {
 		x, ok := o.Get(key)
 		if !ok {

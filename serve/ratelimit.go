@@ -49,10 +49,10 @@ type rateCount struct {
 
 // readRateLimit reads a rate_limit block's value v, declared at at.
 func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
-	if v.Kind() != vm.KObject {
-		return nil, fmt.Errorf("%s: rate_limit: expected a block of settings, got %s", at, vm.Repr(v))
+	o, err := blockSettings("rate_limit", at, v)
+	if err != nil {
+		return nil, err
 	}
-	o := v.AsObject()
 	l := &rateLimit{requests: 100, window: time.Minute}
 	n, hasRequests := o.Get("requests")
 	if m, ok := o.Get("max"); ok {

@@ -673,6 +673,18 @@ func isNextShape(fn vm.Value) bool {
 	return len(ps) >= 2 && ps[1] != "res" && ps[1] != "response"
 }
 
+// blockSettings reads the value v of a config block of kind declared at
+// at: its object of settings, an empty one for a block that gives none.
+func blockSettings(kind, at string, v vm.Value) (*vm.Object, error) {
+	switch v.Kind() {
+	case vm.KObject:
+		return v.AsObject(), nil
+	case vm.KNil:
+		return vm.NewObject(), nil
+	}
+	return nil, fmt.Errorf("%s: %s: expected a block of settings, got %s", at, kind, vm.Repr(v))
+}
+
 // byteSize reads a size config value: a Size, or a number of bytes.
 func byteSize(v vm.Value) (int64, error) {
 	switch v.Kind() {

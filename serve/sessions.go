@@ -71,13 +71,9 @@ type sessionStore struct {
 // signed with a secret no one chose could be forged by anyone who
 // guesses it, or would not survive a restart.
 func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool)) (*sessionStore, error) {
-	o := vm.NewObject()
-	switch v.Kind() {
-	case vm.KObject:
-		o = v.AsObject()
-	case vm.KNil:
-	default:
-		return nil, fmt.Errorf("%s: %s: expected a block of settings { secret, max_age, ... }, got %s", at, kind, vm.Repr(v))
+	o, err := blockSettings(kind, at, v)
+	if err != nil {
+		return nil, err
 	}
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%s: %s.%s: %s", at, kind, key, fmt.Sprintf(format, args...))

@@ -56,13 +56,9 @@ type uploadRules struct {
 // readUploads reads an upload or uploads block (of kind, declared at
 // at).
 func readUploads(kind, at string, v vm.Value) (*uploadRules, error) {
-	o := vm.NewObject()
-	switch v.Kind() {
-	case vm.KObject:
-		o = v.AsObject()
-	case vm.KNil:
-	default:
-		return nil, fmt.Errorf("%s: %s: expected a block of settings { max_size, allowed_types }, got %s", at, kind, vm.Repr(v))
+	o, err := blockSettings(kind, at, v)
+	if err != nil {
+		return nil, err
 	}
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%s: %s.%s: %s", at, kind, key, fmt.Sprintf(format, args...))
