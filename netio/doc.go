@@ -42,8 +42,10 @@
 //  5. The Router matches the normalised path: static segments beat
 //     ":param" beat "*name" beat a trailing "*", whatever the declaration
 //     order, with backtracking; trailing slashes are ignored; HEAD falls
-//     back to GET (fasthttp omits the body). An unknown path answers 404
-//     NOT_FOUND; a known path with another method 405 METHOD_NOT_ALLOWED
+//     back to GET (fasthttp omits the body). Config.Static may answer
+//     before it (a static file). An unknown path answers 404 NOT_FOUND,
+//     or a GET or HEAD Config.Fallback's answer (a static's fallback
+//     page); a known path with another method 405 METHOD_NOT_ALLOWED
 //     with a sorted Allow header (HEAD included when GET exists, OPTIONS
 //     always); OPTIONS without its own route goes to Config.OnOptions or
 //     answers 204 with Allow.

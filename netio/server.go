@@ -82,6 +82,11 @@ type Config struct {
 	// goroutine, never on Pool, so that a body streamed from disk holds
 	// no handler; the front end sets the request id and logs the line.
 	Static func(ctx *fasthttp.RequestCtx, req *Request) int
+	// Fallback, if set, may answer a GET or HEAD that routing found no
+	// route for at all (a path of no route, of any method: the 404 it
+	// would get), as Static does: a static's fallback page. A path whose
+	// routes take other methods still answers 405.
+	Fallback func(ctx *fasthttp.RequestCtx, req *Request) int
 	// TLS, if set, makes the server serve HTTPS (HTTP/1.1 over TLS 1.2
 	// or later) with its certificates, and only HTTPS: every response
 	// carries Strict-Transport-Security, and a plain-HTTP request is
@@ -675,6 +680,12 @@ func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {
 		}
 	}
 	if allow == "" {
+		if s.cfg.Fallback != nil && (req.Method == fasthttp.MethodGet || req.Method == fasthttp.MethodHead) {
+			if status := s.cfg.Fallback(ctx, req); status != 0 {
+				setRequestID(ctx, req.ID)
+				return status
+			}
+		}
 		writeError(ctx, fasthttp.StatusNotFound, CodeNotFound, req.ID)
 		return fasthttp.StatusNotFound
 	}
@@ -738,7 +749,7 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	}
 	req := Request{Method: string(h.Method()), Path: cleanPath(string(ctx.URI().PathOriginal()))}
 	m := s.cfg.Router.Lookup(req.Method, req.Path, nil)
-	if m.Route != nil || s.cfg.Static != nil && (req.Method == fasthttp.MethodGet || req.Method == fasthttp.MethodHead) {
+	if m.Route != nil || (s.cfg.Static != nil || s.cfg.Fallback != nil) && (req.Method == fasthttp.MethodGet || req.Method == fasthttp.MethodHead) {
 		return fasthttp.StatusContinue // handle takes the request's start (a static file's too)
 	}
 	tc, _ := ctx.Conn().(*timedConn)

@@ -421,6 +421,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		MaxRequestBodySize: cfg.maxBody,
 		CORS:               cfg.cors,
 		Static:             static.handler(),
+		Fallback:           static.fallbackHandler(),
 		TLS:                tlsConfig,
 	})
 	if err != nil {

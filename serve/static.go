@@ -27,7 +27,10 @@ import (
 // The front end answers a GET or HEAD under a static's prefix from its
 // directory before routing (netio.Config.Static), on the connection's
 // goroutine: a file's body is streamed from disk as the connection
-// writes it and holds no handler of the pool.
+// writes it and holds no handler of the pool. A static's fallback file
+// answers after routing (netio.Config.Fallback), only for a path no
+// route takes: it stands for the pages of a client-side app, never for
+// a route (health's included).
 
 // staticDefaults: a static block's directory and prefix when it names
 // none, and its Cache-Control when neither it nor a cache { max_age }
@@ -223,6 +226,17 @@ func (sf *staticFiles) handler() func(*fasthttp.RequestCtx, *netio.Request) int 
 	return nil
 }
 
+// fallbackHandler is the front end's Fallback hook, nil when no static
+// has a fallback.
+func (sf *staticFiles) fallbackHandler() func(*fasthttp.RequestCtx, *netio.Request) int {
+	for _, m := range sf.mounts {
+		if m.root != nil && m.fallback != "" {
+			return sf.serveFallback
+		}
+	}
+	return nil
+}
+
 // close closes the directories (when the server stops).
 func (sf *staticFiles) close(context.Context) {
 	for _, m := range sf.mounts {
@@ -238,13 +252,11 @@ func (m *staticMount) close() {
 
 // serve answers a GET or HEAD for a file of a static's directory, and
 // returns its status; 0 lets routing go on. The mounts whose prefix the
-// path is under are tried longest prefix first; if none has the file,
-// the first of them with a fallback answers with it.
+// path is under are tried longest prefix first.
 func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	if req.Method != fasthttp.MethodGet && req.Method != fasthttp.MethodHead {
 		return 0
 	}
-	var fallback *staticMount
 	for _, m := range sf.mounts {
 		name, ok := m.under(req.Path)
 		if !ok || m.root == nil {
@@ -253,14 +265,22 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 		if f, st := m.open(name, true); f != nil {
 			return m.send(ctx, req, f, st, m.cache, contentType(st.Name()))
 		}
-		if fallback == nil && m.fallback != "" {
-			fallback = m
-		}
 	}
-	if fallback != nil {
-		if f, st := fallback.open(fallback.fallback, false); f != nil {
-			return fallback.send(ctx, req, f, st, staticFallbackCache, "text/html; charset=utf-8")
+	return 0
+}
+
+// serveFallback answers a GET or HEAD that no file and no route took
+// with the fallback file of the first mount, longest prefix first, that
+// the path is under and that has one; 0 leaves the 404.
+func (sf *staticFiles) serveFallback(ctx *fasthttp.RequestCtx, req *netio.Request) int {
+	for _, m := range sf.mounts {
+		if _, ok := m.under(req.Path); !ok || m.root == nil || m.fallback == "" {
+			continue
 		}
+		if f, st := m.open(m.fallback, false); f != nil {
+			return m.send(ctx, req, f, st, staticFallbackCache, "text/html; charset=utf-8")
+		}
+		return 0
 	}
 	return 0
 }

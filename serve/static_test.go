@@ -169,7 +169,7 @@ func TestStaticReferenceFormAndFallback(t *testing.T) {
 	app := startApp(t, `cache { max_age: 60 }
 server {
   static "/assets" => "`+pub+`" fallback "index.html"
-  route GET "/assets/api" => fn() "never: the fallback answers first"
+  route GET "/assets/api" => fn() "routed"
   route GET "/api/x" => fn() "x"
 }
 `)
@@ -178,7 +178,7 @@ server {
 	if r.status != 200 || r.body != "body{}" || r.header.Get("Cache-Control") != "public, max-age=60" {
 		t.Errorf("GET /assets/style.css = %d %q %v", r.status, r.body, r.header)
 	}
-	for _, p := range []string{"/assets/nope", "/assets/deep/page", "/assets/api"} {
+	for _, p := range []string{"/assets/nope", "/assets/deep/page"} {
 		r := do(t, "GET", u+p, "")
 		if r.status != 200 || r.body != "<p>home</p>" || r.header.Get("Content-Type") != "text/html; charset=utf-8" || r.header.Get("Cache-Control") != "no-cache" {
 			t.Errorf("GET %s = %d %q %v, want the fallback file", p, r.status, r.body, r.header)
@@ -187,11 +187,56 @@ server {
 	if r := do(t, "GET", u+"/api/x", ""); r.status != 200 || r.body != `"x"` {
 		t.Errorf("GET /api/x = %d %q", r.status, r.body)
 	}
+	if r := do(t, "GET", u+"/assets/api", ""); r.status != 200 || r.body != `"routed"` {
+		t.Errorf("GET /assets/api = %d %q, want its route", r.status, r.body)
+	}
 	if r := do(t, "GET", u+"/assetsx/style.css", ""); r.status != 404 {
 		t.Errorf("GET /assetsx/style.css = %d %q, want 404 (not under /assets)", r.status, r.body)
 	}
 	if r := do(t, "GET", u+"/style.css", ""); r.status != 404 {
 		t.Errorf("GET /style.css = %d %q, want 404 (not under /assets)", r.status, r.body)
+	}
+}
+
+// A fallback at "/" answered every GET no file took, before routing:
+// health and the API's routes got the page too.
+func TestStaticFallbackLeavesRoutesAlone(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", fallback: "index.html" }
+  health "/health"
+  route GET "/api/users" => fn() [1, 2]
+  route POST "/api/form" => fn() "posted"
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/health", ""); r.status != 200 || strings.Contains(r.body, "home") || r.header.Get("Cache-Control") == "no-cache" {
+		t.Errorf("GET /health = %d %q %v, want health's answer", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/api/users", ""); r.status != 200 || r.body != "[1,2]" {
+		t.Errorf("GET /api/users = %d %q, want its route", r.status, r.body)
+	}
+	if r := do(t, "HEAD", u+"/api/users", ""); r.status != 200 || r.header.Get("Cache-Control") == "no-cache" {
+		t.Errorf("HEAD /api/users = %d %v, want its route", r.status, r.header)
+	}
+	if r := do(t, "GET", u+"/api/form", ""); r.status != 405 || r.header.Get("Allow") != "OPTIONS, POST" {
+		t.Errorf("GET /api/form = %d %q %v, want 405 (the path has a POST route)", r.status, r.body, r.header)
+	}
+	if r := do(t, "POST", u+"/nowhere", "{}"); r.status != 404 {
+		t.Errorf("POST /nowhere = %d %q, want 404", r.status, r.body)
+	}
+	for _, p := range []string{"/nowhere", "/app/settings", "/sub"} {
+		want := "<p>home</p>"
+		if p == "/sub" {
+			want = "<p>sub</p>" // a file is still served before routing
+		}
+		r := do(t, "GET", u+p, "")
+		if r.status != 200 || r.body != want || r.header.Get("X-Request-Id") == "" {
+			t.Errorf("GET %s = %d %q %v, want %q", p, r.status, r.body, r.header, want)
+		}
+	}
+	if r := do(t, "HEAD", u+"/nowhere", ""); r.status != 200 || r.header.Get("Content-Length") != "11" || r.header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("HEAD /nowhere = %d %v, want the fallback's headers", r.status, r.header)
 	}
 }
 
