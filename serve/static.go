@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -305,18 +306,28 @@ func (m *staticMount) under(p string) (string, bool) {
 
 // open opens the regular file name of the directory (for a directory,
 // with index, its index.html); nil if there is none. The root refuses a
-// name, or a symbolic link, that leads out of the directory.
+// name, or a symbolic link, that leads out of the directory. Anything
+// but a regular file (a FIFO, a device, a socket) is never opened: its
+// open could block the connection's thread for good (a FIFO's waits for
+// a writer). The name is looked at first, and opened without blocking,
+// in case it was swapped for a FIFO in between; the file opened is
+// looked at again.
 func (m *staticMount) open(name string, index bool) (*os.File, fs.FileInfo) {
-	f, err := m.root.Open(name)
+	st, err := m.root.Stat(name)
 	if err != nil {
 		return nil, nil
 	}
-	st, err := f.Stat()
-	if err == nil && st.IsDir() && index {
-		f.Close()
+	if st.IsDir() && index {
 		return m.open(path.Join(name, "index.html"), false)
 	}
-	if err != nil || !st.Mode().IsRegular() {
+	if !st.Mode().IsRegular() {
+		return nil, nil
+	}
+	f, err := m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil
+	}
+	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		return nil, nil
 	}

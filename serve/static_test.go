@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,6 +264,46 @@ func TestStaticNeverLeavesItsDirectory(t *testing.T) {
 	}
 	if got := rawGet(t, u, "/files/sub/../app.js"); !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "console.log(1)\n") {
 		t.Errorf("GET /files/sub/../app.js answered:\n%s", got)
+	}
+}
+
+// A FIFO in the directory was opened before it was checked to be a
+// regular file: the open waited for a writer, so the request never got
+// an answer and held an OS thread. A FIFO, a socket, and a directory
+// whose index.html is one, are no files to serve: routing answers.
+func TestStaticServesOnlyRegularFiles(t *testing.T) {
+	pub := staticTree(t)
+	for _, p := range []string{"pipe", "fifodir/index.html"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(pub, p)), 0o755)
+		if err := syscall.Mkfifo(filepath.Join(pub, p), 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		// Should an open block, a writer frees it when the test ends.
+		t.Cleanup(func() {
+			if f, err := os.OpenFile(filepath.Join(pub, p), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+		})
+	}
+	l, err := net.Listen("unix", filepath.Join(pub, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", prefix: "/assets" }
+  static "/spa" => "`+pub+`" fallback "pipe"
+  route GET "/assets/sock" => fn() "routed"
+}
+`)
+	u := app.urls[""]
+	for target, want := range map[string]string{
+		"/assets/pipe": "HTTP/1.1 404", "/assets/fifodir": "HTTP/1.1 404", "/assets/fifodir/": "HTTP/1.1 404",
+		"/assets/sock": "HTTP/1.1 200", "/spa/missing": "HTTP/1.1 404", "/assets/app.js": "HTTP/1.1 200",
+	} {
+		if got := rawGet(t, u, target); !strings.HasPrefix(got, want) {
+			t.Errorf("GET %s answered %q, want %s", target, got, want)
+		}
 	}
 }
 
