@@ -260,7 +260,7 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	}
 	for _, m := range sf.mounts {
 		name, ok := m.under(req.Path)
-		if !ok || m.root == nil {
+		if !ok || m.root == nil || hidden(name) {
 			continue
 		}
 		if f, st := m.open(name, true); f != nil {
@@ -302,6 +302,22 @@ func (m *staticMount) under(p string) (string, bool) {
 		return ".", true
 	}
 	return rest, true
+}
+
+// hidden reports whether the file name (clean, relative) is, or is
+// under, a dotfile: .env, .git/config, .htpasswd hold what is not for
+// the web. The directory's .well-known (RFC 8615: ACME challenges,
+// security.txt) is the exception.
+func hidden(name string) bool {
+	if name == "." {
+		return false
+	}
+	for i, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, ".") && !(i == 0 && seg == ".well-known") {
+			return true
+		}
+	}
+	return false
 }
 
 // open opens the regular file name of the directory (for a directory,

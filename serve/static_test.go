@@ -307,6 +307,48 @@ func TestStaticServesOnlyRegularFiles(t *testing.T) {
 	}
 }
 
+// Dotfiles were served: /assets/.env and /assets/.git/config answered
+// 200. A path with a segment that begins with "." goes on to routing,
+// but for the directory's .well-known (RFC 8615).
+func TestStaticRefusesDotfiles(t *testing.T) {
+	pub := staticTree(t)
+	for name, body := range map[string]string{
+		".env": "SECRET=1", ".git/config": "[core]", "sub/.htpasswd": "u:x", ".hidden/app.js": "x",
+		".well-known/security.txt": "Contact: a@b.example", ".well-known/acme-challenge/tok": "tok.key",
+		".well-known/.private": "no", "sub/.well-known/x": "no",
+	} {
+		p := filepath.Join(pub, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", prefix: "/assets" }
+  route GET "/assets/.hidden/app.js" => fn() "routed"
+}
+`)
+	u := app.urls[""]
+	for _, target := range []string{
+		"/assets/.env", "/assets/%2eenv", "/assets/.git/config", "/assets/.git/", "/assets/sub/.htpasswd",
+		"/assets/.well-known/.private", "/assets/sub/.well-known/x",
+	} {
+		if got := rawGet(t, u, target); !strings.HasPrefix(got, "HTTP/1.1 404") {
+			t.Errorf("GET %s answered:\n%s", target, got)
+		}
+	}
+	if r := do(t, "GET", u+"/assets/.hidden/app.js", ""); r.status != 200 || r.body != `"routed"` {
+		t.Errorf("GET /assets/.hidden/app.js = %d %q, want its route", r.status, r.body)
+	}
+	for p, want := range map[string]string{
+		"/assets/.well-known/security.txt": "Contact: a@b.example", "/assets/.well-known/acme-challenge/tok": "tok.key",
+	} {
+		if r := do(t, "GET", u+p, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %q, want %q", p, r.status, r.body, want)
+		}
+	}
+}
+
 func TestStaticLargeFileStreamed(t *testing.T) {
 	dir := t.TempDir()
 	big := make([]byte, 8<<20)
