@@ -70,7 +70,8 @@ type staticFiles struct {
 // the server's own. Several may be declared, each with its own prefix
 // (the reference keeps only a server's last). A directory that does not
 // exist is warned of (once, for the first server started: top) and
-// serves nothing; one that cannot be opened otherwise, and a bad value,
+// serves nothing, as is a fallback that is no file of its directory
+// (it may be built later, so it is looked for again on each request); one that cannot be opened otherwise, and a bad value,
 // fail the start.
 func (s *Server) readStatic(top bool) (*staticFiles, error) {
 	g := s.inst.Globals
@@ -105,6 +106,12 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if m.root == nil && warn {
 			s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).
 				Msg("static directory not found: it serves nothing")
+		}
+		if m.root != nil && m.fallback != "" && warn {
+			if st, err := m.root.Stat(m.fallback); err != nil || !st.Mode().IsRegular() {
+				s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).Str("fallback", m.fallback).
+					Msg("static fallback file not found in the directory: a missing page gets 404")
+			}
 		}
 		sf.mounts = append(sf.mounts, m)
 		return nil

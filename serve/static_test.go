@@ -398,6 +398,27 @@ func TestStaticDirectoryRelativeOrMissing(t *testing.T) {
 	}
 }
 
+// A fallback naming no file of the directory was accepted silently, and
+// missing pages then got 404: it is warned of at start-up, at its
+// declaration.
+func TestStaticMissingFallbackWarns(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  static { dir: "`+pub+`", fallback: "index.html" }
+  static { dir: "`+pub+`", prefix: "/a", fallback: "app.html" }
+  static "/b" => "`+pub+`" fallback "sub"
+}
+`)
+	warned := logged(app.logs, "static fallback file not found in the directory: a missing page gets 404")
+	if len(warned) != 2 || warned[0]["at"] != "app.tova:3:3" || warned[0]["fallback"] != "app.html" ||
+		warned[1]["at"] != "app.tova:4:3" || warned[1]["fallback"] != "sub" || warned[0]["dir"] != pub {
+		t.Errorf("warnings %v", warned)
+	}
+	if r := do(t, "GET", app.urls[""]+"/a/missing", ""); r.status != 404 {
+		t.Errorf("GET /a/missing = %d %q, want 404", r.status, r.body)
+	}
+}
+
 func TestStaticStartupErrors(t *testing.T) {
 	pub := staticTree(t)
 	for _, c := range []struct{ src, want string }{
