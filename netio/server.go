@@ -587,6 +587,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	if s.draining.Load() && start.UnixNano() >= s.drainAt.Load() {
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
+		markNotRun(ctx)
 		return fasthttp.StatusServiceUnavailable, nil
 	}
 	if p := ctx.Request.Header.Protocol(); len(p) > 5 && p[5] != '1' {
@@ -711,6 +712,7 @@ func (s *Server) failed(ctx *fasthttp.RequestCtx, id string, err error) int {
 		return fasthttp.StatusServiceUnavailable
 	case errors.Is(err, actors.ErrOverloaded):
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeOverloaded, id)
+		markNotRun(ctx) // (the pool took no job: Do refuses before queueing it)
 		return fasthttp.StatusServiceUnavailable
 	default:
 		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, id)
@@ -856,6 +858,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		}
 	}
 	writeErrorMessage(ctx, status, code, message, id)
+	markNotRun(ctx) // (the request was not read whole: no handler saw it)
 	ctx.SetConnectionClose()
 	tc, _ := ctx.Conn().(*timedConn)
 	s.policyHeaders(ctx, tc)
