@@ -39,6 +39,8 @@ const (
 	// healthProbeTimeout bounds one health probe (less when the
 	// interval is shorter).
 	healthProbeTimeout = 2 * time.Second
+	// maxPeerCount bounds failure_threshold and half_open_requests.
+	maxPeerCount = 1 << 20
 )
 
 // discoverKeys are the keys a discover block takes: the guide's (url,
@@ -114,8 +116,8 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 		}
 		for _, c := range counts {
 			if x, ok := o.Get(c.key); ok {
-				if x.Kind() != vm.KInt || x.AsInt() < 1 || x.AsInt() > 1<<20 {
-					return bad(prefix+c.key, fmt.Errorf("must be a positive Int, got %s", vm.Repr(x)))
+				if x.Kind() != vm.KInt || x.AsInt() < 1 || x.AsInt() > maxPeerCount {
+					return bad(prefix+c.key, fmt.Errorf("must be a positive Int no greater than %d, got %s", maxPeerCount, vm.Repr(x)))
 				}
 				*c.into = uint32(x.AsInt())
 			}
@@ -151,11 +153,17 @@ func peerURL(v vm.Value) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the URL does not parse: %v", errors.Unwrap(err))
 	}
+	// The value as written ("http://", not url's "http:"), but without
+	// a password it holds.
+	shown := v.AsString()
+	if _, has := u.User.Password(); has {
+		shown = u.Redacted()
+	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
+		return "", fmt.Errorf("%q is not an absolute http or https URL", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%q has a query or a fragment: give the server's base URL", u.Redacted())
+		return "", fmt.Errorf("%q has a query or a fragment: give the server's base URL", shown)
 	}
 	return strings.TrimRight(v.AsString(), "/"), nil
 }

@@ -115,7 +115,7 @@ func TestPeerCallFailure(t *testing.T) {
 		t.Errorf("GET /bad = %d %s", r.status, r.body)
 	}
 	var callerLogged bool
-	for _, rec := range logged(app.logs, "RPC worker.compute failed: 400 Validation failed") {
+	for _, rec := range logged(app.logs, "RPC worker.compute failed: 400 Validation failed: n must be an integer") {
 		callerLogged = callerLogged || rec["server"] == "api"
 	}
 	if !callerLogged {
@@ -329,13 +329,17 @@ server "worker" {
 }
 
 // A bad value in a discover block is a start-up error naming the block
-// and the key.
+// and the key, quoting the value as written (a url "http://" was shown
+// as "http:") and the bound a count passed.
 func TestDiscoverBadValues(t *testing.T) {
 	for _, c := range []struct{ block, want string }{
 		{`url: "ftp://x"`, `app.tova:3:3: discover "worker": url: "ftp://x" is not an absolute http or https URL`},
 		{`url: 3002`, `app.tova:3:3: discover "worker": url: expected an http or https URL String`},
-		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: must be a positive Int, got -1`},
-		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:3: discover "worker": circuit_breaker.half_open_requests: must be a positive Int, got 0`},
+		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: must be a positive Int no greater than 1048576, got -1`},
+		{`failure_threshold: 99999999999999999`, `app.tova:3:3: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 99999999999999999`},
+		{`url: "http://"`, `app.tova:3:3: discover "worker": url: "http://" is not an absolute http or https URL`},
+		{`url: "http://u:secret@/x"`, `app.tova:3:3: discover "worker": url: "http://u:xxxxx@/x" is not an absolute http or https URL`},
+		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:3: discover "worker": circuit_breaker.half_open_requests: must be a positive Int no greater than 1048576, got 0`},
 		{`circuit_breaker: { reset_timeout: -5.seconds }`, `app.tova:3:3: discover "worker": circuit_breaker.reset_timeout: must be a positive duration`},
 		{`timeout: "soon"`, `app.tova:3:3: discover "worker": timeout: expected a duration`},
 		{`health: "health"`, `app.tova:3:3: discover "worker": health: expected a path such as "/health"`},

@@ -758,7 +758,12 @@ func isListType(typ string) bool {
 // message, naming the parameter (or its element), is non-empty when the
 // value does not fit.
 func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
-	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
+		typ = strings.TrimSuffix(inner, ">")
+	}
+	if okType, errType, ok := resultTypeArgs(typ); ok {
+		return s.convertResult(name, v, okType, errType)
+	}
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
 		return s.convertRecord(name, v, ti, ftypes)
 	}

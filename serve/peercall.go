@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,10 +74,11 @@ type rpcFailure struct {
 func (f *rpcFailure) Error() string { return f.msg }
 func (f *rpcFailure) Unwrap() error { return f.cause }
 
-// rpcAttempts is how many times a call is sent when the peer could not
-// have run it: the connection was refused, or a proxy or the peer
-// answered 502, 503 (other than its handler's deadline) or 504. The
-// waits between attempts are rpcBackoff.
+// rpcAttempts is how many times a call is sent when the peer certainly
+// did not run it: the connection could not be made, or the runtime
+// answered 503 with netio.HeaderNotRun (the request came during its
+// drain, or every handler was busy). The waits between attempts are
+// rpcBackoff.
 const rpcAttempts = 3
 
 var rpcBackoff = [rpcAttempts - 1]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
@@ -85,7 +87,15 @@ var rpcBackoff = [rpcAttempts - 1]time.Duration{100 * time.Millisecond, 200 * ti
 // which waits for the answer (other threads of the server run meanwhile).
 func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) {
 	what := "RPC " + p.name + "." + fn
-	body, err := stdlib.AppendJSON(t, []byte(`{"__args":`), vm.NewArray(args))
+	sent := make([]vm.Value, len(args))
+	for i, a := range args {
+		v, bad := rpcValue(a, 0)
+		if bad != nil {
+			return vm.Nil, sendError(fmt.Sprintf("%s: argument %d", what, i+1), bad)
+		}
+		sent[i] = v
+	}
+	body, err := stdlib.AppendJSON(t, []byte(`{"__args":`), vm.NewArray(sent))
 	if err != nil {
 		var ve *vm.Error
 		if errors.As(err, &ve) {
@@ -122,8 +132,10 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 	if err != nil {
 		return vm.Nil, vm.Errorf("RPCError", "%s: the answer is not JSON: %s", what, strings.TrimPrefix(err.Error(), "JSON.parse: "))
 	}
-	if v.Kind() != vm.KObject {
-		return vm.Nil, vm.Errorf("RPCError", "%s: the answer is not a {\"result\": …} object: %s", what, vm.Repr(v))
+	// Only the callee's own answer has exactly this shape: a proxy's or
+	// another service's 2xx ({} or {"value": 1}) is not a result nil.
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil || !slices.Equal(v.AsObject().Keys(), []string{"result"}) {
+		return vm.Nil, vm.Errorf("RPCError", "%s: answer without a result (not {\"result\": …}): %d %s", what, resp.Status, shortText(resp.Body))
 	}
 	result, _ := v.AsObject().Get("result")
 	return result, nil
@@ -167,9 +179,12 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 }
 
 // retryable reports whether a call's attempt failed in a way that
-// leaves the function not run: no connection was made, or a 502, 504 or
-// 503 (but not the 503 of a handler stopped at its deadline). A 500, a
-// 4xx or a timeout is never sent again: the function may have run.
+// leaves the function certainly not run: no connection was made, or the
+// peer's runtime says so (a 503 with netio.HeaderNotRun). Any other
+// answer is never sent again, a 502, 503 or 504 included: on_error or a
+// respond of the function may give one after the function ran, a proxy
+// one whether the peer ran it or not, and the runtime answers 503 for a
+// request it stopped in its handler (its deadline, its drain).
 func retryable(resp *netio.OutboundResponse, err error) bool {
 	var f *rpcFailure
 	if !errors.As(err, &f) || f.cancelled || f.timeout {
@@ -179,51 +194,63 @@ func retryable(resp *netio.OutboundResponse, err error) bool {
 		var op *net.OpError
 		return errors.As(err, &op) && op.Op == "dial"
 	}
-	switch f.status {
-	case http.StatusBadGateway, http.StatusGatewayTimeout:
-		return true
-	case http.StatusServiceUnavailable:
-		return errorCode(resp) != "TIMEOUT"
-	}
-	return false
+	return f.status == http.StatusServiceUnavailable && resp != nil && resp.Headers.Get(netio.HeaderNotRun) == "1"
 }
 
 // errorMessage is the message of an error answer: its body's
-// {"error":{"message"}} (the runtime's error body), else its text, short.
+// {"error":{"message", "details"}} (the runtime's error body: "Validation
+// failed: n must be an integer"), or {"error": "…"}, else its text,
+// short.
 func errorMessage(resp *netio.OutboundResponse) string {
 	if v, err := stdlib.ParseJSON(resp.Body); err == nil && v.Kind() == vm.KObject {
-		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KObject {
+		e, _ := v.AsObject().Get("error")
+		switch e.Kind() {
+		case vm.KString:
+			return e.AsString()
+		case vm.KObject:
 			if m, ok := e.AsObject().Get("message"); ok && m.Kind() == vm.KString {
-				return m.AsString()
+				return m.AsString() + errorDetails(e.AsObject())
 			}
 		}
-		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KString {
-			return e.AsString()
+	}
+	if text := shortText(resp.Body); text != "" {
+		return text
+	}
+	return resp.StatusText
+}
+
+// errorDetails is ": " and the details of an error body, or "".
+func errorDetails(e *vm.Object) string {
+	d, _ := e.Get("details")
+	var parts []string
+	switch d.Kind() {
+	case vm.KString:
+		parts = append(parts, d.AsString())
+	case vm.KArray:
+		for _, x := range d.AsArray().Elems {
+			if x.Kind() == vm.KString {
+				parts = append(parts, x.AsString())
+			} else {
+				parts = append(parts, vm.Repr(x))
+			}
 		}
+	case vm.KNil:
+	default:
+		parts = append(parts, vm.Repr(d))
 	}
-	text := strings.TrimSpace(string(resp.Body))
-	if text == "" {
-		return resp.StatusText
+	if len(parts) == 0 {
+		return ""
 	}
+	return ": " + strings.Join(parts, "; ")
+}
+
+// shortText is a body as text, trimmed and cut at 200 characters.
+func shortText(body []byte) string {
+	text := strings.TrimSpace(string(body))
 	if r := []rune(text); len(r) > 200 {
 		text = string(r[:200]) + "…"
 	}
 	return text
-}
-
-// errorCode is the code of the runtime's error body, or "".
-func errorCode(resp *netio.OutboundResponse) string {
-	if resp == nil {
-		return ""
-	}
-	if v, err := stdlib.ParseJSON(resp.Body); err == nil && v.Kind() == vm.KObject {
-		if e, ok := v.AsObject().Get("error"); ok && e.Kind() == vm.KObject {
-			if c, ok := e.AsObject().Get("code"); ok && c.Kind() == vm.KString {
-				return c.AsString()
-			}
-		}
-	}
-	return ""
 }
 
 // pollHealth probes the peer's health path every healthEvery until ctx

@@ -15,8 +15,9 @@ import (
 // a function no server calls that way stays private to its server, and
 // /rpc/ of any other name is 404. The body is {"__args": [...]} (or, as
 // the reference also takes, an object of the parameters by name); the
-// answer {"result": <value>}, both through JSON as res.json and
-// JSON.parse convert. The function runs as a route's handler does: after
+// answer {"result": <value>}, both through JSON in the form rpcwire.go
+// describes (a response value the function returns answers as a
+// route's would, see rpcAnswer). The function runs as a route's handler does: after
 // the server's middleware, under its deadline, a failure answered 500
 // (or by on_error) with the request id and logged with its Tova stack;
 // the request id is the caller's X-Request-ID.
@@ -103,10 +104,30 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
-		out := vm.NewObject()
-		out.Set("result", v)
-		return vm.ObjectValue(out), nil
+		return rpcAnswer(t, name, v)
 	}})
+}
+
+// rpcAnswer is the answer to a call whose function returned v: {"result":
+// v} (see rpcValue); a response value (respond, text, ...) answers as a
+// route's would: a 2xx one's body is the result, any other status is
+// sent as it is, which the caller takes as an error.
+func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
+	if r, ok := v.AsHostOK().(*responseValue); ok {
+		if r.status < 200 || r.status > 299 {
+			r = r.clone()
+			r.del(netio.HeaderNotRun) // (the function ran)
+			return vm.HostValue(r), nil
+		}
+		v, _, _ = r.GetAttr(t, "body")
+	}
+	result, bad := rpcValue(v, 0)
+	if bad != nil {
+		return vm.Nil, sendError("rpc "+name+": the result", bad)
+	}
+	out := vm.NewObject()
+	out.Set("result", result)
+	return vm.ObjectValue(out), nil
 }
 
 // rpcArgs reads a call's arguments from its body: {"__args": [...]},

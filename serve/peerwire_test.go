@@ -1,0 +1,229 @@
+package serve
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"tova/netio"
+)
+
+// A 503 that on_error gave after the function ran was sent again, so
+// one call ran the function three times: only the runtime's own "not
+// run" answer is retried.
+func TestPeerCallNotRetriedAfterOnError503(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/boom" => fn() {
+    try { worker.boom() } catch e { e.message }
+  }
+  route GET "/count" => fn() worker.count()
+}
+server "worker" {
+  var calls = 0
+  on_error fn(err, req) { respond(503, {e: 1}) }
+  fn boom() {
+    calls += 1
+    throw "down"
+  }
+  fn count() { calls }
+}
+`)
+	if r := do(t, "GET", app.urls["api"]+"/boom", ""); r.body != `"RPC worker.boom failed: 503 {\"e\":1}"` {
+		t.Errorf("GET /boom = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/count", ""); r.body != "1" {
+		t.Errorf("the function ran %s times, want 1", r.body)
+	}
+}
+
+// peerStub starts an HTTP server answering every request with status,
+// body and the header h (when not empty), and counts the requests.
+func peerStub(t *testing.T, status int, body string, h string) (string, *atomic.Int64) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if h != "" {
+			w.Header().Set(h, "1")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &hits
+}
+
+// A 503 SHUTTING_DOWN of a draining peer that had started the function
+// (its request stopped by the drain) was sent again, and another
+// instance ran the function a second time: a 502, 503 or 504 is sent
+// again only when it carries the runtime's X-Tova-Not-Run.
+func TestPeerCallRetriesOnlyNotRunAnswers(t *testing.T) {
+	const stopped = `{"error":{"code":"SHUTTING_DOWN","message":"Server is shutting down"},"request_id":"x"}`
+	for _, c := range []struct {
+		status   int
+		header   string
+		wantHits int64
+	}{
+		{503, "", 1},
+		{503, netio.HeaderNotRun, 3},
+		{502, "", 1},
+		{504, "", 1},
+	} {
+		url, hits := peerStub(t, c.status, stopped, c.header)
+		app := startApp(t, `
+server "api" {
+  discover "worker" { url: "`+url+`" }
+  route GET "/c" => fn() {
+    try { worker.compute(1) } catch e { e.message }
+  }
+}
+server "worker" {
+  fn compute(n) { n }
+}
+`)
+		r := do(t, "GET", app.urls["api"]+"/c", "")
+		if want := fmt.Sprintf(`"RPC worker.compute failed: %d Server is shutting down"`, c.status); r.body != want {
+			t.Errorf("%d %s: GET /c = %s, want %s", c.status, c.header, r.body, want)
+		}
+		if n := hits.Load(); n != c.wantHits {
+			t.Errorf("%d %s: sent %d times, want %d", c.status, c.header, n, c.wantHits)
+		}
+	}
+}
+
+const wireApp = `
+type P { name: String, nick: Option<String> }
+server "api" {
+  route GET "/none" => fn() worker.optarg(None)
+  route GET "/some" => fn() worker.optarg(Some(3))
+  route GET "/rec" => fn() worker.takep(P(name: "a", nick: Some("x")))
+  route GET "/recnone" => fn() worker.takep(P(name: "a", nick: None))
+  route GET "/ok" => fn() worker.takeres(Ok(2))
+  route GET "/err" => fn() worker.takeres(Err("bad"))
+  route GET "/giveopt" => fn() { [worker.giveopt(true), worker.giveopt(false)] }
+  route GET "/fnarg" => fn() {
+    try { worker.echo(fn(x) { x }) } catch e { "{e.kind}: {e.message}" }
+  }
+  route GET "/fnfield" => fn() {
+    try { worker.echo({f: fn(x) x}) } catch e { "{e.kind}: {e.message}" }
+  }
+  route GET "/fnresult" => fn() {
+    try { worker.givefn() } catch e { "{e.kind}: {e.message}" }
+  }
+  route GET "/made" => fn() worker.made()
+  route GET "/missing" => fn() {
+    try { worker.missing() } catch e { "{e.kind}: {e.message}" }
+  }
+  route GET "/count" => fn() worker.count()
+}
+server "worker" {
+  var calls = 0
+  fn optarg(o: Option<Int>) {
+    match o { Some(n) => n * 2, None => "none" }
+  }
+  fn takep(p: P) {
+    match p.nick { Some(n) => "{p.name}/{n}", None => "{p.name}/-" }
+  }
+  fn takeres(r: Result<Int, String>) {
+    match r { Ok(n) => n + 1, Err(e) => "err {e}" }
+  }
+  fn giveopt(b) { if b { Some({n: Some(1), m: None}) } else { None } }
+  fn echo(x) {
+    calls += 1
+    x
+  }
+  fn givefn() {
+    calls += 1
+    fn(x) x
+  }
+  fn made() { respond(201, {made: true}) }
+  fn missing() { respond(404, {error: "no such thing"}) }
+  fn count() { calls }
+}
+`
+
+// Option values, records with Option fields and Results could not be
+// passed to parameters of those types (None went as {"__tag":"None"},
+// Some(3) as {"value":3}, and the callee answered 400): a function is
+// callable with values of its own declared types.
+func TestPeerCallOptionAndResultValuesCross(t *testing.T) {
+	app := startApp(t, wireApp)
+	api := app.urls["api"]
+	for path, want := range map[string]string{
+		"/none":    `"none"`,
+		"/some":    "6",
+		"/rec":     `"a/x"`,
+		"/recnone": `"a/-"`,
+		"/ok":      "3",
+		"/err":     `"err bad"`,
+		"/giveopt": `[{"n":1,"m":null},null]`,
+	} {
+		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
+
+// A function was sent as null (an argument, a field of one, a result):
+// it is a TypeError at the call, and a result that is one fails the
+// call in the callee.
+func TestPeerCallFunctionCannotBeSent(t *testing.T) {
+	app := startApp(t, wireApp)
+	api := app.urls["api"]
+	for path, want := range map[string]string{
+		"/fnarg":    `"TypeError: RPC worker.echo: argument 1 is a Function: a Function cannot be sent to another server"`,
+		"/fnfield":  `"TypeError: RPC worker.echo: argument 1 (at f) is a Function: a Function cannot be sent to another server"`,
+		"/fnresult": `"RPCError: RPC worker.givefn failed: 500 Internal Server Error"`,
+	} {
+		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "GET", api+"/count", ""); r.body != "1" {
+		t.Errorf("the peer was called %s times, want 1 (the arguments were not sent)", r.body)
+	}
+	if len(logged(app.logs, "rpc givefn: the result is a Function: a Function cannot be sent to another server")) != 1 {
+		t.Errorf("the callee did not log its result's TypeError; logs:\n%s", app.logs)
+	}
+}
+
+// A called function returning respond(201, …) failed in the callee
+// (its response value could not be serialised): a 2xx response's body
+// is the result, another status an RPCError with its message.
+func TestPeerCallResponseValues(t *testing.T) {
+	app := startApp(t, wireApp)
+	api := app.urls["api"]
+	if r := do(t, "GET", api+"/made", ""); r.status != 200 || r.body != `{"made":true}` {
+		t.Errorf("GET /made = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", api+"/missing", ""); r.body != `"RPCError: RPC worker.missing failed: 404 no such thing"` {
+		t.Errorf("GET /missing = %d %s", r.status, r.body)
+	}
+}
+
+// A 2xx answer that is not {"result": …} (a proxy's {}, another
+// service's {"value": 1}) gave the caller nil: it is an RPCError.
+func TestPeerCallAnswerWithoutResult(t *testing.T) {
+	for _, body := range []string{`{}`, `{"value":1}`, `{"result":1,"extra":2}`} {
+		url, _ := peerStub(t, 200, body, "")
+		app := startApp(t, `
+server "api" {
+  discover "worker" { url: "`+url+`" }
+  route GET "/c" => fn() {
+    try { worker.compute(1) } catch e { "{e.kind}: {e.message}" }
+  }
+}
+server "worker" {
+  fn compute(n) { n }
+}
+`)
+		r := do(t, "GET", app.urls["api"]+"/c", "")
+		if !strings.HasPrefix(r.body, `"RPCError: RPC worker.compute: answer without a result`) {
+			t.Errorf("%s: GET /c = %s", body, r.body)
+		}
+	}
+}
