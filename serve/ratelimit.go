@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,15 +56,16 @@ func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
 	}
 	l := &rateLimit{requests: 100, window: time.Minute}
 	n, hasRequests := o.Get("requests")
+	key := "requests"
 	if m, ok := o.Get("max"); ok {
 		if hasRequests {
 			return nil, fmt.Errorf("%s: rate_limit: requests and max are one setting; give one", at)
 		}
-		n, hasRequests = m, true
+		n, hasRequests, key = m, true, "max"
 	}
 	if hasRequests {
 		if n.Kind() != vm.KInt || n.AsInt() <= 0 || n.AsInt() > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: rate_limit.requests: expected a positive Int of at most %d, got %s", at, math.MaxInt32, vm.Repr(n))
+			return nil, fmt.Errorf("%s: rate_limit.%s: expected a positive Int of at most %d, got %s", at, key, math.MaxInt32, vm.Repr(n))
 		}
 		l.requests = int(n.AsInt())
 	}
@@ -151,6 +153,52 @@ func ceilMillis(ns float64) time.Duration {
 	return time.Duration(math.Ceil(ns/1e6)) * time.Millisecond
 }
 
+func init() {
+	vm.Register(&vm.Builtin{Name: "rate_limit", Params: []string{"max", "window"}, Fn: builtinRateLimit})
+}
+
+// rate_limit(max = 100, window = 60) is the reference's route decorator
+// `with rate_limit(10, 60)`: a guard with a limit of its own, of max
+// requests per window (a Duration, or seconds) for each client IP,
+// counted as the server's rate_limit block counts. A route with the
+// guard has its own counts; a guard value kept in a name and put on
+// several routes counts them together.
+func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	o := vm.NewObject()
+	for i, key := range []string{"max", "window"} {
+		if i < len(args) && !args[i].IsNil() {
+			o.Set(key, args[i])
+		}
+	}
+	l, err := readRateLimit("rate_limit(...)", vm.ObjectValue(o))
+	if err != nil {
+		return vm.Nil, vm.Errorf("ValueError", "%s", strings.TrimPrefix(err.Error(), "rate_limit(...): "))
+	}
+	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		var q *reqObject
+		if len(args) > 0 {
+			q, _ = args[0].AsHostOK().(*reqObject)
+		}
+		if q == nil {
+			return vm.Nil, vm.TypeErrorf("rate_limit(...): a route guard, called with the request")
+		}
+		if ok, wait := l.take(q.r.RemoteIP(), time.Now()); !ok {
+			return tooManyRequests(q.id, wait), nil
+		}
+		return vm.Nil, nil
+	}
+	return vm.BuiltinValue(&vm.Builtin{Name: "rate_limit", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+}
+
+// tooManyRequests is the 429 answer of a request past a rate limit,
+// with Retry-After: whole seconds until one would be let through.
+func tooManyRequests(id string, wait time.Duration) vm.Value {
+	secs := max(int64(math.Ceil(wait.Seconds())), 1)
+	r := errorResponse(429, "RATE_LIMITED", "Too Many Requests", id, nil)
+	return vm.HostValue(&responseValue{status: 429, statusSet: true, ctype: r.ContentType, body: r.Body,
+		headers: netio.Headers{{Name: "Retry-After", Value: strconv.FormatInt(secs, 10)}}})
+}
+
 // limited runs the server's rate limit for the request x serves: nil if
 // it may go on, else the 429 answer. The key function's failure fails
 // the request.
@@ -165,12 +213,8 @@ func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 			key = "k:" + vm.ToString(v) // never taken for an IP
 		}
 	}
-	ok, wait := l.take(key, time.Now())
-	if ok {
-		return vm.Nil, nil
+	if ok, wait := l.take(key, time.Now()); !ok {
+		return tooManyRequests(x.requestID(), wait), nil
 	}
-	secs := max(int64(math.Ceil(wait.Seconds())), 1)
-	r := errorResponse(429, "RATE_LIMITED", "Too Many Requests", x.requestID(), nil)
-	return vm.HostValue(&responseValue{status: 429, statusSet: true, ctype: r.ContentType, body: r.Body,
-		headers: netio.Headers{{Name: "Retry-After", Value: strconv.FormatInt(secs, 10)}}}), nil
+	return vm.Nil, nil
 }

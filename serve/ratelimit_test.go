@@ -204,3 +204,34 @@ func TestRateLimitStartupErrors(t *testing.T) {
 		`rate_limit { key: "x-api-key" }`:         `server: app.tova:1:1: rate_limit.key: expected a function of the request`,
 	})
 }
+
+// The reference's route decorator `with rate_limit(max, window)`: each
+// route it guards has its own allowance per client IP (it was a compile
+// error, "a route decorator ... not applied yet"). Bad arguments fail
+// the start.
+func TestRateLimitDecorator(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/a" with rate_limit(2, 1.hour) => fn() "a"
+  route GET "/b" with rate_limit(1) => fn() "b"
+  route GET "/free" => fn() "free"
+}
+`)
+	url := app.urls[""]
+	var got []string
+	for _, path := range []string{"/a", "/a", "/b", "/a", "/b", "/free", "/free", "/free"} {
+		got = append(got, fmt.Sprint(path, ":", do(t, "GET", url+path, "").status))
+	}
+	if want := "/a:200 /a:200 /b:200 /a:429 /b:429 /free:200 /free:200 /free:200"; strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	r := do(t, "GET", url+"/a", "")
+	if wait, _ := strconv.Atoi(r.header.Get("Retry-After")); r.status != 429 || wait < 1 || wait > 3600*3/2 ||
+		!strings.Contains(r.body, `"RATE_LIMITED"`) || !strings.Contains(r.body, r.header.Get("X-Request-ID")) {
+		t.Errorf("refused: %d %s %v", r.status, r.body, r.header)
+	}
+	wantStartErrors(t, "", map[string]string{
+		"server {\n  route GET \"/\" with rate_limit(0) => fn() 1\n}":         `server: `,
+		"server {\n  route GET \"/\" with rate_limit(5, \"1m\") => fn() 1\n}": `server: `,
+	})
+}
