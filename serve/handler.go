@@ -795,6 +795,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 // an Option, nil if it has none, else required. The messages name the
 // field as name.field (a body's fields bare).
 func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes []string) (vm.Value, string) {
+	if f := stdlib.AsFile(v); f != nil {
+		v = vm.ObjectValue(f.Fields()) // an uploaded file's fields
+	}
 	if v.Kind() != vm.KObject || v.AsObject().Type != nil && v.AsObject().Type != ti {
 		return vm.Nil, name + " must be an object (" + ti.Name + ")"
 	}

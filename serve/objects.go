@@ -278,8 +278,8 @@ func (q *reqObject) multipart(body []byte, boundary string) (vm.Value, error) {
 }
 
 // multipartObject reads a multipart/form-data body into an object: a
-// field's value is its text, a file part's { filename, content_type,
-// size, content }; a repeated field gives an array. Each file part is
+// field's value is its text, a file part's a stdlib.File ({ filename,
+// content_type, size, content }); a repeated field gives an array. Each file part is
 // checked against rules (nil: none).
 func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value, error) {
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
@@ -298,15 +298,10 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		}
 		var v vm.Value
 		if part.FileName() != "" {
-			if err := rules.checkFile(part.FormName(), part.Header.Get("Content-Type"), data); err != nil {
+			if err := rules.checkFile(part.FormName(), part.Header.Get("Content-Type"), data, int64(len(data))); err != nil {
 				return vm.Nil, err
 			}
-			f := vm.NewObject()
-			f.Set("filename", vm.Str(part.FileName()))
-			f.Set("content_type", vm.Str(part.Header.Get("Content-Type")))
-			f.Set("size", vm.Int(int64(len(data))))
-			f.Set("content", vm.Str(string(data)))
-			v = vm.ObjectValue(f)
+			v = stdlib.NewFile(part.FileName(), part.Header.Get("Content-Type"), string(data))
 		} else {
 			v = vm.Str(string(data))
 		}

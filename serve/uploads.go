@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,15 +14,17 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tova/vm"
+	"tova/vm/stdlib"
 )
 
 // Uploads (`uploads { max_size, allowed_types }`, the guide's form, or
 // the reference's `upload { }`) check every file part (a part with a
-// filename) of a multipart/form-data body when the body is parsed: a
-// file over max_size answers 413 PAYLOAD_TOO_LARGE, one whose type is
-// not allowed 415 UNSUPPORTED_MEDIA_TYPE, each naming the field. A
-// route's guards and handler never see such a body: it is parsed, and
-// checked, before they run.
+// filename) of a multipart/form-data body before a route's guards and
+// handler run (checkMultipart, which keeps no file's content), and
+// again whenever the body is parsed: a file over max_size answers 413
+// PAYLOAD_TOO_LARGE, one whose type is not allowed 415
+// UNSUPPORTED_MEDIA_TYPE, each naming the field. A route's guards and
+// handler never see such a body.
 //
 // The type checked is the part's declared Content-Type, without its
 // parameters and case. Declared types the content sniffer knows by
@@ -106,20 +111,26 @@ func (u *uploadRules) warnOverBody(log zerolog.Logger, maxBody int) {
 		Msg("uploads.max_size is above max_body: a body over max_body is refused (413) first, so files are limited to less than max_body")
 }
 
-// checkFile checks the file part of field: its size, its declared
-// type and what its bytes are. A refusal is the client's error (413 or
-// 415).
-func (u *uploadRules) checkFile(field, declared string, data []byte) *httpError {
+// sniffLen is how much of a file DetectContentType reads.
+const sniffLen = 512
+
+// checkFile checks the file part of field, of size bytes, that starts
+// with head (its first sniffLen bytes, or all of it): its size, its
+// declared type and what its bytes are. A refusal is the client's
+// error (413, 415, or 400 for an empty file whose type only its bytes
+// could show).
+func (u *uploadRules) checkFile(field, declared string, head []byte, size int64) *httpError {
 	if u == nil {
 		return nil
 	}
-	if err := u.checkSize(field, int64(len(data))); err != nil {
+	if err := u.checkSize(field, size); err != nil {
 		return err
 	}
 	if len(u.allowed) == 0 {
 		return nil
 	}
-	sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(data))
+	head = head[:min(len(head), sniffLen)]
+	sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(head))
 	mt := sniffed
 	if declared != "" {
 		if t, _, err := mime.ParseMediaType(declared); err == nil {
@@ -128,15 +139,56 @@ func (u *uploadRules) checkFile(field, declared string, data []byte) *httpError 
 			mt = strings.ToLower(declared)
 		}
 	}
+	// An empty file has no bytes to tell its type by: one that declares
+	// none, or one the bytes must agree with, is refused as empty
+	// rather than as text/plain (what no bytes sniff as).
+	empty := &httpError{status: 400, code: "VALIDATION_FAILED", message: field + ": empty file"}
+	if size == 0 && declared == "" {
+		return empty
+	}
 	if !u.allows(mt) {
 		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 			message: fmt.Sprintf("%s: file type %s not allowed (allowed: %s)", field, mt, strings.Join(u.allowed, ", "))}
 	}
 	if mt != sniffed && slices.Contains(sniffedTypes, mt) {
+		if size == 0 {
+			return empty
+		}
 		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 			message: fmt.Sprintf("%s: file declared %s but its content is %s", field, mt, sniffed)}
 	}
 	return nil
+}
+
+// checkMultipart checks every file part of a multipart body against
+// the block, reading through the body once without keeping the parts'
+// contents: of each it counts the bytes and keeps the first sniffLen,
+// so that a refused file, or one the handler never reads, costs no more
+// than the body itself. A malformed body is left to whoever reads it
+// (nil).
+func (u *uploadRules) checkMultipart(body []byte, boundary string) *httpError {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var head [sniffLen]byte
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil
+		}
+		if part.FileName() == "" {
+			continue // NextPart skips what is left of it
+		}
+		n, err := io.ReadFull(part, head[:])
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return nil
+		}
+		rest, err := io.Copy(io.Discard, part)
+		if err != nil {
+			return nil
+		}
+		if he := u.checkFile(part.FormName(), part.Header.Get("Content-Type"), head[:n], int64(n)+rest); he != nil {
+			return he
+		}
+	}
 }
 
 // checkSize refuses a file of size bytes over max_size.
@@ -172,19 +224,27 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// checkUploads parses a multipart body before the route's guards and
-// handler run, when the server has an upload block, so that a file the
-// block refuses is refused whether or not the handler reads the body.
-// (A malformed body is left to whoever reads it, as without a block.)
+// checkUploads checks the file parts of a multipart body before the
+// route's guards and handler run, when the server has an upload block,
+// so that a file the block refuses is refused whether or not the
+// handler reads the body. (A malformed body is left to whoever reads
+// it, as without a block.)
 func (x *exchange) checkUploads() error {
 	if x.s.uploads == nil {
 		return nil
 	}
-	if ct, _, _ := mime.ParseMediaType(x.current().ContentType); ct != "multipart/form-data" {
+	ct, params, _ := mime.ParseMediaType(x.current().ContentType)
+	if ct != "multipart/form-data" {
 		return nil
 	}
-	_, err := x.request().Body()
-	if he, ok := err.(*httpError); ok && he.status != 400 {
+	if q := x.req; q != nil && q.parsed {
+		// Middleware read the body: parsing it checked the files.
+		if he, ok := q.bodyErr.(*httpError); ok && he.status != 400 {
+			return he
+		}
+		return nil
+	}
+	if he := x.s.uploads.checkMultipart(x.current().Body, params["boundary"]); he != nil {
 		return he
 	}
 	return nil
@@ -196,8 +256,8 @@ func init() {
 
 // upload(field = "file") is the reference's route decorator `with
 // upload("avatar")`: a guard that requires the request's multipart body
-// to hold a file in that field (a 400 VALIDATION_FAILED "avatar: not a
-// valid file" otherwise). The server's upload block checks the file as
+// to hold one file in that field (a 400 VALIDATION_FAILED "avatar: not
+// a valid file" otherwise, or "avatar: expected one file, got 2"). The server's upload block checks the file as
 // it checks every file; without a block, the reference's default
 // max_size (10 MiB) applies to this one.
 func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -224,7 +284,7 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		var files []*vm.Object
+		var files []*stdlib.File
 		if body.Kind() == vm.KObject {
 			v, _ := body.AsObject().Get(field)
 			files = fileParts(v)
@@ -232,13 +292,17 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if len(files) == 0 {
 			return vm.Nil, notFile
 		}
+		if len(files) > 1 {
+			// The handler takes one file (save_file(req.body.avatar, …)),
+			// not a list of them.
+			return vm.Nil, &httpError{status: 400, code: "VALIDATION_FAILED",
+				message: fmt.Sprintf("%s: expected one file, got %d", field, len(files))}
+		}
 		if q.uploads == nil {
 			defaults := &uploadRules{maxSize: uploadDefaultSize}
-			for _, f := range files {
-				size, _ := f.Get("size")
-				if err := defaults.checkSize(field, size.AsInt()); err != nil {
-					return vm.Nil, err
-				}
+			size, _ := files[0].Fields().Get("size")
+			if err := defaults.checkSize(field, size.AsInt()); err != nil {
+				return vm.Nil, err
 			}
 		}
 		return vm.Nil, nil
@@ -249,30 +313,20 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // fileParts returns the file parts v holds: v itself when it is one (a
 // file part of a multipart body, as multipartObject makes it), the
 // elements of a list of them; else none.
-func fileParts(v vm.Value) []*vm.Object {
-	isFile := func(v vm.Value) bool {
-		if v.Kind() != vm.KObject {
-			return false
-		}
-		for _, k := range []string{"filename", "content_type", "size", "content"} {
-			if _, ok := v.AsObject().Get(k); !ok {
-				return false
-			}
-		}
-		return true
-	}
-	if isFile(v) {
-		return []*vm.Object{v.AsObject()}
+func fileParts(v vm.Value) []*stdlib.File {
+	if f := stdlib.AsFile(v); f != nil {
+		return []*stdlib.File{f}
 	}
 	if v.Kind() != vm.KArray {
 		return nil
 	}
-	var out []*vm.Object
+	var out []*stdlib.File
 	for _, e := range v.AsArray().Elems {
-		if !isFile(e) {
+		f := stdlib.AsFile(e)
+		if f == nil {
 			return nil
 		}
-		out = append(out, e.AsObject())
+		out = append(out, f)
 	}
 	return out
 }

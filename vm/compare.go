@@ -8,7 +8,8 @@ import (
 
 // Equal is Tova's ==: no coercion between kinds, except that Int and
 // Float compare by numeric value. Lists, objects, records and variants
-// compare structurally; functions and host objects by identity.
+// compare structurally; functions and host objects by identity (unless
+// they compare by value: HostOrdered, HostEqual).
 // Structures are walked without recursion, and a list or object that
 // holds itself (directly or not) compares like any other: two cyclic
 // structures are equal when no path through them tells them apart.
@@ -109,6 +110,9 @@ func equalFlat(a, b Value) bool {
 		if o, ok := a.AsHost().(HostOrdered); ok {
 			c, ok := o.CompareHost(b.AsHost())
 			return ok && c == 0
+		}
+		if e, ok := a.AsHost().(HostEqual); ok {
+			return e.EqualHost(b.AsHost())
 		}
 		return a.AsHost() == b.AsHost()
 	}

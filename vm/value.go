@@ -277,6 +277,13 @@ type HostOrdered interface {
 	CompareHost(other HostObject) (c int, ok bool)
 }
 
+// HostEqual is implemented by host objects that compare by value for
+// == but have no order (an uploaded file by its fields): EqualHost
+// reports whether other is equal to the object.
+type HostEqual interface {
+	EqualHost(other HostObject) bool
+}
+
 // HostKeyed is implemented by host objects that map keys to values
 // (request headers), whose GetAttr gives nil for a key they lack: Has
 // says whether key is there, for has_key and `in`.

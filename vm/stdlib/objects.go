@@ -131,8 +131,11 @@ func bMerge(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	for _, a := range args {
 		switch a.Kind() {
 		case vm.KNil:
-		case vm.KObject:
-			o := a.AsObject()
+		case vm.KObject, vm.KHost:
+			o, err := object("merge", []vm.Value{a}, 0)
+			if err != nil {
+				return vm.Nil, err
+			}
 			for i, k := range o.Keys() {
 				out.Set(k, o.Slot(i))
 			}

@@ -14,11 +14,12 @@ import (
 )
 
 // save_file(file, dir) writes an uploaded file, a file part of a
-// multipart body as serve gives it ({ filename, content_type, size,
-// content }), into dir and returns the path written. The name is the
+// multipart body as serve gives it (a File: { filename, content_type,
+// size, content }, never an object a JSON body spells), into dir and returns the path written. The name is the
 // client's, made safe: only its last path element, without leading dots,
 // characters other than letters, digits, '.', '-', '_' and space
-// replaced by '_'. A name that climbs out of its directory ("..") is
+// replaced by '_', shortened to saveFileMaxName bytes keeping its
+// extension. A name that climbs out of its directory ("..") is
 // refused. An existing file is never replaced: the name takes a suffix
 // ("a.png", "a-1.png", "a-2.png", ...). dir is created if missing;
 // relative paths are relative to the working directory, as write's are.
@@ -33,19 +34,19 @@ const saveFileTries = 10000
 // saveFileMaxName bounds a saved name, in bytes (file systems take 255).
 const saveFileMaxName = 200
 
+// saveFileMaxExt bounds the extension a shortened name keeps, in bytes:
+// past it, the name's last dot starts no extension.
+const saveFileMaxExt = 20
+
 func bSaveFile(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	f := arg(args, 0)
-	if f.Kind() != vm.KObject {
-		return vm.Nil, typeErr("save_file", "a file of a multipart body ({ filename, content })", f)
+	f := AsFile(arg(args, 0))
+	if f == nil {
+		// An object that looks like one (a JSON body's) is not: it has
+		// not been through the upload checks.
+		return vm.Nil, typeErr("save_file", "a file part of a multipart/form-data body (such as req.body.avatar)", arg(args, 0))
 	}
-	name, ok := f.AsObject().Get("filename")
-	if !ok {
-		name, _ = f.AsObject().Get("name")
-	}
-	content, _ := f.AsObject().Get("content")
-	if name.Kind() != vm.KString || content.Kind() != vm.KString {
-		return vm.Nil, vm.TypeErrorf("save_file: expected a file of a multipart body, with a String filename and content")
-	}
+	name, _ := f.fields.Get("filename")
+	content, _ := f.fields.Get("content")
 	dir, err := dataPath("save_file", arg(args, 1))
 	if err != nil {
 		return vm.Nil, err
@@ -81,9 +82,19 @@ func safeFileName(name string) (string, error) {
 		return '_'
 	}, strings.ToValidUTF8(base, "_"))
 	base = strings.TrimSpace(strings.TrimLeft(base, ". "))
-	for len(base) > saveFileMaxName {
-		_, size := utf8.DecodeLastRuneInString(base)
-		base = base[:len(base)-size]
+	if len(base) > saveFileMaxName {
+		// Shortened from the end of its stem, so that it keeps its
+		// extension (one of a sensible length).
+		ext := filepath.Ext(base)
+		if len(ext) > saveFileMaxExt {
+			ext = ""
+		}
+		stem := strings.TrimSuffix(base, ext)
+		for len(stem)+len(ext) > saveFileMaxName {
+			_, size := utf8.DecodeLastRuneInString(stem)
+			stem = stem[:len(stem)-size]
+		}
+		base = strings.TrimSpace(stem) + ext
 	}
 	if base == "" {
 		base = "upload"

@@ -136,6 +136,9 @@ func list(fname string, args []vm.Value, i int) (*vm.Array, error) {
 // object returns argument i as an object (plain, record or variant).
 func object(fname string, args []vm.Value, i int) (*vm.Object, error) {
 	v := arg(args, i)
+	if f := AsFile(v); f != nil {
+		return f.fields, nil // an uploaded file reads as its object
+	}
 	if v.Kind() != vm.KObject {
 		return nil, typeErr(fname, "Object", v)
 	}
