@@ -2,7 +2,6 @@ package serve
 
 import (
 	"crypto/tls"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -45,33 +44,20 @@ server "partners" {
 	}))
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool}}}
-	send := func(method, url string, headers ...string) (*http.Response, string) {
+	send := func(method, url string, headers ...string) reply {
 		t.Helper()
-		req, err := http.NewRequest(method, url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return doWith(t, c, method, url, "", headers...)
 	}
 	api, partners := app.urls["api"], app.urls["partners"]
 	if !strings.HasPrefix(api, "https://") || !strings.HasPrefix(partners, "https://") {
 		t.Fatalf("not served over HTTPS: %v", app.urls)
 	}
 
-	resp, body := send("POST", api+"/login", "Origin", "https://app.example")
-	h := resp.Header
-	if resp.StatusCode != 200 || body != `{"ok":true}` || h.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+	r := send("POST", api+"/login", "Origin", "https://app.example")
+	h := r.header
+	if r.status != 200 || r.body != `{"ok":true}` || h.Get("Access-Control-Allow-Origin") != "https://app.example" ||
 		h.Get("Access-Control-Allow-Credentials") != "true" || !strings.HasPrefix(h.Get("Strict-Transport-Security"), "max-age=") {
-		t.Fatalf("POST /login: %d %s %v", resp.StatusCode, body, h)
+		t.Fatalf("POST /login: %d %s %v", r.status, r.body, h)
 	}
 	set := h.Get("Set-Cookie")
 	for _, attr := range []string{"Max-Age=604800", "HttpOnly", "Secure", "SameSite=Strict"} {
@@ -79,35 +65,35 @@ server "partners" {
 			t.Errorf("session cookie %q lacks %s", set, attr)
 		}
 	}
-	if resp, body := send("GET", api+"/me", "Origin", "https://evil.example"); resp.StatusCode != 200 || body != `{"user":"ann"}` ||
-		resp.Header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("GET /me from another origin: %d %s %v", resp.StatusCode, body, resp.Header)
+	if r := send("GET", api+"/me", "Origin", "https://evil.example"); r.status != 200 || r.body != `{"user":"ann"}` ||
+		r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("GET /me from another origin: %d %s %v", r.status, r.body, r.header)
 	}
-	resp, _ = send("OPTIONS", api+"/me", "Origin", "https://admin.example", "Access-Control-Request-Method", "DELETE")
-	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE" || resp.Header.Get("Access-Control-Max-Age") != "86400" {
-		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	r = send("OPTIONS", api+"/me", "Origin", "https://admin.example", "Access-Control-Request-Method", "DELETE")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE" || r.header.Get("Access-Control-Max-Age") != "86400" {
+		t.Errorf("preflight: %d %v", r.status, r.header)
 	}
 
 	// 100 requests a minute per client: the two above and 98 more pass
 	// (the preflight is not counted), the next is refused. Were the
 	// minute to turn meanwhile, the sliding window still counts them.
 	for i := 0; i < 98; i++ {
-		if resp, body := send("GET", api+"/me"); resp.StatusCode != 200 {
-			t.Fatalf("request %d: %d %s", i+3, resp.StatusCode, body)
+		if r := send("GET", api+"/me"); r.status != 200 {
+			t.Fatalf("request %d: %d %s", i+3, r.status, r.body)
 		}
 	}
-	if resp, body := send("GET", api+"/me"); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "RATE_LIMITED") {
-		t.Fatalf("the 101st request: %d %s %v", resp.StatusCode, body, resp.Header)
+	if r := send("GET", api+"/me"); r.status != 429 || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "RATE_LIMITED") {
+		t.Fatalf("the 101st request: %d %s %v", r.status, r.body, r.header)
 	}
 
 	// partners: 1000 an hour per API key; a request without one counts
 	// by the client's IP, which api's own counts do not touch.
 	for i := 0; i < 3; i++ {
-		if resp, body := send("GET", partners+"/quote", "X-API-Key", "k1"); resp.StatusCode != 200 || body != `{"price":42}` {
-			t.Fatalf("partners: %d %s", resp.StatusCode, body)
+		if r := send("GET", partners+"/quote", "X-API-Key", "k1"); r.status != 200 || r.body != `{"price":42}` {
+			t.Fatalf("partners: %d %s", r.status, r.body)
 		}
 	}
-	if resp, _ := send("GET", partners+"/quote"); resp.StatusCode != 200 {
-		t.Fatalf("partners without a key: %d", resp.StatusCode)
+	if r := send("GET", partners+"/quote"); r.status != 200 {
+		t.Fatalf("partners without a key: %d", r.status)
 	}
 }

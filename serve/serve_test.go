@@ -129,6 +129,13 @@ func (r reply) json(t testing.TB) map[string]any {
 
 func do(t testing.TB, method, url, body string, headers ...string) reply {
 	t.Helper()
+	return doWith(t, client, method, url, body, headers...)
+}
+
+// doWith is do through the client c (one with a cookie jar, or one that
+// trusts a test certificate).
+func doWith(t testing.TB, c *http.Client, method, url, body string, headers ...string) reply {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -143,7 +150,7 @@ func do(t testing.TB, method, url, body string, headers ...string) reply {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
