@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bufio"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -117,6 +118,9 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetNoDefaultContentType(true)
 	}
 	for _, h := range r.Headers {
+		if len(h.Name) == len(HeaderNotRun) && strings.EqualFold(h.Name, HeaderNotRun) {
+			continue // the runtime's alone to give (markNotRun): a handler's answer ran a handler
+		}
 		ctx.Response.Header.Add(h.Name, fieldValue(h.Value))
 	}
 	for i := range r.Cookies {

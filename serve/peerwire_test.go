@@ -40,6 +40,48 @@ server "worker" {
 	}
 }
 
+// A called function's on_error (or middleware) that put X-Tova-Not-Run
+// on its 503 made the caller run the function three times, and a
+// function answering a redirect to a closed port had the caller follow
+// it, take the dial error there as "not run", and call again: the
+// header is the runtime's alone (netio drops it from a handler's
+// answer), and a call's redirect is its answer.
+func TestPeerCallNotRetriedOnAnswersOfUserCode(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/boom" => fn() {
+    try { worker.boom() } catch e { e.message }
+  }
+  route GET "/away" => fn() {
+    try { worker.away() } catch e { e.message }
+  }
+  route GET "/count" => fn() worker.count()
+}
+server "worker" {
+  var calls = 0
+  on_error fn(err, req) { respond(503, {e: 1}, {"X-Tova-Not-Run": "1"}) }
+  fn boom() {
+    calls += 1
+    throw "down"
+  }
+  fn away() {
+    calls += 1
+    redirect("http://127.0.0.1:1/nowhere", 302)
+  }
+  fn count() { calls }
+}
+`)
+	if r := do(t, "GET", app.urls["api"]+"/boom", ""); r.body != `"RPC worker.boom failed: 503 {\"e\":1}"` {
+		t.Errorf("GET /boom = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/away", ""); !strings.Contains(r.body, "RPC worker.away failed: 302") {
+		t.Errorf("GET /away = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/count", ""); r.body != "2" {
+		t.Errorf("the functions ran %s times, want 2", r.body)
+	}
+}
+
 // peerStub starts an HTTP server answering every request with status,
 // body and the header h (when not empty), and counts the requests.
 func peerStub(t *testing.T, status int, body string, h string) (string, *atomic.Int64) {

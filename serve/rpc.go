@@ -115,9 +115,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 	if r, ok := v.AsHostOK().(*responseValue); ok {
 		if r.status < 200 || r.status > 299 {
-			r = r.clone()
-			r.del(netio.HeaderNotRun) // (the function ran)
-			return vm.HostValue(r), nil
+			return v, nil // (netio drops a HeaderNotRun it sets: the function ran)
 		}
 		v, _, _ = r.GetAttr(t, "body")
 	}
