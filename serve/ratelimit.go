@@ -20,6 +20,10 @@ import (
 // requests, window and key, and the reference's max (requests).
 var rateLimitKeys = []string{"requests", "max", "window", "key"}
 
+// maxRateWindow is the longest window: the counts' arithmetic stays far
+// from the Int64 nanoseconds' limit (about 292 years).
+const maxRateWindow = 366 * 24 * time.Hour
+
 // rateLimitKeysKept bounds the keys a server's rate limit counts at
 // once, as the reference's store does: past it, the key seen least
 // recently is forgotten (and starts again with a full allowance), so
@@ -73,6 +77,9 @@ func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
 		d, err := duration(w, time.Second) // the reference's window is in seconds
 		if err == nil && d < time.Second {
 			err = fmt.Errorf("a window must be at least a second, got %s", vm.Repr(w))
+		}
+		if err == nil && d > maxRateWindow {
+			err = fmt.Errorf("a window must be at most 366 days, got %s", vm.Repr(w))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: rate_limit.window: %v", at, err)
@@ -164,6 +171,9 @@ func init() {
 // guard has its own counts; a guard value kept in a name and put on
 // several routes counts them together.
 func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 2 {
+		return vm.Nil, vm.TypeErrorf("rate_limit(max, window) takes 2 arguments, got %d", len(args))
+	}
 	o := vm.NewObject()
 	for i, key := range []string{"max", "window"} {
 		if i < len(args) && !args[i].IsNil() {

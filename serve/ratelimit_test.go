@@ -231,7 +231,9 @@ server {
 		t.Errorf("refused: %d %s %v", r.status, r.body, r.header)
 	}
 	wantStartErrors(t, "", map[string]string{
-		"server {\n  route GET \"/\" with rate_limit(0) => fn() 1\n}":         `server: `,
-		"server {\n  route GET \"/\" with rate_limit(5, \"1m\") => fn() 1\n}": `server: `,
+		"server {\n  route GET \"/\" with rate_limit(5, 10, 3) => fn() 1\n}":       `server: app.tova:2:32: TypeError: rate_limit(max, window) takes 2 arguments, got 3`,
+		"server {\n  route GET \"/\" with rate_limit(1, 100000.days) => fn() 1\n}": `server: app.tova:2:32: ValueError: rate_limit.window: a window must be at most 366 days, got 100000d`,
+		"server {\n  route GET \"/\" with rate_limit(0) => fn() 1\n}":              `server: `,
+		"server {\n  route GET \"/\" with rate_limit(5, \"1m\") => fn() 1\n}":      `server: `,
 	})
 }
