@@ -774,10 +774,18 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		}
 		in := v.AsArray().Elems
 		out := make([]vm.Value, len(in))
+		optional := strings.HasPrefix(elem, "Option<")
 		for i, e := range in {
+			if optional && e.IsNil() {
+				out[i] = vm.None // as a record's Option field
+				continue
+			}
 			c, msg := s.convertParam(name+"["+strconv.Itoa(i)+"]", e, elem)
 			if msg != "" {
 				return vm.Nil, msg
+			}
+			if optional {
+				c = vm.Some(c)
 			}
 			out[i] = c
 		}

@@ -147,6 +147,7 @@ server "api" {
   route GET "/ok" => fn() worker.takeres(Ok(2))
   route GET "/err" => fn() worker.takeres(Err("bad"))
   route GET "/giveopt" => fn() { [worker.giveopt(true), worker.giveopt(false)] }
+  route GET "/optlist" => fn() worker.optlist([Some(1), None, Some(3)])
   route GET "/fnarg" => fn() {
     try { worker.echo(fn(x) { x }) } catch e { "{e.kind}: {e.message}" }
   }
@@ -172,6 +173,9 @@ server "worker" {
   }
   fn takeres(r: Result<Int, String>) {
     match r { Ok(n) => n + 1, Err(e) => "err {e}" }
+  }
+  fn optlist(xs: [Option<Int>]) {
+    xs.map(fn(x) match x { Some(n) => n, None => 0 })
   }
   fn giveopt(b) { if b { Some({n: Some(1), m: None}) } else { None } }
   fn echo(x) {
@@ -203,6 +207,7 @@ func TestPeerCallOptionAndResultValuesCross(t *testing.T) {
 		"/ok":      "3",
 		"/err":     `"err bad"`,
 		"/giveopt": `[{"n":1,"m":null},null]`,
+		"/optlist": `[1,0,3]`, // None in a list reached [Option<Int>] as null, refused
 	} {
 		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
