@@ -1,0 +1,203 @@
+package serve
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"tova/vm"
+)
+
+func init() {
+	vm.Register(&vm.Builtin{Name: "validate", Params: []string{"rules"}, Fn: builtinValidate})
+}
+
+// validateRuleKeys are the rules a field of `with validate({...})` may
+// have, as in the reference.
+var validateRuleKeys = []string{"required", "min_length", "max_length", "min", "max", "pattern", "one_of"}
+
+// fieldRules are one field's rules.
+type fieldRules struct {
+	name                 string
+	required             bool
+	minLen, maxLen       int // -1: none
+	min, max             vm.Value
+	pattern              *regexp.Regexp
+	oneOf                []vm.Value
+	hasMin, hasMax       bool
+	patternText, choices string
+}
+
+// validate({ field: { required, min_length, max_length, min, max,
+// pattern, one_of }, ... }) is the reference's route decorator `with
+// validate({...})`: a guard that checks the request body's fields and
+// refuses the request with 400 VALIDATION_FAILED, every failure in its
+// details ("name must be at least 3 characters"). Rules are read when
+// the route is declared: a bad one fails the start.
+func builtinValidate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) != 1 || args[0].Kind() != vm.KObject {
+		got := "nothing"
+		if len(args) > 0 {
+			got = vm.Repr(args[0])
+		}
+		return vm.Nil, vm.TypeErrorf("validate({ field: { rule: value } }) takes one object of rules, got %s", got)
+	}
+	var fields []*fieldRules
+	for _, name := range args[0].AsObject().Keys() {
+		v, _ := args[0].AsObject().Get(name)
+		f, err := readFieldRules(name, v)
+		if err != nil {
+			return vm.Nil, err
+		}
+		fields = append(fields, f)
+	}
+	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		var q *reqObject
+		if len(args) > 0 {
+			q, _ = args[0].AsHostOK().(*reqObject)
+		}
+		if q == nil {
+			return vm.Nil, vm.TypeErrorf("validate(...): a route guard, called with the request")
+		}
+		body, err := q.Body()
+		if err != nil {
+			return vm.Nil, err
+		}
+		var o *vm.Object
+		switch body.Kind() {
+		case vm.KObject:
+			o = body.AsObject()
+		case vm.KNil:
+			o = vm.NewObject() // no body: every required field is missing
+		default:
+			return vm.Nil, validationError("the body must be an object of fields")
+		}
+		var details []string
+		for _, f := range fields {
+			v, _ := o.Get(f.name)
+			if msg := f.check(v); msg != "" {
+				details = append(details, msg)
+			}
+		}
+		if len(details) > 0 {
+			return vm.Nil, validationError(details...)
+		}
+		return vm.Nil, nil
+	}
+	return vm.BuiltinValue(&vm.Builtin{Name: "validate", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+}
+
+// readFieldRules reads the rules v of the field name.
+func readFieldRules(name string, v vm.Value) (*fieldRules, error) {
+	if v.Kind() != vm.KObject {
+		return nil, vm.TypeErrorf("validate: the rules of %s must be an object such as { required: true }, got %s", name, vm.Repr(v))
+	}
+	f := &fieldRules{name: name, minLen: -1, maxLen: -1}
+	bad := func(rule, want string, got vm.Value) error {
+		return vm.Errorf("ValueError", "validate: %s.%s must be %s, got %s", name, rule, want, vm.Repr(got))
+	}
+	o := v.AsObject()
+	for _, rule := range o.Keys() {
+		x, _ := o.Get(rule)
+		switch rule {
+		case "required":
+			if x.Kind() != vm.KBool {
+				return nil, bad(rule, "true or false", x)
+			}
+			f.required = x.AsBool()
+		case "min_length", "max_length":
+			if x.Kind() != vm.KInt || x.AsInt() < 0 || x.AsInt() > 1<<30 {
+				return nil, bad(rule, "an Int of at least 0", x)
+			}
+			if rule == "min_length" {
+				f.minLen = int(x.AsInt())
+			} else {
+				f.maxLen = int(x.AsInt())
+			}
+		case "min", "max":
+			if x.Kind() != vm.KInt && x.Kind() != vm.KFloat {
+				return nil, bad(rule, "a number", x)
+			}
+			if rule == "min" {
+				f.min, f.hasMin = x, true
+			} else {
+				f.max, f.hasMax = x, true
+			}
+		case "pattern":
+			if x.Kind() != vm.KString {
+				return nil, bad(rule, "a regular expression String", x)
+			}
+			re, err := regexp.Compile(x.AsString())
+			if err != nil {
+				return nil, vm.Errorf("ValueError", "validate: %s.pattern: %v", name, err)
+			}
+			f.pattern, f.patternText = re, x.AsString()
+		case "one_of":
+			if x.Kind() != vm.KArray || len(x.AsArray().Elems) == 0 {
+				return nil, bad(rule, "a non-empty List", x)
+			}
+			f.oneOf = x.AsArray().Elems
+			texts := make([]string, len(f.oneOf))
+			for i, c := range f.oneOf {
+				texts[i] = vm.ToString(c)
+			}
+			f.choices = strings.Join(texts, ", ")
+		default:
+			return nil, vm.Errorf("ValueError", "validate: %s.%s is no rule (the rules: %s)", name, rule, strings.Join(validateRuleKeys, ", "))
+		}
+	}
+	return f, nil
+}
+
+// check returns why the field's value v breaks its rules, or "". A
+// missing value (nil, or an empty String) breaks only required.
+func (f *fieldRules) check(v vm.Value) string {
+	if v.IsNil() || v.Kind() == vm.KString && v.AsString() == "" {
+		if f.required {
+			return f.name + " is required"
+		}
+		return ""
+	}
+	if f.minLen >= 0 || f.maxLen >= 0 {
+		n, unit := -1, "characters"
+		switch v.Kind() {
+		case vm.KString:
+			n = utf8.RuneCountInString(v.AsString())
+		case vm.KArray:
+			n, unit = len(v.AsArray().Elems), "items"
+		}
+		switch {
+		case n < 0:
+			return f.name + " must be a string"
+		case f.minLen >= 0 && n < f.minLen:
+			return fmt.Sprintf("%s must be at least %d %s", f.name, f.minLen, unit)
+		case f.maxLen >= 0 && n > f.maxLen:
+			return fmt.Sprintf("%s must be at most %d %s", f.name, f.maxLen, unit)
+		}
+	}
+	if f.hasMin || f.hasMax {
+		if v.Kind() != vm.KInt && v.Kind() != vm.KFloat {
+			return f.name + " must be a number"
+		}
+		if c, _ := vm.Compare(v, f.min); f.hasMin && c < 0 {
+			return fmt.Sprintf("%s must be at least %s", f.name, vm.ToString(f.min))
+		}
+		if c, _ := vm.Compare(v, f.max); f.hasMax && c > 0 {
+			return fmt.Sprintf("%s must be at most %s", f.name, vm.ToString(f.max))
+		}
+	}
+	if f.pattern != nil {
+		if v.Kind() != vm.KString {
+			return f.name + " must be a string"
+		}
+		if !f.pattern.MatchString(v.AsString()) {
+			return fmt.Sprintf("%s does not match the pattern %s", f.name, f.patternText)
+		}
+	}
+	if f.oneOf != nil && !slices.ContainsFunc(f.oneOf, func(c vm.Value) bool { return vm.Equal(c, v) }) {
+		return fmt.Sprintf("%s must be one of %s", f.name, f.choices)
+	}
+	return ""
+}

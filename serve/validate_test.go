@@ -1,0 +1,63 @@
+package serve
+
+import "testing"
+
+// The reference's route decorator `with validate({...})` checks the
+// body's fields and refuses with 400 VALIDATION_FAILED, each failure in
+// the details, before the handler runs (it was a compile error: not
+// applied yet).
+func TestValidateDecorator(t *testing.T) {
+	app := startApp(t, `
+server {
+  var made = 0
+  route POST "/users" with validate({
+    name: { required: true, min_length: 3, max_length: 10 },
+    age: { min: 18, max: 130 },
+    email: { pattern: "^[^@ ]+@[^@ ]+$" },
+    plan: { one_of: ["free", "pro"] },
+    tags: { max_length: 2 }
+  }) => fn(req) {
+    made += 1
+    { ok: true }
+  }
+  route GET "/made" => fn() made
+}
+`)
+	url := app.urls[""] + "/users"
+	for body, want := range map[string]string{
+		`{"name":"ann","age":30,"email":"a@b.c","plan":"pro","tags":["x"]}`: `200 {"ok":true}`,
+		`{"name":"bob"}`:                      `200 {"ok":true}`,
+		`{"name":"ézé"}`:                      `200 {"ok":true}`, // three characters, six bytes
+		`{}`:                                  `400 name is required`,
+		`{"name":""}`:                         `400 name is required`,
+		`{"name":"al"}`:                       `400 name must be at least 3 characters`,
+		`{"name":"abcdefghijk"}`:              `400 name must be at most 10 characters`,
+		`{"name":7}`:                          `400 name must be a string`,
+		`{"name":"ann","age":17}`:             `400 age must be at least 18`,
+		`{"name":"ann","age":130.5}`:          `400 age must be at most 130`,
+		`{"name":"ann","age":"old"}`:          `400 age must be a number`,
+		`{"name":"ann","email":"a b@c"}`:      `400 email does not match the pattern ^[^@ ]+@[^@ ]+$`,
+		`{"name":"ann","plan":"gold"}`:        `400 plan must be one of free, pro`,
+		`{"name":"ann","tags":["a","b","c"]}`: `400 tags must be at most 2 items`,
+		`[1]`:                                 `400 the body must be an object of fields`,
+	} {
+		if got := outcome(t, do(t, "POST", url, body)); got != want {
+			t.Errorf("POST %s = %s, want %s", body, got, want)
+		}
+	}
+	r := do(t, "POST", url, `{"name":"al","age":5,"plan":"x"}`)
+	if d := r.json(t)["error"].(map[string]any)["details"]; len(d.([]any)) != 3 || r.json(t)["request_id"] != r.header.Get("X-Request-ID") {
+		t.Errorf("every failure in the details: %s", r.body)
+	}
+	if r := do(t, "GET", app.urls[""]+"/made", ""); r.body != "3" {
+		t.Errorf("the handler ran %s times, want 3", r.body)
+	}
+	wantStartErrors(t, "", map[string]string{
+		`server { route POST "/" with validate({ name: { requird: true } }) => fn() 1 }`:  `server: app.tova:1:38: ValueError: validate: name.requird is no rule`,
+		`server { route POST "/" with validate({ name: { min_length: -1 } }) => fn() 1 }`: `server: app.tova:1:38: ValueError: validate: name.min_length must be an Int of at least 0, got -1`,
+		`server { route POST "/" with validate({ name: { pattern: "(" } }) => fn() 1 }`:   `server: app.tova:1:38: ValueError: validate: name.pattern: error parsing regexp`,
+		`server { route POST "/" with validate({ name: true }) => fn() 1 }`:               `server: app.tova:1:38: TypeError: validate: the rules of name must be an object`,
+		`server { route POST "/" with validate("name") => fn() 1 }`:                       `server: app.tova:1:38: TypeError: validate({ field: { rule: value } }) takes one object of rules`,
+		`server { route POST "/" with validate({ plan: { one_of: [] } }) => fn() 1 }`:     `server: app.tova:1:38: ValueError: validate: plan.one_of must be a non-empty List`,
+	})
+}
