@@ -197,6 +197,7 @@ const (
 	CodeNotImplemented   = "NOT_IMPLEMENTED"
 	CodeInternal         = "INTERNAL_ERROR"
 	CodeTimeout          = "TIMEOUT"
+	CodeGatewayTimeout   = "GATEWAY_TIMEOUT"
 	CodeShuttingDown     = "SHUTTING_DOWN"
 	CodeOverloaded       = "OVERLOADED"
 )
@@ -226,6 +227,8 @@ func errorMessage(code string) string {
 		return "Internal Server Error"
 	case CodeTimeout:
 		return "Request timed out"
+	case CodeGatewayTimeout:
+		return "Gateway Timeout"
 	case CodeShuttingDown:
 		return "Server is shutting down"
 	case CodeOverloaded:

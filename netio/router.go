@@ -3,6 +3,7 @@ package netio
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"tova/internal/routepath"
 )
@@ -69,6 +70,11 @@ type Route struct {
 	Method  string
 	Pattern string // normalised pattern, e.g. "/users/:id"
 	Handler Handler
+	// Timeout, if set and shorter than the server's RequestTimeout, is
+	// the route's own deadline; past it the answer is 504
+	// GATEWAY_TIMEOUT (the route's promise broken), not the server's
+	// 503 TIMEOUT.
+	Timeout time.Duration
 	params  []string // names of the dynamic segments, in order
 }
 

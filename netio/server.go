@@ -618,7 +618,15 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	if s.cfg.Inline {
 		v, err = runInline(job, ex)
 	} else {
-		v, err = s.cfg.Pool.Do(job, start.Add(s.timeout), ex)
+		timeout := s.timeout
+		if t := m.Route.Timeout; t > 0 && t < timeout {
+			timeout = t
+		}
+		v, err = s.cfg.Pool.Do(job, start.Add(timeout), ex)
+		if err != nil && timeout != s.timeout && errors.Is(err, actors.ErrTimeout) {
+			writeError(ctx, fasthttp.StatusGatewayTimeout, CodeGatewayTimeout, ex.currentID())
+			return fasthttp.StatusGatewayTimeout, s.described(err)
+		}
 	}
 	if err != nil {
 		return s.failed(ctx, ex.currentID(), err), s.described(err)

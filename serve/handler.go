@@ -53,6 +53,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 	for _, rt := range s.desc.Routes {
 		cur = rt.Pos
 		var h netio.Handler
+		var timeout time.Duration
 		switch rt.Kind {
 		case "route":
 			if err := s.mustCall(g[rt.Slot], rt, "handler"); err != nil {
@@ -60,6 +61,10 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			}
 			var guards []vm.Value
 			for _, gs := range rt.Guards {
+				if t, ok := g[gs].AsHostOK().(*routeTimeout); ok {
+					timeout = t.d // with timeout(ms): the route's deadline, no guard
+					continue
+				}
 				if err := s.mustCall(g[gs], rt, "guard"); err != nil {
 					return err
 				}
@@ -86,6 +91,7 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 			return fmt.Errorf("%s: route %s %s: %s", s.at(rt.Pos), rt.Method, rt.Path, why)
 		}
 		routes := r.Routes()
+		routes[len(routes)-1].Timeout = timeout
 		declared[routes[len(routes)-1]] = rt.Pos
 	}
 	return nil

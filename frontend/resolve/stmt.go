@@ -661,9 +661,9 @@ func (r *resolver) suggestVariant(name string) string {
 
 // referenceDecorators are the reference's built-in `with` decorators,
 // which this runtime does not apply (yet). (`upload("field")`,
-// `rate_limit(max, window)` and `validate({...})` are builtins of
-// serve's.)
-var referenceDecorators = map[string]bool{"auth": true, "role": true, "timeout": true}
+// `rate_limit(max, window)`, `validate({...})` and `timeout(ms)` are
+// builtins of serve's.)
+var referenceDecorators = map[string]bool{"auth": true, "role": true}
 
 // referenceDecorator reports (as an error) a guard that names one of the
 // reference's decorators the program does not define itself: the plain

@@ -1,0 +1,53 @@
+package serve
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The reference's route decorator `with timeout(ms)` gives its route a
+// deadline of its own: past it the answer is 504 GATEWAY_TIMEOUT with
+// the request id, and the handler is stopped; other routes keep the
+// server's deadline (it was a compile error: not applied yet).
+func TestTimeoutDecorator(t *testing.T) {
+	app := startApp(t, `
+server {
+  var finished = 0
+  route GET "/slow" with timeout(100) => fn() {
+    sleep(2.seconds)
+    finished += 1
+    "done"
+  }
+  route GET "/spin" with timeout(150.milliseconds) => fn() {
+    loop { }
+  }
+  route GET "/quick" with timeout(5.seconds) => fn() {
+    sleep(200.milliseconds)
+    "quick"
+  }
+  route GET "/finished" => fn() finished
+}
+`)
+	url := app.urls[""]
+	for _, path := range []string{"/slow", "/spin"} {
+		start := time.Now()
+		r := do(t, "GET", url+path, "")
+		if took := time.Since(start); r.status != 504 || !strings.Contains(r.body, `"GATEWAY_TIMEOUT"`) ||
+			!strings.Contains(r.body, r.header.Get("X-Request-ID")) || took > 1500*time.Millisecond {
+			t.Errorf("GET %s = %d %s after %v", path, r.status, r.body, took)
+		}
+	}
+	if r := do(t, "GET", url+"/quick", ""); r.status != 200 || r.body != `"quick"` {
+		t.Errorf("GET /quick = %s", outcome(t, r))
+	}
+	time.Sleep(2200 * time.Millisecond) // the slow handler, had it gone on
+	if r := do(t, "GET", url+"/finished", ""); r.body != "0" {
+		t.Errorf("the cut handler finished %s times", r.body)
+	}
+	wantStartErrors(t, "", map[string]string{
+		`server { route GET "/" with timeout(0) => fn() 1 }`:    `server: app.tova:1:36: ValueError: timeout: a route deadline must be positive, got 0`,
+		`server { route GET "/" with timeout("1s") => fn() 1 }`: `server: app.tova:1:36: ValueError: timeout: expected a duration`,
+		`server { route GET "/" with timeout(1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) takes 1 argument, got 2`,
+	})
+}
