@@ -68,6 +68,9 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 				if err := s.mustCall(g[gs], rt, "guard"); err != nil {
 					return err
 				}
+				if err := s.checkAuthGuard(g[gs], s.at(rt.Pos), rt.Method+" "+rt.Path); err != nil {
+					return err
+				}
 				guards = append(guards, g[gs])
 			}
 			h = s.routeHandler(rt, g[rt.Slot], guards)
@@ -298,7 +301,7 @@ func (x *exchange) reqValue() vm.Value {
 		b := new(reqBox)
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
-		b.obj.uploads = x.s.uploads
+		b.obj.uploads, b.obj.auth = x.s.uploads, x.s.auth
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
 	}

@@ -35,6 +35,10 @@ type reqObject struct {
 	// uploads is the server's upload block (uploads.go), which every
 	// file part of a multipart body is checked against; nil: none
 	uploads *uploadRules
+	// auth is the server's auth block (auth.go), nil: none; authed: a
+	// guard has set req.user from it
+	auth   *authSettings
+	authed bool
 }
 
 // init copies r into q: the front end recycles r once the response is

@@ -115,6 +115,8 @@ type Server struct {
 	// uploads is the upload block's checks of files (uploads.go), nil
 	// without one.
 	uploads *uploadRules
+	// auth is the auth block's settings (auth.go), nil without one.
+	auth *authSettings
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -382,7 +384,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if s.sessions != nil {
 		s.sessions.log = s.log
 	}
-	s.uploads = cfg.uploads
+	s.uploads, s.auth = cfg.uploads, cfg.auth
 	s.uploads.warnOverBody(s.log, cfg.maxBody)
 	tlsConfig, err := cfg.tls.config()
 	if err != nil {
@@ -475,17 +477,18 @@ type serverConfig struct {
 	limit        *rateLimit
 	sessions     *sessionStore
 	uploads      *uploadRules
+	auth         *authSettings
 	getenv       func(string) (string, bool)
 	tls          tlsSettings
 	log          zerolog.Logger // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), discover and a data block's refresh
+// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), auth, discover and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "discover": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "auth": true, "discover": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -625,6 +628,12 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			return err
 		}
 		cfg.uploads = u
+	case "auth":
+		a, err := readAuth(at, v, cfg.getenv)
+		if err != nil {
+			return err
+		}
+		cfg.auth = a
 	}
 	return nil
 }
@@ -645,6 +654,7 @@ var configKeys = map[string][]string{
 	"tls":        tlsKeys,
 	"upload":     uploadKeys,
 	"uploads":    uploadKeys,
+	"auth":       authKeys,
 	"discover":   discoverKeys,
 }
 

@@ -280,9 +280,6 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.RouteDecl:
 		r.expr(s.Handler)
 		for _, g := range s.Guards {
-			if r.referenceDecorator(g) {
-				continue
-			}
 			r.expr(g)
 		}
 	case *ast.HookDecl:
@@ -657,32 +654,4 @@ func (r *resolver) suggestVariant(name string) string {
 		return ""
 	}
 	return best
-}
-
-// referenceDecorators are the reference's built-in `with` decorators,
-// which this runtime does not apply (yet). (`upload("field")`,
-// `rate_limit(max, window)`, `validate({...})` and `timeout(ms)` are
-// builtins of serve's.)
-var referenceDecorators = map[string]bool{"auth": true, "role": true}
-
-// referenceDecorator reports (as an error) a guard that names one of the
-// reference's decorators the program does not define itself: the plain
-// "undefined" would not say what to write instead.
-func (r *resolver) referenceDecorator(g ast.Expr) bool {
-	id, _ := g.(*ast.Ident)
-	if c, ok := g.(*ast.Call); ok {
-		id, _ = c.Fn.(*ast.Ident)
-	}
-	if id == nil || !referenceDecorators[id.Name] || r.lookup(id.Name) != nil || r.isBuiltin(id.Name) {
-		return false
-	}
-	r.errorf(id.PosV, identEnd(id), "`with %s` is a route decorator of the reference Tova that this runtime does not apply yet; "+
-		"write a guard function instead: fn %s_guard(req, res) { ... } refuses with false (403), a response value, or res.status(401)", id.Name, id.Name)
-	id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
-	if c, ok := g.(*ast.Call); ok {
-		for _, a := range c.Args {
-			r.expr(a.Value)
-		}
-	}
-	return true
 }

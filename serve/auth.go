@@ -1,0 +1,367 @@
+package serve
+
+// Authentication (`auth { type, secret, issuer, audience, header, keys }`
+// and the route guards `with auth` and `with role("admin")`).
+//
+// A jwt block (the default type) takes `Authorization: Bearer <token>`,
+// an HS256 token signed with the block's secret (or AUTH_SECRET, then
+// JWT_SECRET, from the environment); its exp and nbf are checked (with
+// authLeeway), and its iss and aud when the block names an issuer or an
+// audience. The token's claims become req.user. An api_key block takes
+// a header (X-API-Key unless the block names another) that must equal
+// one of its keys; req.user is then { key: <the key> }.
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/net/http/httpguts"
+
+	"tova/netio"
+	"tova/vm"
+	"tova/vm/stdlib"
+)
+
+// authKeys are the keys of an auth block.
+var authKeys = []string{"type", "secret", "issuer", "audience", "header", "keys"}
+
+// authSecretEnvs are read, in order, for a jwt block without a secret.
+var authSecretEnvs = []string{"AUTH_SECRET", "JWT_SECRET"}
+
+const (
+	// authMinSecret is the shortest HS256 secret accepted, in bytes.
+	authMinSecret = 16
+	// authLeeway is the clock skew allowed in checking exp and nbf.
+	authLeeway = 30 * time.Second
+	// authDefaultHeader is the header an api_key block reads.
+	authDefaultHeader = "X-API-Key"
+)
+
+// authSettings is a server's auth block.
+type authSettings struct {
+	apiKey   bool     // type: "api_key"; else jwt
+	secret   []byte   // jwt
+	issuer   string   // jwt: "" checks none
+	audience string   // jwt: "" checks none
+	header   string   // api_key
+	keys     []string // api_key
+	parser   *jwt.Parser
+}
+
+// readAuth reads an auth block's value v, declared at at. getenv gives
+// the secret of a jwt block that names none.
+func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authSettings, error) {
+	o, err := blockSettings("auth", at, v)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s: auth.%s: %s", at, key, fmt.Sprintf(format, args...))
+	}
+	str := func(key string) (string, bool, error) {
+		s, ok := o.Get(key)
+		if !ok {
+			return "", false, nil
+		}
+		if s.Kind() != vm.KString || s.AsString() == "" {
+			return "", false, bad(key, "expected a non-empty String, got %s", vm.Repr(s))
+		}
+		return s.AsString(), true, nil
+	}
+	a := &authSettings{}
+	typ, _, err := str("type")
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "", "jwt":
+	case "api_key":
+		a.apiKey = true
+	default:
+		return nil, bad("type", "expected \"jwt\" or \"api_key\", got %q", typ)
+	}
+	if a.apiKey {
+		for _, k := range []string{"secret", "issuer", "audience"} {
+			if _, ok := o.Get(k); ok {
+				return nil, bad(k, "a setting of a jwt block, not of an api_key one")
+			}
+		}
+		a.header = authDefaultHeader
+		if h, ok, err := str("header"); err != nil {
+			return nil, err
+		} else if ok {
+			if !httpguts.ValidHeaderFieldName(h) {
+				return nil, bad("header", "expected a header name, got %q", h)
+			}
+			a.header = h
+		}
+		kv, ok := o.Get("keys")
+		if !ok || kv.Kind() != vm.KArray || len(kv.AsArray().Elems) == 0 {
+			return nil, bad("keys", "an api_key block needs keys: a non-empty list of key Strings, got %s", reprOrNone(kv, ok))
+		}
+		for _, k := range kv.AsArray().Elems {
+			if k.Kind() != vm.KString || k.AsString() == "" {
+				return nil, bad("keys", "expected non-empty Strings, got %s", vm.Repr(k))
+			}
+			a.keys = append(a.keys, k.AsString())
+		}
+		return a, nil
+	}
+	for _, k := range []string{"header", "keys"} {
+		if _, ok := o.Get(k); ok {
+			return nil, bad(k, "a setting of an api_key block (type: \"api_key\"), not of a jwt one")
+		}
+	}
+	secret := ""
+	sv, given := o.Get("secret")
+	switch {
+	case !given:
+		for _, name := range authSecretEnvs {
+			if s, ok := getenv(name); ok && s != "" {
+				secret = s
+				break
+			}
+		}
+		if secret == "" {
+			return nil, bad("secret", "no secret: set AUTH_SECRET (or JWT_SECRET) in the environment, or give the block `secret: ...`, to a random string of at least %d bytes; tokens are checked with it", authMinSecret)
+		}
+	case sv.Kind() != vm.KString:
+		return nil, bad("secret", "expected a String, got %s (an environment variable that is not set?)", vm.Repr(sv))
+	default:
+		secret = sv.AsString()
+	}
+	if len(secret) < authMinSecret {
+		return nil, bad("secret", "the secret is %d bytes: it must be at least %d (a random string; `openssl rand -hex 32` makes one)", len(secret), authMinSecret)
+	}
+	a.secret = []byte(secret)
+	if a.issuer, _, err = str("issuer"); err != nil {
+		return nil, err
+	}
+	if a.audience, _, err = str("audience"); err != nil {
+		return nil, err
+	}
+	opts := []jwt.ParserOption{jwt.WithLeeway(authLeeway), jwt.WithJSONNumber()}
+	if a.issuer != "" {
+		opts = append(opts, jwt.WithIssuer(a.issuer))
+	}
+	if a.audience != "" {
+		opts = append(opts, jwt.WithAudience(a.audience))
+	}
+	a.parser = jwt.NewParser(opts...)
+	return a, nil
+}
+
+func reprOrNone(v vm.Value, given bool) string {
+	if !given {
+		return "none"
+	}
+	return vm.Repr(v)
+}
+
+// errAuthAlg is the refusal of a token not signed with HS256.
+var errAuthAlg = errors.New("alg")
+
+// authenticate checks the request r's credentials: the user they name,
+// or why they do not (a message that never holds the token).
+func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
+	if a.apiKey {
+		got := r.Header(a.header)
+		if got == "" {
+			return vm.Nil, "missing API key: send it in the " + a.header + " header"
+		}
+		found := -1
+		for i, k := range a.keys { // every key, whichever matches
+			if subtle.ConstantTimeCompare([]byte(got), []byte(k)) == 1 {
+				found = i
+			}
+		}
+		if found < 0 {
+			return vm.Nil, "invalid API key"
+		}
+		u := vm.NewObject()
+		u.Set("key", vm.Str(a.keys[found]))
+		return vm.ObjectValue(u), ""
+	}
+	h := r.Header("Authorization")
+	if h == "" {
+		return vm.Nil, "missing token: send Authorization: Bearer <token>"
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return vm.Nil, "malformed Authorization header: expected Bearer <token>"
+	}
+	claims := jwt.MapClaims{}
+	_, err := a.parser.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
+		if t.Method != jwt.SigningMethodHS256 {
+			return nil, errAuthAlg
+		}
+		return a.secret, nil
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, errAuthAlg):
+		return vm.Nil, "invalid token: it is not signed with HS256"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return vm.Nil, "expired token"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return vm.Nil, "token not valid yet"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return vm.Nil, "invalid token: wrong issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return vm.Nil, "invalid token: wrong audience"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return vm.Nil, "invalid token: no issuer or audience claim"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return vm.Nil, "invalid token: bad signature"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return vm.Nil, "malformed token"
+	default:
+		return vm.Nil, "invalid token"
+	}
+	b, err := json.Marshal(map[string]any(claims))
+	if err != nil {
+		return vm.Nil, "invalid token"
+	}
+	u, err := stdlib.ParseJSON(b)
+	if err != nil || u.Kind() != vm.KObject {
+		return vm.Nil, "invalid token"
+	}
+	return u, ""
+}
+
+// unauthorized is the 401 answer of a request whose credentials a
+// guard refused, with WWW-Authenticate.
+func (a *authSettings) unauthorized(id, why string) vm.Value {
+	challenge := "Bearer"
+	if a.apiKey {
+		challenge = `APIKey header="` + a.header + `"`
+	}
+	r := errorResponse(401, "UNAUTHORIZED", why, id, nil)
+	return vm.HostValue(&responseValue{status: 401, statusSet: true, ctype: r.ContentType, body: r.Body,
+		headers: netio.Headers{{Name: "WWW-Authenticate", Value: challenge}}})
+}
+
+var (
+	authGuard = &vm.Builtin{Name: "auth", Params: []string{"req", "res"}, Pure: true, Fn: builtinAuth}
+	roleMaker = &vm.Builtin{Name: "role", Params: []string{"name"}, Pure: true, Fn: builtinRole}
+)
+
+func init() {
+	vm.Register(authGuard)
+	vm.Register(roleMaker)
+}
+
+// guardRequest is the request a guard named what was called with.
+func guardRequest(what string, args []vm.Value) (*reqObject, error) {
+	var q *reqObject
+	if len(args) > 0 {
+		q, _ = args[0].AsHostOK().(*reqObject)
+	}
+	if q == nil {
+		return nil, vm.TypeErrorf("%s: a route guard, called with the request", what)
+	}
+	return q, nil
+}
+
+// login runs the server's auth block on q once: nil if it passed (and
+// req.user is set), else the 401 answer.
+func login(q *reqObject, what string) (vm.Value, error) {
+	if q.auth == nil {
+		return vm.Nil, vm.Errorf("ValueError", "%s: the server has no auth { } block", what)
+	}
+	if q.authed {
+		return vm.Nil, nil
+	}
+	user, why := q.auth.authenticate(q.r)
+	if why != "" {
+		return q.auth.unauthorized(q.id, why), nil
+	}
+	q.authed = true
+	if q.extra == nil {
+		q.extra = vm.NewObject()
+	}
+	q.extra.Set("user", user)
+	return vm.Nil, nil
+}
+
+// auth is the reference's route decorator `with auth`: a guard that
+// refuses (401) a request without valid credentials of the server's
+// auth block, and sets req.user for the others.
+func builtinAuth(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	q, err := guardRequest("auth", args)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return login(q, "with auth")
+}
+
+// role(name) is the reference's route decorator `with role("admin")`: a
+// guard that authenticates the request as `with auth` does (if no guard
+// has yet) and refuses it (403) unless req.user.role is name or
+// req.user.roles is a list holding it.
+func builtinRole(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) != 1 || args[0].Kind() != vm.KString || args[0].AsString() == "" {
+		return vm.Nil, vm.TypeErrorf("role(name) takes one role name String, as in role(\"admin\")")
+	}
+	name := args[0].AsString()
+	what := fmt.Sprintf("with role(%q)", name)
+	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		q, err := guardRequest(what, args)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if v, err := login(q, what); err != nil || !v.IsNil() {
+			return v, err
+		}
+		if !hasRole(q.extra, name) {
+			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "requires the role " + name}
+		}
+		return vm.Nil, nil
+	}
+	return vm.BuiltinValue(&vm.Builtin{Name: "role", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+}
+
+// hasRole reports whether the user in req's fields has the role name:
+// user.role is name, or user.roles is a list holding it.
+func hasRole(extra *vm.Object, name string) bool {
+	u, _ := extra.Get("user")
+	if u.Kind() != vm.KObject {
+		return false
+	}
+	o := u.AsObject()
+	if r, ok := o.Get("role"); ok && r.Kind() == vm.KString && r.AsString() == name {
+		return true
+	}
+	if rs, ok := o.Get("roles"); ok && rs.Kind() == vm.KArray {
+		for _, r := range rs.AsArray().Elems {
+			if r.Kind() == vm.KString && r.AsString() == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkAuthGuard refuses, when the server starts, a route guard that
+// authenticates (with auth, with role(...)) on a server without an auth
+// block, which would otherwise leave the route open or failing, and the
+// role maker put as a guard without its name.
+func (s *Server) checkAuthGuard(v vm.Value, at, route string) error {
+	if v.Kind() != vm.KBuiltin {
+		return nil
+	}
+	b := v.AsBuiltin()
+	switch {
+	case b == roleMaker:
+		return fmt.Errorf("%s: route %s: with role needs the role's name: with role(\"admin\")", at, route)
+	case (b == authGuard || b.Name == "role") && s.auth == nil:
+		return fmt.Errorf("%s: route %s: with %s needs an auth { } block on the server (type: \"jwt\" or \"api_key\"); without one the route would not be protected", at, route, b.Name)
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package serve
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const authSecret = "0123456789abcdef-test-secret"
+
+const authApp = `
+server {
+  auth { type: "jwt", secret: "` + authSecret + `", issuer: "tova-test", audience: "api" }
+  route GET "/me" with auth => fn(req) { { sub: req.user.sub, role: req.user.role, n: req.user.n } }
+  route GET "/admin" with role("admin") => fn(req) { { admin: req.user.sub } }
+  route GET "/both" with auth, role("editor") => fn(req) "edited"
+  route GET "/open" => fn(req) { { user: req.user } }
+}
+`
+
+// token signs claims with HS256 and key, with the app's issuer and
+// audience and an hour to live unless claims give their own.
+func token(t *testing.T, key string, claims jwt.MapClaims) string {
+	t.Helper()
+	c := jwt.MapClaims{"iss": "tova-test", "aud": "api", "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range claims {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// `with auth` (a compile error before) checks an HS256 bearer token
+// against the server's auth block and gives the handler its claims as
+// req.user; every other token is refused with 401, saying why.
+func TestAuthJWT(t *testing.T) {
+	app := startApp(t, authApp)
+	u := app.urls[""]
+	good := token(t, authSecret, jwt.MapClaims{"sub": "ada", "role": "admin", "n": 12345678901234})
+	r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+good)
+	if r.status != 200 || r.body != `{"sub":"ada","role":"admin","n":12345678901234}` {
+		t.Fatalf("valid token: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/open", ""); r.status != 200 || r.body != `{"user":null}` {
+		t.Errorf("route without a guard: %d %s", r.status, r.body)
+	}
+
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "ada", "iss": "tova-test", "aud": "api"}).
+		SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs512, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "ada", "iss": "tova-test", "aud": "api"}).
+		SignedString([]byte(authSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, header, want string }{
+		{"no header", "", "missing token"},
+		{"another scheme", "Basic YWRhOnB3", "malformed Authorization header"},
+		{"bearer without a token", "Bearer ", "malformed Authorization header"},
+		{"not a JWT", "Bearer abc.def", "malformed token"},
+		{"wrong secret", "Bearer " + token(t, "another-secret-of-16+bytes", jwt.MapClaims{"sub": "ada"}), "invalid token: bad signature"},
+		{"alg none", "Bearer " + none, "not signed with HS256"},
+		{"HS512", "Bearer " + hs512, "not signed with HS256"},
+		{"expired", "Bearer " + token(t, authSecret, jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix()}), "expired token"},
+		{"not yet", "Bearer " + token(t, authSecret, jwt.MapClaims{"nbf": time.Now().Add(time.Hour).Unix()}), "token not valid yet"},
+		{"wrong issuer", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": "someone"}), "wrong issuer"},
+		{"no issuer", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": nil}), "no issuer or audience claim"},
+		{"wrong audience", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": "web"}), "wrong audience"},
+	} {
+		var hs []string
+		if c.header != "" {
+			hs = []string{"Authorization", c.header}
+		}
+		for _, path := range []string{"/me", "/admin"} {
+			r := do(t, "GET", u+path, "", hs...)
+			if r.status != 401 || !strings.Contains(r.body, `"code":"UNAUTHORIZED"`) || !strings.Contains(r.body, c.want) ||
+				!strings.Contains(r.body, `"request_id"`) || r.header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("%s: GET %s = %d %s %v, want 401 %q", c.name, path, r.status, r.body, r.header, c.want)
+			}
+			if tok := strings.TrimPrefix(c.header, "Bearer "); len(tok) > 10 && strings.Contains(r.body, tok) {
+				t.Errorf("%s: the answer echoes the token: %s", c.name, r.body)
+			}
+		}
+	}
+}
+
+// with role("admin") refuses (403) a user whose role claim is another,
+// and lets through one who has it in role or in a roles list.
+func TestAuthRole(t *testing.T) {
+	app := startApp(t, authApp)
+	u := app.urls[""]
+	for _, c := range []struct {
+		claims jwt.MapClaims
+		path   string
+		want   string
+	}{
+		{jwt.MapClaims{"sub": "ada", "role": "admin"}, "/admin", `200 {"admin":"ada"}`},
+		{jwt.MapClaims{"sub": "bob", "roles": []string{"viewer", "admin"}}, "/admin", `200 {"admin":"bob"}`},
+		{jwt.MapClaims{"sub": "eve", "role": "viewer"}, "/admin", `403`},
+		{jwt.MapClaims{"sub": "eve"}, "/admin", `403`},
+		{jwt.MapClaims{"sub": "eve", "role": "admin"}, "/both", `403`},
+		{jwt.MapClaims{"sub": "ed", "role": "editor"}, "/both", `200 "edited"`},
+	} {
+		r := do(t, "GET", u+c.path, "", "Authorization", "Bearer "+token(t, authSecret, c.claims))
+		got := outcome(t, r)
+		if c.want == "403" {
+			if r.status != 403 || !strings.Contains(r.body, `"code":"FORBIDDEN"`) {
+				t.Errorf("%v GET %s = %s, want 403 FORBIDDEN", c.claims, c.path, got)
+			}
+		} else if got != c.want {
+			t.Errorf("%v GET %s = %s, want %s", c.claims, c.path, got, c.want)
+		}
+	}
+}
+
+// An api_key block lets through a request whose header holds one of its
+// keys, with req.user { key }; any other is refused with 401.
+func TestAuthAPIKey(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { type: "api_key", header: "X-Key", keys: ["k-one", "k-two"] }
+  route GET "/me" with auth => fn(req) req.user
+  route GET "/admin" with role("admin") => fn(req) "no"
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/me", "", "X-Key", "k-two"); r.status != 200 || r.body != `{"key":"k-two"}` {
+		t.Errorf("good key: %d %s", r.status, r.body)
+	}
+	for _, c := range []struct{ name, key, want string }{
+		{"no key", "", "missing API key"},
+		{"wrong key", "k-three", "invalid API key"},
+		{"a key's prefix", "k-on", "invalid API key"},
+	} {
+		var hs []string
+		if c.key != "" {
+			hs = []string{"X-Key", c.key}
+		}
+		r := do(t, "GET", u+"/me", "", hs...)
+		if r.status != 401 || !strings.Contains(r.body, c.want) || r.header.Get("WWW-Authenticate") != `APIKey header="X-Key"` {
+			t.Errorf("%s: %d %s %v", c.name, r.status, r.body, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/admin", "", "X-Key", "k-one"); r.status != 403 {
+		t.Errorf("api key without a role: %d %s", r.status, r.body)
+	}
+}
+
+// A jwt block without a secret reads AUTH_SECRET, then JWT_SECRET.
+func TestAuthSecretFromEnv(t *testing.T) {
+	for _, env := range []string{"AUTH_SECRET", "JWT_SECRET"} {
+		app := startApp(t, `
+server {
+  auth { }
+  route GET "/me" with auth => fn(req) req.user.sub
+}
+`, func(o *Options) {
+			o.Getenv = func(k string) (string, bool) {
+				if k == env {
+					return authSecret, true
+				}
+				return "", false
+			}
+		})
+		r := do(t, "GET", app.urls[""]+"/me", "", "Authorization", "Bearer "+token(t, authSecret, jwt.MapClaims{"sub": "ada", "iss": nil, "aud": nil}))
+		if r.status != 200 || r.body != `"ada"` {
+			t.Errorf("secret from %s: %d %s", env, r.status, r.body)
+		}
+	}
+}
+
+// A server whose auth settings cannot work does not start; nor does one
+// with `with auth` and no auth block, whose routes the reference leaves
+// open to everyone.
+func TestAuthStartErrors(t *testing.T) {
+	wantStartErrors(t, "", map[string]string{
+		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                                 "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
+		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}":               "server: app.tova:2:3: auth.secret: the secret is 5 bytes: it must be at least 16",
+		"server {\n  auth { secret: 42 }\n}":                                                             "server: app.tova:2:3: auth.secret: expected a String",
+		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":                        "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
+		"server {\n  auth { type: \"api_key\" }\n}":                                                      "server: app.tova:2:3: auth.keys: an api_key block needs keys",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                                    "server: app.tova:2:3: auth.keys: expected non-empty Strings, got 1",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:3: auth.header: expected a header name",
+		"server {\n  auth { keys: [\"a\"], secret: \"" + authSecret + "\" }\n}":                          "server: app.tova:2:3: auth.keys: a setting of an api_key block",
+		"server {\n  route GET \"/x\" with auth => fn() 1\n}":                                            "server: app.tova:2:3: route GET /x: with auth needs an auth { } block on the server",
+		"server {\n  route GET \"/x\" with role(\"admin\") => fn() 1\n}":                                 "server: app.tova:2:3: route GET /x: with role needs an auth { } block on the server",
+		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with role => fn() 1\n}": "server: app.tova:3:3: route GET /x: with role needs the role's name",
+	})
+}
+
+// A guard function of the program's named auth is its own, not the
+// runtime's: it needs no auth block.
+func TestAuthOwnGuard(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn auth(req) { req.headers["x-key"] == "k" }
+  route GET "/a" with auth => fn() 1
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/a", "", "X-Key", "k"); r.status != 200 {
+		t.Errorf("own guard passed: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/a", ""); r.status != 403 {
+		t.Errorf("own guard refused: %d %s", r.status, r.body)
+	}
+}
