@@ -145,7 +145,10 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 	if a.audience, _, err = str("audience"); err != nil {
 		return nil, err
 	}
-	opts := []jwt.ParserOption{jwt.WithLeeway(authLeeway), jwt.WithJSONNumber()}
+	// Strict decoding: one token has one text (no padding, no stray low
+	// bits in its last character), so that a list of tokens refused by
+	// their text (logged out) cannot be passed by another spelling.
+	opts := []jwt.ParserOption{jwt.WithLeeway(authLeeway), jwt.WithJSONNumber(), jwt.WithStrictDecoding()}
 	if a.issuer != "" {
 		opts = append(opts, jwt.WithIssuer(a.issuer))
 	}
@@ -163,14 +166,50 @@ func reprOrNone(v vm.Value, given bool) string {
 	return vm.Repr(v)
 }
 
-// errAuthAlg is the refusal of a token not signed with HS256.
-var errAuthAlg = errors.New("alg")
+// errAuthAlg is the refusal of a token not signed with HS256, errAuthCrit
+// of one with critical header parameters.
+var (
+	errAuthAlg  = errors.New("alg")
+	errAuthCrit = errors.New("crit")
+)
+
+// maxClaimTime is the last second of the year 9999, the latest time a
+// token's exp or nbf may name.
+const maxClaimTime = 253402300799
+
+// timesOutOfRange says why a token's exp or nbf is no time this server
+// reads (a number before the year 1 or after 9999), or "".
+func timesOutOfRange(claims jwt.MapClaims) string {
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		n, ok := claims[name].(json.Number)
+		if !ok {
+			continue
+		}
+		if f, err := n.Float64(); err != nil || f > maxClaimTime || f < -62135596800 {
+			return "invalid token: its " + name + " is no time (past the year 9999)"
+		}
+	}
+	return ""
+}
+
+// soleHeader returns the value of the request's header name, and
+// whether it came more than once (an ambiguous credential, refused).
+func soleHeader(r *netio.Request, name string) (string, bool) {
+	vs := r.Headers().Values(name)
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[0], len(vs) > 1
+}
 
 // authenticate checks the request r's credentials: the user they name,
 // or why they do not (a message that never holds the token).
 func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 	if a.apiKey {
-		got := r.Header(a.header)
+		got, many := soleHeader(r, a.header)
+		if many {
+			return vm.Nil, "more than one " + a.header + " header"
+		}
 		if got == "" {
 			return vm.Nil, "missing API key: send it in the " + a.header + " header"
 		}
@@ -187,7 +226,10 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 		u.Set("key", vm.Str(a.keys[found]))
 		return vm.ObjectValue(u), ""
 	}
-	h := r.Header("Authorization")
+	h, many := soleHeader(r, "Authorization")
+	if many {
+		return vm.Nil, "more than one Authorization header"
+	}
 	if h == "" {
 		return vm.Nil, "missing token: send Authorization: Bearer <token>"
 	}
@@ -201,12 +243,22 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 		if t.Method != jwt.SigningMethodHS256 {
 			return nil, errAuthAlg
 		}
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errAuthCrit // RFC 7515 §4.1.11: refused, understood or not
+		}
 		return a.secret, nil
 	})
+	if why := timesOutOfRange(claims); why != "" {
+		// (past the Int64 nanoseconds the library counts in, exp and nbf
+		// wrap: a far nbf let the token in, a far exp refused it)
+		return vm.Nil, why
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, errAuthAlg):
 		return vm.Nil, "invalid token: it is not signed with HS256"
+	case errors.Is(err, errAuthCrit):
+		return vm.Nil, "invalid token: it has critical header parameters (crit)"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return vm.Nil, "expired token"
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):

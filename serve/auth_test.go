@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,47 @@ server {
 	}
 	if r := do(t, "GET", u+"/a", ""); r.status != 403 {
 		t.Errorf("own guard refused: %d %s", r.status, r.body)
+	}
+}
+
+// Tokens the first checks let through or refused wrongly: an nbf past
+// the year 9999 wrapped in the library's arithmetic and let the token in
+// (an exp there refused it as expired); a signature spelt with other
+// low bits in its last character, or a crit header, was taken; of two
+// Authorization headers the first was used. Each is now refused.
+func TestAuthRefusesAmbiguousTokens(t *testing.T) {
+	app := startApp(t, authApp)
+	u := app.urls[""]
+	good := token(t, authSecret, jwt.MapClaims{"sub": "ada"})
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(b64, good[len(good)-1])
+	respelt := good[:len(good)-1] + string(b64[last^1]) // the same 256 bits, another spelling
+	crit := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ada", "iss": "tova-test", "aud": "api"})
+	crit.Header["crit"] = []string{"exp"}
+	critTok, err := crit.SignedString([]byte(authSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, tok, want string }{
+		{"nbf past 9999", token(t, authSecret, jwt.MapClaims{"nbf": 1e19}), "its nbf is no time"},
+		{"exp past 9999", token(t, authSecret, jwt.MapClaims{"exp": 9.3e18}), "its exp is no time"},
+		{"another spelling", respelt, "malformed token"},
+		{"crit header", critTok, "critical header parameters"},
+	} {
+		r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+c.tok)
+		if r.status != 401 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: %d %s, want 401 %q", c.name, r.status, r.body, c.want)
+		}
+	}
+	for _, order := range [][]string{{good, "x"}, {"x", good}} {
+		req, _ := http.NewRequest("GET", u+"/me", nil)
+		req.Header.Add("Authorization", "Bearer "+order[0])
+		req.Header.Add("Authorization", "Bearer "+order[1])
+		if r := doRequest(t, client, req); r.status != 401 || !strings.Contains(r.body, "more than one Authorization header") {
+			t.Errorf("two Authorization headers: %d %s", r.status, r.body)
+		}
+	}
+	if r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+good); r.status != 200 {
+		t.Errorf("the good token alone: %d %s", r.status, r.body)
 	}
 }
