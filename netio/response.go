@@ -33,9 +33,12 @@ type Response struct {
 	Failure error
 	// AfterWrite, when set, runs once the response has been handed to
 	// the connection, with the status sent, on its own goroutine; or,
-	// if the client was answered 503 before the handler returned (see
-	// Discarded), with 503.
+	// if the client was answered before the handler returned (see
+	// Discarded), with that answer's status: CutStatus, or 503.
 	AfterWrite func(status int)
+	// CutStatus is the status the client gets if the handler is cut at
+	// its deadline (the route's own: 504); zero means 503.
+	CutStatus int
 	// RequestID, when set, replaces the request's id in the X-Request-ID
 	// header and the access line (the handler assigned a new one).
 	RequestID string
@@ -59,11 +62,15 @@ func (r *Response) ActorFailure() error {
 }
 
 // Discarded implements actors.Discarder: the handler finished after the
-// client was answered without it (503 at the deadline, or as the server
-// stopped); AfterWrite still runs, with that 503.
+// client was answered without it (503, or CutStatus, at the deadline;
+// 503 as the server stopped); AfterWrite still runs, with that status.
 func (r *Response) Discarded() {
 	if r != nil && r.AfterWrite != nil {
-		go r.AfterWrite(fasthttp.StatusServiceUnavailable)
+		status := fasthttp.StatusServiceUnavailable
+		if r.CutStatus != 0 {
+			status = r.CutStatus
+		}
+		go r.AfterWrite(status)
 	}
 }
 

@@ -625,7 +625,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		v, err = s.cfg.Pool.Do(job, start.Add(timeout), ex)
 		if err != nil && timeout != s.timeout && errors.Is(err, actors.ErrTimeout) {
 			writeError(ctx, fasthttp.StatusGatewayTimeout, CodeGatewayTimeout, ex.currentID())
-			return fasthttp.StatusGatewayTimeout, s.described(err)
+			return fasthttp.StatusGatewayTimeout, fmt.Errorf("the route's deadline (%s) passed before its handler finished: it was stopped", timeout)
 		}
 	}
 	if err != nil {

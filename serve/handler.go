@@ -73,14 +73,14 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 				}
 				guards = append(guards, g[gs])
 			}
-			h = s.routeHandler(rt, g[rt.Slot], guards)
+			h = s.routeHandler(rt, g[rt.Slot], guards, timeout)
 		case "health":
 			h = s.healthHandler(healthChecks(g[rt.Slot]), rt)
 			if len(s.middlewareFor(rt)) > 0 {
 				// Middleware wraps health as any route (as in the
 				// reference): a logger sees the probes, a trace hook
 				// sets their id.
-				h = s.routeHandler(rt, healthFunc(h), nil)
+				h = s.routeHandler(rt, healthFunc(h), nil, 0)
 			}
 		default:
 			s.log.Warn().Str("kind", rt.Kind).Str("path", rt.Path).Str("at", s.at(rt.Pos)).Msg(notAppliedMsg)
@@ -244,6 +244,7 @@ type exchange struct {
 	body    string         // the route's `body: Type`, "" when none
 	onError vm.Value       // the route's on_error hook, or nil
 	health  bool           // the route is a health "/path": never cache { default }
+	gateway bool           // the route's own deadline (with timeout) cuts it: 504, not 503
 	// finishing: res.on_finish was called, and Server.finishing counts
 	// this request until its callbacks have run
 	finishing bool
@@ -341,7 +342,12 @@ func (x *exchange) response() *netio.Response {
 	return &x.resp
 }
 
-func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value) netio.Handler {
+// routeHandler is the handler of a route; timeout is its own deadline
+// (with timeout(ms)), 0 for the server's.
+func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value, timeout time.Duration) netio.Handler {
+	// Cut at its own deadline, the route answers 504 (netio's answer),
+	// and on_finish is told so.
+	gateway := timeout > 0 && timeout < s.timeout
 	mws := s.middlewareFor(rt)
 	site := &vm.StackFrame{Func: "route " + rt.Method + " " + rt.Path, File: s.fileName(), Line: int(rt.Pos.Line), Col: int(rt.Pos.Col)}
 	// A route whose whole chain can touch no shared mutable state runs
@@ -369,7 +375,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		x := takeExchange(req)
 		th.Host = x // a peer call made on th carries this request's id (peercall.go)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
-		x.health = rt.Kind == "health"
+		x.health, x.gateway = rt.Kind == "health", gateway
 		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res
@@ -381,6 +387,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value)
 		}
 		if len(x.res.finish) > 0 {
 			resp.AfterWrite = x.finish
+			if gateway {
+				resp.CutStatus = 504 // netio's answer at the route's deadline
+			}
 		}
 		if id := x.requestID(); id != x.id {
 			resp.RequestID = id
@@ -1119,6 +1128,18 @@ func mergeResHeaders(hs netio.Headers, ctype string, returned bool, res netio.He
 	return hs, ctype
 }
 
+// deadlineAnswer is the answer of a request stopped at its deadline, as
+// the front end gives it (res.on_finish is told its status): 503
+// TIMEOUT, or 504 GATEWAY_TIMEOUT at the route's own deadline.
+func (x *exchange) deadlineAnswer(id string) *netio.Response {
+	if x.gateway {
+		x.res.status = 504
+		return errorResponse(504, netio.CodeGatewayTimeout, "Gateway Timeout", id, nil)
+	}
+	x.res.status = 503
+	return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+}
+
 // failure answers a failed request: client errors directly; Tova errors
 // through on_error, or as 500 with the request id.
 func (x *exchange) failure(err error) *netio.Response {
@@ -1135,8 +1156,7 @@ func (x *exchange) failure(err error) *netio.Response {
 		if ctx := x.th.Context(); errors.Is(ctx.Err(), context.DeadlineExceeded) || vm.DeadlinePassed(ctx) {
 			x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route+" (stopped at its deadline)", id)
 		}
-		x.res.status = 503
-		return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+		return x.deadlineAnswer(id)
 	}
 	x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route, id)
 	var resp *netio.Response
@@ -1146,8 +1166,7 @@ func (x *exchange) failure(err error) *netio.Response {
 		if stopped {
 			// on_error was stopped at the deadline: a 503, as the front
 			// end answers when it gets there first
-			x.res.status = 503
-			resp = errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+			resp = x.deadlineAnswer(id)
 		}
 	}
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {

@@ -40,7 +40,7 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 			continue // (a fn declaration's slot holds its function)
 		}
 		rt := bytecode.Route{Kind: "route", Method: "POST", Path: path, Pos: h.Pos}
-		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn), nil)); err != nil {
+		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn), nil, 0)); err != nil {
 			return fmt.Errorf("%s: fn %s: %v", s.at(h.Pos), h.Name, err)
 		}
 	}

@@ -27,6 +27,13 @@ server {
     "quick"
   }
   route GET "/finished" => fn() finished
+  var told = []
+  route GET "/told" with timeout(100) => fn(res) {
+    res.on_finish(fn(status) { told = [...told, status] })
+    sleep(1.second)
+    "late"
+  }
+  route GET "/toldlist" => fn() told
 }
 `)
 	url := app.urls[""]
@@ -40,6 +47,15 @@ server {
 	}
 	if r := do(t, "GET", url+"/quick", ""); r.status != 200 || r.body != `"quick"` {
 		t.Errorf("GET /quick = %s", outcome(t, r))
+	}
+	// on_finish is told the 504 the client got (it was told 503), and
+	// the log line names the route's deadline (it named the server's).
+	if r := do(t, "GET", url+"/told", ""); r.status != 504 {
+		t.Errorf("GET /told = %s", outcome(t, r))
+	}
+	waitFor(t, func() bool { return do(t, "GET", url+"/toldlist", "").body == "[504]" })
+	if !strings.Contains(app.logs.String(), "the route's deadline (100ms) passed") {
+		t.Errorf("no log line names the route's deadline:\n%s", app.logs)
 	}
 	time.Sleep(2200 * time.Millisecond) // the slow handler, had it gone on
 	if r := do(t, "GET", url+"/finished", ""); r.body != "0" {

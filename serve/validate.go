@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -117,7 +118,7 @@ func readFieldRules(name string, v vm.Value) (*fieldRules, error) {
 				f.maxLen = int(x.AsInt())
 			}
 		case "min", "max":
-			if x.Kind() != vm.KInt && x.Kind() != vm.KFloat {
+			if x.Kind() != vm.KInt && (x.Kind() != vm.KFloat || math.IsNaN(x.AsFloat())) {
 				return nil, bad(rule, "a number", x)
 			}
 			if rule == "min" {
@@ -147,6 +148,13 @@ func readFieldRules(name string, v vm.Value) (*fieldRules, error) {
 		default:
 			return nil, vm.Errorf("ValueError", "validate: %s.%s is no rule (the rules: %s)", name, rule, strings.Join(validateRuleKeys, ", "))
 		}
+	}
+	// Rules no value can pass are a mistake, said now.
+	if c, _ := vm.Compare(f.min, f.max); f.hasMin && f.hasMax && c > 0 {
+		return nil, vm.Errorf("ValueError", "validate: %s: min %s is over max %s: no value could pass", name, vm.Repr(f.min), vm.Repr(f.max))
+	}
+	if f.minLen >= 0 && f.maxLen >= 0 && f.minLen > f.maxLen {
+		return nil, vm.Errorf("ValueError", "validate: %s: min_length %d is over max_length %d: no value could pass", name, f.minLen, f.maxLen)
 	}
 	return f, nil
 }
