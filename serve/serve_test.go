@@ -150,9 +150,15 @@ func doWith(t testing.TB, c *http.Client, method, url, body string, headers ...s
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return doRequest(t, c, req)
+}
+
+// doRequest sends req through c and reads the reply.
+func doRequest(t testing.TB, c *http.Client, req *http.Request) reply {
+	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -64,18 +63,6 @@ func postBody(t *testing.T, url string, body []byte, ctype string) reply {
 	}
 	req.Header.Set("Content-Type", ctype)
 	return doRequest(t, client, req)
-}
-
-// doRequest sends req through c and reads the reply.
-func doRequest(t *testing.T, c *http.Client, req *http.Request) reply {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, string(b)}
 }
 
 var (
