@@ -625,7 +625,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		v, err = s.cfg.Pool.Do(job, start.Add(timeout), ex)
 		if err != nil && timeout != s.timeout && errors.Is(err, actors.ErrTimeout) {
 			writeError(ctx, fasthttp.StatusGatewayTimeout, CodeGatewayTimeout, ex.currentID())
-			return fasthttp.StatusGatewayTimeout, fmt.Errorf("the route's deadline (%s) passed before its handler finished: it was stopped", timeout)
+			return fasthttp.StatusGatewayTimeout, deadlinePassed("route's", timeout)
 		}
 	}
 	if err != nil {
@@ -733,13 +733,19 @@ func (s *Server) failed(ctx *fasthttp.RequestCtx, id string, err error) int {
 func (s *Server) described(err error) error {
 	switch {
 	case errors.Is(err, actors.ErrTimeout):
-		return fmt.Errorf("the request's deadline (%s) passed before its handler finished: it was stopped", s.timeout)
+		return deadlinePassed("request's", s.timeout)
 	case errors.Is(err, actors.ErrPoolStopped):
 		return errors.New("the server stopped before the request's handler finished")
 	case errors.Is(err, actors.ErrOverloaded):
 		return errors.New("every handler was busy and too many requests were waiting")
 	}
 	return err
+}
+
+// deadlinePassed is the access line's cause of a request cut at its
+// deadline d, whose (the request's, the route's own).
+func deadlinePassed(whose string, d time.Duration) error {
+	return fmt.Errorf("the %s deadline (%s) passed before its handler finished: it was stopped", whose, d)
 }
 
 // expect answers a request that waits for "100 Continue" before it sends
