@@ -274,11 +274,15 @@ func TestWriteTimeoutCutsAStalledReader(t *testing.T) {
 // short, and the access line said 200).
 func TestWriteTimeoutSparesAMovingReader(t *testing.T) {
 	t.Parallel()
+	const writeTimeout = 2 * time.Second
 	big := strings.Repeat("x", 12<<20)
 	ts := newTestServer(t, func(r *Router) {
 		_ = r.Handle("GET", "/big", func(context.Context, *Request) *Response { return Text(200, big) })
 	}, func(c *Config) {
-		c.WriteTimeout = 600 * time.Millisecond // each 256 KiB has 0.6–1.6 s: 7 times what it needs
+		// Each 256 KiB has 2–3 s: 25 times what it needs, room for a
+		// reader stalled by a loaded machine (a 0.6 s timeout was cut
+		// under the race detector beside other packages).
+		c.WriteTimeout = writeTimeout
 	})
 	conn := ts.dial()
 	_ = conn.(*net.TCPConn).SetReadBuffer(64 << 10)
@@ -302,7 +306,7 @@ func TestWriteTimeoutSparesAMovingReader(t *testing.T) {
 	if n != int64(len(big)) {
 		t.Fatalf("%d of %d bytes arrived in %v", n, len(big), time.Since(start))
 	}
-	if d := time.Since(start); d < 600*time.Millisecond+deadlineSlack {
+	if d := time.Since(start); d < writeTimeout+deadlineSlack {
 		t.Logf("the download took only %v: the test did not outlast the write timeout", d)
 	}
 }
