@@ -386,15 +386,21 @@ server {
 
 // A request whose deadline passes while it waits for its turn after a
 // blocking call (sleep, a query) stops there: the write after the call
-// is not made behind the 503 its client got.
+// is not made behind the 503 its client got. The request sleeps until
+// the hog has begun (the hog marks the shared state first), so the
+// hog's late arrival cannot let the request finish before it.
 func TestRequestPastDeadlineAfterBlockingCallDoesNotRun(t *testing.T) {
 	app := startApp(t, `limits { timeout: 100 }
 server {
-  var state = { n: 0 }
-  route GET "/hog" => fn() { len(sorted(reversed([...range(0, `+hogSize()+`)]))) + state.n }
-  route POST "/s" => fn() {
+  var state = { n: 0, hog: false }
+  route GET "/hog" => fn() {
     st = state // (a local: no statement here writes a server var by name)
-    sleep(30)
+    st.hog = true
+    len(sorted(reversed([...range(0, `+hogSize()+`)]))) + st.n
+  }
+  route POST "/s" => fn() {
+    st = state
+    while !st.hog { sleep(1) }
     st.n = st.n + 1
     st.n
   }
