@@ -25,6 +25,36 @@ var (
 // is a "%00" (errEncodedNUL). The error comes with the path cleaned all
 // the same, for the log.
 func appendCleanPath(dst, raw []byte) ([]byte, error) {
+	if cleanAlready(raw) {
+		return append(dst, raw...), nil // the common case, as sent
+	}
+	return appendResolvedPath(dst, raw)
+}
+
+// cleanAlready says whether raw is its own clean form: it starts with
+// '/', has no escape, no empty or dot segment, and no trailing '/'
+// (unless it is "/").
+func cleanAlready(raw []byte) bool {
+	n := len(raw)
+	if n == 0 || raw[0] != '/' || n > 1 && raw[n-1] == '/' {
+		return false
+	}
+	for i := 1; i < n; i++ {
+		switch raw[i] {
+		case '%':
+			return false
+		case '/', '.':
+			if raw[i-1] == '/' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// appendResolvedPath is appendCleanPath for any path: it decodes and
+// resolves each segment.
+func appendResolvedPath(dst, raw []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, '/')
 	slash, nul := false, false

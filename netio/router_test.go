@@ -371,3 +371,21 @@ func TestOriginPathMatchesFasthttp(t *testing.T) {
 		}
 	}
 }
+
+// The shortcut for a path that is already clean gives what resolving it
+// gives, for every path.
+func FuzzCleanPathShortcut(f *testing.F) {
+	for _, s := range []string{"/", "/json", "/a/b", "/a//b", "/a/", "/.well-known/x", "/a/.b", "/a/b.", "a", "", "/%41", "/a/..", "//", "/a.b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		full, fullErr := appendResolvedPath([]byte("x"), []byte(raw))
+		got, err := appendCleanPath([]byte("x"), []byte(raw))
+		if string(got) != string(full) || err != fullErr {
+			t.Fatalf("%q: %q, %v; resolved: %q, %v", raw, got, err, full, fullErr)
+		}
+		if cleanAlready([]byte(raw)) && string(full) != "x"+raw {
+			t.Fatalf("%q taken as clean, resolves to %q", raw, full[1:])
+		}
+	})
+}
