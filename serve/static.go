@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"net/http"
 	"os"
@@ -373,8 +375,26 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 		resp.SetStatusCode(fasthttp.StatusNotModified)
 		return fasthttp.StatusNotModified
 	}
-	resp.SetStatusCode(fasthttp.StatusOK)
+	resp.Header.Set(fasthttp.HeaderAcceptRanges, "bytes")
 	resp.Header.SetContentType(ctype)
+	if req.Method == fasthttp.MethodGet {
+		if rng := ctx.Request.Header.Peek(fasthttp.HeaderRange); len(rng) > 0 && ifRange(&ctx.Request.Header, etag, mod) {
+			switch from, n, ok := byteRange(string(rng), size); {
+			case ok && n == 0: // no range of the file is left
+				f.Close()
+				resp.Header.Set(fasthttp.HeaderContentRange, "bytes */"+strconv.FormatInt(size, 10))
+				resp.Header.Del(fasthttp.HeaderContentType)
+				resp.SetStatusCode(fasthttp.StatusRequestedRangeNotSatisfiable)
+				return fasthttp.StatusRequestedRangeNotSatisfiable
+			case ok:
+				resp.Header.Set(fasthttp.HeaderContentRange, "bytes "+strconv.FormatInt(from, 10)+"-"+strconv.FormatInt(from+n-1, 10)+"/"+strconv.FormatInt(size, 10))
+				resp.SetStatusCode(fasthttp.StatusPartialContent)
+				resp.SetBodyStream(fileSection{io.NewSectionReader(f, from, n), f}, int(n))
+				return fasthttp.StatusPartialContent
+			}
+		}
+	}
+	resp.SetStatusCode(fasthttp.StatusOK)
 	if req.Method == fasthttp.MethodHead {
 		f.Close()
 		resp.Header.SetContentLength(int(size))
@@ -382,6 +402,84 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 	}
 	resp.SetBodyStream(f, int(size))
 	return fasthttp.StatusOK
+}
+
+// fileSection is part of an open file as a response body: fasthttp
+// closes the file once the part is written.
+type fileSection struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (s fileSection) Close() error { return s.f.Close() }
+
+// ifRange reports whether a request's Range applies (RFC 9110 §13.1.5):
+// it has no If-Range, or its If-Range names the file as it is now, by
+// its ETag or by a date equal to its modification time (to the second);
+// otherwise the whole file is sent.
+func ifRange(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
+	v := string(h.Peek(fasthttp.HeaderIfRange))
+	switch {
+	case v == "":
+		return true
+	case strings.HasPrefix(v, `"`):
+		return v == etag
+	case strings.HasPrefix(v, "W/"):
+		return false // a weak validator never matches (strong comparison)
+	}
+	t, err := http.ParseTime(v)
+	return err == nil && mod.Truncate(time.Second).Equal(t)
+}
+
+// byteRange reads a Range header for a file of size bytes (RFC 9110
+// §14.1.2): one range, "bytes=a-b", "bytes=a-" or "bytes=-n", gives its
+// start and length (the end cut to the file's); a range that starts past
+// the end gives length 0 (416). ok is false for what is sent whole: a
+// Range that is malformed, in another unit, or asks for several ranges
+// (a server may ignore a Range; one range is what downloads resume and
+// media players seek with), and any Range of an empty file.
+func byteRange(v string, size int64) (from, n int64, ok bool) {
+	spec, found := strings.CutPrefix(v, "bytes=")
+	if !found || size == 0 || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false
+	}
+	digits := func(s string) (int64, bool) {
+		if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+			return 0, false
+		}
+		x, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return math.MaxInt64, true // more digits than any file has bytes
+		}
+		return x, true
+	}
+	if first == "" { // the last n bytes
+		k, ok := digits(last)
+		if !ok {
+			return 0, 0, false
+		}
+		k = min(k, size)
+		return size - k, k, true
+	}
+	a, ok := digits(first)
+	if !ok {
+		return 0, 0, false
+	}
+	b := size - 1
+	if last != "" {
+		if b, ok = digits(last); !ok || b < a {
+			return 0, 0, false
+		}
+		b = min(b, size-1)
+	}
+	if a >= size {
+		return 0, 0, true
+	}
+	return a, b - a + 1, true
 }
 
 // fresh reports whether a request with header h already has the file
