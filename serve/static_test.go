@@ -531,3 +531,22 @@ func TestStaticRangeRequests(t *testing.T) {
 		t.Errorf("access lines by status: %v, want 48 of 206 and 3 of 416", statuses)
 	}
 }
+
+// Whatever the Range header, a range taken lies within the file.
+func FuzzByteRange(f *testing.F) {
+	for _, s := range []string{"bytes=0-6", "bytes=-3", "bytes=8-", "bytes=15-", "bytes=-0", "bytes=0-1,3-4", "bytes= 1-2", "bytes=99999999999999999999-", "bytes=-99999999999999999999"} {
+		f.Add(s, int64(15))
+	}
+	f.Fuzz(func(t *testing.T, v string, size int64) {
+		if size < 0 {
+			return
+		}
+		from, n, ok := byteRange(v, size)
+		if ok && n > 0 && (from < 0 || n < 0 || from+n > size) {
+			t.Fatalf("%q of %d bytes: %d bytes from %d", v, size, n, from)
+		}
+		if ok && n == 0 && from != 0 && from != size {
+			t.Fatalf("%q of %d bytes: an empty range from %d", v, size, from)
+		}
+	})
+}
