@@ -26,6 +26,9 @@ var (
 	ErrPoolStopped = errors.New("actors: pool stopped")
 	// ErrOverloaded: MaxQueue callers are already waiting for a worker.
 	ErrOverloaded = errors.New("actors: pool overloaded")
+	// ErrMemory: the job was stopped to bring the process back under its
+	// memory limit (System.StopFirstDue). Its context has been cancelled.
+	ErrMemory = errors.New("actors: job stopped: the process passed its memory limit")
 )
 
 // Runner is the work a Pool executes. ctx is the job's context: it carries
@@ -688,6 +691,48 @@ func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 			}
 		}
 	}
+}
+
+// firstDue returns the pool's running job due first (a job without a
+// deadline is due last): its worker, its task and the task's word then,
+// and when it is due. w is nil if no job is running.
+func (p *Pool) firstDue() (w *worker, t *task, word uint64, due time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := int64(math.MaxInt64)
+	for c := range p.workers {
+		c.mu.Lock()
+		if ct := c.cur; ct != nil {
+			cw := atomic.LoadUint64(&ct.word)
+			if cw&0xff == taskPending && (w == nil || ct.deadline < best) {
+				w, t, word, best = c, ct, cw, ct.deadline
+			}
+		}
+		c.mu.Unlock()
+	}
+	switch {
+	case w == nil:
+		return nil, nil, 0, time.Time{}
+	case best == math.MaxInt64:
+		return w, t, word, noDeadline
+	}
+	return w, t, word, p.epoch.Add(time.Duration(best))
+}
+
+// noDeadline is when a job without a deadline is due, for firstDue.
+var noDeadline = time.Unix(1<<40, 0)
+
+// stopTask answers t, if w still runs it as it did when its word was
+// word, with ErrMemory, and cancels its job.
+func (w *worker) stopTask(t *task, word uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cur != t || !t.settle(word, taskExpired) {
+		return false
+	}
+	t.job.cancel(ErrMemory, false)
+	t.reply <- result{err: ErrMemory}
+	return true
 }
 
 // expireOverdue answers with err every running job due before now.

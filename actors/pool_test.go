@@ -589,3 +589,62 @@ func TestCancelRunningDiscardsTheResult(t *testing.T) {
 		}
 	})
 }
+
+// StopFirstDue stops, across the system's pools, the running job due
+// first: its caller gets ErrMemory at once and its context is
+// cancelled; the others run on. A job without a deadline is due last.
+func TestSystemStopFirstDue(t *testing.T) {
+	t.Parallel()
+	eachDelivery(t, func(t *testing.T, noDirect bool) {
+		sys := newTestSystem(t, nil)
+		var pools []*Pool
+		for _, name := range []string{"a", "b"} {
+			p, err := sys.StartPool(PoolOptions{Name: name, Min: 2, Max: 4, NoDirect: noDirect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pools = append(pools, p)
+		}
+		if _, ok := sys.StopFirstDue(); ok {
+			t.Fatal("a job stopped in idle pools")
+		}
+		type outcome struct {
+			name string
+			err  error
+		}
+		out := make(chan outcome, 3)
+		var running atomic.Int32
+		start := func(p *Pool, name string, deadline time.Time) {
+			go func() {
+				_, err := p.Do(&Job{}, deadline, RunnerFunc(func(ctx context.Context) (any, error) {
+					running.Add(1)
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}))
+				out <- outcome{name, err}
+			}()
+		}
+		now := time.Now()
+		start(pools[0], "late", now.Add(40*time.Second))
+		start(pools[1], "early", now.Add(20*time.Second))
+		start(pools[0], "none", time.Time{})
+		waitFor(t, func() bool { return running.Load() == 3 })
+		for _, want := range []struct{ pool, job string }{{"b", "early"}, {"a", "late"}, {"a", "none"}} {
+			pool, ok := sys.StopFirstDue()
+			if !ok || pool != want.pool {
+				t.Fatalf("stopped in %q (%v), want the %s job of %q", pool, ok, want.job, want.pool)
+			}
+			select {
+			case o := <-out:
+				if o.name != want.job || !errors.Is(o.err, ErrMemory) {
+					t.Fatalf("%s answered %v, want the %s job answered ErrMemory", o.name, o.err, want.job)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the %s job was not answered", want.job)
+			}
+		}
+		if _, ok := sys.StopFirstDue(); ok {
+			t.Fatal("a job stopped after all were")
+		}
+	})
+}

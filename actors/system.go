@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +53,7 @@ type System struct {
 
 	mu     sync.Mutex
 	tops   []*Supervisor
+	pools  []*Pool
 	closed bool
 }
 
@@ -128,7 +130,43 @@ func (s *System) StartPool(opts PoolOptions) (*Pool, error) {
 	if err := s.Start(p.Supervisor()); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	s.pools = append(s.pools, p)
+	s.mu.Unlock()
 	return p, nil
+}
+
+// StopFirstDue stops, of the jobs running in the system's pools, the
+// one due first: its caller is answered ErrMemory at once and its job
+// is cancelled (code that watches the job stops at its next check). It
+// returns the job's pool and whether there was a job to stop. A process
+// over its memory limit stops jobs so, oldest deadline first, until it
+// is back under it: the job that has run longest is the likeliest to
+// hold what it allocated.
+func (s *System) StopFirstDue() (pool string, ok bool) {
+	s.mu.Lock()
+	pools := slices.Clone(s.pools)
+	s.mu.Unlock()
+	for range 3 { // a job may end between the choice and the stop
+		var best *Pool
+		var bw *worker
+		var bt *task
+		var bword uint64
+		var bdue time.Time
+		for _, p := range pools {
+			w, t, word, due := p.firstDue()
+			if w != nil && (bw == nil || due.Before(bdue)) {
+				best, bw, bt, bword, bdue = p, w, t, word, due
+			}
+		}
+		if bw == nil {
+			return "", false
+		}
+		if bw.stopTask(bt, bword) {
+			return best.opts.Name, true
+		}
+	}
+	return "", false
 }
 
 // Stop stops every top-level supervisor in reverse start order, each
