@@ -207,6 +207,7 @@ const (
 	CodeGatewayTimeout   = "GATEWAY_TIMEOUT"
 	CodeShuttingDown     = "SHUTTING_DOWN"
 	CodeOverloaded       = "OVERLOADED"
+	CodeMemoryLimit      = "MEMORY_LIMIT"
 )
 
 // errorMessage is the message sent with each code.
@@ -240,6 +241,8 @@ func errorMessage(code string) string {
 		return "Server is shutting down"
 	case CodeOverloaded:
 		return "Server is overloaded"
+	case CodeMemoryLimit:
+		return "Server is out of memory"
 	}
 	return code
 }

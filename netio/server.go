@@ -722,6 +722,9 @@ func (s *Server) failed(ctx *fasthttp.RequestCtx, id string, err error) int {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeOverloaded, id)
 		markNotRun(ctx) // (the pool took no job: Do refuses before queueing it)
 		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, actors.ErrMemory):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeMemoryLimit, id)
+		return fasthttp.StatusServiceUnavailable
 	default:
 		writeError(ctx, fasthttp.StatusInternalServerError, CodeInternal, id)
 		return fasthttp.StatusInternalServerError
@@ -738,6 +741,8 @@ func (s *Server) described(err error) error {
 		return errors.New("the server stopped before the request's handler finished")
 	case errors.Is(err, actors.ErrOverloaded):
 		return errors.New("every handler was busy and too many requests were waiting")
+	case errors.Is(err, actors.ErrMemory):
+		return errors.New("the process passed its memory limit while the request ran, and it was the request due first: it was stopped")
 	}
 	return err
 }

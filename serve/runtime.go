@@ -69,6 +69,11 @@ type Options struct {
 	// fails to start, a cut hook is logged and Start returns. Default:
 	// no bound.
 	StartContext context.Context
+	// MemoryLimit, if not 0, is the live heap (bytes) past which the
+	// running request or job due first is stopped, until the heap is
+	// back under it (see memguard.go). `tova serve` sets it from
+	// GOMEMLIMIT, else DefaultMemoryLimit.
+	MemoryLimit uint64
 }
 
 // Runtime is a running program: its servers, their pools and the actor
@@ -86,6 +91,7 @@ type Runtime struct {
 	starting atomic.Bool
 	// ports: the port each server started so far listens on (not 0)
 	ports map[int]portUse // the ports the servers started so far listen on
+	guard *memoryGuard    // nil without a MemoryLimit
 }
 
 // Server is one running server block.
@@ -205,6 +211,9 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 			rt.serving = append(rt.serving, d.Name)
 		}
 	}
+	if opts.MemoryLimit > 0 {
+		rt.guard = startMemoryGuard(rt.sys, opts.MemoryLimit, rt.log)
+	}
 	nextPort := 3000
 	for _, d := range code.Servers {
 		if len(want) > 0 && !want[d.Name] {
@@ -279,6 +288,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		}
 		if err := rt.sys.Stop(ctx); err != nil && first == nil {
 			first = err
+		}
+		if rt.guard != nil {
+			rt.guard.Stop()
 		}
 	})
 	return first

@@ -108,11 +108,12 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			// on_start hooks run cuts them, and the drain follows.
 			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stopSignals()
+			memLimit, memFrom := serve.ProcessMemoryLimit()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: stdout, Stderr: stderr,
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
-				StartContext: stopping,
+				StartContext: stopping, MemoryLimit: memLimit,
 			})
 			if err != nil {
 				lw.Flush()
@@ -130,6 +131,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
 				}
 				return &exitError{exitStartup}
+			}
+			if memLimit == 0 {
+				log.Warn().Str("from", memFrom).Msg("no memory limit: a handler that allocates without bound can exhaust the process's memory")
+			} else {
+				log.Info().Uint64("limit_bytes", memLimit).Str("from", memFrom).Msg("memory limit")
 			}
 			lw.Flush()
 			gcCtx, stopGC := context.WithCancel(context.Background())

@@ -1,0 +1,175 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/actors"
+)
+
+// The memory guard keeps a handler (or a background job) that allocates
+// without bound from taking the whole process down: Go cannot recover
+// from running out of memory, and the kernel's OOM killer ends every
+// request at once. The VM's limits bound each value a program builds (a
+// 1 GiB string, a list of 2^26 elements), not how many it keeps; a
+// `loop { xs.push("x" * 1000000) }` reaches any machine's memory within
+// its 30 s deadline.
+//
+// The guard looks at the heap every memoryCheckEvery. Past the limit it
+// collects, and if the live heap is still past it, it stops the running
+// request or job due first (the earliest deadline: of requests with
+// equal timeouts, the one that has run longest, the likeliest to hold
+// what it allocated) as its deadline would: the client gets 503
+// MEMORY_LIMIT, its code is cancelled and what it held becomes garbage.
+// It then gives the stopped code memoryGrace to unwind before it judges
+// again, and stops the next one while the live heap stays past the
+// limit. Live data the program keeps (server state, caches) is never
+// freed so: with nothing running to stop, the guard warns and waits.
+
+const (
+	memoryCheckEvery = 20 * time.Millisecond
+	memoryGrace      = 300 * time.Millisecond
+	// memoryIdleWarn spaces the warnings of a heap past the limit with
+	// nothing running to stop.
+	memoryIdleWarn = 30 * time.Second
+)
+
+type memoryGuard struct {
+	limit uint64
+	sys   *actors.System
+	log   zerolog.Logger
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// startMemoryGuard watches the heap against limit (bytes) until stopped.
+func startMemoryGuard(sys *actors.System, limit uint64, log zerolog.Logger) *memoryGuard {
+	g := &memoryGuard{limit: limit, sys: sys, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+func (g *memoryGuard) Stop() {
+	close(g.stop)
+	<-g.done
+}
+
+func (g *memoryGuard) run() {
+	defer close(g.done)
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	tick := time.NewTicker(memoryCheckEvery)
+	defer tick.Stop()
+	var calm, warned time.Time // no judging before calm; the last idle warning
+	for {
+		select {
+		case <-g.stop:
+			return
+		case now := <-tick.C:
+			if now.Before(calm) {
+				continue
+			}
+			if metrics.Read(heap); heap[0].Value.Uint64() < g.limit {
+				continue
+			}
+			runtime.GC() // what is past the limit may be garbage only
+			metrics.Read(live)
+			n := live[0].Value.Uint64()
+			if n < g.limit {
+				continue
+			}
+			pool, ok := g.sys.StopFirstDue()
+			if !ok {
+				if time.Since(warned) >= memoryIdleWarn {
+					warned = time.Now()
+					g.log.Warn().Uint64("live_bytes", n).Uint64("limit_bytes", g.limit).
+						Msg("the live heap is past the memory limit with no request or job running to stop: the program keeps that much")
+				}
+				calm = time.Now().Add(time.Second)
+				continue
+			}
+			g.log.Error().Uint64("live_bytes", n).Uint64("limit_bytes", g.limit).Str("pool", pool).
+				Msg("memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
+			calm = time.Now().Add(memoryGrace)
+		}
+	}
+}
+
+// DefaultMemoryLimit is the memory limit `tova serve` guards when
+// GOMEMLIMIT does not set one: three quarters of the memory the process
+// may use (its cgroup's limit, else the machine's), or 0 (no guard) if
+// neither can be read.
+func DefaultMemoryLimit() uint64 {
+	total := memTotal()
+	if c := cgroupLimit(); c > 0 && (total == 0 || c < total) {
+		total = c
+	}
+	return total / 4 * 3
+}
+
+// memTotal reads MemTotal from /proc/meminfo (0 if it cannot).
+func memTotal() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("MemTotal:")); ok {
+			fields := bytes.Fields(rest)
+			if len(fields) == 2 && string(fields[1]) == "kB" {
+				if kb, err := strconv.ParseUint(string(fields[0]), 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// cgroupLimit reads the memory limit of the process's cgroup (v2, else
+// v1); 0 if there is none or it cannot be read.
+func cgroupLimit() uint64 {
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
+		if err != nil || n >= 1<<62 { // "max", or v1's "no limit"
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
+// ProcessMemoryLimit returns the memory limit `tova serve` guards, and
+// where it comes from: GOMEMLIMIT's if the environment sets it ("off":
+// none, 0), else DefaultMemoryLimit, which it also sets as the Go
+// runtime's own soft limit, so that the collector works harder as the
+// heap nears it.
+func ProcessMemoryLimit() (uint64, string) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		l := debug.SetMemoryLimit(-1)
+		if l <= 0 || l == math.MaxInt64 {
+			return 0, "GOMEMLIMIT"
+		}
+		return uint64(l), "GOMEMLIMIT"
+	}
+	l := DefaultMemoryLimit()
+	if l > 0 && l < math.MaxInt64 {
+		debug.SetMemoryLimit(int64(l))
+	}
+	return l, "3/4 of the memory available"
+}

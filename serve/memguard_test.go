@@ -1,0 +1,63 @@
+package serve
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"testing"
+	"time"
+)
+
+func liveHeap() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// A handler that allocates without bound is stopped when the live heap
+// passes the memory limit, long before its deadline and before the
+// process runs out of memory: its client gets 503 MEMORY_LIMIT, the
+// server goes on serving, and what the handler held is freed.
+func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
+	limit := liveHeap() + 256<<20
+	app := startApp(t, `server {
+  route GET "/hog" => fn() {
+    xs = []
+    loop { xs.push("x" * 1000000) }
+  }
+  route GET "/ok" => fn() "ok"
+}`, func(o *Options) { o.MemoryLimit = limit })
+	u := app.urls[""]
+	start := time.Now()
+	r := do(t, "GET", u+"/hog", "")
+	if r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
+		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the hog was stopped after %v (its deadline is 30 s)", d)
+	}
+	if r := do(t, "GET", u+"/ok", ""); r.status != 200 || r.body != `"ok"` {
+		t.Fatalf("GET /ok after the hog = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return liveHeap() < limit-128<<20 })
+	stopped := logged(app.logs, "memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
+	if len(stopped) != 1 || stopped[0]["pool"] == "" || stopped[0]["limit_bytes"] != float64(limit) {
+		t.Errorf("log of the stop: %v", stopped)
+	}
+	for _, l := range logged(app.logs, "request") {
+		if l["path"] == "/hog" && (l["status"] != float64(503) || !strings.Contains(l["error"].(string), "memory limit")) {
+			t.Errorf("access line of /hog: %v", l)
+		}
+	}
+}
+
+func TestDefaultMemoryLimit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/meminfo")
+	}
+	got, total := DefaultMemoryLimit(), memTotal()
+	if total == 0 || got == 0 || got > total/4*3 {
+		t.Fatalf("DefaultMemoryLimit() = %d with MemTotal %d", got, total)
+	}
+}
