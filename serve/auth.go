@@ -28,7 +28,7 @@ import (
 )
 
 // authKeys are the keys of an auth block.
-var authKeys = []string{"type", "secret", "issuer", "audience", "header", "keys"}
+var authKeys = []string{"type", "secret", "issuer", "audience", "header", "keys", "csrf"}
 
 // authSecretEnvs are read, in order, for a jwt block without a secret.
 var authSecretEnvs = []string{"AUTH_SECRET", "JWT_SECRET"}
@@ -51,6 +51,7 @@ type authSettings struct {
 	header   string   // api_key
 	keys     []string // api_key
 	parser   *jwt.Parser
+	csrf     bool // the CSRF check is on (see csrf.go)
 }
 
 // readAuth reads an auth block's value v, declared at at. getenv gives
@@ -74,6 +75,9 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 		return s.AsString(), true, nil
 	}
 	a := &authSettings{}
+	if a.csrf, err = csrfSetting("auth", at, v, true); err != nil {
+		return nil, err
+	}
 	typ, _, err := str("type")
 	if err != nil {
 		return nil, err

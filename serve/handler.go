@@ -408,11 +408,18 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 }
 
 // start runs the server's rate limit (not for a health route, which
-// infrastructure polls), then the chain.
+// infrastructure polls) and its CSRF check (csrf.go), then the chain.
 func (x *exchange) start() (vm.Value, error) {
 	if l := x.s.limit; l != nil && !x.health {
 		if v, err := x.limited(l); err != nil || !v.IsNil() {
 			return v, err
+		}
+	}
+	if g := x.s.csrf; g != nil {
+		if r := x.current(); !csrfExempt(r) && !g.valid(r.Header(csrfHeader)) {
+			x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path).
+				Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")
+			return csrfRefused(x.requestID()), nil
 		}
 	}
 	return x.chain(0)

@@ -115,7 +115,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 	// redirect(...) would make the caller request another URL (and take
 	// its answer for the result, or retry on its dial error).
 	r := netio.OutboundRequest{Method: "POST", URL: p.base() + "/rpc/" + fn, Body: body, Redirect: "manual",
-		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}}}
+		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	var resp *netio.OutboundResponse
 	t.Blocking(func() {
 		resp, err = p.breaker.Execute(func() (*netio.OutboundResponse, error) { return p.send(t.Context(), what, r) })

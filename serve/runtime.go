@@ -123,6 +123,7 @@ type Server struct {
 	uploads *uploadRules
 	// auth is the auth block's settings (auth.go), nil without one.
 	auth *authSettings
+	csrf *csrfGuard // nil: no CSRF check
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -397,6 +398,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		s.sessions.log = s.log
 	}
 	s.uploads, s.auth = cfg.uploads, cfg.auth
+	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv); err != nil {
+		return fail(err)
+	}
 	s.uploads.warnOverBody(s.log, cfg.maxBody)
 	tlsConfig, err := cfg.tls.config()
 	if err != nil {
@@ -414,6 +418,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
+		return fail(err)
+	}
+	if err := s.csrfRoute(router); err != nil {
 		return fail(err)
 	}
 	if err := s.rpcRoutes(router); err != nil {

@@ -51,7 +51,7 @@ const (
 )
 
 // sessionKeys are the keys of a session block (configKeys).
-var sessionKeys = []string{"secret", "max_age", "cookie_name", "secure", "http_only", "same_site"}
+var sessionKeys = []string{"secret", "max_age", "cookie_name", "secure", "http_only", "same_site", "csrf"}
 
 // sessionStore is a server's session configuration: how its session
 // cookies are sealed and what attributes they carry.
@@ -63,6 +63,8 @@ type sessionStore struct {
 	httpOnly bool
 	sameSite http.SameSite
 	log      zerolog.Logger // where an ignored cookie is told (debug)
+	csrf     bool           // the CSRF check is on (see csrf.go)
+	secret   []byte         // what the CSRF key is derived from
 }
 
 // readSessions reads a session or sessions block (of kind, declared at
@@ -98,6 +100,12 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 	}
 	if len(secret) < sessionMinSecret {
 		return nil, bad("secret", "the secret is %d bytes: it must be at least %d (a random string; `openssl rand -hex 32` makes one)", len(secret), sessionMinSecret)
+	}
+	st.secret = []byte(secret)
+	// The reference's session block turns the CSRF check on; the
+	// guide's sessions block relies on its cookie's SameSite.
+	if st.csrf, err = csrfSetting(kind, at, v, kind == "session"); err != nil {
+		return nil, err
 	}
 
 	if mv, ok := o.Get("max_age"); ok {

@@ -158,7 +158,7 @@ func TestSessionReferenceFormExpires(t *testing.T) {
 }
 `)
 	url := app.urls[""]
-	sid, line := cookieOf(t, do(t, "POST", url+"/set", ""))
+	sid, line := cookieOf(t, do(t, "POST", url+"/set", "", csrfHeader, csrfToken(t, url)))
 	if want := "; Path=/; Max-Age=1; HttpOnly; SameSite=Lax"; !strings.HasPrefix(sid, "sid=") || !strings.HasSuffix(line, want) {
 		t.Errorf("Set-Cookie %q, want sid=...%s", line, want)
 	}
@@ -201,7 +201,8 @@ func TestSessionTooLargeOrUnstorable(t *testing.T) {
 }
 `)
 	url := app.urls[""]
-	r := do(t, "POST", url+"/big", "", "X-Request-ID", "big-1")
+	tok := csrfToken(t, url)
+	r := do(t, "POST", url+"/big", "", "X-Request-ID", "big-1", csrfHeader, tok)
 	if r.status != 500 || r.json(t)["request_id"] != "big-1" || len(r.header.Values("Set-Cookie")) > 0 {
 		t.Fatalf("oversized session: %d %s %q", r.status, r.body, r.header.Values("Set-Cookie"))
 	}
@@ -211,14 +212,14 @@ func TestSessionTooLargeOrUnstorable(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, app.logs.String())
 		}
 	}
-	r = do(t, "POST", url+"/fn", "", "X-Request-ID", "fn-1")
+	r = do(t, "POST", url+"/fn", "", "X-Request-ID", "fn-1", csrfHeader, tok)
 	waitFor(t, func() bool { return strings.Contains(app.logs.String(), `"request_id":"fn-1"`) })
 	if r.status != 500 || !strings.Contains(app.logs.String(), `"kind":"TypeError","stack":"  at POST /fn (app.tova:4:`) {
 		t.Errorf("a function in the session: %d %s\n%s", r.status, r.body, app.logs.String())
 	}
 	// As res.json writes them: a duration in milliseconds, a function
 	// in an object left out.
-	if r := do(t, "POST", url+"/nested", ""); r.status != 200 || r.body != `{"at":1000}` {
+	if r := do(t, "POST", url+"/nested", "", csrfHeader, tok); r.status != 200 || r.body != `{"at":1000}` {
 		t.Errorf("nested: %d %s", r.status, r.body)
 	}
 }
@@ -263,7 +264,7 @@ func TestSessionSecretFromEnvironment(t *testing.T) {
   route POST "/" => fn(req) { req.session.set("a", 1); "ok" }
 }
 `, withEnv(map[string]string{"SESSION_SECRET": sessionSecret}))
-	_, line := cookieOf(t, do(t, "POST", app.urls[""]+"/", ""))
+	_, line := cookieOf(t, do(t, "POST", app.urls[""]+"/", "", csrfHeader, csrfToken(t, app.urls[""])))
 	if want := "; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=None"; !strings.HasSuffix(line, want) {
 		t.Errorf("Set-Cookie %q, want %s", line, want)
 	}
@@ -285,7 +286,9 @@ server "b" {
 }
 `)
 	for name, want := range map[string]string{"a": "top=", "b": "own="} {
-		if pair, _ := cookieOf(t, do(t, "POST", app.urls[name]+"/", "")); !strings.HasPrefix(pair, want) {
+		// (a's block is the reference's session, which turns the CSRF
+		// check on; b's own is the guide's sessions, which does not.)
+		if pair, _ := cookieOf(t, do(t, "POST", app.urls[name]+"/", "", csrfHeader, csrfToken(t, app.urls["a"]))); !strings.HasPrefix(pair, want) {
 			t.Errorf("server %s: cookie %q, want %s...", name, pair, want)
 		}
 	}

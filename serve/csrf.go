@@ -1,0 +1,176 @@
+package serve
+
+// CSRF protection, as the reference turns it on with an `auth { }` or a
+// `session { }` block: every request but GET, HEAD and OPTIONS must carry
+// X-Tova-CSRF with a token from GET /csrf-token, or it is answered 403
+// CSRF_INVALID before the middleware and the handler run. A browser
+// sends a cookie (or keeps a login) on a request another site makes it
+// send, but that site can neither read a token nor set the header
+// without a CORS preflight this server's cors block would have to let
+// through.
+//
+// A token is "<issued, Unix ms in base 36>:<16 hex digits of nonce>:
+// anon:<HMAC-SHA256 of the rest, hex>", good for a day (the reference's
+// form; its binding is "anon" in practice, the session's id it meant to
+// bind is never set). The HMAC key comes from the block's secret by HKDF
+// (the session block's, else the jwt auth block's), else from CSRF_SECRET,
+// else it is made at random when the server starts (an api_key block has
+// no secret): its tokens then hold in this process only.
+//
+// The guide's `sessions { }` block relies on its cookie's SameSite for
+// this (its prose says so) and does not turn the check on; `csrf: true`
+// does. `csrf: false` in an auth or session block turns it off (an API
+// whose clients are not browsers).
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tova/bytecode"
+	"tova/netio"
+	"tova/vm"
+)
+
+const (
+	csrfHeader    = "X-Tova-CSRF"
+	csrfPath      = "/csrf-token"
+	csrfLifetime  = 24 * time.Hour
+	csrfKeyInfo   = "tova csrf token: HMAC-SHA256 key"
+	csrfSecretEnv = "CSRF_SECRET"
+	csrfBinding   = "anon"
+	// peerCallHeader marks a call from another server's code (peercall.go)
+	// to an /rpc/ route, which needs no token: no page can make a
+	// browser send a request with a header of its choosing to another
+	// site without a CORS preflight, which is what the token relies on
+	// too.
+	peerCallHeader = "X-Tova-Call"
+)
+
+// csrfGuard checks a server's CSRF tokens and makes them.
+type csrfGuard struct {
+	key []byte
+	now func() time.Time
+}
+
+// csrfSetting reads a block's `csrf` key (a Bool), def without one.
+func csrfSetting(kind, at string, v vm.Value, def bool) (bool, error) {
+	if v.Kind() != vm.KObject {
+		return def, nil
+	}
+	c, ok := v.AsObject().Get("csrf")
+	if !ok {
+		return def, nil
+	}
+	if c.Kind() != vm.KBool {
+		return false, fmt.Errorf("%s: %s.csrf: expected true or false, got %s", at, kind, vm.Repr(c))
+	}
+	return c.AsBool(), nil
+}
+
+// newCSRFGuard returns the server's CSRF guard, nil if neither its
+// session block nor its auth block turns the check on.
+func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string, bool)) (*csrfGuard, error) {
+	var secret []byte
+	switch {
+	case st != nil && st.csrf:
+		secret = st.secret
+	case a != nil && a.csrf:
+		secret = a.secret // nil for api_key
+	default:
+		return nil, nil
+	}
+	if secret == nil {
+		if s, ok := getenv(csrfSecretEnv); ok && s != "" {
+			secret = []byte(s)
+		}
+	}
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, csrfKeyInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &csrfGuard{key: key, now: time.Now}, nil
+}
+
+// token makes a fresh token.
+func (g *csrfGuard) token() string {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // (crypto/rand never fails on Linux)
+	data := strconv.FormatInt(g.now().UnixMilli(), 36) + ":" + hex.EncodeToString(nonce[:]) + ":" + csrfBinding
+	return data + ":" + hex.EncodeToString(g.sign(data))
+}
+
+func (g *csrfGuard) sign(data string) []byte {
+	m := hmac.New(sha256.New, g.key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// valid reports whether tok is a token this guard made in the last day.
+func (g *csrfGuard) valid(tok string) bool {
+	parts := strings.Split(tok, ":")
+	if len(parts) != 4 || parts[2] != csrfBinding || len(parts[1]) != 16 {
+		return false
+	}
+	ms, err := strconv.ParseInt(parts[0], 36, 64)
+	if err != nil {
+		return false
+	}
+	age := g.now().Sub(time.UnixMilli(ms))
+	if age < 0 || age > csrfLifetime {
+		return false
+	}
+	sig, err := hex.DecodeString(parts[3])
+	return err == nil && hmac.Equal(sig, g.sign(parts[0]+":"+parts[1]+":"+parts[2]))
+}
+
+// csrfExempt says whether a request needs no token: a GET, HEAD or
+// OPTIONS, or another server's call to an /rpc/ route.
+func csrfExempt(r *netio.Request) bool {
+	switch r.Method {
+	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions:
+		return true
+	}
+	return strings.HasPrefix(r.Route, "/rpc/") && r.Header(peerCallHeader) == "1"
+}
+
+// csrfRefused is the 403 answer of a request without a valid token.
+func csrfRefused(id string) vm.Value {
+	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing", id, nil)
+	return vm.HostValue(&responseValue{status: 403, statusSet: true, ctype: r.ContentType, body: r.Body})
+}
+
+// csrfRoute registers GET /csrf-token, which answers {"token": "..."},
+// unless the server declares that route itself.
+func (s *Server) csrfRoute(r *netio.Router) error {
+	if s.csrf == nil {
+		return nil
+	}
+	for _, old := range r.Routes() {
+		if old.Method == "GET" && old.Pattern == csrfPath {
+			return nil
+		}
+	}
+	g := s.csrf
+	fn := vm.BuiltinValue(&vm.Builtin{Name: "csrf token", Pure: true, Fn: func(*vm.Thread, []vm.Value) (vm.Value, error) {
+		o := vm.NewObject()
+		o.Set("token", vm.Str(g.token()))
+		return vm.ObjectValue(o), nil
+	}})
+	rt := bytecode.Route{Kind: "route", Method: "GET", Path: csrfPath}
+	return r.Handle("GET", csrfPath, s.routeHandler(rt, fn, nil, 0))
+}

@@ -1,0 +1,181 @@
+package serve
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// csrfToken fetches a CSRF token from the server at base.
+func csrfToken(t testing.TB, base string) string {
+	t.Helper()
+	r := do(t, "GET", base+csrfPath, "")
+	tok, _ := r.json(t)["token"].(string)
+	if r.status != 200 || tok == "" {
+		t.Fatalf("GET %s: %d %s", csrfPath, r.status, r.body)
+	}
+	return tok
+}
+
+// An auth block turns the CSRF check on, as in the reference: a POST,
+// PUT, PATCH or DELETE without a token from GET /csrf-token in
+// X-Tova-CSRF is answered 403 CSRF_INVALID before the middleware and
+// the handler run; with one it goes on (to the auth guard, here);
+// GET, HEAD and OPTIONS need none.
+func TestCSRFCheckWithAuthBlock(t *testing.T) {
+	app := startApp(t, `server {
+  auth { secret: "a-secret-of-enough-bytes" }
+  var posts = 0
+  middleware fn seen(req, next) { print("mw {req.method}"); next(req) }
+  route POST "/open" => fn() { posts += 1; posts }
+  route PUT "/open" => fn() { posts += 1; posts }
+  route PATCH "/open" => fn() { posts += 1; posts }
+  route DELETE "/open" => fn() { posts += 1; posts }
+  route DELETE "/mine" with auth => fn() "deleted"
+  route GET "/count" => fn() posts
+}
+`)
+	u := app.urls[""]
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		r := do(t, m, u+"/open", "", "X-Request-ID", "no-token-"+m)
+		if r.status != 403 || !strings.Contains(r.body, `"code":"CSRF_INVALID"`) || r.json(t)["request_id"] != "no-token-"+m {
+			t.Errorf("%s without a token = %d %s", m, r.status, r.body)
+		}
+	}
+	tok := csrfToken(t, u)
+	if !regexp.MustCompile(`^[0-9a-z]+:[0-9a-f]{16}:anon:[0-9a-f]{64}$`).MatchString(tok) {
+		t.Errorf("token %q is not <ts36>:<nonce>:anon:<hmac>", tok)
+	}
+	if r := do(t, "POST", u+"/open", "", csrfHeader, tok); r.status != 200 || r.body != "1" {
+		t.Errorf("POST with a token = %d %s", r.status, r.body)
+	}
+	if r := do(t, "DELETE", u+"/mine", "", csrfHeader, csrfToken(t, u)); r.status != 401 {
+		t.Errorf("DELETE with a token and no login = %d %s, want the auth guard's 401", r.status, r.body)
+	}
+	for _, bad := range []string{
+		tok[:len(tok)-1] + "0",                      // signature altered
+		strings.Replace(tok, ":anon:", ":user:", 1), // binding altered
+		"zzzzzzzz" + tok[strings.Index(tok, ":"):],  // time altered
+		"not a token", tok + ":x", strings.ToUpper(tok), // malformed
+	} {
+		if r := do(t, "POST", u+"/open", "", csrfHeader, bad); r.status != 403 {
+			t.Errorf("POST with token %q = %d %s", bad, r.status, r.body)
+		}
+	}
+	for _, m := range []string{"GET", "HEAD", "OPTIONS"} {
+		if r := do(t, m, u+"/count", ""); r.status >= 400 {
+			t.Errorf("%s needs no token: %d %s", m, r.status, r.body)
+		}
+	}
+	if r := do(t, "GET", u+"/count", ""); r.body != "1" {
+		t.Errorf("posts made: %s, want only the one with a token", r.body)
+	}
+	if n := strings.Count(app.stdout.String(), "mw POST"); n != 1 {
+		t.Errorf("the middleware saw %d POSTs, want the one with a token:\n%s", n, app.stdout.String())
+	}
+	if len(logged(app.logs, "CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")) < 4 {
+		t.Errorf("refusals not logged:\n%s", app.logs.String())
+	}
+}
+
+// A token is made with the server's secret and lasts a day; one from a
+// server with another secret, or older, is refused.
+func TestCSRFTokenLifetimeAndKey(t *testing.T) {
+	a, err := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("a-secret-of-enough-bytes")}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("another-secret-enough-bytes")}, noEnv)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	tok := a.token()
+	if !a.valid(tok) || b.valid(tok) {
+		t.Fatalf("valid to its maker %v, to another secret's %v", a.valid(tok), b.valid(tok))
+	}
+	a.now = func() time.Time { return now.Add(csrfLifetime - time.Second) }
+	if !a.valid(tok) {
+		t.Error("refused within its day")
+	}
+	a.now = func() time.Time { return now.Add(csrfLifetime + time.Second) }
+	if a.valid(tok) {
+		t.Error("taken after its day")
+	}
+	a.now = func() time.Time { return now.Add(-time.Minute) }
+	if a.valid(tok) {
+		t.Error("taken before it was made")
+	}
+	// An api_key block has no secret: CSRF_SECRET, else a key of the
+	// process's own.
+	env := func(k string) (string, bool) { return "shared-csrf-secret", k == csrfSecretEnv }
+	k1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env)
+	k2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env)
+	r1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv)
+	r2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv)
+	if !k2.valid(k1.token()) || r2.valid(r1.token()) || !r1.valid(r1.token()) {
+		t.Error("api_key keys: CSRF_SECRET not shared, or random keys shared")
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+// The reference's session block turns the check on, the guide's
+// sessions block does not (its SameSite cookie is its protection) unless
+// it says csrf: true; csrf: false turns it off. A route the program
+// declares at GET /csrf-token is its own.
+func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
+	const secret = `secret: "a-secret-of-enough-bytes"`
+	route := "\n  route POST \"/p\" => fn() \"posted\"\n}\n"
+	for _, c := range []struct {
+		block string
+		on    bool
+	}{
+		{"session { " + secret + " }", true},
+		{"sessions { " + secret + " }", false},
+		{"sessions { " + secret + ", csrf: true }", true},
+		{"session { " + secret + ", csrf: false }", false},
+		{"auth { " + secret + ", csrf: false }", false},
+		{`auth { type: "api_key", keys: ["k1"] }`, true},
+	} {
+		app := startApp(t, "server {\n  "+c.block+route)
+		r := do(t, "POST", app.urls[""]+"/p", "")
+		if on := r.status == 403; on != c.on {
+			t.Errorf("%s: POST without a token = %d %s, want the check on: %v", c.block, r.status, r.body, c.on)
+		}
+		if tr := do(t, "GET", app.urls[""]+csrfPath, ""); (tr.status == 200) != c.on {
+			t.Errorf("%s: GET %s = %d", c.block, csrfPath, tr.status)
+		}
+	}
+	app := startApp(t, `server {
+  auth { `+secret+` }
+  route GET "/csrf-token" => fn() "mine"
+}
+`)
+	if r := do(t, "GET", app.urls[""]+csrfPath, ""); r.body != `"mine"` {
+		t.Errorf("the program's own GET /csrf-token: %s", r.body)
+	}
+	wantStartErrors(t, route, map[string]string{
+		"server {\n  auth { " + secret + ", csrf: \"no\" }": `server: app.tova:2:3: auth.csrf: expected true or false, got "no"`,
+	})
+}
+
+// Another server's code calling a function of a server with the check
+// on needs no token: its call carries X-Tova-Call, which no page can
+// make a browser send; the same request from a client without it is
+// refused.
+func TestCSRFSparesCallsBetweenServers(t *testing.T) {
+	app := startApp(t, `server "api" {
+  route GET "/double/:n" => fn(n: Int) { worker.compute(n) }
+}
+server "worker" {
+  auth { secret: "a-secret-of-enough-bytes" }
+  fn compute(n: Int) { n * 2 }
+}
+`)
+	if r := do(t, "GET", app.urls["api"]+"/double/21", ""); r.status != 200 || r.body != "42" {
+		t.Errorf("a call to the worker = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", app.urls["worker"]+"/rpc/compute", `{"n":1}`); r.status != 403 {
+		t.Errorf("POST /rpc/compute from a client without the header = %d %s", r.status, r.body)
+	}
+}
