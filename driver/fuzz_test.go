@@ -129,10 +129,14 @@ var heavySeeds = map[string]bool{
 }
 
 // runBriefly runs p for at most 200 ms with no output, an empty
-// environment and a fresh directory.
+// environment and a fresh directory, which is also the working one:
+// a program's data files are relative to it (a mutated
+// "no-such-dir/out.csv" is a file name the program may write).
 func runBriefly(t *testing.T, p *bytecode.Program) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	return Run(ctx, p, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir(),
+	dir := t.TempDir()
+	t.Chdir(dir)
+	return Run(ctx, p, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir,
 		Getenv: func(string) (string, bool) { return "", false }})
 }
