@@ -187,7 +187,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	app := startApp(t, `
 server {
   fn slow(n: Int) {
-    sleep(200.milliseconds)
+    print("in")
+    sleep(300.milliseconds)
     { n }
   }
   route GET "/slow/:n" => slow
@@ -203,7 +204,10 @@ server {
 			results[i] = do(t, "GET", fmt.Sprintf("%s/slow/%d", u, i), "")
 		}(i)
 	}
-	time.Sleep(60 * time.Millisecond) // all 40 are in flight
+	// All 40 are in flight: each handler has begun. (A fixed sleep let
+	// a request still being sent under the race detector meet the
+	// drain, which closes a connection with no request yet.)
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "in\n") == len(results) })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := app.rt.Shutdown(ctx); err != nil {
