@@ -361,14 +361,20 @@ func TestRequestPastDeadlineInQueueDoesNotRun(t *testing.T) {
 	app := startApp(t, `limits { timeout: 50 }
 server {
   var count = 0
-  route GET "/hog" => fn() { len(sorted(reversed([...range(0, `+hogSize()+`)]))) + count }
+  route GET "/hog" => fn() {
+    print("hogging")
+    len(sorted(reversed([...range(0, `+hogSize()+`)]))) + count
+  }
   route POST "/inc" => fn() { count += 1; count }
   route GET "/r" => fn() { count }
 }`)
 	u := app.urls[""]
 	hogged := make(chan reply)
 	go func() { hogged <- do(t, "GET", u+"/hog", "") }()
-	time.Sleep(20 * time.Millisecond) // the hog holds the GIL in one builtin call
+	// The hog holds the GIL in one builtin call. (Waited for, not slept
+	// for: under the race detector a hog sent 20 ms before could still
+	// be on its way.)
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), "hogging") })
 	if r := do(t, "POST", u+"/inc", ""); r.status != 503 {
 		t.Fatalf("POST /inc behind the hog: %d %s", r.status, r.body)
 	}
