@@ -252,6 +252,20 @@ type Job struct {
 	// escape moves a job running on its worker's coroutine, driven by
 	// the caller, to the worker's goroutine (once; nil otherwise).
 	escape func()
+	// waits counts the waits (I/O, a sleep) the job is in (Waiting).
+	waits atomic.Int32
+}
+
+// Waiting tells the job that its runner begins (true) or ends (false)
+// a wait: for I/O, a sleep or another server's answer. A job that
+// waits allocates nothing meanwhile; System.StopFirstDue passes it over
+// for one that runs.
+func (j *Job) Waiting(on bool) {
+	if on {
+		j.waits.Add(1)
+	} else {
+		j.waits.Add(-1)
+	}
 }
 
 // WillBlock tells the job that its runner is about to wait: for I/O, a
@@ -694,15 +708,17 @@ func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 }
 
 // firstDue returns the pool's running job due first (a job without a
-// deadline is due last): its worker, its task and the task's word then,
-// and when it is due. w is nil if no job is running.
-func (p *Pool) firstDue() (w *worker, t *task, word uint64, due time.Time) {
+// deadline is due last), of those not waiting (Job.Waiting) if
+// running, else of all: its worker, its task and the task's word then,
+// when it is due, and whether it is waiting. w is nil if no job is
+// running.
+func (p *Pool) firstDue(running bool) (w *worker, t *task, word uint64, due time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	best := int64(math.MaxInt64)
 	for c := range p.workers {
 		c.mu.Lock()
-		if ct := c.cur; ct != nil {
+		if ct := c.cur; ct != nil && !(running && ct.job.waits.Load() > 0) {
 			cw := atomic.LoadUint64(&ct.word)
 			if cw&0xff == taskPending && (w == nil || ct.deadline < best) {
 				w, t, word, best = c, ct, cw, ct.deadline

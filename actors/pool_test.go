@@ -605,7 +605,7 @@ func TestSystemStopFirstDue(t *testing.T) {
 			}
 			pools = append(pools, p)
 		}
-		if _, ok := sys.StopFirstDue(); ok {
+		if _, ok := sys.StopFirstDue(true); ok {
 			t.Fatal("a job stopped in idle pools")
 		}
 		type outcome struct {
@@ -630,7 +630,7 @@ func TestSystemStopFirstDue(t *testing.T) {
 		start(pools[0], "none", time.Time{})
 		waitFor(t, func() bool { return running.Load() == 3 })
 		for _, want := range []struct{ pool, job string }{{"b", "early"}, {"a", "late"}, {"a", "none"}} {
-			pool, ok := sys.StopFirstDue()
+			pool, ok := sys.StopFirstDue(true)
 			if !ok || pool != want.pool {
 				t.Fatalf("stopped in %q (%v), want the %s job of %q", pool, ok, want.job, want.pool)
 			}
@@ -643,8 +643,62 @@ func TestSystemStopFirstDue(t *testing.T) {
 				t.Fatalf("the %s job was not answered", want.job)
 			}
 		}
-		if _, ok := sys.StopFirstDue(); ok {
+		if _, ok := sys.StopFirstDue(true); ok {
 			t.Fatal("a job stopped after all were")
 		}
 	})
+}
+
+// StopFirstDue(false) passes over a job that waits (Job.Waiting) for
+// one that runs, even one due later; with waitingToo it takes it.
+func TestSystemStopFirstDuePassesOverWaitingJobs(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(PoolOptions{Name: "p", Min: 2, Max: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan string, 2)
+	var started atomic.Int32
+	run := func(name string, deadline time.Time, waiting bool) {
+		go func() {
+			_, err := p.Do(&Job{}, deadline, RunnerFunc(func(ctx context.Context) (any, error) {
+				j := ctx.(*Job)
+				j.WillBlock()
+				if waiting {
+					j.Waiting(true)
+					defer j.Waiting(false)
+				}
+				started.Add(1)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}))
+			if errors.Is(err, ErrMemory) {
+				out <- name
+			}
+		}()
+	}
+	now := time.Now()
+	run("waiting", now.Add(10*time.Second), true)
+	run("running", now.Add(20*time.Second), false)
+	waitFor(t, func() bool { return started.Load() == 2 })
+	for _, c := range []struct {
+		waitingToo bool
+		want       string
+	}{{false, "running"}, {false, ""}, {true, "waiting"}} {
+		_, ok := sys.StopFirstDue(c.waitingToo)
+		if ok != (c.want != "") {
+			t.Fatalf("StopFirstDue(%v) stopped a job: %v, want %q", c.waitingToo, ok, c.want)
+		}
+		if c.want != "" {
+			select {
+			case got := <-out:
+				if got != c.want {
+					t.Fatalf("StopFirstDue(%v) stopped the %s job, want the %s one", c.waitingToo, got, c.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the %s job was not answered", c.want)
+			}
+		}
+	}
 }

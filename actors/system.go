@@ -137,33 +137,41 @@ func (s *System) StartPool(opts PoolOptions) (*Pool, error) {
 }
 
 // StopFirstDue stops, of the jobs running in the system's pools, the
-// one due first: its caller is answered ErrMemory at once and its job
-// is cancelled (code that watches the job stops at its next check). It
-// returns the job's pool and whether there was a job to stop. A process
-// over its memory limit stops jobs so, oldest deadline first, until it
-// is back under it: the job that has run longest is the likeliest to
-// hold what it allocated.
-func (s *System) StopFirstDue() (pool string, ok bool) {
+// one due first, of those not waiting (Job.Waiting) unless waitingToo:
+// its caller is answered ErrMemory at once and its job is cancelled
+// (code that watches the job stops at its next check). It returns the
+// job's pool and whether there was a job to stop. A process over its
+// memory limit stops jobs so until it is back under it: a job that
+// runs, rather than waits for I/O, a sleep or another server, and has
+// run longest is the likeliest to be allocating what it holds.
+func (s *System) StopFirstDue(waitingToo bool) (pool string, ok bool) {
 	s.mu.Lock()
 	pools := slices.Clone(s.pools)
 	s.mu.Unlock()
+	passes := []bool{true}
+	if waitingToo {
+		passes = append(passes, false)
+	}
 	for range 3 { // a job may end between the choice and the stop
-		var best *Pool
-		var bw *worker
-		var bt *task
-		var bword uint64
-		var bdue time.Time
-		for _, p := range pools {
-			w, t, word, due := p.firstDue()
-			if w != nil && (bw == nil || due.Before(bdue)) {
-				best, bw, bt, bword, bdue = p, w, t, word, due
+		for _, running := range passes {
+			var best *Pool
+			var bw *worker
+			var bt *task
+			var bword uint64
+			var bdue time.Time
+			for _, p := range pools {
+				w, t, word, due := p.firstDue(running)
+				if w != nil && (bw == nil || due.Before(bdue)) {
+					best, bw, bt, bword, bdue = p, w, t, word, due
+				}
 			}
-		}
-		if bw == nil {
-			return "", false
-		}
-		if bw.stopTask(bt, bword) {
-			return best.opts.Name, true
+			if bw == nil {
+				continue
+			}
+			if bw.stopTask(bt, bword) {
+				return best.opts.Name, true
+			}
+			break // it ended meanwhile: choose again
 		}
 	}
 	return "", false

@@ -547,6 +547,12 @@ func (c jobContext) WillBlock() {
 	}
 }
 
+func (c jobContext) Waiting(on bool) {
+	if c.job != nil {
+		c.job.Waiting(on)
+	}
+}
+
 // fail logs a failed attempt (Decision 11) and returns the error River
 // records on the job: the Tova error's kind, message and stack trace.
 func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {

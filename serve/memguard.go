@@ -28,8 +28,12 @@ import (
 // collects, and if the live heap is still past it, it stops the running
 // request or job due first (the earliest deadline: of requests with
 // equal timeouts, the one that has run longest, the likeliest to hold
-// what it allocated) as its deadline would: the client gets 503
-// MEMORY_LIMIT, its code is cancelled and what it held becomes garbage.
+// what it allocated), passing over those waiting for I/O, a sleep or
+// another server (unless the heap grows with none running), as its
+// deadline would: the client gets 503 MEMORY_LIMIT, its code is
+// cancelled and what it held becomes garbage. Code run outside the
+// pools (on_start and on_stop hooks, on_finish, a data refresh) is not
+// stopped by the guard, only by its own deadline.
 // It then gives the stopped code memoryGrace to unwind before it judges
 // again, and stops the next one while the live heap stays past the
 // limit. Live data the program keeps (server state, caches) is never
@@ -70,6 +74,7 @@ func (g *memoryGuard) run() {
 	tick := time.NewTicker(memoryCheckEvery)
 	defer tick.Stop()
 	var calm, warned time.Time // no judging before calm; the last idle warning
+	var prev uint64            // the live heap at the last judgement past the limit
 	for {
 		select {
 		case <-g.stop:
@@ -79,20 +84,30 @@ func (g *memoryGuard) run() {
 				continue
 			}
 			if metrics.Read(heap); heap[0].Value.Uint64() < g.limit {
+				prev = 0
 				continue
 			}
 			runtime.GC() // what is past the limit may be garbage only
 			metrics.Read(live)
 			n := live[0].Value.Uint64()
 			if n < g.limit {
+				prev = 0
 				continue
 			}
-			pool, ok := g.sys.StopFirstDue()
+			// Code that waits (a sleep, a query, another server) is
+			// passed over: it allocates nothing meanwhile. Only if the
+			// heap still grows with none running is a waiting one
+			// stopped (one that sleeps between its allocations).
+			pool, ok := g.sys.StopFirstDue(false)
+			if !ok && prev > 0 && n >= prev+g.limit/10 {
+				pool, ok = g.sys.StopFirstDue(true)
+			}
+			prev = n
 			if !ok {
 				if time.Since(warned) >= memoryIdleWarn {
 					warned = time.Now()
 					g.log.Warn().Uint64("live_bytes", n).Uint64("limit_bytes", g.limit).
-						Msg("the live heap is past the memory limit with no request or job running to stop: the program keeps that much")
+						Msg("the live heap is past the memory limit and no running request or job can be stopped for it: data the program keeps, or code the guard does not stop (on_start, on_finish, a data refresh)")
 				}
 				calm = time.Now().Add(time.Second)
 				continue

@@ -52,6 +52,34 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 	}
 }
 
+// Requests that wait (a sleep here; a query or another server's answer
+// alike) are passed over for the one that allocates, though they are
+// due first: they finish as if the guard had not acted.
+func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
+	limit := liveHeap() + 256<<20
+	app := startApp(t, `server {
+  route GET "/slow" => fn() { print("asleep"); sleep(1500); "slow ok" }
+  route GET "/hog" => fn() {
+    xs = []
+    loop { xs.push("x" * 1000000) }
+  }
+}`, func(o *Options) { o.MemoryLimit = limit })
+	u := app.urls[""]
+	slow := make(chan reply, 3)
+	for range cap(slow) {
+		go func() { slow <- do(t, "GET", u+"/slow", "") }()
+	}
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "asleep") == cap(slow) })
+	if r := do(t, "GET", u+"/hog", ""); r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
+		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
+	}
+	for range cap(slow) {
+		if r := <-slow; r.status != 200 || r.body != `"slow ok"` {
+			t.Errorf("a sleeping request beside the hog: %d %s", r.status, r.body)
+		}
+	}
+}
+
 func TestDefaultMemoryLimit(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc/meminfo")

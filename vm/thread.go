@@ -160,6 +160,10 @@ func (t *Thread) Leave() {
 // It tells the thread's context first (see BlockNotifier).
 func (t *Thread) Blocking(fn func()) {
 	t.willBlock()
+	if w, ok := t.ctx.(WaitTracker); ok {
+		w.Waiting(true)
+		defer w.Waiting(false)
+	}
 	t.endRun()
 	if t.holding && !t.pinned {
 		t.Leave()
@@ -201,6 +205,15 @@ func (t *Thread) CallAtomic(fn Value, args ...Value) (Value, error) {
 // (context.WithValue, WithCancel) must pass WillBlock on itself.
 type BlockNotifier interface {
 	WillBlock()
+}
+
+// A WaitTracker is a context that wants to know while the code running
+// under it waits in a blocking builtin (Thread.Blocking): Waiting(true)
+// before the wait, Waiting(false) after it. actors.Job is one, so that
+// a process over its memory limit stops running code that allocates
+// rather than code that waits (actors.System.StopFirstDue).
+type WaitTracker interface {
+	Waiting(bool)
 }
 
 // willBlock tells the thread's context that the thread is about to wait.
