@@ -51,7 +51,8 @@ type authSettings struct {
 	header   string   // api_key
 	keys     []string // api_key
 	parser   *jwt.Parser
-	csrf     bool // the CSRF check is on (see csrf.go)
+	csrf     bool // the block turns the CSRF check on (see csrf.go)
+	csrfOff  bool // it says csrf: false
 }
 
 // readAuth reads an auth block's value v, declared at at. getenv gives
@@ -75,7 +76,7 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 		return s.AsString(), true, nil
 	}
 	a := &authSettings{}
-	if a.csrf, err = csrfSetting("auth", at, v, true); err != nil {
+	if a.csrf, a.csrfOff, err = csrfSetting("auth", at, v, true); err != nil {
 		return nil, err
 	}
 	typ, _, err := str("type")

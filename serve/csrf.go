@@ -27,6 +27,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -47,6 +48,10 @@ const (
 	csrfKeyInfo   = "tova csrf token: HMAC-SHA256 key"
 	csrfSecretEnv = "CSRF_SECRET"
 	csrfBinding   = "anon"
+	// csrfSkew is how far ahead of this process's clock a token's time
+	// may be: another process, behind the same load balancer, may run a
+	// little ahead (authLeeway allows a JWT as much).
+	csrfSkew = authLeeway
 	// peerCallHeader marks a call from another server's code (peercall.go)
 	// to an /rpc/ route, which needs no token: no page can make a
 	// browser send a request with a header of its choosing to another
@@ -61,24 +66,29 @@ type csrfGuard struct {
 	now func() time.Time
 }
 
-// csrfSetting reads a block's `csrf` key (a Bool), def without one.
-func csrfSetting(kind, at string, v vm.Value, def bool) (bool, error) {
+// csrfSetting reads a block's `csrf` key (a Bool): whether the block
+// turns the check on (def without the key), and whether it turns it
+// off (`csrf: false`), which wins over another block's turning it on.
+func csrfSetting(kind, at string, v vm.Value, def bool) (on, off bool, err error) {
 	if v.Kind() != vm.KObject {
-		return def, nil
+		return def, false, nil
 	}
 	c, ok := v.AsObject().Get("csrf")
 	if !ok {
-		return def, nil
+		return def, false, nil
 	}
 	if c.Kind() != vm.KBool {
-		return false, fmt.Errorf("%s: %s.csrf: expected true or false, got %s", at, kind, vm.Repr(c))
+		return false, false, fmt.Errorf("%s: %s.csrf: expected true or false, got %s", at, kind, vm.Repr(c))
 	}
-	return c.AsBool(), nil
+	return c.AsBool(), !c.AsBool(), nil
 }
 
 // newCSRFGuard returns the server's CSRF guard, nil if neither its
 // session block nor its auth block turns the check on.
 func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string, bool)) (*csrfGuard, error) {
+	if st != nil && st.csrfOff || a != nil && a.csrfOff {
+		return nil, nil // csrf: false in either block
+	}
 	var secret []byte
 	switch {
 	case st != nil && st.csrf:
@@ -131,11 +141,13 @@ func (g *csrfGuard) valid(tok string) bool {
 		return false
 	}
 	age := g.now().Sub(time.UnixMilli(ms))
-	if age < 0 || age > csrfLifetime {
+	if age < -csrfSkew || age > csrfLifetime {
 		return false
 	}
-	sig, err := hex.DecodeString(parts[3])
-	return err == nil && hmac.Equal(sig, g.sign(parts[0]+":"+parts[1]+":"+parts[2]))
+	// The signature as this guard writes it, lower-case hex: one
+	// token, one spelling.
+	want := hex.EncodeToString(g.sign(parts[0] + ":" + parts[1] + ":" + parts[2]))
+	return subtle.ConstantTimeCompare([]byte(parts[3]), []byte(want)) == 1
 }
 
 // csrfExempt says whether a request needs no token: a GET, HEAD or

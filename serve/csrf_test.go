@@ -101,9 +101,17 @@ func TestCSRFTokenLifetimeAndKey(t *testing.T) {
 	if a.valid(tok) {
 		t.Error("taken after its day")
 	}
+	a.now = func() time.Time { return now.Add(-10 * time.Second) }
+	if !a.valid(tok) {
+		t.Error("refused from a process whose clock is 10 s ahead")
+	}
 	a.now = func() time.Time { return now.Add(-time.Minute) }
 	if a.valid(tok) {
-		t.Error("taken before it was made")
+		t.Error("taken a minute before it was made")
+	}
+	a.now = func() time.Time { return now }
+	if i := strings.LastIndexByte(tok, ':'); a.valid(tok[:i] + strings.ToUpper(tok[i:])) {
+		t.Error("a token's signature taken in upper case: one token has one spelling")
 	}
 	// An api_key block has no secret: CSRF_SECRET, else a key of the
 	// process's own.
@@ -136,6 +144,9 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 		{"session { " + secret + ", csrf: false }", false},
 		{"auth { " + secret + ", csrf: false }", false},
 		{`auth { type: "api_key", keys: ["k1"] }`, true},
+		// csrf: false in either block wins over the other's turning it on.
+		{"session { " + secret + ", csrf: false }\n  auth { " + secret + " }", false},
+		{"session { " + secret + " }\n  auth { " + secret + ", csrf: false }", false},
 	} {
 		app := startApp(t, "server {\n  "+c.block+route)
 		r := do(t, "POST", app.urls[""]+"/p", "")

@@ -63,7 +63,8 @@ type sessionStore struct {
 	httpOnly bool
 	sameSite http.SameSite
 	log      zerolog.Logger // where an ignored cookie is told (debug)
-	csrf     bool           // the CSRF check is on (see csrf.go)
+	csrf     bool           // the block turns the CSRF check on (see csrf.go)
+	csrfOff  bool           // it says csrf: false
 	secret   []byte         // what the CSRF key is derived from
 }
 
@@ -104,7 +105,7 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 	st.secret = []byte(secret)
 	// The reference's session block turns the CSRF check on; the
 	// guide's sessions block relies on its cookie's SameSite.
-	if st.csrf, err = csrfSetting(kind, at, v, kind == "session"); err != nil {
+	if st.csrf, st.csrfOff, err = csrfSetting(kind, at, v, kind == "session"); err != nil {
 		return nil, err
 	}
 
