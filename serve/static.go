@@ -370,6 +370,11 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 	resp.Header.Set(fasthttp.HeaderETag, etag)
 	resp.Header.Set(fasthttp.HeaderCacheControl, cache)
 	resp.Header.Set(fasthttp.HeaderLastModified, mod.UTC().Format(http.TimeFormat))
+	if !preconditions(&ctx.Request.Header, etag, mod) {
+		f.Close()
+		resp.SetStatusCode(fasthttp.StatusPreconditionFailed)
+		return fasthttp.StatusPreconditionFailed
+	}
 	if fresh(&ctx.Request.Header, etag, mod) {
 		f.Close()
 		resp.SetStatusCode(fasthttp.StatusNotModified)
@@ -378,7 +383,7 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 	resp.Header.Set(fasthttp.HeaderAcceptRanges, "bytes")
 	resp.Header.SetContentType(ctype)
 	if req.Method == fasthttp.MethodGet {
-		if rng := ctx.Request.Header.Peek(fasthttp.HeaderRange); len(rng) > 0 && ifRange(&ctx.Request.Header, etag, mod) {
+		if rng := ctx.Request.Header.Peek(fasthttp.HeaderRange); len(rng) > 0 && ifRange(&ctx.Request.Header, etag) {
 			switch from, n, ok := byteRange(string(rng), size); {
 			case ok && n == 0: // no range of the file is left
 				f.Close()
@@ -413,22 +418,37 @@ type fileSection struct {
 
 func (s fileSection) Close() error { return s.f.Close() }
 
-// ifRange reports whether a request's Range applies (RFC 9110 §13.1.5):
-// it has no If-Range, or its If-Range names the file as it is now, by
-// its ETag or by a date equal to its modification time (to the second);
-// otherwise the whole file is sent.
-func ifRange(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
-	v := string(h.Peek(fasthttp.HeaderIfRange))
-	switch {
-	case v == "":
-		return true
-	case strings.HasPrefix(v, `"`):
-		return v == etag
-	case strings.HasPrefix(v, "W/"):
-		return false // a weak validator never matches (strong comparison)
+// preconditions reports whether a request's If-Match (else its
+// If-Unmodified-Since) holds for the file of etag and modification time
+// mod (RFC 9110 §13.2.2): if not, it is answered 412, so that a client
+// resuming a download of the file it had does not splice in another.
+func preconditions(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
+	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
+		for _, t := range strings.Split(string(im), ",") {
+			// strong comparison: a weak tag never matches
+			if t = strings.TrimSpace(t); t == "*" || t == etag {
+				return true
+			}
+		}
+		return false
 	}
-	t, err := http.ParseTime(v)
-	return err == nil && mod.Truncate(time.Second).Equal(t)
+	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 {
+		if t, err := http.ParseTime(string(ius)); err == nil {
+			return !mod.Truncate(time.Second).After(t)
+		}
+	}
+	return true
+}
+
+// ifRange reports whether a request's Range applies (RFC 9110 §13.1.5):
+// it has no If-Range, or its If-Range is the file's ETag; otherwise the
+// whole file is sent. A date never matches: a file's time, to the second
+// as Last-Modified gives it, is not a strong validator (the file may
+// have changed twice within that second), and a Range whose If-Range is
+// not one is ignored.
+func ifRange(h *fasthttp.RequestHeader, etag string) bool {
+	v := string(h.Peek(fasthttp.HeaderIfRange))
+	return v == "" || v == etag
 }
 
 // byteRange reads a Range header for a file of size bytes (RFC 9110

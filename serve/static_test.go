@@ -449,7 +449,8 @@ func TestStaticStartupErrors(t *testing.T) {
 // A GET with one byte range gets that part of the file (206, with
 // Content-Range), as a resumed download or a media player's seek asks;
 // a range past the end gets 416; several ranges, a malformed one, a
-// stale If-Range, or HEAD get the whole file.
+// stale If-Range (or a date in it), or HEAD get the whole file; a
+// failed If-Match or If-Unmodified-Since gets 412.
 func TestStaticRangeRequests(t *testing.T) {
 	pub := staticTree(t)
 	big := make([]byte, 1<<20)
@@ -493,7 +494,15 @@ func TestStaticRangeRequests(t *testing.T) {
 		{[]string{"Range", "bytes=0-6", "If-Range", etag}, 206, "console", "bytes 0-6/15"},
 		{[]string{"Range", "bytes=0-6", "If-Range", `"stale"`}, 200, file, ""},
 		{[]string{"Range", "bytes=0-6", "If-Range", "W/" + etag}, 200, file, ""},
-		{[]string{"Range", "bytes=0-6", "If-Range", lastMod}, 206, "console", "bytes 0-6/15"},
+		{[]string{"Range", "bytes=0-6", "If-Range", lastMod}, 200, file, ""}, // a date is no strong validator
+		{[]string{"Range", "bytes=0-6", "If-Match", etag}, 206, "console", "bytes 0-6/15"},
+		{[]string{"Range", "bytes=0-6", "If-Match", `"other", ` + etag}, 206, "console", "bytes 0-6/15"},
+		{[]string{"Range", "bytes=0-6", "If-Match", `"other"`}, 412, "", ""},
+		{[]string{"If-Match", "W/" + etag}, 412, "", ""},
+		{[]string{"If-Match", "*"}, 200, file, ""},
+		{[]string{"Range", "bytes=0-6", "If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}, 412, "", ""},
+		{[]string{"Range", "bytes=0-6", "If-Unmodified-Since", lastMod}, 206, "console", "bytes 0-6/15"},
+		{[]string{"If-Unmodified-Since", "not a date"}, 200, file, ""},
 		{[]string{"Range", "bytes=0-6", "If-Range", "Mon, 02 Jan 2006 15:04:05 GMT"}, 200, file, ""},
 		{[]string{"Range", "bytes=0-6", "If-None-Match", etag}, 304, "", ""},
 	} {
@@ -527,8 +536,8 @@ func TestStaticRangeRequests(t *testing.T) {
 	for _, l := range logged(app.logs, "request") {
 		statuses[l["status"].(float64)]++
 	}
-	if statuses[206] != 48 || statuses[416] != 3 {
-		t.Errorf("access lines by status: %v, want 48 of 206 and 3 of 416", statuses)
+	if statuses[206] != 50 || statuses[416] != 3 || statuses[412] != 3 {
+		t.Errorf("access lines by status: %v, want 50 of 206, 3 of 416 and 3 of 412", statuses)
 	}
 }
 
