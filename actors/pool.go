@@ -738,6 +738,23 @@ func (p *Pool) firstDue(running bool) (w *worker, t *task, word uint64, due time
 // noDeadline is when a job without a deadline is due, for firstDue.
 var noDeadline = time.Unix(1<<40, 0)
 
+// unwinding reports whether a worker of the pool still runs a job that
+// was answered before it ended (at its deadline, or by stopTask).
+func (p *Pool) unwinding() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for w := range p.workers {
+		w.mu.Lock()
+		t := w.cur
+		busy := t != nil && atomic.LoadUint64(&t.word)&0xff == taskExpired
+		w.mu.Unlock()
+		if busy {
+			return true
+		}
+	}
+	return false
+}
+
 // stopTask answers t, if w still runs it as it did when its word was
 // word, with ErrMemory, and cancels its job.
 func (w *worker) stopTask(t *task, word uint64) bool {

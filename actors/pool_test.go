@@ -702,3 +702,36 @@ func TestSystemStopFirstDuePassesOverWaitingJobs(t *testing.T) {
 		}
 	}
 }
+
+// Unwinding is true while a job answered at its deadline still runs,
+// and false once it has ended.
+func TestSystemUnwinding(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	p, err := sys.StartPool(PoolOptions{Name: "p", Min: 1, Max: 2, DeadlineResolution: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		_, err := p.Do(&Job{}, time.Now().Add(20*time.Millisecond), RunnerFunc(func(ctx context.Context) (any, error) {
+			ctx.(*Job).WillBlock()
+			<-release // not watching ctx: it runs on past its deadline
+			return nil, nil
+		}))
+		if !errors.Is(err, ErrTimeout) {
+			t.Errorf("Do: %v, want ErrTimeout", err)
+		}
+		close(ended)
+	}()
+	if sys.Unwinding() {
+		t.Fatal("unwinding before the deadline")
+	}
+	<-ended // answered at the deadline
+	if !sys.Unwinding() {
+		t.Fatal("not unwinding while the answered job still runs")
+	}
+	close(release)
+	waitFor(t, func() bool { return !sys.Unwinding() })
+}

@@ -136,6 +136,22 @@ func (s *System) StartPool(opts PoolOptions) (*Pool, error) {
 	return p, nil
 }
 
+// Unwinding reports whether a job answered before it ended (at its
+// deadline, or stopped by StopFirstDue) still runs in one of the
+// system's pools: its code has yet to reach its next check of the job
+// (a loop iteration, a call), and may still be allocating.
+func (s *System) Unwinding() bool {
+	s.mu.Lock()
+	pools := slices.Clone(s.pools)
+	s.mu.Unlock()
+	for _, p := range pools {
+		if p.unwinding() {
+			return true
+		}
+	}
+	return false
+}
+
 // StopFirstDue stops, of the jobs running in the system's pools, the
 // one due first, of those not waiting (Job.Waiting) unless waitingToo:
 // its caller is answered ErrMemory at once and its job is cancelled

@@ -97,9 +97,11 @@ func (g *memoryGuard) run() {
 			// Code that waits (a sleep, a query, another server) is
 			// passed over: it allocates nothing meanwhile. Only if the
 			// heap still grows with none running is a waiting one
-			// stopped (one that sleeps between its allocations).
+			// stopped (one that sleeps between its allocations), and
+			// not while code stopped before has yet to stop: it may
+			// be what still allocates.
 			pool, ok := g.sys.StopFirstDue(false)
-			if !ok && prev > 0 && n >= prev+g.limit/10 {
+			if !ok && prev > 0 && n >= prev+g.limit/10 && !g.sys.Unwinding() {
 				pool, ok = g.sys.StopFirstDue(true)
 			}
 			prev = n
