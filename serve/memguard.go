@@ -1,16 +1,14 @@
 package serve
 
 import (
-	"bufio"
-	"bytes"
 	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/rs/zerolog"
 
 	"tova/actors"
@@ -126,49 +124,23 @@ func (g *memoryGuard) run() {
 // may use (its cgroup's limit, else the machine's), or 0 (no guard) if
 // neither can be read.
 func DefaultMemoryLimit() uint64 {
-	total := memTotal()
-	if c := cgroupLimit(); c > 0 && (total == 0 || c < total) {
-		total = c
-	}
-	return total / 4 * 3
-}
-
-// memTotal reads MemTotal from /proc/meminfo (0 if it cannot).
-func memTotal() uint64 {
-	f, err := os.Open("/proc/meminfo")
+	l, err := memlimit.ApplyRatio(availableMemory, 0.75)()
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("MemTotal:")); ok {
-			fields := bytes.Fields(rest)
-			if len(fields) == 2 && string(fields[1]) == "kB" {
-				if kb, err := strconv.ParseUint(string(fields[0]), 10, 64); err == nil {
-					return kb << 10
-				}
-			}
-		}
-	}
-	return 0
+	return l
 }
 
-// cgroupLimit reads the memory limit of the process's cgroup (v2, else
-// v1); 0 if there is none or it cannot be read.
-func cgroupLimit() uint64 {
-	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		n, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 64)
-		if err != nil || n >= 1<<62 { // "max", or v1's "no limit"
-			return 0
-		}
-		return n
+// availableMemory is the memory the process may use: the lesser of its
+// cgroup's limit (read by automemlimit, which finds the cgroup, v1 or v2,
+// from /proc/self) and the machine's.
+func availableMemory() (uint64, error) {
+	sys, serr := memlimit.FromSystem()
+	cg, cerr := memlimit.FromCgroup()
+	if cerr != nil || serr == nil && sys < cg {
+		return sys, serr
 	}
-	return 0
+	return cg, nil
 }
 
 // ProcessMemoryLimit returns the memory limit `tova serve` guards, and

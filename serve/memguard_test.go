@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
 func liveHeap() uint64 {
@@ -84,8 +86,9 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc/meminfo")
 	}
-	got, total := DefaultMemoryLimit(), memTotal()
-	if total == 0 || got == 0 || got > total/4*3 {
+	got := DefaultMemoryLimit()
+	total, err := memlimit.FromSystem()
+	if err != nil || got == 0 || got > total/4*3 {
 		t.Fatalf("DefaultMemoryLimit() = %d with MemTotal %d", got, total)
 	}
 }
