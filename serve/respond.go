@@ -491,10 +491,20 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 // notModified reports whether an If-None-Match header value names etag
 // (weak comparison, as RFC 9110 has GET use), or is "*".
-func notModified(ifNoneMatch, etag string) bool {
-	opaque := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
-	for _, t := range strings.Split(ifNoneMatch, ",") {
-		if t = strings.TrimSpace(t); t == "*" || t != "" && opaque(t) == opaque(etag) {
+func notModified(ifNoneMatch, etag string) bool { return etagListed(ifNoneMatch, etag, true) }
+
+// etagListed reports whether a list of entity tags (an If-Match or
+// If-None-Match value) is "*" or names etag, by weak comparison (a W/
+// prefix ignored) or strong (a weak tag never matches, RFC 9110 §8.8.3.2).
+func etagListed(list, etag string, weak bool) bool {
+	opaque := func(s string) string {
+		if weak {
+			return strings.TrimPrefix(s, "W/")
+		}
+		return s
+	}
+	for _, t := range strings.Split(list, ",") {
+		if t = strings.TrimSpace(t); t == "*" || t != "" && opaque(t) == opaque(etag) && !strings.HasPrefix(opaque(t), "W/") {
 			return true
 		}
 	}

@@ -424,13 +424,7 @@ func (s fileSection) Close() error { return s.f.Close() }
 // resuming a download of the file it had does not splice in another.
 func preconditions(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
 	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
-		for _, t := range strings.Split(string(im), ",") {
-			// strong comparison: a weak tag never matches
-			if t = strings.TrimSpace(t); t == "*" || t == etag {
-				return true
-			}
-		}
-		return false
+		return etagListed(string(im), etag, false)
 	}
 	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 {
 		if t, err := http.ParseTime(string(ius)); err == nil {
