@@ -76,7 +76,7 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 		return s.AsString(), true, nil
 	}
 	a := &authSettings{}
-	if a.csrf, a.csrfOff, err = csrfSetting("auth", at, v, true); err != nil {
+	if a.csrf, a.csrfOff, err = csrfSetting("auth", at, o, true); err != nil {
 		return nil, err
 	}
 	typ, _, err := str("type")

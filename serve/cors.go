@@ -67,11 +67,8 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 	if len(c.Origins) == 0 {
 		return nil, fmt.Errorf("%s: cors.origins: the list is empty, so no page could call the server; list the origins allowed", at)
 	}
-	if x, ok := o.Get("credentials"); ok {
-		if x.Kind() != vm.KBool {
-			return nil, fmt.Errorf("%s: cors.credentials: expected true or false, got %s", at, vm.Repr(x))
-		}
-		c.Credentials = x.AsBool()
+	if _, err := blockBool("cors", at, o, "credentials", &c.Credentials); err != nil {
+		return nil, err
 	}
 	if x, ok := o.Get("max_age"); ok {
 		d, err := duration(x, time.Second)

@@ -29,7 +29,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -66,21 +65,13 @@ type csrfGuard struct {
 	now func() time.Time
 }
 
-// csrfSetting reads a block's `csrf` key (a Bool): whether the block
-// turns the check on (def without the key), and whether it turns it
-// off (`csrf: false`), which wins over another block's turning it on.
-func csrfSetting(kind, at string, v vm.Value, def bool) (on, off bool, err error) {
-	if v.Kind() != vm.KObject {
-		return def, false, nil
-	}
-	c, ok := v.AsObject().Get("csrf")
-	if !ok {
-		return def, false, nil
-	}
-	if c.Kind() != vm.KBool {
-		return false, false, fmt.Errorf("%s: %s.csrf: expected true or false, got %s", at, kind, vm.Repr(c))
-	}
-	return c.AsBool(), !c.AsBool(), nil
+// csrfSetting reads the `csrf` key of a block's settings o: whether the
+// block turns the check on (def without the key), and whether it turns
+// it off (`csrf: false`), which wins over another block's turning it on.
+func csrfSetting(kind, at string, o *vm.Object, def bool) (on, off bool, err error) {
+	on = def
+	given, err := blockBool(kind, at, o, "csrf", &on)
+	return on, given && !on, err
 }
 
 // newCSRFGuard returns the server's CSRF guard, nil if neither its

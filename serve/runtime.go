@@ -715,6 +715,21 @@ func blockSettings(kind, at string, v vm.Value) (*vm.Object, error) {
 	return nil, fmt.Errorf("%s: %s: expected a block of settings, got %s", at, kind, vm.Repr(v))
 }
 
+// blockBool reads the Bool setting key of a config block's settings o
+// (of kind, declared at at) into dst, and says whether the block gives
+// it.
+func blockBool(kind, at string, o *vm.Object, key string, dst *bool) (bool, error) {
+	x, ok := o.Get(key)
+	if !ok {
+		return false, nil
+	}
+	if x.Kind() != vm.KBool {
+		return true, fmt.Errorf("%s: %s.%s: expected true or false, got %s", at, kind, key, vm.Repr(x))
+	}
+	*dst = x.AsBool()
+	return true, nil
+}
+
 // byteSize reads a size config value: a Size, or a number of bytes.
 func byteSize(v vm.Value) (int64, error) {
 	switch v.Kind() {

@@ -105,7 +105,7 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 	st.secret = []byte(secret)
 	// The reference's session block turns the CSRF check on; the
 	// guide's sessions block relies on its cookie's SameSite.
-	if st.csrf, st.csrfOff, err = csrfSetting(kind, at, v, kind == "session"); err != nil {
+	if st.csrf, st.csrfOff, err = csrfSetting(kind, at, o, kind == "session"); err != nil {
 		return nil, err
 	}
 
@@ -125,16 +125,11 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 		}
 		st.name = nv.AsString()
 	}
-	for _, f := range []struct {
-		key string
-		dst *bool
-	}{{"secure", &st.secure}, {"http_only", &st.httpOnly}} {
-		if bv, ok := o.Get(f.key); ok {
-			if bv.Kind() != vm.KBool {
-				return nil, bad(f.key, "expected true or false, got %s", vm.Repr(bv))
-			}
-			*f.dst = bv.AsBool()
-		}
+	if _, err := blockBool(kind, at, o, "secure", &st.secure); err != nil {
+		return nil, err
+	}
+	if _, err := blockBool(kind, at, o, "http_only", &st.httpOnly); err != nil {
+		return nil, err
 	}
 	for _, prefix := range []string{"__Host-", "__Secure-"} {
 		if strings.HasPrefix(st.name, prefix) && !st.secure {
