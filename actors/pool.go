@@ -707,52 +707,33 @@ func (p *Pool) sweep(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// firstDue returns the pool's running job due first (a job without a
-// deadline is due last), of those not waiting (Job.Waiting) if
-// running, else of all: its worker, its task and the task's word then,
-// when it is due, and whether it is waiting. w is nil if no job is
-// running.
-func (p *Pool) firstDue(running bool) (w *worker, t *task, word uint64, due time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	best := int64(math.MaxInt64)
-	for c := range p.workers {
-		c.mu.Lock()
-		if ct := c.cur; ct != nil && !(running && ct.job.waits.Load() > 0) {
-			cw := atomic.LoadUint64(&ct.word)
-			if cw&0xff == taskPending && (w == nil || ct.deadline < best) {
-				w, t, word, best = c, ct, cw, ct.deadline
-			}
-		}
-		c.mu.Unlock()
-	}
-	switch {
-	case w == nil:
-		return nil, nil, 0, time.Time{}
-	case best == math.MaxInt64:
-		return w, t, word, noDeadline
-	}
-	return w, t, word, p.epoch.Add(time.Duration(best))
-}
-
-// noDeadline is when a job without a deadline is due, for firstDue.
-var noDeadline = time.Unix(1<<40, 0)
-
-// unwinding reports whether a worker of the pool still runs a job that
-// was answered before it ended (at its deadline, or by stopTask).
-func (p *Pool) unwinding() bool {
+// current calls f for each worker of the pool running a task, with the
+// task and its word, holding the worker's lock.
+func (p *Pool) current(f func(w *worker, t *task, word uint64)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for w := range p.workers {
 		w.mu.Lock()
-		t := w.cur
-		busy := t != nil && atomic.LoadUint64(&t.word)&0xff == taskExpired
-		w.mu.Unlock()
-		if busy {
-			return true
+		if t := w.cur; t != nil {
+			f(w, t, atomic.LoadUint64(&t.word))
 		}
+		w.mu.Unlock()
 	}
-	return false
+}
+
+// dueAt is when the task is due; a job without a deadline is due last.
+func (p *Pool) dueAt(t *task) time.Time {
+	if t.deadline == math.MaxInt64 {
+		return time.Unix(1<<40, 0)
+	}
+	return p.epoch.Add(time.Duration(t.deadline))
+}
+
+// unwinding reports whether a worker of the pool still runs a job that
+// was answered before it ended (at its deadline, or by stopTask).
+func (p *Pool) unwinding() (busy bool) {
+	p.current(func(_ *worker, _ *task, word uint64) { busy = busy || word&0xff == taskExpired })
+	return busy
 }
 
 // stopTask answers t, if w still runs it as it did when its word was

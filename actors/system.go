@@ -153,8 +153,8 @@ func (s *System) Unwinding() bool {
 }
 
 // StopFirstDue stops, of the jobs running in the system's pools, the
-// one due first, of those not waiting (Job.Waiting) unless waitingToo:
-// its caller is answered ErrMemory at once and its job is cancelled
+// one due first of those not waiting (Job.Waiting), or with waitingToo,
+// if none, the waiting one due first: its caller is answered ErrMemory at once and its job is cancelled
 // (code that watches the job stops at its next check). It returns the
 // job's pool and whether there was a job to stop. A process over its
 // memory limit stops jobs so until it is back under it: a job that
@@ -164,30 +164,33 @@ func (s *System) StopFirstDue(waitingToo bool) (pool string, ok bool) {
 	s.mu.Lock()
 	pools := slices.Clone(s.pools)
 	s.mu.Unlock()
-	passes := []bool{true}
-	if waitingToo {
-		passes = append(passes, false)
-	}
 	for range 3 { // a job may end between the choice and the stop
-		for _, running := range passes {
-			var best *Pool
-			var bw *worker
-			var bt *task
-			var bword uint64
-			var bdue time.Time
-			for _, p := range pools {
-				w, t, word, due := p.firstDue(running)
-				if w != nil && (bw == nil || due.Before(bdue)) {
-					best, bw, bt, bword, bdue = p, w, t, word, due
+		// The job to stop: running before waiting, then due first.
+		var best struct {
+			p       *Pool
+			w       *worker
+			t       *task
+			word    uint64
+			waiting bool
+			due     time.Time
+		}
+		for _, p := range pools {
+			p.current(func(w *worker, t *task, word uint64) {
+				waiting := t.job.waits.Load() > 0
+				if word&0xff != taskPending || waiting && !waitingToo {
+					return
 				}
-			}
-			if bw == nil {
-				continue
-			}
-			if bw.stopTask(bt, bword) {
-				return best.opts.Name, true
-			}
-			break // it ended meanwhile: choose again
+				due := p.dueAt(t)
+				if best.w == nil || best.waiting && !waiting || best.waiting == waiting && due.Before(best.due) {
+					best.p, best.w, best.t, best.word, best.waiting, best.due = p, w, t, word, waiting, due
+				}
+			})
+		}
+		if best.w == nil {
+			return "", false
+		}
+		if best.w.stopTask(best.t, best.word) {
+			return best.p.opts.Name, true
 		}
 	}
 	return "", false
