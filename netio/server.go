@@ -92,6 +92,10 @@ type Config struct {
 	// carries Strict-Transport-Security, and a plain-HTTP request is
 	// answered 400 (see tls.go).
 	TLS *tls.Config
+	// SecurityHeaders, if set, adds the reference's security headers
+	// (X-Content-Type-Options: nosniff and the others of
+	// SecurityHeaders) to every answer that does not set its own.
+	SecurityHeaders bool
 }
 
 // Server is one named Tova server's HTTP front end: fasthttp accepts and
@@ -783,11 +787,14 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 }
 
 // policyHeaders adds to an answer, whoever made it, the headers the
-// server's policies put on every one: CORS's allow headers and, over
-// TLS, Strict-Transport-Security.
+// server's policies put on every one: CORS's allow headers, the security
+// headers and, over TLS, Strict-Transport-Security.
 func (s *Server) policyHeaders(ctx *fasthttp.RequestCtx, tc *timedConn) {
 	if s.cors != nil {
 		s.cors.decorate(ctx)
+	}
+	if s.cfg.SecurityHeaders {
+		addSecurityHeaders(&ctx.Response.Header)
 	}
 	s.secure(ctx, tc)
 }

@@ -444,6 +444,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		Static:             static.handler(),
 		Fallback:           static.fallbackHandler(),
 		TLS:                tlsConfig,
+		SecurityHeaders:    true,
 	})
 	if err != nil {
 		static.close(context.Background())

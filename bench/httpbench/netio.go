@@ -67,6 +67,8 @@ func NewNetioHello(o NetioOptions) (srv *netio.Server, stop func() error, err er
 		Inline:    o.Inline,
 		Logger:    zerolog.New(o.Log),
 		AccessLog: o.Log,
+		// as tova serve's servers
+		SecurityHeaders: true,
 	})
 	if err != nil {
 		stopSys()
