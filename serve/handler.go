@@ -253,6 +253,11 @@ type exchange struct {
 	// as the whole block, for each request: see takeExchange)
 	handlerRan  bool
 	hookHeaders netio.Headers
+	// replay is the answer start gave in place of the chain's (an
+	// Idempotency-Key's: idempotency.go); claim is the request's hold on
+	// its Idempotency-Key while the chain runs
+	replay *netio.Response
+	claim  *idemClaim
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -368,11 +373,15 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		if !isolated {
 			th.Enter()
 		}
+		var x *exchange
 		defer func() {
 			th.Leave()
 			th.Release()
+			if c := x.claim; c != nil {
+				c.release() // the chain panicked: the key is free again
+			}
 		}()
-		x := takeExchange(req)
+		x = takeExchange(req)
 		th.Host = x // a peer call made on th carries this request's id (peercall.go)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
 		x.health, x.gateway = rt.Kind == "health", gateway
@@ -381,15 +390,22 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		x.resRef.H = x.res
 		x.resV = vm.HostRefValue(&x.resRef)
 		v, err := x.start()
-		resp := x.respond(v, err)
-		if x.req != nil && x.req.sess != nil {
-			resp = x.saveSession(resp)
-		}
-		if len(x.res.finish) > 0 {
-			resp.AfterWrite = x.finish
-			if gateway {
-				resp.CutStatus = 504 // netio's answer at the route's deadline
+		resp := x.replay
+		if resp == nil {
+			resp = x.respond(v, err)
+			if x.req != nil && x.req.sess != nil {
+				resp = x.saveSession(resp)
 			}
+			if len(x.res.finish) > 0 {
+				resp.AfterWrite = x.finish
+				if gateway {
+					resp.CutStatus = 504 // netio's answer at the route's deadline
+				}
+			}
+		}
+		if c := x.claim; c != nil {
+			x.claim = nil
+			c.settle(resp)
 		}
 		if id := x.requestID(); id != x.id {
 			resp.RequestID = id
@@ -408,7 +424,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 }
 
 // start runs the server's rate limit (not for a health route, which
-// infrastructure polls) and its CSRF check (csrf.go), then the chain.
+// infrastructure polls), its CSRF check (csrf.go) and the
+// Idempotency-Key lookup (idempotency.go: a replay is x.replay), then
+// the chain.
 func (x *exchange) start() (vm.Value, error) {
 	if l := x.s.limit; l != nil && !x.health {
 		if v, err := x.limited(l); err != nil || !v.IsNil() {
@@ -420,6 +438,11 @@ func (x *exchange) start() (vm.Value, error) {
 			x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path).
 				Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")
 			return csrfRefused(x.requestID()), nil
+		}
+	}
+	if r := x.current(); r.Method != "GET" && r.Method != "HEAD" {
+		if x.replay, x.claim = x.s.idem.begin(r, x.requestID()); x.replay != nil {
+			return vm.Nil, nil
 		}
 	}
 	return x.chain(0)

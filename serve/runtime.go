@@ -124,6 +124,9 @@ type Server struct {
 	// auth is the auth block's settings (auth.go), nil without one.
 	auth *authSettings
 	csrf *csrfGuard // nil: no CSRF check
+	// idem keeps the answers of requests with an Idempotency-Key
+	// (idempotency.go).
+	idem *idempotency
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -398,6 +401,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		s.sessions.log = s.log
 	}
 	s.uploads, s.auth = cfg.uploads, cfg.auth
+	s.idem = newIdempotency(cfg.auth, cfg.sessions)
 	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv); err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,235 @@
+package serve
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"tova/netio"
+)
+
+// Idempotency-Key replays, as the reference makes them (tova-semantics
+// §2.2, step 11): a request other than GET, HEAD and OPTIONS that
+// carries an Idempotency-Key its server answered with a 2xx in the last
+// 24 hours gets that answer again, with X-Idempotent-Replayed: true, and
+// its handler does not run. So a client may retry a POST whose answer it
+// never got without doing its work twice. Beyond the reference:
+//   - a key whose first request is still running answers 409
+//     IDEMPOTENCY_IN_PROGRESS (with Retry-After), rather than running the
+//     work a second time beside the first;
+//   - a key is bound to its first request's method, path and query,
+//     credentials (the Authorization header, the auth block's API key
+//     header, the session cookie) and body: another request with the
+//     same key answers 422 IDEMPOTENCY_KEY_REUSED, never the first one's
+//     answer (a replay runs no middleware and no guard);
+//   - only 2xx answers are kept: after a failure (an error, a 4xx, the
+//     deadline) the key is free again, and a retry runs;
+//   - the answer's Set-Cookie lines are not replayed (a session cookie
+//     from then would undo what came since).
+const (
+	idempotencyHeader   = "Idempotency-Key"
+	idempotencyReplayed = "X-Idempotent-Replayed"
+	// idempotencyTTL is how long an answer is kept.
+	idempotencyTTL = 24 * time.Hour
+	// idempotencyKeys bounds the answers a server keeps, as the
+	// reference's store does; past it the oldest is forgotten.
+	idempotencyKeys = 10_000
+	// idempotencyBytes bounds the bodies a server keeps in all; past it
+	// the oldest answers are forgotten.
+	idempotencyBytes = 64 << 20
+	// idempotencyMaxBody is the largest body kept: a larger answer is
+	// not replayed (its key is free again once it is sent).
+	idempotencyMaxBody = 1 << 20
+	// idempotencyMaxKey is the longest key taken.
+	idempotencyMaxKey = 255
+)
+
+// idempotency is a server's store of answers by Idempotency-Key.
+type idempotency struct {
+	// credentials are the request headers, and cookie the cookie, that
+	// carry a client's credentials: part of a request's fingerprint.
+	credentials []string
+	cookie      string
+
+	mu      sync.Mutex
+	entries *simplelru.LRU[string, *idemEntry]
+	bytes   int // the kept bodies' sizes
+	now     func() time.Time
+}
+
+// idemEntry is one key's first request and, once it has been answered
+// with a 2xx, the answer.
+type idemEntry struct {
+	print [sha256.Size]byte // the request's fingerprint
+	resp  *netio.Response   // nil while the request runs
+	at    time.Time         // when resp was kept
+}
+
+// newIdempotency returns the store of a server with the auth and
+// session blocks given (either may be nil).
+func newIdempotency(auth *authSettings, sessions *sessionStore) *idempotency {
+	d := &idempotency{now: time.Now, credentials: []string{"Authorization"}}
+	if auth != nil && auth.apiKey {
+		d.credentials = append(d.credentials, auth.header)
+	}
+	if sessions != nil {
+		d.cookie = sessions.name
+	}
+	d.entries, _ = simplelru.NewLRU[string, *idemEntry](idempotencyKeys, func(_ string, e *idemEntry) {
+		if e.resp != nil {
+			d.bytes -= len(e.resp.Body)
+		}
+	})
+	return d
+}
+
+// idemClaim is a request's hold on its key while its handler runs.
+type idemClaim struct {
+	d     *idempotency
+	key   string
+	entry *idemEntry
+}
+
+// begin looks r's key up. It returns the answer to send instead of
+// running the handler (a replay, or a 400, 409 or 422), or the claim the
+// request holds on its key while it runs (settle or release it), or
+// neither for a request without a key (or of a safe method).
+func (d *idempotency) begin(r *netio.Request, id string) (*netio.Response, *idemClaim) {
+	if d == nil {
+		return nil, nil
+	}
+	switch r.Method {
+	case "GET", "HEAD", "OPTIONS":
+		return nil, nil
+	}
+	keys := r.Headers().Values(idempotencyHeader)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	key := keys[0]
+	if len(keys) > 1 || !validIdempotencyKey(key) {
+		return errorResponse(400, "BAD_REQUEST", "Bad Request: Idempotency-Key must be one header of 1 to 255 visible ASCII characters", id, nil), nil
+	}
+	return d.take(key, d.fingerprint(r), id)
+}
+
+// take is begin for the request with key and fingerprint print.
+func (d *idempotency) take(key string, print [sha256.Size]byte, id string) (*netio.Response, *idemClaim) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries.Get(key); ok {
+		switch {
+		case e.resp != nil && d.now().Sub(e.at) >= idempotencyTTL:
+			d.entries.Remove(key) // expired: a new first request
+		case e.print != print:
+			return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, credentials or body)", id, nil), nil
+		case e.resp == nil:
+			resp := errorResponse(409, "IDEMPOTENCY_IN_PROGRESS", "Conflict: a request with this Idempotency-Key is still running; retry when it is done", id, nil)
+			resp.Headers = netio.Headers{{Name: "Retry-After", Value: "1"}}
+			return resp, nil
+		default:
+			return replay(e.resp), nil
+		}
+	}
+	e := &idemEntry{print: print}
+	d.entries.Add(key, e)
+	return nil, &idemClaim{d: d, key: strings.Clone(key), entry: e}
+}
+
+// settle ends the claim with the handler's answer resp: kept if it is a
+// 2xx the store can replay, else the key is free again.
+func (c *idemClaim) settle(resp *netio.Response) {
+	status := resp.Status
+	if status == 0 {
+		status = 200
+	}
+	if status < 200 || status > 299 || resp.Failure != nil || resp.Stream != nil || len(resp.Body) > idempotencyMaxBody {
+		c.release()
+		return
+	}
+	kept := keepResponse(resp)
+	d := c.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries.Peek(c.key); !ok || e != c.entry {
+		return // forgotten meanwhile (the store was full)
+	}
+	c.entry.resp, c.entry.at = kept, d.now()
+	d.bytes += len(kept.Body)
+	for d.bytes > idempotencyBytes {
+		d.entries.RemoveOldest()
+	}
+}
+
+// release ends the claim without an answer to keep: the key is free.
+func (c *idemClaim) release() {
+	d := c.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries.Peek(c.key); ok && e == c.entry {
+		d.entries.Remove(c.key)
+	}
+}
+
+// fingerprint identifies a request for its key: method, target,
+// credentials and body.
+func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
+	h := sha256.New()
+	field := func(s string) {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	field(r.Method)
+	field(r.Path)
+	field(r.RawQuery)
+	for _, name := range d.credentials {
+		field(strings.Join(r.Headers().Values(name), "\n"))
+	}
+	if d.cookie != "" {
+		v, _ := r.Cookie(d.cookie)
+		field(v)
+	}
+	h.Write(r.Body)
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// validIdempotencyKey: 1 to idempotencyMaxKey visible ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > idempotencyMaxKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// keepResponse copies what a replay sends of resp, in memory of its own
+// (the handler's answer lives in blocks the server recycles): status,
+// content type, headers but Set-Cookie, and body.
+func keepResponse(resp *netio.Response) *netio.Response {
+	k := &netio.Response{Status: resp.Status, ContentType: strings.Clone(resp.ContentType), Body: bytes.Clone(resp.Body)}
+	for _, h := range resp.Headers {
+		if !strings.EqualFold(h.Name, "Set-Cookie") {
+			k.Headers = append(k.Headers, netio.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)})
+		}
+	}
+	return k
+}
+
+// replay is a kept answer, sent again.
+func replay(kept *netio.Response) *netio.Response {
+	r := *kept
+	r.Headers = append(kept.Headers[:len(kept.Headers):len(kept.Headers)], netio.Header{Name: idempotencyReplayed, Value: "true"})
+	return &r
+}

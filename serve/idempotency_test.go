@@ -1,0 +1,262 @@
+package serve
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"tova/netio"
+)
+
+const idempotencyApp = `
+server {
+  var orders = 0
+  var fail_next = true
+  route POST "/orders" => fn(item: String) {
+    orders = orders + 1
+    with_headers(respond(201, { n: orders, item: item }), { "Location": "/orders/{orders}", "Set-Cookie": set_cookie("last", "{orders}") })
+  }
+  route PUT "/orders/:id" => fn(id: Int) { orders = orders + 1; { id, n: orders } }
+  route GET "/orders" => fn() { orders = orders + 1; { n: orders } }
+  route POST "/flaky" => fn() {
+    orders = orders + 1
+    if fail_next {
+      fail_next = false
+      1 / nil
+    }
+    { n: orders }
+  }
+  route POST "/slow" => fn() {
+    print("slow in")
+    sleep(400.milliseconds)
+    orders = orders + 1
+    { n: orders }
+  }
+  route GET "/count" => fn() orders
+}
+`
+
+// A request with an Idempotency-Key its server answered with a 2xx gets
+// that answer again, marked, without running its handler; a request
+// without one, or of another method, path or body, is not replayed.
+func TestIdempotencyKeyReplays(t *testing.T) {
+	app := startApp(t, idempotencyApp)
+	u := app.urls[""]
+	count := func() string { return do(t, "GET", u+"/count", "").body }
+	post := func(path, body string, headers ...string) reply {
+		return do(t, "POST", u+path, body, append([]string{"Content-Type", "application/json"}, headers...)...)
+	}
+
+	first := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1")
+	if first.status != 201 || first.body != `{"n":1,"item":"tea"}` || first.header.Get(idempotencyReplayed) != "" {
+		t.Fatalf("first = %d %q %v", first.status, first.body, first.header)
+	}
+	if first.header.Get("Set-Cookie") == "" {
+		t.Fatalf("first has no Set-Cookie: %v", first.header)
+	}
+	for range 3 {
+		again := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1")
+		if again.status != 201 || again.body != first.body || again.header.Get(idempotencyReplayed) != "true" ||
+			again.header.Get("Location") != "/orders/1" || again.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("replay = %d %q %v", again.status, again.body, again.header)
+		}
+		if again.header.Get("Set-Cookie") != "" {
+			t.Errorf("a replay carries Set-Cookie: %v", again.header)
+		}
+		if again.header.Get("X-Request-Id") == first.header.Get("X-Request-Id") {
+			t.Errorf("a replay has the first request's id")
+		}
+	}
+	if c := count(); c != "1" {
+		t.Fatalf("after 4 posts with one key, orders = %s", c)
+	}
+
+	// The same key for another request: refused, nothing runs.
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/orders", `{"item":"coffee"}`},
+		{"POST", "/orders?x=1", `{"item":"tea"}`},
+		{"PUT", "/orders/1", ``},
+	} {
+		r := do(t, c.method, u+c.path, c.body, "Content-Type", "application/json", "Idempotency-Key", "k-1")
+		if r.status != 422 || r.json(t)["error"].(map[string]any)["code"] != "IDEMPOTENCY_KEY_REUSED" {
+			t.Errorf("%s %s with k-1 = %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+	// Other credentials: the key is bound to its first request's.
+	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Authorization", "Bearer other"); r.status != 422 {
+		t.Errorf("k-1 with other credentials = %d %s", r.status, r.body)
+	}
+	if c := count(); c != "1" {
+		t.Fatalf("after refused posts, orders = %s", c)
+	}
+
+	// Another key, no key, and a safe method all run.
+	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-2"); r.body != `{"n":2,"item":"tea"}` {
+		t.Errorf("k-2 = %d %s", r.status, r.body)
+	}
+	for i := 3; i <= 4; i++ {
+		if r := post("/orders", `{"item":"tea"}`); r.body != fmt.Sprintf(`{"n":%d,"item":"tea"}`, i) {
+			t.Errorf("no key = %d %s", r.status, r.body)
+		}
+	}
+	for i := 5; i <= 6; i++ {
+		if r := do(t, "GET", u+"/orders", "", "Idempotency-Key", "k-get"); r.body != fmt.Sprintf(`{"n":%d}`, i) || r.header.Get(idempotencyReplayed) != "" {
+			t.Errorf("GET with a key = %d %s", r.status, r.body)
+		}
+	}
+	// PUT is replayed as POST is.
+	for range 2 {
+		if r := do(t, "PUT", u+"/orders/9", "", "Idempotency-Key", "k-put"); r.body != `{"id":9,"n":7}` {
+			t.Errorf("PUT with a key = %d %s", r.status, r.body)
+		}
+	}
+
+	// Malformed keys are refused before anything runs.
+	for _, h := range [][]string{
+		{"Idempotency-Key", strings.Repeat("k", 256)},
+		{"Idempotency-Key", "has space"},
+		{"Idempotency-Key", ""},
+		{"Idempotency-Key", "a", "Idempotency-Key", "b"},
+	} {
+		req, _ := http.NewRequest("POST", u+"/orders", strings.NewReader(`{"item":"tea"}`))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i < len(h); i += 2 {
+			req.Header.Add(h[i], h[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("keys %q = %d", h[1:], resp.StatusCode)
+		}
+	}
+	if c := count(); c != "7" {
+		t.Fatalf("orders = %s, want 7", c)
+	}
+}
+
+// Only a 2xx is kept: after a failure the key is free, and the retry
+// runs. A request whose key's first request still runs gets 409.
+func TestIdempotencyKeyFailuresAndRequestsInFlight(t *testing.T) {
+	app := startApp(t, idempotencyApp)
+	u := app.urls[""]
+	r := do(t, "POST", u+"/flaky", "", "Idempotency-Key", "f")
+	if r.status != 500 {
+		t.Fatalf("first flaky = %d %s", r.status, r.body)
+	}
+	for range 2 {
+		if r := do(t, "POST", u+"/flaky", "", "Idempotency-Key", "f"); r.status != 200 || r.body != `{"n":2}` {
+			t.Fatalf("flaky retried = %d %s", r.status, r.body)
+		}
+	}
+	// A 4xx (a parameter of the wrong type) is not kept either.
+	if r := do(t, "PUT", u+"/orders/x", "", "Idempotency-Key", "p"); r.status != 400 {
+		t.Fatalf("PUT /orders/x = %d %s", r.status, r.body)
+	}
+	if r := do(t, "PUT", u+"/orders/x", "", "Idempotency-Key", "p"); r.status != 400 || r.header.Get(idempotencyReplayed) != "" {
+		t.Fatalf("PUT /orders/x again = %d %v", r.status, r.header)
+	}
+
+	done := make(chan reply, 1)
+	go func() { done <- do(t, "POST", u+"/slow", "", "Idempotency-Key", "s") }()
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), "slow in") })
+	busy := do(t, "POST", u+"/slow", "", "Idempotency-Key", "s")
+	if busy.status != 409 || busy.header.Get("Retry-After") != "1" || busy.json(t)["error"].(map[string]any)["code"] != "IDEMPOTENCY_IN_PROGRESS" {
+		t.Fatalf("while the first runs = %d %s %v", busy.status, busy.body, busy.header)
+	}
+	first := <-done
+	if first.status != 200 || first.body != `{"n":3}` {
+		t.Fatalf("slow = %d %s", first.status, first.body)
+	}
+	if r := do(t, "POST", u+"/slow", "", "Idempotency-Key", "s"); r.body != first.body || r.header.Get(idempotencyReplayed) != "true" {
+		t.Fatalf("slow after = %d %s", r.status, r.body)
+	}
+	if n := strings.Count(app.stdout.String(), "slow in"); n != 1 {
+		t.Errorf("the slow handler ran %d times", n)
+	}
+}
+
+// The store forgets an answer after 24 hours, and its oldest answers
+// past its bounds.
+func TestIdempotencyStoreBounds(t *testing.T) {
+	d := newIdempotency(nil, nil)
+	now := time.Unix(1_000_000, 0)
+	d.now = func() time.Time { return now }
+	type request struct {
+		key   string
+		print [32]byte
+	}
+	req := func(key, body string) request {
+		return request{key, d.fingerprint(&netio.Request{Method: "POST", Path: "/p", Body: []byte(body)})}
+	}
+	begin := func(r request, id string) (*netio.Response, *idemClaim) { return d.take(r.key, r.print, id) }
+	ok := &netio.Response{Status: 201, Body: []byte("first")}
+	if resp, c := begin(req("a", "x"), "id"); resp != nil || c == nil {
+		t.Fatalf("first begin = %v %v", resp, c)
+	} else {
+		c.settle(ok)
+	}
+	ok.Body[0] = 'F' // the store keeps its own copy
+	now = now.Add(idempotencyTTL - time.Second)
+	if resp, _ := begin(req("a", "x"), "id"); resp == nil || string(resp.Body) != "first" {
+		t.Fatalf("within a day = %v", resp)
+	}
+	now = now.Add(time.Second)
+	if resp, c := begin(req("a", "x"), "id"); resp != nil || c == nil {
+		t.Fatalf("after a day = %v %v", resp, c)
+	} else {
+		c.release()
+	}
+
+	// The body budget: past it the oldest answers go.
+	big := make([]byte, idempotencyMaxBody)
+	n := idempotencyBytes/idempotencyMaxBody + 2
+	for i := range n {
+		_, c := begin(req(fmt.Sprint("big", i), ""), "id")
+		c.settle(&netio.Response{Body: big})
+	}
+	if d.bytes > idempotencyBytes {
+		t.Errorf("kept %d bytes, bound %d", d.bytes, idempotencyBytes)
+	}
+	if resp, c := begin(req("big0", ""), "id"); resp != nil || c == nil {
+		t.Errorf("the oldest big answer is still kept")
+	}
+	if resp, _ := begin(req(fmt.Sprint("big", n-1), ""), "id"); resp == nil {
+		t.Errorf("the newest big answer is gone")
+	}
+	// A body over the largest kept is not replayed.
+	_, c := begin(req("huge", ""), "id")
+	c.settle(&netio.Response{Body: make([]byte, idempotencyMaxBody+1)})
+	if resp, c := begin(req("huge", ""), "id"); resp != nil || c == nil {
+		t.Errorf("a body over %d bytes was kept", idempotencyMaxBody)
+	}
+}
+
+// A key is bound to the credentials of its first request: the auth
+// block's API key header counts, as Authorization does.
+func TestIdempotencyKeyBoundToCredentials(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { type: "api_key", keys: ["key-one", "key-two"], csrf: false }
+  var n = 0
+  route POST "/x" with auth => fn() { n = n + 1; { n } }
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "key-one"); r.status != 200 || r.body != `{"n":1}` {
+		t.Fatalf("first = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "key-one"); r.body != `{"n":1}` || r.header.Get(idempotencyReplayed) != "true" {
+		t.Fatalf("retry = %d %s", r.status, r.body)
+	}
+	for _, h := range [][]string{{"X-API-Key", "key-two"}, {"X-API-Key", "nope"}, {}} {
+		r := do(t, "POST", u+"/x", "", append([]string{"Idempotency-Key", "i"}, h...)...)
+		if r.status != 422 {
+			t.Errorf("with %q = %d %s", h, r.status, r.body)
+		}
+	}
+}
