@@ -96,6 +96,8 @@ type Config struct {
 	// (X-Content-Type-Options: nosniff and the others of
 	// SecurityHeaders) to every answer that does not set its own.
 	SecurityHeaders bool
+	// Compression, if set, compresses answers (see Compression).
+	Compression *Compression
 }
 
 // Server is one named Tova server's HTTP front end: fasthttp accepts and
@@ -499,6 +501,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	status, failure := s.dispatch(ctx, ex, job, start)
 	s.policyHeaders(ctx, tc)
+	if c := s.cfg.Compression; c != nil {
+		c.apply(ctx)
+	}
 	if failure != nil {
 		// The handler may run still: its Request is not to be written.
 		req := &Request{Method: ex.req.Method, Path: ex.req.Path, ID: ex.currentID()}

@@ -449,6 +449,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		Fallback:           static.fallbackHandler(),
 		TLS:                tlsConfig,
 		SecurityHeaders:    true,
+		Compression:        cfg.compression,
 	})
 	if err != nil {
 		static.close(context.Background())
@@ -504,15 +505,16 @@ type serverConfig struct {
 	auth         *authSettings
 	getenv       func(string) (string, bool)
 	tls          tlsSettings
-	log          zerolog.Logger // for warnings of the settings read
+	compression  *netio.Compression // nil: none
+	log          zerolog.Logger     // for warnings of the settings read
 }
 
 // appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), auth, discover and a data block's refresh
+// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), auth, discover, compression and a data block's refresh
 // lines, store reads db, jobs reads jobs. A block of another kind is
 // accepted (later versions apply more) and warned about when the
 // program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "auth": true, "discover": true}
+var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "auth": true, "discover": true, "compression": true}
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
@@ -658,28 +660,56 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			return err
 		}
 		cfg.auth = a
+	case "compression":
+		c, err := readCompression(at, v)
+		if err != nil {
+			return err
+		}
+		cfg.compression = c
 	}
 	return nil
+}
+
+// readCompression reads a compression block's value v, declared at at:
+// min_size, a size (an Int of bytes, or 1.kilobyte), 1024 by default.
+func readCompression(at string, v vm.Value) (*netio.Compression, error) {
+	o, err := blockSettings("compression", at, v)
+	if err != nil {
+		return nil, err
+	}
+	c := &netio.Compression{MinSize: netio.DefaultCompressionMinSize}
+	if m, ok := o.Get("min_size"); ok {
+		n, err := byteSize(m)
+		if err == nil && n < 0 {
+			err = fmt.Errorf("expected a size of 0 or more, got %s", vm.Repr(m))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: compression.min_size: %v", at, err)
+		}
+		c.MinSize = int(min(n, math.MaxInt32))
+	}
+	return c, nil
 }
 
 // configKeys are the keys of the applied config blocks serve checks: a
 // key not listed is most likely a typo, and has no effect. (jobs blocks
 // are checked by the jobs package, which refuses unknown keys.)
 var configKeys = map[string][]string{
-	"http":       {"timeout"},
-	"limits":     {"timeout"},
-	"db":         store.BlockKeys,
-	"cache":      {"default", "max_age"},
-	"static":     staticKeys,
-	"cors":       corsKeys,
-	"rate_limit": rateLimitKeys,
-	"session":    sessionKeys,
-	"sessions":   sessionKeys,
-	"tls":        tlsKeys,
-	"upload":     uploadKeys,
-	"uploads":    uploadKeys,
-	"auth":       authKeys,
-	"discover":   discoverKeys,
+	"http":        {"timeout"},
+	"limits":      {"timeout"},
+	"db":          store.BlockKeys,
+	"cache":       {"default", "max_age"},
+	"static":      staticKeys,
+	"cors":        corsKeys,
+	"rate_limit":  rateLimitKeys,
+	"session":     sessionKeys,
+	"sessions":    sessionKeys,
+	"tls":         tlsKeys,
+	"upload":      uploadKeys,
+	"uploads":     uploadKeys,
+	"auth":        authKeys,
+	"discover":    discoverKeys,
+	"compression": {"min_size"},
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of

@@ -345,7 +345,7 @@ server {
 		}
 		warned = append(warned, w)
 	}
-	want := []string{"data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "compression app.tova:10:3", "websocket app.tova:14:3", "websocket app.tova:17:3"}
+	want := []string{"data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "websocket app.tova:14:3", "websocket app.tova:17:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}

@@ -1,0 +1,128 @@
+package netio
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// Compression compresses answers, as the reference's compression block
+// does (tova-semantics §2.34): a body of a textual type (text, JSON,
+// JavaScript, XML, SVG) of at least MinSize bytes is sent gzipped, or
+// deflated, when the request's Accept-Encoding allows it.
+type Compression struct {
+	// MinSize is the smallest body compressed (0: any).
+	MinSize int
+}
+
+// DefaultCompressionMinSize is the reference's min_size default.
+const DefaultCompressionMinSize = 1024
+
+// compressionLevel trades CPU for size as most servers do by default.
+const compressionLevel = fasthttp.CompressDefaultCompression
+
+var compressBuffers bytebufferpool.Pool
+
+// apply compresses the answer in ctx, if it may be: a body (not a
+// stream: a static file, server-sent events) of a compressible type and
+// at least MinSize bytes, with no encoding yet, in an answer that is no
+// 204, 206 or 304. Such an answer varies by Accept-Encoding, compressed
+// or not, and says so (Vary), so that a cache gives a client the
+// encoding it asked for. A strong ETag becomes weak: the compressed
+// bytes are not the ones it named.
+func (c *Compression) apply(ctx *fasthttp.RequestCtx) {
+	resp := &ctx.Response
+	switch status := resp.StatusCode(); {
+	case status < 200, status == fasthttp.StatusNoContent, status == fasthttp.StatusPartialContent, status == fasthttp.StatusNotModified:
+		return
+	}
+	h := &resp.Header
+	if resp.IsBodyStream() || len(h.ContentEncoding()) > 0 || !compressibleType(h.ContentType()) {
+		return
+	}
+	body := resp.Body()
+	if len(body) < c.MinSize || len(body) == 0 {
+		return
+	}
+	h.Add(fasthttp.HeaderVary, fasthttp.HeaderAcceptEncoding)
+	coding := acceptedCoding(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding))
+	if coding == "" {
+		return
+	}
+	buf := compressBuffers.Get()
+	defer compressBuffers.Put(buf)
+	if coding == "gzip" {
+		buf.B = fasthttp.AppendGzipBytesLevel(buf.B[:0], body, compressionLevel)
+	} else {
+		buf.B = fasthttp.AppendDeflateBytesLevel(buf.B[:0], body, compressionLevel)
+	}
+	resp.SetBody(buf.B)
+	h.SetContentEncoding(coding)
+	if etag := h.Peek(fasthttp.HeaderETag); len(etag) > 0 && etag[0] == '"' {
+		h.Set(fasthttp.HeaderETag, "W/"+string(etag))
+	}
+}
+
+// compressibleType: the reference's types, text, JSON, JavaScript, XML
+// and SVG (by the media type's name: application/problem+json and
+// image/svg+xml are).
+func compressibleType(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.ToLower(bytes.TrimSpace(ct))
+	for _, s := range [...]string{"text", "json", "javascript", "xml", "svg"} {
+		if bytes.Contains(ct, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptedCoding returns the coding to send for the Accept-Encoding
+// value ae: "gzip" or "deflate", by their weights (gzip first when
+// equal; "*" stands for either unnamed; q=0 refuses), or "" for none.
+func acceptedCoding(ae []byte) string {
+	gzipQ, deflateQ, anyQ := -1.0, -1.0, -1.0
+	for len(ae) > 0 {
+		var item []byte
+		item, ae, _ = bytes.Cut(ae, []byte{','})
+		name, params, _ := bytes.Cut(item, []byte{';'})
+		q := 1.0
+		for len(params) > 0 {
+			var p []byte
+			p, params, _ = bytes.Cut(params, []byte{';'})
+			k, v, _ := bytes.Cut(p, []byte{'='})
+			if string(bytes.ToLower(bytes.TrimSpace(k))) == "q" {
+				f, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0 // an unreadable weight: the coding is not sent
+				}
+				q = f
+			}
+		}
+		switch string(bytes.ToLower(bytes.TrimSpace(name))) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "deflate":
+			deflateQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ < 0 {
+		gzipQ = anyQ
+	}
+	if deflateQ < 0 {
+		deflateQ = anyQ
+	}
+	switch {
+	case gzipQ > 0 && gzipQ >= deflateQ:
+		return "gzip"
+	case deflateQ > 0:
+		return "deflate"
+	}
+	return ""
+}

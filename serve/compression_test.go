@@ -1,0 +1,174 @@
+package serve
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const compressionApp = `
+server {
+  compression { min_size: 200 }
+  route GET "/big" => fn() { { items: range(0, 100).map(fn(i) "item {i}") } }
+  route GET "/small" => fn() { { ok: true } }
+  route GET "/text" => fn() text("word " * 100)
+  route GET "/png" => fn() respond(200, "x" * 1000, { "Content-Type": "image/png" })
+  route GET "/tagged" => fn() with_headers(text("tag " * 100), { "ETag": "\"v1\"" })
+  route GET "/empty" => fn(res) res.status(204)
+  route POST "/echo" => fn(req) req.body
+}
+`
+
+// decoded returns r's body as sent without its content coding.
+func decoded(t *testing.T, r reply) string {
+	t.Helper()
+	var rd io.Reader
+	var err error
+	switch r.header.Get("Content-Encoding") {
+	case "":
+		return r.body
+	case "gzip":
+		rd, err = gzip.NewReader(strings.NewReader(r.body))
+	case "deflate":
+		rd, err = zlib.NewReader(strings.NewReader(r.body))
+	default:
+		t.Fatalf("Content-Encoding %q", r.header.Get("Content-Encoding"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A compression block gzips (or deflates) a textual body of min_size
+// bytes or more when the request allows it, and says that the answer
+// varies by Accept-Encoding.
+func TestCompressionBlock(t *testing.T) {
+	app := startApp(t, compressionApp)
+	u := app.urls[""]
+	plain := do(t, "GET", u+"/big", "", "Accept-Encoding", "identity")
+	if plain.status != 200 || plain.header.Get("Content-Encoding") != "" || !strings.HasPrefix(plain.body, `{"items":["item 0",`) {
+		t.Fatalf("identity = %d %v %.40q", plain.status, plain.header, plain.body)
+	}
+	if v := plain.header.Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept-Encoding") {
+		t.Errorf("an uncompressed compressible answer has Vary %q", v)
+	}
+	for _, c := range []struct{ accept, want string }{
+		{"gzip", "gzip"},
+		{"gzip, deflate, br", "gzip"},
+		{"deflate", "deflate"},
+		{"gzip;q=0, deflate", "deflate"},
+		{"gzip;q=0.5, deflate;q=0.8", "deflate"},
+		{"*", "gzip"},
+		{"*;q=0", ""},
+		{"br", ""},
+		{"", ""},
+		{"GZIP;Q=1", "gzip"},
+		{"gzip;q=nonsense", ""},
+	} {
+		r := do(t, "GET", u+"/big", "", "Accept-Encoding", c.accept)
+		if got := r.header.Get("Content-Encoding"); got != c.want {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", c.accept, got, c.want)
+			continue
+		}
+		if d := decoded(t, r); d != plain.body {
+			t.Errorf("Accept-Encoding %q: the body decodes to %.40q", c.accept, d)
+		}
+		if c.want != "" {
+			if len(r.body) >= len(plain.body) {
+				t.Errorf("Accept-Encoding %q: %d bytes, plain %d", c.accept, len(r.body), len(plain.body))
+			}
+			if cl := r.header.Get("Content-Length"); cl != strconv.Itoa(len(r.body)) {
+				t.Errorf("Accept-Encoding %q: Content-Length %s for %d bytes", c.accept, cl, len(r.body))
+			}
+		}
+	}
+	// HEAD says what GET would send.
+	get := do(t, "GET", u+"/text", "", "Accept-Encoding", "gzip")
+	head := do(t, "HEAD", u+"/text", "", "Accept-Encoding", "gzip")
+	if get.header.Get("Content-Encoding") != "gzip" || head.header.Get("Content-Encoding") != "gzip" ||
+		head.header.Get("Content-Length") != get.header.Get("Content-Length") || head.body != "" {
+		t.Errorf("GET %v\nHEAD %v %q", get.header, head.header, head.body)
+	}
+	if d := decoded(t, get); d != strings.Repeat("word ", 100) {
+		t.Errorf("text decodes to %.40q", d)
+	}
+	// A strong ETag names the uncompressed bytes: it becomes weak.
+	if r := do(t, "GET", u+"/tagged", "", "Accept-Encoding", "gzip"); r.header.Get("Etag") != `W/"v1"` {
+		t.Errorf("compressed ETag %q", r.header.Get("Etag"))
+	}
+	if r := do(t, "GET", u+"/tagged", ""+"", "Accept-Encoding", "identity"); r.header.Get("Etag") != `"v1"` {
+		t.Errorf("uncompressed ETag %q", r.header.Get("Etag"))
+	}
+	// Too small, not textual, or no body: sent as it is.
+	for _, p := range []string{"/small", "/png", "/empty"} {
+		r := do(t, "GET", u+p, "", "Accept-Encoding", "gzip")
+		if r.header.Get("Content-Encoding") != "" || strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Accept-Encoding") {
+			t.Errorf("%s: %d %v", p, r.status, r.header)
+		}
+	}
+	// A request body in JSON, answered compressed.
+	big := `{"s":"` + strings.Repeat("z", 500) + `"}`
+	if r := do(t, "POST", u+"/echo", big, "Content-Type", "application/json", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "gzip" || decoded(t, r) != big {
+		t.Errorf("POST /echo: %v", r.header)
+	}
+}
+
+// Without a compression block nothing is compressed; a top-level block
+// applies to every server; a bad min_size stops the start.
+func TestCompressionBlockPlacesAndErrors(t *testing.T) {
+	app := startApp(t, `
+server "a" { route GET "/t" => fn() text("a" * 5000) }
+`)
+	if r := do(t, "GET", app.urls["a"]+"/t", "", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "" {
+		t.Errorf("no block: %v", r.header)
+	}
+	app = startApp(t, `
+compression { }
+server "a" { route GET "/t" => fn() text("a" * 5000) }
+server "b" {
+  compression { min_size: 10.kilobytes }
+  route GET "/t" => fn() text("a" * 5000)
+}
+`)
+	if r := do(t, "GET", app.urls["a"]+"/t", "", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("top-level block, default min_size: %v", r.header)
+	}
+	if r := do(t, "GET", app.urls["b"]+"/t", "", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "" {
+		t.Errorf("server block's min_size 10 KB: %v", r.header)
+	}
+	if w := logged(app.logs, notAppliedMsg); len(w) != 0 {
+		t.Errorf("warned %v", w)
+	}
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
+		`compression { min_size: "big" }`: `server: app.tova:1:1: compression.min_size: `,
+		`compression { min_size: -1 }`:    `server: app.tova:1:1: compression.min_size: expected a size of 0 or more`,
+		`compression { min_size: 1.5 }`:   `server: app.tova:1:1: compression.min_size: `,
+	})
+}
+
+// The gzip stream is a whole one: a reader that checks its trailer
+// accepts it (not just a prefix that decodes).
+func TestCompressedBodyIsComplete(t *testing.T) {
+	app := startApp(t, compressionApp)
+	r := do(t, "GET", app.urls[""]+"/big", "", "Accept-Encoding", "gzip")
+	zr, err := gzip.NewReader(bytes.NewReader([]byte(r.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	if err := zr.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
