@@ -430,6 +430,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err := s.rpcRoutes(router); err != nil {
 		return fail(err)
 	}
+	if err := s.openAPIRoutes(router); err != nil {
+		return fail(err)
+	}
 	pool, err := rt.sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(name, "handlers"), Min: rt.opts.PoolMin, Max: rt.opts.PoolMax})
 	if err != nil {
 		return fail(err)

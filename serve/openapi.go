@@ -1,0 +1,289 @@
+package serve
+
+import (
+	"encoding/json"
+	"strings"
+
+	"tova/bytecode"
+	"tova/netio"
+	"tova/vm"
+)
+
+// The reference's API description (tova-semantics §2.10): a server with
+// routes answers GET /openapi.json with an OpenAPI 3.0.3 document of
+// them, and GET /docs with a Swagger UI page that reads it. The
+// document is built once, at start-up, from the routes and their
+// handlers' parameters: path parameters, query parameters (GET, HEAD,
+// DELETE and OPTIONS) or JSON body fields (other methods), typed from
+// their annotations, a `body: Type` as the request body, and the
+// record types they name as schemas. A program's own route on either
+// path wins.
+const (
+	openAPIPath = "/openapi.json"
+	docsPath    = "/docs"
+	// errorSchema names the runtime's error body in the document's
+	// schemas (a name no Tova type can take: it holds a dot).
+	errorSchema = "tova.Error"
+)
+
+// docsPage is the Swagger UI page, as the reference serves it.
+const docsPage = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>API Docs</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: "` + openAPIPath + `", dom_id: "#swagger-ui" });</script>
+</body></html>
+`
+
+// openAPIRoutes registers GET /openapi.json and GET /docs on r, for a
+// server with at least one route, unless the program declares them.
+func (s *Server) openAPIRoutes(r *netio.Router) error {
+	routes := 0
+	for _, rt := range s.desc.Routes {
+		if rt.Kind == "route" {
+			routes++
+		}
+	}
+	if routes == 0 {
+		return nil
+	}
+	taken := map[string]bool{}
+	for _, old := range r.Routes() {
+		if old.Method == "GET" {
+			taken[old.Pattern] = true
+		}
+	}
+	doc, err := json.Marshal(s.openAPIDocument())
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct{ path, ctype, body string }{
+		{openAPIPath, "application/json", string(doc)},
+		{docsPath, "text/html; charset=utf-8", docsPage},
+	} {
+		if taken[p.path] {
+			continue
+		}
+		ctype, body := p.ctype, []byte(p.body)
+		fn := vm.BuiltinValue(&vm.Builtin{Name: "GET " + p.path, Pure: true, Fn: func(*vm.Thread, []vm.Value) (vm.Value, error) {
+			return vm.HostValue(&responseValue{status: 200, ctype: ctype, body: body}), nil
+		}})
+		rt := bytecode.Route{Kind: "route", Method: "GET", Path: p.path}
+		if err := r.Handle("GET", p.path, s.routeHandler(rt, fn, nil, 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openAPIDocument describes the server's routes. A route declared again
+// is described as the later declaration serves it.
+func (s *Server) openAPIDocument() map[string]any {
+	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}}
+	paths := map[string]map[string]any{}
+	for _, rt := range s.desc.Routes {
+		var op map[string]any
+		switch rt.Kind {
+		case "route":
+			op = b.operation(rt, s.inst.Globals[rt.Slot])
+		case "health":
+			op = map[string]any{"summary": "Health check", "responses": map[string]any{
+				"200": map[string]any{"description": "Healthy"},
+				"503": map[string]any{"description": "Unhealthy"},
+			}}
+		default:
+			continue
+		}
+		path, _ := openAPIPathOf(rt.Path)
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(rt.Method)] = op
+	}
+	b.schemas[errorSchema] = map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"error": map[string]any{"type": "object", "properties": map[string]any{
+				"code":    map[string]any{"type": "string"},
+				"message": map[string]any{"type": "string"},
+				"details": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+			}},
+			"request_id": map[string]any{"type": "string"},
+		},
+	}
+	title := s.Name
+	if title == "" {
+		title = "Tova API"
+	}
+	return map[string]any{
+		"openapi":    "3.0.3",
+		"info":       map[string]any{"title": title, "version": "1.0.0"},
+		"paths":      paths,
+		"components": map[string]any{"schemas": b.schemas},
+	}
+}
+
+// openAPIPathOf turns a route pattern into an OpenAPI path template
+// (":id" and "*rest" as "{id}" and "{rest}", a trailing "*" as
+// "{wildcard}") and returns its parameters' names.
+func openAPIPathOf(pattern string) (string, []string) {
+	segs := strings.Split(pattern, "/")
+	var names []string
+	for i, seg := range segs {
+		name := ""
+		switch {
+		case seg == "*":
+			name = "wildcard"
+		case strings.HasPrefix(seg, ":"), strings.HasPrefix(seg, "*"):
+			name = seg[1:]
+		default:
+			continue
+		}
+		names = append(names, name)
+		segs[i] = "{" + name + "}"
+	}
+	return strings.Join(segs, "/"), names
+}
+
+// openAPIBuilder builds schemas for type annotations, collecting the
+// record types they name.
+type openAPIBuilder struct {
+	prog    *vm.Program
+	schemas map[string]any
+}
+
+// operation describes one route served by handler fn.
+func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]any {
+	_, pathParams := openAPIPathOf(rt.Path)
+	inPath := map[string]bool{}
+	for _, p := range pathParams {
+		inPath[p] = true
+	}
+	pathTypes := map[string]string{}
+	var query []any
+	props, required := map[string]any{}, []string{}
+	typed := rt.BodyType != ""
+	queryMethod := rt.Method == "GET" || rt.Method == "HEAD" || rt.Method == "DELETE" || rt.Method == "OPTIONS"
+	if fn.Kind() == vm.KFunc {
+		cl := fn.AsClosure()
+		types := cl.ParamTypes()
+		for i, name := range cl.ParamNames() {
+			typ := ""
+			if i < len(types) {
+				typ = types[i]
+			}
+			typed = typed || typ != ""
+			switch name {
+			case "req", "request", "res", "response", "params", "_":
+				continue
+			}
+			if inPath[name] {
+				pathTypes[name] = typ
+				continue
+			}
+			need := typ != "" && !cl.HasDefault(i) && !strings.HasPrefix(typ, "Option<")
+			if queryMethod {
+				q := map[string]any{"name": name, "in": "query", "schema": b.schema(typ)}
+				if need {
+					q["required"] = true
+				}
+				query = append(query, q)
+				continue
+			}
+			props[name] = b.schema(typ)
+			if need {
+				required = append(required, name)
+			}
+		}
+	}
+	params := []any{}
+	for _, p := range pathParams {
+		params = append(params, map[string]any{"name": p, "in": "path", "required": true, "schema": b.schema(pathTypes[p])})
+	}
+	params = append(params, query...)
+	op := map[string]any{"responses": map[string]any{
+		"200": map[string]any{"description": "Success"},
+		"500": errorAnswer("Internal Server Error"),
+	}}
+	if typed {
+		op["responses"].(map[string]any)["400"] = errorAnswer("Bad Request: a parameter or the body is not of its type")
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	switch {
+	case rt.BodyType != "":
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/json": map[string]any{"schema": b.schema(rt.BodyType)},
+		}}
+	case len(props) > 0:
+		schema := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			schema["required"] = required
+		}
+		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": map[string]any{
+			"application/json": map[string]any{"schema": schema},
+		}}
+	}
+	return op
+}
+
+// errorAnswer is a response whose body is the runtime's error body.
+func errorAnswer(description string) map[string]any {
+	return map[string]any{"description": description, "content": map[string]any{
+		"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/" + errorSchema}},
+	}}
+}
+
+// schema is the JSON schema of a value of the annotation typ ("" or a
+// type it does not describe: any value).
+func (b *openAPIBuilder) schema(typ string) map[string]any {
+	typ = strings.TrimSpace(typ)
+	switch typ {
+	case "":
+		return map[string]any{}
+	case "Int":
+		return map[string]any{"type": "integer", "format": "int64"}
+	case "Float":
+		return map[string]any{"type": "number", "format": "double"}
+	case "Bool":
+		return map[string]any{"type": "boolean"}
+	case "String":
+		return map[string]any{"type": "string"}
+	}
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok && strings.HasSuffix(inner, ">") {
+		s := b.schema(strings.TrimSuffix(inner, ">"))
+		if _, ref := s["$ref"]; ref {
+			return map[string]any{"allOf": []any{s}, "nullable": true}
+		}
+		s["nullable"] = true
+		return s
+	}
+	if elem, ok := strings.CutPrefix(typ, "["); ok && strings.HasSuffix(elem, "]") {
+		return map[string]any{"type": "array", "items": b.schema(strings.TrimSuffix(elem, "]"))}
+	}
+	ti, ftypes := b.prog.RecordType(typ)
+	if ti == nil {
+		return map[string]any{}
+	}
+	if _, done := b.schemas[typ]; !done {
+		props, required := map[string]any{}, []string{}
+		rec := map[string]any{"type": "object", "properties": props}
+		b.schemas[typ] = rec // before its fields: a type may name itself
+		for i, f := range ti.Fields {
+			ft := ""
+			if i < len(ftypes) {
+				ft = ftypes[i]
+			}
+			props[f] = b.schema(ft)
+			if ft != "" && !strings.HasPrefix(ft, "Option<") {
+				required = append(required, f)
+			}
+		}
+		if len(required) > 0 {
+			rec["required"] = required
+		}
+	}
+	return map[string]any{"$ref": "#/components/schemas/" + typ}
+}

@@ -1,0 +1,177 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+const openAPIApp = `
+type User {
+  id: Int
+  name: String
+  email: Option<String>
+  tags: [String]
+  friend: Option<User>
+}
+server {
+  fn list_users(limit: Int = 10, q) { [] }
+  fn get_user(id: Int) { nil }
+  route GET "/users" => list_users
+  route GET "/users/:id" => get_user
+  route POST "/users" body: User => fn(req) req.body
+  route PUT "/users/:id" => fn(id: Int, name: String, note) { id }
+  route DELETE "/files/*path" => fn(path) path
+  route GET "/proxy/*" => fn(req) "x"
+  route GET "/teams/:team/members" => fn(req) []
+  health "/health"
+  routes "/api/v1" {
+    route GET "/ping" => fn() "pong"
+  }
+}
+`
+
+// getDoc fetches and validates a server's OpenAPI document.
+func getDoc(t *testing.T, base string) (*openapi3.T, map[string]any) {
+	t.Helper()
+	r := do(t, "GET", base+"/openapi.json", "")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /openapi.json = %d %v %s", r.status, r.header, r.body)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(r.body))
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, r.body)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI: %v\n%s", err, r.body)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	return doc, raw
+}
+
+// A server with routes describes them at GET /openapi.json, a valid
+// OpenAPI 3.0.3 document, and serves a Swagger UI page at GET /docs.
+func TestOpenAPIDocument(t *testing.T) {
+	app := startApp(t, openAPIApp)
+	u := app.urls[""]
+	doc, _ := getDoc(t, u)
+	if doc.OpenAPI != "3.0.3" || doc.Info.Title != "Tova API" {
+		t.Errorf("openapi %q, title %q", doc.OpenAPI, doc.Info.Title)
+	}
+	var paths []string
+	for p := range doc.Paths.Map() {
+		paths = append(paths, p)
+	}
+	for _, want := range []string{"/users", "/users/{id}", "/files/{path}", "/proxy/{wildcard}", "/teams/{team}/members", "/health", "/api/v1/ping"} {
+		if doc.Paths.Find(want) == nil {
+			t.Errorf("no path %s in %v", want, paths)
+		}
+	}
+	if doc.Paths.Find("/openapi.json") != nil || doc.Paths.Find("/docs") != nil {
+		t.Errorf("the document describes itself: %v", paths)
+	}
+
+	list := doc.Paths.Find("/users").Get
+	if list == nil || len(list.Parameters) != 2 {
+		t.Fatalf("GET /users: %+v", list)
+	}
+	if p := list.Parameters.GetByInAndName("query", "limit"); p == nil || p.Required || !p.Schema.Value.Type.Is("integer") {
+		t.Errorf("limit: %+v", p)
+	}
+	if p := list.Parameters.GetByInAndName("query", "q"); p == nil || p.Required || p.Schema.Value.Type != nil {
+		t.Errorf("q: %+v", p)
+	}
+	get := doc.Paths.Find("/users/{id}").Get
+	if p := get.Parameters.GetByInAndName("path", "id"); p == nil || !p.Required || !p.Schema.Value.Type.Is("integer") {
+		t.Errorf("id: %+v", p)
+	}
+	if get.Responses.Value("400") == nil || get.Responses.Value("200") == nil || get.Responses.Value("500") == nil {
+		t.Errorf("GET /users/{id} responses: %v", get.Responses.Map())
+	}
+
+	post := doc.Paths.Find("/users").Post
+	body := post.RequestBody.Value.Content.Get("application/json").Schema
+	if body.Ref != "#/components/schemas/User" || !post.RequestBody.Value.Required {
+		t.Errorf("POST /users body: %+v", body)
+	}
+	user := doc.Components.Schemas["User"].Value
+	if !user.Type.Is("object") || strings.Join(user.Required, ",") != "id,name,tags" {
+		t.Errorf("User: type %v, required %v", user.Type, user.Required)
+	}
+	if e := user.Properties["email"].Value; !e.Type.Is("string") || !e.Nullable {
+		t.Errorf("User.email: %+v", e)
+	}
+	if tags := user.Properties["tags"].Value; !tags.Type.Is("array") || !tags.Items.Value.Type.Is("string") {
+		t.Errorf("User.tags: %+v", tags)
+	}
+	if f := user.Properties["friend"].Value; !f.Nullable || len(f.AllOf) != 1 || f.AllOf[0].Ref != "#/components/schemas/User" {
+		t.Errorf("User.friend: %+v", f)
+	}
+
+	put := doc.Paths.Find("/users/{id}").Put
+	if p := put.Parameters.GetByInAndName("path", "id"); p == nil || !p.Schema.Value.Type.Is("integer") {
+		t.Errorf("PUT id: %+v", p)
+	}
+	fields := put.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if len(fields.Properties) != 2 || !fields.Properties["name"].Value.Type.Is("string") || strings.Join(fields.Required, ",") != "name" {
+		t.Errorf("PUT /users/{id} body: %+v required %v", fields.Properties, fields.Required)
+	}
+	// A path parameter the handler does not name is still described.
+	if p := doc.Paths.Find("/teams/{team}/members").Get.Parameters.GetByInAndName("path", "team"); p == nil || !p.Schema.Value.Type.Is("string") && p.Schema.Value.Type != nil {
+		t.Errorf("team: %+v", p)
+	}
+	if h := doc.Paths.Find("/health").Get; h == nil || h.Responses.Value("503") == nil {
+		t.Errorf("health: %+v", h)
+	}
+	if doc.Components.Schemas[errorSchema] == nil {
+		t.Errorf("no %s schema", errorSchema)
+	}
+
+	docs := do(t, "GET", u+"/docs", "")
+	if docs.status != 200 || !strings.HasPrefix(docs.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(docs.body, "swagger-ui") || !strings.Contains(docs.body, `url: "/openapi.json"`) {
+		t.Errorf("GET /docs = %d %v %.200s", docs.status, docs.header, docs.body)
+	}
+	// The document is served as a route is: HEAD works, other methods 405.
+	if r := do(t, "HEAD", u+"/openapi.json", ""); r.status != 200 {
+		t.Errorf("HEAD /openapi.json = %d", r.status)
+	}
+	if r := do(t, "POST", u+"/openapi.json", ""); r.status != 405 {
+		t.Errorf("POST /openapi.json = %d", r.status)
+	}
+}
+
+// A named server's document has its name as title; a program's own
+// /docs route wins; a server without routes has neither path.
+func TestOpenAPINamedAndOwnRoutes(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/docs" => fn() "own docs"
+  route GET "/x" => fn() 1
+}
+server "worker" {
+  health "/health"
+}
+`)
+	doc, _ := getDoc(t, app.urls["api"])
+	if doc.Info.Title != "api" {
+		t.Errorf("title %q", doc.Info.Title)
+	}
+	if doc.Paths.Find("/docs") == nil {
+		t.Errorf("the program's /docs route is not described")
+	}
+	if r := do(t, "GET", app.urls["api"]+"/docs", ""); r.body != `"own docs"` {
+		t.Errorf("GET /docs = %s", r.body)
+	}
+	for _, p := range []string{"/openapi.json", "/docs"} {
+		if r := do(t, "GET", app.urls["worker"]+p, ""); r.status != 404 {
+			t.Errorf("worker %s = %d", p, r.status)
+		}
+	}
+}
