@@ -138,6 +138,8 @@ type PoolStats struct {
 	// Moved counts the jobs a caller started on a worker's coroutine
 	// that moved to the worker's goroutine to wait (Job.WillBlock).
 	Moved uint64
+	// Waiting counts the running jobs that wait now (Job.Waiting).
+	Waiting int64
 }
 
 // NewPool creates an unstarted pool. Start it with System.Start(p.Supervisor())
@@ -200,6 +202,12 @@ func (p *Pool) Supervisor() *Supervisor { return p.sup }
 // Stats returns the pool's counters.
 func (p *Pool) Stats() PoolStats {
 	st := p.sup.Stats()
+	var waiting int64
+	p.current(func(_ *worker, t *task, _ uint64) {
+		if t.job.waits.Load() > 0 {
+			waiting++
+		}
+	})
 	return PoolStats{
 		Workers:  p.live.Load(),
 		Busy:     p.busyCount(),
@@ -207,6 +215,7 @@ func (p *Pool) Stats() PoolStats {
 		Failures: st.Failures,
 		Restarts: st.Restarts,
 		Moved:    p.moved.Load(),
+		Waiting:  waiting,
 	}
 }
 

@@ -682,6 +682,9 @@ func TestSystemStopFirstDuePassesOverWaitingJobs(t *testing.T) {
 	run("waiting", now.Add(10*time.Second), true)
 	run("running", now.Add(20*time.Second), false)
 	waitFor(t, func() bool { return started.Load() == 2 })
+	if st := p.Stats(); st.Waiting != 1 || st.Busy != 2 {
+		t.Fatalf("Stats() = %+v, want 1 of 2 busy waiting", st)
+	}
 	for _, c := range []struct {
 		waitingToo bool
 		want       string

@@ -56,11 +56,14 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 
 // Requests that wait (a sleep here; a query or another server's answer
 // alike) are passed over for the one that allocates, though they are
-// due first: they finish as if the guard had not acted.
+// due first: they finish as if the guard had not acted. (They sleep
+// long enough that the hog, however slow a loaded machine makes it,
+// passes the limit while they wait: one that has woken up runs, and,
+// due first, would be stopped first.)
 func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
 	limit := liveHeap() + 256<<20
 	app := startApp(t, `server {
-  route GET "/slow" => fn() { print("asleep"); sleep(1500); "slow ok" }
+  route GET "/slow" => fn() { print("asleep"); sleep(4000); "slow ok" }
   route GET "/hog" => fn() {
     xs = []
     loop { xs.push("x" * 1000000) }
@@ -71,7 +74,8 @@ func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
 	for range cap(slow) {
 		go func() { slow <- do(t, "GET", u+"/slow", "") }()
 	}
-	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "asleep") == cap(slow) })
+	pool := app.rt.Servers()[0].Pool()
+	waitFor(t, func() bool { return pool.Stats().Waiting == int64(cap(slow)) })
 	if r := do(t, "GET", u+"/hog", ""); r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
 		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
 	}
