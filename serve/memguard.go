@@ -147,11 +147,14 @@ func availableMemory() (uint64, error) {
 // where it comes from: GOMEMLIMIT's if the environment sets it ("off":
 // none, 0), else DefaultMemoryLimit, which it also sets as the Go
 // runtime's own soft limit, so that the collector works harder as the
-// heap nears it.
+// heap nears it. GOMEMLIMIT=0 means no limit, as "off" does: the Go
+// runtime, which would take it as a limit of 0 bytes and collect
+// without pause, is told so too.
 func ProcessMemoryLimit() (uint64, string) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		l := debug.SetMemoryLimit(-1)
 		if l <= 0 || l == math.MaxInt64 {
+			debug.SetMemoryLimit(math.MaxInt64)
 			return 0, "GOMEMLIMIT"
 		}
 		return uint64(l), "GOMEMLIMIT"

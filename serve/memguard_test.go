@@ -1,7 +1,12 @@
 package serve
 
 import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -94,5 +99,32 @@ func TestDefaultMemoryLimit(t *testing.T) {
 	total, err := memlimit.FromSystem()
 	if err != nil || got == 0 || got > total/4*3 {
 		t.Fatalf("DefaultMemoryLimit() = %d with MemTotal %d", got, total)
+	}
+}
+
+// GOMEMLIMIT=0 means no limit for the guard, and for the Go runtime too,
+// which would otherwise collect without pause; GOMEMLIMIT=300MiB is
+// guarded as it is. (The runtime reads GOMEMLIMIT as the process
+// starts: each case runs in a process of its own.)
+func TestProcessMemoryLimitFromEnvironment(t *testing.T) {
+	if os.Getenv("TOVA_MEMLIMIT_CHILD") == "1" {
+		l, from := ProcessMemoryLimit()
+		fmt.Printf("guard=%d from=%s go=%d\n", l, from, debug.SetMemoryLimit(-1))
+		return
+	}
+	for env, want := range map[string]string{
+		"0":      fmt.Sprintf("guard=0 from=GOMEMLIMIT go=%d", int64(math.MaxInt64)),
+		"off":    fmt.Sprintf("guard=0 from=GOMEMLIMIT go=%d", int64(math.MaxInt64)),
+		"300MiB": fmt.Sprintf("guard=%d from=GOMEMLIMIT go=%d", 300<<20, 300<<20),
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestProcessMemoryLimitFromEnvironment$")
+		cmd.Env = append(os.Environ(), "TOVA_MEMLIMIT_CHILD=1", "GOMEMLIMIT="+env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("GOMEMLIMIT=%s: %v\n%s", env, err, out)
+		}
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("GOMEMLIMIT=%s: %s, want %s", env, out, want)
+		}
 	}
 }
