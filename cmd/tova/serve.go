@@ -109,6 +109,13 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stopSignals()
 			memLimit, memFrom := serve.ProcessMemoryLimit()
+			// Said before the servers start: their on_start hooks run
+			// under the limit already.
+			if memLimit == 0 {
+				log.Warn().Str("from", memFrom).Msg("no memory limit: a handler that allocates without bound can exhaust the process's memory")
+			} else {
+				log.Info().Uint64("limit_bytes", memLimit).Str("from", memFrom).Msg("memory limit")
+			}
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: stdout, Stderr: stderr,
@@ -131,11 +138,6 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
 				}
 				return &exitError{exitStartup}
-			}
-			if memLimit == 0 {
-				log.Warn().Str("from", memFrom).Msg("no memory limit: a handler that allocates without bound can exhaust the process's memory")
-			} else {
-				log.Info().Uint64("limit_bytes", memLimit).Str("from", memFrom).Msg("memory limit")
 			}
 			lw.Flush()
 			gcCtx, stopGC := context.WithCancel(context.Background())

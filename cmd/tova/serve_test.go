@@ -213,6 +213,12 @@ func TestServeStopsWithRunawayHooks(t *testing.T) {
 			t.Errorf("%s was not cut: %s", hook, sv.errb.String())
 		}
 	}
+	// The memory limit is logged before the servers start (and their
+	// on_start hooks run under it).
+	logs := sv.errb.String() + sv.out.String()
+	if m, l := strings.Index(logs, `"message":"memory limit"`), strings.Index(logs, `"message":"server listening"`); m < 0 || l < 0 || m > l {
+		t.Errorf("memory limit logged at %d, server listening at %d:\n%s", m, l, logs)
+	}
 }
 
 // SIGTERM while a server's body still runs (here, forever) stops it:
