@@ -39,30 +39,72 @@ func (c *Compression) apply(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	h := &resp.Header
-	if resp.IsBodyStream() || len(h.ContentEncoding()) > 0 || !compressibleType(h.ContentType()) {
+	if resp.IsBodyStream() || len(h.ContentEncoding()) > 0 {
 		return
 	}
 	body := resp.Body()
-	if len(body) < c.MinSize || len(body) == 0 {
-		return
+	coding, vary := c.Coding(h.ContentType(), len(body), AcceptEncoding(&ctx.Request.Header))
+	if vary && !VaryNames(h.PeekAll(fasthttp.HeaderVary), fasthttp.HeaderAcceptEncoding) {
+		h.Add(fasthttp.HeaderVary, fasthttp.HeaderAcceptEncoding)
 	}
-	h.Add(fasthttp.HeaderVary, fasthttp.HeaderAcceptEncoding)
-	coding := acceptedCoding(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding))
 	if coding == "" {
 		return
 	}
 	buf := compressBuffers.Get()
 	defer compressBuffers.Put(buf)
-	if coding == "gzip" {
-		buf.B = fasthttp.AppendGzipBytesLevel(buf.B[:0], body, compressionLevel)
-	} else {
-		buf.B = fasthttp.AppendDeflateBytesLevel(buf.B[:0], body, compressionLevel)
-	}
+	buf.B = Encode(buf.B[:0], body, coding)
 	resp.SetBody(buf.B)
 	h.SetContentEncoding(coding)
 	if etag := h.Peek(fasthttp.HeaderETag); len(etag) > 0 && etag[0] == '"' {
 		h.Set(fasthttp.HeaderETag, "W/"+string(etag))
 	}
+}
+
+// Coding returns the content coding to send a body of n bytes and
+// content type ct in, for a request whose Accept-Encoding is ae: "gzip",
+// "deflate", or "" to send it as it is. vary reports whether the body is
+// one c compresses (of a textual type and at least MinSize bytes): the
+// answer then varies by Accept-Encoding, whatever the coding.
+func (c *Compression) Coding(ct []byte, n int, ae []byte) (coding string, vary bool) {
+	if n == 0 || n < c.MinSize || !compressibleType(ct) {
+		return "", false
+	}
+	return acceptedCoding(ae), true
+}
+
+// AcceptEncoding is the request's Accept-Encoding: its lines, if it
+// sent several, as one list (RFC 9110 §5.3).
+func AcceptEncoding(h *fasthttp.RequestHeader) []byte {
+	lines := h.PeekAll(fasthttp.HeaderAcceptEncoding)
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return bytes.Join(lines, []byte(", "))
+}
+
+// VaryNames reports whether the Vary lines name the header name (or
+// are "*").
+func VaryNames(lines [][]byte, name string) bool {
+	for _, l := range lines {
+		for len(l) > 0 {
+			var item []byte
+			item, l, _ = bytes.Cut(l, []byte{','})
+			item = bytes.TrimSpace(item)
+			if string(item) == "*" || bytes.EqualFold(item, []byte(name)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Encode appends body, compressed in coding ("gzip" or "deflate"), to
+// dst.
+func Encode(dst, body []byte, coding string) []byte {
+	if coding == "gzip" {
+		return fasthttp.AppendGzipBytesLevel(dst, body, compressionLevel)
+	}
+	return fasthttp.AppendDeflateBytesLevel(dst, body, compressionLevel)
 }
 
 // compressibleType: the reference's types, text, JSON, JavaScript, XML

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,8 @@ server {
   route GET "/tagged" => fn() with_headers(text("tag " * 100), { "ETag": "\"v1\"" })
   route GET "/empty" => fn(res) res.status(204)
   route POST "/echo" => fn(req) req.body
+  route GET "/etag" => fn() etag(text("tag " * 100), "v1")
+  route GET "/varied" => fn() with_headers(text("v " * 200), { "Vary": "Origin, accept-encoding" })
 }
 `
 
@@ -107,6 +110,36 @@ func TestCompressionBlock(t *testing.T) {
 	}
 	if r := do(t, "GET", u+"/tagged", ""+"", "Accept-Encoding", "identity"); r.header.Get("Etag") != `"v1"` {
 		t.Errorf("uncompressed ETag %q", r.header.Get("Etag"))
+	}
+	// A 304 carries the ETag and Vary its 200 would (RFC 9110 §15.4.5).
+	for _, c := range []struct{ accept, inm, etag string }{
+		{"gzip", `W/"v1"`, `W/"v1"`},
+		{"gzip", `"v1"`, `W/"v1"`},
+		{"identity", `"v1"`, `"v1"`},
+	} {
+		r := do(t, "GET", u+"/etag", "", "Accept-Encoding", c.accept, "If-None-Match", c.inm)
+		if r.status != 304 || r.header.Get("Etag") != c.etag || r.header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("If-None-Match %s, Accept-Encoding %s: %d %v", c.inm, c.accept, r.status, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/etag", "", "Accept-Encoding", "gzip"); r.status != 200 || r.header.Get("Etag") != `W/"v1"` {
+		t.Errorf("GET /etag: %d %v", r.status, r.header)
+	}
+	// A Vary that names Accept-Encoding already is not repeated.
+	if r := do(t, "GET", u+"/varied", "", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "gzip" || len(r.header.Values("Vary")) != 1 {
+		t.Errorf("GET /varied: %v", r.header)
+	}
+	// Accept-Encoding sent on two lines is one list.
+	req, _ := http.NewRequest("GET", u+"/big", nil)
+	req.Header.Add("Accept-Encoding", "br")
+	req.Header.Add("Accept-Encoding", "gzip")
+	if resp, err := client.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("Accept-Encoding br, then gzip: %v", resp.Header)
+		}
 	}
 	// Too small, not textual, or no body: sent as it is.
 	for _, p := range []string{"/small", "/png", "/empty"} {

@@ -16,12 +16,13 @@ var corsKeys = []string{"origins", "methods", "headers", "expose_headers", "cred
 
 // The cors block's defaults: the reference's, with X-Request-ID allowed
 // in and exposed, so that a page can send its own id and read the
-// server's, and X-Tova-CSRF allowed in, which the CSRF check (csrf.go)
-// asks of a page's POST.
+// server's, X-Tova-CSRF allowed in, which the CSRF check (csrf.go)
+// asks of a page's POST, and Idempotency-Key allowed in and
+// X-Idempotent-Replayed exposed (idempotency.go).
 var (
 	corsMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
-	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID", csrfHeader}
-	corsExpose  = []string{"X-Request-ID"}
+	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID", csrfHeader, idempotencyHeader}
+	corsExpose  = []string{"X-Request-ID", idempotencyReplayed}
 	corsMaxAge  = 86400 * time.Second
 )
 

@@ -39,7 +39,7 @@ server {
 		t.Helper()
 		h := r.header
 		if h.Get("Access-Control-Allow-Origin") != origin || h.Get("Access-Control-Allow-Credentials") != "true" ||
-			h.Get("Access-Control-Expose-Headers") != "X-Request-ID" || h.Get("Vary") != "Origin" {
+			h.Get("Access-Control-Expose-Headers") != "X-Request-ID, X-Idempotent-Replayed" || h.Get("Vary") != "Origin" {
 			t.Errorf("%d %s: headers %v, want origin %s allowed with credentials", r.status, r.body, h, origin)
 		}
 	}
@@ -72,7 +72,7 @@ server {
 		if r.status != 204 || r.body != "" || h.Get("Access-Control-Allow-Origin") != "https://b.example" ||
 			h.Get("Access-Control-Allow-Credentials") != "true" ||
 			h.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE" ||
-			h.Get("Access-Control-Allow-Headers") != "Content-Type, Authorization, X-Request-ID, X-Tova-CSRF" ||
+			h.Get("Access-Control-Allow-Headers") != "Content-Type, Authorization, X-Request-ID, X-Tova-CSRF, Idempotency-Key" ||
 			h.Get("Access-Control-Max-Age") != "86400" || h.Get("X-Request-ID") == "" || h.Get("Allow") != "" {
 			t.Errorf("preflight of %s: %d %q %v", path, r.status, r.body, h)
 		}

@@ -1109,8 +1109,40 @@ func (x *exchange) caching(out *netio.Response) {
 		return
 	}
 	if inm, ok := x.current().Headers().Lookup("if-none-match"); ok && notModified(inm, etag) {
+		x.compressedHeaders(out, etag)
 		out.Status, out.Body, out.ContentType = 304, nil, ""
 		x.res.status = 304
+	}
+}
+
+// compressedHeaders gives out, about to become a 304, the Vary and ETag
+// the compression block would give the 200 it stands for (RFC 9110
+// §15.4.5): netio compresses bodies, and a 304 has none.
+func (x *exchange) compressedHeaders(out *netio.Response, etag string) {
+	c := x.s.compression
+	if c == nil {
+		return
+	}
+	ae := strings.Join(x.current().Headers().Values("accept-encoding"), ", ")
+	coding, vary := c.Coding([]byte(out.ContentType), len(out.Body), []byte(ae))
+	if !vary {
+		return
+	}
+	var lines [][]byte
+	for _, h := range out.Headers {
+		if strings.EqualFold(h.Name, "Vary") {
+			lines = append(lines, []byte(h.Value))
+		}
+	}
+	if !netio.VaryNames(lines, "Accept-Encoding") {
+		out.Headers = append(out.Headers, netio.Header{Name: "Vary", Value: "Accept-Encoding"})
+	}
+	if coding != "" && strings.HasPrefix(etag, `"`) {
+		for i, h := range out.Headers {
+			if strings.EqualFold(h.Name, "ETag") {
+				out.Headers[i].Value = "W/" + etag
+			}
+		}
 	}
 }
 

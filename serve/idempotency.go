@@ -23,7 +23,7 @@ import (
 //     IDEMPOTENCY_IN_PROGRESS (with Retry-After), rather than running the
 //     work a second time beside the first;
 //   - a key is bound to its first request's method, path and query,
-//     credentials (the Authorization header, the auth block's API key
+//     content type, credentials (the Authorization header, the auth block's API key
 //     header, the session cookie) and body: another request with the
 //     same key answers 422 IDEMPOTENCY_KEY_REUSED, never the first one's
 //     answer (a replay runs no middleware and no guard);
@@ -56,8 +56,13 @@ type idempotency struct {
 	credentials []string
 	cookie      string
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// entries are the answers kept; running, the keys whose first
+	// request still runs. These are not in entries: however many answers
+	// come meanwhile, none pushes a running key out (it is bounded by
+	// the requests running at once).
 	entries *simplelru.LRU[string, *idemEntry]
+	running map[string]*idemEntry
 	bytes   int // the kept bodies' sizes
 	now     func() time.Time
 }
@@ -73,7 +78,7 @@ type idemEntry struct {
 // newIdempotency returns the store of a server with the auth and
 // session blocks given (either may be nil).
 func newIdempotency(auth *authSettings, sessions *sessionStore) *idempotency {
-	d := &idempotency{now: time.Now, credentials: []string{"Authorization"}}
+	d := &idempotency{now: time.Now, credentials: []string{"Authorization"}, running: map[string]*idemEntry{}}
 	if auth != nil && auth.apiKey {
 		d.credentials = append(d.credentials, auth.header)
 	}
@@ -81,9 +86,7 @@ func newIdempotency(auth *authSettings, sessions *sessionStore) *idempotency {
 		d.cookie = sessions.name
 	}
 	d.entries, _ = simplelru.NewLRU[string, *idemEntry](idempotencyKeys, func(_ string, e *idemEntry) {
-		if e.resp != nil {
-			d.bytes -= len(e.resp.Body)
-		}
+		d.bytes -= len(e.resp.Body)
 	})
 	return d
 }
@@ -122,23 +125,33 @@ func (d *idempotency) begin(r *netio.Request, id string) (*netio.Response, *idem
 func (d *idempotency) take(key string, print [sha256.Size]byte, id string) (*netio.Response, *idemClaim) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if e, ok := d.running[key]; ok {
+		if e.print != print {
+			return keyReused(id), nil
+		}
+		resp := errorResponse(409, "IDEMPOTENCY_IN_PROGRESS", "Conflict: a request with this Idempotency-Key is still running; retry when it is done", id, nil)
+		resp.Headers = netio.Headers{{Name: "Retry-After", Value: "1"}}
+		return resp, nil
+	}
 	if e, ok := d.entries.Get(key); ok {
 		switch {
-		case e.resp != nil && d.now().Sub(e.at) >= idempotencyTTL:
+		case d.now().Sub(e.at) >= idempotencyTTL:
 			d.entries.Remove(key) // expired: a new first request
 		case e.print != print:
-			return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, credentials or body)", id, nil), nil
-		case e.resp == nil:
-			resp := errorResponse(409, "IDEMPOTENCY_IN_PROGRESS", "Conflict: a request with this Idempotency-Key is still running; retry when it is done", id, nil)
-			resp.Headers = netio.Headers{{Name: "Retry-After", Value: "1"}}
-			return resp, nil
+			return keyReused(id), nil
 		default:
 			return replay(e.resp), nil
 		}
 	}
+	key = strings.Clone(key)
 	e := &idemEntry{print: print}
-	d.entries.Add(key, e)
-	return nil, &idemClaim{d: d, key: strings.Clone(key), entry: e}
+	d.running[key] = e
+	return nil, &idemClaim{d: d, key: key, entry: e}
+}
+
+// keyReused is the answer to a request whose key another request used.
+func keyReused(id string) *netio.Response {
+	return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, content type, credentials or body)", id, nil)
 }
 
 // settle ends the claim with the handler's answer resp: kept if it is a
@@ -156,10 +169,12 @@ func (c *idemClaim) settle(resp *netio.Response) {
 	d := c.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if e, ok := d.entries.Peek(c.key); !ok || e != c.entry {
-		return // forgotten meanwhile (the store was full)
+	if d.running[c.key] != c.entry {
+		return // released already
 	}
+	delete(d.running, c.key)
 	c.entry.resp, c.entry.at = kept, d.now()
+	d.entries.Add(c.key, c.entry)
 	d.bytes += len(kept.Body)
 	for d.bytes > idempotencyBytes {
 		d.entries.RemoveOldest()
@@ -171,13 +186,13 @@ func (c *idemClaim) release() {
 	d := c.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if e, ok := d.entries.Peek(c.key); ok && e == c.entry {
-		d.entries.Remove(c.key)
+	if d.running[c.key] == c.entry {
+		delete(d.running, c.key)
 	}
 }
 
 // fingerprint identifies a request for its key: method, target,
-// credentials and body.
+// content type, credentials and body.
 func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(s string) {
@@ -188,6 +203,7 @@ func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 	field(r.Method)
 	field(r.Path)
 	field(r.RawQuery)
+	field(r.ContentType)
 	for _, name := range d.credentials {
 		field(strings.Join(r.Headers().Values(name), "\n"))
 	}
@@ -216,11 +232,12 @@ func validIdempotencyKey(k string) bool {
 
 // keepResponse copies what a replay sends of resp, in memory of its own
 // (the handler's answer lives in blocks the server recycles): status,
-// content type, headers but Set-Cookie, and body.
+// content type, headers but Set-Cookie (and X-Idempotent-Replayed, which
+// the replay sets), and body.
 func keepResponse(resp *netio.Response) *netio.Response {
 	k := &netio.Response{Status: resp.Status, ContentType: strings.Clone(resp.ContentType), Body: bytes.Clone(resp.Body)}
 	for _, h := range resp.Headers {
-		if !strings.EqualFold(h.Name, "Set-Cookie") {
+		if !strings.EqualFold(h.Name, "Set-Cookie") && !strings.EqualFold(h.Name, idempotencyReplayed) {
 			k.Headers = append(k.Headers, netio.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)})
 		}
 	}

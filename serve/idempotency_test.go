@@ -84,6 +84,10 @@ func TestIdempotencyKeyReplays(t *testing.T) {
 			t.Errorf("%s %s with k-1 = %d %s", c.method, c.path, r.status, r.body)
 		}
 	}
+	// Another content type: the same bytes may mean another request.
+	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Content-Type", "text/plain"); r.status != 422 {
+		t.Errorf("k-1 as text/plain = %d %s", r.status, r.body)
+	}
 	// Other credentials: the key is bound to its first request's.
 	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Authorization", "Bearer other"); r.status != 422 {
 		t.Errorf("k-1 with other credentials = %d %s", r.status, r.body)
@@ -212,6 +216,20 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 		c.release()
 	}
 
+	// A key whose request runs is never pushed out by the answers kept
+	// meanwhile, however many or large: a retry gets 409, not a second run.
+	_, running := begin(req("running", "x"), "id")
+	for i := range idempotencyKeys + 10 {
+		_, c := begin(req(fmt.Sprint("many", i), ""), "id")
+		c.settle(&netio.Response{Body: []byte("ok")})
+	}
+	if resp, _ := begin(req("running", "x"), "id"); resp == nil || resp.Status != 409 {
+		t.Fatalf("a running key after %d answers: %+v", idempotencyKeys+10, resp)
+	}
+	if d.entries.Len() > idempotencyKeys {
+		t.Errorf("%d answers kept, bound %d", d.entries.Len(), idempotencyKeys)
+	}
+
 	// The body budget: past it the oldest answers go.
 	big := make([]byte, idempotencyMaxBody)
 	n := idempotencyBytes/idempotencyMaxBody + 2
@@ -227,6 +245,13 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	}
 	if resp, _ := begin(req(fmt.Sprint("big", n-1), ""), "id"); resp == nil {
 		t.Errorf("the newest big answer is gone")
+	}
+	if resp, _ := begin(req("running", "x"), "id"); resp == nil || resp.Status != 409 {
+		t.Fatalf("a running key after %d MiB of answers: %+v", n, resp)
+	}
+	running.settle(&netio.Response{Body: []byte("ran")})
+	if resp, _ := begin(req("running", "x"), "id"); resp == nil || string(resp.Body) != "ran" {
+		t.Fatalf("the running key's answer: %+v", resp)
 	}
 	// A body over the largest kept is not replayed.
 	_, c := begin(req("huge", ""), "id")

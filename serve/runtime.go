@@ -127,6 +127,8 @@ type Server struct {
 	// idem keeps the answers of requests with an Idempotency-Key
 	// (idempotency.go).
 	idem *idempotency
+	// compression is the compression block's, nil without one.
+	compression *netio.Compression
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -400,7 +402,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if s.sessions != nil {
 		s.sessions.log = s.log
 	}
-	s.uploads, s.auth = cfg.uploads, cfg.auth
+	s.uploads, s.auth, s.compression = cfg.uploads, cfg.auth, cfg.compression
 	s.idem = newIdempotency(cfg.auth, cfg.sessions)
 	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv); err != nil {
 		return fail(err)
