@@ -6,6 +6,8 @@ import (
 	"compress/zlib"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -203,5 +205,68 @@ func TestCompressedBodyIsComplete(t *testing.T) {
 	}
 	if err := zr.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Static files under a compression block are sent compressed as
+// handlers' answers are, but a range is of the file as it is; a file
+// changed is compressed again.
+func TestCompressionOfStaticFiles(t *testing.T) {
+	pub := t.TempDir()
+	js := strings.Repeat("console.log('static file');\n", 200)
+	for name, body := range map[string]string{"app.js": js, "small.css": "body{}", "pic.png": strings.Repeat("\x89PNG", 500)} {
+		if err := os.WriteFile(filepath.Join(pub, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := startApp(t, `server {
+  compression { min_size: 100 }
+  static { dir: "`+pub+`" }
+  route GET "/x" => fn() 1
+}
+`)
+	u := app.urls[""]
+	plain := do(t, "GET", u+"/app.js", "", "Accept-Encoding", "identity")
+	etag := plain.header.Get("Etag")
+	if plain.body != js || plain.header.Get("Content-Encoding") != "" || plain.header.Get("Vary") != "Accept-Encoding" ||
+		plain.header.Get("Accept-Ranges") != "bytes" || !strings.HasPrefix(etag, `"`) {
+		t.Fatalf("identity: %d %v", plain.status, plain.header)
+	}
+	for _, coding := range []string{"gzip", "deflate"} {
+		r := do(t, "GET", u+"/app.js", "", "Accept-Encoding", coding)
+		if r.status != 200 || r.header.Get("Content-Encoding") != coding || decoded(t, r) != js || len(r.body) >= len(js) ||
+			r.header.Get("Etag") != "W/"+etag || r.header.Get("Vary") != "Accept-Encoding" || r.header.Get("Accept-Ranges") != "" ||
+			r.header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Errorf("%s: %d %v", coding, r.status, r.header)
+		}
+		head := do(t, "HEAD", u+"/app.js", "", "Accept-Encoding", coding)
+		if head.header.Get("Content-Length") != strconv.Itoa(len(r.body)) || head.header.Get("Content-Encoding") != coding || head.body != "" {
+			t.Errorf("HEAD %s: %v (GET sent %d bytes)", coding, head.header, len(r.body))
+		}
+	}
+	// A client that has the compressed file is told it is fresh, with
+	// what the 200 carried.
+	if r := do(t, "GET", u+"/app.js", "", "Accept-Encoding", "gzip", "If-None-Match", "W/"+etag); r.status != 304 ||
+		r.header.Get("Etag") != "W/"+etag || r.header.Get("Vary") != "Accept-Encoding" {
+		t.Errorf("If-None-Match: %d %v", r.status, r.header)
+	}
+	// A range is of the file as it is.
+	if r := do(t, "GET", u+"/app.js", "", "Accept-Encoding", "gzip", "Range", "bytes=0-9"); r.status != 206 ||
+		r.header.Get("Content-Encoding") != "" || r.body != js[:10] {
+		t.Errorf("Range: %d %v %q", r.status, r.header, r.body)
+	}
+	// Too small, or not textual: as it is, and not varying.
+	for _, p := range []string{"/small.css", "/pic.png"} {
+		if r := do(t, "GET", u+p, "", "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "" || r.header.Get("Vary") != "" {
+			t.Errorf("%s: %v", p, r.header)
+		}
+	}
+	// A file changed is sent as it is now.
+	js2 := strings.Repeat("console.log('changed');\n", 300)
+	if err := os.WriteFile(filepath.Join(pub, "app.js"), []byte(js2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, "GET", u+"/app.js", "", "Accept-Encoding", "gzip"); decoded(t, r) != js2 {
+		t.Errorf("after a change: %.60q", decoded(t, r))
 	}
 }

@@ -422,6 +422,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err := s.readPeers(); err != nil {
 		return fail(err)
 	}
+	static.compress(cfg.compression)
 	router := netio.NewRouter()
 	if err := s.buildRoutes(router); err != nil {
 		return fail(err)

@@ -55,11 +55,12 @@ var staticKeys = []string{"dir", "prefix", "cache", "fallback"}
 // staticMount is one static declaration: the files of root, served under
 // prefix.
 type staticMount struct {
-	prefix   string   // "/" or "/assets": no trailing '/'
-	root     *os.Root // the directory, opened at start-up; nil if it was missing
-	cache    string   // the files' Cache-Control
-	fallback string   // a file of root answered for a missing one; "" for none
-	at       string   // the declaration's file:line:col
+	prefix   string     // "/" or "/assets": no trailing '/'
+	root     *os.Root   // the directory, opened at start-up; nil if it was missing
+	cache    string     // the files' Cache-Control
+	fallback string     // a file of root answered for a missing one; "" for none
+	at       string     // the declaration's file:line:col
+	zip      *staticZip // the server's compression block's, nil for none
 }
 
 // staticFiles are a server's static declarations, the longest prefix
@@ -226,6 +227,18 @@ func dirOf(v vm.Value) string {
 	return abs
 }
 
+// compress makes the files go out compressed as c says (nil: as they
+// are).
+func (sf *staticFiles) compress(c *netio.Compression) {
+	if c == nil {
+		return
+	}
+	z := newStaticZip(c)
+	for _, m := range sf.mounts {
+		m.zip = z
+	}
+}
+
 // handler is the front end's Static hook, nil when nothing is served.
 func (sf *staticFiles) handler() func(*fasthttp.RequestCtx, *netio.Request) int {
 	for _, m := range sf.mounts {
@@ -361,13 +374,24 @@ func (m *staticMount) open(name string, index bool) (*os.File, fs.FileInfo) {
 
 // send answers with the file f: 304 when the request's If-None-Match
 // (else If-Modified-Since) says the client has it, else 200 with the
-// body streamed from f (none for HEAD). It closes f, or hands it to
-// fasthttp, which closes it once the body is written.
+// body streamed from f (none for HEAD), or compressed (staticzip.go). It
+// closes f, or hands it to fasthttp, which closes it once the body is
+// written.
 func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.File, st fs.FileInfo, cache, ctype string) int {
 	size, mod := st.Size(), st.ModTime()
 	etag := `"` + strconv.FormatInt(size, 36) + "-" + strconv.FormatInt(mod.UnixMilli(), 36) + `"`
 	resp := &ctx.Response
-	resp.Header.Set(fasthttp.HeaderETag, etag)
+	// A compressed answer's ETag is weak: it names the file, not the
+	// bytes sent. A 304 carries what the 200 would.
+	coding, vary := m.zip.coding(ctx, ctype, size)
+	if coding != "" {
+		resp.Header.Set(fasthttp.HeaderETag, "W/"+etag)
+	} else {
+		resp.Header.Set(fasthttp.HeaderETag, etag)
+	}
+	if vary {
+		resp.Header.Add(fasthttp.HeaderVary, fasthttp.HeaderAcceptEncoding)
+	}
 	resp.Header.Set(fasthttp.HeaderCacheControl, cache)
 	resp.Header.Set(fasthttp.HeaderLastModified, mod.UTC().Format(http.TimeFormat))
 	if !preconditions(&ctx.Request.Header, etag, mod) {
@@ -380,8 +404,24 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 		resp.SetStatusCode(fasthttp.StatusNotModified)
 		return fasthttp.StatusNotModified
 	}
-	resp.Header.Set(fasthttp.HeaderAcceptRanges, "bytes")
 	resp.Header.SetContentType(ctype)
+	if coding != "" {
+		if body, err := m.zip.encoded(f, st, coding); err == nil {
+			f.Close()
+			resp.Header.SetContentEncoding(coding)
+			resp.SetStatusCode(fasthttp.StatusOK)
+			if req.Method == fasthttp.MethodHead {
+				resp.Header.SetContentLength(len(body))
+				return fasthttp.StatusOK
+			}
+			resp.SetBodyRaw(body)
+			return fasthttp.StatusOK
+		}
+		// The file could not be read whole: it is streamed as it is,
+		// as far as it can be.
+		resp.Header.Set(fasthttp.HeaderETag, etag)
+	}
+	resp.Header.Set(fasthttp.HeaderAcceptRanges, "bytes")
 	if req.Method == fasthttp.MethodGet {
 		if rng := ctx.Request.Header.Peek(fasthttp.HeaderRange); len(rng) > 0 && ifRange(&ctx.Request.Header, etag) {
 			switch from, n, ok := byteRange(string(rng), size); {
