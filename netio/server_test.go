@@ -862,7 +862,13 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	// flight: it is served.
 	late := ts.dial()
 	_, _ = io.WriteString(late, "GET /slow HTTP/1.1\r\nHost: x\r\n")
-	time.Sleep(20 * time.Millisecond)
+	// Until the server has accepted the connection and seen its first
+	// bytes, it is idle, and the drain closes it: wait for that.
+	for deadline := time.Now().Add(5 * time.Second); !ts.srv.connsUsed(inflight + 1); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the late request's first bytes never arrived")
+		}
+	}
 
 	shutdown := make(chan error, 1)
 	go func() {
@@ -870,13 +876,19 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		defer cancel()
 		shutdown <- ts.srv.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
-	_, _ = io.WriteString(late, "\r\n")
-	// New connections are refused; a request that begins now gets 503.
-	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+	// New connections are refused (once the drain has closed the
+	// listener); a request that begins now gets 503.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", ts.addr, time.Second)
+		if err != nil {
+			break
+		}
 		c.Close()
-		t.Error("listener still accepting during drain")
+		if time.Now().After(deadline) {
+			t.Fatal("listener still accepting during drain")
+		}
 	}
+	_, _ = io.WriteString(late, "\r\n")
 	var fresh fasthttp.RequestCtx
 	fresh.Request.SetRequestURI("/slow")
 	fresh.Request.Header.SetHost("x")
@@ -1093,4 +1105,12 @@ func TestAcceptWaitsOutDescriptorShortage(t *testing.T) {
 	if _, err := tl.Accept(); !errors.Is(err, syscall.EBADF) {
 		t.Errorf("Accept after EBADF: %v", err)
 	}
+}
+
+// connsUsed reports whether the server has n connections open, and a
+// byte has arrived on each.
+func (s *Server) connsUsed(n int) bool {
+	s.fresh.mu.Lock()
+	defer s.fresh.mu.Unlock()
+	return len(s.fresh.open) == n && len(s.fresh.conns) == 0
 }
