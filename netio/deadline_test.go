@@ -461,7 +461,7 @@ func TestDrainEndAnswersRequestsStillArriving(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // each has begun its request
+	waitUntil(t, func() bool { return ts.srv.connsUsed(len(partial)) }) // each has begun its request
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -37,7 +37,7 @@ func TestNotRunMarksOnlyAnswersBeforeAnyHandler(t *testing.T) {
 		defer cancel()
 		shutdown <- ts.srv.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitUntil(t, ts.srv.draining.Load)
 	var fresh fasthttp.RequestCtx
 	fresh.Request.SetRequestURI("/hang")
 	fresh.Request.Header.SetHost("x")

@@ -864,11 +864,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	_, _ = io.WriteString(late, "GET /slow HTTP/1.1\r\nHost: x\r\n")
 	// Until the server has accepted the connection and seen its first
 	// bytes, it is idle, and the drain closes it: wait for that.
-	for deadline := time.Now().Add(5 * time.Second); !ts.srv.connsUsed(inflight + 1); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the late request's first bytes never arrived")
-		}
-	}
+	waitUntil(t, func() bool { return ts.srv.connsUsed(inflight + 1) })
 
 	shutdown := make(chan error, 1)
 	go func() {
@@ -1113,4 +1109,14 @@ func (s *Server) connsUsed(n int) bool {
 	s.fresh.mu.Lock()
 	defer s.fresh.mu.Unlock()
 	return len(s.fresh.open) == n && len(s.fresh.conns) == 0
+}
+
+// waitUntil waits up to 5 s for cond to hold.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5 s")
+		}
+	}
 }

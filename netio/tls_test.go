@@ -213,7 +213,7 @@ func TestTLSShutdownDrains(t *testing.T) {
 		t.Fatalf("GET: %s", r.Status)
 	}
 	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	waitUntil(t, func() bool { return ts.srv.cfg.Pool.Stats().Busy == 1 }) // /slow runs
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
