@@ -53,8 +53,12 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 	if r := do(t, "DELETE", u+"/mine", "", csrfHeader, csrfToken(t, u)); r.status != 401 {
 		t.Errorf("DELETE with a token and no login = %d %s, want the auth guard's 401", r.status, r.body)
 	}
+	last := "0"
+	if strings.HasSuffix(tok, "0") {
+		last = "1" // (one token in 16 ends in 0: changing it to 0 would change nothing)
+	}
 	for _, bad := range []string{
-		tok[:len(tok)-1] + "0",                      // signature altered
+		tok[:len(tok)-1] + last,                     // signature altered
 		strings.Replace(tok, ":anon:", ":user:", 1), // binding altered
 		"zzzzzzzz" + tok[strings.Index(tok, ":"):],  // time altered
 		"not a token", tok + ":x", strings.ToUpper(tok), // malformed
