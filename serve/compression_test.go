@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"tova/netio"
 )
 
 const compressionApp = `
@@ -268,5 +271,54 @@ func TestCompressionOfStaticFiles(t *testing.T) {
 	}
 	if r := do(t, "GET", u+"/app.js", "", "Accept-Encoding", "gzip"); decoded(t, r) != js2 {
 		t.Errorf("after a change: %.60q", decoded(t, r))
+	}
+}
+
+// Requests for a file being compressed share that compression; with
+// every compression slot taken, a file goes out as it is, at once.
+func TestStaticCompressionSharedAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	body := []byte(strings.Repeat("a line of a large text file\n", 150_000)) // 4.2 MB
+	name := filepath.Join(dir, "big.txt")
+	if err := os.WriteFile(name, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	z := newStaticZip(&netio.Compression{MinSize: 1})
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	var wg sync.WaitGroup
+	outs := make([][]byte, 20)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], _ = z.encoded(f, st, "gzip")
+		}()
+	}
+	wg.Wait()
+	if z.made != 1 {
+		t.Errorf("20 requests at once made %d compressions", z.made)
+	}
+	for i, o := range outs {
+		zr, err := gzip.NewReader(bytes.NewReader(o))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if got, _ := io.ReadAll(zr); !bytes.Equal(got, body) {
+			t.Fatalf("request %d: %d bytes decoded", i, len(got))
+		}
+	}
+	for range cap(z.slots) {
+		z.slots <- struct{}{}
+	}
+	if _, err := z.encoded(f, st, "deflate"); err != errZipBusy {
+		t.Errorf("with every slot taken: %v", err)
+	}
+	if _, err := z.encoded(f, st, "gzip"); err != nil {
+		t.Errorf("a file kept is sent with every slot taken: %v", err)
 	}
 }

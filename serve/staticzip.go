@@ -1,14 +1,18 @@
 package serve
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/singleflight"
 
 	"tova/netio"
 )
@@ -33,11 +37,20 @@ const (
 // staticZip is a server's compression of its static files.
 type staticZip struct {
 	c *netio.Compression
+	// work joins the requests for a file that is being compressed to
+	// that compression; slots bounds the compressions at once (a request
+	// that finds none free gets the file as it is).
+	work  singleflight.Group
+	slots chan struct{}
 
 	mu    sync.Mutex
 	kept  *simplelru.LRU[staticZipKey, []byte]
 	bytes int
+	made  int // compressions made (for tests)
 }
+
+// errZipBusy: every compression slot is taken.
+var errZipBusy = errors.New("static compression: all slots busy")
 
 // staticZipKey names one coding of one version of a file.
 type staticZipKey struct {
@@ -47,7 +60,7 @@ type staticZipKey struct {
 }
 
 func newStaticZip(c *netio.Compression) *staticZip {
-	z := &staticZip{c: c}
+	z := &staticZip{c: c, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
 	z.kept, _ = simplelru.NewLRU[staticZipKey, []byte](staticZipFiles, func(_ staticZipKey, b []byte) { z.bytes -= len(b) })
 	return z
 }
@@ -67,12 +80,17 @@ func (z *staticZip) coding(ctx *fasthttp.RequestCtx, ctype string, size int64) (
 }
 
 // encoded returns the file f (described by st), compressed in coding:
-// the bytes kept, or f's read and compressed now. The bytes returned are
-// not to be changed.
+// the bytes kept, or f's read and compressed now, once for all the
+// requests that ask meanwhile. It returns errZipBusy, without waiting,
+// if as many files as there are CPUs are being compressed already. The
+// bytes returned are not to be changed.
 func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, error) {
 	key := staticZipKey{size: st.Size(), mtime: st.ModTime().UnixNano(), coding: coding}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		key.dev, key.ino = uint64(sys.Dev), sys.Ino
+	}
+	if key.ino == 0 {
+		return nil, errZipBusy // no identity to share or keep it by
 	}
 	z.mu.Lock()
 	b, ok := z.kept.Get(key)
@@ -80,22 +98,33 @@ func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, 
 	if ok {
 		return b, nil
 	}
-	raw := make([]byte, st.Size())
-	if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), raw); err != nil {
+	name := fmt.Sprint(key.dev, " ", key.ino, " ", key.size, " ", key.mtime, " ", coding)
+	v, err, _ := z.work.Do(name, func() (any, error) {
+		select {
+		case z.slots <- struct{}{}:
+			defer func() { <-z.slots }()
+		default:
+			return nil, errZipBusy
+		}
+		raw := make([]byte, st.Size())
+		if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), raw); err != nil {
+			return nil, err
+		}
+		b := netio.Encode(nil, raw, coding)
+		z.mu.Lock()
+		defer z.mu.Unlock()
+		z.made++
+		if !z.kept.Contains(key) {
+			z.kept.Add(key, b)
+			z.bytes += len(b)
+			for z.bytes > staticZipKept && z.kept.Len() > 1 {
+				z.kept.RemoveOldest()
+			}
+		}
+		return b, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	b = netio.Encode(nil, raw, coding)
-	if key.ino == 0 {
-		return b, nil // no identity to keep it by
-	}
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if !z.kept.Contains(key) {
-		z.kept.Add(key, b)
-		z.bytes += len(b)
-		for z.bytes > staticZipKept && z.kept.Len() > 1 {
-			z.kept.RemoveOldest()
-		}
-	}
-	return b, nil
+	return v.([]byte), nil
 }
