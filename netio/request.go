@@ -278,6 +278,9 @@ type exchange struct {
 	params  [4]Param
 	line    []byte                 // the access line's buffer, kept when recycled
 	renamed atomic.Pointer[string] // the id the handler gave the request (Request.SetID)
+	// plain: the answer is a handler's Response with no headers of its
+	// own (so none of the security headers either)
+	plain bool
 }
 
 // currentID is the request's id as its handler last set it, which may

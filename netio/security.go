@@ -32,11 +32,12 @@ var securityFields = func() (b [][2][]byte) {
 
 // addSecurityHeaders adds to h each security header it does not carry
 // yet: a value the handler set (an embeddable page's X-Frame-Options:
-// SAMEORIGIN) is kept. Names are sent as written (X-XSS-Protection, not
-// fasthttp's X-Xss-Protection).
-func addSecurityHeaders(h *fasthttp.ResponseHeader) {
+// SAMEORIGIN) is kept. Without own (the answer's code set no header),
+// it does not look for them first. Names are sent as written
+// (X-XSS-Protection, not fasthttp's X-Xss-Protection).
+func addSecurityHeaders(h *fasthttp.ResponseHeader, own bool) {
 	for _, f := range securityFields {
-		if len(h.PeekBytes(f[0])) == 0 {
+		if !own || len(h.PeekBytes(f[0])) == 0 {
 			h.SetCanonical(f[0], f[1])
 		}
 	}

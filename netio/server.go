@@ -499,8 +499,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.rejected(ctx, err, start)
 		return
 	}
+	ex.plain = false
 	status, failure := s.dispatch(ctx, ex, job, start)
-	s.policyHeaders(ctx, tc)
+	s.policyHeaders(ctx, tc, !ex.plain)
 	if c := s.cfg.Compression; c != nil {
 		c.apply(ctx)
 	}
@@ -651,6 +652,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	} else {
 		resp.write(ctx)
+		ex.plain = len(resp.Headers) == 0
 		if resp.RequestID != "" {
 			req.ID = resp.RequestID
 		}
@@ -786,20 +788,21 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 	start := s.requestStart(tc)
 	req.ID = s.requestID(h)
 	status := s.noRoute(ctx, &req, &m)
-	s.policyHeaders(ctx, tc)
+	s.policyHeaders(ctx, tc, true)
 	s.access(nil, tc, &req, status, start, nil)
 	return status
 }
 
 // policyHeaders adds to an answer, whoever made it, the headers the
 // server's policies put on every one: CORS's allow headers, the security
-// headers and, over TLS, Strict-Transport-Security.
-func (s *Server) policyHeaders(ctx *fasthttp.RequestCtx, tc *timedConn) {
+// headers and, over TLS, Strict-Transport-Security. own: the answer may
+// carry security headers of its own, which are kept.
+func (s *Server) policyHeaders(ctx *fasthttp.RequestCtx, tc *timedConn, own bool) {
 	if s.cors != nil {
 		s.cors.decorate(ctx)
 	}
 	if s.cfg.SecurityHeaders {
-		addSecurityHeaders(&ctx.Response.Header)
+		addSecurityHeaders(&ctx.Response.Header, own)
 	}
 	s.secure(ctx, tc)
 }
@@ -892,7 +895,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	markNotRun(ctx) // (the request was not read whole: no handler saw it)
 	ctx.SetConnectionClose()
 	tc, _ := ctx.Conn().(*timedConn)
-	s.policyHeaders(ctx, tc)
+	s.policyHeaders(ctx, tc, true)
 	if tc != nil {
 		// The client may be sending still (the body, the rest of a
 		// header too large, pipelined requests): closing with unread
