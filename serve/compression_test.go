@@ -315,7 +315,7 @@ func TestStaticCompressionSharedAndBounded(t *testing.T) {
 	for range cap(z.slots) {
 		z.slots <- struct{}{}
 	}
-	if _, err := z.encoded(f, st, "deflate"); err != errZipBusy {
+	if _, err := z.encoded(f, st, "deflate"); err != errNotCompressed {
 		t.Errorf("with every slot taken: %v", err)
 	}
 	if _, err := z.encoded(f, st, "gzip"); err != nil {

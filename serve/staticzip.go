@@ -49,8 +49,10 @@ type staticZip struct {
 	made  int // compressions made (for tests)
 }
 
-// errZipBusy: every compression slot is taken.
-var errZipBusy = errors.New("static compression: all slots busy")
+// errNotCompressed: the file is not compressed now, and goes out as it
+// is: every compression slot is taken, or the file has no identity to
+// share or keep a compression by.
+var errNotCompressed = errors.New("static compression: not now")
 
 // staticZipKey names one coding of one version of a file.
 type staticZipKey struct {
@@ -81,7 +83,7 @@ func (z *staticZip) coding(ctx *fasthttp.RequestCtx, ctype string, size int64) (
 
 // encoded returns the file f (described by st), compressed in coding:
 // the bytes kept, or f's read and compressed now, once for all the
-// requests that ask meanwhile. It returns errZipBusy, without waiting,
+// requests that ask meanwhile. It returns errNotCompressed, without waiting,
 // if as many files as there are CPUs are being compressed already. The
 // bytes returned are not to be changed.
 func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, error) {
@@ -90,7 +92,7 @@ func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, 
 		key.dev, key.ino = uint64(sys.Dev), sys.Ino
 	}
 	if key.ino == 0 {
-		return nil, errZipBusy // no identity to share or keep it by
+		return nil, errNotCompressed // no identity to share or keep it by
 	}
 	z.mu.Lock()
 	b, ok := z.kept.Get(key)
@@ -104,7 +106,7 @@ func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, 
 		case z.slots <- struct{}{}:
 			defer func() { <-z.slots }()
 		default:
-			return nil, errZipBusy
+			return nil, errNotCompressed
 		}
 		raw := make([]byte, st.Size())
 		if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), raw); err != nil {
