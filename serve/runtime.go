@@ -74,6 +74,10 @@ type Options struct {
 	// back under it (see memguard.go). `tova serve` sets it from
 	// GOMEMLIMIT, else DefaultMemoryLimit.
 	MemoryLimit uint64
+	// MemoryLimitFrom, if set, says where MemoryLimit comes from: Start
+	// then logs the limit (or warns that there is none) once every
+	// server listens, before the on_start hooks run.
+	MemoryLimitFrom string
 }
 
 // Runtime is a running program: its servers, their pools and the actor
@@ -253,6 +257,13 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		s.startHealthChecks()
 	}
 	rt.starting.Store(true)
+	switch {
+	case opts.MemoryLimitFrom == "":
+	case opts.MemoryLimit == 0:
+		rt.log.Warn().Str("from", opts.MemoryLimitFrom).Msg("no memory limit: a handler that allocates without bound can exhaust the process's memory")
+	default:
+		rt.log.Info().Uint64("limit_bytes", opts.MemoryLimit).Str("from", opts.MemoryLimitFrom).Msg("memory limit")
+	}
 	for _, s := range rt.servers {
 		s.runHooks(rt.opts.StartContext, s.onStart, "on_start")
 	}

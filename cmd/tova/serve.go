@@ -109,18 +109,11 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stopSignals()
 			memLimit, memFrom := serve.ProcessMemoryLimit()
-			// Said before the servers start: their on_start hooks run
-			// under the limit already.
-			if memLimit == 0 {
-				log.Warn().Str("from", memFrom).Msg("no memory limit: a handler that allocates without bound can exhaust the process's memory")
-			} else {
-				log.Info().Uint64("limit_bytes", memLimit).Str("from", memFrom).Msg("memory limit")
-			}
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: stdout, Stderr: stderr,
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
-				StartContext: stopping, MemoryLimit: memLimit,
+				StartContext: stopping, MemoryLimit: memLimit, MemoryLimitFrom: memFrom,
 			})
 			if err != nil {
 				lw.Flush()

@@ -213,11 +213,26 @@ func TestServeStopsWithRunawayHooks(t *testing.T) {
 			t.Errorf("%s was not cut: %s", hook, sv.errb.String())
 		}
 	}
-	// The memory limit is logged before the servers start (and their
-	// on_start hooks run under it).
-	logs := sv.errb.String() + sv.out.String()
-	if m, l := strings.Index(logs, `"message":"memory limit"`), strings.Index(logs, `"message":"server listening"`); m < 0 || l < 0 || m > l {
-		t.Errorf("memory limit logged at %d, server listening at %d:\n%s", m, l, logs)
+}
+
+// The memory limit is logged once the servers listen, before their
+// on_start hooks run (under it): before the line of one that fails.
+func TestServeLogsMemoryLimitBeforeOnStart(t *testing.T) {
+	sv, body := startServing(t, `server {
+  route GET "/hi" => fn() "hi"
+  on_start fn() { 1 / nil }
+}
+`, "/hi")
+	if body != `"hi"` {
+		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+	}
+	if c := sv.stop(t); c != 0 {
+		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
+	}
+	logs := sv.errb.String()
+	l, m, h := strings.Index(logs, `"message":"server listening"`), strings.Index(logs, `"message":"memory limit"`), strings.Index(logs, `"in":"on_start"`)
+	if l < 0 || m < 0 || h < 0 || !(l < m && m < h) {
+		t.Errorf("server listening at %d, memory limit at %d, the on_start failure at %d:\n%s", l, m, h, logs)
 	}
 }
 
