@@ -34,6 +34,7 @@ server {
     orders = orders + 1
     { n: orders }
   }
+  route POST "/own" => fn() with_headers(respond(201, { ok: true }), { "X-Idempotent-Replayed": "false" })
   route GET "/count" => fn() orders
 }
 `
@@ -117,6 +118,11 @@ func TestIdempotencyKeyReplays(t *testing.T) {
 		}
 	}
 
+	// A handler's own X-Idempotent-Replayed is the runtime's to give.
+	do(t, "POST", u+"/own", "", "Idempotency-Key", "k-own")
+	if r := do(t, "POST", u+"/own", "", "Idempotency-Key", "k-own"); strings.Join(r.header.Values(idempotencyReplayed), ",") != "true" {
+		t.Errorf("a replay of an answer with its own %s: %q", idempotencyReplayed, r.header.Values(idempotencyReplayed))
+	}
 	// Malformed keys are refused before anything runs.
 	for _, h := range [][]string{
 		{"Idempotency-Key", strings.Repeat("k", 256)},
