@@ -22,6 +22,11 @@ func SecurityHeaders() Headers {
 	return append(Headers(nil), securityHeaders...)
 }
 
+// SetSecurityHeaders sets the security headers in h, replacing any of
+// the same name: what a server adds to an answer whose code set none
+// (the benchmark's bare handler sends the same bytes with it).
+func SetSecurityHeaders(h *fasthttp.ResponseHeader) { addSecurityHeaders(h, false) }
+
 // securityFields are securityHeaders as fasthttp sets them.
 var securityFields = func() (b [][2][]byte) {
 	for _, f := range securityHeaders {

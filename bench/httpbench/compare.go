@@ -22,19 +22,9 @@ const helloBody = `{"message":"Hello, World!"}`
 // adds to every answer (netio.SecurityHeaders), and nothing else.
 func Bare(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
-	for _, f := range bareHeaders {
-		ctx.Response.Header.SetCanonical(f[0], f[1])
-	}
+	netio.SetSecurityHeaders(&ctx.Response.Header)
 	ctx.SetBodyString(helloBody)
 }
-
-// bareHeaders are netio.SecurityHeaders, as Bare sets them.
-var bareHeaders = func() (b [][2][]byte) {
-	for _, f := range netio.SecurityHeaders() {
-		b = append(b, [2][]byte{[]byte(f.Name), []byte(f.Value)})
-	}
-	return b
-}()
 
 // BareBusy is Bare after d of busy work (a loop reading the clock) per
 // request: a calibration point, the throughput a server would have that
