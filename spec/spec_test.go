@@ -20,8 +20,11 @@ import (
 )
 
 // runTimeout bounds each run of a program; a program that loops forever
-// fails instead of hanging the suite.
-const runTimeout = 10 * time.Second
+// fails instead of hanging the suite. The programs run in parallel, and
+// those that build values of hundreds of megabytes slow each other
+// down: limits/value_sizes, 1 s alone, took 9.4 s beside the others on
+// a quiet 2-CPU machine, and was cut at 10 s in a loaded one.
+const runTimeout = 30 * time.Second
 
 // expectRE recognises an expectation comment. Group 1 is the kind ("",
 // " error" or " runtime error"), group 2 the text after the colon.
