@@ -100,9 +100,8 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			stdlog.SetOutput(goLogWriter{log})
 			defer stdlog.SetOutput(os.Stderr)
 			if v := os.Getenv("GOGC"); v != "" && !validGOGC(v) {
-				// Go takes it as 100 without a word; serve does not tune
-				// the collector once GOGC is set.
-				log.Warn().Str("GOGC", v).Msg("GOGC is neither a number nor \"off\": the garbage collector runs at its default, 100, untuned")
+				// Go takes it as 100 without a word.
+				log.Warn().Str("GOGC", v).Msg("GOGC is neither a number nor \"off\": the garbage collector runs at its default, 100")
 			}
 			// Signals are caught from here on: one that comes while the
 			// on_start hooks run cuts them, and the drain follows.
@@ -133,9 +132,6 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 				return &exitError{exitStartup}
 			}
 			lw.Flush()
-			gcCtx, stopGC := context.WithCancel(context.Background())
-			defer stopGC()
-			serve.TuneGC(gcCtx, serve.DefaultGCMinHeap)
 			<-stopping.Done()
 			// A second signal cuts the drain short: in-flight requests
 			// are stopped (503), on_stop still runs, the logs are
