@@ -38,6 +38,7 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 }`, func(o *Options) { o.MemoryLimit = limit })
 	u := app.urls[""]
 	start := time.Now()
+	// Its deadline (30 s) bounds the wait for the hog's answer.
 	r := doWith(t, &http.Client{Timeout: time.Minute}, "GET", u+"/hog", "")
 	if r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
 		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
@@ -85,8 +86,7 @@ func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
 	pool := app.rt.Servers()[0].Pool()
 	waitFor(t, func() bool { return pool.Stats().Waiting == int64(cap(slow)) })
 	// Its deadline (30 s) bounds the wait for the hog's answer.
-	patient := &http.Client{Timeout: time.Minute}
-	if r := doWith(t, patient, "GET", u+"/hog", ""); r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
+	if r := doWith(t, &http.Client{Timeout: time.Minute}, "GET", u+"/hog", ""); r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
 		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
 	}
 	for range cap(slow) {
