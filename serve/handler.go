@@ -440,10 +440,8 @@ func (x *exchange) start() (vm.Value, error) {
 			return csrfRefused(x.requestID()), nil
 		}
 	}
-	if r := x.current(); r.Method != "GET" && r.Method != "HEAD" {
-		if x.replay, x.claim = x.s.idem.begin(r, x.requestID()); x.replay != nil {
-			return vm.Nil, nil
-		}
+	if x.replay, x.claim = x.s.idem.begin(x.current(), x.requestID()); x.replay != nil {
+		return vm.Nil, nil
 	}
 	return x.chain(0)
 }
