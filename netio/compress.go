@@ -3,6 +3,7 @@ package netio
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
@@ -55,9 +56,19 @@ func (c *Compression) apply(ctx *fasthttp.RequestCtx) {
 	buf.B = Encode(buf.B[:0], body, coding)
 	resp.SetBody(buf.B)
 	h.SetContentEncoding(coding)
-	if etag := h.Peek(fasthttp.HeaderETag); len(etag) > 0 && etag[0] == '"' {
-		h.Set(fasthttp.HeaderETag, "W/"+string(etag))
+	if etag := h.Peek(fasthttp.HeaderETag); len(etag) > 0 {
+		h.Set(fasthttp.HeaderETag, WeakETag(string(etag)))
 	}
+}
+
+// WeakETag is the ETag of an answer sent compressed whose bytes as they
+// are have etag: a strong one becomes weak, as it names bytes other than
+// the ones sent; a weak one stays as it is.
+func WeakETag(etag string) string {
+	if strings.HasPrefix(etag, `"`) {
+		return "W/" + etag
+	}
+	return etag
 }
 
 // Coding returns the content coding to send a body of n bytes and

@@ -1135,10 +1135,10 @@ func (x *exchange) compressedHeaders(out *netio.Response, etag string) {
 	if !netio.VaryNames(lines, "Accept-Encoding") {
 		out.Headers = append(out.Headers, netio.Header{Name: "Vary", Value: "Accept-Encoding"})
 	}
-	if coding != "" && strings.HasPrefix(etag, `"`) {
+	if coding != "" {
 		for i, h := range out.Headers {
 			if strings.EqualFold(h.Name, "ETag") {
-				out.Headers[i].Value = "W/" + etag
+				out.Headers[i].Value = netio.WeakETag(etag)
 			}
 		}
 	}

@@ -385,7 +385,7 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 	// bytes sent. A 304 carries what the 200 would.
 	coding, vary := m.zip.coding(ctx, ctype, size)
 	if coding != "" {
-		resp.Header.Set(fasthttp.HeaderETag, "W/"+etag)
+		resp.Header.Set(fasthttp.HeaderETag, netio.WeakETag(etag))
 	} else {
 		resp.Header.Set(fasthttp.HeaderETag, etag)
 	}
