@@ -279,6 +279,10 @@ func (s *Server) URL() string { return s.http.URL() }
 // Addr returns the bound address.
 func (s *Server) Addr() net.Addr { return s.http.Addr() }
 
+// Serve serves ln too, beside the server's own listener, until
+// Shutdown; it blocks.
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
 // Pool returns the server's handler pool (for stats).
 func (s *Server) Pool() *actors.Pool { return s.pool }
 

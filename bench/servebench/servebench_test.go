@@ -24,17 +24,26 @@ const hello = `server {
 `
 
 func serveHandler(b *testing.B) fasthttp.RequestHandler {
-	p, err := driver.CompileFile("hello.tova", []byte(hello))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Access lines are encoded and discarded, as NetioHello's are.
-	rt, err := serve.Start(p, serve.Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.New(io.Discard), AccessLog: io.Discard})
+	rt, err := startHello()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { rt.Shutdown(b.Context()) })
 	return rt.Servers()[0].Handler()
+}
+
+// startHello starts tova serve of the hello program.
+func startHello() (*serve.Runtime, error) {
+	p, err := driver.CompileFile("hello.tova", []byte(hello))
+	if err != nil {
+		return nil, err
+	}
+	// Access lines are encoded and discarded, as NetioHello's are.
+	rt, err := serve.Start(p, serve.Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.New(io.Discard), AccessLog: io.Discard})
+	if err != nil {
+		return nil, err
+	}
+	return rt, nil
 }
 
 func run(b *testing.B, h fasthttp.RequestHandler) {

@@ -1,0 +1,173 @@
+package servebench
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tova/bench/httpbench"
+)
+
+// The Conn benchmarks serve whole connections, as a listener hands them
+// to the server, without the kernel: each connection's reads return the
+// request wrk sends, one per read, and its writes check the answer and
+// are dropped. So they time what the server does per request in user
+// space (reading and parsing, the handler, writing) on one goroutine,
+// which is what separates it from the bare handler under wrk, where the
+// system calls are the same for both.
+//
+//	go test -run '^$' -bench Conn -benchmem -cpu 1 ./bench/servebench
+
+// wrkRequest is what wrk -t2 -c64 sends for /json.
+const wrkRequest = "GET /json HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+
+// replayConn reads the request n times, then io.EOF; it checks that
+// each answer is a 200 with the hello body.
+type replayConn struct {
+	n      int
+	answer []byte
+	err    error
+	done   chan struct{}
+	once   sync.Once
+}
+
+var helloBody = []byte(`{"message":"Hello, World!"}`)
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if c.n == 0 {
+		return 0, io.EOF
+	}
+	c.n--
+	return copy(p, wrkRequest), nil
+}
+
+func (c *replayConn) Write(p []byte) (int, error) {
+	if c.err == nil && (!bytes.HasPrefix(p, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(p, helloBody)) {
+		c.err = &answerError{p}
+	}
+	return len(p), nil
+}
+
+type answerError struct{ p []byte }
+
+func (e *answerError) Error() string { return "unexpected answer: " + string(e.p) }
+
+func (c *replayConn) Close() error { c.once.Do(func() { close(c.done) }); return nil }
+func (c *replayConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+}
+func (c *replayConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
+func (c *replayConn) SetDeadline(time.Time) error      { return nil }
+func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
+
+// replayListener hands out the connections sent on conns.
+type replayListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newReplayListener() *replayListener {
+	return &replayListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *replayListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *replayListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *replayListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080} }
+
+// runConn serves b.N requests on one connection of ln.
+func runConn(b *testing.B, ln *replayListener) {
+	b.ReportAllocs()
+	c := &replayConn{n: b.N, done: make(chan struct{})}
+	b.ResetTimer()
+	ln.conns <- c
+	<-c.done
+	b.StopTimer()
+	if c.err != nil {
+		b.Fatal(c.err)
+	}
+	if c.n != 0 {
+		b.Fatalf("the connection closed with %d requests unread", c.n)
+	}
+}
+
+// listeners holds each target's listener: a target starts once per
+// process, not for each b.N the benchmark is run with, so that every run
+// measures a server in the same state (a stopped one takes a second to
+// be freed).
+var listeners sync.Map // name → *replayListener
+
+// target returns the listener of the target name, starting it with
+// start on first use.
+func target(b *testing.B, name string, start func(ln *replayListener) error) *replayListener {
+	if ln, ok := listeners.Load(name); ok {
+		return ln.(*replayListener)
+	}
+	ln := newReplayListener()
+	if err := start(ln); err != nil {
+		b.Fatal(err)
+	}
+	listeners.Store(name, ln)
+	return ln
+}
+
+// BenchmarkConnBare is the floor: fasthttp serving the bare handler.
+func BenchmarkConnBare(b *testing.B) {
+	runConn(b, target(b, "bare", func(ln *replayListener) error {
+		srv := &fasthttp.Server{Handler: httpbench.Bare, NoDefaultServerHeader: true}
+		go func() { _ = srv.Serve(ln) }()
+		return nil
+	}))
+}
+
+// BenchmarkConnNetioInline is netio's front end with a Go handler run
+// on the connection's goroutine: routing, the request's copy and id, the
+// access line, no hand-off.
+func BenchmarkConnNetioInline(b *testing.B) {
+	runConn(b, target(b, "inline", netioTarget(httpbench.NetioOptions{Inline: true})))
+}
+
+// BenchmarkConnNetio is BenchmarkConnNetioInline with the handler run by
+// the actor pool: the difference is the hand-off and back.
+func BenchmarkConnNetio(b *testing.B) {
+	runConn(b, target(b, "netio", netioTarget(httpbench.NetioOptions{})))
+}
+
+func netioTarget(o httpbench.NetioOptions) func(ln *replayListener) error {
+	return func(ln *replayListener) error {
+		srv, _, err := httpbench.NewNetioHello(o)
+		if err != nil {
+			return err
+		}
+		go func() { _ = srv.Serve(ln) }()
+		return nil
+	}
+}
+
+// BenchmarkConnTovaHello is tova serve of the hello-JSON program.
+func BenchmarkConnTovaHello(b *testing.B) {
+	runConn(b, target(b, "tova", func(ln *replayListener) error {
+		rt, err := startHello()
+		if err != nil {
+			return err
+		}
+		go func() { _ = rt.Servers()[0].Serve(ln) }()
+		return nil
+	}))
+}
