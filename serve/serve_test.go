@@ -2572,3 +2572,30 @@ func TestScheduleFunctionNames(t *testing.T) {
 		t.Errorf("GET /: %d %s", r.status, r.body)
 	}
 }
+
+// Server.Serve serves a listener of the caller's beside the server's own,
+// with the same routes, and stops with the runtime.
+func TestServeAnotherListener(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/json" => fn() { { message: "Hello" } }
+}
+`)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.rt.Servers()[0].Serve(ln) }()
+	r := do(t, "GET", "http://"+ln.Addr().String()+"/json", "")
+	if r.status != 200 || r.body != `{"message":"Hello"}` {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	app.rt.Shutdown(ctx)
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still serves after Shutdown")
+	}
+}
