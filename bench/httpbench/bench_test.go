@@ -31,7 +31,7 @@ func benchGet(b *testing.B, client *fasthttp.HostClient) {
 		if err := client.Do(req, resp); err != nil {
 			b.Fatal(err)
 		}
-		if resp.StatusCode() != 200 || string(resp.Body()) != helloBody {
+		if resp.StatusCode() != 200 || string(resp.Body()) != HelloBody {
 			b.Fatalf("%d %s", resp.StatusCode(), resp.Body())
 		}
 	}

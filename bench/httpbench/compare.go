@@ -14,8 +14,8 @@ import (
 	"tova/netio"
 )
 
-// helloBody is the baseline's answer, the classic benchmark payload.
-const helloBody = `{"message":"Hello, World!"}`
+// HelloBody is the baseline's answer, the classic benchmark payload.
+const HelloBody = `{"message":"Hello, World!"}`
 
 // Bare is the baseline: a fasthttp handler that answers every request
 // with {"message":"Hello, World!"} and the security headers tova serve
@@ -23,7 +23,7 @@ const helloBody = `{"message":"Hello, World!"}`
 func Bare(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	netio.SetSecurityHeaders(&ctx.Response.Header)
-	ctx.SetBodyString(helloBody)
+	ctx.SetBodyString(HelloBody)
 }
 
 // BareBusy is Bare after d of busy work (a loop reading the clock) per

@@ -13,7 +13,7 @@ import (
 
 // HelloResponse is the netio answer equal to the baseline's.
 func HelloResponse() *netio.Response {
-	return netio.JSON(200, []byte(helloBody))
+	return netio.JSON(200, []byte(HelloBody))
 }
 
 // NetioOptions configure NewNetioHello.

@@ -120,7 +120,7 @@ func TestBareBusy(t *testing.T) {
 	if d := time.Since(start); d < 2*time.Millisecond {
 		t.Errorf("answered after %v, want at least 2ms", d)
 	}
-	if string(ctx.Response.Body()) != helloBody || string(ctx.Response.Header.ContentType()) != "application/json" {
+	if string(ctx.Response.Body()) != HelloBody || string(ctx.Response.Header.ContentType()) != "application/json" {
 		t.Errorf("answer %q %q", ctx.Response.Body(), ctx.Response.Header.ContentType())
 	}
 }

@@ -2,6 +2,7 @@ package servebench
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -29,14 +30,11 @@ const wrkRequest = "GET /json HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 // replayConn reads the request n times, then io.EOF; it checks that
 // each answer is a 200 with the hello body.
 type replayConn struct {
-	n      int
-	answer []byte
-	err    error
-	done   chan struct{}
-	once   sync.Once
+	n    int
+	err  error
+	done chan struct{}
+	once sync.Once
 }
-
-var helloBody = []byte(`{"message":"Hello, World!"}`)
 
 func (c *replayConn) Read(p []byte) (int, error) {
 	if c.n == 0 {
@@ -47,15 +45,11 @@ func (c *replayConn) Read(p []byte) (int, error) {
 }
 
 func (c *replayConn) Write(p []byte) (int, error) {
-	if c.err == nil && (!bytes.HasPrefix(p, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(p, helloBody)) {
-		c.err = &answerError{p}
+	if c.err == nil && (!bytes.HasPrefix(p, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(p, []byte(httpbench.HelloBody))) {
+		c.err = fmt.Errorf("unexpected answer: %q", p)
 	}
 	return len(p), nil
 }
-
-type answerError struct{ p []byte }
-
-func (e *answerError) Error() string { return "unexpected answer: " + string(e.p) }
 
 func (c *replayConn) Close() error { c.once.Do(func() { close(c.done) }); return nil }
 func (c *replayConn) LocalAddr() net.Addr {
