@@ -107,26 +107,27 @@ func runConn(b *testing.B, ln *replayListener) {
 // be freed).
 var listeners sync.Map // name → *replayListener
 
-// target returns the listener of the target name, starting it with
-// start on first use.
-func target(b *testing.B, name string, start func(ln *replayListener) error) *replayListener {
+// target returns the listener of the target name, starting the target
+// on first use: start returns what serves a listener.
+func target(b *testing.B, name string, start func() (func(net.Listener) error, error)) *replayListener {
 	if ln, ok := listeners.Load(name); ok {
 		return ln.(*replayListener)
 	}
-	ln := newReplayListener()
-	if err := start(ln); err != nil {
+	serve, err := start()
+	if err != nil {
 		b.Fatal(err)
 	}
+	ln := newReplayListener()
+	go func() { _ = serve(ln) }()
 	listeners.Store(name, ln)
 	return ln
 }
 
 // BenchmarkConnBare is the floor: fasthttp serving the bare handler.
 func BenchmarkConnBare(b *testing.B) {
-	runConn(b, target(b, "bare", func(ln *replayListener) error {
+	runConn(b, target(b, "bare", func() (func(net.Listener) error, error) {
 		srv := &fasthttp.Server{Handler: httpbench.Bare, NoDefaultServerHeader: true}
-		go func() { _ = srv.Serve(ln) }()
-		return nil
+		return srv.Serve, nil
 	}))
 }
 
@@ -143,25 +144,23 @@ func BenchmarkConnNetio(b *testing.B) {
 	runConn(b, target(b, "netio", netioTarget(httpbench.NetioOptions{})))
 }
 
-func netioTarget(o httpbench.NetioOptions) func(ln *replayListener) error {
-	return func(ln *replayListener) error {
+func netioTarget(o httpbench.NetioOptions) func() (func(net.Listener) error, error) {
+	return func() (func(net.Listener) error, error) {
 		srv, _, err := httpbench.NewNetioHello(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		go func() { _ = srv.Serve(ln) }()
-		return nil
+		return srv.Serve, nil
 	}
 }
 
 // BenchmarkConnTovaHello is tova serve of the hello-JSON program.
 func BenchmarkConnTovaHello(b *testing.B) {
-	runConn(b, target(b, "tova", func(ln *replayListener) error {
+	runConn(b, target(b, "tova", func() (func(net.Listener) error, error) {
 		rt, err := startHello()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		go func() { _ = rt.Servers()[0].Serve(ln) }()
-		return nil
+		return rt.Servers()[0].Serve, nil
 	}))
 }
