@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -322,6 +323,104 @@ func TestIntensityExceededStopsChildrenAndEscalates(t *testing.T) {
 	}
 	if sup.Escalation() != gave || sup.Stats().Restarts != 2 || sup.Stats().Failures != 3 {
 		t.Fatalf("escalation %v stats %+v", sup.Escalation(), sup.Stats())
+	}
+}
+
+// flakyStart is a child spec whose actor fails to start on the
+// attempts listed in fail (1 is the first start), and is a probe on the
+// others.
+func flakyStart(id string, j *journal, fail ...int) ChildSpec {
+	var mu sync.Mutex
+	n := 0
+	return ChildSpec{ID: id, Restart: Permanent, Start: func() Actor {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if slices.Contains(fail, n) {
+			j.add("refuse %s", id)
+			return failingStarter{}
+		}
+		return &probe{id: id, j: j}
+	}}
+}
+
+func TestRestartThatFailsToStartIsRetried(t *testing.T) {
+	t.Parallel()
+	sys := newTestSystem(t, nil)
+	j := &journal{}
+	ev := newEvents()
+	sup := NewSupervisor(SupervisorSpec{
+		Name:      "retry",
+		Intensity: Intensity{MaxRestarts: 5, Period: time.Minute},
+		Children:  []ChildSpec{probeSpec("a", j, Permanent), flakyStart("b", j, 2, 3)},
+		OnEvent:   ev.on,
+	})
+	if err := sys.Start(sup); err != nil {
+		t.Fatal(err)
+	}
+	j.take()
+	ref, _ := sup.Child("b")
+	ref.Send("panic")
+	// The panic, then the two refused starts, each a failure of its own.
+	for i := range 3 {
+		if f := ev.wait(t, ChildFailed, "b").Failure; i > 0 && !strings.Contains(f.Error(), "no database") {
+			t.Fatalf("failure %d = %v", i, f)
+		}
+	}
+	ev.wait(t, ChildRestarted, "b")
+	if pingChild(t, sup, "b") != "b" || pingChild(t, sup, "a") != "a" {
+		t.Fatal("children do not answer after the retries")
+	}
+	if got, want := strings.Join(j.take(), ","), "stop b,refuse b,refuse b,start b"; got != want {
+		t.Fatalf("journal %q, want %q", got, want)
+	}
+	if cs := sup.ChildStats("b"); cs.Failures != 3 || cs.Restarts != 1 {
+		t.Fatalf("child stats %+v", cs)
+	}
+}
+
+func TestRestartThatNeverStartsGivesUp(t *testing.T) {
+	t.Parallel()
+	escalated := make(chan *Failure, 1)
+	sys := NewSystem(Options{OnEscalate: func(f *Failure) { escalated <- f }})
+	t.Cleanup(func() { _ = sys.Stop(context.Background()) })
+	j := &journal{}
+	ev := newEvents()
+	sup := NewSupervisor(SupervisorSpec{
+		Name:      "hopeless",
+		Intensity: Intensity{MaxRestarts: 3, Period: time.Minute},
+		Children:  []ChildSpec{probeSpec("a", j, Permanent), flakyStart("b", j, 2, 3, 4, 5, 6)},
+		OnEvent:   ev.on,
+	})
+	if err := sys.Start(sup); err != nil {
+		t.Fatal(err)
+	}
+	j.take()
+	ref, _ := sup.Child("b")
+	ref.Send("panic")
+	gave := ev.wait(t, GaveUp, "").Failure
+	var ie *IntensityExceeded
+	if !errors.As(gave, &ie) || ie.MaxRestarts != 3 || !strings.Contains(ie.Last.Error(), "no database") {
+		t.Fatalf("gave up with %v", gave)
+	}
+	select {
+	case f := <-escalated:
+		if f != gave {
+			t.Fatalf("OnEscalate got %v", f)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no escalation reached the system")
+	}
+	select {
+	case <-sup.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("supervisor did not stop")
+	}
+	// Three restarts fit in the minute: the one after the panic and two
+	// retries. When the second retry's start fails too, a third retry
+	// would be a fourth restart.
+	if got, want := strings.Join(j.take(), ","), "stop b,refuse b,refuse b,refuse b,stop a"; got != want {
+		t.Fatalf("journal %q, want %q", got, want)
 	}
 }
 
