@@ -274,6 +274,26 @@ func TestReturnedErrorIsAFailure(t *testing.T) {
 	ev.wait(t, ChildRestarted, "a")
 }
 
+// waitGaveUp waits until gave, the failure sup gave up with, has reached
+// the system's OnEscalate (which sends it on escalated) and sup has
+// stopped.
+func waitGaveUp(t *testing.T, escalated <-chan *Failure, gave *Failure, sup *Supervisor) {
+	t.Helper()
+	select {
+	case f := <-escalated:
+		if f != gave {
+			t.Fatalf("OnEscalate got %v", f)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no escalation reached the system")
+	}
+	select {
+	case <-sup.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("supervisor did not stop")
+	}
+}
+
 func TestIntensityExceededStopsChildrenAndEscalates(t *testing.T) {
 	t.Parallel()
 	clock := newManualClock()
@@ -305,19 +325,7 @@ func TestIntensityExceededStopsChildrenAndEscalates(t *testing.T) {
 	if !errors.As(gave, &ie) || ie.MaxRestarts != 2 || ie.Last.Actor != "fragile/b" {
 		t.Fatalf("escalated %v", gave)
 	}
-	select {
-	case f := <-escalated:
-		if f != gave {
-			t.Fatalf("OnEscalate got %v", f)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no escalation reached the system")
-	}
-	select {
-	case <-sup.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("supervisor did not stop")
-	}
+	waitGaveUp(t, escalated, gave, sup)
 	if got, want := strings.Join(j.take(), ","), "stop b,stop a"; got != want {
 		t.Fatalf("journal %q, want %q", got, want)
 	}
@@ -403,19 +411,7 @@ func TestRestartThatNeverStartsGivesUp(t *testing.T) {
 	if !errors.As(gave, &ie) || ie.MaxRestarts != 3 || !strings.Contains(ie.Last.Error(), "no database") {
 		t.Fatalf("gave up with %v", gave)
 	}
-	select {
-	case f := <-escalated:
-		if f != gave {
-			t.Fatalf("OnEscalate got %v", f)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no escalation reached the system")
-	}
-	select {
-	case <-sup.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("supervisor did not stop")
-	}
+	waitGaveUp(t, escalated, gave, sup)
 	// Three restarts fit in the minute: the one after the panic and two
 	// retries. When the second retry's start fails too, a third retry
 	// would be a fourth restart.
