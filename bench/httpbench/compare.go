@@ -127,12 +127,12 @@ func measureTarget(tg Target, opts Options) Result {
 func (t Table) Fprint(w io.Writer) error {
 	cpu := false // a column of server CPU per request, when measured
 	for _, r := range t.Rows {
-		cpu = cpu || r.ServerCPU > 0
+		cpu = cpu || r.ServerCPU.Total() > 0
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "target\treq/s\tp50\tp99\tmax\terrors\tnon-2xx\tvs baseline\t")
 	if cpu {
-		fmt.Fprintf(tw, "server CPU/req\t")
+		fmt.Fprintf(tw, "server CPU/req\tuser\tsys\t")
 	}
 	fmt.Fprintln(tw)
 	for _, r := range t.Rows {
@@ -147,11 +147,14 @@ func (t Table) Fprint(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t",
 			r.Name, r.RPS, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.Max), r.Errors, r.Non2xx, ratio)
 		if cpu {
-			perReq := "-"
-			if r.ServerCPU > 0 && r.Requests > 0 {
-				perReq = fmt.Sprintf("%.1fµs", float64(r.ServerCPU)/float64(r.Requests)/float64(time.Microsecond))
+			if c := r.ServerCPU; c.Total() > 0 && r.Requests > 0 {
+				perReq := func(d time.Duration) string {
+					return fmt.Sprintf("%.1fµs", float64(d)/float64(r.Requests)/float64(time.Microsecond))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t", perReq(c.Total()), perReq(c.User), perReq(c.System))
+			} else {
+				fmt.Fprintf(tw, "-\t-\t-\t")
 			}
-			fmt.Fprintf(tw, "%s\t", perReq)
 		}
 		fmt.Fprintln(tw)
 	}

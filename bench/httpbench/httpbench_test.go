@@ -3,6 +3,7 @@ package httpbench
 import (
 	"bytes"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -119,8 +120,8 @@ func TestParseStatCPU(t *testing.T) {
 	// A command name with spaces and parentheses; utime 250, stime 50.
 	line := "4242 (tova (x) y) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 9 0 100 0 0"
 	got, err := parseStatCPU(line)
-	if err != nil || got != 3*time.Second {
-		t.Fatalf("parseStatCPU = %v, %v; want 3s", got, err)
+	if want := (CPUTime{User: 2500 * time.Millisecond, System: 500 * time.Millisecond}); err != nil || got != want {
+		t.Fatalf("parseStatCPU = %+v, %v; want %+v", got, err, want)
 	}
 	if _, err := parseStatCPU("4242 tova S 1"); err == nil {
 		t.Fatal("a line without the command's parentheses parsed")
@@ -142,8 +143,9 @@ func TestProcessCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < 100*time.Millisecond {
-		t.Fatalf("300 ms of spinning counted as %v of CPU", d)
+	// Spinning in user space is user time.
+	if d := after.Sub(before); d.User < 100*time.Millisecond {
+		t.Fatalf("300 ms of spinning counted as %+v of CPU", d)
 	}
 }
 
@@ -157,12 +159,25 @@ func TestTableServerCPUColumn(t *testing.T) {
 	if strings.Contains(without, "CPU") {
 		t.Fatalf("CPU column without measurements:\n%s", without)
 	}
-	rows[0].ServerCPU = 10 * time.Millisecond // 10 µs per request
-	rows[1].ServerCPU = 6 * time.Millisecond  // 12 µs per request
+	rows[0].ServerCPU = CPUTime{User: 2 * time.Millisecond, System: 8 * time.Millisecond}    // 10 µs per request: 2 + 8
+	rows[1].ServerCPU = CPUTime{User: 2 * time.Millisecond, System: 4500 * time.Microsecond} // 13 µs per request: 4 + 9
 	with := Table{Rows: rows}.String()
-	for _, want := range []string{"server CPU/req", "10.0µs", "12.0µs"} {
-		if !strings.Contains(with, want) {
-			t.Fatalf("table lacks %q:\n%s", want, with)
+	if !strings.Contains(with, "server CPU/req") {
+		t.Fatalf("no CPU column:\n%s", with)
+	}
+	// Each row: CPU per request, then its user and system parts.
+	for name, want := range map[string]*regexp.Regexp{
+		"bare": regexp.MustCompile(`10\.0µs +2\.0µs +8\.0µs`),
+		"tova": regexp.MustCompile(`13\.0µs +4\.0µs +9\.0µs`),
+	} {
+		var row string
+		for line := range strings.Lines(with) {
+			if strings.HasPrefix(strings.TrimSpace(line), name+" ") {
+				row = line
+			}
+		}
+		if !want.MatchString(row) {
+			t.Fatalf("row %q lacks %v:\n%s", name, want, with)
 		}
 	}
 }

@@ -68,9 +68,9 @@ type Result struct {
 	Max      time.Duration
 	// Ratio is RPS relative to the table's baseline (1 for the baseline).
 	Ratio float64
-	// ServerCPU, when known, is the CPU time (user and system) the
-	// target's process used while it was measured.
-	ServerCPU time.Duration
+	// ServerCPU, when known, is the CPU time the target's process used
+	// while it was measured.
+	ServerCPU CPUTime
 	Err       error
 }
 

@@ -112,9 +112,11 @@ whole seconds, so --turn and --warmup must be whole seconds then.
 --busy D (repeatable) adds a row after the bare handler's: the same
 handler after D of busy work per request, a calibration point for what
 D more CPU per request costs in throughput on this machine.
-On Linux it also shows the CPU time each server process used per request
-(user and system, from /proc): on a machine whose speed drifts, the most
-stable measure of a server's own cost.`,
+On Linux it also shows the CPU time each server process used per request,
+and its user and system parts (from /proc): on a machine whose speed
+drifts, the most stable measure of a server's own cost. System time is
+mostly the network stack's (every target makes the same system calls per
+request); user time is the server's own code.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if conns < 1 || conns > maxBenchConns {
@@ -216,7 +218,7 @@ stable measure of a server's own cost.`,
 			}
 			turns := int((dur + turn - 1) / turn)
 			ratios := make([][]float64, len(targets)) // per turn, to the bare handler's
-			cpu := make([]time.Duration, len(targets))
+			cpu := make([]httpbench.CPUTime, len(targets))
 			cpuKnown := true
 			for k := range turns {
 				rps := make([]float64, len(loads))
@@ -228,7 +230,7 @@ stable measure of a server's own cost.`,
 					}
 					after, err2 := httpbench.ProcessCPU(pids[i])
 					cpuKnown = cpuKnown && err1 == nil && err2 == nil
-					cpu[i] += after - before
+					cpu[i] = cpu[i].Add(after.Sub(before))
 				}
 				for i := range loads {
 					if rps[0] > 0 {
@@ -265,11 +267,17 @@ stable measure of a server's own cost.`,
 					fmt.Fprintf(out, "%s: per-turn ratio min %.3fx, median %.3fx, max %.3fx\n", targets[i+1].name, rs[0], rs[len(rs)/2], rs[len(rs)-1])
 				}
 			}
-			if base := t.Rows[0]; cpuKnown && base.ServerCPU > 0 && base.Requests > 0 {
-				perReq := func(r httpbench.Result) float64 { return float64(r.ServerCPU) / float64(r.Requests) }
+			if base := t.Rows[0]; cpuKnown && base.ServerCPU.Total() > 0 && base.Requests > 0 {
+				perReq := func(r httpbench.Result, d func(httpbench.CPUTime) time.Duration) float64 {
+					return float64(d(r.ServerCPU)) / float64(r.Requests) / float64(time.Microsecond)
+				}
+				total := func(c httpbench.CPUTime) time.Duration { return c.Total() }
+				user := func(c httpbench.CPUTime) time.Duration { return c.User }
+				sys := func(c httpbench.CPUTime) time.Duration { return c.System }
 				for _, r := range t.Rows[1:] {
 					if r.Requests > 0 {
-						fmt.Fprintf(out, "%s: server CPU per request %.2fx the bare handler's\n", r.Name, perReq(r)/perReq(base))
+						fmt.Fprintf(out, "%s: server CPU per request %.2fx the bare handler's (user %+.1fµs, sys %+.1fµs)\n",
+							r.Name, perReq(r, total)/perReq(base, total), perReq(r, user)-perReq(base, user), perReq(r, sys)-perReq(base, sys))
 					}
 				}
 			}
