@@ -91,6 +91,7 @@ func httpBenchCmd() *cobra.Command {
 	var dur, warm, turn time.Duration
 	var path, url, loadName string
 	var busy []time.Duration
+	var variantFlags []string
 	c := &cobra.Command{
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
@@ -112,6 +113,9 @@ whole seconds, so --turn and --warmup must be whole seconds then.
 --busy D (repeatable) adds a row after the bare handler's: the same
 handler after D of busy work per request, a calibration point for what
 D more CPU per request costs in throughput on this machine.
+--variant KEY=VALUE[,KEY=VALUE...] (repeatable) adds a row after tova
+serve's: tova serve again, with these environment variables set, e.g.
+--variant GOGC=400 to measure a runtime setting beside the default.
 On Linux it also shows the CPU time each server process used per request,
 and its user and system parts (from /proc): on a machine whose speed
 drifts, the most stable measure of a server's own cost. System time is
@@ -136,9 +140,17 @@ request); user time is the server's own code.`,
 					return fmt.Errorf("--busy must be positive and at most 1s, got %s", d)
 				}
 			}
+			var variants [][]string
+			for _, v := range variantFlags {
+				env, err := variantEnv(v)
+				if err != nil {
+					return err
+				}
+				variants = append(variants, env)
+			}
 			if url != "" {
 				// One target, already running: its URL names the path.
-				for _, f := range []string{"turn", "path", "load", "busy"} {
+				for _, f := range []string{"turn", "path", "load", "busy", "variant"} {
 					if cmd.Flags().Changed(f) {
 						return fmt.Errorf("--%s applies to the targets the benchmark runs, not to --url", f)
 					}
@@ -182,20 +194,24 @@ request); user time is the server's own code.`,
 			type target struct {
 				name string
 				argv []string
+				env  []string
 			}
-			targets := []target{{"fasthttp (bare handler)", []string{self, "bench", "bare"}}}
+			targets := []target{{name: "fasthttp (bare handler)", argv: []string{self, "bench", "bare"}}}
 			for _, d := range busy {
-				targets = append(targets, target{fmt.Sprintf("fasthttp + %v busy work", d), []string{self, "bench", "bare", "--busy", d.String()}})
+				targets = append(targets, target{name: fmt.Sprintf("fasthttp + %v busy work", d), argv: []string{self, "bench", "bare", "--busy", d.String()}})
 			}
 			targets = append(targets,
-				target{"netio, Go handler inline (no hand-off)", []string{self, "bench", "netio", "--inline"}},
-				target{"netio + actor pool, Go handler", []string{self, "bench", "netio"}},
-				target{"tova serve", []string{self, "serve", "--host", "127.0.0.1", app}},
+				target{name: "netio, Go handler inline (no hand-off)", argv: []string{self, "bench", "netio", "--inline"}},
+				target{name: "netio + actor pool, Go handler", argv: []string{self, "bench", "netio"}},
+				target{name: "tova serve", argv: []string{self, "serve", "--host", "127.0.0.1", app}},
 			)
+			for _, v := range variants {
+				targets = append(targets, target{name: "tova serve, " + strings.Join(v, " "), argv: []string{self, "serve", "--host", "127.0.0.1", app}, env: v})
+			}
 			loads := make([]loader, len(targets))
 			pids := make([]int, len(targets))
 			for i, tg := range targets {
-				addr, pid, stop, err := startTarget(tg.argv)
+				addr, pid, stop, err := startTarget(tg.argv, tg.env)
 				if err != nil {
 					return fmt.Errorf("%s: %w", tg.name, err)
 				}
@@ -292,7 +308,22 @@ request); user time is the server's own code.`,
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
 	c.Flags().StringVar(&loadName, "load", "builtin", "load generator: builtin or wrk")
 	c.Flags().DurationSliceVar(&busy, "busy", nil, "add a row: the bare handler after this much busy work per request (repeatable)")
+	c.Flags().StringArrayVar(&variantFlags, "variant", nil, "add a row: tova serve with these environment variables, e.g. GOGC=400,GOMAXPROCS=1 (repeatable)")
 	return c
+}
+
+// variantEnv reads a --variant: environment variables for a tova serve
+// row, KEY=VALUE separated by commas.
+func variantEnv(v string) ([]string, error) {
+	var env []string
+	for kv := range strings.SplitSeq(v, ",") {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t") || k == "PORT" {
+			return nil, fmt.Errorf("--variant %q: want KEY=VALUE settings separated by commas (PORT is the benchmark's)", v)
+		}
+		env = append(env, kv)
+	}
+	return env, nil
 }
 
 // loader is a load generator driving one target: httpbench.Load or
@@ -312,7 +343,7 @@ func newLoader(name string, opts httpbench.Options) (loader, error) {
 
 // startTarget starts argv with PORT set to a free port and waits until it
 // accepts connections. stop sends SIGTERM and waits for it to exit.
-func startTarget(argv []string) (addr string, pid int, stop func(), err error) {
+func startTarget(argv, env []string) (addr string, pid int, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", 0, nil, err
@@ -321,7 +352,7 @@ func startTarget(argv []string) (addr string, pid int, stop func(), err error) {
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "PORT="+port)
+	cmd.Env = append(append(os.Environ(), env...), "PORT="+port)
 	// The target's output (tova serve's access log) goes straight to the
 	// null device: through a pipe, the load generator would pay for
 	// reading it.

@@ -42,10 +42,23 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1s and --warmup 500ms must be whole seconds"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--load", "wrk"}, "--load applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--busy", "1us"}, "--busy applies to the targets the benchmark runs, not to --url"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--variant", "GOGC=400"}, "--variant applies to the targets the benchmark runs, not to --url"},
+		{[]string{"--variant", "GOGC"}, `--variant "GOGC": want KEY=VALUE settings separated by commas`},
+		{[]string{"--variant", "GOGC=400,=1"}, `--variant "GOGC=400,=1": want KEY=VALUE`},
+		{[]string{"--variant", "GOGC=400,"}, `--variant "GOGC=400,": want KEY=VALUE`},
+		{[]string{"--variant", "PORT=80"}, `(PORT is the benchmark's)`},
 	} {
 		var out, errb testutil.Buffer
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("bench http %v: exit %d, %q; want %d, %q", c.args, code, errb.String(), exitUsage, c.want)
 		}
+	}
+}
+
+// A --variant is the environment its row's tova serve runs with.
+func TestVariantEnv(t *testing.T) {
+	got, err := variantEnv("GOGC=400,GOMAXPROCS=1,TOVA_LOG_LEVEL=")
+	if want := []string{"GOGC=400", "GOMAXPROCS=1", "TOVA_LOG_LEVEL="}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("variantEnv = %q, %v; want %q", got, err, want)
 	}
 }
