@@ -284,16 +284,15 @@ request); user time is the server's own code.`,
 				}
 			}
 			if base := t.Rows[0]; cpuKnown && base.ServerCPU.Total() > 0 && base.Requests > 0 {
-				perReq := func(r httpbench.Result, d func(httpbench.CPUTime) time.Duration) float64 {
-					return float64(d(r.ServerCPU)) / float64(r.Requests) / float64(time.Microsecond)
+				// µs per request
+				perReq := func(r httpbench.Result, d time.Duration) float64 {
+					return float64(d) / float64(r.Requests) / float64(time.Microsecond)
 				}
-				total := func(c httpbench.CPUTime) time.Duration { return c.Total() }
-				user := func(c httpbench.CPUTime) time.Duration { return c.User }
-				sys := func(c httpbench.CPUTime) time.Duration { return c.System }
+				b := base.ServerCPU
 				for _, r := range t.Rows[1:] {
-					if r.Requests > 0 {
-						fmt.Fprintf(out, "%s: server CPU per request %.2fx the bare handler's (user %+.1fµs, sys %+.1fµs)\n",
-							r.Name, perReq(r, total)/perReq(base, total), perReq(r, user)-perReq(base, user), perReq(r, sys)-perReq(base, sys))
+					if c := r.ServerCPU; r.Requests > 0 {
+						fmt.Fprintf(out, "%s: server CPU per request %.2fx the bare handler's (user %+.1fµs, sys %+.1fµs)\n", r.Name,
+							perReq(r, c.Total())/perReq(base, b.Total()), perReq(r, c.User)-perReq(base, b.User), perReq(r, c.System)-perReq(base, b.System))
 					}
 				}
 			}
