@@ -366,15 +366,16 @@ func startTarget(argv, env []string) (addr string, pid int, stop func(), err err
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(5 * time.Second):
 			cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -383,6 +384,19 @@ func startTarget(argv, env []string) (addr string, pid int, stop func(), err err
 		if err == nil {
 			c.Close()
 			return addr, cmd.Process.Pid, stop, nil
+		}
+		select {
+		case <-exited:
+			// Its output went to the null device: say how to see it.
+			if exitErr == nil {
+				exitErr = errors.New("exit status 0")
+			}
+			how := "alone"
+			if len(env) > 0 {
+				how += " with " + strings.Join(env, " ")
+			}
+			return "", 0, nil, fmt.Errorf("ended (%v) before it listened; its output is not kept: run it %s to see why", exitErr, how)
+		default:
 		}
 		if time.Now().After(deadline) {
 			stop()

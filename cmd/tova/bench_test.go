@@ -1,9 +1,11 @@
 package main
 
 import (
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"tova/internal/testutil"
 )
@@ -60,5 +62,22 @@ func TestVariantEnv(t *testing.T) {
 	got, err := variantEnv("GOGC=400,GOMAXPROCS=1,TOVA_LOG_LEVEL=")
 	if want := []string{"GOGC=400", "GOMAXPROCS=1", "TOVA_LOG_LEVEL="}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("variantEnv = %q, %v; want %q", got, err, want)
+	}
+}
+
+// A target that ends before it listens is reported at once, with its exit
+// status and the settings it ran with, not after the start-up deadline.
+func TestStartTargetThatEnds(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	began := time.Now()
+	_, _, _, err = startTarget([]string{sh, "-c", "exit 3"}, []string{"GOGC=400"})
+	if err == nil || !strings.Contains(err.Error(), "ended (exit status 3) before it listened") || !strings.Contains(err.Error(), "with GOGC=400") {
+		t.Fatalf("startTarget = %v; want it to say the target ended with status 3, and its settings", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Fatalf("reported after %v", d)
 	}
 }
