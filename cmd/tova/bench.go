@@ -196,6 +196,7 @@ request); user time is the server's own code.`,
 				argv []string
 				env  []string
 			}
+			serveArgv := []string{self, "serve", "--host", "127.0.0.1", app}
 			targets := []target{{name: "fasthttp (bare handler)", argv: []string{self, "bench", "bare"}}}
 			for _, d := range busy {
 				targets = append(targets, target{name: fmt.Sprintf("fasthttp + %v busy work", d), argv: []string{self, "bench", "bare", "--busy", d.String()}})
@@ -203,10 +204,10 @@ request); user time is the server's own code.`,
 			targets = append(targets,
 				target{name: "netio, Go handler inline (no hand-off)", argv: []string{self, "bench", "netio", "--inline"}},
 				target{name: "netio + actor pool, Go handler", argv: []string{self, "bench", "netio"}},
-				target{name: "tova serve", argv: []string{self, "serve", "--host", "127.0.0.1", app}},
+				target{name: "tova serve", argv: serveArgv},
 			)
 			for _, v := range variants {
-				targets = append(targets, target{name: "tova serve, " + strings.Join(v, " "), argv: []string{self, "serve", "--host", "127.0.0.1", app}, env: v})
+				targets = append(targets, target{name: "tova serve, " + strings.Join(v, " "), argv: serveArgv, env: v})
 			}
 			loads := make([]loader, len(targets))
 			pids := make([]int, len(targets))
