@@ -82,6 +82,39 @@ const helloJSON = `server {
 }
 `
 
+// benchTarget is one server bench http starts and measures: argv run
+// with env added to the environment (and PORT).
+type benchTarget struct {
+	name string
+	argv []string
+	env  []string
+}
+
+// benchTargets lists the targets of bench http, in the table's order:
+// the bare handler (the baseline), its control copy, its busy-work
+// calibration rows, netio inline and with the pool, tova serve of app,
+// and tova serve's variants. self is the tova executable.
+func benchTargets(self, app string, control bool, busy []time.Duration, variants [][]string) []benchTarget {
+	bare := []string{self, "bench", "bare"}
+	targets := []benchTarget{{name: "fasthttp (bare handler)", argv: bare}}
+	if control {
+		targets = append(targets, benchTarget{name: "fasthttp (bare handler, again)", argv: bare})
+	}
+	for _, d := range busy {
+		targets = append(targets, benchTarget{name: fmt.Sprintf("fasthttp + %v busy work", d), argv: []string{self, "bench", "bare", "--busy", d.String()}})
+	}
+	serve := []string{self, "serve", "--host", "127.0.0.1", app}
+	targets = append(targets,
+		benchTarget{name: "netio, Go handler inline (no hand-off)", argv: []string{self, "bench", "netio", "--inline"}},
+		benchTarget{name: "netio + actor pool, Go handler", argv: []string{self, "bench", "netio"}},
+		benchTarget{name: "tova serve", argv: serve},
+	)
+	for _, v := range variants {
+		targets = append(targets, benchTarget{name: "tova serve, " + strings.Join(v, " "), argv: serve, env: v})
+	}
+	return targets
+}
+
 // maxBenchConns bounds `bench http -c`: the load generator keeps a
 // connection and its buffers per count.
 const maxBenchConns = 10000
@@ -92,6 +125,7 @@ func httpBenchCmd() *cobra.Command {
 	var path, url, loadName string
 	var busy []time.Duration
 	var variantFlags []string
+	var control bool
 	c := &cobra.Command{
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
@@ -113,6 +147,9 @@ whole seconds, so --turn and --warmup must be whole seconds then.
 --busy D (repeatable) adds a row after the bare handler's: the same
 handler after D of busy work per request, a calibration point for what
 D more CPU per request costs in throughput on this machine.
+--control adds a row after the bare handler's: the bare handler again, in
+a process of its own, measured as every other target is. Its ratio is
+how far two identical servers differ in this run: the run's own noise.
 --variant KEY=VALUE[,KEY=VALUE...] (repeatable) adds a row after tova
 serve's: tova serve again, with these environment variables set, e.g.
 --variant GOGC=400 to measure a runtime setting beside the default.
@@ -150,7 +187,7 @@ request); user time is the server's own code.`,
 			}
 			if url != "" {
 				// One target, already running: its URL names the path.
-				for _, f := range []string{"turn", "path", "load", "busy", "variant"} {
+				for _, f := range []string{"turn", "path", "load", "busy", "control", "variant"} {
 					if cmd.Flags().Changed(f) {
 						return fmt.Errorf("--%s applies to the targets the benchmark runs, not to --url", f)
 					}
@@ -191,24 +228,7 @@ request); user time is the server's own code.`,
 					return err
 				}
 			}
-			type target struct {
-				name string
-				argv []string
-				env  []string
-			}
-			serveArgv := []string{self, "serve", "--host", "127.0.0.1", app}
-			targets := []target{{name: "fasthttp (bare handler)", argv: []string{self, "bench", "bare"}}}
-			for _, d := range busy {
-				targets = append(targets, target{name: fmt.Sprintf("fasthttp + %v busy work", d), argv: []string{self, "bench", "bare", "--busy", d.String()}})
-			}
-			targets = append(targets,
-				target{name: "netio, Go handler inline (no hand-off)", argv: []string{self, "bench", "netio", "--inline"}},
-				target{name: "netio + actor pool, Go handler", argv: []string{self, "bench", "netio"}},
-				target{name: "tova serve", argv: serveArgv},
-			)
-			for _, v := range variants {
-				targets = append(targets, target{name: "tova serve, " + strings.Join(v, " "), argv: serveArgv, env: v})
-			}
+			targets := benchTargets(self, app, control, busy, variants)
 			loads := make([]loader, len(targets))
 			pids := make([]int, len(targets))
 			for i, tg := range targets {
@@ -308,6 +328,7 @@ request); user time is the server's own code.`,
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
 	c.Flags().StringVar(&loadName, "load", "builtin", "load generator: builtin or wrk")
 	c.Flags().DurationSliceVar(&busy, "busy", nil, "add a row: the bare handler after this much busy work per request (repeatable)")
+	c.Flags().BoolVar(&control, "control", false, "add a row: the bare handler again, to show how far two identical servers differ in this run")
 	c.Flags().StringArrayVar(&variantFlags, "variant", nil, "add a row: tova serve with these environment variables, e.g. GOGC=400,GOMAXPROCS=1 (repeatable)")
 	return c
 }

@@ -44,6 +44,7 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1s and --warmup 500ms must be whole seconds"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--load", "wrk"}, "--load applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--busy", "1us"}, "--busy applies to the targets the benchmark runs, not to --url"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--control"}, "--control applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--variant", "GOGC=400"}, "--variant applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--variant", "GOGC"}, `--variant "GOGC": want KEY=VALUE settings separated by commas`},
 		{[]string{"--variant", "GOGC=400,=1"}, `--variant "GOGC=400,=1": want KEY=VALUE`},
@@ -54,6 +55,41 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("bench http %v: exit %d, %q; want %d, %q", c.args, code, errb.String(), exitUsage, c.want)
 		}
+	}
+}
+
+// The targets come in the table's order. --control adds the bare
+// handler's command line again, right after the baseline; --busy rows
+// follow, then the front ends and tova serve, then its variants, which
+// run tova serve's command line with their settings.
+func TestBenchTargets(t *testing.T) {
+	name := func(ts []benchTarget) (names []string) {
+		for _, tg := range ts {
+			names = append(names, tg.name)
+		}
+		return names
+	}
+	plain := benchTargets("/bin/tova", "hello.tova", false, nil, nil)
+	if got, want := name(plain), []string{"fasthttp (bare handler)", "netio, Go handler inline (no hand-off)", "netio + actor pool, Go handler", "tova serve"}; !slices.Equal(got, want) {
+		t.Fatalf("targets %q, want %q", got, want)
+	}
+	all := benchTargets("/bin/tova", "hello.tova", true, []time.Duration{time.Microsecond}, [][]string{{"GOGC=400"}})
+	if got, want := name(all), []string{"fasthttp (bare handler)", "fasthttp (bare handler, again)", "fasthttp + 1µs busy work",
+		"netio, Go handler inline (no hand-off)", "netio + actor pool, Go handler", "tova serve", "tova serve, GOGC=400"}; !slices.Equal(got, want) {
+		t.Fatalf("targets %q, want %q", got, want)
+	}
+	if !slices.Equal(all[1].argv, all[0].argv) || all[1].env != nil {
+		t.Errorf("the control runs %q with %q; want the bare handler's %q, as it is", all[1].argv, all[1].env, all[0].argv)
+	}
+	if want := []string{"/bin/tova", "bench", "bare", "--busy", "1µs"}; !slices.Equal(all[2].argv, want) {
+		t.Errorf("the busy row runs %q, want %q", all[2].argv, want)
+	}
+	serve := all[5].argv
+	if want := []string{"/bin/tova", "serve", "--host", "127.0.0.1", "hello.tova"}; !slices.Equal(serve, want) {
+		t.Errorf("tova serve runs %q, want %q", serve, want)
+	}
+	if v := all[6]; !slices.Equal(v.argv, serve) || !slices.Equal(v.env, []string{"GOGC=400"}) {
+		t.Errorf("the variant runs %q with %q; want tova serve's command line with GOGC=400", v.argv, v.env)
 	}
 }
 
