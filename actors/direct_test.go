@@ -200,3 +200,69 @@ func TestPoolStopsWhileAJobRuns(t *testing.T) {
 		}
 	})
 }
+
+// A job is Reusable after Do only if nothing can hold it still: it ran
+// on its caller's coroutine to its end, uncancelled, with no Done channel
+// asked for. One that moved to its worker's goroutine, went through the
+// worker's channel, waited in the queue, ran past its deadline or
+// failed, or whose Done channel was taken, is not; Reset makes a reusable
+// one fresh for the next job.
+func TestJobReusable(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, PoolOptions{Name: "reuse", Min: 1, Max: 1})
+	run := func(f func(j *Job) (any, error), d time.Duration) *Job {
+		j := &Job{}
+		_, _ = p.Do(j, time.Now().Add(d), RunnerFunc(func(context.Context) (any, error) { return f(j) }))
+		return j
+	}
+	plain := run(func(*Job) (any, error) { return "ok", nil }, time.Minute)
+	if !plain.Reusable() {
+		t.Fatal("a job that ran to its end on the caller's coroutine is not reusable")
+	}
+	plain.Reset()
+	if v, err := p.Do(plain, time.Now().Add(time.Minute), RunnerFunc(func(ctx context.Context) (any, error) { return "again", ctx.Err() })); v != "again" || err != nil || !plain.Reusable() {
+		t.Fatalf("the reset job ran as %v, %v (reusable %v); want a fresh job's run", v, err, plain.Reusable())
+	}
+	for name, j := range map[string]*Job{
+		"escaped": run(func(j *Job) (any, error) { j.WillBlock(); return "ok", nil }, time.Minute),
+		"done asked": run(func(j *Job) (any, error) { _ = j.Done(); return "ok", nil }, time.Minute),
+		"timed out": run(func(j *Job) (any, error) {
+			for j.Err() == nil {
+			}
+			return nil, j.Err()
+		}, 20*time.Millisecond),
+		"panicked": run(func(*Job) (any, error) { panic("boom") }, time.Minute),
+	} {
+		if j.Reusable() {
+			t.Errorf("%s: the job is reusable", name)
+		}
+	}
+
+	// Through the worker's channel, and through the queue.
+	ch := startPool(t, PoolOptions{Name: "reuse-channel", Min: 1, Max: 1, NoDirect: true})
+	j := &Job{}
+	if _, err := ch.Do(j, time.Now().Add(time.Minute), RunnerFunc(func(context.Context) (any, error) { return "ok", nil })); err != nil || j.Reusable() {
+		t.Fatalf("a job sent to the worker's goroutine: err %v, reusable %v; want no error, not reusable", err, j.Reusable())
+	}
+	release := make(chan struct{})
+	busy := make(chan struct{})
+	go func() {
+		_, _ = p.Do(&Job{}, time.Now().Add(time.Minute), RunnerFunc(func(ctx context.Context) (any, error) {
+			close(busy)
+			<-release
+			return nil, nil
+		}))
+	}()
+	<-busy
+	queued := &Job{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Do(queued, time.Now().Add(time.Minute), RunnerFunc(func(context.Context) (any, error) { return "ok", nil }))
+		done <- err
+	}()
+	waitFor(t, func() bool { return p.queued.Load() > 0 })
+	close(release)
+	if err := <-done; err != nil || queued.Reusable() {
+		t.Fatalf("a queued job: err %v, reusable %v; want no error, not reusable", err, queued.Reusable())
+	}
+}

@@ -263,7 +263,25 @@ type Job struct {
 	escape func()
 	// waits counts the waits (I/O, a sleep) the job is in (Waiting).
 	waits atomic.Int32
+	// held: the job was handed to a goroutine other than its caller's
+	// (a worker's, or the queue's), which may hold it still (Reusable).
+	held bool
 }
+
+// Reusable reports whether j, whose Pool.Do has returned, can be Reset
+// and used for another job: nothing can hold it any longer. It ran on
+// its caller's coroutine (or by its caller, never handed to a pool) to
+// its end, without moving to its worker's goroutine or waiting in the
+// queue; it was never cancelled; no one asked for its Done channel (a
+// goroutine may wait on it); and it is in no wait.
+func (j *Job) Reusable() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return !j.held && j.done == nil && j.state.Load() == jobLive && j.waits.Load() == 0
+}
+
+// Reset makes j a fresh Job, for a job j was Reusable after.
+func (j *Job) Reset() { *j = Job{} }
 
 // Waiting tells the job that its runner begins (true) or ends (false)
 // a wait: for I/O, a sleep or another server's answer. A job that
@@ -461,6 +479,7 @@ func (p *Pool) Do(j *Job, deadline time.Time, r Runner) (any, error) {
 func (p *Pool) give(w *worker, s *idleShard, t *task) result {
 	t.sh = s
 	if p.opts.NoDirect {
+		t.job.held = true
 		// The send never blocks (an idle worker's channel has room).
 		w.in <- t
 		return <-t.reply
@@ -474,7 +493,8 @@ func (p *Pool) give(w *worker, s *idleShard, t *task) result {
 		w.in <- resumeMsg // w's goroutine finishes the job
 		return <-t.reply
 	case w.coFail != nil:
-		w.in <- failMsg // w's goroutine reports the failure, and ends
+		t.job.held = true // with the failure
+		w.in <- failMsg   // w's goroutine reports the failure, and ends
 	default:
 		p.idleAgain(w, s)
 	}
@@ -629,6 +649,7 @@ func (p *Pool) wait(t *task, due time.Duration) result {
 		t.job.cancel(context.Canceled, false)
 		return result{err: ErrOverloaded}
 	}
+	t.job.held = true // a worker takes it from the queue
 	p.queue = append(p.queue, t)
 	p.queued.Add(1)
 	p.qmu.Unlock()
@@ -969,8 +990,9 @@ func (w *worker) Start(c *Context) error {
 	w.escapeFn = func() {
 		w.p.moved.Add(1)
 		w.escaped = true
-		w.coTask.direct = false // answered through reply from now on
-		w.coYield(struct{}{})   // back to the caller; on from the worker
+		w.coTask.job.held = true // its worker's goroutine finishes it
+		w.coTask.direct = false  // answered through reply from now on
+		w.coYield(struct{}{})    // back to the caller; on from the worker
 	}
 	c.Send(c.Self(), pull{})
 	return nil
