@@ -281,6 +281,12 @@ type exchange struct {
 	// plain: the answer is a handler's Response with no headers of its
 	// own (so none of the security headers either)
 	plain bool
+	// mem is the request's memory (takeMemory); free says its handler
+	// and everything it ran kept nothing of it (Response.RequestFree,
+	// actors.Job.Reusable); spare is a block a request left free, for
+	// the next (putExchange keeps it).
+	mem, spare reqBlock
+	free       bool
 }
 
 // currentID is the request's id as its handler last set it, which may
@@ -317,7 +323,12 @@ func putExchange(tc *timedConn, ex *exchange) {
 		line = nil // a long path's: not kept
 	}
 	local := ex.req.Local
-	*ex = exchange{line: line}
+	spare := ex.spare
+	if ex.free {
+		ex.freeMemory()
+		spare = ex.spare
+	}
+	*ex = exchange{line: line, spare: spare}
 	ex.req.Local = local
 	if tc != nil && tc.ex == nil {
 		tc.ex = ex
@@ -653,7 +664,11 @@ func originPath(target []byte) ([]byte, bool) {
 // handler's context (an actors.Job, 64 bytes) and, for a small request,
 // its arena, in one allocation of the smallest fitting size (128, 192 or
 // 320 bytes: fresh memory is cold, so each cache line written costs).
-// Neither is ever recycled (code may hold either).
+// A request's memory is used again, for its connection's next request,
+// only if its handler said it kept nothing of the request
+// (Response.RequestFree) and nothing can hold its context any more
+// (actors.Job.Reusable); otherwise code may hold either, and the
+// collector frees it.
 type (
 	requestMemory64 struct {
 		job   actors.Job
@@ -669,20 +684,56 @@ type (
 	}
 )
 
-// requestMemory returns a new context and an empty arena of capacity size.
+// requestMemory returns a new context and an empty arena of capacity at
+// least size: the block's whole arena, for a small request.
 func requestMemory(size int) (*actors.Job, []byte) {
 	switch {
 	case size <= 64:
 		m := new(requestMemory64)
-		return &m.job, m.arena[:0:size]
+		return &m.job, m.arena[:0]
 	case size <= 128:
 		m := new(requestMemory128)
-		return &m.job, m.arena[:0:size]
+		return &m.job, m.arena[:0]
 	case size <= 256:
 		m := new(requestMemory256)
-		return &m.job, m.arena[:0:size]
+		return &m.job, m.arena[:0]
 	}
 	return new(actors.Job), make([]byte, 0, size)
+}
+
+// reqBlock is one request's memory: its context and its arena (empty,
+// of the block's whole capacity).
+type reqBlock struct {
+	job   *actors.Job
+	arena []byte
+}
+
+// maxSpareArena bounds the arena of a block kept for reuse: a large
+// request's (long headers, a body) is left to the collector rather than
+// held by its connection.
+const maxSpareArena = 256
+
+// takeMemory returns the memory of ex's request, of capacity size: the
+// block the connection's previous request left free (spare), if it
+// fits, else a new one.
+func (ex *exchange) takeMemory(size int) (*actors.Job, []byte) {
+	if m := ex.spare; m.job != nil && size <= cap(m.arena) {
+		ex.spare = reqBlock{}
+		m.job.Reset()
+		ex.mem = m
+		return m.job, m.arena[:0:size]
+	}
+	job, a := requestMemory(size)
+	ex.mem = reqBlock{job: job, arena: a}
+	return job, a[:0:size]
+}
+
+// freeMemory keeps the request's memory for the connection's next
+// request, if small enough: its handler kept nothing of it.
+func (ex *exchange) freeMemory() {
+	if m := ex.mem; m.job != nil && cap(m.arena) <= maxSpareArena {
+		ex.spare = m
+	}
 }
 
 // copyRequest copies everything a handler may need out of ctx into ex.req
@@ -740,7 +791,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 			size += len(k) + len(v) + 4
 		}
 	}
-	job, a := requestMemory(size)
+	job, a := ex.takeMemory(size)
 	r := &ex.req
 	r.renamed = &ex.renamed
 

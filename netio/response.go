@@ -46,6 +46,13 @@ type Response struct {
 	// response has been copied out: neither the Response nor its Body is
 	// used afterwards, so both may be recycled.
 	Release Releaser
+	// RequestFree says that the handler, and everything it ran, kept
+	// nothing of the Request: none of its strings, its body or its
+	// headers, and not its context, outlive the handler's return. The
+	// front end may then reuse the request's memory for the
+	// connection's next request. Leave it false when in doubt: a string
+	// of the request kept past it would change under its holder.
+	RequestFree bool
 }
 
 // Releaser takes back a Response (see Response.Release).

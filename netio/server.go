@@ -663,6 +663,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		// The response is final; its callbacks must not delay it.
 		go resp.AfterWrite(status)
 	}
+	// The handler has returned: if it kept nothing of the request and
+	// nothing holds its context, the request's memory serves the
+	// connection's next request (see putExchange).
+	ex.free = resp != nil && resp.RequestFree && job.Reusable()
 	if resp != nil && resp.Release != nil {
 		resp.Release.Release() // the last use of resp
 	}

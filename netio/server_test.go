@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
@@ -1117,6 +1118,78 @@ func waitUntil(t *testing.T, cond func() bool) {
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in 5 s")
+		}
+	}
+}
+
+// A connection's next request reuses the memory of one whose handler
+// said it kept nothing of it (Response.RequestFree) and whose context
+// nothing holds: its strings land where the last ones did. A handler
+// that keeps a string of its request, or whose job moved to its worker's
+// goroutine (it waited), leaves its memory alone: what it kept stays
+// as it was, however many requests follow on the connection.
+func TestRequestMemoryReusedOnlyWhenFree(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var kept []string
+	at := make(chan uintptr, 1)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/free/*rest", func(_ context.Context, req *Request) *Response {
+			at <- uintptr(unsafe.Pointer(unsafe.StringData(req.Path)))
+			resp := Text(200, "free")
+			resp.RequestFree = true
+			return resp
+		})
+		_ = r.Handle("GET", "/wait/*rest", func(ctx context.Context, req *Request) *Response {
+			ctx.(interface{ WillBlock() }).WillBlock()
+			at <- uintptr(unsafe.Pointer(unsafe.StringData(req.Path)))
+			resp := Text(200, "waited")
+			resp.RequestFree = true // said, but its context was held
+			return resp
+		})
+		_ = r.Handle("GET", "/kept/*rest", func(_ context.Context, req *Request) *Response {
+			mu.Lock()
+			kept = append(kept, req.Path, req.Header("x-n"))
+			mu.Unlock()
+			return Text(200, "kept")
+		})
+	}, nil)
+	c := ts.dial()
+	br := bufio.NewReader(c)
+	get := func(path string) uintptr {
+		t.Helper()
+		status, _, err := getOn(c, br, path, "X-N: "+path+"\r\n")
+		if err != nil || status != 200 {
+			t.Fatalf("GET %s: %d, %v", path, status, err)
+		}
+		if !strings.HasPrefix(path, "/kept/") {
+			return <-at
+		}
+		return 0
+	}
+	first := get("/free/a")
+	for _, p := range []string{"/free/bb", "/free/ccc"} {
+		if got := get(p); got != first {
+			t.Fatalf("GET %s: its memory is new (%#x), not the previous request's (%#x)", p, got, first)
+		}
+	}
+	w1 := get("/wait/a")
+	if w1 != first {
+		t.Fatalf("the waiting request did not get the spare memory")
+	}
+	if w2 := get("/wait/b"); w2 == w1 {
+		t.Fatal("a request whose job waited had its memory reused")
+	}
+	for i := range 20 {
+		get(fmt.Sprintf("/kept/%d", i))
+		get(fmt.Sprintf("/free/%d-after", i))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range 20 {
+		want := fmt.Sprintf("/kept/%d", i)
+		if kept[2*i] != want || kept[2*i+1] != want {
+			t.Fatalf("kept strings of request %d now read %q and %q; want %q", i, kept[2*i], kept[2*i+1], want)
 		}
 	}
 }
