@@ -265,7 +265,12 @@ type exchange struct {
 	respUsed bool
 	bufUsed  bool
 	exposed  bool // res (or the exchange) was handed to Tova code
-	buf      [96]byte
+	// kept: something of the request (req, a parameter, the body, an
+	// Idempotency-Key) reached Tova code or a store, which may keep it
+	// past the request; unset, the front end may reuse the request's
+	// memory (netio.Response.RequestFree)
+	kept bool
+	buf  [96]byte
 }
 
 // takeExchange returns a block for req: the one the connection's
@@ -304,6 +309,7 @@ type reqBox struct {
 // reqValue returns req for Tova code, making it on first use.
 func (x *exchange) reqValue() vm.Value {
 	if x.req == nil {
+		x.kept = true
 		b := new(reqBox)
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
@@ -416,6 +422,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		x.th = nil
 		if !x.exposed && resp == &x.resp && resp.AfterWrite == nil && resp.Failure == nil {
 			resp.Release = x // x.in is where Release puts the block back
+			// Nothing of the request reached Tova code or a store: the
+			// front end may use its memory for the next one.
+			resp.RequestFree = !x.kept && err == nil
 		} else {
 			x.in = nil // recycled by the front end
 		}
@@ -440,8 +449,11 @@ func (x *exchange) start() (vm.Value, error) {
 			return csrfRefused(x.requestID()), nil
 		}
 	}
-	if x.replay, x.claim = x.s.idem.begin(x.current(), x.requestID()); x.replay != nil {
-		return vm.Nil, nil
+	if x.replay, x.claim = x.s.idem.begin(x.current(), x.requestID()); x.replay != nil || x.claim != nil {
+		x.kept = true // the store holds its Idempotency-Key
+		if x.replay != nil {
+			return vm.Nil, nil
+		}
 	}
 	return x.chain(0)
 }
@@ -623,6 +635,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 	}
 	fn := x.fn
 	if fn.Kind() != vm.KFunc {
+		x.kept = true // a builtin handler reads the request as it likes
 		return x.th.Call(fn)
 	}
 	cl := fn.AsClosure()
@@ -695,6 +708,7 @@ func (x *exchange) invoke() (vm.Value, error) {
 // A list parameter gets every value of a repeated query key (a path
 // parameter, a list of one).
 func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
+	x.kept = true // the value may be the request's own bytes
 	list := isListType(typ)
 	r := x.current()
 	for _, p := range r.Params {

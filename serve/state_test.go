@@ -2,9 +2,12 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -523,5 +526,54 @@ func TestStartCutWhileDatabaseConnects(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("the start was cut after %v: %v", took, err)
+	}
+}
+
+// A request whose handler takes nothing of it (no req, no parameter)
+// leaves its memory to the connection's next request; one whose handler
+// does must not: the path parameter, query value, header and JSON body
+// field kept in server state read the same after many more requests on
+// the same connection, each of which reuses what it can.
+func TestKeptRequestValuesOutliveTheirRequest(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, `server {
+  var seen = []
+  route GET "/hello" => fn() { { message: "hi" } }
+  route GET "/p/:id" => fn(id) { seen = [...seen, id]
+    "ok" }
+  route GET "/q" => fn(name) { seen = [...seen, name]
+    "ok" }
+  route GET "/h" => fn(req) { seen = [...seen, req.headers["x-n"]]
+    "ok" }
+  route POST "/b" => fn(name) { seen = [...seen, name]
+    "ok" }
+  route GET "/seen" => fn() { seen }
+}`)
+	base := app.urls[""]
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
+	var want []string
+	hello := func() {
+		if r := doWith(t, c, "GET", base+"/hello", ""); r.status != 200 || r.body != `{"message":"hi"}` {
+			t.Fatalf("/hello -> %d %s", r.status, r.body)
+		}
+	}
+	for i := range 16 {
+		for _, q := range []struct{ method, path, body, header, value string }{
+			{"GET", fmt.Sprintf("/p/id-%02d", i), "", "", fmt.Sprintf("id-%02d", i)},
+			{"GET", fmt.Sprintf("/q?name=query-%02d", i), "", "", fmt.Sprintf("query-%02d", i)},
+			{"GET", "/h", "", fmt.Sprintf("header-%02d", i), fmt.Sprintf("header-%02d", i)},
+			{"POST", "/b", fmt.Sprintf(`{"name":"body-%02d"}`, i), "", fmt.Sprintf("body-%02d", i)},
+		} {
+			if r := doWith(t, c, q.method, base+q.path, q.body, "X-N", q.header); r.status != 200 {
+				t.Fatalf("%s %s -> %d %s", q.method, q.path, r.status, r.body)
+			}
+			want = append(want, q.value)
+			hello()
+		}
+	}
+	r := doWith(t, c, "GET", base+"/seen", "")
+	var got []string
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("the kept values read %s (%v); want %q", r.body, err, want)
 	}
 }
