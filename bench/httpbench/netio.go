@@ -13,7 +13,9 @@ import (
 
 // HelloResponse is the netio answer equal to the baseline's.
 func HelloResponse() *netio.Response {
-	return netio.JSON(200, []byte(HelloBody))
+	r := netio.JSON(200, []byte(HelloBody))
+	r.RequestFree = true // it keeps nothing of the request, as tova serve's hello handler does not
+	return r
 }
 
 // NetioOptions configure NewNetioHello.
