@@ -224,7 +224,7 @@ func TestJobReusable(t *testing.T) {
 		t.Fatalf("the reset job ran as %v, %v (reusable %v); want a fresh job's run", v, err, plain.Reusable())
 	}
 	for name, j := range map[string]*Job{
-		"escaped": run(func(j *Job) (any, error) { j.WillBlock(); return "ok", nil }, time.Minute),
+		"escaped":    run(func(j *Job) (any, error) { j.WillBlock(); return "ok", nil }, time.Minute),
 		"done asked": run(func(j *Job) (any, error) { _ = j.Done(); return "ok", nil }, time.Minute),
 		"timed out": run(func(j *Job) (any, error) {
 			for j.Err() == nil {
