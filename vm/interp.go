@@ -1014,7 +1014,13 @@ frames:
 			case bc.NEWOBJ:
 				s := rp(kb, i.B()).asShape()
 				c := i.C()
-				o := newShaped(s)
+				var o *Object
+				if sp := t.spare; sp != nil && len(s.keys) > 0 && len(s.keys) <= cap(sp.vals) {
+					t.spare = nil // given back (Reclaim): nothing else holds it
+					o, sp.shape, sp.vals = sp, s, sp.vals[:len(s.keys)]
+				} else {
+					o = newShaped(s)
+				}
 				copy(o.vals, regs[c:c+len(s.keys)])
 				*rp(rb, i.A()) = ObjectValue(o)
 			case bc.OBJSET:

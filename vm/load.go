@@ -19,6 +19,43 @@ type funcProto struct {
 	methods []*Builtin
 	// fullMask is the `provided` mask of a call passing every parameter.
 	fullMask uint64
+	// freshObject: every value the function returns is an object literal
+	// made by the instruction just before its RET (see returnsFreshObject).
+	freshObject bool
+}
+
+// returnsFreshObject reports whether every RET of code returns the object
+// the instruction right before it made (NEWOBJ into the returned
+// register), and no jump lands on that RET: the object a call returns
+// is then referenced by its caller alone, as nothing ran between its
+// making and the return. (RETNIL returns nil; a raise returns nothing.)
+func returnsFreshObject(code []bytecode.Instr) bool {
+	rets := 0
+	for pc, in := range code {
+		if in.Op() != bytecode.RET {
+			continue
+		}
+		if pc == 0 || code[pc-1].Op() != bytecode.NEWOBJ || code[pc-1].A() != in.A() {
+			return false
+		}
+		rets++
+	}
+	if rets == 0 {
+		return false
+	}
+	for _, in := range code {
+		d := bytecode.Ops[in.Op()]
+		for k, kind := range []bytecode.OperandKind{d.A, d.B, d.C} {
+			if kind != bytecode.OJump {
+				continue
+			}
+			target := [3]int{in.A(), in.B(), in.C()}[k]
+			if target < len(code) && code[target].Op() == bytecode.RET {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // typeEntry holds the constructors made from one bytecode.TypeDesc:
@@ -123,7 +160,7 @@ func Load(p *bytecode.Program) (*Program, error) {
 	}
 	prog.funcs = make([]*funcProto, len(p.Funcs))
 	for i, f := range p.Funcs {
-		fp := &funcProto{Func: f, prog: prog, index: i, caches: make([]uint64, len(f.Code))}
+		fp := &funcProto{Func: f, prog: prog, index: i, caches: make([]uint64, len(f.Code)), freshObject: returnsFreshObject(f.Code)}
 		if f.NumParams >= 64 {
 			fp.fullMask = ^uint64(0)
 		} else {

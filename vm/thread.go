@@ -300,6 +300,9 @@ type Thread struct {
 	// Host is free for the embedding runtime to attach what the thread
 	// runs for (serve: the request it serves); Release clears it.
 	Host any
+	// spare is an object given back (Reclaim), for the next object
+	// literal that fits in it.
+	spare *Object
 
 	stack    []Value
 	frames   []frame
@@ -407,6 +410,32 @@ func (t *Thread) Release() {
 	}
 	t.ctx, t.Host = nil, nil
 	t.In.threads.Put(t)
+}
+
+// ReturnsFreshObject reports whether every value fn returns is an object
+// it made just before returning it: its caller then holds the only
+// reference to the object a call returns (see Reclaim). False for
+// anything but a Tova function.
+func ReturnsFreshObject(fn Value) bool {
+	return fn.k == KFunc && fn.AsClosure().Fn.freshObject
+}
+
+// Reclaim gives back v, an object that nothing references any longer
+// (the value of a call of a function that ReturnsFreshObject, which its
+// caller has finished with and kept nowhere): the thread's next object
+// literal that fits in it reuses it instead of allocating. Anything else
+// is ignored. An object reclaimed while referenced would change under
+// its holder.
+func (t *Thread) Reclaim(v Value) {
+	if v.k != KObject {
+		return
+	}
+	o := v.AsObject()
+	if o.dict != nil || o.Type != nil || o.shape == nil || cap(o.vals) == 0 {
+		return
+	}
+	clear(o.vals) // what it held may be freed
+	t.spare = o
 }
 
 // Context returns the thread's context.
