@@ -270,7 +270,11 @@ type exchange struct {
 	// past the request; unset, the front end may reuse the request's
 	// memory (netio.Response.RequestFree)
 	kept bool
-	buf  [96]byte
+	// fresh is the object the handler made and returned, which nothing
+	// else holds (vm.ReturnsFreshObject): once encoded, the thread
+	// reuses it (vm.Thread.Reclaim)
+	fresh vm.Value
+	buf   [96]byte
 }
 
 // takeExchange returns a block for req: the one the connection's
@@ -425,6 +429,10 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 			// Nothing of the request reached Tova code or a store: the
 			// front end may use its memory for the next one.
 			resp.RequestFree = !x.kept && err == nil
+			if err == nil && v.Kind() == vm.KObject && x.fresh.Kind() == vm.KObject && v.AsObject() == x.fresh.AsObject() {
+				// Encoded, and kept nowhere: the answer holds its bytes.
+				th.Reclaim(v)
+			}
 		} else {
 			x.in = nil // recycled by the front end
 		}
@@ -700,7 +708,11 @@ func (x *exchange) invoke() (vm.Value, error) {
 	if len(bad) > 0 {
 		return vm.Nil, validationError(bad...)
 	}
-	return x.th.CallKW(fn, nil, names, vals)
+	v, err := x.th.CallKW(fn, nil, names, vals)
+	if err == nil && len(x.mws) == 0 && vm.ReturnsFreshObject(fn) {
+		x.fresh = v // the handler's own object, which no middleware sees
+	}
+	return v, err
 }
 
 // lookupParam finds a handler parameter: path parameter, then query

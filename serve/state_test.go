@@ -577,3 +577,55 @@ func TestKeptRequestValuesOutliveTheirRequest(t *testing.T) {
 		t.Fatalf("the kept values read %s (%v); want %q", r.body, err, want)
 	}
 }
+
+// The object a handler returns is reused for a later one only when no
+// code but the runtime's saw it: a middleware that keeps what next()
+// returned, and a handler that keeps the object it returns, keep
+// objects that read the same after many more requests.
+func TestKeptResultsOutliveTheirRequest(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, `server {
+  var results = []
+  var made = []
+  middleware fn keep(req, next) {
+    r = next(req)
+    if req.path != "/kept" { return r }
+    results = [...results, r.body]
+    r.body
+  }
+  route GET "/kept" => fn(n: Int) { { n: n } }
+  route GET "/other" => fn(n: Int) { { other: n } }
+  route GET "/results" => fn() { results }
+}
+server "plain" {
+  var made = []
+  fn build(n) {
+    o = { n: n }
+    made = [...made, o]
+    o
+  }
+  route GET "/made" => fn(n: Int) { build(n) }
+  route GET "/hello" => fn() { { message: "hi" } }
+  route GET "/list" => fn() { made }
+}`)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
+	var want []string
+	for i := range 20 {
+		for _, q := range []struct{ server, path string }{
+			{"", fmt.Sprintf("/kept?n=%d", i)}, {"", fmt.Sprintf("/other?n=%d", 100+i)},
+			{"plain", fmt.Sprintf("/made?n=%d", i)}, {"plain", "/hello"}, {"plain", "/hello"},
+		} {
+			if r := doWith(t, c, "GET", app.urls[q.server]+q.path, ""); r.status != 200 {
+				t.Fatalf("%s %s -> %d %s", q.server, q.path, r.status, r.body)
+			}
+		}
+		want = append(want, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	all := "[" + strings.Join(want, ",") + "]"
+	if r := doWith(t, c, "GET", app.urls[""]+"/results", ""); r.body != all {
+		t.Fatalf("the results the middleware kept read %s; want %s", r.body, all)
+	}
+	if r := doWith(t, c, "GET", app.urls["plain"]+"/list", ""); r.body != all {
+		t.Fatalf("the objects the handler kept read %s; want %s", r.body, all)
+	}
+}
