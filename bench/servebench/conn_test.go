@@ -168,11 +168,14 @@ func tovaTarget() (func(net.Listener) error, error) {
 	return rt.Servers()[0].Serve, nil
 }
 
-// A hello request allocates nothing in netio's front end, with the
-// handler inline or on the actor pool, and one object in tova serve (the
-// handler's record): each connection reuses its requests' memory (see
-// netio.Response.RequestFree). Counted over 2000 requests on one
-// connection, after 200 to warm up.
+// A hello request allocates nothing, in netio's front end with the
+// handler inline or on the actor pool, and in tova serve: each
+// connection reuses its requests' memory (netio.Response.RequestFree),
+// and each VM thread the object its handler returned once it is
+// encoded (vm.Thread.Reclaim). Counted over 2000 requests on one
+// connection, after 200 to warm up; the bound leaves room for what a
+// collection meanwhile makes pools allocate again (one allocation per
+// request would be 1).
 func TestHelloAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops pooled objects at random")
@@ -182,9 +185,9 @@ func TestHelloAllocations(t *testing.T) {
 		start func() (func(net.Listener) error, error)
 		max   float64
 	}{
-		{"inline", netioTarget(httpbench.NetioOptions{Inline: true}), 0.05},
-		{"netio", netioTarget(httpbench.NetioOptions{}), 0.05},
-		{"tova", tovaTarget, 1.05},
+		{"inline", netioTarget(httpbench.NetioOptions{Inline: true}), 0.25},
+		{"netio", netioTarget(httpbench.NetioOptions{}), 0.25},
+		{"tova", tovaTarget, 0.25},
 	} {
 		ln := target(t, c.name, c.start)
 		serveOn(t, ln, 200)
