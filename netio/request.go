@@ -324,9 +324,8 @@ func putExchange(tc *timedConn, ex *exchange) {
 	}
 	local := ex.req.Local
 	spare := ex.spare
-	if ex.free {
-		ex.freeMemory()
-		spare = ex.spare
+	if m := ex.mem; ex.free && m.job != nil && cap(m.arena) <= maxSpareArena {
+		spare = m // its handler kept nothing of it: the next request's
 	}
 	*ex = exchange{line: line, spare: spare}
 	ex.req.Local = local
@@ -708,9 +707,9 @@ type reqBlock struct {
 	arena []byte
 }
 
-// maxSpareArena bounds the arena of a block kept for reuse: a large
-// request's (long headers, a body) is left to the collector rather than
-// held by its connection.
+// maxSpareArena bounds the arena of a block kept for reuse (see
+// putExchange): a large request's (long headers, a body) is left to the
+// collector rather than held by its connection.
 const maxSpareArena = 256
 
 // takeMemory returns the memory of ex's request, of capacity size: the
@@ -726,14 +725,6 @@ func (ex *exchange) takeMemory(size int) (*actors.Job, []byte) {
 	job, a := requestMemory(size)
 	ex.mem = reqBlock{job: job, arena: a}
 	return job, a[:0:size]
-}
-
-// freeMemory keeps the request's memory for the connection's next
-// request, if small enough: its handler kept nothing of it.
-func (ex *exchange) freeMemory() {
-	if m := ex.mem; m.job != nil && cap(m.arena) <= maxSpareArena {
-		ex.spare = m
-	}
 }
 
 // copyRequest copies everything a handler may need out of ctx into ex.req
