@@ -1193,3 +1193,73 @@ func TestRequestMemoryReusedOnlyWhenFree(t *testing.T) {
 		}
 	}
 }
+
+// Under load, on many connections at once, requests that free their
+// memory, that wait (their job moves to its worker's goroutine, which
+// may still run when the next request on the connection begins: a
+// handler cut at its deadline) and that keep strings of their request
+// mix: what was kept reads the same at the end, and (under the race
+// detector) no memory is shared between a request and one still
+// running.
+func TestRequestMemoryReuseUnderLoad(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	kept := map[string]string{} // path -> header, as the handler saw them
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/free/*rest", func(_ context.Context, req *Request) *Response {
+			resp := Text(200, req.Path)
+			resp.RequestFree = true
+			return resp
+		})
+		_ = r.Handle("GET", "/wait/*rest", func(ctx context.Context, req *Request) *Response {
+			ctx.(interface{ WillBlock() }).WillBlock()
+			if req.QueryValue("slow") != "" {
+				// Cut at its deadline (503), it goes on reading its
+				// request while its connection serves the next one.
+				<-ctx.Done()
+				time.Sleep(2 * time.Millisecond)
+			}
+			resp := Text(200, req.Path+" "+req.Header("x-n"))
+			resp.RequestFree = true
+			return resp
+		})
+		_ = r.Handle("GET", "/kept/*rest", func(_ context.Context, req *Request) *Response {
+			mu.Lock()
+			kept[req.Path] = req.Header("x-n")
+			mu.Unlock()
+			return Text(200, "kept")
+		})
+	}, func(c *Config) { c.RequestTimeout = 20 * time.Millisecond })
+	const conns, rounds = 8, 60
+	ts.onConns(conns, func(c int, conn net.Conn, br *bufio.Reader) {
+		for i := range rounds {
+			for _, p := range []string{"free", "wait", "kept"} {
+				path := fmt.Sprintf("/%s/%d-%d", p, c, i)
+				if p == "wait" && i%10 == 0 {
+					path += "?slow=1" // cut at the deadline now and then
+				}
+				status, body, err := getOn(conn, br, path, "X-N: n-"+path+"\r\n")
+				if err != nil {
+					t.Errorf("GET %s: %v", path, err)
+					return
+				}
+				switch {
+				case p == "free" && (status != 200 || body != path):
+					t.Errorf("GET %s answered %d %q", path, status, body)
+				case p == "wait" && strings.HasSuffix(path, "?slow=1") && status != 503:
+					t.Errorf("GET %s answered %d, want 503 at its deadline", path, status)
+				}
+			}
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(kept) != conns*rounds {
+		t.Fatalf("%d kept requests, want %d", len(kept), conns*rounds)
+	}
+	for path, h := range kept {
+		if h != "n-"+path {
+			t.Fatalf("request %s kept header %q, want %q", path, h, "n-"+path)
+		}
+	}
+}
