@@ -853,8 +853,18 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 // FORLOOP back), so an artifact jumping back otherwise is refused: it
 // could loop with no check.
 func conditionalJump(in Instr) (int, bool) {
+	if op := in.Op(); op == JMP || op == FORLOOP {
+		return 0, false
+	}
+	return JumpTarget(in)
+}
+
+// JumpTarget returns the target of an instruction that may jump (its
+// OJump operand: a jump, a loop step, a try block's handler), and
+// whether it has one.
+func JumpTarget(in Instr) (int, bool) {
 	op := in.Op()
-	if !op.Valid() || op == JMP || op == FORLOOP {
+	if !op.Valid() {
 		return 0, false
 	}
 	info := &Ops[op]

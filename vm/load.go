@@ -44,15 +44,8 @@ func returnsFreshObject(code []bytecode.Instr) bool {
 		return false
 	}
 	for _, in := range code {
-		d := bytecode.Ops[in.Op()]
-		for k, kind := range []bytecode.OperandKind{d.A, d.B, d.C} {
-			if kind != bytecode.OJump {
-				continue
-			}
-			target := [3]int{in.A(), in.B(), in.C()}[k]
-			if target < len(code) && code[target].Op() == bytecode.RET {
-				return false
-			}
+		if target, ok := bytecode.JumpTarget(in); ok && target < len(code) && code[target].Op() == bytecode.RET {
+			return false
 		}
 	}
 	return true
