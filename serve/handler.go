@@ -429,9 +429,11 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 			// Nothing of the request reached Tova code or a store: the
 			// front end may use its memory for the next one.
 			resp.RequestFree = !x.kept && err == nil
-			if err == nil && v.Kind() == vm.KObject && x.fresh.Kind() == vm.KObject && v.AsObject() == x.fresh.AsObject() {
-				// Encoded, and kept nowhere: the answer holds its bytes.
-				th.Reclaim(v)
+			if err == nil {
+				// The handler's object (if it made one: v itself, as no
+				// middleware ran) is encoded and kept nowhere: the answer
+				// holds its bytes.
+				th.Reclaim(x.fresh)
 			}
 		} else {
 			x.in = nil // recycled by the front end
