@@ -14,7 +14,7 @@ import (
 // HelloResponse is the netio answer equal to the baseline's.
 func HelloResponse() *netio.Response {
 	r := netio.JSON(200, []byte(HelloBody))
-	r.RequestFree = true // it keeps nothing of the request, as tova serve's hello handler does not
+	r.RequestFree = true // it keeps nothing of the request, as tova serve's hello handler keeps nothing
 	return r
 }
 
