@@ -104,6 +104,11 @@ type Router struct {
 
 	root   node
 	routes []*Route
+	// exact holds the routes of each pattern without dynamic segments,
+	// by pattern: the route a path equal to one of them matches, unless
+	// its method has none there (static segments come first, so the
+	// tree would find the same).
+	exact map[string]*[numMethods]*Route
 }
 
 // NewRouter returns an empty router.
@@ -193,6 +198,12 @@ func (r *Router) Handle(method, pattern string, h Handler) error {
 	}
 	if n.routes == nil {
 		n.routes = new([numMethods]*Route)
+		if len(rt.params) == 0 {
+			if r.exact == nil {
+				r.exact = map[string]*[numMethods]*Route{}
+			}
+			r.exact[rt.Pattern] = n.routes
+		}
 	}
 	r.add(n.routes, mi, rt)
 	return nil
@@ -263,6 +274,10 @@ func (r *Router) Lookup(method, path string, params Params) Match {
 	var vals [8]string
 	m := Match{}
 	if mi >= 0 {
+		if rt := routeFor(r.exact[path], mi); rt != nil {
+			m.Route, m.Params = rt, params
+			return m
+		}
 		if rt, n := r.root.find(path, mi, vals[:0]); rt != nil {
 			for i, name := range rt.params {
 				params = append(params, Param{Name: name, Value: n[i]})

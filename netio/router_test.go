@@ -389,3 +389,35 @@ func FuzzCleanPathShortcut(f *testing.F) {
 		}
 	})
 }
+
+// A path equal to a pattern without dynamic segments is looked up in
+// Router.exact first: it must find what the tree finds, for every method.
+func TestExactRoutesAgreeWithTree(t *testing.T) {
+	t.Parallel()
+	r := NewRouter()
+	for _, rt := range []struct{ method, pattern string }{
+		{"GET", "/"}, {"GET", "/json"}, {"POST", "/:name"}, {"GET", "/users/me"},
+		{"PUT", "/users/:id"}, {"DELETE", "/users/*rest"}, {"GET", "/a/b/c"},
+		{"PATCH", "/a/:x/c"}, {"OPTIONS", "/a/*"}, {"HEAD", "/h"}, {"GET", "/json"},
+	} {
+		if err := r.Handle(rt.method, rt.pattern, named(rt.method+" "+rt.pattern)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.exact) != 5 { // /, /json, /users/me, /a/b/c, /h
+		t.Fatalf("exact holds %d patterns, want 5", len(r.exact))
+	}
+	for _, path := range []string{"/", "/json", "/json/", "/users/me", "/users/42", "/users/me/x", "/a/b/c", "/a/z/c", "/a/b", "/h", "/nope"} {
+		for _, method := range append(methodNames[:], "BREW") {
+			m := r.Lookup(method, path, nil)
+			var want *Route
+			if mi := methodIndex(method); mi >= 0 {
+				var vals [8]string
+				want, _ = r.root.find(path, mi, vals[:0])
+			}
+			if m.Route != want {
+				t.Errorf("%s %s: Lookup found %v, the tree %v", method, path, m.Route, want)
+			}
+		}
+	}
+}
