@@ -266,6 +266,9 @@ type Job struct {
 	// held: the job was handed to a goroutine other than its caller's
 	// (a worker's, or the queue's), which may hold it still (Reusable).
 	held bool
+	// asked: someone took Done, and may wait on it (Reusable reads it
+	// without taking mu).
+	asked atomic.Bool
 }
 
 // Reusable reports whether j, whose Pool.Do has returned, can be Reset
@@ -275,9 +278,7 @@ type Job struct {
 // queue; it was never cancelled; no one asked for its Done channel (a
 // goroutine may wait on it); and it is in no wait.
 func (j *Job) Reusable() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return !j.held && j.done == nil && j.state.Load() == jobLive && j.waits.Load() == 0
+	return !j.held && !j.asked.Load() && j.state.Load() == jobLive && j.waits.Load() == 0
 }
 
 // Reset makes j a fresh Job, for a job j was Reusable after.
@@ -327,6 +328,7 @@ func (j *Job) Deadline() (time.Time, bool) { return j.deadline, !j.deadline.IsZe
 
 // Done implements context.Context. The channel is made on first use.
 func (j *Job) Done() <-chan struct{} {
+	j.asked.Store(true)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.done == nil {
@@ -421,9 +423,11 @@ type result struct {
 
 func (p *Pool) release(t *task) {
 	if atomic.AddInt32(&t.refs, -1) == 0 {
-		select {
-		case <-t.reply:
-		default:
+		// Every answer sent is taken by the caller; one left behind
+		// would answer the task's next job. (No one holds the task
+		// now: no one sends.)
+		if len(t.reply) > 0 {
+			<-t.reply
 		}
 		t.job, t.r, t.sh = nil, nil, nil
 		t.direct, t.res = false, result{}
