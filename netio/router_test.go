@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,6 +243,21 @@ func TestValidRequestID(t *testing.T) {
 	u := string(UUIDv7IDs{}.AppendID(nil))
 	if len(u) != 36 || u[14] != '7' || !validRequestID([]byte(u)) {
 		t.Fatalf("uuid %q", u)
+	}
+}
+
+// appendBase32 writes what strconv does, from one digit to thirteen.
+func TestAppendBase32(t *testing.T) {
+	t.Parallel()
+	for _, n := range []uint64{0, 1, 9, 10, 31, 32, 33, 1023, 1024, 1<<35 - 1, 1 << 35, 1<<60 - 1, 1 << 60, math.MaxUint64 - 1, math.MaxUint64} {
+		if got, want := string(appendBase32([]byte("x-"), n)), "x-"+strconv.FormatUint(n, 32); got != want {
+			t.Errorf("appendBase32(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for n := uint64(0); n < 1<<16; n += 7 {
+		if got, want := string(appendBase32(nil, n*0x9e3779b1)), strconv.FormatUint(n*0x9e3779b1, 32); got != want {
+			t.Fatalf("appendBase32(%d) = %q, want %q", n*0x9e3779b1, got, want)
+		}
 	}
 }
 
