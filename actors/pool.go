@@ -255,9 +255,12 @@ func (p *Pool) Stop(ctx context.Context) error {
 type Job struct {
 	deadline time.Time
 	state    atomic.Uint32 // jobLive, jobCancelled or jobStopped
-	mu       sync.Mutex
-	done     chan struct{}
-	err      error
+	// asked: someone took Done, and may wait on it (Reusable reads it
+	// without taking mu).
+	asked atomic.Bool
+	mu    sync.Mutex
+	done  chan struct{}
+	err   error
 	// escape moves a job running on its worker's coroutine, driven by
 	// the caller, to the worker's goroutine (once; nil otherwise).
 	escape func()
@@ -266,9 +269,6 @@ type Job struct {
 	// held: the job was handed to a goroutine other than its caller's
 	// (a worker's, or the queue's), which may hold it still (Reusable).
 	held bool
-	// asked: someone took Done, and may wait on it (Reusable reads it
-	// without taking mu).
-	asked atomic.Bool
 }
 
 // Reusable reports whether j, whose Pool.Do has returned, can be Reset
