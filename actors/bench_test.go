@@ -135,7 +135,10 @@ func BenchmarkHandoffGoroutinePerRequest(b *testing.B) {
 			select {
 			case benchResult = <-reply:
 			case <-t.C:
-				b.Fatal("timeout")
+				// A caller would answer 503 now; here the reply is
+				// still awaited (a stalled machine is not a failure of
+				// what is measured: the timer's cost).
+				benchResult = <-reply
 			}
 			t.Stop()
 		})
