@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bufio"
+	"encoding/binary"
 	"strings"
 	"time"
 	"unsafe"
@@ -158,7 +159,7 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 // RFC 9110 §5.5 allows none in a field value, clients refuse the whole
 // response over one, and a line break would start another header.
 func fieldValue(v string) string {
-	for i := 0; i < len(v); i++ {
+	for i := plainFieldPrefix(v); i < len(v); i++ {
 		if ctl(v[i]) {
 			b := []byte(v)
 			for j := i; j < len(b); j++ {
@@ -173,6 +174,23 @@ func fieldValue(v string) string {
 }
 
 func ctl(c byte) bool { return c < ' ' && c != '\t' || c == 0x7f }
+
+// plainFieldPrefix returns a length, a multiple of 8, of v's start that
+// holds no control character, read 8 bytes at a time: a word with a
+// byte below 0x20 (a tab too) or a DEL ends it, and fieldValue looks at
+// the rest byte by byte.
+func plainFieldPrefix(v string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(v[i:]), 8))
+		del := w ^ (ones * 0x7f)
+		if ((w-ones*0x20)&^w|(del-ones)&^del)&highs != 0 {
+			break
+		}
+	}
+	return i
+}
 
 func writeCookie(ctx *fasthttp.RequestCtx, sc *SetCookie) {
 	c := fasthttp.AcquireCookie()
