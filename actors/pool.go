@@ -423,9 +423,9 @@ type result struct {
 
 func (p *Pool) release(t *task) {
 	if atomic.AddInt32(&t.refs, -1) == 0 {
-		// Every answer sent is taken by the caller; one left behind
-		// would answer the task's next job. (No one holds the task
-		// now: no one sends.)
+		// Every answer sent is taken by its caller; should one be left
+		// behind, it must not answer the task's next job. (No one
+		// holds the task now, so no one sends meanwhile.)
 		if len(t.reply) > 0 {
 			<-t.reply
 		}
