@@ -27,11 +27,9 @@ func TestJobsRunOnAWorkerNotTheCaller(t *testing.T) {
 	eachDelivery(t, func(t *testing.T, noDirect bool) {
 		p := startPool(t, PoolOptions{Name: "where", Min: 1, Max: 1, NoDirect: noDirect})
 		// A job given before the new worker first waits idle is queued
-		// and runs on the worker's own goroutine, not its coroutine: one
-		// job first, so that the three below find it idle.
-		if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); err != nil {
-			t.Fatal(err)
-		}
+		// and runs on the worker's own goroutine, not its coroutine: the
+		// three below are given once it waits idle.
+		waitIdle(t, p, 1)
 		caller := goid()
 		ran := map[uint64]bool{}
 		for range 3 {
@@ -57,6 +55,7 @@ func TestJobThatWillBlockIsWaitedForWithItsDeadline(t *testing.T) {
 	t.Parallel()
 	eachDelivery(t, func(t *testing.T, noDirect bool) {
 		p := startPool(t, PoolOptions{Name: "block", Min: 1, Max: 1, NoDirect: noDirect})
+		waitIdle(t, p, 1) // else the job is queued, and never on the coroutine
 		release := make(chan struct{})
 		unblock := sync.OnceFunc(func() { close(release) })
 		defer time.AfterFunc(3*time.Second, unblock).Stop() // were the caller stuck
@@ -168,6 +167,7 @@ func TestPoolStopsWhileAJobRuns(t *testing.T) {
 		if _, err := do(p, time.Second, func(context.Context) (any, error) { return nil, nil }); err != nil {
 			t.Fatal(err)
 		}
+		waitIdle(t, p, 1)
 		running := make(chan struct{})
 		callerErr := make(chan error, 1)
 		go func() {
@@ -210,6 +210,7 @@ func TestPoolStopsWhileAJobRuns(t *testing.T) {
 func TestJobReusable(t *testing.T) {
 	t.Parallel()
 	p := startPool(t, PoolOptions{Name: "reuse", Min: 1, Max: 1})
+	waitIdle(t, p, 1) // else the first job is queued
 	run := func(f func(j *Job) (any, error), d time.Duration) *Job {
 		j := &Job{}
 		_, _ = p.Do(j, time.Now().Add(d), RunnerFunc(func(context.Context) (any, error) { return f(j) }))

@@ -37,6 +37,14 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// waitIdle waits until n of p's workers wait idle. A worker answers its
+// job before it joins an idle stack: a job given right after an answer
+// (or a start) may find none idle, and be queued.
+func waitIdle(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	waitFor(t, func() bool { return p.idleCount() == n })
+}
+
 // eachDelivery runs f with jobs run on the worker's coroutine by their
 // callers (the default) and handed to the worker's goroutine
 // (NoDirect).
@@ -519,7 +527,7 @@ func TestPoolStopsGrownPoolPromptly(t *testing.T) {
 func TestPoolAcceptsJobsWhileWorkersStart(t *testing.T) {
 	t.Parallel()
 	p := startPool(t, PoolOptions{Name: "fresh", Min: 1, Max: 2, MaxQueue: 1})
-	waitFor(t, func() bool { return p.idleCount() == 1 })
+	waitIdle(t, p, 1)
 	// Take the only worker off its stack, as if it had not started yet.
 	w, _ := p.popIdle()
 
