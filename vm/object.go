@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"tova/internal/jsonstr"
 )
 
 // Shape is the ordered key list shared by every object built the same way.
@@ -18,6 +20,10 @@ type Shape struct {
 
 	mu    sync.Mutex
 	trans map[string]*Shape
+
+	// jsonKeys are the keys as JSON members open (see Object.JSONKeys),
+	// made the first time an object of the shape is encoded.
+	jsonKeys atomic.Pointer[[]string]
 }
 
 const (
@@ -85,6 +91,55 @@ func (s *Shape) with(key string, create bool) *Shape {
 	}
 	s.trans[key] = c
 	return c
+}
+
+// maxJSONKeyBytes bounds what a shape keeps of its keys encoded as JSON:
+// at most about as much as the keys themselves, and never much.
+const maxJSONKeyBytes = 1 << 10
+
+// JSONKeys returns o's keys each as a JSON string and a colon (`"id":`),
+// as jsonstr.Append writes the key: made once per shape and kept with
+// it, so that encoding many objects of one shape (the rows of a list)
+// escapes their keys once. It returns nil for an object in dictionary
+// mode, or one whose keys would take more than maxJSONKeyBytes so;
+// their keys are encoded one by one.
+func (o *Object) JSONKeys() []string {
+	s := o.shape
+	if s == nil || len(s.keys) == 0 {
+		return nil
+	}
+	if p := s.jsonKeys.Load(); p != nil {
+		return *p
+	}
+	// Two goroutines may both make them: the same strings either way.
+	var enc []string
+	if n := jsonKeysLen(s.keys); n <= maxJSONKeyBytes {
+		buf := make([]byte, 0, n)
+		for _, k := range s.keys {
+			buf = append(jsonstr.Append(buf, k), ':')
+		}
+		all := string(buf)
+		enc = make([]string, len(s.keys))
+		at := 0
+		for i, k := range s.keys {
+			end := at + jsonstr.Len(k) + 1
+			enc[i], at = all[at:end], end
+		}
+	}
+	s.jsonKeys.Store(&enc) // nil: too long, not to be counted again
+	return enc
+}
+
+// jsonKeysLen is the length of keys as JSONKeys makes them.
+func jsonKeysLen(keys []string) int {
+	n := 0
+	for _, k := range keys {
+		n += jsonstr.Len(k) + 1
+		if n > maxJSONKeyBytes {
+			break
+		}
+	}
+	return n
 }
 
 // ShapeOf returns the shape with exactly these keys in this order.

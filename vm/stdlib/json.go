@@ -253,6 +253,23 @@ func (e *encoder) key(k string, first bool, depth int) error {
 	return nil
 }
 
+// encodedKey is key with the key already encoded, colon included (see
+// vm.Object.JSONKeys).
+func (e *encoder) encodedKey(enc string, first bool, depth int) error {
+	if !first {
+		e.buf = append(e.buf, ',')
+	}
+	e.newline(depth + 1)
+	if n := len(e.buf) + len(enc) - 1; n > maxStringBytes {
+		return vm.StringTooLarge("JSON.stringify", n) // as str says it
+	}
+	e.buf = append(e.buf, enc...)
+	if e.indent != "" {
+		e.buf = append(e.buf, ' ')
+	}
+	return nil
+}
+
 func (e *encoder) object(o *vm.Object, depth int) error {
 	first := true
 	e.buf = append(e.buf, '{')
@@ -265,13 +282,20 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 	}
 	vals := o.Values()
 	caught := vm.IsErrorType(o.Type)
+	enc := o.JSONKeys()
 	for i, k := range o.Keys() {
 		if isFunc(vals[i]) || caught && k == "stack" {
 			// A caught error's stack names source files and lines: it
 			// is for logs, not for a response a client reads.
 			continue
 		}
-		if err := e.key(k, first, depth); err != nil {
+		var err error
+		if enc != nil {
+			err = e.encodedKey(enc[i], first, depth)
+		} else {
+			err = e.key(k, first, depth)
+		}
+		if err != nil {
 			return err
 		}
 		first = false

@@ -2,8 +2,10 @@ package stdlib
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -335,6 +337,69 @@ func TestFormatNumber(t *testing.T) {
 		if got := FormatNumber(f); got != want {
 			t.Errorf("FormatNumber(%v) = %s, want %s", f, got, want)
 		}
+	}
+}
+
+// Objects of one shape share its keys encoded once; a key that needs
+// escaping is encoded as it is alone, and an object whose keys are too
+// long to keep so, or in dictionary mode, still encodes each key.
+func TestJSONSharedKeys(t *testing.T) {
+	e := newEnv(t)
+	odd := "q\"uo\\te\n\u0001é\xff"
+	long := strings.Repeat("k", 2000)
+	for _, c := range []struct {
+		name string
+		mk   func(i int) vm.Value
+		want func(i int) string
+	}{
+		{"plain", func(i int) vm.Value { return O("id", I(int64(i)), "name", S("n")) },
+			func(i int) string { return fmt.Sprintf(`{"id":%d,"name":"n"}`, i) }},
+		{"escaped", func(i int) vm.Value { return O(odd, I(int64(i)), "b", B(true)) },
+			func(i int) string { return fmt.Sprintf(`{"q\"uo\\te\n\u0001é\ufffd":%d,"b":true}`, i) }},
+		{"long", func(i int) vm.Value { return O(long, I(int64(i))) },
+			func(i int) string { return fmt.Sprintf(`{"%s":%d}`, long, i) }},
+	} {
+		if shared := c.mk(0).AsObject().JSONKeys() != nil; shared != (c.name != "long") {
+			t.Errorf("%s: keys kept encoded with the shape: %v", c.name, shared)
+		}
+		for i := 0; i < 3; i++ {
+			got, err := AppendJSON(e.th, nil, c.mk(i))
+			if err != nil || string(got) != c.want(i) {
+				t.Errorf("%s #%d: %s, %v; want %s", c.name, i, got, err, c.want(i))
+			}
+		}
+	}
+	// Indented, the shared keys are followed by a space as the others.
+	got, err := AppendJSONIndent(e.th, nil, L(O("x", I(1)), O("x", I(2))), "  ")
+	if want := "[\n  {\n    \"x\": 1\n  },\n  {\n    \"x\": 2\n  }\n]"; err != nil || string(got) != want {
+		t.Errorf("indented: %q, %v; want %q", got, err, want)
+	}
+}
+
+// Goroutines encoding objects of a shape none has encoded yet all see
+// its keys whole (run with -race).
+func TestJSONSharedKeysConcurrent(t *testing.T) {
+	key := fmt.Sprintf("fresh_%d", time.Now().UnixNano())
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := newEnv(t)
+			for i := 0; i < 50; i++ {
+				got, err := AppendJSON(e.th, nil, O(key, I(int64(i)), "tail", S("t")))
+				if want := fmt.Sprintf(`{"%s":%d,"tail":"t"}`, key, i); err != nil || string(got) != want {
+					errs <- fmt.Sprintf("%s, %v; want %s", got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
 	}
 }
 
