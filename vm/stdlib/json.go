@@ -363,9 +363,18 @@ func appendNumber(b []byte, f float64) []byte {
 		return append(b, "-Infinity"...)
 	case f == 0:
 		return append(b, '0')
-	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+	case math.Abs(f) >= 1e-6 && math.Abs(f) < 1e21:
+		// Plain decimal notation (integral values without a fraction),
+		// with the shortest digits that give f back: what
+		// appendShortest makes of them there.
 		return strconv.AppendFloat(b, f, 'f', -1, 64)
 	}
+	return appendShortest(b, f)
+}
+
+// appendShortest formats a finite nonzero f as Number#toString does,
+// from the shortest digits that give f back, placed by its exponent.
+func appendShortest(b []byte, f float64) []byte {
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // -d.ddde±xx
 	if e[0] == '-' {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -336,6 +337,30 @@ func TestFormatNumber(t *testing.T) {
 	for f, want := range cases {
 		if got := FormatNumber(f); got != want {
 			t.Errorf("FormatNumber(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+// Plain decimal notation comes from strconv's 'f' format for every
+// magnitude in [1e-6, 1e21): it must match what the general case makes
+// of the shortest digits there, at the ends of the range too.
+func TestFormatNumberDecimalRange(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	values := []float64{
+		1e-6, math.Nextafter(1e-6, 1), math.Nextafter(1e-6, 0), 1e21, math.Nextafter(1e21, 0),
+		1 << 53, 1<<53 + 2, 0.1, 0.2 + 0.1, 1.0 / 3, 2.5, 1e20, 123e-8, 9.999999999999999e-7,
+	}
+	for i := 0; i < 200000; i++ {
+		// Every decimal exponent from -9 to 23, any digits.
+		values = append(values, math.Ldexp(r.Float64()+0.5, r.IntN(110)-30))
+	}
+	for _, f := range values {
+		for _, v := range []float64{f, -f} {
+			got := string(appendNumber(nil, v))
+			want := string(appendShortest(nil, v))
+			if got != want {
+				t.Fatalf("FormatNumber(%v) = %s, want %s", v, got, want)
+			}
 		}
 	}
 }
