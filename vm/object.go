@@ -93,16 +93,16 @@ func (s *Shape) with(key string, create bool) *Shape {
 	return c
 }
 
-// maxJSONKeyBytes bounds what a shape keeps of its keys encoded as JSON:
-// at most about as much as the keys themselves, and never much.
+// maxJSONKeyBytes bounds the encoded keys a shape keeps (see JSONKeys):
+// a shape whose keys take more (long keys, seldom encoded for many
+// objects) has them encoded for each object instead.
 const maxJSONKeyBytes = 1 << 10
 
 // JSONKeys returns o's keys each as a JSON string and a colon (`"id":`),
 // as jsonstr.Append writes the key: made once per shape and kept with
 // it, so that encoding many objects of one shape (the rows of a list)
 // escapes their keys once. It returns nil for an object in dictionary
-// mode, or one whose keys would take more than maxJSONKeyBytes so;
-// their keys are encoded one by one.
+// mode, or one whose keys would take more than maxJSONKeyBytes so.
 func (o *Object) JSONKeys() []string {
 	s := o.shape
 	if s == nil || len(s.keys) == 0 {
@@ -112,34 +112,18 @@ func (o *Object) JSONKeys() []string {
 		return *p
 	}
 	// Two goroutines may both make them: the same strings either way.
-	var enc []string
-	if n := jsonKeysLen(s.keys); n <= maxJSONKeyBytes {
-		buf := make([]byte, 0, n)
-		for _, k := range s.keys {
-			buf = append(jsonstr.Append(buf, k), ':')
-		}
-		all := string(buf)
-		enc = make([]string, len(s.keys))
-		at := 0
-		for i, k := range s.keys {
-			end := at + jsonstr.Len(k) + 1
-			enc[i], at = all[at:end], end
-		}
-	}
-	s.jsonKeys.Store(&enc) // nil: too long, not to be counted again
-	return enc
-}
-
-// jsonKeysLen is the length of keys as JSONKeys makes them.
-func jsonKeysLen(keys []string) int {
-	n := 0
-	for _, k := range keys {
-		n += jsonstr.Len(k) + 1
-		if n > maxJSONKeyBytes {
+	enc := make([]string, len(s.keys))
+	size := 0
+	for i, k := range s.keys {
+		// Counted before it is encoded: a key may be huge.
+		if size += jsonstr.Len(k) + 1; size > maxJSONKeyBytes {
+			enc = nil
 			break
 		}
+		enc[i] = string(append(jsonstr.Append(nil, k), ':'))
 	}
-	return n
+	s.jsonKeys.Store(&enc) // nil: too long, and not to be tried again
+	return enc
 }
 
 // ShapeOf returns the shape with exactly these keys in this order.

@@ -408,10 +408,10 @@ func TestJSONSharedKeysConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 8)
 	for g := 0; g < 8; g++ {
+		e := newEnv(t)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := newEnv(t)
 			for i := 0; i < 50; i++ {
 				got, err := AppendJSON(e.th, nil, O(key, I(int64(i)), "tail", S("t")))
 				if want := fmt.Sprintf(`{"%s":%d,"tail":"t"}`, key, i); err != nil || string(got) != want {
