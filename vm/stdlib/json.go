@@ -238,32 +238,24 @@ func (e *encoder) str(s string) error {
 	return nil
 }
 
-func (e *encoder) key(k string, first bool, depth int) error {
+// key opens an object member: k as a JSON string and a colon, or enc
+// when it is not empty, k so encoded already (see vm.Object.JSONKeys).
+func (e *encoder) key(k, enc string, first bool, depth int) error {
 	if !first {
 		e.buf = append(e.buf, ',')
 	}
 	e.newline(depth + 1)
-	if err := e.str(k); err != nil {
-		return err
+	if enc != "" {
+		if n := len(e.buf) + len(enc) - 1; n > maxStringBytes {
+			return vm.StringTooLarge("JSON.stringify", n) // as str says it
+		}
+		e.buf = append(e.buf, enc...)
+	} else {
+		if err := e.str(k); err != nil {
+			return err
+		}
+		e.buf = append(e.buf, ':')
 	}
-	e.buf = append(e.buf, ':')
-	if e.indent != "" {
-		e.buf = append(e.buf, ' ')
-	}
-	return nil
-}
-
-// encodedKey is key with the key already encoded, colon included (see
-// vm.Object.JSONKeys).
-func (e *encoder) encodedKey(enc string, first bool, depth int) error {
-	if !first {
-		e.buf = append(e.buf, ',')
-	}
-	e.newline(depth + 1)
-	if n := len(e.buf) + len(enc) - 1; n > maxStringBytes {
-		return vm.StringTooLarge("JSON.stringify", n) // as str says it
-	}
-	e.buf = append(e.buf, enc...)
 	if e.indent != "" {
 		e.buf = append(e.buf, ' ')
 	}
@@ -274,7 +266,7 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 	first := true
 	e.buf = append(e.buf, '{')
 	if ti := o.Type; ti != nil && ti.Variant >= 0 && (o.Len() == 0 || ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT) {
-		if err := e.key("__tag", true, depth); err != nil {
+		if err := e.key("__tag", "", true, depth); err != nil {
 			return err
 		}
 		e.buf = jsonstr.Append(e.buf, ti.Tag)
@@ -289,13 +281,11 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 			// is for logs, not for a response a client reads.
 			continue
 		}
-		var err error
+		encoded := ""
 		if enc != nil {
-			err = e.encodedKey(enc[i], first, depth)
-		} else {
-			err = e.key(k, first, depth)
+			encoded = enc[i]
 		}
-		if err != nil {
+		if err := e.key(k, encoded, first, depth); err != nil {
 			return err
 		}
 		first = false

@@ -351,7 +351,7 @@ func TestFormatNumberDecimalRange(t *testing.T) {
 		1 << 53, 1<<53 + 2, 0.1, 0.2 + 0.1, 1.0 / 3, 2.5, 1e20, 123e-8, 9.999999999999999e-7,
 	}
 	for i := 0; i < 200000; i++ {
-		// Every decimal exponent from -9 to 23, any digits.
+		// Decimal exponents from -10 to 23, any digits.
 		values = append(values, math.Ldexp(r.Float64()+0.5, r.IntN(110)-30))
 	}
 	for _, f := range values {
