@@ -195,6 +195,50 @@ func NewObjectShaped(s *Shape, vals []Value) *Object {
 	return &Object{shape: s, vals: vals}
 }
 
+// NewObjectFrom returns an object of shape s holding a copy of vals
+// (len(vals) must equal len(s.keys)): one allocation of the exact size,
+// values included, for an object of up to 8 keys. (newShaped leaves room
+// for keys to come; an object made whole, as JSON.parse makes them,
+// usually keeps the keys it has.)
+func NewObjectFrom(s *Shape, vals []Value) *Object {
+	var o *Object
+	switch n := len(s.keys); n {
+	case 0:
+		return &Object{shape: s}
+	case 1:
+		o = withVals[[1]Value](s, n)
+	case 2:
+		o = withVals[[2]Value](s, n)
+	case 3:
+		o = withVals[[3]Value](s, n)
+	case 4:
+		o = withVals[[4]Value](s, n)
+	case 5:
+		o = withVals[[5]Value](s, n)
+	case 6:
+		o = withVals[[6]Value](s, n)
+	case 7:
+		o = withVals[[7]Value](s, n)
+	case 8:
+		o = withVals[[8]Value](s, n)
+	default:
+		o = &Object{shape: s, vals: make([]Value, n)}
+	}
+	copy(o.vals, vals)
+	return o
+}
+
+// withVals allocates an object of shape s with its n values in the same
+// allocation, in an array of type A ([n]Value).
+func withVals[A any](s *Shape, n int) *Object {
+	p := &struct {
+		Object
+		a A
+	}{}
+	p.shape, p.vals = s, unsafe.Slice((*Value)(unsafe.Pointer(&p.a)), n)
+	return &p.Object
+}
+
 func ObjectValue(o *Object) Value { return Value{k: KObject, p: unsafe.Pointer(o)} }
 
 // Len is the number of keys.

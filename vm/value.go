@@ -137,6 +137,41 @@ type Array struct {
 func NewArray(elems []Value) Value { return Value{k: KArray, p: unsafe.Pointer(&Array{Elems: elems})} }
 func ArrayValue(a *Array) Value    { return Value{k: KArray, p: unsafe.Pointer(a)} }
 
+// NewArrayFrom returns a list holding a copy of elems: one allocation
+// of the exact size, elements included, for a list of up to 4 elements.
+// (A list that grows past them moves its elements to a slice of their
+// own, as any list does when it outgrows its capacity.)
+func NewArrayFrom(elems []Value) Value {
+	var a *Array
+	switch n := len(elems); n {
+	case 0:
+		a = &Array{Elems: []Value{}}
+	case 1:
+		a = arrayWith[[1]Value](n)
+	case 2:
+		a = arrayWith[[2]Value](n)
+	case 3:
+		a = arrayWith[[3]Value](n)
+	case 4:
+		a = arrayWith[[4]Value](n)
+	default:
+		a = &Array{Elems: make([]Value, n)}
+	}
+	copy(a.Elems, elems)
+	return ArrayValue(a)
+}
+
+// arrayWith allocates a list with its n elements in the same allocation,
+// in an array of type A ([n]Value).
+func arrayWith[A any](n int) *Array {
+	p := &struct {
+		Array
+		e A
+	}{}
+	p.Elems = unsafe.Slice((*Value)(unsafe.Pointer(&p.e)), n)
+	return &p.Array
+}
+
 // Cell holds a variable captured by a closure.
 type Cell struct{ V Value }
 

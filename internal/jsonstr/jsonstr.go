@@ -15,7 +15,7 @@ func Append(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
-	i := plainPrefix(s)
+	i := PlainPrefix(s)
 	for i < len(s) {
 		c := s[i]
 		if plain[c] {
@@ -63,7 +63,7 @@ func Append(b []byte, s string) []byte {
 // whose text would be too long.
 func Len(s string) int {
 	n := len(s) + 2
-	for i := plainPrefix(s); i < len(s); {
+	for i := PlainPrefix(s); i < len(s); {
 		c := s[i]
 		switch {
 		case plain[c]:
@@ -85,9 +85,11 @@ func Len(s string) int {
 	return n
 }
 
-// plainPrefix returns the length of s's longest prefix of whole 8-byte
-// words with no byte to escape, checking a word at a time.
-func plainPrefix(s string) int {
+// PlainPrefix returns the length of s's longest prefix of whole 8-byte
+// words with no byte to escape, checking a word at a time: no control
+// character, '"', '\\' or byte of a multi-byte UTF-8 sequence. (They are
+// the bytes a JSON parser must look at inside a string, too.)
+func PlainPrefix(s string) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {

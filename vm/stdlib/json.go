@@ -581,9 +581,7 @@ func (p *parser) array(depth int) (vm.Value, error) {
 			p.i++
 		case ']':
 			p.i++
-			out := make([]vm.Value, len(p.vals)-base)
-			copy(out, p.vals[base:])
-			return newList(out), nil
+			return vm.NewArrayFrom(p.vals[base:]), nil
 		default:
 			return vm.Nil, p.fail("invalid character after array element")
 		}
@@ -638,17 +636,15 @@ func (p *parser) object(depth int) (vm.Value, error) {
 		}
 		break
 	}
-	vals := make([]vm.Value, len(p.vals)-vbase)
-	copy(vals, p.vals[vbase:])
-	return vm.ObjectValue(p.build(p.keys[kbase:], vals)), nil
+	return vm.ObjectValue(p.build(p.keys[kbase:], p.vals[vbase:])), nil
 }
 
 // build makes an object from parsed keys (which it may modify, but does
-// not retain) and values (which the object keeps). Rows of a JSON array
-// usually share their keys: the previous object's shape is reused.
+// not retain) and values (which it copies). Rows of a JSON array usually
+// share their keys: the previous object's shape is reused.
 func (p *parser) build(keys []string, vals []vm.Value) *vm.Object {
 	if s := p.lastShape; s != nil && slicesEqual(s.Keys(), keys) {
-		return vm.NewObjectShaped(s, vals)
+		return vm.NewObjectFrom(s, vals)
 	}
 	// Keys may end up in the shared shape tree: do not let them pin the
 	// whole input text.
@@ -659,7 +655,7 @@ func (p *parser) build(keys []string, vals []vm.Value) *vm.Object {
 		s := vm.ShapeOf(keys)
 		if len(s.Keys()) == len(keys) {
 			p.lastShape = s
-			return vm.NewObjectShaped(s, vals)
+			return vm.NewObjectFrom(s, vals)
 		}
 	}
 	o := vm.NewObject()
@@ -684,24 +680,31 @@ func slicesEqual(a, b []string) bool {
 func (p *parser) str() (string, error) {
 	p.i++ // opening quote
 	start := p.i
-	// Fast path: no escapes, no control characters, valid UTF-8.
+	// Fast path: no escapes, no control characters, valid UTF-8. Plain
+	// ASCII is skipped a word at a time, then a byte at a time up to the
+	// next byte that needs a look.
 	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			s := p.s[start:p.i]
-			p.i++
-			return s, nil
-		case c == '\\' || c < 0x20:
-			return p.strSlow(start)
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(p.s[p.i:])
-			if r == utf8.RuneError && size == 1 {
+		p.i += jsonstr.PlainPrefix(p.s[p.i:])
+	bytes:
+		for p.i < len(p.s) {
+			c := p.s[p.i]
+			switch {
+			case c == '"':
+				s := p.s[start:p.i]
+				p.i++
+				return s, nil
+			case c == '\\' || c < 0x20:
 				return p.strSlow(start)
+			case c >= utf8.RuneSelf:
+				r, size := utf8.DecodeRuneInString(p.s[p.i:])
+				if r == utf8.RuneError && size == 1 {
+					return p.strSlow(start)
+				}
+				p.i += size
+				break bytes
+			default:
+				p.i++
 			}
-			p.i += size
-		default:
-			p.i++
 		}
 	}
 	return "", p.fail("unexpected end of JSON input")
@@ -798,7 +801,8 @@ func (p *parser) hex4() (rune, bool) {
 
 func (p *parser) number() (vm.Value, error) {
 	start := p.i
-	if p.s[p.i] == '-' {
+	neg := p.s[p.i] == '-'
+	if neg {
 		p.i++
 	}
 	digits := func() int {
@@ -809,10 +813,27 @@ func (p *parser) number() (vm.Value, error) {
 		}
 		return n
 	}
+	// The integer part, its value read as it goes: up to 18 digits, it
+	// fits an Int.
+	var n uint64
+	nd := 0
 	if p.i < len(p.s) && p.s[p.i] == '0' {
 		p.i++
-	} else if digits() == 0 {
-		return vm.Nil, p.fail("invalid character in numeric literal")
+		nd = 1
+	} else {
+		for ; p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9'; nd++ {
+			n = n*10 + uint64(p.s[p.i]-'0')
+			p.i++
+		}
+		if nd == 0 {
+			return vm.Nil, p.fail("invalid character in numeric literal")
+		}
+	}
+	if nd <= 18 && (p.i == len(p.s) || p.s[p.i] != '.' && p.s[p.i] != 'e' && p.s[p.i] != 'E') {
+		if neg {
+			return vm.Int(-int64(n)), nil
+		}
+		return vm.Int(int64(n)), nil
 	}
 	isFloat := false
 	if p.i < len(p.s) && p.s[p.i] == '.' {

@@ -202,6 +202,10 @@ func TestJSONParse(t *testing.T) {
 		{`2.0`, `2`},
 		{`1e3`, `1000`},
 		{`1E-2`, `0.01`},
+		{`999999999999999999`, `999999999999999999`},
+		{`-999999999999999999`, `-999999999999999999`},
+		{`1000000000000000000`, `1000000000000000000`},
+		{`[0,-0,7,-7,10,-10]`, `[0, 0, 7, -7, 10, -10]`},
 		{`9223372036854775807`, `9223372036854775807`},
 		{`9223372036854775808`, `9223372036854776000`},
 		{`-9223372036854775808`, `-9223372036854775808`},
@@ -222,6 +226,8 @@ func TestJSONParse(t *testing.T) {
 	kindIs(t, "parse 2", parse(t, e, "2"), vm.KInt)
 	kindIs(t, "parse 1e3", parse(t, e, "1e3"), vm.KFloat)
 	kindIs(t, "parse 2^63", parse(t, e, "9223372036854775808"), vm.KFloat)
+	kindIs(t, "parse 18 nines", parse(t, e, "-999999999999999999"), vm.KInt)
+	kindIs(t, "parse 10^18", parse(t, e, "1000000000000000000"), vm.KInt)
 	// Rows share a shape.
 	rows := parse(t, e, `[{"id":1,"n":"a"},{"id":2,"n":"b"}]`).AsArray().Elems
 	if rows[0].AsObject().Shape() != rows[1].AsObject().Shape() {
@@ -457,4 +463,71 @@ func BenchmarkJSONParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Strings are scanned a word at a time up to the first byte that needs a
+// look: an escape, a control character, a multi-byte or invalid UTF-8
+// sequence, or the closing quote, at every offset around the 8-byte
+// words, read as encoding/json reads them.
+func TestJSONParseStringsAcrossWords(t *testing.T) {
+	for _, special := range []string{`\n`, `\"`, `\u00e9`, "é", "😀", "\xff", "\x01", "\x7f", "/", `\\`} {
+		for n := 0; n <= 26; n++ {
+			for at := 0; at <= n; at++ {
+				body := strings.Repeat("abcdefghijklmnopqrstuvwxyz"[:n], 1)
+				doc := `"` + body[:at] + special + body[at:] + `"`
+				v, err := ParseJSONString(doc)
+				var want string
+				werr := json.Unmarshal([]byte(doc), &want)
+				if (err == nil) != (werr == nil) {
+					t.Fatalf("ParseJSON(%q): err %v, encoding/json: %v", doc, err, werr)
+				}
+				if err != nil {
+					continue
+				}
+				if v.Kind() != vm.KString || v.AsString() != want {
+					t.Fatalf("ParseJSON(%q) = %q, want %q", doc, v.AsString(), want)
+				}
+			}
+		}
+		// Unterminated: the scan stops at the end of the text.
+		for n := 0; n <= 17; n++ {
+			doc := `"` + strings.Repeat("x", n) + special
+			if _, err := ParseJSONString(doc); err == nil {
+				t.Fatalf("ParseJSON(%q): no error", doc)
+			}
+		}
+	}
+}
+
+// A parsed object of up to 8 keys, and a list of up to 4 elements, is
+// one allocation, its values included: a row of 5 keys with a list in
+// it costs two.
+func TestJSONParseAllocations(t *testing.T) {
+	e := newEnv(t)
+	doc := func(n int) string {
+		rows := make([]vm.Value, n)
+		for i := range rows {
+			rows[i] = O("id", I(int64(i)), "name", S("user name"), "score", F(float64(i)/3), "active", B(i%2 == 0), "tags", L(S("a"), S("b")))
+		}
+		b, err := AppendJSON(e.th, nil, L(rows...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	allocs := func(s string) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if _, err := ParseJSONString(s); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// 100 rows more cost their objects and lists, and a few allocations
+	// for the parser's stack and the outer list, which grow.
+	small, large := allocs(doc(100)), allocs(doc(200))
+	if perRow := (large - small) / 100; perRow > 2.05 {
+		t.Errorf("a row costs %.2f allocations (%.0f for 100 rows, %.0f for 200), want 2", perRow, small, large)
+	}
+	v, _ := ParseJSONString(doc(10))
+	eq(t, "row 7", v.AsArray().Elems[7], `{ id: 7, name: "user name", score: 2.3333333333333335, active: false, tags: ["a", "b"] }`)
 }
