@@ -43,6 +43,13 @@ type querier interface {
 }
 
 const (
+	// sqliteCacheKiB is each SQLite connection's page cache (SQLite's
+	// own default is 2000 KiB). A scan of a table larger than its cache
+	// (COUNT(*), a filter without an index) reads every page from the
+	// file again, one system call each: over 4 MB of rows, 2 ms instead
+	// of 0.25 ms. The cache fills only as pages are read: a small
+	// database costs what it holds.
+	sqliteCacheKiB = 32 << 10
 	busyTimeout    = 10 * time.Second
 	connectTimeout = 5 * time.Second
 	// Idle connections are closed after a while, so a pool nobody uses
@@ -62,9 +69,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return nil, configErr("unknown database adapter %q", cfg.Adapter)
 }
 
-// sqliteDSN builds the driver's DSN: WAL, a busy timeout and foreign
-// keys on every connection (pragmas are per connection, so they belong
-// in the DSN); BEGIN IMMEDIATE for transactions on the writer.
+// sqliteDSN builds the driver's DSN: WAL, a busy timeout, foreign keys
+// and the page cache's size on every connection (pragmas are per
+// connection, so they belong in the DSN); BEGIN IMMEDIATE for
+// transactions on the writer.
 func sqliteDSN(path string, writer bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	var b strings.Builder
@@ -72,7 +80,9 @@ func sqliteDSN(path string, writer bool) string {
 	b.WriteString(esc.Replace(path))
 	b.WriteString("?_pragma=busy_timeout(")
 	b.WriteString(itoa(busyTimeout.Milliseconds()))
-	b.WriteString(")&_pragma=foreign_keys(1)")
+	b.WriteString(")&_pragma=foreign_keys(1)&_pragma=cache_size(-")
+	b.WriteString(itoa(sqliteCacheKiB))
+	b.WriteString(")")
 	if path != ":memory:" {
 		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	}

@@ -46,8 +46,9 @@
 // which may come from a client, it matches no row (a lookup answers
 // nil, not an error).
 //
-// SQLite runs in WAL mode with a 10 s busy timeout, foreign keys on, one
-// writer connection through which every write and every transaction
+// SQLite runs in WAL mode with a 10 s busy timeout, foreign keys on, a
+// page cache of up to 32 MiB per connection (filled as pages are read),
+// one writer connection through which every write and every transaction
 // goes (writers queue instead of failing with "database is locked"),
 // and reader connections beside it. Database calls run with the
 // server's scheduler released, so a slow query blocks only the request

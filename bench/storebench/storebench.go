@@ -43,6 +43,12 @@ fn find_n(n, rows) {
     Item.find(i % rows + 1)
   }
 }
+
+fn count_n(n) {
+  for i in range(n) {
+    Item.count()
+  }
+}
 `
 
 // The statements the model issues, written out for the Go side.
@@ -143,6 +149,16 @@ func (e *Env) GoFind(n, rows int) error {
 		}
 	}
 	return nil
+}
+
+// FillSQLite inserts n widget rows at once (SQLite only): a table to
+// scan, made in one statement.
+func (e *Env) FillSQLite(n int) error {
+	w, _ := e.DB.Pools()
+	_, err := w.ExecContext(context.Background(), `INSERT INTO "items" ("name", "qty", "price", "active")
+		WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)
+		SELECT 'widget ' || x, x, 2.5, 1 FROM c`, n)
+	return err
 }
 
 // scanWidget scans one widget row into typed Go variables, as a Go

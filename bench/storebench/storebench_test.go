@@ -85,6 +85,26 @@ func BenchmarkStore(b *testing.B) {
 	}
 }
 
+// scanRows is the table BenchmarkSQLiteCount counts: about 7 MB,
+// more than SQLite's default page cache (2000 KiB) holds.
+const scanRows = 200_000
+
+// BenchmarkSQLiteCount: Item.count() from Tova over a table of scanRows
+// rows, each call a full scan of the table on a reader connection.
+//
+//	go test -run '^$' -bench SQLiteCount ./bench/storebench
+func BenchmarkSQLiteCount(b *testing.B) {
+	e := open(b, store.SQLite)
+	if err := e.FillSQLite(scanRows); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := e.CallTova("count_n", vm.Int(int64(b.N))); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // TestProgramWorks checks that the Tova side does what the Go side
 // does (the comparison is only meaningful if it does).
 func TestProgramWorks(t *testing.T) {
@@ -100,6 +120,9 @@ func TestProgramWorks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := e.GoFind(5, 5); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CallTova("count_n", vm.Int(2)); err != nil {
 			t.Fatal(err)
 		}
 		_, r := e.DB.Pools()
