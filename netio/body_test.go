@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // A body costs what the client sent, not what it announced: connections
@@ -238,5 +239,81 @@ func TestTooLargeWhileSendingGetsItsAnswer(t *testing.T) {
 			t.Fatalf("round %d: sending the rest of the body: %v", round, err)
 		}
 		conn.Close()
+	}
+}
+
+// A body read from the connection is the request's own memory:
+// BodyString shares it, and a string a handler keeps of one request's
+// body still reads the same after later requests on the connection, with
+// bodies of the same size and smaller. A request's arena, which a later
+// request may reuse, is copied from.
+func TestBodyStringSharesOnlyOwnMemory(t *testing.T) {
+	t.Parallel()
+	kept := make(chan string, 8)
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/keep", func(_ context.Context, req *Request) *Response {
+			s := req.BodyString()
+			shared := len(req.Body) > 0 && unsafe.StringData(s) == &req.Body[0]
+			kept <- s
+			return Text(200, strconv.FormatBool(shared))
+		})
+	}, nil)
+	conn := ts.dial()
+	br := bufio.NewReader(conn)
+	bodies := []string{strings.Repeat("a", 5000), strings.Repeat("b", 5000), "c", strings.Repeat("d", 70000)}
+	for _, b := range bodies {
+		fmt.Fprintf(conn, "POST /keep HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(b), b)
+		if resp := readResponseFrom(t, br); resp.StatusCode() != 200 || string(resp.Body()) != "true" {
+			t.Fatalf("a %d-byte body: %d %q, want it shared", len(b), resp.StatusCode(), resp.Body())
+		}
+	}
+	for i, want := range bodies {
+		if got := <-kept; got != want {
+			t.Fatalf("body %d kept: %d bytes starting %q, want %d bytes of %q", i, len(got), got[:min(len(got), 8)], len(want), want[:1])
+		}
+	}
+
+	// A request made in process has its body in the arena: copied.
+	req := &Request{Body: []byte("in process")}
+	if s := req.BodyString(); s != "in process" || unsafe.StringData(s) == &req.Body[0] {
+		t.Errorf("an arena body: %q, shared %v", s, unsafe.StringData(s) == &req.Body[0])
+	}
+	if s := (&Request{}).BodyString(); s != "" {
+		t.Errorf("no body: %q", s)
+	}
+}
+
+// A body's buffer doubles from 4 KiB until a quarter of the announced
+// length has come, then takes the whole length: never more than it, and
+// never more than four times what has come. A chunked body, whose length
+// is not known, doubles up to the byte past the limit.
+func TestBodyGrowth(t *testing.T) {
+	for _, size := range []int{1, 4096, 5000, 1 << 20, 50_000_000} {
+		var caps []int
+		for have := 0; have < size; {
+			next := bodyGrowth(have, size, false)
+			if next <= have || next > size || have > 0 && next > 4*have && next > 4096 {
+				t.Fatalf("size %d: %d bytes grow to %d", size, have, next)
+			}
+			caps = append(caps, next)
+			have = next
+		}
+		if size == 50_000_000 {
+			// 4 KiB doubled to 16 MiB (a quarter of the body is 12.5 MB),
+			// then the body's length: 14 buffers, where doubling all the
+			// way would make 15, the last of 50 MB after one of 32 MiB.
+			if len(caps) != 14 || caps[12] != 16<<20 || caps[13] != size {
+				t.Errorf("size %d: buffers %v", size, caps)
+			}
+		}
+	}
+	limit := 1 << 20
+	have := 0
+	for have < limit+1 {
+		next := bodyGrowth(have, limit+1, true)
+		if next <= have || next > limit+1 || next > max(2*have, 4096) {
+			t.Fatalf("chunked: %d bytes grow to %d", have, next)
+		}
+		have = next
 	}
 }

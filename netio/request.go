@@ -125,6 +125,7 @@ type Request struct {
 	Local any
 
 	renamed    *atomic.Pointer[string] // the exchange's (SetID)
+	bodyOwned  bool                    // Body is memory of its own, never reused (BodyString)
 	rawHeaders []byte                  // the header block as received, parsed on first use
 	authority  string                  // an absolute-form target's, which replaces Host
 	headers    Headers                 // lower-case names, in arrival order
@@ -141,6 +142,22 @@ func (r *Request) Clone() *Request {
 	c.Local = nil
 	c.renamed = nil
 	return &c
+}
+
+// BodyString returns the body as a string. A body read from the
+// connection is memory of the request's own, which nothing writes to
+// again, and the string shares it: a large upload is not copied once
+// more to be read as text or parsed. A body in the request's arena (one
+// made in process), which a later request may reuse, is copied. Body
+// must not be modified after BodyString is called.
+func (r *Request) BodyString() string {
+	if len(r.Body) == 0 {
+		return ""
+	}
+	if r.bodyOwned {
+		return unsafe.String(&r.Body[0], len(r.Body))
+	}
+	return string(r.Body)
 }
 
 // SetID records id, which the handler gave the request, for an answer
@@ -851,6 +868,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		r.Body = a[at:len(a):len(a)]
 	case len(body) > 0:
 		r.Body = body[:len(body):len(body)]
+		r.bodyOwned = owned
 	}
 	return job, pathErr
 }

@@ -518,11 +518,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // readBody reads the body of a request that announces one. fasthttp
 // hands bodies over as streams (Config.MaxRequestBodySize is the server's
 // limit; fasthttp's own is one byte, so that it reads no more than that
-// before the handler): read into memory that grows as the bytes arrive, a
-// body costs what the client has sent, not what it announced. (fasthttp
-// reading a body itself takes its announced length at once: a few
-// thousand connections announcing bodies of the limit and sending
-// nothing more would hold gigabytes.) A body announced or sent past the
+// before the handler): read into memory that grows as the bytes arrive
+// (see bodyGrowth), a body costs what the client has sent, not what it
+// announced. (fasthttp reading a body itself takes its announced length
+// at once: a few thousand connections announcing bodies of the limit
+// and sending nothing more would hold gigabytes.) A body announced or
+// sent past the
 // limit is fasthttp.ErrBodyTooLarge; a read that fails or passes the
 // read timeout returns that error. An empty body is nil.
 func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
@@ -541,7 +542,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	var buf []byte
 	for len(buf) < size {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(max(2*cap(buf), 4096), size)-len(buf))
+			buf = slices.Grow(buf, bodyGrowth(len(buf), size, chunked)-len(buf))
 		}
 		n, err := r.Read(buf[len(buf):min(cap(buf), size)])
 		buf = buf[:len(buf)+n]
@@ -564,6 +565,19 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, nil
 	}
 	return buf, nil
+}
+
+// bodyGrowth is the capacity a body's buffer holding have bytes, all
+// it can, grows to, for a body of size bytes (past the limit, if it is
+// chunked): twice have, from 4 KiB; but once a quarter of an announced
+// length has come, that length, rather than doubling twice more (each
+// doubling copies what came and leaves the old buffer to the collector).
+// A buffer is thus at most four times what the client has sent.
+func bodyGrowth(have, size int, chunked bool) int {
+	if !chunked && have >= size/4 {
+		return size
+	}
+	return min(max(2*have, 4096), size)
 }
 
 // requestStart is when the request being served began: when the read

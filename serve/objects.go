@@ -155,12 +155,12 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "text":
-		return vm.Str(string(q.r.Body)), true, nil // bytes that are not UTF-8 kept, one character each
+		return vm.Str(q.r.BodyString()), true, nil // bytes that are not UTF-8 kept, one character each
 	case "json":
 		if len(bytes.TrimSpace(q.r.Body)) == 0 {
 			return vm.Nil, true, badBody("malformed JSON body: the body is empty")
 		}
-		v, err := parseJSONBody(q.r.Body)
+		v, err := parseJSONBody(q.r.BodyString())
 		return v, true, err
 	case "formData", "form_data", "form":
 		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
@@ -173,7 +173,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			// what the handler does not take (400, catchable).
 			return vm.Nil, true, badBody("the body is " + ct + ", not a form (req.json() reads it)")
 		}
-		return queryObject(string(q.r.Body)), true, nil
+		return queryObject(q.r.BodyString()), true, nil
 	}
 	return vm.Nil, false, nil
 }
@@ -204,15 +204,15 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 	switch {
 	case ct == "application/x-www-form-urlencoded":
-		return queryObject(string(body)), nil
+		return queryObject(q.r.BodyString()), nil
 	case ct == "multipart/form-data":
 		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
-		return parseJSONBody(body)
+		return parseJSONBody(q.r.BodyString())
 	case ct == "":
 		// A body that says nothing of itself: JSON if it is JSON, else
 		// its text.
-		if v, err := stdlib.ParseJSONFinite(body); err == nil {
+		if v, err := stdlib.ParseJSONFiniteString(q.r.BodyString()); err == nil {
 			return v, nil
 		}
 	case ct == "text/plain":
@@ -220,18 +220,18 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		// JSON as: an object or array that parses is JSON (as in the
 		// reference, which parses any such body), other text is text.
 		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
-			if v, err := stdlib.ParseJSONFinite(body); err == nil {
+			if v, err := stdlib.ParseJSONFiniteString(q.r.BodyString()); err == nil {
 				return v, nil
 			}
 		}
 	}
-	return vm.Str(string(body)), nil
+	return vm.Str(q.r.BodyString()), nil
 }
 
 // parseJSONBody parses a body that is to be JSON; one that is not is a
 // 400 saying where it went wrong.
-func parseJSONBody(body []byte) (vm.Value, error) {
-	v, err := stdlib.ParseJSONFinite(body)
+func parseJSONBody(body string) (vm.Value, error) {
+	v, err := stdlib.ParseJSONFiniteString(body)
 	if err != nil {
 		return vm.Nil, badBody("malformed JSON body: " + strings.TrimPrefix(err.Error(), "JSON.parse: "))
 	}

@@ -428,6 +428,10 @@ func ParseJSONString(s string) (vm.Value, error) { return parseJSON(s, false) }
 // would otherwise come back out as null.
 func ParseJSONFinite(data []byte) (vm.Value, error) { return parseJSON(string(data), true) }
 
+// ParseJSONFiniteString is ParseJSONFinite on a string (the result may
+// share memory with s).
+func ParseJSONFiniteString(s string) (vm.Value, error) { return parseJSON(s, true) }
+
 func parseJSON(s string, finite bool) (vm.Value, error) {
 	p := parser{s: s, finite: finite}
 	p.skipSpace()
