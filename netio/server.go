@@ -523,9 +523,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // announced. (fasthttp reading a body itself takes its announced length
 // at once: a few thousand connections announcing bodies of the limit
 // and sending nothing more would hold gigabytes.) A body announced or
-// sent past the
-// limit is fasthttp.ErrBodyTooLarge; a read that fails or passes the
-// read timeout returns that error. An empty body is nil.
+// sent past the limit is fasthttp.ErrBodyTooLarge; a read that fails or
+// passes the read timeout returns that error. An empty body is nil.
 func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	limit := s.cfg.MaxRequestBodySize
 	size := ctx.Request.Header.ContentLength() // -1: chunked

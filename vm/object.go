@@ -206,21 +206,21 @@ func NewObjectFrom(s *Shape, vals []Value) *Object {
 	case 0:
 		return &Object{shape: s}
 	case 1:
-		o = withVals[[1]Value](s, n)
+		o = withVals[[1]Value](s)
 	case 2:
-		o = withVals[[2]Value](s, n)
+		o = withVals[[2]Value](s)
 	case 3:
-		o = withVals[[3]Value](s, n)
+		o = withVals[[3]Value](s)
 	case 4:
-		o = withVals[[4]Value](s, n)
+		o = withVals[[4]Value](s)
 	case 5:
-		o = withVals[[5]Value](s, n)
+		o = withVals[[5]Value](s)
 	case 6:
-		o = withVals[[6]Value](s, n)
+		o = withVals[[6]Value](s)
 	case 7:
-		o = withVals[[7]Value](s, n)
+		o = withVals[[7]Value](s)
 	case 8:
-		o = withVals[[8]Value](s, n)
+		o = withVals[[8]Value](s)
 	default:
 		o = &Object{shape: s, vals: make([]Value, n)}
 	}
@@ -228,14 +228,14 @@ func NewObjectFrom(s *Shape, vals []Value) *Object {
 	return o
 }
 
-// withVals allocates an object of shape s with its n values in the same
-// allocation, in an array of type A ([n]Value).
-func withVals[A any](s *Shape, n int) *Object {
+// withVals allocates an object of shape s with its values in the same
+// allocation, in an array of type A ([len(s.keys)]Value).
+func withVals[A any](s *Shape) *Object {
 	p := &struct {
 		Object
 		a A
 	}{}
-	p.shape, p.vals = s, unsafe.Slice((*Value)(unsafe.Pointer(&p.a)), n)
+	p.shape, p.vals = s, unsafe.Slice((*Value)(unsafe.Pointer(&p.a)), unsafe.Sizeof(p.a)/unsafe.Sizeof(Value{}))
 	return &p.Object
 }
 

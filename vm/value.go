@@ -147,13 +147,13 @@ func NewArrayFrom(elems []Value) Value {
 	case 0:
 		a = &Array{Elems: []Value{}}
 	case 1:
-		a = arrayWith[[1]Value](n)
+		a = arrayWith[[1]Value]()
 	case 2:
-		a = arrayWith[[2]Value](n)
+		a = arrayWith[[2]Value]()
 	case 3:
-		a = arrayWith[[3]Value](n)
+		a = arrayWith[[3]Value]()
 	case 4:
-		a = arrayWith[[4]Value](n)
+		a = arrayWith[[4]Value]()
 	default:
 		a = &Array{Elems: make([]Value, n)}
 	}
@@ -161,14 +161,14 @@ func NewArrayFrom(elems []Value) Value {
 	return ArrayValue(a)
 }
 
-// arrayWith allocates a list with its n elements in the same allocation,
-// in an array of type A ([n]Value).
-func arrayWith[A any](n int) *Array {
+// arrayWith allocates a list with its elements in the same allocation,
+// in an array of type A ([n]Value): n zero elements.
+func arrayWith[A any]() *Array {
 	p := &struct {
 		Array
 		e A
 	}{}
-	p.Elems = unsafe.Slice((*Value)(unsafe.Pointer(&p.e)), n)
+	p.Elems = unsafe.Slice((*Value)(unsafe.Pointer(&p.e)), unsafe.Sizeof(p.e)/unsafe.Sizeof(Value{}))
 	return &p.Array
 }
 
