@@ -28,13 +28,32 @@ import (
 // wrkRequest is what wrk -t2 -c64 sends for /json.
 const wrkRequest = "GET /json HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 
+// connEnds is what the benchmarks' connections share: fixed addresses,
+// no deadlines, and done, closed when the server closes the connection.
+type connEnds struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func newConnEnds() connEnds { return connEnds{done: make(chan struct{})} }
+
+func (c *connEnds) Close() error { c.once.Do(func() { close(c.done) }); return nil }
+func (c *connEnds) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+}
+func (c *connEnds) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
+func (c *connEnds) SetDeadline(time.Time) error      { return nil }
+func (c *connEnds) SetReadDeadline(time.Time) error  { return nil }
+func (c *connEnds) SetWriteDeadline(time.Time) error { return nil }
+
 // replayConn reads the request n times, then io.EOF; it checks that
 // each answer is a 200 with the hello body.
 type replayConn struct {
-	n    int
-	err  error
-	done chan struct{}
-	once sync.Once
+	connEnds
+	n   int
+	err error
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
@@ -51,17 +70,6 @@ func (c *replayConn) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-func (c *replayConn) Close() error { c.once.Do(func() { close(c.done) }); return nil }
-func (c *replayConn) LocalAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
-}
-func (c *replayConn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-}
-func (c *replayConn) SetDeadline(time.Time) error      { return nil }
-func (c *replayConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 
 // replayListener hands out the connections sent on conns.
 type replayListener struct {
@@ -89,7 +97,7 @@ func (l *replayListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127,
 // runConn serves b.N requests on one connection of ln.
 func runConn(b *testing.B, ln *replayListener) {
 	b.ReportAllocs()
-	c := &replayConn{n: b.N, done: make(chan struct{})}
+	c := &replayConn{connEnds: newConnEnds(), n: b.N}
 	b.ResetTimer()
 	ln.conns <- c
 	<-c.done
@@ -192,7 +200,7 @@ func TestHelloAllocations(t *testing.T) {
 		ln := target(t, c.name, c.start)
 		serveOn(t, ln, 200)
 		const n = 2000
-		conn := &replayConn{n: n, done: make(chan struct{})}
+		conn := &replayConn{connEnds: newConnEnds(), n: n}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		ln.conns <- conn
@@ -210,7 +218,7 @@ func TestHelloAllocations(t *testing.T) {
 // serveOn serves n requests on one connection of ln.
 func serveOn(t *testing.T, ln *replayListener, n int) {
 	t.Helper()
-	c := &replayConn{n: n, done: make(chan struct{})}
+	c := &replayConn{connEnds: newConnEnds(), n: n}
 	ln.conns <- c
 	<-c.done
 	if c.err != nil {

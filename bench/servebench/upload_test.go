@@ -6,9 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -30,7 +28,7 @@ func BenchmarkUpload(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	b.ResetTimer()
-	c := &uploadConn{msg: msg, n: b.N, want: want, done: make(chan struct{})}
+	c := &uploadConn{connEnds: newConnEnds(), msg: msg, n: b.N, want: want}
 	ln.conns <- c
 	<-c.done
 	b.StopTimer()
@@ -62,12 +60,11 @@ func uploadTarget() (func(net.Listener) error, error) {
 // answer to the one before has come; it checks that each answer ends
 // with want.
 type uploadConn struct {
+	connEnds
 	msg, want []byte
 	n, off    int
 	answered  bool
 	err       error
-	done      chan struct{}
-	once      sync.Once
 }
 
 func (c *uploadConn) Read(p []byte) (int, error) {
@@ -92,14 +89,3 @@ func (c *uploadConn) Write(p []byte) (int, error) {
 	c.answered = true
 	return len(p), nil
 }
-
-func (c *uploadConn) Close() error { c.once.Do(func() { close(c.done) }); return nil }
-func (c *uploadConn) LocalAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
-}
-func (c *uploadConn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-}
-func (c *uploadConn) SetDeadline(time.Time) error      { return nil }
-func (c *uploadConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *uploadConn) SetWriteDeadline(time.Time) error { return nil }
