@@ -423,13 +423,9 @@ func ParseJSON(data []byte) (vm.Value, error) { return ParseJSONString(string(da
 // with s).
 func ParseJSONString(s string) (vm.Value, error) { return parseJSON(s, false) }
 
-// ParseJSONFinite is ParseJSON, except that a number past the Float
-// range (1e999) is an error, not Infinity: for request bodies, where it
-// would otherwise come back out as null.
-func ParseJSONFinite(data []byte) (vm.Value, error) { return parseJSON(string(data), true) }
-
-// ParseJSONFiniteString is ParseJSONFinite on a string (the result may
-// share memory with s).
+// ParseJSONFiniteString is ParseJSONString, except that a number past
+// the Float range (1e999) is an error, not Infinity: for request bodies,
+// where it would otherwise come back out as null.
 func ParseJSONFiniteString(s string) (vm.Value, error) { return parseJSON(s, true) }
 
 func parseJSON(s string, finite bool) (vm.Value, error) {
@@ -689,7 +685,7 @@ func (p *parser) str() (string, error) {
 	// next byte that needs a look.
 	for p.i < len(p.s) {
 		p.i += jsonstr.PlainPrefix(p.s[p.i:])
-	bytes:
+	scan:
 		for p.i < len(p.s) {
 			c := p.s[p.i]
 			switch {
@@ -705,7 +701,7 @@ func (p *parser) str() (string, error) {
 					return p.strSlow(start)
 				}
 				p.i += size
-				break bytes
+				break scan
 			default:
 				p.i++
 			}
