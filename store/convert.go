@@ -231,11 +231,55 @@ func textValue(k fieldKind, s string) vm.Value {
 			return v
 		}
 	case kindTime:
-		if t, ok := parseTime(s); ok {
-			return vm.Str(formatTime(t))
+		if t, ok := readTime(s); ok {
+			return vm.Str(t)
 		}
 	}
 	return vm.Str(s)
+}
+
+// driverTimeLayouts are the layouts the SQLite driver reads a TIMESTAMP
+// column's text with (after a trailing Z is cut), in its order.
+var driverTimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// readTime reads a Date column's stored text as formatTime writes it:
+// the ISO text tova stores, as it is; else any text parseTime takes, or
+// the SQLite driver would have read as a time when it read the column
+// itself (see Model.selects): Go's time.String form, or one of
+// driverTimeLayouts.
+func readTime(s string) (string, bool) {
+	if len(s) == len(isoLayout) {
+		if _, err := time.Parse(isoLayout, s); err == nil {
+			return s, true
+		}
+	}
+	if t, ok := parseTime(s); ok {
+		return formatTime(t), true
+	}
+	g := s
+	if i := strings.Index(g, "m="); i > 0 {
+		g = g[:i]
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", strings.TrimSpace(g)); err == nil {
+		return formatTime(t), true
+	}
+	s = strings.TrimSuffix(s, "Z")
+	for _, layout := range driverTimeLayouts {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return formatTime(t), true
+		}
+	}
+	return "", false
 }
 
 // anyValue converts a value of a raw query's column; dbType is the

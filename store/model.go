@@ -24,8 +24,6 @@ type Model struct {
 	timestamps bool
 	rowShape   *vm.Shape
 	tableSQL   string // the quoted table name
-	selectList string // the quoted column list of every SELECT/RETURNING
-	selectFrom string // SELECT <selectList> FROM <tableSQL>
 	st         *instanceDB
 	methods    map[string]vm.Value // bound methods, for named-argument calls
 
@@ -52,6 +50,27 @@ type table struct {
 	db     *DB
 	kinds  []fieldKind // by column: what its values are stored as
 	legacy []bool      // by column: JSON text where the field's kind is not JSON
+	// selectList is the column list of every SELECT and RETURNING;
+	// selectFrom is SELECT <selectList> FROM <table>.
+	selectList, selectFrom string
+}
+
+// selects sets tb's column lists. On SQLite a Date column is read as
+// +"name": an expression, which has no declared type, so that the driver
+// hands over the stored text as it is, for textValue to check (the
+// driver tries up to ten layouts on a TIMESTAMP column's text, failing
+// four times on the ISO text tova stores, before textValue formats the
+// time it found back into that same text).
+func (m *Model) selects(tb *table) {
+	cols := make([]string, len(m.cols))
+	for i, c := range m.cols {
+		cols[i] = quoteIdent(c.name)
+		if !tb.db.d.pg() && tb.kinds[i] == kindTime {
+			cols[i] = "+" + cols[i]
+		}
+	}
+	tb.selectList = strings.Join(cols, ", ")
+	tb.selectFrom = "SELECT " + tb.selectList + " FROM " + m.tableSQL
 }
 
 func (m *Model) TypeName() string { return "Model" }
@@ -167,15 +186,11 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 		}
 	}
 	names := make([]string, len(m.cols))
-	quoted := make([]string, len(m.cols))
 	for i, c := range m.cols {
 		names[i] = c.name
-		quoted[i] = quoteIdent(c.name)
 	}
 	m.rowShape = vm.ShapeOf(names)
 	m.tableSQL = quoteIdent(m.table)
-	m.selectList = strings.Join(quoted, ", ")
-	m.selectFrom = "SELECT " + m.selectList + " FROM " + m.tableSQL
 	m.methods = map[string]vm.Value{}
 	for _, name := range methodNames {
 		name := name
@@ -252,6 +267,7 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			defs = append(defs, quoteIdent(c.name)+" "+d.columnType(c.kind))
 		}
 		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
+		m.selects(tb)
 		return tb, err
 	}
 	// Every column is checked first: a declaration refused leaves the
@@ -295,6 +311,7 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			return nil, err
 		}
 	}
+	m.selects(tb)
 	return tb, nil
 }
 

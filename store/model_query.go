@@ -62,7 +62,7 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if err != nil || !ok {
 			return vm.Nil, err
 		}
-		return m.one(t, tb, false, m.selectFrom+` WHERE "id" = $1`, id)
+		return m.one(t, tb, false, tb.selectFrom+` WHERE "id" = $1`, id)
 	case "count":
 		if len(args) > 1 {
 			return vm.Nil, m.argErr(name, "takes an optional filter object")
@@ -492,7 +492,7 @@ func (m *Model) list(t *vm.Thread, tb *table, method string, filter, opts vm.Val
 	if first {
 		o.limit = 1
 	}
-	rows, err := m.rows(t, tb, false, m.selectFrom+where+o.order+tb.db.d.limitClause(o.limit, o.offset), params...)
+	rows, err := m.rows(t, tb, false, tb.selectFrom+where+o.order+tb.db.d.limitClause(o.limit, o.offset), params...)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -602,7 +602,7 @@ func (m *Model) paginate(t *vm.Thread, tb *table, args []vm.Value) (vm.Value, er
 	if page > math.MaxInt64/perPage {
 		offset = math.MaxInt64
 	}
-	rows, err := m.rows(t, tb, false, m.selectFrom+where+o.order+tb.db.d.limitClause(perPage, offset), params...)
+	rows, err := m.rows(t, tb, false, tb.selectFrom+where+o.order+tb.db.d.limitClause(perPage, offset), params...)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -696,7 +696,7 @@ func (m *Model) create(t *vm.Thread, tb *table, data vm.Value) (vm.Value, error)
 		b.WriteString(")")
 	}
 	b.WriteString(" RETURNING ")
-	b.WriteString(m.selectList)
+	b.WriteString(tb.selectList)
 	return m.one(t, tb, true, b.String(), params...)
 }
 
@@ -723,7 +723,7 @@ func (m *Model) update(t *vm.Thread, tb *table, idV, data vm.Value) (vm.Value, e
 		}
 	}
 	if len(cols) == 0 {
-		return m.one(t, tb, false, m.selectFrom+` WHERE "id" = $1`, id)
+		return m.one(t, tb, false, tb.selectFrom+` WHERE "id" = $1`, id)
 	}
 	var b strings.Builder
 	b.WriteString("UPDATE ")
@@ -739,6 +739,6 @@ func (m *Model) update(t *vm.Thread, tb *table, idV, data vm.Value) (vm.Value, e
 	params = append(params, id)
 	b.WriteString(` WHERE "id" = $` + strconv.Itoa(len(params)))
 	b.WriteString(" RETURNING ")
-	b.WriteString(m.selectList)
+	b.WriteString(tb.selectList)
 	return m.one(t, tb, true, b.String(), params...)
 }

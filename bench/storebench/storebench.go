@@ -44,6 +44,23 @@ fn find_n(n, rows) {
   }
 }
 
+model Note {
+  text: String
+  timestamps: true
+}
+
+fn note_n(n) {
+  for i in range(n) {
+    Note.create({ text: "note {i}" })
+  }
+}
+
+fn find_notes(n, rows) {
+  for i in range(n) {
+    Note.find(i % rows + 1)
+  }
+}
+
 fn count_n(n) {
   for i in range(n) {
     Item.count()

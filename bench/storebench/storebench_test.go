@@ -105,6 +105,24 @@ func BenchmarkSQLiteCount(b *testing.B) {
 	}
 }
 
+// BenchmarkFindTimestamps: Note.find(id) from Tova, a row whose two
+// timestamps (created_at, updated_at) are read back as Dates.
+func BenchmarkFindTimestamps(b *testing.B) {
+	for _, engine := range engines() {
+		b.Run(engine, func(b *testing.B) {
+			e := open(b, engine)
+			if err := e.CallTova("note_n", vm.Int(findRows)); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := e.CallTova("find_notes", vm.Int(int64(b.N)), vm.Int(findRows)); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestProgramWorks checks that the Tova side does what the Go side
 // does (the comparison is only meaningful if it does).
 func TestProgramWorks(t *testing.T) {
@@ -123,6 +141,12 @@ func TestProgramWorks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := e.CallTova("count_n", vm.Int(2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CallTova("note_n", vm.Int(3)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CallTova("find_notes", vm.Int(3), vm.Int(3)); err != nil {
 			t.Fatal(err)
 		}
 		_, r := e.DB.Pools()
