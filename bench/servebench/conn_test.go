@@ -29,13 +29,40 @@ import (
 const wrkRequest = "GET /json HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 
 // connEnds is what the benchmarks' connections share: fixed addresses,
-// no deadlines, and done, closed when the server closes the connection.
+// no deadlines, done, closed when the server closes the connection, the
+// number n of requests still to send, and the first wrong answer.
 type connEnds struct {
 	done chan struct{}
 	once sync.Once
+	n    int
+	err  error
 }
 
-func newConnEnds() connEnds { return connEnds{done: make(chan struct{})} }
+func newConnEnds(n int) connEnds { return connEnds{done: make(chan struct{}), n: n} }
+
+func (c *connEnds) ends() *connEnds { return c }
+
+// benchConn is a benchmark's connection.
+type benchConn interface {
+	net.Conn
+	ends() *connEnds
+}
+
+// serveTimed hands c to the server on ln, timing it until the server
+// closes it; every request must have been sent and rightly answered.
+func serveTimed(b *testing.B, ln *replayListener, c benchConn) {
+	e := c.ends()
+	b.ResetTimer()
+	ln.conns <- c
+	<-e.done
+	b.StopTimer()
+	if e.err != nil {
+		b.Fatal(e.err)
+	}
+	if e.n != 0 {
+		b.Fatalf("the connection closed with %d requests unsent", e.n)
+	}
+}
 
 func (c *connEnds) Close() error { c.once.Do(func() { close(c.done) }); return nil }
 func (c *connEnds) LocalAddr() net.Addr {
@@ -52,8 +79,6 @@ func (c *connEnds) SetWriteDeadline(time.Time) error { return nil }
 // each answer is a 200 with the hello body.
 type replayConn struct {
 	connEnds
-	n   int
-	err error
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
@@ -97,17 +122,7 @@ func (l *replayListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127,
 // runConn serves b.N requests on one connection of ln.
 func runConn(b *testing.B, ln *replayListener) {
 	b.ReportAllocs()
-	c := &replayConn{connEnds: newConnEnds(), n: b.N}
-	b.ResetTimer()
-	ln.conns <- c
-	<-c.done
-	b.StopTimer()
-	if c.err != nil {
-		b.Fatal(c.err)
-	}
-	if c.n != 0 {
-		b.Fatalf("the connection closed with %d requests unread", c.n)
-	}
+	serveTimed(b, ln, &replayConn{newConnEnds(b.N)})
 }
 
 // listeners holds each target's listener: a target starts once per
@@ -200,7 +215,7 @@ func TestHelloAllocations(t *testing.T) {
 		ln := target(t, c.name, c.start)
 		serveOn(t, ln, 200)
 		const n = 2000
-		conn := &replayConn{connEnds: newConnEnds(), n: n}
+		conn := &replayConn{newConnEnds(n)}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		ln.conns <- conn
@@ -218,7 +233,7 @@ func TestHelloAllocations(t *testing.T) {
 // serveOn serves n requests on one connection of ln.
 func serveOn(t *testing.T, ln *replayListener, n int) {
 	t.Helper()
-	c := &replayConn{connEnds: newConnEnds(), n: n}
+	c := &replayConn{newConnEnds(n)}
 	ln.conns <- c
 	<-c.done
 	if c.err != nil {

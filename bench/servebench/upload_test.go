@@ -27,17 +27,7 @@ func BenchmarkUpload(b *testing.B) {
 	want := []byte(fmt.Sprintf(`{"n":%d}`, size))
 	b.SetBytes(size)
 	b.ReportAllocs()
-	b.ResetTimer()
-	c := &uploadConn{connEnds: newConnEnds(), msg: msg, n: b.N, want: want}
-	ln.conns <- c
-	<-c.done
-	b.StopTimer()
-	if c.err != nil {
-		b.Fatal(c.err)
-	}
-	if c.n != 0 {
-		b.Fatalf("the connection closed with %d uploads unsent", c.n)
-	}
+	serveTimed(b, ln, &uploadConn{connEnds: newConnEnds(b.N), msg: msg, want: want})
 }
 
 func uploadTarget() (func(net.Listener) error, error) {
@@ -62,9 +52,8 @@ func uploadTarget() (func(net.Listener) error, error) {
 type uploadConn struct {
 	connEnds
 	msg, want []byte
-	n, off    int
+	off       int
 	answered  bool
-	err       error
 }
 
 func (c *uploadConn) Read(p []byte) (int, error) {
