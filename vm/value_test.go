@@ -17,14 +17,14 @@ func TestNewArrayFrom(t *testing.T) {
 		if len(a.Elems) != n || cap(a.Elems) != n {
 			t.Fatalf("n=%d: len %d cap %d", n, len(a.Elems), cap(a.Elems))
 		}
+		if a.Elems == nil {
+			t.Fatalf("n=%d: nil elements, where an empty list has an empty slice", n)
+		}
 		a.Elems = append(a.Elems, Int(int64(n)))
 		for i, v := range a.Elems {
 			if v.Kind() != KInt || v.AsInt() != int64(i) {
 				t.Fatalf("n=%d: element %d is %v", n, i, v)
 			}
-		}
-		if a.Elems == nil {
-			t.Fatalf("n=%d: nil elements", n)
 		}
 		want := 1.0
 		if n > 4 {
