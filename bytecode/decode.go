@@ -844,6 +844,9 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 			return fail(partCode, pc, "conditional jump back to pc %d (only JMP and FORLOOP jump back, where the VM checks deadlines and signals)", target)
 		}
 	}
+	if pc, msg := p.checkFlow(f, iterWidth); msg != "" {
+		return fail(partCode, pc, "%s", msg)
+	}
 	return nil
 }
 

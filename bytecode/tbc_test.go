@@ -184,7 +184,7 @@ func tbcAllOps() *Program {
 	main := &Func{
 		Name:    "<main>",
 		NumRegs: 1,
-		Code:    []Instr{Make(CLOSURE, 0, 1, 0), Make(RETNIL, 0, 0, 0)},
+		Code:    []Instr{Make(MKCELL, 0, 0, 0), Make(CLOSURE, 0, 1, 0), Make(RETNIL, 0, 0, 0)},
 	}
 	f := &Func{
 		Name:       "ops",
@@ -218,6 +218,11 @@ func tbcAllOps() *Program {
 				v[slot] = 1
 			}
 		}
+		switch op {
+		case GETCELL, GETFREE:
+			// r1 keeps the cell MKCELL made, for SETCELL and CLOSURE.
+			v[0] = 2
+		}
 		f.Code = append(f.Code, Make(op, v[0], v[1], v[2]))
 		f.Lines = append(f.Lines, LineEntry{PC: uint32(op), Pos: Pos{Line: int32(op) + 2, Col: 3}})
 	}
@@ -226,7 +231,7 @@ func tbcAllOps() *Program {
 		Pos:      Pos{Line: 200, Col: 1},
 		NumRegs:  1,
 		Code:     []Instr{Make(RETNIL, 0, 0, 0)},
-		Captures: []Capture{{Index: 7}, {FromParentFree: true, Index: 0}},
+		Captures: []Capture{{Index: 1}, {FromParentFree: true, Index: 0}},
 	}
 	p.Funcs = []*Func{main, f, closed}
 	return p
