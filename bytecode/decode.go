@@ -845,6 +845,9 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 		}
 	}
 	if pc, msg := p.checkFlow(f, iterWidth); msg != "" {
+		if pc < 0 {
+			return fail(partHeader, 0, "%s", msg)
+		}
 		return fail(partCode, pc, "%s", msg)
 	}
 	return nil

@@ -3,6 +3,7 @@ package bytecode
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -171,4 +172,19 @@ func TestFlowAccepts(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
+}
+
+// A crafted function that uses every register as a cell, over many
+// instructions, is refused at once rather than checked with gigabytes.
+func TestFlowBounded(t *testing.T) {
+	code := make([]Instr, 0, MaxA+2)
+	for r := range MaxA + 1 {
+		code = append(code, Make(GETCELL, 0, r, 0))
+	}
+	p := flowProgram(MaxA+1, append(code, Make(RETNIL, 0, 0, 0))...)
+	want := `invalid program: function 0 "<main>": too large to check: 65537 instructions use 65536 registers as cells or iterators`
+	if err := p.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("Validate() = %v\nwant %s", err, want)
+	}
+	checkRejected(t, encode(p), "functions", strings.TrimPrefix(want, "invalid program: "))
 }
