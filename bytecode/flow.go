@@ -24,9 +24,9 @@ import (
 // it never runs.
 func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 	n := len(f.Code)
-	tracked := p.trackedRegs(f)
-	if n == 0 {
-		return -1, ""
+	tracked, tries := p.trackedRegs(f)
+	if n == 0 || len(tracked) == 0 && !tries {
+		return -1, "" // nothing here can break a rule
 	}
 	w := (len(tracked) + 63) / 64
 	if w > 0 && n > maxFlowWords/(2*w) {
@@ -55,22 +55,25 @@ func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 }
 
 // The bounds of checkFlow, far past what the compiler makes (a function
-// of 10 000 instructions with 100 captured variables takes 20 000 words
-// and a few times 40 000 steps), so that a crafted file cannot make
-// Decode take gigabytes or minutes.
+// of 10 000 instructions with 100 captured variables takes 40 000 words,
+// and its loops a few times 30 000 steps), so that a crafted file cannot
+// make Decode take gigabytes or more than a few seconds.
 const (
 	maxFlowWords = 1 << 22 // what holds before each instruction, in 64-bit words
-	maxFlowSteps = 1 << 28 // instruction visits, each counted with the words it copies
+	maxFlowSteps = 1 << 25 // instruction visits, each counted with the words it copies
 )
 
 // trackedRegs returns, in ascending order, the registers whose cells or
 // iterators checkFlow follows: those an instruction needs a cell or an
-// iterator in, and those MOVE copies into a tracked one.
-func (p *Program) trackedRegs(f *Func) []int {
+// iterator in, and those MOVE copies into a tracked one; and whether f
+// has a TRYBEGIN or TRYEND.
+func (p *Program) trackedRegs(f *Func) (regs []int, tries bool) {
 	need := map[int]bool{}
 	var moves map[int][]int // destination → sources
 	for _, in := range f.Code {
 		switch in.Op() {
+		case TRYBEGIN, TRYEND:
+			tries = true
 		case GETCELL:
 			need[in.B()] = true
 		case SETCELL, ITERNEXT:
@@ -102,12 +105,12 @@ func (p *Program) trackedRegs(f *Func) []int {
 			}
 		}
 	}
-	regs := make([]int, 0, len(need))
+	regs = make([]int, 0, len(need))
 	for r := range need {
 		regs = append(regs, r)
 	}
 	slices.Sort(regs)
-	return regs
+	return regs, tries
 }
 
 // flowState is what holds at one point of a path: which tracked

@@ -188,3 +188,25 @@ func TestFlowBounded(t *testing.T) {
 	}
 	checkRejected(t, encode(p), "functions", strings.TrimPrefix(want, "invalid program: "))
 }
+
+// A crafted loop whose cells run out one register per pass (a chain of
+// MOVEs against the flow) would take billions of steps to settle: it is
+// refused once it has taken the most any compiled function could.
+func TestFlowBoundedSteps(t *testing.T) {
+	const chain = 4096
+	var code []Instr
+	for r := range chain {
+		code = append(code, Make(MKCELL, r, 0, 0))
+	}
+	loop := len(code)
+	code = append(code, Make(GETCELL, chain+1, chain-1, 0))
+	for r := chain - 1; r > 0; r-- {
+		code = append(code, Make(MOVE, r, r-1, 0))
+	}
+	code = append(code, Make(LOADNIL, 0, 0, 0), Make(JMP, 0, loop, 0))
+	p := flowProgram(chain+2, code...)
+	want := fmt.Sprintf(`invalid program: function 0 "<main>": too large to check: its %d instructions and %d cell or iterator registers take over %d steps`, len(code), chain, maxFlowSteps)
+	if err := p.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("Validate() = %v\nwant %s", err, want)
+	}
+}
