@@ -814,7 +814,11 @@ frames:
 							break
 						}
 					}
-					rp(rb, a).n = uint64(c)
+					// The whole value, not its number alone: were R[A]
+					// not the Int FORPREP left there (a crafted .tbc can
+					// jump to a FORLOOP), a new length for a String's
+					// bytes would read past them.
+					*rp(rb, a) = Value{k: KInt, n: uint64(c)}
 					*rp(rb, a+3) = Value{k: KInt, n: uint64(c)}
 					pc = i.B()
 				}

@@ -88,6 +88,29 @@ func TestSumLoop(t *testing.T) {
 	}
 }
 
+// A FORLOOP reached without its FORPREP (a crafted .tbc) finds a String
+// in its counter register: the step makes it an Int, and never gives
+// the String a length past its bytes.
+func TestForLoopOnAString(t *testing.T) {
+	p := &bc.Program{Files: []bc.SourceFile{{Name: "f.tova"}},
+		Constants: []bc.Constant{{Kind: bc.KString, Str: "abc"}},
+		Funcs: []*bc.Func{{Name: "main", NumRegs: 4, Code: []bc.Instr{
+			mk(bc.LOADK, 0, 0, 0),               // R[A] = "abc"
+			mk(bc.LOADINT, 1, bc.SBias+1000, 0), // limit
+			mk(bc.LOADINT, 2, bc.SBias+100, 0),  // step
+			mk(bc.FORLOOP, 0, 5, 0),             // 3 + 100 < 1000: on to 5
+			mk(bc.RETNIL, 0, 0, 0),
+			mk(bc.RET, 0, 0, 0),
+		}}}}
+	v, err := runProgram(t, p, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Kind() != KInt || v.AsInt() != 103 {
+		t.Fatalf("R[A] after the step = %s (%s), want the Int 103", Repr(v), TypeName(v))
+	}
+}
+
 func TestInfiniteLoopCancelled(t *testing.T) {
 	p := &bc.Program{Files: []bc.SourceFile{{Name: "loop.tova"}}, Funcs: []*bc.Func{{Name: "main", NumRegs: 1, Code: []bc.Instr{
 		mk(bc.NOP, 0, 0, 0),
