@@ -116,14 +116,15 @@
 // instruction (flow.go), for the values the VM makes for its own use
 // and takes on trust: GETCELL, SETCELL and the register captures of
 // CLOSURE must find a cell (MKCELL) in their register on every path
-// that reaches them, ITERNEXT an iterator (ITERPREP), and TRYEND a
-// handler its function pushed (TRYBEGIN); paths that meet must have
-// pushed the same handlers. A call writes every register from its
-// result up (the callee's frame starts above it), and an error under a
-// handler reaches the handler with the registers as they were before
-// the instruction that raised it. The kinds of the values a program
-// computes (an Int where a String is wanted) remain the VM's to check
-// at run time.
+// that reaches them, ITERNEXT an iterator (ITERPREP), ARRPUSH and
+// ARRSPREAD a list (NEWARRAY), OBJSET and OBJSPREAD an object (NEWOBJ),
+// and TRYEND a handler its function pushed (TRYBEGIN); paths that meet
+// must have pushed the same handlers. A call writes every register from
+// its result up (the callee's frame starts above it), and an error
+// under a handler reaches the handler with the registers as they were
+// before the instruction that raised it. The kinds of the values a
+// program computes (an Int where a String is wanted) remain the VM's to
+// check at run time.
 //
 // Program.Validate runs the same checks, and Encode refuses a Program
 // that fails them, so every file Encode writes is one Decode accepts.

@@ -6,22 +6,22 @@ import (
 )
 
 // checkFlow follows every path through f from its first instruction and
-// checks what the interpreter takes on trust about values it did not
-// make itself, as the operand checks do for indexes:
+// checks what the interpreter takes on trust about the values it makes
+// for its own use, as the operand checks do for indexes:
 //   - GETCELL, SETCELL and the register captures of CLOSURE find a cell
 //     (made by MKCELL) in their register on every path that reaches
-//     them, and ITERNEXT an iterator (made by ITERPREP);
+//     them, ITERNEXT an iterator (ITERPREP), ARRPUSH and ARRSPREAD the
+//     list NEWARRAY made, OBJSET and OBJSPREAD the object NEWOBJ made;
 //   - TRYEND pops a handler this function pushed (TRYBEGIN), and the
 //     paths that meet at an instruction have pushed the same handlers.
 //
-// A register keeps what MKCELL or ITERPREP put in it until an
-// instruction writes it (MOVE copies what it holds); a call writes its
-// result register and every register above it (the callee's frame
-// starts there). An error raised at any instruction under a handler
-// jumps to the handler with what the registers held before that
-// instruction. It returns the pc of the first instruction that breaks
-// a rule and what is wrong, or -1. Unreachable code is not looked at:
-// it never runs.
+// A register keeps what one of these made until an instruction writes
+// it (MOVE copies what it holds); a call writes its result register and
+// every register above it (the callee's frame starts there). An error
+// raised at any instruction under a handler jumps to the handler with
+// what the registers held before that instruction. It returns the pc of
+// the first instruction that breaks a rule and what is wrong, or -1.
+// Unreachable code is not looked at: it never runs.
 func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 	n := len(f.Code)
 	tracked, tries := p.trackedRegs(f)
@@ -29,17 +29,17 @@ func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 		return -1, "" // nothing here can break a rule
 	}
 	w := (len(tracked) + 63) / 64
-	if w > 0 && n > maxFlowWords/(2*w) {
-		return -1, fmt.Sprintf("too large to check: %d instructions use %d registers as cells or iterators", n, len(tracked))
+	if w > 0 && n > maxFlowWords/(numKinds*w) {
+		return -1, fmt.Sprintf("too large to check: %d instructions use %d registers for cells, iterators, lists or objects", n, len(tracked))
 	}
 	fl := &flow{f: f, p: p, iterWidth: iterWidth, words: w, tracked: tracked,
-		bits: make([]uint64, 2*w*n), tries: make([][]int, n), seen: make([]bool, n), queued: make([]bool, n),
+		bits: make([]uint64, numKinds*w*n), tries: make([][]int, n), seen: make([]bool, n), queued: make([]bool, n),
 		cur: newFlowState(w), out: newFlowState(w), raised: newFlowState(w)}
-	fl.merge(0, fl.out) // nothing holds a cell or an iterator at the start
+	fl.merge(0, fl.out) // nothing holds any of them at the start
 	budget := maxFlowSteps
 	for len(fl.work) > 0 {
-		if budget -= 1 + w; budget < 0 {
-			return -1, fmt.Sprintf("too large to check: its %d instructions and %d cell or iterator registers take over %d steps", n, len(tracked), maxFlowSteps)
+		if budget -= 1 + numKinds*w; budget < 0 {
+			return -1, fmt.Sprintf("too large to check: its %d instructions and %d registers for cells, iterators, lists or objects take over %d steps", n, len(tracked), maxFlowSteps)
 		}
 		pc := fl.work[len(fl.work)-1]
 		fl.work = fl.work[:len(fl.work)-1]
@@ -55,18 +55,68 @@ func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 }
 
 // The bounds of checkFlow, far past what the compiler makes (a function
-// of 10 000 instructions with 100 captured variables takes 40 000 words,
-// and its loops a few times 30 000 steps), so that a crafted file cannot
+// of 10 000 instructions with 100 captured variables takes 80 000 words,
+// and its loops a few times 90 000 steps), so that a crafted file cannot
 // make Decode take gigabytes or more than a few seconds.
 const (
 	maxFlowWords = 1 << 22 // what holds before each instruction, in 64-bit words
 	maxFlowSteps = 1 << 25 // instruction visits, each counted with the words it copies
 )
 
-// trackedRegs returns, in ascending order, the registers whose cells or
-// iterators checkFlow follows: those an instruction needs a cell or an
-// iterator in, and those MOVE copies into a tracked one; and whether f
-// has a TRYBEGIN or TRYEND.
+// The kinds of value checkFlow follows.
+const (
+	kindCell = iota
+	kindIter
+	kindList
+	kindObject
+	numKinds
+)
+
+var kindNames = [numKinds]string{"a cell", "an iterator", "a list", "an object"}
+
+// makes returns the kind of value op puts in register A, if it is one
+// checkFlow follows.
+func makes(op Op) (int, bool) {
+	switch op {
+	case MKCELL:
+		return kindCell, true
+	case ITERPREP:
+		return kindIter, true
+	case NEWARRAY:
+		return kindList, true
+	case NEWOBJ:
+		return kindObject, true
+	}
+	return 0, false
+}
+
+// needs calls need for each register in which in needs a value of a
+// kind checkFlow follows, with that kind.
+func (p *Program) needs(in Instr, need func(reg, kind int)) {
+	switch in.Op() {
+	case GETCELL:
+		need(in.B(), kindCell)
+	case SETCELL:
+		need(in.A(), kindCell)
+	case CLOSURE:
+		for _, c := range p.Funcs[in.B()].Captures {
+			if !c.FromParentFree {
+				need(c.Index, kindCell)
+			}
+		}
+	case ITERNEXT:
+		need(in.A(), kindIter)
+	case ARRPUSH, ARRSPREAD:
+		need(in.A(), kindList)
+	case OBJSET, OBJSPREAD:
+		need(in.A(), kindObject)
+	}
+}
+
+// trackedRegs returns, in ascending order, the registers checkFlow
+// follows: those an instruction needs a value of a followed kind in,
+// and those MOVE copies into a tracked one; and whether f has a
+// TRYBEGIN or TRYEND.
 func (p *Program) trackedRegs(f *Func) (regs []int, tries bool) {
 	need := map[int]bool{}
 	var moves map[int][]int // destination → sources
@@ -74,21 +124,13 @@ func (p *Program) trackedRegs(f *Func) (regs []int, tries bool) {
 		switch in.Op() {
 		case TRYBEGIN, TRYEND:
 			tries = true
-		case GETCELL:
-			need[in.B()] = true
-		case SETCELL, ITERNEXT:
-			need[in.A()] = true
-		case CLOSURE:
-			for _, c := range p.Funcs[in.B()].Captures {
-				if !c.FromParentFree {
-					need[c.Index] = true
-				}
-			}
 		case MOVE:
 			if moves == nil {
 				moves = map[int][]int{}
 			}
 			moves[in.A()] = append(moves[in.A()], in.B())
+		default:
+			p.needs(in, func(reg, _ int) { need[reg] = true })
 		}
 	}
 	work := make([]int, 0, len(need))
@@ -113,24 +155,44 @@ func (p *Program) trackedRegs(f *Func) (regs []int, tries bool) {
 	return regs, tries
 }
 
-// flowState is what holds at one point of a path: which tracked
-// registers hold a cell, which an iterator (bit i stands for
-// flow.tracked[i]), and the try handlers pushed (the pcs of their
-// TRYBEGINs, innermost last; a handler list is never changed once made,
-// so states share them).
+// flowState is what holds at one point of a path: for each kind, which
+// tracked registers hold a value of it (words bits per kind, bit i
+// standing for flow.tracked[i]), and the try handlers pushed (the pcs
+// of their TRYBEGINs, innermost last; a handler list is never changed
+// once made, so states share them).
 type flowState struct {
-	cells, iters []uint64
-	tries        []int
+	bits  []uint64
+	words int
+	tries []int
 }
 
 func newFlowState(words int) *flowState {
-	return &flowState{cells: make([]uint64, words), iters: make([]uint64, words)}
+	return &flowState{bits: make([]uint64, numKinds*words), words: words}
 }
 
 func (s *flowState) copyFrom(o *flowState) {
-	copy(s.cells, o.cells)
-	copy(s.iters, o.iters)
+	copy(s.bits, o.bits)
 	s.tries = o.tries
+}
+
+// has reports whether bit i (-1: an untracked register) holds kind k.
+func (s *flowState) has(k, i int) bool {
+	return i >= 0 && s.bits[k*s.words+i/64]&(1<<(i%64)) != 0
+}
+
+func (s *flowState) put(k, i int) {
+	if i >= 0 {
+		s.bits[k*s.words+i/64] |= 1 << (i % 64)
+	}
+}
+
+// kill forgets what bits [lo, hi) hold.
+func (s *flowState) kill(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		for k := range numKinds {
+			s.bits[k*s.words+i/64] &^= 1 << (i % 64)
+		}
+	}
 }
 
 type flow struct {
@@ -139,8 +201,8 @@ type flow struct {
 	iterWidth map[int]int
 	tracked   []int // the registers followed, ascending
 	words     int
-	// What holds before each instruction: its cells and iterators in
-	// bits (2*words per pc), its handlers in tries, once seen.
+	// What holds before each instruction, once seen: its kinds in bits
+	// (numKinds*words per pc), its handlers in tries.
 	bits             []uint64
 	tries            [][]int
 	seen, queued     []bool
@@ -165,35 +227,17 @@ func (fl *flow) span(from, to int) (lo, hi int) {
 	return lo, hi
 }
 
-func has(set []uint64, i int) bool { return i >= 0 && set[i/64]&(1<<(i%64)) != 0 }
-
-func put(set []uint64, i int) {
-	if i >= 0 {
-		set[i/64] |= 1 << (i % 64)
-	}
-}
-
-// kill forgets what bits [lo, hi) hold.
-func (s *flowState) kill(lo, hi int) {
-	for i := lo; i < hi; i++ {
-		w, b := i/64, uint64(1)<<(i%64)
-		s.cells[w] &^= b
-		s.iters[w] &^= b
-	}
-}
-
 // merge adds state s to what holds before pc, queueing pc if that
 // changed.
 func (fl *flow) merge(pc int, s *flowState) {
 	if pc < 0 || pc >= len(fl.seen) {
 		return // past the end: the loader refuses code that gets there
 	}
-	w := fl.words
-	cells, iters := fl.bits[2*w*pc:2*w*pc+w], fl.bits[2*w*pc+w:2*w*(pc+1)]
+	size := len(s.bits)
+	held := fl.bits[size*pc : size*(pc+1)]
 	if !fl.seen[pc] {
 		fl.seen[pc] = true
-		copy(cells, s.cells)
-		copy(iters, s.iters)
+		copy(held, s.bits)
 		fl.tries[pc] = s.tries
 	} else {
 		if !slices.Equal(fl.tries[pc], s.tries) {
@@ -203,10 +247,9 @@ func (fl *flow) merge(pc int, s *flowState) {
 			return
 		}
 		changed := false
-		for i := range w {
-			c, it := cells[i]&s.cells[i], iters[i]&s.iters[i]
-			changed = changed || c != cells[i] || it != iters[i]
-			cells[i], iters[i] = c, it
+		for i, b := range s.bits {
+			changed = changed || held[i]&^b != 0
+			held[i] &= b
 		}
 		if !changed {
 			return
@@ -223,34 +266,24 @@ func (fl *flow) merge(pc int, s *flowState) {
 func (fl *flow) step(pc int) string {
 	in := fl.f.Code[pc]
 	op := in.Op()
-	w := fl.words
 	s := fl.cur
-	copy(s.cells, fl.bits[2*w*pc:2*w*pc+w])
-	copy(s.iters, fl.bits[2*w*pc+w:2*w*(pc+1)])
+	size := len(s.bits)
+	copy(s.bits, fl.bits[size*pc:size*(pc+1)])
 	s.tries = fl.tries[pc]
-	switch op {
-	case GETCELL:
-		if !has(s.cells, fl.bit(in.B())) {
-			return fmt.Sprintf("r%d may not hold a cell here", in.B())
-		}
-	case SETCELL:
-		if !has(s.cells, fl.bit(in.A())) {
-			return fmt.Sprintf("r%d may not hold a cell here", in.A())
-		}
-	case CLOSURE:
-		for j, c := range fl.p.Funcs[in.B()].Captures {
-			if !c.FromParentFree && !has(s.cells, fl.bit(c.Index)) {
-				return fmt.Sprintf("F[%d] capture %d: r%d may not hold a cell here", in.B(), j, c.Index)
+	var msg string
+	fl.p.needs(in, func(reg, k int) {
+		if msg == "" && !s.has(k, fl.bit(reg)) {
+			msg = fmt.Sprintf("r%d may not hold %s here", reg, kindNames[k])
+			if op == CLOSURE {
+				msg = fmt.Sprintf("F[%d] captures r%d, which may not hold a cell here", in.B(), reg)
 			}
 		}
-	case ITERNEXT:
-		if !has(s.iters, fl.bit(in.A())) {
-			return fmt.Sprintf("r%d may not hold an iterator here", in.A())
-		}
-	case TRYEND:
-		if len(s.tries) == 0 {
-			return "no try handler of this function to end here"
-		}
+	})
+	if msg != "" {
+		return msg
+	}
+	if op == TRYEND && len(s.tries) == 0 {
+		return "no try handler of this function to end here"
 	}
 	lo, hi := fl.span(fl.writes(in))
 
@@ -269,28 +302,23 @@ func (fl *flow) step(pc int) string {
 
 	out := fl.out
 	out.copyFrom(s)
+	out.kill(lo, hi)
 	switch op {
 	case MOVE:
 		a, b := fl.bit(in.A()), fl.bit(in.B())
-		out.kill(lo, hi)
-		if has(s.cells, b) {
-			put(out.cells, a)
+		for k := range numKinds {
+			if s.has(k, b) {
+				out.put(k, a)
+			}
 		}
-		if has(s.iters, b) {
-			put(out.iters, a)
-		}
-	case MKCELL:
-		out.kill(lo, hi)
-		put(out.cells, fl.bit(in.A()))
-	case ITERPREP:
-		out.kill(lo, hi)
-		put(out.iters, fl.bit(in.A()))
 	case TRYBEGIN:
 		out.tries = append(slices.Clip(s.tries), pc)
 	case TRYEND:
 		out.tries = s.tries[:len(s.tries)-1]
 	default:
-		out.kill(lo, hi)
+		if k, ok := makes(op); ok {
+			out.put(k, fl.bit(in.A()))
+		}
 	}
 	if op != TRYBEGIN { // its target is the handler, reached by errors
 		if target, ok := JumpTarget(in); ok {

@@ -55,7 +55,7 @@ func TestFlowRejects(t *testing.T) {
 		{"closure-capture", flowProgram(2,
 			Make(CLOSURE, 1, 1, 0),
 			Make(RETNIL, 0, 0, 0)),
-			"pc 0 (CLOSURE): F[1] capture 0: r0 may not hold a cell here"},
+			"pc 0 (CLOSURE): F[1] captures r0, which may not hold a cell here"},
 		{"loop-kills-cell", flowProgram(2,
 			Make(MKCELL, 0, 0, 0),
 			Make(GETCELL, 1, 0, 0),
@@ -70,6 +70,26 @@ func TestFlowRejects(t *testing.T) {
 			Make(RETNIL, 0, 0, 0),
 			Make(RETNIL, 0, 0, 0)),
 			"pc 2 (ITERNEXT): r0 may not hold an iterator here"},
+		{"arrpush-no-list", flowProgram(2,
+			Make(LOADINT, 0, SBias+7, 0),
+			Make(ARRPUSH, 0, 1, 0), // an Int is no list to push on
+			Make(RETNIL, 0, 0, 0)),
+			"pc 1 (ARRPUSH): r0 may not hold a list here"},
+		{"arrspread-after-call", flowProgram(3,
+			Make(NEWARRAY, 1, 2, 0),
+			Make(CALL, 0, 0, 0), // its callee's frame starts at r1
+			Make(ARRSPREAD, 1, 2, 0),
+			Make(RETNIL, 0, 0, 0)),
+			"pc 2 (ARRSPREAD): r1 may not hold a list here"},
+		{"objset-on-a-list", flowProgram(3,
+			Make(NEWARRAY, 0, 1, 0),
+			Make(OBJSET, 0, 1, 2),
+			Make(RETNIL, 0, 0, 0)),
+			"pc 1 (OBJSET): r0 may not hold an object here"},
+		{"objspread-no-object", flowProgram(2,
+			Make(OBJSPREAD, 0, 1, 0),
+			Make(RETNIL, 0, 0, 0)),
+			"pc 0 (OBJSPREAD): r0 may not hold an object here"},
 		{"tryend-no-handler", flowProgram(1,
 			Make(TRYEND, 0, 0, 0),
 			Make(RETNIL, 0, 0, 0)),
@@ -162,6 +182,17 @@ func TestFlowAccepts(t *testing.T) {
 			Make(JMP, 0, 1, 0),
 			Make(RETNIL, 0, 0, 0)),
 		},
+		{"list-and-object-literals", flowProgram(4,
+			Make(NEWARRAY, 0, 1, 0),
+			Make(ARRPUSH, 0, 1, 0),
+			Make(CALL, 2, 0, 0), // a spread's call, above the list
+			Make(ARRSPREAD, 0, 2, 0),
+			Make(NEWOBJ, 1, 0, 2), // K[0] names one key, from r2
+			Make(OBJSPREAD, 1, 0, 0),
+			Make(MOVE, 3, 1, 0),
+			Make(OBJSET, 3, 2, 0),
+			Make(RETNIL, 0, 0, 0)),
+		},
 		{"unreachable-not-checked", flowProgram(2,
 			Make(RETNIL, 0, 0, 0),
 			Make(GETCELL, 1, 0, 0),
@@ -182,7 +213,7 @@ func TestFlowBounded(t *testing.T) {
 		code = append(code, Make(GETCELL, 0, r, 0))
 	}
 	p := flowProgram(MaxA+1, append(code, Make(RETNIL, 0, 0, 0))...)
-	want := `invalid program: function 0 "<main>": too large to check: 65537 instructions use 65536 registers as cells or iterators`
+	want := `invalid program: function 0 "<main>": too large to check: 65537 instructions use 65536 registers for cells, iterators, lists or objects`
 	if err := p.Validate(); err == nil || err.Error() != want {
 		t.Fatalf("Validate() = %v\nwant %s", err, want)
 	}
@@ -205,7 +236,7 @@ func TestFlowBoundedSteps(t *testing.T) {
 	}
 	code = append(code, Make(LOADNIL, 0, 0, 0), Make(JMP, 0, loop, 0))
 	p := flowProgram(chain+2, code...)
-	want := fmt.Sprintf(`invalid program: function 0 "<main>": too large to check: its %d instructions and %d cell or iterator registers take over %d steps`, len(code), chain, maxFlowSteps)
+	want := fmt.Sprintf(`invalid program: function 0 "<main>": too large to check: its %d instructions and %d registers for cells, iterators, lists or objects take over %d steps`, len(code), chain, maxFlowSteps)
 	if err := p.Validate(); err == nil || err.Error() != want {
 		t.Fatalf("Validate() = %v\nwant %s", err, want)
 	}

@@ -1007,6 +1007,10 @@ frames:
 				copy(elems, regs[b:b+c])
 				*rp(rb, i.A()) = NewArray(elems)
 			case bc.ARRPUSH:
+				if rp(rb, i.A()).k != KArray {
+					err = badCode("ARRPUSH on a non-list")
+					break
+				}
 				arr := rp(rb, i.A()).AsArray()
 				if len(arr.Elems) >= MaxListLen {
 					err = ListTooLong("list", int64(len(arr.Elems))+1)
@@ -1014,6 +1018,10 @@ frames:
 				}
 				arr.Elems = append(arr.Elems, *rp(rb, i.B()))
 			case bc.ARRSPREAD:
+				if rp(rb, i.A()).k != KArray {
+					err = badCode("ARRSPREAD on a non-list")
+					break
+				}
 				err = spreadInto(t, rp(rb, i.A()).AsArray(), *rp(rb, i.B()))
 			case bc.NEWOBJ:
 				s := rp(kb, i.B()).asShape()
@@ -1028,6 +1036,10 @@ frames:
 				copy(o.vals, regs[c:c+len(s.keys)])
 				*rp(rb, i.A()) = ObjectValue(o)
 			case bc.OBJSET:
+				if rp(rb, i.A()).k != KObject {
+					err = badCode("OBJSET on a non-object")
+					break
+				}
 				// A computed key {[k]: v} is o[k] = v on a plain object.
 				switch k := *rp(rb, i.B()); k.k {
 				case KString:
@@ -1038,6 +1050,10 @@ frames:
 					err = keyError(k)
 				}
 			case bc.OBJSPREAD:
+				if rp(rb, i.A()).k != KObject {
+					err = badCode("OBJSPREAD on a non-object")
+					break
+				}
 				err = objSpread(t, rp(rb, i.A()).AsObject(), *rp(rb, i.B()))
 			case bc.GETFIELD, bc.GETFIELDOPT:
 				x := *rp(rb, i.B())

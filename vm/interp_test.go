@@ -3,6 +3,7 @@ package vm
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +109,22 @@ func TestForLoopOnAString(t *testing.T) {
 	}
 	if v.Kind() != KInt || v.AsInt() != 103 {
 		t.Fatalf("R[A] after the step = %s (%s), want the Int 103", Repr(v), TypeName(v))
+	}
+}
+
+// Pushing on a String (a crafted .tbc) would write into the String's
+// bytes as if they were a list: the loader refuses the program.
+func TestLoadRefusesPushOnAString(t *testing.T) {
+	p := &bc.Program{Files: []bc.SourceFile{{Name: "p.tova"}},
+		Constants: []bc.Constant{{Kind: bc.KString, Str: "abc"}},
+		Funcs: []*bc.Func{{Name: "main", NumRegs: 2, Code: []bc.Instr{
+			mk(bc.LOADK, 0, 0, 0),
+			mk(bc.ARRPUSH, 0, 1, 0),
+			mk(bc.RET, 0, 0, 0),
+		}}}}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), "pc 1 (ARRPUSH): r0 may not hold a list here") {
+		t.Fatalf("Load = %v, want ARRPUSH refused", err)
 	}
 }
 
