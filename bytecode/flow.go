@@ -32,7 +32,7 @@ func (p *Program) checkFlow(f *Func, iterWidth map[int]int) (int, string) {
 	if w > 0 && n > maxFlowWords/(numKinds*w) {
 		return -1, fmt.Sprintf("too large to check: %d instructions use %d registers for cells, iterators, lists or objects", n, len(tracked))
 	}
-	fl := &flow{f: f, p: p, iterWidth: iterWidth, words: w, tracked: tracked,
+	fl := &flow{f: f, p: p, iterWidth: iterWidth, tracked: tracked,
 		bits: make([]uint64, numKinds*w*n), tries: make([][]int, n), seen: make([]bool, n), queued: make([]bool, n),
 		cur: newFlowState(w), out: newFlowState(w), raised: newFlowState(w)}
 	fl.merge(0, fl.out) // nothing holds any of them at the start
@@ -200,9 +200,8 @@ type flow struct {
 	p         *Program
 	iterWidth map[int]int
 	tracked   []int // the registers followed, ascending
-	words     int
 	// What holds before each instruction, once seen: its kinds in bits
-	// (numKinds*words per pc), its handlers in tries.
+	// (as many words per pc as a flowState has), its handlers in tries.
 	bits             []uint64
 	tries            [][]int
 	seen, queued     []bool
