@@ -52,15 +52,11 @@ server {
 }
 `
 
-// FuzzServeRawRequest writes arbitrary bytes to a running program as
-// what a client sends on one connection, then closes its side. Whatever
-// arrives, the front end must answer well-formed HTTP or nothing, never
-// a 5xx (no handler of fuzzApp fails), with a request id on every
-// answer; and the server must go on answering a normal request.
+// FuzzServeRawRequest writes arbitrary bytes to fuzzApp as what a client
+// sends on one connection (see fuzzRawRequests): no handler of fuzzApp
+// fails, so a 5xx is the runtime's fault.
 func FuzzServeRawRequest(f *testing.F) {
-	app := startApp(f, fuzzApp)
-	addr := strings.TrimPrefix(app.urls[""], "http://")
-	for _, seed := range []string{
+	fuzzRawRequests(f, fuzzApp, "/api/ping", `"pong"`, []string{
 		"GET /users/5 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /users/abc HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /search?q=a&limit=3&ratio=2.5&on=yes HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -80,7 +76,67 @@ func FuzzServeRawRequest(f *testing.F) {
 		"GARBAGE\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
 		"\x00\xff\r\n\r\n",
-	} {
+	})
+}
+
+// fuzzGuardedApp has the blocks that read a request before its handler
+// does: sessions (a signed cookie), auth (a bearer token), CORS, a rate
+// limit keyed by a header, compression, a cache default, a body limit
+// and an uploads check. As in fuzzApp, no handler fails on a request
+// that reaches it.
+const fuzzGuardedApp = `
+server {
+  sessions { secret: "0123456789abcdef-test-secret", max_age: 7.days, http_only: true, same_site: "lax" }
+  auth { type: "jwt", secret: "0123456789abcdef-test-secret", issuer: "tova-test", audience: "api", csrf: false }
+  cors { origins: ["http://a.example"], methods: ["GET", "POST"], credentials: true, max_age: 600 }
+  rate_limit { requests: 1000000, window: 1.minute, key: fn(req) req.headers["x-api-key"] |> unwrapOr(req.ip) }
+  compression { min_size: 10 }
+  cache { default: "public, max-age=60" }
+  max_body 64.kilobytes
+  uploads { max_size: 32.kilobytes, allowed_types: ["image/png", "text/plain"] }
+  route POST "/login" => fn(req, name: String) { req.session.set("user", name); "hi {name}" }
+  route GET "/peek" => fn(req) { { user: req.session.get("user"), data: req.session.data } }
+  route POST "/logout" => fn(req) { req.session.destroy(); "bye" }
+  route GET "/me" with auth => fn(req) { { sub: req.user.sub, role: req.user.role } }
+  route GET "/big" => fn() { { items: range(0, 50).map(fn(i) "item {i}") } }
+  route GET "/etag" => fn() etag(text("tag " * 100), "v1")
+  route POST "/upload" => fn(req) { { body: req.body } }
+  route GET "/ping" => fn() "pong"
+}
+`
+
+// FuzzServeGuardedRequest is FuzzServeRawRequest for fuzzGuardedApp: the
+// code that reads cookies, tokens, origins and uploads before a handler
+// runs answers a client's bytes with well-formed HTTP, never a 5xx.
+func FuzzServeGuardedRequest(f *testing.F) {
+	// A session cookie the server made (for {user: "ada"}), and a token's
+	// header, for the fuzzer to start from.
+	const hs256 = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+	fuzzRawRequests(f, fuzzGuardedApp, "/ping", `"pong"`, []string{
+		"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{\"name\":\"ada\"}",
+		"GET /peek HTTP/1.1\r\nHost: x\r\nCookie: __sid=MTc5NjMxOTc3N3xWLWFqcVRfc3dTRWExdTdmdTRSTDd0aTlDZ0FwY1pPMG5hUEdlcTdhfCzzTy8kDPxsSMlwoB3WI3Q3pYGeVsPEzQ-QsocmgGCd; other=1\r\n\r\n",
+		"GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + hs256 + ".eyJzdWIiOiJhZGEifQ.c2ln\r\n\r\n",
+		"GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YTpi\r\n\r\n",
+		"OPTIONS /ping HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-a, content-type\r\n\r\n",
+		"GET /big HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0.5, deflate, br;q=0\r\nOrigin: http://b.example\r\n\r\n",
+		"GET /etag HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"v1\", \"v2\"\r\nAccept-Encoding: *\r\n\r\n",
+		"GET /ping HTTP/1.1\r\nHost: x\r\nX-Api-Key: k1\r\n\r\n",
+		"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 97\r\n\r\n" +
+			"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: image/gif\r\n\r\nGIF89a\r\n--b--\r\n",
+		"POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nIdempotency-Key: k-1\r\n\r\n",
+		"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n",
+	})
+}
+
+// fuzzRawRequests writes arbitrary bytes to a running program (src) as
+// what a client sends on one connection, then closes its side. Whatever
+// arrives, the front end must answer well-formed HTTP or nothing, never
+// a 5xx, with a request id on every answer, and a body in its content
+// coding; and the server must go on answering GET probe with want.
+func fuzzRawRequests(f *testing.F, src, probe, want string, seeds []string) {
+	app := startApp(f, src)
+	addr := strings.TrimPrefix(app.urls[""], "http://")
+	for _, seed := range seeds {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -126,11 +182,16 @@ func FuzzServeRawRequest(f *testing.F) {
 			if len(resp.Header.Peek("X-Request-ID")) == 0 && status != fasthttp.StatusContinue {
 				t.Fatalf("answer %d (%d) has no X-Request-ID", n, status)
 			}
+			if !hasHead && len(resp.Header.ContentEncoding()) > 0 {
+				if _, err := resp.BodyUncompressed(); err != nil {
+					t.Fatalf("answer %d (%d): a body in %q that does not decode: %v", n, status, resp.Header.ContentEncoding(), err)
+				}
+			}
 			fasthttp.ReleaseResponse(resp)
 		}
 		// The server still serves.
-		r := do(t, "GET", app.urls[""]+"/api/ping", "")
-		if r.status != 200 || r.body != `"pong"` {
+		r := do(t, "GET", app.urls[""]+probe, "")
+		if r.status != 200 || r.body != want {
 			t.Fatalf("after the input: %d %s", r.status, r.body)
 		}
 	})
