@@ -46,9 +46,8 @@ print("done")
 // panic.
 func FuzzModelRoundTrip(f *testing.F) {
 	type target struct {
-		d    testDB
-		db   *store.DB
-		prog *vm.Program
+		d  testDB
+		db *store.DB
 	}
 	p, err := driver.CompileFile("fuzz.tova", []byte(fuzzModelApp))
 	if err != nil {
@@ -66,7 +65,7 @@ func FuzzModelRoundTrip(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Cleanup(func() { db.Close() })
-		targets = append(targets, target{d, db, prog})
+		targets = append(targets, target{d, db})
 	}
 	f.Add("hello", int64(42), 1.5, `{"a":[1,2,{"b":null}],"c":"d"}`, "x,y,z")
 	f.Add("", int64(math.MinInt64), math.Copysign(0, -1), `{}`, "")
@@ -78,7 +77,7 @@ func FuzzModelRoundTrip(f *testing.F) {
 		env := map[string]string{"S": s, "N": strconv.FormatInt(n, 10), "F": strconv.FormatFloat(fl, 'g', -1, 64), "META": meta, "TAGS": tags}
 		for _, tg := range targets {
 			var out bytes.Buffer
-			in := tg.prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: tg.d.dir,
+			in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: tg.d.dir,
 				Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 			store.Use(in, tg.db)
 			th := in.NewThread(context.Background())
