@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"tova/driver"
 	"tova/store"
 	"tova/vm"
 )
@@ -49,14 +48,7 @@ func FuzzModelRoundTrip(f *testing.F) {
 		d  testDB
 		db *store.DB
 	}
-	p, err := driver.CompileFile("fuzz.tova", []byte(fuzzModelApp))
-	if err != nil {
-		f.Fatal(err)
-	}
-	prog, err := vm.Load(p)
-	if err != nil {
-		f.Fatal(err)
-	}
+	prog := load(f, "fuzz.tova", []byte(fuzzModelApp))
 	var targets []target
 	for _, e := range engines(f) {
 		d := freshDB(f, e)

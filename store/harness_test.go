@@ -115,10 +115,8 @@ func fixedClock() func() time.Time {
 	return func() time.Time { return start.Add(time.Duration(n.Add(1)-1) * time.Second) }
 }
 
-// run runs a Tova program on database d (given to the instance with
-// store.Use, so the program needs no db block) and returns what it
-// printed, followed by the uncaught error if there is one.
-func (d testDB) run(t testing.TB, name string, src []byte) string {
+// load compiles and loads a Tova program.
+func load(t testing.TB, name string, src []byte) *vm.Program {
 	t.Helper()
 	p, err := driver.CompileFile(name, src)
 	if err != nil {
@@ -128,6 +126,15 @@ func (d testDB) run(t testing.TB, name string, src []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return prog
+}
+
+// run runs a Tova program on database d (given to the instance with
+// store.Use, so the program needs no db block) and returns what it
+// printed, followed by the uncaught error if there is one.
+func (d testDB) run(t testing.TB, name string, src []byte) string {
+	t.Helper()
+	prog := load(t, name, src)
 	var out bytes.Buffer
 	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: d.dir, Now: fixedClock(), Getenv: d.getenv})
 	db, err := store.Open(context.Background(), d.config())

@@ -73,14 +73,7 @@ func TestReadyReportsUnreachableDatabase(t *testing.T) {
 	src := []byte(`model Order { total: Float }
 db { adapter: "postgres", url: "postgres://tova@127.0.0.1:1/nothing?sslmode=disable&connect_timeout=2" }
 print("declared")`)
-	p, err := driver.CompileFile("app.tova", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := vm.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := load(t, "app.tova", src)
 	var out strings.Builder
 	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: t.TempDir()})
 	defer store.Close(in)
@@ -89,7 +82,7 @@ print("declared")`)
 	if _, err := th.RunMain(); err != nil {
 		t.Fatalf("main: %v", err)
 	}
-	err = store.Ready(context.Background(), in)
+	err := store.Ready(context.Background(), in)
 	var ve *vm.Error
 	// It names the db block too: a start-up that fails here (a server
 	// whose program has no model) has no other position to show.
