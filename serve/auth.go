@@ -293,13 +293,15 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 }
 
 // unauthorized is the 401 answer of a request whose credentials a
-// guard refused, with WWW-Authenticate.
+// guard refused, with WWW-Authenticate. Its code is the reference's
+// (AUTH_REQUIRED), which clients written for it test; its message says
+// what was wrong.
 func (a *authSettings) unauthorized(id, why string) vm.Value {
 	challenge := "Bearer"
 	if a.apiKey {
 		challenge = `APIKey header="` + a.header + `"`
 	}
-	r := errorResponse(401, "UNAUTHORIZED", why, id, nil)
+	r := errorResponse(401, "AUTH_REQUIRED", why, id, nil)
 	return vm.HostValue(&responseValue{status: 401, statusSet: true, ctype: r.ContentType, body: r.Body,
 		headers: netio.Headers{{Name: "WWW-Authenticate", Value: challenge}}})
 }

@@ -85,7 +85,7 @@ func TestAuthJWT(t *testing.T) {
 		}
 		for _, path := range []string{"/me", "/admin"} {
 			r := do(t, "GET", u+path, "", hs...)
-			if r.status != 401 || !strings.Contains(r.body, `"code":"UNAUTHORIZED"`) || !strings.Contains(r.body, c.want) ||
+			if r.status != 401 || !strings.Contains(r.body, `"code":"AUTH_REQUIRED"`) || !strings.Contains(r.body, c.want) ||
 				!strings.Contains(r.body, `"request_id"`) || r.header.Get("WWW-Authenticate") != "Bearer" {
 				t.Errorf("%s: GET %s = %d %s %v, want 401 %q", c.name, path, r.status, r.body, r.header, c.want)
 			}
