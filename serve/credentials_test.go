@@ -1,0 +1,175 @@
+package serve
+
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// A token sign_jwt issues on a server passes the server's own auth
+// block: its secret, issuer and audience are the block's unless the
+// program gives others, and its exp follows expires_in or exp.
+func TestSignJWTIssuesTokensTheAuthBlockAccepts(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { secret: "`+authSecret+`", issuer: "tova-test", audience: "api", csrf: false }
+  route POST "/login" => fn(name: String, role: String) {
+    { token: sign_jwt({ sub: name, role: role }, { expires_in: 1.hour }) }
+  }
+  route GET "/stale" => fn() { { token: sign_jwt({ sub: "old" }, nil, { exp: 1000 }) } }
+  route GET "/other" => fn() { { token: sign_jwt({ sub: "x" }, "another-secret-of-16+bytes") } }
+  route GET "/me" with auth => fn(req) { { sub: req.user.sub, iss: req.user.iss, aud: req.user.aud } }
+  route GET "/admin" with role("admin") => fn(req) { { admin: req.user.sub } }
+}
+`)
+	u := app.urls[""]
+	issued := func(path, body string) string {
+		t.Helper()
+		method := "GET"
+		if body != "" {
+			method = "POST"
+		}
+		r := do(t, method, u+path, body, "Content-Type", "application/json")
+		var out struct{ Token string }
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil || out.Token == "" {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		return out.Token
+	}
+	before := time.Now().Unix()
+	admin := issued("/login", `{"name":"ada","role":"admin"}`)
+	r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+admin)
+	if r.status != 200 || r.body != `{"sub":"ada","iss":"tova-test","aud":"api"}` {
+		t.Fatalf("own token on /me: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/admin", "", "Authorization", "Bearer "+admin); r.status != 200 || r.body != `{"admin":"ada"}` {
+		t.Fatalf("admin token on /admin: %d %s", r.status, r.body)
+	}
+	editor := issued("/login", `{"name":"bo","role":"editor"}`)
+	if r := do(t, "GET", u+"/admin", "", "Authorization", "Bearer "+editor); r.status != 403 {
+		t.Fatalf("editor token on /admin: %d %s", r.status, r.body)
+	}
+
+	// The claims, read by a JWT library on their own.
+	claims := jwt.MapClaims{}
+	if _, err := jwt.ParseWithClaims(admin, claims, func(*jwt.Token) (any, error) { return []byte(authSecret), nil },
+		jwt.WithValidMethods([]string{"HS256"})); err != nil {
+		t.Fatalf("the token does not verify with the block's secret: %v", err)
+	}
+	iat, _ := claims["iat"].(float64)
+	exp, _ := claims["exp"].(float64)
+	if now := time.Now().Unix(); int64(iat) < before || int64(iat) > now || int64(exp)-int64(iat) != 3600 {
+		t.Errorf("iat %v, exp %v: want iat now and exp an hour later", claims["iat"], claims["exp"])
+	}
+
+	for path, want := range map[string]string{"/stale": "expired token", "/other": "invalid token: bad signature"} {
+		r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+issued(path, ""))
+		if r.status != 401 || !strings.Contains(r.body, want) {
+			t.Errorf("token of %s on /me: %d %s, want 401 saying %q", path, r.status, r.body, want)
+		}
+	}
+}
+
+// hash_password keeps a password in the reference's text form, PBKDF2
+// with HMAC-SHA256 and 100 000 iterations, which verify_password (and
+// any PBKDF2 implementation) checks.
+func TestPasswordHashes(t *testing.T) {
+	app := startApp(t, `
+server {
+  route POST "/hash" => fn(pw: String) { { stored: hash_password(pw) } }
+  route POST "/check" => fn(pw: String, stored: String) { { ok: verify_password(pw, stored) } }
+}
+`)
+	u := app.urls[""]
+	hash := func(pw string) string {
+		t.Helper()
+		r := do(t, "POST", u+"/hash", `{"pw":`+quote(pw)+`}`, "Content-Type", "application/json")
+		var out struct{ Stored string }
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil {
+			t.Fatalf("hash: %d %s", r.status, r.body)
+		}
+		return out.Stored
+	}
+	check := func(pw, stored string) string {
+		t.Helper()
+		r := do(t, "POST", u+"/check", `{"pw":`+quote(pw)+`,"stored":`+quote(stored)+`}`, "Content-Type", "application/json")
+		if r.status != 200 {
+			t.Fatalf("check: %d %s", r.status, r.body)
+		}
+		return r.body
+	}
+
+	stored := hash("correct horse ✓")
+	parts := strings.Split(stored, ":")
+	if len(parts) != 4 || parts[0] != "pbkdf2" || parts[1] != "100000" || len(parts[2]) != 32 || len(parts[3]) != 64 {
+		t.Fatalf("stored %q: want pbkdf2:100000:<16-byte salt hex>:<32-byte hash hex>", stored)
+	}
+	salt, _ := hex.DecodeString(parts[2])
+	want, err := pbkdf2.Key(sha256.New, "correct horse ✓", salt, 100000, 32)
+	if err != nil || hex.EncodeToString(want) != parts[3] {
+		t.Fatalf("the hash is not PBKDF2-HMAC-SHA256 of the password and salt: %s", stored)
+	}
+	if again := hash("correct horse ✓"); again == stored {
+		t.Errorf("two hashes of one password are equal (%s): the salt is not random", stored)
+	}
+
+	// A hash made elsewhere in the same format (another iteration count,
+	// as the reference's stored hashes may have) verifies too.
+	other, _ := pbkdf2.Key(sha256.New, "pw", []byte("salty"), 1000, 32)
+	foreign := "pbkdf2:1000:" + hex.EncodeToString([]byte("salty")) + ":" + hex.EncodeToString(other)
+
+	for _, c := range []struct{ pw, stored, want string }{
+		{"correct horse ✓", stored, `{"ok":true}`},
+		{"correct horse", stored, `{"ok":false}`},
+		{"pw", foreign, `{"ok":true}`},
+		{"pw2", foreign, `{"ok":false}`},
+		{"pw", "", `{"ok":false}`},
+		{"pw", "bcrypt:10:aa:bb", `{"ok":false}`},
+		{"pw", "pbkdf2:1000:zz:" + hex.EncodeToString(other), `{"ok":false}`},
+		{"pw", "pbkdf2:0:" + hex.EncodeToString([]byte("salty")) + ":" + hex.EncodeToString(other), `{"ok":false}`},
+		// A count past ten million is refused, not computed for minutes.
+		{"pw", "pbkdf2:2000000000:" + hex.EncodeToString([]byte("salty")) + ":" + hex.EncodeToString(other), `{"ok":false}`},
+	} {
+		if got := check(c.pw, c.stored); got != c.want {
+			t.Errorf("verify_password(%q, %q) = %s, want %s", c.pw, c.stored, got, c.want)
+		}
+	}
+}
+
+// sign_jwt refuses what would make a token nobody should trust or use:
+// no secret, a short one, claims that are not an object, an exp outside
+// a JWT's range.
+func TestSignJWTRefuses(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/none" => fn() { sign_jwt({ sub: 1 }) }
+  route GET "/short" => fn() { sign_jwt({ sub: 1 }, "short") }
+  route GET "/list" => fn() { sign_jwt([1, 2], "0123456789abcdef-secret") }
+  route GET "/exp" => fn() { sign_jwt({ sub: 1 }, "0123456789abcdef-secret", { exp: 1.0e15 }) }
+  route GET "/option" => fn() { sign_jwt({ sub: 1 }, "0123456789abcdef-secret", { expiresIn: 60 }) }
+}
+`)
+	u := app.urls[""]
+	for path, want := range map[string]string{
+		"/none":   "sign_jwt: no secret",
+		"/short":  "sign_jwt: the secret is 5 bytes",
+		"/list":   "sign_jwt: the payload must be an object",
+		"/exp":    "sign_jwt: exp: expected a time in whole Unix seconds",
+		"/option": "sign_jwt: unknown option expiresIn",
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 500 || !strings.Contains(app.logs.String(), want) {
+			t.Errorf("%s: %d %s, want a 500 logged as %q", path, r.status, r.body, want)
+		}
+	}
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
