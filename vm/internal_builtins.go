@@ -161,9 +161,9 @@ func readEnv(t *Thread, specs []Value) (Value, error) {
 	msgs = append(msgs, bad...)
 	if len(msgs) > 0 {
 		e := &Error{Kind: "EnvError", Msg: strings.Join(msgs, "; ")}
-		if len(at) == 1 {
-			// One declaration is at fault: the error points at it, not
-			// at the first of the group.
+		if len(at) > 0 {
+			// The error points at the first declaration at fault, not
+			// at the first of the group (which may be well).
 			o := at[0].AsObject()
 			line, _ := o.Get("line")
 			col, _ := o.Get("col")
