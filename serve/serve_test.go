@@ -1832,7 +1832,7 @@ func TestGuardsAnswerAndNextGivesResponses(t *testing.T) {
 		t.Errorf("GET /paid, guard set 402: %d %s", r.status, r.body)
 	}
 	r := do(t, "POST", u+"/hooked/delete", "", "X-Token", "ok", "X-Bearer", "no")
-	if r.status != 401 || !strings.Contains(r.body, `"code":"AUTH_REQUIRED"`) || r.header.Get("WWW-Authenticate") != "Bearer" {
+	if r.status != 401 || !strings.Contains(r.body, `"code":"UNAUTHORIZED"`) || r.header.Get("WWW-Authenticate") != "Bearer" {
 		t.Errorf("hook set 401: %d %s %v", r.status, r.body, r.header)
 	}
 	if r := do(t, "GET", u+"/count", ""); r.body != "0" {
