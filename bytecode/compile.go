@@ -89,6 +89,9 @@ type compiler struct {
 	// where each type and model is declared (indexDecls)
 	typesIn   map[typeScope]map[string]*ast.TypeDecl
 	declScope map[ast.Stmt]typeScope
+	// typeIndex is the index in prog.Types of each type declaration's
+	// binding, for its impl blocks
+	typeIndex map[*ast.Binding]int
 	// servers: the program declares a server (or HTTP declarations
 	// outside one), so its functions may run on many requests at once
 	servers bool

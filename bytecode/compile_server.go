@@ -223,6 +223,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 	}
 	f.envDecls(stmts)
 	f.hoistFuncs(stmts)
+	f.implDecls(stmts)
 	srv := f.srv
 	for _, st := range stmts {
 		f.setPos(st.Pos())
@@ -411,7 +412,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.RPC {
 				f.rpcHook(st)
 			}
-		case *ast.EnvDecl, *ast.TypeDecl:
+		case *ast.EnvDecl, *ast.TypeDecl, *ast.ImplDecl, *ast.TraitDecl:
 			// handled above
 		case *ast.ServerDecl:
 			f.c.errorf(st.PosV, "server blocks cannot be nested")

@@ -45,6 +45,7 @@ func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
 	}
 	f.envDecls(stmts)
 	f.hoistFuncs(stmts)
+	f.implDecls(stmts)
 	for i, st := range stmts {
 		if d, ok := st.(*ast.Defer); ok {
 			// `defer X` runs X when the rest of the block is left: the
@@ -263,7 +264,7 @@ func (f *fstate) stmt(st ast.Stmt) {
 		f.assignValues(st.Targets, st.Values, true)
 	case *ast.FnDecl:
 		// hoisted by the enclosing block
-	case *ast.TypeDecl:
+	case *ast.TypeDecl, *ast.ImplDecl, *ast.TraitDecl:
 		// hoisted by the enclosing block
 	case *ast.Return:
 		if st.X == nil {
@@ -976,6 +977,10 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	}
 	idx := len(f.c.prog.Types)
 	f.c.prog.Types = append(f.c.prog.Types, td)
+	if f.c.typeIndex == nil {
+		f.c.typeIndex = map[*ast.Binding]int{}
+	}
+	f.c.typeIndex[st.Name.Binding] = idx
 	r := f.alloc(1)
 	f.emit(DEFTYPE, r, idx, 0)
 	f.store(st.Name.Binding, r)
@@ -986,6 +991,31 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		}
 		f.emit(DEFTYPE, r, idx, j+1)
 		f.store(b, r)
+	}
+}
+
+// implDecls gives the types of the statements' impl blocks their
+// methods, after the types and the functions they may call are made:
+// each method a closure, registered on its type (DEFMETHOD) with the
+// trait's defaults the block does not override.
+func (f *fstate) implDecls(stmts []ast.Stmt) {
+	for _, st := range stmts {
+		d, ok := st.(*ast.ImplDecl)
+		if !ok {
+			continue
+		}
+		idx, ok := f.c.typeIndex[d.Type.Binding]
+		if !ok {
+			f.c.errorf(d.Type.PosV, "impl %s: the type is not declared here (declare it beside its impl blocks)", d.Type.Name)
+			continue
+		}
+		for _, m := range append(d.Methods[:len(d.Methods):len(d.Methods)], d.Defaults...) {
+			f.setPos(m.PosV)
+			tmp := f.alloc(1)
+			f.closure(m.Fn, d.Type.Name+"."+m.Name.Name, m.PosV, tmp)
+			f.emit(DEFMETHOD, tmp, idx, f.c.kString(m.Name.Name))
+			f.release(tmp)
+		}
 	}
 }
 

@@ -1070,7 +1070,7 @@ func constOperand(op Op) (slot int, kind ConstKind, ok bool) {
 		return 2, KNames, true
 	case SETFIELD:
 		return 1, KString, true
-	case GETFIELD, GETFIELDOPT, CALLM, ISTYPE, MATCHTAG, STRPREFIX, UNIT:
+	case GETFIELD, GETFIELDOPT, CALLM, ISTYPE, MATCHTAG, STRPREFIX, UNIT, DEFMETHOD:
 		return 2, KString, true
 	}
 	return 0, 0, false

@@ -152,4 +152,6 @@
 //	7: a server's hooks include "rpc" hooks: the functions another
 //	   server of the program calls by name, which it answers at
 //	   POST /rpc/<fn>.
+//	8: DEFMETHOD gives a type the methods and associated functions of
+//	   its impl blocks.
 package bytecode

@@ -346,7 +346,7 @@ func (fl *flow) writes(in Instr) (from, to int) {
 		return in.B(), in.B() + fl.iterWidth[a]
 	case SETG, SETCELL, SETFREE, JMPF, JMPT, JNIL, JNNIL, JNLT, JNLE, JNEQ,
 		JNLTK, JNLEK, JNGTK, JNGEK, JNEQK, RET, ARRPUSH, ARRSPREAD, OBJSET,
-		OBJSPREAD, SETFIELD, SETINDEX, MATCHFAIL, THROW, TRYBEGIN, UNWRAPFAIL:
+		OBJSPREAD, SETFIELD, SETINDEX, MATCHFAIL, THROW, TRYBEGIN, UNWRAPFAIL, DEFMETHOD:
 		return 0, 0 // A is read (or, for TRYBEGIN, written by an error)
 	}
 	if Ops[op].A == OReg {

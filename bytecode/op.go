@@ -170,6 +170,8 @@ const (
 
 	UNWRAPFAIL
 
+	DEFMETHOD
+
 	numOps
 )
 
@@ -283,6 +285,8 @@ var Ops = [numOps]OpInfo{
 	ATOMIC:   {"ATOMIC", OCount, ONone, ONone, "A=1: a statement writing module state begins (the thread gives way in it only after a long slice); A=0: it ends"},
 
 	UNWRAPFAIL: {"UNWRAPFAIL", OReg, ONone, ONone, "raise '? on R[A] outside a function' (the top level has nothing to return from)"},
+
+	DEFMETHOD: {"DEFMETHOD", OReg, OType, OConst, "give Types[B] the function R[A] as K[C]: a method if its first parameter is self, else an associated function"},
 }
 
 // FallsThrough reports whether the instruction after op can run next:

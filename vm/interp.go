@@ -964,6 +964,26 @@ frames:
 						break
 					}
 				}
+				if t.In.methods != nil {
+					// What impl blocks gave the receiver's type: a method
+					// (self is the receiver), or, called on the type, an
+					// associated function.
+					if recv.k == KObject {
+						if m, ok := t.In.method(recv.AsObject(), name); ok {
+							if err = t.pushFrame(m.AsClosure(), fr.base+a+1, n+1, 0, fr.base+a); err != nil {
+								break
+							}
+							continue frames
+						}
+					}
+					if f, ok := t.In.assocOf(recv, name); ok {
+						*rp(rb, a+1) = f
+						if err = t.pushFrame(f.AsClosure(), fr.base+a+2, n, 0, fr.base+a); err != nil {
+							break
+						}
+						continue frames
+					}
+				}
 				var r Value
 				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil {
 					r, err = b[pc-1].Fn(t, regs[a+1:a+2+n])
@@ -1187,6 +1207,12 @@ frames:
 				err = Errorf("PropagateError", "? on %s outside a function: nothing to return from", Repr(*rp(rb, i.A())))
 			case bc.DEFTYPE:
 				*rp(rb, i.A()) = fn.prog.types[i.B()].ctors[i.C()]
+			case bc.DEFMETHOD:
+				if m := *rp(rb, i.A()); m.k == KFunc {
+					t.In.defMethod(i.B(), rp(kb, i.C()).AsString(), m)
+				} else {
+					err = badCode("DEFMETHOD of a " + TypeName(m))
+				}
 
 			case bc.THROW:
 				err = thrown(*rp(rb, i.A()))

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"slices"
 
 	"tova/bytecode"
 )
@@ -149,7 +150,21 @@ func Load(p *bytecode.Program) (*Program, error) {
 	}
 	prog.types = make([]*typeEntry, len(p.Types))
 	for i, td := range p.Types {
-		prog.types[i] = newTypeEntry(td)
+		te := newTypeEntry(td)
+		prog.types[i] = te
+		json := slices.Contains(td.Derive, "JSON")
+		if te.adt == nil {
+			ti := te.ctors[0].AsType().Info
+			ti.decl, ti.JSON = i+1, json
+			continue
+		}
+		for _, ti := range te.adt.Variants {
+			ti.decl, ti.JSON = i+1, json
+		}
+		if prog.namespaces == nil {
+			prog.namespaces = map[*Object]int{}
+		}
+		prog.namespaces[te.ctors[0].AsObject()] = i
 	}
 	prog.funcs = make([]*funcProto, len(p.Funcs))
 	for i, f := range p.Funcs {

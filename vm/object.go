@@ -398,6 +398,12 @@ type TypeInfo struct {
 	// positionally (Ok, Err, Some).
 	Positional bool
 	Singleton  *Object // the instance of a bare variant (no fields)
+	// decl is one more than the index of the program type declaring it
+	// (the ADT's, for a variant), whose impl blocks' methods it has (see
+	// Instance.methods); 0 for the builtin types.
+	decl int
+	// JSON: derive [JSON], which gives the type from_json.
+	JSON bool
 }
 
 // ADTInfo groups the variants of one algebraic data type.

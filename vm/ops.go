@@ -29,6 +29,19 @@ func (t *Thread) callOther(fn Value, args []Value) (Value, error) {
 // Host objects get the first chance; then a builtin with that name is
 // called with the receiver as first argument (`s.upper()` is upper(s)).
 func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error) {
+	if t.In.methods != nil {
+		if recv.k == KObject {
+			if m, ok := t.In.method(recv.AsObject(), name); ok {
+				return t.Call(m, args...)
+			}
+		}
+		if f, ok := t.In.assocOf(recv, name); ok {
+			return t.callOther(f, args[1:])
+		}
+	}
+	if recv.k == KType && name == "from_json" && recv.AsType().Info.JSON {
+		return t.fromJSON(recv.AsType().Info, args[1:])
+	}
 	if recv.k == KHost {
 		h := recv.AsHost()
 		if hc, ok := h.(HostCaller); ok {
@@ -66,6 +79,10 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			return v, err
 		}
 		return Nil, nil
+	case KType:
+		if f, ok := t.In.assocOf(x, name); ok {
+			return f, nil
+		}
 	case KString, KArray:
 		if name == "length" {
 			n, _ := Len(x)
@@ -559,4 +576,39 @@ func objSpread(t *Thread, o *Object, v Value) error {
 		}
 	}
 	return TypeErrorf("cannot spread %s into an object", TypeName(v))
+}
+
+// fromJSON is T.from_json(text) for a record type T with derive [JSON]:
+// the JSON object's fields, by name, make a T (a field the text lacks is
+// nil; one the type lacks is an error).
+func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
+	if len(args) != 1 || args[0].k != KString {
+		return Nil, TypeErrorf("%s.from_json(text): expected a JSON String", ti.Tag)
+	}
+	parse, ok := LookupBuiltin("json_parse")
+	if !ok {
+		return Nil, Errorf("InternalError", "from_json: no JSON parser")
+	}
+	r, err := t.callOther(parse, args)
+	if err != nil {
+		return Nil, err
+	}
+	if VariantOf(r) != OkType {
+		return Nil, Errorf("ValueError", "%s.from_json: %s", ti.Tag, ToString(r.AsObject().Values()[0]))
+	}
+	v := r.AsObject().Values()[0]
+	if v.k != KObject || v.AsObject().Type != nil {
+		return Nil, Errorf("ValueError", "%s.from_json: expected a JSON object, got %s", ti.Tag, TypeName(v))
+	}
+	o := v.AsObject()
+	vals := make([]Value, len(ti.Fields))
+	for _, k := range o.Keys() {
+		if ti.Shape.Lookup(k) < 0 {
+			return Nil, Errorf("ValueError", "%s.from_json: %s has no field %s", ti.Tag, ti.Tag, k)
+		}
+	}
+	for i, f := range ti.Fields {
+		vals[i], _ = o.Get(f)
+	}
+	return ObjectValue(ti.New(vals)), nil
 }

@@ -69,6 +69,67 @@ type Instance struct {
 
 	services sync.Map
 	threads  sync.Pool
+
+	// methods are what impl blocks gave the program's types, by type
+	// index (nil until one did): made by the instance's top-level code
+	// and server body (DEFMETHOD), read-only once they have run.
+	methods []typeMethods
+}
+
+// typeMethods are one type's methods (first parameter self), called on
+// its values, and associated functions, called on the type.
+type typeMethods struct {
+	inst, assoc map[string]Value
+}
+
+// defMethod gives type number idx the function fn under name.
+func (in *Instance) defMethod(idx int, name string, fn Value) {
+	if in.methods == nil {
+		in.methods = make([]typeMethods, len(in.Prog.types))
+	}
+	m := &in.methods[idx]
+	if c := fn.AsClosure(); len(c.Fn.ParamNames) > 0 && c.Fn.ParamNames[0] == "self" {
+		if m.inst == nil {
+			m.inst = map[string]Value{}
+		}
+		m.inst[name] = fn
+		return
+	}
+	if m.assoc == nil {
+		m.assoc = map[string]Value{}
+	}
+	m.assoc[name] = fn
+}
+
+// method is the method name of o's type, if an impl block gave it one.
+func (in *Instance) method(o *Object, name string) (Value, bool) {
+	if in.methods == nil || o.Type == nil || o.Type.decl == 0 {
+		return Nil, false
+	}
+	f, ok := in.methods[o.Type.decl-1].inst[name]
+	return f, ok
+}
+
+// assocOf is the associated function name of the type x stands for (a
+// record type's constructor, or an ADT's namespace object).
+func (in *Instance) assocOf(x Value, name string) (Value, bool) {
+	if in.methods == nil {
+		return Nil, false
+	}
+	idx := -1
+	switch x.k {
+	case KType:
+		idx = x.AsType().Info.decl - 1
+	case KObject:
+		if i, ok := in.Prog.namespaces[x.AsObject()]; ok {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return Nil, false
+	}
+	f, ok := in.methods[idx].assoc[name]
+	return f, ok
 }
 
 // Service returns the runtime service stored under key (nil if none).
@@ -453,4 +514,7 @@ type Program struct {
 	funcs    []*funcProto
 	builtins []Value
 	types    []*typeEntry
+	// namespaces are the objects ADT names stand for (Shape.Circle), by
+	// the index of their type, for the ADT's associated functions.
+	namespaces map[*Object]int
 }

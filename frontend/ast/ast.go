@@ -478,6 +478,27 @@ type (
 		Derive   []string
 		Alias    *TypeExpr // type Email = String where {...}
 	}
+	// ImplDecl is `impl Type { fn ... }` (methods, whose first parameter
+	// is self, and associated functions, without it) or `impl Trait for
+	// Type { fn ... }` (methods: the parser gives each its self).
+	ImplDecl struct {
+		PosV    token.Pos
+		Type    *Ident
+		Trait   *Ident // nil: a plain impl
+		Methods []*FnDecl
+		// Defaults are the trait's default methods the impl does not
+		// override (set by the resolver).
+		Defaults []*FnDecl
+	}
+	// TraitDecl is `trait Name { ... }` or `interface Name { ... }`: method
+	// signatures (a FnDecl whose Fn.Body is nil) and, in a trait, default
+	// methods. Each method's first parameter is self (added by the parser).
+	TraitDecl struct {
+		PosV      token.Pos
+		Name      *Ident
+		Interface bool
+		Methods   []*FnDecl
+	}
 	// Import is `import { a, b as c } from "m"`, `import m from "m"` or
 	// `import "m"`. Programs are single files: the resolver accepts only
 	// builtin modules, and binds the names to builtins.
@@ -583,37 +604,41 @@ func (*Await) exprNode()        {}
 func (*Propagate) exprNode()    {}
 func (*Yield) exprNode()        {}
 
-func (x *ExprStmt) Pos() token.Pos { return x.X.Pos() }
-func (x *Assign) Pos() token.Pos   { return x.PosV }
-func (x *VarDecl) Pos() token.Pos  { return x.PosV }
-func (x *FnDecl) Pos() token.Pos   { return x.PosV }
-func (x *Return) Pos() token.Pos   { return x.PosV }
-func (x *Break) Pos() token.Pos    { return x.PosV }
-func (x *Continue) Pos() token.Pos { return x.PosV }
-func (x *While) Pos() token.Pos    { return x.PosV }
-func (x *Loop) Pos() token.Pos     { return x.PosV }
-func (x *For) Pos() token.Pos      { return x.PosV }
-func (x *Guard) Pos() token.Pos    { return x.PosV }
-func (x *Defer) Pos() token.Pos    { return x.PosV }
-func (x *Throw) Pos() token.Pos    { return x.PosV }
-func (x *TypeDecl) Pos() token.Pos { return x.PosV }
-func (x *Import) Pos() token.Pos   { return x.PosV }
+func (x *ExprStmt) Pos() token.Pos  { return x.X.Pos() }
+func (x *Assign) Pos() token.Pos    { return x.PosV }
+func (x *VarDecl) Pos() token.Pos   { return x.PosV }
+func (x *FnDecl) Pos() token.Pos    { return x.PosV }
+func (x *Return) Pos() token.Pos    { return x.PosV }
+func (x *Break) Pos() token.Pos     { return x.PosV }
+func (x *Continue) Pos() token.Pos  { return x.PosV }
+func (x *While) Pos() token.Pos     { return x.PosV }
+func (x *Loop) Pos() token.Pos      { return x.PosV }
+func (x *For) Pos() token.Pos       { return x.PosV }
+func (x *Guard) Pos() token.Pos     { return x.PosV }
+func (x *Defer) Pos() token.Pos     { return x.PosV }
+func (x *Throw) Pos() token.Pos     { return x.PosV }
+func (x *TypeDecl) Pos() token.Pos  { return x.PosV }
+func (x *ImplDecl) Pos() token.Pos  { return x.PosV }
+func (x *TraitDecl) Pos() token.Pos { return x.PosV }
+func (x *Import) Pos() token.Pos    { return x.PosV }
 
-func (*ExprStmt) stmtNode() {}
-func (*Assign) stmtNode()   {}
-func (*VarDecl) stmtNode()  {}
-func (*FnDecl) stmtNode()   {}
-func (*Return) stmtNode()   {}
-func (*Break) stmtNode()    {}
-func (*Continue) stmtNode() {}
-func (*While) stmtNode()    {}
-func (*Loop) stmtNode()     {}
-func (*For) stmtNode()      {}
-func (*Guard) stmtNode()    {}
-func (*Defer) stmtNode()    {}
-func (*Throw) stmtNode()    {}
-func (*TypeDecl) stmtNode() {}
-func (*Import) stmtNode()   {}
+func (*ExprStmt) stmtNode()  {}
+func (*Assign) stmtNode()    {}
+func (*VarDecl) stmtNode()   {}
+func (*FnDecl) stmtNode()    {}
+func (*Return) stmtNode()    {}
+func (*Break) stmtNode()     {}
+func (*Continue) stmtNode()  {}
+func (*While) stmtNode()     {}
+func (*Loop) stmtNode()      {}
+func (*For) stmtNode()       {}
+func (*Guard) stmtNode()     {}
+func (*Defer) stmtNode()     {}
+func (*Throw) stmtNode()     {}
+func (*TypeDecl) stmtNode()  {}
+func (*ImplDecl) stmtNode()  {}
+func (*TraitDecl) stmtNode() {}
+func (*Import) stmtNode()    {}
 
 func (x *PBind) Pos() token.Pos      { return x.Name.PosV }
 func (x *PWild) Pos() token.Pos      { return x.PosV }

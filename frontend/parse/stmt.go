@@ -113,6 +113,10 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 		}
 	case token.TYPE:
 		return p.typeDecl()
+	case token.IMPL:
+		return p.implDecl()
+	case token.TRAIT, token.INTERFACE:
+		return p.traitDecl()
 	case token.RETURN:
 		p.next()
 		r := &ast.Return{PosV: t.Pos}
@@ -630,4 +634,92 @@ func (p *parser) importDecl() ast.Stmt {
 	im.From, im.FromPos = p.tok.Lit, p.tok.Pos
 	p.next()
 	return im
+}
+
+// implDecl parses `impl Type { fn ... }` and `impl Trait for Type { fn
+// ... }`. A trait's methods take their receiver as self without naming
+// it (`fn to_string() { self.name }`): it is added as their first
+// parameter.
+func (p *parser) implDecl() ast.Stmt {
+	d := &ast.ImplDecl{PosV: p.tok.Pos}
+	p.next()
+	d.Type = p.ident()
+	p.typeParams()
+	if p.at(token.FOR) {
+		p.next()
+		d.Trait, d.Type = d.Type, p.ident()
+		p.typeParams()
+	}
+	for _, m := range p.methodBlock("impl", d.Trait != nil, false) {
+		d.Methods = append(d.Methods, m)
+	}
+	return d
+}
+
+// traitDecl parses `trait Name { ... }` and `interface Name { ... }`:
+// method signatures (`fn name(params) -> Type`) and, in a trait, methods
+// with a default body.
+func (p *parser) traitDecl() ast.Stmt {
+	d := &ast.TraitDecl{PosV: p.tok.Pos, Interface: p.at(token.INTERFACE)}
+	kind := p.tok.Kind.String()
+	p.next()
+	d.Name = p.ident()
+	p.typeParams()
+	d.Methods = p.methodBlock(kind, true, true)
+	return d
+}
+
+// methodBlock parses the braces of an impl, trait or interface: fn
+// declarations, one per line. implicitSelf adds self as each one's first
+// parameter (unless it names self itself); signatures allows a method
+// without a body.
+func (p *parser) methodBlock(kind string, implicitSelf, signatures bool) []*ast.FnDecl {
+	open := p.tok
+	if !p.at(token.LBRACE) {
+		p.errorExpected("'{' to start the " + kind + " block")
+	}
+	p.next()
+	var ms []*ast.FnDecl
+	for {
+		for p.at(token.NEWLINE) || p.at(token.SEMI) || p.at(token.COMMA) {
+			p.next()
+		}
+		if p.at(token.RBRACE) || p.at(token.EOF) {
+			break
+		}
+		async := p.at(token.ASYNC) && p.peek(1).Kind == token.FN
+		if async {
+			p.next()
+		}
+		if !p.at(token.FN) {
+			p.errorExpected("fn (a method) in the " + kind + " block")
+		}
+		pos := p.tok.Pos
+		p.next()
+		name := p.ident()
+		fn := &ast.Function{Name: name.Name, Async: async}
+		p.typeParams()
+		fn.Params = p.params()
+		if implicitSelf && (len(fn.Params) == 0 || fn.Params[0].Name == nil || fn.Params[0].Name.Name != "self") {
+			self := &ast.Param{PosV: name.PosV, Name: &ast.Ident{PosV: name.PosV, Name: "self"}}
+			fn.Params = append([]*ast.Param{self}, fn.Params...)
+		}
+		d := &ast.FnDecl{PosV: pos, Name: name, Fn: fn}
+		if p.got(token.ARROW) {
+			d.RetType = p.typeExpr()
+		}
+		if signatures && !p.at(token.LBRACE) {
+			// A signature: no body.
+		} else {
+			fn.Body = p.fnBody(fn, false)
+		}
+		ms = append(ms, d)
+		switch p.tok.Kind {
+		case token.NEWLINE, token.SEMI, token.RBRACE:
+		default:
+			p.errorExpected("newline after the method")
+		}
+	}
+	p.expectClose(open)
+	return ms
 }

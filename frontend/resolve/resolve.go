@@ -39,6 +39,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		discovered: map[string]bool{},
 		background: map[string]bool{},
 		declared:   make(map[string]bool, len(opts.PredeclaredNames)),
+		traits:     map[string]*ast.TraitDecl{},
 	}
 	for _, n := range opts.PredeclaredNames {
 		r.declared[n] = true
@@ -159,6 +160,8 @@ type resolver struct {
 	// predecl maps the declaring identifier of a hoisted top-level or
 	// server-level binding to that binding.
 	predecl map[*ast.Ident]*ast.Binding
+	// traits are the program's trait and interface declarations, by name.
+	traits map[string]*ast.TraitDecl
 	// slots lists module-slot candidates in declaration order.
 	slots []*ast.Binding
 

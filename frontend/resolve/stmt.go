@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"fmt"
+	"strings"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -108,6 +109,12 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 			r.importDecl(st, s)
 		case *ast.RoutesGroup:
 			r.hoist(st.Body, s)
+		case *ast.TraitDecl:
+			if first, ok := r.traits[st.Name.Name]; ok && first != st {
+				r.errorf(st.Name.PosV, identEnd(st.Name), "%s %s declared again (first at %d:%d)", traitKind(st), st.Name.Name, first.PosV.Line, first.PosV.Col)
+				break
+			}
+			r.traits[st.Name.Name] = st
 		}
 	}
 }
@@ -249,6 +256,10 @@ func (r *resolver) stmt(s ast.Stmt) {
 		r.block(s.Body)
 	case *ast.Throw:
 		r.expr(s.X)
+	case *ast.TraitDecl:
+		r.traitDecl(s)
+	case *ast.ImplDecl:
+		r.implDecl(s)
 	case *ast.TypeDecl:
 		if s.Name.Binding == nil {
 			r.declare(r.cur, s.Name, kindType)
@@ -654,4 +665,80 @@ func (r *resolver) suggestVariant(name string) string {
 		return ""
 	}
 	return best
+}
+
+func traitKind(d *ast.TraitDecl) string {
+	if d.Interface {
+		return "interface"
+	}
+	return "trait"
+}
+
+// traitDecl resolves a trait's default methods (an interface has none).
+func (r *resolver) traitDecl(d *ast.TraitDecl) {
+	if r.cur.kind != scopeModule {
+		r.errorf(d.PosV, identEnd(d.Name), "%s %s: traits and interfaces are declared at the top level", traitKind(d), d.Name.Name)
+	}
+	seen := map[string]bool{}
+	for _, m := range d.Methods {
+		if seen[m.Name.Name] {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "%s %s: method %s declared twice", traitKind(d), d.Name.Name, m.Name.Name)
+		}
+		seen[m.Name.Name] = true
+		if m.Fn.Body == nil {
+			continue
+		}
+		if d.Interface {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "interface %s: method %s has a body; an interface only names methods (a trait may give a default)", d.Name.Name, m.Name.Name)
+			continue
+		}
+		r.function(m.Fn)
+	}
+}
+
+// implDecl resolves an impl block: its type, its trait (whose methods
+// without a default it must give, and whose defaults it takes
+// otherwise), and its methods, as functions of the scope it is in.
+func (r *resolver) implDecl(d *ast.ImplDecl) {
+	if r.cur.kind != scopeModule && r.cur.kind != scopeServer {
+		r.errorf(d.PosV, identEnd(d.Type), "impl %s: impl blocks are declared at the top level (or in a server block), beside their type", d.Type.Name)
+		return
+	}
+	r.ident(d.Type)
+	if b := d.Type.Binding; b != nil && b.Scope != ast.Undefined {
+		if inf := r.info[b]; inf == nil || inf.kind != kindType {
+			r.errorf(d.Type.PosV, identEnd(d.Type), "impl %s: %s is not a type declared with `type`", d.Type.Name, d.Type.Name)
+		}
+	}
+	own := map[string]*ast.FnDecl{}
+	for _, m := range d.Methods {
+		if first, ok := own[m.Name.Name]; ok {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: method %s declared twice (first at %d:%d)", d.Type.Name, m.Name.Name, first.PosV.Line, first.PosV.Col)
+		}
+		own[m.Name.Name] = m
+		r.function(m.Fn)
+	}
+	if d.Trait == nil {
+		return
+	}
+	t, ok := r.traits[d.Trait.Name]
+	if !ok {
+		r.errorf(d.Trait.PosV, identEnd(d.Trait), "impl %s for %s: no trait or interface %s is declared", d.Trait.Name, d.Type.Name, d.Trait.Name)
+		return
+	}
+	var missing []string
+	for _, m := range t.Methods {
+		if own[m.Name.Name] != nil {
+			continue
+		}
+		if m.Fn.Body == nil {
+			missing = append(missing, m.Name.Name)
+			continue
+		}
+		d.Defaults = append(d.Defaults, m)
+	}
+	if len(missing) > 0 {
+		r.errorf(d.PosV, identEnd(d.Type), "impl %s for %s: missing %s, which %s %s declares (at %d:%d)", d.Trait.Name, d.Type.Name,
+			strings.Join(missing, ", "), traitKind(t), t.Name.Name, t.PosV.Line, t.PosV.Col)
+	}
 }
