@@ -16,7 +16,10 @@ import (
 // builtin (Builtin.Pure: not a wrapper made at run time, which holds
 // the function and values it wraps), or an isolated function without
 // captured variables. Objects and lists in
-// module slots are shared and mutable, so reading one disqualifies.
+// module slots are shared and mutable, so reading one disqualifies. A
+// method call (x.name(...)) or field read (T.name) may reach every
+// method and associated function that impl blocks gave any type under
+// that name.
 
 type isolationInfo struct {
 	once        sync.Once
@@ -93,11 +96,35 @@ func (in *Instance) isolatedFuncs(mutableSlot []bool) []bool {
 	ok := make([]bool, len(funcs))
 	callers := make([][]int, len(funcs)) // callers[j]: functions that reach j
 	var tainted []int
+	// What impl blocks gave the types, by name: a call x.name(...) (or a
+	// read of T.name) may reach any of them, whatever x turns out to be.
+	methods := map[string][]Value{}
+	for _, m := range in.methods {
+		for name, f := range m.inst {
+			methods[name] = append(methods[name], f)
+		}
+		for name, f := range m.assoc {
+			methods[name] = append(methods[name], f)
+		}
+	}
 	for i, p := range funcs {
 		ok[i] = true
 		reach := func(j int) { callers[j] = append(callers[j], i) }
 		for _, ins := range p.Code {
 			switch ins.Op() {
+			case bytecode.CALLM, bytecode.GETFIELD, bytecode.GETFIELDOPT:
+				k := in.Prog.consts[ins.C()]
+				if k.k != KString {
+					continue
+				}
+				for _, f := range methods[k.AsString()] {
+					cl := f.AsClosure()
+					if fn := cl.Fn; len(cl.Free) == 0 && fn.index < len(funcs) && funcs[fn.index] == fn {
+						reach(fn.index)
+					} else {
+						ok[i] = false
+					}
+				}
 			case bytecode.SETG:
 				ok[i] = false
 			case bytecode.GETG:
