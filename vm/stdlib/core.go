@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -76,6 +77,12 @@ func registerCore() {
 }
 
 func bPrint(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	return printTo(t, t.Stdout(), "print", args)
+}
+
+// printTo writes args as print does (space-separated, a newline after)
+// to w; name is the builtin's, for its errors.
+func printTo(t *vm.Thread, w io.Writer, name string, args []vm.Value) (vm.Value, error) {
 	var buf []byte
 	for i, a := range args {
 		if i > 0 {
@@ -87,12 +94,12 @@ func bPrint(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			buf = append(buf, vm.ToString(a)...)
 		}
 		if len(buf) > vm.MaxStringBytes {
-			return vm.Nil, vm.StringTooLarge("print", len(buf))
+			return vm.Nil, vm.StringTooLarge(name, len(buf))
 		}
 	}
 	buf = append(buf, '\n')
-	if _, err := t.Stdout().Write(buf); err != nil {
-		return vm.Nil, vm.Errorf("IOError", "print: %v", err)
+	if _, err := w.Write(buf); err != nil {
+		return vm.Nil, vm.Errorf("IOError", "%s: %v", name, err)
 	}
 	return vm.Nil, nil
 }

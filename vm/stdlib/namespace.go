@@ -91,7 +91,7 @@ func registerNamespaces() {
 
 	// Process
 	pid := vm.Int(int64(os.Getpid()))
-	vm.RegisterValue("Process", vm.HostValue(&Namespace{
+	process := vm.HostValue(&Namespace{
 		name: "Process",
 		members: map[string]vm.Value{
 			"uptime": member("Process", "uptime", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -107,6 +107,26 @@ func registerNamespaces() {
 			}
 			return vm.Nil, false
 		},
+	})
+	vm.RegisterValue("Process", process)
+	// process: the JavaScript global the reference's programs use
+	// (process.uptime()).
+	vm.RegisterValue("process", process)
+
+	// console: the JavaScript global, for programs written for the
+	// reference: log, info and debug print as print does; warn and
+	// error print to standard error.
+	toStderr := func(name string) vm.Value {
+		return member("console", name, nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			return printTo(t, t.In.Cfg.Stderr, "console."+name, args)
+		})
+	}
+	vm.RegisterValue("console", NewNamespace("console", map[string]vm.Value{
+		"log":   builtinFn("print"),
+		"info":  builtinFn("print"),
+		"debug": builtinFn("print"),
+		"warn":  toStderr("warn"),
+		"error": toStderr("error"),
 	}))
 }
 
