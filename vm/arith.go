@@ -27,8 +27,23 @@ func Arith(op byte, a, b Value) (Value, error) {
 		return repeatString(a.AsString(), int64(b.n))
 	case op == '*' && a.k == KInt && b.k == KString:
 		return repeatString(b.AsString(), int64(a.n))
-	case op == '+' && a.k == KArray && b.k == KArray:
-		x, y := a.AsArray().Elems, b.AsArray().Elems
+	case op == '+' && (a.k == KArray || a.k == KRange) && (b.k == KArray || b.k == KRange):
+		// A range joins as the list of its numbers (range(3) + [3]).
+		x, y, err := listElems(a), listElems(b), error(nil)
+		if a.k == KRange || b.k == KRange {
+			if n := rangeOrListLen(a) + rangeOrListLen(b); n > MaxListLen {
+				return Nil, ListTooLong("+", n)
+			}
+			if a.k == KRange {
+				x, err = a.AsRange().Elems()
+			}
+			if b.k == KRange && err == nil {
+				y, err = b.AsRange().Elems()
+			}
+			if err != nil {
+				return Nil, err
+			}
+		}
 		if len(x)+len(y) > MaxListLen {
 			return Nil, ListTooLong("+", int64(len(x)+len(y)))
 		}
@@ -241,4 +256,20 @@ func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, err
 		return Nil, overflow(string(op))
 	}
 	return mk(int64(math.Round(r))), nil
+}
+
+// listElems is the elements of a list, nil for anything else.
+func listElems(v Value) []Value {
+	if v.k == KArray {
+		return v.AsArray().Elems
+	}
+	return nil
+}
+
+// rangeOrListLen is the length of a list or a range.
+func rangeOrListLen(v Value) int64 {
+	if v.k == KRange {
+		return v.AsRange().Len()
+	}
+	return int64(len(v.AsArray().Elems))
 }

@@ -89,6 +89,13 @@ func equalFlat(a, b Value) bool {
 			c, ok := cmpIntFloat(int64(b.n), a.AsFloat())
 			return ok && c == 0
 		}
+		// A range equals the list of its numbers (range(3) == [0, 1, 2]).
+		if a.k == KRange && b.k == KArray {
+			return a.AsRange().equalList(b.AsArray().Elems)
+		}
+		if a.k == KArray && b.k == KRange {
+			return b.AsRange().equalList(a.AsArray().Elems)
+		}
 		return false
 	}
 	switch a.k {
@@ -101,7 +108,7 @@ func equalFlat(a, b Value) bool {
 	case KString:
 		return a.n == b.n && (a.p == b.p || a.AsString() == b.AsString())
 	case KRange:
-		return *a.AsRange() == *b.AsRange()
+		return a.AsRange().equalRange(b.AsRange())
 	case KType:
 		return a.AsType().Info == b.AsType().Info
 	case KBuiltin:

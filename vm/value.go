@@ -216,6 +216,53 @@ func NewRangeThrough(lo, last int64) Value {
 	return NewRange(lo, last+1, 1)
 }
 
+// Elems is the range's numbers as a list's elements (a range past
+// MaxListLen is a ValueError).
+func (r *RangeValue) Elems() ([]Value, error) {
+	n := r.Len()
+	if n > MaxListLen {
+		return nil, ListTooLong("range", n)
+	}
+	out := make([]Value, n)
+	for i := range out {
+		v, _ := r.Index(int64(i))
+		out[i] = Int(v)
+	}
+	return out, nil
+}
+
+// equalList reports whether the range's numbers are xs, in order.
+func (r *RangeValue) equalList(xs []Value) bool {
+	if r.Len() != int64(len(xs)) {
+		return false
+	}
+	for i, x := range xs {
+		v, _ := r.Index(int64(i))
+		if !equalFlat(Int(v), x) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalRange reports whether two ranges hold the same numbers in the
+// same order (range(0, 10, 3) is range(0, 11, 3); every empty range is
+// every other).
+func (r *RangeValue) equalRange(o *RangeValue) bool {
+	n := r.Len()
+	if n != o.Len() {
+		return false
+	}
+	for i := int64(0); i < min(n, 2); i++ {
+		x, _ := r.Index(i)
+		y, _ := o.Index(i)
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // Len is the number of integers in the range.
 func (r *RangeValue) Len() int64 {
 	// A range longer than MaxInt64 (range(minInt, maxInt)) is

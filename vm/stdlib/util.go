@@ -127,6 +127,10 @@ func numArg(fname string, args []vm.Value, i int) (float64, error) {
 // list returns argument i as a list.
 func list(fname string, args []vm.Value, i int) (*vm.Array, error) {
 	v := arg(args, i)
+	if v.Kind() == vm.KRange {
+		// (only builtins that change a list take one by this)
+		return nil, vm.TypeErrorf("%s: expected List, got Range: a range cannot change; [...r] makes a list of its numbers", fname)
+	}
 	if v.Kind() != vm.KArray {
 		return nil, typeErr(fname, "List", v)
 	}
