@@ -134,7 +134,8 @@ func TestErrors(t *testing.T) {
 		{`x = r"abc`, "1:5: unterminated raw string literal"},
 		{"x = \"\"\"abc\n", `1:5: unterminated """ string literal`},
 		{"a\n  /* open /* nested */\n", "2:3: unterminated block comment"},
-		{`"a {b`, "1:1: unterminated string literal"},
+		{`"a {b`, "1:4: unterminated string interpolation: this '{' begins an expression that no '}' ends (write \\{ for a literal brace, or use '...' quotes)"},
+		{`x = JSON.parse("{bad")`, "1:17: unterminated string interpolation: this '{' begins an expression that no '}' ends (write \\{ for a literal brace, or use '...' quotes)"},
 		{"x = 0x", "1:5: number literal has no digits after 0x"},
 		{`"\u{110000}"`, `1:2: invalid code point in \u{110000} escape`},
 		{"a # b", "1:3: unexpected character '#'"},
@@ -145,6 +146,18 @@ func TestErrors(t *testing.T) {
 		if len(errs) == 0 || errs[0] != tt.want {
 			t.Errorf("Scan(%q) errors %q, want first %q", tt.src, errs, tt.want)
 		}
+	}
+}
+
+// A '{' that no '}' ends in a string is the one error: the string reads
+// on as text to its closing quote, and what follows scans as usual.
+func TestUnclosedInterpolationRecovers(t *testing.T) {
+	toks, errs := scanString("x = \"{bad\"\ny = 2")
+	if len(errs) != 1 || !strings.Contains(errs[0], "1:6: unterminated string interpolation") {
+		t.Fatalf("errors %q, want the one unclosed brace", errs)
+	}
+	if want := `x = "{bad" ; y = 2 EOF`; toks != want {
+		t.Errorf("tokens %s, want %s", toks, want)
 	}
 }
 

@@ -81,6 +81,43 @@ func (s *scanner) escape(b *strings.Builder, quote byte) {
 	s.next()
 }
 
+// unclosedInterpolation is the error of a `{` in a string that nothing
+// closes: most often a brace meant as text ("{bad", JSON in a string).
+const unclosedInterpolation = "unterminated string interpolation: this '{' begins an expression that no '}' ends (write \\{ for a literal brace, or use '...' quotes)"
+
+// interpolationPart scans `{expr}` in a string, s.off at the brace.
+// When no '}' ends it, the brace is reported alone, not what reading the
+// rest of the source as its expression met (a quote further on taken
+// for a string opening), and the scanner is back after the brace, so
+// that the string reads on as text to its own end and what follows it
+// scans as it should: ok is then false.
+func (s *scanner) interpolationPart() (part token.StrPart, ok bool) {
+	brace := s.pos()
+	s.next()
+	off, line, col := s.off, s.line, s.col
+	type held struct {
+		pos, end token.Pos
+		msg      string
+	}
+	var errs []held
+	report := s.errh
+	if report != nil {
+		s.errh = func(pos, end token.Pos, msg string) { errs = append(errs, held{pos, end, msg}) }
+	}
+	exprPos := s.pos()
+	toks, ok := s.interpolation()
+	s.errh = report
+	if !ok {
+		s.error(brace, token.Pos{Line: brace.Line, Col: brace.Col + 1}, unclosedInterpolation)
+		s.off, s.line, s.col = off, line, col
+		return token.StrPart{}, false
+	}
+	for _, e := range errs {
+		s.error(e.pos, e.end, e.msg)
+	}
+	return token.StrPart{Pos: exprPos, Tokens: toks}, true
+}
+
 // interpolation scans the expression tokens after a `{` inside a string,
 // up to and including the closing `}`. ok is false at end of input.
 func (s *scanner) interpolation() (toks []token.Token, ok bool) {
@@ -141,13 +178,10 @@ func (s *scanner) string(start token.Pos) token.Token {
 		}
 		if c == '{' {
 			flush()
-			s.next()
-			exprPos := s.pos()
-			toks, ok := s.interpolation()
-			parts = append(parts, token.StrPart{Pos: exprPos, Tokens: toks})
-			if !ok {
-				s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
-				break
+			if part, ok := s.interpolationPart(); ok {
+				parts = append(parts, part)
+			} else {
+				b.WriteByte('{') // (read on as text; reported)
 			}
 			textPos = s.pos()
 			continue
@@ -270,13 +304,10 @@ func (s *scanner) tripleString() token.Token {
 		}
 		if c == '{' {
 			flush()
-			s.next()
-			exprPos := s.pos()
-			toks, ok := s.interpolation()
-			parts = append(parts, token.StrPart{Pos: exprPos, Tokens: toks})
-			if !ok {
-				s.error(start, token.Pos{Line: start.Line, Col: start.Col + 3}, `unterminated """ string literal`)
-				break
+			if part, ok := s.interpolationPart(); ok {
+				parts = append(parts, part)
+			} else {
+				b.WriteByte('{') // (read on as text; reported)
 			}
 			textPos = s.pos()
 			continue
