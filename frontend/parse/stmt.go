@@ -296,6 +296,10 @@ func (p *parser) target() ast.Pattern {
 	switch p.tok.Kind {
 	case token.LBRACE, token.LBRACK:
 		return p.bindPattern()
+	case token.LPAREN:
+		if p.tupleTarget() {
+			return p.bindPattern() // let (x, y) = (1, 2)
+		}
 	case token.IDENT:
 		if p.tok.Lit == "_" {
 			pos := p.tok.Pos
@@ -321,6 +325,29 @@ func (p *parser) target() ast.Pattern {
 	}
 	p.failAt(start.Pos, start.End, "cannot assign to this expression")
 	return nil
+}
+
+// tupleTarget reports whether the parenthesis at p.tok opens a tuple of
+// targets, `(x, y)` or `(x, ...rest)`, rather than an expression to
+// assign into, `(obj.x)`.
+func (p *parser) tupleTarget() bool {
+	depth := 0
+	for i := 0; ; i++ {
+		switch p.peek(i).Kind {
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			if depth--; depth == 0 {
+				return false
+			}
+		case token.COMMA, token.ELLIPSIS:
+			if depth == 1 {
+				return true
+			}
+		case token.EOF, token.NEWLINE:
+			return false
+		}
+	}
 }
 
 // varDecl parses `var targets [: Type] [= values]`; without values every
