@@ -14,6 +14,9 @@ func (r *resolver) ident(id *ast.Ident) {
 		return
 	}
 	if b := r.lookup(id.Name); b != nil {
+		if r.aliases[b] {
+			r.errorf(id.PosV, identEnd(id), "%s is a type alias: it names a type (for annotations, parameters and `is`) and has no value to call or use", id.Name)
+		}
 		id.Binding = r.use(b, id)
 		return
 	}

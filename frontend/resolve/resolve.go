@@ -40,6 +40,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		background: map[string]bool{},
 		declared:   make(map[string]bool, len(opts.PredeclaredNames)),
 		traits:     map[string]*ast.TraitDecl{},
+		aliases:    map[*ast.Binding]bool{},
 	}
 	for _, n := range opts.PredeclaredNames {
 		r.declared[n] = true
@@ -162,6 +163,9 @@ type resolver struct {
 	predecl map[*ast.Ident]*ast.Binding
 	// traits are the program's trait and interface declarations, by name.
 	traits map[string]*ast.TraitDecl
+	// aliases are the bindings of type aliases and refinements (type
+	// Email = String where ...): names of types with no value.
+	aliases map[*ast.Binding]bool
 	// slots lists module-slot candidates in declaration order.
 	slots []*ast.Binding
 

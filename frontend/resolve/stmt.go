@@ -81,7 +81,9 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 		case *ast.FnDecl:
 			r.predeclare(s, st.Name, kindFn)
 		case *ast.TypeDecl:
-			r.predeclare(s, st.Name, kindType)
+			if b := r.predeclare(s, st.Name, kindType); st.Alias != nil {
+				r.aliases[b] = true
+			}
 			for _, v := range st.Variants {
 				id := &ast.Ident{PosV: v.PosV, Name: v.Name}
 				v.Binding = r.predeclare(s, id, kindVariant)
@@ -262,7 +264,9 @@ func (r *resolver) stmt(s ast.Stmt) {
 		r.implDecl(s)
 	case *ast.TypeDecl:
 		if s.Name.Binding == nil {
-			r.declare(r.cur, s.Name, kindType)
+			if b := r.declare(r.cur, s.Name, kindType); s.Alias != nil {
+				r.aliases[b] = true
+			}
 		}
 		for _, f := range s.Fields {
 			r.expr(f.Default)
