@@ -155,11 +155,11 @@ func Load(p *bytecode.Program) (*Program, error) {
 		json := slices.Contains(td.Derive, "JSON")
 		if te.adt == nil {
 			ti := te.ctors[0].AsType().Info
-			ti.decl, ti.JSON = i+1, json
+			ti.decl, ti.prog, ti.JSON = i+1, prog, json
 			continue
 		}
 		for _, ti := range te.adt.Variants {
-			ti.decl, ti.JSON = i+1, json
+			ti.decl, ti.prog, ti.JSON = i+1, prog, json
 		}
 		if prog.namespaces == nil {
 			prog.namespaces = map[*Object]int{}

@@ -402,6 +402,7 @@ type TypeInfo struct {
 	// (the ADT's, for a variant), whose impl blocks' methods it has (see
 	// Instance.methods); 0 for the builtin types.
 	decl int
+	prog *Program // the program declaring it (nil for the builtin types)
 	// JSON: derive [JSON], which gives the type from_json.
 	JSON bool
 }

@@ -103,8 +103,8 @@ func (in *Instance) defMethod(idx int, name string, fn Value) {
 
 // method is the method name of o's type, if an impl block gave it one.
 func (in *Instance) method(o *Object, name string) (Value, bool) {
-	if in.methods == nil || o.Type == nil || o.Type.decl == 0 {
-		return Nil, false
+	if in.methods == nil || o.Type == nil || o.Type.prog != in.Prog {
+		return Nil, false // (a value of another program's type has none here)
 	}
 	f, ok := in.methods[o.Type.decl-1].inst[name]
 	return f, ok
@@ -119,13 +119,15 @@ func (in *Instance) assocOf(x Value, name string) (Value, bool) {
 	idx := -1
 	switch x.k {
 	case KType:
-		idx = x.AsType().Info.decl - 1
+		if ti := x.AsType().Info; ti.prog == in.Prog {
+			idx = ti.decl - 1
+		}
 	case KObject:
 		if i, ok := in.Prog.namespaces[x.AsObject()]; ok {
 			idx = i
 		}
 	}
-	if idx < 0 {
+	if idx < 0 || idx >= len(in.methods) {
 		return Nil, false
 	}
 	f, ok := in.methods[idx].assoc[name]
