@@ -2,6 +2,7 @@ package parse
 
 import (
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -582,6 +583,9 @@ func (p *parser) primary() ast.Expr {
 	case token.STRING:
 		p.next()
 		return p.stringLit(t)
+	case token.REGEX:
+		p.next()
+		return p.regexLit(t)
 	case token.TRUE, token.FALSE:
 		p.next()
 		return &ast.BoolLit{PosV: t.Pos, Value: t.Kind == token.TRUE}
@@ -1110,4 +1114,37 @@ func tupleIndex(t token.Token) bool {
 		}
 	}
 	return first != ""
+}
+
+// regexFlags are the flags a regex literal may carry (JavaScript's):
+// i, m and s change what matches; g makes replace change every match;
+// u and y are accepted and change nothing.
+const regexFlags = "gimsuy"
+
+// regexLit is /pattern/flags: a call of the builtin that makes a Regex
+// value (RE2 syntax), checked here so that a bad pattern is a compile
+// error at its place.
+func (p *parser) regexLit(t token.Token) ast.Expr {
+	end := strings.LastIndexByte(t.Lit, '/')
+	pattern, flags := t.Lit[1:end], t.Lit[end+1:]
+	for i, f := range flags {
+		if !strings.ContainsRune(regexFlags, f) || strings.ContainsRune(flags[:i], f) {
+			p.failAt(t.Pos, t.End, "regex flag %q: expected each of g, i, m, s, u, y at most once", f)
+		}
+	}
+	full := pattern
+	if inline := strings.Map(func(r rune) rune {
+		if strings.ContainsRune("ims", r) {
+			return r
+		}
+		return -1
+	}, flags); inline != "" {
+		full = "(?" + inline + ")" + pattern
+	}
+	if _, err := regexp.Compile(full); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+		p.failAt(t.Pos, t.End, "invalid regex /%s/: %s (patterns are RE2: no lookaround or backreferences)", pattern, msg)
+	}
+	str := func(v string) *ast.Arg { return &ast.Arg{PosV: t.Pos, Value: &ast.StringLit{PosV: t.Pos, Value: v}} }
+	return &ast.Call{PosV: t.Pos, Fn: &ast.Ident{PosV: t.Pos, Name: "__regex"}, Args: []*ast.Arg{str(pattern), str(flags)}}
 }

@@ -143,11 +143,64 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			return toks, true
 		}
 
-		t := s.scanToken(&stack)
+		t, ok := token.Token{}, false
+		if c == '/' && !endsOperand(toks) {
+			t, ok = s.regex()
+		}
+		if !ok {
+			t = s.scanToken(&stack)
+		}
 		t.NLBefore = nl
 		nl = false
 		toks = append(toks, t)
 	}
+}
+
+// endsOperand reports whether the last of toks ends an operand, so that
+// a '/' after it divides; elsewhere (at a statement's start, after an
+// operator, a '(' or a ',') it opens a regex literal.
+func endsOperand(toks []token.Token) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	switch toks[len(toks)-1].Kind {
+	case token.IDENT, token.INT, token.FLOAT, token.STRING, token.REGEX, token.RPAREN, token.RBRACK, token.RBRACE,
+		token.TRUE, token.FALSE, token.NIL, token.QUESTION:
+		return true
+	}
+	return false
+}
+
+// regex scans /pattern/flags where an operand begins, s.off at the
+// slash: the pattern runs to the next '/' outside a [...] class and not
+// escaped, on the same line; the flags are the letters after it. ok is
+// false for a slash with no such end on its line, which scans as an
+// operator, as before.
+func (s *scanner) regex() (t token.Token, ok bool) {
+	start := s.pos()
+	i, class := s.off+1, false
+	for ; i < len(s.src) && !isLineBreak(s.src[i]); i++ {
+		c := s.src[i]
+		switch {
+		case c == '\\':
+			i++
+		case c == '[':
+			class = true
+		case c == ']':
+			class = false
+		case c == '/' && !class:
+			j := i + 1
+			for j < len(s.src) && (s.src[j] >= 'a' && s.src[j] <= 'z' || s.src[j] >= 'A' && s.src[j] <= 'Z') {
+				j++
+			}
+			lit := string(s.src[s.off:j])
+			for s.off < j {
+				s.next()
+			}
+			return token.Token{Kind: token.REGEX, Pos: start, End: s.pos(), Lit: lit}, true
+		}
+	}
+	return token.Token{}, false
 }
 
 // blockComment skips a nested /* */ comment and reports whether it spanned lines.

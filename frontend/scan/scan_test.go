@@ -25,7 +25,7 @@ func tokString(t token.Token) string {
 		return "EOF"
 	case token.NEWLINE:
 		return ";"
-	case token.IDENT, token.INT, token.FLOAT:
+	case token.IDENT, token.INT, token.FLOAT, token.REGEX:
 		return t.Lit
 	case token.STRING:
 		if t.Parts == nil {
@@ -218,5 +218,26 @@ func BenchmarkScan(b *testing.B) {
 	b.SetBytes(int64(len(src)))
 	for i := 0; i < b.N; i++ {
 		Scan(src, nil)
+	}
+}
+
+// A '/' where an operand begins opens a regex literal that ends at the
+// next '/' of its line outside a [...] class; after an operand it
+// divides.
+func TestRegexLiterals(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{`x = /\d+/g`, `x = /\d+/g EOF`},
+		{`f(/a[/]b/, 1)`, `f ( /a[/]b/ , 1 ) EOF`},
+		{`a / b / c`, `a / b / c EOF`},
+		{`(a) / 2 / x`, `( a ) / 2 / x EOF`},
+		{`xs[0] /2/ 1`, `xs [ 0 ] / 2 / 1 EOF`},
+		{`x /= 2`, `x /= 2 EOF`},
+		{`return /a\/b/i`, `return /a\/b/i EOF`},
+		{`y = 1 + / 2`, `y = 1 + / 2 EOF`}, // no end on the line: an operator
+	} {
+		got, errs := scanString(c.src)
+		if got != c.want || len(errs) > 0 {
+			t.Errorf("Scan(%q)\n got %s %v\nwant %s", c.src, got, errs, c.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ const (
 	INT    // 123, 0xFF, 1_000
 	FLOAT  // 3.5, 1e9
 	STRING // "a", 'a', """a""", r"a"; Parts is set when it interpolates
+	REGEX  // /pattern/flags: Lit is the source text, slashes included
 
 	// Delimiters and operators.
 	LPAREN    // (
@@ -133,6 +134,7 @@ var kindText = [...]string{
 	INT:     "integer",
 	FLOAT:   "number",
 	STRING:  "string",
+	REGEX:   "regex",
 
 	LPAREN:    "(",
 	RPAREN:    ")",

@@ -96,6 +96,7 @@ func registerMisc() {
 	reg("is_hex", ps("s"), matchFn("is_hex", `^(?i)(0x)?[0-9a-f]+$`))
 
 	// regular expressions (RE2 syntax)
+	reg("__regex", ps("pattern", "flags"), bRegex)
 	reg("regex_test", ps("s", "pattern", "flags"), bRegexTest)
 	reg("regex_match", ps("s", "pattern", "flags"), bRegexMatch)
 	reg("regex_find_all", ps("s", "pattern", "flags"), bRegexFindAll)
@@ -419,6 +420,9 @@ var regexCount struct {
 }
 
 func compileRegex(fname string, args []vm.Value, flagsAt int) (*regexp.Regexp, error) {
+	if r := asRegex(arg(args, 1)); r != nil {
+		return r.re, nil // a regex literal: compiled with its own flags
+	}
 	pat, err := str(fname, args, 1)
 	if err != nil {
 		return nil, err

@@ -251,6 +251,9 @@ func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return strList(strings.Fields(s)), nil
 	}
+	if asRegex(args[1]) != nil {
+		return bRegexSplit(t, args)
+	}
 	sep, err := str("split", args, 1)
 	if err != nil {
 		return vm.Nil, err
@@ -317,6 +320,14 @@ func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, erro
 	s, err := str(fname, args, 0)
 	if err != nil {
 		return vm.Nil, err
+	}
+	if r := asRegex(arg(args, 1)); r != nil {
+		// A regex: every match with g (replace), else the first, as in
+		// JavaScript.
+		if n < 0 && r.global() {
+			return bRegexReplace(t, args)
+		}
+		return replaceFirstRegex(t, fname, s, r.re, arg(args, 2))
 	}
 	from, err := str(fname, args, 1)
 	if err != nil {
