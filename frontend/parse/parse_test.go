@@ -308,7 +308,7 @@ func TestErrors(t *testing.T) {
 		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
-		{"print(\"{}\")", []string{"1:9: empty interpolation in string"}},
+		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
 		{"x = 99999999999999999999", []string{"1:5: integer literal 99999999999999999999 overflows Int"}},
 		{"x = \"abc", []string{"1:5: unterminated string literal"}},
 		{"/* never closed", []string{"1:1: unterminated block comment"}},

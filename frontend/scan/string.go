@@ -176,6 +176,14 @@ func (s *scanner) string(start token.Pos) token.Token {
 			s.escape(&b, '"')
 			continue
 		}
+		if c == '{' && s.peekByte(1) == '}' {
+			// `{}` holds no expression: it is text, the placeholder of
+			// fmt("{} + {}", 1, 2).
+			b.WriteString("{}")
+			s.next()
+			s.next()
+			continue
+		}
 		if c == '{' {
 			flush()
 			if part, ok := s.interpolationPart(); ok {
@@ -300,6 +308,14 @@ func (s *scanner) tripleString() token.Token {
 		}
 		if c == '\\' {
 			s.escape(&b, '"')
+			continue
+		}
+		if c == '{' && s.peekByte(1) == '}' {
+			// `{}` holds no expression: it is text, the placeholder of
+			// fmt("{} + {}", 1, 2).
+			b.WriteString("{}")
+			s.next()
+			s.next()
 			continue
 		}
 		if c == '{' {
