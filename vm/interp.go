@@ -1088,7 +1088,7 @@ frames:
 						}
 						slot := o.shape.Lookup(rp(kb, i.C()).AsString())
 						if slot < 0 {
-							*rp(rb, i.A()) = Nil
+							*rp(rb, i.A()), err = t.missingField(o, rp(kb, i.C()).AsString())
 							break
 						}
 						atomic.StoreUint64(cp, uint64(o.shape.id)<<32|uint64(slot+1))

@@ -67,11 +67,40 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
 }
 
+// missingField is o.name for an object o without that key: nil for a
+// plain object (a missing key reads as nil); for a record, the method
+// of that name an impl block gave its type, else a TypeError (a
+// record's fields are fixed: a name it lacks is a mistake, as in
+// assigning it); for an ADT's name (Color.Blue), its associated
+// function, else a TypeError naming the variants.
+func (t *Thread) missingField(o *Object, name string) (Value, error) {
+	ti := o.Type
+	if ti == nil {
+		if i, ok := t.In.Prog.namespaces[o]; ok {
+			if f, ok := t.In.assocOf(ObjectValue(o), name); ok {
+				return f, nil
+			}
+			return Nil, TypeErrorf("%s has no variant or function %s (its variants: %s)", t.In.Prog.types[i].adt.Name, name, strings.Join(o.Keys(), ", "))
+		}
+		return Nil, nil
+	}
+	if f, ok := t.In.method(o, name); ok {
+		return f, nil
+	}
+	if ti.Variant < 0 && ti.prog != nil {
+		return Nil, TypeErrorf("%s has no field %s (its fields: %s)", ti.Tag, name, strings.Join(ti.Fields, ", "))
+	}
+	return Nil, nil
+}
+
 // getField reads x.name for values that are not plain objects.
 func (t *Thread) getField(x Value, name string) (Value, error) {
 	switch x.k {
 	case KObject:
-		v, _ := x.AsObject().Get(name)
+		v, ok := x.AsObject().Get(name)
+		if !ok {
+			return t.missingField(x.AsObject(), name)
+		}
 		return v, nil
 	case KHost:
 		v, ok, err := x.AsHost().GetAttr(t, name)
