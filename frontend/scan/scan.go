@@ -21,7 +21,7 @@ var bom = []byte("\ufeff")
 // Scan returns the tokens of src, ending with an EOF token. Errors are
 // reported to errh (which may be nil); scanning always continues to the end.
 func Scan(src []byte, errh ErrorHandler) []token.Token {
-	s := &scanner{src: src, line: 1, col: 1, errh: errh}
+	s := &scanner{src: src, line: 1, col: 1, errh: errh, rereads: 4 * len(src)}
 	if bytes.HasPrefix(src, bom) {
 		s.off = len(bom) // an editor's byte order mark: not text, not a column
 	}
@@ -41,6 +41,11 @@ type scanner struct {
 	col   int32
 	errh  ErrorHandler
 	depth int // interpolation nesting
+	// rereads is how many bytes unclosed interpolations may still have
+	// read before being read again as text (interpolationPart): a few
+	// times the source, so that unclosed braces cost a few readings of
+	// it at most.
+	rereads int
 }
 
 func (s *scanner) pos() token.Pos { return token.Pos{Line: s.line, Col: s.col} }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"tova/frontend/token"
 )
@@ -238,6 +239,25 @@ func TestRegexLiterals(t *testing.T) {
 		got, errs := scanString(c.src)
 		if got != c.want || len(errs) > 0 {
 			t.Errorf("Scan(%q)\n got %s %v\nwant %s", c.src, got, errs, c.want)
+		}
+	}
+}
+
+// Unclosed braces in strings nested in interpolations cost a few
+// readings of the source, not one per brace: this source, read again
+// after each, took minutes.
+func TestUnclosedInterpolationsNestedScanInLinearTime(t *testing.T) {
+	for _, unit := range []string{`"{`, `"{{`, `"{"{"`, `{{"{"`, `"{x" `} {
+		src := "x = " + strings.Repeat(unit, 20000)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			scanString(src)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("scanning %d bytes of %q did not end in 20 s", len(src), unit)
 		}
 	}
 }

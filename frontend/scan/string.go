@@ -85,13 +85,24 @@ func (s *scanner) escape(b *strings.Builder, quote byte) {
 // closes: most often a brace meant as text ("{bad", JSON in a string).
 const unclosedInterpolation = "unterminated string interpolation: this '{' begins an expression that no '}' ends (write \\{ for a literal brace, or use '...' quotes)"
 
+// How interpolationPart ended.
+const (
+	interpClosed   = iota // its '}' came
+	interpRewound         // none came: the scanner is back after the '{'
+	interpUnclosed        // none came, and the scanner is at the end
+)
+
 // interpolationPart scans `{expr}` in a string, s.off at the brace.
 // When no '}' ends it, the brace is reported alone, not what reading the
 // rest of the source as its expression met (a quote further on taken
-// for a string opening), and the scanner is back after the brace, so
+// for a string opening). Then, outside any other interpolation and
+// while s.rereads allows, the scanner goes back to after the brace, so
 // that the string reads on as text to its own end and what follows it
-// scans as it should: ok is then false.
-func (s *scanner) interpolationPart() (part token.StrPart, ok bool) {
+// scans as it should (interpRewound); otherwise the string ends there,
+// at the end of the source (interpUnclosed). (Going back from inside
+// another interpolation, or without a bound, would read the rest of the
+// source once per brace: exponential time in the nesting.)
+func (s *scanner) interpolationPart() (part token.StrPart, status int) {
 	brace := s.pos()
 	s.next()
 	off, line, col := s.off, s.line, s.col
@@ -107,15 +118,21 @@ func (s *scanner) interpolationPart() (part token.StrPart, ok bool) {
 	exprPos := s.pos()
 	toks, ok := s.interpolation()
 	s.errh = report
+	part = token.StrPart{Pos: exprPos, Tokens: toks}
 	if !ok {
 		s.error(brace, token.Pos{Line: brace.Line, Col: brace.Col + 1}, unclosedInterpolation)
+		read := s.off - off
+		if s.depth > 0 || read > s.rereads {
+			return part, interpUnclosed
+		}
+		s.rereads -= read
 		s.off, s.line, s.col = off, line, col
-		return token.StrPart{}, false
+		return token.StrPart{}, interpRewound
 	}
 	for _, e := range errs {
 		s.error(e.pos, e.end, e.msg)
 	}
-	return token.StrPart{Pos: exprPos, Tokens: toks}, true
+	return part, interpClosed
 }
 
 // interpolation scans the expression tokens after a `{` inside a string,
@@ -186,10 +203,17 @@ func (s *scanner) string(start token.Pos) token.Token {
 		}
 		if c == '{' {
 			flush()
-			if part, ok := s.interpolationPart(); ok {
+			part, status := s.interpolationPart()
+			switch status {
+			case interpClosed:
 				parts = append(parts, part)
-			} else {
+			case interpRewound:
 				b.WriteByte('{') // (read on as text; reported)
+			case interpUnclosed:
+				parts = append(parts, part)
+			}
+			if status == interpUnclosed {
+				break
 			}
 			textPos = s.pos()
 			continue
@@ -320,10 +344,17 @@ func (s *scanner) tripleString() token.Token {
 		}
 		if c == '{' {
 			flush()
-			if part, ok := s.interpolationPart(); ok {
+			part, status := s.interpolationPart()
+			switch status {
+			case interpClosed:
 				parts = append(parts, part)
-			} else {
+			case interpRewound:
 				b.WriteByte('{') // (read on as text; reported)
+			case interpUnclosed:
+				parts = append(parts, part)
+			}
+			if status == interpUnclosed {
+				break
 			}
 			textPos = s.pos()
 			continue
