@@ -46,6 +46,10 @@ type scanner struct {
 	// times the source, so that unclosed braces cost a few readings of
 	// it at most.
 	rereads int
+	// noRegexLine is a line where a '/' opened no regex literal (none
+	// ended on it): the line's later slashes are operators, so that a
+	// line of many is read once, not once per slash.
+	noRegexLine int32
 }
 
 func (s *scanner) pos() token.Pos { return token.Pos{Line: s.line, Col: s.col} }
@@ -149,7 +153,7 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 		}
 
 		t, ok := token.Token{}, false
-		if c == '/' && !endsOperand(toks) {
+		if c == '/' && !endsOperand(toks) && s.line != s.noRegexLine {
 			t, ok = s.regex()
 		}
 		if !ok {
@@ -205,6 +209,7 @@ func (s *scanner) regex() (t token.Token, ok bool) {
 			return token.Token{Kind: token.REGEX, Pos: start, End: s.pos(), Lit: lit}, true
 		}
 	}
+	s.noRegexLine = s.line
 	return token.Token{}, false
 }
 

@@ -244,10 +244,11 @@ func TestRegexLiterals(t *testing.T) {
 }
 
 // Unclosed braces in strings nested in interpolations cost a few
-// readings of the source, not one per brace: this source, read again
-// after each, took minutes.
-func TestUnclosedInterpolationsNestedScanInLinearTime(t *testing.T) {
-	for _, unit := range []string{`"{`, `"{{`, `"{"{"`, `{{"{"`, `"{x" `} {
+// readings of the source, not one per brace (this source, read again
+// after each, took minutes), and a line of slashes that open no regex
+// is read once, not once per slash.
+func TestUnclosedBracesAndSlashesScanInLinearTime(t *testing.T) {
+	for _, unit := range []string{`"{`, `"{{`, `"{"{"`, `{{"{"`, `"{x" `, `(/ `} {
 		src := "x = " + strings.Repeat(unit, 20000)
 		done := make(chan struct{})
 		go func() {
