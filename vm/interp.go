@@ -51,6 +51,9 @@ const maxNestedBuiltins = 200000
 // with positional arguments and returns its result. Builtins use it to
 // call back into Tova code (map, filter, sort_by...).
 func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
+	if b := boundMethod(fn); b != nil {
+		fn, args = b.Fn, b.withSelf(args)
+	}
 	switch fn.k {
 	case KBuiltin:
 		if t.nested >= maxNestedBuiltins {
@@ -84,6 +87,9 @@ func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
 
 // CallValues is Call with named arguments: names[i] names args[len(args)-len(names)+i].
 func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
+	if b := boundMethod(fn); b != nil {
+		fn, args = b.Fn, b.withSelf(args)
+	}
 	pos := args[:len(args)-len(names)]
 	kw := args[len(args)-len(names):]
 	var params []string

@@ -10,8 +10,41 @@ import (
 	bc "tova/bytecode"
 )
 
+// BoundMethod is a method read from a value (f = p.distance): calling
+// it calls the method with the value as self.
+type BoundMethod struct {
+	Recv, Fn Value
+}
+
+func (*BoundMethod) TypeName() string { return "Function" }
+
+func (b *BoundMethod) String() string { return "<method " + b.Fn.AsClosure().Name() + ">" }
+
+func (*BoundMethod) GetAttr(*Thread, string) (Value, bool, error) { return Nil, false, nil }
+
+func (*BoundMethod) SetAttr(_ *Thread, name string, _ Value) error {
+	return TypeErrorf("cannot set %s of a method", name)
+}
+
+// boundMethod is fn's BoundMethod, nil if it is none.
+func boundMethod(fn Value) *BoundMethod {
+	if fn.k != KHost {
+		return nil
+	}
+	b, _ := fn.AsHostOK().(*BoundMethod)
+	return b
+}
+
+// withSelf is args after b's receiver.
+func (b *BoundMethod) withSelf(args []Value) []Value {
+	return append(append(make([]Value, 0, len(args)+1), b.Recv), args...)
+}
+
 // callOther calls a non-closure function value.
 func (t *Thread) callOther(fn Value, args []Value) (Value, error) {
+	if b := boundMethod(fn); b != nil {
+		return t.Call(b.Fn, b.withSelf(args)...)
+	}
 	switch fn.k {
 	case KBuiltin:
 		return fn.AsBuiltin().Fn(t, args)
@@ -64,6 +97,9 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
 		return b.AsBuiltin().Fn(t, args)
 	}
+	if recv.k == KType {
+		return Nil, TypeErrorf("%s has no associated function %s", recv.AsType().Info.Tag, name)
+	}
 	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
 }
 
@@ -85,7 +121,7 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 		return Nil, nil
 	}
 	if f, ok := t.In.method(o, name); ok {
-		return f, nil
+		return HostValue(&BoundMethod{Recv: ObjectValue(o), Fn: f}), nil
 	}
 	if ti.Variant < 0 && ti.prog != nil {
 		return Nil, TypeErrorf("%s has no field %s (its fields: %s)", ti.Tag, name, strings.Join(ti.Fields, ", "))
@@ -111,6 +147,11 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 	case KType:
 		if f, ok := t.In.assocOf(x, name); ok {
 			return f, nil
+		}
+		if ti := x.AsType().Info; name == "from_json" && ti.JSON {
+			return BuiltinValue(&Builtin{Name: ti.Tag + ".from_json", Params: []string{"text"}, Fn: func(t *Thread, args []Value) (Value, error) {
+				return t.fromJSON(ti, args)
+			}}), nil
 		}
 	case KString, KArray:
 		if name == "length" {

@@ -92,7 +92,9 @@ func (v Value) AsCell() *Cell        { return (*Cell)(v.p) }
 
 // IsCallable says whether v can be called: a function, a builtin or a
 // type (its constructor).
-func (v Value) IsCallable() bool { return v.k == KFunc || v.k == KBuiltin || v.k == KType }
+func (v Value) IsCallable() bool {
+	return v.k == KFunc || v.k == KBuiltin || v.k == KType || boundMethod(v) != nil
+}
 
 // AsString returns the string of a KString value (no copy).
 func (v Value) AsString() string {

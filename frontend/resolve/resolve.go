@@ -41,6 +41,8 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		declared:   make(map[string]bool, len(opts.PredeclaredNames)),
 		traits:     map[string]*ast.TraitDecl{},
 		aliases:    map[*ast.Binding]bool{},
+		methodsOf:  map[*scope]map[string]map[string]*ast.FnDecl{},
+		typeDecls:  map[*scope]map[string]*ast.TypeDecl{},
 	}
 	for _, n := range opts.PredeclaredNames {
 		r.declared[n] = true
@@ -163,6 +165,11 @@ type resolver struct {
 	predecl map[*ast.Ident]*ast.Binding
 	// traits are the program's trait and interface declarations, by name.
 	traits map[string]*ast.TraitDecl
+	// methodsOf are the methods the impl blocks of each scope give each
+	// type, by type name and method name: the first declaration of each.
+	methodsOf map[*scope]map[string]map[string]*ast.FnDecl
+	// typeDecls are each scope's type declarations, by name.
+	typeDecls map[*scope]map[string]*ast.TypeDecl
 	// aliases are the bindings of type aliases and refinements (type
 	// Email = String where ...): names of types with no value.
 	aliases map[*ast.Binding]bool

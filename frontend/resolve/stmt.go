@@ -84,9 +84,27 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 			if b := r.predeclare(s, st.Name, kindType); st.Alias != nil {
 				r.aliases[b] = true
 			}
+			if r.typeDecls[s] == nil {
+				r.typeDecls[s] = map[string]*ast.TypeDecl{}
+			}
+			r.typeDecls[s][st.Name.Name] = st
 			for _, v := range st.Variants {
 				id := &ast.Ident{PosV: v.PosV, Name: v.Name}
 				v.Binding = r.predeclare(s, id, kindVariant)
+			}
+		case *ast.ImplDecl:
+			if r.methodsOf[s] == nil {
+				r.methodsOf[s] = map[string]map[string]*ast.FnDecl{}
+			}
+			ms := r.methodsOf[s][st.Type.Name]
+			if ms == nil {
+				ms = map[string]*ast.FnDecl{}
+				r.methodsOf[s][st.Type.Name] = ms
+			}
+			for _, m := range st.Methods {
+				if ms[m.Name.Name] == nil {
+					ms[m.Name.Name] = m
+				}
 			}
 		case *ast.ModelDecl:
 			r.predeclare(s, st.Name, kindModel)
@@ -712,14 +730,27 @@ func (r *resolver) implDecl(d *ast.ImplDecl) {
 	if b := d.Type.Binding; b != nil && b.Scope != ast.Undefined {
 		if inf := r.info[b]; inf == nil || inf.kind != kindType {
 			r.errorf(d.Type.PosV, identEnd(d.Type), "impl %s: %s is not a type declared with `type`", d.Type.Name, d.Type.Name)
+		} else if r.cur.names[d.Type.Name] == nil {
+			// One type, one set of methods: an impl in a server block
+			// for a top-level type would give it methods in that
+			// server alone.
+			r.errorf(d.Type.PosV, identEnd(d.Type), "impl %s: %s is declared in another scope; write its impl blocks beside it", d.Type.Name, d.Type.Name)
 		}
 	}
+	td := r.typeDecls[r.cur][d.Type.Name]
+	all := r.methodsOf[r.cur][d.Type.Name] // every impl block's, for this type
 	own := map[string]*ast.FnDecl{}
 	for _, m := range d.Methods {
-		if first, ok := own[m.Name.Name]; ok {
-			r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: method %s declared twice (first at %d:%d)", d.Type.Name, m.Name.Name, first.PosV.Line, first.PosV.Col)
+		name := m.Name.Name
+		first := own[name]
+		if first == nil && all[name] != m {
+			first = all[name] // in another impl block
 		}
-		own[m.Name.Name] = m
+		if first != nil {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: method %s declared twice (first at %d:%d)", d.Type.Name, name, first.PosV.Line, first.PosV.Col)
+		}
+		own[name] = m
+		r.clashes(d, td, m)
 		r.function(m.Fn)
 	}
 	if d.Trait == nil {
@@ -739,10 +770,43 @@ func (r *resolver) implDecl(d *ast.ImplDecl) {
 			missing = append(missing, m.Name.Name)
 			continue
 		}
+		if all[m.Name.Name] != nil {
+			continue // the type's own method, from another impl block, wins
+		}
+		r.clashes(d, td, m)
 		d.Defaults = append(d.Defaults, m)
 	}
 	if len(missing) > 0 {
 		r.errorf(d.PosV, identEnd(d.Type), "impl %s for %s: missing %s, which %s %s declares (at %d:%d)", d.Trait.Name, d.Type.Name,
 			strings.Join(missing, ", "), traitKind(t), t.Name.Name, t.PosV.Line, t.PosV.Col)
+	}
+}
+
+// clashes reports a method m that td's fields or variants would hide: a
+// method named as a field (the field's value is what x.name gives), or
+// an associated function named as a variant (T.Name is the variant).
+func (r *resolver) clashes(d *ast.ImplDecl, td *ast.TypeDecl, m *ast.FnDecl) {
+	if td == nil {
+		return
+	}
+	name := m.Name.Name
+	self := len(m.Fn.Params) > 0 && m.Fn.Params[0].Name != nil && m.Fn.Params[0].Name.Name == "self"
+	for _, f := range td.Fields {
+		if self && f.Name == name {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: method %s has the name of a field of %s, whose value x.%s gives", d.Type.Name, name, d.Type.Name, name)
+			return
+		}
+	}
+	for _, v := range td.Variants {
+		if v.Name == name {
+			r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: %s is the name of a variant of %s", d.Type.Name, name, d.Type.Name)
+			return
+		}
+		for _, f := range v.Fields {
+			if self && f.Name == name {
+				r.errorf(m.Name.PosV, identEnd(m.Name), "impl %s: method %s has the name of a field of the variant %s", d.Type.Name, name, v.Name)
+				return
+			}
+		}
 	}
 }

@@ -150,13 +150,7 @@ func object(fname string, args []vm.Value, i int) (*vm.Object, error) {
 }
 
 // callable reports whether v can be called.
-func callable(v vm.Value) bool {
-	switch v.Kind() {
-	case vm.KFunc, vm.KBuiltin, vm.KType:
-		return true
-	}
-	return false
-}
+func callable(v vm.Value) bool { return v.IsCallable() }
 
 // fnArg returns argument i, checking that it is a function.
 func fnArg(fname string, args []vm.Value, i int) (vm.Value, error) {
