@@ -101,8 +101,40 @@ const (
 )
 
 // JobsFile is where the jobs of a program that has no PostgreSQL
-// database live, relative to the program's directory.
+// database lived, relative to the program's directory, before each
+// program had a file of its own (JobsFileOf); a program whose own file
+// does not exist yet goes on using it if it exists.
 const JobsFile = ".tova/jobs.db"
+
+// JobsFileOf is where the jobs of the program whose main source file is
+// source live when it has no PostgreSQL database, relative to its
+// directory: .tova/<name>.jobs.db for app.tova (and for the app.tbc
+// built from it). Two programs in one directory thus never share a
+// queue: one program's schedule leader would not know the other's
+// schedules, and its workers would take jobs of background fns it does
+// not have. Replicas of a program, and its named servers run apart
+// (--server), share the file.
+func JobsFileOf(source string) string {
+	name := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
+	if name == "" || name == "." || strings.HasPrefix(name, ".") {
+		return JobsFile
+	}
+	return filepath.Join(".tova", name+".jobs.db")
+}
+
+// defaultJobsFile is the program's file (JobsFileOf), or the shared one
+// of earlier releases (JobsFile) if only that one exists in dir: its
+// stored jobs are not left behind.
+func defaultJobsFile(dir, source string) string {
+	own := filepath.Join(dir, JobsFileOf(source))
+	if _, err := os.Stat(own); err == nil {
+		return own
+	}
+	if _, err := os.Stat(filepath.Join(dir, JobsFile)); err == nil {
+		return filepath.Join(dir, JobsFile)
+	}
+	return own
+}
 
 // MaxWorkers bounds jobs { workers } (the queue library's own limit).
 const MaxWorkers = 10000
@@ -153,7 +185,7 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 		}
 	}
 	if s.pgURL == "" && s.sqlitePath == "" {
-		s.sqlitePath = filepath.Join(dir, JobsFile)
+		s.sqlitePath = defaultJobsFile(dir, mainSource(inst))
 	}
 	setInt(&s.maxAttempts, opts.MaxAttempts)
 	setInt(&s.workers, opts.Workers)
@@ -302,4 +334,14 @@ func CheckSettings(inst *vm.Instance) error {
 	}
 	_, err := readSettings(inst, Options{})
 	return err
+}
+
+// mainSource is the name of the program's main source file ("" if the
+// program records none).
+func mainSource(inst *vm.Instance) string {
+	code := inst.Prog.Code
+	if code == nil || len(code.Funcs) == 0 {
+		return ""
+	}
+	return code.FileName(code.Funcs[0].File)
 }

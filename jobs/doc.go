@@ -18,8 +18,10 @@
 //
 // Where the queue lives: with a `db { adapter: "postgres", url }` block,
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
-// the workers); otherwise in a SQLite file of its own, .tova/jobs.db
-// next to the program (River's SQLite driver), so that the queue's
+// the workers); otherwise in a SQLite file of its own,
+// .tova/<program>.jobs.db next to the program (JobsFileOf; River's SQLite
+// driver), so that two programs in one directory never share a queue
+// and the queue's
 // single writer connection never queues behind the application's. On
 // SQLite a job this process inserts wakes its queue at once (notify.go);
 // one inserted by another process sharing the file is seen within

@@ -80,13 +80,13 @@ func TestGuideCombiningPatterns(t *testing.T) {
 			}
 			dir := t.TempDir()
 			// no DatabaseURL: the jobs go where the db block says (the
-			// PostgreSQL database, or .tova/jobs.db next to the app)
+			// PostgreSQL database, or .tova/app.jobs.db next to the app)
 			app := startApp(t, fmt.Sprintf(guideSrc, dbBlock), backend{}, func(o *jobstest.Options) {
 				o.Dir = dir
 				o.Jobs.TickEvery = 300 * time.Millisecond
 			})
 			if be.name == "sqlite" {
-				if _, err := os.Stat(filepath.Join(dir, jobs.JobsFile)); err != nil {
+				if _, err := os.Stat(filepath.Join(dir, jobs.JobsFileOf("app.tova"))); err != nil {
 					t.Errorf("jobs file: %v", err)
 				}
 			}

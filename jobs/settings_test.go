@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.SQLitePath != filepath.Join("/srv/app", jobs.JobsFile) || s.PGURL != "" || s.MaxAttempts != jobs.DefaultMaxAttempts || s.Workers != jobs.DefaultWorkers || s.Timeout != jobs.DefaultTimeout {
+	if s.SQLitePath != filepath.Join("/srv/app", jobs.JobsFileOf("app.tova")) || s.PGURL != "" || s.MaxAttempts != jobs.DefaultMaxAttempts || s.Workers != jobs.DefaultWorkers || s.Timeout != jobs.DefaultTimeout {
 		t.Errorf("defaults: %+v", s)
 	}
 	if s.FetchCooldown != jobs.SQLiteFetchCooldown || s.FetchPollInterval != jobs.SQLiteFetchPollInterval {
@@ -69,7 +70,7 @@ server "w" { jobs { backoff: 2, max_backoff: 1.minute } }`, jobs.Options{})
 	s, _ = settingsOf(t, `
 db { adapter: "postgres", url: "postgres://u@db/app" }
 server "w" { db { adapter: "sqlite", database: "data.db" } }`, jobs.Options{})
-	if s.PGURL != "" || s.SQLitePath != filepath.Join("/srv/app", jobs.JobsFile) {
+	if s.PGURL != "" || s.SQLitePath != filepath.Join("/srv/app", jobs.JobsFileOf("app.tova")) {
 		t.Errorf("last db block: %+v", s)
 	}
 	s, _ = settingsOf(t, `server "w" { jobs { database: "q/jobs.sqlite", max_retries: 2 } }`, jobs.Options{})
@@ -118,5 +119,49 @@ func TestFormat(t *testing.T) {
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// Each program keeps its jobs in a file of its own, named after its
+// source (two programs in one directory would otherwise share one
+// queue: one's schedule leader would not know the other's schedules,
+// and its workers would take and fail jobs of fns it does not have);
+// a directory with the shared file of earlier releases keeps using it.
+func TestJobsFilePerProgram(t *testing.T) {
+	for src, want := range map[string]string{
+		"app.tova": ".tova/app.jobs.db", "/srv/x/reports.tova": ".tova/reports.jobs.db",
+		"dist/app.tbc": ".tova/app.jobs.db", "": jobs.JobsFile, ".hidden": jobs.JobsFile,
+	} {
+		if got := jobs.JobsFileOf(src); got != want {
+			t.Errorf("JobsFileOf(%q) = %q, want %q", src, got, want)
+		}
+	}
+	dir := t.TempDir()
+	compile := func(name string) *vm.Instance {
+		p, err := driver.CompileFile(name, []byte(`server "w" { background fn f() { 1 } }`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := vm.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := prog.NewInstance(vm.Config{Dir: dir})
+		inst.Server = p.Servers[0]
+		return inst
+	}
+	a, _ := jobs.ReadSettings(compile("reports.tova"), jobs.Options{})
+	b, _ := jobs.ReadSettings(compile("cleanup.tova"), jobs.Options{})
+	if a.SQLitePath == b.SQLitePath || a.SQLitePath != filepath.Join(dir, ".tova/reports.jobs.db") {
+		t.Errorf("two programs in one directory: %s and %s", a.SQLitePath, b.SQLitePath)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".tova"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, jobs.JobsFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := jobs.ReadSettings(compile("reports.tova"), jobs.Options{}); old.SQLitePath != filepath.Join(dir, jobs.JobsFile) {
+		t.Errorf("with the shared file of earlier releases there: %s", old.SQLitePath)
 	}
 }

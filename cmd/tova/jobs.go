@@ -36,8 +36,9 @@ each failed one followed by its last error (-v: every attempt's error with
 its Tova stack trace).
 
 The jobs live where the program's servers keep them: in the PostgreSQL
-database of a db { adapter: "postgres" } block, else in .tova/jobs.db next
-to the program. To find out, tova jobs runs the program's top-level code
+database of a db { adapter: "postgres" } block, else in
+.tova/<program>.jobs.db next to the program (.tova/app.jobs.db for
+app.tova). To find out, tova jobs runs the program's top-level code
 and server bodies as tova serve does at startup, without serving;
 --database names the place directly instead.`,
 		Args: oneFile,

@@ -23,7 +23,7 @@ server "worker" {
 `
 
 // tova jobs lists the jobs where the program keeps them (here the
-// default .tova/jobs.db next to it) with their errors.
+// default .tova/app.jobs.db next to it) with their errors.
 func TestJobsCommand(t *testing.T) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.tova")
@@ -47,7 +47,7 @@ func TestJobsCommand(t *testing.T) {
 	if _, err := a.Server("worker").Call(ctx, "kick"); err != nil {
 		t.Fatal(err)
 	}
-	where := filepath.Join(dir, jobs.JobsFile)
+	where := filepath.Join(dir, jobs.JobsFileOf(app))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		js, _ := jobs.List(ctx, where, jobs.ListOptions{States: []string{jobs.StateDiscarded}})
 		if len(js) == 1 {
