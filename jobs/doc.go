@@ -20,9 +20,9 @@
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
 // the workers); otherwise in a SQLite file of its own,
 // .tova/<program>.jobs.db next to the program (JobsFileOf; River's SQLite
-// driver), so that two programs in one directory never share a queue
-// and the queue's
-// single writer connection never queues behind the application's. On
+// driver), so that two programs in one directory never share a queue,
+// and the queue's single writer connection never queues behind the
+// application's. On
 // SQLite a job this process inserts wakes its queue at once (notify.go);
 // one inserted by another process sharing the file is seen within
 // SQLiteListenPoll (250 ms), and a retry whose backoff has passed within
