@@ -807,7 +807,46 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 // reached through them, as that type's declaration sees them: the
 // store checks and reads fields by these, not by names, which two
 // servers may both declare.
+// modelOptionNotes are the reference's model options this runtime
+// accepts without applying, with what that means; table and timestamps
+// apply. soft_delete and primary_key change what a program's calls do
+// (a delete would remove rows for good; find would take an id), so a
+// model giving them does not compile.
+var modelOptionNotes = map[string]struct {
+	refuse bool
+	note   string
+}{
+	"soft_delete": {true, "is not supported: delete removes rows for good; keep a deleted_at field and filter on it instead"},
+	"primary_key": {true, "is not supported: every model's key is its Int id"},
+	"belongs_to":  {false, "is not applied: the model has no accessor for the related rows (query them with where)"},
+	"has_many":    {false, "is not applied: the model has no accessor for the related rows (query them with where)"},
+	"has_one":     {false, "is not applied: the model has no accessor for the related row (query it with where)"},
+	"indexes":     {false, "is not applied: no index is made (a db.run(\"CREATE INDEX ...\") in on_start makes one)"},
+}
+
+// checkModelOptions refuses a model option this runtime does not know
+// (a field written `views: 0` rather than `views: Int = 0` is one) and
+// warns of, or refuses, those of the reference it does not apply.
+func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
+	for _, o := range st.Options {
+		switch n, known := modelOptionNotes[o.Key]; {
+		case o.Key == "table" || o.Key == "timestamps":
+		case known && n.refuse:
+			f.c.errorf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
+		case known:
+			f.c.warnf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
+		default:
+			hint := "a field is written name: Type (views: Int = 0)"
+			if s := resolve.Closest(o.Key, []string{"table", "timestamps"}); s != "" {
+				hint = "did you mean " + s + "?"
+			}
+			f.c.errorf(o.PosV, "model %s: unknown option %s (%s)", st.Name.Name, o.Key, hint)
+		}
+	}
+}
+
 func (f *fstate) modelDecl(st *ast.ModelDecl) {
+	f.checkModelOptions(st)
 	f.c.indexDecls()
 	sc := f.c.declScope[st]
 	fields := st.Fields

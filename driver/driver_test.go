@@ -442,3 +442,17 @@ func pipeOf(t *testing.T, first []byte, mib int) string {
 	}()
 	return fmt.Sprintf("/dev/fd/%d", r.Fd())
 }
+
+// The reference's model options this runtime does not apply, but that
+// change nothing a call does, are warned of where they stand.
+func TestUnappliedModelOptionsWarn(t *testing.T) {
+	expectWarnings(t, `server {
+  model Author { name: String  has_many: [Book] }
+  model Book { title: String  author_id: Int  belongs_to: [Author]  indexes: ["title"]  timestamps: true }
+}
+`, []string{
+		"2:32: warning: model Author: has_many is not applied: the model has no accessor for the related rows (query them with where)",
+		"3:47: warning: model Book: belongs_to is not applied: the model has no accessor for the related rows (query them with where)",
+		`3:69: warning: model Book: indexes is not applied: no index is made (a db.run("CREATE INDEX ...") in on_start makes one)`,
+	})
+}
