@@ -143,9 +143,16 @@
 // PostgreSQL NaN), and inside a JSON field neither does Infinity (JSON
 // would hold null), at any depth, in what its type does not check too
 // (an Object, Any, a variant's fields): both are a ValueError, in
-// filters too. id is ignored in create and update.
-// update sets updated_at when the model has timestamps; create sets
-// both, and applies the fields' defaults.
+// filters too. id is ignored in create and update, and so are
+// created_at and updated_at when the model has timestamps: update sets
+// updated_at, create sets both (a request body or a copied row cannot),
+// and applies the fields' defaults.
+//
+// Options: table and timestamps. The reference's belongs_to, has_many,
+// has_one and indexes are warned of when the program compiles, as not
+// applied; soft_delete and primary_key, which would change what the
+// model's calls do, and any other option (`views: 0` for a field
+// `views: Int = 0`) are compile errors.
 //
 // Ordering and limits are options, given as named arguments or as a
 // trailing object:

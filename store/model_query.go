@@ -615,8 +615,10 @@ func (m *Model) paginate(t *vm.Thread, tb *table, args []vm.Value) (vm.Value, er
 }
 
 // values reads the field values of create/update: every key must be a
-// field (id is ignored: ids are the database's), values must fit their
-// field's type.
+// field (id is ignored: ids are the database's; so are created_at and
+// updated_at of a model with timestamps: create and update set them, so
+// that a client's JSON body, or a copied row, cannot), values must fit
+// their field's type.
 func (m *Model) values(t *vm.Thread, tb *table, method string, data vm.Value) ([]int, []any, error) {
 	if data.Kind() != vm.KObject {
 		return nil, nil, vm.TypeErrorf("%s.%s: field values are an object, got %s", m.name, method, vm.Repr(data))
@@ -625,7 +627,7 @@ func (m *Model) values(t *vm.Thread, tb *table, method string, data vm.Value) ([
 	cols := make([]int, 0, o.Len()+2)
 	params := make([]any, 0, o.Len()+2)
 	for i, key := range o.Keys() {
-		if key == "id" {
+		if key == "id" || m.timestamps && (key == "created_at" || key == "updated_at") {
 			continue
 		}
 		ci, err := m.column(key)
