@@ -723,7 +723,15 @@ func (p *parser) methodBlock(kind string, implicitSelf, signatures bool) []*ast.
 		}
 		pos := p.tok.Pos
 		p.next()
-		name := p.ident()
+		var name *ast.Ident
+		if p.tok.Kind.IsKeyword() {
+			// A method may be named as a keyword (fn default()): it is
+			// only ever written after a dot.
+			name = &ast.Ident{PosV: p.tok.Pos, Name: p.tok.Kind.String()}
+			p.next()
+		} else {
+			name = p.ident()
+		}
 		fn := &ast.Function{Name: name.Name, Async: async}
 		p.typeParams()
 		fn.Params = p.params()
