@@ -85,6 +85,32 @@ func (s *scanner) escape(b *strings.Builder, quote byte) {
 // closes: most often a brace meant as text ("{bad", JSON in a string).
 const unclosedInterpolation = "unterminated string interpolation: this '{' begins an expression that no '}' ends (write \\{ for a literal brace, or use '...' quotes)"
 
+// brace reads what a '{' in a string begins, s.off at it: `{}` is text
+// (it holds no expression: the placeholder of fmt("{} + {}", 1, 2)),
+// else an interpolation, appended to parts after flush has ended the
+// text before it, and a new text run starts at *textPos. It reports
+// whether the string goes on (false: the interpolation was unclosed,
+// and the string ends with the source).
+func (s *scanner) brace(b *strings.Builder, parts *[]token.StrPart, textPos *token.Pos, flush func()) bool {
+	if s.peekByte(1) == '}' {
+		b.WriteString("{}")
+		s.next()
+		s.next()
+		return true
+	}
+	flush()
+	at := s.pos()
+	part, status := s.interpolationPart()
+	if status == interpRewound {
+		b.WriteByte('{') // (read on as text; reported)
+		*textPos = at
+		return true
+	}
+	*parts = append(*parts, part)
+	*textPos = s.pos()
+	return status == interpClosed
+}
+
 // How interpolationPart ended.
 const (
 	interpClosed   = iota // its '}' came
@@ -193,29 +219,10 @@ func (s *scanner) string(start token.Pos) token.Token {
 			s.escape(&b, '"')
 			continue
 		}
-		if c == '{' && s.peekByte(1) == '}' {
-			// `{}` holds no expression: it is text, the placeholder of
-			// fmt("{} + {}", 1, 2).
-			b.WriteString("{}")
-			s.next()
-			s.next()
-			continue
-		}
 		if c == '{' {
-			flush()
-			part, status := s.interpolationPart()
-			switch status {
-			case interpClosed:
-				parts = append(parts, part)
-			case interpRewound:
-				b.WriteByte('{') // (read on as text; reported)
-			case interpUnclosed:
-				parts = append(parts, part)
-			}
-			if status == interpUnclosed {
+			if !s.brace(&b, &parts, &textPos, flush) {
 				break
 			}
-			textPos = s.pos()
 			continue
 		}
 		s.copyChar(&b)
@@ -334,29 +341,10 @@ func (s *scanner) tripleString() token.Token {
 			s.escape(&b, '"')
 			continue
 		}
-		if c == '{' && s.peekByte(1) == '}' {
-			// `{}` holds no expression: it is text, the placeholder of
-			// fmt("{} + {}", 1, 2).
-			b.WriteString("{}")
-			s.next()
-			s.next()
-			continue
-		}
 		if c == '{' {
-			flush()
-			part, status := s.interpolationPart()
-			switch status {
-			case interpClosed:
-				parts = append(parts, part)
-			case interpRewound:
-				b.WriteByte('{') // (read on as text; reported)
-			case interpUnclosed:
-				parts = append(parts, part)
-			}
-			if status == interpUnclosed {
+			if !s.brace(&b, &parts, &textPos, flush) {
 				break
 			}
-			textPos = s.pos()
 			continue
 		}
 		s.copyChar(&b)
