@@ -53,7 +53,22 @@ type Options struct {
 	// five periods, or at once when it ran on this host and its process
 	// id no longer exists.
 	Heartbeat time.Duration
+	// ForeignRetry is how soon a job of a background fn this server
+	// does not have goes back to the queue for a process that has it
+	// (default ForeignJobRetry).
+	ForeignRetry time.Duration
 }
+
+// A job of a background fn the running server does not have (a process
+// of the program's next version spawned it, during a rolling deploy) is
+// handed back to the queue ForeignJobRetry later, its attempt not spent,
+// for a process that has the fn; for ForeignJobPatience after it was
+// stored. Past that, no process having taken it, each such run spends an
+// attempt, so that a job of a fn no version has any more ends discarded.
+const (
+	ForeignJobRetry    = 15 * time.Second
+	ForeignJobPatience = 15 * time.Minute
+)
 
 // settings is the effective configuration of one runner.
 type settings struct {
@@ -71,6 +86,7 @@ type settings struct {
 	listenPoll        time.Duration // SQLite only
 	tickEvery         time.Duration
 	heartbeat         time.Duration
+	foreignRetry      time.Duration
 }
 
 // Defaults of the `jobs { }` keys.
@@ -144,12 +160,13 @@ const MaxWorkers = 10000
 // server's own) and opts.
 func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 	s := settings{
-		maxAttempts: DefaultMaxAttempts,
-		workers:     DefaultWorkers,
-		timeout:     DefaultTimeout,
-		backoff:     DefaultBackoff,
-		maxBackoff:  DefaultMaxBackoff,
-		heartbeat:   2 * time.Second,
+		maxAttempts:  DefaultMaxAttempts,
+		workers:      DefaultWorkers,
+		timeout:      DefaultTimeout,
+		backoff:      DefaultBackoff,
+		maxBackoff:   DefaultMaxBackoff,
+		heartbeat:    2 * time.Second,
+		foreignRetry: ForeignJobRetry,
 	}
 	dir := inst.Dir
 	// The last db block visible to the server is its database (as for
@@ -193,6 +210,7 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 	setDur(&s.backoff, opts.Backoff)
 	setDur(&s.maxBackoff, opts.MaxBackoff)
 	setDur(&s.heartbeat, opts.Heartbeat)
+	setDur(&s.foreignRetry, opts.ForeignRetry)
 	s.tickEvery = opts.TickEvery
 	if s.pgURL != "" {
 		s.fetchCooldown, s.fetchPollInterval = PostgresFetchCooldown, PostgresFetchPollInterval

@@ -77,6 +77,14 @@
 // in its place when an attempt starts. It alone knows it: it may run in
 // another process, and its `jobs { }` block is computed by its body.
 //
+// A job of a background fn the running server does not have (spawned by
+// the program's next version during a rolling deploy, into the queue
+// both versions work) is handed back to the queue 15 s later, its
+// attempt not spent, for a process that has the fn, during the first 15
+// minutes after it was stored (ForeignJobPatience); after that, each
+// such run fails an attempt, so that a job of a fn no version has any
+// more ends discarded.
+//
 // # Delivery guarantee and ordering
 //
 // At least once. A job, a delivery or a tick is committed before

@@ -165,3 +165,41 @@ func TestMaxAttemptsOfRunningServer(t *testing.T) {
 		})
 	}
 }
+
+// During a rolling deploy the program's next version spawns jobs of a
+// background fn the running version does not have, into the queue they
+// share: a process of the old version that takes one hands it back, its
+// attempt not spent, and the new version runs it (the old one spent an
+// attempt on each, and could discard the job).
+func TestForeignJobsGoToAProcessThatHasTheFn(t *testing.T) {
+	const v1 = `server "w" {
+  background fn ping() { print("ping") }
+}`
+	const v2 = `server "w" {
+  background fn ping() { print("ping") }
+  background fn resize(n) { print("resized {n}") }
+  fn kick() { for i in range(12) { spawn_job(resize, i) } }
+}`
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			short := func(o *jobstest.Options) { o.Jobs.ForeignRetry = 20 * time.Millisecond }
+			old := startApp(t, v1, be, short)
+			next := startApp(t, v2, be, short)
+			next.call(t, "w", "kick")
+			waitFor(t, 20*time.Second, "12 jobs completed", func() bool {
+				return len(listJobs(t, be, jobs.StateCompleted)) == 12
+			})
+			if n := len(next.out.Lines("resized ")); n != 12 {
+				t.Errorf("the new version ran %d of the 12 jobs", n)
+			}
+			for _, j := range listJobs(t, be, jobs.StateCompleted) {
+				if j.Attempt != 1 || len(j.Errors) > 0 {
+					t.Errorf("job %d: attempt %d, errors %q: want its first attempt, none spent by the old version", j.ID, j.Attempt, j.Errors)
+				}
+			}
+			if !strings.Contains(old.logs.String(), "handed back to the queue for a process that has it") {
+				t.Logf("the old version took none of the jobs (possible, though unlikely): %s", old.logs.String())
+			}
+		})
+	}
+}

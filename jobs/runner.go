@@ -431,6 +431,12 @@ type jobInfoKey struct{}
 func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) error {
 	fn, ok := r.background[a.Fn]
 	if !ok {
+		if time.Since(row.CreatedAt) < ForeignJobPatience {
+			// Another version of the program has the fn: its turn.
+			r.log.Warn().Str("in", "job "+a.Fn).Int64("job_id", row.ID).
+				Msg("jobs: a job of a background fn this server does not have; handed back to the queue for a process that has it")
+			return river.JobSnooze(r.set.foreignRetry)
+		}
 		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
 	}
 	args, err := decodeArgs(a.Args)
