@@ -28,27 +28,7 @@ func Arith(op byte, a, b Value) (Value, error) {
 	case op == '*' && a.k == KInt && b.k == KString:
 		return repeatString(b.AsString(), int64(a.n))
 	case op == '+' && (a.k == KArray || a.k == KRange) && (b.k == KArray || b.k == KRange):
-		// A range joins as the list of its numbers (range(3) + [3]).
-		x, y, err := listElems(a), listElems(b), error(nil)
-		if a.k == KRange || b.k == KRange {
-			if n := rangeOrListLen(a) + rangeOrListLen(b); n > MaxListLen {
-				return Nil, ListTooLong("+", n)
-			}
-			if a.k == KRange {
-				x, err = a.AsRange().Elems()
-			}
-			if b.k == KRange && err == nil {
-				y, err = b.AsRange().Elems()
-			}
-			if err != nil {
-				return Nil, err
-			}
-		}
-		if len(x)+len(y) > MaxListLen {
-			return Nil, ListTooLong("+", int64(len(x)+len(y)))
-		}
-		out := make([]Value, 0, len(x)+len(y))
-		return NewArray(append(append(out, x...), y...)), nil
+		return joinLists(a, b) // a range joins as the list of its numbers (range(3) + [3])
 	case a.k == KDuration || a.k == KSize || b.k == KDuration || b.k == KSize:
 		return quantityArith(op, a, b)
 	}
@@ -258,16 +238,30 @@ func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, err
 	return mk(int64(math.Round(r))), nil
 }
 
-// listElems is the elements of a list, nil for anything else.
-func listElems(v Value) []Value {
-	if v.k == KArray {
-		return v.AsArray().Elems
+// joinLists is a + b for lists and ranges: a new list of the elements
+// of a, then those of b.
+func joinLists(a, b Value) (Value, error) {
+	la, lb := seqLen(a), seqLen(b)
+	if la > MaxListLen || lb > MaxListLen || la+lb > MaxListLen {
+		return Nil, ListTooLong("+", min(la, MaxListLen+1)+min(lb, MaxListLen+1))
 	}
-	return nil
+	out := make([]Value, 0, la+lb)
+	for _, v := range [2]Value{a, b} {
+		if v.k == KArray {
+			out = append(out, v.AsArray().Elems...)
+			continue
+		}
+		r := v.AsRange()
+		for i := int64(0); i < r.Len(); i++ {
+			x, _ := r.Index(i)
+			out = append(out, Int(x))
+		}
+	}
+	return NewArray(out), nil
 }
 
-// rangeOrListLen is the length of a list or a range.
-func rangeOrListLen(v Value) int64 {
+// seqLen is the length of a list or a range.
+func seqLen(v Value) int64 {
 	if v.k == KRange {
 		return v.AsRange().Len()
 	}

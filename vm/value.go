@@ -218,21 +218,6 @@ func NewRangeThrough(lo, last int64) Value {
 	return NewRange(lo, last+1, 1)
 }
 
-// Elems is the range's numbers as a list's elements (a range past
-// MaxListLen is a ValueError).
-func (r *RangeValue) Elems() ([]Value, error) {
-	n := r.Len()
-	if n > MaxListLen {
-		return nil, ListTooLong("range", n)
-	}
-	out := make([]Value, n)
-	for i := range out {
-		v, _ := r.Index(int64(i))
-		out[i] = Int(v)
-	}
-	return out, nil
-}
-
 // equalList reports whether the range's numbers are xs, in order.
 func (r *RangeValue) equalList(xs []Value) bool {
 	if r.Len() != int64(len(xs)) {
