@@ -431,6 +431,12 @@ func compileRegex(fname string, args []vm.Value, flagsAt int) (*regexp.Regexp, e
 	if err != nil {
 		return nil, err
 	}
+	return compilePattern(fname, pat, flags)
+}
+
+// compilePattern compiles pat with flags (i, m, s as RE2's inline
+// flags; g, u, y change no match), from a cache of the patterns used.
+func compilePattern(fname, pat, flags string) (*regexp.Regexp, error) {
 	var prefix strings.Builder
 	for _, f := range flags {
 		switch f {

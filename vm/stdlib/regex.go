@@ -75,7 +75,7 @@ func bRegex(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	re, err := compileRegex("regex", []vm.Value{vm.Nil, vm.Str(src), vm.Str(flags)}, 2)
+	re, err := compilePattern("regex", src, flags)
 	if err != nil {
 		return vm.Nil, err
 	}
