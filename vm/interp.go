@@ -123,7 +123,7 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 		idx := indexOf(params, name)
 		if idx < 0 {
 			if gather < 0 {
-				gather = lastIndexOf(params, "_")
+				gather = gatherIndex(fn, params, len(pos), names)
 				if gather < 0 {
 					return Nil, TypeErrorf("%s has no parameter named %s", calleeName(fn), name)
 				}
@@ -174,6 +174,28 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	}
 	t.frames[len(t.frames)-1].boundary = true
 	return t.execute()
+}
+
+// gatherIndex is the parameter that receives, as one object, the named
+// arguments matching no parameter, or -1 if there is none. A function
+// gathers them into its trailing destructured parameter. A builtin, as
+// in the reference, takes them as a trailing options object: its last
+// parameter when that is named opts or options (sign_jwt(claims,
+// expires_in: 60)), else the first parameter after the positional
+// arguments that no named argument binds (format_number(x, decimals: 2),
+// build_url(host: h)).
+func gatherIndex(fn Value, params []string, npos int, names []string) int {
+	if fn.k != KBuiltin {
+		return lastIndexOf(params, "_")
+	}
+	if last := len(params) - 1; last >= npos && (params[last] == "opts" || params[last] == "options") {
+		return last
+	}
+	i := npos
+	for i < len(params) && indexOf(names, params[i]) >= 0 {
+		i++
+	}
+	return i
 }
 
 func indexOf(xs []string, s string) int {
