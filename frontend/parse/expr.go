@@ -139,6 +139,8 @@ func (p *parser) binary(prec int) ast.Expr {
 		if p.at(token.NOT) || p.at(token.BANG) {
 			pos := p.tok.Pos
 			p.next()
+			p.enter()
+			defer p.leave()
 			x := p.binary(precNot)
 			return &ast.Unary{PosV: pos, Op: "not", X: x}
 		}
@@ -284,6 +286,12 @@ func (p *parser) typeName() string {
 
 func (p *parser) unary() ast.Expr {
 	pos := p.tok.Pos
+	switch p.tok.Kind {
+	case token.SUB, token.ADD, token.TILDE, token.AWAIT:
+		// A run of prefix operators nests like brackets do.
+		p.enter()
+		defer p.leave()
+	}
 	switch p.tok.Kind {
 	case token.SUB:
 		p.next()

@@ -401,3 +401,18 @@ func TestLongChains(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPrefixRuns: a run of prefix operators nests as brackets do and
+// is bounded the same way. Two million `!` in a row overflowed the
+// parser's stack, which ends the process.
+func TestLongPrefixRuns(t *testing.T) {
+	for _, op := range []string{"!", "not ", "- ", "+ ", "~", "await "} {
+		if errs := errorsOf("x = " + strings.Repeat(op, 100) + "1\n"); errs != nil {
+			t.Errorf("100 %q in a row: %q", op, errs)
+		}
+		errs := errorsOf("x = " + strings.Repeat(op, 200_000) + "1\n")
+		if len(errs) != 1 || !strings.HasSuffix(errs[0], "program nested too deeply") || !strings.HasPrefix(errs[0], "1:") {
+			t.Errorf("200000 %q in a row: got %q", op, errs)
+		}
+	}
+}
