@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -84,18 +83,18 @@ func runCmd() *cobra.Command {
 				case <-ctx.Done():
 				}
 			}()
-			// Output to a pipe or file is buffered (flushed when the program
-			// ends, before any error is printed); a terminal sees each line.
-			var stdout io.Writer = cmd.OutOrStdout()
-			var out *bufio.Writer
+			// Output to a pipe or file is buffered (see runOutput); a
+			// terminal sees each line as it is printed.
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			var out *runOutput
 			if !isTerminal(stdout) {
-				out = bufio.NewWriterSize(stdout, 64<<10)
-				stdout = out
+				out = newRunOutput(stdout)
+				stdout, stderr = out, beforeStderr{out, stderr}
 			}
-			cfg := vm.Config{Stdout: stdout, Stderr: cmd.ErrOrStderr(), Args: args[1:], Dir: filepath.Dir(args[0])}
+			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Args: args[1:], Dir: filepath.Dir(args[0])}
 			err = driver.Run(ctx, p, cfg)
 			if out != nil {
-				out.Flush()
+				out.Close()
 			}
 			if sig, ok := got.Load().(syscall.Signal); ok && err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: stopped by %s\n", signalName(sig))

@@ -565,3 +565,37 @@ func TestOldFormatSaysRecompile(t *testing.T) {
 		}
 	}
 }
+
+// tova run's output to a pipe or file is buffered, yet a line printed
+// reaches it within moments, while the program still runs, and standard
+// output and standard error written to one place keep their order.
+func TestRunOutputFlushesAndKeepsOrder(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte(`print("a")
+console.error("b")
+print("c")
+console.warn("d")
+print("ready")
+sleep(3000)
+print("done")
+`), 0o644)
+	var both testutil.Buffer
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"run", app}, &both, &both) }()
+	const early = "a\nb\nc\nd\nready\n"
+	deadline := time.Now().Add(2 * time.Second)
+	for both.String() != early {
+		select {
+		case c := <-code:
+			t.Fatalf("exit %d before the printed lines were seen apart: %q", c, both.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2 s after starting, the output is %q", both.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := <-code; c != 0 || both.String() != early+"done\n" {
+		t.Fatalf("exit %d, output %q", c, both.String())
+	}
+}
