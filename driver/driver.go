@@ -18,7 +18,7 @@ import (
 	"tova/frontend/parse"
 	"tova/frontend/resolve"
 	"tova/frontend/token"
-	_ "tova/store" // registers db and the model builtin
+	"tova/store" // also registers db and the model builtin
 	"tova/vm"
 	_ "tova/vm/stdlib" // registers the builtins
 )
@@ -115,12 +115,19 @@ func readProgram(path string) ([]byte, error) {
 
 // Run loads p and runs its top-level code on a fresh instance. A Tova
 // runtime error comes back as *vm.Error.
-func Run(ctx context.Context, p *bytecode.Program, cfg vm.Config) error {
+func Run(ctx context.Context, p *bytecode.Program, cfg vm.Config) (err error) {
 	prog, err := vm.Load(p)
 	if err != nil {
 		return err
 	}
 	inst := prog.NewInstance(cfg)
+	// The database the program opened is closed when it ends, so a
+	// SQLite file holds every write (not its write-ahead log beside it).
+	defer func() {
+		if cerr := store.Close(inst); err == nil && cerr != nil {
+			err = fmt.Errorf("closing the database: %w", cerr)
+		}
+	}()
 	t := inst.NewThread(ctx)
 	defer t.Release()
 	// The thread reads ctx only now and then; a cancellation stops it at

@@ -456,3 +456,30 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 		`3:69: warning: model Book: indexes is not applied: no index is made (a db.run("CREATE INDEX ...") in on_start makes one)`,
 	})
 }
+
+// The SQLite database a program opened is closed when its run ends, with
+// an error or not, so the file holds every write: its write-ahead log
+// is checkpointed and removed. It was left beside the file, and a copy
+// of the .db alone had no table.
+func TestRunClosesItsDatabase(t *testing.T) {
+	for _, tail := range []string{"", "throw \"after the write\"\n"} {
+		dir := t.TempDir()
+		src := "db { adapter: \"sqlite\", database: \"notes.db\" }\nmodel Note { text: String }\nNote.create({ text: \"kept\" })\n" + tail
+		p, err := CompileFile("notes.tova", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Run(context.Background(), p, vm.Config{Dir: dir, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
+		if (err != nil) != (tail != "") {
+			t.Fatalf("%q: run: %v", tail, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "notes.db")); err != nil {
+			t.Fatalf("%q: %v", tail, err)
+		}
+		for _, side := range []string{"notes.db-wal", "notes.db-shm"} {
+			if _, err := os.Stat(filepath.Join(dir, side)); err == nil {
+				t.Errorf("%q: %s is still there after the run", tail, side)
+			}
+		}
+	}
+}
