@@ -749,11 +749,19 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 	}
 	if body.Kind() == vm.KObject {
 		if v, ok := body.AsObject().Get(name); ok {
-			if typ != "" && !list && v.Kind() == vm.KArray && isFormType(r.ContentType) {
-				// A key repeated in a form: a typed parameter takes its
-				// first value, as from a query string.
-				if e := v.AsArray().Elems; len(e) > 0 {
-					v = e[0]
+			if typ != "" && isFormType(r.ContentType) {
+				switch {
+				case !list && v.Kind() == vm.KArray:
+					// A key repeated in a form: a typed parameter takes
+					// its first value, as from a query string.
+					if e := v.AsArray().Elems; len(e) > 0 {
+						v = e[0]
+					}
+				case list && v.Kind() == vm.KString:
+					// A key given once in a form (one box ticked): a
+					// list parameter takes a list of that value, as from
+					// a query string.
+					v = vm.NewArray([]vm.Value{v})
 				}
 			}
 			return v, true, nil

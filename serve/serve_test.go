@@ -1651,6 +1651,23 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 			t.Errorf("POST /l %s: %s, want %s", body, got, want)
 		}
 	}
+	// A form gives a key once when one box is ticked: a list parameter
+	// takes a list of that value, as from a query string.
+	for body, want := range map[string]string{
+		"xs=1.5&tags=a":      `200 {"xs":[1.5],"tags":["a"]}`,
+		"xs=1&xs=2&tags=a":   `200 {"xs":[1,2],"tags":["a"]}`,
+		"xs=1&tags=a&tags=b": `200 {"xs":[1],"tags":["a","b"]}`,
+		"xs=":                `400 xs is required`,
+		"xs=x":               `400 xs[0] must be a number`,
+	} {
+		if got := outcome(t, do(t, "POST", u+"/l", body, "Content-Type", "application/x-www-form-urlencoded")); got != want {
+			t.Errorf("POST /l form %s: %s, want %s", body, got, want)
+		}
+	}
+	mp := "--B\r\nContent-Disposition: form-data; name=\"xs\"\r\n\r\n2\r\n--B\r\nContent-Disposition: form-data; name=\"tags\"\r\n\r\nz\r\n--B--\r\n"
+	if got := outcome(t, do(t, "POST", u+"/l", mp, "Content-Type", "multipart/form-data; boundary=B")); got != `200 {"xs":[2],"tags":["z"]}` {
+		t.Errorf("POST /l multipart, one value each: %s", got)
+	}
 	for req, want := range map[string]string{
 		"GET /d?d=2024-06-15":                         `200 {"d":"2024-06-15T00:00:00.000Z","year":2024,"type":"Date","o":{"__tag":"None"}}`,
 		"GET /d?d=2024-06-15T10:30:00Z&o=2020-01-02":  `200 {"d":"2024-06-15T10:30:00.000Z","year":2024,"type":"Date","o":{"value":"2020-01-02T00:00:00.000Z"}}`,
