@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "cookies":
 		o := vm.NewObject()
 		for _, c := range q.r.Cookies() {
-			o.Set(c.Name, vm.Str(c.Value))
+			o.Set(c.Name, vm.Str(cookieValue(c.Value)))
 		}
 		return vm.ObjectValue(o), true, nil
 	case "body":
@@ -593,4 +594,17 @@ func statusIn(v vm.Value, what string, lo, hi int64) (int, error) {
 		return 0, vm.Errorf("RangeError", "%s must be from %d to %d, got %d", what, lo, hi, n)
 	}
 	return int(v.AsInt()), nil
+}
+
+// cookieValue is a cookie's value as set_cookie was given it: set_cookie
+// percent-encodes it, so it is decoded here (a value that does not
+// decode, sent by another party, is kept as sent; `+` stays a plus).
+func cookieValue(v string) string {
+	if !strings.Contains(v, "%") {
+		return v
+	}
+	if d, err := url.PathUnescape(v); err == nil && utf8.ValidString(d) {
+		return d
+	}
+	return v
 }

@@ -1535,6 +1535,8 @@ server {
     }
     try { set_cookie("s", "v", opts) } catch e { e.kind + ": " + e.message }
   }
+  route GET "/login" => fn() { with_headers(text("ok"), { "Set-Cookie": set_cookie("user", "Ann Lee; a=1, \"é\" 100%", { path: "/" }) }) }
+  route GET "/me" => fn(req) { req.cookies }
   route GET "/opt" => fn(n: Option<Int>) {
     match n { Some(v) => "some " + str(v), None => "none" }
   }
@@ -1588,6 +1590,13 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	}
 	if r.header.Get("X-Gone") != "" || r.header.Get("X-List") != "a, b" || strings.Join(r.header.Values("X-Both"), "|") != "from respond" {
 		t.Errorf("res.setHeader: %v", r.header)
+	}
+	// A cookie set_cookie made reads back through req.cookies as given;
+	// a value that does not decode is kept as sent.
+	r = do(t, "GET", u+"/login", "")
+	set, _, _ := strings.Cut(r.header.Get("Set-Cookie"), ";")
+	if r = do(t, "GET", u+"/me", "", "Cookie", set+"; odd=100%; plus=a+b"); r.body != `{"user":"Ann Lee; a=1, \"é\" 100%","odd":"100%","plus":"a+b"}` {
+		t.Errorf("req.cookies of %q: %s", set, r.body)
 	}
 	r = do(t, "GET", u+"/with", "")
 	if _, ok := r.header["X-Drop"]; ok || r.header.Get("X-L") != "a, b" {
