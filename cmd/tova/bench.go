@@ -198,6 +198,9 @@ request); user time is the server's own code.`,
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
 			}
+			if !strings.HasPrefix(path, "/") {
+				return fmt.Errorf("--path must start with /, got %q", path)
+			}
 			if turn <= 0 || turn > dur {
 				return errors.New("--turn must be positive and at most --duration")
 			}
@@ -214,8 +217,12 @@ request); user time is the server's own code.`,
 				// Refused here, not after the other targets ran: a
 				// program that does not compile would only fail to
 				// listen, its error lost with its output.
-				if _, _, err := load(cmd, app); err != nil {
+				p, _, err := load(cmd, app)
+				if err != nil {
 					return err // printed; exit 3 for a compile error, as for run
+				}
+				if len(p.Servers) == 0 {
+					return fmt.Errorf("%s declares no server: there is nothing to load", app)
 				}
 			} else {
 				dir, err := os.MkdirTemp("", "tova-bench-http")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +27,8 @@ func TestTurnOrderAlternates(t *testing.T) {
 // with --url (one target, already running) so are those that only apply
 // to the targets the benchmark runs itself.
 func TestBenchHTTPRefusesBadFlags(t *testing.T) {
+	noServer := filepath.Join(t.TempDir(), "script.tova")
+	os.WriteFile(noServer, []byte("print(1)\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -50,6 +54,8 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--variant", "GOGC=400,=1"}, `--variant "GOGC=400,=1": want KEY=VALUE`},
 		{[]string{"--variant", "GOGC=400,"}, `--variant "GOGC=400,": want KEY=VALUE`},
 		{[]string{"--variant", "PORT=80"}, `(PORT is the benchmark's)`},
+		{[]string{"--path", "json"}, `--path must start with /, got "json"`},
+		{[]string{noServer}, "declares no server: there is nothing to load"},
 	} {
 		var out, errb testutil.Buffer
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {

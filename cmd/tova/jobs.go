@@ -82,6 +82,12 @@ and server bodies as tova serve does at startup, without serving;
 				}
 				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit})
 				if errors.Is(err, jobs.ErrNoJobs) {
+					if database != "" && !isPostgresURL(database) {
+						// A SQLite jobs file has its table from the start:
+						// this is another database (the app's own, likely).
+						fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: a SQLite database that holds no job queue (an app's queue is in .tova/<app>.jobs.db beside it)\n", redact(database))
+						return &exitError{exitUsage}
+					}
 					fmt.Fprintln(out, "no jobs (nothing stored yet)")
 					continue
 				}
@@ -158,7 +164,7 @@ func redact(where string) string {
 // maybe after sqlite: or sqlite://). A mistyped one would otherwise
 // look like an empty queue.
 func checkJobsDatabase(database string) string {
-	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+	if isPostgresURL(database) {
 		return ""
 	}
 	path := jobs.SQLitePath(database)
@@ -186,4 +192,8 @@ func checkJobsDatabase(database string) string {
 		return "not a SQLite database"
 	}
 	return ""
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }

@@ -91,6 +91,13 @@ func TestJobsCommand(t *testing.T) {
 	}
 	empty := filepath.Join(t.TempDir(), "empty.db")
 	os.WriteFile(empty, nil, 0o644)
+	// An app's own database, the likeliest mistake, holds no queue.
+	modelDir := t.TempDir()
+	script := filepath.Join(modelDir, "notes.tova")
+	os.WriteFile(script, []byte("db { adapter: \"sqlite\", database: \"notes.db\" }\nmodel Note { text: String }\nNote.create({ text: \"x\" })\n"), 0o644)
+	if code := run([]string{"run", script}, &out, &errOut); code != 0 {
+		t.Fatalf("making a model database: exit %d, %s", code, errOut.String())
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -101,6 +108,7 @@ func TestJobsCommand(t *testing.T) {
 		{[]string{"--database", t.TempDir()}, "a directory, not a SQLite file"},
 		{[]string{"--database", empty}, "empty.db: not a SQLite database"},
 		{[]string{"--database", app}, "not a SQLite database"},
+		{[]string{"--database", filepath.Join(modelDir, "notes.db")}, "notes.db: a SQLite database that holds no job queue"},
 	} {
 		errOut.Reset()
 		if code := run(append([]string{"jobs", app}, c.args...), &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), c.want) {
