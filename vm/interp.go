@@ -1013,7 +1013,7 @@ frames:
 					}
 				}
 				var r Value
-				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil {
+				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil && recv.k != KBuiltin {
 					r, err = b[pc-1].Fn(t, regs[a+1:a+2+n])
 				} else {
 					r, err = t.callMethod(recv, name, regs[a+1:a+2+n])

@@ -94,6 +94,11 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	if recv.k == KNil {
 		return Nil, TypeErrorf("cannot call method %s on nil", name)
 	}
+	if recv.k == KBuiltin {
+		if f, ok := recv.AsBuiltin().Members[name]; ok {
+			return t.callOther(f, args[1:])
+		}
+	}
 	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
 		return b.AsBuiltin().Fn(t, args)
 	}
@@ -152,6 +157,10 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			return BuiltinValue(&Builtin{Name: ti.Tag + ".from_json", Params: []string{"text"}, Fn: func(t *Thread, args []Value) (Value, error) {
 				return t.fromJSON(ti, args)
 			}}), nil
+		}
+	case KBuiltin:
+		if f, ok := x.AsBuiltin().Members[name]; ok {
+			return f, nil
 		}
 	case KString, KArray:
 		if name == "length" {

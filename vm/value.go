@@ -193,6 +193,10 @@ type Builtin struct {
 	// registered builtin is; a function made at run time, such as
 	// partial(f, obj) or memoize(f), is not.
 	Pure bool
+	// Members are the builtin's own fields, read as fn.name and called
+	// as fn.name(...): `str` is a function and the namespace of the
+	// string functions (str(42), str.upper(s)).
+	Members map[string]Value
 }
 
 func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }

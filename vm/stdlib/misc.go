@@ -26,6 +26,7 @@ func init() {
 	registerJSON()
 	registerMisc()
 	registerNamespaces()
+	registerModules()
 }
 
 func registerMisc() {

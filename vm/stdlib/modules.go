@@ -1,0 +1,350 @@
+package stdlib
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/hex"
+	"hash"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"tova/vm"
+)
+
+// The reference's namespace modules group builtins under one name:
+// math.sqrt(x) is sqrt(x), str.upper(s) is upper(s), dt.parse(s) is
+// date_parse(s), json.parse(s) is json_parse(s) (a Result). `str` stays
+// the conversion function too (str(42)). fs and crypto have functions
+// of their own. A program's own binding of one of these names (a
+// variable called url) shadows the module, as it does any builtin.
+func registerModules() {
+	vm.RegisterValue("math", NewNamespace("math", members("math",
+		"sin", "cos", "tan", "asin", "acos", "atan", "atan2", "log", "log2", "log10", "exp",
+		"abs", "floor", "ceil", "round", "sqrt", "cbrt", "pow", "clamp", "random", "sign", "trunc",
+		"hypot", "lerp", "gcd", "lcm", "factorial", "min", "max",
+	).with(map[string]vm.Value{"PI": vm.Float(math.Pi), "E": vm.Float(math.E), "INF": vm.Float(math.Inf(1))})))
+
+	strFn := *builtinFn("str").AsBuiltin()
+	strFn.Members = members("str",
+		"upper", "lower", "trim", "trim_start", "trim_end", "split", "join", "replace", "repeat",
+		"contains", "starts_with", "ends_with", "chars", "words", "lines", "capitalize", "title_case",
+		"snake_case", "camel_case", "kebab_case", "index_of", "last_index_of", "pad_start", "pad_end",
+		"center", "slugify", "escape_html", "unescape_html", "truncate", "reverse=reverse_str",
+	)
+	vm.RegisterValue("str", vm.BuiltinValue(&strFn))
+
+	vm.RegisterValue("arr", NewNamespace("arr", members("arr",
+		"sorted", "reversed", "unique", "chunk", "flatten", "take", "drop", "first", "last", "count",
+		"partition", "group_by", "zip_with", "frequencies", "scan", "min_by", "max_by", "sum_by",
+		"compact", "rotate", "insert_at", "remove_at", "binary_search", "is_sorted",
+	)))
+	vm.RegisterValue("dt", NewNamespace("dt", members("dt",
+		"now", "now_iso", "parse=date_parse", "format=date_format", "add=date_add", "diff=date_diff",
+		"from=date_from", "part=date_part", "time_ago",
+	)))
+	vm.RegisterValue("re", NewNamespace("re", members("re",
+		"test=regex_test", "match=regex_match", "find_all=regex_find_all", "replace=regex_replace",
+		"split=regex_split", "capture=regex_capture",
+	)))
+	vm.RegisterValue("json", NewNamespace("json", members("json",
+		"parse=json_parse", "stringify=json_stringify", "pretty=json_pretty",
+	)))
+	vm.RegisterValue("url", NewNamespace("url", members("url",
+		"parse=parse_url", "build=build_url", "parse_query", "build_query",
+	)))
+
+	vm.RegisterValue("fs", NewNamespace("fs", map[string]vm.Value{
+		"read_text":  member("fs", "read_text", ps("path"), fsReadText),
+		"write_text": member("fs", "write_text", ps("path", "content", "opts"), fsWriteText),
+		"exists":     member("fs", "exists", ps("path"), fsStat(func(fi os.FileInfo) bool { return true })),
+		"is_dir":     member("fs", "is_dir", ps("path"), fsStat(os.FileInfo.IsDir)),
+		"is_file":    member("fs", "is_file", ps("path"), fsStat(func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
+		"ls":         member("fs", "ls", ps("dir", "opts"), fsLs),
+		"mkdir":      member("fs", "mkdir", ps("dir"), fsMkdir),
+		"rm":         member("fs", "rm", ps("path", "opts"), fsRm),
+		"cp":         member("fs", "cp", ps("src", "dest"), fsCp),
+		"mv":         member("fs", "mv", ps("src", "dest"), fsMv),
+	}))
+
+	random := member("crypto", "random_uuid", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Str(uuid.NewString()), nil
+	})
+	vm.RegisterValue("crypto", NewNamespace("crypto", map[string]vm.Value{
+		"sha256":              member("crypto", "sha256", ps("data"), digest("sha256", sha256.New)),
+		"sha512":              member("crypto", "sha512", ps("data"), digest("sha512", sha512.New)),
+		"sha1":                member("crypto", "sha1", ps("data"), digest("sha1", sha1.New)),
+		"hmac":                member("crypto", "hmac", ps("algo", "key", "data"), cryptoHMAC),
+		"random_int":          builtinFn("random_int"),
+		"random_uuid":         random,
+		"randomUUID":          random, // the JavaScript global's name
+		"constant_time_equal": member("crypto", "constant_time_equal", ps("a", "b"), cryptoEqual),
+	}))
+}
+
+// moduleMembers maps a module's member names to builtins.
+type moduleMembers map[string]vm.Value
+
+// members maps each name to the builtin of that name, or, written
+// "member=builtin", to another builtin.
+func members(module string, names ...string) moduleMembers {
+	m := moduleMembers{}
+	for _, n := range names {
+		name, target, ok := strings.Cut(n, "=")
+		if !ok {
+			target = name
+		}
+		m[name] = builtinFn(target)
+	}
+	return m
+}
+
+func (m moduleMembers) with(more map[string]vm.Value) moduleMembers {
+	for k, v := range more {
+		m[k] = v
+	}
+	return m
+}
+
+// ---------------------------------------------------------------- fs
+
+// fsResult is Ok(v) when err is nil, else Err(its message).
+func fsResult(v vm.Value, err error) (vm.Value, error) {
+	if err != nil {
+		return vm.Err(vm.Str(err.Error())), nil
+	}
+	return vm.Ok(v), nil
+}
+
+func fsReadText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	path, err := str("fs.read_text", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var data []byte
+	t.Blocking(func() {
+		var f *os.File
+		if f, err = os.Open(path); err != nil {
+			return
+		}
+		defer f.Close()
+		data, err = io.ReadAll(io.LimitReader(f, vm.MaxStringBytes+1))
+	})
+	if err != nil {
+		return fsResult(vm.Nil, err)
+	}
+	if len(data) > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("fs.read_text", len(data))
+	}
+	return vm.Ok(vm.Str(string(data))), nil
+}
+
+func fsWriteText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	path, err := str("fs.write_text", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	content, err := str("fs.write_text", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	appendTo := false
+	if o := arg(args, 2); o.Kind() == vm.KObject {
+		v, _ := o.AsObject().Get("append")
+		appendTo = v.Truthy()
+	} else if !o.IsNil() {
+		return vm.Nil, typeErr("fs.write_text", "Object of options", o)
+	}
+	t.Blocking(func() {
+		if appendTo {
+			var f *os.File
+			if f, err = os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				_, err = io.WriteString(f, content)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			return
+		}
+		err = os.WriteFile(path, []byte(content), 0o644)
+	})
+	return fsResult(vm.Str(path), err)
+}
+
+func fsStat(test func(os.FileInfo) bool) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		path, err := str("fs.exists", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		var fi os.FileInfo
+		t.Blocking(func() { fi, err = os.Stat(path) })
+		return vm.Bool(err == nil && test(fi)), nil
+	}
+}
+
+func fsLs(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	dir, err := optStr("fs.ls", args, 0, ".")
+	if err != nil {
+		return vm.Nil, err
+	}
+	full := false
+	if o := arg(args, 1); o.Kind() == vm.KObject {
+		v, _ := o.AsObject().Get("full")
+		full = v.Truthy()
+	}
+	var entries []os.DirEntry
+	t.Blocking(func() { entries, err = os.ReadDir(dir) })
+	if err != nil {
+		return vm.Nil, vm.Errorf("IOError", "fs.ls: %v", err)
+	}
+	if len(entries) > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("fs.ls", int64(len(entries)))
+	}
+	out := make([]vm.Value, len(entries))
+	for i, e := range entries {
+		name := e.Name()
+		if full {
+			name = filepath.Join(dir, name)
+		}
+		out[i] = vm.Str(name)
+	}
+	return vm.NewArray(out), nil
+}
+
+func fsMkdir(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	dir, err := str("fs.mkdir", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	t.Blocking(func() { err = os.MkdirAll(dir, 0o755) })
+	return fsResult(vm.Str(dir), err)
+}
+
+func fsRm(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	path, err := str("fs.rm", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	recursive, force := false, false
+	if o := arg(args, 1); o.Kind() == vm.KObject {
+		r, _ := o.AsObject().Get("recursive")
+		f, _ := o.AsObject().Get("force")
+		recursive, force = r.Truthy(), f.Truthy()
+	}
+	t.Blocking(func() {
+		if recursive {
+			if _, err = os.Lstat(path); err == nil {
+				err = os.RemoveAll(path)
+			}
+		} else {
+			err = os.Remove(path)
+		}
+		if force && os.IsNotExist(err) {
+			err = nil
+		}
+	})
+	return fsResult(vm.Str(path), err)
+}
+
+func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	src, err := str("fs.cp", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	dest, err := str("fs.cp", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	t.Blocking(func() {
+		var in, out *os.File
+		if in, err = os.Open(src); err != nil {
+			return
+		}
+		defer in.Close()
+		if out, err = os.Create(dest); err != nil {
+			return
+		}
+		_, err = io.Copy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	})
+	return fsResult(vm.Str(dest), err)
+}
+
+func fsMv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	src, err := str("fs.mv", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	dest, err := str("fs.mv", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	t.Blocking(func() { err = os.Rename(src, dest) })
+	return fsResult(vm.Str(dest), err)
+}
+
+// ---------------------------------------------------------------- crypto
+
+// digest hashes a String and gives the hex digest.
+func digest(name string, h func() hash.Hash) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		data, err := str("crypto."+name, args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		d := h()
+		io.WriteString(d, data)
+		return vm.Str(hex.EncodeToString(d.Sum(nil))), nil
+	}
+}
+
+func cryptoHMAC(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	algo, err := str("crypto.hmac", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	key, err := str("crypto.hmac", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	data, err := str("crypto.hmac", args, 2)
+	if err != nil {
+		return vm.Nil, err
+	}
+	var h func() hash.Hash
+	switch strings.ToLower(algo) {
+	case "sha256":
+		h = sha256.New
+	case "sha512":
+		h = sha512.New
+	case "sha1":
+		h = sha1.New
+	default:
+		return vm.Nil, valueErr("crypto.hmac: unknown algorithm %q (sha256, sha512 or sha1)", algo)
+	}
+	m := hmac.New(h, []byte(key))
+	io.WriteString(m, data)
+	return vm.Str(hex.EncodeToString(m.Sum(nil))), nil
+}
+
+func cryptoEqual(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	a, err := str("crypto.constant_time_equal", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	b, err := str("crypto.constant_time_equal", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.Bool(subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1), nil
+}

@@ -1,0 +1,54 @@
+package stdlib
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"tova/vm"
+)
+
+// fsCall calls fs.name.
+func fsCall(t *testing.T, e *testEnv, name string, args ...vm.Value) vm.Value {
+	t.Helper()
+	f, _, err := builtin(t, "fs").AsHost().GetAttr(e.th, name)
+	if err != nil || f.IsNil() {
+		t.Fatalf("fs.%s: %v", name, err)
+	}
+	v, err := e.callValue(f, args...)
+	if err != nil {
+		t.Fatalf("fs.%s: %v", name, err)
+	}
+	return v
+}
+
+// The fs module writes, appends, copies, moves and removes files; what
+// goes wrong on the disk is an Err value, not a thrown error.
+func TestFSModuleChangesFiles(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := func(name string) vm.Value { return S(filepath.Join(dir, name)) }
+	eq(t, "mkdir", fsCall(t, e, "mkdir", p("sub/deep")), vm.Repr(vm.Ok(p("sub/deep"))))
+	eq(t, "write_text", fsCall(t, e, "write_text", p("a.txt"), S("one\n")), vm.Repr(vm.Ok(p("a.txt"))))
+	fsCall(t, e, "write_text", p("a.txt"), S("two\n"), O("append", B(true)))
+	eq(t, "read_text", fsCall(t, e, "read_text", p("a.txt")), `Ok("one\ntwo\n")`)
+	fsCall(t, e, "cp", p("a.txt"), p("sub/b.txt"))
+	fsCall(t, e, "mv", p("sub/b.txt"), p("sub/deep/c.txt"))
+	if b, err := os.ReadFile(filepath.Join(dir, "sub/deep/c.txt")); err != nil || string(b) != "one\ntwo\n" {
+		t.Fatalf("copied and moved file: %q %v", b, err)
+	}
+	eq(t, "ls", fsCall(t, e, "ls", S(dir)), `["a.txt", "sub"]`)
+	eq(t, "ls full", fsCall(t, e, "ls", p("sub"), O("full", B(true))), vm.Repr(L(p("sub/deep"))))
+	if v := fsCall(t, e, "rm", p("sub")); v.Kind() != vm.KObject || v.AsObject().Type != vm.ErrType {
+		t.Errorf("rm of a directory that is not empty, without recursive: %s", vm.Repr(v))
+	}
+	fsCall(t, e, "rm", p("sub"), O("recursive", B(true)))
+	eq(t, "exists after rm", fsCall(t, e, "exists", p("sub")), "false")
+	if v := fsCall(t, e, "rm", p("gone")); v.AsObject().Type != vm.ErrType {
+		t.Errorf("rm of a missing file: %s", vm.Repr(v))
+	}
+	eq(t, "rm force of a missing file", fsCall(t, e, "rm", p("gone"), O("force", B(true))), vm.Repr(vm.Ok(p("gone"))))
+	if v := fsCall(t, e, "write_text", p("no/such/dir/x"), S("x")); v.AsObject().Type != vm.ErrType {
+		t.Errorf("write_text into a missing directory: %s", vm.Repr(v))
+	}
+}
