@@ -126,7 +126,8 @@
 // reads it (lists, ranges, steps, month and day names; day of week 0–7,
 // both 0 and 7 being Sunday, in every form: "1-7/2" is Monday,
 // Wednesday, Friday and Sunday; "a/step" runs to the field's maximum),
-// fires on minute boundaries in the process's local time zone; an
+// fires on minute boundaries in the process's local time zone (one no
+// date matches, "0 0 31 2 *", is a compile error: it would never fire); an
 // interval ("30s", "5m", "1h", also written "@every 90s"; at least one
 // second) fires that long after the previous tick, the first an
 // interval after the server started (when its Runner started, after

@@ -46,6 +46,12 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		if err == nil {
 			var s cron.Schedule
 			if s, err = cron.ParseStandard(spec); err == nil {
+				// Every pattern that matches a date matches one within
+				// four years (29 February); the cron library looks five
+				// ahead and gives the zero time when none does.
+				if s.Next(neverFrom).IsZero() {
+					return nil, 0, fmt.Errorf("bad cron expression %q: no date matches it (the day of month is never in the month), so it would never fire", pattern)
+				}
 				return s, 0, nil
 			}
 		}
@@ -60,6 +66,9 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 	}
 	return nil, d, nil
 }
+
+// neverFrom is where a cron expression is looked for a first match.
+var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // interval reads a duration of at least MinInterval.
 func interval(s string) (time.Duration, error) {

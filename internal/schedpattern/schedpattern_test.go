@@ -94,11 +94,27 @@ func TestBadPatterns(t *testing.T) {
 		"-5s":                         `bad schedule "-5s": an interval is at least 1s`,
 		"5min":                        `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
 		"@fortnightly":                `bad cron expression "@fortnightly"`,
+		// No date matches: the cron library gave the zero time as the
+		// next run, which the queue took as "now", again and again.
+		"0 0 31 2 *":             `bad cron expression "0 0 31 2 *": no date matches it`,
+		"0 0 31 4,6,9,11 *":      `no date matches it`,
+		"CRON_TZ=UTC 0 0 30 2 *": `no date matches it`,
 	} {
 		_, _, err := Parse(pattern)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %s", pattern, err, want)
 		}
+	}
+}
+
+// A date that comes once in four years is a date.
+func TestLeapDayMatches(t *testing.T) {
+	s, _, err := Parse("0 0 29 2 *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := s.Next(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)); next.Year() != 2028 {
+		t.Errorf("29 February after March 2025: %v", next)
 	}
 }
 
