@@ -259,3 +259,38 @@ func TestAuthRefusesAmbiguousTokens(t *testing.T) {
 		t.Errorf("the good token alone: %d %s", r.status, r.body)
 	}
 }
+
+// cache { default }, which may be public, is not given to one user's
+// answer: one that sets a cookie (set_cookie, or the session's own), or
+// answers a request with an Authorization header or a user `with auth`
+// let in. A CDN would otherwise hand one user's session or data to the
+// next.
+func TestCacheDefaultSkipsPersonalAnswers(t *testing.T) {
+	app := startApp(t, `cache { default: "public, max-age=60" }
+server {
+  auth { type: "jwt", secret: "`+authSecret+`", issuer: "tova-test", audience: "api" }
+  sessions { secret: env("SESSION_SECRET") }
+  route GET "/plain" => fn() "x"
+  route GET "/visit" => fn(req) {
+    req.session.set("n", (req.session.get("n") ?? 0) + 1)
+    req.session.get("n")
+  }
+  route GET "/me" with auth => fn(req) { { sub: req.user.sub } }
+  route GET "/cookie" => fn() with_headers(text("ok"), { "Set-Cookie": set_cookie("a", "b") })
+}`, withEnv(map[string]string{"SESSION_SECRET": sessionSecret}))
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/plain", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Fatalf("GET /plain: %d %v", r.status, r.header)
+	}
+	bearer := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "ann"})
+	for name, r := range map[string]reply{
+		"a session's answer":   do(t, "GET", u+"/visit", ""),
+		"with auth":            do(t, "GET", u+"/me", "", "Authorization", bearer),
+		"a set_cookie answer":  do(t, "GET", u+"/cookie", ""),
+		"an Authorization one": do(t, "GET", u+"/plain", "", "Authorization", bearer),
+	} {
+		if r.status != 200 || r.header.Get("Cache-Control") != "" {
+			t.Errorf("%s: %d %s, Cache-Control %q", name, r.status, r.body, r.header.Get("Cache-Control"))
+		}
+	}
+}

@@ -1119,6 +1119,19 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 	return out, nil
 }
 
+// personal reports whether the answer is one user's: the request
+// carried credentials (an Authorization header, a session the handler
+// used, a user `with auth` let in). The server's cache { default },
+// which may be public, is not given to such an answer: a shared cache
+// would hand it to other users.
+func (x *exchange) personal() bool {
+	if x.req != nil && (x.req.authed || x.req.sess != nil) {
+		return true
+	}
+	_, ok := x.current().Headers().Lookup("authorization")
+	return ok
+}
+
 // caching applies the server's cache { default } to a GET or HEAD 2xx
 // answer that sets no Cache-Control, and answers 304 Not Modified, with
 // no body, to a GET or HEAD whose If-None-Match names the answer's ETag.
@@ -1127,16 +1140,18 @@ func (x *exchange) caching(out *netio.Response) {
 		return
 	}
 	var etag string
-	cc := false
+	cc, cookie := false, false
 	for _, h := range out.Headers {
 		switch {
 		case strings.EqualFold(h.Name, "ETag"):
 			etag = h.Value
 		case strings.EqualFold(h.Name, "Cache-Control"):
 			cc = true
+		case strings.EqualFold(h.Name, "Set-Cookie"):
+			cookie = true
 		}
 	}
-	if !cc && x.s.cacheDefault != "" && !x.health {
+	if !cc && x.s.cacheDefault != "" && !x.health && !cookie && !x.personal() {
 		out.Headers = append(out.Headers, netio.Header{Name: "Cache-Control", Value: x.s.cacheDefault})
 	}
 	if etag == "" {
