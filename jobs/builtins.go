@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"tova/vm"
@@ -63,6 +65,11 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // jobPayload is the stored form of a job's arguments: their JSON array,
 // within the limits.
 func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
+	for i, a := range args {
+		if at, what, ok := functionIn(a, map[any]bool{}); ok {
+			return nil, vm.TypeErrorf("spawn_job: argument %d%s is %s: a job's arguments are stored as JSON, and a function cannot be", i+1, at, what)
+		}
+	}
 	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(args))
 	if err != nil {
 		return nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
@@ -201,6 +208,9 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) > 1 {
 		payload = args[1]
 	}
+	if at, what, ok := functionIn(payload, map[any]bool{}); ok {
+		return vm.Nil, vm.TypeErrorf("publish: the payload%s is %s: an event is stored as JSON, and a function cannot be", at, what)
+	}
 	data, err := stdlib.AppendJSON(t, nil, payload)
 	if err != nil {
 		return vm.Nil, vm.Errorf("JobError", "publish: the payload must be serialisable to JSON: %s", errText(err))
@@ -253,4 +263,38 @@ func errText(err error) string {
 		return ve.Kind + ": " + ve.Msg
 	}
 	return err.Error()
+}
+
+// functionIn finds a function inside v, which JSON would drop (from an
+// object) or make null (in a list): at is where (" at [0].f"), what its
+// type. Each list and object is looked into once (a value may hold
+// itself; the JSON encoder refuses that afterwards).
+func functionIn(v vm.Value, seen map[any]bool) (at, what string, ok bool) {
+	switch v.Kind() {
+	case vm.KFunc, vm.KBuiltin, vm.KType:
+		return "", "a " + vm.TypeName(v), true
+	case vm.KArray:
+		a := v.AsArray()
+		if seen[a] {
+			return "", "", false
+		}
+		seen[a] = true
+		for i, e := range a.Elems {
+			if at, what, ok := functionIn(e, seen); ok {
+				return " at [" + strconv.Itoa(i) + "]" + strings.TrimPrefix(at, " at "), what, true
+			}
+		}
+	case vm.KObject:
+		o := v.AsObject()
+		if seen[o] {
+			return "", "", false
+		}
+		seen[o] = true
+		for i, k := range o.Keys() {
+			if at, what, ok := functionIn(o.Values()[i], seen); ok {
+				return " at ." + k + strings.TrimPrefix(at, " at "), what, true
+			}
+		}
+	}
+	return "", "", false
 }

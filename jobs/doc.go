@@ -170,7 +170,8 @@
 // access works; the type is gone). Ok(v)/Some(v) arrive as {value: v},
 // Err(e) as {error: e}, None as {__tag: "None"}, other variants as
 // {__tag: "Name", fields…}. Durations arrive as Int milliseconds, sizes
-// as Int bytes. Functions are dropped from objects (nil in lists).
+// as Int bytes. A function, which JSON would drop, is a TypeError of
+// spawn_job or publish naming where it is in the arguments.
 // Model rows arrive as plain objects.
 //
 // The JSON of a job's arguments (as a list) or of an event's payload is

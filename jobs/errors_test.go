@@ -20,6 +20,10 @@ server "w" {
   fn anonymous() { spawn_job(fn(x) x, 1) }
   fn not_a_job() { spawn_job(42) }
   fn bad_topic() { publish(42, 1) }
+  // A function in the arguments was dropped (nil) on the way.
+  fn fn_arg() { spawn_job(work, Ok(5), fn(x) x) }
+  fn fn_nested() { spawn_job(work, { a: [1, { f: len }] }) }
+  fn fn_event() { publish("t", { cb: fn() 1 }) }
   fn elsewhere() { spawn_job("audit", 5) }
   // Named by reference, another server's background fn was undefined.
   fn elsewhere_ref() { spawn_job(audit, 6) }
@@ -39,6 +43,9 @@ func TestSpawnJobErrors(t *testing.T) {
 		"anonymous": "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
 		"not_a_job": "TypeError: spawn_job: expected a background fn or its name, got Int",
 		"bad_topic": "TypeError: publish: expected a topic String, got Int",
+		"fn_arg":    "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_nested": "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_event":  "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
 	} {
 		_, err := app.Server("w").Call(context.Background(), fn)
 		ve, ok := err.(*vm.Error)
