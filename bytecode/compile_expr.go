@@ -218,7 +218,18 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 	case *ast.Spread:
 		f.c.errorf(e.PosV, "spread ... is only allowed in lists, objects and call arguments")
 	case *ast.Yield:
-		f.c.errorf(e.PosV, "yield is not supported: generators are not available")
+		if f.af == nil || !f.af.HasYield {
+			f.c.errorf(e.PosV, "yield outside a generator")
+			break
+		}
+		x := dst
+		if e.X == nil {
+			f.emit(LOADNIL, dst, 0, 0)
+		} else {
+			x = f.operand(e.X)
+		}
+		f.setPos(e.PosV)
+		f.emit(YIELD, x, dst, 0)
 	default:
 		f.c.errorf(e.Pos(), "unsupported expression")
 	}

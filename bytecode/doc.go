@@ -154,4 +154,5 @@
 //	   POST /rpc/<fn>.
 //	8: DEFMETHOD gives a type the methods and associated functions of
 //	   its impl blocks.
+//	9: YIELD suspends a generator's body (a function that yields).
 package bytecode

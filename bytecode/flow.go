@@ -344,6 +344,8 @@ func (fl *flow) writes(in Instr) (from, to int) {
 		return a, fl.f.NumRegs
 	case ITERNEXT:
 		return in.B(), in.B() + fl.iterWidth[a]
+	case YIELD:
+		return in.B(), in.B() + 1 // A is read
 	case SETG, SETCELL, SETFREE, JMPF, JMPT, JNIL, JNNIL, JNLT, JNLE, JNEQ,
 		JNLTK, JNLEK, JNGTK, JNGEK, JNEQK, RET, ARRPUSH, ARRSPREAD, OBJSET,
 		OBJSPREAD, SETFIELD, SETINDEX, MATCHFAIL, THROW, TRYBEGIN, UNWRAPFAIL, DEFMETHOD:

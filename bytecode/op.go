@@ -172,6 +172,8 @@ const (
 
 	DEFMETHOD
 
+	YIELD
+
 	numOps
 )
 
@@ -287,6 +289,8 @@ var Ops = [numOps]OpInfo{
 	UNWRAPFAIL: {"UNWRAPFAIL", OReg, ONone, ONone, "raise '? on R[A] outside a function' (the top level has nothing to return from)"},
 
 	DEFMETHOD: {"DEFMETHOD", OReg, OType, OConst, "give Types[B] the function R[A] as K[C]: a method if its first parameter is self, else an associated function"},
+
+	YIELD: {"YIELD", OReg, OReg, ONone, "suspend the generator running this function, giving R[A]; resumed, R[B] = the value the step was given"},
 }
 
 // FallsThrough reports whether the instruction after op can run next:

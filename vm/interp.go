@@ -877,7 +877,15 @@ frames:
 					it.i++
 					break
 				}
+				if it.kind == KHost {
+					fr.pc = pc // a generator's step runs Tova code
+				}
 				k, v, ok, e := it.next(t)
+				if it.kind == KHost {
+					fr = &t.frames[fi]
+					regs = t.stack[fr.base : fr.base+fn.NumRegs]
+					rb = unsafe.Pointer(unsafe.SliceData(regs))
+				}
 				if e != nil {
 					err = e
 					break
@@ -1043,6 +1051,13 @@ frames:
 				}
 				t.stack[ret] = v
 				continue frames
+			case bc.YIELD:
+				v := *rp(rb, i.A())
+				if !t.yield(fi, pc, i.B()) {
+					err = badCode("YIELD outside a generator")
+					break
+				}
+				return v, nil
 			case bc.JARG:
 				a := i.A()
 				if a < 64 && fr.provided&(1<<uint(a)) != 0 {
@@ -1070,7 +1085,11 @@ frames:
 					err = badCode("ARRSPREAD on a non-list")
 					break
 				}
+				fr.pc = pc // a generator spread runs Tova code
 				err = spreadInto(t, rp(rb, i.A()).AsArray(), *rp(rb, i.B()))
+				fr = &t.frames[fi]
+				regs = t.stack[fr.base : fr.base+fn.NumRegs]
+				rb = unsafe.Pointer(unsafe.SliceData(regs))
 			case bc.NEWOBJ:
 				s := rp(kb, i.B()).asShape()
 				c := i.C()

@@ -370,6 +370,10 @@ type Thread struct {
 	stack    []Value
 	frames   []frame
 	handlers []handler // active try blocks of all frames, innermost last
+	// gens are the generator steps in progress, innermost last; yielded
+	// says the last step suspended (YIELD) rather than returned.
+	gens     []genFrame
+	yielded  bool
 	maxDepth int
 
 	// signal is set from other goroutines: sigCancel by Interrupt,

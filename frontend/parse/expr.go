@@ -809,13 +809,16 @@ func (p *parser) fnLit(async bool) ast.Expr {
 // fnBody parses a function body. For lambdas (exprOK) the body may be an
 // expression, and a `{` that starts an object literal is that expression:
 // fn(r) { status: "ok" } returns the object.
-func (p *parser) fnBody(fn *ast.Function, exprOK bool) *ast.Block {
+func (p *parser) fnBody(fn *ast.Function, exprOK bool) (body *ast.Block) {
 	p.fns = append(p.fns, fn)
 	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
 	p.colArg, p.colRefs, p.noArrow = false, 0, 0
 	defer func() {
 		p.fns = p.fns[:len(p.fns)-1]
 		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
+		if fn.HasYield && body != nil {
+			body = generatorBody(fn, body)
+		}
 	}()
 	if p.at(token.LBRACE) && !(exprOK && p.looksLikeObject(p.p)) {
 		return p.block()
@@ -825,6 +828,20 @@ func (p *parser) fnBody(fn *ast.Function, exprOK bool) *ast.Block {
 	}
 	x := p.expr()
 	return &ast.Block{PosV: x.Pos(), Stmts: []ast.Stmt{&ast.ExprStmt{X: x}}}
+}
+
+// generatorBody is the body of fn, a function that yields: it returns
+// the generator (__generator) of a function of no parameters holding
+// fn's body, which runs a step at a time as the generator is looped
+// over; fn's parameters reach it as captured variables, and a return in
+// it ends the generator.
+func generatorBody(fn *ast.Function, body *ast.Block) *ast.Block {
+	inner := &ast.Function{Body: body, Name: fn.Name, HasYield: true, Async: fn.Async}
+	fn.HasYield = false
+	pos := body.PosV
+	gen := &ast.Call{PosV: pos, Fn: &ast.Ident{PosV: pos, Name: "__generator"},
+		Args: []*ast.Arg{{PosV: pos, Value: &ast.Lambda{PosV: pos, Fn: inner}}}}
+	return &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.Return{PosV: pos, X: gen}}}
 }
 
 // arrayLit parses [a, ...b] and [e for x in xs if c].
