@@ -165,3 +165,20 @@ func Iterate(t *Thread, seq Value, fn func(v Value) error) error {
 		}
 	}
 }
+
+// NewIterator returns a pull iterator over the elements of seq, what a
+// one-variable for loop over it gets (see Iterate).
+func NewIterator(t *Thread, seq Value) (Iterator, error) {
+	it, err := newIterator(t, seq, false)
+	if err != nil {
+		return nil, err
+	}
+	return pullIter{it}, nil
+}
+
+type pullIter struct{ it *iterator }
+
+func (p pullIter) Next(t *Thread) (Value, bool, error) {
+	_, v, ok, err := p.it.next(t)
+	return v, ok, err
+}

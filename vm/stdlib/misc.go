@@ -27,6 +27,7 @@ func init() {
 	registerMisc()
 	registerNamespaces()
 	registerModules()
+	registerSeq()
 }
 
 func registerMisc() {

@@ -1,0 +1,275 @@
+package stdlib
+
+import (
+	"tova/vm"
+)
+
+// Seq is the reference's lazy sequence, made by iter(xs) over a list,
+// string, range, object, generator or another Seq: filter, map, take,
+// drop, zip, flat_map and enumerate make a new Seq and compute nothing;
+// collect (toArray, to_list), reduce, first, count, forEach (each),
+// any, all and find pull the elements through the whole pipeline one
+// at a time, and stop as soon as they know their answer. A for loop
+// takes a Seq's elements too. A Seq is pulled once, as a generator is.
+type Seq struct {
+	next func(t *vm.Thread) (vm.Value, bool, error)
+}
+
+func (s *Seq) TypeName() string { return "Seq" }
+func (s *Seq) String() string   { return "<seq>" }
+
+func (s *Seq) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	return vm.Nil, false, nil
+}
+
+func (s *Seq) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot set field %s of a Seq", name)
+}
+
+func (s *Seq) Iterator(t *vm.Thread) (vm.Iterator, error) { return seqSteps{s}, nil }
+
+type seqSteps struct{ s *Seq }
+
+func (it seqSteps) Next(t *vm.Thread) (vm.Value, bool, error) { return it.s.next(t) }
+
+func newSeq(next func(t *vm.Thread) (vm.Value, bool, error)) vm.Value {
+	return vm.HostValue(&Seq{next: next})
+}
+
+// seqOf is a Seq of the elements of v.
+func seqOf(t *vm.Thread, fname string, v vm.Value) (*Seq, error) {
+	if s, ok := v.AsHostOK().(*Seq); ok {
+		return s, nil
+	}
+	it, err := vm.NewIterator(t, v)
+	if err != nil {
+		return nil, vm.TypeErrorf("%s: expected something to iterate (a list, string, range, object or generator), got %s", fname, vm.TypeName(v))
+	}
+	return &Seq{next: it.Next}, nil
+}
+
+func bIter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	s, err := seqOf(t, "iter", arg(args, 0))
+	if err != nil {
+		return vm.Nil, err
+	}
+	return vm.HostValue(s), nil
+}
+
+func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	fname := "Seq." + name
+	fnArgAt := func(i int) (vm.Value, error) {
+		f := arg(args, i)
+		if !f.IsCallable() {
+			return vm.Nil, typeErr(fname, "a function", f)
+		}
+		return f, nil
+	}
+	switch name {
+	case "filter", "map", "flat_map", "forEach", "each", "any", "all", "find":
+		f, err := fnArgAt(0)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		return s.withFn(t, name, f)
+	case "take", "drop":
+		n, err := intArg(fname, args, 0)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		if name == "take" {
+			return s.take(n), true, nil
+		}
+		return s.drop(n), true, nil
+	case "zip":
+		other, err := seqOf(t, fname, arg(args, 0))
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+			a, ok, err := s.next(t)
+			if !ok || err != nil {
+				return vm.Nil, false, err
+			}
+			b, ok, err := other.next(t)
+			if !ok || err != nil {
+				return vm.Nil, false, err
+			}
+			return vm.NewArray([]vm.Value{a, b}), true, nil
+		}), true, nil
+	case "enumerate":
+		var i int64
+		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+			v, ok, err := s.next(t)
+			if !ok || err != nil {
+				return vm.Nil, false, err
+			}
+			i++
+			return vm.NewArray([]vm.Value{vm.Int(i - 1), v}), true, nil
+		}), true, nil
+	case "collect", "toArray", "to_list":
+		var out []vm.Value
+		for {
+			v, ok, err := s.next(t)
+			if err != nil {
+				return vm.Nil, true, err
+			}
+			if !ok {
+				return vm.NewArray(out), true, nil
+			}
+			if len(out) >= vm.MaxListLen {
+				return vm.Nil, true, vm.ListTooLong(fname, int64(len(out))+1)
+			}
+			out = append(out, v)
+		}
+	case "count":
+		var n int64
+		for {
+			_, ok, err := s.next(t)
+			if err != nil {
+				return vm.Nil, true, err
+			}
+			if !ok {
+				return vm.Int(n), true, nil
+			}
+			n++
+		}
+	case "first":
+		v, _, err := s.next(t)
+		return v, true, err
+	case "reduce":
+		f, err := fnArgAt(0)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		acc := arg(args, 1)
+		for {
+			v, ok, err := s.next(t)
+			if err != nil {
+				return vm.Nil, true, err
+			}
+			if !ok {
+				return acc, true, nil
+			}
+			if acc, err = t.Call(f, acc, v); err != nil {
+				return vm.Nil, true, err
+			}
+		}
+	}
+	return vm.Nil, false, nil
+}
+
+// withFn is the methods that take a function.
+func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, error) {
+	switch name {
+	case "filter":
+		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+			for {
+				v, ok, err := s.next(t)
+				if !ok || err != nil {
+					return vm.Nil, false, err
+				}
+				keep, err := t.Call(f, v)
+				if err != nil {
+					return vm.Nil, false, err
+				}
+				if keep.Truthy() {
+					return v, true, nil
+				}
+			}
+		}), true, nil
+	case "map":
+		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+			v, ok, err := s.next(t)
+			if !ok || err != nil {
+				return vm.Nil, false, err
+			}
+			r, err := t.Call(f, v)
+			return r, err == nil, err
+		}), true, nil
+	case "flat_map":
+		var inner *Seq
+		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+			for {
+				if inner != nil {
+					v, ok, err := inner.next(t)
+					if err != nil {
+						return vm.Nil, false, err
+					}
+					if ok {
+						return v, true, nil
+					}
+					inner = nil
+				}
+				v, ok, err := s.next(t)
+				if !ok || err != nil {
+					return vm.Nil, false, err
+				}
+				r, err := t.Call(f, v)
+				if err != nil {
+					return vm.Nil, false, err
+				}
+				if inner, err = seqOf(t, "Seq.flat_map", r); err != nil {
+					return vm.Nil, false, err
+				}
+			}
+		}), true, nil
+	}
+	// The consuming ones.
+	for {
+		v, ok, err := s.next(t)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		if !ok {
+			switch name {
+			case "any":
+				return vm.False, true, nil
+			case "all":
+				return vm.True, true, nil
+			}
+			return vm.Nil, true, nil // forEach, each, find
+		}
+		r, err := t.Call(f, v)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		switch name {
+		case "any":
+			if r.Truthy() {
+				return vm.True, true, nil
+			}
+		case "all":
+			if !r.Truthy() {
+				return vm.False, true, nil
+			}
+		case "find":
+			if r.Truthy() {
+				return v, true, nil
+			}
+		}
+	}
+}
+
+func (s *Seq) take(n int64) vm.Value {
+	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		if n <= 0 {
+			return vm.Nil, false, nil
+		}
+		n--
+		return s.next(t)
+	})
+}
+
+func (s *Seq) drop(n int64) vm.Value {
+	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		for ; n > 0; n-- {
+			if _, ok, err := s.next(t); !ok || err != nil {
+				return vm.Nil, false, err
+			}
+		}
+		return s.next(t)
+	})
+}
+
+func registerSeq() { reg("iter", ps("iterable"), bIter) }
