@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
 	"math"
@@ -135,6 +136,14 @@ func fsReadText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return
 		}
 		defer f.Close()
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err != nil {
+			return
+		}
+		if fi.IsDir() || fi.Mode()&os.ModeDevice != 0 {
+			err = fmt.Errorf("read %s: not a file", path)
+			return
+		}
 		data, err = io.ReadAll(io.LimitReader(f, vm.MaxStringBytes+1))
 	})
 	if err != nil {
@@ -269,6 +278,20 @@ func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return
 		}
 		defer in.Close()
+		// A file, not a directory or a device (/dev/zero would never
+		// end); and not onto itself, which creating dest would empty.
+		var from, to os.FileInfo
+		if from, err = in.Stat(); err != nil {
+			return
+		}
+		if !from.Mode().IsRegular() {
+			err = fmt.Errorf("cp %s: not a regular file", src)
+			return
+		}
+		if to, err = os.Stat(dest); err == nil && os.SameFile(from, to) {
+			err = fmt.Errorf("cp %s %s: the same file", src, dest)
+			return
+		}
 		if out, err = os.Create(dest); err != nil {
 			return
 		}

@@ -48,6 +48,19 @@ func TestFSModuleChangesFiles(t *testing.T) {
 		t.Errorf("rm of a missing file: %s", vm.Repr(v))
 	}
 	eq(t, "rm force of a missing file", fsCall(t, e, "rm", p("gone"), O("force", B(true))), vm.Repr(vm.Ok(p("gone"))))
+	// cp onto itself emptied the file; from /dev/zero it never ended.
+	fsCall(t, e, "write_text", p("keep.txt"), S("kept"))
+	for _, c := range []struct{ from, to vm.Value }{{p("keep.txt"), p("keep.txt")}, {S(dir), p("x")}, {S("/dev/zero"), p("zero")}} {
+		if v := fsCall(t, e, "cp", c.from, c.to); v.AsObject().Type != vm.ErrType {
+			t.Errorf("cp %s %s: %s", vm.Repr(c.from), vm.Repr(c.to), vm.Repr(v))
+		}
+	}
+	eq(t, "the file cp refused to copy onto itself", fsCall(t, e, "read_text", p("keep.txt")), `Ok("kept")`)
+	for _, path := range []vm.Value{S(dir), S("/dev/zero")} {
+		if v := fsCall(t, e, "read_text", path); v.AsObject().Type != vm.ErrType {
+			t.Errorf("read_text %s: %s", vm.Repr(path), vm.Repr(v))
+		}
+	}
 	if v := fsCall(t, e, "write_text", p("no/such/dir/x"), S("x")); v.AsObject().Type != vm.ErrType {
 		t.Errorf("write_text into a missing directory: %s", vm.Repr(v))
 	}
