@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -668,5 +669,55 @@ server {
 	})
 	if r := do(t, "GET", u+"/r", ""); r.body != "3200" {
 		t.Errorf("count after 3200 updates through a method: %s", r.body)
+	}
+}
+
+// A generator in server state stepped by many requests at once: each
+// request waits for the step under way (one that sleeps or runs long),
+// and every value is given once. A second request's step was refused as
+// the generator "stepping itself".
+func TestSharedGeneratorUnderConcurrentRequests(t *testing.T) {
+	app := startApp(t, `fn ticks() {
+  var i = 0
+  loop {
+    sleep(2)
+    yield i
+    i += 1
+  }
+}
+fn heavy() {
+  var i = 0
+  loop {
+    var k = 0
+    while k < 20000 { k += 1 }
+    yield i
+    i += 1
+  }
+}
+server {
+  var t = ticks()
+  var h = heavy()
+  route GET "/tick" => fn() t.next().value
+  route GET "/heavy" => fn() h.next().value
+}`, func(o *Options) { o.RequestTimeout = 10 * time.Second })
+	u := app.urls[""]
+	for _, path := range []string{"/tick", "/heavy"} {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		hammer(t, 8, 5, func(c, i int) {
+			r := do(t, "GET", u+path, "")
+			if r.status != 200 {
+				t.Errorf("GET %s: %d %s", path, r.status, r.body)
+			}
+			mu.Lock()
+			seen[r.body]++
+			mu.Unlock()
+		})
+		for v := range 40 {
+			if seen[strconv.Itoa(v)] != 1 {
+				t.Errorf("%s: value %d given %d times (all: %v)", path, v, seen[strconv.Itoa(v)], seen)
+				break
+			}
+		}
 	}
 }

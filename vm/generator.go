@@ -16,14 +16,19 @@ type Generator struct {
 	dst  int       // the register receiving the value the step was given
 	trys []handler // the suspended frame's try handlers, frame index 0
 	done bool
-	// running is set during a step: a step of a generator from inside
-	// its own body (or from another thread meanwhile) is refused.
-	running atomic.Bool
+	// step is held during a step: another thread (a request of a server
+	// whose state holds the generator) waits for it, letting other code
+	// run meanwhile; owner is the thread stepping it, for which a step
+	// from inside its own body is an error rather than a wait forever.
+	step  chan struct{}
+	owner atomic.Pointer[Thread]
 }
 
 // NewGenerator makes the generator of body, a function of no parameters
 // whose code may YIELD.
-func NewGenerator(body *Closure) *Generator { return &Generator{cl: body} }
+func NewGenerator(body *Closure) *Generator {
+	return &Generator{cl: body, step: make(chan struct{}, 1)}
+}
 
 // genFrame is a generator step in progress: the frame index of its body
 // on the thread.
@@ -83,13 +88,33 @@ func (it genIter) Next(t *Thread) (Value, bool, error) {
 // of the yield expression the body was suspended at. An error the body
 // raises ends the generator and is raised to the caller.
 func (g *Generator) Step(t *Thread, sent Value) (v Value, done bool, err error) {
+	if g.owner.Load() == t {
+		return Nil, false, TypeErrorf("the generator %s is already running (a generator cannot step itself)", g.cl.Name())
+	}
+	select {
+	case g.step <- struct{}{}:
+	default:
+		// Another thread's step: wait for it, as for I/O.
+		stopped := false
+		t.Blocking(func() {
+			select {
+			case g.step <- struct{}{}:
+			case <-t.ctx.Done():
+				stopped = true
+			}
+		})
+		if stopped {
+			return Nil, false, t.cancelled()
+		}
+	}
+	g.owner.Store(t)
+	defer func() {
+		g.owner.Store(nil)
+		<-g.step
+	}()
 	if g.done {
 		return Nil, true, nil
 	}
-	if !g.running.CompareAndSwap(false, true) {
-		return Nil, false, TypeErrorf("the generator %s is already running (a generator cannot step itself)", g.cl.Name())
-	}
-	defer g.running.Store(false)
 	fn := g.cl.Fn
 	base := t.top()
 	if g.regs == nil {
