@@ -1221,6 +1221,11 @@ func bZip(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) == 0 {
 		return newList([]vm.Value{}), nil
 	}
+	for _, a := range args {
+		if a.Kind() == vm.KHost {
+			return zipLazily(t, args)
+		}
+	}
 	cols := make([][]vm.Value, len(args))
 	n := math.MaxInt
 	for i, a := range args {
@@ -1243,6 +1248,38 @@ func bZip(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		out[i] = newList(row)
 	}
 	return newList(out), nil
+}
+
+// zipLazily zips sequences of which one at least is lazy (a generator,
+// a Seq, a stream): row by row, so that an endless one is taken from
+// only as far as the shortest of the others goes.
+func zipLazily(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	its := make([]vm.Iterator, len(args))
+	for i, a := range args {
+		it, err := vm.NewIterator(t, a)
+		if err != nil {
+			return vm.Nil, typeErr("zip", "List", a)
+		}
+		its[i] = it
+	}
+	var out []vm.Value
+	for {
+		row := make([]vm.Value, len(its))
+		for j, it := range its {
+			v, ok, err := it.Next(t)
+			if err != nil {
+				return vm.Nil, err
+			}
+			if !ok {
+				return newList(out), nil
+			}
+			row[j] = v
+		}
+		if all := int64(len(out)+1) * int64(len(its)+1); all > vm.MaxListLen {
+			return vm.Nil, vm.NestedTooLarge("zip", all)
+		}
+		out = append(out, newList(row))
+	}
 }
 
 func bZipWith(t *vm.Thread, args []vm.Value) (vm.Value, error) {
