@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 	"tova/internal/jsonstr"
@@ -39,6 +40,34 @@ func (n *Namespace) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		}
 	}
 	return vm.Nil, false, nil
+}
+
+// Keys lists the namespace's members, sorted: keys(math).
+func (n *Namespace) Keys(t *vm.Thread) ([]string, error) {
+	keys := make([]string, 0, len(n.members))
+	for k := range n.members {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// CallMethod calls a member (math.sqrt(2)); a name the namespace lacks
+// is an error naming the namespace, not a builtin of that name called
+// with the namespace as its first argument.
+func (n *Namespace) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	f, ok, err := n.GetAttr(t, name)
+	if err != nil {
+		return vm.Nil, true, err
+	}
+	if !ok {
+		if _, builtin := vm.LookupBuiltin(name); builtin {
+			return vm.Nil, false, nil // keys(math), as any object's
+		}
+		return vm.Nil, true, vm.TypeErrorf("%s has no member %s", n.name, name)
+	}
+	v, err := t.Call(f, args...)
+	return v, true, err
 }
 
 func (n *Namespace) SetAttr(t *vm.Thread, name string, v vm.Value) error {
