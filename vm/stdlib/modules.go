@@ -132,18 +132,10 @@ func fsReadText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var data []byte
 	t.Blocking(func() {
 		var f *os.File
-		if f, err = os.Open(path); err != nil {
+		if f, err = openRegular(path); err != nil {
 			return
 		}
 		defer f.Close()
-		var fi os.FileInfo
-		if fi, err = f.Stat(); err != nil {
-			return
-		}
-		if fi.IsDir() || fi.Mode()&os.ModeDevice != 0 {
-			err = fmt.Errorf("read %s: not a file", path)
-			return
-		}
 		data, err = io.ReadAll(io.LimitReader(f, vm.MaxStringBytes+1))
 	})
 	if err != nil {
@@ -274,18 +266,13 @@ func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	t.Blocking(func() {
 		var in, out *os.File
-		if in, err = os.Open(src); err != nil {
+		if in, err = openRegular(src); err != nil {
 			return
 		}
 		defer in.Close()
-		// A file, not a directory or a device (/dev/zero would never
-		// end); and not onto itself, which creating dest would empty.
+		// Not onto itself, which creating dest would empty.
 		var from, to os.FileInfo
 		if from, err = in.Stat(); err != nil {
-			return
-		}
-		if !from.Mode().IsRegular() {
-			err = fmt.Errorf("cp %s: not a regular file", src)
 			return
 		}
 		if to, err = os.Stat(dest); err == nil && os.SameFile(from, to) {
@@ -314,6 +301,28 @@ func fsMv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	t.Blocking(func() { err = os.Rename(src, dest) })
 	return fsResult(vm.Str(dest), err)
+}
+
+// openRegular opens a regular file for reading: not a directory, a
+// device (/dev/zero would never end) or a named pipe (whose opening
+// waits for a writer, beyond the reach of Ctrl-C or a deadline).
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() { // changed meanwhile
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return f, nil
 }
 
 // ---------------------------------------------------------------- crypto

@@ -3,6 +3,7 @@ package stdlib
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"tova/vm"
@@ -56,7 +57,14 @@ func TestFSModuleChangesFiles(t *testing.T) {
 		}
 	}
 	eq(t, "the file cp refused to copy onto itself", fsCall(t, e, "read_text", p("keep.txt")), `Ok("kept")`)
-	for _, path := range []vm.Value{S(dir), S("/dev/zero")} {
+	// A named pipe's opening waits for a writer, out of reach of Ctrl-C.
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v := fsCall(t, e, "cp", p("fifo"), p("y")); v.AsObject().Type != vm.ErrType {
+		t.Errorf("cp of a named pipe: %s", vm.Repr(v))
+	}
+	for _, path := range []vm.Value{S(dir), S("/dev/zero"), p("fifo")} {
 		if v := fsCall(t, e, "read_text", path); v.AsObject().Type != vm.ErrType {
 			t.Errorf("read_text %s: %s", vm.Repr(path), vm.Repr(v))
 		}
