@@ -438,7 +438,14 @@ func bRetry(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	times, delay, backoff := int64(3), 100*time.Millisecond, 1.0
 	if opts := arg(args, 1); opts.Kind() == vm.KObject {
-		if n, ok := toInt(field(opts, "times")); ok {
+		if err := checkOptions("retry", opts, "times", "delay", "backoff"); err != nil {
+			return vm.Nil, err
+		}
+		n, ok, err := intOption("retry", opts, "times")
+		if err != nil {
+			return vm.Nil, err
+		}
+		if ok {
 			times = max(n, 1)
 		}
 		if d := field(opts, "delay"); !d.IsNil() {
@@ -448,6 +455,8 @@ func bRetry(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		if b := field(opts, "backoff"); b.IsNumber() {
 			backoff = max(b.Number(), 0)
+		} else if !b.IsNil() {
+			return vm.Nil, vm.TypeErrorf("retry: the option backoff must be a number, got %s", vm.TypeName(b))
 		}
 	} else if !opts.IsNil() {
 		return vm.Nil, typeErr("retry", "Object of options", opts)

@@ -631,10 +631,19 @@ func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	sep, decimals := ",", int64(-1)
 	if opts := arg(args, 1); opts.Kind() == vm.KObject {
+		if err := checkOptions("format_number", opts, "decimals", "separator"); err != nil {
+			return vm.Nil, err
+		}
 		if s := field(opts, "separator"); s.Kind() == vm.KString {
 			sep = s.AsString()
+		} else if !s.IsNil() {
+			return vm.Nil, vm.TypeErrorf("format_number: the option separator must be a String, got %s", vm.TypeName(s))
 		}
-		if d, ok := toInt(field(opts, "decimals")); ok {
+		d, ok, err := intOption("format_number", opts, "decimals")
+		if err != nil {
+			return vm.Nil, err
+		}
+		if ok {
 			decimals = min(max(d, 0), 20)
 		}
 	} else if !opts.IsNil() {

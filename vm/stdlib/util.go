@@ -7,6 +7,8 @@ package stdlib
 import (
 	"errors"
 	"math"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"tova/vm"
@@ -447,4 +449,28 @@ func keyFunc(t *vm.Thread, fname string, key vm.Value) (func(v vm.Value) (vm.Val
 		return c.call1, nil
 	}
 	return nil, typeErr(fname, "Function or column name", key)
+}
+
+// checkOptions refuses a key of an options object that fname does not
+// take (a misspelt option would otherwise do nothing, silently).
+func checkOptions(fname string, opts vm.Value, names ...string) error {
+	for _, k := range opts.AsObject().Keys() {
+		if !slices.Contains(names, k) {
+			return valueErr("%s: unknown option %q (the options are %s)", fname, k, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// intOption is the Int option name of opts, if set (nil is unset).
+func intOption(fname string, opts vm.Value, name string) (int64, bool, error) {
+	v := field(opts, name)
+	if v.IsNil() {
+		return 0, false, nil
+	}
+	n, ok := toInt(v)
+	if !ok {
+		return 0, false, vm.TypeErrorf("%s: the option %s must be an Int, got %s", fname, name, vm.TypeName(v))
+	}
+	return n, true, nil
 }
