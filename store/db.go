@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" driver
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"tova/vm"
@@ -34,6 +36,9 @@ type DB struct {
 	// so that calls outside transactions skip the lookup.
 	txs sync.Map
 	ntx atomic.Int32
+	// txTurn, on PostgreSQL, makes the process's transactions run one
+	// at a time, as SQLite's one writer makes them (nil there).
+	txTurn chan struct{}
 }
 
 // querier is what statements run on: a pool or a transaction.
@@ -164,7 +169,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		return nil, unavailable(err, &cfg)
 	}
-	return &DB{cfg: cfg, d: postgresDialect, write: p, read: p}, nil
+	return &DB{cfg: cfg, d: postgresDialect, write: p, read: p, txTurn: make(chan struct{}, 1)}, nil
 }
 
 // Close closes the connection pools.
@@ -242,22 +247,86 @@ func (db *DB) transaction(t *vm.Thread, fn func() (vm.Value, error)) (vm.Value, 
 		t.Blocking(func() { _, err = tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp) })
 		return v, dbError(err, &db.cfg)
 	}
-	var tx *sql.Tx
-	var err error
-	t.Blocking(func() { tx, err = db.write.BeginTx(ctx, nil) })
-	if err != nil {
+	// SQLite's one writer runs transactions one after another. On
+	// PostgreSQL, so that the same program gets the same results (READ
+	// COMMITTED, its default, lets two read-then-write transactions lose
+	// one's update, and two that lock rows in opposite orders deadlock):
+	// the process's transactions take turns too, and run serializable,
+	// so that one conflicting with another process's is rolled back and
+	// run again.
+	var opts *sql.TxOptions
+	if db.txTurn != nil {
+		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+		select {
+		case db.txTurn <- struct{}{}:
+		default:
+			stopped := false
+			t.Blocking(func() {
+				select {
+				case db.txTurn <- struct{}{}:
+				case <-ctx.Done():
+					stopped = true
+				}
+			})
+			if stopped {
+				return vm.Nil, dbError(ctx.Err(), &db.cfg)
+			}
+		}
+		defer func() { <-db.txTurn }()
+	}
+	for attempt := 1; ; attempt++ {
+		var tx *sql.Tx
+		var err error
+		t.Blocking(func() { tx, err = db.write.BeginTx(ctx, opts) })
+		if err != nil {
+			return vm.Nil, dbError(err, &db.cfg)
+		}
+		v, ferr := db.within(t, tx, fn)
+		if ferr == nil {
+			t.Blocking(func() { err = tx.Commit() })
+		} else {
+			t.Blocking(func() { tx.Rollback() })
+			err = ferr
+		}
+		switch {
+		case err == nil:
+			return v, nil
+		case attempt < maxTxAttempts && conflicted(err) && db.backOff(t, attempt):
+			continue
+		case ferr != nil:
+			return vm.Nil, ferr
+		}
 		return vm.Nil, dbError(err, &db.cfg)
 	}
-	v, ferr := db.within(t, tx, fn)
-	if ferr != nil {
-		t.Blocking(func() { tx.Rollback() })
-		return vm.Nil, ferr
-	}
-	t.Blocking(func() { err = tx.Commit() })
-	if err != nil {
-		return vm.Nil, dbError(err, &db.cfg)
-	}
-	return v, nil
+}
+
+// maxTxAttempts bounds how many times a transaction that conflicts with
+// others runs: enough for dozens of requests writing one row at once
+// (each round, one of them commits).
+const maxTxAttempts = 50
+
+// conflicted reports whether err is PostgreSQL's refusal of a
+// transaction that conflicted with another (serialization failure) or
+// deadlocked: running it again succeeds once the other is done.
+func conflicted(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// backOff waits before a transaction's next attempt: a few milliseconds
+// growing with the attempts, at random so that two conflicting ones do
+// not meet again. It reports false if the thread was stopped meanwhile.
+func (db *DB) backOff(t *vm.Thread, attempt int) bool {
+	d := time.Duration(1+rand.IntN(min(1<<min(attempt, 7), 100))) * time.Millisecond
+	ok := true
+	t.Blocking(func() {
+		select {
+		case <-time.After(d):
+		case <-t.Context().Done():
+			ok = false
+		}
+	})
+	return ok
 }
 
 // within runs fn with tx registered as thread t's transaction.

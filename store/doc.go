@@ -226,6 +226,16 @@
 // commit (the commit raises); SQLite carries on. Wrap the statement in
 // a nested db.transaction to recover from it on both.
 //
+// A process's transactions run one at a time on both engines: SQLite's
+// one writer makes them, and on PostgreSQL they take turns too, so that
+// a read-then-write transaction (find, then update with what it read)
+// loses no update and two that lock rows in opposite orders do not
+// deadlock, as on SQLite. PostgreSQL runs them SERIALIZABLE: one that
+// conflicts with another process's transaction (or deadlocks with it)
+// is rolled back and fn runs again, after a few milliseconds, up to 50
+// times. What fn does outside the database (print, fetch, server
+// state) may so happen more than once; keep it after the transaction.
+//
 // # Errors
 //
 // Errors raised to Tova code (err.kind):
