@@ -175,7 +175,10 @@
 // # Raw SQL
 //
 // Placeholders are $1, $2, ... on both engines (a number may repeat);
-// values are always sent as parameters, never spliced into the SQL.
+// values are always sent as parameters, never spliced into the SQL. A
+// call gives exactly as many parameters as the highest placeholder
+// number, and SQLite refuses a ? placeholder: both would fail on
+// PostgreSQL (a TypeError on both, before the SQL is sent).
 //
 //	db.query(sql, ...params)  // list of row objects
 //	db.get(sql, ...params)    // the first row, or nil

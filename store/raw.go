@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"tova/vm"
@@ -84,6 +86,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			return vm.Nil, true, err
 		}
 		_, err := run()
+		return vm.Nil, true, err
+	}
+	if err := checkPlaceholders(name, query, len(args)-1, db.cfg.Adapter == SQLite); err != nil {
 		return vm.Nil, true, err
 	}
 	params := make([]any, len(args)-1)
@@ -238,4 +243,73 @@ func scanTargets(n int) (raw, ptrs []any) {
 		ptrs[i] = &raw[i]
 	}
 	return raw, ptrs
+}
+
+// checkPlaceholders refuses parameters the SQL does not take, and (on
+// SQLite, which would read them) placeholders other than $1, $2, ...:
+// PostgreSQL refuses both, so a program that ran on SQLite would fail
+// there. Quoted text and comments are not looked into; on PostgreSQL a
+// ? is an operator (jsonb ? 'key').
+func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
+	most := 0
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			j := strings.IndexByte(sql[i+1:], c)
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j + 1
+			}
+		case c == '-' && strings.HasPrefix(sql[i:], "--"):
+			if j := strings.IndexByte(sql[i:], '\n'); j < 0 {
+				i = len(sql)
+			} else {
+				i += j
+			}
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			if j := strings.Index(sql[i+2:], "*/"); j < 0 {
+				i = len(sql)
+			} else {
+				i += j + 3
+			}
+		case c == '$':
+			j := i + 1
+			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+				j++
+			}
+			if j > i+1 {
+				if k, err := strconv.Atoi(sql[i+1 : j]); err == nil && k > most {
+					most = k
+				}
+				i = j - 1
+				continue
+			}
+			// $tag$ ... $tag$
+			if k := strings.IndexByte(sql[i+1:], '$'); k >= 0 && !strings.ContainsAny(sql[i+1:i+1+k], " \t\r\n;'\"") {
+				tag := sql[i : i+k+2]
+				if e := strings.Index(sql[i+k+2:], tag); e >= 0 {
+					i += k + 2 + e + len(tag) - 1
+				} else {
+					i = len(sql)
+				}
+			}
+		case c == '?' && sqlite:
+			return vm.TypeErrorf("db.%s: the placeholders are $1, $2, ... on both engines, not ? (PostgreSQL would refuse it)", fname)
+		}
+	}
+	if n != most {
+		return vm.TypeErrorf("db.%s: the SQL takes %s, given %d", fname, placeholderCount(most), n)
+	}
+	return nil
+}
+
+func placeholderCount(n int) string {
+	switch n {
+	case 0:
+		return "no parameters"
+	case 1:
+		return "1 parameter ($1)"
+	}
+	return fmt.Sprintf("%d parameters ($1 to $%d)", n, n)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,6 +39,38 @@ func TestReadTimeKeepsISOText(t *testing.T) {
 	for _, s := range []string{"2026-02-30T00:00:00.000Z", "2026-01-02T24:00:00.000Z", "2026-01-02T03:04:05.000X", "2026-01-02 03:04:05.000Z"[:23] + "x"} {
 		if got, ok := readTime(s); ok {
 			t.Errorf("readTime(%q) = %q, want no time", s, got)
+		}
+	}
+}
+
+// Raw SQL takes exactly the parameters its $1, $2, ... name, on both
+// engines, and SQLite refuses the ? placeholders PostgreSQL would not
+// read; quoted text, comments and dollar quotes are not looked into.
+func TestCheckPlaceholders(t *testing.T) {
+	for _, c := range []struct {
+		sql    string
+		n      int
+		sqlite bool
+		want   string // "" for no error
+	}{
+		{"select * from t where a = $1 and b = $2", 2, true, ""},
+		{"select * from t where a = $1 or b = $1", 1, true, ""},
+		{"select $1::int + $10", 10, false, ""},
+		{"select * from t where a = $1", 2, true, "db.query: the SQL takes 1 parameter ($1), given 2"},
+		{"select * from t", 1, false, "db.query: the SQL takes no parameters, given 1"},
+		{"select * from t where a = $1 and b = $3", 2, true, "takes 3 parameters ($1 to $3), given 2"},
+		{"select * from t where a = ?", 1, true, "not ?"},
+		{"select data ? 'key' from t", 0, false, ""},
+		{"select '$1 ?', \"$2\" -- $3 ?\n from t /* $4 ? */", 0, true, ""},
+		{"select $tag$ $1 ? $tag$ from t", 0, true, ""},
+		{"select 'unclosed $1", 0, true, ""},
+	} {
+		err := checkPlaceholders("query", c.sql, c.n, c.sqlite)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q with %d: %v", c.sql, c.n, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q with %d: got %v, want %q", c.sql, c.n, err, c.want)
 		}
 	}
 }
