@@ -210,7 +210,7 @@
 // (Date.parse(s) of an ISO string): SQLite keeps times as their ISO
 // text in UTC to the millisecond (2024-06-15T10:30:00.000Z) and compares
 // a string parameter with it as text, so a string in another form
-// ("2024-06-15T10:30:00Z", "+02:00") matches nothing there, as
+// ("2024-06-15T10:30:00Z", "+02:00") matches nothing there, where
 // PostgreSQL would match it. Epoch milliseconds are a number, which SQLite
 // compares with its ISO text (matching nothing) and PostgreSQL refuses
 // where it expects a timestamp (a TypeError). Where PostgreSQL expects
