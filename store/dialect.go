@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -93,6 +94,23 @@ var (
 )
 
 func (d *dialect) pg() bool { return d.name == Postgres }
+
+// jsonList is, on SQLite, the long list of filter values ps as one JSON
+// array for json_each, when every value is a number, string or Bool.
+func (d *dialect) jsonList(ps []any) (string, bool) {
+	if d.pg() || len(ps) <= 64 {
+		return "", false
+	}
+	for _, p := range ps {
+		switch p.(type) {
+		case int64, float64, string, bool:
+		default:
+			return "", false
+		}
+	}
+	b, err := json.Marshal(ps)
+	return string(b), err == nil
+}
 
 // columnType is the type written in CREATE TABLE and ADD COLUMN.
 func (d *dialect) columnType(k fieldKind) string {

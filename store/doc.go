@@ -127,7 +127,10 @@
 // Filters: every key must be a field; a value matches by equality, nil
 // (and None, for an Option field) matches NULL, and a list matches any
 // of its values ({ status: ["a", "b", nil] }, nil among them matching
-// NULL; except for JSON fields). Values in create and update, and
+// NULL; except for JSON fields). A filter's lists hold at most 60 000
+// values in all (PostgreSQL takes 65 535 parameters; past that it is a
+// ValueError on both engines); SQLite gets a long list as one JSON
+// parameter. Values in create and update, and
 // filter values, must fit their field's type, at every depth, or the
 // call is a TypeError naming where (`field addr.city is String, got
 // 5`, `field ids[0] is Int, got "a"`): an Int is accepted for a Float,
