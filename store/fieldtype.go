@@ -343,8 +343,12 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		case vm.KInt:
 			return v, nil
 		case vm.KFloat:
-			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			f := v.AsFloat()
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 				return vm.Int(int64(f)), nil
+			}
+			if f == math.Trunc(f) && !math.IsInf(f, 0) {
+				return vm.Nil, &misfit{msg: "is Int, got the Float " + vm.FormatFloat(f) + ", past 2^53, beyond which a Float does not hold every whole number (write it as an Int)"}
 			}
 		}
 	case tFloat:
