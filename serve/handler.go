@@ -357,6 +357,26 @@ func (x *exchange) response() *netio.Response {
 	return &x.resp
 }
 
+// healthRoute reports whether rt is a health check: a `health "/path"`
+// declaration, or a GET route at one of the paths orchestrators probe
+// (/health, /healthz, /livez, /readyz, /ready, /ping), as the guide
+// writes its own (`route GET "/health" => health`). A health check is
+// not rate-limited and takes no cache { default }: a probe must see the
+// present state, every time.
+func healthRoute(rt bytecode.Route) bool {
+	if rt.Kind == "health" {
+		return true
+	}
+	if rt.Method != "GET" {
+		return false
+	}
+	switch strings.TrimSuffix(rt.Path, "/") {
+	case "/health", "/healthz", "/livez", "/readyz", "/ready", "/ping":
+		return true
+	}
+	return false
+}
+
 // routeHandler is the handler of a route; timeout is its own deadline
 // (with timeout(ms)), 0 for the server's.
 func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value, timeout time.Duration) netio.Handler {
@@ -375,7 +395,8 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 	for _, g := range guards {
 		isolated = isolated && s.inst.Isolated(g)
 	}
-	if s.limit != nil && !s.limit.key.IsNil() && rt.Kind != "health" {
+	health := healthRoute(rt)
+	if s.limit != nil && !s.limit.key.IsNil() && !health {
 		isolated = isolated && s.inst.Isolated(s.limit.key)
 	}
 	return func(ctx context.Context, req *netio.Request) *netio.Response {
@@ -394,7 +415,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		x = takeExchange(req)
 		th.Host = x // a peer call made on th carries this request's id (peercall.go)
 		x.s, x.th, x.in, x.id, x.mws, x.fn, x.guards, x.site, x.body, x.onError = s, th, req, req.ID, mws, fn, guards, site, rt.BodyType, onError
-		x.health, x.gateway = rt.Kind == "health", gateway
+		x.health, x.gateway = health, gateway
 		x.resObj.status, x.resObj.ex = 200, x
 		x.res = &x.resObj
 		x.resRef.H = x.res

@@ -2170,6 +2170,36 @@ server {
 	}
 }
 
+// The guide's own health route (`route GET "/health" => health`, and
+// the other paths orchestrators probe) is a health check as `health
+// "/path"` is: never rate-limited, never given cache { default }. The
+// third probe was answered 429, and every one cached for a minute.
+func TestGuideHealthRouteIsAHealthCheck(t *testing.T) {
+	app := startApp(t, `cache { default: "public, max-age=60" }
+server {
+  rate_limit { requests: 2, window: 60 }
+  fn health() {
+    { status: "ok", uptime: Process.uptime(), timestamp: Date.now() }
+  }
+  route GET "/health" => health
+  route GET "/readyz" => fn() "ready"
+  route GET "/x" => fn() "x"
+}`)
+	u := app.urls[""]
+	for i := range 5 {
+		for _, path := range []string{"/health", "/readyz/"} {
+			if r := do(t, "GET", u+path, ""); r.status != 200 || r.header.Get("Cache-Control") != "" {
+				t.Fatalf("probe %d of %s: %d %s, Cache-Control %q", i+1, path, r.status, r.body, r.header.Get("Cache-Control"))
+			}
+		}
+	}
+	for i, want := range []int{200, 200, 429} {
+		if r := do(t, "GET", u+"/x", ""); r.status != want {
+			t.Errorf("GET /x %d: %d, want %d", i+1, r.status, want)
+		}
+	}
+}
+
 // The guide's caching: cache { default } gives GET answers that set no
 // Cache-Control one; cache_control(res, "...") sets it as written (and
 // the reference's cache_control(response, max_age, opts) builds it);
