@@ -10,12 +10,12 @@ import "sync/atomic"
 // next step) or returns (the generator is done). A generator runs once:
 // looped over again, it has nothing more to give.
 type Generator struct {
-	cl   *Closure
-	regs []Value   // the suspended frame's registers (nil before the first step)
-	pc   int       // where the body goes on
-	dst  int       // the register receiving the value the step was given
-	trys []handler // the suspended frame's try handlers, frame index 0
-	done bool
+	cl            *Closure
+	regs          []Value   // the suspended frame's registers
+	pc            int       // where the body goes on
+	dst           int       // the register receiving the value the step was given
+	trys          []handler // the suspended frame's try handlers, frame index 0
+	started, done bool
 	// step is held during a step: another thread (a request of a server
 	// whose state holds the generator) waits for it, letting other code
 	// run meanwhile; owner is the thread stepping it, for which a step
@@ -117,7 +117,8 @@ func (g *Generator) Step(t *Thread, sent Value) (v Value, done bool, err error) 
 	}
 	fn := g.cl.Fn
 	base := t.top()
-	if g.regs == nil {
+	if !g.started {
+		g.started = true
 		t.ensureStack(base + 1)
 		if err := t.pushFrame(g.cl, base, 0, 0, -1); err != nil {
 			return Nil, false, err
