@@ -394,40 +394,11 @@ func statements(sql string) []string {
 		start = end + 1
 	}
 	for i := 0; i < len(sql); i++ {
-		switch c := sql[i]; {
-		case c == '\'' || c == '"' || c == '`':
-			j := strings.IndexByte(sql[i+1:], c)
-			if j < 0 {
-				i = len(sql)
-			} else {
-				i += j + 1
-			}
-		case c == '-' && strings.HasPrefix(sql[i:], "--"):
-			j := strings.IndexByte(sql[i:], '\n')
-			if j < 0 {
-				i = len(sql)
-			} else {
-				i += j
-			}
-		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
-			j := strings.Index(sql[i+2:], "*/")
-			if j < 0 {
-				i = len(sql)
-			} else {
-				i += j + 3
-			}
-		case c == '$':
-			// $tag$ ... $tag$ (a $1 placeholder has no closing $)
-			j := strings.IndexByte(sql[i+1:], '$')
-			if j >= 0 && !strings.ContainsAny(sql[i+1:i+1+j], " \t\r\n;'\"") && (j == 0 || !isDigits(sql[i+1:i+1+j])) {
-				tag := sql[i : i+j+2]
-				if k := strings.Index(sql[i+j+2:], tag); k >= 0 {
-					i += j + 2 + k + len(tag) - 1
-				} else {
-					i = len(sql)
-				}
-			}
-		case c == ';':
+		if end := skipText(sql, i); end > i {
+			i = end
+			continue
+		}
+		if sql[i] == ';' {
 			add(i)
 		}
 	}
@@ -435,6 +406,41 @@ func statements(sql string) []string {
 		add(len(sql))
 	}
 	return out
+}
+
+// skipText returns, when sql[i] begins quoted text, an identifier in
+// quotes, a comment or a PostgreSQL dollar quote, the index of its last
+// byte (len(sql) when it is not closed); else i. No placeholder,
+// semicolon or keyword inside those counts.
+func skipText(sql string, i int) int {
+	switch c := sql[i]; {
+	case c == '\'' || c == '"' || c == '`':
+		if j := strings.IndexByte(sql[i+1:], c); j >= 0 {
+			return i + j + 1
+		}
+		return len(sql)
+	case c == '-' && strings.HasPrefix(sql[i:], "--"):
+		if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+			return i + j
+		}
+		return len(sql)
+	case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+		if j := strings.Index(sql[i+2:], "*/"); j >= 0 {
+			return i + j + 3
+		}
+		return len(sql)
+	case c == '$':
+		// $tag$ ... $tag$ (a $1 placeholder has no closing $)
+		j := strings.IndexByte(sql[i+1:], '$')
+		if j >= 0 && !strings.ContainsAny(sql[i+1:i+1+j], " \t\r\n;'\"") && (j == 0 || !isDigits(sql[i+1:i+1+j])) {
+			tag := sql[i : i+j+2]
+			if k := strings.Index(sql[i+j+2:], tag); k >= 0 {
+				return i + j + 2 + k + len(tag) - 1
+			}
+			return len(sql)
+		}
+	}
+	return i
 }
 
 func isDigits(s string) bool {

@@ -253,47 +253,20 @@ func scanTargets(n int) (raw, ptrs []any) {
 func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 	most := 0
 	for i := 0; i < len(sql); i++ {
+		if end := skipText(sql, i); end > i {
+			i = end
+			continue
+		}
 		switch c := sql[i]; {
-		case c == '\'' || c == '"' || c == '`':
-			j := strings.IndexByte(sql[i+1:], c)
-			if j < 0 {
-				i = len(sql)
-			} else {
-				i += j + 1
-			}
-		case c == '-' && strings.HasPrefix(sql[i:], "--"):
-			if j := strings.IndexByte(sql[i:], '\n'); j < 0 {
-				i = len(sql)
-			} else {
-				i += j
-			}
-		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
-			if j := strings.Index(sql[i+2:], "*/"); j < 0 {
-				i = len(sql)
-			} else {
-				i += j + 3
-			}
 		case c == '$':
 			j := i + 1
 			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
 				j++
 			}
-			if j > i+1 {
-				if k, err := strconv.Atoi(sql[i+1 : j]); err == nil && k > most {
-					most = k
-				}
-				i = j - 1
-				continue
+			if k, err := strconv.Atoi(sql[i+1 : j]); err == nil && k > most {
+				most = k
 			}
-			// $tag$ ... $tag$
-			if k := strings.IndexByte(sql[i+1:], '$'); k >= 0 && !strings.ContainsAny(sql[i+1:i+1+k], " \t\r\n;'\"") {
-				tag := sql[i : i+k+2]
-				if e := strings.Index(sql[i+k+2:], tag); e >= 0 {
-					i += k + 2 + e + len(tag) - 1
-				} else {
-					i = len(sql)
-				}
-			}
+			i = j - 1
 		case c == '?' && sqlite:
 			return vm.TypeErrorf("db.%s: the placeholders are $1, $2, ... on both engines, not ? (PostgreSQL would refuse it)", fname)
 		}
