@@ -257,20 +257,8 @@ func (db *DB) transaction(t *vm.Thread, fn func() (vm.Value, error)) (vm.Value, 
 	var opts *sql.TxOptions
 	if db.txTurn != nil {
 		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
-		select {
-		case db.txTurn <- struct{}{}:
-		default:
-			stopped := false
-			t.Blocking(func() {
-				select {
-				case db.txTurn <- struct{}{}:
-				case <-ctx.Done():
-					stopped = true
-				}
-			})
-			if stopped {
-				return vm.Nil, dbError(ctx.Err(), &db.cfg)
-			}
+		if err := t.Take(db.txTurn); err != nil {
+			return vm.Nil, err
 		}
 		defer func() { <-db.txTurn }()
 	}

@@ -91,21 +91,8 @@ func (g *Generator) Step(t *Thread, sent Value) (v Value, done bool, err error) 
 	if g.owner.Load() == t {
 		return Nil, false, TypeErrorf("the generator %s is already running (a generator cannot step itself)", g.cl.Name())
 	}
-	select {
-	case g.step <- struct{}{}:
-	default:
-		// Another thread's step: wait for it, as for I/O.
-		stopped := false
-		t.Blocking(func() {
-			select {
-			case g.step <- struct{}{}:
-			case <-t.ctx.Done():
-				stopped = true
-			}
-		})
-		if stopped {
-			return Nil, false, t.cancelled()
-		}
+	if err := t.Take(g.step); err != nil { // another thread's step: wait for it
+		return Nil, false, err
 	}
 	g.owner.Store(t)
 	defer func() {

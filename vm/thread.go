@@ -218,6 +218,30 @@ func (t *Thread) Leave() {
 	}
 }
 
+// Take puts a token in turn, a channel of capacity one that code holds
+// while it runs alone: at once when it is free, else waiting as for I/O
+// (the instance's other code runs meanwhile). A thread stopped while it
+// waits gets its cancellation error instead.
+func (t *Thread) Take(turn chan struct{}) error {
+	select {
+	case turn <- struct{}{}:
+		return nil
+	default:
+	}
+	stopped := false
+	t.Blocking(func() {
+		select {
+		case turn <- struct{}{}:
+		case <-t.ctx.Done():
+			stopped = true
+		}
+	})
+	if stopped {
+		return t.cancelled()
+	}
+	return nil
+}
+
 // Blocking runs fn with the scheduler released: builtins wrap waits
 // (sleep, I/O) in it so other threads of the instance run meanwhile.
 // It tells the thread's context first (see BlockNotifier).
