@@ -109,31 +109,18 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 		}), true, nil
 	case "collect", "toArray", "to_list":
 		var out []vm.Value
-		for {
-			v, ok, err := s.next(t)
-			if err != nil {
-				return vm.Nil, true, err
-			}
-			if !ok {
-				return vm.NewArray(out), true, nil
-			}
+		err := s.each(t, func(v vm.Value) (bool, error) {
 			if len(out) >= vm.MaxListLen {
-				return vm.Nil, true, vm.ListTooLong(fname, int64(len(out))+1)
+				return true, vm.ListTooLong(fname, int64(len(out))+1)
 			}
 			out = append(out, v)
-		}
+			return false, nil
+		})
+		return vm.NewArray(out), true, err
 	case "count":
 		var n int64
-		for {
-			_, ok, err := s.next(t)
-			if err != nil {
-				return vm.Nil, true, err
-			}
-			if !ok {
-				return vm.Int(n), true, nil
-			}
-			n++
-		}
+		err := s.each(t, func(vm.Value) (bool, error) { n++; return false, nil })
+		return vm.Int(n), true, err
 	case "first":
 		v, _, err := s.next(t)
 		return v, true, err
@@ -143,18 +130,12 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 			return vm.Nil, true, err
 		}
 		acc := arg(args, 1)
-		for {
-			v, ok, err := s.next(t)
-			if err != nil {
-				return vm.Nil, true, err
-			}
-			if !ok {
-				return acc, true, nil
-			}
-			if acc, err = t.Call(f, acc, v); err != nil {
-				return vm.Nil, true, err
-			}
-		}
+		err = s.each(t, func(v vm.Value) (bool, error) {
+			var err error
+			acc, err = t.Call(f, acc, v)
+			return false, err
+		})
+		return acc, true, err
 	}
 	return vm.Nil, false, nil
 }
@@ -215,38 +196,44 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 			}
 		}), true, nil
 	}
-	// The consuming ones.
-	for {
-		v, ok, err := s.next(t)
-		if err != nil {
-			return vm.Nil, true, err
-		}
-		if !ok {
-			switch name {
-			case "any":
-				return vm.False, true, nil
-			case "all":
-				return vm.True, true, nil
-			}
-			return vm.Nil, true, nil // forEach, each, find
-		}
+	// The consuming ones: forEach (each) calls f on every element; any,
+	// all and find stop at the first that answers them.
+	hit, found := false, vm.Nil
+	err := s.each(t, func(v vm.Value) (bool, error) {
 		r, err := t.Call(f, v)
 		if err != nil {
-			return vm.Nil, true, err
+			return true, err
 		}
-		switch name {
-		case "any":
-			if r.Truthy() {
-				return vm.True, true, nil
-			}
-		case "all":
-			if !r.Truthy() {
-				return vm.False, true, nil
-			}
-		case "find":
-			if r.Truthy() {
-				return v, true, nil
-			}
+		switch {
+		case (name == "any" || name == "find") && r.Truthy(), name == "all" && !r.Truthy():
+			hit, found = true, v
+			return true, nil
+		}
+		return false, nil
+	})
+	switch {
+	case err != nil:
+		return vm.Nil, true, err
+	case name == "any":
+		return vm.Bool(hit), true, nil
+	case name == "all":
+		return vm.Bool(!hit), true, nil
+	case name == "find":
+		return found, true, nil
+	}
+	return vm.Nil, true, nil
+}
+
+// each pulls the elements through fn until the end, an error, or fn
+// says to stop.
+func (s *Seq) each(t *vm.Thread, fn func(v vm.Value) (stop bool, err error)) error {
+	for {
+		v, ok, err := s.next(t)
+		if err != nil || !ok {
+			return err
+		}
+		if stop, err := fn(v); stop || err != nil {
+			return err
 		}
 	}
 }
