@@ -148,14 +148,11 @@ func fsReadText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func fsWriteText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	path, err := str("fs.write_text", args, 0)
+	a, err := strs("fs.write_text", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	content, err := str("fs.write_text", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
+	path, content := a[0], a[1]
 	appendTo := false
 	if o := arg(args, 2); o.Kind() == vm.KObject {
 		v, _ := o.AsObject().Get("append")
@@ -256,14 +253,11 @@ func fsRm(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	src, err := str("fs.cp", args, 0)
+	a, err := strs("fs.cp", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	dest, err := str("fs.cp", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
+	src, dest := a[0], a[1]
 	t.Blocking(func() {
 		var in, out *os.File
 		if in, err = openRegular(src); err != nil {
@@ -291,14 +285,11 @@ func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func fsMv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	src, err := str("fs.mv", args, 0)
+	a, err := strs("fs.mv", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	dest, err := str("fs.mv", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
+	src, dest := a[0], a[1]
 	t.Blocking(func() { err = os.Rename(src, dest) })
 	return fsResult(vm.Str(dest), err)
 }
@@ -341,18 +332,11 @@ func digest(name string, h func() hash.Hash) func(t *vm.Thread, args []vm.Value)
 }
 
 func cryptoHMAC(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	algo, err := str("crypto.hmac", args, 0)
+	a, err := strs("crypto.hmac", args, 3)
 	if err != nil {
 		return vm.Nil, err
 	}
-	key, err := str("crypto.hmac", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
-	data, err := str("crypto.hmac", args, 2)
-	if err != nil {
-		return vm.Nil, err
-	}
+	algo, key, data := a[0], a[1], a[2]
 	var h func() hash.Hash
 	switch strings.ToLower(algo) {
 	case "sha256":
@@ -370,13 +354,9 @@ func cryptoHMAC(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func cryptoEqual(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	a, err := str("crypto.constant_time_equal", args, 0)
+	a, err := strs("crypto.constant_time_equal", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
-	b, err := str("crypto.constant_time_equal", args, 1)
-	if err != nil {
-		return vm.Nil, err
-	}
-	return vm.Bool(subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1), nil
+	return vm.Bool(subtle.ConstantTimeCompare([]byte(a[0]), []byte(a[1])) == 1), nil
 }

@@ -77,6 +77,19 @@ func str(fname string, args []vm.Value, i int) (string, error) {
 	return v.AsString(), nil
 }
 
+// strs returns the first n arguments, each a String.
+func strs(fname string, args []vm.Value, n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		s, err := str(fname, args, i)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
 // optStr returns argument i as a string, or def when absent or nil.
 func optStr(fname string, args []vm.Value, i int, def string) (string, error) {
 	if !has(args, i) {
