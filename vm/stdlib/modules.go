@@ -65,9 +65,9 @@ func registerModules() {
 	vm.RegisterValue("fs", NewNamespace("fs", map[string]vm.Value{
 		"read_text":  member("fs", "read_text", ps("path"), fsReadText),
 		"write_text": member("fs", "write_text", ps("path", "content", "opts"), fsWriteText),
-		"exists":     member("fs", "exists", ps("path"), fsStat(func(fi os.FileInfo) bool { return true })),
-		"is_dir":     member("fs", "is_dir", ps("path"), fsStat(os.FileInfo.IsDir)),
-		"is_file":    member("fs", "is_file", ps("path"), fsStat(func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
+		"exists":     member("fs", "exists", ps("path"), fsStat("exists", func(fi os.FileInfo) bool { return true })),
+		"is_dir":     member("fs", "is_dir", ps("path"), fsStat("is_dir", os.FileInfo.IsDir)),
+		"is_file":    member("fs", "is_file", ps("path"), fsStat("is_file", func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
 		"ls":         member("fs", "ls", ps("dir", "opts"), fsLs),
 		"mkdir":      member("fs", "mkdir", ps("dir"), fsMkdir),
 		"rm":         member("fs", "rm", ps("path", "opts"), fsRm),
@@ -176,9 +176,9 @@ func fsWriteText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return fsResult(vm.Str(path), err)
 }
 
-func fsStat(test func(os.FileInfo) bool) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+func fsStat(name string, test func(os.FileInfo) bool) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		path, err := str("fs.exists", args, 0)
+		path, err := str("fs."+name, args, 0)
 		if err != nil {
 			return vm.Nil, err
 		}
