@@ -134,6 +134,10 @@ type bindInfo struct {
 	// declared is set once the declaring statement has been resolved (for
 	// use-before-declaration errors in top-level code).
 	declared bool
+	// hoisted is set for a local bound to a lambda that hoistLambdas
+	// declared ahead of its assignment: until declared, only the bodies
+	// of nested functions may read it.
+	hoisted bool
 }
 
 type resolver struct {
@@ -327,6 +331,11 @@ func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
 		return b
 	}
 	if r.fn == nil || r.fn == inf.owner {
+		if inf.hoisted && !inf.declared && id != nil {
+			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+				fmt.Sprintf("%s used before its declaration", id.Name),
+				diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+		}
 		return b
 	}
 	return r.freeVar(r.fn, b)

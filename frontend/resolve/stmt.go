@@ -215,9 +215,58 @@ func patternIdents(p ast.Pattern, f func(*ast.Ident)) {
 func (r *resolver) resolveStmts(list []ast.Stmt, hoist bool) {
 	if hoist {
 		r.hoist(list, r.cur)
+		r.hoistLambdas(list)
 	}
 	for _, s := range list {
 		r.stmt(s)
+	}
+}
+
+// hoistLambdas declares, in a function or block scope, the names that
+// `name = fn ...` (where the assignment declares the name) and
+// `var name = fn ...` statements of the list bind to a lambda: such a lambda may call itself, and
+// lambdas bound in one block may call each other, as functions declared
+// with fn may (and as the same lines may at top level). Code of the
+// block's own function that reads the name above its assignment is
+// still an error (the closure does not exist yet); a lambda body may,
+// as it runs later.
+func (r *resolver) hoistLambdas(list []ast.Stmt) {
+	if r.cur.kind == scopeModule || r.cur.kind == scopeServer || r.fn == nil {
+		return
+	}
+	assigned := map[string]bool{}
+	for _, st := range list {
+		var targets []ast.Pattern
+		switch st := st.(type) {
+		case *ast.VarDecl:
+			targets = st.Targets
+			if len(st.Targets) != 1 || len(st.Values) != 1 {
+				break
+			}
+			t, ok := st.Targets[0].(*ast.PBind)
+			if _, lambda := st.Values[0].(*ast.Lambda); !ok || !lambda || assigned[t.Name.Name] {
+				break
+			}
+			b := r.predeclare(r.cur, t.Name, kindVar)
+			r.info[b].hoisted = true
+		case *ast.Assign:
+			targets = st.Targets
+			if st.Op != "=" || len(st.Targets) != 1 || len(st.Values) != 1 {
+				break
+			}
+			t, ok := st.Targets[0].(*ast.PBind)
+			if _, lambda := st.Values[0].(*ast.Lambda); !ok || !lambda || assigned[t.Name.Name] {
+				break
+			}
+			if b := r.lookup(t.Name.Name); b != nil && !r.declaredAfter(b, t.Name.PosV) {
+				break
+			}
+			b := r.predeclare(r.cur, t.Name, kindLet)
+			r.info[b].hoisted = true
+		}
+		for _, t := range targets {
+			patternIdents(t, func(id *ast.Ident) { assigned[id.Name] = true })
+		}
 	}
 }
 
