@@ -379,6 +379,10 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 			}
 			n = int64(len(runes))
 		}
+	case KRange:
+		// A slice of a range is the list of those of its numbers: the
+		// range itself does not change.
+		n = x.AsRange().Len()
 	case KNil:
 		return Nil, TypeErrorf("cannot slice nil")
 	default:
@@ -423,6 +427,25 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 			return Str(""), nil
 		}
 		return Str(s[start:stop]), nil
+	}
+	if x.k == KRange {
+		var count int64
+		switch {
+		case st > 0 && stop > start:
+			count = (stop-start-1)/st + 1
+		case st < 0 && start > stop:
+			count = (start-stop-1)/-st + 1
+		}
+		if count > MaxListLen {
+			return Nil, ListTooLong("slice", count)
+		}
+		r := x.AsRange()
+		out := make([]Value, 0, count)
+		for i := start; st > 0 && i < stop || st < 0 && i > stop; i += st {
+			v, _ := r.Index(i)
+			out = append(out, Int(v))
+		}
+		return NewArray(out), nil
 	}
 	var idx []int64
 	for i := start; st > 0 && i < stop || st < 0 && i > stop; i += st {
