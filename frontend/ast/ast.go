@@ -505,6 +505,7 @@ type (
 	Import struct {
 		PosV    token.Pos
 		Default *Ident        // import m from "m"
+		Star    *Ident        // import * as m from "m"
 		Names   []*ImportName // { a, b as c }
 		From    string
 		FromPos token.Pos

@@ -97,6 +97,17 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 			p.next()
 			return nil
 		}
+	case token.PUB:
+		// `pub` makes a declaration visible to the files that import it.
+		// A program is one file: the declaration is read as if it had
+		// none.
+		switch p.peek(1).Kind {
+		case token.FN, token.ASYNC, token.TYPE, token.VAR, token.LET, token.TRAIT, token.INTERFACE, token.IDENT, token.LBRACK, token.LBRACE:
+			p.next()
+			return p.stmt(ctx)
+		}
+		p.next()
+		p.errorExpected("a declaration after 'pub' (fn, type, var or name = value)")
 	case token.VAR:
 		return p.varDecl()
 	case token.LET:
@@ -622,6 +633,18 @@ func (p *parser) importDecl() ast.Stmt {
 	im := &ast.Import{PosV: p.tok.Pos}
 	p.next()
 	if p.at(token.STRING) {
+		im.From, im.FromPos = p.tok.Lit, p.tok.Pos
+		p.next()
+		return im
+	}
+	if p.at(token.MUL) {
+		p.next()
+		p.expect(token.AS)
+		im.Star = p.ident()
+		p.expect(token.FROM)
+		if !p.at(token.STRING) || p.tok.Parts != nil {
+			p.errorExpected("module name string")
+		}
 		im.From, im.FromPos = p.tok.Lit, p.tok.Pos
 		p.next()
 		return im

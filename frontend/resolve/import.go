@@ -18,6 +18,13 @@ var builtinModules = []string{
 	"math", "objects", "regex", "strings", "url", "validation",
 }
 
+// moduleNamespaces are the builtin namespaces (math.sqrt, str.upper)
+// that `import * as m from "module"` names, by module.
+var moduleNamespaces = map[string]string{
+	"math": "math", "strings": "str", "collections": "arr", "datetime": "dt",
+	"regex": "re", "json": "json", "url": "url",
+}
+
 func isBuiltinModule(name string) bool {
 	for _, m := range builtinModules {
 		if m == name {
@@ -50,6 +57,24 @@ func (r *resolver) importDecl(im *ast.Import, s *scope) {
 				im.Default.Name, im.From)
 		}
 		r.declareImport(s, im.Default, &ast.Binding{Name: im.Default.Name, Scope: ast.Undefined, Decl: im.Default.PosV})
+	}
+	if im.Star != nil {
+		b := &ast.Binding{Name: moduleNamespaces[im.From], Scope: ast.Builtin, Decl: im.Star.PosV}
+		if !ok {
+			b.Scope = ast.Undefined
+		} else if b.Name == "" || !r.isBuiltin(b.Name) {
+			var with []string
+			for _, m := range builtinModules {
+				if ns := moduleNamespaces[m]; ns != "" {
+					with = append(with, fmt.Sprintf("%q (%s)", m, ns))
+				}
+			}
+			r.errorf(im.Star.PosV, identEnd(im.Star),
+				"import * as %s from %q: that module has no namespace value; its functions are builtins, in scope without an import "+
+					"(the modules with one: %s)", im.Star.Name, im.From, strings.Join(with, ", "))
+			b.Scope = ast.Undefined
+		}
+		r.declareImport(s, im.Star, b)
 	}
 	for _, n := range im.Names {
 		local := n.Name
