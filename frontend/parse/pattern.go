@@ -445,7 +445,43 @@ func (p *parser) typeDecl() ast.Stmt {
 			p.expect(token.RBRACK)
 		}
 	}
+	if restatesBuiltin(d) {
+		return nil
+	}
 	return d
+}
+
+// builtinADTs are the builtin Result and Option as a program may declare
+// them (the reference's guides show these declarations): variant names
+// and their one field's name.
+var builtinADTs = map[string]map[string]string{
+	"Result": {"Ok": "value", "Err": "error"},
+	"Option": {"Some": "value", "None": ""},
+}
+
+// restatesBuiltin reports whether d declares Result or Option as the
+// builtin is, `type Result<T, E> { Ok(value: T)  Err(error: E) }`: such a
+// declaration changes nothing, and the program keeps the builtin, which
+// `?`, `unwrap` and the other methods work with.
+func restatesBuiltin(d *ast.TypeDecl) bool {
+	want, ok := builtinADTs[d.Name.Name]
+	if !ok || d.Alias != nil || len(d.Fields) > 0 || len(d.Derive) > 0 || len(d.Variants) != len(want) {
+		return false
+	}
+	for _, v := range d.Variants {
+		field, ok := want[v.Name]
+		switch {
+		case !ok:
+			return false
+		case field == "":
+			if len(v.Fields) != 0 {
+				return false
+			}
+		case len(v.Fields) != 1 || v.Fields[0].Name != field || v.Fields[0].Default != nil:
+			return false
+		}
+	}
+	return true
 }
 
 // variantFields parses a variant payload: (r: Float, g: Int = 0) or (Int, String).
