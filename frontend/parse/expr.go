@@ -606,6 +606,10 @@ func (p *parser) primary() ast.Expr {
 				return p.arrowLambda()
 			}
 		}
+		if k := p.peek(1).Kind; t.Lit == "spawn" && (k == token.IDENT || k == token.FN || k == token.ASYNC) {
+			// `spawn f()`: a name followed by a call is no expression.
+			p.failAt(t.Pos, t.End, "spawn is not available: %s", noConcurrency)
+		}
 		p.next()
 		return &ast.Ident{PosV: t.Pos, Name: t.Lit}
 	case token.LPAREN:

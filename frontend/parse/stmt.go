@@ -54,6 +54,37 @@ func (p *parser) stmtList(ctx stmtCtx, end token.Kind) []ast.Stmt {
 	}
 }
 
+// noConcurrency is the end of the message for the reference's structured
+// concurrency, which this runtime does not have.
+const noConcurrency = "this runtime has no structured concurrency (concurrent, spawn, select, Channel): " +
+	"call the functions one after another (a call returns its value), use parallel(list), " +
+	"or run work apart with spawn_job or a background fn"
+
+// concurrency reports the reference's `concurrent { ... }` block and
+// `select { msg from ch => ... }` at the statement that t begins. Either
+// would otherwise read as a call with an object argument and fail at a
+// token inside it, with a message about object entries.
+func (p *parser) concurrency(t token.Token) {
+	next := p.peek(1)
+	switch t.Lit {
+	case "concurrent":
+		if next.Kind == token.LBRACE || next.Kind == token.IDENT && (next.Lit == "cancel_on_error" || next.Lit == "first" || next.Lit == "timeout") {
+			p.failAt(t.Pos, t.End, "concurrent blocks are not available: %s", noConcurrency)
+		}
+	case "select":
+		if next.Kind != token.LBRACE {
+			return
+		}
+		i := p.p + 2
+		for i < len(p.toks) && p.toks[i].Kind == token.NEWLINE {
+			i++
+		}
+		if i+1 < len(p.toks) && p.toks[i+1].Kind == token.FROM {
+			p.failAt(t.Pos, t.End, "select blocks are not available: %s", noConcurrency)
+		}
+	}
+}
+
 // endStmt checks that a statement is followed by a line break, ';', '}'
 // or the end of the input.
 func (p *parser) endStmt() {
@@ -179,6 +210,7 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 			p.fail("%s blocks are not supported: this runtime runs server code only", t.Lit)
 		}
 	case token.IDENT:
+		p.concurrency(t)
 		if k := p.peek(1).Kind; k == token.COLON {
 			switch p.peek(2).Kind {
 			case token.FOR, token.WHILE, token.LOOP:

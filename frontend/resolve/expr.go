@@ -7,6 +7,15 @@ import (
 )
 
 // ident resolves a use of a name.
+// missingGlobals say what to write instead of names of the reference's
+// (JavaScript's) globals that this runtime does not have.
+var missingGlobals = map[string]string{
+	"Channel": "this runtime has no channels or structured concurrency (concurrent, spawn, select): " +
+		"run work apart with spawn_job, a background fn, or publish and subscribe",
+	"Promise": "a call returns its value here, not a promise: await is not needed, " +
+		"and parallel(list) takes the list of values (Promise.all([a, b]) is [a, b])",
+}
+
 func (r *resolver) ident(id *ast.Ident) {
 	if id.Name == "_" {
 		r.errorf(id.PosV, identEnd(id), "cannot use _ as a value")
@@ -27,6 +36,8 @@ func (r *resolver) ident(id *ast.Ident) {
 	msg := "undefined: " + id.Name
 	if note, ok := r.serverNote(id.Name); ok {
 		msg += note
+	} else if note := missingGlobals[id.Name]; note != "" {
+		msg += ": " + note
 	} else if s := r.suggest(id.Name); s != "" {
 		msg += " (did you mean " + s + "?)"
 	}
