@@ -805,7 +805,9 @@ func (p *parser) methodBlock(kind string, implicitSelf, signatures bool) []*ast.
 		}
 		ms = append(ms, d)
 		switch p.tok.Kind {
-		case token.NEWLINE, token.SEMI, token.RBRACE:
+		case token.NEWLINE, token.SEMI, token.RBRACE, token.FN, token.ASYNC:
+			// The next method may follow on the same line, as the
+			// reference reads it.
 		default:
 			p.errorExpected("newline after the method")
 		}
