@@ -151,6 +151,70 @@ func TestDeepStackTraceElides(t *testing.T) {
 	}
 }
 
+// An error that passes through a finally or defer block, or that a catch
+// block rethrows, is reported where it arose, with the frames below it:
+// not at the last line the cleanup ran, nor at the `throw e`.
+func TestRethrowKeepsOrigin(t *testing.T) {
+	cases := []struct{ name, src, first, second string }{
+		{"defer", `fn parse(row) {
+  row.name.upper()
+}
+fn import_rows(rows) {
+  defer print("closing")
+  for r in rows { parse(r) }
+}
+import_rows([{ name: "a" }, {}])
+`, "  at parse (t.tova:2:17)", "  at import_rows (t.tova:6:24)"},
+		{"finally", `fn load(path) {
+  throw "cannot open {path}"
+}
+fn work() {
+  try {
+    load("a.txt")
+  } finally {
+    x = 1
+  }
+}
+work()
+`, "  at load (t.tova:2:3)", "  at work (t.tova:6:9)"},
+		{"rethrow", `fn risky() {
+  1 / 0
+}
+fn f() {
+  try {
+    risky()
+  } catch e {
+    print("cleanup")
+    throw e
+  }
+}
+f()
+`, "  at risky (t.tova:2:5)", "  at f (t.tova:6:10)"},
+		{"rethrow changed", `fn f() {
+  try { throw "a" } catch e { throw { ...e, message: "b" } }
+}
+f()
+`, "  at f (t.tova:2:31)", "  at main (t.tova:4:2)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := CompileFile("t.tova", []byte(c.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Run(context.Background(), p, vm.Config{Stdout: &bytes.Buffer{}})
+			ve, ok := err.(*vm.Error)
+			if !ok {
+				t.Fatalf("got %v", err)
+			}
+			trace := strings.Split(ve.Trace(), "\n")
+			if len(trace) < 2 || trace[0] != c.first || trace[1] != c.second {
+				t.Fatalf("trace:\n%s", ve.Trace())
+			}
+		})
+	}
+}
+
 // The .tbc records the source file names and a hash of the sources.
 func TestProgramRecordsSources(t *testing.T) {
 	p1, _ := CompileFile("a.tova", []byte("print(1)"))

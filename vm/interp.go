@@ -361,7 +361,10 @@ func (t *Thread) handle(e error) bool {
 			h := t.handlers[nh-1]
 			t.handlers = t.handlers[:nh-1]
 			t.atomic = h.atomic
-			t.stack[f.base+h.reg] = errorValue(te)
+			v := errorValue(te)
+			t.caught[t.nextCaught%uint8(len(t.caught))] = caughtError{v.AsObject(), te}
+			t.nextCaught++
+			t.stack[f.base+h.reg] = v
 			f.pc = h.target
 			return true
 		}
@@ -448,11 +451,27 @@ func errorValue(e *Error) Value {
 	return ObjectValue(errorType.New([]Value{Str(e.Msg), Str(e.Kind), Str(strings.TrimRight(e.Trace(), "\n")), e.Value}))
 }
 
-// thrown converts the operand of `throw` into an error.
-func thrown(v Value) *Error {
+// caughtError is an error a handler caught and the record it received.
+type caughtError struct {
+	rec *Object
+	err *Error
+}
+
+// thrown converts the operand of `throw` into an error. The record of
+// an error this thread caught lately raises it again with the stack of
+// where it arose (and its cause), as a rethrow does in JavaScript; kind,
+// message and value are read from the record.
+func (t *Thread) thrown(v Value) *Error {
 	if v.k == KObject && v.AsObject().Type == errorType {
 		o := v.AsObject()
-		return &Error{Kind: ToString(o.vals[1]), Msg: ToString(o.vals[0]), Value: o.vals[3]}
+		e := &Error{Kind: ToString(o.vals[1]), Msg: ToString(o.vals[0]), Value: o.vals[3]}
+		for _, c := range t.caught {
+			if c.rec == o {
+				e.Stack, e.Cause = c.err.Stack, c.err.Cause
+				break
+			}
+		}
+		return e
 	}
 	return &Error{Kind: "Error", Msg: ToString(v), Value: v}
 }
@@ -1262,7 +1281,7 @@ frames:
 				}
 
 			case bc.THROW:
-				err = thrown(*rp(rb, i.A()))
+				err = t.thrown(*rp(rb, i.A()))
 			case bc.TRYBEGIN:
 				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B(), atomic: t.atomic})
 			case bc.TRYEND:

@@ -390,6 +390,12 @@ type Thread struct {
 	// spare is an object given back (Reclaim), for the next object
 	// literal that fits in it.
 	spare *Object
+	// caught remembers the errors this thread's handlers caught most
+	// recently, by the record a handler received, so that `throw e` of
+	// that record (a rethrow, and the end of a finally or defer that an
+	// error passed through) raises the error where it first arose.
+	caught     [4]caughtError
+	nextCaught uint8
 
 	stack    []Value
 	frames   []frame
@@ -500,6 +506,7 @@ func (t *Thread) Release() {
 		t.signal.Store(0)
 	}
 	t.ctx, t.Host = nil, nil
+	t.caught = [len(t.caught)]caughtError{}
 	t.In.threads.Put(t)
 }
 
