@@ -314,6 +314,12 @@ func (r *resolver) stmt(s ast.Stmt) {
 		}
 		r.function(s.Fn)
 	case *ast.Return:
+		if r.fn == nil || r.fn.file != nil {
+			// Top-level code and a server block's own statements are in no
+			// function: the reference, an ES module, refuses it too.
+			r.errorf(s.PosV, token.Pos{Line: s.PosV.Line, Col: s.PosV.Col + int32(len("return"))},
+				"return outside a function")
+		}
 		r.expr(s.X)
 	case *ast.Break:
 		r.jump("break", s.Label, s.PosV)
