@@ -88,6 +88,7 @@ type compiler struct {
 	// typesIn holds the type declarations of each scope, declScope
 	// where each type and model is declared (indexDecls)
 	typesIn   map[typeScope]map[string]*ast.TypeDecl
+	models    map[string]bool // the names of the program's models
 	declScope map[ast.Stmt]typeScope
 	// typeIndex is the index in prog.Types of each type declaration's
 	// binding, for its impl blocks

@@ -247,7 +247,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
-			f.checkAnnotation(st.BodyType, "body")
+			f.checkAnnotation(st.BodyType, "body", false)
 			if fn := f.c.namedHandler(st.Handler); fn != nil {
 				f.checkParamTypes(fn)
 			}
@@ -418,9 +418,41 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			f.c.errorf(st.PosV, "server blocks cannot be nested")
 		case *ast.DataBlock:
 			f.c.errorf(st.PosV, "data blocks belong at top level")
+		case *ast.Assign:
+			f.settingAssigned(st)
+			f.stmt(st)
 		default:
 			f.stmt(st)
 		}
+	}
+}
+
+// settingWords are the server declarations that `name = value` in a
+// server block is easily mistaken for, with how each is written.
+var settingWords = map[string]string{
+	"port": "port 8080", "max_body": "max_body 5.megabytes", "host": "tova serve --host",
+	"cors": "cors { origins: [...] }", "rate_limit": "rate_limit { max: 100, window: 1.minute }",
+	"cache": "cache { ... }", "limits": "limits { timeout: 10.seconds }", "tls": "tls { ... }",
+	"session": "session { ... }", "sessions": "sessions { ... }", "auth": "auth { ... }",
+	"compression": "compression { ... }", "http": "http { ... }", "upload": "upload { ... }",
+	"uploads": "uploads { ... }", "static": `static "/public" => "./public"`, "jobs": "jobs { ... }",
+	"db": `db { adapter: "sqlite", database: "app.db" }`,
+}
+
+// settingAssigned warns of `port = 8080` (or `cors = {...}`) in a server
+// block that nothing reads: it declares a variable of that name, and the
+// server takes no port (or CORS) from it.
+func (f *fstate) settingAssigned(a *ast.Assign) {
+	if a.Op != "=" || len(a.Targets) != 1 || len(a.Declares) != 1 || !a.Declares[0] {
+		return
+	}
+	b, ok := a.Targets[0].(*ast.PBind)
+	if !ok || b.Name.Binding == nil || b.Name.Binding.Read {
+		return
+	}
+	if how, ok := settingWords[b.Name.Name]; ok {
+		f.c.warnf(b.Name.PosV, "%s = ... declares a variable named %s, which nothing reads: it sets nothing of the server (write %s)",
+			b.Name.Name, b.Name.Name, how)
 	}
 }
 
@@ -451,7 +483,7 @@ var builtinTypes = []string{"Any", "Bool", "Date", "Duration", "Float", "Functio
 func (f *fstate) checkParamTypes(fn *ast.Function) {
 	for _, prm := range fn.Params {
 		if prm.Name != nil && !slices.Contains([]string{"req", "res", "request", "response"}, prm.Name.Name) {
-			f.checkAnnotation(prm.Type, prm.Name.Name)
+			f.checkAnnotation(prm.Type, prm.Name.Name, false)
 		}
 	}
 }
@@ -521,7 +553,7 @@ func (c *compiler) indexDecls() {
 		return
 	}
 	c.fnDecls, c.aliases, c.fnNames = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}, map[fnAt]*ast.Ident{}
-	c.typesIn, c.declScope = map[typeScope]map[string]*ast.TypeDecl{}, map[ast.Stmt]typeScope{}
+	c.typesIn, c.declScope, c.models = map[typeScope]map[string]*ast.TypeDecl{}, map[ast.Stmt]typeScope{}, map[string]bool{}
 	var walk func(file int, stmts []ast.Stmt, sc typeScope)
 	walk = func(file int, stmts []ast.Stmt, sc typeScope) {
 		for _, st := range stmts {
@@ -554,6 +586,7 @@ func (c *compiler) indexDecls() {
 				c.declScope[st] = sc
 			case *ast.ModelDecl:
 				c.declScope[st] = sc
+				c.models[st.Name.Name] = true
 			case *ast.ServerDecl:
 				walk(file, st.Body, typeScope{server: true, name: st.Name})
 			case *ast.RoutesGroup:
@@ -624,15 +657,17 @@ type fnAt struct {
 // (a parameter's, or `body: Type`) that is neither a builtin type nor
 // one the program declares: such a parameter is not checked or
 // converted (as in the reference), which a misspelt name (Usr for User)
-// would otherwise leave unsaid.
-func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string) {
+// would otherwise leave unsaid. With models, a model's name is known
+// too (a model's field may hold another model's record).
+func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
 	if t == nil {
 		return
 	}
 	for _, a := range t.Args {
-		f.checkAnnotation(a, what)
+		f.checkAnnotation(a, what, models)
 	}
-	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil {
+	f.c.indexDecls()
+	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || models && f.c.models[t.Name] {
 		return
 	}
 	if !isTypeName(t.Name) || len(t.Name) == 1 {
@@ -859,6 +894,9 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	var types []*ast.ObjEntry
 	fieldList := &ast.ArrayLit{PosV: st.PosV}
 	for _, fl := range fields {
+		if len(st.Fields) > 0 { // (a model of a type: the type's fields were checked as such)
+			f.checkAnnotation(fl.Type, "the field "+fl.Name, true)
+		}
 		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
 		if fl.Default != nil {
 			def = fl.Default

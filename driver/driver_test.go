@@ -421,6 +421,29 @@ func TestServerNamesSharingAPortVariableWarn(t *testing.T) {
 
 // expectWarnings compiles src and compares its warnings, each as
 // "line:col: message", with want.
+// `port = 8080` in a server block declares a variable; the server takes
+// no port from it, which a warning says when nothing reads it. A model
+// field's misspelt type is warned of as a handler's is.
+func TestServerSlipsWarned(t *testing.T) {
+	expectWarnings(t, `type Address { city: String }
+server {
+  port = 8080
+  cors = { origins: ["https://a.example"] }
+  cache = {}
+  route GET "/c" => fn() cache
+  model Post { title: Strng, views: Int, tags: [Strng], at: Address, by: User, n: Float? }
+  model User { name: String }
+  route GET "/p" => fn(u: Usr) u
+}
+`, []string{
+		"3:3: warning: port = ... declares a variable named port, which nothing reads: it sets nothing of the server (write port 8080)",
+		"4:3: warning: cors = ... declares a variable named cors, which nothing reads: it sets nothing of the server (write cors { origins: [...] })",
+		"7:23: warning: unknown type Strng (did you mean String?): the field title is not checked or converted",
+		"7:49: warning: unknown type Strng (did you mean String?): the field tags is not checked or converted",
+		"9:27: warning: unknown type Usr: u is not checked or converted",
+	})
+}
+
 func expectWarnings(t *testing.T, src string, want []string) {
 	t.Helper()
 	p, err := CompileFile("w.tova", []byte(src))

@@ -78,6 +78,8 @@ type Binding struct {
 	// For a Free binding: the binding in the enclosing function that the
 	// closure captures (itself Cell or Free there).
 	Outer *Binding
+	// Read is set by the resolver when code reads the binding.
+	Read bool
 }
 
 // Function is the resolver's view shared by FnDecl and Lambda.

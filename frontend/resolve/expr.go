@@ -26,6 +26,7 @@ func (r *resolver) ident(id *ast.Ident) {
 		if r.aliases[b] {
 			r.errorf(id.PosV, identEnd(id), "%s is a type alias: it names a type (for annotations, parameters and `is`) and has no value to call or use", id.Name)
 		}
+		b.Read = true
 		id.Binding = r.use(b, id)
 		return
 	}
