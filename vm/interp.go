@@ -234,7 +234,10 @@ func construct(ti *TypeInfo, args []Value) (Value, error) {
 		return ObjectValue(ti.Singleton), nil
 	}
 	if len(args) > len(ti.Fields) {
-		return Nil, TypeErrorf("%s takes %d values, got %d", ti.Tag, len(ti.Fields), len(args))
+		if len(ti.Fields) == 1 {
+			return Nil, TypeErrorf("%s takes 1 value (%s), got %d", ti.Tag, ti.Fields[0], len(args))
+		}
+		return Nil, TypeErrorf("%s takes %d values (%s), got %d", ti.Tag, len(ti.Fields), strings.Join(ti.Fields, ", "), len(args))
 	}
 	vals := make([]Value, len(ti.Fields))
 	copy(vals, args)

@@ -43,6 +43,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		aliases:    map[*ast.Binding]bool{},
 		methodsOf:  map[*scope]map[string]map[string]*ast.FnDecl{},
 		typeDecls:  map[*scope]map[string]*ast.TypeDecl{},
+		variants:   map[*ast.Binding]*ast.VariantDecl{},
 	}
 	for _, n := range opts.PredeclaredNames {
 		r.declared[n] = true
@@ -174,6 +175,8 @@ type resolver struct {
 	methodsOf map[*scope]map[string]map[string]*ast.FnDecl
 	// typeDecls are each scope's type declarations, by name.
 	typeDecls map[*scope]map[string]*ast.TypeDecl
+	// variants maps a variant's binding to its declaration.
+	variants map[*ast.Binding]*ast.VariantDecl
 	// aliases are the bindings of type aliases and refinements (type
 	// Email = String where ...): names of types with no value.
 	aliases map[*ast.Binding]bool

@@ -106,6 +106,7 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 							"(a declaration of the builtin's own shape, %s, is accepted and changes nothing)", v.Name, of, builtinDecl[of])
 				}
 				v.Binding = r.predeclare(s, id, kindVariant)
+				r.variants[v.Binding] = v
 			}
 		case *ast.ImplDecl:
 			if r.methodsOf[s] == nil {
@@ -720,11 +721,22 @@ func (r *resolver) declarePat(p ast.Pattern, kind declKind, match, alt bool) {
 // variant nor Ok/Err/Some/None.
 func (r *resolver) checkVariant(v *ast.PVariant) {
 	switch v.Name {
-	case "Ok", "Err", "Some", "None":
+	case "Ok", "Err", "Some":
+		r.checkVariantArity(v, []string{map[string]string{"Ok": "value", "Err": "error", "Some": "value"}[v.Name]})
+		return
+	case "None":
+		r.checkVariantArity(v, nil)
 		return
 	}
 	if b := r.lookup(v.Name); b != nil {
 		if inf := r.info[b]; inf != nil && inf.kind == kindVariant {
+			if d := r.variants[b]; d != nil {
+				names := make([]string, len(d.Fields))
+				for i, f := range d.Fields {
+					names[i] = f.Name
+				}
+				r.checkVariantArity(v, names)
+			}
 			return
 		}
 	}
@@ -733,6 +745,30 @@ func (r *resolver) checkVariant(v *ast.PVariant) {
 		msg += " (did you mean " + s + "?)"
 	}
 	r.errorf(v.PosV, v.PosV, "%s", msg)
+}
+
+// checkVariantArity reports a variant pattern that names more or fewer
+// fields than the variant has: it would bind the first ones, or nil for
+// the extra, where the arm was most likely written for another shape. A
+// bare name (`Rect =>`) matches the variant whatever its fields.
+func (r *resolver) checkVariantArity(v *ast.PVariant, fields []string) {
+	if len(v.Args) == 0 || len(v.Args) == len(fields) {
+		return
+	}
+	has := "no fields"
+	switch len(fields) {
+	case 0:
+	case 1:
+		has = "1 field (" + fields[0] + ")"
+	default:
+		has = fmt.Sprintf("%d fields (%s)", len(fields), strings.Join(fields, ", "))
+	}
+	write := "_ for a field to leave out"
+	if len(fields) == 0 {
+		write = v.Name + " alone"
+	}
+	r.errorf(v.PosV, token.Pos{Line: v.PosV.Line, Col: v.PosV.Col + int32(len(v.Name))},
+		"%s has %s, and this pattern names %d: write one pattern per field (%s)", v.Name, has, len(v.Args), write)
 }
 
 // suggestVariant returns a visible variant name close to name.
