@@ -355,6 +355,37 @@ var units = map[string]string{
 	"gigabyte": "gigabyte", "gigabytes": "gigabyte",
 }
 
+// isNumberLit reports whether x is a number literal, or one negated in
+// parentheses ((-5)).
+func isNumberLit(x ast.Expr) bool {
+	if u, ok := x.(*ast.Unary); ok && u.Op == "-" {
+		x = u.X
+	}
+	switch x.(type) {
+	case *ast.IntLit, *ast.FloatLit:
+		return true
+	}
+	return false
+}
+
+// closestUnit returns the unit that s abbreviates or begins (secs,
+// minut, mb), or "".
+func closestUnit(s string) string {
+	s = strings.ToLower(s)
+	abbrev := map[string]string{"ms": "milliseconds", "s": "seconds", "sec": "seconds", "secs": "seconds", "min": "minutes",
+		"mins": "minutes", "h": "hours", "hr": "hours", "hrs": "hours", "d": "days", "w": "weeks", "b": "bytes", "kb": "kilobytes",
+		"mb": "megabytes", "gb": "gigabytes"}
+	if u, ok := abbrev[s]; ok {
+		return u
+	}
+	for _, u := range []string{"milliseconds", "seconds", "minutes", "hours", "days", "weeks", "bytes", "kilobytes", "megabytes", "gigabytes"} {
+		if len(s) >= 3 && (strings.HasPrefix(u, s) || strings.HasPrefix(s, u[:len(u)-1])) {
+			return u
+		}
+	}
+	return ""
+}
+
 // postfixOps applies member access, calls, indexing, slicing, `?.` and
 // `expr?` to x. Where line breaks end statements, a `(` or `[` on the next
 // line does not continue x (the NEWLINE token stops it); a line starting
@@ -374,6 +405,10 @@ func (p *parser) postfixOps(x ast.Expr) ast.Expr {
 			return x
 		case token.DOT:
 			if t := p.peek(1); tupleIndex(t) {
+				if _, num := x.(*ast.FloatLit); num && t.Pos == p.tok.End {
+					// 1.2.3 scans as 1.2, '.', 3
+					p.failAt(x.Pos(), t.End, "malformed number: a number has one decimal point (a version number is a string: \"1.2.3\")")
+				}
 				// t.0: an element of a tuple (a list), as t[0]; t.1.0
 				// scans as t, '.', 1.0: two elements deep.
 				p.next()
@@ -391,11 +426,21 @@ func (p *parser) postfixOps(x ast.Expr) ast.Expr {
 			p.next()
 			name := p.tok
 			p.next()
-			if u, ok := units[name.Lit]; ok {
-				switch x.(type) {
-				case *ast.IntLit, *ast.FloatLit:
-					x = &ast.UnitLit{PosV: x.Pos(), Number: x, Unit: u}
-					continue
+			if isNumberLit(x) {
+				if u, ok := units[name.Lit]; ok {
+					if _, neg := x.(*ast.Unary); !neg {
+						x = &ast.UnitLit{PosV: x.Pos(), Number: x, Unit: u}
+						continue
+					}
+				} else if !p.at(token.LPAREN) {
+					// A number has no fields: `30.secs` is a unit misspelt
+					// (a method call, 3.7.round(), is not).
+					msg := name.Lit + " is no duration or size unit: write milliseconds, seconds, minutes, hours, days or weeks, " +
+						"or bytes, kilobytes, megabytes or gigabytes"
+					if c := closestUnit(name.Lit); c != "" {
+						msg += " (did you mean " + c + "?)"
+					}
+					p.failAt(name.Pos, name.End, "%s", msg)
 				}
 			}
 			x = &ast.Member{PosV: name.Pos, X: x, Name: name.Lit}
