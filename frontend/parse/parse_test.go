@@ -86,7 +86,7 @@ func TestExpressions(t *testing.T) {
 		{"5.megabytes", `(UnitLit Number:5 Unit:"megabyte")`},
 		{"250.milliseconds + 7.days + 2.weeks + 1.byte + 3.kilobytes + 1.gigabyte",
 			`(+ (+ (+ (+ (+ (UnitLit Number:250 Unit:"millisecond") (UnitLit Number:7 Unit:"day")) (UnitLit Number:2 Unit:"week")) (UnitLit Number:1 Unit:"byte")) (UnitLit Number:3 Unit:"kilobyte")) (UnitLit Number:1 Unit:"gigabyte"))`},
-		{"15.foo", "(. 15 foo)"},
+		{"15.foo()", "(call (. 15 foo))"},
 		{"n.minutes", "(. n minutes)"},
 		// strings
 		{`"a {x + "b {y}"} c"`, `(InterpString Parts:["a " (+ x (InterpString Parts:["b " y])) " c"])`},
