@@ -2,6 +2,7 @@ package bytecode
 
 import (
 	"reflect"
+	"strings"
 
 	"tova/frontend/ast"
 )
@@ -511,6 +512,12 @@ func (f *fstate) assignValues(targets []ast.Pattern, values []ast.Expr, isVar bo
 	if len(values) == 1 {
 		// a, b = pair: destructure a list
 		r := f.operand(values[0])
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = patternText(t)
+		}
+		f.setPos(targets[0].Pos())
+		f.emit(UNPACK, r, 0, f.c.kString(strings.Join(names, ", ")))
 		tmp := f.alloc(2)
 		for i, t := range targets {
 			f.emit(LOADINT, tmp, i+SBias, 0)
@@ -600,6 +607,47 @@ func (f *fstate) compoundTarget(target ast.Expr, op string, val ast.Expr, st *as
 	}
 }
 
+// patternText is a destructuring pattern as an error message shows it.
+func patternText(p ast.Pattern) string {
+	switch p := p.(type) {
+	case *ast.PBind:
+		return p.Name.Name
+	case *ast.PArray:
+		parts := make([]string, 0, len(p.Elems)+1)
+		for i, e := range p.Elems {
+			if i == p.RestIndex {
+				parts = append(parts, "..."+restName(p.Rest))
+			}
+			parts = append(parts, patternText(e))
+		}
+		if p.RestIndex >= len(p.Elems) {
+			parts = append(parts, "..."+restName(p.Rest))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case *ast.PObject:
+		parts := make([]string, 0, len(p.Fields)+1)
+		for _, fl := range p.Fields {
+			if b, ok := fl.Pattern.(*ast.PBind); ok && b.Name.Name == fl.Key {
+				parts = append(parts, fl.Key)
+			} else {
+				parts = append(parts, fl.Key+": "+patternText(fl.Pattern))
+			}
+		}
+		if p.Rest != nil {
+			parts = append(parts, "..."+p.Rest.Name)
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return "_"
+}
+
+func restName(id *ast.Ident) string {
+	if id == nil {
+		return ""
+	}
+	return id.Name
+}
+
 // bindPattern destructures the value in register r into a pattern used
 // as an assignment target (irrefutable: missing parts become nil or the
 // default).
@@ -623,6 +671,8 @@ func (f *fstate) bindPattern(p ast.Pattern, r int) {
 			f.c.errorf(p.Pos(), "invalid assignment target")
 		}
 	case *ast.PArray:
+		f.setPos(p.PosV)
+		f.emit(UNPACK, r, 0, f.c.kString(patternText(p)))
 		saved := f.top
 		tmp := f.alloc(2)
 		after := len(p.Elems) - max(p.RestIndex, 0)

@@ -155,4 +155,5 @@
 //	8: DEFMETHOD gives a type the methods and associated functions of
 //	   its impl blocks.
 //	9: YIELD suspends a generator's body (a function that yields).
+//	10: UNPACK checks the value a list pattern destructures.
 package bytecode

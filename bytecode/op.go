@@ -174,6 +174,8 @@ const (
 
 	YIELD
 
+	UNPACK
+
 	numOps
 )
 
@@ -291,6 +293,8 @@ var Ops = [numOps]OpInfo{
 	DEFMETHOD: {"DEFMETHOD", OReg, OType, OConst, "give Types[B] the function R[A] as K[C]: a method if its first parameter is self, else an associated function"},
 
 	YIELD: {"YIELD", OReg, OReg, ONone, "suspend the generator running this function, giving R[A]; resumed, R[B] = the value the step was given"},
+
+	UNPACK: {"UNPACK", OReg, ONone, OConst, "raise a TypeError unless R[A] is a List, Range or String, which the list pattern K[C] (its text) destructures"},
 }
 
 // FallsThrough reports whether the instruction after op can run next:

@@ -1206,6 +1206,16 @@ frames:
 				} else {
 					*rp(rb, i.A()) = r
 				}
+			case bc.UNPACK:
+				switch x := *rp(rb, i.A()); x.k {
+				case KArray, KRange, KString:
+				default:
+					what := TypeName(x)
+					if x.k == KNil {
+						what = "nil"
+					}
+					err = TypeErrorf("cannot destructure %s into %s: a list pattern takes a List", what, rp(kb, i.C()).AsString())
+				}
 			case bc.SETINDEX:
 				err = t.setIndex(*rp(rb, i.A()), *rp(rb, i.B()), *rp(rb, i.C()))
 			case bc.SLICE:
