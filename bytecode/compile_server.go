@@ -10,7 +10,7 @@ import (
 	"unicode"
 
 	"tova/frontend/ast"
-	"tova/frontend/resolve"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 	"tova/internal/routepath"
 	"tova/internal/schedpattern"
@@ -681,7 +681,7 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
 		known = append(known, td.Name)
 	}
 	hint := ""
-	if s := resolve.Closest(t.Name, known); s != "" {
+	if s := diag.Closest(t.Name, known); s != "" {
 		hint = " (did you mean " + s + "?)"
 	}
 	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, hint, what)
@@ -872,7 +872,7 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 			f.c.warnf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
 		default:
 			hint := "a field is written name: Type (views: Int = 0)"
-			if s := resolve.Closest(o.Key, []string{"table", "timestamps"}); s != "" {
+			if s := diag.Closest(o.Key, []string{"table", "timestamps"}); s != "" {
 				hint = "did you mean " + s + "?"
 			}
 			f.c.errorf(o.PosV, "model %s: unknown option %s (%s)", st.Name.Name, o.Key, hint)

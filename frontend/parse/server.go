@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -133,7 +134,16 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 	case word == "data" && n1.Kind == token.LBRACE:
 		// (inside a server too, where the compiler refuses it by name)
 		return p.dataBlock()
+	case word == "routes" && n1.Kind == token.LBRACE:
+		p.failAt(p.tok.Pos, p.tok.End, `routes needs a path prefix: routes "/api" { ... }`)
+	case word == "model" && n1.Kind == token.LBRACE:
+		p.failAt(p.tok.Pos, p.tok.End, "model needs a name: model Post { title: String }")
 	case n1.Kind == token.LBRACE:
+		if c := diag.Closest(word, []string{"server", "routes", "shared", "data"}); c != "" {
+			// `sever { ... }` would read as a config block named sever,
+			// and fail inside it, about its entries
+			p.failAt(p.tok.Pos, p.tok.End, "unknown block %s (did you mean %s?)", word, c)
+		}
 		pos := p.tok.Pos
 		p.next()
 		return &ast.ConfigBlock{PosV: pos, Kind: word, Entries: p.configBody()}

@@ -1,7 +1,11 @@
 package parse
 
 import (
+	"maps"
+	"slices"
+
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -46,6 +50,9 @@ func (p *parser) stmtList(ctx stmtCtx, end token.Kind) []ast.Stmt {
 		var s ast.Stmt
 		p.recoverTo(start, func() {
 			s = p.stmt(ctx)
+			if !p.atStmtEnd() {
+				p.slip(s, ctx)
+			}
 			p.endStmt()
 		})
 		if s != nil {
@@ -82,6 +89,43 @@ func (p *parser) concurrency(t token.Token) {
 		if i+1 < len(p.toks) && p.toks[i+1].Kind == token.FROM {
 			p.failAt(t.Pos, t.End, "select blocks are not available: %s", noConcurrency)
 		}
+	}
+}
+
+// keywordWords are the words that begin statements, for the "did you
+// mean" of a misspelt one; serverWords those that declare part of a
+// server.
+var (
+	keywordWords = []string{"fn", "return", "if", "elif", "else", "for", "while", "loop", "match", "type", "var", "let",
+		"import", "server", "break", "continue", "throw", "try", "catch", "defer", "guard", "impl", "trait", "interface",
+		"async", "await", "yield", "pub", "shared", "data"}
+	serverWords = map[string]bool{"route": true, "routes": true, "middleware": true, "on_error": true, "on_start": true,
+		"on_stop": true, "background": true, "health": true, "port": true, "max_body": true, "static": true,
+		"schedule": true, "subscribe": true, "model": true, "env": true, "websocket": true, "sse": true, "discover": true}
+)
+
+// slip reports the statement s, a lone name followed on its line by
+// more than a statement may hold, as what it most likely is: a server
+// declaration written inside a function or block (`route GET ...` in an
+// if), or a misspelt keyword (`retrun 1`, `fnn add(a, b)`). Otherwise
+// endStmt says that the statement should have ended.
+func (p *parser) slip(s ast.Stmt, ctx stmtCtx) {
+	es, ok := s.(*ast.ExprStmt)
+	if !ok {
+		return
+	}
+	id, ok := es.X.(*ast.Ident)
+	if !ok || id.PosV.Line != p.tok.Pos.Line {
+		return
+	}
+	end := token.Pos{Line: id.PosV.Line, Col: id.PosV.Col + int32(len(id.Name))}
+	words := append(slices.Clone(keywordWords), slices.Sorted(maps.Keys(serverWords))...)
+	switch {
+	case ctx == ctxBlock && serverWords[id.Name]:
+		p.failAt(id.PosV, end, "%s is declared directly in a server block (or a routes group), "+
+			"not inside a function or a block such as if or for: the server reads its declarations when it starts, not as code runs", id.Name)
+	case diag.Closest(id.Name, words) != "":
+		p.failAt(id.PosV, end, "unknown word %s (did you mean %s?)", id.Name, diag.Closest(id.Name, words))
 	}
 }
 
@@ -510,7 +554,7 @@ func (p *parser) loop(label string) ast.Stmt {
 	switch t.Kind {
 	case token.WHILE:
 		p.next()
-		w := &ast.While{PosV: t.Pos, Label: label, Cond: p.expr()}
+		w := &ast.While{PosV: t.Pos, Label: label, Cond: p.condition("while")}
 		w.Body = p.block()
 		return w
 	case token.LOOP:
@@ -536,18 +580,52 @@ func (p *parser) loop(label string) ast.Stmt {
 	return nil
 }
 
+// condition parses the condition after keyword kw. A `{` there whose
+// block ends the statement is the body itself, the condition forgotten: an
+// object literal would be read as the condition, and the error would
+// land inside the body, about object keys.
+func (p *parser) condition(kw string) ast.Expr {
+	if p.at(token.LBRACE) {
+		depth := 0
+	scan:
+		for k := p.p; k < len(p.toks); k++ {
+			switch p.toks[k].Kind {
+			case token.LBRACE, token.LBRACK, token.LPAREN:
+				depth++
+				continue
+			case token.RBRACE, token.RBRACK, token.RPAREN:
+				depth--
+				if depth > 0 {
+					continue
+				}
+			default:
+				continue
+			}
+			if k+1 >= len(p.toks) {
+				p.fail("expected a condition after '%s', found '{'", kw)
+			}
+			switch p.toks[k+1].Kind {
+			case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF, token.ELIF, token.ELSE:
+				p.fail("expected a condition after '%s', found '{'", kw)
+			}
+			break scan
+		}
+	}
+	return p.expr()
+}
+
 // ifExpr parses if/elif/else (statement or expression). `else if` is
 // accepted as `elif`.
 func (p *parser) ifExpr() ast.Expr {
 	x := &ast.If{PosV: p.tok.Pos}
 	p.expect(token.IF)
-	x.Cond = p.expr()
+	x.Cond = p.condition("if")
 	x.Then = p.block()
 	for {
 		if p.peekPastNewlines(token.ELIF) {
 			pos := p.tok.Pos
 			p.next()
-			c := &ast.ElifClause{PosV: pos, Cond: p.expr()}
+			c := &ast.ElifClause{PosV: pos, Cond: p.condition("elif")}
 			c.Body = p.block()
 			x.Elifs = append(x.Elifs, c)
 			continue
@@ -557,7 +635,7 @@ func (p *parser) ifExpr() ast.Expr {
 			p.next()
 			if p.at(token.IF) {
 				p.next()
-				c := &ast.ElifClause{PosV: pos, Cond: p.expr()}
+				c := &ast.ElifClause{PosV: pos, Cond: p.condition("else if")}
 				c.Body = p.block()
 				x.Elifs = append(x.Elifs, c)
 				continue

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -87,7 +88,7 @@ func (r *resolver) importDecl(im *ast.Import, s *scope) {
 			b.Scope = ast.Undefined
 		case !r.isBuiltin(n.Name.Name):
 			msg := fmt.Sprintf("no builtin %s to import from %q", n.Name.Name, im.From)
-			if c := Closest(n.Name.Name, r.opts.PredeclaredNames); c != "" {
+			if c := diag.Closest(n.Name.Name, r.opts.PredeclaredNames); c != "" {
 				msg += " (did you mean " + c + "?)"
 			}
 			r.errorf(n.Name.PosV, identEnd(n.Name), "%s", msg)
@@ -113,7 +114,7 @@ func (r *resolver) checkModule(im *ast.Import) bool {
 	}
 	msg := fmt.Sprintf("unknown module %q: this runtime runs single-file programs, without packages; "+
 		"its only modules are the builtin %s, and their functions need no import", im.From, strings.Join(builtinModules, ", "))
-	if c := Closest(im.From, builtinModules); c != "" {
+	if c := diag.Closest(im.From, builtinModules); c != "" {
 		msg = fmt.Sprintf("unknown module %q (did you mean %q?)", im.From, c)
 	}
 	r.errorf(im.FromPos, end, "%s", msg)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -143,7 +144,7 @@ func joinNames(names []string) string { return strings.Join(names, ", ") }
 func closest(name string, names []string) string {
 	best, bestD := "", 3
 	for _, c := range names {
-		if d := distance(name, c, bestD+1); d < bestD {
+		if d := diag.Distance(name, c, bestD+1); d < bestD {
 			best, bestD = c, d
 		}
 	}

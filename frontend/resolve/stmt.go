@@ -775,7 +775,7 @@ func (r *resolver) checkVariantArity(v *ast.PVariant, fields []string) {
 func (r *resolver) suggestVariant(name string) string {
 	best, bestD := "", 3
 	try := func(c string) {
-		if d := distance(name, c, bestD+1); d < bestD || d == bestD && c < best {
+		if d := diag.Distance(name, c, bestD+1); d < bestD || d == bestD && c < best {
 			best, bestD = c, d
 		}
 	}
