@@ -86,6 +86,54 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
+const lastAttemptSrc = `
+server "api" {
+  fn kick() { spawn_job("hang", 1) }
+}
+server "worker" {
+  jobs { max_attempts: 2 }
+  background fn hang(i) {
+    print("start {i}")
+    sleep(60.seconds)
+  }
+}
+`
+
+// A job whose process dies (SIGKILL, out of memory) in the middle of its
+// last attempt is discarded by the next start, that attempt counted: a
+// job that brings its process down is not run by every restart for
+// ever, past its max_attempts, in a crash loop.
+func TestCrashOnLastAttemptDiscards(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			prog := writeProgram(t, lastAttemptSrc)
+			app := startApp(t, lastAttemptSrc, be, onlyServers("api"))
+			first := startChild(t, prog, be, "worker")
+			app.call(t, "api", "kick")
+			waitFor(t, 20*time.Second, "the first attempt running", func() bool { return len(first.out.Lines("start ")) == 1 })
+			first.kill()
+			// The first attempt is spent; the job runs again, its second and last.
+			second := startChild(t, prog, be, "worker")
+			waitFor(t, 20*time.Second, "the second attempt running", func() bool { return len(second.out.Lines("start ")) == 1 })
+			if r := listJobs(t, be, "running"); len(r) != 1 || r[0].Attempt != 2 || r[0].MaxAttempts != 2 {
+				t.Fatalf("running after the first kill: %+v", r)
+			}
+			second.kill()
+			third := startChild(t, prog, be, "worker")
+			waitFor(t, 20*time.Second, "the job discarded", func() bool { return len(listJobs(t, be, "discarded")) == 1 })
+			d := listJobs(t, be, "discarded")[0]
+			if n := len(d.Errors); n != 2 || !strings.Contains(d.Errors[1], "during the job's last attempt (2 of 2); the job was discarded") {
+				t.Errorf("the discarded job's errors: %q", d.Errors)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if n := len(third.out.Lines("start ")); n != 0 {
+				t.Errorf("the third process ran the job %d times past its max_attempts", n)
+			}
+			third.stop()
+		})
+	}
+}
+
 const stopSrc = `
 server "api" {
   fn kick() { for i in range(2) { spawn_job("long", i) } }

@@ -97,7 +97,9 @@
 // process id is gone), or by any running Runner of that server once the
 // dead one missed five heartbeats (10 s) — and run again. So code may
 // run more than once for one job: the first run may have had effects
-// before the kill. A graceful stop (SIGTERM) gives running jobs the
+// before the kill. The attempt the process died in counts: a job it was
+// running on its last attempt is discarded instead, so that a job that
+// brings its process down (out of memory) does not run at every restart. A graceful stop (SIGTERM) gives running jobs the
 // drain to finish; those it then cuts short go back to the queue with
 // their attempt not spent (stopping is not the job's failure), and run
 // again when a Runner works the queue.

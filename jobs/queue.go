@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -360,12 +361,20 @@ func (e *engine[TTx]) rescue(ctx context.Context, jobs []*rivertype.JobRow, reas
 	now := time.Now().UTC()
 	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Hour)}
 	for _, j := range jobs {
-		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: reason})
+		why, state, finalized := reason+"; the job was handed back to the queue", rivertype.JobStateAvailable, (*time.Time)(nil)
+		if j.Attempt >= j.MaxAttempts {
+			// The attempt the process died in counts: a job that brings
+			// its process down (out of memory) must not make every
+			// restart run it again.
+			why = fmt.Sprintf("%s during the job's last attempt (%d of %d); the job was discarded", reason, j.Attempt, j.MaxAttempts)
+			state, finalized = rivertype.JobStateDiscarded, &now
+		}
+		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: why})
 		p.ID = append(p.ID, j.ID)
 		p.Error = append(p.Error, msg)
-		p.FinalizedAt = append(p.FinalizedAt, nil)
+		p.FinalizedAt = append(p.FinalizedAt, finalized)
 		p.ScheduledAt = append(p.ScheduledAt, now)
-		p.State = append(p.State, string(rivertype.JobStateAvailable))
+		p.State = append(p.State, string(state))
 	}
 	_, err := e.db.driver.GetExecutor().JobRescueMany(ctx, p)
 	return err

@@ -411,7 +411,7 @@ func (r *Runner) rescueDead(ctx context.Context) {
 	if len(dead) == 0 {
 		return
 	}
-	if err := r.q.rescue(ctx, dead, "the process running this job stopped (killed or crashed); the job was handed back to the queue"); err != nil {
+	if err := r.q.rescue(ctx, dead, "the process running this job stopped (killed or crashed)"); err != nil {
 		r.log.Warn().Err(err).Msg("jobs: rescuing jobs of a dead process")
 		return
 	}
