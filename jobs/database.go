@@ -117,11 +117,11 @@ func SQLiteDSN(path string) string {
 // listener looks for other processes' notifications every listenPoll.
 func openSQLite(path string, listenPoll time.Duration) (*database[*sql.Tx], error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("jobs file: %w", err)
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", SQLiteDSN(path))
 	if err != nil {
-		return nil, fmt.Errorf("jobs file %s: %w", path, err)
+		return nil, err
 	}
 	db.SetMaxOpenConns(1)
 	return sqliteDatabase(db, newSQLiteDriver(db, hubFor(path), listenPoll), func() { db.Close() }), nil

@@ -117,22 +117,29 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	if r.ticks, err = r.tickSpecs(time.Now()); err != nil {
 		return nil, err
 	}
+	// Errors of the queue's database name it: a damaged or locked jobs
+	// file is not to be mistaken for the program's own database.
+	where := "jobs queue in PostgreSQL"
+	if set.pgURL == "" {
+		where = "jobs queue " + set.sqlitePath
+	}
 	r.q, err = openQueue(ctx, set, r)
 	if err != nil {
-		return nil, err
+		return nil, queueError(where, err)
 	}
 	fail := func(err error) (*Runner, error) {
 		r.q.close()
-		return nil, err
+		return nil, queueError(where, err)
 	}
 	now := time.Now()
 	self := clientRow{ID: r.clientID, Server: r.name, Host: r.host, PID: int64(os.Getpid()), SeenAt: now, DeadAfter: 5 * set.heartbeat}
 	if err := r.q.register(ctx, self, topics); err != nil {
-		return fail(fmt.Errorf("jobs: registering: %w", err))
+		return fail(fmt.Errorf("registering: %w", err))
 	}
 	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
 	if err != nil {
-		return fail(err)
+		r.q.close()
+		return nil, err
 	}
 	r.rescueDead(ctx)
 	// A leader that died on this host would hold the leadership, and the
@@ -144,12 +151,12 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	leader, err := r.q.leader(ctx)
 	if err != nil {
 		r.pool.Stop(ctx)
-		return fail(fmt.Errorf("jobs: reading the queue's leader: %w", err))
+		return fail(fmt.Errorf("reading the queue's leader: %w", err))
 	}
 	// The queue lives until Stop, whatever becomes of the caller's ctx.
 	if err := r.q.start(context.WithoutCancel(ctx)); err != nil {
 		r.pool.Stop(ctx)
-		return fail(fmt.Errorf("jobs: starting the queue: %w", err))
+		return fail(fmt.Errorf("starting the queue: %w", err))
 	}
 	go r.heartbeatLoop()
 	tctx, stopTicks := context.WithCancel(context.Background())
@@ -160,6 +167,16 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	}
 	inst.SetService(runnerKey{}, r)
 	return r, nil
+}
+
+// queueError names the queue's database (where) in err, and says what a
+// busy SQLite file means.
+func queueError(where string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") {
+		return fmt.Errorf("%s: %w (another process held the file locked for 10 s)", where, err)
+	}
+	return fmt.Errorf("%s: %w", where, err)
 }
 
 // Needed reports whether a server needs a jobs runtime: it declares a
