@@ -397,7 +397,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.SubscribeDecl:
 			f.serverWide(st.PosV, "subscribe")
 			slot := f.funcToSlot(st.Fn, "subscribe "+st.Topic, nil, "subscribe "+st.Topic, st.PosV)
-			srv.Hooks = append(srv.Hooks, Hook{Kind: "subscribe", Name: st.Topic, Arg: st.Topic, Slot: slot, Pos: posOf(st.PosV)})
+			name := ""
+			if st.Name != nil {
+				name = st.Name.Name // what keeps a pending delivery to it across versions
+			}
+			srv.Hooks = append(srv.Hooks, Hook{Kind: "subscribe", Name: name, Arg: st.Topic, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.DiscoverDecl:
 			f.serverWide(st.PosV, "discover")
 			entries := append([]*ast.ObjEntry{}, st.Config...)

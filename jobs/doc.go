@@ -111,7 +111,13 @@
 // published before its first start, and one that is down receives its
 // deliveries when it comes back. When a server has several subscribers
 // of one topic, the delivery is split into one job each, atomically, so
-// a failing subscriber is retried alone. publish works in every server,
+// a failing subscriber is retried alone. Such a job still pending when
+// the program changes (a deploy) runs the subscriber of its name
+// (`subscribe "orders" fn ship(o)`) in the new version; an unnamed one
+// is found where it was declared, or in its place if the topic still
+// has as many subscribers, and is dropped with a warning otherwise:
+// name the subscribers of a topic to keep their deliveries across any
+// change. publish works in every server,
 // also one without subscribers, and reaches the publishing server's own
 // subscribers the same way.
 //

@@ -88,3 +88,30 @@ func TestJSONDepth(t *testing.T) {
 		}
 	}
 }
+
+// A delivery split from an event finds its subscriber in the program
+// running now: by name; an unnamed one by where it is declared, else by
+// its place while the topic has as many subscribers as when it was
+// split; otherwise it has none (and is dropped), never another's.
+func TestPickSubscriber(t *testing.T) {
+	subs := []subscriber{{key: "fn:ship"}, {key: "at:9:3"}, {key: "fn:notify"}}
+	sub := func(i int) *int { return &i }
+	cases := []struct {
+		a    eventArgs
+		want string // "" for none
+	}{
+		{eventArgs{Sub: sub(0), Key: "fn:notify", Subs: 2}, "fn:notify"},
+		{eventArgs{Sub: sub(2), Key: "fn:audit", Subs: 3}, ""},     // gone
+		{eventArgs{Sub: sub(1), Key: "at:9:3", Subs: 5}, "at:9:3"}, // same place
+		{eventArgs{Sub: sub(1), Key: "at:4:3", Subs: 3}, "at:9:3"}, // moved, as many
+		{eventArgs{Sub: sub(1), Key: "at:4:3", Subs: 2}, ""},       // moved among changes
+		{eventArgs{Sub: sub(2)}, "fn:notify"},                      // an earlier version's: by place
+		{eventArgs{Sub: sub(3)}, ""},
+	}
+	for _, c := range cases {
+		got, ok := pickSubscriber(subs, &c.a)
+		if !ok && c.want != "" || ok && got.key != c.want {
+			t.Errorf("%+v: got %q (%v), want %q", c.a, got.key, ok, c.want)
+		}
+	}
+}

@@ -115,3 +115,59 @@ func expectAll(prefix string, n int) []string {
 	sort.Strings(out)
 	return out
 }
+
+const deployV1 = `
+server "api" {
+  fn kick() { publish("orders", { id: 7 }) }
+}
+server "shop" {
+  jobs { backoff: 1.second, max_backoff: 1.second }
+  subscribe "orders" fn audit(o) { print("audit {o.id}") }
+  subscribe "orders" fn ship(o) {
+    print("ship v1 {o.id}")
+    throw "carrier down"
+  }
+}
+`
+
+// The next version: audit removed, ship fixed and now first, a new
+// subscriber in ship's old place.
+const deployV2 = `
+server "api" {
+  fn kick() { publish("orders", { id: 7 }) }
+}
+server "shop" {
+  jobs { backoff: 1.second, max_backoff: 1.second }
+  subscribe "orders" fn ship(o) { print("ship v2 {o.id}") }
+  subscribe "orders" fn notify(o) { print("notify {o.id}") }
+}
+`
+
+// A delivery still pending across a deploy (a failed attempt waiting
+// for its retry) goes to its own subscriber in the new version, found
+// by name, though the topic's subscribers changed around it: not to
+// the one now in its place, nor dropped.
+func TestPendingDeliveryFollowsItsSubscriber(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, deployV1, be, onlyServers("api"))
+			v1 := startChild(t, writeProgram(t, deployV1), be, "shop")
+			app.call(t, "api", "kick")
+			deadline := time.Now().Add(20 * time.Second)
+			for len(v1.out.Lines("audit 7")) != 1 || len(v1.out.Lines("ship v1 7")) < 1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("both deliveries not tried:\n%s\n%s\n%s", v1.out.String(), v1.errs.String(), app.logs.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			v1.stop()
+			v2 := startChild(t, writeProgram(t, deployV2), be, "shop")
+			waitFor(t, 20*time.Second, "ship's delivery in the new version", func() bool { return len(v2.out.Lines("ship v2 7")) == 1 })
+			time.Sleep(300 * time.Millisecond)
+			if out := v2.out.String(); strings.Contains(out, "notify") || strings.Contains(out, "audit") {
+				t.Errorf("another subscriber got ship's delivery:\n%s", out)
+			}
+			v2.stop()
+		})
+	}
+}

@@ -44,6 +44,10 @@ type eventArgs struct {
 	Payload json.RawMessage `json:"payload"`
 	From    string          `json:"from,omitempty"`
 	Sub     *int            `json:"sub,omitempty"`
+	// Key names the subscriber of a split delivery (see subscriber), of
+	// Subs subscribers of the topic when it was split.
+	Key  string `json:"key,omitempty"`
+	Subs int    `json:"subs,omitempty"`
 }
 
 func (eventArgs) Kind() string { return kindEvent }
@@ -120,8 +124,8 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
 			e.ownMaxAttempts(ctx, r, j.JobRow)
 			if j.Args.Sub == nil {
-				if n := len(r.subscribers[j.Args.Topic]); n > 1 {
-					return e.split(ctx, j, n)
+				if subs := r.subscribers[j.Args.Topic]; len(subs) > 1 {
+					return e.split(ctx, j, subs)
 				}
 			}
 			return r.runEvent(ctx, j.JobRow, &j.Args)
@@ -260,12 +264,12 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 
 // split replaces a delivery to a server with several subscribers of the
 // topic by one job per subscriber, atomically.
-func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], n int) error {
+func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], subs []subscriber) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
-		params := make([]river.InsertManyParams, n)
-		for i := range n {
+		params := make([]river.InsertManyParams, len(subs))
+		for i := range subs {
 			a := j.Args
-			a.Sub = &i
+			a.Sub, a.Key, a.Subs = &i, subs[i].key, len(subs)
 			params[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{Queue: j.Queue, MaxAttempts: j.MaxAttempts}}
 		}
 		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {

@@ -45,7 +45,7 @@ type Runner struct {
 	q        queue
 
 	background  map[string]vm.Value
-	subscribers map[string][]vm.Value
+	subscribers map[string][]subscriber
 	schedules   map[string]vm.Value
 
 	ticks []tickSpec // every schedule of the program (see tickLoop)
@@ -93,7 +93,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		callerTx:    opts.CallerTx,
 		log:         opts.Logger.With().Str("server", label).Logger(),
 		background:  map[string]vm.Value{},
-		subscribers: map[string][]vm.Value{},
+		subscribers: map[string][]subscriber{},
 		schedules:   map[string]vm.Value{},
 		stopped:     make(chan struct{}),
 		hbDone:      make(chan struct{}),
@@ -109,7 +109,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 			if len(r.subscribers[h.Arg]) == 0 {
 				topics = append(topics, h.Arg)
 			}
-			r.subscribers[h.Arg] = append(r.subscribers[h.Arg], fn)
+			r.subscribers[h.Arg] = append(r.subscribers[h.Arg], subscriber{fn: fn, key: subscriberKey(h)})
 		case "schedule":
 			r.schedules[h.Name] = fn
 		}
@@ -476,13 +476,19 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		return r.fail(row, where, err)
 	}
 	if a.Sub != nil {
-		if *a.Sub < 0 || *a.Sub >= len(subs) {
-			r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID).Msg("jobs: event for a subscriber this server no longer has; dropped")
+		s, ok := pickSubscriber(subs, a)
+		if !ok {
+			msg := "jobs: event for a subscriber this server no longer has; dropped"
+			if strings.HasPrefix(a.Key, "at:") {
+				msg = "jobs: event for an unnamed subscriber that is no longer where it was, among subscribers of the topic that changed; dropped (a subscriber given a name keeps its deliveries across such changes)"
+			}
+			r.log.Warn().Str("topic", a.Topic).Str("subscriber", a.Key).Int64("job_id", row.ID).Msg(msg)
 			return nil
 		}
-		subs = subs[*a.Sub : *a.Sub+1]
+		subs = []subscriber{s}
 	}
-	for _, fn := range subs {
+	for _, s := range subs {
+		fn := s.fn
 		var args []vm.Value
 		if fn.Kind() != vm.KFunc || len(fn.AsClosure().ParamNames()) > 0 {
 			args = []vm.Value{payload}
@@ -492,6 +498,44 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		}
 	}
 	return nil
+}
+
+// subscriber is one subscribe block of a topic, and its key: "fn:" and
+// its name, or for an unnamed one, "at:" and where it is declared.
+type subscriber struct {
+	fn  vm.Value
+	key string
+}
+
+func subscriberKey(h bytecode.Hook) string {
+	if h.Name != "" {
+		return "fn:" + h.Name
+	}
+	return fmt.Sprintf("at:%d:%d", h.Pos.Line, h.Pos.Col)
+}
+
+// pickSubscriber finds the subscriber a delivery split from an event is
+// for, among those of the program running now, which may not be the one
+// that split it (a deploy in between): the one of its key, else, for an
+// unnamed subscriber when the topic has as many subscribers as then, the
+// one in its place. A delivery of an earlier version, without a key,
+// goes by place alone.
+func pickSubscriber(subs []subscriber, a *eventArgs) (subscriber, bool) {
+	i := *a.Sub
+	if a.Key != "" {
+		for _, s := range subs {
+			if s.key == a.Key {
+				return s, true
+			}
+		}
+		if !strings.HasPrefix(a.Key, "at:") || a.Subs != len(subs) {
+			return subscriber{}, false
+		}
+	}
+	if i < 0 || i >= len(subs) {
+		return subscriber{}, false
+	}
+	return subs[i], true
 }
 
 func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *scheduleArgs) error {

@@ -108,6 +108,7 @@ type (
 	SubscribeDecl struct {
 		PosV  token.Pos
 		Topic string
+		Name  *Ident // subscribe "t" fn name(...): nil for an unnamed one
 		Fn    *Function
 	}
 	// DiscoverDecl is the guide's `discover "worker" { url: ..., health: ..., circuit_breaker: { ... } }`

@@ -115,8 +115,8 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		pos := p.tok.Pos
 		p.next()
 		topic := p.plainString("topic")
-		fn, _ := p.fnAfterWord()
-		return &ast.SubscribeDecl{PosV: pos, Topic: topic, Fn: fn}
+		fn, name := p.fnAfterWord()
+		return &ast.SubscribeDecl{PosV: pos, Topic: topic, Name: name, Fn: fn}
 	case word == "discover" && n1.Kind == token.STRING:
 		return p.discoverDecl()
 	case word == "model" && n1.Kind == token.IDENT:
