@@ -404,12 +404,15 @@ func (r *resolver) suggest(name string) string {
 		limit = 2
 	}
 	best, bestD := "", limit+1
+	builtins := false
 	consider := func(c string) {
 		if c == name || c == "" || c[0] == '$' || len(c) > 1 && c[0] == '_' && c[1] == '_' {
 			return
 		}
+		// The program's own names win a tie with a builtin's (gret:
+		// greet, not get).
 		d := diag.Distance(name, c, bestD+1)
-		if d < bestD || d == bestD && c < best {
+		if d < bestD || d == bestD && c < best && !builtins {
 			best, bestD = c, d
 		}
 	}
@@ -423,6 +426,7 @@ func (r *resolver) suggest(name string) string {
 			consider(c)
 		}
 	}
+	builtins = true
 	for _, c := range r.opts.PredeclaredNames {
 		consider(c)
 	}
