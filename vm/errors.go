@@ -70,6 +70,10 @@ func TypeErrorf(format string, args ...any) *Error { return Errorf("TypeError", 
 // ErrCancelled is the kind of the error raised when a thread's context ends.
 const ErrCancelled = "Cancelled"
 
+// ErrExit is the kind of the error exit(code) raises to end a script:
+// no handler catches it, and its Value is the exit code (an Int).
+const ErrExit = "Exit"
+
 // ErrorValue is the Tova value of a caught error: a record with message,
 // kind, stack and value.
 func ErrorValue(e *Error) Value { return errorValue(e) }

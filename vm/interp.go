@@ -356,7 +356,7 @@ func panicMessage(r any) string {
 func (t *Thread) handle(e error) bool {
 	te := asTovaError(e)
 	t.fillStack(te)
-	catchable := te.Kind != ErrCancelled
+	catchable := te.Kind != ErrCancelled && te.Kind != ErrExit
 	for len(t.frames) > 0 {
 		fi := len(t.frames) - 1
 		f := &t.frames[fi]

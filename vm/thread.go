@@ -22,6 +22,8 @@ type Config struct {
 	Getenv   func(string) (string, bool) // environment (default os.LookupEnv)
 	// Args are the script's command-line arguments.
 	Args []string
+	// Stdin is what read_stdin reads (default os.Stdin).
+	Stdin io.Reader
 	// Dir is the directory of the program (see Instance.Dir).
 	Dir string
 	// Serving names the server blocks the process runs ("" the unnamed
@@ -36,6 +38,9 @@ func (c *Config) fill() {
 	}
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
+	}
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
 	}
 	if c.MaxDepth <= 0 {
 		c.MaxDepth = 5000

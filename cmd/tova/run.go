@@ -91,7 +91,7 @@ func runCmd() *cobra.Command {
 				out = newRunOutput(stdout)
 				stdout, stderr = out, beforeStderr{out, stderr}
 			}
-			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Args: args[1:], Dir: filepath.Dir(args[0])}
+			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Stdin: cmd.InOrStdin(), Args: args[1:], Dir: filepath.Dir(args[0])}
 			err = driver.Run(ctx, p, cfg)
 			if out != nil {
 				out.Close()
@@ -99,6 +99,10 @@ func runCmd() *cobra.Command {
 			if sig, ok := got.Load().(syscall.Signal); ok && err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: stopped by %s\n", signalName(sig))
 				return &exitError{128 + int(sig)}
+			}
+			var ve *vm.Error
+			if errors.As(err, &ve) && ve.Kind == vm.ErrExit {
+				return &exitError{int(ve.Value.AsInt())} // exit(code)
 			}
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))

@@ -28,6 +28,7 @@ func init() {
 	registerNamespaces()
 	registerModules()
 	registerSeq()
+	registerScript()
 }
 
 func registerMisc() {

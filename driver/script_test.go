@@ -1,0 +1,97 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tova/vm"
+)
+
+// runScript compiles and runs src with cfg, returning its output.
+func runScript(t *testing.T, src string, cfg vm.Config) (string, error) {
+	t.Helper()
+	p, err := CompileFile(filepath.Join(t.TempDir(), "s.tova"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cfg.Stdout = &out
+	if cfg.Stderr == nil {
+		cfg.Stderr = &bytes.Buffer{}
+	}
+	err = Run(context.Background(), p, cfg)
+	return out.String(), err
+}
+
+// The scripting builtins of the reference's io.md: arguments, standard
+// input, paths and commands.
+func TestScriptBuiltins(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runScript(t, `
+print(args())
+print(read_lines())
+print(path_join("a", "b", "../c.txt"), path_ext("x.tar.gz"), path_basename("/a/b.tova"), path_dirname("/a/b.tova"))
+print(path_relative("/a/b", "/a/c/d"), path_resolve("/x", "y", "/z", "w"))
+print(sh("echo hi; echo there >&2").trim(), exec("printf", ["%s-%s", "a", "b"]))
+try { sh("exit 3") } catch e { print(e.kind, e.message) }
+try { exec("/no/such/command") } catch e { print(e.kind) }
+print(script_dir() == path_resolve(script_dir()), path_basename(script_path()))
+`, vm.Config{Args: []string{"x", "y"}, Stdin: strings.NewReader("one\r\ntwo\n"), Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["x", "y"]
+["one", "two"]
+a/c.txt .gz b.tova /a
+../c/d /z/w
+hi a-b
+ProcessError sh: "exit 3" exited with status 3
+ProcessError
+true s.tova
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// exit(code) ends the program at once (no catch or finally runs) with
+// an Exit error carrying the code; in a server it is an error, as is
+// chdir, which would move every request's relative paths.
+func TestExit(t *testing.T) {
+	out, err := runScript(t, `
+print("before")
+try { exit(7) } catch e { print("caught") } finally { print("finally") }
+print("after")
+`, vm.Config{})
+	var ve *vm.Error
+	if !errors.As(err, &ve) || ve.Kind != vm.ErrExit || ve.Value.AsInt() != 7 || out != "before\n" {
+		t.Fatalf("exit: %v, output %q", err, out)
+	}
+	for _, src := range []string{`exit(0)`, `chdir("/")`} {
+		_, err = runScript(t, src, vm.Config{Serving: []string{""}})
+		if !errors.As(err, &ve) || ve.Kind != "Error" || !strings.Contains(ve.Msg, "a server") {
+			t.Errorf("%s in a server: %v", src, err)
+		}
+	}
+}
+
+// A command still running when the program's context ends is killed.
+func TestShStopsWithItsThread(t *testing.T) {
+	p, err := CompileFile("s.tova", []byte(`sh("sleep 30")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = Run(ctx, p, vm.Config{Stdout: &bytes.Buffer{}, Stderr: os.Stderr})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("sh ran on: %v after %v", err, time.Since(start))
+	}
+}

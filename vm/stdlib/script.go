@@ -1,0 +1,243 @@
+package stdlib
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tova/vm"
+)
+
+// The scripting builtins of the reference's docs/stdlib/io.md: the
+// script's arguments, exit code, working directory, standard input,
+// paths and commands.
+func registerScript() {
+	reg("exit", ps("code"), bExit)
+	reg("args", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return strList(t.In.Cfg.Args), nil })
+	reg("cwd", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		d, err := os.Getwd()
+		if err != nil {
+			return vm.Nil, vm.Errorf("IOError", "cwd: %v", err)
+		}
+		return vm.Str(d), nil
+	})
+	reg("chdir", ps("dir"), bChdir)
+	reg("script_dir", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return vm.Str(absPath(t.In.Cfg.Dir)), nil
+	})
+	reg("script_path", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		name := t.In.Prog.Code.FileName(0)
+		return vm.Str(absPath(filepath.Join(t.In.Cfg.Dir, filepath.Base(name)))), nil
+	})
+	reg("set_env", ps("name", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		name, err := str("set_env", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		value, err := str("set_env", args, 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		if err := os.Setenv(name, value); err != nil {
+			return vm.Nil, valueErr("set_env: %v", err)
+		}
+		return vm.Nil, nil
+	})
+	reg("read_stdin", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := readStdin(t, "read_stdin")
+		return vm.Str(s), err
+	})
+	reg("read_lines", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		s, err := readStdin(t, "read_lines")
+		if err != nil || s == "" {
+			return vm.NewArray(nil), err
+		}
+		lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimSuffix(l, "\r")
+		}
+		return strList(lines), nil
+	})
+
+	reg("path_join", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		parts, err := strs("path_join", args, len(args))
+		return vm.Str(filepath.Join(parts...)), err
+	})
+	reg("path_resolve", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		parts, err := strs("path_resolve", args, len(args))
+		// As Node's path.resolve: an absolute part starts the path again.
+		p := ""
+		for _, s := range parts {
+			if filepath.IsAbs(s) {
+				p = s
+			} else {
+				p = filepath.Join(p, s)
+			}
+		}
+		return vm.Str(absPath(p)), err
+	})
+	reg("path_dirname", ps("path"), pathFn("path_dirname", filepath.Dir))
+	reg("path_basename", ps("path"), pathFn("path_basename", filepath.Base))
+	reg("path_ext", ps("path"), pathFn("path_ext", filepath.Ext))
+	reg("path_relative", ps("from", "to"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		from, err := str("path_relative", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		to, err := str("path_relative", args, 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		rel, err := filepath.Rel(absPath(from), absPath(to))
+		if err != nil {
+			return vm.Nil, valueErr("path_relative: %v", err)
+		}
+		return vm.Str(rel), nil
+	})
+
+	reg("sh", ps("command"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		cmd, err := str("sh", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return runCommand(t, "sh", cmd, "/bin/sh", "-c", cmd)
+	})
+	reg("exec", ps("command", "args"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		name, err := str("exec", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		var argv []string
+		if a := arg(args, 1); !a.IsNil() {
+			if a.Kind() != vm.KArray {
+				return vm.Nil, typeErr("exec", "List of String arguments", a)
+			}
+			for _, v := range a.AsArray().Elems {
+				if v.Kind() != vm.KString {
+					return vm.Nil, typeErr("exec", "String argument", v)
+				}
+				argv = append(argv, v.AsString())
+			}
+		}
+		return runCommand(t, "exec", name, name, argv...)
+	})
+}
+
+// bExit ends a script with an exit code (default 0): the program stops
+// at once, no catch or finally runs, and tova run exits with the code.
+// In a server it is an error: a server stops on SIGTERM.
+func bExit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if t.In.Cfg.Serving != nil {
+		return vm.Nil, vm.Errorf("Error", "exit: ends a script run with tova run; a server stops on SIGTERM (and a handler answers an error with respond(500, ...))")
+	}
+	code, err := optInt("exit", args, 0, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if code < 0 || code > 255 {
+		return vm.Nil, valueErr("exit: the code must be between 0 and 255, got %d", code)
+	}
+	return vm.Nil, &vm.Error{Kind: vm.ErrExit, Msg: fmt.Sprintf("exit(%d)", code), Value: vm.Int(code)}
+}
+
+// bChdir changes the working directory of a script. A server's is the
+// whole process's, for every request at once: there it is an error.
+func bChdir(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	dir, err := str("chdir", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if t.In.Cfg.Serving != nil {
+		return vm.Nil, vm.Errorf("Error", "chdir: changes the working directory of a script; a server's is the whole process's: join paths with path_join instead")
+	}
+	if err := os.Chdir(dir); err != nil {
+		return vm.Nil, vm.Errorf("IOError", "chdir: %v", err)
+	}
+	return vm.Nil, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func pathFn(fname string, f func(string) string) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		p, err := str(fname, args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return vm.Str(f(p)), nil
+	}
+}
+
+// readStdin reads the whole standard input, up to the string limit.
+func readStdin(t *vm.Thread, fname string) (string, error) {
+	var b []byte
+	var err error
+	t.Blocking(func() { b, err = io.ReadAll(io.LimitReader(t.In.Cfg.Stdin, vm.MaxStringBytes+1)) })
+	if err != nil {
+		return "", vm.Errorf("IOError", "%s: %v", fname, err)
+	}
+	if len(b) > vm.MaxStringBytes {
+		return "", vm.StringTooLarge(fname, len(b))
+	}
+	return string(b), nil
+}
+
+// boundedBuffer keeps at most vm.MaxStringBytes of a command's output;
+// past that, writes fail (the command gets a broken pipe).
+type boundedBuffer struct {
+	bytes.Buffer
+	over bool
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > vm.MaxStringBytes {
+		b.over = true
+		return 0, errors.New("output over 1 GiB")
+	}
+	return b.Buffer.Write(p)
+}
+
+// runCommand runs a command, its standard error passed through, and
+// returns its standard output. A command that fails (exits non-zero, or
+// cannot start) raises a ProcessError; one still running when the
+// thread's context ends (a request's deadline, Ctrl-C) is killed.
+func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Value, error) {
+	ctx := t.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cmd := exec.CommandContext(ctx, name, argv...)
+	ownGroup(cmd)
+	// A process the command started that keeps its output open does not
+	// hold the thread past the cancel.
+	cmd.WaitDelay = time.Second
+	var out boundedBuffer
+	cmd.Stdout, cmd.Stderr = &out, t.In.Cfg.Stderr
+	var err error
+	t.Blocking(func() { err = cmd.Run() })
+	switch {
+	case out.over:
+		return vm.Nil, vm.StringTooLarge(fname, vm.MaxStringBytes+1)
+	case ctx.Err() != nil:
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "%s: %q stopped: %v", fname, shown, ctx.Err())
+	case err != nil:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return vm.Nil, vm.Errorf("ProcessError", "%s: %q exited with status %d", fname, shown, ee.ExitCode())
+		}
+		return vm.Nil, vm.Errorf("ProcessError", "%s: %q: %v", fname, shown, err)
+	}
+	return vm.Str(out.String()), nil
+}
