@@ -3,7 +3,14 @@
 // serving the request; one buffer behind one mutex would make every CPU
 // contend for it. Lines go into one of several buffers instead, and the
 // buffers are written out every interval, when one fills up, and on
-// Flush and Close. Nothing is dropped.
+// Flush and Close.
+//
+// A writer never waits on the output: a line is only appended to a
+// buffer. Nothing is dropped while the output keeps up. When it stalls
+// (a pipe whose reader stopped reading: a stuck log shipper, a paused
+// `| less`), the buffers keep the lines up to maxBuffered each; lines
+// past that are dropped and counted, and once the output takes writes
+// again a line says how many were lost. Serving goes on meanwhile.
 //
 // Lines written without a shard (Write: a server's own records, such as
 // "server stopped" or a failed request's error) keep their place among
@@ -25,6 +32,7 @@
 package logbuf
 
 import (
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -39,6 +47,10 @@ import (
 // flushAt is the size at which a buffer is written out at once.
 const flushAt = 64 << 10
 
+// maxBuffered is the size past which a buffer drops lines, while the
+// output is stalled.
+const maxBuffered = 4 << 20
+
 // Writer batches lines for an io.Writer. It is safe for concurrent use.
 type Writer struct {
 	out    io.Writer
@@ -47,9 +59,12 @@ type Writer struct {
 	own    shard // lines written without a shard, one epoch each
 	shards []shard
 	merged []byte // a flush's output, kept between flushes (under outMu)
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	// dropped counts the lines dropped since the last flush that wrote.
+	dropped atomic.Int64
+	kick    chan struct{} // a buffer filled up: flush now
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 
 	// gate lets the flusher sleep while there is nothing to write (see
 	// New); end wakes it.
@@ -81,6 +96,7 @@ func New(out io.Writer, every time.Duration) *Writer {
 	w := &Writer{
 		out:    out,
 		shards: make([]shard, max(4, 2*runtime.GOMAXPROCS(0))),
+		kick:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		gate:   idletick.New(),
@@ -96,6 +112,8 @@ func New(out io.Writer, every time.Duration) *Writer {
 					w.Flush()
 					return
 				}
+			case <-w.kick:
+				w.flush()
 			case <-w.stop:
 				w.Flush()
 				return
@@ -195,15 +213,26 @@ func (s *shard) begin(epoch uint64) []byte {
 	return s.buf
 }
 
-// end stores s's grown buffer b and unlocks s, flushing if it is full.
+// end stores s's grown buffer b and unlocks s; a full buffer makes the
+// flusher write out the buffers. A buffer past maxBuffered (the output
+// has stalled) keeps its lines and drops b's new one.
 func (w *Writer) end(s *shard, b []byte) {
+	if len(s.buf) >= maxBuffered {
+		s.mu.Unlock()
+		w.dropped.Add(1)
+		w.gate.Wake()
+		return
+	}
 	s.buf = b
 	full := len(b) >= flushAt
 	s.mu.Unlock()
 	if full {
-		// All buffers, not this one alone: a flush keeps the epochs in
-		// order.
-		w.Flush()
+		// The flusher writes all buffers, not this one alone (a flush
+		// keeps the epochs in order), at once; the writer goes on.
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
 	}
 	w.gate.Wake()
 }
@@ -267,7 +296,8 @@ func (w *Writer) flush() bool {
 	for i := range w.shards {
 		take(&w.shards[i], false)
 	}
-	if len(segs) == 0 {
+	dropped := w.dropped.Swap(0)
+	if len(segs) == 0 && dropped == 0 {
 		return false
 	}
 	slices.SortStableFunc(segs, func(a, b segment) int {
@@ -289,6 +319,10 @@ func (w *Writer) flush() bool {
 	for _, sg := range segs {
 		out = append(out, sg.b...)
 	}
+	if dropped > 0 {
+		out = fmt.Appendf(out, `{"level":"warn","time":%q,"dropped":%d,"message":"log lines dropped: the log's output stopped taking them (a reader that does not read) and the buffers were full"}`+"\n",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), dropped)
+	}
 	_, _ = w.out.Write(out)
 	if cap(out) <= 4*flushAt*len(w.shards) {
 		w.merged = out
@@ -296,9 +330,18 @@ func (w *Writer) flush() bool {
 	return true
 }
 
+// closeWait bounds how long Close waits for the last lines to be
+// written: an output that has stalled must not keep a stopping process
+// from exiting.
+const closeWait = 5 * time.Second
+
 // Close flushes and stops the periodic flushing; later writes are
-// buffered until the next Flush.
+// buffered until the next Flush. It waits at most closeWait for a
+// stalled output.
 func (w *Writer) Close() {
 	w.once.Do(func() { close(w.stop) })
-	<-w.done
+	select {
+	case <-w.done:
+	case <-time.After(closeWait):
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,14 +97,19 @@ func TestFlushesOnIntervalAndWhenFull(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	var full bytes.Buffer
+	// A full buffer is written out at once, not at the next interval.
+	var full testutil.Buffer
 	w2 := New(&full, time.Hour)
 	line := strings.Repeat("x", 1023) + "\n"
 	for range flushAt / len(line) {
 		_, _ = w2.Write([]byte(line))
 	}
-	if full.Len() != flushAt {
-		t.Fatalf("a full buffer wrote %d bytes, want %d", full.Len(), flushAt)
+	deadline = time.Now().Add(2 * time.Second)
+	for len(full.String()) != flushAt {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full buffer wrote %d bytes, want %d", len(full.String()), flushAt)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	w2.Close()
 }
@@ -186,4 +193,56 @@ func BenchmarkWriteShard(b *testing.B) {
 			_, _ = w.WriteShard(shard, line)
 		}
 	})
+}
+
+// stalledOut is an output whose writes block until release is closed,
+// as a pipe whose reader stopped reading.
+type stalledOut struct {
+	release chan struct{}
+	mu      sync.Mutex
+	b       bytes.Buffer
+}
+
+func (s *stalledOut) Write(p []byte) (int, error) {
+	<-s.release
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// A stalled output never holds up a writer: the lines are kept up to the
+// buffers' bound, then dropped and counted; once the output takes writes
+// again the kept lines come out, in order, and a line says how many were
+// lost.
+func TestStalledOutputDropsInsteadOfBlocking(t *testing.T) {
+	out := &stalledOut{release: make(chan struct{})}
+	w := New(out, time.Millisecond)
+	line := []byte(strings.Repeat("x", 200) + "\n")
+	const n = 4 * maxBuffered / 200 // well past every buffer's bound
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			_, _ = w.WriteShard(0, line)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a writer waited on the stalled output")
+	}
+	close(out.release)
+	w.Close()
+	out.mu.Lock()
+	got := out.b.String()
+	out.mu.Unlock()
+	kept := strings.Count(got, string(line))
+	m := regexp.MustCompile(`"dropped":(\d+),"message":"log lines dropped`).FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("no line says lines were dropped (%d kept of %d)", kept, n)
+	}
+	dropped, _ := strconv.Atoi(m[1])
+	if kept+dropped != n || kept < maxBuffered/200 {
+		t.Errorf("kept %d and dropped %d of %d lines", kept, dropped, n)
+	}
 }
