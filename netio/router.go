@@ -75,7 +75,11 @@ type Route struct {
 	// GATEWAY_TIMEOUT (the route's promise broken), not the server's
 	// 503 TIMEOUT.
 	Timeout time.Duration
-	params  []string // names of the dynamic segments, in order
+	// Inline runs the handler on the connection's goroutine, not through
+	// the pool: for a handler of Go code that answers at once (a health
+	// probe), which must answer even when every worker is busy.
+	Inline bool
+	params []string // names of the dynamic segments, in order
 }
 
 // node is one path segment of the routing tree.

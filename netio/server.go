@@ -638,7 +638,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	ex.handler = m.Route.Handler
 	var v any
 	var err error
-	if s.cfg.Inline {
+	if s.cfg.Inline || m.Route.Inline {
 		v, err = runInline(job, ex)
 	} else {
 		timeout := s.timeout

@@ -95,6 +95,10 @@ func (s *Server) buildRoutes(r *netio.Router) error {
 		}
 		routes := r.Routes()
 		routes[len(routes)-1].Timeout = timeout
+		// A health probe without middleware is Go code that answers at
+		// once: it does not wait for a worker, so it answers even when
+		// every one is busy (a server saturated is still alive).
+		routes[len(routes)-1].Inline = rt.Kind == "health" && len(s.middlewareFor(rt)) == 0
 		declared[routes[len(routes)-1]] = rt.Pos
 	}
 	return nil

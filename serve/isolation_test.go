@@ -422,3 +422,26 @@ func TestOnFinishRunsForRequestsStoppedAtDrainEnd(t *testing.T) {
 		}
 	}
 }
+
+// With every worker busy (here the pool's two, each in `loop {}`), a
+// `health "/path"` probe still answers at once: it is Go code run on the
+// connection's goroutine, not queued behind the handlers. A server that
+// is saturated is alive.
+func TestHealthAnswersWithEveryWorkerBusy(t *testing.T) {
+	app := startApp(t, isolationApp, func(o *Options) {
+		o.PoolMin, o.PoolMax, o.RequestTimeout = 2, 2, 3*time.Second
+	})
+	u := app.urls[""]
+	var wg sync.WaitGroup
+	for range 3 { // two running, one queued
+		wg.Add(1)
+		go func() { defer wg.Done(); do(t, "GET", u+"/spin", "") }()
+	}
+	waitFor(t, func() bool { return app.rt.Servers()[0].Pool().Stats().Queued >= 1 })
+	start := time.Now()
+	r := do(t, "GET", u+"/health", "")
+	if took := time.Since(start); r.status != 200 || took > time.Second {
+		t.Errorf("health with every worker busy: %d after %v", r.status, took)
+	}
+	wg.Wait()
+}
