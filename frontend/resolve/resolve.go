@@ -137,7 +137,7 @@ type bindInfo struct {
 	declared bool
 	// hoisted is set for a local bound to a lambda that hoistLambdas
 	// declared ahead of its assignment: until declared, only the bodies
-	// of nested functions may read it.
+	// of nested functions see it (lookup).
 	hoisted bool
 }
 
@@ -230,6 +230,12 @@ func (r *resolver) pop() { r.cur = r.cur.parent }
 func (r *resolver) lookup(name string) *ast.Binding {
 	for s := r.cur; s != nil; s = s.parent {
 		if b, ok := s.names[name]; ok {
+			if inf := r.info[b]; inf != nil && inf.hoisted && !inf.declared && r.fn == inf.owner {
+				// A lambda's name hoisted ahead of its assignment is for
+				// the bodies of the block's lambdas: the function's own
+				// code above the assignment sees what it saw before.
+				continue
+			}
 			return b
 		}
 	}
@@ -334,11 +340,6 @@ func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
 		return b
 	}
 	if r.fn == nil || r.fn == inf.owner {
-		if inf.hoisted && !inf.declared && id != nil {
-			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
-				fmt.Sprintf("%s used before its declaration", id.Name),
-				diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
-		}
 		return b
 	}
 	return r.freeVar(r.fn, b)

@@ -239,13 +239,14 @@ func (r *resolver) resolveStmts(list []ast.Stmt, hoist bool) {
 }
 
 // hoistLambdas declares, in a function or block scope, the names that
-// `name = fn ...` (where the assignment declares the name) and
-// `var name = fn ...` statements of the list bind to a lambda: such a lambda may call itself, and
-// lambdas bound in one block may call each other, as functions declared
-// with fn may (and as the same lines may at top level). Code of the
-// block's own function that reads the name above its assignment is
-// still an error (the closure does not exist yet); a lambda body may,
-// as it runs later.
+// `name = ...` (where the assignment declares the name) and `var name =
+// ...` statements of the list bind to a value with a lambda in it (`fn
+// ...`, `memoize(fn ...)`): such a lambda may call itself, and lambdas
+// bound in one block may call each other, as functions declared with fn
+// may (and as the same lines may at top level). Only the bodies of
+// lambdas see the name before its assignment (lookup): the function's
+// own code above it sees what it saw before. A builtin's name is not
+// hoisted: `round = fn(x) round(x * 100) / 100` calls the builtin.
 func (r *resolver) hoistLambdas(list []ast.Stmt) {
 	if r.cur.kind == scopeModule || r.cur.kind == scopeServer || r.fn == nil {
 		return
@@ -260,7 +261,7 @@ func (r *resolver) hoistLambdas(list []ast.Stmt) {
 				break
 			}
 			t, ok := st.Targets[0].(*ast.PBind)
-			if _, lambda := st.Values[0].(*ast.Lambda); !ok || !lambda || assigned[t.Name.Name] {
+			if !ok || !holdsLambda(st.Values[0]) || assigned[t.Name.Name] || r.isBuiltin(t.Name.Name) {
 				break
 			}
 			b := r.predeclare(r.cur, t.Name, kindVar)
@@ -271,7 +272,7 @@ func (r *resolver) hoistLambdas(list []ast.Stmt) {
 				break
 			}
 			t, ok := st.Targets[0].(*ast.PBind)
-			if _, lambda := st.Values[0].(*ast.Lambda); !ok || !lambda || assigned[t.Name.Name] {
+			if !ok || !holdsLambda(st.Values[0]) || assigned[t.Name.Name] || r.isBuiltin(t.Name.Name) {
 				break
 			}
 			if b := r.lookup(t.Name.Name); b != nil && !r.declaredAfter(b, t.Name.PosV) {
@@ -284,6 +285,22 @@ func (r *resolver) hoistLambdas(list []ast.Stmt) {
 			patternIdents(t, func(id *ast.Ident) { assigned[id.Name] = true })
 		}
 	}
+}
+
+// holdsLambda reports whether x is a lambda, or a call with one among
+// its arguments (memoize(fn ...), a wrapper of a handler).
+func holdsLambda(x ast.Expr) bool {
+	switch x := x.(type) {
+	case *ast.Lambda:
+		return true
+	case *ast.Call:
+		for _, a := range x.Args {
+			if holdsLambda(a.Value) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // block resolves b in a new nested scope.
