@@ -73,6 +73,18 @@ print("after")
 	if !errors.As(err, &ve) || ve.Kind != vm.ErrExit || ve.Value.AsInt() != 7 || out != "before\n" {
 		t.Fatalf("exit: %v, output %q", err, out)
 	}
+	// Nor do the builtins that catch errors (try_fn, retry, assert_throws)
+	// catch it, or call the function again.
+	for _, src := range []string{
+		"r = try_fn(fn() exit(5))\nprint(\"after\")",
+		"retry(fn() { print(\"attempt\")\n exit(5) }, { times: 3, delay: 0 })",
+		"assert_throws(fn() exit(5))\nprint(\"after\")",
+	} {
+		out, err = runScript(t, src, vm.Config{})
+		if !errors.As(err, &ve) || ve.Kind != vm.ErrExit || ve.Value.AsInt() != 5 || strings.Contains(out, "after") || strings.Count(out, "attempt") > 1 {
+			t.Errorf("%s: %v, output %q", src, err, out)
+		}
+	}
 	for _, src := range []string{`exit(0)`, `chdir("/")`} {
 		_, err = runScript(t, src, vm.Config{Serving: []string{""}})
 		if !errors.As(err, &ve) || ve.Kind != "Error" || !strings.Contains(ve.Msg, "a server") {

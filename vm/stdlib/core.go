@@ -389,7 +389,7 @@ func bAssertNe(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // and stack overflow must keep unwinding).
 func catchable(err error) bool {
 	if e, ok := err.(*vm.Error); ok {
-		return e.Kind != vm.ErrCancelled
+		return e.Kind != vm.ErrCancelled && e.Kind != vm.ErrExit
 	}
 	return true
 }
