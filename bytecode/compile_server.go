@@ -400,6 +400,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			name := ""
 			if st.Name != nil {
 				name = st.Name.Name // what keeps a pending delivery to it across versions
+				for _, h := range srv.Hooks {
+					if h.Kind == "subscribe" && h.Arg == st.Topic && h.Name == name {
+						f.c.errorf(st.Name.PosV, "subscribe %q: a subscriber named %s is declared already for this topic (at %d:%d): "+
+							"each subscriber of a topic needs its own name, which its deliveries go by", st.Topic, name, h.Pos.Line, h.Pos.Col)
+					}
+				}
 			}
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "subscribe", Name: name, Arg: st.Topic, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.DiscoverDecl:

@@ -113,11 +113,11 @@
 // of one topic, the delivery is split into one job each, atomically, so
 // a failing subscriber is retried alone. Such a job still pending when
 // the program changes (a deploy) runs the subscriber of its name
-// (`subscribe "orders" fn ship(o)`) in the new version; an unnamed one
-// is found where it was declared, or in its place if the topic still
-// has as many subscribers, and is dropped with a warning otherwise:
-// name the subscribers of a topic to keep their deliveries across any
-// change. publish works in every server,
+// (`subscribe "orders" fn ship(o)`; two subscribers of a topic may not
+// share one) in the new version; one for an unnamed subscriber runs the
+// one in its place among the topic's unnamed subscribers, if they are
+// as many as before, and is dropped with a warning otherwise: name the
+// subscribers of a topic to keep their deliveries across any change. publish works in every server,
 // also one without subscribers, and reaches the publishing server's own
 // subscribers the same way.
 //

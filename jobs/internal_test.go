@@ -90,23 +90,28 @@ func TestJSONDepth(t *testing.T) {
 }
 
 // A delivery split from an event finds its subscriber in the program
-// running now: by name; an unnamed one by where it is declared, else by
-// its place while the topic has as many subscribers as when it was
-// split; otherwise it has none (and is dropped), never another's.
+// running now: by name; an unnamed one by its place among the topic's
+// unnamed subscribers, while they are as many as when it was split
+// (lines moved by an edit do not matter); otherwise it has none (and is
+// dropped), never another's. A delivery of an earlier version, without
+// a key, goes by its place.
 func TestPickSubscriber(t *testing.T) {
-	subs := []subscriber{{key: "fn:ship"}, {key: "at:9:3"}, {key: "fn:notify"}}
+	subs := []subscriber{{name: "ship"}, {}, {name: "notify"}, {}}
+	keySubscribers(subs)
+	if keys := []string{subs[0].key, subs[1].key, subs[2].key, subs[3].key}; strings.Join(keys, " ") != "fn:ship #0/2 fn:notify #1/2" {
+		t.Fatalf("keys: %q", keys)
+	}
 	sub := func(i int) *int { return &i }
 	cases := []struct {
 		a    eventArgs
 		want string // "" for none
 	}{
-		{eventArgs{Sub: sub(0), Key: "fn:notify", Subs: 2}, "fn:notify"},
-		{eventArgs{Sub: sub(2), Key: "fn:audit", Subs: 3}, ""},     // gone
-		{eventArgs{Sub: sub(1), Key: "at:9:3", Subs: 5}, "at:9:3"}, // same place
-		{eventArgs{Sub: sub(1), Key: "at:4:3", Subs: 3}, "at:9:3"}, // moved, as many
-		{eventArgs{Sub: sub(1), Key: "at:4:3", Subs: 2}, ""},       // moved among changes
-		{eventArgs{Sub: sub(2)}, "fn:notify"},                      // an earlier version's: by place
-		{eventArgs{Sub: sub(3)}, ""},
+		{eventArgs{Sub: sub(0), Key: "fn:notify"}, "fn:notify"},
+		{eventArgs{Sub: sub(2), Key: "fn:audit"}, ""}, // gone
+		{eventArgs{Sub: sub(0), Key: "#1/2"}, "#1/2"},
+		{eventArgs{Sub: sub(1), Key: "#1/3"}, ""}, // the unnamed ones changed in number
+		{eventArgs{Sub: sub(2)}, "fn:notify"},     // an earlier version's: by place
+		{eventArgs{Sub: sub(4)}, ""},
 	}
 	for _, c := range cases {
 		got, ok := pickSubscriber(subs, &c.a)

@@ -44,10 +44,8 @@ type eventArgs struct {
 	Payload json.RawMessage `json:"payload"`
 	From    string          `json:"from,omitempty"`
 	Sub     *int            `json:"sub,omitempty"`
-	// Key names the subscriber of a split delivery (see subscriber), of
-	// Subs subscribers of the topic when it was split.
-	Key  string `json:"key,omitempty"`
-	Subs int    `json:"subs,omitempty"`
+	// Key names the subscriber of a split delivery (see subscriber).
+	Key string `json:"key,omitempty"`
 }
 
 func (eventArgs) Kind() string { return kindEvent }
@@ -269,7 +267,7 @@ func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], subs [
 		params := make([]river.InsertManyParams, len(subs))
 		for i := range subs {
 			a := j.Args
-			a.Sub, a.Key, a.Subs = &i, subs[i].key, len(subs)
+			a.Sub, a.Key = &i, subs[i].key
 			params[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{Queue: j.Queue, MaxAttempts: j.MaxAttempts}}
 		}
 		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {

@@ -109,10 +109,13 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 			if len(r.subscribers[h.Arg]) == 0 {
 				topics = append(topics, h.Arg)
 			}
-			r.subscribers[h.Arg] = append(r.subscribers[h.Arg], subscriber{fn: fn, key: subscriberKey(h)})
+			r.subscribers[h.Arg] = append(r.subscribers[h.Arg], subscriber{fn: fn, name: h.Name})
 		case "schedule":
 			r.schedules[h.Name] = fn
 		}
+	}
+	for _, subs := range r.subscribers {
+		keySubscribers(subs)
 	}
 	if r.ticks, err = r.tickSpecs(time.Now()); err != nil {
 		return nil, err
@@ -479,8 +482,8 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		s, ok := pickSubscriber(subs, a)
 		if !ok {
 			msg := "jobs: event for a subscriber this server no longer has; dropped"
-			if strings.HasPrefix(a.Key, "at:") {
-				msg = "jobs: event for an unnamed subscriber that is no longer where it was, among subscribers of the topic that changed; dropped (a subscriber given a name keeps its deliveries across such changes)"
+			if strings.HasPrefix(a.Key, "#") {
+				msg = "jobs: event for an unnamed subscriber, and the topic's unnamed subscribers changed in number: which one it was for is not known; dropped (a subscriber given a name keeps its deliveries across such changes)"
 			}
 			r.log.Warn().Str("topic", a.Topic).Str("subscriber", a.Key).Int64("job_id", row.ID).Msg(msg)
 			return nil
@@ -501,41 +504,53 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 }
 
 // subscriber is one subscribe block of a topic, and its key: "fn:" and
-// its name, or for an unnamed one, "at:" and where it is declared.
+// its name (the compiler refuses two of one name for a topic), or for an
+// unnamed one, "#i/n": the i-th of the topic's n unnamed subscribers, in
+// declaration order, which lines moved by an edit do not change.
 type subscriber struct {
-	fn  vm.Value
-	key string
+	fn   vm.Value
+	name string
+	key  string
 }
 
-func subscriberKey(h bytecode.Hook) string {
-	if h.Name != "" {
-		return "fn:" + h.Name
+// keySubscribers sets the keys of a topic's subscribers.
+func keySubscribers(subs []subscriber) {
+	unnamed := 0
+	for _, s := range subs {
+		if s.name == "" {
+			unnamed++
+		}
 	}
-	return fmt.Sprintf("at:%d:%d", h.Pos.Line, h.Pos.Col)
+	i := 0
+	for j := range subs {
+		if subs[j].name != "" {
+			subs[j].key = "fn:" + subs[j].name
+			continue
+		}
+		subs[j].key = fmt.Sprintf("#%d/%d", i, unnamed)
+		i++
+	}
 }
 
 // pickSubscriber finds the subscriber a delivery split from an event is
 // for, among those of the program running now, which may not be the one
-// that split it (a deploy in between): the one of its key, else, for an
-// unnamed subscriber when the topic has as many subscribers as then, the
-// one in its place. A delivery of an earlier version, without a key,
-// goes by place alone.
+// that split it (a deploy in between): the one of its key, that is, of
+// its name, or for an unnamed one, in its place among the topic's
+// unnamed subscribers while they are as many as then. A delivery of an
+// earlier version, without a key, goes by its place among all.
 func pickSubscriber(subs []subscriber, a *eventArgs) (subscriber, bool) {
-	i := *a.Sub
 	if a.Key != "" {
 		for _, s := range subs {
 			if s.key == a.Key {
 				return s, true
 			}
 		}
-		if !strings.HasPrefix(a.Key, "at:") || a.Subs != len(subs) {
-			return subscriber{}, false
-		}
-	}
-	if i < 0 || i >= len(subs) {
 		return subscriber{}, false
 	}
-	return subs[i], true
+	if i := *a.Sub; i >= 0 && i < len(subs) {
+		return subs[i], true
+	}
+	return subscriber{}, false
 }
 
 func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *scheduleArgs) error {
