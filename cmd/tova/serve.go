@@ -105,6 +105,10 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			}
 			// Signals are caught from here on: one that comes while the
 			// on_start hooks run cuts them, and the drain follows.
+			// A reader of stdout or stderr that goes away (a log shipper
+			// that crashed, `2>&1 | head`) must not end the server: its
+			// writes fail instead, and the lines are lost.
+			signal.Ignore(syscall.SIGPIPE)
 			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stopSignals()
 			memLimit, memFrom := serve.ProcessMemoryLimit()

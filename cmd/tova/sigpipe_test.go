@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// envCLI makes the test binary run the tova command line with the
+// arguments it holds (one per line), for a test that needs tova as a
+// process of its own.
+const envCLI = "TOVA_TEST_CLI_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(envCLI); args != "" {
+		os.Exit(run(strings.Split(args, "\n"), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// A server whose stderr reader goes away (a log shipper that crashed,
+// `2>&1 | head`) goes on serving: the next log line's write fails, and
+// the process is not killed by SIGPIPE. SIGTERM still stops it, exit 0.
+func TestServeOutlivesItsLogReader(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	if err := os.WriteFile(app, []byte("server {\n  port 0\n  route GET \"/hi\" => fn() \"hi\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envCLI+"="+strings.Join([]string{"serve", app, "--host", "127.0.0.1"}, "\n"))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	url := ""
+	sc := bufio.NewScanner(r)
+	for url == "" && sc.Scan() {
+		var line struct{ URL, Message string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "server listening" {
+			url = line.URL
+		}
+	}
+	if url == "" {
+		t.Fatal("no server listening line")
+	}
+	r.Close() // the reader goes away
+	for i := range 20 {
+		resp, err := http.Get(url + "/hi")
+		if err != nil {
+			t.Fatalf("request %d after the log reader went away: %v", i, err)
+		}
+		resp.Body.Close()
+		time.Sleep(60 * time.Millisecond) // past a log flush
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the server ended with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not stop on SIGTERM")
+	}
+}
