@@ -129,6 +129,9 @@ func TestCrashOnLastAttemptDiscards(t *testing.T) {
 			if n := len(third.out.Lines("start ")); n != 0 {
 				t.Errorf("the third process ran the job %d times past its max_attempts", n)
 			}
+			if logs := third.errs.String(); !strings.Contains(logs, "discarded jobs a dead process was running on their last attempt") || strings.Contains(logs, "handed back") {
+				t.Errorf("the start's log of the discard:\n%s", logs)
+			}
 			third.stop()
 		})
 	}

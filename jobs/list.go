@@ -238,7 +238,11 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 	for k, j := range jobs {
 		line(rows[k+1])
 		if j.Orphaned {
-			b.WriteString("    its process is gone (killed or crashed): the job is handed back when its server runs again\n")
+			if j.Attempt >= j.MaxAttempts {
+				b.WriteString("    its process is gone (killed or crashed) during its last attempt: the job is discarded when its server runs again\n")
+			} else {
+				b.WriteString("    its process is gone (killed or crashed): the job is handed back when its server runs again\n")
+			}
 		}
 		errs := j.Errors
 		if len(errs) == 0 {

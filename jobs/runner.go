@@ -435,7 +435,18 @@ func (r *Runner) rescueDead(ctx context.Context) {
 		r.log.Warn().Err(err).Msg("jobs: rescuing jobs of a dead process")
 		return
 	}
-	r.log.Warn().Int("jobs", len(dead)).Msg("jobs: handed back jobs left running by a dead process")
+	last := 0
+	for _, j := range dead {
+		if j.Attempt >= j.MaxAttempts {
+			last++
+		}
+	}
+	if n := len(dead) - last; n > 0 {
+		r.log.Warn().Int("jobs", n).Msg("jobs: handed back jobs left running by a dead process")
+	}
+	if last > 0 {
+		r.log.Warn().Int("jobs", last).Msg("jobs: discarded jobs a dead process was running on their last attempt")
+	}
 }
 
 // ---------------------------------------------------------------- running jobs
