@@ -1007,6 +1007,9 @@ func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {
 
 // ---------------------------------------------------------------- types
 
+// builtinVariantOf names the builtin type of each builtin variant.
+var builtinVariantOf = map[string]string{"Ok": "Result", "Err": "Result", "Some": "Option", "None": "Option"}
+
 func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	if st.Alias != nil {
 		// type aliases and refinements have no run-time value
@@ -1019,6 +1022,11 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(fl.Type))
 	}
 	for _, v := range st.Variants {
+		if of := builtinVariantOf[v.Name]; of != "" {
+			// (the parser dropped a declaration of the builtin's own shape)
+			f.c.warnf(v.PosV, "%s here is %s's variant, and hides the builtin %s's %s in this program: ?, unwrap and the other "+
+				"methods do not treat it as one; give it another name if the program uses %s", v.Name, st.Name.Name, of, v.Name, of)
+		}
 		vd := VariantDesc{Name: v.Name}
 		for _, fl := range v.Fields {
 			vd.Fields = append(vd.Fields, fl.Name)

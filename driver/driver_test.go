@@ -444,6 +444,19 @@ server {
 	})
 }
 
+// A program's own variant named Ok, Err, Some or None hides the builtin
+// one: it is warned of, and the program runs (such enums are common:
+// an auth mode None, a health status Ok).
+func TestBuiltinVariantNamesWarned(t *testing.T) {
+	expectWarnings(t, `type Auth { None, Bearer(token: String) }
+type Health { Ok, Down }
+print(Bearer("x"), Ok)
+`, []string{
+		"1:13: warning: None here is Auth's variant, and hides the builtin Option's None in this program: ?, unwrap and the other methods do not treat it as one; give it another name if the program uses Option",
+		"2:15: warning: Ok here is Health's variant, and hides the builtin Result's Ok in this program: ?, unwrap and the other methods do not treat it as one; give it another name if the program uses Result",
+	})
+}
+
 func expectWarnings(t *testing.T, src string, want []string) {
 	t.Helper()
 	p, err := CompileFile("w.tova", []byte(src))

@@ -459,6 +459,9 @@ var builtinADTs = map[string]map[string]string{
 	"Option": {"Some": "value", "None": ""},
 }
 
+// A variant's one unnamed field (`Err(E)`, as the reference's docs write
+// it) is named value; restating Err so is restating the builtin too.
+
 // restatesBuiltin reports whether d declares Result or Option as the
 // builtin is, `type Result<T, E> { Ok(value: T)  Err(error: E) }`: such a
 // declaration changes nothing, and the program keeps the builtin, which
@@ -477,7 +480,7 @@ func restatesBuiltin(d *ast.TypeDecl) bool {
 			if len(v.Fields) != 0 {
 				return false
 			}
-		case len(v.Fields) != 1 || v.Fields[0].Name != field || v.Fields[0].Default != nil:
+		case len(v.Fields) != 1 || v.Fields[0].Name != field && v.Fields[0].Name != "value" || v.Fields[0].Default != nil:
 			return false
 		}
 	}

@@ -72,16 +72,6 @@ func (r *resolver) predeclare(s *scope, id *ast.Ident, kind declKind) *ast.Bindi
 	return b
 }
 
-// builtinVariantOf names the builtin type of each builtin variant.
-var builtinVariantOf = map[string]string{"Ok": "Result", "Err": "Result", "Some": "Option", "None": "Option"}
-
-// builtinDecl is the declaration of each builtin type that a program may
-// restate (the parser drops it).
-var builtinDecl = map[string]string{
-	"Result": "type Result<T, E> { Ok(value: T)  Err(error: E) }",
-	"Option": "type Option<T> { Some(value: T)  None }",
-}
-
 // hoist declares the functions, types, variants, models, envs, named
 // hooks, data sources and imports of a statement list (and of its routes
 // groups).
@@ -100,11 +90,6 @@ func (r *resolver) hoist(list []ast.Stmt, s *scope) {
 			r.typeDecls[s][st.Name.Name] = st
 			for _, v := range st.Variants {
 				id := &ast.Ident{PosV: v.PosV, Name: v.Name}
-				if of := builtinVariantOf[v.Name]; of != "" {
-					r.errorf(v.PosV, token.Pos{Line: v.PosV.Line, Col: v.PosV.Col + int32(len(v.Name))},
-						"%s is a variant of the builtin %s, which ?, unwrap and the other methods work with: give this variant another name "+
-							"(a declaration of the builtin's own shape, %s, is accepted and changes nothing)", v.Name, of, builtinDecl[of])
-				}
 				v.Binding = r.predeclare(s, id, kindVariant)
 				r.variants[v.Binding] = v
 			}
