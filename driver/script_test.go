@@ -38,6 +38,7 @@ print(args())
 print(read_lines())
 print(path_join("a", "b", "../c.txt"), path_ext("x.tar.gz"), path_basename("/a/b.tova"), path_dirname("/a/b.tova"))
 print(path_relative("/a/b", "/a/c/d"), path_resolve("/x", "y", "/z", "w"))
+print([path_dirname("/srv/app/data/"), path_basename("/srv/report.csv", ".csv"), path_ext(".env"), path_ext("a.b/c"), path_basename("/"), path_join(), path_relative("/a", "/a")])
 print(sh("echo hi; echo there >&2").trim(), exec("printf", ["%s-%s", "a", "b"]))
 try { sh("exit 3") } catch e { print(e.kind, e.message) }
 try { exec("/no/such/command") } catch e { print(e.kind) }
@@ -50,6 +51,7 @@ print(script_dir() == path_resolve(script_dir()), path_basename(script_path()))
 ["one", "two"]
 a/c.txt .gz b.tova /a
 ../c/d /z/w
+["/srv/app", "report", "", "", "", ".", ""]
 hi a-b
 ProcessError sh: "exit 3" exited with status 3
 ProcessError

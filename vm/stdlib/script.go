@@ -66,9 +66,15 @@ func registerScript() {
 		return strList(lines), nil
 	})
 
+	// The path functions answer as Node's path module, which the
+	// reference's programs use: a trailing slash names the directory
+	// itself, a dot file has no extension.
 	reg("path_join", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		parts, err := strs("path_join", args, len(args))
-		return vm.Str(filepath.Join(parts...)), err
+		if j := filepath.Join(parts...); j != "" {
+			return vm.Str(j), err
+		}
+		return vm.Str("."), err
 	})
 	reg("path_resolve", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		parts, err := strs("path_resolve", args, len(args))
@@ -83,9 +89,29 @@ func registerScript() {
 		}
 		return vm.Str(absPath(p)), err
 	})
-	reg("path_dirname", ps("path"), pathFn("path_dirname", filepath.Dir))
-	reg("path_basename", ps("path"), pathFn("path_basename", filepath.Base))
-	reg("path_ext", ps("path"), pathFn("path_ext", filepath.Ext))
+	reg("path_dirname", ps("path"), pathFn("path_dirname", func(p string) string { return filepath.Dir(trimSlashes(p)) }))
+	reg("path_basename", ps("path", "ext"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		p, err := str("path_basename", args, 0)
+		if err != nil {
+			return vm.Nil, err
+		}
+		ext, err := optStr("path_basename", args, 1, "")
+		if err != nil {
+			return vm.Nil, err
+		}
+		b := baseName(p)
+		if ext != "" && b != ext {
+			b = strings.TrimSuffix(b, ext)
+		}
+		return vm.Str(b), nil
+	})
+	reg("path_ext", ps("path"), pathFn("path_ext", func(p string) string {
+		b := baseName(p)
+		if i := strings.LastIndexByte(b, '.'); i > 0 {
+			return b[i:]
+		}
+		return "" // none, or a dot file's name (.env)
+	}))
 	reg("path_relative", ps("from", "to"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		from, err := str("path_relative", args, 0)
 		if err != nil {
@@ -98,6 +124,9 @@ func registerScript() {
 		rel, err := filepath.Rel(absPath(from), absPath(to))
 		if err != nil {
 			return vm.Nil, valueErr("path_relative: %v", err)
+		}
+		if rel == "." {
+			rel = ""
 		}
 		return vm.Str(rel), nil
 	})
@@ -161,6 +190,23 @@ func bChdir(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, vm.Errorf("IOError", "chdir: %v", err)
 	}
 	return vm.Nil, nil
+}
+
+// trimSlashes drops the trailing slashes of a path but the root's.
+func trimSlashes(p string) string {
+	for len(p) > 1 && strings.HasSuffix(p, string(filepath.Separator)) {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// baseName is a path's last element ("" for the root).
+func baseName(p string) string {
+	p = trimSlashes(p)
+	if p == string(filepath.Separator) || p == "" {
+		return ""
+	}
+	return filepath.Base(p)
 }
 
 func absPath(p string) string {
