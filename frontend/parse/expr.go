@@ -428,10 +428,8 @@ func (p *parser) postfixOps(x ast.Expr) ast.Expr {
 			p.next()
 			if isNumberLit(x) {
 				if u, ok := units[name.Lit]; ok {
-					if _, neg := x.(*ast.Unary); !neg {
-						x = &ast.UnitLit{PosV: x.Pos(), Number: x, Unit: u}
-						continue
-					}
+					x = &ast.UnitLit{PosV: x.Pos(), Number: x, Unit: u} // (-5).minutes too
+					continue
 				} else if !p.at(token.LPAREN) {
 					// A number has no fields: `30.secs` is a unit misspelt
 					// (a method call, 3.7.round(), is not).
