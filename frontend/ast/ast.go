@@ -365,6 +365,10 @@ type (
 		PosV token.Pos
 		Name string
 		Args []Pattern
+		// Fields names the field of each of Args (`Node(value: v)`), or
+		// is nil when they go by position; the resolver puts named ones
+		// in the variant's order and sets it back to nil.
+		Fields []*Ident
 	}
 	// PStrPrefix is "prefix" ++ rest.
 	PStrPrefix struct {

@@ -86,9 +86,17 @@ func (p *parser) matchPattern() ast.Pattern {
 			open := p.tok
 			p.next()
 			for !p.at(token.RPAREN) {
+				var field *ast.Ident
 				if isName(p.tok) && p.peek(1).Kind == token.COLON {
-					p.next() // a field name before the payload pattern is allowed
+					field = &ast.Ident{PosV: p.tok.Pos, Name: p.tok.Lit} // Node(value: v): by name
 					p.next()
+					p.next()
+				}
+				if (field != nil) != (len(v.Fields) > 0) && len(v.Args) > 0 {
+					p.failAt(p.tok.Pos, p.tok.End, "a variant pattern names all its fields (Node(value: v, left: l)) or none (Node(v, l, r))")
+				}
+				if field != nil {
+					v.Fields = append(v.Fields, field)
 				}
 				v.Args = append(v.Args, p.pattern())
 				if !p.got(token.COMMA) {

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"tova/frontend/ast"
@@ -754,6 +755,40 @@ func (r *resolver) checkVariant(v *ast.PVariant) {
 // the extra, where the arm was most likely written for another shape. A
 // bare name (`Rect =>`) matches the variant whatever its fields.
 func (r *resolver) checkVariantArity(v *ast.PVariant, fields []string) {
+	if len(v.Fields) > 0 {
+		// By name: a pattern for each named field, in the variant's
+		// order, _ for the others.
+		args := make([]ast.Pattern, len(fields))
+		ok := true
+		for i, id := range v.Fields {
+			j := slices.Index(fields, id.Name)
+			switch {
+			case j < 0:
+				msg := fmt.Sprintf("%s has no field %s", v.Name, id.Name)
+				if c := diag.Closest(id.Name, fields); c != "" {
+					msg += " (did you mean " + c + "?)"
+				}
+				r.errorf(id.PosV, identEnd(id), "%s: its fields are %s", msg, strings.Join(fields, ", "))
+				ok = false
+			case args[j] != nil:
+				r.errorf(id.PosV, identEnd(id), "field %s named twice in this pattern", id.Name)
+				ok = false
+			default:
+				args[j] = v.Args[i]
+			}
+		}
+		v.Fields = nil
+		if !ok {
+			return // (the patterns stay, to declare their names)
+		}
+		for j := range args {
+			if args[j] == nil {
+				args[j] = &ast.PWild{PosV: v.PosV}
+			}
+		}
+		v.Args = args
+		return
+	}
 	if len(v.Args) == 0 || len(v.Args) == len(fields) {
 		return
 	}
