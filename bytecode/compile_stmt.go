@@ -1016,12 +1016,23 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		return
 	}
 	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
+	f.c.indexDecls()
+	unapplied := func(owner string, fl *ast.FieldDecl) {
+		if fl.Default != nil && !f.c.models[st.Name.Name] {
+			f.c.warnf(fl.PosV, "the default of %s's field %s is not applied: a constructor leaves a field it is not given nil "+
+				"(a model's defaults apply); pass the value, or write a function that does", owner, fl.Name)
+		}
+	}
 	for _, fl := range st.Fields {
+		unapplied(st.Name.Name, fl)
 		td.Fields = append(td.Fields, fl.Name)
 		// (aliases followed, as serve converts a request's fields by them)
 		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(fl.Type))
 	}
 	for _, v := range st.Variants {
+		for _, fl := range v.Fields {
+			unapplied(v.Name, fl)
+		}
 		if of := builtinVariantOf[v.Name]; of != "" {
 			// (the parser dropped a declaration of the builtin's own shape)
 			f.c.warnf(v.PosV, "%s here is %s's variant, and hides the builtin %s's %s in this program: ?, unwrap and the other "+

@@ -457,6 +457,21 @@ print(Bearer("x"), Ok)
 	})
 }
 
+// A type's field default is not applied by its constructor: it is
+// warned of, but not for a type a model is made of (a model applies it).
+func TestUnappliedDefaultsWarned(t *testing.T) {
+	expectWarnings(t, `type P { x: Int = 3 }
+type Color { Rgb(r: Int, g: Int = 0) }
+type User { name: String, role: String = "member" }
+server {
+  model User
+}
+`, []string{
+		"1:10: warning: the default of P's field x is not applied: a constructor leaves a field it is not given nil (a model's defaults apply); pass the value, or write a function that does",
+		"2:26: warning: the default of Rgb's field g is not applied: a constructor leaves a field it is not given nil (a model's defaults apply); pass the value, or write a function that does",
+	})
+}
+
 func expectWarnings(t *testing.T, src string, want []string) {
 	t.Helper()
 	p, err := CompileFile("w.tova", []byte(src))
