@@ -751,19 +751,12 @@ func (p *parser) importDecl() ast.Stmt {
 		p.next()
 		p.expect(token.AS)
 		im.Star = p.ident()
-		p.expect(token.FROM)
-		if !p.at(token.STRING) || p.tok.Parts != nil {
-			p.errorExpected("module name string")
-		}
-		im.From, im.FromPos = p.tok.Lit, p.tok.Pos
-		p.next()
-		return im
 	}
-	if p.at(token.IDENT) {
+	if im.Star == nil && p.at(token.IDENT) {
 		im.Default = p.ident()
 		p.got(token.COMMA)
 	}
-	if p.at(token.LBRACE) {
+	if im.Star == nil && p.at(token.LBRACE) {
 		open := p.tok
 		p.next()
 		for {
@@ -784,7 +777,7 @@ func (p *parser) importDecl() ast.Stmt {
 		p.skipNewlines()
 		p.expectClose(open)
 	}
-	if im.Default == nil && len(im.Names) == 0 {
+	if im.Star == nil && im.Default == nil && len(im.Names) == 0 {
 		p.errorExpected("names to import")
 	}
 	p.expect(token.FROM)
