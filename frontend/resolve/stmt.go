@@ -723,13 +723,15 @@ func (r *resolver) declarePat(p ast.Pattern, kind declKind, match, alt bool) {
 // checkVariant reports a variant pattern whose name is neither a declared
 // variant nor Ok/Err/Some/None.
 func (r *resolver) checkVariant(v *ast.PVariant) {
-	switch v.Name {
-	case "Ok", "Err", "Some":
-		r.checkVariantArity(v, []string{map[string]string{"Ok": "value", "Err": "error", "Some": "value"}[v.Name]})
-		return
-	case "None":
-		r.checkVariantArity(v, nil)
-		return
+	if b := r.lookup(v.Name); b == nil || r.variants[b] == nil { // (a program's own Ok is its own)
+		switch v.Name {
+		case "Ok", "Err", "Some":
+			r.checkVariantArity(v, []string{map[string]string{"Ok": "value", "Err": "error", "Some": "value"}[v.Name]})
+			return
+		case "None":
+			r.checkVariantArity(v, nil)
+			return
+		}
 	}
 	if b := r.lookup(v.Name); b != nil {
 		if inf := r.info[b]; inf != nil && inf.kind == kindVariant {
