@@ -1007,6 +1007,44 @@ func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {
 
 // ---------------------------------------------------------------- types
 
+// fieldDefaults gives the defaults of a type's or variant's fields (see
+// TypeDesc.Defaults): a literal's constant. Another default (an
+// expression, a list) is warned of and not applied, but for a type a
+// model is made of: the model applies it.
+func (f *fstate) fieldDefaults(typ, owner string, fields []*ast.FieldDecl) []int {
+	var out []int
+	for i, fl := range fields {
+		if fl.Default == nil {
+			continue
+		}
+		k := -1
+		if v, ok := literal(fl.Default); ok {
+			switch v := v.(type) {
+			case int64:
+				k = f.c.kInt(v)
+			case float64:
+				k = f.c.kFloat(v)
+			case string:
+				k = f.c.kString(v)
+			case bool:
+				k = f.c.kBool(v)
+			}
+		}
+		if k < 0 {
+			if !f.c.models[typ] {
+				f.c.warnf(fl.PosV, "the default of %s's field %s is not applied: a constructor takes literal defaults "+
+					"(numbers, strings, booleans); pass the value, or write a function that does", owner, fl.Name)
+			}
+			continue
+		}
+		if out == nil {
+			out = make([]int, len(fields))
+		}
+		out[i] = k + 1
+	}
+	return out
+}
+
 // builtinVariantOf names the builtin type of each builtin variant.
 var builtinVariantOf = map[string]string{"Ok": "Result", "Err": "Result", "Some": "Option", "None": "Option"}
 
@@ -1017,28 +1055,19 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	}
 	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
 	f.c.indexDecls()
-	unapplied := func(owner string, fl *ast.FieldDecl) {
-		if fl.Default != nil && !f.c.models[st.Name.Name] {
-			f.c.warnf(fl.PosV, "the default of %s's field %s is not applied: a constructor leaves a field it is not given nil "+
-				"(a model's defaults apply); pass the value, or write a function that does", owner, fl.Name)
-		}
-	}
 	for _, fl := range st.Fields {
-		unapplied(st.Name.Name, fl)
 		td.Fields = append(td.Fields, fl.Name)
 		// (aliases followed, as serve converts a request's fields by them)
 		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(fl.Type))
 	}
+	td.Defaults = f.fieldDefaults(st.Name.Name, st.Name.Name, st.Fields)
 	for _, v := range st.Variants {
-		for _, fl := range v.Fields {
-			unapplied(v.Name, fl)
-		}
 		if of := builtinVariantOf[v.Name]; of != "" {
 			// (the parser dropped a declaration of the builtin's own shape)
 			f.c.warnf(v.PosV, "%s here is %s's variant, and hides the builtin %s's %s in this program: ?, unwrap and the other "+
 				"methods do not treat it as one; give it another name if the program uses %s", v.Name, st.Name.Name, of, v.Name, of)
 		}
-		vd := VariantDesc{Name: v.Name}
+		vd := VariantDesc{Name: v.Name, Defaults: f.fieldDefaults(st.Name.Name, v.Name, v.Fields)}
 		for _, fl := range v.Fields {
 			vd.Fields = append(vd.Fields, fl.Name)
 		}

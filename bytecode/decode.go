@@ -434,11 +434,47 @@ func (d *decoder) types(p *Program) {
 		if len(t.FieldTypes) != 0 && len(t.FieldTypes) != len(t.Fields) {
 			d.fail(at, "type %s has %d field types for %d fields", t.Name, len(t.FieldTypes), len(t.Fields))
 		}
+		t.Defaults = d.defaults()
+		for j := range t.Variants {
+			t.Variants[j].Defaults = d.defaults()
+		}
 		p.Types[i] = t
 		if d.err != nil {
 			return
 		}
 	}
+}
+
+// defaults reads the field defaults of a type or variant (validate
+// checks them).
+func (d *decoder) defaults() []int {
+	m := d.count(1)
+	if m == 0 {
+		return nil
+	}
+	list := make([]int, m)
+	for i := range list {
+		list[i] = d.int("field default", math.MaxInt32)
+	}
+	return list
+}
+
+// checkDefaults checks the field defaults of a type or variant with n
+// fields: none, or one per field, each 0 or one more than the index of a
+// constant that is no name list.
+func (p *Program) checkDefaults(owner string, list []int, n int) string {
+	if len(list) != 0 && len(list) != n {
+		return fmt.Sprintf("%s has %d field defaults for %d fields", owner, len(list), n)
+	}
+	for i, k := range list {
+		switch {
+		case k > len(p.Constants):
+			return fmt.Sprintf("%s: the default of field %d is K[%d], out of range (%d constants)", owner, i, k-1, len(p.Constants))
+		case k > 0 && p.Constants[k-1].Kind == KNames:
+			return fmt.Sprintf("%s: the default of field %d is a names constant", owner, i)
+		}
+	}
+	return ""
 }
 
 // minFuncSize is the fewest bytes a function can take: a one-byte field
@@ -649,6 +685,13 @@ func (p *Program) validate() *invalid {
 	for i, t := range p.Types {
 		if t == nil {
 			return &invalid{section: "types", fn: -1, msg: fmt.Sprintf("type %d is nil", i)}
+		}
+		msg := p.checkDefaults(t.Name, t.Defaults, len(t.Fields))
+		for j := 0; msg == "" && j < len(t.Variants); j++ {
+			msg = p.checkDefaults(t.Variants[j].Name, t.Variants[j].Defaults, len(t.Variants[j].Fields))
+		}
+		if msg != "" {
+			return &invalid{section: "types", fn: -1, msg: fmt.Sprintf("type %d: %s", i, msg)}
 		}
 	}
 	for i, s := range p.Servers {

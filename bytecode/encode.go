@@ -107,6 +107,10 @@ func encode(p *Program) []byte {
 			}
 			e.strings(t.Derive)
 			e.strings(t.FieldTypes)
+			e.defaults(t.Defaults)
+			for _, v := range t.Variants {
+				e.defaults(v.Defaults)
+			}
 		}
 	})
 	e.section(tagBuiltins, func() { e.strings(p.Builtins) })
@@ -238,6 +242,14 @@ func (e *encoder) strings(list []string) {
 	e.uvarint(uint64(len(list)))
 	for _, s := range list {
 		e.string(s)
+	}
+}
+
+// defaults writes a type's or variant's field defaults (see TypeDesc).
+func (e *encoder) defaults(list []int) {
+	e.uvarint(uint64(len(list)))
+	for _, k := range list {
+		e.uvarint(uint64(k))
 	}
 }
 

@@ -122,14 +122,20 @@ type TypeDesc struct {
 	// FieldTypes are a record's field annotations as source text ("" where
 	// absent), one per field; handlers check request values against them.
 	FieldTypes []string
-	Variants   []VariantDesc
-	Derive     []string
+	// Defaults give each field's default, a literal: one more than its
+	// constant's index, 0 for a field without one; nil when no field
+	// has one. The constructor fills in the fields it is not given.
+	Defaults []int
+	Variants []VariantDesc
+	Derive   []string
 }
 
-// VariantDesc is one variant of an ADT; Fields is empty for a bare variant.
+// VariantDesc is one variant of an ADT; Fields is empty for a bare
+// variant. Defaults are as TypeDesc's.
 type VariantDesc struct {
-	Name   string
-	Fields []string
+	Name     string
+	Fields   []string
+	Defaults []int
 }
 
 // Server describes one server block (same-name blocks merged): what is

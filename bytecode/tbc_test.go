@@ -43,10 +43,10 @@ func tbcSample() *Program {
 			{Kind: KString},
 		},
 		Types: []*TypeDesc{
-			{Name: "Point", Fields: []string{"x", "y"}, Derive: []string{"Eq", "Show"}},
+			{Name: "Point", Fields: []string{"x", "y"}, Derive: []string{"Eq", "Show"}, Defaults: []int{0, 2}},
 			{Name: "Shape", Variants: []VariantDesc{
 				{Name: "Circle", Fields: []string{"r"}},
-				{Name: "Rect", Fields: []string{"w", "h"}},
+				{Name: "Rect", Fields: []string{"w", "h"}, Defaults: []int{0, 4}},
 				{Name: "Empty"},
 			}},
 		},
@@ -642,6 +642,12 @@ func TestDecodeValidation(t *testing.T) {
 			`server 0 "api": config 1 (discover): slot G[11] out of range (11 globals)`, "servers"},
 		{"config", func(p *Program) { p.Configs[0].Slot = 11 },
 			`config 0 (db): slot G[11] out of range (11 globals)`, "configs"},
+		{"type-defaults-count", func(p *Program) { p.Types[0].Defaults = []int{2} },
+			`type 0: Point has 1 field defaults for 2 fields`, "types"},
+		{"type-default-constant", func(p *Program) { p.Types[1].Variants[1].Defaults = []int{0, 15} },
+			`type 1: Rect: the default of field 1 is K[14], out of range (14 constants)`, "types"},
+		{"type-default-names", func(p *Program) { p.Types[0].Defaults = []int{0, 9} },
+			`type 0: Point: the default of field 1 is a names constant`, "types"},
 	} {
 		if m.section == "" {
 			m.section = "functions"

@@ -457,18 +457,18 @@ print(Bearer("x"), Ok)
 	})
 }
 
-// A type's field default is not applied by its constructor: it is
-// warned of, but not for a type a model is made of (a model applies it).
+// A field default the constructor cannot apply (no literal) is warned
+// of, but not for a type a model is made of (a model applies it).
 func TestUnappliedDefaultsWarned(t *testing.T) {
-	expectWarnings(t, `type P { x: Int = 3 }
-type Color { Rgb(r: Int, g: Int = 0) }
-type User { name: String, role: String = "member" }
+	expectWarnings(t, `type P { x: Int = 3, tags: [String] = [] }
+type Color { Rgb(r: Int, g: Int = 1 + 1) }
+type User { name: String, roles: [String] = [] }
 server {
   model User
 }
 `, []string{
-		"1:10: warning: the default of P's field x is not applied: a constructor leaves a field it is not given nil (a model's defaults apply); pass the value, or write a function that does",
-		"2:26: warning: the default of Rgb's field g is not applied: a constructor leaves a field it is not given nil (a model's defaults apply); pass the value, or write a function that does",
+		"1:22: warning: the default of P's field tags is not applied: a constructor takes literal defaults (numbers, strings, booleans); pass the value, or write a function that does",
+		"2:26: warning: the default of Rgb's field g is not applied: a constructor takes literal defaults (numbers, strings, booleans); pass the value, or write a function that does",
 	})
 }
 

@@ -163,6 +163,16 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 			provided |= 1 << uint(gather)
 		}
 	}
+	if fn.k == KType {
+		// A field skipped among the named ones takes its default, as
+		// those after the last do.
+		ti := fn.AsType().Info
+		for i := range min(len(full), len(ti.hasDefault), 64) {
+			if provided&(1<<uint(i)) == 0 && ti.hasDefault[i] {
+				full[i] = ti.defaults[i]
+			}
+		}
+	}
 	if fn.k != KFunc {
 		return t.Call(fn, full...)
 	}
@@ -241,6 +251,11 @@ func construct(ti *TypeInfo, args []Value) (Value, error) {
 	}
 	vals := make([]Value, len(ti.Fields))
 	copy(vals, args)
+	for i := len(args); i < len(ti.hasDefault); i++ {
+		if ti.hasDefault[i] {
+			vals[i] = ti.defaults[i]
+		}
+	}
 	return ObjectValue(ti.New(vals)), nil
 }
 

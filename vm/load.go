@@ -150,7 +150,7 @@ func Load(p *bytecode.Program) (*Program, error) {
 	}
 	prog.types = make([]*typeEntry, len(p.Types))
 	for i, td := range p.Types {
-		te := newTypeEntry(td)
+		te := newTypeEntry(td, prog.consts)
 		prog.types[i] = te
 		json := slices.Contains(td.Derive, "JSON")
 		if te.adt == nil {
@@ -190,11 +190,23 @@ func Load(p *bytecode.Program) (*Program, error) {
 	return prog, nil
 }
 
-func newTypeEntry(td *bytecode.TypeDesc) *typeEntry {
+func newTypeEntry(td *bytecode.TypeDesc, consts []Value) *typeEntry {
 	te := &typeEntry{}
 	eq := true // records and variants compare structurally
+	defaults := func(ti *TypeInfo, ks []int) {
+		if len(ks) == 0 {
+			return
+		}
+		ti.defaults, ti.hasDefault = make([]Value, len(ks)), make([]bool, len(ks))
+		for i, k := range ks {
+			if k > 0 {
+				ti.defaults[i], ti.hasDefault[i] = consts[k-1], true
+			}
+		}
+	}
 	if len(td.Variants) == 0 {
 		ti := NewTypeInfo(td.Name, td.Name, td.Fields, -1)
+		defaults(ti, td.Defaults)
 		ti.Eq = eq
 		te.ctors = []Value{TypeValueOf(ti)}
 		return te
@@ -203,6 +215,7 @@ func newTypeEntry(td *bytecode.TypeDesc) *typeEntry {
 	te.ctors = make([]Value, len(td.Variants)+1)
 	for j, vd := range td.Variants {
 		ti := NewTypeInfo(td.Name, vd.Name, vd.Fields, j)
+		defaults(ti, vd.Defaults)
 		ti.ADT = te.adt
 		ti.Eq = eq
 		te.adt.Variants = append(te.adt.Variants, ti)

@@ -405,6 +405,10 @@ type TypeInfo struct {
 	prog *Program // the program declaring it (nil for the builtin types)
 	// JSON: derive [JSON], which gives the type from_json.
 	JSON bool
+	// defaults are the fields' defaults where hasDefault (nil when no
+	// field has one): the constructor fills in those it is not given.
+	defaults   []Value
+	hasDefault []bool
 }
 
 // ADTInfo groups the variants of one algebraic data type.
