@@ -346,6 +346,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.Guard:
 		r.expr(s.Cond)
 		r.block(s.Else)
+		r.guardElse(s)
 	case *ast.Defer:
 		r.block(s.Body)
 	case *ast.Throw:
