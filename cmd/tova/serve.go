@@ -43,7 +43,7 @@ each on its own port: the block's "port", overridden by the environment
 variable PORT_<NAME>, defaulting to 3000, 3001, ... in order. PORT, when
 set, is the port of the first server run (so that several servers in one
 process do not collide on it).
-SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
+SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.`,
 		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A zero deadline would read as "none", and the runtime would
@@ -109,7 +109,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			// that crashed, `2>&1 | head`) must not end the server: its
 			// writes fail instead, and the lines are lost.
 			signal.Ignore(syscall.SIGPIPE)
-			stopping, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			stopping, stopSignals := signal.NotifyContext(context.Background(), stopSignalList...)
 			defer stopSignals()
 			memLimit, memFrom := serve.ProcessMemoryLimit()
 			rt, err := serve.Start(p, serve.Options{
@@ -141,7 +141,7 @@ SIGINT/SIGTERM drains in-flight requests, runs on_stop hooks and exits 0.`,
 			// are stopped (503), on_stop still runs, the logs are
 			// written, and the process exits as after a drain.
 			again := make(chan os.Signal, 1)
-			signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+			signal.Notify(again, stopSignalList...)
 			defer signal.Stop(again)
 			stopSignals()
 			ctx, cancel := context.WithTimeout(context.Background(), drain)
@@ -176,7 +176,8 @@ func logLevel(v string) (zerolog.Level, error) {
 		return zerolog.InfoLevel, nil
 	}
 	l, err := zerolog.ParseLevel(strings.ToLower(v))
-	if err != nil || l == zerolog.NoLevel {
+	if _, num := strconv.Atoi(v); num == nil || err != nil || l == zerolog.NoLevel {
+		// zerolog also takes level numbers (99 turned every line off).
 		return 0, fmt.Errorf("TOVA_LOG_LEVEL=%q is not a log level (trace, debug, info, warn, error, fatal, panic or disabled)", v)
 	}
 	return l, nil
@@ -200,11 +201,18 @@ func startProfile() (stop func()) {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
-// waitForStop blocks until SIGINT or SIGTERM arrives; a second one then
+// stopSignalList are the signals that stop a server gracefully: SIGINT,
+// SIGTERM, and SIGHUP (the terminal or SSH session that started it
+// closed, or a `kill -HUP` meant as a reload), whose default action would
+// end the process at once, cutting in-flight requests and losing the
+// buffered log lines.
+var stopSignalList = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// waitForStop blocks until SIGINT, SIGTERM or SIGHUP arrives; a second one then
 // takes its default action (ends the process).
 func waitForStop() {
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, stopSignalList...)
 	<-sig
 	signal.Stop(sig)
 }

@@ -58,19 +58,30 @@ func startServing(t *testing.T, src, path string, flags ...string) (*serving, st
 }
 
 // stop sends SIGTERM and waits for the exit code.
-func (sv *serving) stop(t *testing.T) int {
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+func (sv *serving) stop(t *testing.T) int { return sv.stopWith(t, syscall.SIGTERM) }
+
+// stopWith sends sig and waits for the exit code.
+func (sv *serving) stopWith(t *testing.T, sig syscall.Signal) int {
+	syscall.Kill(os.Getpid(), sig)
 	select {
 	case c := <-sv.code:
 		return c
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
+		t.Fatalf("serve did not stop on %v", sig)
 		return -1
 	}
 }
 
 // `tova serve` runs until SIGTERM, then drains, runs on_stop and exits 0.
+// SIGHUP (the terminal that started it closed) does the same: its
+// default action would end the process at once.
 func TestServeStopsOnSIGTERM(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { testServeStopsOn(t, sig) })
+	}
+}
+
+func testServeStopsOn(t *testing.T, sig syscall.Signal) {
 	sv, body := startServing(t, `server {
   route GET "/hi" => fn() "hi"
   on_stop fn() { print("bye") }
@@ -79,7 +90,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	if body != `"hi"` {
 		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
 	}
-	if c := sv.stop(t); c != 0 {
+	if c := sv.stopWith(t, sig); c != 0 {
 		t.Fatalf("exit %d; stderr: %s", c, sv.errb.String())
 	}
 	if !strings.Contains(sv.out.String(), "bye") {
@@ -330,6 +341,13 @@ func TestServeLogLevel(t *testing.T) {
 	for v, want := range map[string]zerolog.Level{"": zerolog.InfoLevel, "warn": zerolog.WarnLevel, "DEBUG": zerolog.DebugLevel, "disabled": zerolog.Disabled} {
 		if l, err := logLevel(v); err != nil || l != want {
 			t.Errorf("%q: %v %v, want %v", v, l, err, want)
+		}
+	}
+	// zerolog's level numbers are not levels here (99 turned off every
+	// line, errors too).
+	for _, v := range []string{"99", "-1", "0", "3"} {
+		if l, err := logLevel(v); err == nil {
+			t.Errorf("%q: %v, want an error", v, l)
 		}
 	}
 	app := filepath.Join(t.TempDir(), "app.tova")
