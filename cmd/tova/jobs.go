@@ -147,14 +147,26 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	return places, nil
 }
 
-// redact drops the password of a connection URL.
+// redact hides the password of a connection URL: the one after the
+// user name, and a password query parameter (libpq and pgx take both).
+// A PostgreSQL URL that does not parse is not shown at all: where its
+// password begins cannot be told.
 func redact(where string) string {
-	u, err := url.Parse(where)
-	if err != nil || u.User == nil {
-		return where
+	if !isPostgresURL(where) {
+		return where // a SQLite file
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	u, err := url.Parse(where)
+	if err != nil {
+		return where[:strings.Index(where, "://")] + "://(a URL that does not parse)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

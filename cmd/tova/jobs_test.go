@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tova/driver"
+	"tova/internal/testutil"
 	"tova/jobs"
 	"tova/jobs/jobstest"
 )
@@ -117,5 +118,26 @@ func TestJobsCommand(t *testing.T) {
 	}
 	if st, err := os.Stat(empty); err != nil || st.Size() != 0 {
 		t.Errorf("the empty file was written to: %v %v", st, err)
+	}
+}
+
+// A PostgreSQL URL's password never shows in tova jobs' messages: after
+// the user name, as a query parameter, or in a URL that does not parse.
+func TestJobsRedactsPasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://admin:hunter2@127.0.0.1:5432/app":     "postgres://admin:xxxxx@127.0.0.1:5432/app",
+		"postgres://127.0.0.1:5432/app?password=hunter2":  "postgres://127.0.0.1:5432/app?password=xxxxx",
+		"postgres://admin:hunter2@127.0.0.1:notaport/app": "postgres://(a URL that does not parse)",
+		"postgresql://admin:hun%ter2@127.0.0.1:5432/app":  "postgresql://(a URL that does not parse)",
+		".tova/app.jobs.db":                               ".tova/app.jobs.db",
+	} {
+		if got := redact(in); got != want || strings.Contains(got, "hunter2") || strings.Contains(got, "hun%ter2") {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var out, errb testutil.Buffer
+	run([]string{"jobs", "--database", "postgres://admin:hunter2@127.0.0.1:notaport/app"}, &out, &errb)
+	if strings.Contains(errb.String(), "hunter2") || errb.String() == "" {
+		t.Errorf("stderr %q", errb.String())
 	}
 }
