@@ -12,7 +12,8 @@ import (
 // first: where(table, pred) behaves like table.where(pred).
 func regH(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
 	hostFirst[name] = hostFirstEntry{params, fn}
-	reg(name, params, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	own := withArity(name, params, fn) // a host's method has its own
+	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if len(args) > 0 && args[0].Kind() == vm.KHost {
 			if hc, ok := args[0].AsHost().(vm.HostCaller); ok {
 				res, handled, err := hc.CallMethod(t, name, args[1:])
@@ -21,8 +22,8 @@ func regH(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (
 				}
 			}
 		}
-		return fn(t, args)
-	})
+		return own(t, args)
+	}})
 }
 
 // hostFirst remembers the builtins registered with regH, so that their

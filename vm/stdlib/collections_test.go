@@ -423,7 +423,8 @@ func TestMutation(t *testing.T) {
 	eq(t, "original after non-mutating ops", orig, "[1, 2, 3]")
 	runErrCases(t, []ec{
 		{"push", a(S("s"), I(1)), "TypeError", "push: expected List, got String"},
-		{"push", a(), "TypeError", "push: expected List, got Nil"},
+		{"push", a(), "TypeError", "push takes at least 2 arguments, got 0"},
+		{"push", a(nums(1)), "TypeError", "push takes at least 2 arguments, got 1"},
 		{"pop", a(nilV), "TypeError", "pop: expected List, got Nil"},
 		{"remove_at", a(nums(1), I(3)), "IndexError", "remove_at: index 3 out of range for length 1"},
 		{"update_at", a(nums(1), I(-2), I(0)), "IndexError", "update_at: index -2 out of range"},

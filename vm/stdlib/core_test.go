@@ -103,7 +103,7 @@ func TestRange(t *testing.T) {
 		{"range", a(I(0), I(10), I(0)), "ValueError", "range: step must not be zero"},
 		{"range", a(S("a")), "TypeError", "range: expected Int, got String"},
 		{"range", a(F(1.5)), "TypeError", "range: expected Int, got Float"},
-		{"range", a(), "TypeError", "range: expected Int, got Nil"},
+		{"range", a(), "TypeError", "range takes 1 to 3 arguments (start, end, step), got 0"},
 	})
 	// Lazy: a huge range is fine until it is materialised.
 	big := e.call(t, "range", I(1<<62))

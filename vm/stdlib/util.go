@@ -24,7 +24,7 @@ const maxStringBytes = vm.MaxStringBytes
 
 // reg registers a builtin.
 func reg(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
-	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: fn})
+	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: withArity(name, params, fn)})
 }
 
 // alias registers the builtin already registered as name under other
@@ -36,6 +36,9 @@ func alias(name string, others ...string) {
 	}
 	for _, o := range others {
 		if h, ok := hostFirst[name]; ok {
+			if b, ok := arities[name]; ok {
+				arities[o] = b
+			}
 			regH(o, h.params, h.fn)
 			continue
 		}
