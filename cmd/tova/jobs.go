@@ -149,10 +149,10 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 
 // redact hides the password of a connection URL: the one after the
 // user name, and a password query parameter (libpq and pgx take both).
-// A PostgreSQL URL that does not parse is not shown at all: where its
+// A URL that does not parse is not shown at all: where its
 // password begins cannot be told.
 func redact(where string) string {
-	if !isPostgresURL(where) {
+	if !strings.Contains(where, "://") {
 		return where // a SQLite file
 	}
 	u, err := url.Parse(where)
