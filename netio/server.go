@@ -500,7 +500,15 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ex.plain = false
-	status, failure := s.dispatch(ctx, ex, job, start)
+	// The handler's deadline counts from when it is handed the request:
+	// a body that took long to arrive (within the read timeout) must
+	// not leave its handler a deadline already spent, started to be
+	// stopped at its first wait after its changes were made.
+	ready := start
+	if streamed {
+		ready = s.now()
+	}
+	status, failure := s.dispatch(ctx, ex, job, start, ready)
 	s.policyHeaders(ctx, tc, !ex.plain)
 	if c := s.cfg.Compression; c != nil {
 		c.apply(ctx)
@@ -582,9 +590,10 @@ func bodyGrowth(have, size int, chunked bool) int {
 // requestStart is when the request being served began: when the read
 // that brought its first byte returned, if tc's request began with a read
 // (not one pipelined behind another, whose bytes were read with it), else
-// now. It is taken once per request. A request's access line and deadline
-// count from it, so that a request that trickles in, or is refused after
-// a long wait (408), shows how long it took.
+// now. It is taken once per request. A request's access line counts from
+// it, so that a request that trickles in, or is refused after a long wait
+// (408), shows how long it took; so does the deadline of one without a
+// body (that of one with a body counts from when the body has come).
 func (s *Server) requestStart(tc *timedConn) time.Time {
 	if tc != nil && tc.beganFresh {
 		tc.beganFresh = false
@@ -602,7 +611,9 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Job, start time.Time) (int, error) {
+// dispatch serves the request that began at start and was read whole
+// at ready (from which its deadline counts).
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Job, start, ready time.Time) (int, error) {
 	req := &ex.req
 	// A request that began during the drain is refused; one whose first
 	// byte came before it (an upload still arriving) is in flight, and
@@ -645,7 +656,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		if t := m.Route.Timeout; t > 0 && t < timeout {
 			timeout = t
 		}
-		v, err = s.cfg.Pool.Do(job, start.Add(timeout), ex)
+		v, err = s.cfg.Pool.Do(job, ready.Add(timeout), ex)
 		if err != nil && timeout != s.timeout && errors.Is(err, actors.ErrTimeout) {
 			writeError(ctx, fasthttp.StatusGatewayTimeout, CodeGatewayTimeout, ex.currentID())
 			return fasthttp.StatusGatewayTimeout, deadlinePassed("route's", timeout)

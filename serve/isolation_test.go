@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -444,4 +446,34 @@ func TestHealthAnswersWithEveryWorkerBusy(t *testing.T) {
 		t.Errorf("health with every worker busy: %d after %v", r.status, took)
 	}
 	wg.Wait()
+}
+
+// A request's deadline counts from when its handler is handed it: a body
+// that took longer than the deadline to arrive (within the read timeout)
+// still gives its handler the whole deadline. Counted from the first
+// byte, the handler started with its deadline spent, made its change,
+// and was stopped at its first wait: 503, with the change saved.
+func TestDeadlineCountsFromTheBody(t *testing.T) {
+	app := startApp(t, `server {
+  var saved = []
+  route POST "/upload" => fn(req) {
+    saved = [...saved, len(req.body)]
+    sleep(50)
+    { stored: len(req.body) }
+  }
+}
+`, func(o *Options) { o.RequestTimeout = 300 * time.Millisecond })
+	c, err := net.Dial("tcp", strings.TrimPrefix(app.urls[""], "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello")
+	time.Sleep(600 * time.Millisecond) // twice the deadline
+	io.WriteString(c, "world")
+	raw, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(raw), "HTTP/1.1 200 ") || !strings.HasSuffix(string(raw), `{"stored":10}`) {
+		t.Fatalf("slow upload: %q", raw)
+	}
 }
