@@ -95,8 +95,13 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		return Nil, TypeErrorf("cannot call method %s on nil", name)
 	}
 	if recv.k == KBuiltin {
-		if f, ok := recv.AsBuiltin().Members[name]; ok {
+		b := recv.AsBuiltin()
+		if f, ok := b.Members[name]; ok {
 			return t.callOther(f, args[1:])
+		}
+		if b.Members != nil {
+			// str.len("abc") is not len(str, "abc").
+			return Nil, TypeErrorf("%s has no member %s", b.Name, name)
 		}
 	}
 	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
@@ -159,8 +164,12 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			}}), nil
 		}
 	case KBuiltin:
-		if f, ok := x.AsBuiltin().Members[name]; ok {
+		b := x.AsBuiltin()
+		if f, ok := b.Members[name]; ok {
 			return f, nil
+		}
+		if b.Members != nil {
+			return Nil, TypeErrorf("%s has no member %s", b.Name, name)
 		}
 	case KString, KArray:
 		if name == "length" {

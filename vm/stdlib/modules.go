@@ -34,6 +34,7 @@ func registerModules() {
 	).with(map[string]vm.Value{"PI": vm.Float(math.Pi), "E": vm.Float(math.E), "INF": vm.Float(math.Inf(1))})))
 
 	strFn := *builtinFn("str").AsBuiltin()
+	strFn.Name = "str"
 	strFn.Members = members("str",
 		"upper", "lower", "trim", "trim_start", "trim_end", "split", "join", "replace", "repeat",
 		"contains", "starts_with", "ends_with", "chars", "words", "lines", "capitalize", "title_case",

@@ -30,16 +30,26 @@ func (n *Namespace) TypeName() string { return "Object" }
 
 func (n *Namespace) String() string { return "<namespace " + n.name + ">" }
 
+// GetAttr reads a member: math.PI. A name the namespace lacks is an
+// error naming it (math.len is no builtin len: a namespace is not an
+// object whose missing fields read as nil).
 func (n *Namespace) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
-	if v, ok := n.members[name]; ok {
+	if v, ok := n.member(t, name); ok {
 		return v, true, nil
+	}
+	return vm.Nil, false, vm.TypeErrorf("%s has no member %s", n.name, name)
+}
+
+func (n *Namespace) member(t *vm.Thread, name string) (vm.Value, bool) {
+	if v, ok := n.members[name]; ok {
+		return v, true
 	}
 	if n.dynamic != nil {
 		if v, ok := n.dynamic(t, name); ok {
-			return v, true, nil
+			return v, true
 		}
 	}
-	return vm.Nil, false, nil
+	return vm.Nil, false
 }
 
 // Keys lists the namespace's members, sorted: keys(math).
@@ -56,13 +66,13 @@ func (n *Namespace) Keys(t *vm.Thread) ([]string, error) {
 // is an error naming the namespace, not a builtin of that name called
 // with the namespace as its first argument.
 func (n *Namespace) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
-	f, ok, err := n.GetAttr(t, name)
-	if err != nil {
-		return vm.Nil, true, err
-	}
+	f, ok := n.member(t, name)
 	if !ok {
 		if _, builtin := vm.LookupBuiltin(name); builtin {
-			return vm.Nil, false, nil // keys(math), as any object's
+			// keys(math): a builtin offering the namespace the call
+			// first takes it back. (math.keys() then reads the member,
+			// which GetAttr refuses.)
+			return vm.Nil, false, nil
 		}
 		return vm.Nil, true, vm.TypeErrorf("%s has no member %s", n.name, name)
 	}
