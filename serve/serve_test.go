@@ -1020,7 +1020,7 @@ func TestResponseHelpers(t *testing.T) {
 			t.Errorf("GET %s: %d %s", p, r.status, r.body)
 		}
 		waitFor(t, func() bool {
-			for _, rec := range logged(app.logs, "the handler answered a function, <builtin to_string>, not a value: call it, or answer what it returns") {
+			for _, rec := range logged(app.logs, "the handler answered a function, <builtin str>, not a value: call it, or answer what it returns") {
 				if rec["in"] == "handler GET "+p {
 					return true
 				}
