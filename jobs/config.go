@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"tova/bytecode"
 	"tova/vm"
 )
 
@@ -79,6 +82,7 @@ type settings struct {
 	maxBackoff  time.Duration
 
 	pgURL      string // PostgreSQL: the jobs live in the app's database
+	pgProgram  string // the program's schema there (ProgramSchema)
 	sqlitePath string // otherwise: the jobs file
 
 	fetchCooldown     time.Duration
@@ -137,6 +141,43 @@ func JobsFileOf(source string) string {
 	}
 	return filepath.Join(".tova", name+".jobs.db")
 }
+
+// ProgramSchema is the PostgreSQL schema that holds the job queue of
+// the program whose main source file is source, as the jobs file
+// (JobsFileOf) does on SQLite: tova_<name> (tova_app for app.tova and
+// the app.tbc built from it), in lower case, other characters than
+// letters, digits and _ made _, with a hash of the name when it had to
+// change (or be cut: River takes schema names of at most 46 bytes).
+// Two programs using one database thus never share a queue, a leader
+// or a subscription list: one program's leader would not store the
+// other's schedule ticks, and its workers would take (and drop) events
+// and ticks of the other. A URL that sets a search_path (options
+// -csearch_path=… or a search_path parameter) chooses the schema
+// itself, and the queue lives there.
+func ProgramSchema(source string) string {
+	name := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
+	if name == "" || name == "." || name == "/" {
+		name = "program"
+	}
+	var b strings.Builder
+	for _, c := range strings.ToLower(name) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := "tova_" + b.String()
+	if b.String() != name || len(s) > maxSchemaName {
+		sum := sha256.Sum256([]byte(name))
+		s = s[:min(len(s), maxSchemaName-9)] + "_" + hex.EncodeToString(sum[:4])
+	}
+	return s
+}
+
+// maxSchemaName is River's limit on a schema name: 63 bytes for a
+// notification channel <schema>.river_leadership.
+const maxSchemaName = 63 - 1 - len("river_leadership")
 
 // defaultJobsFile is the program's file (JobsFileOf), or the shared one
 // of earlier releases (JobsFile) if only that one exists in dir: its
@@ -204,6 +245,7 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 	if s.pgURL == "" && s.sqlitePath == "" {
 		s.sqlitePath = defaultJobsFile(dir, mainSource(inst))
 	}
+	s.pgProgram = ProgramSchema(mainSource(inst))
 	setInt(&s.maxAttempts, opts.MaxAttempts)
 	setInt(&s.workers, opts.Workers)
 	setDur(&s.timeout, opts.Timeout)
@@ -356,10 +398,13 @@ func CheckSettings(inst *vm.Instance) error {
 
 // mainSource is the name of the program's main source file ("" if the
 // program records none).
-func mainSource(inst *vm.Instance) string {
-	code := inst.Prog.Code
-	if code == nil || len(code.Funcs) == 0 {
+func mainSource(inst *vm.Instance) string { return SourceOf(inst.Prog.Code) }
+
+// SourceOf is the name of p's main source file ("" if p has no code):
+// what JobsFileOf and ProgramSchema are given.
+func SourceOf(p *bytecode.Program) string {
+	if p == nil || len(p.Funcs) == 0 {
 		return ""
 	}
-	return code.FileName(code.Funcs[0].File)
+	return p.FileName(p.Funcs[0].File)
 }

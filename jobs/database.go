@@ -28,14 +28,15 @@ import (
 //	                    process id, last heartbeat and how long after it
 //	                    to presume it dead, so that jobs left "running"
 //	                    by a dead process can be handed back
-const schemaSQL = `
-CREATE TABLE IF NOT EXISTS tova_subscriptions (
+func schemaSQL(d tableNamer) string {
+	return `
+CREATE TABLE IF NOT EXISTS ` + d.table("tova_subscriptions") + ` (
 	topic  TEXT NOT NULL,
 	server TEXT NOT NULL,
 	queue  TEXT NOT NULL,
 	PRIMARY KEY (topic, server)
 );
-CREATE TABLE IF NOT EXISTS tova_job_clients (
+CREATE TABLE IF NOT EXISTS ` + d.table("tova_job_clients") + ` (
 	id      TEXT PRIMARY KEY,
 	server  TEXT NOT NULL,
 	host    TEXT NOT NULL,
@@ -43,13 +44,22 @@ CREATE TABLE IF NOT EXISTS tova_job_clients (
 	seen_at BIGINT NOT NULL, -- last heartbeat, Unix ms
 	dead_ms BIGINT NOT NULL  -- presumed dead this long after seen_at
 )`
+}
+
+type tableNamer interface{ table(name string) string }
 
 // database is what the queue needs of one SQL database beyond River's
 // driver: transactions and a few statements of its own. TTx is the
 // driver's transaction type (*sql.Tx on SQLite, pgx.Tx on PostgreSQL).
 // Statements use $N placeholders, which both drivers accept.
 type database[TTx any] struct {
-	dialect  string // "sqlite" or "postgres"
+	dialect string // "sqlite" or "postgres"
+	// schema is the PostgreSQL schema the queue's tables are in
+	// (ProgramSchema), or "" for those the connection's search_path
+	// finds (SQLite; a URL that sets a search_path; the tables of an
+	// earlier release, shared by the programs of a database: legacy).
+	schema   string
+	legacy   bool
 	driver   riverdriver.Driver[TTx]
 	begin    func(ctx context.Context) (TTx, error)
 	commit   func(ctx context.Context, tx TTx) error
@@ -63,6 +73,14 @@ type database[TTx any] struct {
 	// use in the transaction that added them).
 	exclusive func(ctx context.Context, fn func(tx TTx, inTx bool) error) error
 	close     func()
+}
+
+// table is name qualified with the queue's schema, if it has one.
+func (d *database[TTx]) table(name string) string {
+	if d.schema == "" {
+		return name
+	}
+	return pgx.Identifier{d.schema, name}.Sanitize()
 }
 
 // inTx runs fn in a transaction, committing when it returns nil.
@@ -81,11 +99,18 @@ func (d *database[TTx]) inTx(ctx context.Context, fn func(tx TTx) error) error {
 // migrate brings River's tables and ours up to date, one process at a
 // time.
 func (d *database[TTx]) migrate(ctx context.Context) error {
-	m, err := rivermigrate.New(d.driver, nil)
+	m, err := rivermigrate.New(d.driver, &rivermigrate.Config{Schema: d.schema})
 	if err != nil {
 		return err
 	}
 	return d.exclusive(ctx, func(tx TTx, inTx bool) error {
+		if d.schema != "" {
+			if err := d.inTx(ctx, func(tx TTx) error {
+				return d.exec(ctx, tx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{d.schema}.Sanitize())
+			}); err != nil {
+				return fmt.Errorf("creating the jobs schema %s: %w", d.schema, err)
+			}
+		}
 		if inTx {
 			_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
 		} else {
@@ -95,9 +120,9 @@ func (d *database[TTx]) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating the jobs tables: %w", err)
 		}
 		if inTx {
-			return d.exec(ctx, tx, schemaSQL)
+			return d.exec(ctx, tx, schemaSQL(d))
 		}
-		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, schemaSQL) })
+		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, schemaSQL(d)) })
 	})
 }
 
@@ -200,11 +225,12 @@ func scanAll(rows *sql.Rows) ([][]any, error) {
 func PostgresPoolSize(workers int) int { return workers/2 + 6 }
 
 // openPostgres connects to the app's PostgreSQL database.
-func openPostgres(ctx context.Context, url string, workers int) (*database[pgx.Tx], error) {
+func openPostgres(ctx context.Context, url string, workers int, program string) (*database[pgx.Tx], error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db url: %w", err)
 	}
+	setsPath := cfg.ConnConfig.RuntimeParams["search_path"] != "" || strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "search_path")
 	cfg.MaxConns = max(cfg.MaxConns, int32(PostgresPoolSize(workers)))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -214,7 +240,28 @@ func openPostgres(ctx context.Context, url string, workers int) (*database[pgx.T
 		pool.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
+	schema, legacy := program, false
+	if setsPath {
+		schema = ""
+	} else {
+		// The tables of an earlier release, in the search_path's schema
+		// (public) and shared by every program of the database, go on
+		// being used until the program has tables of its own, so that
+		// the jobs stored there are not left behind.
+		var own, old bool
+		err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('river_job') IS NOT NULL",
+			pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&own, &old)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+		}
+		if !own && old {
+			schema, legacy = "", true
+		}
+	}
 	d := &database[pgx.Tx]{
+		schema:   schema,
+		legacy:   legacy,
 		dialect:  "postgres",
 		driver:   riverpgxv5.New(pool),
 		begin:    func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },

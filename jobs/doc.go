@@ -18,7 +18,10 @@
 //
 // Where the queue lives: with a `db { adapter: "postgres", url }` block,
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
-// the workers); otherwise in a SQLite file of its own,
+// the workers), in the program's own schema (ProgramSchema: tova_app for
+// app.tova; the URL's search_path if it sets one), so that programs
+// sharing the database never share a queue, a leader or a subscription
+// list; otherwise in a SQLite file of its own,
 // .tova/<program>.jobs.db next to the program (JobsFileOf; River's SQLite
 // driver), so that two programs in one directory never share a queue,
 // and the queue's single writer connection never queues behind the

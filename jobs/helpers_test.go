@@ -78,7 +78,13 @@ type testApp struct {
 // startApp compiles src and runs its servers with their jobs.
 func startApp(t *testing.T, src string, be backend, tweak ...func(*jobstest.Options)) *testApp {
 	t.Helper()
-	p, err := driver.CompileFile("app.tova", []byte(src))
+	return startAppNamed(t, "app.tova", src, be, tweak...)
+}
+
+// startAppNamed is startApp of a program whose file is called file.
+func startAppNamed(t *testing.T, file, src string, be backend, tweak ...func(*jobstest.Options)) *testApp {
+	t.Helper()
+	p, err := driver.CompileFile(file, []byte(src))
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

@@ -65,6 +65,9 @@ type ListOptions struct {
 	Limit int
 	// DatabaseURL overrides the program's jobs database.
 	DatabaseURL string
+	// Schema is the program's schema in a PostgreSQL database
+	// (ProgramSchema of its main source file).
+	Schema string
 }
 
 // Where tells where the jobs of inst's server are stored: a
@@ -87,7 +90,7 @@ var ErrNoJobs = errors.New("no jobs database yet (no server of this program has 
 func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	var q queue
 	if isPostgresURL(where) {
-		db, err := openPostgres(ctx, where, 1)
+		db, err := openPostgres(ctx, where, 1, opts.Schema)
 		if err != nil {
 			return nil, err
 		}

@@ -85,6 +85,9 @@ type queue interface {
 	releaseLeader(ctx context.Context, id string) error
 	// leader is the client id of the elected leader, "" when none is.
 	leader(ctx context.Context) (string, error)
+	// sharedTables reports a PostgreSQL queue in the tables an earlier
+	// release made, shared by every program of the database.
+	sharedTables() bool
 	close()
 }
 
@@ -147,6 +150,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 	} else {
 		cfg.Logger = slog.New(&slogToZerolog{})
 	}
+	cfg.Schema = db.schema
 	c, err := river.NewClient(db.driver, cfg)
 	if err != nil {
 		return nil, err
@@ -154,7 +158,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 	e.client = c
 	if db.dialect == "postgres" {
 		// insert-only: no pool, no queues; only InsertTx and InsertManyTx
-		if e.sqlClient, err = river.NewClient(riverdatabasesql.New(nil), &river.Config{Logger: cfg.Logger}); err != nil {
+		if e.sqlClient, err = river.NewClient(riverdatabasesql.New(nil), &river.Config{Logger: cfg.Logger, Schema: db.schema}); err != nil {
 			return nil, err
 		}
 	}
@@ -162,6 +166,8 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 }
 
 func (e *engine[TTx]) start(ctx context.Context) error { return e.client.Start(ctx) }
+
+func (e *engine[TTx]) sharedTables() bool { return e.db.legacy }
 
 func (e *engine[TTx]) stop(ctx context.Context) error {
 	err := e.client.Stop(ctx)
@@ -180,7 +186,9 @@ func (e *engine[TTx]) insert(ctx context.Context, args river.JobArgs, opts *rive
 }
 
 // subscriptionsSQL lists a topic's subscribing servers and their queues.
-const subscriptionsSQL = `SELECT server, queue FROM tova_subscriptions WHERE topic = $1 ORDER BY server`
+func (e *engine[TTx]) subscriptionsSQL() string {
+	return `SELECT server, queue FROM ` + e.db.table("tova_subscriptions") + ` WHERE topic = $1 ORDER BY server`
+}
 
 // deliveries makes one event job per subscription row.
 func deliveries(rows [][]any, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) []river.InsertManyParams {
@@ -197,7 +205,7 @@ func deliveries(rows [][]any, topic string, payload json.RawMessage, from string
 func (e *engine[TTx]) publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) (int, error) {
 	n := 0
 	err := e.db.inTx(ctx, func(tx TTx) error {
-		rows, err := e.db.query(ctx, tx, subscriptionsSQL, topic)
+		rows, err := e.db.query(ctx, tx, e.subscriptionsSQL(), topic)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
@@ -224,7 +232,7 @@ func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, p
 	if e.sqlClient == nil {
 		return 0, errNoCallerTx
 	}
-	rs, err := tx.QueryContext(ctx, subscriptionsSQL, topic)
+	rs, err := tx.QueryContext(ctx, e.subscriptionsSQL(), topic)
 	if err != nil {
 		return 0, err
 	}
@@ -253,7 +261,7 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 	}
 	row.MaxAttempts = want
 	err := e.db.inTx(ctx, func(tx TTx) error {
-		return e.db.exec(ctx, tx, `UPDATE river_job SET max_attempts = $1 WHERE id = $2`, want, row.ID)
+		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET max_attempts = $1 WHERE id = $2`, want, row.ID)
 	})
 	if err != nil {
 		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: storing the running server's max_attempts")
@@ -280,20 +288,20 @@ func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], subs [
 
 func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics []string) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
-		if err := e.db.exec(ctx, tx, `INSERT INTO tova_job_clients (id, server, host, pid, seen_at, dead_ms) VALUES ($1, $2, $3, $4, $5, $6)
+		if err := e.db.exec(ctx, tx, `INSERT INTO `+e.db.table("tova_job_clients")+` (id, server, host, pid, seen_at, dead_ms) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, c.ID, c.Server, c.Host, c.PID, c.SeenAt.UnixMilli(), c.DeadAfter.Milliseconds()); err != nil {
 			return err
 		}
 		// Forget clients gone for a day: absent means dead anyway.
-		if err := e.db.exec(ctx, tx, `DELETE FROM tova_job_clients WHERE seen_at < $1`, c.SeenAt.Add(-24*time.Hour).UnixMilli()); err != nil {
+		if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_job_clients")+` WHERE seen_at < $1`, c.SeenAt.Add(-24*time.Hour).UnixMilli()); err != nil {
 			return err
 		}
 		// The server's subscriptions are those of the program it runs now.
-		if err := e.db.exec(ctx, tx, `DELETE FROM tova_subscriptions WHERE server = $1`, c.Server); err != nil {
+		if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, c.Server); err != nil {
 			return err
 		}
 		for _, t := range topics {
-			if err := e.db.exec(ctx, tx, `INSERT INTO tova_subscriptions (topic, server, queue) VALUES ($1, $2, $3)
+			if err := e.db.exec(ctx, tx, `INSERT INTO `+e.db.table("tova_subscriptions")+` (topic, server, queue) VALUES ($1, $2, $3)
 				ON CONFLICT (topic, server) DO UPDATE SET queue = excluded.queue`, t, c.Server, queueName(c.Server)); err != nil {
 				return err
 			}
@@ -304,18 +312,18 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics []string
 
 func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
-		return e.db.exec(ctx, tx, `UPDATE tova_job_clients SET seen_at = $1 WHERE id = $2`, now.UnixMilli(), id)
+		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("tova_job_clients")+` SET seen_at = $1 WHERE id = $2`, now.UnixMilli(), id)
 	})
 }
 
 func (e *engine[TTx]) releaseLeader(ctx context.Context, id string) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
-		return e.db.exec(ctx, tx, `DELETE FROM river_leader WHERE leader_id = $1`, id)
+		return e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("river_leader")+` WHERE leader_id = $1`, id)
 	})
 }
 
 func (e *engine[TTx]) leader(ctx context.Context) (string, error) {
-	l, err := e.db.driver.GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+	l, err := e.db.driver.GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{Schema: e.db.schema})
 	switch {
 	case errors.Is(err, rivertype.ErrNotFound):
 		return "", nil
@@ -327,14 +335,14 @@ func (e *engine[TTx]) leader(ctx context.Context) (string, error) {
 
 func (e *engine[TTx]) unregister(ctx context.Context, id string) error {
 	return e.db.inTx(ctx, func(tx TTx) error {
-		return e.db.exec(ctx, tx, `DELETE FROM tova_job_clients WHERE id = $1`, id)
+		return e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_job_clients")+` WHERE id = $1`, id)
 	})
 }
 
 func (e *engine[TTx]) clients(ctx context.Context) (map[string]clientRow, error) {
 	out := map[string]clientRow{}
 	err := e.db.inTx(ctx, func(tx TTx) error {
-		rows, err := e.db.query(ctx, tx, `SELECT id, server, host, pid, seen_at, dead_ms FROM tova_job_clients`)
+		rows, err := e.db.query(ctx, tx, `SELECT id, server, host, pid, seen_at, dead_ms FROM `+e.db.table("tova_job_clients"))
 		if err != nil {
 			return err
 		}
@@ -361,7 +369,7 @@ func (e *engine[TTx]) rescue(ctx context.Context, jobs []*rivertype.JobRow, reas
 		return nil
 	}
 	now := time.Now().UTC()
-	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Hour)}
+	p := &riverdriver.JobRescueManyParams{Schema: e.db.schema, StuckHorizon: now.Add(time.Hour)}
 	for _, j := range jobs {
 		why, state, finalized := reason+"; the job was handed back to the queue", rivertype.JobStateAvailable, (*time.Time)(nil)
 		if j.Attempt >= j.MaxAttempts {

@@ -134,6 +134,9 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		r.q.close()
 		return nil, queueError(where, err)
 	}
+	if r.q.sharedTables() {
+		r.log.Warn().Str("schema", set.pgProgram).Msg("jobs: the queue is in the tables an earlier release made in the database's search_path, which every program using this database shares (one program's leader does not store another's schedule ticks, and each takes the others' events): it stays there while they exist; once no job is pending in them, drop them (river_* and tova_* tables) and the program's own schema is used")
+	}
 	now := time.Now()
 	self := clientRow{ID: r.clientID, Server: r.name, Host: r.host, PID: int64(os.Getpid()), SeenAt: now, DeadAfter: 5 * set.heartbeat}
 	if err := r.q.register(ctx, self, topics); err != nil {
@@ -204,7 +207,7 @@ func Needed(prog *bytecode.Program, srv *bytecode.Server) bool {
 // openQueue opens the configured database and makes the River client.
 func openQueue(ctx context.Context, set settings, r *Runner) (queue, error) {
 	if set.pgURL != "" {
-		db, err := openPostgres(ctx, set.pgURL, set.workers)
+		db, err := openPostgres(ctx, set.pgURL, set.workers, set.pgProgram)
 		if err != nil {
 			return nil, err
 		}

@@ -60,11 +60,15 @@ and server bodies as tova serve does at startup, without serving;
 				}
 			}
 			places := []string{database}
+			// A program's queue in a PostgreSQL database is in a schema
+			// named after its main source file.
+			schema := jobs.ProgramSchema(args[0])
 			if database == "" {
 				p, _, err := load(cmd, args[0])
 				if err != nil {
 					return err
 				}
+				schema = jobs.ProgramSchema(jobs.SourceOf(p))
 				if places, err = jobPlaces(p, filepath.Dir(args[0])); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %v\n", err)
 					return &exitError{exitStartup}
@@ -80,7 +84,7 @@ and server bodies as tova serve does at startup, without serving;
 					}
 					fmt.Fprintf(out, "jobs in %s:\n", redact(where))
 				}
-				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit})
+				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit, Schema: schema})
 				if errors.Is(err, jobs.ErrNoJobs) {
 					if database != "" && !isPostgresURL(database) {
 						// A SQLite jobs file has its table from the start:

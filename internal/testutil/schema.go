@@ -45,3 +45,28 @@ func execOn(ctx context.Context, base, sql string) error {
 	_, err = c.Exec(ctx, sql)
 	return err
 }
+
+// FreshDatabase creates a database with a random name starting with
+// prefix in the PostgreSQL server of base, and returns a URL of it
+// (base's, but for the database) and a function that drops it again:
+// for tests of what a database's default schema holds, which a schema
+// of FreshSchema cannot show.
+func FreshDatabase(ctx context.Context, base, prefix string) (dbURL string, drop func() error, err error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	if err := execOn(ctx, base, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	u.Path = "/" + name
+	drop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return execOn(ctx, base, "DROP DATABASE "+name+" WITH (FORCE)")
+	}
+	return u.String(), drop, nil
+}

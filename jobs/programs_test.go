@@ -1,0 +1,140 @@
+package jobs_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"tova/internal/testutil"
+	"tova/jobs"
+	"tova/jobs/jobstest"
+	"tova/vm"
+)
+
+// Two programs using one PostgreSQL database (the same db url, without a
+// search_path) keep their queues apart, as two programs in one directory
+// do on SQLite: each program's events reach its own subscribers and its
+// schedules tick. In shared tables, the program started last replaced
+// the other's subscriptions, each took (and dropped) the other's events
+// and ticks, and only one program's leader stored schedule ticks.
+func TestProgramsSharingADatabase(t *testing.T) {
+	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TOVA_TEST_DATABASE_URL is not set")
+		}
+		t.Skip("TOVA_TEST_DATABASE_URL not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url, drop, err := testutil.FreshDatabase(ctx, base, "tova_programs_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drop() })
+	be := backend{name: "postgres", url: url}
+	program := func(name, topic string) string {
+		return `server {
+  subscribe "` + topic + `" fn(p) { print("` + name + ` got {p.n}") }
+  schedule "1s" fn ` + name + `_tick() { print("` + name + ` tick") }
+  fn send(n) { publish("` + topic + `", { n: n }) }
+}
+`
+	}
+	fast := func(o *jobstest.Options) { o.Jobs.TickEvery = 100 * time.Millisecond }
+	a := startAppNamed(t, "orders.tova", program("orders", "created"), be, fast)
+	b := startAppNamed(t, "billing.tova", program("billing", "created"), be, fast)
+	for i := 1; i <= 3; i++ {
+		for _, app := range []*testApp{a, b} {
+			if _, err := app.Server("").Call(context.Background(), "send", vm.Int(int64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		app  *testApp
+		name string
+	}{{a, "orders"}, {b, "billing"}} {
+		waitFor(t, 15*time.Second, c.name+"'s three events and two ticks", func() bool {
+			return len(c.app.out.Lines(c.name+" got ")) == 3 && len(c.app.out.Lines(c.name+" tick")) >= 2
+		})
+		if strings.Contains(c.app.logs.String(), "dropped") {
+			t.Errorf("%s dropped something: %s", c.name, c.app.logs.String())
+		}
+	}
+	// Each program's jobs are listed from its own schema.
+	for _, name := range []string{"orders", "billing"} {
+		list, err := jobs.List(context.Background(), url, jobs.ListOptions{States: jobs.ListStates, Schema: jobs.ProgramSchema(name + ".tova")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := 0
+		for _, j := range list {
+			if j.Kind == "event" {
+				events++
+			}
+		}
+		if events != 3 {
+			t.Errorf("%s: %d event deliveries listed, want its 3", name, events)
+		}
+	}
+}
+
+// A database holding the shared tables of an earlier release (River's
+// in the search_path's schema) goes on being used, with a warning, so
+// that the jobs stored there are not left behind.
+func TestProgramKeepsTheSharedTablesOfAnEarlierRelease(t *testing.T) {
+	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TOVA_TEST_DATABASE_URL is not set")
+		}
+		t.Skip("TOVA_TEST_DATABASE_URL not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url, drop, err := testutil.FreshDatabase(ctx, base, "tova_legacy_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drop() })
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	app := startAppNamed(t, "orders.tova", `server {
+  subscribe "created" fn(p) { print("got {p.n}") }
+  fn send(n) { publish("created", { n: n }) }
+}
+`, backend{name: "postgres", url: url})
+	if _, err := app.Server("").Call(ctx, "send", vm.Int(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the event", func() bool { return len(app.out.Lines("got 1")) == 1 })
+	if !strings.Contains(app.logs.String(), "the tables an earlier release made") {
+		t.Errorf("no warning: %s", app.logs.String())
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM public.river_job WHERE kind = 'tova_event'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("events in the shared tables: %d, %v", n, err)
+	}
+	var own bool
+	pool.QueryRow(ctx, "SELECT to_regclass('tova_orders.river_job') IS NOT NULL").Scan(&own)
+	if own {
+		t.Error("the program's own schema was made beside the shared tables")
+	}
+}
