@@ -94,6 +94,14 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			lw := logbuf.New(stderr, 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
+			// print's lines are batched the same way: a reader of stdout
+			// that stalls or goes away (a stuck or crashed log shipper)
+			// must neither hold up a request that prints past its
+			// deadline nor fail it; the lines are dropped and counted.
+			pw := logbuf.NewReporting(stdout, 50*time.Millisecond, func(n int64) {
+				log.Warn().Int64("dropped", n).Msg("printed lines dropped: standard output stopped taking them (its reader does not read)")
+			})
+			defer pw.Close()
 			// Go's own packages (net/http, for fetch) write through the
 			// standard logger: their lines become JSON lines too.
 			stdlog.SetFlags(0)
@@ -114,11 +122,12 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			memLimit, memFrom := serve.ProcessMemoryLimit()
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
-				Stdout: stdout, Stderr: stderr,
+				Stdout: pw, Stderr: lw,
 				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
 				StartContext: stopping, MemoryLimit: memLimit, MemoryLimitFrom: memFrom,
 			})
 			if err != nil {
+				pw.Flush()
 				lw.Flush()
 				var se *serve.StartupError
 				var ve *vm.Error
@@ -135,6 +144,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 				}
 				return &exitError{exitStartup}
 			}
+			pw.Flush()
 			lw.Flush()
 			<-stopping.Done()
 			// A second signal cuts the drain short: in-flight requests

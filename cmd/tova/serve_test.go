@@ -617,3 +617,79 @@ print("done")
 		t.Fatalf("exit %d, output %q", c, both.String())
 	}
 }
+
+// print's lines are batched, as the logs are: a reader of stdout that
+// stalls neither holds a printing request past its answer nor fails it,
+// and one that went away (EPIPE) does not fail it either. Before, a
+// stalled reader blocked every printing request inside its print (no
+// 503 at its deadline, no answer), and a gone one made each answer 500.
+func TestServePrintNeverWaitsOnStdout(t *testing.T) {
+	for _, gone := range []bool{false, true} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gone {
+			r.Close()
+		}
+		dir := t.TempDir()
+		app := filepath.Join(dir, "app.tova")
+		os.WriteFile(app, []byte(`server {
+  route GET "/p" => fn() { print(repeat("x", 10000)); { ok: true } }
+}
+`), 0o644)
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ln.Close()
+		t.Setenv("PORT", port)
+		code := make(chan int, 1)
+		var errb testutil.Buffer
+		go func() { code <- run([]string{"serve", "--host", "127.0.0.1", "--drain", "1s", "--timeout", "2s", app}, w, &errb) }()
+		url := "http://127.0.0.1:" + port + "/p"
+		client := &http.Client{Timeout: 3 * time.Second}
+		var up bool
+		for i := 0; i < 100 && !up; i++ {
+			if resp, err := client.Get("http://127.0.0.1:" + port + "/nope"); err == nil {
+				resp.Body.Close()
+				up = true
+			} else {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		// 100 lines of 10 kB: 15 times what a pipe holds.
+		for i := 0; i < 100; i++ {
+			resp, err := client.Get(url)
+			if err != nil {
+				t.Fatalf("gone=%v: request %d: %v", gone, i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != `{"ok":true}` {
+				t.Fatalf("gone=%v: request %d: %d %s", gone, i, resp.StatusCode, b)
+			}
+		}
+		var printed testutil.Buffer
+		copied := make(chan struct{})
+		if !gone {
+			go func() { io.Copy(&printed, r); close(copied) }() // let the lines out
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case c := <-code:
+			if c != 0 {
+				t.Fatalf("gone=%v: exit %d: %s", gone, c, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("gone=%v: serve did not stop", gone)
+		}
+		w.Close()
+		if !gone {
+			<-copied
+			// Held while the reader stalled, none lost.
+			if n := len(printed.Lines(strings.Repeat("x", 10000))); n != 100 {
+				t.Errorf("%d lines printed, want 100", n)
+			}
+			r.Close()
+		}
+	}
+}

@@ -61,10 +61,13 @@ type Writer struct {
 	merged []byte // a flush's output, kept between flushes (under outMu)
 	// dropped counts the lines dropped since the last flush that wrote.
 	dropped atomic.Int64
-	kick    chan struct{} // a buffer filled up: flush now
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	// onDrop, when set, is told of dropped lines instead of a line in
+	// the output saying so (an output that is not a log: print's).
+	onDrop func(n int64)
+	kick   chan struct{} // a buffer filled up: flush now
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 
 	// gate lets the flusher sleep while there is nothing to write (see
 	// New); end wakes it.
@@ -92,8 +95,14 @@ type mark struct {
 // line is written, so that an idle program does not wake up every
 // interval: a line is written out at most one interval after it was
 // buffered either way.
-func New(out io.Writer, every time.Duration) *Writer {
+func New(out io.Writer, every time.Duration) *Writer { return NewReporting(out, every, nil) }
+
+// NewReporting is New, but for an output that is not a log: the count
+// of lines dropped is given to onDrop (from the flusher) rather than
+// written to the output as a log line.
+func NewReporting(out io.Writer, every time.Duration, onDrop func(n int64)) *Writer {
 	w := &Writer{
+		onDrop: onDrop,
 		out:    out,
 		shards: make([]shard, max(4, 2*runtime.GOMAXPROCS(0))),
 		kick:   make(chan struct{}, 1),
@@ -319,7 +328,9 @@ func (w *Writer) flush() bool {
 	for _, sg := range segs {
 		out = append(out, sg.b...)
 	}
-	if dropped > 0 {
+	if dropped > 0 && w.onDrop != nil {
+		w.onDrop(dropped)
+	} else if dropped > 0 {
 		out = fmt.Appendf(out, `{"level":"warn","time":%q,"dropped":%d,"message":"log lines dropped: the log's output stopped taking them (a reader that does not read) and the buffers were full"}`+"\n",
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), dropped)
 	}

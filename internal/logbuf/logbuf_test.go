@@ -246,3 +246,28 @@ func TestStalledOutputDropsInsteadOfBlocking(t *testing.T) {
 		t.Errorf("kept %d and dropped %d of %d lines", kept, dropped, n)
 	}
 }
+
+// A Writer for an output that is not a log (print's) tells onDrop how
+// many lines it dropped, and writes no log line into the output.
+func TestReportingWriterTellsOfDropsApart(t *testing.T) {
+	out := &stalledOut{release: make(chan struct{})}
+	var told atomic.Int64
+	w := NewReporting(out, time.Millisecond, func(n int64) { told.Add(n) })
+	line := []byte(strings.Repeat("x", 200) + "\n")
+	const n = 4 * maxBuffered / 200
+	for range n {
+		_, _ = w.WriteShard(0, line)
+	}
+	close(out.release)
+	w.Close()
+	out.mu.Lock()
+	got := out.b.String()
+	out.mu.Unlock()
+	kept := strings.Count(got, string(line))
+	if strings.Contains(got, "dropped") || len(got) != kept*len(line) {
+		t.Errorf("the output holds more than the lines: %q", got[len(got)-min(len(got), 300):])
+	}
+	if told.Load() == 0 || kept+int(told.Load()) != n {
+		t.Errorf("kept %d, told of %d dropped, of %d lines", kept, told.Load(), n)
+	}
+}
