@@ -693,3 +693,26 @@ func TestServePrintNeverWaitsOnStdout(t *testing.T) {
 		}
 	}
 }
+
+// SIGTERM stops `tova run` of a program waiting on standard input that
+// stays open (a terminal, a pipe): read_stdin and read_lines waited for
+// its end, whatever the signal.
+func TestRunStopsWhileReadingStdin(t *testing.T) {
+	for _, call := range []string{"read_stdin()", "read_lines()"} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := os.Stdin
+		os.Stdin = r
+		app := filepath.Join(t.TempDir(), "read.tova")
+		os.WriteFile(app, []byte("s = "+call+"\nprint(len(s))\n"), 0o644)
+		c, stderr := runUntilSIGTERM(t, "run", app)
+		os.Stdin = old
+		w.Close()
+		r.Close()
+		if c != 143 || stderr != "tova run: stopped by SIGTERM\n" {
+			t.Errorf("%s: exit %d, stderr %q", call, c, stderr)
+		}
+	}
+}

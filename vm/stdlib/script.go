@@ -228,9 +228,36 @@ func pathFn(fname string, f func(string) string) func(t *vm.Thread, args []vm.Va
 
 // readStdin reads the whole standard input, up to the string limit.
 func readStdin(t *vm.Thread, fname string) (string, error) {
+	ctx := t.Context()
+	if err := ctx.Err(); err != nil {
+		return "", vm.Errorf(vm.ErrCancelled, "%s: %v", fname, err)
+	}
 	var b []byte
 	var err error
-	t.Blocking(func() { b, err = io.ReadAll(io.LimitReader(t.In.Cfg.Stdin, vm.MaxStringBytes+1)) })
+	t.Blocking(func() {
+		// A read that waits on a terminal or an open pipe cannot be
+		// cancelled: the program's stop (Ctrl-C, SIGTERM, a deadline)
+		// leaves it behind instead of waiting for the input's end.
+		type read struct {
+			b   []byte
+			err error
+		}
+		done := make(chan read, 1)
+		in := t.In.Cfg.Stdin
+		go func() {
+			b, err := io.ReadAll(io.LimitReader(in, vm.MaxStringBytes+1))
+			done <- read{b, err}
+		}()
+		select {
+		case r := <-done:
+			b, err = r.b, r.err
+		case <-ctx.Done():
+			err = vm.Errorf(vm.ErrCancelled, "%s: %v", fname, ctx.Err())
+		}
+	})
+	if e, ok := err.(*vm.Error); ok {
+		return "", e
+	}
 	if err != nil {
 		return "", vm.Errorf("IOError", "%s: %v", fname, err)
 	}
