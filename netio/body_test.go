@@ -317,3 +317,55 @@ func TestBodyGrowth(t *testing.T) {
 		have = next
 	}
 }
+
+// A chunked body's framing has a budget of its own: a chunk extension
+// of megabytes on a body of one byte is refused once it passes the
+// body's limit and 64 KiB (fasthttp read extensions of any length, so
+// that one request could make the server read gigabytes), while a body
+// sent in many small chunks within the limit is served.
+func TestChunkFramingHasALimit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, strconv.Itoa(len(req.Body)))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = 16 << 10 })
+	conn := ts.dial()
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;")
+	sent := make(chan int64, 1)
+	go func() {
+		ext := []byte(strings.Repeat("a", 32<<10))
+		var n int64
+		for range 1024 { // 32 MiB, unless the server stops reading
+			if _, err := conn.Write(ext); err != nil {
+				break
+			}
+			n += int64(len(ext))
+		}
+		sent <- n
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp := readResponseFrom(t, bufio.NewReader(conn))
+	if resp.StatusCode() != 400 || !strings.Contains(string(resp.Body()), "framing") {
+		t.Fatalf("a long chunk extension: %d %s", resp.StatusCode(), resp.Body())
+	}
+	conn.Close()
+	if n := <-sent; n >= 32<<20 {
+		t.Errorf("the server read all %d bytes of the extension", n)
+	}
+
+	// 2 000 chunks of 8 bytes: 16 000 bytes of data in 26 000 on the wire.
+	var b strings.Builder
+	b.WriteString("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+	for range 2000 {
+		b.WriteString("8\r\n01234567\r\n")
+	}
+	b.WriteString("0\r\n\r\n")
+	conn = ts.dial()
+	defer conn.Close()
+	io.WriteString(conn, b.String())
+	resp = readResponseFrom(t, bufio.NewReader(conn))
+	if resp.StatusCode() != 200 || string(resp.Body()) != "16000" {
+		t.Fatalf("small chunks: %d %s", resp.StatusCode(), resp.Body())
+	}
+}

@@ -204,6 +204,10 @@ type timedConn struct {
 	linger      bool         // the client may still be sending: see Close
 	raw         net.Conn     // under TLS, the connection under the *tls.Conn; nil without
 	plainHTTP   bool         // under TLS, a plain-HTTP request came: it is answered on raw
+	// budget, while a chunked body is read (budgeted), is how many more
+	// bytes the connection may read for it (see Server.readBody).
+	budget   int64
+	budgeted bool
 }
 
 // Close closes the connection, forgetting it as reported. A connection
@@ -358,6 +362,12 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		n, err := c.Conn.Read(p)
 		if c.lines.open && n > 0 {
 			c.lines.scan(p[:n])
+		}
+		if c.budgeted {
+			if c.budget -= int64(n); c.budget < 0 {
+				c.budgeted = false
+				return 0, errChunkFraming
+			}
 		}
 		return n, err
 	}

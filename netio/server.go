@@ -485,7 +485,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	var body []byte
 	streamed := ctx.Request.IsBodyStream()
 	if streamed {
-		if body, err = s.readBody(ctx); err != nil {
+		if body, err = s.readBody(ctx, tc); err != nil {
 			putExchange(tc, ex)
 			s.rejected(ctx, err, start)
 			return
@@ -533,7 +533,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // and sending nothing more would hold gigabytes.) A body announced or
 // sent past the limit is fasthttp.ErrBodyTooLarge; a read that fails or
 // passes the read timeout returns that error. An empty body is nil.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+func (s *Server) readBody(ctx *fasthttp.RequestCtx, tc *timedConn) ([]byte, error) {
 	limit := s.cfg.MaxRequestBodySize
 	size := ctx.Request.Header.ContentLength() // -1: chunked
 	chunked := size < 0
@@ -544,6 +544,15 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, nil
 	case size < 0:
 		size = limit + 1 // a byte past the limit tells a chunked body is too large
+		if tc != nil {
+			// The bytes around a chunked body's data (chunk sizes, their
+			// extensions, line ends, trailer fields) count against a
+			// budget of their own: fasthttp reads a chunk extension of
+			// any length, so that a body of one byte could make the
+			// server read gigabytes (RFC 9112 §7.1.1 asks for a limit).
+			tc.budget, tc.budgeted = int64(limit)+chunkFraming(limit), true
+			defer func() { tc.budgeted = false }()
+		}
 	}
 	r := ctx.RequestBodyStream()
 	var buf []byte
@@ -573,6 +582,16 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// chunkFraming is how many bytes a chunked body of at most limit bytes
+// of data may take besides them, read from the connection while the body
+// is: as many as its data, and 64 KiB more. Chunks of 8 bytes of data or
+// more fit whatever their number; a body whose chunks hold fewer (or
+// that carries long chunk extensions) is refused past it.
+func chunkFraming(limit int) int64 { return int64(limit) + 64<<10 }
+
+// errChunkFraming is a chunked body whose framing is over chunkFraming.
+var errChunkFraming = errors.New("the chunked body's framing (chunk sizes, chunk extensions, line ends, trailer) is over its limit: as many bytes as max_body, and 64 KiB")
 
 // bodyGrowth is the capacity a body's buffer holding have bytes, all
 // it can, grows to, for a body of size bytes (past the limit, if it is
@@ -860,6 +879,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	switch {
 	case errors.Is(err, errBareLF):
 		message = bareLFMessage
+	case errors.Is(err, errChunkFraming) || strings.Contains(err.Error(), errChunkFraming.Error()):
+		err = errChunkFraming
 	case errors.Is(err, errTLS):
 		message = tlsMessage
 	case errors.Is(err, errPlainHTTP):
