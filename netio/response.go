@@ -123,8 +123,12 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		status = fasthttp.StatusOK
 	}
 	ctx.SetStatusCode(status)
+	// 205 Reset Content carries no content either (RFC 9110 §15.3.6):
+	// fasthttp would send one, so it gets an empty body (Content-Length:
+	// 0, which the RFC allows), whatever the handler gave.
+	reset := status == fasthttp.StatusResetContent
 	switch {
-	case status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified:
+	case status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified || reset:
 		// No body (fasthttp sends none), so no Content-Type either.
 		ctx.Response.Header.SetNoDefaultContentType(true)
 	case r.ContentType != "":
@@ -136,10 +140,24 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		if len(h.Name) == len(HeaderNotRun) && strings.EqualFold(h.Name, HeaderNotRun) {
 			continue // the runtime's alone to give (markNotRun): a handler's answer ran a handler
 		}
+		if strings.EqualFold(h.Name, "Connection") {
+			// The runtime's to give too: a second Connection field would
+			// contradict its own (keep-alive beside close). A handler's
+			// close is honoured; anything else is the runtime's choice.
+			if strings.Contains(strings.ToLower(h.Value), "close") {
+				ctx.SetConnectionClose()
+			}
+			continue
+		}
 		ctx.Response.Header.Add(h.Name, fieldValue(h.Value))
 	}
 	for i := range r.Cookies {
 		writeCookie(ctx, &r.Cookies[i])
+	}
+	if reset {
+		ctx.Response.SetBody(nil)
+		ctx.Response.Header.SetContentLength(0)
+		return
 	}
 	if r.Stream != nil {
 		stream := r.Stream

@@ -1,0 +1,56 @@
+package serve
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawExchange sends req on a new connection and returns all the server
+// sends until it closes the connection.
+func rawExchange(t *testing.T, url, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, req)
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// The framing and persistence fields are the runtime's: a 205 carries no
+// content whatever the handler returned (RFC 9110 §15.3.6), and a
+// handler's Connection field never goes out beside the runtime's own (a
+// close is honoured). Before, a 205 went out with its JSON body, and
+// `Connection: keep-alive` was sent beside `Connection: close`.
+func TestFramingFieldsAreTheRuntimes(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/reset" => fn() respond(205, { done: true })
+  route GET "/reset-text" => fn() text("form cleared", 205)
+  route GET "/keep" => fn(req, res) { res.setHeader("Connection", "keep-alive"); "kept" }
+  route GET "/close" => fn() with_headers("closing", { Connection: "close" })
+}
+`)
+	u := app.urls[""]
+	for _, path := range []string{"/reset", "/reset-text"} {
+		got := rawExchange(t, u, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		head, body, _ := strings.Cut(got, "\r\n\r\n")
+		if !strings.HasPrefix(head, "HTTP/1.1 205 ") || body != "" || strings.Contains(head, "\r\nContent-Type:") || !strings.Contains(head, "\r\nContent-Length: 0") {
+			t.Errorf("GET %s: %q", path, got)
+		}
+	}
+	got := rawExchange(t, u, "GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if n := strings.Count(strings.ToLower(got), "\r\nconnection:"); n != 1 || !strings.Contains(got, "\r\nConnection: close\r\n") || !strings.HasSuffix(got, `"kept"`) {
+		t.Errorf("GET /keep: %d Connection fields: %q", n, got)
+	}
+	// A handler's close closes a keep-alive connection after its answer.
+	got = rawExchange(t, u, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
+	if n := strings.Count(strings.ToLower(got), "\r\nconnection:"); n != 1 || !strings.Contains(got, "\r\nConnection: close\r\n") || !strings.HasSuffix(got, `"closing"`) {
+		t.Errorf("GET /close: %q", got)
+	}
+}
