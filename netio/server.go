@@ -643,12 +643,15 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		markNotRun(ctx)
 		return fasthttp.StatusServiceUnavailable, nil
 	}
-	if p := ctx.Request.Header.Protocol(); len(p) > 5 && p[5] != '1' {
+	if p := ctx.Request.Header.Protocol(); len(p) != 8 || p[5] != '1' || p[7] != '1' && p[7] != '0' {
 		// fasthttp reads any HTTP/d.d; a major version other than 1
-		// would be answered in a protocol the client did not ask for.
+		// would be answered in a protocol the client did not ask for,
+		// and fasthttp takes HTTP/1.2 and later for HTTP/1.0 (no Host
+		// needed, the connection closed after each answer).
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusHTTPVersionNotSupported, CodeHTTPVersion, req.ID)
-		return fasthttp.StatusHTTPVersionNotSupported, fmt.Errorf("the request is in %s: this server speaks HTTP/1.x", p)
+		markNotRun(ctx)
+		return fasthttp.StatusHTTPVersionNotSupported, fmt.Errorf("the request is in %s: this server speaks HTTP/1.0 and HTTP/1.1", p)
 	}
 	if s.cors != nil && s.cors.preflight(ctx) {
 		setRequestID(ctx, req.ID)

@@ -526,7 +526,7 @@ func TestHTTPVersions(t *testing.T) {
 	for _, c := range []struct {
 		proto  string
 		status int
-	}{{"HTTP/1.1", 200}, {"HTTP/1.0", 200}, {"HTTP/1.9", 200}, {"HTTP/2.0", 505}, {"HTTP/9.9", 505}, {"HTTP/0.9", 505}} {
+	}{{"HTTP/1.1", 200}, {"HTTP/1.0", 200}, {"HTTP/1.9", 505}, {"HTTP/1.2", 505}, {"HTTP/2.0", 505}, {"HTTP/9.9", 505}, {"HTTP/0.9", 505}} {
 		conn := ts.dial()
 		_, _ = io.WriteString(conn, "GET / "+c.proto+"\r\nHost: x\r\n\r\n")
 		resp := readResponse(t, conn)
