@@ -52,7 +52,15 @@ type lineCheck struct {
 	cr   bool // the last byte read was a CR
 	line int  // bytes of the current line read so far, up to 2
 	lf   bool // a line of the block has ended: the request line was read
+	// method holds the block's first bytes, up to 5: whether the
+	// request is a HEAD is known from them when fasthttp could not read
+	// the block (and forgot its method).
+	method  [5]byte
+	methodN uint8
 }
+
+// head says whether the block's request line begins with HEAD.
+func (l *lineCheck) head() bool { return l.methodN == 5 && string(l.method[:]) == "HEAD " }
 
 // inRequestLine says whether the block's first line, the request line,
 // is still being read (so a block too large to read is a URI too long).
@@ -71,6 +79,9 @@ func (l *lineCheck) waitsInVain() bool { return l.open && l.bare }
 // scan reads p, the next bytes of the block, and closes the check at the
 // block's end.
 func (l *lineCheck) scan(p []byte) {
+	if l.methodN < 5 {
+		l.methodN += uint8(copy(l.method[l.methodN:], p))
+	}
 	// Most blocks arrive whole in one read, at its end (no body).
 	if bytes.HasSuffix(p, crlfcrlf) {
 		l.open = false

@@ -337,3 +337,31 @@ func TestWithoutContents(t *testing.T) {
 		t.Errorf("a long value is kept whole: %q", got)
 	}
 }
+
+// A refused HEAD request's answer ends at its header block (RFC 9112
+// §6.3), also when fasthttp could not read the block and forgot the
+// method: the error body went out after a missing Host, two Host or
+// Content-Length fields, or a block too large.
+func TestRefusedHeadHasNoBody(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/x", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, nil)
+	for _, req := range []string{
+		"HEAD /x HTTP/1.1\r\n\r\n",
+		"HEAD /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"HEAD /x HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 9000) + "\r\n\r\n",
+		"HEAD /x HTTP/1.1\r\nHost: a\r\nX A: v\r\n\r\n",
+	} {
+		conn := ts.dial()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(conn, req)
+		raw, _ := io.ReadAll(conn)
+		conn.Close()
+		head, body, ok := strings.Cut(string(raw), "\r\n\r\n")
+		if !ok || body != "" || !strings.HasPrefix(head, "HTTP/1.1 4") || !strings.Contains(head, "\r\nContent-Length: ") {
+			t.Errorf("%.60q: %q", req, raw)
+		}
+	}
+}
