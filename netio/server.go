@@ -947,7 +947,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	markNotRun(ctx) // (the request was not read whole: no handler saw it)
 	ctx.SetConnectionClose()
 	tc, _ := ctx.Conn().(*timedConn)
-	if ctx.IsHead() || tc != nil && tc.lines.head() {
+	if ctx.IsHead() || !headerRead && tc != nil && tc.lines.head() {
 		// A HEAD answer ends at its header block (RFC 9112 §6.3),
 		// also when fasthttp could not read the block and forgot the
 		// method: the Content-Length stays the body's.
