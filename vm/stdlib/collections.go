@@ -148,7 +148,7 @@ func bMap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(seq)
 	switch variantOf(seq) {
 	case isOk, isSome:
 		v, err := c.call1(payload(seq))
@@ -193,7 +193,7 @@ func bFilter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(seq)
 	switch variantOf(seq) {
 	case isSome:
 		ok, err := c.call1(payload(seq))
@@ -251,7 +251,7 @@ func bFlatMap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(seq)
 	switch k := variantOf(seq); k {
 	case isOk, isSome:
 		r, err := c.call1(payload(seq))
@@ -497,7 +497,7 @@ func bCount(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(seq)
 	n := 0
 	err = iterate(t, "count", seq, func(x vm.Value, i int) error {
 		ok, err := c.callElem(x, i)
@@ -593,7 +593,7 @@ func anyAll(t *vm.Thread, fname string, args []vm.Value, isAny bool) (vm.Value, 
 		if err != nil {
 			return vm.Nil, err
 		}
-		c = newCaller(t, fn)
+		c = newCaller(t, fn).over(arg(args, 0))
 	}
 	result := !isAny
 	err := iterate(t, fname, arg(args, 0), func(x vm.Value, i int) error {
@@ -909,7 +909,7 @@ func findFirst(t *vm.Thread, name string, args []vm.Value) (vm.Value, int, error
 	if err != nil {
 		return vm.Nil, -1, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(arg(args, 0))
 	res, at := vm.Nil, -1
 	err = iterate(t, name, arg(args, 0), func(x vm.Value, i int) error {
 		ok, err := c.callElem(x, i)
@@ -1179,7 +1179,7 @@ func bPartition(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(arg(args, 0))
 	yes, no := []vm.Value{}, []vm.Value{}
 	err = iterate(t, "partition", arg(args, 0), func(x vm.Value, i int) error {
 		ok, err := c.callElem(x, i)

@@ -192,7 +192,7 @@ func bEach(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	c := newCaller(t, fn)
+	c := newCaller(t, fn).over(arg(args, 0))
 	err = iterate(t, "each", arg(args, 0), func(v vm.Value, i int) error {
 		_, err := c.callElem(v, i)
 		return err

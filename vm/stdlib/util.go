@@ -199,6 +199,7 @@ type caller struct {
 	fn    vm.Value
 	b     *vm.Builtin
 	index bool // the callback declares a second parameter: pass the index
+	kv    bool // ... over an object: pass the key and the value instead
 	buf   [3]vm.Value
 }
 
@@ -226,10 +227,26 @@ func (c *caller) call1(x vm.Value) (vm.Value, error) {
 	return c.callN(1)
 }
 
+// over notes the sequence the callback is called over: over an object,
+// whose elements are [key, value] pairs, a callback of two parameters
+// gets the key and the value, as `for k, v in obj` binds them, rather
+// than the pair and its index.
+func (c *caller) over(seq vm.Value) *caller {
+	c.kv = c.index && seq.Kind() == vm.KObject
+	return c
+}
+
 // callElem calls fn(x) or, when the callback takes two parameters,
-// fn(x, i) as JavaScript's array methods do.
+// fn(x, i) as JavaScript's array methods do (fn(key, value) over an
+// object: see over).
 func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
 	c.buf[0] = x
+	if c.kv && x.Kind() == vm.KArray {
+		if kv := x.AsArray().Elems; len(kv) == 2 {
+			c.buf[0], c.buf[1] = kv[0], kv[1]
+			return c.callN(2)
+		}
+	}
 	if c.index {
 		c.buf[1] = vm.Int(int64(i))
 		return c.callN(2)
