@@ -41,12 +41,20 @@ func Compile(srcs []Source) (prog *Program, err error) {
 			panic(r)
 		}
 	}()
+	blocks, lone := false, false
 	for _, s := range srcs {
 		for _, st := range s.File.Stmts {
 			if _, ok := st.(*ast.ServerDecl); ok || sharedDecl(st) {
 				c.servers = true
+				blocks = blocks || ok
 			}
+			lone = lone || loneServerDecl(st)
 		}
+	}
+	// Without a server block, the declarations that run once per server
+	// make up the program's one unnamed server (see loneServerDecl).
+	if lone && !blocks {
+		c.servers, c.implicitServer = true, true
 	}
 	c.collectGlobals(srcs)
 	c.collectVariants(srcs)
@@ -66,10 +74,14 @@ type constKey struct {
 }
 
 type compiler struct {
-	prog     *Program
-	consts   map[constKey]int
-	builtins map[string]int
-	globals  map[*ast.Binding]int
+	// implicitServer: the program has no server block, and its
+	// top-level declarations that run once per server make up its one
+	// unnamed server.
+	implicitServer bool
+	prog           *Program
+	consts         map[constKey]int
+	builtins       map[string]int
+	globals        map[*ast.Binding]int
 	// variantTypes maps a variant name to the types declaring one of that
 	// name, typeVariants a type to its variants (collectVariants).
 	variantTypes map[string][]string

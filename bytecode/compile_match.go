@@ -232,6 +232,9 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 		if sharedDecl(st) && f.af == nil && f.srv == nil {
 			return // compiled into every server by compileServers
 		}
+		if f.c.implicitServer && loneServerDecl(st) && f.af == nil && f.srv == nil {
+			return // compiled into the program's one server by compileServers
+		}
 		f.c.errorf(st.Pos(), "this declaration runs once per server: write it inside the server block that runs it")
 	}
 }

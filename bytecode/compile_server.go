@@ -29,7 +29,7 @@ func (c *compiler) compileServers(srcs []Source) {
 		stmts []ast.Stmt
 	}
 	var groups []*group
-	var shared []ast.Stmt
+	var shared, lone []ast.Stmt
 	sharedFile := 0
 	byName := map[string]*group{}
 	for i, s := range srcs {
@@ -39,6 +39,13 @@ func (c *compiler) compileServers(srcs []Source) {
 					sharedFile = i
 				}
 				shared = append(shared, st)
+				continue
+			}
+			if c.implicitServer && loneServerDecl(st) {
+				if len(shared) == 0 && len(lone) == 0 {
+					sharedFile = i
+				}
+				lone = append(lone, st)
 				continue
 			}
 			sd, ok := st.(*ast.ServerDecl)
@@ -73,9 +80,16 @@ func (c *compiler) compileServers(srcs []Source) {
 		}
 		byEnv[env] = g
 	}
-	if len(groups) == 0 && len(shared) > 0 {
-		// A program of HTTP declarations alone is one unnamed server.
-		groups = append(groups, &group{pos: shared[0].Pos(), file: sharedFile})
+	if len(groups) == 0 && len(shared)+len(lone) > 0 {
+		// A program of HTTP declarations alone is one unnamed server,
+		// and so is one of jobs, schedules and subscriptions.
+		first := append(slices.Clip(shared), lone...)[0].Pos()
+		for _, st := range lone {
+			if st.Pos().Line < first.Line || st.Pos().Line == first.Line && st.Pos().Col < first.Col {
+				first = st.Pos()
+			}
+		}
+		groups = append(groups, &group{pos: first, file: sharedFile, stmts: lone})
 	}
 	for _, g := range groups {
 		c.file = g.file
@@ -122,6 +136,22 @@ func (f *fstate) declaredOnce(st ast.Stmt, key, msg string) {
 // that would then run once per server (port, on_start, on_stop,
 // background fn, schedule, subscribe, discover) are refused there, by
 // serverStmt.
+// loneServerDecl reports whether st is a declaration that runs once per
+// server (on_start, on_stop, background fn, schedule, subscribe,
+// discover). Written outside any server block in a program that has no
+// server block, it belongs to the program's one unnamed server (the
+// guide's "Combining Patterns" block); beside server blocks, which one
+// would run it is not said, and it is refused.
+func loneServerDecl(st ast.Stmt) bool {
+	switch st := st.(type) {
+	case *ast.ScheduleDecl, *ast.SubscribeDecl, *ast.DiscoverDecl:
+		return true
+	case *ast.HookDecl:
+		return st.Kind == "on_start" || st.Kind == "on_stop" || st.Kind == "background"
+	}
+	return false
+}
+
 func sharedDecl(st ast.Stmt) bool {
 	switch st := st.(type) {
 	case *ast.RouteDecl, *ast.RoutesGroup, *ast.HealthDecl, *ast.MaxBodyStmt,

@@ -113,3 +113,70 @@ func TestGuideCombiningPatterns(t *testing.T) {
 		})
 	}
 }
+
+// The guide's block as it is written there, at the top level of a
+// program with no server block: its schedule, subscriber and background
+// fn make up the program's one unnamed server (they were refused: "this
+// declaration runs once per server").
+const guideTopLevelSrc = `
+db { adapter: "sqlite", database: "app.db" }
+model Payment {
+  amount: Float
+  status: String
+  error: String
+}
+fn charge_card(payment) {
+  if payment.amount > 100 { Err("card declined") } else { Ok(payment.id) }
+}
+fn seed() {
+  for amount in [10, 250.5] { Payment.create({ amount, status: "pending" }) }
+}
+fn report() { "{Payment.all() |> map(fn(p) "{p.id}:{p.status}")}" }
+
+// Scheduled task publishes events
+schedule "check_payments" cron("*/5 * * * *") {
+  pending = Payment.where({ status: "pending" })
+  pending |> each(fn(p) publish("payment_check", p))
+}
+
+// Event handler spawns background jobs
+subscribe "payment_check" fn(payment) {
+  spawn_job(process_payment, payment)
+}
+
+// Background job does the work
+background fn process_payment(payment) {
+  result = charge_card(payment)
+  match result {
+    Ok(_) => Payment.update(payment.id, { status: "completed" })
+    Err(e) => {
+      Payment.update(payment.id, { status: "failed", error: e })
+      publish("payment_failed", payment)
+    }
+  }
+}
+
+subscribe "payment_failed" fn(payment) { print("alert: payment {payment.id} failed") }
+`
+
+func TestGuideCombiningPatternsAtTheTopLevel(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, guideTopLevelSrc, backend{}, func(o *jobstest.Options) {
+		o.Dir = dir
+		o.Jobs.TickEvery = 300 * time.Millisecond
+	})
+	app.call(t, "", "seed")
+	want := `["1:completed", "2:failed"]`
+	var got string
+	waitFor(t, 20*time.Second, "every payment processed", func() bool {
+		v, err := app.Server("").Call(context.Background(), "report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = v.AsString()
+		return got == want
+	})
+	waitFor(t, 10*time.Second, "the failure alert", func() bool {
+		return len(app.out.Lines("alert: payment 2 failed")) > 0
+	})
+}
