@@ -173,8 +173,10 @@
 //
 // # Arguments
 //
-// Job arguments and event payloads are stored as JSON (stdlib.AppendJSON)
-// and read back with stdlib.ParseJSON, so what a job receives is what
+// Job arguments and event payloads are stored as JSON (stdlib.AppendJSON),
+// held in a JSON string within the job's arguments (so that PostgreSQL's
+// jsonb, which sorts an object's keys, keeps their order), and read back
+// with stdlib.ParseJSON, so what a job receives is what
 // JSON round-trips: nil, Bool, Int, Float (a Float with an integral
 // value comes back as an Int), String, lists, and objects with their key
 // order. Records come back as plain objects with the same fields (field

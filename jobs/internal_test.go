@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -118,5 +119,20 @@ func TestPickSubscriber(t *testing.T) {
 		if !ok && c.want != "" || ok && got.key != c.want {
 			t.Errorf("%+v: got %q (%v), want %q", c.a, got.key, ok, c.want)
 		}
+	}
+}
+
+// A job stored before the arguments were kept as a JSON string (their
+// JSON itself) is read as it was.
+func TestWireJSONReadsBothForms(t *testing.T) {
+	for _, in := range []string{`{"server":"s","fn":"f","args":"[{\"b\":1,\"a\":2}]"}`, `{"server":"s","fn":"f","args":[{"b":1,"a":2}]}`} {
+		var a jobArgs
+		if err := json.Unmarshal([]byte(in), &a); err != nil || string(a.Args) != `[{"b":1,"a":2}]` {
+			t.Errorf("%s: %q %v", in, a.Args, err)
+		}
+	}
+	b, _ := json.Marshal(jobArgs{Server: "s", Fn: "f", Args: wireJSON(`[{"b":1}]`)})
+	if string(b) != `{"server":"s","fn":"f","args":"[{\"b\":1}]"}` {
+		t.Errorf("stored as %s", b)
 	}
 }

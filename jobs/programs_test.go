@@ -138,3 +138,34 @@ func TestProgramKeepsTheSharedTablesOfAnEarlierRelease(t *testing.T) {
 		t.Error("the program's own schema was made beside the shared tables")
 	}
 }
+
+// What a job or a subscriber receives keeps the order of its objects'
+// keys on both queues: PostgreSQL's jsonb sorted them (shorter keys
+// first), so that a row printed, logged or sent on came out in another
+// order than on SQLite.
+func TestArgumentsKeepTheirKeyOrder(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, `server {
+  subscribe "created" fn(p) { print("event {JSON.stringify(p)}") }
+  background fn work(p) { print("job {JSON.stringify(p)}") }
+  fn send() {
+    row = { zebra: 1, id: 2, name: "x", a: { z: 1, b: 2 } }
+    publish("created", row)
+    spawn_job(work, row)
+  }
+}
+`, be)
+			app.call(t, "", "send")
+			const want = `{"zebra":1,"id":2,"name":"x","a":{"z":1,"b":2}}`
+			waitFor(t, 10*time.Second, "the event and the job", func() bool {
+				return len(app.out.Lines("event ")) == 1 && len(app.out.Lines("job ")) == 1
+			})
+			for _, l := range append(app.out.Lines("event "), app.out.Lines("job ")...) {
+				if !strings.HasSuffix(l, want) {
+					t.Errorf("%s, want %s", l, want)
+				}
+			}
+		})
+	}
+}

@@ -26,9 +26,30 @@ const (
 // jobArgs are the arguments of a spawn_job job: the background function's
 // name and its arguments as a JSON array.
 type jobArgs struct {
-	Server string          `json:"server"`
-	Fn     string          `json:"fn"`
-	Args   json.RawMessage `json:"args"`
+	Server string   `json:"server"`
+	Fn     string   `json:"fn"`
+	Args   wireJSON `json:"args"`
+}
+
+// wireJSON is a job's arguments or an event's payload, as JSON: stored
+// as a JSON string holding that JSON, so that an object keeps the order
+// of its keys on PostgreSQL, whose jsonb column (River's) sorts them.
+// Jobs stored before hold the JSON itself, which is read as it is.
+type wireJSON []byte
+
+func (w wireJSON) MarshalJSON() ([]byte, error) { return json.Marshal(string(w)) }
+
+func (w *wireJSON) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*w = wireJSON(s)
+		return nil
+	}
+	*w = append((*w)[:0], b...)
+	return nil
 }
 
 func (jobArgs) Kind() string { return kindJob }
@@ -39,11 +60,11 @@ func (jobArgs) Kind() string { return kindJob }
 // several subscribers of the topic is split into one job each, so that
 // one failing subscriber does not re-run the others.
 type eventArgs struct {
-	Server  string          `json:"server"`
-	Topic   string          `json:"topic"`
-	Payload json.RawMessage `json:"payload"`
-	From    string          `json:"from,omitempty"`
-	Sub     *int            `json:"sub,omitempty"`
+	Server  string   `json:"server"`
+	Topic   string   `json:"topic"`
+	Payload wireJSON `json:"payload"`
+	From    string   `json:"from,omitempty"`
+	Sub     *int     `json:"sub,omitempty"`
 	// Key names the subscriber of a split delivery (see subscriber).
 	Key string `json:"key,omitempty"`
 }
@@ -195,7 +216,7 @@ func deliveries(rows [][]any, topic string, payload json.RawMessage, from string
 	params := make([]river.InsertManyParams, 0, len(rows))
 	for _, row := range rows {
 		params = append(params, river.InsertManyParams{
-			Args:       eventArgs{Server: asString(row[0]), Topic: topic, Payload: payload, From: from},
+			Args:       eventArgs{Server: asString(row[0]), Topic: topic, Payload: wireJSON(payload), From: from},
 			InsertOpts: opts(asString(row[1])),
 		})
 	}

@@ -473,7 +473,7 @@ func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) 
 		}
 		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
 	}
-	args, err := decodeArgs(a.Args)
+	args, err := decodeArgs(json.RawMessage(a.Args))
 	if err != nil {
 		return r.fail(row, "job "+a.Fn, err)
 	}
