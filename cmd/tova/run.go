@@ -235,13 +235,15 @@ func isArtifactFile(path string) bool {
 	return bytecode.IsArtifact(head[:n])
 }
 
-// signalName is how a shell user knows sig: SIGINT, SIGTERM.
+// signalName is how a shell user knows sig: SIGINT, SIGTERM, SIGHUP.
 func signalName(sig syscall.Signal) string {
 	switch sig {
 	case syscall.SIGINT:
 		return "SIGINT"
 	case syscall.SIGTERM:
 		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
 	}
 	return sig.String()
 }

@@ -131,7 +131,15 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 				lw.Flush()
 				var se *serve.StartupError
 				var ve *vm.Error
-				if errors.As(err, &se) && errors.As(err, &ve) && len(ve.Stack) > 0 {
+				if sig := stoppedBy(stopping); sig != "" {
+					// The signal stopped the start: not the program's error.
+					where := ""
+					if errors.As(err, &ve) && len(ve.Stack) > 0 {
+						f := ve.Stack[0]
+						where = fmt.Sprintf(" (its code was at %s:%d:%d)", f.File, f.Line, f.Col)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: stopped by %s while the server started%s\n", sig, where)
+				} else if errors.As(err, &se) && errors.As(err, &ve) && len(ve.Stack) > 0 {
 					// A runtime error of the server's own code: shown as
 					// tova run shows one, with its source line and stack.
 					who := "the server"
@@ -209,6 +217,21 @@ func startProfile() (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// stoppedBy names the signal that ended ctx, one of signal.NotifyContext's
+// for stopSignalList, or is "" if none did.
+func stoppedBy(ctx context.Context) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	cause := context.Cause(ctx).Error()
+	for _, s := range stopSignalList {
+		if sig, ok := s.(syscall.Signal); ok && strings.HasPrefix(cause, sig.String()+" ") {
+			return signalName(sig)
+		}
+	}
+	return "a signal"
 }
 
 // stopSignalList are the signals that stop a server gracefully: SIGINT,
