@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"tova/internal/testutil"
 )
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected output of the CLI scripts")
@@ -107,4 +110,20 @@ func setSection(ar *txtar.Archive, name, data string) {
 		}
 	}
 	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
+}
+
+// failingWriter fails every write, as a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A command whose output cannot be written (a full disk, a closed
+// pipe) does not exit 0 as if it had said what it had to.
+func TestLostOutputIsAnError(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"help"}, {"help", "run"}} {
+		var errb testutil.Buffer
+		if c := run(args, failingWriter{}, &errb); c == 0 || !strings.Contains(errb.String(), "writing the output: no space left on device") {
+			t.Errorf("%v: exit %d, %q", args, c, errb.String())
+		}
+	}
 }

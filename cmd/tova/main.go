@@ -47,9 +47,16 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	out := &checkedWriter{w: stdout}
+	root.SetOut(out)
 	root.SetErr(stderr)
-	err := root.Execute()
+	c, err := root.ExecuteC()
+	if err == nil && out.err != nil && (c == nil || c.Name() != "serve") {
+		// What the command printed is lost (a full disk, a closed
+		// pipe): not a success. (A server's printed lines are not its
+		// answer: lost, they are counted in its log.)
+		err = fmt.Errorf("writing the output: %w", out.err)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -116,4 +123,28 @@ func fileThenArgs(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("%s expects a file (usage: %s)", cmd.Name(), cmd.UseLine())
 	}
 	return nil
+}
+
+// checkedWriter remembers the first error of a write to w.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// fileOf is the file w writes to, if it is one (also through a
+// checkedWriter).
+func fileOf(w io.Writer) (*os.File, bool) {
+	if c, ok := w.(*checkedWriter); ok {
+		w = c.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }

@@ -214,7 +214,7 @@ func disasmCmd() *cobra.Command {
 // isTerminal reports whether w is a character device (an interactive
 // terminal).
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := fileOf(w)
 	if !ok {
 		return false
 	}

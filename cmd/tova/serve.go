@@ -310,8 +310,8 @@ func (w goLogWriter) Write(p []byte) (int, error) {
 // only writes of up to 4 KiB (PIPE_BUF) whole, so a long printed line
 // and a flush of log lines could otherwise interleave mid-line.
 func oneStream(stdout, stderr io.Writer) (io.Writer, io.Writer) {
-	o, ok1 := stdout.(*os.File)
-	e, ok2 := stderr.(*os.File)
+	o, ok1 := fileOf(stdout)
+	e, ok2 := fileOf(stderr)
 	if !ok1 || !ok2 {
 		return stdout, stderr
 	}
