@@ -646,7 +646,9 @@ func TestServePrintNeverWaitsOnStdout(t *testing.T) {
 		t.Setenv("PORT", port)
 		code := make(chan int, 1)
 		var errb testutil.Buffer
-		go func() { code <- run([]string{"serve", "--host", "127.0.0.1", "--drain", "1s", "--timeout", "2s", app}, w, &errb) }()
+		go func() {
+			code <- run([]string{"serve", "--host", "127.0.0.1", "--drain", "1s", "--timeout", "2s", app}, w, &errb)
+		}()
 		url := "http://127.0.0.1:" + port + "/p"
 		client := &http.Client{Timeout: 3 * time.Second}
 		var up bool
