@@ -16,6 +16,7 @@ import (
 
 	"tova/bytecode"
 	"tova/jobs"
+	"tova/store"
 	"tova/vm"
 )
 
@@ -138,9 +139,13 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 			name = "server"
 		}
 		if err != nil {
+			store.Close(inst)
 			return nil, fmt.Errorf("%s: reading its configuration: %v (use --database)", name, err)
 		}
 		where, err := jobs.Where(inst, "")
+		// What the setup code opened (the app's database, for its
+		// models) is closed, so that no -wal or -shm file stays behind.
+		store.Close(inst)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", name, err)
 		}

@@ -141,3 +141,20 @@ func TestJobsRedactsPasswords(t *testing.T) {
 		t.Errorf("stderr %q", errb.String())
 	}
 }
+
+// tova jobs, a listing, closes the database the program's setup code
+// opened: no -wal or -shm file of the app's database stays behind.
+func TestJobsLeavesNoDatabaseFilesOpen(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("db { adapter: \"sqlite\", database: \"app.db\" }\nmodel Note {\n  title: String\n}\nserver {\n  background fn work(n) { print(n) }\n}\n"), 0o644)
+	var out, errb testutil.Buffer
+	if c := run([]string{"jobs", app}, &out, &errb); c != 0 {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	for _, f := range []string{"app.db-wal", "app.db-shm"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s left behind", f)
+		}
+	}
+}
