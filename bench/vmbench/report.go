@@ -2,6 +2,7 @@ package vmbench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,9 @@ type Options struct {
 	Runs  int      // counted runs per cell (median reported); default 5
 	Only  []string // program names; default all
 	Stdio io.Writer
+	// Context, when it ends (Ctrl-C), stops the run in progress and the
+	// measurement, which removes its temporary directory.
+	Context context.Context
 }
 
 type cell struct {
@@ -27,16 +31,19 @@ type cell struct {
 
 // measure runs argv Runs times after one warm-up and returns the median
 // wall time and the largest peak RSS.
-func measure(argv []string, runs int, want string) (cell, error) {
+func measure(ctx context.Context, argv []string, runs int, want string) (cell, error) {
 	var times []time.Duration
 	var rss int64
 	for i := 0; i <= runs; i++ {
-		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		var out bytes.Buffer
 		cmd.Stdout = &out
 		cmd.Stderr = os.Stderr
 		start := time.Now()
 		if err := cmd.Run(); err != nil {
+			if ctx.Err() != nil {
+				return cell{}, ctx.Err()
+			}
 			return cell{}, fmt.Errorf("%v: %w", argv, err)
 		}
 		d := time.Since(start)
@@ -60,6 +67,10 @@ func Run(w io.Writer, opts Options) error {
 	if opts.Runs <= 0 {
 		opts.Runs = 5
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	names := opts.Only
 	if len(names) == 0 {
 		names = Names
@@ -80,11 +91,11 @@ func Run(w io.Writer, opts Options) error {
 		if err := os.WriteFile(path, src, 0o644); err != nil {
 			return err
 		}
-		t, err := measure([]string{opts.Tova, "run", path}, opts.Runs, Expected[name])
+		t, err := measure(ctx, []string{opts.Tova, "run", path}, opts.Runs, Expected[name])
 		if err != nil {
 			return err
 		}
-		n, err := measure([]string{opts.Tova, "bench", "native", name}, opts.Runs, Expected[name])
+		n, err := measure(ctx, []string{opts.Tova, "bench", "native", name}, opts.Runs, Expected[name])
 		if err != nil {
 			return err
 		}

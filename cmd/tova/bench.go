@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -54,7 +55,20 @@ func benchCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "whole-process wall time, median of %d runs after 1 warm-up; peak RSS\n", runs)
-			return vmbench.Run(cmd.OutOrStdout(), vmbench.Options{Tova: self, Runs: runs, Only: args})
+			// Ctrl-C or SIGTERM stops the run in progress; the programs'
+			// temporary directory is removed.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			err = vmbench.Run(cmd.OutOrStdout(), vmbench.Options{Tova: self, Runs: runs, Only: args, Context: ctx})
+			if sig := stoppedBy(ctx); sig != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova bench: stopped by %s\n", sig)
+				code := 143
+				if sig == "SIGINT" {
+					code = 130
+				}
+				return &exitError{code}
+			}
+			return err
 		},
 	}
 	vmc.Flags().IntVar(&runs, "runs", 5, "counted runs per cell")
