@@ -3,6 +3,8 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"tova/bytecode"
+	"tova/frontend/ast"
+	"tova/frontend/parse"
+	"tova/frontend/token"
 )
 
 func init() { extraCommands = append(extraCommands, buildCmd) }
@@ -36,7 +41,7 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintln(stderr, "tova build: -o needs a directory")
 				return &exitError{exitUsage}
 			}
-			p, _, err := load(cmd, src)
+			p, srcText, err := load(cmd, src)
 			if err != nil {
 				return err
 			}
@@ -58,7 +63,18 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: %v\n", err)
 				return &exitError{exitUsage}
 			}
-			fmt.Fprintf(stderr, "built %s from %s%s\n%s it with: tova %s %s\n", dst, src, serverNote(p), strings.ToUpper(verb[:1])+verb[1:], verb, dst)
+			// The static directories the servers serve go with the
+			// artifact (the guide's client/): served from dist/, it
+			// finds them beside it.
+			copied, skipped := copyStatic(src, srcText, out)
+			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
+			for _, d := range copied {
+				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
+			}
+			for _, why := range skipped {
+				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
+			}
+			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, dst)
 			return nil
 		},
 	}
@@ -107,4 +123,112 @@ func serverNote(p *bytecode.Program) string {
 		return " (server " + names[0] + ")"
 	}
 	return " (servers " + strings.Join(names, ", ") + "; each can be deployed alone with --server NAME)"
+}
+
+// copyStatic copies into out the static directories the program at src
+// (its text srcText) serves, as written in its static declarations
+// (`static "/" => "public"`, `static { dir: "assets" }`; "public" when a
+// static block names none): a server started from out resolves them
+// there. It returns the directories copied, and why others were not (a
+// directory computed at run time, one outside the program's directory,
+// one that does not exist).
+func copyStatic(src string, srcText []byte, out string) (copied, skipped []string) {
+	file, err := parse.ParseFile(src, srcText)
+	if err != nil {
+		return nil, nil
+	}
+	base := filepath.Dir(src)
+	seen := map[string]bool{}
+	add := func(at token.Pos, dir ast.Expr, literal string) {
+		if dir != nil {
+			lit, ok := dir.(*ast.StringLit)
+			if !ok {
+				skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory is computed when the server starts: copy it beside the artifact yourself", src, at.Line, at.Col))
+				return
+			}
+			literal = lit.Value
+		}
+		rel := filepath.Clean(literal)
+		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is not inside the program's directory: not copied", src, at.Line, at.Col, literal))
+			return
+		}
+		if seen[rel] {
+			return
+		}
+		seen[rel] = true
+		from, to := filepath.Join(base, rel), filepath.Join(out, rel)
+		if fi, err := os.Stat(from); err != nil || !fi.IsDir() {
+			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from))
+			return
+		}
+		if a, err1 := filepath.Abs(from); err1 == nil {
+			if b, err2 := filepath.Abs(to); err2 == nil && a == b {
+				return // built into the program's own directory
+			}
+		}
+		if err := copyTree(from, to); err != nil {
+			skipped = append(skipped, fmt.Sprintf("copying %s: %v", from, err))
+			return
+		}
+		copied = append(copied, rel)
+	}
+	var walk func(stmts []ast.Stmt)
+	walk = func(stmts []ast.Stmt) {
+		for _, st := range stmts {
+			switch st := st.(type) {
+			case *ast.StaticDecl:
+				add(st.PosV, st.Dir, "")
+			case *ast.ConfigBlock:
+				if st.Kind != "static" {
+					continue
+				}
+				var dir ast.Expr
+				for _, e := range st.Entries {
+					if e.Key == "dir" {
+						dir = e.Value
+					}
+				}
+				add(st.PosV, dir, "public")
+			case *ast.ServerDecl:
+				walk(st.Body)
+			}
+		}
+	}
+	walk(file.Stmts)
+	return copied, skipped
+}
+
+// copyTree copies the files under from into to, replacing those there.
+func copyTree(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(to, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case !d.Type().IsRegular():
+			return nil // (a link or a device is not a file to serve)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		o, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(o, in); err != nil {
+			o.Close()
+			return err
+		}
+		return o.Close()
+	})
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tova/internal/testutil"
+)
+
+// tova build copies the static directories the program serves into the
+// output directory, beside the artifact (the guide's dist/client/): a
+// server started from there serves them. Before, dist/ held the artifact
+// alone, and served from there it answered 404 for every file.
+func TestBuildCopiesStaticDirectories(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	write("app.tova", `server {
+  static "/" => "public"
+  static { dir: "assets", prefix: "/a" }
+  static "/gone" => "missing"
+  route GET "/api" => fn() "api"
+}
+`)
+	write("public/index.html", "<h1>home</h1>")
+	write("public/css/site.css", "body{}")
+	write("assets/logo.txt", "logo")
+	out := filepath.Join(dir, "dist")
+	for round := range 2 { // a second build replaces the copies
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 0 {
+			t.Fatalf("build: exit %d: %s", c, errb.String())
+		}
+		if round == 0 && (!strings.Contains(errb.String(), "copied the static directory public into "+filepath.Join(out, "public")) ||
+			!strings.Contains(errb.String(), "the static directory "+filepath.Join(dir, "missing")+" does not exist: not copied")) {
+			t.Errorf("build said: %s", errb.String())
+		}
+	}
+	for name, want := range map[string]string{"public/index.html": "<h1>home</h1>", "public/css/site.css": "body{}", "assets/logo.txt": "logo"} {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != want {
+			t.Errorf("dist/%s: %q %v", name, b, err)
+		}
+	}
+	// Served from dist/ alone, as deployed (a static directory is the
+	// working directory's).
+	os.RemoveAll(filepath.Join(dir, "public"))
+	t.Chdir(out)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	t.Setenv("PORT", port)
+	code := make(chan int, 1)
+	var o, errb testutil.Buffer
+	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", "server.tbc"}, &o, &errb) }()
+	var body string
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get("http://127.0.0.1:" + port + "/css/site.css"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	<-code
+	if body != "body{}" {
+		t.Errorf("GET /css/site.css from dist/: %q; %s", body, errb.String())
+	}
+}
