@@ -51,6 +51,8 @@ func registerCollections() {
 	regH("max_by", ps("seq", "fn"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return extremeBy(t, "max_by", args, 1) })
 	regH("any", ps("seq", "fn"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return anyAll(t, "any", args, true) })
 	regH("all", ps("seq", "fn"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) { return anyAll(t, "all", args, false) })
+	alias("any", "some")
+	alias("all", "every")
 	regH("sorted", ps("seq", "key", "desc"), bSorted)
 	regH("sort", ps("seq", "key", "desc"), bSort)
 	regH("sort_by", ps("seq", "key", "desc"), bSortBy)
@@ -61,6 +63,10 @@ func registerCollections() {
 	alias("take", "limit")
 	regH("drop", ps("seq", "n"), bDrop)
 	alias("drop", "skip")
+	// JavaScript's names of list methods (the reference's lists are
+	// JavaScript arrays): xs.some(f), xs.every(f), xs.forEach(f),
+	// xs.flat(), xs.at(-1).
+	regH("at", ps("seq", "index"), bAt)
 	regH("first", ps("seq"), bFirst)
 	regH("last", ps("seq"), bLast)
 	regH("find", ps("seq", "fn"), bFind)
@@ -75,6 +81,7 @@ func registerCollections() {
 	regH("zip_with", ps("a", "b", "fn"), bZipWith)
 	regH("chunk", ps("seq", "n"), bChunk)
 	regH("flatten", ps("seq"), bFlatten)
+	alias("flatten", "flat")
 	regH("contains", ps("coll", "value"), bContains)
 	alias("contains", "includes")
 	regH("index_of", ps("coll", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -1534,6 +1541,37 @@ func bUnshift(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	a.Elems = slices.Insert(a.Elems, 0, args[1:]...)
 	return args[0], nil
+}
+
+// bAt is JavaScript's at: the element at index, counted from the end
+// when negative; nil past either end. A string gives its character.
+func bAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	i, err := intArg("at", args, 1)
+	if err != nil {
+		return vm.Nil, err
+	}
+	seq := arg(args, 0)
+	switch seq.Kind() {
+	case vm.KArray:
+		elems := seq.AsArray().Elems
+		if i < 0 {
+			i += int64(len(elems))
+		}
+		if i < 0 || i >= int64(len(elems)) {
+			return vm.Nil, nil
+		}
+		return elems[i], nil
+	case vm.KString:
+		r := []rune(seq.AsString())
+		if i < 0 {
+			i += int64(len(r))
+		}
+		if i < 0 || i >= int64(len(r)) {
+			return vm.Nil, nil
+		}
+		return vm.Str(string(r[i])), nil
+	}
+	return vm.Nil, typeErr("at", "List or String", seq)
 }
 
 // normIndex resolves a possibly negative index against n, clamped to [0, n].

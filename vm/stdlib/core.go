@@ -20,6 +20,7 @@ func registerCore() {
 	reg("range", ps("start", "end", "step"), bRange)
 	reg("enumerate", ps("list", "start"), bEnumerate)
 	reg("each", ps("seq", "fn"), bEach)
+	alias("each", "forEach")
 	reg("is_empty", ps("value"), bIsEmpty)
 	alias("is_empty", "isEmpty")
 	reg("identity", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {

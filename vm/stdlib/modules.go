@@ -70,6 +70,7 @@ func registerModules() {
 		"is_dir":     member("fs", "is_dir", ps("path"), fsStat("is_dir", os.FileInfo.IsDir)),
 		"is_file":    member("fs", "is_file", ps("path"), fsStat("is_file", func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
 		"ls":         member("fs", "ls", ps("dir", "opts"), fsLs),
+		"read_dir":   member("fs", "read_dir", ps("dir", "opts"), fsLs), // the spec's name (§6.1)
 		"mkdir":      member("fs", "mkdir", ps("dir"), fsMkdir),
 		"rm":         member("fs", "rm", ps("path", "opts"), fsRm),
 		"cp":         member("fs", "cp", ps("src", "dest"), fsCp),
