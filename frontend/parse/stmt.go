@@ -528,10 +528,19 @@ func (p *parser) params() []*ast.Param {
 			}
 			q.Name = p.ident()
 		}
+		// `b?` (the reference's docs) is `b = nil`: an optional parameter.
+		optional := q.Name != nil && !q.Rest && p.at(token.QUESTION)
+		if optional {
+			q.Default = &ast.NilLit{PosV: p.tok.Pos}
+			p.next()
+		}
 		if p.got(token.COLON) {
 			q.Type = p.typeExpr()
 		}
 		if p.got(token.ASSIGN) {
+			if optional {
+				p.failAt(q.PosV, q.PosV, "parameter %s: `?` already makes nil its default; write `%s = value` alone", q.Name.Name, q.Name.Name)
+			}
 			q.Default = p.expr()
 		}
 		ps = append(ps, q)
