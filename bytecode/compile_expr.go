@@ -898,12 +898,20 @@ func (f *fstate) tryExpr(e *ast.Try, s sink) {
 
 func (f *fstate) listComp(e *ast.ListComp, dst int) {
 	f.emit(NEWARRAY, dst, dst, 0)
-	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, false, func() {
+	// Each further clause is a loop inside the one before it.
+	var from func(k int)
+	from = func(k int) {
+		if k < len(e.More) {
+			m := e.More[k]
+			f.comprehension(m.Vars, m.Iter, m.Cond, e.PosV, false, func() { from(k + 1) })
+			return
+		}
 		saved := f.top
 		r := f.operand(e.Elem)
 		f.emit(ARRPUSH, dst, r, 0)
 		f.release(saved)
-	})
+	}
+	f.comprehension(e.Vars, e.Iter, e.Cond, e.PosV, false, func() { from(0) })
 }
 
 // dictComp builds an object. With two variables it walks pairs, as in

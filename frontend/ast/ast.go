@@ -255,13 +255,16 @@ type (
 		PosV  token.Pos
 		Stmts []Stmt
 	}
-	// ListComp is [Elem for Vars in Iter if Cond].
+	// ListComp is [Elem for Vars in Iter if Cond], with More clauses
+	// `for Vars in Iter if Cond` nested inside that one, in order:
+	// [[x, y] for x in xs for y in ys].
 	ListComp struct {
 		PosV token.Pos
 		Elem Expr
 		Vars []Pattern // one or two (index/key, value)
 		Iter Expr
 		Cond Expr // may be nil
+		More []*CompClause
 	}
 	// DictComp is {Key: Value for Vars in Iter if Cond}.
 	DictComp struct {
@@ -323,6 +326,14 @@ type MatchArm struct {
 }
 
 func (m *MatchArm) Pos() token.Pos { return m.PosV }
+
+// CompClause is a further `for Vars in Iter if Cond` of a list
+// comprehension.
+type CompClause struct {
+	Vars []Pattern
+	Iter Expr
+	Cond Expr // may be nil
+}
 
 // ---------------------------------------------------------------- patterns
 

@@ -907,6 +907,11 @@ func (p *parser) arrayLit() ast.Expr {
 		}
 		c := &ast.ListComp{PosV: open.Pos, Elem: first}
 		c.Vars, c.Iter, c.Cond = p.compFor()
+		for p.at(token.FOR) {
+			m := &ast.CompClause{}
+			m.Vars, m.Iter, m.Cond = p.compFor()
+			c.More = append(c.More, m)
+		}
 		p.expectClose(open)
 		return c
 	}

@@ -141,7 +141,19 @@ func (r *resolver) expr(e ast.Expr) {
 			r.declarePattern(v, kindLoop, false)
 		}
 		r.expr(e.Cond)
+		for _, m := range e.More {
+			// Each clause sees the variables of those before it.
+			r.expr(m.Iter)
+			r.push(scopeBlock)
+			for _, v := range m.Vars {
+				r.declarePattern(v, kindLoop, false)
+			}
+			r.expr(m.Cond)
+		}
 		r.expr(e.Elem)
+		for range e.More {
+			r.pop()
+		}
 		r.pop()
 	case *ast.DictComp:
 		r.expr(e.Iter)
@@ -344,6 +356,10 @@ func mentionsIt(e ast.Node) bool {
 			visit(n.Elem)
 			visit(n.Iter)
 			visitExpr(visit, n.Cond)
+			for _, m := range n.More {
+				visit(m.Iter)
+				visitExpr(visit, m.Cond)
+			}
 		case *ast.DictComp:
 			visit(n.Key)
 			visit(n.Value)
