@@ -159,7 +159,11 @@ func floatArith(op byte, x, y float64) (Value, error) {
 }
 
 func repeatString(s string, n int64) (Value, error) {
-	if n <= 0 {
+	if n < 0 {
+		// As repeat(s, n) (the spec, §4.12: n is a non-negative integer).
+		return Nil, Errorf("ValueError", "string repetition: the count must not be negative, got %d", n)
+	}
+	if n == 0 {
 		return Str(""), nil
 	}
 	if len(s) > 0 && n > MaxStringBytes/int64(len(s)) {

@@ -36,6 +36,12 @@ func registerJSON() {
 	alias("json_stringify", "jsonStringify", "to_json")
 	reg("json_pretty", ps("value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		b, err := AppendJSONIndent(t, nil, arg(args, 0), "  ")
+		if e, ok := err.(*vm.Error); ok && strings.HasPrefix(e.Msg, "JSON.stringify: ") {
+			// The encoder's words name JSON.stringify; this is json_pretty.
+			c := *e
+			c.Msg = "json_pretty: " + strings.TrimPrefix(e.Msg, "JSON.stringify: ")
+			return vm.Nil, &c
+		}
 		if err != nil {
 			return vm.Nil, err
 		}

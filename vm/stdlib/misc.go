@@ -200,7 +200,10 @@ func decodeFn(name string, f func(string) ([]byte, error)) func(*vm.Thread, []vm
 		}
 		b, err := f(s)
 		if err != nil {
-			return vm.Nil, valueErr("%s: %v", name, err)
+			// Go's words name its package ("encoding/hex: invalid
+			// byte"): the fault is the text's.
+			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "encoding/hex: "), "encoding/base64: ")
+			return vm.Nil, valueErr("%s: %s", name, msg)
 		}
 		return vm.Str(string(b)), nil
 	}
