@@ -1,0 +1,314 @@
+package stdlib
+
+import (
+	"slices"
+	"strings"
+
+	"tova/vm"
+)
+
+// The reference's `collections` namespace (docs/stdlib/advanced-
+// collections.md): OrderedDict, DefaultDict, Counter and Deque, each a
+// mutable host object with the reference's methods. Keys may be any
+// value; two keys are the same key when they print the same and are of
+// one kind (1 and "1" are two keys, as in a JavaScript Map).
+
+func init() {
+	ctor := func(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) vm.Value {
+		return vm.BuiltinValue(&vm.Builtin{Name: "collections." + name, Params: params, Fn: withArity("collections."+name, params, fn), Pure: true})
+	}
+	vm.RegisterValue("collections", NewNamespace("collections", map[string]vm.Value{
+		"OrderedDict": ctor("OrderedDict", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
+			return vm.HostValue(&dictColl{kind: "OrderedDict"}), nil
+		}),
+		"DefaultDict": ctor("DefaultDict", ps("factory"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			f := arg(args, 0)
+			if !callable(f) {
+				return vm.Nil, typeErr("collections.DefaultDict", "Function", f)
+			}
+			return vm.HostValue(&dictColl{kind: "DefaultDict", factory: f}), nil
+		}),
+		"Counter": ctor("Counter", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
+			return vm.HostValue(&dictColl{kind: "Counter"}), nil
+		}),
+		"Deque": ctor("Deque", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
+			return vm.HostValue(&deque{}), nil
+		}),
+	}))
+}
+
+// orderedMap keeps its keys in insertion order.
+type orderedMap struct {
+	keys, vals []vm.Value
+	index      map[string]int
+}
+
+func mapKey(v vm.Value) string { return vm.TypeName(v) + "\x00" + vm.Repr(v) }
+
+func (m *orderedMap) get(k vm.Value) (vm.Value, bool) {
+	if i, ok := m.index[mapKey(k)]; ok {
+		return m.vals[i], true
+	}
+	return vm.Nil, false
+}
+
+func (m *orderedMap) set(k, v vm.Value) {
+	key := mapKey(k)
+	if i, ok := m.index[key]; ok {
+		m.vals[i] = v
+		return
+	}
+	if m.index == nil {
+		m.index = map[string]int{}
+	}
+	m.index[key] = len(m.keys)
+	m.keys, m.vals = append(m.keys, k), append(m.vals, v)
+}
+
+func (m *orderedMap) delete(k vm.Value) {
+	key := mapKey(k)
+	i, ok := m.index[key]
+	if !ok {
+		return
+	}
+	delete(m.index, key)
+	m.keys, m.vals = slices.Delete(m.keys, i, i+1), slices.Delete(m.vals, i, i+1)
+	for j := i; j < len(m.keys); j++ {
+		m.index[mapKey(m.keys[j])] = j
+	}
+}
+
+func (m *orderedMap) entries() []vm.Value {
+	out := make([]vm.Value, len(m.keys))
+	for i := range m.keys {
+		out[i] = newList([]vm.Value{m.keys[i], m.vals[i]})
+	}
+	return out
+}
+
+// dictColl is an OrderedDict, a DefaultDict (with its factory) or a
+// Counter.
+type dictColl struct {
+	kind    string
+	factory vm.Value // DefaultDict's
+	m       orderedMap
+}
+
+func (d *dictColl) TypeName() string { return d.kind }
+
+func (d *dictColl) String() string {
+	parts := make([]string, len(d.m.keys))
+	for i := range d.m.keys {
+		parts[i] = vm.Repr(d.m.keys[i]) + ": " + vm.Repr(d.m.vals[i])
+	}
+	return d.kind + " {" + strings.Join(parts, ", ") + "}"
+}
+
+func (d *dictColl) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if name == "length" {
+		return vm.Int(int64(len(d.m.keys))), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (d *dictColl) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign %s.%s: use its methods", d.kind, name)
+}
+
+func (d *dictColl) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	self := vm.HostValue(d)
+	need := func(n int) error {
+		if len(args) != n {
+			return vm.TypeErrorf("%s.%s takes %s, got %d", d.kind, name, count(n), len(args))
+		}
+		return nil
+	}
+	switch {
+	case name == "keys" || name == "values" || name == "entries":
+		if err := need(0); err != nil {
+			return vm.Nil, true, err
+		}
+		switch name {
+		case "keys":
+			return newList(slices.Clone(d.m.keys)), true, nil
+		case "values":
+			return newList(slices.Clone(d.m.vals)), true, nil
+		}
+		return newList(d.m.entries()), true, nil
+	case name == "has":
+		if err := need(1); err != nil {
+			return vm.Nil, true, err
+		}
+		_, ok := d.m.get(args[0])
+		return vm.Bool(ok), true, nil
+	case name == "get" && d.kind != "Counter":
+		if err := need(1); err != nil {
+			return vm.Nil, true, err
+		}
+		v, ok := d.m.get(args[0])
+		if !ok && d.kind == "DefaultDict" {
+			nv, err := t.Call(d.factory)
+			if err != nil {
+				return vm.Nil, true, err
+			}
+			d.m.set(args[0], nv)
+			return nv, true, nil
+		}
+		return v, true, nil
+	case name == "get": // a Counter's count of an item
+		if err := need(1); err != nil {
+			return vm.Nil, true, err
+		}
+		v, ok := d.m.get(args[0])
+		if !ok {
+			return vm.Int(0), true, nil
+		}
+		return v, true, nil
+	case name == "set" && d.kind != "Counter":
+		if err := need(2); err != nil {
+			return vm.Nil, true, err
+		}
+		d.m.set(args[0], args[1])
+		return self, true, nil
+	case name == "delete":
+		if err := need(1); err != nil {
+			return vm.Nil, true, err
+		}
+		d.m.delete(args[0])
+		return self, true, nil
+	case name == "count" && d.kind == "Counter":
+		if err := need(1); err != nil {
+			return vm.Nil, true, err
+		}
+		n, _ := d.m.get(args[0])
+		d.m.set(args[0], vm.Int(n.AsInt()+1))
+		return self, true, nil
+	case name == "total" && d.kind == "Counter":
+		if err := need(0); err != nil {
+			return vm.Nil, true, err
+		}
+		var sum int64
+		for _, v := range d.m.vals {
+			sum += v.AsInt()
+		}
+		return vm.Int(sum), true, nil
+	case name == "most_common" && d.kind == "Counter":
+		if len(args) > 1 {
+			return vm.Nil, true, vm.TypeErrorf("Counter.most_common takes 0 or 1 argument, got %d", len(args))
+		}
+		es := d.m.entries()
+		// By count, the first counted first among equal counts.
+		slices.SortStableFunc(es, func(a, b vm.Value) int {
+			x, y := a.AsArray().Elems[1].AsInt(), b.AsArray().Elems[1].AsInt()
+			switch {
+			case x > y:
+				return -1
+			case x < y:
+				return 1
+			}
+			return 0
+		})
+		if len(args) == 1 && !args[0].IsNil() {
+			n, err := intArg("Counter.most_common", args, 0)
+			if err != nil {
+				return vm.Nil, true, err
+			}
+			es = es[:min(max(n, 0), int64(len(es)))]
+		}
+		return newList(es), true, nil
+	}
+	return vm.Nil, true, vm.TypeErrorf("%s has no method %s", d.kind, name)
+}
+
+// deque is a double-ended queue: a ring of its values.
+type deque struct {
+	buf        []vm.Value
+	head, size int
+}
+
+func (q *deque) TypeName() string { return "Deque" }
+
+func (q *deque) String() string { return "Deque " + vm.Repr(newList(q.values())) }
+
+func (q *deque) values() []vm.Value {
+	out := make([]vm.Value, q.size)
+	for i := range out {
+		out[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	return out
+}
+
+func (q *deque) grow() {
+	if q.size < len(q.buf) {
+		return
+	}
+	vals := q.values()
+	q.buf = make([]vm.Value, max(8, 2*len(q.buf)))
+	copy(q.buf, vals)
+	q.head = 0
+}
+
+func (q *deque) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
+	if name == "length" {
+		return vm.Int(int64(q.size)), true, nil
+	}
+	return vm.Nil, false, nil
+}
+
+func (q *deque) SetAttr(t *vm.Thread, name string, v vm.Value) error {
+	return vm.TypeErrorf("cannot assign Deque.%s: use its methods", name)
+}
+
+func (q *deque) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
+	want := 0
+	if name == "push_back" || name == "push_front" {
+		want = 1
+	}
+	switch name {
+	case "push_back", "push_front", "pop_back", "pop_front", "peek_back", "peek_front", "toArray", "to_array":
+		if len(args) != want {
+			return vm.Nil, true, vm.TypeErrorf("Deque.%s takes %s, got %d", name, count(want), len(args))
+		}
+	default:
+		return vm.Nil, true, vm.TypeErrorf("Deque has no method %s", name)
+	}
+	if q.size >= vm.MaxListLen && want == 1 {
+		return vm.Nil, true, vm.ListTooLong("Deque."+name, int64(q.size)+1)
+	}
+	last := func() int { return (q.head + q.size - 1) % len(q.buf) }
+	switch name {
+	case "push_back":
+		q.grow()
+		q.buf[(q.head+q.size)%len(q.buf)] = args[0]
+		q.size++
+		return vm.HostValue(q), true, nil
+	case "push_front":
+		q.grow()
+		q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
+		q.buf[q.head] = args[0]
+		q.size++
+		return vm.HostValue(q), true, nil
+	case "toArray", "to_array":
+		return newList(q.values()), true, nil
+	}
+	if q.size == 0 {
+		return vm.Nil, true, nil
+	}
+	switch name {
+	case "peek_front":
+		return q.buf[q.head], true, nil
+	case "peek_back":
+		return q.buf[last()], true, nil
+	case "pop_front":
+		v := q.buf[q.head]
+		q.buf[q.head] = vm.Nil
+		q.head = (q.head + 1) % len(q.buf)
+		q.size--
+		return v, true, nil
+	}
+	i := last() // pop_back
+	v := q.buf[i]
+	q.buf[i] = vm.Nil
+	q.size--
+	return v, true, nil
+}
