@@ -172,7 +172,7 @@ and its user and system parts (from /proc): on a machine whose speed
 drifts, the most stable measure of a server's own cost. System time is
 mostly the network stack's (every target makes the same system calls per
 request); user time is the server's own code.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: atMostOneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if conns < 1 || conns > maxBenchConns {
 				return fmt.Errorf("--connections must be from 1 to %d, got %d", maxBenchConns, conns)

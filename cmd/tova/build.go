@@ -29,7 +29,7 @@ func buildCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build [app.tova|dir] [-o dist]",
 		Short: "Compile a program into a deployable directory (dist/server.tbc)",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  atMostOneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			stderr := cmd.ErrOrStderr()
 			src, err := buildSource(args)

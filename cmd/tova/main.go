@@ -79,8 +79,8 @@ func newRoot() *cobra.Command {
 		Use:   "help [command]",
 		Short: "Help about any command",
 		RunE: func(c *cobra.Command, args []string) error {
-			cmd, _, err := c.Root().Find(args)
-			if err != nil || cmd == nil || (len(args) > 0 && cmd == c.Root()) {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 || (len(args) > 0 && cmd == c.Root()) {
 				return fmt.Errorf("no help for %q: see tova help", strings.Join(args, " "))
 			}
 			return cmd.Help()
@@ -114,6 +114,14 @@ func versionCmd() *cobra.Command {
 func oneFile(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%s expects one file (usage: %s)", cmd.Name(), cmd.UseLine())
+	}
+	return nil
+}
+
+// atMostOneFile is oneFile for a command whose file may be left out.
+func atMostOneFile(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return fmt.Errorf("%s takes at most one file, got %d (usage: %s)", cmd.Name(), len(args), cmd.UseLine())
 	}
 	return nil
 }
