@@ -365,3 +365,22 @@ func TestRefusedHeadHasNoBody(t *testing.T) {
 		}
 	}
 }
+
+// A chunked body that stalls after its last chunk, in its trailer
+// section, is answered 408 at the read timeout, as a stall anywhere else
+// is (fasthttp gives that timeout as an error of its own, which was
+// taken for a malformed request: 400 "timeout").
+func TestStalledTrailerIsATimeout(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(context.Context, *Request) *Response { return Text(200, "ok") })
+	}, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond })
+	conn := ts.dial()
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n")
+	raw, _ := io.ReadAll(conn)
+	if !strings.HasPrefix(string(raw), "HTTP/1.1 408 ") {
+		t.Fatalf("%q", raw)
+	}
+}

@@ -876,7 +876,6 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 // rejected is handleError for a request that began at start.
 func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) {
 	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
 	status, code := fasthttp.StatusBadRequest, CodeBadRequest
 	message := ""
 	switch {
@@ -908,11 +907,11 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 			status, code = fasthttp.StatusRequestURITooLong, CodeURITooLong
 			err = fmt.Errorf("the request line is over the limit of %d bytes", s.cfg.MaxHeaderBytes)
 		}
-	case errors.As(err, &ne) && ne.Timeout() && s.readsCut.Load():
+	case timedOut(err) && s.readsCut.Load():
 		// Still arriving when the drain ended (see Shutdown).
 		status, code = fasthttp.StatusServiceUnavailable, CodeShuttingDown
 		err = fmt.Errorf("the drain ended before the request had arrived: %w", err)
-	case errors.As(err, &ne) && ne.Timeout():
+	case timedOut(err):
 		status, code = fasthttp.StatusRequestTimeout, CodeRequestTimeout
 	}
 	h := &ctx.Request.Header
@@ -973,6 +972,14 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	// Whatever its status (501 for a transfer coding), a rejected
 	// request is the client's fault, not the server's.
 	s.accessAt(zerolog.WarnLevel, nil, &req, status, start, err)
+}
+
+// timedOut reports whether err is a read that passed its deadline: a
+// net.Error saying so, or fasthttp's own timeout error, which it gives
+// for the trailer section of a chunked body (it is no net.Error).
+func timedOut(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // access writes the request's log line: info below 400, warn for 4xx,
