@@ -139,6 +139,7 @@ func encode(p *Program) []byte {
 // a pipe (/dev/null, /dev/stdout) is written to, never replaced; a
 // symbolic link's target is replaced, not the link.
 func WriteFile(path string, p *Program) (err error) {
+	origPath := path
 	data, err := Encode(p)
 	if err != nil {
 		return err
@@ -163,7 +164,8 @@ func WriteFile(path string, p *Program) (err error) {
 		// A link to nothing yet (maybe through other links): the
 		// artifact is made where the last one points, and the links
 		// stay (as cp and shell redirection do).
-		for range 40 { // (a loop of links is left to fail below)
+		followed := 0
+		for ; followed < 40; followed++ {
 			link, lerr := os.Readlink(path)
 			if lerr != nil {
 				break
@@ -172,6 +174,11 @@ func WriteFile(path string, p *Program) (err error) {
 				link = filepath.Join(filepath.Dir(path), link)
 			}
 			path = link
+		}
+		if followed == 40 {
+			// A loop of links points nowhere: replacing one of them
+			// would lose it (shell redirection and cp refuse too).
+			return fmt.Errorf("%s: too many levels of symbolic links", origPath)
 		}
 	}
 	dir, base := filepath.Split(path)

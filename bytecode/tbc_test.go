@@ -1034,3 +1034,21 @@ func TestWriteFileMissingDirectory(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// A symbolic link in a loop points nowhere: writing through it fails and
+// leaves the links as they were (after an even number of steps, the walk
+// came back to the link, which the artifact then replaced).
+func TestWriteFileLinkLoop(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "loop1"), filepath.Join(dir, "loop2")
+	os.Symlink(b, a)
+	os.Symlink(a, b)
+	if err := WriteFile(a, tbcSample()); err == nil || !strings.Contains(err.Error(), "too many levels of symbolic links") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, l := range []string{a, b} {
+		if fi, err := os.Lstat(l); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a link: %v %v", l, fi.Mode(), err)
+		}
+	}
+}
