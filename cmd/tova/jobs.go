@@ -70,6 +70,10 @@ and server bodies as tova serve does at startup, without serving;
 					return err
 				}
 				schema = jobs.ProgramSchema(jobs.SourceOf(p))
+				if len(p.Servers) == 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %s declares no server block, so it has no jobs\n", args[0])
+					return &exitError{exitUsage}
+				}
 				if places, err = jobPlaces(p, filepath.Dir(args[0])); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %v\n", err)
 					return &exitError{exitStartup}
