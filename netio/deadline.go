@@ -356,8 +356,18 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	}
 	if c.inRequest {
 		if c.lines.waitsInVain() {
-			c.lines.open = false
-			return 0, errBareLF
+			// A line ended in LF alone and the block has not ended:
+			// most likely the client ended it in its own way (nc), and
+			// waits. The rest of a block that does end in CRLF CRLF may
+			// still be on its way, in another segment: it gets a short
+			// while to come.
+			n, err := c.readSoon(p, bareLFGrace)
+			if n == 0 {
+				c.lines.open = false
+				return 0, errBareLF
+			}
+			c.lines.scan(p[:n])
+			return n, err
 		}
 		n, err := c.Conn.Read(p)
 		if c.lines.open && n > 0 {
@@ -461,6 +471,30 @@ const writeChunk = 256 << 10
 
 // interim begins an interim (1xx) answer: fasthttp writes one alone.
 var interim = []byte("HTTP/1.1 1")
+
+// bareLFGrace is how long a header block with a line ended in LF alone
+// may take to send more before it is refused (see timedConn.Read).
+const bareLFGrace = 150 * time.Millisecond
+
+// readSoon reads what arrives within d, then puts back the read deadline
+// in effect.
+func (c *timedConn) readSoon(p []byte, d time.Duration) (int, error) {
+	soon := time.Now().Add(d)
+	if in := c.read.Load(); in != 0 && in < soon.UnixNano() {
+		soon = time.Unix(0, in)
+	}
+	if err := c.Conn.SetReadDeadline(soon); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	if rerr := c.Conn.SetReadDeadline(deadlineTime(c.read.Load())); rerr != nil && err == nil {
+		err = rerr
+	}
+	if n == 0 {
+		return 0, err
+	}
+	return n, nil
+}
 
 // armRead and armWrite make the read or write deadline in effect fit a
 // timeout starting now (see fit).

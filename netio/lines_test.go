@@ -96,6 +96,17 @@ func TestBareLFRequestIs400AtOnce(t *testing.T) {
 	}
 	conn.Close()
 
+	// The same bytes, their last CRLF in another segment: served too
+	// (the check refused them as soon as fasthttp asked for more).
+	conn = ts.dial()
+	_, _ = io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\nContent-Length: 2\r\n")
+	time.Sleep(30 * time.Millisecond)
+	_, _ = io.WriteString(conn, "\r\nok")
+	if resp := readResponse(t, conn); resp.StatusCode() != 200 || string(resp.Body()) != "ok" {
+		t.Errorf("bare LF, the block's end in another segment -> %d %q", resp.StatusCode(), resp.Body())
+	}
+	conn.Close()
+
 	body := "{\n  \"a\": 1\n}\n"
 	pieces := []string{
 		"POST /echo HTTP/1.1\r\nHost: x\r",
