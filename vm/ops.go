@@ -90,6 +90,9 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		if ok {
 			return t.callOther(f, args[1:])
 		}
+		if s, strict := h.(HostStrict); strict {
+			return Nil, s.MissingAttr(name) // not the builtin name with the host first
+		}
 	}
 	if recv.k == KNil {
 		return Nil, TypeErrorf("cannot call method %s on nil", name)

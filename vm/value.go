@@ -371,6 +371,14 @@ type HostCaller interface {
 	CallMethod(t *Thread, name string, args []Value) (result Value, handled bool, err error)
 }
 
+// HostStrict is implemented by host objects for which calling a method
+// they lack is an error of theirs (a namespace: math.len(x) is no call
+// of the builtin len with math first), though a missing field reads as
+// nil, as an object's does (has, get, destructuring defaults).
+type HostStrict interface {
+	MissingAttr(name string) error
+}
+
 // HostRef boxes a HostObject so that a Value can point at it.
 type HostRef struct{ H HostObject }
 

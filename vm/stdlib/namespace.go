@@ -30,14 +30,18 @@ func (n *Namespace) TypeName() string { return "Object" }
 
 func (n *Namespace) String() string { return "<namespace " + n.name + ">" }
 
-// GetAttr reads a member: math.PI. A name the namespace lacks is an
-// error naming it (math.len is no builtin len: a namespace is not an
-// object whose missing fields read as nil).
+// GetAttr reads a member: math.PI. A name the namespace lacks is absent
+// (has(math, "len") is false, math.len is nil); called, it is an error
+// naming the namespace (MissingAttr).
 func (n *Namespace) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
-	if v, ok := n.member(t, name); ok {
-		return v, true, nil
-	}
-	return vm.Nil, false, vm.TypeErrorf("%s has no member %s", n.name, name)
+	v, ok := n.member(t, name)
+	return v, ok, nil
+}
+
+// MissingAttr is the error of calling n.name(...) for a name n lacks:
+// math.len(x) is no call of the builtin len with math first.
+func (n *Namespace) MissingAttr(name string) error {
+	return vm.TypeErrorf("%s has no member %s", n.name, name)
 }
 
 func (n *Namespace) member(t *vm.Thread, name string) (vm.Value, bool) {
