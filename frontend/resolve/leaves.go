@@ -1,6 +1,10 @@
 package resolve
 
-import "tova/frontend/ast"
+import (
+	"reflect"
+
+	"tova/frontend/ast"
+)
 
 // guardElse checks that the else block of `guard cond else { … }`
 // cannot fall through to the statement after the guard: the guard is
@@ -36,8 +40,56 @@ func leaves(b *ast.Block) bool {
 		return true
 	case *ast.ExprStmt:
 		return exprLeaves(s.X)
+	case *ast.Loop:
+		// Left only by return or throw, when no break ends it.
+		return !breaksOut(s.Body, s.Label)
+	case *ast.While:
+		if b, ok := s.Cond.(*ast.BoolLit); ok && b.Value {
+			return !breaksOut(s.Body, s.Label)
+		}
 	}
 	return false
+}
+
+// breaksOut reports whether body, a loop's (labelled label), holds a
+// break that ends that loop: one with no label outside any inner loop,
+// or one naming it. Functions declared inside do not count.
+func breaksOut(body *ast.Block, label string) bool {
+	found := false
+	var walk func(v reflect.Value, depth int)
+	walk = func(v reflect.Value, depth int) {
+		if found {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() {
+				return
+			}
+			switch n := v.Interface().(type) {
+			case *ast.Break:
+				found = n.Label == "" && depth == 0 || n.Label != "" && n.Label == label
+				return
+			case *ast.Function, *ast.Lambda, *ast.FnDecl, *ast.Binding:
+				return
+			case *ast.While, *ast.Loop, *ast.For:
+				depth++
+			}
+			walk(v.Elem(), depth)
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i), depth)
+				}
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), depth)
+			}
+		}
+	}
+	walk(reflect.ValueOf(body), 0)
+	return found
 }
 
 func exprLeaves(x ast.Expr) bool {
