@@ -233,6 +233,12 @@ func (c *caller) call1(x vm.Value) (vm.Value, error) {
 // than the pair and its index.
 func (c *caller) over(seq vm.Value) *caller {
 	c.kv = c.index && seq.Kind() == vm.KObject
+	if c.kv && c.fn.Kind() == vm.KFunc {
+		// A first parameter that takes the pair apart (fn([k, v], i),
+		// compiled with the name _) or that ignores it (_) keeps the
+		// pair and its index.
+		c.kv = c.fn.AsClosure().ParamNames()[0] != "_"
+	}
 	return c
 }
 
