@@ -74,7 +74,7 @@ func buildCmd() *cobra.Command {
 			for _, why := range skipped {
 				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
 			}
-			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, dst)
+			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
 			return nil
 		},
 	}
@@ -231,4 +231,20 @@ func copyTree(from, to string) error {
 		}
 		return o.Close()
 	})
+}
+
+// shellWord is path as a shell reads it back: quoted when it holds
+// anything but letters, digits and -_./:+,@%= (a space, a quote).
+func shellWord(path string) string {
+	plain := path != ""
+	for _, c := range path {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:+,@%=", c)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

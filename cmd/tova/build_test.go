@@ -77,3 +77,13 @@ func TestBuildCopiesStaticDirectories(t *testing.T) {
 		t.Errorf("GET /css/site.css from dist/: %q; %s", body, errb.String())
 	}
 }
+
+// The command build suggests can be pasted into a shell: a path with a
+// space or a quote is quoted.
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{"dist/server.tbc": "dist/server.tbc", "my dist/a.tbc": "'my dist/a.tbc'", "it's/a.tbc": `'it'\''s/a.tbc'`} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
