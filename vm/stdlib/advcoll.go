@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -18,8 +19,22 @@ func init() {
 		return vm.BuiltinValue(&vm.Builtin{Name: "collections." + name, Params: params, Fn: withArity("collections."+name, params, fn), Pure: true})
 	}
 	vm.RegisterValue("collections", NewNamespace("collections", map[string]vm.Value{
-		"OrderedDict": ctor("OrderedDict", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
-			return vm.HostValue(&dictColl{kind: "OrderedDict"}), nil
+		"OrderedDict": ctor("OrderedDict", ps("entries"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			d := &dictColl{kind: "OrderedDict"}
+			if has(args, 0) {
+				// [[key, value], ...], or an object's entries.
+				err := iterate(t, "collections.OrderedDict", args[0], func(e vm.Value, _ int) error {
+					if e.Kind() != vm.KArray || len(e.AsArray().Elems) != 2 {
+						return typeErr("collections.OrderedDict", "[key, value] entries", e)
+					}
+					d.m.set(e.AsArray().Elems[0], e.AsArray().Elems[1])
+					return nil
+				})
+				if err != nil {
+					return vm.Nil, err
+				}
+			}
+			return vm.HostValue(d), nil
 		}),
 		"DefaultDict": ctor("DefaultDict", ps("factory"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			f := arg(args, 0)
@@ -28,11 +43,32 @@ func init() {
 			}
 			return vm.HostValue(&dictColl{kind: "DefaultDict", factory: f}), nil
 		}),
-		"Counter": ctor("Counter", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
-			return vm.HostValue(&dictColl{kind: "Counter"}), nil
+		"Counter": ctor("Counter", ps("items"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			d := &dictColl{kind: "Counter"}
+			if has(args, 0) {
+				err := iterate(t, "collections.Counter", args[0], func(x vm.Value, _ int) error {
+					n, _ := d.m.get(x)
+					d.m.set(x, vm.Int(n.AsInt()+1))
+					return nil
+				})
+				if err != nil {
+					return vm.Nil, err
+				}
+			}
+			return vm.HostValue(d), nil
 		}),
-		"Deque": ctor("Deque", nil, func(*vm.Thread, []vm.Value) (vm.Value, error) {
-			return vm.HostValue(&deque{}), nil
+		"Deque": ctor("Deque", ps("items"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			q := &deque{}
+			if has(args, 0) {
+				err := iterate(t, "collections.Deque", args[0], func(x vm.Value, _ int) error {
+					_, _, err := q.CallMethod(t, "push_back", []vm.Value{x})
+					return err
+				})
+				if err != nil {
+					return vm.Nil, err
+				}
+			}
+			return vm.HostValue(q), nil
 		}),
 	}))
 }
@@ -43,7 +79,25 @@ type orderedMap struct {
 	index      map[string]int
 }
 
-func mapKey(v vm.Value) string { return vm.TypeName(v) + "\x00" + vm.Repr(v) }
+// mapKey is the key of v: a list, object, function or host object by
+// its identity (two lists that print alike are two keys, and a list
+// changed after it was used stays the same key), any other value by its
+// kind and what it prints, as a JavaScript Map keys them.
+func mapKey(v vm.Value) string {
+	switch v.Kind() {
+	case vm.KArray:
+		return fmt.Sprintf("list@%p", v.AsArray())
+	case vm.KObject:
+		return fmt.Sprintf("object@%p", v.AsObject())
+	case vm.KFunc:
+		return fmt.Sprintf("fn@%p", v.AsClosure())
+	case vm.KBuiltin:
+		return fmt.Sprintf("builtin@%p", v.AsBuiltin())
+	case vm.KHost:
+		return fmt.Sprintf("host@%p", v.AsHost())
+	}
+	return vm.TypeName(v) + "\x00" + vm.Repr(v)
+}
 
 func (m *orderedMap) get(k vm.Value) (vm.Value, bool) {
 	if i, ok := m.index[mapKey(k)]; ok {
@@ -95,6 +149,25 @@ type dictColl struct {
 }
 
 func (d *dictColl) TypeName() string { return d.kind }
+
+// Iterator yields the [key, value] entries, as of the loop's start.
+func (d *dictColl) Iterator(*vm.Thread) (vm.Iterator, error) {
+	return &sliceIter{vals: d.m.entries()}, nil
+}
+
+// sliceIter yields vals.
+type sliceIter struct {
+	vals []vm.Value
+	i    int
+}
+
+func (s *sliceIter) Next(*vm.Thread) (vm.Value, bool, error) {
+	if s.i >= len(s.vals) {
+		return vm.Nil, false, nil
+	}
+	s.i++
+	return s.vals[s.i-1], true, nil
+}
 
 func (d *dictColl) String() string {
 	parts := make([]string, len(d.m.keys))
@@ -227,6 +300,9 @@ type deque struct {
 }
 
 func (q *deque) TypeName() string { return "Deque" }
+
+// Iterator yields the values front to back, as of the loop's start.
+func (q *deque) Iterator(*vm.Thread) (vm.Iterator, error) { return &sliceIter{vals: q.values()}, nil }
 
 func (q *deque) String() string { return "Deque " + vm.Repr(newList(q.values())) }
 
