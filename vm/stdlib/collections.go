@@ -81,7 +81,7 @@ func registerCollections() {
 	regH("zip_with", ps("a", "b", "fn"), bZipWith)
 	regH("chunk", ps("seq", "n"), bChunk)
 	regH("flatten", ps("seq"), bFlatten)
-	alias("flatten", "flat")
+	regH("flat", ps("seq", "depth"), bFlat)
 	regH("contains", ps("coll", "value"), bContains)
 	alias("contains", "includes")
 	regH("index_of", ps("coll", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -1354,6 +1354,36 @@ func bFlatten(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // appendFlat appends the elements of x to *out when x is a list (or,
 // with ranges, a range), else x itself, refusing to take *out past the
 // list limit: a few elements may be lists that hold many.
+// bFlat is JavaScript's flat: flatten depth levels (default 1, as
+// flatten does; Infinity for all).
+func bFlat(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	depth := int64(1)
+	if d := arg(args, 1); d.Kind() == vm.KFloat && math.IsInf(d.AsFloat(), 1) {
+		depth = math.MaxInt64
+	} else if has(args, 1) {
+		n, err := intArg("flat", args, 1)
+		if err != nil {
+			return vm.Nil, err
+		}
+		depth = n
+	}
+	v := arg(args, 0)
+	if depth <= 0 {
+		return bFlatten(t, []vm.Value{newList([]vm.Value{v})})
+	}
+	for ; depth > 0; depth-- {
+		r, err := bFlatten(t, []vm.Value{v})
+		if err != nil {
+			return vm.Nil, err
+		}
+		v = r
+		if !slices.ContainsFunc(v.AsArray().Elems, func(x vm.Value) bool { return x.Kind() == vm.KArray }) {
+			break
+		}
+	}
+	return v, nil
+}
+
 func appendFlat(t *vm.Thread, fname string, out *[]vm.Value, x vm.Value, ranges bool) error {
 	n := int64(1)
 	if x.Kind() == vm.KArray || ranges && x.Kind() == vm.KRange {
