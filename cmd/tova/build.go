@@ -162,9 +162,22 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from))
 			return
 		}
-		if a, err1 := filepath.Abs(from); err1 == nil {
-			if b, err2 := filepath.Abs(to); err2 == nil && a == b {
+		named := from
+		if real, err := filepath.EvalSymlinks(from); err == nil {
+			from = real // (a linked directory is copied, not the link)
+		}
+		a, err1 := filepath.Abs(from)
+		b, err2 := filepath.Abs(to)
+		if err1 == nil && err2 == nil {
+			if real, err := filepath.EvalSymlinks(filepath.Dir(b)); err == nil {
+				b = filepath.Join(real, filepath.Base(b))
+			}
+			switch {
+			case a == b:
 				return // built into the program's own directory
+			case strings.HasPrefix(b, a+string(filepath.Separator)):
+				skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the output directory %s is inside the static directory %s: not copied (it would copy itself)", src, at.Line, at.Col, to, named))
+				return
 			}
 		}
 		if err := copyTree(from, to); err != nil {

@@ -87,3 +87,31 @@ func TestShellWord(t *testing.T) {
 		}
 	}
 }
+
+// A static directory that is a link is copied (the files it links to);
+// an output directory inside the static directory is refused with a
+// warning (the copy copied itself, nesting until paths got too long).
+func TestBuildStaticLinkAndNesting(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "assets"), 0o755)
+	os.WriteFile(filepath.Join(dir, "assets", "a.txt"), []byte("a"), 0o644)
+	os.Symlink("assets", filepath.Join(dir, "public"))
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", filepath.Join(dir, "dist")}, &o, &errb); c != 0 {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "dist", "public", "a.txt")); err != nil || string(b) != "a" {
+		t.Errorf("dist/public/a.txt: %q %v", b, err)
+	}
+	errb.Reset()
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", filepath.Join(dir, "public", "dist")}, &o, &errb); c != 0 {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if !strings.Contains(errb.String(), "is inside the static directory") {
+		t.Errorf("no warning: %s", errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "assets", "dist", "public")); err == nil {
+		t.Error("the static directory was copied into itself")
+	}
+}
