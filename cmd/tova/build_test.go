@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,10 +53,7 @@ func TestBuildCopiesStaticDirectories(t *testing.T) {
 	// working directory's).
 	os.RemoveAll(filepath.Join(dir, "public"))
 	t.Chdir(out)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	t.Setenv("PORT", port)
+	port := setFreePort(t)
 	code := make(chan int, 1)
 	var o, errb testutil.Buffer
 	go func() { code <- run([]string{"serve", "--host", "127.0.0.1", "server.tbc"}, &o, &errb) }()

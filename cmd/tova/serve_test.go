@@ -36,10 +36,7 @@ func startServing(t *testing.T, src, path string, flags ...string) (*serving, st
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.tova")
 	os.WriteFile(app, []byte(src), 0o644)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	t.Setenv("PORT", port)
+	port := setFreePort(t)
 	sv := &serving{port: port, code: make(chan int, 1)}
 	go func() {
 		args := append([]string{"serve", "--host", "127.0.0.1", "--drain", "1s"}, flags...)
@@ -55,6 +52,18 @@ func startServing(t *testing.T, src, path string, flags ...string) (*serving, st
 		time.Sleep(20 * time.Millisecond)
 	}
 	return sv, ""
+}
+
+// setFreePort sets PORT to a port of 127.0.0.1 free now, and returns it.
+func setFreePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	t.Setenv("PORT", port)
+	return port
 }
 
 // stop sends SIGTERM and waits for the exit code.
@@ -486,10 +495,7 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
   }
 }
 `), 0o644)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	t.Setenv("PORT", port)
+	port := setFreePort(t)
 	code := make(chan int, 1)
 	// Two descriptors of one pipe, as 2>&1 makes: one *os.File would
 	// keep its writes apart by itself.
@@ -640,10 +646,7 @@ func TestServePrintNeverWaitsOnStdout(t *testing.T) {
   route GET "/p" => fn() { print(repeat("x", 10000)); { ok: true } }
 }
 `), 0o644)
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		ln.Close()
-		t.Setenv("PORT", port)
+		port := setFreePort(t)
 		code := make(chan int, 1)
 		var errb testutil.Buffer
 		go func() {
