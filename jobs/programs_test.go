@@ -17,13 +17,11 @@ import (
 	"tova/vm"
 )
 
-// Two programs using one PostgreSQL database (the same db url, without a
-// search_path) keep their queues apart, as two programs in one directory
-// do on SQLite: each program's events reach its own subscribers and its
-// schedules tick. In shared tables, the program started last replaced
-// the other's subscriptions, each took (and dropped) the other's events
-// and ticks, and only one program's leader stored schedule ticks.
-func TestProgramsSharingADatabase(t *testing.T) {
+// freshDatabase makes a database of its own for the test in the CI's
+// PostgreSQL (dropped after it), and returns its URL; without one the
+// test is skipped (failed under CI=true).
+func freshDatabase(t *testing.T, prefix string) string {
+	t.Helper()
 	base := os.Getenv("TOVA_TEST_DATABASE_URL")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
@@ -33,11 +31,22 @@ func TestProgramsSharingADatabase(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url, drop, err := testutil.FreshDatabase(ctx, base, "tova_programs_")
+	url, drop, err := testutil.FreshDatabase(ctx, base, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { drop() })
+	return url
+}
+
+// Two programs using one PostgreSQL database (the same db url, without a
+// search_path) keep their queues apart, as two programs in one directory
+// do on SQLite: each program's events reach its own subscribers and its
+// schedules tick. In shared tables, the program started last replaced
+// the other's subscriptions, each took (and dropped) the other's events
+// and ticks, and only one program's leader stored schedule ticks.
+func TestProgramsSharingADatabase(t *testing.T) {
+	url := freshDatabase(t, "tova_programs_")
 	be := backend{name: "postgres", url: url}
 	program := func(name, topic string) string {
 		return `server {
@@ -90,20 +99,9 @@ func TestProgramsSharingADatabase(t *testing.T) {
 // in the search_path's schema) goes on being used, with a warning, so
 // that the jobs stored there are not left behind.
 func TestProgramKeepsTheSharedTablesOfAnEarlierRelease(t *testing.T) {
-	base := os.Getenv("TOVA_TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TOVA_TEST_DATABASE_URL is not set")
-		}
-		t.Skip("TOVA_TEST_DATABASE_URL not set")
-	}
+	url := freshDatabase(t, "tova_legacy_")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	url, drop, err := testutil.FreshDatabase(ctx, base, "tova_legacy_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { drop() })
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)

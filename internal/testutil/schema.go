@@ -19,9 +19,7 @@ func FreshSchema(ctx context.Context, base, prefix string) (schemaURL string, dr
 	if err != nil {
 		return "", nil, err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := prefix + hex.EncodeToString(b[:])
+	schema := randomName(prefix)
 	if err := execOn(ctx, base, "CREATE SCHEMA "+schema); err != nil {
 		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
 	}
@@ -56,9 +54,7 @@ func FreshDatabase(ctx context.Context, base, prefix string) (dbURL string, drop
 	if err != nil {
 		return "", nil, err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := prefix + hex.EncodeToString(b[:])
+	name := randomName(prefix)
 	if err := execOn(ctx, base, "CREATE DATABASE "+name); err != nil {
 		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
 	}
@@ -69,4 +65,11 @@ func FreshDatabase(ctx context.Context, base, prefix string) (dbURL string, drop
 		return execOn(ctx, base, "DROP DATABASE "+name+" WITH (FORCE)")
 	}
 	return u.String(), drop, nil
+}
+
+// randomName is prefix and 12 random hex digits.
+func randomName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }
