@@ -47,15 +47,23 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
+// testDatabaseURL is the CI's PostgreSQL ($TOVA_TEST_DATABASE_URL), ""
+// when there is none; under CI=true there must be one.
+func testDatabaseURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	if base == "" && os.Getenv("CI") == "true" {
+		t.Fatal("TOVA_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run in CI without it")
+	}
+	return base
+}
+
 // pgSchemaURL makes a schema for the test in the CI's PostgreSQL and
 // returns a URL whose search_path selects it.
 func pgSchemaURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	base := testDatabaseURL(t)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TOVA_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run in CI without it")
-		}
 		t.Log("TOVA_TEST_DATABASE_URL not set: PostgreSQL variant not run")
 		return ""
 	}

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +21,8 @@ import (
 // test is skipped (failed under CI=true).
 func freshDatabase(t *testing.T, prefix string) string {
 	t.Helper()
-	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	base := testDatabaseURL(t)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TOVA_TEST_DATABASE_URL is not set")
-		}
 		t.Skip("TOVA_TEST_DATABASE_URL not set")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
