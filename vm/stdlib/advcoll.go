@@ -150,6 +150,9 @@ type dictColl struct {
 
 func (d *dictColl) TypeName() string { return d.kind }
 
+// Len is len(d), as d.length.
+func (d *dictColl) Len() int { return len(d.m.keys) }
+
 // Iterator yields the [key, value] entries, as of the loop's start.
 func (d *dictColl) Iterator(*vm.Thread) (vm.Iterator, error) {
 	return &sliceIter{vals: d.m.entries()}, nil
@@ -300,6 +303,9 @@ type deque struct {
 }
 
 func (q *deque) TypeName() string { return "Deque" }
+
+// Len is len(q), as q.length.
+func (q *deque) Len() int { return q.size }
 
 // Iterator yields the values front to back, as of the loop's start.
 func (q *deque) Iterator(*vm.Thread) (vm.Iterator, error) { return &sliceIter{vals: q.values()}, nil }

@@ -1591,6 +1591,16 @@ func bAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, nil
 		}
 		return elems[i], nil
+	case vm.KRange:
+		r := seq.AsRange()
+		n := r.Len()
+		if i < 0 {
+			i += n
+		}
+		if i < 0 || i >= n {
+			return vm.Nil, nil
+		}
+		return vm.Int(r.Lo + i*r.Step), nil
 	case vm.KString:
 		r := []rune(seq.AsString())
 		if i < 0 {
@@ -1601,7 +1611,7 @@ func bAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.Str(string(r[i])), nil
 	}
-	return vm.Nil, typeErr("at", "List or String", seq)
+	return vm.Nil, typeErr("at", "List, Range or String", seq)
 }
 
 // normIndex resolves a possibly negative index against n, clamped to [0, n].
