@@ -11,12 +11,11 @@ import (
 // The reference's `collections` namespace (docs/stdlib/advanced-
 // collections.md): OrderedDict, DefaultDict, Counter and Deque, each a
 // mutable host object with the reference's methods. Keys may be any
-// value; two keys are the same key when they print the same and are of
-// one kind (1 and "1" are two keys, as in a JavaScript Map).
+// value (see mapKey).
 
 func init() {
 	ctor := func(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) vm.Value {
-		return vm.BuiltinValue(&vm.Builtin{Name: "collections." + name, Params: params, Fn: withArity("collections."+name, params, fn), Pure: true})
+		return member("collections", name, params, withArity("collections."+name, params, fn))
 	}
 	vm.RegisterValue("collections", NewNamespace("collections", map[string]vm.Value{
 		"OrderedDict": ctor("OrderedDict", ps("entries"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -47,8 +46,7 @@ func init() {
 			d := &dictColl{kind: "Counter"}
 			if has(args, 0) {
 				err := iterate(t, "collections.Counter", args[0], func(x vm.Value, _ int) error {
-					n, _ := d.m.get(x)
-					d.m.set(x, vm.Int(n.AsInt()+1))
+					d.count(x)
 					return nil
 				})
 				if err != nil {
@@ -61,8 +59,7 @@ func init() {
 			q := &deque{}
 			if has(args, 0) {
 				err := iterate(t, "collections.Deque", args[0], func(x vm.Value, _ int) error {
-					_, _, err := q.CallMethod(t, "push_back", []vm.Value{x})
-					return err
+					return q.push("push_back", x, false)
 				})
 				if err != nil {
 					return vm.Nil, err
@@ -150,6 +147,12 @@ type dictColl struct {
 
 func (d *dictColl) TypeName() string { return d.kind }
 
+// count counts x once more (a Counter's).
+func (d *dictColl) count(x vm.Value) {
+	n, _ := d.m.get(x)
+	d.m.set(x, vm.Int(n.AsInt()+1))
+}
+
 // Len is len(d), as d.length.
 func (d *dictColl) Len() int { return len(d.m.keys) }
 
@@ -182,7 +185,7 @@ func (d *dictColl) String() string {
 
 func (d *dictColl) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	if name == "length" {
-		return vm.Int(int64(len(d.m.keys))), true, nil
+		return vm.Int(int64(d.Len())), true, nil
 	}
 	return vm.Nil, false, nil
 }
@@ -256,8 +259,7 @@ func (d *dictColl) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Va
 		if err := need(1); err != nil {
 			return vm.Nil, true, err
 		}
-		n, _ := d.m.get(args[0])
-		d.m.set(args[0], vm.Int(n.AsInt()+1))
+		d.count(args[0])
 		return self, true, nil
 	case name == "total" && d.kind == "Counter":
 		if err := need(0); err != nil {
@@ -332,7 +334,7 @@ func (q *deque) grow() {
 
 func (q *deque) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	if name == "length" {
-		return vm.Int(int64(q.size)), true, nil
+		return vm.Int(int64(q.Len())), true, nil
 	}
 	return vm.Nil, false, nil
 }
@@ -354,21 +356,11 @@ func (q *deque) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	default:
 		return vm.Nil, true, vm.TypeErrorf("Deque has no method %s", name)
 	}
-	if q.size >= vm.MaxListLen && want == 1 {
-		return vm.Nil, true, vm.ListTooLong("Deque."+name, int64(q.size)+1)
-	}
-	last := func() int { return (q.head + q.size - 1) % len(q.buf) }
 	switch name {
-	case "push_back":
-		q.grow()
-		q.buf[(q.head+q.size)%len(q.buf)] = args[0]
-		q.size++
-		return vm.HostValue(q), true, nil
-	case "push_front":
-		q.grow()
-		q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
-		q.buf[q.head] = args[0]
-		q.size++
+	case "push_back", "push_front":
+		if err := q.push(name, args[0], name == "push_front"); err != nil {
+			return vm.Nil, true, err
+		}
 		return vm.HostValue(q), true, nil
 	case "toArray", "to_array":
 		return newList(q.values()), true, nil
@@ -376,11 +368,12 @@ func (q *deque) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	if q.size == 0 {
 		return vm.Nil, true, nil
 	}
+	last := (q.head + q.size - 1) % len(q.buf)
 	switch name {
 	case "peek_front":
 		return q.buf[q.head], true, nil
 	case "peek_back":
-		return q.buf[last()], true, nil
+		return q.buf[last], true, nil
 	case "pop_front":
 		v := q.buf[q.head]
 		q.buf[q.head] = vm.Nil
@@ -388,9 +381,25 @@ func (q *deque) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		q.size--
 		return v, true, nil
 	}
-	i := last() // pop_back
-	v := q.buf[i]
-	q.buf[i] = vm.Nil
+	v := q.buf[last] // pop_back
+	q.buf[last] = vm.Nil
 	q.size--
 	return v, true, nil
+}
+
+// push adds v at the back, or at the front; fname is the caller's name
+// for the error past the list limit.
+func (q *deque) push(fname string, v vm.Value, front bool) error {
+	if q.size >= vm.MaxListLen {
+		return vm.ListTooLong("Deque."+fname, int64(q.size)+1)
+	}
+	q.grow()
+	if front {
+		q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
+		q.buf[q.head] = v
+	} else {
+		q.buf[(q.head+q.size)%len(q.buf)] = v
+	}
+	q.size++
+	return nil
 }
