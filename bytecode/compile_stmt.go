@@ -1,7 +1,6 @@
 package bytecode
 
 import (
-	"reflect"
 	"strings"
 
 	"tova/frontend/ast"
@@ -391,41 +390,12 @@ func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
 // nested functions too), until visit returns false.
 func eachIdent(n any, visit func(*ast.Ident) bool) {
 	more := true
-	var walk func(v reflect.Value)
-	walk = func(v reflect.Value) {
-		if !more {
-			return
+	ast.Inspect(n, func(x any) bool {
+		if id, ok := x.(*ast.Ident); ok && more {
+			more = visit(id)
 		}
-		switch v.Kind() {
-		case reflect.Pointer:
-			if v.IsNil() {
-				return
-			}
-			switch n := v.Interface().(type) {
-			case *ast.Ident:
-				more = visit(n)
-				return
-			case *ast.Binding:
-				return // the resolver's, not the syntax
-			}
-			walk(v.Elem())
-		case reflect.Interface:
-			if !v.IsNil() {
-				walk(v.Elem())
-			}
-		case reflect.Struct:
-			for i := 0; i < v.NumField(); i++ {
-				if v.Type().Field(i).IsExported() {
-					walk(v.Field(i))
-				}
-			}
-		case reflect.Slice, reflect.Array:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i))
-			}
-		}
-	}
-	walk(reflect.ValueOf(n))
+		return more
+	})
 }
 
 // callWritesShared reports whether e, a statement of a function, is a

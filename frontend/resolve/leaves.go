@@ -1,10 +1,6 @@
 package resolve
 
-import (
-	"reflect"
-
-	"tova/frontend/ast"
-)
+import "tova/frontend/ast"
 
 // guardElse checks that the else block of `guard cond else { … }`
 // cannot fall through to the statement after the guard: the guard is
@@ -55,40 +51,32 @@ func leaves(b *ast.Block) bool {
 // break that ends that loop: one with no label outside any inner loop,
 // or one naming it. Functions declared inside do not count.
 func breaksOut(body *ast.Block, label string) bool {
+	return breaksTo(body, label, true)
+}
+
+// breaksTo reports whether n holds a break naming label, or, with
+// unlabelled, one with no label outside the loops inside n.
+func breaksTo(n any, label string, unlabelled bool) bool {
 	found := false
-	var walk func(v reflect.Value, depth int)
-	walk = func(v reflect.Value, depth int) {
-		if found {
-			return
+	ast.Inspect(n, func(x any) bool {
+		switch x := x.(type) {
+		case *ast.Break:
+			found = found || x.Label == "" && unlabelled || x.Label != "" && x.Label == label
+		case *ast.While:
+			// An unlabelled break in an inner loop ends that loop.
+			found = found || breaksTo(x.Cond, label, unlabelled) || label != "" && breaksTo(x.Body, label, false)
+			return false
+		case *ast.Loop:
+			found = found || label != "" && breaksTo(x.Body, label, false)
+			return false
+		case *ast.For:
+			found = found || breaksTo([]any{x.Iter, x.When, x.Else}, label, unlabelled) || label != "" && breaksTo(x.Body, label, false)
+			return false
+		case *ast.Function, *ast.Lambda, *ast.FnDecl:
+			return false
 		}
-		switch v.Kind() {
-		case reflect.Pointer, reflect.Interface:
-			if v.IsNil() {
-				return
-			}
-			switch n := v.Interface().(type) {
-			case *ast.Break:
-				found = n.Label == "" && depth == 0 || n.Label != "" && n.Label == label
-				return
-			case *ast.Function, *ast.Lambda, *ast.FnDecl, *ast.Binding:
-				return
-			case *ast.While, *ast.Loop, *ast.For:
-				depth++
-			}
-			walk(v.Elem(), depth)
-		case reflect.Struct:
-			for i := 0; i < v.NumField(); i++ {
-				if v.Type().Field(i).IsExported() {
-					walk(v.Field(i), depth)
-				}
-			}
-		case reflect.Slice:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i), depth)
-			}
-		}
-	}
-	walk(reflect.ValueOf(body), 0)
+		return !found
+	})
 	return found
 }
 
