@@ -35,11 +35,13 @@ import (
 // route takes: it stands for the pages of a client-side app, never for
 // a route (health's included).
 
-// staticDefaults: a static block's directory and prefix when it names
-// none, and its Cache-Control when neither it nor a cache { max_age }
-// gives one (the reference's).
+// StaticDefaultDir is the directory of a static block that names none.
+const StaticDefaultDir = "public"
+
+// staticDefaults: a static block's prefix when it names none, and its
+// Cache-Control when neither it nor a cache { max_age } gives one (the
+// reference's).
 const (
-	staticDefaultDir    = "public"
 	staticDefaultPrefix = "/"
 	staticDefaultCache  = "public, max-age=3600"
 	// staticFallbackCache is the fallback file's Cache-Control: it
@@ -165,7 +167,7 @@ func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
 // resolved against the working directory.
 func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) {
 	m := &staticMount{prefix: staticDefaultPrefix, cache: cache, at: at}
-	dir := staticDefaultDir
+	dir := StaticDefaultDir
 	if v.Kind() != vm.KObject {
 		return nil, fmt.Errorf("%s: static: expected a block of settings, got %s", at, vm.Repr(v))
 	}
@@ -223,7 +225,7 @@ func dirOf(v vm.Value) string {
 			return d.AsString()
 		}
 	}
-	abs, _ := filepath.Abs(staticDefaultDir)
+	abs, _ := filepath.Abs(StaticDefaultDir)
 	return abs
 }
 

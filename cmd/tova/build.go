@@ -16,6 +16,7 @@ import (
 	"tova/frontend/ast"
 	"tova/frontend/parse"
 	"tova/frontend/token"
+	"tova/serve"
 )
 
 func init() { extraCommands = append(extraCommands, buildCmd) }
@@ -127,8 +128,8 @@ func serverNote(p *bytecode.Program) string {
 
 // copyStatic copies into out the static directories the program at src
 // (its text srcText) serves, as written in its static declarations
-// (`static "/" => "public"`, `static { dir: "assets" }`; "public" when a
-// static block names none): a server started from out resolves them
+// (`static "/" => "public"`, `static { dir: "assets" }`;
+// serve.StaticDefaultDir when a static block names none): a server started from out resolves them
 // there. It returns the directories copied, and why others were not (a
 // directory computed at run time, one outside the program's directory,
 // one that does not exist).
@@ -186,29 +187,25 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 		}
 		copied = append(copied, rel)
 	}
-	var walk func(stmts []ast.Stmt)
-	walk = func(stmts []ast.Stmt) {
-		for _, st := range stmts {
-			switch st := st.(type) {
-			case *ast.StaticDecl:
-				add(st.PosV, st.Dir, "")
-			case *ast.ConfigBlock:
-				if st.Kind != "static" {
-					continue
-				}
+	// Wherever they are declared: at the top level, in servers, in
+	// route groups.
+	ast.Inspect(file, func(n any) bool {
+		switch st := n.(type) {
+		case *ast.StaticDecl:
+			add(st.PosV, st.Dir, "")
+		case *ast.ConfigBlock:
+			if st.Kind == "static" {
 				var dir ast.Expr
 				for _, e := range st.Entries {
 					if e.Key == "dir" {
 						dir = e.Value
 					}
 				}
-				add(st.PosV, dir, "public")
-			case *ast.ServerDecl:
-				walk(st.Body)
+				add(st.PosV, dir, serve.StaticDefaultDir)
 			}
 		}
-	}
-	walk(file.Stmts)
+		return true
+	})
 	return copied, skipped
 }
 
