@@ -1,9 +1,7 @@
 package jobs
 
 import (
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -169,8 +167,7 @@ func ProgramSchema(source string) string {
 	}
 	s := "tova_" + b.String()
 	if b.String() != name || len(s) > maxSchemaName {
-		sum := sha256.Sum256([]byte(name))
-		s = s[:min(len(s), maxSchemaName-9)] + "_" + hex.EncodeToString(sum[:4])
+		s = withHash(name, s, maxSchemaName)
 	}
 	return s
 }

@@ -28,7 +28,7 @@ import (
 //	                    process id, last heartbeat and how long after it
 //	                    to presume it dead, so that jobs left "running"
 //	                    by a dead process can be handed back
-func schemaSQL(d tableNamer) string {
+func (d *database[TTx]) schemaSQL() string {
 	return `
 CREATE TABLE IF NOT EXISTS ` + d.table("tova_subscriptions") + ` (
 	topic  TEXT NOT NULL,
@@ -45,8 +45,6 @@ CREATE TABLE IF NOT EXISTS ` + d.table("tova_job_clients") + ` (
 	dead_ms BIGINT NOT NULL  -- presumed dead this long after seen_at
 )`
 }
-
-type tableNamer interface{ table(name string) string }
 
 // database is what the queue needs of one SQL database beyond River's
 // driver: transactions and a few statements of its own. TTx is the
@@ -120,9 +118,9 @@ func (d *database[TTx]) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating the jobs tables: %w", err)
 		}
 		if inTx {
-			return d.exec(ctx, tx, schemaSQL(d))
+			return d.exec(ctx, tx, d.schemaSQL())
 		}
-		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, schemaSQL(d)) })
+		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, d.schemaSQL()) })
 	})
 }
 

@@ -844,16 +844,21 @@ func queueName(server string) string {
 	}
 	s := strings.TrimRight(b.String(), "_-")
 	if s != server || changed || s == "default" || len(s) > maxQueueName {
-		sum := sha256.Sum256([]byte(server))
-		// A long name is cut (River takes 64 bytes): the hash keeps the
-		// queues of names that begin alike apart.
-		s = strings.TrimRight(s[:min(len(s), maxQueueName-9)], "_-")
-		if s != "" {
-			s += "_"
-		}
-		s += hex.EncodeToString(sum[:4])
+		s = withHash(server, s, maxQueueName)
 	}
 	return s
+}
+
+// withHash is clean, the name made to fit River's rules, cut to leave
+// room within max for a hash of name after it: names that had to change,
+// or that were cut (they may begin alike), stay apart.
+func withHash(name, clean string, max int) string {
+	sum := sha256.Sum256([]byte(name))
+	s := strings.TrimRight(clean[:min(len(clean), max-9)], "_-")
+	if s != "" {
+		s += "_"
+	}
+	return s + hex.EncodeToString(sum[:4])
 }
 
 // maxQueueName and maxClientID are River's limits on a queue name and a
