@@ -18,7 +18,9 @@ func rawExchange(t *testing.T, url, req string) string {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, req)
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
 	b, _ := io.ReadAll(c)
 	return string(b)
 }
