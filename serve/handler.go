@@ -1283,7 +1283,7 @@ func (x *exchange) failure(err error) *netio.Response {
 	var he *httpError
 	if errors.As(err, &he) {
 		x.res.status = he.status
-		return errorResponse(he.status, he.code, he.message, id, he.details)
+		return x.withResHeaders(errorResponse(he.status, he.code, he.message, id, he.details))
 	}
 	var ve *vm.Error
 	if errors.As(err, &ve) && ve.Kind == vm.ErrCancelled {
@@ -1308,16 +1308,34 @@ func (x *exchange) failure(err error) *netio.Response {
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
 		// the database is down: a temporary condition, not a bug
 		x.res.status = 503
-		return errorResponse(503, "DATABASE_UNAVAILABLE", "database unavailable", id, nil)
+		return x.withResHeaders(errorResponse(503, "DATABASE_UNAVAILABLE", "database unavailable", id, nil))
 	}
 	if resp == nil {
 		x.res.status = 500
-		resp = errorResponse(500, "INTERNAL_ERROR", "Internal Server Error", id, nil)
+		resp = x.withResHeaders(errorResponse(500, "INTERNAL_ERROR", "Internal Server Error", id, nil))
 	}
 	// The client has its answer; the worker that ran the handler is
 	// still reported to its supervisor as failed (restarted, counted).
 	resp.Failure = err
 	return resp
+}
+
+// withResHeaders gives a runtime's error answer the headers and cookies
+// hooks and guards set with res.setHeader, as on_error's answer and a
+// refusal by res.status carry them (not those a failed handler set
+// before failing); its own Content-Type stays.
+func (x *exchange) withResHeaders(r *netio.Response) *netio.Response {
+	if x.res == nil {
+		return r
+	}
+	hs := x.res.headers
+	if x.handlerRan {
+		hs = x.hookHeaders
+	}
+	if len(hs) > 0 {
+		r.Headers, r.ContentType = mergeResHeaders(r.Headers, r.ContentType, true, hs)
+	}
+	return r
 }
 
 // runOnError calls on_error fn(err, req[, res]) (Decision 10). It

@@ -525,6 +525,10 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 2 {
 			return vm.Nil, true, vm.TypeErrorf("res.%s needs a name and a value", name)
 		}
+		if args[0].Kind() != vm.KString {
+			// (nil would name a header "nil": a typo's unset variable)
+			return vm.Nil, true, vm.TypeErrorf("res.%s: a header's name is a String, not %s", name, vm.TypeName(args[0]))
+		}
 		name := vm.ToString(args[0])
 		if err := checkHeaderName(name); err != nil {
 			return vm.Nil, true, err

@@ -424,6 +424,48 @@ server "worker" {
 }
 `
 
+// The runtime's own refusals and failures carry the headers a hook set
+// with res.setHeader, as a refusal through res.status and on_error's
+// answer do, with their own Content-Type.
+func TestRuntimeAnswersKeepHookHeaders(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn tag(req, res) {
+    res.setHeader("X-Served-By", "node-1")
+    res.setHeader("Content-Type", "text/plain")
+  }
+  fn is_admin(req, res) { req.headers["x-admin"] == "1" }
+  fn needs_admin(req, res) { if req.headers["x-admin"] != "1" { res.status(403) } }
+  route GET "/guard-false" with is_admin => fn() { "secret" }
+  route GET "/guard-status" with needs_admin => fn() { "secret" }
+  route GET "/fails" => fn(res) {
+    res.setHeader("Set-Cookie", "half=done")
+    nil.boom
+  }
+  route GET "/typed/:id" => fn(id: Int) { id }
+  route GET "/bad-name" => fn(res) { res.setHeader(nil, 1); "x" }
+}
+`)
+	u := app.urls[""]
+	for path, status := range map[string]int{"/guard-false": 403, "/guard-status": 403, "/fails": 500, "/typed/x": 400} {
+		r := do(t, "GET", u+path, "")
+		if r.status != status || r.header.Get("X-Served-By") != "node-1" || r.header.Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s: %d %v %s; want %d with X-Served-By and a JSON body", path, r.status, r.header, r.body, status)
+		}
+	}
+	// Not those the failed handler set before failing.
+	if r := do(t, "GET", u+"/fails", ""); r.header.Get("Set-Cookie") != "" {
+		t.Errorf("GET /fails sent the failed handler's cookie: %v", r.header)
+	}
+	// A header's name is a String: nil would name one "nil".
+	if r := do(t, "GET", u+"/bad-name", ""); r.status != 500 || r.header.Get("Nil") != "" {
+		t.Errorf("res.setHeader(nil, 1): %d %v", r.status, r.header)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "res.setHeader: a header's name is a String, not Nil")) == 1
+	})
+}
+
 func TestTopLevelDeclarationsBelongToEveryServer(t *testing.T) {
 	app := startApp(t, guideTopLevel)
 	for _, name := range []string{"api", "worker"} {
