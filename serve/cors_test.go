@@ -90,7 +90,8 @@ server {
 }
 
 // A cors block allowing any origin (its default) answers "*" to every
-// request, with or without an Origin, and does not vary by origin.
+// request, with or without an Origin, and does not vary by origin; a
+// server without one allows no other origin.
 func TestCORSAnyOrigin(t *testing.T) {
 	app := startApp(t, `
 cors { }
@@ -109,6 +110,20 @@ server {
 	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" ||
 		r.header.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE, PATCH, OPTIONS" {
 		t.Errorf("preflight: %d %v", r.status, r.header)
+	}
+	// Without a block, no CORS: a page of another origin reads nothing.
+	bare := startApp(t, `
+server {
+  route GET "/x" => fn() "x"
+}
+`)
+	r = do(t, "GET", bare.urls[""]+"/x", "", "Origin", "https://a.example")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("no cors block: %d %v", r.status, r.header)
+	}
+	r = do(t, "OPTIONS", bare.urls[""]+"/x", "", "Origin", "https://a.example", "Access-Control-Request-Method", "PATCH")
+	if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("no cors block, preflight: %d %v", r.status, r.header)
 	}
 }
 
