@@ -317,6 +317,13 @@ func bDatePart(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // time_ago(d) says how long ago d was ("just now", "1 minute ago",
 // "3 hours ago", "2 days ago", "3 months ago", "1 year ago"), or how
 // far ahead ("in 5 minutes").
+// timeAgoUnits are time_ago's units, each with how many of it make the
+// next.
+var timeAgoUnits = []struct {
+	name string
+	next int64
+}{{"second", 60}, {"minute", 60}, {"hour", 24}, {"day", 30}, {"month", 12}, {"year", 0}}
+
 func bTimeAgo(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	tm, err := dateArg("time_ago", args, 0)
 	if err != nil {
@@ -328,26 +335,18 @@ func bTimeAgo(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if future {
 		d = -d
 	}
-	s := float64(d) / 1000
-	var per float64
-	var unit string
-	switch {
-	case s < 1:
+	// Each unit is counted whole, from the one below it, as the
+	// reference does: 3599 s is 59 minutes, 360 days 12 months, a year.
+	n := d / 1000
+	if n < 1 {
 		return vm.Str("just now"), nil
-	case s < 60:
-		per, unit = 1, "second"
-	case s < 3600:
-		per, unit = 60, "minute"
-	case s < 86400:
-		per, unit = 3600, "hour"
-	case s < 30*86400:
-		per, unit = 86400, "day"
-	case s < 365*86400:
-		per, unit = 30*86400, "month"
-	default:
-		per, unit = 365*86400, "year"
 	}
-	n := int64(math.Round(s / per))
+	i := 0
+	for timeAgoUnits[i].next > 0 && n >= timeAgoUnits[i].next {
+		n /= timeAgoUnits[i].next
+		i++
+	}
+	unit := timeAgoUnits[i].name
 	if n != 1 {
 		unit += "s"
 	}

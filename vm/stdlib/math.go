@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -621,7 +622,48 @@ func bToFixed(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	return vm.Float(roundDigits(x, d)), nil
+	if d < 0 || d > 100 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return vm.Float(roundDigits(x, d)), nil
+	}
+	r, err := strconv.ParseFloat(toFixed(x, int(d)), 64)
+	if err != nil {
+		return vm.Float(roundDigits(x, d)), nil
+	}
+	return vm.Float(r), nil
+}
+
+// toFixed formats x with d decimals as JavaScript's toFixed does: the
+// value x holds (2.675 is 2.67499…, so 2.67) rounded to the nearest,
+// an exact half away from zero (2.5 is 3, -0.125 is -0.13), where Go's
+// formatting would round it to even.
+func toFixed(x float64, d int) string {
+	text := strconv.FormatFloat(x, 'f', d, 64)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return text
+	}
+	if next := strconv.FormatFloat(math.Abs(x), 'f', d+1, 64); next[len(next)-1] != '5' {
+		return text // not a half: the digit after the last kept one is exact only if it is a 5
+	}
+	r := new(big.Rat).SetFloat64(math.Abs(x))
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)))
+	if r.Denom().Cmp(big.NewInt(2)) != 0 {
+		return text
+	}
+	// An exact half: the larger neighbour, as a decimal of d places.
+	n := new(big.Int).Quo(r.Num(), r.Denom())
+	n.Add(n, big.NewInt(1))
+	digits := n.String()
+	if len(digits) <= d {
+		digits = strings.Repeat("0", d-len(digits)+1) + digits
+	}
+	out := digits
+	if d > 0 {
+		out = digits[:len(digits)-d] + "." + digits[len(digits)-d:]
+	}
+	if x < 0 {
+		out = "-" + out
+	}
+	return out
 }
 
 func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -651,8 +693,13 @@ func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	var text string
 	switch {
+	case decimals >= 0 && x.Kind() == vm.KInt:
+		text = strconv.FormatInt(x.AsInt(), 10)
+		if decimals > 0 {
+			text += "." + strings.Repeat("0", int(decimals))
+		}
 	case decimals >= 0:
-		text = strconv.FormatFloat(x.Number(), 'f', int(decimals), 64)
+		text = toFixed(x.AsFloat(), int(decimals))
 	case x.Kind() == vm.KInt:
 		text = strconv.FormatInt(x.AsInt(), 10)
 	default:
