@@ -704,11 +704,43 @@ func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	parts := re.Split(s, vm.MaxListLen+1)
-	if len(parts) > vm.MaxListLen {
-		return vm.Nil, vm.ListTooLong("regex_split", int64(len(parts)))
+	if re.NumSubexp() == 0 {
+		parts := re.Split(s, vm.MaxListLen+1)
+		if len(parts) > vm.MaxListLen {
+			return vm.Nil, vm.ListTooLong("regex_split", int64(len(parts)))
+		}
+		return strList(parts), nil
 	}
-	return strList(parts), nil
+	// What the pattern's groups captured goes between the pieces, as
+	// JavaScript's split puts it (nil for a group that took no part):
+	// regex_split("a1b22c", "(\\d+)") is ["a", "1", "b", "22", "c"]. The
+	// pieces are those of regexp.Split.
+	if s == "" {
+		return strList([]string{""}), nil
+	}
+	var out []vm.Value
+	beg, end := 0, 0
+	for _, m := range re.FindAllStringSubmatchIndex(s, vm.MaxListLen+1) {
+		end = m[0]
+		if m[1] != 0 {
+			out = append(out, vm.Str(s[beg:end]))
+			for g := 2; g+1 < len(m); g += 2 {
+				if m[g] < 0 {
+					out = append(out, vm.Nil)
+				} else {
+					out = append(out, vm.Str(s[m[g]:m[g+1]]))
+				}
+			}
+			if len(out) > vm.MaxListLen {
+				return vm.Nil, vm.ListTooLong("regex_split", int64(len(out)))
+			}
+		}
+		beg = m[1]
+	}
+	if end != len(s) {
+		out = append(out, vm.Str(s[beg:]))
+	}
+	return vm.NewArray(out), nil
 }
 
 func bRegexCapture(t *vm.Thread, args []vm.Value) (vm.Value, error) {
