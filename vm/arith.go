@@ -23,10 +23,18 @@ func Arith(op byte, a, b Value) (Value, error) {
 			return Nil, StringTooLarge("+", len(x)+len(y))
 		}
 		return Str(x + y), nil
-	case op == '*' && a.k == KString && b.k == KInt:
-		return repeatString(a.AsString(), int64(b.n))
-	case op == '*' && a.k == KInt && b.k == KString:
-		return repeatString(b.AsString(), int64(a.n))
+	case op == '*' && a.k == KString && b.IsNumber():
+		n, err := wholeNumber("string repetition count", b)
+		if err != nil {
+			return Nil, err
+		}
+		return repeatString(a.AsString(), n)
+	case op == '*' && a.IsNumber() && b.k == KString:
+		n, err := wholeNumber("string repetition count", a)
+		if err != nil {
+			return Nil, err
+		}
+		return repeatString(b.AsString(), n)
 	case op == '+' && (a.k == KArray || a.k == KRange) && (b.k == KArray || b.k == KRange):
 		return joinLists(a, b) // a range joins as the list of its numbers (range(3) + [3])
 	case a.k == KDuration || a.k == KSize || b.k == KDuration || b.k == KSize:
@@ -156,6 +164,24 @@ func floatArith(op byte, x, y float64) (Value, error) {
 		return Float(math.Pow(x, y)), nil
 	}
 	return Nil, TypeErrorf("bad operator %c", op)
+}
+
+// wholeNumber is an Int, or a Float holding a whole number (what `/`
+// gives: `len(xs) / 2` indexes as 2 when xs has 4 elements), as an
+// index, a slice bound or a repetition count; a fraction is a TypeError
+// naming what it was for.
+func wholeNumber(what string, v Value) (int64, error) {
+	if v.k == KInt {
+		return int64(v.n), nil
+	}
+	if v.k == KFloat {
+		f := v.AsFloat()
+		if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+			return int64(f), nil
+		}
+		return 0, TypeErrorf("%s must be a whole number, got %s", what, Repr(v))
+	}
+	return 0, TypeErrorf("%s must be Int, got %s", what, TypeName(v))
 }
 
 func repeatString(s string, n int64) (Value, error) {

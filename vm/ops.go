@@ -205,11 +205,11 @@ func (t *Thread) setField(x Value, name string, v Value) error {
 func (t *Thread) index(x, k Value) (Value, error) {
 	switch x.k {
 	case KArray:
-		if k.k != KInt {
-			return Nil, TypeErrorf("list index must be Int, got %s", TypeName(k))
+		j, err := wholeNumber("list index", k)
+		if err != nil {
+			return Nil, err
 		}
 		el := x.AsArray().Elems
-		j := int64(k.n)
 		if j < 0 {
 			j += int64(len(el))
 		}
@@ -226,10 +226,11 @@ func (t *Thread) index(x, k Value) (Value, error) {
 		v, _ := x.AsObject().Get(key)
 		return v, nil
 	case KString:
-		if k.k != KInt {
-			return Nil, TypeErrorf("string index must be Int, got %s", TypeName(k))
+		j, err := wholeNumber("string index", k)
+		if err != nil {
+			return Nil, err
 		}
-		return charAt(x.AsString(), int64(k.n)), nil
+		return charAt(x.AsString(), j), nil
 	case KHost:
 		if k.k == KString {
 			v, _, err := x.AsHost().GetAttr(t, k.AsString())
@@ -287,11 +288,11 @@ func charAt(s string, i int64) Value {
 func (t *Thread) setIndex(x, k, v Value) error {
 	switch x.k {
 	case KArray:
-		if k.k != KInt {
-			return TypeErrorf("list index must be Int, got %s", TypeName(k))
+		j, err := wholeNumber("list index", k)
+		if err != nil {
+			return err
 		}
 		a := x.AsArray()
-		j := int64(k.n)
 		if j < 0 {
 			j += int64(len(a.Elems))
 		}
@@ -404,10 +405,10 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		if v.IsNil() {
 			return def, nil
 		}
-		if v.k != KInt {
-			return 0, TypeErrorf("slice bounds must be Int, got %s", TypeName(v))
+		i, err := wholeNumber("slice bounds", v)
+		if err != nil {
+			return 0, err
 		}
-		i := int64(v.n)
 		if i < 0 {
 			i += n
 		}
