@@ -266,15 +266,21 @@ var dateLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.000Z07:00",
 	"2006-01-02T15:04:05",
+	"2006-01-02T15:04Z07:00",
 	"2006-01-02T15:04",
+	"2006-01-02 15:04:05Z07:00",
 	"2006-01-02 15:04:05",
+	"2006-01-02 15:04Z07:00",
+	"2006-01-02 15:04",
 	"2006-01-02",
+	"2006-01",
+	"2006",
 	time.RFC1123,
 	time.RFC1123Z,
 }
 
 // ParseDate reads a date's text as Date.new does: ISO 8601 (with or
-// without a zone, time or fraction), or RFC 1123.
+// without a zone, seconds, time or day; a space for the T), or RFC 1123.
 func ParseDate(s string) (time.Time, bool) {
 	for _, l := range dateLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
