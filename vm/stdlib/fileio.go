@@ -722,9 +722,17 @@ func appendFile(t *vm.Thread, path string, content func(f *os.File, size int64) 
 	var f *os.File
 	var st os.FileInfo
 	var err error
+	unlock := func() {}
 	t.Blocking(func() {
 		if f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
 			err = writeFileErr(path, err)
+			return
+		}
+		// One append at a time, from the size and header it reads to
+		// the rows it writes: two at once both took an empty file for
+		// new, and wrote its header twice.
+		if unlock, err = lockFile(f); err != nil {
+			err = fileErr("write", path, err)
 			return
 		}
 		if st, err = f.Stat(); err != nil {
@@ -735,6 +743,7 @@ func appendFile(t *vm.Thread, path string, content func(f *os.File, size int64) 
 		return err
 	}
 	defer f.Close()
+	defer unlock()
 	if err != nil {
 		return err
 	}

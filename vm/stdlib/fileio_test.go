@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"tova/vm"
@@ -249,6 +250,42 @@ func TestWriteAppend(t *testing.T) {
 	e.call(t, "write", L(I(3)), S(jl), B(true))
 	if got := contents(t, jl); got != "{\"a\":1}\n{\"a\":2}\n3\n" {
 		t.Errorf("append to a JSON Lines file: %q", got)
+	}
+}
+
+// Appends to one file take turns: appends racing to a new file wrote its
+// header twice and rows between them.
+func TestWriteAppendTakesTurns(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out.csv")
+	const writers, each = 16, 20
+	envs := make([]*testEnv, writers)
+	for i := range envs {
+		envs[i] = newEnv(t) // each its own instance: no GIL between them
+	}
+	write := builtin(t, "write")
+	var wg sync.WaitGroup
+	for i, e := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				rows := L(O("n", I(int64(i)), "i", I(int64(j)), "pad", S(strings.Repeat("x", 2000))))
+				if _, err := e.callValue(write, rows, S(p), B(true)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(contents(t, p), "\n"), "\n")
+	if len(lines) != 1+writers*each || lines[0] != "n,i,pad" {
+		t.Fatalf("%d lines, first %q; want the header once and %d rows", len(lines), lines[0], writers*each)
+	}
+	for k, l := range lines[1:] {
+		if strings.Count(l, ",") != 2 || !strings.HasSuffix(l, strings.Repeat("x", 2000)) {
+			t.Fatalf("line %d is %.40q…: not a row", k+2, l)
+		}
 	}
 }
 
