@@ -269,6 +269,42 @@ type rowReader struct {
 	shape       *vm.Shape
 	off         int64 // byte offset of the next row
 	line        int   // line number at off
+	// crLines: the CSV file's lines end in CR alone (classic Mac OS),
+	// told by its first line end, which the first read looks at
+	crLines bool
+}
+
+// crToLF reads a file whose lines end in CR alone with its CRs as LFs,
+// which encoding/csv takes for line ends (it reads a lone CR as data,
+// and such a file as one line); the bytes keep their offsets.
+type crToLF struct{ r io.Reader }
+
+func (c crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
+}
+
+// endsLinesWithCR reports whether the first line end in b (outside
+// quotes) is a CR not followed by an LF.
+func endsLinesWithCR(b []byte) bool {
+	quoted := false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '\n':
+			return false
+		case c == '\r':
+			return i+1 < len(b) && b[i+1] != '\n'
+		}
+	}
+	return false
 }
 
 // next reads up to max rows, reading at most limit bytes of the file
@@ -329,7 +365,15 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 			start += int64(len(bom))
 		}
 	}
-	cr := csv.NewReader(br)
+	if rr.off == 0 {
+		head, _ := br.Peek(64 << 10)
+		rr.crLines = endsLinesWithCR(head)
+	}
+	var src io.Reader = br
+	if rr.crLines {
+		src = crToLF{br}
+	}
+	cr := csv.NewReader(src)
 	cr.Comma = rr.csv.comma
 	cr.FieldsPerRecord = -1
 	next := rr.line // line after the last record read

@@ -47,6 +47,28 @@ func TestReadCSVTypesCells(t *testing.T) {
 	}
 }
 
+// A CSV file whose lines end in CR alone (classic Mac OS, some Excel
+// exports) reads as its rows: encoding/csv took it for one line, a
+// header of four columns and no row. A CR inside quotes in a file of
+// CRLF lines stays a CR.
+func TestReadCSVLinesEndingInCR(t *testing.T) {
+	e := newEnv(t)
+	p := file(t, "cr.csv", "a,b\r1,\"x\ny\"\r3,4\r")
+	eq(t, "read", e.call(t, "read", S(p)), `[{ a: 1, b: "x\ny" }, { a: 3, b: 4 }]`)
+	eq(t, "read(header: false)", e.call(t, "read", S(p), vm.Nil, B(false)), `[{ col_0: "a", col_1: "b" }, { col_0: 1, col_1: "x\ny" }, { col_0: 3, col_1: 4 }]`)
+	var got []string
+	it, err := e.callValue(builtin(t, "stream"), S(p), I(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = vm.Iterate(e.th, it, func(b vm.Value) error { got = append(got, vm.Repr(b)); return nil })
+	if err != nil || strings.Join(got, " ") != `[{ a: 1, b: "x\ny" }] [{ a: 3, b: 4 }]` {
+		t.Errorf("stream in batches of 1: %v %v", got, err)
+	}
+	crlf := file(t, "crlf.csv", "a,b\r\n1,\"x\ry\"\r\n")
+	eq(t, "read of CRLF lines", e.call(t, "read", S(crlf)), `[{ a: 1, b: "x\ry" }]`)
+}
+
 func TestReadFormats(t *testing.T) {
 	e := newEnv(t)
 	quoted := "\ufeffid,text\r\n1,\"Hello, World\"\r\n\r\n2,\"He said \"\"hi\"\"\nand left\"\r\n"
