@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
+	"database/sql/driver"
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	sqlite "github.com/glebarez/go-sqlite"
 )
 
 // The dialect layer: the few places where SQLite and PostgreSQL need
@@ -97,6 +101,46 @@ func (d *dialect) pg() bool { return d.name == Postgres }
 
 // jsonList is, on SQLite, the long list of filter values ps as one JSON
 // array for json_each, when every value is a number, string or Bool.
+// jsonEqual is the condition that the JSON text of column col equals
+// the JSON text of parameter param as values, whatever the order of
+// their objects' keys (a filter's { a: 1, b: 2 } matches a row stored
+// as { b: 2, a: 1 }, as == finds them equal): PostgreSQL compares them
+// as jsonb, SQLite through tova_json_canon.
+func (d *dialect) jsonEqual(col, param string) string {
+	if d.pg() {
+		return col + "::jsonb = " + param + "::jsonb"
+	}
+	return "tova_json_canon(" + col + ") = tova_json_canon(" + param + ")"
+}
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("tova_json_canon", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return canonJSON([]byte(v), v), nil
+		case []byte:
+			return canonJSON(v, string(v)), nil
+		}
+		return args[0], nil
+	})
+}
+
+// canonJSON is JSON text b with its objects' keys sorted, or text as it
+// is if b is no JSON.
+func canonJSON(b []byte, text string) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return text
+	}
+	out, err := json.Marshal(v) // (it writes a map's keys sorted)
+	if err != nil {
+		return text
+	}
+	return string(out)
+}
+
 func (d *dialect) jsonList(ps []any) (string, bool) {
 	if d.pg() || len(ps) <= 64 {
 		return "", false

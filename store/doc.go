@@ -127,7 +127,10 @@
 // Filters: every key must be a field; a value matches by equality, nil
 // (and None, for an Option field) matches NULL, and a list matches any
 // of its values ({ status: ["a", "b", nil] }, nil among them matching
-// NULL; except for JSON fields). A filter's lists hold at most 60 000
+// NULL; except for JSON fields). A JSON field's value (an Object, a
+// List, a record) matches whatever the order of its objects' keys, as
+// == finds { a: 1, b: 2 } and { b: 2, a: 1 } equal: PostgreSQL compares
+// the two as jsonb, SQLite as tova_json_canon gives them (keys sorted). A filter's lists hold at most 60 000
 // values in all (PostgreSQL takes 65 535 parameters; past that it is a
 // ValueError on both engines); SQLite gets a long list as one JSON
 // parameter. Values in create and update, and

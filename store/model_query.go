@@ -302,6 +302,9 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 				in = append(in, "$"+strconv.Itoa(len(*params)))
 			}
 			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
+		case c.kind == kindJSON:
+			*params = append(*params, p)
+			b.WriteString(tb.db.d.jsonEqual(quoteIdent(c.name), "$"+strconv.Itoa(len(*params))))
 		default:
 			*params = append(*params, p)
 			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
