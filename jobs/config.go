@@ -264,6 +264,21 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 	return s, nil
 }
 
+// QueueOf says where the server of inst keeps its job queue: a
+// postgres:// URL or a SQLite file, and whether its db or jobs block
+// chose it (explicit) rather than it being the file every server of the
+// program shares by default.
+func QueueOf(inst *vm.Instance) (where string, explicit bool, err error) {
+	s, err := readSettings(inst, Options{})
+	if err != nil {
+		return "", false, err
+	}
+	if s.pgURL != "" {
+		return s.pgURL, true, nil
+	}
+	return s.sqlitePath, s.sqlitePath != defaultJobsFile(inst.Dir, mainSource(inst)), nil
+}
+
 // readJobsBlock reads `jobs { max_attempts, workers, timeout, backoff,
 // max_backoff, database, url }`. Plain numbers for durations are seconds.
 func (s *settings) readJobsBlock(o *vm.Object, dir string) error {

@@ -477,3 +477,62 @@ func TestDeadlineCountsFromTheBody(t *testing.T) {
 		t.Fatalf("slow upload: %q", raw)
 	}
 }
+
+// A server whose blocks do not say where its job queue is uses the one
+// another server's block chose, so that what one sends the other
+// arrives: the api's spawn_job and publish for the worker went to the
+// api's queue while the worker worked the default file. Servers choosing
+// two queues keep them, with a warning.
+func TestServersShareTheQueueOneChose(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+server "api" {
+  jobs { database: "queue.db" }
+  route GET "/k" => fn() spawn_job("work", 1)
+  route GET "/p" => fn() publish("evt", 2)
+}
+server "worker" {
+  background fn work(x) { print("work ran {x}") }
+  subscribe "evt" fn(p) { print("evt got {p}") }
+}`, func(o *Options) { o.Dir = dir })
+	for _, p := range []string{"/k", "/p"} {
+		if r := do(t, "GET", app.urls["api"]+p, ""); r.status != 200 || r.body != "1" {
+			t.Fatalf("GET %s: %d %s", p, r.status, r.body)
+		}
+	}
+	waitFor(t, func() bool {
+		out := app.stdout.String()
+		return strings.Contains(out, "work ran 1") && strings.Contains(out, "evt got 2")
+	})
+
+	apart := startApp(t, `
+server "a" {
+  jobs { database: "a.db" }
+  background fn x() { print(1) }
+}
+server "b" {
+  jobs { database: "b.db" }
+  background fn y() { print(2) }
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	waitFor(t, func() bool {
+		return strings.Contains(apart.logs.String(), "the servers keep their job queues apart (a in ")
+	})
+
+	// Run apart, the worker's process works the queue the api's blocks
+	// choose, read from them.
+	src := `
+server "api" {
+  jobs { database: "queue.db" }
+  route GET "/k" => fn() spawn_job("work", 1)
+}
+server "worker" {
+  background fn work(x) { print("work ran {x}") }
+}`
+	dir2 := t.TempDir()
+	api := startApp(t, src, func(o *Options) { o.Dir = dir2; o.Servers = []string{"api"} })
+	worker := startApp(t, src, func(o *Options) { o.Dir = dir2; o.Servers = []string{"worker"} })
+	if r := do(t, "GET", api.urls["api"]+"/k", ""); r.status != 200 {
+		t.Fatalf("GET /k: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(worker.stdout.String(), "work ran 1") })
+}

@@ -3,12 +3,14 @@ package serve
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
 	"tova/bytecode"
 	"tova/jobs"
 	"tova/store"
+	"tova/vm"
 )
 
 // startJobs starts the server's durable jobs runtime (package jobs):
@@ -18,10 +20,10 @@ import (
 // before the server takes requests or runs on_start hooks. A server
 // that declares none of them, in a program that never calls spawn_job
 // or publish, gets none.
-func (s *Server) startJobs() error {
+func (s *Server) startJobs(queue string) error {
 	var err error
 	if jobs.Needed(s.rt.code, s.desc) {
-		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf})
+		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue})
 	} else {
 		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
 	}
@@ -37,6 +39,109 @@ func (s *Server) startJobs() error {
 		}
 	}
 	return err
+}
+
+// startJobs starts the jobs runtimes of the servers, with one queue: a
+// server whose db and jobs blocks do not choose where its queue is (the
+// guide's worker, beside an api whose db block is PostgreSQL's) uses
+// the one the program's other servers chose, so that a job or an event
+// one server sends another reaches it (a job spawn_job stored for the
+// worker in the api's PostgreSQL queue was never run: the worker worked
+// the default file). The servers this process does not run are read as
+// `tova jobs` reads them (their setup code on a scratch instance).
+// Servers that choose different queues keep them, with a warning.
+func (rt *Runtime) startJobs() error {
+	running := map[string]*Server{}
+	for _, s := range rt.servers {
+		running[s.desc.Name] = s
+	}
+	plan := PlanQueues(rt.code, func(d *bytecode.Server) (string, bool, error) {
+		if s := running[d.Name]; s != nil {
+			return jobs.QueueOf(s.inst)
+		}
+		return ScratchQueue(rt.prog, d, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir})
+	})
+	if plan.Apart != "" {
+		rt.log.Warn().Msg(plan.Apart)
+	}
+	for _, s := range rt.servers {
+		if err := s.startJobs(plan.Adopt[s.desc.Name]); err != nil {
+			return &StartupError{Server: s.Name, Err: err}
+		}
+	}
+	return nil
+}
+
+// QueuePlan says where a program's servers keep their job queues.
+type QueuePlan struct {
+	// Where each server's queue is (servers whose blocks could not be
+	// read are missing).
+	Where map[string]string
+	// Adopt maps a server whose blocks choose no queue to the one the
+	// others chose.
+	Adopt map[string]string
+	// Apart, if not "", warns that the servers chose several queues.
+	Apart string
+}
+
+// PlanQueues reads where each server of p keeps its job queue (with
+// queueOf: where, and whether its db or jobs block chose it) and plans
+// one queue for the servers that choose none: the one the others
+// chose, if they all chose one.
+func PlanQueues(p *bytecode.Program, queueOf func(d *bytecode.Server) (string, bool, error)) QueuePlan {
+	plan := QueuePlan{Where: map[string]string{}, Adopt: map[string]string{}}
+	explicit := map[string]bool{}
+	chosen := map[string][]string{} // queue → the servers that chose it
+	var order []string
+	for _, d := range p.Servers {
+		q, ex, err := queueOf(d)
+		if err != nil {
+			continue // (a server run here says where, at its start)
+		}
+		plan.Where[d.Name], explicit[d.Name] = q, ex
+		if ex {
+			if chosen[q] == nil {
+				order = append(order, q)
+			}
+			chosen[q] = append(chosen[q], serverLabel(d.Name))
+		}
+	}
+	switch {
+	case len(order) == 1:
+		for name := range plan.Where {
+			if !explicit[name] {
+				plan.Adopt[name], plan.Where[name] = order[0], order[0]
+			}
+		}
+	case len(order) > 1:
+		var parts []string
+		for _, q := range order {
+			parts = append(parts, fmt.Sprintf("%s in %s", strings.Join(chosen[q], ", "), store.RedactURL(q)))
+		}
+		plan.Apart = "the servers keep their job queues apart (" + strings.Join(parts, "; ") +
+			"): a job or an event one sends another is stored where the other never looks; give them one db or jobs block, at the top level"
+	}
+	return plan
+}
+
+// ScratchQueue reads where server d of prog keeps its job queue: its
+// setup code (the top level, then its body) runs on a scratch
+// instance, whose database is closed again.
+func ScratchQueue(prog *vm.Program, d *bytecode.Server, cfg vm.Config) (where string, explicit bool, err error) {
+	inst := prog.NewInstance(cfg)
+	inst.Server = d
+	defer store.Close(inst)
+	if err := inst.RunServerInit(context.Background(), d.Init); err != nil {
+		return "", false, err
+	}
+	return jobs.QueueOf(inst)
+}
+
+func serverLabel(name string) string {
+	if name == "" {
+		return "server"
+	}
+	return name
 }
 
 // stopJobs stops the server's jobs runtime: running jobs get until ctx

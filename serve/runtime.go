@@ -246,6 +246,10 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		}
 		rt.servers = append(rt.servers, s)
 	}
+	if err := rt.startJobs(); err != nil {
+		rt.Shutdown(context.Background())
+		return nil, err
+	}
 	for _, s := range rt.servers {
 		if err := s.http.Start(); err != nil {
 			rt.Shutdown(context.Background())
@@ -503,13 +507,10 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		store.Close(inst)
 	})
 	hs.OnStop(static.close)
-	if err := s.startJobs(); err != nil {
-		return fail(err)
-	}
 	// Bound now, served once every server is set up (Start): a program
 	// whose later server cannot start never serves from the earlier.
+	// (Its jobs start then too: see Runtime.startJobs.)
 	if err := hs.Listen(); err != nil {
-		s.stopJobs(context.Background())
 		return fail(err)
 	}
 	return s, nil

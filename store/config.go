@@ -53,6 +53,10 @@ func (c Config) describe() string {
 	return "SQLite database " + c.Path
 }
 
+// RedactURL is a connection URL without its password and query, for
+// messages; a file name stays as it is.
+func RedactURL(s string) string { return redactURL(s) }
+
 // redactURL drops the password and query of a connection URL.
 func redactURL(s string) string {
 	u, err := url.Parse(s)

@@ -16,7 +16,7 @@ import (
 
 	"tova/bytecode"
 	"tova/jobs"
-	"tova/store"
+	"tova/serve"
 	"tova/vm"
 )
 
@@ -124,7 +124,9 @@ and server bodies as tova serve does at startup, without serving;
 
 // jobPlaces runs each server's setup code (top-level code, then the
 // server body) on a scratch instance to read its db and jobs blocks, and
-// returns where the servers keep their jobs, without duplicates.
+// returns where the servers keep their jobs, as tova serve plans them
+// (a server whose blocks choose no queue uses the one the others
+// chose), without duplicates.
 func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	prog, err := vm.Load(p)
 	if err != nil {
@@ -133,27 +135,24 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	if len(p.Servers) == 0 {
 		return nil, errors.New("the program declares no server block, so it has no jobs")
 	}
+	var first error
+	plan := serve.PlanQueues(p, func(d *bytecode.Server) (string, bool, error) {
+		where, explicit, err := serve.ScratchQueue(prog, d, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
+		if err != nil && first == nil {
+			name := d.Name
+			if name == "" {
+				name = "server"
+			}
+			first = fmt.Errorf("%s: reading its configuration: %v (use --database)", name, err)
+		}
+		return where, explicit, err
+	})
+	if first != nil {
+		return nil, first
+	}
 	var places []string
 	for _, d := range p.Servers {
-		inst := prog.NewInstance(vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
-		inst.Server = d
-		err := inst.RunServerInit(context.Background(), d.Init)
-		name := d.Name
-		if name == "" {
-			name = "server"
-		}
-		if err != nil {
-			store.Close(inst)
-			return nil, fmt.Errorf("%s: reading its configuration: %v (use --database)", name, err)
-		}
-		where, err := jobs.Where(inst, "")
-		// What the setup code opened (the app's database, for its
-		// models) is closed, so that no -wal or -shm file stays behind.
-		store.Close(inst)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
-		}
-		if !slices.Contains(places, where) {
+		if where := plan.Where[d.Name]; !slices.Contains(places, where) {
 			places = append(places, where)
 		}
 	}
