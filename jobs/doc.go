@@ -136,7 +136,10 @@
 // however many replicas run. A 5-field cron expression, as crontab(5)
 // reads it (lists, ranges, steps, month and day names; day of week 0–7,
 // both 0 and 7 being Sunday, in every form: "1-7/2" is Monday,
-// Wednesday, Friday and Sunday; "a/step" runs to the field's maximum),
+// Wednesday, Friday and Sunday; "a/step" runs to the field's maximum;
+// the day of month and the day of week combine with OR only when
+// neither is written from a star, "*/2" being one: "0 0 */2 * 5" is
+// the Fridays of odd days),
 // fires on minute boundaries in the process's local time zone (one no
 // date matches, "0 0 31 2 *", is a compile error: it would never fire); an
 // interval ("30s", "5m", "1h", also written "@every 90s"; at least one

@@ -42,10 +42,23 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		}
 		return nil, d, nil
 	case strings.ContainsAny(p, " \t") || strings.HasPrefix(p, "@"):
-		spec, err := normalize(p)
+		spec, starred, err := normalize(p)
 		if err == nil {
 			var s cron.Schedule
 			if s, err = cron.ParseStandard(spec); err == nil {
+				if ss, ok := s.(*cron.SpecSchedule); ok {
+					// A day field written from a star ("*/2") makes the
+					// two day fields combine with AND, as crontab(5)
+					// has it (they combine with OR only when both are
+					// restricted): the library knows a star only as
+					// "*", which "*/2" is not once written as a list.
+					if starred[0] {
+						ss.Dom |= starBit
+					}
+					if starred[1] {
+						ss.Dow |= starBit
+					}
+				}
 				// Every pattern that matches a date matches one within
 				// four years (29 February); the cron library looks five
 				// ahead and gives the zero time when none does.
@@ -103,23 +116,30 @@ var fields = [5]field{
 // as "*" (a star, which matters to how day of month and day of week
 // combine) or as the list of its values, day 7 of the week as 0.
 // Descriptors ("@daily") and a time zone prefix are left as they are.
-func normalize(p string) (string, error) {
+//
+// starred says whether the day of month and the day of week are written
+// from a star (`*`, `*/2`, `?`), which is what makes them combine with
+// AND in crontab(5).
+func normalize(p string) (_ string, starred [2]bool, _ error) {
 	words := strings.Fields(p)
 	var zone string
 	if strings.HasPrefix(words[0], "CRON_TZ=") || strings.HasPrefix(words[0], "TZ=") {
 		zone, words = words[0]+" ", words[1:]
 	}
 	if len(words) == 1 && strings.HasPrefix(words[0], "@") {
-		return zone + words[0], nil
+		return zone + words[0], starred, nil
 	}
 	if len(words) != 5 {
-		return "", fmt.Errorf("expected 5 fields (minute, hour, day of month, month, day of week), found %d", len(words))
+		return "", starred, fmt.Errorf("expected 5 fields (minute, hour, day of month, month, day of week), found %d", len(words))
+	}
+	for j, i := range []int{2, 4} {
+		starred[j] = strings.HasPrefix(words[i], "*") || strings.HasPrefix(words[i], "?")
 	}
 	out := make([]string, 5)
 	for i, f := range fields {
 		vals, star, err := f.read(words[i])
 		if err != nil {
-			return "", err
+			return "", starred, err
 		}
 		if star {
 			out[i] = "*"
@@ -136,8 +156,11 @@ func normalize(p string) (string, error) {
 		}
 		out[i] = strings.Join(list, ",")
 	}
-	return zone + strings.Join(out, " "), nil
+	return zone + strings.Join(out, " "), starred, nil
 }
+
+// starBit is the cron library's mark of a field written as a star.
+const starBit = 1 << 63
 
 // read reads one field: a comma-separated list of items, each `*` (or
 // `?`), a value or a range `a-b`, maybe followed by `/step`; `a/step`

@@ -58,6 +58,13 @@ func TestDayFieldsCombine(t *testing.T) {
 		"0 0 1 * 1":    "2026-03-09", // the 1st or a Monday
 		"0 0 1 4 *":    "2026-04-01",
 		"*/20 * * * *": "2026-03-02",
+		// A field written from a star with a step is a star: both must
+		// match (it was the odd days or the Fridays, Friday the 6th).
+		"0 0 */2 * 5":   "2026-03-13", // an odd day that is a Friday
+		"0 0 */7 * 5":   "2026-05-01", // the 1st, 8th, ... that is a Friday
+		"0 0 13 * */2":  "2026-06-13", // the 13th that is a Sun, Tue, Thu or Sat
+		"0 0 1,13 * 5":  "2026-03-06", // both restricted: either
+		"0 0 ?/2 * 1-5": "2026-03-03",
 	} {
 		s, _, err := Parse(pattern)
 		if err != nil {
