@@ -3,6 +3,7 @@ package jobs
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -364,8 +365,14 @@ func seconds(v vm.Value) (time.Duration, error) {
 	case vm.KDuration:
 		d = time.Duration(v.AsDuration())
 	case vm.KInt:
+		if n := v.AsInt(); n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%s is too long a duration (at most about 292 years)", vm.Repr(v))
+		}
 		d = time.Duration(v.AsInt()) * time.Second
 	case vm.KFloat:
+		if f := v.AsFloat() * float64(time.Second); f >= math.MaxInt64 {
+			return 0, fmt.Errorf("%s is too long a duration (at most about 292 years)", vm.Repr(v))
+		}
 		d = time.Duration(v.AsFloat() * float64(time.Second))
 	default:
 		return 0, fmt.Errorf("expected a duration such as 30.seconds, got %s", vm.Repr(v))
