@@ -31,7 +31,9 @@
 // SQLiteListenPoll (250 ms), and a retry whose backoff has passed within
 // SQLiteFetchPollInterval (250 ms). An idle program's queue costs about
 // 1-2% of a core. `jobs { database: "file" }` or `jobs { url: "postgres://…" }`
-// put it elsewhere. River's migrations run at start (serialised between
+// put it elsewhere (not in the program's own SQLite file, which tova
+// serve refuses: SQLite has one writer a file, so the app's
+// transactions would hold off the queue). River's migrations run at start (serialised between
 // processes), plus two tables: tova_subscriptions(topic, server, queue)
 // and tova_job_clients (one row per running Runner: host, process id,
 // heartbeat). Several processes — replicas of a server, or different

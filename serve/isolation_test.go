@@ -11,6 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
 )
 
 const isolationApp = `
@@ -535,4 +539,27 @@ server "worker" {
 		t.Fatalf("GET /k: %d %s", r.status, r.body)
 	}
 	waitFor(t, func() bool { return strings.Contains(worker.stdout.String(), "work ran 1") })
+}
+
+// A jobs block naming the program's own SQLite file is refused at the
+// start: its transactions held off the queue (spawn_job inside
+// db.transaction waited 10 s for itself, then failed).
+func TestJobsQueueNotInTheAppsFile(t *testing.T) {
+	p, err := driver.CompileFile("app.tova", []byte(`
+server {
+  db { adapter: "sqlite", database: "app.db" }
+  jobs { database: "./app.db" }
+  background fn w(x) { print(x) }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Dir: t.TempDir(), Logger: zerolog.Nop()})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Fatal("started")
+	}
+	if want := "server: app.tova:4:3: jobs.database: "; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "is the program's own database file") {
+		t.Errorf("%v, want %s… the program's own database file", err, want)
+	}
 }

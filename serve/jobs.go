@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -22,7 +24,12 @@ import (
 // or publish, gets none.
 func (s *Server) startJobs(queue string) error {
 	var err error
-	if jobs.Needed(s.rt.code, s.desc) {
+	if where, _, qerr := jobs.QueueOf(s.inst); qerr == nil && queue == "" && sameFile(where, store.SQLiteFile(s.inst)) {
+		// SQLite has one writer a file: a transaction of the app would
+		// hold off the queue (spawn_job in db.transaction waited for
+		// itself, then failed), and the queue's heartbeat the app.
+		err = fmt.Errorf("jobs.database: %s is the program's own database file: the job queue needs a file of its own (leave jobs.database out for .tova/<program>.jobs.db, or name another file)", where)
+	} else if jobs.Needed(s.rt.code, s.desc) {
 		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue})
 	} else {
 		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
@@ -39,6 +46,20 @@ func (s *Server) startJobs(queue string) error {
 		}
 	}
 	return err
+}
+
+// sameFile reports whether paths a and b name one existing file, or
+// are one path.
+func sameFile(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // startJobs starts the jobs runtimes of the servers, with one queue: a

@@ -81,6 +81,16 @@ func redactURL(s string) string {
 	return host + "/" + db
 }
 
+// SQLiteFile is the SQLite file of the instance's database ("" when it
+// is PostgreSQL's, in memory, or not configured yet).
+func SQLiteFile(in *vm.Instance) string {
+	cfg, ready, err := configFor(in)
+	if err != nil || !ready || cfg.Adapter != SQLite || cfg.Path == ":memory:" {
+		return ""
+	}
+	return cfg.Path
+}
+
 // configFor reads the instance's database configuration: the last db
 // block visible to it, or the default SQLite file next to the program.
 // ready is false when a db block exists but its code has not run yet
