@@ -142,7 +142,11 @@
 // the day of month and the day of week combine with OR only when
 // neither is written from a star, "*/2" being one: "0 0 */2 * 5" is
 // the Fridays of odd days),
-// fires on minute boundaries in the process's local time zone (one no
+// fires on minute boundaries in the process's local time zone, with
+// crontab(5)'s rules at DST changes for a job at fixed times (a time
+// the clock goes back over runs once; one it skips runs just after the
+// change), while a job whose minute or hour is written from a star runs
+// by the new time (one no
 // date matches, "0 0 31 2 *", is a compile error: it would never fire); an
 // interval ("30s", "5m", "1h", also written "@every 90s"; at least one
 // second) fires that long after the previous tick, the first an

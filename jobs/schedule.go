@@ -27,16 +27,102 @@ func ParseSchedule(pattern string, start time.Time) (Schedule, error) {
 	case err != nil:
 		return nil, err
 	case s != nil:
-		return localCron{s}, nil
+		return localCron{s: s, fixed: !schedpattern.Wildcard(s)}, nil
 	}
 	return Interval(every, start), nil
 }
 
 // localCron evaluates a cron schedule in the local time zone whatever
-// the zone of the time it is given (the queue's clock is UTC).
-type localCron struct{ s cron.Schedule }
+// the zone of the time it is given (the queue's clock is UTC), with
+// crontab(5)'s rules at DST changes for a job at fixed times (fixed):
+// a time the clock goes back over runs once, not twice, and a time the
+// clock skips runs just after the change rather than not at all. (A
+// wildcard job, every minute or hour, runs by the new time.)
+type localCron struct {
+	s     cron.Schedule
+	fixed bool
+	loc   *time.Location // nil: time.Local
+}
 
-func (c localCron) Next(t time.Time) time.Time { return c.s.Next(t.In(time.Local)) }
+func (c localCron) Next(t time.Time) time.Time {
+	if c.loc != nil {
+		t = t.In(c.loc)
+	} else {
+		t = t.In(time.Local)
+	}
+	n := c.s.Next(t)
+	if !c.fixed || n.IsZero() {
+		return n
+	}
+	for range 4 {
+		// The second time of a wall clock the clock went back over:
+		// the first ran (or was due before t).
+		if !repeatedWall(n) {
+			break
+		}
+		n = c.s.Next(n)
+	}
+	if g, ok := skippedRun(c.s, t, n); ok {
+		return g
+	}
+	return n
+}
+
+// repeatedWall reports whether the wall clock of n (its zone's) was
+// shown before, earlier the same day, before the clock went back.
+func repeatedWall(n time.Time) bool {
+	_, off := n.Zone()
+	_, before := n.Add(-3 * time.Hour).Zone()
+	if before <= off {
+		return false
+	}
+	e := n.Add(-time.Duration(before-off) * time.Second) // the same wall clock, before the change
+	return e.Hour() == n.Hour() && e.Minute() == n.Minute() && e.Day() == n.Day()
+}
+
+// skippedRun finds the first change after t and before n where the
+// clock went forward over a wall time s matches: the run it skipped is
+// due at the change.
+func skippedRun(s cron.Schedule, t, n time.Time) (time.Time, bool) {
+	loc := t.Location()
+	_, offT := t.Zone()
+	_, offN := n.Zone()
+	if offN <= offT {
+		return time.Time{}, false
+	}
+	// The change: the first minute whose offset is not t's.
+	lo, hi := t, n
+	for hi.Sub(lo) > time.Minute {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Minute)
+		if !mid.After(lo) {
+			break
+		}
+		if _, o := mid.Zone(); o == offT {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	change := hi
+	_, offAfter := change.Zone()
+	// The wall times skipped: from the change's wall clock by the old
+	// offset, for the shift.
+	ss, ok := s.(*cron.SpecSchedule)
+	if !ok || !change.After(t) {
+		return time.Time{}, false
+	}
+	utc := *ss
+	utc.Location = time.UTC
+	wall := change.Add(time.Duration(offT) * time.Second).UTC() // the wall clock the old offset shows at the change
+	wall = time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), 0, 0, time.UTC)
+	for m := time.Duration(0); m < time.Duration(offAfter-offT)*time.Second; m += time.Minute {
+		w := wall.Add(m)
+		if utc.Next(w.Add(-time.Second)).Equal(w) {
+			return change.In(loc), true
+		}
+	}
+	return time.Time{}, false
+}
 
 // Interval is the schedule of ticks every d from start: at start+d,
 // start+2d, and so on.

@@ -47,16 +47,17 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 			var s cron.Schedule
 			if s, err = cron.ParseStandard(spec); err == nil {
 				if ss, ok := s.(*cron.SpecSchedule); ok {
-					// A day field written from a star ("*/2") makes the
-					// two day fields combine with AND, as crontab(5)
-					// has it (they combine with OR only when both are
-					// restricted): the library knows a star only as
-					// "*", which "*/2" is not once written as a list.
-					if starred[0] {
-						ss.Dom |= starBit
-					}
-					if starred[1] {
-						ss.Dow |= starBit
+					// A field written from a star ("*/2") is marked as
+					// one, as crontab(5) reads it: the two day fields
+					// then combine with AND (with OR only when both are
+					// restricted), and a minute or hour so written makes
+					// the job a wildcard one, which DST changes do not
+					// move (see Wildcard). The library knows a star only
+					// as "*", which "*/2" is not once written as a list.
+					for i, f := range []*uint64{&ss.Minute, &ss.Hour, &ss.Dom, &ss.Dow} {
+						if starred[i] {
+							*f |= starBit
+						}
 					}
 				}
 				// Every pattern that matches a date matches one within
@@ -117,10 +118,9 @@ var fields = [5]field{
 // combine) or as the list of its values, day 7 of the week as 0.
 // Descriptors ("@daily") and a time zone prefix are left as they are.
 //
-// starred says whether the day of month and the day of week are written
-// from a star (`*`, `*/2`, `?`), which is what makes them combine with
-// AND in crontab(5).
-func normalize(p string) (_ string, starred [2]bool, _ error) {
+// starred says whether the minute, the hour, the day of month and the
+// day of week are written from a star (`*`, `*/2`, `?`).
+func normalize(p string) (_ string, starred [4]bool, _ error) {
 	words := strings.Fields(p)
 	var zone string
 	if strings.HasPrefix(words[0], "CRON_TZ=") || strings.HasPrefix(words[0], "TZ=") {
@@ -132,7 +132,7 @@ func normalize(p string) (_ string, starred [2]bool, _ error) {
 	if len(words) != 5 {
 		return "", starred, fmt.Errorf("expected 5 fields (minute, hour, day of month, month, day of week), found %d", len(words))
 	}
-	for j, i := range []int{2, 4} {
+	for j, i := range []int{0, 1, 2, 4} {
 		starred[j] = strings.HasPrefix(words[i], "*") || strings.HasPrefix(words[i], "?")
 	}
 	out := make([]string, 5)
@@ -161,6 +161,16 @@ func normalize(p string) (_ string, starred [2]bool, _ error) {
 
 // starBit is the cron library's mark of a field written as a star.
 const starBit = 1 << 63
+
+// Wildcard reports whether s runs every minute or every hour of its days
+// (its minute or hour is written from a star): crontab(5) runs such a
+// job by the new time at a DST change, where it runs a job at a fixed
+// time once on the day the clock goes back and soon after the change on
+// the day the time it names is skipped.
+func Wildcard(s cron.Schedule) bool {
+	ss, ok := s.(*cron.SpecSchedule)
+	return !ok || ss.Minute&starBit != 0 || ss.Hour&starBit != 0
+}
 
 // read reads one field: a comma-separated list of items, each `*` (or
 // `?`), a value or a range `a-b`, maybe followed by `/step`; `a/step`
