@@ -117,12 +117,24 @@ func (d *database[TTx]) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrating the jobs tables: %w", err)
 		}
-		if inTx {
-			return d.exec(ctx, tx, d.schemaSQL())
+		sql := d.schemaSQL()
+		if d.dialect == "postgres" && d.schema == "" && !d.legacy {
+			// A queue put in a schema by a URL's search_path (public,
+			// maybe) is marked as this release's, so that a program
+			// finding its tables there does not take them for the
+			// shared tables of an earlier release (see openPostgres).
+			sql += ";\nCREATE TABLE IF NOT EXISTS " + searchPathMark + " (note TEXT)"
 		}
-		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, d.schemaSQL()) })
+		if inTx {
+			return d.exec(ctx, tx, sql)
+		}
+		return d.inTx(ctx, func(tx TTx) error { return d.exec(ctx, tx, sql) })
 	})
 }
+
+// searchPathMark is the table that marks the tables of a queue that a
+// URL's search_path put in its schema (see migrate).
+const searchPathMark = "tova_queue_by_search_path"
 
 // SQLiteDSN is the database/sql data source name (driver "sqlite") the
 // runtime opens a jobs file with: WAL mode; transactions take the write
@@ -246,8 +258,11 @@ func openPostgres(ctx context.Context, url string, workers int, program string) 
 		// (public) and shared by every program of the database, go on
 		// being used until the program has tables of its own, so that
 		// the jobs stored there are not left behind.
+		// (Not those of a program whose URL's search_path put its queue
+		// there, which are marked: taking them for an earlier release's
+		// made every program of the database share that queue.)
 		var own, old bool
-		err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('river_job') IS NOT NULL",
+		err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('river_job') IS NOT NULL AND to_regclass('"+searchPathMark+"') IS NULL",
 			pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&own, &old)
 		if err != nil {
 			pool.Close()

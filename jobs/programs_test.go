@@ -163,3 +163,46 @@ func TestArgumentsKeepTheirKeyOrder(t *testing.T) {
 		})
 	}
 }
+
+// The tables a program's URL put in public with a search_path are not
+// taken for the shared tables of an earlier release: a program started
+// after it on the same database has a queue of its own (it joined the
+// other's, and so did every later program).
+func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
+	url := freshDatabase(t, "tova_searchpath_")
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	program := func(name string) string {
+		return `server {
+  subscribe "created" fn(p) { print("` + name + ` got {p.n}") }
+  fn send(n) { publish("created", { n: n }) }
+}
+`
+	}
+	billing := startAppNamed(t, "billing.tova", program("billing"), backend{name: "postgres", url: url + sep + "search_path=public"})
+	mailer := startAppNamed(t, "mailer.tova", program("mailer"), backend{name: "postgres", url: url})
+	for _, app := range []*testApp{billing, mailer} {
+		if _, err := app.Server("").Call(context.Background(), "send", vm.Int(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "each program's event", func() bool {
+		return len(billing.out.Lines("billing got 1")) == 1 && len(mailer.out.Lines("mailer got 1")) == 1
+	})
+	if strings.Contains(mailer.logs.String(), "earlier release") {
+		t.Errorf("the mailer took billing's tables for an earlier release's: %s", mailer.logs.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var own bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('tova_mailer.river_job') IS NOT NULL").Scan(&own); err != nil || !own {
+		t.Errorf("the mailer has no schema of its own (%v)", err)
+	}
+}
