@@ -210,6 +210,39 @@ server "w" {
 	second.stop()
 }
 
+// A cron tick falling due after the leader was killed, while its
+// leadership still held, is stored by a replica (late) rather than by
+// nobody: the lease outlives a killed process by some 20 s, and a
+// replica on another host does not see the process gone at all.
+func TestCronTickAfterLeaderKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a minute boundary")
+	}
+	be := sqliteBackend(t)
+	prog := writeProgram(t, `
+server "w" {
+  schedule "every_minute" cron("* * * * *") { print("beat") }
+}
+`)
+	// A minute boundary far enough ahead for both to start.
+	due := time.Now().Truncate(time.Minute).Add(time.Minute)
+	if time.Until(due) < 8*time.Second {
+		due = due.Add(time.Minute)
+	}
+	leader := startChild(t, prog, be, "w")
+	time.Sleep(2 * time.Second) // elected
+	replica := startChild(t, prog, be, "w")
+	time.Sleep(time.Until(due.Add(-3 * time.Second)))
+	leader.kill()
+	waitFor(t, time.Until(due.Add(20*time.Second)), "the replica's tick of "+due.Format("15:04"), func() bool {
+		return len(replica.out.Lines("beat")) >= 1
+	})
+	if late := time.Since(due); late > 15*time.Second {
+		t.Errorf("the tick ran %v after it was due", late.Round(time.Millisecond))
+	}
+	replica.stop()
+}
+
 // A job that calls spawn_job or publish after its server began to stop
 // fails on "the jobs runtime has stopped": it is handed back as
 // interrupted, its attempt not spent, rather than failed.

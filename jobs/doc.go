@@ -169,6 +169,12 @@
 // gone) loses its leadership when a Runner starts there, or at the next
 // heartbeat of one, so a restarted server's schedules keep the rhythm of
 // its start rather than waiting for the dead leader's lease to expire.
+// A cron tick falling due while a dead leader's lease still holds (a
+// leader killed on another host keeps it some 20 s) is not lost: every
+// other Runner watches it, and once the leader is presumed dead (no
+// heartbeat for five of them, or its process gone on this host) without
+// having heartbeat after the tick, stores the tick, late, unless it was
+// stored (with a warning saying so).
 //
 // # Transactions
 //

@@ -316,6 +316,10 @@ func (r *Runner) tickLoop(ctx context.Context, tk tickSpec, led bool) {
 			if leader && (led || !tk.interval) {
 				_, err = r.q.insert(sctx, tk.args, tk.opts)
 			}
+			if !leader && !tk.interval {
+				r.tickers.Add(1)
+				go r.watchTick(ctx, tk, next, id)
+			}
 			led = leader
 		}
 		cancel()
@@ -327,6 +331,79 @@ func (r *Runner) tickLoop(ctx context.Context, tk tickSpec, led bool) {
 		}
 		next = tk.sched.Next(next)
 	}
+}
+
+// watchTick makes sure that the tick of cron schedule tk due at due,
+// which leader (River's elected leader then, "" for none) was to store,
+// is not lost with a leader that died: a process killed (on another
+// host, or on this one before a Runner here noticed) keeps its
+// leadership until its lease runs out, some 20 s, and a cron tick
+// falling due meanwhile was stored by nobody. It waits until the
+// leader has heartbeat after the tick (it was alive, so it stored it)
+// or is presumed dead (no heartbeat for DeadAfter, or its process gone
+// on this host); then it stores the tick, late, unless a process has
+// stored it. Several replicas may do so at once: a tick is unique while
+// one is queued or running.
+func (r *Runner) watchTick(ctx context.Context, tk tickSpec, due time.Time, leader string) {
+	defer r.tickers.Done()
+	every := r.set.heartbeat
+	giveUp := time.Now().Add(time.Minute + 10*every)
+	for time.Now().Before(giveUp) {
+		if leader != "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(every):
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		clients, err := r.q.clients(cctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		if c, ok := clients[leader]; leader != "" && ok && !r.goneHere(c) {
+			if c.SeenAt.After(due) {
+				return // alive after the tick: it stored it
+			}
+			if time.Since(c.SeenAt) <= c.DeadAfter {
+				continue // not heard of since before the tick: wait
+			}
+		}
+		r.storeMissedTick(ctx, tk, due)
+		return
+	}
+}
+
+// storeMissedTick stores the tick of tk due at due unless one was
+// stored since.
+func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time) {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	recent, err := r.q.list(sctx, river.NewJobListParams().Kinds(kindSchedule).Queues(tk.opts.Queue).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(100))
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: checking for a tick a dead leader missed")
+		}
+		return
+	}
+	for _, j := range recent {
+		var a scheduleArgs
+		if json.Unmarshal(j.EncodedArgs, &a) == nil && a == tk.args && !j.CreatedAt.Before(due.Add(-time.Second)) {
+			return // stored
+		}
+	}
+	if _, err := r.q.insert(sctx, tk.args, tk.opts); err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick a dead leader missed failed")
+		}
+		return
+	}
+	r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader died before storing a tick; stored it late")
 }
 
 // Stop stops working the queue: running jobs get until ctx ends to
