@@ -486,9 +486,45 @@ func (p *parser) continuesWithMember() bool {
 func (p *parser) call(fn ast.Expr) *ast.Call {
 	open := p.expect(token.LPAREN)
 	c := &ast.Call{PosV: open.Pos, Fn: fn}
+	table := tableVerbs[calleeName(fn)]
+	var cols *ast.ObjectLit // derive's `.x = expr`, agg's `name: fn`
 	for !p.at(token.RPAREN) {
 		a := &ast.Arg{PosV: p.tok.Pos}
 		switch {
+		case table && p.at(token.DOT) && isName(p.peek(1)) && p.peek(2).Kind == token.ASSIGN:
+			// derive(.x = .a * 2): the column x, a function of the row
+			// (or a value)
+			p.next()
+			name := p.tok
+			p.next()
+			p.next()
+			if cols == nil {
+				cols = &ast.ObjectLit{PosV: a.PosV}
+				c.Args = append(c.Args, &ast.Arg{PosV: a.PosV, Value: cols})
+			}
+			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: p.argExpr(fn)})
+			if !p.got(token.COMMA) {
+				p.closeList(open, "argument list")
+				return c
+			}
+			continue
+		case table && calleeName(fn) == "agg" && isName(p.tok) && p.peek(1).Kind == token.COLON:
+			// agg(total: sum(.amount), n: count()): each a function of
+			// a group's rows (sum, count, mean, median, min and max
+			// become their agg_ forms)
+			name := p.tok
+			p.next()
+			p.next()
+			if cols == nil {
+				cols = &ast.ObjectLit{PosV: a.PosV}
+				c.Args = append(c.Args, &ast.Arg{PosV: a.PosV, Value: cols})
+			}
+			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: aggregator(p.argExpr(fn))})
+			if !p.got(token.COMMA) {
+				p.closeList(open, "argument list")
+				return c
+			}
+			continue
 		case p.got(token.ELLIPSIS):
 			a.Spread = true
 			a.Value = p.argExpr(fn)
@@ -507,6 +543,29 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 	}
 	p.closeList(open, "argument list")
 	return c
+}
+
+// tableVerbs are the calls whose arguments name columns: derive's
+// `.x = expr` and agg's `name: aggregation`, each gathered into one
+// object argument, as the reference compiles them.
+var tableVerbs = map[string]bool{"derive": true, "agg": true}
+
+// aggregators are the functions that, written in an agg argument, are
+// their agg_ forms: sum(.amount) is agg_sum(fn(row) row.amount), a
+// function of a group's rows.
+var aggregators = map[string]string{
+	"sum": "agg_sum", "count": "agg_count", "mean": "agg_mean", "avg": "agg_mean",
+	"median": "agg_median", "min": "agg_min", "max": "agg_max",
+}
+
+// aggregator rewrites an agg argument's call of an aggregation.
+func aggregator(x ast.Expr) ast.Expr {
+	if c, ok := x.(*ast.Call); ok {
+		if id, ok := c.Fn.(*ast.Ident); ok && aggregators[id.Name] != "" {
+			c.Fn = &ast.Ident{PosV: id.PosV, Name: aggregators[id.Name]}
+		}
+	}
+	return x
 }
 
 func isCloser(k token.Kind) bool {
@@ -561,6 +620,12 @@ func (p *parser) argExpr(callee ast.Expr) ast.Expr {
 	name := calleeName(callee)
 	if m, ok := x.(*ast.Member); ok && p.colMember[m] && columnNameCalls[name] {
 		return &ast.StringLit{PosV: m.PosV, Value: m.Name}
+	}
+	if u, ok := x.(*ast.Unary); ok && u.Op == "-" && name == "select" {
+		if m, ok := u.X.(*ast.Member); ok && p.colMember[m] {
+			// select(-.col): every column but col
+			return &ast.ObjectLit{PosV: u.PosV, Entries: []*ast.ObjEntry{{PosV: m.PosV, Key: "exclude", Value: &ast.StringLit{PosV: m.PosV, Value: m.Name}}}}
+		}
 	}
 	if columnCalls[name] || columnNameCalls[name] || !outer {
 		return rowLambda(x)
@@ -643,6 +708,13 @@ func (p *parser) primary() ast.Expr {
 	case token.NIL:
 		p.next()
 		return &ast.NilLit{PosV: t.Pos}
+	case token.DERIVE:
+		if p.peek(1).Kind == token.LPAREN {
+			// derive(...), the table verb: `derive` declares a type's
+			// derived traits only after a type
+			p.next()
+			return &ast.Ident{PosV: t.Pos, Name: "derive"}
+		}
 	case token.IDENT:
 		if p.noArrow == 0 {
 			if k := p.peek(1).Kind; k == token.FATARROW || k == token.ARROW {

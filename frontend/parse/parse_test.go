@@ -129,7 +129,10 @@ func TestLambdasAndPipes(t *testing.T) {
 		{"b |> drop_nil(.id) |> fill_nil(.x, 0)", `(Pipe X:(Pipe X:b Target:(call drop_nil "id")) Target:(call fill_nil "x" 0))`},
 		{"select(t, .a, .b)", `(call select t "a" "b")`},
 		{"where(len(.name) > 3)", "(call where (fn (__row) {(> (call len (. __row name)) 3)}))"},
-		{"agg(total: sum(.amount))", "(call agg total:(call sum (fn (__row) {(. __row amount)})))"},
+		// agg's and derive's columns are one object; sum in agg is agg_sum
+		{"agg(total: sum(.amount))", `(call agg (ObjectLit Entries:[(ObjEntry Key:"total" Value:(call agg_sum (fn (__row) {(. __row amount)})))]))`},
+		{"t |> derive(.d = .a * 2, .k = 1)", `(Pipe X:t Target:(call derive (ObjectLit Entries:[(ObjEntry Key:"d" Value:(fn (__row) {(* (. __row a) 2)})) (ObjEntry Key:"k" Value:1)])))`},
+		{"select(t, -.a)", `(call select t (ObjectLit Entries:[(ObjEntry Key:"exclude" Value:"a")]))`},
 		{"foo(bar(.x) + 1)", "(call foo (fn (__row) {(+ (call bar (. __row x)) 1)}))"},
 		{"f = .name", "(Assign Targets:[f] Op:\"=\" Values:[(fn (__row) {(. __row name)})])"},
 		{"map(fn(r) .x)", "(call map (fn (r) {(fn (__row) {(. __row x)})}))"},

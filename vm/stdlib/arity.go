@@ -43,6 +43,8 @@ var arities = map[string][2]int{
 	"drop_nil": {1, -1},
 	// The code is optional (0).
 	"exit": {0, 1},
+	// count() in agg counts every row of a group.
+	"agg_count": {0, 1},
 	// Initial contents are optional.
 	"collections.OrderedDict": {0, 1}, "collections.Counter": {0, 1}, "collections.Deque": {0, 1},
 	// JavaScript's (value, replacer, indent) is taken too.

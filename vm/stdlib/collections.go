@@ -2299,7 +2299,20 @@ func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 // bSelect keeps only the named columns of each row, in the order given.
 func bSelect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	cols, err := columns("select", args, 1)
+	// select(-.col) (the parser's { exclude: "col" }): every column but
+	// those.
+	var excluded []string
+	kept := []vm.Value{arg(args, 0)}
+	for _, a := range args[min(1, len(args)):] {
+		if a.Kind() == vm.KObject && a.AsObject().Len() == 1 {
+			if x, ok := a.AsObject().Get("exclude"); ok && x.Kind() == vm.KString {
+				excluded = append(excluded, x.AsString())
+				continue
+			}
+		}
+		kept = append(kept, a)
+	}
+	cols, err := columns("select", kept, 1)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -2310,6 +2323,10 @@ func bSelect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		names = append(names, c.AsString())
 	}
+	if len(excluded) > 0 && len(names) == 0 {
+		return selectExcept(t, arg(args, 0), excluded)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(excluded, n) })
 	shape := vm.ShapeOf(names)
 	keys := shape.Keys()
 	out := make([]vm.Value, 0, max(seqLen(arg(args, 0)), 0))
@@ -2323,6 +2340,29 @@ func bSelect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			vals[i], _ = o.Get(k)
 		}
 		out = append(out, vm.ObjectValue(vm.NewObjectShaped(shape, vals)))
+		return nil
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newList(out), nil
+}
+
+// selectExcept is rows without the columns excluded.
+func selectExcept(t *vm.Thread, rows vm.Value, excluded []string) (vm.Value, error) {
+	out := make([]vm.Value, 0, max(seqLen(rows), 0))
+	err := iterate(t, "select", rows, func(row vm.Value, _ int) error {
+		if row.Kind() != vm.KObject {
+			return typeErr("select", "Object row", row)
+		}
+		o := vm.NewObject()
+		src := row.AsObject()
+		for i, k := range src.Keys() {
+			if !slices.Contains(excluded, k) {
+				o.Set(k, src.Values()[i])
+			}
+		}
+		out = append(out, vm.ObjectValue(o))
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,152 @@
+package stdlib
+
+import (
+	"tova/vm"
+)
+
+// The table verbs of the reference's pipelines, over tables as lists of
+// row objects: derive adds columns, group_by (collections.go) groups
+// rows, agg reduces each group to a row, select (with -.col) keeps or
+// drops columns. The parser gathers derive's `.x = expr` and agg's
+// `name: sum(.col)` into one object argument, and writes sum, count,
+// mean, median, min and max inside agg as agg_sum... (functions of a
+// group's rows).
+
+func init() {
+	reg("derive", ps("rows", "columns"), bDerive)
+	reg("agg", ps("groups", "aggregations"), bAgg)
+	for name, over := range map[string]string{"agg_sum": "sum", "agg_mean": "mean", "agg_median": "median", "agg_min": "min", "agg_max": "max"} {
+		reg(name, ps("column"), aggregation(name, over))
+	}
+	reg("agg_count", ps("pred"), bAggCount)
+}
+
+// bDerive: derive(rows, { x: fn(row) ..., y: value }) is rows, each
+// with the columns given, computed from the row as it came (a value
+// that is no function is the column's value in every row).
+func bDerive(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	cols := arg(args, 1)
+	if cols.Kind() != vm.KObject {
+		return vm.Nil, typeErr("derive", "Object of columns (derive(.x = .a * 2))", cols)
+	}
+	co := cols.AsObject()
+	keys, vals := co.Keys(), co.Values()
+	calls := make([]func(vm.Value) (vm.Value, error), len(vals))
+	for i, v := range vals {
+		if callable(v) {
+			calls[i] = newCaller(t, v).call1
+		}
+	}
+	out := make([]vm.Value, 0, max(seqLen(arg(args, 0)), 0))
+	err := iterate(t, "derive", arg(args, 0), func(row vm.Value, _ int) error {
+		if row.Kind() != vm.KObject {
+			return typeErr("derive", "Object row", row)
+		}
+		o := row.AsObject().Copy()
+		for i, k := range keys {
+			v := vals[i]
+			if calls[i] != nil {
+				var err error
+				if v, err = calls[i](row); err != nil {
+					return err
+				}
+			}
+			o.Set(k, v)
+		}
+		out = append(out, vm.ObjectValue(o))
+		return nil
+	})
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newList(out), nil
+}
+
+// bAgg: agg(groups, { name: fn(rows) ... }) reduces each group of
+// group_by's object (key → rows) to a row { _group: key, name: ... },
+// as the reference's agg does.
+func bAgg(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	groups, aggs := arg(args, 0), arg(args, 1)
+	if groups.Kind() != vm.KObject {
+		return vm.Nil, vm.TypeErrorf("agg: expected the groups of group_by (agg comes after group_by), got %s", vm.TypeName(groups))
+	}
+	if aggs.Kind() != vm.KObject {
+		return vm.Nil, typeErr("agg", "Object of aggregations (agg(total: sum(.amount)))", aggs)
+	}
+	ao := aggs.AsObject()
+	names, fns := ao.Keys(), ao.Values()
+	for _, f := range fns {
+		if !callable(f) {
+			return vm.Nil, typeErr("agg", "aggregation (sum(.col), count(), mean(.col), median(.col), min(.col), max(.col) or a function of a group's rows)", f)
+		}
+	}
+	g := groups.AsObject()
+	out := make([]vm.Value, 0, g.Len())
+	for i, key := range g.Keys() {
+		rows := g.Values()[i]
+		row := vm.NewObject()
+		row.Set("_group", vm.Str(key))
+		for j, name := range names {
+			v, err := t.Call(fns[j], rows)
+			if err != nil {
+				return vm.Nil, err
+			}
+			row.Set(name, v)
+		}
+		out = append(out, vm.ObjectValue(row))
+	}
+	return newList(out), nil
+}
+
+// aggregation is agg_sum and its kind: agg_sum(col) is the function of
+// a group's rows that gives sum of the column (a name, or a function of
+// the row) over them.
+func aggregation(name, over string) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		col := arg(args, 0)
+		if col.Kind() != vm.KString && !callable(col) {
+			return vm.Nil, typeErr(name, "column name or Function", col)
+		}
+		reduce, _ := vm.LookupBuiltin(over)
+		return vm.BuiltinValue(&vm.Builtin{Name: name, Params: ps("rows"), Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			key, err := keyFunc(t, name, col)
+			if err != nil {
+				return vm.Nil, err
+			}
+			var vals []vm.Value
+			err = iterate(t, name, arg(args, 0), func(row vm.Value, _ int) error {
+				v, err := key(row)
+				vals = append(vals, v)
+				return err
+			})
+			if err != nil {
+				return vm.Nil, err
+			}
+			return t.Call(reduce, newList(vals))
+		}}), nil
+	}
+}
+
+// bAggCount: agg_count() counts a group's rows; agg_count(pred) those
+// pred is true of.
+func bAggCount(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	pred := arg(args, 0)
+	if !pred.IsNil() && !callable(pred) {
+		return vm.Nil, typeErr("agg_count", "Function", pred)
+	}
+	return vm.BuiltinValue(&vm.Builtin{Name: "agg_count", Params: ps("rows"), Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		n := int64(0)
+		err := iterate(t, "agg_count", arg(args, 0), func(row vm.Value, _ int) error {
+			if pred.IsNil() {
+				n++
+				return nil
+			}
+			ok, err := t.Call(pred, row)
+			if ok.Truthy() {
+				n++
+			}
+			return err
+		})
+		return vm.Int(n), err
+	}}), nil
+}
