@@ -2,8 +2,8 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,17 +80,62 @@ func (rt *Runtime) startJobs() error {
 		if s := running[d.Name]; s != nil {
 			return jobs.QueueOf(s.inst)
 		}
-		return ScratchQueue(rt.prog, d, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir})
+		return "", false, errNotRunHere
 	})
 	if plan.Apart != "" {
 		rt.log.Warn().Msg(plan.Apart)
 	}
+	rt.warnApartQueues()
 	for _, s := range rt.servers {
 		if err := s.startJobs(plan.Adopt[s.desc.Name]); err != nil {
 			return &StartupError{Server: s.Name, Err: err}
 		}
 	}
 	return nil
+}
+
+// errNotRunHere: a server this process does not run, whose blocks it
+// does not read (their setup code is the other process's, with its side
+// effects).
+var errNotRunHere = errors.New("not run by this process")
+
+// warnApartQueues warns, in a process running some servers of the
+// program, of servers it does not run that have a db or jobs block of
+// their own, beside servers it runs that have none: their queues may
+// be apart, and what they send each other lost.
+func (rt *Runtime) warnApartQueues() {
+	own := func(d *bytecode.Server) bool {
+		for _, c := range d.Configs {
+			if c.Kind == "db" || c.Kind == "jobs" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range rt.code.Configs {
+		if c.Kind == "db" || c.Kind == "jobs" {
+			return // the program's block: every server's
+		}
+	}
+	running := map[string]bool{}
+	var bare []string
+	for _, s := range rt.servers {
+		running[s.desc.Name] = true
+		if !own(s.desc) && jobs.Needed(rt.code, s.desc) {
+			bare = append(bare, serverLabel(s.desc.Name))
+		}
+	}
+	if len(bare) == 0 {
+		return
+	}
+	for _, d := range rt.code.Servers {
+		if !running[d.Name] && own(d) {
+			rt.log.Warn().Str("servers", strings.Join(bare, ", ")).Str("other", d.Name).
+				Msg("this process runs servers without a db or jobs block of their own, beside server " + d.Name +
+					" (run elsewhere), which has one: if it keeps its job queue in another database, jobs and events between them are never delivered; put the block at the top level, for every server")
+			return
+		}
+	}
 }
 
 // QueuePlan says where a program's servers keep their job queues.

@@ -108,7 +108,10 @@ func (d *dialect) pg() bool { return d.name == Postgres }
 // as jsonb, SQLite through tova_json_canon.
 func (d *dialect) jsonEqual(col, param string) string {
 	if d.pg() {
-		return col + "::jsonb = " + param + "::jsonb"
+		// jsonb refuses the escape \u0000, which JSON text holding a
+		// NUL has: such text is compared as text.
+		return "(CASE WHEN strpos(" + col + ", '\\u0000') > 0 OR strpos(" + param + ", '\\u0000') > 0 THEN " + col + " = " + param +
+			" ELSE " + col + "::jsonb = " + param + "::jsonb END)"
 	}
 	return "tova_json_canon(" + col + ") = tova_json_canon(" + param + ")"
 }

@@ -486,7 +486,10 @@ func (p *parser) continuesWithMember() bool {
 func (p *parser) call(fn ast.Expr) *ast.Call {
 	open := p.expect(token.LPAREN)
 	c := &ast.Call{PosV: open.Pos, Fn: fn}
-	table := tableVerbs[calleeName(fn)]
+	// (agg only as a plain call: a method named agg is the receiver's
+	// own; derive, a keyword, names no other)
+	_, plain := fn.(*ast.Ident)
+	table := calleeName(fn) == "derive" || plain && tableVerbs[calleeName(fn)]
 	var cols *ast.ObjectLit // derive's `.x = expr`, agg's `name: fn`
 	for !p.at(token.RPAREN) {
 		a := &ast.Arg{PosV: p.tok.Pos}

@@ -132,6 +132,7 @@ func TestLambdasAndPipes(t *testing.T) {
 		// agg's and derive's columns are one object; sum in agg is agg_sum
 		{"agg(total: sum(.amount))", `(call agg (ObjectLit Entries:[(ObjEntry Key:"total" Value:(call agg_sum (fn (__row) {(. __row amount)})))]))`},
 		{"t |> derive(.d = .a * 2, .k = 1)", `(Pipe X:t Target:(call derive (ObjectLit Entries:[(ObjEntry Key:"d" Value:(fn (__row) {(* (. __row a) 2)})) (ObjEntry Key:"k" Value:1)])))`},
+		{"s.agg(scale: 2)", "(call (. s agg) scale:2)"},
 		{"select(t, -.a)", `(call select t (ObjectLit Entries:[(ObjEntry Key:"exclude" Value:"a")]))`},
 		{"foo(bar(.x) + 1)", "(call foo (fn (__row) {(+ (call bar (. __row x)) 1)}))"},
 		{"f = .name", "(Assign Targets:[f] Op:\"=\" Values:[(fn (__row) {(. __row name)})])"},

@@ -721,6 +721,9 @@ func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var out []vm.Value
 	beg, end := 0, 0
 	for _, m := range re.FindAllStringSubmatchIndex(s, vm.MaxListLen+1) {
+		if m[0] == len(s) && m[1] == len(s) {
+			break // (JavaScript never splits at the end)
+		}
 		end = m[0]
 		if m[1] != 0 {
 			out = append(out, vm.Str(s[beg:end]))
