@@ -12,8 +12,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-
-	"tova/vm"
 )
 
 // States a job is listed in. River's states map onto them: available,
@@ -70,23 +68,10 @@ type ListOptions struct {
 	Schema string
 }
 
-// Where tells where the jobs of inst's server are stored: a
-// postgres:// URL or a SQLite file path.
-func Where(inst *vm.Instance, databaseURL string) (string, error) {
-	s, err := readSettings(inst, Options{DatabaseURL: databaseURL})
-	if err != nil {
-		return "", err
-	}
-	if s.pgURL != "" {
-		return s.pgURL, nil
-	}
-	return s.sqlitePath, nil
-}
-
 // ErrNoJobs reports that the jobs database does not exist yet.
 var ErrNoJobs = errors.New("no jobs database yet (no server of this program has run with jobs)")
 
-// List reads the jobs stored at where (see Where).
+// List reads the jobs stored at where (see QueueOf).
 func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	var q queue
 	if isPostgresURL(where) {

@@ -348,8 +348,9 @@ func (r *Runner) watchTick(ctx context.Context, tk tickSpec, due time.Time, lead
 	defer r.tickers.Done()
 	every := r.set.heartbeat
 	giveUp := time.Now().Add(time.Minute + 10*every)
-	for time.Now().Before(giveUp) {
-		if leader != "" {
+	// With no leader at the tick nobody stored it: look at once.
+	for wait := leader != ""; time.Now().Before(giveUp); wait = true {
+		if wait {
 			select {
 			case <-ctx.Done():
 				return

@@ -122,7 +122,7 @@ func (rt *Runtime) warnApartQueues() {
 	for _, s := range rt.servers {
 		running[s.desc.Name] = true
 		if !own(s.desc) && jobs.Needed(rt.code, s.desc) {
-			bare = append(bare, serverLabel(s.desc.Name))
+			bare = append(bare, ServerLabel(s.desc.Name))
 		}
 	}
 	if len(bare) == 0 {
@@ -169,7 +169,7 @@ func PlanQueues(p *bytecode.Program, queueOf func(d *bytecode.Server) (string, b
 			if chosen[q] == nil {
 				order = append(order, q)
 			}
-			chosen[q] = append(chosen[q], serverLabel(d.Name))
+			chosen[q] = append(chosen[q], ServerLabel(d.Name))
 		}
 	}
 	switch {
@@ -203,7 +203,9 @@ func ScratchQueue(prog *vm.Program, d *bytecode.Server, cfg vm.Config) (where st
 	return jobs.QueueOf(inst)
 }
 
-func serverLabel(name string) string {
+// ServerLabel is how messages name server name: "server" for the
+// unnamed one.
+func ServerLabel(name string) string {
 	if name == "" {
 		return "server"
 	}

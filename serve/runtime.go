@@ -164,11 +164,7 @@ type StartupError struct {
 }
 
 func (e *StartupError) Error() string {
-	name := e.Server
-	if name == "" {
-		name = "server"
-	}
-	return fmt.Sprintf("%s: %v", name, e.Err)
+	return fmt.Sprintf("%s: %v", ServerLabel(e.Server), e.Err)
 }
 
 func (e *StartupError) Unwrap() error { return e.Err }
@@ -343,10 +339,7 @@ func (s *Server) fileName() string {
 
 func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, first bool) (*Server, error) {
 	name := d.Name
-	label := name
-	if label == "" {
-		label = "server"
-	}
+	label := ServerLabel(name)
 	log := rt.log.With().Str("server", label).Logger()
 	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir, Serving: rt.serving})
 	inst.Sched = vm.NewGIL(0)

@@ -45,55 +45,57 @@ func parseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// fieldParam converts a value for a column of kind k.
-func (d *dialect) fieldParam(t *vm.Thread, k fieldKind, v vm.Value) (any, bool) {
+// fieldParam converts a value for a column of kind k: ok is false when
+// v is not of that kind; err says why a value of a JSON field has no
+// JSON text (nested too deeply).
+func (d *dialect) fieldParam(t *vm.Thread, k fieldKind, v vm.Value) (p any, ok bool, err error) {
 	if v.IsNil() {
-		return nil, true
+		return nil, true, nil
 	}
 	switch k {
 	case kindInt:
 		switch v.Kind() {
 		case vm.KInt:
-			return v.AsInt(), true
+			return v.AsInt(), true, nil
 		case vm.KFloat:
 			f := v.AsFloat()
 			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int64(f), true
+				return int64(f), true, nil
 			}
 		}
 	case kindFloat:
 		if v.IsNumber() {
-			return v.Number(), true
+			return v.Number(), true, nil
 		}
 	case kindBool:
 		if v.Kind() == vm.KBool {
-			return v.AsBool(), true
+			return v.AsBool(), true, nil
 		}
 	case kindString:
 		if v.Kind() == vm.KString {
-			return d.textParam(v.AsString()), true
+			return d.textParam(v.AsString()), true, nil
 		}
 	case kindTime:
 		switch v.Kind() {
 		case vm.KString:
 			if tm, ok := parseTime(v.AsString()); ok {
-				return d.timeParam(tm), true
+				return d.timeParam(tm), true, nil
 			}
 		case vm.KInt:
-			return d.timeParam(time.UnixMilli(v.AsInt())), true
+			return d.timeParam(time.UnixMilli(v.AsInt())), true, nil
 		case vm.KHost:
 			if dt, ok := v.AsHost().(*stdlib.Date); ok {
-				return d.timeParam(dt.T), true
+				return d.timeParam(dt.T), true, nil
 			}
 		}
 	case kindJSON:
 		b, err := stdlib.AppendJSON(t, nil, v)
 		if err != nil {
-			return nil, false
+			return nil, true, err
 		}
-		return string(b), true
+		return string(b), true, nil
 	}
-	return nil, false
+	return nil, false, nil
 }
 
 // textParam is a String parameter. PostgreSQL text holds only UTF-8: a

@@ -99,8 +99,6 @@ var (
 
 func (d *dialect) pg() bool { return d.name == Postgres }
 
-// jsonList is, on SQLite, the long list of filter values ps as one JSON
-// array for json_each, when every value is a number, string or Bool.
 // jsonEqual is the condition that the JSON text of column col equals
 // the JSON text of parameter param as values, whatever the order of
 // their objects' keys (a filter's { a: 1, b: 2 } matches a row stored
@@ -144,6 +142,8 @@ func canonJSON(b []byte, text string) string {
 	return string(out)
 }
 
+// jsonList is, on SQLite, the long list of filter values ps as one JSON
+// array for json_each, when every value is a number, string or Bool.
 func (d *dialect) jsonList(ps []any) (string, bool) {
 	if d.pg() || len(ps) <= 64 {
 		return "", false

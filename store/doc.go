@@ -130,11 +130,11 @@
 // NULL; except for JSON fields). A JSON field's value (an Object, a
 // List, a record) matches whatever the order of its objects' keys, as
 // == finds { a: 1, b: 2 } and { b: 2, a: 1 } equal: PostgreSQL compares
-// the two as jsonb, SQLite as tova_json_canon gives them (keys sorted). A filter's lists hold at most 60 000
-// values in all (PostgreSQL takes 65 535 parameters; past that it is a
-// ValueError on both engines); SQLite gets a long list as one JSON
-// parameter. Values in create and update, and
-// filter values, must fit their field's type, at every depth, or the
+// the two as jsonb, SQLite as tova_json_canon gives them (keys sorted).
+// A filter's lists hold at most 60 000 values in all (PostgreSQL takes
+// 65 535 parameters; past that it is a ValueError on both engines);
+// SQLite gets a long list as one JSON parameter. Values in create and
+// update, and filter values, must fit their field's type, at every depth, or the
 // call is a TypeError naming where (`field addr.city is String, got
 // 5`, `field ids[0] is Int, got "a"`): an Int is accepted for a Float,
 // a whole Float for an Int; a Date takes a Date, an ISO string or epoch

@@ -346,17 +346,15 @@ func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) 
 	if k == kindString && x.Kind() == vm.KString && strings.IndexByte(x.AsString(), 0) >= 0 {
 		return nil, true, nil
 	}
-	p, ok := tb.db.d.fieldParam(t, k, x)
-	if !ok && k == kindJSON {
+	p, ok, err := tb.db.d.fieldParam(t, k, x)
+	if err != nil {
 		// The value fits the field's type but has no JSON text: say why
 		// (nested too deeply), not that it is not of its type.
-		if _, err := stdlib.AppendJSON(t, nil, x); err != nil {
-			msg := err.Error()
-			if ve, ok := err.(*vm.Error); ok {
-				msg = strings.TrimPrefix(ve.Msg, "JSON.stringify: ")
-			}
-			return nil, false, vm.Errorf("ValueError", "%s.%s: field %s cannot be written as JSON: %s", m.name, method, c.name, msg)
+		msg := err.Error()
+		if ve, ok := err.(*vm.Error); ok {
+			msg = strings.TrimPrefix(ve.Msg, "JSON.stringify: ")
 		}
+		return nil, false, vm.Errorf("ValueError", "%s.%s: field %s cannot be written as JSON: %s", m.name, method, c.name, msg)
 	}
 	if !ok {
 		return nil, false, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))

@@ -139,11 +139,7 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	plan := serve.PlanQueues(p, func(d *bytecode.Server) (string, bool, error) {
 		where, explicit, err := serve.ScratchQueue(prog, d, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
 		if err != nil && first == nil {
-			name := d.Name
-			if name == "" {
-				name = "server"
-			}
-			first = fmt.Errorf("%s: reading its configuration: %v (use --database)", name, err)
+			first = fmt.Errorf("%s: reading its configuration: %v (use --database)", serve.ServerLabel(d.Name), err)
 		}
 		return where, explicit, err
 	})

@@ -494,10 +494,13 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 	for !p.at(token.RPAREN) {
 		a := &ast.Arg{PosV: p.tok.Pos}
 		switch {
-		case table && p.at(token.DOT) && isName(p.peek(1)) && p.peek(2).Kind == token.ASSIGN:
+		case table && (calleeName(fn) == "derive" && p.at(token.DOT) && isName(p.peek(1)) && p.peek(2).Kind == token.ASSIGN ||
+			calleeName(fn) == "agg" && isName(p.tok) && p.peek(1).Kind == token.COLON):
 			// derive(.x = .a * 2): the column x, a function of the row
-			// (or a value)
-			p.next()
+			// (or a value); agg(total: sum(.amount), n: count()): each
+			// a function of a group's rows (sum, count, mean, median,
+			// min and max become their agg_ forms)
+			p.got(token.DOT)
 			name := p.tok
 			p.next()
 			p.next()
@@ -505,24 +508,7 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 				cols = &ast.ObjectLit{PosV: a.PosV}
 				c.Args = append(c.Args, &ast.Arg{PosV: a.PosV, Value: cols})
 			}
-			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: p.argExpr(fn)})
-			if !p.got(token.COMMA) {
-				p.closeList(open, "argument list")
-				return c
-			}
-			continue
-		case table && calleeName(fn) == "agg" && isName(p.tok) && p.peek(1).Kind == token.COLON:
-			// agg(total: sum(.amount), n: count()): each a function of
-			// a group's rows (sum, count, mean, median, min and max
-			// become their agg_ forms)
-			name := p.tok
-			p.next()
-			p.next()
-			if cols == nil {
-				cols = &ast.ObjectLit{PosV: a.PosV}
-				c.Args = append(c.Args, &ast.Arg{PosV: a.PosV, Value: cols})
-			}
-			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: aggregator(p.argExpr(fn))})
+			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: aggregator(fn, p.argExpr(fn))})
 			if !p.got(token.COMMA) {
 				p.closeList(open, "argument list")
 				return c
@@ -561,8 +547,12 @@ var aggregators = map[string]string{
 	"median": "agg_median", "min": "agg_min", "max": "agg_max",
 }
 
-// aggregator rewrites an agg argument's call of an aggregation.
-func aggregator(x ast.Expr) ast.Expr {
+// aggregator rewrites an agg argument's call of an aggregation (the
+// argument x of a call of fn).
+func aggregator(fn, x ast.Expr) ast.Expr {
+	if calleeName(fn) != "agg" {
+		return x
+	}
 	if c, ok := x.(*ast.Call); ok {
 		if id, ok := c.Fn.(*ast.Ident); ok && aggregators[id.Name] != "" {
 			c.Fn = &ast.Ident{PosV: id.PosV, Name: aggregators[id.Name]}

@@ -2324,43 +2324,39 @@ func bSelect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		names = append(names, c.AsString())
 	}
 	if len(excluded) > 0 && len(names) == 0 {
-		return selectExcept(t, arg(args, 0), excluded)
+		return mapRows(t, "select", arg(args, 0), func(src *vm.Object) (*vm.Object, error) {
+			o := vm.NewObject()
+			for i, k := range src.Keys() {
+				if !slices.Contains(excluded, k) {
+					o.Set(k, src.Values()[i])
+				}
+			}
+			return o, nil
+		})
 	}
 	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(excluded, n) })
 	shape := vm.ShapeOf(names)
 	keys := shape.Keys()
-	out := make([]vm.Value, 0, max(seqLen(arg(args, 0)), 0))
-	err = iterate(t, "select", arg(args, 0), func(row vm.Value, _ int) error {
-		if row.Kind() != vm.KObject {
-			return typeErr("select", "Object row", row)
-		}
-		o := row.AsObject()
+	return mapRows(t, "select", arg(args, 0), func(o *vm.Object) (*vm.Object, error) {
 		vals := make([]vm.Value, len(keys))
 		for i, k := range keys {
 			vals[i], _ = o.Get(k)
 		}
-		out = append(out, vm.ObjectValue(vm.NewObjectShaped(shape, vals)))
-		return nil
+		return vm.NewObjectShaped(shape, vals), nil
 	})
-	if err != nil {
-		return vm.Nil, err
-	}
-	return newList(out), nil
 }
 
-// selectExcept is rows without the columns excluded.
-func selectExcept(t *vm.Thread, rows vm.Value, excluded []string) (vm.Value, error) {
+// mapRows is the list of fn of each row of rows, which must be objects
+// (fname's TypeError otherwise).
+func mapRows(t *vm.Thread, fname string, rows vm.Value, fn func(row *vm.Object) (*vm.Object, error)) (vm.Value, error) {
 	out := make([]vm.Value, 0, max(seqLen(rows), 0))
-	err := iterate(t, "select", rows, func(row vm.Value, _ int) error {
+	err := iterate(t, fname, rows, func(row vm.Value, _ int) error {
 		if row.Kind() != vm.KObject {
-			return typeErr("select", "Object row", row)
+			return typeErr(fname, "Object row", row)
 		}
-		o := vm.NewObject()
-		src := row.AsObject()
-		for i, k := range src.Keys() {
-			if !slices.Contains(excluded, k) {
-				o.Set(k, src.Values()[i])
-			}
+		o, err := fn(row.AsObject())
+		if err != nil {
+			return err
 		}
 		out = append(out, vm.ObjectValue(o))
 		return nil

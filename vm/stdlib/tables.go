@@ -37,29 +37,20 @@ func bDerive(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			calls[i] = newCaller(t, v).call1
 		}
 	}
-	out := make([]vm.Value, 0, max(seqLen(arg(args, 0)), 0))
-	err := iterate(t, "derive", arg(args, 0), func(row vm.Value, _ int) error {
-		if row.Kind() != vm.KObject {
-			return typeErr("derive", "Object row", row)
-		}
-		o := row.AsObject().Copy()
+	return mapRows(t, "derive", arg(args, 0), func(row *vm.Object) (*vm.Object, error) {
+		o := row.Copy()
 		for i, k := range keys {
 			v := vals[i]
 			if calls[i] != nil {
 				var err error
-				if v, err = calls[i](row); err != nil {
-					return err
+				if v, err = calls[i](vm.ObjectValue(row)); err != nil {
+					return nil, err
 				}
 			}
 			o.Set(k, v)
 		}
-		out = append(out, vm.ObjectValue(o))
-		return nil
+		return o, nil
 	})
-	if err != nil {
-		return vm.Nil, err
-	}
-	return newList(out), nil
 }
 
 // bAgg: agg(groups, { name: fn(rows) ... }) reduces each group of
