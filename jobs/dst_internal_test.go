@@ -54,3 +54,27 @@ func TestCronAcrossDSTChanges(t *testing.T) {
 		t.Errorf("15 2,4 * * * over the spring forward: %v", got)
 	}
 }
+
+// A schedule with a CRON_TZ= zone keeps crontab's DST rules in that
+// zone, whatever the host's: its changes were looked for in the host's
+// zone, where a host change could pass for a skipped run.
+func TestCronZonePrefixAcrossDSTChanges(t *testing.T) {
+	ny, err1 := time.LoadLocation("America/New_York")
+	host, err2 := time.LoadLocation("Europe/Berlin")
+	if err1 != nil || err2 != nil {
+		t.Skip("no time zone database")
+	}
+	s, _, err := schedpattern.Parse("CRON_TZ=America/New_York 30 2 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := localCron{s: s, fixed: !schedpattern.Wildcard(s), loc: host}
+	var got []string
+	from := time.Date(2026, 3, 7, 12, 0, 0, 0, ny)
+	for at := c.Next(from); at.Before(from.Add(48*time.Hour)) && len(got) < 5; at = c.Next(at) {
+		got = append(got, at.In(ny).Format("01-02 15:04 MST"))
+	}
+	if strings.Join(got, ", ") != "03-08 03:00 EDT, 03-09 02:30 EDT" {
+		t.Errorf("CRON_TZ=America/New_York 30 2 * * * on a Berlin host over New York's spring forward: %v", got)
+	}
+}

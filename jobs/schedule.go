@@ -45,11 +45,14 @@ type localCron struct {
 }
 
 func (c localCron) Next(t time.Time) time.Time {
-	if c.loc != nil {
-		t = t.In(c.loc)
-	} else {
-		t = t.In(time.Local)
+	loc := c.loc
+	if ss, ok := c.s.(*cron.SpecSchedule); ok && ss.Location != time.Local {
+		loc = ss.Location // a CRON_TZ= prefix's zone: its DST changes count
 	}
+	if loc == nil {
+		loc = time.Local
+	}
+	t = t.In(loc)
 	n := c.s.Next(t)
 	if !c.fixed || n.IsZero() {
 		return n
