@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -67,13 +68,20 @@ func buildCmd() *cobra.Command {
 			// The static directories the servers serve go with the
 			// artifact (the guide's client/): served from dist/, it
 			// finds them beside it.
-			copied, skipped := copyStatic(src, srcText, out)
+			copied, skipped, failed := copyStatic(src, srcText, out)
 			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
 			for _, why := range skipped {
 				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
+			}
+			if len(failed) > 0 {
+				// A deployment without its static files is not built.
+				for _, err := range failed {
+					fmt.Fprintf(stderr, "tova build: %v\n", err)
+				}
+				return &exitError{exitUsage}
 			}
 			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
 			return nil
@@ -99,7 +107,7 @@ func buildSource(args []string) (string, error) {
 		return path, nil
 	}
 	for _, dir := range []string{path, filepath.Join(path, "src")} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.tova"))
+		files := programFiles(dir)
 		switch {
 		case len(files) == 1:
 			return files[0], nil
@@ -109,6 +117,24 @@ func buildSource(args []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no .tova file in %s (nor in its src/): name the program to build", path)
+}
+
+// programFiles lists the .tova files of dir: files, not directories (the
+// .tova/ the job queue keeps next to a program), and not hidden ones.
+func programFiles(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var files []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || filepath.Ext(name) != ".tova" {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+			files = append(files, path)
+		}
+	}
+	return files
 }
 
 // serverNote names the servers of p, for the build's report.
@@ -133,10 +159,10 @@ func serverNote(p *bytecode.Program) string {
 // there. It returns the directories copied, and why others were not (a
 // directory computed at run time, one outside the program's directory,
 // one that does not exist).
-func copyStatic(src string, srcText []byte, out string) (copied, skipped []string) {
+func copyStatic(src string, srcText []byte, out string) (copied, skipped []string, failed []error) {
 	file, err := parse.ParseFile(src, srcText)
 	if err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	base := filepath.Dir(src)
 	seen := map[string]bool{}
@@ -169,20 +195,28 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 		}
 		a, err1 := filepath.Abs(from)
 		b, err2 := filepath.Abs(to)
-		if err1 == nil && err2 == nil {
-			if real, err := filepath.EvalSymlinks(filepath.Dir(b)); err == nil {
-				b = filepath.Join(real, filepath.Base(b))
-			}
-			switch {
-			case a == b:
-				return // built into the program's own directory
-			case strings.HasPrefix(b, a+string(filepath.Separator)):
-				skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the output directory %s is inside the static directory %s: not copied (it would copy itself)", src, at.Line, at.Col, to, named))
-				return
-			}
+		if err1 != nil || err2 != nil {
+			failed = append(failed, fmt.Errorf("copying %s: %w", named, cmp.Or(err1, err2)))
+			return
 		}
-		if err := copyTree(from, to); err != nil {
-			skipped = append(skipped, fmt.Sprintf("copying %s: %v", from, err))
+		if real, err := filepath.EvalSymlinks(filepath.Dir(b)); err == nil {
+			b = filepath.Join(real, filepath.Base(b))
+		}
+		sep := string(filepath.Separator)
+		switch {
+		case a == b:
+			return // built into the program's own directory
+		case strings.HasPrefix(b, a+sep):
+			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the output directory %s is inside the static directory %s: not copied (it would copy itself)", src, at.Line, at.Col, to, named))
+			return
+		case strings.HasPrefix(a, b+sep):
+			// Replacing to would remove the program's own files. (A link
+			// at to, wherever it leads, is replaced, not followed.)
+			failed = append(failed, fmt.Errorf("%s:%d:%d: %s holds the static directory %s itself: not replacing it (choose another -o)", src, at.Line, at.Col, to, named))
+			return
+		}
+		if err := replaceTree(from, to); err != nil {
+			failed = append(failed, fmt.Errorf("copying the static directory %s: %w", named, err))
 			return
 		}
 		copied = append(copied, rel)
@@ -206,10 +240,49 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 		}
 		return true
 	})
-	return copied, skipped
+	return copied, skipped, failed
 }
 
-// copyTree copies the files under from into to, replacing those there.
+// replaceTree replaces the directory to (an earlier copy, or a link,
+// which is removed rather than followed) with a copy of the files under
+// from. The copy is made beside to and renamed into place, so that a
+// copy that fails leaves the earlier one whole. Something at to that is
+// neither a directory nor a link is not the build's to replace.
+func replaceTree(from, to string) error {
+	fi, err := os.Lstat(to)
+	switch {
+	case err == nil && !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0:
+		return fmt.Errorf("%s exists and is not a directory: not replacing it", to)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(to), "."+filepath.Base(to)+".build-")
+	if err != nil {
+		return err
+	}
+	if err := copyTree(from, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.RemoveAll(to); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, to); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+// copyTree copies the files under from into to, a new directory.
 func copyTree(from, to string) error {
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -231,7 +304,7 @@ func copyTree(from, to string) error {
 			return err
 		}
 		defer in.Close()
-		o, err := os.Create(target)
+		o, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			return err
 		}

@@ -111,3 +111,104 @@ func TestBuildStaticLinkAndNesting(t *testing.T) {
 		t.Error("the static directory was copied into itself")
 	}
 }
+
+// An earlier copy is replaced, not written over: a link at dist/public,
+// or one inside it, leading back to the program's own files, is removed
+// rather than followed (the copy emptied every file of public/), and a
+// file since deleted from public/ is gone from dist/public (it was still
+// served).
+func TestBuildReplacesEarlierCopies(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "public")
+	os.MkdirAll(filepath.Join(pub, "css"), 0o755)
+	os.WriteFile(filepath.Join(pub, "index.html"), []byte("<h1>home</h1>"), 0o644)
+	os.WriteFile(filepath.Join(pub, "css", "site.css"), []byte("body{}"), 0o644)
+	os.WriteFile(filepath.Join(pub, "draft.html"), []byte("draft"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	out := filepath.Join(dir, "dist")
+	build := func() (int, string) {
+		var o, errb testutil.Buffer
+		c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb)
+		return c, errb.String()
+	}
+	source := func() {
+		t.Helper()
+		for name, want := range map[string]string{"index.html": "<h1>home</h1>", "css/site.css": "body{}"} {
+			if b, err := os.ReadFile(filepath.Join(pub, name)); err != nil || string(b) != want {
+				t.Fatalf("public/%s is now %q (%v)", name, b, err)
+			}
+		}
+	}
+
+	// dist/public is a link to ../public.
+	os.MkdirAll(out, 0o755)
+	os.Symlink("../public", filepath.Join(out, "public"))
+	if c, said := build(); c != 0 {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	source()
+	if fi, err := os.Lstat(filepath.Join(out, "public")); err != nil || !fi.IsDir() {
+		t.Fatalf("dist/public is not a directory of its own: %v %v", fi, err)
+	}
+
+	// A file of the earlier copy links to its source.
+	os.Remove(filepath.Join(out, "public", "index.html"))
+	os.Symlink(filepath.Join(pub, "index.html"), filepath.Join(out, "public", "index.html"))
+	os.Remove(filepath.Join(pub, "draft.html"))
+	if c, said := build(); c != 0 {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	source()
+	if _, err := os.Stat(filepath.Join(out, "public", "draft.html")); err == nil {
+		t.Error("dist/public/draft.html, deleted from public/, is still deployed")
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "public", "index.html")); err != nil || string(b) != "<h1>home</h1>" {
+		t.Errorf("dist/public/index.html: %q %v", b, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".public.build-*")); len(left) > 0 {
+		t.Errorf("temporary copies left behind: %v", left)
+	}
+
+	// A file in the way is not replaced, and the build fails.
+	os.RemoveAll(filepath.Join(out, "public"))
+	os.WriteFile(filepath.Join(out, "public"), []byte("mine"), 0o644)
+	if c, said := build(); c != exitUsage || !strings.Contains(said, "exists and is not a directory") {
+		t.Errorf("exit %d: %s", c, said)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "public")); string(b) != "mine" {
+		t.Errorf("dist/public was replaced: %q", b)
+	}
+}
+
+// An output directory whose copy would replace the static directory
+// itself (dist/public is the program's public/) is refused.
+func TestBuildRefusesToReplaceTheSource(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "static", "site")
+	os.MkdirAll(filepath.Join(dir, "static"), 0o755)
+	os.WriteFile(filepath.Join(dir, "static", "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"static\"\n}\n"), 0o644)
+	var o, errb testutil.Buffer
+	// root/static, the copy's place, holds the program's directory.
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", root}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "holds the static directory") {
+		t.Errorf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "static", "a.txt")); err != nil || string(b) != "a" {
+		t.Fatalf("the program's files are gone: %q %v", b, err)
+	}
+}
+
+// The .tova/ directory the job queue keeps beside a program, and hidden
+// files, are not programs to build.
+func TestBuildSourceSkipsDirectories(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".tova"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".hidden.tova"), []byte("print(1)"), 0o644)
+	if _, err := buildSource([]string{dir}); err == nil || !strings.Contains(err.Error(), "no .tova file") {
+		t.Errorf("a directory with only .tova/: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("print(1)"), 0o644)
+	if src, err := buildSource([]string{dir}); err != nil || src != filepath.Join(dir, "app.tova") {
+		t.Errorf("buildSource = %q, %v", src, err)
+	}
+}
