@@ -8,7 +8,7 @@
 //	3  compile error in the source
 //	4  the .tbc file is invalid (corrupt, truncated, wrong version)
 //	5  a server or job runtime failed to start (bad config, port in use)
-//	130, 143  tova run stopped by SIGINT or SIGTERM
+//	129, 130, 143  tova run stopped by SIGHUP, SIGINT or SIGTERM
 package main
 
 import (

@@ -66,13 +66,15 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// SIGINT or SIGTERM stops the program (at its next loop
-			// iteration or call); the exit code is then 128 + the signal's
-			// number, as a shell reports a process the signal ended.
+			// SIGINT, SIGTERM or SIGHUP (the terminal or session closed)
+			// stops the program (at its next loop iteration or call), its
+			// printed lines written out; the exit code is then 128 + the
+			// signal's number, as a shell reports a process the signal
+			// ended.
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			sigc := make(chan os.Signal, 1)
-			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigc)
 			var got atomic.Value
 			go func() {

@@ -276,23 +276,50 @@ func TestServeStopsDuringStartup(t *testing.T) {
 // killing the test.
 func runUntilSIGTERM(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	c, _, stderr := runUntilSignal(t, syscall.SIGTERM, nil, args...)
+	return c, stderr
+}
+
+// runUntilSignal runs the tova command args, sending this process sig
+// every 200 ms once ready (nil: at once) reports true, until it returns:
+// its exit code, standard output and standard error.
+func runUntilSignal(t *testing.T, sig syscall.Signal, ready func() bool, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb testutil.Buffer
 	code := make(chan int, 1)
 	sink := make(chan os.Signal, 64)
-	signal.Notify(sink, syscall.SIGTERM)
+	signal.Notify(sink, sig)
 	defer signal.Stop(sink)
 	go func() { code <- run(args, &out, &errb) }()
 	giveUp := time.After(10 * time.Second)
 	for {
 		time.Sleep(200 * time.Millisecond)
-		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		if ready == nil || ready() {
+			syscall.Kill(os.Getpid(), sig)
+		}
 		select {
 		case c := <-code:
-			return c, errb.String()
+			return c, out.String(), errb.String()
 		case <-giveUp:
-			t.Fatalf("tova %s did not stop on SIGTERM", args[0])
+			t.Fatalf("tova %s did not stop on %v", args[0], sig)
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+// SIGHUP (the terminal or session closed) stops `tova run` as SIGTERM
+// does: the lines it printed are written out, it says so, and exits
+// 128+1. It took Go's default action before: the process ended at once,
+// its buffered lines lost.
+func TestRunStopsOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "printed")
+	app := filepath.Join(dir, "hup.tova")
+	os.WriteFile(app, []byte("print(\"important result\")\nwrite(\"x\", \""+mark+"\")\nsleep(10000)\n"), 0o644)
+	printed := func() bool { _, err := os.Stat(mark); return err == nil }
+	c, stdout, stderr := runUntilSignal(t, syscall.SIGHUP, printed, "run", app)
+	if c != 129 || stdout != "important result\n" || stderr != "tova run: stopped by SIGHUP\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", c, stdout, stderr)
 	}
 }
 
