@@ -361,10 +361,12 @@ func (r *resolver) stmt(s ast.Stmt) {
 				r.aliases[b] = true
 			}
 		}
+		r.checkFieldNames(s.Name.Name, s.Fields)
 		for _, f := range s.Fields {
 			r.expr(f.Default)
 		}
 		for _, v := range s.Variants {
+			r.checkFieldNames(v.Name, v.Fields)
 			for _, f := range v.Fields {
 				r.expr(f.Default)
 			}
@@ -421,6 +423,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 		if s.Name.Binding == nil {
 			r.declare(r.cur, s.Name, kindModel)
 		}
+		r.checkFieldNames("model "+s.Name.Name, s.Fields)
 		for _, f := range s.Fields {
 			r.expr(f.Default)
 		}
@@ -713,11 +716,63 @@ func (r *resolver) declarePat(p ast.Pattern, kind declKind, match, alt bool) {
 	case *ast.PStrPrefix:
 		r.declarePat(p.Rest, kind, match, alt)
 	case *ast.POr:
+		r.checkOrBindings(p)
 		for i, a := range p.Alts {
 			r.declarePat(a, kind, match, alt || i > 0)
 		}
 	case *ast.PTarget:
 		r.expr(p.X)
+	}
+}
+
+// checkFieldNames reports a field declared twice in one type or variant
+// (its second value was dropped, and a pattern by position bound nil).
+func (r *resolver) checkFieldNames(owner string, fields []*ast.FieldDecl) {
+	first := map[string]*ast.FieldDecl{}
+	for _, f := range fields {
+		if g := first[f.Name]; g != nil {
+			r.errorf(f.PosV, token.Pos{Line: f.PosV.Line, Col: f.PosV.Col + int32(len(f.Name))}, "%s: field %s declared twice (first at %d:%d)", owner, f.Name, g.PosV.Line, g.PosV.Col)
+			continue
+		}
+		first[f.Name] = f
+	}
+}
+
+// checkOrBindings reports a name that one alternative of an or-pattern
+// binds and another does not: where the other matched, it would have no
+// value (its slot held what an earlier call left there).
+func (r *resolver) checkOrBindings(p *ast.POr) {
+	names := func(a ast.Pattern) map[string]bool {
+		m := map[string]bool{}
+		patternIdents(a, func(id *ast.Ident) {
+			if id.Name != "_" {
+				m[id.Name] = true
+			}
+		})
+		return m
+	}
+	all := make([]map[string]bool, len(p.Alts))
+	for i, a := range p.Alts {
+		all[i] = names(a)
+	}
+	for i, a := range p.Alts {
+		for j, other := range all {
+			if j == i {
+				continue
+			}
+			var missing []string
+			for name := range other {
+				if !all[i][name] {
+					missing = append(missing, name)
+				}
+			}
+			if len(missing) > 0 {
+				slices.Sort(missing)
+				pos := a.Pos()
+				r.errorf(pos, token.Pos{Line: pos.Line, Col: pos.Col + 1}, "%s is bound by another alternative of this | pattern but not by this one: every alternative must bind the same names", strings.Join(missing, ", "))
+				return
+			}
+		}
 	}
 }
 
