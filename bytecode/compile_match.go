@@ -91,7 +91,7 @@ func (f *fstate) matchPattern(p ast.Pattern, v int, fail *[]int) {
 		}
 	case *ast.PArray:
 		t := f.alloc(2)
-		f.emit(ISTYPE, t, v, f.c.kString("List"))
+		f.emit(ISTYPE, t, v, f.c.kString("__list"))
 		*fail = append(*fail, f.emit(JMPF, t, 0, 0))
 		f.emit(LEN, t, v, 0)
 		fixed := len(p.Elems)

@@ -556,6 +556,8 @@ func IsType(v Value, name string) bool {
 		return v.k == KSize
 	case "Range":
 		return v.k == KRange
+	case "__list": // list patterns: a List, or a Range (read as the list of its numbers)
+		return v.k == KArray || v.k == KRange
 	case "__fields": // object patterns: anything with named fields
 		return v.k == KObject || v.k == KHost
 	}
