@@ -3,6 +3,7 @@ package stdlib
 import (
 	"io"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -287,6 +288,17 @@ func parseIntText(s string) vm.Value {
 		}
 	}
 	if f, ok := parseFloatText(s); ok {
+		if !math.IsInf(f, 0) && !math.IsNaN(f) {
+			// The text's own digits, cut toward zero: the float may have
+			// rounded them (123456789012345678.9 to ...680), or a number
+			// past the lowest Int to the lowest Int itself.
+			if x, _, err := big.ParseFloat(s, 10, 1024, big.ToZero); err == nil {
+				if i, _ := x.Int(nil); i.IsInt64() {
+					return vm.Int(i.Int64())
+				}
+				return vm.Nil
+			}
+		}
 		return floatToInt(math.Trunc(f))
 	}
 	return vm.Nil
