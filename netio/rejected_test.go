@@ -90,6 +90,12 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A Host refused as an absolute target's authority would be.
 		{"GET /echo HTTP/1.1\r\nHost: SECRET-16:pw@x\r\n\r\n", 400, "GET", "/echo", "the Host field holds userinfo"},
 		{"GET /echo HTTP/1.1\r\nHost: x:99999\r\n\r\n", 400, "GET", "/echo", "the Host field's port is not a number"},
+		// fasthttp quoted a Host it could not read whole.
+		{"GET /echo HTTP/1.1\r\nHost: ]SECRET-18\r\n\r\n", 400, "GET", "/echo", `invalid host "…"`},
+		{"GET /echo HTTP/1.1\r\nHost: tok%SECRET-19\r\n\r\n", 400, "GET", "/echo", `escape "…"`},
+		// fasthttp named itself inside its messages.
+		{"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", `invalid request uri "*"`},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello", 400, "", "", "cannot parse content-length: non-numeric chars found"},
 		{"GET http://x/echo HTTP/1.1\r\nHost: x:65536\r\n\r\n", 400, "GET", "/echo", "the Host field's port is not a number"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n", 413, "POST", "/echo", "the body is over the limit of 16 bytes (max_body)"},
 		// HTTP/1.0 has no 100 Continue: refused once the body begins.
@@ -117,7 +123,7 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 			(!strings.HasPrefix(msg, "Bad Request: ") || !strings.Contains(msg, c.cause)) {
 			t.Errorf("%q: message %q, want it to name %q", c.raw, msg, c.cause)
 		}
-		if bytes.Contains(resp.Body(), []byte("SECRET")) {
+		if bytes.Contains(resp.Body(), []byte("SECRET")) || bytes.Contains(resp.Body(), []byte("fasthttp")) {
 			t.Errorf("%q: the answer copies the request: %s", c.raw, resp.Body())
 		}
 		// The server closes the connection after logging its end, and

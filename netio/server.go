@@ -221,6 +221,10 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 // another space than the two it allows has an unsupported version.
 func clearCause(msg string) string {
 	msg = withoutContents(msg)
+	// The HTTP library is not named to clients, wherever its words
+	// come in a message ("invalid request uri "*": fasthttp: invalid uri").
+	msg = strings.ReplaceAll(msg, ": fasthttp: invalid uri", "")
+	msg = strings.ReplaceAll(msg, "fasthttp: ", "")
 	if rest, ok := strings.CutPrefix(msg, "error when reading response headers: "); ok {
 		return "error when reading the trailer after a chunked body: " + rest
 	}
@@ -266,7 +270,11 @@ func withoutContents(msg string) string {
 		switch {
 		case strings.HasSuffix(before, " in "): // the request's head
 			b.WriteString(strings.TrimSuffix(before, " in "))
-		case strings.HasSuffix(before, "header value "), strings.HasSuffix(before, "trailer value "):
+		case strings.HasSuffix(before, "header value "), strings.HasSuffix(before, "trailer value "),
+			// The host, from the Host header's value (or the target's
+			// authority): fasthttp quotes it whole.
+			strings.HasSuffix(before, "invalid host "), strings.HasSuffix(before, "invalid port "),
+			strings.HasSuffix(strings.ToLower(before), "url escape "):
 			b.WriteString(before)
 			b.WriteString(`"…"`)
 		default:
