@@ -2,6 +2,7 @@ package serve
 
 import (
 	"hash/fnv"
+	"iter"
 	"net/url"
 	"slices"
 	"strconv"
@@ -471,12 +472,7 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	var tag string
 	if v := args[1]; v.Kind() == vm.KString {
-		tag = strings.ReplaceAll(v.AsString(), `"`, "")
-		if s := v.AsString(); strings.HasPrefix(s, `"`) || strings.HasPrefix(s, `W/"`) {
-			tag = s // an entity tag already
-		} else {
-			tag = `"` + tag + `"`
-		}
+		tag = entityTag(v.AsString())
 	} else {
 		b, err := stdlib.AppendJSON(t, nil, v)
 		if err != nil {
@@ -487,6 +483,35 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		tag = `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	}
 	return withHeader(args[0], "ETag", tag), nil
+}
+
+// entityTag is the entity tag (RFC 9110 §8.8.3) of a String given to
+// etag: quoted, unless it is an entity tag already ("v1", W/"v1"); a
+// quote inside is dropped, and a byte an entity tag cannot hold (a
+// space, a control character) written as %XX, so that the tag a client
+// sends back in If-None-Match is the one given.
+func entityTag(s string) string {
+	inner, weak := s, false
+	if rest, ok := strings.CutPrefix(s, "W/"); ok && len(rest) >= 2 && rest[0] == '"' && rest[len(rest)-1] == '"' {
+		inner, weak = rest[1:len(rest)-1], true
+	} else if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		inner = s[1 : len(s)-1]
+	}
+	b := make([]byte, 0, len(inner)+4)
+	if weak {
+		b = append(b, "W/"...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(inner); i++ {
+		switch c := inner[i]; {
+		case c == '"':
+		case c == 0x21 || c >= 0x23 && c <= 0x7E || c >= 0x80:
+			b = append(b, c)
+		default:
+			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+		}
+	}
+	return string(append(b, '"'))
 }
 
 // notModified reports whether an If-None-Match header value names etag
@@ -503,12 +528,41 @@ func etagListed(list, etag string, weak bool) bool {
 		}
 		return s
 	}
-	for _, t := range strings.Split(list, ",") {
-		if t = strings.TrimSpace(t); t == "*" || t != "" && opaque(t) == opaque(etag) && !strings.HasPrefix(opaque(t), "W/") {
+	for t := range entityTags(list) {
+		if t == "*" || opaque(t) == opaque(etag) && !strings.HasPrefix(opaque(t), "W/") {
 			return true
 		}
 	}
 	return false
+}
+
+// entityTags yields the members of a list of entity tags, split at the
+// commas between them, not those inside a quoted tag ("v1,2024" is one
+// tag, RFC 9110 §8.8.3): each is *, or a tag with its W/ and quotes.
+func entityTags(list string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for list != "" {
+			list = strings.TrimLeft(list, " \t,")
+			if list == "" {
+				return
+			}
+			end := strings.IndexByte(list, ',')
+			if q := strings.IndexByte(list, '"'); q >= 0 && (end < 0 || q < end) {
+				// A quoted tag ends at its closing quote.
+				if c := strings.IndexByte(list[q+1:], '"'); c >= 0 {
+					end = q + 1 + c + 1
+				} else {
+					end = len(list)
+				}
+			} else if end < 0 {
+				end = len(list)
+			}
+			if t := strings.TrimSpace(list[:end]); t != "" && !yield(t) {
+				return
+			}
+			list = list[end:]
+		}
+	}
 }
 
 // mediaType is a Content-Type's media type: lower case, without its

@@ -2269,6 +2269,10 @@ server {
   route GET "/nostore" => fn() cache_control({ a: 1 }, 0, { no_store: true })
   route GET "/tagged" => fn(res) { etag(res, "v1")
     "body" }
+  route GET "/comma" => fn(res) { etag(res, "v1,2024")
+    "body" }
+  route GET "/space" => fn(res) { etag(res, "a b\t")
+    "body" }
   route GET "/broken" => fn() { nil.x }
   // a negative max-age was sent as max-age=0
   route GET "/negative" => fn(res) {
@@ -2295,6 +2299,22 @@ server {
 	}
 	if r = do(t, "GET", u+"/tagged", "", "If-None-Match", `"v1"`); r.status != 304 || r.header.Get("ETag") != `"v1"` {
 		t.Errorf("etag(res, \"v1\"): %d %v", r.status, r.header)
+	}
+	// A tag with a comma is one tag (the list was split inside it, and
+	// the tag sent back never matched); bytes a tag cannot hold are
+	// written %XX (a space made an invalid ETag).
+	for _, inm := range []string{`"v1,2024"`, `"x", W/"v1,2024"`, `"v1,2024","y"`} {
+		if r = do(t, "GET", u+"/comma", "", "If-None-Match", inm); r.status != 304 || r.header.Get("ETag") != `"v1,2024"` {
+			t.Errorf("etag(res, \"v1,2024\"), If-None-Match %s: %d %v", inm, r.status, r.header)
+		}
+	}
+	if r = do(t, "GET", u+"/comma", "", "If-None-Match", `"v1", "2024"`); r.status != 200 {
+		t.Errorf("If-None-Match \"v1\", \"2024\" matched \"v1,2024\": %d", r.status)
+	}
+	if r = do(t, "GET", u+"/space", ""); r.header.Get("ETag") != `"a%20b%09"` {
+		t.Errorf("etag(res, \"a b\\t\"): ETag %q", r.header.Get("ETag"))
+	} else if r = do(t, "GET", u+"/space", "", "If-None-Match", `"a%20b%09"`); r.status != 304 {
+		t.Errorf("the %%XX tag sent back: %d", r.status)
 	}
 	for path, want := range map[string]string{
 		"/plain":   "public, max-age=60, stale-while-revalidate=30", // the server's default
