@@ -89,7 +89,8 @@ and server bodies as tova serve does at startup, without serving;
 					}
 					fmt.Fprintf(out, "jobs in %s:\n", redact(where))
 				}
-				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit, Schema: schema})
+				// One more than shown tells whether the list was cut.
+				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit + 1, Schema: schema})
 				if errors.Is(err, jobs.ErrNoJobs) {
 					if database != "" && !isPostgresURL(database) {
 						// A SQLite jobs file has its table from the start:
@@ -108,8 +109,15 @@ and server bodies as tova serve does at startup, without serving;
 					fmt.Fprintln(out, "no jobs")
 					continue
 				}
+				more := len(list) > limit
+				if more {
+					list = list[:limit]
+				}
 				if err := jobs.Format(out, list, verbose); err != nil {
 					return err
+				}
+				if more {
+					fmt.Fprintf(out, "(the newest %d shown; there are more: --limit shows up to %d)\n", limit, jobs.MaxListLimit)
 				}
 			}
 			return nil

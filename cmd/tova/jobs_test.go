@@ -45,13 +45,15 @@ func TestJobsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Server("worker").Call(ctx, "kick"); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if _, err := a.Server("worker").Call(ctx, "kick"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	where := filepath.Join(dir, jobs.JobsFileOf(app))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		js, _ := jobs.List(ctx, where, jobs.ListOptions{States: []string{jobs.StateDiscarded}})
-		if len(js) == 1 {
+		if len(js) == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -68,7 +70,7 @@ func TestJobsCommand(t *testing.T) {
 	lines := strings.Split(out.String(), "\n")
 	if len(lines) < 6 ||
 		!strings.HasPrefix(lines[0], "ID  STATE      SERVER  KIND  NAME    ATTEMPT  SCHEDULED") ||
-		!strings.HasPrefix(lines[1], "1   discarded  worker  job   charge  2/2      ") ||
+		!strings.HasPrefix(lines[1], "2   discarded  worker  job   charge  2/2      ") ||
 		lines[2] != "    AssertionError: amount 7 too small" ||
 		!strings.HasPrefix(lines[3], "      at charge (") {
 		t.Errorf("output:\n%s", out.String())
@@ -80,6 +82,18 @@ func TestJobsCommand(t *testing.T) {
 		if code := run([]string{"jobs", app, "--state", "discarded", "-v", "--database", db}, &byDB, &errOut); code != 0 || byDB.String() != out.String() {
 			t.Errorf("--database %s: exit %d:\n%s", db, code, byDB.String())
 		}
+	}
+
+	// A list cut at --limit says so.
+	var cut bytes.Buffer
+	if code := run([]string{"jobs", app, "--state", "discarded", "--limit", "1"}, &cut, &errOut); code != 0 ||
+		!strings.Contains(cut.String(), "\n2   discarded") || strings.Contains(cut.String(), "\n1   discarded") ||
+		!strings.HasSuffix(cut.String(), "(the newest 1 shown; there are more: --limit shows up to 10000)\n") {
+		t.Errorf("--limit 1: exit %d:\n%s", code, cut.String())
+	}
+	cut.Reset()
+	if code := run([]string{"jobs", app, "--state", "discarded", "--limit", "2"}, &cut, &errOut); code != 0 || strings.Contains(cut.String(), "there are more") {
+		t.Errorf("--limit 2 of 2: exit %d:\n%s", code, cut.String())
 	}
 
 	out.Reset()
