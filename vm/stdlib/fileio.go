@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -615,7 +616,7 @@ func bWrite(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, vm.StringTooLarge("write: "+path, len(data))
 		}
 		if appending {
-			return vm.Nil, appendFile(t, path, func(*os.File, int64) ([]byte, error) { return data, nil })
+			return vm.Nil, appendFile(t, path, tornJSONLine, func(*os.File, int64) ([]byte, error) { return data, nil })
 		}
 		return vm.Nil, replaceFile(t, path, data)
 	}
@@ -660,7 +661,23 @@ func writeCSV(t *vm.Thread, v vm.Value, path string, comma rune, appending bool)
 		}
 		return replaceFile(t, path, data)
 	}
-	return appendFile(t, path, func(f *os.File, size int64) ([]byte, error) {
+	torn := func(f *os.File, tail []byte, only bool) bool {
+		if only {
+			return false // the header itself: not a row
+		}
+		cols, err := csvHeader(t, f, path, comma)
+		if err != nil || cols == nil {
+			return false
+		}
+		r := csv.NewReader(bytes.NewReader(tail))
+		r.Comma, r.FieldsPerRecord = comma, -1
+		rec, err := r.Read()
+		// A quoted cell the line ends inside, or fewer cells than the
+		// header has. (A line that ends a cell begun on an earlier line
+		// has a bare quote: the end of a row written elsewhere.)
+		return errors.Is(err, csv.ErrQuote) || err == nil && len(rec) < len(cols)
+	}
+	return appendFile(t, path, torn, func(f *os.File, size int64) ([]byte, error) {
 		var cols []string
 		if size > 0 {
 			var err error
@@ -760,12 +777,19 @@ func csvHeader(t *vm.Thread, f *os.File, path string, comma rune) (cols []string
 
 // appendFile appends what content gives to path, creating the file;
 // content sees it open for reading, and its size. A file that does not
-// end in a line break gets one first, so that no row is glued to its
-// last line.
-func appendFile(t *vm.Thread, path string, content func(f *os.File, size int64) ([]byte, error)) error {
+// end in a line break ends in a row an append cut short (the process
+// killed while it wrote: its writes always end in one) when torn says so
+// of that last line: the part row is cut off, since it cannot be read
+// and made every row of the file unreadable (JSON Lines) or was read as
+// a row it was not (CSV). Otherwise (a file written elsewhere, without a
+// last line break) it gets one first, so that no row is glued to its
+// last line. An append that fails leaves the file as it was.
+func appendFile(t *vm.Thread, path string, torn func(f *os.File, tail []byte, only bool) bool, content func(f *os.File, size int64) ([]byte, error)) error {
 	var f *os.File
 	var st os.FileInfo
 	var err error
+	var size int64
+	glue := false // a line break goes before the rows
 	unlock := func() {}
 	t.Blocking(func() {
 		if f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
@@ -781,6 +805,17 @@ func appendFile(t *vm.Thread, path string, content func(f *os.File, size int64) 
 		}
 		if st, err = f.Stat(); err != nil {
 			err = fileErr("write", path, err)
+			return
+		}
+		size = st.Size()
+		if tail, whole := lastLine(f, size); len(tail) > 0 && whole && torn != nil && torn(f, tail, int64(len(tail)) == size) {
+			if err = f.Truncate(size - int64(len(tail))); err != nil {
+				err = fileErr("write", path, err)
+				return
+			}
+			size -= int64(len(tail))
+		} else if len(tail) > 0 {
+			glue = true
 		}
 	})
 	if f == nil {
@@ -791,25 +826,57 @@ func appendFile(t *vm.Thread, path string, content func(f *os.File, size int64) 
 	if err != nil {
 		return err
 	}
-	data, err := content(f, st.Size())
+	data, err := content(f, size)
 	if err != nil || len(data) == 0 {
 		return err
 	}
 	t.Blocking(func() {
-		if size := st.Size(); size > 0 {
-			last := make([]byte, 1)
-			if _, e := f.ReadAt(last, size-1); e == nil && last[0] != '\n' {
-				data = append([]byte{'\n'}, data...)
-			}
+		if glue {
+			data = append([]byte{'\n'}, data...)
 		}
-		if _, err = f.Write(data); err == nil {
-			err = f.Close()
+		if _, err = f.Write(data); err != nil {
+			f.Truncate(size) // (no part row left behind)
+			return
 		}
+		err = f.Close()
 	})
 	if err != nil {
 		return fileErr("write", path, err)
 	}
 	return nil
+}
+
+// maxTornLine is the longest last line appendFile looks at to tell a row
+// an append cut short.
+const maxTornLine = 16 << 20
+
+// lastLine returns the bytes of f (of size bytes) after its last line
+// break: none when it ends in one. whole is false when there are more
+// than maxTornLine of them (only their end is returned).
+func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
+	var buf []byte
+	for end := size; end > 0; {
+		n := min(end, 64<<10)
+		chunk := make([]byte, n)
+		if _, err := f.ReadAt(chunk, end-n); err != nil {
+			return buf, false
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return append(chunk[i+1:], buf...), true
+		}
+		buf = append(chunk, buf...)
+		end -= n
+		if len(buf) > maxTornLine {
+			return buf, false
+		}
+	}
+	return buf, true // the whole file is one line
+}
+
+// tornJSONLine says whether the last line of a JSON Lines file, with no
+// line break after it, is a value an append cut short (not JSON).
+func tornJSONLine(_ *os.File, tail []byte, _ bool) bool {
+	return len(bytes.TrimSpace(tail)) > 0 && !json.Valid(tail)
 }
 
 // replaceFile writes data to a temporary file beside path and renames

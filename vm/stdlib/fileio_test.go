@@ -275,6 +275,33 @@ func TestWriteAppend(t *testing.T) {
 	}
 }
 
+// A row an append left cut short (the process killed while it wrote) is
+// cut off by the next append: a part JSON line made every read of the
+// file fail, and a part CSV row was read as a row. A last line written
+// elsewhere without a line break is kept.
+func TestWriteAppendAfterTornRow(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ name, before, want string }{
+		{"torn.jsonl", "{\"a\":1}\n{\"a\":2,\"pad\":\"xx", "{\"a\":1}\n{\"a\":3}\n"},
+		{"whole.jsonl", "{\"a\":1}\n{\"a\":2}", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"},
+		{"only.jsonl", "{\"a\":", "{\"a\":3}\n"},
+		// fewer cells than the header; a quoted cell cut inside
+		{"cells.csv", "a,b,c\n1,2,3\n4,5", "a,b,c\n1,2,3\n3,,\n"},
+		{"quote.csv", "a,b,c\n1,2,3\n4,5,\"xy", "a,b,c\n1,2,3\n3,,\n"},
+		// whole rows written elsewhere: a last line break missing, a
+		// last cell over two lines
+		{"open.csv", "a,b,c\n1,2,3", "a,b,c\n1,2,3\n3,,\n"},
+		{"multi.csv", "a,b,c\n1,2,\"x\ny\"", "a,b,c\n1,2,\"x\ny\"\n3,,\n"},
+		{"header.csv", "a,b,c", "a,b,c\n3,,\n"},
+	} {
+		p := file(t, c.name, c.before)
+		e.call(t, "write", L(O("a", I(3))), S(p), B(true))
+		if got := contents(t, p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
 // Appends to one file take turns: appends racing to a new file wrote its
 // header twice and rows between them.
 func TestWriteAppendTakesTurns(t *testing.T) {
