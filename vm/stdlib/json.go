@@ -21,8 +21,15 @@ type JSONValuer interface {
 	JSONValue() vm.Value
 }
 
-// maxJSONDepth bounds nesting when writing (cyclic values) and reading.
-const maxJSONDepth = 10000
+// maxJSONDepth bounds nesting when writing (cyclic values); reading is
+// bounded at half of it, so that a value read (a request's body) can be
+// wrapped in more levels (a row holding it, an answer holding the row)
+// and still be written: one read at the writing limit was stored, and
+// every answer holding it failed.
+const (
+	maxJSONDepth     = 10000
+	maxJSONReadDepth = maxJSONDepth / 2
+)
 
 func registerJSON() {
 	stringify := &vm.Builtin{Name: "JSON.stringify", Params: ps("value", "indent"), Fn: bJSONStringify}
@@ -522,8 +529,8 @@ func (p *parser) skipSpace() {
 }
 
 func (p *parser) value(depth int) (vm.Value, error) {
-	if depth > maxJSONDepth {
-		return vm.Nil, vm.Errorf("SyntaxError", "JSON.parse: exceeded max depth %d", maxJSONDepth)
+	if depth > maxJSONReadDepth {
+		return vm.Nil, vm.Errorf("SyntaxError", "JSON.parse: exceeded max depth %d", maxJSONReadDepth)
 	}
 	if p.i >= len(p.s) {
 		return vm.Nil, p.fail("unexpected end of JSON input")
