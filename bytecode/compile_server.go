@@ -426,7 +426,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.SubscribeDecl:
 			f.serverWide(st.PosV, "subscribe")
-			slot := f.funcToSlot(st.Fn, "subscribe "+st.Topic, nil, "subscribe "+st.Topic, st.PosV)
+			frame := "subscribe " + st.Topic
+			if st.Name != nil {
+				frame += " fn " + st.Name.Name // its frame in a stack trace
+			}
+			slot := f.funcToSlot(st.Fn, frame, nil, "subscribe "+st.Topic, st.PosV)
 			name := ""
 			if st.Name != nil {
 				name = st.Name.Name // what keeps a pending delivery to it across versions

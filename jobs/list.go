@@ -180,6 +180,9 @@ func describeJob(r *rivertype.JobRow) Job {
 		var a eventArgs
 		json.Unmarshal(r.EncodedArgs, &a)
 		j.Kind, j.Server, j.Name = "event", a.Server, a.Topic
+		if name, ok := strings.CutPrefix(a.Key, "fn:"); ok {
+			j.Name += " fn " + name // a delivery to one named subscriber
+		}
 	case kindSchedule:
 		var a scheduleArgs
 		json.Unmarshal(r.EncodedArgs, &a)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tova/jobs"
 )
 
 const pubsubSrc = `
@@ -169,5 +171,43 @@ func TestPendingDeliveryFollowsItsSubscriber(t *testing.T) {
 			}
 			v2.stop()
 		})
+	}
+}
+
+const namedFailSrc = `
+server "shop" {
+  jobs { max_attempts: 1 }
+  fn kick() { publish("orders", { id: 1 }) }
+  subscribe "orders" fn audit(o) { throw "audit down" }
+  subscribe "orders" fn ship(o) { throw "ship down" }
+  subscribe "orders" fn(o) { throw "anon down" }
+}
+`
+
+// A named subscriber's failure names it, in the log's "in", in its stack
+// frame and in the job list: two failing subscribers of a topic were
+// told apart only by a line number.
+func TestNamedSubscriberFailureNamesIt(t *testing.T) {
+	be := sqliteBackend(t)
+	app := startApp(t, namedFailSrc, be)
+	app.call(t, "shop", "kick")
+	var names []string
+	waitFor(t, 10*time.Second, "three discarded deliveries", func() bool {
+		js := listJobs(t, be, jobs.StateDiscarded)
+		names = names[:0]
+		for _, j := range js {
+			names = append(names, j.Name)
+		}
+		return len(js) == 3
+	})
+	sort.Strings(names)
+	if fmt.Sprint(names) != "[orders orders fn audit orders fn ship]" {
+		t.Errorf("job names %q", names)
+	}
+	logs := app.logs.String()
+	for _, want := range []string{`"in":"subscribe orders fn audit"`, `at subscribe orders fn audit (`, `"in":"subscribe orders fn ship"`, `"in":"subscribe orders"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs)
+		}
 	}
 }

@@ -588,7 +588,11 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		if fn.Kind() != vm.KFunc || len(fn.AsClosure().ParamNames()) > 0 {
 			args = []vm.Value{payload}
 		}
-		if err := r.execute(ctx, row, where, fn, args); err != nil {
+		in := where
+		if s.name != "" {
+			in += " fn " + s.name // which of the topic's subscribers failed
+		}
+		if err := r.execute(ctx, row, in, fn, args); err != nil {
 			return err
 		}
 	}
