@@ -111,13 +111,16 @@ type Server struct {
 	timeout  time.Duration
 	draining atomic.Bool
 	drainAt  atomic.Int64 // when the drain began, Unix ns
-	readsCut atomic.Bool  // the drain has ended: reads are cut
-	acc      *accessLog   // nil: access lines go through log
-	cors     *corsPolicy  // nil: none
-	timeouts connTimeouts
-	clock    atomic.Pointer[coarseClock] // while serving
-	conns    atomic.Uint32               // connections accepted
-	fresh    freshConns                  // open connections, and those no byte has arrived on yet
+	// drainExempt, set by DrainExcept, names the requests served during
+	// the drain all the same.
+	drainExempt atomic.Pointer[func(method, path string) bool]
+	readsCut    atomic.Bool // the drain has ended: reads are cut
+	acc         *accessLog  // nil: access lines go through log
+	cors        *corsPolicy // nil: none
+	timeouts    connTimeouts
+	clock       atomic.Pointer[coarseClock] // while serving
+	conns       atomic.Uint32               // connections accepted
+	fresh       freshConns                  // open connections, and those no byte has arrived on yet
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -394,6 +397,17 @@ func (s *Server) OnStop(f func(ctx context.Context)) {
 	s.mu.Unlock()
 }
 
+// DrainExcept begins the drain while the server keeps listening: a
+// request that arrives from now on is answered 503 SHUTTING_DOWN unless
+// exempt says it is to be served (a call from another server of the
+// process, made by one of its requests in flight), until and during
+// Shutdown, which ends the drain.
+func (s *Server) DrainExcept(exempt func(method, path string) bool) {
+	s.drainExempt.Store(&exempt)
+	s.drainAt.CompareAndSwap(0, s.now().UnixNano())
+	s.draining.Store(true)
+}
+
 // Shutdown stops accepting connections, answers requests that arrive
 // during the drain with 503 SHUTTING_DOWN, waits for in-flight requests
 // until ctx ends (then stops them: they are answered 503 SHUTTING_DOWN),
@@ -645,7 +659,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	// A request that began during the drain is refused; one whose first
 	// byte came before it (an upload still arriving) is in flight, and
 	// is served.
-	if s.draining.Load() && start.UnixNano() >= s.drainAt.Load() {
+	if s.draining.Load() && start.UnixNano() >= s.drainAt.Load() && !s.drainExempts(req) {
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
 		markNotRun(ctx)
@@ -725,6 +739,13 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		resp.Release.Release() // the last use of resp
 	}
 	return status, nil
+}
+
+// drainExempts says whether req, arriving during the drain, is served
+// all the same (see DrainExcept).
+func (s *Server) drainExempts(req *Request) bool {
+	f := s.drainExempt.Load()
+	return f != nil && (*f)(req.Method, req.Path)
 }
 
 // runInline runs ex on the calling goroutine (Config.Inline).

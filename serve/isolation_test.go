@@ -230,6 +230,53 @@ server {
 	}
 }
 
+// A graceful stop of a process running two servers, one calling the
+// other: the callee keeps serving the calls of the caller's requests in
+// flight until they are done (stopped with the rest, an idle callee
+// refused them, and every request in flight that still had a call to
+// make failed with 500), while its own new requests get 503.
+func TestGracefulShutdownServesPeerCallsInFlight(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/order/:n" => fn(n: Int) {
+    print("in")
+    sleep(1.seconds)
+    worker.compute(n)
+  }
+}
+server "worker" {
+  fn compute(n: Int) { n * 2 }
+  route GET "/ping" => fn() "pong"
+}`)
+	var wg sync.WaitGroup
+	results := make([]reply, 8)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = do(t, "GET", fmt.Sprintf("%s/order/%d", app.urls["api"], i), "")
+		}(i)
+	}
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "in\n") == len(results) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- app.rt.Shutdown(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the drain has begun; the requests sleep on
+	if r := do(t, "GET", app.urls["worker"]+"/ping", ""); r.status != 503 {
+		t.Errorf("a new request to the callee during the drain: %d %s", r.status, r.body)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.status != 200 || r.body != fmt.Sprint(2*i) {
+			t.Errorf("in-flight request %d: %d %s", i, r.status, r.body)
+		}
+	}
+}
+
 // An on_stop hook that never returns is cut at the shutdown's deadline
 // (given at least minStopHooks), logged, and the next hook still runs:
 // it cannot keep the process from exiting.

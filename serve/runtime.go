@@ -291,16 +291,32 @@ func (s *Server) Pool() *actors.Pool { return s.pool }
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	var first error
 	rt.stop.Do(func() {
-		var wg sync.WaitGroup
-		errs := make([]error, len(rt.servers))
+		// A server whose functions the process's other servers call
+		// (callees) drains while it keeps listening, serving those calls,
+		// until the others have finished their requests in flight, which
+		// may still make them: stopped at once with the rest, an idle
+		// callee refused them, and the requests failed.
+		var callees, others []int
 		for i, s := range rt.servers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = s.http.Shutdown(ctx)
-			}()
+			if s.hasRPC() && len(rt.servers) > 1 {
+				s.http.DrainExcept(isRPCCall)
+				callees = append(callees, i)
+			} else {
+				others = append(others, i)
+			}
 		}
-		wg.Wait()
+		errs := make([]error, len(rt.servers))
+		for _, group := range [][]int{others, callees} {
+			var wg sync.WaitGroup
+			for _, i := range group {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = rt.servers[i].http.Shutdown(ctx)
+				}()
+			}
+			wg.Wait()
+		}
 		rt.stopJobs(ctx)
 		for _, e := range errs {
 			if e != nil && first == nil {
@@ -315,6 +331,22 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		}
 	})
 	return first
+}
+
+// hasRPC says whether another server calls functions of s by name.
+func (s *Server) hasRPC() bool {
+	for _, h := range s.desc.Hooks {
+		if h.Kind == "rpc" {
+			return true
+		}
+	}
+	return false
+}
+
+// isRPCCall says whether a request is another server's call of a
+// function (POST /rpc/<fn>).
+func isRPCCall(method, path string) bool {
+	return method == "POST" && strings.HasPrefix(path, "/rpc/")
 }
 
 // posAt formats a position in file as file:line:col.
