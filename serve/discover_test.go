@@ -125,8 +125,8 @@ func TestPeerCallFailure(t *testing.T) {
 
 // The breaker opens after failure_threshold failed calls: the next call
 // fails at once without reaching the peer; after reset_timeout a trial
-// call goes through, and its success closes the breaker. A 4xx does
-// not count as a failure.
+// call goes through, and its success closes the breaker. A 3xx or 4xx
+// does not count as a failure.
 func TestPeerCallCircuitBreaker(t *testing.T) {
 	app := startApp(t, `
 server "api" {
@@ -138,6 +138,9 @@ server "api" {
   }
   route GET "/typed" => fn() {
     try { worker.typed("no") } catch e { e.message }
+  }
+  route GET "/moved" => fn() {
+    try { worker.moved() } catch e { e.message }
   }
 }
 server "admin" {
@@ -153,6 +156,7 @@ server "worker" {
     "up"
   }
   fn typed(n: Int) { n }
+  fn moved() { redirect("/v2", 301) }
   fn set_failing(b) { failing = b }
   fn calls() { count }
 }
@@ -160,9 +164,13 @@ server "worker" {
 	api, admin := app.urls["api"], app.urls["admin"]
 	calls := func() string { return do(t, "GET", admin+"/calls", "").body }
 	for range 3 {
-		// a caller's fault: the breaker stays closed
+		// a caller's fault, or the function's own redirect: the breaker
+		// stays closed (a 3xx opened it)
 		if r := do(t, "GET", api+"/typed", ""); !strings.Contains(r.body, "400") {
 			t.Fatalf("GET /typed = %d %s", r.status, r.body)
+		}
+		if r := do(t, "GET", api+"/moved", ""); !strings.Contains(r.body, "301") {
+			t.Fatalf("GET /moved = %d %s", r.status, r.body)
 		}
 	}
 	for i := range 2 {

@@ -38,7 +38,9 @@ func newPeer(from *Server, name string, ps peerSettings) *peer {
 		// A 4xx is the caller's fault, not the peer's failing.
 		IsSuccessful: func(err error) bool {
 			var f *rpcFailure
-			return err == nil || errors.As(err, &f) && f.status >= 400 && f.status < 500
+			// The peer answered: a 3xx or 4xx is its function's own
+			// answer (a redirect, a refusal), not a sign it is down.
+			return err == nil || errors.As(err, &f) && f.status >= 300 && f.status < 500
 		},
 		// A call cut by its caller's deadline or the server stopping
 		// says nothing of the peer.
