@@ -103,15 +103,18 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 }
 
 // setID makes id the request's id: made safe rather than refused, as
-// code often copies a header the client sent: control characters become
-// '_', and it is cut to 128 bytes; an empty one leaves the id as it was.
+// code often copies a header the client sent: a character outside the
+// ids a request may bring (A-Za-z0-9-_.) becomes '_', and it is cut to
+// 128 bytes; an empty one leaves the id as it was. (A space, a colon or
+// an accent was kept, and a server the request then called refused the
+// id it was sent and logged the call under one of its own.)
 func (q *reqObject) setID(id string) {
 	id = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '_'
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
 		}
-		return r
-	}, strings.ToValidUTF8(id, "_"))
+		return '_'
+	}, id)
 	for len(id) > 128 {
 		_, size := utf8.DecodeLastRuneInString(id)
 		id = id[:len(id)-size]
