@@ -448,6 +448,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.URL != nil {
 				entries = append(entries, &ast.ObjEntry{PosV: st.PosV, Key: "url", Value: st.URL})
 			}
+			f.checkEntryKeys("discover "+strconv.Quote(st.Name), entries)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, "discover "+st.Name)
 			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ModelDecl:
@@ -514,6 +515,27 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 			continue
 		}
 		seen[e.Key] = e.PosV
+	}
+}
+
+// checkEntryKeys refuses a key set twice among a declaration's entries,
+// and in an object literal one of them holds (`discover "w" { url: a,
+// url: b }`, `circuit_breaker: { failure_threshold: 3, failure_threshold:
+// 5 }`): only the last would count, and nothing would say so.
+func (f *fstate) checkEntryKeys(what string, entries []*ast.ObjEntry) {
+	seen := map[string]token.Pos{}
+	for _, e := range entries {
+		if e.Key == "" {
+			continue // a spread or a computed key: known when it runs
+		}
+		if first, dup := seen[e.Key]; dup {
+			f.c.errorf(e.PosV, "%s: %s set twice (first at %d:%d)", what, e.Key, first.Line, first.Col)
+			continue
+		}
+		seen[e.Key] = e.PosV
+		if o, ok := e.Value.(*ast.ObjectLit); ok {
+			f.checkEntryKeys(what+" "+e.Key, o.Entries)
+		}
 	}
 }
 
