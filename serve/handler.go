@@ -874,6 +874,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
 		return s.convertRecord(name, v, ti, ftypes)
 	}
+	if vs := s.rt.prog.Variants(typ); vs != nil {
+		return convertVariant(name, v, typ, vs)
+	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok {
 		elem = strings.TrimSuffix(elem, "]")
 		if v.Kind() != vm.KArray {
@@ -947,6 +950,43 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 		}
 	}
 	return vm.ObjectValue(ti.New(vals)), ""
+}
+
+// convertVariant makes a value of the type typ, one with variants vs,
+// of what JSON makes of one ({"__tag": "Circle", "r": 2}, as another
+// server sends it): a variant of the tag, its fields as they came; a
+// String names a variant without fields (?color=Red).
+func convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
+	if v.Kind() == vm.KString {
+		for _, ti := range vs {
+			if ti.Tag == v.AsString() && len(ti.Fields) == 0 {
+				return vm.ObjectValue(ti.New(nil)), ""
+			}
+		}
+	}
+	if v.Kind() == vm.KObject {
+		o := v.AsObject()
+		if o.Type != nil {
+			if slices.Contains(vs, o.Type) {
+				return v, "" // one already
+			}
+		} else if tag, _ := o.Get("__tag"); tag.Kind() == vm.KString {
+			for _, ti := range vs {
+				if ti.Tag == tag.AsString() {
+					vals := make([]vm.Value, len(ti.Fields))
+					for i, f := range ti.Fields {
+						vals[i], _ = o.Get(f)
+					}
+					return vm.ObjectValue(ti.New(vals)), ""
+				}
+			}
+		}
+	}
+	tags := make([]string, len(vs))
+	for i, ti := range vs {
+		tags[i] = ti.Tag
+	}
+	return vm.Nil, name + " must be a " + typ + " (" + strings.Join(tags, ", ") + ")"
 }
 
 // convertScalar converts a value to Int, Float, Bool, String or Date;

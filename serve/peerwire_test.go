@@ -274,3 +274,46 @@ server "worker" {
 		}
 	}
 }
+
+// A variant passed to a peer's function whose parameter has its type
+// arrives as that variant: it came as the plain object of its JSON form
+// ({__tag: "Circle", r: 2}), and the callee's match on its own type
+// failed with 500. A String names a variant without fields, as a query
+// parameter does.
+func TestPeerCallVariantValuesCross(t *testing.T) {
+	app := startApp(t, `
+type Shape { Circle(r: Float), Square(s: Float), Dot }
+type Item { name: String, shape: Shape }
+server "api" {
+  route GET "/circle" => fn() worker.area(Circle(2.0))
+  route GET "/square" => fn() worker.area(Square(3.0))
+  route GET "/dot" => fn() worker.area(Dot)
+  route GET "/item" => fn() worker.item_area(Item("pin", Square(2.0)))
+}
+server "worker" {
+  fn area(s: Shape) {
+    match s {
+      Circle(r) => r * r * 3
+      Square(x) => x * x
+      Dot => 0
+    }
+  }
+  fn item_area(it: Item) { "{it.name} {area(it.shape)}" }
+  route GET "/kind" => fn(s: Shape) {
+    match s { Dot => "dot", _ => "other" }
+  }
+}`)
+	api := app.urls["api"]
+	for path, want := range map[string]string{"/circle": "12", "/square": "9", "/dot": "0", "/item": `"pin 4"`} {
+		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	w := app.urls["worker"]
+	if r := do(t, "GET", w+"/kind?s=Dot", ""); r.status != 200 || r.body != `"dot"` {
+		t.Errorf("GET /kind?s=Dot = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", w+"/kind?s=Blob", ""); r.status != 400 || !strings.Contains(r.body, "s must be a Shape (Circle, Square, Dot)") {
+		t.Errorf("GET /kind?s=Blob = %d %s", r.status, r.body)
+	}
+}
