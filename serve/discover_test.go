@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -239,6 +240,62 @@ server "worker" {
 	if r := do(t, "GET", app.urls["api"]+"/calls", ""); r.body != "1" {
 		t.Errorf("the slow function ran %s times, want 1", r.body)
 	}
+}
+
+// A peer that closes the connection while the call runs (it crashed)
+// fails the call in words that say so (Go's "EOF" or "connection reset
+// by peer" were passed on); the call is not sent again. A call the
+// calling request's deadline ends says that, not "context deadline
+// exceeded".
+func TestPeerCallFailureWords(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Read(make([]byte, 4096)) // the request arrives; the peer dies
+			c.Close()
+		}
+	}()
+	app := startApp(t, `
+server "api" {
+  discover "worker" at "http://`+ln.Addr().String()+`" with { threshold: 5 }
+  route GET "/c" => fn() {
+    try { worker.compute(1) } catch e { e.message }
+  }
+}
+server "slow" {
+  limits { timeout: 300.milliseconds }
+  route GET "/s" => fn() { other.wait() }
+}
+server "other" {
+  fn wait() { sleep(1.seconds) }
+}
+server "worker" {
+  fn compute(n) { n }
+}
+`)
+	r := do(t, "GET", app.urls["api"]+"/c", "")
+	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed while the call ran)"; !strings.Contains(r.body, want) {
+		t.Errorf("GET /c = %s, want …%s", r.body, want)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the call was sent %d times: the function may have run", n)
+	}
+	if r := do(t, "GET", app.urls["slow"]+"/s", ""); r.status != 503 {
+		t.Errorf("GET /s = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "RPC other.wait: stopped: the calling request's deadline passed")) == 1
+	})
 }
 
 // A call to a peer that refuses connections is sent three times (100

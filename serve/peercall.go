@@ -1,13 +1,16 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -159,7 +162,7 @@ func (p *peer) send(ctx context.Context, what string, r netio.OutboundRequest) (
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, &rpcFailure{cancelled: true, msg: fmt.Sprintf("%s: %v", what, context.Cause(ctx)), cause: ctx.Err()}
+			return nil, &rpcFailure{cancelled: true, msg: what + ": " + callerStopped(ctx), cause: ctx.Err()}
 		case <-t.C:
 		}
 	}
@@ -172,15 +175,33 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 	resp, err := netio.Fetch(cctx, r)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return nil, &rpcFailure{cancelled: true, msg: fmt.Sprintf("%s: %v", what, context.Cause(ctx)), cause: err}
+		return nil, &rpcFailure{cancelled: true, msg: what + ": " + callerStopped(ctx), cause: err}
 	case err != nil && cctx.Err() != nil:
 		return nil, &rpcFailure{timeout: true, msg: fmt.Sprintf("%s timed out after %v", what, p.timeout), cause: err}
+	case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
+		// reset by peer".)
+		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: the connection closed before an answer came (the peer stopped or crashed while the call ran)",
+			what, cmp.Or(r.Method, "GET"), r.URL), cause: err}
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
 	case resp.Status < 200 || resp.Status > 299:
 		return resp, &rpcFailure{status: resp.Status, msg: fmt.Sprintf("%s failed: %d %s", what, resp.Status, errorMessage(resp))}
 	}
 	return resp, nil
+}
+
+// callerStopped says why a call's context ended: the calling request's
+// deadline, or its being stopped (Go said "context deadline exceeded").
+func callerStopped(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return "stopped: the calling request's deadline passed"
+	case cause == nil || errors.Is(cause, context.Canceled):
+		return "stopped: the calling request was stopped"
+	}
+	return "stopped: " + cause.Error()
 }
 
 // retryable reports whether a call's attempt failed in a way that
