@@ -854,6 +854,13 @@ const maxTornLine = 16 << 20
 // break: none when it ends in one. whole is false when there are more
 // than maxTornLine of them (only their end is returned).
 func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
+	last := make([]byte, 1)
+	if size == 0 {
+		return nil, true
+	}
+	if _, err := f.ReadAt(last, size-1); err != nil || last[0] == '\n' {
+		return nil, err == nil // (the common case: one byte read)
+	}
 	var buf []byte
 	for end := size; end > 0; {
 		n := min(end, 64<<10)
