@@ -267,7 +267,7 @@ func TestPeerCallFailureWords(t *testing.T) {
 	}()
 	app := startApp(t, `
 server "api" {
-  discover "worker" at "http://`+ln.Addr().String()+`" with { threshold: 5 }
+  discover "worker" at "http://admin:S3CRET@`+ln.Addr().String()+`" with { threshold: 5 }
   route GET "/c" => fn() {
     try { worker.compute(1) } catch e { e.message }
   }
@@ -284,8 +284,11 @@ server "worker" {
 }
 `)
 	r := do(t, "GET", app.urls["api"]+"/c", "")
-	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed while the call ran)"; !strings.Contains(r.body, want) {
-		t.Errorf("GET /c = %s, want …%s", r.body, want)
+	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed while the call ran)"; !strings.Contains(r.body, want) || !strings.Contains(r.body, "admin:xxxxx@") {
+		t.Errorf("GET /c = %s, want …%s, the password redacted", r.body, want)
+	}
+	if strings.Contains(r.body+app.logs.String(), "S3CRET") {
+		t.Errorf("the URL's password shows: %s", r.body)
 	}
 	if n := accepted.Load(); n != 1 {
 		t.Errorf("the call was sent %d times: the function may have run", n)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"syscall"
@@ -182,13 +183,21 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
 		// reset by peer".)
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: the connection closed before an answer came (the peer stopped or crashed while the call ran)",
-			what, cmp.Or(r.Method, "GET"), r.URL), cause: err}
+			what, cmp.Or(r.Method, "GET"), redactedURL(r.URL)), cause: err}
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
 	case resp.Status < 200 || resp.Status > 299:
 		return resp, &rpcFailure{status: resp.Status, msg: fmt.Sprintf("%s failed: %d %s", what, resp.Status, errorMessage(resp))}
 	}
 	return resp, nil
+}
+
+// redactedURL is raw with its password, if any, shown as xxxxx.
+func redactedURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "(the peer's URL)"
 }
 
 // callerStopped says why a call's context ended: the calling request's
