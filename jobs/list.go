@@ -58,7 +58,7 @@ type ListOptions struct {
 	// States filters by state (ListStates); empty means every state but
 	// completed and cancelled.
 	States []string
-	// Limit bounds the jobs read (default 1000, at most MaxListLimit+1),
+	// Limit bounds the jobs read (default 1000, at most MaxListLimit),
 	// newest first.
 	Limit int
 	// DatabaseURL overrides the program's jobs database.
@@ -117,7 +117,7 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	limit = min(limit, MaxListLimit+1) // (one past the most: whether there are more)
+	limit = min(limit, MaxListLimit)
 	rows, err := q.list(ctx, river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
 	if isMissingTable(err) {
 		return nil, ErrNoJobs

@@ -89,8 +89,9 @@ and server bodies as tova serve does at startup, without serving;
 					}
 					fmt.Fprintf(out, "jobs in %s:\n", redact(where))
 				}
-				// One more than shown tells whether the list was cut.
-				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit + 1, Schema: schema})
+				// One more than shown tells whether the list was cut (at
+				// the most a list can hold, one more is not asked for).
+				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: min(limit+1, jobs.MaxListLimit), Schema: schema})
 				if errors.Is(err, jobs.ErrNoJobs) {
 					if database != "" && !isPostgresURL(database) {
 						// A SQLite jobs file has its table from the start:
