@@ -74,7 +74,11 @@ func runCmd() *cobra.Command {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			sigc := make(chan os.Signal, 1)
-			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+			if !signal.Ignored(syscall.SIGHUP) {
+				// (nohup tova run …: SIGHUP stays ignored)
+				signal.Notify(sigc, syscall.SIGHUP)
+			}
 			defer signal.Stop(sigc)
 			var got atomic.Value
 			go func() {

@@ -244,7 +244,13 @@ func stoppedBy(ctx context.Context) string {
 // closed, or a `kill -HUP` meant as a reload), whose default action would
 // end the process at once, cutting in-flight requests and losing the
 // buffered log lines.
-var stopSignalList = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+var stopSignalList = func() []os.Signal {
+	l := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		l = append(l, syscall.SIGHUP) // (started with nohup, it stays ignored)
+	}
+	return l
+}()
 
 // waitForStop blocks until SIGINT, SIGTERM or SIGHUP arrives; a second one then
 // takes its default action (ends the process).

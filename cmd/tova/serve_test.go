@@ -307,6 +307,23 @@ func runUntilSignal(t *testing.T, sig syscall.Signal, ready func() bool, args ..
 	}
 }
 
+// Started with SIGHUP ignored (nohup), tova run keeps it ignored: it
+// asked for SIGHUP all the same, and the terminal's close stopped it.
+func TestRunUnderNohupIgnoresSIGHUP(t *testing.T) {
+	signal.Ignore(syscall.SIGHUP)
+	defer signal.Reset(syscall.SIGHUP)
+	app := filepath.Join(t.TempDir(), "nohup.tova")
+	os.WriteFile(app, []byte("sleep(600)\nprint(\"done\")\n"), 0o644)
+	var out, errb testutil.Buffer
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"run", app}, &out, &errb) }()
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	if c := <-code; c != 0 || out.String() != "done\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", c, out.String(), errb.String())
+	}
+}
+
 // SIGHUP (the terminal or session closed) stops `tova run` as SIGTERM
 // does: the lines it printed are written out, it says so, and exits
 // 128+1. It took Go's default action before: the process ended at once,
