@@ -202,10 +202,29 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 		if real, err := filepath.EvalSymlinks(filepath.Dir(b)); err == nil {
 			b = filepath.Join(real, filepath.Base(b))
 		}
+		// The static directory as the program names it (a link, maybe),
+		// and the program's own directory, links resolved up to them.
+		own, prog := named, base
+		if abs, err := filepath.Abs(named); err == nil {
+			own = abs
+			if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+				own = filepath.Join(real, filepath.Base(abs))
+			}
+		}
+		if abs, err := filepath.Abs(base); err == nil {
+			prog = abs
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				prog = real
+			}
+		}
 		sep := string(filepath.Separator)
 		switch {
-		case a == b:
+		case a == b || own == b:
 			return // built into the program's own directory
+		case b == prog || strings.HasPrefix(prog, b+sep):
+			// Replacing to would remove the program itself.
+			failed = append(failed, fmt.Errorf("%s:%d:%d: %s holds the program's own directory: not replacing it with the static directory %s (choose another -o)", src, at.Line, at.Col, to, named))
+			return
 		case strings.HasPrefix(b, a+sep):
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the output directory %s is inside the static directory %s: not copied (it would copy itself)", src, at.Line, at.Col, to, named))
 			return

@@ -190,7 +190,7 @@ func TestBuildRefusesToReplaceTheSource(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"static\"\n}\n"), 0o644)
 	var o, errb testutil.Buffer
 	// root/static, the copy's place, holds the program's directory.
-	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", root}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "holds the static directory") {
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", root}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "holds the program's own directory") {
 		t.Errorf("exit %d: %s", c, errb.String())
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "static", "a.txt")); err != nil || string(b) != "a" {
@@ -210,5 +210,36 @@ func TestBuildSourceSkipsDirectories(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("print(1)"), 0o644)
 	if src, err := buildSource([]string{dir}); err != nil || src != filepath.Join(dir, "app.tova") {
 		t.Errorf("buildSource = %q, %v", src, err)
+	}
+}
+
+// A static directory that is a link elsewhere: an output directory
+// whose copy would replace the directory holding the program is refused
+// (it removed the program), and building into the program's own
+// directory leaves the link as it is (it was replaced by a copy).
+func TestBuildStaticLinkNeverReplacesTheProgram(t *testing.T) {
+	root := t.TempDir()
+	shared := filepath.Join(root, "shared", "assets")
+	os.MkdirAll(shared, 0o755)
+	os.WriteFile(filepath.Join(shared, "index.html"), []byte("hi"), 0o644)
+	prog := filepath.Join(root, "web", "app")
+	os.MkdirAll(prog, 0o755)
+	os.Symlink("../../shared/assets", filepath.Join(prog, "web"))
+	os.WriteFile(filepath.Join(prog, "app.tova"), []byte("server {\n  static \"/\" => \"web\"\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(prog, "notes.txt"), []byte("precious"), 0o644)
+	var o, errb testutil.Buffer
+	// root/web, the copy's place, holds the program's directory.
+	if c := run([]string{"build", filepath.Join(prog, "app.tova"), "-o", root}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "holds the program's own directory") {
+		t.Errorf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(prog, "notes.txt")); err != nil || string(b) != "precious" {
+		t.Fatalf("the program's directory is gone: %q %v", b, err)
+	}
+	errb.Reset()
+	if c := run([]string{"build", filepath.Join(prog, "app.tova"), "-o", prog}, &o, &errb); c != 0 {
+		t.Fatalf("-o the program's directory: exit %d: %s", c, errb.String())
+	}
+	if fi, err := os.Lstat(filepath.Join(prog, "web")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the program's link web was replaced: %v %v", fi, err)
 	}
 }
