@@ -661,23 +661,7 @@ func writeCSV(t *vm.Thread, v vm.Value, path string, comma rune, appending bool)
 		}
 		return replaceFile(t, path, data)
 	}
-	torn := func(f *os.File, tail []byte, only bool) bool {
-		if only {
-			return false // the header itself: not a row
-		}
-		cols, err := csvHeader(t, f, path, comma)
-		if err != nil || cols == nil {
-			return false
-		}
-		r := csv.NewReader(bytes.NewReader(tail))
-		r.Comma, r.FieldsPerRecord = comma, -1
-		rec, err := r.Read()
-		// A quoted cell the line ends inside, or fewer cells than the
-		// header has. (A line that ends a cell begun on an earlier line
-		// has a bare quote: the end of a row written elsewhere.)
-		return errors.Is(err, csv.ErrQuote) || err == nil && len(rec) < len(cols)
-	}
-	return appendFile(t, path, torn, func(f *os.File, size int64) ([]byte, error) {
+	return appendFile(t, path, nil, func(f *os.File, size int64) ([]byte, error) {
 		var cols []string
 		if size > 0 {
 			var err error
@@ -778,18 +762,18 @@ func csvHeader(t *vm.Thread, f *os.File, path string, comma rune) (cols []string
 // appendFile appends what content gives to path, creating the file;
 // content sees it open for reading, and its size. A file that does not
 // end in a line break ends in a row an append cut short (the process
-// killed while it wrote: its writes always end in one) when torn says so
-// of that last line: the part row is cut off, since it cannot be read
-// and made every row of the file unreadable (JSON Lines) or was read as
-// a row it was not (CSV). Otherwise (a file written elsewhere, without a
-// last line break) it gets one first, so that no row is glued to its
-// last line. An append that fails leaves the file as it was.
-func appendFile(t *vm.Thread, path string, torn func(f *os.File, tail []byte, only bool) bool, content func(f *os.File, size int64) ([]byte, error)) error {
+// killed while it wrote: its writes always end in one) when torn (nil:
+// never) says so of that last line: the part row is cut off as the rows
+// go in, since it cannot be read and made every row of the file
+// unreadable (JSON Lines). Otherwise (a file written elsewhere, without
+// a last line break) it gets one first, so that no row is glued to its
+// last line. An append that fails leaves the file's rows as they were.
+func appendFile(t *vm.Thread, path string, torn func(tail []byte) bool, content func(f *os.File, size int64) ([]byte, error)) error {
 	var f *os.File
 	var st os.FileInfo
 	var err error
-	var size int64
-	glue := false // a line break goes before the rows
+	var size, cut int64 // cut: the part row's bytes, cut off before the rows go in
+	glue := false       // a line break goes before the rows
 	unlock := func() {}
 	t.Blocking(func() {
 		if f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
@@ -808,12 +792,8 @@ func appendFile(t *vm.Thread, path string, torn func(f *os.File, tail []byte, on
 			return
 		}
 		size = st.Size()
-		if tail, whole := lastLine(f, size); len(tail) > 0 && whole && torn != nil && torn(f, tail, int64(len(tail)) == size) {
-			if err = f.Truncate(size - int64(len(tail))); err != nil {
-				err = fileErr("write", path, err)
-				return
-			}
-			size -= int64(len(tail))
+		if tail, whole := lastLine(f, size); len(tail) > 0 && whole && torn != nil && torn(tail) {
+			cut = int64(len(tail))
 		} else if len(tail) > 0 {
 			glue = true
 		}
@@ -828,11 +808,17 @@ func appendFile(t *vm.Thread, path string, torn func(f *os.File, tail []byte, on
 	}
 	data, err := content(f, size)
 	if err != nil || len(data) == 0 {
-		return err
+		return err // (the file as it was, a part row included)
 	}
 	t.Blocking(func() {
 		if glue {
 			data = append([]byte{'\n'}, data...)
+		}
+		if cut > 0 {
+			if err = f.Truncate(size - cut); err != nil {
+				return
+			}
+			size -= cut
 		}
 		if _, err = f.Write(data); err != nil {
 			f.Truncate(size) // (no part row left behind)
@@ -881,9 +867,13 @@ func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
 }
 
 // tornJSONLine says whether the last line of a JSON Lines file, with no
-// line break after it, is a value an append cut short (not JSON).
-func tornJSONLine(_ *os.File, tail []byte, _ bool) bool {
-	return len(bytes.TrimSpace(tail)) > 0 && !json.Valid(tail)
+// line break after it, is a value an append cut short: JSON that ends
+// before it is whole. (A line that is not JSON in another way, such as
+// the NaN another tool may write, is not this runtime's to cut.)
+func tornJSONLine(tail []byte) bool {
+	var v json.RawMessage
+	err := json.Unmarshal(tail, &v)
+	return errors.Is(err, io.ErrUnexpectedEOF) || err != nil && strings.Contains(err.Error(), "unexpected end of JSON input")
 }
 
 // replaceFile writes data to a temporary file beside path and renames

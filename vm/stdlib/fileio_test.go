@@ -275,23 +275,23 @@ func TestWriteAppend(t *testing.T) {
 	}
 }
 
-// A row an append left cut short (the process killed while it wrote) is
-// cut off by the next append: a part JSON line made every read of the
-// file fail, and a part CSV row was read as a row. A last line written
-// elsewhere without a line break is kept.
+// A JSON Lines row an append left cut short (the process killed while
+// it wrote) is cut off by the next append: a part JSON line made every
+// read of the file fail. A last line written whole without a line break
+// is kept (a CSV row is never cut: a part row cannot be told from the
+// end of a quoted cell over several lines), and so is the file when the
+// append is refused.
 func TestWriteAppendAfterTornRow(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct{ name, before, want string }{
 		{"torn.jsonl", "{\"a\":1}\n{\"a\":2,\"pad\":\"xx", "{\"a\":1}\n{\"a\":3}\n"},
 		{"whole.jsonl", "{\"a\":1}\n{\"a\":2}", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"},
 		{"only.jsonl", "{\"a\":", "{\"a\":3}\n"},
-		// fewer cells than the header; a quoted cell cut inside
-		{"cells.csv", "a,b,c\n1,2,3\n4,5", "a,b,c\n1,2,3\n3,,\n"},
-		{"quote.csv", "a,b,c\n1,2,3\n4,5,\"xy", "a,b,c\n1,2,3\n3,,\n"},
-		// whole rows written elsewhere: a last line break missing, a
-		// last cell over two lines
+		{"nan.jsonl", "{\"a\":1}\n{\"a\": NaN}", "{\"a\":1}\n{\"a\": NaN}\n{\"a\":3}\n"},
 		{"open.csv", "a,b,c\n1,2,3", "a,b,c\n1,2,3\n3,,\n"},
 		{"multi.csv", "a,b,c\n1,2,\"x\ny\"", "a,b,c\n1,2,\"x\ny\"\n3,,\n"},
+		{"newline.csv", "a,b,c\n1,2,\"x\n\"", "a,b,c\n1,2,\"x\n\"\n3,,\n"},
+		{"quotes.csv", "a,b,c\n1,2,\"He said\n\"\"hi\"\"\"", "a,b,c\n1,2,\"He said\n\"\"hi\"\"\"\n3,,\n"},
 		{"header.csv", "a,b,c", "a,b,c\n3,,\n"},
 	} {
 		p := file(t, c.name, c.before)
@@ -299,6 +299,13 @@ func TestWriteAppendAfterTornRow(t *testing.T) {
 		if got := contents(t, p); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+	p := file(t, "refused.csv", "a,b\n1,\"abc\n\"")
+	if err := e.err(t, "write", L(O("zz", I(2))), S(p), B(true)); !strings.Contains(err.Msg, "nothing was written") {
+		t.Fatalf("an unknown column: %s", err.Msg)
+	}
+	if got := contents(t, p); got != "a,b\n1,\"abc\n\"" {
+		t.Errorf("a refused append changed the file: %q", got)
 	}
 }
 
