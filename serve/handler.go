@@ -874,7 +874,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
 		return s.convertRecord(name, v, ti, ftypes)
 	}
-	if vs := s.rt.prog.Variants(typ); vs != nil {
+	if vs := s.rt.prog.VariantsNamed(typ); vs != nil {
+		// (of every type of the name: which server's the parameter's
+		// is, the name does not say)
 		return convertVariant(name, v, typ, vs)
 	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok {
@@ -982,9 +984,11 @@ func convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.
 			}
 		}
 	}
-	tags := make([]string, len(vs))
-	for i, ti := range vs {
-		tags[i] = ti.Tag
+	var tags []string
+	for _, ti := range vs {
+		if !slices.Contains(tags, ti.Tag) {
+			tags = append(tags, ti.Tag)
+		}
 	}
 	return vm.Nil, name + " must be a " + typ + " (" + strings.Join(tags, ", ") + ")"
 }

@@ -133,9 +133,7 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 			return vm.TypeErrorf("req.id must be a String, got %s", vm.TypeName(v))
 		}
 		// Whatever a client sent (code often copies a header here) is
-		// made safe rather than refused: control characters become
-		// '_', and the id is cut to 128 bytes; an empty one leaves the
-		// id as it was.
+		// made safe rather than refused (see setID).
 		q.setID(v.AsString())
 		return nil
 	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":

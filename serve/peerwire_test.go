@@ -317,3 +317,28 @@ server "worker" {
 		t.Errorf("GET /kind?s=Blob = %d %s", r.status, r.body)
 	}
 }
+
+// Two servers each declaring a type of one name: a parameter of the
+// second's type takes its variants (the first's were asked for, and a
+// valid value answered 400).
+func TestVariantParameterOfASecondTypeOfTheName(t *testing.T) {
+	app := startApp(t, `
+server "a" {
+  type Msg { Ping, Pong }
+  route GET "/a" => fn(m: Msg) { match m { Ping => "ping", _ => "pong" } }
+}
+server "b" {
+  type Msg { Hello(who: String), Bye }
+  route POST "/m" => fn(m: Msg) { match m { Hello(who) => "hello {who}", _ => "bye" } }
+  route GET "/m" => fn(m: Msg) { match m { Bye => "bye", _ => "other" } }
+}`)
+	if r := do(t, "POST", app.urls["b"]+"/m", `{"m":{"__tag":"Hello","who":"x"}}`, "Content-Type", "application/json"); r.status != 200 || r.body != `"hello x"` {
+		t.Errorf("POST /m = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["b"]+"/m?m=Bye", ""); r.status != 200 || r.body != `"bye"` {
+		t.Errorf("GET /m?m=Bye = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["a"]+"/a?m=Ping", ""); r.status != 200 || r.body != `"ping"` {
+		t.Errorf("GET /a?m=Ping = %d %s", r.status, r.body)
+	}
+}

@@ -286,6 +286,19 @@ func (p *Program) RecordType(name string) (*TypeInfo, []string) {
 	return nil, nil
 }
 
+// VariantsNamed returns the variants of every type declared as name
+// that has variants (servers may each declare their own), in
+// declaration order, or nil when none has.
+func (p *Program) VariantsNamed(name string) []*TypeInfo {
+	var vs []*TypeInfo
+	for i, td := range p.Code.Types {
+		if td.Name == name && len(td.Variants) > 0 {
+			vs = append(vs, p.types[i].adt.Variants...)
+		}
+	}
+	return vs
+}
+
 // Variants returns the variants of the type declared as name (the
 // first, if several scopes declare one), in declaration order, or nil
 // when no type of that name has variants.
