@@ -21,14 +21,14 @@ type JSONValuer interface {
 	JSONValue() vm.Value
 }
 
-// maxJSONDepth bounds nesting when writing (cyclic values); reading is
-// bounded at half of it, so that a value read (a request's body) can be
-// wrapped in more levels (a row holding it, an answer holding the row)
-// and still be written: one read at the writing limit was stored, and
-// every answer holding it failed.
+// maxJSONDepth bounds nesting when writing (cyclic values) and reading.
+// A request's body is read to half of it (ParseJSONFiniteString), so
+// that what a client sends can be wrapped in more levels (a row holding
+// it, an answer holding the row) and still be written: a body at the
+// limit was stored, and every answer holding it failed.
 const (
 	maxJSONDepth     = 10000
-	maxJSONReadDepth = maxJSONDepth / 2
+	maxJSONBodyDepth = maxJSONDepth / 2
 )
 
 func registerJSON() {
@@ -437,12 +437,16 @@ func ParseJSON(data []byte) (vm.Value, error) { return ParseJSONString(string(da
 func ParseJSONString(s string) (vm.Value, error) { return parseJSON(s, false) }
 
 // ParseJSONFiniteString is ParseJSONString, except that a number past
-// the Float range (1e999) is an error, not Infinity: for request bodies,
-// where it would otherwise come back out as null.
+// the Float range (1e999) is an error, not Infinity, and nesting stops
+// at maxJSONBodyDepth: for request bodies, where the number would
+// otherwise come back out as null, and the value may be wrapped.
 func ParseJSONFiniteString(s string) (vm.Value, error) { return parseJSON(s, true) }
 
 func parseJSON(s string, finite bool) (vm.Value, error) {
-	p := parser{s: s, finite: finite}
+	p := parser{s: s, finite: finite, maxDepth: maxJSONDepth}
+	if finite {
+		p.maxDepth = maxJSONBodyDepth
+	}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err == nil {
@@ -508,6 +512,7 @@ type parser struct {
 	s         string
 	i         int
 	finite    bool // a number past the Float range is an error
+	maxDepth  int  // the deepest nesting read
 	lastShape *vm.Shape
 	// keys and vals are stacks holding the entries of the objects and
 	// lists being parsed.
@@ -529,8 +534,8 @@ func (p *parser) skipSpace() {
 }
 
 func (p *parser) value(depth int) (vm.Value, error) {
-	if depth > maxJSONReadDepth {
-		return vm.Nil, vm.Errorf("SyntaxError", "JSON.parse: exceeded max depth %d", maxJSONReadDepth)
+	if depth > p.maxDepth {
+		return vm.Nil, vm.Errorf("SyntaxError", "JSON.parse: exceeded max depth %d", p.maxDepth)
 	}
 	if p.i >= len(p.s) {
 		return vm.Nil, p.fail("unexpected end of JSON input")

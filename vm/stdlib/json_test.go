@@ -283,23 +283,28 @@ func TestJSONParseErrors(t *testing.T) {
 			t.Errorf("JSON.parse(%q): %s %q, want SyntaxError containing %q", c.in, ve.Kind, ve.Msg, c.msg)
 		}
 	}
-	// What is read at the deepest can be wrapped and written again (a
-	// body at the writing limit was stored, and every answer holding it
-	// failed): reading stops at half the writing limit.
-	deep := strings.Repeat("[", maxJSONReadDepth+2) + strings.Repeat("]", maxJSONReadDepth+2)
-	if _, err := e.th.Call(jsonNS(t, e, "parse"), S(deep)); err == nil || !strings.Contains(err.Error(), "exceeded max depth 5000") {
-		t.Errorf("JSON.parse of %d levels: %v", maxJSONReadDepth+2, err)
+	// A request body (ParseJSONFiniteString) is read to half the
+	// writing limit, so that it can be wrapped and written again (a body
+	// at the writing limit was stored, and every answer holding it
+	// failed); JSON.parse reads what JSON.stringify writes.
+	deep := strings.Repeat("[", maxJSONBodyDepth+2) + strings.Repeat("]", maxJSONBodyDepth+2)
+	if _, err := ParseJSONFiniteString(deep); err == nil || !strings.Contains(err.Error(), "exceeded max depth 5000") {
+		t.Errorf("a body of %d levels: %v", maxJSONBodyDepth+2, err)
 	}
-	v, err := e.th.Call(jsonNS(t, e, "parse"), S(deep[1:len(deep)-1]))
+	v, err := ParseJSONFiniteString(deep[1 : len(deep)-1])
 	if err != nil {
-		t.Fatalf("JSON.parse of %d levels: %v", maxJSONReadDepth+1, err)
+		t.Fatalf("a body of %d levels: %v", maxJSONBodyDepth+1, err)
 	}
 	wrapped := v
-	for range maxJSONDepth - maxJSONReadDepth {
+	for range maxJSONDepth - maxJSONBodyDepth {
 		wrapped = L(wrapped)
 	}
-	if _, err := AppendJSON(e.th, nil, wrapped); err != nil {
-		t.Errorf("a value read at the deepest, wrapped in %d levels: %v", maxJSONDepth-maxJSONReadDepth, err)
+	text, err := AppendJSON(e.th, nil, wrapped)
+	if err != nil {
+		t.Errorf("a body read at the deepest, wrapped in %d levels: %v", maxJSONDepth-maxJSONBodyDepth, err)
+	}
+	if _, err := e.th.Call(jsonNS(t, e, "parse"), S(string(text))); err != nil {
+		t.Errorf("JSON.parse of what JSON.stringify wrote (%d levels): %v", maxJSONDepth, err)
 	}
 	runErrCases(t, []ec{{"json_stringify", a(vm.HostValue(&Namespace{name: "X"})), "TypeError", "cannot serialise Object"}})
 	_, err = e.th.Call(jsonNS(t, e, "parse"), I(1))
