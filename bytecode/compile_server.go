@@ -448,7 +448,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.URL != nil {
 				entries = append(entries, &ast.ObjEntry{PosV: st.PosV, Key: "url", Value: st.URL})
 			}
-			f.checkEntryKeys("discover "+strconv.Quote(st.Name), entries)
+			f.checkEntryKeys("discover "+strconv.Quote(st.Name), "", entries, true)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, "discover "+st.Name)
 			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.ModelDecl:
@@ -505,36 +505,28 @@ func (f *fstate) settingAssigned(a *ast.Assign) {
 // (`limits { timeout: 5.seconds, timeout: 200 }`): only the last would
 // count, and nothing would say so.
 func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
-	seen := map[string]token.Pos{}
-	for _, e := range st.Entries {
-		if e.Key == "" {
-			continue // a spread or a computed key: known when it runs
-		}
-		if first, dup := seen[e.Key]; dup {
-			f.c.errorf(e.PosV, "%s: %s set twice in this block (first at %d:%d)", st.Kind, e.Key, first.Line, first.Col)
-			continue
-		}
-		seen[e.Key] = e.PosV
-	}
+	f.checkEntryKeys(st.Kind, " in this block", st.Entries, false)
 }
 
 // checkEntryKeys refuses a key set twice among a declaration's entries,
 // and in an object literal one of them holds (`discover "w" { url: a,
 // url: b }`, `circuit_breaker: { failure_threshold: 3, failure_threshold:
 // 5 }`): only the last would count, and nothing would say so.
-func (f *fstate) checkEntryKeys(what string, entries []*ast.ObjEntry) {
+// (where follows "set twice" in the message; nested, the object
+// literals the entries hold are checked too.)
+func (f *fstate) checkEntryKeys(what, where string, entries []*ast.ObjEntry, nested bool) {
 	seen := map[string]token.Pos{}
 	for _, e := range entries {
 		if e.Key == "" {
 			continue // a spread or a computed key: known when it runs
 		}
 		if first, dup := seen[e.Key]; dup {
-			f.c.errorf(e.PosV, "%s: %s set twice (first at %d:%d)", what, e.Key, first.Line, first.Col)
+			f.c.errorf(e.PosV, "%s: %s set twice%s (first at %d:%d)", what, e.Key, where, first.Line, first.Col)
 			continue
 		}
 		seen[e.Key] = e.PosV
-		if o, ok := e.Value.(*ast.ObjectLit); ok {
-			f.checkEntryKeys(what+" "+e.Key, o.Entries)
+		if o, ok := e.Value.(*ast.ObjectLit); ok && nested {
+			f.checkEntryKeys(what+" "+e.Key, where, o.Entries, true)
 		}
 	}
 }
