@@ -295,7 +295,7 @@ func (p *parser) unary() ast.Expr {
 	switch p.tok.Kind {
 	case token.SUB:
 		p.next()
-		if p.at(token.INT) && strings.ReplaceAll(p.tok.Lit, "_", "") == "9223372036854775808" {
+		if p.at(token.INT) && isMinIntMagnitude(p.tok.Lit) {
 			p.next()
 			return p.postfixOps(&ast.IntLit{PosV: pos, Value: math.MinInt64})
 		}
@@ -768,8 +768,10 @@ func (p *parser) column(pos token.Pos, name string) ast.Expr {
 	return m
 }
 
-func (p *parser) intLit(t token.Token) ast.Expr {
-	s := strings.ReplaceAll(t.Lit, "_", "")
+// intDigits splits an integer literal into its digits (no _ or 0x, 0b,
+// 0o prefix) and their base.
+func intDigits(lit string) (string, int) {
+	s := strings.ReplaceAll(lit, "_", "")
 	base := 10
 	if len(s) > 1 && s[0] == '0' {
 		switch s[1] | 0x20 {
@@ -784,6 +786,20 @@ func (p *parser) intLit(t token.Token) ast.Expr {
 			s = s[2:]
 		}
 	}
+	return s, base
+}
+
+// isMinIntMagnitude says whether an integer literal is 2^63, in any
+// base: negated, it is the lowest Int (-9223372036854775808,
+// -0x8000000000000000), which the literal alone overflows.
+func isMinIntMagnitude(lit string) bool {
+	s, base := intDigits(lit)
+	u, err := strconv.ParseUint(s, base, 64)
+	return err == nil && u == 1<<63
+}
+
+func (p *parser) intLit(t token.Token) ast.Expr {
+	s, base := intDigits(t.Lit)
 	v, err := strconv.ParseInt(s, base, 64)
 	if err != nil && s != "" {
 		p.errorAt(t.Pos, t.End, "integer literal "+t.Lit+" overflows Int")

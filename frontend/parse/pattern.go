@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -123,6 +124,10 @@ func (p *parser) patternLiteral() ast.Expr {
 		p.next()
 		if !p.at(token.INT) && !p.at(token.FLOAT) {
 			p.errorExpected("number after '-' in pattern")
+		}
+		if p.at(token.INT) && isMinIntMagnitude(p.tok.Lit) {
+			p.next()
+			return &ast.IntLit{PosV: t.Pos, Value: math.MinInt64}
 		}
 		return &ast.Unary{PosV: t.Pos, Op: "-", X: p.patternLiteral()}
 	case token.INT:
