@@ -630,7 +630,11 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	}
 	for _, a := range args {
 		if a.Name != "" {
-			vals = append(vals, argv{x: a.Value})
+			if pipe >= 0 && isPlaceholder(a.Value) {
+				vals = append(vals, argv{reg: pipe}) // (x |> f(1, by: _))
+			} else {
+				vals = append(vals, argv{x: a.Value})
+			}
 			names = append(names, a.Name)
 		}
 	}
