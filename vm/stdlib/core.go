@@ -170,6 +170,9 @@ func bEnumerate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	seq := arg(args, 0)
+	if s, ok := seq.AsHostOK().(*Seq); ok {
+		return s.enumerate(int64(start)), nil // lazy, as the Seq is
+	}
 	// Each pair and its two elements count against the list limit (a
 	// range too long to build from at all is iterate's to refuse).
 	if n := knownLen(seq); n > vm.MaxListLen/3 && n <= vm.MaxListLen {

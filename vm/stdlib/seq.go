@@ -98,15 +98,11 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 			return vm.NewArray([]vm.Value{a, b}), true, nil
 		}), true, nil
 	case "enumerate":
-		var i int64
-		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
-			v, ok, err := s.next(t)
-			if !ok || err != nil {
-				return vm.Nil, false, err
-			}
-			i++
-			return vm.NewArray([]vm.Value{vm.Int(i - 1), v}), true, nil
-		}), true, nil
+		start, err := optInt(fname, args, 0, 0)
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		return s.enumerate(start), true, nil
 	case "collect", "toArray", "to_list":
 		var out []vm.Value
 		err := s.each(t, func(v vm.Value) (bool, error) {
@@ -119,7 +115,23 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 		return vm.NewArray(out), true, err
 	case "count":
 		var n int64
-		err := s.each(t, func(vm.Value) (bool, error) { n++; return false, nil })
+		if !has(args, 0) {
+			err := s.each(t, func(vm.Value) (bool, error) { n++; return false, nil })
+			return vm.Int(n), true, err
+		}
+		f, err := fnArgAt(0) // count(seq, pred): the elements it holds for
+		if err != nil {
+			return vm.Nil, true, err
+		}
+		c, i := newCaller(t, f), 0
+		err = s.each(t, func(v vm.Value) (bool, error) {
+			ok, err := c.callElem(v, i)
+			i++
+			if ok.Truthy() {
+				n++
+			}
+			return false, err
+		})
 		return vm.Int(n), true, err
 	case "first":
 		v, _, err := s.next(t)
@@ -129,12 +141,19 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 		if err != nil {
 			return vm.Nil, true, err
 		}
-		acc := arg(args, 1)
+		acc, started := arg(args, 1), has(args, 1)
 		err = s.each(t, func(v vm.Value) (bool, error) {
+			if !started {
+				acc, started = v, true // no initial value: the first element
+				return false, nil
+			}
 			var err error
 			acc, err = t.Call(f, acc, v)
 			return false, err
 		})
+		if err == nil && !started {
+			err = vm.TypeErrorf("reduce: empty sequence with no initial value")
+		}
 		return acc, true, err
 	}
 	return vm.Nil, false, nil
@@ -144,13 +163,15 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "filter":
+		c, i := newCaller(t, f), -1
 		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
 			for {
 				v, ok, err := s.next(t)
 				if !ok || err != nil {
 					return vm.Nil, false, err
 				}
-				keep, err := t.Call(f, v)
+				i++
+				keep, err := c.callElem(v, i)
 				if err != nil {
 					return vm.Nil, false, err
 				}
@@ -160,12 +181,14 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 			}
 		}), true, nil
 	case "map":
+		c, i := newCaller(t, f), -1
 		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
 			v, ok, err := s.next(t)
 			if !ok || err != nil {
 				return vm.Nil, false, err
 			}
-			r, err := t.Call(f, v)
+			i++
+			r, err := c.callElem(v, i)
 			return r, err == nil, err
 		}), true, nil
 	case "flat_map":
@@ -199,8 +222,10 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 	// The consuming ones: forEach (each) calls f on every element; any,
 	// all and find stop at the first that answers them.
 	hit, found := false, vm.Nil
+	c, i := newCaller(t, f), -1
 	err := s.each(t, func(v vm.Value) (bool, error) {
-		r, err := t.Call(f, v)
+		i++
+		r, err := c.callElem(v, i)
 		if err != nil {
 			return true, err
 		}
@@ -236,6 +261,19 @@ func (s *Seq) each(t *vm.Thread, fn func(v vm.Value) (stop bool, err error)) err
 			return err
 		}
 	}
+}
+
+// enumerate is a Seq of [index, element] pairs, the indexes from start.
+func (s *Seq) enumerate(start int64) vm.Value {
+	i := start
+	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		v, ok, err := s.next(t)
+		if !ok || err != nil {
+			return vm.Nil, false, err
+		}
+		i++
+		return vm.NewArray([]vm.Value{vm.Int(i - 1), v}), true, nil
+	})
 }
 
 func (s *Seq) take(n int64) vm.Value {
