@@ -163,12 +163,35 @@ func bRound(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
+		if v.Kind() == vm.KInt {
+			return roundIntDigits(v.AsInt(), d) // (exact: a Float lost digits past 2^53)
+		}
 		return vm.Float(roundDigits(v.Number(), d)), nil
 	}
 	if v.Kind() == vm.KInt {
 		return v, nil
 	}
 	return roundedInt(jsRound(v.AsFloat())), nil
+}
+
+// roundIntDigits rounds an Int to d decimal places, as round does a
+// Float (a half up): with d >= 0 it is n; with d < 0, n to a multiple of
+// 10^-d, an Int, or an OverflowError past the Int range.
+func roundIntDigits(n, d int64) (vm.Value, error) {
+	if d >= 0 {
+		return vm.Int(n), nil
+	}
+	if d < -19 {
+		return vm.Int(0), nil // |n| < 10^19: less than half of 10^-d
+	}
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(-d), nil)
+	num := new(big.Int).Add(new(big.Int).Mul(big.NewInt(n), big.NewInt(2)), p) // 2n + p
+	q := new(big.Int).Div(num, new(big.Int).Mul(p, big.NewInt(2)))             // floor((n + p/2) / p)
+	r := q.Mul(q, p)
+	if !r.IsInt64() {
+		return vm.Nil, overflowErr("round")
+	}
+	return vm.Int(r.Int64()), nil
 }
 
 func roundDigits(x float64, d int64) float64 {

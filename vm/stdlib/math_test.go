@@ -29,6 +29,12 @@ func TestMath(t *testing.T) {
 		{"round", a(I(7)), "7"},
 		{"round", a(F(3.14159), I(2)), "3.14"},
 		{"round", a(F(1234.5), I(-2)), "1200"},
+		// An Int keeps its digits (it went through a Float past 2^53).
+		{"round", a(I(9007199254740993), I(2)), "9007199254740993"},
+		{"round", a(I(9223372036854775807), I(0)), "9223372036854775807"},
+		{"round", a(I(1250), I(-2)), "1300"},
+		{"round", a(I(-15), I(-1)), "-10"},
+		{"round", a(I(5), I(-30)), "0"},
 		{"trunc", a(F(-3.7)), "-3"},
 		{"sign", a(I(-42)), "-1"},
 		{"sign", a(I(0)), "0"},
@@ -111,6 +117,7 @@ func TestMath(t *testing.T) {
 	kindIs(t, "pow(2, 3)", e.call(t, "pow", I(2), I(3)), vm.KInt)
 	runErrCases(t, []ec{
 		{"abs", a(S("x")), "TypeError", "abs: expected Number, got String"},
+		{"round", a(I(math.MaxInt64), I(-1)), "OverflowError", "round: integer overflow"},
 		{"abs", a(I(math.MinInt64)), "OverflowError", "abs: integer overflow"},
 		{"floor", a(nilV), "TypeError", "floor: expected Number, got Nil"},
 		{"sqrt", a(S("4")), "TypeError", "sqrt: expected Number, got String"},
