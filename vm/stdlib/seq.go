@@ -171,6 +171,7 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 					return vm.Nil, false, err
 				}
 				i++
+				c.t = t // (the thread pulling it now)
 				keep, err := c.callElem(v, i)
 				if err != nil {
 					return vm.Nil, false, err
@@ -188,6 +189,7 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 				return vm.Nil, false, err
 			}
 			i++
+			c.t = t // (the thread pulling it now)
 			r, err := c.callElem(v, i)
 			return r, err == nil, err
 		}), true, nil
