@@ -19,7 +19,7 @@ func registerCore() {
 	})
 	alias("type_of", "typeOf")
 	reg("range", ps("start", "end", "step"), bRange)
-	reg("enumerate", ps("list", "start"), bEnumerate)
+	regH("enumerate", ps("list", "start"), bEnumerate) // (a Seq enumerates lazily)
 	reg("each", ps("seq", "fn"), bEach)
 	alias("each", "forEach")
 	reg("is_empty", ps("value"), bIsEmpty)
@@ -170,9 +170,6 @@ func bEnumerate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	seq := arg(args, 0)
-	if s, ok := seq.AsHostOK().(*Seq); ok {
-		return s.enumerate(int64(start)), nil // lazy, as the Seq is
-	}
 	// Each pair and its two elements count against the list limit (a
 	// range too long to build from at all is iterate's to refuse).
 	if n := knownLen(seq); n > vm.MaxListLen/3 && n <= vm.MaxListLen {

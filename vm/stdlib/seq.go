@@ -7,10 +7,12 @@ import (
 // Seq is the reference's lazy sequence, made by iter(xs) over a list,
 // string, range, object, generator or another Seq: filter, map, take,
 // drop, zip, flat_map and enumerate make a new Seq and compute nothing;
-// collect (toArray, to_list), reduce, first, count, forEach (each),
-// any, all and find pull the elements through the whole pipeline one
-// at a time, and stop as soon as they know their answer. A for loop
-// takes a Seq's elements too. A Seq is pulled once, as a generator is.
+// collect (toArray, to_list), first, forEach (each), any, all and find
+// pull the elements through the whole pipeline one at a time, and stop
+// as soon as they know their answer. Its other methods (count, reduce)
+// are the builtins of the name, which iterate it as they do a list. A
+// for loop takes a Seq's elements too. A Seq is pulled once, as a
+// generator is.
 type Seq struct {
 	next func(t *vm.Thread) (vm.Value, bool, error)
 }
@@ -113,48 +115,9 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 			return false, nil
 		})
 		return vm.NewArray(out), true, err
-	case "count":
-		var n int64
-		if !has(args, 0) {
-			err := s.each(t, func(vm.Value) (bool, error) { n++; return false, nil })
-			return vm.Int(n), true, err
-		}
-		f, err := fnArgAt(0) // count(seq, pred): the elements it holds for
-		if err != nil {
-			return vm.Nil, true, err
-		}
-		c, i := newCaller(t, f), 0
-		err = s.each(t, func(v vm.Value) (bool, error) {
-			ok, err := c.callElem(v, i)
-			i++
-			if ok.Truthy() {
-				n++
-			}
-			return false, err
-		})
-		return vm.Int(n), true, err
 	case "first":
 		v, _, err := s.next(t)
 		return v, true, err
-	case "reduce":
-		f, err := fnArgAt(0)
-		if err != nil {
-			return vm.Nil, true, err
-		}
-		acc, started := arg(args, 1), has(args, 1)
-		err = s.each(t, func(v vm.Value) (bool, error) {
-			if !started {
-				acc, started = v, true // no initial value: the first element
-				return false, nil
-			}
-			var err error
-			acc, err = t.Call(f, acc, v)
-			return false, err
-		})
-		if err == nil && !started {
-			err = vm.TypeErrorf("reduce: empty sequence with no initial value")
-		}
-		return acc, true, err
 	}
 	return vm.Nil, false, nil
 }
