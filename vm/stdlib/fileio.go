@@ -840,10 +840,10 @@ const maxTornLine = 16 << 20
 // break: none when it ends in one. whole is false when there are more
 // than maxTornLine of them (only their end is returned).
 func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
-	last := make([]byte, 1)
 	if size == 0 {
 		return nil, true
 	}
+	last := make([]byte, 1)
 	if _, err := f.ReadAt(last, size-1); err != nil || last[0] == '\n' {
 		return nil, err == nil // (the common case: one byte read)
 	}
@@ -872,8 +872,7 @@ func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
 // the NaN another tool may write, is not this runtime's to cut.)
 func tornJSONLine(tail []byte) bool {
 	var v json.RawMessage
-	err := json.Unmarshal(tail, &v)
-	return errors.Is(err, io.ErrUnexpectedEOF) || err != nil && strings.Contains(err.Error(), "unexpected end of JSON input")
+	return json.NewDecoder(bytes.NewReader(tail)).Decode(&v) == io.ErrUnexpectedEOF
 }
 
 // replaceFile writes data to a temporary file beside path and renames
