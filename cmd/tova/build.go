@@ -199,17 +199,12 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 			failed = append(failed, fmt.Errorf("copying %s: %w", named, cmp.Or(err1, err2)))
 			return
 		}
-		if real, err := filepath.EvalSymlinks(filepath.Dir(b)); err == nil {
-			b = filepath.Join(real, filepath.Base(b))
-		}
+		b = parentResolved(b)
 		// The static directory as the program names it (a link, maybe),
 		// and the program's own directory, links resolved up to them.
 		own, prog := named, base
 		if abs, err := filepath.Abs(named); err == nil {
-			own = abs
-			if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-				own = filepath.Join(real, filepath.Base(abs))
-			}
+			own = parentResolved(abs)
 		}
 		if abs, err := filepath.Abs(base); err == nil {
 			prog = abs
@@ -262,6 +257,15 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 	return copied, skipped, failed
 }
 
+// parentResolved is the absolute path p with the links up to its last
+// element resolved: where p is, whether or not p itself is a link.
+func parentResolved(p string) string {
+	if real, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		return filepath.Join(real, filepath.Base(p))
+	}
+	return p
+}
+
 // replaceTree replaces the directory to (an earlier copy, or a link,
 // which is removed rather than followed) with a copy of the files under
 // from. The copy is made beside to and renamed into place, so that a
@@ -282,23 +286,17 @@ func replaceTree(from, to string) error {
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(tmp) // (nothing there once renamed into place)
 	if err := copyTree(from, tmp); err != nil {
-		os.RemoveAll(tmp)
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
 		return err
 	}
 	if err := os.RemoveAll(to); err != nil {
-		os.RemoveAll(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, to); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	return nil
+	return os.Rename(tmp, to)
 }
 
 // copyTree copies the files under from into to, a new directory.
