@@ -508,12 +508,11 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 	f.checkEntryKeys(st.Kind, " in this block", st.Entries, false)
 }
 
-// checkEntryKeys refuses a key set twice among a declaration's entries,
-// and in an object literal one of them holds (`discover "w" { url: a,
-// url: b }`, `circuit_breaker: { failure_threshold: 3, failure_threshold:
-// 5 }`): only the last would count, and nothing would say so.
-// (where follows "set twice" in the message; nested, the object
-// literals the entries hold are checked too.)
+// checkEntryKeys refuses a key set twice among a declaration's entries
+// (`discover "w" { url: a, url: b }`) and, when nested, in the object
+// literals they hold (`circuit_breaker: { failure_threshold: 3,
+// failure_threshold: 5 }`): only the last would count, and nothing would
+// say so. The message names what (and where, after "set twice").
 func (f *fstate) checkEntryKeys(what, where string, entries []*ast.ObjEntry, nested bool) {
 	seen := map[string]token.Pos{}
 	for _, e := range entries {

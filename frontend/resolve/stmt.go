@@ -742,36 +742,28 @@ func (r *resolver) checkFieldNames(owner string, fields []*ast.FieldDecl) {
 // binds and another does not: where the other matched, it would have no
 // value (its slot held what an earlier call left there).
 func (r *resolver) checkOrBindings(p *ast.POr) {
-	names := func(a ast.Pattern) map[string]bool {
-		m := map[string]bool{}
+	bound := make([]map[string]bool, len(p.Alts))
+	all := map[string]bool{} // what any alternative binds
+	for i, a := range p.Alts {
+		bound[i] = map[string]bool{}
 		patternIdents(a, func(id *ast.Ident) {
 			if id.Name != "_" {
-				m[id.Name] = true
+				bound[i][id.Name], all[id.Name] = true, true
 			}
 		})
-		return m
-	}
-	all := make([]map[string]bool, len(p.Alts))
-	for i, a := range p.Alts {
-		all[i] = names(a)
 	}
 	for i, a := range p.Alts {
-		for j, other := range all {
-			if j == i {
-				continue
+		var missing []string
+		for name := range all {
+			if !bound[i][name] {
+				missing = append(missing, name)
 			}
-			var missing []string
-			for name := range other {
-				if !all[i][name] {
-					missing = append(missing, name)
-				}
-			}
-			if len(missing) > 0 {
-				slices.Sort(missing)
-				pos := a.Pos()
-				r.errorf(pos, token.Pos{Line: pos.Line, Col: pos.Col + 1}, "%s is bound by another alternative of this | pattern but not by this one: every alternative must bind the same names", strings.Join(missing, ", "))
-				return
-			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			pos := a.Pos()
+			r.errorf(pos, token.Pos{Line: pos.Line, Col: pos.Col + 1}, "%s is bound by another alternative of this | pattern but not by this one: every alternative must bind the same names", strings.Join(missing, ", "))
+			return
 		}
 	}
 }
