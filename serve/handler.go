@@ -972,16 +972,8 @@ func convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.
 			if slices.Contains(vs, o.Type) {
 				return v, "" // one already
 			}
-		} else if tag, _ := o.Get("__tag"); tag.Kind() == vm.KString {
-			for _, ti := range vs {
-				if ti.Tag == tag.AsString() {
-					vals := make([]vm.Value, len(ti.Fields))
-					for i, f := range ti.Fields {
-						vals[i], _ = o.Get(f)
-					}
-					return vm.ObjectValue(ti.New(vals)), ""
-				}
-			}
+		} else if x, ok := vm.VariantOfTagged(vs, o); ok {
+			return x, ""
 		}
 	}
 	var tags []string

@@ -642,16 +642,8 @@ func (ft *fieldType) read(v vm.Value) vm.Value {
 		if v.Kind() != vm.KObject {
 			break
 		}
-		o := v.AsObject()
-		tag, _ := o.Get("__tag")
-		for _, ti := range ft.variants {
-			if tag.Kind() == vm.KString && tag.AsString() == ti.Tag {
-				vals := make([]vm.Value, len(ti.Fields))
-				for i, f := range ti.Fields {
-					vals[i], _ = o.Get(f)
-				}
-				return vm.ObjectValue(ti.New(vals))
-			}
+		if x, ok := vm.VariantOfTagged(ft.variants, v.AsObject()); ok {
+			return x
 		}
 	}
 	return v

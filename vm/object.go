@@ -437,6 +437,27 @@ func (ti *TypeInfo) New(vals []Value) *Object {
 	return o
 }
 
+// VariantOfTagged is the variant, among vs, of a plain object in the
+// form JSON gives one ({"__tag": "Circle", "r": 2}): the variant of its
+// tag, its fields as the object holds them. ok is false when no variant
+// of vs has that tag.
+func VariantOfTagged(vs []*TypeInfo, o *Object) (v Value, ok bool) {
+	tag, _ := o.Get("__tag")
+	if tag.k != KString {
+		return Nil, false
+	}
+	for _, ti := range vs {
+		if ti.Tag == tag.AsString() {
+			vals := make([]Value, len(ti.Fields))
+			for i, f := range ti.Fields {
+				vals[i], _ = o.Get(f)
+			}
+			return ObjectValue(ti.New(vals)), true
+		}
+	}
+	return Nil, false
+}
+
 // TypeValue is a callable constructor (a record type or a variant).
 type TypeValue struct{ Info *TypeInfo }
 
