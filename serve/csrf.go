@@ -148,7 +148,7 @@ func csrfExempt(r *netio.Request) bool {
 	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions:
 		return true
 	}
-	return strings.HasPrefix(r.Route, "/rpc/") && r.Header(peerCallHeader) == "1"
+	return strings.HasPrefix(r.Route, rpcPath) && r.Header(peerCallHeader) == "1"
 }
 
 // csrfRefused is the 403 answer of a request without a valid token.

@@ -120,7 +120,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 	// A redirect is the answer, never followed: a function's
 	// redirect(...) would make the caller request another URL (and take
 	// its answer for the result, or retry on its dial error).
-	r := netio.OutboundRequest{Method: "POST", URL: p.base() + "/rpc/" + fn, Body: body, Redirect: "manual",
+	r := netio.OutboundRequest{Method: "POST", URL: p.base() + rpcPath + fn, Body: body, Redirect: "manual",
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	var resp *netio.OutboundResponse
 	t.Blocking(func() {

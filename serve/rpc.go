@@ -22,6 +22,10 @@ import (
 // (or by on_error) with the request id and logged with its Tova stack;
 // the request id is the caller's X-Request-ID.
 
+// rpcPath is where a server answers another's calls of its functions:
+// POST /rpc/<fn>.
+const rpcPath = "/rpc/"
+
 // rpcRoutes registers the server's /rpc/<fn> routes.
 func (s *Server) rpcRoutes(r *netio.Router) error {
 	g := s.inst.Globals
@@ -29,7 +33,7 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 		if h.Kind != "rpc" {
 			continue
 		}
-		path := "/rpc/" + h.Name
+		path := rpcPath + h.Name
 		for _, old := range r.Routes() {
 			if old.Method == "POST" && old.Pattern == path {
 				return fmt.Errorf("%s: fn %s is called by another server, which POST %s answers, and a route of this server is declared there too: rename one", s.at(h.Pos), h.Name, path)

@@ -346,7 +346,7 @@ func (s *Server) hasRPC() bool {
 // isRPCCall says whether a request is another server's call of a
 // function (POST /rpc/<fn>).
 func isRPCCall(method, path string) bool {
-	return method == "POST" && strings.HasPrefix(path, "/rpc/")
+	return method == "POST" && strings.HasPrefix(path, rpcPath)
 }
 
 // posAt formats a position in file as file:line:col.
