@@ -246,7 +246,7 @@ func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, err
 		if op == '*' {
 			r, ok := mulInt(q, y)
 			if !ok {
-				return Nil, overflow("*")
+				return Nil, Errorf("OverflowError", "%s overflow in *", TypeName(mk(0)))
 			}
 			return mk(r), nil
 		}
@@ -256,6 +256,13 @@ func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, err
 		return mk(q / y), nil
 	}
 	f := by.AsFloat()
+	kind := TypeName(mk(0))
+	switch {
+	case math.IsNaN(f):
+		return Nil, Errorf("ValueError", "%s %s NaN: a %s cannot be NaN", kind, opName(op), kind)
+	case op == '/' && f == 0:
+		return Nil, Errorf("ZeroDivisionError", "division by zero")
+	}
 	var r float64
 	if op == '*' {
 		r = float64(q) * f
@@ -263,7 +270,8 @@ func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, err
 		r = float64(q) / f
 	}
 	if math.IsNaN(r) || math.Abs(r) >= math.MaxInt64 {
-		return Nil, overflow(string(op))
+		// (NaN: 0 * Infinity, whose size no Float tells)
+		return Nil, Errorf("OverflowError", "%s overflow in %s", kind, opName(op))
 	}
 	return mk(int64(math.Round(r))), nil
 }
