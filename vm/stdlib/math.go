@@ -198,6 +198,9 @@ func roundDigits(x float64, d int64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return x
 	}
+	if d >= decimalsHeld(x) {
+		return x // it has no more decimals than that
+	}
 	d = min(max(d, -308), 308)
 	p := math.Pow(10, float64(d))
 	r := jsRound(x*p) / p
@@ -205,6 +208,17 @@ func roundDigits(x float64, d int64) float64 {
 		return x
 	}
 	return r
+}
+
+// decimalsHeld is how many decimals the shortest text of x (finite)
+// has: 1.5 has 1, 1e-300 has 300, 1200.0 has none. Rounding x to as
+// many or more is x; x * 10^d would no longer be exact there.
+func decimalsHeld(x float64) int64 {
+	t := strconv.FormatFloat(x, 'e', -1, 64) // [-]d[.ddd]e±x
+	mant, exp, _ := strings.Cut(t, "e")
+	e, _ := strconv.Atoi(exp)
+	digits := len(strings.TrimLeft(strings.Replace(mant, ".", "", 1), "-"))
+	return max(int64(digits-1-e), 0)
 }
 
 func bAbs(t *vm.Thread, args []vm.Value) (vm.Value, error) {

@@ -100,6 +100,14 @@ func TestMath(t *testing.T) {
 		{"percentile", a(L(), I(50)), "nil"},
 		{"to_fixed", a(F(3.14159), I(2)), "3.14"},
 		{"to_fixed", a(F(3.7), I(0)), "4"},
+		// Past 100 decimals (JavaScript refuses them) a number keeps its
+		// value: x * 10^d is no longer exact there.
+		{"to_fixed", a(F(1.5), I(101)), "1.5"},
+		{"to_fixed", a(F(0.1), I(300)), "0.1"},
+		{"to_fixed", a(F(1e-300), I(400)), "1e-300"},
+		{"round", a(F(123.456), I(200)), "123.456"},
+		{"round", a(F(1.5), I(114)), "1.5"},
+		{"round", a(F(1.25), I(1)), "1.3"},
 		{"format_number", a(I(1234567)), `"1,234,567"`},
 		{"format_number", a(F(1234.5), O("decimals", I(2))), `"1,234.50"`},
 		{"format_number", a(I(1234567), O("separator", S("."))), `"1.234.567"`},
