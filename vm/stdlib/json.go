@@ -484,7 +484,12 @@ func jsonSyntaxError(s string, err error) error {
 		if errors.As(gerr, &se) {
 			// Offset counts the bytes read, the offending one included.
 			msg, off = se.Error(), int(se.Offset)
-			if off > 0 && !strings.HasPrefix(msg, "unexpected end") {
+			switch {
+			case off == len(s) && strings.HasPrefix(msg, "invalid character ' '") && !strings.HasSuffix(s, " "):
+				// The decoder ends a number or a literal cut short by
+				// reading a space that the text does not have.
+				msg = "unexpected end of JSON input"
+			case off > 0 && !strings.HasPrefix(msg, "unexpected end"):
 				off--
 			}
 		} else {

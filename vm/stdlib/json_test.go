@@ -266,8 +266,13 @@ func TestJSONParseErrors(t *testing.T) {
 		{"\"a\tb\"", "invalid character '\\t' in string literal"},
 		{`"\x"`, "invalid character 'x' in string escape code"},
 		{`"\u12"`, "invalid character"},
-		{`-`, "in numeric literal"},
-		{`1.`, "after decimal point in numeric literal"},
+		// Text that ends inside a number or a literal ends early; a
+		// space there is a space.
+		{`-`, "unexpected end of JSON input (line 1, column 2, offset 1)"},
+		{`1.`, "unexpected end of JSON input (line 1, column 3, offset 2)"},
+		{`{"a": tru`, "unexpected end of JSON input (line 1, column 10, offset 9)"},
+		{`[1e`, "unexpected end of JSON input"},
+		{`1. `, "invalid character ' ' after decimal point in numeric literal (line 1, column 3, offset 2)"},
 		{`NaN`, "invalid character 'N' looking for beginning of value"},
 		{`{"a" 1}`, "invalid character '1' after object key"},
 		{strings.Repeat("[", 20000), "exceeded max depth"},
