@@ -668,7 +668,7 @@ func bTruncate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if int64(runeCount(s)) <= n {
 		return args[0], nil
 	}
-	keep := max(n-int64(runeCount(suffix)), 0)
+	keep := max(n, 0) - min(int64(runeCount(suffix)), max(n, 0)) // (n - len(suffix) would wrap below the lowest Int)
 	return vm.Str(s[:runeOffset(s, keep)] + suffix), nil
 }
 

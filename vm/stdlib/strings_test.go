@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -101,6 +102,10 @@ func TestStrings(t *testing.T) {
 		{"count_of", a(S("hello"), S("")), "0"},
 		{"truncate", a(S("Hello World"), I(8)), `"Hello..."`},
 		{"truncate", a(S("Hi"), I(10)), `"Hi"`},
+		{"truncate", a(S("hello"), I(-5)), `"..."`},
+		{"truncate", a(S("hello"), I(math.MinInt64)), `"..."`},
+		{"truncate", a(S("hello"), I(math.MinInt64+2)), `"..."`},
+		{"truncate", a(S("hello"), I(math.MinInt64+1), S("…")), `"…"`},
 		{"truncate", a(S("Hello World"), I(8), S("..")), `"Hello .."`},
 		{"slugify", a(S("Hello World!")), `"hello-world"`},
 		{"slugify", a(S("A & B @ C")), `"a-b-c"`},
