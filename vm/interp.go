@@ -532,7 +532,12 @@ frames:
 			case bc.LOADBOOL:
 				*rp(rb, i.A()) = Bool(i.B() != 0)
 			case bc.GETG:
-				*rp(rb, i.A()) = *rp(gb, i.B())
+				v := *rp(gb, i.B())
+				if v.k == KNil && v.n != 0 {
+					err = readTooEarly(fn.prog, i.B())
+					break
+				}
+				*rp(rb, i.A()) = v
 			case bc.SETG:
 				*rp(gb, i.B()) = *rp(rb, i.A())
 			case bc.GETBUILTIN:
@@ -1427,6 +1432,12 @@ func before(x, limit, step int64, closed int) bool {
 		x, limit = limit, x
 	}
 	return x < limit || closed == 1 && x == limit
+}
+
+// readTooEarly is the error of reading module slot g (GETG) before its
+// declaration has run.
+func readTooEarly(p *Program, g int) *Error {
+	return Errorf("ReferenceError", "%s is read before its declaration has run", p.Code.Globals[g])
 }
 
 func overflow(op string) *Error {

@@ -381,7 +381,11 @@ func (t *Thread) checkSignal(call bool) error {
 // NewInstance makes an instance of p with fresh globals.
 func (p *Program) NewInstance(cfg Config) *Instance {
 	cfg.fill()
-	return &Instance{Prog: p, Globals: make([]Value, len(p.Code.Globals)), Cfg: cfg, Started: cfg.Now(), Dir: cfg.Dir}
+	g := make([]Value, len(p.Code.Globals))
+	for i := range g {
+		g[i] = unset
+	}
+	return &Instance{Prog: p, Globals: g, Cfg: cfg, Started: cfg.Now(), Dir: cfg.Dir}
 }
 
 // Thread executes Tova code on one goroutine. It is not safe for

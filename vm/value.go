@@ -53,6 +53,12 @@ func (v Value) asShape() *Shape { return (*Shape)(v.p) }
 // Nil is the nil value.
 var Nil = Value{}
 
+// unset is what a module slot holds until its declaration has run: nil
+// to everything but GETG, which refuses to read it (a function called
+// before a top-level binding's line reads it too early, as JavaScript's
+// const does). Functions are set before anything runs (hoisted).
+var unset = Value{n: 1}
+
 var (
 	True  = Value{k: KBool, n: 1}
 	False = Value{k: KBool}
