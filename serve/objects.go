@@ -357,6 +357,25 @@ func (h headersObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error
 	return vm.Nil, true, nil
 }
 
+// EqualHost is ==: two header objects are equal when they read the same,
+// name by name (in any case).
+func (h headersObject) EqualHost(other vm.HostObject) bool {
+	o, ok := other.(headersObject)
+	if !ok {
+		return false
+	}
+	covers := func(a, b headersObject) bool {
+		for _, f := range a.h {
+			x, _ := a.value(f.Name)
+			if y, ok := b.value(f.Name); !ok || x != y {
+				return false
+			}
+		}
+		return true
+	}
+	return covers(h, o) && covers(o, h)
+}
+
 // Has says whether a header of that name (in any case) came: GetAttr
 // gives nil for one that did not.
 func (h headersObject) Has(name string) bool {

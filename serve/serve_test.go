@@ -2664,6 +2664,22 @@ func TestHeadersHasKey(t *testing.T) {
 	}
 }
 
+// Headers compare by what they read, name by name in any case: == and
+// unique panicked (a Go struct holding a slice), beyond try/catch.
+func TestHeadersEqual(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/" => fn(req) {
+    a = text("x", 200, { "X-A": "1", "X-B": "2" })
+    b = text("y", 201, { "x-b": "2", "x-a": "1" })
+    c = text("x", 200, { "X-A": "1" })
+    [req.headers == req.headers, a.headers == b.headers, a.headers == c.headers, len(unique([a.headers, b.headers, c.headers])), req.headers == a.headers]
+  }
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != `[true,true,false,2,false]` {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+}
+
 // The reference's schedule form names its function: a handler may call
 // it (it was undefined). Two unnamed schedules of one pattern are two
 // schedules, as in the reference (the second was refused as declared

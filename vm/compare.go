@@ -2,6 +2,7 @@ package vm
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"unsafe"
 )
@@ -121,7 +122,7 @@ func equalFlat(a, b Value) bool {
 		if e, ok := a.AsHost().(HostEqual); ok {
 			return e.EqualHost(b.AsHost())
 		}
-		return a.AsHost() == b.AsHost()
+		return sameHost(a.AsHost(), b.AsHost())
 	}
 	return a.p == b.p
 }
@@ -224,4 +225,15 @@ func cmpIntFloat(i int64, f float64) (c int, ok bool) {
 		return 1, true
 	}
 	return 0, true
+}
+
+// sameHost is == of two host objects that do not say how they compare:
+// the same object. One whose type Go cannot compare (a struct holding a
+// slice) is equal to nothing, rather than a panic.
+func sameHost(x, y HostObject) bool {
+	tx := reflect.TypeOf(x)
+	if tx != reflect.TypeOf(y) || !tx.Comparable() {
+		return false
+	}
+	return x == y
 }

@@ -65,3 +65,29 @@ func TestNewObjectFrom(t *testing.T) {
 		}
 	}
 }
+
+// listHost is a host object Go cannot compare with ==.
+type listHost struct{ xs []int }
+
+func (listHost) TypeName() string                             { return "ListHost" }
+func (listHost) GetAttr(*Thread, string) (Value, bool, error) { return Nil, false, nil }
+func (listHost) SetAttr(*Thread, string, Value) error         { return nil }
+func (*ptrHost) TypeName() string                             { return "PtrHost" }
+func (*ptrHost) GetAttr(*Thread, string) (Value, bool, error) { return Nil, false, nil }
+func (*ptrHost) SetAttr(*Thread, string, Value) error         { return nil }
+
+type ptrHost struct{ xs []int }
+
+// Host objects that say nothing of how they compare are equal when they
+// are the same object; one Go cannot compare is equal to nothing (== on
+// it panicked).
+func TestEqualHostIdentity(t *testing.T) {
+	l := HostValue(listHost{xs: []int{1}})
+	if Equal(l, l) {
+		t.Error("an uncomparable host object equal to itself")
+	}
+	p := &ptrHost{}
+	if !Equal(HostValue(p), HostValue(p)) || Equal(HostValue(p), HostValue(&ptrHost{})) || Equal(HostValue(p), l) {
+		t.Error("pointer host objects compare by identity")
+	}
+}
