@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/net/http/httpguts"
@@ -107,11 +108,11 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 		}
 		kv, ok := o.Get("keys")
 		if !ok || kv.Kind() != vm.KArray || len(kv.AsArray().Elems) == 0 {
-			return nil, bad("keys", "an api_key block needs keys: a non-empty list of key Strings, got %s", reprOrNone(kv, ok))
+			return nil, bad("keys", "an api_key block needs keys: a non-empty list of key Strings, got %s", shapeOrNone(kv, ok))
 		}
 		for _, k := range kv.AsArray().Elems {
 			if k.Kind() != vm.KString || k.AsString() == "" {
-				return nil, bad("keys", "expected non-empty Strings, got %s", vm.Repr(k))
+				return nil, bad("keys", "expected non-empty Strings, got %s", shapeOf(k))
 			}
 			a.keys = append(a.keys, k.AsString())
 		}
@@ -136,7 +137,7 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 			return nil, bad("secret", "no secret: set AUTH_SECRET (or JWT_SECRET) in the environment, or give the block `secret: ...`, to a random string of at least %d bytes; tokens are checked with it", authMinSecret)
 		}
 	case sv.Kind() != vm.KString:
-		return nil, bad("secret", "expected a String, got %s (an environment variable that is not set?)", vm.Repr(sv))
+		return nil, bad("secret", "expected a String, got %s (an environment variable that is not set?)", shapeOf(sv))
 	default:
 		secret = sv.AsString()
 	}
@@ -164,11 +165,39 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 	return a, nil
 }
 
-func reprOrNone(v vm.Value, given bool) string {
+func shapeOrNone(v vm.Value, given bool) string {
 	if !given {
 		return "none"
 	}
-	return vm.Repr(v)
+	return shapeOf(v)
+}
+
+// shapeOf describes a value that may hold a secret (keys, a signing
+// secret, a private key an environment variable gave) without its
+// contents, for a start-up error that goes to a log: `a String of 31
+// characters`, `an Object with keys secret`, `a List of 2 values`.
+func shapeOf(v vm.Value) string {
+	switch v.Kind() {
+	case vm.KNil:
+		return "nil"
+	case vm.KString:
+		return fmt.Sprintf("a String of %d characters", utf8.RuneCountInString(v.AsString()))
+	case vm.KArray:
+		return fmt.Sprintf("a List of %d values", len(v.AsArray().Elems))
+	case vm.KObject:
+		if o := v.AsObject(); o.Type == nil && o.Len() == 0 {
+			return "an empty Object"
+		} else if o.Type == nil {
+			return "an Object with keys " + strings.Join(o.Keys(), ", ")
+		}
+	case vm.KBool, vm.KInt, vm.KFloat, vm.KDuration, vm.KSize:
+		return vm.TypeName(v) + " " + vm.Repr(v) // no secret is a number
+	}
+	n := vm.TypeName(v)
+	if strings.ContainsRune("AEIOU", rune(n[0])) {
+		return "an " + n
+	}
+	return "a " + n
 }
 
 // errAuthAlg is the refusal of a token not signed with HS256, errAuthCrit

@@ -186,12 +186,14 @@ server {
 // open to everyone.
 func TestAuthStartErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
-		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                                 "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
-		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}":               "server: app.tova:2:3: auth.secret: the secret is 5 bytes: it must be at least 16",
-		"server {\n  auth { secret: 42 }\n}":                                                             "server: app.tova:2:3: auth.secret: expected a String",
-		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":                        "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
-		"server {\n  auth { type: \"api_key\" }\n}":                                                      "server: app.tova:2:3: auth.keys: an api_key block needs keys",
-		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                                    "server: app.tova:2:3: auth.keys: expected non-empty Strings, got 1",
+		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                   "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
+		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}": "server: app.tova:2:3: auth.secret: the secret is 5 bytes: it must be at least 16",
+		"server {\n  auth { secret: 42 }\n}":                                               "server: app.tova:2:3: auth.secret: expected a String",
+		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
+		"server {\n  auth { type: \"api_key\" }\n}":                                        "server: app.tova:2:3: auth.keys: an api_key block needs keys",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:3: auth.keys: expected non-empty Strings, got Int 1",
+		// Keys an environment variable gave are not quoted back.
+		"server {\n  auth { type: \"api_key\", keys: \"sk_live_1,sk_live_2\" }\n}":                       "server: app.tova:2:3: auth.keys: an api_key block needs keys: a non-empty list of key Strings, got a String of 19 characters",
 		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:3: auth.header: expected a header name",
 		"server {\n  auth { keys: [\"a\"], secret: \"" + authSecret + "\" }\n}":                          "server: app.tova:2:3: auth.keys: a setting of an api_key block",
 		"server {\n  route GET \"/x\" with auth => fn() 1\n}":                                            "server: app.tova:2:3: route GET /x: with auth needs an auth { } block on the server",

@@ -110,8 +110,8 @@ func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
 	if v.IsCallable() {
 		return nil
 	}
-	return fmt.Errorf("%s: route %s %s: the %s is %s %s, not a function",
-		s.at(rt.Pos), rt.Method, rt.Path, what, vm.TypeName(v), vm.Repr(v))
+	return fmt.Errorf("%s: route %s %s: the %s is %s, not a function",
+		s.at(rt.Pos), rt.Method, rt.Path, what, shapeOf(v))
 }
 
 // healthChecks reads a health declaration's checks (`health "/h" {

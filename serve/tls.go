@@ -99,8 +99,14 @@ func (t *tlsSettings) config() (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}}, nil
 }
 
-// read reads the file of key k.
+// read reads the file of key k. A value that holds PEM text rather than
+// a path (platforms often hand a certificate and its key over in
+// environment variables) is refused without being quoted: it may be the
+// private key.
 func (f tlsFile) read(k string) ([]byte, error) {
+	if strings.Contains(f.path, "-----BEGIN") || strings.ContainsAny(f.path, "\r\n") {
+		return nil, fmt.Errorf("%s: tls.%s: expected the path of a PEM file, got PEM text (%d bytes; not shown): write it to a file and give its path", f.at, k, len(f.path))
+	}
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		var pe *fs.PathError

@@ -158,6 +158,11 @@ func TestTLSStartupErrors(t *testing.T) {
 	badKey := file("bad.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
 	encrypted := file("encrypted.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
 	missing := filepath.Join(dir, "missing.pem")
+	key, err := os.ReadFile(cert.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyText := string(key)
 	for _, c := range []struct {
 		cert, key any // a path, or the Tova expression of the value
 		want      string
@@ -176,6 +181,9 @@ func TestTLSStartupErrors(t *testing.T) {
 		{cert.CertFile, encrypted, `server: app.tova:2:3: tls.key: ` + encrypted + `: the private key is encrypted: the server needs it without a passphrase`},
 		{cert.KeyFile, cert.CertFile, `server: app.tova:2:3: tls.cert: ` + cert.KeyFile + `: no CERTIFICATE PEM block, only PRIVATE KEY: are cert and key swapped?`},
 		{cert.CertFile, other.KeyFile, `server: app.tova:2:3: tls.key: ` + other.KeyFile + ` does not match the certificate in ` + cert.CertFile},
+		// The key itself where its path goes (as platforms hand keys to
+		// processes) is not written to the log.
+		{cert.CertFile, keyText, fmt.Sprintf("server: app.tova:2:3: tls.key: expected the path of a PEM file, got PEM text (%d bytes; not shown): write it to a file and give its path", len(keyText))},
 	} {
 		var keys []string
 		for _, k := range []struct {
@@ -190,7 +198,7 @@ func TestTLSStartupErrors(t *testing.T) {
 			}
 		}
 		src := "server {\n  tls { " + strings.Join(keys, ", ") + " }\n  route GET \"/\" => fn() 1\n}\n"
-		if err := startError(t, src); err != nil && !strings.HasPrefix(err.Error(), c.want) {
+		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s:\n got %v\nwant %s", src, err, c.want)
 		}
 	}
