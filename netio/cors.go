@@ -1,7 +1,6 @@
 package netio
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -22,7 +21,9 @@ type CORS struct {
 	Methods, Headers, Expose []string
 	// Credentials sends Access-Control-Allow-Credentials: true.
 	Credentials bool
-	// MaxAge is how long a browser may keep a preflight's answer.
+	// MaxAge is how long a browser may keep a preflight's answer, in
+	// whole seconds: 0 sends 0 (keep none); a negative one sends no
+	// Access-Control-Max-Age (browsers keep an answer 5 seconds).
 	MaxAge time.Duration
 }
 
@@ -55,7 +56,7 @@ func newCORSPolicy(c *CORS) (*corsPolicy, error) {
 	p.methods = strings.Join(c.Methods, ", ")
 	p.headers = strings.Join(c.Headers, ", ")
 	p.expose = strings.Join(c.Expose, ", ")
-	if c.MaxAge > 0 {
+	if c.MaxAge >= 0 {
 		p.maxAge = strconv.FormatInt(int64(c.MaxAge/time.Second), 10)
 	}
 	return p, nil
@@ -103,7 +104,7 @@ func (p *corsPolicy) varies() bool { return !p.any || p.credentials }
 // A header the handler set itself is kept.
 func (p *corsPolicy) decorate(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
-	if p.varies() && !bytes.Contains(h.Peek(fasthttp.HeaderVary), []byte("Origin")) {
+	if p.varies() && !VaryNames(h.PeekAll(fasthttp.HeaderVary), "Origin") {
 		h.Add(fasthttp.HeaderVary, "Origin")
 	}
 	allow := p.allowed(ctx.Request.Header.Peek(fasthttp.HeaderOrigin))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/http/httpguts"
 
 	"tova/netio"
 	"tova/vm"
@@ -21,7 +22,7 @@ var corsKeys = []string{"origins", "methods", "headers", "expose_headers", "cred
 // X-Idempotent-Replayed exposed (idempotency.go).
 var (
 	corsMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
-	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID", csrfHeader, idempotencyHeader}
+	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID", csrfHeader, idempotencyHeader, authDefaultHeader}
 	corsExpose  = []string{"X-Request-ID", idempotencyReplayed}
 	corsMaxAge  = 86400 * time.Second
 )
@@ -56,6 +57,18 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 	}
 	for i, m := range c.Methods {
 		c.Methods[i] = strings.ToUpper(m)
+	}
+	// A name that is not an HTTP token would make browsers fail every
+	// preflight.
+	for _, k := range []struct {
+		key   string
+		names []string
+	}{{"methods", c.Methods}, {"headers", c.Headers}, {"expose_headers", c.Expose}} {
+		for _, n := range k.names {
+			if n != "*" && !httpguts.ValidHeaderFieldName(n) {
+				return nil, fmt.Errorf("%s: cors.%s: %q is not a %s name (letters, digits and !#$%%&'*+-.^_`|~)", at, k.key, n, map[bool]string{true: "method", false: "header"}[k.key == "methods"])
+			}
+		}
 	}
 	for _, org := range c.Origins {
 		if org == "*" {

@@ -25,6 +25,10 @@ server {
     res.setHeader("Access-Control-Allow-Origin", "https://own.example")
     "own"
   }
+  route GET "/vary" => fn(res) {
+    res.setHeader("Vary", "X-Original-Host")
+    "v"
+  }
 }
 `, func(o *Options) {
 		o.Getenv = func(k string) (string, bool) {
@@ -61,6 +65,11 @@ server {
 	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Credentials") != "" || r.header.Get("Vary") != "Origin" {
 		t.Errorf("GET /x from another origin: %d %v", r.status, r.header)
 	}
+	// A handler's Vary naming another header that holds "Origin" in
+	// its name still gets Origin added (it was left out).
+	if r := do(t, "GET", url+"/vary", "", "Origin", "https://a.example"); strings.Join(r.header.Values("Vary"), ", ") != "X-Original-Host, Origin" {
+		t.Errorf("GET /vary: Vary %q", r.header.Values("Vary"))
+	}
 	if r := do(t, "GET", url+"/own", "", "Origin", "https://a.example"); r.header.Get("Access-Control-Allow-Origin") != "https://own.example" {
 		t.Errorf("a handler's own allow header was replaced: %v", r.header)
 	}
@@ -72,7 +81,7 @@ server {
 		if r.status != 204 || r.body != "" || h.Get("Access-Control-Allow-Origin") != "https://b.example" ||
 			h.Get("Access-Control-Allow-Credentials") != "true" ||
 			h.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, DELETE" ||
-			h.Get("Access-Control-Allow-Headers") != "Content-Type, Authorization, X-Request-ID, X-Tova-CSRF, Idempotency-Key" ||
+			h.Get("Access-Control-Allow-Headers") != "Content-Type, Authorization, X-Request-ID, X-Tova-CSRF, Idempotency-Key, X-API-Key" ||
 			h.Get("Access-Control-Max-Age") != "86400" || h.Get("X-Request-ID") == "" || h.Get("Allow") != "" {
 			t.Errorf("preflight of %s: %d %q %v", path, r.status, r.body, h)
 		}
@@ -144,8 +153,9 @@ server {
 		t.Errorf("origin null allowed: %v", r.header)
 	}
 	r = do(t, "OPTIONS", app.urls[""]+"/x", "", "Origin", "https://a.example", "Access-Control-Request-Method", "GET")
-	if r.header.Get("Access-Control-Max-Age") != "" {
-		t.Errorf("max_age 0 sent a Max-Age: %v", r.header)
+	if r.header.Get("Access-Control-Max-Age") != "0" {
+		// (no header at all would let browsers keep the answer 5 s)
+		t.Errorf("max_age 0 did not send Max-Age 0: %v", r.header)
 	}
 	if !strings.Contains(app.logs.String(), `"cors: credentials with origins \"*\"`) {
 		t.Errorf("no warning of credentials with any origin:\n%s", app.logs)
@@ -163,6 +173,10 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { methods: "GET", credentials: "yes" }`:           `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
 		`cors { max_age: -1 }`:                                  `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
 		`cors { max_age: "1h" }`:                                `server: app.tova:1:1: cors.max_age: expected a duration`,
+		// Names that are not HTTP tokens would fail every preflight.
+		`cors { methods: ["GET", "DELETE METHOD"] }`: `server: app.tova:1:1: cors.methods: "DELETE METHOD" is not a method name`,
+		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:1: cors.headers: "X Custom" is not a header name`,
+		`cors { expose_headers: ["X-A:"] }`:          `server: app.tova:1:1: cors.expose_headers: "X-A:" is not a header name`,
 	})
 }
 
