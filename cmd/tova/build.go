@@ -299,8 +299,15 @@ func replaceTree(from, to string) error {
 	return os.Rename(tmp, to)
 }
 
-// copyTree copies the files under from into to, a new directory.
+// copyTree copies the files under from into to, a new directory. A
+// symbolic link that stays inside from, which the server follows, is
+// made again as a relative link to the same file or directory; one that
+// leads out of it, which the server does not follow, is left out.
 func copyTree(from, to string) error {
+	root, err := filepath.EvalSymlinks(from)
+	if err != nil {
+		return err
+	}
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -313,8 +320,10 @@ func copyTree(from, to string) error {
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			return copyLink(root, path, rel, target)
 		case !d.Type().IsRegular():
-			return nil // (a link or a device is not a file to serve)
+			return nil // (a device or a pipe is not a file to serve)
 		}
 		in, err := os.Open(path)
 		if err != nil {
@@ -331,6 +340,26 @@ func copyTree(from, to string) error {
 		}
 		return o.Close()
 	})
+}
+
+// copyLink makes the link at path (rel inside the tree whose real
+// directory is root) again at target, if it leads to a file or
+// directory inside root: as a relative link, so that the copy leads to
+// the copy's own file.
+func copyLink(root, path, rel, target string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil // a dangling link serves nothing
+	}
+	in, err := filepath.Rel(root, real)
+	if err != nil || in == ".." || strings.HasPrefix(in, ".."+string(filepath.Separator)) || filepath.IsAbs(in) {
+		return nil // it leads out of the directory
+	}
+	dest, err := filepath.Rel(filepath.Dir(rel), in)
+	if err != nil {
+		return nil
+	}
+	return os.Symlink(dest, target)
 }
 
 // shellWord is path as a shell reads it back: quoted when it holds

@@ -112,6 +112,46 @@ func TestBuildStaticLinkAndNesting(t *testing.T) {
 	}
 }
 
+// Links inside a static directory, which the server follows, are in the
+// copy (they were left out: dist/ answered 404 where the program's own
+// directory served); links that lead out of it, which it does not
+// follow, are not.
+func TestBuildStaticLinksInside(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "public")
+	os.MkdirAll(filepath.Join(pub, "css"), 0o755)
+	os.WriteFile(filepath.Join(pub, "index.html"), []byte("<h1>home</h1>"), 0o644)
+	os.WriteFile(filepath.Join(pub, "css", "site.css"), []byte("body{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
+	os.Symlink("index.html", filepath.Join(pub, "home.html"))
+	os.Symlink("css", filepath.Join(pub, "styles"))
+	os.Symlink(filepath.Join(pub, "index.html"), filepath.Join(pub, "css", "abs.html")) // absolute, inside
+	os.Symlink("../secret.txt", filepath.Join(pub, "out.txt"))
+	os.Symlink("nothing", filepath.Join(pub, "dangling"))
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", filepath.Join(dir, "dist")}, &o, &errb); c != 0 {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	// The copy is moved away from the program (deployed alone): its
+	// links must lead to its own files.
+	moved := filepath.Join(t.TempDir(), "dist")
+	if err := os.Rename(filepath.Join(dir, "dist"), moved); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(pub)
+	for name, want := range map[string]string{"home.html": "<h1>home</h1>", "styles/site.css": "body{}", "css/abs.html": "<h1>home</h1>"} {
+		if b, err := os.ReadFile(filepath.Join(moved, "public", name)); err != nil || string(b) != want {
+			t.Errorf("dist/public/%s: %q %v", name, b, err)
+		}
+	}
+	for _, name := range []string{"out.txt", "dangling"} {
+		if _, err := os.Lstat(filepath.Join(moved, "public", name)); err == nil {
+			t.Errorf("dist/public/%s copied", name)
+		}
+	}
+}
+
 // An earlier copy is replaced, not written over: a link at dist/public,
 // or one inside it, leading back to the program's own files, is removed
 // rather than followed (the copy emptied every file of public/), and a
