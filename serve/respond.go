@@ -139,16 +139,21 @@ func headerPairs(v vm.Value, set func(name, value string), del func(name string)
 
 // headerLines gives the lines a header's value stands for: a list gives
 // a Set-Cookie line per element, and any other header one line of its
-// elements joined with ", " (as a list header is written); nil gives
-// none.
+// elements joined with ", " (as a list header is written); nil, and a
+// nil element, give none.
 func headerLines(name string, v vm.Value) []string {
 	switch v.Kind() {
 	case vm.KNil:
 		return nil
 	case vm.KArray:
-		vs := make([]string, len(v.AsArray().Elems))
-		for i, e := range v.AsArray().Elems {
-			vs[i] = vm.ToString(e)
+		vs := make([]string, 0, len(v.AsArray().Elems))
+		for _, e := range v.AsArray().Elems {
+			if !e.IsNil() { // nil is no value, as it is for the whole header
+				vs = append(vs, vm.ToString(e))
+			}
+		}
+		if len(vs) == 0 {
+			return nil
 		}
 		if !strings.EqualFold(name, "Set-Cookie") {
 			vs = []string{strings.Join(vs, ", ")}
@@ -194,6 +199,11 @@ func init() {
 // respond(status, body, headers = {}): a JSON response; a string body is
 // sent raw when the headers give a Content-Type.
 func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if !statusGiven(args, 0) {
+		// (a status looked up in a table that lacks it must not go out
+		// as 200 OK)
+		return vm.Nil, vm.TypeErrorf("respond: status must be an Int, got nil")
+	}
 	status, err := statusOpt(args, 0, 200, "respond: status", 200, 599)
 	if err != nil {
 		return vm.Nil, err
@@ -288,7 +298,10 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 2 {
 		return vm.Nil, vm.TypeErrorf("set_cookie: expected a name and a value")
 	}
-	name := vm.ToString(args[0])
+	if args[0].Kind() != vm.KString {
+		return vm.Nil, vm.TypeErrorf("set_cookie: the name must be a String, got %s", vm.TypeName(args[0]))
+	}
+	name := args[0].AsString()
 	if name == "" || !httpguts.ValidHeaderFieldName(name) {
 		// RFC 6265: a cookie name is a token, as a header name is.
 		return vm.Nil, vm.Errorf("ValueError", "set_cookie: invalid cookie name %q", name)

@@ -1116,6 +1116,10 @@ server {
   route GET "/header" => fn() try_it(fn() with_headers(respond(200, {}), { "Bad Name": "v" }))
   route GET "/setheader" => fn(res) try_it(fn() res.setHeader("X-B\r\nX-C", "v"))
   route GET "/cookie" => fn() try_it(fn() set_cookie("s;x", "v"))
+  route GET "/cookie-nil" => fn() try_it(fn() set_cookie(nil, "v"))
+  route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
+  route GET "/respond-none" => fn() try_it(fn() respond())
+  route GET "/list-nil" => fn() with_headers(text("x"), { "X-L": [nil, "v"], "Set-Cookie": [nil, "a=b"], "X-N": [nil] })
   route GET "/uncaught" => fn() respond(-1, "x")
   route GET "/value" => fn() with_headers(respond(200, {}), { "X-A": "a\r\nX-Injected: 1" })
   route GET "/ctl/set" => fn(res, v) { res.setHeader("X-V", v); "ok" }
@@ -1145,6 +1149,11 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/header", `ValueError: invalid header name "Bad Name"`},
 		{"/setheader", `ValueError: invalid header name "X-B\r\nX-C"`},
 		{"/cookie", `ValueError: set_cookie: invalid cookie name "s;x"`},
+		// A status or a cookie name that is nil (a lookup that found
+		// nothing) is an error, not 200 OK or a cookie named "nil".
+		{"/cookie-nil", `TypeError: set_cookie: the name must be a String, got Nil`},
+		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
+		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
 	}
 	for _, c := range cases {
 		r := do(t, "GET", u+c.path, "")
@@ -1159,6 +1168,10 @@ func TestResponseArgumentsChecked(t *testing.T) {
 	}
 	if r := do(t, "GET", u+"/uncaught", ""); r.status != 500 || !strings.Contains(r.body, "INTERNAL_ERROR") {
 		t.Errorf("uncaught bad status: %d %s", r.status, r.body)
+	}
+	// A nil in a list header value is no value, as nil is for a header.
+	if r := do(t, "GET", u+"/list-nil", ""); r.status != 200 || r.header.Get("X-L") != "v" || strings.Join(r.header.Values("Set-Cookie"), "|") != "a=b" || len(r.header.Values("X-N")) != 0 {
+		t.Errorf("list header with nil: %d %v", r.status, r.header)
 	}
 	// A line break in a header value cannot start another header.
 	r := do(t, "GET", u+"/value", "")
