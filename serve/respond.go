@@ -517,7 +517,6 @@ func entityTag(s string) string {
 	b = append(b, '"')
 	for i := 0; i < len(inner); i++ {
 		switch c := inner[i]; {
-		case c == '"':
 		case c == 0x21 || c >= 0x23 && c <= 0x7E || c >= 0x80:
 			b = append(b, c)
 		default:

@@ -2290,6 +2290,8 @@ server {
     "body" }
   route GET "/space" => fn(res) { etag(res, "a b\t")
     "body" }
+  route GET "/quote" => fn(res) { etag(res, "v\"1")
+    "body" }
   route GET "/broken" => fn() { nil.x }
   // a negative max-age was sent as max-age=0
   route GET "/negative" => fn(res) {
@@ -2332,6 +2334,10 @@ server {
 		t.Errorf("etag(res, \"a b\\t\"): ETag %q", r.header.Get("ETag"))
 	} else if r = do(t, "GET", u+"/space", "", "If-None-Match", `"a%20b%09"`); r.status != 304 {
 		t.Errorf("the %%XX tag sent back: %d", r.status)
+	}
+	// A quote is written %22 too: it was dropped, so v"1 and v1 matched.
+	if r = do(t, "GET", u+"/quote", "", "If-None-Match", `"v1"`); r.status != 200 || r.header.Get("ETag") != `"v%221"` {
+		t.Errorf("etag(res, `v\"1`): %d ETag %q", r.status, r.header.Get("ETag"))
 	}
 	for path, want := range map[string]string{
 		"/plain":   "public, max-age=60, stale-while-revalidate=30", // the server's default
