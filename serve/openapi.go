@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 
 	"tova/bytecode"
@@ -82,6 +83,11 @@ func (s *Server) openAPIRoutes(r *netio.Router) error {
 func (s *Server) openAPIDocument() map[string]any {
 	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}}
 	paths := map[string]map[string]any{}
+	type templated struct {
+		path  string
+		names []string
+	}
+	shapes := map[string]templated{}
 	for _, rt := range s.desc.Routes {
 		var op map[string]any
 		switch rt.Kind {
@@ -95,7 +101,21 @@ func (s *Server) openAPIDocument() map[string]any {
 		default:
 			continue
 		}
-		path, _ := openAPIPathOf(rt.Path)
+		path, names := openAPIPathOf(rt.Path)
+		// One routed path is one Path Item (OpenAPI forbids templates
+		// that differ only in their parameters' names): a route that
+		// names them otherwise is described under the first one's.
+		shape := pathShape.ReplaceAllString(path, "{}")
+		if first, ok := shapes[shape]; !ok {
+			shapes[shape] = templated{path, names}
+		} else if first.path != path {
+			path = first.path
+			if ps, ok := op["parameters"].([]any); ok {
+				for i := range names {
+					ps[i].(map[string]any)["name"] = first.names[i]
+				}
+			}
+		}
 		if paths[path] == nil {
 			paths[path] = map[string]any{}
 		}
@@ -123,6 +143,9 @@ func (s *Server) openAPIDocument() map[string]any {
 		"components": map[string]any{"schemas": b.schemas},
 	}
 }
+
+// pathShape matches the parameters of an OpenAPI path template.
+var pathShape = regexp.MustCompile(`\{[^/}]*\}`)
 
 // openAPIPathOf turns a route pattern into an OpenAPI path template
 // (":id" and "*rest" as "{id}" and "{rest}", a trailing "*" as

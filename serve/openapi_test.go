@@ -175,3 +175,28 @@ server "worker" {
 		}
 	}
 }
+
+// Routes of one path that name its parameter differently are one Path
+// Item (the document had /items/{id} and /items/{key}, which OpenAPI
+// forbids): the later one's parameter takes the first one's name.
+func TestOpenAPIOnePathItemPerPath(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn get_item(id: Int) { { id: id } }
+  fn delete_item(key: Int) { { deleted: key } }
+  route GET "/items/:id" => get_item
+  route DELETE "/items/:key" => delete_item
+}
+`)
+	doc, _ := getDoc(t, app.urls[""])
+	if doc.Paths.Value("/items/{key}") != nil || doc.Paths.Len() != 1 {
+		t.Fatalf("paths %v", doc.Paths.InMatchingOrder())
+	}
+	item := doc.Paths.Value("/items/{id}")
+	if item == nil || item.Get == nil || item.Delete == nil {
+		t.Fatalf("/items/{id}: %+v", item)
+	}
+	if p := item.Delete.Parameters; len(p) != 1 || p[0].Value.Name != "id" || p[0].Value.In != "path" || p[0].Value.Schema.Value.Type.Slice()[0] != "integer" {
+		t.Errorf("DELETE parameters %+v", p)
+	}
+}
