@@ -211,11 +211,16 @@ var (
 // token's exp or nbf may name.
 const maxClaimTime = 253402300799
 
-// timesOutOfRange says why a token's exp or nbf is no time this server
-// reads (a number before the year 1 or after 9999), or "".
+// timesOutOfRange says why a token's exp, nbf or iat is no time this
+// server reads (not a number, or one before the year 1 or after 9999),
+// or "".
 func timesOutOfRange(claims jwt.MapClaims) string {
 	for _, name := range []string{"exp", "nbf", "iat"} {
-		n, ok := claims[name].(json.Number)
+		v, given := claims[name]
+		n, ok := v.(json.Number)
+		if given && !ok {
+			return "invalid token: its " + name + " is not a number of seconds"
+		}
 		if !ok {
 			continue
 		}

@@ -241,6 +241,7 @@ func TestAuthRefusesAmbiguousTokens(t *testing.T) {
 	for _, c := range []struct{ name, tok, want string }{
 		{"nbf past 9999", token(t, authSecret, jwt.MapClaims{"nbf": 1e19}), "its nbf is no time"},
 		{"exp past 9999", token(t, authSecret, jwt.MapClaims{"exp": 9.3e18}), "its exp is no time"},
+		{"exp a String", token(t, authSecret, jwt.MapClaims{"exp": "tomorrow"}), "invalid token: its exp is not a number of seconds"},
 		{"another spelling", respelt, "malformed token"},
 		{"crit header", critTok, "critical header parameters"},
 	} {

@@ -86,6 +86,9 @@ func builtinSignJWT(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err := expiry(claims, options, now); err != nil {
 		return vm.Nil, err
 	}
+	if err := checkClaimTimes(claims); err != nil {
+		return vm.Nil, err
+	}
 	if auth != nil {
 		if _, ok := claims["iss"]; !ok && auth.issuer != "" {
 			claims["iss"] = auth.issuer
@@ -202,6 +205,49 @@ func expiry(claims jwt.MapClaims, options vm.Value, now int64) error {
 	}
 	claims["exp"] = exp
 	return nil
+}
+
+// checkClaimTimes refuses an exp or nbf written in the claims that is
+// not a time in whole Unix seconds from 1970 to 9999: the server's own
+// `with auth` would refuse every token signed with it.
+func checkClaimTimes(claims jwt.MapClaims) error {
+	for _, name := range []string{"exp", "nbf"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		n, isNum := v.(json.Number)
+		if !isNum {
+			if _, set := v.(int64); set {
+				continue // from the options, checked there
+			}
+			return vm.TypeErrorf("sign_jwt: the claim %s must be a time in Unix seconds, got %s", name, jsonKind(v))
+		}
+		f, err := n.Float64()
+		if err != nil || f != math.Trunc(f) || f < 0 || f > maxJWTTime {
+			hint := ""
+			if f > maxJWTTime && f/1000 <= maxJWTTime {
+				hint = " (Date.now() gives milliseconds: divide by 1000, or give the option expires_in)"
+			}
+			return vm.Errorf("ValueError", "sign_jwt: the claim %s %s is not a time in whole Unix seconds from 1970 to 9999%s", name, n, hint)
+		}
+	}
+	return nil
+}
+
+// jsonKind names the kind of a decoded JSON value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "a String"
+	case bool:
+		return "a Bool"
+	case nil:
+		return "nil"
+	case []any:
+		return "a List"
+	}
+	return "an Object"
 }
 
 // hash_password(password) is "pbkdf2:100000:<salt>:<hash>": PBKDF2 with

@@ -153,6 +153,9 @@ server {
   route GET "/list" => fn() { sign_jwt([1, 2], "0123456789abcdef-secret") }
   route GET "/exp" => fn() { sign_jwt({ sub: 1 }, "0123456789abcdef-secret", { exp: 1.0e15 }) }
   route GET "/option" => fn() { sign_jwt({ sub: 1 }, "0123456789abcdef-secret", { expiresIn: 60 }) }
+  route GET "/claim-ms" => fn() { sign_jwt({ sub: 1, exp: 1796407868721 }, "0123456789abcdef-secret") }
+  route GET "/claim-text" => fn() { sign_jwt({ sub: 1, nbf: "tomorrow" }, "0123456789abcdef-secret") }
+  route GET "/claim-ok" => fn() { sign_jwt({ sub: 1, exp: 1796407868, nbf: 1.0e9 }, "0123456789abcdef-secret") }
 }
 `)
 	u := app.urls[""]
@@ -162,10 +165,17 @@ server {
 		"/list":   "sign_jwt: the payload must be an object",
 		"/exp":    "sign_jwt: exp: expected a time in whole Unix seconds",
 		"/option": "sign_jwt: unknown option expiresIn",
+		// Times written in the claims are checked as the option's are:
+		// the server's own `with auth` refused every such token.
+		"/claim-ms":   "sign_jwt: the claim exp 1796407868721 is not a time in whole Unix seconds from 1970 to 9999 (Date.now() gives milliseconds",
+		"/claim-text": "sign_jwt: the claim nbf must be a time in Unix seconds, got a String",
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 500 || !strings.Contains(app.logs.String(), want) {
 			t.Errorf("%s: %d %s, want a 500 logged as %q", path, r.status, r.body, want)
 		}
+	}
+	if r := do(t, "GET", u+"/claim-ok", ""); r.status != 200 {
+		t.Errorf("/claim-ok: %d %s", r.status, r.body)
 	}
 }
 
