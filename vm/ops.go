@@ -113,6 +113,13 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	if recv.k == KType {
 		return Nil, TypeErrorf("%s has no associated function %s", recv.AsType().Info.Tag, name)
 	}
+	if recv.k == KObject && recv.AsObject().Type == nil {
+		if _, ok := t.In.Prog.namespaces[recv.AsObject()]; ok {
+			if _, err := t.missingField(recv.AsObject(), name); err != nil {
+				return Nil, err // Shape.Cirle(2.0): the variants it has
+			}
+		}
+	}
 	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
 }
 
