@@ -329,7 +329,11 @@ func (s *Server) Listen() error {
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("netio: listen %s: %w", s.cfg.Addr, err)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err // (it says "listen tcp <addr>" again)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
 	return nil

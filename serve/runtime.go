@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -536,6 +537,13 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	// whose later server cannot start never serves from the earlier.
 	// (Its jobs start then too: see Runtime.startJobs.)
 	if err := hs.Listen(); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			env := "PORT"
+			if name != "" {
+				env = bytecode.PortEnv(name)
+			}
+			err = fmt.Errorf("port %d (%s) is in use by another process: stop that one, or give this server another port (`port N`, or %s in the environment)", port, from, env)
+		}
 		return fail(err)
 	}
 	return s, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -470,6 +471,41 @@ func TestTwoServersOnOnePort(t *testing.T) {
 		// server is set up.
 		if strings.Contains(logs.String(), "server listening") || strings.Contains(logs.String(), "server stopped") {
 			t.Fatalf("a server served in a program that did not start:\n%s", logs.String())
+		}
+	}
+}
+
+// A port another process holds is said so, with where the port came
+// from (it said "netio: listen ...: listen tcp ...: bind: ...").
+func TestPortInUseByAnotherProcess(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, c := range []struct {
+		src  string
+		env  map[string]string
+		want string
+	}{
+		{fmt.Sprintf("server \"a\" {\n  port %d\n  route GET \"/\" => fn() 1\n}\n", port), nil,
+			fmt.Sprintf("a: port %d (its `port` at app.tova:2:3) is in use by another process: stop that one, or give this server another port (`port N`, or PORT_A in the environment)", port)},
+		{"server {\n  route GET \"/\" => fn() 1\n}\n", map[string]string{"PORT": fmt.Sprint(port)},
+			fmt.Sprintf("server: port %d (from PORT) is in use by another process: stop that one, or give this server another port (`port N`, or PORT in the environment)", port)},
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		getenv := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+		rt, err := Start(p, Options{Host: "127.0.0.1", Logger: zerolog.Nop(), Stdout: io.Discard, Getenv: getenv})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Fatal("started on a port in use")
+		}
+		if err.Error() != c.want {
+			t.Errorf("error %q\nwant  %q", err, c.want)
 		}
 	}
 }
