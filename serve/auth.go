@@ -350,14 +350,23 @@ func init() {
 	vm.Register(roleMaker)
 }
 
-// guardRequest is the request a guard named what was called with.
+// guardRequest is the request a guard named what (as a `with` names
+// it: auth, role("admin"), rate_limit(5, 60)) was called with.
 func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 	var q *reqObject
 	if len(args) > 0 {
 		q, _ = args[0].AsHostOK().(*reqObject)
 	}
 	if q == nil {
-		return nil, vm.TypeErrorf("%s: a route guard, called with the request", what)
+		got := "nothing"
+		if len(args) > 0 {
+			got = shapeOf(args[0])
+		}
+		hint := ""
+		if what == "auth" {
+			hint = " (write `with auth`, not `with auth()`)"
+		}
+		return nil, vm.TypeErrorf("%s is a route guard, for `with %s`: it is called with the request, got %s%s", what, what, got, hint)
 	}
 	return q, nil
 }
@@ -405,7 +414,7 @@ func builtinRole(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	name := args[0].AsString()
 	what := fmt.Sprintf("with role(%q)", name)
 	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		q, err := guardRequest(what, args)
+		q, err := guardRequest(strings.TrimPrefix(what, "with "), args)
 		if err != nil {
 			return vm.Nil, err
 		}

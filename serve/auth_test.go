@@ -199,6 +199,8 @@ func TestAuthStartErrors(t *testing.T) {
 		"server {\n  route GET \"/x\" with auth => fn() 1\n}":                                            "server: app.tova:2:3: route GET /x: with auth needs an auth { } block on the server",
 		"server {\n  route GET \"/x\" with role(\"admin\") => fn() 1\n}":                                 "server: app.tova:2:3: route GET /x: with role needs an auth { } block on the server",
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with role => fn() 1\n}": "server: app.tova:3:3: route GET /x: with role needs the role's name",
+		// auth called, as role("admin") is: the message says how to write it.
+		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with auth() => fn() 1\n}": "server: app.tova:3:27: TypeError: auth is a route guard, for `with auth`: it is called with the request, got nothing (write `with auth`, not `with auth()`)",
 	})
 }
 

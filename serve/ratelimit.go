@@ -185,12 +185,9 @@ func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, vm.Errorf("ValueError", "%s", strings.TrimPrefix(err.Error(), "rate_limit(...): "))
 	}
 	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		var q *reqObject
-		if len(args) > 0 {
-			q, _ = args[0].AsHostOK().(*reqObject)
-		}
-		if q == nil {
-			return vm.Nil, vm.TypeErrorf("rate_limit(...): a route guard, called with the request")
+		q, err := guardRequest("rate_limit(...)", args)
+		if err != nil {
+			return vm.Nil, err
 		}
 		if ok, wait := l.take(q.r.RemoteIP(), time.Now()); !ok {
 			return tooManyRequests(q.id, wait), nil

@@ -269,12 +269,9 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		field = args[0].AsString()
 	}
 	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		var q *reqObject
-		if len(args) > 0 {
-			q, _ = args[0].AsHostOK().(*reqObject)
-		}
-		if q == nil {
-			return vm.Nil, vm.TypeErrorf("upload(%q): a route guard, called with the request", field)
+		q, err := guardRequest(fmt.Sprintf("upload(%q)", field), args)
+		if err != nil {
+			return vm.Nil, err
 		}
 		notFile := &httpError{status: 400, code: "VALIDATION_FAILED", message: field + ": not a valid file"}
 		if ct, _, _ := mime.ParseMediaType(q.r.ContentType); ct != "multipart/form-data" {

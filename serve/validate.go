@@ -55,12 +55,9 @@ func builtinValidate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		fields = append(fields, f)
 	}
 	guard := func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		var q *reqObject
-		if len(args) > 0 {
-			q, _ = args[0].AsHostOK().(*reqObject)
-		}
-		if q == nil {
-			return vm.Nil, vm.TypeErrorf("validate(...): a route guard, called with the request")
+		q, err := guardRequest("validate(...)", args)
+		if err != nil {
+			return vm.Nil, err
 		}
 		body, err := q.Body()
 		if err != nil {
