@@ -173,6 +173,15 @@ var durationUnits = map[string]float64{
 func (f *fstate) checkRefreshEvery(name string, e ast.Expr) bool {
 	var ms float64
 	var shown string
+	if u, ok := e.(*ast.Unary); ok && u.Op == "-" {
+		if x, ok := u.X.(*ast.UnitLit); ok && durationUnits[x.Unit] > 0 {
+			if n, ok := literal(x.Number); ok && asFloat(n) > 0 {
+				// -5.seconds: a negative duration
+				f.c.errorf(e.Pos(), "refresh %s: "+RefreshRule, name, "-"+literalRepr(n)+"."+x.Unit+"s")
+				return false
+			}
+		}
+	}
 	switch x := e.(type) {
 	case *ast.UnitLit:
 		unit, ok := durationUnits[x.Unit]
