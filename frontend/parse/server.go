@@ -59,6 +59,12 @@ func startsOperand(t, t2 token.Token) bool {
 	return false
 }
 
+// unquotedPath reports whether n1 n2 are a path written without its
+// quotes (`/healthz`): a "/" joined to the name after it.
+func unquotedPath(n1, n2 token.Token) bool {
+	return n1.Kind == token.DIV && n2.Kind == token.IDENT && n2.Pos == n1.End
+}
+
 // spacedParen reports whether next is a "(" set apart from word by a
 // space: `port (3000 + 1)` declares a port, `port(3000)` calls port.
 func spacedParen(word, next token.Token) bool {
@@ -136,6 +142,15 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return p.dataBlock()
 	case word == "routes" && n1.Kind == token.LBRACE:
 		p.failAt(p.tok.Pos, p.tok.End, `routes needs a path prefix: routes "/api" { ... }`)
+	case word == "routes" && n1.Pos.Line == p.tok.Pos.Line && (wordLike(n1) || n1.Kind == token.INT || unquotedPath(n1, n2)):
+		// `routes api {`: the word is right, its prefix is not a string
+		p.failAt(n1.Pos, n1.End, `routes needs its path prefix as a string: routes "/api" { ... }`)
+	case (word == "health" || word == "static") && unquotedPath(n1, n2):
+		p.failAt(n1.Pos, n2.End, `%s takes a path string: %s "/%s"`, word, word, n2.Lit)
+	case ctx == ctxServer && (word == "port" || word == "max_body") && (n1.Kind == token.NEWLINE || n1.Kind == token.SEMI || n1.Kind == token.EOF || n1.Kind == token.RBRACE):
+		// a lone word: its value was left out
+		example := map[string]string{"port": "port 8080", "max_body": "max_body 10.megabytes"}[word]
+		p.failAt(p.tok.Pos, p.tok.End, "%s needs a value: %s", word, example)
 	case word == "model" && n1.Kind == token.LBRACE:
 		p.failAt(p.tok.Pos, p.tok.End, "model needs a name: model Post { title: String }")
 	case n1.Kind == token.LBRACE:
