@@ -34,14 +34,20 @@ func (s *Server) startJobs(queue string) error {
 	} else {
 		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "jobs.") {
-		// A jobs { } key: say where the block is (the server's own, or
-		// else the program's).
-		for _, cs := range [][]bytecode.Config{s.desc.Configs, s.rt.code.Configs} {
-			for _, c := range cs {
-				if c.Kind == "jobs" {
-					return fmt.Errorf("%s: %w", posAt(s.fileName(), c.Pos), err)
-				}
+	return jobsBlockAt(s.rt.code, s.desc, err)
+}
+
+// jobsBlockAt gives an error about a key of the jobs { } block that
+// server d reads where the block is (the server's own, or else the
+// program's).
+func jobsBlockAt(code *bytecode.Program, d *bytecode.Server, err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "jobs.") {
+		return err
+	}
+	for _, cs := range [][]bytecode.Config{d.Configs, code.Configs} {
+		for _, c := range cs {
+			if c.Kind == "jobs" {
+				return fmt.Errorf("%s: %w", posAt(code.FileName(code.Funcs[d.Init].File), c.Pos), err)
 			}
 		}
 	}
@@ -200,7 +206,8 @@ func ScratchQueue(prog *vm.Program, d *bytecode.Server, cfg vm.Config) (where st
 	if err := inst.RunServerInit(context.Background(), d.Init); err != nil {
 		return "", false, err
 	}
-	return jobs.QueueOf(inst)
+	where, explicit, err = jobs.QueueOf(inst)
+	return where, explicit, jobsBlockAt(prog.Code, d, err)
 }
 
 // ServerLabel is how messages name server name: "server" for the

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tova/bytecode"
+	"tova/driver"
 	"tova/jobs"
 	"tova/serve"
 	"tova/vm"
@@ -65,7 +66,7 @@ and server bodies as tova serve does at startup, without serving;
 			// named after its main source file.
 			schema := jobs.ProgramSchema(args[0])
 			if database == "" {
-				p, _, err := load(cmd, args[0])
+				p, src, err := load(cmd, args[0])
 				if err != nil {
 					return err
 				}
@@ -75,7 +76,15 @@ and server bodies as tova serve does at startup, without serving;
 					return &exitError{exitUsage}
 				}
 				if places, err = jobPlaces(p, filepath.Dir(args[0])); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %v\n", err)
+					var ve *vm.Error
+					var ce *configError
+					if errors.As(err, &ce) && errors.As(err, &ve) && len(ve.Stack) > 0 {
+						// The program's own code failed: shown as tova
+						// run and tova serve show it, source line and stack.
+						fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %s:\n%s", ce.head(), driver.FormatError(ve, src))
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %v\n", err)
+					}
 					return &exitError{exitStartup}
 				}
 			}
@@ -148,7 +157,7 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	plan := serve.PlanQueues(p, func(d *bytecode.Server) (string, bool, error) {
 		where, explicit, err := serve.ScratchQueue(prog, d, vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
 		if err != nil && first == nil {
-			first = fmt.Errorf("%s: reading its configuration: %v (use --database)", serve.ServerLabel(d.Name), err)
+			first = &configError{d.Name, err}
 		}
 		return where, explicit, err
 	})
@@ -163,6 +172,20 @@ func jobPlaces(p *bytecode.Program, dir string) ([]string, error) {
 	}
 	return places, nil
 }
+
+// configError is the failure of a server's setup code, run to find
+// where it keeps its jobs.
+type configError struct {
+	server string
+	err    error
+}
+
+func (e *configError) head() string {
+	return serve.ServerLabel(e.server) + ": reading its configuration failed (--database reads a queue without running the program)"
+}
+
+func (e *configError) Error() string { return e.head() + ": " + e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
 
 // redact hides the password of a connection URL: the one after the
 // user name, and a password query parameter (libpq and pgx take both).

@@ -174,3 +174,23 @@ func TestJobsLeavesNoDatabaseFilesOpen(t *testing.T) {
 		}
 	}
 }
+
+// A program whose setup code fails, run to find its queue, is reported
+// as tova run reports a failure: position, kind, source line and stack
+// (it gave the bare message); a jobs block's bad key names the block.
+func TestJobsSetupFailure(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("fn load_settings() {\n  settings = nil\n  settings.queue\n}\nconfig = load_settings()\nserver {\n  background fn send(to) { print(to) }\n}\n"), 0o644)
+	var out, errOut testutil.Buffer
+	want := "tova jobs: server: reading its configuration failed (--database reads a queue without running the program):\n" +
+		app + ":3:12: TypeError: cannot read field queue of nil\n  settings.queue\n           ^\n  at load_settings (" + app + ":3:12)\n  at main (" + app + ":5:23)\n"
+	if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || errOut.String() != want {
+		t.Errorf("exit %d:\n%s\nwant\n%s", code, errOut.String(), want)
+	}
+	os.WriteFile(app, []byte("server {\n  jobs { workers: -1 }\n  background fn send(to) { print(to) }\n}\n"), 0o644)
+	errOut.Reset()
+	if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || !strings.Contains(errOut.String(), app+":2:3: jobs.workers: expected a positive Int, got -1") {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}
