@@ -14,8 +14,11 @@ func registerObjects() {
 	regH("has_key", ps("obj", "key"), bHasKey)
 	alias("has_key", "hasKey")
 	regH("has", ps("coll", "key"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		if k := arg(args, 0).Kind(); k == vm.KObject || k == vm.KHost || k == vm.KNil {
+		switch arg(args, 0).Kind() {
+		case vm.KObject, vm.KHost, vm.KNil:
 			return bHasKey(t, args)
+		case vm.KFunc, vm.KBuiltin, vm.KBool, vm.KInt, vm.KFloat:
+			return vm.Nil, typeErr("has", "an Object, a List or a String", arg(args, 0)) // (not contains's name)
 		}
 		return bContains(t, args)
 	})

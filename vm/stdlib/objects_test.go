@@ -77,6 +77,7 @@ func TestObjects(t *testing.T) {
 		{"values", a(S("x")), "TypeError", "values: expected Object, got String"},
 		{"merge", a(O(), I(1)), "TypeError", "merge: expected Object, got Int"},
 		{"has_key", a(O(), B(true)), "TypeError", "has_key: expected String or Int key, got Bool"},
+		{"has", a(I(5), I(1)), "TypeError", "has: expected an Object, a List or a String, got Int"}, // (it named contains)
 		{"from_entries", a(L(L(F(1.5), I(1)))), "TypeError", "from_entries: expected String or Int key, got Float"},
 		{"from_entries", a(L(I(1))), "TypeError", "from_entries: expected [key, value] pair, got Int"},
 		{"pick", a(O(), nilV), "TypeError", "pick: expected String or Int key, got Nil"},
