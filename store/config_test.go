@@ -99,17 +99,26 @@ func TestRedactURL(t *testing.T) {
 
 func TestIsReadOnly(t *testing.T) {
 	for q, want := range map[string]bool{
-		"SELECT 1":                             true,
-		"  select * from t":                    true,
-		"-- note\nSELECT 1":                    true,
-		"/* x */ (SELECT 1)":                   true,
-		"VALUES (1)":                           true,
-		"INSERT INTO t VALUES (1)":             false,
-		"WITH x AS (DELETE FROM t) SELECT 1":   false,
-		"UPDATE t SET a = 1":                   false,
-		"PRAGMA journal_mode":                  false,
-		"-- only a comment":                    false,
-		"DELETE FROM t WHERE id IN (SELECT 1)": false,
+		"SELECT 1":                           true,
+		"  select * from t":                  true,
+		"-- note\nSELECT 1":                  true,
+		"/* x */ (SELECT 1)":                 true,
+		"VALUES (1)":                         true,
+		"INSERT INTO t VALUES (1)":           false,
+		"WITH x AS (DELETE FROM t) SELECT 1": false,
+		// A report written with a CTE reads (it went to the writer,
+		// holding off every write while it ran).
+		"WITH totals AS (SELECT a, count(*) AS n FROM t GROUP BY a) SELECT * FROM totals":                  true,
+		"with recursive c(x) as (select 1 union all select x+1 from c where x < 9) select count(*) from c": true,
+		"WITH x AS (SELECT 'insert' AS \"update\", [delete] FROM t) SELECT * FROM x -- drop":               true,
+		"WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x":                                               false,
+		"WITH x AS (SELECT 1) /* note */ UPDATE t SET a = 1":                                               false,
+		"WITH x AS (SELECT 1) REPLACE INTO t VALUES (1)":                                                   false,
+		"WITH x AS (SELECT 'unterminated":                                                                  false,
+		"UPDATE t SET a = 1":                                                                               false,
+		"PRAGMA journal_mode":                                                                              false,
+		"-- only a comment":                                                                                false,
+		"DELETE FROM t WHERE id IN (SELECT 1)":                                                             false,
 	} {
 		if got := isReadOnly(q); got != want {
 			t.Errorf("isReadOnly(%q) = %v", q, got)

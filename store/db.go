@@ -338,8 +338,66 @@ func isReadOnly(query string) bool {
 	switch firstKeyword(query) {
 	case "SELECT", "VALUES", "EXPLAIN":
 		return true
+	case "WITH":
+		// WITH ... SELECT reads (a report's usual form); WITH ...
+		// INSERT/UPDATE/DELETE writes. A word of a write anywhere
+		// outside quotes and comments sends it to the writer.
+		words, whole := sqlWords(query)
+		if !whole {
+			return false
+		}
+		for _, w := range words {
+			switch w {
+			case "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "PRAGMA", "ATTACH", "VACUUM", "REINDEX", "ANALYZE":
+				return false
+			}
+		}
+		return true
 	}
 	return false
+}
+
+// sqlWords are the bare words of a statement, upper-cased: what is in
+// quotes ('', "", ``, []) or comments is left out. whole is false when
+// a quote or a comment does not end.
+func sqlWords(stmt string) (words []string, whole bool) {
+	for i := 0; i < len(stmt); {
+		c := stmt[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`' || c == '[':
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			j := strings.IndexByte(stmt[i+1:], end)
+			if j < 0 {
+				return words, false
+			}
+			i += j + 2
+		case strings.HasPrefix(stmt[i:], "--"):
+			j := strings.IndexByte(stmt[i:], '\n')
+			if j < 0 {
+				return words, true // (a line comment ends the text)
+			}
+			i += j + 1
+		case strings.HasPrefix(stmt[i:], "/*"):
+			j := strings.Index(stmt[i+2:], "*/")
+			if j < 0 {
+				return words, false
+			}
+			i += j + 4
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(stmt) && (stmt[j] == '_' || stmt[j] == '$' || stmt[j] >= 'a' && stmt[j] <= 'z' || stmt[j] >= 'A' && stmt[j] <= 'Z' || stmt[j] >= '0' && stmt[j] <= '9') {
+				j++
+			}
+			words = append(words, strings.ToUpper(stmt[i:j]))
+			i = j
+		default:
+			i++
+		}
+	}
+	return words, true
 }
 
 // firstKeyword is a statement's first word, upper-cased, after comments

@@ -50,7 +50,9 @@
 // page cache of up to 32 MiB per connection (filled as pages are read),
 // one writer connection through which every write and every transaction
 // goes (writers queue instead of failing with "database is locked"),
-// and reader connections beside it. Database calls run with the
+// and reader connections beside it, on which reads run (a raw statement
+// reads when it is a SELECT, VALUES or EXPLAIN, or a WITH that names no
+// write). Database calls run with the
 // server's scheduler released, so a slow query blocks only the request
 // that runs it.
 //

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,6 +373,43 @@ server {
 			t.Logf("slow request %v; 5 fast requests meanwhile %v", slowTook, fast)
 		})
 	}
+}
+
+// A read written with a CTE (WITH ... SELECT, a report's usual form)
+// runs on a SQLite reader connection: a write meanwhile goes through at
+// once (it waited behind the read, which ran on the one writer).
+func TestSQLiteCTEReadDoesNotHoldWrites(t *testing.T) {
+	d := freshDB(t, store.SQLite)
+	a, err := serveApp(t, d, d.block()+notesApp[:strings.Index(notesApp, "server {")]+`
+server {
+  fn report() { db.get("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT count(*) AS n FROM c") }
+  fn write() { Note.create({ author: "w", body: "b", n: 1 }).id }
+  route GET "/report" => report
+  route POST "/write" => write
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readDone atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st, body, err := call("GET", a.url+"/report", "")
+		readDone.Store(true)
+		if err != nil || st != 200 || body != `{"n":5000000}` {
+			t.Errorf("report: %d %s %v", st, body, err)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	st, body, err := call("POST", a.url+"/write", "")
+	if err != nil || st != 200 || body != "1" {
+		t.Fatalf("write: %d %s %v", st, body, err)
+	}
+	if readDone.Load() {
+		t.Error("the write came back after the report: it waited for the read")
+	}
+	<-done
 }
 
 // proxy forwards TCP connections to PostgreSQL and can cut them all,
