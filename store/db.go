@@ -358,7 +358,7 @@ func isReadOnly(query string) bool {
 }
 
 // sqlWords are the bare words of a statement, upper-cased: what is in
-// quotes ('', "", ``, []) or comments is left out. whole is false when
+// quotes (single, double, back quotes, brackets) or comments is left out. whole is false when
 // a quote or a comment does not end.
 func sqlWords(stmt string) (words []string, whole bool) {
 	for i := 0; i < len(stmt); {
