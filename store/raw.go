@@ -145,7 +145,7 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		}
 		return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(int64(len(rows))), last})), nil
 	}
-	insert := strings.HasPrefix(strings.TrimSpace(upper), "INSERT")
+	insert := insertsRows(query)
 	q := db.on(t, true)
 	if insert && db.d.pg() && !db.inTx(t) {
 		// lastval() must run on the connection that inserted.
@@ -183,6 +183,24 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		}
 	}
 	return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(changes), last})), nil
+}
+
+// insertsRows reports whether a statement adds rows whose id last_id
+// gives: an INSERT or REPLACE, after comments, or one a WITH leads to.
+func insertsRows(query string) bool {
+	switch firstKeyword(query) {
+	case "INSERT", "REPLACE":
+		return true
+	case "WITH":
+		words, _ := sqlWords(query)
+		for i, w := range words {
+			// (replace(...) is also a function: REPLACE INTO inserts)
+			if w == "INSERT" || w == "REPLACE" && i+1 < len(words) && words[i+1] == "INTO" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rawRows runs a query and returns its rows as objects keyed by column

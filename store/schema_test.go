@@ -272,3 +272,19 @@ print("not reached")`)
 		t.Errorf("got:\n%s", got)
 	}
 }
+
+// db.run's last_id is the id of the row a statement added, however the
+// statement begins: after a comment, from a WITH, or REPLACE INTO (it
+// was nil unless the text began with INSERT); an UPDATE through a WITH
+// that calls replace() adds none.
+func TestRawRunLastID(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: "l.db" }
+db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+print(db.run("insert into t (v) values ('a')").last_id)
+print(db.run("-- one more\nINSERT INTO t (v) VALUES ('b')").last_id)
+print(db.run("/* note */ INSERT INTO t (v) VALUES ('c')").last_id)
+print(db.run("WITH x AS (SELECT 'd' AS v) INSERT INTO t (v) SELECT v FROM x").last_id)
+print(db.run("REPLACE INTO t (v) VALUES ('e')").last_id)
+print(db.run("WITH x AS (SELECT 1) UPDATE t SET v = replace(v, 'a', 'z') WHERE id IN (SELECT * FROM x)"))`)
+	wantOutput(t, src, "1\n2\n3\n4\n5\n{ changes: 1, last_id: nil }\n")
+}
