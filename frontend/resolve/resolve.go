@@ -160,7 +160,12 @@ type resolver struct {
 	// their own (bytecode's dataRefresh); inData: such code is being
 	// resolved, and the module names it reads must be module slots
 	refreshes, inData bool
-	mains             map[*ast.File]*funcInfo
+	// dataValue: a data block's source or pipeline value is being
+	// resolved; dataReady: the sources and pipelines declared before it,
+	// which it may read (one declared after has no value yet)
+	dataValue bool
+	dataReady map[*ast.Binding]bool
+	mains     map[*ast.File]*funcInfo
 	order             map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
@@ -318,6 +323,13 @@ func (r *resolver) newBinding(s *scope, name string, pos token.Pos, kind declKin
 // refer to for the visible binding b: b itself, or a Free binding of the
 // current function (making b a Cell in its owner).
 func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
+	if r.dataValue && id != nil && !r.dataReady[b] {
+		if inf := r.info[b]; inf != nil && inf.kind == kindData {
+			r.errs.Add(r.file.Name, id.PosV, identEnd(id),
+				fmt.Sprintf("%s used before its declaration: a data block's sources and pipelines are computed in the order they are written", id.Name),
+				diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
+		}
+	}
 	if b.Scope == ast.Global || b.Scope == ast.Builtin || b.Scope == ast.Undefined {
 		return b
 	}

@@ -437,11 +437,17 @@ func (r *resolver) stmt(s ast.Stmt) {
 		for _, it := range s.Items {
 			switch it.Kind {
 			case "source", "pipeline":
-				r.inData = r.refreshes
+				r.inData, r.dataValue = r.refreshes, true
 				r.expr(it.Value)
-				r.inData = false
+				r.inData, r.dataValue = false, false
 				if it.Name != nil && it.Name.Binding == nil {
 					r.declare(r.cur, it.Name, kindData)
+				}
+				if it.Name != nil {
+					if r.dataReady == nil {
+						r.dataReady = map[*ast.Binding]bool{}
+					}
+					r.dataReady[it.Name.Binding] = true
 				}
 			case "refresh", "validate":
 				if it.Name != nil {
