@@ -166,7 +166,7 @@ type resolver struct {
 	dataValue bool
 	dataReady map[*ast.Binding]bool
 	mains     map[*ast.File]*funcInfo
-	order             map[*ast.File]int // place of each file in the program
+	order     map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
 	builtins map[string]*ast.Binding
