@@ -93,6 +93,7 @@ type compiler struct {
 	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
 	srcs         []Source
 	fnDecls      map[fnAt]*ast.Function     // every fn declaration, for namedHandler
+	implFns      map[string][]*ast.Function // the functions of impl blocks, by name (data refresh dependents)
 	fnNames      map[fnAt]*ast.Ident        // immutable bindings of another name (h = g), for namedHandler
 	dataBlocks   []*ast.DataBlock           // the program's data blocks, in order (dependents)
 	refreshed    map[*ast.Binding]token.Pos // the sources refresh lines name, and where

@@ -123,18 +123,34 @@ func (c *compiler) dependents(src *ast.Binding) []*ast.DataItem {
 	changed := map[*ast.Binding]bool{src: true}
 	seen := map[*ast.Function]bool{}
 	var reads func(n any) bool
+	follow := func(fn *ast.Function) bool {
+		if fn == nil || seen[fn] {
+			return false
+		}
+		seen[fn] = true
+		return reads(fn.Body)
+	}
 	reads = func(n any) bool {
 		found := false
-		eachIdent(n, func(id *ast.Ident) bool {
-			b := outermost(id.Binding)
-			switch {
-			case b == nil:
-			case changed[b]:
-				found = true
-			case b.Scope == ast.Global:
-				if fn := c.fnDecls[fnAt{c.file, b.Decl}]; fn != nil && !seen[fn] {
-					seen[fn] = true
-					found = reads(fn.Body)
+		ast.Inspect(n, func(x any) bool {
+			switch x := x.(type) {
+			case *ast.Ident:
+				b := outermost(x.Binding)
+				switch {
+				case b == nil:
+				case changed[b]:
+					found = true
+				case b.Scope == ast.Global:
+					found = follow(c.fnDecls[fnAt{c.file, b.Decl}])
+				}
+			case *ast.Member:
+				// Stats.count(), stats.total(): a function of an impl
+				// block of that name, whichever type's it is (the
+				// value's type is not known here)
+				for _, fn := range c.implFns[x.Name] {
+					if found = follow(fn); found {
+						break
+					}
 				}
 			}
 			return !found

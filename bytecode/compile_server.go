@@ -610,6 +610,7 @@ func (c *compiler) indexDecls() {
 		return
 	}
 	c.fnDecls, c.aliases, c.fnNames = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}, map[fnAt]*ast.Ident{}
+	c.implFns = map[string][]*ast.Function{}
 	c.typesIn, c.declScope, c.models = map[typeScope]map[string]*ast.TypeDecl{}, map[ast.Stmt]typeScope{}, map[string]bool{}
 	var walk func(file int, stmts []ast.Stmt, sc typeScope)
 	walk = func(file int, stmts []ast.Stmt, sc typeScope) {
@@ -650,6 +651,10 @@ func (c *compiler) indexDecls() {
 				walk(file, st.Body, sc)
 			case *ast.DataBlock:
 				c.dataBlocks = append(c.dataBlocks, st)
+			case *ast.ImplDecl:
+				for _, m := range append(slices.Clip(st.Methods), st.Defaults...) {
+					c.implFns[m.Name.Name] = append(c.implFns[m.Name.Name], m.Fn)
+				}
 			}
 		}
 	}

@@ -245,6 +245,12 @@ func TestDataRefreshFindsEveryPipeline(t *testing.T) {
 	replaceFile(t, path, `[1, 2]`)
 	app := startApp(t, `size = fn() len(v)
 limit = 1
+type Stats { k: Int }
+impl Stats {
+  fn count() { len(v) }
+  fn total(self) { len(v) * self.k }
+}
+fn via() { Stats.count() }
 data {
   source v = read("`+path+`")
   pipeline a = size()
@@ -253,14 +259,18 @@ data {
 }
 data {
   pipeline b = len(v) * 10
+  // through the functions of an impl block (they were not followed)
+  pipeline assoc = Stats.count()
+  pipeline method = Stats(100).total()
+  pipeline through = via()
 }
 server {
-  route GET "/" => fn() { [len(v), a, b, first] }
+  route GET "/" => fn() { [len(v), a, b, first, assoc, method, through] }
 }
 `)
-	if r := do(t, "GET", app.urls[""]+"/", ""); r.body != `[2,2,20,[1]]` {
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.body != `[2,2,20,[1],2,200,2]` {
 		t.Fatalf("at start: %s", r.body)
 	}
 	replaceFile(t, path, `[7, 8, 9]`)
-	waitFor(t, func() bool { return do(t, "GET", app.urls[""]+"/", "").body == `[3,3,30,[7]]` })
+	waitFor(t, func() bool { return do(t, "GET", app.urls[""]+"/", "").body == `[3,3,30,[7],3,300,3]` })
 }
