@@ -240,9 +240,14 @@ func (m *Model) ensure(ctx context.Context, db *DB, q querier, inTx bool) (*tabl
 	}
 	tb, err := m.sync(ctx, db, q)
 	var ve *vm.Error
-	if err != nil && !(errors.As(err, &ve) && ve.Kind == KindSchema) {
-		// Another instance may have created the table or added the
-		// column at the same moment: look again once.
+	for range len(m.cols) {
+		if err == nil || errors.As(err, &ve) && ve.Kind == KindSchema || ctx.Err() != nil {
+			break
+		}
+		// Another process may have created the table or added a column
+		// at the same moment (servers of one program deployed apart
+		// start together): look again; each turn, the other has added
+		// one more.
 		tb, err = m.sync(ctx, db, q)
 	}
 	if err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"tova/driver"
@@ -287,4 +288,35 @@ print(db.run("WITH x AS (SELECT 'd' AS v) INSERT INTO t (v) SELECT v FROM x").la
 print(db.run("REPLACE INTO t (v) VALUES ('e')").last_id)
 print(db.run("WITH x AS (SELECT 1) UPDATE t SET v = replace(v, 'a', 'z') WHERE id IN (SELECT * FROM x)"))`)
 	wantOutput(t, src, "1\n2\n3\n4\n5\n{ changes: 1, last_id: nil }\n")
+}
+
+// Two processes adding the same fields to one SQLite table at once (the
+// servers of a program deployed apart, started together) both start:
+// the one that finds a column the other just added looks again (it
+// looked once, and failed with "duplicate column name" when the other
+// had added one more meanwhile).
+func TestConcurrentAddColumns(t *testing.T) {
+	v1 := []byte("db { adapter: \"sqlite\", database: \"shared.db\" }\nmodel Item { name: String }\nprint(Item.count())\n")
+	v2 := []byte("db { adapter: \"sqlite\", database: \"shared.db\" }\nmodel Item { name: String, qty: Int, price: Float, note: String, ok: Bool, tag: String }\nprint(Item.count())\n")
+	for round := range 15 {
+		d := testDB{dir: t.TempDir()}
+		if got := d.runPlain(t, v1); got != "0\n" {
+			t.Fatalf("v1: %s", got)
+		}
+		var wg sync.WaitGroup
+		outs := make([]string, 2)
+		for i := range outs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs[i] = d.runPlain(t, v2)
+			}()
+		}
+		wg.Wait()
+		for _, got := range outs {
+			if got != "0\n" {
+				t.Fatalf("round %d: %s", round, got)
+			}
+		}
+	}
 }
