@@ -472,6 +472,7 @@ func (m *Model) orderBy(tb *table, method string, v vm.Value) (string, error) {
 	desc, hasID := false, false
 	for _, term := range terms {
 		term = strings.TrimSpace(term)
+		raw := term
 		desc = false
 		switch {
 		case strings.HasPrefix(term, "-"):
@@ -481,6 +482,10 @@ func (m *Model) orderBy(tb *table, method string, v vm.Value) (string, error) {
 		}
 		if f := strings.Fields(term); len(f) == 2 && (strings.EqualFold(f[1], "desc") || strings.EqualFold(f[1], "asc")) {
 			term, desc = f[0], strings.EqualFold(f[1], "desc")
+		}
+		if term == "" && raw != "" {
+			// "-" alone sorted by id, newest first, without a word
+			return "", vm.Errorf(KindColumn, "%s.%s: order %q names no field (write \"-created_at\", a field name after the sign)", m.name, method, raw)
 		}
 		if term == "" {
 			continue
