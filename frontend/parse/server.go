@@ -476,6 +476,11 @@ func (p *parser) modelDecl() ast.Stmt {
 		}
 		p.next()
 		p.expect(token.COLON)
+		if v := p.tok; modelOptions[t.Lit] && v.Kind == token.IDENT && looksLikeType(v.Lit) {
+			// `table: Int`: a field the option's name shadows
+			p.failAt(t.Pos, v.End, "model %s: %s is a model option, not a field; a field of that name is declared in a type: type %s { %s: %s }, then model %s",
+				m.Name.Name, t.Lit, m.Name.Name, t.Lit, v.Lit, m.Name.Name)
+		}
 		if modelOptions[t.Lit] || isLiteralStart(p.tok.Kind) {
 			m.Options = append(m.Options, &ast.ObjEntry{PosV: t.Pos, Key: t.Lit, Value: p.expr()})
 			return
@@ -487,6 +492,12 @@ func (p *parser) modelDecl() ast.Stmt {
 		m.Fields = append(m.Fields, f)
 	})
 	return m
+}
+
+// looksLikeType reports whether a name is written as a type's is
+// (Int, UserRole), not as a constant's (TABLE).
+func looksLikeType(name string) bool {
+	return name != "" && name[0] >= 'A' && name[0] <= 'Z' && strings.ToUpper(name) != name
 }
 
 func isLiteralStart(k token.Kind) bool {
