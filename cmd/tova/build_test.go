@@ -283,3 +283,30 @@ func TestBuildStaticLinkNeverReplacesTheProgram(t *testing.T) {
 		t.Errorf("the program's link web was replaced: %v %v", fi, err)
 	}
 }
+
+// A program read from a pipe (tova run <(gen)) has no directory of its
+// own: its default database goes in the working directory (it went to
+// /dev/fd, where no file can be made).
+func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	fifo := filepath.Join(t.TempDir(), "prog")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.WriteString("model P { name: String }\nP.create({ name: \"a\" })\nprint(P.count())\n")
+		f.Close()
+	}()
+	var o, errb testutil.Buffer
+	if c := run([]string{"run", fifo}, &o, &errb); c != 0 || o.String() != "1\n" {
+		t.Fatalf("exit %d: %s %s", c, o.String(), errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app.db")); err != nil {
+		t.Errorf("no app.db in the working directory: %v (%s)", err, errb.String())
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +74,7 @@ and server bodies as tova serve does at startup, without serving;
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: %s declares no server block, so it has no jobs\n", args[0])
 					return &exitError{exitUsage}
 				}
-				if places, err = jobPlaces(p, filepath.Dir(args[0])); err != nil {
+				if places, err = jobPlaces(p, programDir(args[0])); err != nil {
 					var ve *vm.Error
 					var ce *configError
 					if errors.As(err, &ce) && errors.As(err, &ve) && len(ve.Stack) > 0 {

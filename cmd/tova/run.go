@@ -97,7 +97,7 @@ func runCmd() *cobra.Command {
 				out = newRunOutput(stdout)
 				stdout, stderr = out, beforeStderr{out, stderr}
 			}
-			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Stdin: cmd.InOrStdin(), Args: args[1:], Dir: filepath.Dir(args[0])}
+			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Stdin: cmd.InOrStdin(), Args: args[1:], Dir: programDir(args[0])}
 			err = driver.Run(ctx, p, cfg)
 			if out != nil {
 				out.Close()
@@ -252,4 +252,15 @@ func signalName(sig syscall.Signal) string {
 		return "SIGHUP"
 	}
 	return sig.String()
+}
+
+// programDir is the directory of the program at path, where its default
+// files (app.db, the job queue) go and its relative paths start; for a
+// program read from a pipe (tova run <(gen), /dev/fd/63), which has
+// none, the working directory ("").
+func programDir(path string) string {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return ""
+	}
+	return filepath.Dir(path)
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -128,7 +127,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			rt, err := serve.Start(p, serve.Options{
 				Servers: servers, Host: host, Logger: log, AccessLog: lw,
 				Stdout: pw, Stderr: lw,
-				RequestTimeout: timeout, Dir: filepath.Dir(args[0]),
+				RequestTimeout: timeout, Dir: programDir(args[0]),
 				StartContext: stopping, MemoryLimit: memLimit, MemoryLimitFrom: memFrom,
 			})
 			if err != nil {
