@@ -22,5 +22,12 @@ func lockFile(f *os.File) (unlock func(), err error) {
 	if err != nil {
 		return func() {}, err
 	}
-	return func() { _ = syscall.Flock(fd, syscall.LOCK_UN) }, nil
+	// Closing f lets go of the lock too. Its descriptor's number may be
+	// another file's by the time unlock runs (another append's, which
+	// it would unlock): unlock goes through f, which knows it is closed.
+	return func() {
+		if fd := f.Fd(); fd != ^uintptr(0) {
+			_ = syscall.Flock(int(fd), syscall.LOCK_UN)
+		}
+	}, nil
 }
