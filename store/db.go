@@ -478,7 +478,7 @@ func skipText(sql string, i int) int {
 	case c == '$':
 		// $tag$ ... $tag$ (a $1 placeholder has no closing $)
 		j := strings.IndexByte(sql[i+1:], '$')
-		if j >= 0 && !strings.ContainsAny(sql[i+1:i+1+j], " \t\r\n;'\"") && (j == 0 || !isDigits(sql[i+1:i+1+j])) {
+		if j >= 0 && isDollarTag(sql[i+1:i+1+j]) {
 			tag := sql[i : i+j+2]
 			if k := strings.Index(sql[i+j+2:], tag); k >= 0 {
 				return i + j + 2 + k + len(tag) - 1
@@ -489,13 +489,17 @@ func skipText(sql string, i int) int {
 	return i
 }
 
-func isDigits(s string) bool {
+// isDollarTag reports whether s can be the tag of a PostgreSQL dollar
+// quote ($tag$): empty, or a name (a letter or _, then letters, digits
+// and _). "$1,$2" holds two placeholders, not a quote tagged "1,".
+func isDollarTag(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 || i > 0 && c >= '0' && c <= '9') {
 			return false
 		}
 	}
-	return s != ""
+	return true
 }
 
 // checkRaw refuses what a raw SQL call must not do: a transaction

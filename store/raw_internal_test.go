@@ -64,6 +64,11 @@ func TestCheckPlaceholders(t *testing.T) {
 		{"select '$1 ?', \"$2\" -- $3 ?\n from t /* $4 ? */", 0, true, ""},
 		{"select $tag$ $1 ? $tag$ from t", 0, true, ""},
 		{"select 'unclosed $1", 0, true, ""},
+		// Placeholders with no space between them are not a $tag$
+		// quote (they were taken for one, tagged "1,").
+		{"insert into t (a, b) values ($1,$2)", 2, true, ""},
+		{"select coalesce($1,$2) where $3+$4 > 0", 4, false, ""},
+		{"select $$ $1 $$, $a_1$ $2 $a_1$", 0, false, ""},
 	} {
 		err := checkPlaceholders("query", c.sql, c.n, c.sqlite)
 		switch {
