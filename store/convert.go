@@ -228,6 +228,15 @@ func legacyValue(c column, x any) vm.Value {
 
 func textValue(k fieldKind, s string) vm.Value {
 	switch k {
+	case kindInt, kindFloat:
+		// A NUMERIC (DECIMAL) column, which PostgreSQL hands over as
+		// text: the number (it read as a String, and + joined texts).
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return fieldValue(k, n)
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return fieldValue(k, f)
+		}
 	case kindJSON:
 		if v, err := stdlib.ParseJSONString(s); err == nil {
 			return v

@@ -320,3 +320,28 @@ func TestConcurrentAddColumns(t *testing.T) {
 		}
 	}
 }
+
+// A Float or Int field over a NUMERIC column of an existing table reads
+// as a number on both engines (PostgreSQL hands NUMERIC over as text: it
+// read as a String, and amount + 1 joined texts).
+func TestNumericColumns(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			d := freshDB(t, e)
+			src := d.block() + `db.exec("CREATE TABLE prices (id BIGINT PRIMARY KEY, label TEXT, amount NUMERIC(10,2), qty NUMERIC, big NUMERIC)")
+db.exec("INSERT INTO prices (id, label, amount, qty, big) VALUES (1, 'tea', 3.25, 4, 4.5)")
+model Price {
+  label: String
+  amount: Float
+  qty: Int
+  big: Int
+}
+p = Price.find(1)
+print(type_of(p.amount), p.amount + 1, type_of(p.qty), p.qty * 2, p.big)
+`
+			if got := d.runPlain(t, []byte(src)); got != "Float 4.25 Int 8 4.5\n" {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
