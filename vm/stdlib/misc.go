@@ -630,7 +630,7 @@ func jsReplacement(r string) string {
 		case n == '&':
 			b.WriteString("${0}")
 			i++
-		case n >= '0' && n <= '9':
+		case n >= '1' && n <= '9': // ($0 is no group in JavaScript: kept as it is)
 			j := i + 1
 			for j < len(r) && j < i+3 && r[j] >= '0' && r[j] <= '9' {
 				j++

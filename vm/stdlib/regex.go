@@ -83,7 +83,8 @@ func bRegex(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 // replaceFirstRegex replaces the first match of re in s: with to's
-// expansion ($1, ${name}) or, for a function, its result for the match.
+// expansion ($1, $&, $<name>, as JavaScript's replace) or, for a
+// function, its result for the match.
 func replaceFirstRegex(t *vm.Thread, fname, s string, re *regexp.Regexp, tov vm.Value) (vm.Value, error) {
 	loc := re.FindStringSubmatchIndex(s)
 	if loc == nil {
@@ -97,7 +98,9 @@ func replaceFirstRegex(t *vm.Thread, fname, s string, re *regexp.Regexp, tov vm.
 		}
 		with = vm.ToString(r)
 	} else {
-		with = string(re.ExpandString(nil, vm.ToString(tov), s, loc))
+		// JavaScript's $1, $&, $<name> (Go's own rules read $1x as
+		// the group named "1x", which is none: the match went)
+		with = string(re.ExpandString(nil, jsReplacement(vm.ToString(tov)), s, loc))
 	}
 	if size := len(s) - (loc[1] - loc[0]) + len(with); size > vm.MaxStringBytes {
 		return vm.Nil, vm.StringTooLarge(fname, size)
