@@ -22,7 +22,7 @@ func (r *resolver) ident(id *ast.Ident) {
 		id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
 		return
 	}
-	if b := r.lookup(id.Name); b != nil {
+	if b := r.lookup(id.Name); b != nil && !r.ownBindings[b] {
 		if r.aliases[b] {
 			r.errorf(id.PosV, identEnd(id), "%s is a type alias: it names a type (for annotations, parameters and `is`) and has no value to call or use", id.Name)
 		}

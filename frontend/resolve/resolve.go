@@ -165,8 +165,11 @@ type resolver struct {
 	// which it may read (one declared after has no value yet)
 	dataValue bool
 	dataReady map[*ast.Binding]bool
-	mains     map[*ast.File]*funcInfo
-	order     map[*ast.File]int // place of each file in the program
+	// ownBindings: the builtin-named bindings whose own declaration's
+	// value is being resolved (see ownValue)
+	ownBindings map[*ast.Binding]bool
+	mains       map[*ast.File]*funcInfo
+	order       map[*ast.File]int // place of each file in the program
 
 	info     map[*ast.Binding]*bindInfo
 	builtins map[string]*ast.Binding

@@ -273,6 +273,37 @@ func (r *resolver) hoistLambdas(list []ast.Stmt) {
 	}
 }
 
+// ownValue marks, while the value of a declaration of targets is
+// resolved, the module or server bindings it declares that are named as
+// builtins and hoisted ahead of it: there the name is the builtin's, as
+// a builtin's name is not hoisted (`round = fn(x) round(x * 100) / 100`
+// calls the builtin; it called itself until the stack ran out). It
+// returns the function that ends that.
+func (r *resolver) ownValue(targets []ast.Pattern) func() {
+	var own []*ast.Binding
+	for _, t := range targets {
+		patternIdents(t, func(id *ast.Ident) {
+			if b, ok := r.predecl[id]; ok && !r.info[b].declared && r.isBuiltin(id.Name) {
+				own = append(own, b)
+			}
+		})
+	}
+	if len(own) == 0 {
+		return func() {}
+	}
+	if r.ownBindings == nil {
+		r.ownBindings = map[*ast.Binding]bool{}
+	}
+	for _, b := range own {
+		r.ownBindings[b] = true
+	}
+	return func() {
+		for _, b := range own {
+			delete(r.ownBindings, b)
+		}
+	}
+}
+
 // holdsLambda reports whether x is a lambda, or a call with one among
 // its arguments (memoize(fn ...), a wrapper of a handler).
 func holdsLambda(x ast.Expr) bool {
@@ -306,6 +337,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.Assign:
 		r.assign(s)
 	case *ast.VarDecl:
+		defer r.ownValue(s.Targets)()
 		for _, v := range s.Values {
 			r.expr(v)
 		}
@@ -559,9 +591,14 @@ func (r *resolver) assign(a *ast.Assign) {
 	outer := r.reads
 	reads := &valueReads{fn: r.fn}
 	r.reads = reads
+	done := func() {}
+	if a.Op == "=" {
+		done = r.ownValue(a.Targets)
+	}
 	for _, v := range a.Values {
 		r.expr(v)
 	}
+	done()
 	r.reads = outer
 	a.Declares = make([]bool, len(a.Targets))
 	if a.Op != "=" {
