@@ -107,8 +107,9 @@ func (d *dialect) pg() bool { return d.name == Postgres }
 func (d *dialect) jsonEqual(col, param string) string {
 	if d.pg() {
 		// jsonb refuses the escape \u0000, which JSON text holding a
-		// NUL has: such text is compared as text.
-		return "(CASE WHEN strpos(" + col + ", '\\u0000') > 0 OR strpos(" + param + ", '\\u0000') > 0 THEN " + col + " = " + param +
+		// NUL has: such text is compared as text. (::text: the column
+		// of an existing table may be jsonb or json itself.)
+		return "(CASE WHEN strpos(" + col + "::text, '\\u0000') > 0 OR strpos(" + param + ", '\\u0000') > 0 THEN " + col + "::text = " + param +
 			" ELSE " + col + "::jsonb = " + param + "::jsonb END)"
 	}
 	return "tova_json_canon(" + col + ") = tova_json_canon(" + param + ")"

@@ -345,3 +345,31 @@ print(type_of(p.amount), p.amount + 1, type_of(p.qty), p.qty * 2, p.big)
 		})
 	}
 }
+
+// An Object or list field over a json or jsonb column of an existing
+// PostgreSQL table can be filtered on, as on SQLite (every filter failed:
+// strpos(jsonb, unknown) does not exist).
+func TestJSONColumnsFiltered(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			d := freshDB(t, e)
+			types := [3]string{"INTEGER", "JSON", "JSON"}
+			if e == store.Postgres {
+				types = [3]string{"BIGSERIAL", "JSONB", "JSON"}
+			}
+			src := d.block() + `db.exec("CREATE TABLE events (id ` + types[0] + ` PRIMARY KEY, name TEXT, payload ` + types[1] + `, tags ` + types[2] + `)")
+db.exec("INSERT INTO events (name, payload, tags) VALUES ('a', '\{\"k\": 1, \"j\": 2}', '[\"x\"]')")
+model Event {
+  name: String
+  payload: Object
+  tags: [String]
+}
+Event.create({ name: "b", payload: { k: 2 }, tags: ["y"] })
+print(Event.where({ payload: { j: 2, k: 1 } }) |> map(fn(e) e.name), Event.count({ tags: ["y"] }), Event.count({ payload: { k: 3 } }))
+`
+			if got := d.runPlain(t, []byte(src)); got != "[\"a\"] 1 0\n" {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
