@@ -156,6 +156,14 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		defer c.Close()
 		q = c
 	}
+	// PostgreSQL's lastval() is the session's last sequence value, of
+	// whichever table: one an INSERT that took none from a sequence (a
+	// key the program gives) left unchanged is not this INSERT's id.
+	var before int64
+	var hadBefore bool
+	if insert && db.d.pg() {
+		before, hadBefore = pgLastval(ctx, q, db.inTx(t))
+	}
 	res, err := q.ExecContext(ctx, query, params...)
 	if err != nil {
 		return vm.Nil, err
@@ -172,10 +180,7 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 	last := vm.Nil
 	if insert && changes > 0 {
 		if db.d.pg() {
-			var id int64
-			if rq, ok := q.(interface {
-				QueryRowContext(context.Context, string, ...any) *sql.Row
-			}); ok && rq.QueryRowContext(ctx, "SELECT lastval()").Scan(&id) == nil {
+			if id, ok := pgLastval(ctx, q, db.inTx(t)); ok && !(hadBefore && id == before) {
 				last = vm.Int(id)
 			}
 		} else if id, err := res.LastInsertId(); err == nil {
@@ -183,6 +188,32 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		}
 	}
 	return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(changes), last})), nil
+}
+
+// pgLastval is PostgreSQL's lastval() on q's session: false when no
+// sequence has given a value there yet. Inside a transaction it is read
+// under a savepoint: its error would abort the transaction.
+func pgLastval(ctx context.Context, q querier, inTx bool) (int64, bool) {
+	rq, ok := q.(interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	})
+	if !ok {
+		return 0, false
+	}
+	if inTx {
+		if _, err := q.ExecContext(ctx, "SAVEPOINT tova_lastval"); err != nil {
+			return 0, false
+		}
+	}
+	var id int64
+	err := rq.QueryRowContext(ctx, "SELECT lastval()").Scan(&id)
+	if inTx {
+		if err != nil {
+			q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT tova_lastval")
+		}
+		q.ExecContext(ctx, "RELEASE SAVEPOINT tova_lastval")
+	}
+	return id, err == nil
 }
 
 // insertsRows reports whether a statement adds rows whose id last_id

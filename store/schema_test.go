@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -371,5 +372,29 @@ print(Event.where({ payload: { j: 2, k: 1 } }) |> map(fn(e) e.name), Event.count
 				t.Errorf("got %q", got)
 			}
 		})
+	}
+}
+
+// PostgreSQL: db.run's last_id of an INSERT that took no id from a
+// sequence is nil (it was lastval(), the id of another table's row), and
+// such an INSERT first in a transaction does not abort it (lastval()
+// before any sequence is an error).
+func TestPostgresLastIDOfKeyedInsert(t *testing.T) {
+	if !slices.Contains(engines(t), store.Postgres) {
+		t.Skip("PostgreSQL only")
+	}
+	d := freshDB(t, store.Postgres)
+	src := d.block() + `db.exec("CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT)")
+db.transaction(fn() {
+  print(db.run("INSERT INTO tags (code, label) VALUES ($1, $2)", "a", "A").last_id)
+  print(db.run("INSERT INTO tags (code, label) VALUES ($1, $2)", "b", "B").last_id)
+})
+model Note { text: String }
+n = Note.create({ text: "x" })
+print(n.id, db.run("INSERT INTO tags (code, label) VALUES ($1, $2)", "c", "C").last_id, db.run("INSERT INTO notes (text) VALUES ('y')").last_id)
+print(db.query("SELECT code FROM tags ORDER BY code") |> map(fn(r) r.code))
+`
+	if got := d.runPlain(t, []byte(src)); got != "nil\nnil\n1 nil 2\n[\"a\", \"b\", \"c\"]\n" {
+		t.Errorf("got %q", got)
 	}
 }
