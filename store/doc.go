@@ -215,7 +215,8 @@
 // where PostgreSQL infers text (SELECT $1, COALESCE($1, 'none'), 'n='
 // || $1) it is sent as its text, so SELECT $1 with 1 gives "1" there
 // and 1 on SQLite (with true, "true" and 1). A date parameter is a Date
-// (Date.parse(s) of an ISO string): SQLite keeps times as their ISO
+// (Date.new(s) of an ISO string; Date.parse(s) gives epoch milliseconds,
+// as JavaScript's does, which is a number): SQLite keeps times as their ISO
 // text in UTC to the millisecond (2024-06-15T10:30:00.000Z) and compares
 // a string parameter with it as text, so a string in another form
 // ("2024-06-15T10:30:00Z", "+02:00") matches nothing there, where
