@@ -231,8 +231,12 @@ func (c *compiler) builtin(name string) int {
 type fstate struct {
 	c      *compiler
 	parent *fstate
-	fn     *Func
-	af     *ast.Function // nil for a main function
+	// optJumps holds the jumps of the optional links (?.) of the member,
+	// index and call chain being compiled: each goes to the chain's end,
+	// where the whole chain is nil (see optionalChain)
+	optJumps *[]int
+	fn       *Func
+	af       *ast.Function // nil for a main function
 
 	regOf   map[*ast.Binding]int
 	top     int // first free register

@@ -98,6 +98,10 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 	f.setPos(e.Pos())
 	saved := f.top
 	defer f.release(saved)
+	if f.optJumps == nil && isLink(e) && hasOptional(e) {
+		f.optionalChain(e, dst)
+		return
+	}
 	switch e := e.(type) {
 	case *ast.Ident:
 		f.load(e, dst)
@@ -154,16 +158,22 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 	case *ast.Call:
 		f.call(e, dst, -1)
 	case *ast.Member:
-		x := f.operand(e.X)
+		var x int
+		f.part(e.X, true, func() { x = f.operand(e.X) })
 		f.setPos(e.PosV)
 		op := GETFIELD
 		if e.Optional {
 			op = GETFIELDOPT
+			f.optExit(x)
 		}
 		f.emit(op, dst, x, f.c.kString(e.Name))
 	case *ast.Index:
-		x := f.operand(e.X)
-		k := f.operand(e.Index)
+		var x, k int
+		f.part(e.X, true, func() { x = f.operand(e.X) })
+		if e.Optional {
+			f.optExit(x) // (the index is not evaluated then, as in JavaScript)
+		}
+		f.part(e.Index, false, func() { k = f.operand(e.Index) })
 		f.setPos(e.PosV)
 		op := GETINDEX
 		if e.Optional {
@@ -589,6 +599,18 @@ func (f *fstate) compareJump(e *ast.Binary) int {
 // call compiles e into dst. When pipe >= 0 it is the register of a piped
 // value: it replaces `_` placeholders, or else becomes the first argument.
 func (f *fstate) call(e *ast.Call, dst, pipe int) {
+	// The chain goes on only through the function (or the receiver):
+	// the arguments are expressions of their own.
+	chain := f.optJumps
+	f.optJumps = nil
+	defer func() { f.optJumps = chain }()
+	fnPart := func(x ast.Expr, compile func()) {
+		if isLink(x) {
+			f.optJumps = chain
+		}
+		compile()
+		f.optJumps = nil
+	}
 	args := e.Args
 	hasPlaceholder := false
 	if pipe >= 0 {
@@ -649,9 +671,11 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	if m, ok := e.Fn.(*ast.Member); ok && named == 0 && !spread {
 		// method call: R[base+1] is the receiver
 		base := f.callBase(dst, 2+len(vals))
-		f.exprTo(m.X, base+1)
+		fnPart(m.X, func() { f.exprTo(m.X, base+1) })
 		var skip int = -1
-		if m.Optional {
+		if m.Optional && chain != nil {
+			*chain = append(*chain, f.emit(JNIL, base+1, 0, 0)) // the chain is nil
+		} else if m.Optional {
 			f.emit(LOADNIL, base, 0, 0)
 			skip = f.emit(JNIL, base+1, 0, 0)
 		}
@@ -670,7 +694,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	}
 	if spread {
 		fn := f.alloc(1)
-		f.exprTo(e.Fn, fn)
+		fnPart(e.Fn, func() { f.exprTo(e.Fn, fn) })
 		arr := f.alloc(1)
 		f.emit(NEWARRAY, arr, arr, 0)
 		i := 0
@@ -705,7 +729,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		return
 	}
 	base := f.callBase(dst, 1+len(vals))
-	f.exprTo(e.Fn, base)
+	fnPart(e.Fn, func() { f.exprTo(e.Fn, base) })
 	for i, v := range vals {
 		put(v, base+1+i)
 	}
@@ -969,4 +993,73 @@ func (f *fstate) comprehension(vars []ast.Pattern, iter ast.Expr, cond ast.Expr,
 	f.emit(JMP, 0, next, 0)
 	f.patch(next, f.here())
 	f.release(saved)
+}
+
+// isLink reports whether e is a link of a member, index and call chain.
+func isLink(e ast.Expr) bool {
+	switch e.(type) {
+	case *ast.Member, *ast.Index, *ast.Call:
+		return true
+	}
+	return false
+}
+
+// hasOptional reports whether the chain ending in e has an optional
+// link (?.) anywhere.
+func hasOptional(e ast.Expr) bool {
+	for {
+		switch x := e.(type) {
+		case *ast.Member:
+			if x.Optional {
+				return true
+			}
+			e = x.X
+		case *ast.Index:
+			if x.Optional {
+				return true
+			}
+			e = x.X
+		case *ast.Call:
+			e = x.Fn
+		default:
+			return false
+		}
+	}
+}
+
+// optionalChain compiles the chain e, which has an optional link, into
+// dst: a link whose receiver is nil ends the whole chain with nil, as
+// JavaScript's ?. does (nil?.a.b is nil; it read .b of nil, a TypeError).
+func (f *fstate) optionalChain(e ast.Expr, dst int) {
+	var exits []int
+	f.optJumps = &exits
+	f.exprInto(e, dst)
+	f.optJumps = nil
+	if len(exits) == 0 {
+		return
+	}
+	end := f.emit(JMP, 0, 0, 0)
+	f.patchAll(exits, f.here())
+	f.emit(LOADNIL, dst, 0, 0)
+	f.patch(end, f.here())
+}
+
+// part compiles x, a part of the chain link being compiled: its
+// receiver continues the chain when it is a link itself; anything else
+// (an index, a receiver in parentheses of another kind) starts none.
+func (f *fstate) part(x ast.Expr, receiver bool, compile func()) {
+	saved := f.optJumps
+	if !receiver || !isLink(x) {
+		f.optJumps = nil
+	}
+	compile()
+	f.optJumps = saved
+}
+
+// optExit ends the chain being compiled with nil when R[r], the
+// receiver of one of its optional links, is nil.
+func (f *fstate) optExit(r int) {
+	if f.optJumps != nil {
+		*f.optJumps = append(*f.optJumps, f.emit(JNIL, r, 0, 0))
+	}
 }
