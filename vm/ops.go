@@ -230,7 +230,10 @@ func (t *Thread) index(x, k Value) (Value, error) {
 		if !ok {
 			return Nil, keyError(k)
 		}
-		v, _ := x.AsObject().Get(key)
+		v, found := x.AsObject().Get(key)
+		if !found && x.AsObject().Type != nil {
+			return t.missingField(x.AsObject(), strings.Clone(key)) // p["q"] as p.q: a record's fields are fixed (a copy: key may be in buf)
+		}
 		return v, nil
 	case KString:
 		j, err := wholeNumber("string index", k)
