@@ -111,7 +111,7 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		return b.AsBuiltin().Fn(t, args)
 	}
 	if recv.k == KType {
-		return Nil, TypeErrorf("%s has no associated function %s", recv.AsType().Info.Tag, name)
+		return Nil, t.noAssoc(recv.AsType().Info, name)
 	}
 	if recv.k == KObject && recv.AsObject().Type == nil {
 		if _, ok := t.In.Prog.namespaces[recv.AsObject()]; ok {
@@ -149,6 +149,18 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 	return Nil, nil
 }
 
+// noAssoc is the error of naming, through type ti, a function it has
+// not: a method (of its values) is told apart (it said "Function has no
+// field").
+func (t *Thread) noAssoc(ti *TypeInfo, name string) error {
+	if in := t.In; in.methods != nil && ti.prog == in.Prog && ti.decl-1 >= 0 && ti.decl-1 < len(in.methods) {
+		if _, ok := in.methods[ti.decl-1].inst[name]; ok {
+			return TypeErrorf("%s is a method of %s's values, not a function of the type: call it on one (p.%s())", name, ti.Tag, name)
+		}
+	}
+	return TypeErrorf("%s has no associated function %s", ti.Tag, name)
+}
+
 // getField reads x.name for values that are not plain objects.
 func (t *Thread) getField(x Value, name string) (Value, error) {
 	switch x.k {
@@ -173,6 +185,7 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 				return t.fromJSON(ti, args)
 			}}), nil
 		}
+		return Nil, t.noAssoc(x.AsType().Info, name)
 	case KBuiltin:
 		b := x.AsBuiltin()
 		if f, ok := b.Members[name]; ok {
