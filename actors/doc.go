@@ -187,7 +187,10 @@
 //     so that deep recursion cannot keep the GIL for long either.
 //   - Blocking builtins (sleep, database calls, outbound HTTP, job
 //     enqueueing) release the GIL while they wait (vm.Thread.Blocking), so
-//     I/O of many requests overlaps.
+//     I/O of many requests overlaps. Work that waits for no other thread
+//     (hash_password, reading or replacing a whole file) releases it too
+//     (vm.Thread.Working), but not inside a statement that writes server
+//     state, which stays one step.
 //   - Runaway code cannot starve the server: a thread that finds the GIL
 //     taken asks the holder to yield, and the holder gives way at its next
 //     backward jump once it has run for its slice (2 ms; see above for

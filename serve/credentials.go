@@ -263,7 +263,7 @@ func builtinHashPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	_, _ = rand.Read(salt) // (crypto/rand never fails)
 	var hash []byte
 	var err error
-	t.Blocking(func() {
+	t.Working(func() {
 		hash, err = pbkdf2.Key(sha256.New, args[0].AsString(), salt, passwordIterations, passwordHashBytes)
 	})
 	if err != nil {
@@ -286,7 +286,7 @@ func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	var got []byte
 	var err error
-	t.Blocking(func() { got, err = pbkdf2.Key(sha256.New, args[0].AsString(), salt, iter, len(want)) })
+	t.Working(func() { got, err = pbkdf2.Key(sha256.New, args[0].AsString(), salt, iter, len(want)) })
 	if err != nil {
 		return vm.False, nil
 	}

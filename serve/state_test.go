@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -165,6 +166,33 @@ server {
 	})
 	if r := do(t, "GET", u+"/r", ""); r.body != `{"todos":1920,"count":1920}` {
 		t.Errorf("after 1920 appends and 1920 increments: %s", r.body)
+	}
+}
+
+// A statement that writes server state and hashes a password, or reads
+// or replaces a file, is one step too: those builtins let other requests
+// run only outside such a statement (sign-ups calling hash_password in
+// the statement kept 15 of 100 users).
+func TestNoLostUpdatesThroughWork(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `server {
+  var users = []
+  var k = 0
+  route POST "/register" => fn(req) { users = [...users, { id: req.id, pw: hash_password("secret") }]; 1 }
+  route POST "/read" => fn() { k += len(read("`+filepath.Join(dir, "n.json")+`")); 1 }
+  route POST "/write" => fn() { k += [write([1], "`+filepath.Join(dir, "w.json")+`"), 2][1]; 1 }
+  route GET "/r" => fn() { { users: len(users), k } }
+}`)
+	replaceFile(t, filepath.Join(dir, "n.json"), "[1, 2]")
+	u := app.urls[""]
+	hammer(t, 8, 6, func(c, i int) {
+		path := []string{"/register", "/read", "/write"}[(c+i)%3]
+		if r := do(t, "POST", u+path, ""); r.status != 200 {
+			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+		}
+	})
+	if r := do(t, "GET", u+"/r", ""); r.body != `{"users":16,"k":64}` {
+		t.Errorf("after 16 sign-ups, 16 reads and 16 writes: %s", r.body)
 	}
 }
 

@@ -250,14 +250,25 @@ func (t *Thread) Take(turn chan struct{}) error {
 // Blocking runs fn with the scheduler released: builtins wrap waits
 // (sleep, I/O) in it so other threads of the instance run meanwhile.
 // It tells the thread's context first (see BlockNotifier).
-func (t *Thread) Blocking(fn func()) {
+func (t *Thread) Blocking(fn func()) { t.block(fn, false) }
+
+// Working runs fn, work on the CPU or the local disk that may take a
+// while and waits for no other thread (hashing a password, reading or
+// replacing a file), as Blocking does, except inside a statement that
+// writes module state (ATOMIC): there the thread keeps the scheduler, so
+// that the statement stays one step (`users = [...users, { pw:
+// hash_password(p) }]` lost users that requests running meanwhile had
+// added).
+func (t *Thread) Working(fn func()) { t.block(fn, true) }
+
+func (t *Thread) block(fn func(), work bool) {
 	t.willBlock()
 	if w, ok := t.ctx.(WaitTracker); ok {
 		w.Waiting(true)
 		defer w.Waiting(false)
 	}
 	t.endRun()
-	if t.holding && !t.pinned {
+	if t.holding && !t.pinned && !(work && t.atomic > 0) {
 		t.Leave()
 		defer t.Enter()
 	}

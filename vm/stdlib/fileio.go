@@ -215,7 +215,7 @@ func bRead(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.NewArray(rows), nil
 	}
 	var data []byte
-	t.Blocking(func() { data, err = readWhole(path) })
+	t.Working(func() { data, err = readWhole(path) })
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -878,7 +878,7 @@ func tornJSONLine(tail []byte) bool {
 // replaceFile writes data to a temporary file beside path and renames
 // it over path, so that a failed write leaves the old file whole.
 func replaceFile(t *vm.Thread, path string, data []byte) (err error) {
-	t.Blocking(func() { err = replaceFileBlocking(path, data) })
+	t.Working(func() { err = replaceFileBlocking(path, data) })
 	return err
 }
 
