@@ -277,6 +277,46 @@ server "worker" {
 	}
 }
 
+// Two servers that call each other: neither stops listening while the
+// other has a request in flight that may still call it (both stopped at
+// once, and the call failed: connection refused, 500).
+func TestGracefulShutdownMutualCallers(t *testing.T) {
+	app := startApp(t, `
+server "a" {
+  fn hello() { "hello" }
+  route GET "/slow/:n" => fn(n: Int) {
+    print("in")
+    sleep(1.seconds)
+    b.ping(n)
+  }
+}
+server "b" {
+  fn ping(n: Int) { n + 1 }
+  route GET "/hi" => fn() { a.hello() }
+}`)
+	var wg sync.WaitGroup
+	results := make([]reply, 4)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = do(t, "GET", fmt.Sprintf("%s/slow/%d", app.urls["a"], i), "")
+		}(i)
+	}
+	waitFor(t, func() bool { return strings.Count(app.stdout.String(), "in\n") == len(results) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.rt.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.status != 200 || r.body != fmt.Sprint(i+1) {
+			t.Errorf("in-flight request %d: %d %s", i, r.status, r.body)
+		}
+	}
+}
+
 // An on_stop hook that never returns is cut at the shutdown's deadline
 // (given at least minStopHooks), logged, and the next hook still runs:
 // it cannot keep the process from exiting.

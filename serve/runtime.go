@@ -307,7 +307,14 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 			}
 		}
 		errs := make([]error, len(rt.servers))
-		for _, group := range [][]int{others, callees} {
+		for g, group := range [][]int{others, callees} {
+			if g == 1 {
+				// Callees may call each other: one stops listening only
+				// once no callee has a request in flight, which could
+				// still call it (two servers calling each other stopped
+				// together, and a request in flight failed its call).
+				rt.calleesIdle(ctx, callees)
+			}
 			var wg sync.WaitGroup
 			for _, i := range group {
 				wg.Add(1)
@@ -332,6 +339,31 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		}
 	})
 	return first
+}
+
+// calleesIdle waits, until ctx ends, for the servers callees (which
+// refuse all but calls from other servers now) to have no request
+// running or waiting for a worker, seen three times in a row, 5 ms
+// apart: a request between two of its calls is running.
+func (rt *Runtime) calleesIdle(ctx context.Context, callees []int) {
+	for quiet := 0; quiet < 3; {
+		busy := false
+		for _, i := range callees {
+			if st := rt.servers[i].pool.Stats(); st.Busy > 0 || st.Queued > 0 {
+				busy = true
+			}
+		}
+		if busy {
+			quiet = 0
+		} else {
+			quiet++
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // hasRPC says whether another server calls functions of s by name.
