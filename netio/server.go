@@ -667,7 +667,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		ctx.SetConnectionClose()
 		writeError(ctx, fasthttp.StatusServiceUnavailable, CodeShuttingDown, req.ID)
 		markNotRun(ctx)
-		return fasthttp.StatusServiceUnavailable, nil
+		return fasthttp.StatusServiceUnavailable, errBegunInDrain
 	}
 	if p := ctx.Request.Header.Protocol(); len(p) != 8 || p[5] != '1' || p[7] != '1' && p[7] != '0' {
 		// fasthttp reads any HTTP/d.d; a major version other than 1
@@ -744,6 +744,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	}
 	return status, nil
 }
+
+// errBegunInDrain is the cause, in the access line, of the 503 of a
+// request that began during the drain.
+var errBegunInDrain = errors.New("the server is shutting down: a request begun during the drain is not run")
 
 // drainExempts says whether req, arriving during the drain, is served
 // all the same (see DrainExcept).

@@ -265,6 +265,9 @@ server "worker" {
 	time.Sleep(100 * time.Millisecond) // the drain has begun; the requests sleep on
 	if r := do(t, "GET", app.urls["worker"]+"/ping", ""); r.status != 503 {
 		t.Errorf("a new request to the callee during the drain: %d %s", r.status, r.body)
+	} else if !strings.Contains(app.logs.String(), `"error":"the server is shutting down: a request begun during the drain is not run"`) {
+		// (its access line gave no cause)
+		t.Errorf("the 503 is logged without its cause:\n%s", app.logs)
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("shutdown: %v", err)
