@@ -181,6 +181,30 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxCSVRow is the most bytes one CSV row may take: past it the row is
+// refused (a quoted cell whose quote never ends read the rest of the
+// file into one row, holding several times the file in memory).
+var maxCSVRow int64 = 64 << 20 // (a variable for the tests)
+
+// errRowTooLarge is a CSV row past maxCSVRow.
+var errRowTooLarge = errors.New("row over the limit")
+
+// rowCap counts the bytes a CSV reader takes, and fails a read once the
+// row being read (begun at mark) has taken more than maxCSVRow.
+type rowCap struct {
+	r       io.Reader
+	n, mark int64
+}
+
+func (c *rowCap) Read(p []byte) (int, error) {
+	if c.n-c.mark > maxCSVRow {
+		return 0, errRowTooLarge
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func tooLargeErr(fname, path string) error {
 	return valueErr("%s: %s is over the 1 GiB limit of a value read at once: stream(path, batch: N) reads a .csv or .jsonl file in parts", fname, path)
 }
@@ -374,7 +398,8 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 	if rr.crLines {
 		src = crToLF{br}
 	}
-	cr := csv.NewReader(src)
+	capped := &rowCap{r: src}
+	cr := csv.NewReader(capped)
 	cr.Comma = rr.csv.comma
 	cr.FieldsPerRecord = -1
 	next := rr.line // line after the last record read
@@ -384,6 +409,7 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 				return nil, false, err
 			}
 		}
+		capped.mark = capped.n
 		rec, err := cr.Read()
 		if err == io.EOF {
 			eof = true
@@ -395,6 +421,9 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 			}
 			if errors.Is(err, errTooLarge) {
 				return nil, false, err
+			}
+			if errors.Is(err, errRowTooLarge) {
+				return nil, false, valueErr("%s: %s: line %d: the row passes %d MiB: does a quoted cell begin there whose closing quote is missing?", rr.fname, rr.path, next, maxCSVRow>>20)
 			}
 			return nil, false, fileErr(rr.fname, rr.path, err)
 		}

@@ -116,6 +116,16 @@ func TestStreamErrorsNameTheirLine(t *testing.T) {
 	if _, err := batches(t, e, e.call(t, "stream", S(p), I(11))); err == nil || !strings.Contains(err.Error(), "q.csv: line 402, column 6: bare \"") {
 		t.Errorf("bad quote: %v", err)
 	}
+	// A quoted cell whose closing quote is missing would read the rest
+	// of the file into one row: past maxCSVRow the row is refused,
+	// naming where it began (the file went into memory several times
+	// over, then "a batch passes 1 GiB").
+	defer func(m int64) { maxCSVRow = m }(maxCSVRow)
+	maxCSVRow = 256 << 10
+	p = file(t, "open.csv", bigCSV(300)+"301,\"unclosed,true\n"+strings.Repeat(strings.Repeat("x", 99)+"\n", 5000))
+	if _, err := batches(t, e, e.call(t, "stream", S(p), I(13))); err == nil || !strings.Contains(err.Error(), "open.csv: line 402: the row passes 0 MiB: does a quoted cell begin there whose closing quote is missing?") {
+		t.Errorf("a quote that does not end: %v", err)
+	}
 	p = file(t, "e.jsonl", "1\n\n2\n3\n{\n")
 	if _, err := batches(t, e, e.call(t, "stream", S(p), I(2))); err == nil || !strings.Contains(err.Error(), "stream: "+p+": line 5: column 2: unexpected end of JSON input") {
 		t.Errorf("bad JSON line: %v", err)
