@@ -219,6 +219,9 @@ func bRead(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if err := strayOptions("read", args, 1, "delimiter", "header"); err != nil {
+		return vm.Nil, err
+	}
 	format, comma := formatOf(path)
 	opts, err := csvOptionsArgs("read", args, 1, comma)
 	if err != nil {
@@ -609,6 +612,9 @@ func bWrite(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	v := arg(args, 0)
 	path, err := dataPath("write", arg(args, 1))
 	if err != nil {
+		return vm.Nil, err
+	}
+	if err := strayOptions("write", args, 2, "append", "delimiter"); err != nil {
 		return vm.Nil, err
 	}
 	appending := false

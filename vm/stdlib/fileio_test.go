@@ -363,6 +363,11 @@ func TestWriteErrors(t *testing.T) {
 		{"write", a(L(), S("http://example.com/x.csv")), "ValueError", "is a URL, not a file"},
 		{"write", a(L(), I(3)), "TypeError", "write: expected String path, got Int"},
 		{"write", a(L(), in("x.csv"), S("yes")), "TypeError", "write: expected Bool append, got String"},
+		// A misspelt named argument lands, gathered into an object, in a
+		// parameter's place: it is named (the error was about append's type).
+		{"write", a(L(), in("x.csv"), O("apend", B(true))), "TypeError", "write: unknown option apend (the options are append, delimiter)"},
+		{"read", a(in("x.csv"), O("heder", B(false))), "TypeError", "read: unknown option heder (the options are delimiter, header)"},
+		{"stream", a(in("x.csv"), O("btch", I(2))), "TypeError", "stream: unknown option btch (the options are batch, delimiter, header)"},
 		{"write", a(L(), in("x.csv"), nilV, S("")), "ValueError", "the delimiter must be one character"},
 	})
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

@@ -157,6 +157,9 @@ func fsWriteText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	path, content := a[0], a[1]
 	appendTo := false
 	if o := arg(args, 2); o.Kind() == vm.KObject {
+		if err := checkOptions("fs.write_text", o, "append"); err != nil {
+			return vm.Nil, err // (a misspelt append overwrote the file)
+		}
 		v, _ := o.AsObject().Get("append")
 		appendTo = v.Truthy()
 	} else if !o.IsNil() {
@@ -197,6 +200,9 @@ func fsLs(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	full := false
 	if o := arg(args, 1); o.Kind() == vm.KObject {
+		if err := checkOptions("fs.ls", o, "full"); err != nil {
+			return vm.Nil, err
+		}
 		v, _ := o.AsObject().Get("full")
 		full = v.Truthy()
 	}
@@ -235,6 +241,9 @@ func fsRm(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	recursive, force := false, false
 	if o := arg(args, 1); o.Kind() == vm.KObject {
+		if err := checkOptions("fs.rm", o, "recursive", "force"); err != nil {
+			return vm.Nil, err
+		}
 		r, _ := o.AsObject().Get("recursive")
 		f, _ := o.AsObject().Get("force")
 		recursive, force = r.Truthy(), f.Truthy()

@@ -3,6 +3,7 @@ package stdlib
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -32,6 +33,11 @@ func TestFSModuleChangesFiles(t *testing.T) {
 	eq(t, "mkdir", fsCall(t, e, "mkdir", p("sub/deep")), vm.Repr(vm.Ok(p("sub/deep"))))
 	eq(t, "write_text", fsCall(t, e, "write_text", p("a.txt"), S("one\n")), vm.Repr(vm.Ok(p("a.txt"))))
 	fsCall(t, e, "write_text", p("a.txt"), S("two\n"), O("append", B(true)))
+	// A misspelt option is refused, not ignored (the file was overwritten).
+	wt, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "write_text")
+	if _, err := e.callValue(wt, p("a.txt"), S("lost\n"), O("apend", B(true))); err == nil || !strings.Contains(err.Error(), "fs.write_text: unknown option \"apend\"") {
+		t.Errorf("fs.write_text with apend: %v", err)
+	}
 	eq(t, "read_text", fsCall(t, e, "read_text", p("a.txt")), `Ok("one\ntwo\n")`)
 	fsCall(t, e, "cp", p("a.txt"), p("sub/b.txt"))
 	fsCall(t, e, "mv", p("sub/b.txt"), p("sub/deep/c.txt"))

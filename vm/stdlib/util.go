@@ -501,6 +501,25 @@ func checkOptions(fname string, opts vm.Value, names ...string) error {
 	return nil
 }
 
+// strayOptions refuses named arguments of fname that name none of its
+// parameters: the call gathers them into an object in the first free
+// parameter slot from `from` on (read(p, heder: false) put
+// { heder: false } in delimiter, and the error was about a delimiter's
+// type). params are the names fname takes.
+func strayOptions(fname string, args []vm.Value, from int, params ...string) error {
+	for i := from; i < len(args); i++ {
+		if args[i].Kind() != vm.KObject || args[i].AsObject().Type != nil {
+			continue
+		}
+		for _, k := range args[i].AsObject().Keys() {
+			if !slices.Contains(params, k) {
+				return vm.TypeErrorf("%s: unknown option %s (the options are %s)", fname, k, strings.Join(params, ", "))
+			}
+		}
+	}
+	return nil
+}
+
 // intOption is the Int option name of opts, if set (nil is unset).
 func intOption(fname string, opts vm.Value, name string) (int64, bool, error) {
 	v := field(opts, name)
