@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"tova/internal/jsonstr"
 
@@ -272,6 +273,11 @@ var dateLayouts = []string{
 	"2006-01-02 15:04:05",
 	"2006-01-02 15:04Z07:00",
 	"2006-01-02 15:04",
+	// basic offsets (+0200), as strftime's %z, Java and many logs write
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02T15:04Z0700",
+	"2006-01-02 15:04:05Z0700",
+	"2006-01-02 15:04Z0700",
 	"2006-01-02",
 	"2006-01",
 	"2006",
@@ -282,6 +288,17 @@ var dateLayouts = []string{
 // ParseDate reads a date's text as Date.new does: ISO 8601 (with or
 // without a zone, seconds, time or day; a space for the T), or RFC 1123.
 func ParseDate(s string) (time.Time, bool) {
+	if len(s) > 10 && (s[10] == 't' || strings.HasSuffix(s, "z")) {
+		// RFC 3339 allows a lower-case t and z.
+		b := []byte(s)
+		if b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		s = string(b)
+	}
 	for _, l := range dateLayouts {
 		if tm, err := time.Parse(l, s); err == nil {
 			// A year 0000, or one a zone moves out of the years 1 to
