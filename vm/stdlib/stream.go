@@ -3,6 +3,7 @@ package stdlib
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"tova/vm"
 )
@@ -56,7 +57,7 @@ func bStream(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var st os.FileInfo
 	t.Blocking(func() { st, err = os.Stat(path) })
 	if err == nil && st.IsDir() {
-		return vm.Nil, valueErr("stream: %s is a directory", path)
+		err = syscall.EISDIR // an IOError, as read's
 	}
 	if err != nil {
 		return vm.Nil, fileErr("stream", path, err)

@@ -170,7 +170,7 @@ func TestStreamArguments(t *testing.T) {
 		{"stream", a(p, S("10")), "TypeError", "stream: expected Int batch, got String"},
 		{"stream", a(S(file(t, "x.json", "[]"))), "ValueError", "read(path) reads a .json file whole"},
 		{"stream", a(S(dir + "/missing.csv")), "IOError", "stream: no such file: " + dir + "/missing.csv"},
-		{"stream", a(S(dir)), "ValueError", "is a directory"},
+		{"stream", a(S(dir)), "IOError", "is a directory"},
 		{"stream", a(I(1)), "TypeError", "stream: expected String path, got Int"},
 		{"stream", a(S("https://example.com/big.csv")), "ValueError", "is a URL, not a file"},
 		{"stream", a(p, nilV, S("::")), "ValueError", "the delimiter must be one character"},
