@@ -917,11 +917,33 @@ func replaceFile(t *vm.Thread, path string, data []byte) (err error) {
 	return err
 }
 
-func replaceFileBlocking(path string, data []byte) error {
-	target := path
+// linkTarget is the file a write to path writes: path, or the file the
+// symbolic link path leads to, also one that does not exist yet (the
+// link was replaced by a file), following up to 40 links.
+func linkTarget(path string) string {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
-		target = real // write through a link, not over it
+		return real
 	}
+	target := path
+	for range 40 {
+		st, err := os.Lstat(target)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return target
+		}
+		dest, err := os.Readlink(target)
+		if err != nil {
+			return target
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(target), dest)
+		}
+		target = dest
+	}
+	return target
+}
+
+func replaceFileBlocking(path string, data []byte) error {
+	target := linkTarget(path) // write through a link, not over it
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(target); err == nil {
 		if st.IsDir() {

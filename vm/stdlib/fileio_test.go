@@ -228,6 +228,21 @@ func TestWriteReplaces(t *testing.T) {
 	if got := contents(t, p); got != "b\n2\n" {
 		t.Errorf("after a write through a link: %q", got)
 	}
+	// A link to a file not made yet is written through too, as append
+	// does (the link was replaced by a file).
+	dir := t.TempDir()
+	dangling := filepath.Join(dir, "soon.csv")
+	if err := os.Symlink("data/new.csv", dangling); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "data"), 0o755)
+	e.call(t, "write", L(O("c", I(3))), S(dangling))
+	if got := contents(t, filepath.Join(dir, "data", "new.csv")); got != "c\n3\n" {
+		t.Errorf("the link's file: %q", got)
+	}
+	if st, err := os.Lstat(dangling); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", st, err)
+	}
 }
 
 // Decision 18: appending writes the header only into a new or empty
