@@ -115,8 +115,12 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	}
 	if recv.k == KObject && recv.AsObject().Type == nil {
 		if _, ok := t.In.Prog.namespaces[recv.AsObject()]; ok {
-			if _, err := t.missingField(recv.AsObject(), name); err != nil {
+			f, err := t.missingField(recv.AsObject(), name)
+			if err != nil {
 				return Nil, err // Shape.Cirle(2.0): the variants it has
+			}
+			if f.IsCallable() {
+				return t.callOther(f, args[1:]) // Shape.from_json(text)
 			}
 		}
 	}
@@ -135,6 +139,11 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 		if i, ok := t.In.Prog.namespaces[o]; ok {
 			if f, ok := t.In.assocOf(ObjectValue(o), name); ok {
 				return f, nil
+			}
+			if adt := t.In.Prog.types[i].adt; name == "from_json" && len(adt.Variants) > 0 && adt.Variants[0].JSON {
+				return BuiltinValue(&Builtin{Name: adt.Name + ".from_json", Params: []string{"text"}, Fn: func(t *Thread, args []Value) (Value, error) {
+					return t.variantFromJSON(adt, args)
+				}}), nil
 			}
 			return Nil, TypeErrorf("%s has no variant or function %s (its variants: %s)", t.In.Prog.types[i].adt.Name, name, strings.Join(o.Keys(), ", "))
 		}
@@ -721,26 +730,58 @@ func objSpread(t *Thread, o *Object, v Value) error {
 // fromJSON is T.from_json(text) for a record type T with derive [JSON]:
 // the JSON object's fields, by name, make a T (a field the text lacks is
 // nil; one the type lacks is an error).
-func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
-	if len(args) != 1 || args[0].k != KString {
-		return Nil, TypeErrorf("%s.from_json(text): expected a JSON String", ti.Tag)
+// variantFromJSON is T.from_json(text) of an ADT T with derive [JSON]:
+// the variant its to_json text names in __tag, with its fields.
+func (t *Thread) variantFromJSON(adt *ADTInfo, args []Value) (Value, error) {
+	names := make([]string, len(adt.Variants))
+	for i, v := range adt.Variants {
+		names[i] = v.Tag
 	}
-	parse, ok := LookupBuiltin("json_parse")
-	if !ok {
-		return Nil, Errorf("InternalError", "from_json: no JSON parser")
-	}
-	r, err := t.callOther(parse, args)
+	o, err := t.jsonObject(adt.Name, args)
 	if err != nil {
 		return Nil, err
 	}
+	v, ok := VariantOfTagged(adt.Variants, o)
+	if !ok {
+		return Nil, Errorf("ValueError", "%s.from_json: expected an object whose __tag names a variant of %s (%s)", adt.Name, adt.Name, strings.Join(names, ", "))
+	}
+	ti := v.AsObject().Type
+	for _, k := range o.Keys() {
+		if k != "__tag" && ti.Shape.Lookup(k) < 0 {
+			return Nil, Errorf("ValueError", "%s.from_json: %s has no field %s", adt.Name, ti.Tag, k)
+		}
+	}
+	return v, nil
+}
+
+// jsonObject parses from_json's text argument, which must hold an object.
+func (t *Thread) jsonObject(name string, args []Value) (*Object, error) {
+	if len(args) != 1 || args[0].k != KString {
+		return nil, TypeErrorf("%s.from_json(text): expected a JSON String", name)
+	}
+	parse, ok := LookupBuiltin("json_parse")
+	if !ok {
+		return nil, Errorf("InternalError", "from_json: no JSON parser")
+	}
+	r, err := t.callOther(parse, args)
+	if err != nil {
+		return nil, err
+	}
 	if VariantOf(r) != OkType {
-		return Nil, Errorf("ValueError", "%s.from_json: %s", ti.Tag, ToString(r.AsObject().Values()[0]))
+		return nil, Errorf("ValueError", "%s.from_json: %s", name, ToString(r.AsObject().Values()[0]))
 	}
 	v := r.AsObject().Values()[0]
 	if v.k != KObject || v.AsObject().Type != nil {
-		return Nil, Errorf("ValueError", "%s.from_json: expected a JSON object, got %s", ti.Tag, TypeName(v))
+		return nil, Errorf("ValueError", "%s.from_json: expected a JSON object, got %s", name, TypeName(v))
 	}
-	o := v.AsObject()
+	return v.AsObject(), nil
+}
+
+func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
+	o, err := t.jsonObject(ti.Tag, args)
+	if err != nil {
+		return Nil, err
+	}
 	vals := make([]Value, len(ti.Fields))
 	for _, k := range o.Keys() {
 		if ti.Shape.Lookup(k) < 0 {
