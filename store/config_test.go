@@ -170,3 +170,22 @@ func TestCompatible(t *testing.T) {
 		}
 	}
 }
+
+// A JSON field orders by the bytes of its text on PostgreSQL too, as on
+// SQLite (it followed the database's collation), whatever the column's
+// type (json, jsonb or text).
+func TestOrderTermJSON(t *testing.T) {
+	for _, c := range []struct {
+		d    *dialect
+		k    fieldKind
+		want string
+	}{
+		{postgresDialect, kindJSON, `("tags"::text) COLLATE "C" DESC NULLS LAST`},
+		{postgresDialect, kindString, `"tags" COLLATE "C" DESC NULLS LAST`},
+		{sqliteDialect, kindJSON, `"tags" DESC NULLS LAST`},
+	} {
+		if got := c.d.orderTerm("tags", c.k, true); got != c.want {
+			t.Errorf("%s %v: %s, want %s", c.d.name, c.k, got, c.want)
+		}
+	}
+}

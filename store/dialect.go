@@ -276,8 +276,14 @@ func (d *dialect) compatible(k fieldKind, c columnClass) bool {
 // first ascending, last descending, as SQLite does by default.
 func (d *dialect) orderTerm(col string, k fieldKind, desc bool) string {
 	s := quoteIdent(col)
-	if k == kindString && d.pg() {
+	switch {
+	case k == kindString && d.pg():
 		s += ` COLLATE "C"`
+	case k == kindJSON && d.pg():
+		// by the bytes of its JSON text, as SQLite orders it (the
+		// database's collation ordered it otherwise; ::text, as the
+		// column of an existing table may be json or jsonb)
+		s = "(" + s + `::text) COLLATE "C"`
 	}
 	if desc {
 		return s + " DESC NULLS LAST"

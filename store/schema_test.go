@@ -367,8 +367,9 @@ model Event {
 }
 Event.create({ name: "b", payload: { k: 2 }, tags: ["y"] })
 print(Event.where({ payload: { j: 2, k: 1 } }) |> map(fn(e) e.name), Event.count({ tags: ["y"] }), Event.count({ payload: { k: 3 } }))
+print(Event.all(order: "-tags") |> map(fn(e) e.name))
 `
-			if got := d.runPlain(t, []byte(src)); got != "[\"a\"] 1 0\n" {
+			if got := d.runPlain(t, []byte(src)); got != "[\"a\"] 1 0\n[\"b\", \"a\"]\n" {
 				t.Errorf("got %q", got)
 			}
 		})
