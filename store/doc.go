@@ -228,9 +228,10 @@
 // stores them.
 //
 // db.run's last_id is the id of the row an INSERT added: SQLite's last
-// rowid, PostgreSQL's lastval() on the inserting connection when the
-// INSERT moved it (so nil there when the insert took no id from a
-// sequence: a key the program gives); with a RETURNING clause it is
+// rowid, PostgreSQL's lastval() on the inserting connection (nil there
+// when the session has taken no value from a sequence; an INSERT that
+// takes none, giving its own key, reports the last one the session
+// took, which may be another table's); with a RETURNING clause it is
 // the first column of the last row returned, and changes counts those
 // rows. For portable ids, use RETURNING id.
 //

@@ -156,14 +156,6 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		defer c.Close()
 		q = c
 	}
-	// PostgreSQL's lastval() is the session's last sequence value, of
-	// whichever table: one an INSERT that took none from a sequence (a
-	// key the program gives) left unchanged is not this INSERT's id.
-	var before int64
-	var hadBefore bool
-	if insert && db.d.pg() {
-		before, hadBefore = pgLastval(ctx, q, db.inTx(t))
-	}
 	res, err := q.ExecContext(ctx, query, params...)
 	if err != nil {
 		return vm.Nil, err
@@ -180,7 +172,7 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 	last := vm.Nil
 	if insert && changes > 0 {
 		if db.d.pg() {
-			if id, ok := pgLastval(ctx, q, db.inTx(t)); ok && !(hadBefore && id == before) {
+			if id, ok := pgLastval(ctx, q, db.inTx(t)); ok {
 				last = vm.Int(id)
 			}
 		} else if id, err := res.LastInsertId(); err == nil {
