@@ -2685,6 +2685,21 @@ func TestHeadersHasKey(t *testing.T) {
 	}
 }
 
+// A server-level binding named as a builtin whose lambda calls that
+// name calls what the name meant outside it: the program's own function
+// of that name (it took the builtin), else the builtin.
+func TestBuiltinNamedServerBinding(t *testing.T) {
+	app := startApp(t, `fn len(x) { 100 }
+server {
+  var len = fn(x) len(x) + 1
+  upper = fn(s) "<" + upper(s) + ">"
+  route GET "/" => fn() [len([1]), upper("a")]
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != `[101,"<A>"]` {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+}
+
 // Headers compare by what they read, name by name in any case: == and
 // unique panicked (a Go struct holding a slice), beyond try/catch.
 func TestHeadersEqual(t *testing.T) {

@@ -22,7 +22,11 @@ func (r *resolver) ident(id *ast.Ident) {
 		id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
 		return
 	}
-	if b := r.lookup(id.Name); b != nil && !r.ownBindings[b] {
+	b := r.lookup(id.Name)
+	if b != nil && r.ownBindings[b] {
+		b = r.lookupAbove(b) // an outer binding of the name, else the builtin
+	}
+	if b != nil {
 		if r.aliases[b] {
 			r.errorf(id.PosV, identEnd(id), "%s is a type alias: it names a type (for annotations, parameters and `is`) and has no value to call or use", id.Name)
 		}
@@ -213,6 +217,11 @@ func (r *resolver) function(fn *ast.Function) {
 		return
 	}
 	f := &funcInfo{fn: fn, parent: r.fn}
+	// A data block's value may hold a function that reads a later
+	// source: it runs when called, maybe after that source has its
+	// value (one called at once meets a ReferenceError then).
+	defer func(d bool) { r.dataValue = d }(r.dataValue)
+	r.dataValue = false
 	cur, outer, loops := r.cur, r.fn, r.loops
 	r.fn, r.loops = f, nil
 	sc := r.push(scopeFunc)

@@ -250,6 +250,17 @@ func (r *resolver) lookup(name string) *ast.Binding {
 	return nil
 }
 
+// lookupAbove finds the binding of b's name in the scopes enclosing the
+// one b is declared in (nil if none).
+func (r *resolver) lookupAbove(b *ast.Binding) *ast.Binding {
+	for s := r.cur; s != nil; s = s.parent {
+		if s.names[b.Name] == b {
+			return lookupFrom(s.parent, b.Name)
+		}
+	}
+	return nil
+}
+
 func (r *resolver) isBuiltin(name string) bool {
 	if r.declared[name] {
 		return true
