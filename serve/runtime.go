@@ -346,7 +346,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // running or waiting for a worker, seen three times in a row, 5 ms
 // apart: a request between two of its calls is running.
 func (rt *Runtime) calleesIdle(ctx context.Context, callees []int) {
-	for quiet := 0; quiet < 3; {
+	for quiet := 0; quiet < 3 && len(callees) > 0; {
 		busy := false
 		for _, i := range callees {
 			if st := rt.servers[i].pool.Stats(); st.Busy > 0 || st.Queued > 0 {

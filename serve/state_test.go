@@ -179,11 +179,12 @@ func TestNoLostUpdatesThroughWork(t *testing.T) {
   var users = []
   var k = 0
   route POST "/register" => fn(req) { users = [...users, { id: req.id, pw: hash_password("secret") }]; 1 }
-  route POST "/read" => fn() { k += len(read("`+filepath.Join(dir, "n.json")+`")); 1 }
+  route POST "/read" => fn() { k += len(read("`+filepath.Join(dir, "n.json")+`")) + len(read("`+filepath.Join(dir, "n.csv")+`")) - 1; 1 }
   route POST "/write" => fn() { k += [write([1], "`+filepath.Join(dir, "w.json")+`"), 2][1]; 1 }
   route GET "/r" => fn() { { users: len(users), k } }
 }`)
 	replaceFile(t, filepath.Join(dir, "n.json"), "[1, 2]")
+	replaceFile(t, filepath.Join(dir, "n.csv"), "a\n1\n")
 	u := app.urls[""]
 	hammer(t, 8, 6, func(c, i int) {
 		path := []string{"/register", "/read", "/write"}[(c+i)%3]

@@ -342,7 +342,7 @@ func (rr *rowReader) next(t *vm.Thread, max int, limit int64, whole bool) (rows 
 	var recs [][]string
 	var lines []string
 	var nums []int
-	t.Blocking(func() {
+	t.Working(func() {
 		f, st, e := openData(rr.fname, rr.path)
 		if e != nil {
 			err = e
