@@ -423,3 +423,46 @@ func TestDiscoverBadValues(t *testing.T) {
 		}
 	}
 }
+
+// A function's Result or Option result arrives as that variant (it
+// arrived as its JSON form, {value: 50}, and a match on Ok and Err
+// failed); nested ones cross as JSON gives them, as documented.
+func TestPeerCallResultVariants(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/charge/:amount" => fn(amount: Int) {
+    match payments.charge(amount) {
+      Ok(id) => { charged: id }
+      Err(msg) => respond(402, { error: msg })
+    }
+  }
+  route GET "/lookup/:id" => fn(id: Int) {
+    match payments.lookup(id) {
+      Some(p) => { found: p }
+      None => respond(404, { error: "none" })
+    }
+  }
+  route GET "/plain" => fn() payments.plain()
+}
+server "payments" {
+  fn charge(amount: Int) -> Result<Int, String> {
+    if amount > 100 { Err("declined") } else { Ok(amount * 10) }
+  }
+  fn lookup(id: Int) -> Option<Int> {
+    if id == 1 { Some(42) } else { None }
+  }
+  fn plain() { { value: 1 } }
+}`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{
+		"/charge/5":   `200 {"charged":50}`,
+		"/charge/500": `402 {"error":"declined"}`,
+		"/lookup/1":   `200 {"found":42}`,
+		"/lookup/2":   `404 {"error":"none"}`,
+		"/plain":      `200 {"value":1}`,
+	} {
+		if r := do(t, "GET", u+path, ""); fmt.Sprintf("%d %s", r.status, r.body) != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}

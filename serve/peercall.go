@@ -147,7 +147,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 		return vm.Nil, vm.Errorf("RPCError", "%s: answer without a result (not {\"result\": …}): %d %s", what, resp.Status, shortText(resp.Body))
 	}
 	result, _ := v.AsObject().Get("result")
-	return result, nil
+	return rpcResult(result, resp.Headers.Get(rpcResultHeader)), nil
 }
 
 // send sends r, again when the peer could not have run it (see

@@ -129,7 +129,43 @@ func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 	}
 	out := vm.NewObject()
 	out.Set("result", result)
-	return vm.ObjectValue(out), nil
+	body := vm.ObjectValue(out)
+	if ti := vm.VariantOf(v); ti == vm.OkType || ti == vm.ErrType || ti == vm.SomeType || ti == vm.NoneType {
+		// The caller makes a Result or Option result that again (a
+		// header, which a caller of an older build passes over).
+		r := &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
+		r.set(rpcResultHeader, ti.Tag)
+		return vm.HostValue(r), nil
+	}
+	return body, nil
+}
+
+// rpcResultHeader names the variant a call's result was, when it was
+// Ok, Err, Some or None: the caller makes it that variant again.
+const rpcResultHeader = "X-Tova-Result"
+
+// rpcResult is the result of a call as the callee gave it: the variant
+// its answer's rpcResultHeader names (Ok(x) crossed as {"value": x},
+// Err(e) as {"error": e}, Some(x) as x, None as null), else v.
+func rpcResult(v vm.Value, variant string) vm.Value {
+	field := func(k string) vm.Value {
+		if v.Kind() == vm.KObject {
+			x, _ := v.AsObject().Get(k)
+			return x
+		}
+		return vm.Nil
+	}
+	switch variant {
+	case "Ok":
+		return vm.Ok(field("value"))
+	case "Err":
+		return vm.Err(field("error"))
+	case "Some":
+		return vm.Some(v)
+	case "None":
+		return vm.None
+	}
+	return v
 }
 
 // rpcArgs reads a call's arguments from its body: {"__args": [...]},

@@ -15,7 +15,9 @@ import (
 // typed Result<T, E> makes them Ok and Err again), a record is an
 // object of its fields (a parameter of its type makes it the record
 // again), any other variant {"__tag": "Name", fields...}, as
-// JSON.stringify writes it. A function cannot be sent: that is a
+// JSON.stringify writes it. A result that is Ok, Err, Some or None is
+// that variant again for the caller (see rpcResultHeader). A function
+// cannot be sent: that is a
 // TypeError, where the value is, rather than a null the other side
 // would take for a value.
 
