@@ -202,11 +202,7 @@ func (e *encoder) value(v vm.Value, depth int) error {
 	case vm.KArray:
 		return e.array(v.AsArray().Elems, depth)
 	case vm.KRange:
-		xs, err := elems(e.t, "JSON.stringify", v)
-		if err != nil {
-			return err
-		}
-		return e.array(xs, depth)
+		return e.rangeInts(v.AsRange(), depth)
 	case vm.KObject:
 		return e.object(v.AsObject(), depth)
 	case vm.KFunc, vm.KBuiltin, vm.KType:
@@ -219,6 +215,48 @@ func (e *encoder) value(v vm.Value, depth int) error {
 	return nil
 }
 
+// rangeInts writes the numbers of a range as a list, one at a time (a
+// range of millions was made a list first, and a handler answering one
+// could be stopped neither at its deadline nor by the memory guard).
+func (e *encoder) rangeInts(r *vm.RangeValue, depth int) error {
+	n := r.Len()
+	if n <= 0 {
+		e.buf = append(e.buf, "[]"...)
+		return nil
+	}
+	e.buf = append(e.buf, '[')
+	for i := int64(0); i < n; i++ {
+		if err := e.every(int(i)); err != nil {
+			return err
+		}
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(depth + 1)
+		x, _ := r.Index(i)
+		e.buf = strconv.AppendInt(e.buf, x, 10)
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// every checks, at every 64K-th element of a list, that the text is
+// within the string limit and that the thread has not been stopped (a
+// request past its deadline, or stopped by the memory guard).
+func (e *encoder) every(i int) error {
+	if i&0xFFFF != 0xFFFF {
+		return nil
+	}
+	if len(e.buf) > maxStringBytes {
+		return vm.StringTooLarge("JSON.stringify", len(e.buf))
+	}
+	if e.t != nil {
+		return cancelled(e.t)
+	}
+	return nil
+}
+
 func (e *encoder) array(xs []vm.Value, depth int) error {
 	if len(xs) == 0 {
 		e.buf = append(e.buf, "[]"...)
@@ -226,6 +264,9 @@ func (e *encoder) array(xs []vm.Value, depth int) error {
 	}
 	e.buf = append(e.buf, '[')
 	for i, x := range xs {
+		if err := e.every(i); err != nil {
+			return err
+		}
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}

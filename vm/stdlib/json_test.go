@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -558,4 +559,31 @@ func TestJSONParseAllocations(t *testing.T) {
 	}
 	v, _ := ParseJSONString(doc(10))
 	eq(t, "row 7", v.AsArray().Elems[7], `{ id: 7, name: "user name", score: 2.3333333333333335, active: false, tags: ["a", "b"] }`)
+}
+
+// A range is written number by number, not made a list first, and a
+// long list or range stops when its thread is stopped (a request past its
+// deadline answering range(0, 60000000) ran on for seconds, its memory
+// past the guard's limit).
+func TestJSONLongSequences(t *testing.T) {
+	e := newEnv(t)
+	got, err := AppendJSON(e.th, nil, vm.NewRange(0, 200000, 1))
+	if err != nil || !strings.HasPrefix(string(got), "[0,1,2,") || !strings.HasSuffix(string(got), ",199998,199999]") {
+		t.Fatalf("range: %.40s… %v", got, err)
+	}
+	if got, _ := AppendJSON(e.th, nil, vm.NewRange(10, 0, -3)); string(got) != "[10,7,4,1]" {
+		t.Errorf("a descending range: %s", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := newEnvCtx(t, ctx)
+	long := make([]vm.Value, 100000)
+	for i := range long {
+		long[i] = vm.Int(int64(i))
+	}
+	for _, v := range []vm.Value{vm.NewRange(0, 100000, 1), vm.NewArrayFrom(long)} {
+		if _, err := AppendJSON(stopped.th, nil, v); err == nil || !strings.Contains(err.Error(), "cancelled") {
+			t.Errorf("%s on a stopped thread: %v", vm.TypeName(v), err)
+		}
+	}
 }
