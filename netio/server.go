@@ -610,14 +610,15 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, tc *timedConn) ([]byte, erro
 }
 
 // chunkFraming is how many bytes a chunked body of at most limit bytes
-// of data may take besides them, read from the connection while the body
-// is: as many as its data, and 64 KiB more. Chunks of 8 bytes of data or
-// more fit whatever their number; a body whose chunks hold fewer (or
-// that carries long chunk extensions) is refused past it.
+// of data may take besides limit, read from the connection while the
+// body is: as many as limit, and 64 KiB more (the data and the framing
+// share limit + chunkFraming(limit)). Chunks of 8 bytes of data or more
+// fit whatever their number; a body whose chunks hold fewer (or that
+// carries long chunk extensions) is refused past it.
 func chunkFraming(limit int) int64 { return int64(limit) + 64<<10 }
 
 // errChunkFraming is a chunked body whose framing is over chunkFraming.
-var errChunkFraming = errors.New("the chunked body's framing (chunk sizes, chunk extensions, line ends, trailer) is over its limit: as many bytes as max_body, and 64 KiB")
+var errChunkFraming = errors.New("the chunked body's framing (chunk sizes, chunk extensions, line ends, trailer) is over its limit: the data and the framing together may take twice max_body and 64 KiB")
 
 // bodyGrowth is the capacity a body's buffer holding have bytes, all
 // it can, grows to, for a body of size bytes (past the limit, if it is
