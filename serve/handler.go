@@ -322,6 +322,9 @@ func (x *exchange) reqValue() vm.Value {
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
 		b.obj.uploads, b.obj.auth = x.s.uploads, x.s.auth
+		if x.th != nil {
+			b.obj.ctx = x.th.Context()
+		}
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
 	}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -27,7 +28,8 @@ type reqObject struct {
 	body    vm.Value
 	bodyErr error // the body's parse error (a 400)
 	parsed  bool
-	extra   *vm.Object // fields set by Tova code
+	ctx     context.Context // the request's, while the body waits to be decoded (nil: none)
+	extra   *vm.Object      // fields set by Tova code
 	// sessions is the server's session block (nil: none, and
 	// req.session is nil); sess is req.session once used (sessions.go)
 	sessions *sessionStore
@@ -210,11 +212,15 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	case ct == "multipart/form-data":
 		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
-		return parseJSONBody(q.r.BodyString())
+		return decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
 	case ct == "":
 		// A body that says nothing of itself: JSON if it is JSON, else
 		// its text.
-		if v, err := stdlib.ParseJSONFiniteString(q.r.BodyString()); err == nil {
+		v, err := decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
+		if isCancelled(err) {
+			return vm.Nil, err
+		}
+		if err == nil {
 			return v, nil
 		}
 	case ct == "text/plain":
@@ -222,7 +228,11 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		// JSON as: an object or array that parses is JSON (as in the
 		// reference, which parses any such body), other text is text.
 		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
-			if v, err := stdlib.ParseJSONFiniteString(q.r.BodyString()); err == nil {
+			v, err := decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
+			if isCancelled(err) {
+				return vm.Nil, err
+			}
+			if err == nil {
 				return v, nil
 			}
 		}

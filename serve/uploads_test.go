@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -10,8 +11,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // formPart is one part of a multipart/form-data body: a file part when
@@ -391,4 +395,41 @@ server "plain" {
 			t.Errorf("%s file of %d MiB: %.1f MiB allocated with the upload block, %.1f MiB without", c.name, size>>20, mib(with), mib(without))
 		}
 	}
+}
+
+// Large JSON bodies are decoded in turn, within a memory budget (fifty
+// clients sending 4 MiB of [{},{},...] at once took gigabytes): while
+// the budget is taken, a large body waits, up to its deadline, and a
+// small one is decoded at once.
+func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
+	saved := bodyBudget
+	small := &budget{sem: semaphore.NewWeighted(8 << 20), size: 8 << 20}
+	bodyBudget = func() *budget { return small }
+	defer func() { bodyBudget = saved }()
+	app := startApp(t, `server {
+  route POST "/n" with timeout(300) => fn(xs: [Int]) len(xs)
+}`)
+	big := "[" + strings.Repeat("1,", 100<<10) + "1]" // 200 KiB: 12.8 MiB reckoned, over the budget: decoded alone
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := do(t, "POST", app.urls[""]+"/n", `{"xs": `+big+`}`, "Content-Type", "application/json"); r.status != 200 || r.body != fmt.Sprint(100<<10+1) {
+				t.Errorf("a large body beside others: %d %.80s", r.status, r.body)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := small.sem.Acquire(context.Background(), small.size); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "POST", app.urls[""]+"/n", `{"xs": `+big+`}`, "Content-Type", "application/json")
+	if r.status != 504 {
+		t.Errorf("a large body while the budget is taken: %d %.120s", r.status, r.body)
+	}
+	if r := do(t, "POST", app.urls[""]+"/n", `{"xs": [1, 2]}`, "Content-Type", "application/json"); r.status != 200 || r.body != "2" {
+		t.Errorf("a small body while the budget is taken: %d %s", r.status, r.body)
+	}
+	small.sem.Release(small.size)
 }

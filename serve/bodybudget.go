@@ -1,0 +1,70 @@
+package serve
+
+import (
+	"context"
+	"math"
+	"runtime/debug"
+	"sync"
+
+	"golang.org/x/sync/semaphore"
+
+	"tova/vm"
+)
+
+// Decoding a JSON body makes a value that takes many times its text:
+// `[{},{},...]` about 60 times (an object for each two bytes). A few
+// dozen clients sending such bodies, each within max_body, made the
+// heap grow by gigabytes, in work that is not Tova code, which the
+// memory guard cannot stop. bodyBudget bounds what the bodies being
+// decoded at once may take, process-wide: a quarter of the memory limit
+// (at least 64 MiB), each body reckoned at jsonCostRatio times its
+// size. A body larger than the budget is decoded alone; the others wait
+// for their turn, up to their request's deadline. Bodies under
+// freeBodyBytes take no part: the common case costs nothing.
+const (
+	jsonCostRatio = 64
+	freeBodyBytes = 64 << 10
+)
+
+var bodyBudget = sync.OnceValue(func() *budget { // (a variable for the tests)
+	limit := debug.SetMemoryLimit(-1) // (the current limit, unchanged)
+	if limit == math.MaxInt64 || limit <= 0 {
+		limit = int64(DefaultMemoryLimit())
+	}
+	if limit <= 0 {
+		limit = 4 << 30
+	}
+	n := max(limit/4, 64<<20)
+	return &budget{sem: semaphore.NewWeighted(n), size: n}
+})
+
+type budget struct {
+	sem  *semaphore.Weighted
+	size int64
+}
+
+// decodeJSONBody runs decode, which decodes a JSON body of n bytes, in
+// its turn: at once for a small body, else once the budget has room for
+// it, until ctx (the request's) ends.
+func decodeJSONBody(ctx context.Context, n int, decode func() (vm.Value, error)) (vm.Value, error) {
+	if n < freeBodyBytes {
+		return decode()
+	}
+	b := bodyBudget()
+	cost := min(int64(n)*jsonCostRatio, b.size)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := b.sem.Acquire(ctx, cost); err != nil {
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "the request's body waited for memory to decode it until its deadline: %v", err)
+	}
+	defer b.sem.Release(cost)
+	return decode()
+}
+
+// isCancelled reports whether err is a Tova error of the Cancelled kind
+// (the request's deadline, or the server stopping it).
+func isCancelled(err error) bool {
+	ve, ok := err.(*vm.Error)
+	return ok && ve.Kind == vm.ErrCancelled
+}
