@@ -220,6 +220,10 @@ func (e *encoder) value(v vm.Value, depth int) error {
 // could be stopped neither at its deadline nor by the memory guard).
 func (e *encoder) rangeInts(r *vm.RangeValue, depth int) error {
 	n := r.Len()
+	if n > maxMaterialize {
+		// (as a list of that length could not be: refused before any work)
+		return valueErr("JSON.stringify: range of %d elements is too large", n)
+	}
 	if n <= 0 {
 		e.buf = append(e.buf, "[]"...)
 		return nil

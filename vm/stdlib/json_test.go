@@ -574,6 +574,10 @@ func TestJSONLongSequences(t *testing.T) {
 	if got, _ := AppendJSON(e.th, nil, vm.NewRange(10, 0, -3)); string(got) != "[10,7,4,1]" {
 		t.Errorf("a descending range: %s", got)
 	}
+	// One longer than a list can be is refused before any work, as it was.
+	if _, err := AppendJSON(e.th, nil, vm.NewRange(0, 1<<40, 1)); err == nil || !strings.Contains(err.Error(), "range of 1099511627776 elements is too large") {
+		t.Errorf("a range of 2^40: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	stopped := newEnvCtx(t, ctx)
