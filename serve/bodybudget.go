@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"math"
 	"runtime/debug"
 	"sync"
@@ -43,20 +42,24 @@ type budget struct {
 	size int64
 }
 
-// decodeJSONBody runs decode, which decodes a JSON body of n bytes, in
-// its turn: at once for a small body, else once the budget has room for
-// it, until ctx (the request's) ends.
-func decodeJSONBody(ctx context.Context, n int, decode func() (vm.Value, error)) (vm.Value, error) {
-	if n < freeBodyBytes {
+// decodeJSONBody runs decode, which decodes a JSON body of n bytes for
+// the request running on th, in its turn: at once for a small body, or
+// when the budget has room, else once it has, waiting (the server's other
+// requests running meanwhile) until the request's deadline. A body read
+// when its request no longer runs (th nil: on_finish, a req kept in
+// state) is decoded at once.
+func decodeJSONBody(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.Value, error) {
+	if n < freeBodyBytes || th == nil {
 		return decode()
 	}
 	b := bodyBudget()
 	cost := min(int64(n)*jsonCostRatio, b.size)
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := b.sem.Acquire(ctx, cost); err != nil {
-		return vm.Nil, vm.Errorf(vm.ErrCancelled, "the request's body waited for memory to decode it until its deadline: %v", err)
+	if !b.sem.TryAcquire(cost) {
+		var err error
+		th.Blocking(func() { err = b.sem.Acquire(th.Context(), cost) })
+		if err != nil {
+			return vm.Nil, vm.Errorf(vm.ErrCancelled, "the request's body waited for memory to decode it until its deadline: %v", err)
+		}
 	}
 	defer b.sem.Release(cost)
 	return decode()

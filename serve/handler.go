@@ -322,9 +322,7 @@ func (x *exchange) reqValue() vm.Value {
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
 		b.obj.uploads, b.obj.auth = x.s.uploads, x.s.auth
-		if x.th != nil {
-			b.obj.ctx = x.th.Context()
-		}
+		b.obj.th = x.th
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
 	}
@@ -413,6 +411,9 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		}
 		var x *exchange
 		defer func() {
+			if x != nil && x.req != nil {
+				x.req.th = nil // its request no longer runs (decodeJSONBody)
+			}
 			th.Leave()
 			th.Release()
 			if c := x.claim; c != nil {

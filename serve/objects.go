@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -28,8 +27,8 @@ type reqObject struct {
 	body    vm.Value
 	bodyErr error // the body's parse error (a 400)
 	parsed  bool
-	ctx     context.Context // the request's, while the body waits to be decoded (nil: none)
-	extra   *vm.Object      // fields set by Tova code
+	th      *vm.Thread // the request's, while it runs (decodeJSONBody)
+	extra   *vm.Object // fields set by Tova code
 	// sessions is the server's session block (nil: none, and
 	// req.session is nil); sess is req.session once used (sessions.go)
 	sessions *sessionStore
@@ -164,7 +163,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(bytes.TrimSpace(q.r.Body)) == 0 {
 			return vm.Nil, true, badBody("malformed JSON body: the body is empty")
 		}
-		v, err := parseJSONBody(q.r.BodyString())
+		v, err := decodeJSONBody(q.th, len(q.r.Body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
 		return v, true, err
 	case "formData", "form_data", "form":
 		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
@@ -196,6 +195,9 @@ func (q *reqObject) Body() (vm.Value, error) {
 	if !q.parsed {
 		q.parsed = true
 		q.body, q.bodyErr = q.parseBody()
+		if isCancelled(q.bodyErr) {
+			q.parsed = false // (a later read, after the request, decodes it)
+		}
 	}
 	return q.body, q.bodyErr
 }
@@ -212,11 +214,16 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	case ct == "multipart/form-data":
 		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
-		return decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
+		return decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
 	case ct == "":
 		// A body that says nothing of itself: JSON if it is JSON, else
-		// its text.
-		v, err := decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
+		// its text (which fails to parse at once, and waits for no
+		// budget).
+		n := 0
+		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
+			n = len(body)
+		}
+		v, err := decodeJSONBody(q.th, n, func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
 		if isCancelled(err) {
 			return vm.Nil, err
 		}
@@ -228,7 +235,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		// JSON as: an object or array that parses is JSON (as in the
 		// reference, which parses any such body), other text is text.
 		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
-			v, err := decodeJSONBody(q.ctx, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
+			v, err := decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
 			if isCancelled(err) {
 				return vm.Nil, err
 			}

@@ -407,7 +407,12 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 	bodyBudget = func() *budget { return small }
 	defer func() { bodyBudget = saved }()
 	app := startApp(t, `server {
-  route POST "/n" with timeout(300) => fn(xs: [Int]) len(xs)
+  var hits = 0
+  route POST "/all" => fn(xs: [Int]) len(xs)
+  route POST "/n" with timeout(300) => fn(xs: [Int]) { hits += 0; len(xs) }
+  route POST "/json" with timeout(300) => fn(req) { hits += 0; len(req.json().xs) }
+  route POST "/text" with timeout(300) => fn(req) len(req.body)
+  route GET "/hits" => fn() { hits += 1; hits }
 }`)
 	big := "[" + strings.Repeat("1,", 100<<10) + "1]" // 200 KiB: 12.8 MiB reckoned, over the budget: decoded alone
 	var wg sync.WaitGroup
@@ -415,7 +420,7 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := do(t, "POST", app.urls[""]+"/n", `{"xs": `+big+`}`, "Content-Type", "application/json"); r.status != 200 || r.body != fmt.Sprint(100<<10+1) {
+			if r := do(t, "POST", app.urls[""]+"/all", `{"xs": `+big+`}`, "Content-Type", "application/json"); r.status != 200 || r.body != fmt.Sprint(100<<10+1) {
 				t.Errorf("a large body beside others: %d %.80s", r.status, r.body)
 			}
 		}()
@@ -424,9 +429,30 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 	if err := small.sem.Acquire(context.Background(), small.size); err != nil {
 		t.Fatal(err)
 	}
-	r := do(t, "POST", app.urls[""]+"/n", `{"xs": `+big+`}`, "Content-Type", "application/json")
-	if r.status != 504 {
-		t.Errorf("a large body while the budget is taken: %d %.120s", r.status, r.body)
+	// A large body waits (its request gives way to the others
+	// meanwhile), through a parameter or req.json(), until its deadline.
+	waited := make(chan reply, 2)
+	for _, path := range []string{"/n", "/json"} {
+		go func() {
+			waited <- do(t, "POST", app.urls[""]+path, `{"xs": `+big+`}`, "Content-Type", "application/json")
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	if r := do(t, "GET", app.urls[""]+"/hits", ""); r.status != 200 || r.body != "1" {
+		t.Errorf("a request beside those waiting: %d %s", r.status, r.body)
+	} else if took := time.Since(start); took > 200*time.Millisecond {
+		// (they held the server's state while they waited)
+		t.Errorf("a request beside those waiting took %v", took)
+	}
+	for range 2 {
+		if r := <-waited; r.status != 504 {
+			t.Errorf("a large body while the budget is taken: %d %.120s", r.status, r.body)
+		}
+	}
+	// A large text body is no JSON to decode: it does not wait.
+	if r := do(t, "POST", app.urls[""]+"/text", strings.Repeat("x", 100<<10), "Content-Type", ""); r.status != 200 || r.body != fmt.Sprint(100<<10) {
+		t.Errorf("a large text body while the budget is taken: %d %.120s", r.status, r.body)
 	}
 	if r := do(t, "POST", app.urls[""]+"/n", `{"xs": [1, 2]}`, "Content-Type", "application/json"); r.status != 200 || r.body != "2" {
 		t.Errorf("a small body while the budget is taken: %d %s", r.status, r.body)
