@@ -230,8 +230,10 @@ func (e *encoder) rangeInts(r *vm.RangeValue, depth int) error {
 	}
 	e.buf = append(e.buf, '[')
 	for i := int64(0); i < n; i++ {
-		if err := e.every(int(i)); err != nil {
-			return err
+		if i&checkEvery == checkEvery {
+			if err := e.check(); err != nil {
+				return err
+			}
 		}
 		if i > 0 {
 			e.buf = append(e.buf, ',')
@@ -245,13 +247,14 @@ func (e *encoder) rangeInts(r *vm.RangeValue, depth int) error {
 	return nil
 }
 
-// every checks, at every 64K-th element of a list, that the text is
+// checkEvery is how often, in elements, a long list's writing checks
+// (see check): a mask, tested where the elements are written.
+const checkEvery = 1<<16 - 1
+
+// check, at every 64K-th element of a list, checks that the text is
 // within the string limit and that the thread has not been stopped (a
 // request past its deadline, or stopped by the memory guard).
-func (e *encoder) every(i int) error {
-	if i&0xFFFF != 0xFFFF {
-		return nil
-	}
+func (e *encoder) check() error {
 	if len(e.buf) > maxStringBytes {
 		return vm.StringTooLarge("JSON.stringify", len(e.buf))
 	}
@@ -268,8 +271,10 @@ func (e *encoder) array(xs []vm.Value, depth int) error {
 	}
 	e.buf = append(e.buf, '[')
 	for i, x := range xs {
-		if err := e.every(i); err != nil {
-			return err
+		if i&checkEvery == checkEvery {
+			if err := e.check(); err != nil {
+				return err
+			}
 		}
 		if i > 0 {
 			e.buf = append(e.buf, ',')
