@@ -358,43 +358,31 @@ func isReadOnly(query string) bool {
 }
 
 // sqlWords are the bare words of a statement, upper-cased: what is in
-// quotes (single, double, back quotes, brackets) or comments is left out. whole is false when
-// a quote or a comment does not end.
+// quotes or comments (see skipText), or in a SQLite name's brackets, is
+// left out. whole is false when a quote or a comment does not end.
 func sqlWords(stmt string) (words []string, whole bool) {
-	for i := 0; i < len(stmt); {
-		c := stmt[i]
-		switch {
-		case c == '\'' || c == '"' || c == '`' || c == '[':
-			end := c
-			if c == '[' {
-				end = ']'
+	for i := 0; i < len(stmt); i++ {
+		if end := skipText(stmt, i); end > i {
+			if end >= len(stmt) && !strings.HasPrefix(stmt[i:], "--") {
+				return words, false // (a line comment may end the text)
 			}
-			j := strings.IndexByte(stmt[i+1:], end)
+			i = end
+			continue
+		}
+		switch c := stmt[i]; {
+		case c == '[':
+			j := strings.IndexByte(stmt[i:], ']')
 			if j < 0 {
 				return words, false
 			}
-			i += j + 2
-		case strings.HasPrefix(stmt[i:], "--"):
-			j := strings.IndexByte(stmt[i:], '\n')
-			if j < 0 {
-				return words, true // (a line comment ends the text)
-			}
-			i += j + 1
-		case strings.HasPrefix(stmt[i:], "/*"):
-			j := strings.Index(stmt[i+2:], "*/")
-			if j < 0 {
-				return words, false
-			}
-			i += j + 4
+			i += j
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			j := i
 			for j < len(stmt) && (stmt[j] == '_' || stmt[j] == '$' || stmt[j] >= 'a' && stmt[j] <= 'z' || stmt[j] >= 'A' && stmt[j] <= 'Z' || stmt[j] >= '0' && stmt[j] <= '9') {
 				j++
 			}
 			words = append(words, strings.ToUpper(stmt[i:j]))
-			i = j
-		default:
-			i++
+			i = j - 1
 		}
 	}
 	return words, true
