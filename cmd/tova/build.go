@@ -176,7 +176,7 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 			literal = lit.Value
 		}
 		rel := filepath.Clean(literal)
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+		if !filepath.IsLocal(rel) || rel == "." {
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is not inside the program's directory: not copied", src, at.Line, at.Col, literal))
 			return
 		}
@@ -352,7 +352,7 @@ func copyLink(root, path, rel, target string) error {
 		return nil // a dangling link serves nothing
 	}
 	in, err := filepath.Rel(root, real)
-	if err != nil || in == ".." || strings.HasPrefix(in, ".."+string(filepath.Separator)) || filepath.IsAbs(in) {
+	if err != nil || !filepath.IsLocal(in) {
 		return nil // it leads out of the directory
 	}
 	dest, err := filepath.Rel(filepath.Dir(rel), in)

@@ -112,23 +112,31 @@ func TestBuildStaticLinkAndNesting(t *testing.T) {
 	}
 }
 
+// staticProject makes a program serving public/ (index.html and
+// css/site.css) in a new directory, and returns it and public/.
+func staticProject(t *testing.T) (dir, pub string) {
+	t.Helper()
+	dir = t.TempDir()
+	pub = filepath.Join(dir, "public")
+	os.MkdirAll(filepath.Join(pub, "css"), 0o755)
+	os.WriteFile(filepath.Join(pub, "index.html"), []byte("<h1>home</h1>"), 0o644)
+	os.WriteFile(filepath.Join(pub, "css", "site.css"), []byte("body{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	return dir, pub
+}
+
 // Links inside a static directory, which the server follows, are in the
 // copy (they were left out: dist/ answered 404 where the program's own
 // directory served); links that lead out of it, which it does not
 // follow, are not.
 func TestBuildStaticLinksInside(t *testing.T) {
-	dir := t.TempDir()
-	pub := filepath.Join(dir, "public")
-	os.MkdirAll(filepath.Join(pub, "css"), 0o755)
-	os.WriteFile(filepath.Join(pub, "index.html"), []byte("<h1>home</h1>"), 0o644)
-	os.WriteFile(filepath.Join(pub, "css", "site.css"), []byte("body{}"), 0o644)
+	dir, pub := staticProject(t)
 	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
 	os.Symlink("index.html", filepath.Join(pub, "home.html"))
 	os.Symlink("css", filepath.Join(pub, "styles"))
 	os.Symlink(filepath.Join(pub, "index.html"), filepath.Join(pub, "css", "abs.html")) // absolute, inside
 	os.Symlink("../secret.txt", filepath.Join(pub, "out.txt"))
 	os.Symlink("nothing", filepath.Join(pub, "dangling"))
-	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
 	var o, errb testutil.Buffer
 	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", filepath.Join(dir, "dist")}, &o, &errb); c != 0 {
 		t.Fatalf("exit %d: %s", c, errb.String())
@@ -158,13 +166,8 @@ func TestBuildStaticLinksInside(t *testing.T) {
 // file since deleted from public/ is gone from dist/public (it was still
 // served).
 func TestBuildReplacesEarlierCopies(t *testing.T) {
-	dir := t.TempDir()
-	pub := filepath.Join(dir, "public")
-	os.MkdirAll(filepath.Join(pub, "css"), 0o755)
-	os.WriteFile(filepath.Join(pub, "index.html"), []byte("<h1>home</h1>"), 0o644)
-	os.WriteFile(filepath.Join(pub, "css", "site.css"), []byte("body{}"), 0o644)
+	dir, pub := staticProject(t)
 	os.WriteFile(filepath.Join(pub, "draft.html"), []byte("draft"), 0o644)
-	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
 	out := filepath.Join(dir, "dist")
 	build := func() (int, string) {
 		var o, errb testutil.Buffer
