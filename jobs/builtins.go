@@ -185,7 +185,7 @@ func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Valu
 		return vm.Nil, err
 	}
 	if _, err := t.Call(fn, decoded...); err != nil {
-		if ve, ok := err.(*vm.Error); ok && ve.Kind == vm.ErrCancelled {
+		if vm.IsCancelled(err) {
 			return vm.Nil, err
 		}
 		fmt.Fprintf(t.In.Cfg.Stderr, "job %s failed: %s\n", name, errText(err))

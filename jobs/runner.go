@@ -704,9 +704,8 @@ func (r *Runner) interrupted(ctx context.Context, err error) bool {
 	default:
 		return false
 	}
-	var ve *vm.Error
 	return ctx.Err() != nil || errors.Is(err, actors.ErrPoolStopped) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, errStopped) || errors.As(err, &ve) && ve.Kind == vm.ErrCancelled
+		errors.Is(err, errStopped) || vm.IsCancelled(err)
 }
 
 // jobContext is a job thread's context: the pool job's, with the job's

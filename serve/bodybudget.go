@@ -64,10 +64,3 @@ func decodeJSONBody(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.V
 	defer b.sem.Release(cost)
 	return decode()
 }
-
-// isCancelled reports whether err is a Tova error of the Cancelled kind
-// (the request's deadline, or the server stopping it).
-func isCancelled(err error) bool {
-	ve, ok := err.(*vm.Error)
-	return ok && ve.Kind == vm.ErrCancelled
-}

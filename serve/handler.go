@@ -1398,8 +1398,7 @@ func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) 
 	v, err := x.th.Call(x.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
-		var stop *vm.Error
-		return nil, errors.As(err, &stop) && stop.Kind == vm.ErrCancelled
+		return nil, vm.IsCancelled(err)
 	}
 	if r, ok := asResponse(v); ok {
 		v = vm.HostValue(r)

@@ -195,7 +195,7 @@ func (q *reqObject) Body() (vm.Value, error) {
 	if !q.parsed {
 		q.parsed = true
 		q.body, q.bodyErr = q.parseBody()
-		if isCancelled(q.bodyErr) {
+		if vm.IsCancelled(q.bodyErr) {
 			q.parsed = false // (a later read, after the request, decodes it)
 		}
 	}
@@ -224,7 +224,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 			n = len(body)
 		}
 		v, err := decodeJSONBody(q.th, n, func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
-		if isCancelled(err) {
+		if vm.IsCancelled(err) {
 			return vm.Nil, err
 		}
 		if err == nil {
@@ -236,7 +236,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		// reference, which parses any such body), other text is text.
 		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
 			v, err := decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
-			if isCancelled(err) {
+			if vm.IsCancelled(err) {
 				return vm.Nil, err
 			}
 			if err == nil {

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -69,6 +70,13 @@ func TypeErrorf(format string, args ...any) *Error { return Errorf("TypeError", 
 
 // ErrCancelled is the kind of the error raised when a thread's context ends.
 const ErrCancelled = "Cancelled"
+
+// IsCancelled reports whether err is, or wraps, a runtime error of the
+// kind ErrCancelled.
+func IsCancelled(err error) bool {
+	var ve *Error
+	return errors.As(err, &ve) && ve.Kind == ErrCancelled
+}
 
 // ErrExit is the kind of the error exit(code) raises to end a script:
 // no handler catches it, and its Value is the exit code (an Int).
