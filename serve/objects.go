@@ -215,12 +215,20 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
 		return decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
-	case ct == "":
-		// A body that says nothing of itself: JSON if it is JSON, else
-		// its text (which fails to parse at once, and waits for no
-		// budget).
+	case ct == "" || ct == "text/plain":
+		// A body that says nothing of itself is JSON if it is JSON, else
+		// its text. text/plain is what a browser's fetch(url, {body:
+		// JSON.stringify(x)}) sends JSON as: an object or array that
+		// parses is JSON (as in the reference, which parses any such
+		// body), other text is text. Only what can be JSON waits for the
+		// budget (other text fails to parse at once).
+		t := bytes.TrimSpace(body)
+		looksJSON := t[0] == '{' || t[0] == '['
+		if !looksJSON && ct == "text/plain" {
+			break
+		}
 		n := 0
-		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
+		if looksJSON {
 			n = len(body)
 		}
 		v, err := decodeJSONBody(q.th, n, func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
@@ -229,19 +237,6 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		}
 		if err == nil {
 			return v, nil
-		}
-	case ct == "text/plain":
-		// What a browser's fetch(url, {body: JSON.stringify(x)}) sends
-		// JSON as: an object or array that parses is JSON (as in the
-		// reference, which parses any such body), other text is text.
-		if t := bytes.TrimSpace(body); t[0] == '{' || t[0] == '[' {
-			v, err := decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
-			if vm.IsCancelled(err) {
-				return vm.Nil, err
-			}
-			if err == nil {
-				return v, nil
-			}
 		}
 	}
 	return vm.Str(q.r.BodyString()), nil
