@@ -132,19 +132,25 @@ func fsReadText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	var data []byte
+	size := int64(-1)
 	t.Blocking(func() {
 		var f *os.File
 		if f, err = openRegular(path); err != nil {
 			return
 		}
 		defer f.Close()
+		// A file known to be too large is refused before a byte is read.
+		if st, serr := f.Stat(); serr == nil && st.Size() > vm.MaxStringBytes {
+			size = st.Size()
+			return
+		}
 		data, err = io.ReadAll(io.LimitReader(f, vm.MaxStringBytes+1))
 	})
 	if err != nil {
 		return fsResult(vm.Nil, err)
 	}
-	if len(data) > vm.MaxStringBytes {
-		return vm.Nil, vm.StringTooLarge("fs.read_text", len(data))
+	if size > vm.MaxStringBytes || len(data) > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("fs.read_text", max(int(size), len(data)))
 	}
 	return vm.Ok(vm.Str(string(data))), nil
 }

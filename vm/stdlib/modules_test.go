@@ -79,3 +79,23 @@ func TestFSModuleChangesFiles(t *testing.T) {
 		t.Errorf("write_text into a missing directory: %s", vm.Repr(v))
 	}
 }
+
+// A file over the 1 GiB a string holds is refused before it is read: the
+// error gives its whole size, which only its metadata knows.
+func TestFSReadTextRefusesAHugeFileUnread(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "huge.txt")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(3 << 30); err != nil { // sparse: no disk used
+		t.Skip("no sparse files here:", err)
+	}
+	f.Close()
+	rt, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "read_text")
+	_, err = e.callValue(rt, S(path))
+	if err == nil || !strings.Contains(err.Error(), "fs.read_text: the string would be 3.0 GiB") {
+		t.Errorf("fs.read_text of a 3 GiB file: %v", err)
+	}
+}
