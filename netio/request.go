@@ -125,6 +125,7 @@ type Request struct {
 	Local any
 
 	renamed    *atomic.Pointer[string] // the exchange's (SetID)
+	gate       *atomic.Uint32          // the exchange's (Waiting, Begin)
 	bodyOwned  bool                    // Body is memory of its own, never reused (BodyString)
 	rawHeaders []byte                  // the header block as received, parsed on first use
 	authority  string                  // an absolute-form target's, which replaces Host
@@ -171,6 +172,40 @@ func (r *Request) SetID(id string) {
 	if r.renamed != nil {
 		r.renamed.Store(&id)
 	}
+}
+
+// Waiting tells the front end that the handler has yet to run anything
+// of the request: it waits for what it needs first (the server's
+// state). Should the request's deadline pass, or the server stop, before
+// Begin, the front end answers it as never run (HeaderNotRun), and Begin
+// returns false.
+func (r *Request) Waiting() {
+	if r.gate != nil {
+		r.gate.CompareAndSwap(gateRunning, gateWaiting)
+	}
+}
+
+// Begin ends Waiting. It returns false when the front end has answered
+// the request meanwhile as never run: the handler must then run nothing
+// of it.
+func (r *Request) Begin() bool {
+	return r.gate == nil || r.gate.CompareAndSwap(gateWaiting, gateRunning) || r.gate.Load() != gateAbandoned
+}
+
+// The states of an exchange's gate: how far its handler has gone, for
+// an answer the front end gives without it (at the deadline, as the
+// server stops).
+const (
+	gateIdle      uint32 = iota // the handler has not been called
+	gateRunning                 // the handler runs, and may have run anything
+	gateWaiting                 // the handler waits to begin (Request.Waiting)
+	gateAbandoned               // answered as never run: the handler must not begin
+)
+
+// abandon reports whether nothing of ex's handler has run, and makes
+// sure nothing will: its answer may then say so (markNotRun).
+func (ex *exchange) abandon() bool {
+	return ex.gate.CompareAndSwap(gateIdle, gateAbandoned) || ex.gate.CompareAndSwap(gateWaiting, gateAbandoned)
 }
 
 // DetachID ends SetID's effect on this copy of the Request. A handler
@@ -295,6 +330,7 @@ type exchange struct {
 	params  [4]Param
 	line    []byte                 // the access line's buffer, kept when recycled
 	renamed atomic.Pointer[string] // the id the handler gave the request (Request.SetID)
+	gate    atomic.Uint32          // gateIdle, ...: how far the handler has gone
 	// plain: the answer is a handler's Response with no headers of its
 	// own (so none of the security headers either)
 	plain bool
@@ -355,6 +391,9 @@ func putExchange(tc *timedConn, ex *exchange) {
 
 // Run implements actors.Runner.
 func (ex *exchange) Run(ctx context.Context) (any, error) {
+	if !ex.gate.CompareAndSwap(gateIdle, gateRunning) {
+		return nil, nil // answered already, as never run
+	}
 	return ex.handler(ctx, &ex.req), nil
 }
 
@@ -802,6 +841,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	job, a := ex.takeMemory(size)
 	r := &ex.req
 	r.renamed = &ex.renamed
+	r.gate = &ex.gate
 
 	at := len(a)
 	a = append(a, method...)

@@ -708,11 +708,25 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		v, err = s.cfg.Pool.Do(job, ready.Add(timeout), ex)
 		if err != nil && timeout != s.timeout && errors.Is(err, actors.ErrTimeout) {
 			writeError(ctx, fasthttp.StatusGatewayTimeout, CodeGatewayTimeout, ex.currentID())
+			if ex.abandon() {
+				markNotRun(ctx)
+				return fasthttp.StatusGatewayTimeout, deadlinePassedUnrun("route's", timeout)
+			}
 			return fasthttp.StatusGatewayTimeout, deadlinePassed("route's", timeout)
 		}
 	}
 	if err != nil {
-		return s.failed(ctx, ex.currentID(), err), s.described(err)
+		status := s.failed(ctx, ex.currentID(), err)
+		if (errors.Is(err, actors.ErrTimeout) || errors.Is(err, actors.ErrPoolStopped)) && ex.abandon() {
+			// Its handler had yet to begin (queued, or waiting for the
+			// server's state), and now never will.
+			markNotRun(ctx)
+			if errors.Is(err, actors.ErrTimeout) {
+				return status, deadlinePassedUnrun("request's", s.timeout)
+			}
+			return status, errors.New("the server stopped before the request's handler began: it was not run")
+		}
+		return status, s.described(err)
 	}
 	resp, _ := v.(*Response)
 	if resp != nil && resp.Status != 0 && (resp.Status < 200 || resp.Status > 999) {
@@ -850,6 +864,12 @@ func (s *Server) described(err error) error {
 // deadline d, whose (the request's, the route's own).
 func deadlinePassed(whose string, d time.Duration) error {
 	return fmt.Errorf("the %s deadline (%s) passed before its handler finished: it was stopped", whose, d)
+}
+
+// deadlinePassedUnrun is deadlinePassed for a request none of whose
+// handler ran.
+func deadlinePassedUnrun(whose string, d time.Duration) error {
+	return fmt.Errorf("the %s deadline (%s) passed before its handler began: it was not run", whose, d)
 }
 
 // expect answers a request that waits for "100 Continue" before it sends

@@ -407,7 +407,15 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 	return func(ctx context.Context, req *netio.Request) *netio.Response {
 		th := s.inst.NewThread(ctx)
 		if !isolated {
+			req.Waiting()
 			th.Enter()
+			if !req.Begin() {
+				// Answered meanwhile as never run (its deadline passed,
+				// or the server stopped): so it is.
+				th.Leave()
+				th.Release()
+				return nil
+			}
 		}
 		var x *exchange
 		defer func() {
