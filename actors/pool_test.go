@@ -624,11 +624,11 @@ func TestSystemStopFirstDue(t *testing.T) {
 		var running atomic.Int32
 		start := func(p *Pool, name string, deadline time.Time) {
 			go func() {
-				_, err := p.Do(&Job{}, deadline, RunnerFunc(func(ctx context.Context) (any, error) {
+				_, err := p.Do(&Job{}, deadline, labeled{name, func(ctx context.Context) (any, error) {
 					running.Add(1)
 					<-ctx.Done()
 					return nil, ctx.Err()
-				}))
+				}})
 				out <- outcome{name, err}
 			}()
 		}
@@ -638,9 +638,9 @@ func TestSystemStopFirstDue(t *testing.T) {
 		start(pools[0], "none", time.Time{})
 		waitFor(t, func() bool { return running.Load() == 3 })
 		for _, want := range []struct{ pool, job string }{{"b", "early"}, {"a", "late"}, {"a", "none"}} {
-			pool, ok := sys.StopFirstDue(true)
-			if !ok || pool != want.pool {
-				t.Fatalf("stopped in %q (%v), want the %s job of %q", pool, ok, want.job, want.pool)
+			stopped, ok := sys.StopFirstDue(true)
+			if !ok || stopped != (Stopped{want.pool, want.job}) {
+				t.Fatalf("stopped %+v (%v), want the %s job of %q", stopped, ok, want.job, want.pool)
 			}
 			select {
 			case o := <-out:
@@ -656,6 +656,15 @@ func TestSystemStopFirstDue(t *testing.T) {
 		}
 	})
 }
+
+// labeled is a Runner with a Label.
+type labeled struct {
+	name string
+	run  RunnerFunc
+}
+
+func (l labeled) Run(ctx context.Context) (any, error) { return l.run(ctx) }
+func (l labeled) Label() string                        { return l.name }
 
 // StopFirstDue(false) passes over a job that waits (Job.Waiting) for
 // one that runs, even one due later; with waitingToo it takes it.

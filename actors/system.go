@@ -152,15 +152,25 @@ func (s *System) Unwinding() bool {
 	return false
 }
 
+// Stopped tells which job StopFirstDue stopped: its pool's name, and
+// the label its Runner gives, if it has one (Labeled).
+type Stopped struct{ Pool, Label string }
+
+// Labeled is a Runner that says which work it is (a request's id), for
+// the log line of its stop.
+type Labeled interface {
+	Label() string
+}
+
 // StopFirstDue stops, of the jobs running in the system's pools, the
 // one due first of those not waiting (Job.Waiting), or with waitingToo,
 // if none, the waiting one due first: its caller is answered ErrMemory at once and its job is cancelled
-// (code that watches the job stops at its next check). It returns the
-// job's pool and whether there was a job to stop. A process over its
+// (code that watches the job stops at its next check). It returns which
+// job it was and whether there was a job to stop. A process over its
 // memory limit stops jobs so until it is back under it: a job that
 // runs, rather than waits for I/O, a sleep or another server, and has
 // run longest is the likeliest to be allocating what it holds.
-func (s *System) StopFirstDue(waitingToo bool) (pool string, ok bool) {
+func (s *System) StopFirstDue(waitingToo bool) (stopped Stopped, ok bool) {
 	s.mu.Lock()
 	pools := slices.Clone(s.pools)
 	s.mu.Unlock()
@@ -170,6 +180,7 @@ func (s *System) StopFirstDue(waitingToo bool) (pool string, ok bool) {
 			p       *Pool
 			w       *worker
 			t       *task
+			r       Runner
 			word    uint64
 			waiting bool
 			due     time.Time
@@ -182,18 +193,24 @@ func (s *System) StopFirstDue(waitingToo bool) (pool string, ok bool) {
 				}
 				due := p.dueAt(t)
 				if best.w == nil || best.waiting && !waiting || best.waiting == waiting && due.Before(best.due) {
-					best.p, best.w, best.t, best.word, best.waiting, best.due = p, w, t, word, waiting, due
+					best.p, best.w, best.t, best.r, best.word, best.waiting, best.due = p, w, t, t.r, word, waiting, due
 				}
 			})
 		}
 		if best.w == nil {
-			return "", false
+			return Stopped{}, false
 		}
 		if best.w.stopTask(best.t, best.word) {
-			return best.p.opts.Name, true
+			// (Its caller is answered ErrMemory: the runner, a failed
+			// job's, is not reused, and may be asked what it is.)
+			stopped.Pool = best.p.opts.Name
+			if l, ok := best.r.(Labeled); ok {
+				stopped.Label = l.Label()
+			}
+			return stopped, true
 		}
 	}
-	return "", false
+	return Stopped{}, false
 }
 
 // Stop stops every top-level supervisor in reverse start order, each

@@ -389,6 +389,10 @@ func putExchange(tc *timedConn, ex *exchange) {
 	exchanges.Put(ex)
 }
 
+// Label implements actors.Labeled: the request's id, for the memory
+// guard's line when it stops the request.
+func (ex *exchange) Label() string { return ex.currentID() }
+
 // Run implements actors.Runner.
 func (ex *exchange) Run(ctx context.Context) (any, error) {
 	if !ex.gate.CompareAndSwap(gateIdle, gateRunning) {

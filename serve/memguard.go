@@ -98,9 +98,9 @@ func (g *memoryGuard) run() {
 			// stopped (one that sleeps between its allocations), and
 			// not while code stopped before has yet to stop: it may
 			// be what still allocates.
-			pool, ok := g.sys.StopFirstDue(false)
+			stopped, ok := g.sys.StopFirstDue(false)
 			if !ok && prev > 0 && n >= prev+g.limit/10 && !g.sys.Unwinding() {
-				pool, ok = g.sys.StopFirstDue(true)
+				stopped, ok = g.sys.StopFirstDue(true)
 			}
 			prev = n
 			if !ok {
@@ -112,8 +112,11 @@ func (g *memoryGuard) run() {
 				calm = time.Now().Add(time.Second)
 				continue
 			}
-			g.log.Error().Uint64("live_bytes", n).Uint64("limit_bytes", g.limit).Str("pool", pool).
-				Msg("memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
+			e := g.log.Error().Uint64("live_bytes", n).Uint64("limit_bytes", g.limit).Str("pool", stopped.Pool)
+			if stopped.Label != "" {
+				e = e.Str("request_id", stopped.Label)
+			}
+			e.Msg("memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
 			calm = time.Now().Add(memoryGrace)
 		}
 	}

@@ -51,11 +51,12 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 	}
 	waitFor(t, func() bool { return liveHeap() < limit-32<<20 })
 	stopped := logged(app.logs, "memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
-	if len(stopped) != 1 || stopped[0]["pool"] == "" || stopped[0]["limit_bytes"] != float64(limit) {
-		t.Errorf("log of the stop: %v", stopped)
+	if len(stopped) != 1 || stopped[0]["pool"] == "" || stopped[0]["limit_bytes"] != float64(limit) ||
+		stopped[0]["request_id"] != r.header.Get("X-Request-Id") {
+		t.Errorf("log of the stop: %v (the request's id: %s)", stopped, r.header.Get("X-Request-Id"))
 	}
 	for _, l := range logged(app.logs, "request") {
-		if l["path"] == "/hog" && (l["status"] != float64(503) || !strings.Contains(l["error"].(string), "memory limit")) {
+		if l["path"] == "/hog" && (l["status"] != float64(503) || !strings.Contains(l["error"].(string), "memory limit") || l["request_id"] != r.header.Get("X-Request-Id")) {
 			t.Errorf("access line of /hog: %v", l)
 		}
 	}
