@@ -11,13 +11,13 @@ import (
 )
 
 // Decoding a JSON body makes a value that takes many times its text:
-// `[{},{},...]` about 60 times (an object for each two bytes). A few
-// dozen clients sending such bodies, each within max_body, made the
-// heap grow by gigabytes, in work that is not Tova code, which the
-// memory guard cannot stop. bodyBudget bounds what the bodies being
-// decoded at once may take, process-wide: a quarter of the memory limit
-// (at least 64 MiB), each body reckoned at jsonCostRatio times its
-// size. A body larger than the budget is decoded alone; the others wait
+// `[{},{},...]` about 60 times (an object for each two bytes), a form
+// body `a=&a=&...` about 40. A few dozen clients sending such bodies,
+// each within max_body, made the heap grow by gigabytes, in work that is
+// not Tova code, which the memory guard cannot stop. bodyBudget bounds
+// what the bodies being decoded at once may take, process-wide: a
+// quarter of the memory limit (at least 64 MiB), each body reckoned at
+// jsonCostRatio times its size. A body larger than the budget is decoded alone; the others wait
 // for their turn, up to their request's deadline. Bodies under
 // freeBodyBytes take no part: the common case costs nothing.
 const (
@@ -42,13 +42,13 @@ type budget struct {
 	size int64
 }
 
-// decodeJSONBody runs decode, which decodes a JSON body of n bytes for
+// decodeBody runs decode, which decodes a JSON or form body of n bytes for
 // the request running on th, in its turn: at once for a small body, or
 // when the budget has room, else once it has, waiting (the server's other
 // requests running meanwhile) until the request's deadline. A body read
 // when its request no longer runs (th nil: on_finish, a req kept in
 // state) is decoded at once.
-func decodeJSONBody(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.Value, error) {
+func decodeBody(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.Value, error) {
 	if n < freeBodyBytes || th == nil {
 		return decode()
 	}

@@ -420,7 +420,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		var x *exchange
 		defer func() {
 			if x != nil && x.req != nil {
-				x.req.th = nil // its request no longer runs (decodeJSONBody)
+				x.req.th = nil // its request no longer runs (decodeBody)
 			}
 			th.Leave()
 			th.Release()

@@ -27,7 +27,7 @@ type reqObject struct {
 	body    vm.Value
 	bodyErr error // the body's parse error (a 400)
 	parsed  bool
-	th      *vm.Thread // the request's, while it runs (decodeJSONBody)
+	th      *vm.Thread // the request's, while it runs (decodeBody)
 	extra   *vm.Object // fields set by Tova code
 	// sessions is the server's session block (nil: none, and
 	// req.session is nil); sess is req.session once used (sessions.go)
@@ -163,7 +163,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(bytes.TrimSpace(q.r.Body)) == 0 {
 			return vm.Nil, true, badBody("malformed JSON body: the body is empty")
 		}
-		v, err := decodeJSONBody(q.th, len(q.r.Body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
+		v, err := decodeBody(q.th, len(q.r.Body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
 		return v, true, err
 	case "formData", "form_data", "form":
 		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
@@ -176,7 +176,8 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			// what the handler does not take (400, catchable).
 			return vm.Nil, true, badBody("the body is " + ct + ", not a form (req.json() reads it)")
 		}
-		return queryObject(q.r.BodyString()), true, nil
+		v, err := q.formBody()
+		return v, true, err
 	}
 	return vm.Nil, false, nil
 }
@@ -210,11 +211,11 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 	ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 	switch {
 	case ct == "application/x-www-form-urlencoded":
-		return queryObject(q.r.BodyString()), nil
+		return q.formBody()
 	case ct == "multipart/form-data":
 		return q.multipart(body, params["boundary"])
 	case isJSONType(ct):
-		return decodeJSONBody(q.th, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
+		return decodeBody(q.th, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
 	case ct == "" || ct == "text/plain":
 		// A body that says nothing of itself is JSON if it is JSON, else
 		// its text. text/plain is what a browser's fetch(url, {body:
@@ -231,7 +232,7 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		if looksJSON {
 			n = len(body)
 		}
-		v, err := decodeJSONBody(q.th, n, func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
+		v, err := decodeBody(q.th, n, func() (vm.Value, error) { return stdlib.ParseJSONFiniteString(q.r.BodyString()) })
 		if vm.IsCancelled(err) {
 			return vm.Nil, err
 		}
@@ -240,6 +241,11 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		}
 	}
 	return vm.Str(q.r.BodyString()), nil
+}
+
+// formBody decodes a form-urlencoded body, in its turn (decodeBody).
+func (q *reqObject) formBody() (vm.Value, error) {
+	return decodeBody(q.th, len(q.r.Body), func() (vm.Value, error) { return queryObject(q.r.BodyString()), nil })
 }
 
 // parseJSONBody parses a body that is to be JSON; one that is not is a

@@ -412,6 +412,7 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
   route POST "/n" with timeout(300) => fn(xs: [Int]) { hits += 0; len(xs) }
   route POST "/json" with timeout(300) => fn(req) { hits += 0; len(req.json().xs) }
   route POST "/text" with timeout(300) => fn(req) len(req.body)
+  route POST "/form" with timeout(300) => fn(req) { hits += 0; len(keys(req.body)) }
   route GET "/hits" => fn() { hits += 1; hits }
 }`)
 	big := "[" + strings.Repeat("1,", 100<<10) + "1]" // 200 KiB: 12.8 MiB reckoned, over the budget: decoded alone
@@ -430,11 +431,13 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A large body waits (its request gives way to the others
-	// meanwhile), through a parameter or req.json(), until its deadline.
-	waited := make(chan reply, 2)
-	for _, path := range []string{"/n", "/json"} {
+	// meanwhile), through a parameter, req.json() or req.body of a form,
+	// until its deadline.
+	form := strings.Repeat("a=&", 100<<10) // (a form decodes to some 40 times its size)
+	waited := make(chan reply, 3)
+	for _, c := range [][3]string{{"/n", `{"xs": ` + big + `}`, "application/json"}, {"/json", `{"xs": ` + big + `}`, "application/json"}, {"/form", form, "application/x-www-form-urlencoded"}} {
 		go func() {
-			waited <- do(t, "POST", app.urls[""]+path, `{"xs": `+big+`}`, "Content-Type", "application/json")
+			waited <- do(t, "POST", app.urls[""]+c[0], c[1], "Content-Type", c[2])
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -445,7 +448,7 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 		// (they held the server's state while they waited)
 		t.Errorf("a request beside those waiting took %v", took)
 	}
-	for range 2 {
+	for range 3 {
 		if r := <-waited; r.status != 504 {
 			t.Errorf("a large body while the budget is taken: %d %.120s", r.status, r.body)
 		}
@@ -458,4 +461,7 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 		t.Errorf("a small body while the budget is taken: %d %s", r.status, r.body)
 	}
 	small.sem.Release(small.size)
+	if r := do(t, "POST", app.urls[""]+"/form", form, "Content-Type", "application/x-www-form-urlencoded"); r.status != 200 || r.body != "1" {
+		t.Errorf("a large form once the budget is free: %d %.120s", r.status, r.body)
+	}
 }
