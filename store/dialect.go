@@ -279,6 +279,11 @@ func (d *dialect) orderTerm(col string, k fieldKind, desc bool) string {
 	switch {
 	case k == kindString && d.pg():
 		s += ` COLLATE "C"`
+	case k == kindTime && !d.pg():
+		// by time, whether a row holds tova's ISO text or the text
+		// SQLite's datetime() writes ("2026-12-04 23:00:00", which
+		// sorted before "2026-12-04T01:00:00.000Z")
+		s = "replace(" + s + ", ' ', 'T')"
 	case k == kindJSON && d.pg():
 		// by the bytes of its JSON text, as SQLite orders it (the
 		// database's collation ordered it otherwise; ::text, as the

@@ -113,7 +113,11 @@
 // anywhere).
 // Date fields and the timestamps are ISO 8601 strings in UTC with
 // milliseconds ("2026-01-02T03:04:05.000Z"), which compare and sort
-// correctly as strings.
+// correctly as strings. On SQLite a Date column may also hold the text
+// SQLite's own functions write ("2026-01-02 03:04:05", from
+// datetime('now'), CURRENT_TIMESTAMP, the reference's timestamps): it
+// reads as that same ISO text, a filter on that text finds it, and
+// order sorts it by time among the rest.
 //
 //	M.all()                             // every row, ordered by id
 //	M.find(id)                          // the row, or nil

@@ -295,7 +295,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			b.WriteString("1 = 0")
 		case p == nil:
 			b.WriteString(quoteIdent(c.name) + " IS NULL")
-		case tb.legacy[ci]:
+		case tb.legacy[ci] || c.kind == kindTime && !tb.db.d.pg():
 			var in []string
 			for _, p := range m.forms(tb, ci, p) {
 				*params = append(*params, p)
@@ -365,16 +365,31 @@ func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) 
 // forms are the texts a filter's parameter p for column ci matches: p,
 // and in a column an older tova made for a String or a Date (see
 // holdsJSON), the plain text as well as the JSON string it wrote.
+//
+// A Date column on SQLite may also hold the text SQLite's own functions
+// write (datetime('now'), CURRENT_TIMESTAMP, the reference's timestamps:
+// `2026-12-04 23:00:00`), which reads as the same ISO text: a filter
+// matches it too.
 func (m *Model) forms(tb *table, ci int, p any) []any {
-	if k := m.cols[ci].kind; !tb.legacy[ci] || k != kindString && k != kindTime {
-		return []any{p}
-	}
-	if s, ok := p.(string); ok {
-		if v, err := stdlib.ParseJSONString(s); err == nil && v.Kind() == vm.KString {
-			return []any{p, tb.db.d.textParam(v.AsString())}
+	k := m.cols[ci].kind
+	forms := []any{p}
+	if tb.legacy[ci] && (k == kindString || k == kindTime) {
+		if s, ok := p.(string); ok {
+			if v, err := stdlib.ParseJSONString(s); err == nil && v.Kind() == vm.KString {
+				forms = append(forms, tb.db.d.textParam(v.AsString()))
+			}
 		}
 	}
-	return []any{p}
+	if s, ok := p.(string); ok && k == kindTime && !tb.db.d.pg() && len(s) == len(isoLayout) && s[10] == 'T' {
+		// 2006-01-02T15:04:05.000Z: 2006-01-02 15:04:05.000, and
+		// without the milliseconds when they are none
+		spaced := s[:10] + " " + s[11:len(s)-1]
+		forms = append(forms, spaced)
+		if strings.HasSuffix(spaced, ".000") {
+			forms = append(forms, strings.TrimSuffix(spaced, ".000"))
+		}
+	}
+	return forms
 }
 
 // onlyOptions reports whether a lone argument of where or first is an

@@ -34,3 +34,30 @@ not a time
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 }
+
+// A Date column holding the text SQLite's own functions write
+// (datetime('now'), CURRENT_TIMESTAMP: the reference's timestamps) is
+// found by the ISO text it reads as, and sorts by time among rows tova
+// wrote (' ' sorted before 'T': 23:00 came before 01:00 of that day).
+func TestSQLiteDatetimeTextFiltersAndSortsAsTime(t *testing.T) {
+	d := freshDB(t, store.SQLite)
+	out := d.run(t, "datetime.tova", []byte(`
+model Post { title: String, at: Date }
+db.run("INSERT INTO posts (title, at) VALUES ('late', '2026-12-04 23:00:00'), ('later', '2026-12-04 23:30:00.250')")
+Post.create({ title: "early", at: "2026-12-04T01:00:00Z" })
+Post.create({ title: "noon", at: "2026-12-04T12:00:00Z" })
+late = Post.first({ title: "late" })
+print(late.at, Post.where({ at: late.at }) |> map(fn(p) p.title))
+print(Post.first({ at: "2026-12-04T23:30:00.250Z" }).title, Post.count({ at: ["2026-12-04T23:00:00Z", "2026-12-04T01:00:00Z"] }))
+print(Post.all(order: "at") |> map(fn(p) p.title))
+print(Post.all(order: "-at") |> map(fn(p) p.title))
+`))
+	want := `2026-12-04T23:00:00.000Z ["late"]
+later 2
+["early", "noon", "late", "later"]
+["later", "late", "noon", "early"]
+`
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
