@@ -696,7 +696,7 @@ func writeCSV(t *vm.Thread, v vm.Value, path string, comma rune, appending bool)
 		}
 		return replaceFile(t, path, data)
 	}
-	return appendFile(t, path, nil, func(f *os.File, size int64) ([]byte, error) {
+	return appendFile(t, path, tornCSVRow(path, comma), func(f *os.File, size int64) ([]byte, error) {
 		var cols []string
 		if size > 0 {
 			var err error
@@ -797,13 +797,15 @@ func csvHeader(t *vm.Thread, f *os.File, path string, comma rune) (cols []string
 // appendFile appends what content gives to path, creating the file;
 // content sees it open for reading, and its size. A file that does not
 // end in a line break ends in a row an append cut short (the process
-// killed while it wrote: its writes always end in one) when torn (nil:
-// never) says so of that last line: the part row is cut off as the rows
-// go in, since it cannot be read and made every row of the file
-// unreadable (JSON Lines). Otherwise (a file written elsewhere, without
-// a last line break) it gets one first, so that no row is glued to its
-// last line. An append that fails leaves the file's rows as they were.
-func appendFile(t *vm.Thread, path string, torn func(tail []byte) bool, content func(f *os.File, size int64) ([]byte, error)) error {
+// killed while it wrote: its writes always end in one) when torn says so
+// of that last line (tail, the bytes after the last line break; f is the
+// file, of size bytes): the part row is cut off as the rows go in, since
+// it cannot be read and made every row of the file unreadable.
+// Otherwise (a file written elsewhere, without a last line break) it
+// gets one first, so that no row is glued to its last line. An error of
+// torn refuses the append. An append that fails leaves the file's rows
+// as they were.
+func appendFile(t *vm.Thread, path string, torn tornRow, content func(f *os.File, size int64) ([]byte, error)) error {
 	var f *os.File
 	var st os.FileInfo
 	var err error
@@ -827,11 +829,17 @@ func appendFile(t *vm.Thread, path string, torn func(tail []byte) bool, content 
 			return
 		}
 		size = st.Size()
-		if tail, whole := lastLine(f, size); len(tail) > 0 && whole && torn != nil && torn(tail) {
-			cut = int64(len(tail))
-		} else if len(tail) > 0 {
-			glue = true
+		tail, whole := lastLine(f, size)
+		if len(tail) > 0 && whole {
+			var isTorn bool
+			if isTorn, err = torn(f, size, tail); err != nil {
+				return
+			}
+			if isTorn {
+				cut = int64(len(tail))
+			}
 		}
+		glue = len(tail) > 0 && cut == 0
 	})
 	if f == nil {
 		return err
@@ -901,13 +909,54 @@ func lastLine(f *os.File, size int64) (tail []byte, whole bool) {
 	return buf, true // the whole file is one line
 }
 
-// tornJSONLine says whether the last line of a JSON Lines file, with no
-// line break after it, is a value an append cut short: JSON that ends
-// before it is whole. (A line that is not JSON in another way, such as
-// the NaN another tool may write, is not this runtime's to cut.)
-func tornJSONLine(tail []byte) bool {
+// A tornRow says whether tail, the last line of the file f (of size
+// bytes), with no line break after it, is a row an append cut short.
+type tornRow func(f *os.File, size int64, tail []byte) (bool, error)
+
+// tornJSONLine says whether the last line of a JSON Lines file is a
+// value an append cut short: JSON that ends before it is whole. (A line
+// that is not JSON in another way, such as the NaN another tool may
+// write, is not this runtime's to cut.)
+func tornJSONLine(_ *os.File, _ int64, tail []byte) (bool, error) {
 	var v json.RawMessage
-	return json.NewDecoder(bytes.NewReader(tail)).Decode(&v) == io.ErrUnexpectedEOF
+	return json.NewDecoder(bytes.NewReader(tail)).Decode(&v) == io.ErrUnexpectedEOF, nil
+}
+
+// tornCSVRow says whether the last line of a CSV file is a row an append
+// cut short, which the whole file is read to tell (only a file that does
+// not end in a line break is): a row with fewer cells than the header,
+// or one whose quoted cell is still open at the end of the file. Either
+// made the whole file unreadable. A cell left open that began on an
+// earlier line (in a cell written over several lines, or in a quote
+// another tool left unclosed) is not cut: the append is refused, naming
+// the line, as nothing tells which rows are whole.
+func tornCSVRow(path string, comma rune) tornRow {
+	return func(f *os.File, size int64, tail []byte) (bool, error) {
+		r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 64<<10))
+		r.Comma, r.FieldsPerRecord, r.ReuseRecord = comma, -1, true
+		last := size - int64(len(tail)) // where the last line begins
+		header := -1
+		for {
+			start := r.InputOffset()
+			rec, err := r.Read()
+			var pe *csv.ParseError
+			switch {
+			case err == io.EOF:
+				return false, nil
+			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) && r.InputOffset() == size:
+				if start >= last {
+					return true, nil
+				}
+				return false, valueErr("write: %s: its last row, from line %d, has a quoted cell left open at the end of the file (an append cut short?): nothing was written; mend or remove that row", path, pe.StartLine)
+			case err != nil:
+				return false, nil // broken elsewhere: not a part row
+			case header < 0:
+				header = len(rec)
+			case start >= last && len(rec) < header:
+				return true, nil
+			}
+		}
+	}
 }
 
 // replaceFile writes data to a temporary file beside path and renames

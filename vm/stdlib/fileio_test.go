@@ -290,12 +290,12 @@ func TestWriteAppend(t *testing.T) {
 	}
 }
 
-// A JSON Lines row an append left cut short (the process killed while
-// it wrote) is cut off by the next append: a part JSON line made every
-// read of the file fail. A last line written whole without a line break
-// is kept (a CSV row is never cut: a part row cannot be told from the
-// end of a quoted cell over several lines), and so is the file when the
-// append is refused.
+// A row an append left cut short (the process killed while it wrote)
+// is cut off by the next append: a part JSON line, a CSV row with fewer
+// cells than the header or a quoted cell open at the end made every read
+// of the file fail. A last line written whole without a line break is
+// kept, and so is the file when the append is refused: a quoted cell
+// left open from an earlier line (nothing tells which rows are whole).
 func TestWriteAppendAfterTornRow(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct{ name, before, want string }{
@@ -308,6 +308,9 @@ func TestWriteAppendAfterTornRow(t *testing.T) {
 		{"newline.csv", "a,b,c\n1,2,\"x\n\"", "a,b,c\n1,2,\"x\n\"\n3,,\n"},
 		{"quotes.csv", "a,b,c\n1,2,\"He said\n\"\"hi\"\"\"", "a,b,c\n1,2,\"He said\n\"\"hi\"\"\"\n3,,\n"},
 		{"header.csv", "a,b,c", "a,b,c\n3,,\n"},
+		{"short.csv", "a,b,c\n1,2,3\n4,5", "a,b,c\n1,2,3\n3,,\n"},
+		{"quote.csv", "a,b,c\n1,2,3\n4,5,\"si", "a,b,c\n1,2,3\n3,,\n"},
+		{"short.tsv", "a\tb\n1\t2\n9", "a\tb\n1\t2\n3\t\n"}, // (by the file's own delimiter)
 	} {
 		p := file(t, c.name, c.before)
 		e.call(t, "write", L(O("a", I(3))), S(p), B(true))
@@ -320,6 +323,13 @@ func TestWriteAppendAfterTornRow(t *testing.T) {
 		t.Fatalf("an unknown column: %s", err.Msg)
 	}
 	if got := contents(t, p); got != "a,b\n1,\"abc\n\"" {
+		t.Errorf("a refused append changed the file: %q", got)
+	}
+	p = file(t, "open.csv", "a,b\n1,\"abc\nde")
+	if err := e.err(t, "write", L(O("a", I(2))), S(p), B(true)); !strings.Contains(err.Msg, "its last row, from line 2, has a quoted cell left open") {
+		t.Fatalf("a quoted cell left open from an earlier line: %s", err.Msg)
+	}
+	if got := contents(t, p); got != "a,b\n1,\"abc\nde" {
 		t.Errorf("a refused append changed the file: %q", got)
 	}
 }
