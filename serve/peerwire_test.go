@@ -344,3 +344,55 @@ server "b" {
 		t.Errorf("GET /a?m=Ping = %d %s", r.status, r.body)
 	}
 }
+
+// A function that returns a fetch's response answers a call as it
+// answers as a route's handler: a 2xx one's body is the result, another
+// status the caller's RPCError (it failed: cannot serialise
+// FetchResponse, a 500 that counted against the caller's breaker).
+func TestPeerCallPassesOnAFetchResponse(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/plain" {
+			w.Write([]byte("from fetch"))
+			return
+		}
+		http.Error(w, "no such thing", 404)
+	}))
+	defer up.Close()
+	app := startApp(t, `
+server "api" {
+  route GET "/ok" => fn() worker.proxy("/plain")
+  route GET "/missing" => fn() { try { worker.proxy("/nothing") } catch e { e.message } }
+}
+server "worker" {
+  fn proxy(path: String) { fetch("`+up.URL+`{path}") }
+}
+`)
+	if r := do(t, "GET", app.urls["api"]+"/ok", ""); r.status != 200 || r.body != `"from fetch"` {
+		t.Errorf("GET /ok = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/missing", ""); r.body != `"RPC worker.proxy failed: 404 no such thing"` {
+		t.Errorf("GET /missing = %d %s", r.status, r.body)
+	}
+}
+
+// A nil or None given for a typed parameter with a default gives the
+// default, as a handler's parameter does (it was "a is required").
+func TestPeerCallNilTakesTheDefault(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/nil" => fn() worker.g(nil, 5)
+  route GET "/none" => fn() worker.g(None)
+  route GET "/given" => fn() worker.g(7, 1)
+  route GET "/required" => fn() { try { worker.h(nil) } catch e { e.message } }
+}
+server "worker" {
+  fn g(a: Int = 3, b: Int = 2) { a * 10 + b }
+  fn h(a: Int) { a }
+}
+`)
+	for path, want := range map[string]string{"/nil": "35", "/none": "32", "/given": "71", "/required": `"RPC worker.h failed: 400 Validation failed: a is required"`} {
+		if r := do(t, "GET", app.urls["api"]+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}

@@ -71,6 +71,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 			return vm.Nil, err
 		}
 		var bad []string
+		var skip []bool // by argument: a nil given for a typed parameter with a default
 		for i := range params {
 			typ := ""
 			if i < len(types) {
@@ -81,8 +82,16 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 			}
 			optional := strings.HasPrefix(typ, "Option<")
 			if i >= len(args) || args[i].IsNil() {
+				// Missing, or null (nil, None) given: as a handler's
+				// parameter, its default applies, or it is required.
 				switch {
-				case i >= len(args) && cl.HasDefault(i):
+				case cl.HasDefault(i):
+					if i < len(args) {
+						if skip == nil {
+							skip = make([]bool, len(args))
+						}
+						skip[i] = true
+					}
 				case optional:
 					args = extend(args, i)
 					args[i] = vm.None
@@ -104,7 +113,20 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 		if len(bad) > 0 {
 			return vm.Nil, validationError(bad...)
 		}
-		v, err := t.Call(fn, args...)
+		var v vm.Value
+		if skip != nil {
+			// By name, leaving out those whose default applies.
+			var names []string
+			var vals []vm.Value
+			for i, a := range args[:min(len(args), len(params))] {
+				if !skip[i] {
+					names, vals = append(names, params[i]), append(vals, a)
+				}
+			}
+			v, err = t.CallKW(fn, nil, names, vals)
+		} else {
+			v, err = t.Call(fn, args...)
+		}
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -117,9 +139,9 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 // route's would: a 2xx one's body is the result, any other status is
 // sent as it is, which the caller takes as an error.
 func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
-	if r, ok := v.AsHostOK().(*responseValue); ok {
+	if r, ok := asResponse(v); ok { // (a fetch's response too, passed on)
 		if r.status < 200 || r.status > 299 {
-			return v, nil // (netio drops a HeaderNotRun it sets: the function ran)
+			return vm.HostValue(r), nil // (netio drops a HeaderNotRun it sets: the function ran)
 		}
 		v, _, _ = r.GetAttr(t, "body")
 	}
