@@ -101,9 +101,23 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 		key  string
 		into *uint32
 	}{{"failure_threshold", &ps.failures}, {"threshold", &ps.failures}, {"half_open_requests", &ps.halfOpen}}
+	// A setting given twice (threshold is failure_threshold's other
+	// name; circuit_breaker's keys may be given at the top too) is an
+	// error: one of the two was dropped without a word.
+	given := map[any]string{}
+	twice := func(into any, key string) error {
+		if prev, ok := given[into]; ok {
+			return bad(key, fmt.Errorf("%s sets the same setting: give one of the two", prev))
+		}
+		given[into] = key
+		return nil
+	}
 	read := func(o *vm.Object, prefix string) error {
 		for _, d := range durations {
 			if x, ok := o.Get(d.key); ok {
+				if err := twice(d.into, prefix+d.key); err != nil {
+					return err
+				}
 				n, err := duration(x, time.Millisecond)
 				if err == nil && n <= 0 {
 					err = fmt.Errorf("must be a positive duration such as 30.seconds (or milliseconds), got %s", vm.Repr(x))
@@ -116,6 +130,9 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 		}
 		for _, c := range counts {
 			if x, ok := o.Get(c.key); ok {
+				if err := twice(c.into, prefix+c.key); err != nil {
+					return err
+				}
 				if x.Kind() != vm.KInt || x.AsInt() < 1 || x.AsInt() > maxPeerCount {
 					return bad(prefix+c.key, fmt.Errorf("must be a positive Int no greater than %d, got %s", maxPeerCount, vm.Repr(x)))
 				}

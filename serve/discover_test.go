@@ -411,6 +411,10 @@ func TestDiscoverBadValues(t *testing.T) {
 		{`circuit_breaker: { reset_timeout: -5.seconds }`, `app.tova:3:3: discover "worker": circuit_breaker.reset_timeout: must be a positive duration`},
 		{`timeout: "soon"`, `app.tova:3:3: discover "worker": timeout: expected a duration`},
 		{`health: "health"`, `app.tova:3:3: discover "worker": health: expected a path such as "/health"`},
+		// A setting given twice: one of the two was dropped, unsaid.
+		{`threshold: 2, failure_threshold: 5`, `app.tova:3:3: discover "worker": threshold: failure_threshold sets the same setting: give one of the two`},
+		{`failure_threshold: 2, circuit_breaker: { failure_threshold: 5 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: failure_threshold sets the same setting`},
+		{`reset_timeout: 1.seconds, circuit_breaker: { reset_timeout: 2.seconds }`, `circuit_breaker.reset_timeout: reset_timeout sets the same setting`},
 	} {
 		src := "\nserver \"api\" {\n  discover \"worker\" { " + c.block + " }\n}\nserver \"worker\" {\n  fn f() { 1 }\n}\n"
 		err := startError(t, src)
