@@ -470,3 +470,24 @@ server "payments" {
 		}
 	}
 }
+
+// A health path that answers a redirect is failing (a non-2xx answer):
+// the probe followed it, and logged the other URL's answer as healthy.
+func TestDiscoverHealthRedirectIsFailing(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" { health: "/health", health_interval: 50.milliseconds }
+}
+server "worker" {
+  route GET "/health" => fn() redirect("/moved")
+  route GET "/moved" => fn() { { status: "ok" } }
+}
+`)
+	waitFor(t, func() bool { return len(logged(app.logs, "peer health check failing")) > 0 })
+	if rec := logged(app.logs, "peer health check failing")[0]; rec["status"] != float64(302) {
+		t.Errorf("failing logged as %v", rec)
+	}
+	if l := logged(app.logs, "peer healthy"); len(l) > 0 {
+		t.Errorf("a redirect logged as healthy: %v", l)
+	}
+}

@@ -304,7 +304,9 @@ func (p *peer) pollHealth(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		resp, err := netio.Fetch(ctx, netio.OutboundRequest{URL: p.base() + p.health, Timeout: wait,
+		// A redirect is a non-2xx answer of the health path, not
+		// followed: it was taken as the other URL's answer.
+		resp, err := netio.Fetch(ctx, netio.OutboundRequest{URL: p.base() + p.health, Timeout: wait, Redirect: "manual",
 			Headers: netio.Headers{{Name: "X-Request-ID", Value: uuid.NewString()}}})
 		if ctx.Err() != nil {
 			return
