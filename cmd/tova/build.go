@@ -52,6 +52,12 @@ func buildCmd() *cobra.Command {
 			if len(p.Servers) > 0 {
 				name, verb = "server.tbc", "serve"
 			}
+			if _, _, failed := copyStatic(src, srcText, out, true); len(failed) > 0 {
+				for _, err := range failed {
+					fmt.Fprintf(stderr, "tova build: %v\n", err)
+				}
+				return &exitError{exitUsage}
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				fmt.Fprintf(stderr, "tova build: %v\n", err)
 				return &exitError{exitUsage}
@@ -68,7 +74,7 @@ func buildCmd() *cobra.Command {
 			// The static directories the servers serve go with the
 			// artifact (the guide's client/): served from dist/, it
 			// finds them beside it.
-			copied, skipped, failed := copyStatic(src, srcText, out)
+			copied, skipped, failed := copyStatic(src, srcText, out, false)
 			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
@@ -158,8 +164,12 @@ func serverNote(p *bytecode.Program) string {
 // serve.StaticDefaultDir when a static block names none): a server started from out resolves them
 // there. It returns the directories copied, and why others were not (a
 // directory computed at run time, one outside the program's directory,
-// one that does not exist).
-func copyStatic(src string, srcText []byte, out string) (copied, skipped []string, failed []error) {
+// one that does not exist). With check, it copies nothing and returns
+// only the failures it can tell before copying (an output directory
+// that would replace the static directory or the program's own, or
+// that lies inside a static directory), so that the build stops before
+// it writes anything.
+func copyStatic(src string, srcText []byte, out string, check bool) (copied, skipped []string, failed []error) {
 	file, err := parse.ParseFile(src, srcText)
 	if err != nil {
 		return nil, nil, nil
@@ -221,12 +231,17 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 			failed = append(failed, fmt.Errorf("%s:%d:%d: %s holds the program's own directory: not replacing it with the static directory %s (choose another -o)", src, at.Line, at.Col, to, named))
 			return
 		case strings.HasPrefix(b, a+sep):
-			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the output directory %s is inside the static directory %s: not copied (it would copy itself)", src, at.Line, at.Col, to, named))
+			// The artifact, and the database and job queue kept next
+			// to it, would be served to anyone who asks.
+			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is inside the static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, named))
 			return
 		case strings.HasPrefix(a, b+sep):
 			// Replacing to would remove the program's own files. (A link
 			// at to, wherever it leads, is replaced, not followed.)
 			failed = append(failed, fmt.Errorf("%s:%d:%d: %s holds the static directory %s itself: not replacing it (choose another -o)", src, at.Line, at.Col, to, named))
+			return
+		}
+		if check {
 			return
 		}
 		if err := replaceTree(from, to); err != nil {
@@ -258,12 +273,20 @@ func copyStatic(src string, srcText []byte, out string) (copied, skipped []strin
 }
 
 // parentResolved is the absolute path p with the links up to its last
-// element resolved: where p is, whether or not p itself is a link.
+// element resolved: where p is, whether or not p itself is a link, and
+// whether or not its parents exist yet (the links of those that do are
+// resolved).
 func parentResolved(p string) string {
-	if real, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
-		return filepath.Join(real, filepath.Base(p))
+	rest := filepath.Base(p)
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(dir) == dir {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
 	}
-	return p
 }
 
 // replaceTree replaces the directory to (an earlier copy, or a link,

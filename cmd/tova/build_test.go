@@ -85,8 +85,9 @@ func TestShellWord(t *testing.T) {
 }
 
 // A static directory that is a link is copied (the files it links to);
-// an output directory inside the static directory is refused with a
-// warning (the copy copied itself, nesting until paths got too long).
+// an output directory inside the static directory is refused (the copy
+// copied itself, nesting until paths got too long; and the server served
+// the artifact and the database built there).
 func TestBuildStaticLinkAndNesting(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "assets"), 0o755)
@@ -100,15 +101,18 @@ func TestBuildStaticLinkAndNesting(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "dist", "public", "a.txt")); err != nil || string(b) != "a" {
 		t.Errorf("dist/public/a.txt: %q %v", b, err)
 	}
-	errb.Reset()
-	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", filepath.Join(dir, "public", "dist")}, &o, &errb); c != 0 {
-		t.Fatalf("exit %d: %s", c, errb.String())
+	for _, out := range []string{filepath.Join(dir, "public", "dist"), filepath.Join(dir, "public")} {
+		errb.Reset()
+		if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 2 ||
+			!strings.Contains(errb.String(), "is inside the static directory") || !strings.Contains(errb.String(), "would be downloadable (choose another -o)") {
+			t.Errorf("-o %s: exit %d: %s", out, c, errb.String())
+		}
 	}
-	if !strings.Contains(errb.String(), "is inside the static directory") {
-		t.Errorf("no warning: %s", errb.String())
+	if _, err := os.Stat(filepath.Join(dir, "assets", "dist")); err == nil {
+		t.Error("built into the static directory")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "assets", "dist", "public")); err == nil {
-		t.Error("the static directory was copied into itself")
+	if _, err := os.Stat(filepath.Join(dir, "assets", "server.tbc")); err == nil {
+		t.Error("built into the static directory")
 	}
 }
 
