@@ -233,7 +233,11 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 		case strings.HasPrefix(b, a+sep):
 			// The artifact, and the database and job queue kept next
 			// to it, would be served to anyone who asks.
-			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is inside the static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, named))
+			where := "inside "
+			if filepath.Dir(b) == a {
+				where = "" // (out is the static directory)
+			}
+			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, named))
 			return
 		case strings.HasPrefix(a, b+sep):
 			// Replacing to would remove the program's own files. (A link

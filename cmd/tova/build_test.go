@@ -104,7 +104,7 @@ func TestBuildStaticLinkAndNesting(t *testing.T) {
 	for _, out := range []string{filepath.Join(dir, "public", "dist"), filepath.Join(dir, "public")} {
 		errb.Reset()
 		if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 2 ||
-			!strings.Contains(errb.String(), "is inside the static directory") || !strings.Contains(errb.String(), "would be downloadable (choose another -o)") {
+			!strings.Contains(errb.String(), "the static directory") || !strings.Contains(errb.String(), "would be downloadable (choose another -o)") {
 			t.Errorf("-o %s: exit %d: %s", out, c, errb.String())
 		}
 	}
