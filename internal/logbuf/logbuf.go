@@ -5,12 +5,16 @@
 // buffers are written out every interval, when one fills up, and on
 // Flush and Close.
 //
-// A writer never waits on the output: a line is only appended to a
-// buffer. Nothing is dropped while the output keeps up. When it stalls
-// (a pipe whose reader stopped reading: a stuck log shipper, a paused
-// `| less`), the buffers keep the lines up to maxBuffered each; lines
-// past that are dropped and counted, and once the output takes writes
-// again a line says how many were lost. Serving goes on meanwhile.
+// A writer does not wait on the output: a line is only appended to a
+// buffer. Nothing is dropped while the output keeps up. A burst larger
+// than the buffers hold (megabytes printed at once) fills a buffer
+// while the output still takes writes: its writer then waits for the
+// flush to make room, as long as the output goes on taking them. When
+// it stalls (a pipe whose reader stopped reading: a stuck log shipper,
+// a paused `| less`: a write of it has taken no bytes for stallAfter),
+// the buffers keep the lines up to maxBuffered each; lines past that are
+// dropped and counted, at once, and once the output takes writes again a
+// line says how many were lost. Serving goes on meanwhile.
 //
 // Lines written without a shard (Write: a server's own records, such as
 // "server stopped" or a failed request's error) keep their place among
@@ -51,6 +55,14 @@ const flushAt = 64 << 10
 // output is stalled.
 const maxBuffered = 4 << 20
 
+// stallAfter is how long a write of at most writeChunk bytes may take
+// before the output counts as stalled; writeChunk is the most a flush
+// writes at once.
+const (
+	stallAfter = time.Second
+	writeChunk = 1 << 20
+)
+
 // Writer batches lines for an io.Writer. It is safe for concurrent use.
 type Writer struct {
 	out    io.Writer
@@ -65,9 +77,15 @@ type Writer struct {
 	// the output saying so (an output that is not a log: print's).
 	onDrop func(n int64)
 	kick   chan struct{} // a buffer filled up: flush now
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	// writing is when the write of the output under way began (unix
+	// nanoseconds), 0 when none is; room is closed when a flush has
+	// taken the buffers (see full).
+	writing atomic.Int64
+	roomMu  sync.Mutex
+	room    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 
 	// gate lets the flusher sleep while there is nothing to write (see
 	// New); end wakes it.
@@ -223,13 +241,11 @@ func (s *shard) begin(epoch uint64) []byte {
 }
 
 // end stores s's grown buffer b and unlocks s; a full buffer makes the
-// flusher write out the buffers. A buffer past maxBuffered (the output
-// has stalled) keeps its lines and drops b's new one.
+// flusher write out the buffers. A buffer past maxBuffered keeps its
+// lines (see full).
 func (w *Writer) end(s *shard, b []byte) {
 	if len(s.buf) >= maxBuffered {
-		s.mu.Unlock()
-		w.dropped.Add(1)
-		w.gate.Wake()
+		w.full(s, b)
 		return
 	}
 	s.buf = b
@@ -238,12 +254,80 @@ func (w *Writer) end(s *shard, b []byte) {
 	if full {
 		// The flusher writes all buffers, not this one alone (a flush
 		// keeps the epochs in order), at once; the writer goes on.
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+		w.kickFlush()
 	}
 	w.gate.Wake()
+}
+
+func (w *Writer) kickFlush() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// full takes the line b holds past s's buffer, which is past
+// maxBuffered (s locked; full unlocks it): while the output takes
+// writes, it waits for a flush to make room and appends the line then;
+// once the output has stalled (or the Writer is closed), it drops the
+// line.
+func (w *Writer) full(s *shard, b []byte) {
+	epoch := s.marks[len(s.marks)-1].epoch // (begin marked the line's)
+	line := slices.Clone(b[len(s.buf):])
+	for {
+		room := w.roomChan()
+		s.mu.Unlock()
+		if !w.waitRoom(room) {
+			w.dropped.Add(1)
+			w.gate.Wake()
+			return
+		}
+		b = s.begin(epoch)
+		if len(b) < maxBuffered {
+			w.end(s, append(b, line...))
+			return
+		}
+	}
+}
+
+// roomChan is the channel the next flush closes once it has taken the
+// buffers.
+func (w *Writer) roomChan() chan struct{} {
+	w.roomMu.Lock()
+	defer w.roomMu.Unlock()
+	if w.room == nil {
+		w.room = make(chan struct{})
+	}
+	return w.room
+}
+
+// waitRoom waits for room to close, and reports whether it did: not
+// when the output has stalled or the Writer stops first.
+func (w *Writer) waitRoom(room chan struct{}) bool {
+	w.kickFlush()
+	w.gate.Wake()
+	t := time.NewTimer(stallAfter / 20)
+	defer t.Stop()
+	for {
+		if w.stalled() {
+			return false
+		}
+		select {
+		case <-room:
+			return true
+		case <-w.stop:
+			return false
+		case <-t.C:
+			t.Reset(stallAfter / 20)
+		}
+	}
+}
+
+// stalled reports whether a write of the output has gone on for
+// stallAfter.
+func (w *Writer) stalled() bool {
+	at := w.writing.Load()
+	return at != 0 && time.Now().UnixNano()-at >= int64(stallAfter)
 }
 
 // segment is the lines of one epoch from one buffer.
@@ -305,6 +389,12 @@ func (w *Writer) flush() bool {
 	for i := range w.shards {
 		take(&w.shards[i], false)
 	}
+	w.roomMu.Lock()
+	if w.room != nil {
+		close(w.room) // writers waiting for room (see full)
+		w.room = nil
+	}
+	w.roomMu.Unlock()
 	dropped := w.dropped.Swap(0)
 	if len(segs) == 0 && dropped == 0 {
 		return false
@@ -334,7 +424,14 @@ func (w *Writer) flush() bool {
 		out = fmt.Appendf(out, `{"level":"warn","time":%q,"dropped":%d,"message":"log lines dropped: the log's output stopped taking them (a reader that does not read) and the buffers were full"}`+"\n",
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), dropped)
 	}
-	_, _ = w.out.Write(out)
+	// In parts, each timed: a part that takes stallAfter is a stall.
+	for rest := out; len(rest) > 0; {
+		n := min(len(rest), writeChunk)
+		w.writing.Store(time.Now().UnixNano())
+		_, _ = w.out.Write(rest[:n])
+		rest = rest[n:]
+	}
+	w.writing.Store(0)
 	if cap(out) <= 4*flushAt*len(w.shards) {
 		w.merged = out
 	}

@@ -271,3 +271,46 @@ func TestReportingWriterTellsOfDropsApart(t *testing.T) {
 		t.Errorf("kept %d, told of %d dropped, of %d lines", kept, told.Load(), n)
 	}
 }
+
+// slowOut takes every write, each after a pause: an output that keeps
+// going, slower than lines come.
+type slowOut struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *slowOut) Write(p []byte) (int, error) {
+	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// A burst past the buffers' bound to an output that keeps taking
+// writes loses nothing: its writers wait for room (a server printing
+// megabytes at once to a file lost two lines in three).
+func TestBurstToALiveOutputDropsNothing(t *testing.T) {
+	out := &slowOut{}
+	var told atomic.Int64
+	w := NewReporting(out, 50*time.Millisecond, func(n int64) { told.Add(n) })
+	line := []byte(strings.Repeat("x", 1<<20-1) + "\n") // 1 MiB lines, as printed
+	const n, writers = 40, 8
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n / writers {
+				_, _ = w.WriteShard(i%2, line)
+			}
+		}()
+	}
+	wg.Wait()
+	w.Close()
+	out.mu.Lock()
+	kept := strings.Count(out.b.String(), string(line))
+	out.mu.Unlock()
+	if kept != n || told.Load() != 0 {
+		t.Errorf("kept %d of %d lines, %d dropped", kept, n, told.Load())
+	}
+}
