@@ -126,6 +126,9 @@ func compressibleType(ct []byte) bool {
 		ct = ct[:i]
 	}
 	ct = bytes.ToLower(bytes.TrimSpace(ct))
+	if string(ct) == "text/event-stream" {
+		return false // server-sent events: each one is for the client as it comes
+	}
 	for _, s := range [...]string{"text", "json", "javascript", "xml", "svg"} {
 		if bytes.Contains(ct, []byte(s)) {
 			return true

@@ -23,6 +23,7 @@ server {
   route GET "/small" => fn() { { ok: true } }
   route GET "/text" => fn() text("word " * 100)
   route GET "/png" => fn() respond(200, "x" * 1000, { "Content-Type": "image/png" })
+  route GET "/events" => fn() respond(200, "data: x\n\n" * 100, { "Content-Type": "text/event-stream; charset=utf-8" })
   route GET "/tagged" => fn() with_headers(text("tag " * 100), { "ETag": "\"v1\"" })
   route GET "/empty" => fn(res) res.status(204)
   route POST "/echo" => fn(req) req.body
@@ -146,8 +147,9 @@ func TestCompressionBlock(t *testing.T) {
 			t.Errorf("Accept-Encoding br, then gzip: %v", resp.Header)
 		}
 	}
-	// Too small, not textual, or no body: sent as it is.
-	for _, p := range []string{"/small", "/png", "/empty"} {
+	// Too small, not textual, no body, or server-sent events: sent as
+	// it is.
+	for _, p := range []string{"/small", "/png", "/empty", "/events"} {
 		r := do(t, "GET", u+p, "", "Accept-Encoding", "gzip")
 		if r.header.Get("Content-Encoding") != "" || strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Accept-Encoding") {
 			t.Errorf("%s: %d %v", p, r.status, r.header)
