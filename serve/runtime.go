@@ -448,7 +448,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 			continue
 		}
 		if v, ok := rt.opts.Getenv(key); ok && v != "" {
-			p, err := strconv.Atoi(v)
+			p, err := strconv.Atoi(strings.TrimSpace(v)) // (as env PORT: Int reads it)
 			if err != nil || p < 0 || p > 65535 {
 				return fail(fmt.Errorf("%s=%q is not a port number", key, v))
 			}

@@ -696,6 +696,10 @@ server "c" {
 			map[string]int{"a": ports[3], "b-x": ports[4], "c": ports[2]}},
 		{map[string]string{"PORT": strconv.Itoa(ports[3]), "PORT_A": strconv.Itoa(ports[5])}, nil,
 			map[string]int{"a": ports[5], "b-x": ports[1], "c": ports[2]}},
+		// Spaces and a line break around the number, as env PORT: Int
+		// reads it.
+		{map[string]string{"PORT": " " + strconv.Itoa(ports[3]) + "\n", "PORT_B_X": strconv.Itoa(ports[4]) + " "}, nil,
+			map[string]int{"a": ports[3], "b-x": ports[4], "c": ports[2]}},
 		{map[string]string{"PORT": strconv.Itoa(ports[3])}, []string{"c"}, map[string]int{"c": ports[3]}},
 		// With --server, PORT goes to the first one named, not the first declared.
 		{map[string]string{"PORT": strconv.Itoa(ports[3])}, []string{"c", "a"}, map[string]int{"c": ports[3], "a": ports[0]}},

@@ -56,8 +56,9 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--variant", "PORT=80"}, `(PORT is the benchmark's)`},
 		{[]string{"--path", "json"}, `--path must start with /, got "json"`},
 		{[]string{noServer}, "declares no server: there is nothing to load"},
-		{[]string{"--url", "notaurl"}, `--url "notaurl" is not an http:// or https:// URL`},
-		{[]string{"--url", "ftp://x/"}, `--url "ftp://x/" is not an http:// or https:// URL`},
+		{[]string{"--url", "notaurl"}, `--url "notaurl" is not an http:// URL (the benchmark measures plain HTTP)`},
+		{[]string{"--url", "ftp://x/"}, `--url "ftp://x/" is not an http:// URL`},
+		{[]string{"--url", "https://127.0.0.1:1/"}, `--url "https://127.0.0.1:1/" is not an http:// URL (the benchmark measures plain HTTP)`},
 	} {
 		var out, errb testutil.Buffer
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
