@@ -267,6 +267,15 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 			if s := p.serverStmt(ctx); s != nil {
 				return s
 			}
+		} else if next := p.peek(1); serverWords[t.Lit] && next.Pos.Line == t.Pos.Line &&
+			(next.Kind == token.IDENT || next.Kind == token.STRING || next.Kind == token.INT) {
+			// `env RETRIES: Int = 3` in a function: a server declaration
+			// out of place, whatever follows its name (slip tells those
+			// that end without an '=').
+			s := &ast.ExprStmt{X: &ast.Ident{PosV: t.Pos, Name: t.Lit}}
+			p.next()
+			p.slip(s, ctx)
+			return s
 		}
 	case token.LBRACE:
 		if !p.isAssignment() && !p.looksLikeObject(p.p) && !p.isShorthandObject(p.p) {
