@@ -174,7 +174,7 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 	if err != nil {
 		return nil, nil, nil
 	}
-	base := filepath.Dir(src)
+	base := cmp.Or(programDir(src), ".") // (a piped program's: the working directory)
 	seen := map[string]bool{}
 	add := func(at token.Pos, dir ast.Expr, literal string) {
 		if dir != nil {
@@ -370,10 +370,21 @@ func copyTree(from, to string) error {
 }
 
 // copyLink makes the link at path (rel inside the tree whose real
-// directory is root) again at target, if it leads to a file or
-// directory inside root: as a relative link, so that the copy leads to
-// the copy's own file.
+// directory is root) again at target, if the server follows it: one
+// that leads to a file or directory inside root without leaving it on
+// the way (os.Root's rule, which the server serves by: not an absolute
+// link, nor ../public/a.txt from public/), made as a relative link, so
+// that the copy leads to the copy's own file.
 func copyLink(root, path, rel, target string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	_, err = r.Stat(rel)
+	r.Close()
+	if err != nil {
+		return nil // dangling, or the server does not follow it
+	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil // a dangling link serves nothing

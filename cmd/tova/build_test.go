@@ -138,7 +138,8 @@ func TestBuildStaticLinksInside(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
 	os.Symlink("index.html", filepath.Join(pub, "home.html"))
 	os.Symlink("css", filepath.Join(pub, "styles"))
-	os.Symlink(filepath.Join(pub, "index.html"), filepath.Join(pub, "css", "abs.html")) // absolute, inside
+	os.Symlink(filepath.Join(pub, "index.html"), filepath.Join(pub, "css", "abs.html")) // absolute, inside: not followed
+	os.Symlink("../public/index.html", filepath.Join(pub, "round.html"))                // out and back in: not followed
 	os.Symlink("../secret.txt", filepath.Join(pub, "out.txt"))
 	os.Symlink("nothing", filepath.Join(pub, "dangling"))
 	var o, errb testutil.Buffer
@@ -152,12 +153,14 @@ func TestBuildStaticLinksInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.RemoveAll(pub)
-	for name, want := range map[string]string{"home.html": "<h1>home</h1>", "styles/site.css": "body{}", "css/abs.html": "<h1>home</h1>"} {
+	for name, want := range map[string]string{"home.html": "<h1>home</h1>", "styles/site.css": "body{}"} {
 		if b, err := os.ReadFile(filepath.Join(moved, "public", name)); err != nil || string(b) != want {
 			t.Errorf("dist/public/%s: %q %v", name, b, err)
 		}
 	}
-	for _, name := range []string{"out.txt", "dangling"} {
+	// Links the server does not follow are not copied: the copy served
+	// them where the program refused them.
+	for _, name := range []string{"out.txt", "dangling", "css/abs.html", "round.html"} {
 		if _, err := os.Lstat(filepath.Join(moved, "public", name)); err == nil {
 			t.Errorf("dist/public/%s copied", name)
 		}
@@ -315,5 +318,32 @@ func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "app.db")); err != nil {
 		t.Errorf("no app.db in the working directory: %v (%s)", err, errb.String())
+	}
+}
+
+// tova build of a program read from a pipe finds its static directory in
+// the working directory, as tova serve of it does (it looked beside the
+// pipe, and left public/ out).
+func TestBuildFromPipeCopiesStaticFromWorkingDirectory(t *testing.T) {
+	dir, _ := staticProject(t)
+	t.Chdir(dir)
+	fifo := filepath.Join(t.TempDir(), "prog")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.WriteString("server {\n  static \"/\" => \"public\"\n}\n")
+		f.Close()
+	}()
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", fifo, "-o", "dist"}, &o, &errb); c != 0 || strings.Contains(errb.String(), "warning") {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "dist", "public", "index.html")); err != nil || string(b) != "<h1>home</h1>" {
+		t.Errorf("dist/public/index.html: %q %v (%s)", b, err, errb.String())
 	}
 }
