@@ -922,7 +922,14 @@ func stopHookContext(ctx context.Context) (context.Context, context.CancelFunc) 
 // cancellation cuts them, as a request's deadline cuts its handler);
 // failures are logged.
 func (s *Server) runHooks(ctx context.Context, fns []vm.Value, what string) {
-	for _, fn := range fns {
+	for i, fn := range fns {
+		if what == "on_start" && ctx.Err() != nil {
+			// Told to stop while an earlier hook ran: start-up work
+			// (registering, warming a cache, spawning jobs) does not
+			// begin in the drain.
+			s.log.Warn().Int("not_run", len(fns)-i).Msg("on_start hooks not run: the server was told to stop while an earlier one ran")
+			return
+		}
 		th := s.inst.NewThread(ctx)
 		th.Enter()
 		_, err := th.Call(fn)

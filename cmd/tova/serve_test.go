@@ -209,12 +209,14 @@ func TestServeDrainEndWithoutRequests(t *testing.T) {
 }
 
 // Hooks that never return do not keep `tova serve` from a graceful
-// exit: SIGTERM while on_start runs cuts it and drains; an on_stop that
-// loops is cut after the drain.
+// exit: SIGTERM while on_start runs cuts it and drains, and the on_start
+// hooks after it are not begun (they began in the drain); an on_stop
+// that loops is cut after the drain.
 func TestServeStopsWithRunawayHooks(t *testing.T) {
 	sv, body := startServing(t, `server {
   route GET "/hi" => fn() "hi"
   on_start fn() { loop {} }
+  on_start fn() { print("second on_start ran") }
   on_stop fn() { loop {} }
 }
 `, "/hi")
@@ -232,6 +234,9 @@ func TestServeStopsWithRunawayHooks(t *testing.T) {
 		if !strings.Contains(sv.errb.String(), `"in":"`+hook+`","kind":"Cancelled"`) {
 			t.Errorf("%s was not cut: %s", hook, sv.errb.String())
 		}
+	}
+	if strings.Contains(sv.out.String(), "second on_start ran") || !strings.Contains(sv.errb.String(), `"not_run":1,`) {
+		t.Errorf("the second on_start: stdout %q\n%s", sv.out.String(), sv.errb.String())
 	}
 }
 
