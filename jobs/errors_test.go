@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,8 @@ func TestSpawnJobDuringSetup(t *testing.T) {
 }
 
 // A job past its timeout is cut (the VM stops at its next backward jump)
-// and the attempt fails with the timeout.
+// and the attempt fails with the timeout, and where its code was (it
+// was kept without a stack or a position).
 func TestJobTimeout(t *testing.T) {
 	be := sqliteBackend(t)
 	app := startApp(t, `
@@ -95,7 +97,7 @@ server "w" {
 		ds = listJobs(t, be, jobs.StateDiscarded)
 		return len(ds) == 1
 	})
-	if len(ds[0].Errors) != 1 || ds[0].Errors[0] != "timed out after 200ms" {
+	if len(ds[0].Errors) != 1 || !regexp.MustCompile(`^timed out after 200ms\n  at spin \(app\.tova:5:\d+\)`).MatchString(ds[0].Errors[0]) {
 		t.Errorf("errors = %q", ds[0].Errors)
 	}
 }

@@ -663,6 +663,7 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 // a runtime error or a returned Err value fails the attempt.
 func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value) error {
 	info := &jobInfo{id: row.ID, attempt: row.Attempt}
+	stoppedAt := make(chan error, 1) // the thread's error, for a timeout's line
 	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
 		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
 		defer cancel()
@@ -673,6 +674,9 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		v, err := th.Call(fn, args...)
 		th.Leave()
 		th.Release()
+		if err != nil {
+			stoppedAt <- err
+		}
 		if err == nil && vm.VariantOf(v) == vm.ErrType {
 			e, _ := v.AsObject().Get("error")
 			err = fmt.Errorf("returned Err(%s)", vm.Repr(e))
@@ -689,7 +693,15 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 			return river.JobSnooze(0)
 		}
 		if errors.Is(err, actors.ErrTimeout) {
-			err = fmt.Errorf("timed out after %v", r.set.timeout)
+			// The job's code stops at its next check: where it was then
+			// goes with the failure, if it tells in time.
+			to := &timedOut{after: r.set.timeout}
+			select {
+			case e := <-stoppedAt:
+				errors.As(e, &to.at)
+			case <-time.After(time.Second):
+			}
+			err = to
 		}
 		return r.fail(row, where, err)
 	}
@@ -738,7 +750,20 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 		Bool("will_retry", row.Attempt < row.MaxAttempts)
 	msg := err.Error()
 	var ve *vm.Error
-	if errors.As(err, &ve) {
+	var to *timedOut
+	switch {
+	case errors.As(err, &to):
+		if to.at != nil {
+			if tr := strings.TrimRight(to.at.Trace(), "\n"); tr != "" {
+				ev = ev.Str("stack", tr)
+				msg += "\n" + tr
+			}
+			if f, ok := to.at.Pos(); ok {
+				ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
+			}
+		}
+		ev.Msg(to.Error())
+	case errors.As(err, &ve):
 		msg = ve.Kind + ": " + ve.Msg
 		if tr := strings.TrimRight(ve.Trace(), "\n"); tr != "" {
 			ev = ev.Str("stack", tr)
@@ -748,11 +773,21 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
 		}
 		ev.Msg(ve.Kind + ": " + ve.Msg)
-	} else {
+	default:
 		ev.Msg(msg)
 	}
 	return errors.New(msg)
 }
+
+// timedOut is the failure of an attempt stopped at the jobs timeout; at
+// is where its code was when it stopped (nil if it did not stop within
+// a second).
+type timedOut struct {
+	after time.Duration
+	at    *vm.Error
+}
+
+func (e *timedOut) Error() string { return fmt.Sprintf("timed out after %v", e.after) }
 
 func decodeArgs(raw json.RawMessage) ([]vm.Value, error) {
 	if len(raw) == 0 {
