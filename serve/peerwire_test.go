@@ -157,6 +157,11 @@ server "api" {
   route GET "/fnresult" => fn() {
     try { worker.givefn() } catch e { "{e.kind}: {e.message}" }
   }
+  route GET "/deep" => fn() {
+    var v = 1
+    for i in range(0, 600) { v = [v] }
+    try { worker.echo(v) } catch e { "{e.kind}: {e.message}" }
+  }
   route GET "/made" => fn() worker.made()
   route GET "/missing" => fn() {
     try { worker.missing() } catch e { "{e.kind}: {e.message}" }
@@ -227,6 +232,8 @@ func TestPeerCallFunctionCannotBeSent(t *testing.T) {
 		"/fnarg":    `"TypeError: RPC worker.echo: argument 1 is a Function: a Function cannot be sent to another server"`,
 		"/fnfield":  `"TypeError: RPC worker.echo: argument 1 (at f) is a Function: a Function cannot be sent to another server"`,
 		"/fnresult": `"RPCError: RPC worker.givefn failed: 500 Internal Server Error"`,
+		// (it said "cyclic?" of a value that was only deep)
+		"/deep": `"ValueError: RPC worker.echo: argument 1 is nested more than 512 levels deep, or holds itself: it cannot be sent"`,
 	} {
 		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)

@@ -94,7 +94,7 @@ func rpcObject(o *vm.Object, depth int) (vm.Value, *unsendable) {
 // the value's role ("argument 1", "the result").
 func sendError(what string, bad *unsendable) error {
 	if bad.tooDeep {
-		return vm.Errorf("ValueError", "%s is too deeply nested to be sent (cyclic?)", what)
+		return vm.Errorf("ValueError", "%s is nested more than %d levels deep, or holds itself: it cannot be sent", what, maxRPCDepth)
 	}
 	if bad.at != "" {
 		what += " (at " + strings.TrimPrefix(bad.at, ".") + ")"
