@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +136,30 @@ func TestWireJSONReadsBothForms(t *testing.T) {
 	b, _ := json.Marshal(jobArgs{Server: "s", Fn: "f", Args: wireJSON(`[{"b":1}]`)})
 	if string(b) != `{"server":"s","fn":"f","args":"[{\"b\":1}]"}` {
 		t.Errorf("stored as %s", b)
+	}
+}
+
+// A client of this host is gone when no process has its id, and also
+// when this process has it but is not it: a restarted container's
+// process 1 took the dead one's id, and the dead one's leadership and
+// running jobs waited for the heartbeat fallback (schedules stopped for
+// some 14 s).
+func TestGoneHereSeesItsOwnProcessIDReused(t *testing.T) {
+	r := &Runner{host: "h"}
+	pid := int64(os.Getpid())
+	mine := clientID("q", "h")
+	for _, c := range []struct {
+		row  clientRow
+		gone bool
+	}{
+		{clientRow{ID: mine, Host: "h", PID: pid}, false},
+		{clientRow{ID: clientID("other", "h"), Host: "h", PID: pid}, false}, // a sibling Runner of this process
+		{clientRow{ID: "q.h." + strconv.FormatInt(pid, 10) + ".0badc0de1", Host: "h", PID: pid}, true},
+		{clientRow{ID: "q.x." + strconv.FormatInt(pid, 10) + ".0badc0de1", Host: "x", PID: pid}, false}, // another host: not ours to tell
+		{clientRow{ID: "q.h.0.0badc0de1", Host: "h", PID: 0}, true},
+	} {
+		if got := r.goneHere(c.row); got != c.gone {
+			t.Errorf("goneHere(%+v) = %v, want %v", c.row, got, c.gone)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -472,8 +473,11 @@ func (r *Runner) releaseDeadLeader(ctx context.Context) {
 }
 
 // goneHere reports whether client c ran on this host in a process that
-// is gone.
-func (r *Runner) goneHere(c clientRow) bool { return c.Host == r.host && !processAlive(int(c.PID)) }
+// is gone: no process has its id, or this one has it but is not that
+// process (its id was given again: a restarted container's process 1).
+func (r *Runner) goneHere(c clientRow) bool {
+	return c.Host == r.host && (!processAlive(int(c.PID)) || int(c.PID) == os.Getpid() && !ofThisProcess(c.ID))
+}
 
 // rescueDead hands back to the queue the jobs of this server's queue
 // that are marked running by a client that is gone: no longer
@@ -988,10 +992,24 @@ const (
 // and a random part, the host cut so that the whole fits River's limit
 // (a long host name, such as a pod's, would refuse the start).
 func clientID(queue, host string) string {
-	pid, rnd := strconv.Itoa(os.Getpid()), randomSuffix()
+	pid, rnd := strconv.Itoa(os.Getpid()), processToken+strconv.FormatInt(runnerSeq.Add(1), 10)
 	room := maxClientID - len(queue) - len(pid) - len(rnd) - 3
 	host = host[:max(0, min(len(host), room))]
 	return queue + "." + host + "." + pid + "." + rnd
+}
+
+// processToken starts the last part of the client ids of this process's
+// Runners (runnerSeq numbers them): a client of this host with this
+// process's id but not its token was a process before it that had the
+// same id (a container restarted: process 1 again), and is gone.
+var (
+	processToken = randomSuffix()
+	runnerSeq    atomic.Int64
+)
+
+// ofThisProcess reports whether the client id is of this process.
+func ofThisProcess(id string) bool {
+	return strings.HasPrefix(id[strings.LastIndexByte(id, '.')+1:], processToken)
 }
 
 func randomSuffix() string {
