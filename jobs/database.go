@@ -234,6 +234,35 @@ func scanAll(rows *sql.Rows) ([][]any, error) {
 // (its LISTEN connection, the leader's maintenance).
 func PostgresPoolSize(workers int) int { return workers/2 + 6 }
 
+// createSearchPathSchema creates the first schema of the connection's
+// search_path when none of it exists (a URL's ?search_path=jobs, before
+// anyone made the schema), as the program's own schema is made: the
+// queue's tables failed with "no schema has been selected to create in".
+func createSearchPathSchema(ctx context.Context, pool *pgxpool.Pool) error {
+	var current *string
+	var path string
+	if err := pool.QueryRow(ctx, "SELECT current_schema(), current_setting('search_path')").Scan(&current, &path); err != nil {
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	if current != nil {
+		return nil
+	}
+	for _, name := range strings.Split(path, ",") {
+		name = strings.TrimSpace(name)
+		if strings.HasPrefix(name, `"`) && strings.HasSuffix(name, `"`) && len(name) >= 2 {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		}
+		if name == "" || name == "$user" {
+			continue
+		}
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("the URL's search_path names the schema %q, which does not exist, and it could not be made: %w", name, err)
+		}
+		return nil
+	}
+	return nil
+}
+
 // openPostgres connects to the app's PostgreSQL database.
 func openPostgres(ctx context.Context, url string, workers int, program string) (*database[pgx.Tx], error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -253,6 +282,10 @@ func openPostgres(ctx context.Context, url string, workers int, program string) 
 	schema, legacy := program, false
 	if setsPath {
 		schema = ""
+		if err := createSearchPathSchema(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	} else {
 		// The tables of an earlier release, in the search_path's schema
 		// (public) and shared by every program of the database, go on

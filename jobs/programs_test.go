@@ -206,3 +206,34 @@ func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
 		t.Errorf("the mailer has no schema of its own (%v)", err)
 	}
 }
+
+// A URL's search_path naming a schema not made yet gets it made, as the
+// program's own schema is (the queue failed to start on "no schema has
+// been selected to create in").
+func TestSearchPathSchemaIsMade(t *testing.T) {
+	url := freshDatabase(t, "tova_newschema_")
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	app := startApp(t, `server {
+  subscribe "made" fn(p) { print("got {p.n}") }
+  fn send(n) { publish("made", { n: n }) }
+}
+`, backend{name: "postgres", url: url + sep + "search_path=queue_here"})
+	if _, err := app.Server("").Call(context.Background(), "send", vm.Int(7)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the event", func() bool { return len(app.out.Lines("got 7")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var there bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('queue_here.river_job') IS NOT NULL").Scan(&there); err != nil || !there {
+		t.Errorf("the queue is not in the schema the search_path names: %v %v", there, err)
+	}
+}
