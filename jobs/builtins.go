@@ -196,6 +196,10 @@ func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Valu
 // publish(topic, payload) stores one delivery of payload for every
 // server subscribing to topic and returns how many it stored.
 func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 2 {
+		// (a second payload was dropped without a word)
+		return vm.Nil, vm.TypeErrorf("publish takes 1 or 2 arguments (topic, payload), got %d", len(args))
+	}
 	if len(args) == 0 || args[0].Kind() != vm.KString {
 		got := "nothing"
 		if len(args) > 0 {
@@ -242,7 +246,10 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 // job_id() is the id of the job the calling code runs in (stable across
 // its retries), or nil outside a job.
-func bJobID(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+func bJobID(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 0 {
+		return vm.Nil, vm.TypeErrorf("job_id takes no arguments, got %d", len(args))
+	}
 	if info, ok := t.Context().Value(jobInfoKey{}).(*jobInfo); ok {
 		return vm.Int(info.id), nil
 	}
@@ -251,7 +258,10 @@ func bJobID(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
 
 // job_attempt() is the attempt number (1 for the first run), or nil
 // outside a job.
-func bJobAttempt(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
+func bJobAttempt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 0 {
+		return vm.Nil, vm.TypeErrorf("job_attempt takes no arguments, got %d", len(args))
+	}
 	if info, ok := t.Context().Value(jobInfoKey{}).(*jobInfo); ok {
 		return vm.Int(int64(info.attempt)), nil
 	}

@@ -21,6 +21,10 @@ server "w" {
   fn anonymous() { spawn_job(fn(x) x, 1) }
   fn not_a_job() { spawn_job(42) }
   fn bad_topic() { publish(42, 1) }
+  // A second payload was dropped without a word.
+  fn two_payloads() { publish("t", 1, 2) }
+  fn job_id_arg() { job_id(1) }
+  fn job_attempt_arg() { job_attempt("x") }
   // A function in the arguments was dropped (nil) on the way.
   fn fn_arg() { spawn_job(work, Ok(5), fn(x) x) }
   fn fn_nested() { spawn_job(work, { a: [1, { f: len }] }) }
@@ -40,13 +44,16 @@ func TestSpawnJobErrors(t *testing.T) {
 	be := sqliteBackend(t)
 	app := startApp(t, errorsSrc, be)
 	for fn, want := range map[string]string{
-		"unknown":   `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
-		"anonymous": "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
-		"not_a_job": "TypeError: spawn_job: expected a background fn or its name, got Int",
-		"bad_topic": "TypeError: publish: expected a topic String, got Int",
-		"fn_arg":    "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
-		"fn_nested": "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
-		"fn_event":  "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
+		"unknown":         `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
+		"anonymous":       "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
+		"not_a_job":       "TypeError: spawn_job: expected a background fn or its name, got Int",
+		"bad_topic":       "TypeError: publish: expected a topic String, got Int",
+		"two_payloads":    "TypeError: publish takes 1 or 2 arguments (topic, payload), got 3",
+		"job_id_arg":      "TypeError: job_id takes no arguments, got 1",
+		"job_attempt_arg": "TypeError: job_attempt takes no arguments, got 1",
+		"fn_arg":          "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_nested":       "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_event":        "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
 	} {
 		_, err := app.Server("w").Call(context.Background(), fn)
 		ve, ok := err.(*vm.Error)
