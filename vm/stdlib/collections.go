@@ -1342,6 +1342,16 @@ func bChunk(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 func bFlatten(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	out := []vm.Value{}
+	if xs := arg(args, 0); xs.Kind() == vm.KArray {
+		// The size is known before a value is copied: a list too long
+		// is refused at once (it was built up to the limit first,
+		// gigabytes), and one that fits is allocated once.
+		n := sizeOfFlat(xs.AsArray().Elems)
+		if n > vm.MaxListLen {
+			return vm.Nil, vm.ListTooLong("flatten", n)
+		}
+		out = make([]vm.Value, 0, n)
+	}
 	err := iterate(t, "flatten", arg(args, 0), func(x vm.Value, _ int) error {
 		return appendFlat(t, "flatten", &out, x, true)
 	})
@@ -1349,6 +1359,23 @@ func bFlatten(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	return newList(out), nil
+}
+
+// sizeOfFlat is the length of flatten(xs), which may pass any bound.
+// (It stops counting at math.MaxInt64.)
+func sizeOfFlat(xs []vm.Value) int64 {
+	n := int64(0)
+	for _, x := range xs {
+		k := int64(1)
+		if x.Kind() == vm.KArray || x.Kind() == vm.KRange {
+			k = knownLen(x)
+		}
+		if k > math.MaxInt64-n {
+			return math.MaxInt64
+		}
+		n += k
+	}
+	return n
 }
 
 // appendFlat appends the elements of x to *out when x is a list (or,

@@ -615,6 +615,10 @@ func TestGrowingListBuiltinsStopAtTheLimit(t *testing.T) {
 		{"flat_map([1, 2], fn(x) if x == 1 { 5 } else { full })", "flat_map", a(nums(1, 2), fullAfterOne), "flat_map: the list would have 67108865 elements, over the limit of 67108864"},
 		{"flatten([1, full])", "flatten", a(L(I(1), full)), "flatten: the list would have 67108865 elements"},
 		{"flatten([1, range(0, 67108864)])", "flatten", a(L(I(1), vm.NewRange(0, vm.MaxListLen, 1))), "flatten: the list would have 67108865 elements"},
+		// Known before a value is copied: the whole size, at once (the
+		// list was built up to the limit first: 13 s and 6 GB).
+		{"flatten(repeat_value(full, 3))", "flatten", a(L(full, full, full)), "flatten: the list would have 201326592 elements"},
+		{"flatten([range(0, 2**40), range(0, 2**40)])", "flatten", a(L(vm.NewRange(0, 1<<40, 1), vm.NewRange(0, 1<<40, 1))), "flatten: the list would have 2199023255552 elements"},
 		{"zip(full, full)", "zip", a(full, full), "zip: the lists would hold 201326592 elements in all"},
 		{"enumerate(full)", "enumerate", a(full), "enumerate: the lists would hold 201326592 elements in all"},
 		{"enumerate(range(0, 22369622))", "enumerate", a(vm.NewRange(0, vm.MaxListLen/3+1, 1)), "enumerate: the lists would hold 67108866 elements in all"},
