@@ -125,6 +125,10 @@ func TestMath(t *testing.T) {
 	kindIs(t, "pow(2, 3)", e.call(t, "pow", I(2), I(3)), vm.KInt)
 	runErrCases(t, []ec{
 		{"abs", a(S("x")), "TypeError", "abs: expected Number, got String"},
+		// An alias's errors name it, not the builtin it is another name
+		// of (avg's said "mean: ...").
+		{"avg", a(L(S("a"))), "TypeError", "avg: expected a list of numbers, found String"},
+		{"average", a(nilV), "TypeError", "average: expected List, got Nil"},
 		{"round", a(I(math.MaxInt64), I(-1)), "OverflowError", "round: integer overflow"},
 		{"abs", a(I(math.MinInt64)), "OverflowError", "abs: integer overflow"},
 		{"floor", a(nilV), "TypeError", "floor: expected Number, got Nil"},

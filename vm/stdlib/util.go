@@ -39,10 +39,30 @@ func alias(name string, others ...string) {
 			if b, ok := arities[name]; ok {
 				arities[o] = b
 			}
-			regH(o, h.params, h.fn)
+			regH(o, h.params, renamed(name, o, h.fn))
 			continue
 		}
-		vm.RegisterValue(o, v)
+		if v.Kind() != vm.KBuiltin {
+			vm.RegisterValue(o, v)
+			continue
+		}
+		b := *v.AsBuiltin()
+		b.Name, b.Fn = o, renamed(name, o, b.Fn)
+		vm.RegisterValue(o, vm.BuiltinValue(&b))
+	}
+}
+
+// renamed is fn, the builtin name's, as the builtin as: its errors name
+// as, the name it was called by (avg's said "mean: expected a list").
+func renamed(name, as string, fn func(*vm.Thread, []vm.Value) (vm.Value, error)) func(*vm.Thread, []vm.Value) (vm.Value, error) {
+	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		v, err := fn(t, args)
+		if ve, ok := err.(*vm.Error); ok && len(ve.Msg) > len(name) && strings.HasPrefix(ve.Msg, name) && (ve.Msg[len(name)] == ':' || ve.Msg[len(name)] == ' ') {
+			c := *ve
+			c.Msg = as + ve.Msg[len(name):]
+			return v, &c
+		}
+		return v, err
 	}
 }
 
