@@ -205,6 +205,11 @@ func TestSorting(t *testing.T) {
 		{"sorted", a(L(O(), O())), "TypeError", "sorted: cannot compare Object with Object"},
 		{"sorted", a(nums(2, 1), boom), "Error", "boom"},
 		{"sort_by", a(nums(1)), "TypeError", "sort_by: expected Function or column name, got Nil"},
+		// A key by name over elements with no fields: as x.a says (it
+		// read nil: group_by gave { nil: [...] }, sorted(xs, "desc")
+		// "cannot compare Nil with Nil").
+		{"sorted", a(nums(3, 1), S("desc")), "TypeError", `sorted: the key "desc" names a field, and Int has none`},
+		{"group_by", a(nums(3, 1), S("a")), "TypeError", `group_by: the key "a" names a field, and Int has none`},
 		{"sorted", a(I(5)), "TypeError", "sorted: expected List, got Int"},
 	})
 	cl := closures(t, e)

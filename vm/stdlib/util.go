@@ -502,7 +502,14 @@ func keyFunc(t *vm.Thread, fname string, key vm.Value) (func(v vm.Value) (vm.Val
 	switch {
 	case key.Kind() == vm.KString:
 		name := key.AsString()
-		return func(v vm.Value) (vm.Value, error) { return field(v, name), nil }, nil
+		return func(v vm.Value) (vm.Value, error) {
+			if k := v.Kind(); k != vm.KObject && k != vm.KHost {
+				// As v.a would say (it was nil: sorted(xs, "desc")
+				// said "cannot compare Nil with Nil").
+				return vm.Nil, vm.TypeErrorf("%s: the key %q names a field, and %s has none (give a function for elements that are not objects)", fname, name, vm.TypeName(v))
+			}
+			return field(v, name), nil
+		}, nil
 	case callable(key):
 		c := newCaller(t, key)
 		return c.call1, nil
