@@ -569,10 +569,13 @@ func titleCase(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	prevWord := false
-	for _, r := range s {
-		if !prevWord && unicode.IsLetter(r) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			b.WriteByte(s[i]) // a byte that is not UTF-8, kept as it is
+		case !prevWord && unicode.IsLetter(r):
 			b.WriteRune(unicode.ToUpper(r))
-		} else {
+		default:
 			b.WriteRune(r)
 		}
 		if r != '\'' && r != '’' {

@@ -263,3 +263,16 @@ func TestRegexResultLimits(t *testing.T) {
 		{"regex_find_all", a(S("é1ü22ß3"), S(`\d+`)), `[{ match: "1", index: 1, groups: [] }, { match: "22", index: 3, groups: [] }, { match: "3", index: 6, groups: [] }]`},
 	})
 }
+
+// A byte that is not UTF-8 (a request's bytes are kept as they came)
+// stays as it is through title_case, as through upper and capitalize
+// (it became U+FFFD); like a U+FFFD of the text, it is no letter of a
+// word.
+func TestTitleCaseKeepsBytesNotUTF8(t *testing.T) {
+	e := newEnv(t)
+	for in, want := range map[string]string{"ab\xffc de": "Ab\xffC De", "\xff x": "\xff X", "a\uFFFDb": "A\uFFFDB"} {
+		if got := e.call(t, "title_case", S(in)); got.Kind() != vm.KString || got.AsString() != want {
+			t.Errorf("title_case(%q) = %q, want %q", in, vm.Repr(got), want)
+		}
+	}
+}
