@@ -195,7 +195,23 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 		}
 		seen[rel] = true
 		from, to := filepath.Join(base, rel), filepath.Join(out, rel)
-		if fi, err := os.Stat(from); err != nil || !fi.IsDir() {
+		if !isDir(from) && isDir(rel) {
+			// Not beside the program (src/app.tova), but in the working
+			// directory, where tova serve run from here finds it.
+			from = rel
+		}
+		sep := string(filepath.Separator)
+		if sa, ob := resolvedAbs(from), resolvedAbs(out); sa != "" && ob != "" && (ob == sa || strings.HasPrefix(ob, sa+sep)) {
+			// Told before the existence of either: a static directory
+			// made by the build itself (-o public) is served all the same.
+			where := "inside "
+			if ob == sa {
+				where = ""
+			}
+			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, from))
+			return
+		}
+		if !isDir(from) {
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from))
 			return
 		}
@@ -222,7 +238,6 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 				prog = real
 			}
 		}
-		sep := string(filepath.Separator)
 		switch {
 		case a == b || own == b:
 			return // built into the program's own directory
@@ -274,6 +289,25 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 		return true
 	})
 	return copied, skipped, failed
+}
+
+// isDir reports whether path is a directory (or a link to one).
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// resolvedAbs is path made absolute, its links resolved as far as it
+// exists ("" if it cannot be made absolute).
+func resolvedAbs(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return parentResolved(abs)
 }
 
 // parentResolved is the absolute path p with the links up to its last

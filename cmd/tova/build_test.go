@@ -347,3 +347,39 @@ func TestBuildFromPipeCopiesStaticFromWorkingDirectory(t *testing.T) {
 		t.Errorf("dist/public/index.html: %q %v (%s)", b, err, errb.String())
 	}
 }
+
+// An output directory that is, or is inside, a static directory not
+// made yet is refused too, before anything is written: the build made
+// it, and the server served the artifact from it.
+func TestBuildIntoAStaticDirectoryNotMadeYet(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile("app.tova", []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	for _, out := range []string{"public", "public/sub"} {
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", "-o", out}, &o, &errb); c != 2 || !strings.Contains(errb.String(), "the static directory public, which the server serves") {
+			t.Errorf("-o %s: exit %d: %s", out, c, errb.String())
+		}
+		if _, err := os.Stat("public"); err == nil {
+			t.Fatalf("-o %s: the build made public/", out)
+		}
+	}
+}
+
+// A program in src/ (which tova build finds by itself) serving "public"
+// of the project, where tova serve run from the project finds it: the
+// build copies it (it looked in src/public only, and dist/ answered 404
+// for every client file).
+func TestBuildSrcLayoutCopiesTheProjectsStaticDirectory(t *testing.T) {
+	dir, _ := staticProject(t)
+	t.Chdir(dir)
+	os.MkdirAll("src", 0o755)
+	os.Rename("app.tova", filepath.Join("src", "app.tova"))
+	var o, errb testutil.Buffer
+	if c := run([]string{"build"}, &o, &errb); c != 0 || strings.Contains(errb.String(), "warning") {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join("dist", "public", "index.html")); err != nil || string(b) != "<h1>home</h1>" {
+		t.Errorf("dist/public/index.html: %q %v (%s)", b, err, errb.String())
+	}
+}
