@@ -108,8 +108,10 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir)
 	cfg.Source = "db block" + blockPos(in)
 	if ve, ok := err.(*vm.Error); ok && ve.Kind == "ConfigError" {
-		if at := blockPos(in); at != "" {
-			ve.Msg += " (the db block" + at + ")"
+		if f, ok := blockFrame(in); ok {
+			// Where to fix it: the block, not the model whose first use
+			// opened the database (its position was the error's).
+			ve.Stack = []vm.StackFrame{f}
 		}
 	}
 	return cfg, true, err
@@ -118,6 +120,16 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 // blockPos locates the db block configFor used (the last one), for
 // messages: " at app.tova:3:1".
 func blockPos(in *vm.Instance) string {
+	f, ok := blockFrame(in)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" at %s:%d:%d", f.File, f.Line, f.Col)
+}
+
+// blockFrame is the position of the db block configFor used (the last
+// one), as a stack frame.
+func blockFrame(in *vm.Instance) (vm.StackFrame, bool) {
 	code := in.Prog.Code
 	var last *bytecode.Config
 	for i := range code.Configs {
@@ -133,9 +145,9 @@ func blockPos(in *vm.Instance) string {
 		}
 	}
 	if last == nil || len(code.Files) != 1 {
-		return ""
+		return vm.StackFrame{}, false
 	}
-	return fmt.Sprintf(" at %s:%d:%d", code.Files[0].Name, last.Pos.Line, last.Pos.Col)
+	return vm.StackFrame{Func: "db", File: code.Files[0].Name, Line: int(last.Pos.Line), Col: int(last.Pos.Col)}, true
 }
 
 // BlockKeys are the keys a db block may set (see parseBlock); serve

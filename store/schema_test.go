@@ -400,3 +400,30 @@ print(db.query("SELECT code FROM tags ORDER BY code") |> map(fn(r) r.code))
 		t.Errorf("got %q", got)
 	}
 }
+
+// A db block that does not configure is reported at the block, not at
+// the model whose first use opened the database (the error, its source
+// line and caret were the model's).
+func TestDBBlockErrorIsAtTheBlock(t *testing.T) {
+	src := []byte(`db {
+  adapter: "postgres"
+  url: env("TOVA_TEST_SURELY_UNSET_URL")
+}
+print("declared")
+model Order { total: Float }
+`)
+	prog := load(t, "app.tova", src)
+	var out strings.Builder
+	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: t.TempDir()})
+	defer store.Close(in)
+	th := in.NewThread(context.Background())
+	defer th.Release()
+	_, err := th.RunMain()
+	var ve *vm.Error
+	if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.HasPrefix(ve.Msg, "db.url is nil") {
+		t.Fatalf("main: %v", err)
+	}
+	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 1 || f.Col != 1 {
+		t.Errorf("the error is at %+v, want the db block (app.tova:1:1)", f)
+	}
+}
