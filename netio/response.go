@@ -251,6 +251,7 @@ const (
 	CodeShuttingDown     = "SHUTTING_DOWN"
 	CodeOverloaded       = "OVERLOADED"
 	CodeMemoryLimit      = "MEMORY_LIMIT"
+	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
 )
 
 // errorMessage is the message sent with each code.

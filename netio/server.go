@@ -680,6 +680,16 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		markNotRun(ctx)
 		return fasthttp.StatusHTTPVersionNotSupported, fmt.Errorf("the request is in %s: this server speaks HTTP/1.0 and HTTP/1.1", p)
 	}
+	if len(req.Body) > 0 && codedBody(&ctx.Request.Header) {
+		// A body this server does not decode would reach the handler as
+		// bytes that are neither its JSON nor its text (RFC 9110
+		// §15.5.16, §12.5.3).
+		writeErrorMessage(ctx, fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+			"Unsupported Media Type: a request body with a Content-Encoding is not decoded: send it without one", req.ID)
+		ctx.Response.Header.Set(fasthttp.HeaderAcceptEncoding, "identity")
+		markNotRun(ctx)
+		return fasthttp.StatusUnsupportedMediaType, errors.New("the request body has a Content-Encoding, which this server does not decode")
+	}
 	if s.cors != nil && s.cors.preflight(ctx) {
 		setRequestID(ctx, req.ID)
 		return fasthttp.StatusNoContent, nil
@@ -758,6 +768,13 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 		resp.Release.Release() // the last use of resp
 	}
 	return status, nil
+}
+
+// codedBody reports whether the request's body has a content coding
+// other than identity.
+func codedBody(h *fasthttp.RequestHeader) bool {
+	ce := h.Peek(fasthttp.HeaderContentEncoding)
+	return len(ce) > 0 && !strings.EqualFold(strings.TrimSpace(string(ce)), "identity")
 }
 
 // errBegunInDrain is the cause, in the access line, of the 503 of a

@@ -1263,3 +1263,33 @@ func TestRequestMemoryReuseUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// A request body with a content coding (Content-Encoding: gzip) is
+// refused 415 with Accept-Encoding: identity, its handler not run: it
+// reached the handler as bytes that were neither JSON nor text.
+func TestCodedRequestBodyIs415(t *testing.T) {
+	t.Parallel()
+	var ran atomic.Int32
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/", func(context.Context, *Request) *Response { ran.Add(1); return Text(200, "ok") })
+	}, nil)
+	for _, c := range []struct {
+		coding string
+		body   []byte
+		status int
+	}{{"gzip", []byte("\x1f\x8b\x08\x00"), 415}, {"br", []byte("x"), 415}, {"identity", []byte("x"), 200}, {"IDENTITY ", []byte("x"), 200}, {"gzip", nil, 200}} {
+		r := ts.do("POST", "/", map[string]string{"Content-Encoding": c.coding}, c.body)
+		if r.status != c.status {
+			t.Errorf("%q, %d bytes: %d %s", c.coding, len(c.body), r.status, r.body)
+			continue
+		}
+		if c.status == 415 {
+			if e := parseError(t, r); e.Error.Code != "UNSUPPORTED_MEDIA_TYPE" || r.header["accept-encoding"] != "identity" || r.header["x-tova-not-run"] != "1" {
+				t.Errorf("%q: %v %s", c.coding, r.header, r.body)
+			}
+		}
+	}
+	if n := ran.Load(); n != 3 {
+		t.Errorf("the handler ran %d times, want 3", n)
+	}
+}
