@@ -82,6 +82,10 @@ type Config struct {
 	// goroutine, never on Pool, so that a body streamed from disk holds
 	// no handler; the front end sets the request id and logs the line.
 	Static func(ctx *fasthttp.RequestCtx, req *Request) int
+	// StaticHas, if set, reports whether Static answers a GET of path:
+	// a 405 or OPTIONS answer for a path whose routes take other methods
+	// then allows GET and HEAD too.
+	StaticHas func(path string) bool
 	// Fallback, if set, may answer a GET or HEAD that routing found no
 	// route for at all (a path of no route, of any method: the 404 it
 	// would get), as Static does: a static's fallback page. A path whose
@@ -770,6 +774,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	return status, nil
 }
 
+// withMethods adds methods to an Allow list ("OPTIONS, POST"), keeping
+// it sorted and without repeats.
+func withMethods(allow string, methods ...string) string {
+	all := append(strings.Split(allow, ", "), methods...)
+	slices.Sort(all)
+	return strings.Join(slices.Compact(all), ", ")
+}
+
 // codedBody reports whether the request's body has a content coding
 // other than identity.
 func codedBody(h *fasthttp.RequestHeader) bool {
@@ -800,6 +812,9 @@ func runInline(job *actors.Job, ex *exchange) (v any, err error) {
 
 func (s *Server) noRoute(ctx *fasthttp.RequestCtx, req *Request, m *Match) int {
 	allow := m.Allow()
+	if allow != "" && s.cfg.StaticHas != nil && s.cfg.StaticHas(req.Path) {
+		allow = withMethods(allow, fasthttp.MethodGet, fasthttp.MethodHead) // a static file's
+	}
 	if req.Method == fasthttp.MethodOptions {
 		if req.URI == "*" {
 			// The server as a whole (RFC 9110 §9.3.7): what any route allows.

@@ -530,6 +530,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		CORS:               cfg.cors,
 		Static:             static.handler(),
 		Fallback:           static.fallbackHandler(),
+		StaticHas:          static.has,
 		TLS:                tlsConfig,
 		SecurityHeaders:    true,
 		Compression:        cfg.compression,

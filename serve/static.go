@@ -294,6 +294,21 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	return 0
 }
 
+// has reports whether serve answers a GET of path with a file.
+func (sf *staticFiles) has(path string) bool {
+	for _, m := range sf.mounts {
+		name, ok := m.under(path)
+		if !ok || m.root == nil || hidden(name) {
+			continue
+		}
+		if f, _ := m.open(name, true); f != nil {
+			f.Close()
+			return true
+		}
+	}
+	return false
+}
+
 // serveFallback answers a GET or HEAD that no file and no route took
 // with the fallback file of the first mount, longest prefix first, that
 // the path is under and that has one; 0 leaves the 404.

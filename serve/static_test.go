@@ -140,6 +140,16 @@ func TestStaticBlockServesFiles(t *testing.T) {
 	if r := do(t, "POST", u+"/app.js", ""); r.status != 200 || r.body != `"posted"` {
 		t.Errorf("POST /app.js = %d %q", r.status, r.body)
 	}
+	// Another method of a path a file and a route answer: 405, and the
+	// Allow of both (it left out the file's GET and HEAD), as OPTIONS.
+	for _, c := range []struct {
+		method string
+		status int
+	}{{"DELETE", 405}, {"OPTIONS", 204}} {
+		if r := do(t, c.method, u+"/app.js", ""); r.status != c.status || r.header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
+			t.Errorf("%s /app.js = %d, Allow %q", c.method, r.status, r.header.Get("Allow"))
+		}
+	}
 
 	// Each static answer has its access line, with its request id.
 	waitFor(t, func() bool {
