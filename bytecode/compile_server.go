@@ -305,6 +305,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
+			for i, k := range st.MetaKeys {
+				// (they were taken without a word, a misspelt one too)
+				if slices.Contains(groupMetaKeys, k) {
+					f.c.warnf(st.MetaPos[i], "routes %s: %s is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)", shownPath(p), k)
+				} else {
+					f.c.warnf(st.MetaPos[i], "routes %s: unknown option %s: it has no effect (a group's options are %s)", shownPath(p), k, strings.Join(groupMetaKeys, ", "))
+				}
+			}
 			outer, outerGroup, outerShared, outerScope := f.badPrefix, f.group, f.sharedGroup, f.scope
 			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
 			f.badPrefix, f.group, f.sharedGroup = outer || bad, &p, outerShared || f.shared[st]
@@ -1217,3 +1225,7 @@ func literalRepr(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// groupMetaKeys are the options the reference gives a routes group
+// (`routes "/v1" version: "1" deprecated: true { ... }`).
+var groupMetaKeys = []string{"version", "deprecated", "sunset"}

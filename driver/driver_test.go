@@ -315,6 +315,27 @@ func TestServerWideDeclarationsInGroupsWarn(t *testing.T) {
 	})
 }
 
+// A routes group's options (the reference's version, deprecated,
+// sunset, and any other word) are warned of: they were taken without a
+// word, a misspelt one too, and have no effect.
+func TestRoutesGroupOptionsWarn(t *testing.T) {
+	src := `server {
+  port 0
+  routes "/v1" version: "1" sunset: "2030-01-01" {
+    route GET "/ping" => fn() "pong"
+  }
+  routes "/v2" verison: "2" {
+    route GET "/ping" => fn() "pong"
+  }
+}
+`
+	expectWarnings(t, src, []string{
+		"3:16: warning: routes /v1: version is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)",
+		"3:29: warning: routes /v1: sunset is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)",
+		"6:16: warning: routes /v2: unknown option verison: it has no effect (a group's options are version, deprecated, sunset)",
+	})
+}
+
 // A routes group written outside any server block is compiled into
 // every server: what would then run once per server is refused there,
 // and each warning or error is reported once, not once per server.

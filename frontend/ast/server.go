@@ -33,7 +33,10 @@ type (
 		PosV   token.Pos
 		Prefix string
 		Meta   []Expr // the reference's metadata values (version: "2"): resolved, not run
-		Body   []Stmt
+		// MetaKeys are Meta's names (version), MetaPos where each is.
+		MetaKeys []string
+		MetaPos  []token.Pos
+		Body     []Stmt
 	}
 	// HookDecl covers the function-valued server declarations:
 	//   Kind "middleware": `middleware fn name(req, next|res) { ... }`

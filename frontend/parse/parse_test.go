@@ -250,7 +250,7 @@ func TestServer(t *testing.T) {
 		{"route POST \"/u\" body: User with auth, role(\"admin\") -> User => create_user", `(RouteDecl Method:"POST" Path:"/u" Handler:create_user Guards:[auth (call role "admin")] BodyType:User RetType:User)`},
 		{"route get \"/x\" => fn(req) { { ok: true } }", `(RouteDecl Method:"GET" Path:"/x" Handler:(fn (req) {(ObjectLit Entries:[(ObjEntry Key:"ok" Value:true)])}))`},
 		{"routes \"/api\" {\n  route GET \"/a\" => a\n  routes \"/b\" { route GET \"/c\" => c }\n}", `(RoutesGroup Prefix:"/api" Body:[(RouteDecl Method:"GET" Path:"/a" Handler:a) (RoutesGroup Prefix:"/b" Body:[(RouteDecl Method:"GET" Path:"/c" Handler:c)])])`},
-		{"routes \"/v2\" version: \"2\" {\n}", `(RoutesGroup Prefix:"/v2" Meta:["2"])`},
+		{"routes \"/v2\" version: \"2\" {\n}", `(RoutesGroup Prefix:"/v2" Meta:["2"] MetaKeys:["version"] MetaPos:[(Pos Line:1 Col:14)])`},
 		{"middleware fn mw(req, next) { next(req) }", `(HookDecl Kind:"middleware" Name:mw Fn:mw (req next) {(call next req)})`},
 		{"on_error fn(err, req, res) { res.status(500) }", `(HookDecl Kind:"on_error" Fn:(err req res) {(call (. res status) 500)})`},
 		{"on_start fn() { a() }\non_stop async fn() { b() }", "(HookDecl Kind:\"on_start\" Fn:() {(call a)})\n(HookDecl Kind:\"on_stop\" Fn:async () {(call b)})"},

@@ -277,13 +277,14 @@ loop:
 }
 
 // routesGroup parses `routes "/prefix" [key: value ...] { ... }`; the
-// optional metadata (version, deprecated) is kept for the resolver to
-// check its names, and has no effect.
+// optional metadata (version, deprecated) is resolved and warned of
+// (the compiler), and has no effect.
 func (p *parser) routesGroup() ast.Stmt {
 	g := &ast.RoutesGroup{PosV: p.tok.Pos}
 	p.next()
 	g.Prefix = p.plainString("route prefix")
 	for isName(p.tok) && p.peek(1).Kind == token.COLON {
+		g.MetaKeys, g.MetaPos = append(g.MetaKeys, p.tok.Lit), append(g.MetaPos, p.tok.Pos)
 		p.next()
 		p.next()
 		g.Meta = append(g.Meta, p.expr())
