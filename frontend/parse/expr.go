@@ -578,6 +578,10 @@ var columnCalls = map[string]bool{
 	"min": true, "max": true, "min_by": true, "max_by": true, "minBy": true, "maxBy": true,
 	"unique_by": true, "uniqueBy": true, "distinct_by": true, "key_by": true, "index_by": true,
 	"take_while": true, "drop_while": true, "derive": true, "agg": true, "first": true, "last": true,
+	// the table verbs whose arguments name columns (pivot(index: .region)
+	// inside print(...) made the whole print argument a function)
+	"pivot": true, "unpivot": true, "rename": true, "explode": true, "cast": true,
+	"drop_duplicates": true, "window": true, "stratified_sample": true, "join": true,
 }
 
 var columnNameCalls = map[string]bool{

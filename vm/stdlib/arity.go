@@ -47,6 +47,11 @@ var arities = map[string][2]int{
 	"agg_count": {0, 1},
 	// Initial contents are optional.
 	"collections.OrderedDict": {0, 1}, "collections.Counter": {0, 1}, "collections.Deque": {0, 1},
+	// Table verbs whose parameters are all needed; join takes a table
+	// join's options after the two tables.
+	"rename": {3, 3}, "explode": {2, 2}, "cast": {3, 3}, "unpivot": {3, 3}, "pivot": {4, 4},
+	"stratified_sample": {3, 4}, "moving_avg": {2, 2}, "join": {1, 3},
+	"row_number": {0, 0}, "rank": {0, 0}, "dense_rank": {0, 0}, "percent_rank": {0, 0}, "running_count": {0, 0},
 	// JavaScript's (value, replacer, indent) is taken too.
 	"json_stringify": {1, 3},
 }

@@ -285,6 +285,13 @@ func countFields(s string) int {
 }
 
 func bJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if isTableJoin(args) {
+		// join(users, orders, left: "id", right: "user_id"): tables.
+		return bTableJoin(t, args)
+	}
+	if len(args) > 2 {
+		return vm.Nil, vm.TypeErrorf("join takes 1 or 2 arguments (list, sep), got %d", len(args))
+	}
 	seq, sepv := arg(args, 0), arg(args, 1)
 	if seq.Kind() == vm.KString && sepv.Kind() != vm.KString && !sepv.IsNil() {
 		// sep.join(list), as Python writes it.
