@@ -329,6 +329,12 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 			return fmt.Errorf("jobs.%s: %v", k, err)
 		}
 	}
+	if _, b := o.Get("backoff"); b {
+		if _, m := o.Get("max_backoff"); m && s.maxBackoff < s.backoff {
+			// (the larger was taken without a word)
+			return fmt.Errorf("jobs.max_backoff: %v is less than backoff (%v): the longest wait between attempts is at least the first", s.maxBackoff, s.backoff)
+		}
+	}
 	return nil
 }
 

@@ -116,6 +116,8 @@ func TestConfigErrors(t *testing.T) {
 		`server "w" { jobs { workers: 100000 } }`: "jobs.workers: expected at most 10000 workers, got 100000",
 		`server "w" { jobs { retries: 3 } }`:      "jobs.retries: unknown key",
 		`server "w" { jobs { timeout: "soon" } }`: `jobs.timeout: expected a duration such as 30.seconds, got "soon"`,
+		// (the larger was taken without a word)
+		`server "w" { jobs { backoff: 10.seconds, max_backoff: 1.seconds } }`: "jobs.max_backoff: 1s is less than backoff (10s)",
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {
