@@ -1040,6 +1040,7 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		vd := VariantDesc{Name: v.Name, Defaults: f.fieldDefaults(st.Name.Name, v.Name, v.Fields)}
 		for _, fl := range v.Fields {
 			vd.Fields = append(vd.Fields, fl.Name)
+			vd.FieldTypes = append(vd.FieldTypes, f.c.handlerType(fl.Type))
 		}
 		td.Variants = append(td.Variants, vd)
 	}

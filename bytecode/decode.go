@@ -438,6 +438,14 @@ func (d *decoder) types(p *Program) {
 		for j := range t.Variants {
 			t.Variants[j].Defaults = d.defaults()
 		}
+		for j := range t.Variants {
+			v := &t.Variants[j]
+			at := d.off
+			v.FieldTypes = d.strings()
+			if len(v.FieldTypes) != 0 && len(v.FieldTypes) != len(v.Fields) {
+				d.fail(at, "variant %s has %d field types for %d fields", v.Name, len(v.FieldTypes), len(v.Fields))
+			}
+		}
 		p.Types[i] = t
 		if d.err != nil {
 			return

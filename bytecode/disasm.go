@@ -291,7 +291,8 @@ func constText(k *Constant) string {
 }
 
 // typeText renders a type descriptor: "Point {x: Int, y}" for a record,
-// "Shape = Circle(r) | Rect(w, h) | Empty" for an ADT, then any derives.
+// "Shape = Circle(r: Float) | Rect(w, h) | Empty" for an ADT, then any
+// derives.
 func typeText(t *TypeDesc) string {
 	if t == nil {
 		return "?"
@@ -318,7 +319,13 @@ func typeText(t *TypeDesc) string {
 			}
 			s.WriteString(v.Name)
 			if len(v.Fields) > 0 {
-				s.WriteString("(" + strings.Join(v.Fields, ", ") + ")")
+				fields := slices.Clone(v.Fields)
+				for i, ft := range v.FieldTypes {
+					if ft != "" && i < len(fields) {
+						fields[i] += ": " + ft
+					}
+				}
+				s.WriteString("(" + strings.Join(fields, ", ") + ")")
 			}
 		}
 	}

@@ -55,7 +55,8 @@
 //	          | 0x05 names:strings .          (names)
 //	typeDesc  = name:string fields:strings
 //	            variantCount:uvarint { name:string fields:strings }
-//	            derive:strings .
+//	            derive:strings fieldTypes:strings defaults
+//	            { defaults } { fieldTypes:strings }   (per variant)
 //	function  = name:string file:uvarint pos
 //	            fnFlags:byte                  (bit 0 HasRest, bit 1 Async, others 0)
 //	            numParams:uvarint numRegs:uvarint
@@ -156,4 +157,6 @@
 //	   its impl blocks.
 //	9: YIELD suspends a generator's body (a function that yields).
 //	10: UNPACK checks the value a list pattern destructures.
+//	11: variants keep their fields' types, which a handler checks a
+//	   request's variant value against.
 package bytecode

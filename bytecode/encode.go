@@ -13,7 +13,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 10
+const Version = 11
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending
@@ -110,6 +110,9 @@ func encode(p *Program) []byte {
 			e.defaults(t.Defaults)
 			for _, v := range t.Variants {
 				e.defaults(v.Defaults)
+			}
+			for _, v := range t.Variants {
+				e.strings(v.FieldTypes)
 			}
 		}
 	})

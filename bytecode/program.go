@@ -136,6 +136,8 @@ type VariantDesc struct {
 	Name     string
 	Fields   []string
 	Defaults []int
+	// FieldTypes are the fields' annotations, as TypeDesc's.
+	FieldTypes []string
 }
 
 // Server describes one server block (same-name blocks merged): what is

@@ -889,7 +889,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if vs := s.rt.prog.VariantsNamed(typ); vs != nil {
 		// (of every type of the name: which server's the parameter's
 		// is, the name does not say)
-		return convertVariant(name, v, typ, vs)
+		return s.convertVariant(name, v, typ, vs)
 	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok {
 		elem = strings.TrimSuffix(elem, "]")
@@ -968,9 +968,38 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 
 // convertVariant makes a value of the type typ, one with variants vs,
 // of what JSON makes of one ({"__tag": "Circle", "r": 2}, as another
-// server sends it): a variant of the tag, its fields as they came; a
-// String names a variant without fields (?color=Red).
-func convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
+// server sends it): a variant of the tag, each field converted to its
+// annotation as a record's is (they came as they were: a "x" for
+// r: Float failed in the handler, 500); a String names a variant
+// without fields (?color=Red).
+func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
+	x, msg := convertVariantTag(name, v, typ, vs)
+	if msg != "" || x.Kind() != vm.KObject || x.AsObject().Type == nil {
+		return x, msg
+	}
+	ti := x.AsObject().Type
+	ftypes := s.rt.prog.VariantFieldTypes(ti)
+	if len(ftypes) == 0 {
+		return x, ""
+	}
+	// The fields by name, as a record's: Circle.r, or r in a body.
+	o := vm.NewObject()
+	for _, f := range ti.Fields {
+		fv, _ := x.AsObject().Get(f)
+		switch vm.VariantOf(fv) {
+		case vm.NoneType:
+			fv = vm.Nil
+		case vm.SomeType:
+			fv = fv.AsObject().Values()[0]
+		}
+		o.Set(f, fv)
+	}
+	return s.convertRecord(name, vm.ObjectValue(o), ti, ftypes)
+}
+
+// convertVariantTag finds the variant convertVariant makes, its fields
+// as they came.
+func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
 	if v.Kind() == vm.KString {
 		for _, ti := range vs {
 			if ti.Tag == v.AsString() && len(ti.Fields) == 0 {

@@ -403,3 +403,41 @@ server "worker" {
 		}
 	}
 }
+
+// A variant given to a handler's parameter has its fields checked
+// against their types, as a record's are: they came as they were, and a
+// Circle with r "x" (or none) failed in the handler, 500.
+func TestVariantParameterFieldsAreChecked(t *testing.T) {
+	app := startApp(t, `
+type Shape { Circle(r: Float), Label(text: String, size: Int?), Dot }
+server {
+  route POST "/area" => fn(s: Shape) {
+    match s {
+      Circle(r) => r * 2.0
+      Label(text, size) => "{text} {size}"
+      Dot => 0
+    }
+  }
+}`)
+	u := app.urls[""]
+	for body, want := range map[string]string{
+		`{"s":{"__tag":"Circle","r":2}}`:                   `200 4`,
+		`{"s":{"__tag":"Circle","r":"1.5"}}`:               `200 3`,
+		`{"s":{"__tag":"Dot"}}`:                            `200 0`,
+		`{"s":{"__tag":"Label","text":"hi"}}`:              `200 "hi None"`,
+		`{"s":{"__tag":"Label","text":"hi","size":3}}`:     `200 "hi Some(3)"`,
+		`{"s":{"__tag":"Circle","r":"x"}}`:                 `400 s.r must be a number`,
+		`{"s":{"__tag":"Circle"}}`:                         `400 s.r is required`,
+		`{"s":{"__tag":"Label","text":"hi","size":"big"}}`: `400 s.size must be an integer`,
+	} {
+		r := do(t, "POST", u+"/area", body, "Content-Type", "application/json")
+		got := fmt.Sprint(r.status, " ", r.body)
+		if want[:3] == "400" {
+			if r.status != 400 || !strings.Contains(r.body, want[4:]) {
+				t.Errorf("POST %s = %s, want %s", body, got, want)
+			}
+		} else if got != want {
+			t.Errorf("POST %s = %s, want %s", body, got, want)
+		}
+	}
+}

@@ -299,6 +299,22 @@ func (p *Program) VariantsNamed(name string) []*TypeInfo {
 	return vs
 }
 
+// VariantFieldTypes returns the annotations of the fields of ti, a
+// variant of a type the program declares ("" where a field has none),
+// or nil.
+func (p *Program) VariantFieldTypes(ti *TypeInfo) []string {
+	for i, td := range p.Code.Types {
+		if adt := p.types[i].adt; adt != nil {
+			for j, v := range adt.Variants {
+				if v == ti && j < len(td.Variants) {
+					return td.Variants[j].FieldTypes
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // Variants returns the variants of the type declared as name (the
 // first, if several scopes declare one), in declaration order, or nil
 // when no type of that name has variants.
