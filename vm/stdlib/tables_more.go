@@ -174,14 +174,19 @@ func bTable(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if cv.Kind() != vm.KArray {
 		return vm.Nil, typeErr("Table", "a list of column names", cv)
 	}
+	if cells := int64(len(rows)) * int64(len(cv.AsArray().Elems)); cells > vm.MaxListLen {
+		return vm.Nil, valueErr("Table: the table would have %d rows of %d columns, %d cells in all, over the limit of %d", len(rows), len(cv.AsArray().Elems), cells, vm.MaxListLen)
+	}
 	names := make([]string, 0, len(cv.AsArray().Elems))
+	named := make(map[string]bool, len(cv.AsArray().Elems))
 	for _, c := range cv.AsArray().Elems {
 		if c.Kind() != vm.KString {
 			return vm.Nil, vm.TypeErrorf("Table: expected a list of column names, got a List with %s", vm.TypeName(c))
 		}
-		if slices.Contains(names, c.AsString()) {
+		if named[c.AsString()] {
 			return vm.Nil, valueErr("Table: the column %q is named twice", c.AsString())
 		}
+		named[c.AsString()] = true
 		names = append(names, c.AsString())
 	}
 	shape := vm.ShapeOf(names)
@@ -534,6 +539,11 @@ func bPivot(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			colSeen[col] = true
 			cols = append(cols, col)
 		}
+	}
+	if cells := int64(len(entries)) * int64(1+len(cols)); cells > vm.MaxListLen {
+		// Every row has a cell for every column: the square of the
+		// input (6 000 rows took 2 GB).
+		return vm.Nil, valueErr("pivot: the table would have %d rows of %d columns, %d cells in all, over the limit of %d", len(entries), 1+len(cols), cells, vm.MaxListLen)
 	}
 	shape := vm.ShapeOf(append([]string{"_index"}, cols...))
 	out := make([]vm.Value, len(entries))
@@ -1209,6 +1219,16 @@ func bMovingAvg(_ *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.HostValue(&winFn{kind: winMovingAvg, col: col, n: n}), nil
 }
 
+// winFnError reports whether msg is the error of a window function's
+// own arguments ("moving_avg: the window must be ...").
+func winFnError(msg string) bool {
+	name, _, ok := strings.Cut(msg, ":")
+	if !ok {
+		name, _, _ = strings.Cut(msg, " takes ")
+	}
+	return slices.Contains(winNames[:], name)
+}
+
 func asWinFn(v vm.Value) *winFn {
 	if v.Kind() != vm.KHost {
 		return nil
@@ -1264,8 +1284,13 @@ func bWindow(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			if w == nil && callable(v) {
 				// name: lag(.salary), compiled as fn(__row)
 				// lag(__row.salary): the window function of the column.
-				if r, err := t.Call(v, vm.HostValue(probeRow{})); err == nil {
+				r, err := t.Call(v, vm.HostValue(probeRow{}))
+				if err == nil {
 					w = asWinFn(r)
+				} else if ve, ok := err.(*vm.Error); ok && winFnError(ve.Msg) {
+					// moving_avg(.v, 0): what is wrong with it, not
+					// that it is no window function
+					return vm.Nil, vm.Errorf(ve.Kind, "window: %s: %s", k, ve.Msg)
 				}
 			}
 			if w == nil {
