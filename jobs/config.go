@@ -401,11 +401,21 @@ func setDur(dst *time.Duration, v time.Duration) {
 	}
 }
 
-// hostname is this machine's name as recorded next to a runner's process id.
+// hostname is where a runner's process id means something, recorded
+// next to it: this machine's name and, where it can be read, the
+// process id namespace ("vm#4026531836"). Containers that share a host
+// name (host networking) each have their own namespace, where the other's
+// process ids name nothing or another process: a live peer was taken for
+// a dead one.
 func hostname() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {
-		return "localhost"
+		h = "localhost"
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil { // pid:[4026531836]
+		if i := strings.IndexByte(ns, '['); i >= 0 {
+			h += "#" + strings.Trim(ns[i:], "[]")
+		}
 	}
 	return h
 }

@@ -162,4 +162,13 @@ func TestGoneHereSeesItsOwnProcessIDReused(t *testing.T) {
 			t.Errorf("goneHere(%+v) = %v, want %v", c.row, got, c.gone)
 		}
 	}
+	// "Here" is this process id namespace: containers sharing a host name
+	// (host networking) each have their own, where the other's process ids
+	// mean nothing (a live peer was taken for a dead one).
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		name, _ := os.Hostname()
+		if h := hostname(); !strings.HasPrefix(h, name+"#") || !strings.Contains(ns, h[len(name)+1:]) {
+			t.Errorf("hostname() = %q, for host %q in namespace %s", h, name, ns)
+		}
+	}
 }

@@ -472,9 +472,10 @@ func (r *Runner) releaseDeadLeader(ctx context.Context) {
 	}
 }
 
-// goneHere reports whether client c ran on this host in a process that
-// is gone: no process has its id, or this one has it but is not that
-// process (its id was given again: a restarted container's process 1).
+// goneHere reports whether client c ran on this host (in this process
+// id namespace: see hostname) in a process that is gone: no process has
+// its id, or this one has it but is not that process (its id was given
+// again).
 func (r *Runner) goneHere(c clientRow) bool {
 	return c.Host == r.host && (!processAlive(int(c.PID)) || int(c.PID) == os.Getpid() && !ofThisProcess(c.ID))
 }
