@@ -391,13 +391,18 @@ server "api" {
   route GET "/none" => fn() worker.g(None)
   route GET "/given" => fn() worker.g(7, 1)
   route GET "/required" => fn() { try { worker.h(nil) } catch e { e.message } }
+  route GET "/rest" => fn() worker.r(nil, 1, 2)
 }
 server "worker" {
   fn g(a: Int = 3, b: Int = 2) { a * 10 + b }
+  fn r(a: Int = 3, ...more) { [a, more] }
   fn h(a: Int) { a }
 }
 `)
-	for path, want := range map[string]string{"/nil": "35", "/none": "32", "/given": "71", "/required": `"RPC worker.h failed: 400 Validation failed: a is required"`} {
+	for path, want := range map[string]string{"/nil": "35", "/none": "32", "/given": "71", "/required": `"RPC worker.h failed: 400 Validation failed: a is required"`,
+		// (past the named parameters, the call stays positional: the
+		// rest were dropped)
+		"/rest": `[null,[1,2]]`} {
 		if r := do(t, "GET", app.urls["api"]+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
 		}

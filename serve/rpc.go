@@ -114,6 +114,11 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 			return vm.Nil, validationError(bad...)
 		}
 		var v vm.Value
+		if skip != nil && len(args) > len(params) {
+			// Arguments past the named parameters (a rest parameter's)
+			// cannot follow names: the call is positional, nil as given.
+			skip = nil
+		}
 		if skip != nil {
 			// By name, leaving out those whose default applies.
 			var names []string

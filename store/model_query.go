@@ -232,7 +232,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 		return "", nil
 	}
 	var b strings.Builder
-	folded := 0 // values sent in one JSON list (SQLite)
+	given := 0 // the filter's values, as the program gave them
 	for i, key := range o.Keys() {
 		ci, err := m.column(key)
 		if err != nil {
@@ -249,6 +249,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			var in []string
 			first := len(*params)
 			null := false // a nil in the list matches NULL, which IN never does
+			given += len(v.AsArray().Elems)
 			for _, e := range v.AsArray().Elems {
 				p, nul, err := m.arg(t, tb, method, ci, e)
 				if err != nil {
@@ -270,7 +271,6 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			if list, ok := tb.db.d.jsonList((*params)[first:]); ok {
 				// One parameter: SQLite binds many in time that grows
 				// with their square (10 000 took 2 s).
-				folded += len(*params) - first - 1
 				*params = append((*params)[:first], list)
 				in = []string{"SELECT value FROM json_each($" + strconv.Itoa(len(*params)) + ")"}
 			}
@@ -287,6 +287,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			continue
 		}
 		// (after the value is fitted to the field: None is nil there)
+		given++
 		p, nul, err := m.arg(t, tb, method, ci, v)
 		switch {
 		case err != nil:
@@ -310,7 +311,14 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
 		}
 	}
-	if n := len(*params) + folded; n > maxFilterParams {
+	// The values given, or the parameters sent if more (the forms of a
+	// legacy table's on PostgreSQL, which takes 65535): a Date's
+	// SQLite forms (one JSON list) are not the program's values.
+	n := max(given, len(*params))
+	if !tb.db.d.pg() {
+		n = given
+	}
+	if n > maxFilterParams {
 		return "", vm.Errorf("ValueError", "%s.%s: the filter has %d values, over the %d one query may send (PostgreSQL takes 65535 parameters): filter in parts, or by a range", m.name, method, n, maxFilterParams)
 	}
 	return b.String(), nil
