@@ -57,7 +57,9 @@ func alias(name string, others ...string) {
 func renamed(name, as string, fn func(*vm.Thread, []vm.Value) (vm.Value, error)) func(*vm.Thread, []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		v, err := fn(t, args)
-		if ve, ok := err.(*vm.Error); ok && len(ve.Msg) > len(name) && strings.HasPrefix(ve.Msg, name) && (ve.Msg[len(name)] == ':' || ve.Msg[len(name)] == ' ') {
+		// (Only its own: an error with a stack arose in Tova code it
+		// called, forEach's callback calling each, and is that code's.)
+		if ve, ok := err.(*vm.Error); ok && ve.Stack == nil && len(ve.Msg) > len(name) && strings.HasPrefix(ve.Msg, name) && (ve.Msg[len(name)] == ':' || ve.Msg[len(name)] == ' ') {
 			c := *ve
 			c.Msg = as + ve.Msg[len(name):]
 			return v, &c
