@@ -981,11 +981,11 @@ func bDescribe(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			s.Set("Min", lo)
 			s.Set("Max", hi)
 		case "String":
+			// every value of the column, as the reference counts them
+			// (a CSV column of "007" and 0 holds a String and an Int)
 			seen := map[string]bool{}
 			for _, v := range vals {
-				if v.Kind() == vm.KString {
-					seen[v.AsString()] = true
-				}
+				seen[vm.TypeName(v)+":"+vm.Repr(v)] = true
 			}
 			s.Set("Unique", vm.Int(int64(len(seen))))
 		case "Bool":

@@ -421,3 +421,13 @@ func TestStratifiedSample(t *testing.T) {
 		{"stratified_sample", a(I(1), S("g"), I(3)), "TypeError", "stratified_sample: expected a list of objects, got Int"},
 	})
 }
+
+// describe's Unique counts every value of a column, whatever its type
+// (a CSV column of "007", "-01" and 0 counted 2).
+func TestDescribeUniqueCountsEveryValue(t *testing.T) {
+	e := newEnv(t)
+	got := e.call(t, "describe", L(O("c", S("007")), O("c", S("-01")), O("c", I(0)), O("c", S("007"))))
+	if u := field(got.AsArray().Elems[0], "Unique"); u.Kind() != vm.KInt || u.AsInt() != 3 {
+		t.Errorf("Unique = %s, want 3", vm.Repr(u))
+	}
+}
