@@ -36,6 +36,7 @@
 package logbuf
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -425,8 +426,18 @@ func (w *Writer) flush() bool {
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"), dropped)
 	}
 	// In parts, each timed: a part that takes stallAfter is a stall.
+	// A part ends at a line's end: two Writers of one pipe (2>&1) take
+	// turns by whole writes, and a line cut between parts was cut by
+	// the other's lines.
 	for rest := out; len(rest) > 0; {
-		n := min(len(rest), writeChunk)
+		n := len(rest)
+		if n > writeChunk {
+			if i := bytes.LastIndexByte(rest[:writeChunk], '\n'); i >= 0 {
+				n = i + 1
+			} else if i := bytes.IndexByte(rest[writeChunk:], '\n'); i >= 0 {
+				n = writeChunk + i + 1 // one line longer than a part
+			}
+		}
 		w.writing.Store(time.Now().UnixNano())
 		_, _ = w.out.Write(rest[:n])
 		rest = rest[n:]

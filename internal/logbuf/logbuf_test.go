@@ -314,3 +314,43 @@ func TestBurstToALiveOutputDropsNothing(t *testing.T) {
 		t.Errorf("kept %d of %d lines, %d dropped", kept, n, told.Load())
 	}
 }
+
+// writesOut records each Write it is given.
+type writesOut struct {
+	mu     sync.Mutex
+	writes [][]byte
+}
+
+func (o *writesOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.writes = append(o.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+// A flush larger than a part is written in parts that each end at a
+// line's end: two Writers of one pipe (2>&1) take turns by whole writes,
+// and a part cut inside a line let the other's lines in (a printed line
+// was cut).
+func TestFlushPartsEndAtLineEnds(t *testing.T) {
+	out := &writesOut{}
+	w := New(out, time.Hour)
+	line := []byte(strings.Repeat("x", 9000) + "\n")
+	long := []byte(strings.Repeat("y", writeChunk+10) + "\n")
+	for range 3 * writeChunk / len(line) {
+		_, _ = w.WriteShard(0, line)
+	}
+	_, _ = w.WriteShard(0, long)
+	_, _ = w.WriteShard(0, line)
+	w.Close()
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if len(out.writes) < 3 {
+		t.Fatalf("%d writes, want the flush in parts", len(out.writes))
+	}
+	for i, p := range out.writes {
+		if len(p) == 0 || p[len(p)-1] != '\n' {
+			t.Errorf("write %d of %d bytes ends inside a line", i, len(p))
+		}
+	}
+}
