@@ -117,7 +117,9 @@
 // SQLite's own functions write ("2026-01-02 03:04:05", from
 // datetime('now'), CURRENT_TIMESTAMP, the reference's timestamps): it
 // reads as that same ISO text, a filter on that text finds it, and
-// order sorts it by time among the rest.
+// order sorts it by time among the rest (by replace(col, ' ', 'T'): an
+// index made by hand to serve such an order is on that expression,
+// CREATE INDEX posts_at ON posts (replace(created_at, ' ', 'T'))).
 //
 //	M.all()                             // every row, ordered by id
 //	M.find(id)                          // the row, or nil
