@@ -427,19 +427,48 @@ func statements(sql string) []string {
 		}
 		start = end + 1
 	}
+	// A CREATE statement's BEGIN ... END body (a SQLite trigger, a
+	// PostgreSQL BEGIN ATOMIC function) holds semicolons of its own: its
+	// END was taken for a statement, refused as a transaction's.
+	depth, first := 0, ""
 	for i := 0; i < len(sql); i++ {
 		if end := skipText(sql, i); end > i {
 			i = end
 			continue
 		}
-		if sql[i] == ';' {
+		if isWordByte(sql[i]) && (i == 0 || !isWordByte(sql[i-1])) {
+			j := i
+			for j < len(sql) && isWordByte(sql[j]) {
+				j++
+			}
+			w := strings.ToUpper(sql[i:j])
+			if first == "" {
+				first = w
+			}
+			if first == "CREATE" {
+				switch w {
+				case "BEGIN", "CASE":
+					depth++
+				case "END":
+					depth = max(depth-1, 0)
+				}
+			}
+			i = j - 1
+			continue
+		}
+		if sql[i] == ';' && depth == 0 {
 			add(i)
+			first = ""
 		}
 	}
 	if start < len(sql) {
 		add(len(sql))
 	}
 	return out
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 // skipText returns, when sql[i] begins quoted text, an identifier in

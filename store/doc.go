@@ -206,7 +206,9 @@
 // runs BEGIN, COMMIT, ROLLBACK, SAVEPOINT or RELEASE by hand: every
 // write goes through one writer connection, which a raw BEGIN would
 // keep in a transaction that no later write commits; db.transaction is
-// the way.
+// the way. (A CREATE statement's BEGIN ... END body, a SQLite trigger's
+// or a PostgreSQL BEGIN ATOMIC function's, is part of that statement,
+// semicolons and all.)
 //
 // Raw rows are typed by what the engine reports for each column: a
 // column declared BOOLEAN reads as Bool on SQLite too, times read as

@@ -18,6 +18,11 @@ func TestStatementsSplit(t *testing.T) {
 		"SELECT $1, $2; SELECT 3":        2,
 		`SELECT "a;b" FROM x`:            1,
 		";;  ; -- only comments\n":       0,
+		// A CREATE's BEGIN ... END body is one statement with it (its
+		// END was one of its own, refused as a transaction's).
+		"CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); UPDATE c SET n = CASE WHEN n > 0 THEN 1 END; END; SELECT 2": 2,
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END":                                                       1,
+		"begin; select 1; end": 3,
 	} {
 		if got := len(statements(sql)); got != want {
 			t.Errorf("statements(%q): %d, want %d", sql, got, want)

@@ -207,7 +207,10 @@ print(db.query("SELECT count(*) AS n FROM t;"))
 db.run("INSERT INTO t (v) VALUES (5), (6)")
 print(db.run("SELECT 1").changes)
 print(try { db.exec("INSERT INTO t (v) VALUES (7); INSERT INTO t (v) VALUES (8); SELEC") } catch e { e.kind })
-print(db.query("SELECT count(*) AS n FROM t WHERE v > 6"))`)
+print(db.query("SELECT count(*) AS n FROM t WHERE v > 6"))
+db.exec("CREATE TABLE audit (m TEXT); CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO audit (m) VALUES ('ins ' || NEW.v); END")
+db.run("INSERT INTO t (v) VALUES ($1)", 9)
+print(db.query("SELECT m FROM audit"))`)
 	wantOutput(t, src, `DatabaseError: db.exec: BEGIN is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: COMMIT is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
 DatabaseError: db.exec: ROLLBACK is not run by hand: a transaction is db.transaction(fn() { ... }), committed when fn returns and rolled back when it raises
@@ -220,6 +223,7 @@ DatabaseError: db.get runs one statement, got 2: use db.exec for several (it tak
 0
 DatabaseError
 [{ n: 0 }]
+[{ m: "ins 9" }]
 `)
 }
 
