@@ -39,6 +39,54 @@ type DB struct {
 	// txTurn, on PostgreSQL, makes the process's transactions run one
 	// at a time, as SQLite's one writer makes them (nil there).
 	txTurn chan struct{}
+	// temps holds, upper-cased, the names of the TEMP tables and views
+	// raw statements made on SQLite's writer, which only it sees.
+	temps sync.Map
+}
+
+// connWords name what belongs to one SQLite connection: a read naming
+// one runs on the writer, where the writes were made.
+var connWords = map[string]bool{"LAST_INSERT_ROWID": true, "CHANGES": true, "TOTAL_CHANGES": true, "TEMP": true, "TEMPORARY": true}
+
+// readsWriterState reports whether a raw read must run on SQLite's
+// writer: it names a TEMP table a raw statement made there, or the
+// state of its last write (last_insert_rowid()), which a reader
+// connection does not have (it read "no such table", and 0).
+func (db *DB) readsWriterState(query string) bool {
+	if db.d.pg() {
+		return false
+	}
+	words, _ := sqlWords(query)
+	for _, w := range words {
+		if connWords[w] {
+			return true
+		}
+		if _, ok := db.temps.Load(w); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// noteTemps records the TEMP tables and views a raw statement makes on
+// SQLite (CREATE TEMP TABLE [IF NOT EXISTS] name).
+func (db *DB) noteTemps(query string) {
+	if db.d.pg() {
+		return
+	}
+	words, _ := sqlWords(query)
+	for i := 0; i+3 < len(words); i++ {
+		if words[i] != "CREATE" || words[i+1] != "TEMP" && words[i+1] != "TEMPORARY" || words[i+2] != "TABLE" && words[i+2] != "VIEW" {
+			continue
+		}
+		j := i + 3
+		if j+2 < len(words) && words[j] == "IF" && words[j+1] == "NOT" && words[j+2] == "EXISTS" {
+			j += 3
+		}
+		if j < len(words) {
+			db.temps.Store(words[j], true)
+		}
+	}
 }
 
 // querier is what statements run on: a pool or a transaction.

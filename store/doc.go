@@ -206,7 +206,10 @@
 // runs BEGIN, COMMIT, ROLLBACK, SAVEPOINT or RELEASE by hand: every
 // write goes through one writer connection, which a raw BEGIN would
 // keep in a transaction that no later write commits; db.transaction is
-// the way. (A CREATE statement's BEGIN ... END body, a SQLite trigger's
+// the way. On SQLite, a read that names what only the writer
+// connection has (a TEMP table or view a raw statement made,
+// last_insert_rowid(), changes()) runs on the writer too. (A CREATE
+// statement's BEGIN ... END body, a SQLite trigger's
 // or a PostgreSQL BEGIN ATOMIC function's, is part of that statement,
 // semicolons and all.)
 //

@@ -77,6 +77,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		run := func() (vm.Value, error) {
 			var err error
 			t.Blocking(func() { _, err = db.on(t, true).ExecContext(t.Context(), query) })
+			if err == nil {
+				db.noteTemps(query)
+			}
 			return vm.Nil, dbError(err, &db.cfg)
 		}
 		if len(statements(query)) > 1 && !db.inTx(t) {
@@ -102,7 +105,7 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	case "query", "get":
 		t.Blocking(func() {
 			var rows []vm.Value
-			rows, err = rawRows(t.Context(), db.on(t, !isReadOnly(query)), query, params, name == "get")
+			rows, err = rawRows(t.Context(), db.on(t, !isReadOnly(query) || db.readsWriterState(query)), query, params, name == "get")
 			switch {
 			case name == "query" && rows == nil:
 				v = vm.NewArray([]vm.Value{})
@@ -114,6 +117,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		})
 	case "run":
 		t.Blocking(func() { v, err = db.run(t, query, params) })
+		if err == nil {
+			db.noteTemps(query)
+		}
 	}
 	return v, true, dbError(err, &db.cfg)
 }

@@ -431,3 +431,22 @@ model Order { total: Float }
 		t.Errorf("the error is at %+v, want the db block (app.tova:1:1)", f)
 	}
 }
+
+// What belongs to SQLite's writer connection is read there: a TEMP
+// table a raw statement made (a read on a reader connection said "no
+// such table"), and the last write's last_insert_rowid() and changes()
+// (a reader answered 0, silently).
+func TestSQLiteConnectionStateIsReadOnTheWriter(t *testing.T) {
+	src := []byte(`db { adapter: "sqlite", database: "c.db" }
+db.exec("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)")
+db.exec("CREATE TEMP TABLE scratch (v TEXT)")
+db.run("CREATE TEMPORARY TABLE IF NOT EXISTS other (n INTEGER)")
+db.run("INSERT INTO scratch (v) VALUES ($1)", "a")
+db.run("INSERT INTO other (n) VALUES (7)")
+print(db.query("SELECT * FROM scratch"), db.get("SELECT n FROM other"))
+db.run("INSERT INTO a (v) VALUES ('x')")
+print(db.get("SELECT last_insert_rowid() AS id, changes() AS ch"))`)
+	wantOutput(t, src, `[{ v: "a" }] { n: 7 }
+{ id: 1, ch: 1 }
+`)
+}
