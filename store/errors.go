@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -105,8 +106,19 @@ func dbError(err error, cfg *Config) error {
 	if connectionLost(err) {
 		return unavailable(err, cfg)
 	}
+	if m := encodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+		// The driver's words, with a 0-based index and an OID:
+		// "failed to encode args[0]: unable to encode 9999999999 into
+		// binary format for int4 (OID 23): ...".
+		n, _ := strconv.Atoi(m[1])
+		return vm.Errorf("ValueError", "parameter $%d (%s) does not fit the type PostgreSQL gives it there, %s", n+1, m[2], m[3])
+	}
 	return dbErr(err.Error(), "", err)
 }
+
+// encodeErrRE reads pgx's error of a parameter it cannot encode as its
+// placeholder's type: the index, the value's words, the type.
+var encodeErrRE = regexp.MustCompile(`^failed to encode args\[(\d+)\]: unable to encode (.+?) into (?:binary|text) format for (\w+) \(OID \d+\)`)
 
 // sqliteCodeName extracts "SQLITE_ERROR" from the driver's description.
 func sqliteCodeName(desc string) string {

@@ -793,3 +793,25 @@ print(D.count({ at: [...range(24999).map(fn(i) i * 1000), "2026-01-01T00:00:00Z"
 		})
 	}
 }
+
+// A parameter PostgreSQL cannot take as its placeholder's type (an Int
+// past int4 for an INTEGER column) is a ValueError naming it as the
+// program wrote it ($1), not the driver's "failed to encode args[0] ...
+// (OID 23)".
+func TestPostgresParameterOutOfTypeRange(t *testing.T) {
+	for _, e := range engines(t) {
+		if e != store.Postgres {
+			continue
+		}
+		d := freshDB(t, e)
+		out := d.run(t, "int4.tova", []byte(`db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+db.run("INSERT INTO notes (id, body) VALUES ($1, $2)", 1, "hello")
+print(db.get("SELECT body FROM notes WHERE id = $1", 1))
+print(try { db.get("SELECT body FROM notes WHERE id = $1", 9999999999) } catch e { "{e.kind}: {e.message}" })
+`))
+		want := "{ body: \"hello\" }\nValueError: parameter $1 (9999999999) does not fit the type PostgreSQL gives it there, int4\n"
+		if out != want {
+			t.Errorf("got %q\nwant %q", out, want)
+		}
+	}
+}
