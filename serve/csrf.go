@@ -142,13 +142,16 @@ func (g *csrfGuard) valid(tok string) bool {
 }
 
 // csrfExempt says whether a request needs no token: a GET, HEAD or
-// OPTIONS, or another server's call to an /rpc/ route.
-func csrfExempt(r *netio.Request) bool {
+// OPTIONS, or another server's call of one of this server's functions
+// (POST /rpc/<fn>: rpcPaths). A route the program declares under /rpc/
+// is no such call, whatever its headers say (X-Tova-Call turned its
+// check off).
+func csrfExempt(r *netio.Request, rpcPaths map[string]bool) bool {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions:
 		return true
 	}
-	return strings.HasPrefix(r.Route, rpcPath) && r.Header(peerCallHeader) == "1"
+	return r.Method == fasthttp.MethodPost && rpcPaths[r.Route] && r.Header(peerCallHeader) == "1"
 }
 
 // csrfRefused is the 403 answer of a request without a valid token.

@@ -185,6 +185,8 @@ func TestCSRFSparesCallsBetweenServers(t *testing.T) {
 server "worker" {
   auth { secret: "a-secret-of-enough-bytes" }
   fn compute(n: Int) { n * 2 }
+  route POST "/rpc/mine" => fn() "mine"
+  route DELETE "/rpc/compute" => fn() "deleted"
 }
 `)
 	if r := do(t, "GET", app.urls["api"]+"/double/21", ""); r.status != 200 || r.body != "42" {
@@ -192,5 +194,12 @@ server "worker" {
 	}
 	if r := do(t, "POST", app.urls["worker"]+"/rpc/compute", `{"n":1}`); r.status != 403 {
 		t.Errorf("POST /rpc/compute from a client without the header = %d %s", r.status, r.body)
+	}
+	// The program's own routes under /rpc/ are no calls between servers,
+	// whatever the header (it turned their check off).
+	for _, c := range [][2]string{{"POST", "/rpc/mine"}, {"DELETE", "/rpc/compute"}} {
+		if r := do(t, c[0], app.urls["worker"]+c[1], "", "X-Tova-Call", "1"); r.status != 403 {
+			t.Errorf("%s %s with X-Tova-Call = %d %s", c[0], c[1], r.status, r.body)
+		}
 	}
 }

@@ -44,6 +44,10 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 			continue // (a fn declaration's slot holds its function)
 		}
 		rt := bytecode.Route{Kind: "route", Method: "POST", Path: path, Pos: h.Pos}
+		if s.rpcPaths == nil {
+			s.rpcPaths = map[string]bool{}
+		}
+		s.rpcPaths[path] = true
 		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn), nil, 0)); err != nil {
 			return fmt.Errorf("%s: fn %s: %v", s.at(h.Pos), h.Name, err)
 		}

@@ -101,13 +101,16 @@ type Runtime struct {
 
 // Server is one running server block.
 type Server struct {
-	Name string
-	rt   *Runtime
-	desc *bytecode.Server
-	inst *vm.Instance
-	pool *actors.Pool
-	http *netio.Server
-	log  zerolog.Logger
+	// rpcPaths are the routes of the functions other servers call
+	// (POST /rpc/<fn>), made at start-up (rpcRoutes).
+	rpcPaths map[string]bool
+	Name     string
+	rt       *Runtime
+	desc     *bytecode.Server
+	inst     *vm.Instance
+	pool     *actors.Pool
+	http     *netio.Server
+	log      zerolog.Logger
 
 	middleware []middleware
 	onErrors   []middleware // on_error hooks (fn, scope)
