@@ -784,9 +784,17 @@ func withMethods(allow string, methods ...string) string {
 
 // codedBody reports whether the request's body has a content coding
 // other than identity.
+// Every line of the field counts (identity on one and gzip on the next
+// was taken for identity), each coding of a list too (identity, gzip).
 func codedBody(h *fasthttp.RequestHeader) bool {
-	ce := h.Peek(fasthttp.HeaderContentEncoding)
-	return len(ce) > 0 && !strings.EqualFold(strings.TrimSpace(string(ce)), "identity")
+	for _, ce := range h.PeekAll(fasthttp.HeaderContentEncoding) {
+		for _, c := range strings.Split(string(ce), ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errBegunInDrain is the cause, in the access line, of the 503 of a

@@ -1292,4 +1292,18 @@ func TestCodedRequestBodyIs415(t *testing.T) {
 	if n := ran.Load(); n != 3 {
 		t.Errorf("the handler ran %d times, want 3", n)
 	}
+	// On two lines of the field, each counts (identity, then gzip, was
+	// taken for identity), and each coding of a list.
+	for _, lines := range []string{"Content-Encoding: identity\r\nContent-Encoding: gzip\r\n", "Content-Encoding: \r\nContent-Encoding: gzip\r\n", "Content-Encoding: identity, br\r\n"} {
+		conn := ts.dial()
+		_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\n"+lines+"Content-Length: 1\r\n\r\nx")
+		resp := readResponse(t, conn)
+		conn.Close()
+		if resp.StatusCode() != 415 {
+			t.Errorf("%q: %d %s", lines, resp.StatusCode(), resp.Body())
+		}
+	}
+	if n := ran.Load(); n != 3 {
+		t.Errorf("the handler ran %d times, want 3", n)
+	}
 }
