@@ -62,16 +62,46 @@ func newCORSPolicy(c *CORS) (*corsPolicy, error) {
 	return p, nil
 }
 
-// CheckOrigin reports whether o can be an allowed origin: "null", or
-// scheme://host with an optional port, and no path, query or space
-// (a trailing "/" is forgiven).
+// CheckOrigin reports whether o can be an allowed origin:
+// scheme://host with an optional port (1 to 65535), and no path, query,
+// space or wildcard (a trailing "/" is forgiven). "null", the origin of
+// sandboxed frames and file: pages, which any site can make, is refused:
+// allowing it (with credentials) let every site read the answers.
 func CheckOrigin(o string) error {
+	bad := func(why string) error {
+		return errors.New("not an origin (scheme://host[:port], as browsers send in Origin): " + strconv.Quote(o) + why)
+	}
 	if o == "null" {
-		return nil
+		return bad(": the origin of sandboxed frames and file: pages, which any site can make")
 	}
 	scheme, host, ok := strings.Cut(strings.TrimSuffix(o, "/"), "://")
 	if !ok || !isScheme([]byte(scheme)) || host == "" || strings.ContainsAny(host, "/?#@ \t") {
-		return errors.New("not an origin (scheme://host[:port], as browsers send in Origin): " + strconv.Quote(o))
+		return bad("")
+	}
+	if strings.Contains(host, "*") {
+		return bad(": a wildcard matches no origin (list each one)")
+	}
+	name, port := host, ""
+	if strings.HasPrefix(host, "[") { // [::1]:8080
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return bad("")
+		}
+		name, port = host[:end+1], host[end+1:]
+		if port != "" && port[0] != ':' {
+			return bad("")
+		}
+		port = strings.TrimPrefix(port, ":")
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		name, port = host[:i], host[i+1:]
+	}
+	if name == "" || strings.Contains(name, ":") && !strings.HasPrefix(name, "[") {
+		return bad("")
+	}
+	if strings.Contains(host, ":") && !strings.HasSuffix(name, "]") || port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' {
+			return bad(": the port is a number from 1 to 65535")
+		}
 	}
 	return nil
 }

@@ -165,8 +165,14 @@ server {
 // A cors block's bad values fail the start, naming the block and key.
 func TestCORSStartupErrors(t *testing.T) {
 	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
-		`cors { origins: ["a.example"] }`:                       `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
-		`cors { origins: ["https://a.example/app"] }`:           `server: app.tova:1:1: cors.origins: not an origin`,
+		`cors { origins: ["a.example"] }`:             `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
+		`cors { origins: ["https://a.example/app"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
+		// "null" let sandboxed frames of every site read the answers;
+		// a wildcard or a port out of range matched no origin.
+		`cors { origins: ["null"], credentials: true }`:         `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "null": the origin of sandboxed frames and file: pages, which any site can make`,
+		`cors { origins: ["https://*.a.example"] }`:             `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
+		`cors { origins: ["https://a.example:99999"] }`:         `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
+		`cors { origins: ["https://a.example:80:80"] }`:         `server: app.tova:1:1: cors.origins: not an origin`,
 		`cors { origins: [] }`:                                  `server: app.tova:1:1: cors.origins: the list is empty`,
 		`cors { origins: "https://a.example, " |> split(",") }`: `server: app.tova:1:1: cors.origins: an empty String in`,
 		`cors { origins: [1] }`:                                 `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
