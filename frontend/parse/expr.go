@@ -521,7 +521,7 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 			a.Name = p.tok.Lit
 			p.next()
 			p.next()
-			a.Value = p.argExpr(fn)
+			a.Value = p.argExprNamed(fn, true)
 		default:
 			a.Value = p.argExpr(fn)
 		}
@@ -578,11 +578,22 @@ var columnCalls = map[string]bool{
 	"min": true, "max": true, "min_by": true, "max_by": true, "minBy": true, "maxBy": true,
 	"unique_by": true, "uniqueBy": true, "distinct_by": true, "key_by": true, "index_by": true,
 	"take_while": true, "drop_while": true, "derive": true, "agg": true, "first": true, "last": true,
-	// the table verbs whose arguments name columns (pivot(index: .region)
-	// inside print(...) made the whole print argument a function)
-	"pivot": true, "unpivot": true, "rename": true, "explode": true, "cast": true,
-	"drop_duplicates": true, "window": true, "stratified_sample": true, "join": true,
 }
+
+// namedColumnCalls are the table verbs whose named arguments own the
+// .name references in them (pivot(index: .region) inside print(...)
+// made the whole print argument a function); their other arguments do
+// not (join([.a, .b], " ") inside map is the string join of the row's
+// fields, and a program's own fn cast(v) gets values).
+var namedColumnCalls = map[string]bool{
+	"pivot": true, "unpivot": true, "drop_duplicates": true, "window": true,
+	"stratified_sample": true, "join": true,
+}
+
+// bareColumnCalls are the table verbs an argument of which that is a
+// bare .name alone (explode(.tags)) names a column of theirs, inside
+// another call too (print(rows |> explode(.tags)) printed a function).
+var bareColumnCalls = map[string]bool{"explode": true, "cast": true, "rename": true, "stratified_sample": true}
 
 var columnNameCalls = map[string]bool{
 	"drop_nil": true, "fill_nil": true, "dropNil": true, "fillNil": true, "select": true,
@@ -605,7 +616,10 @@ func calleeName(fn ast.Expr) string {
 // nearest enclosing argument of a column call (where, sort_by, map, ...),
 // or to the outermost argument when there is none; that argument becomes
 // fn(__row) <argument>.
-func (p *parser) argExpr(callee ast.Expr) ast.Expr {
+func (p *parser) argExpr(callee ast.Expr) ast.Expr { return p.argExprNamed(callee, false) }
+
+// argExprNamed is argExpr of an argument given by name when named.
+func (p *parser) argExprNamed(callee ast.Expr, named bool) ast.Expr {
 	outer, refs, noArrow := p.colArg, p.colRefs, p.noArrow
 	p.colArg, p.colRefs, p.noArrow = true, 0, 0
 	x := p.expr()
@@ -624,7 +638,10 @@ func (p *parser) argExpr(callee ast.Expr) ast.Expr {
 			return &ast.ObjectLit{PosV: u.PosV, Entries: []*ast.ObjEntry{{PosV: m.PosV, Key: "exclude", Value: &ast.StringLit{PosV: m.PosV, Value: m.Name}}}}
 		}
 	}
-	if columnCalls[name] || columnNameCalls[name] || !outer {
+	if columnCalls[name] || columnNameCalls[name] || named && namedColumnCalls[name] || !outer {
+		return rowLambda(x)
+	}
+	if m, ok := x.(*ast.Member); ok && p.colMember[m] && bareColumnCalls[name] {
 		return rowLambda(x)
 	}
 	p.colRefs += n // let the enclosing argument own them

@@ -427,8 +427,9 @@ func (w *Writer) flush() bool {
 	}
 	// In parts, each timed: a part that takes stallAfter is a stall.
 	// A part ends at a line's end: two Writers of one pipe (2>&1) take
-	// turns by whole writes, and a line cut between parts was cut by
-	// the other's lines.
+	// turns by whole writes (tova serve gives them one lock, each
+	// write under it), and a line cut between parts was cut by the
+	// other's lines. A line longer than a part is one write.
 	for rest := out; len(rest) > 0; {
 		n := len(rest)
 		if n > writeChunk {
