@@ -475,10 +475,14 @@ func statements(sql string) []string {
 		}
 		start = end + 1
 	}
-	// A CREATE statement's BEGIN ... END body (a SQLite trigger, a
-	// PostgreSQL BEGIN ATOMIC function) holds semicolons of its own: its
-	// END was taken for a statement, refused as a transaction's.
-	depth, first := 0, ""
+	// The BEGIN ... END body of a CREATE TRIGGER (SQLite) or of a
+	// CREATE FUNCTION/PROCEDURE ... BEGIN ATOMIC (PostgreSQL) holds
+	// semicolons of its own: its END was taken for a statement, refused
+	// as a transaction's. Only those bodies count (a column named begin
+	// glued the next statement, BEGIN, to a CREATE TABLE), and no word
+	// after a '.' (new.end).
+	var head []string // the statement's first words, up to 4
+	depth, body := 0, false
 	for i := 0; i < len(sql); i++ {
 		if end := skipText(sql, i); end > i {
 			i = end
@@ -490,29 +494,51 @@ func statements(sql string) []string {
 				j++
 			}
 			w := strings.ToUpper(sql[i:j])
-			if first == "" {
-				first = w
+			dotted := i > 0 && sql[i-1] == '.'
+			if len(head) < 4 {
+				head = append(head, w)
 			}
-			if first == "CREATE" {
-				switch w {
-				case "BEGIN", "CASE":
-					depth++
-				case "END":
-					depth = max(depth-1, 0)
-				}
+			switch {
+			case dotted:
+			case depth > 0 && (w == "BEGIN" || w == "CASE"):
+				depth++
+			case depth > 0 && w == "END":
+				depth--
+			case w == "BEGIN" && !body && createsBody(head, sql[j:]):
+				depth, body = 1, true
 			}
 			i = j - 1
 			continue
 		}
 		if sql[i] == ';' && depth == 0 {
 			add(i)
-			first = ""
+			head, body = head[:0], false
 		}
 	}
 	if start < len(sql) {
 		add(len(sql))
 	}
 	return out
+}
+
+// createsBody reports whether a BEGIN, in a statement whose first
+// words are head and whose text after it is rest, opens a body: that of
+// a CREATE [TEMP] TRIGGER, or a CREATE [OR REPLACE] FUNCTION/PROCEDURE's
+// BEGIN ATOMIC.
+func createsBody(head []string, rest string) bool {
+	if len(head) < 2 || head[0] != "CREATE" {
+		return false
+	}
+	for _, w := range head[1:] {
+		switch w {
+		case "TRIGGER":
+			return true
+		case "FUNCTION", "PROCEDURE":
+			f := strings.Fields(rest)
+			return len(f) > 0 && strings.EqualFold(strings.TrimRight(f[0], ";"), "ATOMIC")
+		}
+	}
+	return false
 }
 
 func isWordByte(c byte) bool {

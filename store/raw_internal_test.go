@@ -23,6 +23,11 @@ func TestStatementsSplit(t *testing.T) {
 		"CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); UPDATE c SET n = CASE WHEN n > 0 THEN 1 END; END; SELECT 2": 2,
 		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END":                                                       1,
 		"begin; select 1; end": 3,
+		// Only such a body: a column named begin glued the next
+		// statement (a BEGIN run by hand) to the CREATE TABLE.
+		"CREATE TABLE shifts (begin TEXT, finish TEXT); BEGIN":                   2,
+		"CREATE TRIGGER t AFTER UPDATE ON a BEGIN UPDATE b SET x = new.end; END": 1,
+		"CREATE TEMP TRIGGER t AFTER UPDATE ON a BEGIN SELECT 1; END; END":       2,
 	} {
 		if got := len(statements(sql)); got != want {
 			t.Errorf("statements(%q): %d, want %d", sql, got, want)
