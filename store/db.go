@@ -44,24 +44,32 @@ type DB struct {
 	temps sync.Map
 }
 
-// connWords name what belongs to one SQLite connection: a read naming
-// one runs on the writer, where the writes were made.
-var connWords = map[string]bool{"LAST_INSERT_ROWID": true, "CHANGES": true, "TOTAL_CHANGES": true, "TEMP": true, "TEMPORARY": true}
+// connFuncs are the SQLite functions whose value belongs to one
+// connection: a read calling one runs on the writer, where the writes
+// were made (a reader connection answered 0).
+var connFuncs = map[string]bool{"LAST_INSERT_ROWID": true, "CHANGES": true, "TOTAL_CHANGES": true}
 
 // readsWriterState reports whether a raw read must run on SQLite's
-// writer: it names a TEMP table a raw statement made there, or the
-// state of its last write (last_insert_rowid()), which a reader
-// connection does not have (it read "no such table", and 0).
+// writer: it calls one of connFuncs, names the temp schema (temp.x), or
+// names a TEMP table or view a raw statement made there, which a reader
+// connection does not have ("no such table").
 func (db *DB) readsWriterState(query string) bool {
 	if db.d.pg() {
 		return false
 	}
-	words, _ := sqlWords(query)
-	for _, w := range words {
-		if connWords[w] {
+	toks := sqlTokens(query)
+	for i, w := range toks {
+		next := ""
+		if i+1 < len(toks) {
+			next = toks[i+1]
+		}
+		switch {
+		case connFuncs[w] && next == "(":
+			return true
+		case (w == "TEMP" || w == "TEMPORARY") && next == ".":
 			return true
 		}
-		if _, ok := db.temps.Load(w); ok {
+		if _, ok := db.temps.Load(w); ok && next != "(" && (i == 0 || toks[i-1] != ".") {
 			return true
 		}
 	}
@@ -69,24 +77,76 @@ func (db *DB) readsWriterState(query string) bool {
 }
 
 // noteTemps records the TEMP tables and views a raw statement makes on
-// SQLite (CREATE TEMP TABLE [IF NOT EXISTS] name).
+// SQLite (CREATE TEMP TABLE [IF NOT EXISTS] name, quoted or not), and
+// forgets those it drops.
 func (db *DB) noteTemps(query string) {
 	if db.d.pg() {
 		return
 	}
-	words, _ := sqlWords(query)
-	for i := 0; i+3 < len(words); i++ {
-		if words[i] != "CREATE" || words[i+1] != "TEMP" && words[i+1] != "TEMPORARY" || words[i+2] != "TABLE" && words[i+2] != "VIEW" {
-			continue
+	toks := sqlTokens(query)
+	name := func(j int) string { // the name at j, past IF [NOT] EXISTS and a temp. schema
+		for _, w := range []string{"IF", "NOT", "EXISTS"} {
+			if j < len(toks) && toks[j] == w {
+				j++
+			}
 		}
-		j := i + 3
-		if j+2 < len(words) && words[j] == "IF" && words[j+1] == "NOT" && words[j+2] == "EXISTS" {
-			j += 3
+		if j+1 < len(toks) && (toks[j] == "TEMP" || toks[j] == "MAIN") && toks[j+1] == "." {
+			j += 2
 		}
-		if j < len(words) {
-			db.temps.Store(words[j], true)
+		if j < len(toks) && toks[j] != "(" && toks[j] != "." {
+			return toks[j]
+		}
+		return ""
+	}
+	for i := 0; i+2 < len(toks); i++ {
+		switch {
+		case toks[i] == "CREATE" && (toks[i+1] == "TEMP" || toks[i+1] == "TEMPORARY") && i+3 < len(toks) && (toks[i+2] == "TABLE" || toks[i+2] == "VIEW"):
+			if n := name(i + 3); n != "" {
+				db.temps.Store(n, true)
+			}
+		case toks[i] == "DROP" && (toks[i+1] == "TABLE" || toks[i+1] == "VIEW"):
+			if n := name(i + 2); n != "" {
+				db.temps.Delete(n)
+			}
 		}
 	}
+}
+
+// sqlTokens are a statement's words, upper-cased, its quoted names
+// ("x", `x`, [x]) as words, and its ( . , as tokens of their own; string
+// literals and comments are left out.
+func sqlTokens(stmt string) []string {
+	var toks []string
+	for i := 0; i < len(stmt); i++ {
+		c := stmt[i]
+		switch {
+		case c == '"' || c == '`' || c == '[':
+			closeBy := c
+			if c == '[' {
+				closeBy = ']'
+			}
+			j := strings.IndexByte(stmt[i+1:], closeBy)
+			if j < 0 {
+				return toks
+			}
+			toks = append(toks, strings.ToUpper(stmt[i+1:i+1+j]))
+			i += j + 1
+		case c == '(' || c == '.' || c == ',':
+			toks = append(toks, string(c))
+		case isWordByte(c):
+			j := i
+			for j < len(stmt) && isWordByte(stmt[j]) {
+				j++
+			}
+			toks = append(toks, strings.ToUpper(stmt[i:j]))
+			i = j - 1
+		default:
+			if end := skipText(stmt, i); end > i {
+				i = end
+			}
+		}
+	}
+	return toks
 }
 
 // querier is what statements run on: a pool or a transaction.

@@ -89,3 +89,36 @@ func TestCheckPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// What runs on SQLite's writer for the state only it has: a call of
+// last_insert_rowid() or changes(), the temp schema, a TEMP table a raw
+// statement made (quoted or not), until it is dropped; not a column
+// named temp or changes, nor a column of the TEMP table's definition.
+func TestReadsWriterState(t *testing.T) {
+	db := &DB{d: sqliteDialect}
+	db.noteTemps(`CREATE TEMP TABLE "staging" (id INTEGER, name TEXT)`)
+	db.noteTemps(`CREATE TEMPORARY TABLE IF NOT EXISTS scratch (v TEXT)`)
+	for q, want := range map[string]bool{
+		"SELECT last_insert_rowid() AS id":  true,
+		"SELECT changes()":                  true,
+		"SELECT * FROM temp.sqlite_master":  true,
+		`SELECT * FROM "staging"`:           true,
+		"SELECT v FROM scratch WHERE v > 1": true,
+		"SELECT temp, city FROM readings":   false,
+		"SELECT changes FROM audit_log":     false,
+		"SELECT id, name FROM users":        false,
+		"SELECT 'scratch' AS s":             false,
+		"SELECT u.scratch FROM users u":     false,
+	} {
+		if got := db.readsWriterState(q); got != want {
+			t.Errorf("readsWriterState(%q) = %v, want %v", q, got, want)
+		}
+	}
+	db.noteTemps("DROP TABLE IF EXISTS scratch")
+	if db.readsWriterState("SELECT v FROM scratch") {
+		t.Error("a dropped TEMP table is still read on the writer")
+	}
+	if (&DB{d: postgresDialect}).readsWriterState("SELECT changes()") {
+		t.Error("PostgreSQL has no writer connection of its own")
+	}
+}
