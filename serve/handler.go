@@ -945,6 +945,9 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 		}
 		fv, _ := o.Get(f)
 		optional := strings.HasPrefix(ftype, "Option<")
+		if d, ok := ti.Default(i); ok && fv.IsNil() {
+			fv = d // as the constructor fills it in (it was "required")
+		}
 		switch {
 		case fv.IsNil() && optional:
 			vals[i] = vm.None

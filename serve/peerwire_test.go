@@ -414,12 +414,13 @@ server "worker" {
 // Circle with r "x" (or none) failed in the handler, 500.
 func TestVariantParameterFieldsAreChecked(t *testing.T) {
 	app := startApp(t, `
-type Shape { Circle(r: Float), Label(text: String, size: Int?), Dot }
+type Shape { Circle(r: Float), Label(text: String, size: Int?), Sized(n: Int = 12), Dot }
 server {
   route POST "/area" => fn(s: Shape) {
     match s {
       Circle(r) => r * 2.0
       Label(text, size) => "{text} {size}"
+      Sized(n) => n
       Dot => 0
     }
   }
@@ -431,6 +432,7 @@ server {
 		`{"s":{"__tag":"Dot"}}`:                            `200 0`,
 		`{"s":{"__tag":"Label","text":"hi"}}`:              `200 "hi None"`,
 		`{"s":{"__tag":"Label","text":"hi","size":3}}`:     `200 "hi Some(3)"`,
+		`{"s":{"__tag":"Sized"}}`:                          `200 12`, // (the default, as the constructor gives it)
 		`{"s":{"__tag":"Circle","r":"x"}}`:                 `400 s.r must be a number`,
 		`{"s":{"__tag":"Circle"}}`:                         `400 s.r is required`,
 		`{"s":{"__tag":"Label","text":"hi","size":"big"}}`: `400 s.size must be an integer`,

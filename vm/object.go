@@ -426,6 +426,14 @@ func NewTypeInfo(name, tag string, fields []string, variant int) *TypeInfo {
 	return ti
 }
 
+// Default returns the default of field i, and whether it has one.
+func (ti *TypeInfo) Default(i int) (Value, bool) {
+	if i < len(ti.hasDefault) && ti.hasDefault[i] {
+		return ti.defaults[i], true
+	}
+	return Nil, false
+}
+
 // New builds an instance from field values in declaration order.
 func (ti *TypeInfo) New(vals []Value) *Object {
 	if ti.Singleton != nil {
