@@ -117,25 +117,10 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 		if len(bad) > 0 {
 			return vm.Nil, validationError(bad...)
 		}
-		var v vm.Value
-		if skip != nil && len(args) > len(params) {
-			// Arguments past the named parameters (a rest parameter's)
-			// cannot follow names: the call is positional, nil as given.
-			skip = nil
-		}
-		if skip != nil {
-			// By name, leaving out those whose default applies.
-			var names []string
-			var vals []vm.Value
-			for i, a := range args[:min(len(args), len(params))] {
-				if !skip[i] {
-					names, vals = append(names, params[i]), append(vals, a)
-				}
-			}
-			v, err = t.CallKW(fn, nil, names, vals)
-		} else {
-			v, err = t.Call(fn, args...)
-		}
+		// Those given nil for a parameter with a default are left out,
+		// as a call leaving them out would (the rest still reach a
+		// rest parameter).
+		v, err := t.CallOmitting(fn, args, skip)
 		if err != nil {
 			return vm.Nil, err
 		}

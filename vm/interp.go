@@ -186,6 +186,40 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	return t.execute()
 }
 
+// CallOmitting calls the function fn with args, those where omit is
+// true taken as not passed: their parameters get their defaults, as in
+// a call that leaves them out (f(a, , c) cannot be written), and the
+// arguments past the parameters still reach a rest parameter. fn is a
+// Tova function; for another callable the omitted arguments are nil.
+func (t *Thread) CallOmitting(fn Value, args []Value, omit []bool) (Value, error) {
+	if fn.k != KFunc {
+		return t.Call(fn, args...)
+	}
+	var provided uint64
+	for i := range min(len(args), 64) {
+		if i >= len(omit) || !omit[i] {
+			provided |= 1 << uint(i)
+		}
+	}
+	n := len(args)
+	if provided == 0 {
+		n = 0 // (0 means "all of the first nargs")
+	}
+	base := t.top()
+	t.ensureStack(base + n)
+	copy(t.stack[base:], args[:n])
+	for i := range min(n, len(omit)) {
+		if omit[i] {
+			t.stack[base+i] = Nil
+		}
+	}
+	if err := t.pushFrame(fn.AsClosure(), base, n, provided, -1); err != nil {
+		return Nil, err
+	}
+	t.frames[len(t.frames)-1].boundary = true
+	return t.execute()
+}
+
 // gatherIndex is the parameter that receives, as one object, the named
 // arguments matching no parameter, or -1 if there is none. A function
 // gathers them into its trailing destructured parameter. A builtin, as
