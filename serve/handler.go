@@ -668,11 +668,21 @@ func (x *exchange) invoke() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		v, msg := x.s.convertParam("body", body, x.body)
-		if msg != "" {
-			return vm.Nil, validationError(msg)
+		// body: Option<U> (or U?): no body is None, one is Some(U), as
+		// a parameter of that type (it was checked as a U alone).
+		optional := strings.HasPrefix(x.body, "Option<")
+		if optional && body.IsNil() {
+			q.body = vm.None
+		} else {
+			v, msg := x.s.convertParam("body", body, x.body)
+			if msg != "" {
+				return vm.Nil, validationError(msg)
+			}
+			if optional {
+				v = vm.Some(v)
+			}
+			q.body = v
 		}
-		q.body = v
 	}
 	x.handlerRan = true
 	if n := len(x.res.headers); n > 0 {

@@ -237,8 +237,12 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]an
 	}
 	switch {
 	case rt.BodyType != "":
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-			"application/json": map[string]any{"schema": b.schema(rt.BodyType)},
+		inner, optional := strings.CutPrefix(rt.BodyType, "Option<")
+		if optional {
+			inner = strings.TrimSuffix(inner, ">")
+		}
+		op["requestBody"] = map[string]any{"required": !optional, "content": map[string]any{
+			"application/json": map[string]any{"schema": b.schema(inner)},
 		}}
 	case len(props) > 0:
 		schema := map[string]any{"type": "object", "properties": props}
@@ -300,7 +304,8 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 				ft = ftypes[i]
 			}
 			props[f] = b.schema(ft)
-			if ft != "" && !strings.HasPrefix(ft, "Option<") {
+			if _, def := ti.Default(i); ft != "" && !strings.HasPrefix(ft, "Option<") && !def {
+				// (a field with a default is filled in when left out)
 				required = append(required, f)
 			}
 		}

@@ -2778,3 +2778,34 @@ func TestServeAnotherListener(t *testing.T) {
 		t.Fatal("Serve still serves after Shutdown")
 	}
 }
+
+// body: Option<U> (or U?) reads no body as None and a body as Some(U),
+// as a parameter of that type does (it was checked as a U: 400 for no
+// body); OpenAPI says the body is not required, nor a record field with
+// a default.
+func TestOptionalBodyType(t *testing.T) {
+	app := startApp(t, `
+type U { name: String, age: Int = 18 }
+server {
+  route POST "/o" body: Option<U> => fn(req) "{req.body}"
+  route POST "/q" body: U? => fn(req) "{req.body}"
+}`)
+	u := app.urls[""]
+	for _, c := range []struct{ path, body, want string }{
+		{"/o", "", `200 "None"`},
+		{"/q", "null", `200 "None"`},
+		{"/o", `{"name":"a"}`, `200 "Some(U(name: \"a\", age: 18))"`},
+		{"/q", `{"age":3}`, `400`},
+	} {
+		r := do(t, "POST", u+c.path, c.body, "Content-Type", "application/json")
+		if got := fmt.Sprint(r.status, " ", r.body); got != c.want && !(c.want == "400" && r.status == 400 && strings.Contains(r.body, "name is required")) {
+			t.Errorf("POST %s %q = %s, want %s", c.path, c.body, got, c.want)
+		}
+	}
+	spec := do(t, "GET", u+"/openapi.json", "").json(t)
+	body := spec["paths"].(map[string]any)["/o"].(map[string]any)["post"].(map[string]any)["requestBody"].(map[string]any)
+	req := spec["components"].(map[string]any)["schemas"].(map[string]any)["U"].(map[string]any)["required"]
+	if body["required"] != false || fmt.Sprint(req) != "[name]" {
+		t.Errorf("openapi: body required %v, U required %v", body["required"], req)
+	}
+}
