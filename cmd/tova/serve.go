@@ -91,7 +91,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 				}
 			}
 			defer startProfile()()
-			stdout, stderr := oneStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
+			stdout, stderr, same := oneStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			// Millisecond timestamps: lines of different connections
 			// written in one flush interval can be put back in order.
 			zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -102,10 +102,16 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			// that stalls or goes away (a stuck or crashed log shipper)
 			// must neither hold up a request that prints past its
 			// deadline nor fail it; the lines are dropped and counted.
-			pw := logbuf.NewReporting(stdout, 50*time.Millisecond, func(n int64) {
-				log.Warn().Int64("dropped", n).Msg("printed lines dropped: standard output stopped taking them (its reader does not read)")
-			})
-			defer pw.Close()
+			pw := lw
+			if !same {
+				pw = logbuf.NewReporting(stdout, 50*time.Millisecond, func(n int64) {
+					log.Warn().Int64("dropped", n).Msg("printed lines dropped: standard output stopped taking them (its reader does not read)")
+				})
+				defer pw.Close()
+			}
+			// (One file for both, 2>&1: one batch of lines, in the order
+			// they were written, a printed line before the access line of
+			// its request; two flushed them each in its own turn.)
 			// Go's own packages (net/http, for fetch) write through the
 			// standard logger: their lines become JSON lines too.
 			stdlog.SetFlags(0)
@@ -319,19 +325,20 @@ func (w goLogWriter) Write(p []byte) (int, error) {
 // supervisor or `| tee`), each write takes one lock first: a pipe keeps
 // only writes of up to 4 KiB (PIPE_BUF) whole, so a long printed line
 // and a flush of log lines could otherwise interleave mid-line.
-func oneStream(stdout, stderr io.Writer) (io.Writer, io.Writer) {
+// same reports that they are one file.
+func oneStream(stdout, stderr io.Writer) (io.Writer, io.Writer, bool) {
 	o, ok1 := fileOf(stdout)
 	e, ok2 := fileOf(stderr)
 	if !ok1 || !ok2 {
-		return stdout, stderr
+		return stdout, stderr, false
 	}
 	oi, err1 := o.Stat()
 	ei, err2 := e.Stat()
 	if err1 != nil || err2 != nil || !os.SameFile(oi, ei) {
-		return stdout, stderr
+		return stdout, stderr, false
 	}
 	mu := new(sync.Mutex)
-	return &lockedWriter{mu: mu, w: stdout}, &lockedWriter{mu: mu, w: stderr}
+	return &lockedWriter{mu: mu, w: stdout}, &lockedWriter{mu: mu, w: stderr}, true
 }
 
 // lockedWriter writes through w under mu, shared with other writers of

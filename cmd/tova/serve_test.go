@@ -513,7 +513,9 @@ func TestServeLogsGoPackagesAsJSON(t *testing.T) {
 
 // With stdout and stderr the same pipe (2>&1 | tee), a printed line
 // longer than a pipe writes atomically (4 KiB) and the JSON log lines
-// never interleave: each line read is one print or one JSON record.
+// never interleave: each line read is one print or one JSON record; and
+// they come out in the order written: a request's printed line before
+// its access line.
 func TestServePrintAndLogsShareAPipe(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -539,7 +541,7 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
 	app := filepath.Join(dir, "app.tova")
 	os.WriteFile(app, []byte(`server {
   route GET "/p" => fn(req) {
-    print("PRINT " + repeat("x", 9000))
+    print("PRINT {req.id} " + repeat("x", 9000))
     "ok"
   }
 }
@@ -588,11 +590,14 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
 	w2.Close()
 	out := <-read
 	prints, access := 0, 0
+	printed := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
 		if strings.HasPrefix(line, "PRINT ") {
-			if line != "PRINT "+strings.Repeat("x", 9000) {
+			id, rest, _ := strings.Cut(strings.TrimPrefix(line, "PRINT "), " ")
+			if rest != strings.Repeat("x", 9000) {
 				t.Fatalf("a printed line was cut: %.200q…", line)
 			}
+			printed[id] = true
 			prints++
 			continue
 		}
@@ -602,6 +607,11 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
 		}
 		if rec["message"] == "request" {
 			access++
+			// One file for both: the order they were written in (the
+			// printed line came after its request's access line).
+			if id, _ := rec["request_id"].(string); !printed[id] {
+				t.Errorf("the access line of %s came before its printed line", id)
+			}
 		}
 	}
 	if prints != answered || access != answered {
