@@ -893,6 +893,17 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if okType, errType, ok := resultTypeArgs(typ); ok {
 		return s.convertResult(name, v, okType, errType)
 	}
+	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") && !strings.HasPrefix(typ, "[") {
+		// An applied generic type (Box<Int>) is checked as its
+		// declaration is (a field of a type parameter's type as it
+		// comes): it was not checked at all.
+		if ti, ftypes := s.rt.prog.RecordType(base); ti != nil {
+			return s.convertRecord(name, v, ti, ftypes)
+		}
+		if vs := s.rt.prog.VariantsNamed(base); vs != nil {
+			return s.convertVariant(name, v, base, vs)
+		}
+	}
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
 		return s.convertRecord(name, v, ti, ftypes)
 	}

@@ -2809,3 +2809,20 @@ server {
 		t.Errorf("openapi: body required %v, U required %v", body["required"], req)
 	}
 }
+
+// A parameter of an applied generic type (Box<Int>) is checked as its
+// declaration is: it reached the handler as a plain object, unchecked.
+func TestGenericRecordParameterIsChecked(t *testing.T) {
+	app := startApp(t, `
+type Box<T> { value: T, label: String }
+server {
+  route POST "/b" => fn(b: Box<Int>) "{b.label} {b.value} {type_of(b)}"
+}`)
+	u := app.urls[""]
+	if r := do(t, "POST", u+"/b", `{"b":{"value":3,"label":"x"}}`, "Content-Type", "application/json"); r.status != 200 || r.body != `"x 3 Box"` {
+		t.Errorf("a Box<Int>: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/b", `{"b":{"value":3}}`, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, "b.label is required") {
+		t.Errorf("a Box<Int> without its label: %d %s", r.status, r.body)
+	}
+}
