@@ -217,7 +217,12 @@ func (t *Thread) CallOmitting(fn Value, args []Value, omit []bool) (Value, error
 		return Nil, err
 	}
 	t.frames[len(t.frames)-1].boundary = true
-	return t.execute()
+	atomic := t.atomic
+	r, err := t.execute()
+	if err != nil {
+		t.atomic = atomic // a write statement the error left (as Call)
+	}
+	return r, err
 }
 
 // gatherIndex is the parameter that receives, as one object, the named
