@@ -294,12 +294,10 @@ func TestBuildStaticLinkNeverReplacesTheProgram(t *testing.T) {
 	}
 }
 
-// A program read from a pipe (tova run <(gen)) has no directory of its
-// own: its default database goes in the working directory (it went to
-// /dev/fd, where no file can be made).
-func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
+// pipedProgram is a named pipe that gives src to the first reader, as
+// tova run <(gen) reads a program.
+func pipedProgram(t *testing.T, src string) string {
+	t.Helper()
 	fifo := filepath.Join(t.TempDir(), "prog")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no named pipes here:", err)
@@ -309,9 +307,19 @@ func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
 		if err != nil {
 			return
 		}
-		f.WriteString("model P { name: String }\nP.create({ name: \"a\" })\nprint(P.count())\n")
+		f.WriteString(src)
 		f.Close()
 	}()
+	return fifo
+}
+
+// A program read from a pipe (tova run <(gen)) has no directory of its
+// own: its default database goes in the working directory (it went to
+// /dev/fd, where no file can be made).
+func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	fifo := pipedProgram(t, "model P { name: String }\nP.create({ name: \"a\" })\nprint(P.count())\n")
 	var o, errb testutil.Buffer
 	if c := run([]string{"run", fifo}, &o, &errb); c != 0 || o.String() != "1\n" {
 		t.Fatalf("exit %d: %s %s", c, o.String(), errb.String())
@@ -327,18 +335,7 @@ func TestRunFromPipeUsesWorkingDirectory(t *testing.T) {
 func TestBuildFromPipeCopiesStaticFromWorkingDirectory(t *testing.T) {
 	dir, _ := staticProject(t)
 	t.Chdir(dir)
-	fifo := filepath.Join(t.TempDir(), "prog")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("no named pipes here:", err)
-	}
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		f.WriteString("server {\n  static \"/\" => \"public\"\n}\n")
-		f.Close()
-	}()
+	fifo := pipedProgram(t, "server {\n  static \"/\" => \"public\"\n}\n")
 	var o, errb testutil.Buffer
 	if c := run([]string{"build", fifo, "-o", "dist"}, &o, &errb); c != 0 || strings.Contains(errb.String(), "warning") {
 		t.Fatalf("exit %d: %s", c, errb.String())
