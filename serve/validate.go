@@ -75,9 +75,7 @@ func builtinValidate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		var details []string
 		for _, f := range fields {
 			v, _ := o.Get(f.name)
-			if msg := f.check(v); msg != "" {
-				details = append(details, msg)
-			}
+			details = append(details, f.check(v)...)
 		}
 		if len(details) > 0 {
 			return vm.Nil, validationError(details...)
@@ -156,14 +154,21 @@ func readFieldRules(name string, v vm.Value) (*fieldRules, error) {
 	return f, nil
 }
 
-// check returns why the field's value v breaks its rules, or "". A
+// check returns why the field's value v breaks its rules: every rule
+// it breaks (it gave the first alone), none when it keeps them. A
 // missing value (nil, or an empty String) breaks only required.
-func (f *fieldRules) check(v vm.Value) string {
+func (f *fieldRules) check(v vm.Value) []string {
 	if v.IsNil() || v.Kind() == vm.KString && v.AsString() == "" {
 		if f.required {
-			return f.name + " is required"
+			return []string{f.name + " is required"}
 		}
-		return ""
+		return nil
+	}
+	var out []string
+	add := func(msg string) {
+		if !slices.Contains(out, msg) { // ("must be a string" of two rules)
+			out = append(out, msg)
+		}
 	}
 	if f.minLen >= 0 || f.maxLen >= 0 {
 		n, unit := -1, "characters"
@@ -175,34 +180,31 @@ func (f *fieldRules) check(v vm.Value) string {
 		}
 		switch {
 		case n < 0:
-			return f.name + " must be a string"
+			add(f.name + " must be a string")
 		case f.minLen >= 0 && n < f.minLen:
-			return fmt.Sprintf("%s must be at least %d %s", f.name, f.minLen, unit)
+			add(fmt.Sprintf("%s must be at least %d %s", f.name, f.minLen, unit))
 		case f.maxLen >= 0 && n > f.maxLen:
-			return fmt.Sprintf("%s must be at most %d %s", f.name, f.maxLen, unit)
+			add(fmt.Sprintf("%s must be at most %d %s", f.name, f.maxLen, unit))
 		}
 	}
 	if f.hasMin || f.hasMax {
 		if v.Kind() != vm.KInt && v.Kind() != vm.KFloat {
-			return f.name + " must be a number"
-		}
-		if c, _ := vm.Compare(v, f.min); f.hasMin && c < 0 {
-			return fmt.Sprintf("%s must be at least %s", f.name, vm.ToString(f.min))
-		}
-		if c, _ := vm.Compare(v, f.max); f.hasMax && c > 0 {
-			return fmt.Sprintf("%s must be at most %s", f.name, vm.ToString(f.max))
+			add(f.name + " must be a number")
+		} else if c, _ := vm.Compare(v, f.min); f.hasMin && c < 0 {
+			add(fmt.Sprintf("%s must be at least %s", f.name, vm.ToString(f.min)))
+		} else if c, _ := vm.Compare(v, f.max); f.hasMax && c > 0 {
+			add(fmt.Sprintf("%s must be at most %s", f.name, vm.ToString(f.max)))
 		}
 	}
 	if f.pattern != nil {
 		if v.Kind() != vm.KString {
-			return f.name + " must be a string"
-		}
-		if !f.pattern.MatchString(v.AsString()) {
-			return fmt.Sprintf("%s does not match the pattern %s", f.name, f.patternText)
+			add(f.name + " must be a string")
+		} else if !f.pattern.MatchString(v.AsString()) {
+			add(fmt.Sprintf("%s does not match the pattern %s", f.name, f.patternText))
 		}
 	}
 	if f.oneOf != nil && !slices.ContainsFunc(f.oneOf, func(c vm.Value) bool { return vm.Equal(c, v) }) {
-		return fmt.Sprintf("%s must be one of %s", f.name, f.choices)
+		add(fmt.Sprintf("%s must be one of %s", f.name, f.choices))
 	}
-	return ""
+	return out
 }

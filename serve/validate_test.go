@@ -1,6 +1,9 @@
 package serve
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // The reference's route decorator `with validate({...})` checks the
 // body's fields and refuses with 400 VALIDATION_FAILED, each failure in
@@ -15,7 +18,8 @@ server {
     age: { min: 18, max: 130 },
     email: { pattern: "^[^@ ]+@[^@ ]+$" },
     plan: { one_of: ["free", "pro"] },
-    tags: { max_length: 2 }
+    tags: { max_length: 2 },
+    code: { min_length: 3, pattern: "^[a-z]+$", one_of: ["abc", "xyz"] }
   }) => fn(req) {
     made += 1
     { ok: true }
@@ -48,6 +52,16 @@ server {
 	r := do(t, "POST", url, `{"name":"al","age":5,"plan":"x"}`)
 	if d := r.json(t)["error"].(map[string]any)["details"]; len(d.([]any)) != 3 || r.json(t)["request_id"] != r.header.Get("X-Request-ID") {
 		t.Errorf("every failure in the details: %s", r.body)
+	}
+	// Every rule a field breaks (it gave the first alone), a string
+	// rule's "must be a string" once.
+	r = do(t, "POST", url, `{"name":"ann","code":"A1"}`)
+	if d := fmt.Sprint(r.json(t)["error"].(map[string]any)["details"]); d != "[code must be at least 3 characters code does not match the pattern ^[a-z]+$ code must be one of abc, xyz]" {
+		t.Errorf("the rules code breaks: %s", d)
+	}
+	r = do(t, "POST", url, `{"name":"ann","code":7}`)
+	if d := fmt.Sprint(r.json(t)["error"].(map[string]any)["details"]); d != "[code must be a string code must be one of abc, xyz]" {
+		t.Errorf("the rules a number breaks: %s", d)
 	}
 	if r := do(t, "GET", app.urls[""]+"/made", ""); r.body != "3" {
 		t.Errorf("the handler ran %s times, want 3", r.body)
