@@ -170,10 +170,6 @@ func TestArgumentsKeepTheirKeyOrder(t *testing.T) {
 // other's, and so did every later program).
 func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
 	url := freshDatabase(t, "tova_searchpath_")
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
 	program := func(name string) string {
 		return `server {
   subscribe "created" fn(p) { print("` + name + ` got {p.n}") }
@@ -181,7 +177,7 @@ func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
 }
 `
 	}
-	billing := startAppNamed(t, "billing.tova", program("billing"), backend{name: "postgres", url: url + sep + "search_path=public"})
+	billing := startAppNamed(t, "billing.tova", program("billing"), backend{name: "postgres", url: withSearchPath(url, "public")})
 	mailer := startAppNamed(t, "mailer.tova", program("mailer"), backend{name: "postgres", url: url})
 	for _, app := range []*testApp{billing, mailer} {
 		if _, err := app.Server("").Call(context.Background(), "send", vm.Int(1)); err != nil {
@@ -194,16 +190,8 @@ func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
 	if strings.Contains(mailer.logs.String(), "earlier release") {
 		t.Errorf("the mailer took billing's tables for an earlier release's: %s", mailer.logs.String())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	var own bool
-	if err := pool.QueryRow(ctx, "SELECT to_regclass('tova_mailer.river_job') IS NOT NULL").Scan(&own); err != nil || !own {
-		t.Errorf("the mailer has no schema of its own (%v)", err)
+	if !tableExists(t, url, "tova_mailer.river_job") {
+		t.Errorf("the mailer has no schema of its own")
 	}
 }
 
@@ -212,19 +200,33 @@ func TestSearchPathQueueIsNoEarlierRelease(t *testing.T) {
 // been selected to create in").
 func TestSearchPathSchemaIsMade(t *testing.T) {
 	url := freshDatabase(t, "tova_newschema_")
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
 	app := startApp(t, `server {
   subscribe "made" fn(p) { print("got {p.n}") }
   fn send(n) { publish("made", { n: n }) }
 }
-`, backend{name: "postgres", url: url + sep + "search_path=queue_here"})
+`, backend{name: "postgres", url: withSearchPath(url, "queue_here")})
 	if _, err := app.Server("").Call(context.Background(), "send", vm.Int(7)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the event", func() bool { return len(app.out.Lines("got 7")) == 1 })
+	if !tableExists(t, url, "queue_here.river_job") {
+		t.Errorf("the queue is not in the schema the search_path names")
+	}
+}
+
+// withSearchPath is the database URL url with a search_path of schema.
+func withSearchPath(url, schema string) string {
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// tableExists reports whether the database at url has the table
+// (schema.table).
+func tableExists(t *testing.T, url, table string) bool {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, url)
@@ -233,7 +235,8 @@ func TestSearchPathSchemaIsMade(t *testing.T) {
 	}
 	defer pool.Close()
 	var there bool
-	if err := pool.QueryRow(ctx, "SELECT to_regclass('queue_here.river_job') IS NOT NULL").Scan(&there); err != nil || !there {
-		t.Errorf("the queue is not in the schema the search_path names: %v %v", there, err)
+	if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&there); err != nil {
+		t.Fatal(err)
 	}
+	return there
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -127,6 +128,19 @@ func load(t testing.TB, name string, src []byte) *vm.Program {
 		t.Fatal(err)
 	}
 	return prog
+}
+
+// runMain runs the top-level code of the program app.tova (src) on an
+// instance of its own in a new directory, closed at the test's end, and
+// returns the instance and the uncaught error, if any.
+func runMain(t testing.TB, src []byte) (*vm.Instance, error) {
+	t.Helper()
+	in := load(t, "app.tova", src).NewInstance(vm.Config{Stdout: io.Discard, Stderr: io.Discard, Dir: t.TempDir()})
+	t.Cleanup(func() { store.Close(in) })
+	th := in.NewThread(context.Background())
+	defer th.Release()
+	_, err := th.RunMain()
+	return in, err
 }
 
 // run runs a Tova program on database d (given to the instance with

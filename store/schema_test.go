@@ -75,16 +75,11 @@ func TestReadyReportsUnreachableDatabase(t *testing.T) {
 	src := []byte(`model Order { total: Float }
 db { adapter: "postgres", url: "postgres://tova@127.0.0.1:1/nothing?sslmode=disable&connect_timeout=2" }
 print("declared")`)
-	prog := load(t, "app.tova", src)
-	var out strings.Builder
-	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: t.TempDir()})
-	defer store.Close(in)
-	th := in.NewThread(context.Background())
-	defer th.Release()
-	if _, err := th.RunMain(); err != nil {
+	in, err := runMain(t, src)
+	if err != nil {
 		t.Fatalf("main: %v", err)
 	}
-	err := store.Ready(context.Background(), in)
+	err = store.Ready(context.Background(), in)
 	var ve *vm.Error
 	// It names the db block too: a start-up that fails here (a server
 	// whose program has no model) has no other position to show.
@@ -416,13 +411,7 @@ func TestDBBlockErrorIsAtTheBlock(t *testing.T) {
 print("declared")
 model Order { total: Float }
 `)
-	prog := load(t, "app.tova", src)
-	var out strings.Builder
-	in := prog.NewInstance(vm.Config{Stdout: &out, Stderr: &out, Dir: t.TempDir()})
-	defer store.Close(in)
-	th := in.NewThread(context.Background())
-	defer th.Release()
-	_, err := th.RunMain()
+	_, err := runMain(t, src)
 	var ve *vm.Error
 	if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.HasPrefix(ve.Msg, "db.url is nil") {
 		t.Fatalf("main: %v", err)
