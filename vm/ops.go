@@ -545,10 +545,16 @@ func contains(coll, x Value) (bool, error) {
 		key, ok := ObjectKey(x, &buf)
 		return ok && coll.AsObject().Lookup(key) >= 0, nil
 	case KRange:
-		if x.k != KInt {
-			return false, nil
+		// As the list of its numbers: a whole Float (4 / 2) is in it.
+		switch x.k {
+		case KInt:
+			return coll.AsRange().Has(int64(x.n)), nil
+		case KFloat:
+			if f := x.AsFloat(); f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+				return coll.AsRange().Has(int64(f)), nil
+			}
 		}
-		return coll.AsRange().Has(int64(x.n)), nil
+		return false, nil
 	case KNil:
 		return false, nil
 	case KHost:

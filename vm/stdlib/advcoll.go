@@ -2,7 +2,9 @@ package stdlib
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"tova/vm"
@@ -79,9 +81,14 @@ type orderedMap struct {
 // mapKey is the key of v: a list, object, function or host object by
 // its identity (two lists that print alike are two keys, and a list
 // changed after it was used stays the same key), any other value by its
-// kind and what it prints, as a JavaScript Map keys them.
+// kind and what it prints, as a JavaScript Map keys them: a whole Float
+// is the Int it equals (2 / 2 is the key 1, -0.0 the key 0).
 func mapKey(v vm.Value) string {
 	switch v.Kind() {
+	case vm.KFloat:
+		if f := v.AsFloat(); f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+			return "Int\x00" + strconv.FormatInt(int64(f), 10)
+		}
 	case vm.KArray:
 		return fmt.Sprintf("list@%p", v.AsArray())
 	case vm.KObject:

@@ -555,16 +555,23 @@ func extreme(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, e
 	}
 	best := xs[0]
 	for _, x := range xs[1:] {
+		if isNaN(best) {
+			break
+		}
 		c, err := compare(x, best)
 		if err != nil {
 			return vm.Nil, vm.TypeErrorf("%s: %s", fname, errMessage(err))
 		}
-		if c*sign > 0 {
+		if c*sign > 0 || isNaN(x) {
 			best = x
 		}
 	}
 	return best, nil
 }
+
+// isNaN tells whether v is the Float NaN, which min and max give if
+// any value is, as JavaScript's Math.min and Math.max do.
+func isNaN(v vm.Value) bool { return v.Kind() == vm.KFloat && math.IsNaN(v.AsFloat()) }
 
 func extremeBy(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, error) {
 	key, err := keyFunc(t, fname, arg(args, 1))
