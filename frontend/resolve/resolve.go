@@ -42,6 +42,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		traits:     map[string]*ast.TraitDecl{},
 		aliases:    map[*ast.Binding]bool{},
 		methodsOf:  map[*scope]map[string]map[string]*ast.FnDecl{},
+		defaultsOf: map[*scope]map[string]map[string]traitDefault{},
 		typeDecls:  map[*scope]map[string]*ast.TypeDecl{},
 		variants:   map[*ast.Binding]*ast.VariantDecl{},
 	}
@@ -181,6 +182,9 @@ type resolver struct {
 	// methodsOf are the methods the impl blocks of each scope give each
 	// type, by type name and method name: the first declaration of each.
 	methodsOf map[*scope]map[string]map[string]*ast.FnDecl
+	// defaultsOf are the trait defaults each scope's types take, by type
+	// name and method name.
+	defaultsOf map[*scope]map[string]map[string]traitDefault
 	// typeDecls are each scope's type declarations, by name.
 	typeDecls map[*scope]map[string]*ast.TypeDecl
 	// variants maps a variant's binding to its declaration.

@@ -1010,12 +1010,44 @@ func (r *resolver) implDecl(d *ast.ImplDecl) {
 			continue // the type's own method, from another impl block, wins
 		}
 		r.clashes(d, td, m)
+		r.takeDefault(d, t, m)
 		d.Defaults = append(d.Defaults, m)
 	}
 	if len(missing) > 0 {
 		r.errorf(d.PosV, identEnd(d.Type), "impl %s for %s: missing %s, which %s %s declares (at %d:%d)", d.Trait.Name, d.Type.Name,
 			strings.Join(missing, ", "), traitKind(t), t.Name.Name, t.PosV.Line, t.PosV.Col)
 	}
+}
+
+// traitDefault is a trait's default method a type takes.
+type traitDefault struct {
+	trait *ast.TraitDecl
+	fn    *ast.FnDecl
+}
+
+// takeDefault notes that impl block d gives its type the default m of
+// trait t, and reports another trait's default of that name the type
+// takes too: which one self.name calls, in either trait's methods, would
+// hang on the order of the impl blocks. The type's own method settles it.
+func (r *resolver) takeDefault(d *ast.ImplDecl, t *ast.TraitDecl, m *ast.FnDecl) {
+	byType := r.defaultsOf[r.cur]
+	if byType == nil {
+		byType = map[string]map[string]traitDefault{}
+		r.defaultsOf[r.cur] = byType
+	}
+	taken := byType[d.Type.Name]
+	if taken == nil {
+		taken = map[string]traitDefault{}
+		byType[d.Type.Name] = taken
+	}
+	name := m.Name.Name
+	if other, ok := taken[name]; ok && other.trait != t {
+		r.errorf(d.Trait.PosV, identEnd(d.Trait), "impl %s for %s: %s and %s both give %s a default method %s (at %d:%d and %d:%d); declare %s in an impl of %s to choose",
+			t.Name.Name, d.Type.Name, other.trait.Name.Name, t.Name.Name, d.Type.Name, name,
+			other.fn.PosV.Line, other.fn.PosV.Col, m.PosV.Line, m.PosV.Col, name, d.Type.Name)
+		return
+	}
+	taken[name] = traitDefault{t, m}
 }
 
 // clashes reports a method m that td's fields or variants would hide: a
