@@ -836,11 +836,45 @@ func (r *resolver) checkVariant(v *ast.PVariant) {
 			return
 		}
 	}
+	if b := r.lookup(v.Name); b != nil {
+		if inf := r.info[b]; inf != nil && inf.kind == kindType {
+			td := r.typeDeclOf(v.Name)
+			if td != nil && len(td.Variants) > 0 {
+				names := make([]string, len(td.Variants))
+				for i, vd := range td.Variants {
+					names[i] = vd.Name
+				}
+				r.errorf(v.PosV, v.PosV, "%s is a type, not a variant: match its variants (%s)", v.Name, strings.Join(names, ", "))
+				return
+			}
+			fields := "{ field, ... }"
+			if td != nil && len(td.Fields) > 0 {
+				names := make([]string, len(td.Fields))
+				for i, f := range td.Fields {
+					names[i] = f.Name
+				}
+				fields = "{ " + strings.Join(names, ", ") + " }"
+			}
+			r.errorf(v.PosV, v.PosV, "%s is a type, not a variant: match a record's fields with an object pattern (%s), or its type with a guard (x if x is %s)",
+				v.Name, fields, v.Name)
+			return
+		}
+	}
 	msg := "undefined variant " + v.Name
 	if s := r.suggestVariant(v.Name); s != "" {
 		msg += " (did you mean " + s + "?)"
 	}
 	r.errorf(v.PosV, v.PosV, "%s", msg)
+}
+
+// typeDeclOf is the declaration of the type name in scope, or nil.
+func (r *resolver) typeDeclOf(name string) *ast.TypeDecl {
+	for s := r.cur; s != nil; s = s.parent {
+		if td := r.typeDecls[s][name]; td != nil {
+			return td
+		}
+	}
+	return nil
 }
 
 // checkVariantArity reports a variant pattern that names more or fewer
