@@ -22,6 +22,7 @@ import (
 
 	"tova/bench/httpbench"
 	"tova/bench/vmbench"
+	"tova/bytecode"
 	"tova/internal/logbuf"
 )
 
@@ -98,18 +99,74 @@ const helloJSON = `server {
 `
 
 // benchTarget is one server bench http starts and measures: argv run
-// with env added to the environment (and PORT).
+// with env added to the environment (and PORT), and the variables unset
+// taken out of it.
 type benchTarget struct {
-	name string
-	argv []string
-	env  []string
+	name  string
+	argv  []string
+	env   []string
+	unset []string
+}
+
+// benchServer is the server of p that bench http loads: the one named
+// (server for the unnamed one, as tova serve --server takes it), else
+// the first declared.
+func benchServer(p *bytecode.Program, name string) (string, error) {
+	if name == "" {
+		return p.Servers[0].Name, nil
+	}
+	has := func(name string) bool {
+		return slices.ContainsFunc(p.Servers, func(s *bytecode.Server) bool { return s.Name == name })
+	}
+	if name == "server" && !has("server") && has("") {
+		return "", nil
+	}
+	if !has(name) {
+		return "", fmt.Errorf("--server %q: the program has no such server", name)
+	}
+	return name, nil
+}
+
+// servedCopy is the file the tova serve targets serve for the program
+// at path: path itself, or, for a pipe (bench http <(gen)), which the
+// benchmark has read and the targets could not read again, a copy in
+// dir: the source, or the artifact p encoded again.
+func servedCopy(path, dir string, p *bytecode.Program, src []byte) (string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		return path, nil
+	}
+	name, data := filepath.Join(dir, "app.tova"), src
+	if src == nil {
+		var err error
+		if data, err = bytecode.Encode(p); err != nil {
+			return "", err
+		}
+		name = filepath.Join(dir, "app.tbc")
+	}
+	return name, os.WriteFile(name, data, 0o644)
+}
+
+// openFilesNeeded tells whether this process may open the connections
+// the built-in load generator holds, conns per target for every target
+// at once (wrk's are its own processes', one target's at a time), and a
+// few files more: need, and the limit.
+func openFilesNeeded(load string, conns, targets int) (need, limit int, ok bool) {
+	if load != "builtin" {
+		return 0, 0, true
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, 0, true
+	}
+	need = conns * targets
+	return need, int(rl.Cur), uint64(need+64) <= rl.Cur
 }
 
 // benchTargets lists the targets of bench http, in the table's order:
 // the bare handler (the baseline), its control copy, its busy-work
 // calibration rows, netio inline and with the pool, tova serve of app,
 // and tova serve's variants. self is the tova executable.
-func benchTargets(self, app string, control bool, busy []time.Duration, variants [][]string) []benchTarget {
+func benchTargets(self, app, server string, control bool, busy []time.Duration, variants [][]string) []benchTarget {
 	bare := []string{self, "bench", "bare"}
 	targets := []benchTarget{{name: "fasthttp (bare handler)", argv: bare}}
 	if control {
@@ -118,14 +175,21 @@ func benchTargets(self, app string, control bool, busy []time.Duration, variants
 	for _, d := range busy {
 		targets = append(targets, benchTarget{name: fmt.Sprintf("fasthttp + %v busy work", d), argv: []string{self, "bench", "bare", "--busy", d.String()}})
 	}
-	serve := []string{self, "serve", "--host", "127.0.0.1", app}
+	// One server of the program: a program's other servers would listen
+	// on their own ports in each tova serve target, and collide.
+	serve := []string{self, "serve", "--host", "127.0.0.1", "--server=" + server, app}
+	// PORT reaches it: its PORT_<NAME> would outrank the benchmark's.
+	unset := []string{bytecode.PortEnv(server)}
+	if server == "" {
+		unset = nil
+	}
 	targets = append(targets,
 		benchTarget{name: "netio, Go handler inline (no hand-off)", argv: []string{self, "bench", "netio", "--inline"}},
 		benchTarget{name: "netio + actor pool, Go handler", argv: []string{self, "bench", "netio"}},
-		benchTarget{name: "tova serve", argv: serve},
+		benchTarget{name: "tova serve", argv: serve, unset: unset},
 	)
 	for _, v := range variants {
-		targets = append(targets, benchTarget{name: "tova serve, " + strings.Join(v, " "), argv: serve, env: v})
+		targets = append(targets, benchTarget{name: "tova serve, " + strings.Join(v, " "), argv: serve, env: v, unset: unset})
 	}
 	return targets
 }
@@ -141,6 +205,7 @@ func httpBenchCmd() *cobra.Command {
 	var busy []time.Duration
 	var variantFlags []string
 	var control bool
+	var serverFlag string
 	c := &cobra.Command{
 		Use:   "http [app.tova]",
 		Short: "Load-test tova serve beside a bare fasthttp handler, in one run",
@@ -165,6 +230,9 @@ D more CPU per request costs in throughput on this machine.
 --control adds a row after the bare handler's: the bare handler again, in
 a process of its own, measured as every other target is. Its ratio is
 how far two identical servers differ in this run: the run's own noise.
+Of a program with several servers, tova serve runs one, the first
+declared (--server NAME for another): PORT reaches it, not its
+PORT_<NAME>. A program read from a pipe is served from a copy.
 --variant KEY=VALUE[,KEY=VALUE...] (repeatable) adds a row after tova
 serve's: tova serve again, with these environment variables set, e.g.
 --variant GOGC=400 to measure a runtime setting beside the default.
@@ -202,7 +270,7 @@ request); user time is the server's own code.`,
 			}
 			if url != "" {
 				// One target, already running: its URL names the path.
-				for _, f := range []string{"turn", "path", "load", "busy", "control", "variant"} {
+				for _, f := range []string{"turn", "path", "load", "busy", "control", "variant", "server"} {
 					if cmd.Flags().Changed(f) {
 						return fmt.Errorf("--%s applies to the targets the benchmark runs, not to --url", f)
 					}
@@ -232,39 +300,68 @@ request); user time is the server's own code.`,
 			if err != nil {
 				return err
 			}
-			app := ""
+			// Ctrl-C or SIGTERM stops the run: the targets are stopped and
+			// the temporary files removed.
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+			defer stopSignals()
+			stopped := func(err error) error {
+				sig := stoppedBy(ctx)
+				if sig == "" {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova bench: stopped by %s\n", sig)
+				if sig == "SIGINT" {
+					return &exitError{130}
+				}
+				return &exitError{143}
+			}
+			dir, err := os.MkdirTemp("", "tova-bench-http")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			app, server := filepath.Join(dir, "hello.tova"), ""
 			if len(args) == 1 {
-				app = args[0]
 				// Refused here, not after the other targets ran: a
 				// program that does not compile would only fail to
 				// listen, its error lost with its output.
-				p, _, err := load(cmd, app)
+				p, src, err := load(cmd, args[0])
 				if err != nil {
 					return err // printed; exit 3 for a compile error, as for run
 				}
 				if len(p.Servers) == 0 {
-					return fmt.Errorf("%s declares no server: there is nothing to load", app)
+					return fmt.Errorf("%s declares no server: there is nothing to load", args[0])
 				}
-			} else {
-				dir, err := os.MkdirTemp("", "tova-bench-http")
-				if err != nil {
+				if server, err = benchServer(p, serverFlag); err != nil {
 					return err
 				}
-				defer os.RemoveAll(dir)
-				app = filepath.Join(dir, "hello.tova")
-				if err := os.WriteFile(app, []byte(helloJSON), 0o644); err != nil {
+				if app, err = servedCopy(args[0], dir, p, src); err != nil {
 					return err
 				}
+			} else if serverFlag != "" {
+				return errors.New("--server names a server of the program given: give its file")
+			} else if err := os.WriteFile(app, []byte(helloJSON), 0o644); err != nil {
+				return err
 			}
-			targets := benchTargets(self, app, control, busy, variants)
+			if need, limit, ok := openFilesNeeded(loadName, conns, len(benchTargets(self, app, server, control, busy, variants))); !ok {
+				return fmt.Errorf("--connections %d: the load generator would hold %d connections open at once (%d per target), over this process's limit of %d open files (ulimit -n)", conns, need, conns, limit)
+			}
+			targets := benchTargets(self, app, server, control, busy, variants)
 			loads := make([]loader, len(targets))
 			pids := make([]int, len(targets))
 			for i, tg := range targets {
-				addr, pid, stop, err := startTarget(tg.argv, tg.env)
+				addr, pid, stop, err := startTarget(tg.argv, tg.env, tg.unset)
 				if err != nil {
-					return fmt.Errorf("%s: %w", tg.name, err)
+					return stopped(fmt.Errorf("%s: %w", tg.name, err))
 				}
 				defer stop()
+				if err := stopped(nil); err != nil {
+					return err
+				}
 				l, err := newLoader(loadName, httpbench.Options{URL: "http://" + addr + path, Connections: conns})
 				if err != nil {
 					return err
@@ -272,13 +369,9 @@ request); user time is the server's own code.`,
 				defer l.Close()
 				loads[i], pids[i] = l, pid
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			for _, l := range loads {
-				if _, err := l.Run(ctx, warm, 0); err != nil {
-					return err
+				if _, err := l.Run(ctx, warm, 0); err != nil || ctx.Err() != nil {
+					return stopped(err)
 				}
 			}
 			turns := int((dur + turn - 1) / turn)
@@ -290,8 +383,8 @@ request); user time is the server's own code.`,
 				for _, i := range turnOrder(k, len(loads)) {
 					l := loads[i]
 					before, err1 := httpbench.ProcessCPU(pids[i])
-					if rps[i], err = l.Run(ctx, 0, turn); err != nil {
-						return err
+					if rps[i], err = l.Run(ctx, 0, turn); err != nil || ctx.Err() != nil {
+						return stopped(err)
 					}
 					after, err2 := httpbench.ProcessCPU(pids[i])
 					cpuKnown = cpuKnown && err1 == nil && err2 == nil
@@ -356,6 +449,7 @@ request); user time is the server's own code.`,
 	c.Flags().StringVar(&url, "url", "", "measure this running server instead (no baseline)")
 	c.Flags().StringVar(&loadName, "load", "builtin", "load generator: builtin or wrk")
 	c.Flags().DurationSliceVar(&busy, "busy", nil, "add a row: the bare handler after this much busy work per request (repeatable)")
+	c.Flags().StringVar(&serverFlag, "server", "", "the server of app.tova to load (default: its first)")
 	c.Flags().BoolVar(&control, "control", false, "add a row: the bare handler again, to show how far two identical servers differ in this run")
 	c.Flags().StringArrayVar(&variantFlags, "variant", nil, "add a row: tova serve with these environment variables, e.g. GOGC=400,GOMAXPROCS=1 (repeatable)")
 	return c
@@ -367,8 +461,8 @@ func variantEnv(v string) ([]string, error) {
 	var env []string
 	for kv := range strings.SplitSeq(v, ",") {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || strings.ContainsAny(k, " \t") || k == "PORT" {
-			return nil, fmt.Errorf("--variant %q: want KEY=VALUE settings separated by commas (PORT is the benchmark's)", v)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") || k == "PORT" || strings.HasPrefix(k, "PORT_") {
+			return nil, fmt.Errorf("--variant %q: want KEY=VALUE settings separated by commas (PORT and PORT_<NAME> are the benchmark's)", v)
 		}
 		env = append(env, kv)
 	}
@@ -392,7 +486,7 @@ func newLoader(name string, opts httpbench.Options) (loader, error) {
 
 // startTarget starts argv with PORT set to a free port and waits until it
 // accepts connections. stop sends SIGTERM and waits for it to exit.
-func startTarget(argv, env []string) (addr string, pid int, stop func(), err error) {
+func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", 0, nil, err
@@ -401,7 +495,10 @@ func startTarget(argv, env []string) (addr string, pid int, stop func(), err err
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(append(os.Environ(), env...), "PORT="+port)
+	cmd.Env = append(append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(unset, k)
+	}), env...), "PORT="+port)
 	// The target's output (tova serve's access log) goes straight to the
 	// null device: through a pipe, the load generator would pay for
 	// reading it.

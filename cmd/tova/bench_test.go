@@ -1,11 +1,13 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +31,19 @@ func TestTurnOrderAlternates(t *testing.T) {
 func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 	noServer := filepath.Join(t.TempDir(), "script.tova")
 	os.WriteFile(noServer, []byte("print(1)\n"), 0o644)
+	os.WriteFile(filepath.Join(filepath.Dir(noServer), "two.tova"), []byte("server \"api\" { }\nserver \"admin\" { }\n"), 0o644)
+	// Room for a few thousand connections only: -c 10000 for each of
+	// eight targets is over it, wherever the test runs.
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	low := rl
+	low.Cur = min(rl.Cur, 4096)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -53,7 +68,12 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--variant", "GOGC"}, `--variant "GOGC": want KEY=VALUE settings separated by commas`},
 		{[]string{"--variant", "GOGC=400,=1"}, `--variant "GOGC=400,=1": want KEY=VALUE`},
 		{[]string{"--variant", "GOGC=400,"}, `--variant "GOGC=400,": want KEY=VALUE`},
-		{[]string{"--variant", "PORT=80"}, `(PORT is the benchmark's)`},
+		{[]string{"--variant", "PORT=80"}, `(PORT and PORT_<NAME> are the benchmark's)`},
+		{[]string{"--variant", "GOGC=1,PORT_API=80"}, `(PORT and PORT_<NAME> are the benchmark's)`},
+		{[]string{"--server", "api"}, "--server names a server of the program given: give its file"},
+		{[]string{"--url", "http://127.0.0.1:1/json", "--server", "api"}, "--server applies to the targets the benchmark runs, not to --url"},
+		{[]string{noServer[:len(noServer)-len("script.tova")] + "two.tova", "--server", "web"}, `--server "web": the program has no such server`},
+		{[]string{"-c", "10000", "--control", "--busy", "1us", "--variant", "GOGC=1", "--variant", "GOGC=2"}, "over this process's limit of"},
 		{[]string{"--path", "json"}, `--path must start with /, got "json"`},
 		{[]string{noServer}, "declares no server: there is nothing to load"},
 		{[]string{"--url", "notaurl"}, `--url "notaurl" is not an http:// URL (the benchmark measures plain HTTP)`},
@@ -78,11 +98,11 @@ func TestBenchTargets(t *testing.T) {
 		}
 		return names
 	}
-	plain := benchTargets("/bin/tova", "hello.tova", false, nil, nil)
+	plain := benchTargets("/bin/tova", "hello.tova", "", false, nil, nil)
 	if got, want := name(plain), []string{"fasthttp (bare handler)", "netio, Go handler inline (no hand-off)", "netio + actor pool, Go handler", "tova serve"}; !slices.Equal(got, want) {
 		t.Fatalf("targets %q, want %q", got, want)
 	}
-	all := benchTargets("/bin/tova", "hello.tova", true, []time.Duration{time.Microsecond}, [][]string{{"GOGC=400"}})
+	all := benchTargets("/bin/tova", "hello.tova", "api", true, []time.Duration{time.Microsecond}, [][]string{{"GOGC=400"}})
 	if got, want := name(all), []string{"fasthttp (bare handler)", "fasthttp (bare handler, again)", "fasthttp + 1µs busy work",
 		"netio, Go handler inline (no hand-off)", "netio + actor pool, Go handler", "tova serve", "tova serve, GOGC=400"}; !slices.Equal(got, want) {
 		t.Fatalf("targets %q, want %q", got, want)
@@ -94,11 +114,14 @@ func TestBenchTargets(t *testing.T) {
 		t.Errorf("the busy row runs %q, want %q", all[2].argv, want)
 	}
 	serve := all[5].argv
-	if want := []string{"/bin/tova", "serve", "--host", "127.0.0.1", "hello.tova"}; !slices.Equal(serve, want) {
-		t.Errorf("tova serve runs %q, want %q", serve, want)
+	if want := []string{"/bin/tova", "serve", "--host", "127.0.0.1", "--server=api", "hello.tova"}; !slices.Equal(serve, want) || !slices.Equal(all[5].unset, []string{"PORT_API"}) {
+		t.Errorf("tova serve runs %q without %q, want %q without PORT_API", serve, all[5].unset, want)
 	}
-	if v := all[6]; !slices.Equal(v.argv, serve) || !slices.Equal(v.env, []string{"GOGC=400"}) {
+	if v := all[6]; !slices.Equal(v.argv, serve) || !slices.Equal(v.env, []string{"GOGC=400"}) || !slices.Equal(v.unset, []string{"PORT_API"}) {
 		t.Errorf("the variant runs %q with %q; want tova serve's command line with GOGC=400", v.argv, v.env)
+	}
+	if s := plain[3]; !slices.Contains(s.argv, "--server=") || s.unset != nil {
+		t.Errorf("tova serve of the unnamed server runs %q without %q; want --server= and PORT as it is", s.argv, s.unset)
 	}
 }
 
@@ -118,11 +141,101 @@ func TestStartTargetThatEnds(t *testing.T) {
 		t.Skip("no sh")
 	}
 	began := time.Now()
-	_, _, _, err = startTarget([]string{sh, "-c", "exit 3"}, []string{"GOGC=400"})
+	_, _, _, err = startTarget([]string{sh, "-c", "exit 3"}, []string{"GOGC=400"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "ended (exit status 3) before it listened") || !strings.Contains(err.Error(), "with GOGC=400") {
 		t.Fatalf("startTarget = %v; want it to say the target ended with status 3, and its settings", err)
 	}
 	if d := time.Since(began); d > 5*time.Second {
 		t.Fatalf("reported after %v", d)
+	}
+}
+
+// benchHTTP starts `tova bench http args...` as a process of its own,
+// whose targets are processes of this test binary too, with env added
+// and its temporary files in tmp.
+func benchHTTP(t *testing.T, tmp string, env []string, args ...string) (*exec.Cmd, *testutil.Buffer, *testutil.Buffer) {
+	cmd := exec.Command(os.Args[0], append([]string{"bench", "http"}, args...)...)
+	cmd.Env = append(append(os.Environ(), envCLIArgs+"=1", "TMPDIR="+tmp), env...)
+	var out, errb testutil.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &out, &errb
+}
+
+// busyPort is a port of 127.0.0.1 that stays taken for the test.
+func busyPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// bench http loads one server of the program, the first, on the port it
+// gives (PORT): the program's other servers would take their ports in
+// each tova serve target, and the server's PORT_<NAME> (set here to a
+// taken port) would outrank PORT. A program read from a pipe is served
+// from a copy, which goes with the benchmark's other temporary files.
+func TestBenchHTTPLoadsOneServerOfAPipe(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	taken := busyPort(t)
+	fifo := filepath.Join(dir, "app.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no fifo:", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			f.WriteString("server \"api\" {\n  route GET \"/json\" => fn() { { message: \"Hello, World!\" } }\n}\nserver \"admin\" {\n  port " + taken + "\n}\n")
+			f.Close()
+		}
+	}()
+	cmd, out, errb := benchHTTP(t, tmp, []string{"PORT_API=" + taken}, fifo, "-d", "1s", "--turn", "1s", "--warmup", "0", "-c", "2")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("bench http: %v\n%s%s", err, out, errb)
+	}
+	var row string
+	for line := range strings.Lines(out.String()) {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "tova" && f[1] == "serve" {
+			row = line
+		}
+	}
+	if f := strings.Fields(row); len(f) < 7 || f[2] == "0" || f[6] != "0" || f[7] != "0" {
+		t.Fatalf("tova serve's row %q: want requests answered, no errors, all 2xx\n%s", row, out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary directory: %v", left)
+	}
+}
+
+// SIGINT stops bench http: it says so, exits 130 and leaves no
+// temporary file (its program, wrk's scripts) behind.
+func TestBenchHTTPStopsOnSignal(t *testing.T) {
+	tmp := t.TempDir()
+	args := []string{"-d", "60s", "--turn", "1s", "--warmup", "0", "-c", "2"}
+	if _, err := exec.LookPath("wrk"); err == nil {
+		args = append(args, "--load", "wrk")
+	}
+	cmd, out, errb := benchHTTP(t, tmp, nil, args...)
+	// Under way: every target started, each measured once.
+	time.Sleep(3 * time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("bench http went on after SIGINT")
+	}
+	if c := cmd.ProcessState.ExitCode(); c != 130 || !strings.Contains(errb.String(), "tova bench: stopped by SIGINT") {
+		t.Fatalf("exit %d, %q%q; want 130 and the signal named", c, out, errb)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary directory: %v", left)
 	}
 }

@@ -18,9 +18,17 @@ import (
 // process of its own.
 const envCLI = "TOVA_TEST_CLI_ARGS"
 
+// envCLIArgs makes the test binary run the tova command line with its
+// own arguments: set for a tova process that starts tova processes of
+// its own as os.Executable() (tova bench http's targets).
+const envCLIArgs = "TOVA_TEST_CLI_OWN_ARGS"
+
 func TestMain(m *testing.M) {
 	if args := os.Getenv(envCLI); args != "" {
 		os.Exit(run(strings.Split(args, "\n"), os.Stdout, os.Stderr))
+	}
+	if os.Getenv(envCLIArgs) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
