@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,10 +244,11 @@ server "w" {
 	replica.stop()
 }
 
-// A job that calls spawn_job or publish after its server began to stop
-// fails on "the jobs runtime has stopped": it is handed back as
-// interrupted, its attempt not spent, rather than failed.
-func TestJobThatEnqueuesDuringTheStopIsHandedBack(t *testing.T) {
+// A job still running when its server begins to stop finishes within
+// the drain, and what it spawns or publishes meanwhile is stored: the
+// job it spawns waits in the queue for the next process (none starts
+// here once the stop began).
+func TestJobThatEnqueuesDuringTheStopStoresIt(t *testing.T) {
 	be := sqliteBackend(t)
 	src := `
 server "w" {
@@ -256,8 +258,10 @@ server "w" {
     print("start {i}")
     sleep(400.milliseconds)
     spawn_job("work", i + 1)
+    publish("done", i)
     print("spawned")
   }
+  subscribe "done" fn noted(i) { print("noted {i}") }
 }
 `
 	app := startApp(t, src, be)
@@ -266,12 +270,48 @@ server "w" {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	app.Stop(ctx)
+	if len(app.out.Lines("spawned")) != 1 {
+		t.Fatalf("the job did not finish within the drain:\n%s", app.logs.String())
+	}
+	states := map[string][]string{}
+	for _, j := range listJobs(t, be, "queued", "running", "retrying", "discarded", "completed", "cancelled") {
+		states[j.Name] = append(states[j.Name], j.State)
+	}
+	if !slices.Equal(states["work"], []string{"queued", "completed"}) && !slices.Equal(states["work"], []string{"completed", "queued"}) || !slices.Equal(states["done"], []string{"queued"}) {
+		t.Fatalf("jobs after the stop: %v; want the job completed, the one it spawned and its delivery queued\n%s", states, app.logs.String())
+	}
+}
+
+// A job still running at the drain's end is cancelled: if it then calls
+// spawn_job or publish, which fail on "the jobs runtime has stopped",
+// it is handed back as interrupted, its attempt not spent, rather than
+// failed.
+func TestJobThatEnqueuesAfterTheDrainIsHandedBack(t *testing.T) {
+	be := sqliteBackend(t)
+	src := `
+server "w" {
+  jobs { max_attempts: 1 }
+  fn kick() { spawn_job("work", 1) }
+  background fn work(i) {
+    print("start {i}")
+    try { sleep(2.seconds) } catch e { print("cut") }
+    spawn_job("work", i + 1)
+    print("spawned")
+  }
+}
+`
+	app := startApp(t, src, be)
+	app.call(t, "w", "kick")
+	waitFor(t, 20*time.Second, "the job running", func() bool { return len(app.out.Lines("start ")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	app.Stop(ctx)
 	if d := listJobs(t, be, "discarded"); len(d) != 0 {
 		t.Fatalf("the job was failed by the stop: %+v\n%s", d, app.logs.String())
 	}
 	left := listJobs(t, be)
-	if len(left) != 1 || left[0].State == "retrying" || len(left[0].Errors) > 0 {
-		t.Fatalf("jobs after the stop: %+v", left)
+	if len(left) != 1 || left[0].State == "retrying" || len(left[0].Errors) > 0 || len(app.out.Lines("spawned")) != 0 {
+		t.Fatalf("jobs after the stop: %+v\n%s", left, app.logs.String())
 	}
 	if !strings.Contains(app.logs.String(), "interrupted as the server stopped; handed back to the queue") {
 		t.Errorf("the hand-back was not logged:\n%s", app.logs.String())

@@ -105,7 +105,8 @@
 // before the kill. The attempt the process died in counts: a job it was
 // running on its last attempt is discarded instead, so that a job that
 // brings its process down (out of memory) does not run at every restart. A graceful stop (SIGTERM) gives running jobs the
-// drain to finish; those it then cuts short go back to the queue with
+// drain to finish, starting no new one; what they spawn or publish
+// meanwhile is stored, for the next process to run. Those it then cuts short go back to the queue with
 // their attempt not spent (stopping is not the job's failure), and run
 // again when a Runner works the queue.
 //

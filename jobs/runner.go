@@ -51,8 +51,13 @@ type Runner struct {
 
 	ticks []tickSpec // every schedule of the program (see tickLoop)
 
-	stopOnce  sync.Once
-	stopped   chan struct{} // closed by Stop: spawn_job and publish fail
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Stop begins: no job starts
+	// closed once Stop has let the running jobs finish: spawn_job and
+	// publish fail from then on (a job still running at its drain's end
+	// may call them as it is cancelled). Until then, a running job or a
+	// request still being answered stores what it spawns or publishes.
+	closed    chan struct{}
 	hbDone    chan struct{}
 	stopTicks context.CancelFunc
 	tickers   sync.WaitGroup
@@ -97,6 +102,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		subscribers: map[string][]subscriber{},
 		schedules:   map[string]vm.Value{},
 		stopped:     make(chan struct{}),
+		closed:      make(chan struct{}),
 		hbDone:      make(chan struct{}),
 	}
 	r.clientID = clientID(r.queue, r.host)
@@ -418,6 +424,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.stopTicks()
 		r.tickers.Wait()
 		err = r.q.stop(ctx)
+		close(r.closed)
 		<-r.hbDone
 		c2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -819,7 +826,7 @@ func (r *Runner) insertOpts(q string) *river.InsertOpts {
 
 func (r *Runner) checkRunning() error {
 	select {
-	case <-r.stopped:
+	case <-r.closed:
 		return &vm.Error{Kind: "JobError", Msg: "the jobs runtime of " + r.label + " has stopped", Cause: errStopped}
 	default:
 		return nil
