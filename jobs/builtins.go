@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -184,13 +185,36 @@ func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Valu
 	if err != nil {
 		return vm.Nil, err
 	}
-	if _, err := t.Call(fn, decoded...); err != nil {
+	v, err := t.Call(fn, decoded...)
+	if err == nil {
+		err = returnedErr(fn, v)
+	}
+	if err != nil {
 		if vm.IsCancelled(err) {
 			return vm.Nil, err
 		}
-		fmt.Fprintf(t.In.Cfg.Stderr, "job %s failed: %s\n", name, errText(err))
+		fmt.Fprintf(t.In.Cfg.Stderr, "job %s failed: %s", name, errReport(err))
 	}
 	return vm.Nil, nil
+}
+
+// errReport is a failed job's error as a script reports it: where, what,
+// and the stack, as the CLI prints a runtime error (without the source
+// line), one line each.
+func errReport(err error) string {
+	var ve *vm.Error
+	var re *errReturned
+	switch {
+	case errors.As(err, &ve):
+		text := ve.Kind + ": " + ve.Msg + "\n"
+		if f, ok := ve.Pos(); ok {
+			text = fmt.Sprintf("%s:%d:%d: %s", f.File, f.Line, f.Col, text)
+		}
+		return text + ve.Trace()
+	case errors.As(err, &re) && re.at.File != "":
+		return fmt.Sprintf("%s:%d:%d: %s\n  at %s\n", re.at.File, re.at.Line, re.at.Col, re.Error(), re.at)
+	}
+	return err.Error() + "\n"
 }
 
 // publish(topic, payload) stores one delivery of payload for every

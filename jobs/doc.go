@@ -221,8 +221,10 @@
 //
 // A script run with `tova run` has no queue: spawn_job(fn, args…) given
 // a function value runs it at once on the calling thread (after the same
-// JSON round trip) and reports a failure on stderr instead of raising
-// it; publish stores nothing and returns 0. (spawn_job("name") names a
+// JSON round trip) and returns nil (no job is stored, so there is no
+// id); a failure, a throw or an Err returned, is reported on stderr
+// instead of raised, with where it was and its stack ("job work failed:
+// app.tova:2:9: TypeError: ..."). publish stores nothing and returns 0. (spawn_job("name") names a
 // background fn, which only a server block declares: in a script that is
 // a JobError.)
 package jobs

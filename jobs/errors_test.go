@@ -148,13 +148,18 @@ func TestBadSchedulePatterns(t *testing.T) {
 }
 
 // In a script (tova run) there is no queue: spawn_job runs the job at
-// once, a failure is reported on stderr, publish reaches nobody.
+// once, a failure (a throw, or an Err returned) is reported on stderr
+// with where it was and the stack, publish reaches nobody.
 func TestScriptRunsJobsInline(t *testing.T) {
 	p, err := driver.CompileFile("script.tova", []byte(`
 fn work(x) { print("inline {x.a} job_id={job_id()}") }
 fn broken() { throw "nope" }
+fn declined(x) {
+  Err("declined {x}")
+}
 r = spawn_job(work, { a: 1 })
 spawn_job(broken)
+spawn_job(declined, 2)
 print("after {r} {publish("topic", 1)}")
 `))
 	if err != nil {
@@ -167,7 +172,8 @@ print("after {r} {publish("topic", 1)}")
 	if got, want := out.String(), "inline 1 job_id=nil\nafter nil 0\n"; got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
-	if got := errOut.String(); got != "job broken failed: Error: nope\n" {
+	if got, want := errOut.String(), "job broken failed: script.tova:3:15: Error: nope\n  at broken (script.tova:3:15)\n  at main (script.tova:8:10)\n"+
+		"job declined failed: script.tova:4:1: returned Err(\"declined 2\")\n  at declined (script.tova:4:1)\n"; got != want {
 		t.Errorf("stderr = %q", got)
 	}
 }

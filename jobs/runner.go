@@ -689,9 +689,8 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		if err != nil {
 			stoppedAt <- err
 		}
-		if err == nil && vm.VariantOf(v) == vm.ErrType {
-			e, _ := v.AsObject().Get("error")
-			err = fmt.Errorf("returned Err(%s)", vm.Repr(e))
+		if err == nil {
+			err = returnedErr(fn, v)
 		}
 		return nil, err
 	}))
@@ -763,7 +762,14 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 	msg := err.Error()
 	var ve *vm.Error
 	var to *timedOut
+	var re *errReturned
 	switch {
+	case errors.As(err, &re):
+		if re.at.File != "" {
+			ev = ev.Str("stack", "  at "+re.at.String()).Str("at", fmt.Sprintf("%s:%d:%d", re.at.File, re.at.Line, re.at.Col))
+			msg += "\n  at " + re.at.String()
+		}
+		ev.Msg(re.Error())
 	case errors.As(err, &to):
 		if to.at != nil {
 			if tr := strings.TrimRight(to.at.Trace(), "\n"); tr != "" {
@@ -789,6 +795,29 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 		ev.Msg(msg)
 	}
 	return errors.New(msg)
+}
+
+// errReturned is the failure of a job whose code returned an Err value:
+// at is where the function that returned it is declared.
+type errReturned struct {
+	value string
+	at    vm.StackFrame
+}
+
+func (e *errReturned) Error() string { return "returned Err(" + e.value + ")" }
+
+// returnedErr is the failure of job code fn that returned v: nil unless
+// v is an Err.
+func returnedErr(fn, v vm.Value) error {
+	if vm.VariantOf(v) != vm.ErrType {
+		return nil
+	}
+	e, _ := v.AsObject().Get("error")
+	re := &errReturned{value: vm.Repr(e)}
+	if fn.Kind() == vm.KFunc {
+		re.at = fn.AsClosure().Decl()
+	}
+	return re
 }
 
 // timedOut is the failure of an attempt stopped at the jobs timeout; at

@@ -98,6 +98,17 @@ func (c *Closure) Name() string {
 	return c.Fn.Name
 }
 
+// Decl is where the function is declared, as a stack frame: what points
+// at a function that failed by returning a value (Err) rather than at a
+// line of it.
+func (c *Closure) Decl() StackFrame {
+	file := ""
+	if files := c.Fn.prog.Code.Files; c.Fn.File < len(files) {
+		file = files[c.Fn.File].Name
+	}
+	return StackFrame{Func: c.Name(), File: file, Line: int(c.Fn.Pos.Line), Col: int(c.Fn.Pos.Col)}
+}
+
 // ParamNames returns the declared parameter names.
 func (c *Closure) ParamNames() []string { return c.Fn.ParamNames }
 
