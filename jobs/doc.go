@@ -80,7 +80,9 @@
 // stored with the storing server's max_attempts (the count `tova jobs`
 // shows for a job not tried yet), and the running server puts its own
 // in its place when an attempt starts. It alone knows it: it may run in
-// another process, and its `jobs { }` block is computed by its body.
+// another process, and its `jobs { }` block is computed by its body. A
+// job whose attempts so far already reach it (a deploy lowered it) is
+// discarded without running again, its error saying so.
 //
 // A job of a background fn the running server does not have (spawned by
 // the program's next version during a rolling deploy, into the queue

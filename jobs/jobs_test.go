@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,54 @@ func TestForeignJobsGoToAProcessThatHasTheFn(t *testing.T) {
 			}
 			if !strings.Contains(old.logs.String(), "handed back to the queue for a process that has it") {
 				t.Logf("the old version took none of the jobs (possible, though unlikely): %s", old.logs.String())
+			}
+		})
+	}
+}
+
+// A deploy that lowers max_attempts discards a job whose attempts so far
+// reach the new bound when it comes up again, without running it once
+// more.
+func TestLoweredMaxAttemptsDiscardsWithoutRunning(t *testing.T) {
+	const v1 = `server "w" {
+  jobs { max_attempts: 6 }
+  fn kick() { spawn_job("flaky", 1) }
+  background fn flaky(x) {
+    print("v1 attempt={job_attempt()}")
+    if job_attempt() == 3 { sleep(10.seconds) }
+    throw "boom"
+  }
+}`
+	const v2 = `server "w" {
+  jobs { max_attempts: 2 }
+  background fn flaky(x) {
+    print("v2 attempt={job_attempt()}")
+    throw "boom"
+  }
+}`
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			old := startApp(t, v1, be)
+			old.call(t, "w", "kick")
+			waitFor(t, 20*time.Second, "the third attempt", func() bool { return len(old.out.Lines("v1 attempt=3")) == 1 })
+			// Stopped, the third attempt goes back unspent: two were made.
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			old.Stop(ctx)
+			cancel()
+			next := startApp(t, v2, be)
+			var ds []jobs.Job
+			waitFor(t, 20*time.Second, "the job discarded", func() bool {
+				ds = listJobs(t, be, jobs.StateDiscarded)
+				return len(ds) == 1
+			})
+			if n := len(next.out.Lines("v2 ")); n != 0 {
+				t.Errorf("the new version ran the job %d times:\n%s", n, next.out)
+			}
+			if e := ds[0].Errors; len(e) == 0 || !strings.Contains(e[len(e)-1], "not run again: its 2 attempts so far reach this server's max_attempts (2)") {
+				t.Errorf("errors %q", e)
+			}
+			if !strings.Contains(next.logs.String(), `"in":"job flaky"`) {
+				t.Errorf("not logged:\n%s", next.logs)
 			}
 		})
 	}

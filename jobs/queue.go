@@ -141,6 +141,9 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
 			e.ownMaxAttempts(ctx, r, j.JobRow)
+			if err := r.pastAttempts(j.JobRow, "job "+j.Args.Fn); err != nil {
+				return err
+			}
 			return r.runJob(ctx, j.JobRow, &j.Args)
 		}))
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
@@ -149,6 +152,9 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 				if subs := r.subscribers[j.Args.Topic]; len(subs) > 1 {
 					return e.split(ctx, j, subs)
 				}
+			}
+			if err := r.pastAttempts(j.JobRow, "subscribe "+j.Args.Topic); err != nil {
+				return err
 			}
 			return r.runEvent(ctx, j.JobRow, &j.Args)
 		}))
@@ -287,6 +293,18 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 	if err != nil {
 		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: storing the running server's max_attempts")
 	}
+}
+
+// pastAttempts is the failure of a job (what) whose attempt about to
+// start is past the running server's max_attempts: one lowered since its
+// earlier attempts (a deploy). It is discarded without running again.
+func (r *Runner) pastAttempts(row *rivertype.JobRow, what string) error {
+	if row.Attempt <= row.MaxAttempts {
+		return nil
+	}
+	msg := fmt.Sprintf("not run again: its %d attempts so far reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
+	r.log.Warn().Str("in", what).Int64("job_id", row.ID).Msg("jobs: " + msg + "; discarded")
+	return errors.New(msg)
 }
 
 // split replaces a delivery to a server with several subscribers of the
