@@ -1283,7 +1283,8 @@ func (x *exchange) caching(out *netio.Response) {
 	if etag == "" {
 		return
 	}
-	if inm, ok := x.current().Headers().Lookup("if-none-match"); ok && notModified(inm, etag) {
+	// Lines of one list header are one list (RFC 9110 §5.3).
+	if inm := x.current().Headers().Values("if-none-match"); inm != nil && notModified(strings.Join(inm, ","), etag) {
 		x.compressedHeaders(out, etag)
 		out.Status, out.Body, out.ContentType = 304, nil, ""
 		x.res.status = 304

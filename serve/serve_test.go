@@ -153,6 +153,20 @@ func doWith(t testing.TB, c *http.Client, method, url, body string, headers ...s
 	return doRequest(t, c, req)
 }
 
+// doLines is do with the header lines given, a name and a value each,
+// a name given twice sent on two lines.
+func doLines(t testing.TB, method, url string, lines ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(lines); i += 2 {
+		req.Header.Add(lines[i], lines[i+1])
+	}
+	return doRequest(t, client, req)
+}
+
 // doRequest sends req through c and reads the reply.
 func doRequest(t testing.TB, c *http.Client, req *http.Request) reply {
 	t.Helper()
@@ -2319,6 +2333,10 @@ server {
 	}
 	if r = do(t, "GET", u+"/products", "", "If-None-Match", `"other"`); r.status != 200 || r.body != `[{"id":1}]` {
 		t.Errorf("If-None-Match other: %d %s", r.status, r.body)
+	}
+	// Two lines of If-None-Match are one list.
+	if r = doLines(t, "GET", u+"/products", "If-None-Match", `"other"`, "If-None-Match", etag); r.status != 304 {
+		t.Errorf("If-None-Match on two lines, the second naming the ETag: %d", r.status)
 	}
 	if r = do(t, "GET", u+"/tagged", "", "If-None-Match", `"v1"`); r.status != 304 || r.header.Get("ETag") != `"v1"` {
 		t.Errorf("etag(res, \"v1\"): %d %v", r.status, r.header)

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -480,8 +481,8 @@ func (s fileSection) Close() error { return s.f.Close() }
 // mod (RFC 9110 §13.2.2): if not, it is answered 412, so that a client
 // resuming a download of the file it had does not splice in another.
 func preconditions(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
-	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
-		return etagListed(string(im), etag, false)
+	if im := listHeader(h, fasthttp.HeaderIfMatch); im != "" {
+		return etagListed(im, etag, false)
 	}
 	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 {
 		if t, err := http.ParseTime(string(ius)); err == nil {
@@ -489,6 +490,17 @@ func preconditions(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
 		}
 	}
 	return true
+}
+
+// listHeader is the list header name of h, its lines joined: lines of
+// one list header are one list (RFC 9110 §5.3), If-None-Match: "a" and
+// If-None-Match: "b" the list "a","b".
+func listHeader(h *fasthttp.RequestHeader, name string) string {
+	vs := h.PeekAll(name)
+	if len(vs) == 1 {
+		return string(vs[0])
+	}
+	return string(bytes.Join(vs, []byte(",")))
 }
 
 // ifRange reports whether a request's Range applies (RFC 9110 §13.1.5):
@@ -558,8 +570,8 @@ func byteRange(v string, size int64) (from, n int64, ok bool) {
 // notModified) or, without one, its If-Modified-Since is not before mod
 // (to the second).
 func fresh(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
-	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
-		return notModified(string(inm), etag)
+	if inm := listHeader(h, fasthttp.HeaderIfNoneMatch); inm != "" {
+		return notModified(inm, etag)
 	}
 	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 {
 		t, err := http.ParseTime(string(ims))
