@@ -491,3 +491,34 @@ server "worker" {
 		t.Errorf("a redirect logged as healthy: %v", l)
 	}
 }
+
+// A probe has its 2 s whatever the interval: a health path answering in
+// 300 ms is healthy under a 100 ms health_interval (it failed, cut at the
+// interval), and probes do not pile up at the peer meanwhile.
+func TestDiscoverHealthProbeOutlastsItsInterval(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" { health: "/health", health_interval: 100.milliseconds }
+}
+server "worker" {
+  var inflight = 0
+  var most = 0
+  route GET "/health" => fn() {
+    inflight += 1
+    most = max(most, inflight)
+    sleep(300)
+    inflight -= 1
+    "ok"
+  }
+  route GET "/most" => fn() most
+}
+`)
+	waitFor(t, func() bool { return len(logged(app.logs, "peer healthy")) > 0 })
+	time.Sleep(time.Second)
+	if l := logged(app.logs, "peer health check failing"); len(l) > 0 {
+		t.Errorf("a probe answered in 300 ms logged as failing: %v", l)
+	}
+	if r := do(t, "GET", app.urls["worker"]+"/most", ""); r.body != "1" {
+		t.Errorf("at most %s probes at once at the peer, want 1", r.body)
+	}
+}

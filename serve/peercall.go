@@ -294,7 +294,10 @@ func shortText(body []byte) string {
 // breaker: only calls do.
 func (p *peer) pollHealth(ctx context.Context) {
 	log := p.from.log.With().Str("peer", p.name).Str("health", p.health).Logger()
-	wait := min(healthProbeTimeout, p.healthEvery)
+	// Each probe has its 2 s, a short interval notwithstanding: a probe
+	// still waiting holds off the next (the ticker drops the ticks
+	// meanwhile), so that probes do not pile up at a slow peer.
+	wait := healthProbeTimeout
 	tick := time.NewTicker(p.healthEvery)
 	defer tick.Stop()
 	healthy, known := false, false
