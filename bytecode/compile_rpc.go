@@ -20,13 +20,14 @@ func (f *fstate) rpcHook(fd *ast.FnDecl) {
 // rpcPort gives the server's rpc hooks the port its `port` declares when
 // that is an Int literal: where a caller running in another process
 // (serve --server) reaches it when neither a discover url nor
-// PORT_<NAME> says.
+// PORT_<NAME> says. "0" is `port 0`: a port picked at start, which such
+// a caller cannot know.
 func rpcPort(srv *Server, stmts []ast.Stmt) {
 	port := ""
 	for _, st := range stmts {
 		if p, ok := st.(*ast.PortStmt); ok {
 			if v, ok := literal(p.X); ok {
-				if n, isInt := v.(int64); isInt && n > 0 && n <= 65535 {
+				if n, isInt := v.(int64); isInt && n >= 0 && n <= 65535 {
 					port = strconv.FormatInt(n, 10)
 				}
 			}

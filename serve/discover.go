@@ -270,11 +270,17 @@ func (s *Server) stopHealthChecks() {
 	s.peers.wg.Wait()
 }
 
+// unplaced is the error of a call to a peer base cannot place.
+func (p *peer) unplaced(what string) error {
+	return vm.Errorf("RPCError", "%s: server %s declares port 0, a port its process picks at start, which a server running apart cannot know: give discover %q { url: ... } or set %s", what, p.name, p.name, bytecode.PortEnv(p.name))
+}
+
 // base is the URL the peer's calls go to: the discover block's url;
 // else, for a server running in this process, its own address; else
 // http://localhost and the port PORT_<NAME> gives, or the one its `port`
 // declares as a literal, or the one its place gives (3000, 3001, ...),
-// as the peer's own process would pick.
+// as the peer's own process would pick; "" for a peer that declares
+// `port 0` (its process picks a port at start, which no other knows).
 func (p *peer) base() string {
 	if p.url != "" {
 		return p.url
@@ -303,6 +309,9 @@ func (p *peer) base() string {
 			continue
 		}
 		for _, h := range d.Hooks {
+			if h.Kind == "rpc" && h.Arg == "0" {
+				return ""
+			}
 			if h.Kind == "rpc" && h.Arg != "" {
 				return "http://localhost:" + h.Arg
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -520,5 +521,35 @@ server "worker" {
 	}
 	if r := do(t, "GET", app.urls["worker"]+"/most", ""); r.body != "1" {
 		t.Errorf("at most %s probes at once at the peer, want 1", r.body)
+	}
+}
+
+// A peer running apart that declares `port 0` listens where its process
+// picked at start: a call to it says so, and how to place it, instead of
+// going to the port of its place in the file (3001 here), where anything
+// may listen; PORT_<NAME> places it.
+func TestDiscoverPeerWithPortZeroApart(t *testing.T) {
+	const src = `
+server "api" {
+  route GET "/a" => fn() { try { worker.f(1) } catch e { e.message } }
+}
+server "worker" {
+  port 0
+  fn f(n) { n + 1 }
+}
+`
+	app := startApp(t, src, func(o *Options) { o.Servers = []string{"api"} })
+	want := `RPC worker.f: server worker declares port 0, a port its process picks at start, which a server running apart cannot know: give discover "worker" { url: ... } or set PORT_WORKER`
+	if r := do(t, "GET", app.urls["api"]+"/a", ""); r.body != strconv.Quote(want) {
+		t.Errorf("GET /a = %d %s, want %q", r.status, r.body, want)
+	}
+	worker := startApp(t, src, func(o *Options) { o.Servers = []string{"worker"} })
+	port := strings.TrimPrefix(worker.urls["worker"], "http://127.0.0.1:")
+	placed := startApp(t, src, func(o *Options) {
+		o.Servers = []string{"api"}
+		o.Getenv = func(k string) (string, bool) { return port, k == "PORT_WORKER" }
+	})
+	if r := do(t, "GET", placed.urls["api"]+"/a", ""); r.body != "2" {
+		t.Errorf("with PORT_WORKER: GET /a = %d %s, want 2", r.status, r.body)
 	}
 }

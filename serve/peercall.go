@@ -110,6 +110,10 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 		return vm.Nil, err
 	}
 	body = append(body, '}')
+	base := p.base()
+	if base == "" {
+		return vm.Nil, p.unplaced(what)
+	}
 	id := ""
 	if x, ok := t.Host.(*exchange); ok {
 		id = x.requestID()
@@ -120,7 +124,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 	// A redirect is the answer, never followed: a function's
 	// redirect(...) would make the caller request another URL (and take
 	// its answer for the result, or retry on its dial error).
-	r := netio.OutboundRequest{Method: "POST", URL: p.base() + rpcPath + fn, Body: body, Redirect: "manual",
+	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual",
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	var resp *netio.OutboundResponse
 	t.Blocking(func() {
@@ -298,6 +302,10 @@ func (p *peer) pollHealth(ctx context.Context) {
 	// still waiting holds off the next (the ticker drops the ticks
 	// meanwhile), so that probes do not pile up at a slow peer.
 	wait := healthProbeTimeout
+	if p.base() == "" {
+		log.Warn().Err(p.unplaced("health")).Msg("peer health check failing")
+		return
+	}
 	tick := time.NewTicker(p.healthEvery)
 	defer tick.Stop()
 	healthy, known := false, false
