@@ -4,6 +4,8 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -140,5 +142,28 @@ func TestFetchLimits(t *testing.T) {
 	start = time.Now()
 	if _, err := Fetch(cctx, OutboundRequest{URL: srv.URL + "/slow", Timeout: time.Minute}); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Errorf("the caller's deadline: %v after %v", err, time.Since(start))
+	}
+}
+
+// A request with a Cert trusts that certificate alone, byte for byte:
+// the server presenting it is reached though no root signed it and it
+// names no such host; one presenting another is refused. Without a
+// Cert, the system's roots decide.
+func TestFetchPinnedCert(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	pin := srv.Certificate().Raw
+	resp, err := Fetch(context.Background(), OutboundRequest{URL: srv.URL + "/", Cert: pin})
+	if err != nil || string(resp.Body) != "ok" {
+		t.Fatalf("pinned: %v, %v", resp, err)
+	}
+	if _, err := Fetch(context.Background(), OutboundRequest{URL: srv.URL + "/"}); err == nil {
+		t.Errorf("unpinned: a certificate no root signed was trusted")
+	}
+	if _, err := Fetch(context.Background(), OutboundRequest{URL: srv.URL + "/", Cert: []byte("not it")}); err == nil || !strings.Contains(err.Error(), "presented another certificate") {
+		t.Errorf("another pin: %v", err)
 	}
 }

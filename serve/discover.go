@@ -282,8 +282,17 @@ func (p *peer) unplaced(what string) error {
 // as the peer's own process would pick; "" for a peer that declares
 // `port 0` (its process picks a port at start, which no other knows).
 func (p *peer) base() string {
+	u, _ := p.place()
+	return u
+}
+
+// place is base, and the certificate an https peer of this process must
+// present (nil for any other): it is reached at its listen address, an
+// IP its certificate seldom names, and the process trusts the
+// certificate it serves itself.
+func (p *peer) place() (string, []byte) {
 	if p.url != "" {
-		return p.url
+		return p.url, nil
 	}
 	rt := p.from.rt
 	for _, s := range rt.servers {
@@ -293,16 +302,16 @@ func (p *peer) base() string {
 				if host.IsUnspecified() {
 					host = net.IPv4(127, 0, 0, 1)
 				}
-				scheme := "http"
+				scheme, pin := "http", []byte(nil)
 				if strings.HasPrefix(s.URL(), "https:") {
-					scheme = "https"
+					scheme, pin = "https", s.cert
 				}
-				return scheme + "://" + net.JoinHostPort(host.String(), strconv.Itoa(a.Port))
+				return scheme + "://" + net.JoinHostPort(host.String(), strconv.Itoa(a.Port)), pin
 			}
 		}
 	}
 	if v, ok := rt.opts.Getenv(bytecode.PortEnv(p.name)); ok && v != "" {
-		return "http://localhost:" + v
+		return "http://localhost:" + v, nil
 	}
 	for i, d := range rt.code.Servers {
 		if d.Name != p.name {
@@ -310,13 +319,13 @@ func (p *peer) base() string {
 		}
 		for _, h := range d.Hooks {
 			if h.Kind == "rpc" && h.Arg == "0" {
-				return ""
+				return "", nil
 			}
 			if h.Kind == "rpc" && h.Arg != "" {
-				return "http://localhost:" + h.Arg
+				return "http://localhost:" + h.Arg, nil
 			}
 		}
-		return "http://localhost:" + strconv.Itoa(3000+i)
+		return "http://localhost:" + strconv.Itoa(3000+i), nil
 	}
-	return "http://localhost:3000"
+	return "http://localhost:3000", nil
 }

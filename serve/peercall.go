@@ -110,7 +110,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 		return vm.Nil, err
 	}
 	body = append(body, '}')
-	base := p.base()
+	base, pin := p.place()
 	if base == "" {
 		return vm.Nil, p.unplaced(what)
 	}
@@ -124,7 +124,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 	// A redirect is the answer, never followed: a function's
 	// redirect(...) would make the caller request another URL (and take
 	// its answer for the result, or retry on its dial error).
-	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual",
+	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual", Cert: pin,
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	var resp *netio.OutboundResponse
 	t.Blocking(func() {
@@ -302,10 +302,6 @@ func (p *peer) pollHealth(ctx context.Context) {
 	// still waiting holds off the next (the ticker drops the ticks
 	// meanwhile), so that probes do not pile up at a slow peer.
 	wait := healthProbeTimeout
-	if p.base() == "" {
-		log.Warn().Err(p.unplaced("health")).Msg("peer health check failing")
-		return
-	}
 	tick := time.NewTicker(p.healthEvery)
 	defer tick.Stop()
 	healthy, known := false, false
@@ -317,7 +313,15 @@ func (p *peer) pollHealth(ctx context.Context) {
 		}
 		// A redirect is a non-2xx answer of the health path, not
 		// followed: it was taken as the other URL's answer.
-		resp, err := netio.Fetch(ctx, netio.OutboundRequest{URL: p.base() + p.health, Timeout: wait, Redirect: "manual",
+		base, pin := p.place()
+		if base == "" {
+			if !known {
+				log.Warn().Err(p.unplaced("health")).Msg("peer health check failing")
+				known = true
+			}
+			continue
+		}
+		resp, err := netio.Fetch(ctx, netio.OutboundRequest{URL: base + p.health, Timeout: wait, Redirect: "manual", Cert: pin,
 			Headers: netio.Headers{{Name: "X-Request-ID", Value: uuid.NewString()}}})
 		if ctx.Err() != nil {
 			return

@@ -147,6 +147,10 @@ type Server struct {
 	stopRefresh context.CancelFunc
 	// peers are the other servers its code calls by name (discover.go).
 	peers *peers
+	// cert is the certificate the server presents over TLS (DER), nil
+	// without TLS: what a server of this process calling it trusts
+	// (peer.base), whatever names it holds.
+	cert []byte
 }
 
 // finishWait bounds how long a stopping server waits for res.on_finish
@@ -491,6 +495,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	tlsConfig, err := cfg.tls.config()
 	if err != nil {
 		return fail(err)
+	}
+	if tlsConfig != nil && len(tlsConfig.Certificates) > 0 && len(tlsConfig.Certificates[0].Certificate) > 0 {
+		s.cert = tlsConfig.Certificates[0].Certificate[0]
 	}
 	static, err := s.readStatic(first)
 	if err != nil {

@@ -224,3 +224,28 @@ func TestPlainHTTPRequestLineAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("%v %v", resp, err)
 	}
 }
+
+// A server of this process served over TLS is called by the others at
+// its listen address, trusting the certificate it serves, whatever
+// names it holds and whoever signed it: calls and health probes work.
+func TestCallsToASiblingOverTLS(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "worker")
+	app := startApp(t, fmt.Sprintf(`tls { cert: %q, key: %q }
+server "api" {
+  discover "worker" { health: "/health", health_interval: 50.milliseconds }
+  route GET "/a" => fn() { try { worker.f(1) } catch e { e.message } }
+}
+server "worker" {
+  health "/health"
+  fn f(n) { n + 1 }
+}
+`, cert.CertFile, cert.KeyFile))
+	var dials atomic.Int32
+	if resp, body := get(t, httpsClient(cert.Pool, &dials), app.urls["api"]+"/a"); resp.StatusCode != 200 || body != "2" {
+		t.Errorf("GET /a: %d %s, want 2", resp.StatusCode, body)
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, "peer healthy")) > 0 })
+	if l := logged(app.logs, "peer health check failing"); len(l) > 0 {
+		t.Errorf("health probes failed: %v", l)
+	}
+}
