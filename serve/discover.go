@@ -232,9 +232,12 @@ func (s *Server) readPeers() error {
 }
 
 // Peer implements vm.Peers: the value `name` is in this server's code.
-func (s *Server) Peer(name string) (vm.Value, error) {
+func (s *Server) Peer(name string, omit []int) (vm.Value, error) {
 	if s.peers != nil {
 		if p, ok := s.peers.byName[name]; ok {
+			if omit != nil {
+				return vm.HostValue(&peerObject{p: p, omit: omit}), nil
+			}
 			return p.value, nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,7 +64,7 @@ func newPeer(from *Server, name string, ps peerSettings) *peer {
 			}
 		},
 	})
-	p.value = vm.HostValue(&peerObject{p})
+	p.value = vm.HostValue(&peerObject{p: p})
 	return p
 }
 
@@ -91,7 +92,7 @@ var rpcBackoff = [rpcAttempts - 1]time.Duration{100 * time.Millisecond, 200 * ti
 
 // call calls the peer's function fn with args from the Tova thread t,
 // which waits for the answer (other threads of the server run meanwhile).
-func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) {
+func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Value, error) {
 	what := "RPC " + p.name + "." + fn
 	sent := make([]vm.Value, len(args))
 	for i, a := range args {
@@ -108,6 +109,17 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value) (vm.Value, error) 
 			return vm.Nil, vm.Errorf(ve.Kind, "%s: %s", what, ve.Msg)
 		}
 		return vm.Nil, err
+	}
+	if len(omit) > 0 {
+		// Left out (a call by name skipped them): their defaults apply.
+		body = append(body, `,"__omitted":[`...)
+		for i, n := range omit {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = strconv.AppendInt(body, int64(n), 10)
+		}
+		body = append(body, ']')
 	}
 	body = append(body, '}')
 	base, pin := p.place()
@@ -345,7 +357,12 @@ func (p *peer) pollHealth(ctx context.Context) {
 }
 
 // peerObject is a peer as Tova code sees it: `worker.compute(21)`.
-type peerObject struct{ p *peer }
+// omit: the arguments of its call that stand for parameters left out
+// (vm.Peers).
+type peerObject struct {
+	p    *peer
+	omit []int
+}
 
 func (o *peerObject) TypeName() string { return "Server" }
 
@@ -354,7 +371,7 @@ func (o *peerObject) String() string { return "<server " + o.p.name + ">" }
 // GetAttr gives `worker.compute` unapplied: a function calling it.
 func (o *peerObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.BuiltinValue(&vm.Builtin{Name: o.p.name + "." + name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		return o.p.call(t, name, args)
+		return o.p.call(t, name, args, o.omit)
 	}}), true, nil
 }
 
@@ -363,6 +380,6 @@ func (o *peerObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 }
 
 func (o *peerObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
-	v, err := o.p.call(t, name, args)
+	v, err := o.p.call(t, name, args, o.omit)
 	return v, true, err
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"tova/driver"
 	"tova/netio"
 )
 
@@ -445,6 +446,55 @@ server {
 			}
 		} else if got != want {
 			t.Errorf("POST %s = %s, want %s", body, got, want)
+		}
+	}
+}
+
+// Named arguments of a call to another server's function bind to its
+// parameters, as in a local call: the caller's compiler knows the
+// declaration. One left out between two given takes its default, and
+// named arguments no parameter has go into a trailing destructured
+// parameter.
+func TestPeerCallNamedArguments(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/named" => fn() worker.pair(b: 2, a: 1)
+  route GET "/mixed" => fn() worker.pair(1, b: 2)
+  route GET "/hole" => fn() worker.three(a: 1, c: 3)
+  route GET "/typed" => fn() worker.flag(urgent: true, n: 4)
+  route GET "/opts" => fn() worker.connect("h", port: 8080, tls: true)
+}
+server "worker" {
+  fn pair(a, b = 0) { { a: a, b: b } }
+  fn three(a, b = "dflt", c = 0) { [a, b, c] }
+  fn flag(n: Int, urgent: Bool) { "{n} {urgent}" }
+  fn connect(host, { port, tls }) { "{host}:{port} {tls}" }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{
+		"/named": `{"a":1,"b":2}`,
+		"/mixed": `{"a":1,"b":2}`,
+		"/hole":  `[1,"dflt",3]`,
+		"/typed": `"4 true"`,
+		"/opts":  `"h:8080 true"`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	// A body of the parameters by name leaves out those it does not give.
+	if r := do(t, "POST", app.urls["worker"]+"/rpc/three", `{"a": 1, "c": 3}`, "X-Tova-Call", "1"); r.body != `{"result":[1,"dflt",3]}` {
+		t.Errorf("POST /rpc/three by name = %d %s", r.status, r.body)
+	}
+	for src, want := range map[string]string{
+		"worker.pair(a: 1, c: 2)":  "app.tova:2:44: worker.pair has no parameter named c (its parameters: a, b)",
+		"worker.pair(a: 1, bb: 2)": "worker.pair has no parameter named bb (did you mean b?)",
+		"worker.pair(1, a: 2)":     "argument a given twice",
+	} {
+		_, err := driver.CompileFile("app.tova", []byte("server \"api\" {\n  route GET \"/x\" => fn() "+src+"\n}\nserver \"worker\" {\n  fn pair(a, b = 0) { a }\n}\n"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %s, want %q", src, err, want)
 		}
 	}
 }

@@ -70,12 +70,13 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
-		args, err := rpcArgs(body, params)
+		args, skip, err := rpcArgs(body, params)
 		if err != nil {
 			return vm.Nil, err
 		}
 		var bad []string
-		var skip []bool // by argument: a nil given for a typed parameter with a default
+		// skip, by argument: one the caller left out (__omitted), or a
+		// nil given for a typed parameter with a default
 		for i := range params {
 			typ := ""
 			if i < len(types) {
@@ -85,7 +86,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 				continue
 			}
 			optional := strings.HasPrefix(typ, "Option<")
-			if i >= len(args) || args[i].IsNil() {
+			if i >= len(args) || args[i].IsNil() || i < len(skip) && skip[i] {
 				// Missing, or null (nil, None) given: as a handler's
 				// parameter, its default applies, or it is required.
 				switch {
@@ -99,6 +100,9 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 				case optional:
 					args = extend(args, i)
 					args[i] = vm.None
+					if i < len(skip) {
+						skip[i] = false
+					}
 				default:
 					bad = append(bad, params[i]+" is required")
 				}
@@ -185,29 +189,56 @@ func rpcResult(v vm.Value, variant string) vm.Value {
 }
 
 // rpcArgs reads a call's arguments from its body: {"__args": [...]},
-// or an object of the parameters by name.
-func rpcArgs(body vm.Value, params []string) ([]vm.Value, error) {
+// with "__omitted": the indexes of those that stand for parameters the
+// call left out (skip), or an object of the parameters by name.
+func rpcArgs(body vm.Value, params []string) (args []vm.Value, skip []bool, err error) {
 	if body.IsNil() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if body.Kind() != vm.KObject {
-		return nil, badBody(`an RPC body is {"__args": [...]}, got ` + vm.TypeName(body))
+		return nil, nil, badBody(`an RPC body is {"__args": [...]}, got ` + vm.TypeName(body))
 	}
 	o := body.AsObject()
 	if a, ok := o.Get("__args"); ok {
 		if a.Kind() != vm.KArray {
-			return nil, badBody(`__args must be a list of the arguments, got ` + vm.TypeName(a))
+			return nil, nil, badBody(`__args must be a list of the arguments, got ` + vm.TypeName(a))
 		}
-		return append([]vm.Value(nil), a.AsArray().Elems...), nil
+		args = append([]vm.Value(nil), a.AsArray().Elems...)
+		if om, ok := o.Get("__omitted"); ok {
+			if om.Kind() != vm.KArray {
+				return nil, nil, badBody(`__omitted must be a list of argument indexes, got ` + vm.TypeName(om))
+			}
+			skip = make([]bool, len(args))
+			for _, i := range om.AsArray().Elems {
+				if i.Kind() != vm.KInt || i.AsInt() < 0 || i.AsInt() >= int64(len(args)) {
+					return nil, nil, badBody(`__omitted must be a list of argument indexes, got ` + vm.Repr(om))
+				}
+				skip[i.AsInt()] = true
+			}
+		}
+		return args, skip, nil
 	}
-	var args []vm.Value
+	var given []bool
 	for i, p := range params {
 		if v, ok := o.Get(p); ok {
 			args = extend(args, i)
 			args[i] = v
+			for len(given) <= i {
+				given = append(given, false)
+			}
+			given[i] = true
 		}
 	}
-	return args, nil
+	// Those between the given are left out, as those after them.
+	for i := range given {
+		if !given[i] {
+			if skip == nil {
+				skip = make([]bool, len(args))
+			}
+			skip[i] = true
+		}
+	}
+	return args, skip, nil
 }
 
 // extend makes args long enough to hold index i (nil for the missing).

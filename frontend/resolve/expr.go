@@ -85,6 +85,9 @@ func (r *resolver) expr(e ast.Expr) {
 	case *ast.Call:
 		r.spawnByName(e)
 		r.expr(e.Fn)
+		if m, ok := e.Fn.(*ast.Member); ok && r.peerCalls[m] != nil {
+			r.peerNamedArgs(e, m, r.peerCalls[m])
+		}
 		r.args(e.Args, false)
 	case *ast.Member:
 		if !r.peerMember(e) {

@@ -103,11 +103,110 @@ func (r *resolver) peerMember(m *ast.Member) bool {
 		return true
 	}
 	decl.RPC = true
+	if r.peerCalls == nil {
+		r.peerCalls = map[*ast.Member]*ast.FnDecl{}
+	}
+	r.peerCalls[m] = decl
 	m.X = &ast.Call{PosV: id.PosV,
 		Fn:   &ast.Ident{PosV: id.PosV, Name: peerBuiltin, Binding: r.builtin(peerBuiltin)},
 		Args: []*ast.Arg{{PosV: id.PosV, Value: &ast.StringLit{PosV: id.PosV, Value: id.Name}}},
 	}
 	return true
+}
+
+// peerNamedArgs binds the named arguments of a call of another server's
+// function decl (`worker.pair(b: 2, a: 1)`) to its parameters here,
+// where the declaration is known, as a local call binds them: the call
+// sends its arguments by position. A parameter left out between two
+// given is sent as nil, which the callee takes as left out (its
+// default: the call tells which, `__peer("worker", [1])`). Named
+// arguments no parameter has go into one object for a
+// trailing destructured parameter, as in a local call; without one,
+// each is an error.
+func (r *resolver) peerNamedArgs(c *ast.Call, m *ast.Member, decl *ast.FnDecl) {
+	named := false
+	for _, a := range c.Args {
+		if a.Spread {
+			return // (positions unknown until run: sent as they are)
+		}
+		named = named || a.Name != ""
+	}
+	if !named {
+		return
+	}
+	params := decl.Fn.Params
+	var names []string
+	for _, p := range params {
+		if p.Name != nil && !p.Rest {
+			names = append(names, p.Name.Name)
+		}
+	}
+	var gather *ast.ObjectLit // for a trailing destructured parameter
+	last := len(params) - 1
+	if last >= 0 && params[last].Pattern != nil {
+		if _, isObject := params[last].Pattern.(*ast.PObject); isObject {
+			gather = &ast.ObjectLit{PosV: c.PosV}
+		}
+	}
+	out := make([]*ast.Arg, 0, len(params))
+	for _, a := range c.Args {
+		if a.Name == "" {
+			out = append(out, a)
+		}
+	}
+	positional := len(out)
+	for _, a := range c.Args {
+		if a.Name == "" {
+			continue
+		}
+		j := -1
+		for i, p := range params {
+			if p.Name != nil && !p.Rest && p.Name.Name == a.Name {
+				j = i
+			}
+		}
+		end := token.Pos{Line: a.PosV.Line, Col: a.PosV.Col + int32(len([]rune(a.Name)))}
+		switch {
+		case j < 0 && gather != nil:
+			gather.Entries = append(gather.Entries, &ast.ObjEntry{PosV: a.PosV, Key: a.Name, Value: a.Value})
+			continue
+		case j < 0:
+			msg := fmt.Sprintf("%s.%s has no parameter named %s", m.X.(*ast.Call).Args[0].Value.(*ast.StringLit).Value, m.Name, a.Name)
+			if s := closest(a.Name, names); s != "" && len(a.Name) >= 2 {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			} else if len(names) == 0 {
+				msg += " (it has none)"
+			} else {
+				msg += " (its parameters: " + strings.Join(names, ", ") + ")"
+			}
+			r.errorf(a.PosV, end, "%s", msg)
+			continue
+		case j < positional || j < len(out) && out[j] != nil:
+			r.errorf(a.PosV, end, "argument %s given twice (by position and by name, or by name twice)", a.Name)
+			continue
+		}
+		for len(out) <= j {
+			out = append(out, nil)
+		}
+		out[j] = &ast.Arg{PosV: a.PosV, Value: a.Value}
+	}
+	if gather != nil && len(gather.Entries) > 0 {
+		for len(out) < last {
+			out = append(out, nil)
+		}
+		out = append(out, &ast.Arg{PosV: gather.PosV, Value: gather})
+	}
+	var holes []ast.Expr
+	for i, a := range out {
+		if a == nil {
+			out[i] = &ast.Arg{PosV: c.PosV, Value: &ast.NilLit{PosV: c.PosV}}
+			holes = append(holes, &ast.IntLit{PosV: c.PosV, Value: int64(i)})
+		}
+	}
+	c.Args = out
+	if peer := m.X.(*ast.Call); len(holes) > 0 {
+		peer.Args = append(peer.Args, &ast.Arg{PosV: c.PosV, Value: &ast.ArrayLit{PosV: c.PosV, Elems: holes}})
+	}
 }
 
 // serverNote completes the "undefined" error of a name that is a

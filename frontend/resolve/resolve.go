@@ -153,6 +153,9 @@ type resolver struct {
 	discovered map[string]bool
 	// serverFns: each server's plain functions, by name (peer.go)
 	serverFns map[string]map[string]*ast.FnDecl
+	// peerCalls: the function of another server each `worker.compute`
+	// names (peer.go)
+	peerCalls map[*ast.Member]*ast.FnDecl
 	// background: the names of every server's background fns
 	// (spawnByName)
 	background map[string]bool
