@@ -300,6 +300,11 @@ type rowReader struct {
 	// crLines: the CSV file's lines end in CR alone (classic Mac OS),
 	// told by its first line end, which the first read looks at
 	crLines bool
+	// tail is where the file's last line begins when no line break
+	// ends it, else -1: a row there that is not whole was cut short by
+	// an append's writer being killed (or is being written): it is not
+	// read, as the next append cuts it off (appendFile).
+	tail int64
 }
 
 // crToLF reads a file whose lines end in CR alone with its CRs as LFs,
@@ -353,6 +358,10 @@ func (rr *rowReader) next(t *vm.Thread, max int, limit int64, whole bool) (rows 
 			err = tooLargeErr(rr.fname, rr.path)
 			return
 		}
+		rr.tail = -1
+		if last, ok := lastLine(f, st.Size()); ok && len(last) > 0 {
+			rr.tail = st.Size() - int64(len(last))
+		}
 		if rr.off > 0 {
 			if _, e := f.Seek(rr.off, io.SeekStart); e != nil {
 				err = fileErr(rr.fname, rr.path, e)
@@ -401,6 +410,10 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 	if rr.crLines {
 		src = crToLF{br}
 	}
+	tail := rr.tail
+	if rr.crLines {
+		tail = -1 // (its line breaks are CRs, which lastLine does not see)
+	}
 	capped := &rowCap{r: src}
 	cr := csv.NewReader(capped)
 	cr.Comma = rr.csv.comma
@@ -413,6 +426,7 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 			}
 		}
 		capped.mark = capped.n
+		at := start + cr.InputOffset() // where the record begins
 		rec, err := cr.Read()
 		if err == io.EOF {
 			eof = true
@@ -420,6 +434,10 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 		}
 		if err != nil {
 			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
+				if errors.Is(pe.Err, csv.ErrQuote) && tail >= 0 && at >= tail {
+					eof = true // a last row cut short in a quoted cell
+					break
+				}
 				return nil, false, valueErr("%s: %s: line %d, column %d: %v", rr.fname, rr.path, rr.line+pe.Line-1, pe.Column, pe.Err)
 			}
 			if errors.Is(err, errTooLarge) {
@@ -441,6 +459,10 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 			if rr.csv.header {
 				continue
 			}
+		}
+		if len(rec) < len(rr.cols) && tail >= 0 && at >= tail {
+			eof = true // a last row cut short
+			break
 		}
 		if len(rec) != len(rr.cols) {
 			first := "the header"
@@ -554,7 +576,15 @@ func (rr *rowReader) readLines(t *vm.Thread, r io.Reader, max int) (lines []stri
 				return nil, nil, false, err
 			}
 		}
+		at := rr.off
 		b, err := br.ReadBytes('\n')
+		if err == io.EOF && rr.tail >= 0 && at == rr.tail {
+			if torn, _ := tornJSONLine(nil, 0, b); torn {
+				// A last line cut short: not read, and the next
+				// batch starts at it again.
+				return lines, nums, true, nil
+			}
+		}
 		if len(b) > 0 {
 			first := rr.off == 0
 			rr.off += int64(len(b)) // the mark's bytes too: the next batch starts after them

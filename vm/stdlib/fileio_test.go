@@ -334,6 +334,38 @@ func TestWriteAppendAfterTornRow(t *testing.T) {
 	}
 }
 
+// A last row cut short, as a killed append leaves it (or as one being
+// written reads), is not read: the rows before it are, as read and
+// stream give them once the next append cut it off. The file could not
+// be read at all, nor a server whose data block reads it start. A row
+// short elsewhere, or a last one whole without a line break, is read as
+// ever (an error, or the row).
+func TestReadSkipsTornLastRow(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ name, content, want string }{
+		{"torn.jsonl", "{\"a\":1}\n{\"a\":2,\"pad\":\"xx", "[{ a: 1 }]"},
+		{"only.jsonl", "{\"a\":", "[]"},
+		{"whole.jsonl", "{\"a\":1}\n{\"a\":2}", "[{ a: 1 }, { a: 2 }]"},
+		{"short.csv", "a,b,c\n1,2,3\n4,5", "[{ a: 1, b: 2, c: 3 }]"},
+		{"quote.csv", "a,b,c\n1,2,3\n4,5,\"si", "[{ a: 1, b: 2, c: 3 }]"},
+		{"whole.csv", "a,b\n1,2", "[{ a: 1, b: 2 }]"},
+	} {
+		p := file(t, c.name, c.content)
+		if got := vm.Repr(e.call(t, "read", S(p))); got != c.want {
+			t.Errorf("read %s = %s, want %s", c.name, got, c.want)
+		}
+	}
+	for name, content := range map[string]string{
+		"mid.csv":   "a,b\n1\n2,3",              // short, but not last
+		"ended.csv": "a,b\n1,2\n3\n",            // short, a line break after it: whole
+		"bad.jsonl": "{\"a\":1}\n{\"a\": nope}", // not cut short: broken
+	} {
+		if err := e.err(t, "read", S(file(t, name, content))); err.Kind != "ValueError" {
+			t.Errorf("read %s: %v, want a ValueError", name, err)
+		}
+	}
+}
+
 // Appends to one file take turns: appends racing to a new file wrote its
 // header twice and rows between them.
 func TestWriteAppendTakesTurns(t *testing.T) {

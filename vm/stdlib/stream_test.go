@@ -87,6 +87,9 @@ func TestStreamFormats(t *testing.T) {
 		{"header.csv", "a,b\n", nil, `[]`},
 		{"empty.csv", "", nil, `[]`},
 		{"exact.csv", "a\n1\n2\n", a(I(2)), `[[{ a: 1 }, { a: 2 }]]`},
+		// A last row cut short (a killed append) is not read.
+		{"torn.jsonl", "{\"a\":1}\n{\"a\":2}\n{\"a\":", a(I(1)), `[[{ a: 1 }], [{ a: 2 }]]`},
+		{"torn.csv", "a,b\n1,2\n3,4\n5", a(I(1)), `[[{ a: 1, b: 2 }], [{ a: 3, b: 4 }]]`},
 	}
 	for _, c := range cases {
 		s := e.call(t, "stream", append(a(S(file(t, c.name, c.content))), c.args...)...)
