@@ -272,9 +272,14 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	default:
 		rt.log.Info().Uint64("limit_bytes", opts.MemoryLimit).Str("from", opts.MemoryLimitFrom).Msg("memory limit")
 	}
+	// Each server's hooks in order, the servers' side by side: one's
+	// slow (or endless) on_start does not hold back another's, as it
+	// would not were they deployed apart.
+	var hooks sync.WaitGroup
 	for _, s := range rt.servers {
-		s.runHooks(rt.opts.StartContext, s.onStart, "on_start")
+		hooks.Go(func() { s.runHooks(rt.opts.StartContext, s.onStart, "on_start") })
 	}
+	hooks.Wait()
 	return rt, nil
 }
 

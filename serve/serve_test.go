@@ -2844,3 +2844,24 @@ server {
 		t.Errorf("a Box<Int> without its label: %d %s", r.status, r.body)
 	}
 }
+
+// Servers run their on_start hooks side by side: one server's slow hook
+// holds back no other's (the other's start-up work waited 3 s, or for
+// ever behind a hook that polls in a loop); a server's own hooks keep
+// their order.
+func TestOnStartHooksOfServersRunSideBySide(t *testing.T) {
+	began := time.Now()
+	app := startApp(t, `
+server "slow" {
+  on_start fn() { sleep(1500); print("slow done") }
+}
+server "quick" {
+  on_start fn() { print("quick first") }
+  on_start fn() { print("quick second") }
+}
+`)
+	out := app.stdout.String()
+	if time.Since(began) > 10*time.Second || !strings.Contains(out, "quick first\nquick second\n") || !strings.HasSuffix(out, "slow done\n") {
+		t.Errorf("printed %q: want quick's hooks in order, before slow's ended", out)
+	}
+}
