@@ -146,14 +146,27 @@ func (f *fstate) declareAt(b *ast.Binding, r int) {
 
 // hoistFuncs creates the closures of the block's function declarations
 // before any other statement runs, so they may call each other.
+// A top-level background fn of a program without server blocks, which
+// belongs to its one server (set up after the top-level code), is bound
+// here too: the top-level code may name it (`kinds = { img: resize }`),
+// as it names a plain fn.
 func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 	for _, st := range stmts {
-		if fd, ok := st.(*ast.FnDecl); ok {
-			f.setPos(fd.PosV)
+		switch st := st.(type) {
+		case *ast.FnDecl:
+			f.setPos(st.PosV)
 			tmp := f.alloc(1)
-			f.closure(fd.Fn, fd.Name.Name, fd.PosV, tmp)
-			f.store(fd.Name.Binding, tmp)
+			f.closure(st.Fn, st.Name.Name, st.PosV, tmp)
+			f.store(st.Name.Binding, tmp)
 			f.release(tmp)
+		case *ast.HookDecl:
+			if st.Kind == "background" && st.Name != nil && st.Name.Binding != nil && f.c.implicitServer && f.af == nil && f.srv == nil {
+				f.setPos(st.PosV)
+				tmp := f.alloc(1)
+				f.closure(st.Fn, st.Name.Name, st.PosV, tmp)
+				f.store(st.Name.Binding, tmp)
+				f.release(tmp)
+			}
 		}
 	}
 }

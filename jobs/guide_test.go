@@ -180,3 +180,17 @@ func TestGuideCombiningPatternsAtTheTopLevel(t *testing.T) {
 		return len(app.out.Lines("alert: payment 2 failed")) > 0
 	})
 }
+
+// The top-level code of a program with no server block may name a
+// top-level background fn, as it names a plain fn: it was read before
+// the server that owns it was set up ("resize is read before its
+// declaration has run", the start failed).
+func TestTopLevelCodeNamesATopLevelBackgroundFn(t *testing.T) {
+	app := startApp(t, `
+background fn resize(x) { print("resized {x}") }
+kinds = { img: resize }
+fn kick() { spawn_job(kinds.img, 7) }
+`, backend{}, func(o *jobstest.Options) { o.Dir = t.TempDir() })
+	app.call(t, "", "kick")
+	waitFor(t, 20*time.Second, "the job run", func() bool { return len(app.out.Lines("resized 7")) == 1 })
+}
