@@ -175,7 +175,7 @@ func jobName(v vm.Value) (string, error) {
 // server would log it.
 func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Value, error) {
 	if fn.Kind() != vm.KFunc {
-		return vm.Nil, vm.Errorf("JobError", "spawn_job: unknown background job %q: background fns are declared in server blocks", name)
+		return vm.Nil, vm.Errorf("JobError", "spawn_job: background job %q named by a String in a script: tova run has no queue and runs a job at once given the background fn itself (spawn_job(%s, ...))", name, name)
 	}
 	payload, err := jobPayload(t, args)
 	if err != nil {

@@ -226,7 +226,7 @@
 // JSON round trip) and returns nil (no job is stored, so there is no
 // id); a failure, a throw or an Err returned, is reported on stderr
 // instead of raised, with where it was and its stack ("job work failed:
-// app.tova:2:9: TypeError: ..."). publish stores nothing and returns 0. (spawn_job("name") names a
-// background fn, which only a server block declares: in a script that is
-// a JobError.)
+// app.tova:2:9: TypeError: ..."). publish stores nothing and returns 0. (spawn_job("name"), a
+// background fn by name, needs the queue: in a script that is a
+// JobError saying to give the fn itself.)
 package jobs

@@ -159,6 +159,7 @@ fn declined(x) {
 }
 r = spawn_job(work, { a: 1 })
 spawn_job(broken)
+try { spawn_job("work", 1) } catch e { print(e.message) }
 spawn_job(declined, 2)
 print("after {r} {publish("topic", 1)}")
 `))
@@ -169,7 +170,9 @@ print("after {r} {publish("topic", 1)}")
 	if err := driver.Run(context.Background(), p, vm.Config{Stdout: &out, Stderr: &errOut}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "inline 1 job_id=nil\nafter nil 0\n"; got != want {
+	if got, want := out.String(), "inline 1 job_id=nil\n"+
+		"spawn_job: background job \"work\" named by a String in a script: tova run has no queue and runs a job at once given the background fn itself (spawn_job(work, ...))\n"+
+		"after nil 0\n"; got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	if got, want := errOut.String(), "job broken failed: script.tova:3:15: Error: nope\n  at broken (script.tova:3:15)\n  at main (script.tova:8:10)\n"+
