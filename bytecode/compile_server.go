@@ -929,6 +929,19 @@ var modelOptionNotes = map[string]struct {
 	"indexes":     {false, "is not applied: no index is made (a db.run(\"CREATE INDEX ...\") in on_start makes one)"},
 }
 
+// appliedOptions are the options of a model the runtime applies: those
+// it warns of as not applied are not even computed (has_many: [Order]
+// names a model declared after this one, which is not bound yet).
+func appliedOptions(opts []*ast.ObjEntry) []*ast.ObjEntry {
+	var out []*ast.ObjEntry
+	for _, o := range opts {
+		if _, known := modelOptionNotes[o.Key]; !known {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // checkModelOptions refuses a model option this runtime does not know
 // (a field written `views: 0` rather than `views: Int = 0` is one) and
 // warns of, or refuses, those of the reference it does not apply.
@@ -984,7 +997,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	spec := &ast.ObjectLit{PosV: st.PosV, Entries: []*ast.ObjEntry{
 		{PosV: st.PosV, Key: "name", Value: &ast.StringLit{PosV: st.PosV, Value: st.Name.Name}},
 		{PosV: st.PosV, Key: "fields", Value: fieldList},
-		{PosV: st.PosV, Key: "options", Value: &ast.ObjectLit{PosV: st.PosV, Entries: st.Options}},
+		{PosV: st.PosV, Key: "options", Value: &ast.ObjectLit{PosV: st.PosV, Entries: appliedOptions(st.Options)}},
 		{PosV: st.PosV, Key: "types", Value: &ast.ObjectLit{PosV: st.PosV, Entries: types}},
 		{PosV: st.PosV, Key: "records", Value: &ast.ArrayLit{PosV: st.PosV, Elems: mt.records}},
 	}}

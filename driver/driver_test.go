@@ -593,6 +593,28 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 	})
 }
 
+// Two models that name each other in options that are not applied (a
+// user has many orders, an order belongs to a user) run: the options
+// are not computed, and the later model's name, not bound yet when the
+// first is declared, stopped every start ("Order is read before its
+// declaration has run").
+func TestModelsNamingEachOtherRun(t *testing.T) {
+	p, err := CompileFile("rel.tova", []byte(`db { adapter: "sqlite", database: ":memory:" }
+model User { name: String, has_many: [Order] }
+model Order { user_id: Int, belongs_to: [User] }
+u = User.create({ name: "ann" })
+Order.create({ user_id: u.id })
+print(len(Order.where({ user_id: u.id })))
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), p, vm.Config{Dir: t.TempDir(), Stdout: &out, Stderr: &bytes.Buffer{}}); err != nil || out.String() != "1\n" {
+		t.Fatalf("run: %v, printed %q", err, out.String())
+	}
+}
+
 // The SQLite database a program opened is closed when its run ends, with
 // an error or not, so the file holds every write: its write-ahead log
 // is checkpointed and removed. It was left beside the file, and a copy
