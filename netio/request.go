@@ -340,6 +340,9 @@ type exchange struct {
 	// the next (putExchange keeps it).
 	mem, spare reqBlock
 	free       bool
+	// after is the answer's Response.AfterWrite, run once its access
+	// line is written
+	after func(status int)
 }
 
 // currentID is the request's id as its handler last set it, which may

@@ -550,6 +550,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ex.line = s.access(ex.line, tc, &ex.req, status, start, nil)
+	if after := ex.after; after != nil {
+		ex.after = nil
+		go after(status)
+	}
 	putExchange(tc, ex)
 }
 
@@ -761,8 +765,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, ex *exchange, job *actors.Jo
 	setRequestID(ctx, req.ID)
 	status := ctx.Response.StatusCode()
 	if resp != nil && resp.AfterWrite != nil {
-		// The response is final; its callbacks must not delay it.
-		go resp.AfterWrite(status)
+		// The response is final; its callbacks must not delay it. They
+		// run once its access line is written (handle), so that what
+		// they print comes after it.
+		ex.after = resp.AfterWrite
 	}
 	// The handler has returned: if it kept nothing of the request and
 	// nothing holds its context, the request's memory serves the

@@ -2865,3 +2865,51 @@ server "quick" {
 		t.Errorf("printed %q: want quick's hooks in order, before slow's ended", out)
 	}
 }
+
+// slowWriter writes to w a millisecond late: a log line that another
+// goroutine's line could overtake does then.
+type slowWriter struct{ w io.Writer }
+
+func (s slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return s.w.Write(p)
+}
+
+// A request's res.on_finish callbacks run once its access line is
+// written: what they print comes after it, as what its handler prints
+// comes before it (they raced).
+func TestOnFinishLinesFollowTheAccessLine(t *testing.T) {
+	one := &testutil.Buffer{}
+	app := startApp(t, `
+server {
+  route GET "/x" => fn(req, res) {
+    print("handler {req.id}")
+    res.on_finish(fn(s) { print("finish {req.id}") })
+    "ok"
+  }
+}
+`, func(o *Options) { o.Stdout, o.Stderr, o.Logger = one, one, zerolog.New(slowWriter{one}) })
+	for i := range 100 {
+		do(t, "GET", app.urls[""]+"/x", "", "X-Request-ID", fmt.Sprintf("r%d", i))
+	}
+	waitFor(t, func() bool { return strings.Count(one.String(), "finish r") == 100 })
+	pos := map[string]int{}
+	for i, line := range strings.Split(one.String(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "handler "), strings.HasPrefix(line, "finish "):
+			pos[line] = i
+		case strings.Contains(line, `"message":"request"`):
+			var l struct {
+				RequestID string `json:"request_id"`
+			}
+			json.Unmarshal([]byte(line), &l)
+			pos["access "+l.RequestID] = i
+		}
+	}
+	for i := range 100 {
+		id := fmt.Sprintf("r%d", i)
+		if !(pos["handler "+id] < pos["access "+id] && pos["access "+id] < pos["finish "+id]) {
+			t.Fatalf("%s: handler line %d, access line %d, on_finish line %d: want them in that order", id, pos["handler "+id], pos["access "+id], pos["finish "+id])
+		}
+	}
+}
