@@ -261,3 +261,37 @@ func TestLoweredMaxAttemptsDiscardsWithoutRunning(t *testing.T) {
 		})
 	}
 }
+
+// A process of another version that lacks the job's fn hands it back,
+// whatever its own max_attempts says of the attempts so far: it was
+// discarded by a version with a lower max_attempts that could not run
+// it at all.
+func TestForeignJobPastAttemptsIsHandedBack(t *testing.T) {
+	const v2 = `server "w" {
+  jobs { max_attempts: 6 }
+  fn kick() { spawn_job("resize", 1) }
+  background fn resize(x) {
+    print("v2 attempt={job_attempt()}")
+    if job_attempt() == 3 { sleep(10.seconds) }
+    throw "boom"
+  }
+}`
+	const v1 = `server "w" {
+  jobs { max_attempts: 2 }
+  background fn ping() { print("ping") }
+}`
+	be := sqliteBackend(t)
+	next := startApp(t, v2, be)
+	next.call(t, "w", "kick")
+	waitFor(t, 20*time.Second, "the third attempt", func() bool { return len(next.out.Lines("v2 attempt=3")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	next.Stop(ctx)
+	cancel()
+	old := startApp(t, v1, be, func(o *jobstest.Options) { o.Jobs.ForeignRetry = 20 * time.Millisecond })
+	waitFor(t, 20*time.Second, "the job handed back (or discarded)", func() bool {
+		return strings.Contains(old.logs.String(), "handed back to the queue for a process that has it") || len(listJobs(t, be, jobs.StateDiscarded)) > 0
+	})
+	if d := listJobs(t, be, jobs.StateDiscarded); len(d) != 0 {
+		t.Fatalf("discarded by a process that lacks its fn: %+v", d)
+	}
+}

@@ -141,8 +141,12 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
 			e.ownMaxAttempts(ctx, r, j.JobRow)
-			if err := r.pastAttempts(j.JobRow, "job "+j.Args.Fn); err != nil {
-				return err
+			if _, ours := r.background[j.Args.Fn]; ours {
+				// (a job of a fn this server lacks goes back to the
+				// queue for one that has it, its attempts as they are)
+				if err := r.pastAttempts(j.JobRow, "job "+j.Args.Fn); err != nil {
+					return err
+				}
 			}
 			return r.runJob(ctx, j.JobRow, &j.Args)
 		}))
@@ -153,8 +157,10 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 					return e.split(ctx, j, subs)
 				}
 			}
-			if err := r.pastAttempts(j.JobRow, "subscribe "+j.Args.Topic); err != nil {
-				return err
+			if len(r.subscribers[j.Args.Topic]) > 0 {
+				if err := r.pastAttempts(j.JobRow, "subscribe "+j.Args.Topic); err != nil {
+					return err
+				}
 			}
 			return r.runEvent(ctx, j.JobRow, &j.Args)
 		}))
