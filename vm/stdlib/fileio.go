@@ -303,8 +303,10 @@ type rowReader struct {
 	// tail is where the file's last line begins when no line break
 	// ends it, else -1: a row there that is not whole was cut short by
 	// an append's writer being killed (or is being written): it is not
-	// read, as the next append cuts it off (appendFile).
-	tail int64
+	// read, as the next append cuts it off (appendFile). Found once
+	// for each size the file has (tailOf), not for every batch.
+	tail   int64
+	tailOf int64 // the file's size tail was found for, +1 (0: none yet)
 }
 
 // crToLF reads a file whose lines end in CR alone with its CRs as LFs,
@@ -358,9 +360,11 @@ func (rr *rowReader) next(t *vm.Thread, max int, limit int64, whole bool) (rows 
 			err = tooLargeErr(rr.fname, rr.path)
 			return
 		}
-		rr.tail = -1
-		if last, ok := lastLine(f, st.Size()); ok && len(last) > 0 {
-			rr.tail = st.Size() - int64(len(last))
+		if rr.tailOf != st.Size()+1 {
+			rr.tail, rr.tailOf = -1, st.Size()+1
+			if last, ok := lastLine(f, st.Size()); ok && len(last) > 0 {
+				rr.tail = st.Size() - int64(len(last))
+			}
 		}
 		if rr.off > 0 {
 			if _, e := f.Seek(rr.off, io.SeekStart); e != nil {
