@@ -232,11 +232,11 @@ func (s *Server) readPeers() error {
 }
 
 // Peer implements vm.Peers: the value `name` is in this server's code.
-func (s *Server) Peer(name string, omit []int) (vm.Value, error) {
+func (s *Server) Peer(name string, slots []int) (vm.Value, error) {
 	if s.peers != nil {
 		if p, ok := s.peers.byName[name]; ok {
-			if omit != nil {
-				return vm.HostValue(&peerObject{p: p, omit: omit}), nil
+			if slots != nil {
+				return vm.HostValue(&peerObject{p: p, slots: slots}), nil
 			}
 			return p.value, nil
 		}

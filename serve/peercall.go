@@ -357,11 +357,35 @@ func (p *peer) pollHealth(ctx context.Context) {
 }
 
 // peerObject is a peer as Tova code sees it: `worker.compute(21)`.
-// omit: the arguments of its call that stand for parameters left out
-// (vm.Peers).
+// slots: the parameter each argument of its call is for, in a call by
+// name (vm.Peers).
 type peerObject struct {
-	p    *peer
-	omit []int
+	p     *peer
+	slots []int
+}
+
+// place puts a call's arguments, in the order written, where slots says
+// (o.slots; nil: as they are), and lists the parameters left out before
+// the last one given.
+func (o *peerObject) place(args []vm.Value) ([]vm.Value, []int) {
+	if o.slots == nil || len(o.slots) != len(args) {
+		return args, nil
+	}
+	n := 0
+	for _, j := range o.slots {
+		n = max(n, j+1)
+	}
+	placed, given := make([]vm.Value, n), make([]bool, n)
+	for i, j := range o.slots {
+		placed[j], given[j] = args[i], true
+	}
+	var omit []int
+	for j, ok := range given {
+		if !ok {
+			omit = append(omit, j)
+		}
+	}
+	return placed, omit
 }
 
 func (o *peerObject) TypeName() string { return "Server" }
@@ -371,7 +395,8 @@ func (o *peerObject) String() string { return "<server " + o.p.name + ">" }
 // GetAttr gives `worker.compute` unapplied: a function calling it.
 func (o *peerObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.BuiltinValue(&vm.Builtin{Name: o.p.name + "." + name, Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		return o.p.call(t, name, args, o.omit)
+		args, omit := o.place(args)
+		return o.p.call(t, name, args, omit)
 	}}), true, nil
 }
 
@@ -380,6 +405,7 @@ func (o *peerObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 }
 
 func (o *peerObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
-	v, err := o.p.call(t, name, args, o.omit)
+	args, omit := o.place(args)
+	v, err := o.p.call(t, name, args, omit)
 	return v, true, err
 }

@@ -463,6 +463,8 @@ server "api" {
   route GET "/hole" => fn() worker.three(a: 1, c: 3)
   route GET "/typed" => fn() worker.flag(urgent: true, n: 4)
   route GET "/opts" => fn() worker.connect("h", port: 8080, tls: true)
+  fn say(x) { print("eval {x}"); x }
+  route GET "/order" => fn() worker.pair(b: say("B"), a: say("A"))
 }
 server "worker" {
   fn pair(a, b = 0) { { a: a, b: b } }
@@ -478,10 +480,15 @@ server "worker" {
 		"/hole":  `[1,"dflt",3]`,
 		"/typed": `"4 true"`,
 		"/opts":  `"h:8080 true"`,
+		"/order": `{"a":"A","b":"B"}`,
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
 		}
+	}
+	// The arguments are computed in the order written, as in a local call.
+	if out := app.stdout.String(); out != "eval B\neval A\n" {
+		t.Errorf("printed %q, want the arguments computed in the order written", out)
 	}
 	// A body of the parameters by name leaves out those it does not give.
 	if r := do(t, "POST", app.urls["worker"]+"/rpc/three", `{"a": 1, "c": 3}`, "X-Tova-Call", "1"); r.body != `{"result":[1,"dflt",3]}` {

@@ -23,20 +23,20 @@ func init() {
 // functions of the other servers of the program (serve's servers).
 type Peers interface {
 	// Peer returns the value whose methods call server name's
-	// functions; the arguments at the indexes omit are left out of
-	// the call (their parameters take their defaults).
-	Peer(name string, omit []int) (Value, error)
+	// functions; slots, if not nil, is the parameter each argument of
+	// the call is for (a call by name), those none is for left out.
+	Peer(name string, slots []int) (Value, error)
 }
 
-// __peer(name [, omit]) is the server named name, in `name.fn(args)`
+// __peer(name [, slots]) is the server named name, in `name.fn(args)`
 // written in another server's code (see the resolver's peerMember);
-// omit lists the arguments that stand for parameters a call by name
-// left out (peerNamedArgs).
+// slots is the parameter each argument of a call by name is for
+// (peerNamedArgs).
 func builtinPeer(t *Thread, args []Value) (Value, error) {
 	if len(args) < 1 || len(args) > 2 || args[0].k != KString {
 		return Nil, TypeErrorf("__peer: bad arguments")
 	}
-	var omit []int
+	var slots []int
 	if len(args) == 2 {
 		if args[1].k != KArray {
 			return Nil, TypeErrorf("__peer: bad arguments")
@@ -45,14 +45,14 @@ func builtinPeer(t *Thread, args []Value) (Value, error) {
 			if i.k != KInt {
 				return Nil, TypeErrorf("__peer: bad arguments")
 			}
-			omit = append(omit, int(i.n))
+			slots = append(slots, int(i.n))
 		}
 	}
 	p, ok := t.In.Host.(Peers)
 	if !ok {
 		return Nil, Errorf("RPCError", "server %s: calling another server's functions needs a running server (tova serve)", args[0].AsString())
 	}
-	return p.Peer(args[0].AsString(), omit)
+	return p.Peer(args[0].AsString(), slots)
 }
 
 // __omit(obj, keys...) is a copy of obj without keys: the ...rest of an

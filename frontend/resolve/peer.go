@@ -117,12 +117,12 @@ func (r *resolver) peerMember(m *ast.Member) bool {
 // peerNamedArgs binds the named arguments of a call of another server's
 // function decl (`worker.pair(b: 2, a: 1)`) to its parameters here,
 // where the declaration is known, as a local call binds them: the call
-// sends its arguments by position. A parameter left out between two
-// given is sent as nil, which the callee takes as left out (its
-// default: the call tells which, `__peer("worker", [1])`). Named
-// arguments no parameter has go into one object for a
-// trailing destructured parameter, as in a local call; without one,
-// each is an error.
+// sends its arguments by position. The arguments are still computed in
+// the order written; `__peer("worker", [1, 0])` then tells the parameter
+// each one is for, and a parameter left out between two given is sent
+// as left out (it takes its default). Named arguments no parameter has
+// go into one object for a trailing destructured parameter, as in a
+// local call; without one, each is an error.
 func (r *resolver) peerNamedArgs(c *ast.Call, m *ast.Member, decl *ast.FnDecl) {
 	named := false
 	for _, a := range c.Args {
@@ -148,13 +148,16 @@ func (r *resolver) peerNamedArgs(c *ast.Call, m *ast.Member, decl *ast.FnDecl) {
 			gather = &ast.ObjectLit{PosV: c.PosV}
 		}
 	}
-	out := make([]*ast.Arg, 0, len(params))
+	var out []*ast.Arg // in the order written
+	var slots []int    // the parameter of each
+	taken := map[int]bool{}
 	for _, a := range c.Args {
 		if a.Name == "" {
+			taken[len(out)] = true
+			slots = append(slots, len(out))
 			out = append(out, a)
 		}
 	}
-	positional := len(out)
 	for _, a := range c.Args {
 		if a.Name == "" {
 			continue
@@ -168,6 +171,12 @@ func (r *resolver) peerNamedArgs(c *ast.Call, m *ast.Member, decl *ast.FnDecl) {
 		end := token.Pos{Line: a.PosV.Line, Col: a.PosV.Col + int32(len([]rune(a.Name)))}
 		switch {
 		case j < 0 && gather != nil:
+			if len(gather.Entries) == 0 {
+				// (where its first entry is written)
+				taken[last] = true
+				slots = append(slots, last)
+				out = append(out, &ast.Arg{PosV: gather.PosV, Value: gather})
+			}
 			gather.Entries = append(gather.Entries, &ast.ObjEntry{PosV: a.PosV, Key: a.Name, Value: a.Value})
 			continue
 		case j < 0:
@@ -181,32 +190,21 @@ func (r *resolver) peerNamedArgs(c *ast.Call, m *ast.Member, decl *ast.FnDecl) {
 			}
 			r.errorf(a.PosV, end, "%s", msg)
 			continue
-		case j < positional || j < len(out) && out[j] != nil:
+		case taken[j]:
 			r.errorf(a.PosV, end, "argument %s given twice (by position and by name, or by name twice)", a.Name)
 			continue
 		}
-		for len(out) <= j {
-			out = append(out, nil)
-		}
-		out[j] = &ast.Arg{PosV: a.PosV, Value: a.Value}
-	}
-	if gather != nil && len(gather.Entries) > 0 {
-		for len(out) < last {
-			out = append(out, nil)
-		}
-		out = append(out, &ast.Arg{PosV: gather.PosV, Value: gather})
-	}
-	var holes []ast.Expr
-	for i, a := range out {
-		if a == nil {
-			out[i] = &ast.Arg{PosV: c.PosV, Value: &ast.NilLit{PosV: c.PosV}}
-			holes = append(holes, &ast.IntLit{PosV: c.PosV, Value: int64(i)})
-		}
+		taken[j] = true
+		slots = append(slots, j)
+		out = append(out, &ast.Arg{PosV: a.PosV, Value: a.Value})
 	}
 	c.Args = out
-	if peer := m.X.(*ast.Call); len(holes) > 0 {
-		peer.Args = append(peer.Args, &ast.Arg{PosV: c.PosV, Value: &ast.ArrayLit{PosV: c.PosV, Elems: holes}})
+	elems := make([]ast.Expr, len(slots))
+	for i, j := range slots {
+		elems[i] = &ast.IntLit{PosV: c.PosV, Value: int64(j)}
 	}
+	peer := m.X.(*ast.Call)
+	peer.Args = append(peer.Args, &ast.Arg{PosV: c.PosV, Value: &ast.ArrayLit{PosV: c.PosV, Elems: elems}})
 }
 
 // serverNote completes the "undefined" error of a name that is a
