@@ -37,7 +37,8 @@ type OutboundRequest struct {
 	// Cert, when set, is the certificate (DER) an https server must
 	// present, trusted as it is instead of through the system's roots
 	// and the URL's host name: a server of this process called at its
-	// listen address, an IP its certificate seldom names.
+	// listen address, an IP its certificate seldom names. Give the same
+	// slice for each request to that server: a client is kept for it.
 	Cert []byte
 }
 
@@ -67,19 +68,21 @@ var errRedirect = errors.New("redirect")
 var outbound = newClient(nil)
 
 // pinnedClients are the clients of requests with a Cert, one a
-// certificate: each trusts that certificate alone.
-var pinnedClients sync.Map // string(cert) → *http.Client
+// certificate, by where its bytes are (a server's certificate stays
+// where it is, and its bytes are not copied for each call): each trusts
+// that certificate alone.
+var pinnedClients sync.Map // &cert[0] → *http.Client
 
 // clientFor is the client of r.
 func clientFor(r *OutboundRequest) *http.Client {
-	if r.Cert == nil {
+	if len(r.Cert) == 0 {
 		return outbound
 	}
-	if c, ok := pinnedClients.Load(string(r.Cert)); ok {
+	if c, ok := pinnedClients.Load(&r.Cert[0]); ok {
 		return c.(*http.Client)
 	}
 	pin := r.Cert
-	c, _ := pinnedClients.LoadOrStore(string(pin), newClient(&tls.Config{
+	c, _ := pinnedClients.LoadOrStore(&pin[0], newClient(&tls.Config{
 		// The chain and the name are not checked: the certificate is,
 		// byte for byte, which is stricter.
 		InsecureSkipVerify: true,
