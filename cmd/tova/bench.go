@@ -232,7 +232,8 @@ a process of its own, measured as every other target is. Its ratio is
 how far two identical servers differ in this run: the run's own noise.
 Of a program with several servers, tova serve runs one, the first
 declared (--server NAME for another): PORT reaches it, not its
-PORT_<NAME>. A program read from a pipe is served from a copy.
+PORT_<NAME>. A program read from a pipe is served from a temporary
+copy, whose directory its relative paths are then read from.
 --variant KEY=VALUE[,KEY=VALUE...] (repeatable) adds a row after tova
 serve's: tova serve again, with these environment variables set, e.g.
 --variant GOGC=400 to measure a runtime setting beside the default.
