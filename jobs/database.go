@@ -17,6 +17,8 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"tova/internal/pgpath"
 )
 
 // The queue's tables are River's (river_job, river_leader, ...), created
@@ -241,24 +243,13 @@ func PostgresPoolSize(workers int) int { return workers/2 + 6 }
 func createSearchPathSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	var current *string
 	var path string
-	if err := pool.QueryRow(ctx, "SELECT current_schema(), current_setting('search_path')").Scan(&current, &path); err != nil {
+	if err := pool.QueryRow(ctx, pgpath.Query).Scan(&current, &path); err != nil {
 		return fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
-	if current != nil {
-		return nil
-	}
-	for _, name := range strings.Split(path, ",") {
-		name = strings.TrimSpace(name)
-		if strings.HasPrefix(name, `"`) && strings.HasSuffix(name, `"`) && len(name) >= 2 {
-			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
-		}
-		if name == "" || name == "$user" {
-			continue
-		}
+	if name := pgpath.Missing(current, path); name != "" {
 		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
 			return fmt.Errorf("the URL's search_path names the schema %q, which does not exist, and it could not be made: %w", name, err)
 		}
-		return nil
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"tova/internal/pgpath"
 	"tova/vm"
 )
 
@@ -276,6 +277,22 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, dbError(err, &cfg)
 		}
 		return nil, unavailable(err, &cfg)
+	}
+	// A URL's search_path naming a schema not made yet (?search_path=
+	// shop on a fresh database): it is made, as the job queue makes it,
+	// before a model creates its table ("no schema has been selected to
+	// create in").
+	var current *string
+	var path string
+	if err := p.QueryRowContext(pctx, pgpath.Query).Scan(&current, &path); err != nil {
+		p.Close()
+		return nil, dbError(err, &cfg)
+	}
+	if name := pgpath.Missing(current, path); name != "" {
+		if _, err := p.ExecContext(pctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+			p.Close()
+			return nil, configErr("db.url: its search_path names the schema %q, which does not exist, and it could not be made: %v", name, err)
+		}
 	}
 	return &DB{cfg: cfg, d: postgresDialect, write: p, read: p, txTurn: make(chan struct{}, 1)}, nil
 }

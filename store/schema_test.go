@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -438,4 +440,36 @@ print(db.get("SELECT last_insert_rowid() AS id, changes() AS ch"))`)
 	wantOutput(t, src, `[{ v: "a" }] { n: 7 }
 { id: 1, ch: 1 }
 `)
+}
+
+// A URL whose search_path names a schema not made yet (a fresh database
+// and ?search_path=shop) gets it made when the database opens: a model
+// created its table before anything made it ("no schema has been
+// selected to create in"), and the program could not start.
+func TestSearchPathSchemaIsMadeForModels(t *testing.T) {
+	if os.Getenv(pgEnv) == "" {
+		t.Skip(pgEnv + " not set")
+	}
+	d := freshDB(t, store.Postgres)
+	u, err := url.Parse(d.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	schema := q.Get("search_path") + "_made"
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	d.url = u.String() // (dropped with the schema freshDB made: CASCADE does not reach it)
+	t.Cleanup(func() {
+		db, err := store.Open(context.Background(), store.Config{Adapter: store.Postgres, URL: os.Getenv(pgEnv)})
+		if err == nil {
+			defer db.Close()
+			w, _ := db.Pools()
+			w.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
+		}
+	})
+	out := d.run(t, "app.tova", []byte(d.block()+"model Widget { name: String }\nWidget.create({ name: \"a\" })\nprint(db.query(\"SELECT current_schema() AS s\")[0].s, len(Widget.all()))\n"))
+	if want := schema + " 1\n"; out != want {
+		t.Fatalf("printed %q, want %q", out, want)
+	}
 }
