@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -209,5 +210,46 @@ func TestNamedSubscriberFailureNamesIt(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %s:\n%s", want, logs)
 		}
+	}
+}
+
+// A server the program no longer declares (renamed, removed) subscribes
+// to nothing once the program starts again: publish counted it, and
+// stored deliveries for it that nothing would ever run.
+func TestSubscriptionsOfAServerNoLongerDeclared(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			const v1 = `server "api" {
+  fn send() { publish("evt", 1) }
+}
+server "worker" {
+  subscribe "evt" fn handle(p) { print("worker got {p}") }
+}`
+			const v2 = `server "api" {
+  fn send() { publish("evt", 1) }
+}
+server "consumer" {
+  subscribe "evt" fn handle(p) { print("consumer got {p}") }
+}`
+			old := startApp(t, v1, be)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			old.Stop(ctx)
+			cancel()
+			next := startApp(t, v2, be)
+			v, err := next.Server("api").Call(context.Background(), "send")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.AsInt() != 1 {
+				t.Errorf("publish stored %d deliveries, want 1 (the consumer's)", v.AsInt())
+			}
+			waitFor(t, 10*time.Second, "the delivery", func() bool { return len(next.out.Lines("consumer got 1")) == 1 })
+			if !strings.Contains(next.logs.String(), `"subscriber_server":"worker"`) {
+				t.Errorf("the forgotten subscriptions are not logged:\n%s", next.logs)
+			}
+			if q := listJobs(t, be, jobs.StateQueued); len(q) != 0 {
+				t.Errorf("deliveries left queued: %+v", q)
+			}
+		})
 	}
 }

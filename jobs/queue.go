@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -94,7 +95,10 @@ type queue interface {
 	// publish inserts one event job per subscribing server, in one
 	// transaction with the subscriber lookup.
 	publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(queue string) *river.InsertOpts) (int, error)
-	register(ctx context.Context, c clientRow, topics []string) error
+	// register records the client c and its server's subscriptions,
+	// and forgets those of servers the program no longer declares
+	// (declared: its servers' names), returning their names.
+	register(ctx context.Context, c clientRow, topics, declared []string) (gone []string, err error)
 	heartbeat(ctx context.Context, id string, now time.Time) error
 	unregister(ctx context.Context, id string) error
 	clients(ctx context.Context) (map[string]clientRow, error)
@@ -331,8 +335,30 @@ func (e *engine[TTx]) split(ctx context.Context, j *river.Job[eventArgs], subs [
 	})
 }
 
-func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics []string) error {
-	return e.db.inTx(ctx, func(tx TTx) error {
+func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics, declared []string) (gone []string, err error) {
+	return gone, e.db.inTx(ctx, func(tx TTx) error {
+		gone = nil // (a retried transaction)
+		if !e.db.legacy {
+			// The queue is the program's own: a server it no longer
+			// declares (renamed, removed) subscribes to nothing, and
+			// publish stored deliveries for it that nothing would run.
+			// (Tables an earlier release shared between programs hold
+			// other programs' servers too: left as they are.)
+			rows, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
+			if err != nil {
+				return err
+			}
+			for _, row := range rows {
+				name, _ := row[0].(string)
+				if slices.Contains(declared, name) {
+					continue
+				}
+				if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
+					return err
+				}
+				gone = append(gone, name)
+			}
+		}
 		if err := e.db.exec(ctx, tx, `INSERT INTO `+e.db.table("tova_job_clients")+` (id, server, host, pid, seen_at, dead_ms) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, c.ID, c.Server, c.Host, c.PID, c.SeenAt.UnixMilli(), c.DeadAfter.Milliseconds()); err != nil {
 			return err

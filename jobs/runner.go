@@ -146,8 +146,20 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	}
 	now := time.Now()
 	self := clientRow{ID: r.clientID, Server: r.name, Host: r.host, PID: int64(os.Getpid()), SeenAt: now, DeadAfter: 5 * set.heartbeat}
-	if err := r.q.register(ctx, self, topics); err != nil {
+	declared := make([]string, len(r.prog.Servers))
+	for i, s := range r.prog.Servers {
+		declared[i] = s.Name
+	}
+	gone, err := r.q.register(ctx, self, topics, declared)
+	if err != nil {
 		return fail(fmt.Errorf("registering: %w", err))
+	}
+	for _, name := range gone {
+		if name == "" {
+			name = "server" // (the unnamed one, as its log lines say)
+		}
+		r.log.Warn().Str("subscriber_server", name).
+			Msg("jobs: the subscriptions of a server this program no longer declares are forgotten: publish stores nothing more for it (what it stored before stays queued; tova jobs lists it)")
 	}
 	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
 	if err != nil {
