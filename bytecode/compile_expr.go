@@ -151,7 +151,17 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		}
 	case *ast.Is:
 		x := f.operand(e.X)
-		f.emit(ISTYPE, dst, x, f.c.kString(e.TypeName))
+		names := f.isNames(e)
+		var ends []int
+		for i, name := range names {
+			f.emit(ISTYPE, dst, x, f.c.kString(name))
+			if i < len(names)-1 {
+				ends = append(ends, f.emit(JMPT, dst, 0, 0))
+			}
+		}
+		for _, pc := range ends {
+			f.patch(pc, f.here())
+		}
 		if e.Not {
 			f.emit(NOT, dst, dst, 0)
 		}

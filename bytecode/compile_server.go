@@ -717,6 +717,74 @@ func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {
 	return &u
 }
 
+// isNames are the type names `x is Name` tests x against, any of which
+// it may be: Name itself, or what an alias stands for (`type Id = Int`:
+// Int; `type Num = Int | Float`: Int, Float). A refinement (`type Email =
+// String where {...}`), whose check nothing runs, is a compile error
+// there; a name that no type has (`x is Strng`, always false) is warned
+// of.
+func (f *fstate) isNames(e *ast.Is) []string {
+	a := f.c.aliasOf(e.TypeName)
+	if a == nil {
+		f.checkIsName(e)
+		return []string{e.TypeName}
+	}
+	var names []string
+	var add func(t *ast.TypeExpr)
+	add = func(t *ast.TypeExpr) {
+		t = f.c.unalias(t, 0)
+		switch {
+		case t.Check != nil:
+			f.c.errorf(e.PosV, "%s is a refinement (%s where ...), whose condition is not checked: `is` cannot test it; test `is %s` and the condition", e.TypeName, typeString(&ast.TypeExpr{Name: t.Name, Args: t.Args}), t.Name)
+		case t.Name == "|":
+			for _, u := range t.Args {
+				add(u)
+			}
+		case t.Name == "[]":
+			names = append(names, "List")
+		case t.Name == "?":
+			names = append(names, "Nil")
+			add(t.Args[0])
+		default:
+			names = append(names, t.Name)
+		}
+	}
+	add(a)
+	if len(names) == 0 {
+		names = []string{e.TypeName}
+	}
+	return names
+}
+
+// isTypeNames are the names `is` knows besides the program's types:
+// the builtin kinds, and the objects the runtime makes.
+var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Database", "Date", "Deque", "Duration", "Err", "FetchResponse", "File",
+	"Float", "Function", "Generator", "Headers", "HttpResponse", "Int", "List", "Map", "Model", "Nil", "None", "Number", "Object",
+	"Ok", "Option", "Range", "Regex", "Request", "Response", "Result", "RouteTimeout", "Row", "Seq", "Server", "Session", "Size",
+	"Some", "Str", "Stream", "String", "WindowFunction"}
+
+// checkIsName warns of `x is Name` where no type is called Name: always
+// false, which a misspelt name (Strng) would leave unsaid.
+func (f *fstate) checkIsName(e *ast.Is) {
+	name := e.TypeName
+	f.c.indexDecls()
+	if slices.Contains(isTypeNames, name) || f.c.variantTypes[name] != nil || f.c.models[name] || !isTypeName(name) {
+		return
+	}
+	known := slices.Clone(isTypeNames)
+	for _, td := range f.c.prog.Types {
+		if td.Name == name {
+			return
+		}
+		known = append(known, td.Name)
+	}
+	hint := ""
+	if s := diag.Closest(name, known); s != "" {
+		hint = " (did you mean " + s + "?)"
+	}
+	f.c.warnf(e.PosV, "unknown type %s%s: `is %s` is always false", name, hint, name)
+}
+
 // fnAt is where a function is declared: its file and its name's position.
 type fnAt struct {
 	file int

@@ -641,3 +641,13 @@ func TestRunClosesItsDatabase(t *testing.T) {
 		}
 	}
 }
+
+// `x is Name` where no type is called Name is always false: warned of,
+// as a misspelt annotation is (the typo passed silently).
+func TestIsUnknownTypeWarns(t *testing.T) {
+	expectWarnings(t, `type Point { x: Int }
+print(1 is Strng, Point(1) is Point, nil is Nil, Ok(1) is Result, now() is Date)
+`, []string{
+		"2:9: warning: unknown type Strng (did you mean String?): `is Strng` is always false",
+	})
+}
