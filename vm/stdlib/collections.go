@@ -1687,6 +1687,9 @@ func bRemove(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.False, nil
 	case vm.KObject:
+		if err := fixedFields("remove", coll); err != nil {
+			return vm.Nil, err
+		}
 		var buf [20]byte
 		key, ok := vm.ObjectKey(x, &buf)
 		if !ok {
@@ -1697,6 +1700,16 @@ func bRemove(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Nil, typeErr("remove", "List or Object", coll)
 }
 
+// fixedFields refuses to take fields off a record or a variant (Ok(1)
+// too): their fields are fixed, and one without a field its type
+// declares could not get it back.
+func fixedFields(fname string, v vm.Value) error {
+	if v.AsObject().Type == nil {
+		return nil
+	}
+	return vm.TypeErrorf("%s: %s is a value of a type, whose fields are fixed: set a field to nil instead, or make an Object of it ({ ...x })", fname, vm.TypeName(v))
+}
+
 func bClear(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	coll := arg(args, 0)
 	switch coll.Kind() {
@@ -1704,6 +1717,9 @@ func bClear(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		coll.AsArray().Elems = nil
 		return coll, nil
 	case vm.KObject:
+		if err := fixedFields("clear", coll); err != nil {
+			return vm.Nil, err
+		}
 		o := coll.AsObject()
 		for _, k := range slices.Clone(o.Keys()) {
 			o.Delete(k)

@@ -437,6 +437,11 @@ func TestMutation(t *testing.T) {
 		{"remove_at", a(nums(1), I(3)), "IndexError", "remove_at: index 3 out of range for length 1"},
 		{"update_at", a(nums(1), I(-2), I(0)), "IndexError", "update_at: index -2 out of range"},
 		{"remove", a(I(1), I(1)), "TypeError", "remove: expected List or Object, got Int"},
+		// A record's (or a variant's) fields are fixed: one taken off
+		// could not be set again, and its reads said it had it.
+		{"remove", a(record(), S("id")), "TypeError", "remove: User is a value of a type, whose fields are fixed"},
+		{"clear", a(record()), "TypeError", "clear: User is a value of a type, whose fields are fixed"},
+		{"clear", a(vm.Ok(I(1))), "TypeError", "clear: Ok is a value of a type"},
 	})
 }
 
