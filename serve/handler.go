@@ -893,6 +893,16 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if okType, errType, ok := resultTypeArgs(typ); ok {
 		return s.convertResult(name, v, okType, errType)
 	}
+	if members, ok := typeArgs(typ, "|"); ok {
+		// A union (Int | Float): the first of its types the value
+		// converts to, in the order written.
+		for _, m := range members {
+			if c, msg := s.convertParam(name, v, m); msg == "" {
+				return c, ""
+			}
+		}
+		return vm.Nil, name + " must be " + strings.Join(members, " or ")
+	}
 	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") && !strings.HasPrefix(typ, "[") {
 		// An applied generic type (Box<Int>) is checked as its
 		// declaration is (a field of a type parameter's type as it

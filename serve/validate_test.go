@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +78,40 @@ server {
 		`server { route POST "/" with validate("name") => fn() 1 }`:                                  `server: app.tova:1:38: TypeError: validate({ field: { rule: value } }) takes one object of rules`,
 		`server { route POST "/" with validate({ plan: { one_of: [] } }) => fn() 1 }`:                `server: app.tova:1:38: ValueError: validate: plan.one_of must be a non-empty List`,
 	})
+}
+
+// A union annotation (Int | Float, or an alias of one) converts a value
+// to the first of its types that takes it, and refuses one none takes,
+// naming them: it was not checked at all (a query's "abc" reached an
+// Int | Float parameter as the String it is).
+func TestUnionParameters(t *testing.T) {
+	app := startApp(t, `
+type Num = Int | Float
+type Rec { n: Num }
+server {
+  route GET "/inline" => fn(n: Int | Float) { "{n} {type_of(n)}" }
+  route GET "/alias" => fn(n: Num) { "{n} {type_of(n)}" }
+  route POST "/body" body: Rec => fn(req) { "{req.body.n} {type_of(req.body.n)}" }
+}
+`)
+	u := app.urls[""]
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/inline?n=3", "", `"3 Int"`},
+		{"GET", "/inline?n=2.5", "", `"2.5 Float"`},
+		{"GET", "/alias?n=7", "", `"7 Int"`},
+		{"POST", "/body", `{"n": 2.5}`, `"2.5 Float"`},
+	} {
+		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("%s %s %s = %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/inline?n=abc", "", "n must be Int or Float"},
+		{"GET", "/alias?n=abc", "", "n must be Int or Float"},
+		{"POST", "/body", `{"n": [1]}`, "n must be Int or Float"},
+	} {
+		if r := do(t, c.method, u+c.path, c.body); r.status != 400 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
 }
