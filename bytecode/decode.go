@@ -664,6 +664,11 @@ func (p *Program) Validate() error {
 	return nil
 }
 
+// BuiltinKnown, when set (package vm sets it), tells whether the VM has
+// a builtin of the name: a program naming one it lacks is refused when
+// it is decoded, as an artifact, not when it is about to run.
+var BuiltinKnown func(name string) bool
+
 // invalid describes the first problem validate found.
 type invalid struct {
 	section string
@@ -705,6 +710,13 @@ func (p *Program) validate() *invalid {
 	for i, s := range p.Servers {
 		if s == nil {
 			return &invalid{section: "servers", fn: -1, msg: fmt.Sprintf("server %d is nil", i)}
+		}
+	}
+	if BuiltinKnown != nil {
+		for i, name := range p.Builtins {
+			if !BuiltinKnown(name) {
+				return &invalid{section: "builtins", fn: -1, msg: fmt.Sprintf("builtin %d: this tova has no builtin %q (was the program built by another tova? compile it again)", i, name)}
+			}
 		}
 	}
 	if len(p.Funcs) == 0 {
@@ -887,6 +899,12 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 			iterWidth[in.A()] = max(iterWidth[in.A()], in.C())
 		}
 	}
+	// Execution cannot run past the end: every jump lands on an
+	// instruction (checkInstr), and the last one does not fall through.
+	n := len(f.Code)
+	if n == 0 {
+		return fail(partHeader, 0, "no code")
+	}
 	for pc, in := range f.Code {
 		if msg := p.checkInstr(f, in, iterWidth); msg != "" {
 			return fail(partCode, pc, "%s", msg)
@@ -894,6 +912,9 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 		if target, ok := conditionalJump(in); ok && target <= pc {
 			return fail(partCode, pc, "conditional jump back to pc %d (only JMP and FORLOOP jump back, where the VM checks deadlines and signals)", target)
 		}
+	}
+	if f.Code[n-1].Op().FallsThrough() {
+		return fail(partCode, n-1, "the last instruction falls through: the function would run past its end")
 	}
 	if pc, msg := p.checkFlow(f, iterWidth); msg != "" {
 		if pc < 0 {

@@ -226,6 +226,7 @@ func tbcAllOps() *Program {
 		f.Code = append(f.Code, Make(op, v[0], v[1], v[2]))
 		f.Lines = append(f.Lines, LineEntry{PC: uint32(op), Pos: Pos{Line: int32(op) + 2, Col: 3}})
 	}
+	f.Code = append(f.Code, Make(RETNIL, 0, 0, 0)) // (no function runs past its end)
 	closed := &Func{
 		Name:     "closed",
 		Pos:      Pos{Line: 200, Col: 1},
@@ -237,9 +238,10 @@ func tbcAllOps() *Program {
 	return p
 }
 
-// tbcMinimal is the smallest valid program: a main function and nothing.
+// tbcMinimal is the smallest valid program: a main function that
+// returns.
 func tbcMinimal() *Program {
-	return &Program{Funcs: []*Func{{}}}
+	return &Program{Funcs: []*Func{{Code: []Instr{Make(RETNIL, 0, 0, 0)}}}}
 }
 
 func mustEncode(tb testing.TB, p *Program) []byte {
@@ -582,6 +584,8 @@ func TestDecodeValidation(t *testing.T) {
 		{"type", setMain(3, Make(DEFTYPE, 0, 2, 0)), at(3, DEFTYPE, "type T[2] out of range (2 types)"), ""},
 		{"free", setMain(3, Make(GETFREE, 0, 0, 0)), at(3, GETFREE, "free variable 0 out of range (0 captures)"), ""},
 		{"unused-operand", setMain(15, Make(RETNIL, 1, 0, 0)), at(15, RETNIL, "unused operand A is 1, must be 0"), ""},
+		// (the VM refused it when loading: disasm showed it)
+		{"falls-through", setMain(15, Make(MOVE, 0, 1, 0)), at(15, MOVE, "the last instruction falls through: the function would run past its end"), ""},
 		{"unused-C", setMain(3, Make(MOVE, 0, 1, 5)), at(3, MOVE, "unused operand C is 5, must be 0"), ""},
 		{"newobj-names", setMain(10, Make(NEWOBJ, 4, 5, 4)), at(10, NEWOBJ, "K[5] must be a names constant, found string"), ""},
 		{"callkw-names", setMain(8, Make(CALLKW, 2, 2, 9)), at(8, CALLKW, "K[9] must be a names constant, found string"), ""},

@@ -123,13 +123,8 @@ func Load(p *bytecode.Program) (*Program, error) {
 	}
 	// The interpreter reads registers, constants and instructions without
 	// bounds checks; that is safe only for validated code.
-	if err := p.Validate(); err != nil {
+	if err := p.Validate(); err != nil { // (control flow too: no function runs past its end)
 		return nil, err
-	}
-	for i, f := range p.Funcs {
-		if err := checkControlFlow(f); err != nil {
-			return nil, fmt.Errorf("invalid program: function %d (%s): %v", i, f.Name, err)
-		}
 	}
 	prog := &Program{Code: p}
 	prog.consts = make([]Value, len(p.Constants))
@@ -154,7 +149,7 @@ func Load(p *bytecode.Program) (*Program, error) {
 	prog.builtins = make([]Value, len(p.Builtins))
 	for i, name := range p.Builtins {
 		b, ok := LookupBuiltin(name)
-		if !ok {
+		if !ok { // (Validate refused it: bytecode.BuiltinKnown)
 			return nil, fmt.Errorf("program uses unknown builtin %q", name)
 		}
 		prog.builtins[i] = b
@@ -256,33 +251,6 @@ func (c *Closure) HasDefault(i int) bool {
 		}
 	}
 	return false
-}
-
-// checkControlFlow makes sure execution cannot run past the end of a
-// function: every jump lands on an instruction and the last instruction
-// does not fall through.
-func checkControlFlow(f *bytecode.Func) error {
-	n := len(f.Code)
-	if n == 0 {
-		return fmt.Errorf("no code")
-	}
-	for pc, in := range f.Code {
-		op := in.Op()
-		info := bytecode.Ops[op]
-		for k, kind := range [3]bytecode.OperandKind{info.A, info.B, info.C} {
-			if kind != bytecode.OJump {
-				continue
-			}
-			target := [3]int{in.A(), in.B(), in.C()}[k]
-			if target >= n {
-				return fmt.Errorf("instruction %d jumps past the end", pc)
-			}
-		}
-	}
-	if !f.Code[n-1].Op().FallsThrough() {
-		return nil
-	}
-	return fmt.Errorf("the last instruction falls through")
 }
 
 // RecordType returns the record type declared as name (the first, if

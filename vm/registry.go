@@ -1,6 +1,10 @@
 package vm
 
-import "sort"
+import (
+	"sort"
+
+	"tova/bytecode"
+)
 
 // The builtin table is filled by init functions (this package's builtins
 // and those of the server runtime packages) and read-only afterwards.
@@ -18,6 +22,11 @@ func Register(bs ...*Builtin) {
 // RegisterValue adds a non-function builtin (a namespace such as JSON, or
 // a constant) from an init function.
 func RegisterValue(name string, v Value) { builtinTable[name] = v }
+
+// A program is checked for the builtins it names when it is decoded.
+func init() {
+	bytecode.BuiltinKnown = func(name string) bool { _, ok := builtinTable[name]; return ok }
+}
 
 // LookupBuiltin returns the builtin named name.
 func LookupBuiltin(name string) (Value, bool) {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	stdlog "log"
 	"net"
@@ -779,6 +781,42 @@ func TestRunStopsWhileReadingStdin(t *testing.T) {
 		r.Close()
 		if c != 143 || stderr != "tova run: stopped by SIGTERM\n" {
 			t.Errorf("%s: exit %d, stderr %q", call, c, stderr)
+		}
+	}
+}
+
+// An artifact whose checksum holds but whose code the VM would refuse (a
+// builtin this tova lacks, a function that runs past its end: crafted,
+// or damaged and resealed) is refused as a bad .tbc, naming the file,
+// exit 4, by disasm too: disasm showed it, and run failed with exit 1
+// and no file name.
+func TestArtifactTheVMWouldRefuse(t *testing.T) {
+	dir := t.TempDir()
+	src, tbc := filepath.Join(dir, "app.tova"), filepath.Join(dir, "app.tbc")
+	if err := os.WriteFile(src, []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb testutil.Buffer
+	if c := run([]string{"compile", src, "-o", tbc}, &out, &errb); c != 0 {
+		t.Fatalf("compile: exit %d: %s", c, errb.String())
+	}
+	data, err := os.ReadFile(tbc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("print"))
+	if i < 0 {
+		t.Fatal("no builtin name print in the artifact")
+	}
+	copy(data[i:], "prxnt")
+	binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], crc32.MakeTable(crc32.Castagnoli)))
+	if err := os.WriteFile(tbc, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"run", "disasm", "serve"} {
+		errb.Reset()
+		if c := run([]string{cmd, tbc}, &out, &errb); c != 4 || !strings.Contains(errb.String(), `app.tbc: corrupt .tbc: builtin 0: this tova has no builtin "prxnt"`) {
+			t.Errorf("%s: exit %d, %q; want 4 and the builtin named", cmd, c, errb.String())
 		}
 	}
 }
