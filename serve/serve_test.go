@@ -2913,3 +2913,32 @@ server {
 		}
 	}
 }
+
+// Top-level HTTP declarations may name top-level values, as the same
+// lines inside a server block do: every server computes them in its
+// set-up, after the top-level code ("h used before its declaration",
+// and the documented shared guard `strict = rate_limit(...)` at the top
+// level did not compile).
+func TestTopLevelDeclarationsNameTopLevelValues(t *testing.T) {
+	app := startApp(t, `
+h = fn() { { ok: true } }
+LIMIT = 10.bytes
+strict = rate_limit(1, 1.minute)
+route GET "/r" => h
+route GET "/a" with strict => fn() "a"
+route GET "/b" with strict => fn() "b"
+route POST "/echo" => fn(req) req.body
+max_body LIMIT
+server {}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/r", ""); r.status != 200 || r.body != `{"ok":true}` {
+		t.Errorf("GET /r = %d %s", r.status, r.body)
+	}
+	if a, b := do(t, "GET", u+"/a", ""), do(t, "GET", u+"/b", ""); a.status != 200 || b.status != 429 {
+		t.Errorf("the shared guard: /a %d, /b %d; want 200 then 429 (one count for both)", a.status, b.status)
+	}
+	if r := do(t, "POST", u+"/echo", `{"x": "far more than ten bytes"}`); r.status != 413 {
+		t.Errorf("max_body LIMIT: %d %s, want 413", r.status, r.body)
+	}
+}

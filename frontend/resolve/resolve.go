@@ -207,6 +207,12 @@ type resolver struct {
 	// reads, while the values of an assignment are resolved, records
 	// the module bindings they read (see assign).
 	reads *valueReads
+	// elsewhere: the expression being resolved is a top-level HTTP
+	// declaration's (a route's handler, max_body, static), which every
+	// server computes in its own set-up, after the top-level code: a
+	// module binding it reads is read outside main, as a function's
+	// read is, and is bound by then wherever it is declared.
+	elsewhere bool
 
 	file  *ast.File
 	fn    *funcInfo // current function; nil in server-level code
@@ -362,6 +368,9 @@ func (r *resolver) use(b *ast.Binding, id *ast.Ident) *ast.Binding {
 		if r.fn != inf.owner {
 			inf.global = true
 			r.reads.add(r.fn, b)
+		} else if r.elsewhere {
+			inf.global = true
+			return b
 		} else if r.inData {
 			inf.global = true // read again by a refresh, outside main
 		}

@@ -411,6 +411,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.ServerDecl:
 		r.server(s)
 	case *ast.RoutesGroup:
+		defer r.computedElsewhere()()
 		for _, m := range s.Meta {
 			r.expr(m)
 		}
@@ -418,8 +419,10 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.PortStmt:
 		r.expr(s.X)
 	case *ast.MaxBodyStmt:
+		defer r.computedElsewhere()()
 		r.expr(s.X)
 	case *ast.RouteDecl:
+		defer r.computedElsewhere()()
 		r.expr(s.Handler)
 		for _, g := range s.Guards {
 			r.expr(g)
@@ -433,6 +436,7 @@ func (r *resolver) stmt(s ast.Stmt) {
 	case *ast.ConfigBlock:
 		r.entries(s.Entries)
 	case *ast.StaticDecl:
+		defer r.computedElsewhere()()
 		r.expr(s.Dir)
 	case *ast.WebSocketDecl:
 		for _, name := range s.Order {
@@ -531,6 +535,18 @@ func (r *resolver) jump(what, label string, pos token.Pos) {
 		}
 	}
 	r.errorf(pos, pos, "undefined label %s", label)
+}
+
+// computedElsewhere marks what is resolved until the function it returns
+// is called as r.elsewhere when the statement is a top-level one (an HTTP
+// declaration every server computes in its set-up, not the top-level
+// code).
+func (r *resolver) computedElsewhere() func() {
+	outer := r.elsewhere
+	if r.cur.kind == scopeModule {
+		r.elsewhere = true
+	}
+	return func() { r.elsewhere = outer }
 }
 
 // server resolves a server body in its (shared) server scope. Server-level
