@@ -153,7 +153,12 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 					// A runtime error of the server's own code: shown as
 					// tova run shows one, with its source line and stack.
 					who := "the server"
-					if se.Server != "" {
+					switch {
+					case ve.Kind == "EnvError":
+						// The env declarations of every server the
+						// process runs are checked together, first.
+						who = "the program"
+					case se.Server != "":
 						who = "server " + se.Server
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %s did not start:\n%s", who, driver.FormatError(ve, src))

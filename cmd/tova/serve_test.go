@@ -364,6 +364,16 @@ func TestServeStartupError(t *testing.T) {
 	if !strings.Contains(errb.String(), "DATABASE_URL, API_TOKEN") {
 		t.Fatalf("startup error should list both variables: %s", errb.String())
 	}
+	// Checked for every server at once, first: the program did not
+	// start (it named the first server, which was not the one missing
+	// its variable).
+	os.WriteFile(app, []byte("server \"api\" {\n  route GET \"/\" => fn() \"hi\"\n}\nserver \"worker\" {\n  env WORKER_KEY: String\n}\n"), 0o644)
+	errb.Reset()
+	t.Setenv("PORT_API", "0")
+	t.Setenv("PORT_WORKER", "0")
+	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != 5 || !strings.HasPrefix(errb.String(), "tova serve: the program did not start:\n") || !strings.Contains(errb.String(), "WORKER_KEY") {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
 }
 
 // A runtime error in a server's own code at start-up is shown as tova
