@@ -44,7 +44,11 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	blocks, lone := false, false
 	for _, s := range srcs {
 		for _, st := range s.File.Stmts {
-			if _, ok := st.(*ast.ServerDecl); ok || sharedDecl(st) {
+			// (a static { } block alone serves its files, as a static
+			// declaration does)
+			cb, static := st.(*ast.ConfigBlock)
+			static = static && cb.Kind == "static"
+			if _, ok := st.(*ast.ServerDecl); ok || sharedDecl(st) || static {
 				c.servers = true
 				blocks = blocks || ok
 			}

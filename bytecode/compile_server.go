@@ -30,6 +30,7 @@ func (c *compiler) compileServers(srcs []Source) {
 	}
 	var groups []*group
 	var shared, lone []ast.Stmt
+	var staticBlock ast.Stmt // a top-level static { } block, which serves files alone
 	sharedFile := 0
 	byName := map[string]*group{}
 	for i, s := range srcs {
@@ -40,6 +41,12 @@ func (c *compiler) compileServers(srcs []Source) {
 				}
 				shared = append(shared, st)
 				continue
+			}
+			if cb, ok := st.(*ast.ConfigBlock); ok && cb.Kind == "static" && staticBlock == nil {
+				staticBlock = st
+				if len(shared) == 0 && len(lone) == 0 {
+					sharedFile = i
+				}
 			}
 			if c.implicitServer && loneServerDecl(st) {
 				if len(shared) == 0 && len(lone) == 0 {
@@ -80,10 +87,15 @@ func (c *compiler) compileServers(srcs []Source) {
 		}
 		byEnv[env] = g
 	}
-	if len(groups) == 0 && len(shared)+len(lone) > 0 {
+	if len(groups) == 0 && (len(shared)+len(lone) > 0 || staticBlock != nil) {
 		// A program of HTTP declarations alone is one unnamed server,
-		// and so is one of jobs, schedules and subscriptions.
-		first := append(slices.Clip(shared), lone...)[0].Pos()
+		// and so is one of jobs, schedules and subscriptions, or a
+		// static { } block alone.
+		firsts := append(slices.Clip(shared), lone...)
+		if len(firsts) == 0 {
+			firsts = []ast.Stmt{staticBlock}
+		}
+		first := firsts[0].Pos()
 		for _, st := range lone {
 			if st.Pos().Line < first.Line || st.Pos().Line == first.Line && st.Pos().Col < first.Col {
 				first = st.Pos()

@@ -72,6 +72,17 @@ func rawGet(t *testing.T, base, target string) string {
 	return rawExchange(t, base, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 }
 
+// A static { } block alone, as the guide writes it, is a program's one
+// server (the program was taken for a script: "declares no server").
+func TestStaticBlockAloneIsAServer(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `static { dir: "`+pub+`", cache: "public, max-age=31536000, immutable" }
+`)
+	if r := do(t, "GET", app.urls[""]+"/app.js", ""); r.status != 200 || r.body != "console.log(1)\n" || r.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("GET /app.js = %d %q %v", r.status, r.body, r.header)
+	}
+}
+
 func TestStaticBlockServesFiles(t *testing.T) {
 	pub := staticTree(t)
 	app := startApp(t, `server {
