@@ -186,7 +186,14 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 			literal = lit.Value
 		}
 		rel := filepath.Clean(literal)
-		if !filepath.IsLocal(rel) || rel == "." {
+		if rel == "." {
+			// The program's own directory: the output directory is in
+			// it, and, served from there, the artifact, its database and
+			// job queue would be downloadable.
+			failed = append(failed, fmt.Errorf("%s:%d:%d: the static directory %q is the program's own directory, which would hold the output directory %s: its artifact, database and job queue would be downloadable (serve a directory of its own, such as \"public\")", src, at.Line, at.Col, literal, out))
+			return
+		}
+		if !filepath.IsLocal(rel) {
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is not inside the program's directory: not copied", src, at.Line, at.Col, literal))
 			return
 		}

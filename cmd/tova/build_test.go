@@ -363,6 +363,26 @@ func TestBuildIntoAStaticDirectoryNotMadeYet(t *testing.T) {
 	}
 }
 
+// A program serving its own directory (static "/" => "." or "") is not
+// built: dist/ would be in it, and the deployed server would hand out
+// its artifact and database (the build went on, warning wrongly that "."
+// was not inside the program's directory).
+func TestBuildRefusesServingTheProgramsDirectory(t *testing.T) {
+	for _, dir := range []string{".", "", "./"} {
+		t.Run(dir, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			os.WriteFile("app.tova", []byte("server {\n  static \"/\" => \""+dir+"\"\n}\n"), 0o644)
+			var o, errb testutil.Buffer
+			if c := run([]string{"build"}, &o, &errb); c != 2 || !strings.Contains(errb.String(), "is the program's own directory, which would hold the output directory dist") {
+				t.Errorf("exit %d: %s", c, errb.String())
+			}
+			if _, err := os.Stat("dist"); err == nil {
+				t.Errorf("the build made dist/")
+			}
+		})
+	}
+}
+
 // A program in src/ (which tova build finds by itself) serving "public"
 // of the project, where tova serve run from the project finds it: the
 // build copies it (it looked in src/public only, and dist/ answered 404
