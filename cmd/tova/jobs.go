@@ -63,8 +63,10 @@ and server bodies as tova serve does at startup, without serving;
 			places := []string{database}
 			// A program's queue in a PostgreSQL database is in a schema
 			// named after its main source file.
-			schema := jobs.ProgramSchema(args[0])
-			if database == "" {
+			var schema string
+			if database != "" {
+				schema = queueSchema(args[0])
+			} else {
 				p, src, err := load(cmd, args[0])
 				if err != nil {
 					return err
@@ -208,6 +210,17 @@ func redact(where string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// queueSchema is the PostgreSQL schema of the queue of the program at
+// path, named after its main source file: an artifact keeps the name of
+// the program it was built from (dist/server.tbc of app.tova: tova_app,
+// not tova_server), read without running it.
+func queueSchema(path string) string {
+	if p, _, err := driver.CompilePath(path); err == nil {
+		return jobs.ProgramSchema(jobs.SourceOf(p))
+	}
+	return jobs.ProgramSchema(path)
 }
 
 // checkJobsDatabase says what is wrong with a --database value, or "":

@@ -198,3 +198,23 @@ func TestJobsSetupFailure(t *testing.T) {
 		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 }
+
+// The queue of an artifact is the one of the program it was built from:
+// dist/server.tbc of app.tova reads tova_app's, as it works it (with
+// --database, it was tova_server's, an empty queue).
+func TestQueueSchemaOfAnArtifact(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("server {\n  background fn work(n) { print(n) }\n}\n"), 0o644)
+	tbc := filepath.Join(dir, "dist", "server.tbc")
+	os.MkdirAll(filepath.Dir(tbc), 0o755)
+	var out, errb testutil.Buffer
+	if c := run([]string{"compile", app, "-o", tbc}, &out, &errb); c != 0 {
+		t.Fatalf("compile: exit %d: %s", c, errb.String())
+	}
+	for _, path := range []string{app, tbc} {
+		if got, want := queueSchema(path), jobs.ProgramSchema("app.tova"); got != want {
+			t.Errorf("queueSchema(%s) = %q, want %q", path, got, want)
+		}
+	}
+}
