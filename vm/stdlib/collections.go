@@ -560,13 +560,23 @@ func extreme(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, e
 		}
 		c, err := compare(x, best)
 		if err != nil {
-			return vm.Nil, vm.TypeErrorf("%s: %s", fname, errMessage(err))
+			return vm.Nil, orderErr(fname, err)
 		}
 		if c*sign > 0 || isNaN(x) {
 			best = x
 		}
 	}
 	return best, nil
+}
+
+// orderErr is the error of fname when two values do not order: the
+// comparison's, named after fname, of its kind (values of no order are a
+// TypeError, lists nested too deep a ValueError, as with <).
+func orderErr(fname string, err error) error {
+	if e, ok := err.(*vm.Error); ok {
+		return vm.Errorf(e.Kind, "%s: %s", fname, e.Msg)
+	}
+	return vm.TypeErrorf("%s: %s", fname, err.Error())
 }
 
 // isNaN tells whether v is the Float NaN, which min and max give if
@@ -590,7 +600,7 @@ func extremeBy(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value,
 		}
 		c, err := compare(k, bestKey)
 		if err != nil {
-			return vm.TypeErrorf("%s: %s", fname, errMessage(err))
+			return orderErr(fname, err)
 		}
 		if c*sign > 0 {
 			best, bestKey = x, k
@@ -643,7 +653,7 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 		slices.SortStableFunc(xs, func(a, b vm.Value) int {
 			c, err := compare(a, b)
 			if err != nil && firstErr == nil {
-				firstErr = vm.TypeErrorf("%s: %s", fname, errMessage(err))
+				firstErr = orderErr(fname, err)
 			}
 			return c * sign
 		})
@@ -690,7 +700,7 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 	slices.SortStableFunc(pairs, func(a, b pair) int {
 		c, err := compare(a.k, b.k)
 		if err != nil && firstErr == nil {
-			firstErr = vm.TypeErrorf("%s: %s", fname, errMessage(err))
+			firstErr = orderErr(fname, err)
 		}
 		return c * sign
 	})

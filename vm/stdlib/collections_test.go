@@ -133,6 +133,22 @@ func TestReduceSum(t *testing.T) {
 	})
 }
 
+// Lists nested too deep to order are a ValueError for a builtin that
+// orders them, as for < (they were a TypeError there alone).
+func TestOrderingTooDeepIsAValueError(t *testing.T) {
+	deep := func() vm.Value {
+		v := L()
+		for range 20000 {
+			v = L(v)
+		}
+		return v
+	}
+	a, b := deep(), deep()
+	for _, fname := range []string{"sorted", "max", "min"} {
+		runErrCases(t, []ec{{fname, []vm.Value{L(a, b)}, "ValueError", fname + ": cannot order lists nested more than"}})
+	}
+}
+
 func TestMinMax(t *testing.T) {
 	runCases(t, []tc{
 		{"min", a(nums(3, 1, 4, 1, 5)), "1"},
