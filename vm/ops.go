@@ -688,7 +688,8 @@ func spreadInto(t *Thread, a *Array, v Value) error {
 	}
 	if v.k == KRange {
 		if n := v.AsRange().Len(); n > MaxListLen-int64(len(a.Elems)) {
-			return ListTooLong("spread", min(n, math.MaxInt64-MaxListLen)+int64(len(a.Elems)))
+			// (the count in full: n plus the list's may pass int64)
+			return Errorf("ValueError", "spread: the list would have %d elements, over the limit of %d", uint64(n)+uint64(len(a.Elems)), MaxListLen)
 		}
 	}
 	return Iterate(t, v, func(e Value) error {
