@@ -1153,6 +1153,9 @@ func (p *parser) objEntry() (e *ast.ObjEntry, key ast.Expr) {
 	p.skipNewlines()
 	v := p.expr()
 	if !p.at(token.FOR) {
+		if _, interp := k.(*ast.InterpString); interp {
+			p.failAt(t.Pos, t.End, "object key: a string with {...} in it is computed: write it in brackets, [\"...{x}\"]: value")
+		}
 		p.failAt(t.Pos, t.End, "object key must be a name, a string or [expression]")
 	}
 	e.Value = v
