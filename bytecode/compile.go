@@ -86,6 +86,7 @@ type compiler struct {
 	consts         map[constKey]int
 	builtins       map[string]int
 	globals        map[*ast.Binding]int
+	globalsNamed   map[string][]*ast.Binding // the keys of globals by name, in slot order
 	// variantTypes maps a variant name to the types declaring one of that
 	// name, typeVariants a type to its variants (collectVariants).
 	variantTypes map[string][]string
@@ -155,11 +156,7 @@ func (c *compiler) collectGlobals(srcs []Source) {
 	c.globals = map[*ast.Binding]int{}
 	for _, s := range srcs {
 		for _, b := range s.File.Globals {
-			if _, ok := c.globals[b]; ok {
-				continue
-			}
-			c.globals[b] = len(c.prog.Globals)
-			c.prog.Globals = append(c.prog.Globals, b.Name)
+			c.global(b)
 		}
 	}
 }
@@ -170,6 +167,10 @@ func (c *compiler) global(b *ast.Binding) int {
 	}
 	c.globals[b] = len(c.prog.Globals)
 	c.prog.Globals = append(c.prog.Globals, b.Name)
+	if c.globalsNamed == nil {
+		c.globalsNamed = map[string][]*ast.Binding{}
+	}
+	c.globalsNamed[b.Name] = append(c.globalsNamed[b.Name], b)
 	return c.globals[b]
 }
 

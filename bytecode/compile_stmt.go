@@ -1104,10 +1104,7 @@ func (f *fstate) implDecls(stmts []ast.Stmt) {
 // variantBinding finds the module binding of a variant constructor.
 func (c *compiler) variantBinding(v *ast.VariantDecl) *ast.Binding {
 	var byName *ast.Binding
-	for b := range c.globals {
-		if b.Name != v.Name {
-			continue
-		}
+	for _, b := range c.globalsNamed[v.Name] {
 		if b.Decl == v.PosV {
 			return b
 		}
