@@ -43,12 +43,20 @@ func (r *resolver) ident(id *ast.Ident) {
 		msg += note
 	} else if note := missingGlobals[id.Name]; note != "" {
 		msg += ": " + note
-	} else if s := r.suggest(id.Name); s != "" {
-		msg += " (did you mean " + s + "?)"
+	} else if len(r.errs) < maxSuggested {
+		if s := r.suggest(id.Name); s != "" {
+			msg += " (did you mean " + s + "?)"
+		}
 	}
 	r.errorf(id.PosV, identEnd(id), "%s", msg)
 	id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
 }
+
+// maxSuggested bounds the errors an undefined name gets a "did you mean"
+// in: each looks at every name in scope, and past the first errors
+// (tova shows 50) nobody reads them, while thousands of them, among
+// thousands of names, took seconds each.
+const maxSuggested = 60
 
 func (r *resolver) expr(e ast.Expr) {
 	switch e := e.(type) {

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -307,6 +308,27 @@ func TestErrors(t *testing.T) {
 		got := strings.TrimSuffix(formatErrs(err, tt.src), "\n")
 		if got != tt.want {
 			t.Errorf("%q\n--- got\n%s\n--- want\n%s", tt.src, got, tt.want)
+		}
+	}
+}
+
+// Past the first errors, which are the ones shown, an undefined name
+// gets no "did you mean": each looks at every name in scope, and
+// thousands of them among thousands of names took seconds each.
+func TestSuggestionsOnlyForTheFirstErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("total = 1\n")
+	for range maxSuggested + 10 {
+		b.WriteString("print(totl)\n")
+	}
+	_, err := resolveSrc(t, b.String())
+	var list diag.List
+	if !errors.As(err, &list) || len(list) != maxSuggested+10 {
+		t.Fatalf("errors: %v", err)
+	}
+	for i, e := range list {
+		if has := strings.Contains(e.Msg, "did you mean total?"); has != (i < maxSuggested) {
+			t.Errorf("error %d: %q", i, e.Msg)
 		}
 	}
 }
