@@ -442,6 +442,11 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 					eof = true // a last row cut short in a quoted cell
 					break
 				}
+				if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line {
+					// (said where the quoted cell began, not where the
+					// reader gave up on it)
+					return nil, false, valueErr("%s: %s: line %d: a quoted cell that begins in this row is not closed (by line %d): is its closing quote missing, or was the file cut short?", rr.fname, rr.path, rr.line+pe.StartLine-1, rr.line+pe.Line-1)
+				}
 				return nil, false, valueErr("%s: %s: line %d, column %d: %v", rr.fname, rr.path, rr.line+pe.Line-1, pe.Column, pe.Err)
 			}
 			if errors.Is(err, errTooLarge) {

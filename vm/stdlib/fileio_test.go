@@ -120,6 +120,8 @@ func TestReadErrors(t *testing.T) {
 		{"read", a(p("r2.csv", "1,2\n3\n"), nilV, B(false)), "ValueError", "line 2: the row has 1 fields, the first row 2"},
 		{"read", a(p("q.csv", "a,b\n1,\"x\ny\"\n2,x\"y\n")), "ValueError", "q.csv: line 4, column 4: bare \" in non-quoted-field"},
 		{"read", a(p("u.csv", "a,b\n1,\"open\n")), "ValueError", "u.csv: line 2, column 9: extraneous or missing \" in quoted-field"},
+		// named where the cell begins (it named the line it ran to)
+		{"read", a(p("m.csv", "a,b\n1,ok\n2,\"first\nsec")), "ValueError", "m.csv: line 3: a quoted cell that begins in this row is not closed (by line 4)"},
 		{"read", a(p("dup.csv", "a,b,a\n1,2,3\n")), "ValueError", `dup.csv: line 1: the header names column "a" twice`},
 		{"read", a(p("e.jsonl", "{\"a\":1}\n\n{\"a\":2\n")), "ValueError", "e.jsonl: line 3: column 7: unexpected end of JSON input"},
 		{"read", a(p("e.json", "[1,\n2,,]")), "ValueError", "e.json: invalid character ',' looking for beginning of value (line 2, column 3"},
