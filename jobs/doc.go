@@ -90,7 +90,13 @@
 // attempt not spent, for a process that has the fn, during the first 15
 // minutes after it was stored (ForeignJobPatience); after that, each
 // such run fails an attempt, so that a job of a fn no version has any
-// more ends discarded.
+// more ends discarded. A tick of a schedule the running server does not
+// have (the next version added it) goes back to the queue at once, for
+// a process that has it, while another process runs the server and for
+// a minute after it was stored; else it is dropped, with a warning. (A
+// leader of the older version stores no tick of a schedule it does not
+// have: until a process of the next version leads, such a schedule
+// does not fire.)
 //
 // # Delivery guarantee and ordering
 //

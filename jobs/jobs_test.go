@@ -295,3 +295,29 @@ func TestForeignJobPastAttemptsIsHandedBack(t *testing.T) {
 		t.Fatalf("discarded by a process that lacks its fn: %+v", d)
 	}
 }
+
+// During a rolling deploy, a tick of a schedule the next version added,
+// taken by a process of the running version, goes back to the queue for
+// one that has the schedule: it was dropped (and listed as completed).
+func TestForeignTicksGoToAProcessThatHasTheSchedule(t *testing.T) {
+	const v1 = `server "w" {
+  schedule "1s" fn tick() { print("v1 tick") }
+}`
+	const v2 = `server "w" {
+  schedule "1s" fn tick() { print("v2 tick") }
+  schedule "1s" fn beat() { print("v2 beat") }
+}`
+	be := sqliteBackend(t)
+	fast := func(o *jobstest.Options) {
+		o.Jobs.TickEvery = 100 * time.Millisecond
+		o.Jobs.ForeignRetry = 20 * time.Millisecond
+	}
+	next := startApp(t, v2, be, fast) // first: it leads, and stores every schedule's ticks
+	waitFor(t, 20*time.Second, "a beat", func() bool { return len(next.out.Lines("v2 beat")) >= 1 })
+	old := startApp(t, v1, be, fast)
+	before := len(next.out.Lines("v2 beat"))
+	waitFor(t, 30*time.Second, "more beats", func() bool { return len(next.out.Lines("v2 beat")) >= before+6 })
+	if strings.Contains(old.logs.String(), "schedule this server does not have; dropped") {
+		t.Errorf("the old version dropped a tick of the new schedule:\n%s", old.logs.String())
+	}
+}

@@ -673,9 +673,38 @@ func pickSubscriber(subs []subscriber, a *eventArgs) (subscriber, bool) {
 	return subscriber{}, false
 }
 
+// peersAlive reports whether another process runs this server on the
+// queue (seen within its heartbeat allowance): one that may have what
+// this one lacks (another version's schedule).
+func (r *Runner) peersAlive(ctx context.Context) bool {
+	clients, err := r.q.clients(ctx)
+	if err != nil {
+		return true // (not known: as if another did)
+	}
+	for id, c := range clients {
+		if id != r.clientID && c.Server == r.name && time.Since(c.SeenAt) < c.DeadAfter {
+			return true
+		}
+	}
+	return false
+}
+
+// foreignTickPatience is how long after it was stored a tick of a
+// schedule the running server does not have is handed back for one
+// that has it; then it is dropped (the next tick is due by then).
+const foreignTickPatience = time.Minute
+
 func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *scheduleArgs) error {
 	fn, ok := r.schedules[a.Schedule]
 	if !ok {
+		if time.Since(row.CreatedAt) < foreignTickPatience && r.peersAlive(ctx) {
+			// Another version of the program has the schedule (a
+			// rolling deploy added it): its turn, soon, as a tick is
+			// due now.
+			r.log.Warn().Str("schedule", a.Schedule).Int64("job_id", row.ID).
+				Msg("jobs: tick for a schedule this server does not have; handed back to the queue for a process that has it")
+			return river.JobSnooze(min(r.set.foreignRetry, time.Second))
+		}
 		r.log.Warn().Str("schedule", a.Schedule).Msg("jobs: tick for a schedule this server does not have; dropped")
 		return nil
 	}
