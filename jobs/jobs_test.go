@@ -255,6 +255,9 @@ func TestLoweredMaxAttemptsDiscardsWithoutRunning(t *testing.T) {
 			if e := ds[0].Errors; len(e) == 0 || !strings.Contains(e[len(e)-1], "not run again: its 2 attempts so far reach this server's max_attempts (2)") {
 				t.Errorf("errors %q", e)
 			}
+			if ds[0].Attempt != 2 || ds[0].MaxAttempts != 2 {
+				t.Errorf("listed as %d/%d: want the 2 attempts made, 2/2", ds[0].Attempt, ds[0].MaxAttempts)
+			}
 			if !strings.Contains(next.logs.String(), `"in":"job flaky"`) {
 				t.Errorf("not logged:\n%s", next.logs)
 			}

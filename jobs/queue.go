@@ -149,6 +149,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 				// (a job of a fn this server lacks goes back to the
 				// queue for one that has it, its attempts as they are)
 				if err := r.pastAttempts(j.JobRow, "job "+j.Args.Fn); err != nil {
+					e.unspend(ctx, r, j.JobRow)
 					return err
 				}
 			}
@@ -163,6 +164,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 			}
 			if len(r.subscribers[j.Args.Topic]) > 0 {
 				if err := r.pastAttempts(j.JobRow, "subscribe "+j.Args.Topic); err != nil {
+					e.unspend(ctx, r, j.JobRow)
 					return err
 				}
 			}
@@ -302,6 +304,18 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 	})
 	if err != nil {
 		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: storing the running server's max_attempts")
+	}
+}
+
+// unspend takes back the attempt the queue counted when it handed this
+// process a job it discards without running (pastAttempts): tova jobs
+// would list 2/1 for a job tried once.
+func (e *engine[TTx]) unspend(ctx context.Context, r *Runner, row *rivertype.JobRow) {
+	err := e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET attempt = $1 WHERE id = $2`, row.Attempt-1, row.ID)
+	})
+	if err != nil {
+		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: taking back an attempt not made")
 	}
 }
 
