@@ -252,7 +252,7 @@ func TestLoweredMaxAttemptsDiscardsWithoutRunning(t *testing.T) {
 			if n := len(next.out.Lines("v2 ")); n != 0 {
 				t.Errorf("the new version ran the job %d times:\n%s", n, next.out)
 			}
-			if e := ds[0].Errors; len(e) == 0 || !strings.Contains(e[len(e)-1], "not run again: its 2 attempts so far reach this server's max_attempts (2)") {
+			if e := ds[0].Errors; len(e) == 0 || !strings.Contains(e[len(e)-1], "not run again: the attempts made so far (2) reach this server's max_attempts (2)") {
 				t.Errorf("errors %q", e)
 			}
 			if ds[0].Attempt != 2 || ds[0].MaxAttempts != 2 {

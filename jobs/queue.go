@@ -326,7 +326,7 @@ func (r *Runner) pastAttempts(row *rivertype.JobRow, what string) error {
 	if row.Attempt <= row.MaxAttempts {
 		return nil
 	}
-	msg := fmt.Sprintf("not run again: its %d attempts so far reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
+	msg := fmt.Sprintf("not run again: the attempts made so far (%d) reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
 	r.log.Warn().Str("in", what).Int64("job_id", row.ID).Msg("jobs: " + msg + "; discarded")
 	return errors.New(msg)
 }
