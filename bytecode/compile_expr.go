@@ -152,6 +152,14 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 	case *ast.Is:
 		x := f.operand(e.X)
 		names := f.isNames(e)
+		saved := f.top
+		if len(names) > 1 && x == dst {
+			// (the first test's result would replace the value the
+			// others test: v = v is Num)
+			t := f.alloc(1)
+			f.emit(MOVE, t, x, 0)
+			x = t
+		}
 		var ends []int
 		for i, name := range names {
 			f.emit(ISTYPE, dst, x, f.c.kString(name))
@@ -162,6 +170,7 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		for _, pc := range ends {
 			f.patch(pc, f.here())
 		}
+		f.release(saved)
 		if e.Not {
 			f.emit(NOT, dst, dst, 0)
 		}

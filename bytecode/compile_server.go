@@ -770,9 +770,9 @@ func (f *fstate) isNames(e *ast.Is) []string {
 
 // isTypeNames are the names `is` knows besides the program's types:
 // the builtin kinds, and the objects the runtime makes.
-var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Database", "Date", "Deque", "Duration", "Err", "FetchResponse", "File",
+var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Counter", "Database", "Date", "DefaultDict", "Deque", "Duration", "Err", "FetchResponse", "File",
 	"Float", "Function", "Generator", "Headers", "HttpResponse", "Int", "List", "Map", "Model", "Nil", "None", "Number", "Object",
-	"Ok", "Option", "Range", "Regex", "Request", "Response", "Result", "RouteTimeout", "Row", "Seq", "Server", "Session", "Size",
+	"Ok", "Option", "OrderedDict", "Range", "Regex", "Request", "Response", "Result", "RouteTimeout", "Row", "Seq", "Server", "Session", "Size",
 	"Some", "Str", "Stream", "String", "WindowFunction"}
 
 // checkIsName warns of `x is Name` where no type is called Name: always
