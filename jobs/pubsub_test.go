@@ -253,3 +253,30 @@ server "consumer" {
 		})
 	}
 }
+
+// A server the starting program does not declare but another process
+// still runs (a newer version's, in a rolling deploy or a rollback)
+// keeps its subscriptions: the older version's start forgot them, and
+// publish stored nothing more for it.
+func TestSubscriptionsOfAServerAnotherVersionRuns(t *testing.T) {
+	be := sqliteBackend(t)
+	const next = `server "api" {
+  fn send() { publish("evt", 1) }
+}
+server "audit" {
+  subscribe "evt" fn note(p) { print("audit got {p}") }
+}`
+	const prev = `server "api" {
+  fn send() { publish("evt", 1) }
+}`
+	v2 := startApp(t, next, be)
+	startApp(t, prev, be)
+	v, err := v2.Server("api").Call(context.Background(), "send")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.AsInt() != 1 {
+		t.Fatalf("publish stored %d deliveries, want 1 (audit's)", v.AsInt())
+	}
+	waitFor(t, 10*time.Second, "the delivery", func() bool { return len(v2.out.Lines("audit got 1")) == 1 })
+}

@@ -354,17 +354,30 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics, declare
 		gone = nil // (a retried transaction)
 		if !e.db.legacy {
 			// The queue is the program's own: a server it no longer
-			// declares (renamed, removed) subscribes to nothing, and
-			// publish stored deliveries for it that nothing would run.
+			// declares (renamed, removed) and no process runs subscribes
+			// to nothing, and publish stored deliveries for it that
+			// nothing would run.
 			// (Tables an earlier release shared between programs hold
 			// other programs' servers too: left as they are.)
+			// A server a process still runs (another version's, in a
+			// rolling deploy or a rollback) keeps them.
+			live := map[string]bool{}
+			clients, err := e.db.query(ctx, tx, `SELECT server, seen_at, dead_ms FROM `+e.db.table("tova_job_clients"))
+			if err != nil {
+				return err
+			}
+			for _, row := range clients {
+				if c.SeenAt.Sub(time.UnixMilli(asInt(row[1]))) < time.Duration(asInt(row[2]))*time.Millisecond {
+					live[asString(row[0])] = true
+				}
+			}
 			rows, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
 			if err != nil {
 				return err
 			}
 			for _, row := range rows {
-				name, _ := row[0].(string)
-				if slices.Contains(declared, name) {
+				name := asString(row[0])
+				if slices.Contains(declared, name) || live[name] {
 					continue
 				}
 				if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
