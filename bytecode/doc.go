@@ -159,4 +159,8 @@
 //	10: UNPACK checks the value a list pattern destructures.
 //	11: variants keep their fields' types, which a handler checks a
 //	   request's variant value against.
+//	12: a call of another server's function with named arguments gives
+//	   __peer, as its second argument, the parameter each argument is
+//	   for (it listed the parameters left out), and a function's last
+//	   instruction never falls through.
 package bytecode
