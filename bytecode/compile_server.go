@@ -358,7 +358,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.Name != nil {
 				name = st.Name.Name
 			}
-			slot := f.funcToSlot(st.Fn, name, st.Name, st.Kind+" "+name, st.PosV)
+			var slot int
+			if st.Kind == "background" && f.c.implicitServer && st.Name != nil && st.Name.Binding != nil {
+				// The function the top-level code bound already
+				// (hoistFuncs), one value whoever names it.
+				slot = f.evalToSlot(st.Name, st.Kind+" "+name)
+			} else {
+				slot = f.funcToSlot(st.Fn, name, st.Name, st.Kind+" "+name, st.PosV)
+			}
 			srv.Hooks = append(srv.Hooks, Hook{Kind: st.Kind, Name: name, Arg: prefix, Scope: f.scope, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.HealthDecl:
 			checks := &ast.ArrayLit{PosV: st.PosV}

@@ -190,7 +190,12 @@ func TestTopLevelCodeNamesATopLevelBackgroundFn(t *testing.T) {
 background fn resize(x) { print("resized {x}") }
 kinds = { img: resize }
 fn kick() { spawn_job(kinds.img, 7) }
+fn same() { kinds.img == resize }
 `, backend{}, func(o *jobstest.Options) { o.Dir = t.TempDir() })
+	// One function, whoever names it (the server bound another).
+	if v, err := app.Server("").Call(context.Background(), "same"); err != nil || !v.Truthy() {
+		t.Errorf("kinds.img == resize: %v, %v", v, err)
+	}
 	app.call(t, "", "kick")
 	waitFor(t, 20*time.Second, "the job run", func() bool { return len(app.out.Lines("resized 7")) == 1 })
 }
