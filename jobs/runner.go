@@ -700,8 +700,12 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 		if time.Since(row.CreatedAt) < foreignTickPatience && r.peersAlive(ctx) {
 			// Another version of the program has the schedule (a
 			// rolling deploy added it): its turn, soon, as a tick is
-			// due now.
-			r.log.Warn().Str("schedule", a.Schedule).Int64("job_id", row.ID).
+			// due now. (Said once a tick, not at each hand-back.)
+			ev := r.log.Debug()
+			if time.Since(row.CreatedAt) < 2*time.Second {
+				ev = r.log.Warn()
+			}
+			ev.Str("schedule", a.Schedule).Int64("job_id", row.ID).
 				Msg("jobs: tick for a schedule this server does not have; handed back to the queue for a process that has it")
 			return river.JobSnooze(min(r.set.foreignRetry, time.Second))
 		}

@@ -289,10 +289,9 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, dbError(err, &cfg)
 	}
 	if name := pgpath.Missing(current, path); name != "" {
-		if _, err := p.ExecContext(pctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
-			p.Close()
-			return nil, configErr("db.url: its search_path names the schema %q, which does not exist, and it could not be made: %v", name, err)
-		}
+		// (a role that may not create one goes on: its queries name
+		// their schemas, or a model's table fails, saying so)
+		_, _ = p.ExecContext(pctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize())
 	}
 	return &DB{cfg: cfg, d: postgresDialect, write: p, read: p, txTurn: make(chan struct{}, 1)}, nil
 }

@@ -43,7 +43,8 @@ func (r *resolver) ident(id *ast.Ident) {
 		msg += note
 	} else if note := missingGlobals[id.Name]; note != "" {
 		msg += ": " + note
-	} else if len(r.errs) < maxSuggested {
+	} else if r.suggested < maxSuggested {
+		r.suggested++
 		if s := r.suggest(id.Name); s != "" {
 			msg += " (did you mean " + s + "?)"
 		}

@@ -143,9 +143,12 @@ type bindInfo struct {
 }
 
 type resolver struct {
-	opts     Options
-	errs     diag.List
-	declared map[string]bool // PredeclaredNames as a set
+	opts Options
+	errs diag.List
+	// suggested counts the undefined names given a "did you mean"
+	// (maxSuggested)
+	suggested int
+	declared  map[string]bool // PredeclaredNames as a set
 
 	module  *scope
 	servers map[string]*scope

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"tova/vm"
@@ -305,8 +306,9 @@ type rowReader struct {
 	// an append's writer being killed (or is being written): it is not
 	// read, as the next append cuts it off (appendFile). Found once
 	// for each size the file has (tailOf), not for every batch.
-	tail   int64
-	tailOf int64 // the file's size tail was found for, +1 (0: none yet)
+	tail    int64
+	tailOf  int64     // the file's size tail was found for, +1 (0: none yet)
+	tailMod time.Time // and its modification time
 }
 
 // crToLF reads a file whose lines end in CR alone with its CRs as LFs,
@@ -360,8 +362,8 @@ func (rr *rowReader) next(t *vm.Thread, max int, limit int64, whole bool) (rows 
 			err = tooLargeErr(rr.fname, rr.path)
 			return
 		}
-		if rr.tailOf != st.Size()+1 {
-			rr.tail, rr.tailOf = -1, st.Size()+1
+		if rr.tailOf != st.Size()+1 || !rr.tailMod.Equal(st.ModTime()) {
+			rr.tail, rr.tailOf, rr.tailMod = -1, st.Size()+1, st.ModTime()
 			if last, ok := lastLine(f, st.Size()); ok && len(last) > 0 {
 				rr.tail = st.Size() - int64(len(last))
 			}
