@@ -23,7 +23,8 @@
 // program's directory, ":memory:" for a private in-memory database; url
 // is the PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=...;
 // connect_timeout defaults to 5 s; a search_path naming a schema that
-// does not exist yet gets it made, for the models' tables); pool is the maximum number of open
+// does not exist yet gets it made, for the models' tables, when the role
+// may make one); pool is the maximum number of open
 // connections (PostgreSQL, default 10; SQLite: reader connections,
 // default 4). A url, database or path written but nil (an unset
 // environment variable) is a ConfigError, not the default: data would
