@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -267,9 +266,7 @@ server "w" {
 	app := startApp(t, src, be)
 	app.call(t, "w", "kick")
 	waitFor(t, 20*time.Second, "the job running", func() bool { return len(app.out.Lines("start ")) == 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	app.Stop(ctx)
+	app.stopWithin(5 * time.Second)
 	if len(app.out.Lines("spawned")) != 1 {
 		t.Fatalf("the job did not finish within the drain:\n%s", app.logs.String())
 	}
@@ -303,9 +300,7 @@ server "w" {
 	app := startApp(t, src, be)
 	app.call(t, "w", "kick")
 	waitFor(t, 20*time.Second, "the job running", func() bool { return len(app.out.Lines("start ")) == 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	app.Stop(ctx)
+	app.stopWithin(300 * time.Millisecond)
 	if d := listJobs(t, be, "discarded"); len(d) != 0 {
 		t.Fatalf("the job was failed by the stop: %+v\n%s", d, app.logs.String())
 	}

@@ -117,6 +117,14 @@ func startAppNamed(t *testing.T, file, src string, be backend, tweak ...func(*jo
 }
 
 // call calls a module-level function of a server.
+// stopWithin stops the app as a signal would, its running jobs given d
+// to finish (the drain).
+func (a *testApp) stopWithin(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	a.Stop(ctx)
+}
+
 func (a *testApp) call(t *testing.T, server, fn string) {
 	t.Helper()
 	if _, err := a.Server(server).Call(context.Background(), fn); err != nil {

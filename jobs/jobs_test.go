@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -240,9 +239,7 @@ func TestLoweredMaxAttemptsDiscardsWithoutRunning(t *testing.T) {
 			old.call(t, "w", "kick")
 			waitFor(t, 20*time.Second, "the third attempt", func() bool { return len(old.out.Lines("v1 attempt=3")) == 1 })
 			// Stopped, the third attempt goes back unspent: two were made.
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-			old.Stop(ctx)
-			cancel()
+			old.stopWithin(200 * time.Millisecond)
 			next := startApp(t, v2, be)
 			var ds []jobs.Job
 			waitFor(t, 20*time.Second, "the job discarded", func() bool {
@@ -287,9 +284,7 @@ func TestForeignJobPastAttemptsIsHandedBack(t *testing.T) {
 	next := startApp(t, v2, be)
 	next.call(t, "w", "kick")
 	waitFor(t, 20*time.Second, "the third attempt", func() bool { return len(next.out.Lines("v2 attempt=3")) == 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	next.Stop(ctx)
-	cancel()
+	next.stopWithin(200 * time.Millisecond)
 	old := startApp(t, v1, be, func(o *jobstest.Options) { o.Jobs.ForeignRetry = 20 * time.Millisecond })
 	waitFor(t, 20*time.Second, "the job handed back (or discarded)", func() bool {
 		return strings.Contains(old.logs.String(), "handed back to the queue for a process that has it") || len(listJobs(t, be, jobs.StateDiscarded)) > 0

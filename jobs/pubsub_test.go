@@ -232,9 +232,7 @@ server "consumer" {
   subscribe "evt" fn handle(p) { print("consumer got {p}") }
 }`
 			old := startApp(t, v1, be)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			old.Stop(ctx)
-			cancel()
+			old.stopWithin(5 * time.Second)
 			next := startApp(t, v2, be)
 			v, err := next.Server("api").Call(context.Background(), "send")
 			if err != nil {

@@ -631,9 +631,10 @@ func TestServePrintAndLogsShareAPipe(t *testing.T) {
 	}
 }
 
-// A .tbc of another format is refused saying what to do: compile the
-// program again (it said only which format it was built for).
-func TestOldFormatSaysRecompile(t *testing.T) {
+// printOneArtifact compiles print(1) to app.tbc in a directory of its
+// own: the file's path and bytes, for a test to damage.
+func printOneArtifact(t *testing.T) (string, []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	src, tbc := filepath.Join(dir, "app.tova"), filepath.Join(dir, "app.tbc")
 	if err := os.WriteFile(src, []byte("print(1)\n"), 0o644); err != nil {
@@ -647,6 +648,14 @@ func TestOldFormatSaysRecompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbc, data
+}
+
+// A .tbc of another format is refused saying what to do: compile the
+// program again (it said only which format it was built for).
+func TestOldFormatSaysRecompile(t *testing.T) {
+	tbc, data := printOneArtifact(t)
+	var out, errb testutil.Buffer
 	binary.LittleEndian.PutUint16(data[8:], bytecode.Version-1) // after the 8-byte magic
 	if err := os.WriteFile(tbc, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -801,19 +810,8 @@ func TestRunStopsWhileReadingStdin(t *testing.T) {
 // exit 4, by disasm too: disasm showed it, and run failed with exit 1
 // and no file name.
 func TestArtifactTheVMWouldRefuse(t *testing.T) {
-	dir := t.TempDir()
-	src, tbc := filepath.Join(dir, "app.tova"), filepath.Join(dir, "app.tbc")
-	if err := os.WriteFile(src, []byte("print(1)\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tbc, data := printOneArtifact(t)
 	var out, errb testutil.Buffer
-	if c := run([]string{"compile", src, "-o", tbc}, &out, &errb); c != 0 {
-		t.Fatalf("compile: exit %d: %s", c, errb.String())
-	}
-	data, err := os.ReadFile(tbc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	i := bytes.Index(data, []byte("print"))
 	if i < 0 {
 		t.Fatal("no builtin name print in the artifact")
