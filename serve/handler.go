@@ -893,7 +893,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if okType, errType, ok := resultTypeArgs(typ); ok {
 		return s.convertResult(name, v, okType, errType)
 	}
-	if members, ok := typeArgs(typ, "|"); ok {
+	if members, ok := vm.TypeArgs(typ, "|"); ok {
 		// A union (Int | Float): the first of its types the value
 		// converts to, in the order written.
 		for _, m := range members {

@@ -104,38 +104,11 @@ func sendError(what string, bad *unsendable) error {
 
 // resultTypeArgs splits "Result<T, E>" into T and E.
 func resultTypeArgs(typ string) (ok, err string, isResult bool) {
-	args, found := typeArgs(typ, "Result")
+	args, found := vm.TypeArgs(typ, "Result")
 	if !found || len(args) != 2 {
 		return "", "", false
 	}
 	return args[0], args[1], true
-}
-
-// typeArgs reads an applied type of the name base, base<A, B, ...>, as
-// the compiler writes it (a union is "|<A, B>"): its arguments, split at
-// the commas outside nested brackets.
-func typeArgs(typ, base string) ([]string, bool) {
-	inner, found := strings.CutPrefix(typ, base+"<")
-	if !found || !strings.HasSuffix(inner, ">") {
-		return nil, false
-	}
-	inner = inner[:len(inner)-1]
-	var args []string
-	level, from := 0, 0
-	for i, r := range inner {
-		switch r {
-		case '<', '[':
-			level++
-		case '>', ']':
-			level--
-		case ',':
-			if level == 0 {
-				args = append(args, strings.TrimSpace(inner[from:i]))
-				from = i + 1
-			}
-		}
-	}
-	return append(args, strings.TrimSpace(inner[from:])), true
 }
 
 // convertResult makes {"value": x} Ok(x) and {"error": e} Err(e), x and

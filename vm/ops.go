@@ -758,7 +758,7 @@ func (t *Thread) variantFromJSON(adt *ADTInfo, args []Value) (Value, error) {
 			return Nil, Errorf("ValueError", "%s.from_json: %s has no field %s", adt.Name, ti.Tag, k)
 		}
 	}
-	return v, nil
+	return t.In.Prog.typedFields(adt.Name, v, ti, t.In.Prog.VariantFieldTypes(ti), "")
 }
 
 // jsonObject parses from_json's text argument, which must hold an object.
@@ -798,5 +798,172 @@ func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
 	for i, f := range ti.Fields {
 		vals[i], _ = o.Get(f)
 	}
-	return ObjectValue(ti.New(vals)), nil
+	_, ftypes := t.In.Prog.RecordType(ti.Name)
+	return t.In.Prog.typedFields(ti.Tag, ObjectValue(ti.New(vals)), ti, ftypes, "")
+}
+
+// DateFromJSON, set by the standard library, makes a Date of the text
+// JSON writes one as ("2024-06-15T00:00:00.000Z").
+var DateFromJSON func(text string) (Value, bool)
+
+// typedFields gives the fields of x, a record or variant of type ti made
+// of what JSON gave, the values their annotations ftypes say, as
+// to_json wrote them: a nested record or variant, an Option ({"value":
+// x}, {"__tag": "None"}, or x and null), a Result ({"value": x},
+// {"error": e}), a Float written as 2, lists of them. A value that is
+// not of its field's type is a ValueError naming the field (path is
+// where x is, "" at the top).
+func (p *Program) typedFields(fname string, x Value, ti *TypeInfo, ftypes []string, path string) (Value, error) {
+	o := x.AsObject()
+	for i, f := range ti.Fields {
+		if i >= len(ftypes) || ftypes[i] == "" {
+			continue
+		}
+		at := f
+		if path != "" {
+			at = path + "." + f
+		}
+		v, err := p.typedJSON(fname, o.vals[i], ftypes[i], at)
+		if err != nil {
+			return Nil, err
+		}
+		o.vals[i] = v
+	}
+	return x, nil
+}
+
+// typedJSON is v, as JSON gave it, made a value of the annotation typ
+// (see typedFields).
+func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, error) {
+	bad := func(want string) error {
+		return Errorf("ValueError", "%s.from_json: %s: expected %s, got %s", fname, path, want, TypeName(v))
+	}
+	field := func(k string) (Value, bool) {
+		if v.k != KObject || v.AsObject().Type != nil || len(v.AsObject().Keys()) != 1 {
+			return Nil, false
+		}
+		return v.AsObject().Get(k)
+	}
+	if args, ok := TypeArgs(typ, "Option"); ok && len(args) == 1 {
+		if tag, _ := field("__tag"); v.IsNil() || tag.k == KString && tag.AsString() == "None" {
+			return None, nil
+		}
+		if inner, ok := field("value"); ok {
+			v = inner
+		}
+		x, err := p.typedJSON(fname, v, args[0], path)
+		return Some(x), err
+	}
+	if args, ok := TypeArgs(typ, "Result"); ok && len(args) == 2 {
+		if x, ok := field("value"); ok {
+			x, err := p.typedJSON(fname, x, args[0], path)
+			return Ok(x), err
+		}
+		if e, ok := field("error"); ok {
+			e, err := p.typedJSON(fname, e, args[1], path)
+			return Err(e), err
+		}
+		return Nil, bad(`{"value": ...} or {"error": ...} (a Result)`)
+	}
+	if v.IsNil() {
+		return v, nil // (as a field the text lacks)
+	}
+	if elem, ok := strings.CutPrefix(typ, "["); ok && strings.HasSuffix(elem, "]") {
+		if v.k != KArray {
+			return Nil, bad("a List")
+		}
+		in := v.AsArray().Elems
+		out := make([]Value, len(in))
+		for i, e := range in {
+			x, err := p.typedJSON(fname, e, elem[:len(elem)-1], path+"["+strconv.Itoa(i)+"]")
+			if err != nil {
+				return Nil, err
+			}
+			out[i] = x
+		}
+		return NewArray(out), nil
+	}
+	switch typ {
+	case "Int":
+		if v.k == KFloat && v.AsFloat() == math.Trunc(v.AsFloat()) && math.Abs(v.AsFloat()) < 1<<53 {
+			return Int(int64(v.AsFloat())), nil
+		}
+		if v.k != KInt {
+			return Nil, bad("Int")
+		}
+	case "Float":
+		if v.k == KInt {
+			return Float(float64(v.AsInt())), nil
+		}
+		if v.k != KFloat {
+			return Nil, bad("Float")
+		}
+	case "String":
+		if v.k != KString {
+			return Nil, bad("String")
+		}
+	case "Bool":
+		if v.k != KBool {
+			return Nil, bad("Bool")
+		}
+	case "Date":
+		if v.k == KString && DateFromJSON != nil {
+			if d, ok := DateFromJSON(v.AsString()); ok {
+				return d, nil
+			}
+		}
+		if v.k != KHost || v.AsHost().TypeName() != "Date" {
+			return Nil, bad("a Date (its ISO text)")
+		}
+	}
+	if v.k != KObject || v.AsObject().Type != nil {
+		return v, nil
+	}
+	if ti, ftypes := p.RecordType(typ); ti != nil {
+		o := v.AsObject()
+		vals := make([]Value, len(ti.Fields))
+		for i, f := range ti.Fields {
+			vals[i], _ = o.Get(f)
+		}
+		return p.typedFields(fname, ObjectValue(ti.New(vals)), ti, ftypes, path)
+	}
+	if vs := p.VariantsNamed(typ); vs != nil {
+		x, ok := VariantOfTagged(vs, v.AsObject())
+		if !ok {
+			return Nil, bad("a " + typ)
+		}
+		ti := x.AsObject().Type
+		return p.typedFields(fname, x, ti, p.VariantFieldTypes(ti), path)
+	}
+	return v, nil
+}
+
+// TypeArgs reads an applied type, base<A, B, ...> (Option<Int>; `Int?`
+// is ?<Int>; a union is |<A, B>), as the compiler writes it: its
+// arguments, split at the commas outside nested brackets.
+func TypeArgs(typ, base string) ([]string, bool) {
+	inner, found := strings.CutPrefix(typ, base+"<")
+	if !found && base == "Option" {
+		inner, found = strings.CutPrefix(typ, "?<")
+	}
+	if !found || !strings.HasSuffix(inner, ">") {
+		return nil, false
+	}
+	inner = inner[:len(inner)-1]
+	var args []string
+	level, from := 0, 0
+	for i, r := range inner {
+		switch r {
+		case '<', '[':
+			level++
+		case '>', ']':
+			level--
+		case ',':
+			if level == 0 {
+				args = append(args, strings.TrimSpace(inner[from:i]))
+				from = i + 1
+			}
+		}
+	}
+	return append(args, strings.TrimSpace(inner[from:])), true
 }

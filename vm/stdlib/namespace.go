@@ -285,6 +285,17 @@ var dateLayouts = []string{
 	time.RFC1123Z,
 }
 
+// T.from_json makes a Date field's text a Date again.
+func init() {
+	vm.DateFromJSON = func(text string) (vm.Value, bool) {
+		t, ok := ParseDate(text)
+		if !ok {
+			return vm.Nil, false
+		}
+		return DateValue(t), true
+	}
+}
+
 // ParseDate reads a date's text as Date.new does: ISO 8601 (with or
 // without a zone, seconds, time or day; a space for the T), or RFC 1123.
 func ParseDate(s string) (time.Time, bool) {
