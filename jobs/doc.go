@@ -124,7 +124,7 @@
 // Runner starts; a server that has never started receives nothing
 // published before its first start, and one that is down receives its
 // deliveries when it comes back. A server the program no longer declares
-// (renamed or removed in a new version), and no process runs, is
+// (renamed or removed in a new version), and that no process runs, is
 // forgotten, with a warning, when the program's servers start: publish stores nothing more for it
 // (what it stored before stays queued, listed by tova jobs). When a server has several subscribers
 // of one topic, the delivery is split into one job each, atomically, so

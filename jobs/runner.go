@@ -701,8 +701,12 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 			// Another version of the program has the schedule (a
 			// rolling deploy added it): its turn, soon, as a tick is
 			// due now. (Said once a tick, not at each hand-back.)
+			var md struct {
+				Snoozes int `json:"snoozes"`
+			}
+			_ = json.Unmarshal(row.Metadata, &md)
 			ev := r.log.Debug()
-			if time.Since(row.CreatedAt) < 2*time.Second {
+			if md.Snoozes == 0 {
 				ev = r.log.Warn()
 			}
 			ev.Str("schedule", a.Schedule).Int64("job_id", row.ID).

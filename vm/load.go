@@ -265,6 +265,17 @@ func (p *Program) RecordType(name string) (*TypeInfo, []string) {
 	return nil, nil
 }
 
+// RecordFieldTypes returns the annotations of the fields of the record
+// type ti ("" where a field has none), or nil.
+func (p *Program) RecordFieldTypes(ti *TypeInfo) []string {
+	for i, td := range p.Code.Types {
+		if len(td.Variants) == 0 && p.types[i].ctors[0].AsType().Info == ti {
+			return td.FieldTypes
+		}
+	}
+	return nil
+}
+
 // VariantsNamed returns the variants of every type declared as name
 // that has variants (servers may each declare their own), in
 // declaration order, or nil when none has.

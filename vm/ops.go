@@ -2,6 +2,7 @@ package vm
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -798,8 +799,7 @@ func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
 	for i, f := range ti.Fields {
 		vals[i], _ = o.Get(f)
 	}
-	_, ftypes := t.In.Prog.RecordType(ti.Name)
-	return t.In.Prog.typedFields(ti.Tag, ObjectValue(ti.New(vals)), ti, ftypes, "")
+	return t.In.Prog.typedFields(ti.Tag, ObjectValue(ti.New(vals)), ti, t.In.Prog.RecordFieldTypes(ti), "")
 }
 
 // DateFromJSON, set by the standard library, makes a Date of the text
@@ -844,15 +844,20 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 		}
 		return v.AsObject().Get(k)
 	}
+	if v.IsNil() {
+		return v, nil // (as a field the text lacks)
+	}
 	if args, ok := TypeArgs(typ, "Option"); ok && len(args) == 1 {
-		if tag, _ := field("__tag"); v.IsNil() || tag.k == KString && tag.AsString() == "None" {
+		// Some and None as to_json writes them; a value held as it is
+		// (a field of `Int?` holding 3) comes back as it is.
+		if tag, _ := field("__tag"); tag.k == KString && tag.AsString() == "None" {
 			return None, nil
 		}
 		if inner, ok := field("value"); ok {
-			v = inner
+			x, err := p.typedJSON(fname, inner, args[0], path)
+			return Some(x), err
 		}
-		x, err := p.typedJSON(fname, v, args[0], path)
-		return Some(x), err
+		return p.typedJSON(fname, v, args[0], path)
 	}
 	if args, ok := TypeArgs(typ, "Result"); ok && len(args) == 2 {
 		if x, ok := field("value"); ok {
@@ -864,9 +869,6 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 			return Err(e), err
 		}
 		return Nil, bad(`{"value": ...} or {"error": ...} (a Result)`)
-	}
-	if v.IsNil() {
-		return v, nil // (as a field the text lacks)
 	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok && strings.HasSuffix(elem, "]") {
 		if v.k != KArray {
@@ -916,26 +918,60 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 			return Nil, bad("a Date (its ISO text)")
 		}
 	}
-	if v.k != KObject || v.AsObject().Type != nil {
-		return v, nil
-	}
-	if ti, ftypes := p.RecordType(typ); ti != nil {
+	base, _, _ := strings.Cut(typ, "<") // (Box<Int> as Box is declared)
+	ti, ftypes, vs, ok := p.uniqueType(base)
+	switch {
+	case !ok:
+		return v, nil // (no type of the name, or several: left as it is)
+	case v.k != KObject || v.AsObject().Type != nil:
+		if v.k == KObject && (v.AsObject().Type == ti || slices.Contains(vs, v.AsObject().Type)) {
+			return v, nil
+		}
+		return Nil, bad("a " + base)
+	case ti != nil:
 		o := v.AsObject()
+		for _, k := range o.Keys() {
+			if ti.Shape.Lookup(k) < 0 {
+				return Nil, Errorf("ValueError", "%s.from_json: %s: %s has no field %s", fname, path, ti.Tag, k)
+			}
+		}
 		vals := make([]Value, len(ti.Fields))
 		for i, f := range ti.Fields {
 			vals[i], _ = o.Get(f)
 		}
 		return p.typedFields(fname, ObjectValue(ti.New(vals)), ti, ftypes, path)
 	}
-	if vs := p.VariantsNamed(typ); vs != nil {
-		x, ok := VariantOfTagged(vs, v.AsObject())
-		if !ok {
-			return Nil, bad("a " + typ)
-		}
-		ti := x.AsObject().Type
-		return p.typedFields(fname, x, ti, p.VariantFieldTypes(ti), path)
+	x, found := VariantOfTagged(vs, v.AsObject())
+	if !found {
+		return Nil, bad("a " + base)
 	}
-	return v, nil
+	vt := x.AsObject().Type
+	for _, k := range v.AsObject().Keys() {
+		if k != "__tag" && vt.Shape.Lookup(k) < 0 {
+			return Nil, Errorf("ValueError", "%s.from_json: %s: %s has no field %s", fname, path, vt.Tag, k)
+		}
+	}
+	return p.typedFields(fname, x, vt, p.VariantFieldTypes(vt), path)
+}
+
+// uniqueType finds the one type the program declares as name: a record
+// (ti, its fields' annotations) or a type with variants (vs). ok is
+// false when none is, or several are (in scopes of their own, which a
+// name in an annotation does not tell apart).
+func (p *Program) uniqueType(name string) (ti *TypeInfo, ftypes []string, vs []*TypeInfo, ok bool) {
+	n := 0
+	for i, td := range p.Code.Types {
+		if td.Name != name {
+			continue
+		}
+		n++
+		if len(td.Variants) == 0 {
+			ti, ftypes = p.types[i].ctors[0].AsType().Info, td.FieldTypes
+		} else {
+			vs = p.types[i].adt.Variants
+		}
+	}
+	return ti, ftypes, vs, n == 1
 }
 
 // TypeArgs reads an applied type, base<A, B, ...> (Option<Int>; `Int?`
