@@ -749,26 +749,29 @@ func (f *fstate) isNames(e *ast.Is) []string {
 		return []string{e.TypeName}
 	}
 	var names []string
-	var add func(t *ast.TypeExpr)
-	add = func(t *ast.TypeExpr) {
+	var add func(t *ast.TypeExpr, depth int)
+	add = func(t *ast.TypeExpr, depth int) {
+		if depth > 16 {
+			return // (aliases of each other: type K = K2 | Int, type K2 = K | String)
+		}
 		t = f.c.unalias(t, 0)
 		switch {
 		case t.Check != nil:
 			f.c.errorf(e.PosV, "%s is a refinement (%s where ...), whose condition is not checked: `is` cannot test it; test `is %s` and the condition", e.TypeName, typeString(&ast.TypeExpr{Name: t.Name, Args: t.Args}), t.Name)
 		case t.Name == "|":
 			for _, u := range t.Args {
-				add(u)
+				add(u, depth+1)
 			}
 		case t.Name == "[]":
 			names = append(names, "List")
 		case t.Name == "?":
 			names = append(names, "Nil")
-			add(t.Args[0])
-		default:
+			add(t.Args[0], depth+1)
+		case !slices.Contains(names, t.Name):
 			names = append(names, t.Name)
 		}
 	}
-	add(a)
+	add(a, 0)
 	if len(names) == 0 {
 		names = []string{e.TypeName}
 	}

@@ -897,6 +897,13 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		// A union (Int | Float): the first of its types the value
 		// converts to, in the order written.
 		for _, m := range members {
+			if m == "Nil" {
+				// (Nil takes nil alone; converted, it took anything)
+				if v.IsNil() {
+					return v, ""
+				}
+				continue
+			}
 			if c, msg := s.convertParam(name, v, m); msg == "" {
 				return c, ""
 			}
