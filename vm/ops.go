@@ -859,6 +859,16 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 		}
 		return p.typedJSON(fname, v, args[0], path)
 	}
+	if members, ok := TypeArgs(typ, "|"); ok {
+		// A union: the first of its types the value is made, in the
+		// order written.
+		for _, m := range members {
+			if x, err := p.typedJSON(fname, v, m, path); err == nil && (m != "Nil" || v.IsNil()) {
+				return x, nil
+			}
+		}
+		return Nil, bad(strings.Join(members, " or "))
+	}
 	if args, ok := TypeArgs(typ, "Result"); ok && len(args) == 2 {
 		if x, ok := field("value"); ok {
 			x, err := p.typedJSON(fname, x, args[0], path)
@@ -907,6 +917,16 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 	case "Bool":
 		if v.k != KBool {
 			return Nil, bad("Bool")
+		}
+	case "Duration", "Size":
+		// (to_json writes them as milliseconds and bytes)
+		switch {
+		case v.k == KInt && typ == "Duration":
+			return Duration(v.AsInt() * int64(time.Millisecond)), nil
+		case v.k == KInt:
+			return Size(v.AsInt()), nil
+		case v.k != KDuration && v.k != KSize:
+			return Nil, bad(typ + " (a whole number)")
 		}
 	case "Date":
 		if v.k == KString && DateFromJSON != nil {
