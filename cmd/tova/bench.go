@@ -285,6 +285,9 @@ request); user time is the server's own code.`,
 					// plain HTTP only.
 					return fmt.Errorf("--url %q is not an http:// URL (the benchmark measures plain HTTP)", url)
 				}
+				if need, limit, ok := openFilesNeeded(loadName, conns, 1); !ok {
+					return fmt.Errorf("--connections %d: the load generator would hold %d connections open, over this process's limit of %d open files (ulimit -n)", conns, need, limit)
+				}
 				// measure a server that is already running
 				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
 			}

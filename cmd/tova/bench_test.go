@@ -74,6 +74,7 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--url", "http://127.0.0.1:1/json", "--server", "api"}, "--server applies to the targets the benchmark runs, not to --url"},
 		{[]string{noServer[:len(noServer)-len("script.tova")] + "two.tova", "--server", "web"}, `--server "web": the program has no such server`},
 		{[]string{"-c", "10000", "--control", "--busy", "1us", "--variant", "GOGC=1", "--variant", "GOGC=2"}, "over this process's limit of"},
+		{[]string{"-c", "5000", "--url", "http://127.0.0.1:1/json"}, "--connections 5000: the load generator would hold 5000 connections open, over this process's limit of"},
 		{[]string{"--path", "json"}, `--path must start with /, got "json"`},
 		{[]string{noServer}, "declares no server: there is nothing to load"},
 		{[]string{"--url", "notaurl"}, `--url "notaurl" is not an http:// URL (the benchmark measures plain HTTP)`},
