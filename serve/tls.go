@@ -59,21 +59,29 @@ func (t *tlsSettings) apply(at string, v vm.Value) error {
 			t.key = f
 		}
 	}
-	if t.cert.at == "" || t.key.at == "" {
-		missing := "cert"
-		if t.cert.at != "" {
-			missing = "key"
-		}
-		// Said of this block, though a later one (the server's, after
-		// the program's) could give the key: a block is whole by itself.
-		return fmt.Errorf("%s: tls.%s is missing: a tls block needs cert and key, the paths of PEM files", at, missing)
-	}
 	return nil
+}
+
+// whole reports a tls setting given one of its keys only, once every
+// block has given its own (a server's keys override the program's, one
+// by one): said of the block that gave the other.
+func (t *tlsSettings) whole() error {
+	if (t.cert.at == "") == (t.key.at == "") {
+		return nil
+	}
+	missing, at := "key", t.cert.at
+	if t.cert.at == "" {
+		missing, at = "cert", t.key.at
+	}
+	return fmt.Errorf("%s: tls.%s is missing: a tls block needs cert and key, the paths of PEM files (here, or in a server's own tls block)", at, missing)
 }
 
 // config loads the certificate and key: nil without a tls block. Each
 // error names the key at fault and the block that gave it.
 func (t *tlsSettings) config() (*tls.Config, error) {
+	if err := t.whole(); err != nil {
+		return nil, err
+	}
 	if t.cert.at == "" {
 		return nil, nil
 	}

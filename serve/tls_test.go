@@ -249,3 +249,23 @@ server "worker" {
 		t.Errorf("health probes failed: %v", l)
 	}
 }
+
+// A server's tls block gives the key the program's block leaves out
+// (keys override one by one): each block had to be whole by itself.
+func TestTLSKeysFromTwoBlocks(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, fmt.Sprintf(`tls { cert: %q }
+server {
+  tls { key: %q }
+  route GET "/" => fn() "hi"
+}
+`, cert.CertFile, cert.KeyFile))
+	var dials atomic.Int32
+	if resp, body := get(t, httpsClient(cert.Pool, &dials), app.urls[""]+"/"); resp.StatusCode != 200 || body != `"hi"` {
+		t.Fatalf("GET /: %d %s", resp.StatusCode, body)
+	}
+	err := startError(t, fmt.Sprintf("tls { cert: %q }\nserver {\n  route GET \"/\" => fn() \"hi\"\n}\n", cert.CertFile))
+	if err == nil || !strings.Contains(err.Error(), "app.tova:1:1: tls.key is missing") {
+		t.Errorf("a cert alone: %v", err)
+	}
+}
