@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/token"
 )
 
 // sink says where the value of a block or expression goes: into
@@ -154,21 +155,22 @@ func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 	for _, st := range stmts {
 		switch st := st.(type) {
 		case *ast.FnDecl:
-			f.setPos(st.PosV)
-			tmp := f.alloc(1)
-			f.closure(st.Fn, st.Name.Name, st.PosV, tmp)
-			f.store(st.Name.Binding, tmp)
-			f.release(tmp)
+			f.bindFunc(st.Fn, st.Name, st.PosV)
 		case *ast.HookDecl:
 			if st.Kind == "background" && st.Name != nil && st.Name.Binding != nil && f.c.implicitServer && f.af == nil && f.srv == nil {
-				f.setPos(st.PosV)
-				tmp := f.alloc(1)
-				f.closure(st.Fn, st.Name.Name, st.PosV, tmp)
-				f.store(st.Name.Binding, tmp)
-				f.release(tmp)
+				f.bindFunc(st.Fn, st.Name, st.PosV)
 			}
 		}
 	}
+}
+
+// bindFunc makes a closure of fn and stores it in the binding of name.
+func (f *fstate) bindFunc(fn *ast.Function, name *ast.Ident, pos token.Pos) {
+	f.setPos(pos)
+	tmp := f.alloc(1)
+	f.closure(fn, name.Name, pos, tmp)
+	f.store(name.Binding, tmp)
+	f.release(tmp)
 }
 
 // stmtValue compiles the last statement of a block, whose value is the

@@ -148,8 +148,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 			if _, ours := r.background[j.Args.Fn]; ours {
 				// (a job of a fn this server lacks goes back to the
 				// queue for one that has it, its attempts as they are)
-				if err := r.pastAttempts(j.JobRow, "job "+j.Args.Fn); err != nil {
-					e.unspend(ctx, r, j.JobRow)
+				if err := e.pastAttempts(ctx, r, j.JobRow, "job "+j.Args.Fn); err != nil {
 					return err
 				}
 			}
@@ -163,8 +162,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 				}
 			}
 			if len(r.subscribers[j.Args.Topic]) > 0 {
-				if err := r.pastAttempts(j.JobRow, "subscribe "+j.Args.Topic); err != nil {
-					e.unspend(ctx, r, j.JobRow)
+				if err := e.pastAttempts(ctx, r, j.JobRow, "subscribe "+j.Args.Topic); err != nil {
 					return err
 				}
 			}
@@ -307,27 +305,23 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 	}
 }
 
-// unspend takes back the attempt the queue counted when it handed this
-// process a job it discards without running (pastAttempts): tova jobs
-// would list 2/1 for a job tried once.
-func (e *engine[TTx]) unspend(ctx context.Context, r *Runner, row *rivertype.JobRow) {
+// pastAttempts is the failure of a job (what) whose attempt about to
+// start is past the running server's max_attempts: one lowered since its
+// earlier attempts (a deploy). It is discarded without running again,
+// and the attempt the queue counted when it handed the job over is
+// taken back (tova jobs listed 2/1 for a job tried once).
+func (e *engine[TTx]) pastAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow, what string) error {
+	if row.Attempt <= row.MaxAttempts {
+		return nil
+	}
+	msg := fmt.Sprintf("not run again: the attempts made so far (%d) reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
+	r.log.Warn().Str("in", what).Int64("job_id", row.ID).Msg("jobs: " + msg + "; discarded")
 	err := e.db.inTx(ctx, func(tx TTx) error {
 		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET attempt = $1 WHERE id = $2`, row.Attempt-1, row.ID)
 	})
 	if err != nil {
 		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: taking back an attempt not made")
 	}
-}
-
-// pastAttempts is the failure of a job (what) whose attempt about to
-// start is past the running server's max_attempts: one lowered since its
-// earlier attempts (a deploy). It is discarded without running again.
-func (r *Runner) pastAttempts(row *rivertype.JobRow, what string) error {
-	if row.Attempt <= row.MaxAttempts {
-		return nil
-	}
-	msg := fmt.Sprintf("not run again: the attempts made so far (%d) reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
-	r.log.Warn().Str("in", what).Int64("job_id", row.ID).Msg("jobs: " + msg + "; discarded")
 	return errors.New(msg)
 }
 
