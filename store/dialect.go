@@ -160,8 +160,14 @@ func (d *dialect) jsonList(ps []any) (string, bool) {
 	return string(b), err == nil
 }
 
-// columnType is the type written in CREATE TABLE and ADD COLUMN.
+// columnType is the type written in CREATE TABLE and ADD COLUMN. A
+// String's column is VARCHAR, JSON's TEXT: older tovas stored some
+// String fields as JSON text in a TEXT column (see holdsJSON), and a
+// column this tova makes is never taken for one of those.
 func (d *dialect) columnType(k fieldKind) string {
+	if k == kindString {
+		return "VARCHAR"
+	}
 	if d.pg() {
 		switch k {
 		case kindInt:

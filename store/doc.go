@@ -74,7 +74,7 @@
 //
 // Every model has an `id` primary key the database assigns (never
 // reused). Column types: Int → INTEGER / BIGINT, Float → REAL / DOUBLE
-// PRECISION, Bool → BOOLEAN, String → TEXT, Date and the timestamps →
+// PRECISION, Bool → BOOLEAN, String → VARCHAR, Date and the timestamps →
 // TIMESTAMP / TIMESTAMPTZ, anything else → TEXT holding JSON. Columns
 // are nullable; Option<T>, T? and T are stored alike (an Int? field is
 // an Int column). A type a field names is the one visible where the
@@ -102,7 +102,8 @@
 // type; a String or Date filter matches both that JSON and the plain
 // text a tova in between may have written, and the column sorts as
 // text ("10" before "9"). A new table, or a column added, gets the
-// field's own type.
+// field's own type, and a String's VARCHAR column is never taken for
+// such JSON text.
 //
 // # Query API
 //

@@ -143,6 +143,7 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 	types.setScope(tv, rv)
 	m.add(column{name: "id", kind: kindInt, typ: "Int", ftype: types.parse("Int")})
 	if fv, ok := so.Get("fields"); ok && fv.Kind() == vm.KArray {
+		folded := map[string]string{"id": "id"}
 		for _, f := range fv.AsArray().Elems {
 			if f.Kind() != vm.KObject {
 				continue
@@ -162,6 +163,12 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 			if _, dup := m.index[name]; dup {
 				return bad("model %s: field %s is declared twice", m.name, name)
 			}
+			if other, ok := folded[strings.ToLower(name)]; ok {
+				// SQLite's column names ignore case: the table could not
+				// be made there, and the program is to run on both.
+				return bad("model %s: fields %s and %s differ only in case, and SQLite's column names ignore case; rename one", m.name, other, name)
+			}
+			folded[strings.ToLower(name)] = name
 			typ := ""
 			if ty.Kind() == vm.KString {
 				typ = ty.AsString()
@@ -296,7 +303,7 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			continue
 		}
 		class := d.classOf(typ)
-		legacy, err := m.holdsJSON(ctx, d, q, c, class)
+		legacy, err := m.holdsJSON(ctx, d, q, c, typ)
 		switch {
 		case err != nil:
 			return nil, err
@@ -304,6 +311,16 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			tb.kinds[i], tb.legacy[i] = kindJSON, true
 		case !d.compatible(c.kind, class):
 			problems = append(problems, "field "+c.name+" is declared "+c.typ+" but the column has type "+strings.ToUpper(typ))
+		case c.kind == kindBool && class == classInt:
+			// SQLite's 0/1: a column of other numbers is no Bool's (a
+			// filter on true would miss the rows that read as true).
+			held, err := m.otherThanBits(ctx, q, c)
+			if err != nil {
+				return nil, err
+			}
+			if held != "" {
+				problems = append(problems, "field "+c.name+" is declared Bool but its INTEGER column holds "+held+", not only 0 and 1")
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -321,16 +338,17 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 }
 
 // holdsJSON reports whether the existing column of a field that older
-// tovas stored as JSON text (c.legacy) holds that text: a column of a
-// type only JSON fits (TEXT for an Int), or a text column for a String
-// or a Date holding a value that begins with a quote, as a JSON string
-// does (its rows written since by a tova that stored plain text are
-// read as such too, see legacyValue).
-func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, class columnClass) (bool, error) {
-	if !c.legacy || !d.compatible(kindJSON, class) {
+// tovas stored as JSON text (c.legacy) holds that text: a TEXT column
+// (what they made for it; this tova makes a String's VARCHAR) for a
+// field TEXT cannot hold (an Int), or for a String or a Date holding a
+// value that begins with a quote, as a JSON string does (its rows
+// written since by a tova that stored plain text are read as such too,
+// see legacyValue).
+func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, typ string) (bool, error) {
+	if !c.legacy || !strings.EqualFold(strings.TrimSpace(typ), "TEXT") {
 		return false, nil
 	}
-	if !d.compatible(c.kind, class) {
+	if class := d.classOf(typ); !d.compatible(c.kind, class) {
 		return true, nil
 	}
 	if c.kind != kindString && c.kind != kindTime {
@@ -343,6 +361,24 @@ func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, 
 	defer rows.Close()
 	quoted := rows.Next()
 	return quoted, rows.Err()
+}
+
+// otherThanBits returns a value of field c's column other than 0, 1
+// and NULL, or "" when it holds none.
+func (m *Model) otherThanBits(ctx context.Context, q querier, c column) (string, error) {
+	col := quoteIdent(c.name)
+	rows, err := q.QueryContext(ctx, "SELECT quote("+col+") FROM "+m.tableSQL+" WHERE "+col+" IS NOT NULL AND "+col+" NOT IN (0, 1) LIMIT 1")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var held string
+	if rows.Next() {
+		if err := rows.Scan(&held); err != nil {
+			return "", err
+		}
+	}
+	return held, rows.Err()
 }
 
 // tableColumns returns the columns of a table (name → declared type),
