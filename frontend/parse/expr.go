@@ -578,6 +578,7 @@ var columnCalls = map[string]bool{
 	"min": true, "max": true, "min_by": true, "max_by": true, "minBy": true, "maxBy": true,
 	"unique_by": true, "uniqueBy": true, "distinct_by": true, "key_by": true, "index_by": true,
 	"take_while": true, "drop_while": true, "derive": true, "agg": true, "first": true, "last": true,
+	"sorted": true, "sort": true, "is_sorted": true, "binary_search": true, "drop_duplicates": true,
 }
 
 // namedColumnCalls are the table verbs whose named arguments own the
