@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 
@@ -989,9 +990,14 @@ func hashKey(v vm.Value) (hkey, bool) {
 	return hkey{}, false
 }
 
-// valueSet is a set of values under vm.Equal.
+// valueSet is a set of values under vm.Equal: scalars by their hkey,
+// lists and objects in buckets by deepHash (so unique or difference of
+// 20 000 rows compares each with the few of its bucket, not with every
+// other), and what deepHash cannot hash (functions, host values, ranges,
+// cycles) in a list compared one by one.
 type valueSet struct {
 	m    map[hkey]struct{}
+	deep map[uint64][]vm.Value
 	slow []vm.Value
 }
 
@@ -1002,12 +1008,37 @@ func (s *valueSet) has(v vm.Value) bool {
 		_, found := s.m[k]
 		return found
 	}
-	for _, x := range s.slow {
-		if vm.Equal(x, v) {
-			return true
+	found, _, _ := s.find(v)
+	return found
+}
+
+// find looks for v, a value hashKey does not take, and returns its
+// deepHash.
+func (s *valueSet) find(v vm.Value) (found bool, h uint64, hashed bool) {
+	h, hashed = deepHash(v, 0)
+	if hashed {
+		for _, x := range s.deep[h] {
+			if vm.Equal(x, v) {
+				return true, h, hashed
+			}
 		}
 	}
-	return false
+	for _, x := range s.slow {
+		if vm.Equal(x, v) {
+			return true, h, hashed
+		}
+	}
+	if !hashed {
+		// (a range equals the list of its numbers)
+		for _, bucket := range s.deep {
+			for _, x := range bucket {
+				if vm.Equal(x, v) {
+					return true, h, hashed
+				}
+			}
+		}
+	}
+	return false, h, hashed
 }
 
 // add adds v and reports whether it was new.
@@ -1019,11 +1050,71 @@ func (s *valueSet) add(v vm.Value) bool {
 		s.m[k] = struct{}{}
 		return true
 	}
-	if s.has(v) {
+	found, h, hashed := s.find(v)
+	switch {
+	case found:
 		return false
+	case hashed:
+		if s.deep == nil {
+			s.deep = map[uint64][]vm.Value{}
+		}
+		s.deep[h] = append(s.deep[h], v)
+	default:
+		s.slow = append(s.slow, v)
 	}
-	s.slow = append(s.slow, v)
 	return true
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// deepHash hashes a list or object (at any depth) so that values equal
+// under vm.Equal hash alike: Int 1 and Float 1.0 as hashKey has them,
+// an object's entries whatever their order. ok is false for what it
+// does not hash: functions, host values, ranges, and containers deeper
+// than 64 (a cycle).
+func deepHash(v vm.Value, depth int) (h uint64, ok bool) {
+	if k, ok := hashKey(v); ok {
+		return mix(uint64(k.k)<<56 ^ k.n ^ maphash.String(hashSeed, k.s)), true
+	}
+	if depth > 64 {
+		return 0, false
+	}
+	switch v.Kind() {
+	case vm.KArray:
+		h = 0x9e3779b97f4a7c15
+		for _, e := range v.AsArray().Elems {
+			eh, ok := deepHash(e, depth+1)
+			if !ok {
+				return 0, false
+			}
+			h = mix(h ^ eh)
+		}
+		return h, true
+	case vm.KObject:
+		o := v.AsObject()
+		if o.Type != nil {
+			h = maphash.String(hashSeed, o.Type.Name) ^ mix(maphash.String(hashSeed, o.Type.Tag))
+		}
+		vals := o.Values()
+		for i, k := range o.Keys() {
+			vh, ok := deepHash(vals[i], depth+1)
+			if !ok {
+				return 0, false
+			}
+			h += mix(maphash.String(hashSeed, k) ^ vh) // (in any order)
+		}
+		return mix(h ^ uint64(len(vals))), true
+	}
+	return 0, false
+}
+
+// mix is splitmix64's finalizer.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 func setOf(t *vm.Thread, fname string, seq vm.Value) (*valueSet, []vm.Value, error) {

@@ -328,6 +328,12 @@ func TestUniqueAndSets(t *testing.T) {
 		{"unique", a(L()), "[]"},
 		{"unique", a(users(), S("role")), `[{ name: "ann", age: 30, role: "admin" }, { name: "bob", age: 25, role: "user" }]`},
 		{"unique", a(L(vm.Duration(1), I(1))), "[1ns, 1]"},
+		// rows: equal whatever the order of their keys, Int 1 as Float 1.0
+		{"unique", a(L(O("a", I(1), "b", L(I(2))), O("b", L(F(2)), "a", F(1)), O("a", I(1), "b", L(I(3))), O("a", I(1)))), "[{ a: 1, b: [2] }, { a: 1, b: [3] }, { a: 1 }]"},
+		{"unique", a(L(L(L(I(1)), nilV), L(L(F(1)), nilV), L(nilV, L(I(1))))), "[[[1], nil], [nil, [1]]]"},
+		{"difference", a(L(O("id", I(1)), O("id", I(2)), O("id", I(3))), L(O("id", F(2)))), "[{ id: 1 }, { id: 3 }]"},
+		{"intersection", a(L(O("id", I(1)), O("id", I(2))), L(O("id", I(2)), O("x", I(2)))), "[{ id: 2 }]"},
+		{"symmetric_difference", a(L(L(I(1)), L(I(2))), L(L(I(2)), L(I(3)))), "[[1], [3]]"},
 		{"union", a(nums(1, 2, 3), nums(3, 4, 5)), "[1, 2, 3, 4, 5]"},
 		{"intersection", a(nums(1, 2, 3), nums(2, 3, 4)), "[2, 3]"},
 		{"intersection", a(nums(1, 2), nums(3, 4)), "[]"},

@@ -1,0 +1,27 @@
+package vmbench
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The set builtins over rows (lists of objects), beside drop_duplicates,
+// which keys rows by their text: each of unique, difference and
+// intersection should take time in proportion to the rows, as it does.
+// Run: go test -run '^$' -bench SetOps -benchtime 5x ./bench/vmbench
+func BenchmarkSetOps(b *testing.B) {
+	const n = 20000
+	rows := fmt.Sprintf(`rows = range(%d) |> map(fn(i) { id: i %% %d, tags: ["t", i %% 7], at: i * 0.5 })
+half = rows |> filter(fn(r) r.id %% 2 == 0)
+`, n, n/2)
+	for _, c := range []struct{ name, expr, want string }{
+		{"unique", "len(unique(rows))", fmt.Sprint(n)},
+		{"difference", "len(difference(rows, half))", fmt.Sprint(n / 2)},
+		{"intersection", "len(intersection(rows, half))", fmt.Sprint(n / 2)},
+		{"drop_duplicates", "len(drop_duplicates(rows))", fmt.Sprint(n)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			runProgram(b, c.name+".tova", []byte(rows+"print("+c.expr+")"), c.want+"\n")
+		})
+	}
+}
