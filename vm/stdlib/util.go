@@ -221,7 +221,9 @@ type caller struct {
 	fn    vm.Value
 	b     *vm.Builtin
 	index bool // the callback declares a second parameter: pass the index
+	whole bool // ... and a third: pass the sequence walked too
 	kv    bool // ... over an object: pass the key and the value instead
+	seq   vm.Value
 	buf   [3]vm.Value
 }
 
@@ -231,7 +233,8 @@ func newCaller(t *vm.Thread, fn vm.Value) *caller {
 	case vm.KBuiltin:
 		c.b = fn.AsBuiltin()
 	case vm.KFunc:
-		c.index = len(fn.AsClosure().ParamNames()) >= 2
+		n := len(fn.AsClosure().ParamNames())
+		c.index, c.whole = n >= 2, n >= 3
 	}
 	return c
 }
@@ -254,6 +257,7 @@ func (c *caller) call1(x vm.Value) (vm.Value, error) {
 // gets the key and the value, as `for k, v in obj` binds them, rather
 // than the pair and its index.
 func (c *caller) over(seq vm.Value) *caller {
+	c.seq = seq
 	c.kv = c.index && seq.Kind() == vm.KObject
 	if c.kv && c.fn.Kind() == vm.KFunc {
 		// A first parameter that takes the pair apart (fn([k, v], i),
@@ -265,8 +269,8 @@ func (c *caller) over(seq vm.Value) *caller {
 }
 
 // callElem calls fn(x) or, when the callback takes two parameters,
-// fn(x, i) as JavaScript's array methods do (fn(key, value) over an
-// object: see over).
+// fn(x, i), or with three fn(x, i, seq), as JavaScript's array methods
+// do (fn(key, value) over an object: see over).
 func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
 	c.buf[0] = x
 	if c.kv && x.Kind() == vm.KArray {
@@ -277,6 +281,10 @@ func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
 	}
 	if c.index {
 		c.buf[1] = vm.Int(int64(i))
+		if c.whole {
+			c.buf[2] = c.seq
+			return c.callN(3)
+		}
 		return c.callN(2)
 	}
 	return c.callN(1)
