@@ -3,8 +3,10 @@ package stdlib
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -553,102 +555,99 @@ func bRegexFindAll(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return newList(out), nil
 }
 
-// replacementSize bounds the result of replacing the matches of re in s
-// by the template rep (in Go's syntax): each match becomes rep's literal
-// bytes and, for each reference in it, at most the match itself (a group
-// lies within its match).
-func replacementSize(re *regexp.Regexp, s, rep string) int64 {
-	refs, lit := templateParts(rep)
-	n := int64(len(s))
-	if worst := n*(1+refs) + (n+1)*lit; worst <= vm.MaxStringBytes {
-		return worst
-	}
-	var matches, matched int64
-	re.ReplaceAllStringFunc(s, func(m string) string {
-		matches++
-		matched += int64(len(m))
-		return ""
-	})
-	return n - matched + matches*lit + refs*matched
-}
-
-// templateParts counts the references ($1, ${name}) of a Go replacement
-// template and its bytes outside them.
-func templateParts(tmpl string) (refs, lit int64) {
-	for i := 0; i < len(tmpl); i++ {
-		if tmpl[i] != '$' || i+1 >= len(tmpl) {
-			lit++
-			continue
-		}
-		switch c := tmpl[i+1]; {
-		case c == '$':
-			lit++
-			i++
-		case c == '{':
-			if k := strings.IndexByte(tmpl[i:], '}'); k > 0 {
-				refs++
-				i += k
-			} else {
-				lit++
-			}
-		default:
-			refs++
-			for i+1 < len(tmpl) && (isWordByte(tmpl[i+1])) {
-				i++
-			}
-		}
-	}
-	return refs, lit
-}
-
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// jsReplacement converts a JavaScript replacement string ($1, $&, $<name>,
-// $$) to Go's template syntax.
-func jsReplacement(r string) string {
-	if !strings.Contains(r, "$") {
-		return r
+// replaceJS replaces the first match of re in s, or every one, by the
+// JavaScript replacement tmpl (see jsExpand); a result longer than a
+// String may be is an error of fname, found before it is built.
+func replaceJS(fname string, re *regexp.Regexp, s, tmpl string, all bool) (vm.Value, error) {
+	n := 1
+	if all {
+		n = -1
 	}
-	var b strings.Builder
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		if c != '$' || i+1 >= len(r) {
-			if c == '$' {
-				b.WriteString("$$")
-			} else {
-				b.WriteByte(c)
-			}
+	locs := re.FindAllStringSubmatchIndex(s, n)
+	if len(locs) == 0 {
+		return vm.Str(s), nil
+	}
+	named := slices.ContainsFunc(re.SubexpNames(), func(name string) bool { return name != "" })
+	size := int64(len(s))
+	for _, loc := range locs {
+		size -= int64(loc[1] - loc[0])
+		jsExpand(re, named, tmpl, s, loc, func(part string) { size += int64(len(part)) })
+	}
+	if size > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge(fname, int(min(size, math.MaxInt)))
+	}
+	var out strings.Builder
+	out.Grow(int(size))
+	at := 0
+	for _, loc := range locs {
+		out.WriteString(s[at:loc[0]])
+		jsExpand(re, named, tmpl, s, loc, func(part string) { out.WriteString(part) })
+		at = loc[1]
+	}
+	out.WriteString(s[at:])
+	return vm.Str(out.String()), nil
+}
+
+// jsExpand gives emit, part by part, the replacement tmpl for the match
+// of re in s at loc, read as JavaScript's replace reads it: $$ is $, $&
+// the match, $` and $' the text before and after it, $n and $nn a group
+// the pattern has (two digits where that group exists, else one: $10
+// with one group is group 1 then 0), $<name> a named group (when the
+// pattern names any), and any other $ itself ($2 with one group).
+func jsExpand(re *regexp.Regexp, named bool, tmpl, s string, loc []int, emit func(string)) {
+	groups := re.NumSubexp()
+	group := func(g int) {
+		if g >= 0 && loc[2*g] >= 0 {
+			emit(s[loc[2*g]:loc[2*g+1]])
+		}
+	}
+	digit := func(i int) int {
+		if i < len(tmpl) && tmpl[i] >= '0' && tmpl[i] <= '9' {
+			return int(tmpl[i] - '0')
+		}
+		return -1
+	}
+	lit := 0 // where the literal text not yet emitted begins
+	for i := 0; i < len(tmpl)-1; i++ {
+		if tmpl[i] != '$' {
 			continue
 		}
-		n := r[i+1]
-		switch {
+		emit(tmpl[lit:i])
+		lit = i + 2
+		switch n := tmpl[i+1]; {
 		case n == '$':
-			b.WriteString("$$")
-			i++
+			emit("$")
 		case n == '&':
-			b.WriteString("${0}")
-			i++
-		case n >= '1' && n <= '9': // ($0 is no group in JavaScript: kept as it is)
-			j := i + 1
-			for j < len(r) && j < i+3 && r[j] >= '0' && r[j] <= '9' {
-				j++
+			group(0)
+		case n == '`':
+			emit(s[:loc[0]])
+		case n == '\'':
+			emit(s[loc[1]:])
+		case n >= '0' && n <= '9':
+			d1, d2 := digit(i+1), digit(i+2)
+			switch {
+			case d2 >= 0 && d1*10+d2 >= 1 && d1*10+d2 <= groups:
+				group(d1*10 + d2)
+				lit = i + 3
+			case d1 >= 1 && d1 <= groups:
+				group(d1)
+			default:
+				lit = i // the $ as it is
 			}
-			b.WriteString("${" + r[i+1:j] + "}")
-			i = j - 1
-		case n == '<':
-			if k := strings.IndexByte(r[i:], '>'); k > 0 {
-				b.WriteString("${" + r[i+2:i+k] + "}")
-				i += k
-			} else {
-				b.WriteString("$$")
-			}
+		case n == '<' && named && strings.IndexByte(tmpl[i+2:], '>') >= 0:
+			k := strings.IndexByte(tmpl[i+2:], '>')
+			group(re.SubexpIndex(tmpl[i+2 : i+2+k]))
+			lit = i + 3 + k
 		default:
-			b.WriteString("$$")
+			lit = i
 		}
+		i = max(lit, i+1) - 1
 	}
-	return b.String()
+	emit(tmpl[lit:])
 }
 
 func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
@@ -688,11 +687,7 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if rep.Kind() != vm.KString {
 		return vm.Nil, typeErr("regex_replace", "String replacement", rep)
 	}
-	tmpl := jsReplacement(rep.AsString())
-	if n := replacementSize(re, s, tmpl); n > vm.MaxStringBytes {
-		return vm.Nil, vm.StringTooLarge("regex_replace", int(n))
-	}
-	return vm.Str(re.ReplaceAllString(s, tmpl)), nil
+	return replaceJS("regex_replace", re, s, rep.AsString(), true)
 }
 
 func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {

@@ -186,6 +186,14 @@ func TestRegex(t *testing.T) {
 		{"regex_replace", a(S("ab"), S(`a`), S("<$&>")), `"<a>b"`},
 		{"regex_replace", a(S("2024-01"), S(`(?<y>\d+)-(?<m>\d+)`), S("$<m>/$<y>")), `"01/2024"`},
 		{"regex_replace", a(S("hello    world"), S(`\s+`), S(" ")), `"hello world"`},
+		// as JavaScript reads a replacement: a group the pattern lacks
+		// is kept as written, $10 with one group is $1 then 0, $` and $'
+		// the text around the match, $<name> only where groups are named
+		{"regex_replace", a(S("ab"), S(`(a)`), S("[$2|$10|$0|$]")), `"[$2|a0|$0|$]b"`},
+		{"regex_replace", a(S("abcdefghijk"), S(`(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)`), S("$11-$01-$1")), `"k-a-a"`},
+		{"regex_replace", a(S("xaby"), S(`a`), S("[$`|$']")), `"x[x|by]by"`},
+		{"regex_replace", a(S("ab"), S(`(a)`), S("[$<x>]")), `"[$<x>]b"`},
+		{"regex_replace", a(S("ab"), S(`(?<x>a)`), S("[$<x>|$<nope>|$<x]")), `"[a||$<x]b"`},
 		{"regex_replace", a(S("a1b2"), S(`[a-z]`), builtin(t, "upper")), `"A1B2"`},
 		{"regex_split", a(S("one--two---three"), S("-+")), `["one", "two", "three"]`},
 		{"regex_split", a(S("a,b;c:d"), S("[,;:]")), `["a", "b", "c", "d"]`},

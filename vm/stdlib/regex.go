@@ -83,25 +83,21 @@ func bRegex(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 // replaceFirstRegex replaces the first match of re in s: with to's
-// expansion ($1, $&, $<name>, as JavaScript's replace) or, for a
-// function, its result for the match.
+// expansion ($1, $&, $<name>, as JavaScript's replace: see jsExpand)
+// or, for a function, its result for the match.
 func replaceFirstRegex(t *vm.Thread, fname, s string, re *regexp.Regexp, tov vm.Value) (vm.Value, error) {
+	if !callable(tov) {
+		return replaceJS(fname, re, s, vm.ToString(tov), false)
+	}
 	loc := re.FindStringSubmatchIndex(s)
 	if loc == nil {
 		return vm.Str(s), nil
 	}
-	var with string
-	if callable(tov) {
-		r, err := callFn(t, tov, vm.Str(s[loc[0]:loc[1]]))
-		if err != nil {
-			return vm.Nil, err
-		}
-		with = vm.ToString(r)
-	} else {
-		// JavaScript's $1, $&, $<name> (Go's own rules read $1x as
-		// the group named "1x", which is none: the match went)
-		with = string(re.ExpandString(nil, jsReplacement(vm.ToString(tov)), s, loc))
+	r, err := callFn(t, tov, vm.Str(s[loc[0]:loc[1]]))
+	if err != nil {
+		return vm.Nil, err
 	}
+	with := vm.ToString(r)
 	if size := len(s) - (loc[1] - loc[0]) + len(with); size > vm.MaxStringBytes {
 		return vm.Nil, vm.StringTooLarge(fname, size)
 	}
