@@ -255,7 +255,7 @@ func floatToInt(f float64) vm.Value {
 }
 
 func parseIntText(s string) vm.Value {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if s == "" {
 		return vm.Nil
 	}
@@ -307,7 +307,7 @@ func parseIntText(s string) vm.Value {
 // parseFloatText parses decimal text (no hex floats, no "inf"/"nan"
 // spellings other than Infinity).
 func parseFloatText(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	switch s {
 	case "Infinity", "+Infinity":
 		return math.Inf(1), true

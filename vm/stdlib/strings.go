@@ -20,12 +20,12 @@ func registerStrings() {
 	alias("upper", "toUpperCase", "to_upper")
 	reg("lower", ps("s"), grownStrFn("lower", caseMapped(3, 2), toLower))
 	alias("lower", "toLowerCase", "to_lower")
-	reg("trim", ps("s", "chars"), trimFn("trim", strings.TrimSpace, strings.Trim))
+	reg("trim", ps("s", "chars"), trimFn("trim", trimSpace, strings.Trim))
 	reg("trim_start", ps("s", "chars"), trimFn("trim_start",
-		func(s string) string { return strings.TrimLeftFunc(s, unicode.IsSpace) }, strings.TrimLeft))
+		func(s string) string { return strings.TrimLeftFunc(s, jsSpace) }, strings.TrimLeft))
 	alias("trim_start", "trimStart", "trim_left")
 	reg("trim_end", ps("s", "chars"), trimFn("trim_end",
-		func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }, strings.TrimRight))
+		func(s string) string { return strings.TrimRightFunc(s, jsSpace) }, strings.TrimRight))
 	alias("trim_end", "trimEnd", "trim_right")
 	reg("starts_with", ps("s", "prefix"), str2Bool("starts_with", strings.HasPrefix))
 	alias("starts_with", "startsWith")
@@ -62,7 +62,7 @@ func registerStrings() {
 		if n := countFields(s); n > vm.MaxListLen {
 			return vm.Nil, vm.ListTooLong("words", int64(n))
 		}
-		return strList(strings.Fields(s)), nil
+		return strList(fields(s)), nil
 	})
 	reg("lines", ps("s"), bLines)
 	reg("char_at", ps("s", "index"), bCharAt)
@@ -249,7 +249,7 @@ func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if n := countFields(s); n > vm.MaxListLen {
 			return vm.Nil, vm.ListTooLong("split", int64(n))
 		}
-		return strList(strings.Fields(s)), nil
+		return strList(fields(s)), nil
 	}
 	if asRegex(args[1]) != nil {
 		return bRegexSplit(t, args)
@@ -271,11 +271,22 @@ func bSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return strList(strings.Split(s, sep)), nil
 }
 
-// countFields is len(strings.Fields(s)), without building them.
+// jsSpace reports whether r is white space as JavaScript's trim and
+// split(/\s+/) have it: Unicode's White_Space but NEL (U+0085), and the
+// byte-order mark (U+FEFF), which a file's first line may begin with.
+func jsSpace(r rune) bool { return r == '\uFEFF' || r != '\u0085' && unicode.IsSpace(r) }
+
+// fields are the words of s between jsSpace.
+func fields(s string) []string { return strings.FieldsFunc(s, jsSpace) }
+
+// trimSpace is s without the jsSpace at its ends.
+func trimSpace(s string) string { return strings.TrimFunc(s, jsSpace) }
+
+// countFields is len(fields(s)), without building them.
 func countFields(s string) int {
 	n, in := 0, false
 	for _, r := range s {
-		space := unicode.IsSpace(r)
+		space := jsSpace(r)
 		if !space && !in {
 			n++
 		}
@@ -805,7 +816,7 @@ func bWordWrap(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	var b strings.Builder
 	lineLen := 0
-	for _, w := range strings.Fields(s) {
+	for _, w := range fields(s) {
 		wl := runeCount(w)
 		switch {
 		case lineLen == 0:

@@ -34,6 +34,13 @@ func TestStrings(t *testing.T) {
 		{"trim", a(S("  hello  ")), `"hello"`},
 		{"trim", a(S("\n\thello\n")), `"hello"`},
 		{"trim", a(S("--x--"), S("-")), `"x"`},
+		// JavaScript's white space: a byte-order mark goes, NEL stays
+		{"trim", a(S("\uFEFFid\u00a0\u3000")), `"id"`},
+		{"trim", a(S("\u0085x\u0085")), `"\u0085x\u0085"`},
+		{"trim_start", a(S("\uFEFF x ")), `"x "`},
+		{"trim_end", a(S(" x\u2028")), `" x"`},
+		{"words", a(S("a\uFEFFb c\u0085d")), `["a", "b", "c\u0085d"]`},
+		{"to_int", a(S(" 12\uFEFF")), `12`},
 		{"trim_start", a(S("  hello  ")), `"hello  "`},
 		{"trim_end", a(S("  hello  ")), `"  hello"`},
 		{"trim_end", a(S("x.."), S(".")), `"x"`},
