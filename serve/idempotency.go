@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ import (
 //     work a second time beside the first;
 //   - a key is bound to its first request's method, path and query,
 //     content type, credentials (the Authorization header, the auth block's API key
-//     header, the session cookie) and body: another request with the
+//     header, any header whose name says it carries one, as X-API-Key
+//     does, every cookie of the session's name) and body: another request with the
 //     same key answers 422 IDEMPOTENCY_KEY_REUSED, never the first one's
 //     answer (a replay runs no middleware and no guard);
 //   - only 2xx answers are kept: after a failure (an error, a 4xx, the
@@ -207,14 +209,48 @@ func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 	for _, name := range d.credentials {
 		field(strings.Join(r.Headers().Values(name), "\n"))
 	}
+	// A key checked by the program's own guard or middleware (the
+	// guide's X-API-Key) is a credential too: every header whose name
+	// says it may carry one, in the order of their names.
+	var more []netio.Header
+	for _, hd := range r.Headers() {
+		if credentialHeader(hd.Name) && !slices.ContainsFunc(d.credentials, func(c string) bool { return strings.EqualFold(c, hd.Name) }) {
+			more = append(more, hd)
+		}
+	}
+	slices.SortStableFunc(more, func(a, b netio.Header) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	for _, hd := range more {
+		field(strings.ToLower(hd.Name))
+		field(hd.Value)
+	}
 	if d.cookie != "" {
-		v, _ := r.Cookie(d.cookie)
-		field(v)
+		// every cookie of the session's name: the session is the first
+		// that opens
+		for _, c := range r.Cookies() {
+			if c.Name == d.cookie {
+				field(c.Value)
+			}
+		}
 	}
 	h.Write(r.Body)
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
 	return out
+}
+
+// credentialHeader reports whether a request header's name says it may
+// carry a credential (X-API-Key, X-Auth-Token, X-Session-Id, ...).
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if n == "idempotency-key" {
+		return false
+	}
+	for _, w := range []string{"key", "token", "auth", "secret", "session", "signature", "password", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // validIdempotencyKey: 1 to idempotencyMaxKey visible ASCII characters.

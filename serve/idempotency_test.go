@@ -291,3 +291,41 @@ server {
 		}
 	}
 }
+
+// A key checked by the program itself (a guard reading X-API-Key, as the
+// guide does) binds an Idempotency-Key too, and so does every cookie of
+// the session's name: another client that reuses the key, with another
+// key or a cookie of that name before its own, gets 422, never the
+// first client's answer.
+func TestIdempotencyKeyBoundToHeadersAndCookiesTheProgramReads(t *testing.T) {
+	app := startApp(t, `
+server {
+  sessions { secret: env("SESSION_SECRET"), cookie_name: "sess" }
+  fn keyed(req) { req.headers["x-api-key"] != nil || req.headers["x-auth-token"] != nil }
+  var n = 0
+  route POST "/x" with keyed => fn(req) { n = n + 1; { n, key: req.headers["x-api-key"] } }
+}
+`, withEnv(map[string]string{"SESSION_SECRET": sessionSecret}))
+	u := app.urls[""]
+	first := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "alice", "Cookie", "sess=junk")
+	if first.status != 200 || first.body != `{"n":1,"key":"alice"}` {
+		t.Fatalf("first = %d %s", first.status, first.body)
+	}
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "alice", "Cookie", "sess=junk"); r.body != first.body || r.header.Get(idempotencyReplayed) != "true" {
+		t.Fatalf("retry = %d %s", r.status, r.body)
+	}
+	for _, h := range [][]string{
+		{"X-API-Key", "mallory", "Cookie", "sess=junk"},
+		{"X-API-Key", "alice", "X-Auth-Token", "t", "Cookie", "sess=junk"},
+		{"X-API-Key", "alice", "Cookie", "sess=junk; sess=other"},
+		{"X-API-Key", "alice"},
+	} {
+		if r := do(t, "POST", u+"/x", "", append([]string{"Idempotency-Key", "i"}, h...)...); r.status != 422 {
+			t.Errorf("with %q = %d %s", h, r.status, r.body)
+		}
+	}
+	// Headers that carry no credential may change between tries.
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "alice", "Cookie", "sess=junk", "User-Agent", "retry/2", "X-Request-ID", "another"); r.body != first.body {
+		t.Errorf("retry with other headers = %d %s", r.status, r.body)
+	}
+}
