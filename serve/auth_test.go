@@ -293,6 +293,7 @@ server {
 		"with auth":            do(t, "GET", u+"/me", "", "Authorization", bearer),
 		"a set_cookie answer":  do(t, "GET", u+"/cookie", ""),
 		"an Authorization one": do(t, "GET", u+"/plain", "", "Authorization", bearer),
+		"an X-API-Key one":     do(t, "GET", u+"/plain", "", "X-API-Key", "k"),
 	} {
 		if r.status != 200 || r.header.Get("Cache-Control") != "" {
 			t.Errorf("%s: %d %s, Cache-Control %q", name, r.status, r.body, r.header.Get("Cache-Control"))

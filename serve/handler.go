@@ -1263,16 +1263,18 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 }
 
 // personal reports whether the answer is one user's: the request
-// carried credentials (an Authorization header, a session the handler
-// used, a user `with auth` let in). The server's cache { default },
-// which may be public, is not given to such an answer: a shared cache
-// would hand it to other users.
+// carried credentials (an Authorization header or another whose name
+// says it carries one, as X-API-Key, a session the handler used, a user
+// `with auth` let in). The server's cache { default }, which may be
+// public, is not given to such an answer: a shared cache would hand it
+// to other users.
 func (x *exchange) personal() bool {
 	if x.req != nil && (x.req.authed || x.req.sess != nil) {
 		return true
 	}
-	_, ok := x.current().Headers().Lookup("authorization")
-	return ok
+	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool {
+		return strings.EqualFold(h.Name, "authorization") || credentialHeader(h.Name)
+	})
 }
 
 // caching applies the server's cache { default } to a GET or HEAD 2xx
