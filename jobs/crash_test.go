@@ -218,6 +218,7 @@ func TestCronTickAfterLeaderKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a minute boundary")
 	}
+	t.Parallel() // (beside TestCronTickOverARestart: one minute boundary)
 	be := sqliteBackend(t)
 	prog := writeProgram(t, `
 server "w" {
@@ -241,6 +242,45 @@ server "w" {
 		t.Errorf("the tick ran %v after it was due", late.Round(time.Millisecond))
 	}
 	replica.stop()
+}
+
+// A cron tick falling due while the program's only process was killed
+// and not yet restarted (systemd or Docker restarting it a few seconds
+// later) is stored, late, by the process that starts next, while the
+// dead process's leadership still held then: no replica was watching.
+func TestCronTickOverARestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a minute boundary")
+	}
+	t.Parallel()
+	be := sqliteBackend(t)
+	prog := writeProgram(t, `
+server "w" {
+  schedule "every_minute" cron("* * * * *") { print("beat") }
+}
+`)
+	due := time.Now().Truncate(time.Minute).Add(time.Minute)
+	if time.Until(due) < 8*time.Second {
+		due = due.Add(time.Minute)
+	}
+	first := startChild(t, prog, be, "w")
+	time.Sleep(time.Until(due.Add(-3 * time.Second)))
+	first.kill()
+	time.Sleep(time.Until(due.Add(3 * time.Second)))
+	second := startChild(t, prog, be, "w")
+	waitFor(t, 15*time.Second, "the tick of "+due.Format("15:04")+" run by the restarted process", func() bool {
+		return len(second.out.Lines("beat")) >= 1
+	})
+	if next := due.Add(time.Minute); time.Now().After(next) {
+		t.Fatalf("the beat came after the next tick was due")
+	}
+	second.stop()
+	if n := len(second.out.Lines("beat")); n != 1 {
+		t.Errorf("%d beats after the restart, want the one missed tick's", n)
+	}
+	if !strings.Contains(second.errs.String(), "stored it late") {
+		t.Errorf("the late tick was not logged:\n%s", second.errs.String())
+	}
 }
 
 // A job still running when its server begins to stop finishes within

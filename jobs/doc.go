@@ -186,7 +186,12 @@
 // other Runner watches it, and once the leader is presumed dead (no
 // heartbeat for five of them, or its process gone on this host) without
 // having heartbeat after the tick, stores the tick, late, unless it was
-// stored (with a warning saying so).
+// stored (with a warning saying so). With no other Runner watching (one
+// process, killed and restarted over the tick), the Runner that starts
+// on that host next stores the last tick that fell due between the dead
+// leader's last heartbeat and the end of its lease, late, the same way;
+// a tick falling due while no process ran and no lease held is skipped,
+// as cron skips the ticks of a machine that was off.
 //
 // # Transactions
 //

@@ -110,6 +110,9 @@ type queue interface {
 	releaseLeader(ctx context.Context, id string) error
 	// leader is the client id of the elected leader, "" when none is.
 	leader(ctx context.Context) (string, error)
+	// lease is the elected leader's id and when its leadership expires
+	// ("" when there is none).
+	lease(ctx context.Context) (string, time.Time, error)
 	// sharedTables reports a PostgreSQL queue in the tables an earlier
 	// release made, shared by every program of the database.
 	sharedTables() bool
@@ -415,14 +418,19 @@ func (e *engine[TTx]) releaseLeader(ctx context.Context, id string) error {
 }
 
 func (e *engine[TTx]) leader(ctx context.Context) (string, error) {
+	id, _, err := e.lease(ctx)
+	return id, err
+}
+
+func (e *engine[TTx]) lease(ctx context.Context) (string, time.Time, error) {
 	l, err := e.db.driver.GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{Schema: e.db.schema})
 	switch {
 	case errors.Is(err, rivertype.ErrNotFound):
-		return "", nil
+		return "", time.Time{}, nil
 	case err != nil:
-		return "", err
+		return "", time.Time{}, err
 	}
-	return l.LeaderID, nil
+	return l.LeaderID, l.ExpiresAt, nil
 }
 
 func (e *engine[TTx]) unregister(ctx context.Context, id string) error {

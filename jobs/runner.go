@@ -168,7 +168,10 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	}
 	r.rescueDead(ctx)
 	// A leader that died on this host would hold the leadership, and the
-	// schedules' ticks, until its lease expires.
+	// schedules' ticks, until its lease expires; the cron ticks that fell
+	// due while it held it (a process killed and restarted over a tick)
+	// are stored now, late.
+	r.ticksOfDeadLeader(ctx)
 	r.releaseDeadLeader(ctx)
 	// With no leader now, this Runner is elected once it starts, and the
 	// schedules tick on the rhythm of its start; else it may take over
@@ -395,6 +398,42 @@ func (r *Runner) watchTick(ctx context.Context, tk tickSpec, due time.Time, lead
 		}
 		r.storeMissedTick(ctx, tk, due)
 		return
+	}
+}
+
+// ticksOfDeadLeader stores, late, the last tick of each cron schedule
+// that fell due after the queue's leader, a process gone on this host,
+// last heartbeat and before its lease ended (or now): no Runner was
+// watching it (the program runs in this process alone), and the tick
+// would be lost. As watchTick does for a Runner that was watching.
+func (r *Runner) ticksOfDeadLeader(ctx context.Context) {
+	id, expires, err := r.q.lease(ctx)
+	if err != nil || id == "" || id == r.clientID {
+		return
+	}
+	clients, err := r.q.clients(ctx)
+	if err != nil {
+		return
+	}
+	c, ok := clients[id]
+	if !ok || !r.goneHere(c) {
+		return // alive, or elsewhere: its Runners' watchTick look after it
+	}
+	until := time.Now()
+	if expires.Before(until) {
+		until = expires
+	}
+	for _, tk := range r.ticks {
+		if tk.interval {
+			continue
+		}
+		var due time.Time
+		for next := tk.sched.Next(c.SeenAt); !next.IsZero() && !next.After(until); next = tk.sched.Next(next) {
+			due = next
+		}
+		if !due.IsZero() {
+			r.storeMissedTick(ctx, tk, due)
+		}
 	}
 }
 
