@@ -149,6 +149,9 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 			}
 			continue
 		}
+		if hopByHop(h.Name) {
+			continue
+		}
 		ctx.Response.Header.Add(h.Name, fieldValue(h.Value))
 	}
 	for i := range r.Cookies {
@@ -170,6 +173,21 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 		// empty HEAD answer without one.
 		ctx.Response.Header.SetContentLength(0)
 	}
+}
+
+// hopByHop reports whether a response header names a property of the
+// connection, the runtime's alone (RFC 9110 §7.6.1): an Upgrade without
+// the Connection: upgrade that must come with it, a Trailer announcing
+// what is never sent (it turned the answer chunked), Keep-Alive, TE,
+// Proxy-Connection. (Transfer-Encoding, Content-Length and Date fasthttp
+// sets itself.)
+func hopByHop(name string) bool {
+	switch len(name) {
+	case 2, 7, 10, 16:
+		return strings.EqualFold(name, "TE") || strings.EqualFold(name, "Upgrade") || strings.EqualFold(name, "Trailer") ||
+			strings.EqualFold(name, "Keep-Alive") || strings.EqualFold(name, "Proxy-Connection")
+	}
+	return false
 }
 
 // fieldValue is a header value as it may be sent: each control

@@ -36,6 +36,7 @@ func TestFramingFieldsAreTheRuntimes(t *testing.T) {
   route GET "/reset-text" => fn() text("form cleared", 205)
   route GET "/keep" => fn(req, res) { res.setHeader("Connection", "keep-alive"); "kept" }
   route GET "/close" => fn() with_headers("closing", { Connection: "close" })
+  route GET "/hops" => fn() with_headers("hops", { Upgrade: "websocket", "Keep-Alive": "timeout=5", TE: "trailers", Trailer: "X-Sum", "Proxy-Connection": "keep-alive", "X-Kept": "1" })
 }
 `)
 	u := app.urls[""]
@@ -49,6 +50,18 @@ func TestFramingFieldsAreTheRuntimes(t *testing.T) {
 	got := rawExchange(t, u, "GET /keep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	if n := strings.Count(strings.ToLower(got), "\r\nconnection:"); n != 1 || !strings.Contains(got, "\r\nConnection: close\r\n") || !strings.HasSuffix(got, `"kept"`) {
 		t.Errorf("GET /keep: %d Connection fields: %q", n, got)
+	}
+	// The other fields about the connection are dropped: an Upgrade
+	// without Connection: upgrade, a Trailer never sent (the answer went
+	// chunked for it).
+	got = rawExchange(t, u, "GET /hops HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	for _, name := range []string{"upgrade", "keep-alive", "te", "trailer", "proxy-connection", "transfer-encoding"} {
+		if strings.Contains(strings.ToLower(got), "\r\n"+name+":") {
+			t.Errorf("GET /hops sent %s: %q", name, got)
+		}
+	}
+	if !strings.Contains(got, "\r\nX-Kept: 1\r\n") || !strings.HasSuffix(got, `"hops"`) {
+		t.Errorf("GET /hops: %q", got)
 	}
 	// A handler's close closes a keep-alive connection after its answer.
 	got = rawExchange(t, u, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
