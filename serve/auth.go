@@ -211,6 +211,17 @@ var (
 // token's exp or nbf may name.
 const maxClaimTime = 253402300799
 
+// wrongTypeClaim says which claim of a token has a type it may not
+// have, from the library's error message ("... aud is invalid").
+func wrongTypeClaim(msg string, claims jwt.MapClaims) string {
+	for _, c := range []struct{ name, want string }{{"iss", "a String"}, {"aud", "a String or a list of Strings"}, {"sub", "a String"}} {
+		if _, ok := claims[c.name]; ok && strings.Contains(msg, c.name+" is invalid") {
+			return "its " + c.name + " claim is not " + c.want
+		}
+	}
+	return "a claim has the wrong type"
+}
+
 // timesOutOfRange says why a token's exp, nbf or iat is no time this
 // server reads (not a number, or one before the year 1 or after 9999),
 // or "".
@@ -294,7 +305,8 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, errAuthAlg):
+	case errors.Is(err, errAuthAlg), errors.Is(err, jwt.ErrTokenUnverifiable):
+		// (an alg of another spelling, "None", "hs256", or none at all)
 		return vm.Nil, "invalid token: it is not signed with HS256"
 	case errors.Is(err, errAuthCrit):
 		return vm.Nil, "invalid token: it has critical header parameters (crit)"
@@ -306,7 +318,15 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 		return vm.Nil, "invalid token: wrong issuer"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return vm.Nil, "invalid token: wrong audience"
+	case errors.Is(err, jwt.ErrInvalidType):
+		return vm.Nil, "invalid token: " + wrongTypeClaim(err.Error(), claims)
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		for _, name := range []string{"iss", "aud"} {
+			if v, ok := claims[name]; ok && v != nil && strings.Contains(err.Error(), name+" claim is required") {
+				// (there, of a type the library does not read: aud: 5)
+				return vm.Nil, "invalid token: " + wrongTypeClaim(name+" is invalid", claims)
+			}
+		}
 		return vm.Nil, "invalid token: no issuer or audience claim"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return vm.Nil, "invalid token: bad signature"

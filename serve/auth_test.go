@@ -65,7 +65,26 @@ func TestAuthJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withAlg := func(alg any) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ada", "iss": "tova-test", "aud": "api", "exp": time.Now().Add(time.Hour).Unix()})
+		if alg == nil {
+			delete(tk.Header, "alg")
+		} else {
+			tk.Header["alg"] = alg
+		}
+		s, err := tk.SignedString([]byte(authSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	for _, c := range []struct{ name, header, want string }{
+		{"alg None", "Bearer " + withAlg("None"), "invalid token: it is not signed with HS256"},
+		{"alg hs256", "Bearer " + withAlg("hs256"), "invalid token: it is not signed with HS256"},
+		{"no alg", "Bearer " + withAlg(nil), "invalid token: it is not signed with HS256"},
+		{"iss a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": 5}), "invalid token: its iss claim is not a String"},
+		{"aud a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": 5}), "invalid token: its aud claim is not a String or a list of Strings"},
+		{"aud with a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": []any{"api", 5}}), "invalid token: its aud claim is not a String or a list of Strings"},
 		{"no header", "", "missing token"},
 		{"another scheme", "Basic YWRhOnB3", "malformed Authorization header"},
 		{"bearer without a token", "Bearer ", "malformed Authorization header"},
