@@ -48,7 +48,7 @@ func newCORSPolicy(c *CORS) (*corsPolicy, error) {
 		if err := CheckOrigin(o); err != nil {
 			return nil, err
 		}
-		p.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = struct{}{}
+		p.origins[canonOrigin(o)] = struct{}{}
 	}
 	if !p.any && len(p.origins) == 0 {
 		return nil, errors.New("no origin is allowed: give origins")
@@ -104,6 +104,20 @@ func CheckOrigin(o string) error {
 		}
 	}
 	return nil
+}
+
+// canonOrigin is an allowed origin as a browser sends it in Origin:
+// lower-case, with no trailing "/" and no default port (a browser sends
+// https://x for https://x:443, and the origin listed so matched none).
+func canonOrigin(o string) string {
+	o = strings.ToLower(strings.TrimSuffix(o, "/"))
+	for _, d := range []string{"https://:443", "http://:80", "wss://:443", "ws://:80"} {
+		scheme, port, _ := strings.Cut(d, "//")
+		if strings.HasPrefix(o, scheme+"//") && strings.HasSuffix(o, port) && !strings.HasSuffix(o, "]") {
+			return strings.TrimSuffix(o, port)
+		}
+	}
+	return o
 }
 
 // allowed returns the Access-Control-Allow-Origin value for a request

@@ -211,3 +211,26 @@ server {
 		}
 	}
 }
+
+// An origin listed with its scheme's default port matches what a
+// browser sends, which never names that port (it matched nothing).
+func TestCORSOriginWithDefaultPort(t *testing.T) {
+	app := startApp(t, `
+server {
+  cors { origins: ["https://a.example:443/", "http://localhost:80", "http://b.example:8080"] }
+  route GET "/x" => fn() "x"
+}
+`)
+	url := app.urls[""]
+	for origin, want := range map[string]string{
+		"https://a.example":      "https://a.example",
+		"http://localhost":       "http://localhost",
+		"http://b.example:8080":  "http://b.example:8080",
+		"http://b.example":       "",
+		"https://a.example:8443": "",
+	} {
+		if r := do(t, "GET", url+"/x", "", "Origin", origin); r.header.Get("Access-Control-Allow-Origin") != want {
+			t.Errorf("Origin %s: Access-Control-Allow-Origin %q, want %q", origin, r.header.Get("Access-Control-Allow-Origin"), want)
+		}
+	}
+}
