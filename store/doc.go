@@ -72,6 +72,10 @@
 //	  timestamps: true              // created_at, updated_at
 //	}
 //
+// As in the reference, a model's value is also named with Model after
+// it (UserModel for model User), unless the program declares that name
+// itself.
+//
 // Every model has an `id` primary key the database assigns (never
 // reused). Column types: Int → INTEGER / BIGINT, Float → REAL / DOUBLE
 // PRECISION, Bool → BOOLEAN, String → VARCHAR, Date and the timestamps →

@@ -312,6 +312,18 @@ print("not reached")`)
 	}
 }
 
+// A model's value is also named as the reference names it, UserModel
+// for model User, unless the program declares that name itself.
+func TestModelNamedWithModelSuffix(t *testing.T) {
+	wantOutput(t, []byte(`db { adapter: "sqlite", database: "m.db" }
+model User { name: String }
+model Task { title: String }
+TaskModel = "mine"
+UserModel.create({ name: "ann" })
+fn names() { UserModel.all() |> map(.name) }
+print(names(), User.count(), TaskModel)`), "[\"ann\"] 1 mine\n")
+}
+
 // Two fields whose names differ only in case are refused where the
 // model is declared, on PostgreSQL too: SQLite's column names ignore
 // case, and the program is to run on both.

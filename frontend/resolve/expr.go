@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"fmt"
+	"strings"
 
 	"tova/frontend/ast"
 )
@@ -37,6 +38,15 @@ func (r *resolver) ident(id *ast.Ident) {
 	if r.isBuiltin(id.Name) {
 		id.Binding = r.builtin(id.Name)
 		return
+	}
+	if base, ok := strings.CutSuffix(id.Name, "Model"); ok && base != "" {
+		// The reference's name of model User's value is UserModel too
+		// (where the program declares no UserModel of its own).
+		if b := r.lookup(base); b != nil && r.info[b] != nil && r.info[b].kind == kindModel {
+			b.Read = true
+			id.Binding = r.use(b, id)
+			return
+		}
 	}
 	msg := "undefined: " + id.Name
 	if note, ok := r.serverNote(id.Name); ok {
