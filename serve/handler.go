@@ -513,39 +513,7 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 	}
 	m := x.mws[i]
 	if m.next {
-		x.exposed = true // next holds the exchange
-		next := vm.BuiltinValue(&vm.Builtin{Name: "next", Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-			if len(args) > 0 {
-				if q, ok := args[0].AsHostOK().(*reqObject); ok {
-					x.req, x.reqV = q, args[0]
-				}
-			}
-			// The rest of the chain's status and headers move into the
-			// value next returns; res keeps what hooks before it set, so
-			// that a plain value the middleware returns instead is sent
-			// as without the handler (not with its 404, or its 302 with
-			// no Location), with the hooks' headers and cookies, and
-			// next's value, returned, takes those as it would have.
-			status, set, headers := x.res.status, x.res.statusSet, x.res.headers
-			x.res.headers = nil
-			v, err := x.asResponseValue(x.chain(i + 1))
-			if err != nil {
-				// A failure goes on to on_error, whose answer keeps the
-				// headers hooks set, these included (see runOnError).
-				// So does a plain value the middleware returns if it
-				// catches the failure: not the failed handler's.
-				if x.handlerRan {
-					x.hookHeaders = append(slices.Clip(headers), x.hookHeaders...)
-					x.res.headers = slices.Clone(x.hookHeaders)
-				} else {
-					x.res.headers = append(slices.Clip(headers), x.res.headers...)
-				}
-				return v, err
-			}
-			x.res.status, x.res.statusSet, x.res.headers = status, set, headers
-			return v, err
-		}})
-		return x.th.Call(m.fn, x.reqValue(), next)
+		return x.th.Call(m.fn, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.chain(i + 1) }))
 	}
 	v, err := x.th.Call(m.fn, x.reqValue(), x.resValue())
 	if err != nil {
@@ -558,6 +526,44 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 		return r, nil
 	}
 	return x.chain(i + 1)
+}
+
+// nextValue is the next function a (req, next) middleware or guard is
+// given: next(req) runs rest, what comes after it, and returns its
+// answer as a response value.
+func (x *exchange) nextValue(rest func() (vm.Value, error)) vm.Value {
+	x.exposed = true // next holds the exchange
+	return vm.BuiltinValue(&vm.Builtin{Name: "next", Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if len(args) > 0 {
+			if q, ok := args[0].AsHostOK().(*reqObject); ok {
+				x.req, x.reqV = q, args[0]
+			}
+		}
+		// The rest of the chain's status and headers move into the
+		// value next returns; res keeps what hooks before it set, so
+		// that a plain value the middleware returns instead is sent
+		// as without the handler (not with its 404, or its 302 with
+		// no Location), with the hooks' headers and cookies, and
+		// next's value, returned, takes those as it would have.
+		status, set, headers := x.res.status, x.res.statusSet, x.res.headers
+		x.res.headers = nil
+		v, err := x.asResponseValue(rest())
+		if err != nil {
+			// A failure goes on to on_error, whose answer keeps the
+			// headers hooks set, these included (see runOnError).
+			// So does a plain value the middleware returns if it
+			// catches the failure: not the failed handler's.
+			if x.handlerRan {
+				x.hookHeaders = append(slices.Clip(headers), x.hookHeaders...)
+				x.res.headers = slices.Clone(x.hookHeaders)
+			} else {
+				x.res.headers = append(slices.Clip(headers), x.res.headers...)
+			}
+			return v, err
+		}
+		x.res.status, x.res.statusSet, x.res.headers = status, set, headers
+		return v, err
+	}})
 }
 
 // answered reports whether a hook or guard's result v answers the
@@ -646,7 +652,18 @@ func (x *exchange) invoke() (vm.Value, error) {
 	if err := x.checkUploads(); err != nil {
 		return vm.Nil, err
 	}
-	for _, g := range x.guards {
+	return x.guarded(0)
+}
+
+// guarded runs guards i on, then the handler. A guard written as the
+// reference's docs write one, (req, next), is given next, which runs
+// the rest and returns its answer, as a (req, next) middleware's.
+func (x *exchange) guarded(i int) (vm.Value, error) {
+	for ; i < len(x.guards); i++ {
+		g := x.guards[i]
+		if takesNext(g) {
+			return x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(i + 1) }))
+		}
 		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {
 			return vm.Nil, err
@@ -661,6 +678,21 @@ func (x *exchange) invoke() (vm.Value, error) {
 			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
 		}
 	}
+	return x.handle()
+}
+
+// takesNext reports whether guard g is a function whose second
+// parameter is named next: the (req, next) shape.
+func takesNext(g vm.Value) bool {
+	if g.Kind() != vm.KFunc {
+		return false
+	}
+	ps := g.AsClosure().ParamNames()
+	return len(ps) >= 2 && ps[1] == "next"
+}
+
+// handle runs the route's handler, its body type checked first.
+func (x *exchange) handle() (vm.Value, error) {
 	if x.body != "" {
 		// body: Type: the body must be one; it reads as the typed value.
 		q := x.request()

@@ -2942,3 +2942,40 @@ server {}
 		t.Errorf("max_body LIMIT: %d %s, want 413", r.status, r.body)
 	}
 }
+
+// A guard written as the reference's docs write one, (req, next), gets
+// next: next(req) runs the guards after it and the handler and returns
+// their answer, which the guard may change; a response value it returns
+// instead answers. (next was given a res, and calling it failed.)
+func TestGuardOfTheNextShape(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn auth(req, next) {
+    token = req.headers["authorization"]
+    if token == nil {
+      respond(401, { error: "Unauthorized" })
+    } else {
+      req.user = { name: token }
+      next(req)
+    }
+  }
+  fn stamp(req, next) {
+    r = next(req)
+    with_headers(r, { "X-Stamp": "{r.status}" })
+  }
+  fn open_only(req, res) { req.headers["x-closed"] == nil }
+  fn me(req) { { user: req.user } }
+  route GET "/protected" with auth, stamp, open_only => me
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/protected", ""); r.status != 401 || r.body != `{"error":"Unauthorized"}` {
+		t.Errorf("without a token: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/protected", "", "Authorization", "bob"); r.status != 200 || r.body != `{"user":{"name":"bob"}}` || r.header.Get("X-Stamp") != "200" {
+		t.Errorf("with a token: %d %s %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/protected", "", "Authorization", "bob", "X-Closed", "1"); r.status != 403 || r.header.Get("X-Stamp") != "403" {
+		t.Errorf("refused by the guard after: %d %s %v", r.status, r.body, r.header)
+	}
+}
