@@ -305,11 +305,11 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, errAuthCrit):
+		return vm.Nil, "invalid token: it has critical header parameters (crit)"
 	case errors.Is(err, errAuthAlg), errors.Is(err, jwt.ErrTokenUnverifiable):
 		// (an alg of another spelling, "None", "hs256", or none at all)
 		return vm.Nil, "invalid token: it is not signed with HS256"
-	case errors.Is(err, errAuthCrit):
-		return vm.Nil, "invalid token: it has critical header parameters (crit)"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return vm.Nil, "expired token"
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
