@@ -189,7 +189,9 @@
 // Results always end ordered by id, so ties come out the same on every
 // engine; nil sorts first ascending and last descending, and text
 // compares by bytes ("Z" before "a") on both engines. paginate clamps
-// per_page to 1..100 (default 20) and page to >= 1.
+// per_page to 1..100 (default 20) and page to >= 1; each is an Int or
+// its decimal text (M.paginate(req.query.page ?? 1), as the reference's
+// docs write it).
 //
 // A model also has the attributes name, table and fields.
 //

@@ -611,8 +611,16 @@ func (m *Model) paginate(t *vm.Thread, tb *table, args []vm.Value) (vm.Value, er
 		if v.IsNil() {
 			return nil
 		}
+		if v.Kind() == vm.KString {
+			// a query parameter's text, as req.query gives it (the
+			// reference's docs pass req.query.page as it is)
+			if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
+				*dst = n
+				return nil
+			}
+		}
 		if v.Kind() != vm.KInt {
-			return vm.TypeErrorf("%s.paginate: %s must be an Int, got %s", m.name, name, vm.Repr(v))
+			return vm.TypeErrorf("%s.paginate: %s must be an Int (or its decimal text), got %s", m.name, name, vm.Repr(v))
 		}
 		*dst = v.AsInt()
 		return nil
