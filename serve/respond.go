@@ -193,7 +193,90 @@ func init() {
 		&vm.Builtin{Name: "set_cookie", Params: []string{"name", "value", "options"}, Fn: builtinSetCookie},
 		&vm.Builtin{Name: "cache_control", Params: []string{"response", "directive", "options"}, Fn: builtinCacheControl},
 		&vm.Builtin{Name: "etag", Params: []string{"response", "tag"}, Fn: builtinETag},
+		&vm.Builtin{Name: "negotiate", Params: []string{"req", "data", "options"}, Fn: builtinNegotiate},
 	)
+}
+
+// negotiate(req, data, { html, xml, status }) answers data in the form
+// the request's Accept asks for, as the reference's does: HTML (options
+// html, a function of data or a text) for text/html, XML (options xml)
+// for text/xml or application/xml, text for text/plain (data as it is
+// when a String, else its JSON, indented), else JSON. Accept is read as
+// the reference reads it, by the media types it contains.
+func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	at := func(i int) vm.Value {
+		if i < len(args) {
+			return args[i]
+		}
+		return vm.Nil
+	}
+	q, ok := at(0).AsHostOK().(*reqObject)
+	if !ok {
+		return vm.Nil, vm.TypeErrorf("negotiate: expected the request (req) first, got %s", vm.TypeName(at(0)))
+	}
+	data := at(1)
+	var opts *vm.Object
+	if o := at(2); o.Kind() == vm.KObject {
+		opts = o.AsObject()
+	} else if !o.IsNil() {
+		return vm.Nil, vm.TypeErrorf("negotiate: options must be an object ({ html, xml, status }), got %s", vm.TypeName(o))
+	}
+	option := func(k string) vm.Value {
+		if opts == nil {
+			return vm.Nil
+		}
+		v, _ := opts.Get(k)
+		return v
+	}
+	status := 200
+	if st := option("status"); !st.IsNil() {
+		var err error
+		if status, err = statusIn(st, "negotiate: status", 200, 599); err != nil {
+			return vm.Nil, err
+		}
+	}
+	body := func(v vm.Value) (string, error) {
+		if v.IsCallable() {
+			r, err := t.Call(v, data)
+			if err != nil {
+				return "", err
+			}
+			v = r
+		}
+		return vm.ToString(v), nil
+	}
+	accept := strings.ToLower(q.r.Headers().Get("accept"))
+	if accept == "" {
+		accept = "application/json"
+	}
+	answer := func(ctype string, text string) vm.Value {
+		return vm.HostValue(&responseValue{status: status, statusSet: true, ctype: ctype, body: []byte(text)})
+	}
+	if h := option("html"); strings.Contains(accept, "text/html") && h.Truthy() {
+		text, err := body(h)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return answer("text/html; charset=utf-8", text), nil
+	}
+	if x := option("xml"); (strings.Contains(accept, "text/xml") || strings.Contains(accept, "application/xml")) && x.Truthy() {
+		text, err := body(x)
+		if err != nil {
+			return vm.Nil, err
+		}
+		return answer("application/xml; charset=utf-8", text), nil
+	}
+	if strings.Contains(accept, "text/plain") {
+		if data.Kind() == vm.KString {
+			return answer("text/plain; charset=utf-8", data.AsString()), nil
+		}
+		b, err := stdlib.AppendJSONIndent(t, nil, data, "  ")
+		if err != nil {
+			return vm.Nil, err
+		}
+		return answer("text/plain; charset=utf-8", string(b)), nil
+	}
+	return vm.HostValue(&responseValue{status: status, statusSet: true, ctype: "application/json", jsonBody: &data}), nil
 }
 
 // respond(status, body, headers = {}): a JSON response; a string body is

@@ -2979,3 +2979,32 @@ server {
 		t.Errorf("refused by the guard after: %d %s %v", r.status, r.body, r.header)
 	}
 }
+
+// negotiate(req, data, { html, xml, status }) answers in the form the
+// request's Accept asks for, as the reference's does.
+func TestNegotiate(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/u" => fn(req) negotiate(req, { name: "ann" }, { html: fn(u) "<b>{u.name}</b>", xml: "<u>ann</u>", status: 201 })
+  route GET "/s" => fn(req) negotiate(req, "plain words")
+  route GET "/bad" => fn(req) negotiate({ headers: {} }, 1)
+}
+`)
+	u := app.urls[""]
+	for _, c := range []struct{ path, accept, status, ctype, body string }{
+		{"/u", "text/html,application/xhtml+xml,*/*;q=0.8", "201", "text/html; charset=utf-8", "<b>ann</b>"},
+		{"/u", "application/xml", "201", "application/xml; charset=utf-8", "<u>ann</u>"},
+		{"/u", "text/plain", "201", "text/plain; charset=utf-8", "{\n  \"name\": \"ann\"\n}"},
+		{"/u", "", "201", "application/json", `{"name":"ann"}`},
+		{"/s", "text/plain", "200", "text/plain; charset=utf-8", "plain words"},
+		{"/s", "text/html", "200", "application/json", `"plain words"`},
+	} {
+		r := do(t, "GET", u+c.path, "", "Accept", c.accept)
+		if fmt.Sprint(r.status) != c.status || r.header.Get("Content-Type") != c.ctype || r.body != c.body {
+			t.Errorf("GET %s Accept %q: %d %q %q", c.path, c.accept, r.status, r.header.Get("Content-Type"), r.body)
+		}
+	}
+	if r := do(t, "GET", u+"/bad", ""); r.status != 500 || len(logged(app.logs, "negotiate: expected the request (req) first, got Object")) == 0 {
+		t.Errorf("negotiate without a request: %d %s", r.status, r.body)
+	}
+}
