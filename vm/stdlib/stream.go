@@ -24,6 +24,10 @@ type dataStream struct {
 }
 
 func bStream(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if arg(args, 0).IsCallable() {
+		// The reference's streaming response, stream(fn(send, close)).
+		return vm.Nil, vm.TypeErrorf("stream: a streamed response, stream(fn(send, close)) in the reference, is not applied by this runtime (return the whole body, or a generator's values as a list); stream(path, batch: n) reads a data file in batches")
+	}
 	path, err := dataPath("stream", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err

@@ -170,6 +170,7 @@ func TestStreamArguments(t *testing.T) {
 		{"stream", a(p, I(-5)), "ValueError", "got -5"},
 		{"stream", a(p, I(vm.MaxListLen+1)), "ValueError", "batch must be from 1 to 67108864 rows"},
 		{"stream", a(p, F(10)), "TypeError", "stream: expected Int batch, got Float"},
+		{"stream", a(builtin(t, "print")), "TypeError", "stream: a streamed response, stream(fn(send, close)) in the reference, is not applied by this runtime"},
 		{"stream", a(p, S("10")), "TypeError", "stream: expected Int batch, got String"},
 		{"stream", a(S(file(t, "x.json", "[]"))), "ValueError", "read(path) reads a .json file whole"},
 		{"stream", a(S(dir + "/missing.csv")), "IOError", "stream: no such file: " + dir + "/missing.csv"},
