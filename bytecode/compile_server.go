@@ -5,6 +5,7 @@ import (
 	"math"
 	"path"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -532,8 +533,34 @@ func (f *fstate) settingAssigned(a *ast.Assign) {
 // (`limits { timeout: 5.seconds, timeout: 200 }`): only the last would
 // count, and nothing would say so.
 func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
+	if !AppliedConfigs[st.Kind] {
+		// (serve warns of a block it does not apply, too, when it starts;
+		// one misspelt is caught here, at compile time)
+		if c := diag.Closest(st.Kind, appliedConfigKinds); c != "" {
+			f.c.warnf(st.PosV, "unknown block %s: this runtime applies no block of that name, so it has no effect (did you mean %s?)", st.Kind, c)
+		}
+	}
 	f.checkEntryKeys(st.Kind, " in this block", st.Entries, false)
 }
+
+// AppliedConfigs are the config blocks the runtime applies: serve reads
+// max_body, http, limits, tls, cache, static, cors, rate_limit,
+// session(s), upload(s), auth, discover and compression, store reads db,
+// jobs reads jobs. A block of another kind is accepted (later versions
+// apply more): serve warns of it when the program starts, and the
+// compiler of one whose name is close to one of these.
+var AppliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true,
+	"static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true,
+	"auth": true, "discover": true, "compression": true}
+
+var appliedConfigKinds = func() []string {
+	var out []string
+	for k := range AppliedConfigs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}()
 
 // checkEntryKeys refuses a key set twice among a declaration's entries
 // (`discover "w" { url: a, url: b }`) and, when nested, in the object

@@ -651,3 +651,22 @@ print(1 is Strng, Point(1) is Point, nil is Nil, Ok(1) is Result, now() is Date)
 		"2:9: warning: unknown type Strng (did you mean String?): `is Strng` is always false",
 	})
 }
+
+// A config block whose name is close to one the runtime applies is
+// warned of at compile time, with the name meant: `cros { }` would
+// otherwise leave the server with no CORS policy, and only a start-up
+// line would say the block does nothing.
+func TestMisspeltConfigBlockWarned(t *testing.T) {
+	expectWarnings(t, `auht { }
+server {
+  cros { origins: ["https://a.example"] }
+  sesions { secret: "x" }
+  ai { model: "x" }
+  route GET "/" => fn() "x"
+}
+`, []string{
+		"1:1: warning: unknown block auht: this runtime applies no block of that name, so it has no effect (did you mean auth?)",
+		"3:3: warning: unknown block cros: this runtime applies no block of that name, so it has no effect (did you mean cors?)",
+		"4:3: warning: unknown block sesions: this runtime applies no block of that name, so it has no effect (did you mean sessions?)",
+	})
+}

@@ -612,18 +612,18 @@ type serverConfig struct {
 	log          zerolog.Logger     // for warnings of the settings read
 }
 
-// appliedConfigs are the config blocks the runtime applies: serve reads
-// max_body, http, limits, tls, cache, static, cors, rate_limit, session(s), upload(s), auth, discover, compression and a data block's refresh
-// lines, store reads db, jobs reads jobs. A block of another kind is
-// accepted (later versions apply more) and warned about when the
-// program starts, at its declaration (warnNotApplied).
-var appliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true, "data refresh": true, "static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true, "auth": true, "discover": true, "compression": true}
+// applied says whether the runtime applies a config of kind: the
+// blocks of bytecode.AppliedConfigs, and a data block's refresh lines.
+// A block of another kind is accepted (later versions apply more) and
+// warned about when the program starts, at its declaration
+// (warnNotApplied).
+func applied(kind string) bool { return bytecode.AppliedConfigs[kind] || kind == "data refresh" }
 
 // warnNotApplied warns, at start-up, of a config block of kind declared
 // at at that this runtime does not apply, so that no one mistakes a
 // `cors { }` or a `rate_limit { }` that does nothing for one that works.
 func warnNotApplied(log zerolog.Logger, c bytecode.Config, at string) {
-	if !appliedConfigs[c.Kind] {
+	if !applied(c.Kind) {
 		e := log.Warn().Str("kind", c.Kind)
 		if c.Name != "" {
 			e = e.Str("name", c.Name) // the server a discover names
