@@ -337,7 +337,11 @@ func (f *fstate) stmt(st ast.Stmt) {
 // out: bracketed, long work in it would hold up every request that
 // reads state for up to a second.
 func (c *compiler) assignsShared(st *ast.Assign) bool {
+	var leaves []ast.Pattern
 	for _, t := range st.Targets {
+		leaves = targetLeaves(t, leaves)
+	}
+	for _, t := range leaves {
 		switch t := t.(type) {
 		case *ast.PBind:
 			if t.Name.Binding != nil && t.Name.Binding.Scope == ast.Global {
@@ -362,6 +366,36 @@ func (c *compiler) assignsShared(st *ast.Assign) bool {
 		}
 	}
 	return false
+}
+
+// targetLeaves appends to out the names and places a target assigns:
+// itself, or those of the patterns a destructuring one holds (`[hits,
+// other] = ...`, `{ a, ...rest } = ...`).
+func targetLeaves(t ast.Pattern, out []ast.Pattern) []ast.Pattern {
+	rest := func(id *ast.Ident) {
+		if id != nil {
+			out = append(out, &ast.PBind{Name: id})
+		}
+	}
+	switch t := t.(type) {
+	case *ast.PArray:
+		for _, e := range t.Elems {
+			out = targetLeaves(e, out)
+		}
+		rest(t.Rest)
+	case *ast.PObject:
+		for _, f := range t.Fields {
+			out = targetLeaves(f.Pattern, out)
+		}
+		rest(t.Rest)
+	case *ast.PVariant:
+		for _, a := range t.Args {
+			out = targetLeaves(a, out)
+		}
+	default:
+		out = append(out, t)
+	}
+	return out
 }
 
 // rootIdent is the variable a target (x.f[k].g) is rooted at, or nil.

@@ -45,6 +45,11 @@ func TestWhichStatementsAreAtomic(t *testing.T) {
 		{"o.sort(fn(x) x)", true},
 		{"sort(o, fn(x) x)", true},
 		{"todos.push(1)", true},
+		// destructuring: any name or place it assigns counts
+		{"[count, z] = [count + work(), k]", true},
+		{"{ count, x } = { count: count + 1, x: 2 }", true},
+		{"[a, ...todos] = [1, ...todos]", true},
+		{"[a, b] = [work(), 2]", false},
 		{"o.x = work()", false},
 		{"o.x = k", false},
 		{"o.push(work())", false},
