@@ -137,6 +137,12 @@ func (p *parser) endStmt() {
 		p.next()
 	case token.RBRACE, token.EOF:
 	default:
+		if p.tok.Kind == token.IDENT {
+			// `} esle {` after an if's block
+			if c := diag.Closest(p.tok.Lit, []string{"else", "elif"}); c != "" {
+				p.failAt(p.tok.Pos, p.tok.End, "unknown word %s (did you mean %s?)", p.tok.Lit, c)
+			}
+		}
 		p.errorExpected("newline or ';' after statement")
 	}
 }
