@@ -237,7 +237,19 @@ func SourceLine(src []byte, n int) string {
 		s = bytes.TrimPrefix(s, []byte("\ufeff")) // the scanner skips it too
 	}
 	if !utf8.Valid(s) {
-		return strings.ToValidUTF8(string(s), "\uFFFD")
+		// One U+FFFD per byte that is no UTF-8, as the scanner counts
+		// each such byte a column (a run as one put the caret off).
+		var b strings.Builder
+		for len(s) > 0 {
+			r, size := utf8.DecodeRune(s)
+			if r == utf8.RuneError && size == 1 {
+				b.WriteString("\uFFFD")
+			} else {
+				b.Write(s[:size])
+			}
+			s = s[size:]
+		}
+		return b.String()
 	}
 	return string(s)
 }

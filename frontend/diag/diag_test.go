@@ -120,6 +120,17 @@ func TestSnippetEscapesControls(t *testing.T) {
 	}
 }
 
+// Bytes that are no UTF-8 are shown one U+FFFD each, as the scanner
+// counts each a column: the caret stays under the token it points at
+// (a run of them shown as one put it a column right per byte more).
+func TestSnippetInvalidUTF8(t *testing.T) {
+	src := []byte("x = \"\xff\xfe\xfd\" + y\n")
+	got := Snippet(src, token.Pos{Line: 1, Col: 13}, token.Pos{Line: 1, Col: 14})
+	if want := "x = \"\uFFFD\uFFFD\uFFFD\" + y\n            ^"; got != want {
+		t.Errorf("Snippet = %q, want %q", got, want)
+	}
+}
+
 // A message quoting a huge token (a 5 MB identifier of a generated or
 // broken file) is cut at a character boundary, saying how much was left
 // out; its snippet is cut as any long line is.
