@@ -315,6 +315,10 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 1 || args[0].Kind() != vm.KString {
 		return vm.Nil, vm.TypeErrorf("redirect: expected a URL string")
 	}
+	if strings.TrimSpace(args[0].AsString()) == "" {
+		// (a Location of nothing leaves the client where it was)
+		return vm.Nil, vm.Errorf("ValueError", "redirect: the URL is empty")
+	}
 	status, err := statusOpt(args, 1, 302, "redirect: status", 300, 399)
 	if err != nil {
 		return vm.Nil, err

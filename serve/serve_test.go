@@ -1137,6 +1137,7 @@ server {
   route GET "/cookie-nil" => fn() try_it(fn() set_cookie(nil, "v"))
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
+  route GET "/redirect-empty" => fn() try_it(fn() redirect(" "))
   route GET "/list-nil" => fn() with_headers(text("x"), { "X-L": [nil, "v"], "Set-Cookie": [nil, "a=b"], "X-N": [nil] })
   route GET "/uncaught" => fn() respond(-1, "x")
   route GET "/value" => fn() with_headers(respond(200, {}), { "X-A": "a\r\nX-Injected: 1" })
@@ -1172,6 +1173,7 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/cookie-nil", `TypeError: set_cookie: the name must be a String, got Nil`},
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
 		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
+		{"/redirect-empty", `ValueError: redirect: the URL is empty`},
 	}
 	for _, c := range cases {
 		r := do(t, "GET", u+c.path, "")
