@@ -581,6 +581,15 @@ func TestLongLoopsStopWhenCancelled(t *testing.T) {
 	if err := e.err(t, "count", vm.NewRange(0, 1<<62, 1), builtin(t, "is_empty")); err.Kind != vm.ErrCancelled {
 		t.Errorf("count(huge range, f) on a cancelled thread: %v", err)
 	}
+	// A Seq pipeline of builtins runs no Tova code: its source looks.
+	seq := e.call(t, "iter", vm.NewRange(0, 1<<62, 1))
+	if err := e.err(t, "count", seq); err.Kind != vm.ErrCancelled {
+		t.Errorf("count(iter(huge range)) on a cancelled thread: %v", err)
+	}
+	seq = e.call(t, "iter", vm.NewRange(0, 1<<62, 1))
+	if err := e.err(t, "sum", seq); err.Kind != vm.ErrCancelled {
+		t.Errorf("sum(iter(huge range)) on a cancelled thread: %v", err)
+	}
 }
 
 func TestMapFilterSumAllocations(t *testing.T) {

@@ -47,7 +47,18 @@ func seqOf(t *vm.Thread, fname string, v vm.Value) (*Seq, error) {
 	if err != nil {
 		return nil, vm.TypeErrorf("%s: expected something to iterate (a list, string, range, object or generator), got %s", fname, vm.TypeName(v))
 	}
-	return &Seq{next: it.Next}, nil
+	// A pipeline of builtins (iter(range(n)).map(abs).count()) runs no
+	// Tova code that would see its thread stopped: its source looks now
+	// and then.
+	pulled := 0
+	return &Seq{next: func(t *vm.Thread) (vm.Value, bool, error) {
+		if pulled++; pulled&0xFFFF == 0 {
+			if err := cancelled(t); err != nil {
+				return vm.Nil, false, err
+			}
+		}
+		return it.Next(t)
+	}}, nil
 }
 
 func bIter(t *vm.Thread, args []vm.Value) (vm.Value, error) {

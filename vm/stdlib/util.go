@@ -358,6 +358,11 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 		}
 		i := 0
 		err = vm.Iterate(t, seq, func(v vm.Value) error {
+			if i&0xFFFF == 0xFFFF {
+				if err := cancelled(t); err != nil {
+					return err
+				}
+			}
 			e := fn(v, i)
 			i++
 			return e
