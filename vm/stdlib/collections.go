@@ -494,6 +494,10 @@ func mulInt(a, b int64) (int64, bool) {
 func bCount(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	seq := arg(args, 0)
 	if !has(args, 1) {
+		if seq.Kind() == vm.KRange {
+			// as len has it (seqLen is a capacity, capped)
+			return rangeLen("count", seq.AsRange())
+		}
 		if n := seqLen(seq); n >= 0 {
 			return vm.Int(int64(n)), nil
 		}

@@ -109,6 +109,7 @@ func TestReduceSum(t *testing.T) {
 		{"product", a(L(I(2), F(0.5))), "1"},
 		{"count", a(nums(1, 2, 3, 4, 5), gt2), "3"},
 		{"count", a(nums(1, 2, 3)), "3"},
+		{"count", a(vm.NewRange(0, 100_000_000, 1)), "100000000"}, // (past the list limit, as len)
 		{"count", a(S("héllo")), "5"},
 		{"count", a(vm.HostValue(&seqHost{n: 7})), "7"},
 		{"count", a(L(S("apple"), S("avocado"), S("banana")), goFn("sa", func(x []vm.Value) (vm.Value, error) {

@@ -109,6 +109,19 @@ func printTo(t *vm.Thread, w io.Writer, name string, args []vm.Value) (vm.Value,
 // Lengther is implemented by host objects that have a length.
 type Lengther interface{ Len() int }
 
+// rangeLen is the number of elements of r, or an OverflowError of
+// fname when an Int cannot hold it.
+func rangeLen(fname string, r *vm.RangeValue) (vm.Value, error) {
+	if r.Count() > math.MaxInt64 {
+		n := strconv.FormatUint(r.Count(), 10)
+		if r.Count() == math.MaxUint64 && r.Closed {
+			n = "18446744073709551616" // every Int, one more than a uint64 holds
+		}
+		return vm.Nil, vm.Errorf("OverflowError", "%s: the range has %s elements, more than an Int holds", fname, n)
+	}
+	return vm.Int(r.Len()), nil
+}
+
 func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	v := arg(args, 0)
 	switch v.Kind() {
@@ -119,14 +132,7 @@ func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	case vm.KObject:
 		return vm.Int(int64(v.AsObject().Len())), nil
 	case vm.KRange:
-		if r := v.AsRange(); r.Count() > math.MaxInt64 {
-			n := strconv.FormatUint(r.Count(), 10)
-			if r.Count() == math.MaxUint64 && r.Closed {
-				n = "18446744073709551616" // every Int, one more than a uint64 holds
-			}
-			return vm.Nil, vm.Errorf("OverflowError", "len: the range has %s elements, more than an Int holds", n)
-		}
-		return vm.Int(v.AsRange().Len()), nil
+		return rangeLen("len", v.AsRange())
 	case vm.KNil:
 		return vm.Int(0), nil
 	case vm.KHost:
