@@ -284,14 +284,8 @@ func (t *Thread) index(x, k Value) (Value, error) {
 
 // charAt returns character i of s (negative from the end), or nil.
 func charAt(s string, i int64) Value {
-	ascii := true
-	for j := 0; j < len(s); j++ {
-		if s[j] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	n := RuneLen(s)
+	if n == len(s) {
 		if i < 0 {
 			i += int64(len(s))
 		}
@@ -301,21 +295,18 @@ func charAt(s string, i int64) Value {
 		return Nil
 	}
 	if i < 0 {
-		i += int64(utf8.RuneCountInString(s))
+		i += int64(n)
 		if i < 0 {
 			return Nil
 		}
 	}
-	n := int64(0)
-	for off := 0; off < len(s); n++ {
-		// An invalid byte is a character of its own, as len counts it.
-		_, size := utf8.DecodeRuneInString(s[off:])
-		if n == i {
-			return Str(s[off : off+size])
-		}
-		off += size
+	if i >= int64(n) {
+		return Nil
 	}
-	return Nil
+	// An invalid byte is a character of its own, as len counts it.
+	off := runeOffset(s, n, int(i))
+	_, size := utf8.DecodeRuneInString(s[off:])
+	return Str(s[off : off+size])
 }
 
 func (t *Thread) setIndex(x, k, v Value) error {
@@ -376,13 +367,7 @@ func (t *Thread) setIntKey(x Value, i int64, v Value) error {
 func Len(v Value) (int, error) {
 	switch v.k {
 	case KString:
-		s := v.AsString()
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				return utf8.RuneCountInString(s), nil
-			}
-		}
-		return len(s), nil
+		return RuneLen(v.AsString()), nil
 	case KArray:
 		return len(v.AsArray().Elems), nil
 	case KObject:
@@ -415,15 +400,13 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		n = int64(len(x.AsArray().Elems))
 	case KString:
 		s := x.AsString()
-		if isASCII(s) {
-			n = int64(len(s))
-		} else {
+		n = int64(RuneLen(s))
+		if n != int64(len(s)) && st != 1 {
 			for off := 0; off < len(s); {
 				_, size := utf8.DecodeRuneInString(s[off:])
 				runes = append(runes, s[off:off+size])
 				off += size
 			}
-			n = int64(len(runes))
 		}
 	case KRange:
 		// A slice of a range is the list of those of its numbers: the
@@ -472,7 +455,7 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		if start >= stop {
 			return Str(""), nil
 		}
-		return Str(s[start:stop]), nil
+		return Str(s[runeOffset(s, int(n), int(start)):runeOffset(s, int(n), int(stop))]), nil
 	}
 	if x.k == KRange {
 		var count int64
@@ -515,15 +498,6 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		}
 	}
 	return Str(b.String()), nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // contains is `x in coll`.

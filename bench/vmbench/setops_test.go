@@ -25,3 +25,24 @@ half = rows |> filter(fn(r) r.id %% 2 == 0)
 		})
 	}
 }
+
+// A loop over a long string by index (`while i < len(s) { s[i] }`):
+// len and indexing of the same text should not count it each time.
+// Run: go test -run '^$' -bench StringScan -benchtime 5x ./bench/vmbench
+func BenchmarkStringScan(b *testing.B) {
+	for _, c := range []struct{ name, text string }{
+		{"ascii", `"a" * 200000`},
+		{"mixed", `"é" + "a" * 200000`},
+	} {
+		src := "s = " + c.text + `
+var i = 0
+var n = 0
+while i < len(s) {
+  if s[i] == "a" { n += 1 }
+  i += 1
+}
+print(n)`
+		want := map[string]string{"ascii": "200000\n", "mixed": "200000\n"}[c.name]
+		b.Run(c.name, func(b *testing.B) { runProgram(b, c.name+".tova", []byte(src), want) })
+	}
+}

@@ -1,7 +1,6 @@
 package stdlib
 
 import (
-	"encoding/binary"
 	"html"
 	"strings"
 	"unicode"
@@ -173,21 +172,8 @@ func str2Bool(name string, f func(string, string) bool) func(*vm.Thread, []vm.Va
 
 func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// runeCount counts characters. ASCII text is checked 8 bytes at a time.
-func runeCount(s string) int {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 != 0 {
-			return i + utf8.RuneCountInString(s[i:])
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return i + utf8.RuneCountInString(s[i:])
-		}
-	}
-	return len(s)
-}
+// runeCount counts characters (see vm.RuneLen).
+func runeCount(s string) int { return vm.RuneLen(s) }
 
 // stringIndex returns the character index of the first (or last)
 // occurrence of sub in s, or -1.

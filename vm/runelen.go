@@ -1,0 +1,98 @@
+package vm
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// RuneLen is the number of characters of s, as len counts them (a byte
+// that is no UTF-8 is one). For a long string the answer is kept, for
+// the last one asked of: a loop such as `while i < len(s) { s[i] ... }`
+// asks of the same text again and again, and counting it each time made
+// the loop quadratic. (A string's bytes never change, and the kept
+// string keeps them alive, so its address and length name its text.)
+func RuneLen(s string) int {
+	if len(s) < runeLenKept {
+		return countRunes(s)
+	}
+	return factOf(s, false).runes
+}
+
+// runeLenKept is the shortest string whose count RuneLen keeps.
+const runeLenKept = 256
+
+// runeLenFact is what is known of a long string: its characters, and
+// for one not all ASCII (once an index into it was asked for) where
+// every markEvery-th character begins.
+type runeLenFact struct {
+	s     string
+	runes int
+	marks []int
+}
+
+const markEvery = 64
+
+var lastRuneLen atomic.Pointer[runeLenFact]
+
+// factOf is the fact of long string s, with its marks if marked (and
+// the string is not all ASCII).
+func factOf(s string, marked bool) *runeLenFact {
+	f := lastRuneLen.Load()
+	if f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) && (!marked || f.marks != nil || f.runes == len(s)) {
+		return f
+	}
+	f = &runeLenFact{s: s}
+	if !marked {
+		f.runes = countRunes(s)
+	} else if f.runes = countRunes(s); f.runes != len(s) {
+		f.marks = make([]int, 0, f.runes/markEvery+1)
+		for off, c := 0, 0; off < len(s); c++ {
+			if c%markEvery == 0 {
+				f.marks = append(f.marks, off)
+			}
+			_, size := utf8.DecodeRuneInString(s[off:])
+			off += size
+		}
+	}
+	lastRuneLen.Store(f)
+	return f
+}
+
+// runeOffset is the byte offset in s, of n characters, where character
+// i (0 <= i <= n) begins.
+func runeOffset(s string, n int, i int) int {
+	if n == len(s) {
+		return i
+	}
+	off, c := 0, 0
+	if len(s) >= runeLenKept {
+		f := factOf(s, true)
+		off, c = f.marks[i/markEvery], i/markEvery*markEvery
+	}
+	for ; c < i && off < len(s); c++ {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
+}
+
+// countRunes counts the characters of s, 8 ASCII bytes at a time.
+func countRunes(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&0x8080808080808080 != 0 {
+			return i + utf8.RuneCountInString(s[i:])
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return i + utf8.RuneCountInString(s[i:])
+		}
+	}
+	return len(s)
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool { return RuneLen(s) == len(s) }
