@@ -9,7 +9,7 @@ import (
 
 // RuneLen is the number of characters of s, as len counts them (a byte
 // that is no UTF-8 is one). For a long string the answer is kept, for
-// the last one asked of: a loop such as `while i < len(s) { s[i] ... }`
+// the last ones asked of (see runeLenFacts): a loop such as `while i < len(s) { s[i] ... }`
 // asks of the same text again and again, and counting it each time made
 // the loop quadratic. (A string's bytes never change, and the kept
 // string keeps them alive, so its address and length name its text.)
@@ -34,12 +34,16 @@ type runeLenFact struct {
 
 const markEvery = 64
 
-var lastRuneLen atomic.Pointer[runeLenFact]
+// runeLenFacts keep the facts of the last long strings asked of, each
+// in the place its address picks (two texts compared character by
+// character, a[i] == b[i], mostly keep both).
+var runeLenFacts [16]atomic.Pointer[runeLenFact]
 
 // factOf is the fact of long string s, with its marks if marked (and
 // the string is not all ASCII).
 func factOf(s string, marked bool) *runeLenFact {
-	f := lastRuneLen.Load()
+	slot := &runeLenFacts[uintptr(unsafe.Pointer(unsafe.StringData(s)))>>4%uintptr(len(runeLenFacts))]
+	f := slot.Load()
 	if f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) && (!marked || f.marks != nil || f.runes == len(s)) {
 		return f
 	}
@@ -56,7 +60,7 @@ func factOf(s string, marked bool) *runeLenFact {
 			off += size
 		}
 	}
-	lastRuneLen.Store(f)
+	slot.Store(f)
 	return f
 }
 
