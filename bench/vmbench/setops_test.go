@@ -46,3 +46,17 @@ print(n)`
 		b.Run(c.name, func(b *testing.B) { runProgram(b, c.name+".tova", []byte(src), want) })
 	}
 }
+
+// A list drained from the front with shift, as a queue: each shift
+// should not copy the rest.
+// Run: go test -run '^$' -bench Shift -benchtime 5x ./bench/vmbench
+func BenchmarkShiftQueue(b *testing.B) {
+	src := `var q = range(100000) |> map(fn(i) i)
+var n = 0
+while len(q) > 0 {
+  n += q.shift()
+  if n % 7 == 0 { q.push(1) }
+}
+print(n)`
+	runProgram(b, "shift.tova", []byte(src), "4999983333\n")
+}

@@ -1698,8 +1698,12 @@ func bShift(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(a.Elems) == 0 {
 		return vm.Nil, nil
 	}
+	// The list starts one element on, in place: a queue drained with
+	// shift copied the whole list each time. (The place is freed, and
+	// the next growth of the list moves it to memory of its own.)
 	v := a.Elems[0]
-	a.Elems = slices.Delete(a.Elems, 0, 1)
+	a.Elems[0] = vm.Nil
+	a.Elems = a.Elems[1:]
 	return v, nil
 }
 
