@@ -662,7 +662,12 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 	for ; i < len(x.guards); i++ {
 		g := x.guards[i]
 		if takesNext(g) {
-			return x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(i + 1) }))
+			v, err := x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(i + 1) }))
+			if err == nil && v.Kind() == vm.KBool && !v.AsBool() {
+				// false refuses, whatever the guard's shape
+				return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+			}
+			return v, err
 		}
 		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {

@@ -245,28 +245,43 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.ToString(v), nil
 	}
-	accept := strings.ToLower(q.r.Headers().Get("accept"))
-	if accept == "" {
-		accept = "application/json"
-	}
+	weights := acceptWeights(strings.Join(q.r.Headers().Values("accept"), ","))
 	answer := func(ctype string, text string) vm.Value {
-		return vm.HostValue(&responseValue{status: status, statusSet: true, ctype: ctype, body: []byte(text)})
+		r := &responseValue{status: status, statusSet: true, ctype: ctype, body: []byte(text)}
+		r.set("Vary", "Accept") // (a shared cache keeps each form apart)
+		return vm.HostValue(r)
 	}
-	if h := option("html"); strings.Contains(accept, "text/html") && h.Truthy() {
-		text, err := body(h)
+	// The form asked for: of those Accept names (with a weight above 0;
+	// a type/* or */* names none, as in the reference), the one of the
+	// highest weight, HTML before XML before text before JSON on a tie;
+	// JSON when it names none.
+	best, bestQ := "json", weights["application/json"]
+	for _, c := range []struct {
+		form  string
+		types []string
+		ok    bool
+	}{
+		{"html", []string{"text/html"}, option("html").Truthy()},
+		{"xml", []string{"text/xml", "application/xml"}, option("xml").Truthy()},
+		{"text", []string{"text/plain"}, true},
+	} {
+		for _, ty := range c.types {
+			if w := weights[ty]; c.ok && w > 0 && (w > bestQ || w == bestQ && best == "json") {
+				best, bestQ = c.form, w
+			}
+		}
+	}
+	switch best {
+	case "html", "xml":
+		text, err := body(option(best))
 		if err != nil {
 			return vm.Nil, err
 		}
-		return answer("text/html; charset=utf-8", text), nil
-	}
-	if x := option("xml"); (strings.Contains(accept, "text/xml") || strings.Contains(accept, "application/xml")) && x.Truthy() {
-		text, err := body(x)
-		if err != nil {
-			return vm.Nil, err
+		if best == "html" {
+			return answer("text/html; charset=utf-8", text), nil
 		}
 		return answer("application/xml; charset=utf-8", text), nil
-	}
-	if strings.Contains(accept, "text/plain") {
+	case "text":
 		if data.Kind() == vm.KString {
 			return answer("text/plain; charset=utf-8", data.AsString()), nil
 		}
@@ -276,7 +291,35 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return answer("text/plain; charset=utf-8", string(b)), nil
 	}
-	return vm.HostValue(&responseValue{status: status, statusSet: true, ctype: "application/json", jsonBody: &data}), nil
+	r := &responseValue{status: status, statusSet: true, ctype: "application/json", jsonBody: &data}
+	r.set("Vary", "Accept")
+	return vm.HostValue(r), nil
+}
+
+// acceptWeights reads an Accept header: each media type it names (lower
+// case, parameters dropped) with its weight, q=1 when not given (the
+// highest, where one is named twice). A type given q=0 is refused.
+func acceptWeights(accept string) map[string]float64 {
+	out := map[string]float64{}
+	for _, part := range strings.Split(strings.ToLower(accept), ",") {
+		ty, params, _ := strings.Cut(part, ";")
+		ty = strings.TrimSpace(ty)
+		if ty == "" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.TrimSpace(k) == "q" {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
+					q = f
+				}
+			}
+		}
+		if w, seen := out[ty]; !seen || q > w {
+			out[ty] = q
+		}
+	}
+	return out
 }
 
 // respond(status, body, headers = {}): a JSON response; a string body is

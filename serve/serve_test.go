@@ -2966,8 +2966,10 @@ server {
     with_headers(r, { "X-Stamp": "{r.status}" })
   }
   fn open_only(req, res) { req.headers["x-closed"] == nil }
+  fn not_banned(req, next) { if req.headers["x-banned"] != nil { false } else { next(req) } }
   fn me(req) { { user: req.user } }
   route GET "/protected" with auth, stamp, open_only => me
+  route GET "/open" with not_banned => fn() "in"
 }
 `)
 	u := app.urls[""]
@@ -2979,6 +2981,13 @@ server {
 	}
 	if r := do(t, "GET", u+"/protected", "", "Authorization", "bob", "X-Closed", "1"); r.status != 403 || r.header.Get("X-Stamp") != "403" {
 		t.Errorf("refused by the guard after: %d %s %v", r.status, r.body, r.header)
+	}
+	// false refuses, in this shape too
+	if r := do(t, "GET", u+"/open", "", "X-Banned", "1"); r.status != 403 || !strings.Contains(r.body, `"FORBIDDEN"`) {
+		t.Errorf("a (req, next) guard's false: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/open", ""); r.status != 200 || r.body != `"in"` {
+		t.Errorf("through a (req, next) guard: %d %s", r.status, r.body)
 	}
 }
 
@@ -3000,9 +3009,16 @@ server {
 		{"/u", "", "201", "application/json", `{"name":"ann"}`},
 		{"/s", "text/plain", "200", "text/plain; charset=utf-8", "plain words"},
 		{"/s", "text/html", "200", "application/json", `"plain words"`},
+		// weights: q=0 refuses a form, the highest weight wins, a tie
+		// goes to HTML, XML, text, then JSON
+		{"/u", "text/html;q=0, application/json", "201", "application/json", `{"name":"ann"}`},
+		{"/u", "application/xml;q=0.5, application/json", "201", "application/json", `{"name":"ann"}`},
+		{"/u", "application/json;q=0.4, text/plain;q=0.6", "201", "text/plain; charset=utf-8", "{\n  \"name\": \"ann\"\n}"},
+		{"/u", "text/html, application/json", "201", "text/html; charset=utf-8", "<b>ann</b>"},
+		{"/u", "*/*", "201", "application/json", `{"name":"ann"}`},
 	} {
 		r := do(t, "GET", u+c.path, "", "Accept", c.accept)
-		if fmt.Sprint(r.status) != c.status || r.header.Get("Content-Type") != c.ctype || r.body != c.body {
+		if fmt.Sprint(r.status) != c.status || r.header.Get("Content-Type") != c.ctype || r.body != c.body || r.header.Get("Vary") != "Accept" {
 			t.Errorf("GET %s Accept %q: %d %q %q", c.path, c.accept, r.status, r.header.Get("Content-Type"), r.body)
 		}
 	}
