@@ -662,12 +662,7 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 	for ; i < len(x.guards); i++ {
 		g := x.guards[i]
 		if takesNext(g) {
-			v, err := x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(i + 1) }))
-			if err == nil && v.Kind() == vm.KBool && !v.AsBool() {
-				// false refuses, whatever the guard's shape
-				return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
-			}
-			return v, err
+			return x.nextGuard(g, i+1)
 		}
 		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {
@@ -684,6 +679,18 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 		}
 	}
 	return x.handle()
+}
+
+// nextGuard runs guard g of the (req, next) shape, next running guards
+// rest on and the handler. (Apart from guarded, whose every call would
+// otherwise keep its loop's index on the heap for next's closure.)
+func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
+	v, err := x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(rest) }))
+	if err == nil && v.Kind() == vm.KBool && !v.AsBool() {
+		// false refuses, whatever the guard's shape
+		return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+	}
+	return v, err
 }
 
 // takesNext reports whether guard g is a function whose second
