@@ -113,7 +113,9 @@ func (p *parser) pipeExpr() ast.Expr {
 			x = p.postfixOps(m)
 			continue
 		}
+		p.pipeTarget = true
 		target := p.binary(precCoalesce)
+		p.pipeTarget = false
 		x = &ast.Pipe{PosV: pos, X: x, Target: target}
 	}
 	return x
@@ -486,6 +488,8 @@ func (p *parser) continuesWithMember() bool {
 func (p *parser) call(fn ast.Expr) *ast.Call {
 	open := p.expect(token.LPAREN)
 	c := &ast.Call{PosV: open.Pos, Fn: fn}
+	piped, positional := p.pipeTarget, 0
+	p.pipeTarget = false
 	// (agg only as a plain call: a method named agg is the receiver's
 	// own; derive, a keyword, names no other)
 	_, plain := fn.(*ast.Ident)
@@ -523,7 +527,9 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 			p.next()
 			a.Value = p.argExprNamed(fn, true)
 		default:
+			p.argPos, p.argPiped = positional, piped
 			a.Value = p.argExpr(fn)
+			positional++
 		}
 		c.Args = append(c.Args, a)
 		if !p.got(token.COMMA) {
@@ -578,6 +584,14 @@ var columnCalls = map[string]bool{
 	"min": true, "max": true, "min_by": true, "max_by": true, "minBy": true, "maxBy": true,
 	"unique_by": true, "uniqueBy": true, "distinct_by": true, "key_by": true, "index_by": true,
 	"take_while": true, "drop_while": true, "derive": true, "agg": true, "first": true, "last": true,
+}
+
+// keyCalls are the calls that take a list and then a key function: an
+// argument of theirs owns the .name references inside it when it is
+// the key, past the list (sorted(xs, .price), xs.sort(.price), xs |>
+// sorted(.price)), while the list itself, given first, may hold
+// references of an enclosing call's (map(sorted(.items))).
+var keyCalls = map[string]bool{
 	"sorted": true, "sort": true, "is_sorted": true, "binary_search": true, "drop_duplicates": true,
 }
 
@@ -621,6 +635,8 @@ func (p *parser) argExpr(callee ast.Expr) ast.Expr { return p.argExprNamed(calle
 
 // argExprNamed is argExpr of an argument given by name when named.
 func (p *parser) argExprNamed(callee ast.Expr, named bool) ast.Expr {
+	argPos, argPiped := p.argPos, p.argPiped
+	p.argPos, p.argPiped = 0, false
 	outer, refs, noArrow := p.colArg, p.colRefs, p.noArrow
 	p.colArg, p.colRefs, p.noArrow = true, 0, 0
 	x := p.expr()
@@ -639,7 +655,9 @@ func (p *parser) argExprNamed(callee ast.Expr, named bool) ast.Expr {
 			return &ast.ObjectLit{PosV: u.PosV, Entries: []*ast.ObjEntry{{PosV: m.PosV, Key: "exclude", Value: &ast.StringLit{PosV: m.PosV, Value: m.Name}}}}
 		}
 	}
-	if columnCalls[name] || columnNameCalls[name] || named && namedColumnCalls[name] || !outer {
+	_, method := callee.(*ast.Member)
+	key := keyCalls[name] && (named || argPos > 0 || argPiped || method)
+	if columnCalls[name] || columnNameCalls[name] || named && namedColumnCalls[name] || key || !outer {
 		return rowLambda(x)
 	}
 	if m, ok := x.(*ast.Member); ok && p.colMember[m] && bareColumnCalls[name] {

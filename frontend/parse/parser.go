@@ -62,9 +62,16 @@ type parser struct {
 	// Column shorthand: colArg is set while parsing a call argument;
 	// colRefs counts the .name references made there and not yet wrapped;
 	// colMember marks the Member nodes those references became.
-	colArg    bool
-	colRefs   int
-	colMember map[*ast.Member]bool
+	colArg  bool
+	colRefs int
+	// pipeTarget is set while the target of a pipe is parsed, until its
+	// call takes it; argPos and argPiped say, as an argument is parsed,
+	// its place among its call's positional ones and whether that call
+	// is a pipe's target (keyCalls).
+	pipeTarget bool
+	argPos     int
+	argPiped   bool
+	colMember  map[*ast.Member]bool
 }
 
 // ---------------------------------------------------------------- tokens
