@@ -101,7 +101,7 @@
 // = Int) or as T? (Int?, Id?) as JSON text, in a TEXT column. Such a
 // column keeps working, with no migration: where its type cannot hold
 // the field (TEXT for an Id field), or, for a String or Date field,
-// where a value in it begins with a quote (a JSON string), the field is
+// where its first value (by id) is a JSON string, the field is
 // read and written there as JSON text, its values still checked by its
 // type; a String or Date filter matches both that JSON and the plain
 // text a tova in between may have written, and the column sorts as

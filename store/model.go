@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"tova/vm"
+	"tova/vm/stdlib"
 )
 
 // Model is the host object a `model` declaration binds: the table
@@ -340,10 +341,9 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 // holdsJSON reports whether the existing column of a field that older
 // tovas stored as JSON text (c.legacy) holds that text: a TEXT column
 // (what they made for it; this tova makes a String's VARCHAR) for a
-// field TEXT cannot hold (an Int), or for a String or a Date holding a
-// value that begins with a quote, as a JSON string does (its rows
-// written since by a tova that stored plain text are read as such too,
-// see legacyValue).
+// field TEXT cannot hold (an Int), or for a String or a Date whose first
+// value (by id) is a JSON string (its rows written since by a tova that
+// stored plain text are read as such too, see legacyValue).
 func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, typ string) (bool, error) {
 	if !c.legacy || !strings.EqualFold(strings.TrimSpace(typ), "TEXT") {
 		return false, nil
@@ -354,12 +354,33 @@ func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, 
 	if c.kind != kindString && c.kind != kindTime {
 		return false, nil
 	}
-	rows, err := q.QueryContext(ctx, "SELECT 1 FROM "+m.tableSQL+" WHERE "+quoteIdent(c.name)+` LIKE '"%' LIMIT 1`)
+	// The table's first value of the column tells: older tovas wrote
+	// JSON strings from its first row on, while one since wrote plain
+	// text (of which a value that happens to be a JSON string, "42" with
+	// its quotes, is no sign that all of them are).
+	rows, err := q.QueryContext(ctx, "SELECT "+quoteIdent(c.name)+" FROM "+m.tableSQL+" WHERE "+quoteIdent(c.name)+" IS NOT NULL ORDER BY id LIMIT 1")
 	if err != nil {
 		return false, err
 	}
 	defer rows.Close()
-	quoted := rows.Next()
+	var first any
+	if rows.Next() {
+		if err := rows.Scan(&first); err != nil {
+			return false, err
+		}
+	}
+	var text string
+	switch v := first.(type) {
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	}
+	quoted := false
+	if strings.HasPrefix(text, `"`) {
+		v, err := stdlib.ParseJSONString(text)
+		quoted = err == nil && v.Kind() == vm.KString
+	}
 	return quoted, rows.Err()
 }
 
