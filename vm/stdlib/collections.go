@@ -1019,7 +1019,8 @@ func (s *valueSet) has(v vm.Value) bool {
 // find looks for v, a value hashKey does not take, and returns its
 // deepHash.
 func (s *valueSet) find(v vm.Value) (found bool, h uint64, hashed bool) {
-	h, hashed = deepHash(v, 0)
+	budget := deepHashBudget
+	h, hashed = deepHash(v, 0, &budget)
 	if hashed {
 		for _, x := range s.deep[h] {
 			if vm.Equal(x, v) {
@@ -1071,23 +1072,28 @@ func (s *valueSet) add(v vm.Value) bool {
 
 var hashSeed = maphash.MakeSeed()
 
+// deepHashBudget bounds the lists and objects deepHash looks into for
+// one value.
+const deepHashBudget = 1 << 16
+
 // deepHash hashes a list or object (at any depth) so that values equal
 // under vm.Equal hash alike: Int 1 and Float 1.0 as hashKey has them,
 // an object's entries whatever their order. ok is false for what it
-// does not hash: functions, host values, ranges, and containers deeper
-// than 64 (a cycle).
-func deepHash(v vm.Value, depth int) (h uint64, ok bool) {
+// does not hash: functions, host values, ranges, containers deeper than
+// 64 (a cycle), and a value of more than *budget parts (sublists shared
+// many times over, a = [a, a] forty times, are a tree of 2^40).
+func deepHash(v vm.Value, depth int, budget *int) (h uint64, ok bool) {
 	if k, ok := hashKey(v); ok {
 		return mix(uint64(k.k)<<56 ^ k.n ^ maphash.String(hashSeed, k.s)), true
 	}
-	if depth > 64 {
+	if *budget--; depth > 64 || *budget < 0 {
 		return 0, false
 	}
 	switch v.Kind() {
 	case vm.KArray:
 		h = 0x9e3779b97f4a7c15
 		for _, e := range v.AsArray().Elems {
-			eh, ok := deepHash(e, depth+1)
+			eh, ok := deepHash(e, depth+1, budget)
 			if !ok {
 				return 0, false
 			}
@@ -1101,7 +1107,7 @@ func deepHash(v vm.Value, depth int) (h uint64, ok bool) {
 		}
 		vals := o.Values()
 		for i, k := range o.Keys() {
-			vh, ok := deepHash(vals[i], depth+1)
+			vh, ok := deepHash(vals[i], depth+1, budget)
 			if !ok {
 				return 0, false
 			}

@@ -677,3 +677,18 @@ func TestGrowingListBuiltinsStopAtTheLimit(t *testing.T) {
 		{"combinations", a(nums(1, 2, 3), I(2)), "[[1, 2], [1, 3], [2, 3]]"},
 	})
 }
+
+// A value whose sublists are shared many times over (a = [a, a], forty
+// times: a tree of 2^40 lists) is hashed within a budget, then compared
+// as it is: unique of it returns at once.
+func TestSetOfSharedSublists(t *testing.T) {
+	e := newEnv(t)
+	a := L(I(1))
+	for range 40 {
+		a = L(a, a)
+	}
+	got := e.call(t, "unique", L(a, I(1), a, L(a)))
+	if n := len(got.AsArray().Elems); n != 3 {
+		t.Errorf("unique gave %d values, want 3", n)
+	}
+}
