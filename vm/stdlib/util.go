@@ -313,8 +313,11 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 	var err error
 	switch seq.Kind() {
 	case vm.KArray:
+		// The elements there when the walk began, as JavaScript's array
+		// methods walk them: a callback that pushes onto the list
+		// (each(xs, fn(x, i, xs) xs.push(x))) does not walk on for ever.
 		a := seq.AsArray()
-		for i := 0; i < len(a.Elems); i++ {
+		for i, n := 0, len(a.Elems); i < n && i < len(a.Elems); i++ {
 			if err = fn(a.Elems[i], i); err != nil {
 				break
 			}
