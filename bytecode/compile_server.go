@@ -536,7 +536,11 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 	if !AppliedConfigs[st.Kind] {
 		// (serve warns of a block it does not apply, too, when it starts;
 		// one misspelt is caught here, at compile time)
-		if c := diag.Closest(st.Kind, appliedConfigKinds); c != "" {
+		c := diag.Closest(st.Kind, appliedConfigKinds)
+		if lower := strings.ToLower(st.Kind); AppliedConfigs[lower] {
+			c = lower // CORS { }
+		}
+		if c != "" {
 			f.c.warnf(st.PosV, "unknown block %s: this runtime applies no block of that name, so it has no effect (did you mean %s?)", st.Kind, c)
 		}
 	}

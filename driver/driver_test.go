@@ -662,11 +662,13 @@ server {
   cros { origins: ["https://a.example"] }
   sesions { secret: "x" }
   ai { model: "x" }
+  COMPRESSION { }
   route GET "/" => fn() "x"
 }
 `, []string{
 		"1:1: warning: unknown block auht: this runtime applies no block of that name, so it has no effect (did you mean auth?)",
 		"3:3: warning: unknown block cros: this runtime applies no block of that name, so it has no effect (did you mean cors?)",
 		"4:3: warning: unknown block sesions: this runtime applies no block of that name, so it has no effect (did you mean sessions?)",
+		"6:3: warning: unknown block COMPRESSION: this runtime applies no block of that name, so it has no effect (did you mean compression?)",
 	})
 }
