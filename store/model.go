@@ -186,6 +186,11 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 	if m.timestamps {
 		date := types.parse("Date")
 		for _, n := range []string{"created_at", "updated_at"} {
+			for _, c := range m.cols {
+				if c.name != n && strings.EqualFold(c.name, n) {
+					return bad("model %s: field %s and the timestamp %s differ only in case, and SQLite's column names ignore case; rename it", m.name, c.name, n)
+				}
+			}
 			if i, ok := m.index[n]; ok {
 				m.cols[i].kind, m.cols[i].typ, m.cols[i].ftype = kindTime, "Date", date
 				continue

@@ -359,6 +359,7 @@ func TestFieldsDifferingInCase(t *testing.T) {
 	for src, want := range map[string]string{
 		"model U {\n  userName: String\n  username: String\n}\nprint(\"not reached\")": "app.tova:1:1: SchemaError: model U: fields userName and username differ only in case",
 		"model U { ID: Int }\nprint(\"not reached\")":                                  "app.tova:1:1: SchemaError: model U: fields id and ID differ only in case",
+		"model U { Created_At: String, timestamps: true }\nprint(\"not reached\")":     "app.tova:1:1: SchemaError: model U: field Created_At and the timestamp created_at differ only in case",
 	} {
 		if got := (testDB{dir: t.TempDir()}).runPlain(t, []byte(src)); !strings.Contains(got, want) || strings.Contains(got, "not reached") {
 			t.Errorf("got:\n%s\nwant the error:\n%s", got, want)
