@@ -321,6 +321,9 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 	case errors.Is(err, jwt.ErrInvalidType):
 		return vm.Nil, "invalid token: " + wrongTypeClaim(err.Error(), claims)
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		if aud, ok := claims["aud"].([]any); ok && len(aud) == 0 && strings.Contains(err.Error(), "aud claim is required") {
+			return vm.Nil, "invalid token: wrong audience" // (none, of a list)
+		}
 		for _, name := range []string{"iss", "aud"} {
 			if v, ok := claims[name]; ok && v != nil && strings.Contains(err.Error(), name+" claim is required") {
 				// (there, of a type the library does not read: aud: 5)

@@ -85,6 +85,7 @@ func TestAuthJWT(t *testing.T) {
 		{"iss a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": 5}), "invalid token: its iss claim is not a String"},
 		{"aud a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": 5}), "invalid token: its aud claim is not a String or a list of Strings"},
 		{"aud with a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": []any{"api", 5}}), "invalid token: its aud claim is not a String or a list of Strings"},
+		{"aud an empty list", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": []any{}}), "invalid token: wrong audience"},
 		{"no header", "", "missing token"},
 		{"another scheme", "Basic YWRhOnB3", "malformed Authorization header"},
 		{"bearer without a token", "Bearer ", "malformed Authorization header"},

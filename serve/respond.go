@@ -228,12 +228,13 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		v, _ := opts.Get(k)
 		return v
 	}
-	status := 200
+	status, statusSet := 200, false
 	if st := option("status"); !st.IsNil() {
 		var err error
 		if status, err = statusIn(st, "negotiate: status", 200, 599); err != nil {
 			return vm.Nil, err
 		}
+		statusSet = true // (else it takes the status res holds, as html's does)
 	}
 	body := func(v vm.Value) (string, error) {
 		if v.IsCallable() {
@@ -247,7 +248,7 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	weights := acceptWeights(strings.Join(q.r.Headers().Values("accept"), ","))
 	answer := func(ctype string, text string) vm.Value {
-		r := &responseValue{status: status, statusSet: true, ctype: ctype, body: []byte(text)}
+		r := &responseValue{status: status, statusSet: statusSet, ctype: ctype, body: []byte(text)}
 		r.set("Vary", "Accept") // (a shared cache keeps each form apart)
 		return vm.HostValue(r)
 	}
@@ -291,7 +292,7 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return answer("text/plain; charset=utf-8", string(b)), nil
 	}
-	r := &responseValue{status: status, statusSet: true, ctype: "application/json", jsonBody: &data}
+	r := &responseValue{status: status, statusSet: statusSet, ctype: "application/json", jsonBody: &data}
 	r.set("Vary", "Accept")
 	return vm.HostValue(r), nil
 }

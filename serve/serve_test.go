@@ -2998,6 +2998,7 @@ func TestNegotiate(t *testing.T) {
 server {
   route GET "/u" => fn(req) negotiate(req, { name: "ann" }, { html: fn(u) "<b>{u.name}</b>", xml: "<u>ann</u>", status: 201 })
   route GET "/s" => fn(req) negotiate(req, "plain words")
+  route GET "/st" => fn(req, res) { res.status(202); negotiate(req, "x") }
   route GET "/bad" => fn(req) negotiate({ headers: {} }, 1)
 }
 `)
@@ -3016,6 +3017,7 @@ server {
 		{"/u", "application/json;q=0.4, text/plain;q=0.6", "201", "text/plain; charset=utf-8", "{\n  \"name\": \"ann\"\n}"},
 		{"/u", "text/html, application/json", "201", "text/html; charset=utf-8", "<b>ann</b>"},
 		{"/u", "*/*", "201", "application/json", `{"name":"ann"}`},
+		{"/st", "", "202", "application/json", `"x"`}, // (no status: the one res holds)
 	} {
 		r := do(t, "GET", u+c.path, "", "Accept", c.accept)
 		if fmt.Sprint(r.status) != c.status || r.header.Get("Content-Type") != c.ctype || r.body != c.body || r.header.Get("Vary") != "Accept" {
