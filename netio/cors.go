@@ -130,7 +130,7 @@ func (p *corsPolicy) allowed(origin []byte) string {
 	if len(origin) == 0 {
 		return ""
 	}
-	if _, ok := p.origins[strings.ToLower(string(origin))]; ok {
+	if _, ok := p.origins[canonOrigin(string(origin))]; ok {
 		return string(origin)
 	}
 	if p.any && string(origin) != "null" {

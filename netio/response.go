@@ -149,8 +149,8 @@ func (r *Response) write(ctx *fasthttp.RequestCtx) {
 			}
 			continue
 		}
-		if hopByHop(h.Name) {
-			continue
+		if hopByHop(h.Name) && (status != fasthttp.StatusUpgradeRequired || !strings.EqualFold(h.Name, "Upgrade")) {
+			continue // (a 426 names the protocols to upgrade to in Upgrade: RFC 9110 §15.5.22)
 		}
 		ctx.Response.Header.Add(h.Name, fieldValue(h.Value))
 	}

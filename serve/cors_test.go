@@ -224,6 +224,7 @@ server {
 	url := app.urls[""]
 	for origin, want := range map[string]string{
 		"https://a.example":      "https://a.example",
+		"https://a.example:443":  "https://a.example:443",
 		"http://localhost":       "http://localhost",
 		"http://b.example:8080":  "http://b.example:8080",
 		"http://b.example":       "",

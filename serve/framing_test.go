@@ -36,6 +36,7 @@ func TestFramingFieldsAreTheRuntimes(t *testing.T) {
   route GET "/reset-text" => fn() text("form cleared", 205)
   route GET "/keep" => fn(req, res) { res.setHeader("Connection", "keep-alive"); "kept" }
   route GET "/close" => fn() with_headers("closing", { Connection: "close" })
+  route GET "/upgrade" => fn() respond(426, { error: "use TLS" }, { Upgrade: "TLS/1.2, HTTP/1.1" })
   route GET "/hops" => fn() with_headers("hops", { Upgrade: "websocket", "Keep-Alive": "timeout=5", TE: "trailers", Trailer: "X-Sum", "Proxy-Connection": "keep-alive", "X-Kept": "1" })
 }
 `)
@@ -62,6 +63,11 @@ func TestFramingFieldsAreTheRuntimes(t *testing.T) {
 	}
 	if !strings.Contains(got, "\r\nX-Kept: 1\r\n") || !strings.HasSuffix(got, `"hops"`) {
 		t.Errorf("GET /hops: %q", got)
+	}
+	// A 426 names the protocols in Upgrade (RFC 9110 §15.5.22).
+	got = rawExchange(t, u, "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 426 ") || !strings.Contains(got, "\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n") {
+		t.Errorf("GET /upgrade: %q", got)
 	}
 	// A handler's close closes a keep-alive connection after its answer.
 	got = rawExchange(t, u, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
