@@ -242,10 +242,12 @@ func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 // carry a credential (X-API-Key, X-Auth-Token, X-Session-Id, ...).
 func credentialHeader(name string) bool {
 	n := strings.ToLower(name)
-	if n == "idempotency-key" {
+	if n == "idempotency-key" || n == "sec-websocket-key" {
 		return false
 	}
-	for _, w := range []string{"key", "token", "auth", "secret", "session", "signature", "password", "credential"} {
+	// (not "signature": a client that signs each try anew, X-Signature
+	// with a time in it, would never get its answer again)
+	for _, w := range []string{"key", "token", "auth", "secret", "session", "password", "credential"} {
 		if strings.Contains(n, w) {
 			return true
 		}
