@@ -2301,7 +2301,9 @@ func bWhere(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	seq, pred := arg(args, 0), arg(args, 1)
 	switch {
 	case callable(pred):
-		out, err := filterSeq(t, "where", seq, newCaller(t, pred))
+		c := newCaller(t, pred)
+		c.seq = seq // (the third parameter's; where over an object keeps the pair and index)
+		out, err := filterSeq(t, "where", seq, c)
 		if err != nil {
 			return vm.Nil, err
 		}
