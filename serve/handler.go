@@ -685,10 +685,21 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 // rest on and the handler. (Apart from guarded, whose every call would
 // otherwise keep its loop's index on the heap for next's closure.)
 func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
-	v, err := x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.guarded(rest) }))
-	if err == nil && v.Kind() == vm.KBool && !v.AsBool() {
+	called := false
+	v, err := x.th.Call(g, x.reqValue(), x.nextValue(func() (vm.Value, error) {
+		called = true
+		return x.guarded(rest)
+	}))
+	if err != nil || v.Kind() != vm.KBool {
+		return v, err
+	}
+	switch {
+	case !v.AsBool():
 		// false refuses, whatever the guard's shape
 		return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+	case !called:
+		// true lets the request through, as from a (req, res) guard
+		return x.guarded(rest)
 	}
 	return v, err
 }

@@ -2967,9 +2967,11 @@ server {
   }
   fn open_only(req, res) { req.headers["x-closed"] == nil }
   fn not_banned(req, next) { if req.headers["x-banned"] != nil { false } else { next(req) } }
+  fn says_yes(req, next) { req.headers["x-no"] == nil }
   fn me(req) { { user: req.user } }
   route GET "/protected" with auth, stamp, open_only => me
   route GET "/open" with not_banned => fn() "in"
+  route GET "/yes" with says_yes => fn() "through"
 }
 `)
 	u := app.urls[""]
@@ -2988,6 +2990,14 @@ server {
 	}
 	if r := do(t, "GET", u+"/open", ""); r.status != 200 || r.body != `"in"` {
 		t.Errorf("through a (req, next) guard: %d %s", r.status, r.body)
+	}
+	// true, without next called, lets the request through, as a
+	// (req, res) guard's does
+	if r := do(t, "GET", u+"/yes", ""); r.status != 200 || r.body != `"through"` {
+		t.Errorf("a (req, next) guard's true: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/yes", "", "X-No", "1"); r.status != 403 {
+		t.Errorf("a (req, next) guard's false: %d %s", r.status, r.body)
 	}
 }
 
