@@ -210,6 +210,22 @@ server "w" {
 	second.stop()
 }
 
+// minuteTick gives a queue, a program whose server w prints "beat" at
+// every minute, and a minute boundary far enough ahead for processes
+// to start before it.
+func minuteTick(t *testing.T) (backend, string, time.Time) {
+	prog := writeProgram(t, `
+server "w" {
+  schedule "every_minute" cron("* * * * *") { print("beat") }
+}
+`)
+	due := time.Now().Truncate(time.Minute).Add(time.Minute)
+	if time.Until(due) < 8*time.Second {
+		due = due.Add(time.Minute)
+	}
+	return sqliteBackend(t), prog, due
+}
+
 // A cron tick falling due after the leader was killed, while its
 // leadership still held, is stored by a replica (late) rather than by
 // nobody: the lease outlives a killed process by some 20 s, and a
@@ -219,17 +235,7 @@ func TestCronTickAfterLeaderKilled(t *testing.T) {
 		t.Skip("waits for a minute boundary")
 	}
 	t.Parallel() // (beside TestCronTickOverARestart: one minute boundary)
-	be := sqliteBackend(t)
-	prog := writeProgram(t, `
-server "w" {
-  schedule "every_minute" cron("* * * * *") { print("beat") }
-}
-`)
-	// A minute boundary far enough ahead for both to start.
-	due := time.Now().Truncate(time.Minute).Add(time.Minute)
-	if time.Until(due) < 8*time.Second {
-		due = due.Add(time.Minute)
-	}
+	be, prog, due := minuteTick(t)
 	leader := startChild(t, prog, be, "w")
 	time.Sleep(2 * time.Second) // elected
 	replica := startChild(t, prog, be, "w")
@@ -253,16 +259,7 @@ func TestCronTickOverARestart(t *testing.T) {
 		t.Skip("waits for a minute boundary")
 	}
 	t.Parallel()
-	be := sqliteBackend(t)
-	prog := writeProgram(t, `
-server "w" {
-  schedule "every_minute" cron("* * * * *") { print("beat") }
-}
-`)
-	due := time.Now().Truncate(time.Minute).Add(time.Minute)
-	if time.Until(due) < 8*time.Second {
-		due = due.Add(time.Minute)
-	}
+	be, prog, due := minuteTick(t)
 	first := startChild(t, prog, be, "w")
 	time.Sleep(time.Until(due.Add(-3 * time.Second)))
 	first.kill()

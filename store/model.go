@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sort"
 	"strings"
@@ -368,22 +369,15 @@ func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, 
 		return false, err
 	}
 	defer rows.Close()
-	var first any
+	var first sql.NullString
 	if rows.Next() {
 		if err := rows.Scan(&first); err != nil {
 			return false, err
 		}
 	}
-	var text string
-	switch v := first.(type) {
-	case string:
-		text = v
-	case []byte:
-		text = string(v)
-	}
 	quoted := false
-	if strings.HasPrefix(text, `"`) {
-		v, err := stdlib.ParseJSONString(text)
+	if strings.HasPrefix(first.String, `"`) {
+		v, err := stdlib.ParseJSONString(first.String)
 		quoted = err == nil && v.Kind() == vm.KString
 	}
 	return quoted, rows.Err()
