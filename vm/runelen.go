@@ -2,7 +2,9 @@ package vm
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -37,12 +39,15 @@ const markEvery = 64
 // runeLenFacts keep the facts of the last long strings asked of, each
 // in the place its address picks (two texts compared character by
 // character, a[i] == b[i], mostly keep both).
-var runeLenFacts [16]atomic.Pointer[runeLenFact]
+var runeLenFacts [16]atomic.Pointer[runeLenFact] // (16: h>>60 picks one)
 
 // factOf is the fact of long string s, with its marks if marked (and
 // the string is not all ASCII).
 func factOf(s string, marked bool) *runeLenFact {
-	slot := &runeLenFacts[uintptr(unsafe.Pointer(unsafe.StringData(s)))>>4%uintptr(len(runeLenFacts))]
+	// (the address and length mixed: long strings' addresses share
+	// their low bits, and a prefix s[:i] is a string of its own)
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
+	slot := &runeLenFacts[h>>60]
 	f := slot.Load()
 	if f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) && (!marked || f.marks != nil || f.runes == len(s)) {
 		return f
@@ -61,14 +66,31 @@ func factOf(s string, marked bool) *runeLenFact {
 		}
 	}
 	slot.Store(f)
+	forgetFactsLater.Do(func() {
+		// A kept string keeps the memory it lies in (a large file read,
+		// a request's body) from the collector: the facts are forgotten
+		// every second, which costs a loop over a long string one count.
+		go func() {
+			for range time.Tick(time.Second) {
+				for i := range runeLenFacts {
+					runeLenFacts[i].Store(nil)
+				}
+			}
+		}()
+	})
 	return f
 }
+
+var forgetFactsLater sync.Once
 
 // runeOffset is the byte offset in s, of n characters, where character
 // i (0 <= i <= n) begins.
 func runeOffset(s string, n int, i int) int {
 	if n == len(s) {
 		return i
+	}
+	if i >= n {
+		return len(s) // (past the last mark when n is a multiple of markEvery)
 	}
 	off, c := 0, 0
 	if len(s) >= runeLenKept {

@@ -19,6 +19,10 @@ func TestLongStringIndexAndSlice(t *testing.T) {
 			b.WriteString(parts[rng.Intn(len(parts))])
 		}
 		s := b.String()
+		if round < 3 {
+			// a count of characters that is a multiple of the marks'
+			s = strings.Repeat("é", 64*(5+round))
+		}
 		var chars []string
 		for off := 0; off < len(s); {
 			_, size := utf8.DecodeRuneInString(s[off:])
@@ -52,4 +56,30 @@ func TestLongStringIndexAndSlice(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Long strings spread over the kept facts' places: allocations of 1 KB
+// and more share the low bits of their addresses, and by those alone
+// every one went to the same place, two texts read a[i] == b[i] pushing
+// each other out at every turn.
+func TestLongStringsSpreadOverTheFacts(t *testing.T) {
+	used := map[*runeLenFact]bool{}
+	var keep []string
+	for try := 0; try < 3 && len(used) < 8; try++ { // (the facts are forgotten every second)
+		clear(used)
+		for i := range 32 {
+			s := strings.Repeat("é", 20000+i)
+			keep = append(keep, s)
+			factOf(s, false)
+		}
+		for i := range runeLenFacts {
+			if f := runeLenFacts[i].Load(); f != nil {
+				used[f] = true
+			}
+		}
+	}
+	if len(used) < 8 {
+		t.Errorf("32 long strings kept in %d places of %d", len(used), len(runeLenFacts))
+	}
+	_ = keep
 }
