@@ -694,10 +694,12 @@ func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
 		return v, err
 	}
 	switch {
+	case called:
+		// the handler ran: what the guard returns is the answer
 	case !v.AsBool():
 		// false refuses, whatever the guard's shape
 		return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
-	case !called:
+	default:
 		// true lets the request through, as from a (req, res) guard
 		return x.guarded(rest)
 	}

@@ -2968,10 +2968,15 @@ server {
   fn open_only(req, res) { req.headers["x-closed"] == nil }
   fn not_banned(req, next) { if req.headers["x-banned"] != nil { false } else { next(req) } }
   fn says_yes(req, next) { req.headers["x-no"] == nil }
+  fn after(req, next) {
+    next(req)
+    false
+  }
   fn me(req) { { user: req.user } }
   route GET "/protected" with auth, stamp, open_only => me
   route GET "/open" with not_banned => fn() "in"
   route GET "/yes" with says_yes => fn() "through"
+  route GET "/after" with after => fn() "ran"
 }
 `)
 	u := app.urls[""]
@@ -2998,6 +3003,10 @@ server {
 	}
 	if r := do(t, "GET", u+"/yes", "", "X-No", "1"); r.status != 403 {
 		t.Errorf("a (req, next) guard's false: %d %s", r.status, r.body)
+	}
+	// once next ran the handler, what the guard returns is the answer
+	if r := do(t, "GET", u+"/after", ""); r.status != 200 || r.body != "false" {
+		t.Errorf("false after next: %d %s", r.status, r.body)
 	}
 }
 
