@@ -354,6 +354,15 @@ func (o *Object) Delete(key string) bool {
 	if i < 0 {
 		return false
 	}
+	if o.shape == nil && i == len(o.vals)-1 {
+		// The last key: the rest stays as it is (keys removed one by
+		// one from the end copied all the others each time). The slices
+		// end at their length, so that a key set next does not write
+		// where a walk of the object begun before may look.
+		o.vals, o.dict.keys = o.vals[:i:i], o.dict.keys[:i:i]
+		delete(o.dict.index, key)
+		return true
+	}
 	keys := append([]string(nil), o.Keys()...)
 	keys = append(keys[:i], keys[i+1:]...)
 	o.vals = append(o.vals[:i], o.vals[i+1:]...)

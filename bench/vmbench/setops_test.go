@@ -60,3 +60,17 @@ while len(q) > 0 {
 print(n)`
 	runProgram(b, "shift.tova", []byte(src), "4999983333\n")
 }
+
+// Keys removed from an object one by one from the last, and clear of a
+// large object: each removal should not copy the other keys.
+// Run: go test -run '^$' -bench RemoveKeys -benchtime 5x ./bench/vmbench
+func BenchmarkRemoveKeys(b *testing.B) {
+	src := `var o = {}
+for i in range(20000) { o["k{i}"] = i }
+for i in range(19999, -1, -1) { remove(o, "k{i}") }
+var p = {}
+for i in range(20000) { p["k{i}"] = i }
+clear(p)
+print(len(o) + len(p))`
+	runProgram(b, "remove.tova", []byte(src), "0\n")
+}

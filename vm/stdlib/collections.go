@@ -1842,8 +1842,9 @@ func bClear(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, err
 		}
 		o := coll.AsObject()
-		for _, k := range slices.Clone(o.Keys()) {
-			o.Delete(k)
+		keys := slices.Clone(o.Keys())
+		for i := len(keys) - 1; i >= 0; i-- { // (from the end: each is then the last)
+			o.Delete(keys[i])
 		}
 		return coll, nil
 	}
