@@ -111,13 +111,17 @@ func CheckOrigin(o string) error {
 // https://x for https://x:443, and the origin listed so matched none).
 func canonOrigin(o string) string {
 	o = strings.ToLower(strings.TrimSuffix(o, "/"))
-	for _, d := range []string{"https://:443", "http://:80", "wss://:443", "ws://:80"} {
-		scheme, port, _ := strings.Cut(d, "//")
-		if strings.HasPrefix(o, scheme+"//") && strings.HasSuffix(o, port) && !strings.HasSuffix(o, "]") {
-			return strings.TrimSuffix(o, port)
+	for _, d := range defaultPorts {
+		if strings.HasPrefix(o, d.scheme) && strings.HasSuffix(o, d.port) {
+			return o[:len(o)-len(d.port)]
 		}
 	}
 	return o
+}
+
+// defaultPorts are the schemes' ports an Origin never names.
+var defaultPorts = [...]struct{ scheme, port string }{
+	{"https://", ":443"}, {"http://", ":80"}, {"wss://", ":443"}, {"ws://", ":80"},
 }
 
 // allowed returns the Access-Control-Allow-Origin value for a request

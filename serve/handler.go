@@ -1329,9 +1329,7 @@ func (x *exchange) personal() bool {
 	if x.req != nil && (x.req.authed || x.req.sess != nil) {
 		return true
 	}
-	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool {
-		return strings.EqualFold(h.Name, "authorization") || credentialHeader(h.Name)
-	})
+	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool { return credentialHeader(h.Name) })
 }
 
 // caching applies the server's cache { default } to a GET or HEAD 2xx

@@ -239,7 +239,8 @@ func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 }
 
 // credentialHeader reports whether a request header's name says it may
-// carry a credential (X-API-Key, X-Auth-Token, X-Session-Id, ...).
+// carry a credential (Authorization, X-API-Key, X-Auth-Token,
+// X-Session-Id, ...).
 func credentialHeader(name string) bool {
 	n := strings.ToLower(name)
 	if n == "idempotency-key" || n == "sec-websocket-key" {

@@ -384,7 +384,8 @@ func (m *Model) holdsJSON(ctx context.Context, d *dialect, q querier, c column, 
 }
 
 // otherThanBits returns a value of field c's column other than 0, 1
-// and NULL, or "" when it holds none.
+// and NULL, or "" when it holds none. (SQLite's alone: a Bool field
+// takes an INTEGER column only there, and quote is SQLite's.)
 func (m *Model) otherThanBits(ctx context.Context, q querier, c column) (string, error) {
 	col := quoteIdent(c.name)
 	rows, err := q.QueryContext(ctx, "SELECT quote("+col+") FROM "+m.tableSQL+" WHERE "+col+" IS NOT NULL AND "+col+" NOT IN (0, 1) LIMIT 1")
