@@ -555,10 +555,6 @@ func bRegexFindAll(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return newList(out), nil
 }
 
-func isWordByte(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
 // replaceJS replaces the first match of re in s, or every one, by the
 // JavaScript replacement tmpl (see jsExpand); a result longer than a
 // String may be is an error of fname, found before it is built.
