@@ -1507,6 +1507,10 @@ func compareOp(op bc.Op, x, y Value) (bool, error) {
 // RunMain runs the program's main function (its top-level code).
 func (t *Thread) RunMain() (Value, error) {
 	main := t.In.Prog.funcs[0]
+	// The top level is not a call: the program's own calls nest
+	// Cfg.MaxDepth deep under it.
+	t.maxDepth++
+	defer func() { t.maxDepth-- }()
 	return t.Call(Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: main})})
 }
 
@@ -1517,6 +1521,8 @@ func (t *Thread) RunFunc(idx int) (Value, error) {
 	if idx < 0 || idx >= len(p.funcs) {
 		return Nil, Errorf("InternalError", "no function %d", idx)
 	}
+	t.maxDepth++ // a body run once, as the top level is: not a call
+	defer func() { t.maxDepth-- }()
 	return t.Call(Value{k: KFunc, p: unsafe.Pointer(&Closure{Fn: p.funcs[idx]})})
 }
 
