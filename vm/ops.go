@@ -153,10 +153,28 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 	if f, ok := t.In.method(o, name); ok {
 		return HostValue(&BoundMethod{Recv: ObjectValue(o), Fn: f}), nil
 	}
-	if ti.Variant < 0 && ti.prog != nil {
+	if ti.Variant < 0 && ti.prog != nil || ti.Variant >= 0 && !siblingField(ti, name) {
+		if len(ti.Fields) == 0 {
+			return Nil, TypeErrorf("%s has no field %s (it has no fields)", ti.Tag, name)
+		}
 		return Nil, TypeErrorf("%s has no field %s (its fields: %s)", ti.Tag, name, strings.Join(ti.Fields, ", "))
 	}
 	return Nil, nil
+}
+
+// siblingField says whether another variant of ti's type has a field
+// name: reading it from ti's values is nil (s.radius over a list of
+// shapes, opt.value of None); a name no variant has is a mistake.
+func siblingField(ti *TypeInfo, name string) bool {
+	if ti.ADT == nil {
+		return true
+	}
+	for _, v := range ti.ADT.Variants {
+		if slices.Contains(v.Fields, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // noAssoc is the error of naming, through type ti, a function it has

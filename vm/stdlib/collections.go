@@ -1611,6 +1611,9 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.False, nil
 	case vm.KObject:
+		if isVariantValue(coll) {
+			return vm.Nil, typeErr("contains", "String, List, Object or Range", coll)
+		}
 		var buf [20]byte
 		key, ok := vm.ObjectKey(x, &buf)
 		return vm.Bool(ok && coll.AsObject().Lookup(key) >= 0), nil

@@ -359,6 +359,12 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 				return typeErr(fname, "List", seq)
 			}
 		}
+		if isVariantValue(seq) {
+			// Some(5) is not the object { value: 5 } to a collection
+			// builtin: Some(5).contains(5) would be false, Ok(1).filter(f)
+			// a list of pairs.
+			return typeErr(fname, "List", seq)
+		}
 		i := 0
 		err = vm.Iterate(t, seq, func(v vm.Value) error {
 			if i&0xFFFF == 0xFFFF {
@@ -464,6 +470,14 @@ func seqLen(seq vm.Value) int {
 		return int(n)
 	}
 	return -1
+}
+
+// isVariantValue tells a variant of an ADT (Ok, Some, a user type's
+// Circle(2.0)) from a record and a plain object: its fields are not a
+// collection's elements.
+func isVariantValue(v vm.Value) bool {
+	ti := vm.VariantOf(v)
+	return ti != nil && ti.Variant >= 0
 }
 
 // variant classifies Result/Option values.
