@@ -512,9 +512,9 @@ func (f *fstate) compare(op string, dst, x, y int) bool {
 	case "<=":
 		f.emit(LE, dst, x, y)
 	case ">":
-		f.emit(LT, dst, y, x)
+		f.emit(GT, dst, x, y)
 	case ">=":
-		f.emit(LE, dst, y, x)
+		f.emit(GE, dst, x, y)
 	default:
 		return false
 	}
@@ -606,9 +606,9 @@ func (f *fstate) compareJump(e *ast.Binary) int {
 	case "<=":
 		return f.emit(JNLE, x, y, 0)
 	case ">":
-		return f.emit(JNLT, y, x, 0)
+		return f.emit(JNGT, x, y, 0)
 	case ">=":
-		return f.emit(JNLE, y, x, 0)
+		return f.emit(JNGE, x, y, 0)
 	}
 	return f.emit(JNEQ, x, y, 0)
 }

@@ -163,4 +163,7 @@
 //	   __peer, as its second argument, the parameter each argument is
 //	   for (it listed the parameters left out), and a function's last
 //	   instruction never falls through.
+//	13: GT, GE, JNGT and JNGE compare two registers the way round the
+//	   source has them (a > b was b < a, and its TypeError named the
+//	   operands' types in the other order).
 package bytecode

@@ -176,6 +176,11 @@ const (
 
 	UNPACK
 
+	GT
+	GE
+	JNGT
+	JNGE
+
 	numOps
 )
 
@@ -295,6 +300,11 @@ var Ops = [numOps]OpInfo{
 	YIELD: {"YIELD", OReg, OReg, ONone, "suspend the generator running this function, giving R[A]; resumed, R[B] = the value the step was given"},
 
 	UNPACK: {"UNPACK", OReg, ONone, OConst, "raise a TypeError unless R[A] is a List, Range or String, which the list pattern K[C] (its text) destructures"},
+
+	GT:   {"GT", OReg, OReg, OReg, "R[A] = R[B] > R[C]"},
+	GE:   {"GE", OReg, OReg, OReg, "R[A] = R[B] >= R[C]"},
+	JNGT: {"JNGT", OReg, OReg, OJump, "if not (R[A] > R[B]) pc = C"},
+	JNGE: {"JNGE", OReg, OReg, OJump, "if not (R[A] >= R[B]) pc = C"},
 }
 
 // FallsThrough reports whether the instruction after op can run next:

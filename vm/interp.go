@@ -795,10 +795,10 @@ frames:
 				*rp(rb, i.A()) = Bool(Equal(*rp(rb, i.B()), *rp(kb, i.C())))
 			case bc.NEK:
 				*rp(rb, i.A()) = Bool(!Equal(*rp(rb, i.B()), *rp(kb, i.C())))
-			case bc.LT, bc.LE, bc.LTK, bc.LEK, bc.GTK, bc.GEK:
+			case bc.LT, bc.LE, bc.GT, bc.GE, bc.LTK, bc.LEK, bc.GTK, bc.GEK:
 				var x, y Value
 				switch i.Op() {
-				case bc.LT, bc.LE:
+				case bc.LT, bc.LE, bc.GT, bc.GE:
 					x, y = *rp(rb, i.B()), *rp(rb, i.C())
 				default:
 					x, y = *rp(rb, i.B()), *rp(kb, i.C())
@@ -855,6 +855,30 @@ frames:
 				}
 				var r bool
 				if r, err = compareOp(bc.LE, x, y); err == nil && !r {
+					pc = i.C()
+				}
+			case bc.JNGT:
+				x, y := *rp(rb, i.A()), *rp(rb, i.B())
+				if x.k == KInt && y.k == KInt {
+					if !(int64(x.n) > int64(y.n)) {
+						pc = i.C()
+					}
+					break
+				}
+				var r bool
+				if r, err = compareOp(bc.GT, x, y); err == nil && !r {
+					pc = i.C()
+				}
+			case bc.JNGE:
+				x, y := *rp(rb, i.A()), *rp(rb, i.B())
+				if x.k == KInt && y.k == KInt {
+					if !(int64(x.n) >= int64(y.n)) {
+						pc = i.C()
+					}
+					break
+				}
+				var r bool
+				if r, err = compareOp(bc.GE, x, y); err == nil && !r {
 					pc = i.C()
 				}
 			case bc.JNEQ:
@@ -1496,9 +1520,9 @@ func compareOp(op bc.Op, x, y Value) (bool, error) {
 		return c < 0, nil
 	case bc.LE, bc.LEK:
 		return c <= 0, nil
-	case bc.GTK:
+	case bc.GT, bc.GTK:
 		return c > 0, nil
-	case bc.GEK:
+	case bc.GE, bc.GEK:
 		return c >= 0, nil
 	}
 	return false, nil
