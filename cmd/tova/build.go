@@ -47,12 +47,26 @@ func buildCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if srcText == nil {
+				// An artifact does not say which static directories its
+				// servers serve (they are values computed at start-up),
+				// so neither those to copy nor an -o inside one.
+				fmt.Fprintf(stderr, "tova build: %s is an artifact: build compiles a program from its source (name the .tova file), which says which static directories to copy and keeps -o out of them\n", src)
+				return &exitError{exitUsage}
+			}
 			name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)) + ".tbc"
 			verb := "run"
 			if len(p.Servers) > 0 {
 				name, verb = "server.tbc", "serve"
 			}
-			if _, _, failed := copyStatic(src, srcText, out, true); len(failed) > 0 {
+			dst := filepath.Join(out, name)
+			// An output directory that holds an artifact is an earlier
+			// build's: its copies of the static directories are the
+			// build's to replace. Elsewhere a directory of that name is
+			// the user's.
+			fi, err := os.Lstat(dst)
+			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst)
+			if _, _, failed := copyStatic(src, srcText, out, true, earlier); len(failed) > 0 {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)
 				}
@@ -62,7 +76,6 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: %v\n", err)
 				return &exitError{exitUsage}
 			}
-			dst := filepath.Join(out, name)
 			if fi, err := os.Stat(dst); err == nil && (!fi.Mode().IsRegular() || fi.Size() > 0 && !isArtifactFile(dst)) {
 				fmt.Fprintf(stderr, "tova build: %s exists and is not a .tbc artifact: not overwriting it\n", dst)
 				return &exitError{exitUsage}
@@ -74,7 +87,7 @@ func buildCmd() *cobra.Command {
 			// The static directories the servers serve go with the
 			// artifact (the guide's client/): served from dist/, it
 			// finds them beside it.
-			copied, skipped, failed := copyStatic(src, srcText, out, false)
+			copied, skipped, failed := copyStatic(src, srcText, out, false, earlier)
 			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
@@ -169,7 +182,7 @@ func serverNote(p *bytecode.Program) string {
 // that would replace the static directory or the program's own, or
 // that lies inside a static directory), so that the build stops before
 // it writes anything.
-func copyStatic(src string, srcText []byte, out string, check bool) (copied, skipped []string, failed []error) {
+func copyStatic(src string, srcText []byte, out string, check, earlier bool) (copied, skipped []string, failed []error) {
 	file, err := parse.ParseFile(src, srcText)
 	if err != nil {
 		return nil, nil, nil
@@ -216,6 +229,11 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 				where = ""
 			}
 			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, from))
+			return
+		}
+		if fi, err := os.Stat(from); err == nil && !fi.IsDir() {
+			// tova serve refuses to start with it.
+			failed = append(failed, fmt.Errorf("%s:%d:%d: the static directory %s is not a directory", src, at.Line, at.Col, from))
 			return
 		}
 		if !isDir(from) {
@@ -268,6 +286,9 @@ func copyStatic(src string, srcText []byte, out string, check bool) (copied, ski
 			return
 		}
 		if check {
+			if err := replaceable(to, earlier); err != nil {
+				failed = append(failed, fmt.Errorf("%s:%d:%d: copying the static directory %s: %w", src, at.Line, at.Col, named, err))
+			}
 			return
 		}
 		if err := replaceTree(from, to); err != nil {
@@ -332,6 +353,30 @@ func parentResolved(p string) string {
 		}
 		rest = filepath.Join(filepath.Base(dir), rest)
 	}
+}
+
+// replaceable says whether the build may put a static directory's copy
+// at to: where nothing is, over a link (replaced, never followed) or an
+// empty directory, and over a directory of an output directory that an
+// earlier build wrote an artifact into (its earlier copy). A directory
+// with files in an output directory that holds no artifact is not the
+// build's: a web root or a deploy directory of the user's.
+func replaceable(to string, earlier bool) error {
+	fi, err := os.Lstat(to)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || err == nil && fi.Mode()&fs.ModeSymlink != 0:
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s exists and is not a directory: not replacing it", to)
+	case earlier:
+		return nil
+	}
+	if entries, err := os.ReadDir(to); err == nil && len(entries) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s exists, and no earlier build made it (%s holds no artifact): not replacing it (remove it, or choose another -o)", to, filepath.Dir(to))
 }
 
 // replaceTree replaces the directory to (an earlier copy, or a link,

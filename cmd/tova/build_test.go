@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -398,5 +401,95 @@ func TestBuildSrcLayoutCopiesTheProjectsStaticDirectory(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join("dist", "public", "index.html")); err != nil || string(b) != "<h1>home</h1>" {
 		t.Errorf("dist/public/index.html: %q %v (%s)", b, err, errb.String())
+	}
+}
+
+// tova build of an artifact is refused: the artifact does not say which
+// static directories to copy, and `-o public` put the artifact and the
+// database in the served directory.
+func TestBuildRefusesAnArtifact(t *testing.T) {
+	dir, _ := staticProject(t)
+	tbc := filepath.Join(dir, "app.tbc")
+	var o, errb testutil.Buffer
+	if c := run([]string{"compile", filepath.Join(dir, "app.tova"), "-o", tbc}, &o, &errb); c != 0 {
+		t.Fatalf("compile: exit %d: %s", c, errb.String())
+	}
+	out := filepath.Join(dir, "public")
+	errb.Reset()
+	if c := run([]string{"build", tbc, "-o", out}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "is an artifact") {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "server.tbc")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("public/server.tbc was written: %v", err)
+	}
+}
+
+// A directory of the static directory's name in an output directory no
+// build wrote an artifact into is the user's: it is not replaced (a
+// site's own public/ was deleted), and nothing is written. Once an
+// earlier build's, or empty, it is.
+func TestBuildKeepsADirectoryItDidNotMake(t *testing.T) {
+	dir, _ := staticProject(t)
+	site := filepath.Join(dir, "site")
+	os.MkdirAll(filepath.Join(site, "public"), 0o755)
+	precious := filepath.Join(site, "public", "important.txt")
+	os.WriteFile(precious, []byte("mine"), 0o644)
+	build := func() (int, string) {
+		var o, errb testutil.Buffer
+		c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", site}, &o, &errb)
+		return c, errb.String()
+	}
+	if c, said := build(); c != exitUsage || !strings.Contains(said, "no earlier build made it") {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	if b, err := os.ReadFile(precious); err != nil || string(b) != "mine" {
+		t.Fatalf("site/public/important.txt: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(site, "server.tbc")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("site/server.tbc was written: %v", err)
+	}
+	os.Remove(precious) // empty now: the build's to fill
+	if c, said := build(); c != 0 {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	os.WriteFile(filepath.Join(site, "public", "stale.txt"), []byte("old"), 0o644)
+	if c, said := build(); c != 0 { // site/ holds an artifact: its public/ is the earlier copy
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	if _, err := os.Stat(filepath.Join(site, "public", "stale.txt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the earlier copy was not replaced: %v", err)
+	}
+}
+
+// A copy that cannot be made for what is in its place (a file), and a
+// static directory that is a file (which tova serve refuses), fail the
+// build before the artifact is written (it was replaced by the failed
+// build's).
+func TestBuildChecksCopiesBeforeWriting(t *testing.T) {
+	dir, pub := staticProject(t)
+	out := filepath.Join(dir, "dist")
+	build := func() (int, string) {
+		var o, errb testutil.Buffer
+		c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb)
+		return c, errb.String()
+	}
+	if c, said := build(); c != 0 {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "server.tbc"))
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte("server {\n  static \"/\" => \"public\"\n  route GET \"/v\" => fn() \"v2\"\n}\n"), 0o644)
+	os.RemoveAll(filepath.Join(out, "public"))
+	os.WriteFile(filepath.Join(out, "public"), []byte("x"), 0o644)
+	if c, said := build(); c != exitUsage || !strings.Contains(said, "is not a directory: not replacing it") || strings.Contains(said, "built ") {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "server.tbc")); !bytes.Equal(before, after) {
+		t.Errorf("the failed build replaced the artifact")
+	}
+	os.Remove(filepath.Join(out, "public"))
+	os.RemoveAll(pub)
+	os.WriteFile(pub, []byte("a file"), 0o644)
+	if c, said := build(); c != exitUsage || !strings.Contains(said, "app.tova:2:3: the static directory") || !strings.Contains(said, "is not a directory") {
+		t.Fatalf("exit %d: %s", c, said)
 	}
 }
