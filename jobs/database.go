@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"tova/internal/pgpath"
+	"tova/internal/sqlitefile"
 )
 
 // The queue's tables are River's (river_job, river_leader, ...), created
@@ -146,7 +147,7 @@ const searchPathMark = "tova_queue_by_search_path"
 // and only an operating-system crash or power loss can lose the last
 // commits.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	return sqlitefile.URI(path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 }
 
 // openSQLite opens (creating it and its directory if needed) a jobs file.

@@ -2,16 +2,21 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"tova/internal/sqlitefile"
 )
 
 // States a job is listed in. River's states map onto them: available,
@@ -74,6 +79,13 @@ var ErrNoJobs = errors.New("no jobs database yet (no server of this program has 
 // List reads the jobs stored at where (see QueueOf).
 func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	var q queue
+	// Listing makes nothing: a database that holds no queue (no server
+	// of the program has run on it, or it is another) is told before
+	// the queue's own opening would make its schema and tables, or
+	// turn a SQLite file to WAL.
+	if has, err := hasQueue(ctx, where, opts.Schema); err == nil && !has {
+		return nil, ErrNoJobs
+	}
 	if isPostgresURL(where) {
 		db, err := openPostgres(ctx, where, 1, opts.Schema)
 		if err != nil {
@@ -254,4 +266,44 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// hasQueue looks, reading only, for the queue's table at where: in a
+// SQLite file opened read-only, or, in a PostgreSQL database, where the
+// queue of program would be (its schema, the URL's search_path, or an
+// earlier release's shared tables). An error says it could not look:
+// the queue's own opening tells what is wrong.
+func hasQueue(ctx context.Context, where, program string) (bool, error) {
+	if !isPostgresURL(where) {
+		path := SQLitePath(where)
+		if _, err := os.Stat(path); err != nil {
+			return false, err
+		}
+		db, err := sql.Open("sqlite", sqlitefile.URI(path)+"?mode=ro&_pragma=busy_timeout(10000)")
+		if err != nil {
+			return false, err
+		}
+		defer db.Close()
+		var n int
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'river_job'").Scan(&n)
+		return n > 0, err
+	}
+	cfg, err := pgx.ParseConfig(where)
+	if err != nil {
+		return false, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(ctx)
+	setsPath := cfg.RuntimeParams["search_path"] != "" || strings.Contains(cfg.RuntimeParams["options"], "search_path")
+	var has bool
+	if setsPath {
+		err = conn.QueryRow(ctx, "SELECT to_regclass('river_job') IS NOT NULL").Scan(&has)
+	} else {
+		err = conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL OR to_regclass('river_job') IS NOT NULL AND to_regclass('"+searchPathMark+"') IS NULL",
+			pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&has)
+	}
+	return has, err
 }

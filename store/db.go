@@ -11,11 +11,13 @@ import (
 	"time"
 
 	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" driver
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"tova/internal/pgpath"
+	"tova/internal/sqlitefile"
 	"tova/vm"
 )
 
@@ -189,10 +191,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // connection, so they belong in the DSN); BEGIN IMMEDIATE for
 // transactions on the writer.
 func sqliteDSN(path string, writer bool) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	var b strings.Builder
-	b.WriteString("file:")
-	b.WriteString(esc.Replace(path))
+	b.WriteString(sqlitefile.URI(path))
 	b.WriteString("?_pragma=busy_timeout(")
 	b.WriteString(itoa(busyTimeout.Milliseconds()))
 	b.WriteString(")&_pragma=foreign_keys(1)&_pragma=cache_size(-")

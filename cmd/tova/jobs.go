@@ -109,6 +109,13 @@ and server bodies as tova serve does at startup, without serving;
 						fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: a SQLite database that holds no job queue (an app's queue is in .tova/<app>.jobs.db beside it)\n", redact(database))
 						return &exitError{exitUsage}
 					}
+					if database != "" {
+						// Named, it is mistyped (another database, a
+						// search_path schema that is not there) or no
+						// server of the program has run on it.
+						fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: a PostgreSQL database that holds no job queue of this program (in its schema %q, or the schema the URL's search_path names): no server of it has run there\n", redact(database), schema)
+						return &exitError{exitUsage}
+					}
 					fmt.Fprintln(out, "no jobs (nothing stored yet)")
 					continue
 				}

@@ -218,3 +218,26 @@ func TestQueueSchemaOfAnArtifact(t *testing.T) {
 		}
 	}
 }
+
+// A PostgreSQL --database where the program's queue is not (a
+// search_path schema mistyped) is a usage error, as a SQLite file
+// without one is: it said "no jobs (nothing stored yet)", exit 0.
+func TestJobsPostgresWithoutQueue(t *testing.T) {
+	base := os.Getenv("TOVA_TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TOVA_TEST_DATABASE_URL is not set")
+		}
+		t.Skip("needs PostgreSQL (TOVA_TEST_DATABASE_URL)")
+	}
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("server {\n  route GET \"/\" => fn() \"ok\"\n}\n"), 0o644)
+	u := base + "?search_path=tova_mistyped_schema"
+	if strings.Contains(base, "?") {
+		u = base + "&search_path=tova_mistyped_schema"
+	}
+	var out, errOut testutil.Buffer
+	if code := run([]string{"jobs", app, "--database", u}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "a PostgreSQL database that holds no job queue of this program") {
+		t.Errorf("exit %d: %q %q", code, out.String(), errOut.String())
+	}
+}
