@@ -1113,6 +1113,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			{PosV: fl.PosV, Key: "written", Value: &ast.StringLit{PosV: fl.PosV, Value: typeString(fl.Type)}},
 			{PosV: fl.PosV, Key: "default", Value: def},
 			{PosV: fl.PosV, Key: "has_default", Value: &ast.BoolLit{PosV: fl.PosV, Value: fl.Default != nil}},
+			// (a default that is no literal is fn() expr: each create calls it)
+			{PosV: fl.PosV, Key: "default_fn", Value: &ast.BoolLit{PosV: fl.PosV, Value: isThunk(fl.Default)}},
 		}})
 	}
 	spec := &ast.ObjectLit{PosV: st.PosV, Entries: []*ast.ObjEntry{
@@ -1130,6 +1132,13 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	f.emit(CALL, base, 1, 0)
 	f.store(st.Name.Binding, base)
 	f.release(saved)
+}
+
+// isThunk says whether a field's default is the parser's fn() expr
+// wrapping of a default that is no literal.
+func isThunk(e ast.Expr) bool {
+	l, ok := e.(*ast.Lambda)
+	return ok && len(l.Fn.Params) == 0 && l.Fn.Name == ""
 }
 
 // modelTypes gathers the program types of a model spec: records holds

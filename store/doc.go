@@ -167,7 +167,10 @@
 // filters too. id is ignored in create and update, and so are
 // created_at and updated_at when the model has timestamps: update sets
 // updated_at, create sets both (a request body or a copied row cannot),
-// and applies the fields' defaults.
+// and applies the fields' defaults to the fields it is not given: a
+// literal one as it is, any other (token: String = uuid(), tags:
+// [String] = []) computed again by each create, as a function
+// parameter's default is by each call.
 //
 // Options: table and timestamps. The reference's belongs_to, has_many,
 // has_one and indexes are warned of when the program compiles, as not

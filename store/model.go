@@ -40,6 +40,7 @@ type column struct {
 	ftype  *fieldType // the declared type, parsed
 	def    vm.Value   // default for create
 	hasDef bool
+	defFn  bool // def is fn() expr: called by each create
 	// legacy: older tovas stored the field as JSON text, its type being
 	// written as an alias or T? (see kindBefore)
 	legacy bool
@@ -175,7 +176,8 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 			if ty.Kind() == vm.KString {
 				typ = ty.AsString()
 			}
-			c := column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy()}
+			defFn, _ := fo.Get("default_fn")
+			c := column{name: name, kind: kindOf(typ), typ: typ, ftype: types.parse(typ), def: def, hasDef: hasDef.Truthy(), defFn: defFn.Truthy() && def.IsCallable()}
 			written := typ // (a spec from an older compiler: the type as it gives it)
 			if w, _ := fo.Get("written"); w.Kind() == vm.KString {
 				written = w.AsString()

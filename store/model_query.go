@@ -725,7 +725,13 @@ func (m *Model) create(t *vm.Thread, tb *table, data vm.Value) (vm.Value, error)
 	}
 	for ci, c := range m.cols {
 		if c.hasDef && !has(cols, ci) {
-			p, err := m.param(t, tb, "create", ci, c.def)
+			def := c.def
+			if c.defFn {
+				if def, err = t.Call(c.def); err != nil {
+					return vm.Nil, err
+				}
+			}
+			p, err := m.param(t, tb, "create", ci, def)
 			if err != nil {
 				return vm.Nil, err
 			}

@@ -425,7 +425,7 @@ func (p *parser) typeDecl() ast.Stmt {
 				p.next()
 				f := &ast.FieldDecl{PosV: name.Pos, Name: name.Lit, Type: p.typeExpr()}
 				if p.got(token.ASSIGN) {
-					f.Default = p.expr()
+					f.Default = defaultThunk(p.expr()) // (a model of the type computes it per create)
 				}
 				d.Fields = append(d.Fields, f)
 			case name.Kind == token.IDENT && isUpperName(name.Lit):

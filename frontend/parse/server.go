@@ -488,11 +488,36 @@ func (p *parser) modelDecl() ast.Stmt {
 		}
 		f := &ast.FieldDecl{PosV: t.Pos, Name: t.Lit, Type: p.typeExpr()}
 		if p.got(token.ASSIGN) {
-			f.Default = p.expr()
+			f.Default = defaultThunk(p.expr())
 		}
 		m.Fields = append(m.Fields, f)
 	})
 	return m
+}
+
+// defaultThunk is a field's default as a model applies it: a literal
+// as it is, any other expression (uuid(), Date.now(), []) wrapped in
+// fn() expr, which each create calls (a default computed once, when the
+// model was declared, gave every row the same token). A record's
+// constructor applies literal defaults only, and warns of the others.
+func defaultThunk(e ast.Expr) ast.Expr {
+	x := e
+	if u, ok := x.(*ast.Unary); ok && u.Op == "-" {
+		x = u.X
+		if _, ok := x.(*ast.IntLit); !ok {
+			if _, ok := x.(*ast.FloatLit); !ok {
+				x = e
+			}
+		}
+	}
+	switch x.(type) {
+	case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.BoolLit, *ast.NilLit:
+		return e
+	}
+	pos := e.Pos()
+	return &ast.Lambda{PosV: pos, Fn: &ast.Function{
+		Body: &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: e}}},
+	}}
 }
 
 // looksLikeType reports whether a name is written as a type's is
