@@ -220,7 +220,7 @@ func bRead(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := strayOptions("read", args, 1, "delimiter", "header"); err != nil {
+	if args, err = spreadOptions("read", args, 1, "delimiter", "header"); err != nil {
 		return vm.Nil, err
 	}
 	format, comma := formatOf(path)
@@ -655,7 +655,7 @@ func bWrite(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := strayOptions("write", args, 2, "append", "delimiter"); err != nil {
+	if args, err = spreadOptions("write", args, 2, "append", "delimiter"); err != nil {
 		return vm.Nil, err
 	}
 	appending := false

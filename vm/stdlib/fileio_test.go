@@ -457,3 +457,32 @@ func (database) TypeName() string { return "Database" }
 func (database) GetAttr(*vm.Thread, string) (vm.Value, bool, error) { return vm.Nil, false, nil }
 
 func (database) SetAttr(*vm.Thread, string, vm.Value) error { return nil }
+
+// The reference's form of the options, a trailing object, means what
+// named arguments do: read(p, { delimiter: ";" }), write(rows, p,
+// { append: true }), stream(p, { batch: 1 }) (the object landed in the
+// first optional parameter and was refused for its type).
+func TestDataOptionsAsTrailingObject(t *testing.T) {
+	dir := t.TempDir()
+	path := S(filepath.Join(dir, "x.csv"))
+	e := newEnv(t)
+	row := func(n int64) vm.Value { return O("a", I(n), "b", I(n+1)) }
+	e.call(t, "write", L(row(1)), path)
+	e.call(t, "write", L(row(3)), path, O("append", B(true)))
+	if got := e.call(t, "read", path, O("header", B(true))); vm.Repr(got) != `[{ a: 1, b: 2 }, { a: 3, b: 4 }]` {
+		t.Errorf("read: %s", vm.Repr(got))
+	}
+	semi := S(filepath.Join(dir, "y.txt"))
+	e.call(t, "write", L(row(5)), S(filepath.Join(dir, "y.csv")), O("delimiter", S(";")))
+	os.Rename(filepath.Join(dir, "y.csv"), filepath.Join(dir, "y.txt"))
+	if got := e.call(t, "read", semi, O("delimiter", S(";"))); vm.Repr(got) != `[{ a: 5, b: 6 }]` {
+		t.Errorf("read ; : %s", vm.Repr(got))
+	}
+	if bs, err := batches(t, e, e.call(t, "stream", path, O("batch", I(1)))); err != nil || len(bs) != 2 {
+		t.Errorf("stream batches: %d %v", len(bs), err)
+	}
+	runErrCases(t, []ec{
+		{"read", a(path, S(";"), O("delimiter", S(","))), "TypeError", "read: delimiter is given twice"},
+		{"write", a(L(), path, O("append", S("yes"))), "TypeError", "write: expected Bool append, got String"},
+	})
+}

@@ -32,7 +32,7 @@ func bStream(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := strayOptions("stream", args, 1, "batch", "delimiter", "header"); err != nil {
+	if args, err = spreadOptions("stream", args, 1, "batch", "delimiter", "header"); err != nil {
 		return vm.Nil, err
 	}
 	format, comma := formatOf(path)

@@ -579,6 +579,36 @@ func strayOptions(fname string, args []vm.Value, from int, params ...string) err
 	return nil
 }
 
+// spreadOptions is args with a trailing options object, the
+// reference's form (write(rows, "out.csv", { append: true }), which
+// named arguments mean too), spread into the parameters it names from
+// `from` on: params are fname's parameters from there, none of which
+// takes an object. Unknown options are refused as strayOptions does, and
+// one given both ways is a TypeError.
+func spreadOptions(fname string, args []vm.Value, from int, params ...string) ([]vm.Value, error) {
+	if err := strayOptions(fname, args, from, params...); err != nil {
+		return nil, err
+	}
+	last := len(args) - 1
+	if last < from || args[last].Kind() != vm.KObject || args[last].AsObject().Type != nil {
+		return args, nil
+	}
+	o := args[last].AsObject()
+	out := make([]vm.Value, max(from+len(params), last))
+	copy(out, args[:last])
+	for j, name := range params {
+		v, ok := o.Get(name)
+		if !ok {
+			continue
+		}
+		if at := from + j; at < last && !out[at].IsNil() {
+			return nil, vm.TypeErrorf("%s: %s is given twice (as an argument and as an option)", fname, name)
+		}
+		out[from+j] = v
+	}
+	return out, nil
+}
+
 // intOption is the Int option name of opts, if set (nil is unset).
 func intOption(fname string, opts vm.Value, name string) (int64, bool, error) {
 	v := field(opts, name)
