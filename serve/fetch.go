@@ -263,8 +263,10 @@ func (f *fetchResponse) asResponseValue() *responseValue {
 	if out.ctype == "" && len(out.body) > 0 {
 		out.ctype = "application/octet-stream" // what a body of no stated type is (RFC 9110 §8.3)
 	}
-	if out.status < 200 || out.status > 999 {
-		out.status = 502 // not a final status: nothing to pass on
+	if out.status < 200 || out.status > 599 {
+		// Not a final status (nothing to pass on), or none HTTP defines
+		// (RFC 9110 §15: 100-599), which Tova code cannot give either.
+		out.status = 502
 	}
 	return out
 }

@@ -160,7 +160,8 @@ func TestFetch(t *testing.T) {
 // but not the fields of the connection it came on (those its Connection
 // names included: they were passed on), nor Date, Server or
 // X-Request-ID, which are this server's; a body of no stated type goes
-// out as application/octet-stream, a status that is not final as 502.
+// out as application/octet-stream, a status that is not final, or
+// over 599 (none HTTP defines), as 502.
 func TestFetchResponsePassedOn(t *testing.T) {
 	in := &netio.OutboundResponse{Status: 203, Body: []byte("x"), Headers: netio.Headers{
 		{Name: "Server", Value: "up"}, {Name: "Date", Value: "d"}, {Name: "Connection", Value: "close, X-Secret"},
@@ -180,5 +181,15 @@ func TestFetchResponsePassedOn(t *testing.T) {
 	in.Status, in.Headers = 101, netio.Headers{{Name: "Content-Type", Value: "text/x"}}
 	if out := (&fetchResponse{r: in}).asResponseValue(); out.status != 502 || out.ctype != "text/x" {
 		t.Errorf("status 101 passed on: %d %q", out.status, out.ctype)
+	}
+	for _, st := range []int{600, 999} {
+		in.Status = st
+		if out := (&fetchResponse{r: in}).asResponseValue(); out.status != 502 {
+			t.Errorf("status %d passed on: %d", st, out.status)
+		}
+	}
+	in.Status = 599
+	if out := (&fetchResponse{r: in}).asResponseValue(); out.status != 599 {
+		t.Errorf("status 599: %d", out.status)
 	}
 }
