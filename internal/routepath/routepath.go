@@ -72,8 +72,13 @@ func Check(p string) string {
 
 // checkLiteral returns why a literal segment could never match a
 // request's path, or "". Paths are matched decoded, without their query
-// and fragment; a ':' or '*' inside a segment is a literal character.
+// and fragment, and with their "." and ".." segments resolved; a ':' or
+// '*' inside a segment is a literal character.
 func checkLiteral(seg string) string {
+	if seg == "." || seg == ".." {
+		// A request's /a/../b is /b by the time it is matched.
+		return fmt.Sprintf("a route path cannot hold a %q segment: a request's path has its dot segments resolved before it is matched, so it would never match", seg)
+	}
 	for i := 0; i < len(seg); i++ {
 		switch c := seg[i]; {
 		case c == '?' || c == '#':

@@ -36,6 +36,10 @@ func TestCheck(t *testing.T) {
 			"/a/:id/b/:id":      `parameter "id" appears twice`,
 			"/a/:id/*id":        `parameter "id" appears twice`,
 			"/v1/things:batch":  "", // ':' inside a segment is literal
+			"/files/./list":     `a route path cannot hold a "." segment: a request's path has its dot segments resolved before it is matched, so it would never match`,
+			"/api/v1/../v2":     `a route path cannot hold a ".." segment: a request's path has its dot segments resolved before it is matched, so it would never match`,
+			"/a/.well-known/b":  "",
+			"/a/...":            "",
 			"/a b/c":            "",
 			"/q?x=1":            `a route path cannot hold '?': the query and fragment of a URL are not part of its path`,
 			"/a#top":            `a route path cannot hold '#': the query and fragment of a URL are not part of its path`,
