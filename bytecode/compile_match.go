@@ -283,7 +283,8 @@ func (c *compiler) collectVariants(srcs []Source) {
 // one type, with no catch-all arm, that names not every variant: a value
 // of one it leaves out fails with a MatchError at run time. A variant an
 // arm names counts as covered even behind a guard or a payload pattern
-// (arms may cover it together: Ok(Some(v)), Ok(None)), so that the
+// (arms may cover it together: Ok(Some(v)), Ok(None)), and so does one
+// the guard of a binding's arm names (r if r is Rect), so that the
 // warning is never wrong.
 func (f *fstate) checkExhaustive(e *ast.Match) {
 	typ := ""
@@ -294,6 +295,19 @@ func (f *fstate) checkExhaustive(e *ast.Match) {
 			if arm.Guard == nil {
 				return // a catch-all
 			}
+			// r if r is Rect, c if c == Red: a variant its guard names
+			// may be covered there, which is not told apart.
+			ast.Inspect(arm.Guard, func(n any) bool {
+				switch n := n.(type) {
+				case *ast.Is:
+					if !n.Not {
+						seen[n.TypeName] = true
+					}
+				case *ast.Ident:
+					seen[n.Name] = true
+				}
+				return true
+			})
 			continue
 		}
 		vs, ok := variantPatterns(arm.Pattern)

@@ -253,7 +253,8 @@ func TestFormatErrorCapsTheList(t *testing.T) {
 // that leaves variants out is warned about (the program still compiles).
 // A variant named behind a guard or a payload pattern counts as covered:
 // arms may cover it together (Ok(Some(v)), Ok(None)), and a warning must
-// never be wrong.
+// never be wrong; so does one named in the guard of a binding's arm
+// (x if x is Square), which warned.
 func TestNonExhaustiveMatchWarns(t *testing.T) {
 	src := `type Shape { Circle(r: Float), Square(s: Float), Tri(a: Float, b: Float) }
 fn missing(s) { match s { Circle(r) => 1, Square(x) => 2 } }
@@ -266,6 +267,8 @@ fn result(r) { match r { Ok(v) => v, Err(e) => e } }
 fn literal(n) { match n { 1 => "a", 2 => "b" } }
 fn nested(r) { match r { Ok(Some(v)) => v, Ok(None) => 0, Err(_) => -1 } }
 fn noNone(o) { match o { Some(Ok(v)) => v, Some(Err(e)) => e } }
+fn isGuard(s) { match s { Circle(r) => 1, x if x is Square => 2, t if t == Tri(1.0, 2.0) => 3 } }
+fn isNotGuard(s) { match s { Circle(r) => 1, x if x is Square => 2 } }
 `
 	p, err := CompileFile("m.tova", []byte(src))
 	if err != nil {
@@ -278,6 +281,7 @@ fn noNone(o) { match o { Some(Ok(v)) => v, Some(Err(e)) => e } }
 	want := []string{
 		"2: warning: this match on Shape does not cover Tri: such a value fails with a MatchError (add an arm, or `_ => ...`)",
 		"11: warning: this match on Option does not cover None: such a value fails with a MatchError (add an arm, or `_ => ...`)",
+		"13: warning: this match on Shape does not cover Tri: such a value fails with a MatchError (add an arm, or `_ => ...`)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
