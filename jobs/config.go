@@ -441,5 +441,20 @@ func SourceOf(p *bytecode.Program) string {
 	if p == nil || len(p.Funcs) == 0 {
 		return ""
 	}
-	return p.FileName(p.Funcs[0].File)
+	name := p.FileName(p.Funcs[0].File)
+	if piped(name) {
+		// Every bash <(…) is /dev/fd/63: a program read from a pipe is
+		// known by its content, so that two of them in one directory
+		// have queues of their own.
+		f := p.Funcs[0].File
+		return fmt.Sprintf("piped-%x.tova", p.Files[f].Hash[:4])
+	}
+	return name
+}
+
+// piped says whether a source file's name is a pipe's: /dev/stdin,
+// /dev/fd/N or /proc/…/fd/N, whose base name names no program.
+func piped(name string) bool {
+	dir := filepath.Dir(name)
+	return name == "/dev/stdin" || dir == "/dev/fd" || strings.HasPrefix(name, "/proc/") && filepath.Base(dir) == "fd"
 }

@@ -17,6 +17,7 @@ import (
 	"tova/frontend/ast"
 	"tova/frontend/parse"
 	"tova/frontend/token"
+	"tova/jobs"
 	"tova/serve"
 )
 
@@ -54,7 +55,8 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: %s is an artifact: build compiles a program from its source (name the .tova file), which says which static directories to copy and keeps -o out of them\n", src)
 				return &exitError{exitUsage}
 			}
-			name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)) + ".tbc"
+			named := cmp.Or(jobs.SourceOf(p), src) // (a piped program's: by its content, not /dev/fd/63)
+			name := strings.TrimSuffix(filepath.Base(named), filepath.Ext(named)) + ".tbc"
 			verb := "run"
 			if len(p.Servers) > 0 {
 				name, verb = "server.tbc", "serve"

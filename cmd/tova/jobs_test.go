@@ -241,3 +241,33 @@ func TestJobsPostgresWithoutQueue(t *testing.T) {
 		t.Errorf("exit %d: %q %q", code, out.String(), errOut.String())
 	}
 }
+
+// Programs read from pipes are known by their content: every bash <(…)
+// is /dev/fd/63, and two programs served from pipes in one directory
+// shared .tova/63.jobs.db (one's runner took the other's jobs).
+func TestPipedProgramsHaveQueuesOfTheirOwn(t *testing.T) {
+	compile := func(name, src string) string {
+		p, err := driver.CompileFile(name, []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jobs.SourceOf(p)
+	}
+	a := compile("/dev/fd/63", "server {\n  background fn wa(n) { print(n) }\n}\n")
+	b := compile("/dev/fd/63", "server {\n  background fn wb(n) { print(n) }\n}\n")
+	again := compile("/dev/fd/63", "server {\n  background fn wa(n) { print(n) }\n}\n")
+	if a == b || a != again || !strings.HasPrefix(a, "piped-") {
+		t.Errorf("piped programs named %q, %q and (a again) %q", a, b, again)
+	}
+	if jobs.JobsFileOf(a) == jobs.JobsFileOf(b) || jobs.ProgramSchema(a) == jobs.ProgramSchema(b) {
+		t.Errorf("queues %s and %s", jobs.JobsFileOf(a), jobs.JobsFileOf(b))
+	}
+	for _, name := range []string{"/dev/stdin", "/proc/self/fd/0"} {
+		if got := compile(name, "print(1)\n"); !strings.HasPrefix(got, "piped-") {
+			t.Errorf("%s: named %q", name, got)
+		}
+	}
+	if got := compile("/srv/app/app.tova", "print(1)\n"); got != "/srv/app/app.tova" {
+		t.Errorf("a file's program named %q", got)
+	}
+}
