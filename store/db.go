@@ -258,7 +258,11 @@ func sizePool(p *sql.DB, n int) {
 func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	pc, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, configErr("db.url: %v", err)
+		e := configErr("db.url: %v", err)
+		if cfg.Source != noBlock && cfg.Source != "" {
+			e.Msg += " (the " + cfg.Source + ")" // as unavailable says it: where to fix it
+		}
+		return nil, e
 	}
 	if pc.ConnectTimeout == 0 {
 		pc.ConnectTimeout = connectTimeout

@@ -577,3 +577,20 @@ func TestSearchPathSchemaIsMadeForModels(t *testing.T) {
 		t.Fatalf("printed %q, want %q", out, want)
 	}
 }
+
+// A PostgreSQL URL the driver cannot parse names the db block too, as an
+// unreachable one does: it said only "db.url: cannot parse ...".
+func TestReadyReportsUnparsableURL(t *testing.T) {
+	for _, url := range []string{"postgres://localhost:5432/app?sslmode=bogus", "postgres://localhost:99999/app"} {
+		src := []byte("print(1)\ndb { adapter: \"postgres\", url: \"" + url + "\" }\n")
+		in, err := runMain(t, src)
+		if err != nil {
+			t.Fatalf("main: %v", err)
+		}
+		err = store.Ready(context.Background(), in)
+		var ve *vm.Error
+		if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.Contains(ve.Msg, "db.url: ") || !strings.HasSuffix(ve.Msg, "(the db block at app.tova:2:1)") {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+}
