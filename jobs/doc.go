@@ -134,7 +134,10 @@
 // share one) in the new version; one for an unnamed subscriber runs the
 // one in its place among the topic's unnamed subscribers, if they are
 // as many as before, and is dropped with a warning otherwise: name the
-// subscribers of a topic to keep their deliveries across any change. publish works in every server,
+// subscribers of a topic to keep their deliveries across any change. A
+// dropped delivery (so is one for a subscriber, or a topic, the server
+// no longer has) is discarded, its last error saying why, so that tova
+// jobs lists it. publish works in every server,
 // also one without subscribers, and reaches the publishing server's own
 // subscribers the same way.
 //

@@ -278,3 +278,42 @@ server "audit" {
 	}
 	waitFor(t, 10*time.Second, "the delivery", func() bool { return len(v2.out.Lines("audit got 1")) == 1 })
 }
+
+// A delivery pending across a deploy for a subscriber the new version no
+// longer has is dropped as discarded, saying why, which tova jobs lists
+// by default: it was completed, listed with the jobs that succeeded
+// (and cleaned away as one), having run no code.
+func TestDroppedDeliveryIsDiscarded(t *testing.T) {
+	const v2 = `
+server "api" {
+  fn kick() { publish("orders", { id: 7 }) }
+}
+server "shop" {
+  jobs { backoff: 1.second, max_backoff: 1.second }
+  subscribe "orders" fn audit(o) { print("audit {o.id}") }
+  subscribe "orders" fn notify(o) { print("notify {o.id}") }
+}
+`
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, deployV1, be, onlyServers("api"))
+			v1 := startChild(t, writeProgram(t, deployV1), be, "shop")
+			app.call(t, "api", "kick")
+			waitFor(t, 20*time.Second, "ship's first attempt", func() bool { return len(v1.out.Lines("ship v1 7")) >= 1 })
+			v1.stop()
+			v2c := startChild(t, writeProgram(t, v2), be, "shop")
+			var js []jobs.Job
+			waitFor(t, 20*time.Second, "ship's delivery discarded", func() bool {
+				js = listJobs(t, be, jobs.StateDiscarded)
+				return len(js) == 1
+			})
+			v2c.stop()
+			if e := js[0].Errors; js[0].Name != "orders fn ship" || len(e) == 0 || !strings.Contains(e[len(e)-1], "dropped: the subscriber ship of orders is no longer in this server") {
+				t.Errorf("discarded: %+v", js[0])
+			}
+			if out := v2c.out.String(); strings.Contains(out, "notify") || strings.Contains(out, "audit 7\naudit 7") {
+				t.Errorf("another subscriber got ship's delivery:\n%s", out)
+			}
+		})
+	}
+}

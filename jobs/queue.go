@@ -169,7 +169,12 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 					return err
 				}
 			}
-			return r.runEvent(ctx, j.JobRow, &j.Args)
+			err := r.runEvent(ctx, j.JobRow, &j.Args)
+			var d *dropped
+			if errors.As(err, &d) {
+				return e.discard(ctx, j.JobRow, d)
+			}
+			return err
 		}))
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[scheduleArgs]) error {
 			return r.runSchedule(ctx, j.JobRow, &j.Args)
@@ -326,6 +331,25 @@ func (e *engine[TTx]) pastAttempts(ctx context.Context, r *Runner, row *rivertyp
 		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: taking back an attempt not made")
 	}
 	return errors.New(msg)
+}
+
+// dropped is a delivery no subscriber of the running server can take
+// (runEvent): it is discarded at once, with why, rather than completed,
+// so that tova jobs lists it (it was listed as completed, and cleaned
+// away as one, after running no code).
+type dropped struct{ msg string }
+
+func (d *dropped) Error() string { return d.msg }
+
+// discard makes the job of row fail for good with d: its max_attempts,
+// River's row's (from which River decides) and the stored one, become
+// the attempt it is on.
+func (e *engine[TTx]) discard(ctx context.Context, row *rivertype.JobRow, d *dropped) error {
+	row.MaxAttempts = max(row.Attempt, 1)
+	_ = e.db.inTx(ctx, func(tx TTx) error {
+		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET max_attempts = $1 WHERE id = $2`, row.MaxAttempts, row.ID)
+	})
+	return errors.New(d.msg)
 }
 
 // split replaces a delivery to a server with several subscribers of the

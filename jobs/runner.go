@@ -627,7 +627,7 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 	if len(subs) == 0 {
 		// The program no longer subscribes: nothing to deliver.
 		r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID).Msg("jobs: event for a topic this server does not subscribe to; dropped")
-		return nil
+		return &dropped{"dropped: this server does not subscribe to " + a.Topic}
 	}
 	payload, err := stdlib.ParseJSON(a.Payload)
 	if err != nil {
@@ -641,7 +641,11 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 				msg = "jobs: event for an unnamed subscriber, and the topic's unnamed subscribers changed in number: which one it was for is not known; dropped (a subscriber given a name keeps its deliveries across such changes)"
 			}
 			r.log.Warn().Str("topic", a.Topic).Str("subscriber", a.Key).Int64("job_id", row.ID).Msg(msg)
-			return nil
+			why := "dropped: the subscriber " + strings.TrimPrefix(a.Key, "fn:") + " of " + a.Topic + " is no longer in this server"
+			if strings.HasPrefix(a.Key, "#") {
+				why = "dropped: the unnamed subscribers of " + a.Topic + " changed in number, so which one it was for (" + a.Key + ") is not known"
+			}
+			return &dropped{why}
 		}
 		subs = []subscriber{s}
 	}
