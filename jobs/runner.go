@@ -456,11 +456,15 @@ func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time
 			return // stored
 		}
 	}
-	if _, err := r.q.insert(sctx, tk.args, tk.opts); err != nil {
+	res, err := r.q.insert(sctx, tk.args, tk.opts)
+	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick a dead leader missed failed")
 		}
 		return
+	}
+	if res != nil && res.UniqueSkippedAsDuplicate {
+		return // another replica stored it meanwhile, and says so
 	}
 	r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader died before storing a tick; stored it late")
 }
