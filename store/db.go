@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,42 @@ type DB struct {
 	// temps holds, upper-cased, the names of the TEMP tables and views
 	// raw statements made on SQLite's writer, which only it sees.
 	temps sync.Map
+	// file is the SQLite file as it was opened (nil for :memory: and
+	// PostgreSQL); looked is when fileLost last compared the path's file
+	// with it, and lost what it found.
+	file   os.FileInfo
+	looked atomic.Int64
+	lost   atomic.Pointer[string]
+}
+
+// fileLost tells, looking at most once a second, whether the SQLite
+// file at the path is still the one opened: one removed or replaced
+// while the server runs (a clean-up script, a redeploy) left the writer
+// writing into the removed file, whose rows no restart would find, and
+// readers reading another. It is DatabaseUnavailable from then on.
+func (db *DB) fileLost() error {
+	if db.file == nil {
+		return nil
+	}
+	if msg := db.lost.Load(); msg != nil {
+		return &vm.Error{Kind: KindUnavailable, Msg: *msg} // (each raise its own: it gets its stack)
+	}
+	now := time.Now().UnixNano()
+	last := db.looked.Load()
+	if now-last < int64(time.Second) || !db.looked.CompareAndSwap(last, now) {
+		return nil
+	}
+	fi, err := os.Stat(db.cfg.Path)
+	if err == nil && os.SameFile(fi, db.file) {
+		return nil
+	}
+	what := "removed"
+	if err == nil {
+		what = "replaced"
+	}
+	msg := "the SQLite database file " + db.cfg.Path + " was " + what + " while the program ran: nothing more is written to it (restart the server to open the file at that path)"
+	db.lost.Store(&msg)
+	return &vm.Error{Kind: KindUnavailable, Msg: msg}
 }
 
 // connFuncs are the SQLite functions whose value belongs to one
@@ -204,6 +241,12 @@ func sqliteDSN(path string, writer bool) string {
 	if writer {
 		b.WriteString("&_txlock=immediate")
 	}
+	if !writer && path != ":memory:" {
+		// Made by the writer: a reader connection opened once the file
+		// is gone fails (DatabaseUnavailable) rather than make an empty
+		// one, which has no tables.
+		b.WriteString("&mode=rw")
+	}
 	return b.String()
 }
 
@@ -232,6 +275,9 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, unavailable(err, &cfg)
+	}
+	if fi, err := os.Stat(cfg.Path); err == nil {
+		db.file = fi
 	}
 	r, err := sql.Open("sqlite", sqliteDSN(cfg.Path, false))
 	if err != nil {

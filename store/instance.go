@@ -49,6 +49,9 @@ func (s *instanceDB) close() error {
 // it).
 func (s *instanceDB) open(t *vm.Thread) (*DB, error) {
 	if db := s.db.Load(); db != nil {
+		if err := db.fileLost(); err != nil {
+			return nil, err
+		}
 		return db, nil
 	}
 	cfg, ready, err := configFor(t.In)
@@ -146,6 +149,9 @@ func Ping(ctx context.Context, in *vm.Instance) (configured bool, err error) {
 		if db, err = s.connect(ctx, cfg, in.Cfg.Stderr, unknownKeys(in)); err != nil {
 			return true, err
 		}
+	}
+	if err := db.fileLost(); err != nil {
+		return true, err
 	}
 	if err := db.write.PingContext(ctx); err != nil {
 		return true, dbError(err, &db.cfg)

@@ -594,3 +594,27 @@ func TestReadyReportsUnparsableURL(t *testing.T) {
 		}
 	}
 }
+
+// A SQLite file removed while the program runs is DatabaseUnavailable
+// from then on, for writes and reads: the writer went on writing into
+// the removed file (rows no restart would find), and a reader made an
+// empty file at the path ("no such table", 500).
+func TestRemovedFileIsUnavailable(t *testing.T) {
+	d := freshDB(t, store.SQLite)
+	got := d.runPlain(t, []byte(strings.ReplaceAll(`db { database: "lk.db" }
+model Row { name: String }
+Row.create({ name: "first" })
+print(fs.rm("DIR/lk.db"))
+fs.rm("DIR/lk.db-wal", force: true)
+fs.rm("DIR/lk.db-shm", force: true)
+sleep(1100)
+for f in [fn() Row.create({ name: "lost" }), fn() Row.all()] {
+  try { f() } catch e { print(e.kind, e.message) }
+}
+print(fs.exists("DIR/lk.db"))
+`, "DIR", d.dir)))
+	want := "DatabaseUnavailable the SQLite database file " + filepath.Join(d.dir, "lk.db") + " was removed while the program ran: nothing more is written to it (restart the server to open the file at that path)\n"
+	if got != "Ok(\""+filepath.Join(d.dir, "lk.db")+"\")\n"+want+want+"false\n" {
+		t.Errorf("got:\n%s", got)
+	}
+}
