@@ -500,7 +500,7 @@ func (f *fstate) binary(e *ast.Binary, dst int) {
 }
 
 // compare emits dst = x op y for a comparison operator and reports
-// whether op was one (> and >= swap their operands).
+// whether op was one.
 func (f *fstate) compare(op string, dst, x, y int) bool {
 	switch op {
 	case "==":

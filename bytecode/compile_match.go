@@ -127,12 +127,9 @@ func (f *fstate) matchPattern(p ast.Pattern, v int, fail *[]int) {
 			if fl.Default == nil {
 				f.emit(IN, el, k, v)
 				*fail = append(*fail, f.emit(JMPF, el, 0, 0))
-			}
-			f.emit(GETFIELD, el, v, f.c.kString(fl.Key))
-			if fl.Default != nil {
-				j := f.emit(JNNIL, el, 0, 0)
-				f.exprTo(fl.Default, el)
-				f.patch(j, f.here())
+				f.emit(GETFIELD, el, v, f.c.kString(fl.Key))
+			} else {
+				f.fieldOrDefault(el, v, k, fl.Key, fl.Default)
 			}
 			f.matchPattern(fl.Pattern, el, fail)
 		}
@@ -352,4 +349,21 @@ func variantPatterns(p ast.Pattern) ([]*ast.PVariant, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// fieldOrDefault sets dst to the field key of the value in obj, or to
+// def when it is nil or, in a record or variant, absent: reading a field
+// their type does not declare is a TypeError, which a pattern's default
+// ({ name, extra = 0 }) is there to spare. kreg holds key.
+func (f *fstate) fieldOrDefault(dst, obj, kreg int, key string, def ast.Expr) {
+	f.emit(ISTYPE, dst, obj, f.c.kString("__typed"))
+	other := f.emit(JMPF, dst, 0, 0)
+	f.emit(IN, dst, kreg, obj)
+	missing := f.emit(JMPF, dst, 0, 0)
+	f.patch(other, f.here())
+	f.emit(GETFIELD, dst, obj, f.c.kString(key))
+	have := f.emit(JNNIL, dst, 0, 0)
+	f.patch(missing, f.here())
+	f.exprTo(def, dst)
+	f.patch(have, f.here())
 }

@@ -713,13 +713,13 @@ func (f *fstate) bindPattern(p ast.Pattern, r int) {
 		f.release(saved)
 	case *ast.PObject:
 		saved := f.top
-		tmp := f.alloc(1)
+		tmp := f.alloc(2)
 		for _, fl := range p.Fields {
-			f.emit(GETFIELD, tmp, r, f.c.kString(fl.Key))
-			if fl.Default != nil {
-				j := f.emit(JNNIL, tmp, 0, 0)
-				f.exprTo(fl.Default, tmp)
-				f.patch(j, f.here())
+			if fl.Default == nil {
+				f.emit(GETFIELD, tmp, r, f.c.kString(fl.Key))
+			} else {
+				f.emit(LOADK, tmp+1, f.c.kString(fl.Key), 0)
+				f.fieldOrDefault(tmp, r, tmp+1, fl.Key, fl.Default)
 			}
 			f.bindPattern(fl.Pattern, tmp)
 		}

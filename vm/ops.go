@@ -591,6 +591,8 @@ func IsType(v Value, name string) bool {
 		return v.k == KArray || v.k == KRange
 	case "__fields": // object patterns: anything with named fields
 		return v.k == KObject || v.k == KHost
+	case "__typed": // a record or a variant, whose missing fields are not read
+		return v.k == KObject && v.AsObject().Type != nil
 	}
 	if v.k == KObject {
 		if ti := v.AsObject().Type; ti != nil {

@@ -1612,7 +1612,7 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.False, nil
 	case vm.KObject:
 		if isVariantValue(coll) {
-			return vm.Nil, typeErr("contains", "String, List, Object or Range", coll)
+			return vm.Nil, variantErr("contains", coll)
 		}
 		var buf [20]byte
 		key, ok := vm.ObjectKey(x, &buf)

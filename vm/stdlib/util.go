@@ -363,7 +363,7 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 			// Some(5) is not the object { value: 5 } to a collection
 			// builtin: Some(5).contains(5) would be false, Ok(1).filter(f)
 			// a list of pairs.
-			return typeErr(fname, "List", seq)
+			return variantErr(fname, seq)
 		}
 		i := 0
 		err = vm.Iterate(t, seq, func(v vm.Value) error {
@@ -478,6 +478,12 @@ func seqLen(seq vm.Value) int {
 func isVariantValue(v vm.Value) bool {
 	ti := vm.VariantOf(v)
 	return ti != nil && ti.Variant >= 0
+}
+
+// variantErr is the error of handing variant v to fname, a builtin
+// that walks a collection's elements.
+func variantErr(fname string, v vm.Value) error {
+	return vm.TypeErrorf("%s: expected a List, got %s, a variant: it is no collection (read its fields by name, or match on it)", fname, vm.TypeName(v))
 }
 
 // variant classifies Result/Option values.
