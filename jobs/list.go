@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -288,10 +289,11 @@ func hasQueue(ctx context.Context, where, program string) (bool, error) {
 		err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'river_job'").Scan(&n)
 		return n > 0, err
 	}
-	cfg, err := pgx.ParseConfig(where)
+	pc, err := pgxpool.ParseConfig(where) // (as the queue's opening reads it: pool_* parameters too)
 	if err != nil {
 		return false, err
 	}
+	cfg := pc.ConnConfig
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false, err
