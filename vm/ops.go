@@ -300,6 +300,10 @@ func (t *Thread) index(x, k Value) (Value, error) {
 	return Nil, TypeErrorf("cannot index %s with %s", TypeName(x), TypeName(k))
 }
 
+// CharAt is s[i]: character i of s (negative from the end), or nil;
+// about constant time for a long string walked character by character.
+func CharAt(s string, i int64) Value { return charAt(s, i) }
+
 // charAt returns character i of s (negative from the end), or nil.
 func charAt(s string, i int64) Value {
 	n := RuneLen(s)

@@ -83,6 +83,28 @@ func factOf(s string, marked bool) *runeLenFact {
 
 var forgetFactsLater sync.Once
 
+// RuneOffset is the byte offset in s where character i begins: 0 for
+// i <= 0, len(s) from its length on. Asked again of a long string (a
+// loop calling char_at or substr), it does not count from the start.
+func RuneOffset(s string, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	if len(s) < runeLenKept {
+		off := 0
+		for ; i > 0 && off < len(s); i-- {
+			if s[off] < utf8.RuneSelf {
+				off++
+			} else {
+				_, size := utf8.DecodeRuneInString(s[off:])
+				off += size
+			}
+		}
+		return off
+	}
+	return runeOffset(s, RuneLen(s), i)
+}
+
 // runeOffset is the byte offset in s, of n characters, where character
 // i (0 <= i <= n) begins.
 func runeOffset(s string, n int, i int) int {

@@ -1760,14 +1760,7 @@ func bAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.Int(r.Lo + i*r.Step), nil
 	case vm.KString:
-		r := []rune(seq.AsString())
-		if i < 0 {
-			i += int64(len(r))
-		}
-		if i < 0 || i >= int64(len(r)) {
-			return vm.Nil, nil
-		}
-		return vm.Str(string(r[i])), nil
+		return vm.CharAt(seq.AsString(), i), nil // as s[i]: an invalid byte is a character of its own
 	}
 	return vm.Nil, typeErr("at", "List, Range or String", seq)
 }

@@ -193,16 +193,7 @@ func stringIndex(s, sub string, last bool) int {
 // runeOffset returns the byte offset just after the first n characters
 // of s (len(s) when s is shorter).
 func runeOffset(s string, n int64) int {
-	i := 0
-	for ; n > 0 && i < len(s); n-- {
-		if s[i] < utf8.RuneSelf {
-			i++
-		} else {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-		}
-	}
-	return i
+	return vm.RuneOffset(s, int(min(n, int64(len(s))))) // (past len(s) characters is past the end)
 }
 
 func lastRune(s string) (rune, int) { return utf8.DecodeLastRuneInString(s) }
@@ -220,8 +211,12 @@ func reverseString(s string) string {
 // charRange returns the byte range of characters [i, j) of s.
 func charRange(s string, i, j int) (int, int) {
 	a := runeOffset(s, int64(i))
-	b := a + runeOffset(s[a:], int64(j-i))
-	return a, b
+	if j-i < 64 {
+		// A few characters on: walked (s[a:] is a string of its own,
+		// whose offsets are not kept).
+		return a, a + vm.RuneOffset(s[a:min(len(s), a+4*(j-i))], j-i)
+	}
+	return a, runeOffset(s, int64(j))
 }
 
 // ---------------------------------------------------------------- builtins
@@ -550,12 +545,7 @@ func bCharAt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if i < 0 {
 		return vm.Nil, nil
 	}
-	a := runeOffset(s, i)
-	if a >= len(s) {
-		return vm.Nil, nil
-	}
-	_, size := utf8.DecodeRuneInString(s[a:])
-	return vm.Str(s[a : a+size]), nil
+	return vm.CharAt(s, i), nil
 }
 
 func capitalize(s string) string {

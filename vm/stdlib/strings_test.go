@@ -87,6 +87,15 @@ func TestStrings(t *testing.T) {
 		{"char_at", a(S("hello"), I(0)), `"h"`},
 		{"char_at", a(S("héllo"), I(1)), `"é"`},
 		{"char_at", a(S("hello"), I(10)), "nil"},
+		// s.at(i) is s[i]: an invalid byte is a character of its own (it
+		// was U+FFFD), negative from the end.
+		{"at", a(S("a\xffb"), I(1)), `"\xff"`},
+		{"at", a(S("héllo"), I(-4)), `"é"`},
+		{"at", a(S("héllo"), I(5)), "nil"},
+		{"char_at", a(S(strings.Repeat("é", 300)+"xy"), I(301)), `"y"`},
+		{"char_at", a(S("a\xffb"), I(2)), `"b"`},
+		{"substr", a(S(strings.Repeat("é", 300)+"xyz"), I(300), I(302)), `"xy"`},
+		{"substr", a(S(strings.Repeat("é", 300)+"xyz"), I(2), I(299)), `"` + strings.Repeat("é", 297) + `"`},
 		{"char_at", a(S("hello"), I(-1)), "nil"},
 		{"capitalize", a(S("hello world")), `"Hello world"`},
 		{"capitalize", a(S("élan")), `"Élan"`},
