@@ -252,7 +252,7 @@ func sqliteDSN(path string, writer bool) string {
 
 func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, d: sqliteDialect}
-	w, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
+	w, err := sql.Open(sqliteDriver, sqliteDSN(cfg.Path, true))
 	if err != nil {
 		return nil, unavailable(err, &cfg)
 	}
@@ -279,7 +279,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	if fi, err := os.Stat(cfg.Path); err == nil {
 		db.file = fi
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(cfg.Path, false))
+	r, err := sql.Open(sqliteDriver, sqliteDSN(cfg.Path, false))
 	if err != nil {
 		w.Close()
 		return nil, unavailable(err, &cfg)

@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"io"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteDriver is the name the store opens SQLite files with: the
+// "sqlite" driver, whose rows also stop at their context's end. The
+// driver interrupts a statement whose context ends while it prepares
+// it, but not while rows are read (where SQLite does the work of a
+// SELECT): a report query cut by its request's deadline ran on to its
+// end, holding a reader connection, and four of them made every read
+// of the server wait.
+const sqliteDriver = "tova-sqlite"
+
+func init() {
+	db, err := sql.Open("sqlite", "")
+	if err != nil {
+		panic(err)
+	}
+	sql.Register(sqliteDriver, interruptingDriver{db.Driver()})
+	db.Close()
+}
+
+type interruptingDriver struct{ driver.Driver }
+
+func (d interruptingDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.Driver.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &interruptingConn{Conn: c, interrupt: interrupterOf(c)}, nil
+}
+
+// interruptingConn is a connection of the driver whose rows watch
+// their context.
+type interruptingConn struct {
+	driver.Conn
+	interrupt func() // nil: the driver is not the one known (rows are not interrupted)
+}
+
+func (c *interruptingConn) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *interruptingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	return c.Conn.Begin() //nolint:staticcheck // (the driver's own, without options)
+}
+
+func (c *interruptingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, query)
+	}
+	return c.Conn.Prepare(query)
+}
+
+func (c *interruptingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if e, ok := c.Conn.(driver.ExecerContext); ok {
+		return e.ExecContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
+}
+
+func (c *interruptingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := c.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	r, err := q.QueryContext(ctx, query, args)
+	if err != nil || c.interrupt == nil || ctx.Done() == nil {
+		return r, err
+	}
+	ir := &interruptingRows{Rows: r, ctx: ctx}
+	ir.stop = context.AfterFunc(ctx, func() {
+		ir.mu.Lock()
+		defer ir.mu.Unlock()
+		if !ir.closed {
+			c.interrupt()
+		}
+	})
+	return ir, nil
+}
+
+// interruptingRows interrupts the connection's statement when the
+// context ends before the rows are closed; the step under way then
+// fails, and Next says why: the context's error. (Closed, the rows'
+// connection may be another statement's: it is not interrupted then.)
+type interruptingRows struct {
+	driver.Rows
+	ctx    context.Context
+	stop   func() bool
+	mu     sync.Mutex
+	closed bool
+}
+
+func (r *interruptingRows) Next(dest []driver.Value) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	err := r.Rows.Next(dest)
+	if err != nil && err != io.EOF && r.ctx.Err() != nil {
+		return r.ctx.Err() // interrupted, or ended as the context did
+	}
+	return err
+}
+
+func (r *interruptingRows) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.stop()
+	return r.Rows.Close()
+}
+
+func (r *interruptingRows) ColumnTypeDatabaseTypeName(i int) string {
+	if c, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return c.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *interruptingRows) ColumnTypeScanType(i int) reflect.Type {
+	if c, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return c.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
+
+func (r *interruptingRows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	if c, ok := r.Rows.(driver.RowsColumnTypeNullable); ok {
+		return c.ColumnTypeNullable(i)
+	}
+	return false, false
+}
+
+// sqliteConnFields is where the driver's connection keeps its sqlite3
+// handle and its thread state: what sqlite3_interrupt takes, which the
+// driver calls only from its own context handling. Found once, by
+// reflection; ok is false when the driver's connection is not the one
+// known (another version), and then rows are not interrupted.
+var sqliteConnFields = sync.OnceValues(func() (offsets [2]uintptr, ok bool) {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return offsets, false
+	}
+	defer db.Close()
+	c, err := db.Driver().Open(":memory:")
+	if err != nil {
+		return offsets, false
+	}
+	defer c.Close()
+	t := reflect.TypeOf(c)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return offsets, false
+	}
+	h, ok1 := t.Elem().FieldByName("db")
+	tls, ok2 := t.Elem().FieldByName("tls")
+	if !ok1 || !ok2 || h.Type.Kind() != reflect.Uintptr || tls.Type != reflect.TypeFor[*libc.TLS]() {
+		return offsets, false
+	}
+	if _, ok := c.(sync.Locker); !ok {
+		return offsets, false
+	}
+	return [2]uintptr{h.Offset, tls.Offset}, true
+})
+
+// interrupterOf is the function interrupting c's running statement, as
+// the driver's own context handling does (under the connection's lock,
+// and not once it is closed), or nil.
+func interrupterOf(c driver.Conn) func() {
+	off, ok := sqliteConnFields()
+	lock, isLocker := c.(sync.Locker)
+	if !ok || !isLocker || reflect.TypeOf(c).Kind() != reflect.Pointer {
+		return nil
+	}
+	base := reflect.ValueOf(c).UnsafePointer()
+	handle := (*uintptr)(unsafe.Add(base, off[0]))
+	tls := (**libc.TLS)(unsafe.Add(base, off[1]))
+	return func() {
+		lock.Lock()
+		defer lock.Unlock()
+		if *handle != 0 && *tls != nil {
+			sqlite3.Xsqlite3_interrupt(*tls, *handle)
+		}
+	}
+}
