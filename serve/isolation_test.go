@@ -320,6 +320,34 @@ server "b" {
 	}
 }
 
+// Two servers that call each other: each one's on_stop, run while both
+// still serve calls, reaches the other (the one that stopped first
+// refused the other's on_stop call, and a job's).
+func TestOnStopReachesAMutualCallee(t *testing.T) {
+	app := startApp(t, `
+server "a" {
+  fn back() { "back" }
+  on_stop fn() { print("a on_stop: {b.compute(7)}") }
+}
+server "b" {
+  fn compute(n: Int) { n * 2 }
+  route GET "/hi" => fn() { a.back() }
+  on_stop fn() { print("b on_stop: {a.back()}") }
+}`)
+	if r := do(t, "GET", app.urls["b"]+"/hi", ""); r.status != 200 || r.body != `"back"` {
+		t.Fatalf("GET /hi: %d %s", r.status, r.body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.rt.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	out := app.stdout.String()
+	if !strings.Contains(out, "a on_stop: 14\n") || !strings.Contains(out, "b on_stop: back\n") || strings.Contains(app.logs.String(), "RPCError") {
+		t.Errorf("stdout:\n%s\nlogs:\n%s", out, app.logs.String())
+	}
+}
+
 // An on_stop hook that never returns is cut at the shutdown's deadline
 // (given at least minStopHooks), logged, and the next hook still runs:
 // it cannot keep the process from exiting.

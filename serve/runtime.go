@@ -137,6 +137,13 @@ type Server struct {
 	idem *idempotency
 	// compression is the compression block's, nil without one.
 	compression *netio.Compression
+	// stopWork stops what runs besides the requests (refreshes, health
+	// checks, jobs) and runs on_stop, once, under stopCtx (see stopAt):
+	// when the server's drain ends, or, for a server others call by
+	// name, while it still serves their calls (Runtime.Shutdown).
+	stopWork func()
+	stopCtx  context.Context
+	stopOnce sync.Once
 	// finishing counts the requests whose res.on_finish callbacks have
 	// not run yet; the server's stop waits for them (finishWait at most).
 	finishing sync.WaitGroup
@@ -326,6 +333,21 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 				// still call it (two servers calling each other stopped
 				// together, and a request in flight failed its call).
 				rt.calleesIdle(ctx, callees)
+				// Nor before the others' jobs and on_stop, which may
+				// call it too, are done: each callee's run while all
+				// of them still serve calls (a job of one of two servers
+				// calling each other failed its call to the other,
+				// stopped first, and ran again in the next process).
+				var wg sync.WaitGroup
+				for _, i := range callees {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rt.servers[i].stopAt(ctx)
+					}()
+				}
+				wg.Wait()
+				rt.calleesIdle(ctx, callees)
 			}
 			var wg sync.WaitGroup
 			for _, i := range group {
@@ -351,6 +373,12 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		}
 	})
 	return first
+}
+
+// stopAt runs s.stopWork under ctx (the first call's: it runs once).
+func (s *Server) stopAt(ctx context.Context) {
+	s.stopOnce.Do(func() { s.stopCtx = ctx })
+	s.stopWork()
 }
 
 // calleesIdle waits, until ctx ends, for the servers callees (which
@@ -555,7 +583,8 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		return fail(err)
 	}
 	s.http = hs
-	hs.OnStop(func(ctx context.Context) {
+	s.stopWork = sync.OnceFunc(func() {
+		ctx := s.stopCtx
 		// The requests have drained or were stopped; their on_finish
 		// callbacks run (with 503 for those stopped) before on_stop.
 		waitGroup(&s.finishing, finishWait)
@@ -580,6 +609,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		}
 		store.Close(inst)
 	})
+	hs.OnStop(func(ctx context.Context) { s.stopAt(ctx) })
 	hs.OnStop(static.close)
 	// Bound now, served once every server is set up (Start): a program
 	// whose later server cannot start never serves from the earlier.
