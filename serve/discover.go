@@ -314,6 +314,11 @@ func (p *peer) place() (string, []byte) {
 		}
 	}
 	if v, ok := rt.opts.Getenv(bytecode.PortEnv(p.name)); ok && v != "" {
+		// Read as the peer's own process reads it (" 8081", "+8081");
+		// one it refuses stays as it is, for the call's error to show.
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 && n <= 65535 {
+			v = strconv.Itoa(n)
+		}
 		return "http://localhost:" + v, nil
 	}
 	for i, d := range rt.code.Servers {

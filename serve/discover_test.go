@@ -552,4 +552,15 @@ server "worker" {
 	if r := do(t, "GET", placed.urls["api"]+"/a", ""); r.body != "2" {
 		t.Errorf("with PORT_WORKER: GET /a = %d %s, want 2", r.status, r.body)
 	}
+	// Read as the worker's own process reads it: " 8081" and "+8081"
+	// are 8081 (the caller put the text in the URL, which was refused).
+	for _, written := range []string{" " + port + " ", "+" + port} {
+		spaced := startApp(t, src, func(o *Options) {
+			o.Servers = []string{"api"}
+			o.Getenv = func(k string) (string, bool) { return written, k == "PORT_WORKER" }
+		})
+		if r := do(t, "GET", spaced.urls["api"]+"/a", ""); r.body != "2" {
+			t.Errorf("with PORT_WORKER=%q: GET /a = %d %s, want 2", written, r.status, r.body)
+		}
+	}
 }
