@@ -243,8 +243,11 @@ func TestPeerCallFunctionCannotBeSent(t *testing.T) {
 	if r := do(t, "GET", api+"/count", ""); r.body != "1" {
 		t.Errorf("the peer was called %s times, want 1 (the arguments were not sent)", r.body)
 	}
-	if len(logged(app.logs, "rpc givefn: the result is a Function: a Function cannot be sent to another server")) != 1 {
-		t.Errorf("the callee did not log its result's TypeError; logs:\n%s", app.logs)
+	// logged with the function's declaration (its stack was empty)
+	line := strings.Count(wireApp[:strings.Index(wireApp, "  fn givefn()")], "\n") + 1
+	givefnAt := fmt.Sprintf("%d:3", line)
+	if recs := logged(app.logs, "rpc givefn: the result is a Function: a Function cannot be sent to another server"); len(recs) != 1 || recs[0]["at"] != "app.tova:"+givefnAt || recs[0]["stack"] != "  at givefn (app.tova:"+givefnAt+")" {
+		t.Errorf("the callee did not log its result's TypeError where givefn is; logs:\n%s", app.logs)
 	}
 }
 

@@ -48,7 +48,7 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 			s.rpcPaths = map[string]bool{}
 		}
 		s.rpcPaths[path] = true
-		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn), nil, 0)); err != nil {
+		if err := r.Handle("POST", path, s.routeHandler(rt, s.rpcFunc(h.Name, fn, h.Pos), nil, 0)); err != nil {
 			return fmt.Errorf("%s: fn %s: %v", s.at(h.Pos), h.Name, err)
 		}
 	}
@@ -58,7 +58,7 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 // rpcFunc is the handler of POST /rpc/<name>: it calls fn with the
 // request's arguments, each of a typed parameter converted as a
 // handler's are (400 when one does not convert).
-func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
+func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 	cl := fn.AsClosure()
 	params, types := cl.ParamNames(), cl.ParamTypes()
 	return vm.BuiltinValue(&vm.Builtin{Name: "rpc " + name, Pure: s.inst.Isolated(fn), Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
@@ -128,7 +128,13 @@ func (s *Server) rpcFunc(name string, fn vm.Value) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
-		return rpcAnswer(t, name, v)
+		v, err = rpcAnswer(t, name, v)
+		if ve, ok := err.(*vm.Error); ok && len(ve.Stack) == 0 {
+			// Raised once fn returned (its result cannot be sent): the
+			// log line says which function it came from.
+			ve.Stack = []vm.StackFrame{{Func: name, File: s.fileName(), Line: int(pos.Line), Col: int(pos.Col)}}
+		}
+		return v, err
 	}})
 }
 
