@@ -283,9 +283,10 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	if req.Method != fasthttp.MethodGet && req.Method != fasthttp.MethodHead {
 		return 0
 	}
+	slash := endsInSlash(req.URI)
 	for _, m := range sf.mounts {
 		name, ok := m.under(req.Path)
-		if !ok || m.root == nil || hidden(name) {
+		if !ok || m.root == nil || hidden(name) || slash && !m.isDir(name) {
 			continue
 		}
 		if f, st := m.open(name, true); f != nil {
@@ -293,6 +294,22 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 		}
 	}
 	return 0
+}
+
+// endsInSlash says whether a request target's path ends in '/': it
+// names a directory, not a file (page.html/ was answered page.html,
+// whose relative links then missed).
+func endsInSlash(uri string) bool {
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	return len(uri) > 1 && uri[len(uri)-1] == '/'
+}
+
+// isDir says whether name is a directory of the mount.
+func (m *staticMount) isDir(name string) bool {
+	st, err := m.root.Stat(name)
+	return err == nil && st.IsDir()
 }
 
 // has reports whether serve answers a GET of path with a file.

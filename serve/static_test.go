@@ -140,6 +140,14 @@ func TestStaticBlockServesFiles(t *testing.T) {
 	if r := do(t, "GET", u+"/empty", ""); r.status != 404 {
 		t.Errorf("GET /empty (a directory without index.html) = %d %q", r.status, r.body)
 	}
+	// A file's path with a slash after it names a directory, which it is
+	// not (page.html/ was answered, and its relative links missed).
+	// (POST /app.js is a route: 405 for the GET of its path.)
+	for p, want := range map[string]int{"/app.js/": 405, "/app.js//": 405, "/style.css/?v=1": 404, "/sub/index.html/": 404} {
+		if r := do(t, "GET", u+p, ""); r.status != want {
+			t.Errorf("GET %s = %d %q, want %d", p, r.status, r.body, want)
+		}
+	}
 
 	// A path with no file goes on to the routes; other methods too.
 	if r := do(t, "GET", u+"/api", ""); r.status != 200 || r.body != `"api"` {
