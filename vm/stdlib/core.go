@@ -436,6 +436,13 @@ func bAssertThrows(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, callErr
 	}
 	msg := errMessage(callErr)
+	if r := asRegex(arg(args, 1)); r != nil {
+		// A Regex: the message must match it (its text was looked for).
+		if !r.re.MatchString(msg) {
+			return vm.Nil, assertErr("Expected error matching " + r.String() + " but got " + strconv.Quote(msg))
+		}
+		return vm.Str(msg), nil
+	}
 	if has(args, 1) {
 		want := vm.ToString(args[1])
 		if !strings.Contains(msg, want) {

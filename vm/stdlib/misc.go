@@ -429,7 +429,16 @@ var regexCount struct {
 
 func compileRegex(fname string, args []vm.Value, flagsAt int) (*regexp.Regexp, error) {
 	if r := asRegex(arg(args, 1)); r != nil {
-		return r.re, nil // a regex literal: compiled with its own flags
+		if !has(args, flagsAt) {
+			return r.re, nil // a regex literal: compiled with its own flags
+		}
+		// Flags given replace the literal's, as new RegExp(/abc/, "i")
+		// does (they were dropped without a word).
+		flags, err := optStr(fname, args, flagsAt, "")
+		if err != nil {
+			return nil, err
+		}
+		return compilePattern(fname, r.Source, flags)
 	}
 	pat, err := str(fname, args, 1)
 	if err != nil {
@@ -746,14 +755,19 @@ func bRegexCapture(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	m := re.FindStringSubmatch(s)
+	m := re.FindStringSubmatchIndex(s)
 	if m == nil {
 		return vm.Err(vm.Str("No match")), nil
 	}
 	o := vm.NewObject()
 	for i, name := range re.SubexpNames() {
-		if name != "" {
-			o.Set(name, vm.Str(m[i]))
+		if name == "" {
+			continue
+		}
+		if m[2*i] < 0 {
+			o.Set(name, vm.Nil) // took no part in the match (JavaScript's undefined), as regex_match says
+		} else {
+			o.Set(name, vm.Str(s[m[2*i]:m[2*i+1]]))
 		}
 	}
 	if o.Len() == 0 {
