@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -93,9 +92,12 @@ func registerMisc() {
 		_, isNum := parseFloatText(s)
 		return vm.Bool(isNum && strings.TrimSpace(s) != ""), nil
 	})
-	reg("is_alpha", ps("s"), runesFn("is_alpha", unicode.IsLetter))
+	// ASCII letters (and digits), as the reference's /^[a-zA-Z]+$/: a
+	// validator of user names let "аdmin1", its first letter Cyrillic,
+	// pass as letters and digits.
+	reg("is_alpha", ps("s"), runesFn("is_alpha", isASCIILetter))
 	reg("is_alphanumeric", ps("s"), runesFn("is_alphanumeric", func(r rune) bool {
-		return unicode.IsLetter(r) || unicode.IsDigit(r)
+		return isASCIILetter(r) || r >= '0' && r <= '9'
 	}))
 	reg("is_uuid", ps("s"), matchFn("is_uuid", `^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`))
 	reg("is_hex", ps("s"), matchFn("is_hex", `^(?i)(0x)?[0-9a-f]+$`))
@@ -415,6 +417,8 @@ func runesFn(name string, f func(rune) bool) func(*vm.Thread, []vm.Value) (vm.Va
 		return vm.True, nil
 	}
 }
+
+func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 
 // ---------------------------------------------------------------- regex
 

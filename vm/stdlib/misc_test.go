@@ -153,7 +153,10 @@ func TestEncodingValidation(t *testing.T) {
 		{"is_numeric", a(S("abc")), "false"},
 		{"is_numeric", a(S("")), "false"},
 		{"is_numeric", a(I(3)), "true"},
-		{"is_alpha", a(S("abcÉ")), "true"},
+		{"is_alpha", a(S("abcXYZ")), "true"},
+		{"is_alpha", a(S("abcÉ")), "false"},          // ASCII, as the reference's [a-zA-Z]
+		{"is_alphanumeric", a(S("аdmin1")), "false"}, // (a Cyrillic а)
+		{"is_alphanumeric", a(S("١٢٣")), "false"},
 		{"is_alpha", a(S("ab1")), "false"},
 		{"is_alpha", a(S("")), "false"},
 		{"is_alphanumeric", a(S("ab1")), "true"},
