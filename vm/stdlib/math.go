@@ -748,6 +748,9 @@ func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	neg := strings.HasPrefix(text, "-")
 	text = strings.TrimPrefix(text, "-")
 	intPart, frac, _ := strings.Cut(text, ".")
+	if n := int64(len(text)) + int64((len(intPart)-1)/3)*int64(len(sep)) + 1; n > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("format_number", int(n)) // (a separator of a client's size)
+	}
 	var b strings.Builder
 	if neg {
 		b.WriteByte('-')

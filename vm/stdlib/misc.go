@@ -340,12 +340,16 @@ func bBuildURL(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
+	q, h := strings.TrimPrefix(part("search", ""), "?"), strings.TrimPrefix(part("hash", ""), "#")
+	if n := int64(len(protocol)) + 3 + int64(len(host)) + int64(len(path)) + 1 + int64(len(q)) + 1 + int64(len(h)); n > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge("build_url", int(n))
+	}
 	var b strings.Builder
 	b.WriteString(protocol + "://" + host + path)
-	if q := strings.TrimPrefix(part("search", ""), "?"); q != "" {
+	if q != "" {
 		b.WriteString("?" + q)
 	}
-	if h := strings.TrimPrefix(part("hash", ""), "#"); h != "" {
+	if h != "" {
 		b.WriteString("#" + h)
 	}
 	return vm.Str(b.String()), nil

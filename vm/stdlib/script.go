@@ -71,6 +71,13 @@ func registerScript() {
 	// itself, a dot file has no extension.
 	reg("path_join", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		parts, err := strs("path_join", args, len(args))
+		n := int64(len(parts))
+		for _, p := range parts {
+			n += int64(len(p))
+		}
+		if n > vm.MaxStringBytes {
+			return vm.Nil, vm.StringTooLarge("path_join", int(n))
+		}
 		if j := filepath.Join(parts...); j != "" {
 			return vm.Str(j), err
 		}

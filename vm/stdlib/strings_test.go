@@ -169,6 +169,10 @@ func TestStringResultLimits(t *testing.T) {
 		{"url_encode", a(big), "ValueError", "url_encode: the string would be 1.0 GiB"},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
+		// (they built it: a separator or parts of a client's size)
+		{"format_number", a(I(1_000_000_000_000_000), O("separator", big)), "ValueError", "format_number: the string would be 1.7 GiB"},
+		{"path_join", a(big, big, big), "ValueError", "path_join: the string would be 1.0 GiB"},
+		{"build_url", a(O("host", big, "pathname", big, "search", big)), "ValueError", "build_url: the string would be 1.0 GiB"},
 	})
 }
 
