@@ -857,28 +857,19 @@ frames:
 				if r, err = compareOp(bc.LE, x, y); err == nil && !r {
 					pc = i.C()
 				}
-			case bc.JNGT:
+			case bc.JNGT, bc.JNGE:
 				x, y := *rp(rb, i.A()), *rp(rb, i.B())
-				if x.k == KInt && y.k == KInt {
-					if !(int64(x.n) > int64(y.n)) {
-						pc = i.C()
-					}
-					break
+				op := bc.GT
+				if i.Op() == bc.JNGE {
+					op = bc.GE
 				}
 				var r bool
-				if r, err = compareOp(bc.GT, x, y); err == nil && !r {
-					pc = i.C()
-				}
-			case bc.JNGE:
-				x, y := *rp(rb, i.A()), *rp(rb, i.B())
 				if x.k == KInt && y.k == KInt {
-					if !(int64(x.n) >= int64(y.n)) {
-						pc = i.C()
-					}
+					r = int64(x.n) > int64(y.n) || op == bc.GE && x.n == y.n
+				} else if r, err = compareOp(op, x, y); err != nil {
 					break
 				}
-				var r bool
-				if r, err = compareOp(bc.GE, x, y); err == nil && !r {
+				if !r {
 					pc = i.C()
 				}
 			case bc.JNEQ:
