@@ -326,16 +326,28 @@ server "b" {
 func TestOnStopReachesAMutualCallee(t *testing.T) {
 	app := startApp(t, `
 server "a" {
+  db { database: ":memory:" }
+  model Item { name: String }
   fn back() { "back" }
+  fn count() { Item.count() }
+  route POST "/add" => fn() { Item.create({ name: "x" }) }
   on_stop fn() { print("a on_stop: {b.compute(7)}") }
 }
 server "b" {
   fn compute(n: Int) { n * 2 }
   route GET "/hi" => fn() { a.back() }
-  on_stop fn() { print("b on_stop: {a.back()}") }
+  on_stop fn() {
+    sleep(300)
+    print("b on_stop: {a.back()}, a's items: {a.count()}")
+  }
 }`)
 	if r := do(t, "GET", app.urls["b"]+"/hi", ""); r.status != 200 || r.body != `"back"` {
 		t.Fatalf("GET /hi: %d %s", r.status, r.body)
+	}
+	// (a's database stays open for b's on_stop, which calls a after a's
+	// own on_stop ran: it was closed, and opened again empty.)
+	if r := do(t, "POST", app.urls["a"]+"/add", ""); r.status != 200 {
+		t.Fatalf("POST /add: %d %s", r.status, r.body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -343,7 +355,7 @@ server "b" {
 		t.Fatalf("shutdown: %v", err)
 	}
 	out := app.stdout.String()
-	if !strings.Contains(out, "a on_stop: 14\n") || !strings.Contains(out, "b on_stop: back\n") || strings.Contains(app.logs.String(), "RPCError") {
+	if !strings.Contains(out, "a on_stop: 14\n") || !strings.Contains(out, "b on_stop: back, a's items: 1\n") || strings.Contains(app.logs.String(), "RPCError") {
 		t.Errorf("stdout:\n%s\nlogs:\n%s", out, app.logs.String())
 	}
 }

@@ -337,7 +337,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 				// call it too, are done: each callee's run while all
 				// of them still serve calls (a job of one of two servers
 				// calling each other failed its call to the other,
-				// stopped first, and ran again in the next process).
+				// stopped first, and ran again in the next process). So
+				// one's on_stop may be followed by another's calls of
+				// it; its database closes only once it stops listening.
 				var wg sync.WaitGroup
 				for _, i := range callees {
 					wg.Add(1)
@@ -607,9 +609,15 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 				cancel()
 			}
 		}
+	})
+	hs.OnStop(func(ctx context.Context) {
+		s.stopAt(ctx)
+		// Last, once it listens no more: a server others call by name
+		// ran its on_stop while serving their calls (their on_stop may
+		// still call it), which find its database open, not opened
+		// again (an empty one, for :memory:).
 		store.Close(inst)
 	})
-	hs.OnStop(func(ctx context.Context) { s.stopAt(ctx) })
 	hs.OnStop(static.close)
 	// Bound now, served once every server is set up (Start): a program
 	// whose later server cannot start never serves from the earlier.
