@@ -209,6 +209,22 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 			return
 		}
 		if !filepath.IsLocal(rel) {
+			// Not copied; but an output directory inside it is refused
+			// all the same (an absolute path, or ../proj/public, served
+			// the artifact and the database built there).
+			from := rel
+			if !filepath.IsAbs(rel) {
+				from = filepath.Join(base, rel)
+			}
+			sep := string(filepath.Separator)
+			if sa, ob := resolvedAbs(from), resolvedAbs(out); sa != "" && ob != "" && (ob == sa || strings.HasPrefix(ob, sa+sep)) {
+				where := "inside "
+				if ob == sa {
+					where = ""
+				}
+				failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, from))
+				return
+			}
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is not inside the program's directory: not copied", src, at.Line, at.Col, literal))
 			return
 		}

@@ -493,3 +493,26 @@ func TestBuildChecksCopiesBeforeWriting(t *testing.T) {
 		t.Fatalf("exit %d: %s", c, said)
 	}
 }
+
+// A static directory named by an absolute path, or through .., is not
+// copied, but an output directory inside it is refused all the same
+// (the artifact and the database built there were served).
+func TestBuildRefusesOutputInsideAStaticDirectoryOutside(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "public")
+	os.MkdirAll(pub, 0o755)
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	for _, named := range []string{pub, "../public"} {
+		os.WriteFile(filepath.Join(proj, "app.tova"), []byte("server {\n  static \"/\" => \""+named+"\"\n}\n"), 0o644)
+		for _, out := range []string{pub, filepath.Join(pub, "dist")} {
+			var o, errb testutil.Buffer
+			if c := run([]string{"build", filepath.Join(proj, "app.tova"), "-o", out}, &o, &errb); c != exitUsage || !strings.Contains(errb.String(), "would be downloadable (choose another -o)") {
+				t.Errorf("static %s, -o %s: exit %d: %s", named, out, c, errb.String())
+			}
+			if _, err := os.Stat(filepath.Join(out, "server.tbc")); err == nil {
+				t.Errorf("static %s, -o %s: built into the static directory", named, out)
+			}
+		}
+	}
+}
