@@ -227,7 +227,10 @@ func (f *fstate) checkRoutePath(pos token.Pos, what, p, own string, check func(s
 	if f.badPrefix {
 		p = joinPath("/", own)
 	}
-	why := check(p)
+	why := routepath.CheckDots(own) // (joined to a group's prefix, they were resolved)
+	if why == "" {
+		why = check(p)
+	}
 	if why != "" {
 		f.c.errorf(pos, "%s %s: %s", what, shownPath(p), why)
 	}

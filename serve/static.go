@@ -21,6 +21,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"tova/internal/routepath"
 	"tova/netio"
 	"tova/vm"
 )
@@ -194,6 +195,10 @@ func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) 
 	}
 	if !strings.HasPrefix(m.prefix, "/") {
 		return nil, fmt.Errorf("%s: static.prefix: %q does not begin with '/'", at, m.prefix)
+	}
+	if why := routepath.CheckDots(m.prefix); why != "" {
+		// ("/s/.." was the prefix "/": every path served from it)
+		return nil, fmt.Errorf("%s: static.prefix: %q: %s", at, m.prefix, why)
 	}
 	m.prefix = path.Clean(m.prefix)
 	if dir == "" {

@@ -76,8 +76,7 @@ func Check(p string) string {
 // '*' inside a segment is a literal character.
 func checkLiteral(seg string) string {
 	if seg == "." || seg == ".." {
-		// A request's /a/../b is /b by the time it is matched.
-		return fmt.Sprintf("a route path cannot hold a %q segment: a request's path has its dot segments resolved before it is matched, so it would never match", seg)
+		return dotSegment(seg)
 	}
 	for i := 0; i < len(seg); i++ {
 		switch c := seg[i]; {
@@ -90,6 +89,24 @@ func checkLiteral(seg string) string {
 			return fmt.Sprintf("a route path cannot hold a bare '%%' (%q)", seg)
 		case c < 0x20 || c == 0x7f:
 			return fmt.Sprintf("a route path cannot hold the control character %q", c)
+		}
+	}
+	return ""
+}
+
+// dotSegment is why a path with the segment seg, "." or "..", is refused.
+func dotSegment(seg string) string {
+	// A request's /a/../b is /b by the time it is matched.
+	return fmt.Sprintf("a route path cannot hold a %q segment: a request's path has its dot segments resolved before it is matched, so it would never match", seg)
+}
+
+// CheckDots returns why p, a path as written (a route's in a group,
+// which is joined to the group's prefix), holds a "." or ".." segment,
+// or "": joined, it would be resolved, and /admin's "/../x" be /x.
+func CheckDots(p string) string {
+	for _, seg := range Segments(p) {
+		if seg == "." || seg == ".." {
+			return dotSegment(seg)
 		}
 	}
 	return ""
