@@ -10,6 +10,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -308,7 +309,13 @@ func endsInSlash(uri string) bool {
 	if i := strings.IndexAny(uri, "?#"); i >= 0 {
 		uri = uri[:i]
 	}
-	return len(uri) > 1 && uri[len(uri)-1] == '/'
+	if strings.IndexByte(uri, '%') >= 0 {
+		if d, err := url.PathUnescape(uri); err == nil {
+			uri = d // (page.html%2F)
+		}
+	}
+	// (page.html/. is page.html/ too)
+	return len(uri) > 1 && (uri[len(uri)-1] == '/' || strings.HasSuffix(uri, "/.") || strings.HasSuffix(uri, "/.."))
 }
 
 // isDir says whether name is a directory of the mount.

@@ -143,7 +143,7 @@ func TestStaticBlockServesFiles(t *testing.T) {
 	// A file's path with a slash after it names a directory, which it is
 	// not (page.html/ was answered, and its relative links missed).
 	// (POST /app.js is a route: 405 for the GET of its path.)
-	for p, want := range map[string]int{"/app.js/": 405, "/app.js//": 405, "/style.css/?v=1": 404, "/sub/index.html/": 404} {
+	for p, want := range map[string]int{"/app.js/": 405, "/app.js//": 405, "/style.css/?v=1": 404, "/sub/index.html/": 404, "/style.css%2F": 404, "/style.css/.": 404} {
 		if r := do(t, "GET", u+p, ""); r.status != want {
 			t.Errorf("GET %s = %d %q, want %d", p, r.status, r.body, want)
 		}
