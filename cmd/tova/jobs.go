@@ -48,6 +48,12 @@ and server bodies as tova serve does at startup, without serving;
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --limit must be from 1 to %d, got %d\n", jobs.MaxListLimit, limit)
 				return &exitError{exitUsage}
 			}
+			if database == "" && cmd.Flags().Changed("database") {
+				// (an unset variable: --database "$JOBS_DB") It ran the
+				// program to find its queue, which --database is not to.
+				fmt.Fprintln(cmd.ErrOrStderr(), "tova jobs: --database is empty: give a postgres:// URL or a SQLite jobs file, or leave the flag out")
+				return &exitError{exitUsage}
+			}
 			if database != "" {
 				if msg := checkJobsDatabase(database); msg != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --database %s: %s\n", redact(database), msg)

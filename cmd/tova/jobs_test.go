@@ -122,6 +122,7 @@ func TestJobsCommand(t *testing.T) {
 		{[]string{"--limit", "10001"}, "--limit must be from 1 to 10000, got 10001"},
 		{[]string{"--limit", "0"}, "--limit must be from 1 to 10000, got 0"},
 		{[]string{"--database", filepath.Join(t.TempDir(), "typo.db")}, "typo.db: no such file"},
+		{[]string{"--database", ""}, "--database is empty"},
 		{[]string{"--database", t.TempDir()}, "a directory, not a SQLite file"},
 		{[]string{"--database", empty}, "empty.db: not a SQLite database"},
 		{[]string{"--database", app}, "not a SQLite database"},
