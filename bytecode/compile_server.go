@@ -1104,6 +1104,16 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		if len(st.Fields) > 0 { // (a model of a type: the type's fields were checked as such)
 			f.checkAnnotation(fl.Type, "the field "+fl.Name, true)
 		}
+		if fl.Name == "id" && (fl.Default != nil || fl.Type != nil && typeString(fl.Type) != "Int") {
+			// The store makes id, the table's Int primary key, itself:
+			// id: String = uuid() gave rows 1, 2, 3, guessable where a
+			// token was meant, without a word.
+			pos := fl.PosV
+			if len(st.Fields) == 0 {
+				pos = st.PosV
+			}
+			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
+		}
 		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
 		if fl.Default != nil {
 			def = fl.Default
