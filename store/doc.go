@@ -164,7 +164,9 @@
 // PostgreSQL NaN), and inside a JSON field neither does Infinity (JSON
 // would hold null), at any depth, in what its type does not check too
 // (an Object, Any, a variant's fields): both are a ValueError, in
-// filters too. id is ignored in create and update, and so are
+// filters too. id is the Int primary key the store gives each row (a
+// field id declared of another type, or with a default, is a compile
+// error); it is ignored in create and update, and so are
 // created_at and updated_at when the model has timestamps: update sets
 // updated_at, create sets both (a request body or a copied row cannot),
 // and applies the fields' defaults to the fields it is not given: a
