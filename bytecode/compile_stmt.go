@@ -1073,6 +1073,17 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		return
 	}
 	td := &TypeDesc{Name: st.Name.Name, Derive: st.Derive}
+	for _, d := range st.Derive {
+		if d != "JSON" && d != "Eq" && d != "Show" {
+			// derive [JSNO]: it showed only at run time, as "P has no
+			// associated function from_json".
+			hint := ""
+			if strings.EqualFold(d, "json") || strings.EqualFold(d, "jsno") || strings.EqualFold(d, "jons") {
+				hint = " (did you mean JSON?)"
+			}
+			f.c.warnf(st.PosV, "type %s: derive %s is not one this runtime knows: it has no effect (derive takes JSON, Eq and Show)%s", st.Name.Name, d, hint)
+		}
+	}
 	f.c.indexDecls()
 	for _, fl := range st.Fields {
 		td.Fields = append(td.Fields, fl.Name)

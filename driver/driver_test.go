@@ -676,3 +676,12 @@ server {
 		"6:3: warning: unknown block COMPRESSION: this runtime applies no block of that name, so it has no effect (did you mean compression?)",
 	})
 }
+
+// A derive name this runtime does not know is warned of: derive [JSNO]
+// showed only at run time, as "P has no associated function from_json".
+func TestUnknownDeriveWarns(t *testing.T) {
+	expectWarnings(t, "type P { a: Int } derive [JSNO, Eq]\ntype Q { b: Int } derive [JSON, Show, Frobnicate]\n", []string{
+		"1:1: warning: type P: derive JSNO is not one this runtime knows: it has no effect (derive takes JSON, Eq and Show) (did you mean JSON?)",
+		"2:1: warning: type Q: derive Frobnicate is not one this runtime knows: it has no effect (derive takes JSON, Eq and Show)",
+	})
+}
