@@ -216,13 +216,8 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 			if !filepath.IsAbs(rel) {
 				from = filepath.Join(base, rel)
 			}
-			sep := string(filepath.Separator)
-			if sa, ob := resolvedAbs(from), resolvedAbs(out); sa != "" && ob != "" && (ob == sa || strings.HasPrefix(ob, sa+sep)) {
-				where := "inside "
-				if ob == sa {
-					where = ""
-				}
-				failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, from))
+			if err := servedOut(out, from); err != nil {
+				failed = append(failed, fmt.Errorf("%s:%d:%d: %w", src, at.Line, at.Col, err))
 				return
 			}
 			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is not inside the program's directory: not copied", src, at.Line, at.Col, literal))
@@ -238,15 +233,10 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 			// directory, where tova serve run from here finds it.
 			from = rel
 		}
-		sep := string(filepath.Separator)
-		if sa, ob := resolvedAbs(from), resolvedAbs(out); sa != "" && ob != "" && (ob == sa || strings.HasPrefix(ob, sa+sep)) {
-			// Told before the existence of either: a static directory
-			// made by the build itself (-o public) is served all the same.
-			where := "inside "
-			if ob == sa {
-				where = ""
-			}
-			failed = append(failed, fmt.Errorf("%s:%d:%d: the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", src, at.Line, at.Col, out, where, from))
+		// Told before the existence of either: a static directory made
+		// by the build itself (-o public) is served all the same.
+		if err := servedOut(out, from); err != nil {
+			failed = append(failed, fmt.Errorf("%s:%d:%d: %w", src, at.Line, at.Col, err))
 			return
 		}
 		if fi, err := os.Stat(from); err == nil && !fi.IsDir() {
@@ -281,6 +271,7 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 				prog = real
 			}
 		}
+		sep := string(filepath.Separator)
 		switch {
 		case a == b || own == b:
 			return // built into the program's own directory
@@ -335,6 +326,21 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 		return true
 	})
 	return copied, skipped, failed
+}
+
+// servedOut is the error of an output directory out that is, or is
+// inside, the static directory from: the server would serve the
+// artifact, and the database and job queue kept beside it.
+func servedOut(out, from string) error {
+	sa, ob := resolvedAbs(from), resolvedAbs(out)
+	if sa == "" || ob == "" || ob != sa && !strings.HasPrefix(ob, sa+string(filepath.Separator)) {
+		return nil
+	}
+	where := "inside "
+	if ob == sa {
+		where = ""
+	}
+	return fmt.Errorf("the output directory %s is %sthe static directory %s, which the server serves: its artifact, database and job queue would be downloadable (choose another -o)", out, where, from)
 }
 
 // isDir reports whether path is a directory (or a link to one).
