@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -380,8 +381,16 @@ func closestUnit(s string) string {
 	if u, ok := abbrev[s]; ok {
 		return u
 	}
-	for _, u := range []string{"milliseconds", "seconds", "minutes", "hours", "days", "weeks", "bytes", "kilobytes", "megabytes", "gigabytes"} {
+	units := []string{"milliseconds", "seconds", "minutes", "hours", "days", "weeks", "bytes", "kilobytes", "megabytes", "gigabytes"}
+	for _, u := range units {
 		if len(s) >= 3 && (strings.HasPrefix(u, s) || strings.HasPrefix(s, u[:len(u)-1])) {
+			return u
+		}
+	}
+	// A letter missing, doubled or swapped (minuts, hors, seconsd), the
+	// singular's too (minut).
+	for _, u := range units {
+		if len(s) >= 3 && (diag.Distance(s, u, 2) < 2 || diag.Distance(s, u[:len(u)-1], 2) < 2) {
 			return u
 		}
 	}
