@@ -472,6 +472,19 @@ func (r *resolver) suggest(name string) string {
 			consider(c)
 		}
 	}
+	// The program's servers, called by name (workr.compute: worker, not
+	// the builtin words).
+	servers := make([]string, 0, len(r.serverFns))
+	here, _ := r.currentServer()
+	for c := range r.serverFns {
+		if c != here {
+			servers = append(servers, c)
+		}
+	}
+	sort.Strings(servers)
+	for _, c := range servers {
+		consider(c)
+	}
 	builtins = true
 	for _, c := range r.opts.PredeclaredNames {
 		consider(c)
