@@ -131,7 +131,9 @@ func (c *compiler) compileServers(srcs []Source) {
 // any server block and one inside a server block are each once in their
 // own scope (the server's own wins).
 func (f *fstate) declaredOnce(st ast.Stmt, key, msg string) {
-	if f.shared[st] {
+	if f.shared[st] || f.sharedGroup {
+		// (written outside any server block, in a routes group too: the
+		// server's own is not a second one)
 		key = "shared " + key
 	}
 	if first, ok := f.once[key]; ok {

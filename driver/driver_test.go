@@ -685,3 +685,17 @@ func TestUnknownDeriveWarns(t *testing.T) {
 		"2:1: warning: type Q: derive Frobnicate is not one this runtime knows: it has no effect (derive takes JSON, Eq and Show)",
 	})
 }
+
+// A port or max_body in a routes group outside any server block is not
+// a second declaration of each server's own: the port is refused once,
+// where it stands (each server's own port was blamed too), and the
+// server's own max_body wins, as over one written at the top level.
+func TestSharedGroupDeclarationsAreNotTheServers(t *testing.T) {
+	_, err := CompileFile("g.tova", []byte("routes \"/g\" {\n  port 1\n}\nserver \"a\" {\n  port 8080\n}\n"))
+	if err == nil || strings.Count(err.Error(), "\n")+1 != 1 || !strings.Contains(err.Error(), "2:3: port in routes /g, outside any server block") {
+		t.Errorf("port in a shared group: %v", err)
+	}
+	if _, err := CompileFile("g.tova", []byte("routes \"/g\" {\n  max_body 5.megabytes\n}\nserver \"a\" {\n  max_body 1.megabyte\n}\n")); err != nil {
+		t.Errorf("max_body in a shared group and the server's own: %v", err)
+	}
+}
