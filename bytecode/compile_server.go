@@ -229,10 +229,13 @@ func (f *fstate) checkRoutePath(pos token.Pos, what, p, own string, check func(s
 	if f.badPrefix {
 		p = joinPath("/", own)
 	}
-	why := routepath.CheckDots(own) // (joined to a group's prefix, they were resolved)
-	if why == "" {
-		why = check(p)
+	if seg := routepath.DotSegment(own); seg != "" && p != own {
+		// (joined to a group's prefix, they were resolved: /admin's
+		// /../x was /x)
+		f.c.errorf(pos, "%s %s: a path in a routes group cannot hold a %q segment: joined to the group's prefix, it would be resolved, to %s", what, shownPath(own), seg, shownPath(p))
+		return true
 	}
+	why := check(p)
 	if why != "" {
 		f.c.errorf(pos, "%s %s: %s", what, shownPath(p), why)
 	}
@@ -1106,7 +1109,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		if len(st.Fields) > 0 { // (a model of a type: the type's fields were checked as such)
 			f.checkAnnotation(fl.Type, "the field "+fl.Name, true)
 		}
-		if fl.Name == "id" && (fl.Default != nil || fl.Type != nil && typeString(fl.Type) != "Int") {
+		typText := mt.text(sc, fl.Type, nil, &types)
+		if fl.Name == "id" && (isThunk(fl.Default) || fl.Type != nil && typText != "Int" && typText != "Int?") {
 			// The store makes id, the table's Int primary key, itself:
 			// id: String = uuid() gave rows 1, 2, 3, guessable where a
 			// token was meant, without a word.
@@ -1114,7 +1118,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			if len(st.Fields) == 0 {
 				pos = st.PosV
 			}
-			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
+			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
 		}
 		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
 		if fl.Default != nil {
@@ -1123,7 +1127,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 		fieldList.Elems = append(fieldList.Elems, &ast.ObjectLit{PosV: fl.PosV, Entries: []*ast.ObjEntry{
 			{PosV: fl.PosV, Key: "name", Value: &ast.StringLit{PosV: fl.PosV, Value: fl.Name}},
 			// (aliases followed: `type Id = Int` makes an Id field an Int column)
-			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: mt.text(sc, fl.Type, nil, &types)}},
+			{PosV: fl.PosV, Key: "type", Value: &ast.StringLit{PosV: fl.PosV, Value: typText}},
 			// (as written: older tovas stored an Id field as JSON text)
 			{PosV: fl.PosV, Key: "written", Value: &ast.StringLit{PosV: fl.PosV, Value: typeString(fl.Type)}},
 			{PosV: fl.PosV, Key: "default", Value: def},

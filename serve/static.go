@@ -197,9 +197,9 @@ func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) 
 	if !strings.HasPrefix(m.prefix, "/") {
 		return nil, fmt.Errorf("%s: static.prefix: %q does not begin with '/'", at, m.prefix)
 	}
-	if why := routepath.CheckDots(m.prefix); why != "" {
+	if slices.Contains(routepath.Segments(m.prefix), "..") {
 		// ("/s/.." was the prefix "/": every path served from it)
-		return nil, fmt.Errorf("%s: static.prefix: %q: %s", at, m.prefix, why)
+		return nil, fmt.Errorf("%s: static.prefix: %q leaves itself: it would be %s (write that)", at, m.prefix, path.Clean(m.prefix))
 	}
 	m.prefix = path.Clean(m.prefix)
 	if dir == "" {

@@ -474,11 +474,14 @@ func (r *resolver) suggest(name string) string {
 	}
 	// The program's servers, called by name (workr.compute: worker, not
 	// the builtin words).
+	// (Only where a server's code is: elsewhere a server's name is no
+	// value.)
 	servers := make([]string, 0, len(r.serverFns))
-	here, _ := r.currentServer()
-	for c := range r.serverFns {
-		if c != here {
-			servers = append(servers, c)
+	if here, inServer := r.currentServer(); inServer {
+		for c := range r.serverFns {
+			if c != here {
+				servers = append(servers, c)
+			}
 		}
 	}
 	sort.Strings(servers)

@@ -100,13 +100,13 @@ func dotSegment(seg string) string {
 	return fmt.Sprintf("a route path cannot hold a %q segment: a request's path has its dot segments resolved before it is matched, so it would never match", seg)
 }
 
-// CheckDots returns why p, a path as written (a route's in a group,
-// which is joined to the group's prefix), holds a "." or ".." segment,
-// or "": joined, it would be resolved, and /admin's "/../x" be /x.
-func CheckDots(p string) string {
+// DotSegment is the first "." or ".." segment of p, a path as written
+// (a route's in a group, which is joined to the group's prefix), or "":
+// joined, it would be resolved, and /admin's "/../x" be /x.
+func DotSegment(p string) string {
 	for _, seg := range Segments(p) {
 		if seg == "." || seg == ".." {
-			return dotSegment(seg)
+			return seg
 		}
 	}
 	return ""
