@@ -165,7 +165,7 @@
 // would hold null), at any depth, in what its type does not check too
 // (an Object, Any, a variant's fields): both are a ValueError, in
 // filters too. id is the Int primary key the store gives each row (a
-// field id declared of another type, or with a default, is a compile
+// field id declared of another type, or with a computed default, is a compile
 // error); it is ignored in create and update, and so are
 // created_at and updated_at when the model has timestamps: update sets
 // updated_at, create sets both (a request body or a copied row cannot),
