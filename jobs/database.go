@@ -255,13 +255,32 @@ func createSearchPathSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
+// setsSearchPath says whether a URL chooses the schema itself (its
+// search_path parameter, or options -csearch_path=…): the queue lives
+// there, not in the program's own schema.
+func setsSearchPath(cc *pgx.ConnConfig) bool {
+	return cc.RuntimeParams["search_path"] != "" || strings.Contains(cc.RuntimeParams["options"], "search_path")
+}
+
+// queueTables says whether the queue of program has its own tables in
+// the database (own), and whether an earlier release's shared ones are
+// in the search_path's schema (old; not those a URL's search_path put
+// there, which are marked).
+func queueTables(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, program string) (own, old bool, err error) {
+	err = q.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('river_job') IS NOT NULL AND to_regclass('"+searchPathMark+"') IS NULL",
+		pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&own, &old)
+	return own, old, err
+}
+
 // openPostgres connects to the app's PostgreSQL database.
 func openPostgres(ctx context.Context, url string, workers int, program string) (*database[pgx.Tx], error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db url: %w", err)
 	}
-	setsPath := cfg.ConnConfig.RuntimeParams["search_path"] != "" || strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "search_path")
+	setsPath := setsSearchPath(cfg.ConnConfig)
 	cfg.MaxConns = max(cfg.MaxConns, int32(PostgresPoolSize(workers)))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -286,9 +305,7 @@ func openPostgres(ctx context.Context, url string, workers int, program string) 
 		// (Not those of a program whose URL's search_path put its queue
 		// there, which are marked: taking them for an earlier release's
 		// made every program of the database share that queue.)
-		var own, old bool
-		err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass('river_job') IS NOT NULL AND to_regclass('"+searchPathMark+"') IS NULL",
-			pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&own, &old)
+		own, old, err := queueTables(ctx, pool, program)
 		if err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)

@@ -299,13 +299,11 @@ func hasQueue(ctx context.Context, where, program string) (bool, error) {
 		return false, err
 	}
 	defer conn.Close(ctx)
-	setsPath := cfg.RuntimeParams["search_path"] != "" || strings.Contains(cfg.RuntimeParams["options"], "search_path")
-	var has bool
-	if setsPath {
+	if setsSearchPath(cfg) {
+		var has bool
 		err = conn.QueryRow(ctx, "SELECT to_regclass('river_job') IS NOT NULL").Scan(&has)
-	} else {
-		err = conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL OR to_regclass('river_job') IS NOT NULL AND to_regclass('"+searchPathMark+"') IS NULL",
-			pgx.Identifier{program, "river_job"}.Sanitize()).Scan(&has)
+		return has, err
 	}
-	return has, err
+	own, old, err := queueTables(ctx, conn, program)
+	return own || old, err
 }

@@ -133,6 +133,24 @@ server "shop" {
 }
 `
 
+// deployV1Pending runs deployV1's shop until both deliveries of one
+// order were tried (audit's done, ship's failed and pending its retry),
+// then stops it, as a deploy does.
+func deployV1Pending(t *testing.T, be backend) {
+	t.Helper()
+	app := startApp(t, deployV1, be, onlyServers("api"))
+	v1 := startChild(t, writeProgram(t, deployV1), be, "shop")
+	app.call(t, "api", "kick")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(v1.out.Lines("audit 7")) != 1 || len(v1.out.Lines("ship v1 7")) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("both deliveries not tried:\n%s\n%s\n%s", v1.out.String(), v1.errs.String(), app.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	v1.stop()
+}
+
 // The next version: audit removed, ship fixed and now first, a new
 // subscriber in ship's old place.
 const deployV2 = `
@@ -153,17 +171,7 @@ server "shop" {
 func TestPendingDeliveryFollowsItsSubscriber(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			app := startApp(t, deployV1, be, onlyServers("api"))
-			v1 := startChild(t, writeProgram(t, deployV1), be, "shop")
-			app.call(t, "api", "kick")
-			deadline := time.Now().Add(20 * time.Second)
-			for len(v1.out.Lines("audit 7")) != 1 || len(v1.out.Lines("ship v1 7")) < 1 {
-				if time.Now().After(deadline) {
-					t.Fatalf("both deliveries not tried:\n%s\n%s\n%s", v1.out.String(), v1.errs.String(), app.logs.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			v1.stop()
+			deployV1Pending(t, be)
 			v2 := startChild(t, writeProgram(t, deployV2), be, "shop")
 			waitFor(t, 20*time.Second, "ship's delivery in the new version", func() bool { return len(v2.out.Lines("ship v2 7")) == 1 })
 			time.Sleep(300 * time.Millisecond)
@@ -296,11 +304,7 @@ server "shop" {
 `
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			app := startApp(t, deployV1, be, onlyServers("api"))
-			v1 := startChild(t, writeProgram(t, deployV1), be, "shop")
-			app.call(t, "api", "kick")
-			waitFor(t, 20*time.Second, "ship's first attempt", func() bool { return len(v1.out.Lines("ship v1 7")) >= 1 })
-			v1.stop()
+			deployV1Pending(t, be)
 			v2c := startChild(t, writeProgram(t, v2), be, "shop")
 			var js []jobs.Job
 			waitFor(t, 20*time.Second, "ship's delivery discarded", func() bool {
