@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,10 +33,17 @@ const rateLimitKeysKept = 100_000
 
 // rateLimit is a server's rate_limit block: at most requests requests
 // per window for each key (the client's IP unless the block's key
-// function gives another), counted with the reference's sliding window
-// estimate: the previous fixed window's count, weighted by how much of
-// it the sliding window still covers, plus the current one's. Refused
-// requests are not counted.
+// function gives another), counted in fixed windows as the reference
+// counts them, with a sliding window over the last two: the current
+// window's requests all fall in it, and of the previous window's, those
+// that came after now - window. Of those only the first and last times
+// are kept, the others taken as spread evenly between them: the count is
+// exact for a key with one request a window, for requests evenly spaced,
+// and for a burst, and never further from the truth than the reference's
+// estimate (the previous count weighted by how much of its window the
+// sliding one covers), which refuses a client keeping to one request a
+// minute every other time under requests: 1, or lets two through in a
+// moment across a window's end. Refused requests are not counted.
 type rateLimit struct {
 	requests int
 	window   time.Duration
@@ -46,10 +54,58 @@ type rateLimit struct {
 	counts *simplelru.LRU[uint64, *rateCount] // by the key's hash
 }
 
-// rateCount is one key's counts in the fixed windows.
+// rateCount is one key's counts in the fixed windows, with the times
+// of the first and last request each counts.
 type rateCount struct {
 	start      int64 // the current window's start, Unix ns
-	curr, prev int
+	curr, prev span
+}
+
+// span is the requests counted in one fixed window: n of them, from
+// first to last (Unix ns).
+type span struct {
+	n           int
+	first, last int64
+}
+
+// add counts a request at ns.
+func (s *span) add(ns int64) {
+	if s.n == 0 {
+		s.first = ns
+	}
+	s.n++
+	s.last = ns
+}
+
+// after is how many of s's requests came after cutoff, taking those
+// between its first and last as spread evenly: the k-th (from 0) at
+// at(k).
+func (s span) after(cutoff int64) int {
+	switch {
+	case s.n == 0 || s.last <= cutoff:
+		return 0
+	case s.first > cutoff:
+		return s.n
+	}
+	// 2 <= n, first <= cutoff < last: at(k) <= cutoff for k up to
+	// (cutoff-first)·(n-1)/(last-first).
+	hi, lo := bits.Mul64(uint64(cutoff-s.first), uint64(s.n-1))
+	k, _ := bits.Div64(hi, lo, uint64(s.last-s.first))
+	return s.n - int(k) - 1
+}
+
+// at is when s takes its k-th request (from 0) to have come: the least
+// cutoff from which after counts it out.
+func (s span) at(k int) int64 {
+	if s.n < 2 || k == 0 {
+		return s.first
+	}
+	hi, lo := bits.Mul64(uint64(k), uint64(s.last-s.first))
+	q, r := bits.Div64(hi, lo, uint64(s.n-1))
+	if r != 0 {
+		q++
+	}
+	return s.first + int64(q)
 }
 
 // readRateLimit reads a rate_limit block's value v, declared at at.
@@ -116,42 +172,36 @@ func (l *rateLimit) take(key string, now time.Time) (ok bool, wait time.Duration
 	switch {
 	case c.start == start:
 	case c.start == start-w:
-		c.start, c.prev, c.curr = start, c.curr, 0
+		c.start, c.prev, c.curr = start, c.curr, span{}
 	default:
-		c.start, c.prev, c.curr = start, 0, 0
+		c.start, c.prev, c.curr = start, span{}, span{}
 	}
-	elapsed := ns - start
-	if estimate(c.prev, c.curr, elapsed, w)+1 <= float64(l.requests) {
-		c.curr++
+	if c.prev.after(ns-w)+c.curr.n+1 <= l.requests {
+		c.curr.add(ns)
 		return true, 0
 	}
-	return false, l.wait(c, elapsed)
+	return false, l.wait(c, ns)
 }
 
-// estimate is the sliding window's count at elapsed into the current
-// fixed window of length w.
-func estimate(prev, curr int, elapsed, w int64) float64 {
-	return float64(prev)*float64(w-elapsed)/float64(w) + float64(curr)
-}
-
-// wait is how long after elapsed into c's window the estimate leaves
-// room for one more request, if none is counted meanwhile.
-func (l *rateLimit) wait(c *rateCount, elapsed int64) time.Duration {
-	w := float64(l.window)
-	room := float64(l.requests - 1)
-	if float64(c.curr) <= room && c.prev > 0 {
-		// Within this window, as the previous one's weight falls.
-		t := w - float64(elapsed) - (room-float64(c.curr))*w/float64(c.prev)
-		if t <= w-float64(elapsed) {
-			return ceilMillis(math.Max(t, 0))
+// wait is how long after ns a request of c's key would pass, if none
+// is counted meanwhile: when enough of the previous window's requests
+// have left the sliding window, in this window; else when enough of
+// this window's have, in the next (its start at the earliest). It is
+// at most a window.
+func (l *rateLimit) wait(c *rateCount, ns int64) time.Duration {
+	w := int64(l.window)
+	if room := l.requests - 1 - c.curr.n; room >= 0 && c.prev.n > room {
+		// The (prev-room)-th of the previous window's requests leaves
+		// at its time + w.
+		if t := c.prev.at(c.prev.n-room-1) + w; t < c.start+w {
+			return ceilMillis(float64(max(t-ns, 0)))
 		}
 	}
-	// In the next window, where this one's count falls in its turn.
-	next := 0.0
-	if c.curr > 0 && float64(c.curr) > room {
-		next = w * (1 - room/float64(c.curr))
+	t := c.start + w
+	if over := c.curr.n - (l.requests - 1); over > 0 {
+		t = max(t, c.curr.at(over-1)+w)
 	}
-	return ceilMillis(w - float64(elapsed) + next)
+	return ceilMillis(float64(t - ns))
 }
 
 // ceilMillis rounds a wait in ns up to a millisecond: never early for

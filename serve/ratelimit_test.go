@@ -134,9 +134,9 @@ server {
 	}
 }
 
-// The sliding window estimate, at given times: a full window refuses
-// until the next one has weighed the full count down, and the wait it
-// gives is the least that lets a request through.
+// The sliding window, at given times: a full window refuses until its
+// first request has left the sliding window, and the wait it gives is
+// the least that lets a request through.
 func TestRateLimitWindowArithmetic(t *testing.T) {
 	l, err := readRateLimit("app.tova:1:1", mustObject(t, map[string]vm.Value{"requests": vm.Int(10), "window": vm.Int(60)}))
 	if err != nil {
@@ -149,9 +149,9 @@ func TestRateLimitWindowArithmetic(t *testing.T) {
 		}
 	}
 	ok, wait := l.take("ip", start.Add(30*time.Second))
-	// In the next window the estimate is 10·(60−e)/60, room for one at e = 6 s.
-	if ok || wait != 36*time.Second {
-		t.Fatalf("11th request: ok %v, wait %v, want a refusal and 36s", ok, wait)
+	// The first of the ten leaves the sliding window at 60 s.
+	if ok || wait != 30*time.Second {
+		t.Fatalf("11th request: ok %v, wait %v, want a refusal and 30s", ok, wait)
 	}
 	if ok, _ := l.take("ip", start.Add(30*time.Second+wait-time.Millisecond)); ok {
 		t.Fatal("a request before the wait passed was served")
@@ -161,6 +161,13 @@ func TestRateLimitWindowArithmetic(t *testing.T) {
 	}
 	if ok, _ := l.take("other", start.Add(30*time.Second)); !ok {
 		t.Fatal("another key was refused")
+	}
+	// At 61 s the second has left too: room for one more, not two.
+	if ok, _ := l.take("ip", start.Add(61*time.Second)); !ok {
+		t.Fatal("a request at 61 s was refused")
+	}
+	if ok, wait := l.take("ip", start.Add(61*time.Second)); ok || wait != time.Second {
+		t.Fatalf("a second request at 61 s: ok %v, wait %v, want a refusal and 1s", ok, wait)
 	}
 	// Keys past the bound forget the least recently seen; a long key
 	// costs no more than a short one (they were kept whole: 80 000 keys
@@ -179,6 +186,55 @@ func TestRateLimitWindowArithmetic(t *testing.T) {
 	}
 	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 64<<20 {
 		t.Errorf("%d keys of 8 KiB grew the heap by %d MiB", rateLimitKeysKept, grown>>20)
+	}
+}
+
+// requests: 1 allows a client one request a window: one a little over
+// a window apart always passes, also across a fixed window's end; two
+// across it a moment apart do not, and the wait never passes a window.
+func TestRateLimitOnePerWindow(t *testing.T) {
+	l, err := readRateLimit("app.tova:1:1", mustObject(t, map[string]vm.Value{"requests": vm.Int(1), "window": vm.Int(60)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_800_000_000-1_800_000_000%60+54, 0)
+	for i := range 6 {
+		if ok, wait := l.take("steady", at); !ok {
+			t.Fatalf("request %d, 61 s after the last: refused, wait %v", i+1, wait)
+		}
+		if ok, wait := l.take("steady", at.Add(time.Second)); ok || wait != 59*time.Second {
+			t.Fatalf("request %d's second a second later: ok %v, wait %v, want a refusal and 59s", i+1, ok, wait)
+		}
+		at = at.Add(61 * time.Second)
+	}
+	edge := time.Unix(1_800_000_000-1_800_000_000%60+59, 900_000_000)
+	if ok, _ := l.take("burst", edge); !ok {
+		t.Fatal("the first request was refused")
+	}
+	if ok, wait := l.take("burst", edge.Add(200*time.Millisecond)); ok || wait != 59800*time.Millisecond {
+		t.Fatalf("a second across the window's end: ok %v, wait %v, want a refusal and 59.8s", ok, wait)
+	}
+}
+
+// Requests evenly spaced under the limit all pass, and at the limit
+// the count is exact: with 10 a minute, one every 6 s passes for ever,
+// one more between them does not.
+func TestRateLimitSteadyRate(t *testing.T) {
+	l, err := readRateLimit("app.tova:1:1", mustObject(t, map[string]vm.Value{"requests": vm.Int(10), "window": vm.Int(60)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_800_000_000-1_800_000_000%60+7, 0)
+	for i := range 50 {
+		if ok, wait := l.take("ip", at); !ok {
+			t.Fatalf("request %d at %v: refused, wait %v", i+1, at.Unix()%60, wait)
+		}
+		if i >= 10 {
+			if ok, wait := l.take("ip", at.Add(3*time.Second)); ok || wait != 3*time.Second {
+				t.Fatalf("one more after request %d: ok %v, wait %v, want a refusal and 3s", i+1, ok, wait)
+			}
+		}
+		at = at.Add(6 * time.Second)
 	}
 }
 
