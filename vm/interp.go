@@ -108,6 +108,7 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 			all := append(append([]Value(nil), pos...), ObjectValue(o))
 			return t.Call(fn, all...)
 		}
+		names = builtinNames(params, names)
 	case KType:
 		params = fn.AsType().Info.Fields
 	default:
@@ -125,6 +126,9 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 			if gather < 0 {
 				gather = gatherIndex(fn, params, len(pos), names)
 				if gather < 0 {
+					if fn.k == KBuiltin {
+						return Nil, TypeErrorf("%s has no parameter named %s (its parameters: %s)", calleeName(fn), name, strings.Join(params, ", "))
+					}
 					return Nil, TypeErrorf("%s has no parameter named %s", calleeName(fn), name)
 				}
 			}
@@ -231,8 +235,12 @@ func (t *Thread) CallOmitting(fn Value, args []Value, omit []bool) (Value, error
 // in the reference, takes them as a trailing options object: its last
 // parameter when that is named opts or options (sign_jwt(claims,
 // expires_in: 60)), else the first parameter after the positional
-// arguments that no named argument binds (format_number(x, decimals: 2),
-// build_url(host: h)).
+// arguments that no named argument binds, if it is one that takes an
+// object of names (format_number(x, decimals: 2), build_url(host: h),
+// derive(t, total: .a + .b)) or one past those it declares
+// (join(users, orders, left: "id")). Any other (reduce's initial,
+// replace's to) would take the object for its value: a name it does not
+// have is an error there.
 func gatherIndex(fn Value, params []string, npos int, names []string) int {
 	if fn.k != KBuiltin {
 		return lastIndexOf(params, "_")
@@ -244,7 +252,37 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 	for i < len(params) && indexOf(names, params[i]) >= 0 {
 		i++
 	}
-	return i
+	if i >= len(params) || indexOf(objectParams, params[i]) >= 0 {
+		return i
+	}
+	return -1
+}
+
+// objectParams are the names of builtins' parameters that take an
+// object of names, and so the named arguments matching no parameter.
+var objectParams = []string{"opts", "options", "parts", "obj", "aggregations", "columns", "rules", "headers"}
+
+// paramAliases are other names of builtins' parameters, as the
+// reference's docs spell them: reduce(xs, f, init: 0) is initial,
+// update_at(xs, i, val: x) is value.
+var paramAliases = map[string]string{"init": "initial", "val": "value", "separator": "sep"}
+
+// builtinNames is names with those a builtin of params knows by
+// another name (paramAliases) spelled its way; names itself if none is.
+func builtinNames(params, names []string) []string {
+	var out []string
+	for i, n := range names {
+		if a, ok := paramAliases[n]; ok && indexOf(params, n) < 0 && indexOf(params, a) >= 0 {
+			if out == nil {
+				out = append([]string(nil), names...)
+			}
+			out[i] = a
+		}
+	}
+	if out == nil {
+		return names
+	}
+	return out
 }
 
 func indexOf(xs []string, s string) int {

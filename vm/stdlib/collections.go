@@ -726,12 +726,36 @@ func copyElems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 	return xs, nil
 }
 
+// sortDesc is the order a sort's third argument asks for: a Bool (nil:
+// ascending), or an options object { desc } (sort_by(xs, f, { desc:
+// true }), the form the reference's docs write).
+func sortDesc(fname string, args []vm.Value) (bool, error) {
+	v := arg(args, 2)
+	if v.Kind() == vm.KObject && v.AsObject().Type == nil {
+		if err := strayOptions(fname, args, 2, "desc"); err != nil {
+			return false, err
+		}
+		v, _ = v.AsObject().Get("desc")
+	}
+	switch v.Kind() {
+	case vm.KNil:
+		return false, nil
+	case vm.KBool:
+		return v.AsBool(), nil
+	}
+	return false, typeErr(fname+"'s desc", "Bool", v)
+}
+
 func bSorted(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	desc, err := sortDesc("sorted", args)
+	if err != nil {
+		return vm.Nil, err
+	}
 	xs, err := copyElems(t, "sorted", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := sortValues(t, "sorted", xs, arg(args, 1), arg(args, 2).Truthy()); err != nil {
+	if err := sortValues(t, "sorted", xs, arg(args, 1), desc); err != nil {
 		return vm.Nil, err
 	}
 	return newList(xs), nil
@@ -743,8 +767,12 @@ func bSort(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if seq.Kind() != vm.KArray {
 		return bSorted(t, args)
 	}
+	desc, err := sortDesc("sort", args)
+	if err != nil {
+		return vm.Nil, err
+	}
 	xs := slices.Clone(seq.AsArray().Elems)
-	if err := sortValues(t, "sort", xs, arg(args, 1), arg(args, 2).Truthy()); err != nil {
+	if err := sortValues(t, "sort", xs, arg(args, 1), desc); err != nil {
 		return vm.Nil, err
 	}
 	seq.AsArray().Elems = xs
@@ -755,11 +783,15 @@ func bSortBy(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !has(args, 1) {
 		return vm.Nil, typeErr("sort_by", "Function or column name", arg(args, 1))
 	}
+	desc, err := sortDesc("sort_by", args)
+	if err != nil {
+		return vm.Nil, err
+	}
 	xs, err := copyElems(t, "sort_by", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err
 	}
-	if err := sortValues(t, "sort_by", xs, args[1], arg(args, 2).Truthy()); err != nil {
+	if err := sortValues(t, "sort_by", xs, args[1], desc); err != nil {
 		return vm.Nil, err
 	}
 	return newList(xs), nil
