@@ -2,9 +2,11 @@ package resolve
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/token"
 )
 
 // ident resolves a use of a name.
@@ -212,7 +214,12 @@ func (r *resolver) expr(e ast.Expr) {
 // pipe call, `_` arguments are placeholders for the piped value and stay
 // unresolved.
 func (r *resolver) args(list []*ast.Arg, pipe bool) {
-	for _, a := range list {
+	for i, a := range list {
+		if a.Name != "" && slices.ContainsFunc(list[:i], func(b *ast.Arg) bool { return b.Name == a.Name }) {
+			// (the call would bind one of the two to another parameter,
+			// or fail naming another)
+			r.errorf(a.PosV, token.Pos{Line: a.PosV.Line, Col: a.PosV.Col + int32(len([]rune(a.Name)))}, "argument %s is named twice in this call", a.Name)
+		}
 		id, bare := a.Value.(*ast.Ident)
 		if bare && id.Name == "_" && pipe {
 			continue
