@@ -711,9 +711,32 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		}
 		return
 	}
+	// A method call with named or spread arguments calls the function
+	// __method finds (x.pad_start(5, fill: "-")): R[r] = __method(x, name).
+	method, _ := e.Fn.(*ast.Member)
+	if method != nil && method.Optional {
+		method = nil // (x?.m(...): read as a field, nil if x is)
+	}
+	fnTo := func(r int) {
+		if method == nil {
+			fnPart(e.Fn, func() { f.exprTo(e.Fn, r) })
+			return
+		}
+		f.emit(GETBUILTIN, r, f.c.builtin("__method"), 0)
+		fnPart(method.X, func() { f.exprTo(method.X, r+1) })
+		f.emit(LOADK, r+2, f.c.kString(method.Name), 0)
+		f.setPos(e.PosV)
+		f.emit(CALL, r, 2, 0)
+	}
 	if spread {
 		fn := f.alloc(1)
-		fnPart(e.Fn, func() { f.exprTo(e.Fn, fn) })
+		if method != nil {
+			f.alloc(2)
+			fnTo(fn)
+			f.release(fn + 1)
+		} else {
+			fnTo(fn)
+		}
 		arr := f.alloc(1)
 		f.emit(NEWARRAY, arr, arr, 0)
 		i := 0
@@ -747,8 +770,12 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		f.emit(MOVE, dst, fn, 0)
 		return
 	}
-	base := f.callBase(dst, 1+len(vals))
-	fnPart(e.Fn, func() { f.exprTo(e.Fn, base) })
+	n := 1 + len(vals)
+	if method != nil {
+		n = max(n, 3)
+	}
+	base := f.callBase(dst, n)
+	fnTo(base)
 	for i, v := range vals {
 		put(v, base+1+i)
 	}

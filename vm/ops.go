@@ -19,7 +19,7 @@ type BoundMethod struct {
 
 func (*BoundMethod) TypeName() string { return "Function" }
 
-func (b *BoundMethod) String() string { return "<method " + b.Fn.AsClosure().Name() + ">" }
+func (b *BoundMethod) String() string { return "<method " + calleeName(b.Fn) + ">" }
 
 func (*BoundMethod) GetAttr(*Thread, string) (Value, bool, error) { return Nil, false, nil }
 
@@ -187,6 +187,66 @@ func (t *Thread) noAssoc(ti *TypeInfo, name string) error {
 		}
 	}
 	return TypeErrorf("%s has no associated function %s", ti.Tag, name)
+}
+
+// methodValue is x.name as the function that a call x.name(...) with
+// named or spread arguments calls (s.pad_start(5, fill: "-")): what
+// CALLM would call, the receiver bound where CALLM passes it: an
+// object's field, a method an impl block gave x's type (bound), an
+// associated function, else the builtin of that name (bound).
+func (t *Thread) methodValue(x Value, name string) (Value, error) {
+	switch x.k {
+	case KNil:
+		return Nil, TypeErrorf("cannot call method %s on nil", name)
+	case KObject:
+		if v, ok := x.AsObject().Get(name); ok {
+			return v, nil
+		}
+		if t.In.methods != nil {
+			if m, ok := t.In.method(x.AsObject(), name); ok {
+				return HostValue(&BoundMethod{Recv: x, Fn: m}), nil
+			}
+			if f, ok := t.In.assocOf(x, name); ok {
+				return f, nil
+			}
+		}
+	case KType, KHost:
+		if v, err := t.getField(x, name); err == nil && !v.IsNil() {
+			return v, nil
+		}
+		if h, strict := x.AsHostOK().(HostStrict); strict && x.k == KHost {
+			return Nil, h.MissingAttr(name)
+		}
+		if _, ok := x.AsHostOK().(HostCaller); ok && !isBuiltin(name) {
+			// (its methods are called by name, with positional
+			// arguments only)
+			return Nil, TypeErrorf("%s.%s takes no named or spread arguments: pass them in order", TypeName(x), name)
+		}
+	case KBuiltin:
+		if x.AsBuiltin().Members != nil {
+			return t.getField(x, name)
+		}
+	}
+	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
+		return HostValue(&BoundMethod{Recv: x, Fn: b}), nil
+	}
+	return t.getField(x, name)
+}
+
+func isBuiltin(name string) bool {
+	b, ok := LookupBuiltin(name)
+	return ok && b.k == KBuiltin
+}
+
+func init() {
+	// __method(x, name) is x.name as a function, for a method call with
+	// named or spread arguments (see methodValue).
+	Register(&Builtin{Name: "__method", Params: []string{"x", "name"}, Fn: func(t *Thread, args []Value) (Value, error) {
+		if len(args) != 2 || args[1].k != KString {
+			return Nil, TypeErrorf("__method: expected a value and a method name")
+		}
+		return t.methodValue(args[0], args[1].AsString())
+	}})
 }
 
 // getField reads x.name for values that are not plain objects.
