@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"tova/internal/wire"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -63,6 +64,11 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Int(id), nil
 }
 
+// wireDepth bounds the depth wire.ValueWithin walks a job's arguments or
+// an event's payload to: far past their limit (MaxArgsDepth), which is
+// checked, and named, on their JSON.
+const wireDepth = 10_000
+
 // jobPayload is the stored form of a job's arguments: their JSON array,
 // within the limits.
 func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
@@ -71,7 +77,17 @@ func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
 			return nil, vm.TypeErrorf("spawn_job: argument %d%s is %s: a job's arguments are stored as JSON, and a function cannot be", i+1, at, what)
 		}
 	}
-	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(args))
+	sent := make([]vm.Value, len(args))
+	for i, a := range args {
+		// (in the form a call to another server sends them: the typed
+		// parameters of the background fn take them back)
+		v, bad := wire.ValueWithin(a, wireDepth)
+		if bad != nil {
+			return nil, wire.SendError(fmt.Sprintf("spawn_job: argument %d", i+1), "to a job", bad)
+		}
+		sent[i] = v
+	}
+	payload, err := stdlib.AppendJSON(t, nil, vm.NewArray(sent))
 	if err != nil {
 		return nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
 	}
@@ -238,6 +254,10 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	if at, what, ok := functionIn(payload, map[any]bool{}); ok {
 		return vm.Nil, vm.TypeErrorf("publish: the payload%s is %s: an event is stored as JSON, and a function cannot be", at, what)
+	}
+	payload, bad := wire.ValueWithin(payload, wireDepth)
+	if bad != nil {
+		return vm.Nil, wire.SendError("publish: the payload", "in an event", bad)
 	}
 	data, err := stdlib.AppendJSON(t, nil, payload)
 	if err != nil {

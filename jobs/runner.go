@@ -41,6 +41,7 @@ type Runner struct {
 	prog     *bytecode.Program
 	set      settings
 	callerTx func(*vm.Thread) (*sql.Tx, string, bool)
+	args     func(vm.Value, []vm.Value) ([]vm.Value, []bool, error)
 	log      zerolog.Logger
 	pool     *actors.Pool
 	q        queue
@@ -97,6 +98,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		prog:        inst.Prog.Code,
 		set:         set,
 		callerTx:    opts.CallerTx,
+		args:        opts.Args,
 		log:         opts.Logger.With().Str("server", label).Logger(),
 		background:  map[string]vm.Value{},
 		subscribers: map[string][]subscriber{},
@@ -619,10 +621,14 @@ func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) 
 		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
 	}
 	args, err := decodeArgs(json.RawMessage(a.Args))
+	var omit []bool
+	if err == nil && r.args != nil {
+		args, omit, err = r.args(fn, args)
+	}
 	if err != nil {
 		return r.fail(row, "job "+a.Fn, err)
 	}
-	return r.execute(ctx, row, "job "+a.Fn, fn, args)
+	return r.execute(ctx, row, "job "+a.Fn, fn, args, omit)
 }
 
 func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventArgs) error {
@@ -656,6 +662,7 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 	for _, s := range subs {
 		fn := s.fn
 		var args []vm.Value
+		var omit []bool
 		if fn.Kind() != vm.KFunc || len(fn.AsClosure().ParamNames()) > 0 {
 			args = []vm.Value{payload}
 		}
@@ -663,7 +670,12 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		if s.name != "" {
 			in += " fn " + s.name // which of the topic's subscribers failed
 		}
-		if err := r.execute(ctx, row, in, fn, args); err != nil {
+		if r.args != nil && args != nil {
+			if args, omit, err = r.args(fn, args); err != nil {
+				return r.fail(row, in, err)
+			}
+		}
+		if err := r.execute(ctx, row, in, fn, args, omit); err != nil {
 			return err
 		}
 	}
@@ -763,13 +775,13 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 		r.log.Warn().Str("schedule", a.Schedule).Msg("jobs: tick for a schedule this server does not have; dropped")
 		return nil
 	}
-	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil)
+	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil, nil)
 }
 
 // execute runs fn(args) as Tova code on the server's instance, in a
 // worker of the supervised pool, bounded by the timeout. A thrown error,
 // a runtime error or a returned Err value fails the attempt.
-func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value) error {
+func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value, omit []bool) error {
 	info := &jobInfo{id: row.ID, attempt: row.Attempt}
 	stoppedAt := make(chan error, 1) // the thread's error, for a timeout's line
 	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
@@ -779,7 +791,13 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		job, _ := jctx.(*actors.Job) // the pool's job (see jobContext)
 		th := r.inst.NewThread(jobContext{tctx, job})
 		th.Enter()
-		v, err := th.Call(fn, args...)
+		var v vm.Value
+		var err error
+		if omit != nil {
+			v, err = th.CallOmitting(fn, args, omit)
+		} else {
+			v, err = th.Call(fn, args...)
+		}
 		th.Leave()
 		th.Release()
 		if err != nil {

@@ -30,7 +30,7 @@ func (s *Server) startJobs(queue string) error {
 		// itself, then failed), and the queue's heartbeat the app.
 		err = fmt.Errorf("jobs.database: %s is the program's own database file: the job queue needs a file of its own (leave jobs.database out for .tova/<program>.jobs.db, or name another file)", where)
 	} else if jobs.Needed(s.rt.code, s.desc) {
-		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue})
+		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue, Args: s.jobArgs})
 	} else {
 		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
 	}
@@ -241,4 +241,19 @@ func (rt *Runtime) stopJobs(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// jobArgs takes the arguments a job or an event brings for fn: those of
+// its typed parameters become what they were sent as (Some and None,
+// records, variants), as a call's from another server do; one that does
+// not convert fails the attempt (a TypeError naming it).
+func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, error) {
+	if fn.Kind() != vm.KFunc {
+		return args, nil, nil
+	}
+	args, skip, bad := s.typedArgs(fn.AsClosure(), args, nil)
+	if len(bad) > 0 {
+		return nil, nil, vm.TypeErrorf("the arguments do not fit the parameters' types: %s", strings.Join(bad, "; "))
+	}
+	return args, skip, nil
 }

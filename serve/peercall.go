@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/sony/gobreaker/v2"
 
+	"tova/internal/wire"
 	"tova/netio"
 	"tova/vm"
 	"tova/vm/stdlib"
@@ -96,9 +97,9 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 	what := "RPC " + p.name + "." + fn
 	sent := make([]vm.Value, len(args))
 	for i, a := range args {
-		v, bad := rpcValue(a, 0)
+		v, bad := wire.Value(a)
 		if bad != nil {
-			return vm.Nil, sendError(fmt.Sprintf("%s: argument %d", what, i+1), bad)
+			return vm.Nil, wire.SendError(fmt.Sprintf("%s: argument %d", what, i+1), "to another server", bad)
 		}
 		sent[i] = v
 	}

@@ -234,7 +234,7 @@ func TestPeerCallFunctionCannotBeSent(t *testing.T) {
 		"/fnfield":  `"TypeError: RPC worker.echo: argument 1 (at f) is a Function: a Function cannot be sent to another server"`,
 		"/fnresult": `"RPCError: RPC worker.givefn failed: 500 Internal Server Error"`,
 		// (it said "cyclic?" of a value that was only deep)
-		"/deep": `"ValueError: RPC worker.echo: argument 1 is nested more than 512 levels deep, or holds itself: it cannot be sent"`,
+		"/deep": `"ValueError: RPC worker.echo: argument 1 is nested more than 512 levels deep, or holds itself: it cannot be sent to another server"`,
 	} {
 		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)

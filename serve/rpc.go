@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"strings"
+	"tova/internal/wire"
 
 	"tova/bytecode"
 	"tova/netio"
@@ -15,7 +16,7 @@ import (
 // a function no server calls that way stays private to its server, and
 // /rpc/ of any other name is 404. The body is {"__args": [...]} (or, as
 // the reference also takes, an object of the parameters by name); the
-// answer {"result": <value>}, both through JSON in the form rpcwire.go
+// answer {"result": <value>}, both through JSON in the form package wire
 // describes (a response value the function returns answers as a
 // route's would, see rpcAnswer). The function runs as a route's handler does: after
 // the server's middleware, under its deadline, a failure answered 500
@@ -60,7 +61,7 @@ func (s *Server) rpcRoutes(r *netio.Router) error {
 // handler's are (400 when one does not convert).
 func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 	cl := fn.AsClosure()
-	params, types := cl.ParamNames(), cl.ParamTypes()
+	params := cl.ParamNames()
 	return vm.BuiltinValue(&vm.Builtin{Name: "rpc " + name, Pure: s.inst.Isolated(fn), Fn: func(t *vm.Thread, _ []vm.Value) (vm.Value, error) {
 		x, ok := t.Host.(*exchange)
 		if !ok {
@@ -74,50 +75,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
-		var bad []string
-		// skip, by argument: one the caller left out (__omitted), or a
-		// nil given for a typed parameter with a default
-		for i := range params {
-			typ := ""
-			if i < len(types) {
-				typ = types[i]
-			}
-			if typ == "" {
-				continue
-			}
-			optional := strings.HasPrefix(typ, "Option<")
-			if i >= len(args) || args[i].IsNil() || i < len(skip) && skip[i] {
-				// Missing, or null (nil, None) given: as a handler's
-				// parameter, its default applies, or it is required.
-				switch {
-				case cl.HasDefault(i):
-					if i < len(args) {
-						if skip == nil {
-							skip = make([]bool, len(args))
-						}
-						skip[i] = true
-					}
-				case optional:
-					args = extend(args, i)
-					args[i] = vm.None
-					if i < len(skip) {
-						skip[i] = false
-					}
-				default:
-					bad = append(bad, params[i]+" is required")
-				}
-				continue
-			}
-			v, msg := s.convertParam(params[i], args[i], typ)
-			if msg != "" {
-				bad = append(bad, msg)
-				continue
-			}
-			if optional {
-				v = vm.Some(v)
-			}
-			args[i] = v
-		}
+		args, skip, bad := s.typedArgs(cl, args, skip)
 		if len(bad) > 0 {
 			return vm.Nil, validationError(bad...)
 		}
@@ -138,8 +96,63 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 	}})
 }
 
+// typedArgs converts args, as they came through JSON (see package wire),
+// for cl's typed parameters, as a handler's are converted: a record
+// type's object is the record again, a Some or None of an Option<T>
+// parameter Some or None again... skip marks, by argument, those left to
+// their parameter's default: one the caller left out (skip given), or
+// a nil given for a typed parameter with a default. bad says why those
+// that do not convert do not.
+func (s *Server) typedArgs(cl *vm.Closure, args []vm.Value, skip []bool) (_ []vm.Value, _ []bool, bad []string) {
+	params, types := cl.ParamNames(), cl.ParamTypes()
+	// skip, by argument: one the caller left out (__omitted), or a
+	// nil given for a typed parameter with a default
+	for i := range params {
+		typ := ""
+		if i < len(types) {
+			typ = types[i]
+		}
+		if typ == "" {
+			continue
+		}
+		optional := strings.HasPrefix(typ, "Option<")
+		if i >= len(args) || args[i].IsNil() || i < len(skip) && skip[i] {
+			// Missing, or null (nil, None) given: as a handler's
+			// parameter, its default applies, or it is required.
+			switch {
+			case cl.HasDefault(i):
+				if i < len(args) {
+					if skip == nil {
+						skip = make([]bool, len(args))
+					}
+					skip[i] = true
+				}
+			case optional:
+				args = extend(args, i)
+				args[i] = vm.None
+				if i < len(skip) {
+					skip[i] = false
+				}
+			default:
+				bad = append(bad, params[i]+" is required")
+			}
+			continue
+		}
+		v, msg := s.convertParam(params[i], args[i], typ)
+		if msg != "" {
+			bad = append(bad, msg)
+			continue
+		}
+		if optional {
+			v = vm.Some(v)
+		}
+		args[i] = v
+	}
+	return args, skip, bad
+}
+
 // rpcAnswer is the answer to a call whose function returned v: {"result":
-// v} (see rpcValue); a response value (respond, text, ...) answers as a
+// v} (see wire.Value); a response value (respond, text, ...) answers as a
 // route's would: a 2xx one's body is the result, any other status is
 // sent as it is, which the caller takes as an error.
 func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
@@ -149,9 +162,9 @@ func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 		}
 		v, _, _ = r.GetAttr(t, "body")
 	}
-	result, bad := rpcValue(v, 0)
+	result, bad := wire.Value(v)
 	if bad != nil {
-		return vm.Nil, sendError("rpc "+name+": the result", bad)
+		return vm.Nil, wire.SendError("rpc "+name+": the result", "to another server", bad)
 	}
 	out := vm.NewObject()
 	out.Set("result", result)

@@ -1,0 +1,54 @@
+package serve
+
+import (
+	"strings"
+	"testing"
+)
+
+// A background fn's and a subscriber's typed parameters take back what
+// was sent, as a call's from another server do: Some and None, records,
+// Results; an untyped one gets the wire form (Some(x) is x, None nil);
+// one that does not convert fails the attempt, naming the parameter.
+func TestJobArgumentsTyped(t *testing.T) {
+	app := startApp(t, `
+type Note { text: String, n: Int }
+server {
+  var got = []
+  background fn remind(due: Option<Int>) {
+    got = [...got, match due { Some(d) => "due in {d}", None => "no due" }]
+  }
+  background fn note(n: Note, r: Result<Int, String>) { got = [...got, "{type_of(n)} {n.text} {r}"] }
+  background fn plain(x) { got = [...got, "plain {x}"] }
+  background fn count(n: Int) { got = [...got, "count {n}"] }
+  subscribe "noted" fn(n: Note) { got = [...got, "event {type_of(n)} {n.n}"] }
+  route GET "/go" => fn() {
+    spawn_job(remind, Some(3))
+    spawn_job(remind, None)
+    spawn_job(note, Note(text: "x", n: 1), Err("e"))
+    spawn_job(plain, Some(5))
+    spawn_job(count, "many")
+    publish("noted", Note(text: "y", n: 2))
+    "queued"
+  }
+  route GET "/got" => fn() sorted(got)
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	if r := do(t, "GET", app.urls[""]+"/go", ""); r.status != 200 {
+		t.Fatalf("GET /go: %d %s", r.status, r.body)
+	}
+	want := `["Note x Err(\"e\")","due in 3","event Note 2","no due","plain 5"]`
+	var body string
+	waitFor(t, func() bool {
+		body = do(t, "GET", app.urls[""]+"/got", "").body
+		return body == want
+	})
+	if body != want {
+		t.Fatalf("the jobs saw %s, want %s", body, want)
+	}
+	failed := func() bool {
+		return strings.Contains(app.logs.String(), `"in":"job count"`) && strings.Contains(app.logs.String(), "TypeError: the arguments do not fit the parameters' types: n must be")
+	}
+	waitFor(t, failed)
+	if !failed() {
+		t.Fatalf("a job whose argument does not convert: no failure logged naming it:\n%s", app.logs)
+	}
+}
