@@ -322,7 +322,7 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		}
 		var v vm.Value
 		if part.FileName() != "" {
-			if err := rules.checkFile(part.FormName(), part.Header.Get("Content-Type"), data, int64(len(data))); err != nil {
+			if err := rules.checkFile(part.FormName(), part.FileName(), part.Header.Get("Content-Type"), data, int64(len(data))); err != nil {
 				return vm.Nil, err
 			}
 			v = stdlib.NewFile(part.FileName(), part.Header.Get("Content-Type"), string(data))

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -114,12 +115,14 @@ func (u *uploadRules) warnOverBody(log zerolog.Logger, maxBody int) {
 // sniffLen is how much of a file DetectContentType reads.
 const sniffLen = 512
 
-// checkFile checks the file part of field, of size bytes, that starts
-// with head (its first sniffLen bytes, or all of it): its size, its
-// declared type and what its bytes are. A refusal is the client's
-// error (413, 415, or 400 for an empty file whose type only its bytes
-// could show).
-func (u *uploadRules) checkFile(field, declared string, head []byte, size int64) *httpError {
+// checkFile checks the file part of field named name, of size bytes,
+// that starts with head (its first sniffLen bytes, or all of it): its
+// size, its declared type, what its bytes are, and the type its name's
+// extension gives it, which is what it is served as once saved (a PNG's
+// bytes named evil.html are served as text/html). A refusal is the
+// client's error (413, 415, or 400 for an empty file whose type only
+// its bytes could show).
+func (u *uploadRules) checkFile(field, name, declared string, head []byte, size int64) *httpError {
 	if u == nil {
 		return nil
 	}
@@ -149,6 +152,12 @@ func (u *uploadRules) checkFile(field, declared string, head []byte, size int64)
 	if !u.allows(mt) {
 		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 			message: fmt.Sprintf("%s: file type %s not allowed (allowed: %s)", field, mt, strings.Join(u.allowed, ", "))}
+	}
+	if ext := filepath.Ext(name); ext != "" {
+		if et, _, err := mime.ParseMediaType(mime.TypeByExtension(ext)); err == nil && !u.allows(et) {
+			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, strings.Join(u.allowed, ", "))}
+		}
 	}
 	if mt != sniffed && slices.Contains(sniffedTypes, mt) {
 		if size == 0 {
@@ -185,7 +194,7 @@ func (u *uploadRules) checkMultipart(body []byte, boundary string) *httpError {
 		if err != nil {
 			return nil
 		}
-		if he := u.checkFile(part.FormName(), part.Header.Get("Content-Type"), head[:n], int64(n)+rest); he != nil {
+		if he := u.checkFile(part.FormName(), part.FileName(), part.Header.Get("Content-Type"), head[:n], int64(n)+rest); he != nil {
 			return he
 		}
 	}

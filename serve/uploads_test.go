@@ -120,6 +120,18 @@ func TestUploadsCheckFileParts(t *testing.T) {
 		t.Errorf("application/pdf with a parameter: %d %s", r.status, r.body)
 	}
 
+	// A file the type check lets through is saved under its name, and
+	// served as its extension says: PNG bytes named evil.html would be
+	// served as text/html (a page on the app's own origin).
+	r = postForm(t, url+"/up", formPart{"avatar", "evil.html", "image/png", pngBytes})
+	if r.status != 415 || !strings.Contains(r.body, `"message":"avatar: the file name's extension .html is of type text/html, not allowed (allowed: image/png, image/jpeg, application/pdf)"`) {
+		t.Errorf("PNG bytes named evil.html: %d %s", r.status, r.body)
+	}
+	for _, name := range []string{"ME.PNG", "avatar", "photo.jpeg.png"} {
+		if r := postForm(t, url+"/up", formPart{"avatar", name, "image/png", pngBytes}); r.status != 200 {
+			t.Errorf("PNG bytes named %s: %d %s", name, r.status, r.body)
+		}
+	}
 	app.stdout.Reset()
 	r = postForm(t, url+"/up", formPart{"avatar", "a.gif", "image/gif", []byte("GIF89a....")})
 	if r.status != 415 || !strings.Contains(r.body, `"code":"UNSUPPORTED_MEDIA_TYPE"`) ||
