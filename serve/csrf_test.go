@@ -132,9 +132,9 @@ func TestCSRFTokenLifetimeAndKey(t *testing.T) {
 func noEnv(string) (string, bool) { return "", false }
 
 // The reference's session block turns the check on, the guide's
-// sessions block does not (its SameSite cookie is its protection) unless
-// it says csrf: true; csrf: false turns it off. A route the program
-// declares at GET /csrf-token is its own.
+// sessions block does not (its SameSite cookie is its protection)
+// unless it says csrf: true or same_site: "none"; csrf: false turns it
+// off. A route the program declares at GET /csrf-token is its own.
 func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 	const secret = `secret: "a-secret-of-enough-bytes"`
 	route := "\n  route POST \"/p\" => fn() \"posted\"\n}\n"
@@ -145,6 +145,10 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 		{"session { " + secret + " }", true},
 		{"sessions { " + secret + " }", false},
 		{"sessions { " + secret + ", csrf: true }", true},
+		// SameSite=None: other sites' requests carry the cookie.
+		{"sessions { " + secret + `, same_site: "none", secure: true }`, true},
+		{"sessions { " + secret + `, same_site: "none", secure: true, csrf: false }`, false},
+		{"sessions { " + secret + `, same_site: "strict" }`, false},
 		{"session { " + secret + ", csrf: false }", false},
 		{"auth { " + secret + ", csrf: false }", false},
 		{`auth { type: "api_key", keys: ["k1"] }`, true},
