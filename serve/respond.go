@@ -443,6 +443,10 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !args[1].IsNil() && vm.VariantOf(args[1]) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
 	}
+	// What the attributes say, for the rules browsers keep (a cookie
+	// breaking one is dropped without a word: refused here instead).
+	var secure, sameSiteNone, hasDomain bool
+	path := ""
 	if len(args) > 2 && !args[2].IsNil() {
 		if args[2].Kind() != vm.KObject {
 			return vm.Nil, vm.TypeErrorf("set_cookie: options must be an object, got %s", vm.TypeName(args[2]))
@@ -485,12 +489,18 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				return vm.Nil, vm.Errorf("ValueError", "set_cookie: invalid %s %q", attr.key, s)
 			}
 			b.WriteString("; " + attr.name + "=" + s)
+			if attr.key == "path" {
+				path = s
+			} else {
+				hasDomain = true
+			}
 		}
 		if v, ok := get("httpOnly", "http_only"); ok && v.Truthy() {
 			b.WriteString("; HttpOnly")
 		}
 		if v, ok := get("secure"); ok && v.Truthy() {
 			b.WriteString("; Secure")
+			secure = true
 		}
 		if v, ok := get("sameSite", "same_site"); ok {
 			s := strings.ToLower(vm.ToString(v))
@@ -498,7 +508,17 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				return vm.Nil, vm.Errorf("ValueError", "set_cookie: sameSite must be \"Strict\", \"Lax\" or \"None\", got %q", vm.ToString(v))
 			}
 			b.WriteString("; SameSite=" + strings.ToUpper(s[:1]) + s[1:])
+			sameSiteNone = s == "none"
 		}
+	}
+	prefixed := func(p string) bool { return len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) }
+	switch {
+	case sameSiteNone && !secure:
+		return vm.Nil, vm.Errorf("ValueError", "set_cookie: sameSite \"None\" needs secure: true (browsers drop a SameSite=None cookie sent without Secure)")
+	case prefixed("__Secure-") && !secure:
+		return vm.Nil, vm.Errorf("ValueError", "set_cookie: a cookie named __Secure-… needs secure: true (browsers drop one sent without Secure)")
+	case prefixed("__Host-") && (!secure || hasDomain || path != "/"):
+		return vm.Nil, vm.Errorf("ValueError", "set_cookie: a cookie named __Host-… needs secure: true and path: \"/\", and no domain (browsers drop one sent otherwise)")
 	}
 	return vm.Str(b.String()), nil
 }

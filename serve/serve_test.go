@@ -1135,6 +1135,12 @@ server {
   route GET "/setheader" => fn(res) try_it(fn() res.setHeader("X-B\r\nX-C", "v"))
   route GET "/cookie" => fn() try_it(fn() set_cookie("s;x", "v"))
   route GET "/cookie-nil" => fn() try_it(fn() set_cookie(nil, "v"))
+  route GET "/cookie/none" => fn() try_it(fn() set_cookie("p", "x", { sameSite: "none" }))
+  route GET "/cookie/none-secure" => fn() try_it(fn() set_cookie("p", "x", { sameSite: "None", secure: true }))
+  route GET "/cookie/secure-prefix" => fn() try_it(fn() set_cookie("__Secure-t", "x", { path: "/" }))
+  route GET "/cookie/host-prefix" => fn() try_it(fn() set_cookie("__host-t", "x", { secure: true }))
+  route GET "/cookie/host-domain" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/", domain: "a.com" }))
+  route GET "/cookie/host" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/" }))
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
   route GET "/redirect-empty" => fn() try_it(fn() redirect(" "))
@@ -1171,6 +1177,13 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		// A status or a cookie name that is nil (a lookup that found
 		// nothing) is an error, not 200 OK or a cookie named "nil".
 		{"/cookie-nil", `TypeError: set_cookie: the name must be a String, got Nil`},
+		// A cookie browsers would drop without a word.
+		{"/cookie/none", `ValueError: set_cookie: sameSite "None" needs secure: true (browsers drop a SameSite=None cookie sent without Secure)`},
+		{"/cookie/none-secure", "accepted"},
+		{"/cookie/secure-prefix", `ValueError: set_cookie: a cookie named __Secure-… needs secure: true (browsers drop one sent without Secure)`},
+		{"/cookie/host-prefix", `ValueError: set_cookie: a cookie named __Host-… needs secure: true and path: "/", and no domain (browsers drop one sent otherwise)`},
+		{"/cookie/host-domain", `ValueError: set_cookie: a cookie named __Host-… needs secure: true and path: "/", and no domain (browsers drop one sent otherwise)`},
+		{"/cookie/host", "accepted"},
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
 		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
 		{"/redirect-empty", `ValueError: redirect: the URL is empty`},
