@@ -228,9 +228,13 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 		}
 		seen[rel] = true
 		from, to := filepath.Join(base, rel), filepath.Join(out, rel)
-		if !isDir(from) && isDir(rel) {
-			// Not beside the program (src/app.tova), but in the working
-			// directory, where tova serve run from here finds it.
+		if isDir(rel) {
+			// In the working directory, where tova serve run from here
+			// (tova serve src/app.tova) finds it: what the build copies
+			// is what that served.
+			if isDir(from) && !check && !sameFile(from, rel) {
+				skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s is both in the working directory and beside the program (%s): copied the working directory's, which tova serve run from here serves (run from %s, it serves the other)", src, at.Line, at.Col, rel, from, base))
+			}
 			from = rel
 		}
 		// Told before the existence of either: a static directory made
@@ -245,7 +249,17 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 			return
 		}
 		if !isDir(from) {
-			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from))
+			msg := fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from)
+			if _, err := os.Lstat(to); err == nil && earlier && !check && replaceable(to, earlier) == nil {
+				// An earlier build's copy: the server started from out
+				// would go on serving files deleted since.
+				if err := os.RemoveAll(to); err != nil {
+					failed = append(failed, fmt.Errorf("removing the earlier copy %s of the static directory %s, which no longer exists: %w", to, from, err))
+					return
+				}
+				msg += "; the earlier build's copy " + to + " is removed"
+			}
+			skipped = append(skipped, msg)
 			return
 		}
 		named := from
@@ -524,4 +538,12 @@ func shellWord(path string) string {
 		return path
 	}
 	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// sameFile reports whether paths a and b name one file (a directory
+// reached two ways).
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }

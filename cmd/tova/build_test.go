@@ -516,3 +516,58 @@ func TestBuildRefusesOutputInsideAStaticDirectoryOutside(t *testing.T) {
 		}
 	}
 }
+
+// A static directory deleted since the last build takes its earlier
+// copy with it: the built server served the files deleted. A directory
+// in both the working directory and beside the program (src/public and
+// public) is copied from the working directory, which tova serve run
+// from there serves, with a warning naming both.
+func TestBuildStaticDirectoryGoneOrTwice(t *testing.T) {
+	dir, pub := staticProject(t)
+	t.Chdir(dir)
+	build := func() (int, string) {
+		var o, errb testutil.Buffer
+		c := run([]string{"build", "app.tova"}, &o, &errb)
+		return c, errb.String()
+	}
+	if c, said := build(); c != 0 {
+		t.Fatalf("exit %d: %s", c, said)
+	}
+	copyOf := filepath.Join("dist", "public")
+	if _, err := os.Stat(filepath.Join(copyOf, "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(pub)
+	c, said := build()
+	if c != 0 || !strings.Contains(said, "the static directory public does not exist: not copied; the earlier build's copy "+copyOf+" is removed") {
+		t.Errorf("exit %d: %s", c, said)
+	}
+	if _, err := os.Lstat(copyOf); err == nil {
+		t.Errorf("%s, the copy of a static directory deleted since, is still deployed", copyOf)
+	}
+	// A directory the build did not make stays (dist holds no artifact).
+	os.Remove(filepath.Join("dist", "server.tbc"))
+	os.MkdirAll(filepath.Join("dist", "public"), 0o755)
+	os.WriteFile(filepath.Join("dist", "public", "mine.txt"), []byte("mine"), 0o644)
+	if c, said := build(); c != 0 || strings.Contains(said, "removed") {
+		t.Errorf("exit %d: %s", c, said)
+	}
+	if _, err := os.Stat(filepath.Join("dist", "public", "mine.txt")); err != nil {
+		t.Errorf("a directory the build did not make was removed: %v", err)
+	}
+
+	// src/app.tova, with src/public and public.
+	os.RemoveAll("dist")
+	os.MkdirAll(filepath.Join("src", "public"), 0o755)
+	os.Rename("app.tova", filepath.Join("src", "app.tova"))
+	os.WriteFile(filepath.Join("src", "public", "w.txt"), []byte("src"), 0o644)
+	os.MkdirAll("public", 0o755)
+	os.WriteFile(filepath.Join("public", "w.txt"), []byte("root"), 0o644)
+	var o, errb testutil.Buffer
+	if c := run([]string{"build"}, &o, &errb); c != 0 || !strings.Contains(errb.String(), "the static directory public is both in the working directory and beside the program ("+filepath.Join("src", "public")+"): copied the working directory's") {
+		t.Errorf("exit %d: %s", c, errb.String())
+	}
+	if b, err := os.ReadFile(filepath.Join("dist", "public", "w.txt")); err != nil || string(b) != "root" {
+		t.Errorf("dist/public/w.txt: %q %v, want the working directory's", b, err)
+	}
+}
