@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"tova/internal/jsonstr"
@@ -32,8 +33,8 @@ const (
 )
 
 func registerJSON() {
-	stringify := &vm.Builtin{Name: "JSON.stringify", Params: ps("value", "indent"), Fn: bJSONStringify}
-	parse := &vm.Builtin{Name: "JSON.parse", Params: ps("text"), Fn: bJSONParse}
+	stringify := &vm.Builtin{Name: "JSON.stringify", Params: ps("value", "replacer", "indent"), Fn: bJSONStringify}
+	parse := &vm.Builtin{Name: "JSON.parse", Params: ps("text", "reviver"), Fn: bJSONParse}
 	vm.RegisterValue("JSON", NewNamespace("JSON", map[string]vm.Value{
 		"stringify": vm.BuiltinValue(stringify),
 		"parse":     vm.BuiltinValue(parse),
@@ -86,29 +87,152 @@ func jsonIndent(v vm.Value) (string, error) {
 	return "", typeErr("JSON.stringify", "Int or String indent", v)
 }
 
+// JSON.stringify(value, replacer, indent), as JavaScript's: replacer
+// is a function of (key, value) whose result is written in the value's
+// place (a nil leaves an object's key out, and is null in a list), or a
+// list of the keys objects keep; JSON.stringify(value, indent) and
+// json_stringify(value, indent) take the indent second.
 func bJSONStringify(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	ind := arg(args, 1)
-	if len(args) >= 3 && has(args, 2) {
-		// JSON.stringify(value, replacer, indent) as JavaScript writes it.
-		ind = args[2]
+	if len(args) > 3 {
+		return vm.Nil, vm.TypeErrorf("JSON.stringify takes 1 to 3 arguments (value, replacer, indent), got %d", len(args))
+	}
+	v, ind := arg(args, 0), arg(args, 1)
+	if r := arg(args, 1); r.IsCallable() || r.Kind() == vm.KArray || len(args) == 3 {
+		ind = arg(args, 2)
+		if !r.IsNil() {
+			var err error
+			if v, err = replaced(t, r, v); err != nil {
+				return vm.Nil, err
+			}
+		}
 	}
 	indent, err := jsonIndent(ind)
 	if err != nil {
 		return vm.Nil, err
 	}
-	b, err := AppendJSONIndent(t, nil, arg(args, 0), indent)
+	b, err := AppendJSONIndent(t, nil, v, indent)
 	if err != nil {
 		return vm.Nil, err
 	}
 	return vm.Str(string(b)), nil
 }
 
+// replaced is v as JSON.stringify's replacer r makes it (see
+// bJSONStringify): a function's results, down from the value itself
+// (key ""), or the objects keeping only the keys r lists.
+func replaced(t *vm.Thread, r vm.Value, v vm.Value) (vm.Value, error) {
+	var keep []string
+	if r.Kind() == vm.KArray {
+		for _, k := range r.AsArray().Elems {
+			switch k.Kind() {
+			case vm.KString, vm.KInt, vm.KFloat:
+				keep = append(keep, vm.ToString(k))
+			default:
+				return vm.Nil, vm.TypeErrorf("JSON.stringify: the replacer list holds %s: it lists the keys to keep, as Strings", vm.TypeName(k))
+			}
+		}
+		r = vm.Nil
+	} else if !r.IsCallable() {
+		return vm.Nil, typeErr("JSON.stringify", "a replacer Function or list of keys", r)
+	}
+	var walk func(key string, v vm.Value, depth int) (vm.Value, error)
+	walk = func(key string, v vm.Value, depth int) (vm.Value, error) {
+		if depth > maxJSONDepth {
+			return vm.Nil, vm.Errorf("ValueError", "JSON.stringify: the value is nested more than %d levels deep, or holds itself", maxJSONDepth)
+		}
+		if !r.IsNil() {
+			var err error
+			if v, err = t.Call(r, vm.Str(key), v); err != nil {
+				return vm.Nil, err
+			}
+		}
+		switch v.Kind() {
+		case vm.KArray:
+			in := v.AsArray().Elems
+			out := make([]vm.Value, len(in))
+			for i, e := range in {
+				c, err := walk(strconv.Itoa(i), e, depth+1)
+				if err != nil {
+					return vm.Nil, err
+				}
+				out[i] = c
+			}
+			return vm.NewArray(out), nil
+		case vm.KObject:
+			o := v.AsObject()
+			if o.Type != nil && o.Type.Variant >= 0 {
+				return v, nil // (Some, Ok, a variant: written in their form)
+			}
+			out := vm.NewObject()
+			vals := o.Values()
+			for i, k := range o.Keys() {
+				if keep != nil && !slices.Contains(keep, k) {
+					continue
+				}
+				c, err := walk(k, vals[i], depth+1)
+				if err != nil {
+					return vm.Nil, err
+				}
+				if !c.IsNil() {
+					out.Set(k, c)
+				}
+			}
+			return vm.ObjectValue(out), nil
+		}
+		return v, nil
+	}
+	return walk("", v, 0)
+}
+
+// JSON.parse(text, reviver), as JavaScript's: reviver, a function of
+// (key, value), is called on each value parsed, innermost first, its
+// result kept in the value's place (a nil leaves an object's key out).
 func bJSONParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 2 {
+		return vm.Nil, vm.TypeErrorf("JSON.parse takes 1 or 2 arguments (text, reviver), got %d", len(args))
+	}
 	s, err := str("JSON.parse", args, 0)
 	if err != nil {
 		return vm.Nil, err
 	}
-	return ParseJSONString(s)
+	v, err := ParseJSONString(s)
+	if err != nil || !has(args, 1) {
+		return v, err
+	}
+	r := args[1]
+	if !r.IsCallable() {
+		return vm.Nil, typeErr("JSON.parse", "a reviver Function", r)
+	}
+	var walk func(key string, v vm.Value) (vm.Value, error)
+	walk = func(key string, v vm.Value) (vm.Value, error) {
+		switch v.Kind() {
+		case vm.KArray:
+			a := v.AsArray()
+			for i, e := range a.Elems {
+				c, err := walk(strconv.Itoa(i), e)
+				if err != nil {
+					return vm.Nil, err
+				}
+				a.Elems[i] = c
+			}
+		case vm.KObject:
+			o := v.AsObject()
+			for _, k := range o.Keys() {
+				e, _ := o.Get(k)
+				c, err := walk(k, e)
+				if err != nil {
+					return vm.Nil, err
+				}
+				if c.IsNil() {
+					o.Delete(k)
+				} else {
+					o.Set(k, c)
+				}
+			}
+		}
+		return t.Call(r, vm.Str(key), v)
+	}
+	return walk("", v)
 }
 
 // ---------------------------------------------------------------- writing

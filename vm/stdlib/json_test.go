@@ -173,7 +173,7 @@ func TestJSONStringifyErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot serialise") {
 		t.Errorf("host stringify: %v", err)
 	}
-	_, err = e.th.Call(jsonNS(t, e, "stringify"), I(1), L())
+	_, err = e.th.Call(jsonNS(t, e, "stringify"), I(1), nilV, B(true))
 	if err == nil || !strings.Contains(err.Error(), "expected Int or String indent") {
 		t.Errorf("bad indent: %v", err)
 	}

@@ -86,7 +86,7 @@ func TestNamedArguments(t *testing.T) {
 		}
 	}
 	js := nsMember(t, e, "JSON", "stringify")
-	if p := js.AsBuiltin().Params; len(p) < 2 || p[1] != "indent" {
+	if p := js.AsBuiltin().Params; len(p) < 3 || p[2] != "indent" {
 		t.Errorf("JSON.stringify params %v", p)
 	}
 }
