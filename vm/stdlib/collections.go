@@ -2428,6 +2428,9 @@ func bDropNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 					return err
 				}
 			} else {
+				if err := rowWithColumns("drop_nil", row, c.AsString()); err != nil {
+					return err
+				}
 				v = field(row, c.AsString())
 			}
 			if v.IsNil() {
@@ -2441,6 +2444,22 @@ func bDropNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	return newList(out), nil
+}
+
+// rowWithColumns refuses a row of a table verb that names column col
+// when the row is not an object: a list of batches (stream(f, batch: n)
+// |> drop_nil(.id), each batch a list) read as rows without the column
+// lost every one of them.
+func rowWithColumns(fname string, row vm.Value, col string) error {
+	switch row.Kind() {
+	case vm.KObject, vm.KHost, vm.KNil:
+		return nil
+	}
+	hint := ""
+	if row.Kind() == vm.KArray {
+		hint = " (a list of batches, as stream(file, batch: n) gives, is walked with each: stream(...) |> each(fn(batch) ...))"
+	}
+	return vm.TypeErrorf("%s: a row is %s, which has no column %s%s", fname, vm.TypeName(row), col, hint)
 }
 
 // bFillNil: fill_nil(list, value) replaces nil elements; fill_nil(rows,
@@ -2471,6 +2490,9 @@ func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return nil
 		}
 		if row.Kind() != vm.KObject {
+			if err := rowWithColumns("fill_nil", row, fills.Keys()[0]); err != nil {
+				return err
+			}
 			out = append(out, row)
 			return nil
 		}
