@@ -2490,8 +2490,10 @@ func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return nil
 		}
 		if row.Kind() != vm.KObject {
-			if err := rowWithColumns("fill_nil", row, fills.Keys()[0]); err != nil {
-				return err
+			if fills.Len() > 0 {
+				if err := rowWithColumns("fill_nil", row, fills.Keys()[0]); err != nil {
+					return err
+				}
 			}
 			out = append(out, row)
 			return nil
