@@ -23,6 +23,7 @@ import (
 
 	"tova/actors"
 	"tova/bytecode"
+	"tova/internal/dberr"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -1009,7 +1010,7 @@ func (r *Runner) spawn(ctx context.Context, t *vm.Thread, server, name string, a
 		res, err = r.q.insert(ctx, ja, opts)
 	}
 	if err != nil {
-		return 0, vm.Errorf("JobError", "spawn_job: storing the job: %v", err)
+		return 0, storeError("spawn_job: storing the job", err)
 	}
 	return res.Job.ID, nil
 }
@@ -1028,9 +1029,20 @@ func (r *Runner) publish(ctx context.Context, t *vm.Thread, topic string, payloa
 		n, err = r.q.publish(ctx, topic, payload, r.name, r.insertOpts)
 	}
 	if err != nil {
-		return 0, vm.Errorf("JobError", "publish: storing the event: %v", err)
+		return 0, storeError("publish: storing the event", err)
 	}
 	return n, nil
+}
+
+// storeError is the error of storing a job or an event that failed on
+// err: DatabaseUnavailable when the queue's database cannot be reached
+// (as a model call's, answered 503 over HTTP: worth retrying), else a
+// JobError.
+func storeError(what string, err error) error {
+	if dberr.Unavailable(err) {
+		return &vm.Error{Kind: dberr.Kind, Msg: fmt.Sprintf("%s: cannot reach the job queue's database: %v", what, err), Cause: err}
+	}
+	return vm.Errorf("JobError", "%s: %v", what, err)
 }
 
 // backgroundServer finds the server whose background fn name a

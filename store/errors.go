@@ -2,14 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
-	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 
 	sqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,6 +13,7 @@ import (
 	// itself must never be linked beside glebarez's (both register "sqlite").
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"tova/internal/dberr"
 	"tova/vm"
 )
 
@@ -29,7 +26,7 @@ const (
 	// KindUnavailable means the database cannot be reached (refused,
 	// connection lost, locked past the busy timeout). The HTTP layer
 	// answers such failures with 503; the next call reconnects.
-	KindUnavailable = "DatabaseUnavailable"
+	KindUnavailable = dberr.Kind
 	// KindSchema is a model that does not match its existing table.
 	KindSchema = "SchemaError"
 	// KindColumn is a query naming a field the model does not have.
@@ -74,7 +71,7 @@ func dbError(err error, cfg *Config) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		if unavailableState(pe.Code) {
+		if dberr.UnavailableState(pe.Code) {
 			return unavailable(err, cfg)
 		}
 		code := pgCodes[pe.Code]
@@ -89,8 +86,7 @@ func dbError(err error, cfg *Config) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_NOTADB:
+		if dberr.UnavailableSQLite(se.Code()) {
 			return unavailable(err, cfg)
 		}
 		msg := se.Error()
@@ -103,7 +99,7 @@ func dbError(err error, cfg *Config) error {
 		}
 		return dbErr(msg, code, err)
 	}
-	if connectionLost(err) {
+	if dberr.ConnectionLost(err) {
 		return unavailable(err, cfg)
 	}
 	if m := encodeErrRE.FindStringSubmatch(err.Error()); m != nil {
@@ -126,30 +122,6 @@ func sqliteCodeName(desc string) string {
 		return desc[i+1 : len(desc)-1]
 	}
 	return desc
-}
-
-// unavailableState: connection exceptions, shutdowns, too many clients.
-func unavailableState(code string) bool {
-	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
-}
-
-// connectionLost recognises failures of the connection itself rather
-// than of the statement.
-func connectionLost(err error) bool {
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	var oe *net.OpError
-	switch {
-	case errors.As(err, &ce), errors.As(err, &oe), errors.As(err, &ne):
-		return true
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, net.ErrClosed):
-		return true
-	case pgconn.SafeToRetry(err), pgconn.Timeout(err):
-		return true
-	}
-	return strings.Contains(err.Error(), "conn closed")
 }
 
 func unavailable(err error, cfg *Config) *vm.Error {
