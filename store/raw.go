@@ -296,9 +296,10 @@ func scanTargets(n int) (raw, ptrs []any) {
 // SQLite, which would read them) placeholders other than $1, $2, ...:
 // PostgreSQL refuses both, so a program that ran on SQLite would fail
 // there. Quoted text and comments are not looked into; on PostgreSQL a
-// ? is an operator (jsonb ? 'key').
+// ? is an operator (jsonb ? 'key'), unless the SQL has no $1 and is
+// given parameters.
 func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
-	most := 0
+	most, question := 0, false
 	for i := 0; i < len(sql); i++ {
 		if end := skipText(sql, i); end > i {
 			i = end
@@ -316,7 +317,14 @@ func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 			i = j - 1
 		case c == '?' && sqlite:
 			return vm.TypeErrorf("db.%s: the placeholders are $1, $2, ... on both engines, not ? (PostgreSQL would refuse it)", fname)
+		case c == '?':
+			question = true
 		}
+	}
+	if question && most == 0 && n > 0 {
+		// (on PostgreSQL ? is jsonb's operator, which takes no
+		// parameter: given some, the ? were meant as placeholders)
+		return vm.TypeErrorf("db.%s: the placeholders are $1, $2, ... on both engines, not ?", fname)
 	}
 	if n != most {
 		return vm.TypeErrorf("db.%s: the SQL takes %s, given %d", fname, placeholderCount(most), n)

@@ -71,6 +71,8 @@ func TestCheckPlaceholders(t *testing.T) {
 		{"select * from t where a = $1 and b = $3", 2, true, "takes 3 parameters ($1 to $3), given 2"},
 		{"select * from t where a = ?", 1, true, "not ?"},
 		{"select data ? 'key' from t", 0, false, ""},
+		{"select * from t where a = ?", 1, false, "db.query: the placeholders are $1, $2, ... on both engines, not ?"},
+		{"select * from t where data ? $1", 1, false, ""},
 		{"select '$1 ?', \"$2\" -- $3 ?\n from t /* $4 ? */", 0, true, ""},
 		{"select $tag$ $1 ? $tag$ from t", 0, true, ""},
 		{"select 'unclosed $1", 0, true, ""},
