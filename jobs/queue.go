@@ -190,7 +190,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 			JobTimeout:  s.timeout + time.Second,
 			MaxAttempts: s.maxAttempts,
 			RetryPolicy: backoff{base: s.backoff, limit: s.maxBackoff},
-			Logger:      slog.New(&slogToZerolog{log: r.log}),
+			Logger:      slog.New(&slogToZerolog{log: r.log, seen: &logRepeats{}}),
 		}
 	} else {
 		cfg.Logger = slog.New(&slogToZerolog{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
@@ -40,10 +41,43 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 }
 
 // slogToZerolog forwards the queue library's log records of level Warn
-// and above into the runtime's JSON log.
+// and above into the runtime's JSON log. A message repeated within
+// logRepeatEvery of its last line is counted rather than written (with
+// its database down the library says "Error fetching jobs" some twenty
+// times a second, for as long as it is down): the next line written
+// says how many were left out.
 type slogToZerolog struct {
 	log   zerolog.Logger
 	attrs []slog.Attr
+	seen  *logRepeats // shared by the handlers WithAttrs makes
+}
+
+// logRepeatEvery is the least time between two lines of one message of
+// the queue library.
+const logRepeatEvery = 10 * time.Second
+
+type logRepeats struct {
+	mu      sync.Mutex
+	last    map[string]time.Time
+	skipped map[string]int
+}
+
+// pass says whether a line of msg is written at now, and how many were
+// left out since the last that was.
+func (l *logRepeats) pass(msg string, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil || len(l.last) > 256 {
+		l.last, l.skipped = map[string]time.Time{}, map[string]int{}
+	}
+	if t, ok := l.last[msg]; ok && now.Sub(t) < logRepeatEvery {
+		l.skipped[msg]++
+		return false, 0
+	}
+	l.last[msg] = now
+	n := l.skipped[msg]
+	delete(l.skipped, msg)
+	return true, n
 }
 
 func (h *slogToZerolog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
@@ -57,6 +91,18 @@ func (h *slogToZerolog) Handle(_ context.Context, r slog.Record) error {
 	if e == nil {
 		return nil
 	}
+	skipped := 0
+	if h.seen != nil {
+		var ok bool
+		at := r.Time
+		if at.IsZero() {
+			at = time.Now()
+		}
+		if ok, skipped = h.seen.pass(r.Message, at); !ok {
+			e.Discard()
+			return nil
+		}
+	}
 	add := func(a slog.Attr) bool {
 		e = e.Str(a.Key, a.Value.Resolve().String())
 		return true
@@ -65,12 +111,15 @@ func (h *slogToZerolog) Handle(_ context.Context, r slog.Record) error {
 		add(a)
 	}
 	r.Attrs(add)
+	if skipped > 0 {
+		e = e.Int("repeated", skipped)
+	}
 	e.Msg(r.Message)
 	return nil
 }
 
 func (h *slogToZerolog) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &slogToZerolog{log: h.log, attrs: append(append([]slog.Attr{}, h.attrs...), attrs...)}
+	return &slogToZerolog{log: h.log, attrs: append(append([]slog.Attr{}, h.attrs...), attrs...), seen: h.seen}
 }
 
 func (h *slogToZerolog) WithGroup(string) slog.Handler { return h }

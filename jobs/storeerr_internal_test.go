@@ -1,13 +1,17 @@
 package jobs
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rs/zerolog"
 
 	"tova/vm"
 )
@@ -32,5 +36,34 @@ func TestStoreErrorKinds(t *testing.T) {
 		if !errors.As(err, &ve) || ve.Kind != c.kind || !strings.HasPrefix(ve.Msg, "spawn_job: storing the job: ") {
 			t.Errorf("%v: %v, want a %s", c.err, err, c.kind)
 		}
+	}
+}
+
+// The queue library's lines of one message come at most once per
+// logRepeatEvery; the next says how many were left out (with its
+// database down it said "Error fetching jobs" twenty times a second).
+func TestQueueLogRepeatsCounted(t *testing.T) {
+	var out strings.Builder
+	h := (&slogToZerolog{log: zerolog.New(&out), seen: &logRepeats{}}).WithAttrs([]slog.Attr{slog.String("queue", "q")})
+	start := time.Unix(1_800_000_000, 0)
+	for i := range 200 {
+		r := slog.NewRecord(start.Add(time.Duration(i)*50*time.Millisecond), slog.LevelError, "producer: Error fetching jobs", 0)
+		if err := h.Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := slog.NewRecord(start.Add(time.Second), slog.LevelWarn, "another message", 0)
+	h.Handle(context.Background(), other)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	// 200 lines 50 ms apart span 9.95 s: the first is written, the
+	// other 199 counted.
+	if len(lines) != 2 || !strings.Contains(lines[0], `"message":"producer: Error fetching jobs"`) || !strings.Contains(lines[1], "another message") {
+		t.Fatalf("lines: %q", lines)
+	}
+	r := slog.NewRecord(start.Add(20*time.Second), slog.LevelError, "producer: Error fetching jobs", 0)
+	h.Handle(context.Background(), r)
+	lines = strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[2], `"repeated":199`) || !strings.Contains(lines[2], `"queue":"q"`) {
+		t.Fatalf("the line after the repeats: %q", lines)
 	}
 }
