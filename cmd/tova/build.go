@@ -250,14 +250,11 @@ func copyStatic(src string, srcText []byte, out string, check, earlier bool) (co
 		}
 		if !isDir(from) {
 			msg := fmt.Sprintf("%s:%d:%d: the static directory %s does not exist: not copied", src, at.Line, at.Col, from)
-			if _, err := os.Lstat(to); err == nil && earlier && !check && replaceable(to, earlier) == nil {
-				// An earlier build's copy: the server started from out
-				// would go on serving files deleted since.
-				if err := os.RemoveAll(to); err != nil {
-					failed = append(failed, fmt.Errorf("removing the earlier copy %s of the static directory %s, which no longer exists: %w", to, from, err))
-					return
-				}
-				msg += "; the earlier build's copy " + to + " is removed"
+			if _, err := os.Lstat(to); err == nil && !check {
+				// An earlier build's copy, maybe, which the server started
+				// from out would go on serving; or what the deployed
+				// server saved there (uploads): not the build's to remove.
+				msg += "; " + to + " is there, left as it is, and served: remove it if it is an earlier build's copy whose files should no longer be served"
 			}
 			skipped = append(skipped, msg)
 			return
