@@ -153,8 +153,10 @@ func (u *uploadRules) checkFile(field, name, declared string, head []byte, size 
 		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 			message: fmt.Sprintf("%s: file type %s not allowed (allowed: %s)", field, mt, strings.Join(u.allowed, ", "))}
 	}
-	if ext := filepath.Ext(name); ext != "" {
-		if et, _, err := mime.ParseMediaType(mime.TypeByExtension(ext)); err == nil && !u.allows(et) {
+	// (the name as save_file will make it: "evil.html " is saved as
+	// evil.html)
+	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeTypes[ext] != "" {
+		if et := activeTypes[ext]; !u.allows(et) && !(et == "application/xml" && u.allows("text/xml")) {
 			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, strings.Join(u.allowed, ", "))}
 		}
@@ -209,10 +211,24 @@ func (u *uploadRules) checkSize(field string, size int64) *httpError {
 		message: fmt.Sprintf("%s: file too large (max %s)", field, sizeText(u.maxSize))}
 }
 
-// allows reports whether media type mt is in the allowed list.
+// activeTypes are the types, by file name extension, of the files a
+// browser runs scripts in when served (as static serves a saved upload,
+// by its extension): a name of one of them is refused unless its type
+// is allowed, whatever the bytes are.
+var activeTypes = map[string]string{
+	".html": "text/html", ".htm": "text/html", ".shtml": "text/html",
+	".xhtml": "application/xhtml+xml", ".xht": "application/xhtml+xml",
+	".svg": "image/svg+xml", ".svgz": "image/svg+xml",
+	".xml": "application/xml", ".xsl": "application/xml", ".xslt": "application/xml",
+	".js": "text/javascript", ".mjs": "text/javascript",
+}
+
+// allows reports whether media type mt is in the allowed list. A
+// wildcard does not take SVG (a picture that can carry script): "image/*"
+// allows it only listed.
 func (u *uploadRules) allows(mt string) bool {
 	for _, a := range u.allowed {
-		if a == mt || strings.HasSuffix(a, "/*") && strings.HasPrefix(mt, a[:len(a)-1]) {
+		if a == mt || strings.HasSuffix(a, "/*") && strings.HasPrefix(mt, a[:len(a)-1]) && mt != "image/svg+xml" {
 			return true
 		}
 	}

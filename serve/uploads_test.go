@@ -127,7 +127,16 @@ func TestUploadsCheckFileParts(t *testing.T) {
 	if r.status != 415 || !strings.Contains(r.body, `"message":"avatar: the file name's extension .html is of type text/html, not allowed (allowed: image/png, image/jpeg, application/pdf)"`) {
 		t.Errorf("PNG bytes named evil.html: %d %s", r.status, r.body)
 	}
-	for _, name := range []string{"ME.PNG", "avatar", "photo.jpeg.png"} {
+	// Also as save_file will name it ("evil.html " is saved as
+	// evil.html), and whatever the case.
+	for _, name := range []string{"evil.html ", "EVIL.HTM", "x.svg", "a.js", "p.xhtml"} {
+		if r := postForm(t, url+"/up", formPart{"avatar", name, "image/png", pngBytes}); r.status != 415 {
+			t.Errorf("PNG bytes named %q: %d %s", name, r.status, r.body)
+		}
+	}
+	// A name whose extension's type is of no harm passes: the type
+	// check is on the declared type and the bytes.
+	for _, name := range []string{"ME.PNG", "avatar", "photo.jpeg.png", "IMG_1.HEIC", "notes.md"} {
 		if r := postForm(t, url+"/up", formPart{"avatar", name, "image/png", pngBytes}); r.status != 200 {
 			t.Errorf("PNG bytes named %s: %d %s", name, r.status, r.body)
 		}
@@ -478,5 +487,30 @@ func TestJSONBodiesDecodedWithinBudget(t *testing.T) {
 	// form may take longer, which is not what this asks)
 	if r := do(t, "POST", app.urls[""]+"/form/free", form, "Content-Type", "application/x-www-form-urlencoded"); r.status != 200 || r.body != "1" {
 		t.Errorf("a large form once the budget is free: %d %.120s", r.status, r.body)
+	}
+}
+
+// "image/*" takes every image type but SVG, a picture that can carry
+// script: listed, it is taken.
+func TestUploadsWildcardLeavesOutSVG(t *testing.T) {
+	app := startApp(t, `
+server {
+  uploads { allowed_types: ["image/*"] }
+  route POST "/up" with upload("f") => fn(req) req.body.f.filename
+}
+server "svg" {
+  uploads { allowed_types: ["image/*", "image/svg+xml"] }
+  route POST "/up" with upload("f") => fn(req) req.body.f.filename
+}
+`)
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)
+	if r := postForm(t, app.urls[""]+"/up", formPart{"f", "x.svg", "image/svg+xml", svg}); r.status != 415 {
+		t.Errorf("an SVG under image/*: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, app.urls[""]+"/up", formPart{"f", "me.png", "image/png", pngBytes}); r.status != 200 {
+		t.Errorf("a PNG under image/*: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, app.urls["svg"]+"/up", formPart{"f", "x.svg", "image/svg+xml", svg}); r.status != 200 {
+		t.Errorf("an SVG listed: %d %s", r.status, r.body)
 	}
 }

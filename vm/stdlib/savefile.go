@@ -63,6 +63,17 @@ func bSaveFile(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.Str(path), nil
 }
 
+// SafeFileName is the name save_file gives a file the client named
+// name: its last path element, without what a file name should not hold,
+// shortened; name itself if it climbs out of its directory (save_file
+// refuses it).
+func SafeFileName(name string) string {
+	if base, err := safeFileName(name); err == nil {
+		return base
+	}
+	return name
+}
+
 // safeFileName makes a client's file name one to create in a directory.
 func safeFileName(name string) (string, error) {
 	elems := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
