@@ -133,8 +133,9 @@ func noEnv(string) (string, bool) { return "", false }
 
 // The reference's session block turns the check on, the guide's
 // sessions block does not (its SameSite cookie is its protection)
-// unless it says csrf: true or same_site: "none"; csrf: false turns it
-// off. A route the program declares at GET /csrf-token is its own.
+// unless it says csrf: true (same_site: "none" without either is warned
+// of); csrf: false turns it off. A route the program declares at GET
+// /csrf-token is its own.
 func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 	const secret = `secret: "a-secret-of-enough-bytes"`
 	route := "\n  route POST \"/p\" => fn() \"posted\"\n}\n"
@@ -145,9 +146,10 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 		{"session { " + secret + " }", true},
 		{"sessions { " + secret + " }", false},
 		{"sessions { " + secret + ", csrf: true }", true},
-		// SameSite=None: other sites' requests carry the cookie.
-		{"sessions { " + secret + `, same_site: "none", secure: true }`, true},
-		{"sessions { " + secret + `, same_site: "none", secure: true, csrf: false }`, false},
+		// SameSite=None: other sites' requests carry the cookie (a
+		// warning, below).
+		{"sessions { " + secret + `, same_site: "none", secure: true }`, false},
+		{"sessions { " + secret + `, same_site: "none", secure: true, csrf: true }`, true},
 		{"sessions { " + secret + `, same_site: "strict" }`, false},
 		{"session { " + secret + ", csrf: false }", false},
 		{"auth { " + secret + ", csrf: false }", false},
@@ -157,6 +159,10 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 		{"session { " + secret + " }\n  auth { " + secret + ", csrf: false }", false},
 	} {
 		app := startApp(t, "server {\n  "+c.block+route)
+		warned := len(logged(app.logs, sameSiteNoneWarning)) > 0
+		if want := strings.Contains(c.block, `"none"`) && !strings.Contains(c.block, "csrf"); warned != want {
+			t.Errorf("%s: warned of same_site none: %v", c.block, warned)
+		}
 		r := do(t, "POST", app.urls[""]+"/p", "")
 		if on := r.status == 403; on != c.on {
 			t.Errorf("%s: POST without a token = %d %s, want the check on: %v", c.block, r.status, r.body, c.on)
@@ -207,3 +213,5 @@ server "worker" {
 		}
 	}
 }
+
+const sameSiteNoneWarning = `sessions: same_site "none" sends the session cookie with other sites' requests too, and the CSRF check is off: a page elsewhere can make requests as the user; add csrf: true (clients then send X-Tova-CSRF), or csrf: false to say it is meant`

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -781,6 +782,12 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 		st, err := readSessions(kind, at, v, cfg.getenv)
 		if err != nil {
 			return err
+		}
+		if st.sameSite == http.SameSiteNoneMode && !st.csrf && !st.csrfOff {
+			// The guide's block leaves the CSRF check off because its
+			// cookie's SameSite keeps other sites' requests from
+			// carrying it; a SameSite=None cookie goes with them.
+			cfg.log.Warn().Str("at", at).Msg(`sessions: same_site "none" sends the session cookie with other sites' requests too, and the CSRF check is off: a page elsewhere can make requests as the user; add csrf: true (clients then send X-Tova-CSRF), or csrf: false to say it is meant`)
 		}
 		cfg.sessions = st
 	case "tls":

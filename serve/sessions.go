@@ -153,13 +153,6 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 				return nil, bad("same_site", `"none" needs secure: true (browsers drop a SameSite=None cookie sent without Secure)`)
 			}
 			st.sameSite = http.SameSiteNoneMode
-			if !st.csrf && !st.csrfOff {
-				// The guide's block leaves out the CSRF check because
-				// its cookie's SameSite keeps other sites' requests
-				// from carrying it; a SameSite=None cookie goes with
-				// them, and the check is what is left.
-				st.csrf = true
-			}
 		default:
 			return nil, bad("same_site", `expected "strict", "lax" or "none", got %s`, vm.Repr(sv))
 		}
