@@ -237,7 +237,8 @@ func (t *Thread) CallOmitting(fn Value, args []Value, omit []bool) (Value, error
 // expires_in: 60)), else the first parameter after the positional
 // arguments that no named argument binds, if it is one that takes an
 // object of names (format_number(x, decimals: 2), build_url(host: h),
-// derive(t, total: .a + .b)) or one past those it declares
+// derive(t, total: .a + .b), fill_nil(rows, a: 0), publish("t", id: 1),
+// respond(201, id: 5)) or one past those it declares
 // (join(users, orders, left: "id")). Any other (reduce's initial,
 // replace's to) would take the object for its value: a name it does not
 // have is an error there.
@@ -260,7 +261,7 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 
 // objectParams are the names of builtins' parameters that take an
 // object of names, and so the named arguments matching no parameter.
-var objectParams = []string{"opts", "options", "parts", "obj", "aggregations", "columns", "rules", "headers"}
+var objectParams = []string{"opts", "options", "parts", "obj", "aggregations", "columns", "column", "rules", "headers", "payload", "body"}
 
 // paramAliases are other names of builtins' parameters, as the
 // reference's docs spell them: reduce(xs, f, init: 0) is initial,

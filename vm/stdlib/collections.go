@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"strings"
 
 	"tova/vm"
 )
@@ -727,7 +728,7 @@ func copyElems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 }
 
 // sortDesc is the order a sort's third argument asks for: a Bool (nil:
-// ascending), or an options object { desc } (sort_by(xs, f, { desc:
+// ascending), "asc" or "desc", or an options object { desc } (sort_by(xs, f, { desc:
 // true }), the form the reference's docs write).
 func sortDesc(fname string, args []vm.Value) (bool, error) {
 	v := arg(args, 2)
@@ -742,8 +743,16 @@ func sortDesc(fname string, args []vm.Value) (bool, error) {
 		return false, nil
 	case vm.KBool:
 		return v.AsBool(), nil
+	case vm.KString:
+		// sorted(xs, "age", "desc"), as SQL writes the order
+		switch strings.ToLower(v.AsString()) {
+		case "desc":
+			return true, nil
+		case "asc":
+			return false, nil
+		}
 	}
-	return false, typeErr(fname+"'s desc", "Bool", v)
+	return false, typeErr(fname+"'s desc", `Bool (or "asc", "desc")`, v)
 }
 
 func bSorted(t *vm.Thread, args []vm.Value) (vm.Value, error) {
