@@ -155,7 +155,12 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 					return err
 				}
 			}
-			return r.runJob(ctx, j.JobRow, &j.Args)
+			err := r.runJob(ctx, j.JobRow, &j.Args)
+			var d *dropped
+			if errors.As(err, &d) {
+				return e.discard(ctx, j.JobRow, d)
+			}
+			return err
 		}))
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
 			e.ownMaxAttempts(ctx, r, j.JobRow)
@@ -334,7 +339,8 @@ func (e *engine[TTx]) pastAttempts(ctx context.Context, r *Runner, row *rivertyp
 }
 
 // dropped is a delivery no subscriber of the running server can take
-// (runEvent): it is discarded at once, with why, rather than completed,
+// (runEvent), or a job or delivery whose arguments do not fit its
+// parameters (failFinal): it is discarded at once, with why, rather than completed,
 // so that tova jobs lists it (it was listed as completed, and cleaned
 // away as one, after running no code).
 type dropped struct{ msg string }

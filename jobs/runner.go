@@ -624,7 +624,9 @@ func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) 
 	args, err := decodeArgs(json.RawMessage(a.Args))
 	var omit []bool
 	if err == nil && r.args != nil {
-		args, omit, err = r.args(fn, args)
+		if args, omit, err = r.args(fn, args); err != nil {
+			return r.failFinal(row, "job "+a.Fn, err)
+		}
 	}
 	if err != nil {
 		return r.fail(row, "job "+a.Fn, err)
@@ -673,7 +675,7 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		}
 		if r.args != nil && args != nil {
 			if args, omit, err = r.args(fn, args); err != nil {
-				return r.fail(row, in, err)
+				return r.failFinal(row, in, err)
 			}
 		}
 		if err := r.execute(ctx, row, in, fn, args, omit); err != nil {
@@ -910,6 +912,15 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 		ev.Msg(msg)
 	}
 	return errors.New(msg)
+}
+
+// failFinal is fail for a failure that every attempt would meet (the
+// arguments do not fit the parameters): logged as the last attempt, and
+// the job discarded at once (see dropped), not retried.
+func (r *Runner) failFinal(row *rivertype.JobRow, where string, err error) error {
+	last := *row
+	last.MaxAttempts = max(row.Attempt, 1)
+	return &dropped{r.fail(&last, where, err).Error()}
 }
 
 // errReturned is the failure of a job whose code returned an Err value:

@@ -246,14 +246,65 @@ func (rt *Runtime) stopJobs(ctx context.Context) {
 // jobArgs takes the arguments a job or an event brings for fn: those of
 // its typed parameters become what they were sent as (Some and None,
 // records, variants), as a call's from another server do; one that does
-// not convert fails the attempt (a TypeError naming it).
+// not convert fails the job for good (a TypeError naming it). A nil
+// stays nil (None for an Option<T>), as a direct call would pass it.
+// Option values a job stored before they crossed in the wire's form
+// ({"value": x}, {"__tag": "None"}) are taken too.
 func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, error) {
 	if fn.Kind() != vm.KFunc {
 		return args, nil, nil
 	}
-	args, skip, bad := s.typedArgs(fn.AsClosure(), args, nil)
+	cl := fn.AsClosure()
+	params, types := cl.ParamNames(), cl.ParamTypes()
+	var bad []string
+	for i := range min(len(args), len(params), len(types)) {
+		typ := types[i]
+		if typ == "" {
+			continue
+		}
+		_, optional := strings.CutPrefix(typ, "Option<")
+		v := args[i]
+		if optional {
+			v = s.storedOption(params[i], v, typ)
+		}
+		if v.IsNil() {
+			if optional {
+				args[i] = vm.None
+			}
+			continue
+		}
+		c, msg := s.convertParam(params[i], v, typ)
+		if msg != "" {
+			bad = append(bad, msg)
+			continue
+		}
+		if optional {
+			c = vm.Some(c)
+		}
+		args[i] = c
+	}
 	if len(bad) > 0 {
 		return nil, nil, vm.TypeErrorf("the arguments do not fit the parameters' types: %s", strings.Join(bad, "; "))
 	}
-	return args, skip, nil
+	return args, nil, nil
+}
+
+// storedOption is v, an argument of an Option<T> parameter, as the job
+// queue stored Options before they crossed in the wire's form: None as
+// {"__tag": "None"} (nil now), Some(x) as {"value": x} (x now, unless
+// that object is itself a T).
+func (s *Server) storedOption(name string, v vm.Value, typ string) vm.Value {
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil || v.AsObject().Len() != 1 {
+		return v
+	}
+	o := v.AsObject()
+	if tag, ok := o.Get("__tag"); ok && tag.Kind() == vm.KString && tag.AsString() == "None" {
+		return vm.Nil
+	}
+	if x, ok := o.Get("value"); ok {
+		if _, msg := s.convertParam(name, v, typ); msg != "" {
+			return x
+		}
+	}
+	return v
 }
