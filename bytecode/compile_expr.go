@@ -712,7 +712,8 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		return
 	}
 	// A method call with named or spread arguments calls the function
-	// __method finds (x.pad_start(5, fill: "-")): R[r] = __method(x, name).
+	// __method finds (x.pad_start(5, fill: "-")): R[r] = __method(x,
+	// name, named), in R[r..r+3].
 	method, _ := e.Fn.(*ast.Member)
 	if method != nil && method.Optional {
 		method = nil // (x?.m(...): read as a field, nil if x is)
@@ -725,13 +726,18 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		f.emit(GETBUILTIN, r, f.c.builtin("__method"), 0)
 		fnPart(method.X, func() { f.exprTo(method.X, r+1) })
 		f.emit(LOADK, r+2, f.c.kString(method.Name), 0)
+		hasNames := 0
+		if named > 0 {
+			hasNames = 1
+		}
+		f.emit(LOADBOOL, r+3, hasNames, 0)
 		f.setPos(e.PosV)
-		f.emit(CALL, r, 2, 0)
+		f.emit(CALL, r, 3, 0)
 	}
 	if spread {
 		fn := f.alloc(1)
 		if method != nil {
-			f.alloc(2)
+			f.alloc(3)
 			fnTo(fn)
 			f.release(fn + 1)
 		} else {
@@ -772,7 +778,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	}
 	n := 1 + len(vals)
 	if method != nil {
-		n = max(n, 3)
+		n = max(n, 4)
 	}
 	base := f.callBase(dst, n)
 	fnTo(base)

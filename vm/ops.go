@@ -241,11 +241,25 @@ func isBuiltin(name string) bool {
 func init() {
 	// __method(x, name) is x.name as a function, for a method call with
 	// named or spread arguments (see methodValue).
-	Register(&Builtin{Name: "__method", Params: []string{"x", "name"}, Fn: func(t *Thread, args []Value) (Value, error) {
-		if len(args) != 2 || args[1].k != KString {
+	// With spread arguments only (named: false), the function calls
+	// the method as a plain call does (a host object's own methods
+	// first: res.status(...[201])).
+	Register(&Builtin{Name: "__method", Params: []string{"x", "name", "named"}, Fn: func(t *Thread, args []Value) (Value, error) {
+		if len(args) < 2 || args[1].k != KString {
 			return Nil, TypeErrorf("__method: expected a value and a method name")
 		}
-		return t.methodValue(args[0], args[1].AsString())
+		x, name := args[0], args[1].AsString()
+		if len(args) > 2 && args[2].k == KBool && !args[2].AsBool() && x.k != KNil {
+			if x.k == KObject {
+				if v, ok := x.AsObject().Get(name); ok {
+					return v, nil
+				}
+			}
+			return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Fn: func(t *Thread, args []Value) (Value, error) {
+				return t.callMethod(x, name, append([]Value{x}, args...))
+			}}), nil
+		}
+		return t.methodValue(x, name)
 	}})
 }
 
