@@ -75,6 +75,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
+		args, skip = withRequest(x, body, params, cl.ParamTypes(), args, skip)
 		args, skip, bad := s.typedArgs(cl, args, skip)
 		if len(bad) > 0 {
 			return vm.Nil, validationError(bad...)
@@ -258,6 +259,78 @@ func rpcArgs(body vm.Value, params []string) (args []vm.Value, skip []bool, err 
 		}
 	}
 	return args, skip, nil
+}
+
+// withRequest binds, as a handler's are (Decision 7), the untyped
+// parameters named req or request to the call's request and res or
+// response to its response, the caller's arguments going to the other
+// parameters in order (fn agent(req, id) called as notify.agent(5)):
+// they were bound to the caller's arguments, nil when it gave none.
+func withRequest(x *exchange, body vm.Value, params, types []string, args []vm.Value, skip []bool) ([]vm.Value, []bool) {
+	bound := func(i int) (vm.Value, bool) {
+		if i < len(types) && types[i] != "" {
+			return vm.Nil, false
+		}
+		switch params[i] {
+		case "req", "request":
+			return x.reqValue(), true
+		case "res", "response":
+			return x.resValue(), true
+		}
+		return vm.Nil, false
+	}
+	any := false
+	for i := range params {
+		if _, ok := bound(i); ok {
+			any = true
+		}
+	}
+	if !any {
+		return args, skip
+	}
+	if _, positional := rpcPositional(body); !positional {
+		// (by name: each argument is at its parameter's place)
+		for i := range params {
+			if v, ok := bound(i); ok {
+				args = extend(args, i)
+				args[i] = v
+				if i < len(skip) {
+					skip[i] = false
+				}
+			}
+		}
+		return args, skip
+	}
+	var out []vm.Value
+	var outSkip []bool
+	next := 0
+	for i := range params {
+		if v, ok := bound(i); ok {
+			out, outSkip = append(out, v), append(outSkip, false)
+			continue
+		}
+		if next < len(args) {
+			out, outSkip = append(out, args[next]), append(outSkip, next < len(skip) && skip[next])
+			next++
+		} else {
+			out, outSkip = append(out, vm.Nil), append(outSkip, true) // (left out)
+		}
+	}
+	for ; next < len(args); next++ { // (a rest parameter's)
+		out, outSkip = append(out, args[next]), append(outSkip, next < len(skip) && skip[next])
+	}
+	for len(out) > 0 && outSkip[len(out)-1] {
+		out, outSkip = out[:len(out)-1], outSkip[:len(out)-1]
+	}
+	return out, outSkip
+}
+
+// rpcPositional is the __args list of an RPC body, if it has one.
+func rpcPositional(body vm.Value) (vm.Value, bool) {
+	if body.Kind() != vm.KObject {
+		return vm.Nil, false
+	}
+	return body.AsObject().Get("__args")
 }
 
 // extend makes args long enough to hold index i (nil for the missing).
