@@ -88,8 +88,9 @@
 //
 // The table is created if missing when the model is declared (when the
 // database is known by then) or on first use. A declared field missing
-// from an existing table is added (ALTER TABLE ADD COLUMN; old rows read
-// nil there). A column whose type no longer fits its field is a
+// from an existing table is added (ALTER TABLE ADD COLUMN), its old rows
+// set to the field's default when it has a literal one (priority: Int =
+// 0), else nil (a computed default is each create's own). A column whose type no longer fits its field is a
 // SchemaError naming every such field, and the table is then left as it
 // was; columns are never converted or dropped. On SQLite a Bool field
 // also takes an INTEGER column of 0/1 (how SQLite tools and the

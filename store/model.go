@@ -341,6 +341,19 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 		if _, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind)); err != nil {
 			return nil, err
 		}
+		if c.hasDef && !c.defFn && !c.def.IsNil() {
+			// The rows already there take the field's default, as
+			// those created from now on do (they read nil, and a
+			// filter on the default missed them). A computed default
+			// (defFn) is each create's own: they stay nil.
+			p, nul, err := m.arg(nil, tb, "default", m.index[c.name], c.def)
+			if err != nil || nul {
+				continue // (the default does not fit its field: each create says so)
+			}
+			if _, err := q.ExecContext(ctx, "UPDATE "+m.tableSQL+" SET "+quoteIdent(c.name)+" = $1", p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	m.selects(tb)
 	return tb, nil

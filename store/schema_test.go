@@ -17,9 +17,9 @@ import (
 	"tova/vm"
 )
 
-// A model that gains fields gets the columns added (old rows read nil
-// there); a field whose type changed is reported, and the table is left
-// as it was.
+// A model that gains fields gets the columns added (old rows take a
+// literal default, else read nil there); a field whose type changed is
+// reported, and the table is left as it was.
 func TestSchemaEvolution(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e, func(t *testing.T) {
@@ -39,7 +39,7 @@ print(Task.create({ title: "old" }))`
 print(Task.create({ title: "new" }))
 print(Task.all())`
 			want := `{ id: 2, title: "new", done: false, points: nil, created_at: "2026-01-02T03:04:06.000Z", updated_at: "2026-01-02T03:04:06.000Z" }
-[{ id: 1, title: "old", done: nil, points: nil, created_at: nil, updated_at: nil }, { id: 2, title: "new", done: false, points: nil, created_at: "2026-01-02T03:04:06.000Z", updated_at: "2026-01-02T03:04:06.000Z" }]
+[{ id: 1, title: "old", done: false, points: nil, created_at: nil, updated_at: nil }, { id: 2, title: "new", done: false, points: nil, created_at: "2026-01-02T03:04:06.000Z", updated_at: "2026-01-02T03:04:06.000Z" }]
 `
 			if got := d.run(t, "v2.tova", []byte(v2)); got != want {
 				t.Fatalf("v2:\n%s\nwant:\n%s", got, want)
