@@ -927,25 +927,33 @@ func (p *parser) paren() ast.Expr {
 // isArrowParams reports whether the `(` at the current token starts the
 // parameter list of `(a, b) => e`.
 func (p *parser) isArrowParams() bool {
-	depth := 0
-	for i := p.p; i < len(p.toks); i++ {
-		switch p.toks[i].Kind {
-		case token.LPAREN, token.LBRACK, token.LBRACE:
-			depth++
-		case token.RPAREN, token.RBRACK, token.RBRACE:
-			depth--
-			if depth == 0 {
-				if i+1 < len(p.toks) {
-					k := p.toks[i+1].Kind
-					return k == token.FATARROW || k == token.ARROW
+	if p.closer == nil {
+		// Once for the file: looking ahead from each '(' cost a scan
+		// to its closer, 14 s for a file of 4 MiB of '('.
+		p.closer = make([]int32, len(p.toks))
+		var open []int32
+		for i, t := range p.toks {
+			p.closer[i] = -1
+			switch t.Kind {
+			case token.LPAREN, token.LBRACK, token.LBRACE:
+				open = append(open, int32(i))
+			case token.RPAREN, token.RBRACK, token.RBRACE:
+				if n := len(open); n > 0 {
+					p.closer[open[n-1]] = int32(i)
+					open = open[:n-1]
 				}
-				return false
 			}
-		case token.EOF:
-			return false
 		}
 	}
-	return false
+	if p.p >= len(p.closer) {
+		return false
+	}
+	i := int(p.closer[p.p])
+	if i < 0 || i+1 >= len(p.toks) {
+		return false
+	}
+	k := p.toks[i+1].Kind
+	return k == token.FATARROW || k == token.ARROW
 }
 
 // arrowLambda parses `x => e`, `(a, b) => e` and `(a) => { ... }`.

@@ -72,6 +72,11 @@ type parser struct {
 	argPos     int
 	argPiped   bool
 	colMember  map[*ast.Member]bool
+
+	// closer, made on first use, is the index of the token closing each
+	// bracket token (any kind closing any kind, as isArrowParams counts
+	// them), -1 if none does.
+	closer []int32
 }
 
 // ---------------------------------------------------------------- tokens

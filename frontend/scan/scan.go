@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -162,8 +163,20 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 		t.NLBefore = nl
 		nl = false
 		toks = append(toks, t)
+		if len(stack) > maxOpen {
+			// Far past what the parser takes (it refuses the program,
+			// nested too deeply, some hundreds of brackets in): the rest
+			// is not scanned (4 MiB of '(' took seconds and a gigabyte).
+			s.error(t.Pos, t.End, fmt.Sprintf("program nested too deeply: more than %d brackets open", maxOpen))
+			p := s.pos()
+			return append(toks, token.Token{Kind: token.EOF, Pos: p, End: p}), true
+		}
 	}
 }
+
+// maxOpen bounds the brackets open at once that the scanner reads on
+// through.
+const maxOpen = 2000
 
 // endsOperand reports whether the last of toks ends an operand, so that
 // a '/' after it divides; elsewhere (at a statement's start, after an

@@ -262,3 +262,24 @@ func TestUnclosedBracesAndSlashesScanInLinearTime(t *testing.T) {
 		}
 	}
 }
+
+// The scanner stops past maxOpen brackets open at once, far past what
+// the parser takes: 4 MiB of '(' were all scanned (seconds, a gigabyte)
+// for an error the parser finds in the first few hundred.
+func TestScanStopsPastMaxOpen(t *testing.T) {
+	src := "x = " + strings.Repeat("(", 1_000_000)
+	var errs []string
+	toks := Scan([]byte(src), func(pos, end token.Pos, msg string) {
+		errs = append(errs, fmt.Sprintf("%d:%d: %s", pos.Line, pos.Col, msg))
+	})
+	if len(toks) > maxOpen+10 || toks[len(toks)-1].Kind != token.EOF {
+		t.Errorf("%d tokens, the last %v", len(toks), toks[len(toks)-1].Kind)
+	}
+	if want := fmt.Sprintf("1:%d: program nested too deeply: more than %d brackets open", 5+maxOpen, maxOpen); len(errs) != 1 || errs[0] != want {
+		t.Errorf("errors %q, want %q", errs, want)
+	}
+	// Brackets closed as they go are no nesting.
+	if toks := Scan([]byte(strings.Repeat("(x)", 5000)), func(token.Pos, token.Pos, string) { t.Error("an error") }); len(toks) != 15001 {
+		t.Errorf("%d tokens", len(toks))
+	}
+}
