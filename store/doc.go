@@ -266,9 +266,11 @@
 // raised again, unchanged). Every model and db call of the same request
 // inside fn joins the transaction; a nested db.transaction is a
 // savepoint, rolled back alone when its fn raises. As in SQL, a failed
-// statement that fn catches leaves a PostgreSQL transaction unable to
-// commit (the commit raises); SQLite carries on. Wrap the statement in
-// a nested db.transaction to recover from it on both.
+// statement that fn catches leaves a PostgreSQL transaction aborted:
+// its next statement raises (DatabaseError: current transaction is
+// aborted, commands ignored until end of transaction block), and so
+// would the commit; SQLite carries on. Wrap the statement in a nested
+// db.transaction to recover from it on both.
 //
 // A process's transactions run one at a time on both engines: SQLite's
 // one writer makes them, and on PostgreSQL they take turns too, so that
