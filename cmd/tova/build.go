@@ -524,6 +524,10 @@ func copyLink(root, path, rel, target string) error {
 // shellWord is path as a shell reads it back: quoted when it holds
 // anything but letters, digits and -_./:+,@%= (a space, a quote).
 func shellWord(path string) string {
+	if strings.HasPrefix(path, "-") {
+		// (else read as an option: -weird/server.tbc)
+		path = "./" + path
+	}
 	plain := path != ""
 	for _, c := range path {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:+,@%=", c)) {

@@ -127,3 +127,36 @@ func TestLostOutputIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// tova app.tova runs it, as the reference's CLI does (and a script's
+// #!/usr/bin/env tova line asks); --version and -v print the version;
+// an unknown completion shell is an error (it printed the help on
+// stdout and exited 0); a build's hint for an output directory starting
+// with '-' is a command that works.
+func TestCLIShortcuts(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "s.tova")
+	os.WriteFile(script, []byte("#!/usr/bin/env tova\nprint(\"hi\", args())\n"), 0o755)
+	var o, e testutil.Buffer
+	if c := run([]string{script, "a"}, &o, &e); c != 0 || o.String() != "hi [\"a\"]\n" {
+		t.Errorf("tova s.tova a: exit %d, %q %q", c, o.String(), e.String())
+	}
+	for _, flag := range []string{"--version", "-v"} {
+		var o, e testutil.Buffer
+		if c := run([]string{flag}, &o, &e); c != 0 || !strings.HasPrefix(o.String(), "tova ") {
+			t.Errorf("tova %s: exit %d, %q %q", flag, c, o.String(), e.String())
+		}
+	}
+	o.Reset()
+	e.Reset()
+	if c := run([]string{"completion", "bsh"}, &o, &e); c != exitUsage || o.String() != "" || !strings.Contains(e.String(), `no completion for the shell "bsh"`) {
+		t.Errorf("tova completion bsh: exit %d, %q %q", c, o.String(), e.String())
+	}
+	o.Reset()
+	if c := run([]string{"completion", "bash"}, &o, &e); c != 0 || !strings.Contains(o.String(), "bash completion") {
+		t.Errorf("tova completion bash: exit %d", c)
+	}
+	if got := shellWord("-weird/server.tbc"); got != "./-weird/server.tbc" {
+		t.Errorf("shellWord: %s", got)
+	}
+}

@@ -45,11 +45,22 @@ func main() {
 
 // run executes the CLI with args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch a := args[0]; {
+		case a == "--version" || a == "-v":
+			args = append([]string{"version"}, args[1:]...)
+		case strings.HasSuffix(a, ".tova") || strings.HasSuffix(a, ".tbc"):
+			// tova app.tova, as the reference's CLI takes it, and a
+			// script's #!/usr/bin/env tova line: tova run app.tova.
+			args = append([]string{"run"}, args...)
+		}
+	}
 	root := newRoot()
 	root.SetArgs(args)
 	out := &checkedWriter{w: stdout}
 	root.SetOut(out)
 	root.SetErr(stderr)
+	completionCmd(root)
 	c, err := root.ExecuteC()
 	if err == nil && out.err != nil && (c == nil || c.Name() != "serve") {
 		// What the command printed is lost (a full disk, a closed
@@ -91,6 +102,25 @@ func newRoot() *cobra.Command {
 		root.AddCommand(extra())
 	}
 	return root
+}
+
+// completionCmd makes root's completion command, once its output is
+// set (the command writes where root's output was when it was made).
+func completionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			// An unknown shell printed the help on stdout and exited 0: a
+			// completion file redirected from it held the help.
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return fmt.Errorf("completion expects a shell: bash, zsh, fish or powershell (usage: tova completion bash)")
+				}
+				return fmt.Errorf("no completion for the shell %q: bash, zsh, fish or powershell", args[0])
+			}
+		}
+	}
 }
 
 // extraCommands lets other files of this package add commands.
