@@ -81,10 +81,10 @@ func Compare(targets []Target, opts Options) Table {
 			base = i
 		}
 	}
-	if base < 0 {
+	if base < 0 && len(t.Rows) > 1 {
 		base = 0
 	}
-	if base < len(t.Rows) && t.Rows[base].RPS > 0 {
+	if base >= 0 && base < len(t.Rows) && t.Rows[base].RPS > 0 {
 		for i := range t.Rows {
 			t.Rows[i].Ratio = t.Rows[i].RPS / t.Rows[base].RPS
 		}
@@ -203,8 +203,22 @@ func Run(w io.Writer, opts Options) error {
 	if err := t.Fprint(w); err != nil {
 		return err
 	}
-	if r := t.Rows[len(t.Rows)-1]; r.Err != nil {
-		return r.Err
+	r := t.Rows[len(t.Rows)-1]
+	if r.Err != nil {
+		return &Reported{r.Err}
+	}
+	if r.Requests > 0 && r.Non2xx == r.Requests {
+		// (the error page measured: --url http://host:port without
+		// the route's path answers 404)
+		err := fmt.Errorf("httpbench: every answer from %s was an error status (non-2xx): check the URL and its path", opts.URL)
+		fmt.Fprintln(w, err)
+		return &Reported{err}
 	}
 	return nil
 }
+
+// Reported is an error Run has written out already.
+type Reported struct{ Err error }
+
+func (e *Reported) Error() string { return e.Err.Error() }
+func (e *Reported) Unwrap() error { return e.Err }

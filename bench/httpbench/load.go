@@ -122,6 +122,7 @@ func NewLoad(opts Options) (*Load, error) {
 		opts: opts,
 		client: &fasthttp.HostClient{
 			Addr:                          u.Host,
+			DialDualStack:                 true, // (http://[::1]:8080/ was "not found in DNS")
 			MaxConns:                      opts.Connections,
 			ReadTimeout:                   opts.Timeout,
 			WriteTimeout:                  opts.Timeout,

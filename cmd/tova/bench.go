@@ -289,7 +289,11 @@ request); user time is the server's own code.`,
 					return fmt.Errorf("--connections %d: the load generator would hold %d connections open, over this process's limit of %d open files (ulimit -n)", conns, need, limit)
 				}
 				// measure a server that is already running
-				return httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
+				err := httpbench.Run(cmd.OutOrStdout(), httpbench.Options{URL: url, Connections: conns, Duration: dur, Warmup: warm})
+				if rep := (*httpbench.Reported)(nil); errors.As(err, &rep) {
+					return &exitError{exitRuntime} // (said in the table's notes)
+				}
+				return err
 			}
 			if !strings.HasPrefix(path, "/") {
 				return fmt.Errorf("--path must start with /, got %q", path)
