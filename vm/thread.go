@@ -26,6 +26,9 @@ type Config struct {
 	Stdin io.Reader
 	// Dir is the directory of the program (see Instance.Dir).
 	Dir string
+	// Path is the file the program was run from (its source, its .tbc,
+	// or a pipe's /dev/fd/N), "" when not known: script_path() says it.
+	Path string
 	// Serving names the server blocks the process runs ("" the unnamed
 	// one); nil when it runs none (a script). The `env` declarations of
 	// those servers are checked with the top level's, at start.

@@ -160,3 +160,22 @@ func TestCLIShortcuts(t *testing.T) {
 		t.Errorf("shellWord: %s", got)
 	}
 }
+
+// script_path() is the file run: the artifact when a .tbc runs (it was
+// the source's name beside the artifact, a file that does not exist).
+func TestScriptPathOfArtifact(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tool.tova")
+	os.WriteFile(src, []byte("print(script_path())\n"), 0o644)
+	art := filepath.Join(dir, "renamed.tbc")
+	var o, e testutil.Buffer
+	if c := run([]string{"compile", src, "-o", art}, &o, &e); c != 0 {
+		t.Fatalf("compile: %d %s", c, e.String())
+	}
+	for _, p := range []string{src, art} {
+		o.Reset()
+		if c := run([]string{"run", p}, &o, &e); c != 0 || o.String() != p+"\n" {
+			t.Errorf("tova run %s: exit %d, printed %q", p, c, o.String())
+		}
+	}
+}

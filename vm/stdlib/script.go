@@ -33,6 +33,9 @@ func registerScript() {
 		return vm.Str(absPath(t.In.Cfg.Dir)), nil
 	})
 	reg("script_path", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if p := t.In.Cfg.Path; p != "" {
+			return vm.Str(absPath(p)), nil
+		}
 		name := t.In.Prog.Code.FileName(0)
 		return vm.Str(absPath(filepath.Join(t.In.Cfg.Dir, filepath.Base(name)))), nil
 	})
