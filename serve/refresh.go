@@ -98,7 +98,8 @@ func (s *Server) stopRefreshes() {
 
 // refresh runs one refresh of r on the server's instance.
 func (s *Server) refresh(stop context.Context, r dataRefresh) {
-	ctx, cancel := context.WithTimeout(stop, min(r.every, s.timeout))
+	limit := min(r.every, s.timeout)
+	ctx, cancel := context.WithTimeout(stop, limit)
 	defer cancel()
 	th := s.inst.NewThread(ctx)
 	th.Enter()
@@ -109,6 +110,15 @@ func (s *Server) refresh(stop context.Context, r dataRefresh) {
 	th.Leave()
 	th.Release()
 	if err != nil && stop.Err() == nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			// Cut at its deadline: said so (it said "sleep: context
+			// deadline exceeded"), where its code was kept.
+			if ve, ok := err.(*vm.Error); ok {
+				c := *ve
+				c.Kind, c.Msg = "Timeout", fmt.Sprintf("the refresh of %s timed out after %v (its interval, or the request timeout if shorter): the old values are kept", r.source, limit)
+				err = &c
+			}
+		}
 		logTovaError(s.log.Error().Str("in", "data refresh").Str("source", r.source).Str("refresh", r.at), err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -273,4 +274,36 @@ server {
 	}
 	replaceFile(t, path, `[7, 8, 9]`)
 	waitFor(t, func() bool { return do(t, "GET", app.urls[""]+"/", "").body == `[3,3,30,[7],3,300,3]` })
+}
+
+// A refresh cut at its deadline (its interval) says it timed out, and
+// after how long; it said "sleep: context deadline exceeded".
+func TestDataRefreshTimeoutSaid(t *testing.T) {
+	app := startApp(t, `
+var loads = 0
+fn load() {
+  loads += 1
+  if loads > 1 { sleep(5000) }
+  loads
+}
+data {
+  source v = load()
+  refresh v every 1.second
+}
+server {
+  route GET "/" => fn() v
+}
+`)
+	msg := "the refresh of v timed out after 1s (its interval, or the request timeout if shorter): the old values are kept"
+	deadline := time.Now().Add(5 * time.Second)
+	for len(logged(app.logs, msg)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	l := logged(app.logs, msg)
+	if len(l) == 0 || l[0]["kind"] != "Timeout" || l[0]["at"] != "app.tova:5:23" {
+		t.Fatalf("the refresh's timeout: %v\n%s", l, app.logs)
+	}
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.body != "1" {
+		t.Errorf("the value after a refresh cut short: %s", r.body)
+	}
 }
