@@ -82,18 +82,12 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: %s exists and is not a .tbc artifact: not overwriting it\n", dst)
 				return &exitError{exitUsage}
 			}
-			if err := bytecode.WriteFile(dst, p); err != nil {
-				fmt.Fprintf(stderr, "tova build: %v\n", err)
-				return &exitError{exitUsage}
-			}
 			// The static directories the servers serve go with the
 			// artifact (the guide's client/): served from dist/, it
-			// finds them beside it.
+			// finds them beside it. Copied first: a copy that fails
+			// (an unreadable file) leaves the earlier artifact, not a
+			// new one beside the old copies.
 			copied, skipped, failed := copyStatic(src, srcText, out, false, earlier)
-			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
-			for _, d := range copied {
-				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
-			}
 			for _, why := range skipped {
 				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
 			}
@@ -102,7 +96,16 @@ func buildCmd() *cobra.Command {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)
 				}
+				fmt.Fprintf(stderr, "tova build: %s not written\n", dst)
 				return &exitError{exitUsage}
+			}
+			if err := bytecode.WriteFile(dst, p); err != nil {
+				fmt.Fprintf(stderr, "tova build: %v\n", err)
+				return &exitError{exitUsage}
+			}
+			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
+			for _, d := range copied {
+				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
 			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
 			return nil
