@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,6 +254,15 @@ func sqliteDSN(path string, writer bool) string {
 
 func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, d: sqliteDialect}
+	if cfg.Path != ":memory:" && !strings.HasPrefix(cfg.Path, "file:") {
+		// database: "data/app.db" in a directory not made yet (a
+		// deployment's dist/): made, as the file itself would be.
+		if dir := filepath.Dir(cfg.Path); dir != "." {
+			if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+				_ = os.MkdirAll(dir, 0o755) // (one that cannot be made: the open says so)
+			}
+		}
+	}
 	w, err := sql.Open(sqliteDriver, sqliteDSN(cfg.Path, true))
 	if err != nil {
 		return nil, unavailable(err, &cfg)

@@ -201,10 +201,19 @@ print(Note.count())`), "tova: warning: unknown key poool in the db block at app.
 
 // runPlain runs a program as `tova run` does, with its own db blocks.
 // A SQLite file that cannot be opened or created is said so, not with
-// the driver's "out of memory".
+// the driver's "out of memory". Directories on its path that are not
+// there yet are made (database: "data/app.db" in a deployment's dist/).
 func TestSQLiteCannotOpen(t *testing.T) {
 	dir := t.TempDir()
-	for _, path := range []string{filepath.Join(dir, "no", "such", "dir", "x.db"), dir} {
+	os.WriteFile(filepath.Join(dir, "afile"), []byte("x"), 0o644)
+	made := filepath.Join(dir, "no", "such", "dir", "x.db")
+	if got := (testDB{dir: dir}).runPlain(t, []byte(fmt.Sprintf("db { adapter: \"sqlite\", database: %q }\nmodel Item { name: String }\nprint(Item.count())", made))); got != "0\n" {
+		t.Errorf("%s: %s", made, got)
+	}
+	if _, err := os.Stat(made); err != nil {
+		t.Error(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "afile", "x.db"), dir} {
 		src := []byte(fmt.Sprintf("db { adapter: \"sqlite\", database: %q }\nmodel Item { name: String }\nprint(\"not reached\")", path))
 		got := testDB{dir: dir}.runPlain(t, src)
 		if !strings.Contains(got, "cannot reach SQLite database "+path+": cannot open or create the file") || strings.Contains(got, "out of memory") {
