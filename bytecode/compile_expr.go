@@ -714,17 +714,23 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	// A method call with named or spread arguments calls the function
 	// __method finds (x.pad_start(5, fill: "-")): R[r] = __method(x,
 	// name, named), in R[r..r+3].
+	// x?.m(...): nil when x is (the rest of the chain skipped), skip
+	// jumping past the call to leave nil in R[r].
 	method, _ := e.Fn.(*ast.Member)
-	if method != nil && method.Optional {
-		method = nil // (x?.m(...): read as a field, nil if x is)
-	}
+	skip := -1
 	fnTo := func(r int) {
 		if method == nil {
 			fnPart(e.Fn, func() { f.exprTo(e.Fn, r) })
 			return
 		}
-		f.emit(GETBUILTIN, r, f.c.builtin("__method"), 0)
 		fnPart(method.X, func() { f.exprTo(method.X, r+1) })
+		if method.Optional && chain != nil {
+			*chain = append(*chain, f.emit(JNIL, r+1, 0, 0)) // the chain is nil
+		} else if method.Optional {
+			f.emit(LOADNIL, r, 0, 0)
+			skip = f.emit(JNIL, r+1, 0, 0)
+		}
+		f.emit(GETBUILTIN, r, f.c.builtin("__method"), 0)
 		f.emit(LOADK, r+2, f.c.kString(method.Name), 0)
 		hasNames := 0
 		if named > 0 {
@@ -773,6 +779,9 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		}
 		f.setPos(e.PosV)
 		f.emit(CALLV, fn, arr, 0)
+		if skip >= 0 {
+			f.patch(skip, f.here())
+		}
 		f.emit(MOVE, dst, fn, 0)
 		return
 	}
@@ -790,6 +799,9 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		f.emit(CALLKW, base, len(vals), f.c.kNames(names))
 	} else {
 		f.emit(CALL, base, len(vals), 0)
+	}
+	if skip >= 0 {
+		f.patch(skip, f.here())
 	}
 	if dst != base {
 		f.emit(MOVE, dst, base, 0)
