@@ -120,10 +120,11 @@
 //
 // publish(topic, payload) stores one delivery per server that subscribes
 // to the topic — in this process or any other sharing the database —
-// in one transaction. Each server registers its subscriptions when its
-// Runner starts; a server that has never started receives nothing
-// published before its first start, and one that is down receives its
-// deliveries when it comes back. A server the program no longer declares
+// in one transaction: each server of the program that declares a
+// subscriber of the topic, and each other server that registered one
+// when its Runner started (another version of the program). A server
+// that has not started yet, or is down, receives its deliveries when it
+// starts. A server the program no longer declares
 // (renamed or removed in a new version), and that no process runs, is
 // forgotten, with a warning, when the program's servers start: publish stores nothing more for it
 // (what it stored before stays queued, listed by tova jobs). When a server has several subscribers

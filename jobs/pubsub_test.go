@@ -321,3 +321,33 @@ server "shop" {
 		})
 	}
 }
+
+// An event published before a server that subscribes to it has first
+// started (servers deployed apart, the subscriber's first rollout) is
+// delivered when it starts: the program declares the subscriber. It was
+// stored for no one, and lost without a word.
+func TestPublishBeforeSubscriberFirstStarts(t *testing.T) {
+	const src = `
+server "api" {
+  fn kick() { print("published to {publish("ev", { code: "pre" })}") }
+}
+server "stats" {
+  subscribe "ev" fn(e) { print("stats got {e.code}") }
+}
+`
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			api := startApp(t, src, be, onlyServers("api"))
+			api.call(t, "api", "kick")
+			if !strings.Contains(api.out.String(), "published to 1") {
+				t.Fatalf("publish: %q", api.out.String())
+			}
+			prog := writeProgram(t, src)
+			stats := startChild(t, prog, be, "stats")
+			waitFor(t, 20*time.Second, "the event published before stats started", func() bool {
+				return len(stats.out.Lines("stats got pre")) > 0
+			})
+			stats.stop()
+		})
+	}
+}

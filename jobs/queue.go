@@ -136,6 +136,10 @@ type engine[TTx any] struct {
 	// sqlClient inserts through database/sql transactions (the store's),
 	// on PostgreSQL only; nil on SQLite.
 	sqlClient *river.Client[*sql.Tx]
+	// declared is the program's servers that subscribe to a topic: they
+	// get a delivery whether or not they have registered yet (an event
+	// published before a server deployed apart first started was lost).
+	declared func(topic string) []string
 }
 
 // newEngine makes the River client. r is nil for a client that only
@@ -144,6 +148,7 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 	e := &engine[TTx]{db: db}
 	cfg := &river.Config{}
 	if r != nil {
+		e.declared = r.declaredSubscribers
 		s := r.set
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
@@ -240,6 +245,20 @@ func (e *engine[TTx]) subscriptionsSQL() string {
 	return `SELECT server, queue FROM ` + e.db.table("tova_subscriptions") + ` WHERE topic = $1 ORDER BY server`
 }
 
+// withDeclared is rows (server, queue) with a row for each server the
+// program declares a subscriber of topic in, that has none.
+func (e *engine[TTx]) withDeclared(rows [][]any, topic string) [][]any {
+	if e.declared == nil {
+		return rows
+	}
+	for _, server := range e.declared(topic) {
+		if !slices.ContainsFunc(rows, func(row []any) bool { return asString(row[0]) == server }) {
+			rows = append(rows, []any{server, queueName(server)})
+		}
+	}
+	return rows
+}
+
 // deliveries makes one event job per subscription row.
 func deliveries(rows [][]any, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, 0, len(rows))
@@ -256,8 +275,11 @@ func (e *engine[TTx]) publish(ctx context.Context, topic string, payload json.Ra
 	n := 0
 	err := e.db.inTx(ctx, func(tx TTx) error {
 		rows, err := e.db.query(ctx, tx, e.subscriptionsSQL(), topic)
-		if err != nil || len(rows) == 0 {
+		if err != nil {
 			return err
+		}
+		if rows = e.withDeclared(rows, topic); len(rows) == 0 {
+			return nil
 		}
 		params := deliveries(rows, topic, payload, from, opts)
 		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
@@ -287,8 +309,11 @@ func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, p
 		return 0, err
 	}
 	rows, err := scanAll(rs)
-	if err != nil || len(rows) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if rows = e.withDeclared(rows, topic); len(rows) == 0 {
+		return 0, nil
 	}
 	params := deliveries(rows, topic, payload, from, opts)
 	if _, err := e.sqlClient.InsertManyTx(ctx, tx, params); err != nil {

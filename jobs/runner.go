@@ -1045,6 +1045,21 @@ func (r *Runner) publish(ctx context.Context, t *vm.Thread, topic string, payloa
 	return n, nil
 }
 
+// declaredSubscribers is the servers of the program that declare a
+// subscriber of topic.
+func (r *Runner) declaredSubscribers(topic string) []string {
+	var out []string
+	for _, srv := range r.prog.Servers {
+		for _, h := range srv.Hooks {
+			if h.Kind == "subscribe" && h.Arg == topic {
+				out = append(out, srv.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // storeError is the error of storing a job or an event that failed on
 // err: DatabaseUnavailable when the queue's database cannot be reached
 // (as a model call's, answered 503 over HTTP: worth retrying), else a
