@@ -20,3 +20,26 @@ server {
 		t.Errorf(`res.text(...["hi"]): %d %s`, r.status, r.body)
 	}
 }
+
+// get's default applies to req.headers and req.session, called either
+// way (it was dropped: null).
+func TestHeadersAndSessionGetDefault(t *testing.T) {
+	app := startApp(t, `
+server {
+  sessions { secret: "0123456789abcdef0123" }
+  route GET "/a" => fn(req) req.headers.get("x-api-key", default: "anonymous")
+  route GET "/b" => fn(req) get(req.headers, "x-api-key", "anonymous")
+  route GET "/c" => fn(req) req.session.get("cart", default: [])
+  route GET "/d" => fn(req) get(req.session, "cart", [])
+  route GET "/e" => fn(req) req.headers.get("x-api-key", "anonymous")
+}
+`)
+	for path, want := range map[string]string{"/a": `"anonymous"`, "/b": `"anonymous"`, "/c": "[]", "/d": "[]", "/e": `"anonymous"`} {
+		if r := do(t, "GET", app.urls[""]+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "GET", app.urls[""]+"/a", "", "X-API-Key", "k1"); r.body != `"k1"` {
+		t.Errorf("GET /a with the header: %s", r.body)
+	}
+}

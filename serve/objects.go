@@ -416,6 +416,9 @@ func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (v
 			return vm.Bool(ok), true, nil
 		}
 		if !ok {
+			if len(args) > 1 {
+				return args[1], true, nil // get(name, default), as get's
+			}
 			return vm.Nil, true, nil
 		}
 		return vm.Str(v), true, nil

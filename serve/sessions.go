@@ -262,6 +262,9 @@ func (s *session) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Val
 			return vm.Nil, true, err
 		}
 		v, _ := s.values().Get(k)
+		if v.IsNil() && len(args) > 1 {
+			return args[1], true, nil // get(key, default), as get's
+		}
 		return v, true, nil
 	case "set":
 		k, err := key()
