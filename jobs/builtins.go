@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 func init() {
 	vm.Register(
-		&vm.Builtin{Name: "spawn_job", Fn: bSpawnJob},
+		&vm.Builtin{Name: "spawn_job", Fn: bSpawnJob, Named: spawnJobNamed},
 		&vm.Builtin{Name: "publish", Params: []string{"topic", "payload"}, Fn: bPublish},
 		&vm.Builtin{Name: "job_id", Fn: bJobID},
 		&vm.Builtin{Name: "job_attempt", Fn: bJobAttempt},
@@ -25,6 +26,43 @@ func init() {
 // storeTimeout bounds one enqueue: spawn_job and publish wait for the
 // commit, and no longer than this when the database is unreachable.
 const storeTimeout = 30 * time.Second
+
+// spawnJobNamed is spawn_job(job, args..., name: value...): the named
+// arguments bound to the background fn's parameters of those names, as
+// a call of it binds them (they were one object, its first argument).
+// The parameters are those of the fn given, or, named by a String, of
+// this server's background fn of that name.
+func spawnJobNamed(t *vm.Thread, pos []vm.Value, names []string, kw []vm.Value) (vm.Value, error) {
+	if len(pos) == 0 {
+		return vm.Nil, vm.TypeErrorf("spawn_job: missing the background fn to run")
+	}
+	fn := pos[0]
+	if fn.Kind() == vm.KString {
+		if r := RunnerOf(t.In); r != nil {
+			fn = r.background[fn.AsString()]
+		}
+	}
+	if fn.Kind() != vm.KFunc {
+		return vm.Nil, vm.TypeErrorf("spawn_job: named arguments need the background fn itself (spawn_job(%s, to: x)), to know its parameters", vm.Repr(pos[0]))
+	}
+	params := fn.AsClosure().ParamNames()
+	args := append([]vm.Value(nil), pos[1:]...)
+	given := make([]bool, len(args))
+	for i, n := range names {
+		at := slices.Index(params, n)
+		if at < 0 {
+			return vm.Nil, vm.TypeErrorf("spawn_job: %s has no parameter named %s", fn.AsClosure().Name(), n)
+		}
+		for len(args) <= at {
+			args, given = append(args, vm.Nil), append(given, false)
+		}
+		if given[at] {
+			return vm.Nil, vm.TypeErrorf("spawn_job: %s got parameter %s twice", fn.AsClosure().Name(), n)
+		}
+		args[at], given[at] = kw[i], true
+	}
+	return bSpawnJob(t, append([]vm.Value{pos[0]}, args...))
+}
 
 // spawn_job(job, args...) stores a job that runs background fn job (the
 // function itself or its name) with args, and returns its id at once.

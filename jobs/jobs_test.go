@@ -319,3 +319,26 @@ func TestForeignTicksGoToAProcessThatHasTheSchedule(t *testing.T) {
 		t.Errorf("the old version dropped a tick of the new schedule:\n%s", old.logs.String())
 	}
 }
+
+// spawn_job's named arguments bind to the background fn's parameters of
+// those names, as a call of it does (they were one object, its first
+// argument); a name it has not is a TypeError at the call.
+func TestSpawnJobNamedArguments(t *testing.T) {
+	be := backends(t)[0]
+	app := startApp(t, `
+server {
+  background fn send_email(to, subject) { print("to={to} subject={subject}") }
+  fn kick() {
+    spawn_job(send_email, to: "a@x", subject: "Hi")
+    spawn_job("send_email", "b@x", subject: "Yo")
+    print(try { spawn_job(send_email, too: 1) } catch e { e.message })
+  }
+}`, be)
+	app.call(t, "", "kick")
+	waitFor(t, 10*time.Second, "both jobs", func() bool {
+		return strings.Contains(app.out.String(), "to=a@x subject=Hi") && strings.Contains(app.out.String(), "to=b@x subject=Yo")
+	})
+	if !strings.Contains(app.out.String(), "spawn_job: send_email has no parameter named too") {
+		t.Errorf("an unknown name: %s", app.out.String())
+	}
+}

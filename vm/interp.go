@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -97,10 +98,19 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	case KFunc:
 		params = fn.AsClosure().Fn.ParamNames
 	case KBuiltin:
-		params = fn.AsBuiltin().Params
+		b := fn.AsBuiltin()
+		if b.Named != nil {
+			return b.Named(t, pos, names, kw)
+		}
+		params = b.Params
 		if params == nil {
 			// A builtin without declared parameters gets the named
-			// arguments as one trailing object.
+			// arguments as one trailing object, if it takes one (merge(a,
+			// x: 1)); the others would take it for data (xs.push(value:
+			// 2) pushed { value: 2 }).
+			if !slices.Contains(gathersNamed, b.Name) && !strings.HasPrefix(b.Name, "__") {
+				return Nil, TypeErrorf("%s takes no named arguments (got %s): pass its arguments in order", b.Name, names[0])
+			}
 			o := NewObject()
 			for i, n := range names {
 				o.Set(n, kw[i])
@@ -258,6 +268,10 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 	}
 	return -1
 }
+
+// gathersNamed are the builtins without declared parameters that take
+// named arguments as a trailing object.
+var gathersNamed = []string{"fmt", "format", "merge", "print", "select", "partial", "pick", "omit"}
 
 // objectParams are the names of builtins' parameters that take an
 // object of names, and so the named arguments matching no parameter.

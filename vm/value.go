@@ -203,6 +203,10 @@ type Builtin struct {
 	// as fn.name(...): `str` is a function and the namespace of the
 	// string functions (str(42), str.upper(s)).
 	Members map[string]Value
+	// Named, when set, takes a call with named arguments (spawn_job
+	// binds them to the background fn's parameters): pos are the
+	// positional ones, kw the values of names.
+	Named func(t *Thread, pos []Value, names []string, kw []Value) (Value, error)
 }
 
 func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }
