@@ -160,10 +160,12 @@ func replaced(t *vm.Thread, r vm.Value, v vm.Value) (vm.Value, error) {
 			return vm.NewArray(out), nil
 		case vm.KObject:
 			o := v.AsObject()
-			if o.Type != nil && o.Type.Variant >= 0 {
-				return v, nil // (Some, Ok, a variant: written in their form)
-			}
 			out := vm.NewObject()
+			if ti := o.Type; ti != nil && ti.Variant >= 0 && (o.Len() == 0 || ti.ADT != vm.ResultADT && ti.ADT != vm.OptionADT) {
+				// (a variant as JSON.stringify writes it: its tag, then
+				// its fields; Some(x) is { value: x }, Err(e) { error: e })
+				out.Set("__tag", vm.Str(ti.Tag))
+			}
 			vals := o.Values()
 			for i, k := range o.Keys() {
 				if keep != nil && !slices.Contains(keep, k) {
