@@ -440,8 +440,12 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var b strings.Builder
 	b.WriteString(name)
 	b.WriteByte('=')
-	if !args[1].IsNil() && vm.VariantOf(args[1]) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
-		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(args[1])), "+", "%20"))
+	value := args[1]
+	if vm.VariantOf(value) == vm.SomeType {
+		value = value.AsObject().Values()[0] // Some("x") is "x", as None is none
+	}
+	if !value.IsNil() && vm.VariantOf(value) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
+		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(value)), "+", "%20"))
 	}
 	// What the attributes say, for the rules browsers keep (a cookie
 	// breaking one is dropped without a word: refused here instead).
@@ -464,6 +468,24 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				}
 			}
 			return vm.Nil, false
+		}
+		for _, pair := range [][2]string{{"maxAge", "max_age"}, {"httpOnly", "http_only"}, {"sameSite", "same_site"}} {
+			if _, a := o.Get(pair[0]); a {
+				if _, b := o.Get(pair[1]); b {
+					return vm.Nil, vm.Errorf("ValueError", "set_cookie: %s and %s are one option: give one", pair[0], pair[1])
+				}
+			}
+		}
+		flag := func(keys ...string) (bool, error) {
+			v, ok := get(keys...)
+			if !ok {
+				return false, nil
+			}
+			if v.Kind() != vm.KBool {
+				// ("false" set the attribute: a String is true)
+				return false, vm.TypeErrorf("set_cookie: %s must be true or false, got %s", keys[0], vm.Repr(v))
+			}
+			return v.AsBool(), nil
 		}
 		if v, ok := get("maxAge", "max_age"); ok {
 			var secs int64
@@ -495,12 +517,18 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				hasDomain = true
 			}
 		}
-		if v, ok := get("httpOnly", "http_only"); ok && v.Truthy() {
+		httpOnly, err := flag("httpOnly", "http_only")
+		if err != nil {
+			return vm.Nil, err
+		}
+		if httpOnly {
 			b.WriteString("; HttpOnly")
 		}
-		if v, ok := get("secure"); ok && v.Truthy() {
+		if secure, err = flag("secure"); err != nil {
+			return vm.Nil, err
+		}
+		if secure {
 			b.WriteString("; Secure")
-			secure = true
 		}
 		if v, ok := get("sameSite", "same_site"); ok {
 			s := strings.ToLower(vm.ToString(v))

@@ -1016,6 +1016,7 @@ server {
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/send-nil" => fn(res) { res.send(nil) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
+  route GET "/cookie-some" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", Some("v w")) })
   route GET "/cookie-none" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", None) })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
@@ -1076,6 +1077,7 @@ func TestResponseHelpers(t *testing.T) {
 	check("/txt-nil", 200, "", "X-N", "1")
 	check("/send-nil", 200, "", "Content-Type", "text/plain; charset=utf-8") // nil: no body, as text(nil)
 	check("/cookie-nil", 200, "{}", "Set-Cookie", "s=")
+	check("/cookie-some", 200, "{}", "Set-Cookie", "s=v%20w")
 	check("/cookie-none", 200, "{}", "Set-Cookie", "s=")
 	// A function is no answer (JSON would say null, hiding a missing
 	// call): the handler fails.
@@ -1141,6 +1143,8 @@ server {
   route GET "/cookie/host-prefix" => fn() try_it(fn() set_cookie("__host-t", "x", { secure: true }))
   route GET "/cookie/host-domain" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/", domain: "a.com" }))
   route GET "/cookie/host" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/" }))
+  route GET "/cookie/secure-text" => fn() try_it(fn() set_cookie("__Secure-t", "x", { secure: "false" }))
+  route GET "/cookie/twice" => fn() try_it(fn() set_cookie("a", "x", { sameSite: "Lax", same_site: "None" }))
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
   route GET "/redirect-empty" => fn() try_it(fn() redirect(" "))
@@ -1184,6 +1188,8 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/cookie/host-prefix", `ValueError: set_cookie: a cookie named __Host-… needs secure: true and path: "/", and no domain (browsers drop one sent otherwise)`},
 		{"/cookie/host-domain", `ValueError: set_cookie: a cookie named __Host-… needs secure: true and path: "/", and no domain (browsers drop one sent otherwise)`},
 		{"/cookie/host", "accepted"},
+		{"/cookie/secure-text", `TypeError: set_cookie: secure must be true or false, got "false"`},
+		{"/cookie/twice", `ValueError: set_cookie: sameSite and same_site are one option: give one`},
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
 		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
 		{"/redirect-empty", `ValueError: redirect: the URL is empty`},
