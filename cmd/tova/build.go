@@ -74,8 +74,12 @@ func buildCmd() *cobra.Command {
 				}
 				return &exitError{exitUsage}
 			}
+			if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+				fmt.Fprintf(stderr, "tova build: -o %s is a file: the output is a directory (choose another -o)\n", out)
+				return &exitError{exitUsage}
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				fmt.Fprintf(stderr, "tova build: %v\n", err)
+				fmt.Fprintf(stderr, "tova build: making the output directory %s: %v\n", out, err)
 				return &exitError{exitUsage}
 			}
 			if fi, err := os.Stat(dst); err == nil && (!fi.Mode().IsRegular() || fi.Size() > 0 && !isArtifactFile(dst)) {

@@ -561,3 +561,20 @@ func TestBuildStaticDirectoryGoneOrTwice(t *testing.T) {
 		t.Errorf("dist/public/w.txt: %q %v, want the working directory's", b, err)
 	}
 }
+
+// -o naming a file is refused saying so (it said "mkdir outfile: not a
+// directory").
+func TestBuildOutputIsAFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "b.tova")
+	os.WriteFile(src, []byte("print(1)\n"), 0o644)
+	out := filepath.Join(dir, "outfile")
+	os.WriteFile(out, []byte("mine"), 0o644)
+	var o, e testutil.Buffer
+	if c := run([]string{"build", src, "-o", out}, &o, &e); c != exitUsage || !strings.Contains(e.String(), "-o "+out+" is a file: the output is a directory") {
+		t.Errorf("exit %d: %s", c, e.String())
+	}
+	if b, _ := os.ReadFile(out); string(b) != "mine" {
+		t.Errorf("the file was changed: %q", b)
+	}
+}
