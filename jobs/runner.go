@@ -44,6 +44,7 @@ type Runner struct {
 	callerTx func(*vm.Thread) (*sql.Tx, string, bool)
 	args     func(vm.Value, []vm.Value) ([]vm.Value, []bool, error)
 	log      zerolog.Logger
+	repeats  logRepeats // of warnRepeated's lines
 	pool     *actors.Pool
 	q        queue
 
@@ -510,13 +511,28 @@ func (r *Runner) heartbeatLoop() {
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), r.set.heartbeat*2)
 			if err := r.q.heartbeat(ctx, r.clientID, time.Now()); err != nil {
-				r.log.Warn().Err(err).Msg("jobs: heartbeat failed")
+				r.warnRepeated("jobs: heartbeat failed", err)
 			}
 			r.rescueDead(ctx)
 			r.releaseDeadLeader(ctx)
 			cancel()
 		}
 	}
+}
+
+// warnRepeated logs msg with err, once per logRepeatEvery while it
+// repeats (the queue's database down: every heartbeat), the next line
+// saying how many were left out.
+func (r *Runner) warnRepeated(msg string, err error) {
+	ok, skipped := r.repeats.pass(msg, time.Now())
+	if !ok {
+		return
+	}
+	ev := r.log.Warn().Err(err)
+	if skipped > 0 {
+		ev = ev.Int("repeated", skipped)
+	}
+	ev.Msg(msg)
 }
 
 // releaseDeadLeader ends the queue leadership of a client on this host
@@ -553,7 +569,7 @@ func (r *Runner) rescueDead(ctx context.Context) {
 	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue).States(rivertype.JobStateRunning).First(10000))
 	if err != nil || len(running) == 0 {
 		if err != nil {
-			r.log.Warn().Err(err).Msg("jobs: listing running jobs")
+			r.warnRepeated("jobs: listing running jobs", err)
 		}
 		return
 	}

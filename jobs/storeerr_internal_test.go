@@ -67,3 +67,17 @@ func TestQueueLogRepeatsCounted(t *testing.T) {
 		t.Fatalf("the line after the repeats: %q", lines)
 	}
 }
+
+// The runner's own repeated warnings (a heartbeat failing every period
+// while the database is down) come once per logRepeatEvery too.
+func TestRunnerWarningsNotRepeated(t *testing.T) {
+	var out strings.Builder
+	r := &Runner{log: zerolog.New(&out)}
+	for range 5 {
+		r.warnRepeated("jobs: heartbeat failed", errors.New("database is locked"))
+	}
+	r.warnRepeated("jobs: listing running jobs", errors.New("database is locked"))
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 {
+		t.Errorf("lines: %q", lines)
+	}
+}
