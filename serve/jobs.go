@@ -273,13 +273,10 @@ func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, erro
 			}
 			continue
 		}
-		c, msg := s.convertParam(params[i], v, typ)
+		c, msg := s.convertArg(params[i], v, typ)
 		if msg != "" {
 			bad = append(bad, msg)
 			continue
-		}
-		if optional {
-			c = vm.Some(c)
 		}
 		args[i] = c
 	}

@@ -139,17 +139,25 @@ func (s *Server) typedArgs(cl *vm.Closure, args []vm.Value, skip []bool) (_ []vm
 			}
 			continue
 		}
-		v, msg := s.convertParam(params[i], args[i], typ)
+		v, msg := s.convertArg(params[i], args[i], typ)
 		if msg != "" {
 			bad = append(bad, msg)
 			continue
 		}
-		if optional {
-			v = vm.Some(v)
-		}
 		args[i] = v
 	}
 	return args, skip, bad
+}
+
+// convertArg converts v, not nil, an argument that came through JSON for
+// parameter name of type typ, as a handler's is (convertParam), an
+// Option<T>'s made Some again; msg says why one does not convert.
+func (s *Server) convertArg(name string, v vm.Value, typ string) (_ vm.Value, msg string) {
+	c, msg := s.convertParam(name, v, typ)
+	if msg == "" && strings.HasPrefix(typ, "Option<") {
+		c = vm.Some(c)
+	}
+	return c, msg
 }
 
 // rpcAnswer is the answer to a call whose function returned v: {"result":
