@@ -105,10 +105,9 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 		params = b.Params
 		if params == nil {
 			// A builtin without declared parameters gets the named
-			// arguments as one trailing object, if it takes one (merge(a,
-			// x: 1)); the others would take it for data (xs.push(value:
-			// 2) pushed { value: 2 }).
-			if !slices.Contains(gathersNamed, b.Name) && !strings.HasPrefix(b.Name, "__") {
+			// arguments as one trailing object, unless it would take it
+			// for data (positionalOnly).
+			if slices.Contains(positionalOnly, b.Name) {
 				return Nil, TypeErrorf("%s takes no named arguments (got %s): pass its arguments in order", b.Name, names[0])
 			}
 			o := NewObject()
@@ -269,9 +268,12 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 	return -1
 }
 
-// gathersNamed are the builtins without declared parameters that take
-// named arguments as a trailing object.
-var gathersNamed = []string{"fmt", "format", "merge", "print", "select", "partial", "pick", "omit"}
+// positionalOnly are the builtins without declared parameters that
+// take their arguments as data, so that named ones would be data too
+// (xs.push(value: 2) pushed { value: 2 }): they refuse them. The others
+// (merge(a, x: 1), a model's Item.all(order: "-price")) take them as a
+// trailing object.
+var positionalOnly = []string{"push", "unshift", "append", "concat", "zip", "interleave"}
 
 // objectParams are the names of builtins' parameters that take an
 // object of names, and so the named arguments matching no parameter.
