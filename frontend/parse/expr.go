@@ -883,13 +883,13 @@ func (p *parser) stringLit(t token.Token) ast.Expr {
 
 // subExpr parses the tokens of one interpolation as an expression.
 func (p *parser) subExpr(part token.StrPart) ast.Expr {
-	toks, pi, tok := p.toks, p.p, p.tok
+	toks, pi, tok, closer := p.toks, p.p, p.tok, p.closer
 	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
 	defer func() {
-		p.toks, p.p, p.tok = toks, pi, tok
+		p.toks, p.p, p.tok, p.closer = toks, pi, tok, closer
 		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
 	}()
-	p.toks, p.p = part.Tokens, -1
+	p.toks, p.p, p.closer = part.Tokens, -1, nil // (the closer table is of the tokens)
 	p.colArg, p.colRefs, p.noArrow = false, 0, 0
 	p.next()
 	p.skipNewlines()
