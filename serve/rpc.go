@@ -296,8 +296,17 @@ func withRequest(x *exchange, body vm.Value, params, types []string, args []vm.V
 	if !any {
 		return args, skip
 	}
-	if _, positional := rpcPositional(body); !positional {
-		// (by name: each argument is at its parameter's place)
+	// A caller that named its arguments placed them by the parameters'
+	// slots, req's left out (marked omitted): filled in place. One that
+	// passed them in order did not count req: they shift past it.
+	inPlace := false
+	for i := range params {
+		if _, ok := bound(i); ok && i < len(args) && i < len(skip) && skip[i] {
+			inPlace = true
+		}
+	}
+	if _, positional := rpcPositional(body); !positional || inPlace {
+		// (each argument is at its parameter's place)
 		for i := range params {
 			if v, ok := bound(i); ok {
 				args = extend(args, i)
