@@ -43,11 +43,14 @@ func spawnJobNamed(t *vm.Thread, pos []vm.Value, names []string, kw []vm.Value) 
 		}
 	}
 	if fn.Kind() != vm.KFunc {
-		return vm.Nil, vm.TypeErrorf("spawn_job: named arguments need the background fn itself (spawn_job(%s, to: x)), to know its parameters", vm.Repr(pos[0]))
+		return vm.Nil, vm.TypeErrorf("spawn_job: named arguments are bound by a background fn of this server (its parameters are known here): %s is not one; pass its arguments in order", vm.Repr(pos[0]))
 	}
 	params := fn.AsClosure().ParamNames()
 	args := append([]vm.Value(nil), pos[1:]...)
 	given := make([]bool, len(args))
+	for i := range given {
+		given[i] = true // (in order)
+	}
 	for i, n := range names {
 		at := slices.Index(params, n)
 		if at < 0 {
@@ -60,6 +63,13 @@ func spawnJobNamed(t *vm.Thread, pos []vm.Value, names []string, kw []vm.Value) 
 			return vm.Nil, vm.TypeErrorf("spawn_job: %s got parameter %s twice", fn.AsClosure().Name(), n)
 		}
 		args[at], given[at] = kw[i], true
+	}
+	for i, g := range given {
+		if !g {
+			// (a job's arguments are stored in order: one left out
+			// would run as nil, not as its default)
+			return vm.Nil, vm.TypeErrorf("spawn_job: %s's parameter %s comes before one given by name: give it too", fn.AsClosure().Name(), params[i])
+		}
 	}
 	return bSpawnJob(t, append([]vm.Value{pos[0]}, args...))
 }

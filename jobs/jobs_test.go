@@ -332,12 +332,19 @@ server {
     spawn_job(send_email, to: "a@x", subject: "Hi")
     spawn_job("send_email", "b@x", subject: "Yo")
     print(try { spawn_job(send_email, too: 1) } catch e { e.message })
+    print(try { spawn_job(send_email, subject: "S") } catch e { e.message })
+    print(try { spawn_job(send_email, "x", to: "y") } catch e { e.message })
   }
 }`, be)
 	app.call(t, "", "kick")
 	waitFor(t, 10*time.Second, "both jobs", func() bool {
 		return strings.Contains(app.out.String(), "to=a@x subject=Hi") && strings.Contains(app.out.String(), "to=b@x subject=Yo")
 	})
+	for _, want := range []string{"spawn_job: send_email's parameter to comes before one given by name: give it too", "spawn_job: send_email got parameter to twice"} {
+		if !strings.Contains(app.out.String(), want) {
+			t.Errorf("missing %q: %s", want, app.out.String())
+		}
+	}
 	if !strings.Contains(app.out.String(), "spawn_job: send_email has no parameter named too") {
 		t.Errorf("an unknown name: %s", app.out.String())
 	}

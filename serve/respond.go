@@ -470,8 +470,8 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, false
 		}
 		for _, pair := range [][2]string{{"maxAge", "max_age"}, {"httpOnly", "http_only"}, {"sameSite", "same_site"}} {
-			if _, a := o.Get(pair[0]); a {
-				if _, b := o.Get(pair[1]); b {
+			if a, ok := o.Get(pair[0]); ok && !a.IsNil() {
+				if b, ok := o.Get(pair[1]); ok && !b.IsNil() {
 					return vm.Nil, vm.Errorf("ValueError", "set_cookie: %s and %s are one option: give one", pair[0], pair[1])
 				}
 			}

@@ -155,8 +155,8 @@ func (u *uploadRules) checkFile(field, name, declared string, head []byte, size 
 	}
 	// (the name as save_file will make it: "evil.html " is saved as
 	// evil.html)
-	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeTypes[ext] != "" {
-		if et := activeTypes[ext]; !u.allows(et) && !(et == "application/xml" && u.allows("text/xml")) {
+	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeType(ext) != "" {
+		if et := activeType(ext); !u.allows(et) && !(et == "application/xml" && u.allows("text/xml")) {
 			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, strings.Join(u.allowed, ", "))}
 		}
@@ -221,6 +221,21 @@ var activeTypes = map[string]string{
 	".svg": "image/svg+xml", ".svgz": "image/svg+xml",
 	".xml": "application/xml", ".xsl": "application/xml", ".xslt": "application/xml",
 	".js": "text/javascript", ".mjs": "text/javascript",
+}
+
+// activeType is the type of extension ext if browsers run scripts in
+// it: the table's, or what the system's types give it when that is
+// HTML, XML (.atom, .rss, .rdf: any +xml) or JavaScript, as static will
+// serve it; "" if none.
+func activeType(ext string) string {
+	if t := activeTypes[ext]; t != "" {
+		return t
+	}
+	t, _, err := mime.ParseMediaType(mime.TypeByExtension(ext))
+	if err == nil && (t == "text/html" || strings.HasSuffix(t, "/xml") || strings.HasSuffix(t, "+xml") || strings.Contains(t, "javascript") || strings.Contains(t, "ecmascript")) {
+		return t
+	}
+	return ""
 }
 
 // allows reports whether media type mt is in the allowed list. A

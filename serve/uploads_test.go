@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -129,7 +130,7 @@ func TestUploadsCheckFileParts(t *testing.T) {
 	}
 	// Also as save_file will name it ("evil.html " is saved as
 	// evil.html), and whatever the case.
-	for _, name := range []string{"evil.html ", "EVIL.HTM", "x.svg", "a.js", "p.xhtml"} {
+	for _, name := range []string{"evil.html ", "EVIL.HTM", "x.svg", "a.js", "p.xhtml", "f.xml"} {
 		if r := postForm(t, url+"/up", formPart{"avatar", name, "image/png", pngBytes}); r.status != 415 {
 			t.Errorf("PNG bytes named %q: %d %s", name, r.status, r.body)
 		}
@@ -512,5 +513,24 @@ server "svg" {
 	}
 	if r := postForm(t, app.urls["svg"]+"/up", formPart{"f", "x.svg", "image/svg+xml", svg}); r.status != 200 {
 		t.Errorf("an SVG listed: %d %s", r.status, r.body)
+	}
+}
+
+// An extension the system's types make XML (.atom, .rss), HTML or
+// JavaScript is refused as the table's are: static serves it so.
+func TestUploadsActiveTypesFromTheSystem(t *testing.T) {
+	for _, ext := range []string{".atom", ".rss", ".xml", ".html", ".mjs"} {
+		sys, _, _ := mime.ParseMediaType(mime.TypeByExtension(ext))
+		if sys == "" && activeTypes[ext] == "" {
+			continue // (not known here)
+		}
+		if activeType(ext) == "" {
+			t.Errorf("%s (%s) is not refused", ext, sys)
+		}
+	}
+	for _, ext := range []string{".png", ".heic", ".md", ".pdf", ".csv"} {
+		if at := activeType(ext); at != "" {
+			t.Errorf("%s is refused as %s", ext, at)
+		}
 	}
 }
