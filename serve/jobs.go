@@ -281,7 +281,9 @@ func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, erro
 		args[i] = c
 	}
 	if len(bad) > 0 {
-		return nil, nil, vm.TypeErrorf("the arguments do not fit the parameters' types: %s", strings.Join(bad, "; "))
+		err := vm.TypeErrorf("the arguments do not fit the parameters' types: %s", strings.Join(bad, "; "))
+		err.Stack = []vm.StackFrame{cl.Decl()} // (the fn whose parameters they are)
+		return nil, nil, err
 	}
 	return args, nil, nil
 }

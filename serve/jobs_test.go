@@ -58,6 +58,9 @@ server {
 	}
 	defer func() {
 		// Not retried: every attempt would fail the same way.
+		if !strings.Contains(app.logs.String(), `"stack":"  at count (app.tova:`) {
+			t.Errorf("the failure names no position of the fn:\n%s", app.logs)
+		}
 		if n := strings.Count(app.logs.String(), `"in":"job count"`); n != 1 || !strings.Contains(app.logs.String(), `"will_retry":false`) {
 			t.Errorf("the job whose argument does not convert was logged %d times, or as to be retried:\n%s", n, app.logs)
 		}
