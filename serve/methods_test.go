@@ -11,6 +11,7 @@ func TestHostMethodsWithSpreadArguments(t *testing.T) {
 server {
   route GET "/status" => fn(res) { res.status(...[201]); "x" }
   route GET "/text" => fn(res) res.text(...["hi"])
+  route GET "/named" => fn(res) { try { res.status(code: 201); "set" } catch e { e.message } }
 }
 `)
 	if r := do(t, "GET", app.urls[""]+"/status", ""); r.status != 201 || r.body != `"x"` {
@@ -18,6 +19,10 @@ server {
 	}
 	if r := do(t, "GET", app.urls[""]+"/text", ""); r.status != 200 || r.body != "hi" {
 		t.Errorf(`res.text(...["hi"]): %d %s`, r.status, r.body)
+	}
+	// (named, it said "cannot call Int": the status field)
+	if r := do(t, "GET", app.urls[""]+"/named", ""); r.body != `"Response.status takes no named arguments: pass them in order"` {
+		t.Errorf("res.status(code: 201): %d %s", r.status, r.body)
 	}
 }
 

@@ -212,6 +212,11 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 		}
 	case KType, KHost:
 		if v, err := t.getField(x, name); err == nil && !v.IsNil() {
+			if _, ok := x.AsHostOK().(HostCaller); ok && !v.IsCallable() {
+				// res.status(code: 201): the field of that name is not
+				// the method, which takes its arguments in order.
+				return Nil, TypeErrorf("%s.%s takes no named arguments: pass them in order", TypeName(x), name)
+			}
 			return v, nil
 		}
 		if h, strict := x.AsHostOK().(HostStrict); strict && x.k == KHost {
