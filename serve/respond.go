@@ -463,7 +463,14 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		get := func(keys ...string) (vm.Value, bool) {
 			for _, k := range keys {
-				if v, ok := o.Get(k); ok && !v.IsNil() {
+				v, ok := o.Get(k)
+				switch vm.VariantOf(v) {
+				case vm.SomeType:
+					v = v.AsObject().Values()[0] // (an Option setting)
+				case vm.NoneType:
+					v = vm.Nil // (no setting: Domain=None was sent)
+				}
+				if ok && !v.IsNil() {
 					return v, true
 				}
 			}

@@ -1017,6 +1017,7 @@ server {
   route GET "/send-nil" => fn(res) { res.send(nil) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
   route GET "/cookie-some" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", Some("v w")) })
+  route GET "/cookie-opt" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "v", { domain: None, path: Some("/app"), sameSite: None }) })
   route GET "/cookie-none" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", None) })
   route GET "/txt" => fn() text("hi", 202)
   route GET "/hdr" => fn() with_headers(respond(200, { a: 1 }), { "X-Custom": "v" })
@@ -1078,6 +1079,7 @@ func TestResponseHelpers(t *testing.T) {
 	check("/send-nil", 200, "", "Content-Type", "text/plain; charset=utf-8") // nil: no body, as text(nil)
 	check("/cookie-nil", 200, "{}", "Set-Cookie", "s=")
 	check("/cookie-some", 200, "{}", "Set-Cookie", "s=v%20w")
+	check("/cookie-opt", 200, "{}", "Set-Cookie", "s=v; Path=/app")
 	check("/cookie-none", 200, "{}", "Set-Cookie", "s=")
 	// A function is no answer (JSON would say null, hiding a missing
 	// call): the handler fails.
@@ -1145,6 +1147,7 @@ server {
   route GET "/cookie/host" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/" }))
   route GET "/cookie/secure-text" => fn() try_it(fn() set_cookie("__Secure-t", "x", { secure: "false" }))
   route GET "/cookie/twice" => fn() try_it(fn() set_cookie("a", "x", { sameSite: "Lax", same_site: "None" }))
+  route GET "/respond/header" => fn() try_it(fn() respond(201, { id: 1 }, header: { Location: "/u/1" }))
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
   route GET "/redirect-empty" => fn() try_it(fn() redirect(" "))
@@ -1190,6 +1193,8 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/cookie/host", "accepted"},
 		{"/cookie/secure-text", `TypeError: set_cookie: secure must be true or false, got "false"`},
 		{"/cookie/twice", `ValueError: set_cookie: sameSite and same_site are one option: give one`},
+		// (it sent a header named Header)
+		{"/respond/header", `TypeError: respond has no parameter named header (its parameters: status, body, headers)`},
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
 		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
 		{"/redirect-empty", `ValueError: redirect: the URL is empty`},

@@ -116,6 +116,14 @@ func (d *dialect) textParam(s string) string {
 // years 1 to 9999 (see dateRange). PostgreSQL gets numbers, Bools and
 // Dates in types it can send in any position (see pgInt).
 func (d *dialect) rawParam(t *vm.Thread, method string, i int, v vm.Value) (any, error) {
+	switch vm.VariantOf(v) {
+	case vm.SomeType:
+		// Some(x) is x, None NULL, as a model's Option field stores them
+		// (they were their JSON text, {"value":x})
+		return d.rawParam(t, method, i, v.AsObject().Values()[0])
+	case vm.NoneType:
+		return nil, nil
+	}
 	switch v.Kind() {
 	case vm.KNil:
 		return nil, nil

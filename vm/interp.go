@@ -273,11 +273,11 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 // (xs.push(value: 2) pushed { value: 2 }): they refuse them. The others
 // (merge(a, x: 1), a model's Item.all(order: "-price")) take them as a
 // trailing object.
-var positionalOnly = []string{"push", "unshift", "append", "concat", "zip", "interleave"}
+var positionalOnly = []string{"push", "unshift", "append", "concat", "zip", "interleave", "db.query", "db.get", "db.run", "db.exec"}
 
 // objectParams are the names of builtins' parameters that take an
 // object of names, and so the named arguments matching no parameter.
-var objectParams = []string{"opts", "options", "parts", "obj", "aggregations", "columns", "column", "rules", "headers", "payload", "body"}
+var objectParams = []string{"opts", "options", "parts", "obj", "aggregations", "columns", "column", "rules", "payload", "body"}
 
 // paramAliases are other names of builtins' parameters, as the
 // reference's docs spell them: reduce(xs, f, init: 0) is initial,
