@@ -53,9 +53,8 @@ type Options struct {
 	// JSON, in the form package wire describes) for fn: the serving
 	// runtime makes those of fn's typed parameters what they were sent
 	// as (Some and None, records, variants), as a call between servers
-	// does. omit, if not nil, marks the arguments left to their
-	// parameter's default; an error fails the attempt.
-	Args func(fn vm.Value, args []vm.Value) (out []vm.Value, omit []bool, err error)
+	// does. An error fails the job for good.
+	Args func(fn vm.Value, args []vm.Value) ([]vm.Value, error)
 	// Heartbeat is how often a runner records that it is alive and
 	// looks for jobs left running by dead processes (default 2 s). A
 	// process is presumed dead when its last heartbeat is older than

@@ -42,7 +42,7 @@ type Runner struct {
 	prog     *bytecode.Program
 	set      settings
 	callerTx func(*vm.Thread) (*sql.Tx, string, bool)
-	args     func(vm.Value, []vm.Value) ([]vm.Value, []bool, error)
+	args     func(vm.Value, []vm.Value) ([]vm.Value, error)
 	log      zerolog.Logger
 	repeats  logRepeats // of warnRepeated's lines
 	pool     *actors.Pool
@@ -638,16 +638,15 @@ func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) 
 		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
 	}
 	args, err := decodeArgs(json.RawMessage(a.Args))
-	var omit []bool
 	if err == nil && r.args != nil {
-		if args, omit, err = r.args(fn, args); err != nil {
+		if args, err = r.args(fn, args); err != nil {
 			return r.failFinal(row, "job "+a.Fn, err)
 		}
 	}
 	if err != nil {
 		return r.fail(row, "job "+a.Fn, err)
 	}
-	return r.execute(ctx, row, "job "+a.Fn, fn, args, omit)
+	return r.execute(ctx, row, "job "+a.Fn, fn, args)
 }
 
 func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventArgs) error {
@@ -681,7 +680,6 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 	for _, s := range subs {
 		fn := s.fn
 		var args []vm.Value
-		var omit []bool
 		if fn.Kind() != vm.KFunc || len(fn.AsClosure().ParamNames()) > 0 {
 			args = []vm.Value{payload}
 		}
@@ -690,11 +688,11 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 			in += " fn " + s.name // which of the topic's subscribers failed
 		}
 		if r.args != nil && args != nil {
-			if args, omit, err = r.args(fn, args); err != nil {
+			if args, err = r.args(fn, args); err != nil {
 				return r.failFinal(row, in, err)
 			}
 		}
-		if err := r.execute(ctx, row, in, fn, args, omit); err != nil {
+		if err := r.execute(ctx, row, in, fn, args); err != nil {
 			return err
 		}
 	}
@@ -794,13 +792,13 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 		r.log.Warn().Str("schedule", a.Schedule).Msg("jobs: tick for a schedule this server does not have; dropped")
 		return nil
 	}
-	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil, nil)
+	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil)
 }
 
 // execute runs fn(args) as Tova code on the server's instance, in a
 // worker of the supervised pool, bounded by the timeout. A thrown error,
 // a runtime error or a returned Err value fails the attempt.
-func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value, omit []bool) error {
+func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value) error {
 	info := &jobInfo{id: row.ID, attempt: row.Attempt}
 	stoppedAt := make(chan error, 1) // the thread's error, for a timeout's line
 	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
@@ -810,13 +808,7 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 		job, _ := jctx.(*actors.Job) // the pool's job (see jobContext)
 		th := r.inst.NewThread(jobContext{tctx, job})
 		th.Enter()
-		var v vm.Value
-		var err error
-		if omit != nil {
-			v, err = th.CallOmitting(fn, args, omit)
-		} else {
-			v, err = th.Call(fn, args...)
-		}
+		v, err := th.Call(fn, args...)
 		th.Leave()
 		th.Release()
 		if err != nil {

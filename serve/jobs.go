@@ -250,9 +250,9 @@ func (rt *Runtime) stopJobs(ctx context.Context) {
 // stays nil (None for an Option<T>), as a direct call would pass it.
 // Option values a job stored before they crossed in the wire's form
 // ({"value": x}, {"__tag": "None"}) are taken too.
-func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, error) {
+func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, error) {
 	if fn.Kind() != vm.KFunc {
-		return args, nil, nil
+		return args, nil
 	}
 	cl := fn.AsClosure()
 	params, types := cl.ParamNames(), cl.ParamTypes()
@@ -283,9 +283,9 @@ func (s *Server) jobArgs(fn vm.Value, args []vm.Value) ([]vm.Value, []bool, erro
 	if len(bad) > 0 {
 		err := vm.TypeErrorf("the arguments do not fit the parameters' types: %s", strings.Join(bad, "; "))
 		err.Stack = []vm.StackFrame{cl.Decl()} // (the fn whose parameters they are)
-		return nil, nil, err
+		return nil, err
 	}
-	return args, nil, nil
+	return args, nil
 }
 
 // storedOption is v, an argument of an Option<T> parameter, as the job

@@ -287,13 +287,13 @@ func withRequest(x *exchange, body vm.Value, params, types []string, args []vm.V
 		}
 		return vm.Nil, false
 	}
-	any := false
+	binds := false
 	for i := range params {
 		if _, ok := bound(i); ok {
-			any = true
+			binds = true
 		}
 	}
-	if !any {
+	if !binds {
 		return args, skip
 	}
 	// A caller that named its arguments placed them by the parameters'
