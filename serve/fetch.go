@@ -222,6 +222,14 @@ func (f *fetchResponse) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("a fetch response is read-only")
 }
 
+// MethodParams: the methods CallMethod has (see vm.HostMethods).
+func (f *fetchResponse) MethodParams(name string) ([]string, bool) {
+	if name == "text" || name == "json" {
+		return []string{}, true
+	}
+	return nil, false
+}
+
 func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "text":

@@ -151,6 +151,15 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return nil
 }
 
+// MethodParams: the methods CallMethod has (see vm.HostMethods).
+func (q *reqObject) MethodParams(name string) ([]string, bool) {
+	switch name {
+	case "text", "json", "formData", "form_data", "form":
+		return []string{}, true
+	}
+	return nil, false
+}
+
 // CallMethod gives the reference's body readers: req.text() is the body
 // as text, req.json() the body parsed as JSON whatever its Content-Type
 // says, req.formData() its form or multipart fields. A body that does not
@@ -405,6 +414,19 @@ func (h headersObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("headers are read-only here (a response's are set with res.setHeader or with_headers)")
 }
 
+// MethodParams: the methods CallMethod has (see vm.HostMethods).
+func (h headersObject) MethodParams(name string) ([]string, bool) {
+	switch name {
+	case "get":
+		return []string{"name", "default"}, true
+	case "has":
+		return []string{"name"}, true
+	case "keys":
+		return []string{}, true
+	}
+	return nil, false
+}
+
 func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "get", "has":
@@ -548,6 +570,21 @@ func (r *resObject) setHeader(name string, v vm.Value) {
 	for _, line := range headerLines(name, v) {
 		r.headers = append(r.headers, netio.Header{Name: name, Value: line})
 	}
+}
+
+// MethodParams: the methods CallMethod has (see vm.HostMethods).
+func (r *resObject) MethodParams(name string) ([]string, bool) {
+	switch name {
+	case "status":
+		return []string{"code"}, true
+	case "setHeader", "set_header", "header":
+		return []string{"name", "value"}, true
+	case "json", "send", "text":
+		return []string{"value"}, true
+	case "on_finish", "onFinish":
+		return []string{"fn"}, true
+	}
+	return nil, false
 }
 
 func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {

@@ -1151,6 +1151,9 @@ server {
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
   route GET "/redirect-empty" => fn() try_it(fn() redirect(" "))
+  route GET "/etag-weak" => fn() try_it(fn() etag({ a: 1 }, "v1", weak: true))
+  route GET "/upload-size" => fn() try_it(fn() upload("f", max_size: 10))
+  route GET "/res-text-status" => fn(req, res) try_it(fn() res.text("t", status: 201))
   route GET "/list-nil" => fn() with_headers(text("x"), { "X-L": [nil, "v"], "Set-Cookie": [nil, "a=b"], "X-N": [nil] })
   route GET "/uncaught" => fn() respond(-1, "x")
   route GET "/value" => fn() with_headers(respond(200, {}), { "X-A": "a\r\nX-Injected: 1" })
@@ -1198,6 +1201,11 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
 		{"/respond-none", `TypeError: respond: status must be an Int, got nil`},
 		{"/redirect-empty", `ValueError: redirect: the URL is empty`},
+		// (a named argument past its parameters was passed and never read)
+		{"/etag-weak", `TypeError: etag has no parameter named weak (its parameters: response, tag)`},
+		{"/upload-size", `TypeError: upload has no parameter named max_size (its parameters: field)`},
+		// (it called the builtin text with res first: "text got parameter status twice")
+		{"/res-text-status", `TypeError: Response.text has no parameter named status (its parameters: value)`},
 	}
 	for _, c := range cases {
 		r := do(t, "GET", u+c.path, "")

@@ -244,6 +244,21 @@ func (s *session) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 // JSONValue lets JSON.stringify(req.session) show its values.
 func (s *session) JSONValue() vm.Value { return vm.ObjectValue(s.values().Copy()) }
 
+// MethodParams: the methods CallMethod has (see vm.HostMethods).
+func (s *session) MethodParams(name string) ([]string, bool) {
+	switch name {
+	case "get":
+		return []string{"key", "default"}, true
+	case "set":
+		return []string{"key", "value"}, true
+	case "delete":
+		return []string{"key"}, true
+	case "destroy":
+		return []string{}, true
+	}
+	return nil, false
+}
+
 func (s *session) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	key := func() (string, error) {
 		if len(args) < 1 || args[0].Kind() != vm.KString {

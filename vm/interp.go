@@ -248,7 +248,7 @@ func (t *Thread) CallOmitting(fn Value, args []Value, omit []bool) (Value, error
 // object of names (format_number(x, decimals: 2), build_url(host: h),
 // derive(t, total: .a + .b), fill_nil(rows, a: 0), publish("t", id: 1),
 // respond(201, id: 5)) or one past those it declares
-// (join(users, orders, left: "id")). Any other (reduce's initial,
+// (join(users, orders, left: "id"); see Builtin.MaxArgs). Any other (reduce's initial,
 // replace's to) would take the object for its value: a name it does not
 // have is an error there.
 func gatherIndex(fn Value, params []string, npos int, names []string) int {
@@ -262,7 +262,13 @@ func gatherIndex(fn Value, params []string, npos int, names []string) int {
 	for i < len(params) && indexOf(names, params[i]) >= 0 {
 		i++
 	}
-	if i >= len(params) || indexOf(objectParams, params[i]) >= 0 {
+	if i < len(params) {
+		if indexOf(objectParams, params[i]) >= 0 {
+			return i
+		}
+		return -1
+	}
+	if b := fn.AsBuiltin(); len(params) == 0 || b.MaxArgs < 0 || i < b.MaxArgs {
 		return i
 	}
 	return -1

@@ -222,6 +222,13 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 		if h, strict := x.AsHostOK().(HostStrict); strict && x.k == KHost {
 			return Nil, h.MissingAttr(name)
 		}
+		if h, ok := x.AsHostOK().(HostMethods); ok {
+			if params, ok := h.MethodParams(name); ok {
+				return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Params: params, Fn: func(t *Thread, args []Value) (Value, error) {
+					return t.callMethod(x, name, append([]Value{x}, args...))
+				}}), nil
+			}
+		}
 		if _, ok := x.AsHostOK().(HostCaller); ok && !isBuiltin(name) {
 			// (its methods are called by name, with positional
 			// arguments only)

@@ -207,6 +207,13 @@ type Builtin struct {
 	// binds them to the background fn's parameters): pos are the
 	// positional ones, kw the values of names.
 	Named func(t *Thread, pos []Value, names []string, kw []Value) (Value, error)
+	// MaxArgs is the most arguments the builtin takes when that is more
+	// than its Params (-1: any number): join(users, orders, left: "id")
+	// takes a third, its options, that it does not declare. 0 is as many
+	// as Params, so that a named argument matching none of them is an
+	// error rather than an argument the builtin never reads
+	// (etag(res, tag, weak: true)).
+	MaxArgs int
 }
 
 func BuiltinValue(b *Builtin) Value { return Value{k: KBuiltin, p: unsafe.Pointer(b)} }
@@ -379,6 +386,15 @@ type HostKeyed interface {
 // GetAttr + call, then to builtins.
 type HostCaller interface {
 	CallMethod(t *Thread, name string, args []Value) (result Value, handled bool, err error)
+}
+
+// HostMethods is implemented by a HostCaller to name its methods'
+// parameters: a call of one with named or spread arguments (res.text("t",
+// status: 201), req.headers.get("x-a", default: "")) binds them to
+// those, and calls the method, not the builtin of that name with the
+// host first.
+type HostMethods interface {
+	MethodParams(name string) (params []string, ok bool)
 }
 
 // HostStrict is implemented by host objects for which calling a method

@@ -24,7 +24,11 @@ const maxStringBytes = vm.MaxStringBytes
 
 // reg registers a builtin.
 func reg(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
-	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: withArity(name, params, fn)})
+	b := &vm.Builtin{Name: name, Params: params, Fn: withArity(name, params, fn)}
+	if _, hi, ok := bounds(name, params); ok && (hi < 0 || hi > len(params)) {
+		b.MaxArgs = hi
+	}
+	vm.Register(b)
 }
 
 // alias registers the builtin already registered as name under other
