@@ -167,12 +167,17 @@ func doLines(t testing.TB, method, url string, lines ...string) reply {
 	return doRequest(t, client, req)
 }
 
-// doRequest sends req through c and reads the reply.
+// doRequest sends req through c and reads the reply. A request that
+// fails is an error of the test and a reply of status 0, not t.Fatal:
+// called in a goroutine of the test's (go func() { ch <- do(...) }()),
+// that would end the goroutine without its send, and the test would
+// wait on the channel until the package's timeout.
 func doRequest(t testing.TB, c *http.Client, req *http.Request) reply {
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		t.Errorf("%s %s: %v", req.Method, req.URL, err)
+		return reply{body: err.Error()}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
