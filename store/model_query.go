@@ -42,16 +42,23 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if len(args) == 0 || len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")
 		}
-		if len(args) == 1 && m.onlyOptions(args[0]) { // M.where(order: "-id", limit: 5)
-			return m.list(t, tb, name, vm.ObjectValue(vm.NewObject()), args[0], false)
+		if len(args) == 1 { // M.where(order: "-id", limit: 5), M.where(done: false, order: "title")
+			if filter, opts, ok := m.splitOptions(args[0]); ok {
+				if filter.IsNil() {
+					filter = vm.ObjectValue(vm.NewObject())
+				}
+				return m.list(t, tb, name, filter, opts, false)
+			}
 		}
 		return m.list(t, tb, name, args[0], arg(args, 1), false)
 	case "first":
 		if len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes an optional filter and an optional options object")
 		}
-		if len(args) == 1 && m.onlyOptions(args[0]) { // M.first(order: "-id")
-			return m.list(t, tb, name, vm.Nil, args[0], true)
+		if len(args) == 1 { // M.first(order: "-id"), M.first(done: false, order: "title")
+			if filter, opts, ok := m.splitOptions(args[0]); ok {
+				return m.list(t, tb, name, filter, opts, true)
+			}
 		}
 		return m.list(t, tb, name, arg(args, 0), arg(args, 1), true)
 	case "find":
@@ -400,19 +407,36 @@ func (m *Model) forms(tb *table, ci int, p any) []any {
 	return forms
 }
 
-// onlyOptions reports whether a lone argument of where or first is an
-// options object given as named arguments (order, limit, offset, none of
-// them a field of the model) rather than a filter.
-func (m *Model) onlyOptions(v vm.Value) bool {
-	if v.Kind() != vm.KObject || v.AsObject().Type != nil || v.AsObject().Len() == 0 {
-		return false
+// splitOptions parts a lone argument of where or first into the filter
+// and the options it holds, as named arguments give them: order, limit
+// and offset, none of them a field of the model, are options
+// (M.where(order: "-id", limit: 5), M.where(done: false, order:
+// "title")); the other keys are the filter, nil when there are none. ok
+// is false when the argument holds no options.
+func (m *Model) splitOptions(v vm.Value) (filter, opts vm.Value, ok bool) {
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil {
+		return v, vm.Nil, false
 	}
-	for _, k := range v.AsObject().Keys() {
-		if k != "order" && k != "limit" && k != "offset" || slices.ContainsFunc(m.cols, func(c column) bool { return c.name == k }) {
-			return false
+	isOpt := func(k string) bool {
+		return (k == "order" || k == "limit" || k == "offset") && !slices.ContainsFunc(m.cols, func(c column) bool { return c.name == k })
+	}
+	o := v.AsObject()
+	if !slices.ContainsFunc(o.Keys(), isOpt) {
+		return v, vm.Nil, false
+	}
+	f, op := vm.NewObject(), vm.NewObject()
+	for _, k := range o.Keys() {
+		x, _ := o.Get(k)
+		if isOpt(k) {
+			op.Set(k, x)
+		} else {
+			f.Set(k, x)
 		}
 	}
-	return true
+	if f.Len() == 0 {
+		return vm.Nil, vm.ObjectValue(op), true
+	}
+	return vm.ObjectValue(f), vm.ObjectValue(op), true
 }
 
 // listOptions are the options of all/where/first/paginate.

@@ -315,15 +315,24 @@ T.create: field opt is Option<Int>, got "x"
 `)
 }
 
-// where and first take options given alone as named arguments.
+// where and first take options given alone as named arguments, and
+// beside a filter given as named arguments (M.where(odd: true, order:
+// "-v") was a ColumnError: no field order). A field of that name is the
+// filter's.
 func TestOptionsAloneAsNamedArguments(t *testing.T) {
 	src := []byte(`db { adapter: "sqlite", database: ":memory:" }
-model M { v: Int }
-for v in [3, 1, 2] { M.create({ v }) }
+model M { v: Int, odd: Bool }
+for v in [3, 1, 2] { M.create({ v, odd: v % 2 == 1 }) }
 print(M.first(order: "-v").v)
 print(M.where(order: "v", limit: 2) |> map(fn(r) r.v))
-print(M.first({ v: 1 }, order: "-id").v)`)
-	wantOutput(t, src, "3\n[1, 2]\n1\n")
+print(M.first({ v: 1 }, order: "-id").v)
+print(M.where(odd: true, order: "-v") |> map(fn(r) r.v))
+print(M.first(odd: true, order: "v").v)
+model Step { order: Int }
+Step.create({ order: 2 })
+print(Step.where(order: 2, limit: 1) |> map(fn(r) r.order))
+print(Step.where(order: 3, limit: 1))`)
+	wantOutput(t, src, "3\n[1, 2]\n1\n[3, 1]\n1\n[2]\n[]\n")
 }
 
 // On SQLite, a Bool field takes an INTEGER column holding 0/1, as the
