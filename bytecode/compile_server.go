@@ -557,13 +557,14 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 
 // AppliedConfigs are the config blocks the runtime applies: serve reads
 // max_body, http, limits, tls, cache, static, cors, rate_limit,
-// session(s), upload(s), auth, discover and compression, store reads db,
+// session(s), upload(s), auth, discover, compression and security (its
+// trust_proxy), store reads db,
 // jobs reads jobs. A block of another kind is accepted (later versions
 // apply more): serve warns of it when the program starts, and the
 // compiler of one whose name is close to one of these.
 var AppliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true,
 	"static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true,
-	"auth": true, "discover": true, "compression": true}
+	"auth": true, "discover": true, "compression": true, "security": true}
 
 var appliedConfigKinds = func() []string {
 	var out []string

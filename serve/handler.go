@@ -321,7 +321,7 @@ func (x *exchange) reqValue() vm.Value {
 		b := new(reqBox)
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
-		b.obj.uploads, b.obj.auth = x.s.uploads, x.s.auth
+		b.obj.uploads, b.obj.auth, b.obj.proxies = x.s.uploads, x.s.auth, x.s.proxies
 		b.obj.th = x.th
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)

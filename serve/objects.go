@@ -41,6 +41,9 @@ type reqObject struct {
 	// guard has set req.user from it
 	auth   *authSettings
 	authed bool
+	// proxies are the server's trusted proxies (proxy.go), which req.ip
+	// believes; nil: none
+	proxies *trustedProxies
 }
 
 // init copies r into q: the front end recycles r once the response is
@@ -90,7 +93,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		v, err := q.Body()
 		return v, true, err
 	case "ip":
-		return vm.Str(q.r.RemoteIP()), true, nil
+		return vm.Str(q.proxies.clientIP(q.r)), true, nil
 	case "id":
 		return vm.Str(q.id), true, nil
 	case "content_type":

@@ -239,7 +239,7 @@ func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if ok, wait := l.take(q.r.RemoteIP(), time.Now()); !ok {
+		if ok, wait := l.take(q.proxies.clientIP(q.r), time.Now()); !ok {
 			return tooManyRequests(q.id, wait), nil
 		}
 		return vm.Nil, nil
@@ -260,7 +260,7 @@ func tooManyRequests(id string, wait time.Duration) vm.Value {
 // it may go on, else the 429 answer. The key function's failure fails
 // the request.
 func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
-	key := x.current().RemoteIP()
+	key := x.s.proxies.clientIP(x.current())
 	if !l.key.IsNil() {
 		v, err := x.th.Call(l.key, x.reqValue())
 		if err != nil {

@@ -138,6 +138,9 @@ type Server struct {
 	idem *idempotency
 	// compression is the compression block's, nil without one.
 	compression *netio.Compression
+	// proxies are the peers a security block's trust_proxy trusts
+	// (proxy.go), nil without one.
+	proxies *trustedProxies
 	// stopWork stops what runs besides the requests (refreshes, health
 	// checks, jobs) and runs on_stop, once, under stopCtx (see stopAt):
 	// when the server's drain ends, or, for a server others call by
@@ -522,7 +525,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if s.sessions != nil {
 		s.sessions.log = s.log
 	}
-	s.uploads, s.auth, s.compression = cfg.uploads, cfg.auth, cfg.compression
+	s.uploads, s.auth, s.compression, s.proxies = cfg.uploads, cfg.auth, cfg.compression, cfg.proxies
 	s.idem = newIdempotency(cfg.auth, cfg.sessions)
 	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv); err != nil {
 		return fail(err)
@@ -648,6 +651,7 @@ type serverConfig struct {
 	getenv       func(string) (string, bool)
 	tls          tlsSettings
 	compression  *netio.Compression // nil: none
+	proxies      *trustedProxies    // security { trust_proxy }; nil: none
 	log          zerolog.Logger     // for warnings of the settings read
 }
 
@@ -808,6 +812,16 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			return err
 		}
 		cfg.auth = a
+	case "security":
+		if first, again := set["security"]; again {
+			return fmt.Errorf("%s: security: a second security block (the first at %s)", at, first)
+		}
+		set["security"] = at
+		p, err := readSecurity(at, v)
+		if err != nil {
+			return err
+		}
+		cfg.proxies = p
 	case "compression":
 		c, err := readCompression(at, v)
 		if err != nil {
@@ -858,6 +872,7 @@ var configKeys = map[string][]string{
 	"auth":        authKeys,
 	"discover":    discoverKeys,
 	"compression": {"min_size"},
+	"security":    securityKeys,
 }
 
 // warnUnknownKeys warns of each key of the config block value v (of
