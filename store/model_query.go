@@ -162,14 +162,24 @@ func (m *Model) run(t *vm.Thread, tb *table, write bool, fn func(ctx context.Con
 }
 
 // rows runs a query returning the model's columns.
+// A read is run again when its connection prepared it with a table's
+// old columns (see againOnSchemaChange).
 func (m *Model) rows(t *vm.Thread, tb *table, write bool, query string, params ...any) ([]vm.Value, error) {
 	var out []vm.Value
 	err := m.run(t, tb, write, func(ctx context.Context, q querier) error {
-		rows, err := q.QueryContext(ctx, query, params...)
-		if err != nil {
-			return err
+		read := func() ([]vm.Value, error) {
+			rows, err := q.QueryContext(ctx, query, params...)
+			if err != nil {
+				return nil, err
+			}
+			return m.scan(tb, rows)
 		}
-		out, err = m.scan(tb, rows)
+		var err error
+		if write {
+			out, err = read()
+		} else {
+			out, err = againOnSchemaChange(q, read)
+		}
 		return err
 	})
 	return out, err

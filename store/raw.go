@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"tova/vm"
 )
@@ -105,7 +108,12 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	case "query", "get":
 		t.Blocking(func() {
 			var rows []vm.Value
-			rows, err = rawRows(t.Context(), db.on(t, !isReadOnly(query) || db.readsWriterState(query)), query, params, name == "get")
+			q := db.on(t, !isReadOnly(query) || db.readsWriterState(query))
+			if isReadOnly(query) {
+				rows, err = readRows(t.Context(), q, query, params, name == "get")
+			} else {
+				rows, err = rawRows(t.Context(), q, query, params, name == "get")
+			}
 			switch {
 			case name == "query" && rows == nil:
 				v = vm.NewArray([]vm.Value{})
@@ -279,6 +287,46 @@ func rawRows(ctx context.Context, q querier, query string, params []any, firstOn
 		}
 	}
 	return out, rows.Err()
+}
+
+// readRows is rawRows for a statement that only reads, run again while
+// it fails because a table's columns changed since its connection
+// prepared it (schemaChanged): after an ALTER TABLE, each connection of
+// the pool fails so once (PostgreSQL: "cached plan must not change
+// result type"; SQLite left the new columns out without an error), and
+// then knows the new columns.
+func readRows(ctx context.Context, q querier, query string, params []any, firstOnly bool) ([]vm.Value, error) {
+	return againOnSchemaChange(q, func() ([]vm.Value, error) { return rawRows(ctx, q, query, params, firstOnly) })
+}
+
+// maxSchemaRetries bounds the runs again of a read whose connection
+// prepared it with a table's old columns: one per connection of a pool
+// (a connection that failed so knows the new columns), and more.
+const maxSchemaRetries = 64
+
+// againOnSchemaChange runs the read fn on q, again while it fails with
+// schemaChanged, but not inside a PostgreSQL transaction, which the
+// error aborted.
+func againOnSchemaChange(q querier, fn func() ([]vm.Value, error)) ([]vm.Value, error) {
+	for attempt := 0; ; attempt++ {
+		rows, err := fn()
+		if err == nil || attempt >= maxSchemaRetries || !schemaChanged(err) {
+			return rows, err
+		}
+		if _, inTx := q.(*sql.Tx); inTx && !errors.Is(err, ErrColumnsChanged) {
+			return rows, err
+		}
+	}
+}
+
+// schemaChanged reports whether err is a query's failure because a
+// table's columns changed since its connection prepared it.
+func schemaChanged(err error) bool {
+	if errors.Is(err, ErrColumnsChanged) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type")
 }
 
 // scanTargets returns n values and pointers to them, for rows.Scan to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"io"
 	"reflect"
 	"sync"
@@ -82,28 +83,48 @@ func (c *interruptingConn) QueryContext(ctx context.Context, query string, args 
 		return nil, driver.ErrSkip
 	}
 	r, err := q.QueryContext(ctx, query, args)
-	if err != nil || c.interrupt == nil || ctx.Done() == nil {
+	if err != nil {
 		return r, err
 	}
-	ir := &interruptingRows{Rows: r, ctx: ctx}
-	ir.stop = context.AfterFunc(ctx, func() {
-		ir.mu.Lock()
-		defer ir.mu.Unlock()
-		if !ir.closed {
-			c.interrupt()
-		}
-	})
+	same := columnsChecker(r)
+	if (c.interrupt == nil || ctx.Done() == nil) && same == nil {
+		return r, err
+	}
+	ir := &interruptingRows{Rows: r, ctx: ctx, same: same, stop: func() bool { return false }}
+	if c.interrupt != nil && ctx.Done() != nil {
+		ir.stop = context.AfterFunc(ctx, func() {
+			ir.mu.Lock()
+			defer ir.mu.Unlock()
+			if !ir.closed {
+				c.interrupt()
+			}
+		})
+	}
 	return ir, nil
 }
+
+// ErrColumnsChanged is the error of rows whose statement was prepared
+// with the columns a table had before a schema change (ALTER TABLE on
+// another connection): SQLite prepared it again at its first step, with
+// the new columns, but the driver had taken the old ones, and would
+// read the row into them (`SELECT *` after ADD COLUMN left the new
+// column out, silently). The query may be run again: the connection
+// knows the new schema now.
+var ErrColumnsChanged = errors.New("the table's columns changed as the query began (ALTER TABLE on another connection): run it again")
 
 // interruptingRows interrupts the connection's statement when the
 // context ends before the rows are closed; the step under way then
 // fails, and Next says why: the context's error. (Closed, the rows'
 // connection may be another statement's: it is not interrupted then.)
+//
+// It also checks, at the first row, that the statement still has the
+// columns the driver took when it was prepared (ErrColumnsChanged).
 type interruptingRows struct {
 	driver.Rows
 	ctx    context.Context
 	stop   func() bool
+	same   func(names []string) bool // whether the statement's columns are names; nil: unknown
+	rowed  bool                      // a row was read
 	mu     sync.Mutex
 	closed bool
 }
@@ -115,6 +136,12 @@ func (r *interruptingRows) Next(dest []driver.Value) error {
 	err := r.Rows.Next(dest)
 	if err != nil && err != io.EOF && r.ctx.Err() != nil {
 		return r.ctx.Err() // interrupted, or ended as the context did
+	}
+	if err == nil && !r.rowed {
+		r.rowed = true
+		if r.same != nil && !r.same(r.Rows.Columns()) {
+			return ErrColumnsChanged
+		}
 	}
 	return err
 }
@@ -197,5 +224,81 @@ func interrupterOf(c driver.Conn) func() {
 		if *handle != 0 && *tls != nil {
 			sqlite3.Xsqlite3_interrupt(*tls, *handle)
 		}
+	}
+}
+
+// sqliteRowsFields is where the driver's rows keep their connection and
+// their statement, found once by reflection (as sqliteConnFields); ok is
+// false when the driver's rows are not the ones known.
+var sqliteRowsFields = sync.OnceValue(func() rowsFields {
+	var none rowsFields
+	if _, ok := sqliteConnFields(); !ok {
+		return none
+	}
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return none
+	}
+	defer db.Close()
+	c, err := db.Driver().Open(":memory:")
+	if err != nil {
+		return none
+	}
+	defer c.Close()
+	q, ok := c.(driver.QueryerContext)
+	if !ok {
+		return none
+	}
+	rows, err := q.QueryContext(context.Background(), "SELECT 1", nil)
+	if err != nil {
+		return none
+	}
+	defer rows.Close()
+	t := reflect.TypeOf(rows)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return none
+	}
+	cf, ok1 := t.Elem().FieldByName("c")
+	pf, ok2 := t.Elem().FieldByName("pstmt")
+	if !ok1 || !ok2 || cf.Type != reflect.TypeOf(c) || pf.Type.Kind() != reflect.Uintptr {
+		return none
+	}
+	return rowsFields{t, cf.Offset, pf.Offset}
+})
+
+type rowsFields struct {
+	typ         reflect.Type // nil: not known
+	conn, pstmt uintptr
+}
+
+// columnsChecker is the function saying whether the statement of the
+// driver's rows r has the columns names now (after its first step, which
+// prepares it again if the schema changed), or nil.
+func columnsChecker(r driver.Rows) func(names []string) bool {
+	f := sqliteRowsFields()
+	if f.typ == nil || reflect.TypeOf(r) != f.typ {
+		return nil
+	}
+	connOff, _ := sqliteConnFields()
+	base := reflect.ValueOf(r).UnsafePointer()
+	conn := *(*unsafe.Pointer)(unsafe.Add(base, f.conn))
+	pstmt := *(*uintptr)(unsafe.Add(base, f.pstmt))
+	if conn == nil || pstmt == 0 {
+		return nil
+	}
+	tls := *(**libc.TLS)(unsafe.Add(conn, connOff[1]))
+	return func(names []string) bool {
+		if tls == nil {
+			return true
+		}
+		if int(sqlite3.Xsqlite3_column_count(tls, pstmt)) != len(names) {
+			return false
+		}
+		for i, n := range names {
+			if libc.GoString(sqlite3.Xsqlite3_column_name(tls, pstmt, int32(i))) != n {
+				return false
+			}
+		}
+		return true
 	}
 }
