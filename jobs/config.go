@@ -365,7 +365,7 @@ func firstString(o *vm.Object, keys ...string) string {
 
 func positiveInt(v vm.Value) (int64, error) {
 	if v.Kind() != vm.KInt || v.AsInt() < 1 {
-		return 0, fmt.Errorf("expected a positive Int, got %s", vm.Repr(v))
+		return 0, fmt.Errorf("expected a positive Int, got %s", vm.NumberRepr(v))
 	}
 	return v.AsInt(), nil
 }

@@ -134,7 +134,7 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 					return err
 				}
 				if x.Kind() != vm.KInt || x.AsInt() < 1 || x.AsInt() > maxPeerCount {
-					return bad(prefix+c.key, fmt.Errorf("must be a positive Int no greater than %d, got %s", maxPeerCount, vm.Repr(x)))
+					return bad(prefix+c.key, fmt.Errorf("must be a positive Int no greater than %d, got %s", maxPeerCount, vm.NumberRepr(x)))
 				}
 				*c.into = uint32(x.AsInt())
 			}

@@ -125,7 +125,7 @@ func readRateLimit(at string, v vm.Value) (*rateLimit, error) {
 	}
 	if hasRequests {
 		if n.Kind() != vm.KInt || n.AsInt() <= 0 || n.AsInt() > math.MaxInt32 {
-			return nil, fmt.Errorf("%s: rate_limit.%s: expected a positive Int of at most %d, got %s", at, key, math.MaxInt32, vm.Repr(n))
+			return nil, fmt.Errorf("%s: rate_limit.%s: expected a positive Int of at most %d, got %s", at, key, math.MaxInt32, vm.NumberRepr(n))
 		}
 		l.requests = int(n.AsInt())
 	}

@@ -235,7 +235,7 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 	}
 	if p, ok := o.Get("pool"); ok && !p.IsNil() {
 		if p.Kind() != vm.KInt || p.AsInt() < 1 || p.AsInt() > 10000 {
-			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", numberRepr(p))
+			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", vm.NumberRepr(p))
 		}
 		cfg.Pool = int(p.AsInt())
 	}
@@ -290,17 +290,6 @@ func redactWithScheme(s string) string {
 		return u.Scheme + "://" + r
 	}
 	return r
-}
-
-// numberRepr is vm.Repr, except that a whole Float shows as one (20.0),
-// where an Int is wanted.
-func numberRepr(v vm.Value) string {
-	if v.Kind() == vm.KFloat {
-		if r := vm.Repr(v); !strings.ContainsAny(r, ".eEIN") {
-			return r + ".0"
-		}
-	}
-	return vm.Repr(v)
 }
 
 func resolvePath(dir, p string) string {

@@ -20,6 +20,17 @@ func ToString(v Value) string {
 }
 
 // Repr shows a value as Tova source would write it: strings quoted.
+// NumberRepr is Repr, except that a whole Float shows as one (20.0),
+// where an Int is wanted: "got 2" would read as the Int asked for.
+func NumberRepr(v Value) string {
+	if v.k == KFloat {
+		if r := Repr(v); !strings.ContainsAny(r, ".eEIN") {
+			return r + ".0"
+		}
+	}
+	return Repr(v)
+}
+
 func Repr(v Value) string {
 	var b strings.Builder
 	writeRepr(&b, v, nil)
