@@ -348,12 +348,17 @@ func (f *fstate) here() int { return len(f.fn.Code) }
 func (f *fstate) patch(pc, target int) {
 	in := f.fn.Code[pc]
 	op := in.Op()
-	switch Ops[op].C {
-	case OJump:
+	if Ops[op].C == OJump && Ops[op].B != OJump {
 		f.fn.Code[pc] = Make(op, in.A(), in.B(), target)
-	default:
-		f.fn.Code[pc] = Make(op, in.A(), target, in.C())
+	} else {
+		f.fn.Code[pc] = Make(op, in.A(), target, in.C()) // (TRYBEGIN: the handler; see patchCleanup)
 	}
+}
+
+// patchCleanup sets the TRYBEGIN at pc's cancellation target (C).
+func (f *fstate) patchCleanup(pc, target int) {
+	in := f.fn.Code[pc]
+	f.fn.Code[pc] = Make(in.Op(), in.A(), in.B(), target)
 }
 
 func (f *fstate) patchAll(pcs []int, target int) {

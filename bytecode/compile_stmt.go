@@ -983,6 +983,10 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 	}
 	ends := []int{f.emit(JMP, 0, 0, 0)}
 	f.patch(begin, f.here())
+	// A cancellation (the request's deadline) is caught by no catch
+	// block, but runs the finally block, and the deferred code, which
+	// put back what the try changed (a count of requests in flight):
+	// the handler's C is where it goes, the finally path.
 	if catch != nil {
 		if fin != nil {
 			// errors inside the catch block must still run finally
@@ -996,13 +1000,19 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 			f.block(fin, -1)
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 			f.patch(b2, f.here())
+			f.patchCleanup(b2, f.here())
 			f.block(fin, -1)
 			f.emit(THROW, err2, 0, 0)
+			// (a cancellation in the try block skips the catch block)
+			f.patchCleanup(begin, f.here())
+			f.block(fin, -1)
+			f.emit(THROW, errReg, 0, 0)
 		} else {
 			f.catchBlock(catchVar, catch, errReg, val)
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 		}
 	} else {
+		f.patchCleanup(begin, f.here())
 		f.block(fin, -1)
 		f.emit(THROW, errReg, 0, 0)
 	}

@@ -166,4 +166,8 @@
 //	13: GT, GE, JNGT and JNGE compare two registers the way round the
 //	   source has them (a > b was b < a, and its TypeError named the
 //	   operands' types in the other order).
+//	14: TRYBEGIN's C, when not 0, is where a cancellation (a request's
+//	   deadline) goes: the finally block (or the deferred code) of the
+//	   try, then the error raised again. Cancellation is never caught,
+//	   but it ran no finally block and no defer.
 package bytecode

@@ -297,6 +297,9 @@ func (fl *flow) step(pc int) string {
 		e.kill(fl.span(begin.A(), begin.A()+1))
 		e.tries = s.tries[:nt-1]
 		fl.merge(begin.B(), e)
+		if c := begin.C(); c != 0 { // (a cancellation's path)
+			fl.merge(c, e)
+		}
 	}
 
 	out := fl.out

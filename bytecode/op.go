@@ -289,7 +289,7 @@ var Ops = [numOps]OpInfo{
 	DEFTYPE:   {"DEFTYPE", OReg, OType, OCount, "R[A] = constructor C of Types[B] (0 = the type itself, i = variant i-1)"},
 
 	THROW:    {"THROW", OReg, ONone, ONone, "raise R[A]"},
-	TRYBEGIN: {"TRYBEGIN", OReg, OJump, ONone, "push handler: on error R[A] = error value, pc = B"},
+	TRYBEGIN: {"TRYBEGIN", OReg, OJump, OJump, "push handler: on error R[A] = error value, pc = B; on cancellation, pc = C if C is not 0 (the finally block, which raises it again)"},
 	TRYEND:   {"TRYEND", ONone, ONone, ONone, "pop the innermost handler"},
 	ATOMIC:   {"ATOMIC", OCount, ONone, ONone, "A=1: a statement writing module state begins (the thread gives way in it only after a long slice); A=0: it ends"},
 

@@ -821,3 +821,59 @@ server {
 		}
 	}
 }
+
+// A handler stopped at its deadline runs its finally blocks and its
+// deferred code, which put back what it changed (a count of requests in
+// flight stayed 1 for good), but no catch block (the cancellation is
+// not caught); a finally block that runs on is stopped after a grace.
+func TestDeadlineRunsFinallyAndDefer(t *testing.T) {
+	app := startApp(t, `limits { timeout: 300 }
+server {
+  var in_flight = 0
+  var log = []
+  fn slow() {
+    in_flight += 1
+    defer { in_flight -= 1 }
+    try {
+      sleep(2000)
+      "done"
+    } finally {
+      log.push("finally")
+    }
+  }
+  fn spin() {
+    in_flight += 1
+    defer { in_flight -= 1 }
+    try { loop {} } catch e { log.push("caught {e.kind}") } finally { log.push("spin finally") }
+  }
+  fn forever() {
+    try { loop {} } finally { log.push("forever"); loop {} }
+  }
+  route GET "/slow" => slow
+  route GET "/spin" => spin
+  route GET "/forever" => forever
+  route GET "/stats" => fn() { { in_flight, log } }
+}`)
+	u := app.urls[""]
+	for _, p := range []string{"/slow", "/spin", "/forever"} {
+		if r := do(t, "GET", u+p, ""); r.status != 503 {
+			t.Errorf("GET %s: %d %s", p, r.status, r.body)
+		}
+	}
+	want := `{"in_flight":0,"log":["finally","spin finally","forever"]}`
+	var r reply
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if r = do(t, "GET", u+"/stats", ""); r.body == want {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.body != want {
+		t.Errorf("after three requests stopped at their deadline: %s, want %s", r.body, want)
+	}
+	// The server still answers (the endless finally block was stopped).
+	if r := do(t, "GET", u+"/stats", ""); r.status != 200 {
+		t.Errorf("GET /stats: %d", r.status)
+	}
+}

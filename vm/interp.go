@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	bc "tova/bytecode"
@@ -420,7 +421,7 @@ func (t *Thread) cancelled() *Error {
 // blocking builtin waited, or while it waited for its turn after): the
 // code after the call must not go on to change anything.
 func (t *Thread) stoppedDuring(err error) error {
-	if err == nil && t.signal.Load()&sigCancel != 0 {
+	if err == nil && t.cancelledNow() {
 		return t.cancelled()
 	}
 	return err
@@ -475,15 +476,24 @@ func (t *Thread) handle(e error) bool {
 	for len(t.frames) > 0 {
 		fi := len(t.frames) - 1
 		f := &t.frames[fi]
-		if nh := len(t.handlers); catchable && nh > 0 && t.handlers[nh-1].frame == fi {
+		for nh := len(t.handlers); nh > 0 && t.handlers[nh-1].frame == fi; nh = len(t.handlers) {
 			h := t.handlers[nh-1]
 			t.handlers = t.handlers[:nh-1]
+			target := h.target
+			if !catchable {
+				// A cancellation runs finally blocks and deferred code
+				// only (they raise it again), in its grace.
+				if h.cleanup == 0 || !t.mayCleanUp(te) {
+					continue
+				}
+				target = h.cleanup
+			}
 			t.atomic = h.atomic
 			v := errorValue(te)
 			t.caught[t.nextCaught%uint8(len(t.caught))] = caughtError{v.AsObject(), te}
 			t.nextCaught++
 			t.stack[f.base+h.reg] = v
-			f.pc = h.target
+			f.pc = target
 			return true
 		}
 		boundary := f.boundary
@@ -493,6 +503,33 @@ func (t *Thread) handle(e error) bool {
 		}
 	}
 	return false
+}
+
+// cleanupGrace is how long a cancelled thread may run finally blocks and
+// deferred code: they put back what the code they close changed (a
+// count of requests in flight, a busy flag), which a request stopped at
+// its deadline left as it was; one that runs on past it is stopped.
+const cleanupGrace = 200 * time.Millisecond
+
+// mayCleanUp reports whether the cancellation te lets a finally block
+// or deferred code run: the first it meets starts the thread's grace,
+// within which it is not stopped again (cancelledNow). An exit() runs
+// none (a script's exit code is its last word).
+func (t *Thread) mayCleanUp(te *Error) bool {
+	if te.Kind != ErrCancelled {
+		return false
+	}
+	now := nanotime()
+	if t.grace == 0 {
+		t.grace = now + int64(cleanupGrace)
+	}
+	return now < t.grace
+}
+
+// cancelledNow reports whether the thread's cancellation stops it here:
+// it is cancelled, and not in the grace of its cleanup (mayCleanUp).
+func (t *Thread) cancelledNow() bool {
+	return t.signal.Load()&sigCancel != 0 && (t.grace == 0 || nanotime() >= t.grace)
 }
 
 func (t *Thread) unwindToBoundary() {
@@ -1431,7 +1468,7 @@ frames:
 			case bc.THROW:
 				err = t.thrown(*rp(rb, i.A()))
 			case bc.TRYBEGIN:
-				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B(), atomic: t.atomic})
+				t.handlers = append(t.handlers, handler{frame: fi, reg: i.A(), target: i.B(), cleanup: i.C(), atomic: t.atomic})
 			case bc.TRYEND:
 				t.handlers = t.handlers[:len(t.handlers)-1]
 			case bc.ATOMIC:

@@ -78,10 +78,11 @@ type frame struct {
 
 // handler is an active try block of frame number frame.
 type handler struct {
-	frame  int
-	reg    int   // register receiving the error value
-	target int   // catch pc
-	atomic int32 // Thread.atomic when the try began
+	frame   int
+	reg     int   // register receiving the error value
+	target  int   // catch pc
+	cleanup int   // where a cancellation goes: the finally path (0: none)
+	atomic  int32 // Thread.atomic when the try began
 }
 
 // Closure is a Tova function value.

@@ -350,7 +350,7 @@ func (t *Thread) checkSignal(call bool) error {
 		}
 	}
 	s := t.signal.Load()
-	if s&sigCancel != 0 {
+	if s&sigCancel != 0 && t.cancelledNow() {
 		return t.cancelled()
 	}
 	if s&sigYield != 0 && t.pinned {
@@ -459,6 +459,9 @@ type Thread struct {
 	// (functions builtins make, such as compose's, calling each other),
 	// which push no frame for maxDepth to count.
 	nested int
+	// grace is when a cancelled thread's cleanup must end (mayCleanUp),
+	// in nanotime; 0: it is running none.
+	grace int64
 	// tips are the buffers of the last long strings the thread
 	// concatenated, which it may append to in place (see append.go).
 	tips [numTips][]byte
@@ -529,6 +532,7 @@ func (t *Thread) Release() {
 		t.signal.Store(0)
 	}
 	t.ctx, t.Host = nil, nil
+	t.grace = 0
 	t.caught = [len(t.caught)]caughtError{}
 	t.In.threads.Put(t)
 }
