@@ -663,8 +663,25 @@ server "worker" {
   background fn work(x) { print("work ran {x}") }
 }`, func(o *Options) { o.Dir = t.TempDir(); o.Servers = []string{"worker"} })
 	waitFor(t, func() bool {
-		return strings.Contains(alone.logs.String(), "beside server api (run elsewhere), which has one")
+		return strings.Contains(alone.logs.String(), "beside server api (run elsewhere), which has a db or jobs block of its own")
 	})
+	// Nor when the worker's blocks leave its queue in the default file:
+	// a jobs block of settings only, or a SQLite db block (events the
+	// api stored in PostgreSQL were never delivered, and nothing said so).
+	for _, own := range []string{`jobs { max_attempts: 3 }`, `db { adapter: "sqlite", database: "worker.db" }`} {
+		alone := startApp(t, `
+server "api" {
+  jobs { database: "queue.db" }
+  route GET "/k" => fn() publish("evt", 1)
+}
+server "worker" {
+  `+own+`
+  subscribe "evt" fn(p) { print("evt got {p}") }
+}`, func(o *Options) { o.Dir = t.TempDir(); o.Servers = []string{"worker"} })
+		waitFor(t, func() bool {
+			return strings.Contains(alone.logs.String(), "beside server api (run elsewhere), which has a db or jobs block of its own")
+		})
+	}
 }
 
 // A jobs block naming the program's own SQLite file is refused at the

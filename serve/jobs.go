@@ -107,8 +107,8 @@ var errNotRunHere = errors.New("not run by this process")
 
 // warnApartQueues warns, in a process running some servers of the
 // program, of servers it does not run that have a db or jobs block of
-// their own, beside servers it runs that have none: their queues may
-// be apart, and what they send each other lost.
+// their own, beside servers it runs whose blocks choose no queue: their
+// queues may be apart, and what they send each other lost.
 func (rt *Runtime) warnApartQueues() {
 	own := func(d *bytecode.Server) bool {
 		for _, c := range d.Configs {
@@ -127,7 +127,12 @@ func (rt *Runtime) warnApartQueues() {
 	var bare []string
 	for _, s := range rt.servers {
 		running[s.desc.Name] = true
-		if !own(s.desc) && jobs.Needed(rt.code, s.desc) {
+		// A server run here whose blocks choose no queue: none, or a
+		// SQLite db block or a jobs block without a database, which
+		// leave it in the program's default file (a worker with `jobs
+		// { max_attempts: 3 }` never got the events an api storing
+		// them in PostgreSQL published).
+		if _, explicit, err := jobs.QueueOf(s.inst); err == nil && !explicit && jobs.Needed(rt.code, s.desc) {
 			bare = append(bare, ServerLabel(s.desc.Name))
 		}
 	}
@@ -137,8 +142,8 @@ func (rt *Runtime) warnApartQueues() {
 	for _, d := range rt.code.Servers {
 		if !running[d.Name] && own(d) {
 			rt.log.Warn().Str("servers", strings.Join(bare, ", ")).Str("other", d.Name).
-				Msg("this process runs servers without a db or jobs block of their own, beside server " + d.Name +
-					" (run elsewhere), which has one: if it keeps its job queue in another database, jobs and events between them are never delivered; put the block at the top level, for every server")
+				Msg("this process runs servers whose blocks choose no job queue (they use the program's default file), beside server " + d.Name +
+					" (run elsewhere), which has a db or jobs block of its own: if it keeps its job queue in another database, jobs and events between them are never delivered; put the block at the top level, for every server, or give each a jobs { url } of the same database")
 			return
 		}
 	}
