@@ -137,8 +137,10 @@ func healthFunc(h netio.Handler) vm.Value {
 
 // healthHandler answers `health "/path"`: {"status":"ok","uptime":s};
 // with checks, the reference's report of each (check_memory, check_db),
-// "healthy" or "unhealthy" (a check failed), always with 200 as the
-// reference answers.
+// "healthy" with 200, or "unhealthy" (a check failed) with 503: an
+// orchestrator's probe reads the status, not the body (the reference
+// answers 200 either way, and a server whose database was down passed
+// its readiness probe).
 func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler {
 	for _, c := range checks {
 		if c != "check_memory" && c != "check_db" {
@@ -195,6 +197,9 @@ func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler
 		b, err := stdlib.AppendJSON(nil, nil, vm.ObjectValue(o))
 		if err != nil {
 			return netio.Text(500, err.Error())
+		}
+		if status != "healthy" {
+			return netio.JSON(503, b)
 		}
 		return netio.JSON(200, b)
 	}
@@ -1530,7 +1535,7 @@ func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) 
 	}
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
-	x.res.status = 500
+	x.res.status, x.res.statusSet = 500, false
 	v, err := x.th.Call(x.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
@@ -1538,8 +1543,16 @@ func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) 
 	}
 	if r, ok := asResponse(v); ok {
 		v = vm.HostValue(r)
-	} else if !x.res.jsonSet && !x.res.bodySet && v.IsNil() {
-		return nil, false
+	} else if self, _ := v.AsHostOK().(*resObject); !x.res.jsonSet && !x.res.bodySet && (v.IsNil() || self == x.res) {
+		// `res.status(503)` and no body, last or not: that status with
+		// the runtime's error body, as a hook's refusal is (it went out
+		// with no body when it was the last expression, and was
+		// dropped for a 500 when it was not).
+		if r, refused := x.refusal(); x.res.statusSet && refused {
+			v = r
+		} else if v.IsNil() {
+			return nil, false
+		}
 	}
 	if resp, err = x.toResponse(v); err != nil {
 		return nil, false

@@ -2269,6 +2269,34 @@ server "nodb" {
 	}
 }
 
+// A health check that finds a check failed answers 503 (an
+// orchestrator's probe reads the status): with the database's file gone,
+// it answered 200 {"status":"unhealthy"}, and the probe passed.
+func TestHealthCheckFailedIs503(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `server {
+  db { adapter: "sqlite", database: "app.db" }
+  health "/ready" { check_db }
+}`, func(o *Options) { o.Dir = dir })
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/ready", ""); r.status != 200 || r.json(t)["status"] != "healthy" {
+		t.Fatalf("GET /ready: %d %s", r.status, r.body)
+	}
+	if err := os.Remove(filepath.Join(dir, "app.db")); err != nil {
+		t.Fatal(err)
+	}
+	// (the file is looked at once a second)
+	var r reply
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if r = do(t, "GET", u+"/ready", ""); r.status != 200 {
+			break
+		}
+	}
+	if r.status != 503 || r.json(t)["status"] != "unhealthy" {
+		t.Errorf("GET /ready with the database's file gone: %d %s", r.status, r.body)
+	}
+}
+
 // A health "/path" never takes cache { default }, with middleware
 // wrapping it too (it then answers through the middleware chain).
 func TestHealthNotCachedBehindMiddleware(t *testing.T) {
@@ -2644,6 +2672,27 @@ func TestOnErrorDropsTheFailedHandlersHeaders(t *testing.T) {
 	}
 	if r.header.Get("Set-Cookie") != "" || r.header.Get("X-Partial") != "" || r.header.Get("X-Hook") != "1" || r.header.Get("X-Guard") != "1" {
 		t.Errorf("GET /x headers: %v; want X-Hook 1 and X-Guard 1 only", r.header)
+	}
+}
+
+// on_error that sets an error status and gives no body (`res.status(503)`,
+// last or not) answers that status with the runtime's error body and the
+// request id, as a hook's refusal does: it went out with no body when
+// it was the last expression, and was dropped for a 500 when it was not.
+func TestOnErrorStatusWithoutBody(t *testing.T) {
+	for _, tail := range []string{"", "\n    nil", "\n    print(\"logged\")"} {
+		app := startApp(t, `server {
+  on_error fn(err, req, res) {
+    res.setHeader("X-Err", "1")
+    res.status(503)`+tail+`
+  }
+  route GET "/x" => fn() { throw "db down" }
+}`)
+		r := do(t, "GET", app.urls[""]+"/x", "")
+		id := r.header.Get("X-Request-Id")
+		if r.status != 503 || r.body != `{"error":{"code":"SERVICE_UNAVAILABLE","message":"Service Unavailable"},"request_id":"`+id+`"}` || r.header.Get("X-Err") != "1" {
+			t.Errorf("on_error ending %q: %d %v %s", tail, r.status, r.header, r.body)
+		}
 	}
 }
 
