@@ -170,6 +170,10 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			pw.Flush()
 			lw.Flush()
 			<-stopping.Done()
+			// Said at once: the drain may take up to its length in
+			// silence before the servers' "server stopped" lines.
+			log.Info().Str("signal", stoppedBy(stopping)).Dur("drain", drain).
+				Msg("stopping: in-flight requests get the drain to finish; a second signal cuts it short")
 			// A second signal cuts the drain short: in-flight requests
 			// are stopped (503), on_stop still runs, the logs are
 			// written, and the process exits as after a drain.

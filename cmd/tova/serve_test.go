@@ -177,6 +177,10 @@ func TestServeDrainEndStopsInFlightRequests(t *testing.T) {
 		if second != strings.Contains(logs, "second signal: the drain is cut short") {
 			t.Errorf("second %v: stderr:\n%s", second, logs)
 		}
+		// The drain's start is said when the signal comes.
+		if !strings.Contains(logs, `"signal":"SIGTERM"`) || !strings.Contains(logs, `"message":"stopping: in-flight requests get the drain to finish`) {
+			t.Errorf("second %v: the drain's start is not logged:\n%s", second, logs)
+		}
 		if !slices.ContainsFunc(strings.Split(logs, "\n"), func(l string) bool {
 			return strings.Contains(l, `"stopped":1,`) && strings.Contains(l, `"message":"drain ended with requests still in flight`)
 		}) {
