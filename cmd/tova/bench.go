@@ -269,6 +269,10 @@ request); user time is the server's own code.`,
 				}
 				variants = append(variants, env)
 			}
+			if url == "" && cmd.Flags().Changed("url") {
+				// (an unset $TARGET: it ran the four built-in targets)
+				return fmt.Errorf("--url is empty: give the URL of the running server to measure, or leave --url out to measure the built-in targets")
+			}
 			if url != "" {
 				// One target, already running: its URL names the path.
 				for _, f := range []string{"turn", "path", "load", "busy", "control", "variant", "server"} {

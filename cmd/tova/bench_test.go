@@ -77,6 +77,7 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"-c", "5000", "--url", "http://127.0.0.1:1/json"}, "--connections 5000: the load generator would hold 5000 connections open, over this process's limit of"},
 		{[]string{"--path", "json"}, `--path must start with /, got "json"`},
 		{[]string{noServer}, "declares no server: there is nothing to load"},
+		{[]string{"--url", ""}, `--url is empty: give the URL of the running server to measure, or leave --url out to measure the built-in targets`},
 		{[]string{"--url", "notaurl"}, `--url "notaurl" is not an http:// URL (the benchmark measures plain HTTP)`},
 		{[]string{"--url", "ftp://x/"}, `--url "ftp://x/" is not an http:// URL`},
 		{[]string{"--url", "https://127.0.0.1:1/"}, `--url "https://127.0.0.1:1/" is not an http:// URL (the benchmark measures plain HTTP)`},
