@@ -66,16 +66,19 @@ func buildCmd() *cobra.Command {
 			// build's: its copies of the static directories are the
 			// build's to replace. Elsewhere a directory of that name is
 			// the user's.
+			if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+				// (said first: the static directories' check blamed the
+				// static declaration, "lstat out.txt/public: not a
+				// directory")
+				fmt.Fprintf(stderr, "tova build: -o %s is a file: the output is a directory (choose another -o)\n", out)
+				return &exitError{exitUsage}
+			}
 			fi, err := os.Lstat(dst)
 			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst)
 			if _, _, failed := copyStatic(src, srcText, out, true, earlier); len(failed) > 0 {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)
 				}
-				return &exitError{exitUsage}
-			}
-			if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
-				fmt.Fprintf(stderr, "tova build: -o %s is a file: the output is a directory (choose another -o)\n", out)
 				return &exitError{exitUsage}
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {

@@ -564,17 +564,22 @@ func TestBuildStaticDirectoryGoneOrTwice(t *testing.T) {
 
 // -o naming a file is refused saying so (it said "mkdir outfile: not a
 // directory").
+// So is it for a program with static directories (the message blamed
+// the static declaration: "lstat outfile/public: not a directory").
 func TestBuildOutputIsAFile(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, "b.tova")
-	os.WriteFile(src, []byte("print(1)\n"), 0o644)
-	out := filepath.Join(dir, "outfile")
-	os.WriteFile(out, []byte("mine"), 0o644)
-	var o, e testutil.Buffer
-	if c := run([]string{"build", src, "-o", out}, &o, &e); c != exitUsage || !strings.Contains(e.String(), "-o "+out+" is a file: the output is a directory") {
-		t.Errorf("exit %d: %s", c, e.String())
-	}
-	if b, _ := os.ReadFile(out); string(b) != "mine" {
-		t.Errorf("the file was changed: %q", b)
+	os.Mkdir(filepath.Join(dir, "public"), 0o755)
+	for _, prog := range []string{"print(1)\n", "server {\n  static \"/\" => \"public\"\n}\n"} {
+		src := filepath.Join(dir, "b.tova")
+		os.WriteFile(src, []byte(prog), 0o644)
+		out := filepath.Join(dir, "outfile")
+		os.WriteFile(out, []byte("mine"), 0o644)
+		var o, e testutil.Buffer
+		if c := run([]string{"build", src, "-o", out}, &o, &e); c != exitUsage || strings.TrimSpace(e.String()) != "tova build: -o "+out+" is a file: the output is a directory (choose another -o)" {
+			t.Errorf("%q: exit %d: %s", prog, c, e.String())
+		}
+		if b, _ := os.ReadFile(out); string(b) != "mine" {
+			t.Errorf("the file was changed: %q", b)
+		}
 	}
 }
