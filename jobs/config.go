@@ -222,6 +222,10 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 		url := firstString(o, "url")
 		switch {
 		case adapter == "postgres" || adapter == "postgresql" || adapter == "pg":
+			if _, given := o.Get("url"); url == "" && !given && inst.Cfg.Getenv != nil {
+				// DATABASE_URL, as the store reads it for such a block
+				url, _ = inst.Cfg.Getenv("DATABASE_URL")
+			}
 			if url == "" {
 				return s, fmt.Errorf("db: adapter %q needs a url", adapter)
 			}

@@ -105,7 +105,7 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 			return Config{}, false, nil
 		}
 	}
-	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir)
+	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir, in.Cfg.Getenv)
 	cfg.Source = "db block" + blockPos(in)
 	if ve, ok := err.(*vm.Error); ok && ve.Kind == "ConfigError" {
 		if f, ok := blockFrame(in); ok {
@@ -173,8 +173,10 @@ func unknownKeys(in *vm.Instance) []string {
 }
 
 // parseBlock reads one evaluated db block: the guide's keys (adapter,
-// database, url, pool) and the reference's (driver, path, url).
-func parseBlock(v vm.Value, dir string) (Config, error) {
+// database, url, pool) and the reference's (driver, path, url). A
+// postgres block without a url takes DATABASE_URL from the environment
+// (getenv; nil: none), as the reference's does.
+func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Config, error) {
 	if v.Kind() != vm.KObject {
 		return Config{}, configErr("a db block must be an object, got %s", vm.TypeName(v))
 	}
@@ -241,8 +243,13 @@ func parseBlock(v vm.Value, dir string) (Config, error) {
 	}
 	switch cfg.Adapter {
 	case Postgres:
+		if !hasURL && getenv != nil {
+			// (not over a url written but nil: that is refused above)
+			u, hasURL = getenv("DATABASE_URL")
+			hasURL = hasURL && u != ""
+		}
 		if !hasURL {
-			return cfg, configErr("db { adapter: \"postgres\" } needs a url, e.g. url: env(\"DATABASE_URL\")")
+			return cfg, configErr("db { %s: %q } needs a url (url: env(\"DATABASE_URL\")), or DATABASE_URL set in the environment", adapterKey, adapter)
 		}
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 			return cfg, configErr("db.url must start with postgres://, got %q", redactWithScheme(u))

@@ -48,7 +48,7 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "sqlite", "path", nil), Config{}, "db.path is nil: is the environment variable it reads set?"},
 		{obj("database", nil), Config{}, "db.database is nil"},
 		{obj("database", nil, "path", "b.db"), Config{Adapter: SQLite, Path: filepath.Join(dir, "b.db")}, ""},
-		{obj("adapter", "postgres"), Config{}, "needs a url"},
+		{obj("adapter", "postgres"), Config{}, `db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`},
 		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
 		{obj("url", "not a url"), Config{}, `db.url must start with postgres://, got "not a url"`},
 		{obj("url", "pw:secret@host"), Config{}, `db.url must start with postgres://, got "pw:…"`},
@@ -75,7 +75,7 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "sqlite", "url", nil), Config{Adapter: SQLite, Path: filepath.Join(dir, "app.db")}, ""},
 	}
 	for _, c := range cases {
-		got, err := parseBlock(c.block, dir)
+		got, err := parseBlock(c.block, dir, nil)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", vm.Repr(c.block), err, c.wantErr)
@@ -85,6 +85,27 @@ func TestParseBlock(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s: got %+v, %v; want %+v", vm.Repr(c.block), got, err, c.want)
 		}
+	}
+}
+
+// A postgres block without a url takes DATABASE_URL, as the reference's
+// does (`db { driver: "postgres" }` failed to start); one written but
+// nil is still refused, and without DATABASE_URL the message quotes the
+// block's own key.
+func TestPostgresBlockReadsDatabaseURL(t *testing.T) {
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) { return v, k == "DATABASE_URL" && v != "" }
+	}
+	for _, b := range []vm.Value{obj("driver", "postgres"), obj("adapter", "pg")} {
+		if got, err := parseBlock(b, "/d", env("postgres://env/db")); err != nil || got.Adapter != Postgres || got.URL != "postgres://env/db" {
+			t.Errorf("%s with DATABASE_URL: %+v %v", vm.Repr(b), got, err)
+		}
+	}
+	if _, err := parseBlock(obj("driver", "postgres"), "/d", env("")); err == nil || !strings.Contains(err.Error(), `db { driver: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`) {
+		t.Errorf("without DATABASE_URL: %v", err)
+	}
+	if _, err := parseBlock(obj("adapter", "postgres", "url", nil), "/d", env("postgres://env/db")); err == nil || !strings.Contains(err.Error(), "db.url is nil") {
+		t.Errorf("url: nil with DATABASE_URL: %v", err)
 	}
 }
 
