@@ -21,8 +21,12 @@ func (f *fstate) rpcHook(fd *ast.FnDecl) {
 // that is an Int literal: where a caller running in another process
 // (serve --server) reaches it when neither a discover url nor
 // PORT_<NAME> says. "0" is `port 0`: a port picked at start, which such
-// a caller cannot know.
-func rpcPort(srv *Server, stmts []ast.Stmt) {
+// a caller cannot know. "@N" is a port read from module slot N, a
+// constant or an env of the program's top level (`port WORKER_PORT`):
+// every process runs the top level, and the caller reads the slot in its
+// own instance (it called 3000 + the server's place, where the server
+// did not listen).
+func rpcPort(srv *Server, stmts []ast.Stmt, slot func(*ast.Binding) int) {
 	port := ""
 	for _, st := range stmts {
 		if p, ok := st.(*ast.PortStmt); ok {
@@ -30,6 +34,9 @@ func rpcPort(srv *Server, stmts []ast.Stmt) {
 				if n, isInt := v.(int64); isInt && n >= 0 && n <= 65535 {
 					port = strconv.FormatInt(n, 10)
 				}
+			} else if id, ok := p.X.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Global &&
+				!id.Binding.Mutable && !declaredIn(stmts, id.Binding) {
+				port = "@" + strconv.Itoa(slot(id.Binding))
 			}
 		}
 	}
@@ -38,4 +45,19 @@ func rpcPort(srv *Server, stmts []ast.Stmt) {
 			srv.Hooks[i].Arg = port
 		}
 	}
+}
+
+// declaredIn reports whether b is declared in stmts (a server's own
+// constant, which another server's process never computes).
+func declaredIn(stmts []ast.Stmt, b *ast.Binding) bool {
+	found := false
+	for _, st := range stmts {
+		ast.Inspect(st, func(n any) bool {
+			if id, ok := n.(*ast.Ident); ok && id.Binding == b && id.PosV == b.Decl {
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
 }

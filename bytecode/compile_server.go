@@ -120,7 +120,7 @@ func (c *compiler) compileServers(srcs []Source) {
 			f.shared[st] = true
 		}
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
-		rpcPort(srv, g.stmts)
+		rpcPort(srv, append(slices.Clip(shared), g.stmts...), c.global)
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}

@@ -169,5 +169,7 @@
 //	14: TRYBEGIN's C, when not 0, is where a cancellation (a request's
 //	   deadline) goes: the finally block (or the deferred code) of the
 //	   try, then the error raised again. Cancellation is never caught,
-//	   but it ran no finally block and no defer.
+//	   but it ran no finally block and no defer. An "rpc" hook's Arg
+//	   "@N" is a port read from module slot N (`port WORKER_PORT`, a
+//	   constant or env of the top level).
 package bytecode

@@ -526,6 +526,42 @@ server "worker" {
 	}
 }
 
+// A peer running apart whose port is a constant or an env of the top
+// level (`port WORKER_PORT`) is reached there: every process computes
+// the top level alike. It was called at 3000 + its place (3001 here),
+// where it did not listen.
+func TestDiscoverPeerWithComputedPortApart(t *testing.T) {
+	worker := startApp(t, `
+env WORKER_PORT: Int = 1
+server "api" {
+  route GET "/a" => fn() { worker.f(1) }
+}
+server "worker" {
+  port WORKER_PORT
+  fn f(n) { n + 1 }
+}
+`, func(o *Options) { o.Servers = []string{"worker"} })
+	port := strings.TrimPrefix(worker.urls["worker"], "http://127.0.0.1:")
+	for _, top := range []string{"env WORKER_PORT: Int = 1", "WORKER_PORT = int(\"" + port + "\") ?? 0"} {
+		src := top + `
+server "api" {
+  route GET "/a" => fn() { worker.f(1) }
+}
+server "worker" {
+  port WORKER_PORT
+  fn f(n) { n + 1 }
+}
+`
+		app := startApp(t, src, func(o *Options) {
+			o.Servers = []string{"api"}
+			o.Getenv = func(k string) (string, bool) { return port, k == "WORKER_PORT" }
+		})
+		if r := do(t, "GET", app.urls["api"]+"/a", ""); r.status != 200 || r.body != "2" {
+			t.Errorf("%s: GET /a = %d %s, want 2", top, r.status, r.body)
+		}
+	}
+}
+
 // A peer running apart that declares `port 0` listens where its process
 // picked at start: a call to it says so, and how to place it, instead of
 // going to the port of its place in the file (3001 here), where anything
