@@ -915,7 +915,8 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 		if f, ok := ve.Pos(); ok {
 			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
 		}
-		ev.Msg(ve.Kind + ": " + ve.Msg)
+		// (the kind apart, as a handler's failure is logged)
+		ev.Str("kind", ve.Kind).Msg(ve.Msg)
 	default:
 		ev.Msg(msg)
 	}

@@ -54,7 +54,9 @@ server {
 		t.Fatalf("the jobs saw %s, want %s\n%s", body, want, app.logs)
 	}
 	failed := func() bool {
-		return strings.Contains(app.logs.String(), `"in":"job count"`) && strings.Contains(app.logs.String(), "TypeError: the arguments do not fit the parameters' types: n must be")
+		// (the kind apart, as a handler's failure is logged)
+		return strings.Contains(app.logs.String(), `"in":"job count"`) && strings.Contains(app.logs.String(), `"kind":"TypeError"`) &&
+			strings.Contains(app.logs.String(), `"message":"the arguments do not fit the parameters' types: n must be`)
 	}
 	defer func() {
 		// Not retried: every attempt would fail the same way.
