@@ -200,8 +200,10 @@ func (f *fstate) bindMatched(b *ast.Binding, v int) {
 // code. Server blocks themselves are compiled by compileServers.
 func (f *fstate) serverStmt(st ast.Stmt) {
 	switch st := st.(type) {
-	case *ast.ServerDecl, *ast.EnvDecl:
+	case *ast.ServerDecl:
 		// compiled separately
+	case *ast.EnvDecl:
+		f.envDecl(st)
 	case *ast.ConfigBlock:
 		if first, again := f.c.topConfigs[st.Kind]; again && st.Kind != "static" { // (several serve: see serverBody)
 			f.c.errorf(st.PosV, "%s declared again outside any server block (only the last would count: write one block) (first at %d:%d)", st.Kind, first.Line, first.Col)

@@ -493,7 +493,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.RPC {
 				f.rpcHook(st)
 			}
-		case *ast.EnvDecl, *ast.TypeDecl, *ast.ImplDecl, *ast.TraitDecl:
+		case *ast.EnvDecl:
+			f.envDecl(st)
+		case *ast.TypeDecl, *ast.ImplDecl, *ast.TraitDecl:
 			// handled above
 		case *ast.ServerDecl:
 			f.c.errorf(st.PosV, "server blocks cannot be nested")
@@ -905,54 +907,65 @@ func (f *fstate) serverWide(pos token.Pos, what string) {
 	}
 }
 
-// envDecls compiles the `env` declarations of a scope together, so
-// that every missing required variable is reported in one error.
+// envDecls checks the `env` declarations of a scope together when the
+// scope starts, so that every missing required variable and every
+// value that does not convert is reported in one error (when a server
+// block declares one, envCheck has already checked them all, and this
+// check passes). Each declaration then reads its variable where it is
+// written (envDecl), so that a default may use what the code before it
+// binds.
 func (f *fstate) envDecls(stmts []ast.Stmt) {
-	var decls []*ast.EnvDecl
+	var specs []ast.Expr
 	for _, st := range stmts {
-		if e, ok := st.(*ast.EnvDecl); ok {
-			decls = append(decls, e)
+		if d, ok := st.(*ast.EnvDecl); ok {
+			f.checkEnvDecl(d)
+			specs = append(specs, envSpec(d, nil))
 		}
 	}
-	if len(decls) == 0 {
+	if len(specs) == 0 {
 		return
 	}
-	for _, d := range decls {
-		f.checkEnvDecl(d)
-	}
 	saved := f.top
-	specs := &ast.ArrayLit{PosV: decls[0].PosV}
-	for _, d := range decls {
-		var def ast.Expr = &ast.NilLit{PosV: d.PosV}
-		if d.Default != nil {
-			def = d.Default
-		}
-		specs.Elems = append(specs.Elems, envSpec(d, def, nil))
-	}
 	base := f.alloc(2)
-	f.setPos(decls[0].PosV)
-	f.emit(GETBUILTIN, base, f.c.builtin("__env_decls"), 0)
-	f.exprTo(specs, base+1)
+	f.setPos(specs[0].Pos())
+	f.emit(GETBUILTIN, base, f.c.builtin("__env_check"), 0)
+	f.exprTo(&ast.ArrayLit{PosV: specs[0].Pos(), Elems: specs}, base+1)
 	f.emit(CALL, base, 1, 0)
-	tmp := f.alloc(2)
-	for i, d := range decls {
-		f.setPos(d.PosV)
-		f.emit(LOADINT, tmp, i+SBias, 0)
-		f.emit(GETINDEX, tmp+1, base, tmp)
-		f.store(d.Name.Binding, tmp+1)
-	}
 	f.release(saved)
 }
 
-// envSpec is the description of d that __env_decls and __env_check
-// take: def is its default's value, server the name of the server
-// block declaring it (nil at the top level).
-func envSpec(d *ast.EnvDecl, def, server ast.Expr) ast.Expr {
+// envDecl binds an `env` declaration's name to its variable's value,
+// read and converted by __env_read, or, when it is unset, to its
+// default, computed here and only then, made the declared type by
+// __env_default.
+func (f *fstate) envDecl(d *ast.EnvDecl) {
+	saved := f.top
+	base := f.alloc(3)
+	f.setPos(d.PosV)
+	f.emit(GETBUILTIN, base, f.c.builtin("__env_read"), 0)
+	f.exprTo(envSpec(d, nil), base+1)
+	f.emit(CALL, base, 1, 0)
+	if d.Default != nil {
+		set := f.emit(JNNIL, base, 0, 0)
+		f.emit(GETBUILTIN, base, f.c.builtin("__env_default"), 0)
+		f.exprTo(envSpec(d, nil), base+1)
+		f.exprTo(d.Default, base+2)
+		f.setPos(d.PosV)
+		f.emit(CALL, base, 2, 0)
+		f.patch(set, f.here())
+	}
+	f.store(d.Name.Binding, base)
+	f.release(saved)
+}
+
+// envSpec is the description of d that __env_check, __env_read and
+// __env_default take: server is the name of the server block declaring
+// it (nil at the top level and in a scope's own check).
+func envSpec(d *ast.EnvDecl, server ast.Expr) ast.Expr {
 	entries := []*ast.ObjEntry{
 		{PosV: d.PosV, Key: "name", Value: &ast.StringLit{PosV: d.PosV, Value: d.Name.Name}},
 		{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
 		{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
-		{PosV: d.PosV, Key: "default", Value: def},
 		// where it is declared, for an error about it alone
 		{PosV: d.PosV, Key: "line", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Line)}},
 		{PosV: d.PosV, Key: "col", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Col)}},
@@ -979,9 +992,9 @@ func (f *fstate) envCheck(srcs []Source) {
 		for _, st := range stmts {
 			switch st := st.(type) {
 			case *ast.EnvDecl:
-				// The default is not evaluated: it may use what the code
+				// The default is not computed: it may use what the code
 				// before it binds. Only whether there is one matters.
-				specs = append(specs, envSpec(st, &ast.NilLit{PosV: st.PosV}, server))
+				specs = append(specs, envSpec(st, server))
 				hasServer = hasServer || server != nil
 			case *ast.ServerDecl:
 				walk(st.Body, &ast.StringLit{PosV: st.PosV, Value: st.Name})

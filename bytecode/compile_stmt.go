@@ -81,6 +81,8 @@ func (f *fstate) predeclare(stmts []ast.Stmt) {
 			f.declare(st.Name.Binding)
 		case *ast.TypeDecl:
 			f.declare(st.Name.Binding)
+		case *ast.EnvDecl:
+			f.declare(st.Name.Binding)
 		}
 	}
 }

@@ -2783,6 +2783,30 @@ server "b" {
 	}
 }
 
+// An env default in a server block is computed where it is written,
+// after the server's code above it: a server variable, an earlier env
+// declaration or a function read there was a ReferenceError (every
+// default of the block was computed before its first statement).
+func TestServerEnvDefaultSeesCodeAboveIt(t *testing.T) {
+	app := startApp(t, `env TOP_HOST: String = "db"
+server {
+  svc = "api"
+  env SERVICE: String = svc
+  fn default_port() { 5432 }
+  env DB_PORT: Int = default_port()
+  env DATABASE_URL: String = "postgres://" + TOP_HOST + ":" + str(DB_PORT) + "/" + SERVICE
+  route GET "/" => fn() DATABASE_URL
+}
+`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != `"postgres://db:5432/api"` {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+	err := startError(t, "server {\n  env RETRIES: Int = str(3) + \"0\"\n}\n")
+	if err == nil || !strings.Contains(err.Error(), "app.tova:2:3: EnvError: env RETRIES: the default is String, not Int") {
+		t.Errorf("a String default of an Int: %v", err)
+	}
+}
+
 // has_key and `in` on req.headers say whether the header came, in any
 // case. has_key said true for any name (a missing header reads as nil),
 // and `in` was a TypeError.

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -13,8 +14,9 @@ import (
 func init() {
 	Register(
 		&Builtin{Name: "__omit", Fn: builtinOmit},
-		&Builtin{Name: "__env_decls", Fn: builtinEnvDecls},
 		&Builtin{Name: "__env_check", Fn: builtinEnvCheck},
+		&Builtin{Name: "__env_read", Fn: builtinEnvRead},
+		&Builtin{Name: "__env_default", Fn: builtinEnvDefault},
 		&Builtin{Name: "__peer", Fn: builtinPeer},
 	)
 }
@@ -81,115 +83,180 @@ func builtinOmit(t *Thread, args []Value) (Value, error) {
 	return ObjectValue(out), nil
 }
 
-// __env_decls(specs) reads `env NAME: Type = default` declarations:
-// specs is a list of {name, type, required, default}. Every missing
-// required variable is reported in one error; values are converted to
-// Int, Float or Bool; Option<T> gives Some(value) or None.
-func builtinEnvDecls(t *Thread, args []Value) (Value, error) {
-	if len(args) != 1 || args[0].k != KArray {
-		return Nil, TypeErrorf("__env_decls: bad arguments")
-	}
-	return readEnv(t, args[0].AsArray().Elems)
-}
+// An env spec, as the compiler's envSpec writes it, is an object
+// {name, type, required, line, col[, server]}: required is true when
+// the declaration has no default.
 
-// __env_check(specs) checks the `env` declarations of the whole program
-// before any is read (see bytecode's envCheck): those of the top level
-// and of the server blocks this process runs (Config.Serving), with one
-// error for every missing or unconvertible variable among them. A
-// variable two servers declare is named once.
+// __env_check(specs) checks `env` declarations before any is read (see
+// bytecode's envCheck and envDecls): every missing required variable
+// and every value that does not convert is reported in one error, at
+// the first declaration at fault. Declarations of servers this process
+// does not run (Config.Serving) are skipped. It binds nothing: each
+// declaration reads its variable where it runs (__env_read), so that
+// a default may use the code above it.
 func builtinEnvCheck(t *Thread, args []Value) (Value, error) {
 	if len(args) != 1 || args[0].k != KArray {
 		return Nil, TypeErrorf("__env_check: bad arguments")
 	}
-	var specs []Value
+	var missing, bad []string
+	var at []Value // the declaration of each problem
 	seen := map[string]bool{}
 	for _, sv := range args[0].AsArray().Elems {
 		o := sv.AsObject()
 		if server, ok := o.Get("server"); ok && !slices.Contains(t.In.Cfg.Serving, server.AsString()) {
 			continue
 		}
-		if name, _ := o.Get("name"); !seen[name.AsString()] {
-			seen[name.AsString()] = true
-			specs = append(specs, sv)
-		}
-	}
-	if _, err := readEnv(t, specs); err != nil {
-		return Nil, err
-	}
-	return Nil, nil
-}
-
-// readEnv reads the variables of specs (see __env_decls).
-func readEnv(t *Thread, specs []Value) (Value, error) {
-	out := make([]Value, len(specs))
-	var missing, bad []string
-	var at []Value // the declaration of each problem
-	for i, sv := range specs {
-		o := sv.AsObject()
 		name, _ := o.Get("name")
 		typ, _ := o.Get("type")
 		req, _ := o.Get("required")
-		def, _ := o.Get("default")
 		n, ty := name.AsString(), typ.AsString()
-		raw, ok := t.In.Cfg.Getenv(n)
-		option := strings.HasPrefix(ty, "Option<")
-		inner := ty
-		if option {
-			inner = strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
+		if seen[n] {
+			continue // a variable two servers declare is named once
 		}
-		if !ok || raw == "" {
-			switch {
-			case option && def.k == KNil:
-				out[i] = None
-			case req.Truthy() && !option:
-				missing = append(missing, n)
-				at = append(at, sv)
-			default:
-				if inner == "Float" && def.k == KInt {
-					def = Float(float64(def.AsInt())) // (as when set)
-				}
-				if ti := VariantOf(def); option && (ti == nil || ti.ADT != OptionADT) {
-					// `Option<Int> = 5`: Some(5), as a set variable gives
-					// Some(its value), so that the type does not depend on
-					// the environment.
-					def = Some(def)
-				}
-				out[i] = def
-			}
-			continue
-		}
-		v, err := convertEnv(raw, inner)
-		if err != nil {
-			bad = append(bad, "env "+n+": expected "+inner+", got "+strconv.Quote(raw))
+		seen[n] = true
+		_, set, err := readEnvVar(t, o)
+		switch {
+		case err != nil:
+			bad = append(bad, err.Error())
 			at = append(at, sv)
-			continue
+		case !set && req.Truthy() && !strings.HasPrefix(ty, "Option<"):
+			missing = append(missing, n)
+			at = append(at, sv)
 		}
-		if option {
-			v = Some(v)
-		}
-		out[i] = v
 	}
 	var msgs []string
 	if len(missing) > 0 {
 		msgs = append(msgs, "missing required environment variables: "+strings.Join(missing, ", "))
 	}
 	msgs = append(msgs, bad...)
-	if len(msgs) > 0 {
-		e := &Error{Kind: "EnvError", Msg: strings.Join(msgs, "; ")}
-		if len(at) > 0 {
-			// The error points at the first declaration at fault, not
-			// at the first of the group (which may be well).
-			o := at[0].AsObject()
-			line, _ := o.Get("line")
-			col, _ := o.Get("col")
-			if st := t.StackTrace(); len(st) > 0 && line.Kind() == KInt && line.AsInt() > 0 {
-				st[0].Line, st[0].Col = int(line.AsInt()), int(col.AsInt())
-				e.Stack = st
-			}
-		}
-		return Nil, e
+	if len(msgs) == 0 {
+		return Nil, nil
 	}
-	return NewArray(out), nil
+	e := &Error{Kind: "EnvError", Msg: strings.Join(msgs, "; ")}
+	// The error points at the first declaration at fault, not at the
+	// first of the group (which may be well).
+	o := at[0].AsObject()
+	line, _ := o.Get("line")
+	col, _ := o.Get("col")
+	if st := t.StackTrace(); len(st) > 0 && line.Kind() == KInt && line.AsInt() > 0 {
+		st[0].Line, st[0].Col = int(line.AsInt()), int(col.AsInt())
+		e.Stack = st
+	}
+	return Nil, e
+}
+
+// __env_read(spec) is the value of an `env` declaration's variable,
+// converted to its type (Some(value) for Option<T>), or nil when the
+// variable is unset or empty and the declaration has a default, which
+// the code that follows the call then computes and gives to
+// __env_default. An unset Option<T> without a default is None.
+func builtinEnvRead(t *Thread, args []Value) (Value, error) {
+	if len(args) != 1 || args[0].k != KObject {
+		return Nil, TypeErrorf("__env_read: bad arguments")
+	}
+	o := args[0].AsObject()
+	v, set, err := readEnvVar(t, o)
+	if err != nil {
+		return Nil, Errorf("EnvError", "%s", err.Error())
+	}
+	if set {
+		return v, nil
+	}
+	name, _ := o.Get("name")
+	typ, _ := o.Get("type")
+	req, _ := o.Get("required")
+	switch {
+	case !req.Truthy():
+		return Nil, nil
+	case strings.HasPrefix(typ.AsString(), "Option<"):
+		return None, nil
+	}
+	return Nil, Errorf("EnvError", "missing required environment variables: %s", name.AsString())
+}
+
+// __env_default(spec, value) is an unset variable's default, computed
+// where its declaration runs, made the declared type: an Int is a Float
+// for Float, and a plain value of an Option<T> is Some(value), as a set
+// variable is Some(its value), so that the type does not depend on the
+// environment. A default of another type is an error, as one written
+// as a literal is when the program compiles.
+func builtinEnvDefault(t *Thread, args []Value) (Value, error) {
+	if len(args) != 2 || args[0].k != KObject {
+		return Nil, TypeErrorf("__env_default: bad arguments")
+	}
+	o := args[0].AsObject()
+	name, _ := o.Get("name")
+	typ, _ := o.Get("type")
+	n, ty := name.AsString(), typ.AsString()
+	inner, option := strings.CutPrefix(ty, "Option<")
+	inner = strings.TrimSuffix(inner, ">")
+	def := args[1]
+	if option && def.k == KNil {
+		return None, nil // no value at all: None
+	}
+	wrap := option
+	if ti := VariantOf(def); option && ti != nil && ti.ADT == OptionADT {
+		if ti == NoneType {
+			return def, nil
+		}
+		def, wrap = def.AsObject().vals[0], true
+	}
+	v, ok := envDefaultOf(def, inner)
+	if !ok {
+		got := TypeName(args[1])
+		if wrap && def != args[1] {
+			got = "Some(" + TypeName(def) + ")"
+		}
+		return Nil, Errorf("EnvError", "env %s: the default is %s, not %s", n, got, ty)
+	}
+	if wrap {
+		v = Some(v)
+	}
+	return v, nil
+}
+
+// envDefaultOf is v as a value of type typ (one of the compiler's
+// envTypes), if it is one.
+func envDefaultOf(v Value, typ string) (Value, bool) {
+	switch typ {
+	case "String":
+		return v, v.k == KString
+	case "Int":
+		return v, v.k == KInt
+	case "Float":
+		if v.k == KInt {
+			return Float(float64(v.AsInt())), true // (as when set)
+		}
+		return v, v.k == KFloat
+	case "Bool":
+		return v, v.k == KBool
+	case "Duration":
+		return v, v.k == KDuration
+	}
+	return v, true
+}
+
+// readEnvVar reads the variable of the env spec o: set is false when
+// it is unset or empty; err, when it is set, says why its text does
+// not convert to the declared type.
+func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
+	name, _ := o.Get("name")
+	typ, _ := o.Get("type")
+	n, ty := name.AsString(), typ.AsString()
+	raw, ok := t.In.Cfg.Getenv(n)
+	if !ok || raw == "" {
+		return Nil, false, nil
+	}
+	inner, option := strings.CutPrefix(ty, "Option<")
+	inner = strings.TrimSuffix(inner, ">")
+	v, err = convertEnv(raw, inner)
+	if err != nil {
+		return Nil, true, errors.New("env " + n + ": expected " + inner + ", got " + strconv.Quote(raw))
+	}
+	if option {
+		v = Some(v)
+	}
+	return v, true, nil
 }
 
 func convertEnv(raw, typ string) (Value, error) {

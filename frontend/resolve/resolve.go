@@ -118,7 +118,7 @@ const (
 // before top-level code runs).
 func (k declKind) alwaysReady() bool {
 	switch k {
-	case kindFn, kindType, kindVariant, kindModel, kindEnv, kindData:
+	case kindFn, kindType, kindVariant, kindModel, kindData:
 		return true
 	}
 	return false

@@ -465,9 +465,13 @@ func (r *resolver) stmt(s ast.Stmt) {
 		}
 		r.entries(s.Options)
 	case *ast.EnvDecl:
+		// The default is computed where the declaration runs: it sees
+		// what the code above binds, and the name is read after it.
 		r.expr(s.Default)
 		if s.Name.Binding == nil {
 			r.declare(r.cur, s.Name, kindEnv)
+		} else if inf := r.info[s.Name.Binding]; inf != nil {
+			inf.declared = true
 		}
 	case *ast.DataBlock:
 		for _, it := range s.Items {
