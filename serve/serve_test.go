@@ -2783,6 +2783,41 @@ server "b" {
 	}
 }
 
+// A variable two servers declare differently is checked as each
+// declares it: the start-up check kept the first declaration of a name,
+// so that the second server's problem (X required there, or an Int)
+// came out only once the first list was mended.
+func TestEnvDeclaredDifferentlyByTwoServersInOneError(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		env  map[string]string
+		want string
+	}{
+		{"env X: Int = 1", "env X: Int\n  env Y: String", nil, "missing required environment variables: X, Y"},
+		{"env X: String", "env X: Int\n  env Y: Int", map[string]string{"X": "abc", "Y": "zz"}, `env X: expected Int, got "abc"; env Y: expected Int, got "zz"`},
+		{"env X: Int = 1", "env X: Int", map[string]string{"X": "7"}, ""},
+	} {
+		src := "server \"a\" {\n  " + tt.a + "\n  route GET \"/\" => fn() X\n}\nserver \"b\" {\n  " + tt.b + "\n  route GET \"/\" => fn() X\n}\n"
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := tt.env
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"a": 0, "b": 0}, Logger: zerolog.Nop(),
+			Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			if tt.want != "" {
+				t.Errorf("%q %v: started, want %s", src, tt.env, tt.want)
+			}
+			continue
+		}
+		if tt.want == "" || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q %v: %v, want %q", src, tt.env, err, tt.want)
+		}
+	}
+}
+
 // An env default in a server block is computed where it is written,
 // after the server's code above it: a server variable, an earlier env
 // declaration or a function read there was a ReferenceError (every

@@ -100,6 +100,9 @@ func builtinEnvCheck(t *Thread, args []Value) (Value, error) {
 	}
 	var missing, bad []string
 	var at []Value // the declaration of each problem
+	// Two servers may declare one variable differently (one requires
+	// it, or converts it to another type): each different declaration
+	// is checked, and each problem told once.
 	seen := map[string]bool{}
 	for _, sv := range args[0].AsArray().Elems {
 		o := sv.AsObject()
@@ -110,18 +113,23 @@ func builtinEnvCheck(t *Thread, args []Value) (Value, error) {
 		typ, _ := o.Get("type")
 		req, _ := o.Get("required")
 		n, ty := name.AsString(), typ.AsString()
-		if seen[n] {
-			continue // a variable two servers declare is named once
+		key := n + "\x00" + ty + "\x00" + strconv.FormatBool(req.Truthy())
+		if seen[key] {
+			continue
 		}
-		seen[n] = true
+		seen[key] = true
 		_, set, err := readEnvVar(t, o)
 		switch {
 		case err != nil:
-			bad = append(bad, err.Error())
-			at = append(at, sv)
+			if msg := err.Error(); !slices.Contains(bad, msg) {
+				bad = append(bad, msg)
+				at = append(at, sv)
+			}
 		case !set && req.Truthy() && !strings.HasPrefix(ty, "Option<"):
-			missing = append(missing, n)
-			at = append(at, sv)
+			if !slices.Contains(missing, n) {
+				missing = append(missing, n)
+				at = append(at, sv)
+			}
 		}
 	}
 	var msgs []string
