@@ -16,3 +16,40 @@ func TestEnvFloatIsDecimal(t *testing.T) {
 		}
 	}
 }
+
+// Int and Float take a number's digits separated by underscores, as
+// the language's literals do: Float took "1_000" (strconv reads Go's
+// syntax) and Int refused it. An underscore not between two digits is
+// no number's.
+func TestEnvNumbersTakeDigitSeparators(t *testing.T) {
+	for _, typ := range []string{"Int", "Float"} {
+		for raw, want := range map[string]float64{"1_000": 1000, " 1_000_000 ": 1e6, "-2_5": -25} {
+			v, err := convertEnv(raw, typ)
+			if err != nil || (typ == "Int" && float64(v.AsInt()) != want) || (typ == "Float" && v.AsFloat() != want) {
+				t.Errorf("%s %q: %v %v, want %v", typ, raw, Repr(v), err, want)
+			}
+		}
+		for _, raw := range []string{"_1", "1_", "1__0", "1_.5", "0x_1", "1 000"} {
+			if v, err := convertEnv(raw, typ); err == nil {
+				t.Errorf("%s %q converted to %s", typ, raw, Repr(v))
+			}
+		}
+	}
+	if v, err := convertEnv("1_000.5", "Float"); err != nil || v.AsFloat() != 1000.5 {
+		t.Errorf(`Float "1_000.5": %v %v`, Repr(v), err)
+	}
+}
+
+// A negative Duration ("-30s") is refused: a setting's duration is a
+// length of time, and "-30s" passed the start-up check and reached the
+// program as a timeout that had always passed.
+func TestEnvDurationNotNegative(t *testing.T) {
+	if v, err := convertEnv("-30s", "Duration"); err != errNegativeDuration {
+		t.Errorf(`"-30s": %v %v, want errNegativeDuration`, Repr(v), err)
+	}
+	for raw, want := range map[string]int64{"0s": 0, "1m30s": 90e3} {
+		if v, err := convertEnv(raw, "Duration"); err != nil || v.AsDuration()/1e6 != want {
+			t.Errorf("%q: %v %v, want %d ms", raw, Repr(v), err, want)
+		}
+	}
+}

@@ -217,6 +217,9 @@ func builtinEnvDefault(t *Thread, args []Value) (Value, error) {
 		}
 		return Nil, Errorf("EnvError", "env %s: the default is %s, not %s", n, got, ty)
 	}
+	if v.k == KDuration && v.AsDuration() < 0 {
+		return Nil, Errorf("EnvError", "env %s: the default is a negative Duration (%s): a setting's duration is zero or more", n, ToString(v))
+	}
 	if wrap {
 		v = Some(v)
 	}
@@ -259,7 +262,11 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	inner = strings.TrimSuffix(inner, ">")
 	v, err = convertEnv(raw, inner)
 	if err != nil {
-		return Nil, true, errors.New("env " + n + ": expected " + inner + ", got " + strconv.Quote(raw))
+		msg := "env " + n + ": expected " + inner + ", got " + strconv.Quote(raw)
+		if err == errNegativeDuration {
+			msg += ": a setting's duration is zero or more"
+		}
+		return Nil, true, errors.New(msg)
 	}
 	if option {
 		v = Some(v)
@@ -267,15 +274,32 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	return v, true, nil
 }
 
+// errNegativeDuration refuses a negative Duration setting ("-30s"):
+// every duration a program configures (a timeout, a grace period, an
+// interval, a cache's lifetime) is a length of time, and a negative one
+// is a typo that would otherwise pass the start-up check and make a
+// timeout that has always passed.
+var errNegativeDuration = errors.New("negative duration")
+
+// convertEnv converts a variable's text to typ. A number is written in
+// decimal, with underscores allowed between digits as in the language's
+// literals ("1_000"), for Int and Float alike.
 func convertEnv(raw, typ string) (Value, error) {
 	switch typ {
 	case "Int":
-		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		s, ok := withoutDigitSeparators(strings.TrimSpace(raw))
+		if !ok {
+			return Nil, strconv.ErrSyntax
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
 		return Int(n), err
 	case "Float":
 		// Decimal numbers only: not Inf, NaN or a hex float, which no
 		// one means by a setting.
-		s := strings.TrimSpace(raw)
+		s, ok := withoutDigitSeparators(strings.TrimSpace(raw))
+		if !ok {
+			return Nil, strconv.ErrSyntax
+		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err == nil && (math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(s, "xXpP")) {
 			err = strconv.ErrSyntax
@@ -291,7 +315,31 @@ func convertEnv(raw, typ string) (Value, error) {
 		return Nil, strconv.ErrSyntax
 	case "Duration":
 		d, err := time.ParseDuration(strings.TrimSpace(raw)) // "30s", "1h30m"
+		if err == nil && d < 0 {
+			err = errNegativeDuration
+		}
 		return Duration(int64(d)), err
 	}
 	return Str(raw), nil
+}
+
+// withoutDigitSeparators is s without the underscores that separate its
+// digits; ok is false when an underscore is not between two digits
+// ("_1", "1__0", "1_.5"), which the text of no number has.
+func withoutDigitSeparators(s string) (string, bool) {
+	if !strings.Contains(s, "_") {
+		return s, true
+	}
+	isDigit := func(i int) bool { return i >= 0 && i < len(s) && s[i] >= '0' && s[i] <= '9' }
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' {
+			if !isDigit(i-1) || !isDigit(i+1) {
+				return "", false
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), true
 }
