@@ -1097,6 +1097,14 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		}
 	}
 	f.c.indexDecls()
+	if len(st.Fields) > 0 && len(st.Variants) > 0 {
+		// A value of the type is one of its variants, which have only
+		// their own fields: the field was dropped without a word, and
+		// Dog("rex", "lab") was "Dog takes 1 value".
+		fl, v := st.Fields[0], st.Variants[0]
+		f.c.errorf(fl.PosV, "type %s: the field %s beside its variants belongs to none of them (a value of %s is one of its variants): write it in each variant that has it, %s(%s: ..., ...)",
+			st.Name.Name, fl.Name, st.Name.Name, v.Name, fl.Name)
+	}
 	for _, fl := range st.Fields {
 		td.Fields = append(td.Fields, fl.Name)
 		// (aliases followed, as serve converts a request's fields by them)
