@@ -58,7 +58,7 @@ func Equal(a, b Value) bool {
 			continue
 		}
 		xo, yo := x.AsObject(), y.AsObject()
-		if xo.Type != yo.Type || len(xo.vals) != len(yo.vals) {
+		if xo.Type != yo.Type || xo.Len() != yo.Len() {
 			return false
 		}
 		if xo.shape != nil && xo.shape == yo.shape {

@@ -187,7 +187,7 @@ func writeRepr(b *strings.Builder, v Value, path []unsafe.Pointer) {
 			b.WriteByte(')')
 			return
 		}
-		if len(o.vals) == 0 {
+		if o.Len() == 0 {
 			b.WriteString("{}")
 			return
 		}

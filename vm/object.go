@@ -149,9 +149,19 @@ type Object struct {
 }
 
 // objDict holds the keys of an object in dictionary mode.
+//
+// Removing a key other than the last leaves a hole in keys and the
+// object's vals rather than shifting the keys after it down, which
+// rewrote the index of every one of them: removing keys oldest first
+// (evicting a cache) was quadratic. A hole keeps its key, whose index
+// entry is gone or names a later slot (the key set again). The holes are
+// dropped when they come to outnumber the keys, and before the slots are
+// read in order (Keys, Values), so that everything outside this file
+// sees them dense; a slot from Lookup stays valid until then.
 type objDict struct {
 	keys  []string
 	index map[string]int
+	holes int
 }
 
 // newShaped allocates an object of shape s with room for its values in
@@ -242,18 +252,27 @@ func withVals[A any](s *Shape) *Object {
 func ObjectValue(o *Object) Value { return Value{k: KObject, p: unsafe.Pointer(o)} }
 
 // Len is the number of keys.
-func (o *Object) Len() int { return len(o.vals) }
+func (o *Object) Len() int {
+	if o.dict != nil {
+		return len(o.vals) - o.dict.holes
+	}
+	return len(o.vals)
+}
 
 // Keys returns the keys in insertion order (do not modify).
 func (o *Object) Keys() []string {
 	if o.shape != nil {
 		return o.shape.keys
 	}
+	o.compact()
 	return o.dict.keys
 }
 
 // Values returns the values in key order (do not modify the slice header).
-func (o *Object) Values() []Value { return o.vals }
+func (o *Object) Values() []Value {
+	o.compact()
+	return o.vals
+}
 
 // Shape returns the object's shape, nil in dictionary mode.
 func (o *Object) Shape() *Shape { return o.shape }
@@ -316,6 +335,25 @@ func (o *Object) toDict() {
 	o.shape = nil
 }
 
+// compact drops the holes removed keys left in a dictionary-mode object.
+// The keys and values move to new arrays, so that a key list Keys
+// handed out before (a loop over the object holds one) stays as it was.
+func (o *Object) compact() {
+	d := o.dict
+	if d == nil || d.holes == 0 {
+		return
+	}
+	n := len(o.vals) - d.holes
+	keys, vals := make([]string, 0, n), make([]Value, 0, n)
+	for i, k := range d.keys {
+		if j, ok := d.index[k]; ok && j == i {
+			d.index[k] = len(keys)
+			keys, vals = append(keys, k), append(vals, o.vals[i])
+		}
+	}
+	d.keys, o.vals, d.holes = keys, vals, 0
+}
+
 // ObjectKey returns the key k names on an object. A String is its own
 // key; an Int names its decimal text, so o[1] and o["1"] are one entry,
 // as in the reference, whose object keys are strings (counting by number,
@@ -354,32 +392,34 @@ func (o *Object) Delete(key string) bool {
 	if i < 0 {
 		return false
 	}
-	if o.shape == nil && i == len(o.vals)-1 {
-		// The last key: the rest stays as it is (keys removed one by
-		// one from the end copied all the others each time). The slices
-		// end at their length, so that a key set next does not write
-		// where a walk of the object begun before may look.
-		o.vals, o.dict.keys = o.vals[:i:i], o.dict.keys[:i:i]
-		delete(o.dict.index, key)
+	if d := o.dict; d != nil {
+		delete(d.index, key)
+		if i == len(o.vals)-1 {
+			// The last key: the rest stays as it is. The slices end at
+			// their length, so that a key set next does not write where
+			// a walk of the object begun before may look.
+			o.vals, d.keys = o.vals[:i:i], d.keys[:i:i]
+		} else {
+			o.vals[i] = Nil // what it held may be freed
+			d.holes++
+		}
+		if d.holes > len(o.vals)/2 {
+			o.compact()
+		}
 		return true
 	}
-	keys := append([]string(nil), o.Keys()...)
+	// An object of a shape has few keys (under dictModeKeys): it moves
+	// to the shape of the keys left.
+	keys := append([]string(nil), o.shape.keys...)
 	keys = append(keys[:i], keys[i+1:]...)
 	o.vals = append(o.vals[:i], o.vals[i+1:]...)
-	if o.shape != nil {
-		o.shape = ShapeOf(keys)
-		return true
-	}
-	o.dict.keys = keys
-	for j := i; j < len(keys); j++ {
-		o.dict.index[keys[j]] = j
-	}
-	delete(o.dict.index, key)
+	o.shape = ShapeOf(keys)
 	return true
 }
 
 // Copy returns a shallow copy (a plain object when o is a record).
 func (o *Object) Copy() *Object {
+	o.compact()
 	c := &Object{shape: o.shape, vals: append([]Value(nil), o.vals...), Type: o.Type}
 	if o.shape == nil {
 		d := &objDict{keys: append([]string(nil), o.dict.keys...), index: make(map[string]int, len(o.dict.index))}

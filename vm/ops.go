@@ -479,7 +479,7 @@ func Len(v Value) (int, error) {
 	case KArray:
 		return len(v.AsArray().Elems), nil
 	case KObject:
-		return len(v.AsObject().vals), nil
+		return v.AsObject().Len(), nil
 	case KRange:
 		return int(v.AsRange().Len()), nil
 	case KNil:
