@@ -73,9 +73,16 @@ func init() {
 }
 
 // orderedMap keeps its keys in insertion order.
+//
+// Deleting a key leaves a hole in keys and vals (the key stays, and
+// index no longer names its slot) rather than shifting every later key
+// down and making its index entry again, which made deleting oldest
+// first quadratic. The holes are dropped once they outnumber the keys,
+// and before keys and vals are read in order (dense).
 type orderedMap struct {
 	keys, vals []vm.Value
 	index      map[string]int
+	holes      int
 }
 
 // mapKey is the key of v: a list, object, function or host object by
@@ -130,13 +137,39 @@ func (m *orderedMap) delete(k vm.Value) {
 		return
 	}
 	delete(m.index, key)
-	m.keys, m.vals = slices.Delete(m.keys, i, i+1), slices.Delete(m.vals, i, i+1)
-	for j := i; j < len(m.keys); j++ {
-		m.index[mapKey(m.keys[j])] = j
+	m.vals[i] = vm.Nil // what it held may be freed
+	if i == len(m.keys)-1 {
+		m.keys, m.vals = m.keys[:i], m.vals[:i]
+	} else {
+		m.holes++
+	}
+	if m.holes > len(m.keys)/2 {
+		m.dense()
 	}
 }
 
+// len is the number of keys.
+func (m *orderedMap) len() int { return len(m.keys) - m.holes }
+
+// dense drops the holes deleted keys left.
+func (m *orderedMap) dense() {
+	if m.holes == 0 {
+		return
+	}
+	n := len(m.keys) - m.holes
+	keys, vals := make([]vm.Value, 0, n), make([]vm.Value, 0, n)
+	for i, k := range m.keys {
+		key := mapKey(k)
+		if j, ok := m.index[key]; ok && j == i {
+			m.index[key] = len(keys)
+			keys, vals = append(keys, k), append(vals, m.vals[i])
+		}
+	}
+	m.keys, m.vals, m.holes = keys, vals, 0
+}
+
 func (m *orderedMap) entries() []vm.Value {
+	m.dense()
 	out := make([]vm.Value, len(m.keys))
 	for i := range m.keys {
 		out[i] = newList([]vm.Value{m.keys[i], m.vals[i]})
@@ -161,7 +194,7 @@ func (d *dictColl) count(x vm.Value) {
 }
 
 // Len is len(d), as d.length.
-func (d *dictColl) Len() int { return len(d.m.keys) }
+func (d *dictColl) Len() int { return d.m.len() }
 
 // Iterator yields the [key, value] entries, as of the loop's start.
 func (d *dictColl) Iterator(*vm.Thread) (vm.Iterator, error) {
@@ -183,6 +216,7 @@ func (s *sliceIter) Next(*vm.Thread) (vm.Value, bool, error) {
 }
 
 func (d *dictColl) String() string {
+	d.m.dense()
 	parts := make([]string, len(d.m.keys))
 	for i := range d.m.keys {
 		parts[i] = vm.Repr(d.m.keys[i]) + ": " + vm.Repr(d.m.vals[i])
@@ -214,6 +248,7 @@ func (d *dictColl) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Va
 		if err := need(0); err != nil {
 			return vm.Nil, true, err
 		}
+		d.m.dense()
 		switch name {
 		case "keys":
 			return newList(slices.Clone(d.m.keys)), true, nil
@@ -272,6 +307,7 @@ func (d *dictColl) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Va
 		if err := need(0); err != nil {
 			return vm.Nil, true, err
 		}
+		d.m.dense()
 		var sum int64
 		for _, v := range d.m.vals {
 			sum += v.AsInt()
