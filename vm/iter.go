@@ -25,6 +25,8 @@ type iterator struct {
 	arr     *Array
 	str     string
 	obj     *Object
+	keys    []string // obj's keys when the loop began
+	shape   *Shape   // obj's shape then (nil in dictionary mode)
 	rng     RangeValue
 	left    uint64 // the integers of rng still to yield
 	host    Iterator
@@ -58,6 +60,7 @@ func newIterator(t *Thread, seq Value, pairs bool) (*iterator, error) {
 			return nil, TypeErrorf("%s is a variant, not a collection, and is not iterable (read its fields by name, or match on it)", TypeName(seq))
 		}
 		it.obj = seq.AsObject()
+		it.keys, it.shape = it.obj.Keys(), it.obj.shape
 	case KRange:
 		it.rng = *seq.AsRange()
 		it.left = it.rng.Count()
@@ -102,16 +105,25 @@ func (it *iterator) next(t *Thread) (k, v Value, ok bool, err error) {
 		it.i += size
 		return k, v, true, nil
 	case KObject:
-		if it.i >= len(it.obj.vals) {
-			return Nil, Nil, false, nil
+		// The loop walks the keys the object had when it began, as the
+		// reference's loop over Object.entries does: a key the body adds
+		// is not visited (adding one per key never ended). A key the body
+		// removes before its turn is skipped, and a value it changes is
+		// seen changed, as a for-in loop in JavaScript has them; holding
+		// on to the values as well would copy every object looped over.
+		for it.i < len(it.keys) {
+			k := it.keys[it.i]
+			val, ok := it.obj.entryAt(it.i, k, it.shape)
+			it.i++
+			if !ok {
+				continue
+			}
+			if it.pairs {
+				return Str(k), val, true, nil
+			}
+			return Nil, NewArray([]Value{Str(k), val}), true, nil
 		}
-		key := Str(it.obj.Keys()[it.i])
-		val := it.obj.vals[it.i]
-		it.i++
-		if it.pairs {
-			return key, val, true, nil
-		}
-		return Nil, NewArray([]Value{key, val}), true, nil
+		return Nil, Nil, false, nil
 	case KRange:
 		// Counted, not compared with Hi: the step after the last
 		// integer may pass the largest or smallest Int and wrap.

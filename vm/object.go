@@ -294,6 +294,21 @@ func (o *Object) Lookup(key string) int {
 	return -1
 }
 
+// entryAt returns the value of key, which was the key at slot i of o
+// when o had shape s (nil: o was in dictionary mode). While the slots
+// have not moved since, the value is read from slot i; else key is looked
+// up. ok is false when o no longer has key.
+func (o *Object) entryAt(i int, key string, s *Shape) (v Value, ok bool) {
+	switch {
+	case s != nil && o.shape == s:
+		return o.vals[i], true
+	case s == nil && o.dict != nil && o.dict.holes == 0 && i < len(o.dict.keys) && o.dict.keys[i] == key:
+		// Without holes every slot holds a key the object has.
+		return o.vals[i], true
+	}
+	return o.Get(key)
+}
+
 // Get returns the value of key.
 func (o *Object) Get(key string) (Value, bool) {
 	i := o.Lookup(key)
