@@ -650,8 +650,15 @@ func contains(coll, x Value) (bool, error) {
 	return false, TypeErrorf("'in' needs a collection, got %s", TypeName(coll))
 }
 
-// IsType implements `x is Name`.
+// IsType implements `x is Name`. A record or variant of the program's
+// type or variant Name is one, also when Name is a builtin kind's too
+// (`type List<T> { Cons(...), Nil }`: Cons(1, Nil) is List was false).
 func IsType(v Value, name string) bool {
+	if v.k == KObject {
+		if ti := v.AsObject().Type; ti != nil && (ti.Tag == name || ti.Name == name) {
+			return true
+		}
+	}
 	switch name {
 	case "Int":
 		return v.k == KInt
