@@ -912,6 +912,9 @@ func (p *Program) checkFunc(fi int, f *Func) *invalid {
 		if target, ok := conditionalJump(in); ok && target <= pc {
 			return fail(partCode, pc, "conditional jump back to pc %d (only JMP and FORLOOP jump back, where the VM checks deadlines and signals)", target)
 		}
+		if in.Op() == TRYBEGIN && in.C() != 0 && in.C() <= pc {
+			return fail(partCode, pc, "a try block's cancellation path at pc %d, before the block (the compiler puts it after)", in.C())
+		}
 	}
 	if f.Code[n-1].Op().FallsThrough() {
 		return fail(partCode, n-1, "the last instruction falls through: the function would run past its end")
@@ -1052,7 +1055,10 @@ func (p *Program) checkOperand(f *Func, kind OperandKind, slot string, v int) st
 			return fmt.Sprintf("constant K[%d] out of range (%d constants)", v, len(p.Constants))
 		}
 	case OJump:
-		if v > len(f.Code) {
+		// (a target at the end is past it too: the compiler closes a
+		// function whose jumps land there with RETNIL; a try block's
+		// handler there ran the memory after the code)
+		if v >= len(f.Code) {
 			return fmt.Sprintf("jump target %d past end of code (%d instructions)", v, len(f.Code))
 		}
 	case OFunc:

@@ -213,8 +213,8 @@ func instrText(p *Program, in Instr) string {
 	s.WriteString(info.Name)
 	n := 0
 	for slot, kind := range [3]OperandKind{info.A, info.B, info.C} {
-		if kind == ONone {
-			continue
+		if kind == ONone || op == TRYBEGIN && slot == 2 && in.C() == 0 {
+			continue // (a try block without a cancellation path)
 		}
 		if n == 0 {
 			s.WriteString(strings.Repeat(" ", max(12-len(info.Name), 1)))

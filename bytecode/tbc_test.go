@@ -574,6 +574,11 @@ func TestDecodeValidation(t *testing.T) {
 		{"constant", setMain(3, Make(LOADK, 0, 14, 0)), at(3, LOADK, "constant K[14] out of range (14 constants)"), ""},
 		{"jump", setMain(3, Make(JMP, 0, 17, 0)), at(3, JMP, "jump target 17 past end of code (16 instructions)"), ""},
 		{"jump-C", setMain(3, Make(JNEQK, 0, 1, 99)), at(3, JNEQK, "jump target 99 past end of code (16 instructions)"), ""},
+		// a target at the end: a handler there (B, or a cancellation's C)
+		// ran the memory after the code
+		{"jump-end", setMain(3, Make(JMP, 0, 16, 0)), at(3, JMP, "jump target 16 past end of code (16 instructions)"), ""},
+		{"try-end", setMain(3, Make(TRYBEGIN, 0, 16, 0)), at(3, TRYBEGIN, "jump target 16 past end of code (16 instructions)"), ""},
+		{"try-cleanup-end", setMain(3, Make(TRYBEGIN, 0, 5, 16)), at(3, TRYBEGIN, "jump target 16 past end of code (16 instructions)"), ""},
 		{"jump-back", setMain(3, Make(JMPF, 0, 1, 0)), at(3, JMPF, backJump(1)), ""},
 		{"jump-self", setMain(3, Make(JNIL, 0, 3, 0)), at(3, JNIL, backJump(3)), ""},
 		{"jump-back-C", setMain(3, Make(JNEQK, 0, 1, 2)), at(3, JNEQK, backJump(2)), ""},

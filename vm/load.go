@@ -48,6 +48,10 @@ func returnsFreshObject(code []bytecode.Instr) bool {
 		if target, ok := bytecode.JumpTarget(in); ok && target < len(code) && code[target].Op() == bytecode.RET {
 			return false
 		}
+		// (a try block's cancellation path jumps too)
+		if c := in.C(); in.Op() == bytecode.TRYBEGIN && c != 0 && c < len(code) && code[c].Op() == bytecode.RET {
+			return false
+		}
 	}
 	return true
 }
