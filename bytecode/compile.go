@@ -249,7 +249,10 @@ type fstate struct {
 	pos     token.Pos
 
 	loops []*loopCtx
-	tries []*tryCtx
+	// cancelling is set while a finally block is compiled for a
+	// cancellation's path (see cancelPath), nil otherwise.
+	cancelling *cancelCtx
+	tries      []*tryCtx
 
 	srv *Server // the server whose Init this is, if any
 	// badPrefix: compiling inside a routes group whose prefix was refused

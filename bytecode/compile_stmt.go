@@ -1,6 +1,7 @@
 package bytecode
 
 import (
+	"slices"
 	"strings"
 
 	"tova/frontend/ast"
@@ -284,6 +285,16 @@ func (f *fstate) stmt(st ast.Stmt) {
 	case *ast.TypeDecl, *ast.ImplDecl, *ast.TraitDecl:
 		// hoisted by the enclosing block
 	case *ast.Return:
+		if c := f.cancelling; c != nil {
+			// (a cancellation's cleanup goes on with the cancellation:
+			// a return there let the request's code run on after its
+			// deadline)
+			if st.X != nil {
+				f.exprSink(st.X, discard)
+			}
+			f.emit(THROW, c.reg, 0, 0)
+			return
+		}
 		if st.X == nil {
 			f.emitReturn(-1)
 			return
@@ -802,6 +813,11 @@ func (f *fstate) breakContinue(label string, isBreak bool) {
 		}
 		return
 	}
+	if c := f.cancelling; c != nil && slices.Index(f.loops, l) < c.loops {
+		// out of a cancellation's cleanup: the cancellation goes on
+		f.emit(THROW, c.reg, 0, 0)
+		return
+	}
 	f.unwindTries(l.tryDepth)
 	j := f.emit(JMP, 0, 0, 0)
 	if isBreak {
@@ -1002,23 +1018,43 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 			f.block(fin, -1)
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 			f.patch(b2, f.here())
-			f.patchCleanup(b2, f.here())
 			f.block(fin, -1)
 			f.emit(THROW, err2, 0, 0)
+			f.patchCleanup(b2, f.here())
+			f.cancelPath(fin, err2)
 			// (a cancellation in the try block skips the catch block)
 			f.patchCleanup(begin, f.here())
-			f.block(fin, -1)
-			f.emit(THROW, errReg, 0, 0)
+			f.cancelPath(fin, errReg)
 		} else {
 			f.catchBlock(catchVar, catch, errReg, val)
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 		}
 	} else {
-		f.patchCleanup(begin, f.here())
 		f.block(fin, -1)
 		f.emit(THROW, errReg, 0, 0)
+		f.patchCleanup(begin, f.here())
+		f.cancelPath(fin, errReg)
 	}
 	f.patchAll(ends, f.here())
+}
+
+// cancelCtx is a finally block being compiled for a cancellation's path:
+// reg holds the cancellation, loops is how many loops enclose the block.
+type cancelCtx struct {
+	reg, loops int
+}
+
+// cancelPath compiles fin for a cancellation's path (TRYBEGIN's C): the
+// block, then the cancellation raised again. A return, or a break or
+// continue out of the block, raises it too: the block's copy for errors
+// lets them end the error (as a finally block may), which let the
+// request's code run on after its deadline.
+func (f *fstate) cancelPath(fin *ast.Block, reg int) {
+	saved := f.cancelling
+	f.cancelling = &cancelCtx{reg: reg, loops: len(f.loops)}
+	f.block(fin, -1)
+	f.cancelling = saved
+	f.emit(THROW, reg, 0, 0)
 }
 
 func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {

@@ -849,13 +849,24 @@ server {
   fn forever() {
     try { loop {} } finally { log.push("forever"); loop {} }
   }
+  // The cleanup cannot end the cancellation: not by returning or
+  // leaving a loop, nor by raising an error a catch around it takes
+  // (each let the handler go on after its deadline).
+  fn swallow() { try { loop {} } finally { return 1 } }
+  fn leave() {
+    for i in range(0, 3) { try { loop {} } finally { continue } }
+  }
+  fn raise() { try { loop {} } finally { nil.x } }
   route GET "/slow" => slow
   route GET "/spin" => spin
   route GET "/forever" => forever
+  route GET "/swallow" => fn() { swallow(); log.push("after return") }
+  route GET "/leave" => fn() { leave(); log.push("after continue") }
+  route GET "/raise" => fn() { try { raise() } catch e { log.push("caught {e.kind}") }; log.push("after catch") }
   route GET "/stats" => fn() { { in_flight, log } }
 }`)
 	u := app.urls[""]
-	for _, p := range []string{"/slow", "/spin", "/forever"} {
+	for _, p := range []string{"/slow", "/spin", "/forever", "/swallow", "/leave", "/raise"} {
 		if r := do(t, "GET", u+p, ""); r.status != 503 {
 			t.Errorf("GET %s: %d %s", p, r.status, r.body)
 		}

@@ -472,7 +472,10 @@ func panicMessage(r any) string {
 func (t *Thread) handle(e error) bool {
 	te := asTovaError(e)
 	t.fillStack(te)
-	catchable := te.Kind != ErrCancelled && te.Kind != ErrExit
+	// An error raised while a cancellation's cleanup runs is not caught
+	// either: a catch around the cleanup would let the request's code go
+	// on after its deadline.
+	catchable := te.Kind != ErrCancelled && te.Kind != ErrExit && t.grace == 0
 	for len(t.frames) > 0 {
 		fi := len(t.frames) - 1
 		f := &t.frames[fi]
@@ -513,10 +516,11 @@ const cleanupGrace = 200 * time.Millisecond
 
 // mayCleanUp reports whether the cancellation te lets a finally block
 // or deferred code run: the first it meets starts the thread's grace,
-// within which it is not stopped again (cancelledNow). An exit() runs
-// none (a script's exit code is its last word).
+// within which it is not stopped again (cancelledNow). An error the
+// cleanup raises goes on the same way, to the cleanup left. An exit()
+// runs none (a script's exit code is its last word).
 func (t *Thread) mayCleanUp(te *Error) bool {
-	if te.Kind != ErrCancelled {
+	if te.Kind == ErrExit || te.Kind != ErrCancelled && t.grace == 0 {
 		return false
 	}
 	now := nanotime()

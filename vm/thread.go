@@ -379,7 +379,9 @@ func (t *Thread) checkSignal(call bool) error {
 			g.yield(t)
 			if t.pastDeadline() {
 				t.signal.Or(sigCancel)
-				return t.cancelled() // its deadline passed while others ran
+				if t.cancelledNow() { // (not in its cleanup's grace)
+					return t.cancelled() // its deadline passed while others ran
+				}
 			}
 		} else {
 			t.signal.And(^sigYield)

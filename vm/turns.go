@@ -119,7 +119,15 @@ func (t *Thread) takeTurns() error {
 		t.turns.give()
 	}
 	t.willBlock()
-	if err := t.turns.take(t.ctx); err != nil {
+	ctx := t.ctx
+	if t.grace != 0 {
+		// Its cleanup (finally blocks, deferred code) waits for a turn
+		// within its grace, not until its done context.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(t.grace-nanotime()))
+		defer cancel()
+	}
+	if err := t.turns.take(ctx); err != nil {
 		t.signal.Or(sigCancel)
 		return t.cancelled()
 	}
@@ -127,7 +135,9 @@ func (t *Thread) takeTurns() error {
 	t.ranSince = t.runStart
 	if t.pastDeadline() {
 		t.signal.Or(sigCancel)
-		return t.cancelled() // its deadline passed while others ran
+		if t.cancelledNow() {
+			return t.cancelled() // its deadline passed while others ran
+		}
 	}
 	return nil
 }
