@@ -178,6 +178,7 @@ func (m *Model) rows(t *vm.Thread, tb *table, write bool, query string, params .
 		if write {
 			out, err = read()
 		} else {
+			ctx = withColumnCheck(ctx)
 			out, err = againOnSchemaChange(q, read)
 		}
 		return err

@@ -296,6 +296,7 @@ func rawRows(ctx context.Context, q querier, query string, params []any, firstOn
 // result type"; SQLite left the new columns out without an error), and
 // then knows the new columns.
 func readRows(ctx context.Context, q querier, query string, params []any, firstOnly bool) ([]vm.Value, error) {
+	ctx = withColumnCheck(ctx)
 	return againOnSchemaChange(q, func() ([]vm.Value, error) { return rawRows(ctx, q, query, params, firstOnly) })
 }
 

@@ -86,7 +86,10 @@ func (c *interruptingConn) QueryContext(ctx context.Context, query string, args 
 	if err != nil {
 		return r, err
 	}
-	same := columnsChecker(r)
+	var same func([]string) bool
+	if ctx.Value(checkColumnsKey{}) != nil {
+		same = columnsChecker(r)
+	}
 	if (c.interrupt == nil || ctx.Done() == nil) && same == nil {
 		return r, err
 	}
@@ -101,6 +104,18 @@ func (c *interruptingConn) QueryContext(ctx context.Context, query string, args 
 		})
 	}
 	return ir, nil
+}
+
+// checkColumnsKey marks the context of a read whose rows are checked for
+// columns that changed (ErrColumnsChanged; see withColumnCheck).
+type checkColumnsKey struct{}
+
+// withColumnCheck is ctx for a read that may be run again: its rows are
+// checked for columns that changed as it began. A write is not (its
+// error would come after the write was made, which running it again
+// would make twice), and keeps the columns it was prepared with.
+func withColumnCheck(ctx context.Context) context.Context {
+	return context.WithValue(ctx, checkColumnsKey{}, true)
 }
 
 // ErrColumnsChanged is the error of rows whose statement was prepared

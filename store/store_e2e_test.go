@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -813,5 +814,41 @@ print(try { db.get("SELECT body FROM notes WHERE id = $1", 9999999999) } catch e
 		if out != want {
 			t.Errorf("got %q\nwant %q", out, want)
 		}
+	}
+}
+
+// Another process alters a table while the server runs: a write with
+// RETURNING * is made once and answered (its check for changed columns
+// failed it after the insert was made, saying to run it again), and a
+// read sees the new column.
+func TestAlterFromAnotherProcess(t *testing.T) {
+	d := freshDB(t, store.SQLite)
+	a, err := serveApp(t, d, `db { adapter: "sqlite", database: "w.db" }
+server {
+  route GET "/init" => fn() { db.exec("CREATE TABLE n (id INTEGER PRIMARY KEY, body TEXT)"); "ok" }
+  route GET "/ins" => fn() { len(db.query("INSERT INTO n (body) VALUES ('x') RETURNING *")) }
+  route GET "/all" => fn() { db.query("SELECT * FROM n ORDER BY id") }
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/init", "/ins", "/all"} {
+		if code, body, err := call("GET", a.url+p, ""); err != nil || code != 200 {
+			t.Fatalf("GET %s: %d %s %v", p, code, body, err)
+		}
+	}
+	other, err := sql.Open("sqlite", filepath.Join(d.dir, "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec("ALTER TABLE n ADD COLUMN pinned INTEGER DEFAULT 7"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, err := call("GET", a.url+"/ins", ""); err != nil || code != 200 || body != "1" {
+		t.Errorf("GET /ins after the ALTER: %d %s %v", code, body, err)
+	}
+	if code, body, err := call("GET", a.url+"/all", ""); err != nil || code != 200 || body != `[{"id":1,"body":"x","pinned":7},{"id":2,"body":"x","pinned":7}]` {
+		t.Errorf("GET /all after the ALTER: %d %s %v", code, body, err)
 	}
 }
