@@ -211,6 +211,13 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 			}
 		}
 	case KType, KHost:
+		if h, ok := x.AsHostOK().(HostMethods); ok && x.k == KHost {
+			if params, ok := h.MethodParams(name); ok {
+				return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Params: params, Fn: func(t *Thread, args []Value) (Value, error) {
+					return t.callMethod(x, name, append([]Value{x}, args...))
+				}}), nil
+			}
+		}
 		if v, err := t.getField(x, name); err == nil && !v.IsNil() {
 			if _, ok := x.AsHostOK().(HostCaller); ok && !v.IsCallable() {
 				// res.status(code: 201): the field of that name is not
@@ -221,13 +228,6 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 		}
 		if h, strict := x.AsHostOK().(HostStrict); strict && x.k == KHost {
 			return Nil, h.MissingAttr(name)
-		}
-		if h, ok := x.AsHostOK().(HostMethods); ok {
-			if params, ok := h.MethodParams(name); ok {
-				return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Params: params, Fn: func(t *Thread, args []Value) (Value, error) {
-					return t.callMethod(x, name, append([]Value{x}, args...))
-				}}), nil
-			}
 		}
 		if _, ok := x.AsHostOK().(HostCaller); ok && !isBuiltin(name) {
 			// (its methods are called by name, with positional
