@@ -153,10 +153,10 @@ func JobsFileOf(source string) string {
 // the app.tbc built from it), in lower case, other characters than
 // letters, digits and _ made _, with a hash of the name when it had to
 // change (or be cut: River takes schema names of at most 46 bytes).
-// Two programs using one database thus never share a queue, a leader
-// or a subscription list: one program's leader would not store the
-// other's schedule ticks, and its workers would take (and drop) events
-// and ticks of the other. A URL that sets a search_path (options
+// Two programs of different names using one database thus never share a
+// queue, a leader or a subscription list: one program's leader would not
+// store the other's schedule ticks, and its workers would take (and
+// drop) events and ticks of the other. A URL that sets a search_path (options
 // -csearch_path=… or a search_path parameter) chooses the schema
 // itself, and the queue lives there.
 func ProgramSchema(source string) string {

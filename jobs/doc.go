@@ -19,9 +19,10 @@
 // Where the queue lives: with a `db { adapter: "postgres", url }` block,
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
 // the workers), in the program's own schema (ProgramSchema: tova_app for
-// app.tova; the URL's search_path if it sets one), so that programs
-// sharing the database never share a queue, a leader or a subscription
-// list; otherwise in a SQLite file of its own,
+// app.tova; the URL's search_path if it sets one), so that programs of
+// different names sharing the database never share a queue, a leader or
+// a subscription list (two programs both named app.tova do: give one a
+// search_path of its own); otherwise in a SQLite file of its own,
 // .tova/<program>.jobs.db next to the program (JobsFileOf; River's SQLite
 // driver), so that two programs in one directory never share a queue,
 // and the queue's single writer connection never queues behind the
