@@ -413,6 +413,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				obj.Entries = append(obj.Entries, &ast.ObjEntry{PosV: st.PosV, Key: name, Value: &ast.Lambda{PosV: st.PosV, Fn: st.Handlers[name]}})
 			}
 			obj.Entries = append(obj.Entries, st.Config...)
+			// (auth: true … auth: false, or on_open fn and on_open: too:
+			// only the last counted, silently)
+			f.checkEntryKeys("websocket", " in this block", obj.Entries, false)
 			own := st.Path
 			if own == "" {
 				own = "/*" // `ws { … }`: the reference's any path
