@@ -228,6 +228,12 @@ func (f *fstate) sinkReg(r int, s sink) {
 // emitReturn returns register r (nil when r < 0), running the finally
 // blocks of the try statements it leaves.
 func (f *fstate) emitReturn(r int) {
+	if c := f.cancelling; c != nil {
+		// (a `?` in a cancellation's cleanup goes on with the
+		// cancellation, as a return there does)
+		f.emit(THROW, c.reg, 0, 0)
+		return
+	}
 	if len(f.tries) > 0 {
 		if r >= 0 {
 			// Keep the value safe from the finally code.
@@ -1020,8 +1026,12 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 			f.patch(b2, f.here())
 			f.block(fin, -1)
 			f.emit(THROW, err2, 0, 0)
-			f.patchCleanup(b2, f.here())
-			f.cancelPath(fin, err2)
+			if leavesBlock(fin) {
+				f.patchCleanup(b2, f.here())
+				f.cancelPath(fin, err2)
+			} else {
+				f.patchCleanup(b2, f.fn.Code[b2].B())
+			}
 			// (a cancellation in the try block skips the catch block)
 			f.patchCleanup(begin, f.here())
 			f.cancelPath(fin, errReg)
@@ -1030,12 +1040,37 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 		}
 	} else {
+		errPath := f.here()
 		f.block(fin, -1)
 		f.emit(THROW, errReg, 0, 0)
-		f.patchCleanup(begin, f.here())
-		f.cancelPath(fin, errReg)
+		if leavesBlock(fin) {
+			f.patchCleanup(begin, f.here())
+			f.cancelPath(fin, errReg)
+		} else {
+			// (the same code: nothing in it can end the cancellation,
+			// and a copy a nesting would make the code grow as 3^depth)
+			f.patchCleanup(begin, errPath)
+		}
 	}
 	f.patchAll(ends, f.here())
+}
+
+// leavesBlock reports whether a finally block has a way out other than
+// its end: a return, a break or continue, a `?` (its own functions'
+// aside). On a cancellation's path such a block needs its own copy (see
+// cancelPath).
+func leavesBlock(b *ast.Block) bool {
+	found := false
+	ast.Inspect(b, func(n any) bool {
+		switch n.(type) {
+		case *ast.Lambda, *ast.FnDecl:
+			return false
+		case *ast.Return, *ast.Break, *ast.Continue, *ast.Propagate:
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // cancelCtx is a finally block being compiled for a cancellation's path:

@@ -857,21 +857,34 @@ server {
     for i in range(0, 3) { try { loop {} } finally { continue } }
   }
   fn raise() { try { loop {} } finally { nil.x } }
+  fn check() { Err("cleanup failed") }
+  fn propagate() { try { loop {} } finally { check()? } }
+  // A try inside the cleanup catches as usual: it guards the rest.
+  fn guarded() {
+    in_flight += 1
+    defer {
+      try { int("x") + nil } catch e { log.push("guarded {e.kind}") }
+      in_flight -= 1
+    }
+    loop {}
+  }
   route GET "/slow" => slow
   route GET "/spin" => spin
   route GET "/forever" => forever
   route GET "/swallow" => fn() { swallow(); log.push("after return") }
   route GET "/leave" => fn() { leave(); log.push("after continue") }
   route GET "/raise" => fn() { try { raise() } catch e { log.push("caught {e.kind}") }; log.push("after catch") }
+  route GET "/propagate" => fn() { propagate(); log.push("after propagate") }
+  route GET "/guarded" => guarded
   route GET "/stats" => fn() { { in_flight, log } }
 }`)
 	u := app.urls[""]
-	for _, p := range []string{"/slow", "/spin", "/forever", "/swallow", "/leave", "/raise"} {
+	for _, p := range []string{"/slow", "/spin", "/forever", "/swallow", "/leave", "/raise", "/propagate", "/guarded"} {
 		if r := do(t, "GET", u+p, ""); r.status != 503 {
 			t.Errorf("GET %s: %d %s", p, r.status, r.body)
 		}
 	}
-	want := `{"in_flight":0,"log":["finally","spin finally","forever"]}`
+	want := `{"in_flight":0,"log":["finally","spin finally","forever","guarded TypeError"]}`
 	var r reply
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {

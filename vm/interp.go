@@ -472,10 +472,6 @@ func panicMessage(r any) string {
 func (t *Thread) handle(e error) bool {
 	te := asTovaError(e)
 	t.fillStack(te)
-	// An error raised while a cancellation's cleanup runs is not caught
-	// either: a catch around the cleanup would let the request's code go
-	// on after its deadline.
-	catchable := te.Kind != ErrCancelled && te.Kind != ErrExit && t.grace == 0
 	for len(t.frames) > 0 {
 		fi := len(t.frames) - 1
 		f := &t.frames[fi]
@@ -483,13 +479,18 @@ func (t *Thread) handle(e error) bool {
 			h := t.handlers[nh-1]
 			t.handlers = t.handlers[:nh-1]
 			target := h.target
+			// An error raised while a cancellation's cleanup runs is
+			// caught only by a try inside the cleanup (one begun after
+			// it, above cleanBase): a catch around the cleanup would let
+			// the request's code go on after its deadline.
+			catchable := te.Kind != ErrCancelled && te.Kind != ErrExit && (t.grace == 0 || nh-1 >= t.cleanBase)
 			if !catchable {
 				// A cancellation runs finally blocks and deferred code
 				// only (they raise it again), in its grace.
 				if h.cleanup == 0 || !t.mayCleanUp(te) {
 					continue
 				}
-				target = h.cleanup
+				target, t.cleanBase = h.cleanup, nh-1
 			}
 			t.atomic = h.atomic
 			v := errorValue(te)

@@ -462,8 +462,11 @@ type Thread struct {
 	// which push no frame for maxDepth to count.
 	nested int
 	// grace is when a cancelled thread's cleanup must end (mayCleanUp),
-	// in nanotime; 0: it is running none.
-	grace int64
+	// in nanotime; 0: it is running none. cleanBase is how many try
+	// handlers were left below the cleanup running: those it pushes
+	// itself catch as usual.
+	grace     int64
+	cleanBase int
 	// tips are the buffers of the last long strings the thread
 	// concatenated, which it may append to in place (see append.go).
 	tips [numTips][]byte
@@ -534,7 +537,7 @@ func (t *Thread) Release() {
 		t.signal.Store(0)
 	}
 	t.ctx, t.Host = nil, nil
-	t.grace = 0
+	t.grace, t.cleanBase = 0, 0
 	t.caught = [len(t.caught)]caughtError{}
 	t.In.threads.Put(t)
 }
