@@ -202,6 +202,9 @@ func builtinEnvDefault(t *Thread, args []Value) (Value, error) {
 	if option && def.k == KNil {
 		return None, nil // no value at all: None
 	}
+	if def.k == KNil {
+		return Nil, nil // (env X: String = nil: nil, as before defaults were checked)
+	}
 	wrap := option
 	if ti := VariantOf(def); option && ti != nil && ti.ADT == OptionADT {
 		if ti == NoneType {
