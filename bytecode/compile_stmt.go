@@ -1026,33 +1026,31 @@ func (f *fstate) tryStmt(body func(sink), catchVar *ast.Ident, catch *ast.Block,
 			f.patch(b2, f.here())
 			f.block(fin, -1)
 			f.emit(THROW, err2, 0, 0)
-			if leavesBlock(fin) {
-				f.patchCleanup(b2, f.here())
-				f.cancelPath(fin, err2)
-			} else {
-				f.patchCleanup(b2, f.fn.Code[b2].B())
-			}
+			f.cleanupPath(b2, fin, err2)
 			// (a cancellation in the try block skips the catch block)
-			f.patchCleanup(begin, f.here())
-			f.cancelPath(fin, errReg)
+			f.cancelPath(begin, fin, errReg)
 		} else {
 			f.catchBlock(catchVar, catch, errReg, val)
 			ends = append(ends, f.emit(JMP, 0, 0, 0))
 		}
 	} else {
-		errPath := f.here()
 		f.block(fin, -1)
 		f.emit(THROW, errReg, 0, 0)
-		if leavesBlock(fin) {
-			f.patchCleanup(begin, f.here())
-			f.cancelPath(fin, errReg)
-		} else {
-			// (the same code: nothing in it can end the cancellation,
-			// and a copy a nesting would make the code grow as 3^depth)
-			f.patchCleanup(begin, errPath)
-		}
+		f.cleanupPath(begin, fin, errReg)
 	}
 	f.patchAll(ends, f.here())
+}
+
+// cleanupPath gives the TRYBEGIN at begin, whose error path (its B) runs
+// fin and raises reg again, its cancellation's path: that same code when
+// nothing in fin can end the cancellation (a copy per finally block made
+// nested ones grow as 3^depth), else a copy of its own (cancelPath).
+func (f *fstate) cleanupPath(begin int, fin *ast.Block, reg int) {
+	if leavesBlock(fin) {
+		f.cancelPath(begin, fin, reg)
+		return
+	}
+	f.patchCleanup(begin, f.fn.Code[begin].B())
 }
 
 // leavesBlock reports whether a finally block has a way out other than
@@ -1079,12 +1077,13 @@ type cancelCtx struct {
 	reg, loops int
 }
 
-// cancelPath compiles fin for a cancellation's path (TRYBEGIN's C): the
-// block, then the cancellation raised again. A return, or a break or
-// continue out of the block, raises it too: the block's copy for errors
-// lets them end the error (as a finally block may), which let the
-// request's code run on after its deadline.
-func (f *fstate) cancelPath(fin *ast.Block, reg int) {
+// cancelPath compiles fin for the cancellation's path of the TRYBEGIN
+// at begin (its C, here): the block, then the cancellation raised again.
+// A return, a `?`, or a break or continue out of the block, raises it
+// too: the block's copy for errors lets them end the error (as a finally
+// block may), which let the request's code run on after its deadline.
+func (f *fstate) cancelPath(begin int, fin *ast.Block, reg int) {
+	f.patchCleanup(begin, f.here())
 	saved := f.cancelling
 	f.cancelling = &cancelCtx{reg: reg, loops: len(f.loops)}
 	f.block(fin, -1)

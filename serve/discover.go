@@ -326,22 +326,24 @@ func (p *peer) place() (string, []byte) {
 			continue
 		}
 		for _, h := range d.Hooks {
-			if h.Kind == "rpc" && h.Arg == "0" {
+			if h.Kind != "rpc" || h.Arg == "" {
+				continue
+			}
+			if h.Arg == "0" {
 				return "", nil
 			}
-			if slot, ok := strings.CutPrefix(h.Arg, "@"); h.Kind == "rpc" && ok {
-				// `port WORKER_PORT`: a constant or env of the top level,
-				// which this process computed as the peer's did.
-				if n, err := strconv.Atoi(slot); err == nil && n >= 0 && n < len(p.from.inst.Globals) {
-					if v := p.from.inst.Globals[n]; v.Kind() == vm.KInt && v.AsInt() > 0 && v.AsInt() <= 65535 {
-						return "http://localhost:" + strconv.FormatInt(v.AsInt(), 10), nil
-					}
-				}
-				break // (not a port: the place's, as before)
-			}
-			if h.Kind == "rpc" && h.Arg != "" {
+			slot, computed := strings.CutPrefix(h.Arg, "@")
+			if !computed {
 				return "http://localhost:" + h.Arg, nil
 			}
+			// `port WORKER_PORT`: a constant or env of the top level,
+			// which this process computed as the peer's did.
+			if n, err := strconv.Atoi(slot); err == nil && n >= 0 && n < len(p.from.inst.Globals) {
+				if v := p.from.inst.Globals[n]; v.Kind() == vm.KInt && v.AsInt() > 0 && v.AsInt() <= 65535 {
+					return "http://localhost:" + strconv.FormatInt(v.AsInt(), 10), nil
+				}
+			}
+			break // (not a port: the place's, as before)
 		}
 		return "http://localhost:" + strconv.Itoa(3000+i), nil
 	}

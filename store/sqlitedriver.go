@@ -86,14 +86,14 @@ func (c *interruptingConn) QueryContext(ctx context.Context, query string, args 
 	if err != nil {
 		return r, err
 	}
-	var same func([]string) bool
+	var st stmtOf
 	if ctx.Value(checkColumnsKey{}) != nil {
-		same = columnsChecker(r)
+		st = statementOf(r)
 	}
-	if (c.interrupt == nil || ctx.Done() == nil) && same == nil {
+	if (c.interrupt == nil || ctx.Done() == nil) && st.tls == nil {
 		return r, err
 	}
-	ir := &interruptingRows{Rows: r, ctx: ctx, same: same, stop: func() bool { return false }}
+	ir := &interruptingRows{Rows: r, ctx: ctx, stmt: st, stop: func() bool { return false }}
 	if c.interrupt != nil && ctx.Done() != nil {
 		ir.stop = context.AfterFunc(ctx, func() {
 			ir.mu.Lock()
@@ -138,8 +138,8 @@ type interruptingRows struct {
 	driver.Rows
 	ctx    context.Context
 	stop   func() bool
-	same   func(names []string) bool // whether the statement's columns are names; nil: unknown
-	rowed  bool                      // a row was read
+	stmt   stmtOf // the statement, whose columns are checked; none: not checked
+	rowed  bool   // a row was read
 	mu     sync.Mutex
 	closed bool
 }
@@ -154,7 +154,7 @@ func (r *interruptingRows) Next(dest []driver.Value) error {
 	}
 	if err == nil && !r.rowed {
 		r.rowed = true
-		if r.same != nil && !r.same(r.Rows.Columns()) {
+		if r.stmt.tls != nil && !r.stmt.hasColumns(r.Rows.Columns()) {
 			return ErrColumnsChanged
 		}
 	}
@@ -286,34 +286,39 @@ type rowsFields struct {
 	conn, pstmt uintptr
 }
 
-// columnsChecker is the function saying whether the statement of the
-// driver's rows r has the columns names now (after its first step, which
-// prepares it again if the schema changed), or nil.
-func columnsChecker(r driver.Rows) func(names []string) bool {
+// stmtOf is the statement of the driver's rows: its thread state and
+// handle (tls nil: not known).
+type stmtOf struct {
+	tls   *libc.TLS
+	pstmt uintptr
+}
+
+// statementOf finds the statement of the driver's rows r.
+func statementOf(r driver.Rows) stmtOf {
 	f := sqliteRowsFields()
 	if f.typ == nil || reflect.TypeOf(r) != f.typ {
-		return nil
+		return stmtOf{}
 	}
 	connOff, _ := sqliteConnFields()
 	base := reflect.ValueOf(r).UnsafePointer()
 	conn := *(*unsafe.Pointer)(unsafe.Add(base, f.conn))
 	pstmt := *(*uintptr)(unsafe.Add(base, f.pstmt))
 	if conn == nil || pstmt == 0 {
-		return nil
+		return stmtOf{}
 	}
-	tls := *(**libc.TLS)(unsafe.Add(conn, connOff[1]))
-	return func(names []string) bool {
-		if tls == nil {
-			return true
-		}
-		if int(sqlite3.Xsqlite3_column_count(tls, pstmt)) != len(names) {
+	return stmtOf{*(**libc.TLS)(unsafe.Add(conn, connOff[1])), pstmt}
+}
+
+// hasColumns says whether the statement has the columns names now
+// (after its first step, which prepares it again if the schema changed).
+func (s stmtOf) hasColumns(names []string) bool {
+	if int(sqlite3.Xsqlite3_column_count(s.tls, s.pstmt)) != len(names) {
+		return false
+	}
+	for i, n := range names {
+		if libc.GoString(sqlite3.Xsqlite3_column_name(s.tls, s.pstmt, int32(i))) != n {
 			return false
 		}
-		for i, n := range names {
-			if libc.GoString(sqlite3.Xsqlite3_column_name(tls, pstmt, int32(i))) != n {
-				return false
-			}
-		}
-		return true
 	}
+	return true
 }

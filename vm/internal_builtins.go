@@ -125,7 +125,7 @@ func builtinEnvCheck(t *Thread, args []Value) (Value, error) {
 				bad = append(bad, msg)
 				at = append(at, sv)
 			}
-		case !set && req.Truthy() && !strings.HasPrefix(ty, "Option<"):
+		case !set && req.Truthy() && !isOption(ty):
 			if !slices.Contains(missing, n) {
 				missing = append(missing, n)
 				at = append(at, sv)
@@ -176,7 +176,7 @@ func builtinEnvRead(t *Thread, args []Value) (Value, error) {
 	switch {
 	case !req.Truthy():
 		return Nil, nil
-	case strings.HasPrefix(typ.AsString(), "Option<"):
+	case isOption(typ.AsString()):
 		return None, nil
 	}
 	return Nil, Errorf("EnvError", "missing required environment variables: %s", name.AsString())
@@ -196,8 +196,7 @@ func builtinEnvDefault(t *Thread, args []Value) (Value, error) {
 	name, _ := o.Get("name")
 	typ, _ := o.Get("type")
 	n, ty := name.AsString(), typ.AsString()
-	inner, option := strings.CutPrefix(ty, "Option<")
-	inner = strings.TrimSuffix(inner, ">")
+	inner, option := envType(ty)
 	def := args[1]
 	if option && def.k == KNil {
 		return None, nil // no value at all: None
@@ -250,6 +249,15 @@ func envDefaultOf(v Value, typ string) (Value, bool) {
 	return v, true
 }
 
+// envType is an env declaration's type ty without its Option<...>, and
+// whether it had one.
+func envType(ty string) (inner string, option bool) {
+	inner, option = strings.CutPrefix(ty, "Option<")
+	return strings.TrimSuffix(inner, ">"), option
+}
+
+func isOption(ty string) bool { return strings.HasPrefix(ty, "Option<") }
+
 // readEnvVar reads the variable of the env spec o: set is false when
 // it is unset or empty; err, when it is set, says why its text does
 // not convert to the declared type.
@@ -261,8 +269,7 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	if !ok || raw == "" {
 		return Nil, false, nil
 	}
-	inner, option := strings.CutPrefix(ty, "Option<")
-	inner = strings.TrimSuffix(inner, ">")
+	inner, option := envType(ty)
 	v, err = convertEnv(raw, inner)
 	if err != nil {
 		msg := "env " + n + ": expected " + inner + ", got " + strconv.Quote(raw)

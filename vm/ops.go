@@ -213,9 +213,7 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 	case KType, KHost:
 		if h, ok := x.AsHostOK().(HostMethods); ok && x.k == KHost {
 			if params, ok := h.MethodParams(name); ok {
-				return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Params: params, Fn: func(t *Thread, args []Value) (Value, error) {
-					return t.callMethod(x, name, append([]Value{x}, args...))
-				}}), nil
+				return boundCall(x, name, params), nil
 			}
 		}
 		if v, err := t.getField(x, name); err == nil && !v.IsNil() {
@@ -267,11 +265,17 @@ func init() {
 					return v, nil
 				}
 			}
-			return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Fn: func(t *Thread, args []Value) (Value, error) {
-				return t.callMethod(x, name, append([]Value{x}, args...))
-			}}), nil
+			return boundCall(x, name, nil), nil
 		}
 		return t.methodValue(x, name)
+	}})
+}
+
+// boundCall is the function calling x.name(...) as a plain method call
+// does (callMethod), with the parameters params (nil: none declared).
+func boundCall(x Value, name string, params []string) Value {
+	return BuiltinValue(&Builtin{Name: TypeName(x) + "." + name, Params: params, Fn: func(t *Thread, args []Value) (Value, error) {
+		return t.callMethod(x, name, append([]Value{x}, args...))
 	}})
 }
 

@@ -71,6 +71,16 @@ func withArity(name string, params []string, fn func(*vm.Thread, []vm.Value) (vm
 	}
 }
 
+// maxArgs is the Builtin.MaxArgs of name with parameters params: the
+// most arguments it takes when more than params (-1: any number), else
+// 0.
+func maxArgs(name string, params []string) int {
+	if _, hi, ok := bounds(name, params); ok && (hi < 0 || hi > len(params)) {
+		return hi
+	}
+	return 0
+}
+
 // bounds returns the least and most arguments name takes (most -1: any
 // number), and false when it takes any number.
 func bounds(name string, params []string) (lo, hi int, ok bool) {

@@ -25,7 +25,7 @@ func regH(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (
 			}
 		}
 		return own(t, args)
-	}})
+	}, MaxArgs: maxArgs(name, params)})
 }
 
 // hostFirst remembers the builtins registered with regH, so that their

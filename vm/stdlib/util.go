@@ -24,11 +24,7 @@ const maxStringBytes = vm.MaxStringBytes
 
 // reg registers a builtin.
 func reg(name string, params []string, fn func(t *vm.Thread, args []vm.Value) (vm.Value, error)) {
-	b := &vm.Builtin{Name: name, Params: params, Fn: withArity(name, params, fn)}
-	if _, hi, ok := bounds(name, params); ok && (hi < 0 || hi > len(params)) {
-		b.MaxArgs = hi
-	}
-	vm.Register(b)
+	vm.Register(&vm.Builtin{Name: name, Params: params, Fn: withArity(name, params, fn), MaxArgs: maxArgs(name, params)})
 }
 
 // alias registers the builtin already registered as name under other
