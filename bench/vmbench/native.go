@@ -16,7 +16,7 @@ import (
 var programFS embed.FS
 
 // Names lists the benchmark programs in report order.
-var Names = []string{"empty", "fib", "loop", "sumloop", "objects", "strings"}
+var Names = []string{"empty", "fib", "loop", "sumloop", "objects", "strings", "spread"}
 
 // Source returns the Tova text of a benchmark program.
 func Source(name string) ([]byte, error) {
@@ -34,6 +34,7 @@ var Goals = map[string]struct {
 	"sumloop": {0.15, 0},
 	"objects": {0.12, 60},
 	"strings": {0.12, 0},
+	"spread":  {0, 0}, // no goal: a measure of the collector
 }
 
 // Expected is what each program prints.
@@ -44,6 +45,7 @@ var Expected = map[string]string{
 	"sumloop": "49999995000000\n",
 	"objects": "100000 9999900000\n",
 	"strings": "1488889 200000 1288890\n",
+	"spread":  "5000 12497500\n",
 }
 
 // Native runs the native Go version of a program and returns its output.
@@ -97,6 +99,19 @@ func Native(name string) (string, error) {
 			total += len(p)
 		}
 		return fmt.Sprintf("%d %d %d\n", len(s), len(back), total), nil
+	case "spread":
+		type todo struct{ id int }
+		todos := []*todo{}
+		for i := 0; i < 5000; i++ {
+			next := make([]*todo, len(todos), len(todos)+1)
+			copy(next, todos)
+			todos = append(next, &todo{id: i})
+		}
+		total := 0
+		for _, t := range todos {
+			total += t.id
+		}
+		return fmt.Sprintf("%d %d\n", len(todos), total), nil
 	}
 	return "", fmt.Errorf("no benchmark program %q", name)
 }

@@ -100,13 +100,18 @@ func Run(w io.Writer, opts Options) error {
 			return err
 		}
 		g := Goals[name]
-		met := t.median.Seconds() <= g.Seconds && (g.MiB == 0 || t.rssMiB <= g.MiB)
-		goalMiB := "-"
+		goalS, goalMiB, met := "-", "-", "-"
+		if g.Seconds > 0 || g.MiB > 0 {
+			met = fmt.Sprint((g.Seconds == 0 || t.median.Seconds() <= g.Seconds) && (g.MiB == 0 || t.rssMiB <= g.MiB))
+		}
+		if g.Seconds > 0 {
+			goalS = fmt.Sprintf("%.3f", g.Seconds)
+		}
 		if g.MiB > 0 {
 			goalMiB = fmt.Sprintf("%.0f", g.MiB)
 		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.1fx\t%.1f\t%.3f\t%s\t%v\t\n", name, t.median.Seconds(), n.median.Seconds(),
-			t.median.Seconds()/n.median.Seconds(), t.rssMiB, g.Seconds, goalMiB, met)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.1fx\t%.1f\t%s\t%s\t%s\t\n", name, t.median.Seconds(), n.median.Seconds(),
+			t.median.Seconds()/n.median.Seconds(), t.rssMiB, goalS, goalMiB, met)
 	}
 	fmt.Fprintf(tw, "\n")
 	return tw.Flush()

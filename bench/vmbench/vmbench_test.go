@@ -32,7 +32,7 @@ func BenchmarkPrograms(b *testing.B) {
 // TestProgramsPrintExpected checks that every benchmark program computes
 // the right result (the benchmarks are only meaningful if it does).
 func TestProgramsPrintExpected(t *testing.T) {
-	for _, name := range []string{"empty", "fib", "objects", "strings"} {
+	for _, name := range []string{"empty", "fib", "objects", "strings", "spread"} {
 		src, _ := Source(name)
 		p, err := driver.CompileFile(name+".tova", src)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"tova/bytecode"
 	"tova/driver"
 	"tova/frontend/diag"
+	"tova/internal/gcfloor"
 	"tova/vm"
 )
 
@@ -66,6 +67,10 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A script drops most of what it builds: below a 32 MiB
+			// heap, the collector would run every few megabytes (see
+			// gcfloor; tova serve keeps Go's pacing, docs/server.md).
+			defer gcfloor.Start(gcfloor.DefaultFloor)()
 			// SIGINT, SIGTERM or SIGHUP (the terminal or session closed)
 			// stops the program (at its next loop iteration or call), its
 			// printed lines written out; the exit code is then 128 + the
