@@ -423,11 +423,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			p := joinPath(prefix, own)
 			f.checkRoutePath(st.PosV, "websocket", p, own, routepath.Check)
 			slot := f.evalToSlot(obj, "websocket "+p)
+			f.c.warnf(st.PosV, "websocket %s: this runtime does not serve WebSockets yet: the block has no effect (an upgrade to %s answers 404)", shownPath(p), shownPath(p))
 			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.SSEDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "sse", p, st.Path, routepath.Check)
 			slot := f.funcToSlot(st.Fn, "sse "+p, nil, "sse "+p, st.PosV)
+			f.c.warnf(st.PosV, "sse %s: this runtime does not serve server-sent events yet: the block has no effect (GET %s answers 404)", shownPath(p), shownPath(p))
 			srv.Routes = append(srv.Routes, Route{Kind: "sse", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ScheduleDecl:
 			arg := st.Cron
