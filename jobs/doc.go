@@ -61,7 +61,9 @@
 // or its name as a String; a background fn of another server of the
 // program is run by that server (its own server's wins). It returns once
 // the job is committed to the queue, without waiting for it to run; an
-// unknown name or an anonymous function is an error at the call.
+// unknown name or an anonymous function is an error at the call. In a
+// program with servers, spawn_job naming a function declared with plain
+// fn (which no server runs as a job) is a compile error.
 // spawn_job and publish work from on_start hooks, handlers, jobs,
 // schedules and subscribers; the program's top-level code and a server
 // block's body run before the server's jobs start, and there they

@@ -448,7 +448,21 @@ func (r *resolver) spawnByName(c *ast.Call) {
 	}
 	a := c.Args[0]
 	id, ok := a.Value.(*ast.Ident)
-	if !ok || a.Name != "" || a.Spread || !r.background[id.Name] || r.lookup(id.Name) != nil || r.isBuiltin(id.Name) {
+	if !ok || a.Name != "" || a.Spread {
+		return
+	}
+	b := r.lookup(id.Name)
+	if b != nil && !r.background[id.Name] {
+		// In a program with servers, a function declared with fn, not
+		// background fn: the queue knows no job of that name, and
+		// spawn_job would fail at run time (from a subscriber, on each
+		// of its attempts). A script (no server) runs it at once.
+		if inf := r.info[b]; inf != nil && inf.kind == kindFn && r.hasServer {
+			r.errorf(id.PosV, identEnd(id), "spawn_job(%s): %s is a function, not a background fn: declare it `background fn %s(…)` in a server block, or call it", id.Name, id.Name, id.Name)
+		}
+		return
+	}
+	if !r.background[id.Name] || b != nil || r.isBuiltin(id.Name) {
 		return
 	}
 	a.Value = &ast.StringLit{PosV: id.PosV, Value: id.Name}

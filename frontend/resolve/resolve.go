@@ -162,6 +162,9 @@ type resolver struct {
 	// background: the names of every server's background fns
 	// (spawnByName)
 	background map[string]bool
+	// hasServer is set when the program declares a server: its jobs go
+	// through the queue (a script's spawn_job runs a plain function).
+	hasServer bool
 	// refreshes: a data block of the program refreshes a source, so
 	// that its sources' and pipelines' code also runs in functions of
 	// their own (bytecode's dataRefresh); inData: such code is being

@@ -34,7 +34,11 @@ func (r *resolver) predeclareProgram(files []*ast.File) {
 	bodies := map[string][]body{}
 	for _, f := range files {
 		for _, s := range f.Stmts {
+			if d, ok := s.(*ast.HookDecl); ok && d.Kind == "background" && d.Name != nil {
+				r.background[d.Name.Name] = true // a top-level one: every server's
+			}
 			if sd, ok := s.(*ast.ServerDecl); ok {
+				r.hasServer = true
 				if _, seen := bodies[sd.Name]; !seen {
 					order = append(order, sd.Name)
 				}
