@@ -99,6 +99,7 @@ type compiler struct {
 	srcs         []Source
 	fnDecls      map[fnAt]*ast.Function     // every fn declaration, for namedHandler
 	implFns      map[string][]*ast.Function // the functions of impl blocks, by name (data refresh dependents)
+	traitImpls   map[string][]string        // the types of each trait's (or interface's) impl blocks, by trait, in program order
 	fnNames      map[fnAt]*ast.Ident        // immutable bindings of another name (h = g), for namedHandler
 	dataBlocks   []*ast.DataBlock           // the program's data blocks, in order (dependents)
 	refreshed    map[*ast.Binding]token.Pos // the sources refresh lines name, and where

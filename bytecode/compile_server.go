@@ -684,7 +684,7 @@ func (c *compiler) indexDecls() {
 		return
 	}
 	c.fnDecls, c.aliases, c.fnNames = map[fnAt]*ast.Function{}, map[string]*ast.TypeExpr{}, map[fnAt]*ast.Ident{}
-	c.implFns = map[string][]*ast.Function{}
+	c.implFns, c.traitImpls = map[string][]*ast.Function{}, map[string][]string{}
 	c.typesIn, c.declScope, c.models = map[typeScope]map[string]*ast.TypeDecl{}, map[ast.Stmt]typeScope{}, map[string]bool{}
 	var walk func(file int, stmts []ast.Stmt, sc typeScope)
 	walk = func(file int, stmts []ast.Stmt, sc typeScope) {
@@ -728,6 +728,13 @@ func (c *compiler) indexDecls() {
 			case *ast.ImplDecl:
 				for _, m := range append(slices.Clip(st.Methods), st.Defaults...) {
 					c.implFns[m.Name.Name] = append(c.implFns[m.Name.Name], m.Fn)
+				}
+				if st.Trait != nil && !slices.Contains(c.traitImpls[st.Trait.Name], st.Type.Name) {
+					c.traitImpls[st.Trait.Name] = append(c.traitImpls[st.Trait.Name], st.Type.Name)
+				}
+			case *ast.TraitDecl:
+				if c.traitImpls[st.Name.Name] == nil {
+					c.traitImpls[st.Name.Name] = []string{}
 				}
 			}
 		}
@@ -791,6 +798,15 @@ func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {
 // of.
 func (f *fstate) isNames(e *ast.Is) []string {
 	a := f.c.aliasOf(e.TypeName)
+	f.c.indexDecls()
+	if types, trait := f.c.traitImpls[e.TypeName]; trait && a == nil {
+		// A trait: the types that implement it (impl Trait for Type).
+		if len(types) == 0 {
+			f.c.warnf(e.PosV, "no type implements %s (impl %s for Type): `is %s` is always false", e.TypeName, e.TypeName, e.TypeName)
+			return []string{e.TypeName}
+		}
+		return types
+	}
 	if a == nil {
 		f.checkIsName(e)
 		return []string{e.TypeName}

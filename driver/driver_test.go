@@ -708,3 +708,11 @@ func TestRealtimeBlocksWarn(t *testing.T) {
 		"6:5: warning: sse /rt/events: this runtime does not serve server-sent events yet: the block has no effect (GET /rt/events answers 404)",
 	})
 }
+
+// `is` with a trait no type implements is always false, and warned of
+// as such (not as an unknown type).
+func TestIsUnimplementedTraitWarns(t *testing.T) {
+	expectWarnings(t, "trait Shown { fn show() -> String }\nx = 1 is Shown\n", []string{
+		"2:7: warning: no type implements Shown (impl Shown for Type): `is Shown` is always false",
+	})
+}
