@@ -49,6 +49,13 @@ type Options struct {
 	// spawn_job and publish store their jobs in that transaction: they
 	// commit with it and vanish if it rolls back.
 	CallerTx func(t *vm.Thread) (tx *sql.Tx, url string, ok bool)
+	// RequestID, when set, returns the id of the request the calling
+	// Tova thread serves ("" for none): a job spawn_job stores from it,
+	// and each delivery publish stores, keep that id, which their log
+	// lines carry (request_id) and RequestOf gives their code's calls
+	// to other servers. Without it (or outside a request), a job
+	// stored by a job keeps that job's id.
+	RequestID func(t *vm.Thread) string
 	// Args, when set, takes the arguments a job or an event brings (as
 	// JSON, in the form package wire describes) for fn: the serving
 	// runtime makes those of fn's typed parameters what they were sent

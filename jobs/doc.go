@@ -12,9 +12,9 @@
 // ("default" for the unnamed one), with `workers` workers. There are
 // three job kinds, whose arguments name the Tova function:
 //
-//	tova_job       {server, fn, args}        a spawn_job of background fn `fn`
-//	tova_event     {server, topic, payload}  one delivery of a published event
-//	tova_schedule  {server, schedule}        one tick of a schedule
+//	tova_job       {server, fn, args, request_id}        a spawn_job of background fn `fn`
+//	tova_event     {server, topic, payload, request_id}  one delivery of a published event
+//	tova_schedule  {server, schedule}                    one tick of a schedule
 //
 // Where the queue lives: with a `db { adapter: "postgres", url }` block,
 // in that PostgreSQL database (River's pgx driver, LISTEN/NOTIFY wakes
@@ -69,10 +69,18 @@
 // block's body run before the server's jobs start, and there they
 // raise a JobError saying so.
 //
+// A job or an event stored while a request is served keeps the
+// request's id (request_id, given by Options.RequestID; left out when
+// there is none): every log line about it carries it, its code's calls
+// to other servers send it (RequestOf), and what it spawns or publishes
+// keeps it in turn. One stored by on_start or a schedule's tick has
+// none, nor do the ticks, nor jobs stored before the field existed,
+// which run as ever.
+//
 // A job fails when its code throws, hits a runtime error, exceeds the
 // timeout (the VM stops it at its next backward jump or call), or
 // returns an Err value. A failed attempt is logged (server, job, id,
-// attempt, Tova stack) and retried after base·2^(attempt−1), capped at
+// request id, attempt, Tova stack) and retried after base·2^(attempt−1), capped at
 // max_backoff, times a random factor in [0.5, 1). After max_attempts the
 // job is kept as discarded, with every attempt's error and stack trace:
 // `tova jobs app.tova --state discarded` lists them. Job ids are stable

@@ -42,6 +42,7 @@ type Job struct {
 	Server      string
 	Kind        string // "job", "event" or "schedule"
 	Name        string // background fn, topic or schedule name
+	RequestID   string // of the request that stored the job, "" if none did
 	Attempt     int
 	MaxAttempts int
 	CreatedAt   time.Time
@@ -188,11 +189,11 @@ func describeJob(r *rivertype.JobRow) Job {
 	case kindJob:
 		var a jobArgs
 		json.Unmarshal(r.EncodedArgs, &a)
-		j.Kind, j.Server, j.Name = "job", a.Server, a.Fn
+		j.Kind, j.Server, j.Name, j.RequestID = "job", a.Server, a.Fn, a.RequestID
 	case kindEvent:
 		var a eventArgs
 		json.Unmarshal(r.EncodedArgs, &a)
-		j.Kind, j.Server, j.Name = "event", a.Server, a.Topic
+		j.Kind, j.Server, j.Name, j.RequestID = "event", a.Server, a.Topic, a.RequestID
 		if name, ok := strings.CutPrefix(a.Key, "fn:"); ok {
 			j.Name += " fn " + name // a delivery to one named subscriber
 		}
@@ -211,7 +212,8 @@ func describeJob(r *rivertype.JobRow) Job {
 }
 
 // Format writes jobs as a table, each failed job followed by its last
-// error (all of them, with stack traces, when verbose).
+// error (all of them, with stack traces, when verbose; then also the id
+// of the request that stored the job, if one did).
 func Format(w io.Writer, jobs []Job, verbose bool) error {
 	rows := [][]string{{"ID", "STATE", "SERVER", "KIND", "NAME", "ATTEMPT", "SCHEDULED"}}
 	for _, j := range jobs {
@@ -247,6 +249,9 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 			} else {
 				b.WriteString("    its process is gone (killed or crashed): the job is handed back when its server runs again\n")
 			}
+		}
+		if verbose && j.RequestID != "" {
+			b.WriteString("    request_id " + j.RequestID + "\n")
 		}
 		errs := j.Errors
 		if len(errs) == 0 {

@@ -25,11 +25,15 @@ const (
 )
 
 // jobArgs are the arguments of a spawn_job job: the background function's
-// name and its arguments as a JSON array.
+// name and its arguments as a JSON array. RequestID is the id of the
+// request whose handling spawned it, if one did (see requestOf): its log
+// lines and the calls it makes to other servers carry it. Jobs stored
+// before, or outside a request, have none.
 type jobArgs struct {
-	Server string   `json:"server"`
-	Fn     string   `json:"fn"`
-	Args   wireJSON `json:"args"`
+	Server    string   `json:"server"`
+	Fn        string   `json:"fn"`
+	Args      wireJSON `json:"args"`
+	RequestID string   `json:"request_id,omitempty"`
 }
 
 // wireJSON is a job's arguments or an event's payload, as JSON: stored
@@ -59,7 +63,8 @@ func (jobArgs) Kind() string { return kindJob }
 // one server. Sub, when set, names one subscriber (by its position among
 // the server's subscribers of the topic): a delivery to a server with
 // several subscribers of the topic is split into one job each, so that
-// one failing subscriber does not re-run the others.
+// one failing subscriber does not re-run the others. RequestID is the
+// publishing request's, as a job's (jobArgs).
 type eventArgs struct {
 	Server  string   `json:"server"`
 	Topic   string   `json:"topic"`
@@ -67,7 +72,8 @@ type eventArgs struct {
 	From    string   `json:"from,omitempty"`
 	Sub     *int     `json:"sub,omitempty"`
 	// Key names the subscriber of a split delivery (see subscriber).
-	Key string `json:"key,omitempty"`
+	Key       string `json:"key,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (eventArgs) Kind() string { return kindEvent }
@@ -91,10 +97,11 @@ type queue interface {
 	// insertTx and publishTx store jobs in a transaction the caller
 	// holds on the queue's PostgreSQL database.
 	insertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	publishTx(ctx context.Context, tx *sql.Tx, topic string, payload json.RawMessage, from string, opts func(queue string) *river.InsertOpts) (int, error)
-	// publish inserts one event job per subscribing server, in one
-	// transaction with the subscriber lookup.
-	publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(queue string) *river.InsertOpts) (int, error)
+	publishTx(ctx context.Context, tx *sql.Tx, ev eventArgs, opts func(queue string) *river.InsertOpts) (int, error)
+	// publish inserts one event job ev per server subscribing to its
+	// topic (its Server set to each), in one transaction with the
+	// subscriber lookup.
+	publish(ctx context.Context, ev eventArgs, opts func(queue string) *river.InsertOpts) (int, error)
 	// register records the client c and its server's subscriptions,
 	// and forgets those of servers the program no longer declares
 	// (declared: its servers' names), returning their names.
@@ -152,11 +159,11 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 		s := r.set
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[jobArgs]) error {
-			e.ownMaxAttempts(ctx, r, j.JobRow)
+			e.ownMaxAttempts(ctx, r, j.JobRow, j.Args.RequestID)
 			if _, ours := r.background[j.Args.Fn]; ours {
 				// (a job of a fn this server lacks goes back to the
 				// queue for one that has it, its attempts as they are)
-				if err := e.pastAttempts(ctx, r, j.JobRow, "job "+j.Args.Fn); err != nil {
+				if err := e.pastAttempts(ctx, r, j.JobRow, "job "+j.Args.Fn, j.Args.RequestID); err != nil {
 					return err
 				}
 			}
@@ -168,14 +175,14 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 			return err
 		}))
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[eventArgs]) error {
-			e.ownMaxAttempts(ctx, r, j.JobRow)
+			e.ownMaxAttempts(ctx, r, j.JobRow, j.Args.RequestID)
 			if j.Args.Sub == nil {
 				if subs := r.subscribers[j.Args.Topic]; len(subs) > 1 {
 					return e.split(ctx, j, subs)
 				}
 			}
 			if len(r.subscribers[j.Args.Topic]) > 0 {
-				if err := e.pastAttempts(ctx, r, j.JobRow, "subscribe "+j.Args.Topic); err != nil {
+				if err := e.pastAttempts(ctx, r, j.JobRow, "subscribe "+j.Args.Topic, j.Args.RequestID); err != nil {
 					return err
 				}
 			}
@@ -259,29 +266,27 @@ func (e *engine[TTx]) withDeclared(rows [][]any, topic string) [][]any {
 	return rows
 }
 
-// deliveries makes one event job per subscription row.
-func deliveries(rows [][]any, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) []river.InsertManyParams {
+// deliveries makes one event job ev per subscription row.
+func deliveries(rows [][]any, ev eventArgs, opts func(string) *river.InsertOpts) []river.InsertManyParams {
 	params := make([]river.InsertManyParams, 0, len(rows))
 	for _, row := range rows {
-		params = append(params, river.InsertManyParams{
-			Args:       eventArgs{Server: asString(row[0]), Topic: topic, Payload: wireJSON(payload), From: from},
-			InsertOpts: opts(asString(row[1])),
-		})
+		ev.Server = asString(row[0])
+		params = append(params, river.InsertManyParams{Args: ev, InsertOpts: opts(asString(row[1]))})
 	}
 	return params
 }
 
-func (e *engine[TTx]) publish(ctx context.Context, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) (int, error) {
+func (e *engine[TTx]) publish(ctx context.Context, ev eventArgs, opts func(string) *river.InsertOpts) (int, error) {
 	n := 0
 	err := e.db.inTx(ctx, func(tx TTx) error {
-		rows, err := e.db.query(ctx, tx, e.subscriptionsSQL(), topic)
+		rows, err := e.db.query(ctx, tx, e.subscriptionsSQL(), ev.Topic)
 		if err != nil {
 			return err
 		}
-		if rows = e.withDeclared(rows, topic); len(rows) == 0 {
+		if rows = e.withDeclared(rows, ev.Topic); len(rows) == 0 {
 			return nil
 		}
-		params := deliveries(rows, topic, payload, from, opts)
+		params := deliveries(rows, ev, opts)
 		if _, err := e.client.InsertManyTx(ctx, tx, params); err != nil {
 			return err
 		}
@@ -300,11 +305,11 @@ func (e *engine[TTx]) insertTx(ctx context.Context, tx *sql.Tx, args river.JobAr
 	return e.sqlClient.InsertTx(ctx, tx, args, opts)
 }
 
-func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, payload json.RawMessage, from string, opts func(string) *river.InsertOpts) (int, error) {
+func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, ev eventArgs, opts func(string) *river.InsertOpts) (int, error) {
 	if e.sqlClient == nil {
 		return 0, errNoCallerTx
 	}
-	rs, err := tx.QueryContext(ctx, e.subscriptionsSQL(), topic)
+	rs, err := tx.QueryContext(ctx, e.subscriptionsSQL(), ev.Topic)
 	if err != nil {
 		return 0, err
 	}
@@ -312,10 +317,10 @@ func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, p
 	if err != nil {
 		return 0, err
 	}
-	if rows = e.withDeclared(rows, topic); len(rows) == 0 {
+	if rows = e.withDeclared(rows, ev.Topic); len(rows) == 0 {
 		return 0, nil
 	}
-	params := deliveries(rows, topic, payload, from, opts)
+	params := deliveries(rows, ev, opts)
 	if _, err := e.sqlClient.InsertManyTx(ctx, tx, params); err != nil {
 		return 0, err
 	}
@@ -329,7 +334,7 @@ func (e *engine[TTx]) publishTx(ctx context.Context, tx *sql.Tx, topic string, p
 // row is River's own, from which it decides between a retry and a
 // discard when this attempt fails; the stored copy is what `tova jobs`
 // lists and what a rescue after a crash reads.
-func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow) {
+func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow, requestID string) {
 	want := r.set.maxAttempts
 	if row.MaxAttempts == want {
 		return
@@ -339,7 +344,7 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET max_attempts = $1 WHERE id = $2`, want, row.ID)
 	})
 	if err != nil {
-		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: storing the running server's max_attempts")
+		withRequest(r.log.Warn().Err(err).Int64("job_id", row.ID), requestID).Msg("jobs: storing the running server's max_attempts")
 	}
 }
 
@@ -347,18 +352,19 @@ func (e *engine[TTx]) ownMaxAttempts(ctx context.Context, r *Runner, row *rivert
 // start is past the running server's max_attempts: one lowered since its
 // earlier attempts (a deploy). It is discarded without running again,
 // and the attempt the queue counted when it handed the job over is
-// taken back (tova jobs listed 2/1 for a job tried once).
-func (e *engine[TTx]) pastAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow, what string) error {
+// taken back (tova jobs listed 2/1 for a job tried once). requestID is
+// the job's, for its log lines.
+func (e *engine[TTx]) pastAttempts(ctx context.Context, r *Runner, row *rivertype.JobRow, what, requestID string) error {
 	if row.Attempt <= row.MaxAttempts {
 		return nil
 	}
 	msg := fmt.Sprintf("not run again: the attempts made so far (%d) reach this server's max_attempts (%d)", row.Attempt-1, row.MaxAttempts)
-	r.log.Warn().Str("in", what).Int64("job_id", row.ID).Msg("jobs: " + msg + "; discarded")
+	withRequest(r.log.Warn().Str("in", what).Int64("job_id", row.ID), requestID).Msg("jobs: " + msg + "; discarded")
 	err := e.db.inTx(ctx, func(tx TTx) error {
 		return e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET attempt = $1 WHERE id = $2`, row.Attempt-1, row.ID)
 	})
 	if err != nil {
-		r.log.Warn().Err(err).Int64("job_id", row.ID).Msg("jobs: taking back an attempt not made")
+		withRequest(r.log.Warn().Err(err).Int64("job_id", row.ID), requestID).Msg("jobs: taking back an attempt not made")
 	}
 	return errors.New(msg)
 }

@@ -43,6 +43,7 @@ type Runner struct {
 	set      settings
 	callerTx func(*vm.Thread) (*sql.Tx, string, bool)
 	args     func(vm.Value, []vm.Value) ([]vm.Value, error)
+	reqID    func(*vm.Thread) string // Options.RequestID
 	log      zerolog.Logger
 	repeats  logRepeats // of warnRepeated's lines
 	pool     *actors.Pool
@@ -101,6 +102,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		set:         set,
 		callerTx:    opts.CallerTx,
 		args:        opts.Args,
+		reqID:       opts.RequestID,
 		log:         opts.Logger.With().Str("server", label).Logger(),
 		background:  map[string]vm.Value{},
 		subscribers: map[string][]subscriber{},
@@ -618,35 +620,73 @@ func (r *Runner) rescueDead(ctx context.Context) {
 
 // ---------------------------------------------------------------- running jobs
 
-// jobInfo is what job_id() and job_attempt() read from the thread's context.
+// jobInfo is what job_id() and job_attempt() read from the thread's
+// context, and RequestOf.
 type jobInfo struct {
-	id      int64
-	attempt int
+	id        int64
+	attempt   int
+	requestID string
 }
 
 type jobInfoKey struct{}
+
+// RequestOf is the id of the request that spawned the job, or published
+// the event, that code running with ctx runs for: "" outside a job, and
+// in one stored outside a request (on_start, a schedule) or before
+// jobs kept it. A call to another server from the job sends it as its
+// X-Request-ID.
+func RequestOf(ctx context.Context) string {
+	if info, ok := ctx.Value(jobInfoKey{}).(*jobInfo); ok {
+		return info.requestID
+	}
+	return ""
+}
+
+// requestOf is the request id a job or an event stored by code on t
+// keeps: that of the request t serves (Options.RequestID), else of the
+// job t runs in, so that the work a request starts, and the work that
+// starts in turn, is traced to it.
+func (r *Runner) requestOf(t *vm.Thread) string {
+	if t == nil {
+		return ""
+	}
+	if r.reqID != nil {
+		if id := r.reqID(t); id != "" {
+			return id
+		}
+	}
+	return RequestOf(t.Context())
+}
+
+// withRequest adds a job's request id to its log line, when it has one.
+func withRequest(ev *zerolog.Event, requestID string) *zerolog.Event {
+	if requestID == "" {
+		return ev
+	}
+	return ev.Str("request_id", requestID)
+}
 
 func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) error {
 	fn, ok := r.background[a.Fn]
 	if !ok {
 		if time.Since(row.CreatedAt) < ForeignJobPatience {
 			// Another version of the program has the fn: its turn.
-			r.log.Warn().Str("in", "job "+a.Fn).Int64("job_id", row.ID).
+			withRequest(r.log.Warn().Str("in", "job "+a.Fn).Int64("job_id", row.ID), a.RequestID).
 				Msg("jobs: a job of a background fn this server does not have; handed back to the queue for a process that has it")
 			return river.JobSnooze(r.set.foreignRetry)
 		}
-		return r.fail(row, "job "+a.Fn, fmt.Errorf("no background fn named %q in this server", a.Fn))
+		return r.fail(row, "job "+a.Fn, a.RequestID, fmt.Errorf("no background fn named %q in this server", a.Fn))
 	}
 	args, err := decodeArgs(json.RawMessage(a.Args))
 	if err == nil && r.args != nil {
 		if args, err = r.args(fn, args); err != nil {
-			return r.failFinal(row, "job "+a.Fn, err)
+			return r.failFinal(row, "job "+a.Fn, a.RequestID, err)
 		}
 	}
 	if err != nil {
-		return r.fail(row, "job "+a.Fn, err)
+		return r.fail(row, "job "+a.Fn, a.RequestID, err)
 	}
-	return r.execute(ctx, row, "job "+a.Fn, fn, args)
+	return r.execute(ctx, row, "job "+a.Fn, a.RequestID, fn, args)
 }
 
 func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventArgs) error {
@@ -654,12 +694,12 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 	where := "subscribe " + a.Topic
 	if len(subs) == 0 {
 		// The program no longer subscribes: nothing to deliver.
-		r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID).Msg("jobs: event for a topic this server does not subscribe to; dropped")
+		withRequest(r.log.Warn().Str("topic", a.Topic).Int64("job_id", row.ID), a.RequestID).Msg("jobs: event for a topic this server does not subscribe to; dropped")
 		return &dropped{"dropped: this server does not subscribe to " + a.Topic}
 	}
 	payload, err := stdlib.ParseJSON(a.Payload)
 	if err != nil {
-		return r.fail(row, where, err)
+		return r.fail(row, where, a.RequestID, err)
 	}
 	if a.Sub != nil {
 		s, ok := pickSubscriber(subs, a)
@@ -668,7 +708,7 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 			if strings.HasPrefix(a.Key, "#") {
 				msg = "jobs: event for an unnamed subscriber, and the topic's unnamed subscribers changed in number: which one it was for is not known; dropped (a subscriber given a name keeps its deliveries across such changes)"
 			}
-			r.log.Warn().Str("topic", a.Topic).Str("subscriber", a.Key).Int64("job_id", row.ID).Msg(msg)
+			withRequest(r.log.Warn().Str("topic", a.Topic).Str("subscriber", a.Key).Int64("job_id", row.ID), a.RequestID).Msg(msg)
 			why := "dropped: the subscriber " + strings.TrimPrefix(a.Key, "fn:") + " of " + a.Topic + " is no longer in this server"
 			if strings.HasPrefix(a.Key, "#") {
 				why = "dropped: the unnamed subscribers of " + a.Topic + " changed in number, so which one it was for (" + a.Key + ") is not known"
@@ -689,10 +729,10 @@ func (r *Runner) runEvent(ctx context.Context, row *rivertype.JobRow, a *eventAr
 		}
 		if r.args != nil && args != nil {
 			if args, err = r.args(fn, args); err != nil {
-				return r.failFinal(row, in, err)
+				return r.failFinal(row, in, a.RequestID, err)
 			}
 		}
-		if err := r.execute(ctx, row, in, fn, args); err != nil {
+		if err := r.execute(ctx, row, in, a.RequestID, fn, args); err != nil {
 			return err
 		}
 	}
@@ -792,14 +832,15 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 		r.log.Warn().Str("schedule", a.Schedule).Msg("jobs: tick for a schedule this server does not have; dropped")
 		return nil
 	}
-	return r.execute(ctx, row, "schedule "+a.Schedule, fn, nil)
+	return r.execute(ctx, row, "schedule "+a.Schedule, "", fn, nil)
 }
 
 // execute runs fn(args) as Tova code on the server's instance, in a
 // worker of the supervised pool, bounded by the timeout. A thrown error,
-// a runtime error or a returned Err value fails the attempt.
-func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where string, fn vm.Value, args []vm.Value) error {
-	info := &jobInfo{id: row.ID, attempt: row.Attempt}
+// a runtime error or a returned Err value fails the attempt. requestID
+// is the job's (see RequestOf): "" for a schedule's tick.
+func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where, requestID string, fn vm.Value, args []vm.Value) error {
+	info := &jobInfo{id: row.ID, attempt: row.Attempt, requestID: requestID}
 	stoppedAt := make(chan error, 1) // the thread's error, for a timeout's line
 	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
 		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
@@ -824,7 +865,7 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 			// Stopping the server is not the job's failure: it goes back
 			// to the queue as it was, its attempt not spent, and runs
 			// again when a runner works the queue (at least once).
-			r.log.Warn().Str("in", where).Int64("job_id", row.ID).Int("attempt", row.Attempt).
+			withRequest(r.log.Warn().Str("in", where).Int64("job_id", row.ID).Int("attempt", row.Attempt), requestID).
 				Msg("jobs: interrupted as the server stopped; handed back to the queue")
 			return river.JobSnooze(0)
 		}
@@ -839,7 +880,7 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where strin
 			}
 			err = to
 		}
-		return r.fail(row, where, err)
+		return r.fail(row, where, requestID, err)
 	}
 	return nil
 }
@@ -878,10 +919,12 @@ func (c jobContext) Waiting(on bool) {
 	}
 }
 
-// fail logs a failed attempt (Decision 11) and returns the error River
-// records on the job: the Tova error's kind, message and stack trace.
-func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
-	ev := r.log.Error().Str("in", where).Int64("job_id", row.ID).
+// fail logs a failed attempt (Decision 11: with the id of the request
+// that stored the job, if one did) and returns the error River records
+// on the job: the Tova error's kind, message and stack trace.
+func (r *Runner) fail(row *rivertype.JobRow, where, requestID string, err error) error {
+	ev := r.log.Error().Str("in", where).Int64("job_id", row.ID)
+	ev = withRequest(ev, requestID).
 		Int("attempt", row.Attempt).Int("max_attempts", row.MaxAttempts).
 		Bool("will_retry", row.Attempt < row.MaxAttempts)
 	msg := err.Error()
@@ -926,10 +969,10 @@ func (r *Runner) fail(row *rivertype.JobRow, where string, err error) error {
 // failFinal is fail for a failure that every attempt would meet (the
 // arguments do not fit the parameters): logged as the last attempt, and
 // the job discarded at once (see dropped), not retried.
-func (r *Runner) failFinal(row *rivertype.JobRow, where string, err error) error {
+func (r *Runner) failFinal(row *rivertype.JobRow, where, requestID string, err error) error {
 	last := *row
 	last.MaxAttempts = max(row.Attempt, 1)
-	return &dropped{r.fail(&last, where, err).Error()}
+	return &dropped{r.fail(&last, where, requestID, err).Error()}
 }
 
 // errReturned is the failure of a job whose code returned an Err value:
@@ -1014,14 +1057,14 @@ func (r *Runner) txOf(t *vm.Thread) *sql.Tx {
 }
 
 // spawn stores a job running background fn name with args (a JSON
-// array) on the queue of the server declaring it: in t's transaction
-// when it holds one on the queue's database, else committed before it
-// returns.
+// array) on the queue of the server declaring it, with the request id
+// of t's work (requestOf): in t's transaction when it holds one on the
+// queue's database, else committed before it returns.
 func (r *Runner) spawn(ctx context.Context, t *vm.Thread, server, name string, args []byte) (int64, error) {
 	if err := r.checkRunning(); err != nil {
 		return 0, err
 	}
-	ja, opts := jobArgs{Server: server, Fn: name, Args: args}, r.insertOpts(queueName(server))
+	ja, opts := jobArgs{Server: server, Fn: name, Args: args, RequestID: r.requestOf(t)}, r.insertOpts(queueName(server))
 	var res *rivertype.JobInsertResult
 	var err error
 	if tx := r.txOf(t); tx != nil {
@@ -1041,12 +1084,13 @@ func (r *Runner) publish(ctx context.Context, t *vm.Thread, topic string, payloa
 	if err := r.checkRunning(); err != nil {
 		return 0, err
 	}
+	ev := eventArgs{Topic: topic, Payload: payload, From: r.name, RequestID: r.requestOf(t)}
 	var n int
 	var err error
 	if tx := r.txOf(t); tx != nil {
-		n, err = r.q.publishTx(ctx, tx, topic, payload, r.name, r.insertOpts)
+		n, err = r.q.publishTx(ctx, tx, ev, r.insertOpts)
 	} else {
-		n, err = r.q.publish(ctx, topic, payload, r.name, r.insertOpts)
+		n, err = r.q.publish(ctx, ev, r.insertOpts)
 	}
 	if err != nil {
 		return 0, storeError("publish: storing the event", err)

@@ -30,11 +30,20 @@ func (s *Server) startJobs(queue string) error {
 		// itself, then failed), and the queue's heartbeat the app.
 		err = fmt.Errorf("jobs.database: %s is the program's own database file: the job queue needs a file of its own (leave jobs.database out for .tova/<program>.jobs.db, or name another file)", where)
 	} else if jobs.Needed(s.rt.code, s.desc) {
-		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue, Args: s.jobArgs})
+		_, err = jobs.Start(context.Background(), s.inst, s.desc, s.rt.sys, jobs.Options{Logger: s.rt.log, CallerTx: store.TxOf, DatabaseURL: queue, Args: s.jobArgs, RequestID: servedRequestID})
 	} else {
 		err = jobs.CheckSettings(s.inst) // (no jobs run: the block is still checked)
 	}
 	return jobsBlockAt(s.rt.code, s.desc, err)
+}
+
+// servedRequestID is the id of the request t serves, "" when it serves
+// none: the jobs it spawns and the events it publishes keep it.
+func servedRequestID(t *vm.Thread) string {
+	if x, ok := t.Host.(*exchange); ok {
+		return x.requestID()
+	}
+	return ""
 }
 
 // jobsBlockAt gives an error about a key of the jobs { } block that

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,97 @@ server {
 	waitFor(t, failed)
 	if !failed() {
 		t.Fatalf("a job whose argument does not convert: no failure logged naming it:\n%s", app.logs)
+	}
+}
+
+// A job spawned, or an event published, while serving a request keeps
+// that request's id: its failures are logged with it, a job it spawns
+// keeps it too, and its calls to another server send it as their
+// X-Request-ID. (Their log lines had no request id, and such a call a
+// new one.) A job spawned by on_start has none, and its calls get a new
+// one each.
+func TestJobsKeepTheirRequestID(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  jobs { max_attempts: 2, backoff: 0.01 }
+  on_start fn() { spawn_job(lone, 3) }
+  background fn lone(x) {
+    notify.record("lone {x}")
+    throw "lone failed for {x}"
+  }
+  background fn work(x) {
+    if job_attempt() == 1 {
+      notify.record("job {x}")
+      spawn_job(again, x)
+    }
+    throw "job failed for {x}"
+  }
+  background fn again(x) {
+    notify.record("again {x}")
+    Err("again failed for {x}")
+  }
+  subscribe "evt" fn(x) {
+    notify.record("event {x}")
+    throw "subscriber failed for {x}"
+  }
+  route POST "/go" => fn() {
+    spawn_job(work, 1)
+    publish("evt", 2)
+    "queued"
+  }
+}
+server "notify" {
+  var ids = []
+  fn record(req, what) { ids = [...ids, "{what} {req.id}"] }
+  route GET "/ids" => fn() sorted(ids)
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	if r := do(t, "POST", app.urls["api"]+"/go", "", "X-Request-ID", "trace-abc-123"); r.status != 200 {
+		t.Fatalf("POST /go: %d %s", r.status, r.body)
+	}
+	failures := func() map[string][]map[string]any {
+		out := map[string][]map[string]any{}
+		for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "error" {
+				in, _ := rec["in"].(string)
+				out[in] = append(out[in], rec)
+			}
+		}
+		return out
+	}
+	waitFor(t, func() bool {
+		f := failures()
+		return len(f["job work"]) == 2 && len(f["job again"]) == 2 && len(f["subscribe evt"]) == 2 && len(f["job lone"]) == 2
+	})
+	for in, recs := range failures() {
+		want := "trace-abc-123"
+		if in == "job lone" {
+			want = "" // spawned outside a request
+		}
+		if len(recs) != 2 {
+			t.Errorf("%s: %d failures logged, want 2 (both attempts):\n%s", in, len(recs), app.logs)
+		}
+		for _, rec := range recs {
+			if got, _ := rec["request_id"].(string); got != want {
+				t.Errorf("%s (attempt %v) logged request_id %q, want %q:\n%s", in, rec["attempt"], got, want, app.logs)
+			}
+		}
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(do(t, "GET", app.urls["notify"]+"/ids", "").body), &ids); err != nil {
+		t.Fatal(err)
+	}
+	var lone []string
+	for _, id := range ids {
+		if rest, ok := strings.CutPrefix(id, "lone 3 "); ok {
+			lone = append(lone, rest)
+			continue
+		}
+		if !strings.HasSuffix(id, " trace-abc-123") {
+			t.Errorf("a call from a job or a subscriber of the request arrived as %q, want its id trace-abc-123 (all: %q)", id, ids)
+		}
+	}
+	if len(lone) != 2 || lone[0] == lone[1] || lone[0] == "trace-abc-123" {
+		t.Errorf("the calls of a job spawned by on_start arrived with ids %q, want a new one each", lone)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"tova/internal/wire"
+	"tova/jobs"
 	"tova/netio"
 	"tova/vm"
 	"tova/vm/stdlib"
@@ -127,12 +128,13 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 	if base == "" {
 		return vm.Nil, p.unplaced(what)
 	}
-	id := ""
-	if x, ok := t.Host.(*exchange); ok {
-		id = x.requestID()
+	id := servedRequestID(t)
+	if id == "" {
+		// a job's or a delivery's: the request's that stored it
+		id = jobs.RequestOf(t.Context())
 	}
 	if id == "" {
-		id = uuid.NewString() // a call from a job, a schedule, on_start
+		id = uuid.NewString() // a call from a schedule, on_start, or a job stored by either
 	}
 	// A redirect is the answer, never followed: a function's
 	// redirect(...) would make the caller request another URL (and take

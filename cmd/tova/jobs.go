@@ -148,7 +148,7 @@ and server bodies as tova serve does at startup, without serving;
 		},
 	}
 	c.Flags().StringArrayVar(&states, "state", nil, "list only jobs in this state: "+strings.Join(jobs.ListStates, ", ")+" (repeatable)")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every failed attempt's error with its stack trace")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every failed attempt's error with its stack trace, and the id of the request that stored the job")
 	c.Flags().IntVar(&limit, "limit", 200, "list at most this many jobs, newest first")
 	c.Flags().StringVar(&database, "database", "", "read the jobs from this postgres:// URL or SQLite jobs file")
 	return c
