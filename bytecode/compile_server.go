@@ -363,6 +363,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				}
 				f.c.errorf(st.PosV, "%s takes %s, not %d parameter(s)", st.Kind, shapes, n)
 			}
+			if st.Kind == "middleware" && len(st.Fn.Params) == 2 {
+				// (req, next) that never calls next: every request of its
+				// routes answers what it returns (nil: null, 200).
+				if nx := st.Fn.Params[1].Name; nx != nil && nx.Name != "res" && nx.Name != "response" && nx.Name != "_" && nx.Binding != nil && !nx.Binding.Read {
+					f.c.warnf(nx.PosV, "middleware never calls %s: no handler runs, every request it sees is answered with what it returns (call %s(req), or name the parameter res for the (req, res) shape)", nx.Name, nx.Name)
+				}
+			}
 			name := ""
 			if st.Name != nil {
 				name = st.Name.Name
