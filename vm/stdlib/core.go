@@ -186,6 +186,9 @@ func bEnumerate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if n := 3 * int64(len(out)+1); n > vm.MaxListLen {
 			return vm.NestedTooLarge("enumerate", n)
 		}
+		if start > 0 && int64(i) > math.MaxInt64-start {
+			return overflowErr("enumerate")
+		}
 		out = append(out, vm.NewArray([]vm.Value{vm.Int(start + int64(i)), v}))
 		return nil
 	})

@@ -1,6 +1,8 @@
 package stdlib
 
 import (
+	"math"
+
 	"tova/vm"
 )
 
@@ -240,15 +242,25 @@ func (s *Seq) each(t *vm.Thread, fn func(v vm.Value) (stop bool, err error)) err
 }
 
 // enumerate is a Seq of [index, element] pairs, the indexes from start.
+// An element past the largest Int index is an OverflowError, as the
+// list form's is.
 func (s *Seq) enumerate(start int64) vm.Value {
-	i := start
+	i, past := start, false
 	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
 		v, ok, err := s.next(t)
 		if !ok || err != nil {
 			return vm.Nil, false, err
 		}
-		i++
-		return vm.NewArray([]vm.Value{vm.Int(i - 1), v}), true, nil
+		if past {
+			return vm.Nil, false, overflowErr("Seq.enumerate")
+		}
+		idx := i
+		if i == math.MaxInt64 {
+			past = true
+		} else {
+			i++
+		}
+		return vm.NewArray([]vm.Value{vm.Int(idx), v}), true, nil
 	})
 }
 
