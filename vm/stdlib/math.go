@@ -67,7 +67,7 @@ func registerMath() {
 	reg("random_float", ps("lo", "hi"), bRandomFloat)
 	reg("choice", ps("seq"), bChoice)
 	reg("shuffle", ps("seq"), bShuffle)
-	reg("sample", ps("seq", "n"), bSample)
+	reg("sample", ps("seq", "n", "seed"), bSample)
 
 	regH("mean", ps("seq"), bMean)
 	alias("mean", "avg", "average")
@@ -507,21 +507,32 @@ func bShuffle(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return newList(xs), nil
 }
 
+// bSample: sample(xs, n, seed: s) is n elements of xs (a fraction of
+// them for n < 1) drawn at random, in the order drawn. With an Int seed
+// it is the reference's table_sample, so that a seed picks the rows it
+// picks there (all of them, in their order, when n reaches their
+// number).
 func bSample(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	xs, err := copyElems(t, "sample", arg(args, 0))
 	if err != nil {
 		return vm.Nil, err
 	}
-	n, err := intArg("sample", args, 1)
+	n, err := sampleCount("sample", args, 1)
 	if err != nil {
 		return vm.Nil, err
 	}
-	n = min(max(n, 0), int64(len(xs)))
-	for i := 0; i < int(n); i++ {
-		j := i + rand.IntN(len(xs)-i)
-		xs[i], xs[j] = xs[j], xs[i]
+	if has(args, 2) {
+		seed, err := intArg("sample", args, 2)
+		if err != nil {
+			return vm.Nil, err
+		}
+		rows := sampleRows(xs, n, xorshift128(seed))
+		if rows == nil {
+			rows = []vm.Value{}
+		}
+		return newList(rows), nil
 	}
-	return newList(xs[:n]), nil
+	return newList(drawSample(xs, sampleSize(n, len(xs)), rand.Float64)), nil
 }
 
 // ---------------------------------------------------------------- statistics

@@ -1027,37 +1027,56 @@ func xorshift128(seed int64) func() float64 {
 	}
 }
 
-// sampleRows is the reference's table_sample: k rows of rows (k = n, or
-// floor(n * len) for n < 1), in the order drawn; all of them, in their
-// order, when k reaches their number.
-func sampleRows(rows []vm.Value, n float64, rng func() float64) []vm.Value {
-	total := len(rows)
-	if !(n > 0) || total == 0 {
-		return nil
+// sampleSize is the number of elements of total a sample of n takes:
+// n, or floor(n * total) for n < 1 (a fraction), within 0..total.
+func sampleSize(n float64, total int) int {
+	if !(n > 0) {
+		return 0
 	}
-	var k int
 	if n < 1 {
-		k = int(math.Floor(n * float64(total)))
-	} else {
-		k = int(min(math.Floor(n), float64(total)))
+		return int(math.Floor(n * float64(total)))
 	}
-	if k <= 0 {
-		return nil
-	}
-	if k >= total {
-		return rows
-	}
-	idx := make([]int, total)
+	return int(min(math.Floor(n), float64(total)))
+}
+
+// drawSample is k elements of xs drawn with rng, in the order drawn
+// (the first k steps of a Fisher-Yates shuffle of their indexes).
+func drawSample(xs []vm.Value, k int, rng func() float64) []vm.Value {
+	idx := make([]int, len(xs))
 	for i := range idx {
 		idx[i] = i
 	}
 	out := make([]vm.Value, k)
 	for i := 0; i < k; i++ {
-		j := i + int(math.Floor(rng()*float64(total-i)))
+		j := i + int(math.Floor(rng()*float64(len(xs)-i)))
 		idx[i], idx[j] = idx[j], idx[i]
-		out[i] = rows[idx[i]]
+		out[i] = xs[idx[i]]
 	}
 	return out
+}
+
+// sampleRows is the reference's table_sample: sampleSize(n) rows of
+// rows, in the order drawn; all of them, in their order, when that
+// reaches their number.
+func sampleRows(rows []vm.Value, n float64, rng func() float64) []vm.Value {
+	k := sampleSize(n, len(rows))
+	if k <= 0 {
+		return nil
+	}
+	if k >= len(rows) {
+		return rows
+	}
+	return drawSample(rows, k, rng)
+}
+
+// sampleCount is argument i of fname as the n of a sample: a count, or
+// a fraction below 1.
+func sampleCount(fname string, args []vm.Value, i int) (float64, error) {
+	nv := arg(args, i)
+	if !nv.IsNumber() || math.IsNaN(nv.Number()) {
+		return 0, typeErr(fname, "n as a Number (a count, or a fraction below 1)", nv)
+	}
+	return nv.Number(), nil
 }
 
 // bStratifiedSample: stratified_sample(rows, key, n, seed: s) samples n
@@ -1076,9 +1095,9 @@ func bStratifiedSample(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	nv := arg(args, 2)
-	if !nv.IsNumber() || math.IsNaN(nv.Number()) {
-		return vm.Nil, typeErr("stratified_sample", "n as a Number (a count, or a fraction below 1)", nv)
+	n, err := sampleCount("stratified_sample", args, 2)
+	if err != nil {
+		return vm.Nil, err
 	}
 	seeded := has(args, 3)
 	var seed int64
@@ -1106,7 +1125,7 @@ func bStratifiedSample(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if seeded {
 			rng = xorshift128(seed + int64(gi)*7919)
 		}
-		out = append(out, sampleRows(groups[ks], nv.Number(), rng)...)
+		out = append(out, sampleRows(groups[ks], n, rng)...)
 	}
 	return newList(out), nil
 }
