@@ -1215,7 +1215,18 @@ func bUnique(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return newList(out), nil
 }
 
+// bUnion: union(a, b) of two tables (lists of objects, as read gives
+// them) appends all of b's rows to a's, as the reference's table union
+// does, keeping rows that show the same; of other lists, it is the
+// distinct elements of a then of b.
 func bUnion(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if a, b := arg(args, 0), arg(args, 1); isTable(a) && isTable(b) {
+		xs, ys := a.AsArray().Elems, b.AsArray().Elems
+		if n := int64(len(xs)) + int64(len(ys)); n > vm.MaxListLen {
+			return vm.Nil, vm.ListTooLong("union", n)
+		}
+		return newList(append(append(make([]vm.Value, 0, len(xs)+len(ys)), xs...), ys...)), nil
+	}
 	seen := newValueSet(0)
 	out := []vm.Value{}
 	for i := 0; i < 2; i++ {

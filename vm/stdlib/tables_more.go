@@ -67,6 +67,20 @@ func tableRows(fname string, args []vm.Value, i int) ([]vm.Value, error) {
 	return rows, nil
 }
 
+// isTable reports whether v is a table: a list whose elements are all
+// objects (an empty list is one).
+func isTable(v vm.Value) bool {
+	if v.Kind() != vm.KArray {
+		return false
+	}
+	for _, r := range v.AsArray().Elems {
+		if r.Kind() != vm.KObject {
+			return false
+		}
+	}
+	return true
+}
+
 // tableColumns is the union of the rows' keys, in the order first seen.
 func tableColumns(rows []vm.Value) []string {
 	var cols []string
