@@ -317,6 +317,11 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			n, _ := Len(x)
 			return Int(int64(n)), nil
 		}
+		if x.k == KArray {
+			if v, ok := tableField(x.AsArray().Elems, name); ok {
+				return v, nil
+			}
+		}
 	case KNil:
 		return Nil, TypeErrorf("cannot read field %s of nil", name)
 	}

@@ -50,7 +50,7 @@ var arities = map[string][2]int{
 	// Table verbs whose parameters are all needed; join takes a table
 	// join's options after the two tables.
 	"rename": {3, 3}, "explode": {2, 2}, "cast": {3, 3}, "unpivot": {3, 3}, "pivot": {4, 4},
-	"stratified_sample": {3, 4}, "moving_avg": {2, 2}, "join": {1, 3},
+	"stratified_sample": {3, 4}, "moving_avg": {2, 2}, "join": {1, 3}, "getColumn": {2, 2},
 	"row_number": {0, 0}, "rank": {0, 0}, "dense_rank": {0, 0}, "percent_rank": {0, 0}, "running_count": {0, 0},
 	// JavaScript's (value, replacer, indent) is taken too.
 	"json_stringify": {1, 3},

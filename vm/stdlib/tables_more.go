@@ -26,6 +26,8 @@ import (
 
 func init() {
 	reg("Table", ps("rows", "columns"), bTable)
+	regH("toArray", ps("rows"), bToArray)
+	reg("getColumn", ps("rows", "name"), bGetColumn)
 	reg("rename", ps("rows", "old", "new"), bRename)
 	reg("drop_duplicates", ps("rows", "by"), bDropDuplicates)
 	reg("explode", ps("rows", "column"), bExplode)
@@ -79,24 +81,6 @@ func isTable(v vm.Value) bool {
 		}
 	}
 	return true
-}
-
-// tableColumns is the union of the rows' keys, in the order first seen.
-func tableColumns(rows []vm.Value) []string {
-	var cols []string
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if r.Kind() != vm.KObject {
-			continue
-		}
-		for _, k := range r.AsObject().Keys() {
-			if !seen[k] {
-				seen[k] = true
-				cols = append(cols, k)
-			}
-		}
-	}
-	return cols
 }
 
 // plainCopy is a copy of row as a plain object (a record's copy gets
@@ -172,6 +156,34 @@ func rowKey(t *vm.Thread, fname, what string, key vm.Value) (func(vm.Value) (vm.
 }
 
 // ---------------------------------------------------------------- Table
+
+// bToArray: t.toArray() is the reference Table's rows as a list: a new
+// list of the same elements (a Seq or Deque gives its own).
+func bToArray(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	xs, err := copyElems(t, "toArray", arg(args, 0))
+	if err != nil {
+		return vm.Nil, err
+	}
+	return newList(xs), nil
+}
+
+// bGetColumn: t.getColumn("name") is the column's value in each row,
+// nil where a row lacks it.
+func bGetColumn(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	rows, err := tableRows("getColumn", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	name, err := colName(t, "getColumn", "the column", arg(args, 1))
+	if err != nil {
+		return vm.Nil, err
+	}
+	out := make([]vm.Value, len(rows))
+	for i, r := range rows {
+		out[i], _ = r.AsObject().Get(name)
+	}
+	return newList(out), nil
+}
 
 // bTable: Table(rows) is the table of rows (a new list of the same
 // rows); Table(rows, columns) gives each row exactly those columns, in
@@ -757,9 +769,9 @@ func bTableJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	var leftCols, rightCols []string
 	if keepLeft {
-		rightCols = tableColumns(right)
+		rightCols = vm.TableColumns(right)
 		if how == "outer" {
-			leftCols = tableColumns(left)
+			leftCols = vm.TableColumns(left)
 		}
 	}
 	out := make([]vm.Value, 0, n)
@@ -826,7 +838,7 @@ func bSchemaOf(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	o := vm.NewObject()
 	var b strings.Builder
 	b.WriteString("Schema:\n")
-	for _, c := range tableColumns(rows) {
+	for _, c := range vm.TableColumns(rows) {
 		ty := typeOfColumn(rows, c)
 		o.Set(c, vm.Str(ty))
 		fmt.Fprintf(&b, "  %s: %s\n", c, ty)
@@ -873,7 +885,7 @@ func formatTable(rows []vm.Value, maxRows int, title string) string {
 	if title != "" {
 		fmt.Fprintf(&b, "── %s ──\n", title)
 	}
-	cols := tableColumns(rows)
+	cols := vm.TableColumns(rows)
 	for _, r := range rows {
 		if r.Kind() != vm.KObject && !slices.Contains(cols, "value") {
 			cols = append(cols, "value")
@@ -961,7 +973,7 @@ func bDescribe(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	var stats []vm.Value
-	for _, c := range tableColumns(rows) {
+	for _, c := range vm.TableColumns(rows) {
 		var vals []vm.Value
 		for _, r := range rows {
 			if v := field(r, c); !v.IsNil() {
