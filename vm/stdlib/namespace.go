@@ -283,6 +283,21 @@ var dateLayouts = []string{
 	"2006",
 	time.RFC1123,
 	time.RFC1123Z,
+	// the forms people write and JavaScript's Date reads besides ISO:
+	// month names (June 15, 2024; 15 June 2024), slashes (2024/06/15,
+	// and month first as in the US: 06/15/2024), and Date's own
+	// toString (Sat Jun 15 2024 10:30:00 GMT+0000); without a zone, UTC
+	"January 2, 2006", "January 2, 2006 15:04:05", "January 2, 2006 15:04",
+	"Jan 2, 2006", "Jan 2, 2006 15:04:05", "Jan 2, 2006 15:04",
+	"January 2 2006", "Jan 2 2006", "Jan 2 2006 15:04:05",
+	"2 January 2006", "2 Jan 2006", "2 Jan 2006 15:04:05",
+	"Monday, January 2, 2006", "Mon, January 2, 2006", "Mon Jan 2 2006",
+	"Mon Jan 2 2006 15:04:05 GMT-0700", "Mon Jan 2 2006 15:04:05",
+	"2006/01/02", "2006/01/02 15:04:05", "2006/01/02 15:04",
+	"01/02/2006", "01/02/2006 15:04:05", "01/02/2006 15:04",
+	"1/2/2006",
+	time.ANSIC,
+	time.RFC850,
 }
 
 // T.from_json makes a Date field's text a Date again.
