@@ -8,9 +8,15 @@
 // # The machine
 //
 // Each server gets a Runner (Start, after the server's body ran; Stop on
-// shutdown): a River client that works one queue, named after the server
-// ("default" for the unnamed one), with `workers` workers. There are
-// three job kinds, whose arguments name the Tova function:
+// shutdown): a River client that works the server's queue, named after
+// the server ("default" for the unnamed one), with `workers` workers,
+// and, when the server has schedules, their tick queue with one worker
+// per schedule. The ticks have a lane of their own so that a schedule
+// fires on time whatever the backlog: on the jobs' queue a tick waited
+// behind every job stored before it, and the ticks due meanwhile were
+// skipped. A tick is still a stored job, so what holds of a job's
+// durability holds of it. There are three job kinds, whose arguments
+// name the Tova function:
 //
 //	tova_job       {server, fn, args, request_id}        a spawn_job of background fn `fn`
 //	tova_event     {server, topic, payload, request_id}  one delivery of a published event
@@ -156,7 +162,8 @@
 // There is no ordering guarantee. Jobs of one queue are started roughly
 // in the order they were stored (by scheduled time, then id), but up to
 // `workers` run at once, retries run later, and deliveries to different
-// servers are independent.
+// servers are independent. Schedule ticks are not among them: their
+// queue is worked apart, so a tick does not wait for the jobs before it.
 //
 // Schedules fire on the queue's elected leader: one Runner among all
 // processes sharing the database stores every tick of every schedule of

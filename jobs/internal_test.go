@@ -46,6 +46,14 @@ func TestQueueName(t *testing.T) {
 			t.Errorf("servers %q and %q share queue %q", server, other, got)
 		}
 		seen[got] = server
+		ticks := tickQueueName(server)
+		if len(ticks) > maxQueueName || !valid.MatchString(ticks) {
+			t.Errorf("tickQueueName(%q) = %q: not a valid River queue name", server, ticks)
+		}
+		if other, dup := seen[ticks]; dup {
+			t.Errorf("the ticks of %q share queue %q with %q", server, ticks, other)
+		}
+		seen[ticks] = "ticks of " + server
 	}
 }
 

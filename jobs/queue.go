@@ -196,9 +196,15 @@ func newEngine[TTx any](db *database[TTx], r *Runner) (*engine[TTx], error) {
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[scheduleArgs]) error {
 			return r.runSchedule(ctx, j.JobRow, &j.Args)
 		}))
+		queues := map[string]river.QueueConfig{r.queue: {MaxWorkers: s.workers}}
+		if n := len(r.schedules); n > 0 {
+			// One worker per schedule: a schedule has one tick queued or
+			// running at a time (see tickQueueName).
+			queues[r.tickQueue] = river.QueueConfig{MaxWorkers: n}
+		}
 		cfg = &river.Config{
 			ID:                r.clientID,
-			Queues:            map[string]river.QueueConfig{r.queue: {MaxWorkers: s.workers}},
+			Queues:            queues,
 			Workers:           workers,
 			FetchCooldown:     s.fetchCooldown,
 			FetchPollInterval: s.fetchPollInterval,

@@ -29,9 +29,10 @@ import (
 )
 
 // Runner runs one server's background jobs, schedules and subscriptions:
-// a River client working the server's own queue, and a supervised actor
-// pool executing each job, tick and delivery as Tova code on the
-// server's VM instance.
+// a River client working the server's own queues (jobs and deliveries on
+// one, its schedules' ticks on another: see tickQueueName), and a
+// supervised actor pool executing each job, tick and delivery as Tova
+// code on the server's VM instance.
 type Runner struct {
 	name     string // server name ("" for the unnamed server)
 	label    string // name for logs and actor paths
@@ -53,7 +54,8 @@ type Runner struct {
 	subscribers map[string][]subscriber
 	schedules   map[string]vm.Value
 
-	ticks []tickSpec // every schedule of the program (see tickLoop)
+	ticks     []tickSpec // every schedule of the program (see tickLoop)
+	tickQueue string     // where this server's ticks are stored
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Stop begins: no job starts
@@ -96,6 +98,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		name:        srv.Name,
 		label:       label,
 		queue:       queueName(srv.Name),
+		tickQueue:   tickQueueName(srv.Name),
 		host:        hostname(),
 		inst:        inst,
 		prog:        inst.Prog.Code,
@@ -167,7 +170,9 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		r.log.Warn().Str("subscriber_server", name).
 			Msg("jobs: the subscriptions of a server this program no longer declares are forgotten: publish stores nothing more for it (what it stored before stays queued; tova jobs lists it)")
 	}
-	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers, MaxQueue: -1})
+	// A worker for each schedule besides the jobs' own: a tick never
+	// waits for one (see tickQueueName).
+	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers + len(r.schedules), MaxQueue: -1})
 	if err != nil {
 		r.q.close()
 		return nil, err
@@ -235,7 +240,7 @@ func Needed(prog *bytecode.Program, srv *bytecode.Server) bool {
 // openQueue opens the configured database and makes the River client.
 func openQueue(ctx context.Context, set settings, r *Runner) (queue, error) {
 	if set.pgURL != "" {
-		db, err := openPostgres(ctx, set.pgURL, set.workers, set.pgProgram)
+		db, err := openPostgres(ctx, set.pgURL, set.workers+len(r.schedules), set.pgProgram)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +278,7 @@ type tickSpec struct {
 
 // tickSpecs reads the schedules of every server of the program: the
 // leader, which stores every tick, may be any process sharing the
-// database. A tick goes to the queue of the schedule's server; it is
+// database. A tick goes to the tick queue of the schedule's server; it is
 // unique while one is queued or running, so that a run still going
 // when the next tick comes makes the tick skip, not pile up. An
 // interval's ticks count from start, when the Runner started.
@@ -287,7 +292,7 @@ func (r *Runner) tickSpecs(start time.Time) ([]tickSpec, error) {
 			tk := tickSpec{
 				args: scheduleArgs{Server: srv.Name, Schedule: h.Name},
 				opts: &river.InsertOpts{
-					Queue:       queueName(srv.Name),
+					Queue:       tickQueueName(srv.Name),
 					MaxAttempts: 1, // a failing run is logged; the next tick runs anyway
 					UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 						rivertype.JobStateAvailable, rivertype.JobStatePending,
@@ -448,7 +453,8 @@ func (r *Runner) ticksOfDeadLeader(ctx context.Context) {
 func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time) {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	recent, err := r.q.list(sctx, river.NewJobListParams().Kinds(kindSchedule).Queues(tk.opts.Queue).
+	// (a tick an earlier release stored is on the server's jobs queue)
+	recent, err := r.q.list(sctx, river.NewJobListParams().Kinds(kindSchedule).Queues(tk.opts.Queue, queueName(tk.args.Server)).
 		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(100))
 	if err != nil {
 		if ctx.Err() == nil {
@@ -563,12 +569,12 @@ func (r *Runner) goneHere(c clientRow) bool {
 	return c.Host == r.host && (!processAlive(int(c.PID)) || int(c.PID) == os.Getpid() && !ofThisProcess(c.ID))
 }
 
-// rescueDead hands back to the queue the jobs of this server's queue
+// rescueDead hands back to the queue the jobs of this server's queues
 // that are marked running by a client that is gone: no longer
 // registered, silent for five of its heartbeats, or on this host with
 // its process gone. They run again (at-least-once).
 func (r *Runner) rescueDead(ctx context.Context) {
-	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue).States(rivertype.JobStateRunning).First(10000))
+	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue, r.tickQueue).States(rivertype.JobStateRunning).First(10000))
 	if err != nil || len(running) == 0 {
 		if err != nil {
 			r.warnRepeated("jobs: listing running jobs", err)
@@ -1209,6 +1215,19 @@ func queueName(server string) string {
 		s = withHash(server, s, maxQueueName)
 	}
 	return s
+}
+
+// tickQueueName is the queue of the ticks of server's schedules. They
+// have a queue, and workers, of their own: on the queue of the server's
+// jobs, at their priority, a tick waited behind every job stored before
+// it, and the ticks falling due meanwhile were skipped (a tick is unique
+// while one is queued). The server's Runner works it with one worker
+// per schedule, besides its jobs' workers, so a tick starts when it is
+// due however many jobs are queued or running. The name is the jobs
+// queue's with a hash after it, which a server's own queue would have
+// only if the server were named so, hash and all.
+func tickQueueName(server string) string {
+	return withHash("schedule ticks of "+server, queueName(server)+"_ticks", maxQueueName)
 }
 
 // withHash is clean, the name made to fit River's rules, cut to leave

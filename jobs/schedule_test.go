@@ -228,3 +228,37 @@ func intervalAfterTakeover(t *testing.T, be backend) {
 		}
 	}
 }
+
+const backlogSrc = `
+jobs { workers: 2 }
+server "w" {
+  schedule "1s" fn beat() { print("beat") }
+  background fn slow(i: Int) { print("slow {i}"); sleep(5.seconds) }
+  fn fill() { for i in range(0, 20) { spawn_job(slow, i) } }
+}
+`
+
+// Schedule ticks waited behind background jobs: they were stored on the
+// jobs' queue, so with every worker busy and a backlog queued before
+// them, a tick ran only once the backlog was done (16 s late behind 30
+// one-second jobs) and the ticks due meanwhile were skipped. Here the
+// backlog holds both workers for 50 s; the schedule must keep ticking.
+func TestScheduleFiresBehindJobBacklog(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, backlogSrc, be, func(o *jobstest.Options) { o.Jobs.TickEvery = 200 * time.Millisecond })
+			defer app.stopWithin(100 * time.Millisecond)
+			app.call(t, "w", "fill")
+			waitFor(t, 15*time.Second, "both workers busy", func() bool { return len(app.out.Lines("slow ")) >= 2 })
+			n := len(app.out.Lines("beat"))
+			// Ticks come every 200 ms; 10 s allows for a loaded machine,
+			// while the backlog keeps both workers busy for 50 s.
+			waitFor(t, 10*time.Second, "three ticks while the workers are busy", func() bool {
+				return len(app.out.Lines("beat")) >= n+3
+			})
+			if got := len(app.out.Lines("slow ")); got > 4 {
+				t.Errorf("%d slow jobs started: the schedule's run took a worker from them, or the backlog did not hold", got)
+			}
+		})
+	}
+}
