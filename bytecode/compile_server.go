@@ -380,7 +380,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				// (hoistFuncs), one value whoever names it.
 				slot = f.evalToSlot(st.Name, st.Kind+" "+name)
 			} else {
-				slot = f.funcToSlot(st.Fn, name, st.Name, st.Kind+" "+name, st.PosV)
+				frame := name
+				if frame == "" && (st.Kind == "on_start" || st.Kind == "on_stop") {
+					frame = st.Kind // its frame in a stack trace
+				}
+				slot = f.funcToSlot(st.Fn, frame, st.Name, st.Kind+" "+name, st.PosV)
 			}
 			srv.Hooks = append(srv.Hooks, Hook{Kind: st.Kind, Name: name, Arg: prefix, Scope: f.scope, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.HealthDecl:

@@ -71,7 +71,9 @@
 // program with servers, spawn_job naming a function declared with plain
 // fn (which no server runs as a job) is a compile error.
 // spawn_job and publish work from on_start hooks, handlers, jobs,
-// schedules and subscribers; the program's top-level code and a server
+// schedules, subscribers and on_stop hooks (the queue's database stays
+// open until they ran: Close; what they store, the next process to work
+// the queue runs); the program's top-level code and a server
 // block's body run before the server's jobs start, and there they
 // raise a JobError saying so.
 //

@@ -59,10 +59,11 @@ type Runner struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Stop begins: no job starts
-	// closed once Stop has let the running jobs finish: spawn_job and
-	// publish fail from then on (a job still running at its drain's end
-	// may call them as it is cancelled). Until then, a running job or a
-	// request still being answered stores what it spawns or publishes.
+	// closed by Close, once the server's on_stop hooks ran: spawn_job
+	// and publish fail from then on. Until then, a running job, a
+	// request still being answered or an on_stop hook stores what it
+	// spawns or publishes, for the next process to run.
+	closeOnce sync.Once
 	closed    chan struct{}
 	hbDone    chan struct{}
 	stopTicks context.CancelFunc
@@ -483,7 +484,9 @@ func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time
 
 // Stop stops working the queue: running jobs get until ctx ends to
 // finish, then they are cancelled (and retried by the next process that
-// works the queue). Jobs still queued stay in the database.
+// works the queue). Jobs still queued stay in the database, which stays
+// open for spawn_job and publish, whose jobs the next process runs,
+// until Close.
 func (r *Runner) Stop(ctx context.Context) error {
 	var err error
 	r.stopOnce.Do(func() {
@@ -491,7 +494,6 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.stopTicks()
 		r.tickers.Wait()
 		err = r.q.stop(ctx)
-		close(r.closed)
 		<-r.hbDone
 		c2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -501,6 +503,18 @@ func (r *Runner) Stop(ctx context.Context) error {
 		if e := r.pool.Stop(c2); e != nil && err == nil {
 			err = e
 		}
+	})
+	return err
+}
+
+// Close closes the queue's database, after Stop (which it calls if it
+// was not called): spawn_job and publish fail from then on. A server
+// closes it once its on_stop hooks ran, which may hand work over to the
+// next process that way.
+func (r *Runner) Close(ctx context.Context) error {
+	err := r.Stop(ctx)
+	r.closeOnce.Do(func() {
+		close(r.closed)
 		r.q.close()
 	})
 	return err

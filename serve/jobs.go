@@ -244,7 +244,10 @@ func (s *Server) stopJobs(ctx context.Context) {
 	}
 }
 
-// stopJobs stops the jobs runtimes of all servers, in parallel.
+// stopJobs stops the jobs runtimes of all servers, in parallel, then
+// closes their queues' databases: every server's on_stop has run by
+// then, and what it spawned or published is stored, for the next
+// process to run.
 func (rt *Runtime) stopJobs(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, s := range rt.servers {
@@ -252,6 +255,11 @@ func (rt *Runtime) stopJobs(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			s.stopJobs(ctx)
+			if r := jobs.RunnerOf(s.inst); r != nil {
+				if err := r.Close(ctx); err != nil {
+					s.log.Warn().Err(err).Msg("closing the job queue")
+				}
+			}
 		}()
 	}
 	wg.Wait()

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -163,5 +164,41 @@ server "notify" {
 	}
 	if len(lone) != 2 || lone[0] == lone[1] || lone[0] == "trace-abc-123" {
 		t.Errorf("the calls of a job spawned by on_start arrived with ids %q, want a new one each", lone)
+	}
+}
+
+// spawn_job and publish in on_stop failed ("the jobs runtime of server
+// has stopped") and the work was lost: the queue stopped before on_stop
+// ran, and its database closed with it. What on_stop hands over is
+// stored, and the next start of the program runs it.
+func TestOnStopSpawnsForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+server {
+  background fn flush(x) { print("flushed {x}") }
+  subscribe "stopping" fn(e) { print("heard {e.why}") }
+  on_stop fn() {
+    spawn_job(flush, "buffer")
+    publish("stopping", { why: "shutdown" })
+    print("on_stop done")
+  }
+}`
+	first := startApp(t, src, func(o *Options) { o.Dir = dir })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	first.rt.Shutdown(ctx)
+	if !strings.Contains(first.stdout.String(), "on_stop done") || strings.Contains(first.logs.String(), `"level":"error"`) {
+		t.Fatalf("on_stop failed:\n%s\n%s", first.stdout, first.logs)
+	}
+	next := startApp(t, src, func(o *Options) { o.Dir = dir })
+	ran := func() bool {
+		out := next.stdout.String()
+		return strings.Contains(out, "flushed buffer") && strings.Contains(out, "heard shutdown")
+	}
+	for deadline := time.Now().Add(10 * time.Second); !ran() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out := next.stdout.String(); !strings.Contains(out, "flushed buffer") || !strings.Contains(out, "heard shutdown") {
+		t.Fatalf("the next start did not run what on_stop stored:\n%s\n%s", out, next.logs)
 	}
 }

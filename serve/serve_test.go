@@ -3192,3 +3192,21 @@ server {
 		t.Errorf("negotiate without a request: %d %s", r.status, r.body)
 	}
 }
+
+// An on_start or on_stop hook's frame in a stack trace read <lambda>:
+// it is named after the hook.
+func TestHookFramesNamed(t *testing.T) {
+	app := startApp(t, `
+server {
+  on_start fn() { throw "at start" }
+  on_stop fn() { throw "at stop" }
+}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	app.rt.Shutdown(ctx)
+	for _, want := range []string{`"stack":"  at on_start (app.tova:3:`, `"stack":"  at on_stop (app.tova:4:`} {
+		if !strings.Contains(app.logs.String(), want) {
+			t.Errorf("no %s in the logs:\n%s", want, app.logs)
+		}
+	}
+}

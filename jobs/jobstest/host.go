@@ -124,11 +124,14 @@ func (s *Server) Call(ctx context.Context, fn string, args ...vm.Value) (vm.Valu
 }
 
 // Stop stops the servers' jobs runtimes (running jobs get until ctx
-// ends) and the actor system.
+// ends), closes them, and stops the actor system.
 func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	for _, s := range a.servers {
 		errs = append(errs, s.Runner.Stop(ctx))
+	}
+	for _, s := range a.servers {
+		errs = append(errs, s.Runner.Close(ctx))
 	}
 	errs = append(errs, a.sys.Stop(ctx))
 	return errors.Join(errs...)
