@@ -240,7 +240,9 @@
 // Err(e) as {error: e}, None as {__tag: "None"}, other variants as
 // {__tag: "Name", fields…}. Durations arrive as Int milliseconds, sizes
 // as Int bytes. A function, which JSON would drop, is a TypeError of
-// spawn_job or publish naming where it is in the arguments.
+// spawn_job or publish naming where it is in the arguments; a Float
+// that is not finite (Infinity, -Infinity, NaN), which JSON has no form
+// for, a ValueError the same way.
 // Model rows arrive as plain objects.
 //
 // The JSON of a job's arguments (as a list) or of an event's payload is

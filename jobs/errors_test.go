@@ -29,6 +29,9 @@ server "w" {
   fn fn_arg() { spawn_job(work, Ok(5), fn(x) x) }
   fn fn_nested() { spawn_job(work, { a: [1, { f: len }] }) }
   fn fn_event() { publish("t", { cb: fn() 1 }) }
+  // Infinity and NaN, which JSON has no form for, arrived as nil.
+  fn inf_arg() { spawn_job(work, 1, 1e308 * 10.0) }
+  fn nan_event() { var x = 1e308 * 10.0; publish("t", { ratio: 0.5, nan: x - x }) }
   fn elsewhere() { spawn_job("audit", 5) }
   // Named by reference, another server's background fn was undefined.
   fn elsewhere_ref() { spawn_job(audit, 6) }
@@ -54,6 +57,8 @@ func TestSpawnJobErrors(t *testing.T) {
 		"fn_arg":          "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
 		"fn_nested":       "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
 		"fn_event":        "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
+		"inf_arg":         "ValueError: spawn_job: argument 2 is Infinity: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to a job",
+		"nan_event":       "ValueError: publish: the payload (at nan) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent in an event",
 	} {
 		_, err := app.Server("w").Call(context.Background(), fn)
 		ve, ok := err.(*vm.Error)

@@ -158,6 +158,13 @@ server "api" {
   route GET "/fnresult" => fn() {
     try { worker.givefn() } catch e { "{e.kind}: {e.message}" }
   }
+  route GET "/nanarg" => fn() {
+    var x = 1e308 * 10.0
+    try { worker.echo({ v: [x - x] }) } catch e { "{e.kind}: {e.message}" }
+  }
+  route GET "/infresult" => fn() {
+    try { worker.giveinf() } catch e { "{e.kind}: {e.message}" }
+  }
   route GET "/deep" => fn() {
     var v = 1
     for i in range(0, 600) { v = [v] }
@@ -192,6 +199,7 @@ server "worker" {
     calls += 1
     fn(x) x
   }
+  fn giveinf() { calls += 1; -1e308 * 10.0 }
   fn made() { respond(201, {made: true}) }
   fn missing() { respond(404, {error: "no such thing"}) }
   fn count() { calls }
@@ -235,19 +243,25 @@ func TestPeerCallFunctionCannotBeSent(t *testing.T) {
 		"/fnresult": `"RPCError: RPC worker.givefn failed: 500 Internal Server Error"`,
 		// (it said "cyclic?" of a value that was only deep)
 		"/deep": `"ValueError: RPC worker.echo: argument 1 is nested more than 512 levels deep, or holds itself: it cannot be sent to another server"`,
+		// (Infinity and NaN, which JSON has no form for, arrived as nil)
+		"/nanarg":    `"ValueError: RPC worker.echo: argument 1 (at v[0]) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to another server"`,
+		"/infresult": `"RPCError: RPC worker.giveinf failed: 500 Internal Server Error"`,
 	} {
 		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
 		}
 	}
-	if r := do(t, "GET", api+"/count", ""); r.body != "1" {
-		t.Errorf("the peer was called %s times, want 1 (the arguments were not sent)", r.body)
+	if r := do(t, "GET", api+"/count", ""); r.body != "2" {
+		t.Errorf("the peer was called %s times, want 2 (the arguments were not sent)", r.body)
 	}
 	// logged with the function's declaration (its stack was empty)
 	line := strings.Count(wireApp[:strings.Index(wireApp, "  fn givefn()")], "\n") + 1
 	givefnAt := fmt.Sprintf("%d:3", line)
 	if recs := logged(app.logs, "rpc givefn: the result is a Function: a Function cannot be sent to another server"); len(recs) != 1 || recs[0]["at"] != "app.tova:"+givefnAt || recs[0]["stack"] != "  at givefn (app.tova:"+givefnAt+")" {
 		t.Errorf("the callee did not log its result's TypeError where givefn is; logs:\n%s", app.logs)
+	}
+	if recs := logged(app.logs, "rpc giveinf: the result is -Infinity: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to another server"); len(recs) != 1 {
+		t.Errorf("the callee did not log its result's ValueError; logs:\n%s", app.logs)
 	}
 }
 

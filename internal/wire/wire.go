@@ -3,6 +3,7 @@
 package wire
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -21,7 +22,10 @@ import (
 // JSON.stringify writes it. A result that is Ok, Err, Some or None is
 // that variant again for the caller. A function cannot be sent: that is
 // a TypeError, where the value is, rather than a null the other side
-// would take for a value.
+// would take for a value. Nor can a Float that is not finite (Infinity,
+// -Infinity, NaN), which JSON has no form for either: a ValueError, where
+// it is (it arrived as nil, which a parameter typed Float refused as
+// missing, and an untyped one took for a value).
 
 // MaxDepth bounds the nesting of a value sent (a cycle would never
 // end).
@@ -31,7 +35,8 @@ const MaxDepth = 512
 // sent ("[0].f"), and what the value's type.
 type Unsendable struct {
 	at, what string
-	tooDeep  int // the depth it passed, if that is why
+	tooDeep  int    // the depth it passed, if that is why
+	float    string // the Float that is not finite, if that is why
 }
 
 // Value is v as it crosses (see above).
@@ -49,6 +54,10 @@ func value(v vm.Value, depth, max int) (vm.Value, *Unsendable) {
 	switch v.Kind() {
 	case vm.KFunc, vm.KBuiltin, vm.KType:
 		return vm.Nil, &Unsendable{what: vm.TypeName(v)}
+	case vm.KFloat:
+		if f := v.AsFloat(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return vm.Nil, &Unsendable{float: vm.Repr(v)}
+		}
 	case vm.KArray:
 		in := v.AsArray().Elems
 		out := make([]vm.Value, len(in))
@@ -107,6 +116,9 @@ func SendError(what, to string, bad *Unsendable) error {
 	}
 	if bad.at != "" {
 		what += " (at " + strings.TrimPrefix(bad.at, ".") + ")"
+	}
+	if bad.float != "" {
+		return vm.Errorf("ValueError", "%s is %s: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent %s", what, bad.float, to)
 	}
 	return vm.TypeErrorf("%s is a %s: a %s cannot be sent %s", what, bad.what, bad.what, to)
 }
