@@ -157,6 +157,7 @@ func (f *fstate) declaredOnce(st ast.Stmt, key, msg string) {
 // server block, it belongs to the program's one unnamed server (the
 // guide's "Combining Patterns" block); beside server blocks, which one
 // would run it is not said, and it is refused.
+// (The resolver's hasServer reads these and sharedDecl's.)
 func loneServerDecl(st ast.Stmt) bool {
 	switch st := st.(type) {
 	case *ast.ScheduleDecl, *ast.SubscribeDecl, *ast.DiscoverDecl:
@@ -366,8 +367,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if st.Kind == "middleware" && len(st.Fn.Params) == 2 {
 				// (req, next) that never calls next: every request of its
 				// routes answers what it returns (nil: null, 200).
-				if nx := st.Fn.Params[1].Name; nx != nil && nx.Name != "res" && nx.Name != "response" && nx.Name != "_" && nx.Binding != nil && !nx.Binding.Read {
-					f.c.warnf(nx.PosV, "middleware never calls %s: no handler runs, every request it sees is answered with what it returns (call %s(req), or name the parameter res for the (req, res) shape)", nx.Name, nx.Name)
+				if nx := st.Fn.Params[1].Name; nx != nil && nx.Name != "res" && nx.Name != "response" && (nx.Name == "_" || nx.Binding != nil && !nx.Binding.Read) {
+					call := nx.Name
+					if call == "_" {
+						call = "next" // (a parameter _ cannot be called)
+					}
+					f.c.warnf(nx.PosV, "middleware never calls %s: no handler runs, every request it sees is answered with what it returns (call %s(req), or name the parameter res for the (req, res) shape)", nx.Name, call)
 				}
 			}
 			name := ""

@@ -720,7 +720,8 @@ func TestIsUnimplementedTraitWarns(t *testing.T) {
 // A (req, next) middleware that never calls next is warned of: no
 // handler runs behind it.
 func TestMiddlewareNeverCallingNextWarns(t *testing.T) {
-	expectWarnings(t, "server {\n  middleware fn a(req, next) { print(1) }\n  middleware fn b(req, next) { next(req) }\n  middleware fn c(req, res) { print(2) }\n  middleware fn d(req, nxt) { f = fn() nxt(req); f() }\n}\n", []string{
+	expectWarnings(t, "server {\n  middleware fn a(req, next) { print(1) }\n  middleware fn b(req, next) { next(req) }\n  middleware fn c(req, res) { print(2) }\n  middleware fn d(req, nxt) { f = fn() nxt(req); f() }\n  middleware fn e(req, _) { print(3) }\n}\n", []string{
 		"2:24: warning: middleware never calls next: no handler runs, every request it sees is answered with what it returns (call next(req), or name the parameter res for the (req, res) shape)",
+		"6:24: warning: middleware never calls _: no handler runs, every request it sees is answered with what it returns (call next(req), or name the parameter res for the (req, res) shape)",
 	})
 }

@@ -30,10 +30,8 @@ func tableField(xs []Value, name string) (v Value, ok bool) {
 	if name != "rows" && name != "columns" && name != "shape" {
 		return Nil, false
 	}
-	for _, r := range xs {
-		if r.k != KObject {
-			return Nil, false
-		}
+	if NonObjectAt(xs) >= 0 {
+		return Nil, false
 	}
 	switch name {
 	case "rows":
@@ -47,4 +45,15 @@ func tableField(xs []Value, name string) (v Value, ok bool) {
 		return NewArray(out), true
 	}
 	return NewArray([]Value{Int(int64(len(xs))), Int(int64(len(TableColumns(xs))))}), true
+}
+
+// NonObjectAt is the index of the first element of xs that is not an
+// object, or -1 when all are: xs is a table's rows.
+func NonObjectAt(xs []Value) int {
+	for i, r := range xs {
+		if r.k != KObject {
+			return i
+		}
+	}
+	return -1
 }

@@ -302,6 +302,7 @@ func TestErrors(t *testing.T) {
 		{"len = 1\nlen += 1", "a.tova:2:1: cannot assign to immutable binding len\nlen += 1\n^~~\na.tova:1:1: note: len declared here\nlen = 1\n^"},
 		{"print += 1", "a.tova:1:1: cannot assign to builtin print\nprint += 1\n^~~~~"},
 		{"fn work(x) { x }\nserver {\n  background fn job(x) { x }\n  route GET \"/\" => fn() { spawn_job(job, 1); spawn_job(work, 1) }\n}", "a.tova:4:56: spawn_job(work): work is a function, not a background fn: declare it `background fn work(…)` in a server block, or call it\n  route GET \"/\" => fn() { spawn_job(job, 1); spawn_job(work, 1) }\n                                                       ^~~~"},
+		{"fn helper(x) { x }\nbackground fn work(x) { x }\non_start fn() { spawn_job(helper, 1) }", "a.tova:3:27: spawn_job(helper): helper is a function, not a background fn: declare it `background fn helper(…)` in a server block, or call it\non_start fn() { spawn_job(helper, 1) }\n                          ^~~~~~"},
 		{"fn f() { n = n + 1 }\nvar n = 0", "a.tova:1:10: n = ... declares a new n here, as the module's n is declared below, yet the value reads the module's n: declare n above this line to update it, or give the new binding another name\nfn f() { n = n + 1 }\n         ^\na.tova:2:5: note: n declared here\nvar n = 0\n    ^"},
 	}
 	for _, tt := range tests {

@@ -61,10 +61,8 @@ func tableRows(fname string, args []vm.Value, i int) ([]vm.Value, error) {
 		return nil, typeErr(fname, "a list of objects", v)
 	}
 	rows := v.AsArray().Elems
-	for j, r := range rows {
-		if r.Kind() != vm.KObject {
-			return nil, vm.TypeErrorf("%s: expected a list of objects, got a List with %s at index %d", fname, vm.TypeName(r), j)
-		}
+	if j := vm.NonObjectAt(rows); j >= 0 {
+		return nil, vm.TypeErrorf("%s: expected a list of objects, got a List with %s at index %d", fname, vm.TypeName(rows[j]), j)
 	}
 	return rows, nil
 }
@@ -72,15 +70,7 @@ func tableRows(fname string, args []vm.Value, i int) ([]vm.Value, error) {
 // isTable reports whether v is a table: a list whose elements are all
 // objects (an empty list is one).
 func isTable(v vm.Value) bool {
-	if v.Kind() != vm.KArray {
-		return false
-	}
-	for _, r := range v.AsArray().Elems {
-		if r.Kind() != vm.KObject {
-			return false
-		}
-	}
-	return true
+	return v.Kind() == vm.KArray && vm.NonObjectAt(v.AsArray().Elems) < 0
 }
 
 // plainCopy is a copy of row as a plain object (a record's copy gets
@@ -636,15 +626,7 @@ func isTableJoin(args []vm.Value) bool {
 	if len(args) >= 3 {
 		return args[1].Kind() == vm.KArray // (a string join is refused for its third)
 	}
-	if len(args) != 2 || args[1].Kind() != vm.KArray || args[0].Kind() == vm.KString {
-		return false
-	}
-	for _, r := range args[1].AsArray().Elems {
-		if r.Kind() != vm.KObject {
-			return false
-		}
-	}
-	return true
+	return len(args) == 2 && args[0].Kind() != vm.KString && isTable(args[1])
 }
 
 // bTableJoin: join(left, right, left: key, right: key, how: "inner")
@@ -1054,7 +1036,8 @@ func xorshift128(seed int64) func() float64 {
 }
 
 // sampleSize is the number of elements of total a sample of n takes:
-// n, or floor(n * total) for n < 1 (a fraction), within 0..total.
+// floor(n * total) for n < 1 (a fraction), else n, a fraction of one
+// rounded up (the reference draws while i < n), within 0..total.
 func sampleSize(n float64, total int) int {
 	if !(n > 0) {
 		return 0
@@ -1062,7 +1045,7 @@ func sampleSize(n float64, total int) int {
 	if n < 1 {
 		return int(math.Floor(n * float64(total)))
 	}
-	return int(min(math.Floor(n), float64(total)))
+	return int(min(math.Ceil(n), float64(total)))
 }
 
 // drawSample is k elements of xs drawn with rng, in the order drawn
@@ -1089,7 +1072,8 @@ func sampleRows(rows []vm.Value, n float64, rng func() float64) []vm.Value {
 	if k <= 0 {
 		return nil
 	}
-	if k >= len(rows) {
+	if n < 1 && k >= len(rows) || n >= float64(len(rows)) {
+		// (9.5 of 10 draws all ten, shuffled, as the reference does)
 		return rows
 	}
 	return drawSample(rows, k, rng)
