@@ -93,6 +93,10 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// fasthttp quoted a Host it could not read whole.
 		{"GET /echo HTTP/1.1\r\nHost: ]SECRET-18\r\n\r\n", 400, "GET", "/echo", `invalid host "…"`},
 		{"GET /echo HTTP/1.1\r\nHost: tok%SECRET-19\r\n\r\n", 400, "GET", "/echo", `escape "…"`},
+		// A space or tab in the Host is named, not cut to "…" (which
+		// the message then called the invalid character).
+		{"GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "GET", "/echo", `invalid character " " in host name`},
+		{"GET /echo HTTP/1.1\r\nHost: a\tb\r\n\r\n", 400, "GET", "/echo", `invalid character "\t" in host name`},
 		// fasthttp named itself inside its messages.
 		{"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", `invalid request uri "*"`},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello", 400, "", "", "cannot parse content-length: non-numeric chars found"},
@@ -332,6 +336,8 @@ func TestWithoutContents(t *testing.T) {
 			`malformed mime header line: "X-\x00A…"`},
 		{`error when reading request headers: missing colon: buffer size=30, contents: "GET /"`,
 			`error when reading request headers: missing colon`},
+		{`invalid character " " in host name`, `invalid character " " in host name`},
+		{`invalid character "\t" in host name`, `invalid character "\t" in host name`},
 		{`cannot parse content-length`, `cannot parse content-length`},
 		{`odd "unterminated`, `odd "unterminated`},
 	} {

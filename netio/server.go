@@ -252,7 +252,8 @@ func clearCause(msg string) string {
 // space, colon, '?', '=', '&', ';' or ',', where a name, method,
 // version or target ends and what follows (a header's value, a
 // key=value credential in a line with no colon, a query) begins, and
-// after 32 bytes.
+// after 32 bytes. A single quoted byte, the invalid character of a
+// host name, is kept as it is.
 func withoutContents(msg string) string {
 	if i := strings.Index(msg, "buffer size="); i >= 0 {
 		msg = strings.TrimRight(msg[:i], ": ,")
@@ -284,6 +285,13 @@ func withoutContents(msg string) string {
 			strings.HasSuffix(strings.ToLower(before), "url escape "):
 			b.WriteString(before)
 			b.WriteString(`"…"`)
+		case strings.HasSuffix(before, "invalid character ") && len(v) == 1:
+			// The one byte of the Host that is not allowed (`invalid
+			// character " " in host name`): it names the fault, and a
+			// single byte carries no credential. Cut like a name, a
+			// space would leave only "…", a character the Host lacks.
+			b.WriteString(before)
+			b.WriteString(strconv.Quote(v))
 		default:
 			b.WriteString(before)
 			if j := strings.IndexAny(v, "?\r\n \t:=&;,"); j >= 0 {
