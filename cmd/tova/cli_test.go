@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -177,5 +178,22 @@ func TestScriptPathOfArtifact(t *testing.T) {
 		if c := run([]string{"run", p}, &o, &e); c != 0 || o.String() != p+"\n" {
 			t.Errorf("tova run %s: exit %d, printed %q", p, c, o.String())
 		}
+	}
+}
+
+// A file with more syntax errors than are shown says how many more
+// there are and counts them all (the parser kept 50 and the summary
+// said "50 error(s)").
+func TestManySyntaxErrorsAreCounted(t *testing.T) {
+	var src strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&src, "x%d = @\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "err60.tova")
+	os.WriteFile(path, []byte(src.String()), 0o644)
+	var o, e testutil.Buffer
+	c := run([]string{"run", path}, &o, &e)
+	if c != exitCompile || !strings.HasSuffix(e.String(), "... and 10 more errors\n60 error(s)\n") {
+		t.Errorf("exit %d, stderr ends %q", c, e.String()[max(0, len(e.String())-80):])
 	}
 }

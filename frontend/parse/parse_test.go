@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -343,6 +344,17 @@ func TestErrors(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 			t.Errorf("%q\n got %q\nwant %q", tt.src, got, tt.want)
 		}
+	}
+}
+
+// Every syntax error is kept, however many (the parser stopped
+// recording at 50 and the count read as the file's).
+func TestEveryErrorIsKept(t *testing.T) {
+	src := strings.Repeat("x = @\n", 5000)
+	_, err := ParseFile("t.tova", []byte(src))
+	var list diag.List
+	if !errors.As(err, &list) || len(list) != 5000 {
+		t.Fatalf("got %d errors, want 5000: %v", len(list), err)
 	}
 }
 

@@ -22,8 +22,9 @@ func ParseFile(name string, src []byte) (f *ast.File, err error) {
 }
 
 func parseFile(name string, src []byte) (*ast.File, error) {
-	p := &parser{file: name}
+	p := &parser{file: name, errAt: map[token.Pos]bool{}}
 	p.toks = scan.Scan(src, func(pos, end token.Pos, msg string) {
+		p.errAt[pos] = true
 		p.errs.Add(name, pos, end, msg)
 	})
 	p.p = -1
@@ -36,9 +37,6 @@ func parseFile(name string, src []byte) (*ast.File, error) {
 // bailout unwinds the parser to the innermost recovery point (a statement,
 // a match arm, an entry) after an error has been recorded.
 type bailout struct{}
-
-// maxErrors caps the number of reported errors per file.
-const maxErrors = 50
 
 // maxDepth bounds the nesting of expressions and blocks.
 const maxDepth = 500
@@ -53,7 +51,10 @@ type parser struct {
 	toks []token.Token
 	p    int         // index of tok in toks
 	tok  token.Token // current token
-	errs diag.List
+	// errs holds every error found, however many: the driver shows the
+	// first ones and counts the rest, so the count a user reads is true.
+	errs  diag.List
+	errAt map[token.Pos]bool // positions holding an error in errs
 
 	depth   int             // nesting, against stack exhaustion
 	fns     []*ast.Function // enclosing functions, innermost last
@@ -153,14 +154,10 @@ func (p *parser) atStmtEnd() bool {
 // ---------------------------------------------------------------- errors
 
 func (p *parser) errorAt(pos, end token.Pos, msg string, notes ...diag.Note) {
-	for _, e := range p.errs {
-		if e.Pos == pos {
-			return // one error per position
-		}
+	if p.errAt[pos] {
+		return // one error per position
 	}
-	if len(p.errs) >= maxErrors {
-		return
-	}
+	p.errAt[pos] = true
 	p.errs.Add(p.file, pos, end, msg, notes...)
 }
 
