@@ -1494,6 +1494,10 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{`{"a":`, "application/json", "malformed JSON body"},
 		// A number JSON cannot write back (it would answer null).
 		{`{"a":1e999}`, "application/json", "malformed JSON body: number 1e999 is out of range"},
+		// The character at fault is named whole: a byte-order mark
+		// (Windows tools write one) was 'ï', an 'é' was 'Ã'.
+		{"\uFEFF{\"a\":1}", "application/json", "malformed JSON body: invalid character U+FEFF (a byte-order mark) looking for beginning of value (line 1, column 1, offset 0)"},
+		{`{"a":é}`, "application/json", "malformed JSON body: invalid character 'é' looking for beginning of value (line 1, column 6, offset 5)"},
 	}
 	for _, b := range bad {
 		for _, path := range []string{"/create", "/raw"} {

@@ -628,7 +628,7 @@ func parseJSON(s string, finite bool) (vm.Value, error) {
 	if err == nil {
 		p.skipSpace()
 		if p.i < len(p.s) {
-			err = p.fail("invalid character " + quoteChar(p.s[p.i]) + " after top-level value")
+			err = p.fail("invalid character " + quoteCharAt(p.s, p.i) + " after top-level value")
 		}
 	}
 	if err != nil {
@@ -673,20 +673,35 @@ func jsonSyntaxError(s string, err error) error {
 		}
 	}
 	off = min(max(off, 0), len(s))
+	// The Go decoder quotes the offending byte as if it were a Latin-1
+	// character ('Ã' for the first byte of 'é'): name the character
+	// the text holds there.
+	if off < len(s) {
+		if rest, ok := strings.CutPrefix(msg, "invalid character "+strconv.QuoteRune(rune(s[off]))); ok {
+			msg = "invalid character " + quoteCharAt(s, off) + rest
+		}
+	}
 	line := 1 + strings.Count(s[:off], "\n")
-	col := off - strings.LastIndexByte(s[:off], '\n')
+	// Columns count characters, as a compile error's do.
+	col := 1 + utf8.RuneCountInString(s[strings.LastIndexByte(s[:off], '\n')+1:off])
 	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", msg, line, col, off)
 }
 
-func quoteChar(c byte) string {
-	if c == '\'' {
-		return `'\''`
+// quoteCharAt names the character that begins at s[i] for an error
+// message: quoted as Go quotes a rune ('é', '\n', '\x01'), a byte that
+// begins no UTF-8 character as its escape ('\xff'), and a byte-order
+// mark by name (editors show none, and some tools write one before
+// JSON).
+func quoteCharAt(s string, i int) string {
+	r, size := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == '\uFEFF':
+		return "U+FEFF (a byte-order mark)"
+	case r == utf8.RuneError && size <= 1:
+		q := strconv.Quote(s[i : i+1])
+		return "'" + q[1:len(q)-1] + "'"
 	}
-	if c == '"' {
-		return `'"'`
-	}
-	s := strconv.QuoteRune(rune(c))
-	return s
+	return strconv.QuoteRune(r)
 }
 
 type parser struct {
@@ -741,7 +756,7 @@ func (p *parser) value(depth int) (vm.Value, error) {
 	case c == 'n':
 		return p.literal("null", vm.Nil)
 	default:
-		return vm.Nil, p.fail("invalid character " + quoteChar(c) + " looking for beginning of value")
+		return vm.Nil, p.fail("invalid character " + quoteCharAt(p.s, p.i) + " looking for beginning of value")
 	}
 }
 

@@ -277,6 +277,16 @@ func TestJSONParseErrors(t *testing.T) {
 		{`NaN`, "invalid character 'N' looking for beginning of value"},
 		{`{"a" 1}`, "invalid character '1' after object key"},
 		{strings.Repeat("[", 20000), "exceeded max depth"},
+		// A character past ASCII is named whole (the first byte of its
+		// UTF-8 was shown as a Latin-1 character: 'Ã' for 'é'), and
+		// columns count characters.
+		{`é`, "invalid character 'é' looking for beginning of value (line 1, column 1, offset 0)"},
+		{`[1, 日]`, "invalid character '日' looking for beginning of value (line 1, column 5, offset 4)"},
+		{`😀`, "invalid character '😀' looking for beginning of value"},
+		{`["é", ü]`, "invalid character 'ü' looking for beginning of value (line 1, column 7, offset 7)"},
+		{"\uFEFF{}", "invalid character U+FEFF (a byte-order mark) looking for beginning of value (line 1, column 1, offset 0)"},
+		{"[1, \xff]", `invalid character '\xff' looking for beginning of value (line 1, column 5, offset 4)`},
+		{"1 é", "invalid character 'é' after top-level value"},
 	}
 	for _, c := range cases {
 		_, err := e.th.Call(jsonNS(t, e, "parse"), S(c.in))
