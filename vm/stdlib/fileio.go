@@ -195,6 +195,10 @@ var errRowTooLarge = errors.New("row over the limit")
 type rowCap struct {
 	r       io.Reader
 	n, mark int64
+	// ended: the reader asked for bytes past the end of the input. It
+	// reads a line at a time, so it does only while a row is unfinished
+	// at the end: a quoted cell left open on the file's last line.
+	ended bool
 }
 
 func (c *rowCap) Read(p []byte) (int, error) {
@@ -203,6 +207,9 @@ func (c *rowCap) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err == io.EOF {
+		c.ended = true
+	}
 	return n, err
 }
 
@@ -444,10 +451,15 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 					eof = true // a last row cut short in a quoted cell
 					break
 				}
-				if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line {
+				if errors.Is(pe.Err, csv.ErrQuote) && (pe.StartLine != pe.Line || capped.ended) {
 					// (said where the quoted cell began, not where the
-					// reader gave up on it)
-					return nil, false, valueErr("%s: %s: line %d: a quoted cell that begins in this row is not closed (by line %d): is its closing quote missing, or was the file cut short?", rr.fname, rr.path, rr.line+pe.StartLine-1, rr.line+pe.Line-1)
+					// reader gave up on it: on the last line, a column
+					// past its end)
+					by := fmt.Sprintf("by line %d", rr.line+pe.Line-1)
+					if pe.StartLine == pe.Line {
+						by = "by the end of the file"
+					}
+					return nil, false, valueErr("%s: %s: line %d: a quoted cell that begins in this row is not closed (%s): is its closing quote missing, or was the file cut short?", rr.fname, rr.path, rr.line+pe.StartLine-1, by)
 				}
 				return nil, false, valueErr("%s: %s: line %d, column %d: %v", rr.fname, rr.path, rr.line+pe.Line-1, pe.Column, pe.Err)
 			}

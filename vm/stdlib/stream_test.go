@@ -119,6 +119,13 @@ func TestStreamErrorsNameTheirLine(t *testing.T) {
 	if _, err := batches(t, e, e.call(t, "stream", S(p), I(11))); err == nil || !strings.Contains(err.Error(), "q.csv: line 402, column 6: bare \"") {
 		t.Errorf("bad quote: %v", err)
 	}
+	// A quote left open on the last line is named as not closed, on the
+	// line where it opens (it was the CSV library's message, with a
+	// column past the line's end).
+	p = file(t, "last.csv", bigCSV(300)+"301,\"trunc\n")
+	if _, err := batches(t, e, e.call(t, "stream", S(p), I(11))); err == nil || !strings.Contains(err.Error(), "last.csv: line 402: a quoted cell that begins in this row is not closed (by the end of the file)") {
+		t.Errorf("a quote open on the last line: %v", err)
+	}
 	// A quoted cell whose closing quote is missing would read the rest
 	// of the file into one row: past maxCSVRow the row is refused,
 	// naming where it began (the file went into memory several times
