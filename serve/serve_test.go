@@ -1802,6 +1802,8 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"GET /d?d=2024-06-15T10:30:00Z&o=2020-01-02":  `200 {"d":"2024-06-15T10:30:00.000Z","year":2024,"type":"Date","o":{"value":"2020-01-02T00:00:00.000Z"}}`,
 		"GET /d?d=garbage":                            `400 d must be a date (ISO 8601)`,
 		"GET /d?d=2024-02-30":                         `400 d must be a date (ISO 8601)`,
+		"GET /d?d=05/06/2024":                         `400 d must be a date (ISO 8601)`, // (6 May, or 5 June?)
+		"GET /d?d=June%2015,%202024":                  `400 d must be a date (ISO 8601)`,
 		"GET /d?d=":                                   `400 d is required`,
 		"GET /d?d=2024-06-15&o=x":                     `400 o must be a date (ISO 8601)`,
 		`POST /d {"d":1.7184444e12}`:                  `200 "2024-06-15T09:40:00.000Z"`,

@@ -109,7 +109,7 @@ func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
 	case vm.KInt, vm.KFloat:
 		return millisDate(fname, v)
 	case vm.KString:
-		if tm, ok := ParseDate(v.AsString()); ok {
+		if tm, ok := ParseDateText(v.AsString()); ok {
 			return tm.UTC(), nil
 		}
 		return time.Time{}, valueErr("%s: invalid date %s", fname, strconv.Quote(v.AsString()))
@@ -123,7 +123,7 @@ func bDateParseResult(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if tm, ok := ParseDate(strings.TrimSpace(s)); ok {
+	if tm, ok := ParseDateText(strings.TrimSpace(s)); ok {
 		return vm.Ok(DateValue(tm.UTC())), nil
 	}
 	return vm.Err(vm.Str("Invalid date: " + s)), nil

@@ -283,21 +283,52 @@ var dateLayouts = []string{
 	"2006",
 	time.RFC1123,
 	time.RFC1123Z,
-	// the forms people write and JavaScript's Date reads besides ISO:
-	// month names (June 15, 2024; 15 June 2024), slashes (2024/06/15,
-	// and month first as in the US: 06/15/2024), and Date's own
-	// toString (Sat Jun 15 2024 10:30:00 GMT+0000); without a zone, UTC
-	"January 2, 2006", "January 2, 2006 15:04:05", "January 2, 2006 15:04",
-	"Jan 2, 2006", "Jan 2, 2006 15:04:05", "Jan 2, 2006 15:04",
-	"January 2 2006", "Jan 2 2006", "Jan 2 2006 15:04:05",
-	"2 January 2006", "2 Jan 2006", "2 Jan 2006 15:04:05",
-	"Monday, January 2, 2006", "Mon, January 2, 2006", "Mon Jan 2 2006",
-	"Mon Jan 2 2006 15:04:05 GMT-0700", "Mon Jan 2 2006 15:04:05",
-	"2006/01/02", "2006/01/02 15:04:05", "2006/01/02 15:04",
-	"01/02/2006", "01/02/2006 15:04:05", "01/02/2006 15:04",
-	"1/2/2006",
-	time.ANSIC,
-	time.RFC850,
+}
+
+// textDateLayouts are the forms people write, and JavaScript's Date
+// reads, besides ISO 8601 and RFC 1123: month names (June 15, 2024; 15
+// Jun 2024), slashes (2024/6/15, and month first as in the US:
+// 6/15/2024), each with a time or not, and Date's toString (Sat Jun 15
+// 2024 10:30:00 GMT+0200). Without a zone they are UTC. ParseDateText
+// reads them; ParseDate, which request parameters and from_json use,
+// does not (05/06/2024 is 6 May in the US and 5 June elsewhere).
+var textDateLayouts = func() []string {
+	var out []string
+	for _, d := range []string{
+		"January 2, 2006", "Jan 2, 2006", "January 2 2006", "Jan 2 2006",
+		"2 January 2006", "2 Jan 2006",
+		"Monday, January 2, 2006", "Mon, January 2, 2006", "Mon, Jan 2, 2006", "Mon Jan 2 2006",
+		"2006/1/2", "1/2/2006",
+	} {
+		out = append(out, d, d+" 15:04:05", d+" 15:04")
+	}
+	return append(out, "Mon Jan 2 2006 15:04:05 GMT-0700", time.ANSIC, time.RFC850)
+}()
+
+// zoneOffsets are the zone names a date's text may carry (RFC 5322's,
+// which JavaScript's Date reads too), in hours east of UTC. Go reads a
+// zone name only when the machine's own zone has it, and takes any other
+// for UTC: a date with another name is no date, rather than a time that
+// depends on where it is read.
+var zoneOffsets = map[string]int{
+	"GMT": 0, "UTC": 0, "UT": 0, "Z": 0,
+	"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+}
+
+// fixZone makes the time tm, read with layout, carry the offset of its
+// zone name (ok false for a name not in zoneOffsets).
+func fixZone(tm time.Time, layout string) (time.Time, bool) {
+	if !strings.Contains(layout, "MST") {
+		return tm, true
+	}
+	name, _ := tm.Zone()
+	off, ok := zoneOffsets[name]
+	if !ok {
+		return time.Time{}, false
+	}
+	y, mo, d := tm.Date()
+	h, mi, sec := tm.Clock()
+	return time.Date(y, mo, d, h, mi, sec, tm.Nanosecond(), time.FixedZone(name, off*3600)), true
 }
 
 // T.from_json makes a Date field's text a Date again.
@@ -325,11 +356,33 @@ func ParseDate(s string) (time.Time, bool) {
 		}
 		s = string(b)
 	}
-	for _, l := range dateLayouts {
+	return parseLayouts(dateLayouts, s)
+}
+
+// ParseDateText reads a date's text as date_parse and Date.new do: as
+// ParseDate, or in one of the forms of textDateLayouts. A comment in
+// parentheses at its end (the zone's name JavaScript's toString adds:
+// GMT+0200 (Central European Summer Time)) is left out.
+func ParseDateText(s string) (time.Time, bool) {
+	if tm, ok := ParseDate(s); ok {
+		return tm, true
+	}
+	if strings.HasSuffix(s, ")") {
+		if i := strings.LastIndex(s, " ("); i > 0 {
+			s = s[:i]
+		}
+	}
+	return parseLayouts(textDateLayouts, s)
+}
+
+func parseLayouts(layouts []string, s string) (time.Time, bool) {
+	for _, l := range layouts {
 		if tm, err := time.Parse(l, s); err == nil {
-			// A year 0000, or one a zone moves out of the years 1 to
-			// 9999, is no Date.
-			return tm, InDateRange(tm)
+			if tm, ok := fixZone(tm, l); ok {
+				// A year 0000, or one a zone moves out of the years 1
+				// to 9999, is no Date.
+				return tm, InDateRange(tm)
+			}
 		}
 	}
 	return time.Time{}, false
@@ -368,7 +421,7 @@ func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return DateValue(tm), nil
 	case vm.KString:
-		if tm, ok := ParseDate(v.AsString()); ok {
+		if tm, ok := ParseDateText(v.AsString()); ok {
 			return DateValue(tm), nil
 		}
 		return vm.Nil, valueErr("Date.new: invalid date %s", strconv.Quote(v.AsString()))
@@ -385,7 +438,7 @@ func bDateParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if tm, ok := ParseDate(s); ok {
+	if tm, ok := ParseDateText(s); ok {
 		return vm.Int(tm.UnixMilli()), nil
 	}
 	return vm.Nil, nil
