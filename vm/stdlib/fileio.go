@@ -195,9 +195,12 @@ var errRowTooLarge = errors.New("row over the limit")
 type rowCap struct {
 	r       io.Reader
 	n, mark int64
-	// ended: the reader asked for bytes past the end of the input. It
-	// reads a line at a time, so it does only while a row is unfinished
-	// at the end: a quoted cell left open on the file's last line.
+	// ended: the reader asked for bytes past the end of the input. Of a
+	// file whose last line ends in a line break (one that does not is
+	// the torn row of rr.tail), it does only while a row is unfinished
+	// at the end: a quoted cell left open on the file's last line. (Of a
+	// file whose line breaks are CRs, whose tail is not known, a stray
+	// quote in its last line reads to the end too: ended is not read.)
 	ended bool
 }
 
@@ -451,7 +454,7 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 					eof = true // a last row cut short in a quoted cell
 					break
 				}
-				if errors.Is(pe.Err, csv.ErrQuote) && (pe.StartLine != pe.Line || capped.ended) {
+				if errors.Is(pe.Err, csv.ErrQuote) && (pe.StartLine != pe.Line || capped.ended && !rr.crLines) {
 					// (said where the quoted cell began, not where the
 					// reader gave up on it: on the last line, a column
 					// past its end)

@@ -124,6 +124,10 @@ func TestReadErrors(t *testing.T) {
 		// and a column past the line's end).
 		{"read", a(p("u.csv", "a,b\n1,\"open\n")), "ValueError", "u.csv: line 2: a quoted cell that begins in this row is not closed (by the end of the file)"},
 		{"read", a(p("u2.csv", "id,v\n1,a\n2,b\n3,\"trunc\r\n")), "ValueError", "u2.csv: line 4: a quoted cell that begins in this row is not closed (by the end of the file)"},
+		// a stray quote (closed, then more text) on the last line of a
+		// file whose line breaks are CRs, without a final one: not an
+		// open quote
+		{"read", a(p("u3.csv", "a,b\r1,\"ab\"c")), "ValueError", "u3.csv: line 2, column 6: extraneous or missing \" in quoted-field"},
 		// A quote followed by more of its cell, on the last line, is not
 		// an open one.
 		{"read", a(p("x.csv", "a,b\n1,\"ab\"c\n")), "ValueError", "x.csv: line 2, column 6: extraneous or missing \" in quoted-field"},

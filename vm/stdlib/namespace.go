@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -307,28 +308,39 @@ var textDateLayouts = func() []string {
 
 // zoneOffsets are the zone names a date's text may carry (RFC 5322's,
 // which JavaScript's Date reads too), in hours east of UTC. Go reads a
-// zone name only when the machine's own zone has it, and takes any other
-// for UTC: a date with another name is no date, rather than a time that
-// depends on where it is read.
+// zone name by the machine's own zone: one it does not know is taken for
+// UTC, and one it knows is placed in it (GMT in summer London is BST).
+// A date's zone name is read here instead, with GMT+h and UTC-h; a date
+// with another name is no date, rather than a time that depends on
+// where it is read.
 var zoneOffsets = map[string]int{
 	"GMT": 0, "UTC": 0, "UT": 0, "Z": 0,
 	"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
 }
 
-// fixZone makes the time tm, read with layout, carry the offset of its
-// zone name (ok false for a name not in zoneOffsets).
-func fixZone(tm time.Time, layout string) (time.Time, bool) {
-	if !strings.Contains(layout, "MST") {
-		return tm, true
+// numericZone returns s, read with a layout whose zone is a name (MST),
+// and the layout, with the name at its end made a numeric offset (ok
+// false for a name zoneOffsets does not have).
+func numericZone(s, layout string) (string, string, bool) {
+	if !strings.HasSuffix(layout, " MST") {
+		return s, layout, true
 	}
-	name, _ := tm.Zone()
-	off, ok := zoneOffsets[name]
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 {
+		return s, layout, false
+	}
+	name := s[i+1:]
+	hours, ok := zoneOffsets[name]
+	if !ok && len(name) > 3 && (strings.HasPrefix(name, "GMT") || strings.HasPrefix(name, "UTC")) {
+		n, err := strconv.Atoi(name[3:]) // GMT+2, UTC-5
+		ok = err == nil && (name[3] == '+' || name[3] == '-') && n >= -14 && n <= 14
+		hours = n
+	}
 	if !ok {
-		return time.Time{}, false
+		return s, layout, false
 	}
-	y, mo, d := tm.Date()
-	h, mi, sec := tm.Clock()
-	return time.Date(y, mo, d, h, mi, sec, tm.Nanosecond(), time.FixedZone(name, off*3600)), true
+	off := fmt.Sprintf("%+03d00", hours)
+	return s[:i+1] + off, strings.TrimSuffix(layout, "MST") + "-0700", true
 }
 
 // T.from_json makes a Date field's text a Date again.
@@ -342,8 +354,9 @@ func init() {
 	}
 }
 
-// ParseDate reads a date's text as Date.new does: ISO 8601 (with or
-// without a zone, seconds, time or day; a space for the T), or RFC 1123.
+// ParseDate reads a date's text as route parameters and from_json do:
+// ISO 8601 (with or without a zone, seconds, time or day; a space for the
+// T), or RFC 1123. (Date.new and date_parse read more: ParseDateText.)
 func ParseDate(s string) (time.Time, bool) {
 	if len(s) > 10 && (s[10] == 't' || strings.HasSuffix(s, "z")) {
 		// RFC 3339 allows a lower-case t and z.
@@ -377,12 +390,14 @@ func ParseDateText(s string) (time.Time, bool) {
 
 func parseLayouts(layouts []string, s string) (time.Time, bool) {
 	for _, l := range layouts {
-		if tm, err := time.Parse(l, s); err == nil {
-			if tm, ok := fixZone(tm, l); ok {
-				// A year 0000, or one a zone moves out of the years 1
-				// to 9999, is no Date.
-				return tm, InDateRange(tm)
-			}
+		text, layout, ok := numericZone(s, l)
+		if !ok {
+			continue
+		}
+		if tm, err := time.Parse(layout, text); err == nil {
+			// A year 0000, or one a zone moves out of the years 1 to
+			// 9999, is no Date.
+			return tm, InDateRange(tm)
 		}
 	}
 	return time.Time{}, false
