@@ -3,11 +3,11 @@ package jobs_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"tova/internal/testutil"
 	"tova/jobs"
 	"tova/jobs/jobstest"
 	"tova/vm"
@@ -57,17 +57,7 @@ func TestJobsKeepTheRequestID(t *testing.T) {
 				t.Fatal(err)
 			}
 			app.call(t, "api", "kick_alone")
-			failures := func() map[string][]map[string]any {
-				out := map[string][]map[string]any{}
-				for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
-					var rec map[string]any
-					if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "error" {
-						in, _ := rec["in"].(string)
-						out[in] = append(out[in], rec)
-					}
-				}
-				return out
-			}
+			failures := func() map[string][]map[string]any { return testutil.ErrorLines(app.logs.String()) }
 			ins := []string{"job work", "job again", "job alone", "subscribe evt", "subscribe evt fn audit"}
 			waitFor(t, 20*time.Second, "two failed attempts of each job", func() bool {
 				f := failures()

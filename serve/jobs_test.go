@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tova/internal/testutil"
 )
 
 // A background fn's and a subscriber's typed parameters take back what
@@ -119,17 +121,7 @@ server "notify" {
 	if r := do(t, "POST", app.urls["api"]+"/go", "", "X-Request-ID", "trace-abc-123"); r.status != 200 {
 		t.Fatalf("POST /go: %d %s", r.status, r.body)
 	}
-	failures := func() map[string][]map[string]any {
-		out := map[string][]map[string]any{}
-		for _, line := range strings.Split(strings.TrimSpace(app.logs.String()), "\n") {
-			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "error" {
-				in, _ := rec["in"].(string)
-				out[in] = append(out[in], rec)
-			}
-		}
-		return out
-	}
+	failures := func() map[string][]map[string]any { return testutil.ErrorLines(app.logs.String()) }
 	waitFor(t, func() bool {
 		f := failures()
 		return len(f["job work"]) == 2 && len(f["job again"]) == 2 && len(f["subscribe evt"]) == 2 && len(f["job lone"]) == 2
