@@ -32,6 +32,9 @@ server "w" {
   // Infinity and NaN, which JSON has no form for, arrived as nil.
   fn inf_arg() { spawn_job(work, 1, 1e308 * 10.0) }
   fn nan_event() { var x = 1e308 * 10.0; publish("t", { ratio: 0.5, nan: x - x }) }
+  // in a lazy sequence, which only its encoding runs
+  fn nan_in_seq() { var x = 1e308 * 10.0; spawn_job(work, iter([1.5, x - x])) }
+  fn inf_in_seq_event() { publish("t", iter([1e308 * 10.0])) }
   fn elsewhere() { spawn_job("audit", 5) }
   // Named by reference, another server's background fn was undefined.
   fn elsewhere_ref() { spawn_job(audit, 6) }
@@ -47,18 +50,20 @@ func TestSpawnJobErrors(t *testing.T) {
 	be := sqliteBackend(t)
 	app := startApp(t, errorsSrc, be)
 	for fn, want := range map[string]string{
-		"unknown":         `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
-		"anonymous":       "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
-		"not_a_job":       "TypeError: spawn_job: expected a background fn or its name, got Int",
-		"bad_topic":       "TypeError: publish: expected a topic String, got Int",
-		"two_payloads":    "TypeError: publish takes 1 or 2 arguments (topic, payload), got 3",
-		"job_id_arg":      "TypeError: job_id takes no arguments, got 1",
-		"job_attempt_arg": "TypeError: job_attempt takes no arguments, got 1",
-		"fn_arg":          "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
-		"fn_nested":       "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
-		"fn_event":        "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
-		"inf_arg":         "ValueError: spawn_job: argument 2 is Infinity: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to a job",
-		"nan_event":       "ValueError: publish: the payload (at nan) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent in an event",
+		"unknown":          `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
+		"anonymous":        "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
+		"not_a_job":        "TypeError: spawn_job: expected a background fn or its name, got Int",
+		"bad_topic":        "TypeError: publish: expected a topic String, got Int",
+		"two_payloads":     "TypeError: publish takes 1 or 2 arguments (topic, payload), got 3",
+		"job_id_arg":       "TypeError: job_id takes no arguments, got 1",
+		"job_attempt_arg":  "TypeError: job_attempt takes no arguments, got 1",
+		"fn_arg":           "TypeError: spawn_job: argument 2 is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_nested":        "TypeError: spawn_job: argument 1 at .a[1].f is a Function: a job's arguments are stored as JSON, and a function cannot be",
+		"fn_event":         "TypeError: publish: the payload at .cb is a Function: an event is stored as JSON, and a function cannot be",
+		"inf_arg":          "ValueError: spawn_job: argument 2 is Infinity: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to a job",
+		"nan_in_seq":       "JobError: spawn_job: arguments must be serialisable to JSON: ValueError: a value is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN)",
+		"inf_in_seq_event": "JobError: publish: the payload must be serialisable to JSON: ValueError: a value is Infinity: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN)",
+		"nan_event":        "ValueError: publish: the payload (at nan) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent in an event",
 	} {
 		_, err := app.Server("w").Call(context.Background(), fn)
 		ve, ok := err.(*vm.Error)

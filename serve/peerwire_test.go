@@ -162,6 +162,10 @@ server "api" {
     var x = 1e308 * 10.0
     try { worker.echo({ v: [x - x] }) } catch e { "{e.kind}: {e.message}" }
   }
+  route GET "/nanseq" => fn() {
+    var x = 1e308 * 10.0
+    try { worker.echo(iter([1.5, x - x])) } catch e { "{e.kind}: {e.message}" }
+  }
   route GET "/infresult" => fn() {
     try { worker.giveinf() } catch e { "{e.kind}: {e.message}" }
   }
@@ -244,7 +248,9 @@ func TestPeerCallFunctionCannotBeSent(t *testing.T) {
 		// (it said "cyclic?" of a value that was only deep)
 		"/deep": `"ValueError: RPC worker.echo: argument 1 is nested more than 512 levels deep, or holds itself: it cannot be sent to another server"`,
 		// (Infinity and NaN, which JSON has no form for, arrived as nil)
-		"/nanarg":    `"ValueError: RPC worker.echo: argument 1 (at v[0]) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to another server"`,
+		"/nanarg": `"ValueError: RPC worker.echo: argument 1 (at v[0]) is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN), so it cannot be sent to another server"`,
+		// (in a lazy sequence, which only its encoding runs)
+		"/nanseq":    `"ValueError: RPC worker.echo: a value is NaN: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN)"`,
 		"/infresult": `"RPCError: RPC worker.giveinf failed: 500 Internal Server Error"`,
 	} {
 		if r := do(t, "GET", api+path, ""); r.status != 200 || r.body != want {

@@ -254,6 +254,20 @@ func AppendJSON(t *vm.Thread, dst []byte, v vm.Value) ([]byte, error) {
 // nil, indent) does in JavaScript.
 func AppendJSONIndent(t *vm.Thread, dst []byte, v vm.Value, indent string) ([]byte, error) {
 	e := encoder{t: t, buf: dst, indent: indent}
+	return e.done(dst, v)
+}
+
+// AppendJSONFinite is AppendJSON for a value sent to a job or another
+// server, where a Float that is not finite is a ValueError, not the null
+// JSON.stringify writes (internal/wire refuses them in lists and
+// objects; this finds them in lazy sequences, which only encoding runs).
+func AppendJSONFinite(t *vm.Thread, dst []byte, v vm.Value) ([]byte, error) {
+	e := encoder{t: t, buf: dst, finite: true}
+	return e.done(dst, v)
+}
+
+// done encodes v after dst, which it returns unchanged on an error.
+func (e *encoder) done(dst []byte, v vm.Value) ([]byte, error) {
 	if err := e.value(v, 0); err != nil {
 		return dst, err
 	}
@@ -267,6 +281,7 @@ type encoder struct {
 	t      *vm.Thread
 	buf    []byte
 	indent string
+	finite bool // a Float that is not finite is an error (AppendJSONFinite)
 }
 
 func (e *encoder) newline(depth int) {
@@ -310,6 +325,9 @@ func (e *encoder) value(v vm.Value, depth int) error {
 	case vm.KFloat:
 		f := v.AsFloat()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
+			if e.finite {
+				return valueErr("a value is %s: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN)", FormatNumber(f))
+			}
 			e.buf = append(e.buf, "null"...)
 		} else {
 			e.buf = appendNumber(e.buf, f)
