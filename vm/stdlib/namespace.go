@@ -289,8 +289,9 @@ var dateLayouts = []string{
 // textDateLayouts are the forms people write, and JavaScript's Date
 // reads, besides ISO 8601 and RFC 1123: month names (June 15, 2024; 15
 // Jun 2024), slashes (2024/6/15, and month first as in the US:
-// 6/15/2024), each with a time or not, and Date's toString (Sat Jun 15
-// 2024 10:30:00 GMT+0200). Without a zone they are UTC. ParseDateText
+// 6/15/2024), each with a time or not (24-hour, or 12-hour with AM or
+// PM), and a zone name or offset after the time or not, and Date's
+// toString (Sat Jun 15 2024 10:30:00 GMT+0200). Without a zone they are UTC. ParseDateText
 // reads them; ParseDate, which request parameters and from_json use,
 // does not (05/06/2024 is 6 May in the US and 5 June elsewhere).
 var textDateLayouts = func() []string {
@@ -301,7 +302,11 @@ var textDateLayouts = func() []string {
 		"Monday, January 2, 2006", "Mon, January 2, 2006", "Mon, Jan 2, 2006", "Mon Jan 2 2006",
 		"2006/1/2", "1/2/2006",
 	} {
-		out = append(out, d, d+" 15:04:05", d+" 15:04")
+		out = append(out, d)
+		for _, tm := range []string{" 15:04:05", " 15:04", " 3:04:05 PM", " 3:04 PM", " 3:04:05 pm", " 3:04 pm"} {
+			// a zone name (numericZone reads it), or an offset
+			out = append(out, d+tm, d+tm+" MST", d+tm+" -0700", d+tm+" -07:00")
+		}
 	}
 	return append(out, "Mon Jan 2 2006 15:04:05 GMT-0700", time.ANSIC, time.RFC850)
 }()
