@@ -223,7 +223,11 @@ func intervalAfterTakeover(t *testing.T, be backend) {
 	waitFor(t, 20*time.Second, "two ticks of the second process", func() bool { return len(ticks()) >= n+2 })
 	at := ticks()
 	for i := 1; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-1]); gap < 1900*time.Millisecond {
+		// The second process's rhythm is a second off the first's: a
+		// tick of each kept in a takeover would be about 1 s apart. (A
+		// tick stored late, its timer fired late under the race detector
+		// beside other tests, came 1.8 s after the one before.)
+		if gap := at[i].Sub(at[i-1]); gap < 1500*time.Millisecond {
 			t.Errorf("ticks %d and %d stored %v apart, less than the interval", i, i+1, gap)
 		}
 	}
