@@ -48,15 +48,15 @@ func Compile(srcs []Source) (prog *Program, err error) {
 			// declaration does)
 			cb, static := st.(*ast.ConfigBlock)
 			static = static && cb.Kind == "static"
-			if _, ok := st.(*ast.ServerDecl); ok || sharedDecl(st) || static {
+			if _, ok := st.(*ast.ServerDecl); ok || ast.SharedServerDecl(st) || static {
 				c.servers = true
 				blocks = blocks || ok
 			}
-			lone = lone || loneServerDecl(st)
+			lone = lone || ast.LoneServerDecl(st)
 		}
 	}
 	// Without a server block, the declarations that run once per server
-	// make up the program's one unnamed server (see loneServerDecl).
+	// make up the program's one unnamed server (see ast.LoneServerDecl).
 	if lone && !blocks {
 		c.servers, c.implicitServer = true, true
 	}

@@ -228,10 +228,10 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	case *ast.PortStmt:
 		f.c.errorf(st.Pos(), "port belongs inside a server block: each server listens on its own")
 	default:
-		if sharedDecl(st) && f.af == nil && f.srv == nil {
+		if ast.SharedServerDecl(st) && f.af == nil && f.srv == nil {
 			return // compiled into every server by compileServers
 		}
-		if f.c.implicitServer && loneServerDecl(st) && f.af == nil && f.srv == nil {
+		if f.c.implicitServer && ast.LoneServerDecl(st) && f.af == nil && f.srv == nil {
 			return // compiled into the program's one server by compileServers
 		}
 		f.c.errorf(st.Pos(), "this declaration runs once per server: write it inside the server block that runs it")

@@ -36,7 +36,7 @@ func (c *compiler) compileServers(srcs []Source) {
 	byName := map[string]*group{}
 	for i, s := range srcs {
 		for _, st := range s.File.Stmts {
-			if sharedDecl(st) {
+			if ast.SharedServerDecl(st) {
 				if len(shared) == 0 {
 					sharedFile = i
 				}
@@ -49,7 +49,7 @@ func (c *compiler) compileServers(srcs []Source) {
 					sharedFile = i
 				}
 			}
-			if c.implicitServer && loneServerDecl(st) {
+			if c.implicitServer && ast.LoneServerDecl(st) {
 				if len(shared) == 0 && len(lone) == 0 {
 					sharedFile = i
 				}
@@ -141,42 +141,6 @@ func (f *fstate) declaredOnce(st ast.Stmt, key, msg string) {
 		return
 	}
 	f.once[key] = st.Pos()
-}
-
-// sharedDecl reports whether st is an HTTP declaration written outside
-// any server block: such a declaration belongs to every server of the
-// program, as if written at the top of each server block (so that the
-// guide's health route, trace and logger middleware and on_error work
-// as written, and a program of routes alone is one server). Declarations
-// that would then run once per server (port, on_start, on_stop,
-// background fn, schedule, subscribe, discover) are refused there, by
-// serverStmt.
-// loneServerDecl reports whether st is a declaration that runs once per
-// server (on_start, on_stop, background fn, schedule, subscribe,
-// discover). Written outside any server block in a program that has no
-// server block, it belongs to the program's one unnamed server (the
-// guide's "Combining Patterns" block); beside server blocks, which one
-// would run it is not said, and it is refused.
-// (The resolver's hasServer reads these and sharedDecl's.)
-func loneServerDecl(st ast.Stmt) bool {
-	switch st := st.(type) {
-	case *ast.ScheduleDecl, *ast.SubscribeDecl, *ast.DiscoverDecl:
-		return true
-	case *ast.HookDecl:
-		return st.Kind == "on_start" || st.Kind == "on_stop" || st.Kind == "background"
-	}
-	return false
-}
-
-func sharedDecl(st ast.Stmt) bool {
-	switch st := st.(type) {
-	case *ast.RouteDecl, *ast.RoutesGroup, *ast.HealthDecl, *ast.MaxBodyStmt,
-		*ast.StaticDecl, *ast.WebSocketDecl, *ast.SSEDecl:
-		return true
-	case *ast.HookDecl:
-		return st.Kind == "middleware" || st.Kind == "on_error"
-	}
-	return false
 }
 
 // hiddenSlot makes a module slot for a value the runtime reads.

@@ -34,19 +34,12 @@ func (r *resolver) predeclareProgram(files []*ast.File) {
 	bodies := map[string][]body{}
 	for _, f := range files {
 		for _, s := range f.Stmts {
-			switch d := s.(type) {
-			case *ast.HookDecl:
-				if d.Kind == "background" && d.Name != nil {
-					r.background[d.Name.Name] = true // a top-level one: every server's
-				}
-				// Without a server block, a hook, like the declarations
-				// below, makes the program's one unnamed server (the
-				// compiler's loneServerDecl and sharedDecl).
-				r.hasServer = true
-			case *ast.ScheduleDecl, *ast.SubscribeDecl, *ast.DiscoverDecl, *ast.RouteDecl, *ast.RoutesGroup,
-				*ast.HealthDecl, *ast.MaxBodyStmt, *ast.StaticDecl, *ast.WebSocketDecl, *ast.SSEDecl:
-				r.hasServer = true
+			if d, ok := s.(*ast.HookDecl); ok && d.Kind == "background" && d.Name != nil {
+				r.background[d.Name.Name] = true // a top-level one: every server's
 			}
+			// Without a server block, these make the program's one
+			// unnamed server.
+			r.hasServer = r.hasServer || ast.LoneServerDecl(s) || ast.SharedServerDecl(s)
 			if sd, ok := s.(*ast.ServerDecl); ok {
 				r.hasServer = true
 				if _, seen := bodies[sd.Name]; !seen {
