@@ -448,10 +448,10 @@ server {
 	if r := <-hogged; r.header.Get("X-Tova-Not-Run") != "" { // (a 503 too: one builtin call is not cut)
 		t.Errorf("the hog, which ran, is answered as not run: %d %v", r.status, r.header)
 	}
-	if r := do(t, "GET", u+"/r", ""); r.body != "0" {
-		t.Errorf("count after a request answered 503 before it ran: %s", r.body)
+	if r := doRun(t, "GET", u+"/r", ""); r.body != "0" {
+		t.Errorf("count after a request answered 503 before it ran: %d %s", r.status, r.body)
 	}
-	if r := do(t, "POST", u+"/inc", ""); r.status != 200 || r.body != "1" {
+	if r := doRun(t, "POST", u+"/inc", ""); r.status != 200 || r.body != "1" {
 		t.Errorf("POST /inc afterwards: %d %s", r.status, r.body)
 	}
 	if !strings.Contains(app.logs.String(), `passed before its handler began: it was not run`) {
@@ -491,8 +491,8 @@ server {
 		t.Fatalf("POST /s behind the hog: %d %s", r.status, r.body)
 	}
 	<-hogged
-	if r := do(t, "GET", u+"/r", ""); r.body != "0" {
-		t.Errorf("count after a request answered 503 while it waited: %s", r.body)
+	if r := doRun(t, "GET", u+"/r", ""); r.body != "0" {
+		t.Errorf("count after a request answered 503 while it waited: %d %s", r.status, r.body)
 	}
 }
 
