@@ -309,10 +309,16 @@ func (f *fstate) load(id *ast.Ident, dst int) {
 
 // ---------------------------------------------------------------- literals
 
+// litRun bounds the leading run of a list or object literal built in
+// one instruction, from that many registers at once; the elements past
+// it are added one by one, each in registers freed after it, so a long
+// literal (a table of data) does not need a register per element.
+const litRun = 1024
+
 func (f *fstate) arrayLit(e *ast.ArrayLit, dst int) {
 	n := 0
 	for _, x := range e.Elems {
-		if _, ok := x.(*ast.Spread); ok {
+		if _, ok := x.(*ast.Spread); ok || n == litRun {
 			break
 		}
 		n++
@@ -323,7 +329,9 @@ func (f *fstate) arrayLit(e *ast.ArrayLit, dst int) {
 	}
 	f.setPos(e.PosV)
 	f.emit(NEWARRAY, dst, base, n)
+	f.release(base)
 	for _, x := range e.Elems[n:] {
+		saved := f.top
 		if sp, ok := x.(*ast.Spread); ok {
 			r := f.operand(sp.X)
 			f.setPos(sp.PosV)
@@ -332,6 +340,7 @@ func (f *fstate) arrayLit(e *ast.ArrayLit, dst int) {
 			r := f.operand(x)
 			f.emit(ARRPUSH, dst, r, 0)
 		}
+		f.release(saved)
 	}
 }
 
@@ -341,7 +350,7 @@ func (f *fstate) objectLit(e *ast.ObjectLit, dst int) {
 	seen := map[string]bool{}
 	n := 0
 	for _, en := range e.Entries {
-		if en.Spread != nil || en.KeyExpr != nil || seen[en.Key] {
+		if en.Spread != nil || en.KeyExpr != nil || seen[en.Key] || n == litRun {
 			break
 		}
 		seen[en.Key] = true
@@ -354,6 +363,7 @@ func (f *fstate) objectLit(e *ast.ObjectLit, dst int) {
 	}
 	f.setPos(e.PosV)
 	f.emit(NEWOBJ, dst, f.c.kNames(keys), base)
+	f.release(base)
 	for _, en := range e.Entries[n:] {
 		saved := f.top
 		switch {
