@@ -178,8 +178,9 @@
 //     through a local, a parameter or a loop variable: `o = stats;
 //     o.hits = o.hits + 1`; and an in-place sort with a key function),
 //     the holder gives way, if
-//     asked, just before it, and inside it only after 1 s (as runaway
-//     code must) or at a blocking call (sleep, a query). A read-modify-
+//     asked, just before it (once it has run for 50 slices, as at a
+//     call), and inside it only after 1 s (as runaway code must) or at
+//     a blocking call (sleep, a query). A read-modify-
 //     write spread over several statements (`c = count; ...; count = c +
 //     1`) is atomic if nothing between them loops, blocks or runs for
 //     100 ms: outside such statements the holder gives way at a loop

@@ -1485,14 +1485,18 @@ frames:
 				}
 				if t.atomic == 0 {
 					// Before the statement reads anything: give way here if
-					// asked to and the slice is over, so that the statement
-					// starts with the time it may need.
+					// asked to and the holder has run as long as it may
+					// before giving way at a call, so that the statement
+					// starts with the time it may need, and a read-modify-
+					// write over several statements (`c = count; ...;
+					// count = c + 1`) is not cut between its read and its
+					// write once a slice is over.
 					if t.yieldLater {
 						t.yieldLater = false
 						t.signal.Or(sigYield)
 					}
 					if t.signal.Load() != 0 {
-						if err = t.checkSignal(false); err != nil {
+						if err = t.checkSignal(true); err != nil {
 							break
 						}
 					}
