@@ -1454,7 +1454,7 @@ func (x *exchange) deadlineAnswer(id string) *netio.Response {
 		return errorResponse(504, netio.CodeGatewayTimeout, "Gateway Timeout", id, nil)
 	}
 	x.res.status = 503
-	return errorResponse(503, "TIMEOUT", "request timed out", id, nil)
+	return errorResponse(503, netio.CodeTimeout, "Request timed out", id, nil)
 }
 
 // failure answers a failed request: client errors directly; Tova errors

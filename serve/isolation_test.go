@@ -494,18 +494,19 @@ func TestRunawayOnErrorIs503(t *testing.T) {
 	u := app.urls[""]
 	const n = 32
 	var wg sync.WaitGroup
-	codes := make([]int, n)
-	for i := range codes {
+	replies := make([]reply, n)
+	for i := range replies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = do(t, "GET", u+"/lp", "").status
+			replies[i] = do(t, "GET", u+"/lp", "")
 		}()
 	}
 	wg.Wait()
-	for i, c := range codes {
-		if c != 503 {
-			t.Errorf("request %d: %d, want 503", i, c)
+	for i, r := range replies {
+		// One body, whichever stopped it.
+		if r.status != 503 || !strings.Contains(r.body, `"code":"TIMEOUT","message":"Request timed out"`) {
+			t.Errorf("request %d: %d %s, want 503 TIMEOUT", i, r.status, r.body)
 		}
 	}
 	// /statuses itself has a finish callback: it adds its 200 after.
