@@ -641,6 +641,11 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		f.optJumps = nil
 	}
 	args := e.Args
+	if id, ok := e.Fn.(*ast.Ident); ok && id.Name == "stream" && id.Binding != nil && id.Binding.Scope == ast.Builtin && len(args) > 0 {
+		if _, ok := args[0].Value.(*ast.Lambda); ok && pipe < 0 {
+			f.c.warnf(id.PosV, "stream(fn(send, close)): this runtime does not serve streamed responses yet: a request answered with one gets 500 (stream(file, batch: n) reads a file in batches)")
+		}
+	}
 	hasPlaceholder := false
 	if pipe >= 0 {
 		for _, a := range args {

@@ -709,6 +709,20 @@ func TestRealtimeBlocksWarn(t *testing.T) {
 	})
 }
 
+// The reference's streamed responses are said to be unserved where they
+// are written: stream(fn(send, close)) is warned of (every request
+// answered with one gets 500), while stream(file, batch:) is not; sse(…)
+// is a name this runtime does not define, and its error says what it is.
+func TestStreamedResponsesAreNamed(t *testing.T) {
+	expectWarnings(t, "server {\n  route GET \"/a\" => fn() { stream(fn(send, close) { send(1) }) }\n  route GET \"/b\" => fn() { stream(\"x.csv\", batch: 10) }\n}\n", []string{
+		"2:28: warning: stream(fn(send, close)): this runtime does not serve streamed responses yet: a request answered with one gets 500 (stream(file, batch: n) reads a file in batches)",
+	})
+	_, err := CompileFile("w.tova", []byte("server {\n  route GET \"/b\" => fn() { sse(fn(send, close) { send(1) }) }\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), "2:28: undefined: sse: the reference's sse(fn(send, close)) streamed response: this runtime does not serve server-sent events yet") {
+		t.Errorf("sse(…): %v", err)
+	}
+}
+
 // `is` with a trait no type implements is always false, and warned of
 // as such (not as an unknown type).
 func TestIsUnimplementedTraitWarns(t *testing.T) {

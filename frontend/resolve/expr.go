@@ -17,6 +17,7 @@ var missingGlobals = map[string]string{
 		"run work apart with spawn_job, a background fn, or publish and subscribe",
 	"Promise": "a call returns its value here, not a promise: await is not needed, " +
 		"and parallel(list) takes the list of values (Promise.all([a, b]) is [a, b])",
+	"sse": "the reference's sse(fn(send, close)) streamed response: this runtime does not serve server-sent events yet",
 	"req": "a handler, middleware or guard gets the request as a parameter: write fn(req) { ... } (fn(req, res) for the response too)",
 	"res": "a handler, middleware or guard gets the response being built as a parameter: write fn(req, res) { ... }",
 }
