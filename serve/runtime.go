@@ -98,6 +98,9 @@ type Runtime struct {
 	// ports: the port each server started so far listens on (not 0)
 	ports map[int]portUse // the ports the servers started so far listen on
 	guard *memoryGuard    // nil without a MemoryLimit
+	// databases is the in-memory database its servers share
+	// (database: ":memory:"), as they share a file.
+	databases *store.Shared
 }
 
 // Server is one running server block.
@@ -216,7 +219,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	if len(code.Servers) == 0 {
 		return nil, errors.New("the program declares no server block")
 	}
-	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger}
+	rt := &Runtime{opts: opts, prog: prog, code: code, log: opts.Logger, databases: store.NewShared()}
 	rt.sys = actors.NewSystem(actors.Options{Name: "tova", Logger: opts.Logger, Clock: opts.Clock})
 	want := map[string]bool{}
 	for _, n := range opts.Servers {
@@ -455,6 +458,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir, Serving: rt.serving})
 	inst.Sched = vm.NewGIL(0)
 	inst.Server = d
+	store.Share(inst, rt.databases)
 	s := &Server{Name: name, rt: rt, desc: d, inst: inst, log: log, started: time.Now()}
 	inst.Host = s
 	fail := func(err error) (*Server, error) { return nil, &StartupError{Server: name, Err: err} }

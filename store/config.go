@@ -21,8 +21,8 @@ const (
 type Config struct {
 	// Adapter is SQLite or Postgres.
 	Adapter string
-	// Path is the SQLite file (":memory:" for a private in-memory
-	// database). Relative paths are taken from the program's directory.
+	// Path is the SQLite file (":memory:" for an in-memory database,
+	// which the instances given one Shared share). Relative paths are taken from the program's directory.
 	Path string
 	// URL is the PostgreSQL connection URL.
 	URL string

@@ -22,6 +22,10 @@ type instanceDB struct {
 	db       atomic.Pointer[DB]
 	borrowed atomic.Bool // db came from Use: its owner closes it
 	mu       sync.Mutex  // serialises opening
+	// shared, when set, gives the in-memory database, one for the
+	// program's instances (see Shared); fromShared: db came from it.
+	shared     *Shared
+	fromShared atomic.Bool
 
 	modelsMu sync.Mutex
 	models   []*Model
@@ -38,7 +42,12 @@ func stateOf(in *vm.Instance) *instanceDB {
 }
 
 func (s *instanceDB) close() error {
-	if db := s.db.Swap(nil); db != nil && !s.borrowed.Swap(false) {
+	db := s.db.Swap(nil)
+	switch {
+	case db == nil, s.borrowed.Swap(false):
+	case s.fromShared.Swap(false):
+		return s.shared.release(db)
+	default:
 		return db.Close()
 	}
 	return nil
@@ -75,7 +84,14 @@ func (s *instanceDB) connect(ctx context.Context, cfg Config, log io.Writer, war
 	if db := s.db.Load(); db != nil {
 		return db, nil
 	}
-	db, err := Open(ctx, cfg)
+	var db *DB
+	var err error
+	if s.shared != nil && cfg.Adapter == SQLite && cfg.Path == ":memory:" {
+		db, err = s.shared.open(ctx, cfg)
+		s.fromShared.Store(err == nil)
+	} else {
+		db, err = Open(ctx, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
