@@ -1,7 +1,9 @@
 package serve
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 // Two servers of one program under a top-level db { database: ":memory:" }
@@ -26,5 +28,111 @@ server "b" {
 	}
 	if r := do(t, "GET", app.urls["a"]+"/counts", ""); r.status != 200 || r.body != `{"a":1,"b":1}` {
 		t.Errorf("GET /counts = %d %s, want {\"a\":1,\"b\":1}", r.status, r.body)
+	}
+}
+
+// A server calling another of the same process from inside
+// db.transaction, both on one SQLite file, hung 10 s: the callee's write
+// waited for the writer the caller's transaction kept, and, as two
+// timers raced, either failed or committed after the caller had rolled
+// back. The callee's write is refused at once; its reads still run.
+func TestCallInsideTransactionToWritingPeerFailsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+db { adapter: "sqlite", database: "tx.db" }
+model Item { stock: Int = 0 }
+model Ord { name: String }
+
+server "orders" {
+  fn place() {
+    db.transaction(fn() {
+      o = Ord.create({ name: "x" })
+      ok = inventory.reserve(1)
+      { order: o.id, ok: ok }
+    })
+  }
+  fn look() {
+    db.transaction(fn() {
+      Ord.create({ name: "y" })
+      inventory.stock()
+    })
+  }
+  fn failure() {
+    try { place() } catch e { { kind: e.kind, message: e.message } }
+  }
+  fn counts() { { orders: Ord.count(), items: Item.count() } }
+  route POST "/place" => place
+  route POST "/failure" => failure
+  route POST "/look" => look
+  route GET "/counts" => counts
+}
+
+server "inventory" {
+  fn reserve(id: Int) {
+    db.transaction(fn() {
+      it = Item.find(id) ?? Item.create({ stock: 10 })
+      Item.update(it.id, { stock: it.stock - 1 })
+      true
+    })
+  }
+  fn stock() { Item.count() }
+}
+`, func(o *Options) { o.Dir = dir })
+	orders := app.urls["orders"]
+	start := time.Now()
+	r := do(t, "POST", orders+"/failure", "")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the call took %v: it waited for the database", took)
+	}
+	got := r.json(t)
+	msg, _ := got["message"].(string)
+	if r.status != 200 || got["kind"] != "RPCError" || !strings.Contains(msg, "409") ||
+		!strings.Contains(msg, "the transaction of the request calling this server (db.transaction at app.tova:8:19) holds it") ||
+		!strings.Contains(msg, "make the call before or after that transaction") {
+		t.Errorf("POST /failure = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", orders+"/place", ""); r.status != 500 {
+		t.Errorf("POST /place = %d %s, want 500", r.status, r.body)
+	}
+	// A callee that only reads reads beside the transaction.
+	if r := do(t, "POST", orders+"/look", ""); r.status != 200 || r.body != "0" {
+		t.Errorf("POST /look = %d %s, want 200 0", r.status, r.body)
+	}
+	// Neither side's write of the refused calls remains, whatever time
+	// passes.
+	time.Sleep(200 * time.Millisecond)
+	if r := do(t, "GET", orders+"/counts", ""); r.status != 200 || r.body != `{"orders":1,"items":0}` {
+		t.Errorf("GET /counts = %d %s, want only /look's order", r.status, r.body)
+	}
+}
+
+// With the in-memory database, which has one connection, the callee's
+// read waits for it too: refused as well.
+func TestCallInsideTransactionToPeerOnMemoryDatabase(t *testing.T) {
+	app := startApp(t, `
+db { database: ":memory:" }
+model Item { stock: Int = 0 }
+server "a" {
+  fn look() {
+    try { db.transaction(fn() { Item.create({}); b.count_items() }) }
+    catch e { e.message }
+  }
+  route POST "/look" => look
+  route GET "/count" => fn() Item.count()
+}
+server "b" {
+  fn count_items() { Item.count() }
+}
+`)
+	start := time.Now()
+	r := do(t, "POST", app.urls["a"]+"/look", "")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the call took %v: it waited for the database", took)
+	}
+	if r.status != 200 || !strings.Contains(r.body, "409 cannot read the SQLite database :memory:") {
+		t.Errorf("POST /look = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["a"]+"/count", ""); r.body != "0" {
+		t.Errorf("GET /count = %s, want 0 (rolled back)", r.body)
 	}
 }

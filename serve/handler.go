@@ -267,6 +267,10 @@ type exchange struct {
 	// its Idempotency-Key while the chain runs
 	replay *netio.Response
 	claim  *idemClaim
+	// held is what the transaction of the request of this process that
+	// made this call holds (heldHeader), when holds is set
+	held  store.Held
+	holds bool
 
 	resObj   resObject
 	resRef   vm.HostRef
@@ -306,6 +310,10 @@ func (x *exchange) Release() {
 	*x = exchange{}
 	in.Local = x
 }
+
+// CallerHolds implements store.CallerHolder: the database that the
+// transaction of the request calling this server holds, if any.
+func (x *exchange) CallerHolds() (store.Held, bool) { return x.held, x.holds }
 
 // resValue returns res for Tova code; the block is then never recycled.
 func (x *exchange) resValue() vm.Value {
@@ -1485,6 +1493,12 @@ func (x *exchange) failure(err error) *netio.Response {
 			// end answers when it gets there first
 			resp = x.deadlineAnswer(id)
 		}
+	}
+	if resp == nil && store.HeldByCaller(err) {
+		// Said to the calling server, whose RPCError carries it: its
+		// transaction is what to move.
+		x.res.status = 409
+		return x.withResHeaders(errorResponse(409, "DATABASE_HELD_BY_CALLER", ve.Msg, id, nil))
 	}
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
 		// the database is down: a temporary condition, not a bug

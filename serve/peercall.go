@@ -21,6 +21,7 @@ import (
 	"tova/internal/wire"
 	"tova/jobs"
 	"tova/netio"
+	"tova/store"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -83,6 +84,12 @@ type rpcFailure struct {
 func (f *rpcFailure) Error() string { return f.msg }
 func (f *rpcFailure) Unwrap() error { return f.cause }
 
+// heldHeader carries, on a call made inside db.transaction, a token
+// that the servers of the process find in Runtime.held: what the
+// caller's transaction holds. A token of another process, or made up,
+// is found in none.
+const heldHeader = "X-Tova-Held"
+
 // rpcAttempts is how many times a call is sent when the peer certainly
 // did not run it: the connection could not be made, or the runtime
 // answered 503 with netio.HeaderNotRun (the request came during its
@@ -141,6 +148,14 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 	// its answer for the result, or retry on its dial error).
 	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual", Cert: pin,
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
+	if held, ok := store.Holding(t); ok {
+		// The callee, if it is a server of this process, learns what
+		// the caller's transaction holds (see Server.callerHolds).
+		token := uuid.NewString()
+		p.from.rt.held.Store(token, held)
+		defer p.from.rt.held.Delete(token)
+		r.Headers = append(r.Headers, netio.Header{Name: heldHeader, Value: token})
+	}
 	var resp *netio.OutboundResponse
 	t.Blocking(func() {
 		resp, err = p.breaker.Execute(func() (*netio.OutboundResponse, error) { return p.send(t.Context(), what, r) })

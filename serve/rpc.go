@@ -7,6 +7,7 @@ import (
 
 	"tova/bytecode"
 	"tova/netio"
+	"tova/store"
 	"tova/vm"
 )
 
@@ -66,6 +67,11 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		x, ok := t.Host.(*exchange)
 		if !ok {
 			return vm.Nil, vm.Errorf("RPCError", "rpc %s: no request", name)
+		}
+		if token := x.current().Header(heldHeader); token != "" {
+			if h, ok := s.rt.held.Load(token); ok {
+				x.held, x.holds = h.(store.Held), true
+			}
 		}
 		body, err := x.request().Body()
 		if err != nil {

@@ -101,6 +101,9 @@ type Runtime struct {
 	// databases is the in-memory database its servers share
 	// (database: ":memory:"), as they share a file.
 	databases *store.Shared
+	// held maps the token of a peer call made inside a transaction
+	// (heldHeader) to what that transaction holds, while the call runs.
+	held sync.Map
 }
 
 // Server is one running server block.

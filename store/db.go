@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -378,7 +379,8 @@ func (db *DB) Pools() (write, read *sql.DB) { return db.write, db.read }
 
 type txn struct {
 	tx    *sql.Tx
-	depth int // nested db.transaction calls (savepoints)
+	depth int    // nested db.transaction calls (savepoints)
+	where string // the db.transaction call, file:line:col ("" unknown)
 }
 
 // on returns what a statement of thread t runs on: the thread's
@@ -431,6 +433,9 @@ func (db *DB) transaction(t *vm.Thread, fn func() (vm.Value, error)) (vm.Value, 
 		}
 		t.Blocking(func() { _, err = tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp) })
 		return v, dbError(err, &db.cfg)
+	}
+	if err := db.heldByCaller(t, true); err != nil {
+		return vm.Nil, err
 	}
 	// SQLite's one writer runs transactions one after another. On
 	// PostgreSQL, so that the same program gets the same results (READ
@@ -504,7 +509,11 @@ func (db *DB) backOff(t *vm.Thread, attempt int) bool {
 
 // within runs fn with tx registered as thread t's transaction.
 func (db *DB) within(t *vm.Thread, tx *sql.Tx, fn func() (vm.Value, error)) (vm.Value, error) {
-	db.txs.Store(t, &txn{tx: tx})
+	x := &txn{tx: tx}
+	if st := t.StackTrace(); len(st) > 0 {
+		x.where = fmt.Sprintf("%s:%d:%d", st[0].File, st[0].Line, st[0].Col)
+	}
+	db.txs.Store(t, x)
 	db.ntx.Add(1)
 	defer func() {
 		db.txs.Delete(t)

@@ -156,8 +156,11 @@ func (m *Model) tableIn(t *vm.Thread, db *DB) (*table, error) {
 // Statements join the thread's transaction when it is inside
 // db.transaction.
 func (m *Model) run(t *vm.Thread, tb *table, write bool, fn func(ctx context.Context, q querier) error) error {
-	var err error
-	t.Blocking(func() { err = fn(t.Context(), tb.db.on(t, write)) })
+	q, err := tb.db.use(t, write)
+	if err != nil {
+		return err
+	}
+	t.Blocking(func() { err = fn(t.Context(), q) })
 	return dbError(err, &tb.db.cfg)
 }
 

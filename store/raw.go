@@ -78,8 +78,11 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")
 		}
 		run := func() (vm.Value, error) {
-			var err error
-			t.Blocking(func() { _, err = db.on(t, true).ExecContext(t.Context(), query) })
+			q, err := db.use(t, true)
+			if err != nil {
+				return vm.Nil, err
+			}
+			t.Blocking(func() { _, err = q.ExecContext(t.Context(), query) })
 			if err == nil {
 				db.noteTemps(query)
 			}
@@ -106,9 +109,12 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	var v vm.Value
 	switch name {
 	case "query", "get":
+		q, herr := db.use(t, !isReadOnly(query) || db.readsWriterState(query))
+		if herr != nil {
+			return vm.Nil, true, herr
+		}
 		t.Blocking(func() {
 			var rows []vm.Value
-			q := db.on(t, !isReadOnly(query) || db.readsWriterState(query))
 			if isReadOnly(query) {
 				rows, err = readRows(t.Context(), q, query, params, name == "get")
 			} else {
@@ -124,6 +130,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			}
 		})
 	case "run":
+		if herr := db.heldByCaller(t, true); herr != nil {
+			return vm.Nil, true, herr
+		}
 		t.Blocking(func() { v, err = db.run(t, query, params) })
 		if err == nil {
 			db.noteTemps(query)
