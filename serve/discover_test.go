@@ -602,3 +602,32 @@ server "worker" {
 		}
 	}
 }
+
+// An RPCError for a peer's answer that is not 2xx carried neither the
+// status nor the body: a caller could tell a 409 from a 404 only by
+// reading the message. err.value is { status, body }.
+func TestPeerCallFailureValue(t *testing.T) {
+	app := startApp(t, `
+server "orders" {
+  fn place(n) {
+    try { inventory.reserve("W1", n) }
+    catch e { { kind: e.kind, message: e.message, value: e.value } }
+  }
+  route GET "/place/:n" => fn(n: Int) place(n)
+}
+server "inventory" {
+  fn reserve(sku: String, qty: Int) {
+    if qty > 2 { respond(409, { error: "out of stock", sku: sku, available: 2 }) }
+    else { text("plain refusal", 400) }
+  }
+}
+`)
+	for path, want := range map[string]string{
+		"/place/5": `{"kind":"RPCError","message":"RPC inventory.reserve failed: 409 out of stock","value":{"status":409,"body":{"error":"out of stock","sku":"W1","available":2}}}`,
+		"/place/1": `{"kind":"RPCError","message":"RPC inventory.reserve failed: 400 plain refusal","value":{"status":400,"body":"plain refusal"}}`,
+	} {
+		if r := do(t, "GET", app.urls["orders"]+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s\nwant %s", path, r.status, r.body, want)
+		}
+	}
+}

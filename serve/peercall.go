@@ -74,7 +74,8 @@ func newPeer(from *Server, name string, ps peerSettings) *peer {
 // rpcFailure is a call that failed: a status other than 2xx, no answer
 // (a transport error, the timeout) or the caller's end (cancelled).
 type rpcFailure struct {
-	status    int // 0 when there was no answer
+	status    int    // 0 when there was no answer
+	body      []byte // the answer's body, when there was one
 	timeout   bool
 	cancelled bool
 	msg       string
@@ -82,6 +83,23 @@ type rpcFailure struct {
 }
 
 func (f *rpcFailure) Error() string { return f.msg }
+
+// value is the RPCError's err.value for a peer's answer: { status, body },
+// the body as its JSON gives it (the callee's respond(409, {...})), else
+// as text (nil when empty), so the caller can tell one refusal from
+// another without reading the message.
+func (f *rpcFailure) value() vm.Value {
+	body := vm.Nil
+	if v, err := stdlib.ParseJSON(f.body); err == nil {
+		body = v
+	} else if len(f.body) > 0 {
+		body = vm.Str(strings.ToValidUTF8(string(f.body), "\uFFFD"))
+	}
+	return vm.ObjectValue(vm.NewObjectShaped(rpcFailureShape, []vm.Value{vm.Int(int64(f.status)), body}))
+}
+
+var rpcFailureShape = vm.ShapeOf([]string{"status", "body"})
+
 func (f *rpcFailure) Unwrap() error { return f.cause }
 
 // heldHeader carries, on a call made inside db.transaction, a token
@@ -168,6 +186,8 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 		return vm.Nil, vm.Errorf("RPCError", "circuit breaker open for %s (half-open, its trial calls under way)", p.name)
 	case errors.As(err, &f) && f.cancelled:
 		return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: f.msg, Cause: err}
+	case errors.As(err, &f) && f.status != 0:
+		return vm.Nil, &vm.Error{Kind: "RPCError", Msg: err.Error(), Cause: err, Value: f.value()}
 	case err != nil:
 		return vm.Nil, &vm.Error{Kind: "RPCError", Msg: err.Error(), Cause: err}
 	}
@@ -221,7 +241,7 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
 	case resp.Status < 200 || resp.Status > 299:
-		return resp, &rpcFailure{status: resp.Status, msg: fmt.Sprintf("%s failed: %d %s", what, resp.Status, errorMessage(resp))}
+		return resp, &rpcFailure{status: resp.Status, body: resp.Body, msg: fmt.Sprintf("%s failed: %d %s", what, resp.Status, errorMessage(resp))}
 	}
 	return resp, nil
 }
