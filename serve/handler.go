@@ -1137,6 +1137,10 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 	return vm.Nil, name + " must be a " + typ + " (" + strings.Join(tags, ", ") + ")"
 }
 
+// intRange says an integer does not fit an Int: it is one, so "must be
+// an integer" would send its writer looking for a typo.
+const intRange = "is out of range for Int (-9223372036854775808 to 9223372036854775807)"
+
 // convertScalar converts a value to Int, Float, Bool, String or Date;
 // any other type is not checked.
 func convertScalar(v vm.Value, typ string) (vm.Value, string) {
@@ -1146,12 +1150,19 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		case vm.KInt:
 			return v, ""
 		case vm.KFloat:
+			// (JSON gives an integer past Int's range as a Float)
 			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 				return vm.Int(int64(f)), ""
+			} else if f == math.Trunc(f) && math.Abs(f) >= 1<<63 {
+				return vm.Nil, intRange
 			}
 		case vm.KString:
-			if n, err := strconv.ParseInt(strings.TrimSpace(v.AsString()), 10, 64); err == nil {
+			n, err := strconv.ParseInt(strings.TrimSpace(v.AsString()), 10, 64)
+			if err == nil {
 				return vm.Int(n), ""
+			}
+			if errors.Is(err, strconv.ErrRange) {
+				return vm.Nil, intRange
 			}
 		}
 		return vm.Nil, "must be an integer"

@@ -118,3 +118,37 @@ server {
 		}
 	}
 }
+
+// An integer too large for Int, from the path, the query or a JSON body,
+// was refused as "must be an integer", which it is: the detail says it
+// is out of Int's range (still 400).
+func TestIntParameterOutOfRange(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn f(n: Int) { n }
+  route POST "/f" => f
+  route GET "/g" => f
+  route GET "/p/:n" => f
+}
+`)
+	u := app.urls[""]
+	const past = "n is out of range for Int (-9223372036854775808 to 9223372036854775807)"
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", "/f", `{"n":99999999999999999999}`, past},
+		{"POST", "/f", `{"n":-9223372036854775809}`, past},
+		{"POST", "/f", `{"n":1e20}`, past},
+		{"GET", "/g?n=9223372036854775808", "", past},
+		{"GET", "/g?n=-9223372036854775809", "", past},
+		{"GET", "/p/99999999999999999999", "", past},
+		{"GET", "/g?n=12x", "", "n must be an integer"},
+		{"POST", "/f", `{"n":1.5}`, "n must be an integer"},
+	} {
+		r := do(t, c.method, u+c.path, c.body, "Content-Type", "application/json")
+		if r.status != 400 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	if r := do(t, "GET", u+"/g?n=9223372036854775807", ""); r.status != 200 || r.body != "9223372036854775807" {
+		t.Errorf("GET /g?n=max = %d %s", r.status, r.body)
+	}
+}
