@@ -1,8 +1,10 @@
 package scan
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"tova/frontend/token"
@@ -25,7 +27,11 @@ func (s *scanner) copyChar(b *strings.Builder) {
 
 // escape decodes the escape sequence at the backslash. An unknown escape
 // keeps its backslash. In single-quoted strings braces are literal, so \{
-// and \} keep the backslash there.
+// and \} keep the backslash there. \xHH, \uXXXX and \u{...} read as
+// JavaScript reads them (the reference compiles a string to a JavaScript
+// literal), except that a string holds code points: a UTF-16 surrogate
+// pair written as two \uXXXX escapes is the one code point it encodes,
+// and a lone surrogate is an error.
 func (s *scanner) escape(b *strings.Builder, quote byte) {
 	start := s.pos()
 	s.next()
@@ -50,35 +56,99 @@ func (s *scanner) escape(b *strings.Builder, quote byte) {
 			b.WriteByte('\\')
 		}
 		b.WriteByte(c)
-	case 'u':
-		if s.peekByte(1) != '{' {
-			b.WriteString(`\u`)
-			break
-		}
+	case 'x':
 		s.next()
-		s.next()
-		begin := s.off
-		for s.off < len(s.src) && isDigitOf(s.src[s.off], 16) {
-			s.next()
-		}
-		hex := string(s.src[begin:s.off])
-		if s.peekByte(0) != '}' {
-			s.error(start, s.pos(), `malformed \u{...} escape`)
-			return
-		}
-		v, err := strconv.ParseUint(hex, 16, 32)
-		if err != nil || hex == "" || v > utf8.MaxRune || v >= 0xD800 && v < 0xE000 {
-			s.next()
-			s.error(start, s.pos(), `invalid code point in \u{`+hex+`} escape`)
+		v, ok := s.hexDigits(2)
+		if !ok {
+			s.error(start, s.pos(), `malformed \x escape: \x takes two hex digits (\x41 is "A")`)
 			return
 		}
 		b.WriteRune(rune(v))
+		return
+	case 'u':
+		if s.peekByte(1) == '{' {
+			s.bracedCodePoint(b, start)
+			return
+		}
+		s.next()
+		r, ok := s.utf16Escape(start)
+		if ok {
+			b.WriteRune(r)
+		}
+		return
 	default:
 		b.WriteByte('\\')
 		s.copyChar(b)
 		return
 	}
 	s.next()
+}
+
+// hexDigits reads exactly n hex digits at s.off. It reports false, with
+// the scanner after the digits that were there, when fewer come.
+func (s *scanner) hexDigits(n int) (uint32, bool) {
+	var v uint32
+	for i := 0; i < n; i++ {
+		if s.off >= len(s.src) || !isDigitOf(s.src[s.off], 16) {
+			return 0, false
+		}
+		c := s.src[s.off]
+		d := uint32(c - '0')
+		if c > '9' {
+			d = uint32(c|0x20-'a') + 10
+		}
+		v = v<<4 | d
+		s.next()
+	}
+	return v, true
+}
+
+// utf16Escape reads the four hex digits of a \uXXXX escape, s.off after
+// the u, and a second \uXXXX when the first is a high surrogate. start
+// is the escape's backslash, where errors begin.
+func (s *scanner) utf16Escape(start token.Pos) (rune, bool) {
+	v, ok := s.hexDigits(4)
+	if !ok {
+		s.error(start, s.pos(), `malformed \u escape: \u takes four hex digits (\u00e9) or a code point in braces (\u{e9})`)
+		return 0, false
+	}
+	r := rune(v)
+	if !utf16.IsSurrogate(r) {
+		return r, true
+	}
+	if r < 0xDC00 && s.peekByte(0) == '\\' && s.peekByte(1) == 'u' && s.peekByte(2) != '{' {
+		off, line, col := s.off, s.line, s.col
+		s.next()
+		s.next()
+		if lo, ok := s.hexDigits(4); ok && lo >= 0xDC00 && lo < 0xE000 {
+			return utf16.DecodeRune(r, rune(lo)), true
+		}
+		s.off, s.line, s.col = off, line, col
+	}
+	s.error(start, s.pos(), fmt.Sprintf(`lone surrogate \u%04X: a string holds code points, so a surrogate needs its pair (\uD83D\uDE00) or the code point (\u{1F600})`, r))
+	return 0, false
+}
+
+// bracedCodePoint reads a \u{...} escape, s.off at the u.
+func (s *scanner) bracedCodePoint(b *strings.Builder, start token.Pos) {
+	s.next()
+	s.next()
+	begin := s.off
+	for s.off < len(s.src) && isDigitOf(s.src[s.off], 16) {
+		s.next()
+	}
+	hex := string(s.src[begin:s.off])
+	if s.peekByte(0) != '}' {
+		s.error(start, s.pos(), `malformed \u{...} escape`)
+		return
+	}
+	s.next()
+	v, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil || hex == "" || v > utf8.MaxRune || v >= 0xD800 && v < 0xE000 {
+		s.error(start, s.pos(), `invalid code point in \u{`+hex+`} escape`)
+		return
+	}
+	b.WriteRune(rune(v))
 }
 
 // unclosedInterpolation is the error of a `{` in a string that nothing
