@@ -55,6 +55,9 @@ type Options struct {
 	Stderr    io.Writer
 	// Getenv reads the environment (default os.LookupEnv).
 	Getenv func(string) (string, bool)
+	// Environ lists it for env() (default os.Environ, or none when
+	// only Getenv is given).
+	Environ func() []string
 	// RequestTimeout is the default per-request deadline (30 s); a
 	// server's `timeout` config overrides it.
 	RequestTimeout time.Duration
@@ -208,6 +211,9 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	}
 	if opts.StartContext == nil {
 		opts.StartContext = context.Background()
+	}
+	if opts.Getenv == nil && opts.Environ == nil {
+		opts.Environ = os.Environ
 	}
 	if opts.Getenv == nil {
 		opts.Getenv = os.LookupEnv
@@ -458,7 +464,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	name := d.Name
 	label := ServerLabel(name)
 	log := rt.log.With().Str("server", label).Logger()
-	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Dir: rt.opts.Dir, Serving: rt.serving})
+	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: rt.opts.Stderr, Getenv: rt.opts.Getenv, Environ: rt.opts.Environ, Dir: rt.opts.Dir, Serving: rt.serving})
 	inst.Sched = vm.NewGIL(0)
 	inst.Server = d
 	store.Share(inst, rt.databases)

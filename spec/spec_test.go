@@ -42,6 +42,11 @@ func specEnv(name string) (string, bool) {
 	return "", false
 }
 
+// specEnviron lists specEnv's environment, for env().
+func specEnviron() []string {
+	return []string{"TOVA_SPEC_WAIT=1m30s", "TOVA_SPEC_GREETING=hello"}
+}
+
 // TestSpec runs every program under this directory. Subtests are named by
 // the program's slash-separated path: go test ./spec -run 'TestSpec/match/'.
 func TestSpec(t *testing.T) {
@@ -237,7 +242,7 @@ func run(p *bytecode.Program) result {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := driver.Run(ctx, p, vm.Config{Stdout: &stdout, Stderr: &stderr, Getenv: specEnv})
+	err := driver.Run(ctx, p, vm.Config{Stdout: &stdout, Stderr: &stderr, Getenv: specEnv, Environ: specEnviron})
 	return result{stdout.String(), stderr.String(), err}
 }
 

@@ -20,6 +20,10 @@ type Config struct {
 	MaxDepth int                         // maximum Tova call depth (default 5000)
 	Now      func() time.Time            // clock (default time.Now)
 	Getenv   func(string) (string, bool) // environment (default os.LookupEnv)
+	// Environ lists the environment Getenv reads, as "NAME=value"
+	// (default os.Environ, or none when only Getenv is given, so that an
+	// injected environment is the whole of it).
+	Environ func() []string
 	// Args are the script's command-line arguments.
 	Args []string
 	// Stdin is what read_stdin reads (default os.Stdin).
@@ -51,10 +55,18 @@ func (c *Config) fill() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Environ == nil {
+		c.Environ = noEnviron
+		if c.Getenv == nil {
+			c.Environ = os.Environ
+		}
+	}
 	if c.Getenv == nil {
 		c.Getenv = os.LookupEnv
 	}
 }
+
+func noEnviron() []string { return nil }
 
 // Instance is one running copy of a program: its module slots (globals)
 // and configuration. Threads of one instance share the globals.

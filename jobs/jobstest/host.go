@@ -35,6 +35,7 @@ type Options struct {
 	Stderr  io.Writer
 	Logger  zerolog.Logger
 	Getenv  func(string) (string, bool)
+	Environ func() []string
 	Jobs    jobs.Options
 }
 
@@ -75,7 +76,7 @@ func Start(ctx context.Context, p *bytecode.Program, opts Options) (*App, error)
 		if len(want) > 0 && !want[d.Name] {
 			continue
 		}
-		inst := prog.NewInstance(vm.Config{Stdout: opts.Stdout, Stderr: opts.Stderr, Getenv: opts.Getenv, Dir: opts.Dir})
+		inst := prog.NewInstance(vm.Config{Stdout: opts.Stdout, Stderr: opts.Stderr, Getenv: opts.Getenv, Environ: opts.Environ, Dir: opts.Dir})
 		inst.Sched = vm.NewGIL(0)
 		inst.Server = d
 		if err := inst.RunServerInit(context.Background(), d.Init); err != nil {
@@ -167,11 +168,12 @@ func runChild(path string) int {
 		return 3
 	}
 	opts := Options{
-		Dir:    filepath.Dir(path),
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Logger: zerolog.New(os.Stderr).With().Timestamp().Logger(),
-		Getenv: os.LookupEnv,
+		Dir:     filepath.Dir(path),
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Logger:  zerolog.New(os.Stderr).With().Timestamp().Logger(),
+		Getenv:  os.LookupEnv,
+		Environ: os.Environ,
 	}
 	if s := os.Getenv(EnvServers); s != "" {
 		opts.Servers = strings.Split(s, ",")

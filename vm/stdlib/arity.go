@@ -41,8 +41,8 @@ var arities = map[string][2]int{
 	"push": {2, -1}, "unshift": {2, -1},
 	// Rows and any number of columns.
 	"drop_nil": {1, -1},
-	// The code is optional (0).
-	"exit": {0, 1},
+	// The code is optional (0); env() is the whole environment.
+	"exit": {0, 1}, "env": {0, 2},
 	// count() in agg counts every row of a group.
 	"agg_count": {0, 1},
 	// Initial contents are optional.

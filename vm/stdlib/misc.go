@@ -124,7 +124,12 @@ func registerMisc() {
 
 // ---------------------------------------------------------------- env, time
 
+// bEnv is env(name), env(name, default), or env(): an object of the
+// whole environment.
 func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) == 0 {
+		return environObject(t), nil
+	}
 	name, err := str("env", args, 0)
 	if err != nil {
 		return vm.Nil, err
@@ -133,6 +138,20 @@ func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Str(v), nil
 	}
 	return arg(args, 1), nil
+}
+
+// environObject is the environment as an object, its names in sorted
+// order (the order the system keeps them in is not one to rely on).
+func environObject(t *vm.Thread) vm.Value {
+	pairs := t.In.Cfg.Environ()
+	slices.Sort(pairs)
+	o := vm.NewObject()
+	for _, kv := range pairs {
+		if name, value, ok := strings.Cut(kv, "="); ok && name != "" {
+			o.Set(name, vm.Str(value))
+		}
+	}
+	return vm.ObjectValue(o)
 }
 
 // bSleep pauses the thread: sleep(250.milliseconds) or sleep(250) (ms).

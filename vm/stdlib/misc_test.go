@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -48,6 +49,22 @@ func TestUUIDEnvNow(t *testing.T) {
 	// The guide's use: env("ALLOWED_ORIGINS") |> split(",")
 	e.env["ALLOWED_ORIGINS"] = "https://a.com,https://b.com"
 	eq(t, "origins", e.call(t, "split", e.call(t, "env", S("ALLOWED_ORIGINS")), S(",")), `["https://a.com", "https://b.com"]`)
+}
+
+// env() with no argument was a TypeError and process.env was nil: the
+// environment could not be listed.
+func TestEnvironListed(t *testing.T) {
+	e := newEnv(t)
+	eq(t, "env() of a Getenv alone", e.call(t, "env"), "{}")
+	e.th.In.Cfg.Environ = func() []string { return []string{"PORT=8080", "A=x=y", "=C:=C:\\"} }
+	eq(t, "env()", e.call(t, "env"), `{ A: "x=y", PORT: "8080" }`)
+	eq(t, "process.env", nsMember(t, e, "process", "env"), `{ A: "x=y", PORT: "8080" }`)
+	kindIs(t, "process.env", nsMember(t, e, "process", "env"), vm.KObject)
+
+	in := e.th.In.Prog.NewInstance(vm.Config{})
+	if len(in.Cfg.Environ()) != len(os.Environ()) {
+		t.Errorf("the default Environ lists %d variables, os.Environ %d", len(in.Cfg.Environ()), len(os.Environ()))
+	}
 }
 
 func TestDateProcess(t *testing.T) {

@@ -147,15 +147,18 @@ func registerNamespaces() {
 			"arch":     vm.Str(runtime.GOARCH),
 		},
 		dynamic: func(t *vm.Thread, name string) (vm.Value, bool) {
-			if name == "args" || name == "argv" {
+			switch name {
+			case "args", "argv":
 				return strList(t.In.Cfg.Args), true
+			case "env":
+				return environObject(t), true
 			}
 			return vm.Nil, false
 		},
 	})
 	vm.RegisterValue("Process", process)
 	// process: the JavaScript global the reference's programs use
-	// (process.uptime()).
+	// (process.uptime(), process.env.PORT).
 	vm.RegisterValue("process", process)
 
 	// console: the JavaScript global, for programs written for the
