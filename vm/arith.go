@@ -4,13 +4,15 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+	"time"
 )
 
 // Arith applies a binary arithmetic operator: '+', '-', '*', '/', '%' or
 // '^' (power). Ints stay Ints except for '/', and overflow is an error;
 // mixing Int and Float gives a Float. Strings concatenate with '+' and
 // repeat with '*'; lists concatenate with '+'; durations and sizes add,
-// subtract, scale and divide.
+// subtract, scale and divide. A duration also moves a time: a Date (see
+// HostShifted), or an Int of Unix milliseconds (now() + 7.days).
 func Arith(op byte, a, b Value) (Value, error) {
 	switch {
 	case a.k == KInt && b.k == KInt:
@@ -232,12 +234,41 @@ func quantityArith(op byte, a, b Value) (Value, error) {
 			}
 			return mk(x % y), nil
 		}
+	case k == KDuration && (op == '+' || op == '-') && b.k == KDuration:
+		return shiftTime(op, a, int64(b.n))
+	case k == KDuration && op == '+' && a.k == KDuration:
+		return shiftTime(op, b, int64(a.n))
 	case a.k == k && b.IsNumber() && (op == '*' || op == '/'):
 		return scaleQuantity(mk, int64(a.n), b, op)
 	case b.k == k && a.IsNumber() && op == '*':
 		return scaleQuantity(mk, int64(b.n), a, op)
 	}
 	return bad()
+}
+
+// shiftTime moves t, a time, by ns nanoseconds (back for '-'): a Date
+// by the duration, an Int of Unix milliseconds by its milliseconds (the
+// part of a millisecond dropped, as toward zero).
+func shiftTime(op byte, t Value, ns int64) (Value, error) {
+	if op == '-' {
+		if ns == math.MinInt64 {
+			return Nil, Errorf("OverflowError", "Duration overflow in -")
+		}
+		ns = -ns
+	}
+	switch t.k {
+	case KInt:
+		r, ok := addInt(int64(t.n), ns/int64(time.Millisecond))
+		if !ok {
+			return Nil, overflow(opName(op))
+		}
+		return Int(r), nil
+	case KHost:
+		if h, ok := t.AsHostOK().(HostShifted); ok {
+			return h.Shift(time.Duration(ns))
+		}
+	}
+	return Nil, TypeErrorf("unsupported operand types for %s: %s and Duration (a Duration moves a Date or an Int of milliseconds)", opName(op), TypeName(t))
 }
 
 func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, error) {

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"math"
+	"time"
 	"unsafe"
 )
 
@@ -365,6 +366,12 @@ type HostObject interface {
 // object, ok false when that one is not of its kind.
 type HostOrdered interface {
 	CompareHost(other HostObject) (c int, ok bool)
+}
+
+// HostShifted is implemented by host objects that a Duration moves in
+// time (a Date): d + 1.hour, 1.hour + d and d - 1.hour are d.Shift.
+type HostShifted interface {
+	Shift(by time.Duration) (Value, error)
 }
 
 // HostEqual is implemented by host objects that compare by value for

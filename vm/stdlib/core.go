@@ -251,6 +251,8 @@ func convInt(v vm.Value) vm.Value {
 		return vm.Int(0)
 	case vm.KString:
 		return parseIntText(v.AsString())
+	case vm.KDuration:
+		return vm.Int(time.Duration(v.AsDuration()).Milliseconds())
 	}
 	return vm.Nil
 }

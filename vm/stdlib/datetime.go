@@ -216,11 +216,18 @@ func dateUnit(fname string, args []vm.Value, i int) (unit string, length time.Du
 	return one, length, nil
 }
 
-// date_add(d, amount, unit) is a new Date.
+// date_add(d, amount, unit) is a new Date, as is date_add(d, duration)
+// (date_add(d, 90.minutes)).
 func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	tm, err := dateArg("date_add", args, 0)
 	if err != nil {
 		return vm.Nil, err
+	}
+	if by := arg(args, 1); by.Kind() == vm.KDuration {
+		if len(args) > 2 {
+			return vm.Nil, vm.TypeErrorf("date_add: a Duration amount (%s) takes no unit, got %s", vm.Repr(by), vm.Repr(args[2]))
+		}
+		return shiftedDate("date_add", tm, time.Duration(by.AsDuration()))
 	}
 	n, ok := toInt(arg(args, 1))
 	if !ok {

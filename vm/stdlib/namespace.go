@@ -223,6 +223,21 @@ func (d *Date) CompareHost(other vm.HostObject) (int, bool) {
 	return d.T.Compare(o.T), true
 }
 
+// Shift is d moved by a Duration (vm.HostShifted): d + 1.hour.
+func (d *Date) Shift(by time.Duration) (vm.Value, error) {
+	return shiftedDate("+", d.T, by)
+}
+
+// shiftedDate is tm + by as a Date, a ValueError when that is outside
+// the years a Date can be in.
+func shiftedDate(what string, tm time.Time, by time.Duration) (vm.Value, error) {
+	tm = tm.Add(by)
+	if !InDateRange(tm) {
+		return vm.Nil, valueErr("%s: %s is too far (%s)", what, vm.Repr(vm.Duration(int64(by))), dateYears)
+	}
+	return DateValue(tm), nil
+}
+
 func (d *Date) MarshalJSON() ([]byte, error) {
 	return jsonstr.Append(nil, d.String()), nil
 }
