@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func registerModules() {
 		"parse=parse_url", "build=build_url", "parse_query", "build_query",
 	)))
 
-	vm.RegisterValue("fs", NewNamespace("fs", map[string]vm.Value{
+	fsMembers := map[string]vm.Value{
 		"read_text":  member("fs", "read_text", ps("path"), fsReadText),
 		"write_text": member("fs", "write_text", ps("path", "content", "opts"), fsWriteText),
 		"exists":     member("fs", "exists", ps("path"), fsStat("exists", func(fi os.FileInfo) bool { return true })),
@@ -75,7 +76,9 @@ func registerModules() {
 		"rm":         member("fs", "rm", ps("path", "opts"), fsRm),
 		"cp":         member("fs", "cp", ps("src", "dest"), fsCp),
 		"mv":         member("fs", "mv", ps("src", "dest"), fsMv),
-	}))
+	}
+	maps.Copy(fsMembers, fsMetaMembers())
+	vm.RegisterValue("fs", NewNamespace("fs", fsMembers))
 
 	random := member("crypto", "random_uuid", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Str(uuid.NewString()), nil
