@@ -433,3 +433,42 @@ func TestLongPrefixRuns(t *testing.T) {
 		}
 	}
 }
+
+// A string or comment that runs to the end of the source is its only
+// error: the brackets it swallowed were reported unclosed, at a line
+// past the end of the file.
+func TestCutEndIsOneError(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"fn a() {\n  s = \"oops\n  print(s)\n}\nprint(1)\n", "2:7: unterminated string literal"},
+		{"x = [1, \"oops\n]\nprint(x)\n", "1:9: unterminated string literal"},
+		{"f(r\"oops\n)\n", "1:3: unterminated raw string literal"},
+		{"if x {\n  y = \"\"\"oops\n}\n", "2:7: unterminated \"\"\" string literal"},
+		{"fn a() {\n  /* oops\n}\n", "2:3: unterminated block comment"},
+		{"shared {\n  x = 'oops\n}\n", "2:7: unterminated string literal"},
+	}
+	for _, tt := range tests {
+		if got := errorsOf(tt.src); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%q\n got %q\nwant %q", tt.src, got, tt.want)
+		}
+	}
+}
+
+// Past the scanner's limit of open brackets, the parser's own depth
+// error, long before, was reported with the scanner's and with a false
+// "unclosed '{'": it is the only one.
+func TestTooDeepIsOneError(t *testing.T) {
+	n := 2100
+	parens := "x = " + strings.Repeat("(", n) + "1" + strings.Repeat(")", n) + "\nprint(x)\n"
+	ifs := "fn f() {\n" + strings.Repeat("if true {\n", n) + "1\n" + strings.Repeat("}\n", n) + "}\nprint(f())\n"
+	for _, src := range []string{parens, ifs} {
+		if errs := errorsOf(src); len(errs) != 1 || !strings.HasSuffix(errs[0], ": program nested too deeply") {
+			t.Errorf("%.30q…: got %q", src, errs)
+		}
+	}
+	// Where the parser stops before the nesting, the scanner's error says
+	// why the rest of the source was not read.
+	errs := errorsOf("x = @" + strings.Repeat("(", n) + "\n")
+	if len(errs) != 2 || errs[1] != "1:2006: program nested too deeply: more than 2000 brackets open" {
+		t.Errorf("got %q", errs)
+	}
+}

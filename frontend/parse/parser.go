@@ -23,7 +23,12 @@ func ParseFile(name string, src []byte) (f *ast.File, err error) {
 
 func parseFile(name string, src []byte) (*ast.File, error) {
 	p := &parser{file: name, errAt: map[token.Pos]bool{}}
+	var stopped *diag.Error // the scanner's scan.TooDeep, held
 	p.toks = scan.Scan(src, func(pos, end token.Pos, msg string) {
+		if msg == scan.TooDeep {
+			stopped = &diag.Error{File: name, Pos: pos, End: end, Msg: msg}
+			return
+		}
 		p.errAt[pos] = true
 		p.errs.Add(name, pos, end, msg)
 	})
@@ -31,6 +36,9 @@ func parseFile(name string, src []byte) (*ast.File, error) {
 	p.next()
 	f := &ast.File{Name: name}
 	f.Stmts = p.stmtList(ctxTop, token.EOF)
+	if stopped != nil && !p.tooDeep {
+		p.errs = append(p.errs, stopped)
+	}
 	return f, p.errs.Err()
 }
 
@@ -57,6 +65,7 @@ type parser struct {
 	errAt map[token.Pos]bool // positions holding an error in errs
 
 	depth   int             // nesting, against stack exhaustion
+	tooDeep bool            // depth passed maxDepth (reported)
 	fns     []*ast.Function // enclosing functions, innermost last
 	noArrow int             // >0: `x => e` is not a lambda here (match guards)
 
@@ -163,9 +172,15 @@ func (p *parser) errorAt(pos, end token.Pos, msg string, notes ...diag.Note) {
 
 // fail records an error at the current token and abandons the construct.
 // At the end of the file, the error points just past the last token:
-// the end of the file may be lines below what is missing.
+// the end of the file may be lines below what is missing. At an end cut
+// short (token.Token.Cut) it records nothing: the string or comment that
+// ran to the end was reported, and the brackets it swallowed are no
+// error of their own.
 func (p *parser) fail(format string, args ...any) {
 	pos, end := p.tok.Pos, p.tok.End
+	if p.tok.Kind == token.EOF && p.tok.Cut {
+		panic(bailout{})
+	}
 	if p.tok.Kind == token.EOF {
 		for i := p.p - 1; i >= 0; i-- {
 			if t := p.toks[i]; t.Kind != token.NEWLINE {
@@ -243,6 +258,7 @@ func (p *parser) closeList(open token.Token, what string) {
 func (p *parser) enter() {
 	p.depth++
 	if p.depth > maxDepth {
+		p.tooDeep = true
 		p.fail("program nested too deeply")
 	}
 }

@@ -40,7 +40,9 @@ func (p *parser) stmtList(ctx stmtCtx, end token.Kind) []ast.Stmt {
 			p.next()
 			list = append(list, p.stmtList(ctxTop, token.RBRACE)...)
 			if !p.at(token.RBRACE) {
-				p.errorAt(p.tok.Pos, p.tok.End, "unclosed '{' opened at "+open.Pos.String())
+				if !p.tok.Cut {
+					p.errorAt(p.tok.Pos, p.tok.End, "unclosed '{' opened at "+open.Pos.String())
+				}
 				return list
 			}
 			p.next()

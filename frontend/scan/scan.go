@@ -2,7 +2,6 @@ package scan
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -51,6 +50,9 @@ type scanner struct {
 	// ended on it): the line's later slashes are operators, so that a
 	// line of many is read once, not once per slash.
 	noRegexLine int32
+	// cut is set when the source ended inside a string or comment (an
+	// error reported): the final EOF is marked Cut.
+	cut bool
 }
 
 func (s *scanner) pos() token.Pos { return token.Pos{Line: s.line, Col: s.col} }
@@ -129,7 +131,7 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			if interp {
 				return toks, false
 			}
-			toks = append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, NLBefore: nl})
+			toks = append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, NLBefore: nl, Cut: s.cut})
 			return toks, true
 		case c == ' ' || c == '\t' || c == '\f' || c == '\v':
 			s.next()
@@ -167,9 +169,9 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			// Far past what the parser takes (it refuses the program,
 			// nested too deeply, some hundreds of brackets in): the rest
 			// is not scanned (4 MiB of '(' took seconds and a gigabyte).
-			s.error(t.Pos, t.End, fmt.Sprintf("program nested too deeply: more than %d brackets open", maxOpen))
+			s.error(t.Pos, t.End, TooDeep)
 			p := s.pos()
-			return append(toks, token.Token{Kind: token.EOF, Pos: p, End: p}), true
+			return append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, Cut: true}), true
 		}
 	}
 }
@@ -177,6 +179,11 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 // maxOpen bounds the brackets open at once that the scanner reads on
 // through.
 const maxOpen = 2000
+
+// TooDeep is the error of a scan stopped at maxOpen brackets open. The
+// parser refuses such a program sooner, nested too deeply, and then
+// leaves this error out: one error for one cause.
+const TooDeep = "program nested too deeply: more than 2000 brackets open"
 
 // endsOperand reports whether the last of toks ends an operand, so that
 // a '/' after it divides; elsewhere (at a statement's start, after an
@@ -252,6 +259,7 @@ func (s *scanner) blockComment() bool {
 		}
 		s.next()
 	}
+	s.cut = true
 	s.error(start, token.Pos{Line: start.Line, Col: start.Col + 2}, "unterminated block comment")
 	return s.line != startLine
 }

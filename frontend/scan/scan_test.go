@@ -283,7 +283,7 @@ func TestScanStopsPastMaxOpen(t *testing.T) {
 	toks := Scan([]byte(src), func(pos, end token.Pos, msg string) {
 		errs = append(errs, fmt.Sprintf("%d:%d: %s", pos.Line, pos.Col, msg))
 	})
-	if len(toks) > maxOpen+10 || toks[len(toks)-1].Kind != token.EOF {
+	if len(toks) > maxOpen+10 || toks[len(toks)-1].Kind != token.EOF || !toks[len(toks)-1].Cut {
 		t.Errorf("%d tokens, the last %v", len(toks), toks[len(toks)-1].Kind)
 	}
 	if want := fmt.Sprintf("1:%d: program nested too deeply: more than %d brackets open", 5+maxOpen, maxOpen); len(errs) != 1 || errs[0] != want {

@@ -201,7 +201,7 @@ const (
 func (s *scanner) interpolationPart() (part token.StrPart, status int) {
 	brace := s.pos()
 	s.next()
-	off, line, col := s.off, s.line, s.col
+	off, line, col, cut := s.off, s.line, s.col, s.cut
 	type held struct {
 		pos, end token.Pos
 		msg      string
@@ -219,10 +219,11 @@ func (s *scanner) interpolationPart() (part token.StrPart, status int) {
 		s.error(brace, token.Pos{Line: brace.Line, Col: brace.Col + 1}, unclosedInterpolation)
 		read := s.off - off
 		if s.depth > 0 || read > s.rereads {
+			s.cut = true
 			return part, interpUnclosed
 		}
 		s.rereads -= read
-		s.off, s.line, s.col = off, line, col
+		s.off, s.line, s.col, s.cut = off, line, col, cut
 		return token.StrPart{}, interpRewound
 	}
 	for _, e := range errs {
@@ -277,6 +278,7 @@ func (s *scanner) string(start token.Pos) token.Token {
 	}
 	for {
 		if s.off >= len(s.src) {
+			s.cut = true
 			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
 			break
 		}
@@ -332,6 +334,7 @@ func (s *scanner) singleString() token.Token {
 	var b strings.Builder
 	for {
 		if s.off >= len(s.src) {
+			s.cut = true
 			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 1}, "unterminated string literal")
 			break
 		}
@@ -355,6 +358,7 @@ func (s *scanner) rawString(start token.Pos) token.Token {
 	var b strings.Builder
 	for {
 		if s.off >= len(s.src) {
+			s.cut = true
 			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 2}, "unterminated raw string literal")
 			break
 		}
@@ -388,6 +392,7 @@ func (s *scanner) tripleString() token.Token {
 	}
 	for {
 		if s.off >= len(s.src) {
+			s.cut = true
 			s.error(start, token.Pos{Line: start.Line, Col: start.Col + 3}, `unterminated """ string literal`)
 			break
 		}

@@ -293,6 +293,10 @@ type Token struct {
 	// NLBefore reports that a line break separates this token from the
 	// previous one, even where no NEWLINE token was emitted (inside () or []).
 	NLBefore bool
+	// Cut marks an EOF that ends the tokens early: the source ended inside
+	// a string or comment, or the scanner stopped reading. The scanner has
+	// reported why; what the parser finds missing there follows from it.
+	Cut bool
 }
 
 // StrPart is one piece of an interpolated string: literal text, or the
