@@ -315,6 +315,10 @@ func TestErrors(t *testing.T) {
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
+		// in an interpolation, its closing brace is what follows the expression
+		{`print("val: {x + } and more")`, []string{"1:18: expected expression, found '}'"}},
+		{`print("a {(1 + 2} b")`, []string{"1:17: unclosed '(' opened at 1:11"}},
+		{`x = "{[1, 2}"`, []string{"1:12: unclosed '[' opened at 1:7"}},
 		{"x = 99999999999999999999", []string{"1:5: integer literal 99999999999999999999 overflows Int"}},
 		{"x = \"abc", []string{"1:5: unterminated string literal"}},
 		{"/* never closed", []string{"1:1: unterminated block comment"}},

@@ -181,7 +181,7 @@ func (p *parser) fail(format string, args ...any) {
 	if p.tok.Kind == token.EOF && p.tok.Cut {
 		panic(bailout{})
 	}
-	if p.tok.Kind == token.EOF {
+	if p.tok.Kind == token.EOF && p.tok.Lit != "}" {
 		for i := p.p - 1; i >= 0; i-- {
 			if t := p.toks[i]; t.Kind != token.NEWLINE {
 				pos, end = t.End, t.End

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -150,7 +151,10 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 				lineBreak()
 			}
 			continue
-		case c == '}' && interp && len(stack) == 0:
+		case c == '}' && interp && !slices.Contains(stack, '{'):
+			// The interpolation's end, even with a '(' or '[' of its
+			// expression left open: the parser reports that bracket
+			// unclosed at this brace.
 			s.next()
 			return toks, true
 		}

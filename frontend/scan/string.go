@@ -254,12 +254,15 @@ func (s *scanner) interpolation() (toks []token.Token, ok bool) {
 	s.depth++
 	toks, ok = s.scanTokens(true)
 	s.depth--
-	// The EOF marks where the expression ends: on the closing brace.
-	p := s.pos()
+	// The EOF marks where the expression ends: on the closing brace,
+	// which it names (Lit "}") for the parser's messages.
+	end := token.Token{Kind: token.EOF, Pos: s.pos(), End: s.pos()}
 	if ok {
-		p.Col--
+		end.Pos.Col--
+		end.End = end.Pos
+		end.Lit = "}"
 	}
-	toks = append(toks, token.Token{Kind: token.EOF, Pos: p, End: p})
+	toks = append(toks, end)
 	return toks, ok
 }
 

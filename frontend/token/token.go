@@ -285,7 +285,8 @@ type Token struct {
 	End  Pos // just past the last character
 	// Lit is the identifier or keyword name, the literal text of a number
 	// (underscores kept), or the decoded value of a string without
-	// interpolation.
+	// interpolation. The EOF ending the tokens of a string interpolation
+	// has Lit "}": it stands on the closing brace.
 	Lit string
 	// Parts is set for a string with interpolation: literal text and
 	// embedded expressions in source order.
@@ -327,7 +328,12 @@ func (t Token) String() string {
 			s = s[:17] + "..."
 		}
 		return "string " + strconv.Quote(s)
-	case EOF, NEWLINE, ILLEGAL:
+	case EOF:
+		if t.Lit == "}" {
+			return "'}'" // the end of a string interpolation
+		}
+		return t.Kind.String()
+	case NEWLINE, ILLEGAL:
 		return t.Kind.String()
 	}
 	return "'" + t.Kind.String() + "'"
