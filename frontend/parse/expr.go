@@ -777,6 +777,14 @@ func (p *parser) primary() ast.Expr {
 	case token.LBRACK:
 		return p.arrayLit()
 	case token.LBRACE:
+		if p.cond != "" && p.endsStmt(p.p) {
+			// `if count > {`: the operand is missing, and this is the body.
+			before := p.p - 1
+			for before > 0 && p.toks[before].Kind == token.NEWLINE {
+				before--
+			}
+			p.fail("expected an expression after %s, found '{' (the %s's body)", p.toks[before], p.cond)
+		}
 		return p.objectLit()
 	case token.FN:
 		return p.fnLit(false)
@@ -884,13 +892,13 @@ func (p *parser) stringLit(t token.Token) ast.Expr {
 // subExpr parses the tokens of one interpolation as an expression.
 func (p *parser) subExpr(part token.StrPart) ast.Expr {
 	toks, pi, tok, closer := p.toks, p.p, p.tok, p.closer
-	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
+	colArg, colRefs, noArrow, cond := p.colArg, p.colRefs, p.noArrow, p.cond
 	defer func() {
 		p.toks, p.p, p.tok, p.closer = toks, pi, tok, closer
-		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
+		p.colArg, p.colRefs, p.noArrow, p.cond = colArg, colRefs, noArrow, cond
 	}()
 	p.toks, p.p, p.closer = part.Tokens, -1, nil // (the closer table is of the tokens)
-	p.colArg, p.colRefs, p.noArrow = false, 0, 0
+	p.colArg, p.colRefs, p.noArrow, p.cond = false, 0, 0, ""
 	p.next()
 	p.skipNewlines()
 	if p.at(token.EOF) {
@@ -996,11 +1004,11 @@ func (p *parser) fnLit(async bool) ast.Expr {
 // fn(r) { status: "ok" } returns the object.
 func (p *parser) fnBody(fn *ast.Function, exprOK bool) (body *ast.Block) {
 	p.fns = append(p.fns, fn)
-	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
-	p.colArg, p.colRefs, p.noArrow = false, 0, 0
+	colArg, colRefs, noArrow, cond := p.colArg, p.colRefs, p.noArrow, p.cond
+	p.colArg, p.colRefs, p.noArrow, p.cond = false, 0, 0, ""
 	defer func() {
 		p.fns = p.fns[:len(p.fns)-1]
-		p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow
+		p.colArg, p.colRefs, p.noArrow, p.cond = colArg, colRefs, noArrow, cond
 		if fn.HasYield && body != nil {
 			body = generatorBody(fn, body)
 		}

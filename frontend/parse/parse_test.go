@@ -315,6 +315,13 @@ func TestErrors(t *testing.T) {
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
+		// a condition's missing last operand, before the body's '{'
+		{"fn check(count) {\n  if count > {\n    print(\"big\")\n  }\n}\n", []string{"2:14: expected an expression after '>', found '{' (the if's body)"}},
+		{"if a {\n} elif b and\n{\n  return 1\n}\n", []string{"3:1: expected an expression after 'and', found '{' (the elif's body)"}},
+		{"while n < -{ n = 1 }", []string{"1:12: expected an expression after '-', found '{' (the while's body)"}},
+		{"if x == { a: 1 } { y }", nil},
+		{"if f(fn() {\n  o = { a: 1 }\n  o\n}) { y }", nil},
+		{"if \"{ { a: 1 } }\" == s { y }", nil},
 		// in an interpolation, its closing brace is what follows the expression
 		{`print("val: {x + } and more")`, []string{"1:18: expected expression, found '}'"}},
 		{`print("a {(1 + 2} b")`, []string{"1:17: unclosed '(' opened at 1:11"}},

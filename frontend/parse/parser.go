@@ -68,6 +68,7 @@ type parser struct {
 	tooDeep bool            // depth passed maxDepth (reported)
 	fns     []*ast.Function // enclosing functions, innermost last
 	noArrow int             // >0: `x => e` is not a lambda here (match guards)
+	cond    string          // the keyword whose condition is being parsed, if any
 
 	// Column shorthand: colArg is set while parsing a call argument;
 	// colRefs counts the .name references made there and not yet wrapped;

@@ -158,9 +158,9 @@ func (p *parser) block() *ast.Block {
 		p.errorExpected("'{'")
 	}
 	p.next()
-	colArg, colRefs, noArrow := p.colArg, p.colRefs, p.noArrow
-	p.colArg, p.colRefs, p.noArrow = false, 0, 0
-	defer func() { p.colArg, p.colRefs, p.noArrow = colArg, colRefs, noArrow }()
+	colArg, colRefs, noArrow, cond := p.colArg, p.colRefs, p.noArrow, p.cond
+	p.colArg, p.colRefs, p.noArrow, p.cond = false, 0, 0, ""
+	defer func() { p.colArg, p.colRefs, p.noArrow, p.cond = colArg, colRefs, noArrow, cond }()
 	b := &ast.Block{PosV: open.Pos}
 	b.Stmts = p.stmtList(ctxBlock, token.RBRACE)
 	p.expectClose(open)
@@ -609,35 +609,47 @@ func (p *parser) loop(label string) ast.Stmt {
 // condition parses the condition after keyword kw. A `{` there whose
 // block ends the statement is the body itself, the condition forgotten: an
 // object literal would be read as the condition, and the error would
-// land inside the body, about object keys.
+// land inside the body, about object keys. The same holds for a `{`
+// where the condition's last operand is missing (`if count > {`), which
+// primary reports by p.cond.
 func (p *parser) condition(kw string) ast.Expr {
-	if p.at(token.LBRACE) {
-		depth := 0
-	scan:
-		for k := p.p; k < len(p.toks); k++ {
-			switch p.toks[k].Kind {
-			case token.LBRACE, token.LBRACK, token.LPAREN:
-				depth++
-				continue
-			case token.RBRACE, token.RBRACK, token.RPAREN:
-				depth--
-				if depth > 0 {
-					continue
-				}
-			default:
-				continue
-			}
-			if k+1 >= len(p.toks) {
-				p.fail("expected a condition after '%s', found '{'", kw)
-			}
-			switch p.toks[k+1].Kind {
-			case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF, token.ELIF, token.ELSE:
-				p.fail("expected a condition after '%s', found '{'", kw)
-			}
-			break scan
-		}
+	if p.at(token.LBRACE) && p.endsStmt(p.p) {
+		p.fail("expected a condition after '%s', found '{'", kw)
 	}
+	cond := p.cond
+	p.cond = kw
+	defer func() { p.cond = cond }()
 	return p.expr()
+}
+
+// endsStmt reports whether the bracket at token index k is closed and
+// its closer ends the statement (or the source): a `{` so placed is a
+// block body, not an object literal.
+func (p *parser) endsStmt(k int) bool {
+	depth := 0
+	for ; k < len(p.toks); k++ {
+		switch p.toks[k].Kind {
+		case token.LBRACE, token.LBRACK, token.LPAREN:
+			depth++
+			continue
+		case token.RBRACE, token.RBRACK, token.RPAREN:
+			depth--
+			if depth > 0 {
+				continue
+			}
+		default:
+			continue
+		}
+		if k+1 >= len(p.toks) {
+			return true
+		}
+		switch p.toks[k+1].Kind {
+		case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF, token.ELIF, token.ELSE:
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // ifExpr parses if/elif/else (statement or expression). `else if` is
