@@ -253,6 +253,9 @@ func (p *parser) comparison() ast.Expr {
 		if len(ops) == 0 {
 			pos = p.tok.Pos
 		}
+		if t := p.peek(1); t.Kind == token.ASSIGN && t.Pos == p.tok.End && (op == "==" || op == "!=") {
+			p.failAt(p.tok.Pos, t.End, "'%s=' is not a Tova operator: %s never coerces, write %s", op, op, op)
+		}
 		p.next()
 		p.skipNewlines()
 		ops = append(ops, op)

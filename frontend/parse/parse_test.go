@@ -315,6 +315,12 @@ func TestErrors(t *testing.T) {
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
+		// other languages' words, too far from Tova's for a "did you mean"
+		{"function add(a, b) {\n  a + b\n}", []string{"1:1: unknown word function (Tova declares functions with fn: fn add(...) { ... })"}},
+		{"def add(a, b) {\n  a + b\n}", []string{"1:1: unknown word def (did you mean fn?)"}},
+		{"print(1 === 1)", []string{"1:9: '===' is not a Tova operator: == never coerces, write =="}},
+		{"if a !== b { c }", []string{"1:6: '!==' is not a Tova operator: != never coerces, write !="}},
+		{"if a == = b { c }", []string{"1:9: expected expression, found '='"}},
 		// a condition's missing last operand, before the body's '{'
 		{"fn check(count) {\n  if count > {\n    print(\"big\")\n  }\n}\n", []string{"2:14: expected an expression after '>', found '{' (the if's body)"}},
 		{"if a {\n} elif b and\n{\n  return 1\n}\n", []string{"3:1: expected an expression after 'and', found '{' (the elif's body)"}},

@@ -126,6 +126,14 @@ func (p *parser) slip(s ast.Stmt, ctx stmtCtx) {
 	case ctx == ctxBlock && serverWords[id.Name]:
 		p.failAt(id.PosV, end, "%s is declared directly in a server block (or a routes group), "+
 			"not inside a function or a block such as if or for: the server reads its declarations when it starts, not as code runs", id.Name)
+	case id.Name == "function":
+		name := "name"
+		if p.tok.Kind == token.IDENT {
+			name = p.tok.Lit
+		}
+		p.failAt(id.PosV, end, "unknown word function (Tova declares functions with fn: fn %s(...) { ... })", name)
+	case id.Name == "def" || id.Name == "func" || id.Name == "fun":
+		p.failAt(id.PosV, end, "unknown word %s (did you mean fn?)", id.Name)
 	case diag.Closest(id.Name, words) != "":
 		p.failAt(id.PosV, end, "unknown word %s (did you mean %s?)", id.Name, diag.Closest(id.Name, words))
 	}

@@ -22,6 +22,11 @@ var missingGlobals = map[string]string{
 	"res": "a handler, middleware or guard gets the response being built as a parameter: write fn(req, res) { ... }",
 }
 
+// foreignNames are other languages' spellings of Tova's constants:
+// "undefined: null (Tova's is nil)". They are too far from the Tova
+// word for a "did you mean".
+var foreignNames = map[string]string{"null": "nil", "undefined": "nil", "True": "true", "False": "false"}
+
 func (r *resolver) ident(id *ast.Ident) {
 	if id.Name == "_" {
 		r.errorf(id.PosV, identEnd(id), "cannot use _ as a value")
@@ -58,6 +63,8 @@ func (r *resolver) ident(id *ast.Ident) {
 		msg += note
 	} else if note := missingGlobals[id.Name]; note != "" {
 		msg += ": " + note
+	} else if tova := foreignNames[id.Name]; tova != "" {
+		msg += " (Tova's is " + tova + ")"
 	} else if r.suggested < maxSuggested {
 		r.suggested++
 		if s := r.suggest(id.Name); s != "" {

@@ -293,6 +293,9 @@ func TestErrors(t *testing.T) {
 		{"for i in xs { i = 2 }\nxs = []", "a.tova:1:10: xs used before its declaration\nfor i in xs { i = 2 }\n         ^~\na.tova:2:1: note: xs declared here\nxs = []\n^\na.tova:1:15: cannot assign to immutable binding i\nfor i in xs { i = 2 }\n              ^\na.tova:1:5: note: i declared here\nfor i in xs { i = 2 }\n    ^"},
 		{"fn f() { y += 1 }", "a.tova:1:10: undefined: y\nfn f() { y += 1 }\n         ^"},
 		{"prnt(lenn(x))", "a.tova:1:1: undefined: prnt (did you mean print?)\nprnt(lenn(x))\n^~~~\na.tova:1:6: undefined: lenn (did you mean len?)\nprnt(lenn(x))\n     ^~~~\na.tova:1:11: undefined: x\nprnt(lenn(x))\n          ^"},
+		// other languages' constants, too far from Tova's for a "did you mean"
+		{"x = null", "a.tova:1:5: undefined: null (Tova's is nil)\nx = null\n    ^~~~"},
+		{"f = True", "a.tova:1:5: undefined: True (Tova's is true)\nf = True\n    ^~~~"},
 		{"total = 1\nfn f() { totl }", "a.tova:2:10: undefined: totl (did you mean total?)\nfn f() { totl }\n         ^~~~"},
 		{"var a = 1\nvar a = 2", "a.tova:2:5: a redeclared in this scope\nvar a = 2\n    ^\na.tova:1:5: note: a declared here\nvar a = 1\n    ^"},
 		{"fn f(a, a) { a }", "a.tova:1:9: duplicate parameter a\nfn f(a, a) { a }\n        ^\na.tova:1:6: note: a declared here\nfn f(a, a) { a }\n     ^"},
