@@ -252,7 +252,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.PortPos = posOf(st.PosV)
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
-			f.checkRoutePath(st.PosV, "route "+st.Method, p, st.Path, routepath.Check)
+			f.checkRoutePath(st.PathPos, "route "+st.Method, p, st.Path, routepath.Check)
 			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(st.BodyType), Scope: f.scope}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {

@@ -102,3 +102,12 @@ func hasAtomic(t *testing.T, src, name string) bool {
 	}
 	return false
 }
+
+// A route path the router would refuse is reported at the path string,
+// not at the route keyword before it.
+func TestRoutePathErrorIsAtThePath(t *testing.T) {
+	_, err := driver.CompileFile("app.tova", []byte("server {\n  route GET \"a\" => fn() 1\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), "app.tova:2:13: route GET a: a route path must start with '/'") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -370,7 +370,7 @@ server "c" { port 0 }
 		"2:3: on_start in routes /x, outside any server block, would run once per server: write it inside the server block that runs it",
 		"5:5: subscribe in routes /x/y, outside any server block, would run once per server: write it inside the server block that runs it",
 		"6:5: background fn in routes /x/y, outside any server block, would run once per server: write it inside the server block that runs it",
-		`7:5: route GET /x/y/bad/:id/:id: parameter "id" appears twice`,
+		`7:15: route GET /x/y/bad/:id/:id: parameter "id" appears twice`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -23,8 +23,9 @@ type (
 		PosV     token.Pos
 		Method   string // upper case
 		Path     string
-		Handler  Expr   // *Ident, *Lambda, or any expression
-		Guards   []Expr // `with` decorators: *Ident or *Call
+		PathPos  token.Pos // the path string's
+		Handler  Expr      // *Ident, *Lambda, or any expression
+		Guards   []Expr    // `with` decorators: *Ident or *Call
 		BodyType *TypeExpr
 		RetType  *TypeExpr
 	}

@@ -242,6 +242,7 @@ func (p *parser) routeDecl() ast.Stmt {
 	if !p.at(token.STRING) {
 		p.errorExpected(`the route path (a string such as "/users/:id")`)
 	}
+	r.PathPos = p.tok.Pos
 	r.Path = p.plainString("route path")
 loop:
 	for {
