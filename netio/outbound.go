@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -282,8 +283,48 @@ func outboundError(parent context.Context, method string, r OutboundRequest, err
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	if why := networkCause(err); why != "" {
+		return fmt.Errorf("%s %s: %w", method, r.URL, plainError{why, err})
+	}
 	if msg := err.Error(); withoutPasswords(msg) != msg {
 		err = errors.New(withoutPasswords(msg)) // a redirect's Location, quoted
 	}
 	return fmt.Errorf("%s %s: %w", method, r.URL, err)
+}
+
+// plainError words err for a reader of Tova errors; errors.Is and As
+// still reach err.
+type plainError struct {
+	msg string
+	err error
+}
+
+func (e plainError) Error() string { return e.msg }
+func (e plainError) Unwrap() error { return e.err }
+
+// networkCause says in plain words why a connection failed, for the
+// causes a program meets (the host unknown, nothing listening, the
+// network down): Go's text names its dialer and resolver ("dial tcp",
+// "lookup x on 10.0.0.53:53"). It is "" for other causes.
+func networkCause(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "host " + dns.Name + " not found (DNS)"
+	case errors.As(err, &dns) && dns.IsTimeout:
+		return "looking up host " + dns.Name + " timed out (DNS)"
+	case errors.As(err, &dns):
+		return "could not look up host " + dns.Name + " (DNS): " + dns.Err
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the server closed the connection (connection reset)"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "host unreachable"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "network unreachable"
+	case err.Error() == "http: server gave HTTP response to HTTPS client":
+		return "the server answered plain HTTP to an https:// URL"
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -165,5 +166,29 @@ func TestFetchPinnedCert(t *testing.T) {
 	}
 	if _, err := Fetch(context.Background(), OutboundRequest{URL: srv.URL + "/", Cert: []byte("not it")}); err == nil || !strings.Contains(err.Error(), "presented another certificate") {
 		t.Errorf("another pin: %v", err)
+	}
+}
+
+// A failed connection is said in plain words naming the cause, not in
+// Go's dialer and resolver text ("dial tcp …: connect:", "lookup x on
+// 10.0.0.53:53"), and errors.Is still finds the cause.
+func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
+	t.Parallel()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer plain.Close()
+	https := "https://" + strings.TrimPrefix(plain.URL, "http://") + "/x"
+	for _, tt := range []struct{ url, want string }{
+		{"http://127.0.0.1:1/x", "GET http://127.0.0.1:1/x: connection refused"},
+		{"http://no-such-host.invalid/x", "GET http://no-such-host.invalid/x: host no-such-host.invalid not found (DNS)"},
+		{https, "GET " + https + ": the server answered plain HTTP to an https:// URL"},
+	} {
+		_, err := Fetch(context.Background(), OutboundRequest{URL: tt.url, Timeout: 5 * time.Second})
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s: got %v, want %s", tt.url, err, tt.want)
+		}
+	}
+	_, err := Fetch(context.Background(), OutboundRequest{URL: "http://127.0.0.1:1/x", Timeout: 5 * time.Second})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("errors.Is(%v, ECONNREFUSED) is false", err)
 	}
 }

@@ -127,7 +127,7 @@ func TestFetch(t *testing.T) {
 		t.Errorf("req.headers passed on: %d %s", r.status, r.body)
 	}
 	for what, want := range map[string]string{
-		"refused": `{"kind":"FetchError","message":"fetch GET http://127.0.0.1:1/x: dial tcp 127.0.0.1:1: connect: connection refused"}`,
+		"refused": `{"kind":"FetchError","message":"fetch GET http://127.0.0.1:1/x: connection refused"}`,
 		"timeout": `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
 		"big":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
 		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,

@@ -35,7 +35,7 @@ fetch("http://127.0.0.1:1/")
 	if out.String() != "200 { method: \"POST\", agent: \"tova\", body: \"hi\" }\n" {
 		t.Errorf("stdout %q", out.String())
 	}
-	if code != 1 || !strings.Contains(errb.String(), script+":3:6: FetchError: fetch GET http://127.0.0.1:1/: dial tcp 127.0.0.1:1: connect: connection refused") {
+	if code != 1 || !strings.Contains(errb.String(), script+":3:6: FetchError: fetch GET http://127.0.0.1:1/: connection refused") {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
