@@ -41,7 +41,13 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		// (not shown: it may hold a password)
 		return vm.Nil, vm.Errorf("ValueError", "fetch: the URL does not parse: %v", errors.Unwrap(err))
 	} else if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", u.Redacted())
+		// The URL as written ("not a url", not url's "not%20a%20url"),
+		// but without a password it holds.
+		shown := r.URL
+		if _, has := u.User.Password(); has {
+			shown = u.Redacted()
+		}
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", shown)
 	}
 	if len(args) > 1 {
 		if err := fetchOptions(t, &r, args[1]); err != nil {
