@@ -138,7 +138,7 @@ func TestFetch(t *testing.T) {
 		"option":  `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
 		"getbody": `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
 		"crlf":    `{"kind":"ValueError","message":"fetch: the value of header X-A holds a line break or another control character"}`,
-		"notjson": `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: invalid character '<' looking for beginning of value (line 1, column 1, offset 0)"}`,
+		"notjson": `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
 		"url":     `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
 	} {
 		if r := do(t, "GET", a+"/fail?what="+what+"&b="+b, ""); r.status != 200 || r.body != want {

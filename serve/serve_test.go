@@ -1499,7 +1499,7 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		t.Errorf("form age=old: %d %s", r.status, r.body)
 	}
 
-	for body, want := range map[string]string{"": "malformed JSON body: the body is empty", "{": "malformed JSON body: unexpected end of JSON input"} {
+	for body, want := range map[string]string{"": "malformed JSON body: the body is empty", "{": "malformed JSON body: the text ends before the JSON value does"} {
 		if r := do(t, "POST", u+"/json", body, "Content-Type", "text/plain"); r.status != 400 || !strings.Contains(r.body, `"message":"`+want) {
 			t.Errorf("req.json() of %q: %d %s", body, r.status, r.body)
 		}
@@ -1513,8 +1513,8 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		{`{"a":1e999}`, "application/json", "malformed JSON body: number 1e999 is out of range"},
 		// The character at fault is named whole: a byte-order mark
 		// (Windows tools write one) was 'ï', an 'é' was 'Ã'.
-		{"\uFEFF{\"a\":1}", "application/json", "malformed JSON body: invalid character U+FEFF (a byte-order mark) looking for beginning of value (line 1, column 1, offset 0)"},
-		{`{"a":é}`, "application/json", "malformed JSON body: invalid character 'é' looking for beginning of value (line 1, column 6, offset 5)"},
+		{"\uFEFF{\"a\":1}", "application/json", "malformed JSON body: expected a value, found U+FEFF (a byte-order mark) (line 1, column 1, offset 0)"},
+		{`{"a":é}`, "application/json", "malformed JSON body: expected a value, found 'é' (line 1, column 6, offset 5)"},
 	}
 	for _, b := range bad {
 		for _, path := range []string{"/create", "/raw"} {

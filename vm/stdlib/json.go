@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -702,7 +703,50 @@ func jsonSyntaxError(s string, err error) error {
 	line := 1 + strings.Count(s[:off], "\n")
 	// Columns count characters, as a compile error's do.
 	col := 1 + utf8.RuneCountInString(s[strings.LastIndexByte(s[:off], '\n')+1:off])
-	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", msg, line, col, off)
+	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", plainJSONMessage(msg), line, col, off)
+}
+
+// jsonFaults words the Go decoder's "invalid character X <where>"
+// messages for a reader of Tova errors, %s standing for X.
+var jsonFaults = []struct{ where, plain string }{
+	{"looking for beginning of object key string", "expected a key string, found %s"},
+	{"looking for beginning of value", "expected a value, found %s"},
+	{"after top-level value", "%s after the end of the value"},
+	{"after object key:value pair", "expected ',' or '}' after a member, found %s"},
+	{"after object key", "expected ':' after a key, found %s"},
+	{"after array element", "expected ',' or ']' after an element, found %s"},
+	{"in string literal", "%s in a string (write control characters as escapes)"},
+	{"in string escape code", "%s after a backslash in a string (no such escape)"},
+	{`in \u hexadecimal character escape`, `%s in a \u escape (expected a hex digit)`},
+	{"after decimal point in numeric literal", "%s after a decimal point (expected a digit)"},
+	{"in exponent of numeric literal", "%s in a number's exponent (expected a digit)"},
+	{"in numeric literal", "%s in a number"},
+}
+
+// plainJSONMessage rewords a message of Go's encoding/json ("invalid
+// character 'b' looking for beginning of object key string", "unexpected
+// end of JSON input"); others are returned as they are.
+func plainJSONMessage(msg string) string {
+	if msg == "unexpected end of JSON input" {
+		return "the text ends before the JSON value does"
+	}
+	char, ok := strings.CutPrefix(msg, "invalid character ")
+	if !ok {
+		return msg
+	}
+	// "'\n' in literal true (expecting 'e')"
+	if i := strings.LastIndex(char, " in literal "); i >= 0 && strings.HasSuffix(char, ")") {
+		lit, want, ok := strings.Cut(char[i+len(" in literal "):len(char)-1], " (expecting ")
+		if ok {
+			return fmt.Sprintf("expected %s in %s, found %s", want, lit, char[:i])
+		}
+	}
+	for _, f := range jsonFaults {
+		if c, ok := strings.CutSuffix(char, " "+f.where); ok {
+			return fmt.Sprintf(f.plain, c)
+		}
+	}
+	return msg
 }
 
 // quoteCharAt names the character that begins at s[i] for an error

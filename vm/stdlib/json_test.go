@@ -255,38 +255,43 @@ func TestJSONParseErrors(t *testing.T) {
 	cases := []struct {
 		in, msg string
 	}{
-		{``, "unexpected end of JSON input"},
-		{`{bad`, "invalid character 'b' looking for beginning of object key string (line 1, column 2, offset 1)"},
-		{`[1, 2`, "unexpected end of JSON input"},
-		{`[1, 2,]`, "invalid character ']' looking for beginning of value"},
-		{`{"a": 1,}`, "invalid character '}' looking for beginning of object key string"},
-		{"{\n  \"a\": tru\n}", "invalid character '\\n' in literal true (expecting 'e') (line 2, column 11"},
-		{`01`, "invalid character '1' after top-level value"},
-		{`1 2`, "invalid character '2' after top-level value"},
-		{`"abc`, "unexpected end of JSON input"},
-		{"\"a\tb\"", "invalid character '\\t' in string literal"},
-		{`"\x"`, "invalid character 'x' in string escape code"},
-		{`"\u12"`, "invalid character"},
+		{``, "the text ends before the JSON value does"},
+		{`{bad`, "expected a key string, found 'b' (line 1, column 2, offset 1)"},
+		{`[1, 2`, "the text ends before the JSON value does"},
+		{`[1, 2,]`, "expected a value, found ']'"},
+		{`{"a": 1,}`, "expected a key string, found '}'"},
+		{"{\n  \"a\": tru\n}", "expected 'e' in true, found '\\n' (line 2, column 11"},
+		{`01`, "'1' after the end of the value"},
+		{`1 2`, "'2' after the end of the value"},
+		{`"abc`, "the text ends before the JSON value does"},
+		{"\"a\tb\"", "'\\t' in a string (write control characters as escapes)"},
+		{`"\x"`, "'x' after a backslash in a string (no such escape)"},
+		{`"\u12"`, `'"' in a \u escape (expected a hex digit)`},
 		// Text that ends inside a number or a literal ends early; a
 		// space there is a space.
-		{`-`, "unexpected end of JSON input (line 1, column 2, offset 1)"},
-		{`1.`, "unexpected end of JSON input (line 1, column 3, offset 2)"},
-		{`{"a": tru`, "unexpected end of JSON input (line 1, column 10, offset 9)"},
-		{`[1e`, "unexpected end of JSON input"},
-		{`1. `, "invalid character ' ' after decimal point in numeric literal (line 1, column 3, offset 2)"},
-		{`NaN`, "invalid character 'N' looking for beginning of value"},
-		{`{"a" 1}`, "invalid character '1' after object key"},
+		{`-`, "the text ends before the JSON value does (line 1, column 2, offset 1)"},
+		{`1.`, "the text ends before the JSON value does (line 1, column 3, offset 2)"},
+		{`{"a": tru`, "the text ends before the JSON value does (line 1, column 10, offset 9)"},
+		{`[1e`, "the text ends before the JSON value does"},
+		{`1. `, "' ' after a decimal point (expected a digit) (line 1, column 3, offset 2)"},
+		{`NaN`, "expected a value, found 'N'"},
+		{`{"a" 1}`, "expected ':' after a key, found '1'"},
+		// in the runtime's words, not encoding/json's
+		{`{"a":1}x`, "'x' after the end of the value (line 1, column 8, offset 7)"},
+		{`[1 2]`, "expected ',' or ']' after an element, found '2'"},
+		{`{"a":1 "b":2}`, "expected ',' or '}' after a member, found '\"'"},
+		{`1e+x`, "'x' in a number's exponent (expected a digit)"},
 		{strings.Repeat("[", 20000), "exceeded max depth"},
 		// A character past ASCII is named whole (the first byte of its
 		// UTF-8 was shown as a Latin-1 character: 'Ã' for 'é'), and
 		// columns count characters.
-		{`é`, "invalid character 'é' looking for beginning of value (line 1, column 1, offset 0)"},
-		{`[1, 日]`, "invalid character '日' looking for beginning of value (line 1, column 5, offset 4)"},
-		{`😀`, "invalid character '😀' looking for beginning of value"},
-		{`["é", ü]`, "invalid character 'ü' looking for beginning of value (line 1, column 7, offset 7)"},
-		{"\uFEFF{}", "invalid character U+FEFF (a byte-order mark) looking for beginning of value (line 1, column 1, offset 0)"},
-		{"[1, \xff]", `invalid character '\xff' looking for beginning of value (line 1, column 5, offset 4)`},
-		{"1 é", "invalid character 'é' after top-level value"},
+		{`é`, "expected a value, found 'é' (line 1, column 1, offset 0)"},
+		{`[1, 日]`, "expected a value, found '日' (line 1, column 5, offset 4)"},
+		{`😀`, "expected a value, found '😀'"},
+		{`["é", ü]`, "expected a value, found 'ü' (line 1, column 7, offset 7)"},
+		{"\uFEFF{}", "expected a value, found U+FEFF (a byte-order mark) (line 1, column 1, offset 0)"},
+		{"[1, \xff]", `expected a value, found '\xff' (line 1, column 5, offset 4)`},
+		{"1 é", "'é' after the end of the value"},
 	}
 	for _, c := range cases {
 		_, err := e.th.Call(jsonNS(t, e, "parse"), S(c.in))
@@ -367,7 +372,7 @@ func TestJSONFreeFunctions(t *testing.T) {
 	})
 	e := newEnv(t)
 	r := e.call(t, "json_parse", S("invalid json"))
-	if variantOf(r) != isErr || !strings.Contains(payload(r).AsString(), "invalid character 'i'") {
+	if variantOf(r) != isErr || !strings.Contains(payload(r).AsString(), "expected a value, found 'i'") {
 		t.Errorf("json_parse(invalid) = %s", vm.Repr(r))
 	}
 }

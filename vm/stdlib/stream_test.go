@@ -137,7 +137,7 @@ func TestStreamErrorsNameTheirLine(t *testing.T) {
 		t.Errorf("a quote that does not end: %v", err)
 	}
 	p = file(t, "e.jsonl", "1\n\n2\n3\n{\n")
-	if _, err := batches(t, e, e.call(t, "stream", S(p), I(2))); err == nil || !strings.Contains(err.Error(), "stream: "+p+": line 5: column 2: unexpected end of JSON input") {
+	if _, err := batches(t, e, e.call(t, "stream", S(p), I(2))); err == nil || !strings.Contains(err.Error(), "stream: "+p+": line 5: column 2: the text ends before the JSON value does") {
 		t.Errorf("bad JSON line: %v", err)
 	}
 }
