@@ -873,7 +873,7 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
 	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || models && f.c.models[t.Name] {
 		return
 	}
-	if !isTypeName(t.Name) || len(t.Name) == 1 {
+	if !isIdentName(t.Name) || len(t.Name) == 1 {
 		return // a form of its own (Int?, A | B, a function type) or a generic's T: not a name to look up
 	}
 	known := slices.Clone(builtinTypes)
@@ -883,11 +883,34 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
 		}
 		known = append(known, td.Name)
 	}
-	hint := ""
-	if s := diag.Closest(t.Name, known); s != "" {
-		hint = " (did you mean " + s + "?)"
+	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, typeHint(t.Name, known), what)
+}
+
+// typeHint is the " (did you mean Int?)" of an unknown type name: a
+// known name that differs only in case first (int, the spelling of
+// Python, Go and TypeScript, for Int), else the nearest one.
+func typeHint(name string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(k, name) {
+			return " (did you mean " + k + "?)"
+		}
 	}
-	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, hint, what)
+	if s := diag.Closest(name, known); s != "" {
+		return " (did you mean " + s + "?)"
+	}
+	return ""
+}
+
+// isIdentName reports whether s is an identifier (of either case): a
+// type name as written, not one of the forms a TypeExpr also holds
+// ("[]", "?", "|", "fn", "()") or a dotted name.
+func isIdentName(s string) bool {
+	for i, r := range s {
+		if i == 0 && !unicode.IsLetter(r) && r != '_' || !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+			return false
+		}
+	}
+	return s != "" && s != "fn"
 }
 
 // serverWide warns of a declaration that concerns the whole server

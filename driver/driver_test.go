@@ -403,6 +403,25 @@ fn create(user: Usr, n: Int) { user }
 	})
 }
 
+// A lower-case type name (int, the spelling of Python, Go and
+// TypeScript) in a handler's or a model's annotation was passed over
+// without a word, leaving the parameter unconverted and the column
+// untyped; it is warned of with the name it differs from in case.
+func TestLowerCaseHandlerTypesWarn(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/a/:id" => fn(id: int, tags: [string], on: bool?) id
+  model Item { qty: int, price: float, note: text }
+}
+`, []string{
+		"2:32: warning: unknown type int (did you mean Int?): id is not checked or converted",
+		"2:44: warning: unknown type string (did you mean String?): tags is not checked or converted",
+		"2:57: warning: unknown type bool (did you mean Bool?): on is not checked or converted",
+		"3:21: warning: unknown type int (did you mean Int?): the field qty is not checked or converted",
+		"3:33: warning: unknown type float (did you mean Float?): the field price is not checked or converted",
+		"3:46: warning: unknown type text: the field note is not checked or converted",
+	})
+}
+
 // What an annotation may name besides the builtins and declared
 // records: aliases, variants, a generic's parameter, forms that are no
 // name (Int?, A | B); req and res are given, not converted. Defaults make
