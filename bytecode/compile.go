@@ -256,6 +256,8 @@ type fstate struct {
 	tries      []*tryCtx
 
 	srv *Server // the server whose Init this is, if any
+	// hasAuth: the server has an auth block, which with auth needs
+	hasAuth bool
 	// badPrefix: compiling inside a routes group whose prefix was refused
 	badPrefix bool
 	// group: the routes group being compiled (its whole prefix), nil

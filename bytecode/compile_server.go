@@ -119,11 +119,47 @@ func (c *compiler) compileServers(srcs []Source) {
 		for _, st := range shared {
 			f.shared[st] = true
 		}
+		f.hasAuth = hasAuthBlock(append(slices.Clip(shared), g.stmts...))
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
 		rpcPort(srv, append(slices.Clip(shared), g.stmts...), c.global)
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}
+}
+
+// hasAuthBlock reports whether a server's statements (its routes
+// groups' too) declare an auth block.
+func hasAuthBlock(stmts []ast.Stmt) bool {
+	for _, st := range stmts {
+		switch st := st.(type) {
+		case *ast.ConfigBlock:
+			if st.Kind == "auth" {
+				return true
+			}
+		case *ast.RoutesGroup:
+			if hasAuthBlock(st.Body) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// authGuard names the guard `with auth` ("auth") or `with
+// role("admin")` ("role"), the builtins, not a function of the
+// program's of that name, and says where its name is; "" for any other
+// guard. Those two authenticate, which only an auth block can do.
+func authGuard(g ast.Expr) (string, token.Pos) {
+	id, ok := g.(*ast.Ident)
+	want := "auth"
+	if call, isCall := g.(*ast.Call); isCall {
+		id, ok = call.Fn.(*ast.Ident)
+		want = "role"
+	}
+	if !ok || id.Name != want || id.Binding == nil || id.Binding.Scope != ast.Builtin {
+		return "", token.Pos{}
+	}
+	return want, id.PosV
 }
 
 // declaredOnce refuses a second declaration of what a server (or a
@@ -285,6 +321,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				}
 				if fn != nil && requiredParams(fn) > 2 {
 					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), requiredParams(fn))
+				}
+				if name, at := authGuard(g); name != "" && !f.hasAuth {
+					f.c.errorf(at, "route %s %s: with %s needs an auth { } block on the server (type: \"jwt\" or \"api_key\"); without one the route would not be protected", st.Method, shownPath(p), name)
 				}
 				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
 			}
@@ -540,6 +579,48 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 		}
 	}
 	f.checkEntryKeys(st.Kind, " in this block", st.Entries, false)
+	if st.Kind == "db" {
+		f.checkDbBlock(st)
+	}
+}
+
+// checkDbBlock refuses a literal db setting the store would refuse when
+// the program starts, in the store's words, at the value: an adapter
+// other than sqlite or postgres, a database, path or url that is not a
+// String. (A value from env is checked at start-up.)
+func (f *fstate) checkDbBlock(st *ast.ConfigBlock) {
+	hasAdapter := slices.ContainsFunc(st.Entries, func(e *ast.ObjEntry) bool { return e.Key == "adapter" })
+	for _, e := range st.Entries {
+		if !slices.Contains([]string{"adapter", "driver", "database", "path", "url"}, e.Key) || e.Key == "driver" && hasAdapter {
+			continue // (the store reads driver, the reference's name, only without an adapter)
+		}
+		v, ok := literal(e.Value)
+		if !ok || v == nil {
+			continue
+		}
+		s, isString := v.(string)
+		switch {
+		case !isString:
+			f.c.errorf(e.Value.Pos(), "db.%s must be a String, got %s", e.Key, literalTypeName(v))
+		case e.Key == "adapter" || e.Key == "driver":
+			if !slices.Contains([]string{"sqlite", "sqlite3", "postgres", "postgresql", "pg", ""}, strings.ToLower(s)) {
+				f.c.errorf(e.Value.Pos(), "db.%s must be \"sqlite\" or \"postgres\", got %q", e.Key, s)
+			}
+		}
+	}
+}
+
+// literalTypeName is the Tova type of a literal's value.
+func literalTypeName(v any) string {
+	switch v.(type) {
+	case int64:
+		return "Int"
+	case float64:
+		return "Float"
+	case bool:
+		return "Bool"
+	}
+	return "String"
 }
 
 // AppliedConfigs are the config blocks the runtime applies: serve reads

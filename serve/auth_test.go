@@ -1,12 +1,17 @@
 package serve
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"tova/driver"
+	"tova/frontend/diag"
 )
 
 const authSecret = "0123456789abcdef-test-secret"
@@ -201,9 +206,9 @@ server {
 	}
 }
 
-// A server whose auth settings cannot work does not start; nor does one
-// with `with auth` and no auth block, whose routes the reference leaves
-// open to everyone.
+// A server whose auth settings cannot work does not start (one with
+// `with auth` and no auth block, whose routes the reference leaves open
+// to everyone, does not compile: TestAuthGuardWithoutAuthBlockRefused).
 func TestAuthStartErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
 		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                   "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
@@ -216,12 +221,50 @@ func TestAuthStartErrors(t *testing.T) {
 		"server {\n  auth { type: \"api_key\", keys: \"sk_live_1,sk_live_2\" }\n}":                       "server: app.tova:2:3: auth.keys: an api_key block needs keys: a non-empty list of key Strings, got a String of 19 characters",
 		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:3: auth.header: expected a header name",
 		"server {\n  auth { keys: [\"a\"], secret: \"" + authSecret + "\" }\n}":                          "server: app.tova:2:3: auth.keys: a setting of an api_key block",
-		"server {\n  route GET \"/x\" with auth => fn() 1\n}":                                            "server: app.tova:2:3: route GET /x: with auth needs an auth { } block on the server",
-		"server {\n  route GET \"/x\" with role(\"admin\") => fn() 1\n}":                                 "server: app.tova:2:3: route GET /x: with role needs an auth { } block on the server",
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with role => fn() 1\n}": "server: app.tova:3:3: route GET /x: with role needs the role's name",
 		// auth called, as role("admin") is: the message says how to write it.
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with auth() => fn() 1\n}": "server: app.tova:3:27: TypeError: auth is a route guard, for `with auth`: it is called with the request, got nothing (write `with auth`, not `with auth()`)",
 	})
+}
+
+// A route with auth (or with role(...)) on a server without an auth
+// block compiled, and the server it built refused to start: it is a
+// compile error at the guard. An auth block in a group counts; a
+// program's own function named auth is a guard like any other.
+func TestAuthGuardWithoutAuthBlockRefused(t *testing.T) {
+	src := `server "open" {
+  route GET "/me" with auth => fn(req) req.user
+  route GET "/admin" with role("admin") => fn(req) req.user
+}
+server "guarded" {
+  routes "/api" {
+    auth { type: "jwt", secret: "0123456789abcdef0123456789abcdef" }
+    route GET "/me" with auth => fn(req) req.user
+  }
+}
+server "own" {
+  fn auth(req, res) { nil }
+  route GET "/me" with auth => fn(req) 1
+}
+`
+	_, err := driver.CompileFile("s.tova", []byte(src))
+	var list diag.List
+	if !errors.As(err, &list) {
+		t.Fatalf("compile: %v", err)
+	}
+	var got []string
+	for _, e := range list {
+		if !strings.HasPrefix(e.Msg, "warning:") {
+			got = append(got, fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg))
+		}
+	}
+	want := []string{
+		`2:24: route GET /me: with auth needs an auth { } block on the server (type: "jwt" or "api_key"); without one the route would not be protected`,
+		`3:27: route GET /admin: with role needs an auth { } block on the server (type: "jwt" or "api_key"); without one the route would not be protected`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // A guard function of the program's named auth is its own, not the
