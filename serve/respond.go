@@ -590,11 +590,16 @@ func headersValue(ctype string, hs netio.Headers) vm.Value {
 // withHeader sets a header on what a caching helper was given: res (the
 // response being built, returned so calls chain), or a response value
 // (a copy is returned, as with_headers does), or a plain value (made a
-// 200 JSON response first).
-func withHeader(target vm.Value, name, value string) vm.Value {
+// 200 JSON response first). The request is refused: req written for res
+// would otherwise make a response value nothing returns, and the header
+// would be lost without a word.
+func withHeader(what string, target vm.Value, name, value string) (vm.Value, error) {
 	if r, ok := target.AsHostOK().(*resObject); ok {
 		r.setHeader(name, vm.Str(value))
-		return target
+		return target, nil
+	}
+	if _, ok := target.AsHostOK().(*reqObject); ok {
+		return vm.Nil, vm.TypeErrorf("%s: expected the response (res) or a response value, got the request: write %s(res, ...)", what, what)
 	}
 	r, ok := asResponse(target)
 	if ok {
@@ -604,7 +609,7 @@ func withHeader(target vm.Value, name, value string) vm.Value {
 		r = &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
 	}
 	r.set(name, value)
-	return vm.HostValue(r)
+	return vm.HostValue(r), nil
 }
 
 // cache_control(res, "public, max-age=60") sets Cache-Control as given
@@ -659,7 +664,7 @@ func builtinCacheControl(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	default:
 		return vm.Nil, vm.TypeErrorf("cache_control: the directive must be a String or a max-age, got %s", vm.TypeName(d))
 	}
-	return withHeader(args[0], "Cache-Control", directive), nil
+	return withHeader("cache_control", args[0], "Cache-Control", directive)
 }
 
 // etag(res, tag) sets the ETag of the response: a String tag as it is
@@ -681,7 +686,7 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		h.Write(b)
 		tag = `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	}
-	return withHeader(args[0], "ETag", tag), nil
+	return withHeader("etag", args[0], "ETag", tag)
 }
 
 // entityTag is the entity tag (RFC 9110 §8.8.3) of a String given to

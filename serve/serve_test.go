@@ -2369,6 +2369,29 @@ server {
 	}
 }
 
+// cache_control(req, ...) and etag(req, ...), the request written for
+// the response, made a response value nothing returned: no header, no
+// 304, no word. They are a TypeError saying to pass res.
+func TestCachingHelpersRefuseTheRequest(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/cc" => fn(req, res) {
+    try { cache_control(req, "public, max-age=60"); "set" } catch e { e.message }
+  }
+  route GET "/etag" => fn(req, res) {
+    try { etag(req, "v1"); "set" } catch e { e.message }
+  }
+}`)
+	u := app.urls[""]
+	for path, want := range map[string]string{
+		"/cc":   `"cache_control: expected the response (res) or a response value, got the request: write cache_control(res, ...)"`,
+		"/etag": `"etag: expected the response (res) or a response value, got the request: write etag(res, ...)"`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
+
 // The guide's caching: cache { default } gives GET answers that set no
 // Cache-Control one; cache_control(res, "...") sets it as written (and
 // the reference's cache_control(response, max_age, opts) builds it);
