@@ -16,7 +16,7 @@ import (
 // The bounds of a builtin registered with parameters: at most one
 // argument per parameter, and at least its first, unless arities says
 // otherwise. A builtin registered without parameters (print, max, zip,
-// merge…) takes any number.
+// merge…) takes any number, unless arities says it takes none.
 
 // arities holds the bounds that differ from the default: the least
 // number of arguments, and the most (-1: any number).
@@ -54,6 +54,11 @@ var arities = map[string][2]int{
 	"row_number": {0, 0}, "rank": {0, 0}, "dense_rank": {0, 0}, "percent_rank": {0, 0}, "running_count": {0, 0},
 	// JavaScript's (value, replacer, indent) is taken too.
 	"json_stringify": {1, 3},
+	// Builtins that take nothing: an argument is a slip (random(1, 100)
+	// for random_int, uuid("order-") for a prefix it would not add).
+	"random": {0, 0}, "uuid": {0, 0}, "now": {0, 0}, "now_iso": {0, 0}, "args": {0, 0}, "cwd": {0, 0},
+	"script_dir": {0, 0}, "script_path": {0, 0}, "read_stdin": {0, 0}, "read_lines": {0, 0},
+	"Date.now": {0, 0}, "Process.uptime": {0, 0}, "crypto.random_uuid": {0, 0},
 }
 
 // withArity wraps fn, the builtin name with parameters params, with the

@@ -80,9 +80,9 @@ func registerModules() {
 	maps.Copy(fsMembers, fsMetaMembers())
 	vm.RegisterValue("fs", NewNamespace("fs", fsMembers))
 
-	random := member("crypto", "random_uuid", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	random := member("crypto", "random_uuid", nil, withArity("crypto.random_uuid", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Str(uuid.NewString()), nil
-	})
+	}))
 	vm.RegisterValue("crypto", NewNamespace("crypto", map[string]vm.Value{
 		"sha256":              member("crypto", "sha256", ps("data"), digest("sha256", sha256.New)),
 		"sha512":              member("crypto", "sha512", ps("data"), digest("sha512", sha512.New)),

@@ -127,9 +127,9 @@ func registerNamespaces() {
 
 	// Date
 	vm.RegisterValue("Date", NewNamespace("Date", map[string]vm.Value{
-		"now": member("Date", "now", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		"now": member("Date", "now", nil, withArity("Date.now", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Int(t.In.Cfg.Now().UnixMilli()), nil
-		}),
+		})),
 		"new":   member("Date", "new", ps("value"), bDateNew),
 		"parse": member("Date", "parse", ps("text"), bDateParse),
 	}))
@@ -139,9 +139,9 @@ func registerNamespaces() {
 	process := vm.HostValue(&Namespace{
 		name: "Process",
 		members: map[string]vm.Value{
-			"uptime": member("Process", "uptime", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+			"uptime": member("Process", "uptime", nil, withArity("Process.uptime", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				return vm.Float(t.In.Cfg.Now().Sub(t.In.Started).Seconds()), nil
-			}),
+			})),
 			"pid":      pid,
 			"platform": vm.Str(runtime.GOOS),
 			"arch":     vm.Str(runtime.GOARCH),
