@@ -389,7 +389,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				slot = f.evalToSlot(st.Name, st.Kind+" "+name)
 			} else {
 				frame := name
-				if frame == "" && (st.Kind == "on_start" || st.Kind == "on_stop") {
+				if frame == "" && (st.Kind == "on_start" || st.Kind == "on_stop" || st.Kind == "on_error") {
 					frame = st.Kind // its frame in a stack trace
 				}
 				slot = f.funcToSlot(st.Fn, frame, st.Name, st.Kind+" "+name, st.PosV)

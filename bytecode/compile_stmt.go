@@ -540,6 +540,12 @@ func (f *fstate) assignValues(targets []ast.Pattern, values []ast.Expr, isVar bo
 	}
 	if len(targets) == 1 && len(values) == 1 {
 		if pb, ok := targets[0].(*ast.PBind); ok {
+			if lam, isLambda := values[0].(*ast.Lambda); isLambda {
+				// (validate = fn(o) ...: its frames in a stack trace
+				// read validate, not <lambda>)
+				f.namedLambdaTo(pb.Name.Binding, lam, pb.Name.Name)
+				return
+			}
 			f.assignExprTo(pb.Name.Binding, values[0])
 			return
 		}
@@ -590,6 +596,22 @@ func (f *fstate) assignExprTo(b *ast.Binding, e ast.Expr) {
 		return
 	}
 	r := f.operand(e)
+	f.store(b, r)
+}
+
+// namedLambdaTo binds b to the lambda lam, the function taking name.
+func (f *fstate) namedLambdaTo(b *ast.Binding, lam *ast.Lambda, name string) {
+	if b.Scope == ast.Local {
+		r, ok := f.regOf[b]
+		if !ok {
+			f.declare(b)
+			r = f.regOf[b]
+		}
+		f.closure(lam.Fn, name, lam.PosV, r)
+		return
+	}
+	r := f.alloc(1)
+	f.closure(lam.Fn, name, lam.PosV, r)
 	f.store(b, r)
 }
 

@@ -2369,6 +2369,20 @@ server {
 	}
 }
 
+// The on_error hook's frame in a stack trace read <lambda>, where the
+// other hooks' read their kind: it reads on_error.
+func TestOnErrorFrameNamed(t *testing.T) {
+	app := startApp(t, `server {
+  on_error fn(err, req) {
+    try { nil.x } catch e { { frame: e.stack.trim().split(" (")[0] } }
+  }
+  route GET "/a" => fn() { nil.y }
+}`)
+	if r := do(t, "GET", app.urls[""]+"/a", ""); r.body != `{"frame":"at on_error"}` {
+		t.Errorf("GET /a: %d %s", r.status, r.body)
+	}
+}
+
 // cache_control(req, ...) and etag(req, ...), the request written for
 // the response, made a response value nothing returned: no header, no
 // 304, no word. They are a TypeError saying to pass res.
