@@ -753,6 +753,7 @@ func (f *fstate) bindPattern(p ast.Pattern, r int) {
 		}
 		f.release(saved)
 	case *ast.PObject:
+		f.setPos(p.PosV) // (a value with no such field fails here, not at the fn)
 		saved := f.top
 		tmp := f.alloc(2)
 		for _, fl := range p.Fields {
