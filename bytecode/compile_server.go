@@ -34,8 +34,12 @@ func (c *compiler) compileServers(srcs []Source) {
 	var staticBlock ast.Stmt // a top-level static { } block, which serves files alone
 	sharedFile := 0
 	byName := map[string]*group{}
+	topAuth := false // a top-level auth { } block, which serve applies to every server
 	for i, s := range srcs {
 		for _, st := range s.File.Stmts {
+			if cb, ok := st.(*ast.ConfigBlock); ok && cb.Kind == "auth" {
+				topAuth = true
+			}
 			if ast.SharedServerDecl(st) {
 				if len(shared) == 0 {
 					sharedFile = i
@@ -119,7 +123,7 @@ func (c *compiler) compileServers(srcs []Source) {
 		for _, st := range shared {
 			f.shared[st] = true
 		}
-		f.hasAuth = hasAuthBlock(append(slices.Clip(shared), g.stmts...))
+		f.hasAuth = topAuth || hasAuthBlock(append(slices.Clip(shared), g.stmts...))
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
 		rpcPort(srv, append(slices.Clip(shared), g.stmts...), c.global)
 		f.emit(RETNIL, 0, 0, 0)

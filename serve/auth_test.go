@@ -267,6 +267,24 @@ server "own" {
 	}
 }
 
+// An auth block at the top level is every server's: with auth needs no
+// block of the server's own, and the route is protected.
+func TestAuthTopLevelBlock(t *testing.T) {
+	app := startApp(t, `
+auth { type: "api_key", keys: ["k1"] }
+server {
+  route GET "/x" with auth => fn() "ok"
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/x", ""); r.status != 401 {
+		t.Errorf("without a key: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/x", "", "X-API-Key", "k1"); r.status != 200 || r.body != `"ok"` {
+		t.Errorf("with the key: %d %s", r.status, r.body)
+	}
+}
+
 // A guard function of the program's named auth is its own, not the
 // runtime's: it needs no auth block.
 func TestAuthOwnGuard(t *testing.T) {
