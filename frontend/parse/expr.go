@@ -71,6 +71,19 @@ func binop(k token.Kind) (int, string) {
 	return 0, ""
 }
 
+// operatorBefore reports whether k is an operator that takes an operand
+// after it: binary, comparison, or prefix.
+func operatorBefore(k token.Kind) bool {
+	if prec, _ := binop(k); prec != 0 || compareOp(k) != "" {
+		return true
+	}
+	switch k {
+	case token.POW, token.NOT, token.BANG, token.TILDE:
+		return true
+	}
+	return false
+}
+
 func compareOp(k token.Kind) string {
 	switch k {
 	case token.EQ:
@@ -782,11 +795,15 @@ func (p *parser) primary() ast.Expr {
 	case token.LBRACE:
 		if p.cond != "" && p.endsStmt(p.p) {
 			// `if count > {`: the operand is missing, and this is the body.
+			// (Only right after an operator: `{` after a match arm's =>,
+			// a paren or a comma in a condition is an object.)
 			before := p.p - 1
 			for before > 0 && p.toks[before].Kind == token.NEWLINE {
 				before--
 			}
-			p.fail("expected an expression after %s, found '{' (the %s's body)", p.toks[before], p.cond)
+			if k := p.toks[before].Kind; operatorBefore(k) {
+				p.fail("expected an expression after %s, found '{' (the %s's body)", p.toks[before], p.cond)
+			}
 		}
 		return p.objectLit()
 	case token.FN:

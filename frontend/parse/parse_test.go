@@ -328,6 +328,9 @@ func TestErrors(t *testing.T) {
 		{"if x == { a: 1 } { y }", nil},
 		{"if f(fn() {\n  o = { a: 1 }\n  o\n}) { y }", nil},
 		{"if \"{ { a: 1 } }\" == s { y }", nil},
+		{"if (match x { 1 => { a: 1 }, _ => { a: 2 } }).a == 1 { y }", nil},
+		{"while match s {\n  \"a\" => { go: true }\n  _ => { go: false }\n}.go {\n  y\n}\n", nil},
+		{"if f(1,\n{ a: 1 }\n) { y }", nil},
 		// in an interpolation, its closing brace is what follows the expression
 		{`print("val: {x + } and more")`, []string{"1:18: expected expression, found '}'"}},
 		{`print("a {(1 + 2} b")`, []string{"1:17: unclosed '(' opened at 1:11"}},
