@@ -120,7 +120,9 @@
 // # Delivery guarantee and ordering
 //
 // At least once. A job, a delivery or a tick is committed before
-// spawn_job / publish returns or the tick is due, and it stays stored
+// spawn_job / publish returns or the tick is due (a cron tick the
+// database could not store then is stored late, once it answers; see
+// the schedules below), and it stays stored
 // until one attempt succeeds or all attempts failed. A process killed in
 // the middle (SIGKILL, a crash) loses nothing (on SQLite, an operating
 // system crash or power loss may lose the last commits: the jobs file
@@ -215,7 +217,17 @@
 // on that host next stores the last tick that fell due between the dead
 // leader's last heartbeat and the end of its lease, late, the same way;
 // a tick falling due while no process ran and no lease held is skipped,
-// as cron skips the ticks of a machine that was off.
+// as cron skips the ticks of a machine that was off. A cron tick the
+// database could not store when it fell due (unreachable for a failover
+// or a restart) is not lost either: every Runner that failed to store it
+// (or to read the leader then) tries again a second later, then twice
+// as long each time up to 30 s, and stores it, late, once the database
+// answers, unless a tick was stored since (by another replica: it still
+// runs once); it gives up when the schedule's next tick falls due, which
+// takes over, as the ticks a paused process missed collapse into the
+// next. It logs when it starts retrying and when it ends, not at each
+// try. An interval's tick that could not be stored is skipped, its next
+// one coming soon.
 //
 // # Transactions
 //

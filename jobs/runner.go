@@ -357,8 +357,13 @@ func (r *Runner) tickLoop(ctx context.Context, tk tickSpec, led bool) {
 			led = leader
 		}
 		cancel()
-		if err != nil && ctx.Err() == nil {
-			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick failed; skipped")
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case tk.interval:
+			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick failed; skipped (an interval's next tick comes soon)")
+		default:
+			r.tickers.Add(1)
+			go r.retryTick(ctx, tk, next, err)
 		}
 		if now := time.Now(); next.Before(now) {
 			next = now // (after a pause of the process, the ticks it missed are skipped)
@@ -452,34 +457,80 @@ func (r *Runner) ticksOfDeadLeader(ctx context.Context) {
 // storeMissedTick stores the tick of tk due at due unless one was
 // stored since.
 func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time) {
+	stored, err := r.storeLateTick(ctx, tk, due)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick a dead leader missed failed")
+	case stored:
+		r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader died before storing a tick; stored it late")
+	}
+}
+
+// retryTick stores, late, the tick of cron schedule tk due at due that
+// could not be stored then (failed: the database did not answer, for a
+// failover or a restart), trying again a second later, then twice as
+// long each time up to maxTickRetry, until the tick is stored, here or
+// by another process, or the schedule's next tick falls due and takes
+// over, as the ticks a paused process missed collapse into the next.
+// Every replica whose tick failed retries it, and it still runs once:
+// storeLateTick looks for a tick stored since, and a tick is unique
+// while one is queued or running. It logs when it starts and when it
+// ends, not at each try.
+func (r *Runner) retryTick(ctx context.Context, tk tickSpec, due time.Time, failed error) {
+	defer r.tickers.Done()
+	log := r.log.With().Str("schedule", tk.args.Schedule).Time("due", due).Logger()
+	log.Warn().Err(failed).Msg("jobs: storing a tick failed; retrying until the database answers or the next tick is due")
+	next := tk.sched.Next(due)
+	for wait := time.Second; ; wait = min(2*wait, maxTickRetry) {
+		if !next.IsZero() && !time.Now().Add(wait).Before(next) {
+			log.Warn().Err(failed).Msg("jobs: a tick could not be stored before the next one fell due; skipped")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		stored, err := r.storeLateTick(ctx, tk, due)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			if stored {
+				log.Warn().Msg("jobs: the database answered again; stored the tick late")
+			}
+			return
+		}
+		failed = err
+	}
+}
+
+// maxTickRetry is the longest wait between two tries of retryTick.
+const maxTickRetry = 30 * time.Second
+
+// storeLateTick stores the tick of tk due at due unless one was stored
+// since; stored says whether this call stored it.
+func (r *Runner) storeLateTick(ctx context.Context, tk tickSpec, due time.Time) (stored bool, err error) {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	// (a tick an earlier release stored is on the server's jobs queue)
 	recent, err := r.q.list(sctx, river.NewJobListParams().Kinds(kindSchedule).Queues(tk.opts.Queue, queueName(tk.args.Server)).
 		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(100))
 	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: checking for a tick a dead leader missed")
-		}
-		return
+		return false, fmt.Errorf("checking for a tick stored since: %w", err)
 	}
 	for _, j := range recent {
 		var a scheduleArgs
 		if json.Unmarshal(j.EncodedArgs, &a) == nil && a == tk.args && !j.CreatedAt.Before(due.Add(-time.Second)) {
-			return // stored
+			return false, nil // stored
 		}
 	}
 	res, err := r.q.insert(sctx, tk.args, tk.opts)
 	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick a dead leader missed failed")
-		}
-		return
+		return false, err
 	}
-	if res != nil && res.UniqueSkippedAsDuplicate {
-		return // another replica stored it meanwhile, and says so
-	}
-	r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader died before storing a tick; stored it late")
+	// (a replica that stored it meanwhile makes it a duplicate)
+	return res == nil || !res.UniqueSkippedAsDuplicate, nil
 }
 
 // Stop stops working the queue: running jobs get until ctx ends to
