@@ -220,6 +220,10 @@ func ScratchQueue(prog *vm.Program, d *bytecode.Server, cfg vm.Config) (where st
 	if err := inst.RunServerInit(context.Background(), d.Init); err != nil {
 		return "", false, err
 	}
+	// The db block's own errors, as the server's start reports them.
+	if err := store.CheckConfig(inst); err != nil {
+		return "", false, err
+	}
 	where, explicit, err = jobs.QueueOf(inst)
 	return where, explicit, jobsBlockAt(prog.Code, d, err)
 }

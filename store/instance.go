@@ -142,6 +142,16 @@ func Ready(ctx context.Context, in *vm.Instance) error {
 	return nil
 }
 
+// CheckConfig reads the instance's db block as Ready would, without
+// opening the database: a block that cannot work is its ConfigError, at
+// the block's position. Code that reads the block for another purpose
+// (where a server keeps its jobs) calls it first, so that the error is
+// the one a server's start gives.
+func CheckConfig(in *vm.Instance) error {
+	_, _, err := configFor(in)
+	return err
+}
+
 // Ping checks the instance's database: configured is false when the
 // program has no db block and no models; err says why the database does
 // not answer (it is opened first if it is not yet).

@@ -200,6 +200,27 @@ func TestJobsSetupFailure(t *testing.T) {
 	}
 }
 
+// A db block that cannot work gave tova jobs the jobs runtime's bare
+// `db: adapter "postgres" needs a url`; it is the ConfigError at the
+// block's position that tova serve gives.
+func TestJobsDBBlockConfigError(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	for src, msg := range map[string]string{
+		`db { adapter: "postgres", url: env("TOVA_TEST_UNSET_URL") }`: "ConfigError: db.url is nil: is the environment variable it reads set?",
+		`db { adapter: "postgres" }`:                                  `ConfigError: db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`,
+	} {
+		os.WriteFile(app, []byte(src+"\nserver {\n  background fn work(k) { print(k) }\n}\n"), 0o644)
+		var out, errOut testutil.Buffer
+		want := "tova jobs: server: reading its configuration failed (--database reads a queue without running the program):\n" +
+			app + ":1:1: " + msg + "\n" + src + "\n^\n  at db (" + app + ":1:1)\n"
+		if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || errOut.String() != want {
+			t.Errorf("exit %d:\n%s\nwant\n%s", code, errOut.String(), want)
+		}
+	}
+}
+
 // The queue of an artifact is the one of the program it was built from:
 // dist/server.tbc of app.tova reads tova_app's, as it works it (with
 // --database, it was tova_server's, an empty queue).
