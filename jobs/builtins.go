@@ -92,6 +92,13 @@ func bSpawnJob(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return runInline(t, args[0], name, rest)
 	}
+	if f := args[0]; f.Kind() == vm.KFunc {
+		// Named, but perhaps no background fn: a lambda bound to a name
+		// (helper = fn(x) ...) takes that name, which may even be one's.
+		if bg, ok := r.background[name]; !ok || bg.Kind() != vm.KFunc || bg.AsClosure().Fn != f.AsClosure().Fn {
+			return vm.Nil, vm.TypeErrorf("spawn_job: expected a background fn or its name, got the function %s, which is not one", name)
+		}
+	}
 	server, err := r.backgroundServer(name)
 	if err != nil {
 		return vm.Nil, err

@@ -20,6 +20,10 @@ server "w" {
   fn unknown() { spawn_job("nope", 1) }
   fn anonymous() { spawn_job(fn(x) x, 1) }
   fn not_a_job() { spawn_job(42) }
+  // A lambda bound to a name is named so, but is no background fn,
+  // even when the name is one's.
+  fn named_lambda() { helper = fn(x) x; spawn_job(helper, 1) }
+  fn shadowing_lambda() { var work = fn(x) x * 100; spawn_job(work, 1) }
   fn bad_topic() { publish(42, 1) }
   // A second payload was dropped without a word.
   fn two_payloads() { publish("t", 1, 2) }
@@ -53,6 +57,8 @@ func TestSpawnJobErrors(t *testing.T) {
 		"unknown":          `JobError: spawn_job: unknown background job "nope" (background fns: audit, work)`,
 		"anonymous":        "TypeError: spawn_job: expected a background fn or its name, got an anonymous function",
 		"not_a_job":        "TypeError: spawn_job: expected a background fn or its name, got Int",
+		"named_lambda":     "TypeError: spawn_job: expected a background fn or its name, got the function helper, which is not one",
+		"shadowing_lambda": "TypeError: spawn_job: expected a background fn or its name, got the function work, which is not one",
 		"bad_topic":        "TypeError: publish: expected a topic String, got Int",
 		"two_payloads":     "TypeError: publish takes 1 or 2 arguments (topic, payload), got 3",
 		"job_id_arg":       "TypeError: job_id takes no arguments, got 1",
