@@ -143,8 +143,12 @@ func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // environObject is the environment as an object, its names in sorted
 // order (the order the system keeps them in is not one to rely on).
 func environObject(t *vm.Thread) vm.Value {
-	pairs := t.In.Cfg.Environ()
-	slices.Sort(pairs)
+	pairs := slices.Clone(t.In.Cfg.Environ())
+	slices.SortFunc(pairs, func(a, b string) int { // by name: "A=1" < "AB=1"
+		na, _, _ := strings.Cut(a, "=")
+		nb, _, _ := strings.Cut(b, "=")
+		return strings.Compare(na, nb)
+	})
 	o := vm.NewObject()
 	for _, kv := range pairs {
 		if name, value, ok := strings.Cut(kv, "="); ok && name != "" {
