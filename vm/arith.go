@@ -234,10 +234,16 @@ func quantityArith(op byte, a, b Value) (Value, error) {
 			}
 			return mk(x % y), nil
 		}
-	case k == KDuration && (op == '+' || op == '-') && b.k == KDuration:
-		return shiftTime(op, a, int64(b.n))
-	case k == KDuration && op == '+' && a.k == KDuration:
-		return shiftTime(op, b, int64(a.n))
+	case k == KDuration && (op == '+' || op == '-') && b.k == KDuration && a.k != KSize:
+		if r, ok, err := shiftTime(op, a, int64(b.n)); ok {
+			return r, err
+		}
+		return Nil, TypeErrorf("unsupported operand types for %s: %s and %s (a Duration moves a Date or an Int of milliseconds)", opName(op), TypeName(a), TypeName(b))
+	case k == KDuration && op == '+' && a.k == KDuration && b.k != KSize:
+		if r, ok, err := shiftTime(op, b, int64(a.n)); ok {
+			return r, err
+		}
+		return Nil, TypeErrorf("unsupported operand types for %s: %s and %s (a Duration moves a Date or an Int of milliseconds)", opName(op), TypeName(a), TypeName(b))
 	case a.k == k && b.IsNumber() && (op == '*' || op == '/'):
 		return scaleQuantity(mk, int64(a.n), b, op)
 	case b.k == k && a.IsNumber() && op == '*':
@@ -248,27 +254,33 @@ func quantityArith(op byte, a, b Value) (Value, error) {
 
 // shiftTime moves t, a time, by ns nanoseconds (back for '-'): a Date
 // by the duration, an Int of Unix milliseconds by its milliseconds (the
-// part of a millisecond dropped, as toward zero).
-func shiftTime(op byte, t Value, ns int64) (Value, error) {
+// part of a millisecond dropped, as toward zero). ok is false when t is
+// no time.
+func shiftTime(op byte, t Value, ns int64) (v Value, ok bool, err error) {
+	switch t.k {
+	case KInt:
+	case KHost:
+		if _, ok := t.AsHostOK().(HostShifted); !ok {
+			return Nil, false, nil
+		}
+	default:
+		return Nil, false, nil
+	}
 	if op == '-' {
 		if ns == math.MinInt64 {
-			return Nil, Errorf("OverflowError", "Duration overflow in -")
+			return Nil, true, Errorf("OverflowError", "Duration overflow in -")
 		}
 		ns = -ns
 	}
-	switch t.k {
-	case KInt:
+	if t.k == KInt {
 		r, ok := addInt(int64(t.n), ns/int64(time.Millisecond))
 		if !ok {
-			return Nil, overflow(opName(op))
+			return Nil, true, overflow(opName(op))
 		}
-		return Int(r), nil
-	case KHost:
-		if h, ok := t.AsHostOK().(HostShifted); ok {
-			return h.Shift(time.Duration(ns))
-		}
+		return Int(r), true, nil
 	}
-	return Nil, TypeErrorf("unsupported operand types for %s: %s and Duration (a Duration moves a Date or an Int of milliseconds)", opName(op), TypeName(t))
+	v, err = t.AsHostOK().(HostShifted).Shift(time.Duration(ns))
+	return v, true, err
 }
 
 func scaleQuantity(mk func(int64) Value, q int64, by Value, op byte) (Value, error) {

@@ -225,7 +225,7 @@ func (d *Date) CompareHost(other vm.HostObject) (int, bool) {
 
 // Shift is d moved by a Duration (vm.HostShifted): d + 1.hour.
 func (d *Date) Shift(by time.Duration) (vm.Value, error) {
-	return shiftedDate("+", d.T, by)
+	return shiftedDate("moving a Date by a Duration", d.T, by)
 }
 
 // shiftedDate is tm + by as a Date, a ValueError when that is outside
