@@ -41,7 +41,9 @@ func fsGlobFiles(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, valueErr("fs.glob_files: malformed pattern %q", pattern)
 	}
 	var paths []string
-	t.Blocking(func() { paths, err = doublestar.FilepathGlob(pattern) })
+	// (Symbolic links are listed, not followed: a link to a directory
+	// above it would make ** go round for ever.)
+	t.Blocking(func() { paths, err = doublestar.FilepathGlob(pattern, doublestar.WithNoFollow()) })
 	if err != nil {
 		return vm.Nil, valueErr("fs.glob_files: %v", err)
 	}

@@ -24,6 +24,15 @@ func TestFSFileMetadata(t *testing.T) {
 	eq(t, "glob_files *.csv", fsCall(t, e, "glob_files", p("*.csv")), vm.Repr(L(p("a.csv"))))
 	eq(t, "glob_files **/*.csv", fsCall(t, e, "glob_files", p("**/*.csv")), vm.Repr(L(p("a.csv"), p("sub/deep/b.csv"))))
 	eq(t, "glob_files of nothing", fsCall(t, e, "glob_files", p("*.json")), "[]")
+	// Links to a directory above are listed, not followed: ** went round
+	// them until memory ran out.
+	for _, l := range []string{"sub/deep/up", "sub/deep/up2"} {
+		if err := os.Symlink("..", filepath.Join(dir, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eq(t, "glob_files ** beside links to a parent", fsCall(t, e, "glob_files", p("sub/**")),
+		vm.Repr(L(p("sub"), p("sub/deep"), p("sub/deep/b.csv"), p("sub/deep/up"), p("sub/deep/up2"))))
 	glob, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "glob_files")
 	if _, err := e.callValue(glob, p("[")); err == nil || !strings.Contains(err.Error(), "fs.glob_files: malformed pattern") {
 		t.Errorf("glob_files of a malformed pattern: %v", err)
