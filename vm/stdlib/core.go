@@ -253,6 +253,8 @@ func convInt(v vm.Value) vm.Value {
 		return parseIntText(v.AsString())
 	case vm.KDuration:
 		return vm.Int(time.Duration(v.AsDuration()).Milliseconds())
+	case vm.KSize:
+		return vm.Int(v.AsSize()) // bytes
 	}
 	return vm.Nil
 }
@@ -353,6 +355,10 @@ func convFloat(v vm.Value) vm.Value {
 		if f, ok := parseFloatText(v.AsString()); ok {
 			return vm.Float(f)
 		}
+	case vm.KDuration: // milliseconds, as to_int, with their fraction
+		return vm.Float(float64(v.AsDuration()) / float64(time.Millisecond))
+	case vm.KSize:
+		return vm.Float(float64(v.AsSize()))
 	}
 	return vm.Nil
 }
