@@ -1,10 +1,13 @@
 package parse
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -1362,6 +1365,60 @@ func tupleIndex(t token.Token) bool {
 	return first != ""
 }
 
+// jsRegexEscapes rewrites JavaScript's \uXXXX and \u{X...} escapes of
+// a regex literal (code from the reference's programs) to RE2's \x{...};
+// a UTF-16 surrogate pair becomes its one code point. Every other
+// escape is left as written.
+func jsRegexEscapes(pattern string) string {
+	if !strings.Contains(pattern, `\u`) {
+		return pattern
+	}
+	hex4 := func(s string) (rune, bool) {
+		if len(s) < 4 {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(s[:4], 16, 32)
+		return rune(n), err == nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c != '\\' || i+1 >= len(pattern) {
+			b.WriteByte(c)
+			continue
+		}
+		if pattern[i+1] != 'u' {
+			b.WriteString(pattern[i : i+2]) // another escape, \\ included
+			i++
+			continue
+		}
+		rest := pattern[i+2:]
+		if r, ok := hex4(rest); ok {
+			n := 6
+			if utf16.IsSurrogate(r) && strings.HasPrefix(rest[4:], `\u`) {
+				if r2, ok := hex4(rest[6:]); ok {
+					if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+						r, n = pair, 12
+					}
+				}
+			}
+			fmt.Fprintf(&b, `\x{%X}`, r)
+			i += n - 1
+			continue
+		}
+		if j := strings.IndexByte(rest, '}'); strings.HasPrefix(rest, "{") && j > 1 {
+			if _, err := strconv.ParseUint(rest[1:j], 16, 32); err == nil {
+				b.WriteString(`\x` + rest[:j+1])
+				i += 2 + j
+				continue
+			}
+		}
+		b.WriteString(`\u`) // RE2 refuses it, and says so
+		i++
+	}
+	return b.String()
+}
+
 // regexFlags are the flags a regex literal may carry (JavaScript's):
 // i, m and s change what matches; g makes replace change every match;
 // u and y are accepted and change nothing.
@@ -1378,6 +1435,7 @@ func (p *parser) regexLit(t token.Token) ast.Expr {
 			p.failAt(t.Pos, t.End, "regex flag %q: expected each of g, i, m, s, u, y at most once", f)
 		}
 	}
+	pattern = jsRegexEscapes(pattern)
 	full := pattern
 	if inline := strings.Map(func(r rune) rune {
 		if strings.ContainsRune("ims", r) {
