@@ -136,3 +136,67 @@ server "b" {
 		t.Errorf("GET /count = %s, want 0 (rolled back)", r.body)
 	}
 }
+
+// Only a direct call from inside db.transaction was refused: a server
+// that served such a call did not pass the token on, so the write of a
+// third server (or of the first, called back) waited 10 s for the
+// writer and committed after the caller had rolled back.
+func TestCallInsideTransactionRefusedAlongTheChain(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+db { adapter: "sqlite", database: "tx.db" }
+model Item { stock: Int = 0 }
+model Ord { name: String }
+
+server "orders" {
+  fn place() {
+    try {
+      db.transaction(fn() {
+        Ord.create({ name: "relayed" })
+        relay.pass()
+      })
+    } catch e { e.message }
+  }
+  fn back() {
+    try {
+      db.transaction(fn() {
+        Ord.create({ name: "outer" })
+        relay.back()
+      })
+    } catch e { e.message }
+  }
+  fn note() { Ord.create({ name: "inner" }); true }
+  fn counts() { { orders: Ord.count(), items: Item.count() } }
+  route POST "/place" => place
+  route POST "/back" => back
+  route GET "/counts" => counts
+}
+
+server "relay" {
+  fn pass() { inventory.reserve() }
+  fn back() { orders.note() }
+}
+
+server "inventory" {
+  fn reserve() { Item.create({ stock: 10 }); true }
+}
+`, func(o *Options) { o.Dir = dir })
+	orders := app.urls["orders"]
+	for _, path := range []string{"/place", "/back"} {
+		start := time.Now()
+		r := do(t, "POST", orders+path, "")
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("POST %s took %v: it waited for the database", path, took)
+		}
+		if r.status != 200 || !strings.Contains(r.body, "409") ||
+			!strings.Contains(r.body, "cannot write to the SQLite database") ||
+			!strings.Contains(r.body, "(db.transaction at app.tova:") {
+			t.Errorf("POST %s = %d %s", path, r.status, r.body)
+		}
+	}
+	// Neither side's write remains, whatever time passes.
+	time.Sleep(200 * time.Millisecond)
+	if r := do(t, "GET", orders+"/counts", ""); r.status != 200 || r.body != `{"orders":0,"items":0}` {
+		t.Errorf("GET /counts = %d %s, want nothing kept", r.status, r.body)
+	}
+}

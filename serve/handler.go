@@ -1505,11 +1505,11 @@ func (x *exchange) failure(err error) *netio.Response {
 			resp = x.deadlineAnswer(id)
 		}
 	}
-	if resp == nil && store.HeldByCaller(err) {
+	if msg, ok := x.heldRefusal(err); resp == nil && ok {
 		// Said to the calling server, whose RPCError carries it: its
 		// transaction is what to move.
 		x.res.status = 409
-		return x.withResHeaders(errorResponse(409, "DATABASE_HELD_BY_CALLER", ve.Msg, id, nil))
+		return x.withResHeaders(errorResponse(409, "DATABASE_HELD_BY_CALLER", msg, id, nil))
 	}
 	if resp == nil && ve != nil && ve.Kind == store.KindUnavailable {
 		// the database is down: a temporary condition, not a bug
@@ -1524,6 +1524,36 @@ func (x *exchange) failure(err error) *netio.Response {
 	// still reported to its supervisor as failed (restarted, counted).
 	resp.Failure = err
 	return resp
+}
+
+// heldRefusal returns the message of err when it is a statement refused
+// because the calling request's transaction holds the database: this
+// server's own, or, when this server serves a call that carries that
+// transaction, the refusal of a server it called in turn, passed back
+// along the chain of calls as it came.
+func (x *exchange) heldRefusal(err error) (string, bool) {
+	var ve *vm.Error
+	if store.HeldByCaller(err) && errors.As(err, &ve) {
+		return ve.Msg, true
+	}
+	var f *rpcFailure
+	if !x.holds || !errors.As(err, &f) || f.status != 409 {
+		return "", false
+	}
+	v, perr := stdlib.ParseJSON(f.body)
+	if perr != nil || v.Kind() != vm.KObject {
+		return "", false
+	}
+	e, _ := v.AsObject().Get("error")
+	if e.Kind() != vm.KObject {
+		return "", false
+	}
+	code, _ := e.AsObject().Get("code")
+	msg, _ := e.AsObject().Get("message")
+	if code.Kind() != vm.KString || code.AsString() != "DATABASE_HELD_BY_CALLER" || msg.Kind() != vm.KString {
+		return "", false
+	}
+	return msg.AsString(), true
 }
 
 // withResHeaders gives a runtime's error answer the headers and cookies

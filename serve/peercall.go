@@ -102,9 +102,9 @@ var rpcFailureShape = vm.ShapeOf([]string{"status", "body"})
 
 func (f *rpcFailure) Unwrap() error { return f.cause }
 
-// heldHeader carries, on a call made inside db.transaction, a token
-// that the servers of the process find in Runtime.held: what the
-// caller's transaction holds. A token of another process, or made up,
+// heldHeader carries, on a call made inside db.transaction or while
+// serving a call that carries one, a token that the servers of the
+// process find in Runtime.held: what the transaction holds. A token of another process, or made up,
 // is found in none.
 const heldHeader = "X-Tova-Held"
 
@@ -168,7 +168,8 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	if held, ok := store.Holding(t); ok {
 		// The callee, if it is a server of this process, learns what
-		// the caller's transaction holds (see Server.callerHolds).
+		// the transaction of the caller, or of the request whose call
+		// the caller serves, holds (see exchange.CallerHolds).
 		token := uuid.NewString()
 		p.from.rt.held.Store(token, held)
 		defer p.from.rt.held.Delete(token)

@@ -25,12 +25,27 @@ type CallerHolder interface {
 // calling request's transaction holds the database (see heldByCaller).
 const codeHeldByCaller = "held_by_caller"
 
-// Holding returns what thread t holds when it is inside db.transaction
-// on SQLite. A server of the process that t calls cannot write to that
-// database: it would wait for the writer, which the transaction keeps
-// while it waits for the call. On PostgreSQL (false) a callee waits
-// only on the rows both change.
+// Holding returns what a call thread t makes to a server of the
+// process carries: what t holds when it is inside db.transaction on
+// SQLite or, when t serves a call that carries a transaction, what that
+// transaction holds. A server of the process that t calls, directly or
+// through other servers' calls, cannot write to that database: it would
+// wait for the writer, which the transaction keeps while it waits for
+// the chain of calls. On PostgreSQL (false) a callee waits only on the
+// rows both change.
 func Holding(t *vm.Thread) (Held, bool) {
+	if held, ok := holding(t); ok {
+		return held, true
+	}
+	if h, ok := t.Host.(CallerHolder); ok {
+		return h.CallerHolds()
+	}
+	return Held{}, false
+}
+
+// holding returns what thread t holds when it is inside db.transaction
+// on SQLite.
+func holding(t *vm.Thread) (Held, bool) {
 	s, ok := t.In.Service(serviceKey{}).(*instanceDB)
 	if !ok {
 		return Held{}, false
