@@ -1141,6 +1141,11 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 // an integer" would send its writer looking for a typo.
 const intRange = "is out of range for Int (-9223372036854775808 to 9223372036854775807)"
 
+// intMinAsFloat says why Int's minimum written as a Float is refused:
+// the integers just below it (-9223372036854775809) read as that Float
+// too, and taking them for the minimum would change them unseen.
+const intMinAsFloat = "is Int's minimum or an integer just below it, which JSON reads as the same Float: write the minimum as the integer -9223372036854775808"
+
 // convertScalar converts a value to Int, Float, Bool, String or Date;
 // any other type is not checked.
 func convertScalar(v vm.Value, typ string) (vm.Value, string) {
@@ -1150,10 +1155,15 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		case vm.KInt:
 			return v, ""
 		case vm.KFloat:
-			// (JSON gives an integer past Int's range as a Float)
-			if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			// (JSON gives an integer past Int's range, or one written
+			// with an exponent or a fraction, 1e18, as a Float)
+			switch f := v.AsFloat(); {
+			case f != math.Trunc(f):
+			case f == -(1 << 63):
+				return vm.Nil, intMinAsFloat
+			case f > -(1<<63) && f < 1<<63:
 				return vm.Int(int64(f)), ""
-			} else if f == math.Trunc(f) && math.Abs(f) >= 1<<63 {
+			default:
 				return vm.Nil, intRange
 			}
 		case vm.KString:

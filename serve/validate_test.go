@@ -135,7 +135,7 @@ server {
 	const past = "n is out of range for Int (-9223372036854775808 to 9223372036854775807)"
 	for _, c := range []struct{ method, path, body, want string }{
 		{"POST", "/f", `{"n":99999999999999999999}`, past},
-		{"POST", "/f", `{"n":-9223372036854775809}`, past},
+		{"POST", "/f", `{"n":-9223372036854775810000}`, past},
 		{"POST", "/f", `{"n":1e20}`, past},
 		{"GET", "/g?n=9223372036854775808", "", past},
 		{"GET", "/g?n=-9223372036854775809", "", past},
@@ -150,5 +150,39 @@ server {
 	}
 	if r := do(t, "GET", u+"/g?n=9223372036854775807", ""); r.status != 200 || r.body != "9223372036854775807" {
 		t.Errorf("GET /g?n=max = %d %s", r.status, r.body)
+	}
+}
+
+// A whole Float within Int's range was refused: past 2^53 it "must be
+// an integer" (1e18), and -2^63, Int's minimum, was "out of range"
+// (it is refused still, saying why: -9223372036854775809 reads as it).
+func TestIntParameterFromWholeFloat(t *testing.T) {
+	app := startApp(t, `
+server {
+  fn f(n: Int) { n }
+  route POST "/f" => f
+}
+`)
+	u := app.urls[""]
+	for body, want := range map[string]string{
+		`{"n":1e18}`:                  "1000000000000000000",
+		`{"n":9.2233720368547748e18}`: "9223372036854774784",
+		`{"n":42.0}`:                  "42",
+	} {
+		if r := do(t, "POST", u+"/f", body, "Content-Type", "application/json"); r.status != 200 || r.body != want {
+			t.Errorf("POST /f %s = %d %s, want 200 %s", body, r.status, r.body, want)
+		}
+	}
+	const past = "n is out of range for Int (-9223372036854775808 to 9223372036854775807)"
+	const least = "n is Int's minimum or an integer just below it, which JSON reads as the same Float: write the minimum as the integer -9223372036854775808"
+	for body, want := range map[string]string{
+		`{"n":9.223372036854775808e18}`:  past,
+		`{"n":-9.223372036854777856e18}`: past,
+		`{"n":-9.223372036854775808e18}`: least,
+		`{"n":-9223372036854775809}`:     least,
+	} {
+		if r := do(t, "POST", u+"/f", body, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, want) {
+			t.Errorf("POST /f %s = %d %s, want 400 %q", body, r.status, r.body, want)
+		}
 	}
 }
