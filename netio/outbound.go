@@ -181,7 +181,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		if errors.Is(err, errRedirect) && resp != nil {
 			// Stopped at a redirect, and redirect is "error" (with
 			// "manual", the redirect is the answer, and no error).
-			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, withoutPasswords(resp.Header.Get("Location")))
+			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, WithoutPasswords(resp.Header.Get("Location")))
 		}
 		return nil, outboundError(parent, method, r, err)
 	}
@@ -227,14 +227,18 @@ func withoutUserinfo(u *url.URL) string {
 	return c.String()
 }
 
-// passwords finds the password of a URL in a message ("//name:pw@").
-var passwords = regexp.MustCompile(`(//[^/\s"@:]*:)[^/\s"@]*@`)
+// passwords finds the password of a URL in a message: after "//"
+// ("http://name:pw@host"), or at the start of a word when the URL was
+// written without a scheme ("name:pw@host/x", which net/url reads as
+// the scheme "name" and leaves the password in its opaque part). The
+// password runs to the last "@" of the authority, as net/url reads it.
+var passwords = regexp.MustCompile(`(^|[\s"'(<]|//)([^/\s"'@:]*:)[^/\s"]*@`)
 
-// withoutPasswords is msg with every URL password in it shown as
+// WithoutPasswords is msg with every URL password in it shown as
 // "xxxxx", as url.URL.Redacted shows one: errors name URLs a server sent
-// (a redirect's Location), which may hold one.
-func withoutPasswords(msg string) string {
-	return passwords.ReplaceAllString(msg, "${1}xxxxx@")
+// (a redirect's Location), or a program wrote, which may hold one.
+func WithoutPasswords(msg string) string {
+	return passwords.ReplaceAllString(msg, "${1}${2}xxxxx@")
 }
 
 // escapeQuery percent-encodes the bytes of a raw query that a request
@@ -286,8 +290,8 @@ func outboundError(parent context.Context, method string, r OutboundRequest, err
 	if why := networkCause(err); why != "" {
 		return fmt.Errorf("%s %s: %w", method, r.URL, plainError{why, err})
 	}
-	if msg := err.Error(); withoutPasswords(msg) != msg {
-		err = errors.New(withoutPasswords(msg)) // a redirect's Location, quoted
+	if msg := err.Error(); WithoutPasswords(msg) != msg {
+		err = errors.New(WithoutPasswords(msg)) // a redirect's Location, quoted
 	}
 	return fmt.Errorf("%s %s: %w", method, r.URL, err)
 }

@@ -192,3 +192,20 @@ func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
 		t.Errorf("errors.Is(%v, ECONNREFUSED) is false", err)
 	}
 }
+
+// A URL written without a scheme ("admin:pw@host/x", which net/url reads
+// as the scheme "admin") kept its password in messages.
+func TestWithoutPasswords(t *testing.T) {
+	for msg, want := range map[string]string{
+		`GET http://u:pw@host/x`:               `GET http://u:xxxxx@host/x`,
+		`"admin:s3cret@db.example.com/x" bad`:  `"admin:xxxxx@db.example.com/x" bad`,
+		`admin:s3cret@db.example.com/x`:        `admin:xxxxx@db.example.com/x`,
+		`to https://u:p@ss@host/x`:             `to https://u:xxxxx@host/x`,
+		`http://u@host/x and http://host:80/x`: `http://u@host/x and http://host:80/x`,
+		`dial tcp 127.0.0.1:80: refused`:       `dial tcp 127.0.0.1:80: refused`,
+	} {
+		if got := WithoutPasswords(msg); got != want {
+			t.Errorf("WithoutPasswords(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}

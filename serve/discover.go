@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/bytecode"
+	"tova/netio"
 	"tova/vm"
 )
 
@@ -175,6 +176,8 @@ func peerURL(v vm.Value) (string, error) {
 	shown := v.AsString()
 	if _, has := u.User.Password(); has {
 		shown = u.Redacted()
+	} else {
+		shown = netio.WithoutPasswords(shown) // (written without a scheme)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return "", fmt.Errorf("%q is not an absolute http or https URL", shown)

@@ -408,6 +408,7 @@ func TestDiscoverBadValues(t *testing.T) {
 		{`failure_threshold: 99999999999999999`, `app.tova:3:3: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 99999999999999999`},
 		{`url: "http://"`, `app.tova:3:3: discover "worker": url: "http://" is not an absolute http or https URL`},
 		{`url: "http://u:secret@/x"`, `app.tova:3:3: discover "worker": url: "http://u:xxxxx@/x" is not an absolute http or https URL`},
+		{`url: "u:secret@example.com/x"`, `app.tova:3:3: discover "worker": url: "u:xxxxx@example.com/x" is not an absolute http or https URL`},
 		// (it said "got 2")
 		{`failure_threshold: 2.0`, `app.tova:3:3: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 2.0`},
 		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:3: discover "worker": circuit_breaker.half_open_requests: must be a positive Int no greater than 1048576, got 0`},

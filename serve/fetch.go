@@ -46,6 +46,8 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		shown := r.URL
 		if _, has := u.User.Password(); has {
 			shown = u.Redacted()
+		} else {
+			shown = netio.WithoutPasswords(shown) // (written without a scheme)
 		}
 		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", shown)
 	}

@@ -53,6 +53,7 @@ server "a" {
         "big" => fetch(b + "/page", { max_body: 4 })
         "scheme" => fetch("ftp://example.com/x")
         "secret" => fetch("ftp://me:s3cret@example.com/x")
+        "bare" => fetch("admin:s3cret@db.example.com/x")
         "words" => fetch("not a url")
         "parse" => fetch("http://me:s3cret@[::1/x")
         "option" => fetch(b + "/page", { header: {} })
@@ -133,6 +134,8 @@ func TestFetch(t *testing.T) {
 		"big":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
 		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
 		"secret":  `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x\" is not an absolute http or https URL"}`,
+		// (written without a scheme, it was quoted with its password)
+		"bare":    `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL"}`,
 		"words":   `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL"}`,
 		"parse":   `{"kind":"ValueError","message":"fetch: the URL does not parse: missing ']' in host"}`,
 		"option":  `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
