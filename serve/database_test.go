@@ -200,3 +200,28 @@ server "inventory" {
 		t.Errorf("GET /counts = %d %s, want nothing kept", r.status, r.body)
 	}
 }
+
+// A raw read that runs on SQLite's writer (last_insert_rowid()), in a
+// server called from inside db.transaction, was refused saying it
+// could not write to the database.
+func TestCallInsideTransactionRefusesWriterReadAsRead(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+db { adapter: "sqlite", database: "tx.db" }
+model Ord { name: String }
+server "a" {
+  fn look() {
+    try { db.transaction(fn() { Ord.create({ name: "x" }); b.last_id() }) }
+    catch e { e.message }
+  }
+  route POST "/look" => look
+}
+server "b" {
+  fn last_id() { db.get("SELECT last_insert_rowid() AS id") }
+}
+`, func(o *Options) { o.Dir = dir })
+	r := do(t, "POST", app.urls["a"]+"/look", "")
+	if r.status != 200 || !strings.Contains(r.body, "409 cannot read the SQLite database") {
+		t.Errorf("POST /look = %d %s, want the refusal of a read", r.status, r.body)
+	}
+}

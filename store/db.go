@@ -434,7 +434,7 @@ func (db *DB) transaction(t *vm.Thread, fn func() (vm.Value, error)) (vm.Value, 
 		t.Blocking(func() { _, err = tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp) })
 		return v, dbError(err, &db.cfg)
 	}
-	if err := db.heldByCaller(t, true); err != nil {
+	if err := db.heldByCaller(t, true, true); err != nil {
 		return vm.Nil, err
 	}
 	// SQLite's one writer runs transactions one after another. On

@@ -20,7 +20,8 @@
 //
 // adapter (or driver) is "sqlite" or "postgres" (a url alone means
 // postgres); database (or path) is the SQLite file, relative to the
-// program's directory, ":memory:" for a private in-memory database; url
+// program's directory, ":memory:" for an in-memory database that the
+// servers of the process share (one connection); url
 // is the PostgreSQL URL (postgres://user:pass@host:port/db?sslmode=...;
 // connect_timeout defaults to 5 s; a search_path naming a schema that
 // does not exist yet gets it made, for the models' tables, when the role

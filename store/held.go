@@ -74,11 +74,12 @@ func HeldByCaller(err error) bool {
 
 // heldByCaller refuses, at once, a statement of thread t that would
 // wait for the database until the call times out: t serves a call from a request of
-// this process whose transaction holds it. A write waits for the
-// writer; a read does too when it has no connection of its own (an
-// in-memory database has one connection), while WAL readers of a file
-// read beside the writer.
-func (db *DB) heldByCaller(t *vm.Thread, write bool) error {
+// this process whose transaction holds it. A statement on the writer
+// (writer: a write, or a read of the writer's own state) waits for it;
+// a read does too when it has no connection of its own (an in-memory
+// database has one connection), while WAL readers of a file read
+// beside the writer. writes says which the message names.
+func (db *DB) heldByCaller(t *vm.Thread, writer, writes bool) error {
 	if t == nil || db.d.pg() {
 		return nil
 	}
@@ -87,7 +88,7 @@ func (db *DB) heldByCaller(t *vm.Thread, write bool) error {
 		return nil
 	}
 	held, ok := h.CallerHolds()
-	if !ok || held.Database != db.cfg.Path || !write && db.read != db.write || db.inTx(t) {
+	if !ok || held.Database != db.cfg.Path || !writer && db.read != db.write || db.inTx(t) {
 		return nil
 	}
 	where := ""
@@ -95,7 +96,7 @@ func (db *DB) heldByCaller(t *vm.Thread, write bool) error {
 		where = " (db.transaction at " + held.Where + ")"
 	}
 	what := "write to"
-	if !write {
+	if !writes {
 		what = "read"
 	}
 	return dbErr(fmt.Sprintf("cannot %s the SQLite database %s: the transaction of the request calling this server%s holds it until the call returns, so this would wait for it until the call times out; make the call before or after that transaction", what, db.cfg.Path, where), codeHeldByCaller, nil)
@@ -104,7 +105,7 @@ func (db *DB) heldByCaller(t *vm.Thread, write bool) error {
 // use returns what a statement of thread t runs on (see on), refusing
 // one that would wait for its caller's transaction (see heldByCaller).
 func (db *DB) use(t *vm.Thread, write bool) (querier, error) {
-	if err := db.heldByCaller(t, write); err != nil {
+	if err := db.heldByCaller(t, write, write); err != nil {
 		return nil, err
 	}
 	return db.on(t, write), nil

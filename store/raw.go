@@ -109,10 +109,12 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	var v vm.Value
 	switch name {
 	case "query", "get":
-		q, herr := db.use(t, !isReadOnly(query) || db.readsWriterState(query))
-		if herr != nil {
+		writes := !isReadOnly(query)
+		writer := writes || db.readsWriterState(query)
+		if herr := db.heldByCaller(t, writer, writes); herr != nil {
 			return vm.Nil, true, herr
 		}
+		q := db.on(t, writer)
 		t.Blocking(func() {
 			var rows []vm.Value
 			if isReadOnly(query) {
@@ -130,7 +132,7 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			}
 		})
 	case "run":
-		if herr := db.heldByCaller(t, true); herr != nil {
+		if herr := db.heldByCaller(t, true, true); herr != nil {
 			return vm.Nil, true, herr
 		}
 		t.Blocking(func() { v, err = db.run(t, query, params) })
