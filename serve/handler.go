@@ -1141,6 +1141,11 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 // an integer" would send its writer looking for a typo.
 const intRange = "is out of range for Int (-9223372036854775808 to 9223372036854775807)"
 
+// intInexact says why a whole Float past 2^53 is refused: a Float
+// there holds only some of the integers, and the one the client wrote
+// (9007199254740993.0) may have been rounded to another on the way.
+const intInexact = "is an integer past 2^53 written with a fraction or an exponent, which JSON reads as a Float that may hold another integer: write it as an integer"
+
 // intMinAsFloat says why Int's minimum written as a Float is refused:
 // the integers just below it (-9223372036854775809) read as that Float
 // too, and taking them for the minimum would change them unseen.
@@ -1161,10 +1166,12 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			case f != math.Trunc(f):
 			case f == -(1 << 63):
 				return vm.Nil, intMinAsFloat
-			case f > -(1<<63) && f < 1<<63:
-				return vm.Int(int64(f)), ""
-			default:
+			case f < -(1<<63) || f >= 1<<63:
 				return vm.Nil, intRange
+			case math.Abs(f) >= 1<<53:
+				return vm.Nil, intInexact
+			default:
+				return vm.Int(int64(f)), ""
 			}
 		case vm.KString:
 			n, err := strconv.ParseInt(strings.TrimSpace(v.AsString()), 10, 64)

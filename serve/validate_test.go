@@ -153,9 +153,11 @@ server {
 	}
 }
 
-// A whole Float within Int's range was refused: past 2^53 it "must be
-// an integer" (1e18), and -2^63, Int's minimum, was "out of range"
-// (it is refused still, saying why: -9223372036854775809 reads as it).
+// A whole Float converts to an Int where a Float holds every integer
+// (below 2^53); past it, where the Float may have rounded what the
+// client wrote (9007199254740993.0 reads as ...992), and at -2^63,
+// which -9223372036854775809 reads as, it is refused saying why (it
+// "must be an integer", or was "out of range").
 func TestIntParameterFromWholeFloat(t *testing.T) {
 	app := startApp(t, `
 server {
@@ -165,9 +167,9 @@ server {
 `)
 	u := app.urls[""]
 	for body, want := range map[string]string{
-		`{"n":1e18}`:                  "1000000000000000000",
-		`{"n":9.2233720368547748e18}`: "9223372036854774784",
-		`{"n":42.0}`:                  "42",
+		`{"n":1e15}`:               "1000000000000000",
+		`{"n":9007199254740991.0}`: "9007199254740991",
+		`{"n":-4.2e1}`:             "-42",
 	} {
 		if r := do(t, "POST", u+"/f", body, "Content-Type", "application/json"); r.status != 200 || r.body != want {
 			t.Errorf("POST /f %s = %d %s, want 200 %s", body, r.status, r.body, want)
@@ -175,7 +177,11 @@ server {
 	}
 	const past = "n is out of range for Int (-9223372036854775808 to 9223372036854775807)"
 	const least = "n is Int's minimum or an integer just below it, which JSON reads as the same Float: write the minimum as the integer -9223372036854775808"
+	const inexact = "n is an integer past 2^53 written with a fraction or an exponent, which JSON reads as a Float that may hold another integer: write it as an integer"
 	for body, want := range map[string]string{
+		`{"n":9007199254740993.0}`:       inexact,
+		`{"n":1e18}`:                     inexact,
+		`{"n":-9.2233720368547748e18}`:   inexact,
 		`{"n":9.223372036854775808e18}`:  past,
 		`{"n":-9.223372036854777856e18}`: past,
 		`{"n":-9.223372036854775808e18}`: least,
