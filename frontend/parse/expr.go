@@ -1435,6 +1435,7 @@ func (p *parser) regexLit(t token.Token) ast.Expr {
 			p.failAt(t.Pos, t.End, "regex flag %q: expected each of g, i, m, s, u, y at most once", f)
 		}
 	}
+	written := pattern
 	pattern = jsRegexEscapes(pattern)
 	full := pattern
 	if inline := strings.Map(func(r rune) rune {
@@ -1447,7 +1448,7 @@ func (p *parser) regexLit(t token.Token) ast.Expr {
 	}
 	if _, err := regexp.Compile(full); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
-		p.failAt(t.Pos, t.End, "invalid regex /%s/: %s (patterns are RE2: no lookaround or backreferences)", pattern, msg)
+		p.failAt(t.Pos, t.End, "invalid regex /%s/: %s (patterns are RE2: no lookaround or backreferences)", written, msg)
 	}
 	str := func(v string) *ast.Arg { return &ast.Arg{PosV: t.Pos, Value: &ast.StringLit{PosV: t.Pos, Value: v}} }
 	return &ast.Call{PosV: t.Pos, Fn: &ast.Ident{PosV: t.Pos, Name: "__regex"}, Args: []*ast.Arg{str(pattern), str(flags)}}

@@ -329,6 +329,8 @@ func TestErrors(t *testing.T) {
 		{"if f(fn() {\n  o = { a: 1 }\n  o\n}) { y }", nil},
 		{"if \"{ { a: 1 } }\" == s { y }", nil},
 		{"if (match x { 1 => { a: 1 }, _ => { a: 2 } }).a == 1 { y }", nil},
+		// a regex refused is quoted as written, not as rewritten for RE2
+		{`x = /\u{110000}/`, []string{"1:5: invalid regex /\\u{110000}/: invalid escape sequence: `\\x{110000` (patterns are RE2: no lookaround or backreferences)"}},
 		{"while match s {\n  \"a\" => { go: true }\n  _ => { go: false }\n}.go {\n  y\n}\n", nil},
 		{"if f(1,\n{ a: 1 }\n) { y }", nil},
 		// in an interpolation, its closing brace is what follows the expression

@@ -144,7 +144,7 @@ func bEnv(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // order (the order the system keeps them in is not one to rely on).
 func environObject(t *vm.Thread) vm.Value {
 	pairs := slices.Clone(t.In.Cfg.Environ())
-	slices.SortFunc(pairs, func(a, b string) int { // by name: "A=1" < "AB=1"
+	slices.SortStableFunc(pairs, func(a, b string) int { // by name: "A=1" < "AB=1" (a name set twice: the last wins, as set)
 		na, _, _ := strings.Cut(a, "=")
 		nb, _, _ := strings.Cut(b, "=")
 		return strings.Compare(na, nb)
