@@ -2971,7 +2971,7 @@ func TestScheduleFunctionNames(t *testing.T) {
 	app := startApp(t, `server {
   schedule "1h" fn tick() { 42 }
   route GET "/" => fn() tick()
-}`)
+}`, func(o *Options) { o.Dir = t.TempDir() }) // (its queue's database there, not in the package)
 	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != "42" {
 		t.Errorf("GET /: %d %s", r.status, r.body)
 	}
