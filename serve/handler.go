@@ -1557,11 +1557,7 @@ func (x *exchange) heldRefusal(err error) (string, bool) {
 	if !x.holds || !errors.As(err, &f) || f.status != 409 {
 		return "", false
 	}
-	v, perr := stdlib.ParseJSON(f.body)
-	if perr != nil || v.Kind() != vm.KObject {
-		return "", false
-	}
-	e, _ := v.AsObject().Get("error")
+	e := errorMember(f.body)
 	if e.Kind() != vm.KObject {
 		return "", false
 	}

@@ -287,20 +287,28 @@ func retryable(resp *netio.OutboundResponse, err error) bool {
 	return f.status == http.StatusServiceUnavailable && resp != nil && resp.Headers.Get(netio.HeaderNotRun) == "1"
 }
 
+// errorMember is the "error" member of an error answer's JSON body
+// object, nil when it has none.
+func errorMember(body []byte) vm.Value {
+	v, err := stdlib.ParseJSON(body)
+	if err != nil || v.Kind() != vm.KObject {
+		return vm.Nil
+	}
+	e, _ := v.AsObject().Get("error")
+	return e
+}
+
 // errorMessage is the message of an error answer: its body's
 // {"error":{"message", "details"}} (the runtime's error body: "Validation
 // failed: n must be an integer"), or {"error": "…"}, else its text,
 // short.
 func errorMessage(resp *netio.OutboundResponse) string {
-	if v, err := stdlib.ParseJSON(resp.Body); err == nil && v.Kind() == vm.KObject {
-		e, _ := v.AsObject().Get("error")
-		switch e.Kind() {
-		case vm.KString:
-			return e.AsString()
-		case vm.KObject:
-			if m, ok := e.AsObject().Get("message"); ok && m.Kind() == vm.KString {
-				return m.AsString() + errorDetails(e.AsObject())
-			}
+	switch e := errorMember(resp.Body); e.Kind() {
+	case vm.KString:
+		return e.AsString()
+	case vm.KObject:
+		if m, ok := e.AsObject().Get("message"); ok && m.Kind() == vm.KString {
+			return m.AsString() + errorDetails(e.AsObject())
 		}
 	}
 	if text := shortText(resp.Body); text != "" {
