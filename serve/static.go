@@ -295,11 +295,33 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 		if !ok || m.root == nil || hidden(name) || slash && !m.isDir(name) {
 			continue
 		}
-		if f, st := m.open(name, true); f != nil {
-			return m.send(ctx, req, f, st, m.cache, contentType(st.Name()))
+		f, st, dir := m.open(name, true)
+		if f == nil {
+			continue
 		}
+		if dir && !slash && req.Path != "/" {
+			f.Close()
+			return redirectToDir(ctx, req)
+		}
+		return m.send(ctx, req, f, st, m.cache, contentType(st.Name()))
 	}
 	return 0
+}
+
+// redirectToDir answers a directory's path written without its '/'
+// (/docs) with 301 to the path with it (/docs/), query kept, as nginx
+// and Go's http.FileServer do: the index.html is its page only there,
+// where a browser resolves the page's relative links (style.css)
+// against the directory rather than its parent. The path is the clean
+// one, so the Location never begins with "//" (another host).
+func redirectToDir(ctx *fasthttp.RequestCtx, req *netio.Request) int {
+	loc := (&url.URL{Path: req.Path + "/"}).EscapedPath()
+	if req.RawQuery != "" {
+		loc += "?" + netio.EscapeUnsafe(req.RawQuery, "")
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderLocation, loc)
+	ctx.Response.SetStatusCode(fasthttp.StatusMovedPermanently)
+	return fasthttp.StatusMovedPermanently
 }
 
 // endsInSlash says whether a request target's path ends in '/': it
@@ -331,7 +353,7 @@ func (sf *staticFiles) has(path string) bool {
 		if !ok || m.root == nil || hidden(name) {
 			continue
 		}
-		if f, _ := m.open(name, true); f != nil {
+		if f, _, _ := m.open(name, true); f != nil {
 			f.Close()
 			return true
 		}
@@ -347,7 +369,7 @@ func (sf *staticFiles) serveFallback(ctx *fasthttp.RequestCtx, req *netio.Reques
 		if _, ok := m.under(req.Path); !ok || m.root == nil || m.fallback == "" {
 			continue
 		}
-		if f, st := m.open(m.fallback, false); f != nil {
+		if f, st, _ := m.open(m.fallback, false); f != nil {
 			return m.send(ctx, req, f, st, staticFallbackCache, "text/html; charset=utf-8")
 		}
 		return 0
@@ -390,33 +412,34 @@ func hidden(name string) bool {
 }
 
 // open opens the regular file name of the directory (for a directory,
-// with index, its index.html); nil if there is none. The root refuses a
-// name, or a symbolic link, that leads out of the directory. Anything
-// but a regular file (a FIFO, a device, a socket) is never opened: its
-// open could block the connection's thread for good (a FIFO's waits for
-// a writer). The name is looked at first, and opened without blocking,
-// in case it was swapped for a FIFO in between; the file opened is
-// looked at again.
-func (m *staticMount) open(name string, index bool) (*os.File, fs.FileInfo) {
+// with index, its index.html, and dir is true); nil if there is none.
+// The root refuses a name, or a symbolic link, that leads out of the
+// directory. Anything but a regular file (a FIFO, a device, a socket)
+// is never opened: its open could block the connection's thread for
+// good (a FIFO's waits for a writer). The name is looked at first, and
+// opened without blocking, in case it was swapped for a FIFO in
+// between; the file opened is looked at again.
+func (m *staticMount) open(name string, index bool) (f *os.File, st fs.FileInfo, dir bool) {
 	st, err := m.root.Stat(name)
 	if err != nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	if st.IsDir() && index {
-		return m.open(path.Join(name, "index.html"), false)
+		f, st, _ = m.open(path.Join(name, "index.html"), false)
+		return f, st, true
 	}
 	if !st.Mode().IsRegular() {
-		return nil, nil
+		return nil, nil, false
 	}
-	f, err := m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err = m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, nil
+		return nil, nil, false
 	}
-	return f, st
+	return f, st, false
 }
 
 // send answers with the file f: 304 when the request's If-None-Match

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,7 +128,8 @@ func TestStaticBlockServesFiles(t *testing.T) {
 		t.Errorf("HEAD /style.css = %d %q %v", r.status, r.body, r.header)
 	}
 
-	// Directories answer their index.html, or nothing.
+	// Directories answer their index.html, or nothing (/sub is
+	// redirected to /sub/, whose page this client then gets).
 	for _, p := range []string{"/", "/sub", "/sub/"} {
 		want := "<p>sub</p>"
 		if p == "/" {
@@ -215,6 +217,55 @@ server {
 	}
 	if r := do(t, "GET", u+"/style.css", ""); r.status != 404 {
 		t.Errorf("GET /style.css = %d %q, want 404 (not under /assets)", r.status, r.body)
+	}
+}
+
+// A directory's page was answered at its path without the '/' (/docs),
+// where a browser resolves the page's relative links against the parent.
+func TestStaticDirectoryWithoutSlashRedirects(t *testing.T) {
+	pub := staticTree(t)
+	if err := os.MkdirAll(filepath.Join(pub, "my docs", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"my docs/index.html", "my docs/deep/index.html"} {
+		if err := os.WriteFile(filepath.Join(pub, name), []byte("<p>docs</p>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := startApp(t, `server {
+  static { dir: "`+pub+`" }
+  static "/assets" => "`+pub+`"
+  route GET "/empty" => fn() "routed"
+}
+`)
+	u := app.urls[""]
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for target, loc := range map[string]string{
+		"/sub":                   "/sub/",
+		"/sub?v=1&x=a%20b":       "/sub/?v=1&x=a%20b",
+		"/my%20docs":             "/my%20docs/",
+		"/my%20docs/deep?q":      "/my%20docs/deep/?q",
+		"/x/../sub":              "/sub/",
+		"/assets":                "/assets/",
+		"/assets/sub?v=2":        "/assets/sub/?v=2",
+		"/assets/my%20docs/deep": "/assets/my%20docs/deep/",
+	} {
+		for _, method := range []string{"GET", "HEAD"} {
+			r := doWith(t, c, method, u+target, "")
+			if r.status != 301 || r.header.Get("Location") != loc || r.body != "" || r.header.Get("X-Request-Id") == "" {
+				t.Errorf("%s %s = %d %q Location %q, want 301 to %q", method, target, r.status, r.body, r.header.Get("Location"), loc)
+			}
+		}
+	}
+	// The page itself is at the path with '/'; the root needs none; a
+	// directory with no index.html goes on to the routes as before.
+	for target, want := range map[string]string{"/": "<p>home</p>", "/sub/": "<p>sub</p>", "/my%20docs/deep/?q": "<p>docs</p>", "/assets/": "<p>home</p>", "/empty": `"routed"`} {
+		if r := doWith(t, c, "GET", u+target, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %q, want 200 %q", target, r.status, r.body, want)
+		}
+	}
+	if r := doWith(t, c, "GET", u+"/sub/", "", "If-None-Match", wantETag(t, filepath.Join(pub, "sub", "index.html"))); r.status != 304 {
+		t.Errorf("GET /sub/ with its ETag = %d, want 304", r.status)
 	}
 }
 
