@@ -183,7 +183,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			v, err := q.multipart(q.r.Body, params["boundary"])
 			return v, true, err
 		}
-		if isJSONType(q.r.ContentType) {
+		if isJSONBodyType(q.r.ContentType) {
 			// JSON read as a form would be one odd field: the client sent
 			// what the handler does not take (400, catchable).
 			return vm.Nil, true, badBody("the body is " + ct + ", not a form (req.json() reads it)")
@@ -226,18 +226,19 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		return q.formBody()
 	case ct == "multipart/form-data":
 		return q.multipart(body, params["boundary"])
-	case isJSONType(ct):
+	case isJSONBodyType(ct):
 		return decodeBody(q.th, len(body), func() (vm.Value, error) { return parseJSONBody(q.r.BodyString()) })
-	case ct == "" || ct == "text/plain":
+	default:
 		// A body that says nothing of itself is JSON if it is JSON, else
-		// its text. text/plain is what a browser's fetch(url, {body:
-		// JSON.stringify(x)}) sends JSON as: an object or array that
-		// parses is JSON (as in the reference, which parses any such
-		// body), other text is text. Only what can be JSON waits for the
-		// budget (other text fails to parse at once).
+		// its text. One of another type is JSON if it is an object or
+		// array that parses, else its text: text/plain is what a
+		// browser's fetch(url, {body: JSON.stringify(x)}) sends JSON as,
+		// application/csp-report what it sends its reports as, and the
+		// reference parses any body that is not a form. Only what can be
+		// JSON waits for the budget (other text fails to parse at once).
 		t := bytes.TrimSpace(body)
 		looksJSON := t[0] == '{' || t[0] == '['
-		if !looksJSON && ct == "text/plain" {
+		if !looksJSON && ct != "" {
 			break
 		}
 		n := 0
@@ -253,6 +254,18 @@ func (q *reqObject) parseBody() (vm.Value, error) {
 		}
 	}
 	return vm.Str(q.r.BodyString()), nil
+}
+
+// isJSONBodyType reports whether a request's Content-Type says its body
+// is JSON: application/json or a +json type, and text/json and
+// application/x-json, which older clients and devices send JSON as. A
+// body of one that does not parse is a 400.
+func isJSONBodyType(ctype string) bool {
+	switch mediaType(ctype) {
+	case "text/json", "application/x-json":
+		return true
+	}
+	return isJSONType(ctype)
 }
 
 // formBody decodes a form-urlencoded body, in its turn (decodeBody).

@@ -1536,6 +1536,43 @@ func TestFormAndMultipartBodies(t *testing.T) {
 	}
 }
 
+// JSON sent as text/json, application/x-json, application/csp-report or
+// application/octet-stream was kept as text: body-bound parameters were
+// silently nil.
+func TestJSONBodyUnderOtherContentTypes(t *testing.T) {
+	app := startApp(t, bodiesApp)
+	u := app.urls[""]
+	// text/json and application/x-json are JSON, as application/json is.
+	for _, ct := range []string{"text/json", "application/x-json", "Text/JSON; charset=utf-8"} {
+		if r := do(t, "POST", u+"/create", `{"name":"ann","age":3}`, "Content-Type", ct); r.status != 200 || r.body != `{"name":"ann","age":3,"admin":false}` {
+			t.Errorf("%s to /create: %d %s", ct, r.status, r.body)
+		}
+		if r := do(t, "POST", u+"/raw", `42`, "Content-Type", ct); r.status != 200 || r.body != `42` {
+			t.Errorf("%s 42 to /raw: %d %s", ct, r.status, r.body)
+		}
+		for _, path := range []string{"/create", "/raw"} {
+			if r := do(t, "POST", u+path, `{"a":`, "Content-Type", ct); r.status != 400 || !strings.Contains(r.body, "malformed JSON body") {
+				t.Errorf("%s malformed to %s: %d %s", ct, path, r.status, r.body)
+			}
+		}
+		if r := do(t, "POST", u+"/form", `{"a":1}`, "Content-Type", ct); r.status != 400 || !strings.Contains(r.body, "not a form") {
+			t.Errorf("formData() of %s: %d %s", ct, r.status, r.body)
+		}
+	}
+	// Any other type that is no form is read as text/plain is: an
+	// object or array that parses is JSON, other bytes its text.
+	for _, ct := range []string{"application/csp-report", "application/octet-stream", "text/csv", "application/xml"} {
+		if r := do(t, "POST", u+"/create", `{"name":"ann","age":3}`, "Content-Type", ct); r.status != 200 || r.body != `{"name":"ann","age":3,"admin":false}` {
+			t.Errorf("%s to /create: %d %s", ct, r.status, r.body)
+		}
+		for body, want := range map[string]string{`[1,{"a":2}]`: `[1,{"a":2}]`, `42`: `"42"`, `{"a":`: `"{\"a\":"`, `a,b`: `"a,b"`} {
+			if r := do(t, "POST", u+"/raw", body, "Content-Type", ct); r.status != 200 || r.body != want {
+				t.Errorf("%s %q to /raw: %d %s, want %s", ct, body, r.status, r.body, want)
+			}
+		}
+	}
+}
+
 func TestRequestHeadersAsJSON(t *testing.T) {
 	app := startApp(t, `server {
   route GET "/h" => fn(req) { JSON.stringify(req.headers) }
