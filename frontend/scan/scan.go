@@ -109,7 +109,13 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 		toks = make([]token.Token, 0, len(s.src)/5+4)
 	}
 	var stack []byte // open brackets: ( [ {
-	nl := false      // a line break since the last token
+	// The depths in stack of the '(' open that begin a function's
+	// parameters, and the index in toks of the last ')' that closed
+	// some: a lambda's body follows it, where a '/' opens a regex
+	// (`fn(s) /^a/.test(s)`).
+	var params []int
+	paramsEnd := -1
+	nl := false // a line break since the last token
 	emitNL := func() bool {
 		if len(stack) == 0 {
 			return !interp
@@ -160,11 +166,19 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 		}
 
 		t, ok := token.Token{}, false
-		if c == '/' && !endsOperand(toks) && s.line != s.noRegexLine {
+		if c == '/' && (!endsOperand(toks) || closesParams(toks, paramsEnd)) && s.line != s.noRegexLine {
 			t, ok = s.regex()
 		}
 		if !ok {
+			depth := len(stack)
 			t = s.scanToken(&stack)
+			switch {
+			case t.Kind == token.LPAREN && opensParams(toks):
+				params = append(params, depth)
+			case t.Kind == token.RPAREN && len(params) > 0 && len(stack) == params[len(params)-1]:
+				params = params[:len(params)-1]
+				paramsEnd = len(toks)
+			}
 		}
 		t.NLBefore = nl
 		nl = false
@@ -202,6 +216,20 @@ func endsOperand(toks []token.Token) bool {
 		return true
 	}
 	return false
+}
+
+// opensParams reports whether a '(' after toks begins a function's
+// parameters: after `fn` or `fn name`.
+func opensParams(toks []token.Token) bool {
+	n := len(toks)
+	return n >= 1 && toks[n-1].Kind == token.FN ||
+		n >= 2 && toks[n-1].Kind == token.IDENT && toks[n-2].Kind == token.FN
+}
+
+// closesParams reports whether the last of toks is the ')' closing a
+// function's parameters (at index end of toks).
+func closesParams(toks []token.Token, end int) bool {
+	return end >= 0 && end == len(toks)-1
 }
 
 // regex scans /pattern/flags where an operand begins, s.off at the

@@ -246,6 +246,11 @@ func TestRegexLiterals(t *testing.T) {
 		{`x /= 2`, `x /= 2 EOF`},
 		{`return /a\/b/i`, `return /a\/b/i EOF`},
 		{`y = 1 + / 2`, `y = 1 + / 2 EOF`}, // no end on the line: an operator
+		// A lambda's body begins after its parameters' ')'.
+		{`fn(s) /^a/.test(s)`, `fn ( s ) /^a/ . test ( s ) EOF`},
+		{`fn f(a, (b)) /x/`, `fn f ( a , ( b ) ) /x/ EOF`},
+		{`fn(x) (x) / 2 / 1`, `fn ( x ) ( x ) / 2 / 1 EOF`},
+		{`g(fn() 1) / 2 / 1`, `g ( fn ( ) 1 ) / 2 / 1 EOF`},
 	} {
 		got, errs := scanString(c.src)
 		if got != c.want || len(errs) > 0 {
