@@ -36,7 +36,8 @@ the program: queued, running, retrying and discarded ones (or those of the
 each failed one followed by its last error (-v: every attempt's error with
 its Tova stack trace).
 
-The jobs live where the program's servers keep them: in the PostgreSQL
+The jobs live where the program's servers keep them: in the place a
+jobs { database } or jobs { url } names, else in the PostgreSQL
 database of a db { adapter: "postgres" } block, else in
 .tova/<program>.jobs.db next to the program (.tova/app.jobs.db for
 app.tova). To find out, tova jobs runs the program's top-level code
