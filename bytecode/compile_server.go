@@ -303,7 +303,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
-			f.checkAnnotation(st.BodyType, "body", false)
+			f.checkAnnotation(st.BodyType, "body", bodySite)
 			if fn := f.c.namedHandler(st.Handler); fn != nil {
 				f.checkParamTypes(fn)
 			}
@@ -679,7 +679,7 @@ var builtinTypes = []string{"Any", "Bool", "Date", "Duration", "Float", "Functio
 func (f *fstate) checkParamTypes(fn *ast.Function) {
 	for _, prm := range fn.Params {
 		if prm.Name != nil && !slices.Contains([]string{"req", "res", "request", "response"}, prm.Name.Name) {
-			f.checkAnnotation(prm.Type, prm.Name.Name, false)
+			f.checkAnnotation(prm.Type, prm.Name.Name, paramSite)
 		}
 	}
 }
@@ -941,21 +941,34 @@ type fnAt struct {
 	pos  token.Pos
 }
 
+// annotationSite is where an annotation is written, which decides the
+// names it may use besides the builtins and the program's types.
+type annotationSite int
+
+const (
+	bodySite  annotationSite = iota // a route's `body: Type`
+	paramSite                       // a handler's parameter: File too, an uploaded file
+	modelSite                       // a model's field: a model's name too (it may hold another model's record)
+)
+
+// fileType is the runtime's name for an uploaded file (a file part of a
+// multipart body), which a handler's parameter may be annotated with.
+const fileType = "File"
+
 // checkAnnotation warns of a type name in a route handler's annotation
-// (a parameter's, or `body: Type`) that is neither a builtin type nor
-// one the program declares: such a parameter is not checked or
-// converted (as in the reference), which a misspelt name (Usr for User)
-// would otherwise leave unsaid. With models, a model's name is known
-// too (a model's field may hold another model's record).
-func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
+// (a parameter's, or `body: Type`) or a model's field that is neither a
+// builtin type nor one the program declares: such a parameter is not
+// checked or converted (as in the reference), which a misspelt name (Usr
+// for User) would otherwise leave unsaid.
+func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, site annotationSite) {
 	if t == nil {
 		return
 	}
 	for _, a := range t.Args {
-		f.checkAnnotation(a, what, models)
+		f.checkAnnotation(a, what, site)
 	}
 	f.c.indexDecls()
-	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || models && f.c.models[t.Name] {
+	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || site == modelSite && f.c.models[t.Name] {
 		return
 	}
 	if !isIdentName(t.Name) || len(t.Name) == 1 {
@@ -967,6 +980,15 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, models bool) {
 			return
 		}
 		known = append(known, td.Name)
+	}
+	switch {
+	case t.Name == fileType && site == paramSite:
+		return
+	case t.Name == fileType:
+		// (a body is the whole request's, a column is the store's: an
+		// uploaded file is neither)
+		f.c.warnf(t.PosV, "File, an uploaded file, annotates a handler's parameter (image: File): %s is not checked or converted", what)
+		return
 	}
 	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, typeHint(t.Name, known), what)
 }
@@ -1230,7 +1252,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	fieldList := &ast.ArrayLit{PosV: st.PosV}
 	for _, fl := range fields {
 		if len(st.Fields) > 0 { // (a model of a type: the type's fields were checked as such)
-			f.checkAnnotation(fl.Type, "the field "+fl.Name, true)
+			f.checkAnnotation(fl.Type, "the field "+fl.Name, modelSite)
 		}
 		typText := mt.text(sc, fl.Type, nil, &types)
 		if fl.Name == "id" && (isThunk(fl.Default) || fl.Type != nil && typText != "Int" && typText != "Int?") {

@@ -758,3 +758,19 @@ func TestMiddlewareNeverCallingNextWarns(t *testing.T) {
 		"6:24: warning: middleware never calls _: no handler runs, every request it sees is answered with what it returns (call next(req), or name the parameter res for the (req, res) shape)",
 	})
 }
+
+// File, the runtime's name for an uploaded file, was warned of as an
+// unknown type on a handler's parameter; it is known there, and where
+// it cannot apply (a body, a model's column) the warning says what it
+// is.
+func TestFileAnnotation(t *testing.T) {
+	expectWarnings(t, `server {
+  route POST "/a" => fn(image: File, maybe: File?, many: [File], opt: Option<File>) 1
+  route POST "/b" body: File => fn(req) 1
+  model Doc { scan: File }
+}
+`, []string{
+		"3:25: warning: File, an uploaded file, annotates a handler's parameter (image: File): body is not checked or converted",
+		"4:21: warning: File, an uploaded file, annotates a handler's parameter (image: File): the field scan is not checked or converted",
+	})
+}

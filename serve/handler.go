@@ -819,6 +819,11 @@ func (x *exchange) handle() (vm.Value, error) {
 			bad = append(bad, msg)
 			continue
 		}
+		if takesFiles(typ) {
+			if err := checkDefaultSize(x.s.uploads, p, fileParts(v)); err != nil {
+				return vm.Nil, err
+			}
+		}
 		if optional {
 			v = vm.Some(v) // Option<T>: Some(value) when given, else None
 		}
@@ -868,16 +873,17 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		if v, ok := body.AsObject().Get(name); ok {
 			if typ != "" && isFormType(r.ContentType) {
 				switch {
-				case !list && v.Kind() == vm.KArray:
+				case !list && v.Kind() == vm.KArray && typ != fileType:
+					// (a File takes one file: several are refused)
 					// A key repeated in a form: a typed parameter takes
 					// its first value, as from a query string.
 					if e := v.AsArray().Elems; len(e) > 0 {
 						v = e[0]
 					}
-				case list && v.Kind() == vm.KString:
-					// A key given once in a form (one box ticked): a
-					// list parameter takes a list of that value, as from
-					// a query string.
+				case list && (v.Kind() == vm.KString || stdlib.AsFile(v) != nil):
+					// A key given once in a form (one box ticked, one
+					// file): a list parameter takes a list of that
+					// value, as from a query string.
 					v = vm.NewArray([]vm.Value{v})
 				}
 			}
@@ -1022,6 +1028,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 			out[i] = c
 		}
 		return vm.NewArray(out), ""
+	}
+	if typ == fileType {
+		return convertFile(name, v)
 	}
 	v, msg := convertScalar(v, typ)
 	if msg != "" {

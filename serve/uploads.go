@@ -297,9 +297,10 @@ func init() {
 // upload(field = "file") is the reference's route decorator `with
 // upload("avatar")`: a guard that requires the request's multipart body
 // to hold one file in that field (a 400 VALIDATION_FAILED "avatar: not
-// a valid file" otherwise, or "avatar: expected one file, got 2"). The server's upload block checks the file as
-// it checks every file; without a block, the reference's default
-// max_size (10 MiB) applies to this one.
+// a valid file" otherwise, or "avatar: expected one file, got 2"). The
+// server's upload block checks the file as it checks every file;
+// without a block, the reference's default max_size (10 MiB) applies to
+// this one (checkDefaultSize), as to a File parameter's.
 func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	field := "file"
 	if len(args) > 0 && !args[0].IsNil() {
@@ -335,12 +336,8 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			return vm.Nil, &httpError{status: 400, code: "VALIDATION_FAILED",
 				message: fmt.Sprintf("%s: expected one file, got %d", field, len(files))}
 		}
-		if q.uploads == nil {
-			defaults := &uploadRules{maxSize: uploadDefaultSize}
-			size, _ := files[0].Fields().Get("size")
-			if err := defaults.checkSize(field, size.AsInt()); err != nil {
-				return vm.Nil, err
-			}
+		if err := checkDefaultSize(q.uploads, field, files); err != nil {
+			return vm.Nil, err
 		}
 		return vm.Nil, nil
 	}
@@ -366,4 +363,52 @@ func fileParts(v vm.Value) []*stdlib.File {
 		out = append(out, f)
 	}
 	return out
+}
+
+// fileType is the annotation of a handler's parameter that takes an
+// uploaded file: one file part of a multipart body (a File), as
+// upload() requires one.
+const fileType = "File"
+
+// takesFiles reports whether a parameter of type typ takes uploaded
+// files: File or [File], maybe in Option<…>.
+func takesFiles(typ string) bool {
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
+		typ = strings.TrimSuffix(inner, ">")
+	}
+	return typ == fileType || typ == "["+fileType+"]"
+}
+
+// convertFile takes v for a parameter name annotated File: one file
+// part of a multipart body. Anything else, an object spelling a file's
+// fields from a JSON body or a form's text field included, went through
+// no upload check and is refused.
+func convertFile(name string, v vm.Value) (vm.Value, string) {
+	switch files := fileParts(v); {
+	case len(files) == 1 && v.Kind() == vm.KArray:
+		return v.AsArray().Elems[0], ""
+	case len(files) == 1:
+		return v, ""
+	case len(files) > 1:
+		return vm.Nil, fmt.Sprintf("%s must be one file, got %d", name, len(files))
+	}
+	return vm.Nil, name + " must be a file (a file part of a multipart/form-data body)"
+}
+
+// checkDefaultSize checks the files given for field, which upload() or
+// a File parameter takes, against the default max_size when the server
+// has no upload block (rules nil): with one, every file part was
+// checked before the route's guards ran.
+func checkDefaultSize(rules *uploadRules, field string, files []*stdlib.File) *httpError {
+	if rules != nil {
+		return nil
+	}
+	defaults := &uploadRules{maxSize: uploadDefaultSize}
+	for _, f := range files {
+		size, _ := f.Fields().Get("size")
+		if err := defaults.checkSize(field, size.AsInt()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

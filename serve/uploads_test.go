@@ -534,3 +534,64 @@ func TestUploadsActiveTypesFromTheSystem(t *testing.T) {
 		}
 	}
 }
+
+// A parameter annotated File, the runtime's name for an uploaded file,
+// was an unknown type, neither checked nor converted: a JSON object
+// spelling a file's fields, or a form's text field, reached the
+// handler. It takes one file part of a multipart body, checked as
+// upload() checks its file; anything else is a 400 naming it.
+func TestFileParameterTakesAnUpload(t *testing.T) {
+	app := startApp(t, `
+server {
+  max_body 12.megabytes
+  route POST "/up/:id" => fn(id: Int, image: File, note: String = "") { { id, t: type_of(image), name: image.filename, note } }
+  route POST "/maybe" => fn(image: File?) { match image { Some(f) => f.filename, None => "none" } }
+  route POST "/many" => fn(images: [File]) { images.map(fn(f) f.filename) }
+}
+server "limited" {
+  uploads { allowed_types: ["image/png"] }
+  route POST "/up" => fn(image: File) image.size
+}
+`)
+	url := app.urls[""]
+	if r := postForm(t, url+"/up/7", formPart{"image", "me.png", "image/png", pngBytes}, formPart{field: "note", data: []byte("hi")}); r.status != 200 || r.body != `{"id":7,"t":"File","name":"me.png","note":"hi"}` {
+		t.Errorf("a file: %d %s", r.status, r.body)
+	}
+	refused := func(name string, r reply, detail string) {
+		t.Helper()
+		want := `{"error":{"code":"VALIDATION_FAILED","message":"Validation failed","details":["` + detail + `"]}`
+		if r.status != 400 || !strings.HasPrefix(r.body, want) {
+			t.Errorf("%s: %d %s, want 400 %s", name, r.status, r.body, want)
+		}
+	}
+	notFile := "image must be a file (a file part of a multipart/form-data body)"
+	refused("a JSON object", do(t, "POST", url+"/up/7", `{"image":{"filename":"a.png","content_type":"image/png","size":1,"content":"x"}}`, "Content-Type", "application/json"), notFile)
+	refused("a text field", postForm(t, url+"/up/7", formPart{field: "image", data: []byte("hello")}), notFile)
+	refused("a query value", postForm(t, url+"/up/7?image=x", formPart{"other", "me.png", "image/png", pngBytes}), notFile)
+	refused("no file", postForm(t, url+"/up/7", formPart{"other", "me.png", "image/png", pngBytes}), "image is required")
+	refused("two files", postForm(t, url+"/up/7", formPart{"image", "a.png", "image/png", pngBytes}, formPart{"image", "b.png", "image/png", pngBytes}), "image must be one file, got 2")
+
+	if r := postForm(t, url+"/maybe", formPart{field: "x", data: []byte("1")}); r.status != 200 || r.body != `"none"` {
+		t.Errorf("File? without a file: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, url+"/maybe", formPart{"image", "me.png", "image/png", pngBytes}); r.status != 200 || r.body != `"me.png"` {
+		t.Errorf("File? with a file: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, url+"/many", formPart{"images", "a.png", "image/png", pngBytes}); r.status != 200 || r.body != `["a.png"]` {
+		t.Errorf("[File] with one file: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, url+"/many", formPart{"images", "a.png", "image/png", pngBytes}, formPart{"images", "b.png", "image/png", pngBytes}); r.status != 200 || r.body != `["a.png","b.png"]` {
+		t.Errorf("[File] with two files: %d %s", r.status, r.body)
+	}
+	refused("[File] with a text field", postForm(t, url+"/many", formPart{field: "images", data: []byte("x")}), "images[0] must be a file (a file part of a multipart/form-data body)")
+
+	// Without an upload block, the default max_size (10 MiB) applies, as
+	// to upload()'s file; with one, the block's checks.
+	big := append(append([]byte{}, pngBytes...), make([]byte, 10<<20)...)
+	if r := postForm(t, url+"/up/7", formPart{"image", "big.png", "image/png", big}); r.status != 413 || !strings.Contains(r.body, `"image: file too large (max 10 MiB)"`) {
+		t.Errorf("a file over the default max_size: %d %.200s", r.status, r.body)
+	}
+	if r := postForm(t, app.urls["limited"]+"/up", formPart{"image", "a.pdf", "application/pdf", pdfBytes}); r.status != 415 {
+		t.Errorf("the server's block checks a File parameter's file: %d %s", r.status, r.body)
+	}
+}
