@@ -3,6 +3,7 @@ package serve
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 
 	"tova/bytecode"
@@ -16,8 +17,9 @@ import (
 // document is built once, at start-up, from the routes and their
 // handlers' parameters: path parameters, query parameters (GET, HEAD,
 // DELETE and OPTIONS) or JSON body fields (other methods), typed from
-// their annotations, a `body: Type` as the request body, and the
-// record types they name as schemas. A program's own route on either
+// their annotations, a `body: Type` as the request body, a route that
+// takes files as taking a multipart/form-data body, and the record
+// types they name as schemas. A program's own route on either
 // path wins.
 const (
 	openAPIPath = "/openapi.json"
@@ -92,7 +94,11 @@ func (s *Server) openAPIDocument() map[string]any {
 		var op map[string]any
 		switch rt.Kind {
 		case "route":
-			op = b.operation(rt, s.inst.Globals[rt.Slot])
+			var guards []vm.Value
+			for _, g := range rt.Guards {
+				guards = append(guards, s.inst.Globals[g])
+			}
+			op = b.operation(rt, s.inst.Globals[rt.Slot], guards)
 		case "health":
 			op = map[string]any{"summary": "Health check", "responses": map[string]any{
 				"200": map[string]any{"description": "Healthy"},
@@ -176,8 +182,12 @@ type openAPIBuilder struct {
 	schemas map[string]any
 }
 
-// operation describes one route served by handler fn.
-func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]any {
+// operation describes one route served by handler fn, behind guards
+// (the values of its `with` list). A route that takes files, by
+// `with upload("field")` or a File parameter, takes a
+// multipart/form-data body: its files are binary fields of that form,
+// beside its other parameters that are not in the path or the query.
+func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.Value) map[string]any {
 	_, pathParams := openAPIPathOf(rt.Path)
 	inPath := map[string]bool{}
 	for _, p := range pathParams {
@@ -188,6 +198,14 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]an
 	props, required := map[string]any{}, []string{}
 	typed := rt.BodyType != ""
 	queryMethod := rt.Method == "GET" || rt.Method == "HEAD" || rt.Method == "DELETE" || rt.Method == "OPTIONS"
+	var uploaded []string // the fields upload() requires a file in
+	for _, g := range guards {
+		if field, ok := uploadField(g); ok && !slices.Contains(uploaded, field) {
+			uploaded = append(uploaded, field)
+		}
+	}
+	multipart := len(uploaded) > 0
+	typed = typed || multipart // (upload() refuses a request without its file: 400)
 	if fn.Kind() == vm.KFunc {
 		cl := fn.AsClosure()
 		types := cl.ParamTypes()
@@ -206,7 +224,11 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]an
 				continue
 			}
 			need := typ != "" && !cl.HasDefault(i) && !strings.HasPrefix(typ, "Option<")
-			if queryMethod {
+			if slices.Contains(uploaded, name) {
+				continue // (the file upload() requires, below)
+			}
+			multipart = multipart || takesFiles(typ)
+			if queryMethod && !takesFiles(typ) {
 				q := map[string]any{"name": name, "in": "query", "schema": b.schema(typ)}
 				if need {
 					q["required"] = true
@@ -235,7 +257,22 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value) map[string]an
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
+	for _, field := range uploaded {
+		props[field] = b.schema(fileType)
+		required = append(required, field)
+	}
 	switch {
+	case multipart:
+		responses := op["responses"].(map[string]any)
+		responses["413"] = errorAnswer("Payload Too Large: a file is over max_size (or the body over max_body)")
+		responses["415"] = errorAnswer("Unsupported Media Type: a file's type is not among the upload block's allowed_types")
+		schema := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			schema["required"] = required
+		}
+		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": map[string]any{
+			"multipart/form-data": map[string]any{"schema": schema},
+		}}
 	case rt.BodyType != "":
 		inner, optional := strings.CutPrefix(rt.BodyType, "Option<")
 		if optional {
@@ -278,6 +315,10 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 		return map[string]any{"type": "boolean"}
 	case "String":
 		return map[string]any{"type": "string"}
+	case fileType:
+		if ti, _ := b.prog.RecordType(typ); ti == nil { // (a program's own type File is its own)
+			return map[string]any{"type": "string", "format": "binary"}
+		}
 	}
 	if inner, ok := strings.CutPrefix(typ, "Option<"); ok && strings.HasSuffix(inner, ">") {
 		s := b.schema(strings.TrimSuffix(inner, ">"))

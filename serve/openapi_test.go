@@ -200,3 +200,66 @@ server {
 		t.Errorf("DELETE parameters %+v", p)
 	}
 }
+
+// A route with `with upload("image")` was described as taking an
+// optional JSON body, the one body it refuses: a route that takes files
+// (by upload() or a File parameter) takes a multipart/form-data body,
+// its files required binary fields, its other parameters fields of the
+// same form, and it may answer 413 and 415.
+func TestOpenAPIUploadRoutes(t *testing.T) {
+	app := startApp(t, `
+server {
+  uploads { max_size: 1.megabyte, allowed_types: ["image/png"] }
+  fn upload_image(id: Int, image) { { id, size: image.size } }
+  route POST "/posts/:id/image" with upload("image") => upload_image
+  route POST "/docs/:id" => fn(id: Int, scan: File, pages: [File], cover: File?, note: String, tag = "x") id
+  route GET "/plain" => fn(q: String) q
+}
+`)
+	doc, raw := getDoc(t, app.urls[""])
+	form := func(path string) *openapi3.Schema {
+		t.Helper()
+		op := doc.Paths.Find(path).Post
+		body := op.RequestBody.Value
+		if !body.Required || body.Content.Get("application/json") != nil || body.Content.Get("multipart/form-data") == nil {
+			t.Fatalf("%s: request body %+v", path, body.Content)
+		}
+		for _, code := range []string{"400", "413", "415"} {
+			if op.Responses.Value(code) == nil {
+				t.Errorf("%s: no %s answer", path, code)
+			}
+		}
+		return body.Content.Get("multipart/form-data").Schema.Value
+	}
+	binary := func(s *openapi3.Schema) bool { return s.Type.Is("string") && s.Format == "binary" }
+
+	up := form("/posts/{id}/image")
+	if len(up.Properties) != 1 || !binary(up.Properties["image"].Value) || strings.Join(up.Required, ",") != "image" {
+		t.Errorf("with upload(\"image\"): %s", mustJSON(t, raw["paths"].(map[string]any)["/posts/{id}/image"]))
+	}
+	if p := doc.Paths.Find("/posts/{id}/image").Post.Parameters; len(p) != 1 || p[0].Value.In != "path" {
+		t.Errorf("with upload(\"image\") parameters: %+v", p)
+	}
+
+	d := form("/docs/{id}")
+	if len(d.Properties) != 5 || !binary(d.Properties["scan"].Value) || !binary(d.Properties["cover"].Value) ||
+		!d.Properties["pages"].Value.Type.Is("array") || !binary(d.Properties["pages"].Value.Items.Value) ||
+		!d.Properties["note"].Value.Type.Is("string") || strings.Join(d.Required, ",") != "scan,pages,note" {
+		t.Errorf("File parameters: %s", mustJSON(t, raw["paths"].(map[string]any)["/docs/{id}"]))
+	}
+
+	plain := doc.Paths.Find("/plain").Get
+	if plain.RequestBody != nil || plain.Responses.Value("413") != nil {
+		t.Errorf("a route without files: %+v", plain)
+	}
+}
+
+// mustJSON is v as JSON, for a failure's message.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

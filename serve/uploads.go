@@ -300,7 +300,9 @@ func init() {
 // a valid file" otherwise, or "avatar: expected one file, got 2"). The
 // server's upload block checks the file as it checks every file;
 // without a block, the reference's default max_size (10 MiB) applies to
-// this one (checkDefaultSize), as to a File parameter's.
+// this one (checkDefaultSize), as to a File parameter's. The guard
+// keeps the field's name as its member field (uploadField: the API
+// description says the route takes that file).
 func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	field := "file"
 	if len(args) > 0 && !args[0].IsNil() {
@@ -341,7 +343,22 @@ func builtinUpload(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.Nil, nil
 	}
-	return vm.BuiltinValue(&vm.Builtin{Name: "upload", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+	return vm.BuiltinValue(&vm.Builtin{Name: "upload", Params: []string{"req", "res"}, Pure: true, Fn: guard,
+		Members: map[string]vm.Value{"field": vm.Str(field)}}), nil
+}
+
+// uploadField is the field guard g, a value of a route's `with` list,
+// requires a file in, if it is upload(field)'s guard.
+func uploadField(g vm.Value) (string, bool) {
+	if g.Kind() != vm.KBuiltin {
+		return "", false
+	}
+	b := g.AsBuiltin()
+	field, ok := b.Members["field"]
+	if b.Name != "upload" || !ok || field.Kind() != vm.KString {
+		return "", false
+	}
+	return field.AsString(), true
 }
 
 // fileParts returns the file parts v holds: v itself when it is one (a
