@@ -873,10 +873,10 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		if v, ok := body.AsObject().Get(name); ok {
 			if typ != "" && isFormType(r.ContentType) {
 				switch {
-				case !list && v.Kind() == vm.KArray && typ != fileType:
-					// (a File takes one file: several are refused)
+				case !list && v.Kind() == vm.KArray && !takesFiles(typ):
 					// A key repeated in a form: a typed parameter takes
-					// its first value, as from a query string.
+					// its first value, as from a query string. (A File
+					// takes one file: several are refused.)
 					if e := v.AsArray().Elems; len(e) > 0 {
 						v = e[0]
 					}

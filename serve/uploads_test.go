@@ -577,6 +577,7 @@ server "limited" {
 	if r := postForm(t, url+"/maybe", formPart{"image", "me.png", "image/png", pngBytes}); r.status != 200 || r.body != `"me.png"` {
 		t.Errorf("File? with a file: %d %s", r.status, r.body)
 	}
+	refused("File? with two files", postForm(t, url+"/maybe", formPart{"image", "a.png", "image/png", pngBytes}, formPart{"image", "b.png", "image/png", pngBytes}), "image must be one file, got 2")
 	if r := postForm(t, url+"/many", formPart{"images", "a.png", "image/png", pngBytes}); r.status != 200 || r.body != `["a.png"]` {
 		t.Errorf("[File] with one file: %d %s", r.status, r.body)
 	}
