@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,17 @@ func (c *Config) fill() {
 	}
 }
 
+// absAtStart is p made absolute against the working directory of now,
+// when the program starts: a chdir() in the program must not move
+// script_dir() and script_path() along with a relative path given on
+// the command line.
+func absAtStart(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
 func noEnviron() []string { return nil }
 
 // Instance is one running copy of a program: its module slots (globals)
@@ -83,6 +95,10 @@ type Instance struct {
 	// Dir is the directory of the program's source or .tbc (where
 	// default database files go); empty means the working directory.
 	Dir string
+	// ScriptDir and ScriptPath are Dir and Cfg.Path made absolute when
+	// the instance is made ("" for a path not known), for script_dir()
+	// and script_path().
+	ScriptDir, ScriptPath string
 	// Sched, when set, serialises the Tova code of all threads of this
 	// instance (see Scheduler).
 	Sched Scheduler
@@ -413,7 +429,11 @@ func (p *Program) NewInstance(cfg Config) *Instance {
 	for i := range g {
 		g[i] = unset
 	}
-	return &Instance{Prog: p, Globals: g, Cfg: cfg, Started: cfg.Now(), Dir: cfg.Dir}
+	inst := &Instance{Prog: p, Globals: g, Cfg: cfg, Started: cfg.Now(), Dir: cfg.Dir, ScriptDir: absAtStart(cfg.Dir)}
+	if cfg.Path != "" {
+		inst.ScriptPath = absAtStart(cfg.Path)
+	}
+	return inst
 }
 
 // Thread executes Tova code on one goroutine. It is not safe for

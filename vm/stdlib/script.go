@@ -30,14 +30,14 @@ func registerScript() {
 	})
 	reg("chdir", ps("dir"), bChdir)
 	reg("script_dir", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		return vm.Str(absPath(t.In.Cfg.Dir)), nil
+		return vm.Str(t.In.ScriptDir), nil
 	})
 	reg("script_path", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-		if p := t.In.Cfg.Path; p != "" {
-			return vm.Str(absPath(p)), nil
+		if p := t.In.ScriptPath; p != "" {
+			return vm.Str(p), nil
 		}
 		name := t.In.Prog.Code.FileName(0)
-		return vm.Str(absPath(filepath.Join(t.In.Cfg.Dir, filepath.Base(name)))), nil
+		return vm.Str(filepath.Join(t.In.ScriptDir, filepath.Base(name))), nil
 	})
 	reg("set_env", ps("name", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		name, err := str("set_env", args, 0)
