@@ -62,6 +62,31 @@ true s.tova
 	}
 }
 
+// A command that cannot start is named once, in plain words: Go's own
+// error named it twice and spoke of fork/exec.
+func TestExecStartError(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notExec, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runScript(t, `
+for cmd in ["no-such-command-tova", "/no/such/dir/tool", args()[0]] {
+  try { exec(cmd, ["a"]) } catch e { print(e.kind, e.message) }
+}
+`, vm.Config{Args: []string{notExec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `ProcessError exec: command "no-such-command-tova" not found in PATH
+ProcessError exec: no such file: /no/such/dir/tool
+ProcessError exec: cannot run ` + notExec + `: permission denied
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 // exit(code) ends the program at once (no catch or finally runs) with
 // an Exit error carrying the code; in a server it is an error, as is
 // chdir, which would move every request's relative paths.

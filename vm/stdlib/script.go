@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -320,7 +321,29 @@ func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Val
 		if errors.As(err, &ee) {
 			return vm.Nil, vm.Errorf("ProcessError", "%s: %q exited with status %d", fname, shown, ee.ExitCode())
 		}
-		return vm.Nil, vm.Errorf("ProcessError", "%s: %q: %v", fname, shown, err)
+		return vm.Nil, startError(fname, shown, name, err)
 	}
 	return vm.Str(out.String()), nil
+}
+
+// startError says why a command could not start, in one plain sentence:
+// Go's own text names the command a second time and speaks of fork/exec.
+func startError(fname, shown, name string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return vm.Errorf("ProcessError", "%s: command %q not found in PATH", fname, name)
+	case errors.Is(err, fs.ErrNotExist):
+		return vm.Errorf("ProcessError", "%s: no such file: %s", fname, name)
+	case errors.Is(err, fs.ErrPermission):
+		return vm.Errorf("ProcessError", "%s: cannot run %s: permission denied", fname, name)
+	}
+	var pe *fs.PathError
+	var ee *exec.Error
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &ee):
+		err = ee.Err
+	}
+	return vm.Errorf("ProcessError", "%s: cannot run %q: %v", fname, shown, err)
 }
