@@ -62,6 +62,22 @@ true s.tova
 	}
 }
 
+// path_join keeps a trailing separator, as Node's path.join does (it
+// dropped it, so that "dir/" came out as "dir").
+func TestPathJoinTrailingSlash(t *testing.T) {
+	out, err := runScript(t, `
+print([path_join("a", "b/"), path_join("/a/", "../b", "c/"), path_join("a", "..", "/"), path_join("/", "/"), path_join("a//"), path_join("a/b/../"), path_join("a", ""), path_join("", "")])
+`, vm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// node -e 'const p = require("path"); console.log(p.join("a", "b/"), ...)'
+	want := `["a/b/", "/b/c/", "./", "/", "a/", "a/", "a", "."]` + "\n"
+	if out != want {
+		t.Errorf("got %s want %s", out, want)
+	}
+}
+
 // A command that cannot start is named once, in plain words: Go's own
 // error named it twice and spoke of fork/exec.
 func TestExecStartError(t *testing.T) {

@@ -82,10 +82,7 @@ func registerScript() {
 		if n > vm.MaxStringBytes {
 			return vm.Nil, vm.StringTooLarge("path_join", int(n))
 		}
-		if j := filepath.Join(parts...); j != "" {
-			return vm.Str(j), err
-		}
-		return vm.Str("."), err
+		return vm.Str(joinPath(parts)), err
 	})
 	reg("path_resolve", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		parts, err := strs("path_resolve", args, len(args))
@@ -209,6 +206,29 @@ func trimSlashes(p string) string {
 		p = p[:len(p)-1]
 	}
 	return p
+}
+
+// joinPath is Node's path.join: the parts cleaned as one path, which
+// keeps a trailing separator ("a", "b/" is a/b/: it names a directory,
+// as rsync and cp read it); Go's filepath.Join drops it.
+func joinPath(parts []string) string {
+	j := filepath.Join(parts...)
+	if j == "" {
+		return "."
+	}
+	last := ""
+	for _, p := range parts {
+		if p != "" {
+			last = p
+		}
+	}
+	if last != "" && os.IsPathSeparator(last[len(last)-1]) && !strings.HasSuffix(j, string(filepath.Separator)) {
+		if j == "." {
+			return "." + string(filepath.Separator)
+		}
+		j += string(filepath.Separator)
+	}
+	return j
 }
 
 // baseName is a path's last element ("" for the root).
