@@ -29,9 +29,12 @@ func fsMetaMembers() map[string]vm.Value {
 	}
 }
 
-// fsGlobFiles is the paths matching pattern, sorted: `*`, `?`, `[...]`
+// fsGlobFiles is the files matching pattern, sorted: `*`, `?`, `[...]`
 // and `{a,b}` within a name, `**` across directories
-// (fs.glob_files("src/**/*.tova")).
+// (fs.glob_files("src/**/*.tova")). As Bun.Glob's scan, which the
+// reference uses, it lists files only, and a wildcard passes over names
+// that begin with a dot (.git, .env): a pattern's part that begins with
+// one names them (".*", ".config/*.yml").
 func fsGlobFiles(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	pattern, err := str("fs.glob_files", args, 0)
 	if err != nil {
@@ -43,7 +46,14 @@ func fsGlobFiles(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var paths []string
 	// (Symbolic links are listed, not followed: a link to a directory
 	// above it would make ** go round for ever.)
-	t.Blocking(func() { paths, err = doublestar.FilepathGlob(pattern, doublestar.WithNoFollow()) })
+	t.Blocking(func() {
+		paths, err = doublestar.FilepathGlob(pattern, doublestar.WithNoFollow(), doublestar.WithNoHidden(), doublestar.WithFilesOnly())
+		// a link to a directory is not a file either
+		paths = slices.DeleteFunc(paths, func(p string) bool {
+			fi, err := os.Stat(p)
+			return err == nil && fi.IsDir()
+		})
+	})
 	if err != nil {
 		return vm.Nil, valueErr("fs.glob_files: %v", err)
 	}

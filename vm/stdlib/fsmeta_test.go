@@ -32,7 +32,7 @@ func TestFSFileMetadata(t *testing.T) {
 		}
 	}
 	eq(t, "glob_files ** beside links to a parent", fsCall(t, e, "glob_files", p("sub/**")),
-		vm.Repr(L(p("sub"), p("sub/deep"), p("sub/deep/b.csv"), p("sub/deep/up"), p("sub/deep/up2"))))
+		vm.Repr(L(p("sub/deep/b.csv"))))
 	glob, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "glob_files")
 	if _, err := e.callValue(glob, p("[")); err == nil || !strings.Contains(err.Error(), "fs.glob_files: malformed pattern") {
 		t.Errorf("glob_files of a malformed pattern: %v", err)
@@ -72,4 +72,25 @@ func TestFSFileMetadata(t *testing.T) {
 	if _, err := e.callValue(rb, p("a.csv")); err == nil || !strings.Contains(err.Error(), "fs.read_text(path)") {
 		t.Errorf("fs.read_bytes: %v, want an error naming fs.read_text", err)
 	}
+}
+
+// fs.glob_files listed directories, and its wildcards matched hidden
+// names (.git, .env); as Bun.Glob's scan it lists files, and only a
+// pattern's part that begins with a dot matches one.
+func TestGlobFilesOnlyVisibleFiles(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := func(name string) vm.Value { return S(filepath.Join(dir, name)) }
+	fsCall(t, e, "mkdir", p("sub"))
+	fsCall(t, e, "mkdir", p(".git"))
+	for _, f := range []string{"a.txt", ".env", ".hidden.txt", "sub/b.txt", ".git/HEAD.txt"} {
+		fsCall(t, e, "write_text", p(f), S("x"))
+	}
+	if err := os.Symlink("a.txt", filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "glob_files *", fsCall(t, e, "glob_files", p("*")), vm.Repr(L(p("a.txt"), p("link.txt"))))
+	eq(t, "glob_files **/*.txt", fsCall(t, e, "glob_files", p("**/*.txt")), vm.Repr(L(p("a.txt"), p("link.txt"), p("sub/b.txt"))))
+	eq(t, "glob_files .*", fsCall(t, e, "glob_files", p(".*")), vm.Repr(L(p(".env"), p(".hidden.txt"))))
+	eq(t, "glob_files .git/*", fsCall(t, e, "glob_files", p(".git/*")), vm.Repr(L(p(".git/HEAD.txt"))))
 }
