@@ -694,19 +694,32 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 	if err != nil {
 		return err
 	}
-	type pair struct{ k, v vm.Value }
+	type pair struct {
+		k, v vm.Value
+		row  int
+	}
 	pairs := make([]pair, len(xs))
 	for i, x := range xs {
 		k, err := kf(x)
 		if err != nil {
 			return err
 		}
-		pairs[i] = pair{k, x}
+		pairs[i] = pair{k, x, i + 1}
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int {
+		// A missing key (nil, as read gives an empty CSV cell) goes
+		// last, in either order, as SQL's NULLS LAST and pandas do.
+		switch {
+		case a.k.IsNil() && b.k.IsNil():
+			return 0
+		case a.k.IsNil():
+			return 1
+		case b.k.IsNil():
+			return -1
+		}
 		c, err := compare(a.k, b.k)
 		if err != nil && firstErr == nil {
-			firstErr = orderErr(fname, err)
+			firstErr = keyOrderErr(fname, key, err, a.row, b.row)
 		}
 		return c * sign
 	})
@@ -714,6 +727,24 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 		xs[i] = pairs[i].v
 	}
 	return firstErr
+}
+
+// keyOrderErr is a keyed sort's error naming the key and the two
+// elements (counted from 1) whose keys do not compare.
+func keyOrderErr(fname string, key vm.Value, err error, a, b int) error {
+	err = orderErr(fname, err)
+	e, ok := err.(*vm.Error)
+	if !ok {
+		return err
+	}
+	if a > b {
+		a, b = b, a
+	}
+	shown := "the keys"
+	if key.Kind() == vm.KString {
+		shown = "column " + key.AsString()
+	}
+	return vm.Errorf(e.Kind, "%s (%s of rows %d and %d)", e.Msg, shown, a, b)
 }
 
 func copyElems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {

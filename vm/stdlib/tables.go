@@ -1,6 +1,8 @@
 package stdlib
 
 import (
+	"strings"
+
 	"tova/vm"
 )
 
@@ -104,18 +106,63 @@ func aggregation(name, over string) func(*vm.Thread, []vm.Value) (vm.Value, erro
 			if err != nil {
 				return vm.Nil, err
 			}
-			var vals []vm.Value
+			// A missing value (nil, as read gives an empty CSV cell) is
+			// left out, as SQL's and pandas' aggregates leave out NULL.
+			var vals, rows []vm.Value
 			err = iterate(t, name, arg(args, 0), func(row vm.Value, _ int) error {
 				v, err := key(row)
-				vals = append(vals, v)
+				if err == nil && !v.IsNil() {
+					vals = append(vals, v)
+					rows = append(rows, row)
+				}
 				return err
 			})
 			if err != nil {
 				return vm.Nil, err
 			}
-			return t.Call(reduce, newList(vals))
+			r, err := t.Call(reduce, newList(vals))
+			if err != nil {
+				return vm.Nil, aggError(over, col, vals, rows, err)
+			}
+			return r, nil
 		}}), nil
 	}
+}
+
+// aggError names the row whose value the aggregation could not take
+// (and the column, given by name) in reduce's error: sum(.cpu) in a table of hundreds of
+// rows said only "cannot add String to a number".
+func aggError(over string, col vm.Value, vals, rows []vm.Value, err error) error {
+	e, ok := err.(*vm.Error)
+	if !ok {
+		return err
+	}
+	shown := over
+	if col.Kind() == vm.KString {
+		shown = over + "(." + col.AsString() + ")"
+	}
+	msg := strings.TrimPrefix(e.Msg, over+": ")
+	for i, v := range vals {
+		// min and max compare strings with strings too; sum, mean and
+		// median take numbers only
+		bad := !v.IsNumber()
+		if over == "min" || over == "max" {
+			bad = v.IsNumber() != vals[0].IsNumber() || !v.IsNumber() && v.Kind() != vals[0].Kind()
+		}
+		if bad {
+			return vm.Errorf(e.Kind, "%s: %s (the %s in row %s)", shown, msg, vm.TypeName(v), clipRepr(rows[i]))
+		}
+	}
+	return vm.Errorf(e.Kind, "%s: %s", shown, msg)
+}
+
+// clipRepr is v as Tova writes it, cut short for a message.
+func clipRepr(v vm.Value) string {
+	r := vm.Repr(v)
+	if n := 120; len(r) > n {
+		r = strings.ToValidUTF8(r[:n], "") + "…"
+	}
+	return r
 }
 
 // bAggCount: agg_count() counts a group's rows; agg_count(pred) those
