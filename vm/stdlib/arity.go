@@ -52,6 +52,10 @@ var arities = map[string][2]int{
 	"rename": {3, 3}, "explode": {2, 2}, "cast": {3, 3}, "unpivot": {3, 3}, "pivot": {4, 4},
 	"stratified_sample": {3, 4}, "moving_avg": {2, 2}, "join": {1, 3}, "getColumn": {2, 2},
 	"row_number": {0, 0}, "rank": {0, 0}, "dense_rank": {0, 0}, "percent_rank": {0, 0}, "running_count": {0, 0},
+	// The directory to list is optional (the working directory); the
+	// text to write is needed.
+	"fs.ls": {0, 2}, "fs.read_dir": {0, 2}, "fs.write_text": {2, 3},
+	"fs.cp": {2, 3}, "fs.mv": {2, 2},
 	// JavaScript's (value, replacer, indent) is taken too.
 	"json_stringify": {1, 3},
 	// Builtins that take nothing: an argument is a slip (random(1, 100)

@@ -22,10 +22,10 @@ func init() {
 // fsMetaMembers are the fs namespace's members defined here.
 func fsMetaMembers() map[string]vm.Value {
 	return map[string]vm.Value{
-		"glob_files": member("fs", "glob_files", ps("pattern"), fsGlobFiles),
-		"file_size":  member("fs", "file_size", ps("path"), fsFileSize),
-		"file_stat":  member("fs", "file_stat", ps("path"), fsFileStat),
-		"read_bytes": member("fs", "read_bytes", ps("path"), fsReadBytes),
+		"glob_files": fsMember("glob_files", ps("pattern"), fsGlobFiles),
+		"file_size":  fsMember("file_size", ps("path"), fsFileSize),
+		"file_stat":  fsMember("file_stat", ps("path"), fsFileStat),
+		"read_bytes": fsMember("read_bytes", ps("path"), fsReadBytes),
 	}
 }
 

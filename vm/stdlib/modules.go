@@ -1,15 +1,18 @@
 package stdlib
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -65,17 +68,17 @@ func registerModules() {
 	)))
 
 	fsMembers := map[string]vm.Value{
-		"read_text":  member("fs", "read_text", ps("path"), fsReadText),
-		"write_text": member("fs", "write_text", ps("path", "content", "opts"), fsWriteText),
-		"exists":     member("fs", "exists", ps("path"), fsStat("exists", func(fi os.FileInfo) bool { return true })),
-		"is_dir":     member("fs", "is_dir", ps("path"), fsStat("is_dir", os.FileInfo.IsDir)),
-		"is_file":    member("fs", "is_file", ps("path"), fsStat("is_file", func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
-		"ls":         member("fs", "ls", ps("dir", "opts"), fsLs),
-		"read_dir":   member("fs", "read_dir", ps("dir", "opts"), fsLs), // the spec's name (§6.1)
-		"mkdir":      member("fs", "mkdir", ps("dir"), fsMkdir),
-		"rm":         member("fs", "rm", ps("path", "opts"), fsRm),
-		"cp":         member("fs", "cp", ps("src", "dest"), fsCp),
-		"mv":         member("fs", "mv", ps("src", "dest"), fsMv),
+		"read_text":  fsMember("read_text", ps("path"), fsReadText),
+		"write_text": fsMember("write_text", ps("path", "content", "opts"), fsWriteText),
+		"exists":     fsMember("exists", ps("path"), fsStat("exists", func(fi os.FileInfo) bool { return true })),
+		"is_dir":     fsMember("is_dir", ps("path"), fsStat("is_dir", os.FileInfo.IsDir)),
+		"is_file":    fsMember("is_file", ps("path"), fsStat("is_file", func(fi os.FileInfo) bool { return fi.Mode().IsRegular() })),
+		"ls":         fsMember("ls", ps("dir", "opts"), fsLs),
+		"read_dir":   fsMember("read_dir", ps("dir", "opts"), fsLs), // the spec's name (§6.1)
+		"mkdir":      fsMember("mkdir", ps("dir"), fsMkdir),
+		"rm":         fsMember("rm", ps("path", "opts"), fsRm),
+		"cp":         fsMember("cp", ps("src", "dest", "opts"), fsCp),
+		"mv":         fsMember("mv", ps("src", "dest"), fsMv),
 	}
 	maps.Copy(fsMembers, fsMetaMembers())
 	vm.RegisterValue("fs", NewNamespace("fs", fsMembers))
@@ -120,6 +123,12 @@ func (m moduleMembers) with(more map[string]vm.Value) moduleMembers {
 }
 
 // ---------------------------------------------------------------- fs
+
+// fsMember is the fs namespace's member name, its argument count checked
+// as a global builtin's is (fs.mv(a, b, 3) ignored the 3).
+func fsMember(name string, params []string, fn func(*vm.Thread, []vm.Value) (vm.Value, error)) vm.Value {
+	return member("fs", name, params, withArity("fs."+name, params, fn))
+}
 
 // fsResult is Ok(v) when err is nil, else Err(its message).
 func fsResult(v vm.Value, err error) (vm.Value, error) {
@@ -272,36 +281,110 @@ func fsRm(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return fsResult(vm.Str(path), err)
 }
 
+// fsCp copies a file, or a directory with all it holds, as Node's
+// fs.cpSync(src, dest, { recursive: true }) does: a file already at
+// dest is overwritten, a directory already there gets the copies beside
+// what it holds. { recursive } is the reference's option; a directory
+// is copied whole either way.
 func fsCp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	a, err := strs("fs.cp", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
 	src, dest := a[0], a[1]
+	if o := arg(args, 2); o.Kind() == vm.KObject {
+		if err := checkOptions("fs.cp", o, "recursive"); err != nil {
+			return vm.Nil, err
+		}
+	} else if !o.IsNil() {
+		return vm.Nil, typeErr("fs.cp", "Object of options", o)
+	}
 	t.Blocking(func() {
-		var in, out *os.File
-		if in, err = openRegular(src); err != nil {
+		var fi os.FileInfo
+		if fi, err = os.Stat(src); err != nil {
 			return
 		}
-		defer in.Close()
-		// Not onto itself, which creating dest would empty.
-		var from, to os.FileInfo
-		if from, err = in.Stat(); err != nil {
+		if !fi.IsDir() {
+			err = copyFile(src, dest)
 			return
 		}
-		if to, err = os.Stat(dest); err == nil && os.SameFile(from, to) {
-			err = fmt.Errorf("cp %s %s: the same file", src, dest)
-			return
+		ctx := t.Context()
+		if ctx == nil {
+			ctx = context.Background()
 		}
-		if out, err = os.Create(dest); err != nil {
-			return
-		}
-		_, err = io.Copy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
+		err = copyDir(ctx, src, dest)
 	})
 	return fsResult(vm.Str(dest), err)
+}
+
+// copyFile copies the regular file src to dest, with its permission bits.
+func copyFile(src, dest string) error {
+	in, err := openRegular(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	// Not onto itself, which creating dest would empty.
+	from, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if to, err := os.Stat(dest); err == nil && os.SameFile(from, to) {
+		return fmt.Errorf("cp %s %s: the same file", src, dest)
+	}
+	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, from.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// copyDir copies the directory src into dest (made if missing): its
+// files, its directories, and its symbolic links as links. A device or
+// named pipe is refused, as fs.read_text refuses one.
+func copyDir(ctx context.Context, src, dest string) error {
+	as, err1 := filepath.Abs(src)
+	ad, err2 := filepath.Abs(dest)
+	if err1 == nil && err2 == nil && (ad == as || strings.HasPrefix(ad, as+string(filepath.Separator))) {
+		// the walk would meet its own copies for ever
+		return fmt.Errorf("cp %s %s: cannot copy a directory into itself", src, dest)
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dest, rel)
+		switch mode := d.Type(); {
+		case d.IsDir():
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return os.MkdirAll(target, fi.Mode().Perm()|0o700)
+		case mode&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return os.Symlink(link, target)
+		default:
+			return copyFile(path, target)
+		}
+	})
 }
 
 func fsMv(t *vm.Thread, args []vm.Value) (vm.Value, error) {

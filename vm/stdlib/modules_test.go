@@ -99,3 +99,49 @@ func TestFSReadTextRefusesAHugeFileUnread(t *testing.T) {
 		t.Errorf("fs.read_text of a 3 GiB file: %v", err)
 	}
 }
+
+// fs.cp refused a directory ("not a regular file") and ignored a third
+// argument; it copies a directory with all it holds, takes the
+// reference's { recursive }, and an fs member given an argument too many
+// is a TypeError, as a global builtin is.
+func TestFSCopiesADirectory(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := func(name string) vm.Value { return S(filepath.Join(dir, name)) }
+	fsCall(t, e, "mkdir", p("src/sub"))
+	fsCall(t, e, "write_text", p("src/sub/x.txt"), S("x"))
+	fsCall(t, e, "write_text", p("src/top.txt"), S("t"))
+	if err := os.Symlink("top.txt", filepath.Join(dir, "src/link")); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "cp of a directory", fsCall(t, e, "cp", p("src"), p("dst")), vm.Repr(vm.Ok(p("dst"))))
+	eq(t, "cp again, with recursive", fsCall(t, e, "cp", p("src"), p("dst"), O("recursive", B(true))), vm.Repr(vm.Ok(p("dst"))))
+	eq(t, "a file in the copy", fsCall(t, e, "read_text", p("dst/sub/x.txt")), `Ok("x")`)
+	if l, err := os.Readlink(filepath.Join(dir, "dst/link")); err != nil || l != "top.txt" {
+		t.Errorf("the link in the copy: %q %v", l, err)
+	}
+	if v := fsCall(t, e, "cp", p("src"), p("src/sub/again")); !strings.Contains(vm.Repr(v), "cannot copy a directory into itself") {
+		t.Errorf("cp of a directory into itself: %s", vm.Repr(v))
+	}
+	cp, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "cp")
+	if _, err := e.callValue(cp, p("src"), p("dst"), O("recurse", B(true))); err == nil || !strings.Contains(err.Error(), `fs.cp: unknown option "recurse"`) {
+		t.Errorf("fs.cp with recurse: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		args []vm.Value
+		want string
+	}{
+		{"mv", []vm.Value{p("a"), p("b"), I(3)}, "fs.mv takes 2 arguments (src, dest), got 3"},
+		{"read_text", []vm.Value{p("a"), S("utf8")}, "fs.read_text takes 1 argument (path), got 2"},
+		{"glob_files", []vm.Value{S("*"), S("x")}, "fs.glob_files takes 1 argument (pattern), got 2"},
+	} {
+		f, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, c.name)
+		if _, err := e.callValue(f, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("fs.%s with an argument too many: %v, want %q", c.name, err, c.want)
+		}
+	}
+	if v := fsCall(t, e, "ls"); v.Kind() != vm.KArray {
+		t.Errorf("fs.ls() of the working directory: %s", vm.Repr(v))
+	}
+}
