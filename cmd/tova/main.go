@@ -43,24 +43,42 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// isScript tells whether name, the first argument, is a program's file
+// rather than a command: no command or flag of root's, and an existing
+// regular file.
+func isScript(root *cobra.Command, name string) bool {
+	if strings.HasPrefix(name, "-") || name == "help" {
+		return false
+	}
+	for _, c := range root.Commands() {
+		if c.Name() == name || c.HasAlias(name) {
+			return false
+		}
+	}
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // run executes the CLI with args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	out := &checkedWriter{w: stdout}
+	root.SetOut(out)
+	root.SetErr(stderr)
+	completionCmd(root) // (after SetOut: its commands keep the writer)
 	if len(args) > 0 {
 		switch a := args[0]; {
 		case a == "--version" || a == "-v":
 			args = append([]string{"version"}, args[1:]...)
-		case strings.HasSuffix(a, ".tova") || strings.HasSuffix(a, ".tbc"):
+		case strings.HasSuffix(a, ".tova") || strings.HasSuffix(a, ".tbc") || isScript(root, a):
 			// tova app.tova, as the reference's CLI takes it, and a
-			// script's #!/usr/bin/env tova line: tova run app.tova.
+			// script's #!/usr/bin/env tova line: tova run app.tova, or
+			// tova /usr/local/bin/deploy for a script without the
+			// extension.
 			args = append([]string{"run"}, args...)
 		}
 	}
-	root := newRoot()
 	root.SetArgs(args)
-	out := &checkedWriter{w: stdout}
-	root.SetOut(out)
-	root.SetErr(stderr)
-	completionCmd(root)
 	c, err := root.ExecuteC()
 	if err == nil && out.err != nil && (c == nil || c.Name() != "serve") {
 		// What the command printed is lost (a full disk, a closed
