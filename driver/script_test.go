@@ -150,3 +150,32 @@ func TestShStopsWithItsThread(t *testing.T) {
 		t.Fatalf("sh ran on: %v after %v", err, time.Since(start))
 	}
 }
+
+// The colour and style functions of the reference's terminal.md were
+// undefined; they style their text for a terminal, and not when
+// NO_COLOR is set.
+func TestTerminalStyles(t *testing.T) {
+	src := `print(green("ok"), bold(red("x")), color("w", "white"), underline(1))`
+	env := func(noColor string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			if name == "NO_COLOR" && noColor != "" {
+				return noColor, true
+			}
+			return "", false
+		}
+	}
+	out, err := runScript(t, src, vm.Config{Terminal: true, Getenv: env("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\x1b[32mok\x1b[39m \x1b[1m\x1b[31mx\x1b[39m\x1b[22m \x1b[37mw\x1b[39m \x1b[4m1\x1b[24m\n"; out != want {
+		t.Errorf("on a terminal: %q, want %q", out, want)
+	}
+	out, err = runScript(t, src, vm.Config{Terminal: true, Getenv: env("1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ok x w 1\n"; out != want {
+		t.Errorf("with NO_COLOR: %q, want %q", out, want)
+	}
+}

@@ -27,6 +27,10 @@ type Config struct {
 	Environ func() []string
 	// Args are the script's command-line arguments.
 	Args []string
+	// Terminal says that Stdout is a terminal: the terminal builtins
+	// (green, bold, ...) style their text only then (and not when
+	// NO_COLOR is set).
+	Terminal bool
 	// Stdin is what read_stdin reads (default os.Stdin).
 	Stdin io.Reader
 	// Dir is the directory of the program (see Instance.Dir).

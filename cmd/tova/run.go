@@ -102,7 +102,7 @@ func runCmd() *cobra.Command {
 				out = newRunOutput(stdout)
 				stdout, stderr = out, beforeStderr{out, stderr}
 			}
-			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Stdin: cmd.InOrStdin(), Args: args[1:], Dir: programDir(args[0]), Path: args[0]}
+			cfg := vm.Config{Stdout: stdout, Stderr: stderr, Stdin: cmd.InOrStdin(), Args: args[1:], Dir: programDir(args[0]), Path: args[0], Terminal: out == nil}
 			err = driver.Run(ctx, p, cfg)
 			if out != nil {
 				out.Close()

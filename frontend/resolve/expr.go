@@ -20,6 +20,27 @@ var missingGlobals = map[string]string{
 	"sse": "the reference's sse(fn(send, close)) streamed response: this runtime does not serve server-sent events yet",
 	"req": "a handler, middleware or guard gets the request as a parameter: write fn(req) { ... } (fn(req, res) for the response too)",
 	"res": "a handler, middleware or guard gets the response being built as a parameter: write fn(req, res) { ... }",
+
+	// The reference's terminal and scripting builtins this runtime
+	// does not have (its colour and style functions it has).
+	"table":       notHere("table(rows)", "print the rows, or write(rows, path) a CSV"),
+	"panel":       notHere("panel(title, content)", "print the text"),
+	"progress":    notHere("progress(items)", "loop over the items themselves"),
+	"spin":        notHere("spin(label, fn)", "call the function"),
+	"ask":         notHere("ask(prompt)", "read answers with read_lines() or take them as args()"),
+	"confirm":     notHere("confirm(prompt)", "read answers with read_lines() or take them as args()"),
+	"choose":      notHere("choose(prompt, options)", "read answers with read_lines() or take them as args()"),
+	"choose_many": notHere("choose_many(prompt, options)", "read answers with read_lines() or take them as args()"),
+	"secret":      notHere("secret(prompt)", "take secrets from env(name)"),
+	"parse_args":  notHere("parse_args()", "read the arguments with args()"),
+	"on_signal":   notHere("on_signal(signal, handler)", "Ctrl-C or SIGTERM ends a script, and tova run exits with 128 + the signal's number"),
+	"spawn":       notHere("spawn(cmd, args)", "exec(cmd, args) runs a command to its end and returns its output"),
+}
+
+// notHere is the note of an undefined name that is a builtin of the
+// reference's that this runtime does not provide.
+func notHere(what, instead string) string {
+	return "the reference's builtin " + what + " is not available in this runtime (" + instead + ")"
 }
 
 // foreignNames are other languages' spellings of Tova's constants:
