@@ -22,7 +22,7 @@ func init() {
 // fsMetaMembers are the fs namespace's members defined here.
 func fsMetaMembers() map[string]vm.Value {
 	return map[string]vm.Value{
-		"glob_files": fsMember("glob_files", ps("pattern"), fsGlobFiles),
+		"glob_files": fsMember("glob_files", ps("pattern", "opts"), fsGlobFiles),
 		"file_size":  fsMember("file_size", ps("path"), fsFileSize),
 		"file_stat":  fsMember("file_stat", ps("path"), fsFileStat),
 		"read_bytes": fsMember("read_bytes", ps("path"), fsReadBytes),
@@ -34,7 +34,9 @@ func fsMetaMembers() map[string]vm.Value {
 // (fs.glob_files("src/**/*.tova")). As Bun.Glob's scan, which the
 // reference uses, it lists files only, and a wildcard passes over names
 // that begin with a dot (.git, .env): a pattern's part that begins with
-// one names them (".*", ".config/*.yml").
+// one names them (".*", ".config/*.yml"). The options are Bun's too:
+// { dot: true } lets wildcards match those names, { only_files: false }
+// lists directories as well.
 func fsGlobFiles(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	pattern, err := str("fs.glob_files", args, 0)
 	if err != nil {
@@ -43,16 +45,39 @@ func fsGlobFiles(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !doublestar.ValidatePathPattern(pattern) {
 		return vm.Nil, valueErr("fs.glob_files: malformed pattern %q", pattern)
 	}
+	dot, onlyFiles := false, true
+	if o := arg(args, 1); o.Kind() == vm.KObject {
+		if err := checkOptions("fs.glob_files", o, "dot", "only_files"); err != nil {
+			return vm.Nil, err
+		}
+		if v, ok := o.AsObject().Get("dot"); ok {
+			dot = v.Truthy()
+		}
+		if v, ok := o.AsObject().Get("only_files"); ok {
+			onlyFiles = v.Truthy()
+		}
+	} else if !o.IsNil() {
+		return vm.Nil, typeErr("fs.glob_files", "Object of options", o)
+	}
+	opts := []doublestar.GlobOption{doublestar.WithNoFollow()}
+	if !dot {
+		opts = append(opts, doublestar.WithNoHidden())
+	}
+	if onlyFiles {
+		opts = append(opts, doublestar.WithFilesOnly())
+	}
 	var paths []string
 	// (Symbolic links are listed, not followed: a link to a directory
 	// above it would make ** go round for ever.)
 	t.Blocking(func() {
-		paths, err = doublestar.FilepathGlob(pattern, doublestar.WithNoFollow(), doublestar.WithNoHidden(), doublestar.WithFilesOnly())
-		// a link to a directory is not a file either
-		paths = slices.DeleteFunc(paths, func(p string) bool {
-			fi, err := os.Stat(p)
-			return err == nil && fi.IsDir()
-		})
+		paths, err = doublestar.FilepathGlob(pattern, opts...)
+		if onlyFiles {
+			// a link to a directory is not a file either
+			paths = slices.DeleteFunc(paths, func(p string) bool {
+				fi, err := os.Stat(p)
+				return err == nil && fi.IsDir()
+			})
+		}
 	})
 	if err != nil {
 		return vm.Nil, valueErr("fs.glob_files: %v", err)

@@ -93,4 +93,13 @@ func TestGlobFilesOnlyVisibleFiles(t *testing.T) {
 	eq(t, "glob_files **/*.txt", fsCall(t, e, "glob_files", p("**/*.txt")), vm.Repr(L(p("a.txt"), p("link.txt"), p("sub/b.txt"))))
 	eq(t, "glob_files .*", fsCall(t, e, "glob_files", p(".*")), vm.Repr(L(p(".env"), p(".hidden.txt"))))
 	eq(t, "glob_files .git/*", fsCall(t, e, "glob_files", p(".git/*")), vm.Repr(L(p(".git/HEAD.txt"))))
+	// Bun's options, to list them anyway
+	eq(t, "glob_files * dot", fsCall(t, e, "glob_files", p("*"), O("dot", B(true))),
+		vm.Repr(L(p(".env"), p(".hidden.txt"), p("a.txt"), p("link.txt"))))
+	eq(t, "glob_files * only_files false", fsCall(t, e, "glob_files", p("*"), O("only_files", B(false))),
+		vm.Repr(L(p("a.txt"), p("link.txt"), p("sub"))))
+	glob, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, "glob_files")
+	if _, err := e.callValue(glob, p("*"), O("hidden", B(true))); err == nil || !strings.Contains(err.Error(), `fs.glob_files: unknown option "hidden"`) {
+		t.Errorf("glob_files with an unknown option: %v", err)
+	}
 }

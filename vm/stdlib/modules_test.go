@@ -134,7 +134,7 @@ func TestFSCopiesADirectory(t *testing.T) {
 	}{
 		{"mv", []vm.Value{p("a"), p("b"), I(3)}, "fs.mv takes 2 arguments (src, dest), got 3"},
 		{"read_text", []vm.Value{p("a"), S("utf8")}, "fs.read_text takes 1 argument (path), got 2"},
-		{"glob_files", []vm.Value{S("*"), S("x")}, "fs.glob_files takes 1 argument (pattern), got 2"},
+		{"glob_files", []vm.Value{S("*"), O(), S("x")}, "fs.glob_files takes 1 or 2 arguments (pattern, opts), got 3"},
 	} {
 		f, _, _ := builtin(t, "fs").AsHost().GetAttr(e.th, c.name)
 		if _, err := e.callValue(f, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
