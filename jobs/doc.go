@@ -32,7 +32,11 @@
 // .tova/<program>.jobs.db next to the program (JobsFileOf; River's SQLite
 // driver), so that two programs in one directory never share a queue,
 // and the queue's single writer connection never queues behind the
-// application's. On
+// application's. That connection keeps River's statements prepared
+// (internal/sqlitecache) and its statement journals in memory: compiling
+// River's long statements at every use, and the memory it took and gave
+// back, cost about 5 ms of CPU a job; a small job now costs about 1 ms
+// from spawn_job to its completion. On
 // SQLite a job this process inserts wakes its queue at once (notify.go);
 // one inserted by another process sharing the file is seen within
 // SQLiteListenPoll (250 ms), and a retry whose backoff has passed within

@@ -1,8 +1,12 @@
 package jobs
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -178,5 +182,29 @@ func TestGoneHereSeesItsOwnProcessIDReused(t *testing.T) {
 		if h := hostname(); !strings.HasPrefix(h, name+"#") || !strings.Contains(ns, h[len(name)+1:]) {
 			t.Errorf("hostname() = %q, for host %q in namespace %s", h, name, ns)
 		}
+	}
+}
+
+// The jobs file's connection keeps the journals of its statements in
+// memory: on disk by default, a statement journal spilled to a new
+// 64 KiB buffer, mapped and unmapped again, at every statement of
+// River's that writes several rows, which with the compiling of the
+// statements was most of the CPU a job took.
+func TestSQLiteQueueKeepsStatementJournalsInMemory(t *testing.T) {
+	d, err := openSQLite(filepath.Join(t.TempDir(), "q.jobs.db"), SQLiteListenPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	ctx := context.Background()
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := d.query(ctx, tx, "PRAGMA temp_store")
+		if err == nil && (len(rows) != 1 || asInt(rows[0][0]) != 2) {
+			err = fmt.Errorf("temp_store is %v, not 2 (memory)", rows)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,14 +6,14 @@
 // The Tova side enqueues with spawn_job from Tova code and measures the
 // start inside the background fn; the River side inserts with
 // Client.Insert and measures in a Go worker. Both use the runtime's
-// queue settings (jobs.SQLiteDSN, the fetch cooldown and poll interval)
-// and the same number of workers.
+// queue settings (jobs.SQLiteDSN and its connections keeping their
+// statements, the fetch cooldown and poll interval) and the same number
+// of workers.
 package jobsbench
 
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"slices"
@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"tova/driver"
+	"tova/internal/sqlitecache"
 	"tova/jobs"
 	"tova/jobs/jobstest"
 	"tova/vm"
@@ -270,11 +271,7 @@ func River(ctx context.Context, url string, n, samples int) Result {
 		cfg.FetchCooldown, cfg.FetchPollInterval = jobs.PostgresFetchCooldown, jobs.PostgresFetchPollInterval
 		insert, stop, res.Err = startRiver(ctx, riverpgxv5.New(pool), cfg)
 	} else {
-		db, err := sql.Open("sqlite", jobs.SQLiteDSN(url))
-		if err != nil {
-			res.Err = err
-			return res
-		}
+		db := sqlitecache.Open(jobs.SQLiteDSN(url))
 		defer db.Close()
 		db.SetMaxOpenConns(1)
 		cfg.FetchCooldown, cfg.FetchPollInterval = jobs.SQLiteFetchCooldown, jobs.SQLiteFetchPollInterval
