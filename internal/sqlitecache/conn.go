@@ -47,7 +47,54 @@ func (cr connector) Connect(context.Context) (driver.Conn, error) {
 		stmts:   map[string]*stmt{},
 	}
 	c.plansStable()
+	c.holdPages()
 	return c, nil
+}
+
+// The allocator of modernc.org/libc serves blocks of up to 16 KiB from
+// 64 KiB pages of one block size each (16 bytes to 16 KiB, by powers of
+// two), and unmaps a page as soon as its last block is freed: the next
+// allocation of that size maps a new one, whose first writes fault.
+// SQLite's statement journals (a few dozen 2 KiB blocks for a statement
+// of River's writing several rows) and the pages of its temporary
+// tables (8 KiB blocks) went through maps, faults and unmaps at every
+// statement, which took more CPU than the statements did.
+const (
+	allocPage = 64 << 10
+	// pages of each block size a connection keeps mapped: more of the
+	// sizes of journal chunks and table pages, which a statement takes
+	// dozens of, than of the smaller ones, whose pages SQLite's lasting
+	// allocations (schema, statements) keep mapped anyway
+	heldLarge = 8 // blocks of 1 KiB and more
+	heldSmall = 2
+)
+
+// holdPages keeps pages of each block size mapped while the connection
+// is open, by holding one block of each; their other blocks, freed at
+// once, are used again by the connection's statements. (It costs a few
+// MiB of memory a connection: the queue has one.)
+func (c *conn) holdPages() {
+	for size := 16; size <= allocPage/4; size *= 2 {
+		held := heldSmall
+		if size >= 1<<10 {
+			held = heldLarge
+		}
+		var spare []uintptr
+		pages := map[uintptr]bool{}
+		for range held * allocPage / size {
+			p := libc.Xmalloc(c.tls, types.Size_t(size))
+			if p == 0 {
+				break
+			}
+			if pg := p &^ (allocPage - 1); !pages[pg] && len(pages) < held {
+				pages[pg] = true
+				c.held = append(c.held, p)
+			} else {
+				spare = append(spare, p)
+			}
+		}
+		c.free(spare)
+	}
 }
 
 // plansStable makes the query planner choose a statement's plan without
@@ -124,6 +171,7 @@ type conn struct {
 	clock   uint64           // counts uses, for stmt.used
 	scratch uintptr          // C memory for prepare's two results
 	single  map[string]bool  // texts known not to be one statement
+	held    []uintptr        // blocks that keep the allocator's pages (holdPages)
 }
 
 // stmt is a statement kept prepared.
@@ -144,6 +192,8 @@ func (c *conn) Close() error {
 		libc.Xfree(c.tls, c.scratch)
 		c.scratch = 0
 	}
+	c.free(c.held)
+	c.held = nil
 	return c.Conn.Close()
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/glebarez/go-sqlite"
+	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
 )
 
 // openBoth opens the file at path through the driver and through Open,
@@ -289,5 +291,41 @@ func TestExecStopsAtItsDeadline(t *testing.T) {
 	var n int64
 	if err := db.QueryRow("SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
 		t.Fatalf("the next statement: %d %v", n, err)
+	}
+}
+
+// A connection keeps pages of the allocator mapped: a block of the size
+// of a statement journal's chunk, taken after it opened, comes from one
+// of its pages, where one was mapped (and faulted in) for it, and
+// unmapped after, at every statement of River's that wrote several rows.
+func TestConnectionKeepsAllocatorPages(t *testing.T) {
+	_, db := openBoth(t, filepath.Join(t.TempDir(), "p.db"))
+	c, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Raw(func(dc any) error {
+		cc := dc.(*conn)
+		pages := map[uintptr]bool{}
+		for _, p := range cc.held {
+			pages[p&^(allocPage-1)] = true
+		}
+		for _, size := range []int{1032, 4104, 8200} { // a journal chunk, a page's buffer, a cached page
+			var blocks []uintptr
+			for range heldLarge {
+				p := libc.Xmalloc(cc.tls, types.Size_t(size))
+				blocks = append(blocks, p)
+				if !pages[p&^(allocPage-1)] {
+					cc.free(blocks)
+					return fmt.Errorf("a block of %d bytes came from a page the connection does not keep", size)
+				}
+			}
+			cc.free(blocks)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
