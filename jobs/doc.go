@@ -35,7 +35,7 @@
 // application's. That connection keeps River's statements prepared
 // (internal/sqlitecache) and its statement journals in memory: compiling
 // River's long statements at every use, and the memory it took and gave
-// back, cost about 5 ms of CPU a job; a small job now costs about 1 ms
+// back, cost about 5 ms of CPU a job; a small job now costs 0.5 to 1 ms
 // from spawn_job to its completion. On
 // SQLite a job this process inserts wakes its queue at once (notify.go);
 // one inserted by another process sharing the file is seen within
