@@ -218,16 +218,15 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if s == nil {
 		return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 	}
-	defer c.release(s, nil)
+	var allocs []uintptr
+	defer func() { c.release(s, allocs) }() // the step's error is returned below
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if ctx.Done() != nil {
 		defer c.interruptOnDone(ctx)()
 	}
-	allocs, err := c.bind(s, args)
-	defer c.free(allocs)
-	if err != nil {
+	if allocs, err = c.bind(s, args); err != nil {
 		return nil, err
 	}
 	if rc := sqlite3.Xsqlite3_step(c.tls, s.pstmt); rc != sqlite3.SQLITE_DONE && rc != sqlite3.SQLITE_ROW {
