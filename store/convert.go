@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"tova/internal/sqlitecache"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -257,25 +258,11 @@ func textValue(k fieldKind, s string) vm.Value {
 	return vm.Str(s)
 }
 
-// driverTimeLayouts are the layouts the SQLite driver reads a TIMESTAMP
-// column's text with (after a trailing Z is cut), in its order.
-var driverTimeLayouts = []string{
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02T15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05",
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04",
-	"2006-01-02T15:04",
-	"2006-01-02",
-}
-
 // readTime reads a Date column's stored text as formatTime writes it:
 // the ISO text tova stores, as it is; else any text parseTime takes, or
 // the SQLite driver would have read as a time when it read the column
 // itself (see Model.selects): Go's time.String form, or one of
-// driverTimeLayouts.
+// sqlitecache.DriverTimeLayouts.
 func readTime(s string) (string, bool) {
 	if len(s) == len(isoLayout) {
 		if _, err := time.Parse(isoLayout, s); err == nil {
@@ -293,7 +280,7 @@ func readTime(s string) (string, bool) {
 		return formatTime(t), true
 	}
 	s = strings.TrimSuffix(s, "Z")
-	for _, layout := range driverTimeLayouts {
+	for _, layout := range sqlitecache.DriverTimeLayouts {
 		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
 			return formatTime(t), true
 		}

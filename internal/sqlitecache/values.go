@@ -215,8 +215,10 @@ func (r *rows) bytes(col int32, p uintptr) []byte {
 	return unsafe.Slice((*byte)(cmem(p)), n)
 }
 
-// parseTimeFormats are the formats the driver reads a time column in.
-var parseTimeFormats = []string{
+// DriverTimeLayouts are the layouts the driver reads a DATE, DATETIME
+// or TIMESTAMP column's text in (after a trailing Z is cut), in its
+// order.
+var DriverTimeLayouts = []string{
 	"2006-01-02 15:04:05.999999999-07:00",
 	"2006-01-02T15:04:05.999999999-07:00",
 	"2006-01-02 15:04:05.999999999",
@@ -240,7 +242,7 @@ func parseTime(s string) any {
 		return v
 	}
 	ts := strings.TrimSuffix(s, "Z")
-	for _, f := range parseTimeFormats {
+	for _, f := range DriverTimeLayouts {
 		if v, err := time.ParseInLocation(f, ts, time.UTC); err == nil {
 			return v
 		}
