@@ -67,6 +67,29 @@ func TestPeerCallReturnsResult(t *testing.T) {
 	}
 }
 
+// A call made in res.on_finish sent a new X-Request-ID, not that of
+// the request it finishes: the callbacks still serve that request.
+func TestPeerCallFromOnFinishCarriesTheRequestID(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  middleware fn audit(req, res) {
+    res.on_finish(fn() { print("{req.id} {logger.record(res.status)}") })
+  }
+  route GET "/x" => fn(req) { "served {req.id}" }
+}
+server "logger" {
+  fn record(status, req) { "{status} {req.id}" }
+}
+`)
+	if r := do(t, "GET", app.urls["api"]+"/x", "", "X-Request-ID", "fin-1"); r.status != 200 {
+		t.Fatalf("GET /x = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), "\n") })
+	if got := app.stdout.String(); got != "fin-1 200 fin-1\n" {
+		t.Errorf("on_finish printed %q, want the call to carry the request's id", got)
+	}
+}
+
 // Only the functions another server calls by name are answered at
 // /rpc/: a function of the server no other one calls is 404 there.
 func TestPeerUnexposedFunctionIs404(t *testing.T) {

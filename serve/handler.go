@@ -1669,6 +1669,9 @@ func (x *exchange) finish(status int) {
 	ctx, cancel := context.WithTimeout(context.Background(), x.s.timeout)
 	defer cancel()
 	th := x.s.inst.NewThread(ctx)
+	// The callbacks still serve the request: a peer call, a job or an
+	// event they make carries its id (servedRequestID).
+	th.Host = finishedRequest(x.requestID())
 	th.Enter()
 	defer func() {
 		th.Leave()

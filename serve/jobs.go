@@ -37,14 +37,24 @@ func (s *Server) startJobs(queue string) error {
 	return jobsBlockAt(s.rt.code, s.desc, err)
 }
 
-// servedRequestID is the id of the request t serves, "" when it serves
-// none: the jobs it spawns and the events it publishes keep it.
+// servedRequestID is the id of the request t serves, its res.on_finish
+// callbacks included, "" when it serves none: the jobs it spawns, the
+// events it publishes and the calls it makes to other servers keep it.
 func servedRequestID(t *vm.Thread) string {
-	if x, ok := t.Host.(*exchange); ok {
-		return x.requestID()
+	switch h := t.Host.(type) {
+	case *exchange:
+		return h.requestID()
+	case finishedRequest:
+		return string(h)
 	}
 	return ""
 }
+
+// finishedRequest is the Host of the thread running a request's
+// res.on_finish callbacks: the request's id. (Not its exchange: the
+// request no longer runs, and what a caller's transaction held while
+// it did is held no longer.)
+type finishedRequest string
 
 // jobsBlockAt gives an error about a key of the jobs { } block that
 // server d reads where the block is (the server's own, or else the
