@@ -93,6 +93,9 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		if err != nil {
 			return vm.Nil, err
 		}
+		if r, ok := x.builtResponse(v); ok {
+			v = vm.HostValue(r)
+		}
 		v, err = rpcAnswer(t, name, v)
 		if ve, ok := err.(*vm.Error); ok && len(ve.Stack) == 0 {
 			// Raised once fn returned (its result cannot be sent): the
@@ -164,6 +167,32 @@ func (s *Server) convertArg(name string, v vm.Value, typ string) (_ vm.Value, ms
 		c = vm.Some(c)
 	}
 	return c, msg
+}
+
+// builtResponse is, as a response value, the answer a called function
+// built with its res parameter: res.json(v) or res.send(text) was
+// called (they win over its return value, as a handler's do), or it
+// returned res itself (res.status(201) as its last expression, no
+// body). Its answer is then that of a function returning
+// respond(res.status, v): the body of a 2xx one is the result.
+func (x *exchange) builtResponse(v vm.Value) (*responseValue, bool) {
+	rs := x.res
+	self, _ := v.AsHostOK().(*resObject)
+	if !rs.jsonSet && !rs.bodySet && (self == nil || self != rs) {
+		return nil, false
+	}
+	r := &responseValue{status: rs.status, statusSet: true, ctype: "application/json"}
+	switch {
+	case rs.jsonSet:
+		body := rs.json
+		r.jsonBody = &body
+	case rs.bodySet:
+		r.body, r.ctype = rs.bodyText, rs.ctype
+	}
+	// (the answer is r, as if returned: res's body is sent no more)
+	rs.jsonSet, rs.json = false, vm.Nil
+	rs.bodySet, rs.bodyText, rs.ctype = false, nil, ""
+	return r, true
 }
 
 // rpcAnswer is the answer to a call whose function returned v: {"result":

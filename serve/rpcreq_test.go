@@ -35,3 +35,39 @@ server "notify" {
 		}
 	}
 }
+
+// A called function answering with res.json(v) made every call fail
+// ("answer without a result"): the body went out unwrapped. What res
+// builds answers as the same respond(...) would: a 2xx one's body is
+// the result, another status the caller's RPCError.
+func TestCalledFunctionAnswersThroughRes(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/json" => fn() worker.made()
+  route GET "/plain" => fn() worker.plain()
+  route GET "/sent" => fn() worker.sent()
+  route GET "/refused" => fn() {
+    try { worker.refused() } catch e { "{e.message} {e.value.body.why}" }
+  }
+}
+server "worker" {
+  fn made(res) {
+    res.status(201)
+    res.json({ made: true })
+  }
+  fn plain(res) {
+    res.json([1, 2])
+    "ignored"
+  }
+  fn sent(res) { res.send("hi") }
+  fn refused(res) { res.status(409).json({ why: "taken" }) }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{"/json": `{"made":true}`, "/plain": `[1,2]`, "/sent": `"hi"`,
+		"/refused": `"RPC worker.refused failed: 409 {\"why\":\"taken\"} taken"`} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
