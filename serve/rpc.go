@@ -197,14 +197,19 @@ func (x *exchange) builtResponse(v vm.Value) (*responseValue, bool) {
 
 // rpcAnswer is the answer to a call whose function returned v: {"result":
 // v} (see wire.Value); a response value (respond, text, ...) answers as a
-// route's would: a 2xx one's body is the result, any other status is
+// route's would: a 2xx one's body is the result (nil when it has none,
+// as a 204's), any other status is
 // sent as it is, which the caller takes as an error.
 func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 	if r, ok := asResponse(v); ok { // (a fetch's response too, passed on)
 		if r.status < 200 || r.status > 299 {
 			return vm.HostValue(r), nil // (netio drops a HeaderNotRun it sets: the function ran)
 		}
-		v, _, _ = r.GetAttr(t, "body")
+		if r.jsonBody == nil && len(r.body) == 0 && (r.body == nil || r.status == 204 || r.status == 205) {
+			v = vm.Nil // no body (respond(204, nil), res.status(202)): no value
+		} else {
+			v, _, _ = r.GetAttr(t, "body")
+		}
 	}
 	result, bad := wire.Value(v)
 	if bad != nil {

@@ -71,3 +71,29 @@ server "worker" {
 		}
 	}
 }
+
+// A called function answering respond(204, nil) gave its caller "": a
+// 2xx answer without a body gives nil (text("") still gives "").
+func TestCalledFunctionAnswerWithoutBodyIsNil(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/gone" => fn() {
+    r = worker.gone()
+    { r: r, is_nil: r == nil }
+  }
+  route GET "/bare" => fn() { worker.bare() ?? "none" }
+  route GET "/empty" => fn() { worker.empty() ?? "none" }
+}
+server "worker" {
+  fn gone() { respond(204, nil) }
+  fn bare(res) { res.status(202) }
+  fn empty() { text("") }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{"/gone": `{"r":null,"is_nil":true}`, "/bare": `"none"`, "/empty": `""`} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
