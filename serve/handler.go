@@ -921,11 +921,11 @@ func blank(s string) bool {
 }
 
 // emptyIsMissing reports whether an empty text value of a parameter of
-// type typ counts as none: for Int, Float, Bool and Date (maybe in Option<…>),
-// which no empty text is; a String may be empty.
+// type typ counts as none: for Int, Float, Bool, Date, Duration and Size
+// (maybe in Option<…>), which no empty text is; a String may be empty.
 func emptyIsMissing(typ string) bool {
 	switch strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">") {
-	case "Int", "Float", "Bool", "Date":
+	case "Int", "Float", "Bool", "Date", "Duration", "Size":
 		return true
 	}
 	return false
@@ -1160,10 +1160,41 @@ const intInexact = "is an integer past 2^53 written with a fraction or an expone
 // too, and taking them for the minimum would change them unseen.
 const intMinAsFloat = "is Int's minimum or an integer just below it, which JSON reads as the same Float: write the minimum as the integer -9223372036854775808"
 
-// convertScalar converts a value to Int, Float, Bool, String or Date;
-// any other type is not checked.
+// convertScalar converts a value to Int, Float, Bool, String, Date,
+// Duration or Size; any other type is not checked.
 func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 	switch typ {
+	case "Duration":
+		// Whole milliseconds, as JSON.stringify and a call to another
+		// server write a Duration, or text as an env Duration is
+		// (30s, 1h30m).
+		if v.Kind() == vm.KDuration {
+			return v, ""
+		}
+		if v.Kind() == vm.KString {
+			if d, err := time.ParseDuration(strings.TrimSpace(v.AsString())); err == nil {
+				return vm.Duration(int64(d)), ""
+			}
+		}
+		ms, msg := convertScalar(v, "Int")
+		switch {
+		case msg != "":
+			return vm.Nil, "must be a duration (whole milliseconds, or text such as 30s)"
+		case ms.AsInt() > math.MaxInt64/int64(time.Millisecond) || ms.AsInt() < math.MinInt64/int64(time.Millisecond):
+			return vm.Nil, "is out of range for Duration (about ±292 years)"
+		}
+		return vm.Duration(ms.AsInt() * int64(time.Millisecond)), ""
+	case "Size":
+		// Bytes, as JSON.stringify and a call to another server write
+		// a Size.
+		if v.Kind() == vm.KSize {
+			return v, ""
+		}
+		n, msg := convertScalar(v, "Int")
+		if msg != "" {
+			return vm.Nil, "must be a size (whole bytes)"
+		}
+		return vm.Size(n.AsInt()), ""
 	case "Int":
 		switch v.Kind() {
 		case vm.KInt:

@@ -528,3 +528,41 @@ server "worker" {
 		}
 	}
 }
+
+// A parameter typed Duration or Size of a called function received the
+// Int it crossed as (milliseconds, bytes), and `d > 1.minute` failed:
+// it is the Duration or Size again, at any depth, as a handler's
+// parameter of the type takes milliseconds or text (30s) and bytes.
+func TestPeerCallDurationAndSizeCross(t *testing.T) {
+	app := startApp(t, `
+type Job { every: Duration, room: Size? }
+server "api" {
+  route GET "/d" => fn() worker.long(90.seconds)
+  route GET "/s" => fn() worker.big(5.megabytes)
+  route GET "/deep" => fn() worker.deep([1.second, 2.seconds], Some(3.kilobytes), Job(every: 1.minute, room: Some(1.byte)))
+  route GET "/h/:d" => fn(d: Duration, s: Size = 0.bytes) "{type_of(d)} {d} {type_of(s)} {s}"
+}
+server "worker" {
+  fn long(d: Duration) { "{d > 1.minute} {d}" }
+  fn big(s: Size) { "{s > 1.megabyte} {s}" }
+  fn deep(ds: [Duration], s: Option<Size>, j: Job) {
+    [...ds |> map(fn(d) type_of(d)), type_of(s.unwrap()), type_of(j.every), type_of(j.room.unwrap())]
+  }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{
+		"/d":             `"true 1m30s"`,
+		"/s":             `"true 5MB"`,
+		"/deep":          `["Duration","Duration","Size","Duration","Size"]`,
+		"/h/1500?s=2048": `"Duration 1s500ms Size 2KB"`,
+		"/h/1h30m":       `"Duration 1h30m Size 0B"`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "GET", u+"/h/soon", ""); r.status != 400 || !strings.Contains(r.body, "d must be a duration") {
+		t.Errorf("GET /h/soon = %d %s", r.status, r.body)
+	}
+}
