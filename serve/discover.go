@@ -229,9 +229,36 @@ func (s *Server) readPeers() error {
 		if !ok {
 			ps = defaultPeerSettings()
 		}
+		if ps.url == "" && called(d) {
+			// Where the calls go when the peer runs apart: a bad
+			// value is said now, naming the variable, not at each
+			// call as a URL that does not parse.
+			key := bytecode.PortEnv(d.Name)
+			if v, ok := s.rt.opts.Getenv(key); ok && v != "" {
+				if _, err := envPort(key, v); err != nil {
+					return fmt.Errorf("%w (where this server calls server %s)", err, d.Name)
+				}
+			}
+		}
 		s.peers.byName[d.Name] = newPeer(s, d.Name, ps)
 	}
 	return nil
+}
+
+// called reports whether another server of the program calls a
+// function of server d.
+func called(d *bytecode.Server) bool {
+	return slices.ContainsFunc(d.Hooks, func(h bytecode.Hook) bool { return h.Kind == "rpc" })
+}
+
+// envPort reads the port a PORT or PORT_<NAME> variable key gives, as
+// `env PORT: Int` reads it (surrounding spaces, a sign).
+func envPort(key, v string) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || p < 0 || p > 65535 {
+		return 0, fmt.Errorf("%s=%q is not a port number", key, v)
+	}
+	return p, nil
 }
 
 // Peer implements vm.Peers: the value `name` is in this server's code.

@@ -1,14 +1,20 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"tova/driver"
 )
 
 const peersApp = `
@@ -652,6 +658,50 @@ server "inventory" {
 	} {
 		if r := do(t, "GET", app.urls["orders"]+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s\nwant %s", path, r.status, r.body, want)
+		}
+	}
+}
+
+// A malformed PORT_<NAME> of a peer running apart was said at each
+// call, as a URL that does not parse: it stops the start-up, naming
+// the variable, as the server's own PORT_<NAME> does.
+func TestDiscoverBadPeerPortIsAStartupError(t *testing.T) {
+	const calls = `
+server "api" {
+  route GET "/d" => fn() { pay_svc.ok() }
+}
+server "pay_svc" {
+  fn ok() { "pay ok" }
+}
+`
+	start := func(src, port string) error {
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatalf("compile: %v", err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"api": 0}, Servers: []string{"api"},
+			Logger: zerolog.Nop(), Stdout: io.Discard,
+			Getenv: func(k string) (string, bool) { return port, k == "PORT_PAY_SVC" }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+		}
+		return err
+	}
+	for _, port := range []string{"abc", "99999", "-1"} {
+		err := start(calls, port)
+		var se *StartupError
+		want := fmt.Sprintf("PORT_PAY_SVC=%q is not a port number (where this server calls server pay_svc)", port)
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), want) {
+			t.Errorf("PORT_PAY_SVC=%s: %v, want %s", port, err, want)
+		}
+	}
+	// Not read: a discover url places the peer, or no server calls it.
+	withURL := strings.Replace(calls, `route GET`, `discover "pay_svc" { url: "http://127.0.0.1:1" }
+  route GET`, 1)
+	uncalled := strings.Replace(calls, `pay_svc.ok()`, `"no call"`, 1)
+	for _, src := range []string{withURL, uncalled} {
+		if err := start(src, "abc"); err != nil {
+			t.Errorf("%s: %v", src, err)
 		}
 	}
 }

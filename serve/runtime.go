@@ -507,9 +507,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 			continue
 		}
 		if v, ok := rt.opts.Getenv(key); ok && v != "" {
-			p, err := strconv.Atoi(strings.TrimSpace(v)) // (as env PORT: Int reads it)
-			if err != nil || p < 0 || p > 65535 {
-				return fail(fmt.Errorf("%s=%q is not a port number", key, v))
+			p, err := envPort(key, v)
+			if err != nil {
+				return fail(err)
 			}
 			port, from = p, "from "+key
 			break
