@@ -129,7 +129,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 		}
 		sent[i] = v
 	}
-	body, err := stdlib.AppendJSONFinite(t, []byte(`{"__args":`), vm.NewArray(sent))
+	body, err := stdlib.AppendJSONExact(t, []byte(`{"__args":`), vm.NewArray(sent), true)
 	if err != nil {
 		var ve *vm.Error
 		if errors.As(err, &ve) {

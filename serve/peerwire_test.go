@@ -566,3 +566,41 @@ server "worker" {
 		t.Errorf("GET /h/soon = %d %s", r.status, r.body)
 	}
 }
+
+// A whole Float crossed as an integer (4 / 2 as 2, 1e18 as
+// 1000000000000000000), which the other side read as an Int: r / 0 was
+// a ZeroDivisionError and r * 100 an OverflowError where the local call
+// gave Infinity and 1e20. A Float arrives a Float, an argument or a
+// result; an ordinary answer still writes it as JSON.stringify does.
+func TestPeerCallFloatsStayFloats(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/ratio" => fn() {
+    r = worker.ratio(4, 2)
+    "{type_of(r)} {r / 0}"
+  }
+  route GET "/big" => fn() {
+    r = worker.big()
+    "{type_of(r)} {r * 100}"
+  }
+  route GET "/echo" => fn() worker.echo([2.0, 3, -0.0, { f: 1e18 }])
+  route GET "/plain" => fn() [2.0, 1e18]
+}
+server "worker" {
+  fn ratio(a: Int, b: Int) { a / b }
+  fn big() { 1e18 }
+  fn echo(v) { v |> map(fn(x) type_of(x)) }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{
+		"/ratio": `"Float Infinity"`,
+		"/big":   `"Float 100000000000000000000"`,
+		"/echo":  `["Float","Int","Float","Object"]`,
+		"/plain": `[2,1000000000000000000]`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}

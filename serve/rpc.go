@@ -3,12 +3,13 @@ package serve
 import (
 	"fmt"
 	"strings"
-	"tova/internal/wire"
 
 	"tova/bytecode"
+	"tova/internal/wire"
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
+	"tova/vm/stdlib"
 )
 
 // The callee side of calls between servers: a server answers POST
@@ -217,15 +218,18 @@ func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 	}
 	out := vm.NewObject()
 	out.Set("result", result)
-	body := vm.ObjectValue(out)
+	// (a whole Float keeps its fraction: the caller reads a Float back)
+	body, err := stdlib.AppendJSONExact(t, nil, vm.ObjectValue(out), false)
+	if err != nil {
+		return vm.Nil, err
+	}
+	r := &responseValue{status: 200, ctype: "application/json", body: body}
 	if ti := vm.VariantOf(v); ti == vm.OkType || ti == vm.ErrType || ti == vm.SomeType || ti == vm.NoneType {
 		// The caller makes a Result or Option result that again (a
 		// header, which a caller of an older build passes over).
-		r := &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
 		r.set(rpcResultHeader, ti.Tag)
-		return vm.HostValue(r), nil
 	}
-	return body, nil
+	return vm.HostValue(r), nil
 }
 
 // rpcResultHeader names the variant a call's result was, when it was

@@ -267,6 +267,16 @@ func AppendJSONFinite(t *vm.Thread, dst []byte, v vm.Value) ([]byte, error) {
 	return e.done(dst, v)
 }
 
+// AppendJSONExact is AppendJSON for a value another server reads back
+// (a call's arguments and result): a whole Float keeps a fraction (2.0,
+// 1000000000000000000.0), which ParseJSON reads as a Float again, where
+// JSON.stringify writes 2 and the other side got an Int. finite makes a
+// Float that is not finite a ValueError, as AppendJSONFinite does.
+func AppendJSONExact(t *vm.Thread, dst []byte, v vm.Value, finite bool) ([]byte, error) {
+	e := encoder{t: t, buf: dst, finite: finite, floats: true}
+	return e.done(dst, v)
+}
+
 // done encodes v after dst, which it returns unchanged on an error.
 func (e *encoder) done(dst []byte, v vm.Value) ([]byte, error) {
 	if err := e.value(v, 0); err != nil {
@@ -283,6 +293,7 @@ type encoder struct {
 	buf    []byte
 	indent string
 	finite bool // a Float that is not finite is an error (AppendJSONFinite)
+	floats bool // a whole Float keeps a fraction (AppendJSONExact)
 }
 
 func (e *encoder) newline(depth int) {
@@ -330,6 +341,15 @@ func (e *encoder) value(v vm.Value, depth int) error {
 				return valueErr("a value is %s: JSON has no form for a Float that is not finite (Infinity, -Infinity, NaN)", FormatNumber(f))
 			}
 			e.buf = append(e.buf, "null"...)
+		} else if e.floats {
+			start := len(e.buf)
+			if math.Signbit(f) && f == 0 {
+				e.buf = append(e.buf, '-') // (appendNumber writes -0 as 0)
+			}
+			e.buf = appendNumber(e.buf, f)
+			if !bytes.ContainsAny(e.buf[start:], ".e") {
+				e.buf = append(e.buf, ".0"...)
+			}
 		} else {
 			e.buf = appendNumber(e.buf, f)
 		}

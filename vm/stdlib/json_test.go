@@ -606,3 +606,27 @@ func TestJSONLongSequences(t *testing.T) {
 		}
 	}
 }
+
+// A whole Float crossed to another server as an integer (2.0 as 2,
+// 1e18 as 1000000000000000000), which the other side read as an Int:
+// AppendJSONExact keeps a fraction, and ParseJSON reads a Float back;
+// AppendJSON still writes them as JSON.stringify does.
+func TestAppendJSONExactKeepsFloats(t *testing.T) {
+	v := vm.NewArray([]vm.Value{vm.Float(2), vm.Float(1e18), vm.Float(1e21), vm.Float(math.Copysign(0, -1)), vm.Float(0.5), vm.Int(2)})
+	exact, err := AppendJSONExact(nil, nil, v, true)
+	if err != nil || string(exact) != `[2.0,1000000000000000000.0,1e+21,-0.0,0.5,2]` {
+		t.Fatalf("AppendJSONExact = %s, %v", exact, err)
+	}
+	back, err := ParseJSON(exact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range back.AsArray().Elems {
+		if x.Kind() != v.AsArray().Elems[i].Kind() || vm.Repr(x) != vm.Repr(v.AsArray().Elems[i]) {
+			t.Errorf("element %d read back as %s %s, want %s", i, x.Kind(), vm.Repr(x), vm.Repr(v.AsArray().Elems[i]))
+		}
+	}
+	if plain, _ := AppendJSON(nil, nil, v); string(plain) != `[2,1000000000000000000,1e+21,0,0.5,2]` {
+		t.Errorf("AppendJSON = %s", plain)
+	}
+}
