@@ -53,6 +53,16 @@ type OutboundResponse struct {
 	Body       []byte
 }
 
+// BodyTooLargeError is an answer whose body is over the request's
+// MaxBody: the server answered (Status), with more than is read.
+type BodyTooLargeError struct {
+	Status int
+	Limit  int64
+	msg    string
+}
+
+func (e *BodyTooLargeError) Error() string { return e.msg }
+
 // DefaultOutboundMaxBody bounds a response body read into memory.
 const DefaultOutboundMaxBody = 32 << 20
 
@@ -196,14 +206,16 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		limit = DefaultOutboundMaxBody
 	}
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%s %s: the response body (%d bytes) is over the limit of %d bytes", method, r.URL, resp.ContentLength, limit)
+		return nil, &BodyTooLargeError{Status: resp.StatusCode, Limit: limit,
+			msg: fmt.Sprintf("%s %s: the response body (%d bytes) is over the limit of %d bytes", method, r.URL, resp.ContentLength, limit)}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, outboundError(parent, method, r, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s %s: the response body is over the limit of %d bytes", method, r.URL, limit)
+		return nil, &BodyTooLargeError{Status: resp.StatusCode, Limit: limit,
+			msg: fmt.Sprintf("%s %s: the response body is over the limit of %d bytes", method, r.URL, limit)}
 	}
 	out := &OutboundResponse{
 		Status:     resp.StatusCode,

@@ -705,3 +705,36 @@ server "pay_svc" {
 		}
 	}
 }
+
+// A result over the size a call reads failed the call as if the peer
+// were down, and two of them opened the breaker of a healthy peer: the
+// peer answered, the caller's error names the limit and the breaker
+// stays closed.
+func TestPeerCallAnswerOverTheLimitIsNoPeerFailure(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" { circuit_breaker: { failure_threshold: 2, reset_timeout: 30.seconds } }
+  route GET "/big/:n" => fn(n: Int) {
+    try { len(worker.bigs(n)) } catch e { e.message }
+  }
+}
+server "worker" {
+  fn bigs(n: Int) { "x" * n }
+}
+`)
+	for _, s := range app.rt.Servers() {
+		if s.Name == "api" {
+			s.peers.byName["worker"].maxAnswer = 1000
+		}
+	}
+	api := app.urls["api"]
+	for range 3 {
+		r := do(t, "GET", api+"/big/2000", "")
+		if r.body != `"RPC worker.bigs: the answer (200) is over the limit of 1000 bytes a call reads from another server (the function ran): return less, or a page of it at a time"` {
+			t.Fatalf("GET /big/2000 = %d %s", r.status, r.body)
+		}
+	}
+	if r := do(t, "GET", api+"/big/3", ""); r.body != "3" {
+		t.Errorf("GET /big/3 after three answers over the limit = %d %s, want 3 (the breaker closed)", r.status, r.body)
+	}
+}

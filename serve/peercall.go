@@ -33,10 +33,13 @@ type peer struct {
 	peerSettings
 	breaker *gobreaker.CircuitBreaker[*netio.OutboundResponse]
 	value   vm.Value // what the peer's name is in the caller's code
+	// maxAnswer is the most bytes of an answer a call reads (the
+	// result's JSON): fetch's limit.
+	maxAnswer int64
 }
 
 func newPeer(from *Server, name string, ps peerSettings) *peer {
-	p := &peer{name: name, from: from, peerSettings: ps}
+	p := &peer{name: name, from: from, peerSettings: ps, maxAnswer: netio.DefaultOutboundMaxBody}
 	log := from.log.With().Str("peer", name).Logger()
 	p.breaker = gobreaker.NewCircuitBreaker[*netio.OutboundResponse](gobreaker.Settings{
 		Name:        name,
@@ -47,8 +50,9 @@ func newPeer(from *Server, name string, ps peerSettings) *peer {
 		IsSuccessful: func(err error) bool {
 			var f *rpcFailure
 			// The peer answered: a 3xx or 4xx is its function's own
-			// answer (a redirect, a refusal), not a sign it is down.
-			return err == nil || errors.As(err, &f) && f.status >= 300 && f.status < 500
+			// answer (a redirect, a refusal), not a sign it is down,
+			// and so is a result over the size the caller reads.
+			return err == nil || errors.As(err, &f) && (f.status >= 300 && f.status < 500 || f.tooLarge)
 		},
 		// A call cut by its caller's deadline or the server stopping
 		// says nothing of the peer.
@@ -78,6 +82,7 @@ type rpcFailure struct {
 	body      []byte // the answer's body, when there was one
 	timeout   bool
 	cancelled bool
+	tooLarge  bool // a 2xx to 4xx answer over peer.maxAnswer
 	msg       string
 	cause     error
 }
@@ -164,7 +169,7 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 	// A redirect is the answer, never followed: a function's
 	// redirect(...) would make the caller request another URL (and take
 	// its answer for the result, or retry on its dial error).
-	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual", Cert: pin,
+	r := netio.OutboundRequest{Method: "POST", URL: base + rpcPath + fn, Body: body, Redirect: "manual", Cert: pin, MaxBody: p.maxAnswer,
 		Headers: netio.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Request-ID", Value: id}, {Name: peerCallHeader, Value: "1"}}}
 	if held, ok := store.Holding(t); ok {
 		// The callee, if it is a server of this process, learns what
@@ -229,11 +234,18 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 	cctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	resp, err := netio.Fetch(cctx, r)
+	var big *netio.BodyTooLargeError
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, &rpcFailure{cancelled: true, msg: what + ": " + callerStopped(ctx), cause: err}
 	case err != nil && cctx.Err() != nil:
 		return nil, &rpcFailure{timeout: true, msg: fmt.Sprintf("%s timed out after %v", what, p.timeout), cause: err}
+	case errors.As(err, &big):
+		// The function ran and answered: only a 5xx of that size is
+		// the peer failing.
+		return nil, &rpcFailure{tooLarge: big.Status < 500, cause: err,
+			msg: fmt.Sprintf("%s: the answer (%d) is over the limit of %s a call reads from another server (the function ran): return less, or a page of it at a time",
+				what, big.Status, sizeText(big.Limit))}
 	case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
 		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
 		// reset by peer".)
