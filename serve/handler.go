@@ -1165,9 +1165,8 @@ const intMinAsFloat = "is Int's minimum or an integer just below it, which JSON 
 func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 	switch typ {
 	case "Duration":
-		// Whole milliseconds, as JSON.stringify and a call to another
-		// server write a Duration, or text as an env Duration is
-		// (30s, 1h30m).
+		// Milliseconds, as JSON.stringify and a call to another server
+		// write a Duration, or text as an env Duration is (30s, 1h30m).
 		if v.Kind() == vm.KDuration {
 			return v, ""
 		}
@@ -1176,10 +1175,15 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 				return vm.Duration(int64(d)), ""
 			}
 		}
+		if f := v.AsFloat(); v.Kind() == vm.KFloat && f != math.Trunc(f) && math.Abs(f) < 1<<53 {
+			// (one of a fraction of a millisecond, 1.5: JSON.stringify
+			// writes it so)
+			return vm.Duration(int64(math.Round(f * float64(time.Millisecond)))), ""
+		}
 		ms, msg := convertScalar(v, "Int")
 		switch {
 		case msg != "":
-			return vm.Nil, "must be a duration (whole milliseconds, or text such as 30s)"
+			return vm.Nil, "must be a duration (milliseconds, or text such as 30s)"
 		case ms.AsInt() > math.MaxInt64/int64(time.Millisecond) || ms.AsInt() < math.MinInt64/int64(time.Millisecond):
 			return vm.Nil, "is out of range for Duration (about ±292 years)"
 		}

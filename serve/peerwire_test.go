@@ -539,6 +539,7 @@ type Job { every: Duration, room: Size? }
 server "api" {
   route GET "/d" => fn() worker.long(90.seconds)
   route GET "/s" => fn() worker.big(5.megabytes)
+  route GET "/frac" => fn() worker.long(1.millisecond + 1.second / 2000)
   route GET "/deep" => fn() worker.deep([1.second, 2.seconds], Some(3.kilobytes), Job(every: 1.minute, room: Some(1.byte)))
   route GET "/h/:d" => fn(d: Duration, s: Size = 0.bytes) "{type_of(d)} {d} {type_of(s)} {s}"
 }
@@ -554,6 +555,7 @@ server "worker" {
 	for path, want := range map[string]string{
 		"/d":             `"true 1m30s"`,
 		"/s":             `"true 5MB"`,
+		"/frac":          `"false 1ms500us"`,
 		"/deep":          `["Duration","Duration","Size","Duration","Size"]`,
 		"/h/1500?s=2048": `"Duration 1s500ms Size 2KB"`,
 		"/h/1h30m":       `"Duration 1h30m Size 0B"`,
