@@ -142,7 +142,7 @@ func jobPayload(t *vm.Thread, args []vm.Value) ([]byte, error) {
 		}
 		sent[i] = v
 	}
-	payload, err := stdlib.AppendJSONFinite(t, nil, vm.NewArray(sent))
+	payload, err := stdlib.AppendJSONExact(t, nil, vm.NewArray(sent), true)
 	if err != nil {
 		return nil, vm.Errorf("JobError", "spawn_job: arguments must be serialisable to JSON: %s", errText(err))
 	}
@@ -314,7 +314,7 @@ func bPublish(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if bad != nil {
 		return vm.Nil, wire.SendError("publish: the payload", "in an event", bad)
 	}
-	data, err := stdlib.AppendJSONFinite(t, nil, payload)
+	data, err := stdlib.AppendJSONExact(t, nil, payload, true)
 	if err != nil {
 		return vm.Nil, vm.Errorf("JobError", "publish: the payload must be serialisable to JSON: %s", errText(err))
 	}

@@ -245,12 +245,13 @@
 //
 // # Arguments
 //
-// Job arguments and event payloads are stored as JSON (stdlib.AppendJSON),
+// Job arguments and event payloads are stored as JSON (stdlib.AppendJSONExact,
+// as a call to another server sends them),
 // held in a JSON string within the job's arguments (so that PostgreSQL's
 // jsonb, which sorts an object's keys, keeps their order), and read back
 // with stdlib.ParseJSON, so what a job receives is what
-// JSON round-trips: nil, Bool, Int, Float (a Float with an integral
-// value comes back as an Int), String, lists, and objects with their key
+// JSON round-trips: nil, Bool, Int, Float (written with a fraction
+// when whole, 2.0, so that it comes back a Float), String, lists, and objects with their key
 // order. Records come back as plain objects with the same fields (field
 // access works; the type is gone). Ok(v)/Some(v) arrive as {value: v},
 // Err(e) as {error: e}, None as {__tag: "None"}, other variants as

@@ -15,9 +15,11 @@ server "w" {
     id = spawn_job(work, 1, { name: "ann", tags: [1, 2.5, true, nil] })
     print("spawned {type_of(id)}")
     spawn_job("work", 2, Ok(3))
+    spawn_job(work, 4 / 2, [1e18, 2])
   }
   background fn work(n, extra) {
     print("work {n} {json_stringify(extra)} id={job_id()} attempt={job_attempt()}")
+    print("types {type_of(n)} {extra |> map(type_of)}")
   }
 }
 `
@@ -27,13 +29,15 @@ func TestSpawnJob(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			app := startApp(t, spawnSrc, be)
 			app.call(t, "w", "kick")
-			waitFor(t, 10*time.Second, "both jobs", func() bool { return len(app.out.Lines("work ")) == 2 })
+			waitFor(t, 10*time.Second, "both jobs", func() bool { return len(app.out.Lines("work ")) == 3 })
 			out := app.out.String()
 			for _, want := range []string{
 				"spawned Int",
 				`work 1 {"name":"ann","tags":[1,2.5,true,null]} id=`,
 				`work 2 {"value":3} id=`,
 				"attempt=1",
+				// A Float stays a Float (2.0 in the stored JSON), an Int an Int.
+				`types Float ["Float", "Int"]`,
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)

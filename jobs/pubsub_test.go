@@ -14,7 +14,7 @@ import (
 const pubsubSrc = `
 server "api" {
   fn kick() {
-    n = publish("user_created", { id: 7, name: "ann" })
+    n = publish("user_created", { id: 7, name: "ann", score: 4 / 2 })
     print("published to {n}")
     print("nobody {publish("nobody_listens", 1)}")
   }
@@ -27,7 +27,7 @@ server "mail" {
   }
 }
 server "stats" {
-  subscribe "user_created" fn(user) { print("stats count {user.id}") }
+  subscribe "user_created" fn(user) { print("stats count {user.id} {type_of(user.id)} {type_of(user.score)}") }
 }
 `
 
@@ -43,7 +43,7 @@ func TestPublishFanOut(t *testing.T) {
 			})
 			time.Sleep(200 * time.Millisecond)
 			out := app.out.String()
-			for _, want := range []string{"published to 2", "nobody 0", "mail welcome ann job=", "stats count 7", "mail audit 7 attempt=2"} {
+			for _, want := range []string{"published to 2", "nobody 0", "mail welcome ann job=", "stats count 7 Int Float", "mail audit 7 attempt=2"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%s", want, out)
 				}
