@@ -226,10 +226,22 @@ func opensParams(toks []token.Token) bool {
 		n >= 2 && toks[n-1].Kind == token.IDENT && toks[n-2].Kind == token.FN
 }
 
-// closesParams reports whether the last of toks is the ')' closing a
-// function's parameters (at index end of toks).
+// closesParams reports whether the last of toks ends a function's
+// parameters (the ')' at index end of toks), or the return type
+// named after them (`fn(s) -> Bool`, `-> Bool?`), where its body begins.
 func closesParams(toks []token.Token, end int) bool {
-	return end >= 0 && end == len(toks)-1
+	if end < 0 {
+		return false
+	}
+	switch n := len(toks) - 1 - end; {
+	case n == 0:
+		return true
+	case n == 3 && toks[len(toks)-1].Kind == token.QUESTION:
+		fallthrough
+	case n == 2:
+		return toks[end+1].Kind == token.ARROW && toks[end+2].Kind == token.IDENT
+	}
+	return false
 }
 
 // regex scans /pattern/flags where an operand begins, s.off at the

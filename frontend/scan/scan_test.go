@@ -251,6 +251,9 @@ func TestRegexLiterals(t *testing.T) {
 		{`fn f(a, (b)) /x/`, `fn f ( a , ( b ) ) /x/ EOF`},
 		{`fn(x) (x) / 2 / 1`, `fn ( x ) ( x ) / 2 / 1 EOF`},
 		{`g(fn() 1) / 2 / 1`, `g ( fn ( ) 1 ) / 2 / 1 EOF`},
+		{`fn(s) -> Bool /^a/.test(s)`, `fn ( s ) -> Bool /^a/ . test ( s ) EOF`},
+		{`fn(s) -> Regex? /a/`, `fn ( s ) -> Regex ? /a/ EOF`},
+		{`fn(x) -> Int x / 2 / 1`, `fn ( x ) -> Int x / 2 / 1 EOF`},
 	} {
 		got, errs := scanString(c.src)
 		if got != c.want || len(errs) > 0 {
