@@ -86,17 +86,23 @@ func TestExecStartError(t *testing.T) {
 	if err := os.WriteFile(notExec, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A script whose #! interpreter is missing exists all the same.
+	noInterp := filepath.Join(dir, "deploy.sh")
+	if err := os.WriteFile(noInterp, []byte("#!/no/such/interp\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runScript(t, `
-for cmd in ["no-such-command-tova", "/no/such/dir/tool", args()[0]] {
+for cmd in ["no-such-command-tova", "/no/such/dir/tool", args()[0], args()[1]] {
   try { exec(cmd, ["a"]) } catch e { print(e.kind, e.message) }
 }
-`, vm.Config{Args: []string{notExec}})
+`, vm.Config{Args: []string{notExec, noInterp}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `ProcessError exec: command "no-such-command-tova" not found in PATH
 ProcessError exec: no such file: /no/such/dir/tool
 ProcessError exec: cannot run ` + notExec + `: permission denied
+ProcessError exec: cannot run ` + noInterp + `: the interpreter its #! line names (or the loader it needs) was not found
 `
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)

@@ -56,6 +56,8 @@ var arities = map[string][2]int{
 	// text to write is needed.
 	"fs.ls": {0, 2}, "fs.read_dir": {0, 2}, "fs.write_text": {2, 3},
 	"fs.cp": {2, 3}, "fs.mv": {2, 2},
+	// A colour needs its name.
+	"color": {2, 2},
 	// JavaScript's (value, replacer, indent) is taken too.
 	"json_stringify": {1, 3},
 	// Builtins that take nothing: an argument is a slip (random(1, 100)

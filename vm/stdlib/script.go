@@ -353,6 +353,14 @@ func startError(fname, shown, name string, err error) error {
 	case errors.Is(err, exec.ErrNotFound):
 		return vm.Errorf("ProcessError", "%s: command %q not found in PATH", fname, name)
 	case errors.Is(err, fs.ErrNotExist):
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path != "" {
+			if _, statErr := os.Stat(pe.Path); statErr == nil {
+				// The kernel's ENOENT for a file that exists: its #!
+				// interpreter (or its loader) is missing.
+				return vm.Errorf("ProcessError", "%s: cannot run %s: the interpreter its #! line names (or the loader it needs) was not found", fname, name)
+			}
+		}
 		return vm.Errorf("ProcessError", "%s: no such file: %s", fname, name)
 	case errors.Is(err, fs.ErrPermission):
 		return vm.Errorf("ProcessError", "%s: cannot run %s: permission denied", fname, name)
