@@ -174,12 +174,18 @@ func (s *Server) convertArg(name string, v vm.Value, typ string) (_ vm.Value, ms
 // built with its res parameter: res.json(v) or res.send(text) was
 // called (they win over its return value, as a handler's do), or it
 // returned res itself (res.status(201) as its last expression, no
-// body). Its answer is then that of a function returning
+// body), or it set a status outside 2xx with res.status and returned a
+// value. Its answer is then that of a function returning
 // respond(res.status, v): the body of a 2xx one is the result.
 func (x *exchange) builtResponse(v vm.Value) (*responseValue, bool) {
 	rs := x.res
 	self, _ := v.AsHostOK().(*resObject)
 	if !rs.jsonSet && !rs.bodySet && (self == nil || self != rs) {
+		if _, isResponse := asResponse(v); rs.statusSet && (rs.status < 200 || rs.status > 299) && !isResponse {
+			// res.status(404) then a value: respond(404, v), the
+			// caller's error
+			return &responseValue{status: rs.status, statusSet: true, ctype: "application/json", jsonBody: &v}, true
+		}
 		return nil, false
 	}
 	r := &responseValue{status: rs.status, statusSet: true, ctype: "application/json"}
@@ -223,7 +229,9 @@ func rpcAnswer(t *vm.Thread, name string, v vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	r := &responseValue{status: 200, ctype: "application/json", body: body}
+	// (its status is set: one res.status gave, a 204's, does not replace
+	// it, which would send the answer without its body)
+	r := &responseValue{status: 200, statusSet: true, ctype: "application/json", body: body}
 	if ti := vm.VariantOf(v); ti == vm.OkType || ti == vm.ErrType || ti == vm.SomeType || ti == vm.NoneType {
 		// The caller makes a Result or Option result that again (a
 		// header, which a caller of an older build passes over).

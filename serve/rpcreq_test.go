@@ -97,3 +97,39 @@ server "worker" {
 		}
 	}
 }
+
+// A called function setting res.status(204) or res.status(205) failed its
+// caller ("the answer is not JSON"): that status replaced the answer's 200
+// and HTTP sent the answer without its body. The caller gets nil, or the
+// value the function returned; a status of 400 or more is still its error.
+func TestCalledFunctionBodilessStatusGivesResult(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route GET "/st/:s" => fn(s: Int) {
+    try { r = worker.st(s)
+      { r: r, is_nil: r == nil } } catch e { "ERR " + e.message }
+  }
+  route GET "/five" => fn() { worker.five() }
+  route GET "/missing" => fn() { try { worker.missing() } catch e { "ERR" } }
+}
+server "worker" {
+  fn st(s, res) { res.status(s) }
+  fn five(res) { res.status(204)
+    5 }
+  fn missing(res) { res.status(404)
+    5 }
+}
+`)
+	u := app.urls["api"]
+	for path, want := range map[string]string{
+		"/st/204":  `{"r":null,"is_nil":true}`,
+		"/st/205":  `{"r":null,"is_nil":true}`,
+		"/st/201":  `{"r":null,"is_nil":true}`,
+		"/five":    `5`,
+		"/missing": `"ERR"`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+}
