@@ -345,6 +345,9 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		if err != nil {
 			return vm.Nil, err
 		}
+		if len(data) == 0 && emptyFileInput(part) {
+			continue
+		}
 		var v vm.Value
 		if part.FileName() != "" {
 			if err := rules.checkFile(part.FormName(), part.FileName(), part.Header.Get("Content-Type"), data, int64(len(data))); err != nil {
@@ -366,6 +369,16 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		}
 		o.Set(name, v)
 	}
+}
+
+// emptyFileInput reports whether part, without content, is what a
+// browser sends for a form's file input left empty: a part whose
+// filename is "". It is no file, and no field either (File? is None,
+// File is required, upload() finds no file), as the user chose none.
+func emptyFileInput(part *multipart.Part) bool {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	name, ok := params["filename"]
+	return err == nil && ok && name == ""
 }
 
 // headersObject gives case-insensitive header lookup: req.headers["x-id"]

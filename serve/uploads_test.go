@@ -596,3 +596,39 @@ server "limited" {
 		t.Errorf("the server's block checks a File parameter's file: %d %s", r.status, r.body)
 	}
 }
+
+// A browser form whose file input was left empty sends a part with
+// filename="" and no content; File? answered 400 to it. It is no file:
+// None for File?, nothing for a list, required for File, and no file
+// for upload("avatar").
+func TestEmptyFileInputIsNoFile(t *testing.T) {
+	app := startApp(t, `
+server {
+  route POST "/profile" => fn(name: String, avatar: File?) {
+    match avatar { Some(f) => "{name} with {f.filename}", None => "{name} without avatar" }
+  }
+  route POST "/gallery" => fn(photos: [File] = []) { len(photos) }
+  route POST "/need" => fn(avatar: File) { avatar.filename }
+  route POST "/guarded" with upload("avatar") => fn() { "ok" }
+  route POST "/body" => fn(req) { keys(req.body) }
+}
+`)
+	u := app.urls[""]
+	empty := func(field string) string {
+		return "--XyZbound\r\nContent-Disposition: form-data; name=\"" + field + "\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n"
+	}
+	name := "--XyZbound\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nann\r\n"
+	end := "--XyZbound--\r\n"
+	for _, c := range []struct{ path, body, want string }{
+		{"/profile", name + empty("avatar") + end, `200 "ann without avatar"`},
+		{"/gallery", empty("photos") + end, `200 0`},
+		{"/need", empty("avatar") + end, `400 avatar is required`},
+		{"/guarded", empty("avatar") + end, `400 {"error":{"code":"VALIDATION_FAILED","message":"avatar: not a valid file"}`},
+		{"/body", name + empty("avatar") + end, `200 ["name"]`},
+	} {
+		r := do(t, "POST", u+c.path, c.body, "Content-Type", "multipart/form-data; boundary=XyZbound")
+		if got := outcome(t, r); !strings.HasPrefix(got, c.want) {
+			t.Errorf("POST %s: %s, want %s", c.path, got, c.want)
+		}
+	}
+}
