@@ -1174,6 +1174,13 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			if d, err := time.ParseDuration(strings.TrimSpace(v.AsString())); err == nil {
 				return vm.Duration(int64(d)), ""
 			}
+			if _, msg := convertScalar(v, "Int"); msg != "" {
+				// milliseconds with a fraction as text (?d=1.5): the
+				// number a JSON body gives
+				if f, msg := convertScalar(v, "Float"); msg == "" {
+					v = f
+				}
+			}
 		}
 		if f := v.AsFloat(); v.Kind() == vm.KFloat && f != math.Trunc(f) && math.Abs(f) < 1<<53 {
 			// (one of a fraction of a millisecond, 1.5: JSON.stringify

@@ -3307,3 +3307,37 @@ server {
 		}
 	}
 }
+
+// A Duration parameter took 1.5 (1.5 ms) from a JSON body but answered
+// 400 to the same number as text, in the query or a form.
+func TestDurationParamTakesFractionAsText(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/d" => fn(d: Duration) { to_float(d) }
+  route POST "/d" => fn(d: Duration) { to_float(d) }
+}
+`)
+	u := app.urls[""]
+	for req, want := range map[string]string{
+		"GET /d?d=1.5":    `200 1.5`,
+		"GET /d?d=1500":   `200 1500`,
+		"GET /d?d=1.0":    `200 1`,
+		"GET /d?d=-0.25":  `200 -0.25`,
+		"GET /d?d=30s":    `200 30000`,
+		"GET /d?d=1.5.0":  `400 d must be a duration (milliseconds, or text such as 30s)`,
+		"GET /d?d=0x1p-2": `400 d must be a duration (milliseconds, or text such as 30s)`,
+		"GET /d?d=NaN":    `400 d must be a duration (milliseconds, or text such as 30s)`,
+		"POST d=1.5":      `200 1.5`,
+	} {
+		method, rest, _ := strings.Cut(req, " ")
+		var r reply
+		if method == "POST" {
+			r = do(t, "POST", u+"/d", rest, "Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			r = do(t, method, u+rest, "")
+		}
+		if got := outcome(t, r); got != want {
+			t.Errorf("%s: %s, want %s", req, got, want)
+		}
+	}
+}
