@@ -232,10 +232,17 @@ func (s *Server) readPeers() error {
 		if ps.url == "" && called(d) {
 			// Where the calls go when the peer runs apart: a bad
 			// value is said now, naming the variable, not at each
-			// call as a URL that does not parse.
+			// call as a URL that does not parse or a port nothing
+			// listens on.
 			key := bytecode.PortEnv(d.Name)
 			if v, ok := s.rt.opts.Getenv(key); ok && v != "" {
-				if _, err := envPort(key, v); err != nil {
+				p, err := envPort(key, v)
+				if err == nil && p == 0 && !slices.Contains(s.rt.serving, d.Name) {
+					// (the peer's own process takes 0 as any free port,
+					// which no other process knows)
+					err = fmt.Errorf("%s=%q is port 0, which server %s's own process takes as any free port, out of this server's reach: set the port it listens on, or give discover %q { url: ... }", key, v, d.Name, d.Name)
+				}
+				if err != nil {
 					return fmt.Errorf("%w (where this server calls server %s)", err, d.Name)
 				}
 			}

@@ -695,6 +695,25 @@ server "pay_svc" {
 			t.Errorf("PORT_PAY_SVC=%s: %v, want %s", port, err, want)
 		}
 	}
+	// Port 0 is any free port to the peer's own process: out of reach
+	// of a server running apart, where the start-up let it through and
+	// each call went to localhost:0.
+	for _, port := range []string{"0", " 0", "+0"} {
+		err := start(calls, port)
+		var se *StartupError
+		want := fmt.Sprintf("PORT_PAY_SVC=%q is port 0, which server pay_svc's own process takes as any free port", port)
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "(where this server calls server pay_svc)") {
+			t.Errorf("PORT_PAY_SVC=%q: %v, want %s", port, err, want)
+		}
+	}
+	// In the same process, 0 is the peer's own port: the call reaches it.
+	app := startApp(t, calls, func(o *Options) {
+		o.Ports = map[string]int{"api": 0}
+		o.Getenv = func(k string) (string, bool) { return "0", k == "PORT_PAY_SVC" }
+	})
+	if r := do(t, "GET", app.urls["api"]+"/d", ""); r.status != 200 || r.body != `"pay ok"` {
+		t.Errorf("both servers, PORT_PAY_SVC=0: GET /d = %d %s", r.status, r.body)
+	}
 	// Not read: a discover url places the peer, or no server calls it.
 	withURL := strings.Replace(calls, `route GET`, `discover "pay_svc" { url: "http://127.0.0.1:1" }
   route GET`, 1)
