@@ -246,13 +246,23 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if s == nil {
 		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 	}
+	if err := ctx.Err(); err != nil {
+		c.release(s, nil)
+		return nil, err
+	}
 	allocs, err := c.bind(s, args)
 	if err != nil {
 		c.release(s, allocs)
 		return nil, err
 	}
 	s.busy = true
-	return &rows{c: c, s: s, allocs: allocs}, nil
+	r := &rows{c: c, s: s, allocs: allocs, stop: func() {}}
+	if ctx.Done() != nil {
+		// Reading the rows is where SQLite does a query's work: a step
+		// under way when ctx ends is interrupted, until they are closed.
+		r.stop = c.interruptOnDone(ctx)
+	}
+	return r, nil
 }
 
 // interruptOnDone interrupts the running statement when ctx ends, until

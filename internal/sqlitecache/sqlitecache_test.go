@@ -294,6 +294,27 @@ func TestExecStopsAtItsDeadline(t *testing.T) {
 	}
 }
 
+// So is a query's, as its rows are read (where SQLite does its work);
+// and a query whose context has ended does not begin.
+func TestQueryStopsAtItsDeadline(t *testing.T) {
+	_, db := openBoth(t, filepath.Join(t.TempDir(), "q.db"))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	var n int64
+	err := db.QueryRowContext(ctx, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500000000) SELECT count(*) FROM c").Scan(&n)
+	var se *sqlite.Error
+	if took := time.Since(start); !errors.As(err, &se) || se.Code() != 9 || took > 5*time.Second { // SQLITE_INTERRUPT
+		t.Fatalf("after %v: %d %v", took, n, err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a query after its deadline: %d %v", n, err)
+	}
+	if err := db.QueryRow("SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("the next statement: %d %v", n, err)
+	}
+}
+
 // A connection keeps pages of the allocator mapped: a block of the size
 // of a statement journal's chunk, taken after it opened, comes from one
 // of its pages, where one was mapped (and faulted in) for it, and

@@ -123,6 +123,7 @@ type rows struct {
 	rc      int32 // its result
 	err     error // its error
 	closed  bool
+	stop    func() // ends the interruption of a step when the query's context ends
 }
 
 func (r *rows) start() {
@@ -151,6 +152,7 @@ func (r *rows) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.stop()
 	allocs := r.allocs
 	r.allocs = nil
 	return r.c.release(r.s, allocs)
