@@ -180,7 +180,7 @@ func (s *Server) convertArg(name string, v vm.Value, typ string) (_ vm.Value, ms
 func (x *exchange) builtResponse(v vm.Value) (*responseValue, bool) {
 	rs := x.res
 	self, _ := v.AsHostOK().(*resObject)
-	if !rs.jsonSet && !rs.bodySet && (self == nil || self != rs) {
+	if !rs.jsonSet && !rs.bodySet && self != rs {
 		if _, isResponse := asResponse(v); rs.statusSet && (rs.status < 200 || rs.status > 299) && !isResponse {
 			// res.status(404) then a value: respond(404, v), the
 			// caller's error
