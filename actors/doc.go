@@ -179,8 +179,12 @@
 //     o.hits = o.hits + 1`; and an in-place sort with a key function),
 //     the holder gives way, if
 //     asked, just before it (once it has run for 50 slices, as at a
-//     call), and inside it only after 1 s (as runaway code must) or at
-//     a blocking call (sleep, a query). A read-modify-
+//     call), and inside it only at a blocking call (sleep, a query) or
+//     once the statement has made 2^20 backward jumps and calls and
+//     the holder has run for 1 s (as runaway code must): a slow clock
+//     alone, in a process starved of CPU or a holder waiting for its
+//     turn behind runaways, never cuts a statement making fewer. A
+//     read-modify-
 //     write spread over several statements (`c = count; ...; count = c +
 //     1`) is atomic if nothing between them loops, blocks or runs for
 //     100 ms: outside such statements the holder gives way at a loop

@@ -82,7 +82,8 @@ func (g *GIL) Release(t *Thread) {
 // callSlices is how many slices a holder runs before it gives way at a
 // call rather than at a backward jump, and atomicSlices how many it runs
 // before it gives way inside a statement that writes module state
-// (ATOMIC; at a call or a backward jump there). Such a statement
+// (ATOMIC; at a call or a backward jump there, and only once the
+// statement has made atomicEdges of them). Such a statement
 // (`todos = [...todos, make(t)]`) thus reads, calls and writes as one
 // step, even when copying a large list and the garbage collector make it
 // slow; and recursion without a loop, or a runaway loop inside such a

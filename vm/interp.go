@@ -1500,6 +1500,7 @@ frames:
 							break
 						}
 					}
+					t.atomicFrom = t.edgesNow()
 				}
 				t.atomic++
 			default:

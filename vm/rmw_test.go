@@ -54,3 +54,99 @@ fn rmw() {
 		t.Errorf("count = %d after %d calls: updates lost between a read and its write", n, threads*calls)
 	}
 }
+
+// A statement writing module state that does a bounded amount of work
+// is one step however slowly the clock says it runs: here each of its
+// loop's first iterations stalls (as on a machine starved of CPU, or a
+// holder waiting for its turn behind runaways), so that it runs past
+// atomicSlices, yet it makes far fewer than atomicEdges jumps and
+// calls, and a waiting thread does not run inside it.
+func TestSlowWriteStatementIsOneStep(t *testing.T) {
+	in := runTova(t, `var count = 0
+var stall = nil
+server {}
+fn work() {
+  var i = 0
+  while i < 200 {
+    if i < 5 { stall() }
+    i = i + 1
+  }
+  1
+}
+fn bump() { count = count + work() }
+`)
+	const slice = 20 * time.Microsecond // atomicSlices of it: 10 ms
+	in.Sched = NewGIL(slice)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	in.Globals[slot["stall"]] = BuiltinValue(&Builtin{Name: "stall", Fn: func(*Thread, []Value) (Value, error) {
+		time.Sleep(3 * time.Millisecond)
+		return Nil, nil
+	}})
+	const threads, calls = 3, 5
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			for range calls {
+				th := in.NewThread(context.Background())
+				th.Enter()
+				if _, err := th.Call(in.Globals[slot["bump"]]); err != nil {
+					t.Error(err)
+				}
+				th.Leave()
+				th.Release()
+			}
+		})
+	}
+	wg.Wait()
+	if n := in.Globals[slot["count"]].AsInt(); n != threads*calls {
+		t.Errorf("count = %d after %d calls: updates lost inside a slow write statement", n, threads*calls)
+	}
+}
+
+// A runaway loop inside a statement writing module state still gives
+// way, once it has run atomicSlices and made atomicEdges jumps and
+// calls: another thread gets the GIL within about a second.
+func TestRunawayWriteStatementGivesWay(t *testing.T) {
+	in := runTova(t, `var count = 0
+server {}
+fn forever() { loop { } }
+fn stuck() { count = count + forever() }
+fn get() { count }
+`)
+	in.Sched = NewGIL(0)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		th := in.NewThread(ctx)
+		th.Enter()
+		if _, err := th.Call(in.Globals[slot["stuck"]]); !isCancelled(err) {
+			t.Errorf("stuck() ended with %v, want a cancellation", err)
+		}
+		th.Leave()
+		th.Release()
+	})
+	time.Sleep(50 * time.Millisecond) // stuck() holds the GIL now
+	t0 := time.Now()
+	th := in.NewThread(context.Background())
+	th.Enter()
+	v, err := th.Call(in.Globals[slot["get"]])
+	th.Leave()
+	th.Release()
+	waited := time.Since(t0)
+	cancel()
+	wg.Wait()
+	if err != nil || v.AsInt() != 0 {
+		t.Fatalf("get() = %v, %v", v, err)
+	}
+	if waited > 3*time.Second {
+		t.Errorf("get() waited %v for a runaway inside a write statement", waited)
+	}
+	t.Logf("get() waited %v", waited)
+}

@@ -369,7 +369,8 @@ func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
 // a yield request releases and re-acquires the scheduler.
 func (t *Thread) checkSignal(call bool) error {
 	if t.poll <= 0 {
-		t.poll = pollEvery
+		t.edges += int64(t.pollSet - t.poll)
+		t.poll, t.pollSet = pollEvery, pollEvery
 		if t.ctx.Err() != nil {
 			t.signal.Or(sigCancel)
 		}
@@ -398,13 +399,15 @@ func (t *Thread) checkSignal(call bool) error {
 			case call:
 				e = callEdge
 			}
-			if !g.ranLongEnough(e) {
+			if e == atomicEdge && t.edgesNow()-t.atomicFrom < atomicEdges || !g.ranLongEnough(e) {
 				// Keep the request, and look again yieldPoll edges on:
 				// reading the clock at every edge would slow the
 				// holder's loop several times over while others wait.
 				t.signal.And(^sigYield)
 				t.yieldLater = true
+				t.edges += int64(t.pollSet - t.poll)
 				t.poll = min(t.poll, yieldPoll)
+				t.pollSet = t.poll
 				return nil
 			}
 			t.signal.And(^sigYield)
@@ -482,8 +485,13 @@ type Thread struct {
 	// yield before its slice was over, the thread looks again then.
 	yieldLater bool
 	// atomic counts the statements writing module state (ATOMIC) the
-	// thread is in: in one, it gives way only after a long slice.
+	// thread is in: in one, it gives way only after a long slice and
+	// atomicEdges backward jumps and calls, counted from atomicFrom.
 	atomic int32
+	// edges counts the thread's backward jumps and calls up to its last
+	// poll, pollSet what poll was set to then (see edgesNow).
+	edges, atomicFrom int64
+	pollSet           int
 	// runStart is when the thread's current run (since it began, last
 	// waited or took its turn) was first polled, runPolls how many polls
 	// it has had; turn says it holds one of turns' turns (see takeTurns
@@ -522,6 +530,17 @@ const (
 // checks of the thread's context.
 const pollEvery = 256
 
+// atomicEdges is how many backward jumps and calls a statement writing
+// module state makes before it may give way inside (besides running
+// atomicSlices): a slow clock alone (a process starved of CPU, a holder
+// waiting for its turn behind runaways) never cuts a statement that
+// does a bounded amount of work, while a runaway loop in one (tens of
+// millions of jumps a second) still gives way after its slices.
+const atomicEdges = 1 << 20
+
+// edgesNow is how many backward jumps and calls the thread has made.
+func (t *Thread) edgesNow() int64 { return t.edges + int64(t.pollSet-t.poll) }
+
 // yieldPoll is how many backward jumps and calls pass between two looks
 // at the clock of a thread asked to yield before its slice is over.
 const yieldPoll = 32
@@ -537,7 +556,7 @@ func (in *Instance) NewThread(ctx context.Context) *Thread {
 	if t == nil {
 		t = &Thread{In: in, stack: make([]Value, 0, 256), frames: make([]frame, 0, 16), turns: cpuTurns}
 	}
-	t.ctx, t.maxDepth, t.poll, t.nested, t.yieldLater, t.atomic, t.pinned = ctx, in.Cfg.MaxDepth, pollEvery, 0, false, 0, false
+	t.ctx, t.maxDepth, t.poll, t.pollSet, t.nested, t.yieldLater, t.atomic, t.pinned = ctx, in.Cfg.MaxDepth, pollEvery, pollEvery, 0, false, 0, false
 	return t
 }
 
