@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,12 +61,14 @@ var staticKeys = []string{"dir", "prefix", "cache", "fallback"}
 // staticMount is one static declaration: the files of root, served under
 // prefix.
 type staticMount struct {
-	prefix   string     // "/" or "/assets": no trailing '/'
-	root     *os.Root   // the directory, opened at start-up; nil if it was missing
-	cache    string     // the files' Cache-Control
-	fallback string     // a file of root answered for a missing one; "" for none
-	at       string     // the declaration's file:line:col
-	zip      *staticZip // the server's compression block's, nil for none
+	prefix   string                  // "/" or "/assets": no trailing '/'
+	root     atomic.Pointer[os.Root] // the directory; nil while it is missing (see dirRoot)
+	dir      string                  // the directory's absolute path
+	retry    atomic.Int64            // when (Unix ns) dirRoot may look for a missing one again
+	cache    string                  // the files' Cache-Control
+	fallback string                  // a file of root answered for a missing one; "" for none
+	at       string                  // the declaration's file:line:col
+	zip      *staticZip              // the server's compression block's, nil for none
 }
 
 // staticFiles are a server's static declarations, the longest prefix
@@ -111,12 +114,12 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 				return fmt.Errorf("%s: static: the prefix %q is served already, by the static at %s (give each its own prefix)", at, m.prefix, o.at)
 			}
 		}
-		if m.root == nil && warn {
+		if m.root.Load() == nil && warn {
 			s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).
-				Msg("static directory not found: it serves nothing")
+				Msg("static directory not found: it serves nothing until it is made")
 		}
-		if m.root != nil && m.fallback != "" && warn {
-			if st, err := m.root.Stat(m.fallback); err != nil || !st.Mode().IsRegular() {
+		if r := m.root.Load(); r != nil && m.fallback != "" && warn {
+			if st, err := r.Stat(m.fallback); err != nil || !st.Mode().IsRegular() {
 				s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).Str("fallback", m.fallback).
 					Msg("static fallback file not found in the directory: a missing page gets 404")
 			}
@@ -211,14 +214,19 @@ func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) 
 	if m.fallback != "" && !filepath.IsLocal(m.fallback) {
 		return nil, fmt.Errorf("%s: static.fallback: %q is not a file inside the directory", at, m.fallback)
 	}
-	root, err := os.OpenRoot(dir)
+	var err error
+	if m.dir, err = filepath.Abs(dir); err != nil {
+		return nil, fmt.Errorf("%s: static.dir: %v", at, err)
+	}
+	root, err := os.OpenRoot(m.dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		m.retry.Store(time.Now().UnixNano() + int64(staticRetry))
 		return m, nil
 	case err != nil:
 		return nil, fmt.Errorf("%s: static.dir: %v", at, err)
 	}
-	m.root = root
+	m.root.Store(root)
 	return m, nil
 }
 
@@ -250,10 +258,8 @@ func (sf *staticFiles) compress(c *netio.Compression) {
 
 // handler is the front end's Static hook, nil when nothing is served.
 func (sf *staticFiles) handler() func(*fasthttp.RequestCtx, *netio.Request) int {
-	for _, m := range sf.mounts {
-		if m.root != nil {
-			return sf.serve
-		}
+	if len(sf.mounts) > 0 {
+		return sf.serve // (a missing directory may be made later)
 	}
 	return nil
 }
@@ -262,7 +268,7 @@ func (sf *staticFiles) handler() func(*fasthttp.RequestCtx, *netio.Request) int 
 // has a fallback.
 func (sf *staticFiles) fallbackHandler() func(*fasthttp.RequestCtx, *netio.Request) int {
 	for _, m := range sf.mounts {
-		if m.root != nil && m.fallback != "" {
+		if m.fallback != "" {
 			return sf.serveFallback
 		}
 	}
@@ -277,8 +283,9 @@ func (sf *staticFiles) close(context.Context) {
 }
 
 func (m *staticMount) close() {
-	if m.root != nil {
-		m.root.Close()
+	m.retry.Store(math.MaxInt64) // (never opened again)
+	if r := m.root.Swap(nil); r != nil {
+		r.Close()
 	}
 }
 
@@ -292,7 +299,7 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	slash := endsInSlash(req.URI)
 	for _, m := range sf.mounts {
 		name, ok := m.under(req.Path)
-		if !ok || m.root == nil || hidden(name) || slash && !m.isDir(name) {
+		if !ok || m.dirRoot() == nil || hidden(name) || slash && !m.isDir(name) {
 			continue
 		}
 		f, st, dir := m.open(name, true)
@@ -340,9 +347,35 @@ func endsInSlash(uri string) bool {
 	return len(uri) > 1 && (uri[len(uri)-1] == '/' || strings.HasSuffix(uri, "/.") || strings.HasSuffix(uri, "/.."))
 }
 
+// staticRetry is how often a static directory missing at start-up is
+// looked for again, while requests come under its prefix.
+const staticRetry = time.Second
+
+// dirRoot is the mount's directory, nil while it does not exist: one
+// missing at start-up is looked for again, at most once per staticRetry,
+// so that a directory made after the server started (a build step's
+// assets) is served without a restart.
+func (m *staticMount) dirRoot() *os.Root {
+	if r := m.root.Load(); r != nil {
+		return r
+	}
+	now, next := time.Now().UnixNano(), m.retry.Load()
+	if now < next || !m.retry.CompareAndSwap(next, now+int64(staticRetry)) {
+		return nil
+	}
+	r, err := os.OpenRoot(m.dir)
+	if err != nil {
+		return nil
+	}
+	if !m.root.CompareAndSwap(nil, r) {
+		r.Close()
+	}
+	return m.root.Load()
+}
+
 // isDir says whether name is a directory of the mount.
 func (m *staticMount) isDir(name string) bool {
-	st, err := m.root.Stat(name)
+	st, err := m.root.Load().Stat(name)
 	return err == nil && st.IsDir()
 }
 
@@ -350,7 +383,7 @@ func (m *staticMount) isDir(name string) bool {
 func (sf *staticFiles) has(path string) bool {
 	for _, m := range sf.mounts {
 		name, ok := m.under(path)
-		if !ok || m.root == nil || hidden(name) {
+		if !ok || m.dirRoot() == nil || hidden(name) {
 			continue
 		}
 		if f, _, _ := m.open(name, true); f != nil {
@@ -366,7 +399,7 @@ func (sf *staticFiles) has(path string) bool {
 // the path is under and that has one; 0 leaves the 404.
 func (sf *staticFiles) serveFallback(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	for _, m := range sf.mounts {
-		if _, ok := m.under(req.Path); !ok || m.root == nil || m.fallback == "" {
+		if _, ok := m.under(req.Path); !ok || m.fallback == "" || m.dirRoot() == nil {
 			continue
 		}
 		if f, st, _ := m.open(m.fallback, false); f != nil {
@@ -420,7 +453,8 @@ func hidden(name string) bool {
 // opened without blocking, in case it was swapped for a FIFO in
 // between; the file opened is looked at again.
 func (m *staticMount) open(name string, index bool) (f *os.File, st fs.FileInfo, dir bool) {
-	st, err := m.root.Stat(name)
+	root := m.root.Load()
+	st, err := root.Stat(name)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -431,7 +465,7 @@ func (m *staticMount) open(name string, index bool) (f *os.File, st fs.FileInfo,
 	if !st.Mode().IsRegular() {
 		return nil, nil, false
 	}
-	f, err = m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err = root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, false
 	}

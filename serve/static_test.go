@@ -445,7 +445,7 @@ func TestStaticLargeFileStreamed(t *testing.T) {
 }
 
 // A relative directory is the working directory's; one that does not
-// exist is warned of at start-up and serves nothing.
+// exist is warned of at start-up and serves nothing until it is made.
 func TestStaticDirectoryRelativeOrMissing(t *testing.T) {
 	pub := staticTree(t)
 	t.Chdir(filepath.Dir(pub))
@@ -462,9 +462,25 @@ func TestStaticDirectoryRelativeOrMissing(t *testing.T) {
 	if r := do(t, "GET", u+"/gone/x", ""); r.status != 200 || r.body != `"routed"` {
 		t.Errorf("GET /gone/x = %d %q", r.status, r.body)
 	}
-	warned := logged(app.logs, "static directory not found: it serves nothing")
+	warned := logged(app.logs, "static directory not found: it serves nothing until it is made")
 	if len(warned) != 1 || warned[0]["at"] != "app.tova:3:3" || warned[0]["dir"] != filepath.Join(filepath.Dir(pub), "nowhere") {
 		t.Errorf("warnings %v", warned)
+	}
+	// Made after start-up (a build step's assets), it is served within
+	// a second, without a restart; routes still take what it lacks.
+	dir := filepath.Join(filepath.Dir(pub), "nowhere")
+	if err := os.MkdirAll(filepath.Join(dir, "css"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "css", "site.css"), []byte("body{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return do(t, "GET", u+"/gone/css/site.css", "").status == 200 })
+	if r := do(t, "GET", u+"/gone/css/site.css", ""); r.body != "body{}\n" {
+		t.Errorf("GET /gone/css/site.css = %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/gone/x", ""); r.status != 200 || r.body != `"routed"` {
+		t.Errorf("GET /gone/x after the directory was made = %d %q", r.status, r.body)
 	}
 }
 
