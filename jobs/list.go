@@ -9,8 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -221,13 +224,13 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 		if server == "" {
 			server = "server"
 		}
-		rows = append(rows, []string{fmt.Sprint(j.ID), j.State, server, j.Kind, j.Name,
+		rows = append(rows, []string{fmt.Sprint(j.ID), j.State, shown(server), j.Kind, shown(j.Name),
 			fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), j.ScheduledAt.Local().Format("2006-01-02 15:04:05")})
 	}
 	width := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
-			width[i] = max(width[i], len(c))
+			width[i] = max(width[i], utf8.RuneCountInString(c))
 		}
 	}
 	var b strings.Builder
@@ -235,7 +238,7 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 		for i, c := range r {
 			b.WriteString(c)
 			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", width[i]-len(c)+2))
+				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)+2))
 			}
 		}
 		b.WriteByte('\n')
@@ -266,12 +269,47 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 		}
 		for _, e := range errs {
 			for _, l := range strings.Split(e, "\n") {
-				b.WriteString("    " + l + "\n")
+				b.WriteString("    " + escaped(l) + "\n")
 			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// shown is a name as the list shows it: quoted, with escapes, when it
+// holds what a terminal would not show as text (a control character,
+// an escape sequence, bytes that are not UTF-8), which would otherwise
+// break the table or act on the terminal.
+func shown(s string) string {
+	if printable(s) && !strings.Contains(s, "\t") {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// escaped is a line of an error as the list shows it: what a terminal
+// would not show as text written as its Go escape (\x1b, \r).
+func escaped(s string) string {
+	if printable(s) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
+}
+
+// printable says whether s is UTF-8 with no control character but
+// tabs.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasQueue looks, reading only, for the queue's table at where: in a
