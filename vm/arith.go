@@ -41,8 +41,32 @@ func Arith(op byte, a, b Value) (Value, error) {
 		return joinLists(a, b) // a range joins as the list of its numbers (range(3) + [3])
 	case a.k == KDuration || a.k == KSize || b.k == KDuration || b.k == KSize:
 		return quantityArith(op, a, b)
+	case op == '-' && (a.k == KHost || b.k == KHost):
+		if r, ok, err := timeDifference(a, b); ok {
+			return r, err
+		}
 	}
 	return Nil, TypeErrorf("unsupported operand types for %s: %s and %s", opName(op), TypeName(a), TypeName(b))
+}
+
+// timeDifference is a - b where one is a point in time (a Date) and the
+// other one too or an Int of Unix milliseconds (now()): the Int of
+// milliseconds between them, as JavaScript gives for Dates. ok is false
+// for other operands.
+func timeDifference(a, b Value) (v Value, ok bool, err error) {
+	x, xt := instantMillis(a)
+	y, yt := instantMillis(b)
+	switch {
+	case xt && yt:
+	case xt && b.k == KInt:
+		y = int64(b.n)
+	case yt && a.k == KInt:
+		x = int64(a.n)
+	default:
+		return Nil, false, nil
+	}
+	v, err = intArith('-', x, y)
+	return v, true, err
 }
 
 func opName(op byte) string {

@@ -166,6 +166,14 @@ func compareDepth(a, b Value, depth int) (int, error) {
 		return cmp3(int64(a.n), int64(b.n)), nil
 	case a.k == KBool && b.k == KBool:
 		return cmp3(int64(a.n), int64(b.n)), nil
+	case a.k == KHost && b.IsNumber():
+		if x, ok := instantMillis(a); ok {
+			return compareDepth(Int(x), b, depth) // a Date with Unix milliseconds: d < now()
+		}
+	case b.k == KHost && a.IsNumber():
+		if y, ok := instantMillis(b); ok {
+			return compareDepth(a, Int(y), depth)
+		}
 	case a.k == KHost && b.k == KHost:
 		if o, ok := a.AsHost().(HostOrdered); ok {
 			if c, ok := o.CompareHost(b.AsHost()); ok {

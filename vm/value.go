@@ -374,6 +374,26 @@ type HostShifted interface {
 	Shift(by time.Duration) (Value, error)
 }
 
+// HostInstant is implemented by host objects that are a point in time
+// (a Date), which then is its Unix milliseconds where it meets a number,
+// as a JavaScript Date is: d2 - d1 and now() - d are Ints of
+// milliseconds, and d < now() compares the times.
+type HostInstant interface {
+	UnixMillis() int64
+}
+
+// instantMillis is v's Unix milliseconds if v is a HostInstant.
+func instantMillis(v Value) (int64, bool) {
+	if v.k != KHost {
+		return 0, false
+	}
+	i, ok := v.AsHostOK().(HostInstant)
+	if !ok {
+		return 0, false
+	}
+	return i.UnixMillis(), true
+}
+
 // HostEqual is implemented by host objects that compare by value for
 // == but have no order (an uploaded file by its fields): EqualHost
 // reports whether other is equal to the object.

@@ -259,7 +259,9 @@ func bDateAdd(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 // date_diff(d1, d2, unit) is d2 - d1 in whole units, rounded toward
-// negative infinity (months and years count calendar months).
+// negative infinity (months count calendar months, years the year
+// numbers' difference, as the reference's); without a unit, in
+// milliseconds.
 func bDateDiff(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	a, err := dateArg("date_diff", args, 0)
 	if err != nil {
@@ -269,16 +271,18 @@ func bDateDiff(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if arg(args, 2).Kind() == vm.KNil {
+		return vm.Int(b.UnixMilli() - a.UnixMilli()), nil // no unit: milliseconds, as the reference's
+	}
 	unit, length, err := dateUnit("date_diff", args, 2)
 	if err != nil {
 		return vm.Nil, err
 	}
 	if length == 0 {
-		months := int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())
 		if unit == "year" {
-			return vm.Int(months / 12), nil
+			return vm.Int(int64(b.Year() - a.Year())), nil
 		}
-		return vm.Int(months), nil
+		return vm.Int(int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())), nil
 	}
 	ms, per := b.UnixMilli()-a.UnixMilli(), length.Milliseconds()
 	q := ms / per

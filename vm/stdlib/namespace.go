@@ -223,6 +223,10 @@ func (d *Date) CompareHost(other vm.HostObject) (int, bool) {
 	return d.T.Compare(o.T), true
 }
 
+// UnixMillis is d's Unix milliseconds (vm.HostInstant): d2 - d1 and
+// now() - d are Ints of milliseconds, and d < now() compares times.
+func (d *Date) UnixMillis() int64 { return d.T.UnixMilli() }
+
 // Shift is d moved by a Duration (vm.HostShifted): d + 1.hour.
 func (d *Date) Shift(by time.Duration) (vm.Value, error) {
 	return shiftedDate("moving a Date by a Duration", d.T, by)
@@ -448,10 +452,15 @@ func bDateNew(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return DateValue(tm), nil
 	}
-	v := arg(args, 0)
+	if len(args) == 0 {
+		return DateValue(t.In.Cfg.Now()), nil
+	}
+	v := args[0]
 	switch v.Kind() {
 	case vm.KNil:
-		return DateValue(t.In.Cfg.Now()), nil
+		// (Date.new(row.missing) was the time now: a missing value
+		// stored as a plausible date)
+		return vm.Nil, valueErr("Date.new: the date is nil (Date.new() is the time now)")
 	case vm.KInt, vm.KFloat:
 		tm, err := millisDate("Date.new", v)
 		if err != nil {
