@@ -23,12 +23,17 @@ import (
 //   - a key whose first request is still running answers 409
 //     IDEMPOTENCY_IN_PROGRESS (with Retry-After), rather than running the
 //     work a second time beside the first;
-//   - a key is bound to its first request's method, path and query,
-//     content type, credentials (the Authorization header, the auth block's API key
+//   - a key is its client's: keys are kept apart by the credentials
+//     they come with (the Authorization header, the auth block's API key
 //     header, any header whose name says it carries one, as X-API-Key
-//     does, every cookie of the session's name) and body: another request with the
-//     same key answers 422 IDEMPOTENCY_KEY_REUSED, never the first one's
-//     answer (a replay runs no middleware and no guard);
+//     does, every cookie of the session's name), so that another client's
+//     key of the same text is another key, as a public API's clients
+//     (tenants) number their requests alike; never the first client's
+//     answer (a replay runs no middleware and no guard), nor a refusal
+//     that tells one client another used the key;
+//   - a key is bound to its first request's method, path and query,
+//     content type and body: another request with the same key and
+//     credentials answers 422 IDEMPOTENCY_KEY_REUSED;
 //   - only 2xx answers are kept: after a failure (an error, a 4xx, the
 //     deadline) the key is free again, and a retry runs;
 //   - the answer's Set-Cookie lines are not replayed (a session cookie
@@ -120,7 +125,8 @@ func (d *idempotency) begin(r *netio.Request, id string) (*netio.Response, *idem
 	if len(keys) > 1 || !validIdempotencyKey(key) {
 		return errorResponse(400, "BAD_REQUEST", "Bad Request: Idempotency-Key must be one header of 1 to 255 visible ASCII characters", id, nil), nil
 	}
-	return d.take(key, d.fingerprint(r), id)
+	scope, print := d.fingerprint(r)
+	return d.take(string(scope[:])+key, print, id)
 }
 
 // take is begin for the request with key and fingerprint print.
@@ -153,7 +159,7 @@ func (d *idempotency) take(key string, print [sha256.Size]byte, id string) (*net
 
 // keyReused is the answer to a request whose key another request used.
 func keyReused(id string) *netio.Response {
-	return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, content type, credentials or body)", id, nil)
+	return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, content type or body)", id, nil)
 }
 
 // settle ends the claim with the handler's answer resp: kept if it is a
@@ -193,19 +199,17 @@ func (c *idemClaim) release() {
 	}
 }
 
-// fingerprint identifies a request for its key: method, target,
-// content type, credentials and body.
-func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
+// fingerprint identifies a request for its key: scope is the hash of
+// its credentials, whose keys are theirs alone (another client's key of
+// the same text is another key), print that of its method, target,
+// content type and body, to which the key is bound.
+func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]byte) {
 	h := sha256.New()
 	field := func(s string) {
 		h.Write([]byte(strconv.Itoa(len(s))))
 		h.Write([]byte{':'})
 		h.Write([]byte(s))
 	}
-	field(r.Method)
-	field(r.Path)
-	field(r.RawQuery)
-	field(r.ContentType)
 	for _, name := range d.credentials {
 		field(strings.Join(r.Headers().Values(name), "\n"))
 	}
@@ -232,10 +236,15 @@ func (d *idempotency) fingerprint(r *netio.Request) [sha256.Size]byte {
 			}
 		}
 	}
+	h.Sum(scope[:0])
+	h.Reset()
+	field(r.Method)
+	field(r.Path)
+	field(r.RawQuery)
+	field(r.ContentType)
 	h.Write(r.Body)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	h.Sum(print[:0])
+	return scope, print
 }
 
 // credentialHeader reports whether a request header's name says it may

@@ -89,31 +89,34 @@ func TestIdempotencyKeyReplays(t *testing.T) {
 	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Content-Type", "text/plain"); r.status != 422 {
 		t.Errorf("k-1 as text/plain = %d %s", r.status, r.body)
 	}
-	// Other credentials: the key is bound to its first request's.
-	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Authorization", "Bearer other"); r.status != 422 {
-		t.Errorf("k-1 with other credentials = %d %s", r.status, r.body)
-	}
 	if c := count(); c != "1" {
 		t.Fatalf("after refused posts, orders = %s", c)
 	}
+	// Other credentials: another client's key, which runs.
+	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-1", "Authorization", "Bearer other"); r.status != 201 || r.header.Get(idempotencyReplayed) != "" {
+		t.Errorf("k-1 with other credentials = %d %s", r.status, r.body)
+	}
+	if c := count(); c != "2" {
+		t.Fatalf("after another client's k-1, orders = %s", c)
+	}
 
 	// Another key, no key, and a safe method all run.
-	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-2"); r.body != `{"n":2,"item":"tea"}` {
+	if r := post("/orders", `{"item":"tea"}`, "Idempotency-Key", "k-2"); r.body != `{"n":3,"item":"tea"}` {
 		t.Errorf("k-2 = %d %s", r.status, r.body)
 	}
-	for i := 3; i <= 4; i++ {
+	for i := 4; i <= 5; i++ {
 		if r := post("/orders", `{"item":"tea"}`); r.body != fmt.Sprintf(`{"n":%d,"item":"tea"}`, i) {
 			t.Errorf("no key = %d %s", r.status, r.body)
 		}
 	}
-	for i := 5; i <= 6; i++ {
+	for i := 6; i <= 7; i++ {
 		if r := do(t, "GET", u+"/orders", "", "Idempotency-Key", "k-get"); r.body != fmt.Sprintf(`{"n":%d}`, i) || r.header.Get(idempotencyReplayed) != "" {
 			t.Errorf("GET with a key = %d %s", r.status, r.body)
 		}
 	}
 	// PUT is replayed as POST is.
 	for range 2 {
-		if r := do(t, "PUT", u+"/orders/9", "", "Idempotency-Key", "k-put"); r.body != `{"id":9,"n":7}` {
+		if r := do(t, "PUT", u+"/orders/9", "", "Idempotency-Key", "k-put"); r.body != `{"id":9,"n":8}` {
 			t.Errorf("PUT with a key = %d %s", r.status, r.body)
 		}
 	}
@@ -144,8 +147,8 @@ func TestIdempotencyKeyReplays(t *testing.T) {
 			t.Errorf("keys %q = %d", h[1:], resp.StatusCode)
 		}
 	}
-	if c := count(); c != "7" {
-		t.Fatalf("orders = %s, want 7", c)
+	if c := count(); c != "8" {
+		t.Fatalf("orders = %s, want 8", c)
 	}
 }
 
@@ -201,7 +204,8 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 		print [32]byte
 	}
 	req := func(key, body string) request {
-		return request{key, d.fingerprint(&netio.Request{Method: "POST", Path: "/p", Body: []byte(body)})}
+		scope, print := d.fingerprint(&netio.Request{Method: "POST", Path: "/p", Body: []byte(body)})
+		return request{string(scope[:]) + key, print}
 	}
 	begin := func(r request, id string) (*netio.Response, *idemClaim) { return d.take(r.key, r.print, id) }
 	ok := &netio.Response{Status: 201, Body: []byte("first")}
@@ -267,9 +271,11 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	}
 }
 
-// A key is bound to the credentials of its first request: the auth
-// block's API key header counts, as Authorization does.
-func TestIdempotencyKeyBoundToCredentials(t *testing.T) {
+// A key is its client's: the same key with other credentials (the auth
+// block's API key header counts, as Authorization does) is another key,
+// which runs, never replaying the first client's answer nor telling its
+// client that another used the key.
+func TestIdempotencyKeyScopedByCredentials(t *testing.T) {
 	app := startApp(t, `
 server {
   auth { type: "api_key", keys: ["key-one", "key-two"], csrf: false }
@@ -284,20 +290,28 @@ server {
 	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "key-one"); r.body != `{"n":1}` || r.header.Get(idempotencyReplayed) != "true" {
 		t.Fatalf("retry = %d %s", r.status, r.body)
 	}
-	for _, h := range [][]string{{"X-API-Key", "key-two"}, {"X-API-Key", "nope"}, {}} {
+	for _, h := range [][]string{{"X-API-Key", "nope"}, {}} {
 		r := do(t, "POST", u+"/x", "", append([]string{"Idempotency-Key", "i"}, h...)...)
-		if r.status != 422 {
+		if r.status != 401 {
 			t.Errorf("with %q = %d %s", h, r.status, r.body)
 		}
+	}
+	for range 2 {
+		if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "key-two"); r.body != `{"n":2}` {
+			t.Errorf("key-two's i = %d %s", r.status, r.body)
+		}
+	}
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "key-one"); r.body != `{"n":1}` || r.header.Get(idempotencyReplayed) != "true" {
+		t.Errorf("key-one's i after key-two's = %d %s", r.status, r.body)
 	}
 }
 
 // A key checked by the program itself (a guard reading X-API-Key, as the
-// guide does) binds an Idempotency-Key too, and so does every cookie of
-// the session's name: another client that reuses the key, with another
-// key or a cookie of that name before its own, gets 422, never the
-// first client's answer.
-func TestIdempotencyKeyBoundToHeadersAndCookiesTheProgramReads(t *testing.T) {
+// guide does) scopes an Idempotency-Key too, and so does every cookie
+// of the session's name: another client that reuses the key, with
+// another key or a cookie of that name before its own, has its request
+// run, never getting the first client's answer.
+func TestIdempotencyKeyScopedByHeadersAndCookiesTheProgramReads(t *testing.T) {
 	app := startApp(t, `
 server {
   sessions { secret: env("SESSION_SECRET"), cookie_name: "sess" }
@@ -314,13 +328,14 @@ server {
 	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "i", "X-API-Key", "alice", "Cookie", "sess=junk"); r.body != first.body || r.header.Get(idempotencyReplayed) != "true" {
 		t.Fatalf("retry = %d %s", r.status, r.body)
 	}
-	for _, h := range [][]string{
+	for i, h := range [][]string{
 		{"X-API-Key", "mallory", "Cookie", "sess=junk"},
 		{"X-API-Key", "alice", "X-Auth-Token", "t", "Cookie", "sess=junk"},
 		{"X-API-Key", "alice", "Cookie", "sess=junk; sess=other"},
 		{"X-API-Key", "alice"},
 	} {
-		if r := do(t, "POST", u+"/x", "", append([]string{"Idempotency-Key", "i"}, h...)...); r.status != 422 {
+		r := do(t, "POST", u+"/x", "", append([]string{"Idempotency-Key", "i"}, h...)...)
+		if r.status != 200 || r.header.Get(idempotencyReplayed) != "" || !strings.HasPrefix(r.body, fmt.Sprintf(`{"n":%d,`, i+2)) {
 			t.Errorf("with %q = %d %s", h, r.status, r.body)
 		}
 	}
