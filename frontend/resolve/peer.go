@@ -19,10 +19,13 @@ import (
 // A server exposes no other function: those no server of the program
 // calls by name stay private to it.
 //
-// A binding named like the server (a parameter, a variable of the
-// server or of the module) wins, as it does for builtins; a builtin
-// named like a server does not, unless the member is no function of
-// that server.
+// A binding named like the server (a parameter, a local variable) wins,
+// as it does for builtins; a builtin named like a server does not,
+// unless the member is no function of that server. A function or
+// variable of the module or of the calling server named like the
+// server, where a call names one of that server's functions
+// (`fn api()` beside `server "api"`, then `api.get_x()`), is an error:
+// the call would never reach the server, and fail only when run.
 
 // peerBuiltin is the builtin a server's name becomes.
 const peerBuiltin = "__peer"
@@ -73,7 +76,7 @@ func (r *resolver) currentServer() (name string, ok bool) {
 // error naming both.
 func (r *resolver) peerMember(m *ast.Member) bool {
 	id, ok := m.X.(*ast.Ident)
-	if !ok || id.Name == "" || r.lookup(id.Name) != nil {
+	if !ok || id.Name == "" {
 		return false
 	}
 	fns, isServer := r.serverFns[id.Name]
@@ -85,6 +88,15 @@ func (r *resolver) peerMember(m *ast.Member) bool {
 		return false
 	}
 	decl := fns[m.Name]
+	if b := r.lookup(id.Name); b != nil {
+		if decl != nil && r.declaredAtTop(b) {
+			end := token.Pos{Line: m.PosV.Line, Col: m.PosV.Col + int32(len([]rune(m.Name)))}
+			r.errs.Add(r.file.Name, id.PosV, end,
+				fmt.Sprintf("%s here is the %s declared at %d:%d, not server %s: rename one of them to call server %s's %s", id.Name, kindWord(r.info[b].kind), b.Decl.Line, b.Decl.Col, id.Name, id.Name, m.Name),
+				diagNote(b.Decl, id.Name))
+		}
+		return false
+	}
 	if decl == nil {
 		if r.isBuiltin(id.Name) {
 			return false // JSON.parse beside a server named JSON
@@ -112,6 +124,35 @@ func (r *resolver) peerMember(m *ast.Member) bool {
 		Args: []*ast.Arg{{PosV: id.PosV, Value: &ast.StringLit{PosV: id.PosV, Value: id.Name}}},
 	}
 	return true
+}
+
+// kindWord names a kind of declaration in a message.
+func kindWord(k declKind) string {
+	switch k {
+	case kindFn:
+		return "function"
+	case kindType, kindVariant:
+		return "type"
+	case kindModel:
+		return "model"
+	case kindImport:
+		return "import"
+	case kindData:
+		return "data source"
+	}
+	return "variable"
+}
+
+// declaredAtTop reports whether b, the binding a name resolves to, is
+// declared in a module or a server block rather than in a function (a
+// parameter, a local).
+func (r *resolver) declaredAtTop(b *ast.Binding) bool {
+	for s := r.cur; s != nil; s = s.parent {
+		if s.names[b.Name] == b {
+			return s.kind == scopeModule || s.kind == scopeServer
+		}
+	}
+	return false
 }
 
 // peerNamedArgs binds the named arguments of a call of another server's
