@@ -1119,7 +1119,7 @@ frames:
 						if len(t.frames) < cap(t.frames) {
 							t.frames = t.frames[:fi+2]
 							nf := &t.frames[fi+1]
-							nf.fn, nf.cl, nf.base, nf.pc, nf.ret, nf.provided, nf.boundary = p, cl, base, 0, base-1, p.fullMask, false
+							nf.fn, nf.cl, nf.base, nf.pc, nf.ret, nf.provided, nf.boundary, nf.atomic = p, cl, base, 0, base-1, p.fullMask, false, t.atomic
 						} else {
 							t.frames = append(t.frames, frame{fn: p, cl: cl, base: base, ret: base - 1, provided: p.fullMask, atomic: t.atomic})
 						}

@@ -150,3 +150,49 @@ fn get() { count }
 	}
 	t.Logf("get() waited %v", waited)
 }
+
+// A statement writing module state stays one step through the calls it
+// makes, however they are made: a call of a function taking exactly its
+// parameters (the interpreter's fast path, which reuses a frame) left
+// the statement's bracket on its return, so that the caller's loop gave
+// way inside the statement and updates were lost.
+func TestWriteStatementOneStepThroughFastCalls(t *testing.T) {
+	in := runTova(t, `var count = 0
+server {}
+fn one(x) { x }
+fn work(n) {
+  var s = 0
+  var i = 0
+  while i < n {
+    s = s + one(1)
+    i = i + 1
+  }
+  1
+}
+fn bump() { count = count + work(3000) }
+`)
+	in.Sched = NewGIL(20 * time.Microsecond)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	const threads, calls = 3, 30
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			for range calls {
+				th := in.NewThread(context.Background())
+				th.Enter()
+				if _, err := th.Call(in.Globals[slot["bump"]]); err != nil {
+					t.Error(err)
+				}
+				th.Leave()
+				th.Release()
+			}
+		})
+	}
+	wg.Wait()
+	if n := in.Globals[slot["count"]].AsInt(); n != threads*calls {
+		t.Errorf("count = %d after %d calls: updates lost through fast calls", n, threads*calls)
+	}
+}
