@@ -196,3 +196,59 @@ fn bump() { count = count + work(3000) }
 		t.Errorf("count = %d after %d calls: updates lost through fast calls", n, threads*calls)
 	}
 }
+
+// A thread stopped at its deadline keeps the GIL through its cleanup
+// (here a deferred write of module state), though another thread waits
+// for it: giving it away before the write, it waited behind a holder
+// past its grace and was stopped, and in_flight stayed 1.
+func TestCleanupKeepsTheGIL(t *testing.T) {
+	in := runTova(t, `var in_flight = 0
+var total = 0
+var stall = nil
+server {}
+fn forever() {
+  var x = 0
+  loop { x += 1 }
+  x
+}
+fn runaway() {
+  in_flight += 1
+  defer { in_flight -= 1 }
+  total = total + forever()
+}
+fn hold() { stall() }
+`)
+	in.Sched = NewGIL(time.Millisecond)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	in.Globals[slot["stall"]] = BuiltinValue(&Builtin{Name: "stall", Fn: func(*Thread, []Value) (Value, error) {
+		time.Sleep(2 * cleanupGrace) // holding the GIL
+		return Nil, nil
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		th := in.NewThread(ctx)
+		th.Enter()
+		if _, err := th.Call(in.Globals[slot["runaway"]]); !isCancelled(err) {
+			t.Errorf("runaway() ended with %v, want a cancellation", err)
+		}
+		th.Leave()
+		th.Release()
+	})
+	time.Sleep(50 * time.Millisecond) // runaway() holds the GIL, in its write statement
+	th := in.NewThread(context.Background())
+	th.Enter() // waits until runaway() is stopped and cleaned up
+	if _, err := th.Call(in.Globals[slot["hold"]]); err != nil {
+		t.Error(err)
+	}
+	th.Leave()
+	th.Release()
+	wg.Wait()
+	if n := in.Globals[slot["in_flight"]].AsInt(); n != 0 {
+		t.Errorf("in_flight = %d after the runaway's cleanup", n)
+	}
+}

@@ -386,8 +386,13 @@ func (t *Thread) checkSignal(call bool) error {
 	if s&sigCancel != 0 && t.cancelledNow() {
 		return t.cancelled()
 	}
-	if s&sigYield != 0 && t.pinned {
-		t.signal.And(^sigYield) // in CallAtomic: not before the call ends
+	if s&sigYield != 0 && (t.pinned || t.grace != 0) {
+		// In CallAtomic: not before the call ends. In the cleanup of a
+		// cancelled thread (finally blocks, deferred code, bounded by
+		// its grace): not before it is done, so that it puts back
+		// what it guards (`defer { in_flight -= 1 }`) rather than wait
+		// behind the others past its grace and be stopped.
+		t.signal.And(^sigYield)
 		return nil
 	}
 	if s&sigYield != 0 {
