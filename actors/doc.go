@@ -205,7 +205,9 @@
 //     two loops sharing the GIL take about twice as long as one.) Each
 //     request's deadline cancels its thread through the same checks, so
 //     a `loop {}` handler costs one slice per turn and ends at its
-//     deadline with a 503.
+//     deadline with a 503. A builtin walking a range or a sequence
+//     item by item (`sum(range(0, 10**15))`) polls as such a loop
+//     does, every 4096 items (vm.Thread.Poll).
 //   - A request whose deadline passes while it waits for the GIL (at its
 //     start, or for its next turn) stops there: answered 503, it makes
 //     no further change. Changes are never undone, though: a handler

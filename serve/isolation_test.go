@@ -707,3 +707,29 @@ server {
 		t.Errorf("%v, want %s… the program's own database file", err, want)
 	}
 }
+
+// A builtin walking a long range (sum, count, min ... of range(0,
+// 10**15)) gives way as a Tova loop does: it held the GIL until its
+// deadline, so every request using server state waited for it.
+func TestLongBuiltinWalkGivesWay(t *testing.T) {
+	app := startApp(t, `server {
+  var count = 0
+  fn hang() { x = sum(range(0, 1000000000000000)); count += 1; { x } }
+  route POST "/hang" => hang
+  route POST "/inc" => fn() { count += 1; { count } }
+}`, func(o *Options) { o.RequestTimeout = 2 * time.Second })
+	u := app.urls[""]
+	done := make(chan reply, 1)
+	go func() { done <- do(t, "POST", u+"/hang", "") }()
+	time.Sleep(200 * time.Millisecond) // /hang is summing now
+	t0 := time.Now()
+	if r := do(t, "POST", u+"/inc", ""); r.status != 200 || r.body != `{"count":1}` {
+		t.Errorf("POST /inc: %d %s", r.status, r.body)
+	}
+	if d := time.Since(t0); d > 500*time.Millisecond {
+		t.Errorf("POST /inc beside a long sum took %v", d)
+	}
+	if r := <-done; r.status != 503 {
+		t.Errorf("POST /hang: %d %s, want 503", r.status, r.body)
+	}
+}

@@ -361,6 +361,19 @@ func (t *Thread) willBlock() {
 	}
 }
 
+// Poll is for a builtin that walks many items without running Tova
+// code (sum of a long range, count over a generator): called every few
+// thousand of them, it does what a backward jump of a Tova loop does,
+// counting the items as jumps. The thread's cancellation is an error;
+// and a long walk takes turns for the CPUs and gives the GIL to the
+// requests waiting for it after its slice, as the loop would (`x =
+// sum(range(0, 10**15))` held it until its deadline).
+func (t *Thread) Poll(items int) error {
+	t.edges += int64(items) + int64(t.pollSet-t.poll)
+	t.poll, t.pollSet = 0, 0
+	return t.checkSignal(false)
+}
+
 // RequestYield asks the thread to let others run at its next backward
 // jump or call. Safe from any goroutine.
 func (t *Thread) RequestYield() { t.signal.Or(sigYield) }

@@ -54,7 +54,7 @@ func seqOf(t *vm.Thread, fname string, v vm.Value) (*Seq, error) {
 	// and then.
 	pulled := 0
 	return &Seq{next: func(t *vm.Thread) (vm.Value, bool, error) {
-		if pulled++; pulled&0xFFFF == 0 {
+		if pulled++; pulled&pollMask == 0 {
 			if err := cancelled(t); err != nil {
 				return vm.Nil, false, err
 			}

@@ -332,7 +332,7 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 		}
 		x := r.Lo
 		for i := int64(0); i < n; i++ {
-			if i&0xFFFF == 0xFFFF {
+			if i&pollMask == pollMask {
 				if err = cancelled(t); err != nil {
 					break
 				}
@@ -367,7 +367,7 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 		}
 		i := 0
 		err = vm.Iterate(t, seq, func(v vm.Value) error {
-			if i&0xFFFF == 0xFFFF {
+			if i&pollMask == pollMask {
 				if err := cancelled(t); err != nil {
 					return err
 				}
@@ -397,13 +397,18 @@ var lazyOverRanges = map[string]bool{
 }
 
 // cancelled returns a Cancelled error once the thread's context has
-// ended. Builtins that loop for long call it now and then.
+// ended. Builtins that loop for long call it every pollItems items:
+// it also lets the thread take turns and give way (vm.Thread.Poll).
 func cancelled(t *vm.Thread) error {
-	if err := t.Context().Err(); err != nil {
-		return vm.Errorf(vm.ErrCancelled, "cancelled: %v", err)
-	}
-	return nil
+	return t.Poll(pollItems)
 }
+
+// pollItems is how many items a builtin walking a range or a sequence
+// handles between two polls (cancelled), pollMask their mask.
+const (
+	pollItems = 1 << 12
+	pollMask  = pollItems - 1
+)
 
 // elems returns the elements of seq as a slice. For a list it is the
 // list's own backing slice: callers must not modify it.
