@@ -180,7 +180,7 @@
 //     the holder gives way, if
 //     asked, just before it (once it has run for 50 slices, as at a
 //     call), and inside it only at a blocking call (sleep, a query) or
-//     once the statement has made 2^20 backward jumps and calls and
+//     once the statement has made 2^16 backward jumps and calls and
 //     the holder has run for 1 s (as runaway code must): a slow clock
 //     alone, in a process starved of CPU or a holder waiting for its
 //     turn behind runaways, never cuts a statement making fewer. A

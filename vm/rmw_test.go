@@ -252,3 +252,55 @@ fn hold() { stall() }
 		t.Errorf("in_flight = %d after the runaway's cleanup", n)
 	}
 }
+
+// A runaway inside a statement writing module state whose every
+// iteration does real work (here a builtin busy for 15 µs, as sorting a
+// list is) gives way too, after atomicEdges iterations: a count so high
+// that such a loop could not reach it would let it hold the GIL until
+// its deadline.
+func TestSlowRunawayWriteStatementGivesWay(t *testing.T) {
+	in := runTova(t, `var count = 0
+var busy = nil
+server {}
+fn forever() { loop { busy() } }
+fn stuck() { count = count + forever() }
+fn get() { count }
+`)
+	in.Sched = NewGIL(0)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	in.Globals[slot["busy"]] = BuiltinValue(&Builtin{Name: "busy", Fn: func(*Thread, []Value) (Value, error) {
+		for t0 := time.Now(); time.Since(t0) < 15*time.Microsecond; {
+		}
+		return Nil, nil
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		th := in.NewThread(ctx)
+		th.Enter()
+		_, _ = th.Call(in.Globals[slot["stuck"]])
+		th.Leave()
+		th.Release()
+	})
+	time.Sleep(50 * time.Millisecond) // stuck() holds the GIL now
+	t0 := time.Now()
+	th := in.NewThread(context.Background())
+	th.Enter()
+	_, err := th.Call(in.Globals[slot["get"]])
+	th.Leave()
+	th.Release()
+	waited := time.Since(t0)
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited > 4*time.Second {
+		t.Errorf("get() waited %v for a slow runaway inside a write statement", waited)
+	}
+	t.Logf("get() waited %v", waited)
+}

@@ -551,10 +551,13 @@ const pollEvery = 256
 // atomicEdges is how many backward jumps and calls a statement writing
 // module state makes before it may give way inside (besides running
 // atomicSlices): a slow clock alone (a process starved of CPU, a holder
-// waiting for its turn behind runaways) never cuts a statement that
-// does a bounded amount of work, while a runaway loop in one (tens of
-// millions of jumps a second) still gives way after its slices.
-const atomicEdges = 1 << 20
+// waiting for its turn behind runaways) never cuts a statement making
+// fewer, while a runaway loop in one (tens of
+// millions of jumps a second) still gives way after its slices, and
+// so does one whose every iteration does real work (sorting a list:
+// 2^16 of them at 18 µs are 1.2 s), which a larger count would let hold
+// the GIL until its deadline.
+const atomicEdges = 1 << 16
 
 // edgesNow is how many backward jumps and calls the thread has made.
 func (t *Thread) edgesNow() int64 { return t.edges + int64(t.pollSet-t.poll) }
