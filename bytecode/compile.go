@@ -250,6 +250,10 @@ type fstate struct {
 	pos     token.Pos
 
 	loops []*loopCtx
+	// atomics counts the ATOMIC brackets open where code is being
+	// compiled (atomicBegin, atomicEnd), so that a break or continue
+	// out of a statement writing module state closes them.
+	atomics int
 	// cancelling is set while a finally block is compiled for a
 	// cancellation's path (see cancelPath), nil otherwise.
 	cancelling *cancelCtx
@@ -284,6 +288,7 @@ type loopCtx struct {
 	breaks     []int // JMP instructions to patch to the loop exit
 	continues  []int // JMP instructions to patch to the continue target
 	tryDepth   int   // len(tries) when the loop started
+	atomics    int   // fstate.atomics when the loop started
 	contTarget int   // -1 until known
 }
 

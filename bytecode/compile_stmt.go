@@ -192,9 +192,9 @@ func (f *fstate) stmtValue(st ast.Stmt, s sink) {
 		if r < 0 {
 			r = f.alloc(1)
 		}
-		f.emit(ATOMIC, 1, 0, 0)
+		f.atomicBegin()
 		f.exprSink(es.X, sink{reg: r})
-		f.emit(ATOMIC, 0, 0, 0)
+		f.atomicEnd()
 		if s.reg < 0 {
 			f.sinkReg(r, s)
 		}
@@ -274,14 +274,14 @@ func (f *fstate) stmt(st ast.Stmt) {
 	switch st := st.(type) {
 	case *ast.ExprStmt:
 		if f.callWritesShared(st.X) {
-			f.emit(ATOMIC, 1, 0, 0)
-			defer f.emit(ATOMIC, 0, 0, 0)
+			f.atomicBegin()
+			defer f.atomicEnd()
 		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
 		if f.af != nil && f.c.assignsShared(st) {
-			f.emit(ATOMIC, 1, 0, 0)
-			defer f.emit(ATOMIC, 0, 0, 0)
+			f.atomicBegin()
+			defer f.atomicEnd()
 		}
 		f.assign(st)
 	case *ast.VarDecl:
@@ -810,8 +810,19 @@ func (f *fstate) objectRest(r int, p *ast.PObject) {
 
 // ---------------------------------------------------------------- loops
 
+// atomicBegin opens an ATOMIC bracket, atomicEnd closes it.
+func (f *fstate) atomicBegin() {
+	f.emit(ATOMIC, 1, 0, 0)
+	f.atomics++
+}
+
+func (f *fstate) atomicEnd() {
+	f.emit(ATOMIC, 0, 0, 0)
+	f.atomics--
+}
+
 func (f *fstate) pushLoop(label string) *loopCtx {
-	l := &loopCtx{label: label, tryDepth: len(f.tries), contTarget: -1}
+	l := &loopCtx{label: label, tryDepth: len(f.tries), atomics: f.atomics, contTarget: -1}
 	f.loops = append(f.loops, l)
 	return l
 }
@@ -848,6 +859,13 @@ func (f *fstate) breakContinue(label string, isBreak bool) {
 		return
 	}
 	f.unwindTries(l.tryDepth)
+	for range f.atomics - l.atomics {
+		// out of a statement writing module state begun in the loop
+		// (`total = total + (if x > 1 { break } else { x })`): its
+		// bracket closes, or the rest of the function would run as one
+		// step
+		f.emit(ATOMIC, 0, 0, 0)
+	}
 	j := f.emit(JMP, 0, 0, 0)
 	if isBreak {
 		l.breaks = append(l.breaks, j)

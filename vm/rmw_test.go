@@ -304,3 +304,42 @@ fn get() { count }
 	}
 	t.Logf("get() waited %v", waited)
 }
+
+// A break or continue out of a statement writing module state closes its
+// bracket: the rest of the function ran as one step (never giving way
+// in a loop after it).
+func TestBreakOutOfWriteStatementClosesIt(t *testing.T) {
+	in := runTova(t, `var total = 0
+var probe = nil
+server {}
+fn with_break() {
+  for x in [1, 2, 3] {
+    total = total + (if x > 1 { break } else { x })
+  }
+  probe()
+  for x in [1, 2, 3] {
+    total = total + (if x == 2 { continue } else { x })
+  }
+  probe()
+  total
+}
+`)
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	var seen []int32
+	in.Globals[slot["probe"]] = BuiltinValue(&Builtin{Name: "probe", Fn: func(th *Thread, _ []Value) (Value, error) {
+		seen = append(seen, th.atomic)
+		return Nil, nil
+	}})
+	th := in.NewThread(context.Background())
+	defer th.Release()
+	v, err := th.Call(in.Globals[slot["with_break"]])
+	if err != nil || v.AsInt() != 5 {
+		t.Fatalf("with_break() = %v, %v", v, err)
+	}
+	if len(seen) != 2 || seen[0] != 0 || seen[1] != 0 {
+		t.Errorf("open write statements after the loops: %v, want [0 0]", seen)
+	}
+}
