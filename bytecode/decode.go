@@ -28,6 +28,9 @@ type FormatError struct {
 	Section string
 	Offset  int
 	Msg     string
+	// Newer is set for a file of a later format version than this tova
+	// reads (Section "version"): made by a newer tova.
+	Newer bool
 }
 
 // Error reads "corrupt .tbc: <Msg> at byte <Offset>", except for a
@@ -125,7 +128,7 @@ func checkHeader(data []byte) *FormatError {
 		return &FormatError{Section: "header", Offset: len(data), Msg: "truncated header"}
 	}
 	if v := binary.LittleEndian.Uint16(data[len(magic):]); v != Version {
-		return &FormatError{Section: "version", Offset: len(magic),
+		return &FormatError{Section: "version", Offset: len(magic), Newer: v > Version,
 			Msg: fmt.Sprintf("built for .tbc format %d, this tova reads %d", v, Version)}
 	}
 	if f := binary.LittleEndian.Uint32(data[len(magic)+2:]); f&^knownFlags != 0 {

@@ -535,10 +535,10 @@ func TestTbcErrorText(t *testing.T) {
 		err  FormatError
 		want string
 	}{
-		{FormatError{"constants", 123, "truncated constants section"}, "corrupt .tbc: truncated constants section at byte 123"},
-		{FormatError{"magic", 0, "not a .tbc file"}, "not a .tbc file"},
-		{FormatError{"version", 8, "built for .tbc format 3, this tova reads 1"}, "built for .tbc format 3, this tova reads 1"},
-		{FormatError{"header", 10, "unknown flags 0x1"}, "corrupt .tbc: unknown flags 0x1 at byte 10"},
+		{FormatError{"constants", 123, "truncated constants section", false}, "corrupt .tbc: truncated constants section at byte 123"},
+		{FormatError{"magic", 0, "not a .tbc file", false}, "not a .tbc file"},
+		{FormatError{"version", 8, "built for .tbc format 3, this tova reads 1", true}, "built for .tbc format 3, this tova reads 1"},
+		{FormatError{"header", 10, "unknown flags 0x1", false}, "corrupt .tbc: unknown flags 0x1 at byte 10"},
 	} {
 		if got := c.err.Error(); got != c.want {
 			t.Errorf("Error() = %q, want %q", got, c.want)

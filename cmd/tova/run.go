@@ -41,7 +41,12 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 		return nil, nil, &exitError{exitCompile}
 	case errors.As(err, &fe):
 		fmt.Fprintf(stderr, "%s: %v\n", path, err)
-		if fe.Section == "version" {
+		switch {
+		case fe.Newer:
+			// (an artifact built with a newer tova, served on a host that
+			// has an older one)
+			fmt.Fprintf(stderr, "tova: it was made by a newer tova: install that tova here, or compile the program with this one (tova compile, or tova build)\n")
+		case fe.Section == "version":
 			fmt.Fprintf(stderr, "tova: compile the program again with this tova (tova compile, or tova build)\n")
 		}
 		return nil, nil, &exitError{exitBadTBC}

@@ -656,22 +656,32 @@ func printOneArtifact(t *testing.T) (string, []byte) {
 }
 
 // A .tbc of another format is refused saying what to do: compile the
-// program again (it said only which format it was built for).
-func TestOldFormatSaysRecompile(t *testing.T) {
-	tbc, data := printOneArtifact(t)
-	var out, errb testutil.Buffer
-	binary.LittleEndian.PutUint16(data[8:], bytecode.Version-1) // after the 8-byte magic
-	if err := os.WriteFile(tbc, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []string{"run", "serve"} {
-		errb.Reset()
-		if c := run([]string{cmd, tbc}, &out, &errb); c != 4 {
-			t.Errorf("%s: exit %d, want 4", cmd, c)
+// program again (it said only which format it was built for); for one
+// of a later format, made by a newer tova, install that one here (it
+// said to compile again, which the program may need the newer tova for).
+func TestOtherFormatSaysWhatToDo(t *testing.T) {
+	for _, c := range []struct {
+		version uint16
+		hint    string
+	}{
+		{bytecode.Version - 1, "tova: compile the program again with this tova (tova compile, or tova build)"},
+		{bytecode.Version + 1, "tova: it was made by a newer tova: install that tova here, or compile the program with this one (tova compile, or tova build)"},
+	} {
+		tbc, data := printOneArtifact(t)
+		var out, errb testutil.Buffer
+		binary.LittleEndian.PutUint16(data[8:], c.version) // after the 8-byte magic
+		if err := os.WriteFile(tbc, data, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		want := fmt.Sprintf("app.tbc: built for .tbc format %d, this tova reads %d\ntova: compile the program again with this tova (tova compile, or tova build)\n", bytecode.Version-1, bytecode.Version)
-		if got := errb.String(); !strings.HasSuffix(got, want) {
-			t.Errorf("%s: stderr %q, want it to end %q", cmd, got, want)
+		for _, cmd := range []string{"run", "serve"} {
+			errb.Reset()
+			if code := run([]string{cmd, tbc}, &out, &errb); code != 4 {
+				t.Errorf("%s: exit %d, want 4", cmd, code)
+			}
+			want := fmt.Sprintf("app.tbc: built for .tbc format %d, this tova reads %d\n%s\n", c.version, bytecode.Version, c.hint)
+			if got := errb.String(); !strings.HasSuffix(got, want) {
+				t.Errorf("%s: stderr %q, want it to end %q", cmd, got, want)
+			}
 		}
 	}
 }
