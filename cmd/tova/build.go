@@ -111,6 +111,14 @@ func buildCmd() *cobra.Command {
 				return &exitError{exitUsage}
 			}
 			fmt.Fprintf(stderr, "built %s from %s%s\n", dst, src, serverNote(p))
+			if old := otherArtifact(out, name, named); old != "" {
+				// The program gained or lost its servers since that
+				// build: its artifact of then would serve (or run) the
+				// old code under the name a deploy script uses.
+				if err := os.Remove(old); err == nil {
+					fmt.Fprintf(stderr, "removed %s, the earlier build's of this program (it now %s)\n", old, map[bool]string{true: "declares servers", false: "declares no server"}[len(p.Servers) > 0])
+				}
+			}
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
@@ -120,6 +128,29 @@ func buildCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&out, "output", "o", "dist", "the directory to write the artifact into")
 	return c
+}
+
+// otherArtifact is the artifact in out that an earlier build of the
+// program named (its main source file) wrote under the other name than
+// name (server.tbc for a program with servers, app.tbc for one without),
+// or "" if there is none: another program's artifact is left alone.
+func otherArtifact(out, name, named string) string {
+	other := "server.tbc"
+	if name == "server.tbc" {
+		other = strings.TrimSuffix(filepath.Base(named), filepath.Ext(named)) + ".tbc"
+	}
+	if other == name {
+		return ""
+	}
+	path := filepath.Join(out, other)
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || !isArtifactFile(path) {
+		return ""
+	}
+	p, err := bytecode.ReadFile(path)
+	if err != nil || filepath.Base(jobs.SourceOf(p)) != filepath.Base(named) {
+		return ""
+	}
+	return path
 }
 
 // buildSource is the program `tova build` compiles: the file named, or

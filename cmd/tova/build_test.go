@@ -583,3 +583,43 @@ func TestBuildOutputIsAFile(t *testing.T) {
 		}
 	}
 }
+
+// A program that gained or lost its servers since the last build has the
+// artifact of then removed: dist/server.tbc kept serving the old code
+// under the name the first build told a deploy script to use. Another
+// program's artifact in the same directory stays.
+func TestBuildRemovesTheProgramsOtherArtifact(t *testing.T) {
+	dir := t.TempDir()
+	app, other := filepath.Join(dir, "app.tova"), filepath.Join(dir, "other", "tool.tova")
+	out := filepath.Join(dir, "dist")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	os.WriteFile(other, []byte("print(\"tool\")\n"), 0o644)
+	build := func(src string) string {
+		t.Helper()
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", src, "-o", out}, &o, &errb); c != 0 {
+			t.Fatalf("build %s: exit %d: %s", src, c, errb.String())
+		}
+		return errb.String()
+	}
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(out, name)); return err == nil }
+	build(other)
+	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"v1\" }\n"), 0o644)
+	build(app)
+	os.WriteFile(app, []byte("print(\"v2\")\n"), 0o644)
+	msg := build(app)
+	if exists("server.tbc") || !exists("app.tbc") || !exists("tool.tbc") {
+		t.Fatalf("after the script build: server.tbc %v, app.tbc %v, tool.tbc %v", exists("server.tbc"), exists("app.tbc"), exists("tool.tbc"))
+	}
+	if want := "removed " + filepath.Join(out, "server.tbc") + ", the earlier build's of this program (it now declares no server)"; !strings.Contains(msg, want) {
+		t.Errorf("build output %q, want it to say %q", msg, want)
+	}
+	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"v3\" }\n"), 0o644)
+	msg = build(app)
+	if !exists("server.tbc") || exists("app.tbc") || !exists("tool.tbc") {
+		t.Fatalf("after the server build: server.tbc %v, app.tbc %v, tool.tbc %v", exists("server.tbc"), exists("app.tbc"), exists("tool.tbc"))
+	}
+	if !strings.Contains(msg, "(it now declares servers)") {
+		t.Errorf("build output %q", msg)
+	}
+}
