@@ -1544,6 +1544,17 @@ func (x *exchange) deadlineAnswer(id string) *netio.Response {
 	return errorResponse(503, netio.CodeTimeout, "Request timed out", id, nil)
 }
 
+// failedIn is the failure of code a request runs before its chain (the
+// rate limit's key function): the log names it, not the handler, which
+// never ran.
+type failedIn struct {
+	where string
+	err   error
+}
+
+func (e *failedIn) Error() string { return e.err.Error() }
+func (e *failedIn) Unwrap() error { return e.err }
+
 // failure answers a failed request: client errors directly; Tova errors
 // through on_error, or as 500 with the request id.
 func (x *exchange) failure(err error) *netio.Response {
@@ -1562,7 +1573,12 @@ func (x *exchange) failure(err error) *netio.Response {
 		}
 		return x.deadlineAnswer(id)
 	}
-	x.s.logError(err, "handler "+x.current().Method+" "+x.current().Route, id)
+	where := "handler " + x.current().Method + " " + x.current().Route
+	var fi *failedIn
+	if errors.As(err, &fi) {
+		where = fi.where + " of " + x.current().Method + " " + x.current().Route
+	}
+	x.s.logError(err, where, id)
 	var resp *netio.Response
 	if !x.onError.IsNil() && x.th.Context().Err() == nil {
 		var stopped bool

@@ -264,7 +264,7 @@ func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 	if !l.key.IsNil() {
 		v, err := x.th.Call(l.key, x.reqValue())
 		if err != nil {
-			return vm.Nil, err
+			return vm.Nil, &failedIn{"rate_limit key", err}
 		}
 		if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() {
 			key = "k:" + vm.ToString(v) // never taken for an IP

@@ -117,7 +117,8 @@ server "b" {
 }
 
 // A key function that fails fails the request (500 with its request
-// id, on_error answering), as a middleware's failure does.
+// id, on_error answering), as a middleware's failure does, logged as
+// the key function's.
 func TestRateLimitKeyFailure(t *testing.T) {
 	app := startApp(t, `
 server {
@@ -131,6 +132,11 @@ server {
 	}
 	if r := do(t, "GET", app.urls[""]+"/x", ""); r.status != 500 || !strings.Contains(r.body, "failed") {
 		t.Fatalf("key function failing: %s", outcome(t, r))
+	}
+	// The log names the key function, not the handler, which never ran.
+	waitFor(t, func() bool { return len(logged(app.logs, "cannot call method upper on nil")) == 1 })
+	if l := logged(app.logs, "cannot call method upper on nil")[0]; l["in"] != "rate_limit key of GET /x" || l["at"] != "app.tova:3:59" {
+		t.Errorf("logged %v", l)
 	}
 }
 
