@@ -83,7 +83,7 @@ func (s *Server) openAPIRoutes(r *netio.Router) error {
 // openAPIDocument describes the server's routes. A route declared again
 // is described as the later declaration serves it.
 func (s *Server) openAPIDocument() map[string]any {
-	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}}
+	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}, auth: s.auth}
 	paths := map[string]map[string]any{}
 	type templated struct {
 		path  string
@@ -142,11 +142,16 @@ func (s *Server) openAPIDocument() map[string]any {
 	if title == "" {
 		title = "Tova API"
 	}
+	components := map[string]any{"schemas": b.schemas}
+	if b.secured {
+		name, scheme := b.securityScheme()
+		components["securitySchemes"] = map[string]any{name: scheme}
+	}
 	return map[string]any{
 		"openapi":    "3.0.3",
 		"info":       map[string]any{"title": title, "version": "1.0.0"},
 		"paths":      paths,
-		"components": map[string]any{"schemas": b.schemas},
+		"components": components,
 	}
 }
 
@@ -180,6 +185,20 @@ func openAPIPathOf(pattern string) (string, []string) {
 type openAPIBuilder struct {
 	prog    *vm.Program
 	schemas map[string]any
+	// auth is the server's auth block (nil: none); secured is set once
+	// a route guarded by it is described, so that the document names
+	// its security scheme.
+	auth    *authSettings
+	secured bool
+}
+
+// securityScheme is the name and the OpenAPI security scheme of the
+// server's auth block: an API key in its header, or a JWT bearer token.
+func (b *openAPIBuilder) securityScheme() (string, map[string]any) {
+	if b.auth.apiKey {
+		return "apiKey", map[string]any{"type": "apiKey", "in": "header", "name": b.auth.header}
+	}
+	return "bearerAuth", map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 }
 
 // operation describes one route served by handler fn, behind guards
@@ -253,6 +272,23 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	}}
 	if typed {
 		op["responses"].(map[string]any)["400"] = errorAnswer("Bad Request: a parameter or the body is not of its type")
+	}
+	if b.auth != nil {
+		// with auth, with role("admin"): the auth block's credentials,
+		// which Swagger UI's Authorize sends
+		for _, g := range guards {
+			if g.Kind() != vm.KBuiltin || g.AsBuiltin() != authGuard && g.AsBuiltin().Name != "role" {
+				continue
+			}
+			b.secured = true
+			name, _ := b.securityScheme()
+			op["security"] = []any{map[string]any{name: []any{}}}
+			responses := op["responses"].(map[string]any)
+			responses["401"] = errorAnswer("Unauthorized: no valid credentials")
+			if g.AsBuiltin().Name == "role" {
+				responses["403"] = errorAnswer("Forbidden: the credentials lack the role")
+			}
+		}
 	}
 	if len(params) > 0 {
 		op["parameters"] = params

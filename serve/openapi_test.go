@@ -263,3 +263,42 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// Routes guarded by the auth block (with auth, with role) carry its
+// security scheme, named under components, and their 401 (and 403):
+// Swagger UI then offers to send the credentials. Open routes carry none.
+func TestOpenAPIAuthRoutes(t *testing.T) {
+	for _, c := range []struct {
+		block, scheme string
+		want          map[string]any
+	}{
+		{`auth { type: "api_key", keys: ["k1"], csrf: false }`, "apiKey", map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+		{`auth { type: "jwt", secret: "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t", csrf: false }`, "bearerAuth", map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+	} {
+		app := startApp(t, `
+server {
+  `+c.block+`
+  route GET "/me" with auth => fn(req) req.user
+  route POST "/admin" with role("admin") => fn() "ok"
+  route GET "/open" => fn() "open"
+}
+`)
+		doc, raw := getDoc(t, app.urls[""])
+		schemes := raw["components"].(map[string]any)["securitySchemes"]
+		if got := mustJSON(t, schemes); got != mustJSON(t, map[string]any{c.scheme: c.want}) {
+			t.Errorf("%s: securitySchemes %s", c.scheme, got)
+		}
+		me, admin, open := doc.Paths.Find("/me").Get, doc.Paths.Find("/admin").Post, doc.Paths.Find("/open").Get
+		for _, op := range []*openapi3.Operation{me, admin} {
+			if op.Security == nil || len(*op.Security) != 1 || (*op.Security)[0][c.scheme] == nil || op.Responses.Value("401") == nil {
+				t.Errorf("%s: guarded operation %s: security %v, 401 %v", c.scheme, op.OperationID, op.Security, op.Responses.Value("401"))
+			}
+		}
+		if admin.Responses.Value("403") == nil || me.Responses.Value("403") != nil {
+			t.Errorf("%s: 403 answers: admin %v, me %v", c.scheme, admin.Responses.Value("403"), me.Responses.Value("403"))
+		}
+		if open.Security != nil || open.Responses.Value("401") != nil {
+			t.Errorf("%s: the open route has security %v", c.scheme, open.Security)
+		}
+	}
+}
