@@ -123,6 +123,10 @@ server "w" {
 	if len(ds[0].Errors) != 1 || !regexp.MustCompile(`^timed out after 200ms\n  at spin \(app\.tova:5:\d+\)`).MatchString(ds[0].Errors[0]) {
 		t.Errorf("errors = %q", ds[0].Errors)
 	}
+	// Its log line has a kind, as every failure's has.
+	if !regexp.MustCompile(`"kind":"Timeout".*"message":"timed out after 200ms"`).MatchString(app.logs.String()) {
+		t.Errorf("log: %s", app.logs.String())
+	}
 }
 
 // Bad configuration stops the server from starting, naming the key.

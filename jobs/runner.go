@@ -1019,7 +1019,7 @@ func (r *Runner) fail(row *rivertype.JobRow, where, requestID string, err error)
 				ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
 			}
 		}
-		ev.Msg(to.Error())
+		ev.Str("kind", "Timeout").Msg(to.Error()) // (every failure's line has its kind)
 	case errors.As(err, &ve):
 		msg = ve.Kind + ": " + ve.Msg
 		if tr := strings.TrimRight(ve.Trace(), "\n"); tr != "" {
