@@ -725,16 +725,23 @@ func withUnit(n Value, unit string) (Value, error) {
 		return Nil, TypeErrorf(".%s needs a number, got %s", unit, TypeName(n))
 	}
 	if ns, ok := unitNanos[unit]; ok {
+		// (it said "integer overflow in .day", of a small number)
+		tooLong := func() error {
+			return Errorf("OverflowError", "%s %ss is longer than a Duration can be (about 292 years)", Repr(n), unit)
+		}
 		if n.k == KInt {
 			x := int64(n.n)
 			if x > math.MaxInt64/ns || x < math.MinInt64/ns {
-				return Nil, overflow("." + unit)
+				return Nil, tooLong()
 			}
 			return Duration(x * ns), nil
 		}
 		f := n.AsFloat() * float64(ns)
-		if math.IsNaN(f) || math.Abs(f) >= math.MaxInt64 {
+		if math.IsNaN(f) {
 			return Nil, overflow("." + unit)
+		}
+		if math.Abs(f) >= math.MaxInt64 {
+			return Nil, tooLong()
 		}
 		return Duration(int64(math.Round(f))), nil
 	}
