@@ -244,7 +244,13 @@ type fstate struct {
 	fn       *Func
 	af       *ast.Function // nil for a main function
 
-	regOf   map[*ast.Binding]int
+	regOf map[*ast.Binding]int
+	// decls are the bindings declare and declareAt gave a register, in
+	// order: a block forgets those of its own when it ends (blockTo), so
+	// that a block compiled again (a finally block's copy for errors, for
+	// a cancellation) gives them registers above its own temporaries,
+	// not the ones of its first copy, which those temporaries reused.
+	decls   []*ast.Binding
 	top     int // first free register
 	maxRegs int
 	pos     token.Pos

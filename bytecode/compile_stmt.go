@@ -32,9 +32,13 @@ func (f *fstate) block(b *ast.Block, dst int) {
 }
 
 func (f *fstate) blockTo(b *ast.Block, s sink) {
-	saved := f.top
+	saved, mark := f.top, len(f.decls)
 	f.blockStmts(b.Stmts, s)
 	f.release(saved)
+	for _, d := range f.decls[mark:] {
+		delete(f.regOf, d)
+	}
+	f.decls = f.decls[:mark]
 }
 
 func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
@@ -134,6 +138,7 @@ func (f *fstate) declare(b *ast.Binding) {
 	}
 	r := f.alloc(1)
 	f.regOf[b] = r
+	f.decls = append(f.decls, b)
 	if b.Scope == ast.Cell {
 		f.emit(LOADNIL, r, 0, 0)
 		f.emit(MKCELL, r, 0, 0)
@@ -143,6 +148,7 @@ func (f *fstate) declare(b *ast.Binding) {
 // declareAt binds b to register r, which already holds the value.
 func (f *fstate) declareAt(b *ast.Binding, r int) {
 	f.regOf[b] = r
+	f.decls = append(f.decls, b)
 	if b.Scope == ast.Cell {
 		f.emit(MKCELL, r, 0, 0)
 	}
