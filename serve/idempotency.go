@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"crypto/sha256"
+	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,17 +24,19 @@ import (
 //   - a key whose first request is still running answers 409
 //     IDEMPOTENCY_IN_PROGRESS (with Retry-After), rather than running the
 //     work a second time beside the first;
-//   - a key is its client's: keys are kept apart by the credentials
-//     they come with (the Authorization header, the auth block's API key
-//     header, any header whose name says it carries one, as X-API-Key
-//     does, every cookie of the session's name), so that another client's
-//     key of the same text is another key, as a public API's clients
-//     (tenants) number their requests alike; never the first client's
-//     answer (a replay runs no middleware and no guard), nor a refusal
-//     that tells one client another used the key;
-//   - a key is bound to its first request's method, path and query,
-//     content type and body: another request with the same key and
-//     credentials answers 422 IDEMPOTENCY_KEY_REUSED;
+//   - a key is its client's: keys are kept apart by the API keys they
+//     come with (the auth block's API key header, any header whose name
+//     holds "key", as X-API-Key), so that another client's key of the
+//     same text is another key, as a public API's clients (tenants)
+//     number their requests alike: never the first client's answer,
+//     nor a refusal that tells one client another used the key;
+//   - a key is bound to its first request's other credentials (the
+//     Authorization header, any header whose name says it carries one,
+//     every cookie of the session's name: these change, a session
+//     cookie with the session, so they cannot tell clients apart),
+//     method, path and query, content type and body: another request
+//     with the same key answers 422 IDEMPOTENCY_KEY_REUSED, never the
+//     first one's answer (a replay runs no middleware and no guard);
 //   - only 2xx answers are kept: after a failure (an error, a 4xx, the
 //     deadline) the key is free again, and a retry runs;
 //   - the answer's Set-Cookie lines are not replayed (a session cookie
@@ -62,6 +65,9 @@ type idempotency struct {
 	// carry a client's credentials: part of a request's fingerprint.
 	credentials []string
 	cookie      string
+	// keyHeader is the auth block's API key header ("" for none): an
+	// API key, which sets a client's keys apart (see fingerprint).
+	keyHeader string
 
 	mu sync.Mutex
 	// entries are the answers kept; running, the keys whose first
@@ -88,6 +94,7 @@ func newIdempotency(auth *authSettings, sessions *sessionStore) *idempotency {
 	d := &idempotency{now: time.Now, credentials: []string{"Authorization"}, running: map[string]*idemEntry{}}
 	if auth != nil && auth.apiKey {
 		d.credentials = append(d.credentials, auth.header)
+		d.keyHeader = auth.header
 	}
 	if sessions != nil {
 		d.cookie = sessions.name
@@ -159,7 +166,7 @@ func (d *idempotency) take(key string, print [sha256.Size]byte, id string) (*net
 
 // keyReused is the answer to a request whose key another request used.
 func keyReused(id string) *netio.Response {
-	return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, content type or body)", id, nil)
+	return errorResponse(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Entity: this Idempotency-Key was used for another request (method, path, query, content type, credentials or body)", id, nil)
 }
 
 // settle ends the claim with the handler's answer resp: kept if it is a
@@ -199,19 +206,31 @@ func (c *idemClaim) release() {
 	}
 }
 
-// fingerprint identifies a request for its key: scope is the hash of
-// its credentials, whose keys are theirs alone (another client's key of
-// the same text is another key), print that of its method, target,
-// content type and body, to which the key is bound.
+// fingerprint identifies a request for its key. scope is the hash of
+// its API keys (the auth block's API key header, and every header whose
+// name holds "key", as X-API-Key): a client's keys are its own, and
+// another client's key of the same text is another key. print is that
+// of the rest, to which the key is bound: its other credentials (the
+// Authorization header, headers named for a token, a session, a
+// secret..., the session cookie), which change (a session cookie with
+// each change of the session, a bearer token when it is renewed) and so
+// cannot tell clients apart, and its method, target, content type and
+// body.
 func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]byte) {
-	h := sha256.New()
-	field := func(s string) {
+	hs, hp := sha256.New(), sha256.New()
+	field := func(h hash.Hash, s string) {
 		h.Write([]byte(strconv.Itoa(len(s))))
 		h.Write([]byte{':'})
 		h.Write([]byte(s))
 	}
+	into := func(name string) hash.Hash {
+		if strings.Contains(strings.ToLower(name), "key") || d.keyHeader != "" && strings.EqualFold(name, d.keyHeader) {
+			return hs
+		}
+		return hp
+	}
 	for _, name := range d.credentials {
-		field(strings.Join(r.Headers().Values(name), "\n"))
+		field(into(name), strings.Join(r.Headers().Values(name), "\n"))
 	}
 	// A key checked by the program's own guard or middleware (the
 	// guide's X-API-Key) is a credential too: every header whose name
@@ -224,26 +243,26 @@ func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]b
 	}
 	slices.SortStableFunc(more, func(a, b netio.Header) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	for _, hd := range more {
-		field(strings.ToLower(hd.Name))
-		field(hd.Value)
+		h := into(hd.Name)
+		field(h, strings.ToLower(hd.Name))
+		field(h, hd.Value)
 	}
 	if d.cookie != "" {
 		// every cookie of the session's name: the session is the first
 		// that opens
 		for _, c := range r.Cookies() {
 			if c.Name == d.cookie {
-				field(c.Value)
+				field(hp, c.Value)
 			}
 		}
 	}
-	h.Sum(scope[:0])
-	h.Reset()
-	field(r.Method)
-	field(r.Path)
-	field(r.RawQuery)
-	field(r.ContentType)
-	h.Write(r.Body)
-	h.Sum(print[:0])
+	hs.Sum(scope[:0])
+	field(hp, r.Method)
+	field(hp, r.Path)
+	field(hp, r.RawQuery)
+	field(hp, r.ContentType)
+	hp.Write(r.Body)
+	hp.Sum(print[:0])
 	return scope, print
 }
 
