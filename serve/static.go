@@ -299,10 +299,14 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	slash := endsInSlash(req.URI)
 	for _, m := range sf.mounts {
 		name, ok := m.under(req.Path)
-		if !ok || m.dirRoot() == nil || hidden(name) || slash && !m.isDir(name) {
+		if !ok || hidden(name) {
 			continue
 		}
-		f, st, dir := m.open(name, true)
+		root := m.dirRoot()
+		if root == nil || slash && !isDir(root, name) {
+			continue
+		}
+		f, st, dir := m.open(root, name, true)
 		if f == nil {
 			continue
 		}
@@ -351,31 +355,47 @@ func endsInSlash(uri string) bool {
 // looked for again, while requests come under its prefix.
 const staticRetry = time.Second
 
-// dirRoot is the mount's directory, nil while it does not exist: one
-// missing at start-up is looked for again, at most once per staticRetry,
-// so that a directory made after the server started (a build step's
-// assets) is served without a restart.
+// dirRoot is the mount's directory, nil while it does not exist: the
+// path is looked at again at most once per staticRetry, so that a
+// directory made after the server started (a build step's assets), or
+// made anew (a clean rebuild), is served without a restart.
 func (m *staticMount) dirRoot() *os.Root {
-	if r := m.root.Load(); r != nil {
-		return r
-	}
+	cur := m.root.Load()
 	now, next := time.Now().UnixNano(), m.retry.Load()
 	if now < next || !m.retry.CompareAndSwap(next, now+int64(staticRetry)) {
-		return nil
+		return cur
+	}
+	// Once per staticRetry: is the path still the directory opened? A
+	// build that removes it and makes it anew (or swaps a new one in
+	// with mv) leaves the one opened empty or gone.
+	if cur != nil {
+		opened, err1 := cur.Stat(".")
+		named, err2 := os.Stat(m.dir)
+		if err1 == nil && err2 == nil && os.SameFile(opened, named) {
+			return cur
+		}
 	}
 	r, err := os.OpenRoot(m.dir)
 	if err != nil {
-		return nil
+		r = nil // (gone: nothing served until it is made again)
 	}
-	if !m.root.CompareAndSwap(nil, r) {
-		r.Close()
+	if !m.root.CompareAndSwap(cur, r) {
+		if r != nil {
+			r.Close()
+		}
+		return m.root.Load()
 	}
-	return m.root.Load()
+	if cur != nil {
+		// (a file a request opened from it stays open; a request that
+		// took it just before fails to open one, as if it were gone)
+		cur.Close()
+	}
+	return r
 }
 
-// isDir says whether name is a directory of the mount.
-func (m *staticMount) isDir(name string) bool {
-	st, err := m.root.Load().Stat(name)
+// isDir says whether name is a directory of root.
+func isDir(root *os.Root, name string) bool {
+	st, err := root.Stat(name)
 	return err == nil && st.IsDir()
 }
 
@@ -383,10 +403,14 @@ func (m *staticMount) isDir(name string) bool {
 func (sf *staticFiles) has(path string) bool {
 	for _, m := range sf.mounts {
 		name, ok := m.under(path)
-		if !ok || m.dirRoot() == nil || hidden(name) {
+		if !ok || hidden(name) {
 			continue
 		}
-		if f, _, _ := m.open(name, true); f != nil {
+		root := m.dirRoot()
+		if root == nil {
+			continue
+		}
+		if f, _, _ := m.open(root, name, true); f != nil {
 			f.Close()
 			return true
 		}
@@ -399,10 +423,14 @@ func (sf *staticFiles) has(path string) bool {
 // the path is under and that has one; 0 leaves the 404.
 func (sf *staticFiles) serveFallback(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 	for _, m := range sf.mounts {
-		if _, ok := m.under(req.Path); !ok || m.fallback == "" || m.dirRoot() == nil {
+		if _, ok := m.under(req.Path); !ok || m.fallback == "" {
 			continue
 		}
-		if f, st, _ := m.open(m.fallback, false); f != nil {
+		root := m.dirRoot()
+		if root == nil {
+			continue
+		}
+		if f, st, _ := m.open(root, m.fallback, false); f != nil {
 			return m.send(ctx, req, f, st, staticFallbackCache, "text/html; charset=utf-8")
 		}
 		return 0
@@ -452,14 +480,13 @@ func hidden(name string) bool {
 // good (a FIFO's waits for a writer). The name is looked at first, and
 // opened without blocking, in case it was swapped for a FIFO in
 // between; the file opened is looked at again.
-func (m *staticMount) open(name string, index bool) (f *os.File, st fs.FileInfo, dir bool) {
-	root := m.root.Load()
+func (m *staticMount) open(root *os.Root, name string, index bool) (f *os.File, st fs.FileInfo, dir bool) {
 	st, err := root.Stat(name)
 	if err != nil {
 		return nil, nil, false
 	}
 	if st.IsDir() && index {
-		f, st, _ = m.open(path.Join(name, "index.html"), false)
+		f, st, _ = m.open(root, path.Join(name, "index.html"), false)
 		return f, st, true
 	}
 	if !st.Mode().IsRegular() {

@@ -482,6 +482,27 @@ func TestStaticDirectoryRelativeOrMissing(t *testing.T) {
 	if r := do(t, "GET", u+"/gone/x", ""); r.status != 200 || r.body != `"routed"` {
 		t.Errorf("GET /gone/x after the directory was made = %d %q", r.status, r.body)
 	}
+	// Made anew (a clean rebuild), or swapped for another with mv, it
+	// is served within a second: the one opened first was gone.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "css"), 0o755)
+	os.WriteFile(filepath.Join(dir, "css", "site.css"), []byte("v2\n"), 0o644)
+	waitFor(t, func() bool { return do(t, "GET", u+"/gone/css/site.css", "").body == "v2\n" })
+	next := dir + ".next"
+	os.MkdirAll(filepath.Join(next, "css"), 0o755)
+	os.WriteFile(filepath.Join(next, "css", "site.css"), []byte("v3\n"), 0o644)
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, dir); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return do(t, "GET", u+"/gone/css/site.css", "").body == "v3\n" })
+	// Removed, it serves nothing (routes take its paths again).
+	os.RemoveAll(dir)
+	waitFor(t, func() bool { return do(t, "GET", u+"/gone/css/site.css", "").status == 404 })
 }
 
 // A fallback naming no file of the directory was accepted silently, and
