@@ -225,3 +225,42 @@ server "b" {
 		t.Errorf("POST /look = %d %s, want the refusal of a read", r.status, r.body)
 	}
 }
+
+// A route that uses a model, and no server state, runs without the GIL,
+// as one using db.get does: it waited behind every request holding it
+// (here a state-writing statement that loops for a second).
+func TestModelRoutesRunWithoutTheGIL(t *testing.T) {
+	app := startApp(t, `
+model Hit { name: String }
+server {
+  var count = 0
+  fn forever() { loop { } }
+  route POST "/hold" => fn() { count = count + forever() }
+  route POST "/hits" => fn(name: String) { Hit.create({ name }) }
+  route GET "/hits" => fn() { { n: Hit.count(), first: Hit.all()[0]?.name } }
+}
+`, func(o *Options) { o.Dir = t.TempDir(); o.RequestTimeout = 3 * time.Second })
+	srv := app.rt.Servers()[0]
+	for _, rt := range srv.desc.Routes {
+		if want := rt.Path == "/hits"; srv.inst.Isolated(srv.inst.Globals[rt.Slot]) != want {
+			t.Errorf("%s %s: isolated %v, want %v", rt.Method, rt.Path, !want, want)
+		}
+	}
+	u := app.urls[""]
+	done := make(chan reply, 1)
+	go func() { done <- do(t, "POST", u+"/hold", "") }()
+	time.Sleep(200 * time.Millisecond) // /hold holds the GIL now
+	t0 := time.Now()
+	if r := do(t, "POST", u+"/hits", `{"name":"a"}`, "Content-Type", "application/json"); r.status != 201 && r.status != 200 {
+		t.Errorf("POST /hits = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/hits", ""); r.body != `{"n":1,"first":"a"}` {
+		t.Errorf("GET /hits = %d %s", r.status, r.body)
+	}
+	if d := time.Since(t0); d > 400*time.Millisecond {
+		t.Errorf("two model routes beside a GIL holder took %v", d)
+	}
+	if r := <-done; r.status != 503 {
+		t.Errorf("POST /hold = %d %s", r.status, r.body)
+	}
+}

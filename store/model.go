@@ -78,6 +78,11 @@ func (m *Model) selects(tb *table) {
 
 func (m *Model) TypeName() string { return "Model" }
 
+// Immutable says a model holds no state Tova code changes (its rows are
+// in its database), so that a route reading one from a module slot may
+// run without the GIL (vm.HostImmutable).
+func (m *Model) Immutable() bool { return true }
+
 func (m *Model) String() string { return "<model " + m.name + ">" }
 
 func (m *Model) SetAttr(t *vm.Thread, name string, v vm.Value) error {

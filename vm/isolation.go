@@ -14,8 +14,9 @@ import (
 // code (the main function and server bodies) and holds an immutable
 // value: a number, string, bool, nil, duration, size, type, a pure
 // builtin (Builtin.Pure: not a wrapper made at run time, which holds
-// the function and values it wraps), or an isolated function without
-// captured variables. Objects and lists in
+// the function and values it wraps), a host object that holds no Tova
+// state any code may change (HostImmutable: a model, whose rows live in
+// its database), or an isolated function without captured variables. Objects and lists in
 // module slots are shared and mutable, so reading one disqualifies. A
 // method call (x.name(...)) or field read (T.name) may reach every
 // method and associated function that impl blocks gave any type under
@@ -63,10 +64,29 @@ func (in *Instance) Isolated(fn Value) bool {
 	return in.valueIsolated(info, fn)
 }
 
+// HostImmutable is implemented by host objects that hold no state Tova
+// code can change, and are safe for concurrent use from Go: code that
+// reads one from a module slot may still run without the GIL. A model
+// is one (its rows live in its database, which orders its writes).
+type HostImmutable interface {
+	Immutable() bool
+}
+
+// immutableHost reports whether v is a HostImmutable host object.
+func immutableHost(v Value) bool {
+	if v.k != KHost {
+		return false
+	}
+	h, ok := v.AsHostOK().(HostImmutable)
+	return ok && h.Immutable()
+}
+
 func (in *Instance) valueIsolated(info *isolationInfo, v Value) bool {
 	switch v.k {
 	case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
 		return true
+	case KHost:
+		return immutableHost(v)
 	case KBuiltin:
 		return v.AsBuiltin().Pure
 	case KFunc:
@@ -135,6 +155,8 @@ func (in *Instance) isolatedFuncs(mutableSlot []bool) []bool {
 				}
 				switch v := in.Globals[slot]; v.k {
 				case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
+				case KHost:
+					ok[i] = ok[i] && immutableHost(v)
 				case KBuiltin:
 					// A function made at run time holds what it wraps:
 					// partial(f, obj), memoize(f), once(f).
