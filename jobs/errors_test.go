@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -198,5 +200,28 @@ print("after {r} {publish("topic", 1)}")
 	if got, want := errOut.String(), "job broken failed: script.tova:3:15: Error: nope\n  at broken (script.tova:3:15)\n  at main (script.tova:8:10)\n"+
 		"job declined failed: script.tova:4:1: returned Err(\"declined 2\")\n  at declined (script.tova:4:1)\n"; got != want {
 		t.Errorf("stderr = %q", got)
+	}
+}
+
+// A queue file that cannot be opened or created (a directory in its
+// place, as here, or a directory the server's user cannot write) says
+// so, with its absolute path: it read "unable to open database file:
+// out of memory (14)".
+func TestQueueFileThatCannotBeOpened(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "queue.db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := driver.CompileFile("app.tova", []byte(`server "w" {
+  jobs { database: "queue.db" }
+  background fn f() { print(1) }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jobstest.Start(context.Background(), p, jobstest.Options{Dir: dir})
+	want := "jobs queue " + filepath.Join(dir, "queue.db") + ": cannot open or create the file (is its directory there and writable, and the path not a directory?)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
 	}
 }

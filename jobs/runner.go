@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,6 +216,19 @@ func queueError(where string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") {
 		return fmt.Errorf("%s: %w (another process held the file locked for 10 s)", where, err)
+	}
+	if strings.Contains(msg, "unable to open database file") {
+		// SQLITE_CANTOPEN (14), which the driver's text calls "out of
+		// memory": the file cannot be opened or created there (a
+		// directory the server's user cannot write, a directory named
+		// for the file). As the store says it for a db block's file.
+		// The path in full: a relative one is the program's directory's,
+		// not the working directory's.
+		file := strings.TrimPrefix(where, "jobs queue ")
+		if abs, aerr := filepath.Abs(file); aerr == nil && abs != file {
+			where += " (" + abs + ")"
+		}
+		return fmt.Errorf("%s: cannot open or create the file (is its directory there and writable, and the path not a directory?): %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
