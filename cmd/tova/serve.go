@@ -188,7 +188,11 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			go func() {
 				select {
 				case sig := <-again:
-					log.Warn().Str("signal", sig.String()).Msg("second signal: the drain is cut short")
+					name := sig.String()
+					if s, ok := sig.(syscall.Signal); ok {
+						name = signalName(s) // (SIGTERM, as the first's line says, not "terminated")
+					}
+					log.Warn().Str("signal", name).Msg("second signal: the drain is cut short")
 					cancel()
 				case <-drained:
 				}

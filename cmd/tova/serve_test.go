@@ -174,7 +174,7 @@ func TestServeDrainEndStopsInFlightRequests(t *testing.T) {
 		if code != 0 || !strings.Contains(sv.out.String(), "bye") || !strings.Contains(logs, `"path":"/slow","status":503`) {
 			t.Errorf("second %v: exit %d, stdout %q, stderr:\n%s", second, code, sv.out.String(), logs)
 		}
-		if second != strings.Contains(logs, "second signal: the drain is cut short") {
+		if second != strings.Contains(logs, `"signal":"SIGTERM","time"`) || second != strings.Contains(logs, "second signal: the drain is cut short") {
 			t.Errorf("second %v: stderr:\n%s", second, logs)
 		}
 		// The drain's start is said when the signal comes.
