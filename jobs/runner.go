@@ -25,6 +25,7 @@ import (
 	"tova/actors"
 	"tova/bytecode"
 	"tova/internal/dberr"
+	"tova/internal/logbuf"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -1022,7 +1023,7 @@ func (r *Runner) fail(row *rivertype.JobRow, where, requestID string, err error)
 			ev = ev.Str("stack", "  at "+re.at.String()).Str("at", fmt.Sprintf("%s:%d:%d", re.at.File, re.at.Line, re.at.Col))
 			msg += "\n  at " + re.at.String()
 		}
-		ev.Msg(re.Error())
+		ev.Msg(logbuf.Message(re.Error()))
 	case errors.As(err, &to):
 		if to.at != nil {
 			if tr := strings.TrimRight(to.at.Trace(), "\n"); tr != "" {
@@ -1044,9 +1045,9 @@ func (r *Runner) fail(row *rivertype.JobRow, where, requestID string, err error)
 			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
 		}
 		// (the kind apart, as a handler's failure is logged)
-		ev.Str("kind", ve.Kind).Msg(ve.Msg)
+		ev.Str("kind", ve.Kind).Msg(logbuf.Message(ve.Msg))
 	default:
-		ev.Msg(msg)
+		ev.Msg(logbuf.Message(msg))
 	}
 	return errors.New(msg)
 }

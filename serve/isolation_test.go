@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/driver"
+	"tova/internal/logbuf"
 )
 
 const isolationApp = `
@@ -731,5 +732,31 @@ func TestLongBuiltinWalkGivesWay(t *testing.T) {
 	}
 	if r := <-done; r.status != 503 {
 		t.Errorf("POST /hang: %d %s, want 503", r.status, r.body)
+	}
+}
+
+// An error whose message is built from what a client sent is logged cut
+// to logbuf.MaxMessage bytes: a 3 MB body made one log line of 3 MB.
+func TestHugeErrorMessageIsCutInTheLog(t *testing.T) {
+	app := startApp(t, `server {
+  route POST "/import" => fn(req) { throw "cannot import: " + req.body }
+}`)
+	body := strings.Repeat("x", 3<<20)
+	if r := do(t, "POST", app.urls[""]+"/import", body, "Content-Type", "text/plain"); r.status != 500 {
+		t.Fatalf("POST /import = %d", r.status)
+	}
+	var line string
+	waitFor(t, func() bool {
+		for _, l := range strings.Split(app.logs.String(), "\n") {
+			if strings.Contains(l, `"message":"cannot import: xxx`) {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	want := fmt.Sprintf("… (%d more bytes)", len("cannot import: ")+len(body)-logbuf.MaxMessage)
+	if len(line) > logbuf.MaxMessage+1024 || !strings.Contains(line, want) {
+		t.Errorf("the error's log line has %d bytes, want it cut saying %q", len(line), want)
 	}
 }

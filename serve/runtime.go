@@ -31,6 +31,7 @@ import (
 
 	"tova/actors"
 	"tova/bytecode"
+	"tova/internal/logbuf"
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
@@ -1070,10 +1071,10 @@ func logTovaError(ev *zerolog.Event, err error) {
 		if f, ok := ve.Pos(); ok {
 			ev = ev.Str("at", fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Col))
 		}
-		ev.Msg(ve.Msg)
+		ev.Msg(logbuf.Message(ve.Msg))
 		return
 	}
-	ev.Msg(err.Error())
+	ev.Msg(logbuf.Message(err.Error()))
 }
 
 // Handler returns the server's fasthttp handler (for in-process

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"tova/internal/testutil"
 )
@@ -352,5 +353,18 @@ func TestFlushPartsEndAtLineEnds(t *testing.T) {
 		if len(p) == 0 || p[len(p)-1] != '\n' {
 			t.Errorf("write %d of %d bytes ends inside a line", i, len(p))
 		}
+	}
+}
+
+// A long message is cut on a character's boundary, saying how much was
+// left out; a short one is kept as it is.
+func TestMessage(t *testing.T) {
+	if got := Message("short"); got != "short" {
+		t.Errorf("Message(short) = %q", got)
+	}
+	long := strings.Repeat("é", MaxMessage) // 2 bytes each
+	got := Message(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "… ("+strconv.Itoa(len(long)-MaxMessage)+" more bytes)") || len(got) > MaxMessage+32 {
+		t.Errorf("Message of %d bytes: %d bytes, ends %q", len(long), len(got), got[len(got)-40:])
 	}
 }
