@@ -26,6 +26,9 @@ func (f *fstate) dataBlock(st *ast.DataBlock) {
 		case it.Kind == "refresh" && !it.OnDemand:
 			f.dataRefresh(st, it)
 		case it.Kind == "refresh" || it.Kind == "validate":
+			if it.Kind == "refresh" {
+				f.dataRefresh(st, it) // (its checks: a source, refreshed once)
+			}
 			kind := "data " + it.Kind
 			if it.OnDemand {
 				kind += " on_demand"
@@ -61,14 +64,15 @@ func (f *fstate) dataRefresh(st *ast.DataBlock, it *ast.DataItem) {
 	case src.Kind == "pipeline":
 		f.c.errorf(it.Name.PosV, "refresh %s: %s is a pipeline, which is recomputed when a source it reads refreshes: refresh that source", name, name)
 		return
-	case src.Value == nil || it.Every == nil:
+	case src.Value == nil:
 		return
 	}
-	if !f.checkRefreshEvery(name, it.Every) {
+	if it.Every != nil && !f.checkRefreshEvery(name, it.Every) {
 		return
 	}
 	if first, dup := f.c.refreshed[src.Name.Binding]; dup {
-		// Two timers would reload it, both at once at times.
+		// Two timers would reload it, both at once at times (and an
+		// on_demand line beside an every line is one of two ways).
 		f.c.errorf(it.PosV, "refresh %s: %s is refreshed already (at %d:%d): give a source one refresh line", name, name, first.Line, first.Col)
 		return
 	}
@@ -76,6 +80,9 @@ func (f *fstate) dataRefresh(st *ast.DataBlock, it *ast.DataItem) {
 		f.c.refreshed = map[*ast.Binding]token.Pos{}
 	}
 	f.c.refreshed[src.Name.Binding] = it.PosV
+	if it.Every == nil {
+		return // on_demand
+	}
 
 	load := f.c.newFunc(f, "refresh "+name, it.PosV, nil)
 	loadIdx := len(f.c.prog.Funcs) - 1
