@@ -26,30 +26,13 @@ fn rmw() {
 `)
 	const slice = time.Millisecond
 	in.Sched = NewGIL(slice)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	in.Globals[slot["stall"]] = BuiltinValue(&Builtin{Name: "stall", Fn: func(*Thread, []Value) (Value, error) {
 		time.Sleep(5 * slice)
 		return Nil, nil
 	}})
 	const threads, calls = 3, 10
-	var wg sync.WaitGroup
-	for range threads {
-		wg.Go(func() {
-			for range calls {
-				th := in.NewThread(context.Background())
-				th.Enter()
-				if _, err := th.Call(in.Globals[slot["rmw"]]); err != nil {
-					t.Error(err)
-				}
-				th.Leave()
-				th.Release()
-			}
-		})
-	}
-	wg.Wait()
+	callConcurrently(t, in, in.Globals[slot["rmw"]], threads, calls)
 	if n := in.Globals[slot["count"]].AsInt(); n != threads*calls {
 		t.Errorf("count = %d after %d calls: updates lost between a read and its write", n, threads*calls)
 	}
@@ -77,30 +60,13 @@ fn bump() { count = count + work() }
 `)
 	const slice = 20 * time.Microsecond // atomicSlices of it: 10 ms
 	in.Sched = NewGIL(slice)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	in.Globals[slot["stall"]] = BuiltinValue(&Builtin{Name: "stall", Fn: func(*Thread, []Value) (Value, error) {
 		time.Sleep(3 * time.Millisecond)
 		return Nil, nil
 	}})
 	const threads, calls = 3, 5
-	var wg sync.WaitGroup
-	for range threads {
-		wg.Go(func() {
-			for range calls {
-				th := in.NewThread(context.Background())
-				th.Enter()
-				if _, err := th.Call(in.Globals[slot["bump"]]); err != nil {
-					t.Error(err)
-				}
-				th.Leave()
-				th.Release()
-			}
-		})
-	}
-	wg.Wait()
+	callConcurrently(t, in, in.Globals[slot["bump"]], threads, calls)
 	if n := in.Globals[slot["count"]].AsInt(); n != threads*calls {
 		t.Errorf("count = %d after %d calls: updates lost inside a slow write statement", n, threads*calls)
 	}
@@ -117,28 +83,17 @@ fn stuck() { count = count + forever() }
 fn get() { count }
 `)
 	in.Sched = NewGIL(0)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		th := in.NewThread(ctx)
-		th.Enter()
-		if _, err := th.Call(in.Globals[slot["stuck"]]); !isCancelled(err) {
+		if _, err := callUnderGIL(ctx, in, in.Globals[slot["stuck"]]); !isCancelled(err) {
 			t.Errorf("stuck() ended with %v, want a cancellation", err)
 		}
-		th.Leave()
-		th.Release()
 	})
 	time.Sleep(50 * time.Millisecond) // stuck() holds the GIL now
 	t0 := time.Now()
-	th := in.NewThread(context.Background())
-	th.Enter()
-	v, err := th.Call(in.Globals[slot["get"]])
-	th.Leave()
-	th.Release()
+	v, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]])
 	waited := time.Since(t0)
 	cancel()
 	wg.Wait()
@@ -172,26 +127,9 @@ fn work(n) {
 fn bump() { count = count + work(3000) }
 `)
 	in.Sched = NewGIL(20 * time.Microsecond)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	const threads, calls = 3, 30
-	var wg sync.WaitGroup
-	for range threads {
-		wg.Go(func() {
-			for range calls {
-				th := in.NewThread(context.Background())
-				th.Enter()
-				if _, err := th.Call(in.Globals[slot["bump"]]); err != nil {
-					t.Error(err)
-				}
-				th.Leave()
-				th.Release()
-			}
-		})
-	}
-	wg.Wait()
+	callConcurrently(t, in, in.Globals[slot["bump"]], threads, calls)
 	if n := in.Globals[slot["count"]].AsInt(); n != threads*calls {
 		t.Errorf("count = %d after %d calls: updates lost through fast calls", n, threads*calls)
 	}
@@ -219,10 +157,7 @@ fn runaway() {
 fn hold() { stall() }
 `)
 	in.Sched = NewGIL(time.Millisecond)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	in.Globals[slot["stall"]] = BuiltinValue(&Builtin{Name: "stall", Fn: func(*Thread, []Value) (Value, error) {
 		time.Sleep(2 * cleanupGrace) // holding the GIL
 		return Nil, nil
@@ -231,22 +166,15 @@ fn hold() { stall() }
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		th := in.NewThread(ctx)
-		th.Enter()
-		if _, err := th.Call(in.Globals[slot["runaway"]]); !isCancelled(err) {
+		if _, err := callUnderGIL(ctx, in, in.Globals[slot["runaway"]]); !isCancelled(err) {
 			t.Errorf("runaway() ended with %v, want a cancellation", err)
 		}
-		th.Leave()
-		th.Release()
 	})
 	time.Sleep(50 * time.Millisecond) // runaway() holds the GIL, in its write statement
-	th := in.NewThread(context.Background())
-	th.Enter() // waits until runaway() is stopped and cleaned up
-	if _, err := th.Call(in.Globals[slot["hold"]]); err != nil {
+	// (waits for the GIL until runaway() is stopped and cleaned up)
+	if _, err := callUnderGIL(context.Background(), in, in.Globals[slot["hold"]]); err != nil {
 		t.Error(err)
 	}
-	th.Leave()
-	th.Release()
 	wg.Wait()
 	if n := in.Globals[slot["in_flight"]].AsInt(); n != 0 {
 		t.Errorf("in_flight = %d after the runaway's cleanup", n)
@@ -267,10 +195,7 @@ fn stuck() { count = count + forever() }
 fn get() { count }
 `)
 	in.Sched = NewGIL(0)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	in.Globals[slot["busy"]] = BuiltinValue(&Builtin{Name: "busy", Fn: func(*Thread, []Value) (Value, error) {
 		for t0 := time.Now(); time.Since(t0) < 15*time.Microsecond; {
 		}
@@ -279,20 +204,10 @@ fn get() { count }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		th := in.NewThread(ctx)
-		th.Enter()
-		_, _ = th.Call(in.Globals[slot["stuck"]])
-		th.Leave()
-		th.Release()
-	})
+	wg.Go(func() { _, _ = callUnderGIL(ctx, in, in.Globals[slot["stuck"]]) })
 	time.Sleep(50 * time.Millisecond) // stuck() holds the GIL now
 	t0 := time.Now()
-	th := in.NewThread(context.Background())
-	th.Enter()
-	_, err := th.Call(in.Globals[slot["get"]])
-	th.Leave()
-	th.Release()
+	_, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]])
 	waited := time.Since(t0)
 	cancel()
 	wg.Wait()
@@ -324,10 +239,7 @@ fn with_break() {
   total
 }
 `)
-	slot := map[string]int{}
-	for i, n := range in.Prog.Code.Globals {
-		slot[n] = i
-	}
+	slot := slotsOf(in)
 	var seen []int32
 	in.Globals[slot["probe"]] = BuiltinValue(&Builtin{Name: "probe", Fn: func(th *Thread, _ []Value) (Value, error) {
 		seen = append(seen, th.atomic)
@@ -342,4 +254,42 @@ fn with_break() {
 	if len(seen) != 2 || seen[0] != 0 || seen[1] != 0 {
 		t.Errorf("open write statements after the loops: %v, want [0 0]", seen)
 	}
+}
+
+// slotsOf maps the program's module names to their slots.
+func slotsOf(in *Instance) map[string]int {
+	slot := map[string]int{}
+	for i, n := range in.Prog.Code.Globals {
+		slot[n] = i
+	}
+	return slot
+}
+
+// callUnderGIL calls fn on a new thread of in bound to ctx, holding the
+// instance's GIL.
+func callUnderGIL(ctx context.Context, in *Instance, fn Value) (Value, error) {
+	th := in.NewThread(ctx)
+	th.Enter()
+	defer func() {
+		th.Leave()
+		th.Release()
+	}()
+	return th.Call(fn)
+}
+
+// callConcurrently calls fn calls times on each of threads goroutines,
+// under the GIL.
+func callConcurrently(t *testing.T, in *Instance, fn Value, threads, calls int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			for range calls {
+				if _, err := callUnderGIL(context.Background(), in, fn); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
