@@ -50,8 +50,9 @@ func Arith(op byte, a, b Value) (Value, error) {
 }
 
 // timeDifference is a - b where one is a point in time (a Date) and the
-// other one too or an Int of Unix milliseconds (now()): the Int of
-// milliseconds between them, as JavaScript gives for Dates. ok is false
+// other one too or a number of Unix milliseconds (now()): the
+// milliseconds between them, as JavaScript gives for Dates (an Int, a
+// Float with a Float). ok is false
 // for other operands.
 func timeDifference(a, b Value) (v Value, ok bool, err error) {
 	x, xt := instantMillis(a)
@@ -62,6 +63,10 @@ func timeDifference(a, b Value) (v Value, ok bool, err error) {
 		y = int64(b.n)
 	case yt && a.k == KInt:
 		x = int64(a.n)
+	case xt && b.k == KFloat:
+		return Float(float64(x) - b.AsFloat()), true, nil
+	case yt && a.k == KFloat:
+		return Float(a.AsFloat() - float64(y)), true, nil
 	default:
 		return Nil, false, nil
 	}
