@@ -85,15 +85,14 @@ func (r *resolver) peerMember(m *ast.Member) bool {
 	}
 	here, inServer := r.currentServer()
 	if !inServer || here == id.Name {
+		// (in the server's own code a binding of its name is what is
+		// meant: its functions are called by their own names there)
 		return false
 	}
 	decl := fns[m.Name]
 	if b := r.lookup(id.Name); b != nil {
-		if decl != nil && r.declaredAtTop(b) {
-			end := token.Pos{Line: m.PosV.Line, Col: m.PosV.Col + int32(len([]rune(m.Name)))}
-			r.errs.Add(r.file.Name, id.PosV, end,
-				fmt.Sprintf("%s here is the %s declared at %d:%d, not server %s: rename one of them to call server %s's %s", id.Name, kindWord(r.info[b].kind), b.Decl.Line, b.Decl.Col, id.Name, id.Name, m.Name),
-				diagNote(b.Decl, id.Name))
+		if decl != nil && r.declaredAtTop(id.Name, b) {
+			r.shadowedServer(id, m, b)
 		}
 		return false
 	}
@@ -143,12 +142,27 @@ func kindWord(k declKind) string {
 	return "variable"
 }
 
-// declaredAtTop reports whether b, the binding a name resolves to, is
+// shadowedServer reports the call m of server id's function that goes
+// to b, a binding of the module or of the calling server named like the
+// server, instead.
+func (r *resolver) shadowedServer(id *ast.Ident, m *ast.Member, b *ast.Binding) {
+	end := token.Pos{Line: m.PosV.Line, Col: m.PosV.Col + int32(len([]rune(m.Name)))}
+	what := "the " + kindWord(r.info[b].kind)
+	var notes []diag.Note
+	if b.Decl.IsValid() {
+		what += fmt.Sprintf(" declared at %d:%d", b.Decl.Line, b.Decl.Col)
+		notes = append(notes, diagNote(b.Decl, id.Name))
+	}
+	msg := fmt.Sprintf("%s here is %s, not server %s: rename one of them to call server %s's %s", id.Name, what, id.Name, id.Name, m.Name)
+	r.errs.Add(r.file.Name, id.PosV, end, msg, notes...)
+}
+
+// declaredAtTop reports whether b, the binding name resolves to, is
 // declared in a module or a server block rather than in a function (a
 // parameter, a local).
-func (r *resolver) declaredAtTop(b *ast.Binding) bool {
+func (r *resolver) declaredAtTop(name string, b *ast.Binding) bool {
 	for s := r.cur; s != nil; s = s.parent {
-		if s.names[b.Name] == b {
+		if s.names[name] == b {
 			return s.kind == scopeModule || s.kind == scopeServer
 		}
 	}
