@@ -351,8 +351,9 @@ func TestDeclarationsNotAppliedWarn(t *testing.T) {
 type Row { n: Int }
 data {
   source rows = [1, 2]
+  source more = [3]
   refresh rows every 10.minutes
-  refresh rows on_demand
+  refresh more on_demand
   validate Row { it > 0 }
 }
 server {
@@ -381,7 +382,7 @@ server {
 		}
 		warned = append(warned, w)
 	}
-	want := []string{"data refresh on_demand app.tova:6:3", "data validate app.tova:7:3", "websocket app.tova:14:3", "websocket app.tova:17:3"}
+	want := []string{"data refresh on_demand app.tova:7:3", "data validate app.tova:8:3", "websocket app.tova:15:3", "websocket app.tova:18:3"}
 	if !slices.Equal(warned, want) {
 		t.Errorf("warnings %q, want %q", warned, want)
 	}
