@@ -552,11 +552,11 @@ const pollEvery = 256
 // module state makes before it may give way inside (besides running
 // atomicSlices): a slow clock alone (a process starved of CPU, a holder
 // waiting for its turn behind runaways) never cuts a statement making
-// fewer, while a runaway loop in one (tens of
-// millions of jumps a second) still gives way after its slices, and
-// so does one whose every iteration does real work (sorting a list:
-// 2^16 of them at 18 µs are 1.2 s), which a larger count would let hold
-// the GIL until its deadline.
+// fewer, while a runaway loop in one (tens of millions of jumps a
+// second) still gives way after its slices, and so does one whose every
+// iteration does real work (sorting a list: 2^16 of them at 18 µs are
+// 1.2 s), which a larger count would let hold the GIL until its
+// deadline.
 const atomicEdges = 1 << 16
 
 // edgesNow is how many backward jumps and calls the thread has made.
