@@ -26,6 +26,7 @@ import (
 	"tova/bytecode"
 	"tova/internal/dberr"
 	"tova/internal/logbuf"
+	"tova/internal/sqlitefile"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -218,18 +219,15 @@ func queueError(where string, err error) error {
 	if strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") {
 		return fmt.Errorf("%s: %w (another process held the file locked for 10 s)", where, err)
 	}
-	if strings.Contains(msg, "unable to open database file") {
-		// SQLITE_CANTOPEN (14), which the driver's text calls "out of
-		// memory": the file cannot be opened or created there (a
-		// directory the server's user cannot write, a directory named
-		// for the file). As the store says it for a db block's file.
-		// The path in full: a relative one is the program's directory's,
-		// not the working directory's.
+	if sqlitefile.IsCannotOpen(err) {
+		// As the store says it for a db block's file, with the path in
+		// full: a relative one is the program's directory's, not the
+		// working directory's.
 		file := strings.TrimPrefix(where, "jobs queue ")
 		if abs, aerr := filepath.Abs(file); aerr == nil && abs != file {
 			where += " (" + abs + ")"
 		}
-		return fmt.Errorf("%s: cannot open or create the file (is its directory there and writable, and the path not a directory?): %w", where, err)
+		return fmt.Errorf("%s: %s: %w", where, sqlitefile.CannotOpen, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }

@@ -351,8 +351,9 @@ func endsInSlash(uri string) bool {
 	return len(uri) > 1 && (uri[len(uri)-1] == '/' || strings.HasSuffix(uri, "/.") || strings.HasSuffix(uri, "/.."))
 }
 
-// staticRetry is how often a static directory missing at start-up is
-// looked for again, while requests come under its prefix.
+// staticRetry is how often a static directory's path is looked at
+// again (made since start-up? made anew?), while requests come under
+// its prefix.
 const staticRetry = time.Second
 
 // dirRoot is the mount's directory, nil while it does not exist: the

@@ -14,6 +14,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"tova/internal/dberr"
+	"tova/internal/sqlitefile"
 	"tova/vm"
 )
 
@@ -130,10 +131,8 @@ func unavailable(err error, cfg *Config) *vm.Error {
 		where = cfg.describe()
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "unable to open database file") {
-		// SQLITE_CANTOPEN (14), which the driver's text calls "out of
-		// memory": the file cannot be opened or created there.
-		msg = "cannot open or create the file (is its directory there and writable, and the path not a directory?)"
+	if sqlitefile.IsCannotOpen(err) {
+		msg = sqlitefile.CannotOpen
 	}
 	if cfg != nil && cfg.Source != noBlock && cfg.Source != "" {
 		// Where to fix it: a start-up that fails here has no other

@@ -52,8 +52,7 @@ func Arith(op byte, a, b Value) (Value, error) {
 // timeDifference is a - b where one is a point in time (a Date) and the
 // other one too or a number of Unix milliseconds (now()): the
 // milliseconds between them, as JavaScript gives for Dates (an Int, a
-// Float with a Float). ok is false
-// for other operands.
+// Float with a Float). ok is false for other operands.
 func timeDifference(a, b Value) (v Value, ok bool, err error) {
 	x, xt := instantMillis(a)
 	y, yt := instantMillis(b)

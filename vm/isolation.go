@@ -16,8 +16,9 @@ import (
 // builtin (Builtin.Pure: not a wrapper made at run time, which holds
 // the function and values it wraps), a host object that holds no Tova
 // state any code may change (HostImmutable: a model, whose rows live in
-// its database), or an isolated function without captured variables. Objects and lists in
-// module slots are shared and mutable, so reading one disqualifies. A
+// its database), or an isolated function without captured variables.
+// Objects and lists in module slots are shared and mutable, so reading
+// one disqualifies. A
 // method call (x.name(...)) or field read (T.name) may reach every
 // method and associated function that impl blocks gave any type under
 // that name.

@@ -17,3 +17,14 @@ func URI(path string) string {
 	}
 	return "file:" + esc.Replace(path)
 }
+
+// CannotOpen is what a database file SQLite cannot open or create is
+// said to be (SQLITE_CANTOPEN, 14, which the driver's text calls "out of
+// memory"): a directory the process cannot write, a directory in the
+// file's place. IsCannotOpen recognises the driver's error.
+const CannotOpen = "cannot open or create the file (is its directory there and writable, and the path not a directory?)"
+
+// IsCannotOpen reports whether err is the driver's SQLITE_CANTOPEN.
+func IsCannotOpen(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "unable to open database file")
+}

@@ -330,7 +330,13 @@ func parseFloatText(s string) (float64, bool) {
 	if len(s) > 2 && s[0] == '0' && strings.IndexByte("xXoObB", s[1]) >= 0 {
 		// 0x10, 0o17, 0b101, as JavaScript's Number reads them (no
 		// sign, no fraction): to_float agrees with to_int
-		base := map[byte]int{'x': 16, 'o': 8, 'b': 2}[s[1]|0x20]
+		base := 2
+		switch s[1] | 0x20 {
+		case 'x':
+			base = 16
+		case 'o':
+			base = 8
+		}
 		n, ok := new(big.Int).SetString(s[2:], base)
 		if !ok || strings.ContainsAny(s[2:], "+-_") {
 			return 0, false
