@@ -329,6 +329,8 @@ func (f *fstate) stmt(st ast.Stmt) {
 	case *ast.Defer:
 		// handled by blockStmts; a defer as the last statement runs at once
 		f.block(st.Body, -1)
+	case *ast.With:
+		f.withStmt(st)
 	case *ast.Throw:
 		r := f.operand(st.X)
 		f.setPos(st.PosV)
@@ -980,6 +982,26 @@ func (f *fstate) loopBody(st *ast.For, ran int) {
 	if skip != nil {
 		f.patchAll(skip, f.here())
 	}
+}
+
+// withStmt compiles `with X as name { body }`: name holds X's value
+// in body, and st.Close (__dispose(name)) runs however body is left.
+func (f *fstate) withStmt(st *ast.With) {
+	saved, mark := f.top, len(f.decls)
+	r := f.alloc(1)
+	f.exprTo(st.X, r)
+	if b := st.Name.Binding; b.Scope == ast.Local || b.Scope == ast.Cell {
+		f.declareAt(b, r)
+	} else {
+		f.store(b, r)
+	}
+	f.setPos(st.PosV)
+	f.tryFinally(func(s sink) { f.blockTo(st.Body, s) }, st.Close, discard)
+	f.release(saved)
+	for _, d := range f.decls[mark:] {
+		delete(f.regOf, d)
+	}
+	f.decls = f.decls[:mark]
 }
 
 // bindLoopVar makes register r (written by the loop instruction) the

@@ -271,6 +271,47 @@ func init() {
 	}})
 }
 
+func init() {
+	// __dispose(x) ends a `with x as name { ... }` statement, as the
+	// reference's does: x.close() if x has a close method, else
+	// x.dispose() if it has that, else nothing (nil included).
+	Register(&Builtin{Name: "__dispose", Params: []string{"x"}, Fn: func(t *Thread, args []Value) (Value, error) {
+		if len(args) != 1 {
+			return Nil, TypeErrorf("__dispose: expected one value")
+		}
+		x := args[0]
+		for _, name := range [...]string{"close", "dispose"} {
+			switch x.k {
+			case KObject:
+				o := x.AsObject()
+				if f, ok := o.Get(name); ok {
+					if f.IsCallable() {
+						_, err := t.callOther(f, nil)
+						return Nil, err
+					}
+					continue
+				}
+				if t.In.methods != nil {
+					if m, ok := t.In.method(o, name); ok {
+						_, err := t.Call(m, x)
+						return Nil, err
+					}
+				}
+			case KHost:
+				f, ok, err := x.AsHost().GetAttr(t, name)
+				if err != nil {
+					return Nil, err
+				}
+				if ok && f.IsCallable() {
+					_, err := t.callOther(f, nil)
+					return Nil, err
+				}
+			}
+		}
+		return Nil, nil
+	}})
+}
+
 // boundCall is the function calling x.name(...) as a plain method call
 // does (callMethod), with the parameters params (nil: none declared).
 func boundCall(x Value, name string, params []string) Value {

@@ -481,6 +481,18 @@ type (
 		PosV token.Pos
 		Body *Block // `defer expr` is a Block with one ExprStmt
 	}
+	// With is `with X as Name { Body }`: Body runs with Name bound to
+	// X's value, and Close runs however Body is left (normally, by an
+	// error, a return or a break): the parser makes it the call
+	// __dispose(Name), which calls Name.close(), else Name.dispose(),
+	// if the value has that method.
+	With struct {
+		PosV  token.Pos
+		X     Expr
+		Name  *Ident
+		Body  *Block
+		Close *Block
+	}
 	Throw struct {
 		PosV token.Pos
 		X    Expr
@@ -634,6 +646,7 @@ func (x *Loop) Pos() token.Pos      { return x.PosV }
 func (x *For) Pos() token.Pos       { return x.PosV }
 func (x *Guard) Pos() token.Pos     { return x.PosV }
 func (x *Defer) Pos() token.Pos     { return x.PosV }
+func (x *With) Pos() token.Pos      { return x.PosV }
 func (x *Throw) Pos() token.Pos     { return x.PosV }
 func (x *TypeDecl) Pos() token.Pos  { return x.PosV }
 func (x *ImplDecl) Pos() token.Pos  { return x.PosV }
@@ -652,6 +665,7 @@ func (*Loop) stmtNode()      {}
 func (*For) stmtNode()       {}
 func (*Guard) stmtNode()     {}
 func (*Defer) stmtNode()     {}
+func (*With) stmtNode()      {}
 func (*Throw) stmtNode()     {}
 func (*TypeDecl) stmtNode()  {}
 func (*ImplDecl) stmtNode()  {}

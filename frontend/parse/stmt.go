@@ -255,6 +255,8 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 			d.Body = &ast.Block{PosV: x.Pos(), Stmts: []ast.Stmt{&ast.ExprStmt{X: x}}}
 		}
 		return d
+	case token.WITH:
+		return p.withStmt()
 	case token.THROW:
 		p.next()
 		return &ast.Throw{PosV: t.Pos, X: p.expr()}
@@ -510,6 +512,21 @@ func (p *parser) fnDecl(async bool) ast.Stmt {
 	}
 	fn.Body = p.fnBody(fn, false)
 	return d
+}
+
+// withStmt parses `with expr as name { ... }`.
+func (p *parser) withStmt() *ast.With {
+	w := &ast.With{PosV: p.tok.Pos}
+	p.next()
+	w.X = p.expr()
+	p.expect(token.AS)
+	w.Name = p.ident()
+	w.Body = p.block()
+	pos := w.Name.PosV
+	w.Close = &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: &ast.Call{PosV: pos,
+		Fn:   &ast.Ident{PosV: pos, Name: "__dispose"},
+		Args: []*ast.Arg{{PosV: pos, Value: &ast.Ident{PosV: pos, Name: w.Name.Name}}}}}}}
+	return w
 }
 
 // ident consumes an identifier (not a keyword).

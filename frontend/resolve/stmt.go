@@ -388,6 +388,13 @@ func (r *resolver) stmt(s ast.Stmt) {
 		r.guardElse(s)
 	case *ast.Defer:
 		r.block(s.Body)
+	case *ast.With:
+		r.expr(s.X)
+		r.push(scopeBlock)
+		r.declarePattern(&ast.PBind{Name: s.Name}, kindLet, false)
+		r.resolveStmts(s.Close.Stmts, true)
+		r.block(s.Body)
+		r.pop()
 	case *ast.Throw:
 		r.expr(s.X)
 	case *ast.TraitDecl:
