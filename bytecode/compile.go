@@ -64,6 +64,7 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	c.collectVariants(srcs)
 	c.compileMain(srcs)
 	c.compileServers(srcs)
+	c.qualifyTypes()
 	if len(c.errs) > 0 {
 		sort.Sort(c.errs)
 		return nil, c.errs
@@ -112,6 +113,12 @@ type compiler struct {
 	// typeIndex is the index in prog.Types of each type declaration's
 	// binding, for its impl blocks
 	typeIndex map[*ast.Binding]int
+	// typeRefs are the declarations that handler annotations name with
+	// a placeholder, `Name#?k` for typeRefs[k], which qualify replaces
+	// with the declaration's index in prog.Types once all are compiled
+	typeRefs []*ast.Binding
+	// multiTypes: the type names that more than one scope declares
+	multiTypes map[string]bool
 	// servers: the program declares a server (or HTTP declarations
 	// outside one), so its functions may run on many requests at once
 	servers bool

@@ -916,7 +916,7 @@ func (c *compiler) compileFunc(parent *fstate, af *ast.Function, name string, po
 			g.fn.HasRest = true
 		}
 		g.fn.ParamNames = append(g.fn.ParamNames, pname)
-		g.fn.ParamTypes = append(g.fn.ParamTypes, c.handlerType(p.Type))
+		g.fn.ParamTypes = append(g.fn.ParamTypes, c.handlerType(g.typeScope(), p.Type))
 	}
 	g.fn.NumParams = np
 	if g.fn.HasRest {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -293,7 +294,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PathPos, "route "+st.Method, p, st.Path, routepath.Check)
-			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(st.BodyType), Scope: f.scope}
+			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(f.typeScope(), st.BodyType), Scope: f.scope}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
 				name = id.Name
@@ -829,9 +830,98 @@ func (c *compiler) visibleType(sc typeScope, name string) *ast.TypeDecl {
 }
 
 // handlerType is an annotation as serve converts by it: typeString with
-// the program's aliases followed (`type Id = Int` makes `Id` an Int).
-func (c *compiler) handlerType(t *ast.TypeExpr) string {
-	return typeString(c.unalias(t, 0))
+// the program's aliases followed (`type Id = Int` makes `Id` an Int),
+// written in scope sc. The name of a type that scopes of their own
+// declare each (two servers' Item) is qualified: `Item#i` is the one
+// of prog.Types[i], the one the name means in sc (see qualifyTypes).
+func (c *compiler) handlerType(sc typeScope, t *ast.TypeExpr) string {
+	t = c.unalias(t, 0)
+	c.indexDecls()
+	if c.multiTypes == nil {
+		c.multiTypes = map[string]bool{}
+		seen := map[string]bool{}
+		for _, types := range c.typesIn {
+			for name, td := range types {
+				if td.Alias != nil {
+					continue
+				}
+				c.multiTypes[name] = seen[name]
+				seen[name] = true
+			}
+		}
+	}
+	var qualified func(t *ast.TypeExpr) *ast.TypeExpr
+	qualified = func(t *ast.TypeExpr) *ast.TypeExpr {
+		if t == nil {
+			return nil
+		}
+		u := *t
+		if c.multiTypes[t.Name] {
+			if td := c.visibleType(sc, t.Name); td != nil && td.Alias == nil {
+				u.Name = fmt.Sprintf("%s#?%d", t.Name, len(c.typeRefs))
+				c.typeRefs = append(c.typeRefs, td.Name.Binding)
+			}
+		}
+		if len(t.Args) > 0 {
+			u.Args = make([]*ast.TypeExpr, len(t.Args))
+			for i, a := range t.Args {
+				u.Args[i] = qualified(a)
+			}
+		}
+		return &u
+	}
+	return typeString(qualified(t))
+}
+
+// qualifyTypes replaces the placeholders handlerType wrote, `Name#?k`,
+// by `Name#i`, i being the index in prog.Types of typeRefs[k].
+func (c *compiler) qualifyTypes() {
+	if len(c.typeRefs) == 0 {
+		return
+	}
+	fix := func(s *string) {
+		if !strings.Contains(*s, "#?") {
+			return
+		}
+		*s = placeholder.ReplaceAllStringFunc(*s, func(m string) string {
+			k, _ := strconv.Atoi(m[2:])
+			return "#" + strconv.Itoa(c.typeIndex[c.typeRefs[k]])
+		})
+	}
+	for _, fn := range c.prog.Funcs {
+		for i := range fn.ParamTypes {
+			fix(&fn.ParamTypes[i])
+		}
+	}
+	for _, srv := range c.prog.Servers {
+		for i := range srv.Routes {
+			fix(&srv.Routes[i].BodyType)
+		}
+	}
+	for _, td := range c.prog.Types {
+		for i := range td.FieldTypes {
+			fix(&td.FieldTypes[i])
+		}
+		for j := range td.Variants {
+			for i := range td.Variants[j].FieldTypes {
+				fix(&td.Variants[j].FieldTypes[i])
+			}
+		}
+	}
+}
+
+var placeholder = regexp.MustCompile(`#\?[0-9]+`)
+
+// typeScope is the scope whose type declarations f's code sees: its
+// server's (code in a server block, or in a function there), else the
+// top level's.
+func (f *fstate) typeScope() typeScope {
+	for g := f; g != nil; g = g.parent {
+		if g.srv != nil {
+			return typeScope{server: true, name: g.srv.Name}
+		}
+	}
+	return typeScope{}
 }
 
 func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {

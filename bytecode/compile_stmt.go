@@ -1247,7 +1247,7 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 	for _, fl := range st.Fields {
 		td.Fields = append(td.Fields, fl.Name)
 		// (aliases followed, as serve converts a request's fields by them)
-		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(fl.Type))
+		td.FieldTypes = append(td.FieldTypes, f.c.handlerType(f.c.declScope[st], fl.Type))
 	}
 	td.Defaults = f.fieldDefaults(st.Name.Name, st.Name.Name, st.Fields)
 	for _, v := range st.Variants {
@@ -1259,7 +1259,7 @@ func (f *fstate) typeDecl(st *ast.TypeDecl) {
 		vd := VariantDesc{Name: v.Name, Defaults: f.fieldDefaults(st.Name.Name, v.Name, v.Fields)}
 		for _, fl := range v.Fields {
 			vd.Fields = append(vd.Fields, fl.Name)
-			vd.FieldTypes = append(vd.FieldTypes, f.c.handlerType(fl.Type))
+			vd.FieldTypes = append(vd.FieldTypes, f.c.handlerType(f.c.declScope[st], fl.Type))
 		}
 		td.Variants = append(td.Variants, vd)
 	}

@@ -984,7 +984,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 				return c, ""
 			}
 		}
-		return vm.Nil, name + " must be " + strings.Join(members, " or ")
+		return vm.Nil, name + " must be " + vm.TypeText(strings.Join(members, " or "))
 	}
 	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") && !strings.HasPrefix(typ, "[") {
 		// An applied generic type (Box<Int>) is checked as its
@@ -1143,7 +1143,7 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 			tags = append(tags, ti.Tag)
 		}
 	}
-	return vm.Nil, name + " must be a " + typ + " (" + strings.Join(tags, ", ") + ")"
+	return vm.Nil, name + " must be a " + vm.TypeText(typ) + " (" + strings.Join(tags, ", ") + ")"
 }
 
 // intRange says an integer does not fit an Int: it is one, so "must be

@@ -185,6 +185,9 @@ func openAPIPathOf(pattern string) (string, []string) {
 type openAPIBuilder struct {
 	prog    *vm.Program
 	schemas map[string]any
+	// owners: the annotation each schema name stands for (one name for
+	// the types of several scopes, `Item#3` and `Item#5`, is given once)
+	owners map[string]string
 	// auth is the server's auth block (nil: none); secured is set once
 	// a route guarded by it is described, so that the document names
 	// its security scheme.
@@ -371,10 +374,18 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 	if ti == nil {
 		return map[string]any{}
 	}
-	if _, done := b.schemas[typ]; !done {
+	name := vm.TypeText(typ)
+	if b.owners == nil {
+		b.owners = map[string]string{}
+	}
+	if owner, taken := b.owners[name]; taken && owner != typ {
+		name = strings.ReplaceAll(typ, "#", "_")
+	}
+	b.owners[name] = typ
+	if _, done := b.schemas[name]; !done {
 		props, required := map[string]any{}, []string{}
 		rec := map[string]any{"type": "object", "properties": props}
-		b.schemas[typ] = rec // before its fields: a type may name itself
+		b.schemas[name] = rec // before its fields: a type may name itself
 		for i, f := range ti.Fields {
 			ft := ""
 			if i < len(ftypes) {
@@ -390,5 +401,5 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 			rec["required"] = required
 		}
 	}
-	return map[string]any{"$ref": "#/components/schemas/" + typ}
+	return map[string]any{"$ref": "#/components/schemas/" + name}
 }

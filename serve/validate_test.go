@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -190,5 +191,75 @@ server {
 		if r := do(t, "POST", u+"/f", body, "Content-Type", "application/json"); r.status != 400 || !strings.Contains(r.body, want) {
 			t.Errorf("POST /f %s = %d %s, want 400 %q", body, r.status, r.body, want)
 		}
+	}
+}
+
+// Servers that each declare a type of one name convert their routes'
+// parameters and bodies by their own: server b's Item was checked as
+// server a's, the first of the name, and its handler got an a-Item. A
+// top-level type of that name, which b's own hides, and types with
+// variants are told apart too; so is each server's OpenAPI schema, and
+// a message names the type as the program wrote it.
+func TestTypesOfOneNameInSeveralServers(t *testing.T) {
+	app := startApp(t, `
+type Item { top: Int }
+type Color { Red, Green }
+server "a" {
+  type Item { a: Int }
+  type Box { item: Item }
+  fn h(it: Item) { { got: str(it) } }
+  route POST "/h" => h
+  route POST "/box" body: Box => fn(req) { { got: str(req.body.item) } }
+}
+server "b" {
+  type Item { b: String }
+  type Color { Blue(v: Int) }
+  fn h(it: Item) { { got: str(it) } }
+  route POST "/h" => h
+  route POST "/body" body: Item => fn(req) { { got: str(req.body) } }
+  route POST "/color" => fn(c: Color) { { got: str(c) } }
+}
+server "c" {
+  fn h(it: Item, c: Color) { { got: str(it), c: str(c) } }
+  route POST "/h" => h
+}
+`)
+	for _, c := range []struct{ srv, method, path, body, want string }{
+		{"a", "POST", "/h", `{"it":{"a":1}}`, `{"got":"Item(a: 1)"}`},
+		{"a", "POST", "/box", `{"item":{"a":2}}`, `{"got":"Item(a: 2)"}`},
+		{"b", "POST", "/h", `{"it":{"b":"x"}}`, `{"got":"Item(b: \"x\")"}`},
+		{"b", "POST", "/body", `{"b":"y"}`, `{"got":"Item(b: \"y\")"}`},
+		{"b", "POST", "/color", `{"c":{"__tag":"Blue","v":3}}`, `{"got":"Blue(v: 3)"}`},
+		{"c", "POST", "/h", `{"it":{"top":4},"c":"Red"}`, `{"got":"Item(top: 4)","c":"Red"}`},
+	} {
+		if r := do(t, c.method, app.urls[c.srv]+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("%s: %s %s %s = %d %s, want %s", c.srv, c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	for _, c := range []struct{ srv, method, path, body, want string }{
+		{"a", "POST", "/h", `{"it":{"b":"x"}}`, "it.a is required"},
+		{"a", "POST", "/box", `{"item":{"top":1}}`, "item.a is required"},
+		{"b", "POST", "/h", `{"it":{"a":1}}`, "it.b is required"},
+		{"b", "POST", "/body", `{"a":1}`, "b is required"},
+		{"b", "POST", "/color", `{"c":"Red"}`, "c must be a Color (Blue)"},
+		{"c", "POST", "/h", `{"it":{"a":1},"c":"Red"}`, "it.top is required"},
+	} {
+		if r := do(t, c.method, app.urls[c.srv]+c.path, c.body); r.status != 400 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: %s %s %s = %d %s, want 400 %q", c.srv, c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any
+			}
+		}
+	}
+	r := do(t, "GET", app.urls["b"]+"/openapi.json", "")
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if p := doc.Components.Schemas["Item"].Properties; p["b"] == nil || p["a"] != nil {
+		t.Errorf("server b's Item schema: %v", p)
 	}
 }

@@ -3,6 +3,8 @@ package vm
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"tova/bytecode"
 )
@@ -258,10 +260,51 @@ func (c *Closure) HasDefault(i int) bool {
 	return false
 }
 
+// qualified reads the name of a type that several scopes declare as
+// the compiler writes it in an annotation, `Item#3`: the type's name and
+// its index in the program's types; i is -1 for any other name.
+func (p *Program) qualified(name string) (base string, i int) {
+	base, n, ok := strings.Cut(name, "#")
+	if !ok {
+		return name, -1
+	}
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 0 || i >= len(p.Code.Types) || i >= len(p.types) {
+		return base, -1
+	}
+	return base, i
+}
+
+// TypeText is an annotation as the program wrote it: without the
+// qualifiers the compiler gives names that several scopes declare
+// (`Item#3` is Item).
+func TypeText(typ string) string {
+	if !strings.Contains(typ, "#") {
+		return typ
+	}
+	var b strings.Builder
+	for i := 0; i < len(typ); i++ {
+		if typ[i] == '#' {
+			for i+1 < len(typ) && typ[i+1] >= '0' && typ[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(typ[i])
+	}
+	return b.String()
+}
+
 // RecordType returns the record type declared as name (the first, if
 // several scopes declare one) and its fields' annotations ("" where
 // absent), or nil.
 func (p *Program) RecordType(name string) (*TypeInfo, []string) {
+	if base, i := p.qualified(name); i >= 0 {
+		if td := p.Code.Types[i]; td.Name == base && len(td.Variants) == 0 {
+			return p.types[i].ctors[0].AsType().Info, td.FieldTypes
+		}
+		return nil, nil
+	}
 	for i, td := range p.Code.Types {
 		if td.Name == name && len(td.Variants) == 0 {
 			return p.types[i].ctors[0].AsType().Info, td.FieldTypes
@@ -285,6 +328,12 @@ func (p *Program) RecordFieldTypes(ti *TypeInfo) []string {
 // that has variants (servers may each declare their own), in
 // declaration order, or nil when none has.
 func (p *Program) VariantsNamed(name string) []*TypeInfo {
+	if base, i := p.qualified(name); i >= 0 {
+		if td := p.Code.Types[i]; td.Name == base && len(td.Variants) > 0 {
+			return p.types[i].adt.Variants
+		}
+		return nil
+	}
 	var vs []*TypeInfo
 	for i, td := range p.Code.Types {
 		if td.Name == name && len(td.Variants) > 0 {

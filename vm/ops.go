@@ -1095,7 +1095,7 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 		if v.k == KObject && (v.AsObject().Type == ti || slices.Contains(vs, v.AsObject().Type)) {
 			return v, nil
 		}
-		return Nil, bad("a " + base)
+		return Nil, bad("a " + TypeText(base))
 	case ti != nil:
 		o := v.AsObject()
 		for _, k := range o.Keys() {
@@ -1111,7 +1111,7 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 	}
 	x, found := VariantOfTagged(vs, v.AsObject())
 	if !found {
-		return Nil, bad("a " + base)
+		return Nil, bad("a " + TypeText(base))
 	}
 	vt := x.AsObject().Type
 	for _, k := range v.AsObject().Keys() {
@@ -1127,6 +1127,15 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 // false when none is, or several are (in scopes of their own, which a
 // name in an annotation does not tell apart).
 func (p *Program) uniqueType(name string) (ti *TypeInfo, ftypes []string, vs []*TypeInfo, ok bool) {
+	if base, i := p.qualified(name); i >= 0 {
+		if td := p.Code.Types[i]; td.Name == base {
+			if len(td.Variants) == 0 {
+				return p.types[i].ctors[0].AsType().Info, td.FieldTypes, nil, true
+			}
+			return nil, nil, p.types[i].adt.Variants, true
+		}
+		return nil, nil, nil, false
+	}
 	n := 0
 	for i, td := range p.Code.Types {
 		if td.Name != name {
