@@ -235,6 +235,13 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			return cfg, configErr("db.%s is nil: is the environment variable it reads set?", k)
 		}
 	}
+	for _, k := range []string{"adapter", "driver", "pool"} {
+		// (an adapter left to the url, or a pool to the default, is
+		// left out, not written as nil)
+		if x, given := o.Get(k); given && x.IsNil() && (k == "pool" || adapter == "") {
+			return cfg, configErr("db.%s is nil: is the environment variable it reads set?", k)
+		}
+	}
 	if p, ok := o.Get("pool"); ok && !p.IsNil() {
 		if p.Kind() != vm.KInt || p.AsInt() < 1 || p.AsInt() > 10000 {
 			return cfg, configErr("db.pool must be an Int between 1 and 10000, got %s", vm.NumberRepr(p))

@@ -47,6 +47,12 @@ func TestParseBlock(t *testing.T) {
 		{obj("url", nil, "pool", 20), Config{}, "db.url is nil: is the environment variable it reads set?"},
 		{obj("adapter", "sqlite", "path", nil), Config{}, "db.path is nil: is the environment variable it reads set?"},
 		{obj("database", nil), Config{}, "db.database is nil"},
+		// An adapter or a pool read from an unset variable was the
+		// default: a SQLite file beside the program.
+		{obj("adapter", nil), Config{}, "db.adapter is nil: is the environment variable it reads set?"},
+		{obj("driver", nil, "path", "b.db"), Config{}, "db.driver is nil"},
+		{obj("adapter", nil, "driver", "sqlite", "path", "/tmp/x.db"), Config{Adapter: SQLite, Path: "/tmp/x.db"}, ""},
+		{obj("adapter", "sqlite", "database", "app.db", "pool", nil), Config{}, "db.pool is nil"},
 		{obj("database", nil, "path", "b.db"), Config{Adapter: SQLite, Path: filepath.Join(dir, "b.db")}, ""},
 		{obj("adapter", "postgres"), Config{}, `db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`},
 		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
