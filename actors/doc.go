@@ -219,8 +219,9 @@
 //     can reach no shared mutable state run without the GIL, in parallel:
 //     vm.Instance.Isolated proves it from the bytecode (no module slot
 //     written, every slot read written only at initialisation and holding
-//     an immutable value, a model (its rows are its database's) or such
-//     a function; a function made at run time,
+//     an immutable value, a model (its rows are its database's; its
+//     computed field defaults, which create runs, must be such functions
+//     too) or such a function; a function made at run time,
 //     as partial(f, obj), memoize(f) or once(f), holds what it wraps and
 //     is not one). A data block's source that a `refresh` line reloads,
 //     and the pipelines recomputed with it, are written at run time:

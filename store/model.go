@@ -83,6 +83,20 @@ func (m *Model) TypeName() string { return "Model" }
 // run without the GIL (vm.HostImmutable).
 func (m *Model) Immutable() bool { return true }
 
+// Runs returns the model's computed field defaults, which create calls
+// (`num: Int = next_seq()`): a route that uses the model runs them, and
+// runs without the GIL only if they touch no server state
+// (vm.HostRuns).
+func (m *Model) Runs() []vm.Value {
+	var fns []vm.Value
+	for _, c := range m.cols {
+		if c.defFn {
+			fns = append(fns, c.def)
+		}
+	}
+	return fns
+}
+
 func (m *Model) String() string { return "<model " + m.name + ">" }
 
 func (m *Model) SetAttr(t *vm.Thread, name string, v vm.Value) error {

@@ -73,6 +73,21 @@ type HostImmutable interface {
 	Immutable() bool
 }
 
+// HostRuns is implemented by a HostImmutable object whose methods call
+// Tova functions (a model's computed field defaults, run by create):
+// code that reaches the object reaches them.
+type HostRuns interface {
+	Runs() []Value
+}
+
+// hostRuns returns the functions that the host object v calls.
+func hostRuns(v Value) []Value {
+	if r, ok := v.AsHostOK().(HostRuns); ok {
+		return r.Runs()
+	}
+	return nil
+}
+
 // immutableHost reports whether v is a HostImmutable host object.
 func immutableHost(v Value) bool {
 	if v.k != KHost {
@@ -87,7 +102,15 @@ func (in *Instance) valueIsolated(info *isolationInfo, v Value) bool {
 	case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
 		return true
 	case KHost:
-		return immutableHost(v)
+		if !immutableHost(v) {
+			return false
+		}
+		for _, f := range hostRuns(v) {
+			if !in.valueIsolated(info, f) {
+				return false
+			}
+		}
+		return true
 	case KBuiltin:
 		return v.AsBuiltin().Pure
 	case KFunc:
@@ -158,6 +181,19 @@ func (in *Instance) isolatedFuncs(mutableSlot []bool) []bool {
 				case KNil, KBool, KInt, KFloat, KString, KDuration, KSize, KType:
 				case KHost:
 					ok[i] = ok[i] && immutableHost(v)
+					for _, f := range hostRuns(v) {
+						// (a model's computed default may write state)
+						if f.k != KFunc {
+							ok[i] = ok[i] && f.k == KBuiltin && f.AsBuiltin().Pure
+							continue
+						}
+						cl := f.AsClosure()
+						if fn := cl.Fn; len(cl.Free) == 0 && fn.index < len(funcs) && funcs[fn.index] == fn {
+							reach(fn.index)
+						} else {
+							ok[i] = false
+						}
+					}
 				case KBuiltin:
 					// A function made at run time holds what it wraps:
 					// partial(f, obj), memoize(f), once(f).
