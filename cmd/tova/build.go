@@ -133,7 +133,8 @@ func buildCmd() *cobra.Command {
 // otherArtifact is the artifact in out that an earlier build of the
 // program named (its main source file) wrote under the other name than
 // name (server.tbc for a program with servers, app.tbc for one without),
-// or "" if there is none: another program's artifact is left alone.
+// or "" if there is none: another program's artifact, one built from a
+// source of another path, is left alone.
 func otherArtifact(out, name, named string) string {
 	other := "server.tbc"
 	if name == "server.tbc" {
@@ -147,7 +148,9 @@ func otherArtifact(out, name, named string) string {
 		return ""
 	}
 	p, err := bytecode.ReadFile(path)
-	if err != nil || filepath.Base(jobs.SourceOf(p)) != filepath.Base(named) {
+	if err != nil || filepath.Clean(jobs.SourceOf(p)) != filepath.Clean(named) {
+		// (svc1/app.tova's server.tbc is not tools/app.tova's: a
+		// program is known by its source's path as the build named it)
 		return ""
 	}
 	return path

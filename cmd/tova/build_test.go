@@ -622,4 +622,13 @@ func TestBuildRemovesTheProgramsOtherArtifact(t *testing.T) {
 	if !strings.Contains(msg, "(it now declares servers)") {
 		t.Errorf("build output %q", msg)
 	}
+	// A program of another directory with the same file name is
+	// another program: its build removed this one's server.tbc.
+	same := filepath.Join(dir, "tools", "app.tova")
+	os.MkdirAll(filepath.Dir(same), 0o755)
+	os.WriteFile(same, []byte("print(1)\n"), 0o644)
+	msg = build(same)
+	if !exists("server.tbc") || !exists("app.tbc") || strings.Contains(msg, "removed") {
+		t.Errorf("after tools/app.tova's build: server.tbc %v, app.tbc %v; output %q", exists("server.tbc"), exists("app.tbc"), msg)
+	}
 }
