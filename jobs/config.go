@@ -96,6 +96,8 @@ type settings struct {
 	pgURL      string // PostgreSQL: the jobs live in the app's database
 	pgProgram  string // the program's schema there (ProgramSchema)
 	sqlitePath string // otherwise: the jobs file
+	// fileFromBlock: the jobs block's database key named sqlitePath
+	fileFromBlock bool
 
 	fetchCooldown     time.Duration
 	fetchPollInterval time.Duration
@@ -250,7 +252,7 @@ func readSettings(inst *vm.Instance, opts Options) (settings, error) {
 		}
 	}
 	if opts.DatabaseURL != "" {
-		s.pgURL, s.sqlitePath = "", ""
+		s.pgURL, s.sqlitePath, s.fileFromBlock = "", "", false
 		if isPostgresURL(opts.DatabaseURL) {
 			s.pgURL = opts.DatabaseURL
 		} else {
@@ -329,7 +331,7 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 				err = fmt.Errorf("expected a file name, got %s", vm.Repr(v))
 				break
 			}
-			s.pgURL, s.sqlitePath = "", v.AsString()
+			s.pgURL, s.sqlitePath, s.fileFromBlock = "", v.AsString(), true
 			if !filepath.IsAbs(s.sqlitePath) {
 				s.sqlitePath = filepath.Join(dir, s.sqlitePath)
 			}
@@ -338,7 +340,7 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 				err = fmt.Errorf("expected a postgres:// URL, got %s", vm.Repr(v))
 				break
 			}
-			s.pgURL, s.sqlitePath = v.AsString(), ""
+			s.pgURL, s.sqlitePath, s.fileFromBlock = v.AsString(), "", false
 		default:
 			err = fmt.Errorf("unknown key (known: max_attempts, workers, timeout, backoff, max_backoff, database, url)")
 		}

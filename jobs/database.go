@@ -159,7 +159,7 @@ func SQLiteDSN(path string) string {
 // listener looks for other processes' notifications every listenPoll.
 func openSQLite(path string, listenPoll time.Duration) (*database[*sql.Tx], error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot create its directory: %w", err)
 	}
 	// Its connection keeps River's statements prepared: compiling them
 	// again at every use was most of the CPU a job took.

@@ -220,8 +220,23 @@ func TestQueueFileThatCannotBeOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = jobstest.Start(context.Background(), p, jobstest.Options{Dir: dir})
-	want := "jobs queue " + filepath.Join(dir, "queue.db") + ": cannot open or create the file (is its directory there and writable, and the path not a directory?)"
-	if err == nil || !strings.Contains(err.Error(), want) {
+	want := `server "w": jobs.database: jobs queue ` + filepath.Join(dir, "queue.db") + ": cannot open or create the file (is its directory there and writable, and the path not a directory?)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	// A file where its directory would be: the mkdir's error, with the
+	// path in full.
+	os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644)
+	p, err = driver.CompileFile("app.tova", []byte(`server "w" {
+  jobs { database: "afile/q.db" }
+  background fn f() { print(1) }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jobstest.Start(context.Background(), p, jobstest.Options{Dir: dir})
+	want = `server "w": jobs.database: jobs queue ` + filepath.Join(dir, "afile", "q.db") + ": cannot create its directory: mkdir " + filepath.Join(dir, "afile") + ": not a directory"
+	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }

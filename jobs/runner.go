@@ -144,7 +144,15 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	// file is not to be mistaken for the program's own database.
 	where := "jobs queue in PostgreSQL"
 	if set.pgURL == "" {
+		// (with the path in full: a relative one is the program's
+		// directory's, not the working directory's)
 		where = "jobs queue " + set.sqlitePath
+		if abs, err := filepath.Abs(set.sqlitePath); err == nil && abs != set.sqlitePath {
+			where += " (" + abs + ")"
+		}
+		if set.fileFromBlock {
+			where = "jobs.database: " + where // (serve says where the block is)
+		}
 	}
 	r.q, err = openQueue(ctx, set, r)
 	if err != nil {
@@ -220,14 +228,9 @@ func queueError(where string, err error) error {
 		return fmt.Errorf("%s: %w (another process held the file locked for 10 s)", where, err)
 	}
 	if sqlitefile.IsCannotOpen(err) {
-		// As the store says it for a db block's file, with the path in
-		// full: a relative one is the program's directory's, not the
-		// working directory's.
-		file := strings.TrimPrefix(where, "jobs queue ")
-		if abs, aerr := filepath.Abs(file); aerr == nil && abs != file {
-			where += " (" + abs + ")"
-		}
-		return fmt.Errorf("%s: %s: %w", where, sqlitefile.CannotOpen, err)
+		// As the store says it for a db block's file, without the
+		// driver's text for SQLITE_CANTOPEN, "out of memory (14)".
+		return fmt.Errorf("%s: %s", where, sqlitefile.CannotOpen)
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
