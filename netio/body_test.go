@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"strconv"
@@ -367,5 +368,26 @@ func TestChunkFramingHasALimit(t *testing.T) {
 	resp = readResponseFrom(t, bufio.NewReader(conn))
 	if resp.StatusCode() != 200 || string(resp.Body()) != "16000" {
 		t.Fatalf("small chunks: %d %s", resp.StatusCode(), resp.Body())
+	}
+}
+
+// With the largest limit a program can write (max_body of the largest
+// Int), a chunked body arrives whole: the byte the reader adds to the
+// limit to tell a body too large overflowed it, and the body read as
+// empty.
+func TestLargestBodyLimit(t *testing.T) {
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("POST", "/echo", func(_ context.Context, req *Request) *Response {
+			return Text(200, string(req.Body))
+		})
+	}, func(c *Config) { c.MaxRequestBodySize = math.MaxInt64 })
+	conn := ts.dial()
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+	if resp := readResponseFrom(t, bufio.NewReader(conn)); resp.StatusCode() != 200 || string(resp.Body()) != "hello world" {
+		t.Errorf("chunked: %d %q", resp.StatusCode(), resp.Body())
+	}
+	io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
+	if resp := readResponseFrom(t, bufio.NewReader(conn)); resp.StatusCode() != 200 || string(resp.Body()) != "abcde" {
+		t.Errorf("with a length: %d %q", resp.StatusCode(), resp.Body())
 	}
 }

@@ -51,7 +51,8 @@ type Config struct {
 	// RequestTimeout bounds a handler (default 30 s). Past it the request
 	// is answered 503 TIMEOUT and the handler's context is cancelled.
 	RequestTimeout time.Duration
-	// MaxRequestBodySize (default 4 MiB); larger bodies are answered 413.
+	// MaxRequestBodySize (default 4 MiB, at most MaxBodyLimit); larger
+	// bodies are answered 413.
 	MaxRequestBodySize int
 	// MaxHeaderBytes bounds the request line and headers (default 8 KiB);
 	// larger ones are answered 431.
@@ -143,6 +144,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxRequestBodySize <= 0 {
 		cfg.MaxRequestBodySize = fasthttp.DefaultMaxRequestBodySize
 	}
+	// A limit no memory can hold is no limit; past this one, what the
+	// reader adds to it (a byte to tell a chunked body too large, the
+	// framing's allowance) overflowed, and a chunked body read as empty.
+	cfg.MaxRequestBodySize = min(cfg.MaxRequestBodySize, MaxBodyLimit)
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
@@ -632,6 +637,11 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, tc *timedConn) ([]byte, erro
 // fit whatever their number; a body whose chunks hold fewer (or that
 // carries long chunk extensions) is refused past it.
 func chunkFraming(limit int) int64 { return int64(limit) + 64<<10 }
+
+// MaxBodyLimit is the largest MaxRequestBodySize: 1 EiB, more than any
+// memory holds, and far enough from the largest Int that the sums made
+// of it do not overflow.
+const MaxBodyLimit = 1 << 60
 
 // errChunkFraming is a chunked body whose framing is over chunkFraming.
 var errChunkFraming = errors.New("the chunked body's framing (chunk sizes, chunk extensions, line ends, trailer) is over its limit: the data and the framing together may take twice max_body and 64 KiB")
