@@ -1263,6 +1263,11 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 		got = "Float"
 	case *ast.BoolLit:
 		got = "Bool"
+	case *ast.NilLit:
+		if inner == ty {
+			f.c.errorf(d.Default.Pos(), "env %s: the default is nil, not %s: for a variable that may be unset, declare it %s: Option<%s> (None when unset)", d.Name.Name, inner, d.Name.Name, inner)
+		}
+		return
 	}
 	if got != "" && got != inner && !(inner == "Float" && got == "Int") {
 		f.c.errorf(d.Default.Pos(), "env %s: the default is %s, not %s", d.Name.Name, got, inner)
