@@ -394,6 +394,24 @@ func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 	return q, nil
 }
 
+// identify sets req.user when q's credentials pass the server's auth
+// block, and refuses nothing: a rate limit's key function, which runs
+// before the route's guards, may count by the token's subject
+// (`key: fn(req) req.user?.sub ?? req.ip`). A later `with auth` does not
+// check them again.
+func (q *reqObject) identify() {
+	if q.auth == nil || q.authed {
+		return
+	}
+	if user, why := q.auth.authenticate(q.r); why == "" {
+		q.authed = true
+		if q.extra == nil {
+			q.extra = vm.NewObject()
+		}
+		q.extra.Set("user", user)
+	}
+}
+
 // login runs the server's auth block on q once: nil if it passed (and
 // req.user is set), else the 401 answer.
 func login(q *reqObject, what string) (vm.Value, error) {

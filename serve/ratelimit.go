@@ -262,7 +262,9 @@ func tooManyRequests(id string, wait time.Duration) vm.Value {
 func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 	key := x.s.proxies.clientIP(x.current())
 	if !l.key.IsNil() {
-		v, err := x.th.Call(l.key, x.reqValue())
+		req := x.reqValue()
+		x.req.identify()
+		v, err := x.th.Call(l.key, req)
 		if err != nil {
 			return vm.Nil, &failedIn{"rate_limit key", err}
 		}

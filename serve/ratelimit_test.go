@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -113,6 +114,45 @@ server "b" {
 	r := do(t, "GET", app.urls["a"]+"/x", "", "X-API-Key", "k1")
 	if wait, _ := strconv.Atoi(r.header.Get("Retry-After")); wait < 1 || wait > 3600+3600/2 {
 		t.Errorf("Retry-After %q in an hour's window", r.header.Get("Retry-After"))
+	}
+}
+
+// A key function sees req.user when the request's credentials pass the
+// auth block (it runs before the route's `with auth`), so that a limit
+// counts per user: it was nil, every user shared the client's address's
+// allowance, and `req.user.sub` failed every request. Bad credentials
+// are refused by the guard, as before, and count by address.
+func TestRateLimitKeySeesTheUser(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { secret: "auth-secret-0123456789abcdef", csrf: false }
+  rate_limit { requests: 2, window: 1.hour, key: fn(req) req.user?.sub ?? req.ip }
+  route POST "/login" => fn(name: String) { { token: sign_jwt({ sub: name }, { expires_in: 1.hour }) } }
+  route GET "/me" with auth => fn(req) { { user: req.user.sub } }
+}
+`)
+	u := app.urls[""]
+	token := map[string]string{}
+	for _, name := range []string{"ann", "bob"} {
+		r := do(t, "POST", u+"/login", `{"name":"`+name+`"}`, "Content-Type", "application/json")
+		var v struct{ Token string }
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
+			t.Fatalf("login %s: %d %s", name, r.status, r.body)
+		}
+		token[name] = v.Token
+	}
+	// (the two logins took the address's allowance)
+	var got []string
+	for _, name := range []string{"ann", "bob", "ann", "bob", "ann", "bad"} {
+		tok := token[name]
+		if name == "bad" {
+			tok = "x.y.z"
+		}
+		r := do(t, "GET", u+"/me", "", "Authorization", "Bearer "+tok)
+		got = append(got, fmt.Sprint(name, ":", r.status))
+	}
+	if want := "ann:200 bob:200 ann:200 bob:200 ann:429 bad:429"; strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
 
