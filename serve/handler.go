@@ -1185,7 +1185,11 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		if f := v.AsFloat(); v.Kind() == vm.KFloat && f != math.Trunc(f) && math.Abs(f) < 1<<53 {
 			// (one of a fraction of a millisecond, 1.5: JSON.stringify
 			// writes it so)
-			return vm.Duration(int64(math.Round(f * float64(time.Millisecond)))), ""
+			ns := math.Round(f * float64(time.Millisecond))
+			if ns >= 1<<63 || ns < -(1<<63) {
+				return vm.Nil, "is out of range for Duration (about ±292 years)"
+			}
+			return vm.Duration(int64(ns)), ""
 		}
 		ms, msg := convertScalar(v, "Int")
 		switch {

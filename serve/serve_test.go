@@ -3329,6 +3329,11 @@ server {
 		"GET /d?d=0x1p-2": `400 d must be a duration (milliseconds, or text such as 30s)`,
 		"GET /d?d=NaN":    `400 d must be a duration (milliseconds, or text such as 30s)`,
 		"POST d=1.5":      `200 1.5`,
+		// past the range with a fraction: it was a negative Duration
+		"GET /d?d=9223372036855.5": `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=-1e13.5":         `400 d must be a duration (milliseconds, or text such as 30s)`,
+		"POST d=12345678901234.5":  `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=9223372036853.5": `200 9223372036853.5`,
 	} {
 		method, rest, _ := strings.Cut(req, " ")
 		var r reply

@@ -1163,6 +1163,10 @@ func (p *parser) number() (vm.Value, error) {
 		// (JavaScript reads it as Infinity, which JSON cannot write back:
 		// it would come out as null)
 		p.i = start // (where the number begins)
+		if len(text) > 40 {
+			// (a number of megabytes is not repeated whole)
+			text = text[:20] + "…(" + strconv.Itoa(len(text)) + " characters)"
+		}
 		return vm.Nil, p.fail("number " + text + " is out of range")
 	}
 	return vm.Float(f), nil

@@ -630,3 +630,17 @@ func TestAppendJSONExactKeepsFloats(t *testing.T) {
 		t.Errorf("AppendJSON = %s", plain)
 	}
 }
+
+// A request body's number past Float's range is refused with its text,
+// cut when long: a 3 MB number made a 3 MB message.
+func TestJSONFiniteNumberOutOfRange(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"n": 1e400}`: `JSON.parse: number 1e400 is out of range (line 1, column 7, offset 6)`,
+		`[1` + strings.Repeat("0", 3_000_000) + `]`: `JSON.parse: number 10000000000000000000…(3000001 characters) is out of range (line 1, column 2, offset 1)`,
+	} {
+		_, err := ParseJSONFiniteString(in)
+		if err == nil || err.Error() != want {
+			t.Errorf("%.20s…: %.200v, want %s", in, err, want)
+		}
+	}
+}
