@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"strings"
 
 	"tova/frontend/ast"
@@ -244,12 +245,20 @@ func (p *parser) routeDecl() ast.Stmt {
 	}
 	r.PathPos = p.tok.Pos
 	r.Path = p.plainString("route path")
+	var bodyAt token.Pos // (of the first body:)
 loop:
 	for {
 		switch {
 		case p.at(token.IDENT) && p.tok.Lit == "body" && p.peek(1).Kind == token.COLON:
+			at := p.tok.Pos
 			p.next()
 			p.next()
+			if r.BodyType == nil {
+				bodyAt = at
+			} else {
+				first := bodyAt
+				p.errorAt(at, token.Pos{Line: at.Line, Col: at.Col + 4}, fmt.Sprintf("a second body: for the route (the first is at %d:%d): a route's body has one type", first.Line, first.Col))
+			}
 			r.BodyType = p.typeExpr()
 		case p.at(token.WITH):
 			p.next()
