@@ -956,7 +956,8 @@ func withoutEmpty(list vm.Value) (v vm.Value, found bool) {
 // isListType reports whether typ (maybe inside Option<…>) is a list
 // type [T].
 func isListType(typ string) bool {
-	return strings.HasPrefix(strings.TrimPrefix(typ, "Option<"), "[")
+	typ = strings.TrimPrefix(typ, "Option<")
+	return strings.HasPrefix(typ, "[") || typ == "List" || typ == "List>"
 }
 
 // convertParam converts parameter name to its annotated type; the
@@ -1301,6 +1302,33 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			}
 		}
 		return vm.Nil, "must be a date (ISO 8601)"
+	case "Number":
+		// An Int or a Float, as `x is Number` tests: text reads as an
+		// Int when it is a whole number in Int's range.
+		switch v.Kind() {
+		case vm.KInt:
+			return v, ""
+		case vm.KString:
+			if n, msg := convertScalar(v, "Int"); msg == "" {
+				return n, ""
+			}
+		}
+		if f, msg := convertScalar(v, "Float"); msg == "" {
+			return f, ""
+		}
+		return vm.Nil, "must be a number"
+	case "List":
+		if v.Kind() == vm.KArray {
+			return v, ""
+		}
+		return vm.Nil, "must be a list"
+	case "Object":
+		if v.Kind() == vm.KObject {
+			return v, ""
+		}
+		return vm.Nil, "must be an object"
+	case "Function":
+		return vm.Nil, "must be a function, which a request cannot send"
 	}
 	return v, ""
 }

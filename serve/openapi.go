@@ -354,6 +354,12 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 		return map[string]any{"type": "boolean"}
 	case "String":
 		return map[string]any{"type": "string"}
+	case "Number":
+		return map[string]any{"type": "number"}
+	case "List":
+		return map[string]any{"type": "array", "items": map[string]any{}}
+	case "Object":
+		return map[string]any{"type": "object"}
 	case fileType:
 		if ti, _ := b.prog.RecordType(typ); ti == nil { // (a program's own type File is its own)
 			return map[string]any{"type": "string", "format": "binary"}

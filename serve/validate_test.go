@@ -263,3 +263,35 @@ server "c" {
 		t.Errorf("server b's Item schema: %v", p)
 	}
 }
+
+// Parameters of the language's kinds Number, List, Object and Function
+// are checked as the other types are: `price: Number` took ?price=5 as
+// the String "5" (price * 2 was "55"), and each took any value.
+func TestKindParameters(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/n" => fn(n: Number) { { n: n, twice: n * 2, kind: type_of(n) } }
+  route GET "/l" => fn(l: List) { { l: l } }
+  route POST "/k" => fn(n: Number, l: List, o: Object, f: Function = print) { { n: type_of(n), l: len(l), o: keys(o) } }
+}
+`)
+	u := app.urls[""]
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/n?n=5", "", `{"n":5,"twice":10,"kind":"Int"}`},
+		{"GET", "/n?n=2.5", "", `{"n":2.5,"twice":5,"kind":"Float"}`},
+		{"GET", "/l?l=a&l=b", "", `{"l":["a","b"]}`},
+		{"POST", "/k", `{"n":1.5,"l":[1,2],"o":{"a":1}}`, `{"n":"Float","l":2,"o":["a"]}`},
+	} {
+		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("%s %s %s = %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	r := do(t, "POST", u+"/k", `{"n":"abc","l":"abc","o":"abc","f":"abc"}`)
+	want := `["n must be a number","l must be a list","o must be an object","f must be a function, which a request cannot send"]`
+	if r.status != 400 || !strings.Contains(r.body, want) {
+		t.Errorf("POST /k with Strings = %d %s, want 400 %s", r.status, r.body, want)
+	}
+	if r := do(t, "GET", u+"/n?n=abc", ""); r.status != 400 || !strings.Contains(r.body, "n must be a number") {
+		t.Errorf("GET /n?n=abc = %d %s", r.status, r.body)
+	}
+}
