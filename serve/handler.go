@@ -741,6 +741,9 @@ func (x *exchange) handle() (vm.Value, error) {
 		// body: Option<U> (or U?): no body is None, one is Some(U), as
 		// a parameter of that type (it was checked as a U alone).
 		optional := strings.HasPrefix(x.body, "Option<")
+		if optional {
+			body = optionJSON(body)
+		}
 		if optional && body.IsNil() {
 			q.body = vm.None
 		} else {
@@ -800,6 +803,9 @@ func (x *exchange) handle() (vm.Value, error) {
 			raw, found = withoutEmpty(raw)
 		}
 		optional := strings.HasPrefix(typ, "Option<")
+		if optional && found {
+			raw = optionJSON(raw)
+		}
 		if !found || raw.IsNil() && typ != "" {
 			// Missing, or a JSON null given for a typed parameter.
 			switch {
@@ -953,6 +959,37 @@ func withoutEmpty(list vm.Value) (v vm.Value, found bool) {
 	return vm.NewArray(out), len(out) > 0
 }
 
+// optionJSON reads what the runtime writes for an Option, as the value
+// it holds: `{"value": x}` is x (Some), `{"__tag": "None"}` nil (None),
+// as T.from_json reads them, so that a route takes back the record it
+// answered (GET, edit, PUT); an Option value is read the same way; any
+// other value is itself.
+func optionJSON(v vm.Value) vm.Value {
+	if v.Kind() != vm.KObject {
+		return v
+	}
+	o := v.AsObject()
+	if o.Type != nil {
+		switch vm.VariantOf(v) {
+		case vm.NoneType:
+			return vm.Nil
+		case vm.SomeType:
+			return o.Values()[0]
+		}
+		return v
+	}
+	if o.Len() != 1 {
+		return v
+	}
+	if x, ok := o.Get("value"); ok {
+		return x
+	}
+	if tag, ok := o.Get("__tag"); ok && tag.Kind() == vm.KString && tag.AsString() == "None" {
+		return vm.Nil
+	}
+	return v
+}
+
 // isListType reports whether typ (maybe inside Option<…>) is a list
 // type [T].
 func isListType(typ string) bool {
@@ -1015,6 +1052,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		out := make([]vm.Value, len(in))
 		optional := strings.HasPrefix(elem, "Option<")
 		for i, e := range in {
+			if optional {
+				e = optionJSON(e)
+			}
 			if optional && e.IsNil() {
 				out[i] = vm.None // as a record's Option field
 				continue
@@ -1063,6 +1103,9 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 		}
 		fv, _ := o.Get(f)
 		optional := strings.HasPrefix(ftype, "Option<")
+		if optional {
+			fv = optionJSON(fv)
+		}
 		if d, ok := ti.Default(i); ok && fv.IsNil() {
 			fv = d // as the constructor fills it in (it was "required")
 		}

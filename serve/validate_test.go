@@ -295,3 +295,40 @@ server {
 		t.Errorf("GET /n?n=abc = %d %s", r.status, r.body)
 	}
 }
+
+// A route takes back what it answers for a record with Option fields
+// (GET, edit, PUT): `{"value": x}` is Some(x) and `{"__tag": "None"}`
+// None, in a body, a parameter, a variant's field and a list, as
+// T.from_json reads them. They were refused ("nick must be a string").
+func TestOptionFieldsRoundTrip(t *testing.T) {
+	app := startApp(t, `
+type P { name: String, nick: String? }
+type Ev { Click(x: Int, label: String?), Quit }
+server {
+  route GET "/p" => fn() { [P("a", Some("x")), P("b", None)] }
+  route PUT "/p" body: P => fn(req) { str(req.body) }
+  route PUT "/param" => fn(p: P, tags: [Int?], n: Int?) { "{p} {tags} {n}" }
+  route PUT "/ev" => fn(e: Ev) { str(e) }
+}
+`)
+	u := app.urls[""]
+	got := do(t, "GET", u+"/p", "")
+	var ps []json.RawMessage
+	if err := json.Unmarshal([]byte(got.body), &ps); err != nil || len(ps) != 2 {
+		t.Fatalf("GET /p = %s", got.body)
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"/p", string(ps[0]), `"P(name: \"a\", nick: Some(\"x\"))"`},
+		{"/p", string(ps[1]), `"P(name: \"b\", nick: None)"`},
+		{"/param", `{"p":` + string(ps[0]) + `,"tags":[{"value":1},{"__tag":"None"},null,2],"n":{"value":3}}`, `"P(name: \"a\", nick: Some(\"x\")) [Some(1), None, None, Some(2)] Some(3)"`},
+		{"/param", `{"p":` + string(ps[1]) + `,"tags":[],"n":{"__tag":"None"}}`, `"P(name: \"b\", nick: None) [] None"`},
+		{"/ev", `{"e":{"__tag":"Click","x":1,"label":{"value":"a"}}}`, `"Click(x: 1, label: Some(\"a\"))"`},
+	} {
+		if r := do(t, "PUT", u+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("PUT %s %s = %d %s, want %s", c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	if r := do(t, "PUT", u+"/p", `{"name":"c","nick":{"value":5}}`); r.status != 400 || !strings.Contains(r.body, "nick must be a string") {
+		t.Errorf("PUT /p with Some(5) = %d %s", r.status, r.body)
+	}
+}
