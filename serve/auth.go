@@ -111,10 +111,12 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 			return nil, bad("keys", "an api_key block needs keys: a non-empty list of key Strings, got %s", shapeOrNone(kv, ok))
 		}
 		for _, k := range kv.AsArray().Elems {
-			if k.Kind() != vm.KString || k.AsString() == "" {
+			// (trimmed, as a header's value is: "k1, k2" split at the
+			// commas gave " k2", which no request could send)
+			if k.Kind() != vm.KString || strings.TrimSpace(k.AsString()) == "" {
 				return nil, bad("keys", "expected non-empty Strings, got %s", shapeOf(k))
 			}
-			a.keys = append(a.keys, k.AsString())
+			a.keys = append(a.keys, strings.TrimSpace(k.AsString()))
 		}
 		return a, nil
 	}

@@ -151,11 +151,13 @@ func TestAuthRole(t *testing.T) {
 }
 
 // An api_key block lets through a request whose header holds one of its
-// keys, with req.user { key }; any other is refused with 401.
+// keys, with req.user { key }; any other is refused with 401. Keys are
+// trimmed, as a header's value is: "k-one, k-two" split at its commas
+// gave " k-two", which no request could send.
 func TestAuthAPIKey(t *testing.T) {
 	app := startApp(t, `
 server {
-  auth { type: "api_key", header: "X-Key", keys: ["k-one", "k-two"] }
+  auth { type: "api_key", header: "X-Key", keys: "k-one, k-two" |> split(",") }
   route GET "/me" with auth => fn(req) req.user
   route GET "/admin" with role("admin") => fn(req) "no"
 }
