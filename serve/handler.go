@@ -734,7 +734,7 @@ func (x *exchange) handle() (vm.Value, error) {
 	if x.body != "" {
 		// body: Type: the body must be one; it reads as the typed value.
 		q := x.request()
-		body, err := q.Body()
+		body, err := q.currentBody()
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -745,7 +745,7 @@ func (x *exchange) handle() (vm.Value, error) {
 			body = optionJSON(body)
 		}
 		if optional && body.IsNil() {
-			q.body = vm.None
+			q.setBody(vm.None)
 		} else {
 			v, msg := x.s.convertParam("body", body, x.body)
 			if msg != "" {
@@ -754,7 +754,7 @@ func (x *exchange) handle() (vm.Value, error) {
 			if optional {
 				v = vm.Some(v)
 			}
-			q.body = v
+			q.setBody(v)
 		}
 	}
 	x.handlerRan = true
@@ -871,7 +871,7 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		}
 		return vm.Str(vs[0]), true, nil
 	}
-	body, err := x.request().Body()
+	body, err := x.request().currentBody()
 	if err != nil {
 		return vm.Nil, false, err // a malformed body: 400
 	}

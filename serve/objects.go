@@ -215,6 +215,29 @@ func (q *reqObject) Body() (vm.Value, error) {
 	return q.body, q.bodyErr
 }
 
+// currentBody is req.body as a handler reads it: what middleware set it
+// to, else the request's. A route's body: type and typed parameters
+// read it, so that they check what the handler gets.
+func (q *reqObject) currentBody() (vm.Value, error) {
+	if q.extra != nil {
+		if v, ok := q.extra.Get("body"); ok {
+			return v, nil
+		}
+	}
+	return q.Body()
+}
+
+// setBody makes v req.body: the typed body, as body: Type made it.
+func (q *reqObject) setBody(v vm.Value) {
+	if q.extra != nil {
+		if _, ok := q.extra.Get("body"); ok {
+			q.extra.Set("body", v)
+			return
+		}
+	}
+	q.body = v
+}
+
 func (q *reqObject) parseBody() (vm.Value, error) {
 	body := q.r.Body
 	if len(bytes.TrimSpace(body)) == 0 {

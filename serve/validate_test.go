@@ -332,3 +332,37 @@ server {
 		t.Errorf("PUT /p with Some(5) = %d %s", r.status, r.body)
 	}
 }
+
+// A route's body: type and its typed parameters read req.body as the
+// handler does: what middleware set it to. They read the request's own
+// body, so that the handler of a body: U route got the middleware's
+// body unchecked (not a U, its name an Int).
+func TestTypedBodyReadsMiddlewaresBody(t *testing.T) {
+	app := startApp(t, `
+type U { name: String }
+server {
+  middleware fn unwrap(req, res) {
+    if req.body != nil and req.body.data != nil { req.body = req.body.data }
+  }
+  fn g(req) { { b: req.body, t: type_of(req.body) } }
+  route POST "/h" => fn(n: Int) { { n: n } }
+  route POST "/b" body: U => g
+}
+`)
+	u := app.urls[""]
+	for _, c := range []struct {
+		path, body string
+		status     int
+		want       string
+	}{
+		{"/h", `{"data":{"n":5}}`, 200, `{"n":5}`},
+		{"/h", `{"n":1,"data":{"n":2}}`, 200, `{"n":2}`},
+		{"/b", `{"data":{"name":"a"}}`, 200, `{"b":{"name":"a"},"t":"U"}`},
+		{"/b", `{"name":"a","data":{"name":5}}`, 400, `name must be a string`},
+		{"/b", `{"name":"a"}`, 200, `{"b":{"name":"a"},"t":"U"}`},
+	} {
+		if r := do(t, "POST", u+c.path, c.body); r.status != c.status || !strings.Contains(r.body, c.want) {
+			t.Errorf("POST %s %s = %d %s, want %d %s", c.path, c.body, r.status, r.body, c.status, c.want)
+		}
+	}
+}
