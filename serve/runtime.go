@@ -10,6 +10,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -278,6 +279,7 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 		rt.Shutdown(context.Background())
 		return nil, err
 	}
+	rt.warnSharedSessionCookies()
 	for _, s := range rt.servers {
 		if err := s.http.Start(); err != nil {
 			rt.Shutdown(context.Background())
@@ -305,6 +307,39 @@ func Start(code *bytecode.Program, opts Options) (*Runtime, error) {
 	}
 	hooks.Wait()
 	return rt, nil
+}
+
+// warnSharedSessionCookies warns of servers whose session cookies have
+// one name and different secrets: a browser sends a host's cookie to
+// each of its ports, so that logging in to one logs out of the other
+// (each takes the other's cookie for a forged one). With one secret
+// they share their sessions, which may be meant.
+func (rt *Runtime) warnSharedSessionCookies() {
+	first := map[string]*Server{}
+	for _, s := range rt.servers {
+		if s.sessions == nil {
+			continue
+		}
+		o, seen := first[s.sessions.name]
+		if !seen {
+			first[s.sessions.name] = s
+			continue
+		}
+		if !bytes.Equal(o.sessions.secret, s.sessions.secret) {
+			rt.log.Warn().Str("cookie", s.sessions.name).Strs("servers", []string{serverLabel(o.desc.Name), serverLabel(s.desc.Name)}).
+				Msg(sharedCookieMsg)
+		}
+	}
+}
+
+const sharedCookieMsg = "two servers name their session cookie alike, with different secrets: a browser sends it to both ports of the host, so that a login to one logs out of the other; give one another cookie_name"
+
+// serverLabel is a server's name as logs give it.
+func serverLabel(name string) string {
+	if name == "" {
+		return "server"
+	}
+	return name
 }
 
 // Servers returns the running servers.

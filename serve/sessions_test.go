@@ -293,3 +293,24 @@ server "b" {
 		}
 	}
 }
+
+// Two servers whose session cookies have one name and different
+// secrets are warned of at start: a browser sends the cookie to both
+// ports, and a login to one logged out of the other without a word.
+// With one secret, or their own cookie names, they are not.
+func TestSharedSessionCookieWarned(t *testing.T) {
+	const msg = sharedCookieMsg
+	for src, want := range map[string]bool{
+		`server "shop" { sessions { secret: "shop-secret-0123456789abcdef" } }
+server "admin" { sessions { secret: "admin-secret-0123456789abcdef" } }`: true,
+		`server "shop" { sessions { secret: "one-secret-0123456789abcdef" } }
+server "admin" { sessions { secret: "one-secret-0123456789abcdef" } }`: false,
+		`server "shop" { sessions { secret: "shop-secret-0123456789abcdef" } }
+server "admin" { sessions { secret: "admin-secret-0123456789abcdef", cookie_name: "__admin" } }`: false,
+	} {
+		app := startApp(t, src)
+		if got := len(logged(app.logs, msg)) > 0; got != want {
+			t.Errorf("%s: warned %v, want %v\n%s", src, got, want, app.logs)
+		}
+	}
+}
