@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -382,4 +383,49 @@ server {
 			t.Errorf("%s: %d %s, Cache-Control %q", name, r.status, r.body, r.header.Get("Cache-Control"))
 		}
 	}
+}
+
+// A block's setting from an Option env (the guide's form for optional
+// configuration) is what it holds: Some(secret) was refused as "a
+// Some (an environment variable that is not set?)", and an api key
+// list's Some("k") as no String; None is nil, as an unset variable.
+func TestAuthSettingsFromOptionEnv(t *testing.T) {
+	getenv := func(o *Options) {
+		o.Getenv = func(k string) (string, bool) {
+			switch k {
+			case "AUTH_SECRET_OPT":
+				return authSecret, true
+			case "API_KEY":
+				return "k-one", true
+			}
+			return "", false
+		}
+	}
+	app := startApp(t, `
+env AUTH_SECRET_OPT: Option<String> = None
+server "jwt" {
+  auth { secret: AUTH_SECRET_OPT }
+  route GET "/me" with auth => fn(req) req.user.sub
+  route GET "/token" => fn() sign_jwt({ sub: "ann" })
+}
+env API_KEY: Option<String> = None
+server "keys" {
+  auth { type: "api_key", keys: [API_KEY] }
+  route GET "/me" with auth => fn(req) req.user.key
+}
+`, getenv)
+	tok := do(t, "GET", app.urls["jwt"]+"/token", "")
+	var s string
+	if err := json.Unmarshal([]byte(tok.body), &s); err != nil {
+		t.Fatalf("token: %s", tok.body)
+	}
+	if r := do(t, "GET", app.urls["jwt"]+"/me", "", "Authorization", "Bearer "+s); r.status != 200 || r.body != `"ann"` {
+		t.Errorf("jwt: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["keys"]+"/me", "", "X-API-Key", "k-one"); r.status != 200 || r.body != `"k-one"` {
+		t.Errorf("api key: %d %s", r.status, r.body)
+	}
+	wantStartErrors(t, "\nroute GET \"/\" => fn() 1\n}", map[string]string{
+		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:3: auth.secret: expected a String, got nil`,
+	})
 }

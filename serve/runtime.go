@@ -955,11 +955,61 @@ func isNextShape(fn vm.Value) bool {
 func blockSettings(kind, at string, v vm.Value) (*vm.Object, error) {
 	switch v.Kind() {
 	case vm.KObject:
-		return v.AsObject(), nil
+		return unwrapOptions(v.AsObject()), nil
 	case vm.KNil:
 		return vm.NewObject(), nil
 	}
 	return nil, fmt.Errorf("%s: %s: expected a block of settings, got %s", at, kind, vm.Repr(v))
+}
+
+// unwrapOptions is a block's settings o with each Option the guide's
+// optional configuration gives (`env API_KEY: Option<String> = None`)
+// taken as what it holds: Some(x) is x, None is nil, in a list too
+// (`keys: [API_KEY]`). A secret set in the environment was refused as
+// "a Some".
+func unwrapOptions(o *vm.Object) *vm.Object {
+	unwrap := func(x vm.Value) (vm.Value, bool) {
+		switch vm.VariantOf(x) {
+		case vm.SomeType:
+			return x.AsObject().Values()[0], true
+		case vm.NoneType:
+			return vm.Nil, true
+		}
+		return x, false
+	}
+	var out *vm.Object
+	for i, k := range o.Keys() {
+		x := o.Values()[i]
+		y, changed := unwrap(x)
+		if x.Kind() == vm.KArray {
+			elems := x.AsArray().Elems
+			var fixed []vm.Value
+			for j, e := range elems {
+				if u, ok := unwrap(e); ok {
+					if fixed == nil {
+						fixed = slices.Clone(elems)
+					}
+					fixed[j] = u
+				}
+			}
+			if fixed != nil {
+				y, changed = vm.NewArray(fixed), true
+			}
+		}
+		if changed && out == nil {
+			out = vm.NewObject()
+			for j, k2 := range o.Keys() {
+				out.Set(k2, o.Values()[j])
+			}
+		}
+		if changed {
+			out.Set(k, y)
+		}
+	}
+	if out == nil {
+		return o
+	}
+	return out
 }
 
 // blockBool reads the Bool setting key of a config block's settings o
