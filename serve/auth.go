@@ -237,8 +237,11 @@ func timesOutOfRange(claims jwt.MapClaims) string {
 		if !ok {
 			continue
 		}
-		if f, err := n.Float64(); err != nil || f > maxClaimTime || f < -62135596800 {
+		switch f, err := n.Float64(); {
+		case err != nil || f > maxClaimTime:
 			return "invalid token: its " + name + " is no time (past the year 9999)"
+		case f < -62135596800:
+			return "invalid token: its " + name + " is no time (before the year 1)"
 		}
 	}
 	return ""

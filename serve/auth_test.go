@@ -325,8 +325,9 @@ func TestAuthRefusesAmbiguousTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ name, tok, want string }{
-		{"nbf past 9999", token(t, authSecret, jwt.MapClaims{"nbf": 1e19}), "its nbf is no time"},
-		{"exp past 9999", token(t, authSecret, jwt.MapClaims{"exp": 9.3e18}), "its exp is no time"},
+		{"nbf past 9999", token(t, authSecret, jwt.MapClaims{"nbf": 1e19}), "its nbf is no time (past the year 9999)"},
+		{"exp past 9999", token(t, authSecret, jwt.MapClaims{"exp": 9.3e18}), "its exp is no time (past the year 9999)"},
+		{"iat before the year 1", token(t, authSecret, jwt.MapClaims{"iat": -1e12}), "its iat is no time (before the year 1)"},
 		{"exp a String", token(t, authSecret, jwt.MapClaims{"exp": "tomorrow"}), "invalid token: its exp is not a number of seconds"},
 		{"another spelling", respelt, "malformed token"},
 		{"crit header", critTok, "critical header parameters"},
