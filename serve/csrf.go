@@ -29,6 +29,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,11 @@ func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string
 	}
 	if secret == nil {
 		if s, ok := getenv(csrfSecretEnv); ok && s != "" {
+			if len(s) < sessionMinSecret {
+				// (as every other secret: a short one can be guessed,
+				// and tokens forged offline)
+				return nil, fmt.Errorf("%s is too short (%d bytes): set it to a random string of at least %d bytes", csrfSecretEnv, len(s), sessionMinSecret)
+			}
 			secret = []byte(s)
 		}
 	}

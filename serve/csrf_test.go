@@ -127,6 +127,12 @@ func TestCSRFTokenLifetimeAndKey(t *testing.T) {
 	if !k2.valid(k1.token()) || r2.valid(r1.token()) || !r1.valid(r1.token()) {
 		t.Error("api_key keys: CSRF_SECRET not shared, or random keys shared")
 	}
+	// A short CSRF_SECRET is refused, as every other secret is: one
+	// byte was taken, and tokens could be forged offline.
+	short := func(k string) (string, bool) { return "x", k == csrfSecretEnv }
+	if _, err := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, short); err == nil || err.Error() != "CSRF_SECRET is too short (1 bytes): set it to a random string of at least 16 bytes" {
+		t.Errorf("a 1-byte CSRF_SECRET: %v", err)
+	}
 }
 
 func noEnv(string) (string, bool) { return "", false }
