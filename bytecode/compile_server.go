@@ -337,6 +337,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			p := joinPath(prefix, st.Prefix)
 			for i, k := range st.MetaKeys {
 				// (they were taken without a word, a misspelt one too)
+				if k == "auth" || k == "role" || k == "roles" {
+					// (a warning left the whole group open to everyone)
+					f.c.errorf(st.MetaPos[i], "routes %s: %s is no option of a group, and its routes would not be protected: write `with auth` (or `with role(\"admin\")`) on each of them, or check in a middleware of the group", shownPath(p), k)
+					continue
+				}
 				if slices.Contains(groupMetaKeys, k) {
 					f.c.warnf(st.MetaPos[i], "routes %s: %s is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)", shownPath(p), k)
 				} else {
