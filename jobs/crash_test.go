@@ -1,11 +1,14 @@
 package jobs_test
 
 import (
+	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"tova/jobs"
 	"tova/jobs/jobstest"
 )
 
@@ -347,5 +350,57 @@ server "w" {
 	}
 	if !strings.Contains(app.logs.String(), "interrupted as the server stopped; handed back to the queue") {
 		t.Errorf("the hand-back was not logged:\n%s", app.logs.String())
+	}
+}
+
+// Replicas that each find a cron tick missing when it fell due (its
+// leader stopped just before, as in a rolling restart) store it once.
+// Each looked for a stored tick, then inserted one, and a tick is
+// unique only while it is queued or running: one replica's insert that
+// came after another's tick had run stored it again (it ran 2 to 4
+// times). Here a replica looks, another stores the tick and it runs,
+// then the first inserts.
+func TestLateTickStoredOnceByManyReplicas(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			app := startApp(t, `
+server "w" {
+  schedule "yearly" cron("0 0 1 1 *") { print("tick") }
+}
+`, be)
+			r := app.Server("w").Runner
+			due := time.Now().Truncate(time.Minute)
+			listed, ran := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			jobs.SetLateTickListed(func() {
+				if calls.Add(1) == 1 {
+					close(listed)
+					<-ran // the other replica's tick runs meanwhile
+				}
+			})
+			t.Cleanup(func() { jobs.SetLateTickListed(nil) })
+			late := make(chan bool)
+			go func() {
+				ok, err := r.StoreLateTick(context.Background(), "yearly", due)
+				if err != nil {
+					t.Error(err)
+				}
+				late <- ok
+			}()
+			<-listed
+			if ok, err := r.StoreLateTick(context.Background(), "yearly", due); !ok || err != nil {
+				t.Fatalf("the other replica's store: %v %v", ok, err)
+			}
+			waitFor(t, 10*time.Second, "the tick's run", func() bool { return len(app.out.Lines("tick")) > 0 })
+			time.Sleep(200 * time.Millisecond) // (its job completes)
+			close(ran)
+			if ok := <-late; ok {
+				t.Error("the first replica stored the tick again after it ran")
+			}
+			time.Sleep(500 * time.Millisecond)
+			if n := len(app.out.Lines("tick")); n != 1 {
+				t.Errorf("the tick ran %d times", n)
+			}
+		})
 	}
 }

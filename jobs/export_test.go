@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"tova/vm"
@@ -23,3 +25,18 @@ func ReadSettings(inst *vm.Instance, opts Options) (SettingsView, error) {
 		FetchCooldown: s.fetchCooldown, FetchPollInterval: s.fetchPollInterval,
 	}, err
 }
+
+// StoreLateTick stores, as a replica that found no leader does, the tick
+// of the schedule named that was due at due.
+func (r *Runner) StoreLateTick(ctx context.Context, schedule string, due time.Time) (bool, error) {
+	for _, tk := range r.ticks {
+		if tk.args.Schedule == schedule {
+			return r.storeLateTick(ctx, tk, due)
+		}
+	}
+	return false, fmt.Errorf("no schedule %q", schedule)
+}
+
+// SetLateTickListed sets the hook storeLateTick calls between its look
+// for a stored tick and its insert.
+func SetLateTickListed(f func()) { lateTickListed = f }

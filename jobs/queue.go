@@ -79,11 +79,14 @@ type eventArgs struct {
 func (eventArgs) Kind() string { return kindEvent }
 
 // scheduleArgs are the arguments of one tick of a schedule. They are the
-// same for every tick, which is what makes the tick unique while one is
-// queued or running.
+// same for every tick the leader stores, which is what makes the tick
+// unique while one is queued or running. A tick stored late (its
+// leader stopped or died) also names when it was due: replicas that
+// each find it missing store it once (lateTickOpts).
 type scheduleArgs struct {
 	Server   string `json:"server"`
 	Schedule string `json:"schedule"`
+	Due      int64  `json:"due,omitempty"` // Unix ms, for a tick stored late
 }
 
 func (scheduleArgs) Kind() string { return kindSchedule }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -478,7 +479,7 @@ func (r *Runner) storeMissedTick(ctx context.Context, tk tickSpec, due time.Time
 	case err != nil && ctx.Err() == nil:
 		r.log.Warn().Err(err).Str("schedule", tk.args.Schedule).Msg("jobs: storing a tick a dead leader missed failed")
 	case stored:
-		r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader died before storing a tick; stored it late")
+		r.log.Warn().Str("schedule", tk.args.Schedule).Time("due", due).Msg("jobs: the queue's leader stopped or died before storing a tick; stored it late")
 	}
 }
 
@@ -537,17 +538,34 @@ func (r *Runner) storeLateTick(ctx context.Context, tk tickSpec, due time.Time) 
 	}
 	for _, j := range recent {
 		var a scheduleArgs
-		if json.Unmarshal(j.EncodedArgs, &a) == nil && a == tk.args && !j.CreatedAt.Before(due.Add(-time.Second)) {
+		if json.Unmarshal(j.EncodedArgs, &a) == nil && a.Server == tk.args.Server && a.Schedule == tk.args.Schedule &&
+			(!j.CreatedAt.Before(due.Add(-time.Second)) || a.Due == due.UnixMilli()) {
 			return false, nil // stored
 		}
 	}
-	res, err := r.q.insert(sctx, tk.args, tk.opts)
+	if lateTickListed != nil {
+		lateTickListed()
+	}
+	// Replicas that each found it missing insert it at once: named by
+	// when it was due, and unique in every state, it is stored once (a
+	// first one that already ran no longer kept a second out).
+	args := tk.args
+	args.Due = due.UnixMilli()
+	opts := *tk.opts
+	opts.UniqueOpts.ByState = append(slices.Clip(opts.UniqueOpts.ByState), rivertype.JobStateCompleted, rivertype.JobStateCancelled,
+		rivertype.JobStateDiscarded, rivertype.JobStateRetryable)
+	res, err := r.q.insert(sctx, args, &opts)
 	if err != nil {
 		return false, err
 	}
 	// (a replica that stored it meanwhile makes it a duplicate)
 	return res == nil || !res.UniqueSkippedAsDuplicate, nil
 }
+
+// lateTickListed, if set, is called by storeLateTick between its look
+// for a stored tick and its insert (a test's way to let another
+// replica's tick run meanwhile).
+var lateTickListed func()
 
 // Stop stops working the queue: running jobs get until ctx ends to
 // finish, then they are cancelled (and retried by the next process that
