@@ -3,6 +3,8 @@ package stdlib
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -690,5 +692,23 @@ func TestSetOfSharedSublists(t *testing.T) {
 	got := e.call(t, "unique", L(a, I(1), a, L(a)))
 	if n := len(got.AsArray().Elems); n != 3 {
 		t.Errorf("unique gave %d values, want 3", n)
+	}
+}
+
+// A stream's batches stop at the thread's cancellation (a job's
+// timeout): each batch is much work, and a loop over a few hundred did
+// not reach the VM's next poll, so that a job ran on past its timeout.
+func TestStreamStopsWhenCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.csv")
+	if err := os.WriteFile(p, []byte("a\n1\n2\n3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnvCtx(t, ctx)
+	s := e.call(t, "stream", S(p), I(1))
+	eq(t, "count(stream) before", e.call(t, "count", s), "3")
+	cancel()
+	if err := e.err(t, "count", e.call(t, "stream", S(p), I(1))); err.Kind != vm.ErrCancelled {
+		t.Errorf("count(stream) on a cancelled thread: %v", err)
 	}
 }

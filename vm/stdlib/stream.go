@@ -98,6 +98,15 @@ func (it *streamIter) Next(t *vm.Thread) (vm.Value, bool, error) {
 	if it.done {
 		return vm.Nil, false, nil
 	}
+	// A batch is as much work as a loop of that many passes: the
+	// thread's deadline (a job's timeout) stops the reading here, as it
+	// would stop the loop. A loop over a hundred batches, with a jump
+	// and a call each, did not reach the VM's next poll, and a job ran
+	// on to its end past its timeout (and was retried after it).
+	if err := t.Poll(it.batch); err != nil {
+		it.done = true
+		return vm.Nil, false, err
+	}
 	rows, eof, err := it.rows.next(t, it.batch, vm.MaxStringBytes, false)
 	if err != nil || eof {
 		it.done = true
