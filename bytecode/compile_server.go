@@ -1269,8 +1269,10 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	case *ast.BoolLit:
 		got = "Bool"
 	case *ast.NilLit:
+		// The reference's form for a variable that may be unset: nil
+		// then, as there (warned of: its type is the environment's).
 		if inner == ty {
-			f.c.errorf(d.Default.Pos(), "env %s: the default is nil, not %s: for a variable that may be unset, declare it %s: Option<%s> (None when unset)", d.Name.Name, inner, d.Name.Name, inner)
+			f.c.warnf(d.Default.Pos(), "env %s: the default is nil, not %s: %s is nil when the variable is unset; declare it %s: Option<%s> = None to say it may be missing", d.Name.Name, inner, d.Name.Name, d.Name.Name, inner)
 		}
 		return
 	}

@@ -774,3 +774,12 @@ func TestFileAnnotation(t *testing.T) {
 		"4:21: warning: File, an uploaded file, annotates a handler's parameter (image: File): the field scan is not checked or converted",
 	})
 }
+
+// A nil default of an env declaration of a plain type is the
+// reference's form for a variable that may be unset (nil then): it
+// works, and is warned of, its type being the environment's.
+func TestEnvNilDefaultWarns(t *testing.T) {
+	expectWarnings(t, "env RETRIES: Int = nil\nenv NAME: Option<String> = nil\nprint(RETRIES, NAME)\n", []string{
+		"1:20: warning: env RETRIES: the default is nil, not Int: RETRIES is nil when the variable is unset; declare it RETRIES: Option<Int> = None to say it may be missing",
+	})
+}
