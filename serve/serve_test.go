@@ -1170,6 +1170,8 @@ server {
   route GET "/cookie/host" => fn() try_it(fn() set_cookie("__Host-t", "x", { secure: true, path: "/" }))
   route GET "/cookie/secure-text" => fn() try_it(fn() set_cookie("__Secure-t", "x", { secure: "false" }))
   route GET "/cookie/twice" => fn() try_it(fn() set_cookie("a", "x", { sameSite: "Lax", same_site: "None" }))
+  route GET "/cookie/big" => fn() try_it(fn() set_cookie("big", "x" * 4093))
+  route GET "/cookie/most" => fn() try_it(fn() set_cookie("big", "x" * 4092))
   route GET "/respond/header" => fn() try_it(fn() respond(201, { id: 1 }, header: { Location: "/u/1" }))
   route GET "/respond-nil" => fn() try_it(fn() respond({ a: 409 }["b"], "x"))
   route GET "/respond-none" => fn() try_it(fn() respond())
@@ -1219,6 +1221,9 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/cookie/host", "accepted"},
 		{"/cookie/secure-text", `TypeError: set_cookie: secure must be true or false, got "false"`},
 		{"/cookie/twice", `ValueError: set_cookie: sameSite and same_site are one option: give one`},
+		// (built without a word, and dropped by browsers)
+		{"/cookie/big", `ValueError: set_cookie: the cookie big is 4097 bytes, name and encoded value, over the 4096 browsers keep: keep less in it (an id, and the rest on the server)`},
+		{"/cookie/most", "accepted"},
 		// (it sent a header named Header)
 		{"/respond/header", `TypeError: respond has no parameter named header (its parameters: status, body, headers)`},
 		{"/respond-nil", `TypeError: respond: status must be an Int, got nil`},
