@@ -447,10 +447,10 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !value.IsNil() && vm.VariantOf(value) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(value)), "+", "%20"))
 	}
-	if n := b.Len() - 1; n > sessionMaxCookie {
+	if n := b.Len(); n > sessionMaxCookie {
 		// (as the session cookie: browsers keep no more of a name and
 		// value, and drop a longer cookie without a word)
-		return vm.Nil, vm.Errorf("ValueError", "set_cookie: the cookie %s is %d bytes, name and encoded value, over the %d browsers keep: keep less in it (an id, and the rest on the server)", name, n, sessionMaxCookie)
+		return vm.Nil, vm.Errorf("ValueError", "set_cookie: the cookie %s is %d bytes (name=value, encoded), over the %d browsers keep: keep less in it (an id, and the rest on the server)", name, n, sessionMaxCookie)
 	}
 	// What the attributes say, for the rules browsers keep (a cookie
 	// breaking one is dropped without a word: refused here instead).

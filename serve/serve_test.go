@@ -1222,7 +1222,7 @@ func TestResponseArgumentsChecked(t *testing.T) {
 		{"/cookie/secure-text", `TypeError: set_cookie: secure must be true or false, got "false"`},
 		{"/cookie/twice", `ValueError: set_cookie: sameSite and same_site are one option: give one`},
 		// (built without a word, and dropped by browsers)
-		{"/cookie/big", `ValueError: set_cookie: the cookie big is 4097 bytes, name and encoded value, over the 4096 browsers keep: keep less in it (an id, and the rest on the server)`},
+		{"/cookie/big", `ValueError: set_cookie: the cookie big is 4097 bytes (name=value, encoded), over the 4096 browsers keep: keep less in it (an id, and the rest on the server)`},
 		{"/cookie/most", "accepted"},
 		// (it sent a header named Header)
 		{"/respond/header", `TypeError: respond has no parameter named header (its parameters: status, body, headers)`},
