@@ -275,6 +275,9 @@ type fstate struct {
 	srv *Server // the server whose Init this is, if any
 	// hasAuth: the server has an auth block, which with auth needs
 	hasAuth bool
+	// apiKeyAuth: that block is an api_key one (a literal type:
+	// "api_key"), whose users have no role
+	apiKeyAuth bool
 	// badPrefix: compiling inside a routes group whose prefix was refused
 	badPrefix bool
 	// group: the routes group being compiled (its whole prefix), nil

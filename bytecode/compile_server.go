@@ -1,6 +1,7 @@
 package bytecode
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path"
@@ -36,10 +37,11 @@ func (c *compiler) compileServers(srcs []Source) {
 	sharedFile := 0
 	byName := map[string]*group{}
 	topAuth := false // a top-level auth { } block, which serve applies to every server
+	var topAuthBlock *ast.ConfigBlock
 	for i, s := range srcs {
 		for _, st := range s.File.Stmts {
 			if cb, ok := st.(*ast.ConfigBlock); ok && cb.Kind == "auth" {
-				topAuth = true
+				topAuth, topAuthBlock = true, cb
 			}
 			if ast.SharedServerDecl(st) {
 				if len(shared) == 0 {
@@ -125,6 +127,7 @@ func (c *compiler) compileServers(srcs []Source) {
 			f.shared[st] = true
 		}
 		f.hasAuth = topAuth || hasAuthBlock(append(slices.Clip(shared), g.stmts...))
+		f.apiKeyAuth = isAPIKeyBlock(cmp.Or(authBlockOf(append(slices.Clip(shared), g.stmts...)), topAuthBlock))
 		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
 		rpcPort(srv, append(slices.Clip(shared), g.stmts...), c.global)
 		f.emit(RETNIL, 0, 0, 0)
@@ -145,6 +148,38 @@ func hasAuthBlock(stmts []ast.Stmt) bool {
 			if hasAuthBlock(st.Body) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// authBlockOf returns the auth { } block among stmts (in routes groups
+// too), or nil.
+func authBlockOf(stmts []ast.Stmt) *ast.ConfigBlock {
+	for _, st := range stmts {
+		switch st := st.(type) {
+		case *ast.ConfigBlock:
+			if st.Kind == "auth" {
+				return st
+			}
+		case *ast.RoutesGroup:
+			if cb := authBlockOf(st.Body); cb != nil {
+				return cb
+			}
+		}
+	}
+	return nil
+}
+
+// isAPIKeyBlock reports whether cb is an auth block that says, as a
+// literal, type: "api_key".
+func isAPIKeyBlock(cb *ast.ConfigBlock) bool {
+	if cb == nil {
+		return false
+	}
+	for _, e := range cb.Entries {
+		if lit, ok := e.Value.(*ast.StringLit); ok && e.Key == "type" && lit.Value == "api_key" {
+			return true
 		}
 	}
 	return false
@@ -329,6 +364,8 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				}
 				if name, at := authGuard(g); name != "" && !f.hasAuth {
 					f.c.errorf(at, "route %s %s: with %s needs an auth { } block on the server (type: \"jwt\" or \"api_key\"); without one the route would not be protected", st.Method, shownPath(p), name)
+				} else if name == "role" && f.apiKeyAuth {
+					f.c.errorf(at, "route %s %s: with role(...) needs a jwt auth block: an api_key block's req.user is { key }, which has no role, so the route would refuse every request (check the key in a guard of your own instead)", st.Method, shownPath(p))
 				}
 				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
 			}

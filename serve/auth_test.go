@@ -160,7 +160,8 @@ func TestAuthAPIKey(t *testing.T) {
 server {
   auth { type: "api_key", header: "X-Key", keys: "k-one, k-two" |> split(",") }
   route GET "/me" with auth => fn(req) req.user
-  route GET "/admin" with role("admin") => fn(req) "no"
+  route GET "/admin" with only_admin => fn(req) "no"
+  fn only_admin(req) { role("admin")(req) }
 }
 `)
 	u := app.urls[""]
