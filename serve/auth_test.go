@@ -271,6 +271,34 @@ server "own" {
 	}
 }
 
+// with role(...) on a server whose auth block is an api_key one does
+// not compile: its req.user is { key }, with no role, and the route
+// refused every request. The top level's block counts, unless the
+// server has one of its own.
+func TestRoleWithAPIKeyBlockRefused(t *testing.T) {
+	for src, want := range map[string]string{
+		"server {\n  auth { type: \"api_key\", keys: [\"k1\"] }\n  route GET \"/admin\" with role(\"admin\") => fn(req) \"x\"\n}\n":                                                        "3:27: route GET /admin: with role(...) needs a jwt auth block",
+		"auth { type: \"api_key\", keys: [\"k1\"] }\nserver {\n  route GET \"/admin\" with role(\"admin\") => fn(req) \"x\"\n}\n":                                                          "3:27: route GET /admin: with role(...) needs a jwt auth block",
+		"auth { type: \"api_key\", keys: [\"k1\"] }\nserver {\n  auth { secret: \"0123456789abcdef0123456789abcdef\" }\n  route GET \"/admin\" with role(\"admin\") => fn(req) \"x\"\n}\n": "",
+	} {
+		_, err := driver.CompileFile("s.tova", []byte(src))
+		var got string
+		var list diag.List
+		if errors.As(err, &list) {
+			for _, e := range list {
+				if !strings.HasPrefix(e.Msg, "warning:") {
+					got = fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg)
+				}
+			}
+		} else if err != nil {
+			t.Fatalf("compile: %v", err)
+		}
+		if want == "" && got != "" || want != "" && !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q, want %q", src, got, want)
+		}
+	}
+}
+
 // An auth block at the top level is every server's: with auth needs no
 // block of the server's own, and the route is protected.
 func TestAuthTopLevelBlock(t *testing.T) {
