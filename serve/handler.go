@@ -690,6 +690,12 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 		if v.Kind() == vm.KBool && !v.AsBool() {
 			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
 		}
+		switch vm.VariantOf(v) {
+		case vm.ErrType, vm.NoneType:
+			// A check's failure in the language's words: it let the
+			// request through, as any value but false did.
+			return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+		}
 	}
 	return x.handle()
 }

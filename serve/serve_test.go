@@ -3352,3 +3352,36 @@ server {
 		}
 	}
 }
+
+// A guard that answers Err(...) or None refuses the request (403), as
+// false does: a check that failed in the language's own words let the
+// request through. Ok, Some, nil and true let it on.
+func TestGuardRefusesErrAndNone(t *testing.T) {
+	app := startApp(t, `
+fn must_be_admin(req, res) {
+  if req.headers["x-admin"] == "yes" { Ok(true) } else { Err("admins only") }
+}
+fn maybe_user(req, res) {
+  if req.headers["x-user"] != nil { Some(req.headers["x-user"]) } else { None }
+}
+server {
+  route GET "/admin" with must_be_admin => fn(req) "admin"
+  route GET "/user" with maybe_user => fn(req) "user"
+}
+`)
+	u := app.urls[""]
+	for _, c := range []struct {
+		path   string
+		hdr    []string
+		status int
+	}{
+		{"/admin", nil, 403},
+		{"/admin", []string{"X-Admin", "yes"}, 200},
+		{"/user", nil, 403},
+		{"/user", []string{"X-User", "ann"}, 200},
+	} {
+		if r := do(t, "GET", u+c.path, "", c.hdr...); r.status != c.status {
+			t.Errorf("GET %s %v: %d %s, want %d", c.path, c.hdr, r.status, r.body, c.status)
+		}
+	}
+}
