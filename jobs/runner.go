@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,12 +146,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	// file is not to be mistaken for the program's own database.
 	where := "jobs queue in PostgreSQL"
 	if set.pgURL == "" {
-		// (with the path in full: a relative one is the program's
-		// directory's, not the working directory's)
 		where = "jobs queue " + set.sqlitePath
-		if abs, err := filepath.Abs(set.sqlitePath); err == nil && abs != set.sqlitePath {
-			where += " (" + abs + ")"
-		}
 		if set.fileFromBlock {
 			where = "jobs.database: " + where // (serve says where the block is)
 		}
@@ -228,9 +224,19 @@ func queueError(where string, err error) error {
 	if strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") {
 		return fmt.Errorf("%s: %w (another process held the file locked for 10 s)", where, err)
 	}
-	if sqlitefile.IsCannotOpen(err) {
-		// As the store says it for a db block's file, without the
-		// driver's text for SQLITE_CANTOPEN, "out of memory (14)".
+	var pathErr *fs.PathError
+	if sqlitefile.IsCannotOpen(err) || errors.As(err, &pathErr) {
+		// As the store says it for a db block's file, with the path in
+		// full (a relative one is the program's directory's, not the
+		// working directory's), and without the driver's text for
+		// SQLITE_CANTOPEN, "out of memory (14)".
+		file := where[strings.Index(where, "jobs queue ")+len("jobs queue "):]
+		if abs, aerr := filepath.Abs(file); aerr == nil && abs != file {
+			where += " (" + abs + ")"
+		}
+		if pathErr != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 		return fmt.Errorf("%s: %s", where, sqlitefile.CannotOpen)
 	}
 	return fmt.Errorf("%s: %w", where, err)
