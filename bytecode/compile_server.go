@@ -489,7 +489,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			p := joinPath(prefix, own)
 			f.checkRoutePath(st.PosV, "websocket", p, own, routepath.Check)
 			slot := f.evalToSlot(obj, "websocket "+p)
-			f.c.warnf(st.PosV, "websocket %s: this runtime does not serve WebSockets yet: the block has no effect (an upgrade to %s answers 404)", shownPath(p), shownPath(p))
+			f.c.warnf(st.PosV, "websocket %s: this runtime does not serve WebSockets yet: the block has no effect (an upgrade request to %s is answered as any request is: 404, or by a GET route of that path)", shownPath(p), shownPath(p))
 			srv.Routes = append(srv.Routes, Route{Kind: "websocket", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.SSEDecl:
 			p := joinPath(prefix, st.Path)

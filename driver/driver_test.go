@@ -723,7 +723,7 @@ func TestSharedGroupDeclarationsAreNotTheServers(t *testing.T) {
 // warned of when compiled, not only in serve's log.
 func TestRealtimeBlocksWarn(t *testing.T) {
 	expectWarnings(t, "server {\n  routes \"/rt\" {\n    websocket \"/ws\" {\n      on_message fn(ws, msg) { ws.send(msg) }\n    }\n    sse \"/events\" fn(send, close) { close() }\n  }\n}\n", []string{
-		"3:5: warning: websocket /rt/ws: this runtime does not serve WebSockets yet: the block has no effect (an upgrade to /rt/ws answers 404)",
+		"3:5: warning: websocket /rt/ws: this runtime does not serve WebSockets yet: the block has no effect (an upgrade request to /rt/ws is answered as any request is: 404, or by a GET route of that path)",
 		"6:5: warning: sse /rt/events: this runtime does not serve server-sent events yet: the block has no effect (GET /rt/events answers 404)",
 	})
 }
