@@ -1042,6 +1042,13 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		}
 	}
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
+		if v.Kind() == vm.KString && strings.HasPrefix(strings.TrimSpace(v.AsString()), "{") {
+			// From a query string, its JSON text (?f={"a":1}), as
+			// /openapi.json describes it
+			if o, err := stdlib.ParseJSONFiniteString(v.AsString()); err == nil {
+				v = o
+			}
+		}
 		return s.convertRecord(name, v, ti, ftypes)
 	}
 	if vs := s.rt.prog.VariantsNamed(typ); vs != nil {

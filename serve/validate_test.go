@@ -3,6 +3,7 @@ package serve
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -364,5 +365,39 @@ server {
 		if r := do(t, "POST", u+c.path, c.body); r.status != c.status || !strings.Contains(r.body, c.want) {
 			t.Errorf("POST %s %s = %d %s, want %d %s", c.path, c.body, r.status, r.body, c.status, c.want)
 		}
+	}
+}
+
+// A record parameter of a GET route reads its JSON text from the query
+// (?f={"name":"a","age":3}), and /openapi.json describes it so (content
+// application/json): it described a query parameter with a schema,
+// whose every form Swagger UI sends answered 400.
+func TestRecordQueryParameterAsJSON(t *testing.T) {
+	app := startApp(t, `
+type Filter { name: String, age: Int }
+server {
+  fn search(f: Filter) { str(f) }
+  route GET "/search" => search
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/search?f="+url.QueryEscape(`{"name":"a","age":3}`), ""); r.status != 200 || r.body != `"Filter(name: \"a\", age: 3)"` {
+		t.Errorf("JSON in the query: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/search?f="+url.QueryEscape(`{"name":"a"}`), ""); r.status != 400 || !strings.Contains(r.body, "f.age is required") {
+		t.Errorf("JSON without a field: %d %s", r.status, r.body)
+	}
+	r := do(t, "GET", u+"/openapi.json", "")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ps := doc.Paths["/search"]["get"].Parameters
+	if len(ps) != 1 || ps[0]["schema"] != nil || ps[0]["content"] == nil {
+		t.Errorf("parameters: %v", ps)
 	}
 }
