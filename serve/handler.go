@@ -936,8 +936,21 @@ func blank(s string) bool {
 // type typ counts as none: for Int, Float, Bool, Date, Duration and Size
 // (maybe in Option<…>), which no empty text is; a String may be empty.
 func emptyIsMissing(typ string) bool {
-	switch strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">") {
-	case "Int", "Float", "Bool", "Date", "Duration", "Size":
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
+		typ = strings.TrimSuffix(inner, ">")
+	}
+	switch typ {
+	case "Int", "Float", "Bool", "Date", "Duration", "Size", "Number":
+		return true
+	}
+	if members, ok := vm.TypeArgs(typ, "|"); ok {
+		// a union of such types (Int | Float; Nil | Int): none takes
+		// an empty text either
+		for _, m := range members {
+			if m != "Nil" && !emptyIsMissing(m) {
+				return false
+			}
+		}
 		return true
 	}
 	return false

@@ -94,6 +94,7 @@ server {
   route GET "/inline" => fn(n: Int | Float) { "{n} {type_of(n)}" }
   route GET "/alias" => fn(n: Num) { "{n} {type_of(n)}" }
   route GET "/maybe" => fn(n: Nil | Int) { "{n} {type_of(n)}" }
+  route GET "/default" => fn(n: Int | Float = 10) { "{n} {type_of(n)}" }
   route POST "/body" body: Rec => fn(req) { "{req.body.n} {type_of(req.body.n)}" }
 }
 `)
@@ -103,6 +104,7 @@ server {
 		{"GET", "/inline?n=2.5", "", `"2.5 Float"`},
 		{"GET", "/alias?n=7", "", `"7 Int"`},
 		{"GET", "/maybe?n=7", "", `"7 Int"`},
+		{"GET", "/default?n=", "", `"10 Int"`},
 		{"POST", "/body", `{"n": 2.5}`, `"2.5 Float"`},
 	} {
 		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
@@ -114,6 +116,8 @@ server {
 		{"GET", "/alias?n=abc", "", "n must be Int or Float"},
 		{"POST", "/body", `{"n": [1]}`, "n must be Int or Float"},
 		{"GET", "/maybe?n=abc", "", "n must be Nil or Int"},
+		// an empty value is none, as for n: Int (it was "must be Int or Float")
+		{"GET", "/inline?n=", "", "n is required"},
 	} {
 		if r := do(t, c.method, u+c.path, c.body); r.status != 400 || !strings.Contains(r.body, c.want) {
 			t.Errorf("%s %s %s = %d %s, want 400 %q", c.method, c.path, c.body, r.status, r.body, c.want)
