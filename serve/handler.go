@@ -1339,11 +1339,11 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			}
 		}
 		return vm.Nil, "must be a boolean"
-	case "String":
-		if v.Kind() == vm.KString {
-			return v, ""
+	case "String", "List", "Object":
+		if want := kindParams[typ]; v.Kind() != want.kind {
+			return vm.Nil, want.msg
 		}
-		return vm.Nil, "must be a string"
+		return v, ""
 	case "Date":
 		// ISO 8601 text (as a Date serialises) or, from JSON, Unix
 		// milliseconds: what Date.new takes.
@@ -1386,20 +1386,21 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			return f, ""
 		}
 		return vm.Nil, "must be a number"
-	case "List":
-		if v.Kind() == vm.KArray {
-			return v, ""
-		}
-		return vm.Nil, "must be a list"
-	case "Object":
-		if v.Kind() == vm.KObject {
-			return v, ""
-		}
-		return vm.Nil, "must be an object"
 	case "Function":
 		return vm.Nil, "must be a function, which a request cannot send"
 	}
 	return v, ""
+}
+
+// kindParams are the parameter types a value of one kind passes as it
+// is, and what the message says of any other.
+var kindParams = map[string]struct {
+	kind vm.Kind
+	msg  string
+}{
+	"String": {vm.KString, "must be a string"},
+	"List":   {vm.KArray, "must be a list"},
+	"Object": {vm.KObject, "must be an object"},
 }
 
 // decimalNumber reports whether s is a decimal number: an optional sign,
