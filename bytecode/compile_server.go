@@ -126,31 +126,15 @@ func (c *compiler) compileServers(srcs []Source) {
 		for _, st := range shared {
 			f.shared[st] = true
 		}
-		f.hasAuth = topAuth || hasAuthBlock(append(slices.Clip(shared), g.stmts...))
-		f.apiKeyAuth = isAPIKeyBlock(cmp.Or(authBlockOf(append(slices.Clip(shared), g.stmts...)), topAuthBlock))
-		f.serverBody(append(slices.Clip(shared), g.stmts...), "")
-		rpcPort(srv, append(slices.Clip(shared), g.stmts...), c.global)
+		body := append(slices.Clip(shared), g.stmts...)
+		own := authBlockOf(body)
+		f.hasAuth = topAuth || own != nil
+		f.apiKeyAuth = isAPIKeyBlock(cmp.Or(own, topAuthBlock))
+		f.serverBody(body, "")
+		rpcPort(srv, body, c.global)
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
 	}
-}
-
-// hasAuthBlock reports whether a server's statements (its routes
-// groups' too) declare an auth block.
-func hasAuthBlock(stmts []ast.Stmt) bool {
-	for _, st := range stmts {
-		switch st := st.(type) {
-		case *ast.ConfigBlock:
-			if st.Kind == "auth" {
-				return true
-			}
-		case *ast.RoutesGroup:
-			if hasAuthBlock(st.Body) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // authBlockOf returns the auth { } block among stmts (in routes groups
