@@ -989,13 +989,8 @@ func optionJSON(v vm.Value) vm.Value {
 	}
 	o := v.AsObject()
 	if o.Type != nil {
-		switch vm.VariantOf(v) {
-		case vm.NoneType:
-			return vm.Nil
-		case vm.SomeType:
-			return o.Values()[0]
-		}
-		return v
+		x, _ := vm.OptionValue(v)
+		return x
 	}
 	if o.Len() != 1 {
 		return v
@@ -1176,12 +1171,7 @@ func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.Ty
 	o := vm.NewObject()
 	for _, f := range ti.Fields {
 		fv, _ := x.AsObject().Get(f)
-		switch vm.VariantOf(fv) {
-		case vm.NoneType:
-			fv = vm.Nil
-		case vm.SomeType:
-			fv = fv.AsObject().Values()[0]
-		}
+		fv, _ = vm.OptionValue(fv)
 		o.Set(f, fv)
 	}
 	return s.convertRecord(name, vm.ObjectValue(o), ti, ftypes)

@@ -440,10 +440,7 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	var b strings.Builder
 	b.WriteString(name)
 	b.WriteByte('=')
-	value := args[1]
-	if vm.VariantOf(value) == vm.SomeType {
-		value = value.AsObject().Values()[0] // Some("x") is "x", as None is none
-	}
+	value, _ := vm.OptionValue(args[1])                       // Some("x") is "x", None is nil
 	if !value.IsNil() && vm.VariantOf(value) != vm.NoneType { // nil, None: an empty value (`s=`), as text(nil) is an empty body
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(vm.ToString(value)), "+", "%20"))
 	}
@@ -469,12 +466,7 @@ func builtinSetCookie(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		get := func(keys ...string) (vm.Value, bool) {
 			for _, k := range keys {
 				v, ok := o.Get(k)
-				switch vm.VariantOf(v) {
-				case vm.SomeType:
-					v = v.AsObject().Values()[0] // (an Option setting)
-				case vm.NoneType:
-					v = vm.Nil // (no setting: Domain=None was sent)
-				}
+				v, _ = vm.OptionValue(v) // (an Option setting; None is none: Domain=None was sent)
 				if ok && !v.IsNil() {
 					return v, true
 				}

@@ -968,24 +968,15 @@ func blockSettings(kind, at string, v vm.Value) (*vm.Object, error) {
 // (`keys: [API_KEY]`). A secret set in the environment was refused as
 // "a Some".
 func unwrapOptions(o *vm.Object) *vm.Object {
-	unwrap := func(x vm.Value) (vm.Value, bool) {
-		switch vm.VariantOf(x) {
-		case vm.SomeType:
-			return x.AsObject().Values()[0], true
-		case vm.NoneType:
-			return vm.Nil, true
-		}
-		return x, false
-	}
 	var out *vm.Object
 	for i, k := range o.Keys() {
 		x := o.Values()[i]
-		y, changed := unwrap(x)
+		y, changed := vm.OptionValue(x)
 		if x.Kind() == vm.KArray {
 			elems := x.AsArray().Elems
 			var fixed []vm.Value
 			for j, e := range elems {
-				if u, ok := unwrap(e); ok {
+				if u, ok := vm.OptionValue(e); ok {
 					if fixed == nil {
 						fixed = slices.Clone(elems)
 					}

@@ -565,6 +565,18 @@ func Some(v Value) Value { return ObjectValue(SomeType.New([]Value{v})) }
 // None is the None value.
 var None = ObjectValue(NoneType.Singleton)
 
+// OptionValue returns what an Option holds: x for Some(x), nil for
+// None; ok is false for any other value, which it returns as it is.
+func OptionValue(v Value) (x Value, ok bool) {
+	switch VariantOf(v) {
+	case SomeType:
+		return v.AsObject().Values()[0], true
+	case NoneType:
+		return Nil, true
+	}
+	return v, false
+}
+
 // VariantOf returns the TypeInfo of a record or variant value, or nil.
 func VariantOf(v Value) *TypeInfo {
 	if v.k != KObject {
