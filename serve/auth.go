@@ -409,12 +409,17 @@ func (q *reqObject) identify() {
 		return
 	}
 	if user, why := q.auth.authenticate(q.r); why == "" {
-		q.authed = true
-		if q.extra == nil {
-			q.extra = vm.NewObject()
-		}
-		q.extra.Set("user", user)
+		q.setUser(user)
 	}
+}
+
+// setUser makes user, whom the auth block let in, req.user.
+func (q *reqObject) setUser(user vm.Value) {
+	q.authed = true
+	if q.extra == nil {
+		q.extra = vm.NewObject()
+	}
+	q.extra.Set("user", user)
 }
 
 // login runs the server's auth block on q once: nil if it passed (and
@@ -430,11 +435,7 @@ func login(q *reqObject, what string) (vm.Value, error) {
 	if why != "" {
 		return q.auth.unauthorized(q.id, why), nil
 	}
-	q.authed = true
-	if q.extra == nil {
-		q.extra = vm.NewObject()
-	}
-	q.extra.Set("user", user)
+	q.setUser(user)
 	return vm.Nil, nil
 }
 
