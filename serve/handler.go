@@ -709,20 +709,25 @@ func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
 		called = true
 		return x.guarded(rest)
 	}))
-	if err != nil || v.Kind() != vm.KBool {
+	if err != nil || called {
+		// the handler ran: what the guard returns is the answer
 		return v, err
 	}
+	switch vm.VariantOf(v) {
+	case vm.ErrType, vm.NoneType:
+		// refused in the language's words, as from a (req, res) guard
+		return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
+	}
 	switch {
-	case called:
-		// the handler ran: what the guard returns is the answer
+	case v.Kind() != vm.KBool:
+		// not a check's answer: the guard's own response value
+		return v, nil
 	case !v.AsBool():
 		// false refuses, whatever the guard's shape
 		return vm.Nil, &httpError{status: 403, code: "FORBIDDEN", message: "Forbidden"}
-	default:
-		// true lets the request through, as from a (req, res) guard
-		return x.guarded(rest)
 	}
-	return v, err
+	// true lets the request through, as from a (req, res) guard
+	return x.guarded(rest)
 }
 
 // takesNext reports whether guard g is a function whose second

@@ -3364,9 +3364,21 @@ fn must_be_admin(req, res) {
 fn maybe_user(req, res) {
   if req.headers["x-user"] != nil { Some(req.headers["x-user"]) } else { None }
 }
+fn only_admin(req, next) {
+  if req.headers["x-admin"] != "yes" { return Err("admins only") }
+  next(req)
+}
+fn need_key(req, next) {
+  if req.headers["x-key"] == nil { return None }
+  next(req)
+}
+fn handler_err(req, next) { next(req) }
 server {
   route GET "/admin" with must_be_admin => fn(req) "admin"
   route GET "/user" with maybe_user => fn(req) "user"
+  route GET "/next-admin" with only_admin => fn(req) "admin"
+  route GET "/next-key" with need_key => fn(req) "key"
+  route GET "/next-err" with handler_err => fn(req) Err("the handler's")
 }
 `)
 	u := app.urls[""]
@@ -3379,6 +3391,13 @@ server {
 		{"/admin", []string{"X-Admin", "yes"}, 200},
 		{"/user", nil, 403},
 		{"/user", []string{"X-User", "ann"}, 200},
+		// the (req, next) shape, not calling next
+		{"/next-admin", nil, 403},
+		{"/next-admin", []string{"X-Admin", "yes"}, 200},
+		{"/next-key", nil, 403},
+		{"/next-key", []string{"X-Key", "k"}, 200},
+		// next called: the handler's Err is its answer, not a refusal
+		{"/next-err", nil, 200},
 	} {
 		if r := do(t, "GET", u+c.path, "", c.hdr...); r.status != c.status {
 			t.Errorf("GET %s %v: %d %s, want %d", c.path, c.hdr, r.status, r.body, c.status)
