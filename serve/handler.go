@@ -1055,14 +1055,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		}
 	}
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
-		if v.Kind() == vm.KString && strings.HasPrefix(strings.TrimSpace(v.AsString()), "{") {
-			// From a query string, its JSON text (?f={"a":1}), as
-			// /openapi.json describes it
-			if o, err := stdlib.ParseJSONFiniteString(v.AsString()); err == nil {
-				v = o
-			}
-		}
-		return s.convertRecord(name, v, ti, ftypes)
+		return s.convertRecord(name, queryJSON(v), ti, ftypes)
 	}
 	if vs := s.rt.prog.VariantsNamed(typ); vs != nil {
 		// (of every type of the name: which server's the parameter's
@@ -1335,6 +1328,9 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		}
 		return vm.Nil, "must be a boolean"
 	case "String", "List", "Object":
+		if typ == "Object" {
+			v = queryJSON(v)
+		}
 		if want := kindParams[typ]; v.Kind() != want.kind {
 			return vm.Nil, want.msg
 		}
@@ -1385,6 +1381,18 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		return vm.Nil, "must be a function, which a request cannot send"
 	}
 	return v, ""
+}
+
+// queryJSON is the object a record or Object parameter given in a
+// query string holds: its JSON text (?f={"a":1}), as /openapi.json
+// describes it. Any other value is v.
+func queryJSON(v vm.Value) vm.Value {
+	if v.Kind() == vm.KString && strings.HasPrefix(strings.TrimSpace(v.AsString()), "{") {
+		if o, err := stdlib.ParseJSONFiniteString(v.AsString()); err == nil {
+			return o
+		}
+	}
+	return v
 }
 
 // kindParams are the parameter types a value of one kind passes as it

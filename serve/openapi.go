@@ -252,8 +252,9 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 			multipart = multipart || takesFiles(typ)
 			if queryMethod && !takesFiles(typ) {
 				q := map[string]any{"name": name, "in": "query", "schema": b.schema(typ)}
-				if ti, _ := b.prog.RecordType(strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")); ti != nil {
-					// A record in the query is its JSON text (?f={"a":1}),
+				inner := strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+				if ti, _ := b.prog.RecordType(inner); ti != nil || inner == "Object" {
+					// A record or an Object in the query is its JSON text (?f={"a":1}),
 					// which the runtime reads: no form of it the
 					// default style gives (?a=1) could supply it.
 					delete(q, "schema")

@@ -381,10 +381,18 @@ func TestRecordQueryParameterAsJSON(t *testing.T) {
 type Filter { name: String, age: Int }
 server {
   fn search(f: Filter) { str(f) }
+  fn anything(o: Object) { o }
   route GET "/search" => search
+  route GET "/any" => anything
 }
 `)
 	u := app.urls[""]
+	if r := do(t, "GET", u+"/any?o="+url.QueryEscape(`{"name":"a"}`), ""); r.status != 200 || r.body != `{"name":"a"}` {
+		t.Errorf("an Object's JSON in the query: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/any?o=a", ""); r.status != 400 || !strings.Contains(r.body, "o must be an object") {
+		t.Errorf("an Object's text that is not JSON: %d %s", r.status, r.body)
+	}
 	if r := do(t, "GET", u+"/search?f="+url.QueryEscape(`{"name":"a","age":3}`), ""); r.status != 200 || r.body != `"Filter(name: \"a\", age: 3)"` {
 		t.Errorf("JSON in the query: %d %s", r.status, r.body)
 	}
@@ -400,8 +408,10 @@ server {
 	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
 		t.Fatal(err)
 	}
-	ps := doc.Paths["/search"]["get"].Parameters
-	if len(ps) != 1 || ps[0]["schema"] != nil || ps[0]["content"] == nil {
-		t.Errorf("parameters: %v", ps)
+	for _, path := range []string{"/search", "/any"} {
+		ps := doc.Paths[path]["get"].Parameters
+		if len(ps) != 1 || ps[0]["schema"] != nil || ps[0]["content"] == nil {
+			t.Errorf("%s: parameters: %v", path, ps)
+		}
 	}
 }
