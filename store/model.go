@@ -122,6 +122,13 @@ func (m *Model) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.Nil, false, nil
 }
 
+// maxIdentifier is the longest table or column name a model may have:
+// PostgreSQL cuts longer names to 63 bytes (NAMEDATALEN-1), so that
+// such a table would be made under a name its next start does not find,
+// and two long names alike in their first 63 bytes would be one. The
+// program is to run on both engines: SQLite refuses them too.
+const maxIdentifier = 63
+
 // newModel builds a model from the spec the compiler emits for a model
 // declaration: { name, fields: [{ name, type, default, has_default }],
 // options: { table, timestamps, ... }, types, records }. The fields'
@@ -185,6 +192,9 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 			if _, dup := m.index[name]; dup {
 				return bad("model %s: field %s is declared twice", m.name, name)
 			}
+			if len(name) > maxIdentifier {
+				return bad("model %s: field %s is %d bytes long, and PostgreSQL keeps only the first %d of a column's name; shorten it", m.name, name, len(name), maxIdentifier)
+			}
 			if other, ok := folded[strings.ToLower(name)]; ok {
 				// SQLite's column names ignore case: the table could not
 				// be made there, and the program is to run on both.
@@ -225,6 +235,9 @@ func newModel(prog *vm.Program, spec vm.Value) (*Model, error) {
 		names[i] = c.name
 	}
 	m.rowShape = vm.ShapeOf(names)
+	if len(m.table) > maxIdentifier {
+		return bad("model %s: its table %s is %d bytes long, and PostgreSQL keeps only the first %d of a table's name; name a shorter one with table:", m.name, m.table, len(m.table), maxIdentifier)
+	}
 	m.tableSQL = quoteIdent(m.table)
 	m.methods = map[string]vm.Value{}
 	for _, name := range methodNames {
@@ -337,7 +350,12 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			return nil, err
 		case legacy:
 			tb.kinds[i], tb.legacy[i] = kindJSON, true
-		case !d.compatible(c.kind, class):
+		case !d.compatible(c.kind, class),
+			c.kind == kindTime && strings.EqualFold(strings.TrimSpace(typ), d.columnType(kindString)):
+			// (SQLite keeps a Date as text, and takes a TEXT column
+			// another tool made for one; but a VARCHAR column is the
+			// one a String field's, whose text was never a Date's, as
+			// PostgreSQL's types tell.)
 			problems = append(problems, "field "+c.name+" is declared "+c.typ+" but the column has type "+strings.ToUpper(typ))
 		case c.kind == kindBool && class == classInt:
 			// SQLite's 0/1: a column of other numbers is no Bool's (a
