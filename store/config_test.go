@@ -211,7 +211,7 @@ func TestOrderTermJSON(t *testing.T) {
 		{postgresDialect, kindString, `"tags" COLLATE "C" DESC NULLS LAST`},
 		{sqliteDialect, kindJSON, `"tags" DESC NULLS LAST`},
 	} {
-		if got := c.d.orderTerm("tags", c.k, true); got != c.want {
+		if got := c.d.orderTerm("tags", c.k, true, false); got != c.want {
 			t.Errorf("%s %v: %s, want %s", c.d.name, c.k, got, c.want)
 		}
 	}

@@ -280,9 +280,17 @@ func (d *dialect) compatible(k fieldKind, c columnClass) bool {
 // orderTerm is one ORDER BY term with the same NULL placement and
 // (for text) the same bytewise collation on both engines: nil sorts
 // first ascending, last descending, as SQLite does by default.
-func (d *dialect) orderTerm(col string, k fieldKind, desc bool) string {
+func (d *dialect) orderTerm(col string, k fieldKind, desc, number bool) string {
 	s := quoteIdent(col)
 	switch {
+	case number && k == kindJSON:
+		// a Duration's or a Size's JSON number: by its value, not its
+		// text ("10000" sorted before "9")
+		if d.pg() {
+			s = "(" + s + "::text)::numeric"
+		} else {
+			s = "CAST(" + s + " AS NUMERIC)"
+		}
 	case k == kindString && d.pg():
 		s += ` COLLATE "C"`
 	case k == kindTime && !d.pg():

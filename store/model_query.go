@@ -558,7 +558,11 @@ func (m *Model) orderBy(tb *table, method string, v vm.Value) (string, error) {
 		if b.Len() > len(" ORDER BY ") {
 			b.WriteString(", ")
 		}
-		b.WriteString(tb.db.d.orderTerm(term, tb.kinds[ci], desc))
+		ft := m.cols[ci].ftype
+		if ft.kind == tOption && ft.elem != nil {
+			ft = ft.elem
+		}
+		b.WriteString(tb.db.d.orderTerm(term, tb.kinds[ci], desc, ft.kind == tDuration || ft.kind == tSize))
 		hasID = hasID || term == "id"
 	}
 	if !hasID {

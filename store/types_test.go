@@ -107,3 +107,23 @@ func TestServerDeclaredTypes(t *testing.T) {
 		})
 	}
 }
+
+// A Duration or Size field orders by its value: they are stored as JSON
+// numbers in a text column, which ordered by text ("10000" before "9").
+func TestOrderByDurationAndSize(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		got := d.run(t, "app.tova", []byte(`model K { d: Duration, z: Option<Size> }
+K.create({ d: 200.milliseconds, z: 200.bytes })
+K.create({ d: 1500.milliseconds, z: 1500.bytes })
+K.create({ d: 10.seconds, z: 10.kilobytes })
+K.create({ d: 9.milliseconds, z: 9.bytes })
+K.create({ d: 1.5.milliseconds, z: nil })
+print(K.all(order: "d") |> map(fn(r) r.d))
+print(K.all(order: "-z") |> map(fn(r) r.z))
+`))
+		if want := "[1ms500us, 9ms, 200ms, 1s500ms, 10s]\n[10KB, 1500B, 200B, 9B, nil]\n"; got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
+		}
+	}
+}
