@@ -400,16 +400,32 @@ func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 }
 
 // identify sets req.user when q's credentials pass the server's auth
-// block, and refuses nothing: a rate limit's key function, which runs
-// before the route's guards, may count by the token's subject
-// (`key: fn(req) req.user?.sub ?? req.ip`). A later `with auth` does not
-// check them again.
-func (q *reqObject) identify() {
+// block, and refuses nothing, for the time of a rate limit's key
+// function, which runs before middleware and the route's guards: it may
+// count by the token's subject (`key: fn(req) req.user?.sub ?? req.ip`).
+// undo takes req.user back, so that a rate limit changes nothing of
+// what middleware, guards and handlers see: `with auth` checks the
+// credentials after middleware, as without one (its users are not those
+// a middleware may have put in req.user, whatever role they claim).
+func (q *reqObject) identify() (undo func()) {
 	if q.auth == nil || q.authed {
-		return
+		return func() {}
 	}
-	if user, why := q.auth.authenticate(q.r); why == "" {
-		q.setUser(user)
+	user, why := q.auth.authenticate(q.r)
+	if why != "" {
+		return func() {}
+	}
+	if q.extra == nil {
+		q.extra = vm.NewObject()
+	}
+	old, had := q.extra.Get("user")
+	q.extra.Set("user", user)
+	return func() {
+		if had {
+			q.extra.Set("user", old)
+		} else {
+			q.extra.Delete("user")
+		}
 	}
 }
 

@@ -263,8 +263,9 @@ func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 	key := x.s.proxies.clientIP(x.current())
 	if !l.key.IsNil() {
 		req := x.reqValue()
-		x.req.identify()
+		undo := x.req.identify()
 		v, err := x.th.Call(l.key, req)
+		undo()
 		if err != nil {
 			return vm.Nil, &failedIn{"rate_limit key", err}
 		}

@@ -156,6 +156,49 @@ server {
 	}
 }
 
+// The key function's req.user is its own: a rate limit changes nothing
+// of what middleware, guards and handlers see. With one, `with auth` and
+// `with role` took a req.user a middleware had put there for the
+// token's claims (a "user" token passed role("admin")), and a public
+// route saw the claims where it saw nil without one.
+func TestRateLimitKeyLeavesAuthAlone(t *testing.T) {
+	for _, limit := range []string{"", `rate_limit { requests: 100, window: 1.minute, key: fn(req) req.user?.sub ?? req.ip }`} {
+		app := startApp(t, `
+server {
+  auth { secret: "auth-secret-0123456789abcdef", csrf: false }
+  `+limit+`
+  middleware fn profile(req, res) {
+    if req.headers["x-as"] != nil { req.user = { sub: "as-" + req.headers["x-as"], role: "admin" } }
+  }
+  route POST "/login" => fn(name: String) { { token: sign_jwt({ sub: name, role: "user" }, { expires_in: 1.hour }) } }
+  route GET "/me" with auth => fn(req) { { user: req.user.sub } }
+  route GET "/admin" with role("admin") => fn(req) { { user: req.user.sub } }
+  route GET "/open" => fn(req) { { user: req.user?.sub } }
+}
+`)
+		u := app.urls[""]
+		r := do(t, "POST", u+"/login", `{"name":"ann"}`, "Content-Type", "application/json")
+		var v struct{ Token string }
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
+			t.Fatalf("login: %d %s", r.status, r.body)
+		}
+		bearer := "Bearer " + v.Token
+		var got []string
+		for _, c := range []struct{ path, as string }{{"/me", "mallory"}, {"/admin", "mallory"}, {"/admin", ""}, {"/open", ""}} {
+			hdrs := []string{"Authorization", bearer}
+			if c.as != "" {
+				hdrs = append(hdrs, "X-As", c.as)
+			}
+			r := do(t, "GET", u+c.path, "", hdrs...)
+			got = append(got, fmt.Sprint(c.path, ":", r.status, ":", r.body))
+		}
+		want := `/me:200:{"user":"ann"} /admin:403:{"error":{"code":"FORBIDDEN"`
+		if g := strings.Join(got, " "); !strings.HasPrefix(g, want) || !strings.HasSuffix(g, `/open:200:{"user":null}`) || strings.Count(g, ":403:") != 2 {
+			t.Errorf("%q:\ngot  %s\nwant %s… /admin:403… /open:200:{\"user\":null}", limit, g, want)
+		}
+	}
+}
+
 // A key function that fails fails the request (500 with its request
 // id, on_error answering), as a middleware's failure does, logged as
 // the key function's.
