@@ -207,6 +207,11 @@ func (f *fstate) stmtValue(st ast.Stmt, s sink) {
 		f.release(saved)
 		return
 	}
+	if w, ok := st.(*ast.With); ok {
+		f.setPos(w.PosV)
+		f.withStmt(w, s)
+		return
+	}
 	f.stmt(st)
 	f.sinkNil(s)
 }
@@ -330,7 +335,7 @@ func (f *fstate) stmt(st ast.Stmt) {
 		// handled by blockStmts; a defer as the last statement runs at once
 		f.block(st.Body, -1)
 	case *ast.With:
-		f.withStmt(st)
+		f.withStmt(st, discard)
 	case *ast.Throw:
 		r := f.operand(st.X)
 		f.setPos(st.PosV)
@@ -986,7 +991,9 @@ func (f *fstate) loopBody(st *ast.For, ran int) {
 
 // withStmt compiles `with X as name { body }`: name holds X's value
 // in body, and st.Close (__dispose(name)) runs however body is left.
-func (f *fstate) withStmt(st *ast.With) {
+// The body's value goes to s: a with block that ends a function is its
+// value, as an if or a try is.
+func (f *fstate) withStmt(st *ast.With, s sink) {
 	saved, mark := f.top, len(f.decls)
 	r := f.alloc(1)
 	f.exprTo(st.X, r)
@@ -996,7 +1003,7 @@ func (f *fstate) withStmt(st *ast.With) {
 		f.store(b, r)
 	}
 	f.setPos(st.PosV)
-	f.tryFinally(func(s sink) { f.blockTo(st.Body, s) }, st.Close, discard)
+	f.tryFinally(func(s sink) { f.blockTo(st.Body, s) }, st.Close, s)
 	f.release(saved)
 	for _, d := range f.decls[mark:] {
 		delete(f.regOf, d)
