@@ -210,7 +210,7 @@ func (s *Server) readPeers() error {
 		if first, again := set[c.Name]; again {
 			return fmt.Errorf("%s: discover %q declared again (first at %s)", at, c.Name, first.at)
 		}
-		ps, err := readDiscover(s.log, c.Name, at, s.inst.Globals[c.Slot])
+		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]))
 		if err != nil {
 			return err
 		}

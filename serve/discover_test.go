@@ -757,3 +757,55 @@ server "worker" {
 		t.Errorf("GET /big/3 after three answers over the limit = %d %s, want 3 (the breaker closed)", r.status, r.body)
 	}
 }
+
+// Every setting takes an Option env's value as what it holds, at any
+// depth (the guide's optional configuration): a discover block's
+// circuit_breaker.failure_threshold, max_body, the db block's pool
+// refused Some(x); `port P` of a None is as if no port were given.
+func TestSettingsFromOptionEnv(t *testing.T) {
+	app := startApp(t, `
+env TH: Option<Int> = None
+env LIMIT: Option<Int> = None
+env POOL: Option<Int> = None
+db { database: "app.db", pool: POOL }
+model Note { text: String }
+server "api" {
+  max_body LIMIT
+  discover "worker" {
+    circuit_breaker: { failure_threshold: TH, reset_timeout: 1.minute, half_open_requests: 1 }
+  }
+  route POST "/notes" => fn(text: String) Note.create({ text }).id
+  route GET "/call" => fn() { try { worker.boom() } catch e { e.message } }
+}
+server "worker" {
+  fn boom() { throw "down" }
+}
+`, func(o *Options) {
+		o.Dir = t.TempDir()
+		o.Getenv = func(k string) (string, bool) {
+			v, ok := map[string]string{"TH": "1", "LIMIT": "100", "POOL": "3"}[k]
+			return v, ok
+		}
+	})
+	api := app.urls["api"]
+	if r := do(t, "POST", api+"/notes", `{"text":"a"}`, "Content-Type", "application/json"); r.status != 200 || r.body != "1" {
+		t.Errorf("a small body: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", api+"/notes", `{"text":"`+strings.Repeat("a", 100)+`"}`, "Content-Type", "application/json"); r.status != 413 {
+		t.Errorf("a body over max_body: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", api+"/call", ""); !strings.Contains(r.body, "500") {
+		t.Errorf("call 1: %s", r.body)
+	}
+	if r := do(t, "GET", api+"/call", ""); r.body != `"circuit breaker open for worker"` {
+		t.Errorf("call 2, past failure_threshold 1: %s", r.body)
+	}
+	for _, env := range []string{"", "8123"} {
+		app := startApp(t, "env P: Option<Int> = None\nserver {\n  port P\n  route GET \"/\" => fn() 1\n}", func(o *Options) {
+			o.Getenv = func(k string) (string, bool) { return env, k == "P" && env != "" }
+		})
+		if r := do(t, "GET", app.urls[""]+"/", ""); r.body != "1" {
+			t.Errorf("port P, P=%q: %d %s", env, r.status, r.body)
+		}
+	}
+}

@@ -522,8 +522,9 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	port := defaultPort
 	from := "by its place: a server without `port` gets 3000, 3001, ..."
-	if d.Port >= 0 {
-		v := inst.Globals[d.Port]
+	if d.Port >= 0 && vm.VariantOf(inst.Globals[d.Port]) != vm.NoneType {
+		// (`port P` of an Option env that is None: as if none were given)
+		v, _ := vm.OptionValue(inst.Globals[d.Port])
 		if v.Kind() != vm.KInt || v.AsInt() < 0 || v.AsInt() > 65535 {
 			shown := vm.Repr(v)
 			switch v.Kind() {
@@ -777,6 +778,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 // was given already in the same place (the program's top level, or the
 // server's blocks): a second one is an error, as a second port is.
 func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]string) error {
+	v = vm.WithoutOptions(v) // (an Option env's value is what it holds)
 	switch kind {
 	case "max_body":
 		n, err := byteSize(v)
@@ -955,52 +957,11 @@ func isNextShape(fn vm.Value) bool {
 func blockSettings(kind, at string, v vm.Value) (*vm.Object, error) {
 	switch v.Kind() {
 	case vm.KObject:
-		return unwrapOptions(v.AsObject()), nil
+		return v.AsObject(), nil
 	case vm.KNil:
 		return vm.NewObject(), nil
 	}
 	return nil, fmt.Errorf("%s: %s: expected a block of settings, got %s", at, kind, vm.Repr(v))
-}
-
-// unwrapOptions is a block's settings o with each Option the guide's
-// optional configuration gives (`env API_KEY: Option<String> = None`)
-// taken as what it holds: Some(x) is x, None is nil, in a list too
-// (`keys: [API_KEY]`). A secret set in the environment was refused as
-// "a Some".
-func unwrapOptions(o *vm.Object) *vm.Object {
-	var out *vm.Object
-	for i, k := range o.Keys() {
-		x := o.Values()[i]
-		y, changed := vm.OptionValue(x)
-		if x.Kind() == vm.KArray {
-			elems := x.AsArray().Elems
-			var fixed []vm.Value
-			for j, e := range elems {
-				if u, ok := vm.OptionValue(e); ok {
-					if fixed == nil {
-						fixed = slices.Clone(elems)
-					}
-					fixed[j] = u
-				}
-			}
-			if fixed != nil {
-				y, changed = vm.NewArray(fixed), true
-			}
-		}
-		if changed && out == nil {
-			out = vm.NewObject()
-			for j, k2 := range o.Keys() {
-				out.Set(k2, o.Values()[j])
-			}
-		}
-		if changed {
-			out.Set(k, y)
-		}
-	}
-	if out == nil {
-		return o
-	}
-	return out
 }
 
 // blockBool reads the Bool setting key of a config block's settings o

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -575,6 +576,59 @@ func OptionValue(v Value) (x Value, ok bool) {
 		return Nil, true
 	}
 	return v, false
+}
+
+// WithoutOptions returns v with every Option in it taken as what it
+// holds (Some(x) is x, None nil), at any depth of its plain objects and
+// lists (records and other variants are left as they are), copying what
+// changes: a config block's settings, given by the guide's optional
+// configuration (`env API_KEY: Option<String> = None`).
+func WithoutOptions(v Value) Value { return withoutOptions(v, 0) }
+
+func withoutOptions(v Value, depth int) Value {
+	if depth > 64 {
+		return v // (a cycle, or nesting no config has)
+	}
+	if x, ok := OptionValue(v); ok {
+		return withoutOptions(x, depth+1)
+	}
+	switch v.k {
+	case KArray:
+		elems := v.AsArray().Elems
+		var fixed []Value
+		for i, e := range elems {
+			if u := withoutOptions(e, depth+1); u != e {
+				if fixed == nil {
+					fixed = slices.Clone(elems)
+				}
+				fixed[i] = u
+			}
+		}
+		if fixed != nil {
+			return NewArray(fixed)
+		}
+	case KObject:
+		o := v.AsObject()
+		if o.Type != nil {
+			return v
+		}
+		var out *Object
+		for i, x := range o.Values() {
+			if u := withoutOptions(x, depth+1); u != x {
+				if out == nil {
+					out = NewObject()
+					for j, k := range o.Keys() {
+						out.Set(k, o.Values()[j])
+					}
+				}
+				out.Set(o.Keys()[i], u)
+			}
+		}
+		if out != nil {
+			return ObjectValue(out)
+		}
+	}
+	return v
 }
 
 // VariantOf returns the TypeInfo of a record or variant value, or nil.

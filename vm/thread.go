@@ -197,18 +197,19 @@ func (in *Instance) ServiceOrInit(key any, mk func() any) any {
 // ConfigBlocks returns the values of the program's configuration blocks
 // of the given kind visible to this instance: top-level ones (evaluated
 // by main) and, when the instance runs a server, that server's own.
-// Values are nil until the code that evaluates them has run.
+// Values are nil until the code that evaluates them has run. An Option
+// in a block is what it holds (see WithoutOptions).
 func (in *Instance) ConfigBlocks(kind string) []Value {
 	var out []Value
 	for _, c := range in.Prog.Code.Configs {
 		if c.Kind == kind {
-			out = append(out, in.Globals[c.Slot])
+			out = append(out, WithoutOptions(in.Globals[c.Slot]))
 		}
 	}
 	if in.Server != nil {
 		for _, c := range in.Server.Configs {
 			if c.Kind == kind {
-				out = append(out, in.Globals[c.Slot])
+				out = append(out, WithoutOptions(in.Globals[c.Slot]))
 			}
 		}
 	}
