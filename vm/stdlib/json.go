@@ -149,9 +149,16 @@ func replaced(t *vm.Thread, r vm.Value, v vm.Value) (vm.Value, error) {
 		}
 		switch v.Kind() {
 		case vm.KArray:
-			in := v.AsArray().Elems
-			out := make([]vm.Value, len(in))
-			for i, e := range in {
+			// (as JavaScript's: the elements the list has when it
+			// begins, each read at its turn, which a replacer that
+			// changes the list may have moved or removed)
+			a := v.AsArray()
+			out := make([]vm.Value, len(a.Elems))
+			for i := range out {
+				e := vm.Nil
+				if i < len(a.Elems) {
+					e = a.Elems[i]
+				}
 				c, err := walk(strconv.Itoa(i), e, depth+1)
 				if err != nil {
 					return vm.Nil, err
@@ -167,12 +174,14 @@ func replaced(t *vm.Thread, r vm.Value, v vm.Value) (vm.Value, error) {
 				// its fields; Some(x) is { value: x }, Err(e) { error: e })
 				out.Set("__tag", vm.Str(ti.Tag))
 			}
-			vals := o.Values()
-			for i, k := range o.Keys() {
+			// (the keys it has when it begins, each value read at its
+			// turn: a key the replacer removed reads as nil)
+			for _, k := range slices.Clone(o.Keys()) {
 				if keep != nil && !slices.Contains(keep, k) {
 					continue
 				}
-				c, err := walk(k, vals[i], depth+1)
+				x, _ := o.Get(k)
+				c, err := walk(k, x, depth+1)
 				if err != nil {
 					return vm.Nil, err
 				}

@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -277,12 +278,19 @@ func bMapValues(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	c := newCaller(t, fn)
 	out := vm.NewObject()
-	for i, k := range o.Keys() {
+	// The keys the object has when it begins, each value read at its
+	// turn (a key a callback removed before its turn is skipped, as a
+	// JavaScript for-in does; one it added is not walked).
+	for _, k := range slices.Clone(o.Keys()) {
+		x, ok := o.Get(k)
+		if !ok {
+			continue
+		}
 		var v vm.Value
 		if c.index {
-			v, err = c.call2(o.Slot(i), vm.Str(k))
+			v, err = c.call2(x, vm.Str(k))
 		} else {
-			v, err = c.call1(o.Slot(i))
+			v, err = c.call1(x)
 		}
 		if err != nil {
 			return vm.Nil, err
