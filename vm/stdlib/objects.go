@@ -47,6 +47,26 @@ type Keyed interface {
 	Keys(t *vm.Thread) ([]string, error)
 }
 
+// keyedObject is argument i as an object: an object, or a Keyed host
+// (req.headers) as an object of its keys and values, made for the
+// builtins that read one (merge, pick, omit, map_values).
+func keyedObject(t *vm.Thread, fname string, args []vm.Value, i int) (*vm.Object, error) {
+	if v := arg(args, i); v.Kind() == vm.KHost {
+		if _, ok := v.AsHost().(Keyed); ok {
+			keys, vals, err := keyedEntries(t, fname, []vm.Value{v})
+			if err != nil {
+				return nil, err
+			}
+			o := vm.NewObject()
+			for j, k := range keys {
+				o.Set(k, vals[j])
+			}
+			return o, nil
+		}
+	}
+	return object(fname, args, i)
+}
+
 // keyedEntries returns the keys and values of an object or Keyed host.
 func keyedEntries(t *vm.Thread, fname string, args []vm.Value) ([]string, []vm.Value, error) {
 	v := arg(args, 0)
@@ -136,7 +156,7 @@ func bMerge(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		switch a.Kind() {
 		case vm.KNil:
 		case vm.KObject, vm.KHost:
-			o, err := object("merge", []vm.Value{a}, 0)
+			o, err := keyedObject(t, "merge", []vm.Value{a}, 0)
 			if err != nil {
 				return vm.Nil, err
 			}
@@ -206,7 +226,7 @@ func bGet(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func pickOmit(t *vm.Thread, fname string, args []vm.Value, keep bool) (vm.Value, error) {
-	o, err := object(fname, args, 0)
+	o, err := keyedObject(t, fname, args, 0)
 	if err != nil {
 		return vm.Nil, err
 	}
@@ -268,7 +288,7 @@ func bFromEntries(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bMapValues(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	o, err := object("map_values", args, 0)
+	o, err := keyedObject(t, "map_values", args, 0)
 	if err != nil {
 		return vm.Nil, err
 	}

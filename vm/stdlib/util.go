@@ -252,13 +252,27 @@ func (c *caller) call1(x vm.Value) (vm.Value, error) {
 	return c.callN(1)
 }
 
+// keyedSeq reports whether seq is walked as an object is: an object, or
+// a host value of keys (req.headers), whose elements are [key, value]
+// pairs.
+func keyedSeq(seq vm.Value) bool {
+	switch seq.Kind() {
+	case vm.KObject:
+		return true
+	case vm.KHost:
+		_, ok := seq.AsHost().(Keyed)
+		return ok
+	}
+	return false
+}
+
 // over notes the sequence the callback is called over: over an object,
 // whose elements are [key, value] pairs, a callback of two parameters
 // gets the key and the value, as `for k, v in obj` binds them, rather
 // than the pair and its index.
 func (c *caller) over(seq vm.Value) *caller {
 	c.seq = seq
-	c.kv = c.index && seq.Kind() == vm.KObject
+	c.kv = c.index && keyedSeq(seq)
 	if c.kv && c.fn.Kind() == vm.KFunc {
 		// A first parameter that takes the pair apart (fn([k, v], i),
 		// compiled with the name _) or that ignores it (_) keeps the
