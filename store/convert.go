@@ -36,8 +36,14 @@ func (d *dialect) timeParam(t time.Time) any {
 	return t.Format(isoLayout)
 }
 
-// parseTime reads an ISO 8601 date or date-time string.
+// parseTime reads an ISO 8601 date or date-time string: what a Date
+// parameter takes (stdlib.ParseDate: minutes without seconds, offsets
+// without a colon, a lower-case t and z), or the text SQLite's own
+// functions write ("2026-12-04 23:00:00").
 func parseTime(s string) (time.Time, bool) {
+	if t, ok := stdlib.ParseDate(s); ok {
+		return t, true
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true

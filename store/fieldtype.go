@@ -556,6 +556,12 @@ func dateOf(v vm.Value) (time.Time, bool) {
 		return parseTime(v.AsString())
 	case vm.KInt:
 		return time.UnixMilli(v.AsInt()), true
+	case vm.KFloat:
+		// (JSON's one kind of number: whole milliseconds, a fraction
+		// of one dropped, as Date.new drops it)
+		if f := v.AsFloat(); math.Abs(f) < 1<<53 {
+			return time.UnixMilli(int64(f)), true
+		}
 	case vm.KHost:
 		if dt, ok := v.AsHost().(*stdlib.Date); ok {
 			return dt.T, true

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"tova/vm"
 	"tova/vm/stdlib"
@@ -323,7 +324,27 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 				*params = append(*params, p)
 				in = append(in, "$"+strconv.Itoa(len(*params)))
 			}
-			b.WriteString(quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")")
+			cond := quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")"
+			if s, ok := p.(string); ok && c.kind == kindTime && !tb.legacy[ci] && len(s) == len(isoLayout) {
+				// A time another tool wrote finer than the millisecond
+				// (…:00.123456Z) reads as its millisecond: a filter on
+				// what it read finds it.
+				*params = append(*params, s[:len(s)-1]+"[0-9]*Z")
+				cond = "(" + cond + " OR " + quoteIdent(c.name) + " GLOB $" + strconv.Itoa(len(*params)) + ")"
+			}
+			b.WriteString(cond)
+		case c.kind == kindTime:
+			// PostgreSQL: the instants of the millisecond, as a time
+			// finer than one (now(), another tool's) reads as its
+			// millisecond
+			if tm, ok := p.(time.Time); ok {
+				*params = append(*params, tm, tm.Add(time.Millisecond))
+				n := len(*params)
+				b.WriteString("(" + quoteIdent(c.name) + " >= $" + strconv.Itoa(n-1) + " AND " + quoteIdent(c.name) + " < $" + strconv.Itoa(n) + ")")
+				break
+			}
+			*params = append(*params, p)
+			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
 		case c.kind == kindJSON:
 			*params = append(*params, p)
 			b.WriteString(tb.db.d.jsonEqual(quoteIdent(c.name), "$"+strconv.Itoa(len(*params))))

@@ -127,3 +127,35 @@ print(K.all(order: "-z") |> map(fn(r) r.z))
 		}
 	}
 }
+
+// A time another tool wrote finer than the millisecond (PostgreSQL's
+// now(), a raw insert) reads as its millisecond, and a filter on what
+// was read finds it (it found nothing); a Date field takes the ISO text
+// a Date parameter takes (minutes without seconds, an offset without a
+// colon, a lower-case t and z) and epoch milliseconds as a Float.
+func TestDateFiltersAndForms(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		got := d.run(t, "app.tova", []byte(`model Ev { name: String, at: Date }
+Ev.create({ name: "own", at: "2024-06-15T10:30:00.123Z" })
+db.run("INSERT INTO evs (name, at) VALUES ($1, $2)", "other", "2024-06-15T10:30:00.123456Z")
+r = Ev.first({ name: "other" })
+print(r.at, Ev.where({ at: r.at }) |> map(.name))
+print(Ev.where({ at: "2024-06-15T10:30:00.124Z" }) |> len)
+for v in ["2024-06-15T10:30", "2024-06-15T10:30Z", "2024-06-15T10:30:00+0530", "2024-06-15t10:30:00z", 1718447400000.5] {
+  print(Ev.create({ name: "form", at: v }).at)
+}
+`))
+		want := `2024-06-15T10:30:00.123Z ["own", "other"]
+0
+2024-06-15T10:30:00.000Z
+2024-06-15T10:30:00.000Z
+2024-06-15T05:00:00.000Z
+2024-06-15T10:30:00.000Z
+2024-06-15T10:30:00.000Z
+`
+		if got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
+		}
+	}
+}
