@@ -227,6 +227,14 @@ func (p *parser) binary(prec int) ast.Expr {
 			return x
 		}
 		pos := p.tok.Pos
+		if t := p.peek(1); (op == "+" || op == "-") && t.Kind == p.tok.Kind && t.Pos == p.tok.End {
+			// x++ / x-- would take the next line as the operand of
+			// a unary + or - (x + +next): a statement ends there.
+			switch p.peek(2).Kind {
+			case token.NEWLINE, token.EOF, token.SEMI, token.RBRACE, token.RPAREN, token.RBRACK:
+				p.failAt(pos, t.End, "'%s%s' is not a Tova operator: write x %s= 1", op, op, op)
+			}
+		}
 		p.next()
 		p.skipNewlines()
 		y := p.binary(prec + 1)
