@@ -227,19 +227,28 @@ func (p *parser) binary(prec int) ast.Expr {
 			return x
 		}
 		pos := p.tok.Pos
-		if t := p.peek(1); (op == "+" || op == "-") && t.Kind == p.tok.Kind && t.Pos == p.tok.End {
-			// x++ / x-- would take the next line as the operand of
-			// a unary + or - (x + +next): a statement ends there.
-			switch p.peek(2).Kind {
-			case token.NEWLINE, token.EOF, token.SEMI, token.RBRACE, token.RPAREN, token.RBRACK:
-				p.failAt(pos, t.End, "'%s%s' is not a Tova operator: write x %s= 1", op, op, op)
-			}
+		// x++ (concatenation) and x-- (minus a negation) ending a
+		// statement would take the next line as their operand.
+		if p.at(token.CONCAT) && lineEnd(p.peek(1).Kind) {
+			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write x += 1")
+		}
+		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && lineEnd(p.peek(2).Kind) {
+			p.failAt(pos, t.End, "'--' is not a Tova operator: write x -= 1")
 		}
 		p.next()
 		p.skipNewlines()
 		y := p.binary(prec + 1)
 		x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
 	}
+}
+
+// lineEnd reports whether a token of kind k ends an expression's line.
+func lineEnd(k token.Kind) bool {
+	switch k {
+	case token.NEWLINE, token.EOF, token.SEMI, token.RBRACE, token.RPAREN, token.RBRACK:
+		return true
+	}
+	return false
 }
 
 // nextLineKind returns the kind of the first token after the newlines.
