@@ -1279,16 +1279,8 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 		f.c.errorf(d.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
 		return
 	}
-	got := ""
+	got := literalType(d.Default)
 	switch d.Default.(type) {
-	case *ast.StringLit:
-		got = "String"
-	case *ast.IntLit:
-		got = "Int"
-	case *ast.FloatLit:
-		got = "Float"
-	case *ast.BoolLit:
-		got = "Bool"
 	case *ast.NilLit:
 		// The reference's form for a variable that may be unset: nil
 		// then, as there (warned of: its type is the environment's).
@@ -1300,6 +1292,22 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	if got != "" && got != inner && !(inner == "Float" && got == "Int") {
 		f.c.errorf(d.Default.Pos(), "env %s: the default is %s, not %s", d.Name.Name, got, inner)
 	}
+}
+
+// literalType is the type of a String, Int, Float or Bool literal, ""
+// for any other expression.
+func literalType(e ast.Expr) string {
+	switch e.(type) {
+	case *ast.StringLit:
+		return "String"
+	case *ast.IntLit:
+		return "Int"
+	case *ast.FloatLit:
+		return "Float"
+	case *ast.BoolLit:
+		return "Bool"
+	}
+	return ""
 }
 
 // modelDecl binds a model name to the value of __model(spec): the store
@@ -1387,6 +1395,12 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 				pos = st.PosV
 			}
 			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
+		}
+		if got, want := literalType(fl.Default), strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(typText, "Option<"), ">"), "?"); got != "" && got != want &&
+			slices.Contains([]string{"String", "Int", "Float", "Bool"}, want) && !(want == "Float" && got == "Int") {
+			// Each create relying on it would fail (a TypeError at the
+			// call, a 500 in a route), as an env's would at start.
+			f.c.errorf(fl.Default.Pos(), "model %s: the default of %s is %s, not %s", st.Name.Name, fl.Name, got, want)
 		}
 		var def ast.Expr = &ast.NilLit{PosV: fl.PosV}
 		if fl.Default != nil {
