@@ -39,8 +39,11 @@ import (
 //     first one's answer (a replay runs no middleware and no guard);
 //   - only 2xx answers are kept: after a failure (an error, a 4xx, the
 //     deadline) the key is free again, and a retry runs;
-//   - the answer's Set-Cookie lines are not replayed (a session cookie
-//     from then would undo what came since).
+//   - the answer's Set-Cookie lines are not replayed (a cookie from then
+//     would undo what came since), but its session cookie's: the key is
+//     bound to the session cookie the request came with, so that a
+//     replay goes to a client whose session is still the one before it
+//     (a checkout's emptied cart is emptied for it too).
 const (
 	idempotencyHeader   = "Idempotency-Key"
 	idempotencyReplayed = "X-Idempotent-Replayed"
@@ -180,7 +183,7 @@ func (c *idemClaim) settle(resp *netio.Response) {
 		c.release()
 		return
 	}
-	kept := keepResponse(resp)
+	kept := keepResponse(resp, c.d.cookie)
 	d := c.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -299,12 +302,17 @@ func validIdempotencyKey(k string) bool {
 
 // keepResponse copies what a replay sends of resp, in memory of its own
 // (the handler's answer lives in blocks the server recycles): status,
-// content type, headers but Set-Cookie (and X-Idempotent-Replayed, which
-// the replay sets), and body.
-func keepResponse(resp *netio.Response) *netio.Response {
+// content type, headers but Set-Cookie other than the session cookie's
+// (and X-Idempotent-Replayed, which the replay sets), and body.
+func keepResponse(resp *netio.Response, session string) *netio.Response {
 	k := &netio.Response{Status: resp.Status, ContentType: strings.Clone(resp.ContentType), Body: bytes.Clone(resp.Body)}
 	for _, h := range resp.Headers {
-		if !strings.EqualFold(h.Name, "Set-Cookie") && !strings.EqualFold(h.Name, idempotencyReplayed) {
+		if strings.EqualFold(h.Name, "Set-Cookie") {
+			if name, _, _ := strings.Cut(h.Value, "="); session == "" || strings.TrimSpace(name) != session {
+				continue
+			}
+		}
+		if !strings.EqualFold(h.Name, idempotencyReplayed) {
 			k.Headers = append(k.Headers, netio.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)})
 		}
 	}

@@ -353,3 +353,61 @@ server {
 		t.Errorf("retry with other headers = %d %s", r.status, r.body)
 	}
 }
+
+// A replay carries the session cookie the first answer set: the key is
+// bound to the session cookie the request came with, so that a replay
+// goes to a client still holding the session from before (a checkout
+// that emptied the cart: the replay's client kept its full cart, and
+// could order again). Other cookies are still not replayed.
+func TestIdempotencyReplaysTheSessionCookie(t *testing.T) {
+	app := startApp(t, `
+server {
+  sessions { secret: "a-very-long-session-secret-for-tests", max_age: 1.hour }
+  var orders = 0
+  route POST "/cart" => fn(req, item: String) { req.session.set("cart", [item]); { cart: [item] } }
+  route GET "/cart" => fn(req) { { cart: req.session.get("cart") ?? [] } }
+  route POST "/checkout" => fn(req) {
+    cart = req.session.get("cart") ?? []
+    if len(cart) == 0 { return respond(400, { error: "cart is empty" }) }
+    orders += 1
+    req.session.delete("cart")
+    with_headers(respond(201, { order: orders, items: cart }), { "Set-Cookie": set_cookie("last", "{orders}") })
+  }
+}
+`)
+	u := app.urls[""]
+	sid := func(r reply) string { // the session's Set-Cookie line
+		for _, c := range r.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "__sid=") {
+				return c
+			}
+		}
+		return ""
+	}
+	r := do(t, "POST", u+"/cart", `{"item":"last-one"}`, "Content-Type", "application/json")
+	before, _, _ := strings.Cut(strings.TrimPrefix(sid(r), "__sid="), ";")
+	if r.status != 200 || before == "" {
+		t.Fatalf("cart: %d %v", r.status, r.header)
+	}
+	first := do(t, "POST", u+"/checkout", "", "Cookie", "__sid="+before, "Idempotency-Key", "k1")
+	if first.status != 201 || sid(first) == "" {
+		t.Fatalf("checkout: %d %s %v", first.status, first.body, first.header)
+	}
+	// The answer is lost: the client retries with the cookie it has.
+	again := do(t, "POST", u+"/checkout", "", "Cookie", "__sid="+before, "Idempotency-Key", "k1")
+	if again.status != 201 || again.header.Get(idempotencyReplayed) != "true" || again.body != first.body {
+		t.Fatalf("retry: %d %s %v", again.status, again.body, again.header)
+	}
+	if sid(again) != sid(first) {
+		t.Errorf("the replay's session cookie %q, want the first answer's %q", sid(again), sid(first))
+	}
+	for _, c := range again.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "last=") {
+			t.Errorf("a replay carries another cookie: %s", c)
+		}
+	}
+	after, _, _ := strings.Cut(strings.TrimPrefix(sid(again), "__sid="), ";")
+	if cart := do(t, "GET", u+"/cart", "", "Cookie", "__sid="+after); cart.body != `{"cart":[]}` {
+		t.Errorf("the cart after the replay: %s", cart.body)
+	}
+}
