@@ -37,8 +37,11 @@ import (
 //     method, path and query, content type and body: another request
 //     with the same key answers 422 IDEMPOTENCY_KEY_REUSED, never the
 //     first one's answer (a replay runs no middleware and no guard);
-//   - only 2xx answers are kept: after a failure (an error, a 4xx, the
-//     deadline) the key is free again, and a retry runs;
+//   - 2xx and 5xx answers are kept (a failure or the deadline after the
+//     chain began: what the handler did before it stays, so that a retry
+//     running it again would do it twice, as Stripe's keys keep them);
+//     after a 4xx (the request refused: a parameter, a guard) the key
+//     is free again, and a retry runs;
 //   - the answer's Set-Cookie lines are not replayed (a cookie from then
 //     would undo what came since), but its session cookie's: the key is
 //     bound to the session cookie the request came with, so that a
@@ -173,13 +176,13 @@ func keyReused(id string) *netio.Response {
 }
 
 // settle ends the claim with the handler's answer resp: kept if it is a
-// 2xx the store can replay, else the key is free again.
+// 2xx or a 5xx the store can replay, else the key is free again.
 func (c *idemClaim) settle(resp *netio.Response) {
 	status := resp.Status
 	if status == 0 {
 		status = 200
 	}
-	if status < 200 || status > 299 || resp.Failure != nil || resp.Stream != nil || len(resp.Body) > idempotencyMaxBody {
+	if status < 200 || status > 299 && status < 500 || resp.Stream != nil || len(resp.Body) > idempotencyMaxBody {
 		c.release()
 		return
 	}

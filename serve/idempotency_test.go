@@ -157,8 +157,10 @@ func TestIdempotencyKeyReplays(t *testing.T) {
 	}
 }
 
-// Only a 2xx is kept: after a failure the key is free, and the retry
-// runs. A request whose key's first request still runs gets 409.
+// A 5xx is kept as a 2xx is: what the handler did before it failed
+// stays, and a retry running it again would do it twice (it ran: the
+// key was free after a 500). A 4xx is not kept. A request whose key's
+// first request still runs gets 409.
 func TestIdempotencyKeyFailuresAndRequestsInFlight(t *testing.T) {
 	app := startApp(t, idempotencyApp)
 	u := app.urls[""]
@@ -167,9 +169,13 @@ func TestIdempotencyKeyFailuresAndRequestsInFlight(t *testing.T) {
 		t.Fatalf("first flaky = %d %s", r.status, r.body)
 	}
 	for range 2 {
-		if r := do(t, "POST", u+"/flaky", "", "Idempotency-Key", "f"); r.status != 200 || r.body != `{"n":2}` {
-			t.Fatalf("flaky retried = %d %s", r.status, r.body)
+		if again := do(t, "POST", u+"/flaky", "", "Idempotency-Key", "f"); again.status != 500 || again.body != r.body || again.header.Get(idempotencyReplayed) != "true" {
+			t.Fatalf("flaky retried = %d %s %v", again.status, again.body, again.header)
 		}
+	}
+	// another key runs it again
+	if r := do(t, "POST", u+"/flaky", "", "Idempotency-Key", "f2"); r.status != 200 || r.body != `{"n":2}` {
+		t.Fatalf("flaky with a new key = %d %s", r.status, r.body)
 	}
 	// A 4xx (a parameter of the wrong type) is not kept either.
 	if r := do(t, "PUT", u+"/orders/x", "", "Idempotency-Key", "p"); r.status != 400 {
@@ -409,5 +415,39 @@ server {
 	after, _, _ := strings.Cut(strings.TrimPrefix(sid(again), "__sid="), ";")
 	if cart := do(t, "GET", u+"/cart", "", "Cookie", "__sid="+after); cart.body != `{"cart":[]}` {
 		t.Errorf("the cart after the replay: %s", cart.body)
+	}
+}
+
+// A request cut at its route's deadline after its handler committed
+// work is kept too: a retry with the key gets the 504 again, and the
+// work is not done twice (there were two orders).
+func TestIdempotencyKeyKeepsTheDeadline(t *testing.T) {
+	app := startApp(t, `
+server {
+  var orders = 0
+  route POST "/checkout" with timeout(300) => fn() {
+    orders += 1
+    sleep(1000)
+    respond(201, { order: orders })
+  }
+  route GET "/count" => fn() orders
+}
+`)
+	u := app.urls[""]
+	first := do(t, "POST", u+"/checkout", "", "Idempotency-Key", "order-42")
+	if first.status != 504 {
+		t.Fatalf("first = %d %s", first.status, first.body)
+	}
+	// (a retry while the cut handler winds down is 409; then the kept 504)
+	var again reply
+	waitFor(t, func() bool {
+		again = do(t, "POST", u+"/checkout", "", "Idempotency-Key", "order-42")
+		return again.status != 409
+	})
+	if again.status != 504 || again.header.Get(idempotencyReplayed) != "true" {
+		t.Errorf("retry = %d %s %v", again.status, again.body, again.header)
+	}
+	if c := do(t, "GET", u+"/count", "").body; c != "1" {
+		t.Errorf("orders = %s, want 1", c)
 	}
 }
