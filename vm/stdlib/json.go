@@ -61,7 +61,12 @@ func registerJSON() {
 	reg("json_parse", ps("text"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		s, err := str("json_parse", args, 0)
 		if err != nil {
-			return vm.Nil, err
+			if len(args) != 1 {
+				return vm.Nil, err
+			}
+			// (a field that is no text, json_parse(req.body.x): an Err,
+			// as bad text is, for the caller's match)
+			return vm.Err(vm.Str(errMessage(err))), nil
 		}
 		v, err := ParseJSONString(s)
 		if err != nil {
