@@ -341,6 +341,10 @@ func networkCause(err error) string {
 		return "network unreachable"
 	case err.Error() == "http: server gave HTTP response to HTTPS client":
 		return "the server answered plain HTTP to an https:// URL"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the server closed the connection before the whole answer came (the body was cut short)"
+	case errors.Is(err, io.EOF):
+		return "the server closed the connection before an answer came"
 	}
 	return ""
 }

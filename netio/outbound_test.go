@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,10 +178,36 @@ func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer plain.Close()
 	https := "https://" + strings.TrimPrefix(plain.URL, "http://") + "/x"
+	// A server that closes each connection at once, or after half a body.
+	closer := func(answer string) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					buf := make([]byte, 4096)
+					_, _ = c.Read(buf)
+					_, _ = io.WriteString(c, answer)
+					c.Close()
+				}()
+			}
+		}()
+		return "http://" + ln.Addr().String() + "/x"
+	}
+	closed, cut := closer(""), closer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.")
 	for _, tt := range []struct{ url, want string }{
 		{"http://127.0.0.1:1/x", "GET http://127.0.0.1:1/x: connection refused"},
 		{"http://no-such-host.invalid/x", "GET http://no-such-host.invalid/x: host no-such-host.invalid not found (DNS)"},
 		{https, "GET " + https + ": the server answered plain HTTP to an https:// URL"},
+		{closed, "GET " + closed + ": the server closed the connection before an answer came"},
+		{cut, "GET " + cut + ": the server closed the connection before the whole answer came (the body was cut short)"},
 	} {
 		_, err := Fetch(context.Background(), OutboundRequest{URL: tt.url, Timeout: 5 * time.Second})
 		if err == nil || err.Error() != tt.want {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -230,6 +231,9 @@ func (f *fetchResponse) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("a fetch response is read-only")
 }
 
+// utf8BOM is the byte order mark some servers put before UTF-8 text.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // MethodParams: the methods CallMethod has (see vm.HostMethods).
 func (f *fetchResponse) MethodParams(name string) ([]string, bool) {
 	if name == "text" || name == "json" {
@@ -241,9 +245,12 @@ func (f *fetchResponse) MethodParams(name string) ([]string, bool) {
 func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	switch name {
 	case "text":
-		return vm.Str(string(f.r.Body)), true, nil // bytes that are not UTF-8 kept, as in req.text()
+		// bytes that are not UTF-8 kept, as in req.text(); a leading
+		// byte order mark left out, as the Fetch API's UTF-8 decoding
+		// leaves it
+		return vm.Str(string(bytes.TrimPrefix(f.r.Body, utf8BOM))), true, nil
 	case "json":
-		v, err := stdlib.ParseJSON(f.r.Body)
+		v, err := stdlib.ParseJSON(bytes.TrimPrefix(f.r.Body, utf8BOM))
 		if err != nil {
 			return vm.Nil, true, vm.Errorf("ValueError", "fetch: the response from %s is not JSON: %s", f.r.URL, strings.TrimPrefix(err.Error(), "JSON.parse: "))
 		}

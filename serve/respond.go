@@ -124,7 +124,10 @@ func headerPairs(v vm.Value, set func(name, value string), del func(name string)
 			if err := checkHeaderName(k); err != nil {
 				return err
 			}
-			val := o.Slot(i)
+			val, _ := vm.OptionValue(o.Slot(i)) // (Some(x) is x, None nil)
+			if err := headerValueKind(k, val); err != nil {
+				return err
+			}
 			if val.IsNil() || val.Kind() == vm.KArray {
 				del(k) // a list replaces every earlier line
 			}
@@ -148,6 +151,7 @@ func headerLines(name string, v vm.Value) []string {
 	case vm.KArray:
 		vs := make([]string, 0, len(v.AsArray().Elems))
 		for _, e := range v.AsArray().Elems {
+			e, _ = vm.OptionValue(e)
 			if !e.IsNil() { // nil is no value, as it is for the whole header
 				vs = append(vs, vm.ToString(e))
 			}
@@ -161,6 +165,28 @@ func headerLines(name string, v vm.Value) []string {
 		return vs
 	}
 	return []string{vm.ToString(v)}
+}
+
+// headerValueKind refuses a header value that has no text of its own:
+// an object (or a list holding one) was sent as its display text,
+// `X-O: { a: 1 }`.
+func headerValueKind(name string, v vm.Value) error {
+	bad := func(x vm.Value) bool {
+		x, _ = vm.OptionValue(x)
+		return x.Kind() == vm.KObject || x.Kind() == vm.KArray || x.IsCallable()
+	}
+	if v.Kind() == vm.KArray {
+		for _, e := range v.AsArray().Elems {
+			if bad(e) {
+				return vm.Errorf("ValueError", "the value of header %s holds %s: give Strings or numbers (JSON.stringify an object)", name, vm.TypeName(e))
+			}
+		}
+		return nil
+	}
+	if bad(v) {
+		return vm.Errorf("ValueError", "the value of header %s is %s: give a String, a number or a list of them (JSON.stringify an object)", name, vm.TypeName(v))
+	}
+	return nil
 }
 
 // checkHeaderName refuses a header name that is not an RFC 9110 token
