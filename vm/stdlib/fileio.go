@@ -822,8 +822,10 @@ func csvText(t *vm.Thread, path string, rows []vm.Value, cols []string, header b
 	return buf.Bytes(), w.Error()
 }
 
-// cellText is the CSV text of a value.
+// cellText is the CSV text of a value: an Option's is what it holds
+// (Some(3) is 3, None an empty cell, as nil is).
 func cellText(t *vm.Thread, v vm.Value) (string, error) {
+	v, _ = vm.OptionValue(v)
 	switch v.Kind() {
 	case vm.KNil:
 		return "", nil
