@@ -803,10 +803,14 @@ func (x *exchange) handle() (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if found && raw.Kind() == vm.KString && blank(raw.AsString()) && emptyIsMissing(typ) {
-			// `?limit=` (a form's empty field) gives a number or a Bool
-			// no value: the default applies, or it is required.
+		if found && raw.Kind() == vm.KString && blank(raw.AsString()) && (emptyIsMissing(typ) || x.s.jsonInQuery(typ)) {
+			// `?limit=` (a form's empty field) gives a number, a Bool
+			// or a record no value: the default applies, or it is
+			// required.
 			found = false
+		}
+		if found && raw.Kind() == vm.KString && strings.TrimSpace(raw.AsString()) == "null" && x.s.jsonInQuery(typ) {
+			raw = vm.Nil // a record's JSON text in the query, null: as in a JSON body
 		}
 		if found && raw.Kind() == vm.KArray && isListType(typ) && emptyIsMissing(listElem(typ)) {
 			// The same for each value of a list of them (`?ids=`,
@@ -1381,6 +1385,15 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		return vm.Nil, "must be a function, which a request cannot send"
 	}
 	return v, ""
+}
+
+// jsonInQuery reports whether a parameter of type typ (maybe in
+// Option<…>) is given in a query string as its JSON text: a record
+// type, or Object.
+func (s *Server) jsonInQuery(typ string) bool {
+	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	ti, _ := s.rt.prog.RecordType(typ)
+	return ti != nil || typ == "Object"
 }
 
 // queryJSON is the object a record or Object parameter given in a

@@ -384,9 +384,26 @@ server {
   fn anything(o: Object) { o }
   route GET "/search" => search
   route GET "/any" => anything
+  route GET "/maybe" => fn(f: Option<Filter>) { str(f) }
+  route GET "/dflt" => fn(f: Filter = Filter("d", 1)) { str(f) }
 }
 `)
 	u := app.urls[""]
+	// JSON null, or an empty value, is none: None, the default, or
+	// required (as a JSON body's null is)
+	for q, want := range map[string]string{
+		"/maybe?f=null": `"None"`, "/maybe?f=": `"None"`, "/maybe": `"None"`,
+		"/dflt?f=null": `"Filter(name: \"d\", age: 1)"`, "/dflt?f=": `"Filter(name: \"d\", age: 1)"`,
+	} {
+		if r := do(t, "GET", u+q, ""); r.status != 200 || r.body != want {
+			t.Errorf("GET %s: %d %s, want %s", q, r.status, r.body, want)
+		}
+	}
+	for _, q := range []string{"/search?f=null", "/search?f=", "/any?o="} {
+		if r := do(t, "GET", u+q, ""); r.status != 400 || !strings.Contains(r.body, "is required") {
+			t.Errorf("GET %s: %d %s, want 400 … is required", q, r.status, r.body)
+		}
+	}
 	if r := do(t, "GET", u+"/any?o="+url.QueryEscape(`{"name":"a"}`), ""); r.status != 200 || r.body != `{"name":"a"}` {
 		t.Errorf("an Object's JSON in the query: %d %s", r.status, r.body)
 	}
