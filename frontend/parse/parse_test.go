@@ -322,6 +322,7 @@ func TestErrors(t *testing.T) {
 		{"if a !== b { c }", []string{"1:6: '!==' is not a Tova operator: != never coerces, write !="}},
 		{"var x = 3\nx++\nprint(x)", []string{"2:2: '++' is not a Tova operator: write x += 1"}},
 		{"fn f() {\n  n--\n}", []string{"2:4: '--' is not a Tova operator: write x -= 1"}},
+		{"const x = 5", []string{"1:1: unknown word const: Tova binds a name with x = 5 (it cannot be rebound), or var x = 5 for one that changes"}},
 		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write x += 1"}},
 		{"if a == = b { c }", []string{"1:9: expected expression, found '='"}},
 		// a condition's missing last operand, before the body's '{'

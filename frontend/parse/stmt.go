@@ -180,6 +180,10 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 	p.enter()
 	defer p.leave()
 	t := p.tok
+	if t.Kind == token.IDENT && t.Lit == "const" && p.peek(1).Kind == token.IDENT && p.peek(2).Kind == token.ASSIGN {
+		// JavaScript's `const x = 5`: a name is bound once by `x = 5`
+		p.failAt(t.Pos, t.End, "unknown word const: Tova binds a name with x = 5 (it cannot be rebound), or var x = 5 for one that changes")
+	}
 	switch t.Kind {
 	case token.ELLIPSIS:
 		switch p.peek(1).Kind {
