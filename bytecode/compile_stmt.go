@@ -53,6 +53,7 @@ func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
 	f.hoistFuncs(stmts)
 	f.implDecls(stmts)
 	for i, st := range stmts {
+		f.signedLine(st, i > 0, i == len(stmts)-1)
 		if d, ok := st.(*ast.Defer); ok {
 			// `defer X` runs X when the rest of the block is left: the
 			// rest becomes the body of a try/finally.
@@ -67,6 +68,20 @@ func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
 		f.stmt(st)
 	}
 	f.sinkNil(s)
+}
+
+// signedLine warns of a statement that is a unary + (or a - whose value
+// is unused) after another: a line beginning with an operator is a
+// statement of its own, not the rest of the line before (`total = a\n
+// + b` leaves total a).
+func (f *fstate) signedLine(st ast.Stmt, after, last bool) {
+	es, ok := st.(*ast.ExprStmt)
+	if !ok || !after {
+		return
+	}
+	if u, ok := es.X.(*ast.Unary); ok && (u.Op == "+" || u.Op == "-" && !last) {
+		f.c.warnf(u.PosV, "this line begins with %s: it is a statement of its own, whose value is unused, not the rest of the line before it; end that line with the operator to continue it", u.Op)
+	}
 }
 
 // predeclare gives registers (and fresh cells) to the bindings that the

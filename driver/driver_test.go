@@ -783,3 +783,15 @@ func TestEnvNilDefaultWarns(t *testing.T) {
 		"1:20: warning: env RETRIES: the default is nil, not Int: RETRIES is nil when the variable is unset; declare it RETRIES: Option<Int> = None to say it may be missing",
 	})
 }
+
+// A line beginning with + (or with - when its value is unused) after
+// another statement is warned of: it is a statement of its own, not the
+// rest of the line before (`x = 1\n  + 2` left x 1 without a word). A
+// function's last line `-a` is its value, and no warning.
+func TestSignedLineWarned(t *testing.T) {
+	msg := ": it is a statement of its own, whose value is unused, not the rest of the line before it; end that line with the operator to continue it"
+	expectWarnings(t, "x = 1\n  + 2\ny = 10\n  - 3\nprint(x, y)\nfn neg(a) {\n  print(a)\n  -a\n}\nprint(neg(2))\n", []string{
+		"2:3: warning: this line begins with +" + msg,
+		"4:3: warning: this line begins with -" + msg,
+	})
+}
