@@ -3,7 +3,9 @@ package bytecode
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"tova/frontend/ast"
@@ -426,6 +428,7 @@ func (c *compiler) compileMain(srcs []Source) {
 	// One main function runs every file's top-level code in order.
 	f := c.newFunc(nil, "main", token.Pos{Line: 1, Col: 1}, nil)
 	f.envCheck(srcs)
+	c.unheardTopics(srcs)
 	for i, s := range srcs {
 		c.file = i
 		c.fileName = s.File.Name
@@ -435,4 +438,41 @@ func (c *compiler) compileMain(srcs []Source) {
 	}
 	f.emit(RETNIL, 0, 0, 0)
 	f.finish()
+}
+
+// unheardTopics warns of each publish("topic", …) whose topic, written
+// as a literal, no subscribe of the program names: its events would be
+// stored and delivered to no one, without a word (a topic misspelt,
+// publish("payment_chek", …), broke a chain of jobs silently).
+func (c *compiler) unheardTopics(srcs []Source) {
+	heard := map[string]bool{}
+	for _, s := range srcs {
+		ast.Inspect(s.File, func(n any) bool {
+			if d, ok := n.(*ast.SubscribeDecl); ok {
+				heard[d.Topic] = true
+			}
+			return true
+		})
+	}
+	for i, s := range srcs {
+		ast.Inspect(s.File, func(n any) bool {
+			call, ok := n.(*ast.Call)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			id, ok := call.Fn.(*ast.Ident)
+			if !ok || !isBuiltin(id, "publish") {
+				return true
+			}
+			if lit, ok := call.Args[0].Value.(*ast.StringLit); ok && !heard[lit.Value] {
+				c.file, c.fileName = i, s.File.Name
+				hint := ""
+				if near := diag.Closest(lit.Value, slices.Sorted(maps.Keys(heard))); near != "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", near)
+				}
+				c.warnf(lit.PosV, "publish %q: no subscribe of this program names the topic: its events reach no one%s", lit.Value, hint)
+			}
+			return true
+		})
+	}
 }

@@ -3,10 +3,12 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"tova/driver"
 	"tova/internal/testutil"
 )
 
@@ -192,5 +194,27 @@ server {
 	}
 	if out := next.stdout.String(); !strings.Contains(out, "flushed buffer") || !strings.Contains(out, "heard shutdown") {
 		t.Fatalf("the next start did not run what on_stop stored:\n%s\n%s", out, next.logs)
+	}
+}
+
+// publish("topic", …) of a literal topic no subscribe names is warned
+// of when the program compiles, with the nearest topic that has one:
+// its events reach no one (a misspelt topic broke a chain silently).
+func TestUnheardTopicWarned(t *testing.T) {
+	p, err := driver.CompileFile("w.tova", []byte(`server {
+  subscribe "payment_check" fn(e) { print(e) }
+  route POST "/p" => fn() { publish("payment_chek", { id: 1 }); publish("payment_check", {}); "ok" }
+  route POST "/q" => fn(topic) { publish(topic, {}) }
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
+	}
+	if want := `3:37: warning: publish "payment_chek": no subscribe of this program names the topic: its events reach no one (did you mean "payment_check"?)`; strings.Join(got, "\n") != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
