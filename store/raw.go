@@ -73,6 +73,11 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 	if err := checkRaw(name, query); err != nil {
 		return vm.Nil, true, err
 	}
+	if name != "exec" && firstKeyword(query) == "" {
+		// (SQLite's answer to an empty statement is "not an error",
+		// PostgreSQL's no rows: an SQL text built empty by mistake)
+		return vm.Nil, true, vm.Errorf("ValueError", "db.%s: the SQL text holds no statement", name)
+	}
 	if name == "exec" {
 		if len(args) > 1 {
 			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")

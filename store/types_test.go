@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,28 @@ for v in ["2024-06-15T10:30", "2024-06-15T10:30Z", "2024-06-15T10:30:00+0530", "
 2024-06-15T10:30:00.000Z
 2024-06-15T10:30:00.000Z
 `
+		if got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
+		}
+	}
+}
+
+// A raw query, get or run of an SQL text holding no statement (empty,
+// a comment, a lone ';') is a ValueError saying so on both engines:
+// SQLite said "not an error", PostgreSQL gave no rows.
+func TestRawEmptyStatement(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		got := d.run(t, "app.tova", []byte(`for sql in ["", "  -- nothing", ";"] {
+  for m in ["query", "get", "run"] {
+    r = try { match m { "query" => db.query(sql), "get" => db.get(sql), _ => db.run(sql) } } catch err { "{err.kind}: {err.message}" }
+    print(r)
+  }
+}
+db.exec("")
+print("exec ok")
+`))
+		want := strings.Repeat("ValueError: db.query: the SQL text holds no statement\nValueError: db.get: the SQL text holds no statement\nValueError: db.run: the SQL text holds no statement\n", 3) + "exec ok\n"
 		if got != want {
 			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
 		}
