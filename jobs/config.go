@@ -348,11 +348,15 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 			return fmt.Errorf("jobs.%s: %v", k, err)
 		}
 	}
-	if _, b := o.Get("backoff"); b {
-		if _, m := o.Get("max_backoff"); m && s.maxBackoff < s.backoff {
+	_, b := o.Get("backoff")
+	if _, m := o.Get("max_backoff"); m && s.maxBackoff < s.backoff {
+		if b {
 			// (the larger was taken without a word)
 			return fmt.Errorf("jobs.max_backoff: %v is less than backoff (%v): the longest wait between attempts is at least the first", s.maxBackoff, s.backoff)
 		}
+		// A cap under the default first wait: every wait is the cap
+		// (the default backoff raised it without a word).
+		s.backoff = s.maxBackoff
 	}
 	return nil
 }

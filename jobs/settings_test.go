@@ -78,6 +78,13 @@ server "w" { db { adapter: "sqlite", database: "data.db" } }`, jobs.Options{})
 		t.Errorf("jobs.database: %+v", s)
 	}
 
+	// a max_backoff under the default backoff, without one: every wait
+	// is the cap (the default raised it without a word)
+	s, _ = settingsOf(t, `server "w" { jobs { max_backoff: 0.5 } }`, jobs.Options{})
+	if s.Backoff != 500*time.Millisecond || s.MaxBackoff != 500*time.Millisecond {
+		t.Errorf("max_backoff alone: %+v", s)
+	}
+
 	// options win over the program
 	s, _ = settingsOf(t, `server "w" { jobs { workers: 4 } }`, jobs.Options{Workers: 9, DatabaseURL: "sqlite:/tmp/x.db"})
 	if s.Workers != 9 || s.SQLitePath != "/tmp/x.db" {
