@@ -1253,6 +1253,10 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			}
 			return vm.Duration(int64(ns)), ""
 		}
+		if f := v.AsFloat(); v.Kind() == vm.KFloat && math.Abs(f) >= float64(math.MaxInt64/int64(time.Millisecond)) {
+			// a whole number past Int's range (?d=1e20, 9.3e18)
+			return vm.Nil, "is out of range for Duration (about ±292 years)"
+		}
 		ms, msg := convertScalar(v, "Int")
 		switch {
 		case msg != "":

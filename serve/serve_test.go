@@ -3343,6 +3343,9 @@ server {
 		"GET /d?d=-1e13.5":         `400 d must be a duration (milliseconds, or text such as 30s)`,
 		"POST d=12345678901234.5":  `400 d is out of range for Duration (about ±292 years)`,
 		"GET /d?d=9223372036853.5": `200 9223372036853.5`,
+		// whole, past Int's range: it was "must be a duration"
+		"GET /d?d=1e20":    `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=-9.3e18": `400 d is out of range for Duration (about ±292 years)`,
 	} {
 		method, rest, _ := strings.Cut(req, " ")
 		var r reply
