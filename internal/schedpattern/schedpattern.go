@@ -12,6 +12,7 @@ package schedpattern
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,10 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}
 	if _, err := time.ParseDuration(p); err != nil {
+		if durationText.MatchString(p) {
+			// written as one, too long for one
+			return nil, 0, fmt.Errorf("bad schedule %q: an interval is at most 2562047h (about 292 years)", pattern)
+		}
 		return nil, 0, fmt.Errorf("bad schedule %q: expected a 5-field cron expression or an interval such as \"30s\", \"5m\", \"1h\"", pattern)
 	}
 	d, err := interval(p)
@@ -81,13 +86,19 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 	return nil, d, nil
 }
 
+// durationText is the text of a duration, whatever its size.
+var durationText = regexp.MustCompile(`^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
+
 // neverFrom is where a cron expression is looked for a first match.
 var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // interval reads a duration of at least MinInterval.
 func interval(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
-	if err != nil {
+	switch {
+	case err != nil && durationText.MatchString(s):
+		return 0, fmt.Errorf("an interval is at most 2562047h (about 292 years)")
+	case err != nil:
 		return 0, fmt.Errorf("expected an interval such as \"30s\", \"5m\", \"1h\"")
 	}
 	if d < MinInterval {
@@ -200,6 +211,14 @@ func (f field) read(text string) ([]bool, bool, error) {
 			star = star || step == 1
 		} else {
 			first, last, isRange := strings.Cut(span, "-")
+			switch {
+			case span == "":
+				return bad(fmt.Errorf("a number, a range or * is missing before /"))
+			case isRange && first == "":
+				return bad(fmt.Errorf("a number is missing before - (a value is never negative)"))
+			case isRange && last == "":
+				return bad(fmt.Errorf("a number is missing after - (a range is written 1-5)"))
+			}
 			var err error
 			if lo, err = f.value(first); err != nil {
 				return bad(err)

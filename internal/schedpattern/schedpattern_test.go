@@ -98,9 +98,15 @@ func TestBadPatterns(t *testing.T) {
 		"@every soon":                 `bad schedule "@every soon": expected an interval such as "30s", "5m", "1h"`,
 		"1ms":                         `bad schedule "1ms": an interval is at least 1s`,
 		"0s":                          `bad schedule "0s": an interval is at least 1s`,
-		"-5s":                         `bad schedule "-5s": an interval is at least 1s`,
-		"5min":                        `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
-		"@fortnightly":                `bad cron expression "@fortnightly"`,
+		// a half-written item, and an interval too long for one
+		"-1 * * * *":       `minute "-1": a number is missing before - (a value is never negative)`,
+		"5- * * * *":       `minute "5-": a number is missing after - (a range is written 1-5)`,
+		"/5 * * * *":       `minute "/5": a number, a range or * is missing before /`,
+		"10000000h":        `bad schedule "10000000h": an interval is at most 2562047h (about 292 years)`,
+		"@every 10000000h": `bad schedule "@every 10000000h": an interval is at most 2562047h (about 292 years)`,
+		"-5s":              `bad schedule "-5s": an interval is at least 1s`,
+		"5min":             `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
+		"@fortnightly":     `bad cron expression "@fortnightly"`,
 		// No date matches: the cron library gave the zero time as the
 		// next run, which the queue took as "now", again and again.
 		"0 0 31 2 *":             `bad cron expression "0 0 31 2 *": no date matches it`,
