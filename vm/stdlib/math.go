@@ -670,6 +670,11 @@ func bToFixed(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if n := arg(args, 0); n.Kind() == vm.KInt && d >= 0 && (n.AsInt() > 1<<53 || n.AsInt() < -(1<<53)) {
+		// An Int has no decimals to round, and past 2^53 a Float is
+		// another number: the Int itself, as round(n, d) gives it.
+		return n, nil
+	}
 	if d < 0 || d > 100 || math.IsNaN(x) || math.IsInf(x, 0) {
 		return vm.Float(roundDigits(x, d)), nil
 	}
