@@ -365,6 +365,7 @@ func scanTargets(n int) (raw, ptrs []any) {
 // given parameters.
 func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 	most, question := 0, false
+	used := map[int]bool{}
 	for i := 0; i < len(sql); i++ {
 		if end := skipText(sql, i); end > i {
 			i = end
@@ -376,8 +377,14 @@ func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
 				j++
 			}
-			if k, err := strconv.Atoi(sql[i+1 : j]); err == nil && k > most {
-				most = k
+			if k, err := strconv.Atoi(sql[i+1 : j]); err == nil {
+				used[k] = true
+				most = max(most, k)
+				if sqlite && strings.HasPrefix(sql[j:], "::") {
+					// (SQLite reads $1::bigint as one name, and says
+					// a named argument is missing)
+					return vm.TypeErrorf("db.%s: %s is PostgreSQL's cast, which SQLite does not read: write CAST(%s AS …), which both read", fname, sql[i:min(len(sql), j+2+castLen(sql[j+2:]))], sql[i:j])
+				}
 			}
 			i = j - 1
 		case c == '?' && sqlite:
@@ -394,7 +401,23 @@ func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 	if n != most {
 		return vm.TypeErrorf("db.%s: the SQL takes %s, given %d", fname, placeholderCount(most), n)
 	}
+	for k := 1; k < most; k++ {
+		if !used[k] {
+			// (SQLite takes it; PostgreSQL cannot tell the type of a
+			// parameter the SQL does not use)
+			return vm.TypeErrorf("db.%s: the SQL uses $%d but not $%d: number the placeholders from $1 with none left out (PostgreSQL refuses a gap)", fname, most, k)
+		}
+	}
 	return nil
+}
+
+// castLen is the length of the type name at the start of s.
+func castLen(s string) int {
+	i := 0
+	for i < len(s) && (s[i] == '_' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9') {
+		i++
+	}
+	return i
 }
 
 func placeholderCount(n int) string {
