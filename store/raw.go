@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -200,7 +201,7 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		changes = 0
 	}
 	last := vm.Nil
-	if insert && changes > 0 {
+	if insert && changes > 0 && !upsert(query) {
 		if db.d.pg() {
 			if id, ok := pgLastval(ctx, q, db.inTx(t)); ok {
 				last = vm.Int(id)
@@ -236,6 +237,21 @@ func pgLastval(ctx context.Context, q querier, inTx bool) (int64, bool) {
 		q.ExecContext(ctx, "RELEASE SAVEPOINT tova_lastval")
 	}
 	return id, err == nil
+}
+
+// upsert reports whether an INSERT may update a row instead (ON
+// CONFLICT ... DO UPDATE): whether it added one, neither engine says
+// (SQLite's last rowid is then an earlier insert's, PostgreSQL's
+// lastval() the id the conflicting row would have taken), so its
+// last_id is nil; RETURNING id gives the row's.
+func upsert(query string) bool {
+	words, _ := sqlWords(query)
+	for i := 0; i+3 < len(words); i++ {
+		if words[i] == "ON" && words[i+1] == "CONFLICT" {
+			return slices.Contains(words[i+2:], "UPDATE")
+		}
+	}
+	return false
 }
 
 // insertsRows reports whether a statement adds rows whose id last_id

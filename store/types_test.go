@@ -182,3 +182,24 @@ print("exec ok")
 		}
 	}
 }
+
+// An upsert's last_id is nil on both engines: whether it added a row
+// neither engine says (SQLite gave an earlier insert's id, PostgreSQL
+// one no row has); RETURNING id gives the row's.
+func TestUpsertLastID(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		got := d.run(t, "app.tova", []byte(`model Kv { k: String, v: String }
+db.exec("CREATE UNIQUE INDEX kvs_k ON kvs (k)")
+Kv.create({ k: "a", v: "1" })
+Kv.create({ k: "b", v: "2" })
+print(db.run("INSERT INTO kvs (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v", "a", "3"))
+print(db.run("INSERT INTO kvs (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id", "a", "4"))
+id = db.run("INSERT INTO kvs (k, v) VALUES ($1, $2)", "c", "5").last_id
+print(Kv.find(id).k)
+`))
+		if want := "{ changes: 1, last_id: nil }\n{ changes: 1, last_id: 1 }\nc\n"; got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
+		}
+	}
+}
