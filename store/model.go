@@ -340,6 +340,13 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 		}
 		typ, ok := existing[columnKey(d, c.name)]
 		if !ok {
+			if other := foldedColumn(existing, c.name); other != "" {
+				// PostgreSQL: a field renamed only in case (name to
+				// Name) would get a new column, its rows reading nil,
+				// where SQLite, whose names ignore case, keeps the one.
+				problems = append(problems, "field "+c.name+" has no column, but the table has "+other+" (the names differ only in case): name the field "+other+" again, or rename the column (ALTER TABLE … RENAME COLUMN)")
+				continue
+			}
 			missing = append(missing, c)
 			continue
 		}
@@ -471,6 +478,17 @@ func tableColumns(ctx context.Context, db *DB, q querier, table string) (map[str
 		out[columnKey(db.d, name)] = typ
 	}
 	return out, rows.Err()
+}
+
+// foldedColumn is the column of existing whose name is name but for
+// case, "" if none.
+func foldedColumn(existing map[string]string, name string) string {
+	for k := range existing {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return ""
 }
 
 // columnKey: SQLite column names are case-insensitive, PostgreSQL's

@@ -670,3 +670,28 @@ func TestLongNamesRefused(t *testing.T) {
 		}
 	}
 }
+
+// A field renamed only in case keeps its column's data on SQLite, whose
+// names ignore case, and is a SchemaError on PostgreSQL, where it got a
+// new column and its rows read nil.
+func TestFieldRenamedInCase(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		if got := d.run(t, "v1.tova", []byte(`model U { name: String }
+U.create({ name: "ann" })
+print(U.count())`)); got != "1\n" {
+			t.Fatalf("%s: v1: %q", e, got)
+		}
+		got := d.run(t, "v2.tova", []byte("model U { Name: String }\nprint(U.all() |> map(.Name))"))
+		switch e {
+		case "sqlite":
+			if got != "[\"ann\"]\n" {
+				t.Errorf("sqlite: %q", got)
+			}
+		default:
+			if !strings.Contains(got, "SchemaError") || !strings.Contains(got, "field Name has no column, but the table has name (the names differ only in case)") {
+				t.Errorf("%s: %s", e, got)
+			}
+		}
+	}
+}
