@@ -1084,7 +1084,9 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, site annotationSi
 		f.checkAnnotation(a, what, site)
 	}
 	f.c.indexDecls()
-	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || site == modelSite && f.c.models[t.Name] {
+	if t.Name == "[]" || slices.Contains(builtinTypes, t.Name) || f.c.aliasOf(t.Name) != nil || f.c.variantTypes[t.Name] != nil || site == modelSite && (f.c.models[t.Name] || t.Name == "DateTime" || t.Name == "Timestamp") {
+		// (a model's DateTime or Timestamp field is a Date's: the
+		// store checks and converts it)
 		return
 	}
 	if !isIdentName(t.Name) || len(t.Name) == 1 {

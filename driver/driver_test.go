@@ -475,7 +475,7 @@ server {
   cors = { origins: ["https://a.example"] }
   cache = {}
   route GET "/c" => fn() cache
-  model Post { title: Strng, views: Int, tags: [Strng], at: Address, by: User, n: Float? }
+  model Post { title: Strng, views: Int, tags: [Strng], at: Address, by: User, n: Float?, on: DateTime, seen: Timestamp }
   model User { name: String }
   route GET "/p" => fn(u: Usr) u
 }

@@ -164,8 +164,15 @@ func (r *typeResolver) parse(s string) *fieldType {
 		ft.kind = tSize
 	case "List", "Array":
 		ft.kind, ft.elem = tList, arg(0)
-	case "Object", "Map":
+	case "Object":
 		ft.kind = tObject
+	case "Map":
+		// Map<K, V>: an object whose values are Vs (its keys are
+		// text, whatever K says)
+		ft.kind = tObject
+		if len(args) == 2 {
+			ft.elem = arg(1)
+		}
 	case "Option":
 		ft.kind, ft.elem = tOption, arg(0)
 	case "?": // T?, as the compiler writes it in a type's fields
@@ -412,7 +419,31 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 			v = hostObject(v)
 		}
 		if v.Kind() == vm.KObject && v.AsObject().Type == nil {
-			return unchecked(v, inJSON)
+			if ft.elem == nil || ft.elem.kind == tAny {
+				return unchecked(v, inJSON)
+			}
+			o := v.AsObject()
+			var out *vm.Object
+			for i, k := range o.Keys() {
+				e := o.Values()[i]
+				x, b := ft.elem.fit(e, true)
+				if b != nil {
+					return vm.Nil, b.under("." + k)
+				}
+				if out == nil && !vm.Same(x, e) {
+					out = vm.NewObject()
+					for j, k2 := range o.Keys()[:i] {
+						out.Set(k2, o.Values()[j])
+					}
+				}
+				if out != nil {
+					out.Set(k, x)
+				}
+			}
+			if out == nil {
+				return v, nil
+			}
+			return vm.ObjectValue(out), nil
 		}
 	case tOption:
 		if ti := vm.VariantOf(v); ti != nil && ti.ADT == vm.OptionADT {
@@ -621,6 +652,15 @@ func (ft *fieldType) read(v vm.Value) vm.Value {
 				out[i] = ft.elem.read(e)
 			}
 			return vm.NewArray(out)
+		}
+	case tObject:
+		if v.Kind() == vm.KObject && ft.elem != nil && ft.elem.kind != tAny {
+			o := v.AsObject()
+			out := vm.NewObject()
+			for i, k := range o.Keys() {
+				out.Set(k, ft.elem.read(o.Values()[i]))
+			}
+			return vm.ObjectValue(out)
 		}
 	case tOption:
 		return ft.elem.read(v)

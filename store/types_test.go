@@ -203,3 +203,20 @@ print(Kv.find(id).k)
 		}
 	}
 }
+
+// A Map<String, V> field checks its values as V, at every depth, and
+// reads them back as V: its values were not checked ({ a: "x" } was
+// stored in a Map<String, Int>).
+func TestMapFieldValues(t *testing.T) {
+	for _, e := range engines(t) {
+		d := freshDB(t, e)
+		got := d.run(t, "app.tova", []byte(`model K { m: Map<String, Float> }
+K.create({ m: { a: 1, b: 2.5 } })
+print(try { K.create({ m: { a: "x" } }) } catch err { err.message })
+print(K.find(1).m.a, type_of(K.find(1).m.a), K.count())
+`))
+		if want := "K.create: field m.a is Float, got \"x\"\n1 Float 1\n"; got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
+		}
+	}
+}
