@@ -6,7 +6,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 
 	"tova/frontend/token"
 )
@@ -189,10 +192,13 @@ func Snippet(src []byte, pos, end token.Pos) string {
 		if c >= col {
 			break
 		}
-		if r == '\t' {
+		switch {
+		case r == '\t':
 			b.WriteByte('\t')
-		} else {
-			b.WriteByte(' ')
+		default:
+			// as wide as the character is shown: two columns for a
+			// wide one (CJK, emoji), none for a combining mark
+			b.WriteString(strings.Repeat(" ", displayWidth(r)))
 		}
 		c++
 	}
@@ -202,6 +208,19 @@ func Snippet(src []byte, pos, end token.Pos) string {
 	b.WriteByte('^')
 	b.WriteString(strings.Repeat("~", span-1))
 	return b.String()
+}
+
+// displayWidth is how many columns a terminal gives r.
+func displayWidth(r rune) int {
+	switch {
+	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == '\u200d':
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
 }
 
 // SourceLine returns line n (1-based) of src without its terminator; it

@@ -148,3 +148,14 @@ func TestLongMessageIsCut(t *testing.T) {
 		t.Errorf("short message %q", short)
 	}
 }
+
+// The caret is put under its token as a terminal shows the line: two
+// columns for each wide character before it (CJK, emoji), none for a
+// combining mark (it was a column per character, left of the token).
+func TestSnippetWideCharacters(t *testing.T) {
+	src := []byte("name = \"日本語😀e\u0301\"; y = z\n")
+	got := Snippet(src, token.Pos{Line: 1, Col: 22}, token.Pos{}) // z
+	if want := "name = \"日本語😀e\u0301\"; y = z\n" + strings.Repeat(" ", 24) + "^"; got != want {
+		t.Errorf("Snippet = %q, want %q", got, want)
+	}
+}
