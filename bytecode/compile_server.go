@@ -326,9 +326,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			f.checkAnnotation(st.BodyType, "body", bodySite)
 			if fn := f.c.namedHandler(st.Handler); fn != nil {
 				f.checkParamTypes(fn)
+				f.checkPathParams(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.checkParamTypes(lam.Fn)
+				f.checkPathParams(st, p, lam.Fn)
 				for _, prm := range lam.Fn.Params {
 					if prm.Pattern != nil {
 						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
@@ -1070,6 +1072,44 @@ const (
 // fileType is the runtime's name for an uploaded file (a file part of a
 // multipart body), which a handler's parameter may be annotated with.
 const fileType = "File"
+
+// checkPathParams warns of a route whose path names a parameter (:id)
+// that its handler, which does not take req, takes under no name, while
+// it takes another the path does not name (fn(uid)): that one is read
+// from the query or the body, and the path's is lost (a 400 "is
+// required", or nil, with no word of why).
+func (f *fstate) checkPathParams(st *ast.RouteDecl, path string, fn *ast.Function) {
+	takes := map[string]bool{}
+	var others []string
+	for _, prm := range fn.Params {
+		if prm.Name == nil {
+			continue
+		}
+		switch n := prm.Name.Name; n {
+		case "req", "request":
+			return // (req.params reads them)
+		case "res", "response", "_":
+		default:
+			takes[n] = true
+			others = append(others, n)
+		}
+	}
+	var lost []string
+	for _, seg := range strings.Split(path, "/") {
+		if name, ok := strings.CutPrefix(seg, ":"); ok && name != "" {
+			if takes[name] {
+				others = slices.DeleteFunc(others, func(o string) bool { return o == name })
+			} else {
+				lost = append(lost, name)
+			}
+		}
+	}
+	if len(lost) == 0 || len(others) == 0 {
+		return
+	}
+	f.c.warnf(st.PosV, "route %s %s: the path's :%s is taken by no parameter of the handler, which takes %s from the query or the body instead; name the parameter %s, or take req and read req.params",
+		st.Method, shownPath(path), lost[0], strings.Join(others, ", "), lost[0])
+}
 
 // checkAnnotation warns of a type name in a route handler's annotation
 // (a parameter's, or `body: Type`) or a model's field that is neither a

@@ -795,3 +795,21 @@ func TestSignedLineWarned(t *testing.T) {
 		"4:3: warning: this line begins with -" + msg,
 	})
 }
+
+// A route whose path names a parameter its handler (which does not take
+// req) takes under no name, while it takes another, is warned of: that
+// one is read from the query or the body, and the path's is lost.
+func TestPathParameterNotTakenWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/u/:id" => fn(uid) uid
+  fn show(user_id: Int) { user_id }
+  route GET "/v/:id" => show
+  route GET "/w/:id" => fn(id, q) id
+  route GET "/x/:id" => fn(req, uid) req.params.id
+  route GET "/y/:id" => fn() "ignored"
+}
+`, []string{
+		"2:3: warning: route GET /u/:id: the path's :id is taken by no parameter of the handler, which takes uid from the query or the body instead; name the parameter id, or take req and read req.params",
+		"4:3: warning: route GET /v/:id: the path's :id is taken by no parameter of the handler, which takes user_id from the query or the body instead; name the parameter id, or take req and read req.params",
+	})
+}
