@@ -21,6 +21,9 @@ func (f *fstate) dataBlock(st *ast.DataBlock) {
 		switch {
 		case it.Kind == "source" || it.Kind == "pipeline":
 			if it.Name != nil && it.Value != nil {
+				if it.Kind == "pipeline" {
+					f.pipelineReadsVar(it)
+				}
 				f.assignExprTo(it.Name.Binding, it.Value)
 			}
 		case it.Kind == "refresh" && !it.OnDemand:
@@ -36,6 +39,22 @@ func (f *fstate) dataBlock(st *ast.DataBlock) {
 			f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: kind, Slot: f.c.hiddenSlot("config " + kind), Pos: posOf(it.PosV)})
 		}
 	}
+}
+
+// pipelineReadsVar warns of a pipeline that reads a module var (the
+// guide's "dynamic parameters"): it is computed when the block runs and
+// when a source it reads refreshes (Decision 19), never when the var
+// changes, so that its value goes stale without a word.
+func (f *fstate) pipelineReadsVar(it *ast.DataItem) {
+	warned := map[*ast.Binding]bool{}
+	ast.Inspect(it.Value, func(n any) bool {
+		id, ok := n.(*ast.Ident)
+		if ok && id.Binding != nil && id.Binding.Scope == ast.Global && id.Binding.Mutable && !warned[id.Binding] {
+			warned[id.Binding] = true
+			f.c.warnf(id.PosV, "pipeline %s reads %s, a var: it is computed when its sources load or refresh, not when %s changes; filter by it in the function that reads %s instead", it.Name.Name, id.Name, id.Name, it.Name.Name)
+		}
+		return true
+	})
 }
 
 // dataRefresh compiles `refresh NAME every D` into two hidden functions

@@ -813,3 +813,19 @@ func TestPathParameterNotTakenWarned(t *testing.T) {
 		"4:3: warning: route GET /v/:id: the path's :id is taken by no parameter of the handler, which takes user_id from the query or the body instead; name the parameter id, or take req and read req.params",
 	})
 }
+
+// A data block's pipeline reading a var is warned of: it is computed
+// when its sources load or refresh (Decision 19), never when the var
+// changes. One reading a plain binding is not.
+func TestPipelineReadingVarWarned(t *testing.T) {
+	expectWarnings(t, `var min_id = 0
+limit = 2
+data {
+  source rows = [{ id: 1 }, { id: 2 }, { id: 3 }]
+  pipeline filtered = rows |> where(.id > min_id)
+  pipeline few = rows |> take(limit)
+}
+`, []string{
+		"5:43: warning: pipeline filtered reads min_id, a var: it is computed when its sources load or refresh, not when min_id changes; filter by it in the function that reads filtered instead",
+	})
+}
