@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func printTo(t *vm.Thread, w io.Writer, name string, args []vm.Value) (vm.Value,
 			buf = append(buf, ' ')
 		}
 		if a.Kind() == vm.KString {
-			buf = append(buf, a.AsString()...)
+			buf = appendTagged(t, buf, a.AsString())
 		} else {
 			buf = append(buf, vm.ToString(a)...)
 		}
@@ -104,6 +105,28 @@ func printTo(t *vm.Thread, w io.Writer, name string, args []vm.Value) (vm.Value,
 		return vm.Nil, vm.Errorf("IOError", "%s: %v", name, err)
 	}
 	return vm.Nil, nil
+}
+
+// colorTag is one of the reference's colour tags print turns into
+// terminal codes: {red}…{/}.
+var colorTag = regexp.MustCompile(`\{(/|red|green|yellow|blue|magenta|cyan|gray|bold|dim|underline)\}`)
+
+var tagCodes = map[string]string{"/": "0", "red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "gray": "90", "bold": "1", "dim": "2", "underline": "4"}
+
+// appendTagged appends s to buf with its colour tags ({red}Error:{/})
+// as the reference's print writes them: terminal codes on a terminal,
+// nothing where colours are off (not a terminal, or NO_COLOR).
+func appendTagged(t *vm.Thread, buf []byte, s string) []byte {
+	if strings.IndexByte(s, '{') < 0 || !colorTag.MatchString(s) {
+		return append(buf, s...)
+	}
+	on := style(t, "x", "0", "0") != "x"
+	return append(buf, colorTag.ReplaceAllStringFunc(s, func(tag string) string {
+		if !on {
+			return ""
+		}
+		return "\x1b[" + tagCodes[tag[1:len(tag)-1]] + "m"
+	})...)
 }
 
 // Lengther is implemented by host objects that have a length.
