@@ -324,6 +324,9 @@ func TestErrors(t *testing.T) {
 		{"fn f() {\n  n--\n}", []string{"2:4: '--' is not a Tova operator: write x -= 1"}},
 		{"const x = 5", []string{"1:1: unknown word const: Tova binds a name with x = 5 (it cannot be rebound), or var x = 5 for one that changes"}},
 		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write x += 1"}},
+		// (a ++ at the end of a line, apart from its left operand, is
+		// concatenation going on to the next line)
+		{"s = \"a\" ++\n  \"b\"\nx++", []string{"3:2: '++' is not a Tova operator: write x += 1"}},
 		{"if a == = b { c }", []string{"1:9: expected expression, found '='"}},
 		// a condition's missing last operand, before the body's '{'
 		{"fn check(count) {\n  if count > {\n    print(\"big\")\n  }\n}\n", []string{"2:14: expected an expression after '>', found '{' (the if's body)"}},
