@@ -1336,6 +1336,13 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	}
 }
 
+// wholeFloat reports whether e is a whole Float literal for an Int
+// field (1.0), which the store takes as the Int.
+func wholeFloat(want string, e ast.Expr) bool {
+	f, ok := e.(*ast.FloatLit)
+	return ok && want == "Int" && f.Value == math.Trunc(f.Value) && math.Abs(f.Value) < 1<<53
+}
+
 // literalType is the type of a String, Int, Float or Bool literal, ""
 // for any other expression.
 func literalType(e ast.Expr) string {
@@ -1439,7 +1446,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
 		}
 		if got, want := literalType(fl.Default), strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(typText, "Option<"), ">"), "?"); got != "" && got != want &&
-			slices.Contains([]string{"String", "Int", "Float", "Bool"}, want) && !(want == "Float" && got == "Int") {
+			slices.Contains([]string{"String", "Int", "Float", "Bool"}, want) && !(want == "Float" && got == "Int") && !wholeFloat(want, fl.Default) {
 			// Each create relying on it would fail (a TypeError at the
 			// call, a 500 in a route), as an env's would at start.
 			f.c.errorf(fl.Default.Pos(), "model %s: the default of %s is %s, not %s", st.Name.Name, fl.Name, got, want)
