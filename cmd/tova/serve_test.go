@@ -221,13 +221,21 @@ func TestServeDrainEndWithoutRequests(t *testing.T) {
 func TestServeStopsWithRunawayHooks(t *testing.T) {
 	sv, body := startServing(t, `server {
   route GET "/hi" => fn() "hi"
-  on_start fn() { loop {} }
+  on_start fn() { print("first on_start in"); loop {} }
   on_start fn() { print("second on_start ran") }
   on_stop fn() { loop {} }
 }
 `, "/hi")
 	if body != `"hi"` {
 		t.Fatalf("GET /hi = %q; stderr: %s", body, sv.errb.String())
+	}
+	// (the hooks run once the server listens: stopped before the first
+	// began, neither ran)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(sv.out.String(), "first on_start in"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first on_start did not begin: %s", sv.errb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
 	if c := sv.stop(t); c != 0 {
