@@ -1027,6 +1027,20 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
 		typ = strings.TrimSuffix(inner, ">")
 	}
+	if strings.HasPrefix(typ, "Option<") {
+		// An Option in an Option (Option<Option<Int>>): the inner one
+		// as a route answers it ({"value": x}, {"__tag":"None"}),
+		// converted as its type says (it was taken unchecked).
+		x := optionJSON(v)
+		if x.IsNil() {
+			return vm.None, ""
+		}
+		c, msg := s.convertParam(name, x, typ)
+		if msg != "" {
+			return vm.Nil, msg
+		}
+		return vm.Some(c), ""
+	}
 	if okType, errType, ok := resultTypeArgs(typ); ok {
 		return s.convertResult(name, v, okType, errType)
 	}

@@ -338,6 +338,39 @@ server {
 	}
 }
 
+// An Option in an Option is converted and checked inside, as a route
+// answers it: Some(Some(1)) is {"value":{"value":1}}, Some(None)
+// {"value":{"__tag":"None"}}; the inner value was taken unchecked.
+func TestNestedOptionParameters(t *testing.T) {
+	app := startApp(t, `
+type R { x: Option<Option<Int>> }
+server {
+  route POST "/p" => fn(x: Option<Option<Int>>) { str(x) }
+  route POST "/r" body: R => fn(req) { str(req.body) }
+  route GET "/echo" => fn() Some(Some(1))
+}
+`)
+	u := app.urls[""]
+	echo := do(t, "GET", u+"/echo", "").body
+	for _, c := range []struct{ path, body, want string }{
+		{"/p", `{"x":` + echo + `}`, `200 "Some(Some(1))"`},
+		{"/p", `{"x":{"value":{"__tag":"None"}}}`, `200 "Some(None)"`},
+		{"/p", `{"x":{"__tag":"None"}}`, `200 "None"`},
+		{"/p", `{"x":"abc"}`, `400 x must be an integer`},
+		{"/r", `{"x":[1,2]}`, `400 x must be an integer`},
+		{"/r", `{"x":{"value":{"value":2}}}`, `200 "R(x: Some(Some(2)))"`},
+	} {
+		r := do(t, "POST", u+c.path, c.body, "Content-Type", "application/json")
+		got := fmt.Sprint(r.status, " ", r.body)
+		if r.status == 400 {
+			got = fmt.Sprint(r.status, " ", r.json(t)["error"].(map[string]any)["details"].([]any)[0])
+		}
+		if got != c.want {
+			t.Errorf("POST %s %s = %s, want %s", c.path, c.body, got, c.want)
+		}
+	}
+}
+
 // A route's body: type and its typed parameters read req.body as the
 // handler does: what middleware set it to. They read the request's own
 // body, so that the handler of a body: U route got the middleware's
