@@ -1099,7 +1099,9 @@ func (f *fstate) checkPathParams(st *ast.RouteDecl, path string, fn *ast.Functio
 		if name, ok := strings.CutPrefix(seg, ":"); ok && name != "" {
 			if takes[name] {
 				others = slices.DeleteFunc(others, func(o string) bool { return o == name })
-			} else {
+			} else if slices.Contains(strings.Split(st.Path, "/"), seg) {
+				// (one of the route's own: a group's, /orgs/:org, may
+				// be its middleware's alone)
 				lost = append(lost, name)
 			}
 		}

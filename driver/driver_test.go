@@ -807,10 +807,15 @@ func TestPathParameterNotTakenWarned(t *testing.T) {
   route GET "/w/:id" => fn(id, q) id
   route GET "/x/:id" => fn(req, uid) req.params.id
   route GET "/y/:id" => fn() "ignored"
+  routes "/orgs/:org" {
+    route GET "/search" => fn(q) q
+    route GET "/users/:user" => fn(name) name
+  }
 }
 `, []string{
 		"2:3: warning: route GET /u/:id: the path's :id is taken by no parameter of the handler, which takes uid from the query or the body instead; name the parameter id, or take req and read req.params",
 		"4:3: warning: route GET /v/:id: the path's :id is taken by no parameter of the handler, which takes user_id from the query or the body instead; name the parameter id, or take req and read req.params",
+		"10:5: warning: route GET /orgs/:org/users/:user: the path's :user is taken by no parameter of the handler, which takes name from the query or the body instead; name the parameter user, or take req and read req.params",
 	})
 }
 
