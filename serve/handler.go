@@ -465,7 +465,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		}
 		if c := x.claim; c != nil {
 			x.claim = nil
-			c.settle(resp)
+			c.settle(resp, err != nil)
 		}
 		if id := x.requestID(); id != x.id {
 			resp.RequestID = id

@@ -37,11 +37,13 @@ import (
 //     method, path and query, content type and body: another request
 //     with the same key answers 422 IDEMPOTENCY_KEY_REUSED, never the
 //     first one's answer (a replay runs no middleware and no guard);
-//   - 2xx and 5xx answers are kept (a failure or the deadline after the
-//     chain began: what the handler did before it stays, so that a retry
-//     running it again would do it twice, as Stripe's keys keep them);
-//     after a 4xx (the request refused: a parameter, a guard) the key
-//     is free again, and a retry runs;
+//   - 2xx answers are kept, and so are the 5xx of a failure or of the
+//     deadline once the chain began (what the handler did before it
+//     stays, so that a retry running it again would do it twice, as
+//     Stripe's keys keep them); after a 4xx (the request refused: a
+//     parameter, a guard) or a 5xx the code answered itself
+//     (respond(503, "retry later")) the key is free again, and a retry
+//     runs;
 //   - the answer's Set-Cookie lines are not replayed (a cookie from then
 //     would undo what came since), but its session cookie's: the key is
 //     bound to the session cookie the request came with, so that a
@@ -176,13 +178,15 @@ func keyReused(id string) *netio.Response {
 }
 
 // settle ends the claim with the handler's answer resp: kept if it is a
-// 2xx or a 5xx the store can replay, else the key is free again.
-func (c *idemClaim) settle(resp *netio.Response) {
+// 2xx, or the 5xx of a failure (failed: the chain raised an error or was
+// stopped at its deadline), that the store can replay, else the key is
+// free again.
+func (c *idemClaim) settle(resp *netio.Response, failed bool) {
 	status := resp.Status
 	if status == 0 {
 		status = 200
 	}
-	if status < 200 || status > 299 && status < 500 || resp.Stream != nil || len(resp.Body) > idempotencyMaxBody {
+	if status < 200 || status > 299 && (status < 500 || !failed) || resp.Stream != nil || len(resp.Body) > idempotencyMaxBody {
 		c.release()
 		return
 	}

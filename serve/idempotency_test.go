@@ -223,7 +223,7 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	if resp, c := begin(req("a", "x"), "id"); resp != nil || c == nil {
 		t.Fatalf("first begin = %v %v", resp, c)
 	} else {
-		c.settle(ok)
+		c.settle(ok, false)
 	}
 	ok.Body[0] = 'F' // the store keeps its own copy
 	now = now.Add(idempotencyTTL - time.Second)
@@ -242,7 +242,7 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	_, running := begin(req("running", "x"), "id")
 	for i := range idempotencyKeys + 10 {
 		_, c := begin(req(fmt.Sprint("many", i), ""), "id")
-		c.settle(&netio.Response{Body: []byte("ok")})
+		c.settle(&netio.Response{Body: []byte("ok")}, false)
 	}
 	if resp, _ := begin(req("running", "x"), "id"); resp == nil || resp.Status != 409 {
 		t.Fatalf("a running key after %d answers: %+v", idempotencyKeys+10, resp)
@@ -256,7 +256,7 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	n := idempotencyBytes/idempotencyMaxBody + 2
 	for i := range n {
 		_, c := begin(req(fmt.Sprint("big", i), ""), "id")
-		c.settle(&netio.Response{Body: big})
+		c.settle(&netio.Response{Body: big}, false)
 	}
 	if d.bytes > idempotencyBytes {
 		t.Errorf("kept %d bytes, bound %d", d.bytes, idempotencyBytes)
@@ -270,13 +270,13 @@ func TestIdempotencyStoreBounds(t *testing.T) {
 	if resp, _ := begin(req("running", "x"), "id"); resp == nil || resp.Status != 409 {
 		t.Fatalf("a running key after %d MiB of answers: %+v", n, resp)
 	}
-	running.settle(&netio.Response{Body: []byte("ran")})
+	running.settle(&netio.Response{Body: []byte("ran")}, false)
 	if resp, _ := begin(req("running", "x"), "id"); resp == nil || string(resp.Body) != "ran" {
 		t.Fatalf("the running key's answer: %+v", resp)
 	}
 	// A body over the largest kept is not replayed.
 	_, c := begin(req("huge", ""), "id")
-	c.settle(&netio.Response{Body: make([]byte, idempotencyMaxBody+1)})
+	c.settle(&netio.Response{Body: make([]byte, idempotencyMaxBody+1)}, false)
 	if resp, c := begin(req("huge", ""), "id"); resp != nil || c == nil {
 		t.Errorf("a body over %d bytes was kept", idempotencyMaxBody)
 	}
@@ -431,9 +431,18 @@ server {
     respond(201, { order: orders })
   }
   route GET "/count" => fn() orders
+  var busy = true
+  route POST "/later" => fn() { if busy { busy = false; return respond(503, "retry later") }; "done" }
 }
 `)
 	u := app.urls[""]
+	// A 5xx the code answered itself says "retry": the key is free.
+	if r := do(t, "POST", u+"/later", "", "Idempotency-Key", "l"); r.status != 503 {
+		t.Fatalf("first /later = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/later", "", "Idempotency-Key", "l"); r.status != 200 || r.body != `"done"` {
+		t.Errorf("retried /later = %d %s", r.status, r.body)
+	}
 	first := do(t, "POST", u+"/checkout", "", "Idempotency-Key", "order-42")
 	if first.status != 504 {
 		t.Fatalf("first = %d %s", first.status, first.body)
