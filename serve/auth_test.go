@@ -456,6 +456,6 @@ server "keys" {
 		t.Errorf("api key: %d %s", r.status, r.body)
 	}
 	wantStartErrors(t, "\nroute GET \"/\" => fn() 1\n}", map[string]string{
-		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:3: auth.secret: expected a String, got nil`,
+		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:3: auth.secret: no secret: set AUTH_SECRET (or JWT_SECRET) in the environment`,
 	})
 }

@@ -800,6 +800,24 @@ server "worker" {
 	if r := do(t, "GET", api+"/call", ""); r.body != `"circuit breaker open for worker"` {
 		t.Errorf("call 2, past failure_threshold 1: %s", r.body)
 	}
+	// None, at any depth, is as if not given: the defaults apply (the
+	// server refused to start, "expected …, got nil")
+	none := startApp(t, `
+env M: Option<Int> = None
+env AGE: Option<Duration> = None
+env ORIGINS: Option<String> = None
+env N: Option<Int> = None
+server {
+  max_body M
+  sessions { secret: "a-very-long-session-secret-for-tests", max_age: AGE }
+  cors { origins: [ORIGINS, "https://a.example"] }
+  rate_limit { requests: N, window: 1.minute }
+  route GET "/" => fn() "up"
+}
+`)
+	if r := do(t, "GET", none.urls[""]+"/", "", "Origin", "https://a.example"); r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://a.example" {
+		t.Errorf("None settings: %d %s %v", r.status, r.body, r.header)
+	}
 	for _, env := range []string{"", "8123"} {
 		app := startApp(t, "env P: Option<Int> = None\nserver {\n  port P\n  route GET \"/\" => fn() 1\n}", func(o *Options) {
 			o.Getenv = func(k string) (string, bool) { return env, k == "P" && env != "" }

@@ -781,6 +781,9 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 	v = vm.WithoutOptions(v) // (an Option env's value is what it holds)
 	switch kind {
 	case "max_body":
+		if v.IsNil() {
+			return nil // (an Option env's None: as if not given)
+		}
 		n, err := byteSize(v)
 		if err == nil && n <= 0 {
 			err = fmt.Errorf(bytecode.BodySizeRule, vm.Repr(v))

@@ -582,7 +582,8 @@ func OptionValue(v Value) (x Value, ok bool) {
 // holds (Some(x) is x, None nil), at any depth of its plain objects and
 // lists (records and other variants are left as they are), copying what
 // changes: a config block's settings, given by the guide's optional
-// configuration (`env API_KEY: Option<String> = None`).
+// configuration (`env API_KEY: Option<String> = None`). A key or a list
+// element that is None is left out, as if it were not given.
 func WithoutOptions(v Value) Value { return withoutOptions(v, 0) }
 
 func withoutOptions(v Value, depth int) Value {
@@ -597,11 +598,15 @@ func withoutOptions(v Value, depth int) Value {
 		elems := v.AsArray().Elems
 		var fixed []Value
 		for i, e := range elems {
-			if u := withoutOptions(e, depth+1); u != e {
+			if u := withoutOptions(e, depth+1); u != e || VariantOf(e) == NoneType {
 				if fixed == nil {
-					fixed = slices.Clone(elems)
+					fixed = slices.Clone(elems[:i])
 				}
-				fixed[i] = u
+				if VariantOf(e) != NoneType {
+					fixed = append(fixed, u)
+				}
+			} else if fixed != nil {
+				fixed = append(fixed, e)
 			}
 		}
 		if fixed != nil {
@@ -614,14 +619,18 @@ func withoutOptions(v Value, depth int) Value {
 		}
 		var out *Object
 		for i, x := range o.Values() {
-			if u := withoutOptions(x, depth+1); u != x {
+			if u := withoutOptions(x, depth+1); u != x || VariantOf(x) == NoneType {
 				if out == nil {
 					out = NewObject()
 					for j, k := range o.Keys() {
 						out.Set(k, o.Values()[j])
 					}
 				}
-				out.Set(o.Keys()[i], u)
+				if VariantOf(x) == NoneType {
+					out.Delete(o.Keys()[i])
+				} else {
+					out.Set(o.Keys()[i], u)
+				}
 			}
 		}
 		if out != nil {
