@@ -79,6 +79,14 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		// PostgreSQL's no rows: an SQL text built empty by mistake)
 		return vm.Nil, true, vm.Errorf("ValueError", "db.%s: the SQL text holds no statement", name)
 	}
+	if name != "exec" {
+		if sts := statements(query); len(sts) == 1 {
+			// One statement, maybe with a ';', a line break or a
+			// comment after it, which SQLite took for an empty second
+			// statement ("not an error")
+			query = sts[0]
+		}
+	}
 	if name == "exec" {
 		if len(args) > 1 {
 			return vm.Nil, true, vm.TypeErrorf("db.exec takes no parameters; use db.run(sql, ...params)")

@@ -175,8 +175,9 @@ func TestRawEmptyStatement(t *testing.T) {
 }
 db.exec("")
 print("exec ok")
+print(db.query("SELECT 1 AS a;\n"), db.get("SELECT 2 AS b; -- done"))
 `))
-		want := strings.Repeat("ValueError: db.query: the SQL text holds no statement\nValueError: db.get: the SQL text holds no statement\nValueError: db.run: the SQL text holds no statement\n", 3) + "exec ok\n"
+		want := strings.Repeat("ValueError: db.query: the SQL text holds no statement\nValueError: db.get: the SQL text holds no statement\nValueError: db.run: the SQL text holds no statement\n", 3) + "exec ok\n[{ a: 1 }] { b: 2 }\n"
 		if got != want {
 			t.Errorf("%s: got\n%s\nwant\n%s", e, got, want)
 		}
