@@ -229,7 +229,7 @@ func (p *parser) binary(prec int) ast.Expr {
 		pos := p.tok.Pos
 		// x++ (concatenation) and x-- (minus a negation) ending a
 		// statement would take the next line as their operand.
-		if p.at(token.CONCAT) && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && lineEnd(p.peek(1).Kind) {
+		if p.at(token.CONCAT) && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && p.toks[p.p-1].Kind == token.IDENT && lineEnd(p.peek(1).Kind) {
 			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write x += 1")
 		}
 		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && lineEnd(p.peek(2).Kind) {

@@ -326,7 +326,7 @@ func TestErrors(t *testing.T) {
 		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write x += 1"}},
 		// (a ++ at the end of a line, apart from its left operand, is
 		// concatenation going on to the next line)
-		{"s = \"a\" ++\n  \"b\"\nx++", []string{"3:2: '++' is not a Tova operator: write x += 1"}},
+		{"s = \"a\" ++\n  \"b\"\nt = \"a\"++\n  \"b\"\nu = [1]++\n  [2]\nx++", []string{"7:2: '++' is not a Tova operator: write x += 1"}},
 		{"if a == = b { c }", []string{"1:9: expected expression, found '='"}},
 		// a condition's missing last operand, before the body's '{'
 		{"fn check(count) {\n  if count > {\n    print(\"big\")\n  }\n}\n", []string{"2:14: expected an expression after '>', found '{' (the if's body)"}},
