@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -1222,6 +1223,10 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 	return vm.Nil, name + " must be a " + vm.TypeText(typ) + " (" + strings.Join(tags, ", ") + ")"
 }
 
+// durationText is the text of a duration as Go writes one (30s, 1h30m),
+// whatever its size.
+var durationText = regexp.MustCompile(`^[-+]?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
+
 // intRange says an integer does not fit an Int: it is one, so "must be
 // an integer" would send its writer looking for a typo.
 const intRange = "is out of range for Int (-9223372036854775808 to 9223372036854775807)"
@@ -1247,8 +1252,13 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			return v, ""
 		}
 		if v.Kind() == vm.KString {
-			if d, err := time.ParseDuration(strings.TrimSpace(v.AsString())); err == nil {
+			text := strings.TrimSpace(v.AsString())
+			d, err := time.ParseDuration(text)
+			if err == nil {
 				return vm.Duration(int64(d)), ""
+			}
+			if durationText.MatchString(text) {
+				return vm.Nil, "is out of range for Duration (about ±292 years)" // (30s written, too long for one)
 			}
 			if _, msg := convertScalar(v, "Int"); msg != "" {
 				// milliseconds with a fraction as text (?d=1.5): the
@@ -1286,7 +1296,10 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			return v, ""
 		}
 		n, msg := convertScalar(v, "Int")
-		if msg != "" {
+		switch {
+		case msg == intRange:
+			return vm.Nil, "is out of range for Size (at most 9223372036854775807 bytes)"
+		case msg != "":
 			return vm.Nil, "must be a size (whole bytes)"
 		}
 		return vm.Size(n.AsInt()), ""

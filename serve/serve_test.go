@@ -3325,6 +3325,7 @@ func TestDurationParamTakesFractionAsText(t *testing.T) {
 server {
   route GET "/d" => fn(d: Duration) { to_float(d) }
   route POST "/d" => fn(d: Duration) { to_float(d) }
+  route GET "/s" => fn(s: Size) { str(s) }
 }
 `)
 	u := app.urls[""]
@@ -3344,8 +3345,11 @@ server {
 		"POST d=12345678901234.5":  `400 d is out of range for Duration (about ±292 years)`,
 		"GET /d?d=9223372036853.5": `200 9223372036853.5`,
 		// whole, past Int's range: it was "must be a duration"
-		"GET /d?d=1e20":    `400 d is out of range for Duration (about ±292 years)`,
-		"GET /d?d=-9.3e18": `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=1e20":                 `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=-9.3e18":              `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=9999999999999999h":    `400 d is out of range for Duration (about ±292 years)`,
+		"GET /s?s=99999999999999999999": `400 s is out of range for Size (at most 9223372036854775807 bytes)`,
+		"GET /s?s=abc":                  `400 s must be a size (whole bytes)`,
 	} {
 		method, rest, _ := strings.Cut(req, " ")
 		var r reply
