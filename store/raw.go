@@ -402,12 +402,16 @@ func checkPlaceholders(fname, sql string, n int, sqlite bool) error {
 				j++
 			}
 			if k, err := strconv.Atoi(sql[i+1 : j]); err == nil {
+				if k == 0 {
+					return vm.TypeErrorf("db.%s: $0 is no placeholder: they are numbered from $1", fname)
+				}
 				used[k] = true
 				most = max(most, k)
-				if sqlite && strings.HasPrefix(sql[j:], "::") {
+				if rest := strings.TrimLeft(sql[j:], " \t\r\n"); sqlite && strings.HasPrefix(rest, "::") {
 					// (SQLite reads $1::bigint as one name, and says
 					// a named argument is missing)
-					return vm.TypeErrorf("db.%s: %s is PostgreSQL's cast, which SQLite does not read: write CAST(%s AS …), which both read", fname, sql[i:min(len(sql), j+2+castLen(sql[j+2:]))], sql[i:j])
+					typ := strings.TrimLeft(rest[2:], " \t\r\n")
+					return vm.TypeErrorf("db.%s: %s::%s is PostgreSQL's cast, which SQLite does not read: write CAST(%s AS …), which both read", fname, sql[i:j], typ[:castLen(typ)], sql[i:j])
 				}
 			}
 			i = j - 1

@@ -71,6 +71,8 @@ func TestCheckPlaceholders(t *testing.T) {
 		{"select $1, $3", 3, true, "the SQL uses $3 but not $2"},
 		// PostgreSQL's cast, which SQLite read as a name
 		{"select $1::bigint", 1, true, "db.query: $1::bigint is PostgreSQL's cast, which SQLite does not read: write CAST($1 AS …), which both read"},
+		{"select $1 :: bigint", 1, true, "db.query: $1::bigint is PostgreSQL's cast"},
+		{"select $0", 1, false, "db.query: $0 is no placeholder: they are numbered from $1"},
 		{"select * from t where a = $1", 2, true, "db.query: the SQL takes 1 parameter ($1), given 2"},
 		{"select * from t", 1, false, "db.query: the SQL takes no parameters, given 1"},
 		{"select * from t where a = $1 and b = $3", 2, true, "takes 3 parameters ($1 to $3), given 2"},
