@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"tova/bytecode"
 	"tova/internal/jsonstr"
+	"tova/internal/schedpattern"
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
@@ -1223,10 +1223,6 @@ func convertVariantTag(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (
 	return vm.Nil, name + " must be a " + vm.TypeText(typ) + " (" + strings.Join(tags, ", ") + ")"
 }
 
-// durationText is the text of a duration as Go writes one (30s, 1h30m),
-// whatever its size.
-var durationText = regexp.MustCompile(`^[-+]?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
-
 // intRange says an integer does not fit an Int: it is one, so "must be
 // an integer" would send its writer looking for a typo.
 const intRange = "is out of range for Int (-9223372036854775808 to 9223372036854775807)"
@@ -1257,7 +1253,7 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			if err == nil {
 				return vm.Duration(int64(d)), ""
 			}
-			if durationText.MatchString(text) {
+			if schedpattern.DurationText.MatchString(text) {
 				return vm.Nil, "is out of range for Duration (about ±292 years)" // (30s written, too long for one)
 			}
 			if _, msg := convertScalar(v, "Int"); msg != "" {

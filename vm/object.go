@@ -598,7 +598,7 @@ func withoutOptions(v Value, depth int) Value {
 		elems := v.AsArray().Elems
 		var fixed []Value
 		for i, e := range elems {
-			if u := withoutOptions(e, depth+1); u != e || VariantOf(e) == NoneType {
+			if u := withoutOptions(e, depth+1); u != e {
 				if fixed == nil {
 					fixed = slices.Clone(elems[:i])
 				}
@@ -619,7 +619,7 @@ func withoutOptions(v Value, depth int) Value {
 		}
 		var out *Object
 		for i, x := range o.Values() {
-			if u := withoutOptions(x, depth+1); u != x || VariantOf(x) == NoneType {
+			if u := withoutOptions(x, depth+1); u != x {
 				if out == nil {
 					out = NewObject()
 					for j, k := range o.Keys() {

@@ -73,7 +73,7 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}
 	if _, err := time.ParseDuration(p); err != nil {
-		if durationText.MatchString(p) {
+		if DurationText.MatchString(p) {
 			// written as one, too long for one
 			return nil, 0, fmt.Errorf("bad schedule %q: an interval is at most 2562047h (about 292 years)", pattern)
 		}
@@ -86,8 +86,10 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 	return nil, d, nil
 }
 
-// durationText is the text of a duration, whatever its size.
-var durationText = regexp.MustCompile(`^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
+// DurationText matches the text of a duration as Go writes one (30s,
+// 1h30m), whatever its size: text that time.ParseDuration refuses only
+// for being too long.
+var DurationText = regexp.MustCompile(`^[-+]?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
 
 // neverFrom is where a cron expression is looked for a first match.
 var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -96,7 +98,7 @@ var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func interval(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	switch {
-	case err != nil && durationText.MatchString(s):
+	case err != nil && DurationText.MatchString(s):
 		return 0, fmt.Errorf("an interval is at most 2562047h (about 292 years)")
 	case err != nil:
 		return 0, fmt.Errorf("expected an interval such as \"30s\", \"5m\", \"1h\"")
