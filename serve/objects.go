@@ -19,7 +19,7 @@ import (
 
 // reqObject is `req` in Tova code (Decision 7): method, path, url,
 // params, query, headers, cookies, body, ip, id (settable), session
-// (with a session block), and any field a middleware sets.
+// (with a session block), locals, and any field a middleware sets.
 type reqObject struct {
 	r       *netio.Request // points at req: Tova code may keep the object
 	req     netio.Request
@@ -99,6 +99,13 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		return vm.Str(q.id), true, nil
 	case "content_type":
 		return vm.Str(q.r.ContentType), true, nil
+	case "locals":
+		// The reference's request-scoped object (tova-semantics §2.4):
+		// empty until code sets its fields, then the same object for
+		// the rest of the request, middleware and handler alike.
+		o := vm.ObjectValue(vm.NewObject())
+		q.setExtra(name, o)
+		return o, true, nil
 	case "session":
 		if q.sessions != nil {
 			return q.reqSession(), true, nil
@@ -148,11 +155,16 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 			return vm.TypeErrorf("req.session is read-only: its values change with req.session.set(key, value), delete(key) and destroy()")
 		}
 	}
+	q.setExtra(name, v)
+	return nil
+}
+
+// setExtra sets req's field name, one the request does not have itself.
+func (q *reqObject) setExtra(name string, v vm.Value) {
 	if q.extra == nil {
 		q.extra = vm.NewObject()
 	}
 	q.extra.Set(name, v)
-	return nil
 }
 
 // MethodParams: the methods CallMethod has (see vm.HostMethods).

@@ -3415,3 +3415,24 @@ server {
 		}
 	}
 }
+
+// req.locals is the reference's request-scoped object: empty at first,
+// a middleware's fields reach the handler, and no request sees
+// another's.
+func TestRequestLocals(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn tag(req, res) {
+    req.locals.who = req.headers["x-who"] ?? "anon"
+    req.locals.seen = len(keys(req.locals))
+  }
+  route GET "/me" => fn(req) { req.locals }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/me", "", "X-Who", "ada"); r.status != 200 || r.body != `{"who":"ada","seen":1}` {
+		t.Fatalf("with a middleware's fields: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/me", ""); r.status != 200 || r.body != `{"who":"anon","seen":1}` {
+		t.Fatalf("the next request: %d %s", r.status, r.body)
+	}
+}
