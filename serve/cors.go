@@ -29,6 +29,7 @@ var (
 
 // readCORS reads a cors block's value v, declared at at. A key missing
 // takes its default; origins defaults to "*" (any), as in the reference.
+// An empty origins list lets no page call: it returns nil, no CORS.
 func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 	c := &netio.CORS{Origins: []string{"*"}, Methods: corsMethods, Headers: corsHeaders, Expose: corsExpose, MaxAge: corsMaxAge}
 	o, err := blockSettings("cors", at, v)
@@ -78,9 +79,6 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 			return nil, fmt.Errorf("%s: cors.origins: %v", at, err)
 		}
 	}
-	if len(c.Origins) == 0 {
-		return nil, fmt.Errorf("%s: cors.origins: the list is empty, so no page could call the server; list the origins allowed", at)
-	}
 	if _, err := blockBool("cors", at, o, "credentials", &c.Credentials); err != nil {
 		return nil, err
 	}
@@ -93,6 +91,12 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 			return nil, fmt.Errorf("%s: cors.max_age: %v", at, err)
 		}
 		c.MaxAge = d
+	}
+	if len(c.Origins) == 0 {
+		// No page may call: the server answers as one without a cors
+		// block (a server's own block so opts out of the top-level
+		// one).
+		return nil, nil
 	}
 	for _, org := range c.Origins {
 		if org == "*" && c.Credentials {

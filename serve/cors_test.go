@@ -169,16 +169,17 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { origins: ["https://a.example/app"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
 		// "null" let sandboxed frames of every site read the answers;
 		// a wildcard or a port out of range matched no origin.
-		`cors { origins: ["null"], credentials: true }`:         `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "null": the origin of sandboxed frames and file: pages, which any site can make`,
-		`cors { origins: ["https://*.a.example"] }`:             `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
-		`cors { origins: ["https://a.example:99999"] }`:         `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
-		`cors { origins: ["https://a.example:80:80"] }`:         `server: app.tova:1:1: cors.origins: not an origin`,
-		`cors { origins: [] }`:                                  `server: app.tova:1:1: cors.origins: the list is empty`,
-		`cors { origins: "https://a.example, " |> split(",") }`: `server: app.tova:1:1: cors.origins: an empty String in`,
-		`cors { origins: [1] }`:                                 `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
-		`cors { methods: "GET", credentials: "yes" }`:           `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
-		`cors { max_age: -1 }`:                                  `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
-		`cors { max_age: "1h" }`:                                `server: app.tova:1:1: cors.max_age: expected a duration`,
+		`cors { origins: ["null"], credentials: true }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "null": the origin of sandboxed frames and file: pages, which any site can make`,
+		`cors { origins: ["https://*.a.example"] }`:     `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
+		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
+		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
+		// An allow-list left unset lets no origin in, rather than every one.
+		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins: None, which would leave every origin allowed`,
+		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,
+		`cors { origins: [1] }`:                       `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
+		`cors { methods: "GET", credentials: "yes" }`: `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
+		`cors { max_age: -1 }`:                        `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
+		`cors { max_age: "1h" }`:                      `server: app.tova:1:1: cors.max_age: expected a duration`,
 		// Names that are not HTTP tokens would fail every preflight.
 		`cors { methods: ["GET", "DELETE METHOD"] }`: `server: app.tova:1:1: cors.methods: "DELETE METHOD" is not a method name`,
 		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:1: cors.headers: "X Custom" is not a header name`,
@@ -233,5 +234,33 @@ server {
 		if r := do(t, "GET", url+"/x", "", "Origin", origin); r.header.Get("Access-Control-Allow-Origin") != want {
 			t.Errorf("Origin %s: Access-Control-Allow-Origin %q, want %q", origin, r.header.Get("Access-Control-Allow-Origin"), want)
 		}
+	}
+}
+
+// A server's own cors block with no origins opts out of the top-level
+// one: it sends no CORS headers, as a server without a block, while
+// the other servers keep the top-level block's.
+func TestCORSEmptyOriginsOptsOut(t *testing.T) {
+	app := startApp(t, `
+cors { origins: ["https://app.example"], credentials: true }
+server "api" {
+  route GET "/" => fn() "api"
+}
+server "admin" {
+  cors { origins: [] }
+  route GET "/" => fn() "admin"
+}
+`)
+	r := do(t, "GET", app.urls["api"]+"/", "", "Origin", "https://app.example")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("api: %d %v", r.status, r.header)
+	}
+	r = do(t, "GET", app.urls["admin"]+"/", "", "Origin", "https://app.example")
+	if r.status != 200 || r.body != `"admin"` || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Vary") != "" {
+		t.Fatalf("admin: %d %s %v", r.status, r.body, r.header)
+	}
+	r = do(t, "OPTIONS", app.urls["admin"]+"/", "", "Origin", "https://app.example", "Access-Control-Request-Method", "POST")
+	if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+		t.Fatalf("admin preflight: %d %v", r.status, r.header)
 	}
 }

@@ -778,6 +778,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 // was given already in the same place (the program's top level, or the
 // server's blocks): a second one is an error, as a second port is.
 func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]string) error {
+	given := v
 	v = vm.WithoutOptions(v) // (an Option env's value is what it holds)
 	switch kind {
 	case "max_body":
@@ -821,6 +822,13 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			cfg.cacheDefault = d.AsString()
 		}
 	case "cors":
+		if given.Kind() == vm.KObject {
+			// None left out would be the default, every origin: an
+			// allow-list that is unset lets none in instead.
+			if o, ok := given.AsObject().Get("origins"); ok && vm.VariantOf(o) == vm.NoneType {
+				return fmt.Errorf("%s: cors.origins: None, which would leave every origin allowed (the default); give the origins, or leave the key out for \"*\"", at)
+			}
+		}
 		c, err := readCORS(cfg.log, at, v)
 		if err != nil {
 			return err
