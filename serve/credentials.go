@@ -7,10 +7,11 @@ package serve
 // verify in the other.
 
 import (
-	"crypto/pbkdf2"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -254,22 +255,56 @@ func jsonKind(v any) string {
 // HMAC-SHA256, 100 000 iterations, a random 16-byte salt and a 32-byte
 // hash, both in hex (the reference's format). It takes tens of
 // milliseconds, on purpose, with the server's other requests running
-// meanwhile.
+// meanwhile, as Tova code that runs as long would (see pbkdf2SHA256).
 func builtinHashPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) != 1 || args[0].Kind() != vm.KString {
 		return vm.Nil, vm.TypeErrorf("hash_password(password): expected a String password, got %s", argKinds(args))
 	}
 	salt := make([]byte, passwordSaltBytes)
 	_, _ = rand.Read(salt) // (crypto/rand never fails)
-	var hash []byte
-	var err error
-	t.Working(func() {
-		hash, err = pbkdf2.Key(sha256.New, args[0].AsString(), salt, passwordIterations, passwordHashBytes)
-	})
+	hash, err := pbkdf2SHA256(t, args[0].AsString(), salt, passwordIterations, passwordHashBytes)
 	if err != nil {
-		return vm.Nil, vm.Errorf("ValueError", "hash_password: %v", err)
+		return vm.Nil, err
 	}
 	return vm.Str(fmt.Sprintf("pbkdf2:%d:%x:%x", passwordIterations, salt, hash)), nil
+}
+
+// pbkdf2SHA256 is PBKDF2 with HMAC-SHA256 (RFC 8018 §5.2), as
+// crypto/pbkdf2 computes it, polling t every few dozen rounds as a
+// loop of Tova code polls at its backward jumps: tens of milliseconds
+// of hashing thus take turns for the CPUs (a burst of logins leaves
+// health checks answered at once, where they waited behind every
+// hash), and stop at the request's deadline (a stored hash of ten
+// million rounds ran on past it). Its error is the thread's
+// cancellation.
+func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) ([]byte, error) {
+	const pollRounds = 64
+	prf := hmac.New(sha256.New, []byte(password))
+	size := prf.Size()
+	dk := make([]byte, 0, (keyLen+size-1)/size*size)
+	u := make([]byte, 0, size)
+	var index [4]byte
+	for block := uint32(1); len(dk) < keyLen; block++ {
+		prf.Reset()
+		prf.Write(salt)
+		binary.BigEndian.PutUint32(index[:], block)
+		prf.Write(index[:])
+		dk = prf.Sum(dk)
+		sum := dk[len(dk)-size:]
+		u = append(u[:0], sum...)
+		for n := 2; n <= iter; n++ {
+			prf.Reset()
+			prf.Write(u)
+			u = prf.Sum(u[:0])
+			subtle.XORBytes(sum, sum, u)
+			if n%pollRounds == 0 {
+				if err := t.Poll(pollRounds); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return dk[:keyLen], nil
 }
 
 // verify_password(password, stored) reports whether password is the one
@@ -284,11 +319,9 @@ func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if !ok {
 		return vm.False, nil
 	}
-	var got []byte
-	var err error
-	t.Working(func() { got, err = pbkdf2.Key(sha256.New, args[0].AsString(), salt, iter, len(want)) })
+	got, err := pbkdf2SHA256(t, args[0].AsString(), salt, iter, len(want))
 	if err != nil {
-		return vm.False, nil
+		return vm.Nil, err
 	}
 	return vm.Bool(subtle.ConstantTimeCompare(got, want) == 1), nil
 }

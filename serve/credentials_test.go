@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +183,64 @@ server {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// Password hashing takes turns for the CPUs as Tova code does: a burst
+// of logins leaves health checks and short requests answered at once
+// (they waited behind every hash: p50 260 ms with 30 logins on 2
+// cores), and a hash of ten million rounds stops at its request's
+// deadline, where it ran on for seconds after the 503.
+func TestPasswordHashingTakesTurns(t *testing.T) {
+	costly := "pbkdf2:10000000:" + hex.EncodeToString([]byte("salty")) + ":" + strings.Repeat("ab", 32)
+	app := startApp(t, `server {
+  var stopped = 0
+  route POST "/login" => fn(stored: String) { verify_password("pw", stored) }
+  route POST "/slow" => fn(req, res, stored: String) {
+    res.on_finish(fn(status) { stopped += 1 })
+    verify_password("pw", stored)
+  }
+  route GET "/stopped" => fn() { stopped }
+  route GET "/ok" => fn() "ok"
+  health "/health"
+}`, func(o *Options) { o.RequestTimeout = time.Second })
+	u := app.urls[""]
+	body := `{"stored":` + quote(costly) + `}`
+
+	t0 := time.Now()
+	if r := do(t, "POST", u+"/slow", body); r.status != 503 {
+		t.Fatalf("POST /slow: %d %s, want 503 at the deadline", r.status, r.body)
+	}
+	waitFor(t, func() bool { return do(t, "GET", u+"/stopped", "").body == "1" })
+	if d := time.Since(t0); d > 2500*time.Millisecond {
+		t.Errorf("the hash past its deadline stopped after %v", d)
+	}
+
+	const logins = 16
+	var wg sync.WaitGroup
+	for range logins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := do(t, "POST", u+"/login", body); r.status != 503 {
+				t.Errorf("POST /login: %d %s, want 503", r.status, r.body)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // the logins are hashing now
+	var slowest time.Duration
+	for range 10 {
+		for _, path := range []string{"/health", "/ok"} {
+			t1 := time.Now()
+			if r := do(t, "GET", u+path, ""); r.status != 200 {
+				t.Fatalf("%s during the logins: %d", path, r.status)
+			}
+			slowest = max(slowest, time.Since(t1))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("slowest short request beside %d hashes: %v", logins, slowest)
+	if slowest > 250*time.Millisecond {
+		t.Errorf("a short request took %v beside %d password hashes", slowest, logins)
+	}
 }
