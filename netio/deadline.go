@@ -372,6 +372,8 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		n, err := c.Conn.Read(p)
 		if c.lines.open && n > 0 {
 			c.lines.scan(p[:n])
+		} else if n > 0 {
+			c.lines.more()
 		}
 		if c.budgeted {
 			if c.budget -= int64(n); c.budget < 0 {

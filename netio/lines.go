@@ -52,6 +52,10 @@ type lineCheck struct {
 	cr   bool // the last byte read was a CR
 	line int  // bytes of the current line read so far, up to 2
 	lf   bool // a line of the block has ended: the request line was read
+	// rest: bytes came after the block's end (its body, or requests
+	// pipelined behind it), so the next request's first bytes may
+	// have come with them, and its reads may begin anywhere in it.
+	rest bool
 	// method holds the block's first bytes, up to 5: whether the
 	// request is a HEAD is known from them when fasthttp could not read
 	// the block (and forgot its method).
@@ -68,8 +72,16 @@ func (l *lineCheck) inRequestLine() bool { return l.open && !l.lf }
 
 var crlfcrlf = []byte("\r\n\r\n")
 
-// start begins the header block of a request.
-func (l *lineCheck) start() { *l = lineCheck{open: true} }
+// start begins the header block of a request whose first read this
+// is. After a request with bytes past its block (rest), the read may
+// begin anywhere in the next one (its request line's CR in the bytes
+// before, and this read beginning with the LF), so that request is not
+// checked: a valid one would be refused as having a line ended in LF
+// alone.
+func (l *lineCheck) start() { *l = lineCheck{open: !l.rest} }
+
+// more notes a read of the request after its block's end.
+func (l *lineCheck) more() { l.rest = true }
 
 // waitsInVain says whether reading more for the block is pointless: its
 // reader asks for more, yet a line ended in LF alone and the block has
@@ -104,6 +116,7 @@ func (l *lineCheck) scan(p []byte) {
 			l.bare, l.crlf = true, false
 		case l.crlf && l.line+i == 1: // CRLF, then a line of CRLF alone
 			l.open = false
+			l.rest = len(p) > i+1
 			return
 		default:
 			l.crlf = true

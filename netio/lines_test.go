@@ -1,12 +1,15 @@
 package netio
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // TestLineCheck feeds header blocks to lineCheck cut at every place into
@@ -132,6 +135,61 @@ func TestBareLFRequestIs400AtOnce(t *testing.T) {
 	}
 }
 
+// A request pipelined behind another, whose request line's CR came in
+// the other's segment and its LF in a later one, seconds on, is served:
+// it was refused as a line ended in LF alone. A request that does end
+// its lines in LF alone, after one that came whole, still gets its 400
+// at once.
+func TestPipelinedRequestSplitAtCRLF(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(r *Router) {
+		_ = r.Handle("GET", "/hello", func(_ context.Context, req *Request) *Response {
+			return Text(200, "hi")
+		})
+	}, nil)
+	for _, first := range []string{
+		"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+	} {
+		conn := ts.dial()
+		for _, p := range []string{first + "GET /hello HTTP/1.1\r", "\nHost: a\r\n", "\r\n"} {
+			if _, err := io.WriteString(conn, p); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		br := bufio.NewReader(conn)
+		for i := range 2 {
+			var resp fasthttp.Response
+			if err := resp.Read(br); err != nil {
+				t.Fatalf("after %q, answer %d: %v", first, i+1, err)
+			}
+			if i == 0 && !strings.HasPrefix(first, "GET") {
+				continue // (405: the route takes GET)
+			}
+			if resp.StatusCode() != 200 || string(resp.Body()) != "hi" {
+				t.Errorf("after %q, answer %d: %d %q", first, i+1, resp.StatusCode(), resp.Body())
+			}
+		}
+		conn.Close()
+	}
+
+	conn := ts.dial()
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp := readResponse(t, conn); resp.StatusCode() != 200 {
+		t.Fatalf("first request: %d %q", resp.StatusCode(), resp.Body())
+	}
+	start := time.Now()
+	_, _ = io.WriteString(conn, "GET /hello HTTP/1.1\nHost: a\n\n")
+	if resp := readResponse(t, conn); resp.StatusCode() != 400 || !bytes.Contains(resp.Body(), []byte("must end in CRLF")) {
+		t.Errorf("LF alone after a request: %d %s", resp.StatusCode(), resp.Body())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("LF alone after a request answered after %v", d)
+	}
+}
+
 // BenchmarkLineCheck is the check's cost on a request's first read: a
 // GET whose block ends the read, and a POST whose body follows it.
 func BenchmarkLineCheck(b *testing.B) {
@@ -144,6 +202,7 @@ func BenchmarkLineCheck(b *testing.B) {
 			p := []byte(req)
 			var l lineCheck
 			for b.Loop() {
+				l = lineCheck{}
 				l.start()
 				l.scan(p)
 			}
