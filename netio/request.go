@@ -608,6 +608,9 @@ func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
 
 // Request targets HTTP refuses (RFC 9112 §3.2, RFC 9110 §4.2).
 var (
+	// errConnect is a CONNECT request: a tunnel, asked of a proxy
+	// (RFC 9110 §9.3.6), whose target names a host, not a path.
+	errConnect        = errors.New("CONNECT asks for a tunnel, as of a proxy: this server is no proxy (RFC 9110 §9.3.6)")
 	errTargetFragment = errors.New(`the request target holds a fragment ("#"), which is never part of a request (RFC 9112 §3.2)`)
 	errTargetScheme   = errors.New("the request target is an absolute URI whose scheme is not http or https")
 	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
@@ -803,6 +806,9 @@ func (ex *exchange) takeMemory(size int) (*actors.Job, []byte) {
 // route safely (see appendCleanPath): the error is the request's fault.
 func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, body []byte, owned bool, incoming []byte) (*actors.Job, error) {
 	h := &ctx.Request.Header
+	if h.IsConnect() {
+		return nil, errConnect
+	}
 	requestURI := ctx.RequestURI()
 	rawPath, ok := originPath(requestURI)
 	if bytes.IndexByte(requestURI, '#') >= 0 {

@@ -1021,6 +1021,10 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		// names it in text only. (Transfer-Encoding in HTTP/1.0 is
 		// faulty framing: 400.)
 		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
+		message = errorMessage(code) + `: a request's transfer coding must be "chunked", the one this server reads`
+	case errors.Is(err, errConnect):
+		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
+		message = errorMessage(code) + ": CONNECT asks for a tunnel, and this server is no proxy"
 	case errors.As(err, &small):
 		// (fasthttp's own words ask to raise its read buffer.)
 		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge

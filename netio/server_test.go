@@ -553,7 +553,8 @@ func TestHTTPVersions(t *testing.T) {
 	}
 }
 
-// A transfer coding other than chunked is not implemented: 501.
+// A transfer coding other than chunked is not implemented: 501, which
+// says so; so is CONNECT.
 func TestUnsupportedTransferEncodingIs501(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(r *Router) {
@@ -562,8 +563,18 @@ func TestUnsupportedTransferEncodingIs501(t *testing.T) {
 	conn := ts.dial()
 	_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
 	resp := readResponse(t, conn)
-	if resp.StatusCode() != 501 || !bytes.Contains(resp.Body(), []byte(`"code":"NOT_IMPLEMENTED"`)) || !resp.ConnectionClose() {
+	if resp.StatusCode() != 501 || !bytes.Contains(resp.Body(), []byte(`"code":"NOT_IMPLEMENTED","message":"Not Implemented: a request's transfer coding must be \"chunked\"`)) || !resp.ConnectionClose() {
 		t.Fatalf("%d %s\n%s", resp.StatusCode(), resp.Body(), ts.logs.String())
+	}
+	// CONNECT asks for a tunnel: its target is a host, never a path to
+	// route (it was routed as /example.com:443).
+	conn = ts.dial()
+	_, _ = io.WriteString(conn, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+	if resp := readResponse(t, conn); resp.StatusCode() != 501 || !bytes.Contains(resp.Body(), []byte("CONNECT asks for a tunnel")) {
+		t.Fatalf("CONNECT: %d %s", resp.StatusCode(), resp.Body())
+	}
+	if !strings.Contains(ts.logs.String(), "this server is no proxy") {
+		t.Errorf("the CONNECT's cause is not logged:\n%s", ts.logs.String())
 	}
 	// In HTTP/1.0, Transfer-Encoding is faulty framing (RFC 9112 §6.1).
 	conn = ts.dial()
