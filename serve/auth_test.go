@@ -221,6 +221,9 @@ func TestAuthStartErrors(t *testing.T) {
 		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
 		"server {\n  auth { type: \"api_key\" }\n}":                                        "server: app.tova:2:3: auth.keys: an api_key block needs keys",
 		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:3: auth.keys: expected non-empty Strings, got Int 1",
+		// An issuer or audience left unset would check none.
+		"server {\n  auth { secret: \"" + authSecret + "\", issuer: None }\n}":         "server: app.tova:2:3: auth.issuer is None (is the environment variable it reads set?): left out, tokens of any issuer would pass",
+		"server {\n  auth { secret: \"" + authSecret + "\", audience: Some(None) }\n}": "server: app.tova:2:3: auth.audience is None",
 		// Keys an environment variable gave are not quoted back.
 		"server {\n  auth { type: \"api_key\", keys: \"sk_live_1,sk_live_2\" }\n}":                       "server: app.tova:2:3: auth.keys: an api_key block needs keys: a non-empty list of key Strings, got a String of 19 characters",
 		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:3: auth.header: expected a header name",

@@ -174,7 +174,7 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
 		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
 		// An allow-list left unset lets no origin in, rather than every one.
-		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins: None, which would leave every origin allowed`,
+		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,
 		`cors { origins: [1] }`:                       `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
 		`cors { methods: "GET", credentials: "yes" }`: `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,

@@ -773,12 +773,53 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	return cfg, nil
 }
 
+// noneRefused are the keys of config blocks that refuse None, the value
+// of an optional setting left unset (`env TLS_CERT: Option<String> =
+// None`), by what leaving them out would do: the server would be open
+// where the program meant to close it.
+var noneRefused = map[string]map[string]string{
+	"cors": {"origins": "every origin would be allowed (the default); give the origins, or leave the key out for \"*\""},
+	"tls":  {"cert": "the server would serve plain HTTP", "key": "the server would serve plain HTTP"},
+	"auth": {"issuer": "tokens of any issuer would pass", "audience": "tokens for any audience would pass"},
+}
+
+// refusedNone is the error of a block of kind, declared at at, whose
+// value v gives None to one of its noneRefused keys.
+func refusedNone(kind, at string, v vm.Value) error {
+	keys := noneRefused[kind]
+	if keys == nil {
+		return nil
+	}
+	if x, ok := vm.OptionValue(v); ok {
+		v = x // (a block is no Option, but an Option's value may be one)
+	}
+	if v.Kind() != vm.KObject {
+		return nil
+	}
+	for _, k := range v.AsObject().Keys() {
+		x, _ := v.AsObject().Get(k)
+		for {
+			inner, ok := vm.OptionValue(x)
+			if !ok || vm.VariantOf(x) == vm.NoneType {
+				break
+			}
+			x = inner // Some(None) is None too
+		}
+		if why, ok := keys[k]; ok && vm.VariantOf(x) == vm.NoneType {
+			return fmt.Errorf("%s: %s.%s is None (is the environment variable it reads set?): left out, %s", at, kind, k, why)
+		}
+	}
+	return nil
+}
+
 // apply reads the value v of a config block of kind declared at at into
 // cfg, if it is one the HTTP layer uses. set holds where each setting
 // was given already in the same place (the program's top level, or the
 // server's blocks): a second one is an error, as a second port is.
 func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]string) error {
-	given := v
+	if err := refusedNone(kind, at, v); err != nil {
+		return err
+	}
 	v = vm.WithoutOptions(v) // (an Option env's value is what it holds)
 	switch kind {
 	case "max_body":
@@ -822,13 +863,6 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			cfg.cacheDefault = d.AsString()
 		}
 	case "cors":
-		if given.Kind() == vm.KObject {
-			// None left out would be the default, every origin: an
-			// allow-list that is unset lets none in instead.
-			if o, ok := given.AsObject().Get("origins"); ok && vm.VariantOf(o) == vm.NoneType {
-				return fmt.Errorf("%s: cors.origins: None, which would leave every origin allowed (the default); give the origins, or leave the key out for \"*\"", at)
-			}
-		}
 		c, err := readCORS(cfg.log, at, v)
 		if err != nil {
 			return err

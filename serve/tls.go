@@ -20,6 +20,7 @@ import (
 // directory, as the reference's Bun.file takes them.
 type tlsSettings struct {
 	cert, key tlsFile
+	block     string // where the first tls block is declared
 }
 
 // tlsFile is one key's path and the block that gave it.
@@ -37,6 +38,9 @@ var tlsKeys = []string{"cert", "key"}
 func (t *tlsSettings) apply(at string, v vm.Value) error {
 	if v.Kind() != vm.KObject {
 		return fmt.Errorf("%s: tls: expected a block of cert and key, got %s", at, vm.Repr(v))
+	}
+	if t.block == "" {
+		t.block = at
 	}
 	o := v.AsObject()
 	for _, k := range tlsKeys {
@@ -62,10 +66,14 @@ func (t *tlsSettings) apply(at string, v vm.Value) error {
 	return nil
 }
 
-// whole reports a tls setting given one of its keys only, once every
+// whole reports a tls setting given one of its keys only, or neither
+// (an empty block), once every
 // block has given its own (a server's keys override the program's, one
 // by one): said of the block that gave the other.
 func (t *tlsSettings) whole() error {
+	if t.block != "" && t.cert.at == "" && t.key.at == "" {
+		return fmt.Errorf("%s: tls: the block gives neither cert nor key: it needs both, the paths of PEM files (the server would serve plain HTTP)", t.block)
+	}
 	if (t.cert.at == "") == (t.key.at == "") {
 		return nil
 	}

@@ -172,6 +172,12 @@ func TestTLSStartupErrors(t *testing.T) {
 		{expr("443"), cert.KeyFile, `server: app.tova:2:3: tls.cert: expected the path of a PEM file (a String), got 443`},
 		{cert.CertFile, expr(`""`), `server: app.tova:2:3: tls.key is empty: expected the path of a PEM file`},
 		{nil, cert.KeyFile, `server: app.tova:2:3: tls.cert is missing: a tls block needs cert and key, the paths of PEM files`},
+		// An empty block, or one of optional settings left unset, would
+		// serve plain HTTP.
+		{nil, nil, `server: app.tova:2:3: tls: the block gives neither cert nor key: it needs both, the paths of PEM files (the server would serve plain HTTP)`},
+		{expr("None"), expr("None"), `server: app.tova:2:3: tls.cert is None (is the environment variable it reads set?): left out, the server would serve plain HTTP`},
+		{cert.CertFile, expr("Some(None)"), `server: app.tova:2:3: tls.key is None (is the environment variable it reads set?)`},
+		{expr("None"), nil, `server: app.tova:2:3: tls.cert is None`},
 		{missing, cert.KeyFile, `server: app.tova:2:3: tls.cert: cannot read ` + missing + `: no such file or directory`},
 		{cert.CertFile, dir, `server: app.tova:2:3: tls.key: cannot read ` + dir + `: is a directory`},
 		{garbage, cert.KeyFile, `server: app.tova:2:3: tls.cert: ` + garbage + `: no PEM data (expected -----BEGIN CERTIFICATE-----)`},
