@@ -508,12 +508,21 @@ func (p *parser) variantFields() []*ast.FieldDecl {
 	var fs []*ast.FieldDecl
 	for !p.at(token.RPAREN) {
 		f := &ast.FieldDecl{PosV: p.tok.Pos}
-		if isName(p.tok) && p.peek(1).Kind == token.COLON {
+		switch next := p.peek(1).Kind; {
+		case isName(p.tok) && next == token.COLON:
 			f.Name = p.tok.Lit
 			p.next()
 			p.next()
+			f.Type = p.typeExpr()
+		case p.at(token.IDENT) && isLowerName(p.tok.Lit) && (next == token.COMMA || next == token.RPAREN || next == token.ASSIGN):
+			// The reference's field without a type, Circle(radius): a
+			// name in lower case is no type of the language.
+			f.Name = p.tok.Lit
+			f.Type = &ast.TypeExpr{PosV: p.tok.Pos, Name: "Any"}
+			p.next()
+		default:
+			f.Type = p.typeExpr()
 		}
-		f.Type = p.typeExpr()
 		if p.got(token.ASSIGN) {
 			f.Default = p.expr()
 		}
@@ -570,4 +579,11 @@ func (p *parser) refinement() ast.Expr {
 		Params: []*ast.Param{{PosV: pos, Name: it}},
 		Body:   &ast.Block{PosV: pos, Stmts: []ast.Stmt{&ast.ExprStmt{X: cond}}},
 	}}
+}
+
+// isLowerName reports whether name begins with a lower-case letter or
+// '_', as a field's name does and a type's does not.
+func isLowerName(name string) bool {
+	r, _ := utf8.DecodeRuneInString(name)
+	return r == '_' || unicode.IsLower(r)
 }
