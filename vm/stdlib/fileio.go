@@ -813,6 +813,13 @@ func csvText(t *vm.Thread, path string, rows []vm.Value, cols []string, header b
 			}
 			rec[j] = s
 		}
+		if len(rec) == 1 && rec[0] == "" {
+			// One empty cell would be a blank line, which readers skip:
+			// quoted, it is a row (as Python's csv writes it).
+			w.Flush()
+			buf.WriteString("\"\"\n")
+			continue
+		}
 		w.Write(rec)
 		if buf.Len() > vm.MaxStringBytes {
 			return nil, vm.StringTooLarge("write: "+path, buf.Len())
@@ -825,7 +832,13 @@ func csvText(t *vm.Thread, path string, rows []vm.Value, cols []string, header b
 // cellText is the CSV text of a value: an Option's is what it holds
 // (Some(3) is 3, None an empty cell, as nil is).
 func cellText(t *vm.Thread, v vm.Value) (string, error) {
-	v, _ = vm.OptionValue(v)
+	for {
+		x, ok := vm.OptionValue(v)
+		if !ok {
+			break
+		}
+		v = x // (Some(Some(2)) is 2)
+	}
 	switch v.Kind() {
 	case vm.KNil:
 		return "", nil
