@@ -27,11 +27,13 @@ import (
 //
 // The GIL's holder takes turns as any thread does (each server has its
 // own GIL, so their holders would otherwise all run beside the turns'),
-// and may wait for one holding the GIL: the threads waiting for that GIL
-// wait anyway. The other way round is never allowed: a thread gives up
-// its turn before it waits for a GIL (Thread.Enter, GIL.yield), or a
-// holder waiting for a turn and a turn's holder waiting for its GIL
-// would stand until their deadlines.
+// except while other threads wait for its GIL: it then runs on and
+// gives the GIL to them at its next edge, rather than keep them waiting
+// behind every turn (each server's GIL so adds at most one runner). A
+// thread never waits for a GIL holding a turn: it gives up its turn
+// before it waits for a GIL (Thread.Enter, GIL.yield), or a holder
+// waiting for a turn and a turn's holder waiting for its GIL would stand
+// until their deadlines.
 
 // turnSlice is how long a thread runs before it needs a turn, and how
 // long it keeps one while others wait.
@@ -113,6 +115,15 @@ func (t *Thread) takeTurns() error {
 	case t.turn && t.turns.waiting.Load() == 0:
 		t.runStart = now // nobody waits: another slice
 		return nil
+	case t.gilWanted():
+		// Others wait for the GIL this thread holds: it gives it to
+		// them at its next edge (GIL.yield), rather than wait for a
+		// turn behind threads that need no GIL while holding it (a
+		// runaway writing server state kept every request reading it
+		// waiting behind all the other runaways' turns). So each
+		// server's GIL adds at most one runner to the turns'.
+		t.runStart = now
+		return nil
 	}
 	if t.turn {
 		t.turn = false
@@ -140,6 +151,13 @@ func (t *Thread) takeTurns() error {
 		}
 	}
 	return nil
+}
+
+// gilWanted reports whether the thread holds its instance's GIL while
+// other threads wait for it.
+func (t *Thread) gilWanted() bool {
+	g, ok := t.In.Sched.(*GIL)
+	return ok && t.holding && g.waiting.Load() > 0
 }
 
 // endRun gives up the thread's turn, if it holds one: it is about to
