@@ -418,6 +418,31 @@ server {
 	}
 }
 
+// An api_key block's own header, whatever its name, is a credential for
+// the cache default too; and an answer made from the request's cookies
+// (a login of the program's own) is one user's.
+func TestCacheDefaultSkipsAPIKeyHeaderAndCookies(t *testing.T) {
+	app := startApp(t, `cache { default: "public, max-age=60" }
+server {
+  auth { type: "api_key", header: "X-Client", keys: ["k-one"] }
+  route GET "/plain" => fn() "x"
+  route GET "/mine" => fn(req) { { who: req.cookies.who ?? "nobody" } }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/plain", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Fatalf("GET /plain: %d %v", r.status, r.header)
+	}
+	for name, r := range map[string]reply{
+		"the api_key header":    do(t, "GET", u+"/plain", "", "X-Client", "k-one"),
+		"an answer of cookies":  do(t, "GET", u+"/mine", "", "Cookie", "who=ann"),
+		"cookies read, or none": do(t, "GET", u+"/mine", ""),
+	} {
+		if r.status != 200 || r.header.Get("Cache-Control") != "" {
+			t.Errorf("%s: %d %s, Cache-Control %q", name, r.status, r.body, r.header.Get("Cache-Control"))
+		}
+	}
+}
+
 // A block's setting from an Option env (the guide's form for optional
 // configuration) is what it holds: Some(secret) was refused as "a
 // Some (an environment variable that is not set?)", and an api key

@@ -1558,15 +1558,22 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 
 // personal reports whether the answer is one user's: the request
 // carried credentials (an Authorization header or another whose name
-// says it carries one, as X-API-Key, a session the handler used, a user
-// `with auth` let in). The server's cache { default }, which may be
+// says it carries one, as X-API-Key, the auth block's api_key header,
+// a session the handler used, a user `with auth` let in), or the
+// handler read its cookies (a login of its own). The server's cache { default }, which may be
 // public, is not given to such an answer: a shared cache would hand it
 // to other users.
 func (x *exchange) personal() bool {
-	if x.req != nil && (x.req.authed || x.req.sess != nil) {
+	if x.req != nil && (x.req.authed || x.req.sess != nil || x.req.readCookies) {
 		return true
 	}
-	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool { return credentialHeader(h.Name) })
+	auth := ""
+	if x.s.auth != nil {
+		auth = x.s.auth.header // (an api_key block's, which may be any name)
+	}
+	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool {
+		return credentialHeader(h.Name) || auth != "" && strings.EqualFold(h.Name, auth)
+	})
 }
 
 // caching applies the server's cache { default } to a GET or HEAD 2xx

@@ -42,6 +42,9 @@ type reqObject struct {
 	// guard has set req.user from it
 	auth   *authSettings
 	authed bool
+	// readCookies: Tova code read req.cookies, so the answer may be
+	// one user's (see exchange.personal)
+	readCookies bool
 	// proxies are the server's trusted proxies (proxy.go), which req.ip
 	// believes; nil: none
 	proxies *trustedProxies
@@ -85,6 +88,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "headers":
 		return vm.HostValue(headersObject{q.r.Headers()}), true, nil
 	case "cookies":
+		q.readCookies = true
 		o := vm.NewObject()
 		for _, c := range q.r.Cookies() {
 			o.Set(c.Name, vm.Str(cookieValue(c.Value)))
