@@ -287,6 +287,9 @@ type fstate struct {
 	// server block, so it is compiled into every server
 	group       *string
 	sharedGroup bool
+	// guarded: a middleware of that group, or of a group around it,
+	// names it (middleware does not run for static files)
+	guarded string
 	// scope: the routes group being compiled, as Hook.Scope names it;
 	// groups: how many groups the server has numbered so far
 	scope  string

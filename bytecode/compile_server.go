@@ -371,15 +371,23 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					f.c.warnf(st.MetaPos[i], "routes %s: unknown option %s: it has no effect (a group's options are %s)", shownPath(p), k, strings.Join(groupMetaKeys, ", "))
 				}
 			}
-			outer, outerGroup, outerShared, outerScope := f.badPrefix, f.group, f.sharedGroup, f.scope
+			outer, outerGroup, outerShared, outerScope, outerGuarded := f.badPrefix, f.group, f.sharedGroup, f.scope, f.guarded
 			bad := f.checkRoutePath(st.PosV, "routes", p, st.Prefix, routepath.CheckPrefix)
 			f.badPrefix, f.group, f.sharedGroup = outer || bad, &p, outerShared || f.shared[st]
+			for _, b := range st.Body {
+				if h, ok := b.(*ast.HookDecl); ok && h.Kind == "middleware" && f.guarded == "" {
+					f.guarded = "its middleware"
+					if h.Name != nil {
+						f.guarded = "middleware " + h.Name.Name
+					}
+				}
+			}
 			f.groups++
 			if f.scope = strconv.Itoa(f.groups); outerScope != "" {
 				f.scope = outerScope + "." + f.scope
 			}
 			f.serverBody(st.Body, p)
-			f.badPrefix, f.group, f.sharedGroup, f.scope = outer, outerGroup, outerShared, outerScope
+			f.badPrefix, f.group, f.sharedGroup, f.scope, f.guarded = outer, outerGroup, outerShared, outerScope, outerGuarded
 		case *ast.HookDecl:
 			if st.Kind == "background" {
 				f.serverWide(st.PosV, "background fn")
@@ -438,12 +446,18 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.evalToSlot(checks, "health "+st.Path)
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
-			f.serverWide(st.PosV, st.Kind)
+			entries := st.Entries
+			if prefixed, ok := prefixStatic(st, prefix); ok {
+				entries = prefixed
+				f.unguardedStatic(st.PosV, prefix)
+			} else {
+				f.serverWide(st.PosV, st.Kind)
+			}
 			if st.Kind != "static" { // several serve, each under its own prefix (checked at start-up)
 				f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
 			}
 			f.checkConfigKeys(st)
-			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, st.Kind)
+			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, st.Kind)
 			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.MaxBodyStmt:
 			f.serverWide(st.PosV, "max_body")
@@ -452,6 +466,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			slot := f.evalToSlot(st.X, "max_body")
 			srv.Configs = append(srv.Configs, Config{Kind: "max_body", Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.StaticDecl:
+			f.unguardedStatic(st.PosV, prefix)
 			obj := &ast.ObjectLit{PosV: st.PosV, Entries: []*ast.ObjEntry{
 				{PosV: st.PosV, Key: "prefix", Value: &ast.StringLit{PosV: st.PosV, Value: joinPath(prefix, st.Prefix)}},
 				{PosV: st.PosV, Key: "dir", Value: st.Dir},
@@ -1178,6 +1193,39 @@ func isIdentName(s string) bool {
 		}
 	}
 	return s != "" && s != "fn"
+}
+
+// prefixStatic returns the entries of a static block written in a
+// group (prefix), the group's prefix put before the block's own, as a
+// group does the reference's `static "/files" => dir`; ok is false
+// outside a group, for another block, or if the block's prefix is no
+// literal String.
+func prefixStatic(st *ast.ConfigBlock, prefix string) (entries []*ast.ObjEntry, ok bool) {
+	if st.Kind != "static" || prefix == "" {
+		return nil, false
+	}
+	entries = slices.Clone(st.Entries)
+	for i, e := range entries {
+		if e.Key == "prefix" {
+			lit, ok := e.Value.(*ast.StringLit)
+			if !ok {
+				return nil, false
+			}
+			c := *e
+			c.Value = &ast.StringLit{PosV: lit.PosV, Value: joinPath(prefix, lit.Value)}
+			entries[i] = &c
+			return entries, true
+		}
+	}
+	return append(entries, &ast.ObjEntry{PosV: st.PosV, Key: "prefix", Value: &ast.StringLit{PosV: st.PosV, Value: prefix}}), true
+}
+
+// unguardedStatic warns of static files served in a group that a
+// middleware guards: they are answered before any middleware runs.
+func (f *fstate) unguardedStatic(pos token.Pos, prefix string) {
+	if f.guarded != "" {
+		f.c.warnf(pos, "static in routes %s: its files are answered before any middleware runs, so %s does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)", shownPath(prefix), f.guarded)
+	}
 }
 
 // serverWide warns of a declaration that concerns the whole server

@@ -319,6 +319,30 @@ func TestServerWideDeclarationsInGroupsWarn(t *testing.T) {
 	})
 }
 
+// A static in a group a middleware guards is warned of: its files are
+// answered before any middleware runs. A static block in a group is the
+// group's, prefixed as the reference's form is, not the whole server's.
+func TestStaticInGuardedGroupWarns(t *testing.T) {
+	src := `server {
+  port 0
+  routes "/open" {
+    static { dir: "pub", prefix: "/files" }
+  }
+  routes "/admin" {
+    middleware fn require_key(req, res) { if req.headers["x-key"] != "k" { res.status(401) } }
+    static "/files" => "./private"
+    routes "/in" {
+      static { dir: "private" }
+    }
+  }
+}
+`
+	expectWarnings(t, src, []string{
+		"8:5: warning: static in routes /admin: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)",
+		"10:7: warning: static in routes /admin/in: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)",
+	})
+}
+
 // A routes group's options (the reference's version, deprecated,
 // sunset, and any other word) are warned of: they were taken without a
 // word, a misspelt one too, and have no effect.

@@ -220,6 +220,32 @@ server {
 	}
 }
 
+// A static block in a routes group serves under the group's prefix, as
+// the reference's form there does (it served at its own prefix alone).
+func TestStaticBlockInGroupIsPrefixed(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  routes "/admin" {
+    static { dir: "`+pub+`", prefix: "/files" }
+    routes "/v2" {
+      static { dir: "`+pub+`" }
+    }
+  }
+}
+`)
+	u := app.urls[""]
+	for _, p := range []string{"/admin/files/style.css", "/admin/v2/style.css"} {
+		if r := do(t, "GET", u+p, ""); r.status != 200 || r.body != "body{}" {
+			t.Errorf("GET %s = %d %q", p, r.status, r.body)
+		}
+	}
+	for _, p := range []string{"/files/style.css", "/style.css"} {
+		if r := do(t, "GET", u+p, ""); r.status != 404 {
+			t.Errorf("GET %s = %d %q, want 404 (outside the group)", p, r.status, r.body)
+		}
+	}
+}
+
 // A directory's page was answered at its path without the '/' (/docs),
 // where a browser resolves the page's relative links against the parent.
 func TestStaticDirectoryWithoutSlashRedirects(t *testing.T) {
