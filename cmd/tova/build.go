@@ -122,7 +122,14 @@ func buildCmd() *cobra.Command {
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
-			fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
+			if len(copied) > 0 {
+				// A static directory's relative path is the working
+				// directory's: served from elsewhere, the copies would
+				// not be found (or the sources served in their place).
+				fmt.Fprintf(stderr, "%s it from its directory, where it finds the static files: cd %s && tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], shellWord(out), verb, shellWord(name))
+			} else {
+				fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
+			}
 			return nil
 		},
 	}

@@ -43,7 +43,10 @@ func TestBuildCopiesStaticDirectories(t *testing.T) {
 			t.Fatalf("build: exit %d: %s", c, errb.String())
 		}
 		if round == 0 && (!strings.Contains(errb.String(), "copied the static directory public into "+filepath.Join(out, "public")) ||
-			!strings.Contains(errb.String(), "the static directory "+filepath.Join(dir, "missing")+" does not exist: not copied")) {
+			!strings.Contains(errb.String(), "the static directory "+filepath.Join(dir, "missing")+" does not exist: not copied") ||
+			// (the command that serves the copies: a static directory
+			// is the working directory's)
+			!strings.Contains(errb.String(), "Serve it from its directory, where it finds the static files: cd "+out+" && tova serve server.tbc\n")) {
 			t.Errorf("build said: %s", errb.String())
 		}
 	}
