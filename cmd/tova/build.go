@@ -140,8 +140,8 @@ func buildCmd() *cobra.Command {
 // otherArtifact is the artifact in out that an earlier build of the
 // program named (its main source file) wrote under the other name than
 // name (server.tbc for a program with servers, app.tbc for one without),
-// or "" if there is none: another program's artifact, one built from a
-// source of another path, is left alone.
+// or "" if there is none: another program's artifact, one built from
+// another source file, is left alone.
 func otherArtifact(out, name, named string) string {
 	other := "server.tbc"
 	if name == "server.tbc" {
@@ -155,12 +155,36 @@ func otherArtifact(out, name, named string) string {
 		return ""
 	}
 	p, err := bytecode.ReadFile(path)
-	if err != nil || filepath.Clean(jobs.SourceOf(p)) != filepath.Clean(named) {
-		// (svc1/app.tova's server.tbc is not tools/app.tova's: a
-		// program is known by its source's path as the build named it)
+	if err != nil || !sameSource(jobs.SourceOf(p), named, out) {
+		// (svc1/app.tova's server.tbc is not tools/app.tova's)
 		return ""
 	}
 	return path
+}
+
+// sameSource reports whether an artifact in out whose source was named
+// was (the path as its build named it) is the program now named is: the
+// same path, or the same file, that build's relative path taken from
+// the working directory or from out's parent (built in the program's
+// directory, into its dist/, where it is now built from above).
+func sameSource(was, is, out string) bool {
+	if filepath.Clean(was) == filepath.Clean(is) {
+		return true
+	}
+	now, err := os.Stat(is)
+	if err != nil {
+		return false // (a piped program's name is its content's)
+	}
+	candidates := []string{was}
+	if !filepath.IsAbs(was) {
+		candidates = append(candidates, filepath.Join(filepath.Dir(out), was))
+	}
+	for _, c := range candidates {
+		if fi, err := os.Stat(c); err == nil && os.SameFile(fi, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // buildSource is the program `tova build` compiles: the file named, or

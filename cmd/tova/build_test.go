@@ -635,3 +635,33 @@ func TestBuildRemovesTheProgramsOtherArtifact(t *testing.T) {
 		t.Errorf("after tools/app.tova's build: server.tbc %v, app.tbc %v; output %q", exists("server.tbc"), exists("app.tbc"), msg)
 	}
 }
+
+// The program is known by its file, not by the path a build named it
+// by: built in its directory (`cd proj && tova build`), then from above
+// (`tova build proj/app.tova -o proj/dist`) after it lost its server,
+// the first build's server.tbc, which served the old code, is removed.
+func TestBuildKnowsTheProgramByItsFile(t *testing.T) {
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	app := filepath.Join(proj, "app.tova")
+	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"old\" }\n"), 0o644)
+	build := func(wd string, args ...string) string {
+		t.Helper()
+		t.Chdir(wd)
+		var o, errb testutil.Buffer
+		if c := run(append([]string{"build"}, args...), &o, &errb); c != 0 {
+			t.Fatalf("build %v: exit %d: %s", args, c, errb.String())
+		}
+		return errb.String()
+	}
+	build(proj)
+	if _, err := os.Stat(filepath.Join(proj, "dist", "server.tbc")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(app, []byte("print(\"now a script\")\n"), 0o644)
+	msg := build(dir, "proj/app.tova", "-o", "proj/dist")
+	if _, err := os.Stat(filepath.Join(proj, "dist", "server.tbc")); err == nil || !strings.Contains(msg, "removed proj/dist/server.tbc") {
+		t.Errorf("the first build's server.tbc is left (%v); build said %q", err, msg)
+	}
+}
