@@ -1062,6 +1062,9 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		}
 		return vm.Nil, name + " must be " + vm.TypeText(strings.Join(members, " or "))
 	}
+	if args, ok := vm.TypeArgs(typ, "Map"); ok {
+		return s.convertMap(name, v, args)
+	}
 	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") && !strings.HasPrefix(typ, "[") {
 		// An applied generic type (Box<Int>) is checked as its
 		// declaration is (a field of a type parameter's type as it
@@ -1116,6 +1119,30 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		msg = name + " " + msg
 	}
 	return v, msg
+}
+
+// convertMap checks a Map<K, V>: an object (from a GET's query, its
+// JSON text), each of whose values is converted to V and named
+// name.key (its keys are text, whatever K says, as a model's Map
+// field's are). It was taken as it came: a String, a list.
+func (s *Server) convertMap(name string, v vm.Value, args []string) (vm.Value, string) {
+	v = queryJSON(v)
+	if v.Kind() != vm.KObject || v.AsObject().Type != nil {
+		return vm.Nil, name + " must be an object"
+	}
+	if len(args) != 2 {
+		return v, ""
+	}
+	in := v.AsObject()
+	out := vm.NewObject()
+	for i, k := range in.Keys() {
+		c, msg := s.convertParam(name+"."+k, in.Values()[i], args[1])
+		if msg != "" {
+			return vm.Nil, msg
+		}
+		out.Set(k, c)
+	}
+	return vm.ObjectValue(out), ""
 }
 
 // convertRecord makes an object a record of type ti, each field

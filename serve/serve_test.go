@@ -3436,3 +3436,37 @@ server {
 		t.Fatalf("the next request: %d %s", r.status, r.body)
 	}
 }
+
+// A Map<String, V> parameter, body or record field is checked and
+// converted as V, each value named by its key; a GET's takes JSON from
+// the query. It was taken as it came: a String, a list, {"a": "z"}.
+func TestMapParams(t *testing.T) {
+	app := startApp(t, `type Q { m: Map<String, Int> }
+server {
+  route GET "/g" => fn(m: Map<String, Int>) { { m, t: type_of(m) } }
+  route POST "/p" => fn(m: Map<String, Float>) { m }
+  route POST "/b" body: Map<String, Int> => fn(req) { req.body }
+  route POST "/q" => fn(q: Q) { q.m }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+`/g?m={"a":1}`, ""); r.status != 200 || r.body != `{"m":{"a":1},"t":"Object"}` {
+		t.Errorf("GET /g: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/p", `{"m":{"a":1,"b":2.5}}`); r.status != 200 || r.body != `{"a":1,"b":2.5}` {
+		t.Errorf("POST /p: %d %s", r.status, r.body)
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"/p", `{"m":{"a":"z"}}`, "m.a must be a number"},
+		{"/p", `{"m":"str"}`, "m must be an object"},
+		{"/p", `{"m":[1,2]}`, "m must be an object"},
+		{"/b", `"str"`, "body must be an object"},
+		{"/b", `{"a":"x"}`, "body.a must be an integer"},
+		{"/q", `{"q":{"m":"str"}}`, "q.m must be an object"},
+		{"/q", `{"q":{"m":{"k":1.5}}}`, "q.m.k must be an integer"},
+	} {
+		r := do(t, "POST", u+c.path, c.body)
+		if r.status != 400 || !strings.Contains(r.body, c.want) {
+			t.Errorf("POST %s %s: %d %s, want 400 %q", c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+}
