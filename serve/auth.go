@@ -408,25 +408,23 @@ func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 // credentials after middleware, as without one (its users are not those
 // a middleware may have put in req.user, whatever role they claim).
 func (q *reqObject) identify() (undo func()) {
-	if q.auth == nil || q.authed {
-		return func() {}
-	}
-	user, why := q.auth.authenticate(q.r)
-	if why != "" {
-		return func() {}
-	}
-	if q.extra == nil {
-		q.extra = vm.NewObject()
-	}
-	old, had := q.extra.Get("user")
-	q.extra.Set("user", user)
-	return func() {
-		if had {
-			q.extra.Set("user", old)
-		} else {
-			q.extra.Delete("user")
+	// The key function's req is its own: what it sets (req.user = …,
+	// any field) is gone with it, as is the user set here.
+	saved := q.extra
+	q.extra = vm.NewObject()
+	if saved != nil {
+		for i, k := range saved.Keys() {
+			q.extra.Set(k, saved.Values()[i])
 		}
 	}
+	undo = func() { q.extra = saved }
+	if q.auth == nil || q.authed {
+		return undo
+	}
+	if user, why := q.auth.authenticate(q.r); why == "" {
+		q.extra.Set("user", user)
+	}
+	return undo
 }
 
 // setUser makes user, whom the auth block let in, req.user.

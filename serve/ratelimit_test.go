@@ -199,6 +199,28 @@ server {
 	}
 }
 
+// What a key function sets on req (req.user, any field) is its own,
+// with or without an auth block: a public route's handler saw the
+// user a key function had made up.
+func TestRateLimitKeySetsNothing(t *testing.T) {
+	for _, auth := range []string{"", `auth { secret: "auth-secret-0123456789abcdef", csrf: false }`} {
+		app := startApp(t, `
+server {
+  `+auth+`
+  rate_limit { requests: 100, window: 1.minute, key: fn(req) {
+    req.user = { sub: "made-up" }
+    req.tag = "key"
+    req.ip
+  } }
+  route GET "/open" => fn(req) { { user: req.user, tag: req.tag } }
+}
+`)
+		if r := do(t, "GET", app.urls[""]+"/open", ""); r.status != 200 || r.body != `{"user":null,"tag":null}` {
+			t.Errorf("%q: %d %s", auth, r.status, r.body)
+		}
+	}
+}
+
 // A key function that fails fails the request (500 with its request
 // id, on_error answering), as a middleware's failure does, logged as
 // the key function's.
