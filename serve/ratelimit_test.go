@@ -117,6 +117,29 @@ server "b" {
 	}
 }
 
+// A client sending another's address as its key (the guide's key
+// function falls back to the IP) has its own count, not that client's:
+// it could lock the other out.
+func TestRateLimitKeyNamingAnotherIP(t *testing.T) {
+	app := startApp(t, `
+security { trust_proxy: true }
+rate_limit { max: 2, window: 1.hour, key: fn(req) req.headers["x-api-key"] |> unwrapOr(req.ip) }
+server {
+  route GET "/x" => fn() "x"
+}
+`)
+	u := app.urls[""]
+	for range 3 {
+		do(t, "GET", u+"/x", "", "X-Forwarded-For", "203.0.113.5", "X-API-Key", "203.0.113.9")
+	}
+	if r := do(t, "GET", u+"/x", "", "X-Forwarded-For", "203.0.113.9"); r.status != 200 {
+		t.Errorf("the client whose address another sent as its key: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/x", "", "X-Forwarded-For", "203.0.113.5", "X-API-Key", "203.0.113.9"); r.status != 429 {
+		t.Errorf("the client sending it, past its allowance: %d %s", r.status, r.body)
+	}
+}
+
 // A key function sees req.user when the request's credentials pass the
 // auth block (it runs before the route's `with auth`), so that a limit
 // counts per user: it was nil, every user shared the client's address's
