@@ -570,6 +570,9 @@ func (h headersObject) names() []string {
 // Keys lists the names for keys(), values(), entries() and spreading.
 func (h headersObject) Keys(*vm.Thread) ([]string, error) { return h.names(), nil }
 
+// FoldsKeys: a header's name is found whatever its case (pick, omit).
+func (h headersObject) FoldsKeys() {}
+
 // Len is the number of distinct headers.
 func (h headersObject) Len() int { return len(h.names()) }
 

@@ -1694,7 +1694,8 @@ server {
       any: any(req.headers, fn(k, v) k == "x-m"), find: find(req.headers, fn(k, v) k == "x-m"),
       map: map(req.headers, fn(k, v) k) |> filter(fn(n) starts_with(n, "x-")),
       pick: pick(req.headers, ["x-m"]), omit: len(omit(req.headers, ["x-m"])) == len(names) - 1,
-      merge: merge(req.headers, { "x-m": "c" })["x-m"], upper: map_values(pick(req.headers, ["x-m"]), fn(v) v.upper()) }
+      merge: merge(req.headers, { "x-m": "c" })["x-m"], upper: map_values(pick(req.headers, ["x-m"]), fn(v) v.upper()),
+      pickCase: pick(req.headers, ["X-M", "Cookie"]), omitCase: len(omit(req.headers, "X-M", "COOKIE")) == len(names) - 2 }
   }
   route GET "/cookies" => fn(res) {
     res.setHeader("Set-Cookie", set_cookie("a", "1"))
@@ -1764,7 +1765,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := `{"m":"a, b","get":"a, b","cookie":"p=1; q=2","loop":["x-m"],"len":true,"spread":"a, b","all":"a, b","comp":{"x-m":"a, b"},"two":["a, b"],"any":true,"find":["x-m","a, b"],"map":["x-m"],"pick":{"x-m":"a, b"},"omit":true,"merge":"c","upper":{"x-m":"A, B"}}`; string(b) != want {
+	if want := `{"m":"a, b","get":"a, b","cookie":"p=1; q=2","loop":["x-m"],"len":true,"spread":"a, b","all":"a, b","comp":{"x-m":"a, b"},"two":["a, b"],"any":true,"find":["x-m","a, b"],"map":["x-m"],"pick":{"x-m":"a, b"},"omit":true,"merge":"c","upper":{"x-m":"A, B"},"pickCase":{"x-m":"a, b","cookie":"p=1; q=2"},"omitCase":true}`; string(b) != want {
 		t.Errorf("GET /h: %s\nwant %s", b, want)
 	}
 

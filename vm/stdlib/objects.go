@@ -47,6 +47,14 @@ type Keyed interface {
 	Keys(t *vm.Thread) ([]string, error)
 }
 
+// FoldedKeyed is a Keyed host whose keys are names found whatever their
+// case (req.headers): its Keys are in lower case, and pick and omit
+// take the names they are given in any case.
+type FoldedKeyed interface {
+	Keyed
+	FoldsKeys()
+}
+
 // keyedObject is argument i as an object: an object, or a Keyed host
 // (req.headers) as an object of its keys and values, made for the
 // builtins that read one (merge, pick, omit, map_values).
@@ -230,6 +238,10 @@ func pickOmit(t *vm.Thread, fname string, args []vm.Value, keep bool) (vm.Value,
 	if err != nil {
 		return vm.Nil, err
 	}
+	folded := false
+	if v := arg(args, 0); v.Kind() == vm.KHost {
+		_, folded = v.AsHost().(FoldedKeyed)
+	}
 	var names []string
 	for _, a := range args[1:] {
 		var ks []vm.Value
@@ -242,6 +254,9 @@ func pickOmit(t *vm.Thread, fname string, args []vm.Value, keep bool) (vm.Value,
 			key, ok := vm.ObjectKey(k, nil)
 			if !ok {
 				return vm.Nil, typeErr(fname, "String or Int key", k)
+			}
+			if folded {
+				key = strings.ToLower(key)
 			}
 			names = append(names, key)
 		}
