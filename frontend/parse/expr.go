@@ -229,17 +229,39 @@ func (p *parser) binary(prec int) ast.Expr {
 		pos := p.tok.Pos
 		// x++ (concatenation) and x-- (minus a negation) ending a
 		// statement would take the next line as their operand.
-		if p.at(token.CONCAT) && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && p.toks[p.p-1].Kind == token.IDENT && lineEnd(p.peek(1).Kind) {
-			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write x += 1")
+		// (After a name or an element, counts[0]++, not a literal's
+		// closing bracket: [1]++ goes on to a list on the next line.)
+		if p.at(token.CONCAT) && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && (p.toks[p.p-1].Kind == token.IDENT || isIndex(x)) && lineEnd(p.peek(1).Kind) {
+			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write %s += 1", placeText(x, "x"))
 		}
 		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && lineEnd(p.peek(2).Kind) {
-			p.failAt(pos, t.End, "'--' is not a Tova operator: write x -= 1")
+			p.failAt(pos, t.End, "'--' is not a Tova operator: write %s -= 1", placeText(x, "x"))
 		}
 		p.next()
 		p.skipNewlines()
 		y := p.binary(prec + 1)
 		x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
 	}
+}
+
+// isIndex reports whether x is an element, xs[i].
+func isIndex(x ast.Expr) bool {
+	_, ok := x.(*ast.Index)
+	return ok
+}
+
+// placeText is x as written when it is a name or a field of one (n,
+// o.n), for a message; else def.
+func placeText(x ast.Expr, def string) string {
+	switch x := x.(type) {
+	case *ast.Ident:
+		return x.Name
+	case *ast.Member:
+		if s := placeText(x.X, ""); s != "" {
+			return s + "." + x.Name
+		}
+	}
+	return def
 }
 
 // lineEnd reports whether a token of kind k ends an expression's line.

@@ -321,9 +321,11 @@ func TestErrors(t *testing.T) {
 		{"print(1 === 1)", []string{"1:9: '===' is not a Tova operator: == never coerces, write =="}},
 		{"if a !== b { c }", []string{"1:6: '!==' is not a Tova operator: != never coerces, write !="}},
 		{"var x = 3\nx++\nprint(x)", []string{"2:2: '++' is not a Tova operator: write x += 1"}},
-		{"fn f() {\n  n--\n}", []string{"2:4: '--' is not a Tova operator: write x -= 1"}},
+		{"fn f() {\n  n--\n}", []string{"2:4: '--' is not a Tova operator: write n -= 1"}},
+		{"counts[0]++\nprint(counts)", []string{"1:10: '++' is not a Tova operator: write x += 1"}},
+		{"o.hits--\nprint(o)", []string{"1:7: '--' is not a Tova operator: write o.hits -= 1"}},
 		{"const x = 5", []string{"1:1: unknown word const: Tova binds a name with x = 5 (it cannot be rebound), or var x = 5 for one that changes"}},
-		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write x += 1"}},
+		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write n += 1"}},
 		// (a ++ at the end of a line, apart from its left operand, is
 		// concatenation going on to the next line)
 		{"s = \"a\" ++\n  \"b\"\nt = \"a\"++\n  \"b\"\nu = [1]++\n  [2]\nx++", []string{"7:2: '++' is not a Tova operator: write x += 1"}},
