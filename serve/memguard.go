@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/actors"
+	"tova/vm"
 )
 
 // The memory guard keeps a handler (or a background job) that allocates
@@ -32,9 +33,11 @@ import (
 // cancelled and what it held becomes garbage. Code run outside the
 // pools (on_start and on_stop hooks, on_finish, a data refresh) is not
 // stopped by the guard, only by its own deadline.
-// It then gives the stopped code memoryGrace to unwind before it judges
-// again, and stops the next one while the live heap stays past the
-// limit. Live data the program keeps (server state, caches) is never
+// It then lets the stopped code unwind (up to memoryGrace) before it
+// judges again, and stops the next one while the live heap stays past
+// the limit. Near the limit, running code checks for its stop at every
+// loop iteration and call, not every few hundred (vm.SetMemoryPressure),
+// so that it stops before it allocates much more. Live data the program keeps (server state, caches) is never
 // freed so: with nothing running to stop, the guard warns and waits.
 
 const (
@@ -67,21 +70,29 @@ func (g *memoryGuard) Stop() {
 
 func (g *memoryGuard) run() {
 	defer close(g.done)
+	defer vm.SetMemoryPressure(false)
 	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	tick := time.NewTicker(memoryCheckEvery)
 	defer tick.Stop()
-	var calm, warned time.Time // no judging before calm; the last idle warning
-	var prev uint64            // the live heap at the last judgement past the limit
+	// No judging before calm, nor before grace while stopped code
+	// unwinds; warned: the last idle warning.
+	var calm, grace, warned time.Time
+	var prev uint64 // the live heap at the last judgement past the limit
 	for {
 		select {
 		case <-g.stop:
 			return
 		case now := <-tick.C:
-			if now.Before(calm) {
-				continue
+			if now.Before(calm) || now.Before(grace) && g.sys.Unwinding() {
+				continue // (the code stopped last may still be unwinding)
 			}
-			if metrics.Read(heap); heap[0].Value.Uint64() < g.limit {
+			metrics.Read(heap)
+			h := heap[0].Value.Uint64()
+			// Near the limit, running code checks for its stop at
+			// every loop iteration and call (vm.SetMemoryPressure).
+			vm.SetMemoryPressure(h >= g.limit/10*8)
+			if h < g.limit {
 				prev = 0
 				continue
 			}
@@ -117,7 +128,11 @@ func (g *memoryGuard) run() {
 				e = e.Str("request_id", stopped.Label)
 			}
 			e.Msg("memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
-			calm = time.Now().Add(memoryGrace)
+			// The next judgement once the stopped code has unwound
+			// (at once, near the limit: see vm.SetMemoryPressure),
+			// and what it held is garbage: other code may allocate as
+			// fast meanwhile.
+			calm, grace = time.Now().Add(2*memoryCheckEvery), time.Now().Add(memoryGrace)
 		}
 	}
 }

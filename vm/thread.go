@@ -384,7 +384,11 @@ func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
 func (t *Thread) checkSignal(call bool) error {
 	if t.poll <= 0 {
 		t.edges += int64(t.pollSet - t.poll)
-		t.poll, t.pollSet = pollEvery, pollEvery
+		n := pollEvery
+		if memoryPressure.Load() {
+			n = pressurePoll
+		}
+		t.poll, t.pollSet = n, n
 		if t.ctx.Err() != nil {
 			t.signal.Or(sigCancel)
 		}
@@ -548,6 +552,25 @@ const (
 // pollEvery is how many backward jumps and calls pass between two
 // checks of the thread's context.
 const pollEvery = 256
+
+// memoryPressure: the process's heap nears its memory limit. Threads
+// then check their context every pressurePoll backward jumps and calls,
+// not every pollEvery, so that code the memory guard stops
+// stops at once, rather than allocate on for up to pollEvery more
+// iterations (256 MB more of a loop building a 1 MB string each time).
+var memoryPressure atomic.Bool
+
+// pressurePoll is how many backward jumps and calls pass between two
+// checks of the thread's context under memoryPressure.
+const pressurePoll = 1
+
+// SetMemoryPressure says whether the heap nears its memory limit (see
+// memoryPressure): the memory guard's to say.
+func SetMemoryPressure(on bool) {
+	if memoryPressure.Load() != on {
+		memoryPressure.Store(on)
+	}
+}
 
 // atomicEdges is how many backward jumps and calls a statement writing
 // module state makes before it may give way inside (besides running

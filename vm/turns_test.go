@@ -355,3 +355,45 @@ fn forever() { loop { } }
 		t.Fatalf("a 50 ms run let others run %d times, want about 50", got)
 	}
 }
+
+// countdownCtx is cancelled once done says so: its Err is what a
+// thread polls.
+type countdownCtx struct {
+	context.Context
+	done func() bool
+}
+
+func (c countdownCtx) Err() error {
+	if c.done() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Near the memory limit (SetMemoryPressure), a thread checks its
+// context at every backward jump, not every pollEvery: code the memory
+// guard stops does not go on allocating for hundreds of iterations (a
+// loop building a 1 MB string each time made 256 MB more).
+func TestMemoryPressurePollsAtOnce(t *testing.T) {
+	p := compileTova(t, `var count = 0
+fn spin() { loop { count += 1 } }
+`)
+	in, global := runMain(t, p)
+	for _, pressure := range []bool{false, true} {
+		SetMemoryPressure(pressure)
+		var th *Thread
+		count := func() int64 { return int64(global("count").AsInt()) }
+		start := count()
+		th = in.NewThread(countdownCtx{context.Background(), func() bool { return count()-start >= 1000 }})
+		if _, err := th.Call(global("spin")); !isCancelled(err) {
+			t.Fatalf("spin() ended with %v, want a cancellation", err)
+		}
+		th.Release()
+		over := count() - start - 1000
+		t.Logf("pressure %v: %d iterations past the cancellation", pressure, over)
+		if pressure && over > pressurePoll+1 {
+			t.Errorf("under memory pressure, %d iterations ran past the cancellation", over)
+		}
+	}
+	SetMemoryPressure(false)
+}
