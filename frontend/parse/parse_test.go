@@ -358,7 +358,7 @@ func TestErrors(t *testing.T) {
 		{"x = ...y", []string{"1:5: unexpected '...': spread is only allowed in arrays, objects and call arguments"}},
 		{"xs?[1:2]", []string{"1:4: a slice cannot be optional"}},
 		{"match x { Foo(1 => 2 }", []string{"1:17: expected ',' or ')' in variant pattern, found '=>'"}},
-		{"fn f() { return 1, }", []string{"1:18: expected newline or ';' after statement, found ','"}},
+		{"fn f() { return 1, }", []string{"1:20: expected expression, found '}'"}},
 		{"f = x => y = 1", []string{"1:12: expected newline or ';' after statement, found '='"}},
 		{"websocket \"/ws\" { on_start fn() {} }", []string{"1:19: unknown websocket handler on_start (want on_open, on_message, on_close or on_error)"}},
 		{"type T { lower }", []string{"1:10: expected ':' after field name 'lower'"}},

@@ -64,6 +64,9 @@ type parser struct {
 	errs  diag.List
 	errAt map[token.Pos]bool // positions holding an error in errs
 
+	// inArm: parsing a match arm's return statement, which ends at a
+	// comma (the next arm's), not a tuple (return a, b)
+	inArm   bool
 	depth   int             // nesting, against stack exhaustion
 	tooDeep bool            // depth passed maxDepth (reported)
 	fns     []*ast.Function // enclosing functions, innermost last

@@ -226,8 +226,13 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 	case token.RETURN:
 		p.next()
 		r := &ast.Return{PosV: t.Pos}
-		if !p.atExprEnd() {
-			r.X = p.expr()
+		if p.inArm {
+			p.inArm = false // (a match inside the value is not the arm's)
+			if !p.atExprEnd() {
+				r.X = p.expr()
+			}
+		} else if !p.atExprEnd() {
+			r.X = p.exprOrTuple()
 		}
 		return r
 	case token.BREAK, token.CONTINUE:
@@ -312,7 +317,24 @@ func (p *parser) simpleStmt() ast.Stmt {
 	if p.isAssignment() {
 		return p.assignment()
 	}
-	return &ast.ExprStmt{X: p.expr()}
+	return &ast.ExprStmt{X: p.exprOrTuple()}
+}
+
+// exprOrTuple parses an expression, or several separated by commas:
+// the reference's way of returning several values (`min_val, max_val`
+// as a function's last line, `return a, b`), a tuple, as (a, b) is.
+func (p *parser) exprOrTuple() ast.Expr {
+	pos := p.tok.Pos
+	x := p.expr()
+	if !p.at(token.COMMA) {
+		return x
+	}
+	elems := []ast.Expr{x}
+	for p.got(token.COMMA) {
+		p.skipNewlines()
+		elems = append(elems, p.expr())
+	}
+	return &ast.ArrayLit{PosV: pos, Elems: elems}
 }
 
 // assignOps maps assignment tokens to Assign.Op.
@@ -771,7 +793,10 @@ func (p *parser) armBody() ast.Expr {
 			return p.block()
 		}
 	case token.RETURN, token.BREAK, token.CONTINUE, token.THROW:
+		outer := p.inArm
+		p.inArm = true
 		s := p.stmt(ctxBlock)
+		p.inArm = outer
 		return &ast.Block{PosV: s.Pos(), Stmts: []ast.Stmt{s}}
 	}
 	return p.expr()
