@@ -724,8 +724,70 @@ func (f *fstate) checkParamTypes(fn *ast.Function) {
 	for _, prm := range fn.Params {
 		if prm.Name != nil && !slices.Contains([]string{"req", "res", "request", "response"}, prm.Name.Name) {
 			f.checkAnnotation(prm.Type, prm.Name.Name, paramSite)
+			f.checkParamDefault(prm)
 		}
 	}
+}
+
+// checkParamDefault checks a handler parameter's literal default
+// against its annotation: the handler gets the default as written when
+// the request does not give the parameter, unconverted (`d: Duration =
+// 5000` was the Int 5000, and `d > 1.second` failed with 500, where
+// `?d=5000` gave 5 seconds).
+func (f *fstate) checkParamDefault(prm *ast.Param) {
+	t, d := prm.Type, prm.Default
+	if t == nil || d == nil {
+		return
+	}
+	if u, ok := d.(*ast.Unary); ok && u.Op == "-" {
+		d = u.X // (-1.5 is a Float literal too)
+	}
+	got := literalType(d)
+	if got == "" {
+		return
+	}
+	name := prm.Name.Name
+	switch want := t.Name; {
+	case want == "?" || want == "Option":
+		shown := typeString(t)
+		if want == "?" && len(t.Args) == 1 {
+			shown = typeString(t.Args[0]) + "?"
+		}
+		f.c.warnf(prm.Default.Pos(), "the default of %s: %s is %s as it is, not an Option: a handler gets it unwrapped when the request leaves %s out, and Some(value) when it gives it; write Some(%s) (or None)", name, shown, literalText(prm.Default), name, literalText(prm.Default))
+	case want == "Duration" || want == "Size":
+		f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not a %s: write it with its unit (%s)", name, want, articled(got), want, map[string]string{"Duration": "5.seconds, 500.milliseconds", "Size": "1.megabyte, 512.kilobytes"}[want])
+	case want == "Int" || want == "Float" || want == "String" || want == "Bool":
+		if got != want && !(want == "Float" && got == "Int") && !wholeFloat(want, d) {
+			f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not %s", name, want, articled(got), articled(want))
+		}
+	}
+}
+
+// literalText is a literal (maybe negated) as written, for a message.
+func literalText(e ast.Expr) string {
+	neg := ""
+	if u, ok := e.(*ast.Unary); ok && u.Op == "-" {
+		neg, e = "-", u.X
+	}
+	switch e := e.(type) {
+	case *ast.IntLit:
+		return neg + strconv.FormatInt(e.Value, 10)
+	case *ast.FloatLit:
+		return neg + strconv.FormatFloat(e.Value, 'g', -1, 64)
+	case *ast.StringLit:
+		return strconv.Quote(e.Value)
+	case *ast.BoolLit:
+		return strconv.FormatBool(e.Value)
+	}
+	return "the value"
+}
+
+// articled is a type's name with its article (an Int, a String).
+func articled(typ string) string {
+	if strings.ContainsRune("AEIOU", rune(typ[0])) {
+		return "an " + typ
+	}
+	return "a " + typ
 }
 
 // isTypeName reports whether s is an identifier starting with an upper

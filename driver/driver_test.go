@@ -858,3 +858,37 @@ data {
 		"5:43: warning: pipeline filtered reads min_id, a var: it is computed when its sources load or refresh, not when min_id changes; filter by it in the function that reads filtered instead",
 	})
 }
+
+// A handler parameter's literal default that its annotation does not
+// take is refused where it is written (a Duration's default 5000 was
+// the Int 5000 when the request left it out, and comparing it with a
+// Duration failed the request with 500); an Option's plain default is
+// warned of (the handler gets it unwrapped).
+func TestHandlerParamDefaultsMatchTheirTypes(t *testing.T) {
+	_, err := CompileFile("d.tova", []byte(`server {
+  fn a(d: Duration = 5000, n: Int = "x", q: Int = -1.5, r: Size = 10, t: Bool = 1) { d }
+  route GET "/a" => a
+}
+`))
+	want := []string{
+		`d.tova:2:22: the default of d: Duration is an Int, not a Duration: write it with its unit (5.seconds, 500.milliseconds)`,
+		`d.tova:2:37: the default of n: Int is a String, not an Int`,
+		`d.tova:2:51: the default of q: Int is a Float, not an Int`,
+		`d.tova:2:67: the default of r: Size is an Int, not a Size: write it with its unit (1.megabyte, 512.kilobytes)`,
+		`d.tova:2:81: the default of t: Bool is an Int, not a Bool`,
+	}
+	if err == nil {
+		t.Fatal("compiled")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	expectWarnings(t, `server {
+  route GET "/b" => fn(g: Int? = 3, p: Float = 1, ok: Int = 2.0, s: String = "fine", dd: Duration = 5.seconds) g
+}
+`, []string{
+		"2:34: warning: the default of g: Int? is 3 as it is, not an Option: a handler gets it unwrapped when the request leaves g out, and Some(value) when it gives it; write Some(3) (or None)",
+	})
+}
