@@ -173,6 +173,10 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { origins: ["https://*.a.example"] }`:     `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
 		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
 		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
+		// A misspelt key of a block that guards (its default, every
+		// origin, would apply) fails the start, saying which was meant.
+		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:1: cors.orgins: unknown key (did you mean origins?): left out, origins takes its default`,
+		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:1: auth.isuer: unknown key (did you mean issuer?)`,
 		// An allow-list left unset lets no origin in, rather than every one.
 		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,

@@ -32,6 +32,7 @@ import (
 
 	"tova/actors"
 	"tova/bytecode"
+	"tova/frontend/diag"
 	"tova/internal/logbuf"
 	"tova/netio"
 	"tova/store"
@@ -755,7 +756,9 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 		at := s.rt.topAt(c.Pos)
 		if top {
 			warnNotApplied(s.rt.log, c, at)
-			warnUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot])
+			if err := checkUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot]); err != nil {
+				return cfg, err
+			}
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
 			return cfg, err
@@ -765,7 +768,9 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	for _, c := range s.desc.Configs {
 		at := s.at(c.Pos)
 		warnNotApplied(s.log, c, at)
-		warnUnknownKeys(s.log, c.Kind, at, g[c.Slot])
+		if err := checkUnknownKeys(s.log, c.Kind, at, g[c.Slot]); err != nil {
+			return cfg, err
+		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
 			return cfg, err
 		}
@@ -971,18 +976,41 @@ var configKeys = map[string][]string{
 	"security":    securityKeys,
 }
 
-// warnUnknownKeys warns of each key of the config block value v (of
-// kind, declared at at) that the runtime does not know.
-func warnUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) {
+// guardingBlocks are the config blocks whose keys, left at their
+// defaults, open what the program meant to close: a misspelt key there
+// (cors { orgins: [...] }, whose origins then allowed every site) fails
+// the start.
+var guardingBlocks = map[string]bool{"cors": true, "auth": true, "tls": true, "session": true, "sessions": true, "rate_limit": true, "security": true, "upload": true, "uploads": true}
+
+// checkUnknownKeys warns of each key of the config block value v (of
+// kind, declared at at) that the runtime does not know, naming the key
+// it may have meant; in a guarding block, a key so close to a known one
+// is an error.
+func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 	known, checked := configKeys[kind]
 	if !checked || v.Kind() != vm.KObject {
-		return
+		return nil
 	}
 	for _, k := range v.AsObject().Keys() {
-		if !slices.Contains(known, k) {
-			log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", at).Msg(unknownKeyMsg)
+		if slices.Contains(known, k) {
+			continue
 		}
+		meant := diag.Closest(k, known)
+		if meant == "" {
+			if l := strings.ToLower(k); slices.Contains(known, l) {
+				meant = l
+			}
+		}
+		if meant != "" && guardingBlocks[kind] {
+			return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): left out, %s takes its default", at, kind, k, meant, meant)
+		}
+		e := log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", at)
+		if meant != "" {
+			e = e.Str("did_you_mean", meant)
+		}
+		e.Msg(unknownKeyMsg)
 	}
+	return nil
 }
 
 const unknownKeyMsg = "unknown key in a config block: it has no effect"

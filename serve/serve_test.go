@@ -413,9 +413,9 @@ server "b" {
 	}
 	var warned []string
 	for _, rec := range logged(app.logs, unknownKeyMsg) {
-		warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"]))
+		warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"], " ", rec["did_you_mean"]))
 	}
-	want := []string{"limits.max_conns app.tova:1:1", "db.pool_size app.tova:2:1", "http.timout app.tova:4:3"}
+	want := []string{"limits.max_conns app.tova:1:1 <nil>", "db.pool_size app.tova:2:1 <nil>", "http.timout app.tova:4:3 timeout"}
 	slices.Sort(want)
 	slices.Sort(warned)
 	if !slices.Equal(warned, want) {
