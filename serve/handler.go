@@ -1135,10 +1135,27 @@ func (s *Server) convertMap(name string, v vm.Value, args []string) (vm.Value, s
 	}
 	in := v.AsObject()
 	out := vm.NewObject()
+	elem := args[1]
+	optional := strings.HasPrefix(elem, "Option<") || strings.HasSuffix(elem, "?")
+	if optional {
+		elem = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(elem, "Option<"), ">"), "?")
+	}
 	for i, k := range in.Keys() {
-		c, msg := s.convertParam(name+"."+k, in.Values()[i], args[1])
+		e := in.Values()[i]
+		if optional {
+			// (as a list's Option elements: null is None, a value
+			// Some(value))
+			if e = optionJSON(e); e.IsNil() {
+				out.Set(k, vm.None)
+				continue
+			}
+		}
+		c, msg := s.convertParam(name+"."+k, e, elem)
 		if msg != "" {
 			return vm.Nil, msg
+		}
+		if optional {
+			c = vm.Some(c)
 		}
 		out.Set(k, c)
 	}
@@ -1202,7 +1219,7 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 // r: Float failed in the handler, 500); a String names a variant
 // without fields (?color=Red).
 func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
-	x, msg := convertVariantTag(name, v, typ, vs)
+	x, msg := convertVariantTag(name, queryJSON(v), typ, vs) // (a query's: its JSON text)
 	if msg != "" || x.Kind() != vm.KObject || x.AsObject().Type == nil {
 		return x, msg
 	}
@@ -1446,8 +1463,11 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 // type, or Object.
 func (s *Server) jsonInQuery(typ string) bool {
 	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	if _, isMap := vm.TypeArgs(typ, "Map"); isMap || typ == "Object" {
+		return true
+	}
 	ti, _ := s.rt.prog.RecordType(typ)
-	return ti != nil || typ == "Object"
+	return ti != nil || s.rt.prog.VariantsNamed(typ) != nil
 }
 
 // queryJSON is the object a record or Object parameter given in a

@@ -3471,3 +3471,26 @@ server {
 		}
 	}
 }
+
+// A Map of Options takes null (or the None form) as None and a value as
+// Some; a variant type, as a record, comes from a query's JSON text; an
+// empty query value of an optional Map or variant is None.
+func TestMapOfOptionsAndVariantsFromTheQuery(t *testing.T) {
+	app := startApp(t, `type Shape { Circle(r: Float)  Square(s: Float) }
+server {
+  route POST "/a" => fn(m: Map<String, Int?>) { { a: m.a.unwrap(), b: m.b.isNone() } }
+  route GET "/c" => fn(s: Shape) { s }
+  route GET "/d" => fn(m: Map<String, Int>?, s: Shape?) { { m: m.isNone(), s: s.isNone() } }
+}`)
+	u := app.urls[""]
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", "/a", `{"m":{"a":1,"b":null}}`, `{"a":1,"b":true}`},
+		{"POST", "/a", `{"m":{"a":1,"b":{"__tag":"None"}}}`, `{"a":1,"b":true}`},
+		{"GET", `/c?s={"__tag":"Circle","r":2}`, "", `{"__tag":"Circle","r":2}`},
+		{"GET", "/d?m=&s=", "", `{"m":true,"s":true}`},
+	} {
+		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("%s %s %s: %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+}
