@@ -3,10 +3,12 @@ package stdlib
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"tova/frontend/diag"
 	"tova/vm"
 )
 
@@ -119,6 +121,11 @@ func dateArg(fname string, args []vm.Value, i int) (time.Time, error) {
 
 // date_parse(s) is Ok(Date) or Err("Invalid date: s").
 func bDateParseResult(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if v := arg(args, 0); v.Kind() != vm.KString {
+		// (a missing query value, nil: an Err for the match the docs
+		// write, as json_parse's, not a TypeError failing the request)
+		return vm.Err(vm.Str("Invalid date: " + vm.Repr(v))), nil
+	}
 	s, err := str("date_parse", args, 0)
 	if err != nil {
 		return vm.Nil, err
@@ -136,6 +143,18 @@ func bDateFrom(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	o, err := object("date_from", args, 0)
 	if err != nil {
 		return vm.Nil, err
+	}
+	for _, k := range o.Keys() {
+		if !slices.Contains(datePartNames[:], k) {
+			msg := fmt.Sprintf("date_from: unknown part %s (its parts are %s)", k, strings.Join(datePartNames[:], ", "))
+			if c := diag.Closest(strings.TrimSuffix(k, "s"), datePartNames[:]); c != "" || slices.Contains(datePartNames[:], strings.TrimSuffix(k, "s")) {
+				if c == "" {
+					c = strings.TrimSuffix(k, "s")
+				}
+				msg = fmt.Sprintf("date_from: unknown part %s (did you mean %s?)", k, c)
+			}
+			return vm.Nil, valueErr("%s", msg)
+		}
 	}
 	p := [7]int64{1970, 1, 1}
 	for i, name := range datePartNames {
