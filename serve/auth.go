@@ -409,15 +409,21 @@ func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 // a middleware may have put in req.user, whatever role they claim).
 func (q *reqObject) identify() (undo func()) {
 	// The key function's req is its own: what it sets (req.user = …,
-	// any field) is gone with it, as is the user set here.
-	saved := q.extra
+	// req.id, any field) is gone with it, as is the user set here.
+	saved, id := q.extra, q.id
 	q.extra = vm.NewObject()
 	if saved != nil {
 		for i, k := range saved.Keys() {
 			q.extra.Set(k, saved.Values()[i])
 		}
 	}
-	undo = func() { q.extra = saved }
+	undo = func() {
+		q.extra = saved
+		if q.id != id {
+			q.id = id // (req.id = …: the request's id, kept)
+			q.r.SetID(id)
+		}
+	}
 	if q.auth == nil || q.authed {
 		return undo
 	}

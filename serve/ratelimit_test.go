@@ -233,13 +233,14 @@ server {
   rate_limit { requests: 100, window: 1.minute, key: fn(req) {
     req.user = { sub: "made-up" }
     req.tag = "key"
+    req.id = "from-the-key"
     req.ip
   } }
   route GET "/open" => fn(req) { { user: req.user, tag: req.tag } }
 }
 `)
-		if r := do(t, "GET", app.urls[""]+"/open", ""); r.status != 200 || r.body != `{"user":null,"tag":null}` {
-			t.Errorf("%q: %d %s", auth, r.status, r.body)
+		if r := do(t, "GET", app.urls[""]+"/open", "", "X-Request-ID", "client-1"); r.status != 200 || r.body != `{"user":null,"tag":null}` || r.header.Get("X-Request-ID") != "client-1" {
+			t.Errorf("%q: %d %s (id %s)", auth, r.status, r.body, r.header.Get("X-Request-ID"))
 		}
 	}
 }
