@@ -427,6 +427,9 @@ server {
   auth { type: "api_key", header: "X-Client", keys: ["k-one"] }
   route GET "/plain" => fn() "x"
   route GET "/mine" => fn(req) { { who: req.cookies.who ?? "nobody" } }
+  route GET "/raw" => fn(req) { { c: req.headers["cookie"] } }
+  route GET "/get" => fn(req) { { c: req.headers.get("Cookie") } }
+  route GET "/all" => fn(req) { { n: len(keys(req.headers)) } }
 }`)
 	u := app.urls[""]
 	if r := do(t, "GET", u+"/plain", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
@@ -436,6 +439,9 @@ server {
 		"the api_key header":    do(t, "GET", u+"/plain", "", "X-Client", "k-one"),
 		"an answer of cookies":  do(t, "GET", u+"/mine", "", "Cookie", "who=ann"),
 		"cookies read, or none": do(t, "GET", u+"/mine", ""),
+		"the Cookie header":     do(t, "GET", u+"/raw", "", "Cookie", "who=ann"),
+		"its get(...)":          do(t, "GET", u+"/get", "", "Cookie", "who=ann"),
+		"every header":          do(t, "GET", u+"/all", "", "Cookie", "who=ann"),
 	} {
 		if r.status != 200 || r.header.Get("Cache-Control") != "" {
 			t.Errorf("%s: %d %s, Cache-Control %q", name, r.status, r.body, r.header.Get("Cache-Control"))

@@ -42,8 +42,8 @@ type reqObject struct {
 	// guard has set req.user from it
 	auth   *authSettings
 	authed bool
-	// readCookies: Tova code read req.cookies, so the answer may be
-	// one user's (see exchange.personal)
+	// readCookies: Tova code read req.cookies (or the Cookie header),
+	// so the answer may be one user's (see exchange.personal)
 	readCookies bool
 	// proxies are the server's trusted proxies (proxy.go), which req.ip
 	// believes; nil: none
@@ -86,7 +86,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "query":
 		return queryObject(q.r.RawQuery), true, nil
 	case "headers":
-		return vm.HostValue(headersObject{q.r.Headers()}), true, nil
+		return vm.HostValue(headersObject{q.r.Headers(), &q.readCookies}), true, nil
 	case "cookies":
 		q.readCookies = true
 		o := vm.NewObject()
@@ -463,12 +463,21 @@ func emptyFileInput(part *multipart.Part) bool {
 // several lines reads as its values joined with ", " (a Cookie header's
 // with "; "), as the Fetch API's Headers give it. It lists, loops,
 // spreads and encodes as an object of lower-case names.
-type headersObject struct{ h netio.Headers }
+type headersObject struct {
+	h netio.Headers
+	// cookies, for a request's headers, is set when code reads its
+	// Cookie header (by name, or listing every header): the answer may
+	// then be one user's (see exchange.personal)
+	cookies *bool
+}
 
 func (h headersObject) TypeName() string { return "Headers" }
 
 // value is the named header's value, its lines joined.
 func (h headersObject) value(name string) (string, bool) {
+	if h.cookies != nil && strings.EqualFold(name, "cookie") {
+		*h.cookies = true
+	}
 	v, ok := h.h.Lookup(name)
 	if !ok {
 		return "", false
@@ -560,6 +569,9 @@ func (h headersObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (v
 func (h headersObject) names() []string {
 	var ns []string
 	for _, f := range h.h {
+		if h.cookies != nil && strings.EqualFold(f.Name, "cookie") {
+			*h.cookies = true
+		}
 		if !slices.Contains(ns, f.Name) {
 			ns = append(ns, f.Name)
 		}

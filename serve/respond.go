@@ -607,7 +607,7 @@ func headersValue(ctype string, hs netio.Headers) vm.Value {
 	for _, h := range hs {
 		out = append(out, netio.Header{Name: strings.ToLower(h.Name), Value: h.Value})
 	}
-	return vm.HostValue(headersObject{out})
+	return vm.HostValue(headersObject{h: out})
 }
 
 // withHeader sets a header on what a caching helper was given: res (the
