@@ -260,6 +260,22 @@ func placeText(x ast.Expr, def string) string {
 		if s := placeText(x.X, ""); s != "" {
 			return s + "." + x.Name
 		}
+	case *ast.Index:
+		s := placeText(x.X, "")
+		switch i := x.Index.(type) {
+		case *ast.IntLit:
+			if s != "" {
+				return s + "[" + strconv.FormatInt(i.Value, 10) + "]"
+			}
+		case *ast.StringLit:
+			if s != "" {
+				return s + "[" + strconv.Quote(i.Value) + "]"
+			}
+		case *ast.Ident:
+			if s != "" {
+				return s + "[" + i.Name + "]"
+			}
+		}
 	}
 	return def
 }
