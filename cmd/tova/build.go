@@ -184,7 +184,13 @@ func sameSource(was, is, out string) bool {
 			return true
 		}
 	}
-	return false
+	// Built from above it then (proj/app.tova), in its directory now:
+	// the path of then, with its directory, ends the program's own. (A
+	// bare file name of then is another directory's as likely.)
+	abs, err := filepath.Abs(is)
+	was = filepath.Clean(was)
+	return err == nil && !filepath.IsAbs(was) && filepath.Dir(was) != "." && !strings.HasPrefix(was, "..") &&
+		strings.HasSuffix(abs, string(filepath.Separator)+was)
 }
 
 // buildSource is the program `tova build` compiles: the file named, or

@@ -664,4 +664,12 @@ func TestBuildKnowsTheProgramByItsFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(proj, "dist", "server.tbc")); err == nil || !strings.Contains(msg, "removed proj/dist/server.tbc") {
 		t.Errorf("the first build's server.tbc is left (%v); build said %q", err, msg)
 	}
+	// The other way round: from above, then in its directory.
+	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"old\" }\n"), 0o644)
+	build(dir, "proj/app.tova", "-o", "proj/dist")
+	os.WriteFile(app, []byte("print(\"now a script\")\n"), 0o644)
+	msg = build(proj)
+	if _, err := os.Stat(filepath.Join(proj, "dist", "server.tbc")); err == nil || !strings.Contains(msg, "removed dist/server.tbc") {
+		t.Errorf("built from above, then in its directory: server.tbc is left (%v); build said %q", err, msg)
+	}
 }
