@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
@@ -1161,10 +1162,41 @@ func (r *Runner) txOf(t *vm.Thread) *sql.Tx {
 	if r.callerTx == nil || r.set.pgURL == "" || t == nil {
 		return nil
 	}
-	if tx, url, ok := r.callerTx(t); ok && url == r.set.pgURL {
+	if tx, url, ok := r.callerTx(t); ok && samePGDatabase(url, r.set.pgURL) {
 		return tx
 	}
 	return nil
+}
+
+// pgDatabases memoizes pgDatabase.
+var pgDatabases sync.Map // url → string
+
+// samePGDatabase reports whether two PostgreSQL URLs name one database,
+// as its connections see it, however they are written: postgresql:// or
+// postgres://, localhost or 127.0.0.1, options in another order (a job
+// spawned in a transaction that rolled back ran when the jobs block's
+// URL was written otherwise than the db block's).
+func samePGDatabase(a, b string) bool {
+	return a == b || pgDatabase(a) != "" && pgDatabase(a) == pgDatabase(b)
+}
+
+// pgDatabase is what names the database url connects to, and the schema
+// its statements see: its user, host, port, database and search_path;
+// "" if url does not parse.
+func pgDatabase(url string) string {
+	if v, ok := pgDatabases.Load(url); ok {
+		return v.(string)
+	}
+	id := ""
+	if c, err := pgconn.ParseConfig(url); err == nil {
+		host := c.Host
+		if host == "localhost" || host == "::1" {
+			host = "127.0.0.1" // (the same server, by either name)
+		}
+		id = fmt.Sprintf("%s@%s:%d/%s?search_path=%s", c.User, host, c.Port, c.Database, c.RuntimeParams["search_path"])
+	}
+	pgDatabases.Store(url, id)
+	return id
 }
 
 // spawn stores a job running background fn name with args (a JSON

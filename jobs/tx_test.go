@@ -28,12 +28,25 @@ server "api" {
 // On PostgreSQL, spawn_job and publish called inside the caller's
 // database transaction store their jobs in it: a rollback leaves no
 // job, a commit makes them run.
+// The caller's database is the queue's also when its URL is written
+// otherwise (postgresql://, localhost): the jobs of a rolled-back
+// transaction ran then.
 func TestEnqueueInCallersTransaction(t *testing.T) {
 	url := pgSchemaURL(t)
 	if url == "" {
 		t.Skip("needs PostgreSQL (TOVA_TEST_DATABASE_URL)")
 	}
-	db, err := sql.Open("pgx", url)
+	respelt := strings.Replace(strings.Replace(url, "postgres://", "postgresql://", 1), "@127.0.0.1:", "@localhost:", 1)
+	if respelt == url {
+		t.Fatalf("the test database's URL %s has no other spelling here", url)
+	}
+	for name, callerURL := range map[string]string{"same URL": url, "written otherwise": respelt} {
+		t.Run(name, func(t *testing.T) { enqueueInCallersTransaction(t, url, callerURL) })
+	}
+}
+
+func enqueueInCallersTransaction(t *testing.T, url, callerURL string) {
+	db, err := sql.Open("pgx", callerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +57,7 @@ func TestEnqueueInCallersTransaction(t *testing.T) {
 		o.Jobs.CallerTx = func(*vm.Thread) (*sql.Tx, string, bool) {
 			mu.Lock()
 			defer mu.Unlock()
-			return current, url, current != nil
+			return current, callerURL, current != nil
 		}
 	})
 	kickIn := func(n int64, commit bool) {
