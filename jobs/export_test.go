@@ -8,6 +8,13 @@ import (
 	"tova/vm"
 )
 
+// SetListPage makes the queue list n jobs at once, for a test.
+func SetListPage(n int) (undo func()) {
+	old := listPage
+	listPage = n
+	return func() { listPage = old }
+}
+
 // SettingsView shows the external tests a runner's effective settings.
 type SettingsView struct {
 	PGURL, SQLitePath                string

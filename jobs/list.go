@@ -60,15 +60,20 @@ type Job struct {
 	Orphaned bool
 }
 
-// MaxListLimit is the most jobs List reads at once.
+// MaxListLimit is the most jobs a list shows; List reads one more at
+// most, which tells whether a list of the most is cut.
 const MaxListLimit = 10000
+
+// listPage is the most jobs the queue lists at once (River refuses
+// more): MaxListLimit, less in tests.
+var listPage = MaxListLimit
 
 // ListOptions select jobs.
 type ListOptions struct {
 	// States filters by state (ListStates); empty means every state but
 	// completed and cancelled.
 	States []string
-	// Limit bounds the jobs read (default 1000, at most MaxListLimit),
+	// Limit bounds the jobs read (default 1000, at most MaxListLimit+1),
 	// newest first.
 	Limit int
 	// DatabaseURL overrides the program's jobs database.
@@ -134,13 +139,23 @@ func List(ctx context.Context, where string, opts ListOptions) ([]Job, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	limit = min(limit, MaxListLimit)
-	rows, err := q.list(ctx, river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
+	limit = min(limit, listPage+1)
+	params := river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	rows, err := q.list(ctx, params.First(min(limit, listPage)))
 	if isMissingTable(err) {
 		return nil, ErrNoJobs
 	}
 	if err != nil {
 		return nil, err
+	}
+	if limit > listPage && len(rows) == listPage {
+		// One more than the most (the queue lists MaxListLimit at
+		// once): whether a list of the most is cut.
+		more, err := q.list(ctx, params.After(river.JobListCursorFromJob(rows[len(rows)-1])).First(1))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, more...)
 	}
 	var clients map[string]clientRow // read once a running job needs them
 	out := make([]Job, 0, len(rows))

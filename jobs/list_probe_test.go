@@ -15,6 +15,7 @@ import (
 
 	"tova/internal/sqlitefile"
 	"tova/jobs"
+	"tova/vm"
 )
 
 // Listing a SQLite database that holds no queue (an app's own, with
@@ -81,5 +82,30 @@ func TestListMakesNothingInPostgreSQL(t *testing.T) {
 	ue, _ := url.Parse(empty)
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", ue.Query().Get("search_path")).Scan(&tables); err != nil || tables != 0 {
 		t.Errorf("tables made in the empty schema by listing: %d %v", tables, err)
+	}
+}
+
+// A list of the most jobs a list shows tells whether it is cut: one
+// more is read past the queue's page (tova jobs --limit 10000 of more
+// said nothing of the rest).
+func TestListOneMoreThanAPage(t *testing.T) {
+	defer jobs.SetListPage(2)()
+	be := sqliteBackend(t)
+	app := startApp(t, `server "api" {
+  fn kick(n) { spawn_job(fail, n) }
+  background fn fail(n) { throw "no {n}" }
+  jobs { max_attempts: 1 }
+}`, be)
+	for n := range 3 {
+		if _, err := app.Server("api").Call(context.Background(), "kick", vm.Int(int64(n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "three discarded jobs", func() bool { return len(listJobs(t, be, jobs.StateDiscarded)) == 2+1 })
+	for _, c := range []struct{ limit, want int }{{2, 2}, {3, 3}, {50, 3}} {
+		js, err := jobs.List(context.Background(), be.url, jobs.ListOptions{States: []string{jobs.StateDiscarded}, Limit: c.limit})
+		if err != nil || len(js) != c.want {
+			t.Errorf("limit %d: %d jobs (%v), want %d", c.limit, len(js), err, c.want)
+		}
 	}
 }

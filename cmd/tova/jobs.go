@@ -106,9 +106,8 @@ and server bodies as tova serve does at startup, without serving;
 					}
 					fmt.Fprintf(out, "jobs in %s:\n", redact(where))
 				}
-				// One more than shown tells whether the list was cut (at
-				// the most a list can hold, one more is not asked for).
-				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: min(limit+1, jobs.MaxListLimit), Schema: schema})
+				// One more than shown tells whether the list was cut.
+				list, err := jobs.List(ctx, where, jobs.ListOptions{States: states, Limit: limit + 1, Schema: schema})
 				if errors.Is(err, jobs.ErrNoJobs) {
 					if database != "" && !isPostgresURL(database) {
 						// A SQLite jobs file has its table from the start:
@@ -142,7 +141,11 @@ and server bodies as tova serve does at startup, without serving;
 					return err
 				}
 				if more {
-					fmt.Fprintf(out, "(the newest %d shown; there are more: --limit shows up to %d)\n", limit, jobs.MaxListLimit)
+					if limit < jobs.MaxListLimit {
+						fmt.Fprintf(out, "(the newest %d shown; there are more: --limit shows up to %d)\n", limit, jobs.MaxListLimit)
+					} else {
+						fmt.Fprintf(out, "(the newest %d shown, the most a list shows; there are more: --state lists fewer)\n", limit)
+					}
 				}
 			}
 			return nil
