@@ -186,6 +186,21 @@ func authGuard(g ast.Expr) (string, token.Pos) {
 	return want, id.PosV
 }
 
+// shadowedAuthGuard is authGuard of a guard named auth or role that is
+// the program's own function, not the builtin.
+func shadowedAuthGuard(g ast.Expr) (string, token.Pos) {
+	id, ok := g.(*ast.Ident)
+	want := "auth"
+	if call, isCall := g.(*ast.Call); isCall {
+		id, ok = call.Fn.(*ast.Ident)
+		want = "role"
+	}
+	if !ok || id.Name != want || id.Binding == nil || id.Binding.Scope == ast.Builtin {
+		return "", token.Pos{}
+	}
+	return want, id.PosV
+}
+
 // declaredOnce refuses a second declaration of what a server (or a
 // scope of it) has one of: key names it. A declaration written outside
 // any server block and one inside a server block are each once in their
@@ -347,6 +362,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				}
 				if fn != nil && requiredParams(fn) > 2 {
 					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), requiredParams(fn))
+				}
+				if name, at := shadowedAuthGuard(g); name != "" && f.hasAuth {
+					// (the user's function was called, and the block's
+					// token check never ran: a route served unchecked)
+					f.c.warnf(at, "route %s %s: with %s calls the program's own %s, not the auth block's check of the token: the route is guarded only as that function checks; give it another name to use the block's", st.Method, shownPath(p), name, name)
 				}
 				if name, at := authGuard(g); name != "" && !f.hasAuth {
 					f.c.errorf(at, "route %s %s: with %s needs an auth { } block on the server (type: \"jwt\" or \"api_key\"); without one the route would not be protected", st.Method, shownPath(p), name)

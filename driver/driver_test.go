@@ -892,3 +892,23 @@ func TestHandlerParamDefaultsMatchTheirTypes(t *testing.T) {
 		"2:34: warning: the default of g: Int? is 3 as it is, not an Option: a handler gets it unwrapped when the request leaves g out, and Some(value) when it gives it; write Some(3) (or None)",
 	})
 }
+
+// With an auth block, a guard named auth (or role) that is the
+// program's own function is warned of: `with auth` called it, and the
+// block's token check never ran, silently.
+func TestOwnAuthGuardBesideAuthBlockWarns(t *testing.T) {
+	expectWarnings(t, `server {
+  auth { secret: env("AUTH_SECRET") }
+  fn auth(req, res) { true }
+  route GET "/me" with auth => fn(req) req.user
+}
+`, []string{
+		"4:24: warning: route GET /me: with auth calls the program's own auth, not the auth block's check of the token: the route is guarded only as that function checks; give it another name to use the block's",
+	})
+	// Without an auth block, the program's own guard is the guard.
+	expectWarnings(t, `server {
+  fn auth(req, res) { req.headers["x-key"] == "k" }
+  route GET "/me" with auth => fn(req) "me"
+}
+`, nil)
+}
