@@ -763,6 +763,12 @@ func (f *fstate) checkParamDefault(prm *ast.Param) {
 		d = u.X // (-1.5 is a Float literal too)
 	}
 	got := literalType(d)
+	if got == "Duration" || got == "Size" {
+		if want := t.Name; want != got && want != "?" && want != "Option" {
+			f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not %s", prm.Name.Name, typeString(t), articled(got), articled(want))
+		}
+		return
+	}
 	if got == "" {
 		return
 	}
@@ -774,7 +780,7 @@ func (f *fstate) checkParamDefault(prm *ast.Param) {
 			shown = typeString(t.Args[0]) + "?"
 		}
 		f.c.warnf(prm.Default.Pos(), "the default of %s: %s is %s as it is, not an Option: a handler gets it unwrapped when the request leaves %s out, and Some(value) when it gives it; write Some(%s) (or None)", name, shown, literalText(prm.Default), name, literalText(prm.Default))
-	case want == "Duration" || want == "Size":
+	case (want == "Duration" || want == "Size") && got != want:
 		f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not a %s: write it with its unit (%s)", name, want, articled(got), want, map[string]string{"Duration": "5.seconds, 500.milliseconds", "Size": "1.megabyte, 512.kilobytes"}[want])
 	case want == "Int" || want == "Float" || want == "String" || want == "Bool":
 		if got != want && !(want == "Float" && got == "Int") && !wholeFloat(want, d) {
@@ -1475,10 +1481,18 @@ func wholeFloat(want string, e ast.Expr) bool {
 	return ok && want == "Int" && f.Value == math.Trunc(f.Value) && math.Abs(f.Value) < 1<<53
 }
 
-// literalType is the type of a String, Int, Float or Bool literal, ""
-// for any other expression.
+// literalType is the type of a String, Int, Float, Bool, Duration or
+// Size literal (maybe negated), "" for any other expression.
 func literalType(e ast.Expr) string {
-	switch e.(type) {
+	if u, ok := e.(*ast.Unary); ok && u.Op == "-" {
+		e = u.X // (-1.5, -30.seconds)
+	}
+	switch e := e.(type) {
+	case *ast.UnitLit:
+		if slices.Contains([]string{"byte", "kilobyte", "megabyte", "gigabyte"}, e.Unit) {
+			return "Size"
+		}
+		return "Duration"
 	case *ast.StringLit:
 		return "String"
 	case *ast.IntLit:
@@ -1578,7 +1592,8 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
 		}
 		if got, want := literalType(fl.Default), strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(typText, "Option<"), ">"), "?"); got != "" && got != want &&
-			slices.Contains([]string{"String", "Int", "Float", "Bool"}, want) && !(want == "Float" && got == "Int") && !wholeFloat(want, fl.Default) {
+			(slices.Contains([]string{"String", "Int", "Float", "Bool", "Duration", "Size"}, want) || strings.HasPrefix(want, "[") || want == "Date" && (got == "Bool" || got == "Duration" || got == "Size")) &&
+			!(want == "Float" && got == "Int") && !wholeFloat(want, fl.Default) {
 			// Each create relying on it would fail (a TypeError at the
 			// call, a 500 in a route), as an env's would at start.
 			f.c.errorf(fl.Default.Pos(), "model %s: the default of %s is %s, not %s", st.Name.Name, fl.Name, got, want)

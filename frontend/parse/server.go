@@ -506,7 +506,7 @@ func (p *parser) modelDecl() ast.Stmt {
 }
 
 // defaultThunk is a field's default as a model applies it: a literal
-// as it is, any other expression (uuid(), Date.now(), []) wrapped in
+// (30.seconds too) as it is, any other expression (uuid(), Date.now(), []) wrapped in
 // fn() expr, which each create calls (a default computed once, when the
 // model was declared, gave every row the same token). A record's
 // constructor applies literal defaults only, and warns of the others.
@@ -521,7 +521,7 @@ func defaultThunk(e ast.Expr) ast.Expr {
 		}
 	}
 	switch x.(type) {
-	case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.BoolLit, *ast.NilLit:
+	case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.BoolLit, *ast.NilLit, *ast.UnitLit:
 		return e
 	}
 	pos := e.Pos()
