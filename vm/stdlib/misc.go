@@ -696,6 +696,9 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	rep := arg(args, 2)
+	if n := groupParams(rep); n > 1 {
+		return replaceWithGroups(t, re, s, rep, n)
+	}
 	if callable(rep) {
 		var callErr error
 		size := int64(len(s)) // the result's, as the matches are replaced
@@ -724,6 +727,53 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, typeErr("regex_replace", "String replacement", rep)
 	}
 	return replaceJS("regex_replace", re, s, rep.AsString(), true)
+}
+
+// groupParams is how many arguments a replacement function takes
+// beyond 1, as JavaScript passes them: the match, then what each group
+// captured, the match's offset and the whole text (every one, for a
+// function with a rest parameter); 1 for any other callable.
+func groupParams(fn vm.Value) int {
+	if fn.Kind() != vm.KFunc {
+		return 1
+	}
+	c := fn.AsClosure()
+	if c.Fn.HasRest {
+		return math.MaxInt
+	}
+	return len(c.ParamNames())
+}
+
+// replaceWithGroups replaces each match of re in s with what fn returns
+// given the match, its groups (nil for one that took no part), its
+// offset in characters and s, as many of these as fn takes (n):
+// regex_replace("ann@a.io", "(\w+)@(\S+)", fn(m, user, host) ...).
+func replaceWithGroups(t *vm.Thread, re *regexp.Regexp, s string, fn vm.Value, n int) (vm.Value, error) {
+	var b strings.Builder
+	last := 0
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		args := []vm.Value{vm.Str(s[m[0]:m[1]])}
+		for g := 1; g < len(m)/2; g++ {
+			if m[2*g] < 0 {
+				args = append(args, vm.Nil)
+			} else {
+				args = append(args, vm.Str(s[m[2*g]:m[2*g+1]]))
+			}
+		}
+		args = append(args, vm.Int(int64(utf8.RuneCountInString(s[:m[0]]))), vm.Str(s))
+		r, err := callFn(t, fn, args[:min(n, len(args))]...)
+		if err != nil {
+			return vm.Nil, err
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(vm.ToString(r))
+		last = m[1]
+		if b.Len() > vm.MaxStringBytes {
+			return vm.Nil, vm.StringTooLarge("regex_replace", b.Len())
+		}
+	}
+	b.WriteString(s[last:])
+	return vm.Str(b.String()), nil
 }
 
 func bRegexSplit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
