@@ -437,6 +437,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 						call = "next" // (a parameter _ cannot be called)
 					}
 					f.c.warnf(nx.PosV, "middleware never calls %s: no handler runs, every request it sees is answered with what it returns (call %s(req), or name the parameter res for the (req, res) shape)", nx.Name, call)
+				} else if nx != nil && slices.Contains([]string{"resp", "rsp", "r"}, nx.Name) {
+					// (resp.setHeader failed every request with 500)
+					f.c.warnf(nx.PosV, "middleware's second parameter %s is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape", nx.Name)
 				}
 			}
 			name := ""

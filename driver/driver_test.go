@@ -912,3 +912,16 @@ func TestOwnAuthGuardBesideAuthBlockWarns(t *testing.T) {
 }
 `, nil)
 }
+
+// A middleware whose second parameter is named resp is the (req, next)
+// shape, as any name but res and response makes it: warned of (its
+// resp.setHeader failed every request with 500).
+func TestMiddlewareRespParameterWarns(t *testing.T) {
+	expectWarnings(t, `server {
+  middleware fn stamp(req, resp) { resp.setHeader("X-A", "1") }
+  route GET "/" => fn() "x"
+}
+`, []string{
+		"2:28: warning: middleware's second parameter resp is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape",
+	})
+}
