@@ -836,6 +836,11 @@ func (x *exchange) handle() (vm.Value, error) {
 			}
 			continue
 		}
+		if raw.Kind() == vm.KString && x.jsonString(p) && unionOf(typ, "String") {
+			// A JSON string is a String, though an earlier member would
+			// take its text ("007" is no Int here, as the body says).
+			typ = "String"
+		}
 		v, msg := x.s.convertParam(p, raw, typ)
 		if msg != "" {
 			bad = append(bad, msg)
@@ -913,6 +918,37 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 		}
 	}
 	return vm.Nil, false, nil
+}
+
+// jsonString reports whether parameter name comes from a JSON body (not
+// the path, the query or a form, whose values are all text) as a
+// string: its JSON says which member of a union it is.
+func (x *exchange) jsonString(name string) bool {
+	r := x.current()
+	for _, p := range r.Params {
+		if p.Name == name {
+			return false
+		}
+	}
+	if _, ok := r.Query()[name]; ok || isFormType(r.ContentType) {
+		return false
+	}
+	body, err := x.request().currentBody()
+	if err != nil || body.Kind() != vm.KObject {
+		return false
+	}
+	v, ok := body.AsObject().Get(name)
+	return ok && v.Kind() == vm.KString
+}
+
+// unionOf reports whether typ (maybe inside Option<…>) is a union with
+// the member m.
+func unionOf(typ, m string) bool {
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
+		typ = strings.TrimSuffix(inner, ">")
+	}
+	members, ok := vm.TypeArgs(typ, "|")
+	return ok && slices.Contains(members, m)
 }
 
 // emptyValues reports whether a query's values for a parameter of type

@@ -3494,3 +3494,24 @@ server {
 		}
 	}
 }
+
+// A JSON body's string is a String for a union with one, though an
+// earlier member would take its text: "007" stayed no Int; from a query,
+// which is all text, the first member that fits wins as before.
+func TestUnionTakesAJSONStringAsString(t *testing.T) {
+	app := startApp(t, `server {
+  route POST "/u" => fn(code: Int | String) { { code, t: type_of(code) } }
+  route GET "/u" => fn(code: Int | String) { { code, t: type_of(code) } }
+}`)
+	u := app.urls[""]
+	for _, c := range []struct{ method, path, body, want string }{
+		{"POST", "/u", `{"code":"007"}`, `{"code":"007","t":"String"}`},
+		{"POST", "/u", `{"code":7}`, `{"code":7,"t":"Int"}`},
+		{"GET", "/u?code=007", "", `{"code":7,"t":"Int"}`},
+		{"GET", "/u?code=abc", "", `{"code":"abc","t":"String"}`},
+	} {
+		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
+			t.Errorf("%s %s %s: %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+}
