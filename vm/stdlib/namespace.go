@@ -283,8 +283,15 @@ func (d *Date) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value,
 	return vm.Nil, false, nil
 }
 
-// DateValue wraps a time as a Tova Date.
-func DateValue(t time.Time) vm.Value { return vm.HostValue(&Date{T: t}) }
+// DateValue wraps a time as a Tova Date, to the millisecond, as a
+// JavaScript Date holds it: two Dates that print alike and are 0 ms
+// apart are equal (date_parse("….123456Z"), a Date plus 1.5 ms, kept
+// the rest unseen, and compared unequal).
+func DateValue(t time.Time) vm.Value {
+	// (down to the millisecond, before 1970 too: the zero time Truncate
+	// counts from is a whole number of seconds before the Unix epoch)
+	return vm.HostValue(&Date{T: t.Truncate(time.Millisecond)})
+}
 
 var dateLayouts = []string{
 	time.RFC3339Nano,
