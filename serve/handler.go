@@ -1377,6 +1377,8 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			return vm.Nil, "is out of range for Size (at most 9223372036854775807 bytes)"
 		case msg != "":
 			return vm.Nil, "must be a size (whole bytes)"
+		case n.AsInt() < 0:
+			return vm.Nil, "must be a size of 0 bytes or more" // (-5 was -5B)
 		}
 		return vm.Size(n.AsInt()), ""
 	case "Int":

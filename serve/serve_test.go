@@ -3351,6 +3351,9 @@ server {
 		"GET /d?d=9999999999999999h":    `400 d is out of range for Duration (about ±292 years)`,
 		"GET /s?s=99999999999999999999": `400 s is out of range for Size (at most 9223372036854775807 bytes)`,
 		"GET /s?s=abc":                  `400 s must be a size (whole bytes)`,
+		// a size is never negative: -5 was -5B
+		"GET /s?s=-5":                   `400 s must be a size of 0 bytes or more`,
+		"GET /s?s=-9223372036854775808": `400 s must be a size of 0 bytes or more`,
 	} {
 		method, rest, _ := strings.Cut(req, " ")
 		var r reply
