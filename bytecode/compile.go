@@ -432,6 +432,7 @@ func (c *compiler) compileMain(srcs []Source) {
 	f := c.newFunc(nil, "main", token.Pos{Line: 1, Col: 1}, nil)
 	f.envCheck(srcs)
 	c.unheardTopics(srcs)
+	c.unknownJobs(srcs)
 	for i, s := range srcs {
 		c.file = i
 		c.fileName = s.File.Name
@@ -448,11 +449,37 @@ func (c *compiler) compileMain(srcs []Source) {
 // stored and delivered to no one, without a word (a topic misspelt,
 // publish("payment_chek", …), broke a chain of jobs silently).
 func (c *compiler) unheardTopics(srcs []Source) {
-	heard := map[string]bool{}
+	c.unknownNames(srcs, "publish", func(n any) string {
+		if d, ok := n.(*ast.SubscribeDecl); ok {
+			return d.Topic
+		}
+		return ""
+	}, "publish %q: no subscribe of this program names the topic: its events reach no one%s")
+}
+
+// unknownJobs warns of each spawn_job("name", …) whose name, written as
+// a literal, no background fn of the program has: each call would fail
+// (a misspelt spawn_job("send_emial", …) failed every request with 500,
+// without a word when it compiled).
+func (c *compiler) unknownJobs(srcs []Source) {
+	c.unknownNames(srcs, "spawn_job", func(n any) string {
+		if d, ok := n.(*ast.HookDecl); ok && d.Kind == "background" && d.Name != nil {
+			return d.Name.Name
+		}
+		return ""
+	}, "spawn_job %q: no background fn of this program has the name: each call fails%s")
+}
+
+// unknownNames warns of each call of the builtin fname whose first
+// argument, a literal String, is none of the names declared (what
+// declared gives, "" for a node that declares none), with msg (of the
+// literal and a " (did you mean …)" hint).
+func (c *compiler) unknownNames(srcs []Source, fname string, declared func(n any) string, msg string) {
+	names := map[string]bool{}
 	for _, s := range srcs {
 		ast.Inspect(s.File, func(n any) bool {
-			if d, ok := n.(*ast.SubscribeDecl); ok {
-				heard[d.Topic] = true
+			if name := declared(n); name != "" {
+				names[name] = true
 			}
 			return true
 		})
@@ -464,16 +491,16 @@ func (c *compiler) unheardTopics(srcs []Source) {
 				return true
 			}
 			id, ok := call.Fn.(*ast.Ident)
-			if !ok || !isBuiltin(id, "publish") {
+			if !ok || !isBuiltin(id, fname) {
 				return true
 			}
-			if lit, ok := call.Args[0].Value.(*ast.StringLit); ok && !heard[lit.Value] {
+			if lit, ok := call.Args[0].Value.(*ast.StringLit); ok && !names[lit.Value] {
 				c.file, c.fileName = i, s.File.Name
 				hint := ""
-				if near := diag.Closest(lit.Value, slices.Sorted(maps.Keys(heard))); near != "" {
+				if near := diag.Closest(lit.Value, slices.Sorted(maps.Keys(names))); near != "" {
 					hint = fmt.Sprintf(" (did you mean %q?)", near)
 				}
-				c.warnf(lit.PosV, "publish %q: no subscribe of this program names the topic: its events reach no one%s", lit.Value, hint)
+				c.warnf(lit.PosV, msg, lit.Value, hint)
 			}
 			return true
 		})

@@ -218,3 +218,26 @@ func TestUnheardTopicWarned(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+// spawn_job of a name no background fn of the program has is warned of,
+// naming the one meant: each call failed, without a word at compile
+// time (a misspelt publish topic was already).
+func TestSpawnJobOfUnknownNameWarned(t *testing.T) {
+	p, err := driver.CompileFile("w.tova", []byte(`server {
+  background fn send_email(to) { print(to) }
+  route POST "/a" => fn() { spawn_job("send_emial", "x") }
+  route POST "/b" => fn() { spawn_job("send_email", "x") }
+  route POST "/c" => fn() { spawn_job(send_email, "x") }
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
+	}
+	if want := `3:39: warning: spawn_job "send_emial": no background fn of this program has the name: each call fails (did you mean "send_email"?)`; strings.Join(got, "\n") != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
