@@ -173,29 +173,23 @@ func isAPIKeyBlock(cb *ast.ConfigBlock) bool {
 // role("admin")` ("role"), the builtins, not a function of the
 // program's of that name, and says where its name is; "" for any other
 // guard. Those two authenticate, which only an auth block can do.
-func authGuard(g ast.Expr) (string, token.Pos) {
-	id, ok := g.(*ast.Ident)
-	want := "auth"
-	if call, isCall := g.(*ast.Call); isCall {
-		id, ok = call.Fn.(*ast.Ident)
-		want = "role"
-	}
-	if !ok || id.Name != want || id.Binding == nil || id.Binding.Scope != ast.Builtin {
-		return "", token.Pos{}
-	}
-	return want, id.PosV
-}
+func authGuard(g ast.Expr) (string, token.Pos) { return guardNamed(g, true) }
 
 // shadowedAuthGuard is authGuard of a guard named auth or role that is
 // the program's own function, not the builtin.
-func shadowedAuthGuard(g ast.Expr) (string, token.Pos) {
+func shadowedAuthGuard(g ast.Expr) (string, token.Pos) { return guardNamed(g, false) }
+
+// guardNamed is the name of a guard `auth` or a call of `role`, and its
+// position, when it is the builtin (builtin) or the program's own
+// function of that name (!builtin); else "".
+func guardNamed(g ast.Expr, builtin bool) (string, token.Pos) {
 	id, ok := g.(*ast.Ident)
 	want := "auth"
 	if call, isCall := g.(*ast.Call); isCall {
 		id, ok = call.Fn.(*ast.Ident)
 		want = "role"
 	}
-	if !ok || id.Name != want || id.Binding == nil || id.Binding.Scope == ast.Builtin {
+	if !ok || id.Name != want || id.Binding == nil || (id.Binding.Scope == ast.Builtin) != builtin {
 		return "", token.Pos{}
 	}
 	return want, id.PosV
