@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tova/bytecode"
 	"tova/driver"
 	"tova/internal/testutil"
 )
@@ -210,10 +211,7 @@ func TestUnheardTopicWarned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, w := range p.Warnings {
-		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
-	}
+	got := warningLines(p)
 	if want := `3:37: warning: publish "payment_chek": no subscribe of this program names the topic: its events reach no one (did you mean "payment_check"?)`; strings.Join(got, "\n") != want {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
@@ -233,11 +231,17 @@ func TestSpawnJobOfUnknownNameWarned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := warningLines(p)
+	if want := `3:39: warning: spawn_job "send_emial": no background fn of this program has the name: each call fails (did you mean "send_email"?)`; strings.Join(got, "\n") != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+// warningLines are p's warnings as line:col: message.
+func warningLines(p *bytecode.Program) []string {
 	var got []string
 	for _, w := range p.Warnings {
 		got = append(got, fmt.Sprintf("%d:%d: %s", w.Pos.Line, w.Pos.Col, w.Msg))
 	}
-	if want := `3:39: warning: spawn_job "send_emial": no background fn of this program has the name: each call fails (did you mean "send_email"?)`; strings.Join(got, "\n") != want {
-		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
-	}
+	return got
 }

@@ -269,12 +269,14 @@ func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, &failedIn{"rate_limit key", err}
 		}
-		if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() && vm.ToString(v) != key {
+		if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() {
 			// Never taken for an IP, unless it is the client's own (the
 			// guide's `req.headers["x-api-key"] |> unwrapOr(req.ip)`):
 			// a client sending another's IP as its key counted against
 			// that client's.
-			key = "k:" + vm.ToString(v)
+			if k := vm.ToString(v); k != key {
+				key = "k:" + k
+			}
 		}
 	}
 	if ok, wait := l.take(key, time.Now()); !ok {
