@@ -413,9 +413,7 @@ func (q *reqObject) identify() (undo func()) {
 	saved, id := q.extra, q.id
 	q.extra = vm.NewObject()
 	if saved != nil {
-		for i, k := range saved.Keys() {
-			q.extra.Set(k, saved.Values()[i])
-		}
+		q.extra = saved.Copy()
 	}
 	undo = func() {
 		q.extra = saved
@@ -436,10 +434,7 @@ func (q *reqObject) identify() (undo func()) {
 // setUser makes user, whom the auth block let in, req.user.
 func (q *reqObject) setUser(user vm.Value) {
 	q.authed = true
-	if q.extra == nil {
-		q.extra = vm.NewObject()
-	}
-	q.extra.Set("user", user)
+	q.setExtra("user", user)
 }
 
 // login runs the server's auth block on q once: nil if it passed (and

@@ -800,7 +800,7 @@ func (x *exchange) handle() (vm.Value, error) {
 		case "_":
 			continue
 		}
-		raw, found, err := x.lookupParam(p, typ)
+		raw, found, fromJSON, err := x.lookupParam(p, typ)
 		if err != nil {
 			return vm.Nil, err
 		}
@@ -836,7 +836,7 @@ func (x *exchange) handle() (vm.Value, error) {
 			}
 			continue
 		}
-		if raw.Kind() == vm.KString && x.jsonString(p) && unionOf(typ, "String") {
+		if raw.Kind() == vm.KString && fromJSON && unionOf(typ, "String") {
 			// A JSON string is a String, though an earlier member would
 			// take its text ("007" is no Int here, as the body says).
 			typ = "String"
@@ -867,34 +867,36 @@ func (x *exchange) handle() (vm.Value, error) {
 }
 
 // lookupParam finds a handler parameter: path parameter, then query
-// value, then JSON body field (Decision 7).
+// value, then JSON body field (Decision 7); fromJSON says it came from
+// a JSON body (not text: a string there says which member of a union
+// it is).
 // A list parameter gets every value of a repeated query key (a path
 // parameter, a list of one).
-func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
+func (x *exchange) lookupParam(name, typ string) (v vm.Value, found, fromJSON bool, err error) {
 	x.kept = true // the value may be the request's own bytes
 	list := isListType(typ)
 	r := x.current()
 	for _, p := range r.Params {
 		if p.Name == name {
 			if list {
-				return vm.NewArray([]vm.Value{vm.Str(p.Value)}), true, nil
+				return vm.NewArray([]vm.Value{vm.Str(p.Value)}), true, false, nil
 			}
-			return vm.Str(p.Value), true, nil
+			return vm.Str(p.Value), true, false, nil
 		}
 	}
 	if name == "params" {
 		v, _, _ := x.request().GetAttr(x.th, "params")
-		return v, true, nil
+		return v, true, false, nil
 	}
 	if vs, ok := r.Query()[name]; ok && len(vs) > 0 && !emptyValues(vs, typ) {
 		if list {
-			return vm.NewArray(strValues(vs)), true, nil
+			return vm.NewArray(strValues(vs)), true, false, nil
 		}
-		return vm.Str(vs[0]), true, nil
+		return vm.Str(vs[0]), true, false, nil
 	}
 	body, err := x.request().currentBody()
 	if err != nil {
-		return vm.Nil, false, err // a malformed body: 400
+		return vm.Nil, false, false, err // a malformed body: 400
 	}
 	if body.Kind() == vm.KObject {
 		if v, ok := body.AsObject().Get(name); ok {
@@ -914,31 +916,10 @@ func (x *exchange) lookupParam(name, typ string) (vm.Value, bool, error) {
 					v = vm.NewArray([]vm.Value{v})
 				}
 			}
-			return v, true, nil
+			return v, true, !isFormType(r.ContentType), nil
 		}
 	}
-	return vm.Nil, false, nil
-}
-
-// jsonString reports whether parameter name comes from a JSON body (not
-// the path, the query or a form, whose values are all text) as a
-// string: its JSON says which member of a union it is.
-func (x *exchange) jsonString(name string) bool {
-	r := x.current()
-	for _, p := range r.Params {
-		if p.Name == name {
-			return false
-		}
-	}
-	if _, ok := r.Query()[name]; ok || isFormType(r.ContentType) {
-		return false
-	}
-	body, err := x.request().currentBody()
-	if err != nil || body.Kind() != vm.KObject {
-		return false
-	}
-	v, ok := body.AsObject().Get(name)
-	return ok && v.Kind() == vm.KString
+	return vm.Nil, false, false, nil
 }
 
 // unionOf reports whether typ (maybe inside Option<…>) is a union with
