@@ -469,8 +469,9 @@ func (f *fstate) binary(e *ast.Binary, dst int) {
 		f.patch(j, f.here())
 		return
 	case "??":
+		// NaN counts as missing too, as in the reference.
 		f.exprTo(e.X, dst)
-		j := f.emit(JNNIL, dst, 0, 0)
+		j := f.emit(JNNILNAN, dst, 0, 0)
 		f.exprTo(e.Y, dst)
 		f.patch(j, f.here())
 		return

@@ -172,4 +172,5 @@
 //	   but it ran no finally block and no defer. An "rpc" hook's Arg
 //	   "@N" is a port read from module slot N (`port WORKER_PORT`, a
 //	   constant or env of the top level).
+//	15: JNNILNAN: `a ?? b` takes b when a is nil or NaN.
 package bytecode

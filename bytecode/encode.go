@@ -13,7 +13,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 14
+const Version = 15
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending

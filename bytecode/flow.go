@@ -349,7 +349,7 @@ func (fl *flow) writes(in Instr) (from, to int) {
 		return in.B(), in.B() + fl.iterWidth[a]
 	case YIELD:
 		return in.B(), in.B() + 1 // A is read
-	case SETG, SETCELL, SETFREE, JMPF, JMPT, JNIL, JNNIL, JNLT, JNLE, JNGT, JNGE, JNEQ,
+	case SETG, SETCELL, SETFREE, JMPF, JMPT, JNIL, JNNIL, JNNILNAN, JNLT, JNLE, JNGT, JNGE, JNEQ,
 		JNLTK, JNLEK, JNGTK, JNGEK, JNEQK, RET, ARRPUSH, ARRSPREAD, OBJSET,
 		OBJSPREAD, SETFIELD, SETINDEX, MATCHFAIL, THROW, TRYBEGIN, UNWRAPFAIL, DEFMETHOD, UNPACK:
 		return 0, 0 // A is read (or, for TRYBEGIN, written by an error)

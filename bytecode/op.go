@@ -181,6 +181,8 @@ const (
 	JNGT
 	JNGE
 
+	JNNILNAN
+
 	numOps
 )
 
@@ -305,6 +307,8 @@ var Ops = [numOps]OpInfo{
 	GE:   {"GE", OReg, OReg, OReg, "R[A] = R[B] >= R[C]"},
 	JNGT: {"JNGT", OReg, OReg, OJump, "if not (R[A] > R[B]) pc = C"},
 	JNGE: {"JNGE", OReg, OReg, OJump, "if not (R[A] >= R[B]) pc = C"},
+
+	JNNILNAN: {"JNNILNAN", OReg, OJump, ONone, "if R[A] != nil and R[A] is not NaN pc = B"},
 }
 
 // FallsThrough reports whether the instruction after op can run next:

@@ -936,6 +936,10 @@ frames:
 				if rp(rb, i.A()).k != KNil {
 					pc = i.B()
 				}
+			case bc.JNNILNAN:
+				if v := rp(rb, i.A()); v.k != KNil && !(v.k == KFloat && math.IsNaN(math.Float64frombits(v.n))) {
+					pc = i.B()
+				}
 			case bc.JNLT:
 				x, y := *rp(rb, i.A()), *rp(rb, i.B())
 				if x.k == KInt && y.k == KInt {

@@ -659,11 +659,17 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 }
 
 // contains is `x in coll`.
+// SameValueZero is the equality of JavaScript's includes, which the
+// reference's `in` and contains are: == except that a list holds NaN.
+func SameValueZero(a, b Value) bool {
+	return Equal(a, b) || a.k == KFloat && b.k == KFloat && math.IsNaN(a.AsFloat()) && math.IsNaN(b.AsFloat())
+}
+
 func contains(coll, x Value) (bool, error) {
 	switch coll.k {
 	case KArray:
 		for _, e := range coll.AsArray().Elems {
-			if Equal(e, x) {
+			if SameValueZero(e, x) {
 				return true, nil
 			}
 		}

@@ -1688,7 +1688,7 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Bool(stringsContains(coll.AsString(), x.AsString())), nil
 	case vm.KArray:
 		for _, e := range coll.AsArray().Elems {
-			if vm.Equal(e, x) {
+			if vm.SameValueZero(e, x) {
 				return vm.True, nil
 			}
 		}
@@ -1711,7 +1711,7 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	found := false
 	err := iterate(t, "contains", coll, func(e vm.Value, _ int) error {
-		if vm.Equal(e, x) {
+		if vm.SameValueZero(e, x) {
 			found = true
 			return errStop
 		}
