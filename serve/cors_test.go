@@ -177,6 +177,13 @@ func TestCORSStartupErrors(t *testing.T) {
 		// origin, would apply) fails the start, saying which was meant.
 		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:1: cors.orgins: unknown key (did you mean origins?): left out, origins takes its default`,
 		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:1: auth.isuer: unknown key (did you mean issuer?)`,
+		// So does another name for a setting, however far from its own.
+		`cors { allowed_origins: ["https://a.example"] }`:                  `server: app.tova:1:1: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,
+		`auth { secret: "0123456789abcdef0123456789", aud: "x" }`:          `server: app.tova:1:1: auth.aud: unknown key (auth takes type, secret, issuer, audience, header, keys, csrf)`,
+		`upload { max_file_size: 1.megabyte }`:                             `server: app.tova:1:1: upload.max_file_size: unknown key (upload takes max_size, allowed_types)`,
+		`rate_limit { limit: 5 }`:                                          `server: app.tova:1:1: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
+		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`: `server: app.tova:1:1: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
+		`security { trust_proxies: true }`:                                 `server: app.tova:1:1: security.trust_proxies: unknown key (security takes trust_proxy)`,
 		// An allow-list left unset lets no origin in, rather than every one.
 		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,

@@ -977,15 +977,23 @@ var configKeys = map[string][]string{
 }
 
 // guardingBlocks are the config blocks whose keys, left at their
-// defaults, open what the program meant to close: a misspelt key there
-// (cors { orgins: [...] }, whose origins then allowed every site) fails
-// the start.
+// defaults, open what the program meant to close: a key one of them
+// does not know fails the start. A misspelt key (cors { orgins: [...]
+// }) would have let every site in; another name for a setting
+// (cors { allowed_origins }, upload { max_file_size }) as much; and a
+// setting the runtime does not apply (tls { ca }: no client
+// certificate is asked for) would leave open what it says it closes.
 var guardingBlocks = map[string]bool{"cors": true, "auth": true, "tls": true, "session": true, "sessions": true, "rate_limit": true, "security": true, "upload": true, "uploads": true}
+
+// inertKeys are the reference's keys of guarding blocks that close
+// nothing when left out, warned of as unknown: auth's storage (a token
+// in a cookie is not read: the request is refused) and expires (of
+// tokens the program issues with sign_jwt).
+var inertKeys = map[string][]string{"auth": {"storage", "expires"}}
 
 // checkUnknownKeys warns of each key of the config block value v (of
 // kind, declared at at) that the runtime does not know, naming the key
-// it may have meant; in a guarding block, a key so close to a known one
-// is an error.
+// it may have meant; in a guarding block, such a key is an error.
 func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 	known, checked := configKeys[kind]
 	if !checked || v.Kind() != vm.KObject {
@@ -1001,8 +1009,14 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 				meant = l
 			}
 		}
-		if meant != "" && guardingBlocks[kind] {
-			return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): left out, %s takes its default", at, kind, k, meant, meant)
+		if guardingBlocks[kind] && !slices.Contains(inertKeys[kind], k) {
+			if kind == "tls" && k == "ca" {
+				return fmt.Errorf("%s: tls.ca: client certificates are not checked (no client certificate is asked for): leave ca out, or check them in a proxy in front", at)
+			}
+			if meant != "" {
+				return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): left out, %s takes its default", at, kind, k, meant, meant)
+			}
+			return fmt.Errorf("%s: %s.%s: unknown key (%s takes %s): it would not be applied, and the block would not guard what it says", at, kind, k, kind, strings.Join(known, ", "))
 		}
 		e := log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", at)
 		if meant != "" {

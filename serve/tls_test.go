@@ -127,17 +127,18 @@ server "b" {
 	}
 }
 
-// tls.ca is not applied: warned of as an unknown key, not taken for a
-// client certificate check that is not made.
-func TestTLSUnknownKeyWarns(t *testing.T) {
+// tls.ca is not applied, and the start fails rather than serve with no
+// client certificate check where the program asked for one; another
+// key the block does not know fails it too.
+func TestTLSUnknownKeyFailsStart(t *testing.T) {
 	cert := testutil.SelfSignedCert(t, "app")
-	app := startApp(t, fmt.Sprintf("server {\n  tls { cert: %q, key: %q, ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile))
-	w := logged(app.logs, unknownKeyMsg)
-	if len(w) != 1 || w[0]["kind"] != "tls" || w[0]["key"] != "ca" || w[0]["at"] != "app.tova:2:3" {
-		t.Errorf("warnings %v", w)
-	}
-	if l := logged(app.logs, notAppliedMsg); len(l) != 0 {
-		t.Errorf("tls warned as not applied: %v", l)
+	for src, want := range map[string]string{
+		fmt.Sprintf("server {\n  tls { cert: %q, key: %q, ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile):        "server: app.tova:2:3: tls.ca: client certificates are not checked",
+		fmt.Sprintf("server {\n  tls { cert: %q, key: %q, client_ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile): "server: app.tova:2:3: tls.client_ca: unknown key (tls takes cert, key)",
+	} {
+		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: got %v, want %s", src, err, want)
+		}
 	}
 }
 
