@@ -697,7 +697,7 @@ func bRegexReplace(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	rep := arg(args, 2)
 	if n := groupParams(rep); n > 1 {
-		return replaceWithGroups(t, re, s, rep, n)
+		return replaceWithGroups(t, "regex_replace", re, s, rep, n, -1)
 	}
 	if callable(rep) {
 		var callErr error
@@ -744,23 +744,38 @@ func groupParams(fn vm.Value) int {
 	return len(c.ParamNames())
 }
 
-// replaceWithGroups replaces each match of re in s with what fn returns
-// given the match, its groups (nil for one that took no part), its
-// offset in characters and s, as many of these as fn takes (n):
+// replaceWithGroups replaces each match of re in s (the first limit of
+// them, all when limit < 0) with what fn returns given the match, its
+// groups (nil for one that took no part), its offset in characters, s
+// and, when re names groups, an object of them, as many of these as fn
+// takes (n), as JavaScript passes them:
 // regex_replace("ann@a.io", "(\w+)@(\S+)", fn(m, user, host) ...).
-func replaceWithGroups(t *vm.Thread, re *regexp.Regexp, s string, fn vm.Value, n int) (vm.Value, error) {
+func replaceWithGroups(t *vm.Thread, fname string, re *regexp.Regexp, s string, fn vm.Value, n, limit int) (vm.Value, error) {
 	var b strings.Builder
 	last := 0
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+	names := re.SubexpNames()
+	named := slices.ContainsFunc(names, func(n string) bool { return n != "" })
+	for _, m := range re.FindAllStringSubmatchIndex(s, limit) {
+		group := func(g int) vm.Value {
+			if m[2*g] < 0 {
+				return vm.Nil
+			}
+			return vm.Str(s[m[2*g]:m[2*g+1]])
+		}
 		args := []vm.Value{vm.Str(s[m[0]:m[1]])}
 		for g := 1; g < len(m)/2; g++ {
-			if m[2*g] < 0 {
-				args = append(args, vm.Nil)
-			} else {
-				args = append(args, vm.Str(s[m[2*g]:m[2*g+1]]))
-			}
+			args = append(args, group(g))
 		}
 		args = append(args, vm.Int(int64(utf8.RuneCountInString(s[:m[0]]))), vm.Str(s))
+		if named && n > len(args) {
+			groups := vm.NewObject()
+			for g, name := range names {
+				if name != "" {
+					groups.Set(name, group(g))
+				}
+			}
+			args = append(args, vm.ObjectValue(groups))
+		}
 		r, err := callFn(t, fn, args[:min(n, len(args))]...)
 		if err != nil {
 			return vm.Nil, err
@@ -769,10 +784,13 @@ func replaceWithGroups(t *vm.Thread, re *regexp.Regexp, s string, fn vm.Value, n
 		b.WriteString(vm.ToString(r))
 		last = m[1]
 		if b.Len() > vm.MaxStringBytes {
-			return vm.Nil, vm.StringTooLarge("regex_replace", b.Len())
+			return vm.Nil, vm.StringTooLarge(fname, b.Len())
 		}
 	}
 	b.WriteString(s[last:])
+	if b.Len() > vm.MaxStringBytes {
+		return vm.Nil, vm.StringTooLarge(fname, b.Len())
+	}
 	return vm.Str(b.String()), nil
 }
 

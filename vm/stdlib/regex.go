@@ -89,17 +89,5 @@ func replaceFirstRegex(t *vm.Thread, fname, s string, re *regexp.Regexp, tov vm.
 	if !callable(tov) {
 		return replaceJS(fname, re, s, vm.ToString(tov), false)
 	}
-	loc := re.FindStringSubmatchIndex(s)
-	if loc == nil {
-		return vm.Str(s), nil
-	}
-	r, err := callFn(t, tov, vm.Str(s[loc[0]:loc[1]]))
-	if err != nil {
-		return vm.Nil, err
-	}
-	with := vm.ToString(r)
-	if size := len(s) - (loc[1] - loc[0]) + len(with); size > vm.MaxStringBytes {
-		return vm.Nil, vm.StringTooLarge(fname, size)
-	}
-	return vm.Str(s[:loc[0]] + with + s[loc[1]:]), nil
+	return replaceWithGroups(t, fname, re, s, tov, groupParams(tov), 1)
 }

@@ -338,15 +338,19 @@ func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, erro
 	case tov.Kind() == vm.KString:
 		to = tov.AsString()
 	case callable(tov):
-		// A replacer function receives each match.
+		// A replacer function receives each match, then, as many of
+		// these as it takes, the match's offset in characters and the
+		// whole text, as JavaScript passes them.
 		var b strings.Builder
-		rest, count := s, 0
+		rest, count, take := s, 0, groupParams(tov)
 		for {
 			i := strings.Index(rest, from)
 			if i < 0 || n >= 0 && count >= n || from == "" {
 				break
 			}
-			r, err := callFn(t, tov, vm.Str(rest[i:i+len(from)]))
+			at := len(s) - len(rest) + i
+			params := []vm.Value{vm.Str(rest[i : i+len(from)]), vm.Int(int64(utf8.RuneCountInString(s[:at]))), vm.Str(s)}
+			r, err := callFn(t, tov, params[:min(take, len(params))]...)
 			if err != nil {
 				return vm.Nil, err
 			}
