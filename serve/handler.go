@@ -759,7 +759,7 @@ func (x *exchange) handle() (vm.Value, error) {
 		if optional && body.IsNil() {
 			q.setBody(vm.None)
 		} else {
-			v, msg := x.s.convertParam("body", body, x.body)
+			v, msg := x.s.convert("body", body, x.body, isFormType(x.current().ContentType))
 			if msg != "" {
 				return vm.Nil, validationError(msg)
 			}
@@ -836,12 +836,7 @@ func (x *exchange) handle() (vm.Value, error) {
 			}
 			continue
 		}
-		if raw.Kind() == vm.KString && fromJSON && unionOf(typ, "String") {
-			// A JSON string is a String, though an earlier member would
-			// take its text ("007" is no Int here, as the body says).
-			typ = "String"
-		}
-		v, msg := x.s.convertParam(p, raw, typ)
+		v, msg := x.s.convert(p, raw, typ, !fromJSON)
 		if msg != "" {
 			bad = append(bad, msg)
 			continue
@@ -920,16 +915,6 @@ func (x *exchange) lookupParam(name, typ string) (v vm.Value, found, fromJSON bo
 		}
 	}
 	return vm.Nil, false, false, nil
-}
-
-// unionOf reports whether typ (maybe inside Option<…>) is a union with
-// the member m.
-func unionOf(typ, m string) bool {
-	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
-		typ = strings.TrimSuffix(inner, ">")
-	}
-	members, ok := vm.TypeArgs(typ, "|")
-	return ok && slices.Contains(members, m)
 }
 
 // emptyValues reports whether a query's values for a parameter of type
@@ -1038,10 +1023,20 @@ func isListType(typ string) bool {
 	return strings.HasPrefix(typ, "[") || typ == "List" || typ == "List>"
 }
 
-// convertParam converts parameter name to its annotated type; the
+// convertParam converts parameter name, a value as JSON gives it (a
+// job's argument, another server's), to its annotated type; the
 // message, naming the parameter (or its element), is non-empty when the
 // value does not fit.
 func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, string) {
+	return s.convert(name, v, typ, false)
+}
+
+// convert is convertParam of a value that is text when text is true (a
+// path parameter, a query's or a form's value: its strings may spell
+// numbers), else as JSON gives it, whose strings are Strings: "007" to
+// Int | String stays "007", in a record's field, a list's element or a
+// Map's value as well.
+func (s *Server) convert(name string, v vm.Value, typ string, text bool) (vm.Value, string) {
 	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
 		typ = strings.TrimSuffix(inner, ">")
 	}
@@ -1053,7 +1048,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 		if x.IsNil() {
 			return vm.None, ""
 		}
-		c, msg := s.convertParam(name, x, typ)
+		c, msg := s.convert(name, x, typ, text)
 		if msg != "" {
 			return vm.Nil, msg
 		}
@@ -1064,7 +1059,11 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 	}
 	if members, ok := vm.TypeArgs(typ, "|"); ok {
 		// A union (Int | Float): the first of its types the value
-		// converts to, in the order written.
+		// converts to, in the order written; a JSON string is the
+		// String, though an earlier member would take its text.
+		if !text && v.Kind() == vm.KString && slices.Contains(members, "String") {
+			return v, ""
+		}
 		for _, m := range members {
 			if m == "Nil" {
 				// (Nil takes nil alone; converted, it took anything)
@@ -1073,33 +1072,34 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 				}
 				continue
 			}
-			if c, msg := s.convertParam(name, v, m); msg == "" {
+			if c, msg := s.convert(name, v, m, text); msg == "" {
 				return c, ""
 			}
 		}
 		return vm.Nil, name + " must be " + vm.TypeText(strings.Join(members, " or "))
 	}
 	if args, ok := vm.TypeArgs(typ, "Map"); ok {
-		return s.convertMap(name, v, args)
+		return s.convertMap(name, v, args, text)
 	}
 	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") && !strings.HasPrefix(typ, "[") {
 		// An applied generic type (Box<Int>) is checked as its
 		// declaration is (a field of a type parameter's type as it
 		// comes): it was not checked at all.
 		if ti, ftypes := s.rt.prog.RecordType(base); ti != nil {
-			return s.convertRecord(name, v, ti, ftypes)
+			return s.convertRecord(name, v, ti, ftypes, text)
 		}
 		if vs := s.rt.prog.VariantsNamed(base); vs != nil {
-			return s.convertVariant(name, v, base, vs)
+			return s.convertVariant(name, v, base, vs, text)
 		}
 	}
 	if ti, ftypes := s.rt.prog.RecordType(typ); ti != nil {
-		return s.convertRecord(name, queryJSON(v), ti, ftypes)
+		v, text = queryJSONText(v, text)
+		return s.convertRecord(name, v, ti, ftypes, text)
 	}
 	if vs := s.rt.prog.VariantsNamed(typ); vs != nil {
 		// (of every type of the name: which server's the parameter's
 		// is, the name does not say)
-		return s.convertVariant(name, v, typ, vs)
+		return s.convertVariant(name, v, typ, vs, text)
 	}
 	if elem, ok := strings.CutPrefix(typ, "["); ok {
 		elem = strings.TrimSuffix(elem, "]")
@@ -1117,7 +1117,7 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 				out[i] = vm.None // as a record's Option field
 				continue
 			}
-			c, msg := s.convertParam(name+"["+strconv.Itoa(i)+"]", e, elem)
+			c, msg := s.convert(name+"["+strconv.Itoa(i)+"]", e, elem, text)
 			if msg != "" {
 				return vm.Nil, msg
 			}
@@ -1142,8 +1142,8 @@ func (s *Server) convertParam(name string, v vm.Value, typ string) (vm.Value, st
 // JSON text), each of whose values is converted to V and named
 // name.key (its keys are text, whatever K says, as a model's Map
 // field's are). It was taken as it came: a String, a list.
-func (s *Server) convertMap(name string, v vm.Value, args []string) (vm.Value, string) {
-	v = queryJSON(v)
+func (s *Server) convertMap(name string, v vm.Value, args []string, text bool) (vm.Value, string) {
+	v, text = queryJSONText(v, text)
 	if v.Kind() != vm.KObject || v.AsObject().Type != nil {
 		return vm.Nil, name + " must be an object"
 	}
@@ -1167,7 +1167,7 @@ func (s *Server) convertMap(name string, v vm.Value, args []string) (vm.Value, s
 				continue
 			}
 		}
-		c, msg := s.convertParam(name+"."+k, e, elem)
+		c, msg := s.convert(name+"."+k, e, elem, text)
 		if msg != "" {
 			return vm.Nil, msg
 		}
@@ -1183,7 +1183,7 @@ func (s *Server) convertMap(name string, v vm.Value, args []string) (vm.Value, s
 // converted to its annotation: a missing field is None if its type is
 // an Option, nil if it has none, else required. The messages name the
 // field as name.field (a body's fields bare).
-func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes []string) (vm.Value, string) {
+func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes []string, text bool) (vm.Value, string) {
 	if f := stdlib.AsFile(v); f != nil {
 		v = vm.ObjectValue(f.Fields()) // an uploaded file's fields
 	}
@@ -1216,7 +1216,7 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 		case ftype == "":
 			vals[i] = fv
 		default:
-			c, msg := s.convertParam(path, fv, ftype)
+			c, msg := s.convert(path, fv, ftype, text)
 			if msg != "" {
 				return vm.Nil, msg
 			}
@@ -1235,8 +1235,9 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 // annotation as a record's is (they came as they were: a "x" for
 // r: Float failed in the handler, 500); a String names a variant
 // without fields (?color=Red).
-func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo) (vm.Value, string) {
-	x, msg := convertVariantTag(name, queryJSON(v), typ, vs) // (a query's: its JSON text)
+func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.TypeInfo, text bool) (vm.Value, string) {
+	v, text = queryJSONText(v, text)
+	x, msg := convertVariantTag(name, v, typ, vs) // (a query's: its JSON text)
 	if msg != "" || x.Kind() != vm.KObject || x.AsObject().Type == nil {
 		return x, msg
 	}
@@ -1252,7 +1253,7 @@ func (s *Server) convertVariant(name string, v vm.Value, typ string, vs []*vm.Ty
 		fv, _ = vm.OptionValue(fv)
 		o.Set(f, fv)
 	}
-	return s.convertRecord(name, vm.ObjectValue(o), ti, ftypes)
+	return s.convertRecord(name, vm.ObjectValue(o), ti, ftypes, text)
 }
 
 // convertVariantTag finds the variant convertVariant makes, its fields
@@ -1492,6 +1493,17 @@ func (s *Server) jsonInQuery(typ string) bool {
 // queryJSON is the object a record or Object parameter given in a
 // query string holds: its JSON text (?f={"a":1}), as /openapi.json
 // describes it. Any other value is v.
+// queryJSONText is queryJSON of a value that is text when text is
+// true, and whether what it gives is still text: the values of JSON it
+// read are JSON's.
+func queryJSONText(v vm.Value, text bool) (vm.Value, bool) {
+	x := queryJSON(v)
+	if text && x.Kind() == vm.KObject && v.Kind() == vm.KString {
+		return x, false
+	}
+	return x, text
+}
+
 func queryJSON(v vm.Value) vm.Value {
 	if v.Kind() == vm.KString && strings.HasPrefix(strings.TrimSpace(v.AsString()), "{") {
 		if o, err := stdlib.ParseJSONFiniteString(v.AsString()); err == nil {

@@ -3500,11 +3500,21 @@ server {
 
 // A JSON body's string is a String for a union with one, though an
 // earlier member would take its text: "007" stayed no Int; from a query,
-// which is all text, the first member that fits wins as before.
+// which is all text, the first member that fits wins as before. So is
+// one inside the body: a record's field, a body type's, a list's
+// element, a Map's value, a record's JSON in the query.
 func TestUnionTakesAJSONStringAsString(t *testing.T) {
-	app := startApp(t, `server {
+	app := startApp(t, `type Rec { code: Int | String }
+server {
   route POST "/u" => fn(code: Int | String) { { code, t: type_of(code) } }
   route GET "/u" => fn(code: Int | String) { { code, t: type_of(code) } }
+  route POST "/rec" => fn(r: Rec) { { code: r.code } }
+  route GET "/rec" => fn(r: Rec) { { code: r.code } }
+  route POST "/body" body: Rec => fn(req) { { code: req.body.code } }
+  route POST "/list" => fn(xs: [Int | String]) { { xs: xs } }
+  route GET "/list" => fn(xs: [Int | String]) { { xs: xs } }
+  route POST "/map" => fn(m: Map<String, Int | String>) { { m: m } }
+  route POST "/opt" => fn(xs: [Option<Int | String>]) { { xs: xs } }
 }`)
 	u := app.urls[""]
 	for _, c := range []struct{ method, path, body, want string }{
@@ -3512,6 +3522,13 @@ func TestUnionTakesAJSONStringAsString(t *testing.T) {
 		{"POST", "/u", `{"code":7}`, `{"code":7,"t":"Int"}`},
 		{"GET", "/u?code=007", "", `{"code":7,"t":"Int"}`},
 		{"GET", "/u?code=abc", "", `{"code":"abc","t":"String"}`},
+		{"POST", "/rec", `{"r":{"code":"007"}}`, `{"code":"007"}`},
+		{"GET", "/rec?r=%7B%22code%22%3A%22007%22%7D", "", `{"code":"007"}`},
+		{"POST", "/body", `{"code":"007"}`, `{"code":"007"}`},
+		{"POST", "/list", `{"xs":["007",7]}`, `{"xs":["007",7]}`},
+		{"GET", "/list?xs=007&xs=x", "", `{"xs":[7,"x"]}`},
+		{"POST", "/map", `{"m":{"a":"007","b":7}}`, `{"m":{"a":"007","b":7}}`},
+		{"POST", "/opt", `{"xs":["007",null]}`, `{"xs":[{"value":"007"},{"__tag":"None"}]}`},
 	} {
 		if r := do(t, c.method, u+c.path, c.body); r.status != 200 || r.body != c.want {
 			t.Errorf("%s %s %s: %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
