@@ -698,10 +698,22 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, vm.TypeErrorf("etag: expected a response and a tag")
 	}
 	var tag string
-	if v := args[1]; v.Kind() == vm.KString {
+	switch v := args[1]; {
+	case v.Kind() == vm.KString:
 		tag = entityTag(v.AsString())
-	} else {
+	case v.IsCallable():
+		// Its JSON is null, the same tag whatever the data: every
+		// client would keep what it has for good.
+		return vm.Nil, vm.TypeErrorf("etag: the tag is a function, whose tag would never change: call it (etag(res, version()))")
+	case v.IsNil():
+		return vm.Nil, vm.TypeErrorf("etag: the tag is nil, whose tag would never change: give a String or the data the answer is made of")
+	default:
 		b, err := stdlib.AppendJSON(t, nil, v)
+		if e, ok := err.(*vm.Error); ok {
+			if rest, cut := strings.CutPrefix(e.Msg, "JSON.stringify: "); cut {
+				err = vm.Errorf(e.Kind, "etag: %s", rest)
+			}
+		}
 		if err != nil {
 			return vm.Nil, err
 		}

@@ -2454,6 +2454,30 @@ func TestCachingHelpersRefuseTheRequest(t *testing.T) {
 	}
 }
 
+// A tag that is a function (products_hash, not products_hash()) or nil
+// gave one ETag whatever the data, so clients kept a stale answer for
+// good on its 304s: it is a TypeError. A cyclic one's names etag.
+func TestETagRefusesAConstantTag(t *testing.T) {
+	app := startApp(t, `fn products_hash() { "h" }
+server {
+  route GET "/fn" => fn(res) { try { etag(res, products_hash); "set" } catch e { e.message } }
+  route GET "/nil" => fn(res) { try { etag(res, nil); "set" } catch e { e.message } }
+  route GET "/cyclic" => fn(res) { var o = {}
+    o.self = o
+    try { etag(res, o); "set" } catch e { e.message } }
+}`)
+	u := app.urls[""]
+	for path, want := range map[string]string{
+		"/fn":     `"etag: the tag is a function, whose tag would never change: call it (etag(res, version()))"`,
+		"/nil":    `"etag: the tag is nil, whose tag would never change: give a String or the data the answer is made of"`,
+		"/cyclic": `"etag: value is too deeply nested (cyclic?)"`,
+	} {
+		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want || r.header.Get("ETag") != "" {
+			t.Errorf("GET %s: %d %s (ETag %q), want %s", path, r.status, r.body, r.header.Get("ETag"), want)
+		}
+	}
+}
+
 // The guide's caching: cache { default } gives GET answers that set no
 // Cache-Control one; cache_control(res, "...") sets it as written (and
 // the reference's cache_control(response, max_age, opts) builds it);
