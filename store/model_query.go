@@ -125,7 +125,9 @@ func (m *Model) argErr(method, msg string) error {
 }
 
 // id reads a row id: an Int, a whole Float or a String of digits (a
-// path parameter). ok is false for nil, which matches no row.
+// path parameter). ok is false for nil and for a String that is no
+// Int (/items/abc, a client's text), which match no row: that was a
+// TypeError, a 500 a client could ask for.
 func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
 	switch v.Kind() {
 	case vm.KNil:
@@ -140,6 +142,7 @@ func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
 		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
 			return n, true, nil
 		}
+		return 0, false, nil
 	}
 	return 0, false, vm.TypeErrorf("%s.%s: an id is an Int, got %s", m.name, method, vm.Repr(v))
 }
