@@ -1309,7 +1309,7 @@ func prefixStatic(st *ast.ConfigBlock, prefix string) (entries []*ast.ObjEntry, 
 // middleware guards: they are answered before any middleware runs.
 func (f *fstate) unguardedStatic(pos token.Pos, prefix string) {
 	if f.guarded != "" {
-		f.c.warnf(pos, "static in routes %s: its files are answered before any middleware runs, so %s does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)", shownPath(prefix), f.guarded)
+		f.c.warnf(pos, "static in routes %s: its files are answered before any middleware runs, so %s does not guard them: anyone may fetch them (serve them from a route of the group, with fs.read_text, if they are private)", shownPath(prefix), f.guarded)
 	}
 }
 

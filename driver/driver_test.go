@@ -338,8 +338,8 @@ func TestStaticInGuardedGroupWarns(t *testing.T) {
 }
 `
 	expectWarnings(t, src, []string{
-		"8:5: warning: static in routes /admin: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)",
-		"10:7: warning: static in routes /admin/in: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with read_file, if they are private)",
+		"8:5: warning: static in routes /admin: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with fs.read_text, if they are private)",
+		"10:7: warning: static in routes /admin/in: its files are answered before any middleware runs, so middleware require_key does not guard them: anyone may fetch them (serve them from a route of the group, with fs.read_text, if they are private)",
 	})
 }
 
