@@ -410,13 +410,18 @@ func guardRequest(what string, args []vm.Value) (*reqObject, error) {
 func (q *reqObject) identify() (undo func()) {
 	// The key function's req is its own: what it sets (req.user = …,
 	// req.id, any field) is gone with it, as is the user set here.
+	// Its req.body is its own parse of the body too: req.body.admin =
+	// true there reached the handler.
 	saved, id := q.extra, q.id
+	body, bodyErr, parsed := q.body, q.bodyErr, q.parsed
+	q.body, q.bodyErr, q.parsed = vm.Nil, nil, false
 	q.extra = vm.NewObject()
 	if saved != nil {
 		q.extra = saved.Copy()
 	}
 	undo = func() {
 		q.extra = saved
+		q.body, q.bodyErr, q.parsed = body, bodyErr, parsed
 		if q.id != id {
 			q.id = id // (req.id = …: the request's id, kept)
 			q.r.SetID(id)

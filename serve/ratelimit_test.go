@@ -234,13 +234,19 @@ server {
     req.user = { sub: "made-up" }
     req.tag = "key"
     req.id = "from-the-key"
+    if req.body != nil { req.body.admin = true }
     req.ip
   } }
   route GET "/open" => fn(req) { { user: req.user, tag: req.tag } }
+  route POST "/body" => fn(req, admin: Bool = false) { { admin, body: req.body } }
 }
 `)
 		if r := do(t, "GET", app.urls[""]+"/open", "", "X-Request-ID", "client-1"); r.status != 200 || r.body != `{"user":null,"tag":null}` || r.header.Get("X-Request-ID") != "client-1" {
 			t.Errorf("%q: %d %s (id %s)", auth, r.status, r.body, r.header.Get("X-Request-ID"))
+		}
+		// Nor does its change to the body reach the handler.
+		if r := do(t, "POST", app.urls[""]+"/body", `{"z":1}`, "Content-Type", "application/json"); r.status != 200 || r.body != `{"admin":false,"body":{"z":1}}` {
+			t.Errorf("%q: POST /body: %d %s", auth, r.status, r.body)
 		}
 	}
 }
