@@ -1388,7 +1388,7 @@ func (f *fstate) envDecl(d *ast.EnvDecl) {
 func envSpec(d *ast.EnvDecl, server ast.Expr) ast.Expr {
 	entries := []*ast.ObjEntry{
 		{PosV: d.PosV, Key: "name", Value: &ast.StringLit{PosV: d.PosV, Value: d.Name.Name}},
-		{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: typeString(d.Type)}},
+		{PosV: d.PosV, Key: "type", Value: &ast.StringLit{PosV: d.PosV, Value: envTypeString(d.Type)}},
 		{PosV: d.PosV, Key: "required", Value: &ast.BoolLit{PosV: d.PosV, Value: d.Default == nil}},
 		// where it is declared, for an error about it alone
 		{PosV: d.PosV, Key: "line", Value: &ast.IntLit{PosV: d.PosV, Value: int64(d.PosV.Line)}},
@@ -1445,12 +1445,21 @@ func (f *fstate) envCheck(srcs []Source) {
 // envTypes are the types an environment variable's text converts to.
 var envTypes = []string{"String", "Int", "Float", "Bool", "Duration"}
 
+// envTypeString is the type of an env declaration as the runtime reads
+// it: `T?` is Option<T> (it was "?<T>", no type a variable converts to).
+func envTypeString(t *ast.TypeExpr) string {
+	if t != nil && t.Name == "?" && len(t.Args) == 1 {
+		return "Option<" + typeString(t.Args[0]) + ">"
+	}
+	return typeString(t)
+}
+
 // checkEnvDecl refuses an `env` declaration whose type is not one a
 // variable's text converts to, or whose literal default is not of it
 // (`env PORT: Int = "x"`), where the variable would otherwise be one
 // type when set and another when not.
 func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
-	ty := typeString(d.Type)
+	ty := envTypeString(d.Type)
 	inner := strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
 	if !slices.Contains(envTypes, inner) {
 		f.c.errorf(d.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
