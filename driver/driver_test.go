@@ -924,4 +924,12 @@ func TestMiddlewareRespParameterWarns(t *testing.T) {
 `, []string{
 		"2:28: warning: middleware's second parameter resp is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape",
 	})
+	// Called, it is next as meant: no warning.
+	expectWarnings(t, `server {
+  middleware fn m(req, r) { r(req) }
+  middleware fn n(req, rsp) { x = rsp(req)
+    x }
+  route GET "/" => fn() "x"
+}
+`, nil)
 }
