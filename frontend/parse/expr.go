@@ -231,17 +231,92 @@ func (p *parser) binary(prec int) ast.Expr {
 		// statement would take the next line as their operand.
 		// (After a name or an element, counts[0]++, not a literal's
 		// closing bracket: [1]++ goes on to a list on the next line.)
-		if p.at(token.CONCAT) && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && (p.toks[p.p-1].Kind == token.IDENT || isIndex(x)) && lineEnd(p.peek(1).Kind) {
-			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write %s += 1", placeText(x, "x"))
+		// So do they inside an expression (y = x++ + 2, f(n++, 1), if
+		// x++ > 0), which took x ++ (+2) and left x as it was.
+		glued := p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && (p.toks[p.p-1].Kind == token.IDENT || isIndex(x))
+		if p.at(token.CONCAT) && glued && p.postfixEnd(p.tok, p.peek(1)) {
+			p.failAt(pos, p.tok.End, "'++' is not a Tova operator: write %s += 1", p.placeOf(x))
 		}
-		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && lineEnd(p.peek(2).Kind) {
-			p.failAt(pos, t.End, "'--' is not a Tova operator: write %s -= 1", placeText(x, "x"))
+		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && (lineEnd(p.peek(2).Kind) || glued && p.postfixEnd(t, p.peek(2))) {
+			p.failAt(pos, t.End, "'--' is not a Tova operator: write %s -= 1", p.placeOf(x))
 		}
 		p.next()
 		p.skipNewlines()
 		y := p.binary(prec + 1)
 		x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
 	}
+}
+
+// postfixEnd reports whether next, the token after op (a '++' or the
+// second '-' of '--' glued to a name or an element), ends a postfix
+// x++: the end of a line, a comma, or a binary operator written apart
+// (x++ + 2, x++ > 0), which no operand of ++ or - begins with.
+func (p *parser) postfixEnd(op, next token.Token) bool {
+	if lineEnd(next.Kind) || next.Kind == token.COMMA {
+		return true
+	}
+	prec, _ := binop(next.Kind)
+	return (prec > 0 || compareOp(next.Kind) != "" || next.Kind == token.PIPE) && next.Pos != op.End
+}
+
+// startOf is where the expression x begins: an element's, a field's or
+// a call's is where what it is taken from begins (x.Pos() is its
+// bracket, dot or parenthesis).
+func startOf(x ast.Expr) token.Pos {
+	switch e := x.(type) {
+	case *ast.Index:
+		return startOf(e.X)
+	case *ast.Member:
+		return startOf(e.X)
+	case *ast.Call:
+		return startOf(e.Fn)
+	}
+	return x.Pos()
+}
+
+// placeOf is x as written, for a message (m.a[i + 1], f()[0]): its
+// tokens, which end just before the current one; "x" when that cannot
+// be told.
+func (p *parser) placeOf(x ast.Expr) string {
+	if s := placeText(x, ""); s != "" {
+		return s
+	}
+	start := -1
+	for i, at := p.p-1, startOf(x); i >= 0; i-- {
+		if p.toks[i].Pos == at {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return "x"
+	}
+	var b strings.Builder
+	for i := start; i < p.p; i++ {
+		t := p.toks[i]
+		if i > start && p.toks[i-1].End != t.Pos {
+			b.WriteByte(' ')
+		}
+		switch t.Kind {
+		case token.IDENT, token.INT, token.FLOAT:
+			b.WriteString(t.Lit)
+		case token.STRING:
+			if t.Parts != nil {
+				return "x"
+			}
+			b.WriteString(strconv.Quote(t.Lit))
+		default:
+			if t.Lit != "" {
+				b.WriteString(t.Lit) // a keyword
+			} else {
+				b.WriteString(t.Kind.String())
+			}
+		}
+		if b.Len() > 60 {
+			return "x"
+		}
+	}
+	return b.String()
 }
 
 // isIndex reports whether x is an element, xs[i].

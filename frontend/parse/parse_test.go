@@ -325,6 +325,16 @@ func TestErrors(t *testing.T) {
 		{"counts[0]++\nprint(counts)", []string{"1:10: '++' is not a Tova operator: write counts[0] += 1"}},
 		{"m.a[i]--\nprint(m)", []string{"1:7: '--' is not a Tova operator: write m.a[i] -= 1"}},
 		{"o.hits--\nprint(o)", []string{"1:7: '--' is not a Tova operator: write o.hits -= 1"}},
+		// Inside an expression too (it was x ++ (+2), x left as it was),
+		// naming an element whose index is an expression as written.
+		{"x = 1\ny = x++ + 2", []string{"2:6: '++' is not a Tova operator: write x += 1"}},
+		{"a = [5]\nb = a[0]-- - 1", []string{"2:9: '--' is not a Tova operator: write a[0] -= 1"}},
+		{"print(x++ * 3)", []string{"1:8: '++' is not a Tova operator: write x += 1"}},
+		{"if x++ > 0 { print(1) }", []string{"1:5: '++' is not a Tova operator: write x += 1"}},
+		{"f(n++, 1)", []string{"1:4: '++' is not a Tova operator: write n += 1"}},
+		{"m.a[i + 1]--", []string{"1:11: '--' is not a Tova operator: write m.a[i + 1] -= 1"}},
+		{"xs[len(xs) - 1]++", []string{"1:16: '++' is not a Tova operator: write xs[len(xs) - 1] += 1"}},
+		{"f()[0]++", []string{"1:7: '++' is not a Tova operator: write f()[0] += 1"}},
 		{"const x = 5", []string{"1:1: unknown word const: Tova binds a name with x = 5 (it cannot be rebound), or var x = 5 for one that changes"}},
 		{"f(n++)", []string{"1:4: '++' is not a Tova operator: write n += 1"}},
 		// (a ++ at the end of a line, apart from its left operand, is
