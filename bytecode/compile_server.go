@@ -757,10 +757,30 @@ func (f *fstate) checkParamDefault(prm *ast.Param) {
 	if t == nil || d == nil {
 		return
 	}
+	if negativeSize(d) {
+		// (negating a Size is a TypeError: every request leaving the
+		// parameter out failed with 500)
+		f.c.errorf(prm.Default.Pos(), "the default of %s: a Size is never negative", prm.Name.Name)
+		return
+	}
 	if u, ok := d.(*ast.Unary); ok && u.Op == "-" {
 		d = u.X // (-1.5 is a Float literal too)
 	}
 	got := literalType(d)
+	switch {
+	case got != "" && t.Name == "Date":
+		// The handler got the literal as it is, no Date: since.getTime()
+		// failed with 500 where ?since=2024-01-01 gave a Date.
+		hint := ""
+		if got == "String" {
+			hint = ": write Date.new(" + literalText(prm.Default) + ")"
+		}
+		f.c.errorf(prm.Default.Pos(), "the default of %s: Date is %s, not a Date%s", prm.Name.Name, articled(got), hint)
+		return
+	case got != "" && t.Name == "[]":
+		f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not a list", prm.Name.Name, typeString(t), articled(got))
+		return
+	}
 	if got == "Duration" || got == "Size" {
 		if want := t.Name; want != got && want != "?" && want != "Option" {
 			f.c.errorf(prm.Default.Pos(), "the default of %s: %s is %s, not %s", prm.Name.Name, typeString(t), articled(got), articled(want))
@@ -1495,6 +1515,13 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	}
 }
 
+// negativeSize reports whether e is a negated Size literal
+// (-1.megabyte), which is a TypeError when it runs: a Size has no sign.
+func negativeSize(e ast.Expr) bool {
+	u, ok := e.(*ast.Unary)
+	return ok && u.Op == "-" && literalType(u.X) == "Size"
+}
+
 // wholeFloat reports whether e is a whole Float literal for an Int
 // field (1.0), which the store takes as the Int.
 func wholeFloat(want string, e ast.Expr) bool {
@@ -1612,7 +1639,9 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			}
 			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
 		}
-		if got, want := literalType(fl.Default), strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(typText, "Option<"), ">"), "?"); got != "" && got != want &&
+		if negativeSize(thunked(fl.Default)) {
+			f.c.errorf(fl.Default.Pos(), "model %s: the default of %s is a negative Size: a Size is never negative", st.Name.Name, fl.Name)
+		} else if got, want := literalType(fl.Default), strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(typText, "Option<"), ">"), "?"); got != "" && got != want &&
 			(slices.Contains([]string{"String", "Int", "Float", "Bool", "Duration", "Size"}, want) || strings.HasPrefix(want, "[") || want == "Date" && (got == "Bool" || got == "Duration" || got == "Size")) &&
 			!(want == "Float" && got == "Int") && !wholeFloat(want, fl.Default) {
 			// Each create relying on it would fail (a TypeError at the
@@ -1650,6 +1679,19 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	f.emit(CALL, base, 1, 0)
 	f.store(st.Name.Binding, base)
 	f.release(saved)
+}
+
+// thunked is the expression of a field's default the parser wrapped in
+// fn() expr, else e.
+func thunked(e ast.Expr) ast.Expr {
+	if isThunk(e) {
+		if b := e.(*ast.Lambda).Fn.Body; b != nil && len(b.Stmts) == 1 {
+			if st, ok := b.Stmts[0].(*ast.ExprStmt); ok {
+				return st.X
+			}
+		}
+	}
+	return e
 }
 
 // isThunk says whether a field's default is the parser's fn() expr

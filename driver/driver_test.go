@@ -885,6 +885,34 @@ func TestHandlerParamDefaultsMatchTheirTypes(t *testing.T) {
 			t.Errorf("missing %q in:\n%v", w, err)
 		}
 	}
+	// A Date's, a list's and a negative Size's too (each was a 500 for
+	// every request leaving the parameter out), and a model's negative
+	// Size default (each create failed).
+	_, err = CompileFile("e.tova", []byte(`db { database: ":memory:" }
+model Job { s: Size = -1.megabyte }
+server {
+  route GET "/a" => fn(since: Date = "2024-01-01", xs: [Int] = "x", s: Size = -1.megabyte, d: Date = 5) since
+  route GET "/ok" => fn(xs: [Int] = [1], d: Date = Date.new("2024-01-01"), s: Size = 1.megabyte, o: Date? = None) xs
+}
+`))
+	want = []string{
+		`e.tova:2:23: model Job: the default of s is a negative Size: a Size is never negative`,
+		`e.tova:4:38: the default of since: Date is a String, not a Date: write Date.new("2024-01-01")`,
+		`e.tova:4:64: the default of xs: [Int] is a String, not a list`,
+		`e.tova:4:79: the default of s: a Size is never negative`,
+		`e.tova:4:102: the default of d: Date is an Int, not a Date`,
+	}
+	if err == nil {
+		t.Fatal("compiled")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\ne.tova:") + 1; n != len(want) {
+		t.Errorf("%d errors, want %d:\n%v", n, len(want), err)
+	}
 	expectWarnings(t, `server {
   route GET "/b" => fn(g: Int? = 3, p: Float = 1, ok: Int = 2.0, s: String = "fine", dd: Duration = 5.seconds) g
 }
