@@ -45,9 +45,11 @@ type fieldType struct {
 	// a record type and its fields' types
 	record *vm.TypeInfo
 	fields []*fieldType
-	// a type with variants, and its variants (their fields are not typed)
+	// a type with variants, its variants, and the types of their
+	// fields (of a variant whose fields are typed)
 	adt      *vm.ADTInfo
 	variants []*vm.TypeInfo
+	vfields  map[*vm.TypeInfo][]*fieldType
 }
 
 var anyType = &fieldType{kind: tAny}
@@ -263,6 +265,32 @@ func (r *typeResolver) variant(adt *vm.ADTInfo) *fieldType {
 	}
 	ft := &fieldType{kind: tVariant, text: adt.Name, adt: adt, variants: adt.Variants}
 	r.parsed[adt] = ft
+	if r.prog == nil {
+		return ft
+	}
+	// Its variants' field types, as the program declares them (a
+	// Circle("nope") was stored in a Circle(r: Float), and a Float
+	// read back as the Int it held).
+	saved := r.scope
+	r.scope = nil
+	for _, v := range adt.Variants {
+		ftypes := r.prog.VariantFieldTypes(v)
+		if len(ftypes) == 0 {
+			continue
+		}
+		fs := make([]*fieldType, len(v.Fields))
+		for i := range fs {
+			fs[i] = anyType
+			if i < len(ftypes) {
+				fs[i] = r.parse(ftypes[i])
+			}
+		}
+		if ft.vfields == nil {
+			ft.vfields = map[*vm.TypeInfo][]*fieldType{}
+		}
+		ft.vfields[v] = fs
+	}
+	r.scope = saved
 	return ft
 }
 
@@ -475,7 +503,21 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		return ft.fitRecord(v)
 	case tVariant:
 		if ti := vm.VariantOf(v); ti != nil && ti.ADT == ft.adt {
-			return unchecked(v, inJSON)
+			fs := ft.vfields[ti]
+			if fs == nil {
+				return unchecked(v, inJSON)
+			}
+			o := v.AsObject()
+			vals := make([]vm.Value, len(ti.Fields))
+			for i, f := range ti.Fields {
+				x, _ := o.Get(f)
+				fx, b := fs[i].fit(x, true)
+				if b != nil {
+					return vm.Nil, b.under("." + f)
+				}
+				vals[i] = fx
+			}
+			return vm.ObjectValue(ti.New(vals)), nil
 		}
 	}
 	return bad()
@@ -689,7 +731,17 @@ func (ft *fieldType) read(v vm.Value) vm.Value {
 			break
 		}
 		if x, ok := vm.VariantOfTagged(ft.variants, v.AsObject()); ok {
-			return x
+			ti := x.AsObject().Type
+			fs := ft.vfields[ti]
+			if fs == nil {
+				return x
+			}
+			vals := make([]vm.Value, len(ti.Fields))
+			for i, f := range ti.Fields {
+				y, _ := x.AsObject().Get(f)
+				vals[i] = fs[i].read(y)
+			}
+			return vm.ObjectValue(ti.New(vals))
 		}
 	}
 	return v
