@@ -127,6 +127,12 @@ func buildCmd() *cobra.Command {
 				// directory's: served from elsewhere, the copies would
 				// not be found (or the sources served in their place).
 				fmt.Fprintf(stderr, "%s it from its directory, where it finds the static files: cd %s && tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], shellWord(out), verb, shellWord(name))
+				// Files the program reads by a relative path are looked
+				// for there too, and the build copies none: that
+				// command failed to start a program with a data block.
+				for _, d := range dataFiles(src, srcText) {
+					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s (cp %s %s)\n", d.at, d.fn, d.path, out, shellWord(filepath.Join(cmp.Or(programDir(src), "."), d.path)), shellWord(filepath.Join(out, d.path)))
+				}
 			} else {
 				fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
 			}
@@ -265,6 +271,45 @@ func serverNote(p *bytecode.Program) string {
 // that would replace the static directory or the program's own, or
 // that lies inside a static directory), so that the build stops before
 // it writes anything.
+// dataFile is a file the program reads by a literal relative path.
+type dataFile struct{ at, fn, path string }
+
+// dataFiles lists the files the program src reads with read, stream or
+// fs.read_text by a literal path relative to the working directory.
+func dataFiles(src string, srcText []byte) []dataFile {
+	file, err := parse.ParseFile(src, srcText)
+	if err != nil {
+		return nil
+	}
+	var out []dataFile
+	seen := map[string]bool{}
+	ast.Inspect(file, func(n any) bool {
+		c, ok := n.(*ast.Call)
+		if !ok || len(c.Args) == 0 {
+			return true
+		}
+		fn := ""
+		switch f := c.Fn.(type) {
+		case *ast.Ident:
+			if f.Name == "read" || f.Name == "stream" {
+				fn = f.Name
+			}
+		case *ast.Member:
+			if x, ok := f.X.(*ast.Ident); ok && x.Name == "fs" && f.Name == "read_text" {
+				fn = "fs.read_text"
+			}
+		}
+		lit, ok := c.Args[0].Value.(*ast.StringLit)
+		if fn == "" || !ok || lit.Value == "" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) || seen[lit.Value] {
+			return true
+		}
+		seen[lit.Value] = true
+		out = append(out, dataFile{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), fn: fn, path: lit.Value})
+		return true
+	})
+	return out
+}
+
 func copyStatic(src string, srcText []byte, out string, check, earlier bool) (copied, skipped []string, failed []error) {
 	file, err := parse.ParseFile(src, srcText)
 	if err != nil {

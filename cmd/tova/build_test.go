@@ -16,6 +16,44 @@ import (
 	"tova/internal/testutil"
 )
 
+// A program that reads data files by relative paths is warned of
+// beside the command that serves it from the output directory, where
+// they are not: that command failed to start a program with a data
+// block (IOError: no such file: data.csv).
+func TestBuildWarnsOfDataFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "public"), 0o755)
+	os.WriteFile(filepath.Join(dir, "public", "i.txt"), []byte("i"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.tova"), []byte(`data {
+  source rows = read("data.csv")
+}
+server {
+  static "/" => "public"
+  route GET "/t" => fn() fs.read_text("notes/x.txt")
+  route GET "/h" => fn() read("/etc/hosts")
+  route GET "/r" => fn() read("https://example.com/a.csv")
+}
+`), 0o644)
+	out := filepath.Join(dir, "dist")
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 0 {
+		t.Fatalf("build: exit %d: %s", c, errb.String())
+	}
+	app := filepath.Join(dir, "app.tova")
+	want := []string{
+		"tova build: warning: " + app + ":2:22: read(\"data.csv\") is read from the directory the program runs in, and the build copies no data file: copy it into " + out + " (cp " + filepath.Join(dir, "data.csv") + " " + filepath.Join(out, "data.csv") + ")",
+		"tova build: warning: " + app + ":6:39: fs.read_text(\"notes/x.txt\") is read from the directory the program runs in",
+	}
+	for _, w := range want {
+		if !strings.Contains(errb.String(), w) {
+			t.Errorf("missing %q in:\n%s", w, errb.String())
+		}
+	}
+	if n := strings.Count(errb.String(), "copies no data file"); n != 2 {
+		t.Errorf("%d data files warned of, want 2:\n%s", n, errb.String())
+	}
+}
+
 // tova build copies the static directories the program serves into the
 // output directory, beside the artifact (the guide's dist/client/): a
 // server started from there serves them. Before, dist/ held the artifact
