@@ -1012,7 +1012,12 @@ func (p *parser) intLit(t token.Token) ast.Expr {
 	s, base := intDigits(t.Lit)
 	v, err := strconv.ParseInt(s, base, 64)
 	if err != nil && s != "" {
-		p.errorAt(t.Pos, t.End, "integer literal "+t.Lit+" overflows Int")
+		lit := t.Lit
+		if len(lit) > 40 {
+			// (the message is cut at 1 KB: the reason went with it)
+			lit = fmt.Sprintf("%s…%s (%d digits)", lit[:20], lit[len(lit)-10:], len(lit))
+		}
+		p.errorAt(t.Pos, t.End, "integer literal "+lit+" overflows Int")
 	}
 	return &ast.IntLit{PosV: t.Pos, Value: v}
 }

@@ -358,6 +358,8 @@ func TestErrors(t *testing.T) {
 		{`print("a {(1 + 2} b")`, []string{"1:17: unclosed '(' opened at 1:11"}},
 		{`x = "{[1, 2}"`, []string{"1:12: unclosed '[' opened at 1:7"}},
 		{"x = 99999999999999999999", []string{"1:5: integer literal 99999999999999999999 overflows Int"}},
+		// A long one is shortened, so the reason stays in the message.
+		{"x = " + strings.Repeat("9", 1000), []string{"1:5: integer literal 99999999999999999999…9999999999 (1000 digits) overflows Int"}},
 		{"x = \"abc", []string{"1:5: unterminated string literal"}},
 		{"/* never closed", []string{"1:1: unterminated block comment"}},
 		{"fn f() {\n  x = 1\n}}\ny = 2", []string{"3:2: unexpected '}'"}},
