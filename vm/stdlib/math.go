@@ -34,7 +34,7 @@ func registerMath() {
 	reg("acos", ps("n"), floatFn("acos", math.Acos))
 	reg("atan", ps("n"), floatFn("atan", math.Atan))
 	reg("atan2", ps("y", "x"), floatFn2("atan2", math.Atan2))
-	reg("hypot", ps("a", "b"), floatFn2("hypot", math.Hypot))
+	reg("hypot", ps("a", "b"), bHypot)
 	reg("log", ps("n"), floatFn("log", math.Log))
 	alias("log", "ln")
 	reg("log2", ps("n"), floatFn("log2", math.Log2))
@@ -302,13 +302,19 @@ func bPow(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 func bClamp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	// As the reference's Math.min(Math.max(n, lo), hi): NaN anywhere is
+	// NaN (it was hi, which looked a valid value), and bounds the wrong
+	// way round give hi.
 	n, lo, hi := arg(args, 0), arg(args, 1), arg(args, 2)
+	if isNaN(n) || isNaN(lo) || isNaN(hi) {
+		return vm.Float(math.NaN()), nil
+	}
 	c, err := compare(n, lo)
 	if err != nil {
 		return vm.Nil, vm.TypeErrorf("clamp: %s", errMessage(err))
 	}
 	if c < 0 {
-		return lo, nil
+		n = lo
 	}
 	c, err = compare(n, hi)
 	if err != nil {
@@ -318,6 +324,20 @@ func bClamp(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return hi, nil
 	}
 	return n, nil
+}
+
+// bHypot is JavaScript's Math.hypot: the square root of the sum of
+// the squares of any number of numbers.
+func bHypot(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	r := 0.0
+	for i := range args {
+		x, err := numArg("hypot", args, i)
+		if err != nil {
+			return vm.Nil, err
+		}
+		r = math.Hypot(r, x)
+	}
+	return vm.Float(r), nil
 }
 
 func bIsClose(t *vm.Thread, args []vm.Value) (vm.Value, error) {
