@@ -334,6 +334,9 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 		if err != nil || ok {
 			return v, err
 		}
+		if f, fieldless := x.AsHost().(HostFieldless); fieldless {
+			return Nil, f.MissingField(name)
+		}
 		return Nil, nil
 	case KType:
 		if f, ok := t.In.assocOf(x, name); ok {

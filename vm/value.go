@@ -408,6 +408,14 @@ type HostKeyed interface {
 	Has(key string) bool
 }
 
+// HostFieldless is implemented by host objects that have no fields a
+// program reads (a Date, whose parts are methods): reading one
+// (d.year) is the error MissingField gives, not nil. A method call
+// still falls back to the builtins.
+type HostFieldless interface {
+	MissingField(name string) error
+}
+
 // HostCaller is implemented by host objects that have methods: a method
 // call obj.name(args) first asks CallMethod; handled false falls back to
 // GetAttr + call, then to builtins.

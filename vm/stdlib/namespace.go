@@ -250,6 +250,15 @@ func (d *Date) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.Nil, false, nil
 }
 
+// MissingField refuses every field: a Date has methods, and d.year
+// (for d.year()) was nil with no word.
+func (d *Date) MissingField(name string) error {
+	if _, ok, _ := d.CallMethod(nil, name, nil); ok {
+		return vm.TypeErrorf("Date.%s is a method: call it, %s()", name, name)
+	}
+	return vm.TypeErrorf("Date has no field %s", name)
+}
+
 func (d *Date) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 	return vm.TypeErrorf("cannot assign Date.%s: dates are read-only", name)
 }
@@ -259,25 +268,28 @@ func (d *Date) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value,
 	switch name {
 	case "toISOString", "toJSON", "toString", "to_iso":
 		return vm.Str(d.String()), true, nil
+	case "toUTCString":
+		return vm.Str(u.Format("Mon, 02 Jan 2006 15:04:05 GMT")), true, nil
 	case "getTime", "valueOf", "timestamp":
 		return vm.Int(d.T.UnixMilli()), true, nil
-	case "getFullYear", "year":
+	// (a Date is UTC: getUTCFullYear is getFullYear)
+	case "getFullYear", "getUTCFullYear", "year":
 		return vm.Int(int64(u.Year())), true, nil
-	case "getMonth":
+	case "getMonth", "getUTCMonth":
 		return vm.Int(int64(u.Month()) - 1), true, nil
 	case "month":
 		return vm.Int(int64(u.Month())), true, nil
-	case "getDate", "day":
+	case "getDate", "getUTCDate", "day":
 		return vm.Int(int64(u.Day())), true, nil
-	case "getDay", "weekday":
+	case "getDay", "getUTCDay", "weekday":
 		return vm.Int(int64(u.Weekday())), true, nil
-	case "getHours", "hour":
+	case "getHours", "getUTCHours", "hour":
 		return vm.Int(int64(u.Hour())), true, nil
-	case "getMinutes", "minute":
+	case "getMinutes", "getUTCMinutes", "minute":
 		return vm.Int(int64(u.Minute())), true, nil
-	case "getSeconds", "second":
+	case "getSeconds", "getUTCSeconds", "second":
 		return vm.Int(int64(u.Second())), true, nil
-	case "getMilliseconds":
+	case "getMilliseconds", "getUTCMilliseconds":
 		return vm.Int(int64(u.Nanosecond() / 1e6)), true, nil
 	}
 	return vm.Nil, false, nil
