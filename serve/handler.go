@@ -1676,8 +1676,8 @@ func (x *exchange) caching(out *netio.Response) {
 	if !cc && x.s.cacheDefault != "" && !x.health && !cookie && !x.personal() {
 		out.Headers = append(out.Headers, netio.Header{Name: "Cache-Control", Value: x.s.cacheDefault})
 	}
-	if etag == "" {
-		return
+	if etag == "" || out.Status != 200 {
+		return // (a 304 stands for a 200 alone, RFC 9110 §15.4.5: a 201 or 206 is sent)
 	}
 	// Lines of one list header are one list (RFC 9110 §5.3).
 	if inm := x.current().Headers().Values("if-none-match"); inm != nil && notModified(strings.Join(inm, ","), etag) {

@@ -2503,6 +2503,8 @@ server {
   route GET "/nostore" => fn() cache_control({ a: 1 }, 0, { no_store: true })
   route GET "/tagged" => fn(res) { etag(res, "v1")
     "body" }
+  route GET "/made" => fn(res) { etag(res, "v1")
+    respond(201, { made: true }) }
   route GET "/comma" => fn(res) { etag(res, "v1,2024")
     "body" }
   route GET "/space" => fn(res) { etag(res, "a b\t")
@@ -2539,6 +2541,10 @@ server {
 	}
 	if r = do(t, "GET", u+"/tagged", "", "If-None-Match", `"v1"`); r.status != 304 || r.header.Get("ETag") != `"v1"` {
 		t.Errorf("etag(res, \"v1\"): %d %v", r.status, r.header)
+	}
+	// A 304 stands for a 200 alone (RFC 9110 §15.4.5): a 201 is sent.
+	if r = do(t, "GET", u+"/made", "", "If-None-Match", `"v1"`); r.status != 201 || r.body != `{"made":true}` {
+		t.Errorf("201 with a matching ETag: %d %s", r.status, r.body)
 	}
 	// A tag with a comma is one tag (the list was split inside it, and
 	// the tag sent back never matched); bytes a tag cannot hold are
