@@ -3,8 +3,11 @@ package stdlib
 import (
 	"hash/maphash"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"weak"
 
 	"tova/vm"
 )
@@ -1375,12 +1378,36 @@ func bGroupBy(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		g := &vm.Array{Elems: []vm.Value{x}}
 		groups = append(groups, g)
 		obj.Set(ks, vm.ArrayValue(g))
+		if k.Kind() != vm.KString {
+			setGroupKey(g, k)
+		}
 		return nil
 	})
 	if err != nil {
 		return vm.Nil, err
 	}
 	return vm.ObjectValue(obj), nil
+}
+
+// groupKeys holds the key of each group group_by made whose key is no
+// String (its name in the groups object is the key's text), by a weak
+// pointer to the group's list, for agg: its _group is the key itself
+// (10, not "10", which sorted before "2"), as the reference's is.
+var groupKeys sync.Map // weak.Pointer[vm.Array] → vm.Value
+
+func setGroupKey(g *vm.Array, k vm.Value) {
+	wp := weak.Make(g)
+	groupKeys.Store(wp, k)
+	runtime.AddCleanup(g, func(wp weak.Pointer[vm.Array]) { groupKeys.Delete(wp) }, wp)
+}
+
+// groupKey is the key group_by gave the group g, if it was no String.
+func groupKey(g *vm.Array) (vm.Value, bool) {
+	k, ok := groupKeys.Load(weak.Make(g))
+	if !ok {
+		return vm.Nil, false
+	}
+	return k.(vm.Value), true
 }
 
 func bPartition(t *vm.Thread, args []vm.Value) (vm.Value, error) {

@@ -78,7 +78,22 @@ func bAgg(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	for i, key := range g.Keys() {
 		rows := g.Values()[i]
 		row := vm.NewObject()
-		row.Set("_group", vm.Str(key))
+		k := vm.Str(key)
+		if rows.Kind() == vm.KArray {
+			if x, ok := groupKey(rows.AsArray()); ok {
+				k = x
+			}
+		}
+		if k.Kind() == vm.KObject && k.AsObject().Type == nil {
+			// A key of several columns (fn(r) { d: r.d, big: r.big }):
+			// its columns, as the reference spreads it.
+			o := k.AsObject()
+			for j, name := range o.Keys() {
+				row.Set(name, o.Values()[j])
+			}
+		} else {
+			row.Set("_group", k)
+		}
 		for j, name := range names {
 			v, err := t.Call(fns[j], rows)
 			if err != nil {
