@@ -362,14 +362,22 @@ func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	r := &responseValue{status: status, statusSet: statusGiven(args, 0), ctype: "application/json"}
+	typed := false // a Content-Type given, whatever it is
 	if len(args) > 2 {
-		if err := headerPairs(args[2], r.set, r.del); err != nil {
+		if err := headerPairs(args[2], func(name, value string) {
+			typed = typed || strings.EqualFold(name, "Content-Type")
+			r.set(name, value)
+		}, r.del); err != nil {
 			return vm.Nil, err
 		}
 	}
 	if len(args) > 1 && !args[1].IsNil() {
 		body := args[1]
-		if body.Kind() == vm.KString && r.ctype != "application/json" {
+		// A String under a Content-Type the call gives is the body as
+		// it is, as the reference sends it: '{"a":1}' given
+		// application/json went out as the JSON string "{\"a\":1}",
+		// given application/json; charset=utf-8 as it is.
+		if body.Kind() == vm.KString && typed {
 			r.body = []byte(body.AsString())
 		} else {
 			r.jsonBody = &body

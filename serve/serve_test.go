@@ -1054,6 +1054,9 @@ server {
   route GET "/csv" => fn(res) { res.setHeader("Content-Type", "text/csv"); "a,b\n1,2" }
   route GET "/csv-obj" => fn(res) { res.setHeader("Content-Type", "text/plain"); { a: 1 } }
   route GET "/json-str" => fn(res) { res.setHeader("Content-Type", "application/json; charset=utf-8"); "x" }
+  route GET "/respond-json" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json" })
+  route GET "/respond-json-cs" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json; charset=utf-8" })
+  route GET "/respond-str" => fn() respond(200, '{"a":1}')
   route GET "/resjson-wins" => fn(res) {
     res.json({ via: "res" })
     respond(201, { via: "respond" })
@@ -1128,6 +1131,12 @@ func TestResponseHelpers(t *testing.T) {
 	check("/csv", 200, "a,b\n1,2", "Content-Type", "text/csv")
 	check("/csv-obj", 200, `{"a":1}`, "Content-Type", "text/plain")
 	check("/json-str", 200, `"x"`, "Content-Type", "application/json; charset=utf-8")
+	// respond(status, String, headers) giving a Content-Type sends the
+	// text as it is, whichever type it is (application/json spelt alone
+	// sent the JSON string "{\"a\":1}"); with none, a String is JSON.
+	check("/respond-json", 200, `{"a":1}`, "Content-Type", "application/json")
+	check("/respond-json-cs", 200, `{"a":1}`, "Content-Type", "application/json; charset=utf-8")
+	check("/respond-str", 200, `"{\"a\":1}"`)
 	check("/resjson", 200, `{"via":"res"}`)
 	check("/resjson-wins", 200, `{"via":"res"}`)
 	// A handler whose last value is res itself (what res.status(n) and
