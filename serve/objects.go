@@ -91,7 +91,13 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		q.readCookies = true
 		o := vm.NewObject()
 		for _, c := range q.r.Cookies() {
-			o.Set(c.Name, vm.Str(cookieValue(c.Value)))
+			// The first of a name wins, as the session's reader and Go's
+			// take it: a browser sends the most specific first (RFC
+			// 6265 §5.4), and a later one of the name (a sibling
+			// domain's) overrode the app's own.
+			if o.Lookup(c.Name) < 0 {
+				o.Set(c.Name, vm.Str(cookieValue(c.Value)))
+			}
 		}
 		return vm.ObjectValue(o), true, nil
 	case "body":

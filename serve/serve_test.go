@@ -1792,6 +1792,11 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 	if r = do(t, "GET", u+"/me", "", "Cookie", set+"; odd=100%; plus=a+b"); r.body != `{"user":"Ann Lee; a=1, \"é\" 100%","odd":"100%","plus":"a+b"}` {
 		t.Errorf("req.cookies of %q: %s", set, r.body)
 	}
+	// Of two of a name, the first, as browsers send the most specific
+	// first (RFC 6265 §5.4) and the session's reader takes it.
+	if r = do(t, "GET", u+"/me", "", "Cookie", "a=1; b=x; a=2"); r.body != `{"a":"1","b":"x"}` {
+		t.Errorf("req.cookies of a=1; b=x; a=2: %s", r.body)
+	}
 	r = do(t, "GET", u+"/with", "")
 	if _, ok := r.header["X-Drop"]; ok || r.header.Get("X-L") != "a, b" {
 		t.Errorf("with_headers nil and list: %v", r.header)
