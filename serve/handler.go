@@ -1085,6 +1085,7 @@ func (s *Server) convert(name string, v vm.Value, typ string, text bool) (vm.Val
 		// An applied generic type (Box<Int>) is checked as its
 		// declaration is (a field of a type parameter's type as it
 		// comes): it was not checked at all.
+		v, text = queryJSONText(v, text) // (from a query or a form: its JSON text)
 		if ti, ftypes := s.rt.prog.RecordType(base); ti != nil {
 			return s.convertRecord(name, v, ti, ftypes, text)
 		}
@@ -1482,17 +1483,22 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 // Option<…>) is given in a query string as its JSON text: a record
 // type, or Object.
 func (s *Server) jsonInQuery(typ string) bool {
-	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
+	if inner, ok := strings.CutPrefix(typ, "Option<"); ok {
+		typ = strings.TrimSuffix(inner, ">") // (Box<Int> lost its own ">")
+	}
 	if _, isMap := vm.TypeArgs(typ, "Map"); isMap || typ == "Object" {
 		return true
+	}
+	if _, _, ok := resultTypeArgs(typ); ok {
+		return true
+	}
+	if base, _, ok := strings.Cut(typ, "<"); ok && strings.HasSuffix(typ, ">") {
+		typ = base // an applied generic type (Box<Int>), read as Box is
 	}
 	ti, _ := s.rt.prog.RecordType(typ)
 	return ti != nil || s.rt.prog.VariantsNamed(typ) != nil
 }
 
-// queryJSON is the object a record or Object parameter given in a
-// query string holds: its JSON text (?f={"a":1}), as /openapi.json
-// describes it. Any other value is v.
 // queryJSONText is queryJSON of a value that is text when text is
 // true, and whether what it gives is still text: the values of JSON it
 // read are JSON's.
@@ -1504,6 +1510,9 @@ func queryJSONText(v vm.Value, text bool) (vm.Value, bool) {
 	return x, text
 }
 
+// queryJSON is the object a record or Object parameter given in a
+// query string holds: its JSON text (?f={"a":1}), as /openapi.json
+// describes it. Any other value is v.
 func queryJSON(v vm.Value) vm.Value {
 	if v.Kind() == vm.KString && strings.HasPrefix(strings.TrimSpace(v.AsString()), "{") {
 		if o, err := stdlib.ParseJSONFiniteString(v.AsString()); err == nil {

@@ -19,6 +19,7 @@ func resultTypeArgs(typ string) (ok, err string, isResult bool) {
 // e converted to their types, as a Result crosses between servers (a
 // Result value is kept).
 func (s *Server) convertResult(name string, v vm.Value, okType, errType string) (vm.Value, string) {
+	v = queryJSON(v) // (from a query or a form: its JSON text, ?r={"value":1})
 	if v.Kind() != vm.KObject {
 		return vm.Nil, name + ` must be {"value": …} or {"error": …} (a Result)`
 	}

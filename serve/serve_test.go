@@ -3144,6 +3144,45 @@ server {
 	}
 }
 
+// A generic record's, an alias of one's and a Result's JSON text in a
+// query or a form reads as a record's does (it was "b must be an
+// object (Box)", and a Result's error asked for the very text sent);
+// an empty one of an Option is None.
+func TestGenericAndResultParametersFromText(t *testing.T) {
+	app := startApp(t, `
+type Box<T> { value: T, label: String }
+type IntBox = Box<Int>
+server {
+  route GET "/b" => fn(b: Box<Int>) "{b.label} {b.value} {type_of(b)}"
+  route GET "/ib" => fn(b: IntBox) "{b.label} {b.value}"
+  route GET "/bo" => fn(b: Box<Int>?) "{b}"
+  route POST "/bf" => fn(b: Box<Int>) "{b.label} {b.value}"
+  route GET "/r" => fn(r: Result<Int, String>) "{r}"
+  route GET "/ro" => fn(r: Result<Int, String>?) "{r}"
+}`)
+	u := app.urls[""]
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/b?b=%7B%22value%22%3A3%2C%22label%22%3A%22x%22%7D", "", `"x 3 Box"`},
+		{"GET", "/ib?b=%7B%22value%22%3A3%2C%22label%22%3A%22x%22%7D", "", `"x 3"`},
+		{"GET", "/bo?b=", "", `"None"`},
+		{"POST", "/bf", `b=%7B%22value%22%3A4%2C%22label%22%3A%22f%22%7D`, `"f 4"`},
+		{"GET", "/r?r=%7B%22value%22%3A1%7D", "", `"Ok(1)"`},
+		{"GET", "/r?r=%7B%22error%22%3A%22no%22%7D", "", `"Err(\"no\")"`},
+		{"GET", "/ro?r=", "", `"None"`},
+	} {
+		hdrs := []string{}
+		if c.body != "" {
+			hdrs = []string{"Content-Type", "application/x-www-form-urlencoded"}
+		}
+		if r := do(t, c.method, u+c.path, c.body, hdrs...); r.status != 200 || r.body != c.want {
+			t.Errorf("%s %s %s: %d %s, want %s", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	if r := do(t, "GET", u+"/b?b=%7B%22label%22%3A%22x%22%7D", ""); r.status != 400 || !strings.Contains(r.body, "b.value is required") {
+		t.Errorf("a Box<Int> without its value: %d %s", r.status, r.body)
+	}
+}
+
 // Servers run their on_start hooks side by side: one server's slow hook
 // holds back no other's (the other's start-up work waited 3 s, or for
 // ever behind a hook that polls in a loop); a server's own hooks keep
