@@ -74,7 +74,10 @@ func buildCmd() *cobra.Command {
 				return &exitError{exitUsage}
 			}
 			fi, err := os.Lstat(dst)
-			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst)
+			// (an earlier build's artifact of this program under the
+			// other name, app.tbc when it had no server, counts: its
+			// copies are the build's own to replace)
+			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst) || otherArtifact(out, name, named) != ""
 			if _, _, failed := copyStatic(src, srcText, out, true, earlier); len(failed) > 0 {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)

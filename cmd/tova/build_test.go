@@ -645,7 +645,12 @@ func TestBuildRemovesTheProgramsOtherArtifact(t *testing.T) {
 	}
 	exists := func(name string) bool { _, err := os.Stat(filepath.Join(out, name)); return err == nil }
 	build(other)
-	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"v1\" }\n"), 0o644)
+	// (with a static directory, whose copy the server build after the
+	// script's replaces: it was refused as a directory the build had
+	// not made, the directory holding only app.tbc)
+	os.MkdirAll(filepath.Join(dir, "public"), 0o755)
+	os.WriteFile(filepath.Join(dir, "public", "i.txt"), []byte("i"), 0o644)
+	os.WriteFile(app, []byte("server {\n  static \"/\" => \"public\"\n  route GET \"/\" => fn() \"v1\"\n}\n"), 0o644)
 	build(app)
 	os.WriteFile(app, []byte("print(\"v2\")\n"), 0o644)
 	msg := build(app)
@@ -655,7 +660,7 @@ func TestBuildRemovesTheProgramsOtherArtifact(t *testing.T) {
 	if want := "removed " + filepath.Join(out, "server.tbc") + ", the earlier build's of this program (it now declares no server)"; !strings.Contains(msg, want) {
 		t.Errorf("build output %q, want it to say %q", msg, want)
 	}
-	os.WriteFile(app, []byte("server { route GET \"/\" => fn() \"v3\" }\n"), 0o644)
+	os.WriteFile(app, []byte("server {\n  static \"/\" => \"public\"\n  route GET \"/\" => fn() \"v3\"\n}\n"), 0o644)
 	msg = build(app)
 	if !exists("server.tbc") || exists("app.tbc") || !exists("tool.tbc") {
 		t.Fatalf("after the server build: server.tbc %v, app.tbc %v, tool.tbc %v", exists("server.tbc"), exists("app.tbc"), exists("tool.tbc"))
