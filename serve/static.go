@@ -108,6 +108,10 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if err != nil {
 			return err
 		}
+		if err := servesProgram(at, m.dir, s.rt.opts.Dir); err != nil {
+			m.close()
+			return err
+		}
 		for _, o := range sf.mounts {
 			if o.prefix == m.prefix {
 				m.close()
@@ -228,6 +232,31 @@ func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) 
 	}
 	m.root.Store(root)
 	return m, nil
+}
+
+// servesProgram refuses a static directory that holds the program's
+// own directory, prog (static "/" => "."): its source, its SQLite
+// database and what else is kept beside it were served to anyone, as
+// tova build refuses to deploy it.
+func servesProgram(at, dir, prog string) error {
+	if prog == "" {
+		return nil
+	}
+	p, err := filepath.Abs(prog)
+	if err != nil {
+		return nil
+	}
+	resolve := func(d string) string {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			return r
+		}
+		return d
+	}
+	d, p := resolve(dir), resolve(p)
+	if d == p || strings.HasPrefix(p, strings.TrimSuffix(d, string(filepath.Separator))+string(filepath.Separator)) {
+		return fmt.Errorf("%s: static: the directory %s holds the program's own directory %s: its source, its database and the files beside it would be downloadable (serve a directory of its own, such as \"public\")", at, dir, prog)
+	}
+	return nil
 }
 
 // dirOf is the directory a static value names, as the warning shows it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -705,4 +706,37 @@ func FuzzByteRange(f *testing.F) {
 			t.Fatalf("%q of %d bytes: an empty range from %d", v, size, from)
 		}
 	})
+}
+
+// A static directory that holds the program's own directory (static "/"
+// => ".") fails the start: the source, the SQLite database and the
+// files beside them were served to anyone, as tova build refuses.
+func TestStaticRefusesTheProgramsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "public"), 0o755)
+	for src, want := range map[string]string{
+		fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", dir):               "static: the directory " + dir + " holds the program's own directory",
+		fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", filepath.Dir(dir)): "static: the directory " + filepath.Dir(dir) + " holds the program's own directory",
+		fmt.Sprintf("static { dir: %q, prefix: \"/s\" }\nserver { }\n", dir):  "static: the directory " + dir + " holds",
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(), Stdout: io.Discard, Dir: dir,
+			Getenv: func(string) (string, bool) { return "", false }})
+		if err == nil {
+			rt.Shutdown(context.Background())
+			t.Errorf("%s: started", src)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %s", src, err, want)
+		}
+	}
+	// A directory of its own, beside the program, is served.
+	app := startApp(t, fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", filepath.Join(dir, "public")), func(o *Options) { o.Dir = dir })
+	if r := do(t, "GET", app.urls[""]+"/nothing", ""); r.status != 404 {
+		t.Errorf("GET /nothing: %d", r.status)
+	}
 }
