@@ -14,11 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // registers the "sqlite" driver
+	sqlite "github.com/glebarez/go-sqlite" // (also registers the "sqlite" driver)
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"tova/internal/pgpath"
 	"tova/internal/sqlitefile"
@@ -284,7 +285,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	w.SetConnMaxIdleTime(idleTimeout)
 	// The writer opens first: it switches the file to WAL before any
 	// reader looks at it.
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, w); err != nil {
 		w.Close()
 		return nil, unavailable(err, &cfg)
 	}
@@ -303,6 +304,27 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	sizePool(r, n)
 	db.read = r
 	return db, nil
+}
+
+// pingBusy opens w's connection, trying again while the file is busy
+// for up to the busy timeout: switching a file in rollback mode to WAL
+// takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+// without its busy handler, while another connection (another process
+// starting on the same new file) holds a write lock.
+func pingBusy(ctx context.Context, w *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := w.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // sizePool keeps up to n connections open and idle, closing those idle

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"tova/store"
 )
@@ -46,5 +47,50 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		}
 		defer rc.Close()
 		check("reader "+string(rune('1'+i)), rc)
+	}
+}
+
+// A file in rollback mode whose write lock another connection holds (a
+// second process starting on the same new file) is waited for, as the
+// busy timeout says: switching it to WAL answered SQLITE_BUSY at once,
+// and the start failed with "database is locked".
+func TestSQLiteOpenWaitsForAWriteLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE x (a)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO x VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		conn.ExecContext(ctx, "COMMIT")
+		conn.Close()
+		close(released)
+	}()
+	db, err := store.Open(ctx, store.Config{Adapter: store.SQLite, Path: path})
+	<-released
+	if err != nil {
+		t.Fatalf("open while another connection held the write lock: %v", err)
+	}
+	defer db.Close()
+	w, _ := db.Pools()
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode %q %v", mode, err)
 	}
 }
