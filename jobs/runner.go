@@ -954,7 +954,8 @@ func (r *Runner) runSchedule(ctx context.Context, row *rivertype.JobRow, a *sche
 func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where, requestID string, fn vm.Value, args []vm.Value) error {
 	info := &jobInfo{id: row.ID, attempt: row.Attempt, requestID: requestID}
 	stoppedAt := make(chan error, 1) // the thread's error, for a timeout's line
-	_, err := r.pool.Do(&actors.Job{}, time.Now().Add(r.set.timeout), actors.RunnerFunc(func(jctx context.Context) (any, error) {
+	deadline := time.Now().Add(r.set.timeout)
+	_, err := r.pool.Do(&actors.Job{}, deadline, actors.RunnerFunc(func(jctx context.Context) (any, error) {
 		tctx, cancel := context.WithCancel(context.WithValue(jctx, jobInfoKey{}, info))
 		defer cancel()
 		defer context.AfterFunc(ctx, cancel)()
@@ -990,6 +991,13 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where, requ
 				errors.As(e, &to.at)
 			case <-time.After(time.Second):
 			}
+			err = to
+		} else if vm.IsCancelled(err) && !time.Now().Before(deadline) {
+			// The code saw the deadline before the pool did: the same
+			// timeout ("execution cancelled: context deadline exceeded"
+			// said it in Go's words, one attempt in three).
+			to := &timedOut{after: r.set.timeout}
+			errors.As(err, &to.at)
 			err = to
 		}
 		return r.fail(row, where, requestID, err)
