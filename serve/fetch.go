@@ -58,14 +58,14 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 	}
 	if err := t.Context().Err(); err != nil {
-		return vm.Nil, vm.Errorf(vm.ErrCancelled, "fetch: %v", context.Cause(t.Context()))
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "fetch: cancelled: %s", vm.StopWords(context.Cause(t.Context())))
 	}
 	var resp *netio.OutboundResponse
 	var err error
 	t.Blocking(func() { resp, err = netio.Fetch(t.Context(), r) })
 	if err != nil {
 		if t.Context().Err() != nil {
-			return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: "fetch " + err.Error(), Cause: err}
+			return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: "fetch " + vm.StopText(err.Error()), Cause: err}
 		}
 		return vm.Nil, &vm.Error{Kind: "FetchError", Msg: "fetch " + err.Error(), Cause: err}
 	}

@@ -307,3 +307,20 @@ server {
 		t.Errorf("the value after a refresh cut short: %s", r.body)
 	}
 }
+
+// A request's code cut at its deadline is logged in the runtime's words:
+// it said "sleep: context deadline exceeded" (fetch, the same).
+func TestDeadlineSaidInOwnWords(t *testing.T) {
+	app := startApp(t, `server {
+  http { timeout: 200.milliseconds }
+  route GET "/s" => fn() { sleep(3000) }
+}
+`)
+	if r := do(t, "GET", app.urls[""]+"/s", ""); r.status != 503 {
+		t.Fatalf("GET /s: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, "sleep: cancelled: the deadline passed")) == 1 })
+	if strings.Contains(app.logs.String(), "context deadline exceeded") {
+		t.Errorf("Go's words logged: %s", app.logs.String())
+	}
+}

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -407,13 +408,33 @@ func (t *Thread) cancelled() *Error {
 	msg := "execution cancelled"
 	switch err := t.ctx.Err(); {
 	case err != nil:
-		msg = "execution cancelled: " + err.Error()
+		msg = "execution cancelled: " + StopWords(err)
 	case DeadlinePassed(t.ctx):
 		// Stopped on its own reading of the deadline, before the
 		// context learned of it: the same cause, in the same words.
-		msg = "execution cancelled: " + context.DeadlineExceeded.Error()
+		msg = "execution cancelled: " + StopWords(context.DeadlineExceeded)
 	}
 	return &Error{Kind: ErrCancelled, Msg: msg}
+}
+
+// StopWords says why a context ended in the runtime's words: Go's were
+// "context deadline exceeded" and "context canceled", in logs and
+// messages a program's author reads.
+func StopWords(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the deadline passed"
+	case errors.Is(err, context.Canceled):
+		return "stopped"
+	}
+	return err.Error()
+}
+
+// StopText is msg, a Go error's text, with a context's end in the
+// runtime's words (see StopWords).
+func StopText(msg string) string {
+	msg = strings.ReplaceAll(msg, context.DeadlineExceeded.Error(), StopWords(context.DeadlineExceeded))
+	return strings.ReplaceAll(msg, context.Canceled.Error(), StopWords(context.Canceled))
 }
 
 // stoppedDuring turns a call's success into the thread's cancellation

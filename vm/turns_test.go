@@ -182,7 +182,7 @@ func TestDeadlineStopNamesItsCause(t *testing.T) {
 	one.give()
 	select {
 	case err := <-done:
-		if e, ok := err.(*Error); !ok || e.Kind != ErrCancelled || e.Msg != "execution cancelled: context deadline exceeded" {
+		if e, ok := err.(*Error); !ok || e.Kind != ErrCancelled || e.Msg != "execution cancelled: the deadline passed" {
 			t.Fatalf("got %v, want the deadline named", err)
 		}
 	case <-time.After(5 * time.Second):

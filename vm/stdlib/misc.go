@@ -199,7 +199,7 @@ func durationArg(fname string, v vm.Value) (time.Duration, error) {
 func sleepFor(t *vm.Thread, fname string, d time.Duration) error {
 	ctx := t.Context()
 	if err := ctx.Err(); err != nil {
-		return vm.Errorf(vm.ErrCancelled, "%s: %v", fname, err)
+		return vm.Errorf(vm.ErrCancelled, "%s: cancelled: %s", fname, vm.StopWords(err))
 	}
 	if d <= 0 {
 		return nil
@@ -211,7 +211,7 @@ func sleepFor(t *vm.Thread, fname string, d time.Duration) error {
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
-			err = vm.Errorf(vm.ErrCancelled, "%s: %v", fname, ctx.Err())
+			err = vm.Errorf(vm.ErrCancelled, "%s: cancelled: %s", fname, vm.StopWords(ctx.Err()))
 		}
 	})
 	return err
@@ -996,7 +996,7 @@ func bOnce(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 					select {
 					case <-ch:
 					case <-ctx.Done():
-						stop = vm.Errorf(vm.ErrCancelled, "once: %v", ctx.Err())
+						stop = vm.Errorf(vm.ErrCancelled, "once: cancelled: %s", vm.StopWords(ctx.Err()))
 					}
 				})
 				if stop != nil {

@@ -261,7 +261,7 @@ func pathFn(fname string, f func(string) string) func(t *vm.Thread, args []vm.Va
 func readStdin(t *vm.Thread, fname string) (string, error) {
 	ctx := t.Context()
 	if err := ctx.Err(); err != nil {
-		return "", vm.Errorf(vm.ErrCancelled, "%s: %v", fname, err)
+		return "", vm.Errorf(vm.ErrCancelled, "%s: cancelled: %s", fname, vm.StopWords(err))
 	}
 	var b []byte
 	var err error
@@ -283,7 +283,7 @@ func readStdin(t *vm.Thread, fname string) (string, error) {
 		case r := <-done:
 			b, err = r.b, r.err
 		case <-ctx.Done():
-			err = vm.Errorf(vm.ErrCancelled, "%s: %v", fname, ctx.Err())
+			err = vm.Errorf(vm.ErrCancelled, "%s: cancelled: %s", fname, vm.StopWords(ctx.Err()))
 		}
 	})
 	if e, ok := err.(*vm.Error); ok {
@@ -335,7 +335,7 @@ func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Val
 	case out.over:
 		return vm.Nil, vm.StringTooLarge(fname, vm.MaxStringBytes+1)
 	case ctx.Err() != nil:
-		return vm.Nil, vm.Errorf(vm.ErrCancelled, "%s: %q stopped: %v", fname, shown, ctx.Err())
+		return vm.Nil, vm.Errorf(vm.ErrCancelled, "%s: %q stopped: %s", fname, shown, vm.StopWords(ctx.Err()))
 	case err != nil:
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
