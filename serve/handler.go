@@ -855,6 +855,15 @@ func (x *exchange) handle() (vm.Value, error) {
 		return vm.Nil, validationError(bad...)
 	}
 	v, err := x.th.CallKW(fn, nil, names, vals)
+	if _, gen := v.AsHostOK().(*vm.Generator); gen && err == nil {
+		// A generator handler's body runs as its values are taken: taken
+		// here, while it is the handler, so that what it does to res
+		// (res.status(201), res.json(v)) counts; it was read before.
+		var xs []vm.Value
+		if xs, err = stdlib.Elems(x.th, "the handler's generator", v); err == nil {
+			v = vm.NewArray(xs)
+		}
+	}
 	if err == nil && len(x.mws) == 0 && vm.ReturnsFreshObject(fn) {
 		x.fresh = v // the handler's own object, which no middleware sees
 	}

@@ -3618,3 +3618,34 @@ server {
 		}
 	}
 }
+
+// A generator handler answers the list of its values, and what its body
+// does to res counts: it ran as the values were encoded, after res was
+// read, so res.status(201) and res.json(v) were lost (a header was not).
+func TestGeneratorHandlerSetsRes(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/a" => fn(res) {
+    res.status(201)
+    yield 1
+    yield 2
+  }
+  route GET "/e" => fn(res) {
+    res.json({ a: 1 })
+    yield 1
+  }
+  route GET "/h" => fn(res) {
+    res.setHeader("X-In-Gen", "yes")
+    yield 1
+  }
+}`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/a", ""); r.status != 201 || r.body != "[1,2]" {
+		t.Errorf("GET /a: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/e", ""); r.status != 200 || r.body != `{"a":1}` {
+		t.Errorf("GET /e: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/h", ""); r.status != 200 || r.body != "[1]" || r.header.Get("X-In-Gen") != "yes" {
+		t.Errorf("GET /h: %d %s %v", r.status, r.body, r.header)
+	}
+}

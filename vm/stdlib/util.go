@@ -438,6 +438,12 @@ func knownLen(seq vm.Value) int64 {
 	return -1
 }
 
+// Elems is the values of the sequence seq (a list, a range, a
+// generator, a lazy sequence), taken in order, for fname's messages.
+func Elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
+	return elems(t, fname, seq)
+}
+
 func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 	switch seq.Kind() {
 	case vm.KArray:
@@ -452,7 +458,7 @@ func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 	}
 	err := iterate(t, fname, seq, func(v vm.Value, _ int) error {
 		if len(out) >= maxMaterialize {
-			return valueErr("%s: sequence is too large", fname)
+			return valueErr("%s: the sequence is longer than %d values (one that never ends?)", fname, maxMaterialize)
 		}
 		out = append(out, v)
 		return nil
