@@ -1211,6 +1211,11 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 			path = name + "." + f
 		}
 		fv, _ := o.Get(f)
+		if text && fv.Kind() == vm.KString && blank(fv.AsString()) && (emptyIsMissing(ftype) || s.jsonInQuery(ftype)) {
+			// A form's empty field (a number input left empty sends
+			// age=) is none, as a parameter's is: the default applies.
+			fv = vm.Nil
+		}
 		optional := strings.HasPrefix(ftype, "Option<")
 		if optional {
 			fv = optionJSON(fv)

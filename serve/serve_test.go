@@ -3649,3 +3649,28 @@ func TestGeneratorHandlerSetsRes(t *testing.T) {
 		t.Errorf("GET /h: %d %s %v", r.status, r.body, r.header)
 	}
 }
+
+// A body: Record sent as a form: an empty field (a number input left
+// empty sends age=) is none, as a parameter's is, so the field's
+// default or None applies; it was "age must be an integer".
+func TestFormBodyRecordEmptyFields(t *testing.T) {
+	app := startApp(t, `type Addr { city: String }
+type User { name: String, age: Int = 18, nick: String?, score: Float?, addr: Addr? }
+server {
+  route POST "/form" body: User => fn(req) { req.body }
+}`)
+	u := app.urls[""]
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	for body, want := range map[string]string{
+		"name=ann&age=&score=&addr=": `{"name":"ann","age":18,"nick":{"__tag":"None"},"score":{"__tag":"None"},"addr":{"__tag":"None"}}`,
+		"name=ann&age=+":             `{"name":"ann","age":18,"nick":{"__tag":"None"},"score":{"__tag":"None"},"addr":{"__tag":"None"}}`,
+		"name=ann&age=30&nick=":      `{"name":"ann","age":30,"nick":{"value":""},"score":{"__tag":"None"},"addr":{"__tag":"None"}}`,
+	} {
+		if r := do(t, "POST", u+"/form", body, form...); r.status != 200 || r.body != want {
+			t.Errorf("POST %s: %d %s, want %s", body, r.status, r.body, want)
+		}
+	}
+	if r := do(t, "POST", u+"/form", "name=ann&age=x", form...); r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
+		t.Errorf("age=x: %d %s", r.status, r.body)
+	}
+}
