@@ -1373,6 +1373,16 @@ func bWindow(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 				k vm.Value
 				i int
 			}) int {
+				// A missing key (an empty cell) goes last, as sort_by
+				// puts it: it was a TypeError.
+				switch {
+				case a.k.IsNil() && b.k.IsNil():
+					return 0
+				case a.k.IsNil():
+					return 1
+				case b.k.IsNil():
+					return -1
+				}
 				c, err := compare(a.k, b.k)
 				if err != nil && cmpErr == nil {
 					cmpErr = vm.TypeErrorf("window: order_by: %s", errMessage(err))
