@@ -610,7 +610,11 @@ func soleHeader(h *fasthttp.RequestHeader, name string) []byte {
 var (
 	// errConnect is a CONNECT request: a tunnel, asked of a proxy
 	// (RFC 9110 §9.3.6), whose target names a host, not a path.
-	errConnect        = errors.New("CONNECT asks for a tunnel, as of a proxy: this server is no proxy (RFC 9110 §9.3.6)")
+	errConnect = errors.New("CONNECT asks for a tunnel, as of a proxy: this server is no proxy (RFC 9110 §9.3.6)")
+	// errUnknownMethod is a method none of whose routes a server could
+	// have (TRACE, FOO, get): 501, not the 405 of a method a route
+	// might take (RFC 9110 §9.1).
+	errUnknownMethod  = errors.New("the method is none this server implements (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS; RFC 9110 §9.1)")
 	errTargetFragment = errors.New(`the request target holds a fragment ("#"), which is never part of a request (RFC 9112 §3.2)`)
 	errTargetScheme   = errors.New("the request target is an absolute URI whose scheme is not http or https")
 	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
@@ -804,6 +808,16 @@ func (ex *exchange) takeMemory(size int) (*actors.Job, []byte) {
 // the raw header block; for a request without one (made in process) the
 // parsed header is read instead. copyRequest refuses a path it cannot
 // route safely (see appendCleanPath): the error is the request's fault.
+// knownMethod reports whether m is one of methodNames.
+func knownMethod(m []byte) bool {
+	for _, name := range methodNames {
+		if string(m) == name {
+			return true
+		}
+	}
+	return false
+}
+
 func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGenerator, body []byte, owned bool, incoming []byte) (*actors.Job, error) {
 	h := &ctx.Request.Header
 	if h.IsConnect() {
@@ -828,6 +842,9 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		return nil, err
 	}
 	method := h.Method()
+	if !knownMethod(method) {
+		return nil, errUnknownMethod
+	}
 	raw := h.RawHeaders()
 	ctype := h.ContentType()
 	if len(raw) == 0 {

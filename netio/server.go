@@ -996,6 +996,15 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // rejected is handleError for a request that began at start.
+// shownMethod is a request's method as its access line shows it: cut
+// after 32 bytes (a 5000-byte method went into the log whole).
+func shownMethod(m []byte) string {
+	if len(m) > 32 {
+		return strings.ToValidUTF8(string(m[:32]), "") + "…"
+	}
+	return string(m)
+}
+
 func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) {
 	var small *fasthttp.ErrSmallBuffer
 	status, code := fasthttp.StatusBadRequest, CodeBadRequest
@@ -1025,6 +1034,9 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	case errors.Is(err, errConnect):
 		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
 		message = errorMessage(code) + ": CONNECT asks for a tunnel, and this server is no proxy"
+	case errors.Is(err, errUnknownMethod):
+		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
+		message = errorMessage(code) + ": this server implements the methods GET, HEAD, POST, PUT, DELETE, PATCH and OPTIONS"
 	case errors.As(err, &small):
 		// (fasthttp's own words ask to raise its read buffer.)
 		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge
@@ -1092,7 +1104,7 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		if !ok {
 			raw = ctx.URI().PathOriginal()
 		}
-		req.Method, req.Path = string(ctx.Method()), cleanPath(string(raw))
+		req.Method, req.Path = shownMethod(ctx.Method()), cleanPath(string(raw))
 	}
 	markReported(tc)
 	// Whatever its status (501 for a transfer coding), a rejected

@@ -576,6 +576,19 @@ func TestUnsupportedTransferEncodingIs501(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "this server is no proxy") {
 		t.Errorf("the CONNECT's cause is not logged:\n%s", ts.logs.String())
 	}
+	// So is a method no route could take (RFC 9110 §9.1): it was 405
+	// with Allow, as a method a route might take is; a long one is cut
+	// in the access line (a 5000-byte method was logged whole).
+	for _, m := range []string{"TRACE", "FOO", "get", strings.Repeat("A", 5000)} {
+		conn = ts.dial()
+		_, _ = io.WriteString(conn, m+" / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp := readResponse(t, conn); resp.StatusCode() != 501 || !bytes.Contains(resp.Body(), []byte("this server implements the methods GET, HEAD, POST, PUT, DELETE, PATCH and OPTIONS")) {
+			t.Errorf("%.10s: %d %s", m, resp.StatusCode(), resp.Body())
+		}
+	}
+	if strings.Contains(ts.logs.String(), strings.Repeat("A", 33)) || !strings.Contains(ts.logs.String(), strings.Repeat("A", 32)+"…") {
+		t.Errorf("the long method's access line:\n%.3000s", ts.logs.String())
+	}
 	// In HTTP/1.0, Transfer-Encoding is faulty framing (RFC 9112 §6.1).
 	conn = ts.dial()
 	_, _ = io.WriteString(conn, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
