@@ -169,6 +169,9 @@ func peerURL(v vm.Value) (string, error) {
 	}
 	u, err := url.Parse(v.AsString())
 	if err != nil {
+		if !strings.Contains(v.AsString(), "://") {
+			return "", fmt.Errorf("%q is not an absolute http or https URL (it names no scheme: http://…)", netio.WithoutPasswords(v.AsString()))
+		}
 		return "", fmt.Errorf("the URL does not parse: %v", errors.Unwrap(err))
 	}
 	// The value as written ("http://", not url's "http:"), but without
@@ -180,7 +183,11 @@ func peerURL(v vm.Value) (string, error) {
 		shown = netio.WithoutPasswords(shown) // (written without a scheme)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%q is not an absolute http or https URL", shown)
+		hint := ""
+		if !strings.Contains(v.AsString(), "://") {
+			hint = " (it names no scheme: http://…)"
+		}
+		return "", fmt.Errorf("%q is not an absolute http or https URL%s", shown, hint)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q has a query or a fragment: give the server's base URL", shown)

@@ -39,6 +39,11 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	r := netio.OutboundRequest{URL: args[0].AsString(), Timeout: defaultFetchTimeout}
 	if u, err := url.Parse(r.URL); err != nil {
+		if !strings.Contains(r.URL, "://") {
+			// ("127.0.0.1:3000/x" did not parse: "first path segment in
+			// URL cannot contain colon")
+			return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL (it names no scheme: http://…)", netio.WithoutPasswords(r.URL))
+		}
 		// (not shown: it may hold a password)
 		return vm.Nil, vm.Errorf("ValueError", "fetch: the URL does not parse: %v", errors.Unwrap(err))
 	} else if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
@@ -50,7 +55,11 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		} else {
 			shown = netio.WithoutPasswords(shown) // (written without a scheme)
 		}
-		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL", shown)
+		hint := ""
+		if !strings.Contains(r.URL, "://") {
+			hint = " (it names no scheme: http://…)"
+		}
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", shown, hint)
 	}
 	if len(args) > 1 {
 		if err := fetchOptions(t, &r, args[1]); err != nil {

@@ -59,6 +59,7 @@ server "a" {
         "bare" => fetch("admin:s3cret@db.example.com/x")
         "words" => fetch("not a url")
         "parse" => fetch("http://me:s3cret@[::1/x")
+        "noscheme" => fetch("127.0.0.1:3000/x")
         "option" => fetch(b + "/page", { header: {} })
         "getbody" => fetch(b + "/page", { body: "x" })
         "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
@@ -141,8 +142,10 @@ func TestFetch(t *testing.T) {
 		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
 		"secret":  `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x\" is not an absolute http or https URL"}`,
 		// (written without a scheme, it was quoted with its password)
-		"bare":      `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL"}`,
-		"words":     `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL"}`,
+		"bare":  `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
+		"words": `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
+		// (it did not parse: "first path segment in URL cannot contain colon")
+		"noscheme":  `{"kind":"ValueError","message":"fetch: \"127.0.0.1:3000/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		"parse":     `{"kind":"ValueError","message":"fetch: the URL does not parse: missing ']' in host"}`,
 		"option":    `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
 		"getbody":   `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
