@@ -358,6 +358,13 @@ func TestErrors(t *testing.T) {
 		{`print("a {(1 + 2} b")`, []string{"1:17: unclosed '(' opened at 1:11"}},
 		{`x = "{[1, 2}"`, []string{"1:12: unclosed '[' opened at 1:7"}},
 		{"x = 99999999999999999999", []string{"1:5: integer literal 99999999999999999999 overflows Int"}},
+		// The spec's r! and ns::name, which the reference does not take,
+		// point to what it does.
+		{"fn g(r) {\n  v = r!\n  Ok(v)\n}", []string{"2:8: expected newline or ';' after statement, found '!': an Err or None is passed on with ? (r?), not !"}},
+		{"print(math::sqrt(4))", []string{"1:11: expected ',' or ')' in argument list, found '::': a module's member is written with a dot (math.sqrt), not ::"}},
+		// A reserved word where a name goes says so (fn guard(req, next)
+		// in a middleware said only that a '(' was wanted).
+		{"server {\n  middleware fn guard(req, next) { next(req) }\n}", []string{"2:17: expected '(' to start the parameter list, found 'guard': 'guard' is a reserved word, which cannot be a name: name it otherwise"}},
 		// A long one is shortened, so the reason stays in the message.
 		{"x = " + strings.Repeat("9", 1000), []string{"1:5: integer literal 99999999999999999999…9999999999 (1000 digits) overflows Int"}},
 		{"x = \"abc", []string{"1:5: unterminated string literal"}},

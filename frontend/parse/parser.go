@@ -207,6 +207,22 @@ func (p *parser) errorExpected(what string) {
 	if p.tok.Kind == token.ILLEGAL {
 		panic(bailout{})
 	}
+	if p.tok.Kind.IsKeyword() && p.p > 0 {
+		switch p.toks[p.p-1].Kind {
+		case token.FN, token.VAR, token.LET:
+			// fn guard(req, next): guard is a statement (guard c else
+			// { … }), and the message said only that a '(' was wanted.
+			p.fail("expected %s, found %s: %s is a reserved word, which cannot be a name: name it otherwise", what, p.tok, p.tok)
+		}
+	}
+	switch {
+	case p.tok.Kind == token.BANG && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos:
+		// r! (the spec's error propagation, which the reference does
+		// not take)
+		p.fail("expected %s, found %s: an Err or None is passed on with ? (r?), not !", what, p.tok)
+	case p.tok.Kind == token.DCOLON:
+		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
+	}
 	p.fail("expected %s, found %s", what, p.tok)
 }
 
