@@ -3674,3 +3674,21 @@ server {
 		t.Errorf("age=x: %d %s", r.status, r.body)
 	}
 }
+
+// An unnamed hook's body may be one expression, as a handler's and a
+// guard's: on_error fn(err) text("sorry") was a parse error ("expected
+// '{'") though the docs describe it.
+func TestUnnamedHookExpressionBody(t *testing.T) {
+	app := startApp(t, `server {
+  on_error fn(err) text("sorry")
+  middleware fn(req, next) next(req)
+  route GET "/" => fn() { nil.x }
+  route GET "/ok" => fn() "ok"
+}`)
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 200 || r.body != "sorry" {
+		t.Errorf("GET /: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls[""]+"/ok", ""); r.status != 200 || r.body != `"ok"` {
+		t.Errorf("GET /ok: %d %s", r.status, r.body)
+	}
+}

@@ -222,7 +222,14 @@ func (p *parser) fnAfterWord() (*ast.Function, *ast.Ident) {
 	if p.got(token.ARROW) {
 		p.typeExpr()
 	}
-	fn.Body = p.fnBody(fn, false)
+	if name != nil && !p.at(token.LBRACE) {
+		// (as a top-level fn's: `fn m(req, next) next(req)` said only
+		// that a '{' was wanted)
+		p.fail("expected '{', found %s: the body of fn %s is a block, { … }; an unnamed fn(…) may be one expression", p.tok, name.Name)
+	}
+	// Unnamed, a hook is a lambda, whose body may be one expression, as
+	// a handler's and a guard's: on_error fn(err) text("sorry").
+	fn.Body = p.fnBody(fn, name == nil)
 	return fn, name
 }
 
