@@ -56,11 +56,9 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 			return nil, err
 		}
 	}
-	for i, m := range c.Methods {
-		c.Methods[i] = strings.ToUpper(m)
-	}
 	// A name that is not an HTTP token would make browsers fail every
-	// preflight.
+	// preflight. (Checked as written: the message quotes what the
+	// program says, not the method upper-cased.)
 	for _, k := range []struct {
 		key   string
 		names []string
@@ -70,6 +68,9 @@ func readCORS(log zerolog.Logger, at string, v vm.Value) (*netio.CORS, error) {
 				return nil, fmt.Errorf("%s: cors.%s: %q is not a %s name (letters, digits and !#$%%&'*+-.^_`|~)", at, k.key, n, map[bool]string{true: "method", false: "header"}[k.key == "methods"])
 			}
 		}
+	}
+	for i, m := range c.Methods {
+		c.Methods[i] = strings.ToUpper(m)
 	}
 	for _, org := range c.Origins {
 		if org == "*" {

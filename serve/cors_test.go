@@ -192,7 +192,7 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { max_age: -1 }`:                        `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
 		`cors { max_age: "1h" }`:                      `server: app.tova:1:1: cors.max_age: expected a duration`,
 		// Names that are not HTTP tokens would fail every preflight.
-		`cors { methods: ["GET", "DELETE METHOD"] }`: `server: app.tova:1:1: cors.methods: "DELETE METHOD" is not a method name`,
+		`cors { methods: ["GET", "Delete Method"] }`: `server: app.tova:1:1: cors.methods: "Delete Method" is not a method name`,
 		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:1: cors.headers: "X Custom" is not a header name`,
 		`cors { expose_headers: ["X-A:"] }`:          `server: app.tova:1:1: cors.expose_headers: "X-A:" is not a header name`,
 	})
