@@ -160,6 +160,26 @@ func TestCLIShortcuts(t *testing.T) {
 	if got := shellWord("-weird/server.tbc"); got != "./-weird/server.tbc" {
 		t.Errorf("shellWord: %s", got)
 	}
+	// An empty argument is a usage error (it printed the help and exited
+	// 0); a path that is no file says so (it was an unknown command); a
+	// number flag's bad value is said in the runtime's words (it was
+	// strconv's).
+	prog := filepath.Join(dir, "app.tova")
+	os.WriteFile(prog, []byte("server { route GET \"/\" => fn() 1 }\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{""}, `tova: "" is no command or file (see tova help)`},
+		{[]string{"./nonexist"}, "./nonexist: no such file"},
+		{[]string{"jobs", prog, "--limit", "abc"}, `tova: invalid argument "abc" for --limit: not a whole number`},
+		{[]string{"jobs", prog, "--limit", "99999999999999999999"}, `tova: invalid argument "99999999999999999999" for --limit: out of range`},
+	} {
+		var o, e testutil.Buffer
+		if code := run(c.args, &o, &e); code != exitUsage || !strings.Contains(e.String(), c.want) || o.String() != "" {
+			t.Errorf("tova %q: exit %d, %q %q, want %s", c.args, code, o.String(), e.String(), c.want)
+		}
+	}
 }
 
 // script_path() is the file run: the artifact when a .tbc runs (it was

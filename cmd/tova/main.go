@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -68,9 +69,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	completionCmd(root) // (after SetOut: its commands keep the writer)
 	if len(args) > 0 {
 		switch a := args[0]; {
+		case a == "":
+			// (it printed the help and exited 0)
+			fmt.Fprintln(stderr, `tova: "" is no command or file (see tova help)`)
+			return exitUsage
 		case a == "--version" || a == "-v":
 			args = append([]string{"version"}, args[1:]...)
-		case strings.HasSuffix(a, ".tova") || strings.HasSuffix(a, ".tbc") || isScript(root, a):
+		case strings.HasSuffix(a, ".tova") || strings.HasSuffix(a, ".tbc") || isScript(root, a) ||
+			strings.ContainsRune(a, '/') && !strings.HasPrefix(a, "-"):
+			// (a path, which no command's name is: run says what is
+			// wrong with it, not "unknown command")
 			// tova app.tova, as the reference's CLI takes it, and a
 			// script's #!/usr/bin/env tova line: tova run app.tova, or
 			// tova /usr/local/bin/deploy for a script without the
@@ -97,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// flagNumberRE reads pflag's error of a number flag's value.
+var flagNumberRE = regexp.MustCompile(`^invalid argument ("[^"]*") for "([^"]+)" flag: strconv\.Parse\w+: parsing "[^"]*": (invalid syntax|value out of range)$`)
+
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tova",
@@ -104,6 +115,19 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		// A number flag's bad value in the runtime's words, not
+		// strconv's ("strconv.ParseInt: parsing \"abc\": invalid
+		// syntax").
+		if m := flagNumberRE.FindStringSubmatch(err.Error()); m != nil {
+			why := "not a whole number"
+			if m[3] == "value out of range" {
+				why = "out of range"
+			}
+			return fmt.Errorf("invalid argument %s for %s: %s", m[1], m[2], why)
+		}
+		return err
+	})
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about any command",
