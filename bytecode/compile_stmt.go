@@ -169,6 +169,69 @@ func (f *fstate) declareAt(b *ast.Binding, r int) {
 	}
 }
 
+// annotatedKinds are the annotations a literal is checked against:
+// annotations are not checked when the program runs (gradual typing, as
+// the reference's analyzer), but a literal of another type is warned of.
+var annotatedKinds = map[string]bool{"Int": true, "Float": true, "String": true, "Bool": true, "Duration": true, "Size": true}
+
+// literalMismatch is the type of the literal e when annotation t, a
+// plain scalar type, does not take it ("" when it does, or when e is
+// no literal).
+func literalMismatch(t *ast.TypeExpr, e ast.Expr) string {
+	if t == nil || len(t.Args) > 0 || !annotatedKinds[t.Name] {
+		return ""
+	}
+	got := literalType(e)
+	if got == "" || got == t.Name || t.Name == "Float" && got == "Int" || wholeFloat(t.Name, e) {
+		return ""
+	}
+	return got
+}
+
+// checkAnnotatedLiteral warns of x: Int = "hello": the binding holds a
+// String, whatever its annotation says.
+func (f *fstate) checkAnnotatedLiteral(t *ast.TypeExpr, e ast.Expr, target ast.Pattern) {
+	got := literalMismatch(t, e)
+	if got == "" {
+		return
+	}
+	name := "the binding"
+	if b, ok := target.(*ast.PBind); ok && b.Name != nil {
+		name = b.Name.Name
+	}
+	f.c.warnf(e.Pos(), "%s is annotated %s but given %s: annotations are not checked when the program runs", name, t.Name, articled(got))
+}
+
+// checkReturnLiterals warns of a literal a function returns that its
+// declared return type does not take (fn f() -> Int { "s" }).
+func (f *fstate) checkReturnLiterals(fd *ast.FnDecl) {
+	if fd.RetType == nil || fd.Fn == nil || fd.Fn.Body == nil {
+		return
+	}
+	warn := func(e ast.Expr) {
+		if got := literalMismatch(fd.RetType, e); got != "" {
+			f.c.warnf(e.Pos(), "fn %s returns %s, but this is %s: annotations are not checked when the program runs", fd.Name.Name, fd.RetType.Name, articled(got))
+		}
+	}
+	body := fd.Fn.Body
+	ast.Inspect(body, func(n any) bool {
+		switch n := n.(type) {
+		case *ast.Lambda, *ast.FnDecl:
+			return false // (their returns are theirs)
+		case *ast.Return:
+			if n.X != nil {
+				warn(n.X)
+			}
+		}
+		return true
+	})
+	if len(body.Stmts) > 0 {
+		if es, ok := body.Stmts[len(body.Stmts)-1].(*ast.ExprStmt); ok {
+			warn(es.X)
+		}
+	}
+}
+
 // hoistFuncs creates the closures of the block's function declarations
 // before any other statement runs, so they may call each other.
 // A top-level background fn of a program without server blocks, which
@@ -179,6 +242,7 @@ func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 	for _, st := range stmts {
 		switch st := st.(type) {
 		case *ast.FnDecl:
+			f.checkReturnLiterals(st)
 			f.bindFunc(st.Fn, st.Name, st.PosV)
 		case *ast.HookDecl:
 			if st.Kind == "background" && st.Name != nil && st.Name.Binding != nil && f.c.implicitServer && f.af == nil && f.srv == nil {
@@ -305,12 +369,18 @@ func (f *fstate) stmt(st ast.Stmt) {
 		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
+		if st.Type != nil && len(st.Values) == 1 && len(st.Targets) == 1 {
+			f.checkAnnotatedLiteral(st.Type, st.Values[0], st.Targets[0])
+		}
 		if f.af != nil && f.c.assignsShared(st) {
 			f.atomicBegin()
 			defer f.atomicEnd()
 		}
 		f.assign(st)
 	case *ast.VarDecl:
+		if st.Type != nil && len(st.Values) == 1 && len(st.Targets) == 1 {
+			f.checkAnnotatedLiteral(st.Type, st.Values[0], st.Targets[0])
+		}
 		f.assignValues(st.Targets, st.Values, true)
 	case *ast.FnDecl:
 		// hoisted by the enclosing block

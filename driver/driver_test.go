@@ -859,6 +859,30 @@ data {
 	})
 }
 
+// A literal its annotation does not take is warned of, on a binding or
+// as what a function returns (gradual typing, as the reference's
+// analyzer does): x: Int = "hello" compiled and ran without a word.
+func TestAnnotationLiteralMismatchWarns(t *testing.T) {
+	expectWarnings(t, `x: Int = "hello"
+var y: Float = 2
+z: Bool = 1
+w: Int = 1.0
+fn f() -> Int { "s" }
+fn g(n) -> String {
+  if n > 1 { return 5 }
+  h = fn() 3
+  "ok"
+}
+fn k() -> Int { 4 }
+print(x, y, z, w, f(), g(0), k())
+`, []string{
+		"5:17: warning: fn f returns Int, but this is a String: annotations are not checked when the program runs",
+		"7:21: warning: fn g returns String, but this is an Int: annotations are not checked when the program runs",
+		"1:10: warning: x is annotated Int but given a String: annotations are not checked when the program runs",
+		"3:11: warning: z is annotated Bool but given an Int: annotations are not checked when the program runs",
+	})
+}
+
 // A handler parameter's literal default that its annotation does not
 // take is refused where it is written (a Duration's default 5000 was
 // the Int 5000 when the request left it out, and comparing it with a
