@@ -102,7 +102,11 @@ func TestDateProcess(t *testing.T) {
 
 	e.now = clock0.Add(1500 * time.Millisecond)
 	eq(t, "Process.uptime()", e.callNS(t, "Process", "uptime"), "1.5")
+	// (as node's process.uptime() shows it: it was 1.5052148189999999)
+	e.now = clock0.Add(1505214819 * time.Nanosecond)
+	eq(t, "Process.uptime()", e.callNS(t, "Process", "uptime"), "1.505214819")
 	kindIs(t, "Process.uptime()", e.callNS(t, "Process", "uptime"), vm.KFloat)
+	e.now = clock0.Add(1500 * time.Millisecond)
 	kindIs(t, "Process.pid", nsMember(t, e, "Process", "pid"), vm.KInt)
 	eq(t, "Process.args", nsMember(t, e, "Process", "args"), `["a", "b"]`)
 

@@ -140,7 +140,7 @@ func registerNamespaces() {
 		name: "Process",
 		members: map[string]vm.Value{
 			"uptime": member("Process", "uptime", nil, withArity("Process.uptime", nil, func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-				return vm.Float(t.In.Cfg.Now().Sub(t.In.Started).Seconds()), nil
+				return vm.Float(float64(t.In.Cfg.Now().Sub(t.In.Started)) / 1e9), nil // (Seconds() adds the nanoseconds apart: 1.5052148189999999)
 			})),
 			"pid":      pid,
 			"platform": vm.Str(runtime.GOOS),
