@@ -455,6 +455,22 @@ func (c *compiler) unheardTopics(srcs []Source) {
 		}
 		return ""
 	}, "publish %q: no subscribe of this program names the topic: its events reach no one%s")
+	// publish("t", a, b): a payload is one value; the call failed every
+	// time it ran (a 500), and compiled without a word.
+	for i, s := range srcs {
+		ast.Inspect(s.File, func(n any) bool {
+			call, ok := n.(*ast.Call)
+			if !ok || len(call.Args) <= 2 {
+				return true
+			}
+			if id, ok := call.Fn.(*ast.Ident); !ok || !isBuiltin(id, "publish") || slices.ContainsFunc(call.Args, func(a *ast.Arg) bool { return a.Spread || a.Name != "" }) {
+				return true
+			}
+			c.file, c.fileName = i, s.File.Name
+			c.errorf(call.Args[2].Value.Pos(), "publish takes a topic and one payload, not %d arguments: give several values as one object (publish(\"t\", { a, b }))", len(call.Args))
+			return true
+		})
+	}
 }
 
 // unknownJobs warns of each spawn_job("name", …) whose name, written as

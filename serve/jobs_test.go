@@ -215,6 +215,16 @@ func TestUnheardTopicWarned(t *testing.T) {
 	if want := `3:37: warning: publish "payment_chek": no subscribe of this program names the topic: its events reach no one (did you mean "payment_check"?)`; strings.Join(got, "\n") != want {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
+	// A payload is one value: publish("t", 1, 2) failed every time it
+	// ran, and compiled without a word.
+	_, err = driver.CompileFile("w.tova", []byte(`server {
+  subscribe "t" fn(e) { print(e) }
+  route POST "/p" => fn() publish("t", 1, 2)
+}
+`))
+	if want := `w.tova:3:43: publish takes a topic and one payload, not 3 arguments: give several values as one object (publish("t", { a, b }))`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("publish of 3 arguments: %v, want %s", err, want)
+	}
 }
 
 // spawn_job of a name no background fn of the program has is warned of,
