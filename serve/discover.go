@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/bytecode"
+	"tova/frontend/diag"
 	"tova/netio"
 	"tova/vm"
 )
@@ -151,7 +152,11 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 		}
 		for _, k := range cb.AsObject().Keys() {
 			if !slices.Contains(breakerKeys, k) {
-				log.Warn().Str("kind", "discover").Str("key", "circuit_breaker."+k).Strs("known", breakerKeys).Str("at", at).Msg(unknownKeyMsg)
+				e := log.Warn().Str("kind", "discover").Str("key", "circuit_breaker."+k).Strs("known", breakerKeys).Str("at", at)
+				if meant := diag.Closest(k, breakerKeys); meant != "" {
+					e = e.Str("did_you_mean", meant) // (as a key of the block's own has)
+				}
+				e.Msg(unknownKeyMsg)
 			}
 		}
 		if err := read(cb.AsObject(), "circuit_breaker."); err != nil {

@@ -827,3 +827,25 @@ server {
 		}
 	}
 }
+
+// A misspelt key of a discover block's circuit_breaker is warned of with
+// the key it may have meant, as the block's own keys are (it had only
+// the known ones, and the default threshold applied unnoticed).
+func TestDiscoverBreakerKeyDidYouMean(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  discover "worker" { url: "http://127.0.0.1:1", helth: "/health", circuit_breaker: { failur_threshold: 3 } }
+  route GET "/" => fn() "ok"
+}
+server "worker" {
+  fn f(n) { n }
+}
+`, func(o *Options) { o.Ports = map[string]int{"api": 0, "worker": 0} })
+	got := map[string]any{}
+	for _, rec := range logged(app.logs, unknownKeyMsg) {
+		got[fmt.Sprint(rec["key"])] = rec["did_you_mean"]
+	}
+	if got["helth"] != "health" || got["circuit_breaker.failur_threshold"] != "failure_threshold" {
+		t.Errorf("unknown keys warned of: %v", got)
+	}
+}
