@@ -37,11 +37,15 @@ func (c *compiler) compileServers(srcs []Source) {
 	sharedFile := 0
 	byName := map[string]*group{}
 	topAuth := false // a top-level auth { } block, which serve applies to every server
+	topSession := false
 	var topAuthBlock *ast.ConfigBlock
 	for i, s := range srcs {
 		for _, st := range s.File.Stmts {
 			if cb, ok := st.(*ast.ConfigBlock); ok && cb.Kind == "auth" {
 				topAuth, topAuthBlock = true, cb
+			}
+			if cb, ok := st.(*ast.ConfigBlock); ok && (cb.Kind == "session" || cb.Kind == "sessions") {
+				topSession = true
 			}
 			if ast.SharedServerDecl(st) {
 				if len(shared) == 0 {
@@ -130,10 +134,52 @@ func (c *compiler) compileServers(srcs []Source) {
 		own := authBlockOf(body)
 		f.hasAuth = topAuth || own != nil
 		f.apiKeyAuth = isAPIKeyBlock(cmp.Or(own, topAuthBlock))
+		if !topSession && blockOf(body, "session", "sessions") == nil {
+			c.sessionWithoutBlock(body, label)
+		}
 		f.serverBody(body, "")
 		rpcPort(srv, body, c.global)
 		f.emit(RETNIL, 0, 0, 0)
 		f.finish()
+	}
+}
+
+// blockOf returns the first config block of one of kinds among stmts
+// (in routes groups too), or nil.
+func blockOf(stmts []ast.Stmt, kinds ...string) *ast.ConfigBlock {
+	for _, st := range stmts {
+		switch st := st.(type) {
+		case *ast.ConfigBlock:
+			if slices.Contains(kinds, st.Kind) {
+				return st
+			}
+		case *ast.RoutesGroup:
+			if cb := blockOf(st.Body, kinds...); cb != nil {
+				return cb
+			}
+		}
+	}
+	return nil
+}
+
+// sessionWithoutBlock warns of the first req.session a server's code
+// reads when it has no session block: it is nil there, and
+// req.session.get(...) failed every request with "cannot call method
+// get on nil".
+func (c *compiler) sessionWithoutBlock(body []ast.Stmt, label string) {
+	var at *ast.Member
+	for _, st := range body {
+		ast.Inspect(st, func(n any) bool {
+			if m, ok := n.(*ast.Member); ok && at == nil && m.Name == "session" {
+				if id, ok := m.X.(*ast.Ident); ok && (id.Name == "req" || id.Name == "request") {
+					at = m
+				}
+			}
+			return at == nil
+		})
+	}
+	if at != nil {
+		c.warnf(at.X.Pos(), "req.session is nil: %s has no session block (session { secret: env(\"SESSION_SECRET\") })", strings.Replace(label, "server", "the server", 1))
 	}
 }
 

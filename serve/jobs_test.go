@@ -255,3 +255,31 @@ func warningLines(p *bytecode.Program) []string {
 	}
 	return got
 }
+
+// req.session read by a server with no session block is warned of: it
+// is nil there, and req.session.get(...) failed every request with
+// "cannot call method get on nil". A top-level block is every server's.
+func TestSessionWithoutBlockWarned(t *testing.T) {
+	p, err := driver.CompileFile("w.tova", []byte(`server "a" {
+  route GET "/cart" => fn(req) req.session.get("cart")
+}
+server "b" {
+  sessions { secret: "0123456789abcdef0123456789abcdef" }
+  route GET "/cart" => fn(req) req.session.get("cart")
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(warningLines(p), "\n"), `2:32: warning: req.session is nil: the server a has no session block (session { secret: env("SESSION_SECRET") })`; got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+	p, err = driver.CompileFile("w.tova", []byte(`session { secret: "0123456789abcdef0123456789abcdef" }
+server {
+  route GET "/cart" => fn(req) req.session.get("cart")
+}
+`))
+	if err != nil || len(warningLines(p)) != 0 {
+		t.Errorf("with a top-level block: %v %v", err, warningLines(p))
+	}
+}
