@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -857,6 +858,28 @@ data {
 `, []string{
 		"5:43: warning: pipeline filtered reads min_id, a var: it is computed when its sources load or refresh, not when min_id changes; filter by it in the function that reads filtered instead",
 	})
+}
+
+// A cron schedule may take the reference's fn after the guide's cron
+// (schedule "cleanup" cron("…") fn() { … }): it said "expected '{'".
+func TestScheduleCronWithFn(t *testing.T) {
+	p, err := CompileFile("s.tova", []byte(`server {
+  schedule "cleanup" cron("0 * * * *") fn() { print("x") }
+  schedule "tidy" cron("30 * * * *") fn tidy_up() { print("y") }
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range p.Servers[0].Hooks {
+		if h.Kind == "schedule" {
+			got = append(got, h.Name+" "+h.Arg)
+		}
+	}
+	if want := []string{"cleanup 0 * * * *", "tidy 30 * * * *"}; !slices.Equal(got, want) {
+		t.Errorf("schedules %q, want %q", got, want)
+	}
 }
 
 // A literal its annotation does not take is warned of, on a binding or

@@ -362,6 +362,8 @@ func TestErrors(t *testing.T) {
 		// point to what it does.
 		{"fn g(r) {\n  v = r!\n  Ok(v)\n}", []string{"2:8: expected newline or ';' after statement, found '!': an Err or None is passed on with ? (r?), not !"}},
 		{"print(math::sqrt(4))", []string{"1:11: expected ',' or ')' in argument list, found '::': a module's member is written with a dot (math.sqrt), not ::"}},
+		// A cron schedule needs its name (it said a statement ended).
+		{"server {\n  schedule cron(\"0 * * * *\") { print(1) }\n}", []string{"2:12: a schedule needs a name before its cron: schedule \"name\" cron(\"0 * * * *\") { … }"}},
 		// A named hook's body is a block, as a declared fn's.
 		{"server {\n  middleware fn m(req, next) next(req)\n}", []string{"2:30: expected '{', found 'next': the body of fn m is a block, { … }; an unnamed fn(…) may be one expression"}},
 		// A reserved word where a name goes says so (fn guard(req, next)

@@ -118,6 +118,9 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return &ast.SSEDecl{PosV: pos, Path: path, Fn: fn}
 	case word == "schedule" && n1.Kind == token.STRING:
 		return p.scheduleDecl()
+	case word == "schedule" && n1.Kind == token.IDENT && n1.Lit == "cron" && n2.Kind == token.LPAREN:
+		// (it said a statement ended at "cron")
+		p.failAt(n1.Pos, n1.End, "a schedule needs a name before its cron: schedule \"name\" cron(\"0 * * * *\") { … }")
 	case word == "subscribe" && n1.Kind == token.STRING:
 		pos := p.tok.Pos
 		p.next()
@@ -402,6 +405,15 @@ func (p *parser) scheduleDecl() ast.Stmt {
 		s.Name = str
 		s.Cron = p.plainString("cron expression")
 		p.expectClose(open)
+		if p.at(token.FN) || p.at(token.ASYNC) {
+			// schedule "cleanup" cron("…") fn() { … }: the reference's
+			// fn after the guide's cron, taken as the body it is
+			s.Fn, s.FnName = p.fnAfterWord()
+			if s.Fn.Name == "" {
+				s.Fn.Name = str
+			}
+			break
+		}
 		s.Fn = &ast.Function{Name: str}
 		s.Fn.Body = p.fnBody(s.Fn, false)
 	case p.at(token.LBRACE):
