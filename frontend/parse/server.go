@@ -506,6 +506,12 @@ func (p *parser) modelDecl() ast.Stmt {
 		}
 		p.next()
 		p.expect(token.COLON)
+		if v := p.tok; (t.Lit == "belongs_to" || t.Lit == "has_many" || t.Lit == "has_one") && v.Kind == token.IDENT && looksLikeType(v.Lit) {
+			// belongs_to: User, the relation written bare: it was told to
+			// declare a field of that name
+			p.failAt(t.Pos, v.End, "model %s: %s is the reference's relation, written with a list (%s: [%s]): it is accepted and not applied (a model has no relations: store the id, %s_id: Int)",
+				m.Name.Name, t.Lit, t.Lit, v.Lit, strings.ToLower(v.Lit))
+		}
 		if v := p.tok; modelOptions[t.Lit] && v.Kind == token.IDENT && looksLikeType(v.Lit) {
 			// `table: Int`: a field the option's name shadows
 			p.failAt(t.Pos, v.End, "model %s: %s is a model option, not a field; a field of that name is declared in a type: type %s { %s: %s }, then model %s",
