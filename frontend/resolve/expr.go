@@ -35,6 +35,8 @@ var missingGlobals = map[string]string{
 	"parse_args":  notHere("parse_args()", "read the arguments with args()"),
 	"on_signal":   notHere("on_signal(signal, handler)", "Ctrl-C or SIGTERM ends a script, and tova run exits with 128 + the signal's number"),
 	"spawn":       notHere("spawn(cmd, args)", "exec(cmd, args) runs a command to its end and returns its output"),
+	"debounce":    notHere("debounce(fn, ms)", "a handler runs per request; keep the time of the last call in a var and compare with now()"),
+	"throttle":    notHere("throttle(fn, ms)", "limit a route with rate_limit, or keep the time of the last call in a var"),
 }
 
 // notHere is the note of an undefined name that is a builtin of the
