@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"tova/bytecode"
+	"tova/frontend/diag"
 	"tova/vm"
 )
 
@@ -166,7 +167,11 @@ func unknownKeys(in *vm.Instance) []string {
 	var out []string
 	for _, k := range blocks[len(blocks)-1].AsObject().Keys() {
 		if !slices.Contains(BlockKeys, k) {
-			out = append(out, fmt.Sprintf("unknown key %s in the db block%s: it has no effect (keys: %s)", k, blockPos(in), strings.Join(BlockKeys, ", ")))
+			hint := "" // (as serve's log line has it)
+			if near := diag.Closest(k, BlockKeys); near != "" {
+				hint = " (did you mean " + near + "?)"
+			}
+			out = append(out, fmt.Sprintf("unknown key %s in the db block%s%s: it has no effect (keys: %s)", k, blockPos(in), hint, strings.Join(BlockKeys, ", ")))
 		}
 	}
 	return out

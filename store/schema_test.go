@@ -203,7 +203,7 @@ print(Note.count(), db.adapter)`))
 func TestScriptWarnsOfUnknownDBKeys(t *testing.T) {
 	wantOutput(t, []byte(`db { adapter: "sqlite", database: "app.db", poool: 3 }
 model Note { body: String }
-print(Note.count())`), "tova: warning: unknown key poool in the db block at app.tova:1:1: it has no effect (keys: adapter, driver, database, path, url, pool)\n0\n")
+print(Note.count())`), "tova: warning: unknown key poool in the db block at app.tova:1:1 (did you mean pool?): it has no effect (keys: adapter, driver, database, path, url, pool)\n0\n")
 }
 
 // runPlain runs a program as `tova run` does, with its own db blocks.
