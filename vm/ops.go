@@ -735,6 +735,12 @@ func IsType(v Value, name string) bool {
 		return v.k == KArray
 	case "Object":
 		return v.k == KObject && v.AsObject().Type == nil || v.k == KHost
+	case "Map":
+		// (Map<String, V>, a parameter's and a field's type: an object
+		// of no declared type; `is Map` was always false)
+		return v.k == KObject && v.AsObject().Type == nil
+	case "Any":
+		return true
 	case "Function":
 		return v.IsCallable()
 	case "Duration":
