@@ -322,6 +322,9 @@ func (f *fstate) checkExhaustive(e *ast.Match) {
 			seen[v.Name] = true
 		}
 	}
+	if seen[typ] {
+		return // a guard names the type itself (x if x is Shape): every variant
+	}
 	var missing []string
 	for _, v := range f.c.typeVariants[typ] {
 		if !seen[v] {

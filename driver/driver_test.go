@@ -255,7 +255,8 @@ func TestFormatErrorCapsTheList(t *testing.T) {
 // A variant named behind a guard or a payload pattern counts as covered:
 // arms may cover it together (Ok(Some(v)), Ok(None)), and a warning must
 // never be wrong; so does one named in the guard of a binding's arm
-// (x if x is Square), which warned.
+// (x if x is Square), which warned, and every one when the guard names
+// the type itself (x if x is Shape).
 func TestNonExhaustiveMatchWarns(t *testing.T) {
 	src := `type Shape { Circle(r: Float), Square(s: Float), Tri(a: Float, b: Float) }
 fn missing(s) { match s { Circle(r) => 1, Square(x) => 2 } }
@@ -270,6 +271,8 @@ fn nested(r) { match r { Ok(Some(v)) => v, Ok(None) => 0, Err(_) => -1 } }
 fn noNone(o) { match o { Some(Ok(v)) => v, Some(Err(e)) => e } }
 fn isGuard(s) { match s { Circle(r) => 1, x if x is Square => 2, t if t == Tri(1.0, 2.0) => 3 } }
 fn isNotGuard(s) { match s { Circle(r) => 1, x if x is Square => 2 } }
+fn isType(s) { match s { Circle(r) => 1, x if x is Shape => 2 } }
+fn isResult(r) { match r { Ok(v) => v, e if e is Result => 0 } }
 `
 	p, err := CompileFile("m.tova", []byte(src))
 	if err != nil {
