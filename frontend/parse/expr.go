@@ -1015,7 +1015,7 @@ func (p *parser) intLit(t token.Token) ast.Expr {
 		lit := t.Lit
 		if len(lit) > 40 {
 			// (the message is cut at 1 KB: the reason went with it)
-			lit = fmt.Sprintf("%s…%s (%d digits)", lit[:20], lit[len(lit)-10:], len(lit))
+			lit = fmt.Sprintf("%s…%s (%d digits)", lit[:20], lit[len(lit)-10:], len(s))
 		}
 		p.errorAt(t.Pos, t.End, "integer literal "+lit+" overflows Int")
 	}

@@ -35,7 +35,7 @@ var arities = map[string][2]int{
 	"take": {2, 2}, "drop": {2, 2}, "chunk": {2, 2}, "sliding_window": {2, 2},
 	"union": {2, 2}, "intersection": {2, 2}, "difference": {2, 2},
 	"symmetric_difference": {2, 2}, "is_subset": {2, 2}, "is_superset": {2, 2},
-	"pow": {2, 2}, "atan2": {2, 2}, "hypot": {1, -1}, "gcd": {2, 2}, "lcm": {2, 2},
+	"pow": {2, 2}, "atan2": {2, 2}, "hypot": {0, -1}, "gcd": {2, 2}, "lcm": {2, 2},
 	"divmod": {2, 2}, "clamp": {3, 3}, "lerp": {3, 3},
 	// A list and the values to add.
 	"push": {2, -1}, "unshift": {2, -1},
