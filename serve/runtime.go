@@ -999,8 +999,13 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 	if !checked || v.Kind() != vm.KObject {
 		return nil
 	}
-	for _, k := range v.AsObject().Keys() {
+	for i, k := range v.AsObject().Keys() {
 		if slices.Contains(known, k) {
+			continue
+		}
+		if x := v.AsObject().Values()[i]; guardingBlocks[kind] && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
+			// A key given None is left out, as every block's is: the
+			// guide's env TLS_CA: String? = None, ca: TLS_CA, unset.
 			continue
 		}
 		meant := diag.Closest(k, known)

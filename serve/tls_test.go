@@ -140,6 +140,12 @@ func TestTLSUnknownKeyFailsStart(t *testing.T) {
 			t.Errorf("%s: got %v, want %s", src, err, want)
 		}
 	}
+	// A key given None is left out, as in every block (the guide's
+	// env TLS_CA: String? = None, unset): it failed the start.
+	app := startApp(t, fmt.Sprintf("env TLS_CA: String? = None\nserver {\n  tls { cert: %q, key: %q, ca: TLS_CA }\n}\n", cert.CertFile, cert.KeyFile))
+	if !strings.HasPrefix(app.urls[""], "https://") {
+		t.Errorf("served at %s", app.urls[""])
+	}
 }
 
 // A tls block that cannot be served from fails the start-up, naming the
