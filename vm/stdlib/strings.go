@@ -343,9 +343,34 @@ func replace(t *vm.Thread, fname string, args []vm.Value, n int) (vm.Value, erro
 		// whole text, as JavaScript passes them.
 		var b strings.Builder
 		rest, count, take := s, 0, groupParams(tov)
-		for {
+		if from == "" {
+			// An empty text matches before each character and at the
+			// end, as the replacement text is put there (the function
+			// was never called).
+			i := 0
+			for c := 0; n < 0 || c < n; c++ {
+				params := []vm.Value{vm.Str(""), vm.Int(int64(c)), vm.Str(s)}
+				r, err := callFn(t, tov, params[:min(take, len(params))]...)
+				if err != nil {
+					return vm.Nil, err
+				}
+				b.WriteString(vm.ToString(r))
+				if b.Len()+len(s)-i > vm.MaxStringBytes {
+					return vm.Nil, vm.StringTooLarge(fname, b.Len()+len(s)-i)
+				}
+				if i == len(s) {
+					return vm.Str(b.String()), nil
+				}
+				_, w := utf8.DecodeRuneInString(s[i:])
+				b.WriteString(s[i : i+w])
+				i += w
+			}
+			b.WriteString(s[i:])
+			return vm.Str(b.String()), nil
+		}
+		for from != "" {
 			i := strings.Index(rest, from)
-			if i < 0 || n >= 0 && count >= n || from == "" {
+			if i < 0 || n >= 0 && count >= n {
 				break
 			}
 			at := len(s) - len(rest) + i
