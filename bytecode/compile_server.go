@@ -477,7 +477,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 						call = "next" // (a parameter _ cannot be called)
 					}
 					f.c.warnf(nx.PosV, "middleware never calls %s: no handler runs, every request it sees is answered with what it returns (call %s(req), or name the parameter res for the (req, res) shape)", nx.Name, call)
-				} else if nx != nil && slices.Contains([]string{"resp", "rsp", "r"}, nx.Name) && !calls(st.Fn.Body, nx.Binding) {
+				} else if nx != nil && slices.Contains([]string{"resp", "rsp", "r"}, nx.Name) && readsField(st.Fn.Body, nx.Binding) && !calls(st.Fn.Body, nx.Binding) {
 					// (resp.setHeader failed every request with 500; r(req)
 					// is next as meant)
 					f.c.warnf(nx.PosV, "middleware's second parameter %s is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape", nx.Name)
@@ -1511,6 +1511,22 @@ func (f *fstate) envCheck(srcs []Source) {
 
 // envTypes are the types an environment variable's text converts to.
 var envTypes = []string{"String", "Int", "Float", "Bool", "Duration"}
+
+// readsField reports whether the code n reads a field or calls a method
+// of the binding b (resp.setHeader(...)): what a response is used for,
+// which next is not (req |> r passed it on as meant).
+func readsField(n any, b *ast.Binding) bool {
+	found := false
+	ast.Inspect(n, func(node any) bool {
+		if m, ok := node.(*ast.Member); ok {
+			if id, ok := m.X.(*ast.Ident); ok && b != nil && id.Binding == b {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
 
 // calls reports whether the code n calls the binding b by its name.
 func calls(n any, b *ast.Binding) bool {

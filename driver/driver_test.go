@@ -1007,6 +1007,9 @@ func TestMiddlewareRespParameterWarns(t *testing.T) {
   middleware fn m(req, r) { r(req) }
   middleware fn n(req, rsp) { x = rsp(req)
     x }
+  middleware fn p(req, r) { req |> r }
+  middleware fn q(req, r) { inner = fn() r(req)
+    inner() }
   route GET "/" => fn() "x"
 }
 `, nil)
