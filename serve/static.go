@@ -24,7 +24,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tova/internal/routepath"
+	"tova/jobs"
 	"tova/netio"
+	"tova/store"
 	"tova/vm"
 )
 
@@ -111,6 +113,17 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if err := servesProgram(at, m.dir, s.rt.opts.Dir); err != nil {
 			m.close()
 			return err
+		}
+		// Nor one that holds the database or the job queue, wherever
+		// they are (db { path: "data/app.db" } beside static "/files"
+		// => "data": the file and its WAL, the rows just written, were
+		// downloadable).
+		queue, _, _ := jobs.QueueOf(s.inst)
+		for _, f := range []string{store.SQLiteFile(s.inst), queue} {
+			if err := servesFile(at, m.dir, f); err != nil {
+				m.close()
+				return err
+			}
 		}
 		for _, o := range sf.mounts {
 			if o.prefix == m.prefix {
@@ -255,6 +268,30 @@ func servesProgram(at, dir, prog string) error {
 	d, p := resolve(dir), resolve(p)
 	if d == p || strings.HasPrefix(p, strings.TrimSuffix(d, string(filepath.Separator))+string(filepath.Separator)) {
 		return fmt.Errorf("%s: static: the directory %s holds the program's own directory %s: its source, its database and the files beside it would be downloadable (serve a directory of its own, such as \"public\")", at, dir, prog)
+	}
+	return nil
+}
+
+// servesFile refuses a static directory that holds the file f (a
+// database, the job queue): it and the files SQLite keeps beside it
+// would be served to anyone.
+func servesFile(at, dir, f string) error {
+	if f == "" || strings.HasPrefix(f, "file:") {
+		return nil
+	}
+	abs, err := filepath.Abs(f)
+	if err != nil {
+		return nil
+	}
+	resolve := func(d string) string {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			return r
+		}
+		return d
+	}
+	d, p := resolve(dir), filepath.Join(resolve(filepath.Dir(abs)), filepath.Base(abs))
+	if strings.HasPrefix(p, strings.TrimSuffix(d, string(filepath.Separator))+string(filepath.Separator)) {
+		return fmt.Errorf("%s: static: the directory %s holds the database %s: its rows (and its -wal file's) would be downloadable (keep the database out of the static directory)", at, dir, f)
 	}
 	return nil
 }

@@ -734,6 +734,20 @@ func TestStaticRefusesTheProgramsDirectory(t *testing.T) {
 			t.Errorf("%s: %v, want %s", src, err, want)
 		}
 	}
+	// Nor does one that holds the database, wherever it is.
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	p, err := driver.CompileFile("app.tova", []byte(fmt.Sprintf("db { path: %q }\nmodel Note { title: String }\nserver {\n  static \"/files\" => %q\n}\n", filepath.Join(dir, "data", "app.db"), filepath.Join(dir, "data"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(), Stdout: io.Discard, Dir: dir,
+		Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		rt.Shutdown(context.Background())
+		t.Errorf("a static directory holding the database: started")
+	} else if !strings.Contains(err.Error(), "static: the directory "+filepath.Join(dir, "data")+" holds the database") {
+		t.Errorf("a static directory holding the database: %v", err)
+	}
 	// A directory of its own, beside the program, is served.
 	app := startApp(t, fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", filepath.Join(dir, "public")), func(o *Options) { o.Dir = dir })
 	if r := do(t, "GET", app.urls[""]+"/nothing", ""); r.status != 404 {
