@@ -366,6 +366,8 @@ func TestErrors(t *testing.T) {
 		{"model Post { title: String\n belongs_to: User }", []string{"2:2: model Post: belongs_to is the reference's relation, written with a list (belongs_to: [User]): it is accepted and not applied (a model has no relations: store the id, user_id: Int)"}},
 		// A cron schedule needs its name (it said a statement ended).
 		{"server {\n  schedule cron(\"0 * * * *\") { print(1) }\n}", []string{"2:12: a schedule needs a name before its cron: schedule \"name\" cron(\"0 * * * *\") { … }"}},
+		// An unnamed hook with no body says one is wanted.
+		{"server {\n  on_start fn()\n}", []string{"2:16: expected '{' to start the body (or one expression), found newline"}},
 		// A named hook's body is a block, as a declared fn's.
 		{"server {\n  middleware fn m(req, next) next(req)\n}", []string{"2:30: expected '{', found 'next': the body of fn m is a block, { … }; an unnamed fn(…) may be one expression"}},
 		// A reserved word where a name goes says so (fn guard(req, next)

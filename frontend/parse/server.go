@@ -225,9 +225,12 @@ func (p *parser) fnAfterWord() (*ast.Function, *ast.Ident) {
 	if p.got(token.ARROW) {
 		p.typeExpr()
 	}
-	if name != nil && !p.at(token.LBRACE) {
+	if !p.at(token.LBRACE) && (name != nil || lineEnd(p.tok.Kind)) {
 		// (as a top-level fn's: `fn m(req, next) next(req)` said only
 		// that a '{' was wanted)
+		if name == nil {
+			p.errorExpected("'{' to start the body (or one expression)")
+		}
 		p.fail("expected '{', found %s: the body of fn %s is a block, { … }; an unnamed fn(…) may be one expression", p.tok, name.Name)
 	}
 	// Unnamed, a hook is a lambda, whose body may be one expression, as
