@@ -713,8 +713,12 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		// Its JSON is null, the same tag whatever the data: every
 		// client would keep what it has for good.
 		return vm.Nil, vm.TypeErrorf("etag: the tag is a function, whose tag would never change: call it (etag(res, version()))")
-	case v.IsNil():
-		return vm.Nil, vm.TypeErrorf("etag: the tag is nil, whose tag would never change: give a String or the data the answer is made of")
+	case v.IsNil() || vm.VariantOf(v) == vm.NoneType:
+		return vm.Nil, vm.TypeErrorf("etag: the tag is %s, whose tag would never change: give a String or the data the answer is made of", vm.Repr(v))
+	case holdsFunction(v, 0):
+		// ({ h: products_hash }, [f], Some(f): its JSON holds null or
+		// {} where the function is, the same whatever the data)
+		return vm.Nil, vm.TypeErrorf("etag: the tag holds a function, whose part of the tag would never change: call it (etag(res, { h: version() }))")
 	default:
 		b, err := stdlib.AppendJSON(t, nil, v)
 		if e, ok := err.(*vm.Error); ok {
@@ -730,6 +734,32 @@ func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		tag = `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	}
 	return withHeader("etag", args[0], "ETag", tag)
+}
+
+// holdsFunction reports whether v holds a function in a list or an
+// object, looking no deeper than 64 levels (a cyclic value's JSON fails
+// by itself).
+func holdsFunction(v vm.Value, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch v.Kind() {
+	case vm.KFunc, vm.KBuiltin:
+		return true
+	case vm.KArray:
+		for _, e := range v.AsArray().Elems {
+			if holdsFunction(e, depth+1) {
+				return true
+			}
+		}
+	case vm.KObject:
+		for _, e := range v.AsObject().Values() {
+			if holdsFunction(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // entityTag is the entity tag (RFC 9110 §8.8.3) of a String given to

@@ -2476,6 +2476,9 @@ func TestETagRefusesAConstantTag(t *testing.T) {
 server {
   route GET "/fn" => fn(res) { try { etag(res, products_hash); "set" } catch e { e.message } }
   route GET "/nil" => fn(res) { try { etag(res, nil); "set" } catch e { e.message } }
+  route GET "/none" => fn(res) { try { etag(res, None); "set" } catch e { e.message } }
+  route GET "/objfn" => fn(res) { try { etag(res, { h: products_hash }); "set" } catch e { e.message } }
+  route GET "/somefn" => fn(res) { try { etag(res, Some(products_hash)); "set" } catch e { e.message } }
   route GET "/cyclic" => fn(res) { var o = {}
     o.self = o
     try { etag(res, o); "set" } catch e { e.message } }
@@ -2484,6 +2487,9 @@ server {
 	for path, want := range map[string]string{
 		"/fn":     `"etag: the tag is a function, whose tag would never change: call it (etag(res, version()))"`,
 		"/nil":    `"etag: the tag is nil, whose tag would never change: give a String or the data the answer is made of"`,
+		"/none":   `"etag: the tag is None, whose tag would never change: give a String or the data the answer is made of"`,
+		"/objfn":  `"etag: the tag holds a function, whose part of the tag would never change: call it (etag(res, { h: version() }))"`,
+		"/somefn": `"etag: the tag holds a function, whose part of the tag would never change: call it (etag(res, { h: version() }))"`,
 		"/cyclic": `"etag: value is too deeply nested (cyclic?)"`,
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want || r.header.Get("ETag") != "" {
