@@ -125,9 +125,11 @@ func (m *Model) argErr(method, msg string) error {
 }
 
 // id reads a row id: an Int, a whole Float or a String of digits (a
-// path parameter). ok is false for nil and for a String that is no
-// Int (/items/abc, a client's text), which match no row: that was a
-// TypeError, a 500 a client could ask for.
+// path parameter). ok is false for nil and for a String, a Float or a
+// Bool that is no Int (/items/abc, {"id": 1.5}: a client's text or
+// JSON), which match no row: that was a TypeError, a 500 a client
+// could ask for. A list or an object (find(user) for find(user.id))
+// is one still.
 func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
 	switch v.Kind() {
 	case vm.KNil:
@@ -138,6 +140,9 @@ func (m *Model) id(method string, v vm.Value) (int64, bool, error) {
 		if f := v.AsFloat(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 			return int64(f), true, nil
 		}
+		return 0, false, nil // (1.5 from a client's JSON: no row, not a 500)
+	case vm.KBool:
+		return 0, false, nil
 	case vm.KString:
 		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
 			return n, true, nil
