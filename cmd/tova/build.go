@@ -134,7 +134,9 @@ func buildCmd() *cobra.Command {
 				// for there too, and the build copies none: that
 				// command failed to start a program with a data block.
 				for _, d := range dataFiles(src, srcText) {
-					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s (cp %s %s)\n", d.at, d.fn, d.path, out, shellWord(filepath.Join(cmp.Or(programDir(src), "."), d.path)), shellWord(filepath.Join(out, d.path)))
+					// (relative to the working directory, as the program
+					// reads it: not to the program's directory, src/)
+					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s (cp %s %s)\n", d.at, d.fn, d.path, out, shellWord(filepath.Clean(d.path)), shellWord(filepath.Join(out, d.path)))
 				}
 			} else {
 				fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))
@@ -303,10 +305,10 @@ func dataFiles(src string, srcText []byte) []dataFile {
 			}
 		}
 		lit, ok := c.Args[0].Value.(*ast.StringLit)
-		if fn == "" || !ok || lit.Value == "" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) || seen[lit.Value] {
+		if fn == "" || !ok || lit.Value == "" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) || seen[filepath.Clean(lit.Value)] {
 			return true
 		}
-		seen[lit.Value] = true
+		seen[filepath.Clean(lit.Value)] = true // (data.csv and ./data.csv: one file)
 		out = append(out, dataFile{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), fn: fn, path: lit.Value})
 		return true
 	})
