@@ -751,8 +751,12 @@ func IsType(v Value, name string) bool {
 		return v.k == KRange
 	case "__list": // list patterns: a List, or a Range (read as the list of its numbers)
 		return v.k == KArray || v.k == KRange
-	case "__fields": // object patterns: anything with named fields
-		return v.k == KObject || v.k == KHost
+	case "__fields": // object patterns: anything with named fields (a Date has none)
+		if v.k == KHost {
+			_, fieldless := v.AsHost().(HostFieldless)
+			return !fieldless
+		}
+		return v.k == KObject
 	case "__typed": // a record or a variant, whose missing fields are not read
 		return v.k == KObject && v.AsObject().Type != nil
 	}
