@@ -809,6 +809,25 @@ func (f *fstate) checkParamDefault(prm *ast.Param) {
 		f.c.errorf(prm.Default.Pos(), "the default of %s: a Size is never negative", prm.Name.Name)
 		return
 	}
+	if (t.Name == "?" || t.Name == "Option") && len(t.Args) == 1 && t.Args[0].Name == "Date" {
+		// since: Date? = Some("2024-01-01"): the handler got the String
+		// in its Some, as a Date's plain default (it was warned to
+		// write exactly that)
+		lit := d
+		if c, ok := d.(*ast.Call); ok && len(c.Args) == 1 {
+			if id, ok := c.Fn.(*ast.Ident); ok && id.Name == "Some" {
+				lit = c.Args[0].Value
+			}
+		}
+		if got := literalType(lit); got != "" {
+			shown := typeString(t)
+			if t.Name == "?" {
+				shown = "Date?"
+			}
+			f.c.errorf(prm.Default.Pos(), "the default of %s: %s holds %s, not a Date: write Some(Date.new(%s))", prm.Name.Name, shown, articled(got), literalText(lit))
+			return
+		}
+	}
 	if u, ok := d.(*ast.Unary); ok && u.Op == "-" {
 		d = u.X // (-1.5 is a Float literal too)
 	}

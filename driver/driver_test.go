@@ -943,6 +943,7 @@ model Job { s: Size = -1.megabyte }
 server {
   route GET "/a" => fn(since: Date = "2024-01-01", xs: [Int] = "x", s: Size = -1.megabyte, d: Date = 5) since
   route GET "/ok" => fn(xs: [Int] = [1], d: Date = Date.new("2024-01-01"), s: Size = 1.megabyte, o: Date? = None) xs
+  route GET "/o" => fn(a: Date? = Some("2024-01-01"), b: Option<Date> = "2024-01-01") a
 }
 `))
 	want = []string{
@@ -951,6 +952,8 @@ server {
 		`e.tova:4:64: the default of xs: [Int] is a String, not a list`,
 		`e.tova:4:79: the default of s: a Size is never negative`,
 		`e.tova:4:102: the default of d: Date is an Int, not a Date`,
+		`e.tova:6:39: the default of a: Date? holds a String, not a Date: write Some(Date.new("2024-01-01"))`,
+		`e.tova:6:73: the default of b: Option<Date> holds a String, not a Date: write Some(Date.new("2024-01-01"))`,
 	}
 	if err == nil {
 		t.Fatal("compiled")
