@@ -1211,10 +1211,30 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 			path = name + "." + f
 		}
 		fv, _ := o.Get(f)
-		if text && fv.Kind() == vm.KString && blank(fv.AsString()) && (emptyIsMissing(ftype) || s.jsonInQuery(ftype)) {
-			// A form's empty field (a number input left empty sends
-			// age=) is none, as a parameter's is: the default applies.
-			fv = vm.Nil
+		if text && ftype != "" {
+			// A form's fields, as a parameter's are: an empty one (a
+			// number input left empty sends age=) is none, so the
+			// default applies; a key given once is a list of one for a
+			// list (one box ticked), and a list's empty values are
+			// dropped; a key given twice is its first value for any
+			// other type.
+			list := isListType(ftype)
+			switch {
+			case fv.Kind() == vm.KString && blank(fv.AsString()) && (emptyIsMissing(ftype) || s.jsonInQuery(ftype) || list):
+				fv = vm.Nil
+			case list && (fv.Kind() == vm.KString || stdlib.AsFile(fv) != nil):
+				fv = vm.NewArray([]vm.Value{fv})
+			case !list && fv.Kind() == vm.KArray && !takesFiles(ftype):
+				if e := fv.AsArray().Elems; len(e) > 0 {
+					fv = e[0]
+				}
+			}
+			if list && fv.Kind() == vm.KArray && emptyIsMissing(listElem(ftype)) {
+				var found bool
+				if fv, found = withoutEmpty(fv); !found {
+					fv = vm.Nil
+				}
+			}
 		}
 		optional := strings.HasPrefix(ftype, "Option<")
 		if optional {

@@ -3679,6 +3679,24 @@ server {
 	if r := do(t, "POST", u+"/form", "name=ann&age=x", form...); r.status != 400 || !strings.Contains(r.body, "age must be an integer") {
 		t.Errorf("age=x: %d %s", r.status, r.body)
 	}
+	// A list field given once is a list of one (one box ticked), its
+	// empty values are dropped, and a key given twice is its first value
+	// for another type, as for a parameter (each was a 400).
+	app2 := startApp(t, `type T { tags: [Int]?, name: String = "", age: Int = 18 }
+server {
+  route POST "/t" body: T => fn(req) { { tags: req.body.tags |> unwrapOr(nil), name: req.body.name, age: req.body.age } }
+}`)
+	for body, want := range map[string]string{
+		"tags=5":              `{"tags":[5],"name":"","age":18}`,
+		"tags=":               `{"tags":null,"name":"","age":18}`,
+		"tags=5&tags=":        `{"tags":[5],"name":"","age":18}`,
+		"tags=5&tags=6":       `{"tags":[5,6],"name":"","age":18}`,
+		"age=1&age=2&name=an": `{"tags":null,"name":"an","age":1}`,
+	} {
+		if r := do(t, "POST", app2.urls[""]+"/t", body, form...); r.status != 200 || r.body != want {
+			t.Errorf("POST %s: %d %s, want %s", body, r.status, r.body, want)
+		}
+	}
 }
 
 // An unnamed hook's body may be one expression, as a handler's and a
