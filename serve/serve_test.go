@@ -3654,6 +3654,24 @@ func TestGeneratorHandlerSetsRes(t *testing.T) {
 	if r := do(t, "GET", u+"/h", ""); r.status != 200 || r.body != "[1]" || r.header.Get("X-In-Gen") != "yes" {
 		t.Errorf("GET /h: %d %s %v", r.status, r.body, r.header)
 	}
+	// One that never ends is cut at 2^22 values, saying where (it took
+	// gigabytes to reach a list's 2^26, and its error had no position).
+	inf := startApp(t, `server {
+  route GET "/inf" => fn() { var i = 0
+    while true { yield i
+      i += 1 } }
+}`, func(o *Options) { o.RequestTimeout = 60 * time.Second })
+	if r := do(t, "GET", inf.urls[""]+"/inf", ""); r.status != 500 {
+		t.Fatalf("GET /inf: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		for _, rec := range logged(inf.logs, "the handler's generator: the sequence is longer than 4194304 values (one that never ends?)") {
+			if strings.Contains(fmt.Sprint(rec["stack"]), "app.tova:2:") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // A body: Record sent as a form: an empty field (a number input left
