@@ -174,8 +174,8 @@ func peerURL(v vm.Value) (string, error) {
 	}
 	u, err := url.Parse(v.AsString())
 	if err != nil {
-		if !strings.Contains(v.AsString(), "://") {
-			return "", fmt.Errorf("%q is not an absolute http or https URL (it names no scheme: http://…)", netio.WithoutPasswords(v.AsString()))
+		if hint := urlHint(v.AsString()); hint != "" {
+			return "", fmt.Errorf("%q is not an absolute http or https URL%s", netio.WithoutPasswords(v.AsString()), hint)
 		}
 		return "", fmt.Errorf("the URL does not parse: %v", errors.Unwrap(err))
 	}
@@ -188,11 +188,7 @@ func peerURL(v vm.Value) (string, error) {
 		shown = netio.WithoutPasswords(shown) // (written without a scheme)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		hint := ""
-		if !strings.Contains(v.AsString(), "://") {
-			hint = " (it names no scheme: http://…)"
-		}
-		return "", fmt.Errorf("%q is not an absolute http or https URL%s", shown, hint)
+		return "", fmt.Errorf("%q is not an absolute http or https URL%s", shown, urlHint(v.AsString()))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%q has a query or a fragment: give the server's base URL", shown)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,10 +40,10 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	r := netio.OutboundRequest{URL: args[0].AsString(), Timeout: defaultFetchTimeout}
 	if u, err := url.Parse(r.URL); err != nil {
-		if !strings.Contains(r.URL, "://") {
+		if hint := urlHint(r.URL); hint != "" {
 			// ("127.0.0.1:3000/x" did not parse: "first path segment in
 			// URL cannot contain colon")
-			return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL (it names no scheme: http://…)", netio.WithoutPasswords(r.URL))
+			return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", netio.WithoutPasswords(r.URL), hint)
 		}
 		// (not shown: it may hold a password)
 		return vm.Nil, vm.Errorf("ValueError", "fetch: the URL does not parse: %v", errors.Unwrap(err))
@@ -55,11 +56,7 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		} else {
 			shown = netio.WithoutPasswords(shown) // (written without a scheme)
 		}
-		hint := ""
-		if !strings.Contains(r.URL, "://") {
-			hint = " (it names no scheme: http://…)"
-		}
-		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", shown, hint)
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", shown, urlHint(r.URL))
 	}
 	if len(args) > 1 {
 		if err := fetchOptions(t, &r, args[1]); err != nil {
@@ -79,6 +76,24 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, &vm.Error{Kind: "FetchError", Msg: "fetch " + err.Error(), Cause: err}
 	}
 	return vm.HostValue(&fetchResponse{r: resp}), nil
+}
+
+// schemeRE matches a URL's scheme (RFC 3986 §3.1) and its colon.
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+
+// urlHint says why raw is no absolute http or https URL, where a
+// common slip explains it: spaces around it, no scheme, or http: with
+// one slash.
+func urlHint(raw string) string {
+	switch {
+	case strings.TrimSpace(raw) != raw:
+		return " (it has spaces around it)"
+	case !schemeRE.MatchString(raw) || strings.Contains(raw, "@") && !strings.Contains(raw, "://"):
+		return " (it names no scheme: http://…)"
+	case (strings.HasPrefix(strings.ToLower(raw), "http:") || strings.HasPrefix(strings.ToLower(raw), "https:")) && !strings.Contains(raw, "://"):
+		return " (write two slashes after the scheme: http://…)"
+	}
+	return ""
 }
 
 // defaultFetchTimeout bounds a fetch that sets no timeout: a request's

@@ -60,6 +60,8 @@ server "a" {
         "words" => fetch("not a url")
         "parse" => fetch("http://me:s3cret@[::1/x")
         "noscheme" => fetch("127.0.0.1:3000/x")
+        "spaced" => fetch(" http://127.0.0.1:3000/x")
+        "oneslash" => fetch("http:/x")
         "option" => fetch(b + "/page", { header: {} })
         "getbody" => fetch(b + "/page", { body: "x" })
         "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
@@ -146,6 +148,8 @@ func TestFetch(t *testing.T) {
 		"words": `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		// (it did not parse: "first path segment in URL cannot contain colon")
 		"noscheme":  `{"kind":"ValueError","message":"fetch: \"127.0.0.1:3000/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
+		"spaced":    `{"kind":"ValueError","message":"fetch: \" http://127.0.0.1:3000/x\" is not an absolute http or https URL (it has spaces around it)"}`,
+		"oneslash":  `{"kind":"ValueError","message":"fetch: \"http:/x\" is not an absolute http or https URL (write two slashes after the scheme: http://…)"}`,
 		"parse":     `{"kind":"ValueError","message":"fetch: the URL does not parse: missing ']' in host"}`,
 		"option":    `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
 		"getbody":   `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
