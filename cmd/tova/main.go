@@ -105,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// flagDurationRE reads pflag's error of a duration flag's value.
+var flagDurationRE = regexp.MustCompile(`^invalid argument ("[^"]*") for "([^"]+)" flag: time: (?:invalid duration|unknown unit|missing unit)`)
+
 // flagNumberRE reads pflag's error of a number flag's value.
 var flagNumberRE = regexp.MustCompile(`^invalid argument ("[^"]*") for "([^"]+)" flag: strconv\.Parse\w+: parsing "[^"]*": (invalid syntax|value out of range)$`)
 
@@ -119,6 +122,9 @@ func newRoot() *cobra.Command {
 		// A number flag's bad value in the runtime's words, not
 		// strconv's ("strconv.ParseInt: parsing \"abc\": invalid
 		// syntax").
+		if m := flagDurationRE.FindStringSubmatch(err.Error()); m != nil {
+			return fmt.Errorf("invalid argument %s for %s: not a duration such as 30s, 500ms or 1m30s", m[1], m[2])
+		}
 		if m := flagNumberRE.FindStringSubmatch(err.Error()); m != nil {
 			why := "not a whole number"
 			if m[3] == "value out of range" {

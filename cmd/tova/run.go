@@ -50,6 +50,9 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 			fmt.Fprintf(stderr, "tova: compile the program again with this tova (tova compile, or tova build)\n")
 		}
 		return nil, nil, &exitError{exitBadTBC}
+	case errors.Is(err, os.ErrNotExist) && path == "":
+		fmt.Fprintf(stderr, "tova: the file name is empty\n") // (it said ": no such file")
+		return nil, nil, &exitError{exitUsage}
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(stderr, "tova: %s: no such file\n", path)
 		return nil, nil, &exitError{exitUsage}
