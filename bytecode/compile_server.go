@@ -1831,6 +1831,12 @@ func (m *modelTypes) resolve(sc typeScope, t *ast.TypeExpr, params []string, typ
 		for i, a := range t.Args {
 			u.Args[i] = m.resolve(sc, a, params, types, depth+1)
 		}
+		if td := m.c.visibleType(sc, t.Name); td != nil && td.Alias == nil && !slices.Contains(params, t.Name) {
+			// An applied generic type (Box<Int>): its declaration
+			// checks and reads the field, as a plain type's does (it was
+			// not named, and the rows read back plain objects).
+			m.refer(td, types)
+		}
 		return &u
 	}
 	if slices.Contains(params, t.Name) {

@@ -185,9 +185,9 @@ func (r *typeResolver) parse(s string) *fieldType {
 	case "Result":
 		ft.kind, ft.elem, ft.errT = tResult, arg(0), arg(1)
 	default:
-		if len(args) > 0 {
-			return anyType // a generic type of the program: not checked
-		}
+		// (an applied generic type, Box<Int>, as its declaration is: a
+		// field of a type parameter's type unchecked; it was not
+		// checked at all, and read back as a plain object)
 		return r.named(name)
 	}
 	return ft
