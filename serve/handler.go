@@ -1353,7 +1353,7 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		}
 		if v.Kind() == vm.KString {
 			text := strings.TrimSpace(v.AsString())
-			d, err := time.ParseDuration(text)
+			d, err := vm.ParseDurationText(text) // (2d, as a Duration prints, too)
 			if err == nil {
 				return vm.Duration(int64(d)), ""
 			}

@@ -559,6 +559,7 @@ server "worker" {
 		"/deep":          `["Duration","Duration","Size","Duration","Size"]`,
 		"/h/1500?s=2048": `"Duration 1s500ms Size 2KB"`,
 		"/h/1h30m":       `"Duration 1h30m Size 0B"`,
+		"/h/1d12h":       `"Duration 1d12h Size 0B"`, // (as it prints: it was refused)
 	} {
 		if r := do(t, "GET", u+path, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)

@@ -1,6 +1,9 @@
 package vm
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // An env Float is a decimal number: Inf, NaN and hex floats, which
 // strconv reads, were taken, though handler parameters refuse them.
@@ -50,6 +53,31 @@ func TestEnvDurationNotNegative(t *testing.T) {
 	for raw, want := range map[string]int64{"0s": 0, "1m30s": 90e3} {
 		if v, err := convertEnv(raw, "Duration"); err != nil || v.AsDuration()/1e6 != want {
 			t.Errorf("%q: %v %v, want %d ms", raw, Repr(v), err, want)
+		}
+	}
+}
+
+// A Duration's text takes whole weeks and days first, as a Duration
+// prints (2d, 1d12h): what a program printed was refused as input.
+func TestDurationTextDays(t *testing.T) {
+	day := int64(24 * time.Hour)
+	for raw, want := range map[string]int64{
+		"2d": 2 * day, "1d12h": day + 12*int64(time.Hour), "1w3d12h30m": 10*day + 12*int64(time.Hour) + 30*int64(time.Minute),
+		"48h": 2 * day, "500ms": 500 * int64(time.Millisecond), " 3d ": 3 * day,
+	} {
+		if v, err := convertEnv(raw, "Duration"); err != nil || v.AsDuration() != want {
+			t.Errorf("%q: %v %v, want %d", raw, Repr(v), err, want)
+		}
+		// printed, it reads back as itself
+		if v, _ := convertEnv(raw, "Duration"); v.AsDuration() == want {
+			if back, err := convertEnv(Repr(v), "Duration"); err != nil || back.AsDuration() != want {
+				t.Errorf("%q printed %s, read back %v %v", raw, Repr(v), Repr(back), err)
+			}
+		}
+	}
+	for _, raw := range []string{"2d-1h", "d", "99999999999d", "1.5d", "2dx"} {
+		if v, err := convertEnv(raw, "Duration"); err == nil {
+			t.Errorf("%q converted to %s", raw, Repr(v))
 		}
 	}
 }

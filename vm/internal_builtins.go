@@ -2,7 +2,9 @@ package vm
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,8 +275,11 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	v, err = convertEnv(raw, inner)
 	if err != nil {
 		msg := "env " + n + ": expected " + inner + ", got " + strconv.Quote(raw)
-		if err == errNegativeDuration {
+		switch {
+		case err == errNegativeDuration:
 			msg += ": a setting's duration is zero or more"
+		case inner == "Duration":
+			msg += " (a duration such as 30s, 500ms, 1h30m or 2d)"
 		}
 		return Nil, true, errors.New(msg)
 	}
@@ -324,7 +329,7 @@ func convertEnv(raw, typ string) (Value, error) {
 		}
 		return Nil, strconv.ErrSyntax
 	case "Duration":
-		d, err := time.ParseDuration(strings.TrimSpace(raw)) // "30s", "1h30m"
+		d, err := ParseDurationText(raw) // "30s", "1h30m", "2d" (as one prints)
 		if err == nil && d < 0 {
 			err = errNegativeDuration
 		}
@@ -352,4 +357,48 @@ func withoutDigitSeparators(s string) (string, bool) {
 		b.WriteByte(s[i])
 	}
 	return b.String(), true
+}
+
+// daysRE reads the weeks and days a Duration's text may begin with
+// (2d, 1w3d12h: as a Duration prints), which Go's durations lack.
+var daysRE = regexp.MustCompile(`^([-+]?)(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
+
+// ParseDurationText reads a Duration written as text: Go's form (30s,
+// 1h30m, 500ms), with whole weeks and days first (2d, 1d12h), as a
+// Duration prints.
+func ParseDurationText(raw string) (time.Duration, error) {
+	text := strings.TrimSpace(raw)
+	m := daysRE.FindStringSubmatch(text)
+	if m == nil || m[2] == "" && m[3] == "" {
+		return time.ParseDuration(text)
+	}
+	var days int64
+	for unit, s := range map[int64]string{7: m[2], 1: m[3]} {
+		if s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > math.MaxInt64/int64(24*time.Hour)/unit {
+			return 0, fmt.Errorf("time: invalid duration %q", raw)
+		}
+		days += n * unit
+	}
+	if days > math.MaxInt64/int64(24*time.Hour) {
+		return 0, fmt.Errorf("time: invalid duration %q", raw)
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if rest := m[4]; rest != "" {
+		if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+			return 0, fmt.Errorf("time: invalid duration %q", raw)
+		}
+		r, err := time.ParseDuration(rest)
+		if err != nil || r > math.MaxInt64-d {
+			return 0, fmt.Errorf("time: invalid duration %q", raw)
+		}
+		d += r
+	}
+	if m[1] == "-" {
+		d = -d
+	}
+	return d, nil
 }
