@@ -368,6 +368,12 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 		}
 	case KNil:
 		return Nil, TypeErrorf("cannot read field %s of nil", name)
+	case KInt, KFloat:
+		// h.hours on a variable: a unit is written on a number literal
+		// (3.hours), and "Int has no field hours" did not say so.
+		if unit := strings.TrimSuffix(name, "s"); unitNanos[unit] != 0 || unitBytes[unit] != 0 {
+			return Nil, TypeErrorf("%s has no field %s: a unit follows a number literal (3.%s); of a value, multiply: x * 1.%s", TypeName(x), name, name, unit)
+		}
 	}
 	return Nil, TypeErrorf("%s has no field %s", TypeName(x), name)
 }
