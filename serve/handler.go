@@ -1477,8 +1477,14 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		// milliseconds: what Date.new takes.
 		switch v.Kind() {
 		case vm.KString:
-			if tm, ok := stdlib.ParseDate(strings.TrimSpace(v.AsString())); ok {
+			text := strings.TrimSpace(v.AsString())
+			if tm, ok := stdlib.ParseDate(text); ok {
 				return stdlib.DateValue(tm), ""
+			}
+			if _, ok := stdlib.ParseDate(strings.Replace(text, " ", "+", 1)); ok && strings.Contains(text, ":") {
+				// ?day=2026-12-08T01:30:00+05:30 unencoded: the query's +
+				// is a space
+				return vm.Nil, "must be a date (ISO 8601): its + offset arrived as a space, as a query's or a form's + does; send it as %2B"
 			}
 		case vm.KInt:
 			if tm, ok := stdlib.UnixMilliDate(v.AsInt()); ok {

@@ -1880,6 +1880,7 @@ func TestHeadersCookiesAndOptionParams(t *testing.T) {
 		"GET /d?d=2024-06-15":                         `200 {"d":"2024-06-15T00:00:00.000Z","year":2024,"type":"Date","o":{"__tag":"None"}}`,
 		"GET /d?d=2024-06-15T10:30:00Z&o=2020-01-02":  `200 {"d":"2024-06-15T10:30:00.000Z","year":2024,"type":"Date","o":{"value":"2020-01-02T00:00:00.000Z"}}`,
 		"GET /d?d=garbage":                            `400 d must be a date (ISO 8601)`,
+		"GET /d?d=2026-12-08T01:30:00+05:30":          `400 d must be a date (ISO 8601): its + offset arrived as a space, as a query's or a form's + does; send it as %2B`,
 		"GET /d?d=2024-02-30":                         `400 d must be a date (ISO 8601)`,
 		"GET /d?d=05/06/2024":                         `400 d must be a date (ISO 8601)`, // (6 May, or 5 June?)
 		"GET /d?d=June%2015,%202024":                  `400 d must be a date (ISO 8601)`,
