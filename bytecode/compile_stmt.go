@@ -178,6 +178,9 @@ var annotatedKinds = map[string]bool{"Int": true, "Float": true, "String": true,
 // plain scalar type, does not take it ("" when it does, or when e is
 // no literal).
 func literalMismatch(t *ast.TypeExpr, e ast.Expr) string {
+	if t != nil && (t.Name == "?" || t.Name == "Option") && len(t.Args) == 1 {
+		t = t.Args[0] // (z: String? = 5: a literal, if given, is the inner type's)
+	}
 	if t == nil || len(t.Args) > 0 || !annotatedKinds[t.Name] {
 		return ""
 	}
@@ -186,6 +189,14 @@ func literalMismatch(t *ast.TypeExpr, e ast.Expr) string {
 		return ""
 	}
 	return got
+}
+
+// annotText is an annotation as written (String?, not ?<String>).
+func annotText(t *ast.TypeExpr) string {
+	if t.Name == "?" && len(t.Args) == 1 {
+		return typeString(t.Args[0]) + "?"
+	}
+	return typeString(t)
 }
 
 // checkAnnotatedLiteral warns of x: Int = "hello": the binding holds a
@@ -199,7 +210,7 @@ func (f *fstate) checkAnnotatedLiteral(t *ast.TypeExpr, e ast.Expr, target ast.P
 	if b, ok := target.(*ast.PBind); ok && b.Name != nil {
 		name = b.Name.Name
 	}
-	f.c.warnf(e.Pos(), "%s is annotated %s but given %s: annotations are not checked when the program runs", name, t.Name, articled(got))
+	f.c.warnf(e.Pos(), "%s is annotated %s but given %s: annotations are not checked when the program runs", name, annotText(t), articled(got))
 }
 
 // checkReturnLiterals warns of a literal a function returns that its
@@ -210,7 +221,7 @@ func (f *fstate) checkReturnLiterals(fd *ast.FnDecl) {
 	}
 	warn := func(e ast.Expr) {
 		if got := literalMismatch(fd.RetType, e); got != "" {
-			f.c.warnf(e.Pos(), "fn %s returns %s, but this is %s: annotations are not checked when the program runs", fd.Name.Name, fd.RetType.Name, articled(got))
+			f.c.warnf(e.Pos(), "fn %s returns %s, but this is %s: annotations are not checked when the program runs", fd.Name.Name, annotText(fd.RetType), articled(got))
 		}
 	}
 	body := fd.Fn.Body
@@ -220,15 +231,40 @@ func (f *fstate) checkReturnLiterals(fd *ast.FnDecl) {
 			return false // (their returns are theirs)
 		case *ast.Return:
 			if n.X != nil {
-				warn(n.X)
+				tails(n.X, warn)
 			}
 		}
 		return true
 	})
-	if len(body.Stmts) > 0 {
-		if es, ok := body.Stmts[len(body.Stmts)-1].(*ast.ExprStmt); ok {
-			warn(es.X)
+	tails(body, warn)
+}
+
+// tails calls visit with each expression whose value e gives: e, or
+// the last value of each branch of an if or a match, or a block's
+// last expression.
+func tails(e ast.Expr, visit func(ast.Expr)) {
+	switch e := e.(type) {
+	case *ast.Block:
+		if e != nil && len(e.Stmts) > 0 {
+			if st, ok := e.Stmts[len(e.Stmts)-1].(*ast.ExprStmt); ok {
+				tails(st.X, visit)
+			}
 		}
+	case *ast.If:
+		tails(e.Then, visit)
+		for _, el := range e.Elifs {
+			tails(el.Body, visit)
+		}
+		if e.Else != nil {
+			tails(e.Else, visit)
+		}
+	case *ast.Match:
+		for _, arm := range e.Arms {
+			tails(arm.Body, visit)
+		}
+	case nil:
+	default:
+		visit(e)
 	}
 }
 
