@@ -1702,6 +1702,17 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			fields, sc = td.Fields, f.c.declScope[td]
 		}
 	}
+	for _, o := range st.Options {
+		if b, ok := o.Value.(*ast.BoolLit); ok && o.Key == "timestamps" && b.Value {
+			for _, fl := range fields {
+				if (fl.Name == "created_at" || fl.Name == "updated_at") && fl.Type != nil && fl.Type.Name != "Date" {
+					// (the store made it a Date, and a filter of the
+					// declared type failed: field created_at is Date)
+					f.c.errorf(fl.PosV, "model %s: %s is the Date timestamps: true sets on each row: declare it a Date, or leave it out", st.Name.Name, fl.Name)
+				}
+			}
+		}
+	}
 	mt := &modelTypes{c: f.c, pos: st.PosV, seen: map[*ast.TypeDecl]bool{}}
 	var types []*ast.ObjEntry
 	fieldList := &ast.ArrayLit{PosV: st.PosV}

@@ -863,6 +863,21 @@ data {
 	})
 }
 
+// A field created_at or updated_at of another type than Date beside
+// timestamps: true is a compile error: the store made it a Date, and a
+// filter of the declared type failed ("field created_at is Date").
+func TestModelTimestampFieldType(t *testing.T) {
+	_, err := CompileFile("m.tova", []byte(`db { database: ":memory:" }
+model P { created_at: String, title: String, timestamps: true }
+model Q { created_at: Date, title: String, timestamps: true }
+model R { updated_at: Int }
+`))
+	want := "m.tova:2:11: model P: created_at is the Date timestamps: true sets on each row: declare it a Date, or leave it out"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "timestamps: true sets") != 1 {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
 // A cron schedule may take the reference's fn after the guide's cron
 // (schedule "cleanup" cron("…") fn() { … }): it said "expected '{'".
 func TestScheduleCronWithFn(t *testing.T) {
