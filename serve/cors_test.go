@@ -184,6 +184,9 @@ func TestCORSStartupErrors(t *testing.T) {
 		`rate_limit { limit: 5 }`:                                          `server: app.tova:1:1: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
 		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`: `server: app.tova:1:1: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
 		`security { trust_proxies: true }`:                                 `server: app.tova:1:1: security.trust_proxies: unknown key (security takes trust_proxy)`,
+		// A misspelt key given None fails too: left out, every origin
+		// (every issuer) was let in.
+		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `server: app.tova:2:1: cors.orgins: unknown key (did you mean origins?)`,
 		// An allow-list left unset lets no origin in, rather than every one.
 		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net"
 	"net/http"
@@ -34,6 +35,7 @@ import (
 	"tova/bytecode"
 	"tova/frontend/diag"
 	"tova/internal/logbuf"
+	"tova/jobs"
 	"tova/netio"
 	"tova/store"
 	"tova/vm"
@@ -91,6 +93,13 @@ type Options struct {
 // Runtime is a running program: its servers, their pools and the actor
 // system supervising them.
 type Runtime struct {
+	// protected are the SQLite files of the program's servers (their
+	// databases and job queues): no static directory answers one, nor
+	// the -wal, -shm or -journal file beside it, whichever server's
+	// directory holds it (see staticFiles.serve).
+	protMu    sync.RWMutex
+	protected []fs.FileInfo
+
 	opts    Options
 	prog    *vm.Program
 	code    *bytecode.Program
@@ -521,6 +530,8 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(describeError(err))
 	}
+	queue, _, _ := jobs.QueueOf(inst)
+	rt.protect(store.SQLiteFile(inst), queue)
 	port := defaultPort
 	from := "by its place: a server without `port` gets 3000, 3001, ..."
 	if d.Port >= 0 && vm.VariantOf(inst.Globals[d.Port]) != vm.NoneType {
@@ -1003,9 +1014,12 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 		if slices.Contains(known, k) {
 			continue
 		}
-		if x := v.AsObject().Values()[i]; guardingBlocks[kind] && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
-			// A key given None is left out, as every block's is: the
-			// guide's env TLS_CA: String? = None, ca: TLS_CA, unset.
+		if x := v.AsObject().Values()[i]; kind == "tls" && k == "ca" && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
+			// tls.ca given None asks for no client certificate check, as
+			// if left out (the guide's env TLS_CA: String? = None, ca:
+			// TLS_CA, unset). Any other unknown key given None fails
+			// still: cors { orgins: ORIGIN } of an unset variable let
+			// every origin in.
 			continue
 		}
 		meant := diag.Closest(k, known)
@@ -1227,4 +1241,32 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// protect adds the files at paths ("" for none) to the files no static
+// directory answers.
+func (rt *Runtime) protect(paths ...string) {
+	for _, p := range paths {
+		if p == "" || strings.HasPrefix(p, "file:") {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil {
+			rt.protMu.Lock()
+			rt.protected = append(rt.protected, st)
+			rt.protMu.Unlock()
+		}
+	}
+}
+
+// isProtected reports whether st, a file a static directory would
+// answer, is one of the protected files.
+func (rt *Runtime) isProtected(st fs.FileInfo) bool {
+	rt.protMu.RLock()
+	defer rt.protMu.RUnlock()
+	for _, p := range rt.protected {
+		if os.SameFile(p, st) {
+			return true
+		}
+	}
+	return false
 }

@@ -77,6 +77,7 @@ type staticMount struct {
 // first.
 type staticFiles struct {
 	mounts []*staticMount
+	rt     *Runtime // its protected files are never answered
 }
 
 // readStatic reads the program's static blocks (for every server) and
@@ -104,7 +105,7 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 			}
 		}
 	}
-	sf := &staticFiles{}
+	sf := &staticFiles{rt: s.rt}
 	add := func(at string, v vm.Value, warn bool) error {
 		m, err := readStaticMount(at, v, cache)
 		if err != nil {
@@ -272,6 +273,22 @@ func servesProgram(at, dir, prog string) error {
 	return nil
 }
 
+// guarded reports whether the file name of root, st, is one of the
+// program's databases or the -wal, -shm or -journal file beside one.
+func (sf *staticFiles) guarded(root *os.Root, name string, st fs.FileInfo) bool {
+	if sf.rt.isProtected(st) {
+		return true
+	}
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if bst, err := root.Stat(base); err == nil && sf.rt.isProtected(bst) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // servesFile refuses a static directory that holds the file f (a
 // database, the job queue): it and the files SQLite keeps beside it
 // would be served to anyone.
@@ -374,6 +391,12 @@ func (sf *staticFiles) serve(ctx *fasthttp.RequestCtx, req *netio.Request) int {
 		}
 		f, st, dir := m.open(root, name, true)
 		if f == nil {
+			continue
+		}
+		if sf.rt != nil && sf.guarded(root, name, st) {
+			// a database of the program's, or a file SQLite keeps
+			// beside one: never served, as if it were not there
+			f.Close()
 			continue
 		}
 		if dir && !slash && req.Path != "/" {

@@ -748,6 +748,28 @@ func TestStaticRefusesTheProgramsDirectory(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "static: the directory "+filepath.Join(dir, "data")+" holds the database") {
 		t.Errorf("a static directory holding the database: %v", err)
 	}
+	// Nor is another server's database (or the files SQLite keeps beside
+	// it) answered from a static directory that holds it: it was
+	// downloadable, its WAL holding the rows just written.
+	os.MkdirAll(filepath.Join(dir, "shared"), 0o755)
+	os.WriteFile(filepath.Join(dir, "shared", "ok.txt"), []byte("ok"), 0o644)
+	two := startApp(t, fmt.Sprintf(`server "api" {
+  db { path: %q }
+  model Note { title: String }
+  route POST "/" => fn() Note.create({ title: "secret" })
+}
+server "web" {
+  static "/files" => %q
+}
+`, filepath.Join(dir, "shared", "app.db"), filepath.Join(dir, "shared")), func(o *Options) { o.Dir = dir; o.Ports = map[string]int{"api": 0, "web": 0} })
+	if r := do(t, "POST", two.urls["api"]+"/", ""); r.status != 200 {
+		t.Fatalf("POST /: %d %s", r.status, r.body)
+	}
+	for path, want := range map[string]int{"/files/ok.txt": 200, "/files/app.db": 404, "/files/app.db-wal": 404, "/files/app.db-shm": 404} {
+		if r := do(t, "GET", two.urls["web"]+path, ""); r.status != want {
+			t.Errorf("GET %s: %d, want %d", path, r.status, want)
+		}
+	}
 	// A directory of its own, beside the program, is served.
 	app := startApp(t, fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", filepath.Join(dir, "public")), func(o *Options) { o.Dir = dir })
 	if r := do(t, "GET", app.urls[""]+"/nothing", ""); r.status != 404 {
