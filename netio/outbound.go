@@ -244,7 +244,7 @@ func withoutUserinfo(u *url.URL) string {
 // written without a scheme ("name:pw@host/x", which net/url reads as
 // the scheme "name" and leaves the password in its opaque part). The
 // password runs to the last "@" of the authority, as net/url reads it.
-var passwords = regexp.MustCompile(`(^|[\s"'(<]|//)([^/\s"'@:]*:)[^/\s"]*@`)
+var passwords = regexp.MustCompile(`(^|[\s"'(<]|//|:/)([^/\s"'@:]*:)[^/\s"]*@`) // (:/: http:/me:pw@host, one slash short)
 
 // WithoutPasswords is msg with every URL password in it shown as
 // "xxxxx", as url.URL.Redacted shows one: errors name URLs a server sent

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,20 +77,20 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return vm.HostValue(&fetchResponse{r: resp}), nil
 }
 
-// schemeRE matches a URL's scheme (RFC 3986 §3.1) and its colon.
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
-
 // urlHint says why raw is no absolute http or https URL, where a
 // common slip explains it: spaces around it, no scheme, or http: with
 // one slash.
 func urlHint(raw string) string {
+	lower := strings.ToLower(raw)
 	switch {
 	case strings.TrimSpace(raw) != raw:
 		return " (it has spaces around it)"
-	case !schemeRE.MatchString(raw) || strings.Contains(raw, "@") && !strings.Contains(raw, "://"):
-		return " (it names no scheme: http://…)"
-	case (strings.HasPrefix(strings.ToLower(raw), "http:") || strings.HasPrefix(strings.ToLower(raw), "https:")) && !strings.Contains(raw, "://"):
+	case (strings.HasPrefix(lower, "http:") || strings.HasPrefix(lower, "https:")) && !strings.Contains(raw, "://"):
 		return " (write two slashes after the scheme: http://…)"
+	case !strings.Contains(raw, "://"):
+		// (localhost:3000/x reads as the scheme "localhost", and
+		// name:pw@host/x as "name")
+		return " (it names no scheme: http://…)"
 	}
 	return ""
 }

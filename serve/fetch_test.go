@@ -62,6 +62,8 @@ server "a" {
         "noscheme" => fetch("127.0.0.1:3000/x")
         "spaced" => fetch(" http://127.0.0.1:3000/x")
         "oneslash" => fetch("http:/x")
+        "oneslashpw" => fetch("http:/me:s3cret@host/x")
+        "localhost" => fetch("localhost:3000/x")
         "option" => fetch(b + "/page", { header: {} })
         "getbody" => fetch(b + "/page", { body: "x" })
         "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
@@ -147,16 +149,19 @@ func TestFetch(t *testing.T) {
 		"bare":  `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		"words": `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		// (it did not parse: "first path segment in URL cannot contain colon")
-		"noscheme":  `{"kind":"ValueError","message":"fetch: \"127.0.0.1:3000/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
-		"spaced":    `{"kind":"ValueError","message":"fetch: \" http://127.0.0.1:3000/x\" is not an absolute http or https URL (it has spaces around it)"}`,
-		"oneslash":  `{"kind":"ValueError","message":"fetch: \"http:/x\" is not an absolute http or https URL (write two slashes after the scheme: http://…)"}`,
-		"parse":     `{"kind":"ValueError","message":"fetch: the URL does not parse: missing ']' in host"}`,
-		"option":    `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
-		"getbody":   `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
-		"crlf":      `{"kind":"ValueError","message":"fetch: the value of header X-A holds a line break or another control character"}`,
-		"objheader": `{"kind":"ValueError","message":"the value of header X-O is Object: give a String, a number or a list of them (JSON.stringify an object)"}`,
-		"notjson":   `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
-		"url":       `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
+		"noscheme": `{"kind":"ValueError","message":"fetch: \"127.0.0.1:3000/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
+		"spaced":   `{"kind":"ValueError","message":"fetch: \" http://127.0.0.1:3000/x\" is not an absolute http or https URL (it has spaces around it)"}`,
+		"oneslash": `{"kind":"ValueError","message":"fetch: \"http:/x\" is not an absolute http or https URL (write two slashes after the scheme: http://…)"}`,
+		// (its password was shown)
+		"oneslashpw": `{"kind":"ValueError","message":"fetch: \"http:/me:xxxxx@host/x\" is not an absolute http or https URL (write two slashes after the scheme: http://…)"}`,
+		"localhost":  `{"kind":"ValueError","message":"fetch: \"localhost:3000/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
+		"parse":      `{"kind":"ValueError","message":"fetch: the URL does not parse: missing ']' in host"}`,
+		"option":     `{"kind":"ValueError","message":"fetch: unknown option \"header\" (it takes method, headers, body, timeout, redirect and max_body)"}`,
+		"getbody":    `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
+		"crlf":       `{"kind":"ValueError","message":"fetch: the value of header X-A holds a line break or another control character"}`,
+		"objheader":  `{"kind":"ValueError","message":"the value of header X-O is Object: give a String, a number or a list of them (JSON.stringify an object)"}`,
+		"notjson":    `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
+		"url":        `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
 	} {
 		if r := do(t, "GET", a+"/fail?what="+what+"&b="+b, ""); r.status != 200 || r.body != want {
 			t.Errorf("%s: %d %s\nwant %s", what, r.status, r.body, want)
