@@ -757,10 +757,12 @@ func IsType(v Value, name string) bool {
 		return v.k == KRange
 	case "__list": // list patterns: a List, or a Range (read as the list of its numbers)
 		return v.k == KArray || v.k == KRange
-	case "__fields": // object patterns: anything with named fields (a Date has none)
+	case "__fields": // object patterns: anything whose keys `in` tells (a Date has none)
 		if v.k == KHost {
-			_, fieldless := v.AsHost().(HostFieldless)
-			return !fieldless
+			// (a Regex, a generator, req: `in` has no keys of theirs,
+			// and the match failed with "'in' needs a collection")
+			_, keyed := v.AsHost().(HostKeyed)
+			return keyed
 		}
 		return v.k == KObject
 	case "__typed": // a record or a variant, whose missing fields are not read
