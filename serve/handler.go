@@ -1226,15 +1226,16 @@ func (s *Server) convertRecord(name string, v vm.Value, ti *vm.TypeInfo, ftypes 
 			// dropped; a key given twice is its first value for any
 			// other type.
 			list := isListType(ftype)
+			if !list && fv.Kind() == vm.KArray && !takesFiles(ftype) {
+				if e := fv.AsArray().Elems; len(e) > 0 {
+					fv = e[0] // (age=&age=3: the first, empty, is none)
+				}
+			}
 			switch {
 			case fv.Kind() == vm.KString && blank(fv.AsString()) && (emptyIsMissing(ftype) || s.jsonInQuery(ftype) || list):
 				fv = vm.Nil
 			case list && (fv.Kind() == vm.KString || stdlib.AsFile(fv) != nil):
 				fv = vm.NewArray([]vm.Value{fv})
-			case !list && fv.Kind() == vm.KArray && !takesFiles(ftype):
-				if e := fv.AsArray().Elems; len(e) > 0 {
-					fv = e[0]
-				}
 			}
 			if list && fv.Kind() == vm.KArray && emptyIsMissing(listElem(ftype)) {
 				var found bool

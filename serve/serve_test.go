@@ -3711,6 +3711,7 @@ server {
 		"tags=5&tags=":        `{"tags":[5],"name":"","age":18}`,
 		"tags=5&tags=6":       `{"tags":[5,6],"name":"","age":18}`,
 		"age=1&age=2&name=an": `{"tags":null,"name":"an","age":1}`,
+		"age=&age=3":          `{"tags":null,"name":"","age":18}`,
 	} {
 		if r := do(t, "POST", app2.urls[""]+"/t", body, form...); r.status != 200 || r.body != want {
 			t.Errorf("POST %s: %d %s, want %s", body, r.status, r.body, want)
