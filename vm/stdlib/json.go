@@ -569,7 +569,9 @@ func (e *encoder) host(v vm.Value, depth int) error {
 		return nil
 	case vm.Iterable:
 		if e.t != nil {
-			xs, err := elems(e.t, "JSON.stringify", v)
+			// (at most 2^22 values: a generator that never ends, in an
+			// answer's object, took gigabytes to reach a list's 2^26)
+			xs, err := Elems(e.t, "JSON.stringify", v, maxJSONSequence)
 			if err != nil {
 				return err
 			}
@@ -578,6 +580,10 @@ func (e *encoder) host(v vm.Value, depth int) error {
 	}
 	return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
 }
+
+// maxJSONSequence bounds the values of a lazy sequence (a generator)
+// JSON text is made of.
+const maxJSONSequence = 1 << 22
 
 // FormatNumber formats a float the way JavaScript's Number#toString
 // does: integral values without a fraction, plain decimal notation for
