@@ -512,8 +512,13 @@ func (p *parser) modelDecl() ast.Stmt {
 		if v := p.tok; (t.Lit == "belongs_to" || t.Lit == "has_many" || t.Lit == "has_one") && v.Kind == token.IDENT && looksLikeType(v.Lit) {
 			// belongs_to: User, the relation written bare: it was told to
 			// declare a field of that name
-			p.failAt(t.Pos, v.End, "model %s: %s is the reference's relation, written with a list (%s: [%s]): it is accepted and not applied (a model has no relations: store the id, %s_id: Int)",
-				m.Name.Name, t.Lit, t.Lit, v.Lit, strings.ToLower(v.Lit))
+			store := "store the id, " + strings.ToLower(v.Lit) + "_id: Int"
+			if t.Lit != "belongs_to" {
+				// (the id of the one is kept by the many)
+				store = "store the id in " + v.Lit + ", " + strings.ToLower(m.Name.Name) + "_id: Int"
+			}
+			p.failAt(t.Pos, v.End, "model %s: %s is the reference's relation, written with a list (%s: [%s]): it is accepted and not applied (a model has no relations: %s)",
+				m.Name.Name, t.Lit, t.Lit, v.Lit, store)
 		}
 		if v := p.tok; modelOptions[t.Lit] && v.Kind == token.IDENT && looksLikeType(v.Lit) {
 			// `table: Int`: a field the option's name shadows
