@@ -176,6 +176,8 @@ func TestCLIShortcuts(t *testing.T) {
 		{[]string{"jobs", prog, "--limit", "99999999999999999999"}, `tova: invalid argument "99999999999999999999" for --limit: out of range`},
 		{[]string{"serve", prog, "--drain", "abc"}, `tova: invalid argument "abc" for --drain: not a duration such as 30s, 500ms or 1m30s`},
 		{[]string{"run", ""}, "tova: the file name is empty"},
+		{[]string{"compile", ""}, "tova: the file name is empty"},
+		{[]string{"build", ""}, "tova: the file name is empty"},
 	} {
 		var o, e testutil.Buffer
 		if code := run(c.args, &o, &e); code != exitUsage || !strings.Contains(e.String(), c.want) || o.String() != "" {

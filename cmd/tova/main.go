@@ -193,6 +193,9 @@ func oneFile(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%s expects one file (usage: %s)", cmd.Name(), cmd.UseLine())
 	}
+	if args[0] == "" {
+		return errors.New("the file name is empty")
+	}
 	return nil
 }
 
@@ -200,6 +203,9 @@ func oneFile(cmd *cobra.Command, args []string) error {
 func atMostOneFile(cmd *cobra.Command, args []string) error {
 	if len(args) > 1 {
 		return fmt.Errorf("%s takes at most one file, got %d (usage: %s)", cmd.Name(), len(args), cmd.UseLine())
+	}
+	if len(args) == 1 && args[0] == "" {
+		return errors.New("the file name is empty")
 	}
 	return nil
 }
