@@ -131,7 +131,7 @@ func (c *compiler) compileServers(srcs []Source) {
 			f.shared[st] = true
 		}
 		body := append(slices.Clip(shared), g.stmts...)
-		own := authBlockOf(body)
+		own := blockOf(body, "auth")
 		f.hasAuth = topAuth || own != nil
 		f.apiKeyAuth = isAPIKeyBlock(cmp.Or(own, topAuthBlock))
 		if !topSession && blockOf(body, "session", "sessions") == nil {
@@ -181,24 +181,6 @@ func (c *compiler) sessionWithoutBlock(body []ast.Stmt, label string) {
 	if at != nil {
 		c.warnf(at.X.Pos(), "req.session is nil: %s has no session block (session { secret: env(\"SESSION_SECRET\") })", strings.Replace(label, "server", "the server", 1))
 	}
-}
-
-// authBlockOf returns the auth { } block among stmts (in routes groups
-// too), or nil.
-func authBlockOf(stmts []ast.Stmt) *ast.ConfigBlock {
-	for _, st := range stmts {
-		switch st := st.(type) {
-		case *ast.ConfigBlock:
-			if st.Kind == "auth" {
-				return st
-			}
-		case *ast.RoutesGroup:
-			if cb := authBlockOf(st.Body); cb != nil {
-				return cb
-			}
-		}
-	}
-	return nil
 }
 
 // isAPIKeyBlock reports whether cb is an auth block that says, as a

@@ -248,6 +248,15 @@ func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) 
 	return m, nil
 }
 
+// resolvedPath is path with its links followed, or path when that
+// fails (it does not exist yet).
+func resolvedPath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return path
+}
+
 // servesProgram refuses a static directory that holds the program's
 // own directory, prog (static "/" => "."): its source, its SQLite
 // database and what else is kept beside it were served to anyone, as
@@ -260,13 +269,7 @@ func servesProgram(at, dir, prog string) error {
 	if err != nil {
 		return nil
 	}
-	resolve := func(d string) string {
-		if r, err := filepath.EvalSymlinks(d); err == nil {
-			return r
-		}
-		return d
-	}
-	d, p := resolve(dir), resolve(p)
+	d, p := resolvedPath(dir), resolvedPath(p)
 	if d == p || strings.HasPrefix(p, strings.TrimSuffix(d, string(filepath.Separator))+string(filepath.Separator)) {
 		return fmt.Errorf("%s: static: the directory %s holds the program's own directory %s: its source, its database and the files beside it would be downloadable (serve a directory of its own, such as \"public\")", at, dir, prog)
 	}
@@ -300,13 +303,7 @@ func servesFile(at, dir, f string) error {
 	if err != nil {
 		return nil
 	}
-	resolve := func(d string) string {
-		if r, err := filepath.EvalSymlinks(d); err == nil {
-			return r
-		}
-		return d
-	}
-	d, p := resolve(dir), filepath.Join(resolve(filepath.Dir(abs)), filepath.Base(abs))
+	d, p := resolvedPath(dir), filepath.Join(resolvedPath(filepath.Dir(abs)), filepath.Base(abs))
 	if strings.HasPrefix(p, strings.TrimSuffix(d, string(filepath.Separator))+string(filepath.Separator)) {
 		return fmt.Errorf("%s: static: the directory %s holds the database %s: its rows (and its -wal file's) would be downloadable (keep the database out of the static directory)", at, dir, f)
 	}

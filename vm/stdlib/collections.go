@@ -710,15 +710,8 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 		pairs[i] = pair{k, x, i + 1}
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int {
-		// A missing key (nil, as read gives an empty CSV cell) goes
-		// last, in either order, as SQL's NULLS LAST and pandas do.
-		switch {
-		case a.k.IsNil() && b.k.IsNil():
-			return 0
-		case a.k.IsNil():
-			return 1
-		case b.k.IsNil():
-			return -1
+		if c, ok := nilsLast(a.k, b.k); ok {
+			return c
 		}
 		c, err := compare(a.k, b.k)
 		if err != nil && firstErr == nil {
@@ -1748,6 +1741,21 @@ func bContains(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	return vm.Bool(found), nil
+}
+
+// nilsLast orders two keys of which one or both are nil (as read gives
+// an empty CSV cell): a missing key goes last, in either order, as
+// SQL's NULLS LAST and pandas do; ok is false when neither is nil.
+func nilsLast(a, b vm.Value) (c int, ok bool) {
+	switch {
+	case a.IsNil() && b.IsNil():
+		return 0, true
+	case a.IsNil():
+		return 1, true
+	case b.IsNil():
+		return -1, true
+	}
+	return 0, false
 }
 
 func indexOf(t *vm.Thread, fname string, args []vm.Value, last bool, missing vm.Value) (vm.Value, error) {

@@ -1375,13 +1375,8 @@ func bWindow(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			}) int {
 				// A missing key (an empty cell) goes last, as sort_by
 				// puts it: it was a TypeError.
-				switch {
-				case a.k.IsNil() && b.k.IsNil():
-					return 0
-				case a.k.IsNil():
-					return 1
-				case b.k.IsNil():
-					return -1
+				if c, ok := nilsLast(a.k, b.k); ok {
+					return c
 				}
 				c, err := compare(a.k, b.k)
 				if err != nil && cmpErr == nil {

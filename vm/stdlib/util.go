@@ -5,6 +5,7 @@
 package stdlib
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"slices"
@@ -440,23 +441,16 @@ func knownLen(seq vm.Value) int64 {
 
 // Elems is the values of the sequence seq (a list, a range, a
 // generator, a lazy sequence), taken in order, for fname's messages, at
-// most limit of them (0: the limit of a list).
+// most limit of a lazy one (0: the limit of a list).
 func Elems(t *vm.Thread, fname string, seq vm.Value, limit int) ([]vm.Value, error) {
-	if limit > 0 && seq.Kind() != vm.KArray && seq.Kind() != vm.KRange {
-		var out []vm.Value
-		err := iterate(t, fname, seq, func(v vm.Value, _ int) error {
-			if len(out) >= limit {
-				return valueErr("%s: the sequence is longer than %d values (one that never ends?)", fname, limit)
-			}
-			out = append(out, v)
-			return nil
-		})
-		return out, err
-	}
-	return elems(t, fname, seq)
+	return elemsUpTo(t, fname, seq, cmp.Or(limit, maxMaterialize))
 }
 
 func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
+	return elemsUpTo(t, fname, seq, maxMaterialize)
+}
+
+func elemsUpTo(t *vm.Thread, fname string, seq vm.Value, limit int) ([]vm.Value, error) {
 	switch seq.Kind() {
 	case vm.KArray:
 		return seq.AsArray().Elems, nil
@@ -469,8 +463,8 @@ func elems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
 		out = make([]vm.Value, 0, len(seq.AsString()))
 	}
 	err := iterate(t, fname, seq, func(v vm.Value, _ int) error {
-		if len(out) >= maxMaterialize {
-			return valueErr("%s: the sequence is longer than %d values (one that never ends?)", fname, maxMaterialize)
+		if len(out) >= limit {
+			return valueErr("%s: the sequence is longer than %d values (one that never ends?)", fname, limit)
 		}
 		out = append(out, v)
 		return nil
