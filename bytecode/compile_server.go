@@ -1517,26 +1517,31 @@ var envTypes = []string{"String", "Int", "Float", "Bool", "Duration"}
 // of the binding b (resp.setHeader(...)): what a response is used for,
 // which next is not (req |> r passed it on as meant).
 func readsField(n any, b *ast.Binding) bool {
-	found := false
-	ast.Inspect(n, func(node any) bool {
+	return usesBinding(n, b, func(node any) ast.Expr {
 		if m, ok := node.(*ast.Member); ok {
-			if id, ok := m.X.(*ast.Ident); ok && b != nil && id.Binding == b {
-				found = true
-			}
+			return m.X
 		}
-		return !found
+		return nil
 	})
-	return found
 }
 
 // calls reports whether the code n calls the binding b by its name.
 func calls(n any, b *ast.Binding) bool {
+	return usesBinding(n, b, func(node any) ast.Expr {
+		if c, ok := node.(*ast.Call); ok {
+			return c.Fn
+		}
+		return nil
+	})
+}
+
+// usesBinding reports whether, in the code n, some node's part that
+// part picks (nil: none) is a name bound to b.
+func usesBinding(n any, b *ast.Binding, part func(node any) ast.Expr) bool {
 	found := false
 	ast.Inspect(n, func(node any) bool {
-		if c, ok := node.(*ast.Call); ok {
-			if id, ok := c.Fn.(*ast.Ident); ok && b != nil && id.Binding == b {
-				found = true
-			}
+		if id, ok := part(node).(*ast.Ident); ok && b != nil && id.Binding == b {
+			found = true
 		}
 		return !found
 	})

@@ -860,7 +860,7 @@ func (x *exchange) handle() (vm.Value, error) {
 		// here, while it is the handler, so that what it does to res
 		// (res.status(201), res.json(v)) counts; it was read before.
 		var xs []vm.Value
-		if xs, err = stdlib.Elems(x.th, "the handler's generator", v, maxGeneratorValues); err == nil {
+		if xs, err = stdlib.Elems(x.th, "the handler's generator", v, stdlib.MaxAnswerSequence); err == nil {
 			v = vm.NewArray(xs)
 		} else {
 			err = x.atRoute(err) // (it said no where)
@@ -871,11 +871,6 @@ func (x *exchange) handle() (vm.Value, error) {
 	}
 	return v, err
 }
-
-// maxGeneratorValues bounds the values a generator handler's answer
-// holds: one that never ends took gigabytes before a list's limit,
-// 2^26, stopped it.
-const maxGeneratorValues = 1 << 22
 
 // lookupParam finds a handler parameter: path parameter, then query
 // value, then JSON body field (Decision 7); fromJSON says it came from

@@ -1002,6 +1002,13 @@ var guardingBlocks = map[string]bool{"cors": true, "auth": true, "tls": true, "s
 // tokens the program issues with sign_jwt).
 var inertKeys = map[string][]string{"auth": {"storage", "expires"}}
 
+// unsupportedKeys are the settings of guarding blocks the runtime does
+// not apply, with why: given, they fail the start; given None, they are
+// left out.
+var unsupportedKeys = map[string]string{
+	"tls.ca": "client certificates are not checked (no client certificate is asked for): leave ca out, or check them in a proxy in front",
+}
+
 // checkUnknownKeys warns of each key of the config block value v (of
 // kind, declared at at) that the runtime does not know, naming the key
 // it may have meant; in a guarding block, such a key is an error.
@@ -1014,9 +1021,10 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 		if slices.Contains(known, k) {
 			continue
 		}
-		if x := v.AsObject().Values()[i]; kind == "tls" && k == "ca" && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
-			// tls.ca given None asks for no client certificate check, as
-			// if left out (the guide's env TLS_CA: String? = None, ca:
+		unsupported, isUnsupported := unsupportedKeys[kind+"."+k]
+		if x := v.AsObject().Values()[i]; isUnsupported && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
+			// An unsupported setting given None asks for nothing, as if
+			// left out (the guide's env TLS_CA: String? = None, ca:
 			// TLS_CA, unset). Any other unknown key given None fails
 			// still: cors { orgins: ORIGIN } of an unset variable let
 			// every origin in.
@@ -1029,8 +1037,8 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 			}
 		}
 		if guardingBlocks[kind] && !slices.Contains(inertKeys[kind], k) {
-			if kind == "tls" && k == "ca" {
-				return fmt.Errorf("%s: tls.ca: client certificates are not checked (no client certificate is asked for): leave ca out, or check them in a proxy in front", at)
+			if isUnsupported {
+				return fmt.Errorf("%s: %s.%s: %s", at, kind, k, unsupported)
 			}
 			if meant != "" {
 				return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): left out, %s takes its default", at, kind, k, meant, meant)

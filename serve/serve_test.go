@@ -69,6 +69,12 @@ func startApp(t testing.TB, src string, tweak ...func(*Options)) *testApp {
 // fail: it returns the start's error (nil, reported, if it started).
 func startError(t *testing.T, src string) error {
 	t.Helper()
+	return startErrorIn(t, "", src)
+}
+
+// startErrorIn is startError of a program that lives in dir.
+func startErrorIn(t *testing.T, dir, src string) error {
+	t.Helper()
 	p, err := driver.CompileFile("app.tova", []byte(src))
 	if err != nil {
 		t.Fatalf("compile %q: %v", src, err)
@@ -77,7 +83,7 @@ func startError(t *testing.T, src string) error {
 	for _, s := range p.Servers {
 		ports[s.Name] = 0
 	}
-	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: ports, Logger: zerolog.Nop(), Stdout: io.Discard,
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: ports, Logger: zerolog.Nop(), Stdout: io.Discard, Dir: dir,
 		Getenv: func(string) (string, bool) { return "", false }})
 	if err == nil {
 		rt.Shutdown(context.Background())

@@ -718,35 +718,13 @@ func TestStaticRefusesTheProgramsDirectory(t *testing.T) {
 		fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", dir):               "static: the directory " + dir + " holds the program's own directory",
 		fmt.Sprintf("server {\n  static \"/\" => %q\n}\n", filepath.Dir(dir)): "static: the directory " + filepath.Dir(dir) + " holds the program's own directory",
 		fmt.Sprintf("static { dir: %q, prefix: \"/s\" }\nserver { }\n", dir):  "static: the directory " + dir + " holds",
+		// Nor does one that holds the database, wherever it is.
+		fmt.Sprintf("db { path: %q }\nmodel Note { title: String }\nserver {\n  static \"/files\" => %q\n}\n", filepath.Join(dir, "data", "app.db"), filepath.Join(dir, "data")): "static: the directory " + filepath.Join(dir, "data") + " holds the database",
 	} {
-		p, err := driver.CompileFile("app.tova", []byte(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(), Stdout: io.Discard, Dir: dir,
-			Getenv: func(string) (string, bool) { return "", false }})
-		if err == nil {
-			rt.Shutdown(context.Background())
-			t.Errorf("%s: started", src)
-			continue
-		}
-		if !strings.Contains(err.Error(), want) {
+		os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+		if err := startErrorIn(t, dir, src); err != nil && !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %s", src, err, want)
 		}
-	}
-	// Nor does one that holds the database, wherever it is.
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	p, err := driver.CompileFile("app.tova", []byte(fmt.Sprintf("db { path: %q }\nmodel Note { title: String }\nserver {\n  static \"/files\" => %q\n}\n", filepath.Join(dir, "data", "app.db"), filepath.Join(dir, "data"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.Nop(), Stdout: io.Discard, Dir: dir,
-		Getenv: func(string) (string, bool) { return "", false }})
-	if err == nil {
-		rt.Shutdown(context.Background())
-		t.Errorf("a static directory holding the database: started")
-	} else if !strings.Contains(err.Error(), "static: the directory "+filepath.Join(dir, "data")+" holds the database") {
-		t.Errorf("a static directory holding the database: %v", err)
 	}
 	// Nor is another server's database (or the files SQLite keeps beside
 	// it) answered from a static directory that holds it: it was

@@ -571,7 +571,7 @@ func (e *encoder) host(v vm.Value, depth int) error {
 		if e.t != nil {
 			// (at most 2^22 values: a generator that never ends, in an
 			// answer's object, took gigabytes to reach a list's 2^26)
-			xs, err := Elems(e.t, "JSON.stringify", v, maxJSONSequence)
+			xs, err := Elems(e.t, "JSON.stringify", v, MaxAnswerSequence)
 			if err != nil {
 				return err
 			}
@@ -581,9 +581,9 @@ func (e *encoder) host(v vm.Value, depth int) error {
 	return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
 }
 
-// maxJSONSequence bounds the values of a lazy sequence (a generator)
-// JSON text is made of.
-const maxJSONSequence = 1 << 22
+// MaxAnswerSequence bounds the values of a lazy sequence (a generator)
+// that JSON text, or a generator handler's answer, is made of.
+const MaxAnswerSequence = 1 << 22
 
 // FormatNumber formats a float the way JavaScript's Number#toString
 // does: integral values without a fraction, plain decimal notation for
