@@ -364,10 +364,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if fn := f.c.namedHandler(st.Handler); fn != nil {
 				f.checkParamTypes(fn)
 				f.checkPathParams(st, p, fn)
+				f.checkBodyParam(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
+				f.checkBodyParam(st, p, lam.Fn)
 				for _, prm := range lam.Fn.Params {
 					if prm.Pattern != nil {
 						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
@@ -1279,6 +1281,29 @@ func (f *fstate) checkPathParams(st *ast.RouteDecl, path string, fn *ast.Functio
 	}
 	f.c.warnf(st.PosV, "route %s %s: the path's :%s is taken by no parameter of the handler, which takes %s from the query or the body instead; name the parameter %s, or take req and read req.params",
 		st.Method, shownPath(path), lost[0], strings.Join(others, ", "), lost[0])
+}
+
+// checkBodyParam warns of a handler parameter named body annotated with
+// a type of the program (fn(body: Order)) on a route without `body:`:
+// parameters bind by name, so it reads the body's field "body", and a
+// request with the order itself answers 400 "body is required", with no
+// word of why.
+func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function) {
+	if st.BodyType != nil {
+		return
+	}
+	for _, prm := range fn.Params {
+		if prm.Name == nil || prm.Name.Name != "body" || prm.Type == nil || len(prm.Type.Args) > 0 {
+			continue
+		}
+		for _, td := range f.c.prog.Types {
+			if td.Name == prm.Type.Name {
+				f.c.warnf(prm.PosV, "route %s %s: the parameter body reads the request body's field \"body\" (parameters bind by name); to check the whole body as %s, write `route %s \"%s\" body: %s => fn(req) ...` and read req.body",
+					st.Method, shownPath(path), td.Name, st.Method, st.Path, td.Name)
+				return
+			}
+		}
+	}
 }
 
 // checkAnnotation warns of a type name in a route handler's annotation

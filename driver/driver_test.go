@@ -847,6 +847,30 @@ func TestPathParameterNotTakenWarned(t *testing.T) {
 	})
 }
 
+// A handler parameter named body annotated with a type of the program,
+// on a route without `body:`, is warned of: it reads the body's field
+// "body", and a request with the record itself answered 400 "body is
+// required" with no word of why. `body:` on the route, a builtin type,
+// or another name is not.
+func TestBodyParameterOfRecordTypeWarned(t *testing.T) {
+	expectWarnings(t, `type Opts { name: String }
+server {
+  route POST "/a" => fn(body: Opts) body.name
+  fn make(body: Opts) { body.name }
+  route POST "/b" => make
+  route POST "/c" body: Opts => fn(req) req.body.name
+  route POST "/d" => fn(body: String) body
+  route POST "/e" => fn(opts: Opts) opts.name
+  routes "/g" {
+    route PUT "/f" => fn(body: Opts?) body
+  }
+}
+`, []string{
+		`3:25: warning: route POST /a: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Opts, write ` + "`route POST \"/a\" body: Opts => fn(req) ...`" + ` and read req.body`,
+		`4:11: warning: route POST /b: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Opts, write ` + "`route POST \"/b\" body: Opts => fn(req) ...`" + ` and read req.body`,
+	})
+}
+
 // A data block's pipeline reading a var is warned of: it is computed
 // when its sources load or refresh (Decision 19), never when the var
 // changes. One reading a plain binding is not.
