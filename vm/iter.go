@@ -22,6 +22,7 @@ type iterator struct {
 	kind    Kind
 	pairs   bool // yield (key/index, value)
 	i       int
+	chars   int // a string's characters before i (its loop's index)
 	arr     *Array
 	str     string
 	obj     *Object
@@ -98,11 +99,12 @@ func (it *iterator) next(t *Thread) (k, v Value, ok bool, err error) {
 		if it.i >= len(it.str) {
 			return Nil, Nil, false, nil
 		}
-		r, size := utf8.DecodeRuneInString(it.str[it.i:])
-		_ = r
+		_, size := utf8.DecodeRuneInString(it.str[it.i:])
 		v = Str(it.str[it.i : it.i+size])
-		k = Int(int64(it.i))
+		// (the index counts characters, as s[i] does, not bytes)
+		k = Int(int64(it.chars))
 		it.i += size
+		it.chars++
 		return k, v, true, nil
 	case KObject:
 		// The loop walks the keys the object had when it began, as the
