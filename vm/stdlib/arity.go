@@ -24,8 +24,8 @@ var arities = map[string][2]int{
 	// Every parameter is needed: a missing one would be taken as nil.
 	"replace": {3, 3}, "replace_first": {3, 3}, "regex_replace": {3, 4},
 	"includes": {2, 2}, "contains": {2, 2}, "index_of": {2, 2}, "last_index_of": {2, 2},
-	"indexOf": {2, 2},
-	"has":     {2, 2}, "has_key": {2, 2}, "remove": {2, 2}, "remove_at": {2, 2},
+	"indexOf": {2, 2}, "lastIndexOf": {2, 2},
+	"has": {2, 2}, "has_key": {2, 2}, "remove": {2, 2}, "remove_at": {2, 2},
 	"insert": {3, 3}, "insert_at": {3, 3}, "update_at": {3, 3},
 	"starts_with": {2, 2}, "ends_with": {2, 2}, "count_of": {2, 2}, "char_at": {2, 2},
 	"repeat": {2, 2}, "repeat_value": {2, 2}, "set_env": {2, 2},

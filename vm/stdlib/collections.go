@@ -98,7 +98,10 @@ func registerCollections() {
 	regH("last_index_of", ps("coll", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return indexOf(t, "last_index_of", args, true, vm.Nil)
 	})
-	alias("last_index_of", "lastIndexOf")
+	// (JavaScript's names answer -1 for none, as JavaScript does)
+	regH("lastIndexOf", ps("coll", "value"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		return indexOf(t, "lastIndexOf", args, true, vm.Int(-1))
+	})
 
 	// mutation
 	regH("push", nil, bPush)

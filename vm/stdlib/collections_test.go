@@ -314,6 +314,9 @@ func TestSearching(t *testing.T) {
 		{"last_index_of", a(S("abcabc"), S("bc")), "4"},
 		{"last_index_of", a(nums(1, 2, 1), I(1)), "2"},
 		{"last_index_of", a(S("hello"), S("z")), "nil"},
+		{"lastIndexOf", a(S("hello"), S("z")), "-1"},
+		{"lastIndexOf", a(nums(1, 2), I(9)), "-1"},
+		{"lastIndexOf", a(S("abcabc"), S("bc")), "4"},
 	})
 	runErrCases(t, []ec{
 		{"contains", a(S("abc"), I(1)), "TypeError", "contains: expected String, got Int"},
