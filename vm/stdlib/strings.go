@@ -303,9 +303,13 @@ func bJoin(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	parts := make([]string, len(xs))
 	n := len(sep) * max(len(xs)-1, 0)
 	for i, x := range xs {
-		if x.Kind() == vm.KString {
+		switch x.Kind() {
+		case vm.KString:
 			parts[i] = x.AsString()
-		} else {
+		case vm.KNil:
+			// (an empty part, as the reference's Array.join has it:
+			// [1, nil, 3] joined by "," is "1,,3", no "nil" in a CSV)
+		default:
 			parts[i] = vm.ToString(x)
 		}
 		if n += len(parts[i]); n > vm.MaxStringBytes || n < 0 {

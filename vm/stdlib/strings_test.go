@@ -19,7 +19,7 @@ func TestStrings(t *testing.T) {
 		{"split", a(S("  a  b ")), `["a", "b"]`},
 		{"join", a(L(S("a"), S("b"), S("c")), S(", ")), `"a, b, c"`},
 		{"join", a(L(S("one"), S("two")), S("")), `"onetwo"`},
-		{"join", a(L(I(1), F(2.5), nilV, B(true)), S("-")), `"1-2.5-nil-true"`},
+		{"join", a(L(I(1), F(2.5), nilV, B(true)), S("-")), `"1-2.5--true"`},
 		{"join", a(L(S("a"), S("b"))), `"a,b"`},
 		{"join", a(L(), S(",")), `""`},
 		{"join", a(vm.NewRange(1, 4, 1), S("+")), `"1+2+3"`},
