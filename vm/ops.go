@@ -233,7 +233,10 @@ func (t *Thread) methodValue(x Value, name string) (Value, error) {
 			return Nil, TypeErrorf("%s.%s takes no named or spread arguments: pass them in order", TypeName(x), name)
 		}
 	case KBuiltin:
-		if x.AsBuiltin().Members != nil {
+		if b := x.AsBuiltin(); b.Members != nil {
+			if _, ok := b.Members[name]; !ok {
+				return Nil, TypeErrorf("%s has no member %s", b.Name, name)
+			}
 			return t.getField(x, name)
 		}
 	}
@@ -354,7 +357,10 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			return f, nil
 		}
 		if b.Members != nil {
-			return Nil, TypeErrorf("%s has no member %s", b.Name, name)
+			// a namespace's missing member reads as nil, as math's and
+			// an object's missing field do (a destructuring default
+			// applies); called, it is a TypeError naming it
+			return Nil, nil
 		}
 	case KString, KArray:
 		if name == "length" {

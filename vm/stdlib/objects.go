@@ -18,7 +18,12 @@ func registerObjects() {
 		switch arg(args, 0).Kind() {
 		case vm.KObject, vm.KHost, vm.KNil:
 			return bHasKey(t, args)
-		case vm.KFunc, vm.KBuiltin, vm.KBool, vm.KInt, vm.KFloat:
+		case vm.KBuiltin:
+			if arg(args, 0).AsBuiltin().Members != nil {
+				return bHasKey(t, args) // str, a namespace
+			}
+			return vm.Nil, typeErr("has", "an Object, a List or a String", arg(args, 0))
+		case vm.KFunc, vm.KBool, vm.KInt, vm.KFloat:
 			return vm.Nil, typeErr("has", "an Object, a List or a String", arg(args, 0)) // (not contains's name)
 		}
 		return bContains(t, args)
@@ -144,6 +149,11 @@ func bHasKey(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Bool(o.AsObject().Lookup(key) >= 0), nil
 	case vm.KNil:
 		return vm.False, nil
+	case vm.KBuiltin:
+		if m := o.AsBuiltin().Members; m != nil {
+			_, ok := m[string(key)]
+			return vm.Bool(ok), nil
+		}
 	case vm.KHost:
 		key, _ := vm.ObjectKey(k, nil)
 		if h, ok := o.AsHost().(vm.HostKeyed); ok {

@@ -7,6 +7,7 @@ package stdlib
 import (
 	"cmp"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -184,10 +185,23 @@ func object(fname string, args []vm.Value, i int) (*vm.Object, error) {
 	if f := AsFile(v); f != nil {
 		return f.fields, nil // an uploaded file reads as its object
 	}
+	if v.Kind() == vm.KBuiltin && v.AsBuiltin().Members != nil {
+		return membersObject(v.AsBuiltin()), nil // str, a namespace as math is
+	}
 	if v.Kind() != vm.KObject {
 		return nil, typeErr(fname, "Object", v)
 	}
 	return v.AsObject(), nil
+}
+
+// membersObject is the object of a builtin's members (str's), in the
+// order of their names.
+func membersObject(b *vm.Builtin) *vm.Object {
+	o := vm.NewObject()
+	for _, k := range slices.Sorted(maps.Keys(b.Members)) {
+		o.Set(k, b.Members[k])
+	}
+	return o
 }
 
 // callable reports whether v can be called.
