@@ -2,9 +2,11 @@ package serve
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -380,17 +382,24 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 	br := bytes.NewReader(body)
 	mr := multipart.NewReader(br, boundary)
 	o := vm.NewObject()
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			return vm.ObjectValue(o), nil
 		}
 		if err != nil {
-			return vm.Nil, err
+			return vm.Nil, multipartCause(err, parts)
+		}
+		if cd := part.Header.Get("Content-Disposition"); cd != "" {
+			if _, _, err := mime.ParseMediaType(cd); err != nil {
+				// (its name and file name are lost with it: "image is
+				// required" said nothing of why)
+				return vm.Nil, errors.New("a part's Content-Disposition cannot be read (a quote in its filename not escaped?)")
+			}
 		}
 		data, err := readPart(part, br.Len)
 		if err != nil {
-			return vm.Nil, err
+			return vm.Nil, multipartCause(err, parts+1)
 		}
 		if len(data) == 0 && emptyFileInput(part) {
 			continue
@@ -416,6 +425,27 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		}
 		o.Set(name, v)
 	}
+}
+
+// multipartCause is what is wrong with a multipart body whose reading
+// failed with err after parts parts, said without the body's bytes: the
+// reader's own errors quote a malformed header line whole (100 KB of it
+// went back to the client), and "multipart: NextPart: EOF" is no cause
+// a client can act on.
+func multipartCause(err error, parts int) error {
+	var pe textproto.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		return errors.New("a part's header is malformed (a header line without a colon, or with a byte a header cannot hold)")
+	case (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && parts == 0:
+		return errors.New("no part begins with the boundary the Content-Type names")
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("it ends before its closing boundary")
+	}
+	if m := err.Error(); !strings.ContainsAny(m, `"'`) {
+		return err // (the reader's own words, quoting nothing of the body)
+	}
+	return errors.New("it cannot be read as parts the Content-Type's boundary delimits")
 }
 
 // readPart reads a part of a multipart body, left saying how much of the

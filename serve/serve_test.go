@@ -1527,8 +1527,17 @@ func TestFormAndMultipartBodies(t *testing.T) {
 	}
 
 	bad := []struct{ body, ctype, message string }{
-		{"garbage", "multipart/form-data; boundary=xx", "malformed multipart body"},
+		{"garbage", "multipart/form-data; boundary=xx", "malformed multipart body: no part begins with the boundary the Content-Type names"},
 		{"garbage", "multipart/form-data", "malformed multipart body"}, // no boundary
+		// The reader's errors quoted a malformed part header whole (100
+		// KB of it went back) and said "multipart: NextPart: EOF".
+		{"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Bad: \x00<script>" + strings.Repeat("A", 5000) + "\r\n\r\nx\r\n--XyZ--\r\n",
+			"multipart/form-data; boundary=XyZ", "malformed multipart body: a part's header is malformed"},
+		{"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nxyz", "multipart/form-data; boundary=XyZ", "malformed multipart body: it ends before its closing boundary"},
+		// A quote in a file name, not escaped, lost the part's name too:
+		// "image is required".
+		{"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"b.png\"\r\n\r\nx\r\n--XyZ--\r\n",
+			"multipart/form-data; boundary=XyZ", "malformed multipart body: a part's Content-Disposition cannot be read"},
 		{`{"a":`, "application/json", "malformed JSON body"},
 		// A number JSON cannot write back (it would answer null).
 		{`{"a":1e999}`, "application/json", "malformed JSON body: number 1e999 is out of range"},
@@ -1541,7 +1550,7 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		for _, path := range []string{"/create", "/raw"} {
 			r := do(t, "POST", u+path, b.body, "Content-Type", b.ctype)
 			if r.status != 400 || !strings.Contains(r.body, `"code":"BAD_REQUEST"`) ||
-				!strings.Contains(r.body, b.message) || r.json(t)["request_id"] == "" {
+				!strings.Contains(r.body, b.message) || r.json(t)["request_id"] == "" || strings.Contains(r.body, "AAAA") {
 				t.Errorf("%s %q to %s: %d %s", b.ctype, b.body, path, r.status, r.body)
 			}
 		}
