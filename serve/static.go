@@ -168,6 +168,7 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 // staticCacheMaxAge reads a cache block's max_age (the reference's: in
 // seconds, or a Duration) into the static files' Cache-Control.
 func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
+	v = vm.WithoutOptions(v) // (an Option env's value is what it holds, None none)
 	if v.Kind() != vm.KObject {
 		return nil
 	}
@@ -192,6 +193,7 @@ func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
 func readStaticMount(at string, v vm.Value, cache string) (*staticMount, error) {
 	m := &staticMount{prefix: staticDefaultPrefix, cache: cache, at: at}
 	dir := StaticDefaultDir
+	v = vm.WithoutOptions(v) // (an Option env's value is what it holds, None none)
 	if v.Kind() != vm.KObject {
 		return nil, fmt.Errorf("%s: static: expected a block of settings, got %s", at, vm.Repr(v))
 	}

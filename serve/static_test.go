@@ -85,6 +85,31 @@ func TestStaticBlockAloneIsAServer(t *testing.T) {
 	}
 }
 
+// A static block's keys and the cache block's max_age given an Option
+// env take what it holds, None as if the key were not given, as every
+// other block's do (they refused the Option: "expected a String, got
+// Some(...)").
+func TestStaticAndCacheTakeOptions(t *testing.T) {
+	pub := staticTree(t)
+	src := `env ASSETS: Option<String> = None
+env AGE: Option<Int> = None
+server {
+  cache { max_age: AGE }
+  static { dir: ASSETS, prefix: "/assets" }
+}
+`
+	app := startApp(t, src, withEnv(map[string]string{"ASSETS": pub, "AGE": "60"}))
+	if r := do(t, "GET", app.urls[""]+"/assets/app.js", ""); r.status != 200 || r.body != "console.log(1)\n" || r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("Some: GET /assets/app.js = %d %q %v", r.status, r.body, r.header)
+	}
+	// None: the default directory (public, not there: a warning) and
+	// the default Cache-Control.
+	app = startApp(t, src)
+	if r := do(t, "GET", app.urls[""]+"/assets/app.js", ""); r.status != 404 {
+		t.Errorf("None: GET /assets/app.js = %d %q", r.status, r.body)
+	}
+}
+
 func TestStaticBlockServesFiles(t *testing.T) {
 	pub := staticTree(t)
 	app := startApp(t, `server {
