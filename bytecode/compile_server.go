@@ -1693,7 +1693,7 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 		case known && n.refuse:
 			f.c.errorf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
 		case known:
-			f.c.warnf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
+			f.c.warnf(o.PosV, "model %s: %s %s%s", st.Name.Name, o.Key, n.note, relationHint(st, o))
 		default:
 			hint := "a field is written name: Type (views: Int = 0)"
 			if s := diag.Closest(o.Key, []string{"table", "timestamps"}); s != "" {
@@ -1702,6 +1702,30 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 			f.c.errorf(o.PosV, "model %s: unknown option %s (%s)", st.Name.Name, o.Key, hint)
 		}
 	}
+}
+
+// relationHint is the "; store the id, user_id: Int" of a belongs_to
+// (bare, belongs_to: User, or a list of one) whose model has no field
+// for the related row's id, else "".
+func relationHint(st *ast.ModelDecl, o *ast.ObjEntry) string {
+	if o.Key != "belongs_to" {
+		return ""
+	}
+	v := o.Value
+	if a, ok := v.(*ast.ArrayLit); ok && len(a.Elems) == 1 {
+		v = a.Elems[0]
+	}
+	id, ok := v.(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	field := strings.ToLower(id.Name) + "_id"
+	for _, fl := range st.Fields {
+		if fl.Name == field {
+			return ""
+		}
+	}
+	return "; store the id, " + field + ": Int"
 }
 
 func (f *fstate) modelDecl(st *ast.ModelDecl) {

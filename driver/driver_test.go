@@ -636,11 +636,21 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 	expectWarnings(t, `server {
   model Author { name: String  has_many: [Book] }
   model Book { title: String  author_id: Int  belongs_to: [Author]  indexes: ["title"]  timestamps: true }
+  model Tenant { name: String  has_many: Project }
+  model Project { name: String  belongs_to: Tenant }
+  model P { x: Int }
+  model Q { belongs_to: P }
 }
 `, []string{
 		"2:32: warning: model Author: has_many is not applied: the model has no accessor for the related rows (query them with where)",
 		"3:47: warning: model Book: belongs_to is not applied: the model has no accessor for the related rows (query them with where)",
 		`3:69: warning: model Book: indexes is not applied: no index is made (a db.run("CREATE INDEX ...") in on_start makes one)`,
+		// Written bare, as a field's type is, they are the same options
+		// (belongs_to: Tenant was an error that said "it is accepted",
+		// belongs_to: P a warning).
+		"4:32: warning: model Tenant: has_many is not applied: the model has no accessor for the related rows (query them with where)",
+		"5:33: warning: model Project: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, tenant_id: Int",
+		"7:13: warning: model Q: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, p_id: Int",
 	})
 }
 

@@ -363,8 +363,6 @@ func TestErrors(t *testing.T) {
 		{"fn g(r) {\n  v = r!\n  Ok(v)\n}", []string{"2:8: expected newline or ';' after statement, found '!': an Err or None is passed on with ? (r?), not !"}},
 		{"print(math::sqrt(4))", []string{"1:11: expected ',' or ')' in argument list, found '::': a module's member is written with a dot (math.sqrt), not ::"}},
 		// A relation written bare is pointed to its list form.
-		{"model Post { title: String\n belongs_to: User }", []string{"2:2: model Post: belongs_to is the reference's relation, written with a list (belongs_to: [User]): it is accepted and not applied (a model has no relations: store the id, user_id: Int)"}},
-		{"model Post { title: String\n has_many: Comment }", []string{"2:2: model Post: has_many is the reference's relation, written with a list (has_many: [Comment]): it is accepted and not applied (a model has no relations: store the id in Comment, post_id: Int)"}},
 		// A cron schedule needs its name (it said a statement ended).
 		{"server {\n  schedule cron(\"0 * * * *\") { print(1) }\n}", []string{"2:12: a schedule needs a name before its cron: schedule \"name\" cron(\"0 * * * *\") { … }"}},
 		// An unnamed hook with no body says one is wanted.

@@ -509,18 +509,8 @@ func (p *parser) modelDecl() ast.Stmt {
 		}
 		p.next()
 		p.expect(token.COLON)
-		if v := p.tok; (t.Lit == "belongs_to" || t.Lit == "has_many" || t.Lit == "has_one") && v.Kind == token.IDENT && looksLikeType(v.Lit) {
-			// belongs_to: User, the relation written bare: it was told to
-			// declare a field of that name
-			store := "store the id, " + strings.ToLower(v.Lit) + "_id: Int"
-			if t.Lit != "belongs_to" {
-				// (the id of the one is kept by the many)
-				store = "store the id in " + v.Lit + ", " + strings.ToLower(m.Name.Name) + "_id: Int"
-			}
-			p.failAt(t.Pos, v.End, "model %s: %s is the reference's relation, written with a list (%s: [%s]): it is accepted and not applied (a model has no relations: %s)",
-				m.Name.Name, t.Lit, t.Lit, v.Lit, store)
-		}
-		if v := p.tok; modelOptions[t.Lit] && v.Kind == token.IDENT && looksLikeType(v.Lit) {
+		relation := t.Lit == "belongs_to" || t.Lit == "has_many" || t.Lit == "has_one"
+		if v := p.tok; modelOptions[t.Lit] && !relation && v.Kind == token.IDENT && looksLikeType(v.Lit) {
 			// `table: Int`: a field the option's name shadows
 			p.failAt(t.Pos, v.End, "model %s: %s is a model option, not a field; a field of that name is declared in a type: type %s { %s: %s }, then model %s",
 				m.Name.Name, t.Lit, m.Name.Name, t.Lit, v.Lit, m.Name.Name)
