@@ -678,6 +678,21 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 	if st.Kind == "db" {
 		f.checkDbBlock(st)
 	}
+	if st.Kind == "rate_limit" {
+		for _, e := range st.Entries {
+			if e.Key != "key" {
+				continue
+			}
+			fn := f.c.namedHandler(e.Value)
+			if lam, ok := e.Value.(*ast.Lambda); ok {
+				fn = lam.Fn
+			}
+			if fn != nil && requiredParams(fn) > 1 {
+				// (the second was nil at every request: one key for all)
+				f.c.errorf(e.Value.Pos(), "rate_limit.key is called with the request alone (key: fn(req) req.ip), and this one takes %d parameters", requiredParams(fn))
+			}
+		}
+	}
 }
 
 // checkDbBlock refuses a literal db setting the store would refuse when
