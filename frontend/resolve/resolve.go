@@ -492,6 +492,11 @@ func (r *resolver) suggest(name string) string {
 		consider(c)
 	}
 	builtins = true
+	// Words that stand where a name may (brake: break, not take; fales:
+	// false, not values), before the builtins, which win no tie with them.
+	for _, c := range []string{"break", "continue", "false", "nil", "return", "true"} {
+		consider(c)
+	}
 	for _, c := range r.opts.PredeclaredNames {
 		consider(c)
 	}
