@@ -341,7 +341,7 @@ func (s *scanner) scanToken(stack *[]byte) token.Token {
 			return s.ident()
 		}
 		s.next()
-		s.error(start, s.pos(), "unexpected character "+quoteRune(r))
+		s.error(start, s.pos(), "unexpected character "+quoteRune(r)+charHint(r))
 		return token.Token{Kind: token.ILLEGAL, Pos: start, End: s.pos(), Lit: string(r)}
 	}
 
@@ -495,8 +495,26 @@ func (s *scanner) scanToken(stack *[]byte) token.Token {
 		return tok(token.CARET, 1)
 	}
 	s.next()
-	s.error(start, s.pos(), "unexpected character "+quoteRune(rune(c)))
+	s.error(start, s.pos(), "unexpected character "+quoteRune(rune(c))+charHint(rune(c)))
 	return token.Token{Kind: token.ILLEGAL, Pos: start, End: s.pos(), Lit: string(rune(c))}
+}
+
+// charHint is what an unexpected character most likely stands for, for
+// its error: what a word processor or another language put there.
+func charHint(r rune) string {
+	switch {
+	case r == '“' || r == '”' || r == '„' || r == '‘' || r == '’' || r == '‚':
+		return " (a typographic quote: write strings in straight quotes, \"text\")"
+	case r == '`':
+		return " (Tova has no backtick strings: write \"text {expr}\", which interpolates expr)"
+	case r == '\u00a0':
+		return " (a non-breaking space: write a plain space)"
+	case unicode.Is(unicode.Zs, r):
+		return " (a Unicode space: write a plain space)"
+	case r == '–' || r == '—' || r == '−':
+		return " (a dash: the minus sign is -)"
+	}
+	return ""
 }
 
 // popTo pops the innermost open bracket matching open and everything above
