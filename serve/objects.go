@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"tova/frontend/diag"
 	"tova/netio"
 	"tova/vm"
 	"tova/vm/stdlib"
@@ -815,8 +816,17 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		r.finish = append(r.finish, args[0])
 		return vm.Nil, true, nil
 	}
+	if _, builtin := vm.LookupBuiltin(name); !builtin {
+		// (res.staus(201): "Response has no method staus" named none)
+		if near := diag.Closest(name, resMethods); near != "" {
+			return vm.Nil, true, vm.TypeErrorf("Response has no method %s (did you mean %s?)", name, near)
+		}
+	}
 	return vm.Nil, false, nil
 }
+
+// resMethods are the methods CallMethod has.
+var resMethods = []string{"status", "setHeader", "set_header", "header", "json", "send", "text", "on_finish", "onFinish"}
 
 // statusArg checks a response status set by Tova code: an Int from 200
 // to 599, as the reference's Response accepts. (A 1xx is not a final

@@ -2621,6 +2621,30 @@ server {
 	}
 }
 
+// A misspelt method of res names the one meant; a builtin's name is
+// still the builtin called with res first.
+func TestResMisspeltMethodSuggested(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/a" => fn(res) { res.staus(201); "x" }
+  route GET "/b" => fn(req, res) { try { res.setHeder("X-A", "1") } catch e { e.message } }
+  route GET "/c" => fn(res) { res.type_of() }
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/a", ""); r.status != 500 {
+		t.Errorf("GET /a = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(app.logs.String(), "Response has no method staus (did you mean status?)")
+	})
+	if r := do(t, "GET", u+"/b", ""); r.body != `"Response has no method setHeder (did you mean setHeader?)"` {
+		t.Errorf("GET /b = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/c", ""); r.body != `"Response"` {
+		t.Errorf("GET /c = %d %s", r.status, r.body)
+	}
+}
+
 // A status the code gives (respond(200, …), text(s, 200), redirect) is
 // sent as given; a helper's default 200 gives way to a status a hook or
 // the handler set with res.status. An on_error's response is sent with
