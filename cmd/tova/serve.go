@@ -22,6 +22,7 @@ import (
 
 	"tova/bytecode"
 	"tova/driver"
+	"tova/frontend/diag"
 	"tova/internal/logbuf"
 	"tova/serve"
 	"tova/vm"
@@ -78,15 +79,20 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 					servers[i], name = "", ""
 				}
 				if !has(name) {
-					var names []string
+					var names, plain []string
 					for _, s := range p.Servers {
 						if s.Name == "" {
 							names = append(names, `"server" (the unnamed one)`)
 							continue
 						}
 						names = append(names, strconv.Quote(s.Name))
+						plain = append(plain, s.Name)
 					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --server %q: the program has no such server (it has %s)\n", name, strings.Join(names, ", "))
+					hint := ""
+					if near := diag.Closest(name, plain); near != "" {
+						hint = "; did you mean " + near + "?"
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --server %q: the program has no such server (it has %s%s)\n", name, strings.Join(names, ", "), hint)
 					return &exitError{exitUsage}
 				}
 			}

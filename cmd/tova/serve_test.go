@@ -505,6 +505,13 @@ server "w" {
 		errb.String() != "tova serve: --server \"api\": the program has no such server (it has \"server\" (the unnamed one), \"w\")\n" {
 		t.Errorf("--server api: exit %d, %q", c, errb.String())
 	}
+	// A misspelt name gets the one meant.
+	os.WriteFile(app, []byte(strings.Replace(src, `server "w"`, `server "worker"`, 1)), 0o644)
+	errb.Reset()
+	if c := run([]string{"serve", "--host", "127.0.0.1", "--server", "wroker", app}, &out, &errb); c != exitUsage ||
+		errb.String() != "tova serve: --server \"wroker\": the program has no such server (it has \"server\" (the unnamed one), \"worker\"; did you mean worker?)\n" {
+		t.Errorf("--server wroker: exit %d, %q", c, errb.String())
+	}
 }
 
 // What Go's own packages log through the standard logger (net/http's
