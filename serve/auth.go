@@ -138,8 +138,10 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 		if secret == "" {
 			return nil, bad("secret", "no secret: set AUTH_SECRET (or JWT_SECRET) in the environment, or give the block `secret: ...`, to a random string of at least %d bytes; tokens are checked with it", authMinSecret)
 		}
-	case sv.Kind() != vm.KString:
+	case sv.IsNil() || vm.VariantOf(sv) == vm.NoneType:
 		return nil, bad("secret", "expected a String, got %s (an environment variable that is not set?)", shapeOf(sv))
+	case sv.Kind() != vm.KString:
+		return nil, bad("secret", "expected a String, got %s", shapeOf(sv))
 	default:
 		secret = sv.AsString()
 	}

@@ -217,7 +217,8 @@ func TestAuthStartErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
 		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                   "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
 		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}": "server: app.tova:2:3: auth.secret: the secret is 5 bytes: it must be at least 16",
-		"server {\n  auth { secret: 42 }\n}":                                               "server: app.tova:2:3: auth.secret: expected a String",
+		"server {\n  auth { secret: 42 }\n}":                                               "server: app.tova:2:3: auth.secret: expected a String, got Int 42",
+		"server {\n  auth { secret: nil }\n}":                                              "server: app.tova:2:3: auth.secret: expected a String, got nil (an environment variable that is not set?)",
 		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
 		"server {\n  auth { type: \"api_key\" }\n}":                                        "server: app.tova:2:3: auth.keys: an api_key block needs keys",
 		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:3: auth.keys: expected non-empty Strings, got Int 1",
@@ -232,6 +233,14 @@ func TestAuthStartErrors(t *testing.T) {
 		// auth called, as role("admin") is: the message says how to write it.
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with auth() => fn() 1\n}": "server: app.tova:3:27: TypeError: auth is a route guard, for `with auth`: it is called with the request, got nothing (write `with auth`, not `with auth()`)",
 	})
+}
+
+// A literal secret of another type is not said to be an environment
+// variable that is not set.
+func TestAuthLiteralSecretNotAnEnvVariable(t *testing.T) {
+	if err := startError(t, "server {\n  auth { secret: 42 }\n}"); err == nil || strings.Contains(err.Error(), "environment variable") {
+		t.Errorf("auth { secret: 42 }: %v", err)
+	}
 }
 
 // A route with auth (or with role(...)) on a server without an auth
