@@ -393,6 +393,12 @@ func TestErrors(t *testing.T) {
 		// a server word with what it does not take on its line
 		{"server {\n  middleware logger\n}", []string{"2:3: middleware takes a function written in place: middleware fn name(req, next) { … } or middleware fn name(req, res) { … }"}},
 		{"on_start boot", []string{"1:1: on_start takes a function written in place: on_start fn() { … }"}},
+		// A hook's parameters after its word, a server's name unquoted, a
+		// guard after the handler: what to write, not that a statement
+		// ended early or a '{' was expected.
+		{"server {\n  on_error(err, req) { \"x\" }\n}", []string{"2:3: on_error takes a function written in place: on_error fn(err, req) { … } or on_error fn(err, req, res) { … }"}},
+		{"server api {\n  port 1\n}", []string{`1:8: a server's name is a string: server "api" { ... }`}},
+		{"server {\n  route GET \"/a\" => fn() 1 with auth\n}", []string{`2:28: a route's guards come before its handler: route GET "/a" with guard => handler`}},
 		{"server { health 42 }", []string{`1:10: health takes a path string: health "/health" (with checks: health "/health" { check_memory, check_db })`}},
 		// several errors, one per statement
 		{"a = )\nb = 2\nc = (\nd + 4\ne = [1\n", []string{"1:5: expected expression, found ')'", "5:1: unclosed '(' opened at 3:5"}},

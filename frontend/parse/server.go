@@ -94,6 +94,11 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		// `middleware logger`: a statement the grammar has no place
 		// for; say what it takes rather than that a statement ended.
 		p.failAt(p.tok.Pos, n1.End, "%s takes a function written in place: %s", word, hookShapes[word])
+	case hookKinds[word] && n1.Kind == token.LPAREN && n1.Pos.Line == p.tok.Pos.Line && p.blockAfterParens(1):
+		// `on_error(err, req) { … }`: the function's parameters written
+		// after the word, as a declaration's (it said a statement ended
+		// at the '{')
+		p.failAt(p.tok.Pos, n1.End, "%s takes a function written in place: %s", word, hookShapes[word])
 	case word == "health" && n1.Kind == token.STRING:
 		return p.healthDecl()
 	case word == "health" && n1.Pos.Line == p.tok.Pos.Line && wordLike(n1):
@@ -170,12 +175,35 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 	return nil
 }
 
+// blockAfterParens reports whether the token k ahead, a '(', closes
+// within a few tokens and a '{' follows on the same line.
+func (p *parser) blockAfterParens(k int) bool {
+	depth := 0
+	for i := k; i < k+64; i++ {
+		switch t := p.peek(i); t.Kind {
+		case token.LPAREN:
+			depth++
+		case token.RPAREN:
+			if depth--; depth == 0 {
+				next := p.peek(i + 1)
+				return next.Kind == token.LBRACE && next.Pos.Line == t.Pos.Line
+			}
+		case token.EOF, token.NEWLINE, token.LBRACE, token.RBRACE:
+			return false
+		}
+	}
+	return false
+}
+
 // serverDecl parses `server ["name"] { ... }`.
 func (p *parser) serverDecl() ast.Stmt {
 	s := &ast.ServerDecl{PosV: p.tok.Pos}
 	p.next()
 	if p.at(token.STRING) {
 		s.Name = p.plainString("server name")
+	} else if n := p.tok; n.Kind == token.IDENT && p.peek(1).Kind == token.LBRACE {
+		// (it said '{' was expected, at the name)
+		p.failAt(n.Pos, n.End, "a server's name is a string: server %q { ... }", n.Lit)
 	}
 	s.Body = p.serverBody()
 	return s
@@ -296,6 +324,10 @@ loop:
 	p.next()
 	p.skipNewlines()
 	r.Handler = p.expr()
+	if w := p.tok; w.Kind == token.WITH && w.Pos.Line == r.PosV.Line {
+		// (it said a statement ended at 'with')
+		p.failAt(w.Pos, w.End, "a route's guards come before its handler: route %s %q with guard => handler", r.Method, r.Path)
+	}
 	return r
 }
 
