@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"tova/frontend/diag"
 )
 
 // MinInterval is the shortest interval a schedule may have. The
@@ -25,6 +27,9 @@ import (
 // shorter one would keep the queue storing a tick several times a
 // second, and the cron library's own @every rounds one up to a second.
 const MinInterval = time.Second
+
+// descriptors are the cron descriptors a pattern may be (besides @every).
+var descriptors = []string{"yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly", "every"}
 
 // Parse reads a schedule pattern: a standard 5-field cron expression
 // ("*/5 * * * *", also "@hourly" and the like, and a "CRON_TZ=Zone "
@@ -69,6 +74,14 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 				}
 				return s, 0, nil
 			}
+		}
+		if d, ok := strings.CutPrefix(p, "@"); ok && d != "every" && !strings.ContainsAny(d, " \t") {
+			// (the library's "unrecognized descriptor: @hourli")
+			hint := "@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>"
+			if near := diag.Closest(d, descriptors); near != "" {
+				hint = "did you mean @" + near + "?"
+			}
+			return nil, 0, fmt.Errorf("bad cron expression %q: unknown descriptor @%s (%s)", pattern, d, hint)
 		}
 		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}

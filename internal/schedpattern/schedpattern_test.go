@@ -106,7 +106,8 @@ func TestBadPatterns(t *testing.T) {
 		"@every 10000000h": `bad schedule "@every 10000000h": an interval is at most 2562047h (about 292 years)`,
 		"-5s":              `bad schedule "-5s": an interval is at least 1s`,
 		"5min":             `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
-		"@fortnightly":     `bad cron expression "@fortnightly"`,
+		"@fortnightly":     `bad cron expression "@fortnightly": unknown descriptor @fortnightly (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>)`,
+		"@hourli":          `bad cron expression "@hourli": unknown descriptor @hourli (did you mean @hourly?)`,
 		// No date matches: the cron library gave the zero time as the
 		// next run, which the queue took as "now", again and again.
 		"0 0 31 2 *":             `bad cron expression "0 0 31 2 *": no date matches it`,
