@@ -67,6 +67,7 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	c.compileMain(srcs)
 	c.compileServers(srcs)
 	c.qualifyTypes()
+	c.warnUnknownTypes()
 	if len(c.errs) > 0 {
 		sort.Sort(c.errs)
 		return nil, c.errs
@@ -103,6 +104,8 @@ type compiler struct {
 	fnDecls      map[fnAt]*ast.Function     // every fn declaration, for namedHandler
 	implFns      map[string][]*ast.Function // the functions of impl blocks, by name (data refresh dependents)
 	traitImpls   map[string][]string        // the types of each trait's (or interface's) impl blocks, by trait, in program order
+	typeWarned   map[*ast.TypeExpr]bool     // annotations warned of as naming no type (once each)
+	unknownTypes []unknownType              // those of functions and bindings, warned of last (a route's own warning comes first)
 	fnNames      map[fnAt]*ast.Ident        // immutable bindings of another name (h = g), for namedHandler
 	dataBlocks   []*ast.DataBlock           // the program's data blocks, in order (dependents)
 	refreshed    map[*ast.Binding]token.Pos // the sources refresh lines name, and where

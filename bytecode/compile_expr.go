@@ -905,6 +905,9 @@ func (c *compiler) compileFunc(parent *fstate, af *ast.Function, name string, po
 	idx := len(c.prog.Funcs) - 1
 	g.fn.Async = af.Async
 	np := len(af.Params)
+	for _, p := range af.Params {
+		g.checkTypeNames(p.Type, g.generics())
+	}
 	for i, p := range af.Params {
 		pname := "_"
 		if p.Name != nil {

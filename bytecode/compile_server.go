@@ -1358,7 +1358,91 @@ func (f *fstate) checkAnnotation(t *ast.TypeExpr, what string, site annotationSi
 		f.c.warnf(t.PosV, "File, an uploaded file, annotates a handler's parameter (image: File): %s is not checked or converted", what)
 		return
 	}
+	if f.c.typeWarned[t] {
+		return
+	}
+	f.c.markTypeWarned(t)
 	f.c.warnf(t.PosV, "unknown type %s%s: %s is not checked or converted", t.Name, typeHint(t.Name, known), what)
+}
+
+func (c *compiler) markTypeWarned(t *ast.TypeExpr) {
+	if c.typeWarned == nil {
+		c.typeWarned = map[*ast.TypeExpr]bool{}
+	}
+	c.typeWarned[t] = true
+}
+
+// generics are the generic names the annotations of f's code may use:
+// its own function's and those of the functions around it.
+func (f *fstate) generics() []string {
+	var out []string
+	for g := f; g != nil; g = g.parent {
+		if g.af != nil {
+			out = append(out, g.af.TypeParams...)
+		}
+	}
+	return out
+}
+
+// checkTypeNames warns of a name no type has in the annotation t of a
+// function's parameter or return, or of a binding (fn g(x: Strin), y:
+// Integr = 5): annotations are not checked when the program runs, so a
+// misspelt one said nothing. generics are the names in scope as type
+// parameters.
+func (f *fstate) checkTypeNames(t *ast.TypeExpr, generics []string) {
+	if t == nil || f.c.typeWarned[t] {
+		return
+	}
+	for _, a := range t.Args {
+		f.checkTypeNames(a, generics)
+	}
+	name := t.Name
+	if !isIdentName(name) || len(name) == 1 || slices.Contains(builtinTypes, name) || slices.Contains(isTypeNames, name) ||
+		slices.Contains(generics, name) || name == fileType || name == "DateTime" || name == "Timestamp" {
+		return
+	}
+	f.c.indexDecls()
+	if f.c.aliasOf(name) != nil || f.c.variantTypes[name] != nil || f.c.models[name] {
+		return
+	}
+	if _, trait := f.c.traitImpls[name]; trait {
+		return
+	}
+	known := slices.Clone(builtinTypes)
+	for _, td := range f.c.prog.Types {
+		if td.Name == name {
+			return
+		}
+		known = append(known, td.Name)
+	}
+	f.c.unknownTypes = append(f.c.unknownTypes, unknownType{t: t, hint: typeHint(name, known), file: f.c.file, fileName: f.c.fileName})
+}
+
+// unknownType is an annotation checkTypeNames found naming no type.
+type unknownType struct {
+	t        *ast.TypeExpr
+	hint     string
+	file     int
+	fileName string
+}
+
+// warnUnknownTypes warns of the annotations checkTypeNames found naming
+// no type, but those a route handler's check warned of in its own
+// words (a named handler's function is compiled before its route).
+func (c *compiler) warnUnknownTypes() {
+	file, fileName := c.file, c.fileName
+	slices.SortStableFunc(c.unknownTypes, func(a, b unknownType) int {
+		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.t.PosV.Line, b.t.PosV.Line), cmp.Compare(a.t.PosV.Col, b.t.PosV.Col))
+	})
+	for _, u := range c.unknownTypes {
+		if c.typeWarned[u.t] {
+			continue
+		}
+		c.markTypeWarned(u.t)
+		c.file, c.fileName = u.file, u.fileName
+		c.warnf(u.t.PosV, "unknown type %s%s: annotations are not checked when the program runs, so this one says nothing", u.t.Name, u.hint)
+	}
+	c.file, c.fileName = file, fileName
 }
 
 // typeHint is the " (did you mean Int?)" of an unknown type name: a

@@ -279,6 +279,7 @@ func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 		switch st := st.(type) {
 		case *ast.FnDecl:
 			f.checkReturnLiterals(st)
+			f.checkTypeNames(st.RetType, append(f.generics(), st.Fn.TypeParams...))
 			f.bindFunc(st.Fn, st.Name, st.PosV)
 		case *ast.HookDecl:
 			if st.Kind == "background" && st.Name != nil && st.Name.Binding != nil && f.c.implicitServer && f.af == nil && f.srv == nil {
@@ -405,6 +406,7 @@ func (f *fstate) stmt(st ast.Stmt) {
 		}
 		f.exprSink(st.X, discard)
 	case *ast.Assign:
+		f.checkTypeNames(st.Type, f.generics())
 		if st.Type != nil && len(st.Values) == 1 && len(st.Targets) == 1 {
 			f.checkAnnotatedLiteral(st.Type, st.Values[0], st.Targets[0])
 		}
@@ -414,6 +416,7 @@ func (f *fstate) stmt(st ast.Stmt) {
 		}
 		f.assign(st)
 	case *ast.VarDecl:
+		f.checkTypeNames(st.Type, f.generics())
 		if st.Type != nil && len(st.Values) == 1 && len(st.Targets) == 1 {
 			f.checkAnnotatedLiteral(st.Type, st.Values[0], st.Targets[0])
 		}

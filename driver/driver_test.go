@@ -405,6 +405,36 @@ server "c" { port 0 }
 	}
 }
 
+// A function's or a binding's annotation naming no type is warned of
+// (a misspelt one said nothing, annotations not being checked when the
+// program runs); generic names (the function's, an enclosing one's, an
+// impl block's), the program's types, aliases, models and traits are
+// types.
+func TestUnknownAnnotationTypesWarn(t *testing.T) {
+	src := `fn g(x: Strin) -> Intt { x }
+y: Integr = 5
+fn first<Elem>(xs: [Elem]) -> Elem {
+  pick = fn(v: Elem) -> Elem { v }
+  pick(xs[0])
+}
+type Box<T> { v: T }
+impl Box<Item> { fn get(self) -> Item { self.v } }
+type Id = Int
+trait Shows { fn show(self) -> String }
+model Note { text: String }
+h = fn(a: Strng, b: Option<Intt>, c: Id, d: Shows, e: Note, f: Box<Int>, s: Size) a
+var z: Duration = 1.second
+print(g(1), y, first([1]), h("a", 1, 1, 1, 1, 1, 1), z)
+`
+	expectWarnings(t, src, []string{
+		"1:9: warning: unknown type Strin (did you mean String?): annotations are not checked when the program runs, so this one says nothing",
+		"1:19: warning: unknown type Intt (did you mean Int?): annotations are not checked when the program runs, so this one says nothing",
+		"2:4: warning: unknown type Integr: annotations are not checked when the program runs, so this one says nothing",
+		"12:11: warning: unknown type Strng (did you mean String?): annotations are not checked when the program runs, so this one says nothing",
+		"12:28: warning: unknown type Intt (did you mean Int?): annotations are not checked when the program runs, so this one says nothing",
+	})
+}
+
 // A route handler's annotation naming a type that neither the language
 // nor the program has is warned of, once, for an inline handler and for
 // a named one: the parameter goes unchecked. Types declared later in the

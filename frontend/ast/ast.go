@@ -91,6 +91,9 @@ type Function struct {
 	Locals   []*Binding // set by resolver: params first (one per Param, in order; destructured params get a hidden local), then every other local
 	FreeVars []*Binding // set by resolver: the Free bindings of this function, by Index
 	HasYield bool       // set by parser when the body contains yield (a generator)
+	// TypeParams are the generic names its annotations may use: its own
+	// (fn first<T>(xs: [T])) and, for a method, its impl block's.
+	TypeParams []string
 }
 
 // Param is one function parameter: a name (or destructuring pattern),

@@ -1148,7 +1148,7 @@ func (p *parser) fnLit(async bool) ast.Expr {
 		fn.Name = p.tok.Lit
 		p.next()
 	}
-	p.typeParams()
+	fn.TypeParams = p.typeParams()
 	fn.Params = p.params()
 	if p.got(token.ARROW) {
 		p.typeExpr()

@@ -248,7 +248,7 @@ func (p *parser) fnAfterWord() (*ast.Function, *ast.Ident) {
 		name = p.ident()
 		fn.Name = name.Name
 	}
-	p.typeParams()
+	fn.TypeParams = p.typeParams()
 	fn.Params = p.params()
 	if p.got(token.ARROW) {
 		p.typeExpr()

@@ -530,7 +530,7 @@ func (p *parser) fnDecl(async bool) ast.Stmt {
 	p.expect(token.FN)
 	name := p.ident()
 	fn := &ast.Function{Name: name.Name, Async: async}
-	p.typeParams()
+	fn.TypeParams = p.typeParams()
 	fn.Params = p.params()
 	d := &ast.FnDecl{PosV: pos, Name: name, Fn: fn}
 	if p.got(token.ARROW) {
@@ -889,13 +889,14 @@ func (p *parser) implDecl() ast.Stmt {
 	d := &ast.ImplDecl{PosV: p.tok.Pos}
 	p.next()
 	d.Type = p.ident()
-	p.typeParams()
+	generics := p.typeParams()
 	if p.at(token.FOR) {
 		p.next()
 		d.Trait, d.Type = d.Type, p.ident()
-		p.typeParams()
+		generics = append(generics, p.typeParams()...)
 	}
 	for _, m := range p.methodBlock("impl", d.Trait != nil, false) {
+		m.Fn.TypeParams = append(m.Fn.TypeParams, generics...)
 		d.Methods = append(d.Methods, m)
 	}
 	return d
