@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -208,7 +209,12 @@ func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler
 
 // middlewareFor returns the middleware that applies to a route: the
 // server's, and those of the routes groups the route is declared in
-// (bytecode.Hook.Scope), outermost first.
+// (bytecode.Hook.Scope), outermost first: the server's, in the order
+// they are declared, then each group's, as the reference runs its one
+// chain of the server's middleware before a group's. (In the order
+// written, a server's middleware declared after a group, an
+// authentication that set req.user, ran inside the group's, which
+// found no user.)
 func (s *Server) middlewareFor(rt bytecode.Route) []middleware {
 	var out []middleware
 	for _, m := range s.middleware {
@@ -216,6 +222,8 @@ func (s *Server) middlewareFor(rt bytecode.Route) []middleware {
 			out = append(out, m)
 		}
 	}
+	// The scopes that hold a route are a chain: the longer, the deeper.
+	slices.SortStableFunc(out, func(a, b middleware) int { return cmp.Compare(len(a.scope), len(b.scope)) })
 	return out
 }
 

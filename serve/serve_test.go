@@ -710,6 +710,43 @@ server {
 	}
 }
 
+// A server's middleware runs before a group's whatever the order they
+// are declared in, as the reference's one chain of the server's
+// middleware does: an authentication declared after a group ran inside
+// the group's check of its user, which found none (401).
+func TestServerMiddlewareBeforeGroupsWhereverDeclared(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn m1(req, res) { req.trail = ["m1"] }
+  routes "/admin" {
+    middleware fn need_user(req, res) {
+      if req.user == nil { return respond(401, { error: "no user" }) }
+      req.trail = [...req.trail, "g1"]
+    }
+    routes "/in" {
+      middleware fn g2(req, next) {
+        req.trail = [...req.trail, "g2"]
+        next(req)
+      }
+      route GET "/b" => fn(req) { req.trail }
+    }
+    route GET "/panel" => fn(req) { { hello: req.user, trail: req.trail } }
+  }
+  middleware fn authenticate(req, res) {
+    req.user = "alice"
+    req.trail = [...req.trail, "m2"]
+  }
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/admin/panel", ""); r.status != 200 || r.body != `{"hello":"alice","trail":["m1","m2","g1"]}` {
+		t.Errorf("GET /admin/panel = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/admin/in/b", ""); r.status != 200 || r.body != `["m1","m2","g1","g2"]` {
+		t.Errorf("GET /admin/in/b = %d %s", r.status, r.body)
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
