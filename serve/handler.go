@@ -556,6 +556,13 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 func (x *exchange) nextValue(rest func() (vm.Value, error)) vm.Value {
 	x.exposed = true // next holds the exchange
 	return vm.BuiltinValue(&vm.Builtin{Name: "next", Fn: func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		if x.th == nil || t != x.th {
+			// A next kept past its request (in server state, for
+			// another request, or in on_finish): it ran the other
+			// request's exchange on that request's thread, or failed
+			// on a Go nil pointer once its request had ended.
+			return vm.Nil, vm.TypeErrorf("next is called while the request it was given with is served: one kept for later, or for another request, has nothing to run")
+		}
 		if len(args) > 0 {
 			if q, ok := args[0].AsHostOK().(*reqObject); ok {
 				x.req, x.reqV = q, args[0]

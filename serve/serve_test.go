@@ -747,6 +747,56 @@ server {
 	}
 }
 
+// A middleware's next kept past its request, in server state, and called
+// by another request is a TypeError: it ran the first request's chain
+// and answered with its answer while that request was served, and
+// failed on a Go nil pointer once it had ended.
+func TestNextKeptForAnotherRequest(t *testing.T) {
+	app := startApp(t, `
+server {
+  var saved_next = nil
+  var saved_req = nil
+  middleware fn m(req, next) {
+    q = req.query.q
+    if q == "save" {
+      saved_next = next
+      saved_req = req
+      return next(req)
+    }
+    if q == "later" { return saved_next(saved_req) }
+    if q == "laterown" { return saved_next(req) }
+    next(req)
+  }
+  route GET "/slow" => fn(req, res) {
+    res.setHeader("X-Slow", "1")
+    sleep(1500)
+    { slow: req.path }
+  }
+  route GET "/x" => fn(req) { { x: req.path } }
+  route GET "/saved" => fn() { saved_next != nil }
+}
+`)
+	u := app.urls[""]
+	slow := make(chan reply, 1)
+	go func() { slow <- do(t, "GET", u+"/slow?q=save", "") }()
+	waitFor(t, func() bool { return do(t, "GET", u+"/saved", "").body == "true" })
+	if r := do(t, "GET", u+"/x?q=later", ""); r.status != 500 || r.header.Get("X-Slow") != "" {
+		t.Errorf("while /slow runs: GET /x?q=later = %d %s %v", r.status, r.body, r.header)
+	}
+	if r := <-slow; r.status != 200 || r.body != `{"slow":"/slow"}` {
+		t.Errorf("GET /slow = %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/x?q=laterown", ""); r.status != 500 {
+		t.Errorf("after /slow: GET /x?q=laterown = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return strings.Count(app.logs.String(), "next is called while the request it was given with is served") >= 2
+	})
+	if strings.Contains(app.logs.String(), "nil pointer") {
+		t.Errorf("a Go failure was logged:\n%s", app.logs.String())
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
