@@ -409,6 +409,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					f.c.errorf(st.MetaPos[i], "routes %s: %s is no option of a group, and its routes would not be protected: write `with auth` (or `with role(\"admin\")`) on each of them, or check in a middleware of the group", shownPath(p), k)
 					continue
 				}
+				if slices.Contains(groupGuardKeys, k) {
+					// (guard: is_admin was warned of as having no effect,
+					// and the group served to everyone)
+					f.c.errorf(st.MetaPos[i], "routes %s: %s is no option of a group, and its routes would not be guarded: write `with name` on each of them, or declare a middleware in the group (middleware fn check(req, next) { ... })", shownPath(p), k)
+					continue
+				}
 				if slices.Contains(groupMetaKeys, k) {
 					f.c.warnf(st.MetaPos[i], "routes %s: %s is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)", shownPath(p), k)
 				} else {
@@ -2161,6 +2167,10 @@ func literalRepr(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// groupGuardKeys are group options that mean to guard the group's
+// routes, which no option of a group does: refused, as auth: is.
+var groupGuardKeys = []string{"guard", "guards", "middleware", "middlewares", "with", "before", "require", "requires", "protect", "protected", "authenticate", "authorize", "permission", "permissions", "policy", "access"}
 
 // groupMetaKeys are the options the reference gives a routes group
 // (`routes "/v1" version: "1" deprecated: true { ... }`).
