@@ -387,6 +387,9 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				if fn != nil && requiredParams(fn) > 2 {
 					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), requiredParams(fn))
 				}
+				if fn != nil && guardFallsOpen(fn) {
+					f.c.warnf(g.Pos(), "route %s %s: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)", st.Method, shownPath(p))
+				}
 				if name, at := shadowedAuthGuard(g); name != "" && f.hasAuth {
 					// (the user's function was called, and the block's
 					// token check never ran: a route served unchecked)
@@ -913,6 +916,53 @@ func isTypeName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// guardFallsOpen reports whether a guard's body answers true on some
+// path and nothing on another (`if is_admin(req) { true }`): a guard that
+// answers nothing lets the request through, as a hook does, so the one
+// written to refuse by saying no more refuses nothing.
+func guardFallsOpen(fn *ast.Function) bool {
+	var yes, open bool
+	var walk func(e ast.Expr)
+	block := func(b *ast.Block) {
+		if b == nil || len(b.Stmts) == 0 {
+			open = true
+			return
+		}
+		switch st := b.Stmts[len(b.Stmts)-1].(type) {
+		case *ast.ExprStmt:
+			walk(st.X)
+		case *ast.Return:
+			if st.X == nil {
+				open = true
+			} else {
+				walk(st.X)
+			}
+		}
+	}
+	walk = func(e ast.Expr) {
+		switch e := e.(type) {
+		case *ast.Block:
+			block(e)
+		case *ast.If:
+			block(e.Then)
+			for _, el := range e.Elifs {
+				block(el.Body)
+			}
+			if e.Else == nil {
+				open = true
+			} else {
+				block(e.Else)
+			}
+		case *ast.BoolLit:
+			yes = yes || e.Value
+		case *ast.NilLit:
+			open = true
+		}
+	}
+	block(fn.Body)
+	return yes && open
 }
 
 // requiredParams counts fn's parameters that have no default and do not

@@ -405,6 +405,32 @@ server "c" { port 0 }
 	}
 }
 
+// A route guard that answers true on some paths and nothing on others is
+// warned of: nothing lets the request through, so `if ok { true }`
+// refused nobody. A hook-shaped guard (nothing, or res.status) and one
+// that answers false are not.
+func TestGuardFallingOpenWarned(t *testing.T) {
+	expectWarnings(t, `fn is_admin(req, res) {
+  if req.headers["x-admin"] == "1" { true }
+}
+fn hook(req, res) { if req.user == nil { res.status(401) } }
+fn both(req, res) { if req.user { true } else { false } }
+fn early(req, res) {
+  if req.user { return true }
+}
+server {
+  route GET "/a" with is_admin => fn() 1
+  route GET "/b" with hook, both => fn() 2
+  route GET "/c" with fn(req, res) { if req.query.x == "1" { true } } => fn() 3
+  route GET "/d" with early => fn() 4
+}
+`, []string{
+		"10:23: warning: route GET /a: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
+		"12:23: warning: route GET /c: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
+		"13:23: warning: route GET /d: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
+	})
+}
+
 // A function's or a binding's annotation naming no type is warned of
 // (a misspelt one said nothing, annotations not being checked when the
 // program runs); generic names (the function's, an enclosing one's, an
