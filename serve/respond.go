@@ -62,7 +62,14 @@ func (r *responseValue) GetAttr(t *vm.Thread, name string) (vm.Value, bool, erro
 }
 
 func (r *responseValue) SetAttr(t *vm.Thread, name string, v vm.Value) error {
-	return vm.TypeErrorf("responses are immutable; use with_headers")
+	switch name {
+	case "status", "statusCode":
+		// (with_headers, which the message named, keeps the status)
+		return vm.TypeErrorf("responses are immutable: make one with another status, respond(%s, r.body, r.headers)", vm.Repr(v))
+	case "body":
+		return vm.TypeErrorf("responses are immutable: make one with another body, respond(r.status, body, r.headers)")
+	}
+	return vm.TypeErrorf("responses are immutable; add headers with with_headers(r, { ... })")
 }
 
 func (r *responseValue) clone() *responseValue {
@@ -136,6 +143,20 @@ func headerPairs(v vm.Value, set func(name, value string), del func(name string)
 			}
 		}
 		return nil
+	case vm.KHost:
+		if h, ok := v.AsHost().(headersObject); ok && h.cookies == nil {
+			// a response value's own (respond(299, r.body, r.headers)),
+			// each line as it holds it; not a request's
+			seen := map[string]bool{}
+			for _, l := range h.h {
+				if !seen[l.Name] {
+					seen[l.Name] = true
+					del(l.Name)
+				}
+				set(l.Name, l.Value)
+			}
+			return nil
+		}
 	}
 	return vm.TypeErrorf("headers must be an object, got %s", vm.TypeName(v))
 }

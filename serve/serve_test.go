@@ -797,6 +797,42 @@ server {
 	}
 }
 
+// A middleware changes the status of next's value with respond(status,
+// r.body, r.headers), as the error of r.status = ... says: respond takes
+// a response value's headers (it refused them: "headers must be an
+// object"), while a request's headers stay refused.
+func TestMiddlewareRestatusesNextsValue(t *testing.T) {
+	app := startApp(t, `
+server {
+  routes "/a" {
+    middleware fn m(req, next) { r = next(req); r.status = 299; r }
+    route GET "/x" => fn() { { a: 1 } }
+  }
+  routes "/b" {
+    middleware fn m2(req, next) { r = next(req); respond(299, r.body, r.headers) }
+    route GET "/x" => fn(res) {
+      res.setHeader("X-A", "1")
+      { a: 1 }
+    }
+  }
+  route GET "/c" => fn(req) { respond(200, "x", req.headers) }
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "GET", u+"/a/x", ""); r.status != 500 {
+		t.Errorf("GET /a/x = %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(app.logs.String(), "responses are immutable: make one with another status, respond(299, r.body, r.headers)")
+	})
+	if r := do(t, "GET", u+"/b/x", ""); r.status != 299 || r.body != `{"a":1}` || r.header.Get("X-A") != "1" || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET /b/x = %d %s %v", r.status, r.body, r.header)
+	}
+	if r := do(t, "GET", u+"/c", ""); r.status != 500 {
+		t.Errorf("GET /c = %d %s", r.status, r.body)
+	}
+}
+
 // PORT_<NAME> overrides a server's port; PORT overrides the port of the
 // first server the process runs only, so that the servers of one process
 // do not collide on it.
