@@ -387,6 +387,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				if fn != nil && requiredParams(fn) > 2 {
 					f.c.errorf(g.Pos(), "route %s %s: a guard is called with (req, res), and this one takes %d parameters", st.Method, shownPath(p), requiredParams(fn))
 				}
+				switch g.(type) {
+				case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.InterpString, *ast.BoolLit, *ast.NilLit,
+					*ast.UnitLit, *ast.ArrayLit, *ast.ObjectLit:
+					// (the start refused it, at the route)
+					f.c.errorf(g.Pos(), "route %s %s: a guard is a function called with (req, res) (with is_admin), not a value", st.Method, shownPath(p))
+				}
 				if fn != nil && guardFallsOpen(fn) {
 					f.c.warnf(g.Pos(), "route %s %s: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)", st.Method, shownPath(p))
 				}
