@@ -550,8 +550,9 @@ func TestRoutesAloneAreOneServer(t *testing.T) {
 func TestDeclarationStartupErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		// (a literal value handler is a compile error: spec/errors/route_handler_value.tova)
-		"five = 5\nserver {\n  route GET \"/\" => five\n}":      `server: app.tova:3:3: route GET /: the handler is Int 5, not a function`,
-		"server {\n  route GET \"/x\" with \"no\" => fn() 1\n}": `server: app.tova:2:3: route GET /x: the guard is a String of 2 characters, not a function`,
+		"five = 5\nserver {\n  route GET \"/\" => five\n}": `server: app.tova:3:3: route GET /: the handler is Int 5, not a function`,
+		// (a literal value guard is a compile error: spec/errors/guard_shapes.tova)
+		"g = \"no\"\nserver {\n  route GET \"/x\" with g => fn() 1\n}": `server: app.tova:3:3: route GET /x: the guard is a String of 2 characters, not a function`,
 		// A guard written as a block (`auth = {...}`) is not quoted: it may hold a secret.
 		"server {\n  auth = { secret: \"0123456789abcdef-secret\" }\n  route GET \"/x\" with auth => fn() 1\n}": `server: app.tova:3:3: route GET /x: the guard is an Object with keys secret, not a function`,
 		// Literal ports and body limits are compile errors (see
