@@ -8,6 +8,14 @@ import (
 	"tova/vm"
 )
 
+// SetStoreWait makes spawn_job and publish wait d at most to store, for
+// a test.
+func SetStoreWait(d time.Duration) (undo func()) {
+	old := storeWait
+	storeWait = d
+	return func() { storeWait = old }
+}
+
 // SetListPage makes the queue list n jobs at once, for a test.
 func SetListPage(n int) (undo func()) {
 	old := listPage

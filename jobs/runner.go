@@ -1221,7 +1221,9 @@ func (r *Runner) spawn(ctx context.Context, t *vm.Thread, server, name string, a
 	if tx := r.txOf(t); tx != nil {
 		res, err = r.q.insertTx(ctx, tx, ja, opts)
 	} else {
+		ctx, cancel := context.WithTimeout(ctx, storeWait)
 		res, err = r.q.insert(ctx, ja, opts)
+		cancel()
 	}
 	if err != nil {
 		return 0, storeError("spawn_job: storing the job", err)
@@ -1241,7 +1243,9 @@ func (r *Runner) publish(ctx context.Context, t *vm.Thread, topic string, payloa
 	if tx := r.txOf(t); tx != nil {
 		n, err = r.q.publishTx(ctx, tx, ev, r.insertOpts)
 	} else {
+		ctx, cancel := context.WithTimeout(ctx, storeWait)
 		n, err = r.q.publish(ctx, ev, r.insertOpts)
+		cancel()
 	}
 	if err != nil {
 		return 0, storeError("publish: storing the event", err)
@@ -1263,6 +1267,14 @@ func (r *Runner) declaredSubscribers(topic string) []string {
 	}
 	return out
 }
+
+// storeWait bounds how long spawn_job and publish wait to store a job
+// or an event: a SQLite queue's busy timeout, after which a model call
+// raises DatabaseUnavailable too. (The queue's one writer connection
+// may be held by River's own loops, each waiting out that timeout on a
+// locked file: a request's spawn_job waited for it until the request's
+// deadline, 30 s, and answered 503 TIMEOUT.)
+var storeWait = 10 * time.Second
 
 // storeError is the error of storing a job or an event that failed on
 // err: DatabaseUnavailable when the queue's database cannot be reached
