@@ -126,7 +126,7 @@ server "w" {
 		return len(ds) == 6
 	})
 	for _, d := range ds {
-		if len(d.Errors) != 1 || !regexp.MustCompile(`^timed out after 200ms\n  at spin \(app\.tova:5:\d+\)`).MatchString(d.Errors[0]) {
+		if len(d.Errors) != 1 || !regexp.MustCompile(`^Timeout: timed out after 200ms\n  at spin \(app\.tova:5:\d+\)`).MatchString(d.Errors[0]) {
 			t.Errorf("errors = %q", d.Errors)
 		}
 	}

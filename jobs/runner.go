@@ -1059,6 +1059,7 @@ func (r *Runner) fail(row *rivertype.JobRow, where, requestID string, err error)
 		}
 		ev.Msg(logbuf.Message(re.Error()))
 	case errors.As(err, &to):
+		msg = "Timeout: " + to.Error() // (stored with its kind, as every failure is)
 		if to.at != nil {
 			if tr := strings.TrimRight(to.at.Trace(), "\n"); tr != "" {
 				ev = ev.Str("stack", tr)
