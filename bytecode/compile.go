@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -487,6 +489,57 @@ func (c *compiler) unknownJobs(srcs []Source) {
 		}
 		return ""
 	}, "spawn_job %q: no background fn of this program has the name: each call fails%s")
+	c.ambiguousJobs(srcs)
+}
+
+// ambiguousJobs warns of a spawn_job("name") in a server that declares
+// no background fn of that name while several other servers do: the
+// runtime cannot tell which server's is meant, and each call fails.
+func (c *compiler) ambiguousJobs(srcs []Source) {
+	declared := map[string][]string{} // fn name → the servers declaring it
+	for _, s := range srcs {
+		for _, st := range s.File.Stmts {
+			srv, ok := st.(*ast.ServerDecl)
+			if !ok {
+				continue
+			}
+			ast.Inspect(srv, func(n any) bool {
+				if h, ok := n.(*ast.HookDecl); ok && h.Kind == "background" && h.Name != nil && !slices.Contains(declared[h.Name.Name], srv.Name) {
+					declared[h.Name.Name] = append(declared[h.Name.Name], srv.Name)
+				}
+				return true
+			})
+		}
+	}
+	for i, s := range srcs {
+		for _, st := range s.File.Stmts {
+			srv, ok := st.(*ast.ServerDecl)
+			if !ok {
+				continue
+			}
+			ast.Inspect(srv, func(n any) bool {
+				call, ok := n.(*ast.Call)
+				if !ok || len(call.Args) == 0 {
+					return true
+				}
+				if id, ok := call.Fn.(*ast.Ident); !ok || !isBuiltin(id, "spawn_job") {
+					return true
+				}
+				lit, ok := call.Args[0].Value.(*ast.StringLit)
+				if !ok || slices.Contains(declared[lit.Value], srv.Name) || len(declared[lit.Value]) < 2 {
+					return true
+				}
+				var names []string
+				for _, d := range declared[lit.Value] {
+					names = append(names, strconv.Quote(d))
+				}
+				c.file, c.fileName = i, s.File.Name
+				c.warnf(lit.PosV, "spawn_job %q: background fn %s is declared in several servers (%s) and not in this one, which cannot tell whose is meant: each call fails (declare it in one server only, or call a function of the server that runs it)",
+					lit.Value, lit.Value, strings.Join(names, ", "))
+				return true
+			})
+		}
+	}
 }
 
 // unknownNames warns of each call of the builtin fname whose first

@@ -227,6 +227,30 @@ func TestUnheardTopicWarned(t *testing.T) {
 	}
 }
 
+// spawn_job("w") in a server that declares no w, while several other
+// servers do, is warned of: the runtime cannot tell whose is meant, and
+// each call failed without a word at compile time. A server declaring
+// its own is not.
+func TestSpawnJobOfAmbiguousNameWarned(t *testing.T) {
+	p, err := driver.CompileFile("w.tova", []byte(`server "a" {
+  background fn w(x) { print(x) }
+  route GET "/" => fn() { spawn_job("w", 1) }
+}
+server "b" {
+  background fn w(x) { print(x) }
+}
+server "c" {
+  route GET "/" => fn() { spawn_job("w", 1) }
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(warningLines(p), "\n"), `9:37: warning: spawn_job "w": background fn w is declared in several servers ("a", "b") and not in this one, which cannot tell whose is meant: each call fails (declare it in one server only, or call a function of the server that runs it)`; got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // spawn_job of a name no background fn of the program has is warned of,
 // naming the one meant: each call failed, without a word at compile
 // time (a misspelt publish topic was already).
