@@ -431,8 +431,24 @@ func builtinRedirect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // past ASCII, as UTF-8; spaces; control characters), so that
 // redirect("/söme path") sends "/s%C3%B6me%20path": a header carries
 // ASCII, and a client would otherwise read the bytes as it guesses.
-// Escapes already there ("%20") are kept.
-func escapeLocation(u string) string { return netio.EscapeUnsafe(u, "") }
+// Escapes already there ("%20") are kept; a % that begins none ("%zz",
+// "100%") is itself escaped, %25, so that the Location is a URL.
+func escapeLocation(u string) string {
+	if strings.IndexByte(u, '%') >= 0 {
+		var b strings.Builder
+		for i := 0; i < len(u); i++ {
+			if u[i] == '%' && !(i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2])) {
+				b.WriteString("%25")
+				continue
+			}
+			b.WriteByte(u[i])
+		}
+		u = b.String()
+	}
+	return netio.EscapeUnsafe(u, "")
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 func textLike(ctype string) func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	return func(t *vm.Thread, args []vm.Value) (vm.Value, error) {

@@ -1162,6 +1162,7 @@ server {
   route GET "/empty" => fn() respond(204, nil)
   route GET "/go" => fn() redirect("/x")
   route GET "/go-far" => fn() redirect("/ünï cödé?q=a%20b\t")
+  route GET "/go-pct" => fn() redirect("/a%zz%20b?off=100%&x=%4")
   route GET "/page" => fn() html("<b>hi</b>")
   route GET "/page-nil" => fn() html(nil)
   route GET "/fnval" => fn() str
@@ -1229,6 +1230,9 @@ func TestResponseHelpers(t *testing.T) {
 	// A header carries ASCII: the rest of a URL is percent-encoded
 	// (UTF-8), escapes already there are kept.
 	check("/go-far", 302, "", "Location", "/%C3%BCn%C3%AF%20c%C3%B6d%C3%A9?q=a%20b%09")
+	// A % that begins no escape is escaped itself: %zz was sent as it
+	// was, and the Location was no URL.
+	check("/go-pct", 302, "", "Location", "/a%25zz%20b?off=100%25&x=%254")
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
