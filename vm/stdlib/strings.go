@@ -695,10 +695,18 @@ func bTruncate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if n < 0 {
+		return vm.Nil, vm.Errorf("ValueError", "truncate: n must not be negative, got %d", n)
+	}
 	if int64(runeCount(s)) <= n {
 		return args[0], nil
 	}
-	keep := max(n, 0) - min(int64(runeCount(suffix)), max(n, 0)) // (n - len(suffix) would wrap below the lowest Int)
+	if sl := int64(runeCount(suffix)); n <= sl {
+		// at most n characters, as the reference's docs have it: the
+		// suffix cut too ("abcdef" to 2 was "...", 3 of them)
+		return vm.Str(suffix[:runeOffset(suffix, n)]), nil
+	}
+	keep := n - int64(runeCount(suffix))
 	return vm.Str(s[:runeOffset(s, keep)] + suffix), nil
 }
 
