@@ -560,6 +560,15 @@ func extreme(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, e
 			return vm.Nil, err
 		}
 	} else {
+		if len(args) == 2 && args[1].IsCallable() && args[0].Kind() != vm.KFunc && args[0].Kind() != vm.KBuiltin {
+			// max(xs, fn(x) x.a), Python's key=: "cannot compare
+			// Function with List" said nothing of max_by
+			most := "greatest"
+			if sign < 0 {
+				most = "least"
+			}
+			return vm.Nil, vm.TypeErrorf("%s takes the values themselves (%s(xs) or %s(a, b, c)); for the one whose key is %s write %s_by(xs, fn(x) ...)", fname, fname, fname, most, fname)
+		}
 		xs = args
 	}
 	if len(xs) == 0 {
