@@ -201,6 +201,11 @@ func (d *dictColl) Iterator(*vm.Thread) (vm.Iterator, error) {
 	return &sliceIter{vals: d.m.entries()}, nil
 }
 
+// IteratesEntries marks a dictionary as looping as an object does: a
+// two-variable loop gets key and value (for k, v in counts), as one over
+// an object of the same entries does; it got the index and the entry.
+func (d *dictColl) IteratesEntries() {}
+
 // sliceIter yields vals.
 type sliceIter struct {
 	vals []vm.Value
