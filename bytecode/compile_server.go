@@ -591,7 +591,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			f.declaredOnce(st, "schedule "+name, fmt.Sprintf("schedule %q declared again in this server (only one would run)", name))
 			if _, _, err := schedpattern.Parse(arg); err != nil {
-				f.c.errorf(st.PosV, "schedule %q: %v", name, err)
+				f.c.errorf(st.ArgPos, "schedule %q: %v", name, err)
 			}
 			slot := f.funcToSlot(st.Fn, name, st.FnName, "schedule "+name, st.PosV)
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
@@ -1751,7 +1751,7 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	ty := envTypeString(d.Type)
 	inner := strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
 	if !slices.Contains(envTypes, inner) {
-		f.c.errorf(d.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
+		f.c.errorf(d.Type.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
 		return
 	}
 	got := literalType(d.Default)
@@ -2131,7 +2131,7 @@ const (
 // the same words, at the declaration.
 func (f *fstate) checkPort(st *ast.PortStmt) {
 	if u, ok := st.X.(*ast.UnitLit); ok {
-		f.c.errorf(st.PosV, PortRule, "a "+map[bool]string{true: "size", false: "duration"}[strings.HasSuffix(u.Unit, "byte")]+" ("+u.Unit+"s)")
+		f.c.errorf(st.X.Pos(), PortRule, "a "+map[bool]string{true: "size", false: "duration"}[strings.HasSuffix(u.Unit, "byte")]+" ("+u.Unit+"s)")
 		return
 	}
 	v, ok := literal(st.X)
@@ -2141,7 +2141,7 @@ func (f *fstate) checkPort(st *ast.PortStmt) {
 	if n, isInt := v.(int64); isInt && n >= 0 && n <= 65535 {
 		return
 	}
-	f.c.errorf(st.PosV, PortRule, literalRepr(v))
+	f.c.errorf(st.X.Pos(), PortRule, literalRepr(v))
 }
 
 // checkMaxBody refuses a literal body limit that is not a positive Int
@@ -2157,7 +2157,7 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 	if m, ok := x.(*ast.Member); ok {
 		if _, isNum := literal(m.X); isNum && !neg {
 			// 5.kb: a number with a field no unit has
-			f.c.errorf(st.PosV, "max_body: %s is no size unit: write bytes, kilobytes, megabytes or gigabytes (5.megabytes)", m.Name)
+			f.c.errorf(st.X.Pos(), "max_body: %s is no size unit: write bytes, kilobytes, megabytes or gigabytes (5.megabytes)", m.Name)
 			return
 		}
 	}
@@ -2175,12 +2175,12 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 				if neg {
 					shown = "-" + shown
 				}
-				f.c.errorf(st.PosV, "max_body: "+BodySizeRule, shown)
+				f.c.errorf(st.X.Pos(), "max_body: "+BodySizeRule, shown)
 			case v >= math.MaxInt64:
-				f.c.errorf(st.PosV, "max_body: %s is too large a size", shown)
+				f.c.errorf(st.X.Pos(), "max_body: %s is too large a size", shown)
 			}
 		default: // a duration: 5.seconds
-			f.c.errorf(st.PosV, "max_body: "+SizeRule, "a duration ("+u.Unit+"s)")
+			f.c.errorf(st.X.Pos(), "max_body: "+SizeRule, "a duration ("+u.Unit+"s)")
 		}
 		return
 	}
@@ -2190,9 +2190,9 @@ func (f *fstate) checkMaxBody(st *ast.MaxBodyStmt) {
 	}
 	switch n, isInt := v.(int64); {
 	case !isInt:
-		f.c.errorf(st.PosV, "max_body: "+SizeRule, literalRepr(v))
+		f.c.errorf(st.X.Pos(), "max_body: "+SizeRule, literalRepr(v))
 	case n <= 0:
-		f.c.errorf(st.PosV, "max_body: "+BodySizeRule, literalRepr(n))
+		f.c.errorf(st.X.Pos(), "max_body: "+BodySizeRule, literalRepr(n))
 	}
 }
 

@@ -405,6 +405,24 @@ server "c" { port 0 }
 	}
 }
 
+// An error about a declaration's value points at the value: the port's,
+// the body limit's, the cron expression's, the env type's (they all
+// pointed at the keyword).
+func TestDeclarationValueErrorsPointAtTheValue(t *testing.T) {
+	_, err := CompileFile("w.tova", []byte(`server {
+  port "16080"
+  max_body "5mb"
+  schedule "cleanup" cron("0 * * *") { print(1) }
+}
+env PORT2: Integer = 3000
+`))
+	for _, want := range []string{"w.tova:2:8: port must be", "w.tova:3:12: max_body: expected a size", `w.tova:4:27: schedule "cleanup": bad cron expression`, "w.tova:6:12: env PORT2: type Integer"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %s", err, want)
+		}
+	}
+}
+
 // A route guard that answers true on some paths and nothing on others is
 // warned of: nothing lets the request through, so `if ok { true }`
 // refused nobody. A hook-shaped guard (nothing, or res.status) and one

@@ -157,13 +157,13 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// A bad schedule pattern is refused by the compiler, at its declaration
+// A bad schedule pattern is refused by the compiler, at the pattern
 // (spec/errors/schedules.tova), and by the runtime for a program
 // compiled before that check: both with the same words.
 func TestBadSchedulePatterns(t *testing.T) {
 	for src, want := range map[string]string{
-		`server "w" { schedule "x" cron("61 * * * *") { print(1) } }`: `app.tova:1:14: schedule "x": bad cron expression "61 * * * *"`,
-		`server "w" { schedule "5min" fn f() { print(1) } }`:          `app.tova:1:14: schedule "f": bad schedule "5min"`,
+		`server "w" { schedule "x" cron("61 * * * *") { print(1) } }`: `app.tova:1:32: schedule "x": bad cron expression "61 * * * *"`,
+		`server "w" { schedule "5min" fn f() { print(1) } }`:          `app.tova:1:23: schedule "f": bad schedule "5min"`,
 	} {
 		if _, err := driver.CompileFile("app.tova", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)

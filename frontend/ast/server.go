@@ -105,6 +105,7 @@ type (
 		Name    string
 		Cron    string
 		Pattern string
+		ArgPos  token.Pos // where the cron expression or the pattern is written
 		Fn      *Function
 		FnName  *Ident // `schedule "30s" fn tick() { … }`: tick names the function
 	}

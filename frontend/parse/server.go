@@ -431,6 +431,7 @@ func (p *parser) websocketDecl() ast.Stmt {
 func (p *parser) scheduleDecl() ast.Stmt {
 	s := &ast.ScheduleDecl{PosV: p.tok.Pos}
 	p.next()
+	s.ArgPos = p.tok.Pos
 	str := p.plainString("schedule")
 	switch {
 	case p.at(token.IDENT) && p.tok.Lit == "cron" && p.peek(1).Kind == token.LPAREN:
@@ -438,6 +439,7 @@ func (p *parser) scheduleDecl() ast.Stmt {
 		open := p.tok
 		p.next()
 		s.Name = str
+		s.ArgPos = p.tok.Pos
 		s.Cron = p.plainString("cron expression")
 		p.expectClose(open)
 		if p.at(token.FN) || p.at(token.ASYNC) {
