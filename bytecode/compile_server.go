@@ -1273,7 +1273,7 @@ func (f *fstate) isNames(e *ast.Is) []string {
 
 // isTypeNames are the names `is` knows besides the program's types:
 // the builtin kinds, and the objects the runtime makes.
-var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Counter", "Database", "Date", "DefaultDict", "Deque", "Duration", "Err", "FetchResponse", "File",
+var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Counter", "Database", "Date", "DefaultDict", "Deque", "Duration", "Err", "Error", "FetchResponse", "File",
 	"Float", "Function", "Generator", "Headers", "HttpResponse", "Int", "List", "Map", "Model", "Nil", "None", "Number", "Object",
 	"Ok", "Option", "OrderedDict", "Range", "Regex", "Request", "Response", "Result", "RouteTimeout", "Row", "Seq", "Server", "Session", "Size",
 	"Some", "Str", "Stream", "String", "WindowFunction"}
@@ -1460,7 +1460,7 @@ func (f *fstate) checkTypeNames(t *ast.TypeExpr, generics []string) {
 	}
 	name := t.Name
 	if !isIdentName(name) || len(name) == 1 || slices.Contains(builtinTypes, name) || slices.Contains(isTypeNames, name) ||
-		slices.Contains(generics, name) || name == fileType || name == "DateTime" || name == "Timestamp" {
+		slices.Contains(generics, name) || name == fileType || name == "DateTime" || name == "Timestamp" || name == "Self" {
 		return
 	}
 	f.c.indexDecls()
@@ -1511,6 +1511,9 @@ func (c *compiler) warnUnknownTypes() {
 // known name that differs only in case first (int, the spelling of
 // Python, Go and TypeScript, for Int), else the nearest one.
 func typeHint(name string, known []string) string {
+	if t, ok := otherLanguagesTypes[strings.ToLower(name)]; ok && slices.Contains(known, t) {
+		return " (did you mean " + t + "?)"
+	}
 	for _, k := range known {
 		if strings.EqualFold(k, name) {
 			return " (did you mean " + k + "?)"
@@ -1521,6 +1524,12 @@ func typeHint(name string, known []string) string {
 	}
 	return ""
 }
+
+// otherLanguagesTypes are other languages' names of Tova's types, by
+// their lower case: Integer is too far from Int for a "did you mean".
+var otherLanguagesTypes = map[string]string{"integer": "Int", "long": "Int", "boolean": "Bool", "double": "Float", "float64": "Float",
+	"decimal": "Float", "str": "String", "text": "String", "char": "String", "array": "List", "vec": "List", "dict": "Map",
+	"hashmap": "Map", "record": "Object", "none": "Nil", "null": "Nil", "datetime": "Date", "timestamp": "Date", "timedelta": "Duration"}
 
 // isIdentName reports whether s is an identifier (of either case): a
 // type name as written, not one of the forms a TypeExpr also holds

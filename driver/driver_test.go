@@ -469,6 +469,14 @@ model Note { text: String }
 h = fn(a: Strng, b: Option<Intt>, c: Id, d: Shows, e: Note, f: Box<Int>, s: Size) a
 var z: Duration = 1.second
 print(g(1), y, first([1]), h("a", 1, 1, 1, 1, 1, 1), z)
+impl Box<Item> {
+  fn map<Out>(self, f: (Item) -> Out) -> Box<Out> { Box(f(self.value)) }
+  fn same(self, o: Self) -> Self { o }
+}
+trait Conv<Src> { fn conv(x: Src) -> Src }
+fn describe(e: Error) -> String { e.message }
+print(try { throw "boom" } catch e { e is Error })
+fn syn(a: Integer, b: Boolean) { a }
 `
 	expectWarnings(t, src, []string{
 		"1:9: warning: unknown type Strin (did you mean String?): annotations are not checked when the program runs, so this one says nothing",
@@ -476,6 +484,9 @@ print(g(1), y, first([1]), h("a", 1, 1, 1, 1, 1, 1), z)
 		"2:4: warning: unknown type Integr: annotations are not checked when the program runs, so this one says nothing",
 		"12:11: warning: unknown type Strng (did you mean String?): annotations are not checked when the program runs, so this one says nothing",
 		"12:28: warning: unknown type Intt (did you mean Int?): annotations are not checked when the program runs, so this one says nothing",
+		// other languages' names get Tova's
+		"22:11: warning: unknown type Integer (did you mean Int?): annotations are not checked when the program runs, so this one says nothing",
+		"22:23: warning: unknown type Boolean (did you mean Bool?): annotations are not checked when the program runs, so this one says nothing",
 	})
 }
 
@@ -520,7 +531,7 @@ func TestLowerCaseHandlerTypesWarn(t *testing.T) {
 		"2:57: warning: unknown type bool (did you mean Bool?): on is not checked or converted",
 		"3:21: warning: unknown type int (did you mean Int?): the field qty is not checked or converted",
 		"3:33: warning: unknown type float (did you mean Float?): the field price is not checked or converted",
-		"3:46: warning: unknown type text: the field note is not checked or converted",
+		"3:46: warning: unknown type text (did you mean String?): the field note is not checked or converted",
 	})
 }
 

@@ -910,8 +910,11 @@ func (p *parser) traitDecl() ast.Stmt {
 	kind := p.tok.Kind.String()
 	p.next()
 	d.Name = p.ident()
-	p.typeParams()
+	generics := p.typeParams()
 	d.Methods = p.methodBlock(kind, true, true)
+	for _, m := range d.Methods {
+		m.Fn.TypeParams = append(m.Fn.TypeParams, generics...)
+	}
 	return d
 }
 
@@ -952,7 +955,7 @@ func (p *parser) methodBlock(kind string, implicitSelf, signatures bool) []*ast.
 			name = p.ident()
 		}
 		fn := &ast.Function{Name: name.Name, Async: async}
-		p.typeParams()
+		fn.TypeParams = p.typeParams()
 		fn.Params = p.params()
 		if implicitSelf && (len(fn.Params) == 0 || fn.Params[0].Name == nil || fn.Params[0].Name.Name != "self") {
 			self := &ast.Param{PosV: name.PosV, Name: &ast.Ident{PosV: name.PosV, Name: "self"}}
