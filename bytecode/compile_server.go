@@ -427,7 +427,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				if slices.Contains(groupMetaKeys, k) {
 					f.c.warnf(st.MetaPos[i], "routes %s: %s is not applied by this runtime: it has no effect (no API version, Deprecation or Sunset headers)", shownPath(p), k)
 				} else {
-					f.c.warnf(st.MetaPos[i], "routes %s: unknown option %s: it has no effect (a group's options are %s)", shownPath(p), k, strings.Join(groupMetaKeys, ", "))
+					// (an error: authenticated: true, require_auth: ... were
+					// warned of, and the group served to everyone)
+					known := "a group's options are " + strings.Join(groupMetaKeys, ", ")
+					if near := diag.Closest(k, groupMetaKeys); near != "" {
+						known = "did you mean " + near + "?"
+					}
+					f.c.errorf(st.MetaPos[i], "routes %s: unknown option %s (%s): it would have no effect; to guard the group's routes, write `with name` on each of them, or declare a middleware in the group", shownPath(p), k, known)
 				}
 			}
 			outer, outerGroup, outerShared, outerScope, outerGuarded := f.badPrefix, f.group, f.sharedGroup, f.scope, f.guarded
