@@ -1376,13 +1376,23 @@ func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function
 		return
 	}
 	for _, prm := range fn.Params {
-		if prm.Name == nil || prm.Name.Name != "body" || prm.Type == nil || len(prm.Type.Args) > 0 {
+		if prm.Name == nil || prm.Name.Name != "body" || prm.Type == nil {
+			continue
+		}
+		t := prm.Type
+		// (body: Order?, Option<Order>, [Order] too: the Option ones
+		// answered None, the order given)
+		for (t.Name == "?" || t.Name == "Option" || t.Name == "[]" || t.Name == "List") && len(t.Args) == 1 {
+			t = t.Args[0]
+		}
+		if len(t.Args) > 0 {
 			continue
 		}
 		for _, td := range f.c.prog.Types {
-			if td.Name == prm.Type.Name {
+			if td.Name == t.Name {
+				ty := annotText(prm.Type)
 				f.c.warnf(prm.PosV, "route %s %s: the parameter body reads the request body's field \"body\" (parameters bind by name); to check the whole body as %s, write `route %s \"%s\" body: %s => fn(req) ...` and read req.body",
-					st.Method, shownPath(path), td.Name, st.Method, st.Path, td.Name)
+					st.Method, shownPath(path), ty, st.Method, st.Path, ty)
 				return
 			}
 		}

@@ -955,10 +955,16 @@ server {
   routes "/g" {
     route PUT "/f" => fn(body: Opts?) body
   }
+  route POST "/h" => fn(body: Option<Opts>) body
+  route POST "/i" => fn(body: [Opts]) body
 }
 `, []string{
 		`3:25: warning: route POST /a: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Opts, write ` + "`route POST \"/a\" body: Opts => fn(req) ...`" + ` and read req.body`,
 		`4:11: warning: route POST /b: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Opts, write ` + "`route POST \"/b\" body: Opts => fn(req) ...`" + ` and read req.body`,
+		// (the Option ones answered None, the record given)
+		`10:26: warning: route PUT /g/f: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Opts?, write ` + "`route PUT \"/f\" body: Opts? => fn(req) ...`" + ` and read req.body`,
+		`12:25: warning: route POST /h: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as Option<Opts>, write ` + "`route POST \"/h\" body: Option<Opts> => fn(req) ...`" + ` and read req.body`,
+		`13:25: warning: route POST /i: the parameter body reads the request body's field "body" (parameters bind by name); to check the whole body as [Opts], write ` + "`route POST \"/i\" body: [Opts] => fn(req) ...`" + ` and read req.body`,
 	})
 }
 
