@@ -561,7 +561,7 @@ func (x *exchange) nextValue(rest func() (vm.Value, error)) vm.Value {
 			// another request, or in on_finish): it ran the other
 			// request's exchange on that request's thread, or failed
 			// on a Go nil pointer once its request had ended.
-			return vm.Nil, vm.TypeErrorf("next is called while the request it was given with is served: one kept for later, or for another request, has nothing to run")
+			return vm.Nil, vm.TypeErrorf("next can be called only while its own request is being served: this one's request has ended, or it is another request's")
 		}
 		if len(args) > 0 {
 			if q, ok := args[0].AsHostOK().(*reqObject); ok {

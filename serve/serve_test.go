@@ -791,7 +791,7 @@ server {
 		t.Errorf("after /slow: GET /x?q=laterown = %d %s", r.status, r.body)
 	}
 	waitFor(t, func() bool {
-		return strings.Count(app.logs.String(), "next is called while the request it was given with is served") >= 2
+		return strings.Count(app.logs.String(), "next can be called only while its own request is being served") >= 2
 	})
 	if strings.Contains(app.logs.String(), "nil pointer") {
 		t.Errorf("a Go failure was logged:\n%s", app.logs.String())

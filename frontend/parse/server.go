@@ -324,7 +324,9 @@ loop:
 	p.next()
 	p.skipNewlines()
 	r.Handler = p.expr()
-	if w := p.tok; w.Kind == token.WITH && w.Pos.Line == r.PosV.Line {
+	if w := p.tok; w.Kind == token.WITH && p.p > 0 && w.Pos.Line == p.toks[p.p-1].End.Line {
+		// (on the line the handler ends on: `} with admin` too; on a
+		// line of its own, `with` begins a statement)
 		// (it said a statement ended at 'with')
 		p.failAt(w.Pos, w.End, "a route's guards come before its handler: route %s %q with guard => handler", r.Method, r.Path)
 	}
