@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,10 +76,18 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 				return s, 0, nil
 			}
 		}
-		if d, ok := strings.CutPrefix(p, "@"); ok && d != "every" && !strings.ContainsAny(d, " \t") {
+		if d, ok := strings.CutPrefix(p, "@"); ok && !strings.ContainsAny(d, " \t") {
 			// (the library's "unrecognized descriptor: @hourli")
+			lower := strings.ToLower(d)
 			hint := "@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>"
-			if near := diag.Closest(d, descriptors); near != "" {
+			switch near := diag.Closest(lower, descriptors); {
+			case lower == "every":
+				return nil, 0, fmt.Errorf("bad cron expression %q: @every needs an interval: @every 5m", pattern)
+			case strings.HasPrefix(lower, "every"):
+				hint = "did you mean @every " + d[len("every"):] + "?"
+			case slices.Contains(descriptors, lower):
+				hint = "did you mean @" + lower + "? descriptors are written in lower case"
+			case near != "":
 				hint = "did you mean @" + near + "?"
 			}
 			return nil, 0, fmt.Errorf("bad cron expression %q: unknown descriptor @%s (%s)", pattern, d, hint)

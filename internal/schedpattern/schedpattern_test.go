@@ -108,6 +108,9 @@ func TestBadPatterns(t *testing.T) {
 		"5min":             `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
 		"@fortnightly":     `bad cron expression "@fortnightly": unknown descriptor @fortnightly (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>)`,
 		"@hourli":          `bad cron expression "@hourli": unknown descriptor @hourli (did you mean @hourly?)`,
+		"@HOURLY":          `unknown descriptor @HOURLY (did you mean @hourly? descriptors are written in lower case)`,
+		"@every":           `bad cron expression "@every": @every needs an interval: @every 5m`,
+		"@every5m":         `unknown descriptor @every5m (did you mean @every 5m?)`,
 		// No date matches: the cron library gave the zero time as the
 		// next run, which the queue took as "now", again and again.
 		"0 0 31 2 *":             `bad cron expression "0 0 31 2 *": no date matches it`,
