@@ -816,6 +816,10 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		r.finish = append(r.finish, args[0])
 		return vm.Nil, true, nil
 	}
+	if hint, ok := resHints[name]; ok {
+		// (res.redirect("/x") called redirect with res as its URL)
+		return vm.Nil, true, vm.TypeErrorf("Response has no method %s (%s)", name, hint)
+	}
 	if _, builtin := vm.LookupBuiltin(name); !builtin {
 		// (res.staus(201): "Response has no method staus" named none)
 		if near := diag.Closest(name, resMethods); near != "" {
@@ -823,6 +827,15 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		}
 	}
 	return vm.Nil, false, nil
+}
+
+// resHints are what to write instead of other frameworks' methods of a
+// response.
+var resHints = map[string]string{
+	"redirect": "return redirect(url) from the handler",
+	"set":      "did you mean setHeader?",
+	"cookie":   "set_cookie(name, value, options) sets a cookie",
+	"end":      "return the body from the handler, or res.send(body)",
 }
 
 // resMethods are the methods CallMethod has.

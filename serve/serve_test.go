@@ -2756,6 +2756,7 @@ func TestResMisspeltMethodSuggested(t *testing.T) {
   route GET "/a" => fn(res) { res.staus(201); "x" }
   route GET "/b" => fn(req, res) { try { res.setHeder("X-A", "1") } catch e { e.message } }
   route GET "/c" => fn(res) { res.type_of() }
+  route GET "/d" => fn(res) { try { res.redirect("/x") } catch e { e.message } }
 }
 `)
 	u := app.urls[""]
@@ -2770,6 +2771,10 @@ func TestResMisspeltMethodSuggested(t *testing.T) {
 	}
 	if r := do(t, "GET", u+"/c", ""); r.body != `"Response"` {
 		t.Errorf("GET /c = %d %s", r.status, r.body)
+	}
+	// (redirect, a builtin, was called with res as its URL)
+	if r := do(t, "GET", u+"/d", ""); r.body != `"Response has no method redirect (return redirect(url) from the handler)"` {
+		t.Errorf("GET /d = %d %s", r.status, r.body)
 	}
 }
 

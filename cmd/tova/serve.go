@@ -89,7 +89,13 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 						plain = append(plain, s.Name)
 					}
 					hint := ""
-					if near := diag.Closest(name, plain); near != "" {
+					bare := strings.Trim(name, `"'`) // ("worker" copied with its quotes)
+					for _, n := range plain {
+						if strings.EqualFold(n, bare) {
+							hint = "; did you mean " + n + "?"
+						}
+					}
+					if near := diag.Closest(bare, plain); hint == "" && near != "" {
 						hint = "; did you mean " + near + "?"
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --server %q: the program has no such server (it has %s%s)\n", name, strings.Join(names, ", "), hint)

@@ -512,6 +512,12 @@ server "w" {
 		errb.String() != "tova serve: --server \"wroker\": the program has no such server (it has \"server\" (the unnamed one), \"worker\"; did you mean worker?)\n" {
 		t.Errorf("--server wroker: exit %d, %q", c, errb.String())
 	}
+	for _, name := range []string{"WORKER", `"worker"`} {
+		errb.Reset()
+		if c := run([]string{"serve", "--host", "127.0.0.1", "--server", name, app}, &out, &errb); c != exitUsage || !strings.Contains(errb.String(), "; did you mean worker?)") {
+			t.Errorf("--server %s: exit %d, %q", name, c, errb.String())
+		}
+	}
 }
 
 // What Go's own packages log through the standard logger (net/http's
