@@ -48,7 +48,7 @@ func notHere(what, instead string) string {
 // foreignNames are other languages' spellings of Tova's constants:
 // "undefined: null (Tova's is nil)". They are too far from the Tova
 // word for a "did you mean".
-var foreignNames = map[string]string{"null": "nil", "undefined": "nil", "True": "true", "False": "false"}
+var foreignNames = map[string]string{"null": "nil", "NULL": "nil", "undefined": "nil", "True": "true", "False": "false", "TRUE": "true", "FALSE": "false"}
 
 func (r *resolver) ident(id *ast.Ident) {
 	if id.Name == "_" {

@@ -511,6 +511,8 @@ func charHint(r rune) string {
 		return " (a non-breaking space: write a plain space)"
 	case unicode.Is(unicode.Zs, r):
 		return " (a Unicode space: write a plain space)"
+	case r == '\u200b' || r == '\u200c' || r == '\u200d' || r == '\u2060' || r == '\ufeff':
+		return " (an invisible character, pasted with the text: delete it)"
 	case r == '–' || r == '—' || r == '−':
 		return " (a dash: the minus sign is -)"
 	}

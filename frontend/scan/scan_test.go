@@ -156,6 +156,7 @@ func TestErrors(t *testing.T) {
 		{"x = `t ${y}`", "1:5: unexpected character '`' (Tova has no backtick strings: write \"text {expr}\", which interpolates expr)"},
 		{"x =\u00a01", "1:4: unexpected character '\\u00a0' (a non-breaking space: write a plain space)"},
 		{"x = 2 – 1", "1:7: unexpected character '–' (a dash: the minus sign is -)"},
+		{"x = 2\u200b", "1:6: unexpected character '\\u200b' (an invisible character, pasted with the text: delete it)"},
 		{"a \x80 b", "1:3: invalid UTF-8 encoding"},
 	}
 	for _, tt := range tests {
