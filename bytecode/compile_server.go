@@ -1879,7 +1879,7 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 		case known && n.refuse:
 			f.c.errorf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
 		case known:
-			f.c.warnf(o.PosV, "model %s: %s %s%s", st.Name.Name, o.Key, n.note, relationHint(st, o))
+			f.c.warnf(o.PosV, "model %s: %s %s%s", st.Name.Name, o.Key, n.note, f.c.relationHint(st, o))
 		default:
 			hint := "a field is written name: Type (views: Int = 0)"
 			if s := diag.Closest(o.Key, []string{"table", "timestamps"}); s != "" {
@@ -1892,9 +1892,10 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 
 // relationHint is the "; store the id, user_id: Int" of a belongs_to
 // (bare, belongs_to: User, or a list of one) whose model has no field
-// for the related row's id, else "".
-func relationHint(st *ast.ModelDecl, o *ast.ObjEntry) string {
-	if o.Key != "belongs_to" {
+// for the related row's id, and the "; store the id in Comment, post_id:
+// Int" of a has_many or has_one, else "".
+func (c *compiler) relationHint(st *ast.ModelDecl, o *ast.ObjEntry) string {
+	if o.Key != "belongs_to" && o.Key != "has_many" && o.Key != "has_one" {
 		return ""
 	}
 	v := o.Value
@@ -1905,6 +1906,14 @@ func relationHint(st *ast.ModelDecl, o *ast.ObjEntry) string {
 	if !ok {
 		return ""
 	}
+	if o.Key != "belongs_to" {
+		// (the id of the one is kept by the many)
+		field := strings.ToLower(st.Name.Name) + "_id"
+		if slices.Contains(c.modelFields(id.Name), field) {
+			return ""
+		}
+		return "; store the id in " + id.Name + ", " + field + ": Int"
+	}
 	field := strings.ToLower(id.Name) + "_id"
 	for _, fl := range st.Fields {
 		if fl.Name == field {
@@ -1912,6 +1921,23 @@ func relationHint(st *ast.ModelDecl, o *ast.ObjEntry) string {
 		}
 	}
 	return "; store the id, " + field + ": Int"
+}
+
+// modelFields are the field names of the program's model name (none
+// if it declares no such model).
+func (c *compiler) modelFields(name string) []string {
+	var out []string
+	for _, src := range c.srcs {
+		ast.Inspect(src.File, func(n any) bool {
+			if m, ok := n.(*ast.ModelDecl); ok && m.Name != nil && m.Name.Name == name {
+				for _, fl := range m.Fields {
+					out = append(out, fl.Name)
+				}
+			}
+			return true
+		})
+	}
+	return out
 }
 
 func (f *fstate) modelDecl(st *ast.ModelDecl) {

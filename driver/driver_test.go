@@ -729,7 +729,7 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 		// Written bare, as a field's type is, they are the same options
 		// (belongs_to: Tenant was an error that said "it is accepted",
 		// belongs_to: P a warning).
-		"4:32: warning: model Tenant: has_many is not applied: the model has no accessor for the related rows (query them with where)",
+		"4:32: warning: model Tenant: has_many is not applied: the model has no accessor for the related rows (query them with where); store the id in Project, tenant_id: Int",
 		"5:33: warning: model Project: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, tenant_id: Int",
 		"7:13: warning: model Q: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, p_id: Int",
 	})
