@@ -967,6 +967,10 @@ func guardFallsOpen(fn *ast.Function) bool {
 			} else {
 				block(e.Else)
 			}
+		case *ast.Match:
+			for _, arm := range e.Arms {
+				walk(arm.Body)
+			}
 		case *ast.BoolLit:
 			yes = yes || e.Value
 		case *ast.NilLit:

@@ -437,11 +437,13 @@ server {
   route GET "/b" with hook, both => fn() 2
   route GET "/c" with fn(req, res) { if req.query.x == "1" { true } } => fn() 3
   route GET "/d" with early => fn() 4
+  route GET "/e" with fn(req, res) { match req.query.x { "1" => true, _ => nil } } => fn() 5
 }
 `, []string{
 		"10:23: warning: route GET /a: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
 		"12:23: warning: route GET /c: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
 		"13:23: warning: route GET /d: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
+		"14:23: warning: route GET /e: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)",
 	})
 }
 
