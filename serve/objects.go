@@ -391,12 +391,15 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 		if err != nil {
 			return vm.Nil, multipartCause(err, parts)
 		}
-		if cd := part.Header.Get("Content-Disposition"); cd != "" {
-			if _, _, err := mime.ParseMediaType(cd); err != nil {
-				// (its name and file name are lost with it: "image is
-				// required" said nothing of why)
-				return vm.Nil, errors.New("a part's Content-Disposition cannot be read (a quote in its filename not escaped?)")
-			}
+		cd := part.Header.Get("Content-Disposition")
+		if cd == "" {
+			// (RFC 7578 asks one of every part: it was a field named "")
+			return vm.Nil, errors.New(`a part has no Content-Disposition (form-data; name="field")`)
+		}
+		if _, _, err := mime.ParseMediaType(cd); err != nil {
+			// (its name and file name are lost with it: "image is
+			// required" said nothing of why)
+			return vm.Nil, errors.New("a part's Content-Disposition cannot be read (a quote in its filename not escaped?)")
 		}
 		data, err := readPart(part, br.Len)
 		if err != nil {
