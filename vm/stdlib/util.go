@@ -394,12 +394,22 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 			// a list of pairs.
 			return variantErr(fname, seq)
 		}
+		limit := -1
+		if _, gen := seq.AsHostOK().(*vm.Generator); gen && !lazyOverRanges[fname] {
+			// What it builds grows with the generator: one that never
+			// ends (filter(naturals(), f)) was read until the machine's
+			// memory ran out. It gets the bound of an answer's.
+			limit = MaxAnswerSequence
+		}
 		i := 0
 		err = vm.Iterate(t, seq, func(v vm.Value) error {
 			if i&pollMask == pollMask {
 				if err := cancelled(t); err != nil {
 					return err
 				}
+			}
+			if i == limit {
+				return valueErr("%s: the generator gave more than %d values (one that never ends?): take(gen, n) takes the first n, and iter(gen) chains lazily (iter(gen).filter(f).take(3))", fname, limit)
 			}
 			e := fn(v, i)
 			i++
