@@ -94,7 +94,7 @@ func (p *parser) matchPattern() ast.Pattern {
 					p.next()
 				}
 				if (field != nil) != (len(v.Fields) > 0) && len(v.Args) > 0 {
-					p.failAt(p.tok.Pos, p.tok.End, "a variant pattern names all its fields (Node(value: v, left: l)) or none (Node(v, l, r))")
+					p.failAt(p.tok.Pos, p.tok.End, "a variant pattern's fields are all named (Node(value: v), any of them) or all by position (Node(v, l, r)), not some of each")
 				}
 				if field != nil {
 					v.Fields = append(v.Fields, field)
