@@ -127,6 +127,17 @@ func TestLostOutputIsAnError(t *testing.T) {
 			t.Errorf("%v: exit %d, %q", args, c, errb.String())
 		}
 	}
+	// A program's exit(0) hid it (exit 0, the output cut short), and its
+	// exit(3) kept it unsaid.
+	dir := t.TempDir()
+	for code, want := range map[int]int{0: exitUsage, 3: 3} {
+		prog := filepath.Join(dir, fmt.Sprintf("exit%d.tova", code))
+		os.WriteFile(prog, []byte(fmt.Sprintf("print(\"lost\")\nexit(%d)\n", code)), 0o644)
+		var errb testutil.Buffer
+		if c := run([]string{"run", prog}, failingWriter{}, &errb); c != want || !strings.Contains(errb.String(), "writing the output: no space left on device") {
+			t.Errorf("exit(%d): exit %d, %q", code, c, errb.String())
+		}
+	}
 }
 
 // tova app.tova runs it, as the reference's CLI does (and a script's

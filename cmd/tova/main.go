@@ -88,11 +88,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetArgs(args)
 	c, err := root.ExecuteC()
-	if err == nil && out.err != nil && (c == nil || c.Name() != "serve") {
+	if out.err != nil && (c == nil || c.Name() != "serve") {
 		// What the command printed is lost (a full disk, a closed
-		// pipe): not a success. (A server's printed lines are not its
-		// answer: lost, they are counted in its log.)
-		err = fmt.Errorf("writing the output: %w", out.err)
+		// pipe): not a success, also after a program's exit(0), which
+		// hid it. (A server's printed lines are not its answer: lost,
+		// they are counted in its log.)
+		var ee *exitError
+		switch {
+		case err == nil || errors.As(err, &ee) && ee.code == exitOK:
+			err = fmt.Errorf("writing the output: %w", out.err)
+		case errors.As(err, &ee):
+			fmt.Fprintln(stderr, "tova: writing the output:", out.err) // (its own code stays)
+		}
 	}
 	if err == nil {
 		return exitOK
