@@ -136,6 +136,9 @@ func buildCmd() *cobra.Command {
 				for _, d := range dataFiles(src, srcText) {
 					// (relative to the working directory, as the program
 					// reads it: not to the program's directory, src/)
+					if fi, err := os.Stat(filepath.Join(out, d.path)); err == nil && fi.Mode().IsRegular() {
+						continue // (copied there already)
+					}
 					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s (cp %s %s)\n", d.at, d.fn, d.path, out, shellWord(filepath.Clean(d.path)), shellWord(filepath.Join(out, d.path)))
 				}
 			} else {

@@ -53,6 +53,15 @@ server {
 	if n := strings.Count(errb.String(), "copies no data file"); n != 2 {
 		t.Errorf("%d data files warned of, want 2:\n%s", n, errb.String())
 	}
+	// Copied there, as the warning says: not warned of again.
+	os.WriteFile(filepath.Join(out, "data.csv"), []byte("a\n1\n"), 0o644)
+	errb.Reset()
+	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 0 {
+		t.Fatalf("build again: exit %d: %s", c, errb.String())
+	}
+	if n := strings.Count(errb.String(), "copies no data file"); n != 1 || strings.Contains(errb.String(), `read("data.csv")`) {
+		t.Errorf("after the cp: %d data files warned of, want 1 (notes/x.txt):\n%s", n, errb.String())
+	}
 }
 
 // tova build copies the static directories the program serves into the
