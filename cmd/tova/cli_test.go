@@ -189,6 +189,8 @@ func TestCLIShortcuts(t *testing.T) {
 		{[]string{"run", ""}, "tova: the file name is empty"},
 		{[]string{"compile", ""}, "tova: the file name is empty"},
 		{[]string{"build", ""}, "tova: the file name is empty"},
+		// (pflag reads -o= as the name "=": a file of that name was written)
+		{[]string{"compile", prog, "-o="}, "tova compile: -o needs a file name"},
 	} {
 		var o, e testutil.Buffer
 		if code := run(c.args, &o, &e); code != exitUsage || !strings.Contains(e.String(), c.want) || o.String() != "" {

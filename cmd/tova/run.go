@@ -179,6 +179,9 @@ func compileCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file (to compile it, name the artifact with -o)\n", args[0])
 				return &exitError{exitUsage}
 			}
+			if out == "=" {
+				out = "" // (-o= is an empty name, which pflag's shorthand reads as "=")
+			}
 			if cmd.Flags().Changed("output") && (asm || out == "") {
 				msg := "-S prints the disassembly and writes no file: drop -o (or redirect the output)"
 				if !asm {
