@@ -70,6 +70,9 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	c.compileServers(srcs)
 	c.qualifyTypes()
 	c.warnUnknownTypes()
+	// In the order of the source, as the errors are (the checks that
+	// find them run in passes of their own).
+	sort.Stable(c.prog.Warnings)
 	if len(c.errs) > 0 {
 		sort.Sort(c.errs)
 		return nil, c.errs

@@ -1043,12 +1043,12 @@ fn m() -> Int { match 1 { 1 => "a", _ => 2 } }
 o: String? = 5
 print(x, y, z, w, f(), g(0), k(), b(), m(), o)
 `, []string{
+		"1:10: warning: x is annotated Int but given a String: annotations are not checked when the program runs",
+		"3:11: warning: z is annotated Bool but given an Int: annotations are not checked when the program runs",
 		"5:17: warning: fn f returns Int, but this is a String: annotations are not checked when the program runs",
 		"7:21: warning: fn g returns String, but this is an Int: annotations are not checked when the program runs",
 		"12:28: warning: fn b returns Bool, but this is an Int: annotations are not checked when the program runs",
 		"13:32: warning: fn m returns Int, but this is a String: annotations are not checked when the program runs",
-		"1:10: warning: x is annotated Int but given a String: annotations are not checked when the program runs",
-		"3:11: warning: z is annotated Bool but given an Int: annotations are not checked when the program runs",
 		"14:14: warning: o is annotated String? but given an Int: annotations are not checked when the program runs",
 	})
 }

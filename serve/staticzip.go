@@ -102,6 +102,14 @@ func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, 
 	}
 	name := fmt.Sprint(key.dev, " ", key.ino, " ", key.size, " ", key.mtime, " ", coding)
 	v, err, _ := z.work.Do(name, func() (any, error) {
+		// (a flight that ended between the look above and this one
+		// kept its answer: 20 requests at once made 2 compressions)
+		z.mu.Lock()
+		b, ok := z.kept.Get(key)
+		z.mu.Unlock()
+		if ok {
+			return b, nil
+		}
 		select {
 		case z.slots <- struct{}{}:
 			defer func() { <-z.slots }()
@@ -112,7 +120,7 @@ func (z *staticZip) encoded(f *os.File, st fs.FileInfo, coding string) ([]byte, 
 		if _, err := io.ReadFull(io.NewSectionReader(f, 0, st.Size()), raw); err != nil {
 			return nil, err
 		}
-		b := netio.Encode(nil, raw, coding)
+		b = netio.Encode(nil, raw, coding)
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		z.made++
