@@ -203,9 +203,10 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	if isReadOnly(query) {
-		// A statement that only reads changes nothing (SQLite would
-		// report the count of the connection's previous write).
+	if isReadOnly(query) || !changesRows(query) {
+		// A statement that only reads, or changes no rows (CREATE,
+		// DROP, PRAGMA...), changes nothing: SQLite would report the
+		// count of the connection's previous write.
 		changes = 0
 	}
 	last := vm.Nil
@@ -219,6 +220,17 @@ func (db *DB) run(t *vm.Thread, query string, params []any) (vm.Value, error) {
 		}
 	}
 	return vm.ObjectValue(vm.NewObjectShaped(runShape, []vm.Value{vm.Int(changes), last})), nil
+}
+
+// changesRows reports whether query is a statement whose count of
+// changed rows the engine reports (SQLite's stays the previous write's
+// for the others).
+func changesRows(query string) bool {
+	switch firstKeyword(query) {
+	case "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "MERGE", "COPY":
+		return true
+	}
+	return false
 }
 
 // pgLastval is PostgreSQL's lastval() on q's session: false when no
