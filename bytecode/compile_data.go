@@ -47,12 +47,39 @@ func (f *fstate) dataBlock(st *ast.DataBlock) {
 // changes, so that its value goes stale without a word.
 func (f *fstate) pipelineReadsVar(it *ast.DataItem) {
 	warned := map[*ast.Binding]bool{}
-	ast.Inspect(it.Value, func(n any) bool {
+	// before: declared before the pipeline (a var of the program's,
+	// not one a lambda of the pipeline declares)
+	before := func(b *ast.Binding) bool {
+		return b.Decl.Line < it.PosV.Line || b.Decl.Line == it.PosV.Line && b.Decl.Col < it.PosV.Col
+	}
+	check := func(n any, inLambda bool) {
 		id, ok := n.(*ast.Ident)
-		if ok && id.Binding != nil && id.Binding.Scope == ast.Global && id.Binding.Mutable && !warned[id.Binding] {
-			warned[id.Binding] = true
-			f.c.warnf(id.PosV, "pipeline %s reads %s, a var: it is computed when its sources load or refresh, not when %s changes; filter by it in the function that reads %s instead", it.Name.Name, id.Name, id.Name, it.Name.Name)
+		if !ok || id.Binding == nil {
+			return
 		}
+		b := id.Binding
+		root := b
+		for root.Scope == ast.Free && root.Outer != nil {
+			root = root.Outer
+		}
+		// A var of the program read by a lambda of the pipeline is a
+		// module slot (or captured); read by the pipeline itself,
+		// limit(lim), a local of the top-level code: it went unsaid.
+		if !root.Mutable || root.Scope != ast.Global && !(root.Scope == ast.Local && (!inLambda || b.Scope == ast.Free) && before(root)) || warned[root] {
+			return
+		}
+		warned[root] = true
+		f.c.warnf(id.PosV, "pipeline %s reads %s, a var: it is computed when its sources load or refresh, not when %s changes; filter by it in the function that reads %s instead", it.Name.Name, id.Name, id.Name, it.Name.Name)
+	}
+	ast.Inspect(it.Value, func(n any) bool {
+		if lam, ok := n.(*ast.Lambda); ok {
+			ast.Inspect(lam, func(m any) bool {
+				check(m, true)
+				return true
+			})
+			return false
+		}
+		check(n, false)
 		return true
 	})
 }

@@ -981,8 +981,19 @@ data {
   pipeline filtered = rows |> where(.id > min_id)
   pipeline few = rows |> take(limit)
 }
+var cap = 1
+data {
+  source more = [{ id: 1 }]
+  pipeline capped = more |> take(cap)
+  pipeline own = more |> map(fn(r) { var k = r.id; k += 1; k })
+}
+server {
+  route GET "/" => fn() capped
+}
 `, []string{
 		"5:43: warning: pipeline filtered reads min_id, a var: it is computed when its sources load or refresh, not when min_id changes; filter by it in the function that reads filtered instead",
+		// read by the pipeline itself, not a lambda: it went unsaid
+		"11:34: warning: pipeline capped reads cap, a var: it is computed when its sources load or refresh, not when cap changes; filter by it in the function that reads capped instead",
 	})
 }
 
