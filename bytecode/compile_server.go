@@ -1500,6 +1500,63 @@ func (f *fstate) checkTypeNames(t *ast.TypeExpr, generics []string) {
 	f.c.unknownTypes = append(f.c.unknownTypes, unknownType{t: t, hint: typeHint(name, known), file: f.c.file, fileName: f.c.fileName})
 }
 
+// checkTypeDecl checks the names a type declaration's fields and alias
+// use, as checkTypeNames does an annotation's. An alias of a union of
+// names no type has (type Priority = Low | Normal | High) is the
+// variants' form written as an alias: a parameter of it was not checked
+// at all.
+func (f *fstate) checkTypeDecl(st *ast.TypeDecl) {
+	generics := append(f.generics(), st.Params...)
+	if a := st.Alias; a != nil && a.Name == "|" && a.Check == nil {
+		var names []string
+		for _, u := range a.Args {
+			if len(u.Args) > 0 || !isIdentName(u.Name) || f.knownTypeName(u.Name, generics) {
+				names = nil
+				break
+			}
+			names = append(names, u.Name)
+		}
+		if len(names) == len(a.Args) && len(names) > 0 {
+			f.c.markTypeWarned(a)
+			for _, u := range a.Args {
+				f.c.markTypeWarned(u)
+			}
+			f.c.warnf(a.PosV, "type %s: no type is called %s: a type whose values are these names is written with braces, type %s { %s }", st.Name.Name, strings.Join(names, ", "), st.Name.Name, strings.Join(names, ", "))
+			return
+		}
+	}
+	f.checkTypeNames(st.Alias, generics)
+	for _, fl := range st.Fields {
+		f.checkTypeNames(fl.Type, generics)
+	}
+	for _, v := range st.Variants {
+		for _, fl := range v.Fields {
+			f.checkTypeNames(fl.Type, generics)
+		}
+	}
+}
+
+// knownTypeName reports whether name is a type's: a builtin's, the
+// program's, or one of generics.
+func (f *fstate) knownTypeName(name string, generics []string) bool {
+	if slices.Contains(builtinTypes, name) || slices.Contains(isTypeNames, name) || slices.Contains(generics, name) || name == "Self" {
+		return true
+	}
+	f.c.indexDecls()
+	if f.c.aliasOf(name) != nil || f.c.variantTypes[name] != nil || f.c.models[name] {
+		return true
+	}
+	if _, trait := f.c.traitImpls[name]; trait {
+		return true
+	}
+	for _, td := range f.c.prog.Types {
+		if td.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // unknownType is an annotation checkTypeNames found naming no type.
 type unknownType struct {
 	t        *ast.TypeExpr

@@ -281,6 +281,8 @@ func (f *fstate) hoistFuncs(stmts []ast.Stmt) {
 			f.checkReturnLiterals(st)
 			f.checkTypeNames(st.RetType, append(f.generics(), st.Fn.TypeParams...))
 			f.bindFunc(st.Fn, st.Name, st.PosV)
+		case *ast.TypeDecl:
+			f.checkTypeDecl(st)
 		case *ast.HookDecl:
 			if st.Kind == "background" && st.Name != nil && st.Name.Binding != nil && f.c.implicitServer && f.af == nil && f.srv == nil {
 				f.bindFunc(st.Fn, st.Name, st.PosV)

@@ -488,6 +488,24 @@ fn syn(a: Integer, b: Boolean) { a }
 	})
 }
 
+// A type alias of a union of names no type has is the variants' form
+// written as an alias (a parameter of it was checked against nothing);
+// a field of a type naming no type is warned of as an annotation is.
+func TestTypeDeclNamesWarned(t *testing.T) {
+	expectWarnings(t, `type Priority = Low | Normal | High
+type Shape2 = Circle2 | Square2
+type Circle2 { r: Float }
+type Square2 { s: Float }
+type Num = Int | Float
+type Rec { a: Strng, b: [Priority] }
+type Box<V> { v: V, w: Option<V> }
+print(Rec("x", []))
+`, []string{
+		"1:17: warning: type Priority: no type is called Low, Normal, High: a type whose values are these names is written with braces, type Priority { Low, Normal, High }",
+		"6:15: warning: unknown type Strng (did you mean String?): annotations are not checked when the program runs, so this one says nothing",
+	})
+}
+
 // A route handler's annotation naming a type that neither the language
 // nor the program has is warned of, once, for an inline handler and for
 // a named one: the parameter goes unchecked. Types declared later in the
