@@ -409,6 +409,12 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 			continue
 		}
 		var v vm.Value
+		if part.FileName() == ".." {
+			// (the reader keeps a name's last element, which is this
+			// one: save_file refused it with a ValueError, a 500 any
+			// client could cause, logged as the server's failure)
+			return vm.Nil, errors.New("the file name of the part " + strconv.Quote(part.FormName()) + " climbs out of its directory (..)")
+		}
 		if part.FileName() != "" {
 			if err := rules.checkFile(part.FormName(), part.FileName(), part.Header.Get("Content-Type"), data, int64(len(data))); err != nil {
 				return vm.Nil, err
