@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"tova/frontend/parse"
 	"tova/internal/routepath"
@@ -116,8 +117,13 @@ func checkHeader(data []byte) *FormatError {
 	n := min(len(data), len(magic))
 	if string(data[:n]) != magic[:n] {
 		msg := "not a .tbc file"
-		if n >= 4 && string(data[:4]) == magic[:4] {
+		switch rest := string(data[min(4, len(data)):]); {
+		case n < 4 || string(data[:4]) != magic[:4]:
+		case strings.HasPrefix(rest, "\n\x1a\n") || strings.HasPrefix(rest, "\r\r\n\x1a\r\n"):
+			// \r\n made \n, or \n made \r\n: what a text copy does
 			msg += " (its line endings were converted: copy it as binary)"
+		default:
+			msg += " (its header is damaged)"
 		}
 		return &FormatError{Section: "magic", Offset: 0, Msg: msg}
 	}

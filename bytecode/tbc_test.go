@@ -428,6 +428,11 @@ func tbcDamaged(tb testing.TB) []damagedCase {
 		{"text", []byte("print(\"hello\")\n"), "magic", "not a .tbc file"},
 		{"crlf", edit(func(b []byte) []byte { return slices.Delete(b, 4, 5) }), "magic",
 			"not a .tbc file (its line endings were converted: copy it as binary)"},
+		{"lf-to-crlf", edit(func(b []byte) []byte {
+			return append(append(slices.Clip(b[:4]), "\r\r\n\x1a\r\n"...), b[8:]...)
+		}), "magic", "not a .tbc file (its line endings were converted: copy it as binary)"},
+		// (one byte changed, which no conversion does, was said to be one)
+		{"magic-byte", edit(func(b []byte) []byte { b[5] = 0x0b; return b }), "magic", "not a .tbc file (its header is damaged)"},
 		{"short-header", good[:11], "header", "truncated header"},
 		{"version", edit(func(b []byte) []byte { b[8] = 1; return b }), "version",
 			fmt.Sprintf("built for .tbc format 1, this tova reads %d", Version)},
