@@ -513,7 +513,11 @@ func (m *Model) options(tb *table, method string, v vm.Value, allowed ...string)
 					continue
 				}
 				if x.Kind() != vm.KInt || x.AsInt() < 0 {
-					return o, vm.TypeErrorf("%s.%s: %s must be an Int >= 0, got %s", m.name, method, k, vm.Repr(x))
+					got := vm.Repr(x)
+					if x.Kind() != vm.KInt {
+						got = vm.TypeName(x) + " " + got // (2.0 read "got 2")
+					}
+					return o, vm.TypeErrorf("%s.%s: %s must be an Int >= 0, got %s", m.name, method, k, got)
 				}
 				if k == "limit" {
 					o.limit = x.AsInt()
