@@ -725,6 +725,16 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 		if c, ok := nilsLast(a.k, b.k); ok {
 			return c
 		}
+		if a.row > b.row {
+			// compared in the rows' order, so that the error names the
+			// kinds as the rows it names hold them ("String with Int"
+			// of rows 3 and 4, whose 3rd held the Int)
+			c, err := compare(b.k, a.k)
+			if err != nil && firstErr == nil {
+				firstErr = keyOrderErr(fname, key, err, b.row, a.row)
+			}
+			return -c * sign
+		}
 		c, err := compare(a.k, b.k)
 		if err != nil && firstErr == nil {
 			firstErr = keyOrderErr(fname, key, err, a.row, b.row)
