@@ -311,18 +311,29 @@ func bExplode(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	n := int64(0)
 	for _, r := range rows {
-		if v := field(r, col); v.Kind() == vm.KArray {
+		switch v := field(r, col); v.Kind() {
+		case vm.KArray:
 			n += int64(len(v.AsArray().Elems))
-		} else {
+		case vm.KRange:
+			// (a range is the list of its numbers: it was one row)
+			n += v.AsRange().Len()
+		default:
 			n++
 		}
-	}
-	if n > vm.MaxListLen {
-		return vm.Nil, vm.ListTooLong("explode", n)
+		if n > vm.MaxListLen || n < 0 {
+			return vm.Nil, vm.ListTooLong("explode", n)
+		}
 	}
 	out := make([]vm.Value, 0, n)
 	for _, r := range rows {
 		v := field(r, col)
+		if v.Kind() == vm.KRange {
+			xs, err := elems(t, "explode", v)
+			if err != nil {
+				return vm.Nil, err
+			}
+			v = vm.NewArray(xs)
+		}
 		if v.Kind() != vm.KArray {
 			out = append(out, vm.ObjectValue(plainCopy(r)))
 			continue
