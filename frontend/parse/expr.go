@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -669,6 +670,10 @@ func (p *parser) call(fn ast.Expr) *ast.Call {
 			if cols == nil {
 				cols = &ast.ObjectLit{PosV: a.PosV}
 				c.Args = append(c.Args, &ast.Arg{PosV: a.PosV, Value: cols})
+			}
+			if slices.ContainsFunc(cols.Entries, func(e *ast.ObjEntry) bool { return e.Key == name.Lit }) {
+				// (the last one was taken without a word)
+				p.errorAt(name.Pos, name.End, fmt.Sprintf("%s: the column %s is named twice in this call", calleeName(fn), name.Lit))
 			}
 			cols.Entries = append(cols.Entries, &ast.ObjEntry{PosV: name.Pos, Key: name.Lit, Value: aggregator(fn, p.argExpr(fn))})
 			if !p.got(token.COMMA) {

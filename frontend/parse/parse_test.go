@@ -398,6 +398,9 @@ func TestErrors(t *testing.T) {
 		// ended early or a '{' was expected.
 		{"server {\n  on_error(err, req) { \"x\" }\n}", []string{"2:3: on_error takes a function written in place: on_error fn(err, req) { … } or on_error fn(err, req, res) { … }"}},
 		{"server api {\n  port 1\n}", []string{`1:8: a server's name is a string: server "api" { ... }`}},
+		// (the last one was taken without a word)
+		{"x = rows |> agg(s: sum(.v), s: count())", []string{"1:29: agg: the column s is named twice in this call"}},
+		{"x = rows |> derive(.b = 1, .b = 2)", []string{"1:29: derive: the column b is named twice in this call"}},
 		{"server {\n  route GET \"/a\" => fn() 1 with auth\n}", []string{`2:28: a route's guards come before its handler: route GET "/a" with guard => handler`}},
 		{"server {\n  route GET \"/a\" => fn() {\n    1\n  } with auth\n}", []string{`4:5: a route's guards come before its handler: route GET "/a" with guard => handler`}},
 		{"server { health 42 }", []string{`1:10: health takes a path string: health "/health" (with checks: health "/health" { check_memory, check_db })`}},
