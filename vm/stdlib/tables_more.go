@@ -1465,9 +1465,10 @@ func (w *winFn) compute(t *vm.Thread, rows []vm.Value, orderVals []vm.Value) ([]
 		return r
 	}
 	numbers := func() error {
-		for _, v := range vals {
+		for i, v := range vals {
 			if !v.IsNumber() {
-				return vm.TypeErrorf("window: %s: expected numbers, got %s", fname, vm.TypeName(v))
+				// (the row named, as sum names it)
+				return vm.TypeErrorf("window: %s: expected numbers, got %s (in row %s)", fname, vm.TypeName(v), vm.Repr(rows[i]))
 			}
 		}
 		return nil

@@ -357,7 +357,7 @@ func TestWindow(t *testing.T) {
 		{"window", a(emps(), O("desc", S("yes"))), "TypeError", "window: the option desc must be a Bool, got String"},
 		{"window", a(emps(), O("order_by", I(1))), "TypeError", "window: expected order_by as a column name or function, got Int"},
 		{"window", a(L(O("x", I(1)), O("x", S("a"))), O("order_by", S("x"))), "TypeError", "window: order_by: "},
-		{"window", a(L(O("x", nilV)), O("s", vm.HostValue(&winFn{kind: winRunningSum, col: S("x")}))), "TypeError", "window: running_sum: expected numbers, got Nil"},
+		{"window", a(L(O("x", nilV)), O("s", vm.HostValue(&winFn{kind: winRunningSum, col: S("x")}))), "TypeError", "window: running_sum: expected numbers, got Nil (in row { x: nil })"},
 		{"window", a(L(O("x", S("a"))), O("s", vm.HostValue(&winFn{kind: winMovingAvg, col: S("x"), n: 2}))), "TypeError", "window: moving_avg: expected numbers, got String"},
 		{"ntile", a(I(0)), "ValueError", "ntile: the number of buckets must be at least 1, got 0"},
 		{"moving_avg", a(S("x"), I(0)), "ValueError", "moving_avg: the window must be at least 1 row, got 0"},
