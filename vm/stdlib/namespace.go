@@ -58,6 +58,16 @@ func (n *Namespace) member(t *vm.Thread, name string) (vm.Value, bool) {
 	return vm.Nil, false
 }
 
+// Has reports whether the namespace has the member name: "sqrt" in
+// math, as of an object's key.
+func (n *Namespace) Has(name string) bool {
+	_, ok := n.members[name]
+	return ok
+}
+
+// Len is len(math): its members, as an object's keys.
+func (n *Namespace) Len() int { return len(n.members) }
+
 // Keys lists the namespace's members, sorted: keys(math).
 func (n *Namespace) Keys(t *vm.Thread) ([]string, error) {
 	keys := make([]string, 0, len(n.members))
