@@ -125,6 +125,12 @@ func buildCmd() *cobra.Command {
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
+			for _, d := range dbFiles(src, srcText, out) {
+				// (served from there, the artifact opened a new, empty
+				// database beside itself, without a word)
+				fmt.Fprintf(stderr, "tova build: warning: %s: db.%s %q is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (cp %s %s), or give the db block an absolute path\n",
+					d.at, d.fn, d.path, out, shellWord(d.from), shellWord(filepath.Join(out, d.path)))
+			}
 			if len(copied) > 0 {
 				// A static directory's relative path is the working
 				// directory's: served from elsewhere, the copies would
@@ -316,6 +322,44 @@ func dataFiles(src string, srcText []byte) []dataFile {
 		return true
 	})
 	return out
+}
+
+// dbDatabase is a SQLite database a db block names by a relative path.
+type dbDatabase struct{ at, fn, path, from string }
+
+// dbFiles lists the SQLite databases the program's db blocks name by a
+// literal relative path (database: "short.db") that are in the
+// program's directory and not in out: relative to the program's
+// directory, which for the artifact is out.
+func dbFiles(src string, srcText []byte, out string) []dbDatabase {
+	file, err := parse.ParseFile(src, srcText)
+	if err != nil {
+		return nil
+	}
+	base := cmp.Or(programDir(src), ".")
+	var found []dbDatabase
+	ast.Inspect(file, func(n any) bool {
+		b, ok := n.(*ast.ConfigBlock)
+		if !ok || b.Kind != "db" {
+			return true
+		}
+		for _, e := range b.Entries {
+			lit, ok := e.Value.(*ast.StringLit)
+			if (e.Key != "database" && e.Key != "path") || !ok || lit.Value == "" || lit.Value == ":memory:" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) {
+				continue
+			}
+			from := filepath.Join(base, lit.Value)
+			if fi, err := os.Stat(from); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(out, lit.Value)); err == nil {
+				continue // (copied there already)
+			}
+			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), fn: e.Key, path: lit.Value, from: from})
+		}
+		return true
+	})
+	return found
 }
 
 func copyStatic(src string, srcText []byte, out string, check, earlier bool) (copied, skipped []string, failed []error) {

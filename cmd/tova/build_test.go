@@ -64,6 +64,37 @@ server {
 	}
 }
 
+// A SQLite database a db block names by a relative path, there beside
+// the program, is warned of: the artifact opens it beside itself, and
+// served from dist/ it started on a new, empty database without a word.
+// Copied there, or absent, it is not.
+func TestBuildWarnsOfTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("db { adapter: \"sqlite\", database: \"short.db\" }\nserver {\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	out := filepath.Join(dir, "dist")
+	build := func() string {
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", app, "-o", out}, &o, &errb); c != 0 {
+			t.Fatalf("build: exit %d: %s", c, errb.String())
+		}
+		return errb.String()
+	}
+	if got := build(); strings.Contains(got, "short.db") {
+		t.Errorf("no database yet, warned:\n%s", got)
+	}
+	os.WriteFile(filepath.Join(dir, "short.db"), []byte("rows"), 0o644)
+	want := "tova build: warning: " + app + `:1:35: db.database "short.db" is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in ` + out + " where it is not"
+	want = strings.Replace(want, out+" where", out+", where", 1)
+	if got := build(); !strings.Contains(got, want) || !strings.Contains(got, "(cp "+filepath.Join(dir, "short.db")+" "+filepath.Join(out, "short.db")+")") {
+		t.Errorf("missing %q in:\n%s", want, got)
+	}
+	os.WriteFile(filepath.Join(out, "short.db"), []byte("rows"), 0o644)
+	if got := build(); strings.Contains(got, "short.db") {
+		t.Errorf("copied, still warned:\n%s", got)
+	}
+}
+
 // tova build copies the static directories the program serves into the
 // output directory, beside the artifact (the guide's dist/client/): a
 // server started from there serves them. Before, dist/ held the artifact
