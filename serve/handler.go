@@ -1368,8 +1368,8 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			if err == nil {
 				return vm.Duration(int64(d)), ""
 			}
-			if schedpattern.DurationText.MatchString(text) {
-				return vm.Nil, "is out of range for Duration (about ±292 years)" // (30s written, too long for one)
+			if schedpattern.DurationText.MatchString(text) || errors.Is(err, vm.ErrDurationRange) {
+				return vm.Nil, "is out of range for Duration (about ±292 years)" // (30s or 106752d written, too long for one)
 			}
 			if _, msg := convertScalar(v, "Int"); msg != "" {
 				// milliseconds with a fraction as text (?d=1.5): the

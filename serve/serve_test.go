@@ -3613,9 +3613,12 @@ server {
 		"POST d=12345678901234.5":  `400 d is out of range for Duration (about ±292 years)`,
 		"GET /d?d=9223372036853.5": `200 9223372036853.5`,
 		// whole, past Int's range: it was "must be a duration"
-		"GET /d?d=1e20":                 `400 d is out of range for Duration (about ±292 years)`,
-		"GET /d?d=-9.3e18":              `400 d is out of range for Duration (about ±292 years)`,
-		"GET /d?d=9999999999999999h":    `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=1e20":              `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=-9.3e18":           `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=9999999999999999h": `400 d is out of range for Duration (about ±292 years)`,
+		// in days: it was "must be a duration"
+		"GET /d?d=106752d":              `400 d is out of range for Duration (about ±292 years)`,
+		"GET /d?d=106751d":              `200 9223286400000`,
 		"GET /s?s=99999999999999999999": `400 s is out of range for Size (at most 9223372036854775807 bytes)`,
 		"GET /s?s=abc":                  `400 s must be a size (whole bytes)`,
 		// a size is never negative: -5 was -5B

@@ -363,6 +363,10 @@ func withoutDigitSeparators(s string) (string, bool) {
 // (2d, 1w3d12h: as a Duration prints), which Go's durations lack.
 var daysRE = regexp.MustCompile(`^([-+]?)(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
 
+// ErrDurationRange is ParseDurationText's error of a duration written
+// well but too long for one (106752d: past about 292 years).
+var ErrDurationRange = errors.New("time: duration out of range")
+
 // ParseDurationText reads a Duration written as text: Go's form (30s,
 // 1h30m, 500ms), with whole weeks and days first (2d, 1d12h), as a
 // Duration prints.
@@ -379,12 +383,12 @@ func ParseDurationText(raw string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n > math.MaxInt64/int64(24*time.Hour)/unit {
-			return 0, fmt.Errorf("time: invalid duration %q", raw)
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (digits only: too many)
 		}
 		days += n * unit
 	}
 	if days > math.MaxInt64/int64(24*time.Hour) {
-		return 0, fmt.Errorf("time: invalid duration %q", raw)
+		return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
 	}
 	d := time.Duration(days) * 24 * time.Hour
 	if rest := m[4]; rest != "" {
@@ -392,8 +396,11 @@ func ParseDurationText(raw string) (time.Duration, error) {
 			return 0, fmt.Errorf("time: invalid duration %q", raw)
 		}
 		r, err := time.ParseDuration(rest)
-		if err != nil || r > math.MaxInt64-d {
+		if err != nil {
 			return 0, fmt.Errorf("time: invalid duration %q", raw)
+		}
+		if r > math.MaxInt64-d {
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
 		}
 		d += r
 	}
