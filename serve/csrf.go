@@ -162,7 +162,8 @@ func csrfExempt(r *netio.Request, rpcPaths map[string]bool) bool {
 
 // csrfRefused is the 403 answer of a request without a valid token.
 func csrfRefused(id string) vm.Value {
-	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing", id, nil)
+	// (the next step named: an API of keys met it at its first POST)
+	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)", id, nil)
 	return vm.HostValue(&responseValue{status: 403, statusSet: true, ctype: r.ContentType, body: r.Body})
 }
 

@@ -39,7 +39,8 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 	u := app.urls[""]
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		r := do(t, m, u+"/open", "", "X-Request-ID", "no-token-"+m)
-		if r.status != 403 || !strings.Contains(r.body, `"code":"CSRF_INVALID"`) || r.json(t)["request_id"] != "no-token-"+m {
+		if r.status != 403 || !strings.Contains(r.body, `"code":"CSRF_INVALID"`) || r.json(t)["request_id"] != "no-token-"+m ||
+			!strings.Contains(r.body, "send the token GET /csrf-token gives as X-Tova-CSRF") {
 			t.Errorf("%s without a token = %d %s", m, r.status, r.body)
 		}
 	}
