@@ -1,10 +1,39 @@
 package serve
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
+
+// The SQLite database a db block names is logged as each server starts,
+// where it is: a relative path is the program's directory's, and an
+// artifact served from dist/ opened a new, empty one there without a
+// word. A database in memory is not logged.
+func TestSQLiteDatabaseLogged(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+db { database: "short.db" }
+model Item { name: String }
+server {
+  route GET "/n" => fn() Item.count()
+}
+`, func(o *Options) { o.Dir = dir })
+	recs := logged(app.logs, "database")
+	if len(recs) != 1 || recs[0]["sqlite"] != filepath.Join(dir, "short.db") || recs[0]["server"] != "server" {
+		t.Errorf("logged %v", recs)
+	}
+	mem := startApp(t, `
+db { database: ":memory:" }
+server {
+  route GET "/n" => fn() 1
+}
+`)
+	if recs := logged(mem.logs, "database"); len(recs) != 0 {
+		t.Errorf("in memory: logged %v", recs)
+	}
+}
 
 // Two servers of one program under a top-level db { database: ":memory:" }
 // each had an empty database of their own: rows one wrote were not there

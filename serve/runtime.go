@@ -532,6 +532,11 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	queue, _, _ := jobs.QueueOf(inst)
 	rt.protect(store.SQLiteFile(inst), queue)
+	if f := store.SQLiteFile(inst); f != "" && len(inst.ConfigBlocks("db")) > 0 {
+		// (a relative path is the program's directory's: an artifact in
+		// dist/ opened dist/short.db, a new one, without a word)
+		log.Info().Str("sqlite", f).Msg("database")
+	}
 	port := defaultPort
 	from := "by its place: a server without `port` gets 3000, 3001, ..."
 	if d.Port >= 0 && vm.VariantOf(inst.Globals[d.Port]) != vm.NoneType {
