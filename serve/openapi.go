@@ -29,12 +29,16 @@ const (
 	errorSchema = "tova.Error"
 )
 
-// docsPage is the Swagger UI page, as the reference serves it.
+// docsPage is the Swagger UI page, as the reference serves it, with
+// Swagger UI pinned to one release and its files' hashes (Subresource
+// Integrity): the script runs on the server's own origin, where it
+// could read a CSRF token and send requests with the user's cookies,
+// and the reference's @5 ran whatever release unpkg served that day.
 const docsPage = `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>API Docs</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5.17.14/swagger-ui.css" integrity="sha384-wxLW6kwyHktdDGr6Pv1zgm/VGJh99lfUbzSn6HNHBENZlCN7W602k9VkGdxuFvPn" crossorigin="anonymous" referrerpolicy="no-referrer"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="https://unpkg.com/swagger-ui-dist@5.17.14/swagger-ui-bundle.js" integrity="sha384-wmyclcVGX/WhUkdkATwhaK1X1JtiNrr2EoYJ+diV3vj4v6OC5yCeSu+yW13SYJep" crossorigin="anonymous" referrerpolicy="no-referrer"></script>
 <script>SwaggerUIBundle({ url: "` + openAPIPath + `", dom_id: "#swagger-ui" });</script>
 </body></html>
 `

@@ -138,6 +138,11 @@ func TestOpenAPIDocument(t *testing.T) {
 		!strings.Contains(docs.body, "swagger-ui") || !strings.Contains(docs.body, `url: "/openapi.json"`) {
 		t.Errorf("GET /docs = %d %v %.200s", docs.status, docs.header, docs.body)
 	}
+	// Swagger UI pinned, with its files' hashes: @5 ran whatever release
+	// unpkg served, on the server's own origin.
+	if strings.Count(docs.body, `integrity="sha384-`) != 2 || strings.Count(docs.body, "swagger-ui-dist@5.17.14/") != 2 {
+		t.Errorf("GET /docs: Swagger UI not pinned:\n%s", docs.body)
+	}
 	// The document is served as a route is: HEAD works, other methods 405.
 	if r := do(t, "HEAD", u+"/openapi.json", ""); r.status != 200 {
 		t.Errorf("HEAD /openapi.json = %d", r.status)
