@@ -132,7 +132,32 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	// The next hop's query, as the first one's (see Fetch).
 	req.URL.RawQuery = escapeQuery(req.URL.RawQuery)
+	// Credentials go to the origin they were given for only, as the
+	// Fetch standard has it: Go's client keeps them for the same host
+	// name on another port or scheme (127.0.0.1:9000's token went to
+	// 127.0.0.1:9001). And no Referer the code did not set: Go adds the
+	// previous URL, its query (a key in it) included.
+	if first := via[0]; !sameOrigin(first.URL, req.URL) {
+		for _, h := range []string{"Authorization", "Cookie", "Cookie2", "Proxy-Authorization"} {
+			req.Header.Del(h)
+		}
+	}
+	if via[0].Header.Get("Referer") == "" {
+		req.Header.Del("Referer")
+	}
 	return nil
+}
+
+// sameOrigin reports whether a and b have one origin: scheme, host and
+// port (a default port written or not).
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		return map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 type redirectKey struct{}

@@ -236,3 +236,35 @@ func TestWithoutPasswords(t *testing.T) {
 		}
 	}
 }
+
+// A redirect to another origin (here another port of the same host,
+// which Go's client takes for the same site) does not take the request's
+// Authorization and Cookie there, as the Fetch standard has it; one to
+// the same origin does. No redirect adds a Referer the code did not set
+// (Go's client gave the previous URL, its query included).
+func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
+	seen := make(chan http.Header, 4)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() }))
+	defer other.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/d", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/same", http.StatusFound)
+		default:
+			seen <- r.Header.Clone()
+		}
+	}))
+	defer first.Close()
+	creds := Headers{{Name: "Authorization", Value: "Bearer SECRET"}, {Name: "Cookie", Value: "sid=SECRET"}}
+	for path, kept := range map[string]bool{"/away?key=k": false, "/here?key=k": true} {
+		if _, err := Fetch(context.Background(), OutboundRequest{URL: first.URL + path, Headers: creds}); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		h := <-seen
+		if got := h.Get("Authorization") != "" && h.Get("Cookie") != ""; got != kept || h.Get("Referer") != "" {
+			t.Errorf("%s: the next hop got Authorization %q, Cookie %q, Referer %q (credentials kept: want %v)", path, h.Get("Authorization"), h.Get("Cookie"), h.Get("Referer"), kept)
+		}
+	}
+}
