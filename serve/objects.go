@@ -409,7 +409,7 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 			continue
 		}
 		var v vm.Value
-		if part.FileName() == ".." {
+		if stdlib.LastNameElement(part.FileName()) == ".." {
 			// (the reader keeps a name's last element, which is this
 			// one: save_file refused it with a ValueError, a 500 any
 			// client could cause, logged as the server's failure)

@@ -1665,6 +1665,8 @@ func TestFormAndMultipartBodies(t *testing.T) {
 		// (save_file refused it later: a 500 any client could cause)
 		{"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a/../..\"\r\n\r\nx\r\n--XyZ--\r\n",
 			"multipart/form-data; boundary=XyZ", `malformed multipart body: the file name of the part \"image\" climbs out of its directory (..)`},
+		{"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\\\\..\"\r\n\r\nx\r\n--XyZ--\r\n",
+			"multipart/form-data; boundary=XyZ", `malformed multipart body: the file name of the part \"image\" climbs out of its directory (..)`},
 		// (it was a field named "")
 		{"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "malformed multipart body: a part has no Content-Disposition"},
 		// A quote in a file name, not escaped, lost the part's name too:

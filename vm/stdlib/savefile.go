@@ -19,8 +19,8 @@ import (
 // client's, made safe: only its last path element, without leading dots,
 // characters other than letters, digits, '.', '-', '_' and space
 // replaced by '_', shortened to saveFileMaxName bytes keeping its
-// extension. A name that climbs out of its directory ("..") is
-// refused. An existing file is never replaced: the name takes a suffix
+// extension. A name whose last element climbs out of its directory
+// ("..") is refused. An existing file is never replaced: the name takes a suffix
 // ("a.png", "a-1.png", "a-2.png", ...). dir is created if missing;
 // relative paths are relative to the working directory, as write's are.
 
@@ -76,15 +76,13 @@ func SafeFileName(name string) string {
 
 // safeFileName makes a client's file name one to create in a directory.
 func safeFileName(name string) (string, error) {
-	elems := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
-	for _, e := range elems {
-		if e == ".." {
-			return "", valueErr("save_file: the file name %q climbs out of its directory", name)
-		}
-	}
-	base := ""
-	if len(elems) > 0 {
-		base = elems[len(elems)-1]
+	// Only the last element is kept, as the multipart reader keeps it of
+	// a name with slashes: "..\\..\\x.png" is x.png, as "../../x.png"
+	// is (it was refused, a 500 any client could cause). That element
+	// alone may climb.
+	base := LastNameElement(name)
+	if base == ".." {
+		return "", valueErr("save_file: the file name %q climbs out of its directory", name)
 	}
 	base = strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_ ", r) {
@@ -111,6 +109,16 @@ func safeFileName(name string) (string, error) {
 		base = "upload"
 	}
 	return base, nil
+}
+
+// LastNameElement is the last element of a client's file name, whose
+// elements slashes or backslashes (Windows') separate.
+func LastNameElement(name string) string {
+	elems := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
+	if len(elems) == 0 {
+		return ""
+	}
+	return elems[len(elems)-1]
 }
 
 // saveNew creates dir/name, or the first of name-1, name-2, ... (the

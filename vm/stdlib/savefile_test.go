@@ -28,6 +28,12 @@ func TestSaveFileWritesUnderASafeNewName(t *testing.T) {
 		{"...", "upload"},
 		{"x;rm -rf$(y).sh", "x_rm -rf__y_.sh"},
 		{"", "upload-1"},
+		// Only the last element is kept, whatever climbs before it: a
+		// Windows path's backslashes were refused (a 500 any client
+		// could cause), while the reader kept x.png of ../x.png.
+		{"../x.png", "x.png"},
+		{`..\..\x.png`, "x-1.png"},
+		{"a/../../y", "y"},
 	} {
 		got := upload(c.name, bin)
 		if got != filepath.Join(dir, c.want) {
@@ -38,7 +44,7 @@ func TestSaveFileWritesUnderASafeNewName(t *testing.T) {
 			t.Errorf("%s holds %q (%v)", got, b, err)
 		}
 	}
-	for _, name := range []string{"../x.png", `..\..\x.png`, "a/../../x"} {
+	for _, name := range []string{"..", `a\..`, "a/b/.."} {
 		if err := e.err(t, "save_file", NewFile(name, "", "x"), S(dir)); err.Kind != "ValueError" || !strings.Contains(err.Msg, "climbs out of its directory") {
 			t.Errorf("save_file(%q): %v", name, err)
 		}
