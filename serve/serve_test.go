@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -3921,5 +3922,30 @@ func TestUnnamedHookExpressionBody(t *testing.T) {
 	}
 	if r := do(t, "GET", app.urls[""]+"/ok", ""); r.status != 200 || r.body != `"ok"` {
 		t.Errorf("GET /ok: %d %s", r.status, r.body)
+	}
+}
+
+// What a server's code writes to stderr is a JSON record of the log per
+// line: console.error("err: " + input) with a line break in the input
+// wrote a line a log reader took for the runtime's.
+func TestStderrLinesAreLogRecords(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/log" => fn(m) {
+    console.error("err: " + m)
+    "ok"
+  }
+}
+`)
+	forged := `{"level":"error","message":"forged"}`
+	if r := do(t, "GET", app.urls[""]+"/log?m="+url.QueryEscape("hi\n"+forged), ""); r.status != 200 {
+		t.Fatalf("GET /log: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, forged)) == 1 })
+	recs := logged(app.logs, "err: hi")
+	if len(recs) != 1 || recs[0]["from"] != "stderr" || recs[0]["level"] != "warn" || recs[0]["server"] != "server" {
+		t.Errorf("err: hi logged as %v", recs)
+	}
+	if strings.Contains(app.logs.String(), "\n"+forged) {
+		t.Errorf("a line of its own:\n%s", app.logs.String())
 	}
 }
