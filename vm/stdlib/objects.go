@@ -210,6 +210,9 @@ func lookup(t *vm.Thread, v vm.Value, key string) (vm.Value, bool, error) {
 		return xs[i], true, nil
 	case vm.KHost:
 		return v.AsHost().GetAttr(t, key)
+	case vm.KBuiltin:
+		x, ok := v.AsBuiltin().Members[key] // (str, a namespace as math is)
+		return x, ok, nil
 	}
 	return vm.Nil, false, nil
 }
