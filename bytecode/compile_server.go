@@ -1479,22 +1479,11 @@ func (f *fstate) checkTypeNames(t *ast.TypeExpr, generics []string) {
 		f.checkTypeNames(a, generics)
 	}
 	name := t.Name
-	if !isIdentName(name) || len(name) == 1 || slices.Contains(builtinTypes, name) || slices.Contains(isTypeNames, name) ||
-		slices.Contains(generics, name) || name == fileType || name == "DateTime" || name == "Timestamp" || name == "Self" {
-		return
-	}
-	f.c.indexDecls()
-	if f.c.aliasOf(name) != nil || f.c.variantTypes[name] != nil || f.c.models[name] {
-		return
-	}
-	if _, trait := f.c.traitImpls[name]; trait {
+	if !isIdentName(name) || len(name) == 1 || name == fileType || name == "DateTime" || name == "Timestamp" || f.knownTypeName(name, generics) {
 		return
 	}
 	known := slices.Clone(builtinTypes)
 	for _, td := range f.c.prog.Types {
-		if td.Name == name {
-			return
-		}
 		known = append(known, td.Name)
 	}
 	f.c.unknownTypes = append(f.c.unknownTypes, unknownType{t: t, hint: typeHint(name, known), file: f.c.file, fileName: f.c.fileName})
