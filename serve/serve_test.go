@@ -3934,6 +3934,7 @@ func TestStderrLinesAreLogRecords(t *testing.T) {
     console.error("err: " + m)
     "ok"
   }
+  route GET "/part" => fn() sh("echo -n partial >&2")
 }
 `)
 	forged := `{"level":"error","message":"forged"}`
@@ -3948,4 +3949,9 @@ func TestStderrLinesAreLogRecords(t *testing.T) {
 	if strings.Contains(app.logs.String(), "\n"+forged) {
 		t.Errorf("a line of its own:\n%s", app.logs.String())
 	}
+	// A write without a line break is a record of its own: it was kept
+	// for the next line, another request's, and joined to it.
+	do(t, "GET", app.urls[""]+"/part", "")
+	do(t, "GET", app.urls[""]+"/log?m=next", "")
+	waitFor(t, func() bool { return len(logged(app.logs, "err: next")) == 1 && len(logged(app.logs, "partial")) == 1 })
 }

@@ -18,36 +18,25 @@ import (
 // (console.error("bad: " + input)) wrote a line a log reader took for
 // one of the runtime's ({"level":"error",...}).
 type stderrLog struct {
-	mu   sync.Mutex
-	log  zerolog.Logger
-	part []byte // a line not ended yet
+	mu  sync.Mutex
+	log zerolog.Logger
 }
 
-// maxStderrLine bounds a line kept waiting for its end.
-const maxStderrLine = 64 << 10
-
+// Write logs each line of p, and the rest of p after its last line
+// break, as a record: a write is its own (console.error's, one call's),
+// never joined to the next, which may be another request's.
 func (w *stderrLog) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(p)
 	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.part = append(w.part, p...)
-			if len(w.part) > maxStderrLine {
-				w.emit()
-			}
-			return n, nil
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line, p = p[:i], p[i+1:]
+		} else {
+			p = nil
 		}
-		w.part = append(w.part, p[:i]...)
-		w.emit()
-		p = p[i+1:]
+		w.log.Warn().Str("from", "stderr").Msg(logbuf.Message(string(bytes.TrimSuffix(line, []byte("\r")))))
 	}
 	return n, nil
-}
-
-func (w *stderrLog) emit() {
-	line := bytes.TrimSuffix(w.part, []byte("\r"))
-	w.part = w.part[:0]
-	w.log.Warn().Str("from", "stderr").Msg(logbuf.Message(string(line)))
 }
