@@ -137,9 +137,14 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	// name on another port or scheme (127.0.0.1:9000's token went to
 	// 127.0.0.1:9001). And no Referer the code did not set: Go adds the
 	// previous URL, its query (a key in it) included.
-	if first := via[0]; !sameOrigin(first.URL, req.URL) {
-		for _, h := range []string{"Authorization", "Cookie", "Cookie2", "Proxy-Authorization"} {
-			req.Header.Del(h)
+	// Once a hop left the first request's origin, they stay gone (a
+	// redirect back to it came from the other origin's choice).
+	for _, hop := range append(via[1:], req) {
+		if !sameOrigin(via[0].URL, hop.URL) {
+			for _, h := range []string{"Authorization", "Cookie", "Cookie2", "Proxy-Authorization"} {
+				req.Header.Del(h)
+			}
+			break
 		}
 	}
 	if via[0].Header.Get("Referer") == "" {

@@ -246,10 +246,18 @@ func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
 	seen := make(chan http.Header, 4)
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() }))
 	defer other.Close()
+	var firstURL string
+	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, firstURL+"/end", http.StatusFound)
+	}))
+	defer back.Close()
 	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/away":
 			http.Redirect(w, r, other.URL+"/d", http.StatusFound)
+		case "/round":
+			// (to the other origin, which sends it back here)
+			http.Redirect(w, r, back.URL+"/b", http.StatusFound)
 		case "/here":
 			http.Redirect(w, r, "/same", http.StatusFound)
 		default:
@@ -257,8 +265,9 @@ func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
 		}
 	}))
 	defer first.Close()
+	firstURL = first.URL
 	creds := Headers{{Name: "Authorization", Value: "Bearer SECRET"}, {Name: "Cookie", Value: "sid=SECRET"}}
-	for path, kept := range map[string]bool{"/away?key=k": false, "/here?key=k": true} {
+	for path, kept := range map[string]bool{"/away?key=k": false, "/here?key=k": true, "/round": false} {
 		if _, err := Fetch(context.Background(), OutboundRequest{URL: first.URL + path, Headers: creds}); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

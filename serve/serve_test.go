@@ -3622,6 +3622,7 @@ server {
 		// in days: it was "must be a duration"
 		"GET /d?d=106752d":              `400 d is out of range for Duration (about ±292 years)`,
 		"GET /d?d=106751d":              `200 9223286400000`,
+		"GET /d?d=1d3000000h":           `400 d is out of range for Duration (about ±292 years)`,
 		"GET /s?s=99999999999999999999": `400 s is out of range for Size (at most 9223372036854775807 bytes)`,
 		"GET /s?s=abc":                  `400 s must be a size (whole bytes)`,
 		// a size is never negative: -5 was -5B

@@ -363,6 +363,10 @@ func withoutDigitSeparators(s string) (string, bool) {
 // (2d, 1w3d12h: as a Duration prints), which Go's durations lack.
 var daysRE = regexp.MustCompile(`^([-+]?)(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
 
+// durationTextRE is Go's duration text, which ParseDuration refuses only
+// past its range.
+var durationTextRE = regexp.MustCompile(`^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
+
 // ErrDurationRange is ParseDurationText's error of a duration written
 // well but too long for one (106752d: past about 292 years).
 var ErrDurationRange = errors.New("time: duration out of range")
@@ -396,6 +400,9 @@ func ParseDurationText(raw string) (time.Duration, error) {
 			return 0, fmt.Errorf("time: invalid duration %q", raw)
 		}
 		r, err := time.ParseDuration(rest)
+		if err != nil && durationTextRE.MatchString(rest) {
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (written well: too long)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("time: invalid duration %q", raw)
 		}
