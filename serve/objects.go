@@ -396,10 +396,16 @@ func multipartObject(body []byte, boundary string, rules *uploadRules) (vm.Value
 			// (RFC 7578 asks one of every part: it was a field named "")
 			return vm.Nil, errors.New(`a part has no Content-Disposition (form-data; name="field")`)
 		}
-		if _, _, err := mime.ParseMediaType(cd); err != nil {
+		disp, params, err := mime.ParseMediaType(cd)
+		if err != nil {
 			// (its name and file name are lost with it: "image is
 			// required" said nothing of why)
 			return vm.Nil, errors.New("a part's Content-Disposition cannot be read (a quote in its filename not escaped?)")
+		}
+		if disp != "form-data" || params["name"] == "" {
+			// (RFC 7578: form-data, with the field's name; it was a
+			// field named "", or dropped)
+			return vm.Nil, errors.New(`a part's Content-Disposition is not form-data with a name (form-data; name="field")`)
 		}
 		data, err := readPart(part, br.Len)
 		if err != nil {

@@ -1670,6 +1670,8 @@ func TestFormAndMultipartBodies(t *testing.T) {
 			"multipart/form-data; boundary=XyZ", `malformed multipart body: the file name of the part \"image\" climbs out of its directory (..)`},
 		// (it was a field named "")
 		{"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "malformed multipart body: a part has no Content-Disposition"},
+		{"--XyZ\r\nContent-Disposition: form-data; filename=\"y.txt\"\r\n\r\nx\r\n--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "malformed multipart body: a part's Content-Disposition is not form-data with a name"},
+		{"--XyZ\r\nContent-Disposition: attachment; name=\"f\"\r\n\r\nx\r\n--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "malformed multipart body: a part's Content-Disposition is not form-data with a name"},
 		// A quote in a file name, not escaped, lost the part's name too:
 		// "image is required".
 		{"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"b.png\"\r\n\r\nx\r\n--XyZ--\r\n",

@@ -42,8 +42,12 @@ const noBlock = "no db block"
 const (
 	defaultPGPool      = 10
 	defaultSQLiteReads = 4
-	defaultSQLiteFile  = "app.db"
+	defaultSQLiteFile  = DefaultSQLiteFile
 )
+
+// DefaultSQLiteFile is the database of a program with models and no db
+// block, beside the program.
+const DefaultSQLiteFile = "app.db"
 
 // describe names the database for log lines and errors (never with a
 // password).

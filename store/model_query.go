@@ -695,7 +695,11 @@ func (m *Model) paginate(t *vm.Thread, tb *table, args []vm.Value) (vm.Value, er
 			}
 		}
 		if v.Kind() != vm.KInt {
-			return vm.TypeErrorf("%s.paginate: %s must be an Int (or its decimal text), got %s", m.name, name, vm.Repr(v))
+			got := vm.Repr(v)
+			if v.Kind() != vm.KInt && v.Kind() != vm.KString {
+				got = vm.TypeName(v) + " " + got // (1.0 read "got 1")
+			}
+			return vm.TypeErrorf("%s.paginate: %s must be an Int (or its decimal text), got %s", m.name, name, got)
 		}
 		*dst = v.AsInt()
 		return nil

@@ -19,6 +19,7 @@ import (
 	"tova/frontend/token"
 	"tova/jobs"
 	"tova/serve"
+	"tova/store"
 )
 
 func init() { extraCommands = append(extraCommands, buildCmd) }
@@ -39,6 +40,9 @@ func buildCmd() *cobra.Command {
 			if err != nil {
 				fmt.Fprintf(stderr, "tova build: %v\n", err)
 				return &exitError{exitUsage}
+			}
+			if out == "=" {
+				out = "" // (-o= is an empty name, which pflag's shorthand reads as "=")
 			}
 			if out == "" {
 				fmt.Fprintln(stderr, "tova build: -o needs a directory")
@@ -128,8 +132,8 @@ func buildCmd() *cobra.Command {
 			for _, d := range dbFiles(src, srcText, out) {
 				// (served from there, the artifact opened a new, empty
 				// database beside itself, without a word)
-				fmt.Fprintf(stderr, "tova build: warning: %s: db.%s %q is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (cp %s %s), or give the db block an absolute path\n",
-					d.at, d.fn, d.path, out, shellWord(d.from), shellWord(filepath.Join(out, d.path)))
+				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (cp %s %s), or give the db block an absolute path\n",
+					d.at, d.what, out, shellWord(d.from), shellWord(filepath.Join(out, d.path)))
 			}
 			if len(copied) > 0 {
 				// A static directory's relative path is the working
@@ -325,7 +329,7 @@ func dataFiles(src string, srcText []byte) []dataFile {
 }
 
 // dbDatabase is a SQLite database a db block names by a relative path.
-type dbDatabase struct{ at, fn, path, from string }
+type dbDatabase struct{ at, what, path, from string }
 
 // dbFiles lists the SQLite databases the program's db blocks name by a
 // literal relative path (database: "short.db") that are in the
@@ -338,11 +342,17 @@ func dbFiles(src string, srcText []byte, out string) []dbDatabase {
 	}
 	base := cmp.Or(programDir(src), ".")
 	var found []dbDatabase
+	blocks := 0
+	var model *ast.ModelDecl
 	ast.Inspect(file, func(n any) bool {
+		if m, ok := n.(*ast.ModelDecl); ok && model == nil {
+			model = m
+		}
 		b, ok := n.(*ast.ConfigBlock)
 		if !ok || b.Kind != "db" {
 			return true
 		}
+		blocks++
 		for _, e := range b.Entries {
 			lit, ok := e.Value.(*ast.StringLit)
 			if (e.Key != "database" && e.Key != "path") || !ok || lit.Value == "" || lit.Value == ":memory:" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) {
@@ -355,10 +365,20 @@ func dbFiles(src string, srcText []byte, out string) []dbDatabase {
 			if _, err := os.Stat(filepath.Join(out, lit.Value)); err == nil {
 				continue // (copied there already)
 			}
-			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), fn: e.Key, path: lit.Value, from: from})
+			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), what: fmt.Sprintf("db.%s %q", e.Key, lit.Value), path: lit.Value, from: from})
 		}
 		return true
 	})
+	if blocks == 0 && model != nil {
+		// The default database of a program with models and no db block:
+		// app.db beside the program, and beside the artifact.
+		from := filepath.Join(base, store.DefaultSQLiteFile)
+		_, inOut := os.Stat(filepath.Join(out, store.DefaultSQLiteFile))
+		if fi, err := os.Stat(from); err == nil && fi.Mode().IsRegular() && inOut != nil {
+			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, model.PosV.Line, model.PosV.Col),
+				what: "the default SQLite database " + store.DefaultSQLiteFile + " (no db block)", path: store.DefaultSQLiteFile, from: from})
+		}
+	}
 	return found
 }
 

@@ -93,6 +93,12 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	if got := build(); strings.Contains(got, "short.db") {
 		t.Errorf("copied, still warned:\n%s", got)
 	}
+	// The default database of a program with models and no db block.
+	os.WriteFile(app, []byte("model Note { body: String }\nserver {\n  route GET \"/\" => fn() Note.all()\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.db"), []byte("rows"), 0o644)
+	if got := build(); !strings.Contains(got, "tova build: warning: "+app+":1:1: the default SQLite database app.db (no db block) is opened beside the program") {
+		t.Errorf("the default database not warned of:\n%s", got)
+	}
 }
 
 // tova build copies the static directories the program serves into the

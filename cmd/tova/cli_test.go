@@ -191,6 +191,7 @@ func TestCLIShortcuts(t *testing.T) {
 		{[]string{"build", ""}, "tova: the file name is empty"},
 		// (pflag reads -o= as the name "=": a file of that name was written)
 		{[]string{"compile", prog, "-o="}, "tova compile: -o needs a file name"},
+		{[]string{"build", prog, "-o="}, "tova build: -o needs a directory"},
 	} {
 		var o, e testutil.Buffer
 		if code := run(c.args, &o, &e); code != exitUsage || !strings.Contains(e.String(), c.want) || o.String() != "" {
