@@ -25,6 +25,17 @@ func ListTooLong(what string, n int64) error {
 	return Errorf("ValueError", "%s: the list would have %d elements, over the limit of %d", what, n, MaxListLen)
 }
 
+// MaxGeneratorValues bounds the values taken of a generator to build a
+// list of them ([...g], map(g, f), an answer): one that never ends
+// reached a list's limit only after gigabytes.
+const MaxGeneratorValues = 1 << 22
+
+// GeneratorTooLong is the error of what built a list from a generator
+// past MaxGeneratorValues values.
+func GeneratorTooLong(what string) error {
+	return Errorf("ValueError", "%s: the generator gave more than %d values (one that never ends?): take(gen, n) takes the first n, and iter(gen) chains lazily (iter(gen).filter(f).take(3))", what, MaxGeneratorValues)
+}
+
 // NestedTooLarge is the error of a list of lists (sliding_window,
 // pairwise) whose elements, counted in every inner list, would pass
 // MaxListLen: each inner list within the limit, the whole could still

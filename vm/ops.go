@@ -874,9 +874,17 @@ func spreadInto(t *Thread, a *Array, v Value) error {
 			return Errorf("ValueError", "spread: the list would have %d elements, over the limit of %d", uint64(n)+uint64(len(a.Elems)), MaxListLen)
 		}
 	}
+	gen, n := false, 0
+	if g, ok := v.AsHostOK().(*Generator); ok && g != nil {
+		gen = true
+	}
 	return Iterate(t, v, func(e Value) error {
 		if len(a.Elems) >= MaxListLen {
 			return ListTooLong("spread", int64(len(a.Elems)+1))
+		}
+		if n++; gen && n > MaxGeneratorValues {
+			// ([...naturals()] took gigabytes to reach a list's limit)
+			return GeneratorTooLong("spread")
 		}
 		a.Elems = append(a.Elems, e)
 		return nil

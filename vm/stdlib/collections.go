@@ -1530,6 +1530,10 @@ func zipLazily(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if all := int64(len(out)+1) * int64(len(its)+1); all > vm.MaxListLen {
 			return vm.Nil, vm.NestedTooLarge("zip", all)
 		}
+		if len(out) == vm.MaxGeneratorValues {
+			// (zip(naturals(), naturals()) took gigabytes first)
+			return vm.Nil, vm.GeneratorTooLong("zip")
+		}
 		out = append(out, newList(row))
 	}
 }

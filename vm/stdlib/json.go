@@ -583,7 +583,7 @@ func (e *encoder) host(v vm.Value, depth int) error {
 
 // MaxAnswerSequence bounds the values of a lazy sequence (a generator)
 // that JSON text, or a generator handler's answer, is made of.
-const MaxAnswerSequence = 1 << 22
+const MaxAnswerSequence = vm.MaxGeneratorValues
 
 // FormatNumber formats a float the way JavaScript's Number#toString
 // does: integral values without a fraction, plain decimal notation for

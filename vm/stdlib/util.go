@@ -409,7 +409,7 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 				}
 			}
 			if i == limit {
-				return valueErr("%s: the generator gave more than %d values (one that never ends?): take(gen, n) takes the first n, and iter(gen) chains lazily (iter(gen).filter(f).take(3))", fname, limit)
+				return vm.GeneratorTooLong(fname)
 			}
 			e := fn(v, i)
 			i++
