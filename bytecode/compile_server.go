@@ -429,11 +429,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				} else {
 					// (an error: authenticated: true, require_auth: ... were
 					// warned of, and the group served to everyone)
-					known := "a group's options are " + strings.Join(groupMetaKeys, ", ")
-					if near := diag.Closest(k, groupMetaKeys); near != "" {
-						known = "did you mean " + near + "?"
+					if near := diag.Closest(strings.ToLower(k), groupMetaKeys); near != "" {
+						// (a misspelt option: no advice on guarding)
+						f.c.errorf(st.MetaPos[i], "routes %s: unknown option %s (did you mean %s?)", shownPath(p), k, near)
+						continue
 					}
-					f.c.errorf(st.MetaPos[i], "routes %s: unknown option %s (%s): it would have no effect; to guard the group's routes, write `with name` on each of them, or declare a middleware in the group", shownPath(p), k, known)
+					f.c.errorf(st.MetaPos[i], "routes %s: unknown option %s (a group's options are %s): it would have no effect; to guard the group's routes, write `with name` on each of them, or declare a middleware in the group", shownPath(p), k, strings.Join(groupMetaKeys, ", "))
 				}
 			}
 			outer, outerGroup, outerShared, outerScope, outerGuarded := f.badPrefix, f.group, f.sharedGroup, f.scope, f.guarded

@@ -711,6 +711,12 @@ func contains(coll, x Value) (bool, error) {
 		return false, nil
 	case KNil:
 		return false, nil
+	case KBuiltin:
+		if m := coll.AsBuiltin().Members; m != nil {
+			// (str, a namespace as math is: "upper" in str)
+			_, ok := m[ToString(x)]
+			return ok && x.k == KString, nil
+		}
 	case KHost:
 		if h, ok := coll.AsHost().(HostKeyed); ok {
 			var buf [20]byte

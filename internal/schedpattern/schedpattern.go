@@ -76,6 +76,9 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 				return s, 0, nil
 			}
 		}
+		if f := strings.Fields(p); len(f) == 2 && strings.EqualFold(f[0], "@every") && f[0] != "@every" {
+			return nil, 0, fmt.Errorf("bad cron expression %q: did you mean @every %s? descriptors are written in lower case", pattern, f[1])
+		}
 		if d, ok := strings.CutPrefix(p, "@"); ok && !strings.ContainsAny(d, " \t") {
 			// (the library's "unrecognized descriptor: @hourli")
 			lower := strings.ToLower(d)

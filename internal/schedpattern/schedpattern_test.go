@@ -111,6 +111,7 @@ func TestBadPatterns(t *testing.T) {
 		"@HOURLY":          `unknown descriptor @HOURLY (did you mean @hourly? descriptors are written in lower case)`,
 		"@every":           `bad cron expression "@every": @every needs an interval: @every 5m`,
 		"@every5m":         `unknown descriptor @every5m (did you mean @every 5m?)`,
+		"@Every 5m":        `bad cron expression "@Every 5m": did you mean @every 5m? descriptors are written in lower case`,
 		// No date matches: the cron library gave the zero time as the
 		// next run, which the queue took as "now", again and again.
 		"0 0 31 2 *":             `bad cron expression "0 0 31 2 *": no date matches it`,

@@ -162,6 +162,10 @@ func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if l, ok := v.AsHost().(Lengther); ok {
 			return vm.Int(int64(l.Len())), nil
 		}
+	case vm.KBuiltin:
+		if m := v.AsBuiltin().Members; m != nil {
+			return vm.Int(int64(len(m))), nil // (str, a namespace as math is)
+		}
 	}
 	return vm.Nil, typeErr("len", "String, List, Object or Range", v)
 }
