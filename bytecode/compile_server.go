@@ -1293,15 +1293,11 @@ var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Counter", "Databas
 // false, which a misspelt name (Strng) would leave unsaid.
 func (f *fstate) checkIsName(e *ast.Is) {
 	name := e.TypeName
-	f.c.indexDecls()
-	if slices.Contains(isTypeNames, name) || f.c.variantTypes[name] != nil || f.c.models[name] || !isTypeName(name) {
+	if !isTypeName(name) || f.knownTypeName(name, nil) {
 		return
 	}
 	known := slices.Clone(isTypeNames)
 	for _, td := range f.c.prog.Types {
-		if td.Name == name {
-			return
-		}
 		known = append(known, td.Name)
 	}
 	hint := ""
@@ -1560,9 +1556,6 @@ type unknownType struct {
 // words (a named handler's function is compiled before its route).
 func (c *compiler) warnUnknownTypes() {
 	file, fileName := c.file, c.fileName
-	slices.SortStableFunc(c.unknownTypes, func(a, b unknownType) int {
-		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.t.PosV.Line, b.t.PosV.Line), cmp.Compare(a.t.PosV.Col, b.t.PosV.Col))
-	})
 	for _, u := range c.unknownTypes {
 		if c.typeWarned[u.t] {
 			continue

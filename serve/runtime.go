@@ -510,7 +510,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	name := d.Name
 	label := ServerLabel(name)
 	log := rt.log.With().Str("server", label).Logger()
-	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: &stderrLog{log: log}, Getenv: rt.opts.Getenv, Environ: rt.opts.Environ, Dir: rt.opts.Dir, Serving: rt.serving})
+	inst := rt.prog.NewInstance(vm.Config{Stdout: rt.opts.Stdout, Stderr: stderrLog{log: log}, Getenv: rt.opts.Getenv, Environ: rt.opts.Environ, Dir: rt.opts.Dir, Serving: rt.serving})
 	inst.Sched = vm.NewGIL(0)
 	inst.Server = d
 	store.Share(inst, rt.databases)

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -17,17 +16,14 @@ import (
 // the JSON ones, and a value with a line break in it
 // (console.error("bad: " + input)) wrote a line a log reader took for
 // one of the runtime's ({"level":"error",...}).
-type stderrLog struct {
-	mu  sync.Mutex
-	log zerolog.Logger
-}
+// (It keeps nothing between writes, so it needs no lock: the log's
+// writer takes records from several threads at once.)
+type stderrLog struct{ log zerolog.Logger }
 
 // Write logs each line of p, and the rest of p after its last line
 // break, as a record: a write is its own (console.error's, one call's),
 // never joined to the next, which may be another request's.
-func (w *stderrLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w stderrLog) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		line := p

@@ -82,7 +82,9 @@ func buildCmd() *cobra.Command {
 			// other name, app.tbc when it had no server, counts: its
 			// copies are the build's own to replace)
 			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst) || otherArtifact(out, name, named) != ""
-			if _, _, failed := copyStatic(src, srcText, out, true, earlier); len(failed) > 0 {
+			// (the program compiled: it parses)
+			file, _ := parse.ParseFile(src, srcText)
+			if _, _, failed := copyStatic(src, file, out, true, earlier); len(failed) > 0 {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)
 				}
@@ -101,7 +103,7 @@ func buildCmd() *cobra.Command {
 			// finds them beside it. Copied first: a copy that fails
 			// (an unreadable file) leaves the earlier artifact, not a
 			// new one beside the old copies.
-			copied, skipped, failed := copyStatic(src, srcText, out, false, earlier)
+			copied, skipped, failed := copyStatic(src, file, out, false, earlier)
 			for _, why := range skipped {
 				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
 			}
@@ -129,7 +131,7 @@ func buildCmd() *cobra.Command {
 			for _, d := range copied {
 				fmt.Fprintf(stderr, "copied the static directory %s into %s\n", d, filepath.Join(out, d))
 			}
-			for _, d := range dbFiles(src, srcText, out) {
+			for _, d := range dbFiles(src, file, out) {
 				// (served from there, the artifact opened a new, empty
 				// database beside itself, without a word)
 				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (cp %s %s), or give the db block an absolute path\n",
@@ -143,7 +145,7 @@ func buildCmd() *cobra.Command {
 				// Files the program reads by a relative path are looked
 				// for there too, and the build copies none: that
 				// command failed to start a program with a data block.
-				for _, d := range dataFiles(src, srcText) {
+				for _, d := range dataFiles(src, file) {
 					// (relative to the working directory, as the program
 					// reads it: not to the program's directory, src/)
 					if fi, err := os.Stat(filepath.Join(out, d.path)); err == nil && fi.Mode().IsRegular() {
@@ -279,7 +281,7 @@ func serverNote(p *bytecode.Program) string {
 }
 
 // copyStatic copies into out the static directories the program at src
-// (its text srcText) serves, as written in its static declarations
+// (file, its syntax tree) serves, as written in its static declarations
 // (`static "/" => "public"`, `static { dir: "assets" }`;
 // serve.StaticDefaultDir when a static block names none): a server started from out resolves them
 // there. It returns the directories copied, and why others were not (a
@@ -294,9 +296,8 @@ type dataFile struct{ at, fn, path string }
 
 // dataFiles lists the files the program src reads with read, stream or
 // fs.read_text by a literal path relative to the working directory.
-func dataFiles(src string, srcText []byte) []dataFile {
-	file, err := parse.ParseFile(src, srcText)
-	if err != nil {
+func dataFiles(src string, file *ast.File) []dataFile {
+	if file == nil {
 		return nil
 	}
 	var out []dataFile
@@ -335,9 +336,8 @@ type dbDatabase struct{ at, what, path, from string }
 // literal relative path (database: "short.db") that are in the
 // program's directory and not in out: relative to the program's
 // directory, which for the artifact is out.
-func dbFiles(src string, srcText []byte, out string) []dbDatabase {
-	file, err := parse.ParseFile(src, srcText)
-	if err != nil {
+func dbFiles(src string, file *ast.File, out string) []dbDatabase {
+	if file == nil {
 		return nil
 	}
 	base := cmp.Or(programDir(src), ".")
@@ -382,9 +382,8 @@ func dbFiles(src string, srcText []byte, out string) []dbDatabase {
 	return found
 }
 
-func copyStatic(src string, srcText []byte, out string, check, earlier bool) (copied, skipped []string, failed []error) {
-	file, err := parse.ParseFile(src, srcText)
-	if err != nil {
+func copyStatic(src string, file *ast.File, out string, check, earlier bool) (copied, skipped []string, failed []error) {
+	if file == nil {
 		return nil, nil, nil
 	}
 	base := cmp.Or(programDir(src), ".") // (a piped program's: the working directory)
