@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -62,37 +63,43 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 	}
 }
 
-// Requests that wait (a sleep here; a query or another server's answer
-// alike) are passed over for the one that allocates, though they are
-// due first: they finish as if the guard had not acted. (They sleep
-// long enough that the hog, however slow a loaded machine makes it,
-// passes the limit while they wait: one that has woken up runs, and,
-// due first, would be stopped first. The limit is 64 MiB past the live
-// heap: on a loaded machine under the race detector, the hog took over
-// 10 s to build 256 MiB of strings.)
+// Requests that wait (for another server's answer here; a query or a
+// sleep alike) are passed over for the one that allocates, though they
+// are due first: they finish as if the guard had not acted. (The
+// upstream answers them only once the hog has been stopped, however
+// slowly a loaded machine lets the hog reach the limit: a request that
+// had its answer would run, and, due first, be stopped first.)
 func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		fmt.Fprint(w, "upstream ok")
+	}))
+	defer up.Close()
 	limit := liveHeap() + 64<<20
-	app := startApp(t, `server {
-  route GET "/slow" => fn() { print("asleep"); sleep(6000); "slow ok" }
+	app := startApp(t, fmt.Sprintf(`server {
+  route GET "/slow" => fn() { r = fetch("%s/x", { timeout: 50.seconds }); r.text() }
   route GET "/hog" => fn() {
     xs = []
     loop { xs.push("x" * 1000000) }
   }
-}`, func(o *Options) { o.MemoryLimit = limit })
+}`, up.URL), func(o *Options) { o.MemoryLimit = limit; o.RequestTimeout = time.Minute })
 	u := app.urls[""]
 	slow := make(chan reply, 3)
 	for range cap(slow) {
-		go func() { slow <- do(t, "GET", u+"/slow", "") }()
+		go func() { slow <- doWith(t, &http.Client{Timeout: 2 * time.Minute}, "GET", u+"/slow", "") }()
 	}
 	pool := app.rt.Servers()[0].Pool()
 	waitFor(t, func() bool { return pool.Stats().Waiting == int64(cap(slow)) })
-	// Its deadline (30 s) bounds the wait for the hog's answer.
-	if r := doWith(t, &http.Client{Timeout: time.Minute}, "GET", u+"/hog", ""); r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
+	// Its deadline bounds the wait for the hog's answer.
+	r := doWith(t, &http.Client{Timeout: 2 * time.Minute}, "GET", u+"/hog", "")
+	close(release)
+	if r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
 		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
 	}
 	for range cap(slow) {
-		if r := <-slow; r.status != 200 || r.body != `"slow ok"` {
-			t.Errorf("a sleeping request beside the hog: %d %s", r.status, r.body)
+		if r := <-slow; r.status != 200 || r.body != `"upstream ok"` {
+			t.Errorf("a waiting request beside the hog: %d %s", r.status, r.body)
 		}
 	}
 }
