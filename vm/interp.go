@@ -70,7 +70,7 @@ func (t *Thread) Call(fn Value, args ...Value) (Value, error) {
 		return construct(fn.AsType().Info, args)
 	case KFunc:
 	default:
-		return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+		return Nil, t.cannotCall(fn)
 	}
 	cl := fn.AsClosure()
 	base := t.top()
@@ -123,7 +123,7 @@ func (t *Thread) callKW(fn Value, args []Value, names []string) (Value, error) {
 	case KType:
 		params = fn.AsType().Info.Fields
 	default:
-		return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+		return Nil, t.cannotCall(fn)
 	}
 	// Named arguments bind to the parameters of that name; the others
 	// are gathered into one object for a trailing destructured
@@ -1245,7 +1245,7 @@ frames:
 					}
 				}
 				var r Value
-				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil && recv.k != KBuiltin {
+				if b := fn.methods; b != nil && b[pc-1] != nil && recv.k != KHost && recv.k != KNil && recv.k != KBuiltin && recv.k != KType && !t.isADTName(recv) {
 					r, err = b[pc-1].Fn(t, regs[a+1:a+2+n])
 				} else {
 					r, err = t.callMethod(recv, name, regs[a+1:a+2+n])

@@ -56,7 +56,7 @@ func (t *Thread) callOther(fn Value, args []Value) (Value, error) {
 	case KNil:
 		return Nil, TypeErrorf("cannot call nil")
 	}
-	return Nil, TypeErrorf("cannot call %s", TypeName(fn))
+	return Nil, t.cannotCall(fn)
 }
 
 // callMethod calls recv.name(args...) where args[0] is the receiver.
@@ -108,11 +108,13 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 			return Nil, TypeErrorf("%s has no member %s", b.Name, name)
 		}
 	}
-	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin {
-		return b.AsBuiltin().Fn(t, args)
-	}
+	// A type's name takes no builtin's method: P.get(p) is not
+	// get(P, p).
 	if recv.k == KType {
 		return Nil, t.noAssoc(recv.AsType().Info, name)
+	}
+	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin && !t.isADTName(recv) {
+		return b.AsBuiltin().Fn(t, args)
 	}
 	if recv.k == KObject && recv.AsObject().Type == nil {
 		if _, ok := t.In.Prog.namespaces[recv.AsObject()]; ok {
@@ -175,6 +177,30 @@ func siblingField(ti *TypeInfo, name string) bool {
 		}
 	}
 	return false
+}
+
+// cannotCall is the error of calling fn, no function: the name of a
+// type of variants names them.
+func (t *Thread) cannotCall(fn Value) error {
+	if t.isADTName(fn) {
+		adt := t.In.Prog.types[t.In.Prog.namespaces[fn.AsObject()]].adt
+		names := make([]string, len(adt.Variants))
+		for i, v := range adt.Variants {
+			names[i] = v.Tag
+		}
+		return TypeErrorf("%s is a type of variants (%s): call one of them (%s.%s(...))", adt.Name, strings.Join(names, ", "), adt.Name, names[0])
+	}
+	return TypeErrorf("cannot call %s", TypeName(fn))
+}
+
+// isADTName says whether x is the name of a type of variants (Shape
+// in Shape.Circle).
+func (t *Thread) isADTName(x Value) bool {
+	if x.k != KObject || x.AsObject().Type != nil || len(t.In.Prog.namespaces) == 0 {
+		return false
+	}
+	_, ok := t.In.Prog.namespaces[x.AsObject()]
+	return ok
 }
 
 // noAssoc is the error of naming, through type ti, a function it has
