@@ -1311,6 +1311,34 @@ func (f *fstate) catchBlock(v *ast.Ident, body *ast.Block, errReg int, s sink) {
 // ---------------------------------------------------------------- types
 
 // fieldDefaults gives the defaults of a type's or variant's fields (see
+// checkFieldDefault checks a field's literal default against its type
+// (Int, Float, String, Bool, Duration or Size): a constructor, a
+// handler's record parameter and a model take the default as it is
+// written, and the value in an Int field was a String (a client
+// sending no age got 400 "u.age must be an integer"). It says whether
+// the default is sound.
+func (f *fstate) checkFieldDefault(owner string, fl *ast.FieldDecl) bool {
+	t := fl.Type
+	if t == nil {
+		return true
+	}
+	d := fl.Default
+	if u, ok := d.(*ast.Unary); ok && u.Op == "-" {
+		d = u.X
+	}
+	got, want := literalType(d), t.Name
+	if got == "" || got == want || !slices.Contains([]string{"Int", "Float", "String", "Bool", "Duration", "Size"}, want) ||
+		want == "Float" && got == "Int" || wholeFloat(want, d) {
+		return true
+	}
+	hint := ""
+	if want == "Duration" || want == "Size" {
+		hint = map[string]string{"Duration": ": write it with its unit (5.seconds, 500.milliseconds)", "Size": ": write it with its unit (1.megabyte, 512.kilobytes)"}[want]
+	}
+	f.c.errorf(fl.Default.Pos(), "the default of %s's field %s: %s is %s, not %s%s", owner, fl.Name, want, articled(got), articled(want), hint)
+	return false
+}
+
 // TypeDesc.Defaults): a literal's constant. Another default (an
 // expression, a list) is warned of and not applied, but for a type a
 // model is made of: the model applies it.
@@ -1320,8 +1348,14 @@ func (f *fstate) fieldDefaults(typ, owner string, fields []*ast.FieldDecl) []int
 		if fl.Default == nil {
 			continue
 		}
+		if _, isNil := fl.Default.(*ast.NilLit); isNil {
+			continue // (a field left out is nil: the same)
+		}
 		k := -1
 		if v, ok := literal(fl.Default); ok {
+			if !f.checkFieldDefault(owner, fl) {
+				continue
+			}
 			switch v := v.(type) {
 			case int64:
 				k = f.c.kInt(v)

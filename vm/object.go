@@ -521,14 +521,25 @@ func VariantOfTagged(vs []*TypeInfo, o *Object) (v Value, ok bool) {
 	}
 	for _, ti := range vs {
 		if ti.Tag == tag.AsString() {
-			vals := make([]Value, len(ti.Fields))
-			for i, f := range ti.Fields {
-				vals[i], _ = o.Get(f)
-			}
-			return ObjectValue(ti.New(vals)), true
+			return ObjectValue(ti.New(ti.fieldsFrom(o))), true
 		}
 	}
 	return Nil, false
+}
+
+// fieldsFrom is the values of ti's fields o gives, by name: a field o
+// lacks takes its declared default, as the constructor gives it, else
+// nil.
+func (ti *TypeInfo) fieldsFrom(o *Object) []Value {
+	vals := make([]Value, len(ti.Fields))
+	for i, f := range ti.Fields {
+		v, ok := o.Get(f)
+		if !ok && i < len(ti.hasDefault) && ti.hasDefault[i] {
+			v = ti.defaults[i]
+		}
+		vals[i] = v
+	}
+	return vals
 }
 
 // TypeValue is a callable constructor (a record type or a variant).

@@ -1011,16 +1011,12 @@ func (t *Thread) fromJSON(ti *TypeInfo, args []Value) (Value, error) {
 	if err != nil {
 		return Nil, err
 	}
-	vals := make([]Value, len(ti.Fields))
 	for _, k := range o.Keys() {
 		if ti.Shape.Lookup(k) < 0 {
 			return Nil, Errorf("ValueError", "%s.from_json: %s has no field %s", ti.Tag, ti.Tag, k)
 		}
 	}
-	for i, f := range ti.Fields {
-		vals[i], _ = o.Get(f)
-	}
-	return t.In.Prog.typedFields(ti.Tag, ObjectValue(ti.New(vals)), ti, t.In.Prog.RecordFieldTypes(ti), "")
+	return t.In.Prog.typedFields(ti.Tag, ObjectValue(ti.New(ti.fieldsFrom(o))), ti, t.In.Prog.RecordFieldTypes(ti), "")
 }
 
 // DateFromJSON, set by the standard library, makes a Date of the text
@@ -1176,11 +1172,7 @@ func (p *Program) typedJSON(fname string, v Value, typ, path string) (Value, err
 				return Nil, Errorf("ValueError", "%s.from_json: %s: %s has no field %s", fname, path, ti.Tag, k)
 			}
 		}
-		vals := make([]Value, len(ti.Fields))
-		for i, f := range ti.Fields {
-			vals[i], _ = o.Get(f)
-		}
-		return p.typedFields(fname, ObjectValue(ti.New(vals)), ti, ftypes, path)
+		return p.typedFields(fname, ObjectValue(ti.New(ti.fieldsFrom(o))), ti, ftypes, path)
 	}
 	x, found := VariantOfTagged(vs, v.AsObject())
 	if !found {
