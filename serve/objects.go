@@ -784,6 +784,9 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if err := checkHeaderName(name); err != nil {
 			return vm.Nil, true, err
 		}
+		if err := headerValueKind(name, args[1]); err != nil {
+			return vm.Nil, true, err // (an object was sent as its display text)
+		}
 		if strings.EqualFold(name, "X-Request-ID") && r.ex != nil {
 			// The response echoes the request's id: setting the header
 			// sets the id (as req.id = v does), which the log lines

@@ -488,6 +488,9 @@ server {
   }
   route GET "/typed/:id" => fn(id: Int) { id }
   route GET "/bad-name" => fn(res) { res.setHeader(nil, 1); "x" }
+  route GET "/bad-value" => fn(res) { res.setHeader("X-A", { a: 1 }); "x" }
+  route GET "/fn-value" => fn(res) { res.set_header("X-A", fn() 1); "x" }
+  route GET "/list-value" => fn(res) { res.header("X-A", ["a", 2]); "x" }
 }
 `)
 	u := app.urls[""]
@@ -507,6 +510,20 @@ server {
 	}
 	waitFor(t, func() bool {
 		return len(logged(app.logs, "res.setHeader: a header's name is a String, not Nil")) == 1
+	})
+	// A value is a String, a number or a list of them, as respond's:
+	// an object or a function was sent as its display text.
+	for _, path := range []string{"/bad-value", "/fn-value"} {
+		if r := do(t, "GET", u+path, ""); r.status != 500 || r.header.Get("X-A") != "" {
+			t.Errorf("GET %s: %d %v", path, r.status, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/list-value", ""); r.status != 200 || strings.Join(r.header.Values("X-A"), ", ") != "a, 2" {
+		t.Errorf("GET /list-value: %d %v", r.status, r.header)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "the value of header X-A is Object: give a String, a number or a list of them (JSON.stringify an object)")) == 1 &&
+			len(logged(app.logs, "the value of header X-A is Function: give a String, a number or a list of them (JSON.stringify an object)")) == 1
 	})
 }
 
