@@ -634,10 +634,10 @@ func (x *exchange) encodeJSON(v vm.Value) ([]byte, error) {
 		return nil, vm.TypeErrorf("the handler answered a function, %s, not a value: call it, or answer what it returns", vm.Repr(v))
 	}
 	if x.bufUsed {
-		return stdlib.AppendJSON(x.th, nil, v)
+		return stdlib.AppendJSONAnswer(x.th, nil, v)
 	}
 	x.bufUsed = true
-	return stdlib.AppendJSON(x.th, x.buf[:0], v)
+	return stdlib.AppendJSONAnswer(x.th, x.buf[:0], v)
 }
 
 // headersValue is a response's headers as Tova sees them, as it sees a

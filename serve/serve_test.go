@@ -1185,6 +1185,10 @@ server {
   route GET "/page-nil" => fn() html(nil)
   route GET "/fnval" => fn() str
   route GET "/fnval-headers" => fn() with_headers(str, { "X-A": "1" })
+  route GET "/fn-in-obj" => fn() { { list: str } }
+  route GET "/fn-in-list" => fn() [1, str]
+  route GET "/fn-in-json" => fn(res) { res.json({ total: str }) }
+  route GET "/cyclic" => fn() { a = { name: "a" }; b = { other: a }; a.self = b; a }
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/send-nil" => fn(res) { res.send(nil) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
@@ -1274,6 +1278,27 @@ func TestResponseHelpers(t *testing.T) {
 			return false
 		})
 	}
+	// Nor is one inside the answer: JSON.stringify leaves it out of an
+	// object ({}), and writes null in a list.
+	for _, p := range []string{"/fn-in-obj", "/fn-in-list", "/fn-in-json"} {
+		if r := do(t, "GET", u+p, ""); r.status != 500 {
+			t.Errorf("GET %s: %d %s", p, r.status, r.body)
+		}
+		waitFor(t, func() bool {
+			for _, rec := range logged(app.logs, "the handler's answer holds a function, <builtin str>, not a value: call it, or leave it out") {
+				if rec["in"] == "handler GET "+p {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if r := do(t, "GET", u+"/cyclic", ""); r.status != 500 {
+		t.Errorf("GET /cyclic: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "the handler's answer is nested too deep to be written as JSON (10000 levels): does it hold itself?")) == 1
+	})
 	check("/txt", 202, "hi")
 	check("/hdr", 200, `{"a":1}`, "X-Custom", "v")
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")

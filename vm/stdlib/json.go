@@ -272,6 +272,16 @@ func AppendJSONIndent(t *vm.Thread, dst []byte, v vm.Value, indent string) ([]by
 	return e.done(dst, v)
 }
 
+// AppendJSONAnswer is AppendJSON for a handler's answer: a function
+// anywhere in it is a TypeError (JSON.stringify leaves it out of an
+// object, and writes null for it in a list: a missing call, `{ users:
+// get_users }`, answered {}), and a value too deep to write (one that
+// holds itself) says so of the answer.
+func AppendJSONAnswer(t *vm.Thread, dst []byte, v vm.Value) ([]byte, error) {
+	e := encoder{t: t, buf: dst, answer: true}
+	return e.done(dst, v)
+}
+
 // AppendJSONFinite is AppendJSON for a value sent to a job or another
 // server, where a Float that is not finite is a ValueError, not the null
 // JSON.stringify writes (internal/wire refuses them in lists and
@@ -308,6 +318,12 @@ type encoder struct {
 	indent string
 	finite bool // a Float that is not finite is an error (AppendJSONFinite)
 	floats bool // a whole Float keeps a fraction (AppendJSONExact)
+	answer bool // a handler's answer (AppendJSONAnswer)
+}
+
+// funcInAnswer is the error of a function in a handler's answer.
+func funcInAnswer(v vm.Value) error {
+	return vm.TypeErrorf("the handler's answer holds a function, %s, not a value: call it, or leave it out", vm.Repr(v))
 }
 
 func (e *encoder) newline(depth int) {
@@ -330,6 +346,9 @@ func isFunc(v vm.Value) bool {
 
 func (e *encoder) value(v vm.Value, depth int) error {
 	if depth > maxJSONDepth {
+		if e.answer {
+			return valueErr("the handler's answer is nested too deep to be written as JSON (%d levels): does it hold itself?", maxJSONDepth)
+		}
 		return valueErr("JSON.stringify: value is too deeply nested (cyclic?)")
 	}
 	if len(e.buf) > maxStringBytes {
@@ -385,6 +404,9 @@ func (e *encoder) value(v vm.Value, depth int) error {
 	case vm.KObject:
 		return e.object(v.AsObject(), depth)
 	case vm.KFunc, vm.KBuiltin, vm.KType:
+		if e.answer {
+			return funcInAnswer(v)
+		}
 		e.buf = append(e.buf, "null"...)
 	case vm.KHost:
 		return e.host(v, depth)
@@ -518,6 +540,9 @@ func (e *encoder) object(o *vm.Object, depth int) error {
 	caught := vm.IsErrorType(o.Type)
 	enc := o.JSONKeys()
 	for i, k := range o.Keys() {
+		if isFunc(vals[i]) && e.answer {
+			return funcInAnswer(vals[i])
+		}
 		if isFunc(vals[i]) || caught && k == "stack" {
 			// A caught error's stack names source files and lines: it
 			// is for logs, not for a response a client reads.
