@@ -220,7 +220,7 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 		f.exprTo(&ast.ObjectLit{PosV: st.PosV, Entries: st.Entries}, r)
 		f.emit(SETG, r, slot, 0)
 		f.release(saved)
-		f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
+		f.c.prog.Configs = append(f.c.prog.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV), Keys: configKeys(st.Entries)})
 	case *ast.ModelDecl:
 		f.modelDecl(st)
 	case *ast.DataBlock:

@@ -528,7 +528,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			f.checkConfigKeys(st)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, st.Kind)
-			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV)})
+			srv.Configs = append(srv.Configs, Config{Kind: st.Kind, Slot: slot, Pos: posOf(st.PosV), Keys: configKeys(entries)})
 		case *ast.MaxBodyStmt:
 			f.serverWide(st.PosV, "max_body")
 			f.declaredOnce(st, "max_body", "max_body declared again for this server")
@@ -796,6 +796,45 @@ func (f *fstate) checkEntryKeys(what, where string, entries []*ast.ObjEntry, nes
 			f.checkEntryKeys(what+" "+e.Key, where, o.Entries, true)
 		}
 	}
+}
+
+// configKeys are where a block's keys have their values (nested
+// objects' keys too, as "cors.x.y" would be named: "x.y"), for the
+// runtime's start-up errors.
+func configKeys(entries []*ast.ObjEntry) []ConfigKey {
+	var out []ConfigKey
+	var walk func(prefix string, es []*ast.ObjEntry)
+	walk = func(prefix string, es []*ast.ObjEntry) {
+		for _, e := range es {
+			if e.Key == "" || e.Value == nil {
+				continue
+			}
+			out = append(out, ConfigKey{Name: prefix + e.Key, Pos: posOf(exprStart(e.Value))})
+			if o, ok := e.Value.(*ast.ObjectLit); ok {
+				walk(prefix+e.Key+".", o.Entries)
+			}
+		}
+	}
+	walk("", entries)
+	return out
+}
+
+// exprStart is where x begins (a call's, a member's, a binary
+// expression's Pos is its parenthesis, dot or operator).
+func exprStart(x ast.Expr) token.Pos {
+	switch e := x.(type) {
+	case *ast.Index:
+		return exprStart(e.X)
+	case *ast.Member:
+		return exprStart(e.X)
+	case *ast.Call:
+		return exprStart(e.Fn)
+	case *ast.Binary:
+		return exprStart(e.X)
+	case *ast.Pipe:
+		return exprStart(e.X)
+	}
+	return x.Pos()
 }
 
 // builtinTypes are the type names an annotation may use besides the

@@ -579,10 +579,11 @@ func (d *decoder) pos() Pos {
 
 // Least sizes of server metadata entries, as for minFuncSize.
 const (
-	minServerSize = 10 // name, line, col, init, port, line, col, routes, hooks, configs
-	minRouteSize  = 9  // kind, method, path, slot, guards, body type, scope, line, col
-	minHookSize   = 7  // kind, name, arg, scope, slot, line, col
-	minConfigSize = 5  // kind, name, slot, line, col
+	minServerSize    = 10 // name, line, col, init, port, line, col, routes, hooks, configs
+	minRouteSize     = 9  // kind, method, path, slot, guards, body type, scope, line, col
+	minHookSize      = 7  // kind, name, arg, scope, slot, line, col
+	minConfigSize    = 6  // kind, name, slot, line, col, keys
+	minConfigKeySize = 3  // name, line, col
 )
 
 func (d *decoder) servers(p *Program) {
@@ -641,6 +642,12 @@ func (d *decoder) configs() []Config {
 	list := make([]Config, n)
 	for i := range list {
 		list[i] = Config{Kind: d.string(), Name: d.string(), Slot: d.int("slot", math.MaxInt32), Pos: d.pos()}
+		if k := d.count(minConfigKeySize); k > 0 {
+			list[i].Keys = make([]ConfigKey, k)
+			for j := range list[i].Keys {
+				list[i].Keys[j] = ConfigKey{Name: d.string(), Pos: d.pos()}
+			}
+		}
 	}
 	return list
 }

@@ -72,7 +72,8 @@
 //	route     = kind:string method:string path:string slot:uvarint
 //	            guardCount:uvarint { slot:uvarint } pos .
 //	hook      = kind:string name:string arg:string slot:uvarint pos .
-//	configs   = count:uvarint { kind:string name:string slot:uvarint pos } .
+//	configs   = count:uvarint { kind:string name:string slot:uvarint pos
+//	            count:uvarint { key:string pos } } .
 //	pos       = line:varint col:varint .
 //	strings   = count:uvarint { string } .
 //	string    = length:uvarint bytes .
@@ -173,4 +174,5 @@
 //	   "@N" is a port read from module slot N (`port WORKER_PORT`, a
 //	   constant or env of the top level).
 //	15: JNNILNAN: `a ?? b` takes b when a is nil or NaN.
+//	16: a config's keys and where their values are, for start-up errors.
 package bytecode

@@ -13,7 +13,7 @@ import (
 
 // Version is the .tbc format version this package writes and reads.
 // The version log is in the package documentation.
-const Version = 15
+const Version = 16
 
 // magic starts every .tbc file. The non-ASCII first byte catches
 // transfers that strip the high bit, the \r\n and \n catch line-ending
@@ -364,6 +364,11 @@ func (e *encoder) configs(list []Config) {
 		e.string(c.Name)
 		e.uvarint(uint64(c.Slot))
 		e.pos(c.Pos)
+		e.uvarint(uint64(len(c.Keys)))
+		for _, k := range c.Keys {
+			e.string(k.Name)
+			e.pos(k.Pos)
+		}
 	}
 }
 

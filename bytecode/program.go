@@ -210,6 +210,26 @@ type Config struct {
 	Name string
 	Slot int
 	Pos  Pos
+	// Keys are where the values of the block's keys are, in the
+	// source's order: a value refused at start-up is named there.
+	Keys []ConfigKey
+}
+
+// ConfigKey is where a config block's key has its value.
+type ConfigKey struct {
+	Name string
+	Pos  Pos
+}
+
+// KeyPos is where the value of key k of the block is, else the block's
+// position.
+func (c *Config) KeyPos(k string) (Pos, bool) {
+	for _, x := range c.Keys {
+		if x.Name == k {
+			return x.Pos, true
+		}
+	}
+	return c.Pos, false
 }
 
 // PortEnv is the environment variable that sets the port of the server

@@ -216,19 +216,19 @@ server {
 func TestAuthStartErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
 		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                   "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
-		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}": "server: app.tova:2:3: auth.secret: the secret is 5 bytes: it must be at least 16",
-		"server {\n  auth { secret: 42 }\n}":                                               "server: app.tova:2:3: auth.secret: expected a String, got Int 42",
-		"server {\n  auth { secret: nil }\n}":                                              "server: app.tova:2:3: auth.secret: expected a String, got nil (an environment variable that is not set?)",
-		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:3: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
+		"server {\n  auth { secret: \"short\" }\n  route GET \"/\" with auth => fn() 1\n}": "server: app.tova:2:18: auth.secret: the secret is 5 bytes: it must be at least 16",
+		"server {\n  auth { secret: 42 }\n}":                                               "server: app.tova:2:18: auth.secret: expected a String, got Int 42",
+		"server {\n  auth { secret: nil }\n}":                                              "server: app.tova:2:18: auth.secret: expected a String, got nil (an environment variable that is not set?)",
+		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:16: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
 		"server {\n  auth { type: \"api_key\" }\n}":                                        "server: app.tova:2:3: auth.keys: an api_key block needs keys",
-		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:3: auth.keys: expected non-empty Strings, got Int 1",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:33: auth.keys: expected non-empty Strings, got Int 1",
 		// An issuer or audience left unset would check none.
-		"server {\n  auth { secret: \"" + authSecret + "\", issuer: None }\n}":         "server: app.tova:2:3: auth.issuer is None (is the environment variable it reads set?): left out, tokens of any issuer would pass",
-		"server {\n  auth { secret: \"" + authSecret + "\", audience: Some(None) }\n}": "server: app.tova:2:3: auth.audience is None",
+		"server {\n  auth { secret: \"" + authSecret + "\", issuer: None }\n}":         "server: app.tova:2:58: auth.issuer is None (is the environment variable it reads set?): left out, tokens of any issuer would pass",
+		"server {\n  auth { secret: \"" + authSecret + "\", audience: Some(None) }\n}": "server: app.tova:2:60: auth.audience is None",
 		// Keys an environment variable gave are not quoted back.
-		"server {\n  auth { type: \"api_key\", keys: \"sk_live_1,sk_live_2\" }\n}":                       "server: app.tova:2:3: auth.keys: an api_key block needs keys: a non-empty list of key Strings, got a String of 19 characters",
-		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:3: auth.header: expected a header name",
-		"server {\n  auth { keys: [\"a\"], secret: \"" + authSecret + "\" }\n}":                          "server: app.tova:2:3: auth.keys: a setting of an api_key block",
+		"server {\n  auth { type: \"api_key\", keys: \"sk_live_1,sk_live_2\" }\n}":                       "server: app.tova:2:33: auth.keys: an api_key block needs keys: a non-empty list of key Strings, got a String of 19 characters",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\"], header: \"X Key\" }\n}":                    "server: app.tova:2:48: auth.header: expected a header name",
+		"server {\n  auth { keys: [\"a\"], secret: \"" + authSecret + "\" }\n}":                          "server: app.tova:2:16: auth.keys: a setting of an api_key block",
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with role => fn() 1\n}": "server: app.tova:3:3: route GET /x: with role needs the role's name",
 		// auth called, as role("admin") is: the message says how to write it.
 		"server {\n  auth { secret: \"" + authSecret + "\" }\n  route GET \"/x\" with auth() => fn() 1\n}": "server: app.tova:3:27: TypeError: auth is a route guard, for `with auth`: it is called with the request, got nothing (write `with auth`, not `with auth()`)",
@@ -499,6 +499,6 @@ server "keys" {
 		t.Errorf("api key: %d %s", r.status, r.body)
 	}
 	wantStartErrors(t, "\nroute GET \"/\" => fn() 1\n}", map[string]string{
-		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:3: auth.secret: no secret: set AUTH_SECRET (or JWT_SECRET) in the environment`,
+		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:18: auth.secret: no secret: set AUTH_SECRET (or JWT_SECRET) in the environment`,
 	})
 }

@@ -189,9 +189,9 @@ server "b" {
 		t.Errorf("warned %v", w)
 	}
 	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
-		`compression { min_size: "big" }`: `server: app.tova:1:1: compression.min_size: `,
-		`compression { min_size: -1 }`:    `server: app.tova:1:1: compression.min_size: expected a size of 0 or more`,
-		`compression { min_size: 1.5 }`:   `server: app.tova:1:1: compression.min_size: `,
+		`compression { min_size: "big" }`: `server: app.tova:1:25: compression.min_size: `,
+		`compression { min_size: -1 }`:    `server: app.tova:1:25: compression.min_size: expected a size of 0 or more`,
+		`compression { min_size: 1.5 }`:   `server: app.tova:1:25: compression.min_size: `,
 	})
 }
 

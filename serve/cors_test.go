@@ -165,39 +165,39 @@ server {
 // A cors block's bad values fail the start, naming the block and key.
 func TestCORSStartupErrors(t *testing.T) {
 	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
-		`cors { origins: ["a.example"] }`:             `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
-		`cors { origins: ["https://a.example/app"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
+		`cors { origins: ["a.example"] }`:             `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "a.example"`,
+		`cors { origins: ["https://a.example/app"] }`: `server: app.tova:1:17: cors.origins: not an origin`,
 		// "null" let sandboxed frames of every site read the answers;
 		// a wildcard or a port out of range matched no origin.
-		`cors { origins: ["null"], credentials: true }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "null": the origin of sandboxed frames and file: pages, which any site can make`,
-		`cors { origins: ["https://*.a.example"] }`:     `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
-		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:1: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
-		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:1: cors.origins: not an origin`,
+		`cors { origins: ["null"], credentials: true }`: `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "null": the origin of sandboxed frames and file: pages, which any site can make`,
+		`cors { origins: ["https://*.a.example"] }`:     `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
+		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
+		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:17: cors.origins: not an origin`,
 		// A misspelt key of a block that guards (its default, every
 		// origin, would apply) fails the start, saying which was meant.
-		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:1: cors.orgins: unknown key (did you mean origins?): left out, origins takes its default`,
-		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:1: auth.isuer: unknown key (did you mean issuer?)`,
+		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:16: cors.orgins: unknown key (did you mean origins?): left out, origins takes its default`,
+		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:53: auth.isuer: unknown key (did you mean issuer?)`,
 		// So does another name for a setting, however far from its own.
-		`cors { allowed_origins: ["https://a.example"] }`:                  `server: app.tova:1:1: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,
-		`auth { secret: "0123456789abcdef0123456789", aud: "x" }`:          `server: app.tova:1:1: auth.aud: unknown key (auth takes type, secret, issuer, audience, header, keys, csrf)`,
-		`upload { max_file_size: 1.megabyte }`:                             `server: app.tova:1:1: upload.max_file_size: unknown key (upload takes max_size, allowed_types)`,
-		`rate_limit { limit: 5 }`:                                          `server: app.tova:1:1: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
-		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`: `server: app.tova:1:1: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
-		`security { trust_proxies: true }`:                                 `server: app.tova:1:1: security.trust_proxies: unknown key (security takes trust_proxy)`,
+		`cors { allowed_origins: ["https://a.example"] }`:                  `server: app.tova:1:25: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,
+		`auth { secret: "0123456789abcdef0123456789", aud: "x" }`:          `server: app.tova:1:51: auth.aud: unknown key (auth takes type, secret, issuer, audience, header, keys, csrf)`,
+		`upload { max_file_size: 1.megabyte }`:                             `server: app.tova:1:25: upload.max_file_size: unknown key (upload takes max_size, allowed_types)`,
+		`rate_limit { limit: 5 }`:                                          `server: app.tova:1:21: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
+		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`: `server: app.tova:1:57: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
+		`security { trust_proxies: true }`:                                 `server: app.tova:1:27: security.trust_proxies: unknown key (security takes trust_proxy)`,
 		// A misspelt key given None fails too: left out, every origin
 		// (every issuer) was let in.
-		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `server: app.tova:2:1: cors.orgins: unknown key (did you mean origins?)`,
+		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `server: app.tova:2:16: cors.orgins: unknown key (did you mean origins?)`,
 		// An allow-list left unset lets no origin in, rather than every one.
-		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:1: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
-		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:1: cors.origins: an empty String in`,
-		`cors { origins: [1] }`:                       `server: app.tova:1:1: cors.origins: expected a List of Strings, got 1 in it`,
-		`cors { methods: "GET", credentials: "yes" }`: `server: app.tova:1:1: cors.credentials: expected true or false, got "yes"`,
-		`cors { max_age: -1 }`:                        `server: app.tova:1:1: cors.max_age: a negative max_age -1`,
-		`cors { max_age: "1h" }`:                      `server: app.tova:1:1: cors.max_age: expected a duration`,
+		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:17: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
+		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:17: cors.origins: an empty String in`,
+		`cors { origins: [1] }`:                       `server: app.tova:1:17: cors.origins: expected a List of Strings, got 1 in it`,
+		`cors { methods: "GET", credentials: "yes" }`: `server: app.tova:1:37: cors.credentials: expected true or false, got "yes"`,
+		`cors { max_age: -1 }`:                        `server: app.tova:1:17: cors.max_age: a negative max_age -1`,
+		`cors { max_age: "1h" }`:                      `server: app.tova:1:17: cors.max_age: expected a duration`,
 		// Names that are not HTTP tokens would fail every preflight.
-		`cors { methods: ["GET", "Delete Method"] }`: `server: app.tova:1:1: cors.methods: "Delete Method" is not a method name`,
-		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:1: cors.headers: "X Custom" is not a header name`,
-		`cors { expose_headers: ["X-A:"] }`:          `server: app.tova:1:1: cors.expose_headers: "X-A:" is not a header name`,
+		`cors { methods: ["GET", "Delete Method"] }`: `server: app.tova:1:17: cors.methods: "Delete Method" is not a method name`,
+		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:17: cors.headers: "X Custom" is not a header name`,
+		`cors { expose_headers: ["X-A:"] }`:          `server: app.tova:1:24: cors.expose_headers: "X-A:" is not a header name`,
 	})
 }
 

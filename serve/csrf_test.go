@@ -187,7 +187,7 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 		t.Errorf("the program's own GET /csrf-token: %s", r.body)
 	}
 	wantStartErrors(t, route, map[string]string{
-		"server {\n  auth { " + secret + ", csrf: \"no\" }": `server: app.tova:2:3: auth.csrf: expected true or false, got "no"`,
+		"server {\n  auth { " + secret + ", csrf: \"no\" }": `server: app.tova:2:52: auth.csrf: expected true or false, got "no"`,
 	})
 }
 

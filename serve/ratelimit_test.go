@@ -392,13 +392,13 @@ func mustObject(t *testing.T, fields map[string]vm.Value) vm.Value {
 // key.
 func TestRateLimitStartupErrors(t *testing.T) {
 	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
-		`rate_limit { requests: 0 }`:              `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 0`,
-		`rate_limit { requests: 1.5 }`:            `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 1.5`,
-		`rate_limit { requests: 2147483648 }`:     `server: app.tova:1:1: rate_limit.requests: expected a positive Int of at most 2147483647, got 2147483648`,
+		`rate_limit { requests: 0 }`:              `server: app.tova:1:24: rate_limit.requests: expected a positive Int of at most 2147483647, got 0`,
+		`rate_limit { requests: 1.5 }`:            `server: app.tova:1:24: rate_limit.requests: expected a positive Int of at most 2147483647, got 1.5`,
+		`rate_limit { requests: 2147483648 }`:     `server: app.tova:1:24: rate_limit.requests: expected a positive Int of at most 2147483647, got 2147483648`,
 		`rate_limit { requests: 5, max: 5 }`:      `server: app.tova:1:1: rate_limit: requests and max are one setting`,
-		`rate_limit { window: 100.milliseconds }`: `server: app.tova:1:1: rate_limit.window: a window must be at least a second, got 100ms`,
-		`rate_limit { window: "1m" }`:             `server: app.tova:1:1: rate_limit.window: expected a duration`,
-		`rate_limit { key: "x-api-key" }`:         `server: app.tova:1:1: rate_limit.key: expected a function of the request`,
+		`rate_limit { window: 100.milliseconds }`: `server: app.tova:1:22: rate_limit.window: a window must be at least a second, got 100ms`,
+		`rate_limit { window: "1m" }`:             `server: app.tova:1:22: rate_limit.window: expected a duration`,
+		`rate_limit { key: "x-api-key" }`:         `server: app.tova:1:19: rate_limit.key: expected a function of the request`,
 	})
 }
 

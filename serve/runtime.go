@@ -768,16 +768,20 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	// The program's blocks, then the server's own: a key of the
 	// server's overrides the program's, but each sets a key once.
 	set := map[string]string{}
+	topFile := s.rt.code.FileName(s.rt.code.Funcs[0].File)
 	for _, c := range s.rt.code.Configs {
 		at := s.rt.topAt(c.Pos)
 		if top {
 			warnNotApplied(s.rt.log, c, at)
 			if err := checkUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot]); err != nil {
-				return cfg, err
+				return cfg, keyAt(topFile, &c, at, err)
 			}
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
-			return cfg, err
+			return cfg, keyAt(topFile, &c, at, err)
+		}
+		if c.Kind == "tls" {
+			cfg.tls.placeKeys(topFile, at, &c)
 		}
 	}
 	set = map[string]string{}
@@ -785,13 +789,50 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 		at := s.at(c.Pos)
 		warnNotApplied(s.log, c, at)
 		if err := checkUnknownKeys(s.log, c.Kind, at, g[c.Slot]); err != nil {
-			return cfg, err
+			return cfg, keyAt(s.fileName(), &c, at, err)
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
-			return cfg, err
+			return cfg, keyAt(s.fileName(), &c, at, err)
+		}
+		if c.Kind == "tls" {
+			cfg.tls.placeKeys(s.fileName(), at, &c)
 		}
 	}
 	return cfg, nil
+}
+
+// A ConfigError is a config block's value refused as a server starts,
+// at the value of the key it concerns (`cors.credentials: expected true
+// or false, got "yes"` at "yes"): tova serve shows its source line.
+type ConfigError struct {
+	File string
+	Pos  bytecode.Pos
+	Msg  string // what is wrong, from the block's kind on
+}
+
+func (e *ConfigError) Error() string { return posAt(e.File, e.Pos) + ": " + e.Msg }
+
+// keyAt moves err, an error of block c declared at at, to the value of
+// the key it names ("at: cors.origins: ..." names origins), when the
+// block gives that key; other errors stay as they are.
+func keyAt(file string, c *bytecode.Config, at string, err error) error {
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, at+": "+c.Kind+".")
+	if !ok {
+		return err
+	}
+	// The longest key of the block the message names (x.y before x).
+	best := ""
+	for _, k := range c.Keys {
+		if len(k.Name) > len(best) && strings.HasPrefix(rest, k.Name) && len(rest) > len(k.Name) && strings.ContainsRune(":. [", rune(rest[len(k.Name)])) {
+			best = k.Name
+		}
+	}
+	if best == "" {
+		return err
+	}
+	p, _ := c.KeyPos(best)
+	return &ConfigError{File: file, Pos: p, Msg: c.Kind + "." + rest}
 }
 
 // noneRefused are the keys of config blocks that refuse None, the value

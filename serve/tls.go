@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"tova/bytecode"
 
 	"tova/vm"
 )
@@ -23,9 +24,32 @@ type tlsSettings struct {
 	block     string // where the first tls block is declared
 }
 
-// tlsFile is one key's path and the block that gave it.
+// tlsFile is one key's path and the block that gave it (value: where
+// the key's value is, for errors about the file, else the block).
 type tlsFile struct {
-	path, at string
+	path, at, value string
+}
+
+// where is where an error about the file is said.
+func (f tlsFile) where() string {
+	if f.value != "" {
+		return f.value
+	}
+	return f.at
+}
+
+// placeKeys says where the values of the keys the tls block c, declared
+// at at in file, gave are.
+func (t *tlsSettings) placeKeys(file, at string, c *bytecode.Config) {
+	for _, f := range []*tlsFile{&t.cert, &t.key} {
+		k := "key"
+		if f == &t.cert {
+			k = "cert"
+		}
+		if p, ok := c.KeyPos(k); ok && f.at == at {
+			f.value = posAt(file, p)
+		}
+	}
 }
 
 // tlsKeys are the keys a tls block may hold.
@@ -102,15 +126,15 @@ func (t *tlsSettings) config() (*tls.Config, error) {
 		return nil, err
 	}
 	if err := checkCertPEM(certPEM); err != nil {
-		return nil, fmt.Errorf("%s: tls.cert: %s: %v", t.cert.at, t.cert.path, err)
+		return nil, fmt.Errorf("%s: tls.cert: %s: %v", t.cert.where(), t.cert.path, err)
 	}
 	if err := checkKeyPEM(keyPEM); err != nil {
-		return nil, fmt.Errorf("%s: tls.key: %s: %v", t.key.at, t.key.path, err)
+		return nil, fmt.Errorf("%s: tls.key: %s: %v", t.key.where(), t.key.path, err)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		// Both parse: the key is not the certificate's.
-		return nil, fmt.Errorf("%s: tls.key: %s does not match the certificate in %s (%s)", t.key.at, t.key.path, t.cert.path, strings.TrimPrefix(err.Error(), "tls: "))
+		return nil, fmt.Errorf("%s: tls.key: %s does not match the certificate in %s (%s)", t.key.where(), t.key.path, t.cert.path, strings.TrimPrefix(err.Error(), "tls: "))
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}}, nil
 }
@@ -121,7 +145,7 @@ func (t *tlsSettings) config() (*tls.Config, error) {
 // private key.
 func (f tlsFile) read(k string) ([]byte, error) {
 	if strings.Contains(f.path, "-----BEGIN") || strings.ContainsAny(f.path, "\r\n") {
-		return nil, fmt.Errorf("%s: tls.%s: expected the path of a PEM file, got PEM text (%d bytes; not shown): write it to a file and give its path", f.at, k, len(f.path))
+		return nil, fmt.Errorf("%s: tls.%s: expected the path of a PEM file, got PEM text (%d bytes; not shown): write it to a file and give its path", f.where(), k, len(f.path))
 	}
 	b, err := os.ReadFile(f.path)
 	if err != nil {
@@ -129,7 +153,7 @@ func (f tlsFile) read(k string) ([]byte, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err // the path is said already
 		}
-		return nil, fmt.Errorf("%s: tls.%s: cannot read %s: %v", f.at, k, f.path, err)
+		return nil, fmt.Errorf("%s: tls.%s: cannot read %s: %v", f.where(), k, f.path, err)
 	}
 	return b, nil
 }

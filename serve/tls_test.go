@@ -133,8 +133,8 @@ server "b" {
 func TestTLSUnknownKeyFailsStart(t *testing.T) {
 	cert := testutil.SelfSignedCert(t, "app")
 	for src, want := range map[string]string{
-		fmt.Sprintf("server {\n  tls { cert: %q, key: %q, ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile):        "server: app.tova:2:3: tls.ca: client certificates are not checked",
-		fmt.Sprintf("server {\n  tls { cert: %q, key: %q, client_ca: %q }\n}\n", cert.CertFile, cert.KeyFile, cert.CertFile): "server: app.tova:2:3: tls.client_ca: unknown key (tls takes cert, key)",
+		fmt.Sprintf("server {\n  tls { ca: %q, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile):        "server: app.tova:2:13: tls.ca: client certificates are not checked",
+		fmt.Sprintf("server {\n  tls { client_ca: %q, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile): "server: app.tova:2:20: tls.client_ca: unknown key (tls takes cert, key)",
 	} {
 		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %s", src, err, want)
@@ -210,9 +210,18 @@ func TestTLSStartupErrors(t *testing.T) {
 				keys = append(keys, fmt.Sprintf("%s: %q", k.name, v))
 			}
 		}
-		src := "server {\n  tls { " + strings.Join(keys, ", ") + " }\n  route GET \"/\" => fn() 1\n}\n"
-		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("%s:\n got %v\nwant %s", src, err, c.want)
+		line := "  tls { " + strings.Join(keys, ", ") + " }"
+		src := "server {\n" + line + "\n  route GET \"/\" => fn() 1\n}\n"
+		// An error about a key is at its value: the table says 2:3, the
+		// block's position, for them all.
+		want := c.want
+		for _, k := range []string{"cert", "key"} {
+			if i := strings.Index(line, k+": "); i >= 0 {
+				want = strings.Replace(want, "app.tova:2:3: tls."+k, fmt.Sprintf("app.tova:2:%d: tls.%s", i+len(k)+3, k), 1)
+			}
+		}
+		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %s", src, err, want)
 		}
 	}
 }

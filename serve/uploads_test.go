@@ -232,13 +232,13 @@ server "limited" {
 // key.
 func TestUploadsStartupErrors(t *testing.T) {
 	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
-		`uploads { max_size: "10MB" }`:                  `server: app.tova:1:1: uploads.max_size: expected a size such as 5.megabytes, got "10MB"`,
-		`uploads { max_size: 0 }`:                       `server: app.tova:1:1: uploads.max_size: a file size limit must be positive, got 0`,
-		`upload { max_size: 1.5 }`:                      `server: app.tova:1:1: upload.max_size: expected a size such as 5.megabytes, got 1.5`,
-		`uploads { allowed_types: "image/png" }`:        `server: app.tova:1:1: uploads.allowed_types: expected a list of media types`,
-		`uploads { allowed_types: [1] }`:                `server: app.tova:1:1: uploads.allowed_types: expected media type Strings such as "image/png", got 1`,
-		`uploads { allowed_types: ["png"] }`:            `server: app.tova:1:1: uploads.allowed_types: "png" is not a media type`,
-		`uploads { allowed_types: ["image/png; q=1"] }`: `server: app.tova:1:1: uploads.allowed_types: "image/png; q=1" is not a media type`,
+		`uploads { max_size: "10MB" }`:                  `server: app.tova:1:21: uploads.max_size: expected a size such as 5.megabytes, got "10MB"`,
+		`uploads { max_size: 0 }`:                       `server: app.tova:1:21: uploads.max_size: a file size limit must be positive, got 0`,
+		`upload { max_size: 1.5 }`:                      `server: app.tova:1:20: upload.max_size: expected a size such as 5.megabytes, got 1.5`,
+		`uploads { allowed_types: "image/png" }`:        `server: app.tova:1:26: uploads.allowed_types: expected a list of media types`,
+		`uploads { allowed_types: [1] }`:                `server: app.tova:1:26: uploads.allowed_types: expected media type Strings such as "image/png", got 1`,
+		`uploads { allowed_types: ["png"] }`:            `server: app.tova:1:26: uploads.allowed_types: "png" is not a media type`,
+		`uploads { allowed_types: ["image/png; q=1"] }`: `server: app.tova:1:26: uploads.allowed_types: "image/png; q=1" is not a media type`,
 		`uploads { }` + "\n" + `upload { }`:             `server: app.tova:2:1: upload: a second upload block (the first at app.tova:1:1)`,
 	})
 }

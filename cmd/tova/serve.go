@@ -23,6 +23,7 @@ import (
 	"tova/bytecode"
 	"tova/driver"
 	"tova/frontend/diag"
+	"tova/frontend/token"
 	"tova/internal/logbuf"
 	"tova/serve"
 	"tova/vm"
@@ -153,6 +154,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 				lw.Flush()
 				var se *serve.StartupError
 				var ve *vm.Error
+				var ce *serve.ConfigError
 				if sig := stoppedBy(stopping); sig != "" {
 					// The signal stopped the start: not the program's error.
 					where := ""
@@ -174,6 +176,11 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 						who = "server " + se.Server
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %s did not start:\n%s", who, driver.FormatError(ve, src))
+				} else if errors.As(err, &ce) && diag.SourceLine(src, int(ce.Pos.Line)) != "" {
+					// A config block's value: shown at its key, with
+					// the source line.
+					at := token.Pos{Line: ce.Pos.Line, Col: ce.Pos.Col}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n%s\n", err, diag.Snippet(src, at, token.Pos{}))
 				} else {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
 				}

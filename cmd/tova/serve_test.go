@@ -405,6 +405,24 @@ func TestServeStartupRuntimeError(t *testing.T) {
 	}
 }
 
+// A config block's value refused at start-up is shown at its key's
+// value, with the source line and a caret (it was said at the block's
+// first line, four lines away here).
+func TestServeConfigErrorAtItsKey(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("server {\n  cors {\n    origins: [\"https://a.com\"],\n    methods: [\"GET\"],\n    credentials: \"yes\"\n  }\n}\n"), 0o644)
+	t.Setenv("PORT", "0")
+	var out, errb testutil.Buffer
+	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != 5 {
+		t.Fatalf("exit %d, want 5", c)
+	}
+	want := "tova serve: server: " + app + ":5:18: cors.credentials: expected true or false, got \"yes\"\n" +
+		"    credentials: \"yes\"\n                 ^\n"
+	if errb.String() != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", errb.String(), want)
+	}
+}
+
 // A non-positive --timeout or a negative --drain is a usage error, not
 // silently the default (or no drain at all).
 func TestServeRefusesBadDurations(t *testing.T) {
