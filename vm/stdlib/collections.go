@@ -555,10 +555,31 @@ func compare(a, b vm.Value) (int, error) {
 func extreme(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, error) {
 	var xs []vm.Value
 	if len(args) == 1 {
-		var err error
-		if xs, err = elems(t, fname, args[0]); err != nil {
+		// One value at a time: a generator's are not kept (max(nat())
+		// of one that never ends kept them until the machine's memory
+		// was gone; now it runs until its deadline, as sum does).
+		best, found := vm.Nil, false
+		err := iterate(t, fname, args[0], func(x vm.Value, _ int) error {
+			switch {
+			case !found:
+				best, found = x, true
+			case isNaN(best):
+				return errStop
+			default:
+				c, err := compare(x, best)
+				if err != nil {
+					return orderErr(fname, err)
+				}
+				if c*sign > 0 || isNaN(x) {
+					best = x
+				}
+			}
+			return nil
+		})
+		if err != nil && err != errStop {
 			return vm.Nil, err
 		}
+		return best, nil
 	} else {
 		if len(args) == 2 && args[1].IsCallable() && args[0].Kind() != vm.KFunc && args[0].Kind() != vm.KBuiltin {
 			// max(xs, fn(x) x.a), Python's key=: "cannot compare

@@ -17,6 +17,10 @@ import (
 // generator is.
 type Seq struct {
 	next func(t *vm.Thread) (vm.Value, bool, error)
+	// unbounded: its elements come from a generator, which may never
+	// end (not cut by take): what collects them is bounded, as a
+	// generator's.
+	unbounded bool
 }
 
 func (s *Seq) TypeName() string { return "Seq" }
@@ -36,8 +40,15 @@ type seqSteps struct{ s *Seq }
 
 func (it seqSteps) Next(t *vm.Thread) (vm.Value, bool, error) { return it.s.next(t) }
 
-func newSeq(next func(t *vm.Thread) (vm.Value, bool, error)) vm.Value {
-	return vm.HostValue(&Seq{next: next})
+func newSeq(unbounded bool, next func(t *vm.Thread) (vm.Value, bool, error)) vm.Value {
+	return vm.HostValue(&Seq{next: next, unbounded: unbounded})
+}
+
+// unboundedSeq says whether v is a Seq whose elements come from a
+// generator (see Seq.unbounded).
+func unboundedSeq(v vm.Value) bool {
+	s, ok := v.AsHostOK().(*Seq)
+	return ok && s.unbounded
 }
 
 // seqOf is a Seq of the elements of v.
@@ -53,7 +64,8 @@ func seqOf(t *vm.Thread, fname string, v vm.Value) (*Seq, error) {
 	// Tova code that would see its thread stopped: its source looks now
 	// and then.
 	pulled := 0
-	return &Seq{next: func(t *vm.Thread) (vm.Value, bool, error) {
+	_, gen := v.AsHostOK().(*vm.Generator)
+	return &Seq{unbounded: gen, next: func(t *vm.Thread) (vm.Value, bool, error) {
 		if pulled++; pulled&pollMask == 0 {
 			if err := cancelled(t); err != nil {
 				return vm.Nil, false, err
@@ -101,7 +113,7 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 		if err != nil {
 			return vm.Nil, true, err
 		}
-		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		return newSeq(s.unbounded && other.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 			a, ok, err := s.next(t)
 			if !ok || err != nil {
 				return vm.Nil, false, err
@@ -121,6 +133,9 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 	case "collect", "toArray", "to_list":
 		var out []vm.Value
 		err := s.each(t, func(v vm.Value) (bool, error) {
+			if s.unbounded && len(out) >= vm.MaxGeneratorValues {
+				return true, vm.GeneratorTooLong(fname)
+			}
 			if len(out) >= vm.MaxListLen {
 				return true, vm.ListTooLong(fname, int64(len(out))+1)
 			}
@@ -140,7 +155,7 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 	switch name {
 	case "filter":
 		c, i := newCaller(t, f), -1
-		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		return newSeq(s.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 			for {
 				v, ok, err := s.next(t)
 				if !ok || err != nil {
@@ -159,7 +174,7 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 		}), true, nil
 	case "map":
 		c, i := newCaller(t, f), -1
-		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		return newSeq(s.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 			v, ok, err := s.next(t)
 			if !ok || err != nil {
 				return vm.Nil, false, err
@@ -171,7 +186,7 @@ func (s *Seq) withFn(t *vm.Thread, name string, f vm.Value) (vm.Value, bool, err
 		}), true, nil
 	case "flat_map":
 		var inner *Seq
-		return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+		return newSeq(s.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 			for {
 				if inner != nil {
 					v, ok, err := inner.next(t)
@@ -246,7 +261,7 @@ func (s *Seq) each(t *vm.Thread, fn func(v vm.Value) (stop bool, err error)) err
 // list form's is.
 func (s *Seq) enumerate(start int64) vm.Value {
 	i, past := start, false
-	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+	return newSeq(s.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 		v, ok, err := s.next(t)
 		if !ok || err != nil {
 			return vm.Nil, false, err
@@ -265,7 +280,7 @@ func (s *Seq) enumerate(start int64) vm.Value {
 }
 
 func (s *Seq) take(n int64) vm.Value {
-	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+	return newSeq(false, func(t *vm.Thread) (vm.Value, bool, error) {
 		if n <= 0 {
 			return vm.Nil, false, nil
 		}
@@ -275,7 +290,7 @@ func (s *Seq) take(n int64) vm.Value {
 }
 
 func (s *Seq) drop(n int64) vm.Value {
-	return newSeq(func(t *vm.Thread) (vm.Value, bool, error) {
+	return newSeq(s.unbounded, func(t *vm.Thread) (vm.Value, bool, error) {
 		for ; n > 0; n-- {
 			if _, ok, err := s.next(t); !ok || err != nil {
 				return vm.Nil, false, err

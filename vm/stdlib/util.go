@@ -395,7 +395,7 @@ func iterate(t *vm.Thread, fname string, seq vm.Value, fn func(v vm.Value, i int
 			return variantErr(fname, seq)
 		}
 		limit := -1
-		if _, gen := seq.AsHostOK().(*vm.Generator); gen && !lazyOverRanges[fname] {
+		if _, gen := seq.AsHostOK().(*vm.Generator); (gen || unboundedSeq(seq)) && !lazyOverRanges[fname] {
 			// What it builds grows with the generator: one that never
 			// ends (filter(naturals(), f)) was read until the machine's
 			// memory ran out. It gets the bound of an answer's.
