@@ -3980,6 +3980,7 @@ func TestStderrLinesAreLogRecords(t *testing.T) {
     "ok"
   }
   route GET "/part" => fn() sh("echo -n partial >&2")
+  route GET "/pieces" => fn() sh("printf 'a ' >&2; sleep 0.2; printf 'b\\nc ' >&2; sleep 0.1; printf 'd\\n' >&2")
 }
 `)
 	forged := `{"level":"error","message":"forged"}`
@@ -3999,4 +4000,15 @@ func TestStderrLinesAreLogRecords(t *testing.T) {
 	do(t, "GET", app.urls[""]+"/part", "")
 	do(t, "GET", app.urls[""]+"/log?m=next", "")
 	waitFor(t, func() bool { return len(logged(app.logs, "err: next")) == 1 && len(logged(app.logs, "partial")) == 1 })
+	// A command's line is a record whole, however its pipe's reads cut
+	// it (glibc's error() writes "ls: ", the file, then the reason).
+	if r := do(t, "GET", app.urls[""]+"/pieces", ""); r.status != 200 {
+		t.Fatalf("GET /pieces: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, "a b")) == 1 && len(logged(app.logs, "c d")) == 1 })
+	for _, m := range []string{"a ", "b", "c ", "d", ""} {
+		if recs := logged(app.logs, m); len(recs) != 0 {
+			t.Errorf("a piece of a line logged on its own: %q", m)
+		}
+	}
 }

@@ -329,8 +329,19 @@ func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Val
 	cmd.WaitDelay = time.Second
 	var out boundedBuffer
 	cmd.Stdout, cmd.Stderr = &out, t.In.Cfg.Stderr
+	var lines *lineWriter
+	if _, file := t.In.Cfg.Stderr.(*os.File); !file && t.In.Cfg.Stderr != nil {
+		// A log takes a record per write: the command's lines reach it
+		// whole, not as the pipe's reads cut them ("ls: ", "cannot
+		// access 'x'", ": No such file or directory", "").
+		lines = &lineWriter{w: t.In.Cfg.Stderr}
+		cmd.Stderr = lines
+	}
 	var err error
 	t.Blocking(func() { err = cmd.Run() })
+	if lines != nil {
+		lines.flush()
+	}
 	switch {
 	case out.over:
 		return vm.Nil, vm.StringTooLarge(fname, vm.MaxStringBytes+1)
@@ -344,6 +355,38 @@ func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Val
 		return vm.Nil, startError(fname, shown, name, err)
 	}
 	return vm.Str(out.String()), nil
+}
+
+// lineWriter passes whole lines to w, each in one write: what follows
+// the last line break waits for the next write, or flush, or until it
+// passes maxLineWait bytes.
+type lineWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+const maxLineWait = 64 << 10
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	if i := bytes.LastIndexByte(l.buf, '\n'); i >= 0 {
+		if _, err := l.w.Write(l.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		l.buf = append(l.buf[:0], l.buf[i+1:]...)
+	}
+	if len(l.buf) > maxLineWait {
+		l.flush()
+	}
+	return len(p), nil
+}
+
+// flush writes what waits for a line break.
+func (l *lineWriter) flush() {
+	if len(l.buf) > 0 {
+		_, _ = l.w.Write(l.buf)
+		l.buf = l.buf[:0]
+	}
 }
 
 // startError says why a command could not start, in one plain sentence:
