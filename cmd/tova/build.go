@@ -134,8 +134,20 @@ func buildCmd() *cobra.Command {
 			for _, d := range dbFiles(src, file, out) {
 				// (served from there, the artifact opened a new, empty
 				// database beside itself, without a word)
-				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (cp %s %s), or give the db block an absolute path\n",
-					d.at, d.what, out, shellWord(d.from), shellWord(filepath.Join(out, d.path)))
+				if d.outside {
+					abs, _ := filepath.Abs(d.from)
+					fmt.Fprintf(stderr, "tova build: warning: %s: %s is relative to the program's directory, and leaves it: the artifact, in %s, opens %s, another file: give the db block an absolute path (%s)\n",
+						d.at, d.what, out, out+string(filepath.Separator)+d.path, abs)
+					continue
+				}
+				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (%s), or give the db block an absolute path\n",
+					d.at, d.what, out, copyCommand(d.from, filepath.Join(out, d.path)))
+			}
+			if q, ok := jobQueue(src, out); ok {
+				// (the queued and retrying jobs stayed behind, and the
+				// artifact started an empty queue)
+				fmt.Fprintf(stderr, "tova build: warning: the job queue %s is beside the program, with the jobs queued so far; the artifact keeps its own in %s, where it is not (an empty queue): with the program stopped, copy it there (%s)\n",
+					q.from, out, copyCommand(q.from, q.to))
 			}
 			if len(copied) > 0 {
 				// A static directory's relative path is the working
@@ -330,7 +342,10 @@ func dataFiles(src string, file *ast.File) []dataFile {
 }
 
 // dbDatabase is a SQLite database a db block names by a relative path.
-type dbDatabase struct{ at, what, path, from string }
+type dbDatabase struct {
+	at, what, path, from string
+	outside              bool // a relative path out of the program's directory
+}
 
 // dbFiles lists the SQLite databases the program's db blocks name by a
 // literal relative path (database: "short.db") that are in the
@@ -344,6 +359,7 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 	var found []dbDatabase
 	blocks := 0
 	var model *ast.ModelDecl
+	defaulted, defaultAt := false, token.Pos{}
 	ast.Inspect(file, func(n any) bool {
 		if m, ok := n.(*ast.ModelDecl); ok && model == nil {
 			model = m
@@ -353,8 +369,31 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 			return true
 		}
 		blocks++
+		named := false // the block names its database (or a server's)
+		for _, e := range b.Entries {
+			switch lit, _ := e.Value.(*ast.StringLit); {
+			case e.Key == "url", e.Key == "adapter" && (lit == nil || !strings.EqualFold(lit.Value, "sqlite")):
+				named = true // (PostgreSQL)
+			case e.Key == "database" || e.Key == "path":
+				named = true
+			}
+		}
+		if !named && !defaulted {
+			// A db block naming no file opens the default one, as no
+			// block does.
+			defaulted = true
+			defaultAt = b.PosV
+		}
 		for _, e := range b.Entries {
 			lit, ok := e.Value.(*ast.StringLit)
+			if ok && (e.Key == "database" || e.Key == "path") && lit.Value != "" && !strings.Contains(lit.Value, "://") && !filepath.IsAbs(lit.Value) && !filepath.IsLocal(filepath.Clean(lit.Value)) {
+				// ../shared.db: beside the artifact, in out, it names
+				// another file.
+				if fi, err := os.Stat(filepath.Join(base, lit.Value)); err == nil && fi.Mode().IsRegular() {
+					found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), what: fmt.Sprintf("db.%s %q", e.Key, lit.Value), path: lit.Value, from: filepath.Join(base, lit.Value), outside: true})
+				}
+				continue
+			}
 			if (e.Key != "database" && e.Key != "path") || !ok || lit.Value == "" || lit.Value == ":memory:" || strings.Contains(lit.Value, "://") || !filepath.IsLocal(filepath.Clean(lit.Value)) {
 				continue
 			}
@@ -369,17 +408,50 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 		}
 		return true
 	})
-	if blocks == 0 && model != nil {
-		// The default database of a program with models and no db block:
-		// app.db beside the program, and beside the artifact.
+	if blocks == 0 && model != nil || defaulted {
+		// The default database of a program with models and no db block
+		// (or one naming no file): app.db beside the program, and beside
+		// the artifact.
 		from := filepath.Join(base, store.DefaultSQLiteFile)
 		_, inOut := os.Stat(filepath.Join(out, store.DefaultSQLiteFile))
 		if fi, err := os.Stat(from); err == nil && fi.Mode().IsRegular() && inOut != nil {
-			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, model.PosV.Line, model.PosV.Col),
-				what: "the default SQLite database " + store.DefaultSQLiteFile + " (no db block)", path: store.DefaultSQLiteFile, from: from})
+			what, at := "the default SQLite database "+store.DefaultSQLiteFile+" (no db block)", model.PosV
+			if defaulted {
+				what, at = "the default SQLite database "+store.DefaultSQLiteFile+" (the db block names no file)", defaultAt
+			}
+			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, at.Line, at.Col),
+				what: what, path: store.DefaultSQLiteFile, from: from})
 		}
 	}
 	return found
+}
+
+// jobQueue is the SQLite job queue of the program src beside it
+// (.tova/<name>.jobs.db), if there is one and out has none: the
+// artifact, named after the same program, keeps its queue beside itself.
+func jobQueue(src, out string) (q struct{ from, to string }, ok bool) {
+	rel := jobs.JobsFileOf(src)
+	q.from = filepath.Join(cmp.Or(programDir(src), "."), rel)
+	q.to = filepath.Join(out, rel)
+	if fi, err := os.Stat(q.from); err != nil || !fi.Mode().IsRegular() {
+		return q, false
+	}
+	if _, err := os.Stat(q.to); err == nil {
+		return q, false
+	}
+	return q, true
+}
+
+// copyCommand is the shell command that copies from to to, making to's
+// directory first when it is not there.
+func copyCommand(from, to string) string {
+	c := "cp " + shellWord(from) + " " + shellWord(to)
+	if d := filepath.Dir(to); d != "." {
+		if _, err := os.Stat(d); err != nil {
+			c = "mkdir -p " + shellWord(d) + " && " + c
+		}
+	}
+	return c
 }
 
 func copyStatic(src string, file *ast.File, out string, check, earlier bool) (copied, skipped []string, failed []error) {

@@ -99,6 +99,58 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	if got := build(); !strings.Contains(got, "tova build: warning: "+app+":1:1: the default SQLite database app.db (no db block) is opened beside the program") {
 		t.Errorf("the default database not warned of:\n%s", got)
 	}
+	// Nor one of a db block that names no file: it opens app.db too.
+	os.WriteFile(app, []byte("model Note { body: String }\ndb { pool: 2 }\nserver {\n  route GET \"/\" => fn() Note.all()\n}\n"), 0o644)
+	if got := build(); !strings.Contains(got, "tova build: warning: "+app+":2:1: the default SQLite database app.db (the db block names no file) is opened beside the program") {
+		t.Errorf("the default database of a db block not warned of:\n%s", got)
+	}
+	// A file in a directory of its own: the copy makes the directory.
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "store.db"), []byte("rows"), 0o644)
+	os.WriteFile(app, []byte("db { path: \"data/store.db\" }\nserver {\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	if got := build(); !strings.Contains(got, "(mkdir -p "+filepath.Join(out, "data")+" && cp "+filepath.Join(dir, "data", "store.db")+" "+filepath.Join(out, "data", "store.db")+")") {
+		t.Errorf("the copy of data/store.db:\n%s", got)
+	}
+	// A relative path out of the program's directory names another
+	// file beside the artifact.
+	os.WriteFile(filepath.Join(filepath.Dir(dir), "shared-"+filepath.Base(dir)+".db"), []byte("rows"), 0o644)
+	os.WriteFile(app, []byte("db { path: \"../shared-"+filepath.Base(dir)+".db\" }\nserver {\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	if got := build(); !strings.Contains(got, "is relative to the program's directory, and leaves it: the artifact, in "+out+", opens "+out+"/../shared-") {
+		t.Errorf("a path out of the program's directory:\n%s", got)
+	}
+	os.Remove(filepath.Join(filepath.Dir(dir), "shared-"+filepath.Base(dir)+".db"))
+}
+
+// The job queue beside the program (.tova/app.jobs.db) is warned of as
+// its database is: the artifact keeps its own beside itself, and served
+// from dist/ it started an empty queue, the queued jobs left behind.
+func TestBuildWarnsOfTheJobQueue(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("server {\n  background fn j() { 1 }\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	out := filepath.Join(dir, "dist")
+	build := func() string {
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", app, "-o", out}, &o, &errb); c != 0 {
+			t.Fatalf("build: exit %d: %s", c, errb.String())
+		}
+		return errb.String()
+	}
+	if got := build(); strings.Contains(got, "job queue") {
+		t.Errorf("no queue yet, warned:\n%s", got)
+	}
+	os.MkdirAll(filepath.Join(dir, ".tova"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".tova", "app.jobs.db"), []byte("jobs"), 0o644)
+	want := "tova build: warning: the job queue " + filepath.Join(dir, ".tova", "app.jobs.db") + " is beside the program"
+	copyCmd := "(mkdir -p " + filepath.Join(out, ".tova") + " && cp " + filepath.Join(dir, ".tova", "app.jobs.db") + " " + filepath.Join(out, ".tova", "app.jobs.db") + ")"
+	if got := build(); !strings.Contains(got, want) || !strings.Contains(got, copyCmd) {
+		t.Errorf("missing %q and %q in:\n%s", want, copyCmd, got)
+	}
+	os.MkdirAll(filepath.Join(out, ".tova"), 0o755)
+	os.WriteFile(filepath.Join(out, ".tova", "app.jobs.db"), []byte("jobs"), 0o644)
+	if got := build(); strings.Contains(got, "job queue") {
+		t.Errorf("copied, still warned:\n%s", got)
+	}
 }
 
 // tova build copies the static directories the program serves into the
