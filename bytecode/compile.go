@@ -87,6 +87,9 @@ type constKey struct {
 }
 
 type compiler struct {
+	// selfType is the type of the impl block whose method is being
+	// compiled ("" outside one): what `is Self` tests.
+	selfType string
 	// implicitServer: the program has no server block, and its
 	// top-level declarations that run once per server make up its one
 	// unnamed server.

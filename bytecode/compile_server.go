@@ -1277,6 +1277,13 @@ func (c *compiler) unalias(t *ast.TypeExpr, depth int) *ast.TypeExpr {
 // there; a name that no type has (`x is Strng`, always false) is warned
 // of.
 func (f *fstate) isNames(e *ast.Is) []string {
+	if e.TypeName == "Self" {
+		// The type of the impl block whose method this is.
+		if f.c.selfType == "" {
+			f.c.warnf(e.PosV, "Self is the type of an impl block's methods, and this is no method: `is Self` is always false")
+		}
+		return []string{cmp.Or(f.c.selfType, "Self")}
+	}
 	a := f.c.aliasOf(e.TypeName)
 	f.c.indexDecls()
 	if types, trait := f.c.traitImpls[e.TypeName]; trait && a == nil {
@@ -1332,6 +1339,10 @@ var isTypeNames = []string{"Any", "Array", "Bool", "Column", "Counter", "Databas
 // false, which a misspelt name (Strng) would leave unsaid.
 func (f *fstate) checkIsName(e *ast.Is) {
 	name := e.TypeName
+	if slices.Contains(f.generics(), name) && !f.knownTypeName(name, nil) {
+		f.c.warnf(e.PosV, "%s is a type parameter, which is no type at run time: `is %s` is always false; test the kinds it may be (x is Int)", name, name)
+		return
+	}
 	if !isTypeName(name) || f.knownTypeName(name, nil) {
 		return
 	}

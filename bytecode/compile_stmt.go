@@ -1467,7 +1467,10 @@ func (f *fstate) implDecls(stmts []ast.Stmt) {
 		for _, m := range append(d.Methods[:len(d.Methods):len(d.Methods)], d.Defaults...) {
 			f.setPos(m.PosV)
 			tmp := f.alloc(1)
+			saved := f.c.selfType
+			f.c.selfType = d.Type.Name // (x is Self)
 			f.closure(m.Fn, d.Type.Name+"."+m.Name.Name, m.PosV, tmp)
+			f.c.selfType = saved
 			f.emit(DEFMETHOD, tmp, idx, f.c.kString(m.Name.Name))
 			f.release(tmp)
 		}

@@ -814,6 +814,33 @@ print(1 is Strng, Point(1) is Point, nil is Nil, Ok(1) is Result, now() is Date)
 	})
 }
 
+// `x is Self` in an impl block's method (or a trait's default, for the
+// type given it) tests the block's type: it was always false, and
+// nothing said so. Outside a method, and with a type parameter (no type
+// at run time), it is always false, and warned of.
+func TestIsSelfAndTypeParameters(t *testing.T) {
+	src := `type P { x: Int }
+type Q { x: Int }
+trait Same { fn same(self, o) { o is Self } }
+impl P {
+  fn eq(self, o) { o is Self }
+  fn inner(self, o) { f = fn(v) v is Self
+    f(o) }
+}
+impl Same for Q {}
+print(P(1).eq(P(2)), P(1).eq(Q(2)), P(1).inner(P(3)), Q(1).same(Q(2)), Q(1).same(P(2)))
+fn outside(x) { x is Self }
+fn check<T>(x) { x is T }
+`
+	expectWarnings(t, src, []string{
+		"11:19: warning: Self is the type of an impl block's methods, and this is no method: `is Self` is always false",
+		"12:20: warning: T is a type parameter, which is no type at run time: `is T` is always false; test the kinds it may be (x is Int)",
+	})
+	if out, err := runScript(t, src, vm.Config{}); err != nil || out != "true false true true false\n" {
+		t.Errorf("printed %q (%v)", out, err)
+	}
+}
+
 // A config block whose name is close to one the runtime applies is
 // warned of at compile time, with the name meant: `cros { }` would
 // otherwise leave the server with no CORS policy, and only a start-up
