@@ -413,12 +413,17 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			p := joinPath(prefix, st.Prefix)
 			for i, k := range st.MetaKeys {
 				// (they were taken without a word, a misspelt one too)
-				if k == "auth" || k == "role" || k == "roles" {
+				lk := strings.ToLower(k) // (Auth: true is auth: true)
+				if lk != k && slices.Contains(groupMetaKeys, lk) {
+					f.c.errorf(st.MetaPos[i], "routes %s: unknown option %s (did you mean %s? options are written in lower case)", shownPath(p), k, lk)
+					continue
+				}
+				if lk == "auth" || lk == "role" || lk == "roles" {
 					// (a warning left the whole group open to everyone)
 					f.c.errorf(st.MetaPos[i], "routes %s: %s is no option of a group, and its routes would not be protected: write `with auth` (or `with role(\"admin\")`) on each of them, or check in a middleware of the group", shownPath(p), k)
 					continue
 				}
-				if slices.Contains(groupGuardKeys, k) {
+				if slices.Contains(groupGuardKeys, lk) {
 					// (guard: is_admin was warned of as having no effect,
 					// and the group served to everyone)
 					f.c.errorf(st.MetaPos[i], "routes %s: %s is no option of a group, and its routes would not be guarded: write `with name` on each of them, or declare a middleware in the group (middleware fn check(req, next) { ... })", shownPath(p), k)
