@@ -185,3 +185,22 @@ func TestTerminalStyles(t *testing.T) {
 		t.Errorf("with NO_COLOR: %q, want %q", out, want)
 	}
 }
+
+// An env Duration written well but too long for one says so: it was
+// "expected Duration, got ... (a duration such as 30s ...)", which it
+// is.
+func TestEnvDurationOutOfRange(t *testing.T) {
+	for raw, want := range map[string]string{
+		"106752d":  `env TTL: expected Duration, got "106752d": out of range for Duration (about ±292 years)`,
+		"2562048h": `env TTL: expected Duration, got "2562048h": out of range for Duration (about ±292 years)`,
+		"5x":       `env TTL: expected Duration, got "5x" (a duration such as 30s, 500ms, 1h30m or 2d)`,
+	} {
+		_, err := runScript(t, "env TTL: Duration = 1.hour\nprint(TTL)\n", vm.Config{Getenv: func(k string) (string, bool) {
+			return raw, k == "TTL"
+		}})
+		var ve *vm.Error
+		if !errors.As(err, &ve) || ve.Kind != "EnvError" || !strings.Contains(ve.Msg, want) {
+			t.Errorf("TTL=%s: %v, want %s", raw, err, want)
+		}
+	}
+}

@@ -278,6 +278,9 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 		switch {
 		case err == errNegativeDuration:
 			msg += ": a setting's duration is zero or more"
+		case inner == "Duration" && (errors.Is(err, ErrDurationRange) || durationTextRE.MatchString(strings.TrimSpace(raw))):
+			// (written well, too long for one: not "a duration such as")
+			msg += ": out of range for Duration (about ±292 years)"
 		case inner == "Duration":
 			msg += " (a duration such as 30s, 500ms, 1h30m or 2d)"
 		}
