@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -933,6 +934,14 @@ func objSpread(t *Thread, o *Object, v Value) error {
 		return nil
 	case KNil:
 		return nil
+	case KBuiltin:
+		if b := v.AsBuiltin(); b.Members != nil {
+			// str, a namespace as math is: its members
+			for _, k := range slices.Sorted(maps.Keys(b.Members)) {
+				o.Set(k, b.Members[k])
+			}
+			return nil
+		}
 	case KHost:
 		// A host object with named entries (request headers) spreads
 		// them.

@@ -173,6 +173,14 @@ func bMerge(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	for _, a := range args {
 		switch a.Kind() {
 		case vm.KNil:
+		case vm.KBuiltin:
+			if a.AsBuiltin().Members == nil {
+				return vm.Nil, typeErr("merge", "Object", a)
+			}
+			o := membersObject(a.AsBuiltin()) // str, a namespace as math is
+			for i, k := range o.Keys() {
+				out.Set(k, o.Slot(i))
+			}
 		case vm.KObject, vm.KHost:
 			o, err := keyedObject(t, "merge", []vm.Value{a}, 0)
 			if err != nil {
