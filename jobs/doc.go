@@ -197,7 +197,7 @@
 // change), while a job whose minute or hour is written from a star runs
 // by the new time (one no
 // date matches, "0 0 31 2 *", is a compile error: it would never fire); an
-// interval ("30s", "5m", "1h", also written "@every 90s"; at least one
+// interval ("30s", "5m", "1h", "1d", also written "@every 90s"; at least one
 // second) fires that long after the previous tick, the first an
 // interval after the server started (when its Runner started, after
 // the server's body ran): a Runner starting with no live leader is

@@ -18,7 +18,8 @@ type Schedule interface {
 // standard 5-field cron expression ("*/5 * * * *", also "@hourly" and a
 // "CRON_TZ=Europe/Paris " prefix), evaluated in the process's local time
 // zone and firing on minute boundaries; or an interval ("30s", "5m",
-// "1h", "@every 90s", any Go duration of at least a second such as
+// "1h", "1d", "@every 90s", any Go duration of at least a second, whole
+// days and weeks first as a Duration prints them, such as
 // "1m30s"), whose ticks fall one interval apart from start on (see
 // Interval).
 func ParseSchedule(pattern string, start time.Time) (Schedule, error) {

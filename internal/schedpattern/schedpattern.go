@@ -12,6 +12,7 @@ package schedpattern
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -35,7 +36,8 @@ var descriptors = []string{"yearly", "annually", "monthly", "weekly", "daily", "
 // Parse reads a schedule pattern: a standard 5-field cron expression
 // ("*/5 * * * *", also "@hourly" and the like, and a "CRON_TZ=Zone "
 // prefix; day of week 0–7, both 0 and 7 being Sunday), or an interval
-// ("30s", "5m", "1h", any Go duration of at least MinInterval, also
+// ("30s", "5m", "1h", "1d", any Go duration of at least MinInterval,
+// whole days and weeks first as a Duration prints them, also
 // written "@every 90s"). It returns the cron schedule, or the interval.
 func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 	p := strings.TrimSpace(pattern)
@@ -97,8 +99,8 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		}
 		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}
-	if _, err := time.ParseDuration(p); err != nil {
-		if DurationText.MatchString(p) {
+	if _, err := parseDuration(p); err != nil {
+		if DurationText.MatchString(p) || err == errTooLong {
 			// written as one, too long for one
 			return nil, 0, fmt.Errorf("bad schedule %q: an interval is at most 2562047h (about 292 years)", pattern)
 		}
@@ -119,11 +121,60 @@ var DurationText = regexp.MustCompile(`^[-+]?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h
 // neverFrom is where a cron expression is looked for a first match.
 var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// daysFirst matches a duration's whole weeks and days, written first as
+// a Duration prints (1d, 2w3d12h), and the rest.
+var daysFirst = regexp.MustCompile(`^(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
+
+// errTooLong is parseDuration's error of a duration too long for one.
+var errTooLong = errors.New("too long a duration")
+
+// parseDuration reads a Go duration (30s, 1h30m), which may begin with
+// whole weeks and days (1d, 2w3d12h), as a Duration prints.
+func parseDuration(s string) (time.Duration, error) {
+	m := daysFirst.FindStringSubmatch(s)
+	if m == nil || m[1] == "" && m[2] == "" {
+		return time.ParseDuration(s)
+	}
+	const day = 24 * time.Hour
+	var days int64
+	for i, unit := range []int64{7, 1} {
+		if m[1+i] == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(m[1+i], 10, 64)
+		if err != nil || n > math.MaxInt64/int64(day)/unit {
+			return 0, errTooLong
+		}
+		days += n * unit
+	}
+	if days > math.MaxInt64/int64(day) {
+		return 0, errTooLong
+	}
+	d := time.Duration(days) * day
+	if m[3] != "" {
+		if strings.HasPrefix(m[3], "-") || strings.HasPrefix(m[3], "+") {
+			return 0, fmt.Errorf("time: invalid duration %q", s)
+		}
+		r, err := time.ParseDuration(m[3])
+		if err != nil {
+			if DurationText.MatchString(m[3]) {
+				return 0, errTooLong
+			}
+			return 0, err
+		}
+		if r > math.MaxInt64-d {
+			return 0, errTooLong
+		}
+		d += r
+	}
+	return d, nil
+}
+
 // interval reads a duration of at least MinInterval.
 func interval(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	switch {
-	case err != nil && DurationText.MatchString(s):
+	case err != nil && (DurationText.MatchString(s) || err == errTooLong):
 		return 0, fmt.Errorf("an interval is at most 2562047h (about 292 years)")
 	case err != nil:
 		return 0, fmt.Errorf("expected an interval such as \"30s\", \"5m\", \"1h\"")

@@ -105,6 +105,9 @@ func TestBadPatterns(t *testing.T) {
 		"10000000h":        `bad schedule "10000000h": an interval is at most 2562047h (about 292 years)`,
 		"@every 10000000h": `bad schedule "@every 10000000h": an interval is at most 2562047h (about 292 years)`,
 		"-5s":              `bad schedule "-5s": an interval is at least 1s`,
+		"@every 106752d":   `bad schedule "@every 106752d": an interval is at most 2562047h (about 292 years)`,
+		"@every 1d-1h":     `bad schedule "@every 1d-1h": expected an interval such as "30s", "5m", "1h"`,
+		"1dx":              `bad schedule "1dx": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
 		"5min":             `bad schedule "5min": expected a 5-field cron expression or an interval such as "30s", "5m", "1h"`,
 		"@fortnightly":     `bad cron expression "@fortnightly": unknown descriptor @fortnightly (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>)`,
 		"@hourli":          `bad cron expression "@hourli": unknown descriptor @hourli (did you mean @hourly?)`,
@@ -139,6 +142,9 @@ func TestLeapDayMatches(t *testing.T) {
 func TestIntervals(t *testing.T) {
 	for pattern, want := range map[string]time.Duration{
 		"1s": time.Second, "1.5s": 1500 * time.Millisecond, "5m": 5 * time.Minute, "@every 90s": 90 * time.Second, " 1h ": time.Hour,
+		// Whole weeks and days first, as a Duration prints (@every 1d
+		// was refused, though the hint for @Every 1d named it).
+		"@every 1d": 24 * time.Hour, "2d": 48 * time.Hour, "@every 1w2d12h": 9*24*time.Hour + 12*time.Hour,
 	} {
 		s, d, err := Parse(pattern)
 		if err != nil || s != nil || d != want {
