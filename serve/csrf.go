@@ -182,7 +182,13 @@ func (s *Server) csrfRoute(r *netio.Router) error {
 	fn := vm.BuiltinValue(&vm.Builtin{Name: "csrf token", Pure: true, Fn: func(*vm.Thread, []vm.Value) (vm.Value, error) {
 		o := vm.NewObject()
 		o.Set("token", vm.Str(g.token()))
-		return vm.ObjectValue(o), nil
+		// Never kept: a cache block's default (public, a year) made a
+		// token a browser or a CDN served on past its day, and every
+		// form then failed with 403.
+		body := vm.ObjectValue(o)
+		r := &responseValue{status: 200, ctype: "application/json", jsonBody: &body}
+		r.set("Cache-Control", "no-store")
+		return vm.HostValue(r), nil
 	}})
 	rt := bytecode.Route{Kind: "route", Method: "GET", Path: csrfPath}
 	return r.Handle("GET", csrfPath, s.routeHandler(rt, fn, nil, 0))

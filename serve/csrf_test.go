@@ -178,6 +178,12 @@ func TestCSRFWhichBlocksTurnItOn(t *testing.T) {
 			t.Errorf("%s: GET %s = %d", c.block, csrfPath, tr.status)
 		}
 	}
+	// The token is never cached, whatever the cache block says: kept a
+	// year, it failed every form after its day.
+	cached := startApp(t, "server {\n  cache { default: \"public, max-age=31536000\" }\n  session { "+secret+" }"+route)
+	if r := do(t, "GET", cached.urls[""]+csrfPath, ""); r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("GET %s under a cache block: %d %v", csrfPath, r.status, r.header)
+	}
 	app := startApp(t, `server {
   auth { `+secret+` }
   route GET "/csrf-token" => fn() "mine"
