@@ -736,16 +736,26 @@ func builtinCacheControl(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 }
 
 // etag(res, tag) sets the ETag of the response: a String tag as it is
-// (quoted unless it is already), any other value by a hash of its JSON
-// form. A GET whose If-None-Match names it is answered 304 with no body.
+// (quoted unless it is already), a longer one than maxLiteralTag bytes
+// and any other value by a hash (of its JSON form). A GET whose
+// If-None-Match names it is answered 304 with no body.
+// maxLiteralTag is the longest String etag takes as the tag itself.
+const maxLiteralTag = 128
+
 func builtinETag(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) < 2 {
 		return vm.Nil, vm.TypeErrorf("etag: expected a response and a tag")
 	}
 	var tag string
 	switch v := args[1]; {
-	case v.Kind() == vm.KString:
+	case v.Kind() == vm.KString && len(v.AsString()) <= maxLiteralTag:
 		tag = entityTag(v.AsString())
+	case v.Kind() == vm.KString:
+		// The page itself (etag(res, body)): as a header it was a line
+		// of the page's length, which clients refuse to read.
+		h := fnv.New64a()
+		h.Write([]byte(v.AsString()))
+		tag = `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	case v.IsCallable():
 		// Its JSON is null, the same tag whatever the data: every
 		// client would keep what it has for good.

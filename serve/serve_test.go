@@ -2694,6 +2694,31 @@ server {
 	}
 }
 
+// A long String tag, the page itself (etag(res, body)), is hashed: as
+// it was, the ETag header was a line of the page's length, which
+// clients refuse to read. Two pages have two tags, and a 304 still
+// answers the one a client holds.
+func TestETagOfAPage(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/page/:n" => fn(n: Int, res) { body = "<p>" + ("x" * 200000) + "{n}</p>"
+    etag(res, body)
+    html(body) }
+  route GET "/short" => fn(res) { etag(res, "v1"); "s" }
+}`)
+	u := app.urls[""]
+	a, b := do(t, "GET", u+"/page/1", ""), do(t, "GET", u+"/page/2", "")
+	ta, tb := a.header.Get("ETag"), b.header.Get("ETag")
+	if a.status != 200 || len(ta) > 40 || len(ta) < 3 || ta == tb || len(a.body) < 200000 {
+		t.Fatalf("ETags %q and %q (status %d)", ta, tb, a.status)
+	}
+	if r := do(t, "GET", u+"/page/1", "", "If-None-Match", ta); r.status != 304 {
+		t.Errorf("If-None-Match %s: %d", ta, r.status)
+	}
+	if r := do(t, "GET", u+"/short", ""); r.header.Get("ETag") != `"v1"` {
+		t.Errorf("a short tag: %q", r.header.Get("ETag"))
+	}
+}
+
 // The guide's caching: cache { default } gives GET answers that set no
 // Cache-Control one; cache_control(res, "...") sets it as written (and
 // the reference's cache_control(response, max_age, opts) builds it);
