@@ -312,6 +312,11 @@ func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) 
 // million, any salt and hash length); a stored text of another form is
 // false.
 func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) == 2 && args[0].Kind() == vm.KString && (args[1].IsNil() || vm.VariantOf(args[1]) == vm.NoneType) {
+		// No stored hash (a user who signed up another way, a nil
+		// column): no password matches it, as a text of another form.
+		return vm.False, nil
+	}
 	if len(args) != 2 || args[0].Kind() != vm.KString || args[1].Kind() != vm.KString {
 		return vm.Nil, vm.TypeErrorf("verify_password(password, stored): expected two Strings, got %s", argKinds(args))
 	}
