@@ -79,7 +79,18 @@ func registerStrings() {
 	reg("count_of", ps("s", "sub"), bCountOf)
 	reg("truncate", ps("s", "n", "suffix"), bTruncate)
 	reg("slugify", ps("s"), grownStrFn("slugify", caseMapped(3, 2), slugify))
-	reg("escape_html", ps("s"), grownStrFn("escape_html", times(6, 1), escapeHTML))
+	escape := grownStrFn("escape_html", times(6, 1), escapeHTML)
+	reg("escape_html", ps("s"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+		// A number or a boolean is escaped as its text, nil as nothing:
+		// escape_html(user.age) or of a field left out failed the page.
+		switch v := arg(args, 0); v.Kind() {
+		case vm.KNil:
+			return vm.Str(""), nil
+		case vm.KInt, vm.KFloat, vm.KBool:
+			return vm.Str(vm.ToString(v)), nil
+		}
+		return escape(t, args)
+	})
 	reg("unescape_html", ps("s"), grownStrFn("unescape_html", times(6, 5), html.UnescapeString))
 	reg("fmt", nil, bFmt)
 	alias("fmt", "format")

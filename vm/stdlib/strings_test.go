@@ -128,6 +128,11 @@ func TestStrings(t *testing.T) {
 		{"slugify", a(S("A & B @ C")), `"a-b-c"`},
 		{"slugify", a(S("  My Blog Post  ")), `"my-blog-post"`},
 		{"escape_html", a(S(`<b a="x">'&'</b>`)), `"&lt;b a=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;"`},
+		// a number's text, nothing for nil (a field left out failed the page)
+		{"escape_html", a(I(42)), `"42"`},
+		{"escape_html", a(F(1.5)), `"1.5"`},
+		{"escape_html", a(B(true)), `"true"`},
+		{"escape_html", a(nilV), `""`},
 		{"unescape_html", a(S("&lt;b&gt;Hello&lt;/b&gt; &amp; &#39;")), `"<b>Hello</b> & '"`},
 		{"fmt", a(S("Hello, {}!"), S("world")), `"Hello, world!"`},
 		{"fmt", a(S("{} + {} = {}"), I(1), I(2), I(3)), `"1 + 2 = 3"`},
