@@ -90,6 +90,7 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// A Host refused as an absolute target's authority would be.
 		{"GET /echo HTTP/1.1\r\nHost: SECRET-16:pw@x\r\n\r\n", 400, "GET", "/echo", "the Host field holds userinfo"},
 		{"GET /echo HTTP/1.1\r\nHost: x:99999\r\n\r\n", 400, "GET", "/echo", "the Host field's port is not a number"},
+		{"GET /echo HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", 400, "GET", "/echo", "the Host field holds a byte that is not ASCII"},
 		// fasthttp quoted a Host it could not read whole.
 		{"GET /echo HTTP/1.1\r\nHost: ]SECRET-18\r\n\r\n", 400, "GET", "/echo", `invalid host "…"`},
 		{"GET /echo HTTP/1.1\r\nHost: tok%SECRET-19\r\n\r\n", 400, "GET", "/echo", `escape "…"`},

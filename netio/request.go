@@ -622,6 +622,7 @@ var (
 	errTargetPort     = errors.New("the request target's port is not a number from 0 to 65535")
 	errHostUserinfo   = errors.New(`the Host field holds userinfo ("name@"), which a host may not (RFC 9110 §7.2)`)
 	errHostPort       = errors.New("the Host field's port is not a number from 0 to 65535")
+	errHostNonASCII   = errors.New("the Host field holds a byte that is not ASCII: a host name is written in ASCII, an international one in its xn-- form (RFC 9110 §4.2.3)")
 )
 
 // checkHost refuses a Host field value that the request target, were it
@@ -631,6 +632,11 @@ var (
 func checkHost(host []byte) error {
 	if bytes.IndexByte(host, '@') >= 0 {
 		return errHostUserinfo
+	}
+	for _, c := range host {
+		if c >= 0x80 {
+			return errHostNonASCII
+		}
 	}
 	if j := bytes.LastIndexByte(host, ':'); j >= 0 && bytes.IndexByte(host[j:], ']') < 0 && !validPort(host[j+1:]) {
 		return errHostPort
@@ -862,8 +868,10 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	if incoming == nil {
 		size += 32
 	}
-	if len(raw) == 0 {
+	if len(raw) == 0 && tc == nil {
 		// A header not parsed from the wire: copy it field by field.
+		// (One parsed from it with no line, GET / HTTP/1.0, has none:
+		// its fields would be fasthttp's own, Connection: close.)
 		for k, v := range h.All() {
 			size += len(k) + len(v) + 4
 		}
@@ -898,7 +906,7 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	at = len(a)
 	if len(raw) > 0 {
 		a = append(a, raw...)
-	} else {
+	} else if tc == nil {
 		for k, v := range h.All() {
 			a = append(a, k...)
 			a = append(a, ": "...)

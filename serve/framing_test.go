@@ -75,3 +75,21 @@ func TestFramingFieldsAreTheRuntimes(t *testing.T) {
 		t.Errorf("GET /close: %q", got)
 	}
 }
+
+// A request with no header line (HTTP/1.0) has no headers: req.headers
+// showed fasthttp's own, Connection: close and Content-Length: 0.
+func TestNoHeaderLinesNoHeaders(t *testing.T) {
+	app := startApp(t, `server {
+  route GET "/h" => fn(req) req.headers
+  route POST "/h" => fn(req) req.headers
+}`)
+	for _, req := range []string{"GET /h HTTP/1.0\r\n\r\n", "POST /h HTTP/1.0\r\n\r\n"} {
+		got := rawExchange(t, app.urls[""], req)
+		if !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "\r\n\r\n{}") {
+			t.Errorf("%q answered:\n%s", req, got)
+		}
+	}
+	if got := rawExchange(t, app.urls[""], "GET /h HTTP/1.0\r\nX-A: 1\r\n\r\n"); !strings.HasSuffix(got, `{"x-a":"1"}`) {
+		t.Errorf("with a header:\n%s", got)
+	}
+}
