@@ -98,6 +98,14 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: %s exists and is not a .tbc artifact: not overwriting it\n", dst)
 				return &exitError{exitUsage}
 			}
+			if prev, err := bytecode.ReadFile(dst); err == nil && !sameSource(jobs.SourceOf(prev), named, out) {
+				// Another program's artifact of that name (dist/server.tbc
+				// of a.tova, built over by b.tova): it was replaced
+				// without a word, its database and queue left beside
+				// the other program's.
+				fmt.Fprintf(stderr, "tova build: %s is the artifact of %s, another program: build this one into another directory (-o), or remove that one first\n", dst, jobs.SourceOf(prev))
+				return &exitError{exitUsage}
+			}
 			// The static directories the servers serve go with the
 			// artifact (the guide's client/): served from dist/, it
 			// finds them beside it. Copied first: a copy that fails

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"tova/bytecode"
 	"tova/internal/testutil"
+	"tova/jobs"
 )
 
 // A program that reads data files by relative paths is warned of
@@ -813,5 +815,36 @@ func TestBuildKnowsTheProgramByItsFile(t *testing.T) {
 	msg = build(proj)
 	if _, err := os.Stat(filepath.Join(proj, "dist", "server.tbc")); err == nil || !strings.Contains(msg, "removed dist/server.tbc") {
 		t.Errorf("built from above, then in its directory: server.tbc is left (%v); build said %q", err, msg)
+	}
+}
+
+// A build over another program's artifact of the same name (dist/
+// server.tbc of a.tova, built over by b.tova) is refused: it replaced
+// it without a word, that program's database and queue left beside
+// the other's. The same program rebuilt, by another path too, is not.
+func TestBuildRefusesAnotherProgramsArtifact(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.tova"), filepath.Join(dir, "b.tova")
+	os.WriteFile(a, []byte("server {\n  route GET \"/\" => fn() \"A\"\n}\n"), 0o644)
+	os.WriteFile(b, []byte("server {\n  route GET \"/\" => fn() \"B\"\n}\n"), 0o644)
+	out := filepath.Join(dir, "dist")
+	build := func(src string) (int, string) {
+		var o, errb testutil.Buffer
+		c := run([]string{"build", src, "-o", out}, &o, &errb)
+		return c, errb.String()
+	}
+	if c, e := build(a); c != 0 {
+		t.Fatalf("build a: %d %s", c, e)
+	}
+	if c, e := build(a); c != 0 {
+		t.Fatalf("build a again: %d %s", c, e)
+	}
+	c, e := build(b)
+	if want := "tova build: " + filepath.Join(out, "server.tbc") + " is the artifact of " + a + ", another program"; c != 2 || !strings.Contains(e, want) {
+		t.Fatalf("build b over a's: %d %s, want 2 and %q", c, e, want)
+	}
+	p, err := bytecode.ReadFile(filepath.Join(out, "server.tbc"))
+	if err != nil || jobs.SourceOf(p) != a {
+		t.Errorf("a's artifact: %v", err)
 	}
 }
