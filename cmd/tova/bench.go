@@ -302,6 +302,9 @@ request); user time is the server's own code.`,
 			if !strings.HasPrefix(path, "/") {
 				return fmt.Errorf("--path must start with /, got %q", path)
 			}
+			if !cmd.Flags().Changed("turn") && turn > dur {
+				turn = dur // (a short run is one turn a target)
+			}
 			if turn <= 0 || turn > dur {
 				return errors.New("--turn must be positive and at most --duration")
 			}
@@ -367,6 +370,11 @@ request); user time is the server's own code.`,
 			pids := make([]int, len(targets))
 			for i, tg := range targets {
 				addr, pid, stop, err := startTarget(tg.argv, tg.env, tg.unset)
+				if te := (*targetEnded)(nil); errors.As(err, &te) && stopped(nil) == nil {
+					// (the program's own start-up error: exit 5, as serve's)
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova bench: %s: %v\n", tg.name, err)
+					return &exitError{exitStartup}
+				}
 				if err != nil {
 					return stopped(fmt.Errorf("%s: %w", tg.name, err))
 				}
@@ -519,7 +527,14 @@ func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), 
 		return "", 0, nil, err
 	}
 	defer null.Close()
-	cmd.Stdout, cmd.Stderr = null, null
+	// Its stderr (tova serve's own lines: why it did not start) goes to
+	// a file, which costs the load nothing, read if it ends too soon.
+	errFile, err := os.CreateTemp("", "tova-bench-target-*.log")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	defer errFile.Close()
+	cmd.Stdout, cmd.Stderr = null, errFile
 	// A target outlives no bench that dies (killed, out of memory).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -536,6 +551,7 @@ func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), 
 			cmd.Process.Kill()
 			<-exited
 		}
+		os.Remove(errFile.Name())
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -546,15 +562,19 @@ func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), 
 		}
 		select {
 		case <-exited:
-			// Its output went to the null device: say how to see it.
 			if exitErr == nil {
 				exitErr = errors.New("exit status 0")
 			}
-			how := "alone"
+			how := ""
 			if len(env) > 0 {
-				how += " with " + strings.Join(env, " ")
+				how = " (it ran with " + strings.Join(env, " ") + ")"
 			}
-			return "", 0, nil, fmt.Errorf("ended (%v) before it listened; its output is not kept: run it %s to see why", exitErr, how)
+			said, _ := os.ReadFile(errFile.Name())
+			os.Remove(errFile.Name())
+			if len(said) > 8<<10 {
+				said = append([]byte("…"), said[len(said)-8<<10:]...)
+			}
+			return "", 0, nil, &targetEnded{status: exitErr, how: how, said: strings.TrimRight(string(said), "\n")}
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -563,6 +583,21 @@ func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// targetEnded is the error of a target that ended before it listened:
+// its exit status, and what it said on stderr.
+type targetEnded struct {
+	status error
+	how    string // the settings it ran with, if any
+	said   string
+}
+
+func (e *targetEnded) Error() string {
+	if e.said == "" {
+		return fmt.Sprintf("ended (%v) before it listened%s, saying nothing", e.status, e.how)
+	}
+	return fmt.Sprintf("ended (%v) before it listened%s:\n%s", e.status, e.how, e.said)
 }
 
 func bareCmd() *cobra.Command {

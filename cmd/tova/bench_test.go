@@ -143,9 +143,10 @@ func TestStartTargetThatEnds(t *testing.T) {
 		t.Skip("no sh")
 	}
 	began := time.Now()
-	_, _, _, err = startTarget([]string{sh, "-c", "exit 3"}, []string{"GOGC=400"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "ended (exit status 3) before it listened") || !strings.Contains(err.Error(), "with GOGC=400") {
-		t.Fatalf("startTarget = %v; want it to say the target ended with status 3, and its settings", err)
+	_, _, _, err = startTarget([]string{sh, "-c", "echo 'app.tova:3:3: Error: dead at start' >&2; exit 3"}, []string{"GOGC=400"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ended (exit status 3) before it listened") || !strings.Contains(err.Error(), "with GOGC=400") ||
+		!strings.HasSuffix(err.Error(), ":\napp.tova:3:3: Error: dead at start") {
+		t.Fatalf("startTarget = %v; want it to say the target ended with status 3, its settings, and what it said", err)
 	}
 	if d := time.Since(began); d > 5*time.Second {
 		t.Fatalf("reported after %v", d)
