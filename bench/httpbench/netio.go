@@ -55,7 +55,9 @@ func NewNetioHello(o NetioOptions) (srv *netio.Server, stop func() error, err er
 	}
 	hello := HelloResponse()
 	r := netio.NewRouter()
-	for _, path := range []string{"/", "/json"} {
+	// (every path, as the bare handler answers: a --path other than
+	// /json measures the same answer)
+	for _, path := range []string{"/", "/json", "/*"} {
 		if err := r.Handle("GET", path, func(context.Context, *netio.Request) *netio.Response { return hello }); err != nil {
 			stopSys()
 			return nil, nil, err

@@ -458,6 +458,20 @@ request); user time is the server's own code.`,
 					}
 				}
 			}
+			// A target whose every answer was an error status measured
+			// its error page (a --path its program has no route for):
+			// its ratio compares nothing.
+			var bad []string
+			for _, r := range t.Rows {
+				if r.Requests > 0 && r.Non2xx == r.Requests {
+					bad = append(bad, r.Name)
+				}
+			}
+			if len(bad) > 0 {
+				err := fmt.Errorf("every answer of %s was an error status (non-2xx): does the program have a GET route for %s?", strings.Join(bad, ", "), path)
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova bench: %v\n", err)
+				return &exitError{exitRuntime}
+			}
 			return nil
 		},
 	}

@@ -242,3 +242,35 @@ func TestBenchHTTPStopsOnSignal(t *testing.T) {
 		t.Errorf("left in the temporary directory: %v", left)
 	}
 }
+
+// A --path the program has no route for measured its 404 page, and the
+// run ended as any other: it fails, naming the target. The baselines
+// answer every path, as the bare handler does (netio's answered 404s
+// for any but / and /json, and its ratios compared them).
+func TestBenchHTTPPathWithoutARoute(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.WriteFile(app, []byte("server {\n  route GET \"/other\" => fn() \"x\"\n}\n"), 0o644)
+	cmd, out, errb := benchHTTP(t, tmp, nil, app, "--path", "/nosuch", "-d", "1s", "--warmup", "0", "-c", "2")
+	cmd.Wait()
+	if c := cmd.ProcessState.ExitCode(); c != 1 || !strings.Contains(errb.String(), "every answer of tova serve was an error status (non-2xx): does the program have a GET route for /nosuch?") {
+		t.Fatalf("exit %d:\n%s%s", c, out, errb)
+	}
+	rows := 0
+	for line := range strings.Lines(out.String()) {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[0] != "netio," && f[0] != "netio" || strings.Contains(line, "per request") || strings.Contains(line, "per-turn") {
+			continue
+		}
+		rows++
+		// the non-2xx column is the one before the ratio (0.985x)
+		for i, x := range f {
+			if strings.HasSuffix(x, "x") && i > 0 && strings.Contains(x, ".") && f[i-1] != "0" {
+				t.Errorf("a baseline answered errors: %q", line)
+			}
+		}
+	}
+	if rows != 2 {
+		t.Errorf("%d netio rows in:\n%s", rows, out)
+	}
+}
