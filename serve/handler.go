@@ -269,8 +269,11 @@ type exchange struct {
 	// handlerRan: the handler was called; hookHeaders: what res's headers
 	// were then (hooks' and guards'), which on_error answers with (zero,
 	// as the whole block, for each request: see takeExchange)
-	handlerRan  bool
-	hookHeaders netio.Headers
+	handlerRan bool
+	// onErrorAnswered: on_error answered the failure; what it set in
+	// the session is saved.
+	onErrorAnswered bool
+	hookHeaders     netio.Headers
 	// replay is the answer start gave in place of the chain's (an
 	// Idempotency-Key's: idempotency.go); claim is the request's hold on
 	// its Idempotency-Key while the chain runs
@@ -1968,11 +1971,15 @@ func (x *exchange) runOnError(cause error) (resp *netio.Response, stopped bool) 
 	x.res.jsonSet, x.res.json = false, vm.Nil
 	x.res.bodySet, x.res.bodyText, x.res.ctype = false, nil, ""
 	x.res.status, x.res.statusSet = 500, false
+	if x.req != nil && x.req.sess != nil {
+		x.req.sess.rewind() // (the failed code's changes go; on_error's are kept)
+	}
 	v, err := x.th.Call(x.onError, vm.ErrorValue(ve), x.reqValue(), x.resValue())
 	if err != nil {
 		x.s.logError(err, "on_error", x.requestID())
 		return nil, vm.IsCancelled(err)
 	}
+	defer func() { x.onErrorAnswered = resp != nil }()
 	if r, ok := asResponse(v); ok {
 		v = vm.HostValue(r)
 	} else if self, _ := v.AsHostOK().(*resObject); !x.res.jsonSet && !x.res.bodySet && (v.IsNil() || self == x.res) {

@@ -317,6 +317,21 @@ func (s *session) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Val
 	return vm.Nil, false, nil
 }
 
+// rewind drops what the request changed in the session so far: the
+// values the cookie brought, for on_error to change (a failed
+// request's changes are not kept; on_error's are).
+func (s *session) rewind() {
+	if s.data == nil {
+		return
+	}
+	s.destroyed = false
+	if v, err := stdlib.ParseJSON([]byte(s.came)); err == nil && v.Kind() == vm.KObject {
+		s.data = v.AsObject()
+	} else {
+		s.data = vm.NewObject()
+	}
+}
+
 // sessionValue is v as the session keeps it: what its JSON (as res.json
 // writes it) reads back as, which is what the next request will get. A
 // value JSON cannot hold is a TypeError here, where the code is.
@@ -348,7 +363,7 @@ func (q *reqObject) reqSession() vm.Value {
 // the browser dropping the cookie without a word.
 func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 	s := x.req.sess
-	if s == nil || s.data == nil || resp.Failure != nil {
+	if s == nil || s.data == nil || resp.Failure != nil && !x.onErrorAnswered {
 		return resp
 	}
 	var line string

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +308,38 @@ server "admin" { sessions { secret: "admin-secret-0123456789abcdef", cookie_name
 		if got := len(logged(app.logs, msg)) > 0; got != want {
 			t.Errorf("%s: warned %v, want %v\n%s", src, got, want, app.logs)
 		}
+	}
+}
+
+// A failed request's changes to the session are dropped; on_error's
+// own are kept (a flash message and a redirect home, the usual answer
+// of an HTML app): they were dropped with the failed code's.
+func TestSessionChangedByOnError(t *testing.T) {
+	app := startApp(t, `server {
+  sessions { secret: "0123456789abcdef-test-secret" }
+  route GET "/" => fn(req) { req.session.data }
+  route GET "/set" => fn(req) { req.session.set("user", "ann"); "ok" }
+  route GET "/fail" => fn(req) { req.session.set("lost", 1); nil.x }
+  route GET "/fail-plain" => fn(req) { req.session.set("lost", 1); throw "plain" }
+  on_error fn(err, req, res) {
+    if err.message == "plain" { return nil }
+    req.session.set("flash", "Something went wrong")
+    redirect("/", 303)
+  }
+}`)
+	u := app.urls[""]
+	sid, _ := cookieOf(t, do(t, "GET", u+"/set", ""))
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r := doWith(t, noFollow, "GET", u+"/fail", "", "Cookie", sid)
+	if r.status != 303 {
+		t.Fatalf("GET /fail: %d %s", r.status, r.body)
+	}
+	after, _ := cookieOf(t, r)
+	if r := do(t, "GET", u+"/", "", "Cookie", after); r.body != `{"user":"ann","flash":"Something went wrong"}` {
+		t.Errorf("the session after on_error: %s", r.body)
+	}
+	// on_error answering nothing: the 500, and no cookie.
+	if r := do(t, "GET", u+"/fail-plain", "", "Cookie", sid); r.status != 500 || r.header.Get("Set-Cookie") != "" {
+		t.Errorf("GET /fail-plain: %d %v", r.status, r.header)
 	}
 }
