@@ -1062,6 +1062,8 @@ func (p *parser) subExpr(part token.StrPart) ast.Expr {
 	}()
 	p.toks, p.p, p.closer = part.Tokens, -1, nil // (the closer table is of the tokens)
 	p.colArg, p.colRefs, p.noArrow, p.cond = false, 0, 0, ""
+	p.interp++
+	defer func() { p.interp-- }()
 	p.next()
 	p.skipNewlines()
 	if p.at(token.EOF) {

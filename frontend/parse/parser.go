@@ -55,10 +55,11 @@ const maxDepth = 500
 const maxChain = 10000
 
 type parser struct {
-	file string
-	toks []token.Token
-	p    int         // index of tok in toks
-	tok  token.Token // current token
+	interp int // inside how many interpolations the tokens are
+	file   string
+	toks   []token.Token
+	p      int         // index of tok in toks
+	tok    token.Token // current token
 	// errs holds every error found, however many: the driver shows the
 	// first ones and counts the rest, so the count a user reads is true.
 	errs  diag.List
@@ -197,7 +198,15 @@ func (p *parser) fail(format string, args ...any) {
 }
 
 func (p *parser) failAt(pos, end token.Pos, format string, args ...any) {
-	p.errorAt(pos, end, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if p.interp > 0 && (p.tok.Kind == token.COLON || p.tok.Kind == token.SEMI || p.tok.Kind.IsKeyword()) {
+		// CSS, JavaScript or JSON in a string ("body { color: red }",
+		// "function f() { return 1 }"): its brace began an
+		// interpolation. (An interpolation's own mistake, {x + }, is
+		// said as it is.)
+		msg += ": the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"
+	}
+	p.errorAt(pos, end, msg)
 	panic(bailout{})
 }
 
