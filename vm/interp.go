@@ -1213,6 +1213,10 @@ frames:
 							continue frames
 						}
 						var r Value
+						if !f.IsCallable() && boundMethod(f) == nil {
+							err = fieldNotCallable(recv, name, f)
+							break
+						}
 						r, err = t.callOther(f, regs[a+2:a+2+n])
 						fr = &t.frames[fi]
 						regs = t.stack[fr.base : fr.base+fn.NumRegs]

@@ -90,6 +90,9 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 			return Nil, err
 		}
 		if ok {
+			if !f.IsCallable() && boundMethod(f) == nil {
+				return Nil, fieldNotCallable(recv, name, f)
+			}
 			return t.callOther(f, args[1:])
 		}
 		if s, strict := h.(HostStrict); strict {
@@ -178,6 +181,24 @@ func siblingField(ti *TypeInfo, name string) bool {
 		}
 	}
 	return false
+}
+
+// fieldNotCallable is the error of x.name(...) where x.name holds f, no
+// function (req.ip(), user.name()): it said "cannot call String".
+func fieldNotCallable(x Value, name string, f Value) error {
+	return TypeErrorf("%s's %s is %s, not a function: write .%s without the parentheses", TypeName(x), name, articledKind(f), name)
+}
+
+// articledKind is v's kind with its article ("a String", "an Int", nil).
+func articledKind(v Value) string {
+	k := TypeName(v)
+	if v.IsNil() {
+		return "nil"
+	}
+	if strings.ContainsRune("AEIOU", rune(k[0])) {
+		return "an " + k
+	}
+	return "a " + k
 }
 
 // cannotCall is the error of calling fn, no function: the name of a
