@@ -315,6 +315,20 @@ func shownPath(p string) string {
 	return p
 }
 
+// routeShape is a route path with its parameters' names left out
+// (/u/:id and /u/:uid are one route).
+func routeShape(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, ":") {
+			segs[i] = ":"
+		} else if strings.HasPrefix(s, "*") {
+			segs[i] = "*"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
 func joinPath(prefix, p string) string {
 	if prefix == "" {
 		return p
@@ -407,6 +421,17 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					f.c.errorf(at, "route %s %s: with role(...) needs a jwt auth block: an api_key block's req.user is { key }, which has no role, so the route would refuse every request (check the key in a guard of your own instead)", st.Method, shownPath(p))
 				}
 				r.Guards = append(r.Guards, f.evalToSlot(g, "guard "+p+" "+string(rune('0'+i))))
+			}
+			// The same route twice: the later serves it, the earlier is
+			// dead code (said only when the server started).
+			key := "route " + st.Method + " " + routeShape(p)
+			if f.shared[st] || f.sharedGroup {
+				key = "shared " + key
+			}
+			if first, again := f.once[key]; again {
+				f.c.warnf(st.PosV, "route %s %s declared again (first at %d:%d): this later declaration serves it, and the first is never called", st.Method, shownPath(p), first.Line, first.Col)
+			} else {
+				f.once[key] = st.PosV
 			}
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:

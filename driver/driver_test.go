@@ -841,6 +841,31 @@ fn check<T>(x) { x is T }
 	}
 }
 
+// A route declared twice in a server is warned of when the program
+// compiles (its first declaration is never called): only the start-up
+// log said so. Parameters' names do not tell routes apart; methods do,
+// and a shared route and a server's own are two.
+func TestDuplicateRouteWarned(t *testing.T) {
+	expectWarnings(t, `route GET "/shared" => fn() 0
+server {
+  route GET "/a" => fn() 1
+  route GET "/a" => fn() 2
+  route GET "/u/:id" => fn(id) 1
+  route GET "/u/:uid" => fn(uid) 2
+  route POST "/a" => fn() 3
+  route GET "/shared" => fn() 4
+  routes "/g" {
+    route GET "/x" => fn() 5
+  }
+  route GET "/g/x" => fn() 6
+}
+`, []string{
+		"4:3: warning: route GET /a declared again (first at 3:3): this later declaration serves it, and the first is never called",
+		"6:3: warning: route GET /u/:uid declared again (first at 5:3): this later declaration serves it, and the first is never called",
+		"12:3: warning: route GET /g/x declared again (first at 10:5): this later declaration serves it, and the first is never called",
+	})
+}
+
 // A config block whose name is close to one the runtime applies is
 // warned of at compile time, with the name meant: `cros { }` would
 // otherwise leave the server with no CORS policy, and only a start-up
