@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"tova/frontend/diag"
 	"tova/vm"
 )
 
@@ -141,6 +142,9 @@ func readFieldRules(name string, v vm.Value) (*fieldRules, error) {
 			}
 			f.choices = strings.Join(texts, ", ")
 		default:
+			if near := diag.Closest(rule, validateRuleKeys); near != "" {
+				return nil, vm.Errorf("ValueError", "validate: %s.%s is no rule (did you mean %s? the rules: %s)", name, rule, near, strings.Join(validateRuleKeys, ", "))
+			}
 			return nil, vm.Errorf("ValueError", "validate: %s.%s is no rule (the rules: %s)", name, rule, strings.Join(validateRuleKeys, ", "))
 		}
 	}

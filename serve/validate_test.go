@@ -73,7 +73,7 @@ server {
 		`server { route POST "/" with validate({ a: { min: 0.0 / 0.0 } }) => fn() 1 }`:               `server: app.tova:1:38: ValueError: validate: a.min must be a number, got NaN`,
 		`server { route POST "/" with validate({ a: { min: 10, max: 1 } }) => fn() 1 }`:              `server: app.tova:1:38: ValueError: validate: a: min 10 is over max 1: no value could pass`,
 		`server { route POST "/" with validate({ a: { min_length: 3, max_length: 2 } }) => fn() 1 }`: `server: app.tova:1:38: ValueError: validate: a: min_length 3 is over max_length 2`,
-		`server { route POST "/" with validate({ name: { requird: true } }) => fn() 1 }`:             `server: app.tova:1:38: ValueError: validate: name.requird is no rule`,
+		`server { route POST "/" with validate({ name: { requird: true } }) => fn() 1 }`:             `server: app.tova:1:38: ValueError: validate: name.requird is no rule (did you mean required? the rules: `,
 		`server { route POST "/" with validate({ name: { min_length: -1 } }) => fn() 1 }`:            `server: app.tova:1:38: ValueError: validate: name.min_length must be an Int of at least 0, got -1`,
 		`server { route POST "/" with validate({ name: { pattern: "(" } }) => fn() 1 }`:              `server: app.tova:1:38: ValueError: validate: name.pattern: error parsing regexp`,
 		`server { route POST "/" with validate({ name: true }) => fn() 1 }`:                          `server: app.tova:1:38: TypeError: validate: the rules of name must be an object`,

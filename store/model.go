@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"tova/frontend/diag"
 	"tova/vm"
 	"tova/vm/stdlib"
 )
@@ -263,6 +264,9 @@ func (m *Model) column(name string) (int, error) {
 	names := make([]string, len(m.cols))
 	for i, c := range m.cols {
 		names[i] = c.name
+	}
+	if near := diag.Closest(name, names); near != "" {
+		return -1, vm.Errorf(KindColumn, "model %s has no field %q (did you mean %s? fields: %s)", m.name, name, near, strings.Join(names, ", "))
 	}
 	return -1, vm.Errorf(KindColumn, "model %s has no field %q (fields: %s)", m.name, name, strings.Join(names, ", "))
 }
