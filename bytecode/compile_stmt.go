@@ -416,6 +416,9 @@ func (f *fstate) stmt(st ast.Stmt) {
 			f.atomicBegin()
 			defer f.atomicEnd()
 		}
+		if f.af != nil && st.Op == "=" {
+			f.checkShadowedVar(st)
+		}
 		f.assign(st)
 	case *ast.VarDecl:
 		f.checkTypeNames(st.Type, f.generics())
@@ -645,6 +648,21 @@ func methodOnShared(c *ast.Call) bool {
 func sharedRoot(e ast.Expr) bool {
 	id := rootIdent(e)
 	return id != nil && id.Binding != nil && id.Binding.Scope == ast.Global
+}
+
+// checkShadowedVar warns of `x = v` in a function declared above the
+// module's `var x`: it declares a new x of the function's (a name is
+// declared where it is written), which nothing reads, and the module's
+// var is not assigned (a counter updated by a helper stayed 0).
+func (f *fstate) checkShadowedVar(st *ast.Assign) {
+	for _, t := range st.Targets {
+		pb, ok := t.(*ast.PBind)
+		if !ok || pb.Name.Binding == nil || pb.Name.Binding.Read || !pb.Name.Binding.ShadowsVar.IsValid() {
+			continue
+		}
+		at := pb.Name.Binding.ShadowsVar
+		f.c.warnf(pb.Name.PosV, "%s = ... declares a new %s of this function's, which nothing reads: the module's var %s, declared below (%d:%d), is not assigned; declare it above this function to assign it", pb.Name.Name, pb.Name.Name, pb.Name.Name, at.Line, at.Col)
+	}
 }
 
 func (f *fstate) assign(st *ast.Assign) {

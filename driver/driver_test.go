@@ -841,6 +841,32 @@ fn check<T>(x) { x is T }
 	}
 }
 
+// `x = v` in a function declared above the module's `var x` declares a
+// new x of the function's: when nothing reads it, the var was meant,
+// and is warned of (a counter a helper updated stayed 0, in silence).
+func TestAssignAboveModuleVarWarned(t *testing.T) {
+	src := `fn set_c(v) {
+  c4 = v
+}
+fn other(v) {
+  c4 = v
+  print(c4)
+}
+fn fine(v) {
+  k = v
+}
+var c4 = 0
+var k = 0
+set_c(5)
+other(1)
+print(c4)
+`
+	expectWarnings(t, src, []string{
+		"2:3: warning: c4 = ... declares a new c4 of this function's, which nothing reads: the module's var c4, declared below (11:5), is not assigned; declare it above this function to assign it",
+		"9:3: warning: k = ... declares a new k of this function's, which nothing reads: the module's var k, declared below (12:5), is not assigned; declare it above this function to assign it",
+	})
+}
+
 // A route declared twice in a server is warned of when the program
 // compiles (its first declaration is never called): only the start-up
 // log said so. Parameters' names do not tell routes apart; methods do,

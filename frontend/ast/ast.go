@@ -80,6 +80,10 @@ type Binding struct {
 	Outer *Binding
 	// Read is set by the resolver when code reads the binding.
 	Read bool
+	// ShadowsVar is where the module's var of this name is declared,
+	// below this binding, which `x = v` in a function above it declared
+	// (the var is not assigned): zero otherwise.
+	ShadowsVar token.Pos
 }
 
 // Function is the resolver's view shared by FnDecl and Lambda.

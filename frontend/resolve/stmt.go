@@ -690,6 +690,7 @@ func (r *resolver) assignName(id *ast.Ident, reads *valueReads) bool {
 		return true
 	}
 	b := r.lookup(id.Name)
+	var shadowed token.Pos
 	if b != nil && r.declaredAfter(b, id.PosV) {
 		// A new binding that shadows the module's b, declared below. If
 		// the value reads b, `n = n + 1` surely meant to update it.
@@ -700,10 +701,16 @@ func (r *resolver) assignName(id *ast.Ident, reads *valueReads) bool {
 					id.Name, id.Name, id.Name, id.Name, id.Name),
 				diagNote(b.Decl, id.Name))
 		}
+		if b.Mutable {
+			shadowed = b.Decl
+		}
 		b = nil
 	}
 	if b == nil {
 		r.declare(r.cur, id, kindLet)
+		if id.Binding != nil && r.cur != r.module {
+			id.Binding.ShadowsVar = shadowed
+		}
 		return true
 	}
 	if !b.Mutable {
