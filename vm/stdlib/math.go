@@ -758,14 +758,20 @@ func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
+		if ok && (d < 0 || d > 100) {
+			// (taken as 0 or 20 without a word; JavaScript's RangeError)
+			return vm.Nil, vm.Errorf("ValueError", "format_number: decimals must be from 0 to 100, got %d", d)
+		}
 		if ok {
-			decimals = min(max(d, 0), 20)
+			decimals = d
 		}
 	} else if !opts.IsNil() {
 		return vm.Nil, typeErr("format_number", "Object of options", opts)
 	}
 	var text string
 	switch {
+	case x.Kind() == vm.KFloat && (math.IsNaN(x.AsFloat()) || math.IsInf(x.AsFloat(), 0)):
+		return vm.Str(FormatNumber(x.AsFloat())), nil // Infinity, as printed (Go's +Inf)
 	case decimals >= 0 && x.Kind() == vm.KInt:
 		text = strconv.FormatInt(x.AsInt(), 10)
 		if decimals > 0 {
@@ -776,7 +782,9 @@ func bFormatNumber(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	case x.Kind() == vm.KInt:
 		text = strconv.FormatInt(x.AsInt(), 10)
 	default:
-		text = FormatNumber(x.AsFloat())
+		// Its digits without an exponent (1e21, 1e-7 as a person writes
+		// them), which the separators then group.
+		text = strconv.FormatFloat(x.AsFloat(), 'f', -1, 64)
 	}
 	if strings.ContainsAny(text, "eIN") {
 		return vm.Str(text), nil

@@ -113,6 +113,13 @@ func TestMath(t *testing.T) {
 		{"format_number", a(I(1234567), O("separator", S("."))), `"1.234.567"`},
 		{"format_number", a(I(-1234)), `"-1,234"`},
 		{"format_number", a(I(123)), `"123"`},
+		// Infinity as printed (Go's +Inf), and big or small Floats in
+		// their digits, grouped (1e+21, 1e-7)
+		{"format_number", a(F(math.Inf(1)), O("decimals", I(2))), `"Infinity"`},
+		{"format_number", a(F(math.Inf(-1))), `"-Infinity"`},
+		{"format_number", a(F(1e21)), `"1,000,000,000,000,000,000,000"`},
+		{"format_number", a(F(1e-7)), `"0.0000001"`},
+		{"format_number", a(F(1234567.891)), `"1,234,567.891"`},
 		{"to_hex", a(I(255)), `"ff"`},
 		{"to_binary", a(I(10)), `"1010"`},
 		{"to_octal", a(I(8)), `"10"`},
@@ -125,6 +132,8 @@ func TestMath(t *testing.T) {
 	kindIs(t, "pow(2, 3)", e.call(t, "pow", I(2), I(3)), vm.KInt)
 	runErrCases(t, []ec{
 		{"abs", a(S("x")), "TypeError", "abs: expected Number, got String"},
+		{"format_number", a(F(1.5), O("decimals", I(-1))), "ValueError", "format_number: decimals must be from 0 to 100, got -1"},
+		{"format_number", a(F(1.5), O("decimals", I(101))), "ValueError", "format_number: decimals must be from 0 to 100, got 101"},
 		// An alias's errors name it, not the builtin it is another name
 		// of (avg's said "mean: ...").
 		{"avg", a(L(S("a"))), "TypeError", "avg: expected a list of numbers, found String"},
