@@ -57,7 +57,21 @@ func registerMisc() {
 		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
 			return b, nil
 		}
-		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+		// As Node's Buffer.from(s, "base64") reads it: spaces (a
+		// wrapped or pasted text) left out, the URL-safe alphabet
+		// (- and _, a JWT's) taken too, the padding optional.
+		t := strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\n', '\r', '\f', '\v':
+				return -1
+			case '-':
+				return '+'
+			case '_':
+				return '/'
+			}
+			return r
+		}, s)
+		return base64.RawStdEncoding.DecodeString(strings.TrimRight(t, "="))
 	}))
 	reg("hex_encode", ps("s"), grownStrFn("hex_encode", times(2, 1), func(s string) string { return hex.EncodeToString([]byte(s)) }))
 	reg("hex_decode", ps("s"), decodeFn("hex_decode", hex.DecodeString))

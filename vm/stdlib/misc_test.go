@@ -158,6 +158,10 @@ func TestEncodingValidation(t *testing.T) {
 		{"base64_encode", a(S("hello")), `"aGVsbG8="`},
 		{"base64_encode", a(S("Hello, World!")), `"SGVsbG8sIFdvcmxkIQ=="`},
 		{"base64_decode", a(S("aGVsbG8=")), `"hello"`},
+		// spaces, the URL-safe alphabet, no padding: as Node reads them
+		{"base64_decode", a(S("aGVs bG8=")), `"hello"`},
+		{"base64_decode", a(S("aGVs\r\nbG8")), `"hello"`},
+		{"base64_decode", a(S("_-8")), `"\xff\xef"`},
 		{"base64_decode", a(S("aGVsbG8")), `"hello"`},
 		{"base64_encode", a(S("é")), `"w6k="`},
 		{"url_encode", a(S("hello world")), `"hello%20world"`},
