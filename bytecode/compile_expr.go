@@ -124,6 +124,13 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		f.setPos(e.PosV)
 		f.emit(UNIT, dst, n, f.c.kString(e.Unit))
 	case *ast.InterpString:
+		for _, p := range e.Parts {
+			if n, ok := p.(*ast.IntLit); ok {
+				// "\\d{4}": a regex's count, interpolated as the text 4
+				// (the pattern \d4)
+				f.c.warnf(n.PosV, "{%d} in a string interpolates the number %d as text (a regex's \\\\d{%d} is then \\d%d): write \\{%d} for the braces, or use r\"...\", which has no interpolation", n.Value, n.Value, n.Value, n.Value, n.Value)
+			}
+		}
 		base := f.alloc(len(e.Parts))
 		for i, p := range e.Parts {
 			f.exprTo(p, base+i)

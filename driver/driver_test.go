@@ -867,6 +867,18 @@ print(c4)
 	})
 }
 
+// A number literal interpolated in a string ("\\d{4}") is a regex's
+// count meant as text: the pattern was \d4, matching the wrong thing
+// in silence.
+func TestInterpolatedNumberLiteralWarned(t *testing.T) {
+	expectWarnings(t, `x = 2
+print(regex_match("2024-06-15", "(\\d{4})-(\\d{2})"), "a{x}b", "\{4}")
+`, []string{
+		`2:39: warning: {4} in a string interpolates the number 4 as text (a regex's \\d{4} is then \d4): write \{4} for the braces, or use r"...", which has no interpolation`,
+		`2:48: warning: {2} in a string interpolates the number 2 as text (a regex's \\d{2} is then \d2): write \{2} for the braces, or use r"...", which has no interpolation`,
+	})
+}
+
 // A route declared twice in a server is warned of when the program
 // compiles (its first declaration is never called): only the start-up
 // log said so. Parameters' names do not tell routes apart; methods do,
