@@ -291,6 +291,15 @@ func builtinNegotiate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			}
 			v = r
 		}
+		if r, ok := asResponse(v); ok {
+			// html(...) or text(...), as the reference's docs write the
+			// formatters: its body (it was sent as <HttpResponse 200>)
+			if r.jsonBody != nil {
+				b, err := stdlib.AppendJSON(t, nil, *r.jsonBody)
+				return string(b), err
+			}
+			return string(r.body), nil
+		}
 		return vm.ToString(v), nil
 	}
 	weights := acceptWeights(strings.Join(q.r.Headers().Values("accept"), ","))

@@ -3611,6 +3611,10 @@ server {
   route GET "/s" => fn(req) negotiate(req, "plain words")
   route GET "/st" => fn(req, res) { res.status(202); negotiate(req, "x") }
   route GET "/bad" => fn(req) negotiate({ headers: {} }, 1)
+  route GET "/ref/:id" => fn(req, id: Int) negotiate(req, { id: id, name: "Ann" }, {
+    html: fn(data) html("<h1>{data.name}</h1>"),
+    xml: fn(data) text("<user><name>{data.name}</name></user>")
+  })
 }
 `)
 	u := app.urls[""]
@@ -3629,6 +3633,10 @@ server {
 		{"/u", "text/html, application/json", "201", "text/html; charset=utf-8", "<b>ann</b>"},
 		{"/u", "*/*", "201", "application/json", `{"name":"ann"}`},
 		{"/st", "", "202", "application/json", `"x"`}, // (no status: the one res holds)
+		// the reference's formatters, which answer html(...) and
+		// text(...): their bodies (sent as <HttpResponse 200>)
+		{"/ref/1", "text/html", "200", "text/html; charset=utf-8", "<h1>Ann</h1>"},
+		{"/ref/1", "application/xml", "200", "application/xml; charset=utf-8", "<user><name>Ann</name></user>"},
 	} {
 		r := do(t, "GET", u+c.path, "", "Accept", c.accept)
 		if fmt.Sprint(r.status) != c.status || r.header.Get("Content-Type") != c.ctype || r.body != c.body || r.header.Get("Vary") != "Accept" {
