@@ -2072,6 +2072,11 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 	if len(fields) == 0 {
 		if td := f.c.visibleType(sc, st.Name.Name); td != nil && td.Alias == nil {
 			fields, sc = td.Fields, f.c.declScope[td]
+		} else if td == nil {
+			// (the reference's `model User` of a type User: with none,
+			// the model had an id alone, and create({ name }) failed
+			// with a ColumnError)
+			f.c.warnf(st.PosV, "model %s has no fields and no type %s gives it any: its rows hold an id alone; declare them, model %s { name: String }, or a type %s { ... } beside it", st.Name.Name, st.Name.Name, st.Name.Name, st.Name.Name)
 		}
 	}
 	for _, o := range st.Options {

@@ -751,6 +751,7 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 		// belongs_to: P a warning).
 		"4:32: warning: model Tenant: has_many is not applied: the model has no accessor for the related rows (query them with where); store the id in Project, tenant_id: Int",
 		"5:33: warning: model Project: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, tenant_id: Int",
+		"7:3: warning: model Q has no fields and no type Q gives it any: its rows hold an id alone; declare them, model Q { name: String }, or a type Q { ... } beside it",
 		"7:13: warning: model Q: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, p_id: Int",
 	})
 }
@@ -876,6 +877,22 @@ print(regex_match("2024-06-15", "(\\d{4})-(\\d{2})"), "a{x}b", "\{4}")
 `, []string{
 		`2:39: warning: {4} in a string interpolates the number 4 as text (a regex's \\d{4} is then \d4): write \{4} for the braces, or use r"...", which has no interpolation`,
 		`2:48: warning: {2} in a string interpolates the number 2 as text (a regex's \\d{2} is then \d2): write \{2} for the braces, or use r"...", which has no interpolation`,
+	})
+}
+
+// A model with no fields and no type of its name (the reference's
+// `model User`, its type left out) holds an id alone: warned of, where
+// create({ name }) failed at run time with a ColumnError.
+func TestModelWithoutFieldsWarned(t *testing.T) {
+	expectWarnings(t, `type Post { title: String }
+server {
+  model User
+  model Post
+  model Note { body: String }
+  route GET "/" => fn() [UserModel.all(), PostModel.all(), NoteModel.all()]
+}
+`, []string{
+		"3:3: warning: model User has no fields and no type User gives it any: its rows hold an id alone; declare them, model User { name: String }, or a type User { ... } beside it",
 	})
 }
 
