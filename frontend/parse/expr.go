@@ -117,9 +117,11 @@ func (p *parser) expr() ast.Expr {
 // continues the expression of the previous line.
 func (p *parser) pipeExpr() ast.Expr {
 	x := p.binary(precCoalesce)
+	links := 0
 	for p.at(token.PIPE) || p.at(token.NEWLINE) && p.continuesOnNextLine(token.PIPE) {
 		p.skipNewlines()
 		pos := p.tok.Pos
+		p.operatorChain(&links)
 		p.next()
 		p.skipNewlines()
 		if p.at(token.DOT) && isName(p.peek(1)) {
@@ -149,6 +151,16 @@ func (p *parser) continuesOnNextLine(k token.Kind) bool {
 	return i < len(p.toks) && p.toks[i].Kind == k
 }
 
+// operatorChain counts one more operator applied in a row to what came
+// before it (a - b - c ...: each makes the tree a level deeper), and
+// fails past maxChain: a chain of half a million ?? took the compiler's
+// stack.
+func (p *parser) operatorChain(links *int) {
+	if *links++; *links > maxChain {
+		p.fail("expression too long: more than %d operators in a row; compute it in several statements, or from a list (sum, join)", maxChain)
+	}
+}
+
 // isName reports whether t can be used as a member or key name:
 // an identifier or any keyword.
 func isName(t token.Token) bool { return t.Kind == token.IDENT || t.Kind.IsKeyword() }
@@ -169,6 +181,7 @@ func (p *parser) binary(prec int) ast.Expr {
 		return p.comparison()
 	case precIn:
 		x := p.binary(precRange)
+		links := 0
 		for {
 			pos := p.tok.Pos
 			op := ""
@@ -184,6 +197,7 @@ func (p *parser) binary(prec int) ast.Expr {
 				return x
 			}
 			p.skipNewlines()
+			p.operatorChain(&links)
 			y := p.binary(precRange)
 			x = &ast.Binary{PosV: pos, Op: op, X: x, Y: y}
 		}
@@ -206,12 +220,15 @@ func (p *parser) binary(prec int) ast.Expr {
 			pos := p.tok.Pos
 			p.next()
 			p.skipNewlines()
+			p.enter() // (right-associative: a ** b ** c nests)
+			defer p.leave()
 			y := p.binary(precPow)
 			x = &ast.Binary{PosV: pos, Op: "**", X: x, Y: y}
 		}
 		return x
 	}
 	x := p.binary(prec + 1)
+	links := 0
 	for {
 		q, op := binop(p.tok.Kind)
 		if q != prec {
@@ -241,6 +258,7 @@ func (p *parser) binary(prec int) ast.Expr {
 		if t := p.peek(1); p.at(token.SUB) && t.Kind == token.SUB && t.Pos == p.tok.End && (lineEnd(p.peek(2).Kind) || glued && p.postfixEnd(t, p.peek(2))) {
 			p.failAt(pos, t.End, "'--' is not a Tova operator: write %s -= 1", p.placeOf(x))
 		}
+		p.operatorChain(&links)
 		p.next()
 		p.skipNewlines()
 		y := p.binary(prec + 1)
@@ -384,9 +402,11 @@ func (p *parser) comparison() ast.Expr {
 	operands := []ast.Expr{x}
 	var ops []string
 	pos := p.tok.Pos
+	links := 0
 	for {
 		if p.at(token.IS) {
 			isPos := p.tok.Pos
+			p.operatorChain(&links)
 			p.next()
 			not := p.got(token.NOT)
 			name := p.typeName()

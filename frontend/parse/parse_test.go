@@ -491,6 +491,29 @@ func TestLongChains(t *testing.T) {
 	}
 }
 
+// A chain of binary operators (a - b - c ..., ??, |>, in, is) is
+// bounded as a chain of calls is: half a million ?? overflowed the
+// compiler's stack, and a ** chain (which nests to the right) is
+// nesting.
+func TestLongOperatorChains(t *testing.T) {
+	if errs := errorsOf("x = 1" + strings.Repeat(" - 1", maxChain) + "\n"); errs != nil {
+		t.Errorf("a chain of %d operators: %q", maxChain, errs)
+	}
+	want := "expression too long: more than 10000 operators in a row; compute it in several statements, or from a list (sum, join)"
+	for _, link := range []string{" - 1", " ?? nil", " ++ \"a\"", " |> f", " in xs", " is Int", " and true", " < 2"} {
+		errs := errorsOf("x = 1" + strings.Repeat(link, 2*maxChain) + "\n")
+		if link == " < 2" {
+			continue // (a comparison chain is one node: no deeper)
+		}
+		if len(errs) != 1 || !strings.HasSuffix(errs[0], want) {
+			t.Errorf("a chain of %q: got %q", link, errs)
+		}
+	}
+	if errs := errorsOf("x = 2" + strings.Repeat(" ** 2", 2*maxDepth) + "\n"); len(errs) != 1 || !strings.HasSuffix(errs[0], "program nested too deeply") {
+		t.Errorf("a chain of **: got %q", errs)
+	}
+}
+
 // TestLongPrefixRuns: a run of prefix operators nests as brackets do and
 // is bounded the same way. Two million `!` in a row overflowed the
 // parser's stack, which ends the process.
