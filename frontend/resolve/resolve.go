@@ -2,7 +2,9 @@ package resolve
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -280,7 +282,15 @@ func (r *resolver) lookupAbove(b *ast.Binding) *ast.Binding {
 	return nil
 }
 
+// compilerOnly are the builtins only the compiler's code calls (by
+// GETBUILTIN): no program names them.
+var compilerOnly = []string{"__omit", "__env_check", "__env_read", "__env_default", "__peer"}
+
 func (r *resolver) isBuiltin(name string) bool {
+	if strings.HasPrefix(name, "__") && slices.Contains(compilerOnly, name) {
+		// (given a program's values, they failed on Go's nil pointers)
+		return false
+	}
 	if r.declared[name] {
 		return true
 	}
