@@ -491,6 +491,7 @@ server {
   route GET "/bad-value" => fn(res) { res.setHeader("X-A", { a: 1 }); "x" }
   route GET "/fn-value" => fn(res) { res.set_header("X-A", fn() 1); "x" }
   route GET "/list-value" => fn(res) { res.header("X-A", ["a", 2]); "x" }
+  route GET "/option-value" => fn(res) { res.setHeader("X-A", Some("x")); res.setHeader("X-B", None); "x" }
 }
 `)
 	u := app.urls[""]
@@ -517,6 +518,10 @@ server {
 		if r := do(t, "GET", u+path, ""); r.status != 500 || r.header.Get("X-A") != "" {
 			t.Errorf("GET %s: %d %v", path, r.status, r.header)
 		}
+	}
+	// An Option is its value, None none, as respond's headers.
+	if r := do(t, "GET", u+"/option-value", ""); r.status != 200 || r.header.Get("X-A") != "x" || len(r.header.Values("X-B")) != 0 {
+		t.Errorf("GET /option-value: %d %v", r.status, r.header)
 	}
 	if r := do(t, "GET", u+"/list-value", ""); r.status != 200 || strings.Join(r.header.Values("X-A"), ", ") != "a, 2" {
 		t.Errorf("GET /list-value: %d %v", r.status, r.header)
