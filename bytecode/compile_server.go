@@ -316,14 +316,20 @@ func shownPath(p string) string {
 }
 
 // routeShape is a route path with its parameters' names left out
-// (/u/:id and /u/:uid are one route).
+// (/u/:id and /u/:uid are one route, as /a and /a/ are; /v/*rest, one
+// segment or more, and /v/*, none or more, are two).
 func routeShape(p string) string {
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/")
+	}
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
-		if strings.HasPrefix(s, ":") {
+		switch {
+		case strings.HasPrefix(s, ":"):
 			segs[i] = ":"
-		} else if strings.HasPrefix(s, "*") {
-			segs[i] = "*"
+		case s == "*":
+		case strings.HasPrefix(s, "*"):
+			segs[i] = "*+"
 		}
 	}
 	return strings.Join(segs, "/")

@@ -913,11 +913,18 @@ server {
     route GET "/x" => fn() 5
   }
   route GET "/g/x" => fn() 6
+  route GET "/v/*rest" => fn() 7
+  route GET "/v/*" => fn() 8
+  route GET "/b" => fn() 9
+  route GET "/b/" => fn() 10
 }
 `, []string{
 		"4:3: warning: route GET /a declared again (first at 3:3): this later declaration serves it, and the first is never called",
 		"6:3: warning: route GET /u/:uid declared again (first at 5:3): this later declaration serves it, and the first is never called",
 		"12:3: warning: route GET /g/x declared again (first at 10:5): this later declaration serves it, and the first is never called",
+		// (a trailing slash is no other route; *rest, a segment or
+		// more, and *, none or more, are two)
+		"16:3: warning: route GET /b/ declared again (first at 15:3): this later declaration serves it, and the first is never called",
 	})
 }
 
