@@ -1351,7 +1351,9 @@ func (f *fstate) checkFieldDefault(owner string, fl *ast.FieldDecl) bool {
 	}
 	hint := ""
 	if want == "Duration" || want == "Size" {
-		hint = map[string]string{"Duration": ": write it with its unit (5.seconds, 500.milliseconds)", "Size": ": write it with its unit (1.megabyte, 512.kilobytes)"}[want]
+		// (a unit literal, 5.seconds, is no default a type's field
+		// takes: numbers, strings and booleans only)
+		hint = ": a type's field takes a number, a string or a boolean as its default; leave it out, and pass the " + want + " to the constructor"
 	}
 	f.c.errorf(fl.Default.Pos(), "the default of %s's field %s: %s is %s, not %s%s", owner, fl.Name, want, articled(got), articled(want), hint)
 	return false
@@ -1376,6 +1378,10 @@ func (f *fstate) fieldDefaults(typ, owner string, fields []*ast.FieldDecl) []int
 			}
 			switch v := v.(type) {
 			case int64:
+				if fl.Type != nil && fl.Type.Name == "Float" {
+					k = f.c.kFloat(float64(v)) // (ratio: Float = 2 is the Float 2, as from_json gives it)
+					break
+				}
 				k = f.c.kInt(v)
 			case float64:
 				k = f.c.kFloat(v)
