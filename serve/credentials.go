@@ -312,9 +312,11 @@ func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) 
 // million, any salt and hash length); a stored text of another form is
 // false.
 func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	if len(args) == 2 && args[0].Kind() == vm.KString && (args[1].IsNil() || vm.VariantOf(args[1]) == vm.NoneType) {
+	none := func(v vm.Value) bool { return v.IsNil() || vm.VariantOf(v) == vm.NoneType }
+	if len(args) == 2 && (none(args[0]) || none(args[1])) && (args[0].Kind() == vm.KString || none(args[0])) && (args[1].Kind() == vm.KString || none(args[1])) {
 		// No stored hash (a user who signed up another way, a nil
-		// column): no password matches it, as a text of another form.
+		// column), or no password (a login that left it out): nothing
+		// matches, as a text of another form.
 		return vm.False, nil
 	}
 	if len(args) != 2 || args[0].Kind() != vm.KString || args[1].Kind() != vm.KString {

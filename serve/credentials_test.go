@@ -85,7 +85,7 @@ func TestPasswordHashes(t *testing.T) {
 server {
   route POST "/hash" => fn(pw: String) { { stored: hash_password(pw) } }
   route POST "/check" => fn(pw: String, stored: String) { { ok: verify_password(pw, stored) } }
-  route GET "/nohash" => fn() [verify_password("pw", nil), verify_password("pw", None)]
+  route GET "/nohash" => fn() [verify_password("pw", nil), verify_password("pw", None), verify_password(nil, hash_password("pw")), verify_password(None, nil)]
 }
 `)
 	u := app.urls[""]
@@ -144,7 +144,7 @@ server {
 	}
 	// No stored hash (a nil column): no password matches it; it was a
 	// TypeError, a 500 for the login of a user without one.
-	if r := do(t, "GET", u+"/nohash", ""); r.status != 200 || r.body != "[false,false]" {
+	if r := do(t, "GET", u+"/nohash", ""); r.status != 200 || r.body != "[false,false,false,false]" {
 		t.Errorf("verify_password of nil: %d %s", r.status, r.body)
 	}
 }
