@@ -83,13 +83,19 @@ func registerStrings() {
 	reg("escape_html", ps("s"), func(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		// A number or a boolean is escaped as its text, nil as nothing:
 		// escape_html(user.age) or of a field left out failed the page.
-		switch v := arg(args, 0); v.Kind() {
+		v := arg(args, 0)
+		if x, ok := vm.OptionValue(v); ok {
+			v = x // Some(s) is s, None nothing (an Option field left out)
+		}
+		switch v.Kind() {
 		case vm.KNil:
 			return vm.Str(""), nil
 		case vm.KInt, vm.KFloat, vm.KBool:
 			return vm.Str(vm.ToString(v)), nil
+		case vm.KString:
+			return escape(t, []vm.Value{v})
 		}
-		return escape(t, args)
+		return vm.Nil, typeErr("escape_html", "a String, a number or a Bool", v)
 	})
 	reg("unescape_html", ps("s"), grownStrFn("unescape_html", times(6, 5), html.UnescapeString))
 	reg("fmt", nil, bFmt)

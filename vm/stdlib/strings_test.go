@@ -133,6 +133,8 @@ func TestStrings(t *testing.T) {
 		{"escape_html", a(F(1.5)), `"1.5"`},
 		{"escape_html", a(B(true)), `"true"`},
 		{"escape_html", a(nilV), `""`},
+		{"escape_html", a(vm.Some(S("<a>"))), `"&lt;a&gt;"`},
+		{"escape_html", a(vm.None), `""`},
 		{"unescape_html", a(S("&lt;b&gt;Hello&lt;/b&gt; &amp; &#39;")), `"<b>Hello</b> & '"`},
 		{"fmt", a(S("Hello, {}!"), S("world")), `"Hello, world!"`},
 		{"fmt", a(S("{} + {} = {}"), I(1), I(2), I(3)), `"1 + 2 = 3"`},
