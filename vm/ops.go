@@ -186,6 +186,9 @@ func siblingField(ti *TypeInfo, name string) bool {
 // fieldNotCallable is the error of x.name(...) where x.name holds f, no
 // function (req.ip(), user.name()): it said "cannot call String".
 func fieldNotCallable(x Value, name string, f Value) error {
+	if f.IsNil() {
+		return TypeErrorf("%s's %s is nil, no function to call: give it one first", TypeName(x), name)
+	}
 	return TypeErrorf("%s's %s is %s, not a function: write .%s without the parentheses", TypeName(x), name, articledKind(f), name)
 }
 
@@ -211,6 +214,9 @@ func (t *Thread) cannotCall(fn Value) error {
 			names[i] = v.Tag
 		}
 		return TypeErrorf("%s is a type of variants (%s): call one of them (%s.%s(...))", adt.Name, strings.Join(names, ", "), adt.Name, names[0])
+	}
+	if n, ok := fn.AsHostOK().(interface{ NamespaceName() string }); ok {
+		return TypeErrorf("%s is a namespace of functions, not a function: call one of its members (%s.name(...))", n.NamespaceName(), n.NamespaceName())
 	}
 	return TypeErrorf("cannot call %s", TypeName(fn))
 }

@@ -30,6 +30,9 @@ func NewNamespace(name string, members map[string]vm.Value) vm.Value {
 
 func (n *Namespace) TypeName() string { return "Object" }
 
+// NamespaceName is its name, for the error of calling it (math(1)).
+func (n *Namespace) NamespaceName() string { return n.name }
+
 func (n *Namespace) String() string { return "<namespace " + n.name + ">" }
 
 // GetAttr reads a member: math.PI. A name the namespace lacks is absent
