@@ -1194,6 +1194,7 @@ server {
   route GET "/fn-in-list" => fn() [1, str]
   route GET "/fn-in-json" => fn(res) { res.json({ total: str }) }
   route GET "/cyclic" => fn() { a = { name: "a" }; b = { other: a }; a.self = b; a }
+  route GET "/holds-req" => fn(req) { { r: req } }
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/send-nil" => fn(res) { res.send(nil) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
@@ -1298,6 +1299,12 @@ func TestResponseHelpers(t *testing.T) {
 			return false
 		})
 	}
+	if r := do(t, "GET", u+"/holds-req", ""); r.status != 500 {
+		t.Errorf("GET /holds-req: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "the handler's answer holds a Request, which has no JSON form: answer what it holds that you need")) == 1
+	})
 	if r := do(t, "GET", u+"/cyclic", ""); r.status != 500 {
 		t.Errorf("GET /cyclic: %d %s", r.status, r.body)
 	}

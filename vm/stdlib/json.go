@@ -603,6 +603,9 @@ func (e *encoder) host(v vm.Value, depth int) error {
 			return e.array(xs, depth)
 		}
 	}
+	if e.answer {
+		return vm.TypeErrorf("the handler's answer holds a %s, which has no JSON form: answer what it holds that you need", vm.TypeName(v))
+	}
 	return vm.TypeErrorf("JSON.stringify: cannot serialise %s", vm.TypeName(v))
 }
 
