@@ -397,7 +397,9 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 			if ok && (e.Key == "database" || e.Key == "path") && lit.Value != "" && !strings.Contains(lit.Value, "://") && !filepath.IsAbs(lit.Value) && !filepath.IsLocal(filepath.Clean(lit.Value)) {
 				// ../shared.db: beside the artifact, in out, it names
 				// another file.
-				if fi, err := os.Stat(filepath.Join(base, lit.Value)); err == nil && fi.Mode().IsRegular() {
+				a1, _ := filepath.Abs(filepath.Join(base, lit.Value))
+				a2, _ := filepath.Abs(filepath.Join(out, lit.Value))
+				if fi, err := os.Stat(filepath.Join(base, lit.Value)); err == nil && fi.Mode().IsRegular() && a1 != a2 {
 					found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, lit.PosV.Line, lit.PosV.Col), what: fmt.Sprintf("db.%s %q", e.Key, lit.Value), path: lit.Value, from: filepath.Join(base, lit.Value), outside: true})
 				}
 				continue

@@ -120,6 +120,18 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	if got := build(); !strings.Contains(got, "is relative to the program's directory, and leaves it: the artifact, in "+out+", opens "+out+"/../shared-") {
 		t.Errorf("a path out of the program's directory:\n%s", got)
 	}
+	// Built into a directory beside the program's, the path names the
+	// same file from both: no warning.
+	if got := func() string {
+		var o, errb testutil.Buffer
+		if c := run([]string{"build", app, "-o", filepath.Join(dir, "..", filepath.Base(dir)+"-out")}, &o, &errb); c != 0 {
+			t.Fatalf("build: exit %d: %s", c, errb.String())
+		}
+		return errb.String()
+	}(); strings.Contains(got, "leaves it") {
+		t.Errorf("the same file warned of:\n%s", got)
+	}
+	os.RemoveAll(filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-out"))
 	os.Remove(filepath.Join(filepath.Dir(dir), "shared-"+filepath.Base(dir)+".db"))
 }
 
