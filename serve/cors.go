@@ -19,11 +19,13 @@ var corsKeys = []string{"origins", "methods", "headers", "expose_headers", "cred
 // in and exposed, so that a page can send its own id and read the
 // server's, X-Tova-CSRF allowed in, which the CSRF check (csrf.go)
 // asks of a page's POST, and Idempotency-Key allowed in and
-// X-Idempotent-Replayed exposed (idempotency.go).
+// X-Idempotent-Replayed exposed (idempotency.go), and Retry-After,
+// which a 429 or a 503 carries, exposed too (not one a page reads
+// without).
 var (
 	corsMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 	corsHeaders = []string{"Content-Type", "Authorization", "X-Request-ID", csrfHeader, idempotencyHeader, authDefaultHeader}
-	corsExpose  = []string{"X-Request-ID", idempotencyReplayed}
+	corsExpose  = []string{"X-Request-ID", idempotencyReplayed, "Retry-After"}
 	corsMaxAge  = 86400 * time.Second
 )
 

@@ -43,7 +43,7 @@ server {
 		t.Helper()
 		h := r.header
 		if h.Get("Access-Control-Allow-Origin") != origin || h.Get("Access-Control-Allow-Credentials") != "true" ||
-			h.Get("Access-Control-Expose-Headers") != "X-Request-ID, X-Idempotent-Replayed" || h.Get("Vary") != "Origin" {
+			h.Get("Access-Control-Expose-Headers") != "X-Request-ID, X-Idempotent-Replayed, Retry-After" || h.Get("Vary") != "Origin" {
 			t.Errorf("%d %s: headers %v, want origin %s allowed with credentials", r.status, r.body, h, origin)
 		}
 	}
