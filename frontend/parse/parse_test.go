@@ -315,6 +315,7 @@ func TestErrors(t *testing.T) {
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
+		{"mut counts = {}", []string{"1:1: expected expression, found 'mut': a binding that changes is declared with var (var counts = ...)"}},
 		// CSS or JavaScript in a string: its brace began an
 		// interpolation, which the message says.
 		{"page = \"<style>body { color: red; }</style>\"", []string{"1:28: expected '}' to end the interpolation, found ':': the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"}},

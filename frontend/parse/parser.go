@@ -229,6 +229,9 @@ func (p *parser) errorExpected(what string) {
 		// r! (the spec's error propagation, which the reference does
 		// not take)
 		p.fail("expected %s, found %s: an Err or None is passed on with ? (r?), not !", what, p.tok)
+	case p.tok.Kind == token.MUT && p.peek(1).Kind == token.IDENT:
+		// (the reference's docs write mut x = ...)
+		p.fail("expected %s, found %s: a binding that changes is declared with var (var %s = ...)", what, p.tok, p.peek(1).Lit)
 	case p.tok.Kind == token.DCOLON:
 		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
 	}
