@@ -37,6 +37,10 @@ var missingGlobals = map[string]string{
 	"spawn":       notHere("spawn(cmd, args)", "exec(cmd, args) runs a command to its end and returns its output"),
 	"debounce":    notHere("debounce(fn, ms)", "a handler runs per request; keep the time of the last call in a var and compare with now()"),
 	"throttle":    notHere("throttle(fn, ms)", "limit a route with rate_limit, or keep the time of the last call in a var"),
+	// The reference's server builtins its docs use.
+	"withLock":       notHere("withLock(fn)", "a statement that writes server state is one step already (docs/server.md); for rows, db.transaction(fn() ...)"),
+	"__getRequestId": notHere("__getRequestId()", "the request's id is req.id, and a log line of the request names it"),
+	"Error":          "the reference's Error(message) is JavaScript's: throw the message itself (throw \"failed\"), or an object ({ message, code }); a caught error's message is e.message",
 }
 
 // notHere is the note of an undefined name that is a builtin of the
