@@ -40,6 +40,11 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		}
 		return m.list(t, tb, name, vm.Nil, arg(args, 0), false)
 	case "where":
+		if len(args) > 0 && args[0].Kind() == vm.KString {
+			// (the reference's docs' where("name LIKE ?", pattern): it
+			// said the options were wrong)
+			return vm.Nil, vm.TypeErrorf("%s.where takes a filter object ({ name: \"Ann\" }, { age: { gt: 18 } }), not SQL text: for SQL such as LIKE, write db.query(\"SELECT * FROM ... WHERE name LIKE $1\", pattern)", m.name)
+		}
 		if len(args) == 0 || len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")
 		}
