@@ -287,8 +287,8 @@ func TestErrors(t *testing.T) {
 		src  string
 		want string
 	}{
-		{"x = 1\nfn f() { x = 2 }", "a.tova:2:10: cannot assign to immutable binding x\nfn f() { x = 2 }\n         ^\na.tova:1:1: note: x declared here\nx = 1\n^"},
-		{"x = 1\nx = 2", "a.tova:2:1: cannot assign to immutable binding x\nx = 2\n^\na.tova:1:1: note: x declared here\nx = 1\n^"},
+		{"x = 1\nfn f() { x = 2 }", "a.tova:2:10: cannot assign to immutable binding x: declare it with var (var x = ...) to assign it again\nfn f() { x = 2 }\n         ^\na.tova:1:1: note: x declared here\nx = 1\n^"},
+		{"x = 1\nx = 2", "a.tova:2:1: cannot assign to immutable binding x: declare it with var (var x = ...) to assign it again\nx = 2\n^\na.tova:1:1: note: x declared here\nx = 1\n^"},
 		{"fn f(a) { a += 1 }", "a.tova:1:11: cannot assign to immutable binding a\nfn f(a) { a += 1 }\n          ^\na.tova:1:6: note: a declared here\nfn f(a) { a += 1 }\n     ^"},
 		{"for i in xs { i = 2 }\nxs = []", "a.tova:1:10: xs used before its declaration\nfor i in xs { i = 2 }\n         ^~\na.tova:2:1: note: xs declared here\nxs = []\n^\na.tova:1:15: cannot assign to immutable binding i\nfor i in xs { i = 2 }\n              ^\na.tova:1:5: note: i declared here\nfor i in xs { i = 2 }\n    ^"},
 		{"fn f() { y += 1 }", "a.tova:1:10: undefined: y\nfn f() { y += 1 }\n         ^"},
@@ -302,7 +302,7 @@ func TestErrors(t *testing.T) {
 		{"type C { Red }\nfn f(c) { match c { Rde => 1, Foo(x) => x } }", "a.tova:2:21: undefined variant Rde (did you mean Red?)\nfn f(c) { match c { Rde => 1, Foo(x) => x } }\n                    ^\na.tova:2:31: undefined variant Foo\nfn f(c) { match c { Rde => 1, Foo(x) => x } }\n                              ^"},
 		{"break\nfor x in [] { continue outer }", "a.tova:1:1: break outside a loop\nbreak\n^~~~~\na.tova:2:15: undefined label outer\nfor x in [] { continue outer }\n              ^"},
 		{"print(_)", "a.tova:1:7: cannot use _ as a value\nprint(_)\n      ^"},
-		{"len = 1\nlen += 1", "a.tova:2:1: cannot assign to immutable binding len\nlen += 1\n^~~\na.tova:1:1: note: len declared here\nlen = 1\n^"},
+		{"len = 1\nlen += 1", "a.tova:2:1: cannot assign to immutable binding len: declare it with var (var len = ...) to assign it again\nlen += 1\n^~~\na.tova:1:1: note: len declared here\nlen = 1\n^"},
 		{"print += 1", "a.tova:1:1: cannot assign to builtin print\nprint += 1\n^~~~~"},
 		{"fn work(x) { x }\nserver {\n  background fn job(x) { x }\n  route GET \"/\" => fn() { spawn_job(job, 1); spawn_job(work, 1) }\n}", "a.tova:4:56: spawn_job(work): work is a function, not a background fn: declare it `background fn work(…)` in a server block, or call it\n  route GET \"/\" => fn() { spawn_job(job, 1); spawn_job(work, 1) }\n                                                       ^~~~"},
 		{"fn helper(x) { x }\nbackground fn work(x) { x }\non_start fn() { spawn_job(helper, 1) }", "a.tova:3:27: spawn_job(helper): helper is a function, not a background fn: declare it `background fn helper(…)` in a server block, or call it\non_start fn() { spawn_job(helper, 1) }\n                          ^~~~~~"},

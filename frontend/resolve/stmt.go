@@ -741,7 +741,12 @@ func (r *resolver) immutable(id *ast.Ident, b *ast.Binding) {
 	if b.Decl.IsValid() {
 		notes = append(notes, diag.Note{Pos: b.Decl, Msg: fmt.Sprintf("%s declared here", id.Name)})
 	}
-	r.errs.Add(r.file.Name, id.PosV, identEnd(id), "cannot assign to immutable binding "+id.Name, notes...)
+	msg := "cannot assign to immutable binding " + id.Name
+	if inf := r.info[b]; inf != nil && inf.kind == kindLet {
+		// (x = [x] said only that it cannot)
+		msg += ": declare it with var (var " + id.Name + " = ...) to assign it again"
+	}
+	r.errs.Add(r.file.Name, id.PosV, identEnd(id), msg, notes...)
 }
 
 // declarePattern declares the names of a destructuring or match pattern
