@@ -192,6 +192,8 @@ func TestCLIShortcuts(t *testing.T) {
 		// (pflag reads -o= as the name "=": a file of that name was written)
 		{[]string{"compile", prog, "-o="}, "tova compile: -o needs a file name"},
 		{[]string{"build", prog, "-o="}, "tova build: -o needs a directory"},
+		// (it said to name the artifact with -o, which then said so)
+		{[]string{"compile", dir}, "tova compile: " + dir + " is a directory, not a program file: name the .tova file"},
 	} {
 		var o, e testutil.Buffer
 		if code := run(c.args, &o, &e); code != exitUsage || !strings.Contains(e.String(), c.want) || o.String() != "" {

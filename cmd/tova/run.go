@@ -175,6 +175,12 @@ func compileCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The artifact is named after the source, unless -o names it
 			// (as for a pipe: tova compile <(gen) -o app.tbc).
+			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+				// (it said to name the artifact with -o, which then
+				// said it is a directory)
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is a directory, not a program file: name the .tova file\n", args[0])
+				return &exitError{exitUsage}
+			}
 			if !strings.HasSuffix(args[0], ".tova") && !asm && !cmd.Flags().Changed("output") {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova compile: %s is not a .tova file (to compile it, name the artifact with -o)\n", args[0])
 				return &exitError{exitUsage}
