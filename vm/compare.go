@@ -193,6 +193,10 @@ func compareDepth(a, b Value, depth int) (int, error) {
 		}
 		return cmp3(int64(len(x)), int64(len(y))), nil
 	}
+	if a.k == KInt && b.k == KDuration || a.k == KDuration && b.k == KInt {
+		// (date - date < 24.hours: a Date minus a Date is an Int)
+		return 0, TypeErrorf("cannot compare %s with %s: a Date minus a Date is an Int of milliseconds; compare it with to_int(d), or compare the Dates (a < b + 24.hours)", TypeName(a), TypeName(b))
+	}
 	return 0, TypeErrorf("cannot compare %s with %s", TypeName(a), TypeName(b))
 }
 
