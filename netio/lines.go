@@ -47,7 +47,7 @@ func isTLSHandshake(b []byte) bool { return len(b) >= 2 && b[0] == 0x16 && b[1] 
 // its first read.
 type lineCheck struct {
 	open bool // in a header block: its CRLF CRLF not read yet
-	bare bool // a line of the block ended in LF alone
+	bare bool // a line of the block ended in LF alone, or a CR no LF follows
 	crlf bool // the last line ended in CRLF
 	cr   bool // the last byte read was a CR
 	line int  // bytes of the current line read so far, up to 2
@@ -98,6 +98,23 @@ func (l *lineCheck) scan(p []byte) {
 	if bytes.HasSuffix(p, crlfcrlf) {
 		l.open = false
 		return
+	}
+	// A CR that no LF follows ends no line (RFC 9112 §2.2: a bare CR
+	// is invalid): a block of lines ended so, "GET / HTTP/1.1\rHost:
+	// a\r\r", would be read on until the read timeout.
+	if l.cr && len(p) > 0 && p[0] != '\n' {
+		l.bare = true
+	}
+	for q := p; ; {
+		i := bytes.IndexByte(q, '\r')
+		if i < 0 || i+1 >= len(q) {
+			break
+		}
+		if q[i+1] != '\n' {
+			l.bare = true
+			break
+		}
+		q = q[i+1:]
 	}
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')

@@ -35,6 +35,9 @@ func TestLineCheck(t *testing.T) {
 		{"\r\n", false, true},
 		{"\r\n\r\n", false, false},
 		{"\n", true, true},
+		// a CR that no LF follows ends no line (RFC 9112 §2.2)
+		{"GET / HTTP/1.1\rHost: a\r\r", true, true},
+		{"GET / HTTP/1.1\r\nHost: a\rX: b\r\n", true, true},
 	}
 	for _, c := range cases {
 		if got := strings.Contains(c.in, "\r\n\r\n"); got == c.open {
@@ -71,6 +74,7 @@ func TestBareLFRequestIs400AtOnce(t *testing.T) {
 		"GET / HTTP/1.1\nHost: x\n\n",
 		"GET / HTTP/1.1\r\nHost: x\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\n\n",
+		"GET / HTTP/1.1\rHost: x\r\r", // (a 408 after a minute)
 	} {
 		conn := ts.dial()
 		start := time.Now()
