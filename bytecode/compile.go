@@ -70,6 +70,7 @@ func Compile(srcs []Source) (prog *Program, err error) {
 	c.compileServers(srcs)
 	c.qualifyTypes()
 	c.warnUnknownTypes()
+	c.checkFuncSizes()
 	// In the order of the source, as the errors are (the checks that
 	// find them run in passes of their own).
 	sort.Stable(c.prog.Warnings)
@@ -78,6 +79,30 @@ func Compile(srcs []Source) (prog *Program, err error) {
 		return nil, c.errs
 	}
 	return c.prog, nil
+}
+
+// checkFuncSizes refuses a function too large for the load-time check
+// of its control flow (a list literal of 600 000 values), which would
+// refuse the program at run time as an invalid artifact, with no place
+// in the source: a compile error at the function instead.
+func (c *compiler) checkFuncSizes() {
+	if len(c.errs) > 0 {
+		return
+	}
+	for i, f := range c.prog.Funcs {
+		tracked, _ := c.prog.trackedRegs(f)
+		if w := (len(tracked) + 63) / 64; w > 0 && len(f.Code) > maxFlowWords/(numKinds*w) {
+			name := "function " + f.Name
+			if i == 0 {
+				name = "the program's top level"
+			}
+			pos := token.Pos{Line: f.Pos.Line, Col: f.Pos.Col}
+			if !pos.IsValid() {
+				pos = token.Pos{Line: 1, Col: 1}
+			}
+			c.errorf(pos, "%s is too large to compile (%d instructions): split it into functions, or read data this large from a file (read(\"data.json\"))", name, len(f.Code))
+		}
+	}
 }
 
 type constKey struct {

@@ -1304,3 +1304,17 @@ func TestMiddlewareRespParameterWarns(t *testing.T) {
 }
 `, nil)
 }
+
+// A function too large for the control-flow check that loading a
+// program runs (a list literal of 600 000 values) is a compile error at
+// the function: the program compiled, and was refused at run time as
+// an invalid artifact, with no place in the source (exit 1, or 2 from
+// compile).
+func TestFunctionTooLargeIsACompileError(t *testing.T) {
+	src := "x = [" + strings.Repeat("1,", 600000) + "]\nprint(len(x))\n"
+	_, err := CompileFile("big.tova", []byte(src))
+	var list diag.List
+	if !errors.As(err, &list) || len(list) != 1 || !strings.HasPrefix(list[0].Error(), "big.tova:1:1: the program's top level is too large to compile (") {
+		t.Fatalf("compile: %v", err)
+	}
+}
