@@ -1034,12 +1034,25 @@ func (r *resolver) traitDecl(d *ast.TraitDecl) {
 	}
 }
 
+// builtinKinds are the names of the builtin kinds of values, which impl
+// blocks cannot give methods.
+var builtinKinds = []string{"String", "Int", "Float", "Bool", "List", "Object", "Map", "Option", "Result", "Date", "Duration", "Size", "Function", "Nil", "Number", "Any", "Range"}
+
 // implDecl resolves an impl block: its type, its trait (whose methods
 // without a default it must give, and whose defaults it takes
 // otherwise), and its methods, as functions of the scope it is in.
 func (r *resolver) implDecl(d *ast.ImplDecl) {
 	if r.cur.kind != scopeModule && r.cur.kind != scopeServer {
 		r.errorf(d.PosV, identEnd(d.Type), "impl %s: impl blocks are declared at the top level (or in a server block), beside their type", d.Type.Name)
+		return
+	}
+	if slices.Contains(builtinKinds, d.Type.Name) && r.lookup(d.Type.Name) == nil {
+		// (it said "undefined: String (did you mean toString?)")
+		fname, arg := "f", strings.ToLower(d.Type.Name[:1])
+		if len(d.Methods) > 0 {
+			fname = d.Methods[0].Name.Name
+		}
+		r.errorf(d.Type.PosV, identEnd(d.Type), "impl %s: %s is a builtin kind, which takes no methods of a program's: write a function taking one (fn %s(%s: %s) { ... }), or a type of your own that holds it", d.Type.Name, d.Type.Name, fname, arg, d.Type.Name)
 		return
 	}
 	r.ident(d.Type)
