@@ -213,6 +213,15 @@ server {
 // A server whose auth settings cannot work does not start (one with
 // `with auth` and no auth block, whose routes the reference leaves open
 // to everyone, does not compile: TestAuthGuardWithoutAuthBlockRefused).
+// The reference's docs' algorithm: "HS256" is the one a jwt block
+// applies: it starts (it failed as an unknown key of a guarding block).
+func TestAuthAlgorithmHS256(t *testing.T) {
+	app := startApp(t, "server {\n  auth { secret: \""+authSecret+"\", algorithm: \"HS256\" }\n  route GET \"/\" with auth => fn() 1\n}\n")
+	if r := do(t, "GET", app.urls[""]+"/", ""); r.status != 401 {
+		t.Errorf("GET / without a token: %d %s", r.status, r.body)
+	}
+}
+
 func TestAuthStartErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
 		"server {\n  auth { }\n  route GET \"/\" with auth => fn() 1\n}":                   "server: app.tova:2:3: auth.secret: no secret: set AUTH_SECRET",
@@ -221,7 +230,10 @@ func TestAuthStartErrors(t *testing.T) {
 		"server {\n  auth { secret: nil }\n}":                                              "server: app.tova:2:18: auth.secret: expected a String, got nil (an environment variable that is not set?)",
 		"server {\n  auth { type: \"oauth\", secret: \"" + authSecret + "\" }\n}":          "server: app.tova:2:16: auth.type: expected \"jwt\" or \"api_key\", got \"oauth\"",
 		"server {\n  auth { type: \"api_key\" }\n}":                                        "server: app.tova:2:3: auth.keys: an api_key block needs keys",
-		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                      "server: app.tova:2:33: auth.keys: expected non-empty Strings, got Int 1",
+		// (the reference's docs' algorithm: "HS256" is what the block
+		// applies: taken; another is not)
+		"server {\n  auth { secret: \"" + authSecret + "\", algorithm: \"RS256\" }\n}": "server: app.tova:2:61: auth.algorithm: a jwt block verifies HS256 tokens only, got \"RS256\"",
+		"server {\n  auth { type: \"api_key\", keys: [\"a\", 1] }\n}":                  "server: app.tova:2:33: auth.keys: expected non-empty Strings, got Int 1",
 		// An issuer or audience left unset would check none.
 		"server {\n  auth { secret: \"" + authSecret + "\", issuer: None }\n}":         "server: app.tova:2:58: auth.issuer is None (is the environment variable it reads set?): left out, tokens of any issuer would pass",
 		"server {\n  auth { secret: \"" + authSecret + "\", audience: Some(None) }\n}": "server: app.tova:2:60: auth.audience is None",

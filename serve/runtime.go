@@ -1082,6 +1082,15 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 				meant = l
 			}
 		}
+		if kind == "auth" && k == "algorithm" {
+			// (the reference's docs' algorithm: "HS256", the one a jwt
+			// block applies: it opens nothing; another would verify
+			// tokens otherwise than it says)
+			if x := v.AsObject().Values()[i]; x.Kind() == vm.KString && strings.EqualFold(x.AsString(), "HS256") {
+				continue
+			}
+			return fmt.Errorf("%s: auth.algorithm: a jwt block verifies HS256 tokens only, got %s: leave algorithm out (or \"HS256\")", at, vm.Repr(v.AsObject().Values()[i]))
+		}
 		if guardingBlocks[kind] && !slices.Contains(inertKeys[kind], k) {
 			if isUnsupported {
 				return fmt.Errorf("%s: %s.%s: %s", at, kind, k, unsupported)
