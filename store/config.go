@@ -268,6 +268,10 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			return cfg, configErr("db { %s: %q } needs a url (url: env(\"DATABASE_URL\")), or DATABASE_URL set in the environment", adapterKey, adapter)
 		}
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			if rest, ok := strings.CutPrefix(u, "sqlite:"); ok {
+				// (the reference's docs' DATABASE_URL = "sqlite:./data.db")
+				return cfg, configErr("db.url must start with postgres://, got %q: a SQLite database is named by its file, database: %q", redactWithScheme(u), strings.TrimPrefix(rest, "//"))
+			}
 			return cfg, configErr("db.url must start with postgres://, got %q", redactWithScheme(u))
 		}
 		if hasPath {

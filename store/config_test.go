@@ -57,6 +57,7 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", "postgres"), Config{}, `db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`},
 		{obj("adapter", "postgres", "url", "mysql://h/d"), Config{}, "must start with postgres://"},
 		{obj("url", "not a url"), Config{}, `db.url must start with postgres://, got "not a url"`},
+		{obj("url", "sqlite:./data.db"), Config{}, `db.url must start with postgres://, got "sqlite:…": a SQLite database is named by its file, database: "./data.db"`},
 		{obj("url", "pw:secret@host"), Config{}, `db.url must start with postgres://, got "pw:…"`},
 		{obj("url", "host=db password=secret"), Config{}, `db.url must start with postgres://, got "(unparsable URL)"`},
 		// Another scheme's URL was shown as unparsable.
