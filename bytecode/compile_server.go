@@ -1920,7 +1920,11 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 		return
 	}
 	if got != "" && got != inner && !(inner == "Float" && got == "Int") {
-		f.c.errorf(d.Default.Pos(), "env %s: the default is %s, not %s", d.Name.Name, got, inner)
+		hint := ""
+		if (inner == "Duration" || inner == "Size") && (got == "Int" || got == "Float") {
+			hint = ": write it with its unit (" + map[string]string{"Duration": literalText(d.Default) + ".seconds", "Size": literalText(d.Default) + ".megabytes"}[inner] + ")"
+		}
+		f.c.errorf(d.Default.Pos(), "env %s: the default is %s, not %s%s", d.Name.Name, got, inner, hint)
 	}
 }
 
