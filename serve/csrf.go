@@ -23,6 +23,7 @@ package serve
 // whose clients are not browsers).
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -30,6 +31,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +170,41 @@ func csrfRefused(id string) vm.Value {
 	// (the next step named: an API of keys met it at its first POST)
 	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)", id, nil)
 	return vm.HostValue(&responseValue{status: 403, statusSet: true, ctype: r.ContentType, body: r.Body})
+}
+
+// csrfField is the form field a page's form sends its token in, where
+// it cannot set a header (a form posted without JavaScript).
+const csrfField = "_csrf"
+
+// csrfFormField is the token a urlencoded or multipart form body gives
+// in its _csrf field, "" if none: the fields before the first file are
+// read, a file's content never.
+func csrfFormField(r *netio.Request) string {
+	ct, params, err := mime.ParseMediaType(r.ContentType)
+	if err != nil {
+		return ""
+	}
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return ""
+		}
+		return q.Get(csrfField)
+	case "multipart/form-data":
+		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+		for range 64 {
+			part, err := mr.NextPart()
+			if err != nil || part.FileName() != "" {
+				return ""
+			}
+			if part.FormName() == csrfField {
+				b, _ := io.ReadAll(io.LimitReader(part, 256))
+				return string(b)
+			}
+		}
+	}
+	return ""
 }
 
 // csrfRoute registers GET /csrf-token, which answers {"token": "..."},

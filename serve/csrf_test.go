@@ -1,6 +1,10 @@
 package serve
 
 import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -228,3 +232,44 @@ server "worker" {
 }
 
 const sameSiteNoneWarning = `sessions: same_site "none" sends the session cookie with other sites' requests too, and the CSRF check is off: a page elsewhere can make requests as the user; add csrf: true (clients then send X-Tova-CSRF), or csrf: false to say it is meant`
+
+// A page's form, posted without JavaScript, sends its token in a hidden
+// _csrf field, from req.csrf_token: a urlencoded or a multipart form
+// with it goes on; without it, or with a wrong one, 403. req.csrf_token
+// is nil where the check is off.
+func TestCSRFFormField(t *testing.T) {
+	app := startApp(t, `server {
+  session { secret: "a-secret-of-enough-bytes" }
+  route GET "/form" => fn(req) req.csrf_token
+  route POST "/post" => fn(req) "posted {req.body.t}"
+}
+server "open" {
+  route GET "/token" => fn(req) req.csrf_token
+}
+`)
+	u := app.urls[""]
+	var tok string
+	if r := do(t, "GET", u+"/form", ""); r.status != 200 || json.Unmarshal([]byte(r.body), &tok) != nil || tok == "" {
+		t.Fatalf("req.csrf_token: %d %s", r.status, r.body)
+	}
+	form := "application/x-www-form-urlencoded"
+	if r := do(t, "POST", u+"/post", "_csrf="+url.QueryEscape(tok)+"&t=hi", "Content-Type", form); r.status != 200 || r.body != `"posted hi"` {
+		t.Errorf("a form with its token: %d %s", r.status, r.body)
+	}
+	for _, body := range []string{"t=hi", "_csrf=x&t=hi", "_csrf=" + url.QueryEscape(tok+"0") + "&t=hi"} {
+		if r := do(t, "POST", u+"/post", body, "Content-Type", form); r.status != 403 {
+			t.Errorf("a form %q: %d %s", body, r.status, r.body)
+		}
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("_csrf", tok)
+	mw.WriteField("t", "multi")
+	mw.Close()
+	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != `"posted multi"` {
+		t.Errorf("a multipart form with its token: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" {
+		t.Errorf("req.csrf_token with the check off: %s", r.body)
+	}
+}

@@ -346,7 +346,7 @@ func (x *exchange) reqValue() vm.Value {
 		b := new(reqBox)
 		b.obj.init(x.in)
 		b.obj.sessions = x.s.sessions
-		b.obj.uploads, b.obj.auth, b.obj.proxies = x.s.uploads, x.s.auth, x.s.proxies
+		b.obj.uploads, b.obj.auth, b.obj.proxies, b.obj.csrf = x.s.uploads, x.s.auth, x.s.proxies, x.s.csrf
 		b.obj.th = x.th
 		b.ref.H = &b.obj
 		x.req, x.reqV = &b.obj, vm.HostRefValue(&b.ref)
@@ -515,7 +515,7 @@ func (x *exchange) start() (vm.Value, error) {
 		}
 	}
 	if g := x.s.csrf; g != nil {
-		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) {
+		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.valid(csrfFormField(r)) {
 			x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path).
 				Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")
 			return csrfRefused(x.requestID()), nil

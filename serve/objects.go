@@ -37,7 +37,10 @@ type reqObject struct {
 	// req.session is nil); sess is req.session once used (sessions.go)
 	sessions *sessionStore
 	sess     *session
-	sessV    vm.Value
+	// csrf is the server's CSRF check (csrf.go), nil: off; req.csrf_token
+	// is a token of it
+	csrf  *csrfGuard
+	sessV vm.Value
 	// uploads is the server's upload block (uploads.go), which every
 	// file part of a multipart body is checked against; nil: none
 	uploads *uploadRules
@@ -72,6 +75,13 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		}
 	}
 	switch name {
+	case "csrf_token":
+		// A token for a page's form (a hidden _csrf field), where the
+		// CSRF check is on; nil where it is off.
+		if q.csrf != nil {
+			return vm.Str(q.csrf.token()), true, nil
+		}
+		return vm.Nil, true, nil
 	case "method":
 		return vm.Str(q.r.Method), true, nil
 	case "path":
@@ -161,7 +171,7 @@ func (q *reqObject) SetAttr(t *vm.Thread, name string, v vm.Value) error {
 		// made safe rather than refused (see setID).
 		q.setID(v.AsString())
 		return nil
-	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route":
+	case "method", "path", "url", "params", "query", "headers", "cookies", "ip", "route", "csrf_token":
 		return vm.TypeErrorf("req.%s is read-only", name)
 	case "session":
 		if q.sessions != nil {
