@@ -44,8 +44,9 @@ func benchCmd() *cobra.Command {
 		Use:   "vm [program...]",
 		Short: "Time the VM benchmark programs as whole processes beside native Go",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runs < 1 {
-				return fmt.Errorf("--runs must be at least 1, got %d", runs)
+			if runs < 1 || runs > 1000 {
+				// (a million ran for hours, as -c is bounded)
+				return fmt.Errorf("--runs must be from 1 to 1000, got %d", runs)
 			}
 			for _, name := range args {
 				if _, err := vmbench.Source(name); err != nil {
@@ -56,7 +57,7 @@ func benchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "whole-process wall time, median of %d runs after 1 warm-up; peak RSS\n", runs)
+			fmt.Fprintf(cmd.OutOrStdout(), "whole-process wall time, median of %s after 1 warm-up; peak RSS\n", plural(runs, "run"))
 			// Ctrl-C or SIGTERM stops the run in progress; the programs'
 			// temporary directory is removed.
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -309,7 +310,16 @@ request); user time is the server's own code.`,
 				return errors.New("--turn must be positive and at most --duration")
 			}
 			if loadName == "wrk" && (turn%time.Second != 0 || warm%time.Second != 0) {
-				return fmt.Errorf("--load wrk runs for whole seconds: --turn %s and --warmup %s must be whole seconds", turn, warm)
+				var bad []string
+				for _, f := range []struct {
+					name string
+					d    time.Duration
+				}{{"--turn", turn}, {"--warmup", warm}} {
+					if f.d%time.Second != 0 {
+						bad = append(bad, fmt.Sprintf("%s %s", f.name, f.d))
+					}
+				}
+				return fmt.Errorf("--load wrk runs for whole seconds: %s must be whole seconds", strings.Join(bad, " and "))
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -435,7 +445,7 @@ request); user time is the server's own code.`,
 			if loadName == "wrk" {
 				generator = "wrk -t2"
 			}
-			fmt.Fprintf(out, "%s, %d connections, GOMAXPROCS=%d, %v warm-up each, then %d turns of %v per target\n", generator, conns, runtime.GOMAXPROCS(0), warm, turns, turn)
+			fmt.Fprintf(out, "%s, %d connections, GOMAXPROCS=%d, %v warm-up each, then %s of %v per target\n", generator, conns, runtime.GOMAXPROCS(0), warm, plural(turns, "turn"), turn)
 			if err := t.Fprint(out); err != nil {
 				return err
 			}
@@ -597,6 +607,14 @@ func startTarget(argv, env, unset []string) (addr string, pid int, stop func(), 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// plural is "n word" or "n words".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // targetEnded is the error of a target that ended before it listened:

@@ -59,8 +59,10 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"--load", "ab"}, `--load must be builtin or wrk, got "ab"`},
 		{[]string{"--busy", "0s"}, "--busy must be positive and at most 1s, got 0s"},
 		{[]string{"--busy", "1us", "--busy", "2s"}, "--busy must be positive and at most 1s, got 2s"},
-		{[]string{"--load", "wrk", "--turn", "1500ms"}, "--load wrk runs for whole seconds: --turn 1.5s and --warmup 2s must be whole seconds"},
-		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1s and --warmup 500ms must be whole seconds"},
+		// (each names the one that is not: --warmup 2s was blamed too)
+		{[]string{"--load", "wrk", "--turn", "1500ms"}, "--load wrk runs for whole seconds: --turn 1.5s must be whole seconds"},
+		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --warmup 500ms must be whole seconds"},
+		{[]string{"--load", "wrk", "--turn", "1500ms", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1.5s and --warmup 500ms must be whole seconds"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--load", "wrk"}, "--load applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--busy", "1us"}, "--busy applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--control"}, "--control applies to the targets the benchmark runs, not to --url"},
@@ -85,6 +87,13 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		var out, errb testutil.Buffer
 		if code := run(append([]string{"bench", "http"}, c.args...), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("bench http %v: exit %d, %q; want %d, %q", c.args, code, errb.String(), exitUsage, c.want)
+		}
+	}
+	// bench vm's --runs is bounded as -c is (a million ran for hours).
+	for _, n := range []string{"0", "1001"} {
+		var out, errb testutil.Buffer
+		if code := run([]string{"bench", "vm", "empty", "--runs", n}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--runs must be from 1 to 1000, got "+n) {
+			t.Errorf("bench vm --runs %s: exit %d, %q", n, code, errb.String())
 		}
 	}
 }
