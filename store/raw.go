@@ -54,6 +54,14 @@ func (Database) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 
 func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	if _, ok := rawMethods[name]; !ok {
+		switch name {
+		case "close":
+			// (the reference's docs' on_stop fn() { db.close() }: the
+			// runtime closes the database itself, after on_stop)
+			return vm.Nil, true, nil
+		case "migrate":
+			return vm.Nil, true, vm.TypeErrorf("db has no method migrate: a model's table is made, and given its new fields, by the program itself; run other changes with db.exec(\"ALTER TABLE ...\") in on_start")
+		}
 		return vm.Nil, true, vm.TypeErrorf("db has no method %s (methods: query, get, run, exec, transaction)", name)
 	}
 	db, err := stateOf(t.In).open(t)
