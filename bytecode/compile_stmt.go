@@ -1410,6 +1410,11 @@ func (f *fstate) fieldDefaults(typ, owner string, fields []*ast.FieldDecl) []int
 var builtinVariantOf = map[string]string{"Ok": "Result", "Err": "Result", "Some": "Option", "None": "Option"}
 
 func (f *fstate) typeDecl(st *ast.TypeDecl) {
+	if slices.Contains([]string{"Int", "Float", "String", "Bool", "Number", "Date", "Duration", "Size"}, st.Name.Name) {
+		// (type Int { v: Int }: annotations then name it, as the
+		// builtin kind, in silence; a variant named None is warned of)
+		f.c.warnf(st.Name.PosV, "type %s takes the name of a builtin kind: annotations (x: %s, fn(n: %s)) may mean either, and `is %s` still tests the builtin; name it otherwise", st.Name.Name, st.Name.Name, st.Name.Name, st.Name.Name)
+	}
 	if st.Alias != nil {
 		// type aliases and refinements have no run-time value
 		return

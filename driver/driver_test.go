@@ -896,6 +896,21 @@ server {
 	})
 }
 
+// A type named as a builtin scalar kind (type Int { ... }) is warned
+// of: an annotation's meaning is then unclear, and `is Int` tests the
+// builtin. (A List of its own, the reference's guide's linked list, is
+// not.)
+func TestTypeNamedLikeBuiltinKindWarned(t *testing.T) {
+	expectWarnings(t, `type Int { v: Int }
+type Point { x: Int }
+type Option<T> { Some(T) None }
+type List<T> { Cons(head: T, tail: List<T>), Empty }
+print(1 is Int, Point(1))
+`, []string{
+		"1:6: warning: type Int takes the name of a builtin kind: annotations (x: Int, fn(n: Int)) may mean either, and `is Int` still tests the builtin; name it otherwise",
+	})
+}
+
 // A route declared twice in a server is warned of when the program
 // compiles (its first declaration is never called): only the start-up
 // log said so. Parameters' names do not tell routes apart; methods do,
