@@ -664,7 +664,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			f.checkEntryKeys("discover "+strconv.Quote(st.Name), "", entries, true)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, "discover "+st.Name)
-			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV)})
+			srv.Configs = append(srv.Configs, Config{Kind: "discover", Name: st.Name, Slot: slot, Pos: posOf(st.PosV), Keys: configKeys(entries)})
 		case *ast.ModelDecl:
 			f.modelDecl(st)
 		case *ast.FnDecl:

@@ -220,7 +220,7 @@ func (s *Server) readPeers() error {
 		}
 		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]))
 		if err != nil {
-			return err
+			return keyAt(s.fileName(), &c, at, err)
 		}
 		set[c.Name] = ps
 		if c.Name == s.Name || !slices.ContainsFunc(s.rt.code.Servers, func(d *bytecode.Server) bool { return d.Name == c.Name }) {

@@ -431,22 +431,22 @@ server "worker" {
 // as "http:") and the bound a count passed.
 func TestDiscoverBadValues(t *testing.T) {
 	for _, c := range []struct{ block, want string }{
-		{`url: "ftp://x"`, `app.tova:3:3: discover "worker": url: "ftp://x" is not an absolute http or https URL`},
-		{`url: 3002`, `app.tova:3:3: discover "worker": url: expected an http or https URL String`},
-		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: must be a positive Int no greater than 1048576, got -1`},
-		{`failure_threshold: 99999999999999999`, `app.tova:3:3: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 99999999999999999`},
-		{`url: "http://"`, `app.tova:3:3: discover "worker": url: "http://" is not an absolute http or https URL`},
-		{`url: "http://u:secret@/x"`, `app.tova:3:3: discover "worker": url: "http://u:xxxxx@/x" is not an absolute http or https URL`},
-		{`url: "u:secret@example.com/x"`, `app.tova:3:3: discover "worker": url: "u:xxxxx@example.com/x" is not an absolute http or https URL`},
+		{`url: "ftp://x"`, `app.tova:3:28: discover "worker": url: "ftp://x" is not an absolute http or https URL`},
+		{`url: 3002`, `app.tova:3:28: discover "worker": url: expected an http or https URL String`},
+		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:61: discover "worker": circuit_breaker.failure_threshold: must be a positive Int no greater than 1048576, got -1`},
+		{`failure_threshold: 99999999999999999`, `app.tova:3:42: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 99999999999999999`},
+		{`url: "http://"`, `app.tova:3:28: discover "worker": url: "http://" is not an absolute http or https URL`},
+		{`url: "http://u:secret@/x"`, `app.tova:3:28: discover "worker": url: "http://u:xxxxx@/x" is not an absolute http or https URL`},
+		{`url: "u:secret@example.com/x"`, `app.tova:3:28: discover "worker": url: "u:xxxxx@example.com/x" is not an absolute http or https URL`},
 		// (it said "got 2")
-		{`failure_threshold: 2.0`, `app.tova:3:3: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 2.0`},
-		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:3: discover "worker": circuit_breaker.half_open_requests: must be a positive Int no greater than 1048576, got 0`},
-		{`circuit_breaker: { reset_timeout: -5.seconds }`, `app.tova:3:3: discover "worker": circuit_breaker.reset_timeout: must be a positive duration`},
-		{`timeout: "soon"`, `app.tova:3:3: discover "worker": timeout: expected a duration`},
-		{`health: "health"`, `app.tova:3:3: discover "worker": health: expected a path such as "/health"`},
+		{`failure_threshold: 2.0`, `app.tova:3:42: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 2.0`},
+		{`circuit_breaker: { half_open_requests: 0 }`, `app.tova:3:62: discover "worker": circuit_breaker.half_open_requests: must be a positive Int no greater than 1048576, got 0`},
+		{`circuit_breaker: { reset_timeout: -5.seconds }`, `app.tova:3:57: discover "worker": circuit_breaker.reset_timeout: must be a positive duration`},
+		{`timeout: "soon"`, `app.tova:3:32: discover "worker": timeout: expected a duration`},
+		{`health: "health"`, `app.tova:3:31: discover "worker": health: expected a path such as "/health"`},
 		// A setting given twice: one of the two was dropped, unsaid.
-		{`threshold: 2, failure_threshold: 5`, `app.tova:3:3: discover "worker": threshold: failure_threshold sets the same setting: give one of the two`},
-		{`failure_threshold: 2, circuit_breaker: { failure_threshold: 5 }`, `app.tova:3:3: discover "worker": circuit_breaker.failure_threshold: failure_threshold sets the same setting`},
+		{`threshold: 2, failure_threshold: 5`, `app.tova:3:34: discover "worker": threshold: failure_threshold sets the same setting: give one of the two`},
+		{`failure_threshold: 2, circuit_breaker: { failure_threshold: 5 }`, `app.tova:3:83: discover "worker": circuit_breaker.failure_threshold: failure_threshold sets the same setting`},
 		{`reset_timeout: 1.seconds, circuit_breaker: { reset_timeout: 2.seconds }`, `circuit_breaker.reset_timeout: reset_timeout sets the same setting`},
 	} {
 		src := "\nserver \"api\" {\n  discover \"worker\" { " + c.block + " }\n}\nserver \"worker\" {\n  fn f() { 1 }\n}\n"

@@ -760,7 +760,7 @@ server {
 		rt.Shutdown(context.Background())
 		t.Fatal("started")
 	}
-	if want := "server: app.tova:4:3: jobs.database: "; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "is the program's own database file") {
+	if want := "server: app.tova:4:20: jobs.database: "; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "is the program's own database file") {
 		t.Errorf("%v, want %s… the program's own database file", err, want)
 	}
 }

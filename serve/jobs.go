@@ -66,7 +66,9 @@ func jobsBlockAt(code *bytecode.Program, d *bytecode.Server, err error) error {
 	for _, cs := range [][]bytecode.Config{d.Configs, code.Configs} {
 		for _, c := range cs {
 			if c.Kind == "jobs" {
-				return fmt.Errorf("%s: %w", posAt(code.FileName(code.Funcs[d.Init].File), c.Pos), err)
+				file := code.FileName(code.Funcs[d.Init].File)
+				at := posAt(file, c.Pos)
+				return keyAt(file, &c, at, fmt.Errorf("%s: %w", at, err))
 			}
 		}
 	}

@@ -817,7 +817,13 @@ func (e *ConfigError) Error() string { return posAt(e.File, e.Pos) + ": " + e.Ms
 // block gives that key; other errors stay as they are.
 func keyAt(file string, c *bytecode.Config, at string, err error) error {
 	msg := err.Error()
-	rest, ok := strings.CutPrefix(msg, at+": "+c.Kind+".")
+	label := c.Kind + "."
+	rest, ok := strings.CutPrefix(msg, at+": "+label)
+	if !ok && c.Name != "" {
+		// discover "worker": circuit_breaker.failure_threshold: ...
+		label = fmt.Sprintf("%s %q: ", c.Kind, c.Name)
+		rest, ok = strings.CutPrefix(msg, at+": "+label)
+	}
 	if !ok {
 		return err
 	}
@@ -832,7 +838,7 @@ func keyAt(file string, c *bytecode.Config, at string, err error) error {
 		return err
 	}
 	p, _ := c.KeyPos(best)
-	return &ConfigError{File: file, Pos: p, Msg: c.Kind + "." + rest}
+	return &ConfigError{File: file, Pos: p, Msg: label + rest}
 }
 
 // noneRefused are the keys of config blocks that refuse None, the value

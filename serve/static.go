@@ -91,17 +91,18 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 	g := s.inst.Globals
 	code := s.rt.code
 	cache := staticDefaultCache
+	topFile := code.FileName(code.Funcs[0].File)
 	for _, c := range code.Configs {
 		if c.Kind == "cache" {
 			if err := staticCacheMaxAge(s.rt.topAt(c.Pos), g[c.Slot], &cache); err != nil {
-				return nil, err
+				return nil, keyAt(topFile, &c, s.rt.topAt(c.Pos), err)
 			}
 		}
 	}
 	for _, c := range s.desc.Configs {
 		if c.Kind == "cache" {
 			if err := staticCacheMaxAge(s.at(c.Pos), g[c.Slot], &cache); err != nil {
-				return nil, err
+				return nil, keyAt(s.fileName(), &c, s.at(c.Pos), err)
 			}
 		}
 	}
@@ -149,7 +150,7 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if c.Kind == "static" {
 			if err := add(s.rt.topAt(c.Pos), g[c.Slot], top); err != nil {
 				sf.close(context.Background())
-				return nil, err
+				return nil, keyAt(topFile, &c, s.rt.topAt(c.Pos), err)
 			}
 		}
 	}
@@ -157,7 +158,7 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if c.Kind == "static" {
 			if err := add(s.at(c.Pos), g[c.Slot], true); err != nil {
 				sf.close(context.Background())
-				return nil, err
+				return nil, keyAt(s.fileName(), &c, s.at(c.Pos), err)
 			}
 		}
 	}

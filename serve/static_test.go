@@ -581,13 +581,13 @@ func TestStaticMissingFallbackWarns(t *testing.T) {
 func TestStaticStartupErrors(t *testing.T) {
 	pub := staticTree(t)
 	for _, c := range []struct{ src, want string }{
-		{`static { dir: 5 }`, `app.tova:2:3: static.dir: expected a String, got 5`},
-		{`static { prefix: "assets" }`, `app.tova:2:3: static.prefix: "assets" does not begin with '/'`},
+		{`static { dir: 5 }`, `app.tova:2:17: static.dir: expected a String, got 5`},
+		{`static { prefix: "assets" }`, `app.tova:2:20: static.prefix: "assets" does not begin with '/'`},
 		{`static "/s/.." => "` + pub + `"`, `app.tova:2:3: static.prefix: "/s/.." leaves itself: it would be / \(write that\)`},
-		{`static { dir: "` + filepath.Join(pub, "app.js") + `" }`, `app.tova:2:3: static.dir: .*not a directory`},
+		{`static { dir: "` + filepath.Join(pub, "app.js") + `" }`, `app.tova:2:17: static.dir: .*not a directory`},
 		{`static { dir: "` + pub + `", prefix: "/a" }
   static "/a/" => "` + pub + `"`, `app.tova:3:3: static: the prefix "/a" is served already, by the static at app.tova:2:3`},
-		{`static { dir: "` + pub + `", fallback: "/etc/passwd" }`, `app.tova:2:3: static.fallback: "/etc/passwd" is not a file inside the directory`},
+		{`static { dir: "` + pub + `", fallback: "/etc/passwd" }`, `app.tova:2:80: static.fallback: "/etc/passwd" is not a file inside the directory`},
 	} {
 		p, err := driver.CompileFile("app.tova", []byte("server {\n  "+c.src+"\n}\n"))
 		if err != nil {

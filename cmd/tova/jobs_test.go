@@ -195,7 +195,7 @@ func TestJobsSetupFailure(t *testing.T) {
 	}
 	os.WriteFile(app, []byte("server {\n  jobs { workers: -1 }\n  background fn send(to) { print(to) }\n}\n"), 0o644)
 	errOut.Reset()
-	if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || !strings.Contains(errOut.String(), app+":2:3: jobs.workers: expected a positive Int, got -1") {
+	if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || !strings.Contains(errOut.String(), app+":2:19: jobs.workers: expected a positive Int, got -1") {
 		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 }
