@@ -845,7 +845,7 @@ func configKeys(entries []*ast.ObjEntry) []ConfigKey {
 			if e.Key == "" || e.Value == nil {
 				continue
 			}
-			out = append(out, ConfigKey{Name: prefix + e.Key, Pos: posOf(exprStart(e.Value))})
+			out = append(out, ConfigKey{Name: prefix + e.Key, Pos: posOf(ast.StartOf(e.Value))})
 			if o, ok := e.Value.(*ast.ObjectLit); ok {
 				walk(prefix+e.Key+".", o.Entries)
 			}
@@ -853,24 +853,6 @@ func configKeys(entries []*ast.ObjEntry) []ConfigKey {
 	}
 	walk("", entries)
 	return out
-}
-
-// exprStart is where x begins (a call's, a member's, a binary
-// expression's Pos is its parenthesis, dot or operator).
-func exprStart(x ast.Expr) token.Pos {
-	switch e := x.(type) {
-	case *ast.Index:
-		return exprStart(e.X)
-	case *ast.Member:
-		return exprStart(e.X)
-	case *ast.Call:
-		return exprStart(e.Fn)
-	case *ast.Binary:
-		return exprStart(e.X)
-	case *ast.Pipe:
-		return exprStart(e.X)
-	}
-	return x.Pos()
 }
 
 // builtinTypes are the type names an annotation may use besides the

@@ -66,6 +66,16 @@ server {
 	}
 }
 
+// buildWarnings builds app into out, and returns what it said.
+func buildWarnings(t *testing.T, app, out string) string {
+	t.Helper()
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", app, "-o", out}, &o, &errb); c != 0 {
+		t.Fatalf("build: exit %d: %s", c, errb.String())
+	}
+	return errb.String()
+}
+
 // A SQLite database a db block names by a relative path, there beside
 // the program, is warned of: the artifact opens it beside itself, and
 // served from dist/ it started on a new, empty database without a word.
@@ -75,13 +85,7 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	app := filepath.Join(dir, "app.tova")
 	os.WriteFile(app, []byte("db { adapter: \"sqlite\", database: \"short.db\" }\nserver {\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
 	out := filepath.Join(dir, "dist")
-	build := func() string {
-		var o, errb testutil.Buffer
-		if c := run([]string{"build", app, "-o", out}, &o, &errb); c != 0 {
-			t.Fatalf("build: exit %d: %s", c, errb.String())
-		}
-		return errb.String()
-	}
+	build := func() string { return buildWarnings(t, app, out) }
 	if got := build(); strings.Contains(got, "short.db") {
 		t.Errorf("no database yet, warned:\n%s", got)
 	}
@@ -122,13 +126,7 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	}
 	// Built into a directory beside the program's, the path names the
 	// same file from both: no warning.
-	if got := func() string {
-		var o, errb testutil.Buffer
-		if c := run([]string{"build", app, "-o", filepath.Join(dir, "..", filepath.Base(dir)+"-out")}, &o, &errb); c != 0 {
-			t.Fatalf("build: exit %d: %s", c, errb.String())
-		}
-		return errb.String()
-	}(); strings.Contains(got, "leaves it") {
+	if got := buildWarnings(t, app, filepath.Join(dir, "..", filepath.Base(dir)+"-out")); strings.Contains(got, "leaves it") {
 		t.Errorf("the same file warned of:\n%s", got)
 	}
 	os.RemoveAll(filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-out"))
@@ -143,13 +141,7 @@ func TestBuildWarnsOfTheJobQueue(t *testing.T) {
 	app := filepath.Join(dir, "app.tova")
 	os.WriteFile(app, []byte("server {\n  background fn j() { 1 }\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
 	out := filepath.Join(dir, "dist")
-	build := func() string {
-		var o, errb testutil.Buffer
-		if c := run([]string{"build", app, "-o", out}, &o, &errb); c != 0 {
-			t.Fatalf("build: exit %d: %s", c, errb.String())
-		}
-		return errb.String()
-	}
+	build := func() string { return buildWarnings(t, app, out) }
 	if got := build(); strings.Contains(got, "job queue") {
 		t.Errorf("no queue yet, warned:\n%s", got)
 	}

@@ -700,3 +700,22 @@ func (*PVariant) patternNode()   {}
 func (*PStrPrefix) patternNode() {}
 func (*POr) patternNode()        {}
 func (*PTarget) patternNode()    {}
+
+// StartOf is where the expression x begins: an element's, a field's, a
+// call's, a binary expression's or a pipe's is where its left side
+// begins (x.Pos() is its bracket, dot, parenthesis or operator).
+func StartOf(x Expr) token.Pos {
+	switch e := x.(type) {
+	case *Index:
+		return StartOf(e.X)
+	case *Member:
+		return StartOf(e.X)
+	case *Call:
+		return StartOf(e.Fn)
+	case *Binary:
+		return StartOf(e.X)
+	case *Pipe:
+		return StartOf(e.X)
+	}
+	return x.Pos()
+}

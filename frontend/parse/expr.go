@@ -278,21 +278,6 @@ func (p *parser) postfixEnd(op, next token.Token) bool {
 	return (prec > 0 || compareOp(next.Kind) != "" || next.Kind == token.PIPE) && next.Pos != op.End
 }
 
-// startOf is where the expression x begins: an element's, a field's or
-// a call's is where what it is taken from begins (x.Pos() is its
-// bracket, dot or parenthesis).
-func startOf(x ast.Expr) token.Pos {
-	switch e := x.(type) {
-	case *ast.Index:
-		return startOf(e.X)
-	case *ast.Member:
-		return startOf(e.X)
-	case *ast.Call:
-		return startOf(e.Fn)
-	}
-	return x.Pos()
-}
-
 // placeOf is x as written, for a message (m.a[i + 1], f()[0]): its
 // tokens, which end just before the current one; "x" when that cannot
 // be told.
@@ -301,7 +286,7 @@ func (p *parser) placeOf(x ast.Expr) string {
 		return s
 	}
 	start := -1
-	for i, at := p.p-1, startOf(x); i >= 0; i-- {
+	for i, at := p.p-1, ast.StartOf(x); i >= 0; i-- {
 		if p.toks[i].Pos == at {
 			start = i
 			break
