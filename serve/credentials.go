@@ -312,11 +312,12 @@ func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) 
 // million, any salt and hash length); a stored text of another form is
 // false.
 func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	// No stored hash (a user who signed up another way, a nil column),
+	// or no password (a login that left it out): nothing matches, as a
+	// text of another form.
 	none := func(v vm.Value) bool { return v.IsNil() || vm.VariantOf(v) == vm.NoneType }
-	if len(args) == 2 && (none(args[0]) || none(args[1])) && (args[0].Kind() == vm.KString || none(args[0])) && (args[1].Kind() == vm.KString || none(args[1])) {
-		// No stored hash (a user who signed up another way, a nil
-		// column), or no password (a login that left it out): nothing
-		// matches, as a text of another form.
+	text := func(v vm.Value) bool { return v.Kind() == vm.KString || none(v) }
+	if len(args) == 2 && text(args[0]) && text(args[1]) && (none(args[0]) || none(args[1])) {
 		return vm.False, nil
 	}
 	if len(args) != 2 || args[0].Kind() != vm.KString || args[1].Kind() != vm.KString {

@@ -41,11 +41,7 @@ func (f tlsFile) where() string {
 // placeKeys says where the values of the keys the tls block c, declared
 // at at in file, gave are.
 func (t *tlsSettings) placeKeys(file, at string, c *bytecode.Config) {
-	for _, f := range []*tlsFile{&t.cert, &t.key} {
-		k := "key"
-		if f == &t.cert {
-			k = "cert"
-		}
+	for k, f := range map[string]*tlsFile{"cert": &t.cert, "key": &t.key} {
 		if p, ok := c.KeyPos(k); ok && f.at == at {
 			f.value = posAt(file, p)
 		}

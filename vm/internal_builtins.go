@@ -2,13 +2,13 @@ package vm
 
 import (
 	"errors"
-	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"tova/internal/schedpattern"
 )
 
 // Builtins the compiler emits calls to; their names start with "__" so
@@ -278,7 +278,7 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 		switch {
 		case err == errNegativeDuration:
 			msg += ": a setting's duration is zero or more"
-		case inner == "Duration" && (errors.Is(err, ErrDurationRange) || durationTextRE.MatchString(strings.TrimSpace(raw))):
+		case inner == "Duration" && (errors.Is(err, ErrDurationRange) || schedpattern.DurationText.MatchString(strings.TrimSpace(raw))):
 			// (written well, too long for one: not "a duration such as")
 			msg += ": out of range for Duration (about ±292 years)"
 		case inner == "Duration":
@@ -362,60 +362,11 @@ func withoutDigitSeparators(s string) (string, bool) {
 	return b.String(), true
 }
 
-// daysRE reads the weeks and days a Duration's text may begin with
-// (2d, 1w3d12h: as a Duration prints), which Go's durations lack.
-var daysRE = regexp.MustCompile(`^([-+]?)(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
-
-// durationTextRE is Go's duration text, which ParseDuration refuses only
-// past its range.
-var durationTextRE = regexp.MustCompile(`^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$`)
-
 // ErrDurationRange is ParseDurationText's error of a duration written
 // well but too long for one (106752d: past about 292 years).
-var ErrDurationRange = errors.New("time: duration out of range")
+var ErrDurationRange = schedpattern.ErrDurationRange
 
 // ParseDurationText reads a Duration written as text: Go's form (30s,
 // 1h30m, 500ms), with whole weeks and days first (2d, 1d12h), as a
 // Duration prints.
-func ParseDurationText(raw string) (time.Duration, error) {
-	text := strings.TrimSpace(raw)
-	m := daysRE.FindStringSubmatch(text)
-	if m == nil || m[2] == "" && m[3] == "" {
-		return time.ParseDuration(text)
-	}
-	var days int64
-	for unit, s := range map[int64]string{7: m[2], 1: m[3]} {
-		if s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n > math.MaxInt64/int64(24*time.Hour)/unit {
-			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (digits only: too many)
-		}
-		days += n * unit
-	}
-	if days > math.MaxInt64/int64(24*time.Hour) {
-		return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
-	}
-	d := time.Duration(days) * 24 * time.Hour
-	if rest := m[4]; rest != "" {
-		if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
-			return 0, fmt.Errorf("time: invalid duration %q", raw)
-		}
-		r, err := time.ParseDuration(rest)
-		if err != nil && durationTextRE.MatchString(rest) {
-			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (written well: too long)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("time: invalid duration %q", raw)
-		}
-		if r > math.MaxInt64-d {
-			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
-		}
-		d += r
-	}
-	if m[1] == "-" {
-		d = -d
-	}
-	return d, nil
-}
+func ParseDurationText(raw string) (time.Duration, error) { return schedpattern.ParseDuration(raw) }

@@ -2,7 +2,6 @@ package parse
 
 import (
 	"fmt"
-	"slices"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -230,7 +229,7 @@ func (p *parser) errorExpected(what string) {
 		// r! (the spec's error propagation, which the reference does
 		// not take)
 		p.fail("expected %s, found %s: an Err or None is passed on with ? (r?), not !", what, p.tok)
-	case what == "newline or ';' after statement" && p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && slices.Contains(blockConfigs, p.toks[p.p-1].Lit) &&
+	case what == "newline or ';' after statement" && p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && blockExample[p.toks[p.p-1].Lit] != "" &&
 		(p.p < 2 || p.toks[p.p-2].Kind == token.NEWLINE || p.toks[p.p-2].Kind == token.LBRACE):
 		// rate_limit 100: a config block written as a setting
 		k := p.toks[p.p-1].Lit
@@ -292,20 +291,17 @@ func (p *parser) closeList(open token.Token, what string) {
 	p.errorExpected("',' or '" + k.String() + "' in " + what)
 }
 
-// blockConfigs are the config blocks written with a block of settings
-// only; blockExample, a block of each.
-var (
-	blockConfigs = []string{"rate_limit", "cors", "session", "sessions", "auth", "tls", "cache", "compression", "upload", "uploads", "jobs", "limits", "http", "db", "security"}
-	blockExample = map[string]string{
-		"rate_limit": "requests: 100, window: 1.minute", "cors": `origins: ["https://app.example"]`,
-		"session": `secret: env("SESSION_SECRET")`, "sessions": `secret: env("SESSION_SECRET")`,
-		"auth": `secret: env("AUTH_SECRET")`, "tls": `cert: "cert.pem", key: "key.pem"`,
-		"cache": `default: "public, max-age=60"`, "compression": "min_size: 1.kilobyte",
-		"upload": "max_size: 5.megabytes", "uploads": "max_size: 5.megabytes", "jobs": "workers: 4",
-		"limits": "timeout: 10.seconds", "http": "timeout: 10.seconds", "db": `database: "app.db"`,
-		"security": "trust_proxy: true",
-	}
-)
+// blockExample is a block of settings of each config block that is
+// written with one only (rate_limit { ... }, never rate_limit 100).
+var blockExample = map[string]string{
+	"rate_limit": "requests: 100, window: 1.minute", "cors": `origins: ["https://app.example"]`,
+	"session": `secret: env("SESSION_SECRET")`, "sessions": `secret: env("SESSION_SECRET")`,
+	"auth": `secret: env("AUTH_SECRET")`, "tls": `cert: "cert.pem", key: "key.pem"`,
+	"cache": `default: "public, max-age=60"`, "compression": "min_size: 1.kilobyte",
+	"upload": "max_size: 5.megabytes", "uploads": "max_size: 5.megabytes", "jobs": "workers: 4",
+	"limits": "timeout: 10.seconds", "http": "timeout: 10.seconds", "db": `database: "app.db"`,
+	"security": "trust_proxy: true",
+}
 
 // enter guards against unbounded nesting; pair with a deferred leave.
 func (p *parser) enter() {

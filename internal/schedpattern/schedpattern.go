@@ -99,8 +99,8 @@ func Parse(pattern string) (cron.Schedule, time.Duration, error) {
 		}
 		return nil, 0, fmt.Errorf("bad cron expression %q: %v", pattern, err)
 	}
-	if _, err := parseDuration(p); err != nil {
-		if DurationText.MatchString(p) || err == errTooLong {
+	if _, err := ParseDuration(p); err != nil {
+		if DurationText.MatchString(p) || errors.Is(err, ErrDurationRange) {
 			// written as one, too long for one
 			return nil, 0, fmt.Errorf("bad schedule %q: an interval is at most 2562047h (about 292 years)", pattern)
 		}
@@ -121,60 +121,66 @@ var DurationText = regexp.MustCompile(`^[-+]?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h
 // neverFrom is where a cron expression is looked for a first match.
 var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// daysFirst matches a duration's whole weeks and days, written first as
-// a Duration prints (1d, 2w3d12h), and the rest.
-var daysFirst = regexp.MustCompile(`^(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
+// daysRE reads the weeks and days a Duration's text may begin with
+// (2d, 1w3d12h: as a Duration prints), which Go's durations lack.
+var daysRE = regexp.MustCompile(`^([-+]?)(?:([0-9]+)w)?(?:([0-9]+)d)?(.*)$`)
 
-// errTooLong is parseDuration's error of a duration too long for one.
-var errTooLong = errors.New("too long a duration")
+// ErrDurationRange is ParseDuration's error of a duration written well
+// but too long for one (106752d: past about 292 years).
+var ErrDurationRange = errors.New("time: duration out of range")
 
-// parseDuration reads a Go duration (30s, 1h30m), which may begin with
-// whole weeks and days (1d, 2w3d12h), as a Duration prints.
-func parseDuration(s string) (time.Duration, error) {
-	m := daysFirst.FindStringSubmatch(s)
-	if m == nil || m[1] == "" && m[2] == "" {
-		return time.ParseDuration(s)
+// ParseDuration reads a duration written as text: Go's form (30s,
+// 1h30m, 500ms), with whole weeks and days first (2d, 1d12h), as a
+// Tova Duration prints. (An env Duration, a handler's parameter and a
+// schedule's interval read it alike.)
+func ParseDuration(raw string) (time.Duration, error) {
+	text := strings.TrimSpace(raw)
+	m := daysRE.FindStringSubmatch(text)
+	if m == nil || m[2] == "" && m[3] == "" {
+		return time.ParseDuration(text)
 	}
-	const day = 24 * time.Hour
 	var days int64
-	for i, unit := range []int64{7, 1} {
-		if m[1+i] == "" {
+	for unit, s := range map[int64]string{7: m[2], 1: m[3]} {
+		if s == "" {
 			continue
 		}
-		n, err := strconv.ParseInt(m[1+i], 10, 64)
-		if err != nil || n > math.MaxInt64/int64(day)/unit {
-			return 0, errTooLong
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > math.MaxInt64/int64(24*time.Hour)/unit {
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (digits only: too many)
 		}
 		days += n * unit
 	}
-	if days > math.MaxInt64/int64(day) {
-		return 0, errTooLong
+	if days > math.MaxInt64/int64(24*time.Hour) {
+		return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
 	}
-	d := time.Duration(days) * day
-	if m[3] != "" {
-		if strings.HasPrefix(m[3], "-") || strings.HasPrefix(m[3], "+") {
-			return 0, fmt.Errorf("time: invalid duration %q", s)
+	d := time.Duration(days) * 24 * time.Hour
+	if rest := m[4]; rest != "" {
+		if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+			return 0, fmt.Errorf("time: invalid duration %q", raw)
 		}
-		r, err := time.ParseDuration(m[3])
+		r, err := time.ParseDuration(rest)
+		if err != nil && DurationText.MatchString(rest) {
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw) // (written well: too long)
+		}
 		if err != nil {
-			if DurationText.MatchString(m[3]) {
-				return 0, errTooLong
-			}
-			return 0, err
+			return 0, fmt.Errorf("time: invalid duration %q", raw)
 		}
 		if r > math.MaxInt64-d {
-			return 0, errTooLong
+			return 0, fmt.Errorf("%w: %q", ErrDurationRange, raw)
 		}
 		d += r
+	}
+	if m[1] == "-" {
+		d = -d
 	}
 	return d, nil
 }
 
 // interval reads a duration of at least MinInterval.
 func interval(s string) (time.Duration, error) {
-	d, err := parseDuration(s)
+	d, err := ParseDuration(s)
 	switch {
-	case err != nil && (DurationText.MatchString(s) || err == errTooLong):
+	case err != nil && (DurationText.MatchString(s) || errors.Is(err, ErrDurationRange)):
 		return 0, fmt.Errorf("an interval is at most 2562047h (about 292 years)")
 	case err != nil:
 		return 0, fmt.Errorf("expected an interval such as \"30s\", \"5m\", \"1h\"")
