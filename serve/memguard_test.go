@@ -67,8 +67,9 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 // sleep alike) are passed over for the one that allocates, though they
 // are due first: they finish as if the guard had not acted. (The
 // upstream answers them only once the hog has been stopped, however
-// slowly a loaded machine lets the hog reach the limit: a request that
-// had its answer would run, and, due first, be stopped first.)
+// slowly a loaded machine lets the hog reach the limit, and what the hog
+// held is freed: a request that had its answer would run, and, due
+// first, be stopped first.)
 func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
 	release := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,10 +94,15 @@ func TestMemoryGuardSparesWaitingRequests(t *testing.T) {
 	waitFor(t, func() bool { return pool.Stats().Waiting == int64(cap(slow)) })
 	// Its deadline bounds the wait for the hog's answer.
 	r := doWith(t, &http.Client{Timeout: 2 * time.Minute}, "GET", u+"/hog", "")
-	close(release)
 	if r.status != 503 || !strings.Contains(r.body, `"MEMORY_LIMIT"`) {
+		close(release)
 		t.Fatalf("GET /hog = %d %s, want 503 MEMORY_LIMIT", r.status, r.body)
 	}
+	// Answered once what the hog held is freed: woken up while it was
+	// still live (slowly, under the race detector), they ran, due
+	// first, past the limit, and were stopped in their turn.
+	waitFor(t, func() bool { return liveHeap() < limit-32<<20 })
+	close(release)
 	for range cap(slow) {
 		if r := <-slow; r.status != 200 || r.body != `"upstream ok"` {
 			t.Errorf("a waiting request beside the hog: %d %s", r.status, r.body)
