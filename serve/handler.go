@@ -270,6 +270,12 @@ type exchange struct {
 	// were then (hooks' and guards'), which on_error answers with (zero,
 	// as the whole block, for each request: see takeExchange)
 	handlerRan bool
+	// failedIn names the middleware or guard whose own code failed ("" for
+	// the handler), for the error's log line; restErr is the last failure
+	// a next(req) passed up, which a (req, next) middleware that lets it
+	// through did not make
+	failedIn string
+	restErr  error
 	// onErrorAnswered: on_error answered the failure; what it set in
 	// the session is saved.
 	onErrorAnswered bool
@@ -538,10 +544,13 @@ func (x *exchange) chain(i int) (vm.Value, error) {
 	}
 	m := x.mws[i]
 	if m.next {
-		return x.th.Call(m.fn, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.chain(i + 1) }))
+		v, err := x.th.Call(m.fn, x.reqValue(), x.nextValue(func() (vm.Value, error) { return x.chain(i + 1) }))
+		x.noteFailure("middleware", m.fn, err)
+		return v, err
 	}
 	v, err := x.th.Call(m.fn, x.reqValue(), x.resValue())
 	if err != nil {
+		x.noteFailure("middleware", m.fn, err)
 		return vm.Nil, err
 	}
 	if x.answered(v) {
@@ -581,6 +590,7 @@ func (x *exchange) nextValue(rest func() (vm.Value, error)) vm.Value {
 		x.res.headers = nil
 		v, err := x.asResponseValue(rest())
 		if err != nil {
+			x.restErr = err
 			// A failure goes on to on_error, whose answer keeps the
 			// headers hooks set, these included (see runOnError).
 			// So does a plain value the middleware returns if it
@@ -698,6 +708,7 @@ func (x *exchange) guarded(i int) (vm.Value, error) {
 		}
 		v, err := x.th.Call(g, x.reqValue(), x.resValue())
 		if err != nil {
+			x.noteFailure("guard", g, err)
 			return vm.Nil, err
 		}
 		if x.answered(v) {
@@ -728,6 +739,7 @@ func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
 		called = true
 		return x.guarded(rest)
 	}))
+	x.noteFailure("guard", g, err)
 	if err != nil || called {
 		// the handler ran: what the guard returns is the answer
 		return v, err
@@ -747,6 +759,39 @@ func (x *exchange) nextGuard(g vm.Value, rest int) (vm.Value, error) {
 	}
 	// true lets the request through, as from a (req, res) guard
 	return x.guarded(rest)
+}
+
+// noteFailure records which code failed, for failure's log line, when
+// kind fn (a middleware or guard) ended with err: fn itself when err is
+// not what its next(req) passed up from the rest of the chain, which
+// is named already. An fn that ends well (having caught that) leaves
+// nothing to name.
+func (x *exchange) noteFailure(kind string, fn vm.Value, err error) {
+	switch {
+	case err == nil:
+		x.failedIn = ""
+	case x.restErr == nil || err != x.restErr:
+		x.failedIn = kind + " " + funcLabel(fn)
+	}
+	x.restErr = nil
+}
+
+// funcLabel names a function for a log line: its name, or where a
+// lambda is declared.
+func funcLabel(fn vm.Value) string {
+	switch fn.Kind() {
+	case vm.KBuiltin:
+		return fn.AsBuiltin().Name
+	case vm.KFunc:
+	default:
+		return ""
+	}
+	c := fn.AsClosure()
+	if name := c.Name(); name != "<lambda>" {
+		return name
+	}
+	d := c.Decl()
+	return fmt.Sprintf("at %s:%d:%d", d.File, d.Line, d.Col)
 }
 
 // takesNext reports whether guard g is a function whose second
@@ -1877,6 +1922,8 @@ func (x *exchange) failure(err error) *netio.Response {
 	var fi *failedIn
 	if errors.As(err, &fi) {
 		where = fi.where + " of " + x.current().Method + " " + x.current().Route
+	} else if x.failedIn != "" {
+		where = x.failedIn + " of " + x.current().Method + " " + x.current().Route
 	}
 	x.s.logError(err, where, id)
 	var resp *netio.Response

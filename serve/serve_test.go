@@ -4057,3 +4057,51 @@ func TestStderrLinesAreLogRecords(t *testing.T) {
 		}
 	}
 }
+
+// A failure's log line names the code that failed: a middleware of
+// either shape or a guard by its name (a lambda by where it is
+// declared), the handler when the failure only passed through a
+// (req, next) middleware.
+func TestFailureLoggedAsItsCode(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn outer(req, next) {
+    r = next(req)
+    if req.headers["x-outer"] != nil { throw "outer boom" }
+    r
+  }
+  routes "/g" {
+    middleware fn mw(req, res) { if req.headers["x-mw"] != nil { throw "mw boom" } }
+    middleware fn(req, res) { if req.headers["x-lambda"] != nil { throw "lambda boom" } }
+    route GET "/a" => fn(req) { if req.headers["x-handler"] != nil { throw "handler boom" }; "a" }
+  }
+  fn g(req, res) { if req.headers["x-guard"] != nil { throw "guard boom" }; true }
+  route GET "/b" with g => fn(req) { if req.headers["x-handler"] != nil { throw "b boom" }; "b" }
+}
+`)
+	cases := []struct{ path, header, msg, in string }{
+		{"/g/a", "X-Mw", "mw boom", "middleware mw of GET /g/a"},
+		{"/g/a", "X-Lambda", "lambda boom", "middleware at app.tova:10:5 of GET /g/a"},
+		{"/g/a", "X-Handler", "handler boom", "handler GET /g/a"},
+		{"/g/a", "X-Outer", "outer boom", "middleware outer of GET /g/a"},
+		{"/b", "X-Guard", "guard boom", "guard g of GET /b"},
+		{"/b", "X-Handler", "b boom", "handler GET /b"},
+	}
+	for _, c := range cases {
+		if r := do(t, "GET", app.urls[""]+c.path, "", c.header, "1"); r.status != 500 {
+			t.Fatalf("%s with %s: %s", c.path, c.header, outcome(t, r))
+		}
+		waitFor(t, func() bool { return len(logged(app.logs, c.msg)) == 1 })
+		if l := logged(app.logs, c.msg)[0]; l["in"] != c.in {
+			t.Errorf("%s logged in %q, want %q", c.msg, l["in"], c.in)
+		}
+	}
+	// after a failure, the next request's log names its own code
+	if r := do(t, "GET", app.urls[""]+"/g/a", "", "X-Outer", "1", "X-Handler", "1"); r.status != 500 {
+		t.Fatalf("both: %s", outcome(t, r))
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, "handler boom")) == 2 })
+	if l := logged(app.logs, "handler boom")[1]; l["in"] != "handler GET /g/a" {
+		t.Errorf("handler boom logged in %q", l["in"])
+	}
+}
