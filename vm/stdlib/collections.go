@@ -2469,8 +2469,7 @@ func bWhere(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	seq, pred := arg(args, 0), arg(args, 1)
 	switch {
 	case callable(pred):
-		c := newCaller(t, pred)
-		c.seq = seq // (the third parameter's; where over an object keeps the pair and index)
+		c := newCaller(t, pred).over(seq)
 		out, err := filterSeq(t, "where", seq, c)
 		if err != nil {
 			return vm.Nil, err
