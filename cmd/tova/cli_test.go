@@ -138,6 +138,21 @@ func TestLostOutputIsAnError(t *testing.T) {
 			t.Errorf("exit(%d): exit %d, %q", code, c, errb.String())
 		}
 	}
+	// /dev/full is a character device, not a terminal: the output is
+	// buffered as a file's, and its failure said as such.
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full")
+	}
+	defer full.Close()
+	for code, want := range map[int]int{0: exitUsage, 7: 7} {
+		prog := filepath.Join(dir, fmt.Sprintf("full%d.tova", code))
+		os.WriteFile(prog, []byte(fmt.Sprintf("print(\"lost\")\nexit(%d)\n", code)), 0o644)
+		var errb testutil.Buffer
+		if c := run([]string{"run", prog}, full, &errb); c != want || !strings.Contains(errb.String(), "writing the output") || strings.Contains(errb.String(), "IOError") {
+			t.Errorf("/dev/full, exit(%d): exit %d, %q", code, c, errb.String())
+		}
+	}
 }
 
 // tova app.tova runs it, as the reference's CLI does (and a script's

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"tova/bytecode"
 	"tova/driver"
@@ -239,15 +240,12 @@ func disasmCmd() *cobra.Command {
 	}
 }
 
-// isTerminal reports whether w is a character device (an interactive
-// terminal).
+// isTerminal reports whether w is an interactive terminal (not another
+// character device, /dev/null or /dev/full, which are written as files
+// are).
 func isTerminal(w io.Writer) bool {
 	f, ok := fileOf(w)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // isArtifactFile reports whether the file at path begins as a .tbc
