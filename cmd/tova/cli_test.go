@@ -252,3 +252,23 @@ func TestManySyntaxErrorsAreCounted(t *testing.T) {
 		t.Errorf("exit %d, stderr ends %q", c, e.String()[max(0, len(e.String())-80):])
 	}
 }
+
+// The commands run and serve suggest are written as a shell reads
+// them back: a name with a space or a quote is quoted.
+func TestHintsAreShellWords(t *testing.T) {
+	dir := t.TempDir()
+	withServer := filepath.Join(dir, "my app.tova")
+	os.WriteFile(withServer, []byte("server { route GET \"/\" => fn() \"x\" }\n"), 0o644)
+	var out, errb testutil.Buffer
+	run([]string{"run", withServer}, &out, &errb)
+	if want := "`tova serve '" + withServer + "'`"; !strings.Contains(errb.String(), want) {
+		t.Errorf("run: %q, want %s", errb.String(), want)
+	}
+	script := filepath.Join(dir, "it's.tova")
+	os.WriteFile(script, []byte("print(1)\n"), 0o644)
+	errb.Reset()
+	run([]string{"serve", script}, &out, &errb)
+	if want := "`tova run '" + strings.ReplaceAll(script, "'", `'\''`) + "'`"; !strings.Contains(errb.String(), want) {
+		t.Errorf("serve: %q, want %s", errb.String(), want)
+	}
+}

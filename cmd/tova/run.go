@@ -130,7 +130,7 @@ func runCmd() *cobra.Command {
 			}
 			if len(p.Servers) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: ran the top-level code only; %s declares %s: serve %s with `tova serve %s`\n",
-					args[0], serverList(p.Servers), pronoun(len(p.Servers)), args[0])
+					args[0], serverList(p.Servers), pronoun(len(p.Servers)), shellWord(args[0]))
 			}
 			return nil
 		},

@@ -68,7 +68,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			}
 			if len(p.Servers) == 0 {
 				// A script, not a server: a usage error, not a failed start.
-				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %s declares no server block: run it with `tova run %s`\n", args[0], args[0])
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %s declares no server block: run it with `tova run %s`\n", args[0], shellWord(args[0]))
 				return &exitError{exitUsage}
 			}
 			has := func(name string) bool {
