@@ -73,6 +73,10 @@ func CompilePath(path string) (*bytecode.Program, []byte, error) {
 // device, which may never end) of at most MaxArtifactSize bytes, or
 // MaxSourceSize when it is not an artifact.
 func readProgram(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		// (opening one fails: "no such device or address")
+		return nil, errors.New("is a device or a socket, not a program file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -674,9 +675,16 @@ func TestCompilePathBoundsItsInput(t *testing.T) {
 	if err := os.WriteFile(exact, src[len(src)-MaxSourceSize:], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	sock := filepath.Join(dir, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	for _, c := range []struct{ path, want string }{
 		{dir, "is a directory, not a program file"},
 		{"/dev/zero", "is a device or a socket, not a program file"},
+		{sock, "is a device or a socket, not a program file"},
 		{big, "is 4194313 bytes, over the 4 MiB (4194304 bytes) a source file may have"},
 	} {
 		if _, _, err := CompilePath(c.path); err == nil || err.Error() != c.want {
