@@ -302,6 +302,7 @@ func TestErrors(t *testing.T) {
 		want []string
 	}{
 		{"x = (1 + 2\ny = 3\n", []string{"2:1: unclosed '(' opened at 1:5"}},
+		{"x = (1 +\ny = 2\n", []string{"2:3: expected ')' to close the '(' opened at 1:5, found '='"}},
 		{"if x {\n  y = 1\n", []string{"2:8: unclosed '{' opened at 1:6"}},
 		{"d = [1, 2\n", []string{"1:10: unclosed '[' opened at 1:5"}},
 		{"f(a b)", []string{"1:5: expected ',' or ')' in argument list, found 'b'"}},

@@ -276,6 +276,10 @@ func (p *parser) expectClose(open token.Token) token.Token {
 	if t.Kind == token.EOF || isCloser(t.Kind) || t.NLBefore && open.Kind != token.LBRACE {
 		p.fail("unclosed '%s' opened at %d:%d", open.Kind, open.Pos.Line, open.Pos.Col)
 	}
+	if t.Pos.Line != open.Pos.Line && t.Kind != token.ILLEGAL {
+		// x = (1 +\n y = 2: the '(' is lines away from what it met
+		p.fail("expected '%s' to close the '%s' opened at %d:%d, found %s", k, open.Kind, open.Pos.Line, open.Pos.Col, t)
+	}
 	p.errorExpected("'" + k.String() + "'")
 	return t
 }
