@@ -43,6 +43,8 @@ func benchCmd() *cobra.Command {
 	vmc := &cobra.Command{
 		Use:   "vm [program...]",
 		Short: "Time the VM benchmark programs as whole processes beside native Go",
+		Long: "Time the VM benchmark programs as whole processes beside native Go.\n\n" +
+			"Programs (all when none is named): " + strings.Join(vmbench.Names, ", ") + ".",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runs < 1 || runs > 1000 {
 				// (a million ran for hours, as -c is bounded)
@@ -74,7 +76,7 @@ func benchCmd() *cobra.Command {
 			return err
 		},
 	}
-	vmc.Flags().IntVar(&runs, "runs", 5, "counted runs per cell")
+	vmc.Flags().IntVar(&runs, "runs", 5, "counted runs per cell, from 1 to 1000")
 	native := &cobra.Command{
 		Use:    "native program",
 		Short:  "Run the native Go version of a benchmark program",
@@ -639,7 +641,7 @@ func bareCmd() *cobra.Command {
 		Short:  "Serve the bare fasthttp hello-JSON handler on $PORT",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer startProfile()()
+			defer startProfile(cmd.ErrOrStderr())()
 			srv := &fasthttp.Server{Handler: httpbench.BareBusy(busy), NoDefaultServerHeader: true}
 			ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 			if err != nil {
@@ -667,7 +669,7 @@ func netioCmd() *cobra.Command {
 		Short:  "Serve hello-JSON through netio with a Go handler on $PORT",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer startProfile()()
+			defer startProfile(cmd.ErrOrStderr())()
 			lw := logbuf.New(io.Discard, 50*time.Millisecond)
 			defer lw.Close()
 			srv, stop, err := httpbench.NewNetioHello(httpbench.NetioOptions{Addr: "127.0.0.1:" + os.Getenv("PORT"), Inline: inline, Log: lw})

@@ -272,3 +272,31 @@ func TestHintsAreShellWords(t *testing.T) {
 		t.Errorf("serve: %q, want %s", errb.String(), want)
 	}
 }
+
+// run's help says that what follows the file is the program's; bench
+// vm's names its programs; TOVA_CPUPROFILE keeps a file that is not a
+// profile.
+func TestHelpAndProfileFile(t *testing.T) {
+	var out, errb testutil.Buffer
+	if c := run([]string{"run", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "gives --help to the program") {
+		t.Errorf("run --help: exit %d, %q", c, out.String())
+	}
+	out.Reset()
+	if c := run([]string{"bench", "vm", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "empty, fib, loop") || !strings.Contains(out.String(), "from 1 to 1000") {
+		t.Errorf("bench vm --help: exit %d, %q", c, out.String())
+	}
+	keep := filepath.Join(t.TempDir(), "keep.txt")
+	os.WriteFile(keep, []byte("precious"), 0o644)
+	t.Setenv("TOVA_CPUPROFILE", keep)
+	errb.Reset()
+	startProfile(&errb)()
+	if b, _ := os.ReadFile(keep); string(b) != "precious" || !strings.Contains(errb.String(), "holds something else than a CPU profile") {
+		t.Errorf("the file now holds %q; stderr %q", b, errb.String())
+	}
+	prof := filepath.Join(t.TempDir(), "cpu.out")
+	t.Setenv("TOVA_CPUPROFILE", prof)
+	startProfile(&errb)()
+	if b, _ := os.ReadFile(prof); !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		t.Errorf("no profile written: %q", b)
+	}
+}

@@ -70,7 +70,12 @@ func runCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run file.tova|file.tbc [args...]",
 		Short: "Run a program's top-level code",
-		Args:  fileThenArgs,
+		Long: "Run a program's top-level code.\n\n" +
+			"Everything after the file is the program's own (Process.args), flags and -- too:\n" +
+			"`tova run app.tova --help` gives --help to the program. A program that declares\n" +
+			"servers is served with `tova serve`.",
+		DisableFlagsInUseLine: true,
+		Args:                  fileThenArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, src, err := load(cmd, args[0])
 			if err != nil {

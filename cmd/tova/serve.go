@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,7 +104,7 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 					return &exitError{exitUsage}
 				}
 			}
-			defer startProfile()()
+			defer startProfile(cmd.ErrOrStderr())()
 			stdout, stderr, same := oneStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			// Millisecond timestamps: lines of different connections
 			// written in one flush interval can be put back in order.
@@ -245,17 +246,25 @@ func logLevel(v string) (zerolog.Level, error) {
 
 // startProfile writes a CPU profile to $TOVA_CPUPROFILE, if set, until the
 // returned function is called: TOVA_CPUPROFILE=cpu.out tova serve ...
-func startProfile() (stop func()) {
+// A file there that holds something else than a profile (gzip) is kept:
+// stderr says so, and no profile is taken.
+func startProfile(stderr io.Writer) (stop func()) {
 	path := os.Getenv("TOVA_CPUPROFILE")
 	if path == "" {
 		return func() {}
 	}
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 && !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		fmt.Fprintf(stderr, "tova: TOVA_CPUPROFILE: %s holds something else than a CPU profile: it is kept, and no profile is taken\n", path)
+		return func() {}
+	}
 	f, err := os.Create(path)
 	if err != nil {
+		fmt.Fprintf(stderr, "tova: TOVA_CPUPROFILE: %v: no profile is taken\n", err)
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
+		fmt.Fprintf(stderr, "tova: TOVA_CPUPROFILE: %v\n", err)
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
