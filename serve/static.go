@@ -71,6 +71,12 @@ type staticMount struct {
 	fallback string                  // a file of root answered for a missing one; "" for none
 	at       string                  // the declaration's file:line:col
 	zip      *staticZip              // the server's compression block's, nil for none
+	// recheck, when set, refuses the directory found at a re-open as the
+	// start refuses it (one that holds the program's own: a deploy that
+	// made public a link to .); refused is told once each time it does
+	recheck  func() error
+	refused  func(error)
+	refusing atomic.Bool
 }
 
 // staticFiles are a server's static declarations, the longest prefix
@@ -115,6 +121,12 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 		if err := servesProgram(at, m.dir, s.rt.opts.Dir); err != nil {
 			m.close()
 			return err
+		}
+		// and so when the path is opened again (made later, or replaced)
+		m.recheck = func() error { return servesProgram(at, m.dir, s.rt.opts.Dir) }
+		m.refused = func(error) {
+			s.log.Error().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).Str("program_dir", s.rt.opts.Dir).
+				Msg("static directory holds the program's own directory (its source, its database): it serves nothing until it is another directory")
 		}
 		// Nor one that holds the database or the job queue, wherever
 		// they are (db { path: "data/app.db" } beside static "/files"
@@ -468,6 +480,17 @@ func (m *staticMount) dirRoot() *os.Root {
 	r, err := os.OpenRoot(m.dir)
 	if err != nil {
 		r = nil // (gone: nothing served until it is made again)
+	}
+	if r != nil && m.recheck != nil {
+		if err := m.recheck(); err != nil {
+			r.Close()
+			r = nil // served as a missing directory is
+			if !m.refusing.Swap(true) && m.refused != nil {
+				m.refused(err)
+			}
+		} else {
+			m.refusing.Store(false)
+		}
 	}
 	if !m.root.CompareAndSwap(cur, r) {
 		if r != nil {

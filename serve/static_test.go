@@ -781,3 +781,38 @@ server "web" {
 		t.Errorf("GET /nothing: %d", r.status)
 	}
 }
+
+// A static directory that holds the program's own is refused when its
+// path is opened again, as at the start: a deploy that made the missing
+// directory a link to the program's (ln -s . public) served its source.
+func TestStaticReopenRefusesProgramDir(t *testing.T) {
+	prog := t.TempDir()
+	os.WriteFile(filepath.Join(prog, "app.tova"), []byte("secret source\n"), 0o644)
+	later := filepath.Join(t.TempDir(), "later")
+	app := startApp(t, `server {
+  static { dir: "`+later+`", prefix: "/" }
+  route GET "/x" => fn() "routed"
+}
+`, func(o *Options) { o.Dir = prog })
+	u := app.urls[""]
+	if err := os.Symlink(prog, later); err != nil {
+		t.Fatal(err)
+	}
+	refusal := "static directory holds the program's own directory (its source, its database): it serves nothing until it is another directory"
+	waitFor(t, func() bool { do(t, "GET", u+"/app.tova", ""); return len(logged(app.logs, refusal)) > 0 })
+	if r := do(t, "GET", u+"/app.tova", ""); r.status != 404 {
+		t.Errorf("GET /app.tova through the link = %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/x", ""); r.status != 200 {
+		t.Errorf("GET /x = %d", r.status)
+	}
+	// A directory of its own in its place is served; the refusal was
+	// logged once.
+	os.Remove(later)
+	os.MkdirAll(later, 0o755)
+	os.WriteFile(filepath.Join(later, "a.txt"), []byte("ok\n"), 0o644)
+	waitFor(t, func() bool { return do(t, "GET", u+"/a.txt", "").body == "ok\n" })
+	if n := len(logged(app.logs, refusal)); n != 1 {
+		t.Errorf("refusal logged %d times", n)
+	}
+}
