@@ -114,18 +114,30 @@ func TestCrashOnLastAttemptDiscards(t *testing.T) {
 			first := startChild(t, prog, be, "worker")
 			app.call(t, "api", "kick")
 			waitFor(t, 20*time.Second, "the first attempt running", func() bool { return len(first.out.Lines("start ")) == 1 })
+			time.Sleep(300 * time.Millisecond) // (so that the hand-back is well after it was due)
 			first.kill()
 			// The first attempt is spent; the job runs again, its second and last.
 			second := startChild(t, prog, be, "worker")
 			waitFor(t, 20*time.Second, "the second attempt running", func() bool { return len(second.out.Lines("start ")) == 1 })
-			if r := listJobs(t, be, "running"); len(r) != 1 || r[0].Attempt != 2 || r[0].MaxAttempts != 2 {
+			r := listJobs(t, be, "running")
+			if len(r) != 1 || r[0].Attempt != 2 || r[0].MaxAttempts != 2 {
 				t.Fatalf("running after the first kill: %+v", r)
+			}
+			// It is listed as due when it was stored, not when it was
+			// handed back, and the crash as its first attempt's.
+			if d := r[0].ScheduledAt.Sub(r[0].CreatedAt); d < -time.Millisecond || d > 100*time.Millisecond {
+				t.Errorf("scheduled %v after it was stored", d)
+			}
+			var b strings.Builder
+			jobs.Format(&b, r, false)
+			if !strings.Contains(b.String(), "    attempt 1, ") || !strings.Contains(b.String(), ": the process running this job stopped (killed or crashed); the job was handed back to the queue") {
+				t.Errorf("listed:\n%s", b.String())
 			}
 			second.kill()
 			third := startChild(t, prog, be, "worker")
 			waitFor(t, 20*time.Second, "the job discarded", func() bool { return len(listJobs(t, be, "discarded")) == 1 })
 			d := listJobs(t, be, "discarded")[0]
-			if n := len(d.Errors); n != 2 || !strings.Contains(d.Errors[1], "during the job's last attempt (2 of 2); the job was discarded") {
+			if n := len(d.Errors); n != 2 || !strings.Contains(d.Errors[1], "during the job's last attempt (2 of 2), or just after it, before its end was stored; the job was discarded") {
 				t.Errorf("the discarded job's errors: %q", d.Errors)
 			}
 			time.Sleep(500 * time.Millisecond)

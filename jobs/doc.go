@@ -136,15 +136,18 @@
 // dead one missed five heartbeats (10 s) — and run again. So code may
 // run more than once for one job: the first run may have had effects
 // before the kill. That holds too of the jobs the process finished in
-// about the last 50 ms before it died (more while its database is slow
-// to write): River records completions in batches, every 50 ms, and a
-// job not yet recorded is handed back as a running one is (a kill under
-// a load of a thousand small jobs a second reran about a hundred).
+// the last moments before it died, 50 ms on an idle machine, up to a
+// few hundred while the machine or its database is busy: River records
+// completions in batches, every 50 ms, and a job not yet recorded is
+// handed back as a running one is (a kill under a load of a thousand
+// small jobs a second reran about a hundred).
 // Recording each job's completion at once, in a transaction of its own,
 // halved the jobs a second SQLite's queue works (bench/jobsbench: 4351
 // against 2380), so the batches stay. The attempt the process died in counts: a job it was
 // running on its last attempt is discarded instead, so that a job that
-// brings its process down (out of memory) does not run at every restart. A graceful stop (SIGTERM) gives running jobs the
+// brings its process down (out of memory) does not run at every restart;
+// so is one that ended in those moments before the kill, its end not yet
+// stored (a schedule's tick, tried once, included): its error says so. A graceful stop (SIGTERM) gives running jobs the
 // drain to finish, starting no new one; what they spawn or publish
 // meanwhile is stored, for the next process to run. Those it then cuts short go back to the queue with
 // their attempt not spent (stopping is not the job's failure), and run

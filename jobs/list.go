@@ -53,8 +53,10 @@ type Job struct {
 	// Errors are the failed attempts' errors, oldest first: the Tova
 	// error kind and message, then its stack trace.
 	Errors []string
-	// FailedAt are the times the attempts failed, as Errors.
-	FailedAt []time.Time
+	// FailedAt are the times the attempts failed, and FailedAttempt
+	// their numbers, as Errors.
+	FailedAt      []time.Time
+	FailedAttempt []int
 	// Orphaned marks a running job whose process is gone (killed or
 	// crashed): the next Runner of its server hands it back.
 	Orphaned bool
@@ -225,6 +227,7 @@ func describeJob(r *rivertype.JobRow) Job {
 	for _, e := range r.Errors {
 		j.Errors = append(j.Errors, e.Error)
 		j.FailedAt = append(j.FailedAt, e.At)
+		j.FailedAttempt = append(j.FailedAttempt, e.Attempt)
 	}
 	return j
 }
@@ -279,6 +282,12 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 			last := errs[len(errs)-1]
 			if i := strings.IndexByte(last, '\n'); i >= 0 {
 				last = last[:i]
+			}
+			if n := len(j.Errors) - 1; j.State != StateDiscarded && j.State != StateCancelled && n < len(j.FailedAttempt) && n < len(j.FailedAt) {
+				// not what ended the job: an earlier attempt's (a running
+				// job's was a crash before it, a completed one's failed
+				// before it succeeded)
+				last = fmt.Sprintf("attempt %d, %s: %s", j.FailedAttempt[n], j.FailedAt[n].Local().Format("2006-01-02 15:04:05"), last)
 			}
 			errs = []string{last}
 		}

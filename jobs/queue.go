@@ -546,14 +546,22 @@ func (e *engine[TTx]) rescue(ctx context.Context, jobs []*rivertype.JobRow, reas
 			// The attempt the process died in counts: a job that brings
 			// its process down (out of memory) must not make every
 			// restart run it again.
-			why = fmt.Sprintf("%s during the job's last attempt (%d of %d); the job was discarded", reason, j.Attempt, j.MaxAttempts)
+			// (or just after it ended: completions are stored in
+			// batches, see doc.go)
+			why = fmt.Sprintf("%s during the job's last attempt (%d of %d), or just after it, before its end was stored; the job was discarded", reason, j.Attempt, j.MaxAttempts)
 			state, finalized = rivertype.JobStateDiscarded, &now
 		}
 		msg, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: why})
 		p.ID = append(p.ID, j.ID)
 		p.Error = append(p.Error, msg)
 		p.FinalizedAt = append(p.FinalizedAt, finalized)
-		p.ScheduledAt = append(p.ScheduledAt, now)
+		// (the list shows when it was due, not when it was handed back;
+		// a job running was due already)
+		due := now
+		if !j.ScheduledAt.IsZero() && j.ScheduledAt.Before(now) {
+			due = j.ScheduledAt.UTC()
+		}
+		p.ScheduledAt = append(p.ScheduledAt, due)
 		p.State = append(p.State, string(state))
 	}
 	_, err := e.db.driver.GetExecutor().JobRescueMany(ctx, p)
