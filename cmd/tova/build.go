@@ -380,7 +380,7 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 		named := false // the block names its database (or a server's)
 		for _, e := range b.Entries {
 			switch lit, _ := e.Value.(*ast.StringLit); {
-			case e.Key == "url", e.Key == "adapter" && (lit == nil || !strings.EqualFold(lit.Value, "sqlite")):
+			case e.Key == "url", (e.Key == "adapter" || e.Key == "driver") && (lit == nil || !strings.EqualFold(lit.Value, "sqlite")):
 				named = true // (PostgreSQL)
 			case e.Key == "database" || e.Key == "path":
 				named = true
@@ -425,9 +425,9 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 		from := filepath.Join(base, store.DefaultSQLiteFile)
 		_, inOut := os.Stat(filepath.Join(out, store.DefaultSQLiteFile))
 		if fi, err := os.Stat(from); err == nil && fi.Mode().IsRegular() && inOut != nil {
-			what, at := "the default SQLite database "+store.DefaultSQLiteFile+" (no db block)", model.PosV
-			if defaulted {
-				what, at = "the default SQLite database "+store.DefaultSQLiteFile+" (the db block names no file)", defaultAt
+			what, at := "the default SQLite database "+store.DefaultSQLiteFile+" (the db block names no file)", defaultAt
+			if !defaulted {
+				what, at = "the default SQLite database "+store.DefaultSQLiteFile+" (no db block)", model.PosV
 			}
 			found = append(found, dbDatabase{at: fmt.Sprintf("%s:%d:%d", src, at.Line, at.Col),
 				what: what, path: store.DefaultSQLiteFile, from: from})

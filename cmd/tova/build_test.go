@@ -110,6 +110,18 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	if got := build(); !strings.Contains(got, "tova build: warning: "+app+":2:1: the default SQLite database app.db (the db block names no file) is opened beside the program") {
 		t.Errorf("the default database of a db block not warned of:\n%s", got)
 	}
+	// A program without models (its code uses db directly): the block
+	// names no file, app.db is opened all the same (the build failed
+	// on a Go nil pointer).
+	os.WriteFile(app, []byte("db { pool: 2 }\nserver {\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	if got := build(); !strings.Contains(got, "tova build: warning: "+app+":1:1: the default SQLite database app.db (the db block names no file) is opened beside the program") {
+		t.Errorf("the default database of a db block, no model, not warned of:\n%s", got)
+	}
+	// The reference's driver: "postgres" names no file and opens none.
+	os.WriteFile(app, []byte("db { driver: \"postgres\" }\nmodel Note { body: String }\nserver {\n  route GET \"/\" => fn() Note.all()\n}\n"), 0o644)
+	if got := build(); strings.Contains(got, "app.db") {
+		t.Errorf("driver postgres, warned of app.db:\n%s", got)
+	}
 	// A file in a directory of its own: the copy makes the directory.
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	os.WriteFile(filepath.Join(dir, "data", "store.db"), []byte("rows"), 0o644)
