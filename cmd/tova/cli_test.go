@@ -300,3 +300,13 @@ func TestHelpAndProfileFile(t *testing.T) {
 		t.Errorf("no profile written: %q", b)
 	}
 }
+
+// A Go panic in a command (a fault of tova's) is said as an internal
+// error with its trace, and exits 70, not Go's 2 (a usage error's).
+func TestInternalErrorExit(t *testing.T) {
+	var errb testutil.Buffer
+	c := guarded([]string{"version"}, nil, &errb) // (a nil output: a Go nil pointer)
+	if c != exitBug || !strings.Contains(errb.String(), "tova: internal error (a fault of tova") || !strings.Contains(errb.String(), "goroutine") {
+		t.Errorf("exit %d: %q", c, errb.String())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,7 @@ const (
 	exitCompile = 3
 	exitBadTBC  = 4
 	exitStartup = 5
+	exitBug     = 70 // (sysexits' EX_SOFTWARE) a fault of tova's own
 )
 
 // Version is the toolchain version, set at build time with -ldflags.
@@ -41,7 +43,20 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(guarded(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// guarded is run, a Go panic in the command's own goroutine (a fault
+// of tova, not of the program) said as one, with its stack for a
+// report, and exit 70 rather than Go's 2, which is a usage error's.
+func guarded(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "tova: internal error (a fault of tova %s, not of the program): %v\nplease report it with this trace:\n%s", Version, r, debug.Stack())
+			code = exitBug
+		}
+	}()
+	return run(args, stdout, stderr)
 }
 
 // isScript tells whether name, the first argument, is a program's file
