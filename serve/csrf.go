@@ -34,7 +34,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +167,7 @@ func csrfExempt(r *netio.Request, rpcPaths map[string]bool) bool {
 // csrfRefused is the 403 answer of a request without a valid token.
 func csrfRefused(id string) vm.Value {
 	// (the next step named: an API of keys met it at its first POST)
-	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)", id, nil)
+	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF, or a form's as its _csrf field (req.csrf_token) (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)", id, nil)
 	return vm.HostValue(&responseValue{status: 403, statusSet: true, ctype: r.ContentType, body: r.Body})
 }
 
@@ -176,35 +175,48 @@ func csrfRefused(id string) vm.Value {
 // it cannot set a header (a form posted without JavaScript).
 const csrfField = "_csrf"
 
-// csrfFormField is the token a urlencoded or multipart form body gives
-// in its _csrf field, "" if none: the fields before the first file are
-// read, a file's content never.
-func csrfFormField(r *netio.Request) string {
+// csrfFormFields are the tokens a urlencoded or multipart form body
+// gives in its _csrf fields, none if none: the body is read as req.body
+// reads it (a field "a;b" or "100%" is taken as it is); of a multipart
+// body, the fields before the first file, a file's content never.
+func csrfFormFields(r *netio.Request) []string {
 	ct, params, err := mime.ParseMediaType(r.ContentType)
 	if err != nil {
-		return ""
+		return nil
 	}
+	var out []string
 	switch ct {
 	case "application/x-www-form-urlencoded":
-		q, err := url.ParseQuery(string(r.Body))
-		if err != nil {
-			return ""
-		}
-		return q.Get(csrfField)
+		netio.ParseQuery(r.BodyString(), func(k, v string) {
+			if k == csrfField && len(out) < 8 {
+				out = append(out, v)
+			}
+		})
 	case "multipart/form-data":
 		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
 		for range 64 {
 			part, err := mr.NextPart()
 			if err != nil || part.FileName() != "" {
-				return ""
+				break
 			}
-			if part.FormName() == csrfField {
+			if part.FormName() == csrfField && len(out) < 8 {
 				b, _ := io.ReadAll(io.LimitReader(part, 256))
-				return string(b)
+				out = append(out, string(b))
 			}
 		}
 	}
-	return ""
+	return out
+}
+
+// validForm reports whether one of the form's _csrf fields holds a
+// valid token.
+func (g *csrfGuard) validForm(r *netio.Request) bool {
+	for _, t := range csrfFormFields(r) {
+		if g.valid(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // csrfRoute registers GET /csrf-token, which answers {"token": "..."},

@@ -242,6 +242,7 @@ func TestCSRFFormField(t *testing.T) {
   session { secret: "a-secret-of-enough-bytes" }
   route GET "/form" => fn(req) req.csrf_token
   route POST "/post" => fn(req) "posted {req.body.t}"
+  route POST "/fields" => fn(req) req.body
 }
 server "open" {
   route GET "/token" => fn(req) req.csrf_token
@@ -268,6 +269,25 @@ server "open" {
 	mw.Close()
 	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != `"posted multi"` {
 		t.Errorf("a multipart form with its token: %d %s", r.status, r.body)
+	}
+	// The token is the check's: req.body has no _csrf field (a
+	// Model.create(req.body) failed on it), and a field that is
+	// "a;b" or "100%" in req.body does not hide it; of two, one valid
+	// is enough.
+	for _, body := range []string{"t=a;b&_csrf=" + url.QueryEscape(tok), "t=100%&_csrf=" + url.QueryEscape(tok)} {
+		if r := do(t, "POST", u+"/fields", body, "Content-Type", form); r.status != 200 || strings.Contains(r.body, "_csrf") || !strings.Contains(r.body, `"t":`) {
+			t.Errorf("a form %q: %d %s", body, r.status, r.body)
+		}
+	}
+	if r := do(t, "POST", u+"/fields", "_csrf=&_csrf="+url.QueryEscape(tok)+"&t=x", "Content-Type", form); r.status != 200 || r.body != `{"t":"x"}` {
+		t.Errorf("two _csrf fields: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/fields", b.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != `{"t":"multi"}` {
+		t.Errorf("a multipart form's fields: %d %s", r.status, r.body)
+	}
+	// Refused, the answer names the form's field too.
+	if r := do(t, "POST", u+"/fields", "t=x", "Content-Type", form); r.status != 403 || !strings.Contains(r.body, "_csrf field") {
+		t.Errorf("no token: %d %s", r.status, r.body)
 	}
 	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" {
 		t.Errorf("req.csrf_token with the check off: %s", r.body)

@@ -521,7 +521,7 @@ func (x *exchange) start() (vm.Value, error) {
 		}
 	}
 	if g := x.s.csrf; g != nil {
-		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.valid(csrfFormField(r)) {
+		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.validForm(r) {
 			x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path).
 				Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")
 			return csrfRefused(x.requestID()), nil
