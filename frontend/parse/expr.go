@@ -1077,6 +1077,11 @@ func (p *parser) subExpr(part token.StrPart) ast.Expr {
 	x := p.expr()
 	p.skipNewlines()
 	if !p.at(token.EOF) {
+		if p.at(token.COMMA) {
+			// "\\d{2,4}", "[0-9]{3,}": a regex's count, not an
+			// interpolation (nothing else puts a ',' here)
+			p.fail("expected '}' to end the interpolation, found ','%s", braceHint)
+		}
 		p.errorExpected("'}' to end the interpolation")
 	}
 	return x

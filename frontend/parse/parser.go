@@ -197,6 +197,9 @@ func (p *parser) fail(format string, args ...any) {
 	p.failAt(pos, end, format, args...)
 }
 
+// braceHint says that a '{' in a string began an interpolation.
+const braceHint = ": the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"
+
 func (p *parser) failAt(pos, end token.Pos, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if p.interp > 0 && (p.tok.Kind == token.COLON || p.tok.Kind == token.SEMI || p.tok.Kind.IsKeyword()) {
@@ -204,7 +207,7 @@ func (p *parser) failAt(pos, end token.Pos, format string, args ...any) {
 		// "function f() { return 1 }"): its brace began an
 		// interpolation. (An interpolation's own mistake, {x + }, is
 		// said as it is.)
-		msg += ": the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"
+		msg += braceHint
 	}
 	p.errorAt(pos, end, msg)
 	panic(bailout{})

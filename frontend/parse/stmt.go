@@ -132,6 +132,10 @@ func (p *parser) slip(s ast.Stmt, ctx stmtCtx) {
 			name = p.tok.Lit
 		}
 		p.failAt(id.PosV, end, "unknown word function (Tova declares functions with fn: fn %s(...) { ... })", name)
+	case blockExample[id.Name] != "":
+		// cache "public, max-age=60": a config block written as a
+		// setting (not "did you mean catch?")
+		p.fail("expected newline or ';' after statement, found %s: %s takes a block of settings, %s { %s }", p.tok, id.Name, id.Name, blockExample[id.Name])
 	case id.Name == "def" || id.Name == "func" || id.Name == "fun":
 		p.failAt(id.PosV, end, "unknown word %s (did you mean fn?)", id.Name)
 	case diag.Closest(id.Name, words) != "":
