@@ -305,18 +305,20 @@ request); user time is the server's own code.`,
 			if !strings.HasPrefix(path, "/") {
 				return fmt.Errorf("--path must start with /, got %q", path)
 			}
+			turnFrom := "--turn"
 			if !cmd.Flags().Changed("turn") && turn > dur {
 				turn = dur // (a short run is one turn a target)
+				turnFrom = "--duration"
 			}
 			if turn <= 0 || turn > dur {
-				return errors.New("--turn must be positive and at most --duration")
+				return fmt.Errorf("--turn must be positive and at most --duration, got --turn %s and --duration %s", turn, dur)
 			}
 			if loadName == "wrk" && (turn%time.Second != 0 || warm%time.Second != 0) {
 				var bad []string
 				for _, f := range []struct {
 					name string
 					d    time.Duration
-				}{{"--turn", turn}, {"--warmup", warm}} {
+				}{{turnFrom, turn}, {"--warmup", warm}} {
 					if f.d%time.Second != 0 {
 						bad = append(bad, fmt.Sprintf("%s %s", f.name, f.d))
 					}

@@ -51,8 +51,8 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		{[]string{"-c", "0"}, "--connections must be from 1 to 10000, got 0"},
 		{[]string{"-d", "0"}, "--duration must be positive, got 0s"},
 		{[]string{"--warmup", "-1s"}, "--warmup must not be negative"},
-		{[]string{"--turn", "0"}, "--turn must be positive and at most --duration"},
-		{[]string{"-d", "1s", "--turn", "2s"}, "--turn must be positive and at most --duration"},
+		{[]string{"--turn", "0"}, "--turn must be positive and at most --duration, got --turn 0s and --duration 10s"},
+		{[]string{"-d", "1s", "--turn", "2s"}, "--turn must be positive and at most --duration, got --turn 2s and --duration 1s"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--turn", "1s"}, "--turn applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--path", "/x"}, "--path applies to the targets the benchmark runs, not to --url"},
 		{[]string{"app.tova", "--url", "http://127.0.0.1:1/json"}, "a program (app.tova) and --url: give one of them"},
@@ -62,6 +62,7 @@ func TestBenchHTTPRefusesBadFlags(t *testing.T) {
 		// (each names the one that is not: --warmup 2s was blamed too)
 		{[]string{"--load", "wrk", "--turn", "1500ms"}, "--load wrk runs for whole seconds: --turn 1.5s must be whole seconds"},
 		{[]string{"--load", "wrk", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --warmup 500ms must be whole seconds"},
+		{[]string{"--load", "wrk", "-d", "500ms"}, "--load wrk runs for whole seconds: --duration 500ms must be whole seconds"},
 		{[]string{"--load", "wrk", "--turn", "1500ms", "--warmup", "500ms"}, "--load wrk runs for whole seconds: --turn 1.5s and --warmup 500ms must be whole seconds"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--load", "wrk"}, "--load applies to the targets the benchmark runs, not to --url"},
 		{[]string{"--url", "http://127.0.0.1:1/json", "--busy", "1us"}, "--busy applies to the targets the benchmark runs, not to --url"},
