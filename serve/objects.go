@@ -804,8 +804,12 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if err := checkHeaderName(name); err != nil {
 			return vm.Nil, true, err
 		}
-		if x, ok := vm.OptionValue(args[1]); ok {
-			args[1] = x // Some(v) is v, None no value, as respond's
+		for range 64 {
+			x, ok := vm.OptionValue(args[1])
+			if !ok {
+				break
+			}
+			args[1] = x // Some(v) is v, None no value, as respond's (Some(Some(v)) too)
 		}
 		if err := headerValueKind(name, args[1]); err != nil {
 			return vm.Nil, true, err // (an object was sent as its display text)

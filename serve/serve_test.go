@@ -491,7 +491,7 @@ server {
   route GET "/bad-value" => fn(res) { res.setHeader("X-A", { a: 1 }); "x" }
   route GET "/fn-value" => fn(res) { res.set_header("X-A", fn() 1); "x" }
   route GET "/list-value" => fn(res) { res.header("X-A", ["a", 2]); "x" }
-  route GET "/option-value" => fn(res) { res.setHeader("X-A", Some("x")); res.setHeader("X-B", None); "x" }
+  route GET "/option-value" => fn(res) { res.setHeader("X-A", Some("x")); res.setHeader("X-B", None); res.setHeader("X-C", Some(Some(5))); "x" }
 }
 `)
 	u := app.urls[""]
@@ -520,7 +520,7 @@ server {
 		}
 	}
 	// An Option is its value, None none, as respond's headers.
-	if r := do(t, "GET", u+"/option-value", ""); r.status != 200 || r.header.Get("X-A") != "x" || len(r.header.Values("X-B")) != 0 {
+	if r := do(t, "GET", u+"/option-value", ""); r.status != 200 || r.header.Get("X-A") != "x" || len(r.header.Values("X-B")) != 0 || r.header.Get("X-C") != "5" {
 		t.Errorf("GET /option-value: %d %v", r.status, r.header)
 	}
 	if r := do(t, "GET", u+"/list-value", ""); r.status != 200 || strings.Join(r.header.Values("X-A"), ", ") != "a, 2" {

@@ -84,18 +84,28 @@ func registerStrings() {
 		// A number or a boolean is escaped as its text, nil as nothing:
 		// escape_html(user.age) or of a field left out failed the page.
 		v := arg(args, 0)
-		if x, ok := vm.OptionValue(v); ok {
+		for range 64 {
+			x, ok := vm.OptionValue(v)
+			if !ok {
+				break
+			}
 			v = x // Some(s) is s, None nothing (an Option field left out)
 		}
 		switch v.Kind() {
 		case vm.KNil:
 			return vm.Str(""), nil
-		case vm.KInt, vm.KFloat, vm.KBool:
+		case vm.KInt, vm.KFloat, vm.KBool, vm.KDuration, vm.KSize:
 			return vm.Str(vm.ToString(v)), nil
 		case vm.KString:
 			return escape(t, []vm.Value{v})
+		case vm.KObject:
+			if ti := vm.VariantOf(v); ti != nil && ti.Variant >= 0 {
+				// a variant (a status: Active, Pending(2)), as "{v}"
+				// writes it; its payload's text is escaped with it
+				return escape(t, []vm.Value{vm.Str(vm.ToString(v))})
+			}
 		}
-		return vm.Nil, typeErr("escape_html", "a String, a number or a Bool", v)
+		return vm.Nil, typeErr("escape_html", "a String, a number, a Bool, a Duration, a Size or a variant", v)
 	})
 	reg("unescape_html", ps("s"), grownStrFn("unescape_html", times(6, 5), html.UnescapeString))
 	reg("fmt", nil, bFmt)
