@@ -71,7 +71,22 @@ func registerMisc() {
 			}
 			return r
 		}, s)
-		return base64.RawStdEncoding.DecodeString(strings.TrimRight(t, "="))
+		b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(t, "="))
+		if n, ok := err.(base64.CorruptInputError); ok {
+			// the offset in s, which has the spaces t left out
+			seen := int64(0)
+			for i := 0; i < len(s); i++ {
+				if strings.IndexByte(" \t\n\r\f\v", s[i]) >= 0 {
+					continue
+				}
+				if seen == int64(n) {
+					return nil, base64.CorruptInputError(i)
+				}
+				seen++
+			}
+			return nil, base64.CorruptInputError(len(s))
+		}
+		return b, err
 	}))
 	reg("hex_encode", ps("s"), grownStrFn("hex_encode", times(2, 1), func(s string) string { return hex.EncodeToString([]byte(s)) }))
 	reg("hex_decode", ps("s"), decodeFn("hex_decode", hex.DecodeString))

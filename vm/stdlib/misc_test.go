@@ -198,6 +198,8 @@ func TestEncodingValidation(t *testing.T) {
 	})
 	runErrCases(t, []ec{
 		{"base64_decode", a(S("!!!")), "ValueError", "base64_decode:"},
+		// the offset is the text's, spaces counted
+		{"base64_decode", a(S("aGVs\nbG8*")), "ValueError", "base64_decode: illegal base64 data at input byte 8"},
 		{"hex_decode", a(S("zz")), "ValueError", "hex_decode:"},
 		{"url_decode", a(S("%zz")), "ValueError", "url_decode:"},
 		{"base64_encode", a(I(1)), "TypeError", "base64_encode: expected String, got Int"},
