@@ -10,9 +10,11 @@ package serve
 // through.
 //
 // A token is "<issued, Unix ms in base 36>:<16 hex digits of nonce>:
-// anon:<HMAC-SHA256 of the rest, hex>", good for a day (the reference's
-// form; its binding is "anon" in practice, the session's id it meant to
-// bind is never set). The HMAC key comes from the block's secret by HKDF
+// <binding>:<HMAC-SHA256 of the rest, hex>", good for a day (the
+// reference's form). GET /csrf-token's binding is "anon", as the
+// reference's is in practice: the header needs no more. A page's form
+// token (req.csrf_token, sent in a _csrf field, which another site's
+// page can send too) is bound to the browser's tova_csrf cookie. The HMAC key comes from the block's secret by HKDF
 // (the session block's, else the jwt auth block's), else from CSRF_SECRET,
 // else it is made at random when the server starts (an api_key block has
 // no secret): its tokens then hold in this process only.
@@ -34,6 +36,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -117,12 +120,66 @@ func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string
 	return &csrfGuard{key: key, now: time.Now}, nil
 }
 
-// token makes a fresh token.
-func (g *csrfGuard) token() string {
+// token makes a fresh token for the header, bound to no client.
+func (g *csrfGuard) token() string { return g.tokenFor(csrfBinding) }
+
+// tokenFor makes a fresh token bound to binding: csrfBinding ("anon"),
+// or a client's tova_csrf cookie id, which a form's token must be bound
+// to.
+func (g *csrfGuard) tokenFor(binding string) string {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // (crypto/rand never fails on Linux)
-	data := strconv.FormatInt(g.now().UnixMilli(), 36) + ":" + hex.EncodeToString(nonce[:]) + ":" + csrfBinding
+	data := strconv.FormatInt(g.now().UnixMilli(), 36) + ":" + hex.EncodeToString(nonce[:]) + ":" + binding
 	return data + ":" + hex.EncodeToString(g.sign(data))
+}
+
+// csrfCookie holds the random id of a browser that a page's form token
+// (req.csrf_token) is bound to. A form field, unlike the header, is
+// something another site's page can send: a token it fetched for itself
+// would pass, were tokens not bound to the browser they were made for,
+// whose cookie that site can neither read nor set.
+const csrfCookie = "tova_csrf"
+
+// csrfClient is the id r's tova_csrf cookie gives, "" if it has none
+// (or not one of the runtime's: 32 hex digits).
+func csrfClient(r *netio.Request) string {
+	v, ok := r.Cookie(csrfCookie)
+	if !ok || !isCSRFID(v) {
+		return ""
+	}
+	return v
+}
+
+func isCSRFID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// csrfClientID is the id req.csrf_token binds its token to: the
+// request's cookie's, else a new one, which the answer sets (csrfSetCookie).
+func (q *reqObject) csrfClientID() string {
+	if id := csrfClient(q.r); id != "" {
+		return id
+	}
+	if q.csrfNew == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		q.csrfNew = hex.EncodeToString(b[:])
+	}
+	return q.csrfNew
+}
+
+// csrfSetCookie is the Set-Cookie line of a new tova_csrf id: for this
+// site's pages (Path=/), never read by script, sent on a form posted
+// from a page of the site (SameSite=Lax), Secure as the session cookie
+// is.
+func (q *reqObject) csrfSetCookie() string {
+	c := http.Cookie{Name: csrfCookie, Value: q.csrfNew, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: q.sessions != nil && q.sessions.secure}
+	return c.String()
 }
 
 func (g *csrfGuard) sign(data string) []byte {
@@ -131,24 +188,32 @@ func (g *csrfGuard) sign(data string) []byte {
 	return m.Sum(nil)
 }
 
-// valid reports whether tok is a token this guard made in the last day.
+// valid reports whether tok is a token this guard made in the last day
+// (as the header, X-Tova-CSRF, gives it: bound to a client or to none).
 func (g *csrfGuard) valid(tok string) bool {
+	_, ok := g.check(tok)
+	return ok
+}
+
+// check reports whether tok is a token this guard made in the last day,
+// and what it is bound to.
+func (g *csrfGuard) check(tok string) (binding string, ok bool) {
 	parts := strings.Split(tok, ":")
-	if len(parts) != 4 || parts[2] != csrfBinding || len(parts[1]) != 16 {
-		return false
+	if len(parts) != 4 || parts[2] != csrfBinding && !isCSRFID(parts[2]) || len(parts[1]) != 16 {
+		return "", false
 	}
 	ms, err := strconv.ParseInt(parts[0], 36, 64)
 	if err != nil {
-		return false
+		return "", false
 	}
 	age := g.now().Sub(time.UnixMilli(ms))
 	if age < -csrfSkew || age > csrfLifetime {
-		return false
+		return "", false
 	}
 	// The signature as this guard writes it, lower-case hex: one
 	// token, one spelling.
 	want := hex.EncodeToString(g.sign(parts[0] + ":" + parts[1] + ":" + parts[2]))
-	return subtle.ConstantTimeCompare([]byte(parts[3]), []byte(want)) == 1
+	return parts[2], subtle.ConstantTimeCompare([]byte(parts[3]), []byte(want)) == 1
 }
 
 // csrfExempt says whether a request needs no token: a GET, HEAD or
@@ -209,10 +274,16 @@ func csrfFormFields(r *netio.Request) []string {
 }
 
 // validForm reports whether one of the form's _csrf fields holds a
-// valid token.
+// valid token bound to the browser that sends it (its tova_csrf
+// cookie): a page of another site can post a form with a token it got
+// for itself, but not the victim's cookie for that token.
 func (g *csrfGuard) validForm(r *netio.Request) bool {
+	client := csrfClient(r)
+	if client == "" {
+		return false
+	}
 	for _, t := range csrfFormFields(r) {
-		if g.valid(t) {
+		if b, ok := g.check(t); ok && b == client {
 			return true
 		}
 	}

@@ -235,31 +235,70 @@ const sameSiteNoneWarning = `sessions: same_site "none" sends the session cookie
 
 // A page's form, posted without JavaScript, sends its token in a hidden
 // _csrf field, from req.csrf_token: a urlencoded or a multipart form
-// with it goes on; without it, or with a wrong one, 403. req.csrf_token
-// is nil where the check is off.
+// with it goes on; without it, or with a wrong one, 403. The token is
+// bound to the browser it was made for (its tova_csrf cookie, which the
+// page's answer sets): another site's page, which can post a form with
+// a token it got for itself but can neither read nor set that cookie,
+// is refused. req.csrf_token is nil where the check is off.
 func TestCSRFFormField(t *testing.T) {
 	app := startApp(t, `server {
   session { secret: "a-secret-of-enough-bytes" }
   route GET "/form" => fn(req) req.csrf_token
   route POST "/post" => fn(req) "posted {req.body.t}"
-  route POST "/fields" => fn(req) req.body
+  route POST "/fields" => fn(req) { { body: req.body, form: req.formData() } }
 }
 server "open" {
   route GET "/token" => fn(req) req.csrf_token
 }
 `)
 	u := app.urls[""]
-	var tok string
-	if r := do(t, "GET", u+"/form", ""); r.status != 200 || json.Unmarshal([]byte(r.body), &tok) != nil || tok == "" {
-		t.Fatalf("req.csrf_token: %d %s", r.status, r.body)
+	page := func(cookie ...string) (tok, pair string) {
+		t.Helper()
+		r := do(t, "GET", u+"/form", "", cookie...)
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &tok) != nil || tok == "" {
+			t.Fatalf("req.csrf_token: %d %s", r.status, r.body)
+		}
+		if lines := r.header.Values("Set-Cookie"); len(lines) == 1 {
+			pair, _, _ = strings.Cut(lines[0], ";")
+			if !strings.Contains(lines[0], "HttpOnly") || !strings.Contains(lines[0], "SameSite=Lax") || !strings.Contains(lines[0], "Path=/") {
+				t.Errorf("the cookie: %s", lines[0])
+			}
+		} else if len(cookie) == 0 || len(lines) != 0 {
+			t.Fatalf("Set-Cookie %q", lines)
+		}
+		return tok, pair
+	}
+	tok, cookie := page()
+	if !strings.HasPrefix(cookie, "tova_csrf=") {
+		t.Fatalf("cookie %q", cookie)
+	}
+	// The browser's next page keeps its cookie: no new one.
+	if tok2, again := page("Cookie", cookie); again != "" || tok2 == tok {
+		t.Errorf("a second page: cookie %q, token %q", again, tok2)
 	}
 	form := "application/x-www-form-urlencoded"
-	if r := do(t, "POST", u+"/post", "_csrf="+url.QueryEscape(tok)+"&t=hi", "Content-Type", form); r.status != 200 || r.body != `"posted hi"` {
+	if r := do(t, "POST", u+"/post", "_csrf="+url.QueryEscape(tok)+"&t=hi", "Content-Type", form, "Cookie", cookie); r.status != 200 || r.body != `"posted hi"` {
 		t.Errorf("a form with its token: %d %s", r.status, r.body)
 	}
-	for _, body := range []string{"t=hi", "_csrf=x&t=hi", "_csrf=" + url.QueryEscape(tok+"0") + "&t=hi"} {
-		if r := do(t, "POST", u+"/post", body, "Content-Type", form); r.status != 403 {
-			t.Errorf("a form %q: %d %s", body, r.status, r.body)
+	// Refused: no token, a wrong one, the token without the browser's
+	// cookie, with another browser's cookie, a token another client
+	// fetched for itself (the page's or /csrf-token's) with this
+	// browser's cookie.
+	otherTok, otherCookie := page()
+	anon := csrfToken(t, u)
+	for _, c := range []struct{ body, cookie string }{
+		{"t=hi", cookie}, {"_csrf=x&t=hi", cookie}, {"_csrf=" + url.QueryEscape(tok+"0") + "&t=hi", cookie},
+		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", ""},
+		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", otherCookie},
+		{"_csrf=" + url.QueryEscape(otherTok) + "&t=hi", cookie},
+		{"_csrf=" + url.QueryEscape(anon) + "&t=hi", cookie},
+	} {
+		hdrs := []string{"Content-Type", form}
+		if c.cookie != "" {
+			hdrs = append(hdrs, "Cookie", c.cookie)
+		}
+		if r := do(t, "POST", u+"/post", c.body, hdrs...); r.status != 403 {
+			t.Errorf("a form %q with cookie %q: %d %s", c.body, c.cookie, r.status, r.body)
 		}
 	}
 	var b bytes.Buffer
@@ -267,29 +306,33 @@ server "open" {
 	mw.WriteField("_csrf", tok)
 	mw.WriteField("t", "multi")
 	mw.Close()
-	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != `"posted multi"` {
+	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType(), "Cookie", cookie); r.status != 200 || r.body != `"posted multi"` {
 		t.Errorf("a multipart form with its token: %d %s", r.status, r.body)
 	}
-	// The token is the check's: req.body has no _csrf field (a
-	// Model.create(req.body) failed on it), and a field that is
-	// "a;b" or "100%" in req.body does not hide it; of two, one valid
-	// is enough.
+	// The token is the check's: req.body and req.formData() have no
+	// _csrf field (a Model.create(req.body) failed on it), and a field
+	// that is "a;b" or "100%" in req.body does not hide it; of two, one
+	// valid is enough.
 	for _, body := range []string{"t=a;b&_csrf=" + url.QueryEscape(tok), "t=100%&_csrf=" + url.QueryEscape(tok)} {
-		if r := do(t, "POST", u+"/fields", body, "Content-Type", form); r.status != 200 || strings.Contains(r.body, "_csrf") || !strings.Contains(r.body, `"t":`) {
+		if r := do(t, "POST", u+"/fields", body, "Content-Type", form, "Cookie", cookie); r.status != 200 || strings.Contains(r.body, "_csrf") || !strings.Contains(r.body, `"t":`) {
 			t.Errorf("a form %q: %d %s", body, r.status, r.body)
 		}
 	}
-	if r := do(t, "POST", u+"/fields", "_csrf=&_csrf="+url.QueryEscape(tok)+"&t=x", "Content-Type", form); r.status != 200 || r.body != `{"t":"x"}` {
+	if r := do(t, "POST", u+"/fields", "_csrf=&_csrf="+url.QueryEscape(tok)+"&t=x", "Content-Type", form, "Cookie", cookie); r.status != 200 || r.body != `{"body":{"t":"x"},"form":{"t":"x"}}` {
 		t.Errorf("two _csrf fields: %d %s", r.status, r.body)
 	}
-	if r := do(t, "POST", u+"/fields", b.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 || r.body != `{"t":"multi"}` {
+	if r := do(t, "POST", u+"/fields", b.String(), "Content-Type", mw.FormDataContentType(), "Cookie", cookie); r.status != 200 || r.body != `{"body":{"t":"multi"},"form":{"t":"multi"}}` {
 		t.Errorf("a multipart form's fields: %d %s", r.status, r.body)
 	}
 	// Refused, the answer names the form's field too.
 	if r := do(t, "POST", u+"/fields", "t=x", "Content-Type", form); r.status != 403 || !strings.Contains(r.body, "_csrf field") {
 		t.Errorf("no token: %d %s", r.status, r.body)
 	}
-	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" {
-		t.Errorf("req.csrf_token with the check off: %s", r.body)
+	// The header takes any token of the server's, bound or not.
+	if r := do(t, "POST", u+"/post", "t=h", "Content-Type", form, "X-Tova-CSRF", otherTok); r.status != 200 {
+		t.Errorf("a page's token in the header: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" || len(r.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("req.csrf_token with the check off: %s %v", r.body, r.header)
 	}
 }

@@ -474,6 +474,10 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 			if x.req != nil && x.req.sess != nil {
 				resp = x.saveSession(resp)
 			}
+			if x.req != nil && x.req.csrfNew != "" {
+				// (the cookie req.csrf_token's form token is bound to)
+				resp.Headers = append(slices.Clip(resp.Headers), netio.Header{Name: "Set-Cookie", Value: x.req.csrfSetCookie()})
+			}
 			if len(x.res.finish) > 0 {
 				resp.AfterWrite = x.finish
 				if gateway {

@@ -38,9 +38,11 @@ type reqObject struct {
 	sessions *sessionStore
 	sess     *session
 	// csrf is the server's CSRF check (csrf.go), nil: off; req.csrf_token
-	// is a token of it
-	csrf  *csrfGuard
-	sessV vm.Value
+	// is a token of it, bound to the client's tova_csrf cookie, or to
+	// csrfNew, the id of one the answer sets
+	csrf    *csrfGuard
+	csrfNew string
+	sessV   vm.Value
 	// uploads is the server's upload block (uploads.go), which every
 	// file part of a multipart body is checked against; nil: none
 	uploads *uploadRules
@@ -79,7 +81,7 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		// A token for a page's form (a hidden _csrf field), where the
 		// CSRF check is on; nil where it is off.
 		if q.csrf != nil {
-			return vm.Str(q.csrf.token()), true, nil
+			return vm.Str(q.csrf.tokenFor(q.csrfClientID())), true, nil
 		}
 		return vm.Nil, true, nil
 	case "method":
@@ -216,7 +218,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 	case "formData", "form_data", "form":
 		ct, params, _ := mime.ParseMediaType(q.r.ContentType)
 		if ct == "multipart/form-data" {
-			v, err := q.multipart(q.r.Body, params["boundary"])
+			v, err := q.withoutCSRF(q.multipart(q.r.Body, params["boundary"]))
 			return v, true, err
 		}
 		if isJSONBodyType(q.r.ContentType) {
@@ -224,7 +226,7 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 			// what the handler does not take (400, catchable).
 			return vm.Nil, true, badBody("the body is " + ct + ", not a form (req.json() reads it)")
 		}
-		v, err := q.formBody()
+		v, err := q.withoutCSRF(q.formBody())
 		return v, true, err
 	}
 	return vm.Nil, false, nil
