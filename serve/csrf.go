@@ -161,6 +161,7 @@ func isCSRFID(s string) bool {
 // csrfClientID is the id req.csrf_token binds its token to: the
 // request's cookie's, else a new one, which the answer sets (csrfSetCookie).
 func (q *reqObject) csrfClientID() string {
+	q.readCookies = true // (the answer is this browser's: no public cache)
 	if id := csrfClient(q.r); id != "" {
 		return id
 	}

@@ -243,6 +243,7 @@ const sameSiteNoneWarning = `sessions: same_site "none" sends the session cookie
 func TestCSRFFormField(t *testing.T) {
 	app := startApp(t, `server {
   session { secret: "a-secret-of-enough-bytes" }
+  cache { default: "public, max-age=60" }
   route GET "/form" => fn(req) req.csrf_token
   route POST "/post" => fn(req) "posted {req.body.t}"
   route POST "/fields" => fn(req) { { body: req.body, form: req.formData() } }
@@ -257,6 +258,9 @@ server "open" {
 		r := do(t, "GET", u+"/form", "", cookie...)
 		if r.status != 200 || json.Unmarshal([]byte(r.body), &tok) != nil || tok == "" {
 			t.Fatalf("req.csrf_token: %d %s", r.status, r.body)
+		}
+		if cc := r.header.Get("Cache-Control"); strings.Contains(cc, "public") {
+			t.Errorf("a page with a browser's token is cacheable: %s", cc)
 		}
 		if lines := r.header.Values("Set-Cookie"); len(lines) == 1 {
 			pair, _, _ = strings.Cut(lines[0], ";")
