@@ -65,5 +65,7 @@ server {
 		`server { route GET "/" with timeout(0) => fn() 1 }`:    `server: app.tova:1:36: ValueError: timeout: a route deadline must be positive, got 0`,
 		`server { route GET "/" with timeout("1s") => fn() 1 }`: `server: app.tova:1:36: ValueError: timeout: expected a duration`,
 		`server { route GET "/" with timeout(1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) takes 1 argument, got 2`,
+		// the reference's timeout(promise, ms)
+		`server { route GET "/" with timeout(fn() 1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) is a route's deadline (route ... with timeout(5.seconds)); there is no timeout(promise, ms)`,
 	})
 }

@@ -40,7 +40,11 @@ var missingGlobals = map[string]string{
 	// The reference's server builtins its docs use.
 	"withLock":       notHere("withLock(fn)", "a statement that writes server state is one step already (docs/server.md); for rows, db.transaction(fn() ...)"),
 	"__getRequestId": notHere("__getRequestId()", "the request's id is req.id, and a log line of the request names it"),
-	"Error":          "the reference's Error(message) is JavaScript's: throw the message itself (throw \"failed\"), or an object ({ message, code }); a caught error's message is e.message",
+	// JavaScript's constructors, which the reference's Type.new() calls.
+	"Map":    "the reference's Map.new() is JavaScript's Map, which this runtime does not have: use an object ({}, with keys as strings) or collections.OrderedDict()",
+	"Set":    "the reference's Set.new(xs) is JavaScript's Set, which this runtime does not have: unique(xs) gives the distinct values, x in xs tests one, and collections.Counter(xs) counts them",
+	"RegExp": "the reference's RegExp.new(pattern, flags) is JavaScript's RegExp, which this runtime does not have: write a regex literal, /\\d+/g, or give the pattern as a String to regex functions",
+	"Error":  "the reference's Error(message) is JavaScript's: throw the message itself (throw \"failed\"), or an object ({ message, code }); a caught error's message is e.message",
 }
 
 // notHere is the note of an undefined name that is a builtin of the
