@@ -18,6 +18,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -279,6 +280,7 @@ func builtinHashPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // cancellation.
 func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) ([]byte, error) {
 	const pollRounds = 64
+	pbkdf2Rounds.Add(int64(iter))
 	prf := hmac.New(sha256.New, []byte(password))
 	size := prf.Size()
 	dk := make([]byte, 0, (keyLen+size-1)/size*size)
@@ -317,15 +319,24 @@ func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	// text of another form.
 	none := func(v vm.Value) bool { return v.IsNil() || vm.VariantOf(v) == vm.NoneType }
 	text := func(v vm.Value) bool { return v.Kind() == vm.KString || none(v) }
-	if len(args) == 2 && text(args[0]) && text(args[1]) && (none(args[0]) || none(args[1])) {
+	// Either fails after the work a real check does: an answer 30 times
+	// quicker told a login's caller that the user has no password, or
+	// does not exist (verify_password(pw, user?.hash)).
+	decoy := func() (vm.Value, error) {
+		if _, err := pbkdf2SHA256(t, "", decoySalt[:], passwordIterations, passwordHashBytes); err != nil {
+			return vm.Nil, err
+		}
 		return vm.False, nil
+	}
+	if len(args) == 2 && text(args[0]) && text(args[1]) && (none(args[0]) || none(args[1])) {
+		return decoy()
 	}
 	if len(args) != 2 || args[0].Kind() != vm.KString || args[1].Kind() != vm.KString {
 		return vm.Nil, vm.TypeErrorf("verify_password(password, stored): expected two Strings, got %s", argKinds(args))
 	}
 	iter, salt, want, ok := parseStoredPassword(args[1].AsString())
 	if !ok {
-		return vm.False, nil
+		return decoy()
 	}
 	got, err := pbkdf2SHA256(t, args[0].AsString(), salt, iter, len(want))
 	if err != nil {
@@ -333,6 +344,13 @@ func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	return vm.Bool(subtle.ConstantTimeCompare(got, want) == 1), nil
 }
+
+// pbkdf2Rounds counts the PBKDF2 iterations done (what a check costs,
+// for the tests).
+var pbkdf2Rounds atomic.Int64
+
+// decoySalt is the salt of the work verify_password does for nothing.
+var decoySalt [passwordSaltBytes]byte
 
 // parseStoredPassword reads "pbkdf2:<iterations>:<salt hex>:<hash hex>".
 func parseStoredPassword(s string) (iter int, salt, hash []byte, ok bool) {

@@ -144,8 +144,18 @@ server {
 	}
 	// No stored hash (a nil column): no password matches it; it was a
 	// TypeError, a 500 for the login of a user without one.
+	before := pbkdf2Rounds.Load()
 	if r := do(t, "GET", u+"/nohash", ""); r.status != 200 || r.body != "[false,false,false,false]" {
 		t.Errorf("verify_password of nil: %d %s", r.status, r.body)
+	}
+	// Each does the work of a check (hash_password's once, then four
+	// checks): a quick answer told that the user has no password.
+	if n := pbkdf2Rounds.Load() - before; n < 5*passwordIterations {
+		t.Errorf("%d PBKDF2 rounds for a hash and four checks of no hash", n)
+	}
+	before = pbkdf2Rounds.Load()
+	if got := check("pw", "bcrypt:10:aa:bb"); got != `{"ok":false}` || pbkdf2Rounds.Load()-before < passwordIterations {
+		t.Errorf("a stored text of another form: %s after %d rounds", got, pbkdf2Rounds.Load()-before)
 	}
 }
 
