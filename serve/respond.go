@@ -454,7 +454,10 @@ func escapeLocation(u string) string {
 		}
 		u = b.String()
 	}
-	return netio.EscapeUnsafe(u, "")
+	// A backslash, which no URL has, browsers read as '/': "/\\evil.com"
+	// went out as such and took the user to evil.com (past a program's
+	// own check that the target starts with one '/').
+	return netio.EscapeUnsafe(u, `\`)
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

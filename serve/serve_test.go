@@ -1186,6 +1186,7 @@ server {
   route GET "/go" => fn() redirect("/x")
   route GET "/go-far" => fn() redirect("/ünï cödé?q=a%20b\t")
   route GET "/go-pct" => fn() redirect("/a%zz%20b?off=100%&x=%4")
+  route GET "/go-bs" => fn(req) redirect(req.query.next)
   route GET "/page" => fn() html("<b>hi</b>")
   route GET "/page-nil" => fn() html(nil)
   route GET "/fnval" => fn() str
@@ -1261,6 +1262,9 @@ func TestResponseHelpers(t *testing.T) {
 	// A % that begins no escape is escaped itself: %zz was sent as it
 	// was, and the Location was no URL.
 	check("/go-pct", 302, "", "Location", "/a%25zz%20b?off=100%25&x=%254")
+	// a backslash, which browsers read as '/', is escaped: /\evil.com
+	// went to evil.com
+	check("/go-bs?next=/%5Cevil.com", 302, "", "Location", "/%5Cevil.com")
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
