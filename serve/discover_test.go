@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,7 +211,7 @@ server "worker" {
 		}
 	}
 	start := time.Now()
-	if r := do(t, "GET", api+"/flaky", ""); r.body != `"circuit breaker open for worker"` {
+	if r := do(t, "GET", api+"/flaky", ""); r.body != `"RPC worker.flaky: circuit breaker open for worker"` {
 		t.Fatalf("call 3: %s", r.body)
 	}
 	if d := time.Since(start); d > 250*time.Millisecond {
@@ -222,7 +223,7 @@ server "worker" {
 	if r := do(t, "GET", admin+"/fix", ""); r.status != 200 {
 		t.Fatalf("GET /fix = %d %s", r.status, r.body)
 	}
-	if r := do(t, "GET", api+"/flaky", ""); r.body != `"circuit breaker open for worker"` {
+	if r := do(t, "GET", api+"/flaky", ""); r.body != `"RPC worker.flaky: circuit breaker open for worker"` {
 		t.Fatalf("before reset_timeout: %s", r.body)
 	}
 	time.Sleep(850 * time.Millisecond)
@@ -314,7 +315,7 @@ server "worker" {
 }
 `)
 	r := do(t, "GET", app.urls["api"]+"/c", "")
-	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed while the call ran)"; !strings.Contains(r.body, want) || !strings.Contains(r.body, "admin:xxxxx@") {
+	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed; the call may have run, so it is not sent again)"; !strings.Contains(r.body, want) || !strings.Contains(r.body, "admin:xxxxx@") {
 		t.Errorf("GET /c = %s, want …%s, the password redacted", r.body, want)
 	}
 	if strings.Contains(r.body+app.logs.String(), "S3CRET") {
@@ -359,7 +360,7 @@ server "worker" {
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("answered in %v: the call was not sent again", d)
 	}
-	if r := do(t, "GET", app.urls["api"]+"/c", ""); r.body != `"circuit breaker open for worker"` {
+	if r := do(t, "GET", app.urls["api"]+"/c", ""); r.body != `"RPC worker.compute: circuit breaker open for worker"` {
 		t.Errorf("after a failure with failure_threshold 1: %s", r.body)
 	}
 }
@@ -797,7 +798,7 @@ server "worker" {
 	if r := do(t, "GET", api+"/call", ""); !strings.Contains(r.body, "500") {
 		t.Errorf("call 1: %s", r.body)
 	}
-	if r := do(t, "GET", api+"/call", ""); r.body != `"circuit breaker open for worker"` {
+	if r := do(t, "GET", api+"/call", ""); r.body != `"RPC worker.boom: circuit breaker open for worker"` {
 		t.Errorf("call 2, past failure_threshold 1: %s", r.body)
 	}
 	// None, at any depth, is as if not given: the defaults apply (the
@@ -847,5 +848,28 @@ server "worker" {
 	}
 	if got["helth"] != "health" || got["circuit_breaker.failur_threshold"] != "failure_threshold" {
 		t.Errorf("unknown keys warned of: %v", got)
+	}
+}
+
+// A call is sent again only when it certainly did not run: no
+// connection made, the peer's 503 saying so, or the kept-alive
+// connection closed by the peer before the call was sent on it (Go's
+// "server closed idle connection", a peer's drain beginning); not when
+// the connection closed after the call was sent.
+func TestRetryableFailures(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&rpcFailure{msg: "RPC w.f failed: " + dial.Error(), cause: dial}, true},
+		{&rpcFailure{msg: "RPC w.f failed: Post \"http://x/rpc/f\": http: server closed idle connection", cause: errors.New("http: server closed idle connection")}, true},
+		{&rpcFailure{msg: "RPC w.f failed: POST http://x/rpc/f: the connection closed before an answer came", cause: io.EOF}, false},
+		{&rpcFailure{timeout: true, msg: "RPC w.f timed out"}, false},
+		{&rpcFailure{status: 500, msg: "RPC w.f failed: 500"}, false},
+	} {
+		if got := retryable(nil, c.err); got != c.want {
+			t.Errorf("retryable(%q) = %v", c.err, got)
+		}
 	}
 }

@@ -187,9 +187,9 @@ func (p *peer) call(t *vm.Thread, fn string, args []vm.Value, omit []int) (vm.Va
 	var f *rpcFailure
 	switch {
 	case errors.Is(err, gobreaker.ErrOpenState):
-		return vm.Nil, vm.Errorf("RPCError", "circuit breaker open for %s", p.name)
+		return vm.Nil, vm.Errorf("RPCError", "%s: circuit breaker open for %s", what, p.name)
 	case errors.Is(err, gobreaker.ErrTooManyRequests):
-		return vm.Nil, vm.Errorf("RPCError", "circuit breaker open for %s (half-open, its trial calls under way)", p.name)
+		return vm.Nil, vm.Errorf("RPCError", "%s: circuit breaker open for %s (half-open, its trial calls under way)", what, p.name)
 	case errors.As(err, &f) && f.cancelled:
 		return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: f.msg, Cause: err}
 	case errors.As(err, &f) && f.status != 0:
@@ -249,7 +249,7 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 	case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
 		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
 		// reset by peer".)
-		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: the connection closed before an answer came (the peer stopped or crashed while the call ran)",
+		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: the connection closed before an answer came (the peer stopped or crashed; the call may have run, so it is not sent again)",
 			what, cmp.Or(r.Method, "GET"), redactedURL(r.URL)), cause: err}
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
@@ -294,7 +294,10 @@ func retryable(resp *netio.OutboundResponse, err error) bool {
 	}
 	if f.status == 0 {
 		var op *net.OpError
-		return errors.As(err, &op) && op.Op == "dial"
+		// (Go's "http: server closed idle connection": the peer closed
+		// the kept-alive connection before the call was sent on it, a
+		// peer's drain beginning)
+		return errors.As(err, &op) && op.Op == "dial" || strings.Contains(err.Error(), "server closed idle connection")
 	}
 	return f.status == http.StatusServiceUnavailable && resp != nil && resp.Headers.Get(netio.HeaderNotRun) == "1"
 }
