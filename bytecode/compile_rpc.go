@@ -25,7 +25,8 @@ func (f *fstate) rpcHook(fd *ast.FnDecl) {
 // constant or an env of the program's top level (`port WORKER_PORT`):
 // every process runs the top level, and the caller reads the slot in its
 // own instance (it called 3000 + the server's place, where the server
-// did not listen).
+// did not listen). "?" is a port the server computes in its own block
+// (`port base + 1`), which no other process can know.
 func rpcPort(srv *Server, stmts []ast.Stmt, slot func(*ast.Binding) int) {
 	port := ""
 	for _, st := range stmts {
@@ -37,6 +38,8 @@ func rpcPort(srv *Server, stmts []ast.Stmt, slot func(*ast.Binding) int) {
 			} else if id, ok := p.X.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Global &&
 				!id.Binding.Mutable && !declaredIn(stmts, id.Binding) {
 				port = "@" + strconv.Itoa(slot(id.Binding))
+			} else {
+				port = "?"
 			}
 		}
 	}

@@ -172,7 +172,9 @@
 //	   try, then the error raised again. Cancellation is never caught,
 //	   but it ran no finally block and no defer. An "rpc" hook's Arg
 //	   "@N" is a port read from module slot N (`port WORKER_PORT`, a
-//	   constant or env of the top level).
+//	   constant or env of the top level); "?" (since a later build of
+//	   16, which earlier ones wrote as "") a port the server computes in
+//	   its own block, which another process cannot know.
 //	15: JNNILNAN: `a ?? b` takes b when a is nil or NaN.
 //	16: a config's keys and where their values are, for start-up errors.
 package bytecode

@@ -320,7 +320,25 @@ func (s *Server) stopHealthChecks() {
 
 // unplaced is the error of a call to a peer base cannot place.
 func (p *peer) unplaced(what string) error {
+	if p.portArg() == "?" {
+		return vm.Errorf("RPCError", "%s: server %s computes its port in its own block, which a server running apart cannot know: give discover %q { url: ... } or set %s (or declare its port as a number, or a constant or env of the program's top level)", what, p.name, p.name, bytecode.PortEnv(p.name))
+	}
 	return vm.Errorf("RPCError", "%s: server %s declares port 0, a port its process picks at start, which a server running apart cannot know: give discover %q { url: ... } or set %s", what, p.name, p.name, bytecode.PortEnv(p.name))
+}
+
+// portArg is what the peer's rpc hooks say of its port (see
+// bytecode.rpcPort), "" if it declares none.
+func (p *peer) portArg() string {
+	for _, d := range p.from.rt.code.Servers {
+		if d.Name == p.name {
+			for _, h := range d.Hooks {
+				if h.Kind == "rpc" {
+					return h.Arg
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // base is the URL the peer's calls go to: the discover block's url;
@@ -328,7 +346,8 @@ func (p *peer) unplaced(what string) error {
 // http://localhost and the port PORT_<NAME> gives, or the one its `port`
 // declares as a literal, or the one its place gives (3000, 3001, ...),
 // as the peer's own process would pick; "" for a peer that declares
-// `port 0` (its process picks a port at start, which no other knows).
+// `port 0` (its process picks a port at start, which no other knows) or
+// computes its port in its own block.
 func (p *peer) base() string {
 	u, _ := p.place()
 	return u
@@ -374,8 +393,8 @@ func (p *peer) place() (string, []byte) {
 			if h.Kind != "rpc" || h.Arg == "" {
 				continue
 			}
-			if h.Arg == "0" {
-				return "", nil
+			if h.Arg == "0" || h.Arg == "?" {
+				return "", nil // (see unplaced)
 			}
 			slot, computed := strings.CutPrefix(h.Arg, "@")
 			if !computed {

@@ -593,6 +593,42 @@ server "worker" {
 	}
 }
 
+// A peer running apart that computes its port in its own block (port
+// base + 46) listens where no other process knows: a call says so,
+// instead of going to the port of its place in the file (3001 here);
+// PORT_<NAME> places it.
+func TestDiscoverPeerWithPortOfItsOwnApart(t *testing.T) {
+	const src = `
+server "api" {
+  route GET "/a" => fn() { try { worker.f(1) } catch e { e.message } }
+}
+server "worker" {
+  base = 0
+  port base + 0
+  fn f(n) { n + 1 }
+}
+`
+	app := startApp(t, src, func(o *Options) { o.Servers = []string{"api"} })
+	want := `RPC worker.f: server worker computes its port in its own block, which a server running apart cannot know: give discover "worker" { url: ... } or set PORT_WORKER (or declare its port as a number, or a constant or env of the program's top level)`
+	if r := do(t, "GET", app.urls["api"]+"/a", ""); r.body != strconv.Quote(want) {
+		t.Errorf("GET /a = %d %s, want %q", r.status, r.body, want)
+	}
+	worker := startApp(t, src, func(o *Options) { o.Servers = []string{"worker"} })
+	port := strings.TrimPrefix(worker.urls["worker"], "http://127.0.0.1:")
+	placed := startApp(t, src, func(o *Options) {
+		o.Servers = []string{"api"}
+		o.Getenv = func(k string) (string, bool) { return port, k == "PORT_WORKER" }
+	})
+	if r := do(t, "GET", placed.urls["api"]+"/a", ""); r.body != "2" {
+		t.Errorf("with PORT_WORKER: GET /a = %d %s, want 2", r.status, r.body)
+	}
+	// In one process, it is reached where it listens.
+	both := startApp(t, src)
+	if r := do(t, "GET", both.urls["api"]+"/a", ""); r.body != "2" {
+		t.Errorf("in one process: GET /a = %d %s, want 2", r.status, r.body)
+	}
+}
+
 // A peer running apart that declares `port 0` listens where its process
 // picked at start: a call to it says so, and how to place it, instead of
 // going to the port of its place in the file (3001 here), where anything
