@@ -52,6 +52,18 @@ func decodeBody(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.Value
 	if n < freeBodyBytes || th == nil {
 		return decode()
 	}
+	v, err := decodeBudgeted(th, n, decode)
+	if err == nil && th.Context().Err() != nil {
+		// Stopped while it decoded (the memory guard, the deadline): the
+		// decoded body is dropped, and the code goes no further (the next
+		// statement ran, a print or a write, after the 503 went out).
+		return vm.Nil, &vm.Error{Kind: vm.ErrCancelled, Msg: "the request was stopped while its body was decoded", Cause: th.Context().Err()}
+	}
+	return v, err
+}
+
+// decodeBudgeted decodes a large body once the budget has room for it.
+func decodeBudgeted(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.Value, error) {
 	b := bodyBudget()
 	cost := min(int64(n)*jsonCostRatio, b.size)
 	if !b.sem.TryAcquire(cost) {

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"tova/driver"
+	"tova/vm"
 )
 
 // formPart is one part of a multipart/form-data body: a file part when
@@ -674,5 +677,37 @@ server {
 	t.Logf("reading a %d MiB file: %.1f MiB allocated, %.1f MiB not reading it", size>>20, float64(read)/(1<<20), float64(ignored)/(1<<20))
 	if read > ignored+size+size/4 {
 		t.Errorf("reading a %d MiB file: %.1f MiB allocated, %.1f MiB not reading it", size>>20, float64(read)/(1<<20), float64(ignored)/(1<<20))
+	}
+}
+
+// A request stopped while its body was decoded (the memory guard, its
+// deadline) goes no further: the decoded body is dropped and the read
+// raises the cancellation, where the next statement ran after its 503
+// had gone out.
+func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
+	p, err := driver.CompileFile("a.tova", []byte("x = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := vm.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	th := prog.NewInstance(vm.Config{}).NewThread(ctx)
+	v, err := decodeBody(th, freeBodyBytes, func() (vm.Value, error) {
+		stop() // (stopped while it decoded)
+		return vm.Str("decoded"), nil
+	})
+	if !vm.IsCancelled(err) || !v.IsNil() {
+		t.Errorf("decoded while stopped: %v, %v", vm.Repr(v), err)
+	}
+	// A small body, and one read after the request (no thread), are
+	// decoded as they are.
+	if v, err := decodeBody(th, 10, func() (vm.Value, error) { return vm.Str("small"), nil }); err != nil || v.AsString() != "small" {
+		t.Errorf("a small body: %v, %v", vm.Repr(v), err)
+	}
+	if v, err := decodeBody(nil, freeBodyBytes, func() (vm.Value, error) { return vm.Str("after"), nil }); err != nil || v.AsString() != "after" {
+		t.Errorf("after the request: %v, %v", vm.Repr(v), err)
 	}
 }
