@@ -1322,10 +1322,11 @@ func bIntersection(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	seen := newValueSet(0)
+	// a's elements that b has, in a's order, as many times as a has
+	// them (the reference's a.filter(x => b.has(x)), as difference)
 	out := []vm.Value{}
 	for _, x := range xs {
-		if bs.has(x) && seen.add(x) {
+		if bs.has(x) {
 			out = append(out, x)
 		}
 	}
@@ -1359,15 +1360,16 @@ func bSymDiff(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
-	seen := newValueSet(0)
+	// a's elements b has not, then b's a has not, each as many times as
+	// its list has it (the reference's, as difference)
 	out := []vm.Value{}
 	for _, x := range xs {
-		if !bs.has(x) && seen.add(x) {
+		if !bs.has(x) {
 			out = append(out, x)
 		}
 	}
 	for _, y := range ys {
-		if !as.has(y) && seen.add(y) {
+		if !as.has(y) {
 			out = append(out, y)
 		}
 	}

@@ -349,6 +349,10 @@ func TestUniqueAndSets(t *testing.T) {
 		{"difference", a(nums(1, 2, 3), nums(2, 3, 4)), "[1]"},
 		{"symmetric_difference", a(nums(1, 2, 3), nums(2, 3, 4)), "[1, 4]"},
 		{"symmetric_difference", a(nums(1, 2), nums(1, 2)), "[]"},
+		// duplicates kept, as difference keeps them (the reference's)
+		{"intersection", a(nums(1, 1, 2), nums(1)), "[1, 1]"},
+		{"symmetric_difference", a(nums(1, 1, 2), nums(2, 3, 3)), "[1, 1, 3, 3]"},
+		{"difference", a(nums(1, 1, 2), nums(2)), "[1, 1]"},
 		{"is_subset", a(nums(1, 2), nums(1, 2, 3)), "true"},
 		{"is_subset", a(nums(1, 4), nums(1, 2, 3)), "false"},
 		{"is_subset", a(L(), nums(1)), "true"},
