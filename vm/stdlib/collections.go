@@ -581,7 +581,14 @@ func extreme(t *vm.Thread, fname string, args []vm.Value, sign int) (vm.Value, e
 		}
 		return best, nil
 	} else {
-		if len(args) == 2 && args[1].IsCallable() && args[0].Kind() != vm.KFunc && args[0].Kind() != vm.KBuiltin {
+		keyed := len(args) == 2 && args[1].IsCallable()
+		if len(args) == 2 && args[1].Kind() == vm.KObject && vm.VariantOf(args[1]) == nil {
+			// max(xs, key: len): the named argument came as { key: len }
+			if k, ok := args[1].AsObject().Get("key"); ok && k.IsCallable() {
+				keyed = true
+			}
+		}
+		if keyed && args[0].Kind() != vm.KFunc && args[0].Kind() != vm.KBuiltin {
 			// max(xs, fn(x) x.a), Python's key=: "cannot compare
 			// Function with List" said nothing of max_by
 			most := "greatest"

@@ -125,6 +125,7 @@ func TestReduceSum(t *testing.T) {
 		{"reduce", a(L(), add), "TypeError", "reduce: empty sequence with no initial value"},
 		// Python's key=: the message names max_by
 		{"max", a(nums(1, 2), add), "TypeError", "max takes the values themselves (max(xs) or max(a, b, c)); for the one whose key is greatest write max_by(xs, fn(x) ...)"},
+		{"min", a(nums(1, 2), O("key", add)), "TypeError", "min takes the values themselves (min(xs) or min(a, b, c)); for the one whose key is least write min_by(xs, fn(x) ...)"},
 		{"min", a(nums(1, 2), add), "TypeError", "for the one whose key is least write min_by(xs, fn(x) ...)"},
 		{"reduce", a(nums(1), I(1)), "TypeError", "reduce: expected Function, got Int"},
 		{"reduce", a(nums(1, 2), add, nilV), "TypeError", "Nil and Int"}, // an explicit nil initial value is used
