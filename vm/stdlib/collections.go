@@ -776,7 +776,7 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 }
 
 // keyOrderErr is a keyed sort's error naming the key and the two
-// elements (counted from 1) whose keys do not compare.
+// elements (a and b counted from 1) whose keys do not compare.
 func keyOrderErr(fname string, key vm.Value, err error, a, b int) error {
 	err = orderErr(fname, err)
 	e, ok := err.(*vm.Error)
@@ -786,11 +786,12 @@ func keyOrderErr(fname string, key vm.Value, err error, a, b int) error {
 	if a > b {
 		a, b = b, a
 	}
-	shown := "the keys"
 	if key.Kind() == vm.KString {
-		shown = "column " + key.AsString()
+		// a table's column: its rows, counted from 1
+		return vm.Errorf(e.Kind, "%s (column %s of rows %d and %d)", e.Msg, key.AsString(), a, b)
 	}
-	return vm.Errorf(e.Kind, "%s (%s of rows %d and %d)", e.Msg, shown, a, b)
+	// a list's elements, by their indexes (from 0)
+	return vm.Errorf(e.Kind, "%s (the keys of the elements at indexes %d and %d)", e.Msg, a-1, b-1)
 }
 
 func copyElems(t *vm.Thread, fname string, seq vm.Value) ([]vm.Value, error) {
