@@ -204,3 +204,21 @@ func TestEnvDurationOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// An env variable whose name says it holds a secret is not shown when
+// its text is not of its declared type: the error goes to the log at
+// every start.
+func TestEnvSecretValueNotShown(t *testing.T) {
+	for name, shown := range map[string]bool{"API_KEY": false, "SESSION_SECRET": false, "DB_PASSWORD": false, "auth_token": false, "WORKERS": true} {
+		_, err := runScript(t, "env "+name+": Int = 0\nprint("+name+")\n", vm.Config{Getenv: func(k string) (string, bool) {
+			return "sk_live_abc", k == name
+		}})
+		var ve *vm.Error
+		if !errors.As(err, &ve) || ve.Kind != "EnvError" || strings.Contains(ve.Msg, "sk_live_abc") != shown {
+			t.Errorf("%s: %v", name, err)
+		}
+		if ve != nil && !shown && !strings.Contains(ve.Msg, "got a value of 11 bytes (not shown: the name says it is a secret)") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -258,6 +258,18 @@ func envType(ty string) (inner string, option bool) {
 	return strings.TrimSuffix(inner, ">"), option
 }
 
+// secretName reports whether an env variable's name says it holds a
+// secret (API_KEY, SESSION_SECRET, DB_PASSWORD, AUTH_TOKEN...).
+func secretName(name string) bool {
+	u := strings.ToUpper(name)
+	for _, w := range []string{"SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"} {
+		if strings.Contains(u, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func isOption(ty string) bool { return strings.HasPrefix(ty, "Option<") }
 
 // readEnvVar reads the variable of the env spec o: set is false when
@@ -274,7 +286,13 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	inner, option := envType(ty)
 	v, err = convertEnv(raw, inner)
 	if err != nil {
-		msg := "env " + n + ": expected " + inner + ", got " + strconv.Quote(raw)
+		got := strconv.Quote(raw)
+		if secretName(n) {
+			// (its value goes to no log: a secret declared with the
+			// wrong type would be printed at every start)
+			got = "a value of " + strconv.Itoa(len(raw)) + " bytes (not shown: the name says it is a secret)"
+		}
+		msg := "env " + n + ": expected " + inner + ", got " + got
 		switch {
 		case err == errNegativeDuration:
 			msg += ": a setting's duration is zero or more"
