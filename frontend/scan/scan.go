@@ -26,6 +26,13 @@ func Scan(src []byte, errh ErrorHandler) []token.Token {
 	if bytes.HasPrefix(src, bom) {
 		s.off = len(bom) // an editor's byte order mark: not text, not a column
 	}
+	if bytes.HasPrefix(src, []byte{0xFF, 0xFE}) || bytes.HasPrefix(src, []byte{0xFE, 0xFF}) {
+		// UTF-16's byte order mark (a file saved as "Unicode" on
+		// Windows): every other byte a NUL, said once, not as a page of
+		// errors about '\x00'
+		s.error(s.pos(), token.Pos{Line: 1, Col: 2}, "the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8")
+		return []token.Token{{Kind: token.EOF, Pos: s.pos(), End: s.pos()}}
+	}
 	if bytes.HasPrefix(src[s.off:], []byte("#!")) {
 		for s.off < len(src) && src[s.off] != '\n' && src[s.off] != '\r' {
 			s.next()

@@ -158,9 +158,14 @@ func TestErrors(t *testing.T) {
 		{"x = 2 – 1", "1:7: unexpected character '–' (a dash: the minus sign is -)"},
 		{"x = 2\u200b", "1:6: unexpected character '\\u200b' (an invisible character, pasted with the text: delete it)"},
 		{"a \x80 b", "1:3: invalid UTF-8 encoding"},
+		{"\xff\xfep\x00r\x00", "1:1: the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8"},
+		{"\xfe\xff\x00p\x00r", "1:1: the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8"},
 	}
 	for _, tt := range tests {
 		_, errs := scanString(tt.src)
+		if strings.HasPrefix(tt.src, "\xff\xfe") && len(errs) != 1 {
+			t.Errorf("Scan(%q) errors %q, want one", tt.src, errs)
+		}
 		if len(errs) == 0 || errs[0] != tt.want {
 			t.Errorf("Scan(%q) errors %q, want first %q", tt.src, errs, tt.want)
 		}
