@@ -152,7 +152,7 @@ func compressibleType(ct []byte) bool {
 // value ae: "gzip" or "deflate", by their weights (gzip first when
 // equal; "*" stands for either unnamed; q=0 refuses), or "" for none.
 func acceptedCoding(ae []byte) string {
-	gzipQ, deflateQ, anyQ := -1.0, -1.0, -1.0
+	gzipQ, deflateQ, anyQ, identityQ := -1.0, -1.0, -1.0, -1.0
 	for len(ae) > 0 {
 		var item []byte
 		item, ae, _ = bytes.Cut(ae, []byte{','})
@@ -177,6 +177,8 @@ func acceptedCoding(ae []byte) string {
 			deflateQ = q
 		case "*":
 			anyQ = q
+		case "identity":
+			identityQ = q
 		}
 	}
 	if gzipQ < 0 {
@@ -185,7 +187,11 @@ func acceptedCoding(ae []byte) string {
 	if deflateQ < 0 {
 		deflateQ = anyQ
 	}
+	// identity weighed above both (identity;q=1, gzip;q=0.5): the body
+	// as it is, which the client prefers
 	switch {
+	case identityQ > gzipQ && identityQ > deflateQ:
+		return ""
 	case gzipQ > 0 && gzipQ >= deflateQ:
 		return "gzip"
 	case deflateQ > 0:

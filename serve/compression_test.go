@@ -82,6 +82,10 @@ func TestCompressionBlock(t *testing.T) {
 		{"", ""},
 		{"GZIP;Q=1", "gzip"},
 		{"gzip;q=nonsense", ""},
+		// identity weighed above the codings: the body as it is
+		{"identity;q=1, gzip;q=0.5", ""},
+		{"identity;q=0.5, gzip", "gzip"},
+		{"identity, gzip", "gzip"},
 	} {
 		r := do(t, "GET", u+"/big", "", "Accept-Encoding", c.accept)
 		if got := r.header.Get("Content-Encoding"); got != c.want {
