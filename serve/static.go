@@ -190,8 +190,12 @@ func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
 		return nil
 	}
 	d, err := duration(a, time.Second)
-	if err == nil && d < 0 {
+	switch {
+	case err == nil && d < 0:
 		err = fmt.Errorf("a max_age must not be negative, got %s", vm.Repr(a))
+	case err == nil && d%time.Second != 0:
+		// (Cache-Control counts whole seconds: 1.5 went out as 1)
+		err = fmt.Errorf("a max_age is whole seconds (Cache-Control has no fractions), got %s", vm.Repr(a))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: cache.max_age: %v", at, err)

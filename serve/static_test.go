@@ -816,3 +816,18 @@ func TestStaticReopenRefusesProgramDir(t *testing.T) {
 		t.Errorf("refusal logged %d times", n)
 	}
 }
+
+// A cache block's max_age is whole seconds: 1.5 went out as max-age=1
+// without a word.
+func TestStaticCacheMaxAgeWholeSeconds(t *testing.T) {
+	pub := staticTree(t)
+	body := "\nserver {\n  static \"/\" => \"" + pub + "\"\n}\n"
+	wantStartErrors(t, body, map[string]string{
+		"cache { max_age: 1.5 }":               "server: app.tova:1:18: cache.max_age: a max_age is whole seconds (Cache-Control has no fractions), got 1.5",
+		"cache { max_age: 1500.milliseconds }": "server: app.tova:1:18: cache.max_age: a max_age is whole seconds (Cache-Control has no fractions), got 1s500ms",
+	})
+	app := startApp(t, "cache { max_age: 2.0 }"+body)
+	if r := do(t, "GET", app.urls[""]+"/app.js", ""); r.header.Get("Cache-Control") != "public, max-age=2" {
+		t.Errorf("max_age 2.0: %d %q", r.status, r.header.Get("Cache-Control"))
+	}
+}
