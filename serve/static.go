@@ -810,9 +810,34 @@ func fresh(h *fasthttp.RequestHeader, etag string, mod time.Time) bool {
 	return false
 }
 
+// webTypes are the Content-Types of a site's files, the same on every
+// machine: the host's MIME tables differ (one knew .webmanifest, .map
+// and .avif by none, and served them as octet-stream), and a
+// program must answer alike wherever it is deployed. Other extensions
+// are the host's (Go's own table, then the system's).
+var webTypes = map[string]string{
+	".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+	".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+	".mjs": "text/javascript; charset=utf-8", ".cjs": "text/javascript; charset=utf-8",
+	".json": "application/json",
+	".map":  "application/json", ".webmanifest": "application/manifest+json",
+	".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
+	".csv": "text/csv; charset=utf-8", ".xml": "text/xml; charset=utf-8",
+	".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+	".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
+	".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
+	".wasm": "application/wasm", ".pdf": "application/pdf", ".zip": "application/zip",
+	".gz": "application/gzip", ".mp4": "video/mp4", ".webm": "video/webm",
+	".mp3": "audio/mpeg", ".wav": "audio/wav", ".ogg": "audio/ogg",
+}
+
 // contentType is the Content-Type of a file by its name's extension.
 func contentType(name string) string {
-	if t := mime.TypeByExtension(filepath.Ext(name)); t != "" {
+	ext := strings.ToLower(filepath.Ext(name))
+	if t, ok := webTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
 		return t
 	}
 	return "application/octet-stream"

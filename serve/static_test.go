@@ -831,3 +831,18 @@ func TestStaticCacheMaxAgeWholeSeconds(t *testing.T) {
 		t.Errorf("max_age 2.0: %d %q", r.status, r.header.Get("Cache-Control"))
 	}
 }
+
+// A file's Content-Type by its extension is the same on every machine
+// for a site's usual files (the host's MIME tables served .webmanifest
+// and .map as octet-stream); others are the host's.
+func TestStaticContentTypes(t *testing.T) {
+	for name, want := range map[string]string{
+		"site.webmanifest": "application/manifest+json", "app.js.map": "application/json",
+		"m.mjs": "text/javascript; charset=utf-8", "a.CSS": "text/css; charset=utf-8",
+		"i.avif": "image/avif", "f.woff2": "font/woff2", "x.unknownext": "application/octet-stream",
+	} {
+		if got := contentType(name); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}
