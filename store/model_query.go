@@ -43,7 +43,7 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 		if len(args) > 0 && args[0].Kind() == vm.KString {
 			// (the reference's docs' where("name LIKE ?", pattern): it
 			// said the options were wrong)
-			return vm.Nil, vm.TypeErrorf("%s.where takes a filter object ({ name: \"Ann\" }, { age: { gt: 18 } }), not SQL text: for SQL such as LIKE, write db.query(\"SELECT * FROM ... WHERE name LIKE $1\", pattern)", m.name)
+			return vm.Nil, vm.TypeErrorf("%s.where takes a filter object of fields and the values they equal ({ name: \"Ann\" }), not SQL text: for SQL such as LIKE or >, write db.query(\"SELECT * FROM ... WHERE name LIKE $1\", pattern)", m.name)
 		}
 		if len(args) == 0 || len(args) > 2 {
 			return vm.Nil, m.argErr(name, "takes a filter object and an optional options object")

@@ -108,6 +108,10 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			if err == nil {
 				db.noteTemps(query)
 			}
+			if err != nil && (strings.Contains(err.Error(), "missing named argument \"") || strings.Contains(err.Error(), "there is no parameter $")) {
+				// (the drivers' words for a $1 exec has no value for)
+				return vm.Nil, vm.TypeErrorf("db.exec runs SQL without parameters, and this SQL has a placeholder ($1, ...): use db.run(sql, ...params) or db.query(sql, ...params)")
+			}
 			return vm.Nil, dbError(err, &db.cfg)
 		}
 		if len(statements(query)) > 1 && !db.inTx(t) {
