@@ -362,7 +362,8 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 		case legacy:
 			tb.kinds[i], tb.legacy[i] = kindJSON, true
 		case !d.compatible(c.kind, class),
-			c.kind == kindTime && strings.EqualFold(strings.TrimSpace(typ), d.columnType(kindString)):
+			c.kind == kindTime && strings.EqualFold(strings.TrimSpace(typ), d.columnType(kindString)),
+			c.kind == kindJSON && stringColumn(typ):
 			// (SQLite keeps a Date as text, and takes a TEXT column
 			// another tool made for one; but a VARCHAR column is the
 			// one a String field's, whose text was never a Date's, as
@@ -405,6 +406,15 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	}
 	m.selects(tb)
 	return tb, nil
+}
+
+// stringColumn reports whether a column of type typ is the one a String
+// field gets (VARCHAR; PostgreSQL names it character varying): its text
+// was never JSON, so a list, object or record field does not take it
+// (it read every value as a String, which could not be written back).
+func stringColumn(typ string) bool {
+	t := strings.TrimSpace(typ)
+	return strings.EqualFold(t, "VARCHAR") || strings.EqualFold(t, "character varying")
 }
 
 // holdsJSON reports whether the existing column of a field that older

@@ -73,6 +73,14 @@ print(try { db.query("SELECT extra FROM tasks") } catch e { "no column extra" })
 			if want := "field title is declared Date but the column has type " + map[string]string{"sqlite": "VARCHAR", "postgres": "CHARACTER VARYING"}[e]; !strings.Contains(got, want) || strings.Contains(got, "not reached") {
 				t.Errorf("a String retyped Date: %s", got)
 			}
+			// So is one retyped a list, an object or a record: its
+			// values read as Strings, which could not be written back.
+			for _, typ := range []string{"[String]", "Object", "Point"} {
+				got = d.run(t, "v6.tova", []byte("type Point { x: Int }\nmodel Task { title: "+typ+" }\nprint(\"not reached\")"))
+				if want := "field title is declared " + typ + " but the column has type " + map[string]string{"sqlite": "VARCHAR", "postgres": "CHARACTER VARYING"}[e]; !strings.Contains(got, want) || strings.Contains(got, "not reached") {
+					t.Errorf("a String retyped %s: %s", typ, got)
+				}
+			}
 		})
 	}
 }
