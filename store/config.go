@@ -295,6 +295,15 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			// driver cuts a name at its NUL.
 			return cfg, configErr("db.database must name a file, got %q", path)
 		}
+		switch {
+		case strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)):
+			// ("sub/" made a file named sub)
+			return cfg, configErr("db.%s names a directory (it ends in /), not a file: name the file in it, such as %q", pathKey(o), path+"app.db")
+		case path == "~" || strings.HasPrefix(path, "~/"):
+			// (only a shell reads ~ as the home directory: "~/x.db"
+			// made a directory named ~ beside the program)
+			return cfg, configErr("db.%s begins with ~, which only a shell reads as the home directory: write the whole path (or env(\"HOME\") + %q)", pathKey(o), strings.TrimPrefix(path, "~"))
+		}
 		cfg.Path = resolvePath(dir, path)
 	}
 	return cfg, nil
