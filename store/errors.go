@@ -134,6 +134,11 @@ func unavailable(err error, cfg *Config) *vm.Error {
 	if sqlitefile.IsCannotOpen(err) {
 		msg = sqlitefile.CannotOpen
 	}
+	if cfg != nil && cfg.Adapter == SQLite && strings.Contains(msg, "attempt to write a readonly database") {
+		// (opened, even to read, SQLite's WAL writes files beside the
+		// database: its -shm and -wal)
+		msg += ": the file, or the directory it is in, is not writable by this process (SQLite writes its -wal and -shm files beside the database, also to read it)"
+	}
 	if cfg != nil && cfg.Source != noBlock && cfg.Source != "" {
 		// Where to fix it: a start-up that fails here has no other
 		// position to show (a model's declaration has its own).

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -129,5 +130,15 @@ func TestReadsWriterState(t *testing.T) {
 	}
 	if (&DB{d: postgresDialect}).readsWriterState("SELECT changes()") {
 		t.Error("PostgreSQL has no writer connection of its own")
+	}
+}
+
+// A SQLite database that cannot be written (its file, or its directory,
+// where the WAL's files go, also to read) says so, not only SQLite's
+// "attempt to write a readonly database".
+func TestReadonlyDatabaseSaid(t *testing.T) {
+	e := unavailable(errors.New("attempt to write a readonly database (1544)"), &Config{Adapter: SQLite, Path: "/srv/ro.db"})
+	if !strings.Contains(e.Msg, "the file, or the directory it is in, is not writable by this process") {
+		t.Errorf("%s", e.Msg)
 	}
 }
