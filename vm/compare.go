@@ -197,7 +197,37 @@ func compareDepth(a, b Value, depth int) (int, error) {
 		// (date - date < 24.hours: a Date minus a Date is an Int)
 		return 0, TypeErrorf("cannot compare %s with %s: a Date minus a Date is an Int of milliseconds; compare it with to_int(d), or compare the Dates (a < b + 24.hours)", TypeName(a), TypeName(b))
 	}
+	if s, other := isoDateText(a, b); s != "" {
+		// (a model's Date field reads as its ISO text: inv.expires_at <
+		// Date.now() failed with no word of why)
+		return 0, TypeErrorf("cannot compare %s with %s: the String %q is a date's ISO text (a model's Date field reads as such): compare Date.new(text) with the %s", TypeName(a), TypeName(b), s, TypeName(other))
+	}
 	return 0, TypeErrorf("cannot compare %s with %s", TypeName(a), TypeName(b))
+}
+
+// isoDateText is the String of a and b that is a date's ISO text
+// ("2026-03-01T12:00:00.000Z") when the other is a number or a Date
+// (something with an instant), and that other.
+func isoDateText(a, b Value) (string, Value) {
+	if b.k == KString {
+		a, b = b, a
+	}
+	if a.k != KString {
+		return "", Nil
+	}
+	if _, ok := instantMillis(b); !ok && !b.IsNumber() {
+		return "", Nil
+	}
+	s := a.AsString()
+	if len(s) < 10 || len(s) > 40 || s[4] != '-' || s[7] != '-' {
+		return "", Nil
+	}
+	for _, i := range []int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if s[i] < '0' || s[i] > '9' {
+			return "", Nil
+		}
+	}
+	return s, b
 }
 
 // errUnordered is returned for comparisons involving NaN; callers
