@@ -2,6 +2,8 @@ package stdlib
 
 import (
 	"math"
+	"strconv"
+	"strings"
 
 	"tova/vm"
 )
@@ -85,6 +87,11 @@ func bIter(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	fname := "Seq." + name
+	if b, ok := seqArities[name]; ok && (len(args) < b.lo || len(args) > len(b.params)) {
+		// (an argument too many was dropped: iter(xs).take(1, 2),
+		// .zip(a, b) zipped only a)
+		return vm.Nil, true, vm.TypeErrorf("%s takes %s, got %d", fname, seqArgs(b.lo, b.params), len(args))
+	}
 	fnArgAt := func(i int) (vm.Value, error) {
 		f := arg(args, i)
 		if !f.IsCallable() {
@@ -148,6 +155,40 @@ func (s *Seq) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, 
 		return v, true, err
 	}
 	return vm.Nil, false, nil
+}
+
+// seqArity is what a Seq method takes: its parameters, the first lo of
+// them needed.
+type seqArity struct {
+	lo     int
+	params []string
+}
+
+// seqArities are the arguments each Seq method takes.
+var seqArities = func() map[string]seqArity {
+	m := map[string]seqArity{"enumerate": {0, []string{"start"}}}
+	for _, n := range []string{"filter", "map", "flat_map", "forEach", "each", "any", "all", "find"} {
+		m[n] = seqArity{1, []string{"fn"}}
+	}
+	for n, p := range map[string]string{"take": "n", "drop": "n", "zip": "other"} {
+		m[n] = seqArity{1, []string{p}}
+	}
+	for _, n := range []string{"collect", "toArray", "to_list", "first"} {
+		m[n] = seqArity{}
+	}
+	return m
+}()
+
+// seqArgs words what a Seq method takes: "no arguments", "1 argument
+// (n)", "at most 1 argument (start)".
+func seqArgs(lo int, params []string) string {
+	switch {
+	case len(params) == 0:
+		return "no arguments"
+	case lo == len(params):
+		return strconv.Itoa(lo) + " argument (" + strings.Join(params, ", ") + ")"
+	}
+	return "at most " + strconv.Itoa(len(params)) + " argument (" + strings.Join(params, ", ") + ")"
 }
 
 // withFn is the methods that take a function.
