@@ -175,11 +175,17 @@ func (q *reqObject) csrfClientID() string {
 
 // csrfSetCookie is the Set-Cookie line of a new tova_csrf id: for this
 // site's pages (Path=/), never read by script, sent on a form posted
-// from a page of the site (SameSite=Lax), Secure as the session cookie
-// is.
+// from a page of the site (SameSite=Lax; None where the session cookie
+// is None), Secure as the session cookie is.
 func (q *reqObject) csrfSetCookie() string {
 	c := http.Cookie{Name: csrfCookie, Value: q.csrfNew, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: q.sessions != nil && q.sessions.secure}
+	if q.sessions != nil && q.sessions.sameSite == http.SameSiteNoneMode {
+		// an app embedded in another site's page (its session cookie
+		// sent there too): a Lax cookie would not be, and every form
+		// would be refused
+		c.SameSite, c.Secure = http.SameSiteNoneMode, true
+	}
 	return c.String()
 }
 
@@ -230,11 +236,36 @@ func csrfExempt(r *netio.Request, rpcPaths map[string]bool) bool {
 	return r.Method == fasthttp.MethodPost && rpcPaths[r.Route] && r.Header(peerCallHeader) == "1"
 }
 
-// csrfRefused is the 403 answer of a request without a valid token.
-func csrfRefused(id string) vm.Value {
+// csrfRefused is the 403 answer of a request without a valid token;
+// why, if not "", says what was wrong with its form's token.
+func csrfRefused(id, why string) vm.Value {
 	// (the next step named: an API of keys met it at its first POST)
-	r := errorResponse(403, "CSRF_INVALID", "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF, or a form's as its _csrf field (req.csrf_token) (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)", id, nil)
+	msg := "CSRF token invalid or missing: send the token GET /csrf-token gives as X-Tova-CSRF, or a form's as its _csrf field (req.csrf_token) (an API whose clients send keys, not cookies, may set csrf: false in its auth or session block)"
+	if why != "" {
+		msg = "CSRF token refused: " + why
+	}
+	r := errorResponse(403, "CSRF_INVALID", msg, id, nil)
 	return vm.HostValue(&responseValue{status: 403, statusSet: true, ctype: r.ContentType, body: r.Body})
+}
+
+// formRefusal says why a form's _csrf token, valid but for the binding,
+// was refused: "" when the form has none such.
+func (g *csrfGuard) formRefusal(r *netio.Request) string {
+	client := csrfClient(r)
+	for _, t := range csrfFormFields(r) {
+		b, ok := g.check(t)
+		switch {
+		case !ok:
+			continue
+		case b == csrfBinding:
+			return "the form's _csrf token is one of GET /csrf-token's, which go in the X-Tova-CSRF header: a form's comes from req.csrf_token in its page"
+		case client == "":
+			return "the form's _csrf token is bound to the browser's tova_csrf cookie, which this request did not carry (the page that gave the token sets it; load the page again)"
+		default:
+			return "the form's _csrf token was made for another browser, or for a tova_csrf cookie since replaced (load the form's page again)"
+		}
+	}
+	return ""
 }
 
 // csrfField is the form field a page's form sends its token in, where

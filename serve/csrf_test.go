@@ -83,7 +83,7 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 	if n := strings.Count(app.stdout.String(), "mw POST"); n != 1 {
 		t.Errorf("the middleware saw %d POSTs, want the one with a token:\n%s", n, app.stdout.String())
 	}
-	if len(logged(app.logs, "CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")) < 4 {
+	if len(logged(app.logs, "CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one) or form _csrf token")) < 4 {
 		t.Errorf("refusals not logged:\n%s", app.logs.String())
 	}
 }
@@ -290,18 +290,20 @@ server "open" {
 	// browser's cookie.
 	otherTok, otherCookie := page()
 	anon := csrfToken(t, u)
-	for _, c := range []struct{ body, cookie string }{
-		{"t=hi", cookie}, {"_csrf=x&t=hi", cookie}, {"_csrf=" + url.QueryEscape(tok+"0") + "&t=hi", cookie},
-		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", ""},
-		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", otherCookie},
-		{"_csrf=" + url.QueryEscape(otherTok) + "&t=hi", cookie},
-		{"_csrf=" + url.QueryEscape(anon) + "&t=hi", cookie},
+	// Each says why, where the token is one of the server's.
+	for _, c := range []struct{ body, cookie, why string }{
+		{"t=hi", cookie, "CSRF token invalid or missing"}, {"_csrf=x&t=hi", cookie, "CSRF token invalid or missing"},
+		{"_csrf=" + url.QueryEscape(tok+"0") + "&t=hi", cookie, "CSRF token invalid or missing"},
+		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", "", "which this request did not carry"},
+		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", otherCookie, "was made for another browser"},
+		{"_csrf=" + url.QueryEscape(otherTok) + "&t=hi", cookie, "was made for another browser"},
+		{"_csrf=" + url.QueryEscape(anon) + "&t=hi", cookie, "is one of GET /csrf-token's, which go in the X-Tova-CSRF header"},
 	} {
 		hdrs := []string{"Content-Type", form}
 		if c.cookie != "" {
 			hdrs = append(hdrs, "Cookie", c.cookie)
 		}
-		if r := do(t, "POST", u+"/post", c.body, hdrs...); r.status != 403 {
+		if r := do(t, "POST", u+"/post", c.body, hdrs...); r.status != 403 || !strings.Contains(r.body, c.why) {
 			t.Errorf("a form %q with cookie %q: %d %s", c.body, c.cookie, r.status, r.body)
 		}
 	}
@@ -338,5 +340,20 @@ server "open" {
 	}
 	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" || len(r.header.Values("Set-Cookie")) != 0 {
 		t.Errorf("req.csrf_token with the check off: %s %v", r.body, r.header)
+	}
+}
+
+// An app whose session cookie is SameSite=None (embedded in another
+// site's page) gets a tova_csrf cookie that is sent there too: a Lax one
+// was not, and every form was refused.
+func TestCSRFCookieFollowsSameSiteNone(t *testing.T) {
+	app := startApp(t, `server {
+  sessions { secret: "a-secret-of-enough-bytes-123456", secure: true, same_site: "none", csrf: true }
+  route GET "/form" => fn(req) req.csrf_token
+}`)
+	r := do(t, "GET", app.urls[""]+"/form", "")
+	lines := r.header.Values("Set-Cookie")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "tova_csrf=") || !strings.Contains(lines[0], "SameSite=None") || !strings.Contains(lines[0], "Secure") {
+		t.Errorf("Set-Cookie %q", lines)
 	}
 }

@@ -526,9 +526,13 @@ func (x *exchange) start() (vm.Value, error) {
 	}
 	if g := x.s.csrf; g != nil {
 		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.validForm(r) {
-			x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path).
-				Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one)")
-			return csrfRefused(x.requestID()), nil
+			why := g.formRefusal(r)
+			l := x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path)
+			if why != "" {
+				l = l.Str("why", why)
+			}
+			l.Msg("CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one) or form _csrf token")
+			return csrfRefused(x.requestID(), why), nil
 		}
 	}
 	if x.replay, x.claim = x.s.idem.begin(x.current(), x.requestID()); x.replay != nil || x.claim != nil {
