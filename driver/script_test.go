@@ -209,7 +209,7 @@ func TestEnvDurationOutOfRange(t *testing.T) {
 // its text is not of its declared type: the error goes to the log at
 // every start.
 func TestEnvSecretValueNotShown(t *testing.T) {
-	for name, shown := range map[string]bool{"API_KEY": false, "SESSION_SECRET": false, "DB_PASSWORD": false, "auth_token": false, "WORKERS": true} {
+	for name, shown := range map[string]bool{"API_KEY": false, "SESSION_SECRET": false, "DB_PASSWORD": false, "auth_token": false, "DB_PASS": false, "SMTP_PWD": false, "WORKERS": true} {
 		_, err := runScript(t, "env "+name+": Int = 0\nprint("+name+")\n", vm.Config{Getenv: func(k string) (string, bool) {
 			return "sk_live_abc", k == name
 		}})
@@ -220,5 +220,12 @@ func TestEnvSecretValueNotShown(t *testing.T) {
 		if ve != nil && !shown && !strings.Contains(ve.Msg, "got a value of 11 bytes (not shown: the name says it is a secret)") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	// A URL's password is never shown.
+	_, err := runScript(t, "env DATABASE_URL: Int = 0\nprint(DATABASE_URL)\n", vm.Config{Getenv: func(k string) (string, bool) {
+		return "postgres://u:topsecret@h/db", k == "DATABASE_URL"
+	}})
+	if err == nil || strings.Contains(err.Error(), "topsecret") || !strings.Contains(err.Error(), `got "postgres://u:xxxxx@h/db"`) {
+		t.Errorf("DATABASE_URL: %v", err)
 	}
 }

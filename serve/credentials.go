@@ -317,6 +317,11 @@ func builtinVerifyPassword(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	// No stored hash (a user who signed up another way, a nil column),
 	// or no password (a login that left it out): nothing matches, as a
 	// text of another form.
+	for i := range args {
+		if x, ok := vm.OptionValue(args[i]); ok {
+			args[i] = x // Some(hash) is the hash (an Option column), None none
+		}
+	}
 	none := func(v vm.Value) bool { return v.IsNil() || vm.VariantOf(v) == vm.NoneType }
 	text := func(v vm.Value) bool { return v.Kind() == vm.KString || none(v) }
 	// Either fails after the work a real check does: an answer 30 times

@@ -86,6 +86,7 @@ server {
   route POST "/hash" => fn(pw: String) { { stored: hash_password(pw) } }
   route POST "/check" => fn(pw: String, stored: String) { { ok: verify_password(pw, stored) } }
   route GET "/nohash" => fn() [verify_password("pw", nil), verify_password("pw", None), verify_password(nil, hash_password("pw")), verify_password(None, nil)]
+  route GET "/somehash" => fn() [verify_password("pw", Some(hash_password("pw"))), verify_password(Some("pw"), hash_password("pw")), verify_password("no", Some(hash_password("pw")))]
 }
 `)
 	u := app.urls[""]
@@ -152,6 +153,10 @@ server {
 	// checks): a quick answer told that the user has no password.
 	if n := pbkdf2Rounds.Load() - before; n < 5*passwordIterations {
 		t.Errorf("%d PBKDF2 rounds for a hash and four checks of no hash", n)
+	}
+	// An Option's Some is what it holds (an Option column).
+	if r := do(t, "GET", u+"/somehash", ""); r.status != 200 || r.body != "[true,true,false]" {
+		t.Errorf("verify_password of Some: %d %s", r.status, r.body)
 	}
 	before = pbkdf2Rounds.Load()
 	if got := check("pw", "bcrypt:10:aa:bb"); got != `{"ok":false}` || pbkdf2Rounds.Load()-before < passwordIterations {

@@ -3,6 +3,7 @@ package vm
 import (
 	"errors"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,11 +259,22 @@ func envType(ty string) (inner string, option bool) {
 	return strings.TrimSuffix(inner, ">"), option
 }
 
+// redactedURL is raw with the password of a URL in it, if any, shown as
+// xxxxx (postgres://u:secret@h/db).
+func redactedURL(raw string) string {
+	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			return u.Redacted()
+		}
+	}
+	return raw
+}
+
 // secretName reports whether an env variable's name says it holds a
 // secret (API_KEY, SESSION_SECRET, DB_PASSWORD, AUTH_TOKEN...).
 func secretName(name string) bool {
 	u := strings.ToUpper(name)
-	for _, w := range []string{"SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"} {
+	for _, w := range []string{"SECRET", "PASS", "PWD", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"} {
 		if strings.Contains(u, w) {
 			return true
 		}
@@ -286,7 +298,7 @@ func readEnvVar(t *Thread, o *Object) (v Value, set bool, err error) {
 	inner, option := envType(ty)
 	v, err = convertEnv(raw, inner)
 	if err != nil {
-		got := strconv.Quote(raw)
+		got := strconv.Quote(redactedURL(raw))
 		if secretName(n) {
 			// (its value goes to no log: a secret declared with the
 			// wrong type would be printed at every start)
