@@ -295,14 +295,20 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			// driver cuts a name at its NUL.
 			return cfg, configErr("db.database must name a file, got %q", path)
 		}
+		base := filepath.Base(path)
 		switch {
-		case strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)):
-			// ("sub/" made a file named sub)
-			return cfg, configErr("db.%s names a directory (it ends in /), not a file: name the file in it, such as %q", pathKey(o), path+"app.db")
-		case path == "~" || strings.HasPrefix(path, "~/"):
-			// (only a shell reads ~ as the home directory: "~/x.db"
-			// made a directory named ~ beside the program)
-			return cfg, configErr("db.%s begins with ~, which only a shell reads as the home directory: write the whole path (or env(\"HOME\") + %q)", pathKey(o), strings.TrimPrefix(path, "~"))
+		case path != ":memory:" && (strings.HasSuffix(path, "/") || base == "." || base == ".."):
+			// ("sub/" and "data/." made a file named sub, data)
+			dir := strings.TrimSuffix(path, "/") + "/"
+			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), dir+"app.db")
+		case strings.HasPrefix(path, "~"):
+			// (only a shell reads ~ as a home directory: "~/x.db" made
+			// a directory named ~ beside the program)
+			rest := strings.TrimPrefix(path, "~")
+			if rest == "" || rest[0] != '/' {
+				return cfg, configErr("db.%s begins with ~, which only a shell reads as a home directory: write the whole path", pathKey(o))
+			}
+			return cfg, configErr("db.%s begins with ~, which only a shell reads as the home directory: write the whole path (or env(\"HOME\") + %q)", pathKey(o), rest)
 		}
 		cfg.Path = resolvePath(dir, path)
 	}

@@ -70,7 +70,10 @@ func TestParseBlock(t *testing.T) {
 		{obj("adapter", 1), Config{}, "db.adapter must be a String"},
 		{obj("adapter", "sqlite", "database", ""), Config{}, `db.database must name a file, got ""`},
 		{obj("path", "a\x00b"), Config{}, `db.database must name a file, got "a\x00b"`},
-		{obj("database", "sub/"), Config{}, `db.database names a directory (it ends in /), not a file: name the file in it, such as "sub/app.db"`},
+		{obj("database", "sub/"), Config{}, `db.database names a directory, not a file: name the file in it, such as "sub/app.db"`},
+		{obj("database", "data/."), Config{}, `db.database names a directory, not a file: name the file in it, such as "data/./app.db"`},
+		{obj("database", "~bob/x.db"), Config{}, `db.database begins with ~, which only a shell reads as a home directory: write the whole path`},
+		{obj("database", "~"), Config{}, `db.database begins with ~, which only a shell reads as a home directory: write the whole path`},
 		{obj("path", "~/tilde.db"), Config{}, `db.path begins with ~, which only a shell reads as the home directory: write the whole path (or env("HOME") + "/tilde.db")`},
 		// The scheme written is shown, the password still not; a whole
 		// Float pool shows as a Float; a url in a sqlite block, or a file
