@@ -1074,6 +1074,10 @@ func (p *parser) subExpr(part token.StrPart) ast.Expr {
 	if p.at(token.EOF) {
 		p.fail("empty interpolation in string")
 	}
+	if p.at(token.COMMA) {
+		// "a{,3}": a regex's count
+		p.fail("expected expression, found ','%s", braceHint)
+	}
 	x := p.expr()
 	p.skipNewlines()
 	if !p.at(token.EOF) {

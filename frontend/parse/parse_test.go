@@ -317,6 +317,7 @@ func TestErrors(t *testing.T) {
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
 		{"server {\n  cache \"public\"\n}", []string{"2:9: expected newline or ';' after statement, found string \"public\": cache takes a block of settings, cache { default: \"public, max-age=60\" }"}},
+		{`r = "a{,3}"`, []string{"1:8: expected expression, found ',': the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"}},
 		{`b = "\\d{2,4}"`, []string{"1:11: expected '}' to end the interpolation, found ',': the '{' before it, in a string, begins an interpolation (write \\{ for a literal brace, or use '...' quotes)"}},
 		{"server {\n  rate_limit 100\n}", []string{"2:14: expected newline or ';' after statement, found number 100: rate_limit takes a block of settings, rate_limit { requests: 100, window: 1.minute }"}},
 		{"mut counts = {}", []string{"1:1: expected expression, found 'mut': a binding that changes is declared with var (var counts = ...)"}},

@@ -26,11 +26,11 @@ func Scan(src []byte, errh ErrorHandler) []token.Token {
 	if bytes.HasPrefix(src, bom) {
 		s.off = len(bom) // an editor's byte order mark: not text, not a column
 	}
-	if bytes.HasPrefix(src, []byte{0xFF, 0xFE}) || bytes.HasPrefix(src, []byte{0xFE, 0xFF}) {
-		// UTF-16's byte order mark (a file saved as "Unicode" on
-		// Windows): every other byte a NUL, said once, not as a page of
-		// errors about '\x00'
-		s.error(s.pos(), token.Pos{Line: 1, Col: 2}, "the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8")
+	if enc := wideEncoding(src); enc != "" {
+		// A file saved as "Unicode" (UTF-16 on Windows) or UTF-32: a
+		// NUL in every other (or three in four) bytes, said once, not
+		// as a page of errors about '\x00'
+		s.error(s.pos(), token.Pos{Line: 1, Col: 2}, "the file is "+enc+": save it as UTF-8")
 		return []token.Token{{Kind: token.EOF, Pos: s.pos(), End: s.pos()}}
 	}
 	if bytes.HasPrefix(src[s.off:], []byte("#!")) {
@@ -40,6 +40,33 @@ func Scan(src []byte, errh ErrorHandler) []token.Token {
 	}
 	toks, _ := s.scanTokens(false)
 	return toks
+}
+
+// wideEncoding names the encoding of src when it is UTF-16 or UTF-32
+// rather than UTF-8: by its byte order mark, or (UTF-16 without one) by
+// its first characters being ASCII with a NUL beside each. "" for
+// anything else.
+func wideEncoding(src []byte) string {
+	switch {
+	case bytes.HasPrefix(src, []byte{0xFF, 0xFE, 0, 0}) || bytes.HasPrefix(src, []byte{0, 0, 0xFE, 0xFF}):
+		return "UTF-32 (it begins with UTF-32's byte order mark)"
+	case bytes.HasPrefix(src, []byte{0xFF, 0xFE}) || bytes.HasPrefix(src, []byte{0xFE, 0xFF}):
+		return "UTF-16 (it begins with UTF-16's byte order mark)"
+	}
+	if len(src) < 4 {
+		return ""
+	}
+	n := min(len(src)/2*2, 16)
+	le, be := true, true
+	for i := 0; i < n; i += 2 {
+		a, b := src[i], src[i+1]
+		le = le && a != 0 && a < 0x80 && b == 0
+		be = be && a == 0 && b != 0 && b < 0x80
+	}
+	if le || be {
+		return "UTF-16 (a NUL byte beside each character)"
+	}
+	return ""
 }
 
 type scanner struct {

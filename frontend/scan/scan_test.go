@@ -160,6 +160,9 @@ func TestErrors(t *testing.T) {
 		{"a \x80 b", "1:3: invalid UTF-8 encoding"},
 		{"\xff\xfep\x00r\x00", "1:1: the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8"},
 		{"\xfe\xff\x00p\x00r", "1:1: the file is UTF-16 (it begins with UTF-16's byte order mark): save it as UTF-8"},
+		{"p\x00r\x00i\x00n\x00t\x00(\x00", "1:1: the file is UTF-16 (a NUL byte beside each character): save it as UTF-8"},
+		{"\x00p\x00r\x00i\x00n\x00t", "1:1: the file is UTF-16 (a NUL byte beside each character): save it as UTF-8"},
+		{"\xff\xfe\x00\x00p\x00\x00\x00", "1:1: the file is UTF-32 (it begins with UTF-32's byte order mark): save it as UTF-8"},
 	}
 	for _, tt := range tests {
 		_, errs := scanString(tt.src)
