@@ -321,7 +321,7 @@ func (s *Server) stopHealthChecks() {
 // unplaced is the error of a call to a peer base cannot place.
 func (p *peer) unplaced(what string) error {
 	if p.portArg() == "?" {
-		return vm.Errorf("RPCError", "%s: server %s computes its port in its own block, which a server running apart cannot know: give discover %q { url: ... } or set %s (or declare its port as a number, or a constant or env of the program's top level)", what, p.name, p.name, bytecode.PortEnv(p.name))
+		return vm.Errorf("RPCError", "%s: server %s's port is an expression (port BASE + 1, port env(...)), which a server running apart does not compute: give discover %q { url: ... } or set %s, or declare its port as a number or as one name of the program's top level (WORKER_PORT = BASE + 1 at the top, then port WORKER_PORT)", what, p.name, p.name, bytecode.PortEnv(p.name))
 	}
 	return vm.Errorf("RPCError", "%s: server %s declares port 0, a port its process picks at start, which a server running apart cannot know: give discover %q { url: ... } or set %s", what, p.name, p.name, bytecode.PortEnv(p.name))
 }

@@ -609,7 +609,7 @@ server "worker" {
 }
 `
 	app := startApp(t, src, func(o *Options) { o.Servers = []string{"api"} })
-	want := `RPC worker.f: server worker computes its port in its own block, which a server running apart cannot know: give discover "worker" { url: ... } or set PORT_WORKER (or declare its port as a number, or a constant or env of the program's top level)`
+	want := `RPC worker.f: server worker's port is an expression (port BASE + 1, port env(...)), which a server running apart does not compute: give discover "worker" { url: ... } or set PORT_WORKER, or declare its port as a number or as one name of the program's top level (WORKER_PORT = BASE + 1 at the top, then port WORKER_PORT)`
 	if r := do(t, "GET", app.urls["api"]+"/a", ""); r.body != strconv.Quote(want) {
 		t.Errorf("GET /a = %d %s, want %q", r.status, r.body, want)
 	}
