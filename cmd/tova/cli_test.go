@@ -145,6 +145,14 @@ func TestLostOutputIsAnError(t *testing.T) {
 		t.Skip("no /dev/full")
 	}
 	defer full.Close()
+	// Output that fills the buffer fails while the program runs: print's
+	// IOError is the output's loss, said as such.
+	many := filepath.Join(dir, "many.tova")
+	os.WriteFile(many, []byte("for i in range(100000) { print(\"line {i}\") }\n"), 0o644)
+	var errMany testutil.Buffer
+	if c := run([]string{"run", many}, full, &errMany); c != exitUsage || !strings.Contains(errMany.String(), "writing the output") || strings.Contains(errMany.String(), "IOError") {
+		t.Errorf("/dev/full, many lines: exit %d, %q", c, errMany.String())
+	}
 	for code, want := range map[int]int{0: exitUsage, 7: 7} {
 		prog := filepath.Join(dir, fmt.Sprintf("full%d.tova", code))
 		os.WriteFile(prog, []byte(fmt.Sprintf("print(\"lost\")\nexit(%d)\n", code)), 0o644)

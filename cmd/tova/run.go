@@ -129,6 +129,12 @@ func runCmd() *cobra.Command {
 			if errors.As(err, &ve) && ve.Kind == vm.ErrExit {
 				return &exitError{int(ve.Value.AsInt())} // exit(code)
 			}
+			if cw, ok := cmd.OutOrStdout().(*checkedWriter); ok && cw.err != nil && ve != nil && ve.Kind == "IOError" {
+				// print failed as the output could not be written (a
+				// full disk, once the buffer was flushed): said as that,
+				// exit 2, as when it is found at the end (see run)
+				return nil
+			}
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(err, src))
 				return &exitError{exitRuntime}
