@@ -228,6 +228,13 @@ func (p *parser) errorExpected(what string) {
 		}
 	}
 	switch {
+	case what == "type" && p.tok.Kind == token.ASSIGN && p.p > 0 && p.toks[p.p-1].Kind == token.COLON && p.toks[p.p-1].End == p.tok.Pos:
+		// x := 5 (Go)
+		p.fail("expected %s, found '=': := is not Tova: write x = 5 (or var x = 5 for a binding that changes)", what)
+	case p.tok.Kind == token.ASSIGN && p.p > 0 && p.toks[p.p-1].Kind.IsKeyword() && (p.p < 2 || p.toks[p.p-2].Kind == token.NEWLINE || p.toks[p.p-2].Kind == token.LBRACE || p.toks[p.p-2].Kind == token.SEMI):
+		// type = "user": a reserved word as a name
+		k := p.toks[p.p-1]
+		p.fail("expected %s, found '=': %s is a reserved word, which cannot be a name: name it otherwise", what, k)
 	case p.tok.Kind == token.BANG && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos:
 		// r! (the spec's error propagation, which the reference does
 		// not take)

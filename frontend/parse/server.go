@@ -136,6 +136,9 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return p.discoverDecl()
 	case word == "model" && n1.Kind == token.IDENT:
 		return p.modelDecl()
+	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.ASSIGN:
+		// env API_KEY = "x": it said '=' was expected, before the '='
+		p.failAt(n2.Pos, n2.End, "an env declaration gives the variable's type: env %s: String = ... (or Int, Float, Bool, Duration, Option<...>)", n1.Lit)
 	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.COLON:
 		pos := p.tok.Pos
 		p.next()
@@ -515,6 +518,10 @@ func (p *parser) configBody() []*ast.ObjEntry {
 		case token.NEWLINE, token.COMMA, token.SEMI, token.RBRACE, token.EOF:
 		default:
 			if !p.startsEntry() && !p.at(token.IDENT) {
+				if p.at(token.ASSIGN) && len(entries) > 0 {
+					// db { adapter = "sqlite" }
+					p.fail("expected ',' or newline between entries, found '=': a setting is written key: value (%s: ...)", entries[len(entries)-1].Key)
+				}
 				p.errorExpected("',' or newline between entries")
 			}
 		}

@@ -132,6 +132,10 @@ func (p *parser) slip(s ast.Stmt, ctx stmtCtx) {
 			name = p.tok.Lit
 		}
 		p.failAt(id.PosV, end, "unknown word function (Tova declares functions with fn: fn %s(...) { ... })", name)
+	case foreignWords[id.Name] != "":
+		// switch x { ... }, class User { ... }, raise E(...): another
+		// language's word, not a misspelt Tova one
+		p.failAt(id.PosV, end, "unknown word %s: %s", id.Name, foreignWords[id.Name])
 	case blockExample[id.Name] != "":
 		// cache "public, max-age=60": a config block written as a
 		// setting (not "did you mean catch?")
@@ -143,6 +147,16 @@ func (p *parser) slip(s ast.Stmt, ctx stmtCtx) {
 	}
 }
 
+// foreignWords are other languages' statement words, and what Tova
+// writes instead.
+var foreignWords = map[string]string{
+	"switch": "Tova's is match: match x { 1 => ..., _ => ... }",
+	"class":  "Tova declares a record type with type Name { field: Type } (and a table's rows with model Name { ... }), its methods in impl Name { ... }",
+	"raise":  "Tova throws with throw: throw \"message\" (or a value, { code: 404 })",
+	"group":  "routes under one prefix are written routes \"/prefix\" { ... }",
+	"new":    "Tova has no new: call the function or the type itself, User(...)",
+}
+
 // endStmt checks that a statement is followed by a line break, ';', '}'
 // or the end of the input.
 func (p *parser) endStmt() {
@@ -151,6 +165,30 @@ func (p *parser) endStmt() {
 		p.next()
 	case token.RBRACE, token.EOF:
 	default:
+		if p.p > 0 {
+			prev := p.toks[p.p-1]
+			switch {
+			case prev.Kind == token.IDENT && prev.Lit == "new" && p.tok.Kind == token.IDENT:
+				// throw new Error("x")
+				if p.tok.Lit == "Error" {
+					p.fail("expected newline or ';' after statement, found %s: Tova has no new, and Error(...) is JavaScript's: throw the message itself, throw \"...\"", p.tok)
+				}
+				p.fail("expected newline or ';' after statement, found %s: Tova has no new: call %s(...) itself", p.tok, p.tok.Lit)
+			case prev.Kind == token.QUESTION && prev.End == prev.Pos || prev.Kind == token.QUESTION && !p.tok.NLBefore && p.tok.Kind != token.COLON:
+				// x > 3 ? "big" : "small"
+				p.fail("expected newline or ';' after statement, found %s: Tova has no ?: operator: write if c { a } else { b }", p.tok)
+			case p.tok.Kind == token.IF && !p.tok.NLBefore:
+				// "big" if x > 3 else "small" (Python)
+				p.fail("expected newline or ';' after statement, found 'if': a value chosen by a condition is written if c { a } else { b }")
+			case p.tok.Kind == token.COLON && prev.Kind == token.IDENT && serverWords[prev.Lit]:
+				// port: 8080
+				example := prev.Lit + " ..."
+				if prev.Lit == "port" {
+					example = "port 8080"
+				}
+				p.fail("expected newline or ';' after statement, found ':': %s is written without a colon (%s)", prev.Lit, example)
+			}
+		}
 		if p.tok.Kind == token.IDENT {
 			// `} esle {` after an if's block
 			if c := diag.Closest(p.tok.Lit, []string{"else", "elif"}); c != "" {
