@@ -170,7 +170,8 @@
 //
 //   - No lost updates: a statement that writes server state
 //     (`todos = [...todos, make_todo(t)]`, `counter += 1`,
-//     `stats[k] = (stats[k] ?? 0) + 1`, `todos.push(t)`) is atomic with
+//     `stats[k] = (stats[k] ?? 0) + 1`, `todos.push(t)`, `push(todos,
+//     t)`) is atomic with
 //     respect to every other request, whatever functions it calls: the
 //     compiler brackets it (bytecode.ATOMIC; in a program with servers,
 //     so is a statement that writes a field or an element and reads what

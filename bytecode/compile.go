@@ -135,6 +135,7 @@ type compiler struct {
 	topConfigs   map[string]token.Pos // config blocks outside any server, by kind
 	srcs         []Source
 	fnDecls      map[fnAt]*ast.Function     // every fn declaration, for namedHandler
+	readsState   map[*ast.Function]bool     // fnReadsState's answers
 	implFns      map[string][]*ast.Function // the functions of impl blocks, by name (data refresh dependents)
 	traitImpls   map[string][]string        // the types of each trait's (or interface's) impl blocks, by trait, in program order
 	typeWarned   map[*ast.TypeExpr]bool     // annotations warned of as naming no type (once each)

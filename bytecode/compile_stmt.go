@@ -584,15 +584,49 @@ func outermost(b *ast.Binding) *ast.Binding {
 }
 
 // readsStateOr reports whether e names variable b, or a module slot that
-// is not a function (one declared with fn, or bound to a lambda).
+// is not a function (one declared with fn, or bound to a lambda), or a
+// function that reads one (`o.hits = cur() + 1`, where cur reads
+// stats.hits: the statement reads server state through it).
 func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
 	c.indexDecls()
 	found := false
 	eachIdent(e, func(id *ast.Ident) bool {
 		r := outermost(id.Binding)
-		found = r != nil && (r == b || r.Scope == ast.Global && c.fnDecls[fnAt{c.file, r.Decl}] == nil)
+		if r == nil {
+			return true
+		}
+		if r == b {
+			found = true
+		} else if r.Scope == ast.Global {
+			fn := c.fnDecls[fnAt{c.file, r.Decl}]
+			found = fn == nil || c.fnReadsState(fn)
+		}
 		return !found
 	})
+	return found
+}
+
+// fnReadsState reports whether the function fn (its body, and the
+// module functions it names, to any depth) names a module slot that is
+// not a function.
+func (c *compiler) fnReadsState(fn *ast.Function) bool {
+	if c.readsState == nil {
+		c.readsState = map[*ast.Function]bool{}
+	}
+	if v, ok := c.readsState[fn]; ok {
+		return v // (false while it is being looked at: a recursion adds nothing)
+	}
+	c.readsState[fn] = false
+	found := false
+	eachIdent(fn.Body, func(id *ast.Ident) bool {
+		r := outermost(id.Binding)
+		if r != nil && r.Scope == ast.Global {
+			g := c.fnDecls[fnAt{c.file, r.Decl}]
+			found = g == nil || c.fnReadsState(g)
+		}
+		return !found
+	})
+	c.readsState[fn] = found
 	return found
 }
 
@@ -610,11 +644,29 @@ func eachIdent(n any, visit func(*ast.Ident) bool) {
 
 // callWritesShared reports whether e, a statement of a function, is a
 // call that may write module state after reading it: a method call on a
-// value rooted at a module slot (`todos.push(t)`), or, in a program with
-// servers, an in-place sort with a key function.
+// value rooted at a module slot (`todos.push(t)`), a builtin that
+// changes its first argument in place called on one (`push(todos,
+// make(t))`: make ran after todos was read, and another request's
+// `todos = [...todos, t]` meanwhile lost the push), or, in a program
+// with servers, an in-place sort with a key function.
 func (f *fstate) callWritesShared(e ast.Expr) bool {
 	call, ok := e.(*ast.Call)
-	return ok && f.af != nil && (methodOnShared(call) || f.c.servers && sortsWithCallback(call))
+	if !ok || f.af == nil {
+		return false
+	}
+	if methodOnShared(call) || f.c.servers && sortsWithCallback(call) {
+		return true
+	}
+	fn, ok := call.Fn.(*ast.Ident)
+	return ok && len(call.Args) > 0 && fn.Binding != nil && fn.Binding.Scope == ast.Builtin && inPlace[fn.Binding.Name] &&
+		sharedRoot(call.Args[0].Value)
+}
+
+// inPlace are the builtins (and methods) that change the list or object
+// they are given.
+var inPlace = map[string]bool{
+	"push": true, "append": true, "pop": true, "shift": true, "unshift": true,
+	"insert": true, "remove": true, "clear": true, "sort": true, "reverse": true,
 }
 
 // sortsWithCallback reports whether a call sorts a list in place with a

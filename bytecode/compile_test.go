@@ -45,6 +45,12 @@ func TestWhichStatementsAreAtomic(t *testing.T) {
 		{"o.sort(fn(x) x)", true},
 		{"sort(o, fn(x) x)", true},
 		{"todos.push(1)", true},
+		{"push(todos, work())", true},
+		{"append(todos, 1)", true},
+		{"unshift(todos, work())", true},
+		// a field written with what a function reads of server state
+		{"o.x = cur() + 1", true},
+		{"o.x = cur2() + 1", true},
 		// destructuring: any name or place it assigns counts
 		{"[count, z] = [count + work(), k]", true},
 		{"{ count, x } = { count: count + 1, x: 2 }", true},
@@ -61,6 +67,8 @@ server {
   var count = 0
   var todos = []
   stats = { hits: 0, x: 1 }
+  fn cur() { stats.x }
+  fn cur2() { work() + cur() }
   fn h(o, k) { %s }
   route GET "/" => fn() { h({ hits: 0, list: [], x: { y: 1 } }, "k") }
 }`, c.stmt)
@@ -68,7 +76,7 @@ server {
 			t.Errorf("%s: atomic %v, want %v", c.stmt, got, c.atomic)
 		}
 		// A program without servers has no concurrent requests.
-		plain := fmt.Sprintf("fn work() { 1 }\nstats = { hits: 0, x: 1 }\nfn h(o, k) { %s }\n", c.stmt)
+		plain := fmt.Sprintf("fn work() { 1 }\nstats = { hits: 0, x: 1 }\nfn cur() { stats.x }\nfn cur2() { work() + cur() }\nfn h(o, k) { %s }\n", c.stmt)
 		if strings.Contains(c.stmt, "count") || strings.Contains(c.stmt, "todos") || strings.Contains(c.stmt, "stats.") {
 			continue // module state there too: its own rule
 		}

@@ -265,6 +265,41 @@ server {
 	}
 }
 
+// A free-function push on server state (push(todos, x), the method's
+// other form) is one step beside a spread that replaces the list, and
+// so is a field written through an alias with what a function reads of
+// server state (o.hits = cur() + 1): both lost updates.
+func TestNoLostUpdatesThroughFreePushAndStateReadingCalls(t *testing.T) {
+	app := startApp(t, `fn work(x) {
+  var s = 0
+  for i in range(0, `+workSize()+`) { s += 1 }
+  x
+}
+server {
+  var todos = []
+  var stats = { hits: 0 }
+  fn cur() { h = stats.hits; work(h) }
+  fn set_hits(o) { o.hits = cur() + 1 }
+  route POST "/fpush" => fn() { push(todos, work(1)); 1 }
+  route POST "/spread" => fn() { todos = [...todos, 2]; 1 }
+  route POST "/alias" => fn() { o = stats; o.hits = cur() + 1; 1 }
+  route POST "/param" => fn() { set_hits(stats); 1 }
+  route GET "/r" => fn() { [len(todos), stats.hits] }
+}`)
+	u := app.urls[""]
+	paths := []string{"/fpush", "/spread", "/alias", "/param"}
+	hammer(t, 16, 8, func(c, i int) {
+		path := paths[(c+i)%len(paths)]
+		if r := do(t, "POST", u+path, ""); r.status != 200 {
+			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+		}
+	})
+	// 128 requests: 32 per path.
+	if r := do(t, "GET", u+"/r", ""); r.body != "[64,64]" {
+		t.Errorf("after 64 pushes and 64 writes of stats.hits: %s", r.body)
+	}
+}
+
 // An in-place sort with a key function, through an alias or a helper's
 // parameter, loses no concurrent push: the key function is Tova code, so
 // the sorting thread could give way in the middle of the sort.
