@@ -300,7 +300,7 @@ func pbkdf2SHA256(t *vm.Thread, password string, salt []byte, iter, keyLen int) 
 			u = prf.Sum(u[:0])
 			subtle.XORBytes(sum, sum, u)
 			if n%pollRounds == 0 {
-				if err := t.Poll(pollRounds); err != nil {
+				if err := t.PollWork(pollRounds); err != nil {
 					return nil, err
 				}
 			}

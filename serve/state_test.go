@@ -229,6 +229,51 @@ func TestNoLostUpdatesThroughWork(t *testing.T) {
 	}
 }
 
+// A statement writing server state that checks a password against a
+// stored hash of ten million rounds (over a second of hashing) is one
+// step: the rounds counted as loop iterations made it give way after a
+// second, and the writes of the requests waiting meanwhile were lost.
+func TestNoLostUpdatesBesideALongHash(t *testing.T) {
+	app := startApp(t, `STORED = "pbkdf2:10000000:00112233445566778899aabbccddeeff:0000000000000000000000000000000000000000000000000000000000000000"
+server {
+  var n = 0
+  route POST "/check" => fn() { n = n + (if verify_password("x", STORED) { 1 } else { 0 }) + 1000000; n }
+  route POST "/inc" => fn() { n += 1; n }
+  route GET "/n" => fn() n
+}`, func(o *Options) { o.RequestTimeout = time.Minute })
+	u := app.urls[""]
+	done := make(chan reply, 1)
+	go func() { done <- do(t, "POST", u+"/check", "") }()
+	time.Sleep(100 * time.Millisecond)
+	var incs atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if r := do(t, "POST", u+"/inc", ""); r.status == 200 {
+					incs.Add(1)
+				}
+			}
+		}()
+	}
+	if r := <-done; r.status != 200 {
+		t.Fatalf("POST /check: %d %s", r.status, r.body)
+	}
+	close(stop)
+	wg.Wait()
+	if r := do(t, "GET", u+"/n", ""); r.body != strconv.FormatInt(1000000+incs.Load(), 10) {
+		t.Errorf("after the check and %d increments: %s", incs.Load(), r.body)
+	}
+}
+
 // A write to server state through another name loses no update: a
 // local bound to it, a helper's parameter, a loop variable. The right
 // side runs past the GIL's slice (a loop of some milliseconds), so the

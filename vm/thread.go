@@ -375,6 +375,19 @@ func (t *Thread) Poll(items int) error {
 	return t.checkSignal(false)
 }
 
+// PollWork is Poll for work that a statement writing module state keeps
+// whole (hashing a password: docs/server.md keeps such a statement one
+// step): inside one, the items are not counted as jumps, so that they
+// never make it give way in the middle, where ten million rounds of a
+// stored hash did after a second, and another request's write was lost;
+// outside one, it is Poll. The thread's cancellation is still an error.
+func (t *Thread) PollWork(items int) error {
+	if t.atomic > 0 {
+		items = 0
+	}
+	return t.Poll(items)
+}
+
 // RequestYield asks the thread to let others run at its next backward
 // jump or call. Safe from any goroutine.
 func (t *Thread) RequestYield() { t.signal.Or(sigYield) }
