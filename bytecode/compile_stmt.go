@@ -402,6 +402,9 @@ func (f *fstate) stmt(st ast.Stmt) {
 	defer f.release(saved)
 	switch st := st.(type) {
 	case *ast.ExprStmt:
+		if lam, ok := st.X.(*ast.Lambda); ok {
+			f.c.warnLambdaStmt(lam)
+		}
 		if f.callWritesShared(st.X) {
 			f.atomicBegin()
 			defer f.atomicEnd()
@@ -700,6 +703,29 @@ func methodOnShared(c *ast.Call) bool {
 func sharedRoot(e ast.Expr) bool {
 	id := rootIdent(e)
 	return id != nil && id.Binding != nil && id.Binding.Scope == ast.Global
+}
+
+// warnLambdaStmt warns of a function written as a statement whose value
+// is dropped: it is never called (`health => fn() "ok"` read as a
+// function of a parameter named health; `fn (x) { ... }` meant as a
+// declaration).
+func (c *compiler) warnLambdaStmt(lam *ast.Lambda) {
+	ps := lam.Fn.Params
+	if len(ps) == 1 && ps[0].Name != nil {
+		switch w := ps[0].Name.Name; w {
+		case "health", "middleware", "on_error", "on_start", "on_stop", "static":
+			c.warnf(lam.PosV, "this is a function of a parameter named %s, made and dropped, never called: %s is written %s", w, w, serverWordForm[w])
+			return
+		}
+	}
+	c.warnf(lam.PosV, "this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it")
+}
+
+// serverWordForm is how each server word that takes a value is written.
+var serverWordForm = map[string]string{
+	"health": "health \"/health\" (or a route of its own)", "middleware": "middleware fn name(req, next) { ... }",
+	"on_error": "on_error fn(err, req) { ... }", "on_start": "on_start fn() { ... }", "on_stop": "on_stop fn() { ... }",
+	"static": "static \"/prefix\" => \"dir\"",
 }
 
 // checkShadowedVar warns of `x = v` in a function declared above the

@@ -1341,3 +1341,23 @@ func TestFunctionTooLargeIsACompileError(t *testing.T) {
 		t.Fatalf("compile: %v", err)
 	}
 }
+
+// A function written as a statement, its value dropped, is warned of:
+// `health => fn() "ok"` (read as a function of a parameter named health)
+// and `fn (x) { ... }` meant as a declaration were taken without a word
+// and never ran; one a function returns, or passes, is not.
+func TestLambdaStatementWarned(t *testing.T) {
+	src := `server {
+  health => fn() "ok"
+}
+fn (x) { x }
+fn make() { fn(x) x }
+xs = [1].map(fn(x) x)
+f = fn() 1
+print(make()(2), xs, f())
+`
+	expectWarnings(t, src, []string{
+		`2:3: warning: this is a function of a parameter named health, made and dropped, never called: health is written health "/health" (or a route of its own)`,
+		"4:1: warning: this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it",
+	})
+}
