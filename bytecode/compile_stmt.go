@@ -405,6 +405,13 @@ func (f *fstate) stmt(st ast.Stmt) {
 		if lam, ok := st.X.(*ast.Lambda); ok {
 			f.c.warnLambdaStmt(lam)
 		}
+		if call, ok := st.X.(*ast.Call); ok {
+			if id, ok := call.Fn.(*ast.Ident); ok && (isBuiltin(id, "rate_limit") || isBuiltin(id, "timeout")) {
+				// rate_limit({ max: 100, window: 60 }): a guard made and
+				// dropped (serve then blamed its max)
+				f.c.errorf(id.PosV, "%s(...) makes a route's guard (route GET \"/x\" with %s), which a statement drops: %s", id.Name, guardExample[id.Name], blockForm[id.Name])
+			}
+		}
 		if f.callWritesShared(st.X) {
 			f.atomicBegin()
 			defer f.atomicEnd()
@@ -720,6 +727,16 @@ func (c *compiler) warnLambdaStmt(lam *ast.Lambda) {
 	}
 	c.warnf(lam.PosV, "this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it")
 }
+
+// guardExample and blockForm are how rate_limit and timeout are used:
+// as a route's guard, and as a server's setting.
+var (
+	guardExample = map[string]string{"rate_limit": "rate_limit(100, 1.minute)", "timeout": "timeout(5.seconds)"}
+	blockForm    = map[string]string{
+		"rate_limit": "a server's limit is a block, rate_limit { max: 100, window: 1.minute }",
+		"timeout":    "a server's deadline is a block, limits { timeout: 5.seconds }",
+	}
+)
 
 // serverWordForm is how each server word that takes a value is written.
 var serverWordForm = map[string]string{
