@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tova/driver"
 )
 
 // The reference's route decorator `with timeout(ms)` gives its route a
@@ -68,4 +70,19 @@ server {
 		// the reference's timeout(promise, ms)
 		`server { route GET "/" with timeout(fn() 1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) is a route's deadline (route ... with timeout(5.seconds)); there is no timeout(promise, ms)`,
 	})
+}
+
+// rate_limit(...) or timeout(...) written as a statement makes a guard
+// and drops it: a compile error saying how a server's limit is written
+// (serve blamed the object's max instead).
+func TestGuardAsStatementRefused(t *testing.T) {
+	for src, want := range map[string]string{
+		"server {\n  rate_limit({ max: 100, window: 60 })\n}\n": `2:3: rate_limit(...) makes a route's guard (route GET "/x" with rate_limit(100, 1.minute)), which a statement drops: a server's limit is a block, rate_limit { max: 100, window: 1.minute }`,
+		"server {\n  timeout(5.seconds)\n}\n":                    `2:3: timeout(...) makes a route's guard (route GET "/x" with timeout(5.seconds)), which a statement drops: a server's deadline is a block, limits { timeout: 5.seconds }`,
+	} {
+		_, err := driver.CompileFile("app.tova", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
 }
