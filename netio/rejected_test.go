@@ -84,6 +84,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET http://SECRET-11:pw@x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "userinfo"},
 		{"GET http://:80/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "empty host"},
 		{"GET http://x:99999/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "port is not a number"},
+		// Nor does a bad Host field pass because the target names the
+		// host, nor a target's host that is not ASCII.
+		{"GET http://x/echo HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "GET", "/echo", "the Host field holds a character no host name has"},
+		{"GET http://x/echo HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "GET", "/echo", "the Host field holds a character no host name has"},
+		{"GET http://caf\xc3\xa9/echo HTTP/1.1\r\nHost: ok\r\n\r\n", 400, "GET", "/echo", "the request target's host holds a character no host name has"},
 		// A Host fasthttp refuses after reading the request line: the
 		// line names the request's own path.
 		{"GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n", 400, "GET", "/echo", ""},

@@ -614,15 +614,17 @@ var (
 	// errUnknownMethod is a method none of whose routes a server could
 	// have (TRACE, FOO, get): 501, not the 405 of a method a route
 	// might take (RFC 9110 §9.1).
-	errUnknownMethod  = errors.New("the method is none this server implements (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS; RFC 9110 §9.1)")
-	errTargetFragment = errors.New(`the request target holds a fragment ("#"), which is never part of a request (RFC 9112 §3.2)`)
-	errTargetScheme   = errors.New("the request target is an absolute URI whose scheme is not http or https")
-	errTargetUserinfo = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
-	errTargetHost     = errors.New("the request target is an absolute URI with an empty host (RFC 9110 §4.2.1)")
-	errTargetPort     = errors.New("the request target's port is not a number from 0 to 65535")
-	errHostUserinfo   = errors.New(`the Host field holds userinfo ("name@"), which a host may not (RFC 9110 §7.2)`)
-	errHostPort       = errors.New("the Host field's port is not a number from 0 to 65535")
-	errHostNonASCII   = errors.New("the Host field holds a byte that is not ASCII: a host name is written in ASCII, an international one in its xn-- form (RFC 9110 §4.2.3)")
+	errUnknownMethod   = errors.New("the method is none this server implements (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS; RFC 9110 §9.1)")
+	errTargetFragment  = errors.New(`the request target holds a fragment ("#"), which is never part of a request (RFC 9112 §3.2)`)
+	errTargetScheme    = errors.New("the request target is an absolute URI whose scheme is not http or https")
+	errTargetUserinfo  = errors.New(`the request target's authority holds userinfo ("name@"), which an http URI may not (RFC 9110 §4.2.4)`)
+	errTargetHost      = errors.New("the request target is an absolute URI with an empty host (RFC 9110 §4.2.1)")
+	errTargetHostChars = errors.New("the request target's host holds a character no host name has (a space, a byte past ASCII: an international name is written in its xn-- form)")
+	errTargetPort      = errors.New("the request target's port is not a number from 0 to 65535")
+	errHostUserinfo    = errors.New(`the Host field holds userinfo ("name@"), which a host may not (RFC 9110 §7.2)`)
+	errHostPort        = errors.New("the Host field's port is not a number from 0 to 65535")
+	errHostChars       = errors.New("the Host field holds a character no host name has (a space, a slash, a backslash): it is a name, an IPv4 address or an [IPv6] one, and a port")
+	errHostNonASCII    = errors.New("the Host field holds a byte that is not ASCII: a host name is written in ASCII, an international one in its xn-- form (RFC 9110 §4.2.3)")
 )
 
 // checkHost refuses a Host field value that the request target, were it
@@ -643,6 +645,29 @@ func checkHost(host []byte) error {
 	}
 	return nil
 }
+
+// checkHostChars is checkHost, and that host holds only what a host
+// and port may (RFC 3986 §3.2.2: a reg-name's characters, or an IP
+// literal in brackets).
+func checkHostChars(host []byte) error {
+	if err := checkHost(host); err != nil {
+		return err
+	}
+	for _, c := range host {
+		if !hostChar[c] {
+			return errHostChars
+		}
+	}
+	return nil
+}
+
+// hostChar marks the bytes a Host value may hold.
+var hostChar = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]") {
+		t[c] = true
+	}
+	return t
+}()
 
 // absoluteTarget splits an absolute-form request target
 // ("http://example.com:8080/p?q", which a client sends to a proxy and a
@@ -677,6 +702,12 @@ func absoluteTarget(target []byte) (authority, path []byte, ok bool, err error) 
 	}
 	if len(host) == 0 {
 		return nil, nil, true, errTargetHost
+	}
+	for _, c := range authority {
+		if !hostChar[c] {
+			// (a byte past ASCII too: "http://é.com/" was taken)
+			return nil, nil, true, errTargetHostChars
+		}
 	}
 	if q := bytes.IndexByte(path, '?'); q >= 0 {
 		path = path[:q]
@@ -842,6 +873,16 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 		}
 		if !ok {
 			rawPath = ctx.URI().PathOriginal() // fasthttp validated the target while reading it
+		} else {
+			// fasthttp takes the target's authority for the host and
+			// checks neither it nor the Host field, which an
+			// origin-form target's request has checked: "Host: a b" and
+			// "http://é.com/" were taken
+			if f := h.Peek(fasthttp.HeaderHost); len(f) > 0 {
+				if err := checkHostChars(f); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	if err := checkHost(h.Host()); err != nil {
