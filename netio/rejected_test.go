@@ -38,7 +38,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GARBAGE\r\n\r\n", 400, "", "", "cannot find http request method"},
 		{"GET /echo HTTP/1.1\nHost: x\n\n", 400, "", "", "ending in LF alone"},
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "", "", "cannot parse content-length"},
-		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "missing required host header"},
+		{"GET /echo HTTP/1.1\r\n\r\n", 400, "", "", "the request has no Host field, or an empty one"},
+		{"GET /echo HTTP/1.1\r\nHost:\r\n\r\n", 400, "", "", "the request has no Host field, or an empty one"},
+		// What fasthttp quoted whole (cut to "…") is said in words.
+		{"GET /echo HTTP/1.1\r\nHost: a.com:abc\r\n\r\n", 400, "GET", "/echo", "the Host's port is not a number"},
+		{"GET /echo HTTP/1.1\r\nHost: ::1\r\n\r\n", 400, "GET", "/echo", "the Host holds more than one ':'"},
 		// The log names the cause, never the request's bytes (credentials).
 		{"GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-1\r\nBad Header\r\n\r\n", 400, "", "", "missing colon"},
 		{"G@T /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer SECRET-2\r\nCookie: s=SECRET-3\r\n\r\n", 400, "", "", `unsupported http request method "G@T"`},

@@ -244,7 +244,22 @@ func clearCause(msg string) string {
 	if rest, ok := strings.CutPrefix(msg, head); ok && strings.HasPrefix(rest, "unsupported http version") {
 		return head + "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: " + rest
 	}
+	// What fasthttp quoted, cut to "…" above, said in words that name
+	// the fault (`invalid port "…" after host` told nothing).
+	for _, r := range quotedCauses {
+		if strings.Contains(msg, r[0]) {
+			return strings.Replace(msg, r[0], r[1], 1)
+		}
+	}
 	return msg
+}
+
+// quotedCauses are fasthttp's messages whose quote withoutContents cuts,
+// and what says their fault instead.
+var quotedCauses = [][2]string{
+	{`invalid port "…" after host`, `the Host's port is not a number from 0 to 65535 (or a line folded onto the Host field, which HTTP/1.1 does not allow)`},
+	{`invalid host "…" with multiple port delimiters`, `the Host holds more than one ':' (an IPv6 address is written in [brackets])`},
+	{`missing required host header in request`, `the request has no Host field, or an empty one: HTTP/1.1 needs the host's name there`},
 }
 
 // withoutContents cuts from a fasthttp error message the copies of the
