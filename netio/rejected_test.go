@@ -198,6 +198,13 @@ func TestCheckRawHeaders(t *testing.T) {
 		{": v\r\n", "", errFieldName},
 		{"Host x\r\n", "", errFieldName},
 		{"X_A.b~!#$%&'*+^`|: v\r\n", "", nil},
+		// A length or a coding folded onto a second line is refused
+		// (a proxy that does not join the lines reads another framing);
+		// a fold elsewhere is not.
+		{"Content-Length:\r\n 5\r\n", "", errFoldedFraming},
+		{"content-length: 5\r\n\t5\r\n", "", errFoldedFraming},
+		{"Transfer-Encoding:\r\n chunked\r\n", "", errTransferCoding},
+		{"Content-Length: 5\r\nX-A: 1\r\n 2\r\n", "", nil},
 	} {
 		id, err := checkRawHeaders([]byte(c.block))
 		if string(id) != c.id || err != c.err {

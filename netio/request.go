@@ -526,7 +526,7 @@ var (
 // §5.3); folded (obsolete line folding), its value is the lines joined;
 // neither is a valid id.
 func checkRawHeaders(block []byte) (id []byte, err error) {
-	ids, folded, inID := 0, false, false
+	ids, folded, inID, inFraming := 0, false, false, false
 	for len(block) > 0 {
 		var line []byte // after the name and its colon
 		switch c := block[0]; {
@@ -534,6 +534,11 @@ func checkRawHeaders(block []byte) (id []byte, err error) {
 			block = block[1:]
 			continue
 		case c == ' ' || c == '\t': // continues the field before
+			if inFraming {
+				// "Content-Length:\r\n 5": fasthttp joins the lines;
+				// a proxy before it that does not reads another length
+				return nil, errFoldedFraming
+			}
 			folded = folded || inID
 			line = block
 		default:
@@ -547,6 +552,8 @@ func checkRawHeaders(block []byte) (id []byte, err error) {
 			name := unsafe.String(unsafe.SliceData(block), n)
 			line = block[n+1:]
 			inID = false
+			inFraming = len(name) == len(fasthttp.HeaderContentLength) && strings.EqualFold(name, fasthttp.HeaderContentLength) ||
+				len(name) == len(fasthttp.HeaderTransferEncoding) && strings.EqualFold(name, fasthttp.HeaderTransferEncoding)
 			switch {
 			case len(name) == len(headerRequestID) && strings.EqualFold(name, headerRequestID):
 				ids++
@@ -623,6 +630,7 @@ var (
 	errTargetPort      = errors.New("the request target's port is not a number from 0 to 65535")
 	errHostUserinfo    = errors.New(`the Host field holds userinfo ("name@"), which a host may not (RFC 9110 §7.2)`)
 	errHostPort        = errors.New("the Host field's port is not a number from 0 to 65535")
+	errFoldedFraming   = errors.New("a Content-Length or Transfer-Encoding field is folded onto a second line (obsolete line folding, RFC 9112 §5.2): where a body ends must be said on one line")
 	errHostChars       = errors.New("the Host field holds a character no host name has (a space, a slash, a backslash): it is a name, an IPv4 address or an [IPv6] one, and a port")
 	errHostNonASCII    = errors.New("the Host field holds a byte that is not ASCII: a host name is written in ASCII, an international one in its xn-- form (RFC 9110 §4.2.3)")
 )
