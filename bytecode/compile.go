@@ -45,6 +45,12 @@ func Compile(srcs []Source) (prog *Program, err error) {
 			panic(r)
 		}
 	}()
+	for i, s := range srcs {
+		for _, at := range s.File.Placeholders {
+			c.file, c.fileName = i, s.File.Name
+			c.warnf(at, "... stands for code not written yet: it does nothing (a function of only ... returns nil, a route's handler answers null)")
+		}
+	}
 	blocks, lone := false, false
 	for _, s := range srcs {
 		for _, st := range s.File.Stmts {

@@ -1361,3 +1361,11 @@ print(make()(2), xs, f())
 		"4:1: warning: this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it",
 	})
 }
+
+// A `...` statement (code not written yet) is warned of: a route whose
+// handler was only `...` answered null without a word.
+func TestPlaceholderWarned(t *testing.T) {
+	expectWarnings(t, "fn f() {\n  ...\n}\nprint(f())\n", []string{
+		"2:3: warning: ... stands for code not written yet: it does nothing (a function of only ... returns nil, a route's handler answers null)",
+	})
+}

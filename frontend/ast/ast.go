@@ -43,6 +43,9 @@ type Stmt interface {
 type File struct {
 	Name  string
 	Stmts []Stmt
+	// Placeholders are where `...` stands as a statement (code not
+	// written yet): it does nothing, and is warned of.
+	Placeholders []token.Pos
 	// Set by the resolver: bindings of the top-level code. Locals are
 	// register slots of the file's main function; Globals are module slots
 	// shared by all functions of the program.

@@ -36,6 +36,7 @@ func parseFile(name string, src []byte) (*ast.File, error) {
 	p.next()
 	f := &ast.File{Name: name}
 	f.Stmts = p.stmtList(ctxTop, token.EOF)
+	f.Placeholders = p.placeholders
 	if stopped != nil && !p.tooDeep {
 		p.errs = append(p.errs, stopped)
 	}
@@ -57,9 +58,11 @@ const maxChain = 10000
 type parser struct {
 	interp int // inside how many interpolations the tokens are
 	file   string
-	toks   []token.Token
-	p      int         // index of tok in toks
-	tok    token.Token // current token
+	// placeholders are where `...` stood as a statement
+	placeholders []token.Pos
+	toks         []token.Token
+	p            int         // index of tok in toks
+	tok          token.Token // current token
 	// errs holds every error found, however many: the driver shows the
 	// first ones and counts the rest, so the count a user reads is true.
 	errs  diag.List

@@ -230,7 +230,9 @@ func (p *parser) stmt(ctx stmtCtx) ast.Stmt {
 	case token.ELLIPSIS:
 		switch p.peek(1).Kind {
 		case token.NEWLINE, token.SEMI, token.RBRACE, token.EOF:
-			// `...` as a statement is a placeholder for omitted code.
+			// `...` as a statement is a placeholder for omitted code
+			// (warned of: a route of only `...` answered null).
+			p.placeholders = append(p.placeholders, t.Pos)
 			p.next()
 			return nil
 		}
