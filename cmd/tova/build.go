@@ -148,7 +148,7 @@ func buildCmd() *cobra.Command {
 						d.at, d.what, out, out+string(filepath.Separator)+d.path, abs)
 					continue
 				}
-				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): copy it there (%s), or give the db block an absolute path\n",
+				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): with the program stopped, copy it there (%s), or give the db block an absolute path\n",
 					d.at, d.what, out, copyCommand(d.from, filepath.Join(out, d.path)))
 			}
 			if q, ok := jobQueue(src, out); ok {
@@ -453,9 +453,14 @@ func jobQueue(src, out string) (q struct{ from, to string }, ok bool) {
 }
 
 // copyCommand is the shell command that copies from to to, making to's
-// directory first when it is not there.
+// directory first when it is not there. A SQLite file's write-ahead log
+// beside it (from-wal, left by a program that did not stop cleanly)
+// holds rows the file does not yet: it is copied with it.
 func copyCommand(from, to string) string {
 	c := "cp " + shellWord(from) + " " + shellWord(to)
+	if fi, err := os.Stat(from + "-wal"); err == nil && fi.Size() > 0 {
+		c += " && cp " + shellWord(from+"-wal") + " " + shellWord(to+"-wal")
+	}
 	if d := filepath.Dir(to); d != "." {
 		if _, err := os.Stat(d); err != nil {
 			c = "mkdir -p " + shellWord(d) + " && " + c

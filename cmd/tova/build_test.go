@@ -95,6 +95,13 @@ func TestBuildWarnsOfTheDatabase(t *testing.T) {
 	if got := build(); !strings.Contains(got, want) || !strings.Contains(got, "(cp "+filepath.Join(dir, "short.db")+" "+filepath.Join(out, "short.db")+")") {
 		t.Errorf("missing %q in:\n%s", want, got)
 	}
+	// Left by a program that did not stop cleanly, its write-ahead log
+	// holds rows the file does not yet: the command copies it too.
+	os.WriteFile(filepath.Join(dir, "short.db-wal"), []byte("more rows"), 0o644)
+	if got := build(); !strings.Contains(got, "with the program stopped, copy it there (cp "+filepath.Join(dir, "short.db")+" "+filepath.Join(out, "short.db")+" && cp "+filepath.Join(dir, "short.db-wal")+" "+filepath.Join(out, "short.db-wal")+")") {
+		t.Errorf("the log not copied:\n%s", got)
+	}
+	os.Remove(filepath.Join(dir, "short.db-wal"))
 	os.WriteFile(filepath.Join(out, "short.db"), []byte("rows"), 0o644)
 	if got := build(); strings.Contains(got, "short.db") {
 		t.Errorf("copied, still warned:\n%s", got)
