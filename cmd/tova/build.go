@@ -171,7 +171,17 @@ func buildCmd() *cobra.Command {
 					if fi, err := os.Stat(filepath.Join(out, d.path)); err == nil && fi.Mode().IsRegular() {
 						continue // (copied there already)
 					}
-					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s (cp %s %s)\n", d.at, d.fn, d.path, out, shellWord(filepath.Clean(d.path)), shellWord(filepath.Join(out, d.path)))
+					// The copy's source: the file as the working directory
+					// names it, else the program's directory's; none if
+					// neither has it (one the program writes itself).
+					how := ""
+					for _, from := range []string{filepath.Clean(d.path), filepath.Join(programDir(src), d.path)} {
+						if fi, err := os.Stat(from); err == nil && fi.Mode().IsRegular() {
+							how = " (" + copyCommand(from, filepath.Join(out, d.path)) + ")"
+							break
+						}
+					}
+					fmt.Fprintf(stderr, "tova build: warning: %s: %s(%q) is read from the directory the program runs in, and the build copies no data file: copy it into %s%s\n", d.at, d.fn, d.path, out, how)
 				}
 			} else {
 				fmt.Fprintf(stderr, "%s it with: tova %s %s\n", strings.ToUpper(verb[:1])+verb[1:], verb, shellWord(dst))

@@ -38,14 +38,17 @@ server {
 }
 `), 0o644)
 	out := filepath.Join(dir, "dist")
+	// data.csv is beside the program; notes/x.txt is nowhere (the
+	// program writes it, say): its warning has no cp, which would fail.
+	os.WriteFile(filepath.Join(dir, "data.csv"), []byte("a\n1\n"), 0o644)
 	var o, errb testutil.Buffer
 	if c := run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb); c != 0 {
 		t.Fatalf("build: exit %d: %s", c, errb.String())
 	}
 	app := filepath.Join(dir, "app.tova")
 	want := []string{
-		"tova build: warning: " + app + ":2:22: read(\"data.csv\") is read from the directory the program runs in, and the build copies no data file: copy it into " + out + " (cp data.csv " + filepath.Join(out, "data.csv") + ")",
-		"tova build: warning: " + app + ":6:39: fs.read_text(\"notes/x.txt\") is read from the directory the program runs in",
+		"tova build: warning: " + app + ":2:22: read(\"data.csv\") is read from the directory the program runs in, and the build copies no data file: copy it into " + out + " (cp " + filepath.Join(dir, "data.csv") + " " + filepath.Join(out, "data.csv") + ")",
+		"tova build: warning: " + app + ":6:39: fs.read_text(\"notes/x.txt\") is read from the directory the program runs in, and the build copies no data file: copy it into " + out + "\n",
 	}
 	for _, w := range want {
 		if !strings.Contains(errb.String(), w) {
@@ -63,6 +66,14 @@ server {
 	}
 	if n := strings.Count(errb.String(), "copies no data file"); n != 1 || strings.Contains(errb.String(), `read("data.csv")`) {
 		t.Errorf("after the cp: %d data files warned of, want 1 (notes/x.txt):\n%s", n, errb.String())
+	}
+	// In a directory the output lacks, the command makes it.
+	os.MkdirAll(filepath.Join(dir, "notes"), 0o755)
+	os.WriteFile(filepath.Join(dir, "notes", "x.txt"), []byte("n"), 0o644)
+	errb.Reset()
+	run([]string{"build", filepath.Join(dir, "app.tova"), "-o", out}, &o, &errb)
+	if want := "(mkdir -p " + filepath.Join(out, "notes") + " && cp " + filepath.Join(dir, "notes", "x.txt") + " " + filepath.Join(out, "notes", "x.txt") + ")"; !strings.Contains(errb.String(), want) {
+		t.Errorf("missing %q in:\n%s", want, errb.String())
 	}
 }
 
