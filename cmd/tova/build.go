@@ -151,7 +151,7 @@ func buildCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "tova build: warning: %s: %s is opened beside the program, where it is, with the rows written so far; the artifact opens it beside itself, in %s, where it is not (a new, empty database): with the program stopped, copy it there (%s), or give the db block an absolute path\n",
 					d.at, d.what, out, copyCommand(d.from, filepath.Join(out, d.path)))
 			}
-			if q, ok := jobQueue(src, out); ok {
+			if q, ok := jobQueue(src, named, file, out); ok {
 				// (the queued and retrying jobs stayed behind, and the
 				// artifact started an empty queue)
 				fmt.Fprintf(stderr, "tova build: warning: the job queue %s is beside the program, with the jobs queued so far; the artifact keeps its own in %s, where it is not (an empty queue): with the program stopped, copy it there (%s)\n",
@@ -447,10 +447,27 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 }
 
 // jobQueue is the SQLite job queue of the program src beside it
-// (.tova/<name>.jobs.db), if there is one and out has none: the
-// artifact, named after the same program, keeps its queue beside itself.
-func jobQueue(src, out string) (q struct{ from, to string }, ok bool) {
-	rel := jobs.JobsFileOf(src)
+// (.tova/<name>.jobs.db, named after named, a piped program's by its
+// content; or the file a jobs block's database names by a relative
+// path), if there is one and out has none: the artifact keeps its
+// queue beside itself.
+func jobQueue(src, named string, file *ast.File, out string) (q struct{ from, to string }, ok bool) {
+	rel := jobs.JobsFileOf(named)
+	if file != nil {
+		ast.Inspect(file, func(n any) bool {
+			b, ok := n.(*ast.ConfigBlock)
+			if !ok || b.Kind != "jobs" {
+				return true
+			}
+			for _, e := range b.Entries {
+				if lit, ok := e.Value.(*ast.StringLit); ok && (e.Key == "database" || e.Key == "path" || e.Key == "file") && lit.Value != "" && lit.Value != ":memory:" &&
+					!strings.Contains(lit.Value, "://") && filepath.IsLocal(filepath.Clean(lit.Value)) {
+					rel = filepath.Clean(lit.Value)
+				}
+			}
+			return true
+		})
+	}
 	q.from = filepath.Join(cmp.Or(programDir(src), "."), rel)
 	q.to = filepath.Join(out, rel)
 	if fi, err := os.Stat(q.from); err != nil || !fi.Mode().IsRegular() {

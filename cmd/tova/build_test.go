@@ -187,6 +187,13 @@ func TestBuildWarnsOfTheJobQueue(t *testing.T) {
 	if got := build(); strings.Contains(got, "job queue") {
 		t.Errorf("copied, still warned:\n%s", got)
 	}
+	// A queue a jobs block names by a relative path is the artifact's
+	// beside it too (its jobs stayed behind without a word).
+	os.WriteFile(app, []byte("server {\n  jobs { database: \"queue.db\" }\n  background fn j() { 1 }\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "queue.db"), []byte("jobs"), 0o644)
+	if got, want := build(), "the job queue "+filepath.Join(dir, "queue.db")+" is beside the program"; !strings.Contains(got, want) || !strings.Contains(got, "(cp "+filepath.Join(dir, "queue.db")+" "+filepath.Join(out, "queue.db")+")") {
+		t.Errorf("missing %q in:\n%s", want, got)
+	}
 }
 
 // tova build copies the static directories the program serves into the
