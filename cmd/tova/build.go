@@ -446,6 +446,26 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 	return found
 }
 
+// storedFiles are the files the program's db and jobs blocks name by a
+// relative path inside its directory (cleaned).
+func storedFiles(file *ast.File) (out []string) {
+	ast.Inspect(file, func(n any) bool {
+		b, ok := n.(*ast.ConfigBlock)
+		if !ok || b.Kind != "db" && b.Kind != "jobs" {
+			return true
+		}
+		for _, e := range b.Entries {
+			lit, ok := e.Value.(*ast.StringLit)
+			if ok && (e.Key == "database" || e.Key == "path" || e.Key == "file") && lit.Value != ":memory:" && !strings.Contains(lit.Value, "://") &&
+				filepath.IsLocal(filepath.Clean(lit.Value)) {
+				out = append(out, filepath.Clean(lit.Value))
+			}
+		}
+		return true
+	})
+	return out
+}
+
 // jobQueue is the SQLite job queue of the program src beside it
 // (.tova/<name>.jobs.db, named after named, a piped program's by its
 // content; or the file a jobs block's database names by a relative
@@ -538,6 +558,14 @@ func copyStatic(src string, file *ast.File, out string, check, earlier bool) (co
 			return
 		}
 		seen[rel] = true
+		for _, db := range storedFiles(file) {
+			// (tova serve refuses to start with it: the rows, copied as
+			// static files, would be downloadable)
+			if db == rel || strings.HasPrefix(db, rel+string(filepath.Separator)) {
+				failed = append(failed, fmt.Errorf("%s:%d:%d: the static directory %s holds %s, a database of the program: its rows would be downloadable (keep the database out of the directory the server serves)", src, at.Line, at.Col, literal, db))
+				return
+			}
+		}
 		from, to := filepath.Join(base, rel), filepath.Join(out, rel)
 		if isDir(rel) {
 			// In the working directory, where tova serve run from here

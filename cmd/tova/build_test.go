@@ -889,3 +889,18 @@ func TestBuildRefusesAnotherProgramsArtifact(t *testing.T) {
 		t.Errorf("a's artifact: %v", err)
 	}
 }
+
+// A static directory that holds the program's database is refused by
+// the build, as tova serve refuses to start with it (the build went on,
+// and the command it printed then failed).
+func TestBuildRefusesStaticHoldingTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "file.txt"), []byte("x"), 0o644)
+	os.WriteFile(app, []byte("db { path: \"data/app.db\" }\nserver {\n  static \"/files\" => \"data\"\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", app, "-o", filepath.Join(dir, "dist")}, &o, &errb); c == 0 || !strings.Contains(errb.String(), `the static directory data holds data/app.db, a database of the program: its rows would be downloadable`) {
+		t.Errorf("exit %d: %s", c, errb.String())
+	}
+}
