@@ -825,7 +825,16 @@ func copyTree(from, to string) error {
 			o.Close()
 			return err
 		}
-		return o.Close()
+		if err := o.Close(); err != nil {
+			return err
+		}
+		// The copy keeps the file's time: its ETag and Last-Modified
+		// are made of it, and a rebuild changed them for every file
+		// (clients fetched them all again).
+		if fi, err := in.Stat(); err == nil {
+			_ = os.Chtimes(target, fi.ModTime(), fi.ModTime())
+		}
+		return nil
 	})
 }
 

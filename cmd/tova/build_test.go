@@ -904,3 +904,25 @@ func TestBuildRefusesStaticHoldingTheDatabase(t *testing.T) {
 		t.Errorf("exit %d: %s", c, errb.String())
 	}
 }
+
+// A static file's copy keeps its time, of which the server makes its
+// ETag and Last-Modified: every rebuild changed them, and clients
+// fetched every file again.
+func TestBuildKeepsStaticFileTimes(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	os.MkdirAll(filepath.Join(dir, "public"), 0o755)
+	file := filepath.Join(dir, "public", "a.css")
+	os.WriteFile(file, []byte("body{}"), 0o644)
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	os.Chtimes(file, then, then)
+	os.WriteFile(app, []byte("server {\n  static \"/\" => \"public\"\n}\n"), 0o644)
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", app, "-o", filepath.Join(dir, "dist")}, &o, &errb); c != 0 {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	fi, err := os.Stat(filepath.Join(dir, "dist", "public", "a.css"))
+	if err != nil || !fi.ModTime().Equal(then) {
+		t.Errorf("the copy's time: %v, %v; want %v", fi.ModTime(), err, then)
+	}
+}
