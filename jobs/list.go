@@ -291,7 +291,12 @@ func Format(w io.Writer, jobs []Job, verbose bool) error {
 			}
 			errs = []string{last}
 		}
-		for _, e := range errs {
+		for i, e := range errs {
+			if verbose && i < len(j.FailedAttempt) && i < len(j.FailedAt) {
+				// each attempt's error, said whose (the last one's alone
+				// is labelled above when it did not end the job)
+				e = fmt.Sprintf("attempt %d, %s: %s", j.FailedAttempt[i], j.FailedAt[i].Local().Format("2006-01-02 15:04:05"), e)
+			}
 			for _, l := range strings.Split(e, "\n") {
 				b.WriteString("    " + escaped(l) + "\n")
 			}

@@ -43,3 +43,16 @@ func TestFormatEscapesWhatATerminalWouldNotShow(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 	}
 }
+
+// With -v, each attempt's error says which attempt it was and when.
+func TestFormatVerboseLabelsAttempts(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)
+	var b strings.Builder
+	jobs.Format(&b, []jobs.Job{{ID: 5, State: "discarded", Kind: "job", Name: "j", Attempt: 2, MaxAttempts: 2, ScheduledAt: at,
+		Errors: []string{"Error: one", "Error: two\n  at f (app.tova:2:3)"}, FailedAttempt: []int{1, 2}, FailedAt: []time.Time{at, at.Add(time.Minute)}}}, true)
+	for _, want := range []string{"    attempt 1, 2026-03-01 12:00:00: Error: one\n", "    attempt 2, 2026-03-01 12:01:00: Error: two\n      at f (app.tova:2:3)\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
