@@ -71,7 +71,7 @@ func TestJobsCommand(t *testing.T) {
 	if len(lines) < 6 ||
 		!strings.HasPrefix(lines[0], "ID  STATE      SERVER  KIND  NAME    ATTEMPT  SCHEDULED") ||
 		!strings.HasPrefix(lines[1], "2   discarded  worker  job   charge  2/2      ") ||
-		lines[2] != "    AssertionError: amount 7 too small" ||
+		!strings.HasPrefix(lines[2], "    attempt 1, ") || !strings.HasSuffix(lines[2], ": AssertionError: amount 7 too small") ||
 		!strings.HasPrefix(lines[3], "      at charge (") {
 		t.Errorf("output:\n%s", out.String())
 	}
