@@ -149,6 +149,11 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 			s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).
 				Msg("static directory not found: it serves nothing until it is made")
 		}
+		if strings.ContainsAny(m.prefix, ":*") && warn {
+			// static "/a/*" => "public" served only /a/*/... as written
+			s.log.Warn().Str("kind", "static").Str("at", at).Str("prefix", m.prefix).
+				Msg("static prefix holds ':' or '*', which it takes as written: a static prefix has no parameters or wildcards (static \"/a\" serves every path under /a)")
+		}
 		if r := m.root.Load(); r != nil && m.fallback != "" && warn {
 			if st, err := r.Stat(m.fallback); err != nil || !st.Mode().IsRegular() {
 				s.log.Warn().Str("kind", "static").Str("at", at).Str("dir", dirOf(v)).Str("fallback", m.fallback).

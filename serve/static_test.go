@@ -846,3 +846,19 @@ func TestStaticContentTypes(t *testing.T) {
 		}
 	}
 }
+
+// A static prefix written as a route pattern ("/a/*", "/a/:id") is
+// taken as written, and warned of: it served only /a/*/... without a
+// word.
+func TestStaticPrefixPatternWarned(t *testing.T) {
+	pub := staticTree(t)
+	app := startApp(t, `server {
+  static "/a/*" => "`+pub+`"
+  static "/b" => "`+pub+`"
+}
+`)
+	w := logged(app.logs, "static prefix holds ':' or '*', which it takes as written: a static prefix has no parameters or wildcards (static \"/a\" serves every path under /a)")
+	if len(w) != 1 || w[0]["prefix"] != "/a/*" {
+		t.Errorf("warnings %v", w)
+	}
+}
