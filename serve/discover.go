@@ -72,7 +72,7 @@ func defaultPeerSettings() peerSettings {
 }
 
 // readDiscover reads the value of `discover name` declared at at.
-func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings, error) {
+func readDiscover(log zerolog.Logger, name, at string, v vm.Value, keyAt func(string) string) (peerSettings, error) {
 	ps := defaultPeerSettings()
 	ps.at = at
 	bad := func(key string, err error) error {
@@ -152,7 +152,7 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value) (peerSettings
 		}
 		for _, k := range cb.AsObject().Keys() {
 			if !slices.Contains(breakerKeys, k) {
-				e := log.Warn().Str("kind", "discover").Str("key", "circuit_breaker."+k).Strs("known", breakerKeys).Str("at", at)
+				e := log.Warn().Str("kind", "discover").Str("key", "circuit_breaker."+k).Strs("known", breakerKeys).Str("at", keyAt("circuit_breaker."+k))
 				if meant := diag.Closest(k, breakerKeys); meant != "" {
 					e = e.Str("did_you_mean", meant) // (as a key of the block's own has)
 				}
@@ -218,7 +218,7 @@ func (s *Server) readPeers() error {
 		if first, again := set[c.Name]; again {
 			return fmt.Errorf("%s: discover %q declared again (first at %s)", at, c.Name, first.at)
 		}
-		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]))
+		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]), keyPlace(s.fileName(), &c, at))
 		if err != nil {
 			return keyAt(s.fileName(), &c, at, err)
 		}

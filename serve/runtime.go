@@ -773,7 +773,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 		at := s.rt.topAt(c.Pos)
 		if top {
 			warnNotApplied(s.rt.log, c, at)
-			if err := checkUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot]); err != nil {
+			if err := checkUnknownKeys(s.rt.log, c.Kind, at, g[c.Slot], keyPlace(topFile, &c, at)); err != nil {
 				return cfg, keyAt(topFile, &c, at, err)
 			}
 		}
@@ -788,7 +788,7 @@ func (s *Server) readConfig(top bool) (serverConfig, error) {
 	for _, c := range s.desc.Configs {
 		at := s.at(c.Pos)
 		warnNotApplied(s.log, c, at)
-		if err := checkUnknownKeys(s.log, c.Kind, at, g[c.Slot]); err != nil {
+		if err := checkUnknownKeys(s.log, c.Kind, at, g[c.Slot], keyPlace(s.fileName(), &c, at)); err != nil {
 			return cfg, keyAt(s.fileName(), &c, at, err)
 		}
 		if err := cfg.apply(c.Kind, at, g[c.Slot], set); err != nil {
@@ -1064,7 +1064,7 @@ var unsupportedKeys = map[string]string{
 // checkUnknownKeys warns of each key of the config block value v (of
 // kind, declared at at) that the runtime does not know, naming the key
 // it may have meant; in a guarding block, such a key is an error.
-func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
+func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value, keyAt func(key string) string) error {
 	known, checked := configKeys[kind]
 	if !checked || v.Kind() != vm.KObject {
 		return nil
@@ -1106,7 +1106,7 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 			}
 			return fmt.Errorf("%s: %s.%s: unknown key (%s takes %s): it would not be applied, and the block would not guard what it says", at, kind, k, kind, strings.Join(known, ", "))
 		}
-		e := log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", at)
+		e := log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", keyAt(k))
 		if meant != "" {
 			e = e.Str("did_you_mean", meant)
 		}
@@ -1116,6 +1116,19 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value) error {
 }
 
 const unknownKeyMsg = "unknown key in a config block: it has no effect"
+
+// keyPlace gives where a key of config block c is written (file:line:col
+// of the key's value, as the program's source has it), or at, the
+// block's, for a key it does not know (one the block got from a
+// variable).
+func keyPlace(file string, c *bytecode.Config, at string) func(key string) string {
+	return func(key string) string {
+		if p, ok := c.KeyPos(key); ok && file != "" {
+			return fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)
+		}
+		return at
+	}
+}
 
 // isNextShape tells the (req, next) middleware shape from the (req, res)
 // hook shape by the second parameter's name.

@@ -422,7 +422,8 @@ server "b" {
 	for _, rec := range logged(app.logs, unknownKeyMsg) {
 		warned = append(warned, fmt.Sprint(rec["kind"], ".", rec["key"], " ", rec["at"], " ", rec["did_you_mean"]))
 	}
-	want := []string{"limits.max_conns app.tova:1:1 <nil>", "db.pool_size app.tova:2:1 <nil>", "http.timout app.tova:4:3 timeout"}
+	// (each at its key's value)
+	want := []string{"limits.max_conns app.tova:1:48 <nil>", "db.pool_size app.tova:2:35 <nil>", "http.timout app.tova:4:18 timeout"}
 	slices.Sort(want)
 	slices.Sort(warned)
 	if !slices.Equal(warned, want) {
