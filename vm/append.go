@@ -85,5 +85,11 @@ func (t *Thread) addString(a, b Value) (Value, error) {
 	}
 	buf = append(buf, y...)
 	t.setTip(i, buf)
-	return Str(unsafe.String(&buf[0], n)), nil
+	r := unsafe.String(&buf[0], n)
+	if rx, ok := knownRunes(x); ok && (len(y) == 0 || y[0] < 0x80 || y[0] >= 0xC0 || len(x) == 0 || x[len(x)-1] < 0x80) {
+		// (unless an incomplete character of x's end is completed by
+		// y's first bytes, the characters of both)
+		noteRunes(r, rx+countRunes(y))
+	}
+	return Str(r), nil
 }

@@ -682,7 +682,9 @@ func sliceValue(x, lo, hi, step Value) (Value, error) {
 		if start >= stop {
 			return Str(""), nil
 		}
-		return Str(s[runeOffset(s, int(n), int(start)):runeOffset(s, int(n), int(stop))]), nil
+		r := s[runeOffset(s, int(n), int(start)):runeOffset(s, int(n), int(stop))]
+		noteRunes(r, int(stop-start)) // (s = s[1:] in a loop: len of it at once)
+		return Str(r), nil
 	}
 	if x.k == KRange {
 		var count int64

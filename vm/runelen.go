@@ -66,6 +66,39 @@ func factOf(s string, marked bool) *runeLenFact {
 		}
 	}
 	slot.Store(f)
+	forgetFacts()
+	return f
+}
+
+// noteRunes records that long string s has n characters, known from how
+// it was made (a slice of known characters, a known string and another
+// appended), so that len of a string a loop remakes at each step (s =
+// s[1:], out += row) is not counted from the start each time, which
+// made such a loop quadratic.
+func noteRunes(s string, n int) {
+	if len(s) < runeLenKept {
+		return
+	}
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
+	runeLenFacts[h>>60].Store(&runeLenFact{s: s, runes: n})
+	forgetFacts()
+}
+
+// knownRunes is the number of characters of s if it costs nothing to
+// tell: a short string's, counted, or a long one's kept fact.
+func knownRunes(s string) (int, bool) {
+	if len(s) < runeLenKept {
+		return countRunes(s), true
+	}
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
+	if f := runeLenFacts[h>>60].Load(); f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) {
+		return f.runes, true
+	}
+	return 0, false
+}
+
+// forgetFacts starts, once, the forgetting of the kept facts.
+func forgetFacts() {
 	forgetFactsLater.Do(func() {
 		// A kept string keeps the memory it lies in (a large file read,
 		// a request's body) from the collector: the facts are forgotten
@@ -78,7 +111,6 @@ func factOf(s string, marked bool) *runeLenFact {
 			}
 		}()
 	})
-	return f
 }
 
 var forgetFactsLater sync.Once
@@ -114,7 +146,32 @@ func runeOffset(s string, n int, i int) int {
 	if i >= n {
 		return len(s) // (past the last mark when n is a multiple of markEvery)
 	}
+	if k := n - i; k < markEvery && len(s) >= runeLenKept {
+		// Near the end (s[len(s) - 3:]): walked back, not from marks,
+		// which a string remade at each step would have made again each
+		// time. (An invalid byte read backward may not be the
+		// character it is read forward as: then from the marks.)
+		off := len(s)
+		for ; k > 0; k-- {
+			r, size := utf8.DecodeLastRuneInString(s[:off])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off -= size
+		}
+		if k == 0 {
+			return off
+		}
+	}
 	off, c := 0, 0
+	if i < markEvery {
+		// near the start (s[1:], s[0]): walked, without marks
+		for ; c < i && off < len(s); c++ {
+			_, size := utf8.DecodeRuneInString(s[off:])
+			off += size
+		}
+		return off
+	}
 	if len(s) >= runeLenKept {
 		f := factOf(s, true)
 		off, c = f.marks[i/markEvery], i/markEvery*markEvery

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"math/rand"
 	"strings"
 	"testing"
@@ -82,4 +83,64 @@ func TestLongStringsSpreadOverTheFacts(t *testing.T) {
 		t.Errorf("32 long strings kept in %d places of %d", len(used), len(runeLenFacts))
 	}
 	_ = keep
+}
+
+// The characters of a string made by appending to or slicing a long one
+// are known from how it was made (len of a string a loop remakes at each
+// step was counted from the start each time: quadratic), and they are
+// what counting gives, also across bytes that are no UTF-8 and an
+// incomplete character completed by what is appended.
+func TestDerivedStringsKeepTheirCount(t *testing.T) {
+	in := runTova(t, "x = 1\n")
+	th := in.NewThread(context.Background())
+	parts := []string{"a", "é", "😀", "\xff", "\xe2", "\x82\xac", "z", "\x82"}
+	out := Str("")
+	built := ""
+	count := func(s string) int {
+		n := 0
+		for off := 0; off < len(s); n++ {
+			_, size := utf8.DecodeRuneInString(s[off:])
+			off += size
+		}
+		return n
+	}
+	rng := rand.New(rand.NewSource(7))
+	for i := 0; i < 700; i++ {
+		p := parts[rng.Intn(len(parts))]
+		var err error
+		if out, err = th.addString(out, Str(p)); err != nil {
+			t.Fatal(err)
+		}
+		built += p
+		if n, _ := Len(out); n != count(built) {
+			t.Fatalf("step %d: len %d, want %d", i, n, count(built))
+		}
+		for _, lo := range []int64{1, -3} {
+			sl, err := sliceValue(out, Int(lo), Nil, Nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := lo
+			if lo < 0 {
+				start = max(0, int64(count(built))+lo)
+			}
+			want := built[RuneOffsetSlow(built, int(start)):]
+			if sl.AsString() != want {
+				t.Fatalf("step %d: [%d:] = %q, want %q", i, lo, sl.AsString(), want)
+			}
+			if n, _ := Len(sl); n != count(want) {
+				t.Fatalf("step %d: len of [%d:] %d, want %d", i, lo, n, count(want))
+			}
+		}
+	}
+}
+
+// RuneOffsetSlow is where character i of s begins, walked.
+func RuneOffsetSlow(s string, i int) int {
+	off := 0
+	for ; i > 0 && off < len(s); i-- {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
 }

@@ -97,3 +97,36 @@ clear(p)
 print(len(o) + len(p))`
 	runProgram(b, "remove.tova", []byte(src), "0\n")
 }
+
+// A string a loop remakes at each step and reads (consumed from the
+// front with s = s[1:] while len(s) > 0; appended to and its end read):
+// len and the index near either end should not count the new string
+// from the start each time (120 000 characters took 22 s, 3.2 s for
+// 20 000 appends).
+// Run: go test -run '^$' -bench RemadeString -benchtime 3x ./bench/vmbench
+func BenchmarkRemadeString(b *testing.B) {
+	for _, c := range []struct{ name, src, want string }{
+		{"consume-mixed", `var s = "ab,cé;" * 20000
+var n = 0
+while len(s) > 0 {
+  if s[0] == "," { n += 1 }
+  s = s[1:]
+}
+print(n)`, "20000\n"},
+		{"consume-ascii", `var s = "ab,cd;" * 20000
+var n = 0
+while len(s) > 0 {
+  if s[0] == "," { n += 1 }
+  s = s[1:]
+}
+print(n)`, "20000\n"},
+		{"append-read", `var out = ""
+for i in range(20000) {
+  out += "é{i};"
+  x = out[len(out) - 3:]
+}
+print(len(out))`, "128890\n"},
+	} {
+		b.Run(c.name, func(b *testing.B) { runProgram(b, c.name+".tova", []byte(c.src), c.want) })
+	}
+}
