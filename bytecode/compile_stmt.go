@@ -508,6 +508,13 @@ func (f *fstate) stmt(st ast.Stmt) {
 // out: bracketed, long work in it would hold up every request that
 // reads state for up to a second.
 func (c *compiler) assignsShared(st *ast.Assign) bool {
+	if c.servers {
+		for _, v := range st.Values {
+			if c.changesShared(v) {
+				return true // (r = push(todos, make(t)))
+			}
+		}
+	}
 	var leaves []ast.Pattern
 	for _, t := range st.Targets {
 		leaves = targetLeaves(t, leaves)
@@ -660,16 +667,67 @@ func eachIdent(n any, visit func(*ast.Ident) bool) {
 // `todos = [...todos, t]` meanwhile lost the push), or, in a program
 // with servers, an in-place sort with a key function.
 func (f *fstate) callWritesShared(e ast.Expr) bool {
-	call, ok := e.(*ast.Call)
-	if !ok || f.af == nil {
+	if f.af == nil {
 		return false
 	}
-	if methodOnShared(call) || f.c.servers && sortsWithCallback(call) {
+	if call, ok := e.(*ast.Call); ok && (methodOnShared(call) || f.c.servers && sortsWithCallback(call)) {
 		return true
 	}
-	fn, ok := call.Fn.(*ast.Ident)
-	return ok && len(call.Args) > 0 && fn.Binding != nil && fn.Binding.Scope == ast.Builtin && inPlace[fn.Binding.Name] &&
-		sharedRoot(call.Args[0].Value)
+	return f.c.changesShared(e)
+}
+
+// changesShared reports whether expression e (outside the functions it
+// makes) calls what may change module state in place: a method or
+// builtin of inPlace on a value rooted at a module slot (also as a
+// pipe's target, `todos |> push(x)`, and as an assignment's value, `r =
+// push(todos, x)`), or, in a program with servers, a function of the
+// program given such a value (`add(todos, make(t))`, whose parameter
+// the helper pushes to).
+func (c *compiler) changesShared(e ast.Expr) bool {
+	c.indexDecls()
+	found := false
+	check := func(fn ast.Expr, first ast.Expr, args []*ast.Arg) {
+		switch fn := fn.(type) {
+		case *ast.Member:
+			found = found || inPlace[fn.Name] && sharedRoot(fn.X)
+		case *ast.Ident:
+			if fn.Binding == nil {
+				return
+			}
+			if fn.Binding.Scope == ast.Builtin {
+				found = found || inPlace[fn.Binding.Name] && first != nil && sharedRoot(first)
+				return
+			}
+			if r := outermost(fn.Binding); c.servers && r != nil && r.Scope == ast.Global && c.fnDecls[fnAt{c.file, r.Decl}] != nil {
+				shared := first != nil && sharedRoot(first)
+				for _, a := range args {
+					shared = shared || sharedRoot(a.Value)
+				}
+				found = found || shared
+			}
+		}
+	}
+	ast.Inspect(e, func(n any) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.Lambda:
+			return false // (its code runs when it is called)
+		case *ast.Call:
+			var first ast.Expr
+			if len(n.Args) > 0 {
+				first = n.Args[0].Value
+			}
+			check(n.Fn, first, n.Args)
+		case *ast.Pipe:
+			if call, ok := n.Target.(*ast.Call); ok {
+				check(call.Fn, n.X, call.Args)
+			}
+		}
+		return true
+	})
+	return found
 }
 
 // inPlace are the builtins (and methods) that change the list or object

@@ -46,6 +46,11 @@ func TestWhichStatementsAreAtomic(t *testing.T) {
 		{"sort(o, fn(x) x)", true},
 		{"todos.push(1)", true},
 		{"push(todos, work())", true},
+		{"todos |> push(work())", true},
+		{"r = push(todos, work())", true},
+		{"r = todos.push(work())", true},
+		{"add(todos, work())", true},
+		{"print(todos)", false},
 		{"append(todos, 1)", true},
 		{"unshift(todos, work())", true},
 		// a field written with what a function reads of server state
@@ -69,6 +74,7 @@ server {
   stats = { hits: 0, x: 1 }
   fn cur() { stats.x }
   fn cur2() { work() + cur() }
+  fn add(l, x) { push(l, x) }
   fn h(o, k) { %s }
   route GET "/" => fn() { h({ hits: 0, list: [], x: { y: 1 } }, "k") }
 }`, c.stmt)
@@ -76,7 +82,7 @@ server {
 			t.Errorf("%s: atomic %v, want %v", c.stmt, got, c.atomic)
 		}
 		// A program without servers has no concurrent requests.
-		plain := fmt.Sprintf("fn work() { 1 }\nstats = { hits: 0, x: 1 }\nfn cur() { stats.x }\nfn cur2() { work() + cur() }\nfn h(o, k) { %s }\n", c.stmt)
+		plain := fmt.Sprintf("fn work() { 1 }\nstats = { hits: 0, x: 1 }\nfn cur() { stats.x }\nfn cur2() { work() + cur() }\nfn add(l, x) { push(l, x) }\nfn h(o, k) { %s }\n", c.stmt)
 		if strings.Contains(c.stmt, "count") || strings.Contains(c.stmt, "todos") || strings.Contains(c.stmt, "stats.") {
 			continue // module state there too: its own rule
 		}
