@@ -607,6 +607,20 @@ func outermost(b *ast.Binding) *ast.Binding {
 func (c *compiler) readsStateOr(e ast.Expr, b *ast.Binding) bool {
 	c.indexDecls()
 	found := false
+	// A function held by a local or a parameter (get = fn() stats.hits;
+	// o.hits = get() + 1) may read server state: its code is not known here.
+	ast.Inspect(e, func(n any) bool {
+		if call, ok := n.(*ast.Call); ok && !found {
+			if id, ok := call.Fn.(*ast.Ident); ok && id.Binding != nil {
+				r := outermost(id.Binding)
+				found = r != nil && r.Scope != ast.Global && r.Scope != ast.Builtin
+			}
+		}
+		return !found
+	})
+	if found {
+		return true
+	}
 	eachIdent(e, func(id *ast.Ident) bool {
 		r := outermost(id.Binding)
 		if r == nil {

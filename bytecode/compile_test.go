@@ -51,6 +51,7 @@ func TestWhichStatementsAreAtomic(t *testing.T) {
 		{"r = todos.push(work())", true},
 		{"add(todos, work())", true},
 		{"print(todos)", false},
+		{"get = fn() stats.x\n o.x = get() + 1", true},
 		{"append(todos, 1)", true},
 		{"unshift(todos, work())", true},
 		// a field written with what a function reads of server state
