@@ -228,4 +228,13 @@ func TestEnvSecretValueNotShown(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "topsecret") || !strings.Contains(err.Error(), `got "postgres://u:xxxxx@h/db"`) {
 		t.Errorf("DATABASE_URL: %v", err)
 	}
+	// Nor one url.Parse refuses, nor a DSN's password= word.
+	for _, v := range []string{"postgres://u:top#topsecret@h/db", "postgres://u:topsecret@h:badport/db", "host=h user=u password=topsecret", "postgres://u:topsecret@h/db\n"} {
+		_, err := runScript(t, "env DATABASE_URL: Int = 0\nprint(DATABASE_URL)\n", vm.Config{Getenv: func(k string) (string, bool) {
+			return v, k == "DATABASE_URL"
+		}})
+		if err == nil || strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("DATABASE_URL=%q: %v", v, err)
+		}
+	}
 }

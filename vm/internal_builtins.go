@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,8 +268,16 @@ func redactedURL(raw string) string {
 			return u.Redacted()
 		}
 	}
-	return raw
+	// One url.Parse refuses (a '#' or '/' in the password, a bad port)
+	// or a DSN of key=value words: cut what looks like a password.
+	raw = userinfoPassword.ReplaceAllString(raw, "${1}xxxxx@")
+	return passwordWord.ReplaceAllString(raw, "${1}xxxxx")
 }
+
+var (
+	userinfoPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+	passwordWord     = regexp.MustCompile(`(?i)((?:password|passwd|pwd)=)[^\s&;]*`)
+)
 
 // secretName reports whether an env variable's name says it holds a
 // secret (API_KEY, SESSION_SECRET, DB_PASSWORD, AUTH_TOKEN...).
