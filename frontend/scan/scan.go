@@ -53,17 +53,27 @@ func wideEncoding(src []byte) string {
 	case bytes.HasPrefix(src, []byte{0xFF, 0xFE}) || bytes.HasPrefix(src, []byte{0xFE, 0xFF}):
 		return "UTF-16 (it begins with UTF-16's byte order mark)"
 	}
-	if len(src) < 4 {
+	// Without one: NUL bytes, a share no UTF-8 text has, at the places
+	// the wide encodings put them (text in Latin letters leaves one in
+	// two bytes NUL in UTF-16, three in four in UTF-32).
+	n := min(len(src), 64) / 4 * 4
+	if n < 8 {
 		return ""
 	}
-	n := min(len(src)/2*2, 16)
-	le, be := true, true
-	for i := 0; i < n; i += 2 {
-		a, b := src[i], src[i+1]
-		le = le && a != 0 && a < 0x80 && b == 0
-		be = be && a == 0 && b != 0 && b < 0x80
+	var at [4]int // the NULs at each place modulo 4
+	nuls := 0
+	for i, c := range src[:n] {
+		if c == 0 {
+			at[i%4]++
+			nuls++
+		}
 	}
-	if le || be {
+	switch q := n / 4; {
+	case nuls*10 < n*3:
+		return "" // (under 30%: a NUL or two in a string)
+	case at[1] == q && at[2] == q && at[3] == q || at[0] == q && at[1] == q && at[2] == q:
+		return "UTF-32 (three NUL bytes beside each character)"
+	case at[0]+at[2] == 0 || at[1]+at[3] == 0:
 		return "UTF-16 (a NUL byte beside each character)"
 	}
 	return ""

@@ -163,6 +163,10 @@ func TestErrors(t *testing.T) {
 		{"p\x00r\x00i\x00n\x00t\x00(\x00", "1:1: the file is UTF-16 (a NUL byte beside each character): save it as UTF-8"},
 		{"\x00p\x00r\x00i\x00n\x00t", "1:1: the file is UTF-16 (a NUL byte beside each character): save it as UTF-8"},
 		{"\xff\xfe\x00\x00p\x00\x00\x00", "1:1: the file is UTF-32 (it begins with UTF-32's byte order mark): save it as UTF-8"},
+		// without a byte order mark, beginning with letters past ASCII
+		{"/\x00/\x00 \x00\xe5\x65\x2c\x67\x9e\x8a\n\x00p\x00r\x00i\x00n\x00t\x00", "1:1: the file is UTF-16 (a NUL byte beside each character): save it as UTF-8"},
+		{"p\x00\x00\x00r\x00\x00\x00i\x00\x00\x00n\x00\x00\x00", "1:1: the file is UTF-32 (three NUL bytes beside each character): save it as UTF-8"},
+		{"\x00\x00\x00p\x00\x00\x00r\x00\x00\x00i\x00\x00\x00n", "1:1: the file is UTF-32 (three NUL bytes beside each character): save it as UTF-8"},
 	}
 	for _, tt := range tests {
 		_, errs := scanString(tt.src)
