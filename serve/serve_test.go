@@ -2558,6 +2558,16 @@ server "nodb" {
 		db["status"] != "ok" || checks["uptime"] == nil || m["timestamp"] == nil || checks["redis"] != nil {
 		t.Errorf("GET /health: %d %s", r.status, r.body)
 	}
+	// rss is the resident set the system counts (Go's Sys, what it
+	// reserved, was far above it, and never fell)
+	if statm, err := os.ReadFile("/proc/self/statm"); err == nil {
+		var size, resident float64
+		fmt.Sscan(string(statm), &size, &resident)
+		resident *= float64(os.Getpagesize())
+		if rss, ok := mem["rss"].(float64); !ok || rss > 1.5*resident || rss < 0.5*resident {
+			t.Errorf("rss %v, the process's resident set %.0f", mem["rss"], resident)
+		}
+	}
 	r = do(t, "GET", app.urls["nodb"]+"/health", "")
 	if !strings.Contains(r.body, `"db":{"status":"skipped","reason":"the program uses no database"}`) || r.json(t)["status"] != "healthy" {
 		t.Errorf("nodb GET /health: %d %s", r.status, r.body)

@@ -78,7 +78,7 @@ server {
 func TestGuardAsStatementRefused(t *testing.T) {
 	for src, want := range map[string]string{
 		"server {\n  rate_limit({ max: 100, window: 60 })\n}\n": `2:3: rate_limit(...) makes a route's guard (route GET "/x" with rate_limit(100, 1.minute)), which a statement drops: a server's limit is a block, rate_limit { max: 100, window: 1.minute }`,
-		"server {\n  timeout(5.seconds)\n}\n":                    `2:3: timeout(...) makes a route's guard (route GET "/x" with timeout(5.seconds)), which a statement drops: a server's deadline is a block, limits { timeout: 5.seconds }`,
+		"server {\n  timeout(5.seconds)\n}\n":                   `2:3: timeout(...) makes a route's guard (route GET "/x" with timeout(5.seconds)), which a statement drops: a server's deadline is a block, limits { timeout: 5.seconds }`,
 	} {
 		_, err := driver.CompileFile("app.tova", []byte(src))
 		if err == nil || !strings.Contains(err.Error(), want) {
