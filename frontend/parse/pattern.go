@@ -112,7 +112,7 @@ func (p *parser) matchPattern() ast.Pattern {
 	case token.LBRACE:
 		return p.objectPattern(true)
 	}
-	if p.tok.Kind == token.DEFAULT || p.tok.Kind == token.IDENT && (p.tok.Lit == "default" || p.tok.Lit == "else") {
+	if p.tok.Kind == token.DEFAULT || p.tok.Kind == token.ELSE || p.tok.Kind == token.IDENT && p.tok.Lit == "default" {
 		// (a switch's default, a match's else elsewhere)
 		p.fail("expected pattern, found %s: the arm that takes any other value is written _ => ...", p.tok)
 	}

@@ -138,7 +138,16 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return p.modelDecl()
 	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.ASSIGN:
 		// env API_KEY = "x": it said '=' was expected, before the '='
-		p.failAt(n2.Pos, n2.End, "an env declaration gives the variable's type: env %s: String = ... (or Int, Float, Bool, Duration, Option<...>)", n1.Lit)
+		typ := "String"
+		if n3 := p.peek(3); n3.Kind == token.INT {
+			typ = "Int" // (env PORT = 8080)
+		} else if n3.Kind == token.FLOAT {
+			typ = "Float"
+		}
+		p.failAt(n2.Pos, n2.End, "an env declaration gives the variable's type: env %s: %s = ... (or Int, Float, Bool, Duration, Option<...>)", n1.Lit, typ)
+	case word == "env" && n1.Kind == token.IDENT && (n2.Kind == token.NEWLINE || n2.Kind == token.EOF || n2.Kind == token.SEMI || n2.Kind == token.RBRACE):
+		// env API_KEY
+		p.failAt(n1.Pos, n1.End, "an env declaration gives the variable's type: env %s: String (or Int, Float, Bool, Duration, Option<...>)", n1.Lit)
 	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.COLON:
 		pos := p.tok.Pos
 		p.next()
