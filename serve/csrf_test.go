@@ -296,6 +296,7 @@ server "open" {
 		{"_csrf=" + url.QueryEscape(tok+"0") + "&t=hi", cookie, "CSRF token invalid or missing"},
 		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", "", "which this request did not carry"},
 		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", otherCookie, "was made for another browser"},
+		{"_csrf=" + url.QueryEscape(tok) + "&t=hi", "tova_csrf=abcdef", "this request's is not one the server made"},
 		{"_csrf=" + url.QueryEscape(otherTok) + "&t=hi", cookie, "was made for another browser"},
 		{"_csrf=" + url.QueryEscape(anon) + "&t=hi", cookie, "is one of GET /csrf-token's, which go in the X-Tova-CSRF header"},
 	} {
