@@ -608,8 +608,20 @@ server "worker" {
   fn f(n) { n + 1 }
 }
 `
+	unplacedPeer(t, src, `RPC worker.f: server worker's port is an expression (port BASE + 1, port env(...)), which a server running apart does not compute: give discover "worker" { url: ... } or set PORT_WORKER, or declare its port as a number or as one name of the program's top level (WORKER_PORT = BASE + 1 at the top, then port WORKER_PORT)`)
+	// In one process, it is reached where it listens.
+	both := startApp(t, src)
+	if r := do(t, "GET", both.urls["api"]+"/a", ""); r.body != "2" {
+		t.Errorf("in one process: GET /a = %d %s, want 2", r.status, r.body)
+	}
+}
+
+// unplacedPeer serves src's api apart from its worker, whose port it
+// cannot know: GET /a answers want; then the worker runs apart, and an
+// api given its port by PORT_WORKER reaches it. It returns the port.
+func unplacedPeer(t *testing.T, src, want string) string {
+	t.Helper()
 	app := startApp(t, src, func(o *Options) { o.Servers = []string{"api"} })
-	want := `RPC worker.f: server worker's port is an expression (port BASE + 1, port env(...)), which a server running apart does not compute: give discover "worker" { url: ... } or set PORT_WORKER, or declare its port as a number or as one name of the program's top level (WORKER_PORT = BASE + 1 at the top, then port WORKER_PORT)`
 	if r := do(t, "GET", app.urls["api"]+"/a", ""); r.body != strconv.Quote(want) {
 		t.Errorf("GET /a = %d %s, want %q", r.status, r.body, want)
 	}
@@ -622,11 +634,7 @@ server "worker" {
 	if r := do(t, "GET", placed.urls["api"]+"/a", ""); r.body != "2" {
 		t.Errorf("with PORT_WORKER: GET /a = %d %s, want 2", r.status, r.body)
 	}
-	// In one process, it is reached where it listens.
-	both := startApp(t, src)
-	if r := do(t, "GET", both.urls["api"]+"/a", ""); r.body != "2" {
-		t.Errorf("in one process: GET /a = %d %s, want 2", r.status, r.body)
-	}
+	return port
 }
 
 // A peer running apart that declares `port 0` listens where its process
@@ -643,20 +651,7 @@ server "worker" {
   fn f(n) { n + 1 }
 }
 `
-	app := startApp(t, src, func(o *Options) { o.Servers = []string{"api"} })
-	want := `RPC worker.f: server worker declares port 0, a port its process picks at start, which a server running apart cannot know: give discover "worker" { url: ... } or set PORT_WORKER`
-	if r := do(t, "GET", app.urls["api"]+"/a", ""); r.body != strconv.Quote(want) {
-		t.Errorf("GET /a = %d %s, want %q", r.status, r.body, want)
-	}
-	worker := startApp(t, src, func(o *Options) { o.Servers = []string{"worker"} })
-	port := strings.TrimPrefix(worker.urls["worker"], "http://127.0.0.1:")
-	placed := startApp(t, src, func(o *Options) {
-		o.Servers = []string{"api"}
-		o.Getenv = func(k string) (string, bool) { return port, k == "PORT_WORKER" }
-	})
-	if r := do(t, "GET", placed.urls["api"]+"/a", ""); r.body != "2" {
-		t.Errorf("with PORT_WORKER: GET /a = %d %s, want 2", r.status, r.body)
-	}
+	port := unplacedPeer(t, src, `RPC worker.f: server worker declares port 0, a port its process picks at start, which a server running apart cannot know: give discover "worker" { url: ... } or set PORT_WORKER`)
 	// Read as the worker's own process reads it: " 8081" and "+8081"
 	// are 8081 (the caller put the text in the URL, which was refused).
 	for _, written := range []string{" " + port + " ", "+" + port} {

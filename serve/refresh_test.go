@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,31 +109,15 @@ func TestDataRefreshReloadsSourceAndPipelines(t *testing.T) {
 	}
 
 	// Clients read all along; each answer must be one consistent set.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				r := do(t, "GET", u+"/", "")
-				var v refreshed
-				if r.status != 200 || json.Unmarshal([]byte(r.body), &v) != nil || !v.consistent() {
-					t.Errorf("half-refreshed answer: %d %s", r.status, r.body)
-					return
-				}
-			}
-		}()
-	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
+	defer meanwhile(4, func() bool {
+		r := do(t, "GET", u+"/", "")
+		var v refreshed
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &v) != nil || !v.consistent() {
+			t.Errorf("half-refreshed answer: %d %s", r.status, r.body)
+			return false
+		}
+		return true
+	})()
 
 	replaceFile(t, rowsPath, "n\n5\n6\n7\n")
 	replaceFile(t, filepath.Join(dir, "v.json"), "2")

@@ -246,29 +246,16 @@ server {
 	go func() { done <- do(t, "POST", u+"/check", "") }()
 	time.Sleep(100 * time.Millisecond)
 	var incs atomic.Int64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if r := do(t, "POST", u+"/inc", ""); r.status == 200 {
-					incs.Add(1)
-				}
-			}
-		}()
-	}
+	stop := meanwhile(4, func() bool {
+		if r := do(t, "POST", u+"/inc", ""); r.status == 200 {
+			incs.Add(1)
+		}
+		return true
+	})
 	if r := <-done; r.status != 200 {
 		t.Fatalf("POST /check: %d %s", r.status, r.body)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if r := do(t, "GET", u+"/n", ""); r.body != strconv.FormatInt(1000000+incs.Load(), 10) {
 		t.Errorf("after the check and %d increments: %s", incs.Load(), r.body)
 	}
@@ -298,12 +285,7 @@ server {
 }`)
 	u := app.urls[""]
 	paths := []string{"/alias", "/param", "/loop", "/index"}
-	hammer(t, 32, 12, func(c, i int) {
-		path := paths[(c+i)%len(paths)]
-		if r := do(t, "POST", u+path, ""); r.status != 200 {
-			t.Errorf("POST %s: %d %s", path, r.status, r.body)
-		}
-	})
+	postAround(t, u, paths, 32, 12)
 	// 384 requests: 96 per path; /alias and /param both count stats.hits.
 	if r := do(t, "GET", u+"/r", ""); r.body != "[192,96,96]" {
 		t.Errorf("after 192 writes to stats.hits, 96 to items[0].n and 96 to byKey.a: %s", r.body)
@@ -337,12 +319,7 @@ server {
 }`)
 	u := app.urls[""]
 	paths := []string{"/fpush", "/pipe", "/assign", "/helper", "/spread", "/spread", "/alias", "/param"}
-	hammer(t, 16, 8, func(c, i int) {
-		path := paths[(c+i)%len(paths)]
-		if r := do(t, "POST", u+path, ""); r.status != 200 {
-			t.Errorf("POST %s: %d %s", path, r.status, r.body)
-		}
-	})
+	postAround(t, u, paths, 16, 8)
 	// 128 requests: 16 per path.
 	if r := do(t, "GET", u+"/r", ""); r.body != "[96,32]" {
 		t.Errorf("after 96 pushes and 32 writes of stats.hits: %s", r.body)
@@ -487,6 +464,45 @@ func slowSize() string {
 
 // hammer runs f(client, i) for each of each requests of clients
 // concurrent clients.
+// postAround has clients POST each times to u's paths, in turn: every
+// answer must be a 200.
+func postAround(t *testing.T, u string, paths []string, clients, each int) {
+	t.Helper()
+	hammer(t, clients, each, func(c, i int) {
+		path := paths[(c+i)%len(paths)]
+		if r := do(t, "POST", u+path, ""); r.status != 200 {
+			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+		}
+	})
+}
+
+// meanwhile runs f in n goroutines, again and again, until f returns
+// false or the returned stop is called, which waits for them.
+func meanwhile(n int, f func() bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !f() {
+					return
+				}
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 func hammer(t *testing.T, clients, each int, f func(c, i int)) {
 	t.Helper()
 	var wg sync.WaitGroup
