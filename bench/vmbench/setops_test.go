@@ -105,21 +105,18 @@ print(len(o) + len(p))`
 // 20 000 appends).
 // Run: go test -run '^$' -bench RemadeString -benchtime 3x ./bench/vmbench
 func BenchmarkRemadeString(b *testing.B) {
+	consume := func(text string) string {
+		return `var s = "` + text + `" * 20000
+var n = 0
+while len(s) > 0 {
+  if s[0] == "," { n += 1 }
+  s = s[1:]
+}
+print(n)`
+	}
 	for _, c := range []struct{ name, src, want string }{
-		{"consume-mixed", `var s = "ab,cé;" * 20000
-var n = 0
-while len(s) > 0 {
-  if s[0] == "," { n += 1 }
-  s = s[1:]
-}
-print(n)`, "20000\n"},
-		{"consume-ascii", `var s = "ab,cd;" * 20000
-var n = 0
-while len(s) > 0 {
-  if s[0] == "," { n += 1 }
-  s = s[1:]
-}
-print(n)`, "20000\n"},
+		{"consume-mixed", consume("ab,cé;"), "20000\n"},
+		{"consume-ascii", consume("ab,cd;"), "20000\n"},
 		{"append-read", `var out = ""
 for i in range(20000) {
   out += "é{i};"
