@@ -1043,7 +1043,17 @@ frames:
 					*rp(rb, a+2) = st
 				}
 				if s.k != KInt || l.k != KInt || st.k != KInt {
-					err = TypeErrorf("range bounds must be Int, got %s, %s, %s", TypeName(s), TypeName(l), TypeName(st))
+					// the first bound that is not one (range(0.5): not
+					// "Int, Float, Int", with the start and step it
+					// was not given)
+					bad := s
+					if s.k == KInt {
+						bad = l
+						if l.k == KInt {
+							bad = st
+						}
+					}
+					err = TypeErrorf("range bounds must be Int, got %s %s", TypeName(bad), Repr(bad))
 					break
 				}
 				step := int64(st.n)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	bc "tova/bytecode"
+	"tova/frontend/diag"
 )
 
 // BoundMethod is a method read from a value (f = p.distance): calling
@@ -130,6 +131,10 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 				return t.callOther(f, args[1:]) // Shape.from_json(text)
 			}
 		}
+	}
+	if near := diag.Closest(name, BuiltinNames()); near != "" && near != name {
+		// "abc".startswith("a")
+		return Nil, TypeErrorf("%s has no method %s (did you mean %s?)", TypeName(recv), name, near)
 	}
 	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
 }
