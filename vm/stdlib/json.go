@@ -208,6 +208,10 @@ func bJSONParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) > 2 {
 		return vm.Nil, vm.TypeErrorf("JSON.parse takes 1 or 2 arguments (text, reviver), got %d", len(args))
 	}
+	if k := arg(args, 0).Kind(); k == vm.KObject || k == vm.KArray {
+		// JSON.parse(req.body): a JSON body is parsed already
+		return vm.Nil, vm.TypeErrorf("JSON.parse: expected String, got %s: this value is parsed already (a JSON request's req.body is: read its fields, req.body.name)", vm.TypeName(arg(args, 0)))
+	}
 	s, err := str("JSON.parse", args, 0)
 	if err != nil {
 		return vm.Nil, err

@@ -329,6 +329,9 @@ func TestJSONParseErrors(t *testing.T) {
 	}
 	runErrCases(t, []ec{{"json_stringify", a(vm.HostValue(&Namespace{name: "X"})), "TypeError", "cannot serialise Object"}})
 	_, err = e.th.Call(jsonNS(t, e, "parse"), I(1))
+	if _, err := e.th.Call(jsonNS(t, e, "parse"), O("name", S("ann"))); err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Object: this value is parsed already (a JSON request's req.body is: read its fields, req.body.name)") {
+		t.Errorf("JSON.parse of an object: %v", err)
+	}
 	if err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Int") {
 		t.Errorf("JSON.parse(1): %v", err)
 	}
