@@ -310,7 +310,7 @@ func TestErrors(t *testing.T) {
 		{"x = 1 +\n", []string{"1:8: expected expression, found end of file"}},
 		{"a = 1\nb = )\nc = 2 3\nd = 4\n", []string{"2:5: expected expression, found ')'", "3:7: expected newline or ';' after statement, found number 3"}},
 		{"fn pub() { 1 }", []string{"1:4: expected name, found keyword 'pub'"}},
-		{"default = 1", []string{"1:1: expected expression, found 'default'"}},
+		{"default = 1", []string{"1:1: expected expression, found 'default': 'default' is a reserved word, which cannot be a name: name it otherwise"}},
 		{"fn f(if) {}", []string{"1:6: expected parameter name, found keyword 'if'"}},
 		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
@@ -319,6 +319,7 @@ func TestErrors(t *testing.T) {
 		{"server {\n  cache \"public\"\n}", []string{"2:9: expected newline or ';' after statement, found string \"public\": cache takes a block of settings, cache { default: \"public, max-age=60\" }"}},
 		// other languages' habits, with what Tova writes
 		{"x := 5\n", []string{"1:4: expected type, found '=': := is not Tova: write x = 5 (or var x = 5 for a binding that changes)"}},
+		{"from = 5\n", []string{"1:1: expected expression, found 'from': 'from' is a reserved word, which cannot be a name: name it otherwise"}},
 		{"type = \"user\"\n", []string{"1:6: expected name, found '=': 'type' is a reserved word, which cannot be a name: name it otherwise"}},
 		{"switch x {\n}\n", []string{"1:1: unknown word switch: Tova's is match: match x { 1 => ..., _ => ... }"}},
 		{"raise E(1)\n", []string{"1:1: unknown word raise: Tova throws with throw: throw \"message\" (or a value, { code: 404 })"}},

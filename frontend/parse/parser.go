@@ -234,6 +234,9 @@ func (p *parser) errorExpected(what string) {
 	case what == "type" && p.tok.Kind == token.ASSIGN && p.p > 0 && p.toks[p.p-1].Kind == token.COLON && p.toks[p.p-1].End == p.tok.Pos:
 		// x := 5 (Go)
 		p.fail("expected %s, found '=': := is not Tova: write x = 5 (or var x = 5 for a binding that changes)", what)
+	case p.tok.Kind.IsKeyword() && p.peek(1).Kind == token.ASSIGN && (p.p < 1 || p.toks[p.p-1].Kind == token.NEWLINE || p.toks[p.p-1].Kind == token.LBRACE || p.toks[p.p-1].Kind == token.SEMI):
+		// from = 5: a reserved word as a name, met as the statement's start
+		p.fail("expected %s, found %s: %s is a reserved word, which cannot be a name: name it otherwise", what, p.tok, p.tok)
 	case p.tok.Kind == token.ASSIGN && p.p > 0 && p.toks[p.p-1].Kind.IsKeyword() && (p.p < 2 || p.toks[p.p-2].Kind == token.NEWLINE || p.toks[p.p-2].Kind == token.LBRACE || p.toks[p.p-2].Kind == token.SEMI):
 		// type = "user": a reserved word as a name
 		k := p.toks[p.p-1]
