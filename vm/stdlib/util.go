@@ -86,6 +86,11 @@ func has(args []vm.Value, i int) bool { return i < len(args) && !args[i].IsNil()
 
 // typeErr is the standard "wrong kind of argument" error.
 func typeErr(fname, want string, got vm.Value) error {
+	if got.IsNil() {
+		// (the guide's env("ALLOWED_ORIGINS").split(","), the variable
+		// unset: nothing said where the nil came from)
+		return vm.TypeErrorf("%s: expected %s, got Nil (an env(...) of a variable that is not set, or a field the value does not have?)", fname, want)
+	}
 	return vm.TypeErrorf("%s: expected %s, got %s", fname, want, vm.TypeName(got))
 }
 
