@@ -234,7 +234,13 @@ func TestNoLostUpdatesThroughWork(t *testing.T) {
 // step: the rounds counted as loop iterations made it give way after a
 // second, and the writes of the requests waiting meanwhile were lost.
 func TestNoLostUpdatesBesideALongHash(t *testing.T) {
-	app := startApp(t, `STORED = "pbkdf2:10000000:00112233445566778899aabbccddeeff:0000000000000000000000000000000000000000000000000000000000000000"
+	// (over a second of hashing: ten million rounds, a million under the
+	// race detector, which slows them some tenfold)
+	rounds := "10000000"
+	if raceEnabled {
+		rounds = "1000000"
+	}
+	app := startApp(t, `STORED = "pbkdf2:`+rounds+`:00112233445566778899aabbccddeeff:0000000000000000000000000000000000000000000000000000000000000000"
 server {
   var n = 0
   route POST "/check" => fn() { n = n + (if verify_password("x", STORED) { 1 } else { 0 }) + 1000000; n }
