@@ -62,6 +62,11 @@ func (f *fstate) blockStmts(stmts []ast.Stmt, s sink) {
 			return
 		}
 		if i == len(stmts)-1 {
+			if es, ok := st.(*ast.ExprStmt); ok && s == discard {
+				if lam, ok := es.X.(*ast.Lambda); ok {
+					f.c.warnLambdaStmt(lam) // (the last of a file's too)
+				}
+			}
 			f.stmtValue(st, s)
 			return
 		}

@@ -1360,6 +1360,10 @@ print(make()(2), xs, f())
 		`2:3: warning: this is a function of a parameter named health, made and dropped, never called: health is written health "/health" (or a route of its own)`,
 		"4:1: warning: this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it",
 	})
+	// also as a file's last statement
+	expectWarnings(t, "fn() 42\n", []string{
+		"1:1: warning: this function is made and dropped, never called: declare it with a name (fn name(...) { ... }), or assign it",
+	})
 }
 
 // A `...` statement (code not written yet) is warned of: a route whose
