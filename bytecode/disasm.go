@@ -146,7 +146,10 @@ func disasmServer(b *bytes.Buffer, p *Program, si int, s *Server) {
 		b.WriteByte('\n')
 	}
 	for _, h := range s.Hooks {
-		fmt.Fprintf(b, "  %-9s %s %q", posText(h.Pos), h.Kind, h.Name)
+		fmt.Fprintf(b, "  %-9s %s", posText(h.Pos), h.Kind)
+		if h.Name != "" {
+			fmt.Fprintf(b, " %q", h.Name) // (an on_error's or a middleware's has none)
+		}
 		if h.Arg != "" {
 			fmt.Fprintf(b, " %q", h.Arg)
 		}

@@ -318,3 +318,14 @@ func TestInternalErrorExit(t *testing.T) {
 		t.Errorf("exit %d: %q", c, errb.String())
 	}
 }
+
+// The disassembly lists an on_error hook, which has no name, without an
+// empty one ("").
+func TestDisasmUnnamedHook(t *testing.T) {
+	prog := filepath.Join(t.TempDir(), "d.tova")
+	os.WriteFile(prog, []byte("server {\n  on_error fn(err, req) { \"x\" }\n  route GET \"/\" => fn() 1\n}\n"), 0o644)
+	var out, errb testutil.Buffer
+	if c := run([]string{"disasm", prog}, &out, &errb); c != 0 || !strings.Contains(out.String(), "  2:3       on_error -> G[") || strings.Contains(out.String(), `on_error ""`) {
+		t.Errorf("exit %d: %s", c, out.String())
+	}
+}
