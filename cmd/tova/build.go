@@ -224,12 +224,20 @@ func otherArtifact(out, name, named string) string {
 // the working directory or from out's parent (built in the program's
 // directory, into its dist/, where it is now built from above).
 func sameSource(was, is, out string) bool {
-	if filepath.Clean(was) == filepath.Clean(is) {
-		return true
-	}
 	now, err := os.Stat(is)
 	if err != nil {
-		return false // (a piped program's name is its content's)
+		return filepath.Clean(was) == filepath.Clean(is) // (a piped program's name is its content's)
+	}
+	if !filepath.IsAbs(was) {
+		// A program of that name beside the output directory that is
+		// not this one: the artifact is its (A/app.tova's dist/, built
+		// into from B/ with B's own app.tova, was taken for B's).
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(out), was)); err == nil && fi.Mode().IsRegular() && !os.SameFile(fi, now) {
+			return false
+		}
+	}
+	if filepath.Clean(was) == filepath.Clean(is) {
+		return true
 	}
 	candidates := []string{was}
 	if !filepath.IsAbs(was) {

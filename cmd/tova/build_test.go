@@ -888,6 +888,30 @@ func TestBuildRefusesAnotherProgramsArtifact(t *testing.T) {
 	if err != nil || jobs.SourceOf(p) != a {
 		t.Errorf("a's artifact: %v", err)
 	}
+	// Two programs of one name, each built by its bare name in its own
+	// directory: B's build into A's dist/ was taken for A's own.
+	for _, d := range []string{"A", "B"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+		os.WriteFile(filepath.Join(dir, d, "app.tova"), []byte("server {\n  route GET \"/\" => fn() \""+d+"\"\n}\n"), 0o644)
+	}
+	t.Chdir(filepath.Join(dir, "A"))
+	var o, errb testutil.Buffer
+	if c := run([]string{"build", "app.tova"}, &o, &errb); c != 0 {
+		t.Fatalf("build A: %d %s", c, errb.String())
+	}
+	t.Chdir(filepath.Join(dir, "B"))
+	errb.Reset()
+	if c := run([]string{"build", "app.tova", "-o", "../A/dist"}, &o, &errb); c != 2 || !strings.Contains(errb.String(), "is the artifact of app.tova, another program") {
+		t.Errorf("build B into A's dist: %d %s", c, errb.String())
+	}
+	// B rebuilt into its own: the same program.
+	errb.Reset()
+	if c := run([]string{"build", "app.tova"}, &o, &errb); c != 0 {
+		t.Fatalf("build B: %d %s", c, errb.String())
+	}
+	if c := run([]string{"build", "app.tova"}, &o, &errb); c != 0 {
+		t.Errorf("build B again: %d %s", c, errb.String())
+	}
 }
 
 // A static directory that holds the program's database is refused by
