@@ -44,10 +44,7 @@ var runeLenFacts [16]atomic.Pointer[runeLenFact] // (16: h>>60 picks one)
 // factOf is the fact of long string s, with its marks if marked (and
 // the string is not all ASCII).
 func factOf(s string, marked bool) *runeLenFact {
-	// (the address and length mixed: long strings' addresses share
-	// their low bits, and a prefix s[:i] is a string of its own)
-	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
-	slot := &runeLenFacts[h>>60]
+	slot := factSlot(s)
 	f := slot.Load()
 	if f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) && (!marked || f.marks != nil || f.runes == len(s)) {
 		return f
@@ -79,8 +76,7 @@ func noteRunes(s string, n int) {
 	if len(s) < runeLenKept {
 		return
 	}
-	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
-	runeLenFacts[h>>60].Store(&runeLenFact{s: s, runes: n})
+	factSlot(s).Store(&runeLenFact{s: s, runes: n})
 	forgetFacts()
 }
 
@@ -90,11 +86,18 @@ func knownRunes(s string) (int, bool) {
 	if len(s) < runeLenKept {
 		return countRunes(s), true
 	}
-	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
-	if f := runeLenFacts[h>>60].Load(); f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) {
+	if f := factSlot(s).Load(); f != nil && len(f.s) == len(s) && unsafe.StringData(f.s) == unsafe.StringData(s) {
 		return f.runes, true
 	}
 	return 0, false
+}
+
+// factSlot is the place of runeLenFacts that long string s's fact is
+// kept in: its address and length mixed (long strings' addresses share
+// their low bits, and a prefix s[:i] is a string of its own).
+func factSlot(s string) *atomic.Pointer[runeLenFact] {
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))*0x9E3779B97F4A7C15) * 0x9E3779B97F4A7C15
+	return &runeLenFacts[h>>60]
 }
 
 // forgetFacts starts, once, the forgetting of the kept facts.

@@ -454,18 +454,22 @@ func dbFiles(src string, file *ast.File, out string) []dbDatabase {
 	return found
 }
 
-// storedFiles are the files the program's db and jobs blocks name by a
-// relative path inside its directory (cleaned).
-func storedFiles(file *ast.File) (out []string) {
+// storedFiles are the files the program's blocks of the kinds given
+// (db, jobs) name by a relative path inside its directory (cleaned), in
+// the order written.
+func storedFiles(file *ast.File, kinds ...string) (out []string) {
+	if file == nil {
+		return nil
+	}
 	ast.Inspect(file, func(n any) bool {
 		b, ok := n.(*ast.ConfigBlock)
-		if !ok || b.Kind != "db" && b.Kind != "jobs" {
+		if !ok || !slices.Contains(kinds, b.Kind) {
 			return true
 		}
 		for _, e := range b.Entries {
 			lit, ok := e.Value.(*ast.StringLit)
-			if ok && (e.Key == "database" || e.Key == "path" || e.Key == "file") && lit.Value != ":memory:" && !strings.Contains(lit.Value, "://") &&
-				filepath.IsLocal(filepath.Clean(lit.Value)) {
+			if ok && (e.Key == "database" || e.Key == "path" || e.Key == "file") && lit.Value != "" && lit.Value != ":memory:" &&
+				!strings.Contains(lit.Value, "://") && filepath.IsLocal(filepath.Clean(lit.Value)) {
 				out = append(out, filepath.Clean(lit.Value))
 			}
 		}
@@ -481,20 +485,8 @@ func storedFiles(file *ast.File) (out []string) {
 // queue beside itself.
 func jobQueue(src, named string, file *ast.File, out string) (q struct{ from, to string }, ok bool) {
 	rel := jobs.JobsFileOf(named)
-	if file != nil {
-		ast.Inspect(file, func(n any) bool {
-			b, ok := n.(*ast.ConfigBlock)
-			if !ok || b.Kind != "jobs" {
-				return true
-			}
-			for _, e := range b.Entries {
-				if lit, ok := e.Value.(*ast.StringLit); ok && (e.Key == "database" || e.Key == "path" || e.Key == "file") && lit.Value != "" && lit.Value != ":memory:" &&
-					!strings.Contains(lit.Value, "://") && filepath.IsLocal(filepath.Clean(lit.Value)) {
-					rel = filepath.Clean(lit.Value)
-				}
-			}
-			return true
-		})
+	if named := storedFiles(file, "jobs"); len(named) > 0 {
+		rel = named[len(named)-1]
 	}
 	q.from = filepath.Join(cmp.Or(programDir(src), "."), rel)
 	q.to = filepath.Join(out, rel)
@@ -566,7 +558,7 @@ func copyStatic(src string, file *ast.File, out string, check, earlier bool) (co
 			return
 		}
 		seen[rel] = true
-		for _, db := range storedFiles(file) {
+		for _, db := range storedFiles(file, "db", "jobs") {
 			// (tova serve refuses to start with it: the rows, copied as
 			// static files, would be downloadable)
 			if db == rel || strings.HasPrefix(db, rel+string(filepath.Separator)) {
