@@ -314,6 +314,7 @@ func TestErrors(t *testing.T) {
 		{"fn f(if) {}", []string{"1:6: expected parameter name, found keyword 'if'"}},
 		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
+		{"route POST \"/n\" with body: Note => h", []string{"1:22: body: is not a middleware: write it before the handler without with, as in route POST \"/n\" body: T => handler"}},
 		{"x = {a: 1, b: }\ny = 2\n", []string{"1:15: expected expression, found '}'"}},
 		{"print(\"{ }\")", []string{"1:10: empty interpolation in string"}},
 		{"server {\n  cache \"public\"\n}", []string{"2:9: expected newline or ';' after statement, found string \"public\": cache takes a block of settings, cache { default: \"public, max-age=60\" }"}},
