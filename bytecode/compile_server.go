@@ -1440,8 +1440,13 @@ func (f *fstate) checkPathParams(st *ast.RouteDecl, path string, fn *ast.Functio
 // parameters bind by name, so it reads the body's field "body", and a
 // request with the order itself answers 400 "body is required", with no
 // word of why.
+//
+// On a route with `body: T`, a parameter named body reads the checked
+// record's field "body": one of a T without such a field is always nil
+// (fn(body) { body } answered null), which is warned of too.
 func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function) {
 	if st.BodyType != nil {
+		f.checkBodyParamOfTyped(st, path, fn)
 		return
 	}
 	for _, prm := range fn.Params {
@@ -1464,6 +1469,27 @@ func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function
 					st.Method, shownPath(path), ty, st.Method, st.Path, ty)
 				return
 			}
+		}
+	}
+}
+
+// checkBodyParamOfTyped is checkBodyParam's for a route with `body: T`.
+func (f *fstate) checkBodyParamOfTyped(st *ast.RouteDecl, path string, fn *ast.Function) {
+	t := st.BodyType
+	for (t.Name == "?" || t.Name == "Option") && len(t.Args) == 1 {
+		t = t.Args[0]
+	}
+	for _, prm := range fn.Params {
+		if prm.Name == nil || prm.Name.Name != "body" {
+			continue
+		}
+		for _, td := range f.c.prog.Types {
+			if td.Name != t.Name || len(td.Variants) > 0 || slices.Contains(td.Fields, "body") {
+				continue
+			}
+			f.c.warnf(prm.PosV, "route %s %s: the parameter body reads the checked body's field \"body\" (parameters bind by name), which a %s has not: it is always nil; take req and read req.body, the checked %s",
+				st.Method, shownPath(path), td.Name, td.Name)
+			return
 		}
 	}
 }

@@ -1125,6 +1125,25 @@ server {
 	})
 }
 
+// On a route with body: T, a parameter named body reads the checked
+// record's field "body": of a T without one it is always nil (fn(body)
+// { body } answered null), which is warned of; of a T with one it is
+// that field, and not warned of.
+func TestBodyParameterOfCheckedBodyWarned(t *testing.T) {
+	expectWarnings(t, `type User { name: String, age: Int }
+type Post { title: String, body: String }
+server {
+  route POST "/b" body: User => fn(body) { body }
+  route POST "/o" body: User? => fn(req, body: User) { body }
+  route POST "/p" body: Post => fn(body) { body }
+  route POST "/q" body: User => fn(req) { req.body }
+}
+`, []string{
+		`4:36: warning: route POST /b: the parameter body reads the checked body's field "body" (parameters bind by name), which a User has not: it is always nil; take req and read req.body, the checked User`,
+		`5:42: warning: route POST /o: the parameter body reads the checked body's field "body" (parameters bind by name), which a User has not: it is always nil; take req and read req.body, the checked User`,
+	})
+}
+
 // A data block's pipeline reading a var is warned of: it is computed
 // when its sources load or refresh (Decision 19), never when the var
 // changes. One reading a plain binding is not.
