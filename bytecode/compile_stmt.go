@@ -440,6 +440,11 @@ func (f *fstate) stmt(st ast.Stmt) {
 		if st.Type != nil && len(st.Values) == 1 && len(st.Targets) == 1 {
 			f.checkAnnotatedLiteral(st.Type, st.Values[0], st.Targets[0])
 		}
+		if f.af != nil && f.c.servers && slices.ContainsFunc(st.Values, f.c.changesShared) {
+			// (var n = len(todos.push(x)): one step, as the assignment)
+			f.atomicBegin()
+			defer f.atomicEnd()
+		}
 		f.assignValues(st.Targets, st.Values, true)
 	case *ast.FnDecl:
 		// hoisted by the enclosing block
@@ -458,6 +463,16 @@ func (f *fstate) stmt(st ast.Stmt) {
 		}
 		if st.X == nil {
 			f.emitReturn(-1)
+			return
+		}
+		if f.callWritesShared(st.X) {
+			// (return todos.push(x): one step, as the statement; the
+			// bracket closes before the return)
+			r := f.alloc(1)
+			f.atomicBegin()
+			f.exprSink(st.X, sink{reg: r})
+			f.atomicEnd()
+			f.emitReturn(r)
 			return
 		}
 		f.exprSink(st.X, tail)
@@ -481,7 +496,15 @@ func (f *fstate) stmt(st ast.Stmt) {
 	case *ast.With:
 		f.withStmt(st, discard)
 	case *ast.Throw:
-		r := f.operand(st.X)
+		var r int
+		if f.callWritesShared(st.X) {
+			r = f.alloc(1)
+			f.atomicBegin()
+			f.exprSink(st.X, sink{reg: r})
+			f.atomicEnd()
+		} else {
+			r = f.operand(st.X)
+		}
 		f.setPos(st.PosV)
 		f.emit(THROW, r, 0, 0)
 	case *ast.Import:

@@ -53,6 +53,17 @@ func TestWhichStatementsAreAtomic(t *testing.T) {
 		{"print(todos)", false},
 		{"get = fn() stats.x\n o.x = get() + 1", true},
 		{"append(todos, 1)", true},
+		// a return's, a throw's, a var's value too
+		{"return push(todos, work())", true},
+		{"return todos.push(work())", true},
+		{"return todos |> push(work())", true},
+		{"return { n: len(push(todos, work())) }", true},
+		{"return add(todos, work())", true},
+		{"guard k else { return push(todos, work()) }\n 1", true},
+		{"throw push(todos, work())", true},
+		{"var n = len(todos.push(work()))\n n", true},
+		{"return work()", false},
+		{"var n = work()\n n", false},
 		{"unshift(todos, work())", true},
 		// a field written with what a function reads of server state
 		{"o.x = cur() + 1", true},

@@ -299,7 +299,7 @@ server {
 }
 
 // A free-function push on server state (push(todos, x), the method's
-// other form) is one step beside a spread that replaces the list, and
+// other form, also a return's or a var's value) is one step beside a spread that replaces the list, and
 // so is a field written through an alias with what a function reads of
 // server state (o.hits = cur() + 1): both lost updates.
 func TestNoLostUpdatesThroughFreePushAndStateReadingCalls(t *testing.T) {
@@ -318,17 +318,19 @@ server {
   route POST "/pipe" => fn() { todos |> push(work(1)); 1 }
   route POST "/assign" => fn() { r = todos.push(work(1)); 1 }
   route POST "/helper" => fn() { add(todos, work(1)); 1 }
+  route POST "/ret" => fn() { if len(todos) >= 0 { return add(todos, work(1)) }; 1 }
+  route POST "/var" => fn() { var n = len(todos.push(work(1))); n }
   route POST "/spread" => fn() { todos = [...todos, 2]; 1 }
   route POST "/alias" => fn() { o = stats; o.hits = cur() + 1; 1 }
   route POST "/param" => fn() { set_hits(stats); 1 }
   route GET "/r" => fn() { [len(todos), stats.hits] }
 }`)
 	u := app.urls[""]
-	paths := []string{"/fpush", "/pipe", "/assign", "/helper", "/spread", "/spread", "/alias", "/param"}
-	postAround(t, u, paths, 16, 8)
-	// 128 requests: 16 per path.
-	if r := do(t, "GET", u+"/r", ""); r.body != "[96,32]" {
-		t.Errorf("after 96 pushes and 32 writes of stats.hits: %s", r.body)
+	paths := []string{"/fpush", "/pipe", "/assign", "/helper", "/ret", "/var", "/spread", "/spread", "/alias", "/param"}
+	postAround(t, u, paths, 16, 10)
+	// 160 requests: 16 per path.
+	if r := do(t, "GET", u+"/r", ""); r.body != "[128,32]" {
+		t.Errorf("after 128 pushes and 32 writes of stats.hits: %s", r.body)
 	}
 }
 
