@@ -304,11 +304,35 @@ func (p *parser) expectClose(open token.Token) token.Token {
 // closer, or reports what was expected instead ("',' or ')' in what").
 func (p *parser) closeList(open token.Token, what string) {
 	k := closeOf(open.Kind)
+	if t := p.tok; t.NLBefore && open.Kind != token.LBRACE && t.Kind != k && t.Kind != token.EOF && !isCloser(t.Kind) {
+		if at, ok := p.closedLater(k); ok {
+			// [\n 1\n 2\n]: not unclosed, a comma missing
+			p.fail("expected ',' before %s: a newline does not separate the elements of the %s opened at %d:%d (and closed at %d:%d)", t, what, open.Pos.Line, open.Pos.Col, at.Line, at.Col)
+		}
+	}
 	if p.tok.Kind == k || p.tok.Kind == token.EOF || isCloser(p.tok.Kind) || p.tok.NLBefore && open.Kind != token.LBRACE {
 		p.expectClose(open)
 		return
 	}
 	p.errorExpected("',' or '" + k.String() + "' in " + what)
+}
+
+// closedLater reports whether the bracket open at the current token's
+// depth is closed, by k, further on, and where.
+func (p *parser) closedLater(k token.Kind) (token.Pos, bool) {
+	depth := 0
+	for _, t := range p.toks[p.p:] {
+		switch t.Kind {
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			if depth == 0 {
+				return t.Pos, t.Kind == k
+			}
+			depth--
+		}
+	}
+	return token.Pos{}, false
 }
 
 // blockExample is a block of settings of each config block that is
