@@ -523,6 +523,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					// (resp.setHeader failed every request with 500; r(req)
 					// is next as meant)
 					f.c.warnf(nx.PosV, "middleware's second parameter %s is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape", nx.Name)
+				} else if nx != nil && nx.Binding != nil && calls(st.Fn.Body, nx.Binding) {
+					if at, what := valuelessEnd(st.Fn.Body); what != "" {
+						// (r = next(req); print("after"): every answer null)
+						f.c.warnf(at, "middleware ends with %s, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it", what)
+					}
 				}
 			}
 			name := ""
@@ -1471,6 +1476,33 @@ func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function
 			}
 		}
 	}
+}
+
+// valuelessEnd tells where the last statement of body is, and what it
+// is, when it has no value (an assignment, a declaration, a loop, a
+// print); "" when it has one.
+func valuelessEnd(body *ast.Block) (token.Pos, string) {
+	if body == nil || len(body.Stmts) == 0 {
+		return token.Pos{}, ""
+	}
+	switch last := body.Stmts[len(body.Stmts)-1].(type) {
+	case *ast.Assign:
+		if last.Op == "=" {
+			return last.Pos(), "an assignment"
+		}
+		return last.Pos(), "an update (" + last.Op + ")"
+	case *ast.VarDecl:
+		return last.Pos(), "a var declaration"
+	case *ast.For, *ast.While, *ast.Loop:
+		return last.Pos(), "a loop"
+	case *ast.ExprStmt:
+		if call, ok := last.X.(*ast.Call); ok {
+			if id, ok := call.Fn.(*ast.Ident); ok && isBuiltin(id, "print") {
+				return id.PosV, "a print"
+			}
+		}
+	}
+	return token.Pos{}, ""
 }
 
 // checkBodyParamOfTyped is checkBodyParam's for a route with `body: T`.

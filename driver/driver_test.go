@@ -1125,6 +1125,35 @@ server {
 	})
 }
 
+// A (req, next) middleware that calls next and ends with a statement
+// of no value (r = next(req); print("after")) answers every request
+// null: warned of. One ending with the response, or with a value of its
+// own, is not.
+func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  middleware fn log(req, next) {
+    r = next(req)
+    print("after")
+  }
+  middleware fn t2(req, next) {
+    var r = next(req)
+  }
+  middleware fn ok(req, next) {
+    r = next(req)
+    print("after")
+    r
+  }
+  middleware fn own(req, next) {
+    if req.path == "/x" { next(req) } else { { error: "no" } }
+  }
+  route GET "/x" => fn() { "hi" }
+}
+`, []string{
+		`4:5: warning: middleware ends with a print, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+		`7:5: warning: middleware ends with a var declaration, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+	})
+}
+
 // On a route with body: T, a parameter named body reads the checked
 // record's field "body": of a T without one it is always nil (fn(body)
 // { body } answered null), which is warned of; of a T with one it is
