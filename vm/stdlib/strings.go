@@ -758,32 +758,6 @@ var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"
 
 func escapeHTML(s string) string { return htmlEscaper.Replace(s) }
 
-// bFmt replaces each {} in the template with the next argument.
-func bFmt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	tmpl, err := str("fmt", args, 0)
-	if err != nil {
-		return vm.Nil, err
-	}
-	var b strings.Builder
-	next := 1
-	for {
-		i := strings.Index(tmpl, "{}")
-		if i < 0 || next >= len(args) {
-			break
-		}
-		v := vm.ToString(args[next])
-		if size := b.Len() + len(tmpl) - 2 + len(v); size > vm.MaxStringBytes {
-			return vm.Nil, vm.StringTooLarge("fmt", size)
-		}
-		b.WriteString(tmpl[:i])
-		b.WriteString(v)
-		next++
-		tmpl = tmpl[i+2:]
-	}
-	b.WriteString(tmpl)
-	return vm.Str(b.String()), nil
-}
-
 func dedent(s string) string {
 	lines := strings.Split(s, "\n")
 	common := -1
