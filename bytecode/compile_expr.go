@@ -124,11 +124,16 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		f.setPos(e.PosV)
 		f.emit(UNIT, dst, n, f.c.kString(e.Unit))
 	case *ast.InterpString:
-		for _, p := range e.Parts {
+		for i, p := range e.Parts {
 			if n, ok := p.(*ast.IntLit); ok {
-				// "\\d{4}": a regex's count, interpolated as the text 4
-				// (the pattern \d4)
-				f.c.warnf(n.PosV, "{%d} in a string interpolates the number %d as text (a regex's \\\\d{%d} is then \\d%d): write \\{%d} for the braces, or use r\"...\", which has no interpolation", n.Value, n.Value, n.Value, n.Value, n.Value)
+				if i > 0 && regexBefore(e.Parts[i-1]) {
+					// "\\d{4}": a regex's count, interpolated as the text 4
+					// (the pattern \d4)
+					f.c.warnf(n.PosV, "{%d} in a string interpolates the number %d as text (a regex's \\\\d{%d} is then \\d%d): write \\{%d} for the braces, or use r\"...\", which has no interpolation", n.Value, n.Value, n.Value, n.Value, n.Value)
+				} else {
+					// ("total {3} items", fmt("{0} and {1}", a, b))
+					f.c.warnf(n.PosV, "{%d} in a string interpolates the number %d, which is then text without its braces: write \\{%d} for the braces, or use '...', which has no interpolation", n.Value, n.Value, n.Value)
+				}
 			}
 		}
 		base := f.alloc(len(e.Parts))
@@ -1152,4 +1157,16 @@ func (f *fstate) optExit(r int) {
 	if f.optJumps != nil {
 		*f.optJumps = append(*f.optJumps, f.emit(JNIL, r, 0, 0))
 	}
+}
+
+// regexBefore reports whether the part of an interpolated string before
+// a {n} ends as a regex's repeated item does (\\d, [0-9], (ab), .).
+func regexBefore(p ast.Expr) bool {
+	lit, ok := p.(*ast.StringLit)
+	if !ok || lit.Value == "" {
+		return false
+	}
+	v := lit.Value
+	last := v[len(v)-1]
+	return last == ']' || last == ')' || last == '.' || len(v) >= 2 && v[len(v)-2] == '\\'
 }

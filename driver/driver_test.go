@@ -886,6 +886,12 @@ print(regex_match("2024-06-15", "(\\d{4})-(\\d{2})"), "a{x}b", "\{4}")
 		`2:39: warning: {4} in a string interpolates the number 4 as text (a regex's \\d{4} is then \d4): write \{4} for the braces, or use r"...", which has no interpolation`,
 		`2:48: warning: {2} in a string interpolates the number 2 as text (a regex's \\d{2} is then \d2): write \{2} for the braces, or use r"...", which has no interpolation`,
 	})
+	// Not after a regex's item, the warning speaks of text.
+	expectWarnings(t, `print("total {3} items", "[a-z]{2}")
+`, []string{
+		`1:15: warning: {3} in a string interpolates the number 3, which is then text without its braces: write \{3} for the braces, or use '...', which has no interpolation`,
+		`1:33: warning: {2} in a string interpolates the number 2 as text (a regex's \\d{2} is then \d2): write \{2} for the braces, or use r"...", which has no interpolation`,
+	})
 }
 
 // A model with no fields and no type of its name (the reference's
