@@ -175,7 +175,7 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:17: cors.origins: not an origin`,
 		// A misspelt key of a block that guards (its default, every
 		// origin, would apply) fails the start, saying which was meant.
-		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:16: cors.orgins: unknown key (did you mean origins?): left out, origins takes its default`,
+		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:16: cors.orgins: unknown key (did you mean origins?): the server does not start, where origins would take its default`,
 		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:53: auth.isuer: unknown key (did you mean issuer?)`,
 		// So does another name for a setting, however far from its own.
 		`cors { allowed_origins: ["https://a.example"] }`:                  `server: app.tova:1:25: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,

@@ -1102,7 +1102,7 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value, keyAt fun
 				return fmt.Errorf("%s: %s.%s: %s", at, kind, k, unsupported)
 			}
 			if meant != "" {
-				return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): left out, %s takes its default", at, kind, k, meant, meant)
+				return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): the server does not start, where %s would take its default", at, kind, k, meant, meant)
 			}
 			return fmt.Errorf("%s: %s.%s: unknown key (%s takes %s): it would not be applied, and the block would not guard what it says", at, kind, k, kind, strings.Join(known, ", "))
 		}
