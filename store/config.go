@@ -34,6 +34,9 @@ type Config struct {
 	// Source says where the configuration came from, for messages:
 	// "db block at app.tova:3:1" or "no db block".
 	Source string
+	// errKey is the key a ConfigError of parseBlock is about, whose
+	// value's position the error then gives ("" for the block's).
+	errKey string
 }
 
 // noBlock is the Source of the default configuration.
@@ -113,7 +116,7 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir, in.Cfg.Getenv)
 	cfg.Source = "db block" + blockPos(in)
 	if ve, ok := err.(*vm.Error); ok && ve.Kind == "ConfigError" {
-		if f, ok := blockFrame(in); ok {
+		if f, ok := blockFrame(in, cfg.errKey); ok {
 			// Where to fix it: the block, not the model whose first use
 			// opened the database (its position was the error's).
 			ve.Stack = []vm.StackFrame{f}
@@ -125,7 +128,7 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 // blockPos locates the db block configFor used (the last one), for
 // messages: " at app.tova:3:1".
 func blockPos(in *vm.Instance) string {
-	f, ok := blockFrame(in)
+	f, ok := blockFrame(in, "")
 	if !ok {
 		return ""
 	}
@@ -133,8 +136,9 @@ func blockPos(in *vm.Instance) string {
 }
 
 // blockFrame is the position of the db block configFor used (the last
-// one), as a stack frame.
-func blockFrame(in *vm.Instance) (vm.StackFrame, bool) {
+// one), as a stack frame: of its key's value, if key is given and the
+// block writes it.
+func blockFrame(in *vm.Instance, key string) (vm.StackFrame, bool) {
 	code := in.Prog.Code
 	var last *bytecode.Config
 	for i := range code.Configs {
@@ -152,7 +156,11 @@ func blockFrame(in *vm.Instance) (vm.StackFrame, bool) {
 	if last == nil || len(code.Files) != 1 {
 		return vm.StackFrame{}, false
 	}
-	return vm.StackFrame{Func: "db", File: code.Files[0].Name, Line: int(last.Pos.Line), Col: int(last.Pos.Col)}, true
+	at := last.Pos
+	if key != "" {
+		at, _ = last.KeyPos(key)
+	}
+	return vm.StackFrame{Func: "db", File: code.Files[0].Name, Line: int(at.Line), Col: int(at.Col)}, true
 }
 
 // BlockKeys are the keys a db block may set (see parseBlock); serve
@@ -299,11 +307,12 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 		switch {
 		case path != ":memory:" && (strings.HasSuffix(path, "/") || base == "." || base == ".."):
 			// ("sub/" and "data/." made a file named sub, data)
-			dir := strings.TrimSuffix(path, "/") + "/"
-			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), dir+"app.db")
+			cfg.errKey = pathKey(o)
+			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), filepath.Join(filepath.Clean(path), "app.db"))
 		case strings.HasPrefix(path, "~"):
 			// (only a shell reads ~ as a home directory: "~/x.db" made
 			// a directory named ~ beside the program)
+			cfg.errKey = pathKey(o)
 			rest := strings.TrimPrefix(path, "~")
 			if rest == "" || rest[0] != '/' {
 				return cfg, configErr("db.%s begins with ~, which only a shell reads as a home directory: write the whole path", pathKey(o))

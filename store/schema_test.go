@@ -558,6 +558,14 @@ model Order { total: Float }
 	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 1 || f.Col != 1 {
 		t.Errorf("the error is at %+v, want the db block (app.tova:1:1)", f)
 	}
+	// One about the file's path is at the path.
+	_, err = runMain(t, []byte("db {\n  database: \"data/.\"\n}\nmodel Order { total: Float }\nprint(Order.count())\n"))
+	if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.Contains(ve.Msg, `such as "data/app.db"`) {
+		t.Fatalf("main: %v", err)
+	}
+	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 2 || f.Col != 13 {
+		t.Errorf("the error is at %+v, want the path (app.tova:2:13)", f)
+	}
 }
 
 // What belongs to SQLite's writer connection is read there: a TEMP
