@@ -132,11 +132,73 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 			}
 		}
 	}
-	if near := diag.Closest(name, BuiltinNames()); near != "" && near != name {
+	if near := t.nearMethod(recv, name); near != "" {
 		// "abc".startswith("a")
 		return Nil, TypeErrorf("%s has no method %s (did you mean %s?)", TypeName(recv), name, near)
 	}
 	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
+}
+
+// foreignMethods are other languages' names of builtins, with Tova's
+// (" ".strip(), xs.inject(...)), where spelling alone would suggest
+// another or none.
+var foreignMethods = map[string]string{
+	"strip": "trim", "lstrip": "trim_start", "rstrip": "trim_end",
+	"size": "len", "length": "len", "fold": "reduce", "inject": "reduce",
+	"items": "entries", "to_s": "to_string", "copy": "clone", "dup": "clone",
+	"hasOwnProperty": "has_key", "to_i": "to_int", "to_f": "to_float",
+	"each_with_index": "enumerate", "extend": "concat", "match": "regex_match",
+	"matchAll": "regex_find_all", "forEach": "each", "for_each": "each",
+}
+
+// nearMethod is the method recv.name may have meant: a record's method
+// its impl gives (for P(1).nrom(), norm), a plain object's function
+// field, another language's name for a builtin, the builtin spelt alike
+// but for case and underscores (startswith: starts_with, before
+// startsWith), else the closest builtin.
+func (t *Thread) nearMethod(recv Value, name string) string {
+	if recv.k == KObject {
+		o := recv.AsObject()
+		var own []string
+		if o.Type != nil {
+			if t.In.methods != nil && o.Type.prog == t.In.Prog {
+				for m := range t.In.methods[o.Type.decl-1].inst {
+					own = append(own, m)
+				}
+			}
+		} else {
+			for i, k := range o.Keys() {
+				if o.Values()[i].IsCallable() {
+					own = append(own, k)
+				}
+			}
+		}
+		if near := diag.Closest(name, own); near != "" {
+			return near
+		}
+	}
+	names := BuiltinNames()
+	if m, ok := foreignMethods[name]; ok && slices.Contains(names, m) {
+		return m
+	}
+	fold := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
+	alike := ""
+	for _, c := range names {
+		if c != name && fold(c) == fold(name) && (alike == "" || strings.Contains(c, "_") && !strings.Contains(alike, "_")) {
+			alike = c
+		}
+	}
+	if alike != "" {
+		return alike
+	}
+	if near := diag.Closest(name, names); near != "" {
+		return near
+	}
+	// (lenght: length's, len)
+	if near := diag.Closest(name, slices.Collect(maps.Keys(foreignMethods))); near != "" && slices.Contains(names, foreignMethods[near]) {
+		return foreignMethods[near]
+	}
+	return ""
 }
 
 // missingField is o.name for an object o without that key: nil for a
