@@ -52,6 +52,11 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		// fasthttp's words were about response headers, and a version.
 		{"GET /echo  HTTP/1.1\r\nHost: x\r\n\r\n", 400, "", "", "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: unsupported http version"},
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nHost: SECRET-16\r\n\r\n", 400, "POST", "/echo", "error when reading the trailer after a chunked body: forbidden trailer key"},
+		// A Trailer field naming what a trailer may not carry.
+		{"GET /echo HTTP/1.1\r\nHost: x\r\nTrailer: Authorization\r\n\r\n", 400, "", "", "the Trailer field names a field a trailer may not carry"},
+		// A chunk longer than its size.
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400, "POST", "/echo", "is a chunk longer than its size says?"},
+		{"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "", "", "an HTTP/1.0 request may not have a Transfer-Encoding"},
 		// A trailer's value was copied, as a header's is not.
 		{"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Token: SECRET-17\x01\r\n\r\n", 400, "POST", "/echo", `invalid trailer value "…"`},
 		// Key=value credentials where a version, target or header name

@@ -244,6 +244,11 @@ func clearCause(msg string) string {
 	if rest, ok := strings.CutPrefix(msg, head); ok && strings.HasPrefix(rest, "unsupported http version") {
 		return head + "the request line is not a method, a target and HTTP/1.0 or HTTP/1.1, one space apart: " + rest
 	}
+	if rest, ok := strings.CutSuffix(msg, "unsupported transfer-encoding"); ok {
+		// (fasthttp's words for any Transfer-Encoding of HTTP/1.0,
+		// chunked too; another coding's come quoted)
+		return rest + "an HTTP/1.0 request may not have a Transfer-Encoding (RFC 9112 §6.1): send its body with Content-Length, or the request as HTTP/1.1"
+	}
 	// What fasthttp quoted, cut to "…" above, said in words that name
 	// the fault (`invalid port "…" after host` told nothing).
 	for _, r := range quotedCauses {
@@ -260,6 +265,8 @@ var quotedCauses = [][2]string{
 	{`invalid port "…" after host`, `the Host's port is not a number from 0 to 65535 (or a line folded onto the Host field, which HTTP/1.1 does not allow)`},
 	{`invalid host "…" with multiple port delimiters`, `the Host holds more than one ':' (an IPv6 address is written in [brackets])`},
 	{`missing required host header in request`, `the request has no Host field, or an empty one: HTTP/1.1 needs the host's name there`},
+	{`contain forbidden trailer`, `the Trailer field names a field a trailer may not carry (Authorization, Content-Length, Content-Type, Host, Transfer-Encoding, …): leave it out`},
+	{`at the end of chunk size: expected`, `where a chunk's size line or data should end (is a chunk longer than its size says?): expected`},
 }
 
 // withoutContents cuts from a fasthttp error message the copies of the
