@@ -104,7 +104,8 @@ type Request struct {
 	// Path is the percent-decoded, normalised path ("//" collapsed, "." and
 	// ".." resolved, no trailing '/' except for "/").
 	Path string
-	// URI is the request target as sent (path and query, not decoded).
+	// URI is the request target as sent (path and query, not decoded;
+	// of an absolute-form target, its path and query alone).
 	URI         string
 	RawQuery    string
 	Body        []byte
@@ -944,6 +945,12 @@ func copyRequest(ctx *fasthttp.RequestCtx, tc *timedConn, ex *exchange, ids IDGe
 	if authority != nil {
 		from := bytes.Index(requestURI, schemeEnd) + len(schemeEnd)
 		r.authority = r.URI[from : from+len(authority)]
+		// The target in origin form, path and query, as a client
+		// not going through a proxy sends it (req.url).
+		r.URI = r.URI[from+len(authority):]
+		if !strings.HasPrefix(r.URI, "/") {
+			r.URI = "/" + r.URI // (http://a.com, http://a.com?q)
+		}
 	}
 	if i := strings.IndexByte(r.URI, '?'); i >= 0 {
 		r.RawQuery = r.URI[i+1:]

@@ -611,17 +611,19 @@ func TestAbsoluteFormTargetNamesTheHost(t *testing.T) {
 		_ = r.Handle("GET", "/p", h)
 		_ = r.Handle("GET", "/", h)
 	}, nil)
-	cases := []struct{ raw, path, host, query string }{
-		{"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "example.com", "q=1"},
-		{"GET HTTPS://Example.com:8443/p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "Example.com:8443", ""},
-		{"GET http://[::1]:80 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/", "[::1]:80", ""},
-		{"GET http://example.com?q=2 HTTP/1.0\r\n\r\n", "/", "example.com", "q=2"},
-		{"GET /p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "other.test", ""},
+	// (uri, req.url, is the target's path and query, as sent without a
+	// proxy)
+	cases := []struct{ raw, path, host, query, uri string }{
+		{"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "example.com", "q=1", "/p?q=1"},
+		{"GET HTTPS://Example.com:8443/p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "Example.com:8443", "", "/p"},
+		{"GET http://[::1]:80 HTTP/1.1\r\nHost: other.test\r\n\r\n", "/", "[::1]:80", "", "/"},
+		{"GET http://example.com?q=2 HTTP/1.0\r\n\r\n", "/", "example.com", "q=2", "/?q=2"},
+		{"GET /p HTTP/1.1\r\nHost: other.test\r\n\r\n", "/p", "other.test", "", "/p"},
 		// Host forms the Host check (checkHost) lets through.
-		{"GET /p HTTP/1.1\r\nHost: other.test:65535\r\n\r\n", "/p", "other.test:65535", ""},
-		{"GET /p HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "/p", "[::1]:8080", ""},
-		{"GET /p HTTP/1.1\r\nHost: [::1]\r\n\r\n", "/p", "[::1]", ""},
-		{"GET /p HTTP/1.1\r\nHost: other.test:\r\n\r\n", "/p", "other.test:", ""},
+		{"GET /p HTTP/1.1\r\nHost: other.test:65535\r\n\r\n", "/p", "other.test:65535", "", "/p"},
+		{"GET /p HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "/p", "[::1]:8080", "", "/p"},
+		{"GET /p HTTP/1.1\r\nHost: [::1]\r\n\r\n", "/p", "[::1]", "", "/p"},
+		{"GET /p HTTP/1.1\r\nHost: other.test:\r\n\r\n", "/p", "other.test:", "", "/p"},
 	}
 	for _, c := range cases {
 		conn := ts.dial()
@@ -639,8 +641,8 @@ func TestAbsoluteFormTargetNamesTheHost(t *testing.T) {
 				hosts = append(hosts, h.Value)
 			}
 		}
-		if req.Path != c.path || req.Header("host") != c.host || len(hosts) != 1 || req.RawQuery != c.query {
-			t.Errorf("%q: path %q, host fields %q, query %q; want %q, [%q], %q", c.raw, req.Path, hosts, req.RawQuery, c.path, c.host, c.query)
+		if req.Path != c.path || req.Header("host") != c.host || len(hosts) != 1 || req.RawQuery != c.query || req.URI != c.uri {
+			t.Errorf("%q: path %q, host fields %q, query %q, uri %q; want %q, [%q], %q, %q", c.raw, req.Path, hosts, req.RawQuery, req.URI, c.path, c.host, c.query, c.uri)
 		}
 	}
 }
