@@ -111,11 +111,30 @@ func VaryNames(lines [][]byte, name string) bool {
 
 // Encode appends body, compressed in coding ("gzip" or "deflate"), to
 // dst.
+//
+// Text the compressor finds few repeats in (base64, random
+// identifiers) it stores as it is, a few bytes larger: such a body is
+// compressed again with Huffman coding alone, which takes a quarter off
+// base64, and the smaller kept.
 func Encode(dst, body []byte, coding string) []byte {
-	if coding == "gzip" {
-		return fasthttp.AppendGzipBytesLevel(dst, body, compressionLevel)
+	start := len(dst)
+	dst = appendEncoded(dst, body, coding, compressionLevel)
+	if len(dst)-start <= len(body) {
+		return dst
 	}
-	return fasthttp.AppendDeflateBytesLevel(dst, body, compressionLevel)
+	n := len(dst)
+	dst = appendEncoded(dst, body, coding, fasthttp.CompressHuffmanOnly)
+	if len(dst)-n < n-start {
+		return append(dst[:start], dst[n:]...)
+	}
+	return dst[:n]
+}
+
+func appendEncoded(dst, body []byte, coding string, level int) []byte {
+	if coding == "gzip" {
+		return fasthttp.AppendGzipBytesLevel(dst, body, level)
+	}
+	return fasthttp.AppendDeflateBytesLevel(dst, body, level)
 }
 
 // compressibleType: the reference's types, text, JSON, JavaScript, XML
