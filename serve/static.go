@@ -649,6 +649,7 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 	resp.Header.Set(fasthttp.HeaderLastModified, mod.UTC().Format(http.TimeFormat))
 	if !preconditions(&ctx.Request.Header, etag, mod) {
 		f.Close()
+		resp.Header.Del(fasthttp.HeaderCacheControl) // (an answer to the conditions, not the file's)
 		resp.SetStatusCode(fasthttp.StatusPreconditionFailed)
 		return fasthttp.StatusPreconditionFailed
 	}
@@ -682,6 +683,7 @@ func (m *staticMount) send(ctx *fasthttp.RequestCtx, req *netio.Request, f *os.F
 				f.Close()
 				resp.Header.Set(fasthttp.HeaderContentRange, "bytes */"+strconv.FormatInt(size, 10))
 				resp.Header.Del(fasthttp.HeaderContentType)
+				resp.Header.Del(fasthttp.HeaderCacheControl)
 				resp.SetStatusCode(fasthttp.StatusRequestedRangeNotSatisfiable)
 				return fasthttp.StatusRequestedRangeNotSatisfiable
 			case ok:
@@ -750,15 +752,16 @@ func ifRange(h *fasthttp.RequestHeader, etag string) bool {
 }
 
 // byteRange reads a Range header for a file of size bytes (RFC 9110
-// §14.1.2): one range, "bytes=a-b", "bytes=a-" or "bytes=-n", gives its
+// §14.1.2): one range, "bytes=a-b", "bytes=a-" or "bytes=-n" (the unit
+// in any case, §14.1), gives its
 // start and length (the end cut to the file's); a range that starts past
 // the end gives length 0 (416). ok is false for what is sent whole: a
 // Range that is malformed, in another unit, or asks for several ranges
 // (a server may ignore a Range; one range is what downloads resume and
 // media players seek with), and any Range of an empty file.
 func byteRange(v string, size int64) (from, n int64, ok bool) {
-	spec, found := strings.CutPrefix(v, "bytes=")
-	if !found || size == 0 || strings.Contains(spec, ",") {
+	unit, spec, found := strings.Cut(v, "=")
+	if !found || !strings.EqualFold(unit, "bytes") || size == 0 || strings.Contains(spec, ",") {
 		return 0, 0, false
 	}
 	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")

@@ -640,6 +640,7 @@ func TestStaticRangeRequests(t *testing.T) {
 		crange  string
 	}{
 		{[]string{"Range", "bytes=0-6"}, 206, "console", "bytes 0-6/15"},
+		{[]string{"Range", "Bytes=0-6"}, 206, "console", "bytes 0-6/15"}, // (a unit is in any case)
 		{[]string{"Range", "bytes=8-"}, 206, "log(1)\n", "bytes 8-14/15"},
 		{[]string{"Range", "bytes=-3"}, 206, "1)\n", "bytes 12-14/15"},
 		{[]string{"Range", "bytes=-100"}, 206, file, "bytes 0-14/15"},
@@ -673,6 +674,11 @@ func TestStaticRangeRequests(t *testing.T) {
 		}
 		if c.status == 206 && r.header.Get("Content-Length") != strconv.Itoa(len(c.body)) {
 			t.Errorf("GET with %q: Content-Length %q", c.headers, r.header.Get("Content-Length"))
+		}
+		// A 412 or 416 answers the request's conditions, not the file:
+		// no cache may keep it for the file's max-age.
+		if cc := r.header.Get("Cache-Control"); (c.status == 412 || c.status == 416) != (cc == "") {
+			t.Errorf("GET with %q: %d with Cache-Control %q", c.headers, r.status, cc)
 		}
 	}
 	// Lines of one list header are one list, in either order.
@@ -711,8 +717,8 @@ func TestStaticRangeRequests(t *testing.T) {
 	for _, l := range logged(app.logs, "request") {
 		statuses[l["status"].(float64)]++
 	}
-	if statuses[206] != 52 || statuses[416] != 3 || statuses[412] != 4 {
-		t.Errorf("access lines by status: %v, want 52 of 206, 3 of 416 and 4 of 412", statuses)
+	if statuses[206] != 53 || statuses[416] != 3 || statuses[412] != 4 {
+		t.Errorf("access lines by status: %v, want 53 of 206, 3 of 416 and 4 of 412", statuses)
 	}
 }
 
