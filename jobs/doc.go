@@ -263,9 +263,13 @@
 // JSON round-trips: nil, Bool, Int, Float (written with a fraction
 // when whole, 2.0, so that it comes back a Float), String, lists, and objects with their key
 // order. Records come back as plain objects with the same fields (field
-// access works; the type is gone). Ok(v)/Some(v) arrive as {value: v},
-// Err(e) as {error: e}, None as {__tag: "None"}, other variants as
-// {__tag: "Name", fields…}. Durations arrive as Int milliseconds, sizes
+// access works; the type is gone; a parameter of the record's type
+// makes it one again). Some(v) arrives as v and None as nil (a
+// parameter typed Option<T> makes them Some and None again), Ok(v) as
+// {value: v} and Err(e) as {error: e} (a parameter typed Result<T, E>
+// makes them Ok and Err again), other variants as {__tag: "Name",
+// fields…}: the forms a call to another server's function sends
+// (docs/server.md, "How values cross"). Durations arrive as Int milliseconds, sizes
 // as Int bytes. A function, which JSON would drop, is a TypeError of
 // spawn_job or publish naming where it is in the arguments; a Float
 // that is not finite (Infinity, -Infinity, NaN), which JSON has no form
