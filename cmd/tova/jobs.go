@@ -28,7 +28,7 @@ func jobsCmd() *cobra.Command {
 	var limit int
 	var database string
 	c := &cobra.Command{
-		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded|completed|cancelled] [-v] [--limit N] [--database URL]",
+		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded|completed|cancelled] [-v] [--limit N] [--database URL|FILE]",
 		Short: "List the program's stored jobs with their errors",
 		Long: `Lists the background jobs, event deliveries and schedule runs stored for
 the program: queued, running, retrying and discarded ones (or those of the
@@ -42,9 +42,21 @@ database of a db { adapter: "postgres" } block, else in
 .tova/<program>.jobs.db next to the program (.tova/app.jobs.db for
 app.tova). To find out, tova jobs runs the program's top-level code
 and server bodies as tova serve does at startup, without serving;
---database names the place directly instead.`,
-		Args: oneFile,
+--database names the place directly instead (the program may then be
+left out for a SQLite jobs file, which holds one program's queue).`,
+		Args: atMostOneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && (database == "" || isPostgresURL(database)) {
+				// (a SQLite jobs file is the queue of one program; a
+				// PostgreSQL database holds each program's in a schema
+				// named after it)
+				what := "the program whose jobs to list"
+				if database != "" {
+					what = "the program: a PostgreSQL database keeps its queue in a schema named after it"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: name %s (usage: %s)\n", what, cmd.UseLine())
+				return &exitError{exitUsage}
+			}
 			if limit < 1 || limit > jobs.MaxListLimit {
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova jobs: --limit must be from 1 to %d, got %d\n", jobs.MaxListLimit, limit)
 				return &exitError{exitUsage}
@@ -72,7 +84,9 @@ and server bodies as tova serve does at startup, without serving;
 			// named after its main source file.
 			var schema string
 			if database != "" {
-				schema = queueSchema(args[0])
+				if len(args) == 1 {
+					schema = queueSchema(args[0])
+				}
 			} else {
 				p, src, err := load(cmd, args[0])
 				if err != nil {

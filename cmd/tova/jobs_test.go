@@ -76,11 +76,22 @@ func TestJobsCommand(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 
-	// The same jobs through --database, as a path and as sqlite: URLs.
+	// The same jobs through --database, as a path and as sqlite: URLs,
+	// with the program named or not (a host may have the queue alone).
 	for _, db := range []string{where, "sqlite:" + where, "sqlite://" + where} {
-		var byDB bytes.Buffer
+		var byDB, alone bytes.Buffer
 		if code := run([]string{"jobs", app, "--state", "discarded", "-v", "--database", db}, &byDB, &errOut); code != 0 || byDB.String() != out.String() {
 			t.Errorf("--database %s: exit %d:\n%s", db, code, byDB.String())
+		}
+		if code := run([]string{"jobs", "--state", "discarded", "-v", "--database", db}, &alone, &errOut); code != 0 || alone.String() != out.String() {
+			t.Errorf("--database %s without the program: exit %d:\n%s", db, code, alone.String())
+		}
+	}
+	// Without it, the program is named; so it is with a PostgreSQL URL.
+	for _, args := range [][]string{{"jobs"}, {"jobs", "--database", "postgres://127.0.0.1:1/x"}} {
+		errOut.Reset()
+		if code := run(args, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "tova jobs: name the program") {
+			t.Errorf("%q: exit %d, %q", args, code, errOut.String())
 		}
 	}
 
