@@ -645,6 +645,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Hooks = append(srv.Hooks, Hook{Kind: "schedule", Name: name, Arg: arg, Slot: slot, Pos: posOf(st.PosV)})
 		case *ast.SubscribeDecl:
 			f.serverWide(st.PosV, "subscribe")
+			if strings.TrimSpace(st.Topic) == "" {
+				f.c.errorf(st.PosV, "subscribe needs a topic, the name publish sends its events under: subscribe \"user_created\" fn(user) { ... }")
+			}
+			if n := requiredParams(st.Fn); n > 1 {
+				// (publish(topic, data) sends one value: the others
+				// were always nil)
+				f.c.errorf(st.PosV, "a subscriber takes the event's data, one parameter, not %d: publish(topic, data) sends one value (an object, for several)", n)
+			}
 			frame := "subscribe " + st.Topic
 			if st.Name != nil {
 				frame += " fn " + st.Name.Name // its frame in a stack trace
