@@ -220,7 +220,12 @@
 // ("30s #2"). A leader killed on this host (its process
 // gone) loses its leadership when a Runner starts there, or at the next
 // heartbeat of one, so a restarted server's schedules keep the rhythm of
-// its start rather than waiting for the dead leader's lease to expire.
+// its start rather than waiting for the dead leader's lease to expire;
+// a replica already running then takes the lead at its next election
+// (River tries every 5 s or so), and leaves its first tick out: an
+// interval schedule of a leader killed under it skips about 10 s of
+// ticks (measured: a "2s" schedule's ticks came back 9 s after the
+// kill), a cron tick falling due meanwhile is stored late, as below.
 // A cron tick falling due while a dead leader's lease still holds (a
 // leader killed on another host keeps it some 20 s) is not lost: every
 // other Runner watches it, and once the leader is presumed dead (no
