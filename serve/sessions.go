@@ -3,6 +3,7 @@ package serve
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -215,7 +216,12 @@ func (s *session) values() *vm.Object {
 		why := "longer than a browser keeps"
 		if len(c.Name)+1+len(c.Value) <= sessionMaxCookie {
 			var b []byte
-			if err := s.st.codec.Decode(s.st.name, c.Value, &b); err != nil {
+			if _, err := base64.URLEncoding.Strict().DecodeString(c.Value); err != nil {
+				// (the codec's base64 reads the unused low bits of a
+				// last character as any: one cookie in four spellings,
+				// which an Idempotency-Key bound to it told apart)
+				why = "not a cookie this server made (its base64 is not in the one spelling the server writes)"
+			} else if err := s.st.codec.Decode(s.st.name, c.Value, &b); err != nil {
 				why = err.Error()
 			} else if v, err := stdlib.ParseJSON(b); err != nil || v.Kind() != vm.KObject {
 				why = "its values are not a JSON object"
