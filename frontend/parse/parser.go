@@ -223,6 +223,10 @@ func (p *parser) errorExpected(what string) {
 		panic(bailout{})
 	}
 	if p.tok.Kind.IsKeyword() && p.p > 0 {
+		if p.toks[p.p-1].Kind == token.LET && p.tok.Lit == "mut" {
+			// let mut x = 5 (Rust)
+			p.fail("expected %s, found 'mut': let mut is Rust's: a binding that changes is declared var x = 5", what)
+		}
 		switch p.toks[p.p-1].Kind {
 		case token.FN, token.VAR, token.LET:
 			// fn guard(req, next): guard is a statement (guard c else

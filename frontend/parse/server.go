@@ -216,6 +216,9 @@ func (p *parser) serverDecl() ast.Stmt {
 	} else if n := p.tok; n.Kind == token.IDENT && p.peek(1).Kind == token.LBRACE {
 		// (it said '{' was expected, at the name)
 		p.failAt(n.Pos, n.End, "a server's name is a string: server %q { ... }", n.Lit)
+	} else if p.at(token.LPAREN) && p.peek(1).Kind == token.STRING && p.peek(2).Kind == token.RPAREN {
+		// server("api") { ... }
+		p.failAt(p.tok.Pos, p.toks[p.p+2].End, "a server's name is written without parentheses: server %q { ... }", p.peek(1).Lit)
 	}
 	s.Body = p.serverBody()
 	return s
@@ -240,6 +243,10 @@ func (p *parser) plainString(what string) string {
 		p.errorExpected(what + " string")
 	}
 	if t.Parts != nil {
+		if what == "route path" {
+			// "/u/{id}" (OpenAPI's, and other frameworks')
+			p.fail("%s must be a plain string (no {interpolation}): a path parameter is written :name, \"/users/:id\"", what)
+		}
 		p.fail("%s must be a plain string (no {interpolation})", what)
 	}
 	p.next()

@@ -155,6 +155,10 @@ var foreignWords = map[string]string{
 	"raise":  "Tova throws with throw: throw \"message\" (or a value, { code: 404 })",
 	"group":  "routes under one prefix are written routes \"/prefix\" { ... }",
 	"new":    "Tova has no new: call the function or the type itself, User(...)",
+	"struct": "Tova declares a record type with type Name { field: Type }",
+	"enum":   "Tova declares a type of variants with type Name { A, B, C(field: Type) }",
+	"puts":   "Tova prints with print(...)",
+	"echo":   "Tova prints with print(...)",
 }
 
 // endStmt checks that a statement is followed by a line break, ';', '}'
@@ -188,6 +192,10 @@ func (p *parser) endStmt() {
 				}
 				p.fail("expected newline or ';' after statement, found ':': %s is written without a colon (%s)", prev.Lit, example)
 			}
+		}
+		if prev := p.toks[p.p-1]; p.tok.Kind == token.LBRACE && prev.Kind == token.RPAREN && !p.tok.NLBefore {
+			// => (req) { "hi" }: JavaScript's arrow without its arrow
+			p.fail("expected newline or ';' after statement, found '{': a function with a block body is written fn(req) { ... } (or (req) => expr)")
 		}
 		if p.tok.Kind == token.IDENT {
 			// `} esle {` after an if's block
@@ -439,6 +447,10 @@ func (p *parser) assignment() ast.Stmt {
 	}
 	if p.at(token.COLON) {
 		if _, ok := a.Targets[0].(*ast.PBind); !ok || len(a.Targets) != 1 {
+			if n := p.peek(1); n.Kind == token.ASSIGN && n.Pos == p.tok.End {
+				// v, err := f() (Go)
+				p.fail(":= is not Tova: write the names and = (a, b = f()), and var before them for bindings that change")
+			}
 			p.fail("a type annotation needs a single name before it")
 		}
 		p.next()
@@ -714,7 +726,12 @@ func (p *parser) condition(kw string) ast.Expr {
 	cond := p.cond
 	p.cond = kw
 	defer func() { p.cond = cond }()
-	return p.expr()
+	x := p.expr()
+	if p.at(token.ASSIGN) && (kw == "if" || kw == "while" || kw == "elif") {
+		// if x = 2 { ... }
+		p.fail("expected '{' after the condition, found '=': = assigns; a comparison is written ==")
+	}
+	return x
 }
 
 // endsStmt reports whether the bracket at token index k is closed and

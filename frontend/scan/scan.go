@@ -559,6 +559,8 @@ func charHint(r rune) string {
 		return " (an invisible character, pasted with the text: delete it)"
 	case r == '–' || r == '—' || r == '−':
 		return " (a dash: the minus sign is -)"
+	case r == '#':
+		return " (Tova's comments are // ... and /* ... */)"
 	}
 	return ""
 }

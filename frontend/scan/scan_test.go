@@ -150,7 +150,7 @@ func TestErrors(t *testing.T) {
 		{`x = "\uD83D"`, `1:6: lone surrogate \uD83D: a string holds code points, so a surrogate needs its pair (\uD83D\uDE00) or the code point (\u{1F600})`},
 		{`x = "\uD83D\u0041"`, `1:6: lone surrogate \uD83D: a string holds code points, so a surrogate needs its pair (\uD83D\uDE00) or the code point (\u{1F600})`},
 		{`x = "\uDE00\uD83D"`, `1:6: lone surrogate \uDE00: a string holds code points, so a surrogate needs its pair (\uD83D\uDE00) or the code point (\u{1F600})`},
-		{"a # b", "1:3: unexpected character '#'"},
+		{"a # b", "1:3: unexpected character '#' (Tova's comments are // ... and /* ... */)"},
 		// What a word processor or another language put there is named.
 		{"x = “hello”", `1:5: unexpected character '“' (a typographic quote: write strings in straight quotes, "text")`},
 		{"x = `t ${y}`", "1:5: unexpected character '`' (Tova has no backtick strings: write \"text {expr}\", which interpolates expr)"},
