@@ -45,6 +45,18 @@ var missingGlobals = map[string]string{
 	"Set":    "the reference's Set.new(xs) is JavaScript's Set, which this runtime does not have: unique(xs) gives the distinct values, x in xs tests one, and collections.Counter(xs) counts them",
 	"RegExp": "the reference's RegExp.new(pattern, flags) is JavaScript's RegExp, which this runtime does not have: write a regex literal, /\\d+/g, or give the pattern as a String to regex functions",
 	"Error":  "the reference's Error(message) is JavaScript's: throw the message itself (throw \"failed\"), or an object ({ message, code }); a caught error's message is e.message",
+	// Other languages' globals and objects, with Tova's ways.
+	"Object":     "JavaScript's Object is not Tova's: keys(o), values(o), entries(o) and merge(a, b) are builtins (o.keys() too)",
+	"Array":      "JavaScript's Array is not Tova's: a list is [...], and len, push, map, filter and the rest are builtins (xs.push(x) too)",
+	"String":     "String is a type, for annotations and `is`: a value's text is to_string(x), or \"{x}\"",
+	"Number":     "Number is a type, for annotations and `is`: text's number is to_int(s) or to_float(s)",
+	"Boolean":    "Tova's type is Bool, for annotations and `is`",
+	"parseInt":   "Tova's is to_int(s)",
+	"parseFloat": "Tova's is to_float(s)",
+	"require":    "a program is one file: builtins need no import, and a module of the reference's is imported with import { name } from \"module\"",
+	"setTimeout": "a handler runs to its end: wait with sleep(ms), or run work later with spawn_job or a schedule",
+	"route":      "routes are declared in a server block, not called: route GET \"/x\" => fn(req) { ... }",
+	"app":        "Tova has no app object: a server block declares its routes, route GET \"/x\" => fn(req) { ... }",
 }
 
 // notHere is the note of an undefined name that is a builtin of the
