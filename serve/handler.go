@@ -113,8 +113,13 @@ func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
 	if v.IsCallable() {
 		return nil
 	}
-	return fmt.Errorf("%s: route %s %s: the %s is %s, not a function",
-		s.at(rt.Pos), rt.Method, rt.Path, what, shapeOf(v))
+	hint := ""
+	if what == "handler" {
+		// (=> get_users(): the call's result)
+		hint = " (write fn(req) { ... }, or a function's name without calling it: => list_users, not => list_users())"
+	}
+	return fmt.Errorf("%s: route %s %s: the %s is %s, not a function%s",
+		s.at(rt.Pos), rt.Method, rt.Path, what, shapeOf(v), hint)
 }
 
 // healthChecks reads a health declaration's checks (`health "/h" {
