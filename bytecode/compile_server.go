@@ -1723,7 +1723,9 @@ func typeHint(name string, known []string) string {
 // their lower case: Integer is too far from Int for a "did you mean".
 var otherLanguagesTypes = map[string]string{"integer": "Int", "long": "Int", "boolean": "Bool", "double": "Float", "float64": "Float",
 	"decimal": "Float", "str": "String", "text": "String", "char": "String", "array": "List", "vec": "List", "dict": "Map",
-	"hashmap": "Map", "record": "Object", "none": "Nil", "null": "Nil", "datetime": "Date", "timestamp": "Date", "timedelta": "Duration"}
+	"hashmap": "Map", "record": "Object", "none": "Nil", "null": "Nil", "datetime": "Date", "timestamp": "Date", "timedelta": "Duration",
+	"i8": "Int", "i16": "Int", "i32": "Int", "i64": "Int", "u8": "Int", "u16": "Int", "u32": "Int", "u64": "Int", "isize": "Int", "usize": "Int",
+	"int32": "Int", "int64": "Int", "uint": "Int", "uint32": "Int", "uint64": "Int", "f32": "Float", "f64": "Float", "float32": "Float"}
 
 // isIdentName reports whether s is an identifier (of either case): a
 // type name as written, not one of the forms a TypeExpr also holds
@@ -1954,7 +1956,7 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	ty := envTypeString(d.Type)
 	inner := strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
 	if !slices.Contains(envTypes, inner) {
-		f.c.errorf(d.Type.PosV, "env %s: type %s is not one an environment variable converts to (%s, or Option<…> of one)", d.Name.Name, ty, strings.Join(envTypes, ", "))
+		f.c.errorf(d.Type.PosV, "env %s: type %s is not one an environment variable converts to%s: %s, or Option<…> of one", d.Name.Name, ty, typeHint(inner, envTypes), strings.Join(envTypes, ", "))
 		return
 	}
 	got := literalType(d.Default)
