@@ -87,7 +87,7 @@ func (s *Server) openAPIRoutes(r *netio.Router) error {
 // openAPIDocument describes the server's routes. A route declared again
 // is described as the later declaration serves it.
 func (s *Server) openAPIDocument() map[string]any {
-	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}, auth: s.auth}
+	b := &openAPIBuilder{prog: s.rt.prog, schemas: map[string]any{}, auth: s.auth, csrf: s.csrf != nil}
 	paths := map[string]map[string]any{}
 	type templated struct {
 		path  string
@@ -130,6 +130,19 @@ func (s *Server) openAPIDocument() map[string]any {
 			paths[path] = map[string]any{}
 		}
 		paths[path][strings.ToLower(rt.Method)] = op
+	}
+	if b.csrf {
+		// (every POST needs a token from it: Swagger UI's "Try it out"
+		// got 403 with no word of why)
+		paths[csrfPath] = map[string]any{"get": map[string]any{
+			"summary":     "A CSRF token, for the X-Tova-CSRF header of every request but GET, HEAD and OPTIONS",
+			"operationId": "csrfToken",
+			"responses": map[string]any{"200": map[string]any{"description": "Success", "content": map[string]any{
+				"application/json": map[string]any{"schema": map[string]any{
+					"type": "object", "properties": map[string]any{"token": map[string]any{"type": "string"}},
+				}},
+			}}},
+		}}
 	}
 	b.schemas[errorSchema] = map[string]any{
 		"type": "object",
@@ -197,6 +210,10 @@ type openAPIBuilder struct {
 	// its security scheme.
 	auth    *authSettings
 	secured bool
+	// csrf: the server checks CSRF tokens (an auth or session block
+	// turns it on), which every request but GET, HEAD and OPTIONS sends
+	// as X-Tova-CSRF.
+	csrf bool
 }
 
 // securityScheme is the name and the OpenAPI security scheme of the
@@ -303,6 +320,16 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 			if g.AsBuiltin().Name == "role" {
 				responses["403"] = errorAnswer("Forbidden: the credentials lack the role")
 			}
+		}
+	}
+	if b.csrf && !queryMethod || b.csrf && rt.Method == "DELETE" {
+		params = append(params, map[string]any{"name": csrfHeader, "in": "header", "required": true,
+			"description": "a token from GET " + csrfPath, "schema": map[string]any{"type": "string"}})
+		responses := op["responses"].(map[string]any)
+		if _, ok := responses["403"]; ok {
+			responses["403"] = errorAnswer("Forbidden: the credentials lack the role, or the X-Tova-CSRF token is missing or not valid")
+		} else {
+			responses["403"] = errorAnswer("Forbidden: the X-Tova-CSRF token is missing or not valid")
 		}
 	}
 	if len(params) > 0 {

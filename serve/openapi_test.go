@@ -308,3 +308,49 @@ server {
 		}
 	}
 }
+
+// A server that checks CSRF tokens describes them: every operation but
+// GET, HEAD and OPTIONS takes the X-Tova-CSRF header (required) and may
+// answer 403, and GET /csrf-token, which gives one, is a path of the
+// document. Swagger UI's "Try it out" of a POST otherwise got 403 with
+// no word of why.
+func TestOpenAPICSRFRoutes(t *testing.T) {
+	app := startApp(t, `
+server {
+  sessions { secret: env("SESSION_SECRET"), csrf: true }
+  route GET "/a" => fn() "a"
+  route POST "/b" => fn() "b"
+  route DELETE "/c/:id" => fn(id: Int) id
+}
+`, withEnv(map[string]string{"SESSION_SECRET": sessionSecret}))
+	doc, _ := getDoc(t, app.urls[""])
+	csrfParam := func(op *openapi3.Operation) bool {
+		for _, p := range op.Parameters {
+			if p.Value.Name == "X-Tova-CSRF" && p.Value.In == "header" && p.Value.Required {
+				return true
+			}
+		}
+		return false
+	}
+	for name, op := range map[string]*openapi3.Operation{"POST /b": doc.Paths.Find("/b").Post, "DELETE /c": doc.Paths.Find("/c/{id}").Delete} {
+		if !csrfParam(op) || op.Responses.Value("403") == nil {
+			t.Errorf("%s: the CSRF header %v, 403 %v", name, csrfParam(op), op.Responses.Value("403"))
+		}
+	}
+	if get := doc.Paths.Find("/a").Get; csrfParam(get) || get.Responses.Value("403") != nil {
+		t.Errorf("GET /a takes the CSRF header")
+	}
+	if p := doc.Paths.Find("/csrf-token"); p == nil || p.Get == nil {
+		t.Errorf("no GET /csrf-token in the document")
+	}
+	// Without the check, none of it.
+	plain := startApp(t, `
+server {
+  route POST "/b" => fn() "b"
+}
+`)
+	doc, _ = getDoc(t, plain.urls[""])
+	if csrfParam(doc.Paths.Find("/b").Post) || doc.Paths.Find("/csrf-token") != nil {
+		t.Errorf("a server without CSRF checks describes them")
+	}
+}
