@@ -956,6 +956,18 @@ func (p *parser) primary() ast.Expr {
 			p.next()
 			return p.fnLit(true)
 		}
+		if k := p.peek(1).Kind; k == token.LPAREN || k == token.IDENT {
+			// async (x) => ..., async x => ... (JavaScript's): accepted
+			// as async fn is (Decision 6), and the same as without it
+			p.next()
+			at := p.tok
+			x := p.expr()
+			if lam, ok := x.(*ast.Lambda); ok {
+				lam.Fn.Async = true
+				return lam
+			}
+			p.failAt(at.Pos, at.End, "async comes before a function: async fn(x) { ... }, or async (x) => ...")
+		}
 	case token.IF:
 		return p.ifExpr()
 	case token.MATCH:
