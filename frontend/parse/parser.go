@@ -245,6 +245,10 @@ func (p *parser) errorExpected(what string) {
 		// type = "user": a reserved word as a name
 		k := p.toks[p.p-1]
 		p.fail("expected %s, found '=': %s is a reserved word, which cannot be a name: name it otherwise", what, k)
+	case p.tok.Kind == token.BANG && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos && rustMacros[p.toks[p.p-1].Lit] != "":
+		// println!("{}", x) (Rust)
+		m := p.toks[p.p-1].Lit
+		p.fail("expected %s, found '!': %s! is Rust's macro: %s", what, m, rustMacros[m])
 	case p.tok.Kind == token.BANG && p.p > 0 && p.toks[p.p-1].End == p.tok.Pos:
 		// r! (the spec's error propagation, which the reference does
 		// not take)
@@ -257,10 +261,32 @@ func (p *parser) errorExpected(what string) {
 	case p.tok.Kind == token.MUT && p.peek(1).Kind == token.IDENT:
 		// (the reference's docs write mut x = ...)
 		p.fail("expected %s, found %s: a binding that changes is declared with var (var %s = ...)", what, p.tok, p.peek(1).Lit)
+	case p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].Lit == "typeof" && !p.tok.NLBefore:
+		// typeof x (JavaScript)
+		p.fail("expected %s, found %s: typeof is JavaScript's: write type_of(x), or test a kind with x is Int", what, p.tok)
+	case p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].Lit == "lambda" && !p.tok.NLBefore:
+		// lambda x: x * 2 (Python)
+		p.fail("expected %s, found %s: lambda is Python's: a function is written fn(x) x * 2, or x => x * 2", what, p.tok)
+	case p.tok.Kind == token.BAR && what == "expression" && (p.peek(1).Kind == token.IDENT || p.peek(1).Kind == token.BAR):
+		// |x| x * 2 (Rust, Ruby's blocks)
+		p.fail("expected %s, found '|': |x| ... is Rust's closure: a function is written fn(x) x * 2, or x => x * 2", what)
+	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
+		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.DCOLON:
 		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
 	}
 	p.fail("expected %s, found %s", what, p.tok)
+}
+
+// rustMacros are Rust's macros a program may call with !, and what Tova
+// writes instead.
+var rustMacros = map[string]string{
+	"println": "write print(...), which takes the values, or \"{x}\" in a string",
+	"print":   "write print(...)",
+	"format":  "write \"... {x} ...\", or fmt(\"{}\", x)",
+	"vec":     "a list is written [1, 2, 3]",
+	"panic":   "throw \"message\" raises an error",
+	"assert":  "write assert(condition, \"message\")",
 }
 
 // expect consumes a token of kind k or fails.
