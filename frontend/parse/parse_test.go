@@ -331,6 +331,8 @@ func TestErrors(t *testing.T) {
 		{"print(map(lambda x: x * 2, [1]))\n", []string{"1:18: expected ',' or ')' in argument list, found 'x': lambda is Python's: a function is written fn(x) x * 2, or x => x * 2"}},
 		{"print(typeof 5)\n", []string{"1:14: expected ',' or ')' in argument list, found number 5: typeof is JavaScript's: write type_of(x), or test a kind with x is Int"}},
 		{"x = 5 instanceof Int\n", []string{"1:7: expected newline or ';' after statement, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))"}},
+		{"r = /abc\nprint(r)\n", []string{"1:5: expected expression, found '/': a regex literal ends with a / on its line, /abc/"}},
+		{"x = 4 / / 2\n", []string{"1:9: expected expression, found '/'"}},
 		{"struct User { name: String }\n", []string{"1:1: unknown word struct: Tova declares a record type with type Name { field: Type }"}},
 		{"enum Color { Red, Green }\n", []string{"1:1: unknown word enum: Tova declares a type of variants with type Name { A, B, C(field: Type) }"}},
 		{"puts \"hi\"\n", []string{"1:1: unknown word puts: Tova prints with print(...)"}},

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"slices"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -270,6 +271,9 @@ func (p *parser) errorExpected(what string) {
 	case p.tok.Kind == token.BAR && what == "expression" && (p.peek(1).Kind == token.IDENT || p.peek(1).Kind == token.BAR):
 		// |x| x * 2 (Rust, Ruby's blocks)
 		p.fail("expected %s, found '|': |x| ... is Rust's closure: a function is written fn(x) x * 2, or x => x * 2", what)
+	case p.tok.Kind == token.DIV && what == "expression" && p.p > 0 && slices.Contains([]token.Kind{token.ASSIGN, token.LPAREN, token.COMMA, token.NEWLINE, token.LBRACK, token.COLON}, p.toks[p.p-1].Kind):
+		// r = /abc (a regex not closed on its line)
+		p.fail("expected %s, found '/': a regex literal ends with a / on its line, /abc/", what)
 	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.DCOLON:
