@@ -132,6 +132,10 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 			}
 		}
 	}
+	if name == "then" {
+		// f().then(fn(v) ...) (JavaScript's promises)
+		return Nil, TypeErrorf("%s has no method then: a call returns its value here, not a promise: use the value itself (v = f())", TypeName(recv))
+	}
 	if near := t.nearMethod(recv, name); near != "" {
 		// "abc".startswith("a")
 		return Nil, TypeErrorf("%s has no method %s (did you mean %s?)", TypeName(recv), name, near)

@@ -274,6 +274,9 @@ func (p *parser) errorExpected(what string) {
 	case p.tok.Kind == token.DIV && what == "expression" && p.p > 0 && slices.Contains([]token.Kind{token.ASSIGN, token.LPAREN, token.COMMA, token.NEWLINE, token.LBRACK, token.COLON}, p.toks[p.p-1].Kind):
 		// r = /abc (a regex not closed on its line)
 		p.fail("expected %s, found '/': a regex literal ends with a / on its line, /abc/", what)
+	case p.tok.Kind == token.FROM && p.peek(1).Kind == token.IDENT && p.peek(2).Kind == token.IMPORT:
+		// from os import environ (Python)
+		p.fail("expected %s, found 'from': from ... import is Python's: builtins need no import, and a module is imported with import { name } from \"module\"", what)
 	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.DCOLON:

@@ -288,6 +288,10 @@ func (p *parser) typeExpr() *ast.TypeExpr {
 
 func (p *parser) typePostfix() *ast.TypeExpr {
 	t := p.typePrimary()
+	if p.at(token.LBRACK) && p.peek(1).Kind == token.RBRACK && !p.tok.NLBefore {
+		// String[] (TypeScript's, Java's)
+		p.failAt(p.tok.Pos, p.peek(1).End, "a list type is written [%s], not %s[]", t.Name, t.Name)
+	}
 	for p.at(token.QUESTION) {
 		p.next()
 		t = &ast.TypeExpr{PosV: t.PosV, Name: "?", Args: []*ast.TypeExpr{t}}

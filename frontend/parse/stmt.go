@@ -193,6 +193,10 @@ func (p *parser) endStmt() {
 				p.fail("expected newline or ';' after statement, found ':': %s is written without a colon (%s)", prev.Lit, example)
 			}
 		}
+		if prev := p.toks[p.p-1]; p.tok.Kind == token.LBRACE && prev.Kind == token.IDENT && !p.tok.NLBefore && prev.Lit[0] >= 'A' && prev.Lit[0] <= 'Z' {
+			// User { name: "a" } (Rust's, Go's)
+			p.fail("expected newline or ';' after statement, found '{': a record is made by calling its type, %s(name: value, ...), or written as an object, { name: value }", prev.Lit)
+		}
 		if prev := p.toks[p.p-1]; p.tok.Kind == token.LBRACE && prev.Kind == token.RPAREN && !p.tok.NLBefore {
 			// => (req) { "hi" }: JavaScript's arrow without its arrow
 			p.fail("expected newline or ';' after statement, found '{': a function with a block body is written fn(req) { ... } (or (req) => expr)")
@@ -932,6 +936,11 @@ func (p *parser) importDecl() ast.Stmt {
 	}
 	if im.Star == nil && im.Default == nil && len(im.Names) == 0 {
 		p.errorExpected("names to import")
+	}
+	if im.Default != nil && !p.at(token.FROM) {
+		// import os (Python's, Go's)
+		p.failAt(im.Default.PosV, token.Pos{Line: im.Default.PosV.Line, Col: im.Default.PosV.Col + int32(len(im.Default.Name))},
+			"import %s: builtins need no import (env(\"PORT\"), read(path), exec(cmd), ...); a module is imported with import { name } from \"module\"", im.Default.Name)
 	}
 	p.expect(token.FROM)
 	if !p.at(token.STRING) || p.tok.Parts != nil {
