@@ -1,6 +1,9 @@
 package serve
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // A method call with spread arguments on req or res calls their own
 // method, as the plain call does: res.status(...[201]) read the status
@@ -47,5 +50,31 @@ server {
 	}
 	if r := do(t, "GET", app.urls[""]+"/a", "", "X-API-Key", "k1"); r.body != `"k1"` {
 		t.Errorf("GET /a with the header: %s", r.body)
+	}
+}
+
+// A request field one letter from one it has (req.param, req.header,
+// req.cookie) is a TypeError naming it: it read nil, and the handler
+// failed a step later with "cannot read field id of nil". Other names
+// a request has not, and the ones it has unset (req.session without a
+// session block), read nil as before; a field code set reads as set.
+func TestRequestFieldSlipNamed(t *testing.T) {
+	app := startApp(t, `
+server {
+  middleware fn tag(req, next) { req.tenant = "t1"; next(req) }
+  route GET "/a/:id" => fn(req) { req.param.id }
+  route GET "/b" => fn(req) { req.header["x"] }
+  route GET "/c" => fn(req) { [req.user, req.session, req.tenant, req.uri, req.params.id] }
+}
+`)
+	u := app.urls[""]
+	for path, want := range map[string]string{"/a/1": "Request has no field param (did you mean params?)", "/b": "Request has no field header (did you mean headers?)"} {
+		if r := do(t, "GET", u+path, ""); r.status != 500 {
+			t.Errorf("GET %s: %d %s", path, r.status, r.body)
+		}
+		waitFor(t, func() bool { return strings.Contains(app.logs.String(), want) })
+	}
+	if r := do(t, "GET", u+"/c", ""); r.status != 200 || r.body != `[null,null,"t1",null,null]` {
+		t.Errorf("GET /c: %d %s", r.status, r.body)
 	}
 }

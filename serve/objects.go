@@ -136,7 +136,32 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 			return q.reqSession(), true, nil
 		}
 	}
+	if near := nearReqField(name); near != "" {
+		// req.param.id, req.header["x"]: nil, and the error came a
+		// step later, "cannot read field id of nil"
+		return vm.Nil, false, vm.TypeErrorf("Request has no field %s (did you mean %s?)", name, near)
+	}
 	return vm.Nil, false, nil
+}
+
+// reqFields are the fields and methods a request has.
+var reqFields = []string{"csrf_token", "method", "path", "url", "route", "params", "query", "headers", "cookies",
+	"body", "ip", "id", "content_type", "locals", "session", "text", "json", "formData", "form_data", "form"}
+
+// nearReqField is the field of a request a name one edit away from it
+// (of four characters or more) was meant as: a field a request does
+// not have, nor code gave it, reads as nil, but req.param, req.header
+// and req.cookie are slips.
+func nearReqField(name string) string {
+	if len(name) < 4 || slices.Contains(reqFields, name) {
+		return "" // (req.session without a session block is nil)
+	}
+	for _, f := range reqFields {
+		if diag.Distance(name, f, 2) <= 1 {
+			return f
+		}
+	}
+	return ""
 }
 
 // setID makes id the request's id: made safe rather than refused, as
