@@ -1002,6 +1002,11 @@ func (x *exchange) lookupParam(name, typ string) (v vm.Value, found, fromJSON bo
 	if err != nil {
 		return vm.Nil, false, false, err // a malformed body: 400
 	}
+	if inner, ok := vm.OptionValue(body); ok {
+		// body: T? made it Some(record): its fields are the body's
+		// (they were looked for on the Some, and every one was nil)
+		body = inner
+	}
 	if body.Kind() == vm.KObject {
 		if v, ok := body.AsObject().Get(name); ok {
 			if typ != "" && isFormType(r.ContentType) {

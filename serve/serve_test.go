@@ -3389,9 +3389,13 @@ type U { name: String, age: Int = 18 }
 server {
   route POST "/o" body: Option<U> => fn(req) "{req.body}"
   route POST "/q" body: U? => fn(req) "{req.body}"
+  route POST "/f" body: U? => fn(name, age: Int) "{name} {age}"
 }`)
 	u := app.urls[""]
 	for _, c := range []struct{ path, body, want string }{
+		// (parameters bind the checked record's fields: they were
+		// looked for on the Some, all nil)
+		{"/f", `{"name":"a"}`, `200 "a 18"`},
 		{"/o", "", `200 "None"`},
 		{"/q", "null", `200 "None"`},
 		{"/o", `{"name":"a"}`, `200 "Some(U(name: \"a\", age: 18))"`},
