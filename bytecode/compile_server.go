@@ -1501,7 +1501,17 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 		return last.Pos(), "an update (" + last.Op + ")"
 	case *ast.VarDecl:
 		return last.Pos(), "a var declaration"
-	case *ast.For, *ast.While, *ast.Loop:
+	case *ast.For:
+		return last.Pos(), "a loop"
+	case *ast.While:
+		if b, ok := last.Cond.(*ast.BoolLit); ok && b.Value && !breaks(last.Body) {
+			return token.Pos{}, "" // (while true { return next(req) }: never ends)
+		}
+		return last.Pos(), "a loop"
+	case *ast.Loop:
+		if !breaks(last.Body) {
+			return token.Pos{}, "" // (a retry loop that returns: never ends)
+		}
 		return last.Pos(), "a loop"
 	case *ast.ExprStmt:
 		if call, ok := last.X.(*ast.Call); ok {
@@ -1511,6 +1521,22 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 		}
 	}
 	return token.Pos{}, ""
+}
+
+// breaks reports whether a break is written in body (outside the
+// functions it makes).
+func breaks(body *ast.Block) bool {
+	found := false
+	ast.Inspect(body, func(n any) bool {
+		switch n.(type) {
+		case *ast.Break:
+			found = true
+		case *ast.Lambda, *ast.Function:
+			return false
+		}
+		return !found
+	})
+	return found
 }
 
 // checkBodyParamOfTyped is checkBodyParam's for a route with `body: T`.

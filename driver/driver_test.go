@@ -1152,11 +1152,29 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
   middleware fn own(req, next) {
     if req.path == "/x" { next(req) } else { { error: "no" } }
   }
+  middleware fn retry(req, next) {
+    var n = 0
+    loop {
+      r = try { next(req) } catch e { nil }
+      if r != nil or n >= 3 { return r }
+      n += 1
+    }
+  }
+  middleware fn w(req, next) {
+    while true { return next(req) }
+  }
+  middleware fn until(req, next) {
+    loop {
+      r = next(req)
+      break
+    }
+  }
   route GET "/x" => fn() { "hi" }
 }
 `, []string{
 		`4:5: warning: middleware ends with a print, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
 		`7:5: warning: middleware ends with a var declaration, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+		`29:5: warning: middleware ends with a loop, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
 	})
 }
 
