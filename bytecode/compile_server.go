@@ -370,6 +370,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PathPos, "route "+st.Method, p, st.Path, routepath.Check)
+			if m := bracedParam.FindString(st.Path); m != "" {
+				// '/u/{id}' (OpenAPI's form, in a string without
+				// interpolation): matched only by the text {id}
+				f.c.warnf(st.PathPos, "route %s %s: %s in a path is the text %s, which only a request for it matches: a path parameter is written :%s", st.Method, shownPath(p), m, m, m[1:len(m)-1])
+			}
 			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(f.typeScope(), st.BodyType), Scope: f.scope}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
@@ -1522,6 +1527,9 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 	}
 	return token.Pos{}, ""
 }
+
+// bracedParam is a path parameter written as OpenAPI writes it, {id}.
+var bracedParam = regexp.MustCompile(`\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 // breaks reports whether a break is written in body (outside the
 // functions it makes).

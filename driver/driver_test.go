@@ -1131,6 +1131,20 @@ server {
 	})
 }
 
+// A route path with {id} in a string without interpolation is the text
+// {id}: a request to /u/5 was a 404, and only /u/%7Bid%7D matched.
+func TestBracedRouteParameterWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET '/u/{id}' => fn(req) "u"
+  route GET "/v/:id" => fn(id) id
+  route GET '/w/{a}/{b}' => fn(req) "w"
+}
+`, []string{
+		`2:13: warning: route GET /u/{id}: {id} in a path is the text {id}, which only a request for it matches: a path parameter is written :id`,
+		`4:13: warning: route GET /w/{a}/{b}: {a} in a path is the text {a}, which only a request for it matches: a path parameter is written :a`,
+	})
+}
+
 // A (req, next) middleware that calls next and ends with a statement
 // of no value (r = next(req); print("after")) answers every request
 // null: warned of. One ending with the response, or with a value of its

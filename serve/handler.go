@@ -116,7 +116,7 @@ func (s *Server) mustCall(v vm.Value, rt bytecode.Route, what string) error {
 	hint := ""
 	if what == "handler" {
 		// (=> get_users(): the call's result)
-		hint = " (write fn(req) { ... }, or a function's name without calling it: => list_users, not => list_users())"
+		hint = " (write fn(req) { ... }, or a function's name without calling it: => name, not => name())"
 	}
 	return fmt.Errorf("%s: route %s %s: the %s is %s, not a function%s",
 		s.at(rt.Pos), rt.Method, rt.Path, what, shapeOf(v), hint)

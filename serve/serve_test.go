@@ -574,7 +574,7 @@ func TestRoutesAloneAreOneServer(t *testing.T) {
 func TestDeclarationStartupErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		// (a literal value handler is a compile error: spec/errors/route_handler_value.tova)
-		"five = 5\nserver {\n  route GET \"/\" => five\n}": `server: app.tova:3:3: route GET /: the handler is Int 5, not a function (write fn(req) { ... }, or a function's name without calling it: => list_users, not => list_users())`,
+		"five = 5\nserver {\n  route GET \"/\" => five\n}": `server: app.tova:3:3: route GET /: the handler is Int 5, not a function (write fn(req) { ... }, or a function's name without calling it: => name, not => name())`,
 		// (a literal value guard is a compile error: spec/errors/guard_shapes.tova)
 		"g = \"no\"\nserver {\n  route GET \"/x\" with g => fn() 1\n}": `server: app.tova:3:3: route GET /x: the guard is a String of 2 characters, not a function`,
 		// A guard written as a block (`auth = {...}`) is not quoted: it may hold a secret.
