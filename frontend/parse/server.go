@@ -322,15 +322,19 @@ loop:
 			r.BodyType = p.typeExpr()
 		case p.at(token.WITH):
 			p.next()
-			if b := p.tok; b.Kind == token.IDENT && b.Lit == "body" && p.peek(1).Kind == token.COLON {
-				p.failAt(b.Pos, b.End, "body: is not a middleware: write it before the handler without with, as in route %s %q body: T => handler", r.Method, r.Path)
+			notGuard := func() {
+				if b := p.tok; b.Kind == token.IDENT && b.Lit == "body" && p.peek(1).Kind == token.COLON {
+					p.failAt(b.Pos, b.End, "body: is not a middleware: write it outside the with list, as in route %s %q body: T with auth => handler", r.Method, r.Path)
+				}
 			}
+			notGuard()
 			p.noArrow++
 			for {
 				r.Guards = append(r.Guards, p.postfix())
 				if !p.got(token.COMMA) {
 					break
 				}
+				notGuard() // (with auth, body: User)
 			}
 			p.noArrow--
 		case p.at(token.ARROW):
