@@ -1753,6 +1753,15 @@ func typeHint(name string, known []string) string {
 	return ""
 }
 
+// envTypeHint is typeHint's for an env declaration's type: none for
+// one that is no name ([String] is no String).
+func envTypeHint(name string) string {
+	if !isIdentName(name) {
+		return ""
+	}
+	return typeHint(name, envTypes)
+}
+
 // otherLanguagesTypes are other languages' names of Tova's types, by
 // their lower case: Integer is too far from Int for a "did you mean".
 var otherLanguagesTypes = map[string]string{"integer": "Int", "long": "Int", "boolean": "Bool", "double": "Float", "float64": "Float",
@@ -1990,7 +1999,7 @@ func (f *fstate) checkEnvDecl(d *ast.EnvDecl) {
 	ty := envTypeString(d.Type)
 	inner := strings.TrimSuffix(strings.TrimPrefix(ty, "Option<"), ">")
 	if !slices.Contains(envTypes, inner) {
-		f.c.errorf(d.Type.PosV, "env %s: type %s is not one an environment variable converts to%s: %s, or Option<…> of one", d.Name.Name, ty, typeHint(inner, envTypes), strings.Join(envTypes, ", "))
+		f.c.errorf(d.Type.PosV, "env %s: type %s is not one an environment variable converts to%s: %s, or Option<…> of one", d.Name.Name, ty, envTypeHint(inner), strings.Join(envTypes, ", "))
 		return
 	}
 	got := literalType(d.Default)

@@ -182,7 +182,8 @@ func (t *Thread) nearMethod(recv Value, name string) string {
 		}
 	}
 	names := BuiltinNames()
-	if m, ok := foreignMethods[name]; ok && slices.Contains(names, m) {
+	collection := recv.k == KString || recv.k == KArray || recv.k == KObject
+	if m, ok := foreignMethods[name]; ok && slices.Contains(names, m) && collection {
 		return m
 	}
 	fold := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
@@ -199,7 +200,7 @@ func (t *Thread) nearMethod(recv Value, name string) string {
 		return near
 	}
 	// (lenght: length's, len)
-	if near := diag.Closest(name, slices.Collect(maps.Keys(foreignMethods))); near != "" && slices.Contains(names, foreignMethods[near]) {
+	if near := diag.Closest(name, slices.Collect(maps.Keys(foreignMethods))); near != "" && slices.Contains(names, foreignMethods[near]) && collection {
 		return foreignMethods[near]
 	}
 	return ""
