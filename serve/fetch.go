@@ -246,8 +246,13 @@ func (f *fetchResponse) GetAttr(t *vm.Thread, name string) (vm.Value, bool, erro
 		return vm.Bool(f.r.Redirected), true, nil
 	case "headers":
 		return headersValue("", f.r.Headers), true, nil
+	case "body", "data":
+		// (the Fetch API's body stream, axios's data: nil, silently)
+		return vm.Nil, false, vm.TypeErrorf("a fetch response has no field %s: read its body with .text() or .json()", name)
+	case "text", "json":
+		return vm.Nil, false, nil // (the methods, read as values)
 	}
-	return vm.Nil, false, nil
+	return vm.Nil, false, vm.TypeErrorf("a fetch response has no field %s (it has status, ok, statusText, url, redirected and headers, and its body is read with .text() or .json())", name)
 }
 
 func (f *fetchResponse) SetAttr(t *vm.Thread, name string, v vm.Value) error {

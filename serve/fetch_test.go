@@ -69,6 +69,8 @@ server "a" {
         "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
         "objheader" => fetch(b + "/page", { headers: { "X-O": { a: 1 } } })
         "notjson" => fetch(b + "/page").json()
+        "body" => fetch(b + "/page").body
+        "field" => fetch(b + "/page").stats
         _ => fetch(42)
       }
       "no error"
@@ -162,6 +164,9 @@ func TestFetch(t *testing.T) {
 		"objheader":  `{"kind":"ValueError","message":"the value of header X-O is Object: give a String, a number or a list of them (JSON.stringify an object)"}`,
 		"notjson":    `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
 		"url":        `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
+		// (nil, and the body lost without a word)
+		"body":  `{"kind":"TypeError","message":"a fetch response has no field body: read its body with .text() or .json()"}`,
+		"field": `{"kind":"TypeError","message":"a fetch response has no field stats (it has status, ok, statusText, url, redirected and headers, and its body is read with .text() or .json())"}`,
 	} {
 		if r := do(t, "GET", a+"/fail?what="+what+"&b="+b, ""); r.status != 200 || r.body != want {
 			t.Errorf("%s: %d %s\nwant %s", what, r.status, r.body, want)
