@@ -28,7 +28,7 @@ func jobsCmd() *cobra.Command {
 	var limit int
 	var database string
 	c := &cobra.Command{
-		Use:   "jobs app.tova|app.tbc [--state queued|running|retrying|discarded|completed|cancelled] [-v] [--limit N] [--database URL|FILE]",
+		Use:   "jobs [app.tova|app.tbc] [--state queued|running|retrying|discarded|completed|cancelled] [-v] [--limit N] [--database URL|FILE]",
 		Short: "List the program's stored jobs with their errors",
 		Long: `Lists the background jobs, event deliveries and schedule runs stored for
 the program: queued, running, retrying and discarded ones (or those of the
