@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"tova/netio"
+	"tova/vm"
 )
 
 // Idempotency-Key replays, as the reference makes them (tova-semantics
@@ -26,7 +27,8 @@ import (
 //     work a second time beside the first;
 //   - a key is its client's: keys are kept apart by the API keys they
 //     come with (the auth block's API key header, any header whose name
-//     holds "key", as X-API-Key), so that another client's key of the
+//     holds "key", as X-API-Key) and by the subject (sub, iss) of a
+//     bearer token a jwt auth block lets in, so that another client's key of the
 //     same text is another key, as a public API's clients (tenants)
 //     number their requests alike: never the first client's answer,
 //     nor a refusal that tells one client another used the key;
@@ -76,6 +78,10 @@ type idempotency struct {
 	// keyHeader is the auth block's API key header ("" for none): an
 	// API key, which sets a client's keys apart (see fingerprint).
 	keyHeader string
+	// jwt is the server's jwt auth block (nil for none): a valid
+	// token's subject (sub, with iss) sets its client's keys apart, as
+	// an API key does, whatever token of it (a renewed one) comes.
+	jwt *authSettings
 
 	mu sync.Mutex
 	// entries are the answers kept; running, the keys whose first
@@ -103,6 +109,9 @@ func newIdempotency(auth *authSettings, sessions *sessionStore) *idempotency {
 	if auth != nil && auth.apiKey {
 		d.credentials = append(d.credentials, auth.header)
 		d.keyHeader = auth.header
+	}
+	if auth != nil && !auth.apiKey {
+		d.jwt = auth
 	}
 	if sessions != nil {
 		d.cookie = sessions.name
@@ -263,6 +272,18 @@ func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]b
 		for _, c := range r.Cookies() {
 			if c.Name == d.cookie {
 				field(hp, c.Value)
+			}
+		}
+	}
+	if d.jwt != nil {
+		// (two users' k-123 were one key: the second was refused 422,
+		// and learnt the first had used it)
+		if user, why := d.jwt.authenticate(r); why == "" && user.Kind() == vm.KObject {
+			for _, claim := range []string{"iss", "sub"} {
+				if v, ok := user.AsObject().Get(claim); ok {
+					field(hs, claim)
+					field(hs, vm.ToString(v))
+				}
 			}
 		}
 	}

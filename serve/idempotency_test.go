@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"tova/netio"
 )
 
@@ -458,5 +460,40 @@ server {
 	}
 	if c := do(t, "GET", u+"/count", "").body; c != "1" {
 		t.Errorf("orders = %s, want 1", c)
+	}
+}
+
+// Behind a jwt auth block, a key is its user's: two users' same key are
+// two keys (the second was refused 422, and learnt the first had used
+// it), and a user's retry with a renewed token of the same subject is a
+// replay.
+func TestIdempotencyKeyScopedByTokenSubject(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { type: "jwt", secret: "`+authSecret+`", csrf: false }
+  var n = 0
+  route POST "/x" with auth => fn(req) { n = n + 1; { n, who: req.user.sub } }
+}
+`)
+	u := app.urls[""]
+	bob := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "bob", "iss": nil, "aud": nil})
+	mallory := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "mallory", "iss": nil, "aud": nil})
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "k-123", "Authorization", bob); r.body != `{"n":1,"who":"bob"}` {
+		t.Fatalf("bob = %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "k-123", "Authorization", mallory); r.status != 200 || r.body != `{"n":2,"who":"mallory"}` || r.header.Get(idempotencyReplayed) != "" {
+		t.Errorf("mallory's k-123 = %d %s", r.status, r.body)
+	}
+	renewed := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "bob", "iss": nil, "aud": nil, "exp": time.Now().Add(2 * time.Hour).Unix()})
+	if renewed == bob {
+		t.Fatal("the renewed token is the same text")
+	}
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "k-123", "Authorization", bob); r.body != `{"n":1,"who":"bob"}` || r.header.Get(idempotencyReplayed) != "true" {
+		t.Errorf("bob's retry = %d %s", r.status, r.body)
+	}
+	// A renewed token is another credential: bound as before (422), but
+	// within bob's keys.
+	if r := do(t, "POST", u+"/x", "", "Idempotency-Key", "k-123", "Authorization", renewed); r.status != 422 {
+		t.Errorf("bob's renewed token = %d %s", r.status, r.body)
 	}
 }
