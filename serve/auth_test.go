@@ -514,3 +514,48 @@ server "keys" {
 		"env S: Option<String> = None\nserver {\n  auth { secret: S }": `server: app.tova:3:18: auth.secret: no secret: set AUTH_SECRET (or JWT_SECRET) in the environment`,
 	})
 }
+
+// Middleware runs before the route's guards: req.user there is the user
+// of credentials that pass the auth block (it was nil, and a middleware
+// refusing viewers let them in), nil for none or bad ones, which `with
+// auth` refuses after; a route without `with auth` sees it too.
+func TestMiddlewareSeesTheUser(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { secret: "`+authSecret+`", csrf: false }
+  routes "/orgs/:org" {
+    middleware fn no_viewer_writes(req, res) {
+      if req.method != "GET" && req.user?.role == "viewer" {
+        return respond(403, { error: "viewers are read-only" })
+      }
+    }
+    route POST "/projects" with auth => fn(req) { { created_by: req.user.sub } }
+  }
+  route GET "/hello" => fn(req) { "hello {req.user?.sub ?? "stranger"}" }
+}
+`)
+	u := app.urls[""]
+	viewer := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "v", "role": "viewer", "iss": nil, "aud": nil})
+	owner := "Bearer " + token(t, authSecret, jwt.MapClaims{"sub": "o", "role": "owner", "iss": nil, "aud": nil})
+	forged := "Bearer " + token(t, "another-secret-0123456789", jwt.MapClaims{"sub": "v", "role": "viewer", "iss": nil, "aud": nil})
+	for _, c := range []struct {
+		auth string
+		want string
+	}{
+		{viewer, `403 {"error":"viewers are read-only"}`},
+		{owner, `200 {"created_by":"o"}`},
+		{forged, `401`},
+		{"", `401`},
+	} {
+		r := do(t, "POST", u+"/orgs/1/projects", "", "Authorization", c.auth)
+		if got := fmt.Sprint(r.status, " ", r.body); got != c.want && !(c.want == "401" && r.status == 401) {
+			t.Errorf("POST as %.20q: %s, want %s", c.auth, got, c.want)
+		}
+	}
+	if r := do(t, "GET", u+"/hello", "", "Authorization", owner); r.body != `"hello o"` {
+		t.Errorf("an open route with a user: %s", r.body)
+	}
+	if r := do(t, "GET", u+"/hello", "", "Authorization", forged); r.body != `"hello stranger"` {
+		t.Errorf("an open route with a forged token: %s", r.body)
+	}
+}

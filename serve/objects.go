@@ -50,6 +50,12 @@ type reqObject struct {
 	// guard has set req.user from it
 	auth   *authSettings
 	authed bool
+	// seen is req.user as code read it where no guard had set it (a
+	// middleware's, an open route's): the user of the request's
+	// credentials if they pass the auth block, else nil; looked at once
+	// (seenDone).
+	seen     vm.Value
+	seenDone bool
 	// readCookies: Tova code read req.cookies (or the Cookie header),
 	// so the answer may be one user's (see exchange.personal)
 	readCookies bool
@@ -134,6 +140,19 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	case "session":
 		if q.sessions != nil {
 			return q.reqSession(), true, nil
+		}
+	case "user":
+		if q.auth != nil {
+			// Before `with auth` runs (in middleware) or without it (an
+			// open route), the user of credentials that pass: a
+			// middleware refusing viewers saw nil, and let all in.
+			if !q.seenDone {
+				q.seenDone = true
+				if u, why := q.auth.authenticate(q.r); why == "" {
+					q.seen = u
+				}
+			}
+			return q.seen, true, nil
 		}
 	}
 	if near := nearReqField(name); near != "" {
