@@ -83,6 +83,20 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 	if n := strings.Count(app.stdout.String(), "mw POST"); n != 1 {
 		t.Errorf("the middleware saw %d POSTs, want the one with a token:\n%s", n, app.stdout.String())
 	}
+	// A bearer token, which no browser sends by itself, needs no CSRF
+	// token (an API of tokens met 403 at its first POST); Basic
+	// credentials, which a browser keeps and sends, do.
+	if r := do(t, "DELETE", u+"/mine", "", "Authorization", "Bearer junk"); r.status != 401 {
+		t.Errorf("DELETE with a bearer token = %d %s, want the auth guard's 401", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/open", "", "Authorization", "bearer x"); r.status != 200 || r.body != "2" {
+		t.Errorf("POST with a bearer token = %d %s", r.status, r.body)
+	}
+	for _, a := range []string{"Basic YTpi", "Bearer", "Bearer "} {
+		if r := do(t, "POST", u+"/open", "", "Authorization", a); r.status != 403 {
+			t.Errorf("POST with Authorization %q = %d %s", a, r.status, r.body)
+		}
+	}
 	if len(logged(app.logs, "CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one) or form _csrf token")) < 4 {
 		t.Errorf("refusals not logged:\n%s", app.logs.String())
 	}
