@@ -338,6 +338,8 @@ func TestErrors(t *testing.T) {
 		{"import os\n", []string{`1:8: import os: builtins need no import (env("PORT"), read(path), exec(cmd), ...); a module is imported with import { name } from "module"`}},
 		{"from os import environ\n", []string{`1:1: expected expression, found 'from': from ... import is Python's: builtins need no import, and a module is imported with import { name } from "module"`}},
 		{"u = User { name: \"a\" }\n", []string{"1:10: expected newline or ';' after statement, found '{': a record is made by calling its type, User(name: value, ...), or written as an object, { name: value }"}},
+		{"x = { reset_timeout: 30s }\n", []string{"1:22: 30s is no Tova literal: a duration or a size is written 30.seconds"}},
+		{"x = 5mb\n", []string{"1:5: 5mb is no Tova literal: a duration or a size is written 5.megabytes"}},
 		{"struct User { name: String }\n", []string{"1:1: unknown word struct: Tova declares a record type with type Name { field: Type }"}},
 		{"enum Color { Red, Green }\n", []string{"1:1: unknown word enum: Tova declares a type of variants with type Name { A, B, C(field: Type) }"}},
 		{"puts \"hi\"\n", []string{"1:1: unknown word puts: Tova prints with print(...)"}},

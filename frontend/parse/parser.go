@@ -277,6 +277,10 @@ func (p *parser) errorExpected(what string) {
 	case p.tok.Kind == token.FROM && p.peek(1).Kind == token.IDENT && p.peek(2).Kind == token.IMPORT:
 		// from os import environ (Python)
 		p.fail("expected %s, found 'from': from ... import is Python's: builtins need no import, and a module is imported with import { name } from \"module\"", what)
+	case p.tok.Kind == token.IDENT && p.p > 0 && (p.toks[p.p-1].Kind == token.INT || p.toks[p.p-1].Kind == token.FLOAT) && p.toks[p.p-1].End == p.tok.Pos && closestUnit(p.tok.Lit) != "":
+		// reset_timeout: 30s (the guide's tables write durations so)
+		n := p.toks[p.p-1]
+		p.failAt(n.Pos, p.tok.End, "%s%s is no Tova literal: a duration or a size is written %s.%s", n.Lit, p.tok.Lit, n.Lit, closestUnit(p.tok.Lit))
 	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.DCOLON:
