@@ -137,3 +137,30 @@ func TestRoutePathErrorIsAtThePath(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A program's one server without `port` takes its port from the
+// program's `env PORT: Int = N` (the guide's form): it listened on 3000
+// whatever the default said. A server with `port`, a second server, or
+// a PORT of another type, does not.
+func TestEnvPortIsTheLoneServersPort(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		port []bool // per server: a port given
+	}{
+		{"env PORT: Int = 8080\nserver {\n  route GET \"/\" => fn() 1\n}\n", []bool{true}},
+		{"env PORT: Option<Int> = None\nserver {\n  route GET \"/\" => fn() 1\n}\n", []bool{true}},
+		{"env PORT: String = \"8080\"\nserver {\n  route GET \"/\" => fn() 1\n}\n", []bool{false}},
+		{"server {\n  route GET \"/\" => fn() 1\n}\n", []bool{false}},
+		{"env PORT: Int = 8080\nserver \"a\" {\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  route GET \"/\" => fn() 2\n}\n", []bool{false, false}},
+	} {
+		p, err := driver.CompileFile("app.tova", []byte(c.src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		for i, s := range p.Servers {
+			if got := s.Port >= 0; got != c.port[i] || got && s.PortPos.Line != 1 {
+				t.Errorf("%s: server %d's port slot %d at %v", c.src, i, s.Port, s.PortPos)
+			}
+		}
+	}
+}

@@ -56,6 +56,7 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 		r.mains[f] = &funcInfo{file: f}
 		r.order[f] = i
 	}
+	envPortOfLoneServer(files)
 	r.predeclareProgram(files)
 	for _, f := range files {
 		r.file = f
@@ -65,6 +66,45 @@ func Resolve(files []*ast.File, opts Options) (err error) {
 	}
 	r.finish(files)
 	return r.errs.Err()
+}
+
+// envPortOfLoneServer gives a program's one server, declared with no
+// `port`, the port its top-level `env PORT: Int = N` declares (the
+// guide's form), as if it said `port PORT`: it listened on 3000
+// whatever the default said. (With several servers, PORT reaches the
+// first one a process runs, and the others keep their own ports.)
+func envPortOfLoneServer(files []*ast.File) {
+	var decl *ast.EnvDecl
+	var servers []*ast.ServerDecl
+	names := map[string]bool{}
+	for _, f := range files {
+		for _, st := range f.Stmts {
+			switch st := st.(type) {
+			case *ast.EnvDecl:
+				t := st.Type
+				if t != nil && (t.Name == "Option" || t.Name == "?") && len(t.Args) == 1 {
+					t = t.Args[0]
+				}
+				if st.Name != nil && st.Name.Name == "PORT" && t != nil && t.Name == "Int" && len(t.Args) == 0 {
+					decl = st
+				}
+			case *ast.ServerDecl:
+				servers = append(servers, st)
+				names[st.Name] = true
+			}
+		}
+	}
+	if decl == nil || len(names) != 1 {
+		return
+	}
+	for _, s := range servers {
+		for _, st := range s.Body {
+			if _, ok := st.(*ast.PortStmt); ok {
+				return
+			}
+		}
+	}
+	servers[0].Body = append(servers[0].Body, &ast.PortStmt{PosV: decl.PosV, X: &ast.Ident{PosV: decl.Name.PosV, Name: "PORT"}})
 }
 
 type scopeKind uint8
