@@ -281,7 +281,7 @@ func (d *dialect) compatible(k fieldKind, c columnClass) bool {
 // (for text) the same bytewise collation on both engines: nil sorts
 // first ascending, last descending, as SQLite does by default.
 func (d *dialect) orderTerm(col string, k fieldKind, desc, number bool) string {
-	s := quoteIdent(col)
+	s := d.col(col)
 	switch {
 	case number && k == kindJSON:
 		// a Duration's or a Size's JSON number: by its value, not its
@@ -325,6 +325,18 @@ func (d *dialect) limitClause(limit, offset int64) string {
 		b.WriteString(strconv.FormatInt(offset, 10))
 	}
 	return b.String()
+}
+
+// col quotes a column name where it is read in an expression (a
+// select list, a condition, an order): as an identifier alone, which
+// SQLite's double quotes are not: a column no longer in the table
+// ("sku", dropped by hand) was read as the text 'sku' in every row, and
+// delete_where({ sku: "sku" }) deleted them all.
+func (d *dialect) col(name string) string {
+	if d.pg() {
+		return quoteIdent(name)
+	}
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
 // quoteIdent quotes a table or column name for both engines.

@@ -68,7 +68,7 @@ type table struct {
 func (m *Model) selects(tb *table) {
 	cols := make([]string, len(m.cols))
 	for i, c := range m.cols {
-		cols[i] = quoteIdent(c.name)
+		cols[i] = tb.db.d.col(c.name)
 		if !tb.db.d.pg() && tb.kinds[i] == kindTime {
 			cols[i] = "+" + cols[i]
 		}

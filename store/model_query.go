@@ -302,7 +302,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 					}
 				}
 			}
-			col := quoteIdent(c.name)
+			col := tb.db.d.col(c.name)
 			if list, ok := tb.db.d.jsonList((*params)[first:]); ok {
 				// One parameter: SQLite binds many in time that grows
 				// with their square (10 000 took 2 s).
@@ -330,20 +330,20 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 		case nul:
 			b.WriteString("1 = 0")
 		case p == nil:
-			b.WriteString(quoteIdent(c.name) + " IS NULL")
+			b.WriteString(tb.db.d.col(c.name) + " IS NULL")
 		case tb.legacy[ci] || c.kind == kindTime && !tb.db.d.pg():
 			var in []string
 			for _, p := range m.forms(tb, ci, p) {
 				*params = append(*params, p)
 				in = append(in, "$"+strconv.Itoa(len(*params)))
 			}
-			cond := quoteIdent(c.name) + " IN (" + strings.Join(in, ", ") + ")"
+			cond := tb.db.d.col(c.name) + " IN (" + strings.Join(in, ", ") + ")"
 			if s, ok := p.(string); ok && c.kind == kindTime && !tb.legacy[ci] && len(s) == len(isoLayout) {
 				// A time another tool wrote finer than the millisecond
 				// (…:00.123456Z) reads as its millisecond: a filter on
 				// what it read finds it.
 				*params = append(*params, s[:len(s)-1]+"[0-9]*Z")
-				cond = "(" + cond + " OR " + quoteIdent(c.name) + " GLOB $" + strconv.Itoa(len(*params)) + ")"
+				cond = "(" + cond + " OR " + tb.db.d.col(c.name) + " GLOB $" + strconv.Itoa(len(*params)) + ")"
 			}
 			b.WriteString(cond)
 		case c.kind == kindTime:
@@ -353,17 +353,17 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			if tm, ok := p.(time.Time); ok {
 				*params = append(*params, tm, tm.Add(time.Millisecond))
 				n := len(*params)
-				b.WriteString("(" + quoteIdent(c.name) + " >= $" + strconv.Itoa(n-1) + " AND " + quoteIdent(c.name) + " < $" + strconv.Itoa(n) + ")")
+				b.WriteString("(" + tb.db.d.col(c.name) + " >= $" + strconv.Itoa(n-1) + " AND " + tb.db.d.col(c.name) + " < $" + strconv.Itoa(n) + ")")
 				break
 			}
 			*params = append(*params, p)
-			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
+			b.WriteString(tb.db.d.col(c.name) + " = $" + strconv.Itoa(len(*params)))
 		case c.kind == kindJSON:
 			*params = append(*params, p)
-			b.WriteString(tb.db.d.jsonEqual(quoteIdent(c.name), "$"+strconv.Itoa(len(*params))))
+			b.WriteString(tb.db.d.jsonEqual(tb.db.d.col(c.name), "$"+strconv.Itoa(len(*params))))
 		default:
 			*params = append(*params, p)
-			b.WriteString(quoteIdent(c.name) + " = $" + strconv.Itoa(len(*params)))
+			b.WriteString(tb.db.d.col(c.name) + " = $" + strconv.Itoa(len(*params)))
 		}
 	}
 	// The values given, or the parameters sent if more (the forms of a
