@@ -416,9 +416,17 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 		if v.Kind() == vm.KDuration {
 			return v, nil
 		}
+		if v.IsNumber() {
+			// (a row's JSON, posted back: the number is not taken as a
+			// unit it does not name)
+			return vm.Nil, &misfit{msg: "is Duration, got the number " + vm.Repr(v) + ": write a Duration (5.seconds); milliseconds from JSON become one through a typed parameter or body: Type (a d: Duration field), or n * 1.millisecond"}
+		}
 	case tSize:
 		if v.Kind() == vm.KSize {
 			return v, nil
+		}
+		if v.IsNumber() {
+			return vm.Nil, &misfit{msg: "is Size, got the number " + vm.Repr(v) + ": write a Size (5.megabytes); bytes from JSON become one through a typed parameter or body: Type, or n * 1.byte"}
 		}
 	case tList:
 		if v.Kind() != vm.KArray {
