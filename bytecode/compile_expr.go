@@ -263,6 +263,20 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 			f.c.errorf(e.PosV, "yield outside a generator")
 			break
 		}
+		if e.From {
+			// each value of X in turn; the expression's value is nil
+			seq := f.operand(e.X)
+			it := f.alloc(1)
+			f.setPos(e.PosV)
+			f.emit(ITERPREP, it, seq, 1)
+			v := f.alloc(1)
+			next := f.emit(ITERNEXT, it, v, 0)
+			f.emit(YIELD, v, v, 0)
+			f.emit(JMP, 0, next, 0)
+			f.patch(next, f.here())
+			f.emit(LOADNIL, dst, 0, 0)
+			break
+		}
 		x := dst
 		if e.X == nil {
 			f.emit(LOADNIL, dst, 0, 0)

@@ -296,6 +296,9 @@ type (
 	Yield struct {
 		PosV token.Pos
 		X    Expr
+		// From: `yield from X`, each value of X yielded in turn (the
+		// reference's delegation, JavaScript's yield*).
+		From bool
 	}
 )
 

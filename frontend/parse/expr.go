@@ -474,6 +474,11 @@ func (p *parser) unary() ast.Expr {
 		} else {
 			p.errorAt(pos, p.tok.Pos, "yield outside a function")
 		}
+		if p.got(token.FROM) {
+			// yield from inner(): the values of another generator (or
+			// of any sequence)
+			return &ast.Yield{PosV: pos, X: p.expr(), From: true}
+		}
 		var x ast.Expr
 		if !p.atExprEnd() {
 			x = p.expr()
