@@ -1,9 +1,11 @@
 package bytecode
 
 import (
+	"slices"
 	"strings"
 
 	"tova/frontend/ast"
+	"tova/frontend/diag"
 	"tova/frontend/token"
 )
 
@@ -691,6 +693,9 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 			spread = true
 		}
 	}
+	if named > 0 {
+		f.checkNamedArgs(e)
+	}
 	// argument i as (expression, or the pipe register)
 	type argv struct {
 		x   ast.Expr
@@ -1183,4 +1188,50 @@ func regexBefore(p ast.Expr) bool {
 	v := lit.Value
 	last := v[len(v)-1]
 	return last == ']' || last == ')' || last == '.' || len(v) >= 2 && v[len(v)-2] == '\\'
+}
+
+// checkNamedArgs refuses a call's argument named for no parameter of the
+// program's function it calls, or no field of the record type it makes
+// (P(x: 1, z: 2)): a TypeError of every such call, said when the program
+// compiles.
+func (f *fstate) checkNamedArgs(e *ast.Call) {
+	id, ok := e.Fn.(*ast.Ident)
+	if !ok || id.Binding == nil {
+		return
+	}
+	b := outermost(id.Binding)
+	var names []string
+	what := "parameter"
+	if td := f.c.visibleType(f.typeScope(), id.Name); td != nil && td.Name.PosV == b.Decl {
+		if len(td.Variants) > 0 || td.Alias != nil {
+			return
+		}
+		for _, fd := range td.Fields {
+			names = append(names, fd.Name)
+		}
+		what = "field"
+	} else if fn := f.c.fnDecls[fnAt{f.c.file, b.Decl}]; fn != nil && b.Scope == ast.Global {
+		for _, p := range fn.Params {
+			if p.Rest || p.Name == nil {
+				return // (a rest or destructured parameter: not looked at)
+			}
+			names = append(names, p.Name.Name)
+		}
+	} else {
+		return
+	}
+	for _, a := range e.Args {
+		if a.Name == "" || slices.Contains(names, a.Name) {
+			continue
+		}
+		hint := ""
+		if near := diag.Closest(a.Name, names); near != "" {
+			hint = " (did you mean " + near + "?)"
+		}
+		list := strings.Join(names, ", ")
+		if list == "" {
+			list = "none"
+		}
+		f.c.errorf(a.PosV, "%s has no %s named %s%s (its %ss: %s)", id.Name, what, a.Name, hint, what, list)
+	}
 }
