@@ -206,6 +206,8 @@ func TestCLIShortcuts(t *testing.T) {
 	}{
 		{[]string{""}, `tova: "" is no command or file (see tova help)`},
 		{[]string{"./nonexist"}, "./nonexist: no such file"},
+		// (the reference's bun run dist/server.js)
+		{[]string{"serve", filepath.Join(dir, "dist", "server.js")}, "dist/server.js: no such file (tova build makes dist/server.tbc, which tova serve runs)"},
 		{[]string{"jobs", prog, "--limit", "abc"}, `tova: invalid argument "abc" for --limit: not a whole number`},
 		{[]string{"jobs", prog, "--limit", "99999999999999999999"}, `tova: invalid argument "99999999999999999999" for --limit: out of range`},
 		{[]string{"serve", prog, "--drain", "abc"}, `tova: invalid argument "abc" for --drain: not a duration such as 30s, 500ms or 1m30s`},

@@ -55,7 +55,16 @@ func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
 		fmt.Fprintf(stderr, "tova: the file name is empty\n") // (it said ": no such file")
 		return nil, nil, &exitError{exitUsage}
 	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(stderr, "tova: %s: no such file\n", path)
+		hint := ""
+		if ext := filepath.Ext(path); ext == ".js" || ext == ".mjs" {
+			// (the reference's bun run dist/server.js)
+			if tbc := strings.TrimSuffix(path, ext) + ".tbc"; fileExists(tbc) {
+				hint = fmt.Sprintf(" (tova build makes %s: serve that)", tbc)
+			} else {
+				hint = " (tova build makes dist/server.tbc, which tova serve runs)"
+			}
+		}
+		fmt.Fprintf(stderr, "tova: %s: no such file%s\n", path, hint)
 		return nil, nil, &exitError{exitUsage}
 	}
 	var pe *fs.PathError
@@ -294,4 +303,10 @@ func programDir(path string) string {
 		return ""
 	}
 	return filepath.Dir(path)
+}
+
+// fileExists reports whether path names a file (or anything) there is.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
