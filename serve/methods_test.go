@@ -53,7 +53,7 @@ server {
 	}
 }
 
-// A request field one letter from one it has (req.param, req.header,
+// A request field that is a common slip for one it has (req.param, req.header,
 // req.cookie) is a TypeError naming it: it read nil, and the handler
 // failed a step later with "cannot read field id of nil". Other names
 // a request has not, and the ones it has unset (req.session without a
@@ -64,7 +64,7 @@ server {
   middleware fn tag(req, next) { req.tenant = "t1"; next(req) }
   route GET "/a/:id" => fn(req) { req.param.id }
   route GET "/b" => fn(req) { req.header["x"] }
-  route GET "/c" => fn(req) { [req.user, req.session, req.tenant, req.uri, req.params.id] }
+  route GET "/c" => fn(req) { [req.user, req.session, req.tenant, req.uri, req.params.id, req.locale ?? "en", req.from, req.next] }
 }
 `)
 	u := app.urls[""]
@@ -74,7 +74,7 @@ server {
 		}
 		waitFor(t, func() bool { return strings.Contains(app.logs.String(), want) })
 	}
-	if r := do(t, "GET", u+"/c", ""); r.status != 200 || r.body != `[null,null,"t1",null,null]` {
+	if r := do(t, "GET", u+"/c", ""); r.status != 200 || r.body != `[null,null,"t1",null,null,"en",null,null]` {
 		t.Errorf("GET /c: %d %s", r.status, r.body)
 	}
 }

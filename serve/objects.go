@@ -163,24 +163,20 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 	return vm.Nil, false, nil
 }
 
-// reqFields are the fields and methods a request has.
-var reqFields = []string{"csrf_token", "method", "path", "url", "route", "params", "query", "headers", "cookies",
-	"body", "ip", "id", "content_type", "locals", "session", "text", "json", "formData", "form_data", "form"}
+// reqSlips are misspellings of a request's fields common enough to be
+// taken for slips, and the field meant: a field a request does not
+// have, nor code gave it, reads as nil (req.locale ?? "en", a field a
+// middleware sets for some requests), but req.param.id failed a step
+// later with "cannot read field id of nil".
+var reqSlips = map[string]string{
+	"param": "params", "parms": "params", "prams": "params", "parameters": "params",
+	"header": "headers", "headres": "headers", "cookie": "cookies", "querys": "query",
+	"queries": "query", "qs": "query", "bodyy": "body",
+}
 
-// nearReqField is the field of a request a name one edit away from it
-// (of four characters or more) was meant as: a field a request does
-// not have, nor code gave it, reads as nil, but req.param, req.header
-// and req.cookie are slips.
+// nearReqField is the request field a slip (reqSlips) was meant as, or "".
 func nearReqField(name string) string {
-	if len(name) < 4 || slices.Contains(reqFields, name) {
-		return "" // (req.session without a session block is nil)
-	}
-	for _, f := range reqFields {
-		if diag.Distance(name, f, 2) <= 1 {
-			return f
-		}
-	}
-	return ""
+	return reqSlips[name]
 }
 
 // setID makes id the request's id: made safe rather than refused, as
