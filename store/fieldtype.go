@@ -356,7 +356,22 @@ func (b *misfit) error(model, method, field string) error {
 		}
 		return vm.Errorf(kind, "%s.%s: field %s%s %s", model, method, field, b.path, b.msg)
 	}
-	return vm.TypeErrorf("%s.%s: field %s%s is %s, got %s", model, method, field, b.path, b.want, vm.Repr(b.got))
+	hint := ""
+	if b.got.IsCallable() {
+		// (title: String = uuid: the function, not its value)
+		n := ""
+		switch b.got.Kind() {
+		case vm.KBuiltin:
+			n = b.got.AsBuiltin().Name
+		case vm.KFunc:
+			n = b.got.AsClosure().Name()
+		}
+		hint = ", a function: call it for its value, with ()"
+		if n != "" {
+			hint = ", a function: call it for its value (" + n + "(), not " + n + ")"
+		}
+	}
+	return vm.TypeErrorf("%s.%s: field %s%s is %s, got %s%s", model, method, field, b.path, b.want, vm.Repr(b.got), hint)
 }
 
 // fit checks v against the type and returns it as it is stored: an
