@@ -226,6 +226,9 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 	case *ast.DataBlock:
 		f.dataBlock(st)
 	case *ast.PortStmt:
+		if st.Implicit && f.c.implicitServer && f.af == nil && f.srv == nil {
+			return // compiled into the program's one server by compileServers
+		}
 		f.c.errorf(st.Pos(), "port belongs inside a server block: each server listens on its own")
 	default:
 		if ast.SharedServerDecl(st) && f.af == nil && f.srv == nil {

@@ -151,6 +151,8 @@ func TestEnvPortIsTheLoneServersPort(t *testing.T) {
 		{"env PORT: Option<Int> = None\nserver {\n  route GET \"/\" => fn() 1\n}\n", []bool{true}},
 		{"env PORT: String = \"8080\"\nserver {\n  route GET \"/\" => fn() 1\n}\n", []bool{false}},
 		{"server {\n  route GET \"/\" => fn() 1\n}\n", []bool{false}},
+		// routes alone, one unnamed server (the guide's health check's form)
+		{"env PORT: Int = 8080\nroute GET \"/\" => fn() 1\n", []bool{true}},
 		{"env PORT: Int = 8080\nserver \"a\" {\n  route GET \"/\" => fn() 1\n}\nserver \"b\" {\n  route GET \"/\" => fn() 2\n}\n", []bool{false, false}},
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(c.src))

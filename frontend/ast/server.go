@@ -17,6 +17,9 @@ type (
 	PortStmt struct {
 		PosV token.Pos
 		X    Expr
+		// Implicit: `port PORT` for an `env PORT: Int` beside a program's
+		// one server (see resolve), also one of routes alone.
+		Implicit bool
 	}
 	// RouteDecl is `route GET "/path" [body: T] [with g1, g2(x)] [-> T] => handler`.
 	RouteDecl struct {

@@ -10,6 +10,8 @@ func LoneServerDecl(st Stmt) bool {
 	switch st := st.(type) {
 	case *ScheduleDecl, *SubscribeDecl, *DiscoverDecl:
 		return true
+	case *PortStmt:
+		return st.Implicit // (an env PORT's, for a program of routes alone)
 	case *HookDecl:
 		return st.Kind == "on_start" || st.Kind == "on_stop" || st.Kind == "background"
 	}

@@ -77,8 +77,13 @@ func envPortOfLoneServer(files []*ast.File) {
 	var decl *ast.EnvDecl
 	var servers []*ast.ServerDecl
 	names := map[string]bool{}
+	var declFile *ast.File
+	lone := false // a declaration of a program of routes alone
 	for _, f := range files {
 		for _, st := range f.Stmts {
+			if ast.SharedServerDecl(st) || ast.LoneServerDecl(st) {
+				lone = true
+			}
 			switch st := st.(type) {
 			case *ast.EnvDecl:
 				t := st.Type
@@ -86,7 +91,7 @@ func envPortOfLoneServer(files []*ast.File) {
 					t = t.Args[0]
 				}
 				if st.Name != nil && st.Name.Name == "PORT" && t != nil && t.Name == "Int" && len(t.Args) == 0 {
-					decl = st
+					decl, declFile = st, f
 				}
 			case *ast.ServerDecl:
 				servers = append(servers, st)
@@ -94,7 +99,20 @@ func envPortOfLoneServer(files []*ast.File) {
 			}
 		}
 	}
-	if decl == nil || len(names) != 1 {
+	if decl == nil {
+		return
+	}
+	// (the name read just after its declaration's: read at the
+	// declaration's own place, it was "used before its declaration")
+	at := token.Pos{Line: decl.Name.PosV.Line, Col: decl.Name.PosV.Col + 1}
+	port := &ast.PortStmt{PosV: decl.PosV, X: &ast.Ident{PosV: at, Name: "PORT"}, Implicit: true}
+	if len(names) == 0 && lone {
+		// (routes alone, the guide's health check's form: one unnamed
+		// server)
+		declFile.Stmts = append(declFile.Stmts, port)
+		return
+	}
+	if len(names) != 1 {
 		return
 	}
 	for _, s := range servers {
@@ -104,7 +122,7 @@ func envPortOfLoneServer(files []*ast.File) {
 			}
 		}
 	}
-	servers[0].Body = append(servers[0].Body, &ast.PortStmt{PosV: decl.PosV, X: &ast.Ident{PosV: decl.Name.PosV, Name: "PORT"}})
+	servers[0].Body = append(servers[0].Body, port)
 }
 
 type scopeKind uint8

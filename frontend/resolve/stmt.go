@@ -431,6 +431,10 @@ func (r *resolver) stmt(s ast.Stmt) {
 		}
 		r.resolveStmts(s.Body, false)
 	case *ast.PortStmt:
+		if s.Implicit {
+			// (the program's one server's, computed in its own code)
+			defer r.computedElsewhere()()
+		}
 		r.expr(s.X)
 	case *ast.MaxBodyStmt:
 		defer r.computedElsewhere()()
