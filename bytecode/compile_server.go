@@ -1531,19 +1531,33 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 // bracedParam is a path parameter written as OpenAPI writes it, {id}.
 var bracedParam = regexp.MustCompile(`\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
-// breaks reports whether a break is written in body (outside the
-// functions it makes).
+// breaks reports whether a break of the loop whose body is body is
+// written in it: outside the functions it makes, and outside the loops
+// in it (whose own breaks they are), but for a labelled one.
 func breaks(body *ast.Block) bool {
 	found := false
-	ast.Inspect(body, func(n any) bool {
-		switch n.(type) {
+	inner := 0
+	var visit func(n any) bool
+	visit = func(n any) bool {
+		switch n := n.(type) {
 		case *ast.Break:
-			found = true
+			found = found || inner == 0 || n.Label != ""
 		case *ast.Lambda, *ast.Function:
+			return false
+		case *ast.For, *ast.While, *ast.Loop:
+			inner++
+			ast.Inspect(n, func(m any) bool {
+				if m == n {
+					return true
+				}
+				return visit(m)
+			})
+			inner--
 			return false
 		}
 		return !found
-	})
+	}
+	ast.Inspect(body, visit)
 	return found
 }
 

@@ -1177,6 +1177,12 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
   middleware fn w(req, next) {
     while true { return next(req) }
   }
+  middleware fn pick(req, next) {
+    loop {
+      for h in ["a", "b"] { if req.headers["x-" + h] != nil { break } }
+      return next(req)
+    }
+  }
   middleware fn until(req, next) {
     loop {
       r = next(req)
@@ -1188,7 +1194,7 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 `, []string{
 		`4:5: warning: middleware ends with a print, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
 		`7:5: warning: middleware ends with a var declaration, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
-		`29:5: warning: middleware ends with a loop, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+		`35:5: warning: middleware ends with a loop, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
 	})
 }
 
