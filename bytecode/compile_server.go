@@ -370,11 +370,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.RouteDecl:
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PathPos, "route "+st.Method, p, st.Path, routepath.Check)
-			if m := bracedParam.FindString(st.Path); m != "" {
-				// '/u/{id}' (OpenAPI's form, in a string without
-				// interpolation): matched only by the text {id}
-				f.c.warnf(st.PathPos, "route %s %s: %s in a path is the text %s, which only a request for it matches: a path parameter is written :%s", st.Method, shownPath(p), m, m, m[1:len(m)-1])
-			}
+			f.warnBracedParam(st.PathPos, "route "+st.Method, p, st.Path)
 			r := Route{Kind: "route", Method: st.Method, Path: p, Pos: posOf(st.PosV), BodyType: f.c.handlerType(f.typeScope(), st.BodyType), Scope: f.scope}
 			name := ""
 			if id, ok := st.Handler.(*ast.Ident); ok {
@@ -447,6 +443,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			srv.Routes = append(srv.Routes, r)
 		case *ast.RoutesGroup:
 			p := joinPath(prefix, st.Prefix)
+			f.warnBracedParam(st.PosV, "routes", p, st.Prefix)
 			for i, k := range st.MetaKeys {
 				// (they were taken without a word, a misspelt one too)
 				lk := strings.ToLower(k) // (Auth: true is auth: true)
@@ -559,6 +556,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			}
 			p := joinPath(prefix, st.Path)
 			f.checkRoutePath(st.PosV, "health", p, st.Path, routepath.Check)
+			f.warnBracedParam(st.PosV, "health", p, st.Path)
 			slot := f.evalToSlot(checks, "health "+st.Path)
 			srv.Routes = append(srv.Routes, Route{Kind: "health", Method: "GET", Path: p, Slot: slot, Scope: f.scope, Pos: posOf(st.PosV)})
 		case *ast.ConfigBlock:
@@ -1526,6 +1524,16 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 		}
 	}
 	return token.Pos{}, ""
+}
+
+// warnBracedParam warns of a {id} in a path (own, the part written at
+// the declaration, of the whole path p): OpenAPI's form of a path
+// parameter, in a string without interpolation, is matched only by the
+// text {id}.
+func (f *fstate) warnBracedParam(at token.Pos, what, p, own string) {
+	if m := bracedParam.FindString(own); m != "" {
+		f.c.warnf(at, "%s %s: %s in a path is the text %s, which only a request for it matches: a path parameter is written :%s", what, shownPath(p), m, m, m[1:len(m)-1])
+	}
 }
 
 // bracedParam is a path parameter written as OpenAPI writes it, {id}.

@@ -1138,10 +1138,14 @@ func TestBracedRouteParameterWarned(t *testing.T) {
   route GET '/u/{id}' => fn(req) "u"
   route GET "/v/:id" => fn(id) id
   route GET '/w/{a}/{b}' => fn(req) "w"
+  routes '/orgs/{org}' { route GET "/x" => fn(req) "x" }
+  health '/h/{x}'
 }
 `, []string{
 		`2:13: warning: route GET /u/{id}: {id} in a path is the text {id}, which only a request for it matches: a path parameter is written :id`,
 		`4:13: warning: route GET /w/{a}/{b}: {a} in a path is the text {a}, which only a request for it matches: a path parameter is written :a`,
+		`5:3: warning: routes /orgs/{org}: {org} in a path is the text {org}, which only a request for it matches: a path parameter is written :org`,
+		`6:3: warning: health /h/{x}: {x} in a path is the text {x}, which only a request for it matches: a path parameter is written :x`,
 	})
 }
 
