@@ -237,15 +237,22 @@ func csrfExempt(r *netio.Request, rpcPaths map[string]bool) bool {
 	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions:
 		return true
 	}
-	if r.Method == fasthttp.MethodPost && rpcPaths[r.Route] && r.Header(peerCallHeader) == "1" {
-		return true
+	return r.Method == fasthttp.MethodPost && rpcPaths[r.Route] && r.Header(peerCallHeader) == "1"
+}
+
+// credentialed reports whether r carries credentials the server's auth
+// block lets in: a valid bearer token (jwt) or API key (api_key). Such a
+// request needs no CSRF token: no browser sends either by itself (as it
+// does a cookie, or Basic credentials it keeps), and a page of another
+// site sets the header only past a CORS preflight, as it would
+// X-Tova-CSRF; an API whose clients send tokens or keys needs no token
+// more. (A header of no valid credential waives nothing.)
+func credentialed(a *authSettings, r *netio.Request) bool {
+	if a == nil {
+		return false
 	}
-	// A bearer token: no browser sends one by itself (as it does a
-	// cookie, or Basic credentials it keeps), and a page of another site
-	// sets the header only past a CORS preflight, as it would
-	// X-Tova-CSRF: an API whose clients send tokens needs no token more.
-	a := r.Header("Authorization")
-	return len(a) > 7 && strings.EqualFold(a[:7], "bearer ")
+	_, why := a.authenticate(r)
+	return why == ""
 }
 
 // csrfRefused is the 403 answer of a request without a valid token;

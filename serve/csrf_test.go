@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // csrfToken fetches a CSRF token from the server at base.
@@ -83,18 +85,20 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 	if n := strings.Count(app.stdout.String(), "mw POST"); n != 1 {
 		t.Errorf("the middleware saw %d POSTs, want the one with a token:\n%s", n, app.stdout.String())
 	}
-	// A bearer token, which no browser sends by itself, needs no CSRF
-	// token (an API of tokens met 403 at its first POST); Basic
-	// credentials, which a browser keeps and sends, do.
-	if r := do(t, "DELETE", u+"/mine", "", "Authorization", "Bearer junk"); r.status != 401 {
-		t.Errorf("DELETE with a bearer token = %d %s, want the auth guard's 401", r.status, r.body)
+	// A valid bearer token, which no browser sends by itself, needs no
+	// CSRF token (an API of tokens met 403 at its first POST); a token
+	// the auth block does not let in, and Basic credentials, which a
+	// browser keeps and sends, do.
+	valid := "Bearer " + token(t, "a-secret-of-enough-bytes", jwt.MapClaims{"sub": "s", "iss": nil, "aud": nil})
+	if r := do(t, "DELETE", u+"/mine", "", "Authorization", valid); r.status != 200 || r.body != `"deleted"` {
+		t.Errorf("DELETE with a bearer token = %d %s", r.status, r.body)
 	}
-	if r := do(t, "POST", u+"/open", "", "Authorization", "bearer x"); r.status != 200 || r.body != "2" {
+	if r := do(t, "POST", u+"/open", "", "Authorization", valid); r.status != 200 || r.body != "2" {
 		t.Errorf("POST with a bearer token = %d %s", r.status, r.body)
 	}
-	for _, a := range []string{"Basic YTpi", "Bearer", "Bearer "} {
+	for _, a := range []string{"Basic YTpi", "Bearer", "Bearer ", "Bearer junk", "bearer " + token(t, "another-secret-of-enough", jwt.MapClaims{"sub": "s"})} {
 		if r := do(t, "POST", u+"/open", "", "Authorization", a); r.status != 403 {
-			t.Errorf("POST with Authorization %q = %d %s", a, r.status, r.body)
+			t.Errorf("POST with Authorization %.30q = %d %s", a, r.status, r.body)
 		}
 	}
 	if len(logged(app.logs, "CSRF validation failed: no valid X-Tova-CSRF token (GET /csrf-token gives one) or form _csrf token")) < 4 {
@@ -370,5 +374,24 @@ func TestCSRFCookieFollowsSameSiteNone(t *testing.T) {
 	lines := r.header.Values("Set-Cookie")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "tova_csrf=") || !strings.Contains(lines[0], "SameSite=None") || !strings.Contains(lines[0], "Secure") {
 		t.Errorf("Set-Cookie %q", lines)
+	}
+}
+
+// A valid API key of an api_key auth block, a header no browser sends by
+// itself, needs no CSRF token either; a wrong key does.
+func TestCSRFWaivedForValidAPIKey(t *testing.T) {
+	app := startApp(t, `server {
+  auth { type: "api_key", keys: ["k1-secret-key"] }
+  route POST "/items" with auth => fn(req) { { ok: true } }
+}
+`)
+	u := app.urls[""]
+	if r := do(t, "POST", u+"/items", "", "X-API-Key", "k1-secret-key"); r.status != 200 {
+		t.Errorf("POST with a valid key = %d %s", r.status, r.body)
+	}
+	for _, h := range [][]string{{"X-API-Key", "wrong"}, {"X-API-Key", "wrong", "Authorization", "Bearer x"}} {
+		if r := do(t, "POST", u+"/items", "", h...); r.status != 403 {
+			t.Errorf("POST with %q = %d %s", h, r.status, r.body)
+		}
 	}
 }

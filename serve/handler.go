@@ -552,7 +552,7 @@ func (x *exchange) start() (vm.Value, error) {
 		}
 	}
 	if g := x.s.csrf; g != nil {
-		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.validForm(r) {
+		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.validForm(r) && !credentialed(x.s.auth, r) {
 			why := g.formRefusal(r)
 			l := x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path)
 			if why != "" {
