@@ -532,6 +532,7 @@ server {
     route POST "/projects" with auth => fn(req) { { created_by: req.user.sub } }
   }
   route GET "/hello" => fn(req) { "hello {req.user?.sub ?? "stranger"}" }
+  cache { default: "public, max-age=60" }
 }
 `)
 	u := app.urls[""]
@@ -557,5 +558,10 @@ server {
 	}
 	if r := do(t, "GET", u+"/hello", "", "Authorization", forged); r.body != `"hello stranger"` {
 		t.Errorf("an open route with a forged token: %s", r.body)
+	}
+	// An answer that read req.user is the credentials', none included:
+	// no public cache default (a stranger's page went to users).
+	if r := do(t, "GET", u+"/hello", ""); r.body != `"hello stranger"` || r.header.Get("Cache-Control") != "" {
+		t.Errorf("a stranger's page: %s, Cache-Control %q", r.body, r.header.Get("Cache-Control"))
 	}
 }

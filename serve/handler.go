@@ -1797,7 +1797,10 @@ func (x *exchange) toResponse(v vm.Value) (*netio.Response, error) {
 // public, is not given to such an answer: a shared cache would hand it
 // to other users.
 func (x *exchange) personal() bool {
-	if x.req != nil && (x.req.authed || x.req.sess != nil || x.req.readCookies) {
+	if x.req != nil && (x.req.authed || x.req.seenDone || x.req.sess != nil || x.req.readCookies) {
+		// (seenDone: code read req.user, whose answer depends on the
+		// credentials, none given included: a stranger's page, kept
+		// public, went to users signed in)
 		return true
 	}
 	auth := ""
