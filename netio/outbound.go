@@ -144,6 +144,13 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 			for _, h := range []string{"Authorization", "Cookie", "Cookie2", "Proxy-Authorization"} {
 				req.Header.Del(h)
 			}
+			// (and X-API-Key, X-Auth-Token...: the guide's API key went
+			// to wherever a URL a user gave redirected)
+			for h := range req.Header {
+				if CredentialHeader(h) {
+					req.Header.Del(h)
+				}
+			}
 			break
 		}
 	}
@@ -377,4 +384,21 @@ func networkCause(err error) string {
 		return "the server closed the connection before an answer came"
 	}
 	return ""
+}
+
+// CredentialHeader reports whether a request header's name says it may
+// carry a credential (Authorization, X-API-Key, X-Auth-Token,
+// X-Session-Id, ...): not Idempotency-Key, nor a signature (a client
+// that signs each try anew, X-Signature with a time in it).
+func CredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if n == "idempotency-key" || n == "sec-websocket-key" {
+		return false
+	}
+	for _, w := range []string{"key", "token", "auth", "secret", "session", "password", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }

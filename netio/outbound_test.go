@@ -239,7 +239,8 @@ func TestWithoutPasswords(t *testing.T) {
 
 // A redirect to another origin (here another port of the same host,
 // which Go's client takes for the same site) does not take the request's
-// Authorization and Cookie there, as the Fetch standard has it; one to
+// Authorization and Cookie there, as the Fetch standard has it, nor a
+// header whose name says it carries a credential (X-API-Key); one to
 // the same origin does. No redirect adds a Referer the code did not set
 // (Go's client gave the previous URL, its query included).
 func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
@@ -266,14 +267,22 @@ func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
 	}))
 	defer first.Close()
 	firstURL = first.URL
-	creds := Headers{{Name: "Authorization", Value: "Bearer SECRET"}, {Name: "Cookie", Value: "sid=SECRET"}}
+	// (an API key header, the guide's X-API-Key, and the like are
+	// credentials too; a header that names none goes on)
+	creds := Headers{{Name: "Authorization", Value: "Bearer SECRET"}, {Name: "Cookie", Value: "sid=SECRET"},
+		{Name: "X-API-Key", Value: "SECRET"}, {Name: "X-Auth-Token", Value: "SECRET"}, {Name: "X-Trace", Value: "t1"}}
 	for path, kept := range map[string]bool{"/away?key=k": false, "/here?key=k": true, "/round": false} {
 		if _, err := Fetch(context.Background(), OutboundRequest{URL: first.URL + path, Headers: creds}); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
 		h := <-seen
-		if got := h.Get("Authorization") != "" && h.Get("Cookie") != ""; got != kept || h.Get("Referer") != "" {
-			t.Errorf("%s: the next hop got Authorization %q, Cookie %q, Referer %q (credentials kept: want %v)", path, h.Get("Authorization"), h.Get("Cookie"), h.Get("Referer"), kept)
+		for _, name := range []string{"Authorization", "Cookie", "X-API-Key", "X-Auth-Token"} {
+			if got := h.Get(name) != ""; got != kept {
+				t.Errorf("%s: the next hop got %s %q (credentials kept: want %v)", path, name, h.Get(name), kept)
+			}
+		}
+		if h.Get("Referer") != "" || h.Get("X-Trace") != "t1" {
+			t.Errorf("%s: the next hop got Referer %q, X-Trace %q", path, h.Get("Referer"), h.Get("X-Trace"))
 		}
 	}
 }

@@ -298,22 +298,8 @@ func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]b
 }
 
 // credentialHeader reports whether a request header's name says it may
-// carry a credential (Authorization, X-API-Key, X-Auth-Token,
-// X-Session-Id, ...).
-func credentialHeader(name string) bool {
-	n := strings.ToLower(name)
-	if n == "idempotency-key" || n == "sec-websocket-key" {
-		return false
-	}
-	// (not "signature": a client that signs each try anew, X-Signature
-	// with a time in it, would never get its answer again)
-	for _, w := range []string{"key", "token", "auth", "secret", "session", "password", "credential"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+// carry a credential (see netio.CredentialHeader).
+func credentialHeader(name string) bool { return netio.CredentialHeader(name) }
 
 // validIdempotencyKey: 1 to idempotencyMaxKey visible ASCII characters.
 func validIdempotencyKey(k string) bool {
