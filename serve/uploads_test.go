@@ -133,7 +133,7 @@ func TestUploadsCheckFileParts(t *testing.T) {
 	}
 	// Also as save_file will name it ("evil.html " is saved as
 	// evil.html), and whatever the case.
-	for _, name := range []string{"evil.html ", "EVIL.HTM", "x.svg", "a.js", "p.xhtml", "f.xml"} {
+	for _, name := range []string{"evil.html ", "evil.html.", "evil.html. .", "EVIL.HTM", "x.svg", "a.js", "p.xhtml", "f.xml"} {
 		if r := postForm(t, url+"/up", formPart{"avatar", name, "image/png", pngBytes}); r.status != 415 {
 			t.Errorf("PNG bytes named %q: %d %s", name, r.status, r.body)
 		}

@@ -90,7 +90,9 @@ func safeFileName(name string) (string, error) {
 		}
 		return '_'
 	}, strings.ToValidUTF8(base, "_"))
-	base = strings.TrimSpace(strings.TrimLeft(base, ". "))
+	// (dots and spaces at either end: "evil.html." was kept, and storage
+	// that drops a trailing dot, as Windows does, made it evil.html)
+	base = strings.Trim(base, ". ")
 	if len(base) > saveFileMaxName {
 		// Shortened from the end of its stem, so that it keeps its
 		// extension (one of a sensible length).
