@@ -337,6 +337,12 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 				return vm.Nil, "invalid token: " + wrongTypeClaim(name+" is invalid", claims)
 			}
 		}
+		switch {
+		case strings.Contains(err.Error(), "iss claim is required"):
+			return vm.Nil, "invalid token: no issuer claim (iss), which the auth block's issuer requires"
+		case strings.Contains(err.Error(), "aud claim is required"):
+			return vm.Nil, "invalid token: no audience claim (aud), which the auth block's audience requires"
+		}
 		return vm.Nil, "invalid token: no issuer or audience claim"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return vm.Nil, "invalid token: bad signature"

@@ -102,7 +102,8 @@ func TestAuthJWT(t *testing.T) {
 		{"expired", "Bearer " + token(t, authSecret, jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix()}), "expired token"},
 		{"not yet", "Bearer " + token(t, authSecret, jwt.MapClaims{"nbf": time.Now().Add(time.Hour).Unix()}), "token not valid yet"},
 		{"wrong issuer", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": "someone"}), "wrong issuer"},
-		{"no issuer", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": nil}), "no issuer or audience claim"},
+		{"no issuer", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": nil}), "invalid token: no issuer claim (iss), which the auth block's issuer requires"},
+		{"no audience", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": nil}), "invalid token: no audience claim (aud), which the auth block's audience requires"},
 		{"wrong audience", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": "web"}), "wrong audience"},
 	} {
 		var hs []string
