@@ -71,6 +71,9 @@ const (
 type csrfGuard struct {
 	key []byte
 	now func() time.Time
+	// cookie is the name of the cookie a form token is bound to:
+	// csrfCookie, or csrfHostCookie where the session cookie is Secure
+	cookie string
 }
 
 // csrfSetting reads the `csrf` key of a block's settings o: whether the
@@ -117,7 +120,11 @@ func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string
 	if err != nil {
 		return nil, err
 	}
-	return &csrfGuard{key: key, now: time.Now}, nil
+	g := &csrfGuard{key: key, now: time.Now, cookie: csrfCookie}
+	if st != nil && (st.secure || st.sameSite == http.SameSiteNoneMode) {
+		g.cookie = csrfHostCookie
+	}
+	return g, nil
 }
 
 // token makes a fresh token for the header, bound to no client.
@@ -140,10 +147,18 @@ func (g *csrfGuard) tokenFor(binding string) string {
 // whose cookie that site can neither read nor set.
 const csrfCookie = "tova_csrf"
 
-// csrfClient is the id r's tova_csrf cookie gives, "" if it has none
-// (or not one of the runtime's: 32 hex digits).
-func csrfClient(r *netio.Request) string {
-	v, ok := r.Cookie(csrfCookie)
+// csrfHostCookie is csrfCookie's name on a site served over HTTPS (its
+// session cookie Secure): a __Host- cookie, which only the host itself
+// sets, Secure and for its whole site: a sibling subdomain (or a page
+// of the domain served over plain HTTP) could set a tova_csrf cookie of
+// its own in a visitor's browser, and post a form with a token bound
+// to it.
+const csrfHostCookie = "__Host-tova_csrf"
+
+// client is the id r's form-token cookie gives, "" if it has none (or
+// not one of the runtime's: 32 hex digits).
+func (g *csrfGuard) client(r *netio.Request) string {
+	v, ok := r.Cookie(g.cookie)
 	if !ok || !isCSRFID(v) {
 		return ""
 	}
@@ -166,7 +181,7 @@ func isCSRFID(s string) bool {
 // request's cookie's, else a new one, which the answer sets (csrfSetCookie).
 func (q *reqObject) csrfClientID() string {
 	q.readCookies = true // (the answer is this browser's: no public cache)
-	if id := csrfClient(q.r); id != "" {
+	if id := q.csrf.client(q.r); id != "" {
 		return id
 	}
 	if q.csrfNew == "" {
@@ -182,8 +197,8 @@ func (q *reqObject) csrfClientID() string {
 // from a page of the site (SameSite=Lax; None where the session cookie
 // is None), Secure as the session cookie is.
 func (q *reqObject) csrfSetCookie() string {
-	c := http.Cookie{Name: csrfCookie, Value: q.csrfNew, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: q.sessions != nil && q.sessions.secure}
+	c := http.Cookie{Name: q.csrf.cookie, Value: q.csrfNew, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: q.csrf.cookie == csrfHostCookie}
 	if q.sessions != nil && q.sessions.sameSite == http.SameSiteNoneMode {
 		// an app embedded in another site's page (its session cookie
 		// sent there too): a Lax cookie would not be, and every form
@@ -270,7 +285,7 @@ func csrfRefused(id, why string) vm.Value {
 // formRefusal says why a form's _csrf token, valid but for the binding,
 // was refused: "" when the form has none such.
 func (g *csrfGuard) formRefusal(r *netio.Request) string {
-	client := csrfClient(r)
+	client := g.client(r)
 	for _, t := range csrfFormFields(r) {
 		b, ok := g.check(t)
 		switch {
@@ -279,7 +294,7 @@ func (g *csrfGuard) formRefusal(r *netio.Request) string {
 		case b == csrfBinding:
 			return "the form's _csrf token is one of GET /csrf-token's, which go in the X-Tova-CSRF header: a form's comes from req.csrf_token in its page"
 		case client == "":
-			if _, sent := r.Cookie(csrfCookie); sent {
+			if _, sent := r.Cookie(g.cookie); sent {
 				// (one of another form: not an id this runtime made)
 				return "the form's _csrf token is bound to the browser's tova_csrf cookie, and this request's is not one the server made (load the form's page again)"
 			}
@@ -333,7 +348,7 @@ func csrfFormFields(r *netio.Request) []string {
 // cookie): a page of another site can post a form with a token it got
 // for itself, but not the victim's cookie for that token.
 func (g *csrfGuard) validForm(r *netio.Request) bool {
-	client := csrfClient(r)
+	client := g.client(r)
 	if client == "" {
 		return false
 	}

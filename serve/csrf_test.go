@@ -363,17 +363,32 @@ server "open" {
 }
 
 // An app whose session cookie is SameSite=None (embedded in another
-// site's page) gets a tova_csrf cookie that is sent there too: a Lax one
-// was not, and every form was refused.
+// site's page) gets a form-token cookie that is sent there too: a Lax
+// one was not, and every form was refused. An app served over HTTPS
+// (its session cookie Secure) names it __Host-tova_csrf, which only the
+// host itself sets: a tova_csrf cookie a sibling subdomain set in the
+// browser, with a token bound to it, is not taken.
 func TestCSRFCookieFollowsSameSiteNone(t *testing.T) {
 	app := startApp(t, `server {
   sessions { secret: "a-secret-of-enough-bytes-123456", secure: true, same_site: "none", csrf: true }
   route GET "/form" => fn(req) req.csrf_token
+  route POST "/post" => fn() "posted"
 }`)
-	r := do(t, "GET", app.urls[""]+"/form", "")
+	u := app.urls[""]
+	r := do(t, "GET", u+"/form", "")
 	lines := r.header.Values("Set-Cookie")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "tova_csrf=") || !strings.Contains(lines[0], "SameSite=None") || !strings.Contains(lines[0], "Secure") {
-		t.Errorf("Set-Cookie %q", lines)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "__Host-tova_csrf=") || !strings.Contains(lines[0], "SameSite=None") ||
+		!strings.Contains(lines[0], "Secure") || !strings.Contains(lines[0], "Path=/") || strings.Contains(lines[0], "Domain") {
+		t.Fatalf("Set-Cookie %q", lines)
+	}
+	tok := strings.Trim(r.body, `"`)
+	id := strings.TrimPrefix(strings.SplitN(lines[0], ";", 2)[0], "__Host-tova_csrf=")
+	form := "application/x-www-form-urlencoded"
+	if r := do(t, "POST", u+"/post", "_csrf="+url.QueryEscape(tok), "Content-Type", form, "Cookie", "__Host-tova_csrf="+id); r.status != 200 {
+		t.Errorf("a form with its __Host- cookie: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", u+"/post", "_csrf="+url.QueryEscape(tok), "Content-Type", form, "Cookie", "tova_csrf="+id); r.status != 403 {
+		t.Errorf("a form with a tova_csrf cookie on an HTTPS site: %d %s", r.status, r.body)
 	}
 }
 
