@@ -169,6 +169,10 @@ func readDiscover(log zerolog.Logger, name, at string, v vm.Value, keyAt func(st
 // peerURL reads a discover url: an absolute http or https URL, kept
 // without a trailing slash (paths are added to it).
 func peerURL(v vm.Value) (string, error) {
+	if v.IsNil() || vm.VariantOf(v) == vm.NoneType {
+		// (url: env("WORKER_URL") of an unset variable)
+		return "", fmt.Errorf("expected an http or https URL String such as \"http://localhost:3002\", got %s: is the environment variable it reads set?", vm.Repr(v))
+	}
 	if v.Kind() != vm.KString {
 		return "", fmt.Errorf("expected an http or https URL String such as \"http://localhost:3002\", got %s", vm.Repr(v))
 	}
