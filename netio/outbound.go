@@ -248,6 +248,12 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
+		var ne net.Error
+		if parent.Err() == nil && r.Timeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+			// (the headers came: "no answer" sent the reader to a dead
+			// upstream)
+			return nil, fmt.Errorf("%s %s: the body did not arrive whole within its timeout (%v): the status (%d) came, and %d bytes of it", method, r.URL, r.Timeout, resp.StatusCode, len(data))
+		}
 		return nil, outboundError(parent, method, r, err)
 	}
 	if int64(len(data)) > limit {

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -284,5 +285,29 @@ func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
 		if h.Get("Referer") != "" || h.Get("X-Trace") != "t1" {
 			t.Errorf("%s: the next hop got Referer %q, X-Trace %q", path, h.Get("Referer"), h.Get("X-Trace"))
 		}
+	}
+}
+
+// A response whose body trickles in past the timeout is said so, with
+// the status that came: "no answer" sent the reader to a dead upstream.
+func TestFetchBodyPastItsTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = bufio.NewReader(c).ReadString('\n')
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nab")
+		time.Sleep(2 * time.Second)
+	}()
+	_, err = Fetch(context.Background(), OutboundRequest{URL: "http://" + ln.Addr().String() + "/slow", Timeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "the body did not arrive whole within its timeout (300ms): the status (200) came, and 2 bytes of it") {
+		t.Errorf("err = %v", err)
 	}
 }
