@@ -816,3 +816,40 @@ func TestHugeErrorMessageIsCutInTheLog(t *testing.T) {
 		t.Errorf("the error's log line has %d bytes, want it cut saying %q", len(line), want)
 	}
 }
+
+// Large answers encoded at once take no CPU turn they keep: the
+// encoder's polls took one after 2 ms and never gave it back, and once
+// every turn was gone, each request that ran long (a later large
+// answer, a loop of 40 ms) waited, its CPU idle, until its deadline.
+func TestLargeAnswersKeepNoTurns(t *testing.T) {
+	if raceEnabled {
+		t.Skip("four 27 MB answers at once: minutes under the race detector (vm's TestPollOutsideACallKeepsNoTurn runs there)")
+	}
+	app := startApp(t, `server {
+  fn build(n: Int) {
+    var out = []
+    for i in range(0, n) { out.push({ id: i, name: "item" }) }
+    out
+  }
+  route GET "/big" => build
+  route GET "/spin" => fn() { var s = 0; for i in range(0, 300000) { s += i }; s }
+}`, func(o *Options) { o.RequestTimeout = 10 * time.Second })
+	u := app.urls[""]
+	for round := range 1 {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := do(t, "GET", u+"/big?n=1000000", ""); r.status != 200 {
+					t.Errorf("round %d: a large answer = %d", round, r.status)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	start := time.Now()
+	if r := do(t, "GET", u+"/spin", ""); r.status != 200 || time.Since(start) > 5*time.Second {
+		t.Errorf("a loop after the large answers: %d after %v", r.status, time.Since(start))
+	}
+}

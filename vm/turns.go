@@ -90,7 +90,12 @@ func (u *turns) give() {
 // goschedEvery. It returns the thread's cancellation if its context
 // ends while it waits.
 func (t *Thread) takeTurns() error {
-	if t.turns == nil {
+	if t.turns == nil || len(t.frames) == 0 {
+		// (no call of Tova code under way: the front end encoding a
+		// handler's answer, polling as it goes. A turn taken there was
+		// never given back, as only a call's end gives it: two such
+		// answers at once took every turn, and every request that ran
+		// long then waited, its CPU idle, until its deadline.)
 		return nil
 	}
 	t.runPolls++

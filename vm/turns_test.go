@@ -397,3 +397,24 @@ fn spin() { loop { count += 1 } }
 	}
 	SetMemoryPressure(false)
 }
+
+// Work a thread does outside any call of Tova code (the front end
+// encoding a handler's large answer, polling as it goes) takes no turn:
+// one taken there was never given back, and with every turn gone, every
+// request running long waited, its CPU idle, until its deadline.
+func TestPollOutsideACallKeepsNoTurn(t *testing.T) {
+	p := compileTova(t, "x = 1\n")
+	in, _ := runMain(t, p)
+	one := newTurns(1)
+	th := in.NewThread(context.Background())
+	th.turns = one
+	defer th.Release()
+	for end := time.Now().Add(20 * turnSlice); time.Now().Before(end); {
+		if err := th.Poll(1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if th.turn || one.held.Load() != 0 {
+		t.Fatalf("polls outside a call left a turn taken (turn %v, held %d)", th.turn, one.held.Load())
+	}
+}
