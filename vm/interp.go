@@ -1540,6 +1540,7 @@ frames:
 						}
 					}
 					t.atomicFrom = t.edgesNow()
+					t.atomicSpent = false
 				}
 				t.atomic++
 			default:

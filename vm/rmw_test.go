@@ -106,6 +106,45 @@ fn get() { count }
 	t.Logf("get() waited %v", waited)
 }
 
+// A runaway statement writing module state that has given way once is
+// no longer one step: the calls after the first wait no longer than
+// any code's slice (each waited another second, for the whole of the
+// runaway's deadline).
+func TestRunawayWriteStatementGivesWayThenAsAnyCode(t *testing.T) {
+	in := runTova(t, `var count = 0
+server {}
+fn forever() { loop { } }
+fn stuck() { count = count + forever() }
+fn get() { count }
+`)
+	in.Sched = NewGIL(0)
+	slot := slotsOf(in)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := callUnderGIL(ctx, in, in.Globals[slot["stuck"]]); !isCancelled(err) {
+			t.Errorf("stuck() ended with %v, want a cancellation", err)
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]]); err != nil {
+		t.Fatal(err) // the first: after the statement's long slice
+	}
+	var longest time.Duration
+	for range 3 {
+		time.Sleep(20 * time.Millisecond) // (the runaway has the GIL back)
+		t0 := time.Now()
+		if _, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]]); err != nil {
+			t.Fatal(err)
+		}
+		longest = max(longest, time.Since(t0))
+	}
+	if longest > 300*time.Millisecond {
+		t.Errorf("after the runaway gave way once, a get() waited %v", longest)
+	}
+}
+
 // A statement writing module state stays one step through the calls it
 // makes, however they are made: a call of a function taking exactly its
 // parameters (the interpreter's fast path, which reuses a frame) left

@@ -430,7 +430,7 @@ func (t *Thread) checkSignal(call bool) error {
 		if g, ok := t.In.Sched.(*GIL); ok && t.holding {
 			e := jumpEdge
 			switch {
-			case t.atomic > 0:
+			case t.atomic > 0 && !t.atomicSpent:
 				e = atomicEdge
 			case call:
 				e = callEdge
@@ -447,6 +447,9 @@ func (t *Thread) checkSignal(call bool) error {
 				return nil
 			}
 			t.signal.And(^sigYield)
+			if e == atomicEdge {
+				t.atomicSpent = true
+			}
 			g.yield(t)
 			if t.pastDeadline() {
 				t.signal.Or(sigCancel)
@@ -524,6 +527,13 @@ type Thread struct {
 	// thread is in: in one, it gives way only after a long slice and
 	// atomicEdges backward jumps and calls, counted from atomicFrom.
 	atomic int32
+	// atomicSpent: the statement writing module state the thread is in
+	// has given way once, as a runaway (past atomicSlices): it is no
+	// longer one step, and gives way at the edges any code does. (It
+	// held the GIL for another second each time it took it back, and
+	// every request using server state waited a second a turn, for the
+	// whole of its deadline.)
+	atomicSpent bool
 	// edges counts the thread's backward jumps and calls up to its last
 	// poll, pollSet what poll was set to then (see edgesNow).
 	edges, atomicFrom int64
