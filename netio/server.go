@@ -479,7 +479,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// request at all (closed by its client a moment before): the
 		// warning counts the requests stopped.
 		if n := s.cfg.Pool.CancelRunning(); n > 0 {
-			s.log.Warn().Err(err).Int("stopped", n).Msg("drain ended with requests still in flight: they are stopped and answered 503")
+			// (the error is the drain's context's: "context deadline
+			// exceeded", Go's words, said better by the message)
+			s.log.Warn().Int("stopped", n).Msg("drain ended with requests still in flight: they are stopped and answered 503")
 		}
 		s.readsCut.Store(true)
 		for wait, i := time.Now().Add(time.Second), 0; s.fs.GetCurrentConcurrency() > 0 && time.Now().Before(wait); i++ {
