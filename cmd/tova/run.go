@@ -102,7 +102,7 @@ func runCmd() *cobra.Command {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			sigc := make(chan os.Signal, 1)
-			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+			signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT) // (SIGQUIT's default dumped Go's stacks)
 			if !signal.Ignored(syscall.SIGHUP) {
 				// (nohup tova run …: SIGHUP stays ignored)
 				signal.Notify(sigc, syscall.SIGHUP)
@@ -290,6 +290,8 @@ func signalName(sig syscall.Signal) string {
 		return "SIGTERM"
 	case syscall.SIGHUP:
 		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
 	}
 	return sig.String()
 }

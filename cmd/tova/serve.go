@@ -291,7 +291,9 @@ func stoppedBy(ctx context.Context) string {
 // end the process at once, cutting in-flight requests and losing the
 // buffered log lines.
 var stopSignalList = func() []os.Signal {
-	l := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	// (SIGQUIT, Ctrl-\, too: its default action dumped every goroutine's
+	// Go stack and cut the requests in flight)
+	l := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
 	if !signal.Ignored(syscall.SIGHUP) {
 		l = append(l, syscall.SIGHUP) // (started with nohup, it stays ignored)
 	}

@@ -84,10 +84,11 @@ func (sv *serving) stopWith(t *testing.T, sig syscall.Signal) int {
 }
 
 // `tova serve` runs until SIGTERM, then drains, runs on_stop and exits 0.
-// SIGHUP (the terminal that started it closed) does the same: its
-// default action would end the process at once.
+// SIGHUP (the terminal that started it closed) and SIGQUIT do the same:
+// their default action would end the process at once (SIGQUIT's dumping
+// every goroutine's Go stack).
 func TestServeStopsOnSIGTERM(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) { testServeStopsOn(t, sig) })
 	}
 }
@@ -468,6 +469,11 @@ func TestRunStopsOnSignal(t *testing.T) {
 	os.WriteFile(app, []byte("var i = 0\nwhile true { i += 1 }\n"), 0o644)
 	if c, stderr := runUntilSIGTERM(t, "run", app); c != 143 || stderr != "tova run: stopped by SIGTERM\n" {
 		t.Fatalf("exit %d; stderr: %q", c, stderr)
+	}
+	// SIGQUIT (Ctrl-\) too: its default action dumped every goroutine's
+	// Go stack (exit 2).
+	if c, _, stderr := runUntilSignal(t, syscall.SIGQUIT, nil, "run", app); c != 131 || stderr != "tova run: stopped by SIGQUIT\n" {
+		t.Fatalf("SIGQUIT: exit %d; stderr: %q", c, stderr)
 	}
 }
 
