@@ -164,6 +164,13 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 						where = fmt.Sprintf(" (its code was at %s:%d:%d)", f.File, f.Line, f.Col)
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: stopped by %s while the server started%s\n", sig, where)
+					// (128 + the signal's number, as tova run's: a user's
+					// Ctrl-C is no failure to start, exit 5)
+					for _, s := range stopSignalList {
+						if n, ok := s.(syscall.Signal); ok && signalName(n) == sig {
+							return &exitError{128 + int(n)}
+						}
+					}
 				} else if errors.As(err, &se) && errors.As(err, &ve) && len(ve.Stack) > 0 {
 					// A runtime error of the server's own code: shown as
 					// tova run shows one, with its source line and stack.
