@@ -121,6 +121,9 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		path := p.plainString("path")
 		fn, _ := p.fnAfterWord()
 		return &ast.SSEDecl{PosV: pos, Path: path, Fn: fn}
+	case word == "schedule" && n1.Kind == token.STRING && n2.Kind == token.IDENT && (n2.Lit == "every" || n2.Lit == "at"):
+		// schedule "c" every(5.minutes) { … }
+		p.failAt(n2.Pos, n2.End, `a schedule is written schedule "5m" fn %s() { … } (an interval), or schedule "%s" cron("0 * * * *") fn() { … }`, n1.Lit, n1.Lit)
 	case word == "schedule" && n1.Kind == token.STRING:
 		return p.scheduleDecl()
 	case word == "schedule" && n1.Kind == token.IDENT && n1.Lit == "cron" && n2.Kind == token.LPAREN:
@@ -134,6 +137,16 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 		return &ast.SubscribeDecl{PosV: pos, Topic: topic, Name: name, Fn: fn}
 	case word == "discover" && n1.Kind == token.STRING:
 		return p.discoverDecl()
+	case (word == "subscribe" || word == "discover") && n1.Kind == token.IDENT && n1.Pos.Line == p.tok.Pos.Line && ctx == ctxServer:
+		// subscribe user_created fn(u) { … }, discover worker { … }
+		what := map[string]string{"subscribe": `its topic: subscribe "%s" fn(data) { … }`, "discover": `the server's name: discover "%s" { url: … }`}[word]
+		p.failAt(n1.Pos, n1.End, "%s takes a string, "+what, word, n1.Lit)
+	case hookKinds[word] && n1.Kind == token.LBRACE && ctx == ctxServer:
+		// on_start { print("start") }: read as a config block, it
+		// failed inside, about an object's entries
+		p.failAt(p.tok.Pos, n1.End, "%s takes a function written in place: %s", word, hookShapes[word])
+	case word == "health" && ctx == ctxServer && (n1.Kind == token.NEWLINE || n1.Kind == token.SEMI || n1.Kind == token.EOF || n1.Kind == token.RBRACE):
+		p.failAt(p.tok.Pos, p.tok.End, `health takes a path string: health "/health" (with checks: health "/health" { check_memory, check_db })`)
 	case word == "model" && n1.Kind == token.IDENT:
 		return p.modelDecl()
 	case word == "env" && n1.Kind == token.IDENT && n2.Kind == token.ASSIGN:
