@@ -566,3 +566,30 @@ server {
 		t.Errorf("a stranger's page: %s, Cache-Control %q", r.body, r.header.Get("Cache-Control"))
 	}
 }
+
+// A config block written as a value (cors [...]) and a role named
+// without quotes (with role(admin)) say how they are written: they were
+// "undefined: cors (did you mean cos?)" and "undefined: admin (did you
+// mean asin?)".
+func TestConfigBlockAndRoleFormsSaid(t *testing.T) {
+	_, err := driver.CompileFile("e.tova", []byte(`server {
+  auth { secret: "0123456789abcdef0123" }
+  cors ["https://a.com"]
+  route GET "/x" with role(admin) => fn() 1
+}
+`))
+	if err == nil {
+		t.Fatal("compiled")
+	}
+	for _, want := range []string{
+		`e.tova:3:3: undefined: cors: cors is a block of settings, cors { origins: ["https://app.example"] }`,
+		`e.tova:4:28: role takes the role's name as a string: role("admin")`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors:\n%v\nwant %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("a did-you-mean still: %v", err)
+	}
+}

@@ -59,6 +59,17 @@ var missingGlobals = map[string]string{
 	"app":        "Tova has no app object: a server block declares its routes, route GET \"/x\" => fn(req) { ... }",
 }
 
+// configBlockForms are the config blocks' forms, for the note of one
+// used as a value (cors ["https://a.com"]).
+var configBlockForms = map[string]string{
+	"cors": `cors { origins: ["https://app.example"] }`, "session": `session { secret: env("SESSION_SECRET") }`,
+	"sessions": `sessions { secret: env("SESSION_SECRET") }`, "auth": `auth { secret: env("AUTH_SECRET") }`,
+	"tls": `tls { cert: "cert.pem", key: "key.pem" }`, "cache": `cache { default: "public, max-age=60" }`,
+	"compression": "compression { min_size: 1.kilobyte }", "upload": "upload { max_size: 5.megabytes }",
+	"uploads": "uploads { max_size: 5.megabytes }", "jobs": "jobs { workers: 4 }", "limits": "limits { timeout: 10.seconds }",
+	"security": "security { trust_proxy: true }", "db": `db { database: "app.db" }`,
+}
+
 // notHere is the note of an undefined name that is a builtin of the
 // reference's that this runtime does not provide.
 func notHere(what, instead string) string {
@@ -106,6 +117,10 @@ func (r *resolver) ident(id *ast.Ident) {
 		msg += note
 	} else if note := missingGlobals[id.Name]; note != "" {
 		msg += ": " + note
+	} else if ex := configBlockForms[id.Name]; ex != "" {
+		// cors ["https://a.com"]: read as an index of a name (did you
+		// mean cos?)
+		msg += ": " + id.Name + " is a block of settings, " + ex
 	} else if tova := foreignNames[id.Name]; tova != "" {
 		msg += " (Tova's is " + tova + ")"
 	} else if r.suggested < maxSuggested {
@@ -161,6 +176,14 @@ func (r *resolver) expr(e ast.Expr) {
 		r.expr(e.Fn)
 		if m, ok := e.Fn.(*ast.Member); ok && r.peerCalls[m] != nil {
 			r.peerNamedArgs(e, m, r.peerCalls[m])
+		}
+		if fn, ok := e.Fn.(*ast.Ident); ok && fn.Binding != nil && fn.Binding.Scope == ast.Builtin && fn.Binding.Name == "role" && len(e.Args) == 1 {
+			if id, ok := e.Args[0].Value.(*ast.Ident); ok && r.lookup(id.Name) == nil && !r.isBuiltin(id.Name) {
+				// with role(admin): "undefined: admin (did you mean asin?)"
+				r.errorf(id.PosV, identEnd(id), "role takes the role's name as a string: role(%q)", id.Name)
+				id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
+				break
+			}
 		}
 		r.args(e.Args, false)
 	case *ast.Member:
