@@ -617,6 +617,10 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 			if arg == "" {
 				arg = st.Pattern
 			}
+			if n := requiredParams(st.Fn); n > 0 {
+				// (each tick called it with none: they were nil)
+				f.c.errorf(st.PosV, "a schedule's function takes no parameters, not %d (it runs with no request and no arguments)", n)
+			}
 			name := st.Name
 			if name == "" {
 				name = st.Fn.Name
