@@ -382,6 +382,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.c.errorf(h.Pos(), "route %s %s: a handler is a function, not a value: write `=> fn() ...`", st.Method, shownPath(p))
 			}
 			f.checkAnnotation(st.BodyType, "body", bodySite)
+			f.checkGuardCalls(st, p)
 			if fn := f.c.namedHandler(st.Handler); fn != nil {
 				f.checkParamTypes(fn)
 				f.checkPathParams(st, p, fn)
@@ -1528,6 +1529,34 @@ func valuelessEnd(body *ast.Block) (token.Pos, string) {
 		}
 	}
 	return token.Pos{}, ""
+}
+
+// checkGuardCalls refuses a route's guard written as a call of a guard
+// of the program's (with g() for with g): the call ran once, as the
+// server started, without a request, and its value was no function.
+// A call that makes a guard (with limiter(10), a function of fewer
+// parameters than a guard's or given its arguments) is left alone.
+func (f *fstate) checkGuardCalls(st *ast.RouteDecl, path string) {
+	f.c.indexDecls()
+	for _, g := range st.Guards {
+		call, ok := g.(*ast.Call)
+		if !ok {
+			continue
+		}
+		id, ok := call.Fn.(*ast.Ident)
+		if !ok || id.Binding == nil {
+			continue
+		}
+		b := outermost(id.Binding)
+		fn := f.c.fnDecls[fnAt{f.c.file, b.Decl}]
+		if fn == nil || b.Scope != ast.Global || len(fn.Params) == 0 || fn.Params[0].Name == nil || len(call.Args) >= requiredParams(fn) {
+			continue
+		}
+		if n := fn.Params[0].Name.Name; n != "req" && n != "request" {
+			continue
+		}
+		f.c.errorf(id.PosV, "route %s %s: with %s() calls the guard %s once, as the server starts, without a request: write with %s", st.Method, shownPath(path), id.Name, id.Name, id.Name)
+	}
 }
 
 // warnBracedParam warns of a {id} in a path (own, the part written at
