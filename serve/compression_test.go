@@ -328,3 +328,13 @@ func TestStaticCompressionSharedAndBounded(t *testing.T) {
 		t.Errorf("a file kept is sent with every slot taken: %v", err)
 	}
 }
+
+// cache { default } refuses a line break, as static's cache does (it
+// went out with the break made a space, "public  Set-Cookie: evil=1").
+func TestCacheDefaultRefusesLineBreaks(t *testing.T) {
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
+		`cache { default: "public\r\nSet-Cookie: evil=1" }`: `server: app.tova:1:18: cache.default: a header value cannot hold a line break`,
+		`cache { default: "public,\nmax-age=60" }`:          `server: app.tova:1:18: cache.default: a header value cannot hold a line break`,
+		`cache { default: 5 }`:                              `server: app.tova:1:18: cache.default: expected a Cache-Control directive String`,
+	})
+}

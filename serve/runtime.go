@@ -928,6 +928,10 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			if d.Kind() != vm.KString {
 				return fmt.Errorf("%s: cache.default: expected a Cache-Control directive String, got %s", at, vm.Repr(d))
 			}
+			if strings.ContainsAny(d.AsString(), "\r\n\x00") {
+				// (as static.cache: sent with the break made a space)
+				return fmt.Errorf("%s: cache.default: a header value cannot hold a line break", at)
+			}
 			cfg.cacheDefault = d.AsString()
 		}
 	case "cors":
