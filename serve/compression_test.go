@@ -338,3 +338,22 @@ func TestCacheDefaultRefusesLineBreaks(t *testing.T) {
 		`cache { default: 5 }`:                              `server: app.tova:1:18: cache.default: expected a Cache-Control directive String`,
 	})
 }
+
+// limits { max_body } (and http's) sets the body limit, as the max_body
+// statement does: it was warned of as an unknown key, and the 4 MiB
+// default stayed.
+func TestLimitsMaxBody(t *testing.T) {
+	app := startApp(t, `server {
+  limits { max_body: 100, timeout: 5.seconds }
+  route POST "/x" => fn(req) len(req.text())
+}`)
+	if r := do(t, "POST", app.urls[""]+"/x", strings.Repeat("a", 200)); r.status != 413 {
+		t.Errorf("a body over limits.max_body: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", app.urls[""]+"/x", strings.Repeat("a", 50)); r.status != 200 || r.body != "50" {
+		t.Errorf("a body under limits.max_body: %d %s", r.status, r.body)
+	}
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
+		`limits { max_body: -1 }`: `server: app.tova:1:20: limits.max_body: a body limit must be positive`,
+	})
+}

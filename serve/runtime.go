@@ -906,6 +906,18 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 		if v.Kind() != vm.KObject {
 			return nil
 		}
+		if mb, ok := v.AsObject().Get("max_body"); ok && !mb.IsNil() {
+			// (the statement's setting, where the guide's readers put
+			// it: warned of as unknown, the 4 MiB default stayed)
+			n, err := byteSize(mb)
+			if err == nil && n <= 0 {
+				err = fmt.Errorf(bytecode.BodySizeRule, vm.Repr(mb))
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %s.max_body: %v", at, kind, err)
+			}
+			cfg.maxBody = int(n)
+		}
 		if t, ok := v.AsObject().Get("timeout"); ok {
 			if first, again := set["timeout"]; again {
 				return fmt.Errorf("%s: %s.timeout: the request deadline is set again (first at %s)", at, kind, first)
@@ -1025,8 +1037,8 @@ func readCompression(at string, v vm.Value) (*netio.Compression, error) {
 // key not listed is most likely a typo, and has no effect. (jobs blocks
 // are checked by the jobs package, which refuses unknown keys.)
 var configKeys = map[string][]string{
-	"http":        {"timeout"},
-	"limits":      {"timeout"},
+	"http":        {"timeout", "max_body"},
+	"limits":      {"timeout", "max_body"},
 	"db":          store.BlockKeys,
 	"cache":       {"default", "max_age"},
 	"static":      staticKeys,
