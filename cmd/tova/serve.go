@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -188,6 +189,11 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 					// A config block's value: shown at its key, with
 					// the source line.
 					at := token.Pos{Line: ce.Pos.Line, Col: ce.Pos.Col}
+					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n%s\n", err, diag.Snippet(src, at, token.Pos{}))
+				} else if at, ok := placeIn(err.Error(), p); ok && diag.SourceLine(src, int(at.Line)) != "" {
+					// Another error at a place of the program (tls { },
+					// a guard that is no function): its line and caret
+					// too, as docs/server.md promises.
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n%s\n", err, diag.Snippet(src, at, token.Pos{}))
 				} else {
 					fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: %v\n", err)
@@ -402,4 +408,23 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// placeIn finds, in an error's message, the first place of the program
+// p's (one-file) source it names, "app.tova:3:15: ...".
+func placeIn(msg string, p *bytecode.Program) (token.Pos, bool) {
+	if len(p.Files) != 1 || p.Files[0].Name == "" {
+		return token.Pos{}, false
+	}
+	re := regexp.MustCompile(`(?:^|[\s(])` + regexp.QuoteMeta(p.Files[0].Name) + `:(\d+):(\d+):`)
+	m := re.FindStringSubmatch(msg)
+	if m == nil {
+		return token.Pos{}, false
+	}
+	line, err1 := strconv.Atoi(m[1])
+	col, err2 := strconv.Atoi(m[2])
+	if err1 != nil || err2 != nil || line > 1<<30 || col > 1<<30 {
+		return token.Pos{}, false
+	}
+	return token.Pos{Line: int32(line), Col: int32(col)}, true
 }

@@ -888,3 +888,19 @@ func TestArtifactTheVMWouldRefuse(t *testing.T) {
 		}
 	}
 }
+
+// A start-up error at a place of the program that no key of a block
+// names (tls { } with neither file) is shown with its source line and a
+// caret too, as docs/server.md says (it was the message alone).
+func TestServeStartupErrorShowsItsLine(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.tova")
+	os.WriteFile(app, []byte("server {\n  tls { }\n  route GET \"/x\" => fn() 1\n}\n"), 0o644)
+	t.Setenv("PORT", "0")
+	var out, errb testutil.Buffer
+	if c := run([]string{"serve", "--host", "127.0.0.1", app}, &out, &errb); c != 5 {
+		t.Fatalf("exit %d, want 5: %s", c, errb.String())
+	}
+	if !strings.HasSuffix(errb.String(), ": tls: the block gives neither cert nor key: it needs both, the paths of PEM files (the server would serve plain HTTP)\n  tls { }\n  ^\n") {
+		t.Fatalf("stderr:\n%s", errb.String())
+	}
+}
