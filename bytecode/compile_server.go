@@ -569,7 +569,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.serverWide(st.PosV, st.Kind)
 			}
 			if st.Kind != "static" { // several serve, each under its own prefix (checked at start-up)
-				f.declaredOnce(st, "config "+st.Kind, st.Kind+" declared again for this server (only the last would count: write one block)")
+				key := st.Kind
+				switch key {
+				case "sessions":
+					key = "session" // (one setting, of either name)
+				case "uploads":
+					key = "upload"
+				}
+				f.declaredOnce(st, "config "+key, st.Kind+" declared again for this server (only the last would count: write one block)")
 			}
 			f.checkConfigKeys(st)
 			slot := f.evalToSlot(&ast.ObjectLit{PosV: st.PosV, Entries: entries}, st.Kind)

@@ -263,17 +263,16 @@ func TestSessionConfigStartupErrors(t *testing.T) {
 	wantStartErrors(t, "", map[string]string{
 		`server {
   sessions { secret: env("SESSION_SECRET"), max_age: 7.days }` + route: `server: app.tova:2:22: sessions.secret: the secret is nil (an environment variable that is not set?)`,
-		"server {\n  session { max_age: 60 }" + route:                                                                         `server: app.tova:2:3: session.secret: no secret: set SESSION_SECRET in the environment`,
-		"server {\n  session { secret: \"short\" }" + route:                                                                   `server: app.tova:2:21: session.secret: the secret is 5 bytes: it must be at least 16`,
-		"server {\n  session { secret: 12 }" + route:                                                                          `server: app.tova:2:21: session.secret: expected a String, got Int`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", same_site: \"loose\" }" + route:                            `server: app.tova:2:65: sessions.same_site: expected "strict", "lax" or "none", got "loose"`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", same_site: \"none\" }" + route:                             `server: app.tova:2:65: sessions.same_site: "none" needs secure: true`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", max_age: 0 }" + route:                                      `server: app.tova:2:63: sessions.max_age: a session must last at least 1 second, got 0`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", secure: \"yes\" }" + route:                                 `server: app.tova:2:62: sessions.secure: expected true or false, got "yes"`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"a b\" }" + route:                            `server: app.tova:2:67: sessions.cookie_name: expected a cookie name`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Host-sid\" }" + route:                     `server: app.tova:2:67: sessions.cookie_name: a cookie named __Host-… needs secure: true`,
-		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Secure-sid\" }" + route:                   `server: app.tova:2:67: sessions.cookie_name: a cookie named __Secure-… needs secure: true`,
-		"server {\n  session { secret: \"" + sessionSecret + "\" }\n  sessions { secret: \"" + sessionSecret + "\" }" + route: `server: app.tova:3:3: sessions: a second session block (the first at app.tova:2:3)`,
+		"server {\n  session { max_age: 60 }" + route:                                                       `server: app.tova:2:3: session.secret: no secret: set SESSION_SECRET in the environment`,
+		"server {\n  session { secret: \"short\" }" + route:                                                 `server: app.tova:2:21: session.secret: the secret is 5 bytes: it must be at least 16`,
+		"server {\n  session { secret: 12 }" + route:                                                        `server: app.tova:2:21: session.secret: expected a String, got Int`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", same_site: \"loose\" }" + route:          `server: app.tova:2:65: sessions.same_site: expected "strict", "lax" or "none", got "loose"`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", same_site: \"none\" }" + route:           `server: app.tova:2:65: sessions.same_site: "none" needs secure: true`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", max_age: 0 }" + route:                    `server: app.tova:2:63: sessions.max_age: a session must last at least 1 second, got 0`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", secure: \"yes\" }" + route:               `server: app.tova:2:62: sessions.secure: expected true or false, got "yes"`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"a b\" }" + route:          `server: app.tova:2:67: sessions.cookie_name: expected a cookie name`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Host-sid\" }" + route:   `server: app.tova:2:67: sessions.cookie_name: a cookie named __Host-… needs secure: true`,
+		"server {\n  sessions { secret: \"" + sessionSecret + "\", cookie_name: \"__Secure-sid\" }" + route: `server: app.tova:2:67: sessions.cookie_name: a cookie named __Secure-… needs secure: true`,
 	})
 }
 
