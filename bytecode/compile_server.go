@@ -496,6 +496,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 		case *ast.HookDecl:
 			if st.Kind == "background" {
 				f.serverWide(st.PosV, "background fn")
+				for _, prm := range st.Fn.Params {
+					if prm.Name != nil {
+						// (its typed parameters convert a job's arguments
+						// as a handler's do its request's: a default not
+						// of its type was taken as it is)
+						f.checkParamDefault(prm)
+					}
+				}
 			}
 			if st.Kind == "on_start" || st.Kind == "on_stop" {
 				f.serverWide(st.PosV, st.Kind)
