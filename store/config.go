@@ -116,6 +116,14 @@ func configFor(in *vm.Instance) (cfg Config, ready bool, err error) {
 	cfg, err = parseBlock(blocks[len(blocks)-1], in.Dir, in.Cfg.Getenv)
 	cfg.Source = "db block" + blockPos(in)
 	if ve, ok := err.(*vm.Error); ok && ve.Kind == "ConfigError" {
+		if cfg.errKey == "" {
+			// "db.pool must be ...": at the key's value
+			if rest, ok := strings.CutPrefix(ve.Msg, "db."); ok {
+				if i := strings.IndexFunc(rest, func(r rune) bool { return !(r == '_' || 'a' <= r && r <= 'z') }); i > 0 {
+					cfg.errKey = rest[:i]
+				}
+			}
+		}
 		if f, ok := blockFrame(in, cfg.errKey); ok {
 			// Where to fix it: the block, not the model whose first use
 			// opened the database (its position was the error's).

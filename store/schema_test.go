@@ -539,8 +539,9 @@ print(db.query("SELECT code FROM tags ORDER BY code") |> map(fn(r) r.code))
 	}
 }
 
-// A db block that does not configure is reported at the block, not at
-// the model whose first use opened the database (the error, its source
+// A db block that does not configure is reported at the block (at the
+// value of the key its error names), not at the model whose first use
+// opened the database (the error, its source
 // line and caret were the model's).
 func TestDBBlockErrorIsAtTheBlock(t *testing.T) {
 	src := []byte(`db {
@@ -555,8 +556,8 @@ model Order { total: Float }
 	if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.HasPrefix(ve.Msg, "db.url is nil") {
 		t.Fatalf("main: %v", err)
 	}
-	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 1 || f.Col != 1 {
-		t.Errorf("the error is at %+v, want the db block (app.tova:1:1)", f)
+	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 3 || f.Col != 8 {
+		t.Errorf("the error is at %+v, want the block's url (app.tova:3:8)", f)
 	}
 	// One about the file's path is at the path.
 	_, err = runMain(t, []byte("db {\n  database: \"data/.\"\n}\nmodel Order { total: Float }\nprint(Order.count())\n"))
@@ -565,6 +566,14 @@ model Order { total: Float }
 	}
 	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 2 || f.Col != 13 {
 		t.Errorf("the error is at %+v, want the path (app.tova:2:13)", f)
+	}
+	// Any key's, at its value.
+	_, err = runMain(t, []byte("db {\n  database: \"app.db\", pool: \"20\"\n}\nmodel Order { total: Float }\nprint(Order.count())\n"))
+	if !errors.As(err, &ve) || ve.Kind != "ConfigError" || !strings.HasPrefix(ve.Msg, "db.pool must be") {
+		t.Fatalf("main: %v", err)
+	}
+	if f, ok := ve.Pos(); !ok || f.Line != 2 || f.Col != 29 {
+		t.Errorf("the error is at %+v, want the pool (app.tova:2:29)", f)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,14 +219,18 @@ func TestJobsDBBlockConfigError(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.tova")
-	for src, msg := range map[string]string{
-		`db { adapter: "postgres", url: env("TOVA_TEST_UNSET_URL") }`: "ConfigError: db.url is nil: is the environment variable it reads set?",
-		`db { adapter: "postgres" }`:                                  `ConfigError: db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`,
+	for src, c := range map[string]struct {
+		msg string
+		col int // (of the url's value, which the error names; else the block's)
+	}{
+		`db { adapter: "postgres", url: env("TOVA_TEST_UNSET_URL") }`: {"ConfigError: db.url is nil: is the environment variable it reads set?", 32},
+		`db { adapter: "postgres" }`:                                  {`ConfigError: db { adapter: "postgres" } needs a url (url: env("DATABASE_URL")), or DATABASE_URL set in the environment`, 1},
 	} {
+		msg, at := c.msg, fmt.Sprintf(":1:%d", c.col)
 		os.WriteFile(app, []byte(src+"\nserver {\n  background fn work(k) { print(k) }\n}\n"), 0o644)
 		var out, errOut testutil.Buffer
 		want := "tova jobs: server: reading its configuration failed (--database reads a queue without running the program):\n" +
-			app + ":1:1: " + msg + "\n" + src + "\n^\n  at db (" + app + ":1:1)\n"
+			app + at + ": " + msg + "\n" + src + "\n" + strings.Repeat(" ", c.col-1) + "^\n  at db (" + app + at + ")\n"
 		if code := run([]string{"jobs", app}, &out, &errOut); code != exitStartup || errOut.String() != want {
 			t.Errorf("exit %d:\n%s\nwant\n%s", code, errOut.String(), want)
 		}
