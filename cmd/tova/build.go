@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -82,9 +83,19 @@ func buildCmd() *cobra.Command {
 			// other name, app.tbc when it had no server, counts: its
 			// copies are the build's own to replace)
 			earlier := err == nil && fi.Mode().IsRegular() && isArtifactFile(dst) || otherArtifact(out, name, named) != ""
+			// (when the earlier build was made: a file of its copies
+			// newer than it was written there since, by the server)
+			var builtAt time.Time
+			if earlier {
+				for _, a := range []string{dst, otherArtifact(out, name, named)} {
+					if ai, err := os.Stat(a); a != "" && err == nil && ai.ModTime().After(builtAt) {
+						builtAt = ai.ModTime()
+					}
+				}
+			}
 			// (the program compiled: it parses)
 			file, _ := parse.ParseFile(src, srcText)
-			if _, _, failed := copyStatic(src, file, out, true, earlier); len(failed) > 0 {
+			if _, _, failed := copyStatic(src, file, out, true, earlier, builtAt); len(failed) > 0 {
 				for _, err := range failed {
 					fmt.Fprintf(stderr, "tova build: %v\n", err)
 				}
@@ -111,7 +122,7 @@ func buildCmd() *cobra.Command {
 			// finds them beside it. Copied first: a copy that fails
 			// (an unreadable file) leaves the earlier artifact, not a
 			// new one beside the old copies.
-			copied, skipped, failed := copyStatic(src, file, out, false, earlier)
+			copied, skipped, failed := copyStatic(src, file, out, false, earlier, builtAt)
 			for _, why := range skipped {
 				fmt.Fprintf(stderr, "tova build: warning: %s\n", why)
 			}
@@ -516,7 +527,7 @@ func copyCommand(from, to string) string {
 	return c
 }
 
-func copyStatic(src string, file *ast.File, out string, check, earlier bool) (copied, skipped []string, failed []error) {
+func copyStatic(src string, file *ast.File, out string, check, earlier bool, builtAt time.Time) (copied, skipped []string, failed []error) {
 	if file == nil {
 		return nil, nil, nil
 	}
@@ -650,9 +661,13 @@ func copyStatic(src string, file *ast.File, out string, check, earlier bool) (co
 			}
 			return
 		}
-		if err := replaceTree(from, to); err != nil {
+		kept, err := replaceTree(from, to, builtAt)
+		if err != nil {
 			failed = append(failed, fmt.Errorf("copying the static directory %s: %w", named, err))
 			return
+		}
+		if kept > 0 {
+			skipped = append(skipped, fmt.Sprintf("%s:%d:%d: kept %d file(s) of %s that %s does not have (written there since the last build, by the deployed server: save_file's uploads?); remove any that are stale", src, at.Line, at.Col, kept, to, named))
 		}
 		copied = append(copied, rel)
 	}
@@ -758,32 +773,84 @@ func replaceable(to string, earlier bool) error {
 // from. The copy is made beside to and renamed into place, so that a
 // copy that fails leaves the earlier one whole. Something at to that is
 // neither a directory nor a link is not the build's to replace.
-func replaceTree(from, to string) error {
+//
+// The files of the earlier copy that from does not have and that are
+// newer than builtAt, the earlier build's time, are kept (kept counts
+// them): a deployed server writes into its static directory (the
+// uploads save_file put there, served back), and a rebuild removed them
+// all. (One the earlier build copied, deleted from from since, goes.)
+func replaceTree(from, to string, builtAt time.Time) (kept int, err error) {
 	fi, err := os.Lstat(to)
 	switch {
 	case err == nil && !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0:
-		return fmt.Errorf("%s exists and is not a directory: not replacing it", to)
+		return 0, fmt.Errorf("%s exists and is not a directory: not replacing it", to)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return err
+		return 0, err
 	}
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
+		return 0, err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(to), "."+filepath.Base(to)+".build-")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.RemoveAll(tmp) // (nothing there once renamed into place)
 	if err := copyTree(from, tmp); err != nil {
-		return err
+		return 0, err
+	}
+	if fi != nil && fi.IsDir() && !builtAt.IsZero() {
+		if kept, err = keepAdded(to, tmp, builtAt); err != nil {
+			return 0, err
+		}
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
+		return 0, err
 	}
 	if err := os.RemoveAll(to); err != nil {
-		return err
+		return 0, err
 	}
-	return os.Rename(tmp, to)
+	return kept, os.Rename(tmp, to)
+}
+
+// keepAdded copies into the new copy tmp the regular files under the
+// earlier copy old that tmp does not have and that are newer than
+// since, and says how many.
+func keepAdded(old, tmp string, since time.Time) (kept int, err error) {
+	err = filepath.WalkDir(old, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if fi, err := d.Info(); err != nil || !fi.ModTime().After(since) {
+			return err // (a copy the earlier build made)
+		}
+		rel, err := filepath.Rel(old, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(tmp, rel)
+		if _, err := os.Lstat(target); err == nil {
+			return nil // (the program's own, copied anew)
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.Link(path, target); err != nil {
+			// (another filesystem: copied)
+			in, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(target, in, 0o644); err != nil {
+				return err
+			}
+			if fi, err := d.Info(); err == nil {
+				_ = os.Chtimes(target, fi.ModTime(), fi.ModTime())
+			}
+		}
+		kept++
+		return nil
+	})
+	return kept, err
 }
 
 // copyTree copies the files under from into to, a new directory. A

@@ -635,12 +635,31 @@ func TestBuildKeepsADirectoryItDidNotMake(t *testing.T) {
 	if c, said := build(); c != 0 {
 		t.Fatalf("exit %d: %s", c, said)
 	}
-	os.WriteFile(filepath.Join(site, "public", "stale.txt"), []byte("old"), 0o644)
-	if c, said := build(); c != 0 { // site/ holds an artifact: its public/ is the earlier copy
+	// site/ holds an artifact: its public/ is the earlier copy. A file
+	// older than that build (a copy it made, of a file since deleted)
+	// goes; one written there since (by the deployed server: an upload
+	// save_file put there) is kept, and said: a rebuild deleted the
+	// users' uploads.
+	stale, upload := filepath.Join(site, "public", "stale.txt"), filepath.Join(site, "public", "photos", "me.png")
+	os.WriteFile(stale, []byte("old"), 0o644)
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, past, past)
+	os.MkdirAll(filepath.Dir(upload), 0o755)
+	os.WriteFile(upload, []byte("png"), 0o644)
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(upload, future, future)
+	c, said := build()
+	if c != 0 {
 		t.Fatalf("exit %d: %s", c, said)
 	}
-	if _, err := os.Stat(filepath.Join(site, "public", "stale.txt")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the earlier copy was not replaced: %v", err)
+	}
+	if b, err := os.ReadFile(upload); err != nil || string(b) != "png" {
+		t.Errorf("a file written since the earlier build: %q %v", b, err)
+	}
+	if !strings.Contains(said, "warning: ") || !strings.Contains(said, ": kept 1 file(s) of "+filepath.Join(site, "public")) {
+		t.Errorf("the kept file not said: %s", said)
 	}
 }
 
