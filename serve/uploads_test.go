@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -266,6 +267,15 @@ server {
 		if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, pngBytes) {
 			t.Errorf("%s holds %q (%v)", path, b, err)
 		}
+	}
+	// Past a hundred of a name (image.jpg, every phone's), the suffix is
+	// random: it failed for good after 10 000, each save trying them all.
+	for i := 2; i < 100; i++ {
+		os.WriteFile(fmt.Sprintf("%s/avatars/me-%d.png", dir, i), nil, 0o644)
+	}
+	r := postForm(t, app.urls[""]+"/avatar", formPart{"avatar", "me.png", "image/png", pngBytes})
+	if !regexp.MustCompile(`^"` + regexp.QuoteMeta(dir) + `/avatars/me-[0-9a-f]{8}\.png"$`).MatchString(r.body) {
+		t.Errorf("the 101st me.png: %d %s", r.status, r.body)
 	}
 }
 

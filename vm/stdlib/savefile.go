@@ -1,6 +1,8 @@
 package stdlib
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -28,8 +30,14 @@ func init() {
 	reg("save_file", ps("file", "dir"), bSaveFile)
 }
 
-// saveFileTries bounds the suffixes tried for a free name.
-const saveFileTries = 10000
+// saveFileTries bounds the suffixes tried for a free name: the first
+// saveFileCounted count up (me-1.png, me-2.png), the rest are random
+// (me-3f9a0c1d.png), so that a name every phone gives (image.jpg) never
+// runs out, nor makes each save try thousands of names.
+const (
+	saveFileTries   = 200
+	saveFileCounted = 100
+)
 
 // saveFileMaxName bounds a saved name, in bytes (file systems take 255).
 const saveFileMaxName = 200
@@ -133,7 +141,12 @@ func saveNew(dir, name string, data []byte) (string, error) {
 	stem := strings.TrimSuffix(name, ext)
 	for i := 0; i < saveFileTries; i++ {
 		try := name
-		if i > 0 {
+		switch {
+		case i >= saveFileCounted:
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			try = stem + "-" + hex.EncodeToString(b[:]) + ext
+		case i > 0:
 			try = stem + "-" + strconv.Itoa(i) + ext
 		}
 		path := filepath.Join(dir, try)
@@ -154,5 +167,5 @@ func saveNew(dir, name string, data []byte) (string, error) {
 		}
 		return path, nil
 	}
-	return "", valueErr("save_file: %s and %d names after it are taken in %s", name, saveFileTries-1, dir)
+	return "", valueErr("save_file: %s and %d names after it are taken in %s", name, saveFileTries-1, dir) // (200 tries, 100 of them random: not a directory of files, rather)
 }
