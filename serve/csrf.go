@@ -303,7 +303,33 @@ func (g *csrfGuard) formRefusal(r *netio.Request) string {
 			return "the form's _csrf token was made for another browser, or for a tova_csrf cookie since replaced (load the form's page again)"
 		}
 	}
+	if csrfFieldAfterFile(r) {
+		return "the form's _csrf field comes after a file: a multipart form's token is read from the fields before its first file (put the hidden _csrf input before the file inputs)"
+	}
 	return ""
+}
+
+// csrfFieldAfterFile reports whether r is a multipart form with a
+// _csrf field after a file part, where the check does not read it.
+func csrfFieldAfterFile(r *netio.Request) bool {
+	ct, params, err := mime.ParseMediaType(r.ContentType)
+	if err != nil || ct != "multipart/form-data" {
+		return false
+	}
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+	file := false
+	for range 64 {
+		part, err := mr.NextPart()
+		if err != nil {
+			return false
+		}
+		if part.FileName() != "" {
+			file = true
+		} else if file && part.FormName() == csrfField {
+			return true
+		}
+	}
+	return false
 }
 
 // csrfField is the form field a page's form sends its token in, where

@@ -334,6 +334,16 @@ server "open" {
 	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType(), "Cookie", cookie); r.status != 200 || r.body != `"posted multi"` {
 		t.Errorf("a multipart form with its token: %d %s", r.status, r.body)
 	}
+	// Its token after a file is not read: the 403 says where it goes.
+	var late bytes.Buffer
+	lw := multipart.NewWriter(&late)
+	fw, _ := lw.CreateFormFile("image", "a.png")
+	fw.Write([]byte("png"))
+	lw.WriteField("_csrf", tok)
+	lw.Close()
+	if r := do(t, "POST", u+"/post", late.String(), "Content-Type", lw.FormDataContentType(), "Cookie", cookie); r.status != 403 || !strings.Contains(r.body, "the form's _csrf field comes after a file") {
+		t.Errorf("a multipart form with its token after a file: %d %s", r.status, r.body)
+	}
 	// The token is the check's: req.body and req.formData() have no
 	// _csrf field (a Model.create(req.body) failed on it), and a field
 	// that is "a;b" or "100%" in req.body does not hide it; of two, one
