@@ -72,10 +72,10 @@ fn bump() { count = count + work() }
 	}
 }
 
-// A runaway loop inside a statement writing module state still gives
-// way, once it has run atomicSlices and made atomicEdges jumps and
-// calls: another thread gets the GIL within about a second.
-func TestRunawayWriteStatementGivesWay(t *testing.T) {
+// runawayWriting starts a runaway inside a statement writing module
+// state, under a GIL, and gives a call of a function reading that state
+// (get) and stop, which cancels the runaway and waits for it.
+func runawayWriting(t *testing.T) (get func() (Value, error), stop func()) {
 	in := runTova(t, `var count = 0
 server {}
 fn forever() { loop { } }
@@ -92,11 +92,19 @@ fn get() { count }
 		}
 	})
 	time.Sleep(50 * time.Millisecond) // stuck() holds the GIL now
+	get = func() (Value, error) { return callUnderGIL(context.Background(), in, in.Globals[slot["get"]]) }
+	return get, func() { cancel(); wg.Wait() }
+}
+
+// A runaway loop inside a statement writing module state still gives
+// way, once it has run atomicSlices and made atomicEdges jumps and
+// calls: another thread gets the GIL within about a second.
+func TestRunawayWriteStatementGivesWay(t *testing.T) {
+	get, stop := runawayWriting(t)
 	t0 := time.Now()
-	v, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]])
+	v, err := get()
 	waited := time.Since(t0)
-	cancel()
-	wg.Wait()
+	stop()
 	if err != nil || v.AsInt() != 0 {
 		t.Fatalf("get() = %v, %v", v, err)
 	}
@@ -111,31 +119,16 @@ fn get() { count }
 // any code's slice (each waited another second, for the whole of the
 // runaway's deadline).
 func TestRunawayWriteStatementGivesWayThenAsAnyCode(t *testing.T) {
-	in := runTova(t, `var count = 0
-server {}
-fn forever() { loop { } }
-fn stuck() { count = count + forever() }
-fn get() { count }
-`)
-	in.Sched = NewGIL(0)
-	slot := slotsOf(in)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if _, err := callUnderGIL(ctx, in, in.Globals[slot["stuck"]]); !isCancelled(err) {
-			t.Errorf("stuck() ended with %v, want a cancellation", err)
-		}
-	})
-	defer func() { cancel(); wg.Wait() }()
-	time.Sleep(50 * time.Millisecond)
-	if _, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]]); err != nil {
+	get, stop := runawayWriting(t)
+	defer stop()
+	if _, err := get(); err != nil {
 		t.Fatal(err) // the first: after the statement's long slice
 	}
 	var longest time.Duration
 	for range 3 {
 		time.Sleep(20 * time.Millisecond) // (the runaway has the GIL back)
 		t0 := time.Now()
-		if _, err := callUnderGIL(context.Background(), in, in.Globals[slot["get"]]); err != nil {
+		if _, err := get(); err != nil {
 			t.Fatal(err)
 		}
 		longest = max(longest, time.Since(t0))
