@@ -296,11 +296,11 @@ func (g *csrfGuard) formRefusal(r *netio.Request) string {
 		case client == "":
 			if _, sent := r.Cookie(g.cookie); sent {
 				// (one of another form: not an id this runtime made)
-				return "the form's _csrf token is bound to the browser's tova_csrf cookie, and this request's is not one the server made (load the form's page again)"
+				return "the form's _csrf token is bound to the browser's " + g.cookie + " cookie, and this request's is not one the server made (load the form's page again)"
 			}
-			return "the form's _csrf token is bound to the browser's tova_csrf cookie, which this request did not carry (the page that gave the token sets it; load the page again)"
+			return "the form's _csrf token is bound to the browser's " + g.cookie + " cookie, which this request did not carry (the page that gave the token sets it; load the page again)"
 		default:
-			return "the form's _csrf token was made for another browser, or for a tova_csrf cookie since replaced (load the form's page again)"
+			return "the form's _csrf token was made for another browser, or for a " + g.cookie + " cookie since replaced (load the form's page again)"
 		}
 	}
 	if csrfFieldAfterFile(r) {

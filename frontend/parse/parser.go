@@ -271,7 +271,7 @@ func (p *parser) errorExpected(what string) {
 	case p.tok.Kind == token.BAR && what == "expression" && (p.peek(1).Kind == token.IDENT || p.peek(1).Kind == token.BAR):
 		// |x| x * 2 (Rust, Ruby's blocks)
 		p.fail("expected %s, found '|': |x| ... is Rust's closure: a function is written fn(x) x * 2, or x => x * 2", what)
-	case p.tok.Kind == token.DIV && what == "expression" && p.p > 0 && slices.Contains([]token.Kind{token.ASSIGN, token.LPAREN, token.COMMA, token.NEWLINE, token.LBRACK, token.COLON}, p.toks[p.p-1].Kind):
+	case p.tok.Kind == token.DIV && what == "expression" && p.p > 0 && slices.Contains([]token.Kind{token.ASSIGN, token.LPAREN, token.COMMA, token.LBRACK, token.COLON}, p.toks[p.p-1].Kind):
 		// r = /abc (a regex not closed on its line)
 		p.fail("expected %s, found '/': a regex literal ends with a / on its line, /abc/", what)
 	case p.tok.Kind == token.FROM && p.peek(1).Kind == token.IDENT && p.peek(2).Kind == token.IMPORT:

@@ -140,7 +140,7 @@ func (p *parser) serverStmt(ctx stmtCtx) ast.Stmt {
 	case (word == "subscribe" || word == "discover") && n1.Kind == token.IDENT && n1.Pos.Line == p.tok.Pos.Line && ctx == ctxServer:
 		// subscribe user_created fn(u) { … }, discover worker { … }
 		what := map[string]string{"subscribe": `its topic: subscribe "%s" fn(data) { … }`, "discover": `the server's name: discover "%s" { url: … }`}[word]
-		p.failAt(n1.Pos, n1.End, "%s takes a string, "+what, word, n1.Lit)
+		p.failAt(n1.Pos, n1.End, "%s takes a string literal, "+what+" (a name holding one is not taken)", word, n1.Lit)
 	case hookKinds[word] && n1.Kind == token.LBRACE && ctx == ctxServer:
 		// on_start { print("start") }: read as a config block, it
 		// failed inside, about an object's entries
