@@ -592,7 +592,7 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  jobs { database: \"\" }\n  background fn a() { print(1) }\n}":           `server: app.tova:2:20: jobs.database: expected a file name, got ""`,
 		"server {\n  jobs { max_backoff: 10000000000 }\n  background fn a() { print(1) }\n}": `server: app.tova:2:23: jobs.max_backoff: 10000000000 is too long a duration`,
 		"server {\n  jobs { timeout: 1e300 }\n  background fn a() { print(1) }\n}":           `server: app.tova:2:19: jobs.timeout: 1e+300 is too long a duration`,
-		"db { adapter: \"mon\" + \"go\" }\nserver {\n  route GET \"/\" => fn() 1\n}":         `server: app.tova:1:1: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo"`,
+		"db { adapter: \"mon\" + \"go\" }\nserver {\n  route GET \"/\" => fn() 1\n}":         `server: app.tova:1:15: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo"`,
 		// (checked also in a server that runs no jobs)
 		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:17: jobs.bogus: unknown key`,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:21: limits.timeout: 99999999999999 is too long a duration`,
