@@ -535,7 +535,7 @@ func isNumberLit(x ast.Expr) bool {
 // minut, mb), or "".
 func closestUnit(s string) string {
 	s = strings.ToLower(s)
-	abbrev := map[string]string{"ms": "milliseconds", "s": "seconds", "sec": "seconds", "secs": "seconds", "min": "minutes",
+	abbrev := map[string]string{"ms": "milliseconds", "s": "seconds", "sec": "seconds", "secs": "seconds", "m": "minutes", "min": "minutes",
 		"mins": "minutes", "h": "hours", "hr": "hours", "hrs": "hours", "d": "days", "w": "weeks", "b": "bytes", "kb": "kilobytes",
 		"mb": "megabytes", "gb": "gigabytes"}
 	if u, ok := abbrev[s]; ok {

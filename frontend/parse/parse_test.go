@@ -340,6 +340,7 @@ func TestErrors(t *testing.T) {
 		{"u = User { name: \"a\" }\n", []string{"1:10: expected newline or ';' after statement, found '{': a record is made by calling its type, User(name: value, ...), or written as an object, { name: value }"}},
 		{"x = { reset_timeout: 30s }\n", []string{"1:22: 30s is no Tova literal: a duration or a size is written 30.seconds"}},
 		{"x = 5mb\n", []string{"1:5: 5mb is no Tova literal: a duration or a size is written 5.megabytes"}},
+		{"x = 10m\n", []string{"1:5: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
 		{"server {\n  subscribe user_created fn(u) { print(u) }\n}\n", []string{`2:13: subscribe takes a string literal, its topic: subscribe "user_created" fn(data) { … } (a name holding one is not taken)`}},
 		{"server {\n  discover worker { url: \"http://x\" }\n}\n", []string{`2:12: discover takes a string literal, the server's name: discover "worker" { url: … } (a name holding one is not taken)`}},
 		{"server {\n  on_start { print(\"start\") }\n}\n", []string{"2:3: on_start takes a function written in place: on_start fn() { … }"}},
