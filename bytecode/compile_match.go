@@ -1,6 +1,7 @@
 package bytecode
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -237,7 +238,21 @@ func (f *fstate) serverStmt(st ast.Stmt) {
 		if f.c.implicitServer && ast.LoneServerDecl(st) && f.af == nil && f.srv == nil {
 			return // compiled into the program's one server by compileServers
 		}
-		f.c.errorf(st.Pos(), "this declaration runs once per server: write it inside the server block that runs it")
+		what := "this declaration"
+		switch st := st.(type) {
+		case *ast.ScheduleDecl:
+			what = "a schedule"
+		case *ast.SubscribeDecl:
+			what = fmt.Sprintf("subscribe %q", st.Topic)
+		case *ast.DiscoverDecl:
+			what = fmt.Sprintf("discover %q", st.Name)
+		case *ast.HookDecl:
+			what = st.Kind
+			if st.Kind == "background" {
+				what = "a background fn"
+			}
+		}
+		f.c.errorf(st.Pos(), "%s runs once per server: beside server blocks, write it inside the one that runs it", what)
 	}
 }
 
