@@ -299,7 +299,13 @@ func (f *fstate) checkRoutePath(pos token.Pos, what, p, own string, check func(s
 	}
 	why := check(p)
 	if why != "" {
-		f.c.errorf(pos, "%s %s: %s", what, shownPath(p), why)
+		shown := shownPath(p)
+		if !strings.HasPrefix(p, "/") {
+			// (health health: a route path must start with '/')
+			shown = strconv.Quote(p)
+			why += fmt.Sprintf(" (write %q)", "/"+p)
+		}
+		f.c.errorf(pos, "%s %s: %s", what, shown, why)
 	}
 	return why != ""
 }

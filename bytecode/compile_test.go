@@ -133,7 +133,7 @@ func hasAtomic(t *testing.T, src, name string) bool {
 // not at the route keyword before it.
 func TestRoutePathErrorIsAtThePath(t *testing.T) {
 	_, err := driver.CompileFile("app.tova", []byte("server {\n  route GET \"a\" => fn() 1\n}\n"))
-	if err == nil || !strings.Contains(err.Error(), "app.tova:2:13: route GET a: a route path must start with '/'") {
+	if err == nil || !strings.Contains(err.Error(), "app.tova:2:13: route GET \"a\": a route path must start with '/'") {
 		t.Fatalf("err = %v", err)
 	}
 }
