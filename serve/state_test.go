@@ -992,6 +992,14 @@ server {
 		if r := do(t, "GET", u+p, ""); r.status != 503 {
 			t.Errorf("GET %s: %d %s", p, r.status, r.body)
 		}
+		// Its cleanup runs after its 503: done before the next
+		// request's, so that the log's order is the requests' (under
+		// load /slow's finally came after /spin's).
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if r := do(t, "GET", u+"/stats", ""); strings.HasPrefix(r.body, `{"in_flight":0,`) {
+				break
+			}
+		}
 	}
 	want := `{"in_flight":0,"log":["finally","spin finally","forever","guarded TypeError"]}`
 	var r reply
