@@ -303,33 +303,10 @@ func (g *csrfGuard) formRefusal(r *netio.Request) string {
 			return "the form's _csrf token was made for another browser, or for a " + g.cookie + " cookie since replaced (load the form's page again)"
 		}
 	}
-	if csrfFieldAfterFile(r) {
+	if _, late := csrfFormTokens(r, true); late {
 		return "the form's _csrf field comes after a file: a multipart form's token is read from the fields before its first file (put the hidden _csrf input before the file inputs)"
 	}
 	return ""
-}
-
-// csrfFieldAfterFile reports whether r is a multipart form with a
-// _csrf field after a file part, where the check does not read it.
-func csrfFieldAfterFile(r *netio.Request) bool {
-	ct, params, err := mime.ParseMediaType(r.ContentType)
-	if err != nil || ct != "multipart/form-data" {
-		return false
-	}
-	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
-	file := false
-	for range 64 {
-		part, err := mr.NextPart()
-		if err != nil {
-			return false
-		}
-		if part.FileName() != "" {
-			file = true
-		} else if file && part.FormName() == csrfField {
-			return true
-		}
-	}
-	return false
 }
 
 // csrfField is the form field a page's form sends its token in, where
@@ -341,11 +318,19 @@ const csrfField = "_csrf"
 // reads it (a field "a;b" or "100%" is taken as it is); of a multipart
 // body, the fields before the first file, a file's content never.
 func csrfFormFields(r *netio.Request) []string {
+	out, _ := csrfFormTokens(r, false)
+	return out
+}
+
+// csrfFormTokens is csrfFormFields; with past, it reads a multipart
+// body on past its first file too, to tell whether a _csrf field comes
+// after one, where the check does not read it (its 403 then says where
+// the field goes): only for a request already refused.
+func csrfFormTokens(r *netio.Request, past bool) (out []string, late bool) {
 	ct, params, err := mime.ParseMediaType(r.ContentType)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	var out []string
 	switch ct {
 	case "application/x-www-form-urlencoded":
 		netio.ParseQuery(r.BodyString(), func(k, v string) {
@@ -355,18 +340,26 @@ func csrfFormFields(r *netio.Request) []string {
 		})
 	case "multipart/form-data":
 		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+		file := false
 		for range 64 {
 			part, err := mr.NextPart()
-			if err != nil || part.FileName() != "" {
-				break
-			}
-			if part.FormName() == csrfField && len(out) < 8 {
+			switch {
+			case err != nil:
+				return out, false
+			case part.FileName() != "":
+				if !past {
+					return out, false // (what follows a file is not read)
+				}
+				file = true
+			case part.FormName() == csrfField && file:
+				return out, true
+			case part.FormName() == csrfField && len(out) < 8:
 				b, _ := io.ReadAll(io.LimitReader(part, 256))
 				out = append(out, string(b))
 			}
 		}
 	}
-	return out
+	return out, false
 }
 
 // validForm reports whether one of the form's _csrf fields holds a

@@ -1808,7 +1808,7 @@ func (x *exchange) personal() bool {
 		auth = x.s.auth.header // (an api_key block's, which may be any name)
 	}
 	return slices.ContainsFunc(x.current().Headers(), func(h netio.Header) bool {
-		return credentialHeader(h.Name) || auth != "" && strings.EqualFold(h.Name, auth)
+		return netio.CredentialHeader(h.Name) || auth != "" && strings.EqualFold(h.Name, auth)
 	})
 }
 

@@ -256,7 +256,7 @@ func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]b
 	// says it may carry one, in the order of their names.
 	var more []netio.Header
 	for _, hd := range r.Headers() {
-		if credentialHeader(hd.Name) && !slices.ContainsFunc(d.credentials, func(c string) bool { return strings.EqualFold(c, hd.Name) }) {
+		if netio.CredentialHeader(hd.Name) && !slices.ContainsFunc(d.credentials, func(c string) bool { return strings.EqualFold(c, hd.Name) }) {
 			more = append(more, hd)
 		}
 	}
@@ -296,10 +296,6 @@ func (d *idempotency) fingerprint(r *netio.Request) (scope, print [sha256.Size]b
 	hp.Sum(print[:0])
 	return scope, print
 }
-
-// credentialHeader reports whether a request header's name says it may
-// carry a credential (see netio.CredentialHeader).
-func credentialHeader(name string) bool { return netio.CredentialHeader(name) }
 
 // validIdempotencyKey: 1 to idempotencyMaxKey visible ASCII characters.
 func validIdempotencyKey(k string) bool {
