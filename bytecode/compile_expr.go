@@ -675,6 +675,11 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 			f.c.warnf(id.PosV, "stream(fn(send, close)): this runtime does not serve streamed responses yet: a request answered with one gets 500 (stream(file, batch: n) reads a file in batches)")
 		}
 	}
+	if id, ok := e.Fn.(*ast.Ident); ok && isBuiltin(id, "timeout") && len(args) == 2 {
+		// the reference's timeout(promise, ms), whose "promise" is the
+		// call's value already here (an Int that read as a deadline)
+		f.c.errorf(id.PosV, "there is no timeout(promise, ms): a call returns its value, not a promise, and a request's deadline (limits { timeout: 5.seconds }, or a route's with timeout(5.seconds)) bounds the code instead")
+	}
 	hasPlaceholder := false
 	if pipe >= 0 {
 		for _, a := range args {

@@ -31,7 +31,7 @@ func (*routeTimeout) SetAttr(*vm.Thread, string, vm.Value) error {
 // builtinTimeout reads timeout(ms): a Duration, or milliseconds as in
 // the reference.
 func builtinTimeout(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	if len(args) == 2 && args[0].Kind() != vm.KInt && args[0].Kind() != vm.KDuration {
+	if len(args) == 2 {
 		// the reference's timeout(promise, ms)
 		return vm.Nil, vm.TypeErrorf("timeout(ms) is a route's deadline (route ... with timeout(5.seconds)); there is no timeout(promise, ms): a call returns its value, not a promise, and a request's deadline (limits { timeout }, or a route's with timeout) bounds the code instead")
 	}

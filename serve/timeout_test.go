@@ -64,12 +64,29 @@ server {
 		t.Errorf("the cut handler finished %s times", r.body)
 	}
 	wantStartErrors(t, "", map[string]string{
-		`server { route GET "/" with timeout(0) => fn() 1 }`:    `server: app.tova:1:36: ValueError: timeout: a route deadline must be positive, got 0`,
-		`server { route GET "/" with timeout("1s") => fn() 1 }`: `server: app.tova:1:36: ValueError: timeout: expected a duration`,
-		`server { route GET "/" with timeout(1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) takes 1 argument, got 2`,
-		// the reference's timeout(promise, ms)
-		`server { route GET "/" with timeout(fn() 1, 2) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) is a route's deadline (route ... with timeout(5.seconds)); there is no timeout(promise, ms)`,
+		`server { route GET "/" with timeout(0) => fn() 1 }`:       `server: app.tova:1:36: ValueError: timeout: a route deadline must be positive, got 0`,
+		`server { route GET "/" with timeout("1s") => fn() 1 }`:    `server: app.tova:1:36: ValueError: timeout: expected a duration`,
+		`server { route GET "/" with timeout(1, 2, 3) => fn() 1 }`: `server: app.tova:1:36: TypeError: timeout(ms) takes 1 argument, got 3`,
+		// the reference's timeout(promise, ms), as a pipe passes it
+		`server { route GET "/" with (1 |> timeout(2)) => fn() 1 }`: `server: app.tova:1:42: TypeError: timeout(ms) is a route's deadline (route ... with timeout(5.seconds)); there is no timeout(promise, ms)`,
 	})
+}
+
+// The reference's timeout(promise, ms) is a compile error, whatever its
+// first argument (a call's value, an Int here, read as a deadline).
+func TestTimeoutOfPromiseRefused(t *testing.T) {
+	for _, src := range []string{
+		"async fn load(x) { x }\nprint(timeout(load(1), 1000))\n",
+		"server {\n  route GET \"/\" with timeout(fn() 1, 2) => fn() 1\n}\n",
+	} {
+		_, err := driver.CompileFile("app.tova", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "there is no timeout(promise, ms): a call returns its value, not a promise") {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+	if _, err := driver.CompileFile("app.tova", []byte("server {\n  route GET \"/\" with timeout(2.seconds) => fn() 1\n}\n")); err != nil {
+		t.Errorf("timeout(2.seconds): %v", err)
+	}
 }
 
 // rate_limit(...) or timeout(...) written as a statement makes a guard

@@ -15,6 +15,8 @@ import (
 var missingGlobals = map[string]string{
 	"Channel": "this runtime has no channels or structured concurrency (concurrent, spawn, select): " +
 		"run work apart with spawn_job, a background fn, or publish and subscribe",
+	"race": "a call returns its value here, not a promise, so there is nothing to race: call the one you need, " +
+		"and bound slow code with a deadline (limits { timeout: 5.seconds }, or a route's with timeout(5.seconds))",
 	"Promise": "a call returns its value here, not a promise: await is not needed, " +
 		"and parallel(list) takes the list of values (Promise.all([a, b]) is [a, b])",
 	"sse": "the reference's sse(fn(send, close)) streamed response: this runtime does not serve server-sent events yet",
