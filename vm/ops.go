@@ -101,7 +101,7 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		}
 	}
 	if recv.k == KNil {
-		return Nil, TypeErrorf("cannot call method %s on nil", name)
+		return Nil, nilMethodErr(name)
 	}
 	if recv.k == KBuiltin {
 		b := recv.AsBuiltin()
@@ -152,7 +152,7 @@ var foreignMethods = map[string]string{
 	"items": "entries", "to_s": "to_string", "copy": "clone", "dup": "clone",
 	"hasOwnProperty": "has_key", "to_i": "to_int", "to_f": "to_float",
 	"each_with_index": "enumerate", "extend": "concat", "match": "regex_match",
-	"matchAll": "regex_find_all", "forEach": "each", "for_each": "each",
+	"matchAll": "regex_find_all", "forEach": "each", "for_each": "each", "title": "title_case",
 }
 
 // nearMethod is the method recv.name may have meant: a record's method
@@ -315,6 +315,17 @@ func (t *Thread) noAssoc(ti *TypeInfo, name string) error {
 	return TypeErrorf("%s has no associated function %s", ti.Tag, name)
 }
 
+// nilMethodErr is the error of a method called on nil; an Option's
+// methods are named as such (iter(xs).first().unwrap_or(d), which the
+// reference's Seq answers with an Option, is nil here).
+func nilMethodErr(name string) error {
+	switch name {
+	case "unwrap", "unwrap_or", "unwrapOr", "expect", "is_some", "isSome", "is_none", "isNone":
+		return TypeErrorf("cannot call method %s on nil (a value that may be missing is nil here, not None: x ?? default gives the default)", name)
+	}
+	return TypeErrorf("cannot call method %s on nil", name)
+}
+
 // methodValue is x.name as the function that a call x.name(...) with
 // named or spread arguments calls (s.pad_start(5, fill: "-")): what
 // CALLM would call, the receiver bound where CALLM passes it: an
@@ -323,7 +334,7 @@ func (t *Thread) noAssoc(ti *TypeInfo, name string) error {
 func (t *Thread) methodValue(x Value, name string) (Value, error) {
 	switch x.k {
 	case KNil:
-		return Nil, TypeErrorf("cannot call method %s on nil", name)
+		return Nil, nilMethodErr(name)
 	case KObject:
 		if v, ok := x.AsObject().Get(name); ok {
 			return v, nil

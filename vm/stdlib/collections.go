@@ -700,6 +700,9 @@ func sortValues(t *vm.Thread, fname string, xs []vm.Value, key vm.Value, desc bo
 	var firstErr error
 	if key.IsNil() {
 		slices.SortStableFunc(xs, func(a, b vm.Value) int {
+			if c, ok := nilsLast(a, b); ok {
+				return c // (as a nil key does)
+			}
 			c, err := compare(a, b)
 			if err != nil && firstErr == nil {
 				firstErr = orderErr(fname, err)
