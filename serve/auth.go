@@ -386,6 +386,12 @@ func init() {
 	vm.Register(roleMaker)
 }
 
+// credentialGuard reports whether g is a guard of the auth block's
+// credentials: with auth, with role("admin").
+func credentialGuard(g vm.Value) bool {
+	return g.Kind() == vm.KBuiltin && (g.AsBuiltin() == authGuard || g.AsBuiltin().Name == "role")
+}
+
 // guardRequest is the request a guard named what (as a `with` names
 // it: auth, role("admin"), rate_limit(5, 60)) was called with.
 func guardRequest(what string, args []vm.Value) (*reqObject, error) {

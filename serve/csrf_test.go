@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/url"
 	"regexp"
@@ -403,20 +404,77 @@ func TestCSRFCookieFollowsSameSiteNone(t *testing.T) {
 }
 
 // A valid API key of an api_key auth block, a header no browser sends by
-// itself, needs no CSRF token either; a wrong key does.
+// itself, needs no CSRF token either; a wrong key does, and on a route
+// of the block's guards is refused as the guard refuses it: 401, saying
+// what is wrong, before anything runs.
 func TestCSRFWaivedForValidAPIKey(t *testing.T) {
 	app := startApp(t, `server {
   auth { type: "api_key", keys: ["k1-secret-key"] }
+  var seen = 0
+  middleware fn count(req, next) {
+    seen += 1
+    next(req)
+  }
   route POST "/items" with auth => fn(req) { { ok: true } }
+  route POST "/open" => fn(req) { { ok: true } }
+  route GET "/seen" => fn() seen
 }
 `)
 	u := app.urls[""]
-	if r := do(t, "POST", u+"/items", "", "X-API-Key", "k1-secret-key"); r.status != 200 {
-		t.Errorf("POST with a valid key = %d %s", r.status, r.body)
+	for _, p := range []string{"/items", "/open"} {
+		if r := do(t, "POST", u+p, "", "X-API-Key", "k1-secret-key"); r.status != 200 {
+			t.Errorf("POST %s with a valid key = %d %s", p, r.status, r.body)
+		}
 	}
-	for _, h := range [][]string{{"X-API-Key", "wrong"}, {"X-API-Key", "wrong", "Authorization", "Bearer x"}} {
-		if r := do(t, "POST", u+"/items", "", h...); r.status != 403 {
-			t.Errorf("POST with %q = %d %s", h, r.status, r.body)
+	for _, h := range [][]string{{"X-API-Key", "wrong"}, {"X-API-Key", "wrong", "Authorization", "Bearer x"}, nil} {
+		if r := do(t, "POST", u+"/open", "", h...); r.status != 403 || !strings.Contains(r.body, "CSRF_INVALID") {
+			t.Errorf("POST /open with %q = %d %s", h, r.status, r.body)
+		}
+		r := do(t, "POST", u+"/items", "", h...)
+		want := "invalid API key"
+		if h == nil {
+			want = "missing API key"
+		}
+		if r.status != 401 || !strings.Contains(r.body, `"code":"AUTH_REQUIRED"`) || !strings.Contains(r.body, want) ||
+			r.header.Get("WWW-Authenticate") != `APIKey header="X-API-Key"` {
+			t.Errorf("POST /items with %q = %d %s %v", h, r.status, r.body, r.header)
+		}
+	}
+	if r := do(t, "GET", u+"/seen", ""); r.body != "3" {
+		t.Errorf("the middleware ran for %s requests, want the 2 POSTs let in and this GET", r.body)
+	}
+}
+
+// An expired or missing bearer token on a POST to a route `with auth`
+// is the guard's 401, as on a GET, not a 403 about CSRF: a client that
+// renews its token on 401 renews it on a write too.
+func TestCSRFRefusalOfGuardedRouteIsTheGuards(t *testing.T) {
+	app := startApp(t, `server {
+  auth { secret: "0123456789abcdef0123456789abcdef" }
+  route POST "/order" with auth => fn(req) "ordered"
+  route DELETE "/order" with role("admin") => fn(req) "deleted"
+}
+`)
+	u := app.urls[""]
+	old := token(t, "0123456789abcdef0123456789abcdef", jwt.MapClaims{"sub": "a", "exp": 1000})
+	good := token(t, "0123456789abcdef0123456789abcdef", jwt.MapClaims{"sub": "a", "role": "user"})
+	for _, c := range []struct{ method, auth, status, want string }{
+		{"POST", "Bearer " + old, "401", "expired token"},
+		{"POST", "", "401", "missing token"},
+		{"DELETE", "Bearer " + old, "401", "expired token"},
+		{"POST", "Bearer " + good, "200", "ordered"},
+		{"DELETE", "Bearer " + good, "403", "FORBIDDEN"},
+	} {
+		var hs []string
+		if c.auth != "" {
+			hs = []string{"Authorization", c.auth}
+		}
+		r := do(t, c.method, u+"/order", "", hs...)
+		if fmt.Sprint(r.status) != c.status || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s with %q = %d %s", c.method, c.auth, r.status, r.body)
+		}
+		if r.status == 401 && r.header.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("%s with %q: no challenge: %v", c.method, c.auth, r.header)
 		}
 	}
 }

@@ -553,6 +553,14 @@ func (x *exchange) start() (vm.Value, error) {
 	}
 	if g := x.s.csrf; g != nil {
 		if r := x.current(); !csrfExempt(r, x.s.rpcPaths) && !g.valid(r.Header(csrfHeader)) && !g.validForm(r) && !credentialed(x.s.auth, r) {
+			if a := x.s.auth; a != nil && slices.ContainsFunc(x.guards, credentialGuard) {
+				// The route's guard refuses the request for its
+				// credentials, and nothing runs: its 401 says what is
+				// wrong (an expired token's client renews it on a 401;
+				// a 403 about CSRF told it nothing).
+				_, why := a.authenticate(r)
+				return a.unauthorized(x.requestID(), why), nil
+			}
 			why := g.formRefusal(r)
 			l := x.s.log.Warn().Str("request_id", x.requestID()).Str("method", r.Method).Str("path", r.Path)
 			if why != "" {

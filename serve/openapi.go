@@ -131,9 +131,10 @@ func (s *Server) openAPIDocument() map[string]any {
 		}
 		paths[path][strings.ToLower(rt.Method)] = op
 	}
-	if b.csrf {
+	if _, own := paths[csrfPath]["get"]; b.csrf && !own {
 		// (every POST needs a token from it: Swagger UI's "Try it out"
-		// got 403 with no word of why)
+		// got 403 with no word of why; a route the program declares
+		// there is its own, and described as such)
 		paths[csrfPath] = map[string]any{"get": map[string]any{
 			"summary":     "A CSRF token, for the X-Tova-CSRF header of every request but GET, HEAD and OPTIONS",
 			"operationId": "csrfToken",
@@ -305,13 +306,15 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	if typed {
 		op["responses"].(map[string]any)["400"] = errorAnswer("Bad Request: a parameter or the body is not of its type")
 	}
+	guarded := false // by the auth block's credentials, which waive the CSRF token
 	if b.auth != nil {
 		// with auth, with role("admin"): the auth block's credentials,
 		// which Swagger UI's Authorize sends
 		for _, g := range guards {
-			if g.Kind() != vm.KBuiltin || g.AsBuiltin() != authGuard && g.AsBuiltin().Name != "role" {
+			if !credentialGuard(g) {
 				continue
 			}
+			guarded = true
 			b.secured = true
 			name, _ := b.securityScheme()
 			op["security"] = []any{map[string]any{name: []any{}}}
@@ -322,9 +325,16 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 			}
 		}
 	}
-	if b.csrf && !queryMethod || b.csrf && rt.Method == "DELETE" {
-		params = append(params, map[string]any{"name": csrfHeader, "in": "header", "required": true,
-			"description": "a token from GET " + csrfPath, "schema": map[string]any{"type": "string"}})
+	if (b.csrf && !queryMethod || b.csrf && rt.Method == "DELETE") && !guarded {
+		// (a route of the auth block's guards needs none: a request with
+		// its credentials is let through, one without them is 401; a
+		// request of another route with them needs none either)
+		param := map[string]any{"name": csrfHeader, "in": "header", "required": b.auth == nil,
+			"description": "a token from GET " + csrfPath, "schema": map[string]any{"type": "string"}}
+		if b.auth != nil {
+			param["description"] = "a token from GET " + csrfPath + " (not needed with the auth block's credentials)"
+		}
+		params = append(params, param)
 		responses := op["responses"].(map[string]any)
 		if _, ok := responses["403"]; ok {
 			responses["403"] = errorAnswer("Forbidden: the credentials lack the role, or the X-Tova-CSRF token is missing or not valid")

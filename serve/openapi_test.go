@@ -353,4 +353,33 @@ server {
 	if csrfParam(doc.Paths.Find("/b").Post) || doc.Paths.Find("/csrf-token") != nil {
 		t.Errorf("a server without CSRF checks describes them")
 	}
+	// With an auth block, whose credentials waive the token: a route of
+	// its guards takes no CSRF header, another one takes it as optional;
+	// the program's own GET /csrf-token is described as its own.
+	authed := startApp(t, `
+server {
+  auth { secret: "0123456789abcdef0123456789abcdef" }
+  route POST "/u" with auth => fn() "u"
+  route POST "/open" => fn() "o"
+  route GET "/csrf-token" => fn() "mine"
+}
+`)
+	doc, _ = getDoc(t, authed.urls[""])
+	header := func(op *openapi3.Operation) *openapi3.Parameter {
+		for _, p := range op.Parameters {
+			if p.Value.Name == "X-Tova-CSRF" {
+				return p.Value
+			}
+		}
+		return nil
+	}
+	if p := header(doc.Paths.Find("/u").Post); p != nil {
+		t.Errorf("POST /u with auth takes the CSRF header: %+v", p)
+	}
+	if p := header(doc.Paths.Find("/open").Post); p == nil || p.Required {
+		t.Errorf("POST /open: the CSRF header %+v, want it optional", p)
+	}
+	if op := doc.Paths.Find("/csrf-token").Get; op == nil || op.OperationID == "csrfToken" {
+		t.Errorf("the program's GET /csrf-token described as the runtime's: %+v", op)
+	}
 }
