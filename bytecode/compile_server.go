@@ -421,6 +421,17 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					// (the start refused it, at the route)
 					f.c.errorf(g.Pos(), "route %s %s: a guard is a function called with (req, res) (with is_admin), not a value", st.Method, shownPath(p))
 				}
+				if fn != nil && len(fn.Params) == 2 {
+					if nx := fn.Params[1].Name; nx != nil && nx.Name != "res" && nx.Name != "response" {
+						// a (req, next) guard: `with logit`, a middleware
+						// of one route
+						what := "the guard"
+						if id, ok := g.(*ast.Ident); ok {
+							what += " " + id.Name
+						}
+						f.c.warnValuelessNextEnd(fn, what)
+					}
+				}
 				if fn != nil && guardFallsOpen(fn) {
 					f.c.warnf(g.Pos(), "route %s %s: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)", st.Method, shownPath(p))
 				}
@@ -540,11 +551,8 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					// (resp.setHeader failed every request with 500; r(req)
 					// is next as meant)
 					f.c.warnf(nx.PosV, "middleware's second parameter %s is next, the rest of the chain, as any name but res and response is: name it res for the (req, res) shape", nx.Name)
-				} else if nx != nil && nx.Binding != nil && calls(st.Fn.Body, nx.Binding) {
-					if at, what := valuelessEnd(st.Fn.Body); what != "" {
-						// (r = next(req); print("after"): every answer null)
-						f.c.warnf(at, "middleware ends with %s, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it", what)
-					}
+				} else {
+					f.c.warnValuelessNextEnd(st.Fn, "middleware")
 				}
 			}
 			name := ""
@@ -1518,6 +1526,20 @@ func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function
 // valuelessEnd tells where the last statement of body is, and what it
 // is, when it has no value (an assignment, a declaration, a loop, a
 // print); "" when it has one.
+// warnValuelessNextEnd warns of a (req, next) function (middleware, or
+// a guard of that shape) that calls next and ends with a statement of
+// no value: every request it sees is answered null.
+func (c *compiler) warnValuelessNextEnd(fn *ast.Function, what string) {
+	nx := fn.Params[1].Name
+	if nx == nil || nx.Binding == nil || !calls(fn.Body, nx.Binding) {
+		return
+	}
+	if at, end := valuelessEnd(fn.Body); end != "" {
+		// (r = next(req); print("after"): every answer null)
+		c.warnf(at, "%s ends with %s, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as %s(req) returned it", what, end, nx.Name)
+	}
+}
+
 func valuelessEnd(body *ast.Block) (token.Pos, string) {
 	if body == nil || len(body.Stmts) == 0 {
 		return token.Pos{}, ""

@@ -1202,6 +1202,36 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// A guard of the (req, next) shape is a route's own middleware: ending
+// with no value after calling next, it answers null, and is warned of
+// once, at its end, however many routes it guards. A (req, res) guard,
+// and a (req, next) one ending with the response, are not.
+func TestGuardOfNextShapeEndingWithoutValueWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  fn logit(req, next) {
+    r = next(req)
+    print("after")
+  }
+  fn ok(req, next) {
+    r = next(req)
+    print("after")
+    r
+  }
+  fn check(req, res) {
+    x = 1
+  }
+  route GET "/x" with logit => fn() "x"
+  route GET "/x2" with logit => fn() "x"
+  route GET "/y" with ok => fn() "y"
+  route GET "/c" with check => fn() "c"
+  route GET "/z" with fn(req, next) { next(req); x = 1 } => fn() "z"
+}
+`, []string{
+		`4:5: warning: the guard logit ends with a print, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+		`18:50: warning: the guard ends with an assignment, whose value is nil: what a middleware returns is the answer, so every request it sees is answered null; end it with the response, as next(req) returned it`,
+	})
+}
+
 // On a route with body: T, a parameter named body reads the checked
 // record's field "body": of a T without one it is always nil (fn(body)
 // { body } answered null), which is warned of; of a T with one it is
