@@ -356,6 +356,7 @@ func TestErrors(t *testing.T) {
 		{"v, err := f()\n", []string{"1:8: := is not Tova: write the names and = (a, b = f()), and var before them for bindings that change"}},
 		{"f = (req) { \"hi\" }\n", []string{"1:11: expected newline or ';' after statement, found '{': a function with a block body is written fn(req) { ... } (or (req) => expr)"}},
 		{"server {\n  route GET \"/u/{id}\" => fn(id) id\n}\n", []string{`2:13: route path must be a plain string (no {interpolation}): a path parameter is written :name, "/users/:id"`}},
+		{"server {\n  routes \"/t/{tenant}\" {\n    route GET \"/x\" => fn() 1\n  }\n}\n", []string{`2:10: route prefix must be a plain string (no {interpolation}): a path parameter is written :name, "/users/:id"`}},
 		{"raise E(1)\n", []string{"1:1: unknown word raise: Tova throws with throw: throw \"message\" (or a value, { code: 404 })"}},
 		{"fn f() { throw new Error(\"x\") }\n", []string{"1:20: expected newline or ';' after statement, found 'Error': Tova has no new, and Error(...) is JavaScript's: throw the message itself, throw \"...\""}},
 		{"y = x > 3 ? \"a\" : \"b\"\n", []string{"1:13: expected newline or ';' after statement, found string \"a\": Tova has no ?: operator: write if c { a } else { b }"}},

@@ -256,7 +256,7 @@ func (p *parser) plainString(what string) string {
 		p.errorExpected(what + " string")
 	}
 	if t.Parts != nil {
-		if what == "route path" {
+		if what == "route path" || what == "route prefix" {
 			// "/u/{id}" (OpenAPI's, and other frameworks')
 			p.fail("%s must be a plain string (no {interpolation}): a path parameter is written :name, \"/users/:id\"", what)
 		}
