@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -328,6 +329,12 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			return cfg, configErr("db.%s begins with ~, which only a shell reads as the home directory: write the whole path (or env(\"HOME\") + %q)", pathKey(o), rest)
 		}
 		cfg.Path = resolvePath(dir, path)
+		if fi, err := os.Stat(cfg.Path); err == nil && fi.IsDir() && path != ":memory:" {
+			// ("data", a directory already there: SQLite said only that
+			// it could not open the file, at the first query)
+			cfg.errKey = pathKey(o)
+			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), filepath.Join(filepath.Clean(path), "app.db"))
+		}
 	}
 	return cfg, nil
 }

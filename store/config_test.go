@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +32,9 @@ func obj(kv ...any) vm.Value {
 // can contain.
 func TestParseBlock(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		block   vm.Value
 		want    Config
@@ -73,6 +77,9 @@ func TestParseBlock(t *testing.T) {
 		{obj("database", "sub/"), Config{}, `db.database names a directory, not a file: name the file in it, such as "sub/app.db"`},
 		{obj("database", "data/."), Config{}, `db.database names a directory, not a file: name the file in it, such as "data/app.db"`},
 		{obj("database", "data/.."), Config{}, `db.database names a directory, not a file: name the file in it, such as "app.db"`},
+		// (a directory already there, named without its slash)
+		{obj("database", "data"), Config{}, `db.database names a directory, not a file: name the file in it, such as "data/app.db"`},
+		{obj("database", "data/x.db"), Config{Adapter: SQLite, Path: filepath.Join(dir, "data", "x.db")}, ""},
 		{obj("database", "~bob/x.db"), Config{}, `db.database begins with ~, which only a shell reads as a home directory: write the whole path`},
 		{obj("database", "~"), Config{}, `db.database begins with ~, which only a shell reads as a home directory: write the whole path`},
 		{obj("path", "~/tilde.db"), Config{}, `db.path begins with ~, which only a shell reads as the home directory: write the whole path (or env("HOME") + "/tilde.db")`},
