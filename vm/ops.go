@@ -136,6 +136,10 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		// f().then(fn(v) ...) (JavaScript's promises)
 		return Nil, TypeErrorf("%s has no method then: a call returns its value here, not a promise: use the value itself (v = f())", TypeName(recv))
 	}
+	if name == "toFixed" && recv.IsNumber() {
+		// (to_fixed, spelt alike, rounds to a number: 5.to_fixed(2) is 5)
+		return Nil, TypeErrorf("%s has no method toFixed: the text of a number to 2 places is fmt(\"{:.2f}\", x) (x.to_fixed(2) rounds it to a number)", TypeName(recv))
+	}
 	if near := t.nearMethod(recv, name); near != "" {
 		// "abc".startswith("a")
 		return Nil, TypeErrorf("%s has no method %s (did you mean %s?)", TypeName(recv), name, near)
