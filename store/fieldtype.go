@@ -436,12 +436,19 @@ func (ft *fieldType) fit(v vm.Value, inJSON bool) (vm.Value, *misfit) {
 			// unit it does not name)
 			return vm.Nil, &misfit{msg: "is Duration, got the number " + vm.Repr(v) + ": write a Duration (5.seconds); milliseconds from JSON become one through a typed parameter or body: Type (a d: Duration field), or n * 1.millisecond"}
 		}
+		if v.Kind() == vm.KString {
+			// ("30s", as a typed parameter takes it)
+			return vm.Nil, &misfit{msg: "is Duration, got the String " + vm.Repr(v) + ": write a Duration (30.seconds); text from JSON (\"30s\") becomes one through a typed parameter or body: Type (a d: Duration field)"}
+		}
 	case tSize:
 		if v.Kind() == vm.KSize {
 			return v, nil
 		}
 		if v.IsNumber() {
 			return vm.Nil, &misfit{msg: "is Size, got the number " + vm.Repr(v) + ": write a Size (5.megabytes); bytes from JSON become one through a typed parameter or body: Type, or n * 1.byte"}
+		}
+		if v.Kind() == vm.KString {
+			return vm.Nil, &misfit{msg: "is Size, got the String " + vm.Repr(v) + ": write a Size (5.megabytes); bytes from JSON become one through a typed parameter or body: Type, or n * 1.byte"}
 		}
 	case tList:
 		if v.Kind() != vm.KArray {
