@@ -514,7 +514,7 @@ func (s *Server) routeHandler(rt bytecode.Route, fn vm.Value, guards []vm.Value,
 		}
 		if c := x.claim; c != nil {
 			x.claim = nil
-			c.settle(resp, err != nil)
+			c.settle(resp, err != nil && !dbUnreached(err))
 		}
 		if id := x.requestID(); id != x.id {
 			resp.RequestID = id
@@ -1952,6 +1952,15 @@ func (e *failedIn) Error() string { return e.err.Error() }
 func (e *failedIn) Unwrap() error { return e.err }
 
 // failure answers a failed request: client errors directly; Tova errors
+// dbUnreached reports whether err is DatabaseUnavailable: the database
+// could not be reached (its 503 says the client may retry), so a retry
+// with the request's Idempotency-Key runs again, once the database is
+// back, rather than getting the 503 for a day.
+func dbUnreached(err error) bool {
+	var ve *vm.Error
+	return errors.As(err, &ve) && ve.Kind == store.KindUnavailable
+}
+
 // through on_error, or as 500 with the request id.
 func (x *exchange) failure(err error) *netio.Response {
 	id := x.requestID()

@@ -43,9 +43,10 @@ import (
 //     deadline once the chain began (what the handler did before it
 //     stays, so that a retry running it again would do it twice, as
 //     Stripe's keys keep them); after a 4xx (the request refused: a
-//     parameter, a guard) or a 5xx the code answered itself
-//     (respond(503, "retry later")) the key is free again, and a retry
-//     runs;
+//     parameter, a guard), a 5xx the code answered itself
+//     (respond(503, "retry later")) or the 503 of DatabaseUnavailable
+//     (a retry once the database is back should run) the key is free
+//     again, and a retry runs;
 //   - the answer's Set-Cookie lines are not replayed (a cookie from then
 //     would undo what came since), but its session cookie's: the key is
 //     bound to the session cookie the request came with, so that a

@@ -3,6 +3,8 @@ package serve
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +205,37 @@ func TestIdempotencyKeyFailuresAndRequestsInFlight(t *testing.T) {
 	}
 	if n := strings.Count(app.stdout.String(), "slow in"); n != 1 {
 		t.Errorf("the slow handler ran %d times", n)
+	}
+}
+
+// A request that met DatabaseUnavailable (503 DATABASE_UNAVAILABLE: the
+// client may retry) leaves its key free: the retry runs, and once the
+// database is back succeeds, where it got the 503 again for a day.
+func TestIdempotencyKeyFreedByDatabaseUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+db { database: "app.db" }
+model Item { name: String }
+server {
+  route POST "/items" => fn() {
+    print("ran")
+    Item.create({ name: "a" })
+  }
+}
+`, func(o *Options) { o.Dir = dir })
+	// (a file removed under the server: DatabaseUnavailable from then on)
+	if err := os.Remove(filepath.Join(dir, "app.db")); err != nil {
+		t.Fatal(err)
+	}
+	u := app.urls[""]
+	for i := range 2 {
+		r := do(t, "POST", u+"/items", "", "Idempotency-Key", "k-1")
+		if r.status != 503 || !strings.Contains(r.body, "DATABASE_UNAVAILABLE") || r.header.Get(idempotencyReplayed) != "" {
+			t.Fatalf("try %d, with the database unreachable: %d %s %v", i+1, r.status, r.body, r.header)
+		}
+	}
+	if n := strings.Count(app.stdout.String(), "ran"); n != 2 {
+		t.Errorf("the handler ran %d times, want each try's", n)
 	}
 }
 
