@@ -64,6 +64,8 @@
 //	schedule "30s" fn name() { … }              (the reference's form; name is
 //	                                             also a function of the server)
 //	job_id(), job_attempt()          the running job's id and attempt (nil outside one)
+//	request_id()                     the id of the request served, or of the one
+//	                                 that stored the running job (nil with none)
 //	jobs { max_attempts: 4, workers: 10, timeout: 60.seconds,
 //	       backoff: 1.second, max_backoff: 5.minutes }   (plain numbers are seconds)
 //

@@ -50,6 +50,29 @@ func servedRequestID(t *vm.Thread) string {
 	return ""
 }
 
+func init() {
+	vm.Register(&vm.Builtin{Name: "request_id", Fn: builtinRequestID})
+}
+
+// request_id() is the id of the request being served (req.id), or, in a
+// job or a subscriber, of the request that spawned the job or published
+// the event: what a fetch sends as its X-Request-ID to be traced (the
+// calls to other servers of a program send it themselves). nil where
+// there is none (a schedule, on_start, a script).
+func builtinRequestID(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	if len(args) > 0 {
+		return vm.Nil, vm.TypeErrorf("request_id takes no arguments, got %d", len(args))
+	}
+	id := servedRequestID(t)
+	if id == "" {
+		id = jobs.RequestOf(t.Context())
+	}
+	if id == "" {
+		return vm.Nil, nil
+	}
+	return vm.Str(id), nil
+}
+
 // finishedRequest is the Host of the thread running a request's
 // res.on_finish callbacks: the request's id. (Not its exchange: the
 // request no longer runs, and what a caller's transaction held while

@@ -162,6 +162,39 @@ server "notify" {
 	}
 }
 
+// request_id() is the id of the request served, and in a job the id of
+// the request that spawned it, which a fetch can send to be traced (a
+// job had no way to learn it); nil outside both.
+func TestRequestIDBuiltin(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  on_start fn() { print("start id={request_id()}") }
+  background fn work(u: String) {
+    fetch(u, { method: "POST", headers: { "X-Request-ID": request_id() ?? "none" } })
+  }
+  route POST "/go" => fn(u: String) {
+    spawn_job(work, u)
+    request_id()
+  }
+}
+server "notify" {
+  var ids = []
+  route POST "/hook" => fn(req) { ids = [...ids, req.id] }
+  route GET "/ids" => fn() ids
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	if !strings.Contains(app.stdout.String(), "start id=nil") {
+		t.Errorf("on_start's request_id(): %q", app.stdout.String())
+	}
+	body := `{"u":"` + app.urls["notify"] + `/hook"}`
+	if r := do(t, "POST", app.urls["api"]+"/go", body, "X-Request-ID", "trace-job-7", "Content-Type", "application/json"); r.status != 200 || r.body != `"trace-job-7"` {
+		t.Fatalf("POST /go: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return do(t, "GET", app.urls["notify"]+"/ids", "").body != "[]" })
+	if r := do(t, "GET", app.urls["notify"]+"/ids", ""); r.body != `["trace-job-7"]` {
+		t.Errorf("the job's fetch arrived with ids %s, want the request's", r.body)
+	}
+}
+
 // spawn_job and publish in on_stop failed ("the jobs runtime of server
 // has stopped") and the work was lost: the queue stopped before on_stop
 // ran, and its database closed with it. What on_stop hands over is
