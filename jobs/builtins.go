@@ -258,7 +258,8 @@ func runInline(t *vm.Thread, fn vm.Value, name string, args []vm.Value) (vm.Valu
 	}
 	v, err := t.Call(fn, decoded...)
 	if err == nil {
-		err = returnedErr(fn, v)
+		at, _ := t.ReturnedAt()
+		err = returnedErr(fn, v, at)
 	}
 	if err != nil {
 		if vm.IsCancelled(err) {

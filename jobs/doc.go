@@ -93,7 +93,7 @@
 //
 // A job fails when its code throws, hits a runtime error, exceeds the
 // timeout (the VM stops it at its next backward jump or call), or
-// returns an Err value. A failed attempt is logged (server, job, id,
+// returns an Err value (reported where it returned it). A failed attempt is logged (server, job, id,
 // request id, attempt, Tova stack) and retried after base·2^(attempt−1), capped at
 // max_backoff, times a random factor in [0.5, 1). After max_attempts the
 // job is kept as discarded, with every attempt's error and stack trace:

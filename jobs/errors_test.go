@@ -189,6 +189,11 @@ spawn_job(broken)
 try { spawn_job("work", 1) } catch e { print(e.message) }
 spawn_job(declined, 2)
 print("after {r} {publish("topic", 1)}")
+fn early(x) {
+  if x > 1 { return Err("early {x}") }
+  Ok(x)
+}
+spawn_job(early, 3)
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +208,8 @@ print("after {r} {publish("topic", 1)}")
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	if got, want := errOut.String(), "job broken failed: script.tova:3:15: Error: nope\n  at broken (script.tova:3:15)\n  at main (script.tova:8:10)\n"+
-		"job declined failed: script.tova:4:1: returned Err(\"declined 2\")\n  at declined (script.tova:4:1)\n"; got != want {
+		"job declined failed: script.tova:5:6: returned Err(\"declined 2\")\n  at declined (script.tova:5:6)\n"+
+		"job early failed: script.tova:13:24: returned Err(\"early 3\")\n  at early (script.tova:13:24)\n"; got != want {
 		t.Errorf("stderr = %q", got)
 	}
 }

@@ -108,13 +108,14 @@ func TestRetryBackoffDiscard(t *testing.T) {
 			if !strings.Contains(app.logs.String(), `"in":"job flaky"`) {
 				t.Errorf("failures not logged:\n%s", app.logs)
 			}
-			// An Err returned points at the function that returned it.
+			// An Err returned points at where it was returned (the function's
+			// last expression here), not at the function's declaration.
 			for _, j := range js {
-				if j.Name == "returns_err" && (len(j.Errors) != 3 || j.Errors[2] != "returned Err(\"declined\")\n  at returns_err (app.tova:10:3)") {
+				if j.Name == "returns_err" && (len(j.Errors) != 3 || j.Errors[2] != "returned Err(\"declined\")\n  at returns_err (app.tova:12:8)") {
 					t.Errorf("returns_err errors = %q", j.Errors)
 				}
 			}
-			if !strings.Contains(app.logs.String(), `"stack":"  at returns_err (app.tova:10:3)","at":"app.tova:10:3"`) {
+			if !strings.Contains(app.logs.String(), `"stack":"  at returns_err (app.tova:12:8)","at":"app.tova:12:8"`) {
 				t.Errorf("the Err's failure is logged without where:\n%s", app.logs)
 			}
 		})

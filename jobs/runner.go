@@ -963,13 +963,14 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where, requ
 		th := r.inst.NewThread(jobContext{tctx, job})
 		th.Enter()
 		v, err := th.Call(fn, args...)
+		returned, _ := th.ReturnedAt()
 		th.Leave()
 		th.Release()
 		if err != nil {
 			stoppedAt <- err
 		}
 		if err == nil {
-			err = returnedErr(fn, v)
+			err = returnedErr(fn, v, returned)
 		}
 		return nil, err
 	}))
@@ -1097,7 +1098,8 @@ func (r *Runner) failFinal(row *rivertype.JobRow, where, requestID string, err e
 }
 
 // errReturned is the failure of a job whose code returned an Err value:
-// at is where the function that returned it is declared.
+// at is where it returned it (its return statement, or its last
+// expression).
 type errReturned struct {
 	value string
 	at    vm.StackFrame
@@ -1105,15 +1107,15 @@ type errReturned struct {
 
 func (e *errReturned) Error() string { return "returned Err(" + e.value + ")" }
 
-// returnedErr is the failure of job code fn that returned v: nil unless
-// v is an Err.
-func returnedErr(fn, v vm.Value) error {
+// returnedErr is the failure of job code fn that returned v from at
+// (zero when unknown: a builtin): nil unless v is an Err.
+func returnedErr(fn, v vm.Value, at vm.StackFrame) error {
 	if vm.VariantOf(v) != vm.ErrType {
 		return nil
 	}
 	e, _ := v.AsObject().Get("error")
-	re := &errReturned{value: vm.Repr(e)}
-	if fn.Kind() == vm.KFunc {
+	re := &errReturned{value: vm.Repr(e), at: at}
+	if at.Line == 0 && fn.Kind() == vm.KFunc {
 		re.at = fn.AsClosure().Decl()
 	}
 	return re

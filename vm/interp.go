@@ -592,6 +592,27 @@ func (t *Thread) fillStack(e *Error) {
 	e.Stack = t.StackTrace()
 }
 
+// ReturnedAt is where the last call of Tova code made on t returned
+// from: the return statement (or the last expression) of the function
+// called, as a stack frame; false before any. What a job that failed by
+// returning an Err points at.
+func (t *Thread) ReturnedAt() (StackFrame, bool) {
+	fn := t.retFn
+	if fn == nil {
+		return StackFrame{}, false
+	}
+	p := fn.PosAt(t.retPC)
+	file := ""
+	if files := fn.prog.Code.Files; fn.File < len(files) {
+		file = files[fn.File].Name
+	}
+	name := fn.Name
+	if name == "" {
+		name = "<lambda>"
+	}
+	return StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)}, true
+}
+
 // StackTrace returns the current Tova call stack, innermost first.
 func (t *Thread) StackTrace() []StackFrame {
 	// A deep stack keeps its innermost and outermost frames, and one
@@ -1285,6 +1306,7 @@ frames:
 					t.frames = t.frames[:fi]
 				}
 				if boundary {
+					t.retFn, t.retPC = fn, pc-1
 					return v, nil
 				}
 				t.stack[ret] = v

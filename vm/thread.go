@@ -490,6 +490,10 @@ type Thread struct {
 	// Host is free for the embedding runtime to attach what the thread
 	// runs for (serve: the request it serves); Release clears it.
 	Host any
+	// retFn and retPC are where the last call made on t returned
+	// (ReturnedAt).
+	retFn *funcProto
+	retPC int
 	// spare is an object given back (Reclaim), for the next object
 	// literal that fits in it.
 	spare *Object
@@ -659,7 +663,7 @@ func (t *Thread) Release() {
 	if t.signal.Load() != 0 { // a store would be a locked instruction
 		t.signal.Store(0)
 	}
-	t.ctx, t.Host = nil, nil
+	t.ctx, t.Host, t.retFn = nil, nil, nil
 	t.grace, t.cleanBase = 0, 0
 	t.caught = [len(t.caught)]caughtError{}
 	t.In.threads.Put(t)
