@@ -88,7 +88,7 @@ left out for a SQLite jobs file, which holds one program's queue).`,
 					schema = queueSchema(args[0])
 				}
 			} else {
-				p, src, err := load(cmd, args[0])
+				p, src, err := loadWarned(cmd, args[0], false)
 				if err != nil {
 					return err
 				}

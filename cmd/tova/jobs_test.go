@@ -150,6 +150,26 @@ func TestJobsCommand(t *testing.T) {
 	}
 }
 
+// tova jobs prints the list alone: the program's compile warnings (a
+// publish no server subscribes to) are not printed before it.
+func TestJobsPrintsNoWarnings(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.tova")
+	src := "server {\n  route POST \"/x\" => fn() publish(\"nobody\", 1)\n}\n"
+	if err := os.WriteFile(app, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"compile", app, "-o", filepath.Join(dir, "app.tbc")}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "warning") {
+		t.Fatalf("compile: exit %d, want a warning: %q", code, errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"jobs", app}, &out, &errOut); code != 0 || out.String() != "no jobs (nothing stored yet)\n" || errOut.String() != "" {
+		t.Errorf("jobs: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+}
+
 // A PostgreSQL URL's password never shows in tova jobs' messages: after
 // the user name, as a query parameter, or in a URL that does not parse.
 func TestJobsRedactsPasswords(t *testing.T) {

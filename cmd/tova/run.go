@@ -25,9 +25,15 @@ import (
 
 // load compiles a .tova file or decodes a .tbc file, printing errors.
 func load(cmd *cobra.Command, path string) (*bytecode.Program, []byte, error) {
+	return loadWarned(cmd, path, true)
+}
+
+// loadWarned is load, printing the program's warnings only if warn
+// (tova jobs prints the list alone).
+func loadWarned(cmd *cobra.Command, path string, warn bool) (*bytecode.Program, []byte, error) {
 	p, src, err := driver.CompilePath(path)
 	if err == nil {
-		if len(p.Warnings) > 0 {
+		if len(p.Warnings) > 0 && warn {
 			fmt.Fprint(cmd.ErrOrStderr(), driver.FormatError(p.Warnings, src))
 		}
 		return p, src, nil
