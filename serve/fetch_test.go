@@ -45,6 +45,8 @@ server "a" {
   // A byte order mark before JSON: left out, as the Fetch API's
   // decoding leaves it out.
   route GET "/bom" => fn(b) { r = fetch(b + "/bom"); { json: r.json(), text: len(r.text()) } }
+  // The methods read without a call: bound, as in the Fetch API.
+  route GET "/unbound" => fn(b) { r = fetch(b + "/bom"); f = r.json; { json: f(), has_text: r.text != nil } }
   route GET "/proxy-raw" => fn(b) fetch(b + "/raw")
   // req.headers passed on: not its Host, nor its connection's fields.
   route GET "/forward" => fn(req, b) fetch(b + "/headers", { headers: req.headers }).json()
@@ -122,6 +124,7 @@ func TestFetch(t *testing.T) {
 		"/text":      `{"body":"plain words","type":"text/plain","method":"PUT"}`,
 		"/missing":   `{"status":404,"ok":false,"code":"NOT_FOUND"}`,
 		"/bom":       `{"json":{"a":1},"text":7}`,
+		"/unbound":   `{"json":{"a":1},"has_text":true}`,
 		"/redirects": `{"status":201,"url":"` + app.urls["b"] + `/page","redirected":true,"body":"<p>b</p>","manual":301,"location":"/page","error":"FetchError"}`,
 	} {
 		if r := do(t, "GET", a+path+"?b="+b, ""); r.status != 200 || r.body != want {

@@ -478,6 +478,13 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 		if err != nil || ok {
 			return v, err
 		}
+		if h, ok := x.AsHost().(HostMethods); ok {
+			if params, ok := h.MethodParams(name); ok {
+				// r.text, read without calling it: the method, bound
+				// (it read nil: f = r.json; f() failed)
+				return boundCall(x, name, params), nil
+			}
+		}
 		if f, fieldless := x.AsHost().(HostFieldless); fieldless {
 			return Nil, f.MissingField(name)
 		}
