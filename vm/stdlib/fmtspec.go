@@ -95,7 +95,9 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 	}
 	width, hasWidth := 0, false
 	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
-		width = min(width*10+int(spec[0]-'0'), vm.MaxStringBytes+1)
+		// (bounded far past the limit, so that the error names the
+		// size asked for: 99999999999 is 93 GiB, not "1.0 GiB")
+		width = min(width*10+int(spec[0]-'0'), 1<<50)
 		hasWidth = true
 		spec = spec[1:]
 	}

@@ -194,6 +194,8 @@ func TestStringResultLimits(t *testing.T) {
 		{"words", a(words), "ValueError", "words: the list would have 67108865 elements"},
 		{"word_wrap", a(words, I(3)), "ValueError", "word_wrap: the list would have 67108865 elements"},
 		{"url_encode", a(big), "ValueError", "url_encode: the string would be 1.0 GiB"},
+		// (the width asked for, not the limit it was cut at)
+		{"fmt", a(S("{:99999999999}"), I(1)), "ValueError", "fmt: the string would be 93.1 GiB"},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
 		// (they built it: a separator or parts of a client's size)
