@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -1131,9 +1132,34 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		req.Method, req.Path = shownMethod(ctx.Method()), cleanPath(string(raw))
 	}
 	markReported(tc)
+	if abandoned(err) {
+		// The client closed the connection mid-request: no request was
+		// refused (a 400 is written, for a client that only shut its
+		// sending side), and its line says so, as nginx's 499 does.
+		err = fmt.Errorf("the client closed the connection before the request had arrived (%w)", err)
+		s.accessAt(zerolog.InfoLevel, nil, &req, statusClientClosed, start, err)
+		return
+	}
 	// Whatever its status (501 for a transfer coding), a rejected
 	// request is the client's fault, not the server's.
 	s.accessAt(zerolog.WarnLevel, nil, &req, status, start, err)
+}
+
+// statusClientClosed is the access line's status of a request its
+// client abandoned before it had arrived (nginx's "client closed
+// request").
+const statusClientClosed = 499
+
+// abandoned reports whether err, from reading a request, is its
+// connection closed (or reset) by the client before the request had
+// arrived whole.
+func abandoned(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	// (fasthttp's words, without the error itself)
+	msg := err.Error()
+	return strings.HasSuffix(msg, ": EOF") || strings.HasSuffix(msg, ": unexpected EOF")
 }
 
 // timedOut reports whether err is a read that passed its deadline: a
