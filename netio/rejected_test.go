@@ -94,6 +94,7 @@ func TestRejectedRequestLoggedOnce(t *testing.T) {
 		{"GET http://SECRET-11:pw@x/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "userinfo"},
 		{"GET http://:80/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "empty host"},
 		{"GET http://x:99999/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "port is not a number"},
+		{"GET http://x:b/echo HTTP/1.1\r\nHost: x\r\n\r\n", 400, "GET", "/echo", "the request target's port is not a number"},
 		// Nor does a bad Host field pass because the target names the
 		// host, nor a target's host that is not ASCII.
 		{"GET http://x/echo HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "GET", "/echo", "the Host field holds a character no host name has"},

@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -1091,7 +1092,12 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		id = string(s.ids.AppendID(make([]byte, 0, 32)))
 	}
 	if msg := err.Error(); clearCause(msg) != msg {
-		err = errors.New(clearCause(msg))
+		cause := clearCause(msg)
+		if uri := h.RequestURI(); headerRead && len(uri) > 0 && uri[0] != '/' && strings.Contains(msg, `invalid port "`) {
+			// (an absolute-form target's port, not the Host field's)
+			cause = strings.Replace(cause, quotedCauses[0][1], errTargetPort.Error(), 1)
+		}
+		err = errors.New(cause)
 	}
 	if message == "" {
 		message = errorMessage(code)
@@ -1125,7 +1131,15 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 	}
 	req := Request{ID: id}
 	if headerRead {
-		raw, ok := originPath(ctx.RequestURI())
+		uri := ctx.RequestURI()
+		raw, ok := originPath(uri)
+		if _, rest, abs := bytes.Cut(uri, []byte("://")); !ok && abs {
+			// an absolute-form target (whose authority may be what was
+			// refused, so that fasthttp read no path of it)
+			if i := bytes.IndexByte(rest, '/'); i >= 0 {
+				raw, ok = originPath(rest[i:])
+			}
+		}
 		if !ok {
 			raw = ctx.URI().PathOriginal()
 		}
