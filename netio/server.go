@@ -258,7 +258,27 @@ func clearCause(msg string) string {
 			return strings.Replace(msg, r[0], r[1], 1)
 		}
 	}
+	// One fault in one set of words, whichever of fasthttp's checks
+	// met it (a field name's character: three messages, one of Go's
+	// MIME parser), the rest of its message dropped.
+	for _, r := range causePrefixes {
+		if i := strings.Index(msg, r[0]); i >= 0 {
+			return msg[:i] + r[1]
+		}
+	}
+	if strings.HasSuffix(msg, "cannot find http request method") {
+		return msg + ": the request line must be a method, a target and HTTP/1.1, one space apart"
+	}
 	return msg
+}
+
+// causePrefixes are fasthttp's messages, by their beginning, and what
+// says their fault instead.
+var causePrefixes = [][2]string{
+	{`malformed mime header line: `, errFieldName.Error()},
+	{`invalid header key "`, "a header field name is empty, or holds a space or another character no field name may hold, or a space before its colon (RFC 9110 §5.1, RFC 9112 §5.1)"},
+	{`invalid header value "`, "a header field's value holds a control character (NUL, a bare CR, DEL, …) no field value may hold (RFC 9110 §5.5)"},
+	{`invalid url escape "`, "the host (the Host field's, or an absolute target's) holds a % escape no host name may hold: only a byte that is not ASCII may be escaped there, as % and two hexadecimal digits"},
 }
 
 // quotedCauses are fasthttp's messages whose quote withoutContents cuts,
