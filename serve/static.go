@@ -761,9 +761,21 @@ func ifRange(h *fasthttp.RequestHeader, etag string) bool {
 // media players seek with), and any Range of an empty file.
 func byteRange(v string, size int64) (from, n int64, ok bool) {
 	unit, spec, found := strings.Cut(v, "=")
-	if !found || !strings.EqualFold(unit, "bytes") || size == 0 || strings.Contains(spec, ",") {
+	if !found || !strings.EqualFold(unit, "bytes") || size == 0 {
 		return 0, 0, false
 	}
+	// Empty elements of the list are no ranges (RFC 9110 §5.6.1:
+	// "bytes=0-4," asks for one).
+	var ranges []string
+	for _, r := range strings.Split(spec, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			ranges = append(ranges, r)
+		}
+	}
+	if len(ranges) != 1 {
+		return 0, 0, false
+	}
+	spec = ranges[0]
 	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
 	if !found {
 		return 0, 0, false
