@@ -127,7 +127,11 @@ func (r *resolver) ident(id *ast.Ident) {
 		msg += " (Tova's is " + tova + ")"
 	} else if r.suggested < maxSuggested {
 		r.suggested++
-		if s := r.suggest(id.Name); s != "" {
+		s := r.suggest(id.Name)
+		if c := id.Name[0]; c >= 'A' && c <= 'Z' && s != "" && s[0] >= 'a' && s[0] <= 'z' && r.isBuiltin(s) && r.lookup(s) == nil {
+			// Product.all(): a model's name, not the builtin product
+			msg += ": no model or type of that name is declared (model " + id.Name + " { name: String })"
+		} else if s != "" {
 			msg += " (did you mean " + s + "?)"
 		}
 	}
