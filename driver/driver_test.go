@@ -1202,6 +1202,27 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// A value of the function's own interpolated into the SQL text of
+// db.query, get, run or exec is warned of (a request's value there is
+// SQL injection); a module's constant, a number parameter and $1
+// parameters are not.
+func TestInterpolatedSQLWarned(t *testing.T) {
+	expectWarnings(t, `TABLE = "users"
+db { database: ":memory:" }
+model User { name: String }
+server {
+  route GET "/u" => fn(req) { db.query("SELECT * FROM users WHERE name = '{req.query.name}'") }
+  route GET "/t" => fn() { db.query("SELECT * FROM {TABLE}") }
+  route GET "/p" => fn(name: String) { db.query("SELECT * FROM users WHERE name = $1", name) }
+  route GET "/n" => fn(n: Int) { db.get("SELECT * FROM users LIMIT {n}") }
+  route POST "/d" => fn(name) { db.run("DELETE FROM users WHERE name = '{name}'") }
+}
+`, []string{
+		`5:86: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`9:74: warning: db.run: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.run("... WHERE name = $1", name)`,
+	})
+}
+
 // A guard of the (req, next) shape is a route's own middleware: ending
 // with no value after calling next, it answers null, and is warned of
 // once, at its end, however many routes it guards. A (req, res) guard,
