@@ -87,7 +87,7 @@ func csrfSetting(kind, at string, o *vm.Object, def bool) (on, off bool, err err
 
 // newCSRFGuard returns the server's CSRF guard, nil if neither its
 // session block nor its auth block turns the check on.
-func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string, bool)) (*csrfGuard, error) {
+func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string, bool), https bool) (*csrfGuard, error) {
 	if st != nil && st.csrfOff || a != nil && a.csrfOff {
 		return nil, nil // csrf: false in either block
 	}
@@ -121,7 +121,10 @@ func newCSRFGuard(st *sessionStore, a *authSettings, getenv func(string) (string
 		return nil, err
 	}
 	g := &csrfGuard{key: key, now: time.Now, cookie: csrfCookie}
-	if st != nil && (st.secure || st.sameSite == http.SameSiteNoneMode) {
+	if st != nil && (st.secure || st.sameSite == http.SameSiteNoneMode) || https {
+		// (on a site served over HTTPS, its own tls block or a session
+		// cookie said Secure: a sibling subdomain could plant a plain
+		// tova_csrf cookie)
 		g.cookie = csrfHostCookie
 	}
 	return g, nil

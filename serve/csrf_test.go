@@ -110,11 +110,11 @@ func TestCSRFCheckWithAuthBlock(t *testing.T) {
 // A token is made with the server's secret and lasts a day; one from a
 // server with another secret, or older, is refused.
 func TestCSRFTokenLifetimeAndKey(t *testing.T) {
-	a, err := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("a-secret-of-enough-bytes")}, noEnv)
+	a, err := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("a-secret-of-enough-bytes")}, noEnv, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("another-secret-enough-bytes")}, noEnv)
+	b, _ := newCSRFGuard(nil, &authSettings{csrf: true, secret: []byte("another-secret-enough-bytes")}, noEnv, false)
 	now := time.Now()
 	a.now = func() time.Time { return now }
 	tok := a.token()
@@ -144,17 +144,17 @@ func TestCSRFTokenLifetimeAndKey(t *testing.T) {
 	// An api_key block has no secret: CSRF_SECRET, else a key of the
 	// process's own.
 	env := func(k string) (string, bool) { return "shared-csrf-secret", k == csrfSecretEnv }
-	k1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env)
-	k2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env)
-	r1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv)
-	r2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv)
+	k1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env, false)
+	k2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, env, false)
+	r1, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv, false)
+	r2, _ := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, noEnv, false)
 	if !k2.valid(k1.token()) || r2.valid(r1.token()) || !r1.valid(r1.token()) {
 		t.Error("api_key keys: CSRF_SECRET not shared, or random keys shared")
 	}
 	// A short CSRF_SECRET is refused, as every other secret is: one
 	// byte was taken, and tokens could be forged offline.
 	short := func(k string) (string, bool) { return "x", k == csrfSecretEnv }
-	if _, err := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, short); err == nil || err.Error() != "CSRF_SECRET is too short (1 bytes): set it to a random string of at least 16 bytes" {
+	if _, err := newCSRFGuard(nil, &authSettings{csrf: true, apiKey: true}, short, false); err == nil || err.Error() != "CSRF_SECRET is too short (1 bytes): set it to a random string of at least 16 bytes" {
 		t.Errorf("a 1-byte CSRF_SECRET: %v", err)
 	}
 }

@@ -594,7 +594,7 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	}
 	s.uploads, s.auth, s.compression, s.proxies = cfg.uploads, cfg.auth, cfg.compression, cfg.proxies
 	s.idem = newIdempotency(cfg.auth, cfg.sessions)
-	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv); err != nil {
+	if s.csrf, err = newCSRFGuard(cfg.sessions, cfg.auth, cfg.getenv, cfg.tls.cert.at != ""); err != nil {
 		return fail(err)
 	}
 	s.uploads.warnOverBody(s.log, cfg.maxBody)

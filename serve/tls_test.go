@@ -291,3 +291,25 @@ server {
 		t.Errorf("a cert alone: %v", err)
 	}
 }
+
+// A site served over HTTPS by its tls block, with an auth block and no
+// session, names its form-token cookie __Host-tova_csrf, Secure, as a
+// site whose session cookie is Secure does: a sibling subdomain could
+// otherwise plant a plain tova_csrf cookie in the browser and post a form
+// with a token bound to it.
+func TestTLSFormTokenCookieIsHostOnly(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, `
+server {
+  tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
+  auth { secret: "0123456789abcdef0123456789abcdef" }
+  route GET "/form" => fn(req) html("<input name=_csrf value='{req.csrf_token}'>")
+}
+`, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
+	var dials atomic.Int32
+	resp, _ := get(t, httpsClient(cert.Pool, &dials), app.urls[""]+"/form")
+	set := resp.Header.Values("Set-Cookie")
+	if len(set) != 1 || !strings.HasPrefix(set[0], "__Host-tova_csrf=") || !strings.Contains(set[0], "; Secure") || !strings.Contains(set[0], "Path=/") {
+		t.Errorf("Set-Cookie %q, want __Host-tova_csrf, Secure", set)
+	}
+}
