@@ -222,6 +222,18 @@ func (s *Server) readPeers() error {
 		if first, again := set[c.Name]; again {
 			return fmt.Errorf("%s: discover %q declared again (first at %s)", at, c.Name, first.at)
 		}
+		raw := s.inst.Globals[c.Slot]
+		if x, ok := vm.OptionValue(raw); ok {
+			raw = x
+		}
+		if raw.Kind() == vm.KObject {
+			if u, ok := raw.AsObject().Get("url"); ok && vm.VariantOf(u) == vm.NoneType {
+				// (WithoutOptions drops a key given None: the peer was
+				// called at its default URL, where the program named one)
+				_, err := peerURL(u)
+				return keyAt(s.fileName(), &c, at, fmt.Errorf("%s: discover %q: url: %v", at, c.Name, err))
+			}
+		}
 		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]), keyPlace(s.fileName(), &c, at))
 		if err != nil {
 			return keyAt(s.fileName(), &c, at, err)

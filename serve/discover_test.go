@@ -436,6 +436,9 @@ func TestDiscoverBadValues(t *testing.T) {
 		{`url: 3002`, `app.tova:3:28: discover "worker": url: expected an http or https URL String`},
 		// (url: env("WORKER_URL") of an unset variable: "got nil", with no word of why)
 		{`url: nil`, `app.tova:3:28: discover "worker": url: expected an http or https URL String such as "http://localhost:3002", got nil: is the environment variable it reads set?`},
+		// (an unset Option env, None: the key was dropped, and the peer
+		// called at its default URL)
+		{`url: None`, `app.tova:3:28: discover "worker": url: expected an http or https URL String such as "http://localhost:3002", got None: is the environment variable it reads set?`},
 		{`circuit_breaker: { failure_threshold: -1 }`, `app.tova:3:61: discover "worker": circuit_breaker.failure_threshold: must be a positive Int no greater than 1048576, got -1`},
 		{`failure_threshold: 99999999999999999`, `app.tova:3:42: discover "worker": failure_threshold: must be a positive Int no greater than 1048576, got 99999999999999999`},
 		{`url: "http://"`, `app.tova:3:28: discover "worker": url: "http://" is not an absolute http or https URL`},
