@@ -901,6 +901,11 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 		if err != nil {
 			return fmt.Errorf("%s: max_body: %v", at, err)
 		}
+		if first, again := set["max_body"]; again {
+			// (max_body and limits { max_body }: the later one won, unsaid)
+			return fmt.Errorf("%s: max_body: the body limit is set again (first at %s)", at, first)
+		}
+		set["max_body"] = at
 		cfg.maxBody = int(n)
 	case "http", "limits":
 		if v.Kind() != vm.KObject {
@@ -916,6 +921,10 @@ func (cfg *serverConfig) apply(kind, at string, v vm.Value, set map[string]strin
 			if err != nil {
 				return fmt.Errorf("%s: %s.max_body: %v", at, kind, err)
 			}
+			if first, again := set["max_body"]; again {
+				return fmt.Errorf("%s: %s.max_body: the body limit is set again (first at %s)", at, kind, first)
+			}
+			set["max_body"] = at
 			cfg.maxBody = int(n)
 		}
 		if t, ok := v.AsObject().Get("timeout"); ok {

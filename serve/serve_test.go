@@ -600,6 +600,9 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		// A deadline set twice in one server's blocks (two blocks of one
 		// kind are a compile error: spec/errors/config_key_twice.tova).
 		"server {\n  http { timeout: 3.seconds }\n  limits { timeout: 1.second }\n}": `server: app.tova:3:21: limits.timeout: the request deadline is set again (first at app.tova:2:3)`,
+		// (the later one won, unsaid)
+		"server {\n  max_body 1.megabyte\n  limits { max_body: 100.bytes }\n}":           `server: app.tova:3:22: limits.max_body: the body limit is set again (first at app.tova:2:3)`,
+		"server {\n  http { max_body: 100.bytes }\n  limits { max_body: 1.megabyte }\n}": `server: app.tova:3:22: limits.max_body: the body limit is set again (first at app.tova:2:3)`,
 	} {
 		p, err := driver.CompileFile("app.tova", []byte(src))
 		if err != nil {
