@@ -534,6 +534,11 @@ func isNumberLit(x ast.Expr) bool {
 // closestUnit returns the unit that s abbreviates or begins (secs,
 // minut, mb), or "".
 func closestUnit(s string) string {
+	switch s {
+	case "M", "K", "G", "Mb", "Kb", "Gb", "MiB", "KiB", "GiB", "mib", "kib", "gib":
+		// (10M, nginx's and Java's size, not minutes)
+		return map[byte]string{'M': "megabytes", 'K': "kilobytes", 'G': "gigabytes", 'm': "megabytes", 'k': "kilobytes", 'g': "gigabytes"}[s[0]]
+	}
 	s = strings.ToLower(s)
 	abbrev := map[string]string{"ms": "milliseconds", "s": "seconds", "sec": "seconds", "secs": "seconds", "m": "minutes", "min": "minutes",
 		"mins": "minutes", "h": "hours", "hr": "hours", "hrs": "hours", "d": "days", "w": "weeks", "b": "bytes", "kb": "kilobytes",

@@ -341,6 +341,13 @@ func TestErrors(t *testing.T) {
 		{"x = { reset_timeout: 30s }\n", []string{"1:22: 30s is no Tova literal: a duration or a size is written 30.seconds"}},
 		{"x = 5mb\n", []string{"1:5: 5mb is no Tova literal: a duration or a size is written 5.megabytes"}},
 		{"x = 10m\n", []string{"1:5: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
+		// In a config block (read as 30 and an entry s: "undefined: s"),
+		// and m in a size setting, M anywhere, as megabytes.
+		{"server {\n  limits { timeout: 30s }\n}\n", []string{"2:21: 30s is no Tova literal: a duration or a size is written 30.seconds"}},
+		{"server {\n  uploads { max_size: 5m }\n}\n", []string{"2:23: 5m is no Tova literal: a duration or a size is written 5.megabytes"}},
+		{"server {\n  max_body 10m\n}\n", []string{"2:12: 10m is no Tova literal: a duration or a size is written 10.megabytes"}},
+		{"server {\n  cors { max_age: 10m }\n}\n", []string{"2:19: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
+		{"x = 10M\n", []string{"1:5: 10M is no Tova literal: a duration or a size is written 10.megabytes"}},
 		{"server {\n  subscribe user_created fn(u) { print(u) }\n}\n", []string{`2:13: subscribe takes a string literal, its topic: subscribe "user_created" fn(data) { … } (a name holding one is not taken)`}},
 		{"server {\n  discover worker { url: \"http://x\" }\n}\n", []string{`2:12: discover takes a string literal, the server's name: discover "worker" { url: … } (a name holding one is not taken)`}},
 		{"server {\n  on_start { print(\"start\") }\n}\n", []string{"2:3: on_start takes a function written in place: on_start fn() { … }"}},

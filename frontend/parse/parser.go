@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
@@ -279,14 +280,29 @@ func (p *parser) errorExpected(what string) {
 		p.fail("expected %s, found 'from': from ... import is Python's: builtins need no import, and a module is imported with import { name } from \"module\"", what)
 	case p.tok.Kind == token.IDENT && p.p > 0 && (p.toks[p.p-1].Kind == token.INT || p.toks[p.p-1].Kind == token.FLOAT) && p.toks[p.p-1].End == p.tok.Pos && closestUnit(p.tok.Lit) != "":
 		// reset_timeout: 30s (the guide's tables write durations so)
-		n := p.toks[p.p-1]
-		p.failAt(n.Pos, p.tok.End, "%s%s is no Tova literal: a duration or a size is written %s.%s", n.Lit, p.tok.Lit, n.Lit, closestUnit(p.tok.Lit))
+		p.unitSlip()
 	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.DCOLON:
 		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
 	}
 	p.fail("expected %s, found %s", what, p.tok)
+}
+
+// unitSlip fails at a number glued to a unit (30s, 5mb, 10m), the token
+// before p.tok: a duration or a size is written 30.seconds. In a size
+// setting (max_body, max_size), m is megabytes (nginx's 10m).
+func (p *parser) unitSlip() {
+	n := p.toks[p.p-1]
+	unit := closestUnit(p.tok.Lit)
+	if strings.ToLower(p.tok.Lit) == "m" && p.p >= 3 {
+		switch k := p.toks[p.p-2]; {
+		case k.Kind == token.IDENT && k.Lit == "max_body",
+			k.Kind == token.COLON && p.toks[p.p-3].Kind == token.IDENT && strings.HasPrefix(p.toks[p.p-3].Lit, "max_") && p.toks[p.p-3].Lit != "max_age":
+			unit = "megabytes"
+		}
+	}
+	p.failAt(n.Pos, p.tok.End, "%s%s is no Tova literal: a duration or a size is written %s.%s", n.Lit, p.tok.Lit, n.Lit, unit)
 }
 
 // rustMacros are Rust's macros a program may call with !, and what Tova

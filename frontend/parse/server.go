@@ -553,6 +553,11 @@ func (p *parser) configBody() []*ast.ObjEntry {
 		switch p.tok.Kind {
 		case token.NEWLINE, token.COMMA, token.SEMI, token.RBRACE, token.EOF:
 		default:
+			if prev := p.toks[p.p-1]; p.tok.Kind == token.IDENT && (prev.Kind == token.INT || prev.Kind == token.FLOAT) && prev.End == p.tok.Pos && closestUnit(p.tok.Lit) != "" {
+				// limits { timeout: 30s }: read as 30 and an entry s
+				// ("undefined: s")
+				p.unitSlip()
+			}
 			if !p.startsEntry() && !p.at(token.IDENT) {
 				if p.at(token.ASSIGN) && len(entries) > 0 {
 					// db { adapter = "sqlite" }
