@@ -335,6 +335,19 @@ server "open" {
 	if r := do(t, "POST", u+"/post", b.String(), "Content-Type", mw.FormDataContentType(), "Cookie", cookie); r.status != 200 || r.body != `"posted multi"` {
 		t.Errorf("a multipart form with its token: %d %s", r.status, r.body)
 	}
+	// A long form's token after its 70 other fields is read (64 parts
+	// were, and the form refused).
+	var long bytes.Buffer
+	mw2 := multipart.NewWriter(&long)
+	for i := range 70 {
+		mw2.WriteField(fmt.Sprintf("f%d", i), "v")
+	}
+	mw2.WriteField("_csrf", tok)
+	mw2.WriteField("t", "long")
+	mw2.Close()
+	if r := do(t, "POST", u+"/post", long.String(), "Content-Type", mw2.FormDataContentType(), "Cookie", cookie); r.status != 200 || r.body != `"posted long"` {
+		t.Errorf("a multipart form of 72 fields with its token: %d %s", r.status, r.body)
+	}
 	// Its token after a file is not read: the 403 says where it goes.
 	var late bytes.Buffer
 	lw := multipart.NewWriter(&late)
