@@ -1621,21 +1621,35 @@ var bracedParam = regexp.MustCompile(`\{[A-Za-z_][A-Za-z0-9_]*\}`)
 func breaks(body *ast.Block) bool {
 	found := false
 	inner := 0
+	var labels []string // of the loops inside body being visited
 	var visit func(n any) bool
 	visit = func(n any) bool {
 		switch n := n.(type) {
 		case *ast.Break:
-			found = found || inner == 0 || n.Label != ""
+			// (a labelled break ends the loop of its label: one of those
+			// inside, or one body is in)
+			found = found || inner == 0 || n.Label != "" && !slices.Contains(labels, n.Label)
 		case *ast.Lambda, *ast.Function:
 			return false
 		case *ast.For, *ast.While, *ast.Loop:
+			label := ""
+			switch l := n.(type) {
+			case *ast.For:
+				label = l.Label
+			case *ast.While:
+				label = l.Label
+			case *ast.Loop:
+				label = l.Label
+			}
 			inner++
+			labels = append(labels, label)
 			ast.Inspect(n, func(m any) bool {
 				if m == n {
 					return true
 				}
 				return visit(m)
 			})
+			labels = labels[:len(labels)-1]
 			inner--
 			return false
 		}

@@ -1193,6 +1193,14 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
       break
     }
   }
+  middleware fn retry_inner(req, next) {
+    while true {
+      inner: for i in [1, 2, 3] {
+        if i == 2 { break inner }
+      }
+      return next(req)
+    }
+  }
   route GET "/x" => fn() { "hi" }
 }
 `, []string{
