@@ -332,6 +332,10 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 			return vm.Nil, "invalid token: wrong audience" // (none, of a list)
 		}
 		for _, name := range []string{"iss", "aud"} {
+			if v, ok := claims[name]; ok && v == "" && strings.Contains(err.Error(), name+" claim is required") {
+				// (an empty String: a claim of the wrong value, not type)
+				return vm.Nil, map[string]string{"iss": "invalid token: wrong issuer", "aud": "invalid token: wrong audience"}[name]
+			}
 			if v, ok := claims[name]; ok && v != nil && strings.Contains(err.Error(), name+" claim is required") {
 				// (there, of a type the library does not read: aud: 5)
 				return vm.Nil, "invalid token: " + wrongTypeClaim(name+" is invalid", claims)

@@ -92,6 +92,9 @@ func TestAuthJWT(t *testing.T) {
 		{"aud a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": 5}), "invalid token: its aud claim is not a String or a list of Strings"},
 		{"aud with a number", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": []any{"api", 5}}), "invalid token: its aud claim is not a String or a list of Strings"},
 		{"aud an empty list", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": []any{}}), "invalid token: wrong audience"},
+		// (an empty String: "its iss claim is not a String")
+		{"iss empty", "Bearer " + token(t, authSecret, jwt.MapClaims{"iss": ""}), "invalid token: wrong issuer"},
+		{"aud empty", "Bearer " + token(t, authSecret, jwt.MapClaims{"aud": ""}), "invalid token: wrong audience"},
 		{"no header", "", "missing token"},
 		{"another scheme", "Basic YWRhOnB3", "malformed Authorization header"},
 		{"bearer without a token", "Bearer ", "malformed Authorization header"},
