@@ -401,7 +401,7 @@ func CredentialHeader(name string) bool {
 	if n == "idempotency-key" || n == "sec-websocket-key" {
 		return false
 	}
-	for _, w := range []string{"key", "token", "auth", "secret", "session", "password", "credential"} {
+	for _, w := range []string{"key", "token", "auth", "secret", "session", "password", "passwd", "credential", "jwt", "bearer"} {
 		if strings.Contains(n, w) {
 			return true
 		}

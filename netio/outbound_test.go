@@ -271,13 +271,14 @@ func TestFetchRedirectKeepsCredentialsToTheirOrigin(t *testing.T) {
 	// (an API key header, the guide's X-API-Key, and the like are
 	// credentials too; a header that names none goes on)
 	creds := Headers{{Name: "Authorization", Value: "Bearer SECRET"}, {Name: "Cookie", Value: "sid=SECRET"},
-		{Name: "X-API-Key", Value: "SECRET"}, {Name: "X-Auth-Token", Value: "SECRET"}, {Name: "X-Trace", Value: "t1"}}
+		{Name: "X-API-Key", Value: "SECRET"}, {Name: "X-Auth-Token", Value: "SECRET"}, {Name: "X-Trace", Value: "t1"},
+		{Name: "X-Jwt-Assertion", Value: "SECRET"}, {Name: "X-Passwd", Value: "SECRET"}}
 	for path, kept := range map[string]bool{"/away?key=k": false, "/here?key=k": true, "/round": false} {
 		if _, err := Fetch(context.Background(), OutboundRequest{URL: first.URL + path, Headers: creds}); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
 		h := <-seen
-		for _, name := range []string{"Authorization", "Cookie", "X-API-Key", "X-Auth-Token"} {
+		for _, name := range []string{"Authorization", "Cookie", "X-API-Key", "X-Auth-Token", "X-Jwt-Assertion", "X-Passwd"} {
 			if got := h.Get(name) != ""; got != kept {
 				t.Errorf("%s: the next hop got %s %q (credentials kept: want %v)", path, name, h.Get(name), kept)
 			}
