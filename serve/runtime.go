@@ -1275,6 +1275,12 @@ func (s *Server) runHooks(ctx context.Context, fns []vm.Value, what string) {
 		_, err := th.Call(fn)
 		th.Leave()
 		th.Release()
+		if err != nil && vm.IsCancelled(err) && ctx.Err() != nil && what == "on_start" {
+			// (the server was told to stop while it ran: a stop, not a
+			// failure of the hook's code, logged at error)
+			s.log.Warn().Str("in", what).Msg("on_start cut: the server was told to stop while it ran")
+			continue
+		}
 		if err != nil {
 			s.logError(err, what, "")
 		}

@@ -1018,3 +1018,29 @@ server {
 		t.Errorf("GET /stats: %d", r.status)
 	}
 }
+
+// A stop while on_start runs (StartContext ends) cuts it with a warning
+// that says so, not an error line of a Cancelled failure of its code.
+func TestOnStartCutByStopIsNoFailure(t *testing.T) {
+	p, err := driver.CompileFile("app.tova", []byte("server {\n  on_start fn() { sleep(5000) }\n  route GET \"/\" => fn() 1\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	logs := &testutil.Buffer{}
+	rt, err := Start(p, Options{Host: "127.0.0.1", Ports: map[string]int{"": 0}, Logger: zerolog.New(logs), StartContext: ctx,
+		Getenv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		<-ctx.Done()
+		rt.Shutdown(context.Background())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "on_start cut") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `"level":"warn","server":"server","in":"on_start","message":"on_start cut: the server was told to stop while it ran"`) ||
+		strings.Contains(logs.String(), `"level":"error"`) {
+		t.Errorf("logs:\n%s", logs)
+	}
+}
