@@ -127,6 +127,11 @@ func (f *fstate) exprInto(e ast.Expr, dst int) {
 		f.emit(UNIT, dst, n, f.c.kString(e.Unit))
 	case *ast.InterpString:
 		for i, p := range e.Parts {
+			if o, ok := p.(*ast.ObjectLit); ok && shorthandOnly(o) {
+				// "hello {{name}}" (Jinja's, Handlebars'): the object
+				// { name: "x" } as text
+				f.c.warnf(o.PosV, "{{%s}} in a string interpolates an object, %s: a value is interpolated with single braces, {%s} (a literal brace is written \\{)", o.Entries[0].Key, "{ "+o.Entries[0].Key+": ... }", o.Entries[0].Key)
+			}
 			if n, ok := p.(*ast.IntLit); ok {
 				if i > 0 && regexBefore(e.Parts[i-1]) {
 					// "\\d{4}": a regex's count, interpolated as the text 4
@@ -679,6 +684,10 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		if id, ok := m.X.(*ast.Ident); ok && isBuiltin(id, "db") {
 			f.warnInterpolatedSQL(m.Name, args[0].Value)
 		}
+	}
+	if format, ok := printfFormat(e); ok && (len(args) > 1 || len(args) > 0 && format != firstArg(args)) {
+		// fmt("%s-%d", a, 1): the arguments dropped, the text as it is
+		f.c.warnf(format.PosV, "%q has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %%s or %%d: fmt(\"{}-{}\", a, b), or \"{a}-{b}\"", format.Value)
 	}
 	if id, ok := e.Fn.(*ast.Ident); ok && isBuiltin(id, "timeout") && len(args) == 2 {
 		// the reference's timeout(promise, ms), whose "promise" is the
@@ -1291,4 +1300,54 @@ func (f *fstate) numericParam(b *ast.Binding) bool {
 		}
 	}
 	return false
+}
+
+// shorthandOnly reports whether o is written {name} or {a, b}: names
+// alone, as a template's {{name}} reads.
+func shorthandOnly(o *ast.ObjectLit) bool {
+	if len(o.Entries) == 0 {
+		return false
+	}
+	for _, en := range o.Entries {
+		id, ok := en.Value.(*ast.Ident)
+		if en.Spread != nil || !ok || id.Name != en.Key || id.PosV != en.PosV {
+			return false
+		}
+	}
+	return true
+}
+
+// printfFormat is the format of fmt(format, ...) or format.format(...)
+// when it is written with printf's %s or %d and holds no { (the
+// arguments then go nowhere).
+func printfFormat(e *ast.Call) (*ast.StringLit, bool) {
+	var lit *ast.StringLit
+	switch fn := e.Fn.(type) {
+	case *ast.Ident:
+		if isBuiltin(fn, "fmt") && len(e.Args) > 0 {
+			lit, _ = e.Args[0].Value.(*ast.StringLit)
+		}
+	case *ast.Member:
+		if fn.Name == "format" {
+			lit, _ = fn.X.(*ast.StringLit)
+		}
+	}
+	if lit == nil || strings.Contains(lit.Value, "{") {
+		return nil, false
+	}
+	for _, v := range []string{"%s", "%d", "%f", "%v", "%i"} {
+		if strings.Contains(lit.Value, v) {
+			return lit, true
+		}
+	}
+	return nil, false
+}
+
+// firstArg is the first argument's value, if it is a string literal.
+func firstArg(args []*ast.Arg) *ast.StringLit {
+	if len(args) == 0 {
+		return nil
+	}
+	lit, _ := args[0].Value.(*ast.StringLit)
+	return lit
 }

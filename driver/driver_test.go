@@ -1210,6 +1210,26 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// Other languages' templates are warned of where they do something else
+// silently: {{name}} interpolates an object, and printf's %s and %d in
+// fmt's format (or "...".format) leave the arguments out. A $ or # before
+// an interpolation (a price, an id) and a % elsewhere are not.
+func TestForeignTemplatesWarned(t *testing.T) {
+	expectWarnings(t, `name = "x"
+a = "hello {{name}}"
+b = fmt("%s-%d", "a", 1)
+c = "total: %d".format(5)
+d = fmt("{}%", 5)
+e = "100%"
+f = "{name}#{name} \${name}"
+print(a, b, c, d, e, f)
+`, []string{
+		`2:13: warning: {{name}} in a string interpolates an object, { name: ... }: a value is interpolated with single braces, {name} (a literal brace is written \{)`,
+		`3:9: warning: "%s-%d" has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %s or %d: fmt("{}-{}", a, b), or "{a}-{b}"`,
+		`4:5: warning: "total: %d" has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %s or %d: fmt("{}-{}", a, b), or "{a}-{b}"`,
+	})
+}
+
 // A value of the function's own interpolated into the SQL text of
 // db.query, get, run or exec is warned of (a request's value there is
 // SQL injection); a module's constant, a number parameter and $1
