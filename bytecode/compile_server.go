@@ -393,8 +393,10 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.checkParamTypes(fn)
 				f.checkPathParams(st, p, fn)
 				f.checkBodyParam(st, p, fn)
+				f.c.warnStatusSlips(fn, "a handler")
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
+				f.c.warnStatusSlips(lam.Fn, "a handler")
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
@@ -554,6 +556,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				} else {
 					f.c.warnValuelessNextEnd(st.Fn, "middleware")
 				}
+				f.c.warnStatusSlips(st.Fn, "a middleware")
 			}
 			name := ""
 			if st.Name != nil {
@@ -2626,3 +2629,64 @@ var groupGuardKeys = []string{"guard", "guards", "middleware", "middlewares", "w
 // groupMetaKeys are the options the reference gives a routes group
 // (`routes "/v1" version: "1" deprecated: true { ... }`).
 var groupMetaKeys = []string{"version", "deprecated", "sunset"}
+
+// warnStatusSlips warns of answers of fn (a handler, or middleware:
+// what) written as other frameworks give a status, which here answer
+// 200 with the status in the body: Flask's `return body, 201` (the list
+// [body, 201]) and `return 404`, and an object `{ status: 401, error }`.
+func (c *compiler) warnStatusSlips(fn *ast.Function, what string) {
+	if fn == nil || fn.Body == nil {
+		return
+	}
+	setsStatus := false // (it takes res: res.status(401) may set it)
+	for _, p := range fn.Params {
+		if p.Name != nil && (p.Name.Name == "res" || p.Name.Name == "response") {
+			setsStatus = true
+		}
+	}
+	isStatus := func(e ast.Expr, lo int64) (int64, bool) {
+		n, ok := e.(*ast.IntLit)
+		if !ok {
+			return 0, false
+		}
+		return n.Value, n.Value >= lo && n.Value <= 599
+	}
+	check := func(x ast.Expr) {
+		switch x := x.(type) {
+		case *ast.ArrayLit:
+			// (return body, 201: a list whose place is its first value's)
+			if len(x.Elems) == 2 && x.PosV == x.Elems[0].Pos() {
+				if code, ok := isStatus(x.Elems[1], 100); ok {
+					c.warnf(x.Elems[1].Pos(), "%s answering `body, %d` answers the list [body, %d] with status 200: a status is given with respond(%d, body), or res.status(%d)", what, code, code, code, code)
+				}
+			}
+		case *ast.IntLit:
+			if code, ok := isStatus(x, 400); ok {
+				c.warnf(x.PosV, "%s answering %d answers the number %d with status 200: a status is given with respond(%d, body), or res.status(%d)", what, code, code, code, code)
+			}
+		case *ast.ObjectLit:
+			for _, en := range x.Entries {
+				if en.Key != "status" || setsStatus {
+					continue
+				}
+				if code, ok := isStatus(en.Value, 300); ok {
+					c.warnf(en.Value.Pos(), "%s answering an object with status: %d answers it as JSON with status 200: a status is given with respond(%d, { ... }), or res.status(%d)", what, code, code, code)
+				}
+			}
+		}
+	}
+	ast.Inspect(fn.Body, func(n any) bool {
+		switch n := n.(type) {
+		case *ast.Lambda, *ast.Function:
+			return false
+		case *ast.Return:
+			check(n.X)
+		}
+		return true
+	})
+	if k := len(fn.Body.Stmts); k > 0 {
+		if es, ok := fn.Body.Stmts[k-1].(*ast.ExprStmt); ok {
+			check(es.X)
+		}
+	}
+}

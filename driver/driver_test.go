@@ -1210,6 +1210,31 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// Other frameworks' ways of giving a status, which answer 200 with the
+// status in the body, are warned of in handlers and middleware: Flask's
+// `return body, 201` and `return 404`, an object { status: 401, ... }.
+// A list, a status that is no error's in an object, and an object of a
+// function that takes res (res.status may set it) are not.
+func TestStatusSlipsWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  middleware fn auth(req, next) {
+    if req.headers["authorization"] == nil { return { status: 401, error: "no" } }
+    next(req)
+  }
+  route GET "/a" => fn(req) { return { "msg": "x" }, 201 }
+  route GET "/b" => fn(req) { return 404 }
+  route GET "/c" => fn(req) { { status: "ok", code: 200 } }
+  route GET "/d" => fn(req) { [1, 201] }
+  route GET "/f" => fn() { { status: 200 } }
+  route GET "/g" => fn(req, res) { res.status(403); { status: 403 } }
+}
+`, []string{
+		`3:63: warning: a middleware answering an object with status: 401 answers it as JSON with status 200: a status is given with respond(401, { ... }), or res.status(401)`,
+		`6:54: warning: a handler answering ` + "`body, 201`" + ` answers the list [body, 201] with status 200: a status is given with respond(201, body), or res.status(201)`,
+		`7:38: warning: a handler answering 404 answers the number 404 with status 200: a status is given with respond(404, body), or res.status(404)`,
+	})
+}
+
 // Other languages' templates are warned of where they do something else
 // silently: {{name}} interpolates an object, and printf's %s and %d in
 // fmt's format (or "...".format) leave the arguments out. A $ or # before
