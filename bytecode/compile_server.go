@@ -1613,7 +1613,19 @@ func (f *fstate) warnBracedParam(at token.Pos, what, p, own string) {
 	if m := bracedParam.FindString(own); m != "" {
 		f.c.warnf(at, "%s %s: %s in a path is the text %s, which only a request for it matches: a path parameter is written :%s", what, shownPath(p), m, m, m[1:len(m)-1])
 	}
+	if m := anglePath.FindStringSubmatch(own); m != nil {
+		// Flask's /items/<int:item_id>, Express's docs' <id>
+		typed := ""
+		if t := map[string]string{"int": "Int", "float": "Float", "string": "String", "path": "String"}[m[2]]; t != "" {
+			typed = fmt.Sprintf(" (its type is the handler parameter's, fn(%s: %s))", m[3], t)
+		}
+		f.c.warnf(at, "%s %s: %s in a path is the text %s, which only a request for it matches: a path parameter is written :%s%s", what, shownPath(p), m[1], m[1], m[3], typed)
+	}
 }
+
+// anglePath is a path parameter written as Flask writes it, <id> or
+// <int:id>.
+var anglePath = regexp.MustCompile(`(?:^|/)(<(?:([a-z]+):)?([A-Za-z_][A-Za-z0-9_]*)>)(?:/|$)`)
 
 // bracedParam is a path parameter written as OpenAPI writes it, {id}.
 var bracedParam = regexp.MustCompile(`\{[A-Za-z_][A-Za-z0-9_]*\}`)

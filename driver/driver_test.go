@@ -1140,12 +1140,18 @@ func TestBracedRouteParameterWarned(t *testing.T) {
   route GET '/w/{a}/{b}' => fn(req) "w"
   routes '/orgs/{org}' { route GET "/x" => fn(req) "x" }
   health '/h/{x}'
+  route GET "/items/<int:item_id>" => fn(item_id) item_id
+  routes "/t/<tenant>" { route GET "/y" => fn(req) "y" }
+  route GET "/cmp/a<b>" => fn(req) "html-ish text is no parameter of its own segment"
 }
 `, []string{
 		`2:13: warning: route GET /u/{id}: {id} in a path is the text {id}, which only a request for it matches: a path parameter is written :id`,
 		`4:13: warning: route GET /w/{a}/{b}: {a} in a path is the text {a}, which only a request for it matches: a path parameter is written :a`,
 		`5:3: warning: routes /orgs/{org}: {org} in a path is the text {org}, which only a request for it matches: a path parameter is written :org`,
 		`6:3: warning: health /h/{x}: {x} in a path is the text {x}, which only a request for it matches: a path parameter is written :x`,
+		// (Flask's form)
+		`7:13: warning: route GET /items/<int:item_id>: <int:item_id> in a path is the text <int:item_id>, which only a request for it matches: a path parameter is written :item_id (its type is the handler parameter's, fn(item_id: Int))`,
+		`8:3: warning: routes /t/<tenant>: <tenant> in a path is the text <tenant>, which only a request for it matches: a path parameter is written :tenant`,
 	})
 }
 
