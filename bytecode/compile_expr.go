@@ -490,6 +490,10 @@ func (f *fstate) numConst(e ast.Expr) (int, bool) {
 var cmpKOps = map[string]Op{"==": EQK, "!=": NEK, "<": LTK, "<=": LEK, ">": GTK, ">=": GEK}
 
 func (f *fstate) binary(e *ast.Binary, dst int) {
+	if e.Op == "==" || e.Op == "!=" {
+		f.warnBuiltinNil(e.X, e.Y)
+		f.warnBuiltinNil(e.Y, e.X)
+	}
 	switch e.Op {
 	case "and", "or", "&&", "||":
 		f.exprTo(e.X, dst)
@@ -1350,4 +1354,15 @@ func firstArg(args []*ast.Arg) *ast.StringLit {
 	}
 	lit, _ := args[0].Value.(*ast.StringLit)
 	return lit
+}
+
+// warnBuiltinNil warns of a builtin function compared with nil (Go's
+// `if err != nil`, where err is the builtin err): never nil, so the
+// test is always the same.
+func (f *fstate) warnBuiltinNil(x, y ast.Expr) {
+	id, ok := x.(*ast.Ident)
+	if _, isNil := y.(*ast.NilLit); !ok || !isNil || id.Binding == nil || id.Binding.Scope != ast.Builtin {
+		return
+	}
+	f.c.warnf(id.PosV, "%s here is the builtin %s, which is never nil: this test is always the same (a name not declared before it reads the builtin of that name)", id.Name, id.Name)
 }

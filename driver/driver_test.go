@@ -1216,6 +1216,18 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// A builtin compared with nil (Go's if err != nil, err the builtin) is
+// warned of: the test is always the same. A declared name is not.
+func TestBuiltinComparedWithNilWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/hi" => fn(req) { if (err != nil) { return err }; "ok" }
+  route GET "/ok" => fn(req) { err = req.query.e; if err != nil { err } else { "ok" } }
+}
+`, []string{
+		`2:36: warning: err here is the builtin err, which is never nil: this test is always the same (a name not declared before it reads the builtin of that name)`,
+	})
+}
+
 // Other frameworks' ways of giving a status, which answer 200 with the
 // status in the body, are warned of in handlers and middleware: Flask's
 // `return body, 201` and `return 404`, an object { status: 401, ... }.
