@@ -59,6 +59,22 @@ var missingGlobals = map[string]string{
 	"setTimeout": "a handler runs to its end: wait with sleep(ms), or run work later with spawn_job or a schedule",
 	"route":      "routes are declared in a server block, not called: route GET \"/x\" => fn(req) { ... }",
 	"app":        "Tova has no app object: a server block declares its routes, route GET \"/x\" => fn(req) { ... }",
+	// Other frameworks' and languages' functions, whose "did you mean"
+	// named something unrelated (abort: cbrt, getenv: set_env).
+	"abort":              "Flask's abort(404) is Tova's respond(404, { error: \"...\" }), returned from the handler (or throw, which answers 500)",
+	"die":                "PHP's die() is Tova's respond(code, body), returned from the handler (or exit(code) in a script)",
+	"getenv":             "the environment is read with env(\"HOME\"), or declared: env HOME: String",
+	"listen":             "a server's port is written in its block, port 3000 (or env PORT), and tova serve listens",
+	"jsonify":            "a handler's value is answered as JSON already: return the object itself (respond(code, body) for another status)",
+	"render_template":    "a page is answered with html(\"...\"), its text built with \"{x}\" interpolation (escape_html(x) for a user's text)",
+	"redirect_to":        "Tova's is redirect(\"/path\") (redirect(url, 301) for another status)",
+	"http_response_code": "a status is given with respond(code, body), or res.status(code) with fn(req, res)",
+	"header":             "a response header is set with res.setHeader(name, value) (fn(req, res)), or with_headers(body, { name: value }); a request's is req.headers[\"x-name\"]",
+	"isset":              "a missing value is nil here: x != nil, or x ?? default",
+	"begin":              "Ruby's begin ... rescue is Tova's try { ... } catch e { ... }",
+	"rescue":             "Ruby's rescue is Tova's catch: try { ... } catch e { ... }",
+	"sprintf":            "Tova's is fmt(\"{} and {:.2f}\", a, b), or \"{a}\" interpolation",
+	"printf":             "write print(fmt(\"{} and {:.2f}\", a, b)), or print(\"{a}\")",
 }
 
 // configBlockForms are the config blocks' forms, for the note of one
