@@ -283,6 +283,9 @@ func (p *parser) errorExpected(what string) {
 		p.unitSlip()
 	case p.tok.Kind == token.IDENT && p.tok.Lit == "instanceof":
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
+	case p.tok.Kind == token.AT && p.peek(1).Kind == token.IDENT && (p.p == 0 || p.toks[p.p-1].Kind == token.NEWLINE || p.toks[p.p-1].Kind == token.LBRACE):
+		// @app.get("/hi") (Flask's, FastAPI's decorators)
+		p.fail("expected %s, found '@': Tova has no decorators: a route is declared in a server block, route GET \"/hi\" => fn(req) { ... } (a guard is written with: route GET \"/hi\" with auth => ...)", what)
 	case p.tok.Kind == token.DCOLON:
 		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
 	}
