@@ -1372,7 +1372,12 @@ func (p *parser) objEntry() (e *ast.ObjEntry, key ast.Expr) {
 		return e, e.KeyExpr
 	case (isName(t) || t.Kind == token.STRING && t.Parts == nil) && p.peek(1).Kind == token.COLON:
 		p.next()
+		colon := p.tok
 		p.next()
+		if p.at(token.ASSIGN) && p.tok.Pos == colon.End {
+			// fn(req) { data, err := f() }: read as an object's entries
+			p.failAt(colon.Pos, p.tok.End, ":= is not Tova: write the names and = (a, b = f()), and var before them for bindings that change")
+		}
 		p.skipNewlines()
 		e.Key = t.Lit
 		e.Value = p.expr()

@@ -362,6 +362,8 @@ func TestErrors(t *testing.T) {
 		{"while x = 2 { x }\n", []string{"1:9: expected '{' after the condition, found '=': = assigns; a comparison is written =="}},
 		{"server(\"api\") {\n}\n", []string{`1:7: a server's name is written without parentheses: server "api" { ... }`}},
 		{"v, err := f()\n", []string{"1:8: := is not Tova: write the names and = (a, b = f()), and var before them for bindings that change"}},
+		// (in a lambda's body, read as an object's entries)
+		{"h = fn(req) {\n  data, err := f()\n}\n", []string{"2:13: := is not Tova: write the names and = (a, b = f()), and var before them for bindings that change"}},
 		{"f = (req) { \"hi\" }\n", []string{"1:11: expected newline or ';' after statement, found '{': a function with a block body is written fn(req) { ... } (or (req) => expr)"}},
 		{"server {\n  route GET \"/u/{id}\" => fn(id) id\n}\n", []string{`2:13: route path must be a plain string (no {interpolation}): a path parameter is written :name, "/users/:id"`}},
 		{"server {\n  routes \"/t/{tenant}\" {\n    route GET \"/x\" => fn() 1\n  }\n}\n", []string{`2:10: route prefix must be a plain string (no {interpolation}): a path parameter is written :name, "/users/:id"`}},
