@@ -65,10 +65,13 @@ server {
   route GET "/a/:id" => fn(req) { req.param.id }
   route GET "/b" => fn(req) { req.header["x"] }
   route GET "/c" => fn(req) { [req.user, req.session, req.tenant, req.uri, req.params.id, req.locale ?? "en", req.from, req.next] }
+  route GET "/d" => fn(req) { req.get("X-A") }
 }
 `)
 	u := app.urls[""]
-	for path, want := range map[string]string{"/a/1": "Request has no field param (did you mean params?)", "/b": "Request has no field header (did you mean headers?)"} {
+	for path, want := range map[string]string{"/a/1": "Request has no field param (did you mean params?)", "/b": "Request has no field header (did you mean headers?)",
+		// (Express's req.get(name) read nil, the builtin get of the request)
+		"/d": `Request has no method get: a request header is req.headers[\"x-a\"]`} {
 		if r := do(t, "GET", u+path, ""); r.status != 500 {
 			t.Errorf("GET %s: %d %s", path, r.status, r.body)
 		}

@@ -268,6 +268,20 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		}
 		v, err := q.withoutCSRF(q.formBody())
 		return v, true, err
+	case "get", "header", "param":
+		// Express's req.get("X-A"), req.header(...), req.param(...): the
+		// builtin get of the request object read nil, silently
+		if len(args) == 1 && args[0].Kind() == vm.KString {
+			how := map[string]string{
+				"get": "a request header is req.headers[%q]", "header": "a request header is req.headers[%q]",
+				"param": "a path parameter is req.params[%q] (or a handler parameter of its name)",
+			}[name]
+			key := args[0].AsString()
+			if name != "param" {
+				key = strings.ToLower(key)
+			}
+			return vm.Nil, true, vm.TypeErrorf("Request has no method %s: "+how, name, key)
+		}
 	}
 	return vm.Nil, false, nil
 }
