@@ -394,9 +394,11 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.checkPathParams(st, p, fn)
 				f.checkBodyParam(st, p, fn)
 				f.c.warnStatusSlips(fn, "a handler")
+				f.warnFrameworkParams(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.c.warnStatusSlips(lam.Fn, "a handler")
+				f.warnFrameworkParams(st, p, lam.Fn)
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
@@ -2701,4 +2703,50 @@ func (c *compiler) warnStatusSlips(fn *ast.Function, what string) {
 			check(es.X)
 		}
 	}
+}
+
+// frameworkParams are the names other frameworks give a handler's
+// context or writer (gin's c, Koa's ctx, net/http's w and r).
+var frameworkParams = map[string]string{"c": "gin", "ctx": "Koa's or gin's", "context": "a framework's", "w": "net/http's", "r": "net/http's", "rw": "net/http's", "writer": "net/http's", "resp": "a framework's"}
+
+// warnFrameworkParams warns of a handler parameter named as another
+// framework's context (c, ctx, w, r) whose methods the handler calls
+// (c.JSON(200, ...)): it binds by name, a query or body field of that
+// name, nil without one, and the call failed at run time.
+func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Function) {
+	for _, prm := range fn.Params {
+		if prm.Name == nil || prm.Type != nil || frameworkParams[prm.Name.Name] == "" || strings.Contains(path, ":"+prm.Name.Name) {
+			continue
+		}
+		b := prm.Name.Binding
+		var at *ast.Member
+		ast.Inspect(fn.Body, func(n any) bool {
+			if c, ok := n.(*ast.Call); ok && at == nil {
+				if m, ok := c.Fn.(*ast.Member); ok {
+					if id, ok := m.X.(*ast.Ident); ok && id.Binding == b && b != nil && frameworkMethod(m.Name) {
+						at = m
+					}
+				}
+			}
+			return at == nil
+		})
+		if at != nil {
+			f.c.warnf(prm.Name.PosV, "route %s %s: the parameter %s is no request or response context (%s): a handler's parameters bind by name, so %s is the query or body field %q, nil without one, and %s.%s(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)", st.Method, shownPath(path), prm.Name.Name, frameworkParams[prm.Name.Name], prm.Name.Name, prm.Name.Name, prm.Name.Name, at.Name)
+		}
+	}
+}
+
+// frameworkMethod reports whether a method of that name is one other
+// frameworks' contexts have and no value a handler parameter reads does
+// (c.JSON, w.Write, ctx.throw): Tova's builtins are lower-case, and a
+// text's or a list's methods are not these.
+func frameworkMethod(name string) bool {
+	if name != "" && name[0] >= 'A' && name[0] <= 'Z' {
+		return true
+	}
+	switch name {
+	case "json", "send", "status", "throw", "redirect", "render", "sendStatus", "set", "body", "query", "param", "header", "cookie", "bind", "abort":
+		return true
+	}
+	return false
 }

@@ -1216,6 +1216,24 @@ func TestMiddlewareEndingWithoutValueWarned(t *testing.T) {
 	})
 }
 
+// A handler parameter named as another framework's context (gin's c,
+// net/http's w) whose framework methods it calls is warned of: it binds
+// a query or body field, nil. One with a type, a path parameter of its
+// name, or a text's own methods called on it, is not.
+func TestFrameworkHandlerParamsWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/hi" => fn(c) { c.JSON(200, { msg: "hi" }) }
+  route GET "/w" => fn(w, r) { w.Write("hi") }
+  route GET "/ok" => fn(c: Int) { c }
+  route GET "/ok2" => fn(r) { r.upper() }
+  route GET "/ok3/:ctx" => fn(ctx) { ctx.json() }
+}
+`, []string{
+		`2:25: warning: route GET /hi: the parameter c is no request or response context (gin): a handler's parameters bind by name, so c is the query or body field "c", nil without one, and c.JSON(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
+		`3:24: warning: route GET /w: the parameter w is no request or response context (net/http's): a handler's parameters bind by name, so w is the query or body field "w", nil without one, and w.Write(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
+	})
+}
+
 // A builtin compared with nil (Go's if err != nil, err the builtin) is
 // warned of: the test is always the same. A declared name is not.
 func TestBuiltinComparedWithNilWarned(t *testing.T) {
