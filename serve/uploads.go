@@ -220,7 +220,7 @@ var activeTypes = map[string]string{
 	".xhtml": "application/xhtml+xml", ".xht": "application/xhtml+xml",
 	".svg": "image/svg+xml", ".svgz": "image/svg+xml",
 	".xml": "application/xml", ".xsl": "application/xml", ".xslt": "application/xml",
-	".js": "text/javascript", ".mjs": "text/javascript",
+	".js": "text/javascript", ".mjs": "text/javascript", ".cjs": "text/javascript",
 }
 
 // activeType is the type of extension ext if browsers run scripts in
@@ -231,7 +231,9 @@ func activeType(ext string) string {
 	if t := activeTypes[ext]; t != "" {
 		return t
 	}
-	t, _, err := mime.ParseMediaType(mime.TypeByExtension(ext))
+	// What static serves it as: its own table, then the host's (.cjs,
+	// in static's table as JavaScript, was let through by this one).
+	t, _, err := mime.ParseMediaType(contentType("f" + ext))
 	if err == nil && (t == "text/html" || strings.HasSuffix(t, "/xml") || strings.HasSuffix(t, "+xml") || strings.Contains(t, "javascript") || strings.Contains(t, "ecmascript")) {
 		return t
 	}

@@ -546,6 +546,15 @@ func TestUploadsActiveTypesFromTheSystem(t *testing.T) {
 			t.Errorf("%s is refused as %s", ext, at)
 		}
 	}
+	// Every extension static serves as a type browsers run scripts in is
+	// refused (.cjs, static's JavaScript, was let through).
+	for ext, ct := range webTypes {
+		mt, _, _ := mime.ParseMediaType(ct)
+		active := mt == "text/html" || strings.HasSuffix(mt, "/xml") || strings.HasSuffix(mt, "+xml") || strings.Contains(mt, "javascript")
+		if active && activeType(ext) == "" {
+			t.Errorf("%s, served as %s, is not refused", ext, ct)
+		}
+	}
 }
 
 // A parameter annotated File, the runtime's name for an uploaded file,
