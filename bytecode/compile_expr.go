@@ -691,7 +691,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 	}
 	if format, ok := printfFormat(e); ok && (len(args) > 1 || len(args) > 0 && format != firstArg(args)) {
 		// fmt("%s-%d", a, 1): the arguments dropped, the text as it is
-		f.c.warnf(format.PosV, "%q has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %%s or %%d: fmt(\"{}-{}\", a, b), or \"{a}-{b}\"", format.Value)
+		f.c.warnf(format.PosV, "%q has no {} for its arguments, which are left out: fmt's placeholders are {} ('{:d}', '{:.2f}' in single quotes, where { is no interpolation), not %%s or %%d: fmt('{}-{}', a, b), or \"{a}-{b}\"", format.Value)
 	}
 	if id, ok := e.Fn.(*ast.Ident); ok && isBuiltin(id, "timeout") && len(args) == 2 {
 		// the reference's timeout(promise, ms), whose "promise" is the

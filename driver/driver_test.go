@@ -1286,8 +1286,8 @@ f = "{name}#{name} \${name}"
 print(a, b, c, d, e, f)
 `, []string{
 		`2:13: warning: {{name}} in a string interpolates an object, { name: ... }: a value is interpolated with single braces, {name} (a literal brace is written \{)`,
-		`3:9: warning: "%s-%d" has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %s or %d: fmt("{}-{}", a, b), or "{a}-{b}"`,
-		`4:5: warning: "total: %d" has no {} for its arguments, which are left out: fmt's placeholders are {} ({:d}, {:.2f}), not %s or %d: fmt("{}-{}", a, b), or "{a}-{b}"`,
+		`3:9: warning: "%s-%d" has no {} for its arguments, which are left out: fmt's placeholders are {} ('{:d}', '{:.2f}' in single quotes, where { is no interpolation), not %s or %d: fmt('{}-{}', a, b), or "{a}-{b}"`,
+		`4:5: warning: "total: %d" has no {} for its arguments, which are left out: fmt's placeholders are {} ('{:d}', '{:.2f}' in single quotes, where { is no interpolation), not %s or %d: fmt('{}-{}', a, b), or "{a}-{b}"`,
 	})
 }
 

@@ -138,7 +138,7 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	}
 	if name == "toFixed" && recv.IsNumber() {
 		// (to_fixed, spelt alike, rounds to a number: 5.to_fixed(2) is 5)
-		return Nil, TypeErrorf("%s has no method toFixed: the text of a number to 2 places is fmt(\"{:.2f}\", x) (x.to_fixed(2) rounds it to a number)", TypeName(recv))
+		return Nil, TypeErrorf("%s has no method toFixed: the text of a number to 2 places is fmt('{:.2f}', x) (x.to_fixed(2) rounds it to a number)", TypeName(recv))
 	}
 	if near := t.nearMethod(recv, name); near != "" {
 		// "abc".startswith("a")

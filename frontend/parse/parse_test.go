@@ -347,6 +347,7 @@ func TestErrors(t *testing.T) {
 		{"server {\n  uploads { max_size: 5m }\n}\n", []string{"2:23: 5m is no Tova literal: a duration or a size is written 5.megabytes"}},
 		{"server {\n  max_body 10m\n}\n", []string{"2:12: 10m is no Tova literal: a duration or a size is written 10.megabytes"}},
 		{"server {\n  cors { max_age: 10m }\n}\n", []string{"2:19: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
+		{"server {\n  jobs { max_attempts: 3, max_backoff: 10m }\n}\n", []string{"2:40: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
 		{"x = 10M\n", []string{"1:5: 10M is no Tova literal: a duration or a size is written 10.megabytes"}},
 		{"@app.get(\"/hi\")\nfn hi() { 1 }\n", []string{`1:1: expected expression, found '@': Tova has no decorators: a route is declared in a server block, route GET "/hi" => fn(req) { ... } (a guard is written with: route GET "/hi" with auth => ...)`}},
 		{"server {\n  subscribe user_created fn(u) { print(u) }\n}\n", []string{`2:13: subscribe takes a string literal, its topic: subscribe "user_created" fn(data) { … } (a name holding one is not taken)`}},

@@ -301,12 +301,16 @@ func (p *parser) unitSlip() {
 	if strings.ToLower(p.tok.Lit) == "m" && p.p >= 3 {
 		switch k := p.toks[p.p-2]; {
 		case k.Kind == token.IDENT && k.Lit == "max_body",
-			k.Kind == token.COLON && p.toks[p.p-3].Kind == token.IDENT && strings.HasPrefix(p.toks[p.p-3].Lit, "max_") && p.toks[p.p-3].Lit != "max_age":
+			k.Kind == token.COLON && p.toks[p.p-3].Kind == token.IDENT && sizeKeys[p.toks[p.p-3].Lit]:
 			unit = "megabytes"
 		}
 	}
 	p.failAt(n.Pos, p.tok.End, "%s%s is no Tova literal: a duration or a size is written %s.%s", n.Lit, p.tok.Lit, n.Lit, unit)
 }
+
+// sizeKeys are the settings whose value is a Size (max_backoff and
+// max_age are durations).
+var sizeKeys = map[string]bool{"max_body": true, "max_size": true, "max_file_size": true, "min_size": true}
 
 // rustMacros are Rust's macros a program may call with !, and what Tova
 // writes instead.
