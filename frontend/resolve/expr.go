@@ -53,6 +53,9 @@ var missingGlobals = map[string]string{
 	"String":     "String is a type, for annotations and `is`: a value's text is to_string(x), or \"{x}\"",
 	"Number":     "Number is a type, for annotations and `is`: text's number is to_int(s) or to_float(s)",
 	"Boolean":    "Tova's type is Bool, for annotations and `is`",
+	"Int":        "Int is a type, for annotations and `is`: text's number is to_int(s), a Float's whole part trunc(x)",
+	"Float":      "Float is a type, for annotations and `is`: text's number is to_float(s)",
+	"Bool":       "Bool is a type, for annotations and `is`: a value's truth is to_bool(x)",
 	"parseInt":   "Tova's is to_int(s)",
 	"parseFloat": "Tova's is to_float(s)",
 	"require":    "a program is one file: builtins need no import, and a module of the reference's is imported with import { name } from \"module\"",
@@ -144,8 +147,9 @@ func (r *resolver) ident(id *ast.Ident) {
 	} else if r.suggested < maxSuggested {
 		r.suggested++
 		s := r.suggest(id.Name)
-		if c := id.Name[0]; c >= 'A' && c <= 'Z' && s != "" && s[0] >= 'a' && s[0] <= 'z' && r.isBuiltin(s) && r.lookup(s) == nil {
-			// Product.all(): a model's name, not the builtin product
+		if c := id.Name[0]; c >= 'A' && c <= 'Z' && r.memberRecv == id && (s == "" || s[0] >= 'a' && s[0] <= 'z') {
+			// Product.all(), User.update(...): a model's name, not the
+			// builtin product or the parameter user
 			msg += ": no model or type of that name is declared (model " + id.Name + " { name: String })"
 		} else if s != "" {
 			msg += " (did you mean " + s + "?)"
@@ -210,7 +214,11 @@ func (r *resolver) expr(e ast.Expr) {
 		r.args(e.Args, false)
 	case *ast.Member:
 		if !r.peerMember(e) {
+			if id, ok := e.X.(*ast.Ident); ok {
+				r.memberRecv = id // (User.find: read as a model's name)
+			}
 			r.expr(e.X)
+			r.memberRecv = nil
 		}
 	case *ast.Index:
 		r.expr(e.X)

@@ -203,8 +203,11 @@ type bindInfo struct {
 }
 
 type resolver struct {
-	opts Options
-	errs diag.List
+	// memberRecv is the name being resolved as the receiver of a member
+	// (User in User.find), for the note of an undefined one
+	memberRecv *ast.Ident
+	opts       Options
+	errs       diag.List
 	// suggested counts the undefined names given a "did you mean"
 	// (maxSuggested)
 	suggested int
