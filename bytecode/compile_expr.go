@@ -685,8 +685,8 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		}
 	}
 	if m, ok := e.Fn.(*ast.Member); ok && len(args) > 0 && args[0].Name == "" && sqlMethods[m.Name] {
-		if id, ok := m.X.(*ast.Ident); ok && isBuiltin(id, "db") {
-			f.warnInterpolatedSQL(m.Name, args[0].Value)
+		if id, ok := m.X.(*ast.Ident); ok && (isBuiltin(id, "db") || txNames[id.Name] && id.Binding != nil && id.Binding.Scope != ast.Builtin) {
+			f.warnInterpolatedSQL(id.Name+"."+m.Name, args[0].Value)
 		}
 	}
 	if format, ok := printfFormat(e); ok && (len(args) > 1 || len(args) > 0 && format != firstArg(args)) {
@@ -1257,53 +1257,6 @@ func (f *fstate) checkNamedArgs(e *ast.Call) {
 		}
 		f.c.errorf(a.PosV, "%s has no %s named %s%s (its %ss: %s)", id.Name, what, a.Name, hint, what, list)
 	}
-}
-
-// sqlMethods are the db functions whose first argument is SQL text.
-var sqlMethods = map[string]bool{"query": true, "get": true, "run": true, "exec": true}
-
-// warnInterpolatedSQL warns of SQL text with a value of the function's
-// own interpolated into it (db.query("... WHERE name = '{name}'")): a
-// request's value there changes the statement (SQL injection), where a
-// parameter ($1) is only ever a value. A module's constant (a table's
-// name) is not warned of.
-func (f *fstate) warnInterpolatedSQL(fn string, sql ast.Expr) {
-	is, ok := sql.(*ast.InterpString)
-	if !ok {
-		return
-	}
-	for _, p := range is.Parts {
-		switch p.(type) {
-		case *ast.StringLit, *ast.IntLit, *ast.FloatLit, *ast.BoolLit:
-			continue
-		}
-		id := rootIdent(p)
-		if id != nil && id.Binding != nil && id.Binding.Scope != ast.Local {
-			continue // a module's binding, or a builtin
-		}
-		if id != nil && id == p && f.numericParam(id.Binding) {
-			continue // (fn(n: Int): a number, which changes no statement)
-		}
-		f.c.warnf(p.Pos(), "db.%s: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.%s(\"... WHERE name = $1\", name)", fn, fn)
-		return
-	}
-}
-
-// numericParam reports whether b is a parameter of the function being
-// compiled declared Int, Float or Bool.
-func (f *fstate) numericParam(b *ast.Binding) bool {
-	if f.af == nil || b == nil {
-		return false
-	}
-	for _, p := range f.af.Params {
-		if p.Name != nil && p.Name.Binding == b && p.Type != nil && len(p.Type.Args) == 0 {
-			switch p.Type.Name {
-			case "Int", "Float", "Bool":
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // shorthandOnly reports whether o is written {name} or {a, b}: names

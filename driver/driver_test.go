@@ -1305,10 +1305,24 @@ server {
   route GET "/p" => fn(name: String) { db.query("SELECT * FROM users WHERE name = $1", name) }
   route GET "/n" => fn(n: Int) { db.get("SELECT * FROM users LIMIT {n}") }
   route POST "/d" => fn(name) { db.run("DELETE FROM users WHERE name = '{name}'") }
+  route GET "/o" => fn(name) { [1].map(fn(_) db.query("SELECT '{name}' AS x")) }
+  route GET "/tx" => fn(name) { db.transaction(fn(tx) { tx.query("SELECT '{name}' AS x") }) }
+  route GET "/q" => fn(req) { q = req.query.q
+    db.query("SELECT * FROM users WHERE name LIKE '%{q}%'") }
+  route GET "/ok1" => fn(desc: Bool) { order = if desc { "DESC" } else { "ASC" }
+    db.query("SELECT * FROM {TABLE} ORDER BY id {order}") }
+  route GET "/ok2" => fn() { n = 5
+    db.query("SELECT * FROM users LIMIT {n}") }
+  route GET "/ok3" => fn(sort) { order = if sort == "desc" { "DESC" } else { "ASC" }
+    db.query("SELECT * FROM users ORDER BY id {order}") }
 }
 `, []string{
 		`5:86: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 		`9:74: warning: db.run: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.run("... WHERE name = $1", name)`,
+		// (a captured parameter, a transaction's handle, a local of a parameter)
+		`10:65: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`11:76: warning: tx.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, tx.query("... WHERE name = $1", name)`,
+		`13:54: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 	})
 }
 
