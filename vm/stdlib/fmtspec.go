@@ -94,12 +94,16 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		spec = spec[1:]
 	}
 	width, hasWidth := 0, false
+	digits := spec
 	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
 		// (bounded far past the limit, so that the error names the
 		// size asked for: 99999999999 is 93 GiB, not "1.0 GiB")
 		width = min(width*10+int(spec[0]-'0'), 1<<50)
 		hasWidth = true
 		spec = spec[1:]
+	}
+	if width == 1<<50 {
+		return "", vm.Errorf("ValueError", "fmt: the width %s is over the limit of a string, 1 GiB", digits[:len(digits)-len(spec)])
 	}
 	comma := false
 	if spec != "" && spec[0] == ',' {
@@ -111,8 +115,13 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		spec = spec[1:]
 		precision = 0
 		for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
-			precision = min(precision*10+int(spec[0]-'0'), 100)
+			precision = min(precision*10+int(spec[0]-'0'), 101)
 			spec = spec[1:]
+		}
+		if precision > 100 {
+			// (it was cut to 100 unsaid; the reference's toFixed refuses
+			// it)
+			return "", vm.Errorf("ValueError", "fmt: a precision is at most 100 digits")
 		}
 	}
 	typ := byte(0)

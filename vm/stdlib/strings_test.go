@@ -196,6 +196,8 @@ func TestStringResultLimits(t *testing.T) {
 		{"url_encode", a(big), "ValueError", "url_encode: the string would be 1.0 GiB"},
 		// (the width asked for, not the limit it was cut at)
 		{"fmt", a(S("{:99999999999}"), I(1)), "ValueError", "fmt: the string would be 93.1 GiB"},
+		{"fmt", a(S("{:>99999999999999999999}"), I(1)), "ValueError", "fmt: the width 99999999999999999999 is over the limit of a string, 1 GiB"},
+		{"fmt", a(S("{:.150f}"), F(1.5)), "ValueError", "fmt: a precision is at most 100 digits"},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
 		// (they built it: a separator or parts of a client's size)
