@@ -552,7 +552,7 @@ func (r *resolver) spawnByName(c *ast.Call) {
 	}
 	a := c.Args[0]
 	if call, ok := a.Value.(*ast.Call); ok && a.Name == "" && !a.Spread {
-		if id, ok := call.Fn.(*ast.Ident); ok && r.background[id.Name] && (r.lookup(id.Name) == nil || r.info[r.lookup(id.Name)] != nil) {
+		if id, ok := call.Fn.(*ast.Ident); ok && r.background[id.Name] && (r.lookup(id.Name) == nil || r.info[r.lookup(id.Name)] != nil && r.info[r.lookup(id.Name)].kind == kindFn) {
 			// spawn_job(send_email("a@b")): the job ran in the request,
 			// and spawn_job got its value (nil: 500; a retry ran it again)
 			r.errorf(id.PosV, identEnd(id), "spawn_job(%s(...)) calls %s now, in this request, and gives spawn_job its value: give spawn_job the function and its arguments, spawn_job(%s, ...)", id.Name, id.Name, id.Name)
