@@ -1234,19 +1234,6 @@ func TestFrameworkHandlerParamsWarned(t *testing.T) {
 	})
 }
 
-// spawn_job(f(x)) is refused only where f is the background fn: a
-// parameter or a local of that name is the program's own function value.
-func TestSpawnJobOfShadowingNameCompiles(t *testing.T) {
-	expectWarnings(t, `server {
-  background fn make(to) { to }
-  route GET "/x" => fn() {
-    f = fn(make) spawn_job(make(1))
-    1
-  }
-}
-`, nil)
-}
-
 // A builtin compared with nil (Go's if err != nil, err the builtin) is
 // warned of: the test is always the same. A declared name is not.
 func TestBuiltinComparedWithNilWarned(t *testing.T) {

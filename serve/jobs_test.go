@@ -340,3 +340,16 @@ server {
 		t.Errorf("with a top-level block: %v %v", err, warningLines(p))
 	}
 }
+
+// spawn_job(f(x)) is refused only where f is the background fn (it ran
+// the job in the request): a parameter of that name is the program's
+// own function value, and compiles.
+func TestSpawnJobOfACall(t *testing.T) {
+	if _, err := driver.CompileFile("app.tova", []byte("server {\n  background fn make(to) { to }\n  route GET \"/x\" => fn() {\n    f = fn(make) spawn_job(make(1))\n    1\n  }\n}\n")); err != nil {
+		t.Errorf("a parameter shadowing the background fn: %v", err)
+	}
+	_, err := driver.CompileFile("app.tova", []byte("server {\n  background fn make(to) { to }\n  route GET \"/x\" => fn() { spawn_job(make(1)) }\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), "spawn_job(make(...)) calls make now, in this request") {
+		t.Errorf("spawn_job(make(1)): %v", err)
+	}
+}
