@@ -282,6 +282,10 @@ func convInt(v vm.Value) vm.Value {
 		return vm.Int(time.Duration(v.AsDuration()).Milliseconds())
 	case vm.KSize:
 		return vm.Int(v.AsSize()) // bytes
+	case vm.KHost:
+		if d, ok := v.AsHost().(*Date); ok {
+			return vm.Int(d.T.UnixMilli()) // Unix milliseconds, as where a Date meets a number
+		}
 	}
 	return vm.Nil
 }
@@ -403,6 +407,10 @@ func convFloat(v vm.Value) vm.Value {
 		return vm.Float(float64(v.AsDuration()) / float64(time.Millisecond))
 	case vm.KSize:
 		return vm.Float(float64(v.AsSize()))
+	case vm.KHost:
+		if d, ok := v.AsHost().(*Date); ok {
+			return vm.Float(float64(d.T.UnixMilli()))
+		}
 	}
 	return vm.Nil
 }
