@@ -85,8 +85,8 @@ type orderedMap struct {
 	holes      int
 }
 
-// mapKey is the key of v: a list, object, function or host object by
-// its identity (two lists that print alike are two keys, and a list
+// mapKey is the key of v: a list, object, function or host object (but
+// a Date or a Regex) by its identity (two lists that print alike are two keys, and a list
 // changed after it was used stays the same key), any other value by its
 // kind and what it prints, as a JavaScript Map keys them: a whole Float
 // is the Int it equals (2 / 2 is the key 1, -0.0 the key 0).
@@ -105,6 +105,12 @@ func mapKey(v vm.Value) string {
 	case vm.KBuiltin:
 		return fmt.Sprintf("builtin@%p", v.AsBuiltin())
 	case vm.KHost:
+		switch v.AsHost().(type) {
+		case *Date, *Regex:
+			// (values: two equal Dates, or regexes, are one key, as ==
+			// and unique have them)
+			return vm.TypeName(v) + "\x00" + vm.Repr(v)
+		}
 		return fmt.Sprintf("host@%p", v.AsHost())
 	}
 	return vm.TypeName(v) + "\x00" + vm.Repr(v)
