@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -428,8 +429,18 @@ func ParseDate(s string) (time.Time, bool) {
 		}
 		s = string(b)
 	}
-	return parseLayouts(dateLayouts, s)
+	if m := hourOffset.FindStringSubmatchIndex(s); m != nil {
+		s += ":00" // (±hh, ISO 8601's and PostgreSQL's offset of whole hours)
+	}
+	tm, ok := parseLayouts(dateLayouts, s)
+	if _, off := tm.Zone(); ok && (off >= 24*3600 || off <= -24*3600) {
+		return time.Time{}, false // (an offset's hours run 0 to 23)
+	}
+	return tm, ok
 }
+
+// hourOffset is a date and time ending in an offset of hours alone.
+var hourOffset = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$`)
 
 // ParseDateText reads a date's text as date_parse and Date.new do: as
 // ParseDate, or in one of the forms of textDateLayouts. A comment in
