@@ -118,6 +118,11 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	if recv.k == KType {
 		return Nil, t.noAssoc(recv.AsType().Info, name)
 	}
+	if name == "exec" && TypeName(recv) == "Regex" || (name == "search" || name == "matchAll") && recv.k == KString {
+		// /(\d+)/.exec(s) ran the builtin exec, a command; "a1".search(/\d/)
+		// was "did you mean each?"
+		return Nil, TypeErrorf("%s has no method %s: a match and its groups are regex_match(s, re), every match regex_find_all(s, re), and re.test(s) says whether one is there", TypeName(recv), name)
+	}
 	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin && !t.isADTName(recv) {
 		return b.AsBuiltin().Fn(t, args)
 	}
