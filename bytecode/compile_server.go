@@ -783,7 +783,11 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 		if lower := strings.ToLower(st.Kind); AppliedConfigs[lower] {
 			c = lower // CORS { }
 		}
-		if c != "" {
+		if meant := foreignBlocks[st.Kind]; c == "" && meant != "" {
+			// (database { }: "declaration not applied" at start-up, and
+			// the models on another database)
+			f.c.warnf(st.PosV, "unknown block %s: this runtime applies no block of that name, so it has no effect: %s", st.Kind, meant)
+		} else if c != "" {
 			f.c.warnf(st.PosV, "unknown block %s: this runtime applies no block of that name, so it has no effect (did you mean %s?)", st.Kind, c)
 		}
 	}
@@ -857,6 +861,19 @@ func literalTypeName(v any) string {
 var AppliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true,
 	"static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true,
 	"auth": true, "discover": true, "compression": true, "security": true}
+
+// foreignBlocks are the names other frameworks give settings, with the
+// block this runtime applies.
+var foreignBlocks = map[string]string{
+	"database": "a database is the db block, db { database: \"app.db\" }", "sqlite": "a database is the db block, db { database: \"app.db\" }",
+	"postgres": "a database is the db block, db { url: env(\"DATABASE_URL\") }", "postgresql": "a database is the db block, db { url: env(\"DATABASE_URL\") }",
+	"config":   "a server's settings are blocks of their own: port 3000, limits { timeout: 10.seconds }, cors { origins: [...] }",
+	"settings": "a server's settings are blocks of their own: port 3000, limits { timeout: 10.seconds }, cors { origins: [...] }",
+	"ssl":      "HTTPS is the tls block, tls { cert: \"cert.pem\", key: \"key.pem\" }", "https": "HTTPS is the tls block, tls { cert: \"cert.pem\", key: \"key.pem\" }",
+	"gzip": "the compression block, compression { min_size: 1.kilobyte }", "cookies": "a session cookie is the session block, session { secret: env(\"SESSION_SECRET\") }",
+	"throttle": "the rate_limit block, rate_limit { max: 100, window: 1.minute }", "ratelimit": "the rate_limit block, rate_limit { max: 100, window: 1.minute }",
+	"jwt": "tokens are the auth block, auth { secret: env(\"AUTH_SECRET\") }",
+}
 
 var appliedConfigKinds = func() []string {
 	var out []string

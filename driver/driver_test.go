@@ -968,6 +968,7 @@ server {
   sesions { secret: "x" }
   ai { model: "x" }
   COMPRESSION { }
+  database { adapter: "sqlite", database: "m.db" }
   route GET "/" => fn() "x"
 }
 `, []string{
@@ -975,6 +976,8 @@ server {
 		"3:3: warning: unknown block cros: this runtime applies no block of that name, so it has no effect (did you mean cors?)",
 		"4:3: warning: unknown block sesions: this runtime applies no block of that name, so it has no effect (did you mean sessions?)",
 		"6:3: warning: unknown block COMPRESSION: this runtime applies no block of that name, so it has no effect (did you mean compression?)",
+		// (another framework's name, far from db)
+		`7:3: warning: unknown block database: this runtime applies no block of that name, so it has no effect: a database is the db block, db { database: "app.db" }`,
 	})
 }
 
