@@ -534,6 +534,20 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 			return Nil, TypeErrorf("%s has no field %s: a unit follows a number literal (3.%s); of a value, multiply: x * 1.%s", TypeName(x), name, name, unit)
 		}
 	}
+	if x.k == KFunc || x.k == KBuiltin && x.AsBuiltin().Members == nil {
+		// data = req.json; data.name (the method, not its value);
+		// env.API_KEY (env is a function)
+		fn := "f"
+		if x.k == KBuiltin {
+			fn = x.AsBuiltin().Name
+		} else if n := x.AsClosure().Name(); n != "" {
+			fn = n
+		}
+		if fn == "env" {
+			return Nil, TypeErrorf("env has no field %s: env is a function, env(%q) (or declare env %s: String)", name, name, name)
+		}
+		return Nil, TypeErrorf("%s has no field %s: it is a function, whose value is what a call gives: %s(...).%s", TypeName(x), name, fn, name)
+	}
 	return Nil, TypeErrorf("%s has no field %s", TypeName(x), name)
 }
 
