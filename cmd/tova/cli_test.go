@@ -283,6 +283,26 @@ func TestHintsAreShellWords(t *testing.T) {
 	}
 }
 
+// A program read from a pipe (tova run <(cat app.tova)) is not told to
+// serve the pipe's path, gone once the command ends.
+func TestRunOfAPipedServerSaysSaveIt(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		w.Write([]byte("server { route GET \"/\" => fn() \"x\" }\n"))
+		w.Close()
+	}()
+	var out, errb testutil.Buffer
+	path := fmt.Sprintf("/dev/fd/%d", r.Fd())
+	run([]string{"run", path}, &out, &errb)
+	if strings.Contains(errb.String(), "tova serve "+path) || !strings.Contains(errb.String(), "save the program to one") {
+		t.Errorf("run %s: %q", path, errb.String())
+	}
+}
+
 // run's help says that what follows the file is the program's; bench
 // vm's names its programs; TOVA_CPUPROFILE keeps a file that is not a
 // profile.

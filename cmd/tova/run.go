@@ -155,8 +155,13 @@ func runCmd() *cobra.Command {
 				return &exitError{exitRuntime}
 			}
 			if len(p.Servers) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: ran the top-level code only; %s declares %s: serve %s with `tova serve %s`\n",
-					args[0], serverList(p.Servers), pronoun(len(p.Servers)), shellWord(args[0]))
+				how := "with `tova serve " + shellWord(args[0]) + "`"
+				if strings.HasPrefix(args[0], "/dev/fd/") || strings.HasPrefix(args[0], "/proc/self/fd/") || args[0] == "/dev/stdin" {
+					// (a pipe, gone once this command ends)
+					how = "from a file: save the program to one, and tova serve it"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "tova run: ran the top-level code only; %s declares %s: serve %s %s\n",
+					args[0], serverList(p.Servers), pronoun(len(p.Servers)), how)
 			}
 			return nil
 		},
