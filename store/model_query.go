@@ -18,7 +18,7 @@ var methodNames = []string{"all", "find", "where", "first", "count", "paginate",
 
 func (m *Model) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value, bool, error) {
 	if _, ok := m.methods[name]; !ok {
-		return vm.Nil, true, vm.TypeErrorf("model %s has no method %s (methods: %s)", m.name, name, strings.Join(methodNames, ", "))
+		return vm.Nil, true, m.MissingAttr(name)
 	}
 	v, err := m.call(t, name, args)
 	return v, true, err
@@ -898,4 +898,23 @@ func (m *Model) update(t *vm.Thread, tb *table, idV, data vm.Value) (vm.Value, e
 	b.WriteString(" RETURNING ")
 	b.WriteString(tb.selectList)
 	return m.one(t, tb, true, b.String(), params...)
+}
+
+// MissingAttr is the error of a method the model has not, called with
+// named arguments too (User.new(name: "a") was told to pass them in
+// order).
+func (m *Model) MissingAttr(name string) error {
+	return vm.TypeErrorf("model %s has no method %s (methods: %s)", m.name, name, strings.Join(methodNames, ", "))
+}
+
+// MissingField is the error of a field the model has not: SQLAlchemy's
+// User.query, Django's User.objects (they read nil, and failed a step
+// later with "cannot call method all on nil").
+func (m *Model) MissingField(name string) error {
+	return vm.TypeErrorf("model %s has no field %s (its fields: name, table, fields; methods: %s)", m.name, name, strings.Join(methodNames, ", "))
+}
+
+// NotCallable is the error of calling the model itself (User(name: "a")).
+func (m *Model) NotCallable() string {
+	return "model " + m.name + " is no function: a row is made with " + m.name + ".create({ ... }), found with " + m.name + ".find(id) or " + m.name + ".where({ ... })"
 }

@@ -296,6 +296,9 @@ func (t *Thread) cannotCall(fn Value) error {
 		}
 		return TypeErrorf("%s is a type of variants (%s): call one of them (%s.%s(...))", adt.Name, strings.Join(names, ", "), adt.Name, names[0])
 	}
+	if h, ok := fn.AsHostOK().(interface{ NotCallable() string }); ok {
+		return TypeErrorf("%s", h.NotCallable())
+	}
 	if n, ok := fn.AsHostOK().(interface{ NamespaceName() string }); ok {
 		return TypeErrorf("%s is a namespace of functions, not a function: call one of its members (%s.name(...))", n.NamespaceName(), n.NamespaceName())
 	}
