@@ -580,6 +580,14 @@ func (p *parser) postfixOps(x ast.Expr) ast.Expr {
 			}
 			return x
 		case token.DOT:
+			switch x.(type) {
+			case *ast.StringLit, *ast.InterpString:
+				if prev := p.toks[p.p-1]; prev.End != p.tok.Pos && p.peek(1).Pos != p.tok.End && !p.tok.NLBefore {
+					// "hello " . name (PHP's joining): read as a member
+					// of the text ("String has no field name")
+					p.fail("' . ' after a string joins nothing here (PHP's concatenation): join with + (\"a\" + b), or interpolate, \"hello {name}\"")
+				}
+			}
 			if t := p.peek(1); tupleIndex(t) {
 				if _, num := x.(*ast.FloatLit); num && t.Pos == p.tok.End {
 					// 1.2.3 scans as 1.2, '.', 3

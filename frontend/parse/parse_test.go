@@ -349,6 +349,7 @@ func TestErrors(t *testing.T) {
 		{"server {\n  cors { max_age: 10m }\n}\n", []string{"2:19: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
 		{"server {\n  jobs { max_attempts: 3, max_backoff: 10m }\n}\n", []string{"2:40: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
 		{"x = 10M\n", []string{"1:5: 10M is no Tova literal: a duration or a size is written 10.megabytes"}},
+		{"x = \"hello \" . name\n", []string{`1:14: ' . ' after a string joins nothing here (PHP's concatenation): join with + ("a" + b), or interpolate, "hello {name}"`}},
 		{"@app.get(\"/hi\")\nfn hi() { 1 }\n", []string{`1:1: expected expression, found '@': Tova has no decorators: a route is declared in a server block, route GET "/hi" => fn(req) { ... } (a guard is written with: route GET "/hi" with auth => ...)`}},
 		{"server {\n  subscribe user_created fn(u) { print(u) }\n}\n", []string{`2:13: subscribe takes a string literal, its topic: subscribe "user_created" fn(data) { … } (a name holding one is not taken)`}},
 		{"server {\n  discover worker { url: \"http://x\" }\n}\n", []string{`2:12: discover takes a string literal, the server's name: discover "worker" { url: … } (a name holding one is not taken)`}},
