@@ -64,6 +64,7 @@ func registerCollections() {
 	alias("sort_by", "sortBy")
 	regH("reversed", ps("seq"), bReversed)
 	regH("reverse", ps("seq"), bReverse)
+	reg("filled", ps("n", "value"), bFilled)
 	regH("take", ps("seq", "n"), bTake)
 	alias("take", "limit")
 	regH("drop", ps("seq", "n"), bDrop)
@@ -2754,4 +2755,24 @@ func bPluck(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, err
 	}
 	return newList(out), nil
+}
+
+// filled(n, value) is a list of n elements, each value (the reference's
+// new Array(n).fill(value): the same value, not copies of it).
+func bFilled(t *vm.Thread, args []vm.Value) (vm.Value, error) {
+	n, err := intArg("filled", args, 0)
+	if err != nil {
+		return vm.Nil, err
+	}
+	if n < 0 {
+		return vm.Nil, valueErr("filled: the length must not be negative, got %d", n)
+	}
+	if n > vm.MaxListLen {
+		return vm.Nil, vm.ListTooLong("filled", n)
+	}
+	out := make([]vm.Value, n)
+	for i := range out {
+		out[i] = arg(args, 1)
+	}
+	return vm.NewArray(out), nil
 }
