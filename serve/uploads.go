@@ -123,24 +123,42 @@ const sniffLen = 512
 // client's error (413, 415, or 400 for an empty file whose type only
 // its bytes could show).
 func (u *uploadRules) checkFile(field, name, declared string, head []byte, size int64) *httpError {
-	if u == nil {
-		return nil
+	if u != nil {
+		if err := u.checkSize(field, size); err != nil {
+			return err
+		}
 	}
-	if err := u.checkSize(field, size); err != nil {
-		return err
+	if declared != "" {
+		if _, _, err := mime.ParseMediaType(declared); err != nil {
+			// ("image/png, text/html": a browser takes the last type of
+			// a list, and the prefix image/ let it through unchecked)
+			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+				message: fmt.Sprintf("%s: the declared type %q is no media type (type/subtype)", field, strings.ToValidUTF8(declared, ""))}
+		}
 	}
-	if len(u.allowed) == 0 {
+	listed := func(t string) bool { return u != nil && u.allows(t) }
+	// (the name as save_file will make it: "evil.html " is saved as
+	// evil.html) A name of a type browsers run scripts in is refused
+	// unless that type is listed, with or without a list: static serves
+	// the saved file as its extension says.
+	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeType(ext) != "" {
+		if et := activeType(ext); !listed(et) && !(et == "application/xml" && listed("text/xml")) {
+			allowed := "none listed: an uploads block's allowed_types lists the types taken"
+			if u != nil && len(u.allowed) > 0 {
+				allowed = strings.Join(u.allowed, ", ")
+			}
+			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, allowed)}
+		}
+	}
+	if u == nil || len(u.allowed) == 0 {
 		return nil
 	}
 	head = head[:min(len(head), sniffLen)]
 	sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(head))
 	mt := sniffed
 	if declared != "" {
-		if t, _, err := mime.ParseMediaType(declared); err == nil {
-			mt = t // lower case
-		} else {
-			mt = strings.ToLower(declared)
-		}
+		mt, _, _ = mime.ParseMediaType(declared) // lower case (it parses: see above)
 	}
 	// An empty file has no bytes to tell its type by: one that declares
 	// none, or one the bytes must agree with, is refused as empty
@@ -152,14 +170,6 @@ func (u *uploadRules) checkFile(field, name, declared string, head []byte, size 
 	if !u.allows(mt) {
 		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
 			message: fmt.Sprintf("%s: file type %s not allowed (allowed: %s)", field, mt, strings.Join(u.allowed, ", "))}
-	}
-	// (the name as save_file will make it: "evil.html " is saved as
-	// evil.html)
-	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeType(ext) != "" {
-		if et := activeType(ext); !u.allows(et) && !(et == "application/xml" && u.allows("text/xml")) {
-			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
-				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, strings.Join(u.allowed, ", "))}
-		}
 	}
 	if mt != sniffed && slices.Contains(sniffedTypes, mt) {
 		if size == 0 {

@@ -730,3 +730,48 @@ func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
 		t.Errorf("after the request: %v, %v", vm.Repr(v), err)
 	}
 }
+
+// A declared type that is no media type ("image/png, text/html", which
+// a browser reads as its last type) is refused, where the prefix image/
+// let it through with no look at its bytes; and a name of a type
+// browsers run scripts in is refused with no allowed_types, or no
+// uploads block at all, as with a list that does not name it: static
+// serves the saved file as its extension says.
+func TestUploadsRefuseScriptsWithoutAList(t *testing.T) {
+	app := startApp(t, `
+server "listed" {
+  uploads { allowed_types: ["image/*"] }
+  route POST "/up" => fn(f: File) f.content_type
+}
+server "open" {
+  uploads { max_size: 1.megabyte }
+  route POST "/up" => fn(f: File) f.name
+}
+server "bare" {
+  route POST "/up" => fn(f: File) f.name
+  route POST "/html" => fn(f: File) f.name
+}
+server "html" {
+  uploads { allowed_types: ["text/html"] }
+  route POST "/up" => fn(f: File) f.name
+}
+`)
+	page := []byte("<html><script>alert(document.domain)</script></html>")
+	for _, ct := range []string{"image/png, text/html", "image/;text/html"} {
+		if r := postForm(t, app.urls["listed"]+"/up", formPart{"f", "me.png", ct, page}); r.status != 415 || !strings.Contains(r.body, "is no media type") {
+			t.Errorf("declared %q: %d %s", ct, r.status, r.body)
+		}
+	}
+	for _, server := range []string{"open", "bare"} {
+		r := postForm(t, app.urls[server]+"/up", formPart{"f", "evil.html", "image/png", page})
+		if r.status != 415 || !strings.Contains(r.body, "extension .html is of type text/html, not allowed (allowed: none listed") {
+			t.Errorf("%s: evil.html: %d %s", server, r.status, r.body)
+		}
+		if r := postForm(t, app.urls[server]+"/up", formPart{"f", "me.png", "image/png", []byte("\x89PNG\r\n\x1a\n")}); r.status != 200 {
+			t.Errorf("%s: a PNG: %d %s", server, r.status, r.body)
+		}
+	}
+	if r := postForm(t, app.urls["html"]+"/up", formPart{"f", "page.html", "text/html", page}); r.status != 200 {
+		t.Errorf("text/html listed: %d %s", r.status, r.body)
+	}
+}
