@@ -3,7 +3,6 @@ package serve
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -1886,23 +1885,13 @@ func (x *exchange) compressedHeaders(out *netio.Response, etag string) {
 }
 
 // setText is the body of a String v returned under a Content-Type the
-// handler set with res.setHeader (text/csv, text/plain): the text
-// itself, not JSON. Under a JSON type, the text of a JSON object or list
-// (what JSON.stringify made) is sent as it is too, where it was encoded
-// again ("[1,2]" in quotes); other text is a JSON string, as the type
-// says (a middleware may set it for every answer).
+// handler set with res.setHeader (text/csv, text/plain) other than JSON:
+// the text itself, not JSON.
 func setText(res netio.Headers, v vm.Value) ([]byte, bool) {
 	if v.Kind() != vm.KString {
 		return nil, false
 	}
-	ct, ok := resContentType(res)
-	if !ok {
-		return nil, false
-	}
-	if !isJSONType(ct) {
-		return []byte(v.AsString()), true
-	}
-	if t := strings.TrimSpace(v.AsString()); t != "" && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+	if ct, ok := resContentType(res); ok && !isJSONType(ct) {
 		return []byte(v.AsString()), true
 	}
 	return nil, false

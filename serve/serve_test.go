@@ -1218,7 +1218,6 @@ server {
   route GET "/csv" => fn(res) { res.setHeader("Content-Type", "text/csv"); "a,b\n1,2" }
   route GET "/csv-obj" => fn(res) { res.setHeader("Content-Type", "text/plain"); { a: 1 } }
   route GET "/json-str" => fn(res) { res.setHeader("Content-Type", "application/json; charset=utf-8"); "x" }
-  route GET "/json-text" => fn(res) { res.setHeader("Content-Type", "application/json"); JSON.stringify([1, 2]) }
   route GET "/respond-json" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json" })
   route GET "/respond-json-cs" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json; charset=utf-8" })
   route GET "/respond-str" => fn() respond(200, '{"a":1}')
@@ -1325,14 +1324,10 @@ func TestResponseHelpers(t *testing.T) {
 	check("/cookie", 200, `{}`, "Set-Cookie", "s=a%20b; Max-Age=10; HttpOnly")
 	check("/res", 418, `{"teapot":true}`, "X-Teapot", "yes")
 	// A String returned under a Content-Type set with res.setHeader is
-	// the text itself, unless that type is JSON and the text no JSON
-	// object or list; other values stay JSON.
+	// the text itself, unless that type is JSON; other values stay JSON.
 	check("/csv", 200, "a,b\n1,2", "Content-Type", "text/csv")
 	check("/csv-obj", 200, `{"a":1}`, "Content-Type", "text/plain")
 	check("/json-str", 200, `"x"`, "Content-Type", "application/json; charset=utf-8")
-	// (JSON.stringify's text of a list or an object: sent as it is, where
-	// it was encoded again)
-	check("/json-text", 200, `[1,2]`, "Content-Type", "application/json")
 	// respond(status, String, headers) giving a Content-Type sends the
 	// text as it is, whichever type it is (application/json spelt alone
 	// sent the JSON string "{\"a\":1}"); with none, a String is JSON.
