@@ -1218,6 +1218,7 @@ server {
   route GET "/csv" => fn(res) { res.setHeader("Content-Type", "text/csv"); "a,b\n1,2" }
   route GET "/csv-obj" => fn(res) { res.setHeader("Content-Type", "text/plain"); { a: 1 } }
   route GET "/json-str" => fn(res) { res.setHeader("Content-Type", "application/json; charset=utf-8"); "x" }
+  route GET "/json-text" => fn(res, text) { res.setHeader("Content-Type", "application/json"); text }
   route GET "/respond-json" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json" })
   route GET "/respond-json-cs" => fn() respond(200, '{"a":1}', { "Content-Type": "application/json; charset=utf-8" })
   route GET "/respond-str" => fn() respond(200, '{"a":1}')
@@ -1328,6 +1329,8 @@ func TestResponseHelpers(t *testing.T) {
 	check("/csv", 200, "a,b\n1,2", "Content-Type", "text/csv")
 	check("/csv-obj", 200, `{"a":1}`, "Content-Type", "text/plain")
 	check("/json-str", 200, `"x"`, "Content-Type", "application/json; charset=utf-8")
+	// (whatever its text: a client's text never becomes an object)
+	check("/json-text?text=%7B%22role%22%3A%22admin%22%7D", 200, `"{\"role\":\"admin\"}"`, "Content-Type", "application/json")
 	// respond(status, String, headers) giving a Content-Type sends the
 	// text as it is, whichever type it is (application/json spelt alone
 	// sent the JSON string "{\"a\":1}"); with none, a String is JSON.
