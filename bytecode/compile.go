@@ -118,6 +118,9 @@ type constKey struct {
 }
 
 type compiler struct {
+	// txHandles are the parameters of the functions given to
+	// db.transaction (see txHandle), found at the first SQL call
+	txHandles map[*ast.Binding]bool
 	// selfType is the type of the impl block whose method is being
 	// compiled ("" outside one): what `is Self` tests.
 	selfType string

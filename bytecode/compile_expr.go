@@ -685,7 +685,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 		}
 	}
 	if m, ok := e.Fn.(*ast.Member); ok && len(args) > 0 && args[0].Name == "" && sqlMethods[m.Name] {
-		if id, ok := m.X.(*ast.Ident); ok && (isBuiltin(id, "db") || txNames[id.Name] && id.Binding != nil && id.Binding.Scope != ast.Builtin) {
+		if id, ok := m.X.(*ast.Ident); ok && (isBuiltin(id, "db") || id.Binding != nil && id.Binding.Scope != ast.Builtin && (txNames[id.Name] || f.c.txHandle(id.Binding))) {
 			f.warnInterpolatedSQL(id.Name+"."+m.Name, args[0].Value)
 		}
 	}

@@ -19,21 +19,53 @@ var txNames = map[string]bool{"tx": true, "trx": true, "conn": true}
 // between "ASC" and "DESC"), numbers and parameters declared Int, Float
 // or Bool are not warned of.
 func (f *fstate) warnInterpolatedSQL(call string, sql ast.Expr) {
-	is, ok := sql.(*ast.InterpString)
-	if !ok {
-		return
-	}
 	t := f.requestTaint()
-	for _, p := range is.Parts {
-		if t.of(p) {
-			f.c.warnf(p.Pos(), "%s: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, %s(\"... WHERE name = $1\", name)", call, call)
-			return
-		}
+	if at := t.inSQL(sql, 0); at != nil {
+		f.c.warnf(at.Pos(), "%s: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, %s(\"... WHERE name = $1\", name)", call, call)
 	}
 }
 
-// taint is the set of bindings whose values may come from a request.
-type taint map[*ast.Binding]bool
+// inSQL is the part of the SQL text sql that holds a request's value:
+// an interpolated one, one joined with +, or, of a local the text was
+// put in first (sql = "..."; db.query(sql)), the value it was given;
+// nil if none.
+func (t taint) inSQL(sql ast.Expr, depth int) ast.Expr {
+	switch e := sql.(type) {
+	case *ast.InterpString:
+		for _, p := range e.Parts {
+			if t.of(p) {
+				return p
+			}
+		}
+	case *ast.Binary:
+		if e.Op == "+" || e.Op == "++" {
+			if at := t.inSQL(e.X, depth); at != nil {
+				return at
+			}
+			if _, lit := e.Y.(*ast.StringLit); !lit && t.of(e.Y) {
+				return e.Y
+			}
+			return t.inSQL(e.Y, depth)
+		}
+	case *ast.Ident:
+		if depth < 4 && e.Binding != nil {
+			for _, v := range t.texts[origin(e.Binding)] {
+				if t.inSQL(v, depth+1) != nil {
+					return e
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// taint is what may come from a request: the bindings (tainted), and
+// the values each local was given (texts), to follow SQL text put in a
+// local before the call.
+type taint struct {
+	tainted map[*ast.Binding]bool
+	texts   map[*ast.Binding][]ast.Expr
+}
 
 // origin is the binding a closure's free variable captures.
 func origin(b *ast.Binding) *ast.Binding {
@@ -47,7 +79,7 @@ func origin(b *ast.Binding) *ast.Binding {
 // parameters of it and of the functions it is in (but those declared a
 // number or a Bool), and the locals assigned from them.
 func (f *fstate) requestTaint() taint {
-	t := taint{}
+	t := taint{tainted: map[*ast.Binding]bool{}, texts: map[*ast.Binding][]ast.Expr{}}
 	var bodies []*ast.Block
 	for g := f; g != nil; g = g.parent {
 		if g.af == nil {
@@ -55,47 +87,99 @@ func (f *fstate) requestTaint() taint {
 		}
 		bodies = append(bodies, g.af.Body)
 		for _, p := range g.af.Params {
-			if p.Name == nil || p.Name.Binding == nil {
-				continue
-			}
 			if p.Type != nil && len(p.Type.Args) == 0 && (p.Type.Name == "Int" || p.Type.Name == "Float" || p.Type.Name == "Bool") {
 				continue // (a number changes no statement)
 			}
-			t[origin(p.Name.Binding)] = true
+			if p.Name != nil && p.Name.Binding != nil {
+				t.tainted[origin(p.Name.Binding)] = true
+			}
+			for _, b := range patternBindings(p.Pattern) {
+				t.tainted[origin(b)] = true
+			}
 		}
 	}
-	// Locals assigned from tainted values, to a fixed point (a chain of
-	// a few assignments).
-	for changed, rounds := true, 0; changed && rounds < 8; rounds++ {
-		changed = false
-		for _, body := range bodies {
-			ast.Inspect(body, func(n any) bool {
-				var targets []ast.Pattern
-				var values []ast.Expr
-				switch n := n.(type) {
-				case *ast.Assign:
-					targets, values = n.Targets, n.Values
-				case *ast.VarDecl:
-					targets, values = n.Targets, n.Values
-				default:
-					return true
+	// What each binding is given: an assignment's or a declaration's
+	// value (a destructuring pattern's every name), a loop's iterable, a
+	// match's subject.
+	type flow struct {
+		to   []*ast.Binding
+		from ast.Expr
+	}
+	var flows []flow
+	for _, body := range bodies {
+		ast.Inspect(body, func(n any) bool {
+			var targets []ast.Pattern
+			var values []ast.Expr
+			switch n := n.(type) {
+			case *ast.Assign:
+				targets, values = n.Targets, n.Values
+			case *ast.VarDecl:
+				targets, values = n.Targets, n.Values
+			case *ast.For:
+				var bs []*ast.Binding
+				for _, v := range n.Vars {
+					bs = append(bs, patternBindings(v)...)
 				}
-				for i, tg := range targets {
-					pb, ok := tg.(*ast.PBind)
-					if !ok || pb.Name == nil || pb.Name.Binding == nil {
-						continue
-					}
-					v := values[min(i, len(values)-1)]
-					if b := origin(pb.Name.Binding); !t[b] && t.of(v) {
-						t[b] = true
-						changed = true
-					}
+				flows = append(flows, flow{bs, n.Iter})
+				return true
+			case *ast.Match:
+				for _, arm := range n.Arms {
+					flows = append(flows, flow{patternBindings(arm.Pattern), n.Subject})
 				}
 				return true
-			})
+			default:
+				return true
+			}
+			if len(values) == 0 {
+				return true
+			}
+			for i, tg := range targets {
+				v := values[min(i, len(values)-1)]
+				bs := patternBindings(tg)
+				flows = append(flows, flow{bs, v})
+				if pb, ok := tg.(*ast.PBind); ok && pb.Name != nil && pb.Name.Binding != nil {
+					b := origin(pb.Name.Binding)
+					t.texts[b] = append(t.texts[b], v)
+				}
+			}
+			return true
+		})
+	}
+	for changed, rounds := true, 0; changed && rounds < 8; rounds++ {
+		changed = false
+		for _, fl := range flows {
+			if !t.of(fl.from) {
+				continue
+			}
+			for _, b := range fl.to {
+				if b = origin(b); !t.tainted[b] {
+					t.tainted[b] = true
+					changed = true
+				}
+			}
 		}
 	}
 	return t
+}
+
+// patternBindings are the bindings a pattern names.
+func patternBindings(p ast.Pattern) []*ast.Binding {
+	if p == nil {
+		return nil
+	}
+	var out []*ast.Binding
+	ast.Inspect(p, func(n any) bool {
+		switch n := n.(type) {
+		case *ast.Lambda, *ast.Function:
+			return false
+		case *ast.Ident:
+			if n.Binding != nil && n.Binding.Scope != ast.Builtin && n.Binding.Scope != ast.Global {
+				out = append(out, n.Binding)
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // numericBuiltins are builtins whose value is a number or a Bool
@@ -109,14 +193,15 @@ func (t taint) of(e ast.Expr) bool {
 	case nil:
 		return false
 	case *ast.Ident:
-		return e.Binding != nil && t[origin(e.Binding)]
+		return e.Binding != nil && t.tainted[origin(e.Binding)]
 	case *ast.StringLit, *ast.IntLit, *ast.FloatLit, *ast.BoolLit, *ast.NilLit, *ast.Lambda:
 		return false
 	case *ast.Binary:
 		switch e.Op {
-		case "==", "!=", "<", "<=", ">", ">=", "and", "or", "&&", "||", "in", "not in":
+		case "==", "!=", "<", "<=", ">", ">=", "in", "not in":
 			return false // a Bool
 		}
+		// (and, or and ?? give an operand: name or "alice")
 		return t.of(e.X) || t.of(e.Y)
 	case *ast.Chain, *ast.Is:
 		return false
@@ -145,6 +230,18 @@ func (t taint) of(e ast.Expr) bool {
 		if id, ok := e.Fn.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Builtin && numericBuiltins[id.Name] {
 			return false
 		}
+		if m, ok := e.Fn.(*ast.Member); ok && numericBuiltins[m.Name] {
+			return false // (n.to_int())
+		}
+	case *ast.Pipe:
+		// (x |> to_int())
+		target := e.Target
+		if c, ok := target.(*ast.Call); ok {
+			target = c.Fn
+		}
+		if id, ok := target.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Builtin && numericBuiltins[id.Name] {
+			return false
+		}
 	}
 	found := false
 	ast.Inspect(e, func(n any) bool {
@@ -152,7 +249,7 @@ func (t taint) of(e ast.Expr) bool {
 		case *ast.Lambda, *ast.Function:
 			return false
 		case *ast.Ident:
-			if n.Binding != nil && t[origin(n.Binding)] {
+			if n.Binding != nil && t.tainted[origin(n.Binding)] {
 				found = true
 			}
 		}
@@ -170,4 +267,33 @@ func (t taint) ofBlock(b *ast.Block) bool {
 		return t.of(es.X)
 	}
 	return false
+}
+
+// txHandle reports whether b is the parameter of a function given to
+// db.transaction (its handle, tx.query(...)): found once, in every
+// file of the program.
+func (c *compiler) txHandle(b *ast.Binding) bool {
+	if c.txHandles == nil {
+		c.txHandles = map[*ast.Binding]bool{}
+		for _, src := range c.srcs {
+			ast.Inspect(src.File, func(n any) bool {
+				call, ok := n.(*ast.Call)
+				if !ok || len(call.Args) == 0 {
+					return true
+				}
+				m, ok := call.Fn.(*ast.Member)
+				if !ok || m.Name != "transaction" {
+					return true
+				}
+				if id, ok := m.X.(*ast.Ident); !ok || !isBuiltin(id, "db") {
+					return true
+				}
+				if lam, ok := call.Args[0].Value.(*ast.Lambda); ok && len(lam.Fn.Params) > 0 && lam.Fn.Params[0].Name != nil && lam.Fn.Params[0].Name.Binding != nil {
+					c.txHandles[lam.Fn.Params[0].Name.Binding] = true
+				}
+				return true
+			})
+		}
+	}
+	return c.txHandles[origin(b)]
 }

@@ -1318,6 +1318,17 @@ server {
     db.query("SELECT * FROM users LIMIT {n}") }
   route GET "/ok3" => fn(sort) { order = if sort == "desc" { "DESC" } else { "ASC" }
     db.query("SELECT * FROM users ORDER BY id {order}") }
+  route GET "/a" => fn(name) { who = name or "alice"
+    db.query("SELECT name FROM users WHERE name = '{who}'") }
+  route GET "/b" => fn(names) { for n in names { db.run("DELETE FROM users WHERE name = '{n}'") } }
+  route POST "/c" => fn(req) { { name } = req.body
+    db.query("SELECT * FROM users WHERE name = '{name}'") }
+  route GET "/f" => fn(name) { sql = "SELECT * FROM users WHERE name = '{name}'"
+    db.query(sql) }
+  route GET "/g" => fn(name) { db.query("SELECT * FROM users WHERE name = '" + name + "'") }
+  route GET "/h" => fn(name) { db.transaction(fn(t) { t.query("SELECT '{name}' AS x") }) }
+  route GET "/ok4" => fn(req) { n = req.query.n |> to_int()
+    db.query("SELECT * FROM users LIMIT {n}") }
 }
 `, []string{
 		`5:86: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
@@ -1326,6 +1337,15 @@ server {
 		`10:65: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 		`11:76: warning: tx.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, tx.query("... WHERE name = $1", name)`,
 		`13:54: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		// (an operand of or, a loop's element, a destructured field, SQL
+		// put in a local first, joined with +, a transaction's handle of
+		// any name)
+		`21:53: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`22:91: warning: db.run: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.run("... WHERE name = $1", name)`,
+		`24:50: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`26:14: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`27:80: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`28:73: warning: t.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, t.query("... WHERE name = $1", name)`,
 	})
 }
 
