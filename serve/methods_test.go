@@ -66,12 +66,14 @@ server {
   route GET "/b" => fn(req) { req.header["x"] }
   route GET "/c" => fn(req) { [req.user, req.session, req.tenant, req.uri, req.params.id, req.locale ?? "en", req.from, req.next] }
   route GET "/d" => fn(req) { req.get("X-A") }
+  route GET "/e" => fn(req) { [get(req, "method"), req |> get("method")] }
+  route GET "/f" => fn(req) { req.get("X-A", "dflt") }
 }
 `)
 	u := app.urls[""]
 	for path, want := range map[string]string{"/a/1": "Request has no field param (did you mean params?)", "/b": "Request has no field header (did you mean headers?)",
 		// (Express's req.get(name) read nil, the builtin get of the request)
-		"/d": `Request has no method get: a request header is req.headers[\"x-a\"]`} {
+		"/d": `Request has no field X-A: a request header is req.headers[\"x-a\"]`} {
 		if r := do(t, "GET", u+path, ""); r.status != 500 {
 			t.Errorf("GET %s: %d %s", path, r.status, r.body)
 		}
@@ -79,5 +81,13 @@ server {
 	}
 	if r := do(t, "GET", u+"/c", ""); r.status != 200 || r.body != `[null,null,"t1",null,null,"en",null,null]` {
 		t.Errorf("GET /c: %d %s", r.status, r.body)
+	}
+	// The builtin get reads a request's fields still; with a default,
+	// a header's name is refused as well.
+	if r := do(t, "GET", u+"/e", ""); r.status != 200 || r.body != `["GET","GET"]` {
+		t.Errorf("GET /e: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/f", "", "X-A", "real"); r.status != 500 {
+		t.Errorf("GET /f: %d %s", r.status, r.body)
 	}
 }

@@ -160,6 +160,11 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		// step later, "cannot read field id of nil"
 		return vm.Nil, false, vm.TypeErrorf("Request has no field %s (did you mean %s?)", name, near)
 	}
+	if strings.Contains(name, "-") {
+		// req["X-A"], get(req, "Content-Type"), Express's
+		// req.get("X-A"): a header's name, which no field has
+		return vm.Nil, false, vm.TypeErrorf("Request has no field %s: a request header is req.headers[%q]", name, strings.ToLower(name))
+	}
 	return vm.Nil, false, nil
 }
 
@@ -268,13 +273,14 @@ func (q *reqObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		}
 		v, err := q.withoutCSRF(q.formBody())
 		return v, true, err
-	case "get", "header", "param":
-		// Express's req.get("X-A"), req.header(...), req.param(...): the
-		// builtin get of the request object read nil, silently
-		if len(args) == 1 && args[0].Kind() == vm.KString {
+	case "header", "param":
+		// Express's req.header(...), req.param(...) (its req.get(name)
+		// is the builtin get, get(req, path), which reads a field: a
+		// header's name, with its -, is said to be one in GetAttr)
+		if len(args) >= 1 && args[0].Kind() == vm.KString {
 			how := map[string]string{
-				"get": "a request header is req.headers[%q]", "header": "a request header is req.headers[%q]",
-				"param": "a path parameter is req.params[%q] (or a handler parameter of its name)",
+				"header": "a request header is req.headers[%q]",
+				"param":  "a path parameter is req.params[%q] (or a handler parameter of its name)",
 			}[name]
 			key := args[0].AsString()
 			if name != "param" {
