@@ -115,18 +115,18 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		spec = spec[1:]
 		precision = 0
 		for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
-			precision = min(precision*10+int(spec[0]-'0'), 101)
+			precision = min(precision*10+int(spec[0]-'0'), vm.MaxStringBytes)
 			spec = spec[1:]
-		}
-		if precision > 100 {
-			// (it was cut to 100 unsaid; the reference's toFixed refuses
-			// it)
-			return "", vm.Errorf("ValueError", "fmt: a precision is at most 100 digits")
 		}
 	}
 	typ := byte(0)
 	if spec != "" {
 		typ = spec[0]
+	}
+	if precision > 100 && (v.IsNumber() || typ != 0 && typ != 's') {
+		// (it was cut to 100 unsaid; the reference's toFixed refuses
+		// it; a text's precision cuts it, at any length)
+		return "", vm.Errorf("ValueError", "fmt: a number's precision is at most 100 digits")
 	}
 	isNum := v.IsNumber()
 	num := numberOf(v)

@@ -157,6 +157,8 @@ func TestStrings(t *testing.T) {
 		{"fmt", a(S("{:.3s}|{:,.2f}|{:+}|{:.2}"), S("abcdef"), F(1234567.891), I(-3), F(2.675)), `"abc|1,234,567.89|-3|2.67"`},
 		{"fmt", a(S("{ } {"), I(1)), `"1 {"`},
 		{"fmt", a(S("{:é>4}"), I(1)), `"ééé1"`},
+		// (a text's precision cuts it at any length)
+		{"fmt", a(S("{:.3s}|{:.120s}"), S("abcdef"), S(strings.Repeat("x", 130))), `"abc|` + strings.Repeat("x", 120) + `"`},
 		{"dedent", a(S("  hello\n  world")), `"hello\nworld"`},
 		{"dedent", a(S("    line1\n  line2")), `"  line1\nline2"`},
 		{"indent_str", a(S("hello\nworld"), I(2)), `"  hello\n  world"`},
@@ -197,7 +199,8 @@ func TestStringResultLimits(t *testing.T) {
 		// (the width asked for, not the limit it was cut at)
 		{"fmt", a(S("{:99999999999}"), I(1)), "ValueError", "fmt: the string would be 93.1 GiB"},
 		{"fmt", a(S("{:>99999999999999999999}"), I(1)), "ValueError", "fmt: the width 99999999999999999999 is over the limit of a string, 1 GiB"},
-		{"fmt", a(S("{:.150f}"), F(1.5)), "ValueError", "fmt: a precision is at most 100 digits"},
+		{"fmt", a(S("{:.150f}"), F(1.5)), "ValueError", "fmt: a number's precision is at most 100 digits"},
+		{"fmt", a(S("{:.1000000f}"), B(true)), "ValueError", "fmt: a number's precision is at most 100 digits"},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
 		// (they built it: a separator or parts of a client's size)
