@@ -783,7 +783,7 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 		if lower := strings.ToLower(st.Kind); AppliedConfigs[lower] {
 			c = lower // CORS { }
 		}
-		if meant := foreignBlocks[st.Kind]; c == "" && meant != "" {
+		if meant := foreignBlocks[strings.ToLower(st.Kind)]; c == "" && meant != "" {
 			// (database { }: "declaration not applied" at start-up, and
 			// the models on another database)
 			f.c.warnf(st.PosV, "unknown block %s: this runtime applies no block of that name, so it has no effect: %s", st.Kind, meant)

@@ -969,6 +969,7 @@ server {
   ai { model: "x" }
   COMPRESSION { }
   database { adapter: "sqlite", database: "m.db" }
+  Config { port: 3000 }
   route GET "/" => fn() "x"
 }
 `, []string{
@@ -978,6 +979,7 @@ server {
 		"6:3: warning: unknown block COMPRESSION: this runtime applies no block of that name, so it has no effect (did you mean compression?)",
 		// (another framework's name, far from db)
 		`7:3: warning: unknown block database: this runtime applies no block of that name, so it has no effect: a database is the db block, db { database: "app.db" }`,
+		"8:3: warning: unknown block Config: this runtime applies no block of that name, so it has no effect: a server's settings are blocks of their own: port 3000, limits { timeout: 10.seconds }, cors { origins: [...] }",
 	})
 }
 

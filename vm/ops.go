@@ -121,7 +121,11 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 	if name == "exec" && TypeName(recv) == "Regex" || (name == "search" || name == "matchAll") && recv.k == KString {
 		// /(\d+)/.exec(s) ran the builtin exec, a command; "a1".search(/\d/)
 		// was "did you mean each?"
-		return Nil, TypeErrorf("%s has no method %s: a match and its groups are regex_match(s, re), every match regex_find_all(s, re), and re.test(s) says whether one is there", TypeName(recv), name)
+		also := ""
+		if name == "search" && len(args) > 1 && args[1].k == KString {
+			also = "; the place of a text in another is s.index_of(text)"
+		}
+		return Nil, TypeErrorf("%s has no method %s: a match and its groups are regex_match(s, re), every match regex_find_all(s, re), and re.test(s) says whether one is there%s", TypeName(recv), name, also)
 	}
 	if b, ok := LookupBuiltin(name); ok && b.k == KBuiltin && !t.isADTName(recv) {
 		return b.AsBuiltin().Fn(t, args)
@@ -548,6 +552,9 @@ func (t *Thread) getField(x Value, name string) (Value, error) {
 		}
 		if fn == "env" {
 			return Nil, TypeErrorf("env has no field %s: env is a function, env(%q) (or declare env %s: String)", name, name, name)
+		}
+		if strings.HasPrefix(fn, "<") {
+			return Nil, TypeErrorf("%s has no field %s: it is a function, whose value is what a call of it gives (call it first)", TypeName(x), name)
 		}
 		return Nil, TypeErrorf("%s has no field %s: it is a function, whose value is what a call gives: %s(...).%s", TypeName(x), name, fn, name)
 	}

@@ -348,6 +348,8 @@ func TestErrors(t *testing.T) {
 		{"server {\n  max_body 10m\n}\n", []string{"2:12: 10m is no Tova literal: a duration or a size is written 10.megabytes"}},
 		{"server {\n  cors { max_age: 10m }\n}\n", []string{"2:19: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
 		{"server {\n  jobs { max_attempts: 3, max_backoff: 10m }\n}\n", []string{"2:40: 10m is no Tova literal: a duration or a size is written 10.minutes"}},
+		{"server {\n  rate_limit { max: 5, window: 1m }\n}\n", []string{"2:32: 1m is no Tova literal: a duration or a size is written 1.minute"}},
+		{"server {\n  @app.post(\"/x\")\n  fn x() { 1 }\n}\n", []string{`2:3: expected expression, found '@': Tova has no decorators: a route is declared in a server block, route POST "/x" => fn(req) { ... } (a guard is written with: route POST "/x" with auth => ...)`}},
 		{"x = 10M\n", []string{"1:5: 10M is no Tova literal: a duration or a size is written 10.megabytes"}},
 		{"x = \"hello \" . name\n", []string{`1:14: ' . ' after a string joins nothing here (PHP's concatenation): join with + ("a" + b), or interpolate, "hello {name}"`}},
 		{"@app.get(\"/hi\")\nfn hi() { 1 }\n", []string{`1:1: expected expression, found '@': Tova has no decorators: a route is declared in a server block, route GET "/hi" => fn(req) { ... } (a guard is written with: route GET "/hi" with auth => ...)`}},

@@ -285,7 +285,11 @@ func (p *parser) errorExpected(what string) {
 		p.fail("expected %s, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))", what)
 	case p.tok.Kind == token.AT && p.peek(1).Kind == token.IDENT && (p.p == 0 || p.toks[p.p-1].Kind == token.NEWLINE || p.toks[p.p-1].Kind == token.LBRACE):
 		// @app.get("/hi") (Flask's, FastAPI's decorators)
-		p.fail("expected %s, found '@': Tova has no decorators: a route is declared in a server block, route GET \"/hi\" => fn(req) { ... } (a guard is written with: route GET \"/hi\" with auth => ...)", what)
+		method, path := "GET", "/hi"
+		if m, at := p.peek(3), p.peek(5); m.Kind == token.IDENT && at.Kind == token.STRING && at.Parts == nil && httpMethods[strings.ToUpper(m.Lit)] {
+			method, path = strings.ToUpper(m.Lit), at.Lit // (@app.post("/x"))
+		}
+		p.fail("expected %s, found '@': Tova has no decorators: a route is declared in a server block, route %s %q => fn(req) { ... } (a guard is written with: route %s %q with auth => ...)", what, method, path, method, path)
 	case p.tok.Kind == token.DCOLON:
 		p.fail("expected %s, found %s: a module's member is written with a dot (math.sqrt), not ::", what, p.tok)
 	}
@@ -305,8 +309,14 @@ func (p *parser) unitSlip() {
 			unit = "megabytes"
 		}
 	}
+	if n.Lit == "1" {
+		unit = strings.TrimSuffix(unit, "s") // (1.minute)
+	}
 	p.failAt(n.Pos, p.tok.End, "%s%s is no Tova literal: a duration or a size is written %s.%s", n.Lit, p.tok.Lit, n.Lit, unit)
 }
+
+// httpMethods are the methods a route is declared with.
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true}
 
 // sizeKeys are the settings whose value is a Size (max_backoff and
 // max_age are durations).

@@ -436,8 +436,14 @@ func ParseDate(s string) (time.Time, bool) {
 	if _, off := tm.Zone(); ok && (off >= 24*3600 || off <= -24*3600) {
 		return time.Time{}, false // (an offset's hours run 0 to 23)
 	}
+	if m := offsetMinutes.FindStringSubmatch(s); ok && m != nil && m[1] >= "60" {
+		return time.Time{}, false // (+02:60 was read as +03:00)
+	}
 	return tm, ok
 }
+
+// offsetMinutes is the minutes of a numeric offset ending a date's text.
+var offsetMinutes = regexp.MustCompile(`\d[+-]\d{2}:?(\d{2})$`)
 
 // hourOffset is a date and time ending in an offset of hours alone.
 var hourOffset = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$`)
