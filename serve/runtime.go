@@ -588,6 +588,12 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(err)
 	}
+	if st := cfg.sessions; st != nil && !st.secureSet && cfg.tls.cert.at != "" {
+		// A site its tls block serves over HTTPS: the session cookie is
+		// Secure unless the block says otherwise (it went to http:// of
+		// the host too).
+		st.secure = true
+	}
 	s.timeout, s.cacheDefault, s.limit, s.sessions = cfg.timeout, cfg.cacheDefault, cfg.limit, cfg.sessions
 	if s.sessions != nil {
 		s.sessions.log = s.log

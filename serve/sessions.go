@@ -56,16 +56,19 @@ var sessionKeys = []string{"secret", "max_age", "cookie_name", "secure", "http_o
 // sessionStore is a server's session configuration: how its session
 // cookies are sealed and what attributes they carry.
 type sessionStore struct {
-	codec    *securecookie.SecureCookie
-	name     string
-	maxAge   int // seconds
-	secure   bool
-	httpOnly bool
-	sameSite http.SameSite
-	log      zerolog.Logger // where an ignored cookie is told (debug)
-	csrf     bool           // the block turns the CSRF check on (see csrf.go)
-	csrfOff  bool           // it says csrf: false
-	secret   []byte         // what the CSRF key is derived from
+	codec  *securecookie.SecureCookie
+	name   string
+	maxAge int // seconds
+	secure bool
+	// secureSet: the block gave secure (else, under a tls block, it is
+	// true: see Server.start)
+	secureSet bool
+	httpOnly  bool
+	sameSite  http.SameSite
+	log       zerolog.Logger // where an ignored cookie is told (debug)
+	csrf      bool           // the block turns the CSRF check on (see csrf.go)
+	csrfOff   bool           // it says csrf: false
+	secret    []byte         // what the CSRF key is derived from
 }
 
 // readSessions reads a session or sessions block (of kind, declared at
@@ -125,9 +128,11 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 		}
 		st.name = nv.AsString()
 	}
-	if _, err := blockBool(kind, at, o, "secure", &st.secure); err != nil {
+	set, err := blockBool(kind, at, o, "secure", &st.secure)
+	if err != nil {
 		return nil, err
 	}
+	st.secureSet = set
 	if _, err := blockBool(kind, at, o, "http_only", &st.httpOnly); err != nil {
 		return nil, err
 	}

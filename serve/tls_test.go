@@ -313,3 +313,36 @@ server {
 		t.Errorf("Set-Cookie %q, want __Host-tova_csrf, Secure", set)
 	}
 }
+
+// A session cookie of a site its tls block serves over HTTPS is Secure
+// unless the block says secure: false (it was sent to http:// of the
+// host too).
+func TestTLSSessionCookieIsSecure(t *testing.T) {
+	cert := testutil.SelfSignedCert(t, "app")
+	app := startApp(t, `
+server {
+  tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
+  session { secret: "0123456789abcdef0123456789abcdef" }
+  route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
+}
+server "plain" {
+  tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
+  session { secret: "0123456789abcdef0123456789abcdef", secure: false }
+  route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
+}
+`, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
+	var dials atomic.Int32
+	c := httpsClient(cert.Pool, &dials)
+	for name, secure := range map[string]bool{"": true, "plain": false} {
+		resp, _ := get(t, c, app.urls[name]+"/login")
+		var session string
+		for _, l := range resp.Header.Values("Set-Cookie") {
+			if !strings.Contains(l, "csrf") {
+				session = l
+			}
+		}
+		if session == "" || strings.Contains(session, "; Secure") != secure {
+			t.Errorf("server %q: session cookie %q, want Secure %v", name, session, secure)
+		}
+	}
+}
