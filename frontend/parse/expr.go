@@ -779,6 +779,9 @@ var columnCalls = map[string]bool{
 // references of an enclosing call's (map(sorted(.items))).
 var keyCalls = map[string]bool{
 	"sorted": true, "sort": true, "is_sorted": true, "binary_search": true, "drop_duplicates": true,
+	// (print(rows |> unique(.r)) printed a function: the .r took the
+	// print's whole argument)
+	"unique": true, "distinct": true, "pluck": true, "frequencies": true,
 }
 
 // namedColumnCalls are the table verbs whose named arguments own the
