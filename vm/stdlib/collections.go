@@ -2582,6 +2582,11 @@ func bDropNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			if v.IsNil() {
 				return nil
 			}
+			if callers[i] != nil && v.Kind() == vm.KArray && slices.ContainsFunc(v.AsArray().Elems, vm.Value.IsNil) {
+				// drop_nil([.a, .b]): one function of the row giving the
+				// columns' values (a list is never nil: every row was kept)
+				return nil
+			}
 		}
 		out = append(out, row)
 		return nil
@@ -2631,6 +2636,21 @@ func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if fills == nil {
 			if row.IsNil() {
 				row = fill
+			} else if row.Kind() == vm.KObject && row.AsObject().Type == nil && len(args) == 2 {
+				// fill_nil(rows, 0), pandas' fillna(0): every nil field
+				// of a row (a row was left as it was)
+				o := row.AsObject()
+				if slices.ContainsFunc(o.Values(), vm.Value.IsNil) {
+					cp := vm.NewObject()
+					for i, k := range o.Keys() {
+						v := o.Values()[i]
+						if v.IsNil() {
+							v = fill
+						}
+						cp.Set(k, v)
+					}
+					row = vm.ObjectValue(cp)
+				}
 			}
 			out = append(out, row)
 			return nil
