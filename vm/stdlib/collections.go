@@ -2742,13 +2742,13 @@ func bSelect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // (fname's TypeError otherwise).
 func mapRows(t *vm.Thread, fname string, rows vm.Value, fn func(row *vm.Object) (*vm.Object, error)) (vm.Value, error) {
 	out := make([]vm.Value, 0, max(seqLen(rows), 0))
-	err := iterate(t, fname, rows, func(row vm.Value, _ int) error {
+	err := iterate(t, fname, rows, func(row vm.Value, i int) error {
 		if row.Kind() != vm.KObject {
 			return typeErr(fname, "Object row", row)
 		}
 		o, err := fn(row.AsObject())
 		if err != nil {
-			return err
+			return inRow(err, row, i)
 		}
 		out = append(out, vm.ObjectValue(o))
 		return nil

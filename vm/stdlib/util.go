@@ -7,6 +7,7 @@ package stdlib
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -305,7 +306,12 @@ func (c *caller) over(seq vm.Value) *caller {
 // callElem calls fn(x) or, when the callback takes two parameters,
 // fn(x, i), or with three fn(x, i, seq), as JavaScript's array methods
 // do (fn(key, value) over an object: see over).
-func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
+func (c *caller) callElem(x vm.Value, i int) (v vm.Value, err error) {
+	if x.Kind() == vm.KObject && x.AsObject().Type == nil {
+		// A row of a table: the error of its function names it (an empty
+		// cell's nil in where(.amount > 500), among 200 000 rows)
+		defer func() { err = inRow(err, x, i) }()
+	}
 	c.buf[0] = x
 	if c.kv && x.Kind() == vm.KArray {
 		if kv := x.AsArray().Elems; len(kv) == 2 {
@@ -686,4 +692,15 @@ func intOption(fname string, opts vm.Value, name string) (int64, bool, error) {
 		return 0, false, vm.TypeErrorf("%s: the option %s must be an Int, got %s", fname, name, vm.TypeName(v))
 	}
 	return n, true, nil
+}
+
+// inRow adds to err, a TypeError or ValueError of the function of a
+// table verb given the row x (element i), which row it was.
+func inRow(err error, x vm.Value, i int) error {
+	var e *vm.Error
+	if !errors.As(err, &e) || e.Kind != "TypeError" && e.Kind != "ValueError" || strings.Contains(e.Msg, " (in row ") {
+		return err
+	}
+	e.Msg += fmt.Sprintf(" (in row %d, %s)", i, clipRepr(x))
+	return err
 }
