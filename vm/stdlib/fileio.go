@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -551,8 +552,9 @@ func (rr *rowReader) rows(recs [][]string) []vm.Value {
 // cellValue types a CSV cell as the reference does: `42` and `-7` are
 // Ints, `3.14` and `.5` Floats, true and false Bools, null, nil and the
 // empty cell nil, and anything else the String it is. A number written
-// with a leading zero (`007`, a postcode) and an integer past the Int
-// range (an account number) stay Strings, so that no digit is lost.
+// with a leading zero (`007`, a postcode), an integer past the Int
+// range (an account number) and a decimal with more digits than a Float
+// holds stay Strings, so that no digit is lost.
 func cellValue(s string) vm.Value {
 	switch s {
 	case "", "null", "nil":
@@ -580,6 +582,17 @@ func cellValue(s string) vm.Value {
 		return vm.Str(s)
 	}
 	f, _ := strconv.ParseFloat(s, 64)
+	if sig := len(strings.TrimLeft(whole+frac, "0")); sig > 15 {
+		// (12345678901234567.5 read as 12345678901234568): a decimal a
+		// Float does not hold stays the String it is, as a long integer
+		// does
+		want := strings.TrimRight(frac, "0")
+		got := strconv.FormatFloat(math.Abs(f), 'f', -1, 64)
+		gw, gf, _ := strings.Cut(got, ".")
+		if gw != strings.TrimLeft(whole, "0") && !(gw == "0" && strings.TrimLeft(whole, "0") == "") || gf != want {
+			return vm.Str(s)
+		}
+	}
 	return vm.Float(f)
 }
 

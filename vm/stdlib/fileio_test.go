@@ -32,7 +32,7 @@ func contents(t *testing.T, path string) string {
 
 func TestReadCSVTypesCells(t *testing.T) {
 	e := newEnv(t)
-	p := file(t, "cells.csv", "v\n42\n-7\n0\n-0\n3.14\n-0.5\n.5\n007\n-01\n00.5\n5.\n1e5\n+5\n99999999999999999999\ntrue\nfalse\nTrue\nnull\nnil\n\"\"\n x\n")
+	p := file(t, "cells.csv", "v\n42\n-7\n0\n-0\n3.14\n-0.5\n.5\n007\n-01\n00.5\n5.\n1e5\n+5\n99999999999999999999\ntrue\nfalse\nTrue\nnull\nnil\n\"\"\n x\n12345678901234567.5\n-1234567890.12345\n3.140\n")
 	var got []string
 	for _, r := range e.call(t, "read", S(p)).AsArray().Elems {
 		v := field(r, "v")
@@ -41,7 +41,9 @@ func TestReadCSVTypesCells(t *testing.T) {
 	want := []string{"Int 42", "Int -7", "Int 0", "Int 0", "Float 3.14", "Float -0.5", "Float 0.5",
 		`String "007"`, `String "-01"`, `String "00.5"`, `String "5."`, `String "1e5"`, `String "+5"`,
 		`String "99999999999999999999"`, "Bool true", "Bool false", `String "True"`,
-		"Nil nil", "Nil nil", "Nil nil", `String " x"`}
+		"Nil nil", "Nil nil", "Nil nil", `String " x"`,
+		// (a decimal a Float does not hold: 12345678901234568 lost a digit)
+		`String "12345678901234567.5"`, "Float -1234567890.12345", "Float 3.14"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("cells read as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
