@@ -834,6 +834,10 @@ func sortDesc(fname string, args []vm.Value) (bool, error) {
 			return false, nil
 		}
 	}
+	if callable(v) {
+		// sort_by(.region, .qty): a second key, read as the order
+		return false, vm.TypeErrorf("%s's desc: expected Bool (or \"asc\", \"desc\"), got %s: several keys go in one list, %s([.a, .b])", fname, vm.TypeName(v), fname)
+	}
 	return false, typeErr(fname+"'s desc", `Bool (or "asc", "desc")`, v)
 }
 
