@@ -3,6 +3,8 @@ package stdlib
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"math"
 	"net/url"
 	"regexp"
@@ -259,6 +261,17 @@ func decodeFn(name string, f func(string) ([]byte, error)) func(*vm.Thread, []vm
 			// Go's words name its package ("encoding/hex: invalid
 			// byte"): the fault is the text's.
 			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "encoding/hex: "), "encoding/base64: ")
+			var bad hex.InvalidByteError
+			if errors.As(err, &bad) {
+				// (the character given, not its first byte as Latin-1:
+				// 'é' was "U+00C3 'Ã'")
+				for i, r := range s {
+					if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+						msg = fmt.Sprintf("invalid hex digit %q at character %d", r, utf8.RuneCountInString(s[:i])+1)
+						break
+					}
+				}
+			}
 			return vm.Nil, valueErr("%s: %s", name, msg)
 		}
 		return vm.Str(string(b)), nil
