@@ -129,6 +129,10 @@ func (m *Model) argErr(method, msg string) error {
 	return vm.TypeErrorf("%s.%s %s", m.name, method, msg)
 }
 
+// filtering are the methods whose values filter rows (where, first,
+// count, delete_where, ...), not written to them.
+var filtering = map[string]bool{"where": true, "first": true, "count": true, "delete_where": true, "all": true, "paginate": true, "exists": true}
+
 // id reads a row id: an Int, a whole Float or a String of digits (a
 // path parameter). ok is false for nil and for a String, a Float or a
 // Bool that is no Int (/items/abc, {"id": 1.5}: a client's text or
@@ -402,6 +406,14 @@ func (m *Model) param(t *vm.Thread, tb *table, method string, ci int, v vm.Value
 // answers "not found" on both engines.
 func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) (p any, nul bool, err error) {
 	c, k := m.cols[ci], tb.kinds[ci]
+	if filtering[method] && c.typ == "Int" && v.Kind() == vm.KString {
+		// A filter's Int field given a String of digits (a path
+		// parameter, Member.first({ room_id: req.params.id })) takes
+		// its number, as find takes an id: a client's text was a 500
+		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
+			v = vm.Int(n)
+		}
+	}
 	x, bad := c.ftype.fit(v, k == kindJSON)
 	if bad != nil {
 		return nil, false, bad.error(m.name, method, c.name)
