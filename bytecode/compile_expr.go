@@ -689,7 +689,7 @@ func (f *fstate) call(e *ast.Call, dst, pipe int) {
 			f.warnInterpolatedSQL(id.Name+"."+m.Name, args[0].Value)
 		}
 	}
-	if format, ok := printfFormat(e); ok && (len(args) > 1 || len(args) > 0 && format != firstArg(args)) {
+	if format, n := printfFormat(e); format != nil && n > 0 {
 		// fmt("%s-%d", a, 1): the arguments dropped, the text as it is
 		f.c.warnf(format.PosV, "%q has no {} for its arguments, which are left out: fmt's placeholders are {} ('{:d}', '{:.2f}' in single quotes, where { is no interpolation), not %%s or %%d: fmt('{}-{}', a, b), or \"{a}-{b}\"", format.Value)
 	}
@@ -1274,15 +1274,17 @@ func shorthandOnly(o *ast.ObjectLit) bool {
 	return true
 }
 
-// printfFormat is the format of fmt(format, ...) or format.format(...)
-// when it is written with printf's %s or %d and holds no { (the
-// arguments then go nowhere).
-func printfFormat(e *ast.Call) (*ast.StringLit, bool) {
+// printfFormat is the format of fmt(format, ...) or format.format(...),
+// and how many arguments follow it, when it is written with printf's %s
+// or %d and holds no { (the arguments then go nowhere); nil otherwise.
+func printfFormat(e *ast.Call) (*ast.StringLit, int) {
 	var lit *ast.StringLit
+	n := len(e.Args)
 	switch fn := e.Fn.(type) {
 	case *ast.Ident:
-		if isBuiltin(fn, "fmt") && len(e.Args) > 0 {
+		if isBuiltin(fn, "fmt") && n > 0 {
 			lit, _ = e.Args[0].Value.(*ast.StringLit)
+			n--
 		}
 	case *ast.Member:
 		if fn.Name == "format" {
@@ -1290,23 +1292,14 @@ func printfFormat(e *ast.Call) (*ast.StringLit, bool) {
 		}
 	}
 	if lit == nil || strings.Contains(lit.Value, "{") {
-		return nil, false
+		return nil, 0
 	}
 	for _, v := range []string{"%s", "%d", "%f", "%v", "%i"} {
 		if strings.Contains(lit.Value, v) {
-			return lit, true
+			return lit, n
 		}
 	}
-	return nil, false
-}
-
-// firstArg is the first argument's value, if it is a string literal.
-func firstArg(args []*ast.Arg) *ast.StringLit {
-	if len(args) == 0 {
-		return nil
-	}
-	lit, _ := args[0].Value.(*ast.StringLit)
-	return lit
+	return nil, 0
 }
 
 // warnBuiltinNil warns of a builtin function compared with nil (Go's

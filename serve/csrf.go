@@ -325,16 +325,16 @@ func csrfFormFields(r *netio.Request) []string {
 	return out
 }
 
-// csrfFormTokens is csrfFormFields; with past, it reads a multipart
-// body on past its first file too, to tell whether a _csrf field comes
-// after one, where the check does not read it (its 403 then says where
-// the field goes): only for a request already refused.
 // csrfFormParts bounds the parts of a multipart form read for its _csrf
 // field (each costs a header's parsing, and a hostile body of max_body
 // can hold tens of thousands): more than a form of a page has (it was 64,
 // and a form of 70 fields was refused).
 const csrfFormParts = 1000
 
+// csrfFormTokens is csrfFormFields; with past, it reads a multipart
+// body on past its first file too, to tell whether a _csrf field comes
+// after one, where the check does not read it (its 403 then says where
+// the field goes): only for a request already refused.
 func csrfFormTokens(r *netio.Request, past bool) (out []string, late bool) {
 	ct, params, err := mime.ParseMediaType(r.ContentType)
 	if err != nil {

@@ -234,7 +234,7 @@ func (s *Server) readPeers() error {
 				return keyAt(s.fileName(), &c, at, fmt.Errorf("%s: discover %q: url: %v", at, c.Name, err))
 			}
 		}
-		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(s.inst.Globals[c.Slot]), keyPlace(s.fileName(), &c, at))
+		ps, err := readDiscover(s.log, c.Name, at, vm.WithoutOptions(raw), keyPlace(s.fileName(), &c, at))
 		if err != nil {
 			return keyAt(s.fileName(), &c, at, err)
 		}

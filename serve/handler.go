@@ -1951,7 +1951,6 @@ type failedIn struct {
 func (e *failedIn) Error() string { return e.err.Error() }
 func (e *failedIn) Unwrap() error { return e.err }
 
-// failure answers a failed request: client errors directly; Tova errors
 // dbUnreached reports whether err is DatabaseUnavailable: the database
 // could not be reached (its 503 says the client may retry), so a retry
 // with the request's Idempotency-Key runs again, once the database is
@@ -1961,6 +1960,7 @@ func dbUnreached(err error) bool {
 	return errors.As(err, &ve) && ve.Kind == store.KindUnavailable
 }
 
+// failure answers a failed request: client errors directly; Tova errors
 // through on_error, or as 500 with the request id.
 func (x *exchange) failure(err error) *netio.Response {
 	id := x.requestID()

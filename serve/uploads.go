@@ -141,15 +141,14 @@ func (u *uploadRules) checkFile(field, name, declared string, head []byte, size 
 	// evil.html) A name of a type browsers run scripts in is refused
 	// unless that type is listed, with or without a list: static serves
 	// the saved file as its extension says.
-	if ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name))); activeType(ext) != "" {
-		if et := activeType(ext); !listed(et) && !(et == "application/xml" && listed("text/xml")) {
-			allowed := "none listed: an uploads block's allowed_types lists the types taken"
-			if u != nil && len(u.allowed) > 0 {
-				allowed = strings.Join(u.allowed, ", ")
-			}
-			return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
-				message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, allowed)}
+	ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name)))
+	if et := activeType(ext); et != "" && !listed(et) && !(et == "application/xml" && listed("text/xml")) {
+		allowed := "none listed: an uploads block's allowed_types lists the types taken"
+		if u != nil && len(u.allowed) > 0 {
+			allowed = strings.Join(u.allowed, ", ")
 		}
+		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+			message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, allowed)}
 	}
 	if u == nil || len(u.allowed) == 0 {
 		return nil
@@ -230,7 +229,7 @@ var activeTypes = map[string]string{
 	".xhtml": "application/xhtml+xml", ".xht": "application/xhtml+xml",
 	".svg": "image/svg+xml", ".svgz": "image/svg+xml",
 	".xml": "application/xml", ".xsl": "application/xml", ".xslt": "application/xml",
-	".js": "text/javascript", ".mjs": "text/javascript", ".cjs": "text/javascript",
+	".js": "text/javascript", ".mjs": "text/javascript",
 }
 
 // activeType is the type of extension ext if browsers run scripts in

@@ -313,11 +313,14 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 			return cfg, configErr("db.database must name a file, got %q", path)
 		}
 		base := filepath.Base(path)
+		aDirectory := func() (Config, error) {
+			cfg.errKey = pathKey(o)
+			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), filepath.Join(filepath.Clean(path), "app.db"))
+		}
 		switch {
 		case path != ":memory:" && (strings.HasSuffix(path, "/") || base == "." || base == ".."):
 			// ("sub/" and "data/." made a file named sub, data)
-			cfg.errKey = pathKey(o)
-			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), filepath.Join(filepath.Clean(path), "app.db"))
+			return aDirectory()
 		case strings.HasPrefix(path, "~"):
 			// (only a shell reads ~ as a home directory: "~/x.db" made
 			// a directory named ~ beside the program)
@@ -332,8 +335,7 @@ func parseBlock(v vm.Value, dir string, getenv func(string) (string, bool)) (Con
 		if fi, err := os.Stat(cfg.Path); err == nil && fi.IsDir() && path != ":memory:" {
 			// ("data", a directory already there: SQLite said only that
 			// it could not open the file, at the first query)
-			cfg.errKey = pathKey(o)
-			return cfg, configErr("db.%s names a directory, not a file: name the file in it, such as %q", pathKey(o), filepath.Join(filepath.Clean(path), "app.db"))
+			return aDirectory()
 		}
 	}
 	return cfg, nil

@@ -129,10 +129,6 @@ func (m *Model) argErr(method, msg string) error {
 	return vm.TypeErrorf("%s.%s %s", m.name, method, msg)
 }
 
-// filtering are the methods whose values filter rows (where, first,
-// count, delete_where, ...), not written to them.
-var filtering = map[string]bool{"where": true, "first": true, "count": true, "delete_where": true, "all": true, "paginate": true, "exists": true}
-
 // id reads a row id: an Int, a whole Float or a String of digits (a
 // path parameter). ok is false for nil and for a String, a Float or a
 // Bool that is no Int (/items/abc, {"id": 1.5}: a client's text or
@@ -290,7 +286,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 			null := false // a nil in the list matches NULL, which IN never does
 			given += len(v.AsArray().Elems)
 			for _, e := range v.AsArray().Elems {
-				p, nul, err := m.arg(t, tb, method, ci, e)
+				p, nul, err := m.arg(t, tb, method, ci, m.filterValue(ci, e))
 				if err != nil {
 					return "", err
 				}
@@ -327,7 +323,7 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 		}
 		// (after the value is fitted to the field: None is nil there)
 		given++
-		p, nul, err := m.arg(t, tb, method, ci, v)
+		p, nul, err := m.arg(t, tb, method, ci, m.filterValue(ci, v))
 		switch {
 		case err != nil:
 			return "", err
@@ -406,14 +402,6 @@ func (m *Model) param(t *vm.Thread, tb *table, method string, ci int, v vm.Value
 // answers "not found" on both engines.
 func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) (p any, nul bool, err error) {
 	c, k := m.cols[ci], tb.kinds[ci]
-	if filtering[method] && c.typ == "Int" && v.Kind() == vm.KString {
-		// A filter's Int field given a String of digits (a path
-		// parameter, Member.first({ room_id: req.params.id })) takes
-		// its number, as find takes an id: a client's text was a 500
-		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
-			v = vm.Int(n)
-		}
-	}
 	x, bad := c.ftype.fit(v, k == kindJSON)
 	if bad != nil {
 		return nil, false, bad.error(m.name, method, c.name)
@@ -435,6 +423,19 @@ func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) 
 		return nil, false, vm.TypeErrorf("%s.%s: field %s is %s, got %s", m.name, method, c.name, c.typ, vm.Repr(v))
 	}
 	return p, false, nil
+}
+
+// filterValue is a filter's value v for column ci as arg takes it: for an
+// Int field, a String of digits (a path parameter, Member.first({
+// room_id: req.params.id })) is its number, as find takes an id (a
+// client's text was a 500).
+func (m *Model) filterValue(ci int, v vm.Value) vm.Value {
+	if m.cols[ci].typ == "Int" && v.Kind() == vm.KString {
+		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
+			return vm.Int(n)
+		}
+	}
+	return v
 }
 
 // forms are the texts a filter's parameter p for column ci matches: p,

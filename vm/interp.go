@@ -597,11 +597,15 @@ func (t *Thread) fillStack(e *Error) {
 // called, as a stack frame; false before any. What a job that failed by
 // returning an Err points at.
 func (t *Thread) ReturnedAt() (StackFrame, bool) {
-	fn := t.retFn
-	if fn == nil {
+	if t.retFn == nil {
 		return StackFrame{}, false
 	}
-	p := fn.PosAt(t.retPC)
+	return frameAt(t.retFn, t.retPC), true
+}
+
+// frameAt is the stack frame of fn at instruction pc.
+func frameAt(fn *funcProto, pc int) StackFrame {
+	p := fn.PosAt(pc)
 	file := ""
 	if files := fn.prog.Code.Files; fn.File < len(files) {
 		file = files[fn.File].Name
@@ -610,7 +614,7 @@ func (t *Thread) ReturnedAt() (StackFrame, bool) {
 	if name == "" {
 		name = "<lambda>"
 	}
-	return StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)}, true
+	return StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)}
 }
 
 // StackTrace returns the current Tova call stack, innermost first.
@@ -625,20 +629,7 @@ func (t *Thread) StackTrace() []StackFrame {
 			i = outer - 1
 		}
 		f := &t.frames[i]
-		pc := f.pc - 1
-		if pc < 0 {
-			pc = 0
-		}
-		p := f.fn.PosAt(pc)
-		file := ""
-		if files := f.fn.prog.Code.Files; f.fn.File < len(files) {
-			file = files[f.fn.File].Name
-		}
-		name := f.fn.Name
-		if name == "" {
-			name = "<lambda>"
-		}
-		st = append(st, StackFrame{Func: name, File: file, Line: int(p.Line), Col: int(p.Col)})
+		st = append(st, frameAt(f.fn, max(f.pc-1, 0)))
 	}
 	return st
 }

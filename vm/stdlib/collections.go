@@ -2643,15 +2643,12 @@ func bFillNil(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 			} else if row.Kind() == vm.KObject && row.AsObject().Type == nil && len(args) == 2 {
 				// fill_nil(rows, 0), pandas' fillna(0): every nil field
 				// of a row (a row was left as it was)
-				o := row.AsObject()
-				if slices.ContainsFunc(o.Values(), vm.Value.IsNil) {
-					cp := vm.NewObject()
-					for i, k := range o.Keys() {
-						v := o.Values()[i]
+				if o := row.AsObject(); slices.ContainsFunc(o.Values(), vm.Value.IsNil) {
+					cp := o.Copy()
+					for i, v := range o.Values() {
 						if v.IsNil() {
-							v = fill
+							cp.Set(o.Keys()[i], fill)
 						}
-						cp.Set(k, v)
 					}
 					row = vm.ObjectValue(cp)
 				}

@@ -14,6 +14,7 @@ package stdlib
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -582,14 +583,15 @@ func cellValue(s string) vm.Value {
 		return vm.Str(s)
 	}
 	f, _ := strconv.ParseFloat(s, 64)
-	if sig := len(strings.TrimLeft(whole+frac, "0")); sig > 15 {
+	if len(strings.TrimLeft(whole+frac, "0")) > 15 {
 		// (12345678901234567.5 read as 12345678901234568): a decimal a
-		// Float does not hold stays the String it is, as a long integer
-		// does
-		want := strings.TrimRight(frac, "0")
-		got := strconv.FormatFloat(math.Abs(f), 'f', -1, 64)
-		gw, gf, _ := strings.Cut(got, ".")
-		if gw != strings.TrimLeft(whole, "0") && !(gw == "0" && strings.TrimLeft(whole, "0") == "") || gf != want {
+		// Float does not hold, whose shortest text is another, stays the
+		// String it is, as a long integer does
+		exact := cmp.Or(strings.TrimLeft(whole, "0"), "0")
+		if frac = strings.TrimRight(frac, "0"); frac != "" {
+			exact += "." + frac
+		}
+		if strconv.FormatFloat(math.Abs(f), 'f', -1, 64) != exact {
 			return vm.Str(s)
 		}
 	}

@@ -429,7 +429,7 @@ func ParseDate(s string) (time.Time, bool) {
 		}
 		s = string(b)
 	}
-	if m := hourOffset.FindStringSubmatchIndex(s); m != nil {
+	if hourOffset.MatchString(s) {
 		s += ":00" // (±hh, ISO 8601's and PostgreSQL's offset of whole hours)
 	}
 	tm, ok := parseLayouts(dateLayouts, s)
