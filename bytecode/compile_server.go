@@ -792,6 +792,18 @@ func (f *fstate) checkConfigKeys(st *ast.ConfigBlock) {
 		}
 	}
 	f.checkEntryKeys(st.Kind, " in this block", st.Entries, false)
+	if KeyCheck != nil {
+		for _, e := range st.Entries {
+			if e.Key == "" || e.Value == nil {
+				continue
+			}
+			if msg, fatal := KeyCheck(st.Kind, e.Key); fatal {
+				f.c.errorf(e.Pos(), "%s", msg)
+			} else if msg != "" {
+				f.c.warnf(e.Pos(), "%s", msg)
+			}
+		}
+	}
 	if st.Kind == "db" {
 		f.checkDbBlock(st)
 	}
@@ -861,6 +873,12 @@ func literalTypeName(v any) string {
 var AppliedConfigs = map[string]bool{"max_body": true, "http": true, "limits": true, "db": true, "jobs": true, "cache": true,
 	"static": true, "cors": true, "rate_limit": true, "session": true, "sessions": true, "tls": true, "upload": true, "uploads": true,
 	"auth": true, "discover": true, "compression": true, "security": true}
+
+// KeyCheck, when set (package serve sets it, with the keys it reads),
+// judges a key written in a config block of kind: "" for a key the
+// runtime knows (or one its value decides of, at start-up), else what
+// is wrong with it, and whether the server would refuse to start.
+var KeyCheck func(kind, key string) (msg string, fatal bool)
 
 // foreignBlocks are the names other frameworks give settings, with the
 // block this runtime applies.

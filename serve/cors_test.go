@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"tova/driver"
 )
 
 // The guide's cors block, its origins read from the environment: every
@@ -173,20 +176,6 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { origins: ["https://*.a.example"] }`:     `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://*.a.example": a wildcard matches no origin`,
 		`cors { origins: ["https://a.example:99999"] }`: `server: app.tova:1:17: cors.origins: not an origin (scheme://host[:port], as browsers send in Origin): "https://a.example:99999": the port is a number from 1 to 65535`,
 		`cors { origins: ["https://a.example:80:80"] }`: `server: app.tova:1:17: cors.origins: not an origin`,
-		// A misspelt key of a block that guards (its default, every
-		// origin, would apply) fails the start, saying which was meant.
-		`cors { orgins: ["https://a.example"], credentials: true }`:  `server: app.tova:1:16: cors.orgins: unknown key (did you mean origins?): the server does not start, where origins would take its default`,
-		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `server: app.tova:1:53: auth.isuer: unknown key (did you mean issuer?)`,
-		// So does another name for a setting, however far from its own.
-		`cors { allowed_origins: ["https://a.example"] }`:                  `server: app.tova:1:25: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,
-		`auth { secret: "0123456789abcdef0123456789", aud: "x" }`:          `server: app.tova:1:51: auth.aud: unknown key (auth takes type, secret, issuer, audience, header, keys, csrf)`,
-		`upload { max_file_size: 1.megabyte }`:                             `server: app.tova:1:25: upload.max_file_size: unknown key (upload takes max_size, allowed_types)`,
-		`rate_limit { limit: 5 }`:                                          `server: app.tova:1:21: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
-		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`: `server: app.tova:1:57: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
-		`security { trust_proxies: true }`:                                 `server: app.tova:1:27: security.trust_proxies: unknown key (security takes trust_proxy)`,
-		// A misspelt key given None fails too: left out, every origin
-		// (every issuer) was let in.
-		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `server: app.tova:2:16: cors.orgins: unknown key (did you mean origins?)`,
 		// An allow-list left unset lets no origin in, rather than every one.
 		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:17: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:17: cors.origins: an empty String in`,
@@ -198,6 +187,51 @@ func TestCORSStartupErrors(t *testing.T) {
 		`cors { methods: ["GET", "Delete Method"] }`: `server: app.tova:1:17: cors.methods: "Delete Method" is not a method name`,
 		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:17: cors.headers: "X Custom" is not a header name`,
 		`cors { expose_headers: ["X-A:"] }`:          `server: app.tova:1:24: cors.expose_headers: "X-A:" is not a header name`,
+	})
+}
+
+// A guarding block's key the runtime does not know fails the compile,
+// at the key, saying which was meant; another block's is a warning.
+// (Its default would apply: every origin, every issuer.)
+func TestUnknownKeysOfGuardingBlocksFailCompile(t *testing.T) {
+	for src, want := range map[string]string{
+		`cors { orgins: ["https://a.example"], credentials: true }`:  `app.tova:1:8: cors.orgins: unknown key (did you mean origins?): the server does not start, where origins would take its default`,
+		`auth { secret: "0123456789abcdef0123456789", isuer: "me" }`: `app.tova:1:46: auth.isuer: unknown key (did you mean issuer?)`,
+		// So does another name for a setting, however far from its own.
+		`cors { allowed_origins: ["https://a.example"] }`:                              `app.tova:1:8: cors.allowed_origins: unknown key (cors takes origins, methods, headers, expose_headers, credentials, max_age): it would not be applied`,
+		`auth { secret: "0123456789abcdef0123456789", aud: "x" }`:                      `app.tova:1:46: auth.aud: unknown key (auth takes type, secret, issuer, audience, header, keys, csrf)`,
+		`upload { max_file_size: 1.megabyte }`:                                         `app.tova:1:10: upload.max_file_size: unknown key (upload takes max_size, allowed_types)`,
+		`rate_limit { limit: 5 }`:                                                      `app.tova:1:14: rate_limit.limit: unknown key (rate_limit takes requests, max, window, key)`,
+		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`:             `app.tova:1:49: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
+		`security { trust_proxies: true }`:                                             `app.tova:1:12: security.trust_proxies: unknown key (security takes trust_proxy)`,
+		"server {\n  tls { client_ca: \"a.crt\", cert: \"a.crt\", key: \"a.key\" }\n}": `app.tova:2:9: tls.client_ca: unknown key (tls takes cert, key)`,
+		// A misspelt key given None fails too: left out, every origin
+		// (every issuer) was let in.
+		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `app.tova:2:8: cors.orgins: unknown key (did you mean origins?)`,
+	} {
+		_, err := driver.CompileFile("app.tova", []byte(src+"\nserver {\n  route GET \"/\" => fn() 1\n}"))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %s", src, err, want)
+		}
+	}
+	// Another block's unknown key is a warning, as serve's at start-up.
+	p, err := driver.CompileFile("app.tova", []byte("cache { defalt: 60 }\nhttp { timeout: 5, max_bdy: 10 }\nserver {\n  route GET \"/\" => fn() 1\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, w.Error())
+	}
+	if want := []string{
+		"app.tova:1:9: warning: cache.defalt: unknown key (did you mean default?): it has no effect",
+		"app.tova:2:20: warning: http.max_bdy: unknown key (did you mean max_body?): it has no effect",
+	}; !slices.Equal(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+	// A key spread into the block from a value is checked at start-up.
+	wantStartErrors(t, "\nserver {\n  route GET \"/\" => fn() 1\n}", map[string]string{
+		"C = { orgins: [\"https://a.example\"] }\ncors { ...C }": `server: app.tova:2:1: cors.orgins: unknown key (did you mean origins?)`,
 	})
 }
 

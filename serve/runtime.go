@@ -1104,8 +1104,8 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value, keyAt fun
 		if slices.Contains(known, k) {
 			continue
 		}
-		unsupported, isUnsupported := unsupportedKeys[kind+"."+k]
-		if x := v.AsObject().Values()[i]; isUnsupported && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
+		x := v.AsObject().Values()[i]
+		if _, isUnsupported := unsupportedKeys[kind+"."+k]; isUnsupported && (x.IsNil() || vm.VariantOf(x) == vm.NoneType) {
 			// An unsupported setting given None asks for nothing, as if
 			// left out (the guide's env TLS_CA: String? = None, ca:
 			// TLS_CA, unset). Any other unknown key given None fails
@@ -1113,37 +1113,75 @@ func checkUnknownKeys(log zerolog.Logger, kind, at string, v vm.Value, keyAt fun
 			// every origin in.
 			continue
 		}
-		meant := diag.Closest(k, known)
-		if meant == "" {
-			if l := strings.ToLower(k); slices.Contains(known, l) {
-				meant = l
-			}
-		}
 		if kind == "auth" && k == "algorithm" {
 			// (the reference's docs' algorithm: "HS256", the one a jwt
 			// block applies: it opens nothing; another would verify
 			// tokens otherwise than it says)
-			if x := v.AsObject().Values()[i]; x.Kind() == vm.KString && strings.EqualFold(x.AsString(), "HS256") {
+			if x.Kind() == vm.KString && strings.EqualFold(x.AsString(), "HS256") {
 				continue
 			}
-			return fmt.Errorf("%s: auth.algorithm: a jwt block verifies HS256 tokens only, got %s: leave algorithm out (or \"HS256\")", at, vm.Repr(v.AsObject().Values()[i]))
+			return fmt.Errorf("%s: auth.algorithm: a jwt block verifies HS256 tokens only, got %s: leave algorithm out (or \"HS256\")", at, vm.Repr(x))
 		}
-		if guardingBlocks[kind] && !slices.Contains(inertKeys[kind], k) {
-			if isUnsupported {
-				return fmt.Errorf("%s: %s.%s: %s", at, kind, k, unsupported)
-			}
-			if meant != "" {
-				return fmt.Errorf("%s: %s.%s: unknown key (did you mean %s?): the server does not start, where %s would take its default", at, kind, k, meant, meant)
-			}
-			return fmt.Errorf("%s: %s.%s: unknown key (%s takes %s): it would not be applied, and the block would not guard what it says", at, kind, k, kind, strings.Join(known, ", "))
+		if msg, fatal := judgeKey(kind, k); fatal {
+			return fmt.Errorf("%s: %s.%s: %s", at, kind, k, msg)
 		}
 		e := log.Warn().Str("kind", kind).Str("key", k).Strs("known", known).Str("at", keyAt(k))
-		if meant != "" {
+		if meant := meantKey(k, known); meant != "" {
 			e = e.Str("did_you_mean", meant)
 		}
 		e.Msg(unknownKeyMsg)
 	}
 	return nil
+}
+
+// judgeKey says what is wrong with key k of a config block of kind
+// that the runtime does not know, and whether the server refuses to
+// start for it (a guarding block's).
+func judgeKey(kind, k string) (msg string, fatal bool) {
+	known := configKeys[kind]
+	meant := meantKey(k, known)
+	if guardingBlocks[kind] && !slices.Contains(inertKeys[kind], k) {
+		if unsupported, ok := unsupportedKeys[kind+"."+k]; ok {
+			return unsupported, true
+		}
+		if meant != "" {
+			return fmt.Sprintf("unknown key (did you mean %s?): the server does not start, where %s would take its default", meant, meant), true
+		}
+		return fmt.Sprintf("unknown key (%s takes %s): it would not be applied, and the block would not guard what it says", kind, strings.Join(known, ", ")), true
+	}
+	if meant != "" {
+		return fmt.Sprintf("unknown key (did you mean %s?): it has no effect", meant), false
+	}
+	return fmt.Sprintf("unknown key (%s takes %s): it has no effect", kind, strings.Join(known, ", ")), false
+}
+
+// meantKey is the key of known that k may be a slip for, or "".
+func meantKey(k string, known []string) string {
+	meant := diag.Closest(k, known)
+	if l := strings.ToLower(k); meant == "" && slices.Contains(known, l) {
+		meant = l
+	}
+	return meant
+}
+
+func init() {
+	// The compiler checks the keys a program writes in its blocks as
+	// serve would at start-up: a guarding block's unknown key fails the
+	// compile, another's is a warning. Keys whose value decides (an
+	// unsupported one given None, auth.algorithm "HS256") are left to
+	// the start, and the db block's to the store, which warns of them
+	// when it opens the database (in tova run too).
+	bytecode.KeyCheck = func(kind, k string) (string, bool) {
+		known, checked := configKeys[kind]
+		if !checked || kind == "db" || slices.Contains(known, k) || kind == "auth" && k == "algorithm" {
+			return "", false
+		}
+		if _, ok := unsupportedKeys[kind+"."+k]; ok {
+			return "", false
+		}
+		msg, fatal := judgeKey(kind, k)
+		return kind + "." + k + ": " + msg, fatal
+	}
 }
 
 const unknownKeyMsg = "unknown key in a config block: it has no effect"

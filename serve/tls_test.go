@@ -133,8 +133,8 @@ server "b" {
 func TestTLSUnknownKeyFailsStart(t *testing.T) {
 	cert := testutil.SelfSignedCert(t, "app")
 	for src, want := range map[string]string{
-		fmt.Sprintf("server {\n  tls { ca: %q, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile):        "server: app.tova:2:13: tls.ca: client certificates are not checked",
-		fmt.Sprintf("server {\n  tls { client_ca: %q, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile): "server: app.tova:2:20: tls.client_ca: unknown key (tls takes cert, key)",
+		fmt.Sprintf("server {\n  tls { ca: %q, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile):                      "server: app.tova:2:13: tls.ca: client certificates are not checked",
+		fmt.Sprintf("C = { client_ca: %q }\nserver {\n  tls { ...C, cert: %q, key: %q }\n}\n", cert.CertFile, cert.CertFile, cert.KeyFile): "server: app.tova:3:3: tls.client_ca: unknown key (tls takes cert, key)",
 	} {
 		if err := startError(t, src); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %s", src, err, want)
