@@ -1,14 +1,18 @@
 package bytecode
 
-import "tova/frontend/ast"
+import (
+	"strings"
+
+	"tova/frontend/ast"
+)
 
 // sqlMethods are the db functions whose first argument is SQL text.
 var sqlMethods = map[string]bool{"query": true, "get": true, "run": true, "exec": true}
 
 // txNames are the names a transaction's handle goes by
-// (db.transaction(fn(tx) { tx.query(...) })), whose SQL is checked as
-// db's is.
-var txNames = map[string]bool{"tx": true, "trx": true, "conn": true}
+// (db.transaction(fn(tx) { tx.query(...) }), and a helper's
+// fn save(tx, ...)), whose SQL is checked as db's is.
+var txNames = map[string]bool{"tx": true, "trx": true}
 
 // warnInterpolatedSQL warns of SQL text (call, db.query's) with a value
 // interpolated into it that may come from a request: a parameter of the
@@ -17,7 +21,8 @@ var txNames = map[string]bool{"tx": true, "trx": true, "conn": true}
 // parameter ($1) is only ever a value. Module constants (a table's
 // name), literals, locals of literals (a LIMIT 5, an ORDER BY chosen
 // between "ASC" and "DESC"), numbers and parameters declared Int, Float
-// or Bool are not warned of.
+// or Bool are not warned of, nor is a helper's parameter named sql
+// (its callers write it).
 func (f *fstate) warnInterpolatedSQL(call string, sql ast.Expr) {
 	t := f.requestTaint()
 	if at := t.inSQL(sql, 0); at != nil {
@@ -26,9 +31,9 @@ func (f *fstate) warnInterpolatedSQL(call string, sql ast.Expr) {
 }
 
 // inSQL is the part of the SQL text sql that holds a request's value:
-// an interpolated one, one joined with +, or, of a local the text was
-// put in first (sql = "..."; db.query(sql)), the value it was given;
-// nil if none.
+// an interpolated one, one joined with +, an argument of fmt, a list
+// joined, or, of a local the text was put in first (sql = "...";
+// db.query(sql)), the value it was given; nil if none.
 func (t taint) inSQL(sql ast.Expr, depth int) ast.Expr {
 	switch e := sql.(type) {
 	case *ast.InterpString:
@@ -55,6 +60,56 @@ func (t taint) inSQL(sql ast.Expr, depth int) ast.Expr {
 				}
 			}
 		}
+	case *ast.Call:
+		args := e.Args
+		name := ""
+		switch fn := e.Fn.(type) {
+		case *ast.Ident:
+			if isBuiltin(fn, fn.Name) {
+				name = fn.Name
+			}
+		case *ast.Member:
+			// ("..." .trim(), parts.join(" AND "))
+			name = fn.Name
+			args = append([]*ast.Arg{{Value: fn.X}}, args...)
+		}
+		return t.textCall(name, args, depth)
+	case *ast.Pipe:
+		// (parts |> join(" AND "), sql |> trim())
+		if c, ok := e.Target.(*ast.Call); ok {
+			if id, ok := c.Fn.(*ast.Ident); ok && isBuiltin(id, id.Name) {
+				return t.textCall(id.Name, append([]*ast.Arg{{Value: e.X}}, c.Args...), depth)
+			}
+		}
+	}
+	return nil
+}
+
+// textMethods are the calls whose value is their first argument's text
+// changed (trimmed, cased, replaced): SQL text in it stays there.
+var textMethods = map[string]bool{"trim": true, "trim_start": true, "trim_end": true, "strip": true, "lower": true, "upper": true,
+	"replace": true, "replace_first": true, "dedent": true}
+
+// textCall is inSQL of a call of name with args (a method's receiver
+// first): fmt's arguments filled in, a list joined, a text changed.
+func (t taint) textCall(name string, args []*ast.Arg, depth int) ast.Expr {
+	if len(args) == 0 {
+		return nil
+	}
+	switch {
+	case name == "fmt":
+		for _, a := range args[1:] {
+			if t.of(a.Value) {
+				return a.Value
+			}
+		}
+		return t.inSQL(args[0].Value, depth)
+	case name == "join":
+		if t.of(args[0].Value) {
+			return args[0].Value
+		}
+	case textMethods[name]:
+		return t.inSQL(args[0].Value, depth)
 	}
 	return nil
 }
@@ -87,8 +142,11 @@ func (f *fstate) requestTaint() taint {
 		}
 		bodies = append(bodies, g.af.Body)
 		for _, p := range g.af.Params {
-			if p.Type != nil && len(p.Type.Args) == 0 && (p.Type.Name == "Int" || p.Type.Name == "Float" || p.Type.Name == "Bool") {
+			if numericType(p.Type) {
 				continue // (a number changes no statement)
+			}
+			if p.Name != nil && (p.Name.Name == "sql" || strings.HasSuffix(p.Name.Name, "_sql")) {
+				continue // (fn q(sql, ...args): its callers' SQL text)
 			}
 			if p.Name != nil && p.Name.Binding != nil {
 				t.tainted[origin(p.Name.Binding)] = true
@@ -127,6 +185,15 @@ func (f *fstate) requestTaint() taint {
 					flows = append(flows, flow{patternBindings(arm.Pattern), n.Subject})
 				}
 				return true
+			case *ast.Call:
+				// (parts.push(name), push(parts, name): parts holds it)
+				list, added := addedTo(n)
+				if list != nil && list.Binding != nil {
+					for _, a := range added {
+						flows = append(flows, flow{[]*ast.Binding{list.Binding}, a.Value})
+					}
+				}
+				return true
 			default:
 				return true
 			}
@@ -160,6 +227,36 @@ func (f *fstate) requestTaint() taint {
 		}
 	}
 	return t
+}
+
+// numericType reports whether a parameter's declared type holds only
+// numbers or Bools (Int, Float?, Option<Bool>): it changes no statement.
+func numericType(t *ast.TypeExpr) bool {
+	if t == nil {
+		return false
+	}
+	if (t.Name == "?" || t.Name == "Option") && len(t.Args) == 1 {
+		t = t.Args[0]
+	}
+	return len(t.Args) == 0 && (t.Name == "Int" || t.Name == "Float" || t.Name == "Bool")
+}
+
+// addedTo is the list a call adds its arguments to (xs.push(x),
+// push(xs, x), xs.append(x)), with the arguments, or nil.
+func addedTo(c *ast.Call) (*ast.Ident, []*ast.Arg) {
+	switch fn := c.Fn.(type) {
+	case *ast.Member:
+		if id, ok := fn.X.(*ast.Ident); ok && (fn.Name == "push" || fn.Name == "append" || fn.Name == "unshift" || fn.Name == "insert" || fn.Name == "extend") {
+			return id, c.Args
+		}
+	case *ast.Ident:
+		if isBuiltin(fn, fn.Name) && (fn.Name == "push" || fn.Name == "append") && len(c.Args) > 1 {
+			if id, ok := c.Args[0].Value.(*ast.Ident); ok {
+				return id, c.Args[1:]
+			}
+		}
+	}
+	return nil, nil
 }
 
 // patternBindings are the bindings a pattern names.
@@ -200,15 +297,25 @@ func (t taint) of(e ast.Expr) bool {
 		switch e.Op {
 		case "==", "!=", "<", "<=", ">", ">=", "in", "not in":
 			return false // a Bool
+		case "-", "/", "%", "**", "&", "|", "^", "<<", ">>":
+			return false // a number ((page - 1) * per; * repeats a text)
 		}
 		// (and, or and ?? give an operand: name or "alice")
 		return t.of(e.X) || t.of(e.Y)
+	case *ast.Unary:
+		return e.Op == "+" && t.of(e.X)
+	case *ast.Member:
+		if e.Name == "length" {
+			return false // (a number)
+		}
 	case *ast.Chain, *ast.Is:
 		return false
 	case *ast.If:
 		// (its value is a branch's: the condition chooses, as
-		// if desc { "DESC" } else { "ASC" })
-		if t.ofBlock(e.Then) || t.ofBlock(e.Else) {
+		// if desc { "DESC" } else { "ASC" }; a branch giving what the
+		// condition found in a list of the program's, if ALLOWED
+		// .contains(col) { col }, gives one of those)
+		if !allowListed(e.Cond, e.Then) && t.ofBlock(e.Then) || t.ofBlock(e.Else) {
 			return true
 		}
 		for _, el := range e.Elifs {
@@ -227,20 +334,37 @@ func (t taint) of(e ast.Expr) bool {
 	case *ast.Block:
 		return t.ofBlock(e)
 	case *ast.Call:
-		if id, ok := e.Fn.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Builtin && numericBuiltins[id.Name] {
-			return false
-		}
-		if m, ok := e.Fn.(*ast.Member); ok && numericBuiltins[m.Name] {
-			return false // (n.to_int())
+		// A call's value may hold what its arguments, its receiver or
+		// the function called hold, but a numeric builtin's is a number
+		// (str(to_int(p)), range(1, len(xs) + 1)), and a map's is its
+		// function's (xs |> map(fn(_) "?")).
+		switch fn := e.Fn.(type) {
+		case *ast.Ident:
+			if isBuiltin(fn, fn.Name) {
+				return t.ofCall(fn.Name, nil, e.Args)
+			}
+			if t.of(fn) {
+				return true
+			}
+			return t.ofCall("", nil, e.Args)
+		case *ast.Member:
+			return t.ofCall(fn.Name, fn.X, e.Args)
 		}
 	case *ast.Pipe:
-		// (x |> to_int())
-		target := e.Target
-		if c, ok := target.(*ast.Call); ok {
-			target = c.Fn
-		}
-		if id, ok := target.(*ast.Ident); ok && id.Binding != nil && id.Binding.Scope == ast.Builtin && numericBuiltins[id.Name] {
-			return false
+		// (x |> to_int(), x |> f(y): f(x, y))
+		switch target := e.Target.(type) {
+		case *ast.Call:
+			if id, ok := target.Fn.(*ast.Ident); ok && (isBuiltin(id, id.Name) || !t.of(id)) && !pipeHole(target) {
+				name := ""
+				if isBuiltin(id, id.Name) {
+					name = id.Name
+				}
+				return t.ofCall(name, e.X, target.Args)
+			}
+		case *ast.Ident:
+			if isBuiltin(target, target.Name) {
+				return t.ofCall(target.Name, e.X, nil)
+			}
 		}
 	}
 	found := false
@@ -256,6 +380,118 @@ func (t taint) of(e ast.Expr) bool {
 		return !found
 	})
 	return found
+}
+
+// ofCall is of a call of name (a builtin's or a method's; "" for
+// another function) with receiver recv (nil for none) and args.
+func (t taint) ofCall(name string, recv ast.Expr, args []*ast.Arg) bool {
+	if numericBuiltins[name] {
+		return false
+	}
+	if (name == "map" || name == "flat_map") && len(args) > 0 {
+		// (the function's values: tainted if it gives its element, or
+		// a request's value of its own)
+		list := recv
+		rest := args
+		if list == nil && len(args) > 1 {
+			list, rest = args[0].Value, args[1:]
+		}
+		if lam, ok := rest[0].Value.(*ast.Lambda); ok && list != nil {
+			return t.ofLambda(lam, t.of(list))
+		}
+	}
+	if recv != nil && t.of(recv) {
+		return true
+	}
+	for _, a := range args {
+		if t.of(a.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// ofLambda is of the value of lam called with an argument tainted or
+// not.
+func (t taint) ofLambda(lam *ast.Lambda, argTainted bool) bool {
+	var marked []*ast.Binding
+	if argTainted {
+		for _, p := range lam.Fn.Params {
+			bs := patternBindings(p.Pattern)
+			if p.Name != nil && p.Name.Binding != nil {
+				bs = append(bs, p.Name.Binding)
+			}
+			for _, b := range bs {
+				if !t.tainted[b] {
+					t.tainted[b] = true
+					marked = append(marked, b)
+				}
+			}
+		}
+	}
+	v := t.ofBlock(lam.Fn.Body)
+	for _, b := range marked {
+		delete(t.tainted, b)
+	}
+	return v
+}
+
+// pipeHole reports whether a pipe's call places its value at a _
+// (x |> f(a, _)).
+func pipeHole(c *ast.Call) bool {
+	for _, a := range c.Args {
+		if id, ok := a.Value.(*ast.Ident); ok && id.Name == "_" {
+			return true
+		}
+	}
+	return false
+}
+
+// allowListed reports whether the branch then of a condition cond
+// gives a value cond found in a list of the program's own: if ALLOWED
+// .contains(col) { col }, if col in ["a", "b"] { col }.
+func allowListed(cond ast.Expr, then *ast.Block) bool {
+	if then == nil || len(then.Stmts) == 0 {
+		return false
+	}
+	es, ok := then.Stmts[len(then.Stmts)-1].(*ast.ExprStmt)
+	if !ok {
+		return false
+	}
+	v, ok := es.X.(*ast.Ident)
+	if !ok || v.Binding == nil {
+		return false
+	}
+	same := func(x ast.Expr) bool {
+		id, ok := x.(*ast.Ident)
+		return ok && id.Binding != nil && origin(id.Binding) == origin(v.Binding)
+	}
+	ownList := func(x ast.Expr) bool {
+		switch x := x.(type) {
+		case *ast.ArrayLit:
+			for _, el := range x.Elems {
+				if _, ok := el.(*ast.StringLit); !ok {
+					return false
+				}
+			}
+			return true
+		case *ast.Ident:
+			return x.Binding != nil && x.Binding.Scope == ast.Global && !x.Binding.Mutable
+		}
+		return false
+	}
+	switch c := cond.(type) {
+	case *ast.Binary:
+		return c.Op == "in" && same(c.X) && ownList(c.Y)
+	case *ast.Call:
+		if m, ok := c.Fn.(*ast.Member); ok && (m.Name == "contains" || m.Name == "includes" || m.Name == "has") && len(c.Args) == 1 {
+			return ownList(m.X) && same(c.Args[0].Value)
+		}
+		if id, ok := c.Fn.(*ast.Ident); ok && isBuiltin(id, "contains") && len(c.Args) == 2 {
+			return ownList(c.Args[0].Value) && same(c.Args[1].Value)
+		}
+	}
+	return false
 }
 
 // ofBlock is of the value of a block: its last expression's.

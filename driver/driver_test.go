@@ -1351,6 +1351,61 @@ server {
 	})
 }
 
+// The SQL warning follows text through fmt, a joined list a value was
+// pushed to and a text method, and leaves out what is a number or one
+// of the program's own values: arithmetic, a length, Int? parameters,
+// placeholders made per element, a column found in an allow-list, a
+// helper's sql parameter, a local named conn that is no database.
+func TestInterpolatedSQLFollowsTextNotNumbers(t *testing.T) {
+	expectWarnings(t, `ALLOWED = ["name", "id"]
+db { database: ":memory:" }
+model Item { name: String }
+server {
+  route GET "/f1" => fn(name) { db.query(fmt('SELECT * FROM items WHERE name = \'{}\'', name)) }
+  route GET "/f2" => fn(name) { sql = fmt('SELECT * FROM items WHERE name = \'{}\'', name)
+    db.query(sql) }
+  route GET "/f3" => fn(name) { parts = ["SELECT * FROM items WHERE name = '", name, "'"]
+    db.query(join(parts, "")) }
+  route GET "/f4" => fn(name) { var w = []
+    w.push("name = '{name}'")
+    db.query("SELECT * FROM items WHERE " + join(w, " AND ")) }
+  route GET "/f5" => fn(name) { db.query("SELECT * FROM items WHERE name = '{name}'".trim()) }
+  route GET "/f6" => fn(ids) { db.query("SELECT * FROM items WHERE id IN ({ids |> join(",")})") }
+  route GET "/ok1" => fn(ids) { list = split(ids ?? "", ",") |> map(fn(x) to_int(x))
+    marks = range(1, len(list) + 1) |> map(fn(i) "\${i}") |> join(",")
+    db.query("SELECT * FROM items WHERE id IN ({marks})", ...list) }
+  route GET "/ok2" => fn(ids) { ph = ids |> map(fn(_) "?") |> join(", ")
+    db.query("SELECT * FROM items WHERE id IN ({ph})") }
+  route GET "/ok3" => fn(page: Int, per: Int) { offset = (page - 1) * per
+    db.query("SELECT * FROM items LIMIT {per} OFFSET {offset}") }
+  route GET "/ok4" => fn(p) { n = p.length
+    db.query("SELECT * FROM items LIMIT {n} OFFSET {str(to_int(p))}") }
+  route GET "/ok5" => fn(limit: Int? = nil) { n = limit ?? 10
+    db.query("SELECT * FROM items LIMIT {n}") }
+  route GET "/ok6" => fn(sort) { col = if ALLOWED.contains(sort) { sort } else { "id" }
+    db.query("SELECT * FROM items ORDER BY {col}") }
+  route GET "/ok7" => fn(sort) { col = if sort in ["name", "id"] { sort } else { "id" }
+    db.query("SELECT * FROM items ORDER BY {col}") }
+  route GET "/no" => fn(sort) { col = if OTHER.contains(sort) { sort } else { "id" }
+    db.query("SELECT * FROM items ORDER BY {col}") }
+}
+var OTHER = []
+fn q(sql, args) { db.query("/* app */ " + sql, ...args) }
+fn lookup(id) {
+  conn = collections.OrderedDict()
+  conn.get("user:{id}")
+}
+`, []string{
+		`5:89: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`7:14: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`9:19: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`12:49: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`13:78: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`14:80: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`31:45: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+	})
+}
+
 // A guard of the (req, next) shape is a route's own middleware: ending
 // with no value after calling next, it answers null, and is warned of
 // once, at its end, however many routes it guards. A (req, res) guard,

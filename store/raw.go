@@ -72,7 +72,13 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		if len(args) != 1 || !callable(args[0]) {
 			return vm.Nil, true, vm.TypeErrorf("db.transaction takes a function: db.transaction(fn() { ... })")
 		}
-		v, err := db.transaction(t, func() (vm.Value, error) { return t.Call(args[0]) })
+		var handle []vm.Value
+		if f := args[0]; f.Kind() == vm.KFunc && len(f.AsClosure().ParamNames()) > 0 {
+			// db.transaction(fn(tx) { tx.run(...) }): the handle is db,
+			// whose calls run in the transaction (it was nil)
+			handle = []vm.Value{vm.HostValue(Database{})}
+		}
+		v, err := db.transaction(t, func() (vm.Value, error) { return t.Call(args[0], handle...) })
 		return v, true, err
 	}
 	if len(args) == 0 || args[0].Kind() != vm.KString {
