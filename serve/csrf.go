@@ -399,6 +399,11 @@ func (s *Server) csrfRoute(r *netio.Router) error {
 			return nil
 		}
 	}
+	if m := r.Lookup("GET", csrfPath, nil); m.Route != nil {
+		// (GET /:code: the token route, which clients need, is kept,
+		// and a code csrf-token never reaches the program)
+		s.log.Warn().Str("route", "GET "+m.Route.Pattern).Msg("GET /csrf-token answers CSRF tokens, and the route that would match it otherwise never sees that path: declare GET /csrf-token yourself to answer it")
+	}
 	g := s.csrf
 	fn := vm.BuiltinValue(&vm.Builtin{Name: "csrf token", Pure: true, Fn: func(*vm.Thread, []vm.Value) (vm.Value, error) {
 		o := vm.NewObject()

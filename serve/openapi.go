@@ -72,6 +72,12 @@ func (s *Server) openAPIRoutes(r *netio.Router) error {
 		if taken[p.path] {
 			continue
 		}
+		if m := r.Lookup("GET", p.path, nil); m.Route != nil {
+			// (GET /:code of a link shortener: a link named docs is
+			// the program's, as its own route at the path would be)
+			s.log.Info().Str("path", p.path).Str("route", "GET "+m.Route.Pattern).Msg("API description not served at this path: the program's route answers it")
+			continue
+		}
 		ctype, body := p.ctype, []byte(p.body)
 		fn := vm.BuiltinValue(&vm.Builtin{Name: "GET " + p.path, Pure: true, Fn: func(*vm.Thread, []vm.Value) (vm.Value, error) {
 			return vm.HostValue(&responseValue{status: 200, ctype: ctype, body: body}), nil

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -178,6 +179,30 @@ server "worker" {
 		if r := do(t, "GET", app.urls["worker"]+p, ""); r.status != 404 {
 			t.Errorf("worker %s = %d", p, r.status)
 		}
+	}
+}
+
+// A program's parameter route that matches /docs or /openapi.json
+// answers it (a link shortener's GET /:code, a link named docs); the
+// CSRF token route stays the runtime's, and the shadowed route is
+// warned of.
+func TestOwnParameterRouteWinsOverAPIDescription(t *testing.T) {
+	app := startApp(t, `
+auth { type: "api_key", keys: ["k-0123456789abcdef"] }
+server {
+  route GET "/:code" => fn(code) "link {code}"
+}
+`)
+	for _, p := range []string{"/docs", "/openapi.json"} {
+		if r := do(t, "GET", app.urls[""]+p, ""); r.status != 200 || r.body != fmt.Sprintf("%q", "link "+p[1:]) {
+			t.Errorf("GET %s = %d %s", p, r.status, r.body)
+		}
+	}
+	if r := do(t, "GET", app.urls[""]+"/csrf-token", ""); r.status != 200 || !strings.Contains(r.body, `"token"`) {
+		t.Errorf("GET /csrf-token = %d %s", r.status, r.body)
+	}
+	if w := logged(app.logs, "GET /csrf-token answers CSRF tokens, and the route that would match it otherwise never sees that path: declare GET /csrf-token yourself to answer it"); len(w) != 1 || w[0]["route"] != "GET /:code" {
+		t.Errorf("shadowed route not warned of: %v\n%s", w, app.logs)
 	}
 }
 
