@@ -106,6 +106,13 @@ func (f *fstate) predeclare(stmts []ast.Stmt) {
 			f.declare(st.Name.Binding)
 		case *ast.TypeDecl:
 			f.declare(st.Name.Binding)
+			for _, v := range st.Variants {
+				// (its variants, named alone: Circle(2.0) in the
+				// function that declares the type)
+				if b := f.c.variantBinding(v); b != nil {
+					f.declare(b)
+				}
+			}
 		case *ast.EnvDecl:
 			f.declare(st.Name.Binding)
 		}
@@ -1703,6 +1710,9 @@ func (f *fstate) implDecls(stmts []ast.Stmt) {
 
 // variantBinding finds the module binding of a variant constructor.
 func (c *compiler) variantBinding(v *ast.VariantDecl) *ast.Binding {
+	if v.Binding != nil && (v.Binding.Scope == ast.Local || v.Binding.Scope == ast.Cell) {
+		return v.Binding // (a type declared in a function or a block)
+	}
 	var byName *ast.Binding
 	for _, b := range c.globalsNamed[v.Name] {
 		if b.Decl == v.PosV {
