@@ -1518,16 +1518,29 @@ func bZip(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 	}
 	cols := make([][]vm.Value, len(args))
-	n := math.MaxInt
+	n := int64(math.MaxInt)
 	for i, a := range args {
+		if a.Kind() == vm.KRange {
+			n = min(n, a.AsRange().Len()) // (made below, as far as the shortest goes)
+			continue
+		}
 		xs, err := elems(t, "zip", a)
 		if err != nil {
 			return vm.Nil, err
 		}
 		cols[i] = xs
-		n = min(n, len(xs))
+		n = min(n, int64(len(xs)))
 	}
-	if all := int64(n) * int64(len(cols)+1); all > vm.MaxListLen { // each row and its elements
+	for i, a := range args {
+		if a.Kind() == vm.KRange {
+			xs, err := rangeElems("zip", a.AsRange(), 0, n)
+			if err != nil {
+				return vm.Nil, err
+			}
+			cols[i] = xs
+		}
+	}
+	if all := n * int64(len(cols)+1); all > vm.MaxListLen { // each row and its elements
 		return vm.Nil, vm.NestedTooLarge("zip", all)
 	}
 	out := make([]vm.Value, n)
