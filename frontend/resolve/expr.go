@@ -173,6 +173,17 @@ func (r *resolver) expr(e ast.Expr) {
 	case *ast.IntLit, *ast.FloatLit, *ast.StringLit, *ast.BoolLit, *ast.NilLit, *ast.UnitLit:
 	case *ast.InterpString:
 		for _, p := range e.Parts {
+			if o, ok := p.(*ast.ObjectLit); ok && len(o.Entries) == 1 {
+				// "<p>{{ message }}</p>" of a Vue or Handlebars template,
+				// whose names are no Tova names: "undefined: message"
+				if en := o.Entries[0]; en.Spread == nil {
+					if id, ok := en.Value.(*ast.Ident); ok && id.Name == en.Key && id.PosV == en.PosV && r.lookup(id.Name) == nil && !r.isBuiltin(id.Name) {
+						r.errorf(id.PosV, identEnd(id), "undefined: %s: {{%s}} in a \"...\" string interpolates an object of it; for a template's braces (Vue, Handlebars) write the string in single quotes, '...{{%s}}...', which interpolate nothing, or each brace as \\{", id.Name, id.Name, id.Name)
+						id.Binding = &ast.Binding{Name: id.Name, Scope: ast.Undefined}
+						continue
+					}
+				}
+			}
 			r.expr(p)
 		}
 	case *ast.ArrayLit:

@@ -293,6 +293,8 @@ func TestErrors(t *testing.T) {
 		{"for i in xs { i = 2 }\nxs = []", "a.tova:1:10: xs used before its declaration\nfor i in xs { i = 2 }\n         ^~\na.tova:2:1: note: xs declared here\nxs = []\n^\na.tova:1:15: cannot assign to immutable binding i\nfor i in xs { i = 2 }\n              ^\na.tova:1:5: note: i declared here\nfor i in xs { i = 2 }\n    ^"},
 		{"fn f() { y += 1 }", "a.tova:1:10: undefined: y\nfn f() { y += 1 }\n         ^"},
 		{"prnt(lenn(x))", "a.tova:1:1: undefined: prnt (did you mean print?)\nprnt(lenn(x))\n^~~~\na.tova:1:6: undefined: lenn (did you mean len?)\nprnt(lenn(x))\n     ^~~~\na.tova:1:11: undefined: x\nprnt(lenn(x))\n          ^"},
+		// a template's {{ name }} of names no Tova code declares
+		{`x = "<p>{{ message }}</p>"`, "a.tova:1:12: undefined: message: {{message}} in a \"...\" string interpolates an object of it; for a template's braces (Vue, Handlebars) write the string in single quotes, '...{{message}}...', which interpolate nothing, or each brace as \\{\nx = \"<p>{{ message }}</p>\"\n           ^~~~~~~"},
 		// other languages' constants, too far from Tova's for a "did you mean"
 		{"x = null", "a.tova:1:5: undefined: null (Tova's is nil)\nx = null\n    ^~~~"},
 		{"f = True", "a.tova:1:5: undefined: True (Tova's is true)\nf = True\n    ^~~~"},
