@@ -428,14 +428,39 @@ func (m *Model) arg(t *vm.Thread, tb *table, method string, ci int, v vm.Value) 
 // filterValue is a filter's value v for column ci as arg takes it: for an
 // Int field, a String of digits (a path parameter, Member.first({
 // room_id: req.params.id })) is its number, as find takes an id (a
-// client's text was a 500).
+// client's text was a 500); for a Float field, a decimal's text.
 func (m *Model) filterValue(ci int, v vm.Value) vm.Value {
 	if m.cols[ci].typ == "Int" && v.Kind() == vm.KString {
 		if n, err := strconv.ParseInt(v.AsString(), 10, 64); err == nil {
 			return vm.Int(n)
 		}
 	}
+	if m.cols[ci].typ == "Float" && v.Kind() == vm.KString && decimalText(v.AsString()) {
+		// (a price from the query, "1.5"; not "NaN", "1e400" or "0x1p3")
+		if f, err := strconv.ParseFloat(v.AsString(), 64); err == nil && !math.IsInf(f, 0) {
+			return vm.Float(f)
+		}
+	}
 	return v
+}
+
+// decimalText reports whether s is a decimal number as written in a
+// query: digits with a sign, a point and an exponent at most.
+func decimalText(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits := false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits = true
+		case c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E':
+		default:
+			return false
+		}
+	}
+	return digits
 }
 
 // forms are the texts a filter's parameter p for column ci matches: p,
