@@ -217,7 +217,9 @@ func TestCheckRawHeaders(t *testing.T) {
 		// a fold elsewhere is not.
 		{"Content-Length:\r\n 5\r\n", "", errFoldedFraming},
 		{"content-length: 5\r\n\t5\r\n", "", errFoldedFraming},
-		{"Transfer-Encoding:\r\n chunked\r\n", "", errTransferCoding},
+		{"Transfer-Encoding:\r\n chunked\r\n", "", errFoldedFraming},
+		{"Transfer-Encoding: \r\n\tchunked\r\n", "", errFoldedFraming},
+		{"Transfer-Encoding:\r\nX-A: 1\r\n", "", errTransferCoding},
 		{"Content-Length: 5\r\nX-A: 1\r\n 2\r\n", "", nil},
 	} {
 		id, err := checkRawHeaders([]byte(c.block))
