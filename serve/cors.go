@@ -129,6 +129,11 @@ func textList(v vm.Value) ([]string, error) {
 		}
 		s := strings.TrimSpace(e.AsString())
 		if s == "" {
+			if len(elems) == 1 {
+				// (env("ALLOWED_ORIGINS") |> split(",") of a variable
+				// set to "")
+				return nil, fmt.Errorf("an empty String in %s (is the environment variable it reads set to an empty value?)", vm.Repr(v))
+			}
 			return nil, fmt.Errorf("an empty String in %s", vm.Repr(v))
 		}
 		out = append(out, s)

@@ -179,10 +179,11 @@ func TestCORSStartupErrors(t *testing.T) {
 		// An allow-list left unset lets no origin in, rather than every one.
 		"env ORIGINS: Option<String> = None\ncors { origins: ORIGINS, credentials: true }": `server: app.tova:2:17: cors.origins is None (is the environment variable it reads set?): left out, every origin would be allowed`,
 		`cors { origins: "https://a.example, " |> split(",") }`:                            `server: app.tova:1:17: cors.origins: an empty String in`,
-		`cors { origins: [1] }`:                       `server: app.tova:1:17: cors.origins: expected a List of Strings, got 1 in it`,
-		`cors { methods: "GET", credentials: "yes" }`: `server: app.tova:1:37: cors.credentials: expected true or false, got "yes"`,
-		`cors { max_age: -1 }`:                        `server: app.tova:1:17: cors.max_age: a negative max_age -1`,
-		`cors { max_age: "1h" }`:                      `server: app.tova:1:17: cors.max_age: expected a duration`,
+		`cors { origins: "" |> split(",") }`:                                               `server: app.tova:1:17: cors.origins: an empty String in [""] (is the environment variable it reads set to an empty value?)`,
+		`cors { origins: [1] }`:                                                            `server: app.tova:1:17: cors.origins: expected a List of Strings, got 1 in it`,
+		`cors { methods: "GET", credentials: "yes" }`:                                      `server: app.tova:1:37: cors.credentials: expected true or false, got "yes"`,
+		`cors { max_age: -1 }`:                                                             `server: app.tova:1:17: cors.max_age: a negative max_age -1`,
+		`cors { max_age: "1h" }`:                                                           `server: app.tova:1:17: cors.max_age: expected a duration`,
 		// Names that are not HTTP tokens would fail every preflight.
 		`cors { methods: ["GET", "Delete Method"] }`: `server: app.tova:1:17: cors.methods: "Delete Method" is not a method name`,
 		`cors { headers: ["X Custom"] }`:             `server: app.tova:1:17: cors.headers: "X Custom" is not a header name`,
