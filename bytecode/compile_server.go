@@ -2703,8 +2703,9 @@ func (c *compiler) warnStatusSlips(fn *ast.Function, what string) {
 	check := func(x ast.Expr) {
 		switch x := x.(type) {
 		case *ast.ArrayLit:
-			// (return body, 201: a list whose place is its first value's)
-			if len(x.Elems) == 2 && x.PosV == x.Elems[0].Pos() {
+			// (return body, 201: a list whose place is its first
+			// value's; return (body, 201), a tuple)
+			if len(x.Elems) == 2 && (x.PosV == x.Elems[0].Pos() || x.Tuple) {
 				if code, ok := isStatus(x.Elems[1], 100); ok {
 					c.warnf(x.Elems[1].Pos(), "%s answering `body, %d` answers the list [body, %d] with status 200: a status is given with respond(%d, body), or res.status(%d)", what, code, code, code, code)
 				}

@@ -1268,11 +1268,16 @@ func TestStatusSlipsWarned(t *testing.T) {
   route GET "/d" => fn(req) { [1, 201] }
   route GET "/f" => fn() { { status: 200 } }
   route GET "/g" => fn(req, res) { res.status(403); { status: 403 } }
+  route GET "/h" => fn() { return ("not found", 404) }
+  route GET "/i" => fn() { ({ error: "x" }, 400) }
 }
 `, []string{
 		`3:63: warning: a middleware answering an object with status: 401 answers it as JSON with status 200: a status is given with respond(401, { ... }), or res.status(401)`,
 		`6:54: warning: a handler answering ` + "`body, 201`" + ` answers the list [body, 201] with status 200: a status is given with respond(201, body), or res.status(201)`,
 		`7:38: warning: a handler answering 404 answers the number 404 with status 200: a status is given with respond(404, body), or res.status(404)`,
+		// (a tuple, written in parentheses)
+		`12:49: warning: a handler answering ` + "`body, 404`" + ` answers the list [body, 404] with status 200: a status is given with respond(404, body), or res.status(404)`,
+		`13:45: warning: a handler answering ` + "`body, 400`" + ` answers the list [body, 400] with status 200: a status is given with respond(400, body), or res.status(400)`,
 	})
 }
 

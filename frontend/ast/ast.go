@@ -166,6 +166,7 @@ type (
 	ArrayLit struct {
 		PosV  token.Pos
 		Elems []Expr // may contain *Spread
+		Tuple bool   // written (a, b)
 	}
 	ObjectLit struct {
 		PosV    token.Pos

@@ -1141,7 +1141,7 @@ func (p *parser) paren() ast.Expr {
 		elems = append(elems, p.expr())
 	}
 	p.expectClose(open)
-	return &ast.ArrayLit{PosV: open.Pos, Elems: elems}
+	return &ast.ArrayLit{PosV: open.Pos, Elems: elems, Tuple: true}
 }
 
 // isArrowParams reports whether the `(` at the current token starts the

@@ -63,7 +63,7 @@ func TestExpressions(t *testing.T) {
 		{"Date.new()", "(call (. Date new))"},
 		{"[1, 2, ...xs]", "(ArrayLit Elems:[1 2 (Spread X:xs)])"},
 		{"[]", "(ArrayLit)"},
-		{"(1, 2)", "(ArrayLit Elems:[1 2])"},
+		{"(1, 2)", "(ArrayLit Elems:[1 2] Tuple:true)"},
 		{"(a + b) * c", "(* (+ a b) c)"},
 		{`{ a: 1, "b c": 2, [k]: 3, x, ...o }`, `(ObjectLit Entries:[(ObjEntry Key:"a" Value:1) (ObjEntry Key:"b c" Value:2) (ObjEntry KeyExpr:k Value:3) (ObjEntry Key:"x" Value:x) (ObjEntry Spread:o)])`},
 		{"{ type: 1, default: 2 }", `(ObjectLit Entries:[(ObjEntry Key:"type" Value:1) (ObjEntry Key:"default" Value:2)])`},
