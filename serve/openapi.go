@@ -248,11 +248,13 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	props, required := map[string]any{}, []string{}
 	typed := rt.BodyType != ""
 	queryMethod := rt.Method == "GET" || rt.Method == "HEAD" || rt.Method == "DELETE" || rt.Method == "OPTIONS"
-	var uploaded []string // the fields upload() requires a file in
+	var uploaded []string   // the fields upload() requires a file in
+	var rules []*fieldRules // with validate({...})
 	for _, g := range guards {
 		if field, ok := uploadField(g); ok && !slices.Contains(uploaded, field) {
 			uploaded = append(uploaded, field)
 		}
+		rules = append(rules, validateRules(g)...)
 	}
 	multipart := len(uploaded) > 0
 	typed = typed || multipart // (upload() refuses a request without its file: 400)
@@ -309,7 +311,23 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		"200": map[string]any{"description": "Success"},
 		"500": errorAnswer("Internal Server Error"),
 	}}
-	if typed {
+	if len(rules) > 0 {
+		// (the fields validate checks, in the body it reads)
+		for _, f := range rules {
+			if queryMethod {
+				break // (a GET's rules refuse what its body lacks)
+			}
+			s := f.schema()
+			if old, ok := props[f.name].(map[string]any); ok && len(old) > 0 {
+				s = map[string]any{"allOf": []any{old, s}}
+			}
+			props[f.name] = s
+			if f.required && !slices.Contains(required, f.name) {
+				required = append(required, f.name)
+			}
+		}
+		op["responses"].(map[string]any)["400"] = errorAnswer("Bad Request: the body breaks a rule of validate(...), or a parameter or the body is not of its type")
+	} else if typed {
 		op["responses"].(map[string]any)["400"] = errorAnswer("Bad Request: a parameter or the body is not of its type")
 	}
 	guarded := false // by the auth block's credentials, which waive the CSRF token
@@ -380,8 +398,11 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		if len(required) > 0 {
 			schema["required"] = required
 		}
+		// (the same fields from a form a page posts, as the runtime
+		// reads them)
 		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": map[string]any{
-			"application/json": map[string]any{"schema": schema},
+			"application/json":                  map[string]any{"schema": schema},
+			"application/x-www-form-urlencoded": map[string]any{"schema": schema},
 		}}
 	}
 	return op
@@ -411,6 +432,19 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 		return map[string]any{"type": "string"}
 	case "Number":
 		return map[string]any{"type": "number"}
+	case "Date":
+		// (ISO 8601 text, or in a JSON body Unix milliseconds)
+		return map[string]any{"oneOf": []any{
+			map[string]any{"type": "string", "format": "date-time"},
+			map[string]any{"type": "integer", "format": "int64", "description": "Unix milliseconds"},
+		}}
+	case "Duration":
+		return map[string]any{"oneOf": []any{
+			map[string]any{"type": "number", "description": "milliseconds"},
+			map[string]any{"type": "string", "example": "30s", "description": "text such as 30s, 1h30m, 2d"},
+		}}
+	case "Size":
+		return map[string]any{"type": "integer", "format": "int64", "minimum": 0, "description": "bytes"}
 	case "List":
 		return map[string]any{"type": "array", "items": map[string]any{}}
 	case "Object":
@@ -424,6 +458,9 @@ func (b *openAPIBuilder) schema(typ string) map[string]any {
 		s := b.schema(strings.TrimSuffix(inner, ">"))
 		if _, ref := s["$ref"]; ref {
 			return map[string]any{"allOf": []any{s}, "nullable": true}
+		}
+		if _, one := s["oneOf"]; one {
+			return map[string]any{"anyOf": s["oneOf"], "nullable": true}
 		}
 		s["nullable"] = true
 		return s

@@ -182,6 +182,56 @@ server "worker" {
 	}
 }
 
+// Date, Duration and Size parameters and fields are typed as the
+// runtime reads them; a route with validate({...}) describes its fields
+// and its 400; a body of fields may come from a form as well as JSON.
+func TestOpenAPIDatesRulesAndForms(t *testing.T) {
+	app := startApp(t, `
+type Ev { at: Date, dur: Duration }
+server {
+  route GET "/a" => fn(since: Date, d: Duration, s: Size, until: Option<Date>) "ok"
+  route POST "/ev" body: Ev => fn(req) req.body
+  route POST "/v" with validate({ title: { required: true, min_length: 3, max_length: 80 }, n: { min: 1, max: 5 }, kind: { one_of: ["a", "b"] } }) => fn(req) req.body
+  route POST "/login" => fn(email: String, password: String) "ok"
+}
+`)
+	doc, _ := getDoc(t, app.urls[""])
+	a := doc.Paths.Find("/a").Get
+	since := a.Parameters.GetByInAndName("query", "since").Schema.Value
+	if len(since.OneOf) != 2 || since.OneOf[0].Value.Format != "date-time" || !since.OneOf[1].Value.Type.Is("integer") {
+		t.Errorf("since: %+v", since)
+	}
+	if d := a.Parameters.GetByInAndName("query", "d").Schema.Value; len(d.OneOf) != 2 || !d.OneOf[0].Value.Type.Is("number") || !d.OneOf[1].Value.Type.Is("string") {
+		t.Errorf("d: %+v", d)
+	}
+	if s := a.Parameters.GetByInAndName("query", "s").Schema.Value; !s.Type.Is("integer") || s.Min == nil || *s.Min != 0 {
+		t.Errorf("s: %+v", s)
+	}
+	if u := a.Parameters.GetByInAndName("query", "until").Schema.Value; !u.Nullable || len(u.AnyOf) != 2 {
+		t.Errorf("until: %+v", u)
+	}
+	ev := doc.Components.Schemas["Ev"].Value
+	if len(ev.Properties["at"].Value.OneOf) != 2 || len(ev.Properties["dur"].Value.OneOf) != 2 {
+		t.Errorf("Ev: %+v", ev.Properties)
+	}
+	v := doc.Paths.Find("/v").Post
+	if v.Responses.Value("400") == nil || v.RequestBody == nil {
+		t.Fatalf("POST /v: %+v", v)
+	}
+	fields := v.RequestBody.Value.Content.Get("application/json").Schema.Value
+	title, n, kind := fields.Properties["title"].Value, fields.Properties["n"].Value, fields.Properties["kind"].Value
+	if !title.Type.Is("string") || title.MinLength != 3 || title.MaxLength == nil || *title.MaxLength != 80 || strings.Join(fields.Required, ",") != "title" {
+		t.Errorf("title: %+v, required %v", title, fields.Required)
+	}
+	if !n.Type.Is("number") || *n.Min != 1 || *n.Max != 5 || len(kind.Enum) != 2 || kind.Enum[0] != "a" {
+		t.Errorf("n %+v, kind %+v", n, kind)
+	}
+	login := doc.Paths.Find("/login").Post.RequestBody.Value.Content
+	if login.Get("application/x-www-form-urlencoded") == nil || login.Get("application/json") == nil {
+		t.Errorf("POST /login body: %v", login)
+	}
+}
+
 // A program's parameter route that matches /docs or /openapi.json
 // answers it (a link shortener's GET /:code, a link named docs); the
 // CSRF token route stays the runtime's, and the shadowed route is

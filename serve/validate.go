@@ -83,7 +83,81 @@ func builtinValidate(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 		return vm.Nil, nil
 	}
-	return vm.BuiltinValue(&vm.Builtin{Name: "validate", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+	// (its rules kept as a member, which /openapi.json describes)
+	return vm.BuiltinValue(&vm.Builtin{Name: "validate", Params: []string{"req", "res"}, Pure: true, Fn: guard,
+		Members: map[string]vm.Value{"rules": args[0]}}), nil
+}
+
+// validateRules are the rules of a guard validate({...}) made, or nil
+// for another guard.
+func validateRules(g vm.Value) []*fieldRules {
+	if g.Kind() != vm.KBuiltin {
+		return nil
+	}
+	b := g.AsBuiltin()
+	rules, ok := b.Members["rules"]
+	if b.Name != "validate" || !ok || rules.Kind() != vm.KObject {
+		return nil
+	}
+	var out []*fieldRules
+	for _, name := range rules.AsObject().Keys() {
+		v, _ := rules.AsObject().Get(name)
+		if f, err := readFieldRules(name, v); err == nil { // (read once already, when the route was declared)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// schema is the JSON schema of the values the rules let through.
+func (f *fieldRules) schema() map[string]any {
+	s := map[string]any{}
+	if f.minLen >= 0 || f.maxLen >= 0 || f.pattern != nil {
+		s["type"] = "string"
+		if f.minLen >= 0 {
+			s["minLength"] = f.minLen
+		}
+		if f.maxLen >= 0 {
+			s["maxLength"] = f.maxLen
+		}
+		if f.pattern != nil {
+			s["pattern"] = f.patternText
+		}
+	}
+	if f.hasMin || f.hasMax {
+		s["type"] = "number"
+		if f.hasMin {
+			s["minimum"] = jsonNumber(f.min)
+		}
+		if f.hasMax {
+			s["maximum"] = jsonNumber(f.max)
+		}
+	}
+	if len(f.oneOf) > 0 {
+		var enum []any
+		for _, c := range f.oneOf {
+			switch c.Kind() {
+			case vm.KInt, vm.KFloat:
+				enum = append(enum, jsonNumber(c))
+			case vm.KBool:
+				enum = append(enum, c.AsBool())
+			case vm.KNil:
+				enum = append(enum, nil)
+			default:
+				enum = append(enum, vm.ToString(c))
+			}
+		}
+		s["enum"] = enum
+	}
+	return s
+}
+
+// jsonNumber is the Go number of an Int or a Float.
+func jsonNumber(v vm.Value) any {
+	if v.Kind() == vm.KInt {
+		return v.AsInt()
+	}
+	return v.AsFloat()
 }
 
 // readFieldRules reads the rules v of the field name.
