@@ -436,6 +436,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 						f.c.warnValuelessNextEnd(fn, what)
 					}
 				}
+				if fn != nil {
+					what := "the guard"
+					if id, ok := g.(*ast.Ident); ok {
+						what += " " + id.Name
+					}
+					f.c.warnIgnoredAnswer(fn, what)
+				}
 				if fn != nil && guardFallsOpen(fn) {
 					f.c.warnf(g.Pos(), "route %s %s: the guard answers true on some paths and nothing on others, and nothing lets the request through: answer false where it refuses (false, Err(...) or None refuse with 403)", st.Method, shownPath(p))
 				}
@@ -559,6 +566,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 					f.c.warnValuelessNextEnd(st.Fn, "middleware")
 				}
 				f.c.warnStatusSlips(st.Fn, "a middleware")
+				f.c.warnIgnoredAnswer(st.Fn, "the middleware")
 			}
 			name := ""
 			if st.Name != nil {
@@ -2708,6 +2716,9 @@ func (c *compiler) warnStatusSlips(fn *ast.Function, what string) {
 			if len(x.Elems) == 2 && (x.PosV == x.Elems[0].Pos() || x.Tuple) {
 				if code, ok := isStatus(x.Elems[1], 100); ok {
 					c.warnf(x.Elems[1].Pos(), "%s answering `body, %d` answers the list [body, %d] with status 200: a status is given with respond(%d, body), or res.status(%d)", what, code, code, code, code)
+				} else if code, ok := isStatus(x.Elems[0], 100); ok {
+					// (return 404, { error }: the status first)
+					c.warnf(x.Elems[0].Pos(), "%s answering `%d, body` answers the list [%d, body] with status 200: a status is given with respond(%d, body), or res.status(%d)", what, code, code, code, code)
 				}
 			}
 		case *ast.IntLit:
@@ -2739,6 +2750,78 @@ func (c *compiler) warnStatusSlips(fn *ast.Function, what string) {
 			check(es.X)
 		}
 	}
+}
+
+// warnIgnoredAnswer warns of a value a hook or guard of the (req, res)
+// shape answers that answers nothing: an object, a text or a list
+// (`return { error: "unauthorized" }`), which lets the request through
+// to the handler, as nil does, where it was written to refuse it.
+func (c *compiler) warnIgnoredAnswer(fn *ast.Function, what string) {
+	if fn == nil || fn.Body == nil || len(fn.Params) != 2 {
+		return
+	}
+	res := fn.Params[1].Name
+	if res == nil || res.Name != "res" && res.Name != "response" {
+		return
+	}
+	usesRes := false // (res.status(401) refuses; the object is its body's afterthought)
+	ast.Inspect(fn.Body, func(n any) bool {
+		if m, ok := n.(*ast.Member); ok {
+			if id, ok := m.X.(*ast.Ident); ok && id.Binding != nil && id.Binding == res.Binding {
+				usesRes = true
+			}
+		}
+		return !usesRes
+	})
+	if usesRes {
+		return
+	}
+	var at ast.Expr
+	var tail func(e ast.Expr)
+	tailBlock := func(b *ast.Block) {
+		if b != nil && len(b.Stmts) > 0 {
+			if es, ok := b.Stmts[len(b.Stmts)-1].(*ast.ExprStmt); ok {
+				tail(es.X)
+			}
+		}
+	}
+	tail = func(e ast.Expr) {
+		switch e := e.(type) {
+		case *ast.ObjectLit, *ast.StringLit, *ast.InterpString, *ast.ArrayLit:
+			if at == nil {
+				at = e
+			}
+		case *ast.If:
+			tailBlock(e.Then)
+			for _, el := range e.Elifs {
+				tailBlock(el.Body)
+			}
+			tailBlock(e.Else)
+		case *ast.Block:
+			tailBlock(e)
+		}
+	}
+	ast.Inspect(fn.Body, func(n any) bool {
+		switch n := n.(type) {
+		case *ast.Lambda, *ast.Function:
+			return false
+		case *ast.Return:
+			tail(n.X)
+		}
+		return at == nil
+	})
+	tailBlock(fn.Body)
+	if at == nil {
+		return
+	}
+	kind := "an object"
+	switch at.(type) {
+	case *ast.StringLit, *ast.InterpString:
+		kind = "a text"
+	case *ast.ArrayLit:
+		kind = "a list"
+	}
+	c.warnf(at.Pos(), "%s answers %s here, which refuses nothing: of the (req, res) shape, it stops the request only with a response, return respond(401, { error: \"unauthorized\" }) (a guard also with false, Err(...) or None: 403), and any other value lets the request through to the handler", what, kind)
 }
 
 // frameworkParams are the names other frameworks give a handler's

@@ -1270,6 +1270,7 @@ func TestStatusSlipsWarned(t *testing.T) {
   route GET "/g" => fn(req, res) { res.status(403); { status: 403 } }
   route GET "/h" => fn() { return ("not found", 404) }
   route GET "/i" => fn() { ({ error: "x" }, 400) }
+  route GET "/j" => fn() { return 404, { error: "nf" } }
 }
 `, []string{
 		`3:63: warning: a middleware answering an object with status: 401 answers it as JSON with status 200: a status is given with respond(401, { ... }), or res.status(401)`,
@@ -1278,6 +1279,30 @@ func TestStatusSlipsWarned(t *testing.T) {
 		// (a tuple, written in parentheses)
 		`12:49: warning: a handler answering ` + "`body, 404`" + ` answers the list [body, 404] with status 200: a status is given with respond(404, body), or res.status(404)`,
 		`13:45: warning: a handler answering ` + "`body, 400`" + ` answers the list [body, 400] with status 200: a status is given with respond(400, body), or res.status(400)`,
+		`14:35: warning: a handler answering ` + "`404, body`" + ` answers the list [404, body] with status 200: a status is given with respond(404, body), or res.status(404)`,
+	})
+}
+
+// A hook or guard of the (req, res) shape answering an object, a text
+// or a list, which lets the request through where it was written to
+// refuse it, is warned of; one answering a response, or using res
+// (res.status(401) refuses), is not.
+func TestIgnoredGuardAnswersWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  middleware fn require_key(req, res) {
+    if req.headers["x-api-key"] != "secret" { return { error: "unauthorized" } }
+  }
+  fn admin_only(req, res) { if req.user == nil { return { status: 401, error: "unauthorized" } } }
+  fn ok_guard(req, res) { if req.user == nil { return false } }
+  fn tail_guard(req, res) { if req.user == nil { "nope" } else { nil } }
+  fn status_guard(req, res) { if req.user == nil { res.status(401); return { error: "no" } } }
+  route GET "/a" with admin_only => fn() "a"
+  route GET "/b" with ok_guard, tail_guard, status_guard => fn() "b"
+}
+`, []string{
+		`3:54: warning: the middleware answers an object here, which refuses nothing: of the (req, res) shape, it stops the request only with a response, return respond(401, { error: "unauthorized" }) (a guard also with false, Err(...) or None: 403), and any other value lets the request through to the handler`,
+		`5:57: warning: the guard admin_only answers an object here, which refuses nothing: of the (req, res) shape, it stops the request only with a response, return respond(401, { error: "unauthorized" }) (a guard also with false, Err(...) or None: 403), and any other value lets the request through to the handler`,
+		`7:50: warning: the guard tail_guard answers a text here, which refuses nothing: of the (req, res) shape, it stops the request only with a response, return respond(401, { error: "unauthorized" }) (a guard also with false, Err(...) or None: 403), and any other value lets the request through to the handler`,
 	})
 }
 
