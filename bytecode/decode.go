@@ -134,6 +134,12 @@ func checkHeader(data []byte) *FormatError {
 		return &FormatError{Section: "header", Offset: len(data), Msg: "truncated header"}
 	}
 	if v := binary.LittleEndian.Uint16(data[len(magic):]); v != Version {
+		if v > Version+64 {
+			// (a format far past any this tova's successors will have
+			// soon: a damaged header more likely than a newer tova)
+			return &FormatError{Section: "version", Offset: len(magic),
+				Msg: fmt.Sprintf("not a .tbc file of any tova (its header names format %d, and this tova reads %d: it is damaged)", v, Version)}
+		}
 		return &FormatError{Section: "version", Offset: len(magic), Newer: v > Version,
 			Msg: fmt.Sprintf("built for .tbc format %d, this tova reads %d", v, Version)}
 	}

@@ -436,6 +436,9 @@ func tbcDamaged(tb testing.TB) []damagedCase {
 		{"short-header", good[:11], "header", "truncated header"},
 		{"version", edit(func(b []byte) []byte { b[8] = 1; return b }), "version",
 			fmt.Sprintf("built for .tbc format 1, this tova reads %d", Version)},
+		// (a format far past this one: a damaged header, not a newer tova)
+		{"version-far", edit(func(b []byte) []byte { b[8], b[9] = 0x10, 0xf4; return b }), "version",
+			fmt.Sprintf("not a .tbc file of any tova (its header names format 62480, and this tova reads %d: it is damaged)", Version)},
 		{"flags", edit(func(b []byte) []byte { b[10] = 4; return b }), "header", "unknown flags 0x4"},
 		{"no-sections", good[:headerSize], "sources", "truncated sources section"},
 		{"cut-constants", good[:constAt+5], "constants", "truncated constants section"},
