@@ -775,6 +775,17 @@ func (f *fstate) settingAssigned(a *ast.Assign) {
 		return
 	}
 	if how, ok := settingWords[b.Name.Name]; ok {
+		if lit, isInt := a.Values[0].(*ast.IntLit); isInt && len(a.Values) == 1 && b.Name.Name == "port" {
+			how = fmt.Sprintf("port %d", lit.Value) // (the program's own port)
+		} else if u, isUnit := a.Values[0].(*ast.UnitLit); isUnit && len(a.Values) == 1 && b.Name.Name == "max_body" {
+			if n, ok := u.Number.(*ast.IntLit); ok {
+				unit := u.Unit
+				if n.Value != 1 && !strings.HasSuffix(unit, "s") {
+					unit += "s"
+				}
+				how = fmt.Sprintf("max_body %d.%s", n.Value, unit)
+			}
+		}
 		f.c.warnf(b.Name.PosV, "%s = ... declares a variable named %s, which nothing reads: it sets nothing of the server (write %s)",
 			b.Name.Name, b.Name.Name, how)
 	}

@@ -601,7 +601,7 @@ func TestServerNamesSharingAPortVariableWarn(t *testing.T) {
 func TestServerSlipsWarned(t *testing.T) {
 	expectWarnings(t, `type Address { city: String }
 server {
-  port = 8080
+  port = 3010
   cors = { origins: ["https://a.example"] }
   cache = {}
   route GET "/c" => fn() cache
@@ -610,7 +610,7 @@ server {
   route GET "/p" => fn(u: Usr) u
 }
 `, []string{
-		"3:3: warning: port = ... declares a variable named port, which nothing reads: it sets nothing of the server (write port 8080)",
+		"3:3: warning: port = ... declares a variable named port, which nothing reads: it sets nothing of the server (write port 3010)",
 		"4:3: warning: cors = ... declares a variable named cors, which nothing reads: it sets nothing of the server (write cors { origins: [...] })",
 		"7:23: warning: unknown type Strng (did you mean String?): the field title is not checked or converted",
 		"7:49: warning: unknown type Strng (did you mean String?): the field tags is not checked or converted",
