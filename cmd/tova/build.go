@@ -318,12 +318,14 @@ func programFiles(dir string) []string {
 func serverNote(p *bytecode.Program) string {
 	var names []string
 	for _, s := range p.Servers {
-		names = append(names, cmp.Or(s.Name, "(unnamed)"))
+		names = append(names, cmp.Or(s.Name, "unnamed"))
 	}
-	switch len(names) {
-	case 0:
+	switch {
+	case len(names) == 0:
 		return ""
-	case 1:
+	case len(names) == 1 && p.Servers[0].Name == "":
+		return " (one unnamed server)"
+	case len(names) == 1:
 		return " (server " + names[0] + ")"
 	}
 	return " (servers " + strings.Join(names, ", ") + "; each can be deployed alone with --server NAME)"

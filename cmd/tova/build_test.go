@@ -55,6 +55,9 @@ server {
 			t.Errorf("missing %q in:\n%s", w, errb.String())
 		}
 	}
+	if said := "built " + filepath.Join(out, "server.tbc") + " from " + app + " (one unnamed server)"; !strings.Contains(errb.String(), said) {
+		t.Errorf("missing %q in:\n%s", said, errb.String())
+	}
 	if n := strings.Count(errb.String(), "copies no data file"); n != 2 {
 		t.Errorf("%d data files warned of, want 2:\n%s", n, errb.String())
 	}
