@@ -395,10 +395,12 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.checkBodyParam(st, p, fn)
 				f.c.warnStatusSlips(fn, "a handler")
 				f.warnFrameworkParams(st, p, fn)
+				f.warnUntypedDefaults(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.c.warnStatusSlips(lam.Fn, "a handler")
 				f.warnFrameworkParams(st, p, lam.Fn)
+				f.warnUntypedDefaults(st, p, lam.Fn)
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
@@ -2863,6 +2865,35 @@ func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Fun
 		if at != nil {
 			f.c.warnf(prm.Name.PosV, "route %s %s: the parameter %s is no request or response context (%s): a handler's parameters bind by name, so %s is the query or body field %q, nil without one, and %s.%s(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)", st.Method, shownPath(path), prm.Name.Name, frameworkParams[prm.Name.Name], prm.Name.Name, prm.Name.Name, prm.Name.Name, at.Name)
 		}
+	}
+}
+
+// warnUntypedDefaults warns of a handler parameter without a type whose
+// default is a number or a Bool (fn(page = 1), fn(active = false)): a
+// request's value arrives as text, so page + 1 of ?page=2 is "21", and
+// "false" is true; declared page: Int = 1, it is converted.
+func (f *fstate) warnUntypedDefaults(st *ast.RouteDecl, path string, fn *ast.Function) {
+	for _, prm := range fn.Params {
+		if prm.Name == nil || prm.Type != nil || prm.Default == nil {
+			continue
+		}
+		d := prm.Default
+		if u, ok := d.(*ast.Unary); ok && u.Op == "-" {
+			d = u.X
+		}
+		kind, example := "", ""
+		switch d.(type) {
+		case *ast.IntLit:
+			kind, example = "Int", `"2"`
+		case *ast.FloatLit:
+			kind, example = "Float", `"2.5"`
+		case *ast.BoolLit:
+			kind, example = "Bool", `"false"`
+		default:
+			continue
+		}
+		name := prm.Name.Name
+		f.c.warnf(prm.Name.PosV, "route %s %s: the parameter %s has a default of type %s but no type of its own: a request's value arrives as text (%s), which is neither converted nor checked; declare it %s: %s = ... to have it converted (a value that is no %s answers 400)", st.Method, shownPath(path), name, kind, example, name, kind, kind)
 	}
 }
 

@@ -1283,6 +1283,22 @@ func TestStatusSlipsWarned(t *testing.T) {
 	})
 }
 
+// A handler parameter with a number's or a Bool's default and no type
+// is warned of: a request's value arrives as text, unconverted
+// (?page=2: page + 1 is "21"); a typed one, or one of a String's
+// default, is not.
+func TestUntypedNumberDefaultsWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/a" => fn(limit: Int = 10, offset = 0, q = "", active = false) { offset }
+  route GET "/b" => fn(ratio = -1.5) { ratio }
+}
+`, []string{
+		`2:41: warning: route GET /a: the parameter offset has a default of type Int but no type of its own: a request's value arrives as text ("2"), which is neither converted nor checked; declare it offset: Int = ... to have it converted (a value that is no Int answers 400)`,
+		`2:61: warning: route GET /a: the parameter active has a default of type Bool but no type of its own: a request's value arrives as text ("false"), which is neither converted nor checked; declare it active: Bool = ... to have it converted (a value that is no Bool answers 400)`,
+		`3:24: warning: route GET /b: the parameter ratio has a default of type Float but no type of its own: a request's value arrives as text ("2.5"), which is neither converted nor checked; declare it ratio: Float = ... to have it converted (a value that is no Float answers 400)`,
+	})
+}
+
 // A hook or guard of the (req, res) shape answering an object, a text
 // or a list, which lets the request through where it was written to
 // refuse it, is warned of; one answering a response, or using res
