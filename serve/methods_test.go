@@ -68,12 +68,15 @@ server {
   route GET "/d" => fn(req) { req.get("X-A") }
   route GET "/e" => fn(req) { [get(req, "method"), req |> get("method")] }
   route GET "/f" => fn(req) { req.get("X-A", "dflt") }
+  route GET "/g" => fn(req) { req.get("Authorization") }
 }
 `)
 	u := app.urls[""]
 	for path, want := range map[string]string{"/a/1": "Request has no field param (did you mean params?)", "/b": "Request has no field header (did you mean headers?)",
 		// (Express's req.get(name) read nil, the builtin get of the request)
-		"/d": `Request has no field X-A: a request header is req.headers[\"x-a\"]`} {
+		"/d": `Request has no field X-A: a request header is req.headers[\"x-a\"]`,
+		// (a header of one word, too)
+		"/g": `Request has no field Authorization: a request header is req.headers[\"authorization\"]`} {
 		if r := do(t, "GET", u+path, ""); r.status != 500 {
 			t.Errorf("GET %s: %d %s", path, r.status, r.body)
 		}

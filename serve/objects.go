@@ -160,13 +160,21 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		// step later, "cannot read field id of nil"
 		return vm.Nil, false, vm.TypeErrorf("Request has no field %s (did you mean %s?)", name, near)
 	}
-	if strings.Contains(name, "-") {
+	if strings.Contains(name, "-") || name != "" && name[0] >= 'A' && name[0] <= 'Z' && oneWordHeaders[strings.ToLower(name)] {
 		// req["X-A"], get(req, "Content-Type"), Express's
-		// req.get("X-A"): a header's name, which no field has
+		// req.get("X-A"), req.get("Authorization"): a header's name,
+		// which no field has
 		return vm.Nil, false, vm.TypeErrorf("Request has no field %s: a request header is req.headers[%q]", name, strings.ToLower(name))
 	}
 	return vm.Nil, false, nil
 }
+
+// oneWordHeaders are the request headers of one word, whose names
+// (Authorization, Cookie) read as a request's field from Express's
+// req.get(name) were nil.
+var oneWordHeaders = map[string]bool{"authorization": true, "accept": true, "cookie": true, "host": true, "origin": true,
+	"referer": true, "range": true, "connection": true, "expect": true, "forwarded": true, "via": true, "date": true,
+	"pragma": true, "upgrade": true, "from": true, "te": true, "trailer": true}
 
 // reqSlips are misspellings of a request's fields common enough to be
 // taken for slips, and the field meant: a field a request does not
