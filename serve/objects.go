@@ -905,6 +905,12 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 1 {
 			return vm.Nil, true, vm.TypeErrorf("res.%s needs a value", name)
 		}
+		if k := args[0].Kind(); name == "send" && (k == vm.KObject || k == vm.KArray) {
+			// Express's res.send({ a: 1 }) sends JSON (it sent the
+			// object's display text as text/plain)
+			r.jsonSet, r.json, r.bodySet, r.bodyText = true, args[0], false, nil
+			return vm.HostValue(r), true, nil
+		}
 		r.bodySet, r.bodyText = true, nil
 		if !args[0].IsNil() { // nil: no body, as text(nil)
 			r.bodyText = []byte(vm.ToString(args[0]))
@@ -947,10 +953,12 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 // resHints are what to write instead of other frameworks' methods of a
 // response.
 var resHints = map[string]string{
-	"redirect": "return redirect(url) from the handler",
-	"set":      "did you mean setHeader?",
-	"cookie":   "set_cookie(name, value, options) sets a cookie",
-	"end":      "return the body from the handler, or res.send(body)",
+	"redirect":   "return redirect(url) from the handler",
+	"set":        "did you mean setHeader?",
+	"cookie":     "set_cookie(name, value, options) sets a cookie",
+	"end":        "return the body from the handler, or res.send(body)",
+	"sendStatus": "res.status(204) sets the status, and the handler's answer the body: return respond(204, nil)",
+	"type":       "res.setHeader(\"Content-Type\", \"text/html\") sets the type, or return html(page)",
 }
 
 // resMethods are the methods CallMethod has.

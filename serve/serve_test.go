@@ -1232,6 +1232,9 @@ server {
     res.send("as text")
     res.status(202)
   }
+  route GET "/sent-obj" => fn(res) { res.status(201).send({ a: 1 }) }
+  route GET "/sent-list" => fn(res) { res.send("first"); res.send([1, "b"]) }
+  route GET "/send-status" => fn(res) { res.sendStatus(204) }
   route GET "/ok" => fn() Ok(5)
   route GET "/none" => fn() None
   route GET "/nil" => fn() nil
@@ -1348,6 +1351,15 @@ func TestResponseHelpers(t *testing.T) {
 		t.Errorf("GET /header-last: %d %q %v", r.status, r.body, r.header)
 	}
 	check("/sent", 202, "as text", "Content-Type", "text/plain; charset=utf-8")
+	// (Express's res.send of an object or a list sends JSON)
+	check("/sent-obj", 201, `{"a":1}`, "Content-Type", "application/json")
+	check("/sent-list", 200, `[1,"b"]`, "Content-Type", "application/json")
+	if r := do(t, "GET", u+"/send-status", ""); r.status != 500 {
+		t.Errorf("GET /send-status: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(app.logs.String(), "res.status(204) sets the status, and the handler's answer the body: return respond(204, nil)")
+	})
 	if r := do(t, "GET", u+"/empty", ""); r.header.Get("Content-Type") != "" {
 		t.Errorf("a 204 has a Content-Type: %v", r.header)
 	}
