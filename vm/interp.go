@@ -666,6 +666,13 @@ func (t *Thread) thrown(v Value) *Error {
 		}
 		return e
 	}
+	if v.k == KObject && v.AsObject().Type == nil {
+		// throw { code: 42, message: "bad" }: its message is the
+		// error's (e.message, the log's), as JavaScript's Error's
+		if m, ok := v.AsObject().Get("message"); ok && m.k == KString {
+			return &Error{Kind: "Error", Msg: m.AsString(), Value: v}
+		}
+	}
 	return &Error{Kind: "Error", Msg: ToString(v), Value: v}
 }
 

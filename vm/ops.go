@@ -241,6 +241,16 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 		}
 		return Nil, nil
 	}
+	if ti == errorType {
+		// throw { status: 404, message: "..." }: e.status is the thrown
+		// object's (it was nil: only e.value.status read it)
+		if v := o.vals[3]; v.k == KObject {
+			if x, ok := v.AsObject().Get(name); ok {
+				return x, nil
+			}
+		}
+		return Nil, nil
+	}
 	if f, ok := t.In.method(o, name); ok {
 		return HostValue(&BoundMethod{Recv: ObjectValue(o), Fn: f}), nil
 	}
