@@ -78,6 +78,15 @@ var missingGlobals = map[string]string{
 	"rescue":             "Ruby's rescue is Tova's catch: try { ... } catch e { ... }",
 	"sprintf":            "Tova's is fmt(\"{} and {:.2f}\", a, b), or \"{a}\" interpolation",
 	"printf":             "write print(fmt(\"{} and {:.2f}\", a, b)), or print(\"{a}\")",
+	"this":               "a method's receiver is self, its first parameter: impl User { fn greet(self) { \"hi {self.name}\" } }",
+	"use":                "middleware is declared in a server block, middleware fn log(req, next) { next(req) }, or a route's own with guard",
+	"isinstance":         "a value's kind is tested with is: x is Int, x is String, x is User",
+	"axios":              "an outbound HTTP call is fetch(url, { method: \"POST\", body: data }), and its answer's r.json()",
+	"module":             "a program is one file: pub fn and pub x = ... mark what another program may import",
+	"exports":            "a program is one file: pub fn and pub x = ... mark what another program may import",
+	"errors":             "an error is thrown as its message, throw \"failed\", or as an object, throw { message, code }; a function that may fail returns Err(\"...\")",
+	"os":                 "the environment is env(\"NAME\"), a script's arguments args(), files fs.read_text(path), and exit(code) ends a script",
+	"time":               "a pause is sleep(ms) (sleep(1.second)), the time now() or Date.now(), and a duration 5.seconds",
 }
 
 // configBlockForms are the config blocks' forms, for the note of one

@@ -293,6 +293,9 @@ func TestErrors(t *testing.T) {
 		{"for i in xs { i = 2 }\nxs = []", "a.tova:1:10: xs used before its declaration\nfor i in xs { i = 2 }\n         ^~\na.tova:2:1: note: xs declared here\nxs = []\n^\na.tova:1:15: cannot assign to immutable binding i\nfor i in xs { i = 2 }\n              ^\na.tova:1:5: note: i declared here\nfor i in xs { i = 2 }\n    ^"},
 		{"fn f() { y += 1 }", "a.tova:1:10: undefined: y\nfn f() { y += 1 }\n         ^"},
 		{"prnt(lenn(x))", "a.tova:1:1: undefined: prnt (did you mean print?)\nprnt(lenn(x))\n^~~~\na.tova:1:6: undefined: lenn (did you mean len?)\nprnt(lenn(x))\n     ^~~~\na.tova:1:11: undefined: x\nprnt(lenn(x))\n          ^"},
+		// other languages' objects, with Tova's ways
+		{"x = this.name", "a.tova:1:5: undefined: this: a method's receiver is self, its first parameter: impl User { fn greet(self) { \"hi {self.name}\" } }\nx = this.name\n    ^~~~"},
+		{"isinstance(5, 1)", "a.tova:1:1: undefined: isinstance: a value's kind is tested with is: x is Int, x is String, x is User\nisinstance(5, 1)\n^~~~~~~~~~"},
 		// a template's {{ name }} of names no Tova code declares
 		{`x = "<p>{{ message }}</p>"`, "a.tova:1:12: undefined: message: {{message}} in a \"...\" string interpolates an object of it; for a template's braces (Vue, Handlebars) write the string in single quotes, '...{{message}}...', which interpolate nothing, or each brace as \\{\nx = \"<p>{{ message }}</p>\"\n           ^~~~~~~"},
 		// other languages' constants, too far from Tova's for a "did you mean"
