@@ -415,6 +415,10 @@ func builtinRespond(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	} else if len(args) > 1 && status != 204 && status != 304 {
 		b := vm.Nil
 		r.jsonBody = &b
+	} else if len(args) < 2 {
+		// respond(404): no body, so no type either (a JSON client read
+		// an empty application/json body)
+		r.ctype = ""
 	}
 	return vm.HostValue(r), nil
 }

@@ -1235,6 +1235,7 @@ server {
   route GET "/sent-obj" => fn(res) { res.status(201).send({ a: 1 }) }
   route GET "/sent-list" => fn(res) { res.send("first"); res.send([1, "b"]) }
   route GET "/send-status" => fn(res) { res.sendStatus(204) }
+  route GET "/respond-bare" => fn() respond(404)
   route GET "/ok" => fn() Ok(5)
   route GET "/none" => fn() None
   route GET "/nil" => fn() nil
@@ -1354,6 +1355,8 @@ func TestResponseHelpers(t *testing.T) {
 	// (Express's res.send of an object or a list sends JSON)
 	check("/sent-obj", 201, `{"a":1}`, "Content-Type", "application/json")
 	check("/sent-list", 200, `[1,"b"]`, "Content-Type", "application/json")
+	// (no body, no type: a JSON client read an empty application/json)
+	check("/respond-bare", 404, "", "Content-Type", "")
 	if r := do(t, "GET", u+"/send-status", ""); r.status != 500 {
 		t.Errorf("GET /send-status: %d %s", r.status, r.body)
 	}
