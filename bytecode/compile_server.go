@@ -2852,6 +2852,7 @@ func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Fun
 		}
 		b := prm.Name.Binding
 		var at *ast.Member
+		read := false // (a field read, not a call)
 		ast.Inspect(fn.Body, func(n any) bool {
 			if c, ok := n.(*ast.Call); ok && at == nil {
 				if m, ok := c.Fn.(*ast.Member); ok {
@@ -2860,10 +2861,21 @@ func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Fun
 					}
 				}
 			}
+			if m, ok := n.(*ast.Member); ok && at == nil && requestFields[m.Name] {
+				// (net/http's r.URL.Path, Koa's ctx.path: a request's
+				// field read of a query value, nil)
+				if id, ok := m.X.(*ast.Ident); ok && id.Binding == b && b != nil {
+					at, read = m, true
+				}
+			}
 			return at == nil
 		})
 		if at != nil {
-			f.c.warnf(prm.Name.PosV, "route %s %s: the parameter %s is no request or response context (%s): a handler's parameters bind by name, so %s is the query or body field %q, nil without one, and %s.%s(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)", st.Method, shownPath(path), prm.Name.Name, frameworkParams[prm.Name.Name], prm.Name.Name, prm.Name.Name, prm.Name.Name, at.Name)
+			use := fmt.Sprintf("%s.%s(...) fails", prm.Name.Name, at.Name)
+			if read {
+				use = fmt.Sprintf("%s.%s fails", prm.Name.Name, at.Name)
+			}
+			f.c.warnf(prm.Name.PosV, "route %s %s: the parameter %s is no request or response context (%s): a handler's parameters bind by name, so %s is the query or body field %q, nil without one, and %s; take fn(req, res), and answer with the value itself, or respond(code, body)", st.Method, shownPath(path), prm.Name.Name, frameworkParams[prm.Name.Name], prm.Name.Name, prm.Name.Name, use)
 		}
 	}
 }
@@ -2901,6 +2913,12 @@ func (f *fstate) warnUntypedDefaults(st *ast.RouteDecl, path string, fn *ast.Fun
 // frameworks' contexts have and no value a handler parameter reads does
 // (c.JSON, w.Write, ctx.throw): Tova's builtins are lower-case, and a
 // text's or a list's methods are not these.
+// requestFields are a request's fields, as other frameworks' contexts
+// have them too: read of a handler's parameter named c, ctx, w or r,
+// they were meant of the request.
+var requestFields = map[string]bool{"path": true, "method": true, "headers": true, "params": true, "url": true,
+	"URL": true, "Header": true, "Body": true, "Method": true, "request": true, "req": true, "ip": true}
+
 func frameworkMethod(name string) bool {
 	if name != "" && name[0] >= 'A' && name[0] <= 'Z' {
 		return true
