@@ -208,6 +208,12 @@ func bJSONParse(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if len(args) > 2 {
 		return vm.Nil, vm.TypeErrorf("JSON.parse takes 1 or 2 arguments (text, reviver), got %d", len(args))
 	}
+	switch vm.VariantOf(arg(args, 0)) {
+	case vm.OkType, vm.ErrType, vm.SomeType, vm.NoneType:
+		// JSON.parse(fs.read_text(path)): a Result, whose text is
+		// inside
+		return vm.Nil, vm.TypeErrorf("JSON.parse: expected String, got %s, a Result or an Option around the text: take the text out first, JSON.parse(x.unwrap()), or x? in a function", vm.TypeName(arg(args, 0)))
+	}
 	if k := arg(args, 0).Kind(); k == vm.KObject || k == vm.KArray {
 		// JSON.parse(req.body): a JSON body is parsed already
 		return vm.Nil, vm.TypeErrorf("JSON.parse: expected String, got %s: this value is parsed already (a JSON request's req.body is: read its fields, req.body.name)", vm.TypeName(arg(args, 0)))

@@ -332,6 +332,10 @@ func TestJSONParseErrors(t *testing.T) {
 	if _, err := e.th.Call(jsonNS(t, e, "parse"), O("name", S("ann"))); err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Object: this value is parsed already (a JSON request's req.body is: read its fields, req.body.name)") {
 		t.Errorf("JSON.parse of an object: %v", err)
 	}
+	// (fs.read_text's Result: the text is inside it, not parsed)
+	if _, err := e.th.Call(jsonNS(t, e, "parse"), vm.Ok(S(`{"a":1}`))); err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Ok, a Result or an Option around the text: take the text out first, JSON.parse(x.unwrap())") {
+		t.Errorf("JSON.parse of a Result: %v", err)
+	}
 	if err == nil || !strings.Contains(err.Error(), "JSON.parse: expected String, got Int") {
 		t.Errorf("JSON.parse(1): %v", err)
 	}
