@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -74,5 +75,31 @@ func decodeBudgeted(th *vm.Thread, n int, decode func() (vm.Value, error)) (vm.V
 		}
 	}
 	defer b.sem.Release(cost)
+	defer releaseLater()
 	return decode()
+}
+
+// releaseAfter is how long after the last large body decoded the
+// garbage of a burst of them is collected and its memory given back to
+// the system: the heap they made stayed at its peak, gigabytes, until
+// the runtime's next collection, two minutes later when nothing else
+// allocated.
+var releaseAfter = 5 * time.Second
+
+var release struct {
+	sync.Mutex
+	timer *time.Timer
+}
+
+// releaseLater collects the garbage of large bodies once none has been
+// decoded for releaseAfter (one timer for the process, pushed back by
+// each body).
+func releaseLater() {
+	release.Lock()
+	defer release.Unlock()
+	if release.timer == nil {
+		release.timer = time.AfterFunc(releaseAfter, debug.FreeOSMemory)
+		return
+	}
+	release.timer.Reset(releaseAfter)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -729,6 +730,43 @@ func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
 	if v, err := decodeBody(nil, freeBodyBytes, func() (vm.Value, error) { return vm.Str("after"), nil }); err != nil || v.AsString() != "after" {
 		t.Errorf("after the request: %v, %v", vm.Repr(v), err)
 	}
+}
+
+// Once no large body has been decoded for a while, the garbage of the
+// burst is collected and given back to the system (a forced collection),
+// where the heap stayed at its peak until the runtime's own, minutes
+// later; small bodies arm nothing.
+func TestLargeBodiesReleasedAfterABurst(t *testing.T) {
+	p, err := driver.CompileFile("a.tova", []byte("x = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := vm.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := prog.NewInstance(vm.Config{}).NewThread(context.Background())
+	saved := releaseAfter
+	releaseAfter = 50 * time.Millisecond
+	defer func() { releaseAfter = saved }()
+	forced := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	release.Lock()
+	release.timer = nil // (a timer of another test's, with its delay)
+	release.Unlock()
+	before := forced()
+	decodeBody(th, 10, func() (vm.Value, error) { return vm.Nil, nil })
+	time.Sleep(200 * time.Millisecond)
+	if n := forced(); n != before {
+		t.Errorf("a small body forced %d collections", n-before)
+	}
+	for range 3 {
+		decodeBody(th, freeBodyBytes, func() (vm.Value, error) { return vm.Nil, nil })
+	}
+	waitFor(t, func() bool { return forced() > before })
 }
 
 // A declared type that is no media type ("image/png, text/html", which
