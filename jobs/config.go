@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"tova/bytecode"
+	"tova/frontend/diag"
 	"tova/vm"
 )
 
@@ -299,6 +300,10 @@ func QueueOf(inst *vm.Instance) (where string, explicit bool, err error) {
 	return s.sqlitePath, s.sqlitePath != defaultJobsFile(inst.Dir, mainSource(inst)), nil
 }
 
+// BlockKeys are the keys a jobs block may set (path and file are
+// database's other names).
+var BlockKeys = []string{"max_attempts", "workers", "timeout", "backoff", "max_backoff", "database", "url"}
+
 // readJobsBlock reads `jobs { max_attempts, workers, timeout, backoff,
 // max_backoff, database, url }`. Plain numbers for durations are seconds.
 func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
@@ -342,7 +347,11 @@ func (s *settings) readJobsBlock(o *vm.Object, dir string) error {
 			}
 			s.pgURL, s.sqlitePath, s.fileFromBlock = v.AsString(), "", false
 		default:
-			err = fmt.Errorf("unknown key (known: max_attempts, workers, timeout, backoff, max_backoff, database, url)")
+			meant := ""
+			if near := diag.Closest(k, BlockKeys); near != "" {
+				meant = "did you mean " + near + "? "
+			}
+			err = fmt.Errorf("unknown key (%sknown: %s)", meant, strings.Join(BlockKeys, ", "))
 		}
 		if err != nil {
 			return fmt.Errorf("jobs.%s: %v", k, err)

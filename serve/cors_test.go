@@ -206,6 +206,9 @@ func TestUnknownKeysOfGuardingBlocksFailCompile(t *testing.T) {
 		`session { secret: "0123456789abcdef0123456789", domain: "x.io" }`:             `app.tova:1:49: session.domain: unknown key (session takes secret, max_age, cookie_name, secure, http_only, same_site, csrf)`,
 		`security { trust_proxies: true }`:                                             `app.tova:1:12: security.trust_proxies: unknown key (security takes trust_proxy)`,
 		"server {\n  tls { client_ca: \"a.crt\", cert: \"a.crt\", key: \"a.key\" }\n}": `app.tova:2:9: tls.client_ca: unknown key (tls takes cert, key)`,
+		// (and the jobs block's, which the jobs package refuses)
+		"server {\n  jobs { max_attemps: 3 }\n}": `app.tova:2:10: jobs.max_attemps: unknown key (did you mean max_attempts?): the server does not start`,
+		"jobs { bogus: 1 }":                      `app.tova:1:8: jobs.bogus: unknown key (jobs takes max_attempts, workers, timeout, backoff, max_backoff, database, url)`,
 		// A misspelt key given None fails too: left out, every origin
 		// (every issuer) was let in.
 		"env ORIGIN: String? = None\ncors { orgins: ORIGIN }": `app.tova:2:8: cors.orgins: unknown key (did you mean origins?)`,

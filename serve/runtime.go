@@ -1172,6 +1172,16 @@ func init() {
 	// the start, and the db block's to the store, which warns of them
 	// when it opens the database (in tova run too).
 	bytecode.KeyCheck = func(kind, k string) (string, bool) {
+		if kind == "jobs" {
+			// (the jobs package refuses one at start-up)
+			if slices.Contains(jobs.BlockKeys, k) || k == "path" || k == "file" {
+				return "", false
+			}
+			if meant := meantKey(k, jobs.BlockKeys); meant != "" {
+				return fmt.Sprintf("jobs.%s: unknown key (did you mean %s?): the server does not start", k, meant), true
+			}
+			return fmt.Sprintf("jobs.%s: unknown key (jobs takes %s): the server does not start", k, strings.Join(jobs.BlockKeys, ", ")), true
+		}
 		known, checked := configKeys[kind]
 		if !checked || kind == "db" || slices.Contains(known, k) || kind == "auth" && k == "algorithm" {
 			return "", false

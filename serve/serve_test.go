@@ -594,7 +594,8 @@ func TestDeclarationStartupErrors(t *testing.T) {
 		"server {\n  jobs { timeout: 1e300 }\n  background fn a() { print(1) }\n}":           `server: app.tova:2:19: jobs.timeout: 1e+300 is too long a duration`,
 		"db { adapter: \"mon\" + \"go\" }\nserver {\n  route GET \"/\" => fn() 1\n}":         `server: app.tova:1:15: ConfigError: db.adapter must be "sqlite" or "postgres", got "mongo"`,
 		// (checked also in a server that runs no jobs)
-		"server {\n  jobs { bogus: 1 }\n  route GET \"/\" => fn() 1\n}":                  `server: app.tova:2:17: jobs.bogus: unknown key`,
+		"J = { bogus: 1 }\nserver {\n  jobs { ...J }\n  route GET \"/\" => fn() 1\n}":    `server: app.tova:3:3: jobs.bogus: unknown key`,
+		"J = { worker: 1 }\nserver {\n  jobs { ...J }\n  route GET \"/\" => fn() 1\n}":   `server: app.tova:3:3: jobs.worker: unknown key (did you mean workers? known: max_attempts`,
 		"server {\n  route GET \"/\" => fn() 1\n  limits { timeout: 99999999999999 }\n}": `server: app.tova:3:21: limits.timeout: 99999999999999 is too long a duration`,
 		"server {\n  route GET \"/\" => fn() 1\n  http { timeout: 1e300 }\n}":            `server: app.tova:3:19: http.timeout: 1e+300 is not a duration of at most about 292 years`,
 		// A deadline set twice in one server's blocks (two blocks of one
