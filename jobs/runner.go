@@ -1000,6 +1000,19 @@ func (r *Runner) execute(ctx context.Context, row *rivertype.JobRow, where, requ
 			to := &timedOut{after: r.set.timeout}
 			errors.As(err, &to.at)
 			err = to
+		} else if errors.Is(err, actors.ErrMemory) {
+			// Stopped by the memory guard: where its code was goes with
+			// the failure, as a timeout's does.
+			me := &vm.Error{Kind: "MemoryLimit", Msg: "the process passed its memory limit while the job ran, and it was the running code due first: it was stopped", Cause: err}
+			select {
+			case e := <-stoppedAt:
+				var at *vm.Error
+				if errors.As(e, &at) {
+					me.Stack = at.Stack
+				}
+			case <-time.After(time.Second):
+			}
+			err = me
 		}
 		return r.fail(row, where, requestID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -127,7 +128,11 @@ func (g *memoryGuard) run() {
 			if stopped.Label != "" {
 				e = e.Str("request_id", stopped.Label)
 			}
-			e.Msg("memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
+			if stopped.Pool == "jobs" || strings.HasPrefix(stopped.Pool, "jobs@") {
+				e.Msg("memory limit passed: the running job due first was stopped (it fails, and is retried as its attempts allow)")
+			} else {
+				e.Msg("memory limit passed: the running request due first was stopped (503 MEMORY_LIMIT)")
+			}
 			// The next judgement once the stopped code has unwound
 			// (at once, near the limit: see vm.SetMemoryPressure),
 			// and what it held is garbage: other code may allocate as

@@ -51,7 +51,7 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 		t.Fatalf("GET /ok after the hog = %d %s", r.status, r.body)
 	}
 	waitFor(t, func() bool { return liveHeap() < limit-32<<20 })
-	stopped := logged(app.logs, "memory limit passed: the running request or job due first was stopped (503 MEMORY_LIMIT)")
+	stopped := logged(app.logs, "memory limit passed: the running request due first was stopped (503 MEMORY_LIMIT)")
 	if len(stopped) != 1 || stopped[0]["pool"] == "" || stopped[0]["limit_bytes"] != float64(limit) ||
 		stopped[0]["request_id"] != r.header.Get("X-Request-Id") {
 		t.Errorf("log of the stop: %v (the request's id: %s)", stopped, r.header.Get("X-Request-Id"))
@@ -60,6 +60,41 @@ func TestMemoryGuardStopsAnAllocatingHandler(t *testing.T) {
 		if l["path"] == "/hog" && (l["status"] != float64(503) || !strings.Contains(l["error"].(string), "memory limit") || l["request_id"] != r.header.Get("X-Request-Id")) {
 			t.Errorf("access line of /hog: %v", l)
 		}
+	}
+}
+
+// A job that allocates without bound is stopped the same way: the
+// guard's line speaks of a job, not of a 503, and the job's failure is
+// logged with its kind and where its code was, as a timeout's is.
+func TestMemoryGuardStopsAnAllocatingJob(t *testing.T) {
+	limit := liveHeap() + 64<<20
+	app := startApp(t, `server {
+  jobs { max_attempts: 1 }
+  background fn hog() {
+    xs = []
+    loop { xs.push("x" * 1000000) }
+  }
+  route POST "/hog" => fn() { spawn_job(hog) }
+  route GET "/ok" => fn() "ok"
+}`, func(o *Options) { o.MemoryLimit = limit; o.Dir = t.TempDir() })
+	u := app.urls[""]
+	if r := do(t, "POST", u+"/hog", ""); r.status != 200 {
+		t.Fatalf("POST /hog = %d %s", r.status, r.body)
+	}
+	const stopMsg = "memory limit passed: the running job due first was stopped (it fails, and is retried as its attempts allow)"
+	waitFor(t, func() bool { return len(logged(app.logs, stopMsg)) == 1 })
+	var failed map[string]any
+	waitFor(t, func() bool {
+		for _, l := range logged(app.logs, "the process passed its memory limit while the job ran, and it was the running code due first: it was stopped") {
+			failed = l
+		}
+		return failed != nil
+	})
+	if failed["kind"] != "MemoryLimit" || !strings.HasPrefix(fmt.Sprint(failed["at"]), "app.tova:5:") || !strings.Contains(fmt.Sprint(failed["stack"]), "at hog") {
+		t.Errorf("the job's failure: %v", failed)
+	}
+	if r := do(t, "GET", u+"/ok", ""); r.status != 200 {
+		t.Errorf("GET /ok after the hog = %d %s", r.status, r.body)
 	}
 }
 
