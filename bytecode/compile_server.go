@@ -396,11 +396,13 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.c.warnStatusSlips(fn, "a handler")
 				f.warnFrameworkParams(st, p, fn)
 				f.warnUntypedDefaults(st, p, fn)
+				f.warnTextParamComparedToNumber(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.c.warnStatusSlips(lam.Fn, "a handler")
 				f.warnFrameworkParams(st, p, lam.Fn)
 				f.warnUntypedDefaults(st, p, lam.Fn)
+				f.warnTextParamComparedToNumber(st, p, lam.Fn)
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
@@ -1544,6 +1546,50 @@ func (f *fstate) checkPathParams(st *ast.RouteDecl, path string, fn *ast.Functio
 	}
 	f.c.warnf(st.PosV, "route %s %s: the path's :%s is taken by no parameter of the handler, which takes %s from the query or the body instead; name the parameter %s, or take req and read req.params",
 		st.Method, shownPath(path), lost[0], strings.Join(others, ", "), lost[0])
+}
+
+// warnTextParamComparedToNumber warns of an untyped path parameter
+// compared with == or != to a number, or to an id field (t.id == id):
+// the parameter is the path's text, "1", which equals no Int, so
+// todos.find(fn(t) t.id == id) found nothing for /todos/1.
+func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, fn *ast.Function) {
+	inPath := map[string]bool{}
+	for _, seg := range strings.Split(path, "/") {
+		if name, ok := strings.CutPrefix(seg, ":"); ok && name != "" {
+			inPath[name] = true
+		}
+	}
+	for _, prm := range fn.Params {
+		if prm.Name == nil || prm.Type != nil || !inPath[prm.Name.Name] || prm.Name.Binding == nil {
+			continue
+		}
+		b := prm.Name.Binding
+		isParam := func(e ast.Expr) bool {
+			id, ok := e.(*ast.Ident)
+			return ok && id.Binding != nil && origin(id.Binding) == b
+		}
+		numberish := func(e ast.Expr) bool {
+			switch e := e.(type) {
+			case *ast.IntLit, *ast.FloatLit:
+				return true
+			case *ast.Member:
+				return e.Name == "id" || strings.HasSuffix(e.Name, "_id") || strings.HasSuffix(e.Name, "Id")
+			}
+			return false
+		}
+		var at *ast.Binary
+		ast.Inspect(fn.Body, func(n any) bool {
+			if e, ok := n.(*ast.Binary); ok && at == nil && (e.Op == "==" || e.Op == "!=") &&
+				(isParam(e.X) && numberish(e.Y) || isParam(e.Y) && numberish(e.X)) {
+				at = e
+			}
+			return at == nil
+		})
+		if at != nil {
+			name := prm.Name.Name
+			f.c.warnf(at.PosV, "route %s %s: the path parameter %s is text (\"1\" for /1), and == never converts: it equals no number; declare it %s: Int to have it converted (a path that is no Int answers 400)", st.Method, shownPath(path), name, name)
+		}
+	}
 }
 
 // checkBodyParam warns of a handler parameter named body annotated with

@@ -1303,6 +1303,23 @@ func TestUntypedNumberDefaultsWarned(t *testing.T) {
 	})
 }
 
+// An untyped path parameter compared with a number or an id field is
+// warned of: it is the path's text, which equals no number; a typed
+// one, or one compared with text, is not.
+func TestTextPathParamComparedToNumberWarned(t *testing.T) {
+	expectWarnings(t, `var todos = [{ id: 1, title: "a" }]
+server {
+  route GET "/todos/:id" => fn(id) { todos.find(fn(t) t.id == id) }
+  route GET "/p/:n" => fn(n) { if n != 0 { "x" } else { "y" } }
+  route GET "/s/:slug" => fn(slug) { todos.find(fn(t) t.title == slug) }
+  route GET "/i/:id" => fn(id: Int) { todos.find(fn(t) t.id == id) }
+}
+`, []string{
+		`3:60: warning: route GET /todos/:id: the path parameter id is text ("1" for /1), and == never converts: it equals no number; declare it id: Int to have it converted (a path that is no Int answers 400)`,
+		`4:37: warning: route GET /p/:n: the path parameter n is text ("1" for /1), and == never converts: it equals no number; declare it n: Int to have it converted (a path that is no Int answers 400)`,
+	})
+}
+
 // A hook or guard of the (req, res) shape answering an object, a text
 // or a list, which lets the request through where it was written to
 // refuse it, is warned of; one answering a response, or using res
