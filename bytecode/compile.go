@@ -12,6 +12,7 @@ import (
 
 	"tova/frontend/ast"
 	"tova/frontend/diag"
+	"tova/frontend/scan"
 	"tova/frontend/token"
 )
 
@@ -49,6 +50,10 @@ func Compile(srcs []Source) (prog *Program, err error) {
 		for _, at := range s.File.Placeholders {
 			c.file, c.fileName = i, s.File.Name
 			c.warnf(at, "... stands for code not written yet: it does nothing (a function of only ... returns nil, a route's handler answers null)")
+		}
+		for _, at := range s.File.FloorDivs {
+			c.file, c.fileName = i, s.File.Name
+			c.warnf(at, "%s", scan.FloorDiv)
 		}
 	}
 	blocks, lone := false, false

@@ -1303,6 +1303,22 @@ func TestUntypedNumberDefaultsWarned(t *testing.T) {
 	})
 }
 
+// A comment of a number alone after an operand (Python's n // 2) is
+// warned of; one of words, or on a line of its own, is not.
+func TestFloorDivisionCommentWarned(t *testing.T) {
+	expectWarnings(t, `n = 7
+half = n // 2
+x = 5 // five
+y = 3 // 3 retries
+// 2
+z = (n) // 2.5 )
+print(half, x, y, z)
+`, []string{
+		`2:10: warning: // begins a comment here, to the end of the line: Python's floor division a // b is floor(a / b)`,
+		`6:9: warning: // begins a comment here, to the end of the line: Python's floor division a // b is floor(a / b)`,
+	})
+}
+
 // An untyped path parameter compared with a number or an id field is
 // warned of: it is the path's text, which equals no number; a typed
 // one, or one compared with text, is not.

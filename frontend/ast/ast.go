@@ -46,6 +46,10 @@ type File struct {
 	// Placeholders are where `...` stands as a statement (code not
 	// written yet): it does nothing, and is warned of.
 	Placeholders []token.Pos
+	// FloorDivs are where a comment holding a number alone follows an
+	// operand on its line (`half = n // 2`, Python's floor division):
+	// warned of.
+	FloorDivs []token.Pos
 	// Set by the resolver: bindings of the top-level code. Locals are
 	// register slots of the file's main function; Globals are module slots
 	// shared by all functions of the program.

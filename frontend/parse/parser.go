@@ -31,6 +31,10 @@ func parseFile(name string, src []byte) (*ast.File, error) {
 			stopped = &diag.Error{File: name, Pos: pos, End: end, Msg: msg}
 			return
 		}
+		if msg == scan.FloorDiv {
+			p.floorDivs = append(p.floorDivs, pos) // (a notice, not an error)
+			return
+		}
 		p.errAt[pos] = true
 		p.errs.Add(name, pos, end, msg)
 	})
@@ -39,6 +43,7 @@ func parseFile(name string, src []byte) (*ast.File, error) {
 	f := &ast.File{Name: name}
 	f.Stmts = p.stmtList(ctxTop, token.EOF)
 	f.Placeholders = p.placeholders
+	f.FloorDivs = p.floorDivs
 	if stopped != nil && !p.tooDeep {
 		p.errs = append(p.errs, stopped)
 	}
@@ -62,9 +67,11 @@ type parser struct {
 	file   string
 	// placeholders are where `...` stood as a statement
 	placeholders []token.Pos
-	toks         []token.Token
-	p            int         // index of tok in toks
-	tok          token.Token // current token
+	// floorDivs are the scanner's scan.FloorDiv notices
+	floorDivs []token.Pos
+	toks      []token.Token
+	p         int         // index of tok in toks
+	tok       token.Token // current token
 	// errs holds every error found, however many: the driver shows the
 	// first ones and counts the rest, so the count a user reads is true.
 	errs  diag.List
@@ -364,6 +371,13 @@ func (p *parser) expectClose(open token.Token) token.Token {
 		return t
 	}
 	if t.Kind == token.EOF || isCloser(t.Kind) || t.NLBefore && open.Kind != token.LBRACE {
+		for _, at := range p.floorDivs {
+			if !at.Before(open.Pos) && at.Before(t.Pos) {
+				// (n // 2 }: the comment took the closing bracket)
+				p.fail("unclosed '%s' opened at %d:%d: the // at %d:%d begins a comment, to the end of its line, which took the '%s' after it (Python's floor division a // b is floor(a / b))",
+					open.Kind, open.Pos.Line, open.Pos.Col, at.Line, at.Col, closeOf(open.Kind))
+			}
+		}
 		p.fail("unclosed '%s' opened at %d:%d", open.Kind, open.Pos.Line, open.Pos.Col)
 	}
 	if t.Pos.Line != open.Pos.Line && t.Kind != token.ILLEGAL {

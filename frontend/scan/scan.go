@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -192,8 +193,13 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			s.next()
 			continue
 		case c == '/' && s.peekByte(1) == '/':
+			at, start := s.pos(), s.off
 			for s.off < len(s.src) && !isLineBreak(s.src[s.off]) {
 				s.next()
+			}
+			if endsOperand(toks) && toks[len(toks)-1].End.Line == at.Line && numberComment(s.src[start+2:s.off]) {
+				// n // 2: Python's floor division, a comment here
+				s.error(at, token.Pos{Line: at.Line, Col: at.Col + 2}, FloorDiv)
 			}
 			continue
 		case c == '/' && s.peekByte(1) == '*':
@@ -236,6 +242,32 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			return append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, Cut: true}), true
 		}
 	}
+}
+
+// FloorDiv is the notice (not an error) of a comment that follows an
+// operand on its line and holds a number alone, `half = n // 2`:
+// Python's floor division, which here comments out the rest of the line.
+const FloorDiv = "// begins a comment here, to the end of the line: Python's floor division a // b is floor(a / b)"
+
+// numberComment reports whether a comment's text (after its //) is a
+// number alone, with closing brackets after it: "2", " 2 }", "10)".
+func numberComment(text []byte) bool {
+	t := strings.TrimSpace(string(text))
+	t = strings.TrimRight(t, ")]} \t")
+	if t == "" {
+		return false
+	}
+	dot := false
+	for i, c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+		case c == '.' && !dot && i > 0:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // maxOpen bounds the brackets open at once that the scanner reads on
