@@ -304,6 +304,11 @@ func QueueOf(inst *vm.Instance) (where string, explicit bool, err error) {
 // database's other names).
 var BlockKeys = []string{"max_attempts", "workers", "timeout", "backoff", "max_backoff", "database", "url"}
 
+// BlockAliases are the other names readJobsBlock takes for BlockKeys
+// (attempts, max_retries: max_attempts less one; max_workers,
+// concurrency; path and file: database).
+var BlockAliases = []string{"attempts", "max_retries", "max_workers", "concurrency", "path", "file"}
+
 // readJobsBlock reads `jobs { max_attempts, workers, timeout, backoff,
 // max_backoff, database, url }`. Plain numbers for durations are seconds.
 func (s *settings) readJobsBlock(o *vm.Object, dir string) error {

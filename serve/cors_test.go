@@ -218,6 +218,10 @@ func TestUnknownKeysOfGuardingBlocksFailCompile(t *testing.T) {
 			t.Errorf("%q:\n got %v\nwant %s", src, err, want)
 		}
 	}
+	// The jobs block's other names for its keys are known.
+	if _, err := driver.CompileFile("app.tova", []byte("jobs { max_retries: 3, attempts: 2, max_workers: 2, concurrency: 2, path: \"j.db\" }\nserver {\n  route GET \"/\" => fn() 1\n}")); err != nil {
+		t.Errorf("the jobs block's aliases: %v", err)
+	}
 	// Another block's unknown key is a warning, as serve's at start-up.
 	p, err := driver.CompileFile("app.tova", []byte("cache { defalt: 60 }\nhttp { timeout: 5, max_bdy: 10 }\nserver {\n  route GET \"/\" => fn() 1\n}"))
 	if err != nil {

@@ -1174,7 +1174,7 @@ func init() {
 	bytecode.KeyCheck = func(kind, k string) (string, bool) {
 		if kind == "jobs" {
 			// (the jobs package refuses one at start-up)
-			if slices.Contains(jobs.BlockKeys, k) || k == "path" || k == "file" {
+			if slices.Contains(jobs.BlockKeys, k) || slices.Contains(jobs.BlockAliases, k) {
 				return "", false
 			}
 			if meant := meantKey(k, jobs.BlockKeys); meant != "" {
