@@ -126,6 +126,9 @@ type compiler struct {
 	// txHandles are the parameters of the functions given to
 	// db.transaction (see txHandle), found at the first SQL call
 	txHandles map[*ast.Binding]bool
+	// handlerFns are the named functions routes are answered by (found
+	// once: see isHandler)
+	handlerFns map[*ast.Function]bool
 	// selfType is the type of the impl block whose method is being
 	// compiled ("" outside one): what `is Self` tests.
 	selfType string

@@ -145,8 +145,8 @@ func (f *fstate) requestTaint() taint {
 			if numericType(p.Type) {
 				continue // (a number changes no statement)
 			}
-			if p.Name != nil && (p.Name.Name == "sql" || strings.HasSuffix(p.Name.Name, "_sql")) {
-				continue // (fn q(sql, ...args): its callers' SQL text)
+			if p.Name != nil && (p.Name.Name == "sql" || strings.HasSuffix(p.Name.Name, "_sql")) && g.af.Name != "" && !f.c.isHandler(g.af) {
+				continue // (fn q(sql, ...args): its callers' SQL text; a handler's is the request's)
 			}
 			if p.Name != nil && p.Name.Binding != nil {
 				t.tainted[origin(p.Name.Binding)] = true
@@ -532,4 +532,27 @@ func (c *compiler) txHandle(b *ast.Binding) bool {
 		}
 	}
 	return c.txHandles[origin(b)]
+}
+
+// isHandler reports whether fn, a named function, answers a route
+// (route GET "/d" => find): its parameters are the request's, whatever
+// their names. Found once, in every file of the program.
+func (c *compiler) isHandler(fn *ast.Function) bool {
+	if c.handlerFns == nil {
+		c.handlerFns = map[*ast.Function]bool{}
+		saved := c.file
+		for i, src := range c.srcs {
+			c.file = i // (namedHandler looks names up in the file being read)
+			ast.Inspect(src.File, func(n any) bool {
+				if r, ok := n.(*ast.RouteDecl); ok {
+					if h := c.namedHandler(r.Handler); h != nil {
+						c.handlerFns[h] = true
+					}
+				}
+				return true
+			})
+		}
+		c.file = saved
+	}
+	return c.handlerFns[fn]
 }

@@ -1303,6 +1303,24 @@ func TestUntypedNumberDefaultsWarned(t *testing.T) {
 	})
 }
 
+// A parameter named sql is text its callers write only in a helper: a
+// route's handler's, lambda or named function, is the request's.
+func TestInterpolatedSQLOfHandlersSQLParameter(t *testing.T) {
+	expectWarnings(t, `db { database: ":memory:" }
+fn q(sql, args) { db.query("/* app */ " + sql, ...args) }
+fn find(sql) { db.query("SELECT 1 AS x WHERE 'a' = '{sql}'") }
+server {
+  route GET "/d" => fn(sql) db.query("SELECT 1 AS x WHERE 'a' = '{sql}'")
+  route GET "/a" => fn(sort_sql) db.query("SELECT 1 AS x ORDER BY {sort_sql}")
+  route GET "/f" => find
+}
+`, []string{
+		`3:54: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`5:67: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`6:68: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+	})
+}
+
 // A comment of a number alone after an operand (Python's n // 2) is
 // warned of; one of words, or on a line of its own, is not.
 func TestFloorDivisionCommentWarned(t *testing.T) {
