@@ -666,9 +666,10 @@ func (t *Thread) thrown(v Value) *Error {
 		}
 		return e
 	}
-	if v.k == KObject && v.AsObject().Type == nil {
-		// throw { code: 42, message: "bad" }: its message is the
-		// error's (e.message, the log's), as JavaScript's Error's
+	if v.k == KObject {
+		// throw { code: 42, message: "bad" } (or a record with a
+		// message field): its message is the error's (e.message, the
+		// log's), as JavaScript's Error's
 		if m, ok := v.AsObject().Get("message"); ok && m.k == KString {
 			return &Error{Kind: "Error", Msg: m.AsString(), Value: v}
 		}
