@@ -250,6 +250,10 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	queryMethod := rt.Method == "GET" || rt.Method == "HEAD" || rt.Method == "DELETE" || rt.Method == "OPTIONS"
 	var uploaded []string   // the fields upload() requires a file in
 	var rules []*fieldRules // with validate({...})
+	// formFields: a form could send the body's fields (no record or
+	// object among them, nor a rule of min or max, which needs a JSON
+	// number)
+	formFields := true
 	for _, g := range guards {
 		if field, ok := uploadField(g); ok && !slices.Contains(uploaded, field) {
 			uploaded = append(uploaded, field)
@@ -297,6 +301,9 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 				continue
 			}
 			props[name] = b.schema(typ)
+			if !formScalar(strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")) {
+				formFields = false
+			}
 			if need {
 				required = append(required, name)
 			}
@@ -316,6 +323,9 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		for _, f := range rules {
 			if queryMethod {
 				break // (a GET's rules refuse what its body lacks)
+			}
+			if f.hasMin || f.hasMax {
+				formFields = false
 			}
 			s := f.schema()
 			if old, ok := props[f.name].(map[string]any); ok && len(old) > 0 {
@@ -398,14 +408,25 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		if len(required) > 0 {
 			schema["required"] = required
 		}
-		// (the same fields from a form a page posts, as the runtime
-		// reads them)
-		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": map[string]any{
-			"application/json":                  map[string]any{"schema": schema},
-			"application/x-www-form-urlencoded": map[string]any{"schema": schema},
-		}}
+		content := map[string]any{"application/json": map[string]any{"schema": schema}}
+		if formFields {
+			// (the same fields from a form a page posts, as the runtime
+			// reads them: text, numbers and Bools converted)
+			content["application/x-www-form-urlencoded"] = map[string]any{"schema": schema}
+		}
+		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": content}
 	}
 	return op
+}
+
+// formScalar reports whether a form's text gives a value of the
+// annotation typ: untyped, or a scalar the runtime converts text to.
+func formScalar(typ string) bool {
+	switch strings.TrimSpace(typ) {
+	case "", "String", "Int", "Float", "Bool", "Number", "Date", "Duration", "Size":
+		return true
+	}
+	return false
 }
 
 // errorAnswer is a response whose body is the runtime's error body.

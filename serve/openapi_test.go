@@ -193,6 +193,7 @@ server {
   route POST "/ev" body: Ev => fn(req) req.body
   route POST "/v" with validate({ title: { required: true, min_length: 3, max_length: 80 }, n: { min: 1, max: 5 }, kind: { one_of: ["a", "b"] } }) => fn(req) req.body
   route POST "/login" => fn(email: String, password: String) "ok"
+  route POST "/item" => fn(item: Ev, note: String) "ok"
 }
 `)
 	doc, _ := getDoc(t, app.urls[""])
@@ -220,11 +221,20 @@ server {
 	}
 	fields := v.RequestBody.Value.Content.Get("application/json").Schema.Value
 	title, n, kind := fields.Properties["title"].Value, fields.Properties["n"].Value, fields.Properties["kind"].Value
-	if !title.Type.Is("string") || title.MinLength != 3 || title.MaxLength == nil || *title.MaxLength != 80 || strings.Join(fields.Required, ",") != "title" {
+	// (a length counts a String's characters or a List's items)
+	if len(title.AnyOf) != 2 || title.AnyOf[0].Value.MinLength != 3 || *title.AnyOf[0].Value.MaxLength != 80 ||
+		title.AnyOf[1].Value.MinItems != 3 || strings.Join(fields.Required, ",") != "title" {
 		t.Errorf("title: %+v, required %v", title, fields.Required)
+	}
+	// (min and max need a JSON number: no form body)
+	if v.RequestBody.Value.Content.Get("application/x-www-form-urlencoded") != nil {
+		t.Errorf("POST /v takes a form: %v", v.RequestBody.Value.Content)
 	}
 	if !n.Type.Is("number") || *n.Min != 1 || *n.Max != 5 || len(kind.Enum) != 2 || kind.Enum[0] != "a" {
 		t.Errorf("n %+v, kind %+v", n, kind)
+	}
+	if item := doc.Paths.Find("/item").Post.RequestBody.Value.Content; item.Get("application/x-www-form-urlencoded") != nil {
+		t.Errorf("POST /item takes a form, whose fields give no record: %v", item)
 	}
 	login := doc.Paths.Find("/login").Post.RequestBody.Value.Content
 	if login.Get("application/x-www-form-urlencoded") == nil || login.Get("application/json") == nil {

@@ -122,9 +122,19 @@ func (f *fieldRules) schema() map[string]any {
 		}
 		if f.pattern != nil {
 			s["pattern"] = f.patternText
+		} else {
+			// (a length counts a List's items too)
+			list := map[string]any{"type": "array", "items": map[string]any{}}
+			if f.minLen >= 0 {
+				list["minItems"] = f.minLen
+			}
+			if f.maxLen >= 0 {
+				list["maxItems"] = f.maxLen
+			}
+			s = map[string]any{"anyOf": []any{s, list}}
 		}
 	}
-	if f.hasMin || f.hasMax {
+	if (f.hasMin || f.hasMax) && s["anyOf"] == nil {
 		s["type"] = "number"
 		if f.hasMin {
 			s["minimum"] = jsonNumber(f.min)
