@@ -220,6 +220,8 @@ func TestCheckRawHeaders(t *testing.T) {
 		{"Transfer-Encoding:\r\n chunked\r\n", "", errFoldedFraming},
 		{"Transfer-Encoding: \r\n\tchunked\r\n", "", errFoldedFraming},
 		{"Transfer-Encoding:\r\nX-A: 1\r\n", "", errTransferCoding},
+		{"Transfer-Encoding: gzip,\r\n chunked\r\n", "", errFoldedFraming},
+		{"Transfer-Encoding: chunked\r\n \r\n", "", errFoldedFraming},
 		{"Content-Length: 5\r\nX-A: 1\r\n 2\r\n", "", nil},
 	} {
 		id, err := checkRawHeaders([]byte(c.block))

@@ -560,12 +560,12 @@ func checkRawHeaders(block []byte) (id []byte, err error) {
 				ids++
 				inID = true
 			case len(name) == len(fasthttp.HeaderTransferEncoding) && strings.EqualFold(name, fasthttp.HeaderTransferEncoding):
+				if i := bytes.IndexByte(line, '\n'); i >= 0 && i+1 < len(line) && (line[i+1] == ' ' || line[i+1] == '\t') {
+					// (Transfer-Encoding:\r\n chunked, gzip,\r\n chunked:
+					// a coding folded onto the next line)
+					return nil, errFoldedFraming
+				}
 				if v := trimSpaceBytes(lineValue(line)); !strings.EqualFold(unsafe.String(unsafe.SliceData(v), len(v)), "chunked") {
-					if i := bytes.IndexByte(line, '\n'); len(v) == 0 && i >= 0 && i+1 < len(line) && (line[i+1] == ' ' || line[i+1] == '\t') {
-						// (Transfer-Encoding:\r\n chunked: a coding
-						// folded onto the next line, not another one)
-						return nil, errFoldedFraming
-					}
 					return nil, errTransferCoding
 				}
 			}
