@@ -2907,7 +2907,7 @@ func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Fun
 					}
 				}
 			}
-			if m, ok := n.(*ast.Member); ok && at == nil && requestFields[m.Name] {
+			if m, ok := n.(*ast.Member); ok && at == nil && requestFields[m.Name] && contextNames[prm.Name.Name] {
 				// (net/http's r.URL.Path, Koa's ctx.path: a request's
 				// field read of a query value, nil)
 				if id, ok := m.X.(*ast.Ident); ok && id.Binding == b && b != nil {
@@ -2959,6 +2959,10 @@ func (f *fstate) warnUntypedDefaults(st *ast.RouteDecl, path string, fn *ast.Fun
 // frameworks' contexts have and no value a handler parameter reads does
 // (c.JSON, w.Write, ctx.throw): Tova's builtins are lower-case, and a
 // text's or a list's methods are not these.
+// contextNames are the parameter names whose request fields read are
+// warned of (c, w and the rest may well be a body's object field).
+var contextNames = map[string]bool{"r": true, "ctx": true, "context": true}
+
 // requestFields are a request's fields, as other frameworks' contexts
 // have them too: read of a handler's parameter named c, ctx, w or r,
 // they were meant of the request.

@@ -1234,6 +1234,7 @@ func TestFrameworkHandlerParamsWarned(t *testing.T) {
   route GET "/ok3/:ctx" => fn(ctx) { ctx.json() }
   route GET "/g" => fn(w, r) { { p: r.path } }
   route GET "/ok4" => fn(r) { r.size }
+  route POST "/ok5" => fn(c) { c.path }
 }
 `, []string{
 		`2:25: warning: route GET /hi: the parameter c is no request or response context (gin): a handler's parameters bind by name, so c is the query or body field "c", nil without one, and c.JSON(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
