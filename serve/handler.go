@@ -573,6 +573,17 @@ func (x *exchange) start() (vm.Value, error) {
 	if x.replay, x.claim = x.s.idem.begin(x.current(), x.requestID()); x.replay != nil || x.claim != nil {
 		x.kept = true // the store holds its Idempotency-Key
 		if x.replay != nil {
+			// The route's own with rate_limit(...) counts a replay
+			// too, as the server's block does (the chain, where it
+			// runs, does not run for one)
+			for _, g := range x.guards {
+				if g.Kind() == vm.KBuiltin && g.AsBuiltin().Name == "rate_limit" {
+					if v, err := x.th.Call(g, x.reqValue(), x.resValue()); err != nil || !v.IsNil() {
+						x.replay = nil
+						return v, err
+					}
+				}
+			}
 			return vm.Nil, nil
 		}
 	}

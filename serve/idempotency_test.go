@@ -239,6 +239,31 @@ server {
 	}
 }
 
+// A route's own with rate_limit(...) counts a replay, and refuses one
+// past its limit, as the server's rate_limit block does (the replay
+// skipped the guard: it went out after the limit had answered 429).
+func TestIdempotencyReplayCountedByRouteRateLimit(t *testing.T) {
+	app := startApp(t, `
+server {
+  route POST "/a" with rate_limit(3, 1.minute) => fn() { { ok: true } }
+}
+`)
+	u := app.urls[""]
+	var got []string
+	for i := range 5 {
+		hdrs := []string{}
+		if i == 0 || i == 4 {
+			hdrs = []string{"Idempotency-Key", "same"}
+		}
+		r := do(t, "POST", u+"/a", "", hdrs...)
+		got = append(got, fmt.Sprintf("%d%s", r.status, map[bool]string{true: "r"}[r.header.Get(idempotencyReplayed) != ""]))
+	}
+	// (the second replay, the fifth request, is past the limit of 3)
+	if want := "200 200 200 429 429"; strings.Join(got, " ") != want {
+		t.Errorf("statuses %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
 // The store forgets an answer after 24 hours, and its oldest answers
 // past its bounds.
 func TestIdempotencyStoreBounds(t *testing.T) {
