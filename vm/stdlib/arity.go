@@ -56,7 +56,7 @@ var arities = map[string][2]int{
 	// text to write is needed.
 	"fs.ls": {0, 2}, "fs.read_dir": {0, 2}, "fs.write_text": {2, 3},
 	"fs.cp": {2, 3}, "fs.mv": {2, 2},
-	"crypto.hmac": {3, 3}, "crypto.constant_time_equal": {2, 2},
+	"crypto.hmac": {3, 4}, "crypto.constant_time_equal": {2, 2},
 	// A colour needs its name.
 	"color": {2, 2},
 	// JavaScript's (value, replacer, indent) is taken too.

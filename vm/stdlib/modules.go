@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func registerModules() {
 		"sha256":              cryptoMember("sha256", ps("data"), digest("sha256", sha256.New)),
 		"sha512":              cryptoMember("sha512", ps("data"), digest("sha512", sha512.New)),
 		"sha1":                cryptoMember("sha1", ps("data"), digest("sha1", sha1.New)),
-		"hmac":                cryptoMember("hmac", ps("algo", "key", "data"), cryptoHMAC),
+		"hmac":                cryptoMember("hmac", ps("algo", "key", "data", "encoding"), cryptoHMAC),
 		"random_int":          builtinFn("random_int"),
 		"random_uuid":         random,
 		"randomUUID":          random, // the JavaScript global's name
@@ -442,10 +443,20 @@ func digest(name string, h func() hash.Hash) func(t *vm.Thread, args []vm.Value)
 	}
 }
 
+// cryptoHMAC is crypto.hmac(algo, key, data, encoding = "hex"): the
+// MAC's hex digits, or its base64 ("base64", as Shopify's webhooks
+// sign; "base64url" without padding).
 func cryptoHMAC(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	a, err := strs("crypto.hmac", args, 3)
+	a, err := strs("crypto.hmac", args, len(args))
 	if err != nil {
 		return vm.Nil, err
+	}
+	encoding := "hex"
+	if len(a) > 3 {
+		encoding = strings.ToLower(a[3])
+	}
+	if encoding != "hex" && encoding != "base64" && encoding != "base64url" {
+		return vm.Nil, valueErr("crypto.hmac: unknown encoding %q (hex, base64 or base64url)", a[3])
 	}
 	algo, key, data := a[0], a[1], a[2]
 	var h func() hash.Hash
@@ -461,6 +472,12 @@ func cryptoHMAC(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	m := hmac.New(h, []byte(key))
 	io.WriteString(m, data)
+	switch encoding {
+	case "base64":
+		return vm.Str(base64.StdEncoding.EncodeToString(m.Sum(nil))), nil
+	case "base64url":
+		return vm.Str(base64.RawURLEncoding.EncodeToString(m.Sum(nil))), nil
+	}
 	return vm.Str(hex.EncodeToString(m.Sum(nil))), nil
 }
 
