@@ -843,8 +843,15 @@ func (p *parser) matchArm() *ast.MatchArm {
 	if !p.at(token.FATARROW) {
 		p.errorExpected("'=>' after match pattern")
 	}
+	arrow := p.tok
 	p.next()
 	p.skipNewlines()
+	if p.tok.Pos.Line > arrow.Pos.Line && p.tok.Pos.Col <= arm.PosV.Col && !p.at(token.RBRACE) && !p.at(token.EOF) {
+		// `1 =>` (or `=> // ...`) with the next arm below: that arm
+		// read as this one's value (`_ => 2`, a lambda), or failed at
+		// its own =>
+		p.failAt(arrow.Pos, arrow.End, "the match arm at %d:%d has nothing after its =>: write its value there, or on the next line indented under it (the line below, at the arm's own column, is the next arm)", arm.PosV.Line, arm.PosV.Col)
+	}
 	arm.Body = p.armBody()
 	return arm
 }
