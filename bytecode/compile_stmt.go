@@ -193,6 +193,18 @@ func literalMismatch(t *ast.TypeExpr, e ast.Expr) string {
 	if t != nil && (t.Name == "?" || t.Name == "Option") && len(t.Args) == 1 {
 		t = t.Args[0] // (z: String? = 5: a literal, if given, is the inner type's)
 	}
+	if t != nil && (t.Name == "[]" && len(t.Args) == 1 || t.Name == "Result" && len(t.Args) == 2) {
+		// (xs: [Int] = "no", [String] = [1, 2], r: Result<Int, String> = 3)
+		if arr, ok := e.(*ast.ArrayLit); ok && t.Name == "[]" {
+			for _, el := range arr.Elems {
+				if got := literalMismatch(t.Args[0], el); got != "" {
+					return "List holding " + articled(got)
+				}
+			}
+			return ""
+		}
+		return literalType(e)
+	}
 	if t == nil || len(t.Args) > 0 || !annotatedKinds[t.Name] {
 		return ""
 	}

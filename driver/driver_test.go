@@ -1640,6 +1640,11 @@ fn b() -> Bool { if true { 1 } else { false } }
 fn m() -> Int { match 1 { 1 => "a", _ => 2 } }
 o: String? = 5
 print(x, y, z, w, f(), g(0), k(), b(), m(), o)
+l1: [Int] = "no"
+l2: [String] = [1, 2]
+l3: [Float] = [1, 2.5]
+l4: [Int] = []
+r1: Result<Int, String> = 3
 `, []string{
 		"1:10: warning: x is annotated Int but given a String: annotations are not checked when the program runs",
 		"3:11: warning: z is annotated Bool but given an Int: annotations are not checked when the program runs",
@@ -1648,6 +1653,10 @@ print(x, y, z, w, f(), g(0), k(), b(), m(), o)
 		"12:28: warning: fn b returns Bool, but this is an Int: annotations are not checked when the program runs",
 		"13:32: warning: fn m returns Int, but this is a String: annotations are not checked when the program runs",
 		"14:14: warning: o is annotated String? but given an Int: annotations are not checked when the program runs",
+		// (a list's elements, and a Result's literal)
+		"16:13: warning: l1 is annotated [Int] but given a String: annotations are not checked when the program runs",
+		"17:16: warning: l2 is annotated [String] but given a List holding an Int: annotations are not checked when the program runs",
+		"20:27: warning: r1 is annotated Result<Int, String> but given an Int: annotations are not checked when the program runs",
 	})
 }
 
