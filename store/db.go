@@ -208,12 +208,16 @@ const (
 	// (bench/storebench's BenchmarkSQLiteCount). The cache fills only as
 	// pages are read: a small database costs what it holds.
 	sqliteCacheKiB = 32 << 10
-	busyTimeout    = 10 * time.Second
 	connectTimeout = 5 * time.Second
 	// Idle connections are closed after a while, so a pool nobody uses
 	// any more (an instance that has stopped) does not hold them.
 	idleTimeout = time.Minute
 )
+
+// busyTimeout is how long a connection waits for a SQLite file another
+// holds locked before its call fails with DatabaseUnavailable (a
+// variable for the tests).
+var busyTimeout = 10 * time.Second
 
 // Open opens and pings the database of cfg. A PostgreSQL server that
 // cannot be reached gives a DatabaseUnavailable error naming it.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -87,6 +88,13 @@ func dbError(err error, cfg *Config) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
+		if c := se.Code() & 0xff; (c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED) && cfg != nil {
+			// A file another connection holds: reached, but locked
+			// past the busy timeout ("cannot reach ...: database is
+			// locked (5) (SQLITE_BUSY)")
+			return &vm.Error{Kind: KindUnavailable, Msg: fmt.Sprintf("%s stayed locked by another connection past the %v busy timeout (a long transaction, or another process writing it)%s",
+				cfg.describe(), busyTimeout, sourceNote(cfg)), Cause: err}
+		}
 		if dberr.UnavailableSQLite(se.Code()) {
 			return unavailable(err, cfg)
 		}
@@ -139,12 +147,18 @@ func unavailable(err error, cfg *Config) *vm.Error {
 		// database: its -shm and -wal)
 		msg += ": the file, or the directory it is in, is not writable by this process (SQLite writes its -wal and -shm files beside the database, also to read it)"
 	}
-	if cfg != nil && cfg.Source != noBlock && cfg.Source != "" {
-		// Where to fix it: a start-up that fails here has no other
-		// position to show (a model's declaration has its own).
-		msg += " (the " + cfg.Source + ")"
-	}
+	msg += sourceNote(cfg)
 	return &vm.Error{Kind: KindUnavailable, Msg: "cannot reach " + where + ": " + msg, Cause: err}
+}
+
+// sourceNote names where the database is configured: a start-up that
+// fails here has no other position to show (a model's declaration has
+// its own).
+func sourceNote(cfg *Config) string {
+	if cfg != nil && cfg.Source != noBlock && cfg.Source != "" {
+		return " (the " + cfg.Source + ")"
+	}
+	return ""
 }
 
 func dbErr(msg, code string, cause error) *vm.Error {

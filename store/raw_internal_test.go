@@ -1,11 +1,15 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"tova/vm"
 )
 
 func TestStatementsSplit(t *testing.T) {
@@ -140,5 +144,42 @@ func TestReadonlyDatabaseSaid(t *testing.T) {
 	e := unavailable(errors.New("attempt to write a readonly database (1544)"), &Config{Adapter: SQLite, Path: "/srv/ro.db"})
 	if !strings.Contains(e.Msg, "the file, or the directory it is in, is not writable by this process") {
 		t.Errorf("%s", e.Msg)
+	}
+}
+
+// A SQLite file another connection holds locked past the busy timeout
+// is DatabaseUnavailable saying so (it said "cannot reach" the file, with
+// the driver's "(5) (SQLITE_BUSY)").
+func TestLockedFileSaysLocked(t *testing.T) {
+	saved := busyTimeout
+	busyTimeout = 200 * time.Millisecond
+	defer func() { busyTimeout = saved }()
+	cfg := Config{Adapter: SQLite, Path: filepath.Join(t.TempDir(), "l.db"), Source: "db block at app.tova:1:1"}
+	holder, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	holder.SetMaxOpenConns(1)
+	if _, err := holder.Exec("CREATE TABLE t (a INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec("BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Exec("ROLLBACK")
+	other, err := sql.Open("sqlite", sqliteDSN(cfg.Path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, err = other.Exec("INSERT INTO t VALUES (1)")
+	if err == nil {
+		t.Fatal("a write past an exclusive lock succeeded")
+	}
+	var ve *vm.Error
+	if e := dbError(err, &cfg); !errors.As(e, &ve) || ve.Kind != KindUnavailable ||
+		ve.Msg != "SQLite database "+cfg.Path+" stayed locked by another connection past the 200ms busy timeout (a long transaction, or another process writing it) (the db block at app.tova:1:1)" {
+		t.Errorf("locked: %v", e)
 	}
 }
