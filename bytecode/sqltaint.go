@@ -26,7 +26,11 @@ var txNames = map[string]bool{"tx": true, "trx": true}
 func (f *fstate) warnInterpolatedSQL(call string, sql ast.Expr) {
 	t := f.requestTaint()
 	if at := t.inSQL(sql, 0); at != nil {
-		f.c.warnf(at.Pos(), "%s: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, %s(\"... WHERE name = $1\", name)", call, call)
+		with := call
+		if recv, ok := strings.CutSuffix(call, ".exec"); ok {
+			with = recv + ".run" // (exec takes no parameters)
+		}
+		f.c.warnf(at.Pos(), "%s: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, %s(\"... WHERE name = $1\", name)", call, with)
 	}
 }
 

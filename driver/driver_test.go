@@ -1310,6 +1310,7 @@ func TestInterpolatedSQLOfHandlersSQLParameter(t *testing.T) {
 	expectWarnings(t, `db { database: ":memory:" }
 fn q(sql, args) { db.query("/* app */ " + sql, ...args) }
 fn find(sql) { db.query("SELECT 1 AS x WHERE 'a' = '{sql}'") }
+fn purge(name) { db.exec("DELETE FROM notes WHERE body = '{name}'") }
 server {
   route GET "/d" => fn(sql) db.query("SELECT 1 AS x WHERE 'a' = '{sql}'")
   route GET "/a" => fn(sort_sql) db.query("SELECT 1 AS x ORDER BY {sort_sql}")
@@ -1317,8 +1318,10 @@ server {
 }
 `, []string{
 		`3:54: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
-		`5:67: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
-		`6:68: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		// (exec takes no parameters: run does)
+		`4:60: warning: db.exec: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.run("... WHERE name = $1", name)`,
+		`6:67: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		`7:68: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 	})
 }
 
