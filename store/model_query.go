@@ -33,6 +33,11 @@ func (m *Model) call(t *vm.Thread, name string, args []vm.Value) (vm.Value, erro
 	if err != nil {
 		return vm.Nil, err
 	}
+	if len(args) > 0 && args[0].IsNil() && (name == "where" || name == "first" || name == "count") {
+		// (M.where(req.body.filter) of a request without one matched
+		// every row)
+		return vm.Nil, m.argErr(name, "takes a filter object, got nil (a value left unset?): {} matches every row")
+	}
 	switch name {
 	case "all":
 		if len(args) > 1 {
@@ -640,6 +645,11 @@ func (m *Model) orderBy(tb *table, method string, v vm.Value) (string, error) {
 		}
 		b.WriteString(tb.db.d.orderTerm(term, tb.kinds[ci], desc, ft.kind == tDuration || ft.kind == tSize))
 		hasID = hasID || term == "id"
+	}
+	if b.Len() == len(" ORDER BY ") && v.Kind() == vm.KString && strings.TrimSpace(v.AsString()) != "" {
+		// (order: " , " sorted by id without a word, as "-" did; "" is
+		// no order, as order: req.query.sort ?? "" means)
+		return "", vm.Errorf(KindColumn, "%s.%s: order %s names no field (write \"-created_at\", or leave order out for the rows by id)", m.name, method, vm.Repr(v))
 	}
 	if !hasID {
 		if b.Len() > len(" ORDER BY ") {
