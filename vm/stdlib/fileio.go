@@ -1047,9 +1047,53 @@ func tornCSVRow(path string, comma rune) tornRow {
 
 // replaceFile writes data to a temporary file beside path and renames
 // it over path, so that a failed write leaves the old file whole.
+// A path naming a stream (the process's own stdout or stderr, a pipe,
+// a device) is written to, not replaced: renaming over /dev/stdout of
+// a `> out.txt` replaced that file, losing what print had written to
+// it, and over a FIFO left its reader with nothing.
 func replaceFile(t *vm.Thread, path string, data []byte) (err error) {
+	if w := stdStream(t, path); w != nil {
+		if _, err := w.Write(data); err != nil {
+			return fileErr("write", path, err)
+		}
+		return nil
+	}
+	if st, serr := os.Stat(path); serr == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		t.Blocking(func() { err = writeInPlace(path, data) }) // (a FIFO waits for its reader)
+		return err
+	}
 	t.Working(func() { err = replaceFileBlocking(path, data) })
 	return err
+}
+
+// stdStream is the writer of the process's own stream path names
+// (/dev/stdout, /dev/fd/2, /proc/self/fd/1): print's, so that what both
+// write keeps its order; nil for another path.
+func stdStream(t *vm.Thread, path string) io.Writer {
+	var w io.Writer
+	switch filepath.Clean(path) {
+	case "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		w = t.Stdout()
+	case "/dev/stderr", "/dev/fd/2", "/proc/self/fd/2":
+		w = t.In.Cfg.Stderr
+	}
+	return w
+}
+
+// writeInPlace writes data to the stream (a pipe, a device) path names.
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fileErr("write", path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fileErr("write", path, err)
+	}
+	return nil
 }
 
 // linkTarget is the file a write to path writes: path, or the file the
@@ -1094,6 +1138,14 @@ func replaceFileBlocking(path string, data []byte) error {
 		mode = st.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
+	if errors.Is(err, fs.ErrPermission) {
+		if _, serr := os.Stat(target); serr == nil {
+			// A writable file in a directory this process may not
+			// create files in (/etc/app/config.json): written in
+			// place, as it can be, not refused
+			return writeOver(path, target, data)
+		}
+	}
 	if err != nil {
 		return writeFileErr(path, err)
 	}
@@ -1112,6 +1164,23 @@ func replaceFileBlocking(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return fileErr("write", path, err)
+	}
+	return nil
+}
+
+// writeOver writes data over the file target in place (path as the
+// program named it).
+func writeOver(path, target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fileErr("write", path, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fileErr("write", path, err)
 	}
 	return nil

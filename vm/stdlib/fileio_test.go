@@ -260,6 +260,19 @@ func TestWriteReplaces(t *testing.T) {
 	}
 }
 
+// A path naming a stream is written to, not replaced: the process's
+// own stdout (print's writer, so that the lines keep their order; a
+// rename over /dev/stdout of `> out.txt` replaced that file).
+func TestWriteToStdout(t *testing.T) {
+	e := newEnv(t)
+	e.call(t, "print", S("header"))
+	e.call(t, "write", L(O("a", I(1))), S("/dev/stdout"))
+	e.call(t, "print", S("footer"))
+	if got := e.out.String(); got != "header\n[\n  {\n    \"a\": 1\n  }\n]\nfooter\n" {
+		t.Errorf("stdout: %q", got)
+	}
+}
+
 // Decision 18: appending writes the header only into a new or empty
 // file; appended rows go under the file's header.
 func TestWriteAppend(t *testing.T) {

@@ -192,18 +192,19 @@ func fsWriteText(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	} else if !o.IsNil() {
 		return vm.Nil, typeErr("fs.write_text", "Object of options", o)
 	}
+	if !appendTo {
+		// (as write does: a file killed or a disk full mid-write keeps
+		// its old text, where os.WriteFile left it cut)
+		return fsResult(vm.Str(path), replaceFile(t, path, []byte(content)))
+	}
 	t.Blocking(func() {
-		if appendTo {
-			var f *os.File
-			if f, err = os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-				_, err = io.WriteString(f, content)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
+		var f *os.File
+		if f, err = os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			_, err = io.WriteString(f, content)
+			if cerr := f.Close(); err == nil {
+				err = cerr
 			}
-			return
 		}
-		err = os.WriteFile(path, []byte(content), 0o644)
 	})
 	return fsResult(vm.Str(path), err)
 }

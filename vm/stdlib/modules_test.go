@@ -81,6 +81,47 @@ func TestFSModuleChangesFiles(t *testing.T) {
 }
 
 // A file over the 1 GiB a string holds is refused before it is read: the
+// fs.write_text replaces a file as write does: a temporary file renamed
+// over it, its mode kept (a process killed mid-write left the old text
+// cut, with os.WriteFile); in a directory it may not create files in, a
+// writable file is written in place; /dev/stdout is print's stream.
+func TestFSWriteTextReplacesWhole(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cfg.txt")
+	if err := os.WriteFile(path, []byte("important"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fsCall(t, e, "write_text", S(path), S("new text"))
+	if b, _ := os.ReadFile(path); string(b) != "new text" {
+		t.Errorf("after write_text: %q", b)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d entries, want cfg.txt alone", len(entries))
+	}
+	e.call(t, "print", S("before"))
+	fsCall(t, e, "write_text", S("/dev/stdout"), S("between\n"))
+	e.call(t, "print", S("after"))
+	if got := e.out.String(); got != "before\nbetween\nafter\n" {
+		t.Errorf("stdout: %q", got)
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("root creates files in any directory")
+	}
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fsCall(t, e, "write_text", S(path), S("in place"))
+	if b, _ := os.ReadFile(path); string(b) != "in place" {
+		t.Errorf("in a read-only directory: %q", b)
+	}
+}
+
 // error gives its whole size, which only its metadata knows.
 func TestFSReadTextRefusesAHugeFileUnread(t *testing.T) {
 	e := newEnv(t)
