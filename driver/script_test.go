@@ -40,8 +40,10 @@ print(path_join("a", "b", "../c.txt"), path_ext("x.tar.gz"), path_basename("/a/b
 print(path_relative("/a/b", "/a/c/d"), path_resolve("/x", "y", "/z", "w"))
 print([path_dirname("/srv/app/data/"), path_basename("/srv/report.csv", ".csv"), path_ext(".env"), path_ext("a.b/c"), path_basename("/"), path_join(), path_relative("/a", "/a")])
 print(sh("echo hi; echo there >&2").trim(), exec("printf", ["%s-%s", "a", "b"]))
-try { sh("exit 3") } catch e { print(e.kind, e.message) }
+try { sh("exit 3") } catch e { print(e.kind, e.message, e.status) }
 try { exec("/no/such/command") } catch e { print(e.kind) }
+print(sh("sleep 3 & echo bg").trim())
+try { sh("kill -9 $$") } catch e { print(e.message, e.status) }
 print(script_dir() == path_resolve(script_dir()), path_basename(script_path()))
 `, vm.Config{Args: []string{"x", "y"}, Stdin: strings.NewReader("one\r\ntwo\n"), Dir: dir})
 	if err != nil {
@@ -53,8 +55,10 @@ a/c.txt .gz b.tova /a
 ../c/d /z/w
 ["/srv/app", "report", "", "", "", ".", ""]
 hi a-b
-ProcessError sh: "exit 3" exited with status 3
+ProcessError sh: "exit 3" exited with status 3 3
 ProcessError
+bg
+sh: "kill -9 $$" was stopped by a signal (signal: killed) -1
 true s.tova
 `
 	if out != want {

@@ -347,10 +347,23 @@ func runCommand(t *vm.Thread, fname, shown, name string, argv ...string) (vm.Val
 		return vm.Nil, vm.StringTooLarge(fname, vm.MaxStringBytes+1)
 	case ctx.Err() != nil:
 		return vm.Nil, vm.Errorf(vm.ErrCancelled, "%s: %q stopped: %s", fname, shown, vm.StopWords(ctx.Err()))
+	case errors.Is(err, exec.ErrWaitDelay):
+		// It exited with status 0, and a process it started in the
+		// background (`myservice start`, `sleep 3 & echo hi`) holds its
+		// output open: what it wrote by then is its output ("cannot run
+		// ...: exec: WaitDelay expired before I/O complete")
 	case err != nil:
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return vm.Nil, vm.Errorf("ProcessError", "%s: %q exited with status %d", fname, shown, ee.ExitCode())
+			// (the status, e.status, tells grep's 1 of no match from
+			// its 2 of an error; a signal's is -1)
+			status := vm.NewObject()
+			status.Set("status", vm.Int(int64(ee.ExitCode())))
+			msg := fmt.Sprintf("%s: %q exited with status %d", fname, shown, ee.ExitCode())
+			if ee.ExitCode() < 0 {
+				msg = fmt.Sprintf("%s: %q was stopped by a signal (%s)", fname, shown, ee.ProcessState)
+			}
+			return vm.Nil, &vm.Error{Kind: "ProcessError", Msg: msg, Value: vm.ObjectValue(status)}
 		}
 		return vm.Nil, startError(fname, shown, name, err)
 	}
