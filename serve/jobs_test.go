@@ -343,6 +343,23 @@ server {
 
 // spawn_job(f(x)) is refused only where f is the background fn (it ran
 // the job in the request): a parameter of that name is the program's
+// A background fn of another server named as a builtin global (process,
+// console) is that server's job: spawn_job gave the builtin, a
+// TypeError at every call.
+func TestSpawnJobOfAnotherServersFnNamedAsABuiltin(t *testing.T) {
+	app := startApp(t, `
+server "api" {
+  route POST "/b" => fn() { { id: spawn_job(process, 1) } }
+}
+server "worker" {
+  background fn process(n) { print("process {n}") }
+}`, func(o *Options) { o.Dir = t.TempDir() })
+	if r := do(t, "POST", app.urls["api"]+"/b", ""); r.status != 200 {
+		t.Fatalf("POST /b: %d %s", r.status, r.body)
+	}
+	waitFor(t, func() bool { return strings.Contains(app.stdout.String(), "process 1") })
+}
+
 // own function value, and compiles.
 func TestSpawnJobOfACall(t *testing.T) {
 	if _, err := driver.CompileFile("app.tova", []byte("server {\n  background fn make(to) { to }\n  route GET \"/x\" => fn() {\n    f = fn(make) spawn_job(make(1))\n    1\n  }\n}\n")); err != nil {

@@ -594,8 +594,8 @@ func (r *resolver) spawnByName(c *ast.Call) {
 		}
 		return
 	}
-	if !r.background[id.Name] || b != nil || r.isBuiltin(id.Name) {
-		return
+	if !r.background[id.Name] || b != nil {
+		return // (a background fn of another server, also one named as a builtin, process or console: the program's)
 	}
 	a.Value = &ast.StringLit{PosV: id.PosV, Value: id.Name}
 }
