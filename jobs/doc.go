@@ -189,7 +189,12 @@
 // processes sharing the database stores every tick of every schedule of
 // the program (each Runner knows them all, so any may lead, and checks
 // whether it leads when a tick falls due), so a tick happens once
-// however many replicas run. A 5-field cron expression, as crontab(5)
+// however many replicas run. A process logs, at info, when it begins
+// storing the ticks ("jobs: this process now stores the schedules'
+// ticks") and when another takes them over. A tick stored for a server
+// whose process is down (the leader may be another server's process)
+// waits in the queue and runs when that server's process comes back,
+// late. A 5-field cron expression, as crontab(5)
 // reads it (lists, ranges, steps, month and day names; day of week 0–7,
 // both 0 and 7 being Sunday, in every form: "1-7/2" is Monday,
 // Wednesday, Friday and Sunday; "a/step" runs to the field's maximum;

@@ -52,9 +52,12 @@ type Runner struct {
 	args     func(vm.Value, []vm.Value) ([]vm.Value, error)
 	reqID    func(*vm.Thread) string // Options.RequestID
 	log      zerolog.Logger
-	repeats  logRepeats // of warnRepeated's lines
-	pool     *actors.Pool
-	q        queue
+	// leading is whether this process stored the schedules' last tick
+	// (the queue's leader), for the log line of a change
+	leading atomic.Bool
+	repeats logRepeats // of warnRepeated's lines
+	pool    *actors.Pool
+	q       queue
 
 	background  map[string]vm.Value
 	subscribers map[string][]subscriber
@@ -371,6 +374,13 @@ func (r *Runner) tickLoop(ctx context.Context, tk tickSpec, led bool) {
 		id, err := r.q.leader(sctx)
 		if err == nil {
 			leader := id == r.clientID
+			if r.leading.Swap(leader) != leader {
+				if leader {
+					r.log.Info().Str("host", r.host).Msg("jobs: this process now stores the schedules' ticks (the queue's leader)")
+				} else {
+					r.log.Info().Str("leader", id).Msg("jobs: another process now stores the schedules' ticks (the queue's leader)")
+				}
+			}
 			if leader && (led || !tk.interval) {
 				_, err = r.q.insert(sctx, tk.args, tk.opts)
 			}

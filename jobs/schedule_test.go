@@ -215,7 +215,7 @@ func intervalAfterTakeover(t *testing.T, be backend) {
 	first := startChild(t, writeProgram(t, beatSrc), be, "w")
 	waitFor(t, 15*time.Second, "the first process's first tick", func() bool { return len(ticks()) > 0 })
 	time.Sleep(time.Second) // the second process's rhythm is a second off the first's
-	startApp(t, beatSrc, be)
+	second := startApp(t, beatSrc, be)
 	n := len(ticks())
 	waitFor(t, 15*time.Second, "another tick of the first process", func() bool { return len(ticks()) > n })
 	first.stop()
@@ -230,6 +230,10 @@ func intervalAfterTakeover(t *testing.T, be backend) {
 		if gap := at[i].Sub(at[i-1]); gap < 1500*time.Millisecond {
 			t.Errorf("ticks %d and %d stored %v apart, less than the interval", i, i+1, gap)
 		}
+	}
+	// The second process's log says when it took the ticks over.
+	if logs := second.logs.String(); strings.Count(logs, "jobs: this process now stores the schedules' ticks (the queue's leader)") != 1 {
+		t.Errorf("the takeover is not logged once:\n%s", logs)
 	}
 }
 
