@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,12 +240,27 @@ func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if ok, wait := l.take(q.proxies.clientIP(q.r), time.Now()); !ok {
+		if ok, wait := l.take(ipKey(q.proxies.clientIP(q.r)), time.Now()); !ok {
 			return tooManyRequests(q.id, wait), nil
 		}
 		return vm.Nil, nil
 	}
 	return vm.BuiltinValue(&vm.Builtin{Name: "rate_limit", Params: []string{"req", "res"}, Pure: true, Fn: guard}), nil
+}
+
+// ipKey is the rate limit's count a client IP is counted in: the
+// address, or for IPv6 its /64, which one client (a home, a host) has
+// whole: counted by address, a client with a /64 had 2^64 allowances.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Unmap().Is4() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 // tooManyRequests is the 429 answer of a request past a rate limit,
@@ -260,7 +276,8 @@ func tooManyRequests(id string, wait time.Duration) vm.Value {
 // it may go on, else the 429 answer. The key function's failure fails
 // the request.
 func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
-	key := x.s.proxies.clientIP(x.current())
+	ip := x.s.proxies.clientIP(x.current())
+	key := ipKey(ip)
 	if !l.key.IsNil() {
 		req := x.reqValue()
 		undo := x.req.identify()
@@ -274,7 +291,7 @@ func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
 			// guide's `req.headers["x-api-key"] |> unwrapOr(req.ip)`):
 			// a client sending another's IP as its key counted against
 			// that client's.
-			if k := vm.ToString(v); k != key {
+			if k := vm.ToString(v); k != ip {
 				key = "k:" + k
 			}
 		}

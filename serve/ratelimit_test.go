@@ -140,6 +140,32 @@ server {
 	}
 }
 
+// An IPv6 client is counted by its /64, which one client has whole
+// (counted by address, it had 2^64 allowances), in the block and in the
+// with rate_limit(...) decorator; a key function giving the client's own
+// address counts it the same way.
+func TestRateLimitCountsIPv6ByPrefix(t *testing.T) {
+	app := startApp(t, `
+security { trust_proxy: true }
+server "a" {
+  rate_limit { max: 2, window: 1.hour }
+  route GET "/x" => fn() "x"
+}
+server "b" {
+  route GET "/d" with rate_limit(2, 1.hour) => fn() "d"
+}
+`)
+	for _, at := range []string{app.urls["a"] + "/x", app.urls["b"] + "/d"} {
+		var got []int
+		for _, ip := range []string{"2001:db8::1", "2001:db8::ffff:2", "2001:db8::3", "2001:db8:0:1::1", "203.0.113.5", "203.0.113.6"} {
+			got = append(got, do(t, "GET", at, "", "X-Forwarded-For", ip).status)
+		}
+		if want := []int{200, 200, 429, 200, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: statuses %v, want %v", at, got, want)
+		}
+	}
+}
+
 // A key function sees req.user when the request's credentials pass the
 // auth block (it runs before the route's `with auth`), so that a limit
 // counts per user: it was nil, every user shared the client's address's
