@@ -228,7 +228,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		if errors.Is(err, errRedirect) && resp != nil {
 			// Stopped at a redirect, and redirect is "error" (with
 			// "manual", the redirect is the answer, and no error).
-			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, r.URL, resp.StatusCode, WithoutPasswords(resp.Header.Get("Location")))
+			return nil, fmt.Errorf("%s %s answered a redirect (%d to %s), and redirect is \"error\"", method, ShownURL(r.URL), resp.StatusCode, ShownURL(resp.Header.Get("Location")))
 		}
 		return nil, outboundError(parent, method, r, err)
 	}
@@ -331,24 +331,42 @@ func EscapeUnsafe(u, also string) string {
 // (the request's deadline, the thread cancelled), the timeout, or the
 // cause the network gave, without Go's `Get "url":` prefix.
 func outboundError(parent context.Context, method string, r OutboundRequest, err error) error {
+	shown := ShownURL(r.URL)
 	if parent.Err() != nil {
-		return fmt.Errorf("%s %s: %w", method, r.URL, context.Cause(parent))
+		return fmt.Errorf("%s %s: %w", method, shown, context.Cause(parent))
 	}
 	var ne net.Error
 	if r.Timeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
-		return fmt.Errorf("%s %s: no answer within its timeout (%v)", method, r.URL, r.Timeout)
+		return fmt.Errorf("%s %s: no answer within its timeout (%v)", method, shown, r.Timeout)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	if why := networkCause(err); why != "" {
-		return fmt.Errorf("%s %s: %w", method, r.URL, plainError{why, err})
+		return fmt.Errorf("%s %s: %w", method, shown, plainError{why, err})
 	}
 	if msg := err.Error(); WithoutPasswords(msg) != msg {
 		err = errors.New(WithoutPasswords(msg)) // a redirect's Location, quoted
 	}
-	return fmt.Errorf("%s %s: %w", method, r.URL, err)
+	return fmt.Errorf("%s %s: %w", method, shown, err)
+}
+
+// ShownURL is a URL as errors and logs show it: without its password
+// and its query, which may hold credentials (?api_key=...), as "?…".
+func ShownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return WithoutPasswords(raw)
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "…", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // plainError words err for a reader of Tova errors; errors.Is and As

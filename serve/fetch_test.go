@@ -54,6 +54,7 @@ server "a" {
     try {
       match what {
         "refused" => fetch("http://127.0.0.1:1/x")
+        "refused-key" => fetch("http://me:s3cret@127.0.0.1:1/x?api_key=k-123#top")
         "timeout" => fetch(b + "/slow", { timeout: 50.milliseconds })
         "big" => fetch(b + "/page", { max_body: 4 })
         "scheme" => fetch("ftp://example.com/x")
@@ -146,10 +147,12 @@ func TestFetch(t *testing.T) {
 	}
 	for what, want := range map[string]string{
 		"refused": `{"kind":"FetchError","message":"fetch GET http://127.0.0.1:1/x: connection refused"}`,
-		"timeout": `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
-		"big":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
-		"scheme":  `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
-		"secret":  `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x\" is not an absolute http or https URL"}`,
+		// (its password and its query, which may hold a key, not shown)
+		"refused-key": `{"kind":"FetchError","message":"fetch GET http://me:xxxxx@127.0.0.1:1/x?…: connection refused"}`,
+		"timeout":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
+		"big":         `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
+		"scheme":      `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
+		"secret":      `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x\" is not an absolute http or https URL"}`,
 		// (written without a scheme, it was quoted with its password)
 		"bare":  `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		"words": `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
