@@ -198,6 +198,17 @@ func init() {
 	vm.Register(&vm.Builtin{Name: "fetch", Params: []string{"url", "options"}, Fn: builtinFetch})
 }
 
+// ownSecurityHeader reports whether name (lower case) is one of the
+// security headers this server adds to its answers.
+func ownSecurityHeader(name string) bool {
+	for _, h := range netio.SecurityHeaders() {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // hopByHop reports whether a header describes the connection a message
 // came on, or its framing, rather than the message: not passed on.
 func hopByHop(name string) bool {
@@ -307,6 +318,12 @@ func (f *fetchResponse) asResponseValue() *responseValue {
 			// This server's own, for its answer.
 		case n == "proxy-authenticate" || slices.Contains(named, n):
 			// The upstream connection's: for its client, this server.
+		case strings.HasPrefix(n, "access-control-") || ownSecurityHeader(n):
+			// This server's own: its cors block says which origins may
+			// read its answers, and its security headers keep its pages
+			// from framing and sniffing (an upstream's
+			// Access-Control-Allow-Origin: * and X-Frame-Options:
+			// ALLOWALL were this origin's)
 		default:
 			out.headers = append(out.headers, h)
 		}

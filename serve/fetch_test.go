@@ -48,6 +48,7 @@ server "a" {
   // The methods read without a call: bound, as in the Fetch API.
   route GET "/unbound" => fn(b) { r = fetch(b + "/bom"); f = r.json; { json: f(), has_text: r.text != nil } }
   route GET "/proxy-raw" => fn(b) fetch(b + "/raw")
+  route GET "/proxy-framed" => fn(b) fetch(b + "/framed")
   // req.headers passed on: not its Host, nor its connection's fields.
   route GET "/forward" => fn(req, b) fetch(b + "/headers", { headers: req.headers }).json()
   route GET "/fail" => fn(b, what) {
@@ -99,6 +100,7 @@ server "b" {
   route PUT "/echo" => fn(req) { { body: req.body, type: req.headers["content-type"], method: req.method } }
   route GET "/moved" => fn() redirect("/page", 301)
   route GET "/page" => fn() html("<p>b</p>", 201, { "X-B": "1" })
+  route GET "/framed" => fn() html("<p>f</p>", 200, { "X-Frame-Options": "ALLOWALL", "Access-Control-Allow-Origin": "*", "Content-Security-Policy": "default-src 'self'" })
   route GET "/slow" => fn() { sleep(2000); "late" }
   route GET "/raw" => fn(res) { res.setHeader("Server", "b"); res.send("raw bytes") }
   route GET "/bom" => fn(res) { res.setHeader("Content-Type", "application/json"); res.send("\u{FEFF}\{\"a\":1}") }
@@ -135,6 +137,12 @@ func TestFetch(t *testing.T) {
 	if r := do(t, "GET", a+"/proxy?b="+b, ""); r.status != 201 || r.body != "<p>b</p>" || r.header.Get("X-B") != "1" ||
 		r.header.Get("Content-Type") != "text/html; charset=utf-8" || len(r.header.Values("Date")) != 1 || r.header.Get("X-Request-ID") == "" {
 		t.Errorf("a fetch response passed on: %d %q %v", r.status, r.body, r.header)
+	}
+	// The upstream's CORS grant and security headers are not this
+	// origin's: its own are sent (another header, CSP, is passed on).
+	if r := do(t, "GET", a+"/proxy-framed?b="+b, ""); r.status != 200 || r.header.Get("X-Frame-Options") != "DENY" ||
+		r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Content-Security-Policy") != "default-src 'self'" {
+		t.Errorf("a fetch response's security headers passed on: %d %v", r.status, r.header)
 	}
 	// An answer with no Content-Type is passed on as bytes of no stated
 	// type; the upstream's Server is not this server's.
