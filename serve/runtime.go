@@ -593,6 +593,12 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 		// Secure unless the block says otherwise (it went to http:// of
 		// the host too).
 		st.secure = true
+		if !st.nameSet {
+			// __Host-: a cookie set by a sibling subdomain or over
+			// plain http (cookie tossing) cannot take its name, and put
+			// a visitor in another's session
+			st.name = "__Host-" + sessionCookieName[2:]
+		}
 	}
 	s.timeout, s.cacheDefault, s.limit, s.sessions = cfg.timeout, cfg.cacheDefault, cfg.limit, cfg.sessions
 	if s.sessions != nil {

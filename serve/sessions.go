@@ -63,12 +63,15 @@ type sessionStore struct {
 	// secureSet: the block gave secure (else, under a tls block, it is
 	// true: see Server.start)
 	secureSet bool
-	httpOnly  bool
-	sameSite  http.SameSite
-	log       zerolog.Logger // where an ignored cookie is told (debug)
-	csrf      bool           // the block turns the CSRF check on (see csrf.go)
-	csrfOff   bool           // it says csrf: false
-	secret    []byte         // what the CSRF key is derived from
+	// nameSet: the block gave cookie_name (else, under a tls block, the
+	// name is __Host-sid)
+	nameSet  bool
+	httpOnly bool
+	sameSite http.SameSite
+	log      zerolog.Logger // where an ignored cookie is told (debug)
+	csrf     bool           // the block turns the CSRF check on (see csrf.go)
+	csrfOff  bool           // it says csrf: false
+	secret   []byte         // what the CSRF key is derived from
 }
 
 // readSessions reads a session or sessions block (of kind, declared at
@@ -126,7 +129,7 @@ func readSessions(kind, at string, v vm.Value, getenv func(string) (string, bool
 		if nv.Kind() != vm.KString || nv.AsString() == "" || !httpguts.ValidHeaderFieldName(nv.AsString()) {
 			return nil, bad("cookie_name", "expected a cookie name (letters, digits and !#$%%&'*+-.^_`|~), got %s", vm.Repr(nv))
 		}
-		st.name = nv.AsString()
+		st.name, st.nameSet = nv.AsString(), true
 	}
 	set, err := blockBool(kind, at, o, "secure", &st.secure)
 	if err != nil {

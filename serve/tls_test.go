@@ -316,7 +316,8 @@ server {
 
 // A session cookie of a site its tls block serves over HTTPS is Secure
 // unless the block says secure: false (it was sent to http:// of the
-// host too).
+// host too), and named __Host-sid unless the block names it: a cookie
+// tossed by a sibling subdomain or over http cannot take that name.
 func TestTLSSessionCookieIsSecure(t *testing.T) {
 	cert := testutil.SelfSignedCert(t, "app")
 	app := startApp(t, `
@@ -330,10 +331,19 @@ server "plain" {
   session { secret: "0123456789abcdef0123456789abcdef", secure: false }
   route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
 }
+server "named" {
+  tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
+  session { secret: "0123456789abcdef0123456789abcdef", cookie_name: "app_session" }
+  route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
+  route GET "/u" => fn(req) req.session.get("u")
+}
 `, withEnv(map[string]string{"TLS_CERT": cert.CertFile, "TLS_KEY": cert.KeyFile}))
 	var dials atomic.Int32
 	c := httpsClient(cert.Pool, &dials)
-	for name, secure := range map[string]bool{"": true, "plain": false} {
+	for name, want := range map[string]struct {
+		secure bool
+		prefix string
+	}{"": {true, "__Host-sid="}, "plain": {false, "__sid="}, "named": {true, "app_session="}} {
 		resp, _ := get(t, c, app.urls[name]+"/login")
 		var session string
 		for _, l := range resp.Header.Values("Set-Cookie") {
@@ -341,8 +351,8 @@ server "plain" {
 				session = l
 			}
 		}
-		if session == "" || strings.Contains(session, "; Secure") != secure {
-			t.Errorf("server %q: session cookie %q, want Secure %v", name, session, secure)
+		if session == "" || strings.Contains(session, "; Secure") != want.secure || !strings.HasPrefix(session, want.prefix) {
+			t.Errorf("server %q: session cookie %q, want Secure %v and %s", name, session, want.secure, want.prefix)
 		}
 	}
 }
