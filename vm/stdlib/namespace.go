@@ -355,7 +355,7 @@ var textDateLayouts = func() []string {
 		"January 2, 2006", "Jan 2, 2006", "January 2 2006", "Jan 2 2006",
 		"2 January 2006", "2 Jan 2006",
 		"Monday, January 2, 2006", "Mon, January 2, 2006", "Mon, Jan 2, 2006", "Mon Jan 2 2006",
-		"2006/1/2", "1/2/2006",
+		"2006/1/2", "1/2/2006", "2006-01-02",
 	} {
 		out = append(out, d)
 		for _, tm := range []string{" 15:04:05", " 15:04", " 3:04:05 PM", " 3:04 PM", " 3:04:05 pm", " 3:04 pm"} {
@@ -391,15 +391,30 @@ func numericZone(s, layout string) (string, string, bool) {
 	}
 	name := s[i+1:]
 	hours, ok := zoneOffsets[name]
-	if !ok && len(name) > 3 && (strings.HasPrefix(name, "GMT") || strings.HasPrefix(name, "UTC")) {
-		n, err := strconv.Atoi(name[3:]) // GMT+2, UTC-5
-		ok = err == nil && (name[3] == '+' || name[3] == '-') && n >= -14 && n <= 14
-		hours = n
+	minutes := hours * 60
+	if !ok && len(name) > 4 && (strings.HasPrefix(name, "GMT") || strings.HasPrefix(name, "UTC")) && (name[3] == '+' || name[3] == '-') {
+		// GMT+2, UTC-5, GMT+0200, GMT+05:30
+		digits := strings.ReplaceAll(name[4:], ":", "")
+		n, err := strconv.Atoi(digits)
+		switch {
+		case err != nil || digits == "" || digits[0] == '+' || digits[0] == '-':
+		case len(digits) <= 2 && n <= 14:
+			minutes, ok = n*60, true
+		case len(digits) == 4 && n/100 <= 14 && n%100 < 60:
+			minutes, ok = n/100*60+n%100, true
+		}
+		if name[3] == '-' {
+			minutes = -minutes
+		}
 	}
 	if !ok {
 		return s, layout, false
 	}
-	off := fmt.Sprintf("%+03d00", hours)
+	sign := '+'
+	if minutes < 0 {
+		sign, minutes = '-', -minutes
+	}
+	off := fmt.Sprintf("%c%02d%02d", sign, minutes/60, minutes%60)
 	return s[:i+1] + off, strings.TrimSuffix(layout, "MST") + "-0700", true
 }
 
