@@ -2432,7 +2432,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			f.checkAnnotation(fl.Type, "the field "+fl.Name, modelSite)
 		}
 		typText := mt.text(sc, fl.Type, nil, &types)
-		if fl.Name == "id" && (isThunk(fl.Default) || fl.Type != nil && typText != "Int" && typText != "Int?") {
+		if fl.Name == "id" && (fl.Default != nil || fl.Type != nil && typText != "Int" && typText != "Int?") {
 			// The store makes id, the table's Int primary key, itself:
 			// id: String = uuid() gave rows 1, 2, 3, guessable where a
 			// token was meant, without a word.
@@ -2440,7 +2440,7 @@ func (f *fstate) modelDecl(st *ast.ModelDecl) {
 			if len(st.Fields) == 0 {
 				pos = st.PosV
 			}
-			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a computed default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
+			f.c.errorf(pos, "model %s: id is the table's primary key, an Int the store gives each row (1, 2, 3...): a field id of another type or with a default would not be applied; name that field otherwise (token: String = uuid())", st.Name.Name)
 		}
 		if negativeSize(thunked(fl.Default)) {
 			f.c.errorf(fl.Default.Pos(), "model %s: the default of %s is a negative Size: a Size is never negative", st.Name.Name, fl.Name)
