@@ -700,11 +700,10 @@ server {
 	}
 }
 
-// A request stopped while its body was decoded (the memory guard, its
-// deadline) goes no further: the decoded body is dropped and the read
-// raises the cancellation, where the next statement ran after its 503
-// had gone out.
-func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
+// bareThread is a thread of a program of no code, for what a request's
+// thread takes part in.
+func bareThread(t *testing.T, ctx context.Context) *vm.Thread {
+	t.Helper()
 	p, err := driver.CompileFile("a.tova", []byte("x = 1\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -713,8 +712,16 @@ func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return prog.NewInstance(vm.Config{}).NewThread(ctx)
+}
+
+// A request stopped while its body was decoded (the memory guard, its
+// deadline) goes no further: the decoded body is dropped and the read
+// raises the cancellation, where the next statement ran after its 503
+// had gone out.
+func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
-	th := prog.NewInstance(vm.Config{}).NewThread(ctx)
+	th := bareThread(t, ctx)
 	v, err := decodeBody(th, freeBodyBytes, func() (vm.Value, error) {
 		stop() // (stopped while it decoded)
 		return vm.Str("decoded"), nil
@@ -737,15 +744,7 @@ func TestBodyDecodeStoppedGoesNoFurther(t *testing.T) {
 // where the heap stayed at its peak until the runtime's own, minutes
 // later; small bodies arm nothing.
 func TestLargeBodiesReleasedAfterABurst(t *testing.T) {
-	p, err := driver.CompileFile("a.tova", []byte("x = 1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := vm.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th := prog.NewInstance(vm.Config{}).NewThread(context.Background())
+	th := bareThread(t, context.Background())
 	saved := releaseAfter
 	releaseAfter = 50 * time.Millisecond
 	defer func() { releaseAfter = saved }()

@@ -1082,7 +1082,13 @@ func stdStream(t *vm.Thread, path string) io.Writer {
 
 // writeInPlace writes data to the stream (a pipe, a device) path names.
 func writeInPlace(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	return writeOpen(path, path, os.O_WRONLY, data)
+}
+
+// writeOpen writes data to target opened with flag (path as the program
+// named it, for errors).
+func writeOpen(path, target string, flag int, data []byte) error {
+	f, err := os.OpenFile(target, flag, 0)
 	if err != nil {
 		return fileErr("write", path, err)
 	}
@@ -1143,7 +1149,7 @@ func replaceFileBlocking(path string, data []byte) error {
 			// A writable file in a directory this process may not
 			// create files in (/etc/app/config.json): written in
 			// place, as it can be, not refused
-			return writeOver(path, target, data)
+			return writeOpen(path, target, os.O_WRONLY|os.O_TRUNC, data)
 		}
 	}
 	if err != nil {
@@ -1164,23 +1170,6 @@ func replaceFileBlocking(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fileErr("write", path, err)
-	}
-	return nil
-}
-
-// writeOver writes data over the file target in place (path as the
-// program named it).
-func writeOver(path, target string, data []byte) error {
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return fileErr("write", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
 		return fileErr("write", path, err)
 	}
 	return nil
