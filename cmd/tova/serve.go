@@ -353,6 +353,12 @@ func listenHost(h string) (string, error) {
 	}) {
 		return "", fmt.Errorf("%q is not an IP address or a host name", h)
 	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		// (-1, a..b: no host's name, looked up all the same)
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", fmt.Errorf("%q is not an IP address or a host name", h)
+		}
+	}
 	return h, nil
 }
 

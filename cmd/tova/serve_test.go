@@ -483,13 +483,13 @@ func TestRunStopsOnSignal(t *testing.T) {
 // an impossible IP, other characters or nothing (--host "$UNSET") are
 // usage errors before the program is read.
 func TestServeHostValues(t *testing.T) {
-	for _, h := range []string{"999.1.1.1", "127.0.0.1:9999", "bad host!", "::1:80:x", ""} {
+	for _, h := range []string{"999.1.1.1", "127.0.0.1:9999", "bad host!", "::1:80:x", "", "-1", "a..b", "-x.example"} {
 		var out, errb testutil.Buffer
 		if c := run([]string{"serve", "--host", h, "missing.tova"}, &out, &errb); c != exitUsage || !strings.Contains(errb.String(), "tova serve: --host: ") {
 			t.Errorf("--host %q: exit %d, %q", h, c, errb.String())
 		}
 	}
-	for h, want := range map[string]string{"[::1]": "::1", "::1": "::1", "localhost": "localhost", "10.0.0.1": "10.0.0.1"} {
+	for h, want := range map[string]string{"[::1]": "::1", "::1": "::1", "localhost": "localhost", "10.0.0.1": "10.0.0.1", "app-1.internal.": "app-1.internal."} {
 		if got, err := listenHost(h); err != nil || got != want {
 			t.Errorf("listenHost(%q) = %q, %v; want %q", h, got, err, want)
 		}
