@@ -100,7 +100,7 @@ server "b" {
   route PUT "/echo" => fn(req) { { body: req.body, type: req.headers["content-type"], method: req.method } }
   route GET "/moved" => fn() redirect("/page", 301)
   route GET "/page" => fn() html("<p>b</p>", 201, { "X-B": "1" })
-  route GET "/framed" => fn() html("<p>f</p>", 200, { "X-Frame-Options": "ALLOWALL", "Access-Control-Allow-Origin": "*", "Content-Security-Policy": "default-src 'self'" })
+  route GET "/framed" => fn() html("<p>f</p>", 200, { "X-Frame-Options": "ALLOWALL", "Access-Control-Allow-Origin": "*", "Content-Security-Policy": "default-src 'self'", "Strict-Transport-Security": "max-age=0" })
   route GET "/slow" => fn() { sleep(2000); "late" }
   route GET "/raw" => fn(res) { res.setHeader("Server", "b"); res.send("raw bytes") }
   route GET "/bom" => fn(res) { res.setHeader("Content-Type", "application/json"); res.send("\u{FEFF}\{\"a\":1}") }
@@ -141,7 +141,7 @@ func TestFetch(t *testing.T) {
 	// The upstream's CORS grant and security headers are not this
 	// origin's: its own are sent (another header, CSP, is passed on).
 	if r := do(t, "GET", a+"/proxy-framed?b="+b, ""); r.status != 200 || r.header.Get("X-Frame-Options") != "DENY" ||
-		r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Content-Security-Policy") != "default-src 'self'" {
+		r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Content-Security-Policy") != "default-src 'self'" || r.header.Get("Strict-Transport-Security") != "" {
 		t.Errorf("a fetch response's security headers passed on: %d %v", r.status, r.header)
 	}
 	// An answer with no Content-Type is passed on as bytes of no stated

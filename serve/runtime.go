@@ -588,12 +588,14 @@ func (rt *Runtime) startServer(d *bytecode.Server, defaultPort int, takesPORT, f
 	if err != nil {
 		return fail(err)
 	}
-	if st := cfg.sessions; st != nil && !st.secureSet && cfg.tls.cert.at != "" {
-		// A site its tls block serves over HTTPS: the session cookie is
-		// Secure unless the block says otherwise (it went to http:// of
-		// the host too).
-		st.secure = true
-		if !st.nameSet {
+	if st := cfg.sessions; st != nil && cfg.tls.cert.at != "" {
+		if !st.secureSet {
+			// A site its tls block serves over HTTPS: the session cookie
+			// is Secure unless the block says otherwise (it went to
+			// http:// of the host too).
+			st.secure = true
+		}
+		if st.secure && !st.nameSet {
 			// __Host-: a cookie set by a sibling subdomain or over
 			// plain http (cookie tossing) cannot take its name, and put
 			// a visitor in another's session

@@ -331,6 +331,11 @@ server "plain" {
   session { secret: "0123456789abcdef0123456789abcdef", secure: false }
   route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
 }
+server "secure" {
+  tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
+  session { secret: "0123456789abcdef0123456789abcdef", secure: true }
+  route GET "/login" => fn(req) { req.session.set("u", "a"); "ok" }
+}
 server "named" {
   tls { cert: env("TLS_CERT"), key: env("TLS_KEY") }
   session { secret: "0123456789abcdef0123456789abcdef", cookie_name: "app_session" }
@@ -343,7 +348,7 @@ server "named" {
 	for name, want := range map[string]struct {
 		secure bool
 		prefix string
-	}{"": {true, "__Host-sid="}, "plain": {false, "__sid="}, "named": {true, "app_session="}} {
+	}{"": {true, "__Host-sid="}, "plain": {false, "__sid="}, "secure": {true, "__Host-sid="}, "named": {true, "app_session="}} {
 		resp, _ := get(t, c, app.urls[name]+"/login")
 		var session string
 		for _, l := range resp.Header.Values("Set-Cookie") {
