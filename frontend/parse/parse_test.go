@@ -305,7 +305,8 @@ func TestErrors(t *testing.T) {
 		{"x = (1 +\ny = 2\n", []string{"2:3: expected ')' to close the '(' opened at 1:5, found '='"}},
 		{"if x {\n  y = 1\n", []string{"2:8: unclosed '{' opened at 1:6"}},
 		{"d = [1, 2\n", []string{"1:10: unclosed '[' opened at 1:5"}},
-		// a match arm without a value, the next arm below it
+		// a match arm without a value, the next arm below it (a value
+		// below, at any indentation, of tabs or spaces, is its own)
 		{"y = match x {\n  1 =>\n  _ => 2\n}\n", []string{"2:5: the match arm at 2:3 has nothing after its =>: write its value there, or on the next line indented under it (the line below, at the arm's own column, is the next arm)"}},
 		// Python's floor division, a comment that took the bracket
 		{"fn mid(lo, hi) { (lo + hi) // 2 }\n", []string{"1:27: unclosed '{' opened at 1:16: the // at 1:28 begins a comment, to the end of its line, which took the '}' after it (Python's floor division a // b is floor(a / b))"}},

@@ -846,7 +846,7 @@ func (p *parser) matchArm() *ast.MatchArm {
 	arrow := p.tok
 	p.next()
 	p.skipNewlines()
-	if p.tok.Pos.Line > arrow.Pos.Line && p.tok.Pos.Col <= arm.PosV.Col && !p.at(token.RBRACE) && !p.at(token.EOF) {
+	if p.tok.Pos.Line > arrow.Pos.Line && p.tok.Pos.Col <= arm.PosV.Col && p.lineHasArrow() {
 		// `1 =>` (or `=> // ...`) with the next arm below: that arm
 		// read as this one's value (`_ => 2`, a lambda), or failed at
 		// its own =>
@@ -854,6 +854,30 @@ func (p *parser) matchArm() *ast.MatchArm {
 	}
 	arm.Body = p.armBody()
 	return arm
+}
+
+// lineHasArrow reports whether the line the current token begins holds
+// a => outside brackets: an arm of its own (`_ => 2`), not the value of
+// the arm above it.
+func (p *parser) lineHasArrow() bool {
+	depth := 0
+	for i := p.p; i < len(p.toks); i++ {
+		switch t := p.toks[i]; t.Kind {
+		case token.NEWLINE, token.EOF:
+			return false
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			if depth--; depth < 0 {
+				return false
+			}
+		case token.FATARROW:
+			if depth == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // armBody parses a match arm's value: a block, an expression, or a
