@@ -1326,7 +1326,9 @@ server {
 }
 
 // A comment of a number alone after an operand (Python's n // 2) is
-// warned of; one of words, or on a line of its own, is not.
+// warned of; one of words, on a line of its own, or after a call, a
+// text or a list (a document's expected output, print(x)  // 7), is
+// not.
 func TestFloorDivisionCommentWarned(t *testing.T) {
 	expectWarnings(t, `n = 7
 half = n // 2
@@ -1334,7 +1336,9 @@ x = 5 // five
 y = 3 // 3 retries
 // 2
 z = (n) // 2.5 )
-print(half, x, y, z)
+print(half, x, y, z)  // 7
+version = "1.2" // 1.2
+items = [1, 2, 3] // 3
 `, []string{
 		`2:10: warning: // begins a comment here, to the end of the line: Python's floor division a // b is floor(a / b)`,
 		`6:9: warning: // begins a comment here, to the end of the line: Python's floor division a // b is floor(a / b)`,

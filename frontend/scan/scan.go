@@ -197,7 +197,7 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			for s.off < len(s.src) && !isLineBreak(s.src[s.off]) {
 				s.next()
 			}
-			if endsOperand(toks) && toks[len(toks)-1].End.Line == at.Line && numberComment(s.src[start+2:s.off]) {
+			if arithmeticOperand(toks) && toks[len(toks)-1].End.Line == at.Line && numberComment(s.src[start+2:s.off]) {
 				// n // 2: Python's floor division, a comment here
 				s.error(at, token.Pos{Line: at.Line, Col: at.Col + 2}, FloorDiv)
 			}
@@ -242,6 +242,35 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			return append(toks, token.Token{Kind: token.EOF, Pos: p, End: p, Cut: true}), true
 		}
 	}
+}
+
+// arithmeticOperand reports whether the last of toks ends an operand a
+// number could be divided by: a name, a number, or a parenthesized
+// expression, but not a call's arguments (`print(x)  // 1`, a
+// document's expected output), a text, a list or a block.
+func arithmeticOperand(toks []token.Token) bool {
+	n := len(toks)
+	if n == 0 {
+		return false
+	}
+	switch toks[n-1].Kind {
+	case token.IDENT, token.INT, token.FLOAT:
+		return true
+	case token.RPAREN:
+		depth := 0
+		for i := n - 1; i >= 0; i-- {
+			switch toks[i].Kind {
+			case token.RPAREN:
+				depth++
+			case token.LPAREN:
+				if depth--; depth == 0 {
+					// a call's (f(x), f(x)(y), xs[0](y)) or a group's
+					return i == 0 || !endsOperand(toks[:i])
+				}
+			}
+		}
+	}
+	return false
 }
 
 // FloorDiv is the notice (not an error) of a comment that follows an
