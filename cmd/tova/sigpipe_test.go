@@ -86,3 +86,26 @@ func TestServeOutlivesItsLogReader(t *testing.T) {
 		t.Fatal("the server did not stop on SIGTERM")
 	}
 }
+
+// A file a program's write or fs.write_text makes new has the mode the
+// process's umask leaves of 0644, as os.WriteFile gave it: under umask
+// 077, 0600 (it was 0644 whatever the umask, a secret readable by all).
+func TestNewFilesKeepTheUmask(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "w.tova")
+	if err := os.WriteFile(script, []byte(`fs.write_text("`+filepath.Join(dir, "a.txt")+`", "secret")
+write([{ a: 1 }], "`+filepath.Join(dir, "b.csv")+`")
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `umask 077; exec "$0" -test.run=^$`, os.Args[0])
+	cmd.Env = append(os.Environ(), envCLI+"="+strings.Join([]string{"run", script}, "\n"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	for _, name := range []string{"a.txt", "b.csv"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", name, st.Mode(), err)
+		}
+	}
+}

@@ -1128,8 +1128,8 @@ func linkTarget(path string) string {
 }
 
 func replaceFileBlocking(path string, data []byte) error {
-	target := linkTarget(path) // write through a link, not over it
-	mode := fs.FileMode(0o644)
+	target := linkTarget(path)                 // write through a link, not over it
+	mode := fs.FileMode(0o644) &^ processUmask // (a new file's, as os.WriteFile's would be)
 	if st, err := os.Stat(target); err == nil {
 		if st.IsDir() {
 			return fileErr("write", path, syscall.EISDIR)
