@@ -393,8 +393,11 @@ func numericZone(s, layout string) (string, string, bool) {
 	hours, ok := zoneOffsets[name]
 	minutes := hours * 60
 	if !ok && len(name) > 4 && (strings.HasPrefix(name, "GMT") || strings.HasPrefix(name, "UTC")) && (name[3] == '+' || name[3] == '-') {
-		// GMT+2, UTC-5, GMT+0200, GMT+05:30
-		digits := strings.ReplaceAll(name[4:], ":", "")
+		// GMT+2, UTC-5, GMT+0200, GMT+05:30, GMT+5:30
+		digits := name[4:]
+		if h, m, colon := strings.Cut(digits, ":"); colon && len(m) == 2 && len(h) >= 1 && len(h) <= 2 {
+			digits = fmt.Sprintf("%02s%s", h, m)
+		}
 		n, err := strconv.Atoi(digits)
 		switch {
 		case err != nil || digits == "" || digits[0] == '+' || digits[0] == '-':
