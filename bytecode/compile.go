@@ -129,6 +129,9 @@ type compiler struct {
 	// handlerFns are the named functions routes are answered by (found
 	// once: see isHandler)
 	handlerFns map[*ast.Function]bool
+	// intFields are the field names the program gives Int values (see
+	// intField)
+	intFields map[string]bool
 	// selfType is the type of the impl block whose method is being
 	// compiled ("" outside one): what `is Self` tests.
 	selfType string

@@ -1573,7 +1573,10 @@ func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, f
 			case *ast.IntLit, *ast.FloatLit:
 				return true
 			case *ast.Member:
-				return e.Name == "id" || strings.HasSuffix(e.Name, "_id") || strings.HasSuffix(e.Name, "Id")
+				// (t.id of rows the program writes with id: 1, or a
+				// model's, whose ids are Ints; a UUID's or a slug's
+				// field is text, as the path's)
+				return f.c.intField(e.Name)
 			}
 			return false
 		}
@@ -1590,6 +1593,29 @@ func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, f
 			f.c.warnf(at.PosV, "route %s %s: the path parameter %s is text (\"1\" for /1), and == never converts: it equals no number; declare it %s: Int to have it converted (a path that is no Int answers 400)", st.Method, shownPath(path), name, name)
 		}
 	}
+}
+
+// intField reports whether the program gives a field of that name Int
+// values: an object literal's {name: 1}, or a model's id. Found once, in
+// every file of the program.
+func (c *compiler) intField(name string) bool {
+	if c.intFields == nil {
+		c.intFields = map[string]bool{}
+		for _, src := range c.srcs {
+			ast.Inspect(src.File, func(n any) bool {
+				switch n := n.(type) {
+				case *ast.ObjEntry:
+					if _, ok := n.Value.(*ast.IntLit); ok && n.Key != "" {
+						c.intFields[n.Key] = true
+					}
+				case *ast.ModelDecl:
+					c.intFields["id"] = true
+				}
+				return true
+			})
+		}
+	}
+	return c.intFields[name]
 }
 
 // checkBodyParam warns of a handler parameter named body annotated with

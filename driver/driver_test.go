@@ -1345,9 +1345,10 @@ items = [1, 2, 3] // 3
 	})
 }
 
-// An untyped path parameter compared with a number or an id field is
-// warned of: it is the path's text, which equals no number; a typed
-// one, or one compared with text, is not.
+// An untyped path parameter compared with a number, or with a field the
+// program gives Int values (todos' id: 1), is warned of: it is the
+// path's text, which equals no number; a typed one, one compared with
+// text, or with a field of text ids (a UUID's, a slug's), is not.
 func TestTextPathParamComparedToNumberWarned(t *testing.T) {
 	expectWarnings(t, `var todos = [{ id: 1, title: "a" }]
 server {
@@ -1355,6 +1356,7 @@ server {
   route GET "/p/:n" => fn(n) { if n != 0 { "x" } else { "y" } }
   route GET "/s/:slug" => fn(slug) { todos.find(fn(t) t.title == slug) }
   route GET "/i/:id" => fn(id: Int) { todos.find(fn(t) t.id == id) }
+  route GET "/org/:org" => fn(org) { [{ org_id: "acme" }].filter(fn(u) u.org_id == org) }
 }
 `, []string{
 		`3:60: warning: route GET /todos/:id: the path parameter id is text ("1" for /1), and == never converts: it equals no number; declare it id: Int to have it converted (a path that is no Int answers 400)`,
