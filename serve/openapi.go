@@ -285,7 +285,7 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 			}
 			multipart = multipart || takesFiles(typ)
 			if queryMethod && !takesFiles(typ) {
-				q := map[string]any{"name": name, "in": "query", "schema": b.schema(typ)}
+				q := map[string]any{"name": name, "in": "query", "schema": b.textSchema(typ)}
 				inner := strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")
 				if ti, _ := b.prog.RecordType(inner); ti != nil || inner == "Object" {
 					// A record or an Object in the query is its JSON text (?f={"a":1}),
@@ -311,7 +311,7 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	}
 	params := []any{}
 	for _, p := range pathParams {
-		params = append(params, map[string]any{"name": p, "in": "path", "required": true, "schema": b.schema(pathTypes[p])})
+		params = append(params, map[string]any{"name": p, "in": "path", "required": true, "schema": b.textSchema(pathTypes[p])})
 	}
 	params = append(params, query...)
 	op := map[string]any{"responses": map[string]any{
@@ -417,6 +417,24 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": content}
 	}
 	return op
+}
+
+// textSchema is schema of a value given as text (a path's or a
+// query's): a Date is ISO 8601 text there, never Unix milliseconds,
+// which only a JSON body's number gives.
+func (b *openAPIBuilder) textSchema(typ string) map[string]any {
+	inner, optional := strings.CutPrefix(strings.TrimSpace(typ), "Option<")
+	if optional {
+		inner = strings.TrimSuffix(inner, ">")
+	}
+	if strings.TrimSpace(inner) != "Date" {
+		return b.schema(typ)
+	}
+	s := map[string]any{"type": "string", "format": "date-time"}
+	if optional {
+		s["nullable"] = true
+	}
+	return s
 }
 
 // formScalar reports whether a form's text gives a value of the

@@ -198,8 +198,9 @@ server {
 `)
 	doc, _ := getDoc(t, app.urls[""])
 	a := doc.Paths.Find("/a").Get
+	// (in a query, a Date is ISO 8601 text: milliseconds only in a JSON body)
 	since := a.Parameters.GetByInAndName("query", "since").Schema.Value
-	if len(since.OneOf) != 2 || since.OneOf[0].Value.Format != "date-time" || !since.OneOf[1].Value.Type.Is("integer") {
+	if !since.Type.Is("string") || since.Format != "date-time" {
 		t.Errorf("since: %+v", since)
 	}
 	if d := a.Parameters.GetByInAndName("query", "d").Schema.Value; len(d.OneOf) != 2 || !d.OneOf[0].Value.Type.Is("number") || !d.OneOf[1].Value.Type.Is("string") {
@@ -208,7 +209,7 @@ server {
 	if s := a.Parameters.GetByInAndName("query", "s").Schema.Value; !s.Type.Is("integer") || s.Min == nil || *s.Min != 0 {
 		t.Errorf("s: %+v", s)
 	}
-	if u := a.Parameters.GetByInAndName("query", "until").Schema.Value; !u.Nullable || len(u.AnyOf) != 2 {
+	if u := a.Parameters.GetByInAndName("query", "until").Schema.Value; !u.Nullable || !u.Type.Is("string") {
 		t.Errorf("until: %+v", u)
 	}
 	ev := doc.Components.Schemas["Ev"].Value
