@@ -1563,8 +1563,13 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 			// Decimal notation only: strconv also reads hex floats,
 			// underscores, Inf and NaN, which no client means.
 			if s := strings.TrimSpace(v.AsString()); decimalNumber(s) {
-				if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
+				f, err := strconv.ParseFloat(s, 64)
+				if err == nil && !math.IsInf(f, 0) {
 					return vm.Float(f), ""
+				}
+				if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+					// (1e999: a number, too large for a Float)
+					return vm.Nil, "is out of range for Float (at most about 1.8e308)"
 				}
 			}
 		}
