@@ -650,6 +650,10 @@ func (p *parser) params() []*ast.Param {
 		default:
 			if p.tok.Kind != token.IDENT {
 				if p.tok.Kind.IsKeyword() {
+					if p.tok.Kind == token.FROM || p.tok.Kind == token.IN || p.tok.Kind == token.IS {
+						// (fn(from, to): a date range's natural names)
+						p.fail("expected parameter name, found keyword '%s': name the parameter otherwise (since, start), and read a query's %s as req.query.%s", p.tok.Kind, p.tok.Kind, p.tok.Kind)
+					}
 					p.fail("expected parameter name, found keyword '%s'", p.tok.Kind)
 				}
 				p.errorExpected("parameter name")
