@@ -400,7 +400,42 @@ func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 		line = s.st.cookie(value)
 	}
 	resp.Headers = append(slices.Clip(resp.Headers), netio.Header{Name: "Set-Cookie", Value: line})
+	for i, h := range resp.Headers {
+		if strings.EqualFold(h.Name, "Cache-Control") {
+			// (cache_control(res, "public, max-age=60") beside the
+			// session's cookie: a shared cache would hand this
+			// visitor's cookie to every other)
+			if v := privateCacheControl(h.Value); v != h.Value {
+				resp.Headers[i].Value = v
+				x.s.log.Warn().Str("request_id", x.requestID()).Str("cache_control", h.Value).Str("sent", v).
+					Msg("a response setting the session cookie is cached privately only: its Cache-Control let shared caches keep it")
+			}
+		}
+	}
 	return resp
+}
+
+// privateCacheControl is Cache-Control value v with public made private
+// and s-maxage left out (what a shared cache may keep), or v itself.
+func privateCacheControl(v string) string {
+	parts := strings.Split(v, ",")
+	out := parts[:0]
+	changed := false
+	for _, p := range parts {
+		d := strings.ToLower(strings.TrimSpace(p))
+		switch {
+		case d == "public":
+			p, changed = " private", true
+		case strings.HasPrefix(d, "s-maxage"):
+			changed = true
+			continue
+		}
+		out = append(out, p)
+	}
+	if !changed {
+		return v
+	}
+	return strings.TrimSpace(strings.Join(out, ","))
 }
 
 // canonicalBase64 reports whether s, padded base64url text, is in the

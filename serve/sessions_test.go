@@ -212,6 +212,30 @@ func TestSessionSurvivesRestartWithItsSecret(t *testing.T) {
 
 // A session too large for a cookie fails the request (500 with its id,
 // logged at the route) rather than a cookie the browser drops; a value
+// A response that sets the session's cookie is cached privately only:
+// the program's own cache_control(res, "public, ...") is made private
+// (and loses its s-maxage), and a warning says so; one that sets no
+// cookie keeps its public caching.
+func TestSessionCookieNeverCachedPublicly(t *testing.T) {
+	app := startApp(t, `server {
+  sessions { secret: "`+sessionSecret+`" }
+  route GET "/login" => fn(req, res) { req.session.set("u", "ann"); cache_control(res, "public, max-age=60, s-maxage=600"); "hi" }
+  route GET "/page" => fn(req, res) { cache_control(res, "public, max-age=60"); "page" }
+}
+`)
+	url := app.urls[""]
+	r := do(t, "GET", url+"/login", "")
+	if cc := r.header.Get("Cache-Control"); cc != "private, max-age=60" || r.header.Get("Set-Cookie") == "" {
+		t.Errorf("with the session's cookie: Cache-Control %q, Set-Cookie %q", cc, r.header.Get("Set-Cookie"))
+	}
+	if len(logged(app.logs, "a response setting the session cookie is cached privately only: its Cache-Control let shared caches keep it")) != 1 {
+		t.Errorf("not warned of:\n%s", app.logs)
+	}
+	if r := do(t, "GET", url+"/page", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("without a cookie: Cache-Control %q", r.header.Get("Cache-Control"))
+	}
+}
+
 // JSON cannot hold fails at set.
 func TestSessionTooLargeOrUnstorable(t *testing.T) {
 	app := startApp(t, `server {
