@@ -306,8 +306,11 @@ func (g *csrfGuard) formRefusal(r *netio.Request) string {
 			return "the form's _csrf token was made for another browser, or for a " + g.cookie + " cookie since replaced (load the form's page again)"
 		}
 	}
-	if _, late := csrfFormTokens(r, true); late {
+	switch _, late := csrfFormTokens(r, true); late {
+	case afterFile:
 		return "the form's _csrf field comes after a file: a multipart form's token is read from the fields before its first file (put the hidden _csrf input before the file inputs)"
+	case afterLimit:
+		return fmt.Sprintf("the form's _csrf field comes after its first %d parts, which are all a multipart form's token is read from (put the hidden _csrf input first)", csrfFormParts)
 	}
 	return ""
 }
@@ -331,14 +334,21 @@ func csrfFormFields(r *netio.Request) []string {
 // and a form of 70 fields was refused).
 const csrfFormParts = 1000
 
+// Where a _csrf field the check did not read stands (csrfFormTokens).
+const (
+	afterFile  = 1 // after a multipart form's first file
+	afterLimit = 2 // past its first csrfFormParts parts
+)
+
 // csrfFormTokens is csrfFormFields; with past, it reads a multipart
-// body on past its first file too, to tell whether a _csrf field comes
-// after one, where the check does not read it (its 403 then says where
-// the field goes): only for a request already refused.
-func csrfFormTokens(r *netio.Request, past bool) (out []string, late bool) {
+// body on past its first file, and past its first csrfFormParts parts
+// (up to ten times as many), to tell whether a _csrf field comes there,
+// where the check does not read it (its 403 then says where the field
+// goes): only for a request already refused.
+func csrfFormTokens(r *netio.Request, past bool) (out []string, late int) {
 	ct, params, err := mime.ParseMediaType(r.ContentType)
 	if err != nil {
-		return nil, false
+		return nil, 0
 	}
 	switch ct {
 	case "application/x-www-form-urlencoded":
@@ -350,25 +360,31 @@ func csrfFormTokens(r *netio.Request, past bool) (out []string, late bool) {
 	case "multipart/form-data":
 		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
 		file := false
-		for range csrfFormParts {
+		n := csrfFormParts
+		if past {
+			n *= 10
+		}
+		for i := range n {
 			part, err := mr.NextPart()
 			switch {
 			case err != nil:
-				return out, false
+				return out, 0
 			case part.FileName() != "":
 				if !past {
-					return out, false // (what follows a file is not read)
+					return out, 0 // (what follows a file is not read)
 				}
 				file = true
 			case part.FormName() == csrfField && file:
-				return out, true
+				return out, afterFile
+			case part.FormName() == csrfField && i >= csrfFormParts:
+				return out, afterLimit
 			case part.FormName() == csrfField && len(out) < 8:
 				b, _ := io.ReadAll(io.LimitReader(part, 256))
 				out = append(out, string(b))
 			}
 		}
 	}
-	return out, false
+	return out, 0
 }
 
 // validForm reports whether one of the form's _csrf fields holds a

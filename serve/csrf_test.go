@@ -358,6 +358,18 @@ server "open" {
 	if r := do(t, "POST", u+"/post", late.String(), "Content-Type", lw.FormDataContentType(), "Cookie", cookie); r.status != 403 || !strings.Contains(r.body, "the form's _csrf field comes after a file") {
 		t.Errorf("a multipart form with its token after a file: %d %s", r.status, r.body)
 	}
+	// Its token past the first 1000 parts is not read either, and the
+	// 403 says so (it was the 403 of no token).
+	var far bytes.Buffer
+	fw2 := multipart.NewWriter(&far)
+	for i := range 1000 {
+		fw2.WriteField(fmt.Sprintf("f%d", i), "v")
+	}
+	fw2.WriteField("_csrf", tok)
+	fw2.Close()
+	if r := do(t, "POST", u+"/post", far.String(), "Content-Type", fw2.FormDataContentType(), "Cookie", cookie); r.status != 403 || !strings.Contains(r.body, "the form's _csrf field comes after its first 1000 parts") {
+		t.Errorf("a multipart form with its token after 1000 parts: %d %s", r.status, r.body)
+	}
 	// The token is the check's: req.body and req.formData() have no
 	// _csrf field (a Model.create(req.body) failed on it), and a field
 	// that is "a;b" or "100%" in req.body does not hide it; of two, one
