@@ -270,6 +270,10 @@ func TestCSRFFormField(t *testing.T) {
 server "open" {
   route GET "/token" => fn(req) req.csrf_token
 }
+server "guide" {
+  sessions { secret: "a-secret-of-enough-bytes" }
+  route GET "/token" => fn(req) req.csrf_token
+}
 `)
 	u := app.urls[""]
 	page := func(cookie ...string) (tok, pair string) {
@@ -395,6 +399,20 @@ server "open" {
 	}
 	if r := do(t, "GET", app.urls["open"]+"/token", ""); r.body != "null" || len(r.header.Values("Set-Cookie")) != 0 {
 		t.Errorf("req.csrf_token with the check off: %s %v", r.body, r.header)
+	}
+	// The guide's sessions block checks none either: a page that reads
+	// a token for its form is told why it is nil, once.
+	const why = "req.csrf_token is nil: the sessions block checks no CSRF token (its cookie's SameSite guards forms); write csrf: true in the block for a token a form's _csrf field is checked against"
+	for range 2 {
+		if r := do(t, "GET", app.urls["guide"]+"/token", ""); r.body != "null" {
+			t.Errorf("req.csrf_token of the guide's sessions block: %s", r.body)
+		}
+	}
+	if n := len(logged(app.logs, why)); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, app.logs)
+	}
+	if n := len(logged(app.logs, why)); n == 1 && logged(app.logs, why)[0]["server"] != "guide" {
+		t.Errorf("warned of by another server: %v", logged(app.logs, why))
 	}
 }
 

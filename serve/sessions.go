@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -65,13 +66,15 @@ type sessionStore struct {
 	secureSet bool
 	// nameSet: the block gave cookie_name (else, under a tls block, the
 	// name is __Host-sid)
-	nameSet  bool
-	httpOnly bool
-	sameSite http.SameSite
-	log      zerolog.Logger // where an ignored cookie is told (debug)
-	csrf     bool           // the block turns the CSRF check on (see csrf.go)
-	csrfOff  bool           // it says csrf: false
-	secret   []byte         // what the CSRF key is derived from
+	nameSet bool
+	// noTokenWarned: req.csrf_token was read, nil, and the log told why
+	noTokenWarned atomic.Bool
+	httpOnly      bool
+	sameSite      http.SameSite
+	log           zerolog.Logger // where an ignored cookie is told (debug)
+	csrf          bool           // the block turns the CSRF check on (see csrf.go)
+	csrfOff       bool           // it says csrf: false
+	secret        []byte         // what the CSRF key is derived from
 }
 
 // readSessions reads a session or sessions block (of kind, declared at
