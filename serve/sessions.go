@@ -418,27 +418,34 @@ func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 	return resp
 }
 
-// privateCacheControl is Cache-Control value v with public made private
-// and s-maxage left out (what a shared cache may keep), or v itself.
+// privateCacheControl is Cache-Control value v as a response that sets
+// the session's cookie may have it: private (public made private, or
+// private added where neither it nor no-store is), without s-maxage
+// (what a shared cache may keep); or v itself when it says so already.
 func privateCacheControl(v string) string {
-	parts := strings.Split(v, ",")
-	out := parts[:0]
-	changed := false
-	for _, p := range parts {
+	var out []string
+	private := false
+	for _, p := range strings.Split(v, ",") {
 		d := strings.ToLower(strings.TrimSpace(p))
 		switch {
-		case d == "public":
-			p, changed = " private", true
-		case strings.HasPrefix(d, "s-maxage"):
-			changed = true
+		case d == "":
 			continue
+		case d == "public":
+			continue
+		case strings.HasPrefix(d, "s-maxage"):
+			continue
+		case d == "private" || d == "no-store":
+			private = true
 		}
-		out = append(out, p)
+		out = append(out, strings.TrimSpace(p))
 	}
-	if !changed {
-		return v
+	if !private {
+		out = append([]string{"private"}, out...)
 	}
-	return strings.TrimSpace(strings.Join(out, ","))
+	if w := strings.Join(out, ", "); !strings.EqualFold(strings.Join(strings.Fields(strings.ReplaceAll(v, ",", ", ")), " "), w) {
+		return w
+	}
+	return v
 }
 
 // canonicalBase64 reports whether s, padded base64url text, is in the

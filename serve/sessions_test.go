@@ -234,6 +234,19 @@ func TestSessionCookieNeverCachedPublicly(t *testing.T) {
 	if r := do(t, "GET", url+"/page", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
 		t.Errorf("without a cookie: Cache-Control %q", r.header.Get("Cache-Control"))
 	}
+	for v, want := range map[string]string{
+		"public, max-age=60, s-maxage=600": "private, max-age=60",
+		"s-maxage=600":                     "private",
+		"max-age=60":                       "private, max-age=60",
+		"Public":                           "private",
+		"private, max-age=60":              "private, max-age=60",
+		"no-store":                         "no-store",
+		"no-cache, no-store":               "no-cache, no-store",
+	} {
+		if got := privateCacheControl(v); got != want {
+			t.Errorf("privateCacheControl(%q) = %q, want %q", v, got, want)
+		}
+	}
 }
 
 // JSON cannot hold fails at set.
