@@ -131,7 +131,7 @@ type compiler struct {
 	handlerFns map[*ast.Function]bool
 	// intFields are the field names the program gives Int values (see
 	// intField)
-	intFields map[string]bool
+	intFields map[string]int
 	// selfType is the type of the impl block whose method is being
 	// compiled ("" outside one): what `is Self` tests.
 	selfType string

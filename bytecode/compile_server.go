@@ -1596,26 +1596,64 @@ func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, f
 }
 
 // intField reports whether the program gives a field of that name Int
-// values: an object literal's {name: 1}, or a model's id. Found once, in
+// values and never text: an object literal's {name: 1}, or {name: n} of
+// a binding declared with an Int (var next_id = 1), or a model's id;
+// not where a literal gives it text ({id: "intro"}). Found once, in
 // every file of the program.
 func (c *compiler) intField(name string) bool {
 	if c.intFields == nil {
-		c.intFields = map[string]bool{}
+		c.intFields = map[string]int{}
+		intVars := map[*ast.Binding]bool{}
+		var entries []*ast.ObjEntry
+		models := false
 		for _, src := range c.srcs {
 			ast.Inspect(src.File, func(n any) bool {
 				switch n := n.(type) {
 				case *ast.ObjEntry:
-					if _, ok := n.Value.(*ast.IntLit); ok && n.Key != "" {
-						c.intFields[n.Key] = true
+					entries = append(entries, n)
+				case *ast.VarDecl, *ast.Assign:
+					var targets []ast.Pattern
+					var values []ast.Expr
+					if v, ok := n.(*ast.VarDecl); ok {
+						targets, values = v.Targets, v.Values
+					} else {
+						a := n.(*ast.Assign)
+						targets, values = a.Targets, a.Values
+					}
+					for i, tg := range targets {
+						if pb, ok := tg.(*ast.PBind); ok && pb.Name != nil && pb.Name.Binding != nil && i < len(values) {
+							if _, isInt := values[i].(*ast.IntLit); isInt {
+								intVars[origin(pb.Name.Binding)] = true
+							}
+						}
 					}
 				case *ast.ModelDecl:
-					c.intFields["id"] = true
+					models = true
 				}
 				return true
 			})
 		}
+		// (1: an Int given; 2: text given, which no Int outweighs)
+		for _, e := range entries {
+			if e.Key == "" {
+				continue
+			}
+			switch v := e.Value.(type) {
+			case *ast.IntLit:
+				c.intFields[e.Key] = max(c.intFields[e.Key], 1)
+			case *ast.Ident:
+				if v.Binding != nil && intVars[origin(v.Binding)] {
+					c.intFields[e.Key] = max(c.intFields[e.Key], 1)
+				}
+			case *ast.StringLit, *ast.InterpString:
+				c.intFields[e.Key] = 2
+			}
+		}
+		if models && c.intFields["id"] == 0 {
+			c.intFields["id"] = 1
+		}
 	}
-	return c.intFields[name]
+	return c.intFields[name] == 1
 }
 
 // checkBodyParam warns of a handler parameter named body annotated with

@@ -1357,10 +1357,16 @@ server {
   route GET "/s/:slug" => fn(slug) { todos.find(fn(t) t.title == slug) }
   route GET "/i/:id" => fn(id: Int) { todos.find(fn(t) t.id == id) }
   route GET "/org/:org" => fn(org) { [{ org_id: "acme" }].filter(fn(u) u.org_id == org) }
+  var next_id = 1
+  var notes = []
+  route POST "/notes" => fn() { notes.push({ note_id: next_id }); next_id += 1 }
+  route GET "/notes/:n" => fn(n) { notes.find(fn(x) x.note_id == n) }
 }
 `, []string{
 		`3:60: warning: route GET /todos/:id: the path parameter id is text ("1" for /1), and == never converts: it equals no number; declare it id: Int to have it converted (a path that is no Int answers 400)`,
 		`4:37: warning: route GET /p/:n: the path parameter n is text ("1" for /1), and == never converts: it equals no number; declare it n: Int to have it converted (a path that is no Int answers 400)`,
+		// (ids given from a var counting from 1)
+		`11:63: warning: route GET /notes/:n: the path parameter n is text ("1" for /1), and == never converts: it equals no number; declare it n: Int to have it converted (a path that is no Int answers 400)`,
 	})
 }
 
