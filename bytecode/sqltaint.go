@@ -24,6 +24,9 @@ var txNames = map[string]bool{"tx": true, "trx": true}
 // or Bool are not warned of, nor is a helper's parameter named sql
 // (its callers write it).
 func (f *fstate) warnInterpolatedSQL(call string, sql ast.Expr) {
+	if !f.c.servers {
+		return // (a script: no request gives its functions values)
+	}
 	t := f.requestTaint()
 	if at := t.inSQL(sql, 0); at != nil {
 		with := call
@@ -308,6 +311,22 @@ func (t taint) of(e ast.Expr) bool {
 		return t.of(e.X) || t.of(e.Y)
 	case *ast.Unary:
 		return e.Op == "+" && t.of(e.X)
+	case *ast.ArrayLit:
+		// (each element as it is: ["name = $" + str(len(args))] holds
+		// no request's value, though args does)
+		for _, el := range e.Elems {
+			if t.of(el) {
+				return true
+			}
+		}
+		return false
+	case *ast.ObjectLit:
+		for _, en := range e.Entries {
+			if en.Spread != nil && t.of(en.Spread) || en.Value != nil && t.of(en.Value) {
+				return true
+			}
+		}
+		return false
 	case *ast.Member:
 		if e.Name == "length" {
 			return false // (a number)
@@ -419,8 +438,10 @@ func (t taint) ofCall(name string, recv ast.Expr, args []*ast.Arg) bool {
 // not.
 func (t taint) ofLambda(lam *ast.Lambda, argTainted bool) bool {
 	var marked []*ast.Binding
-	if argTainted {
-		for _, p := range lam.Fn.Params {
+	if argTainted && len(lam.Fn.Params) > 0 {
+		// (the element alone: a second parameter is its index, a
+		// number, fn(_, i) "${i + 1}")
+		for _, p := range lam.Fn.Params[:1] {
 			bs := patternBindings(p.Pattern)
 			if p.Name != nil && p.Name.Binding != nil {
 				bs = append(bs, p.Name.Binding)

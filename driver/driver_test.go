@@ -1304,6 +1304,16 @@ func TestUntypedNumberDefaultsWarned(t *testing.T) {
 	})
 }
 
+// A script (no server) is not warned of: no request gives its
+// functions values.
+func TestInterpolatedSQLOfAScriptNotWarned(t *testing.T) {
+	expectWarnings(t, `db { database: ":memory:" }
+model User { name: String }
+fn report(limit) { db.query("SELECT name FROM users ORDER BY id LIMIT {limit}") }
+print(report(5))
+`, nil)
+}
+
 // A parameter named sql is text its callers write only in a helper: a
 // route's handler's, lambda or named function, is the request's.
 func TestInterpolatedSQLOfHandlersSQLParameter(t *testing.T) {
@@ -1505,6 +1515,11 @@ server {
     db.query("SELECT * FROM items ORDER BY {col}") }
   route GET "/no" => fn(sort) { col = if OTHER.contains(sort) { sort } else { "id" }
     db.query("SELECT * FROM items ORDER BY {col}") }
+  route GET "/ok8" => fn(ids: [String]) { ph = ids |> map(fn(_, i) "\${i + 1}") |> join(", ")
+    db.query("SELECT * FROM items WHERE id IN ({ph})", ...ids) }
+  route GET "/ok9" => fn(name: String) { args = [name]
+    conds = ["name = $" + to_string(len(args))]
+    db.query("SELECT * FROM items WHERE {conds |> join(" AND ")}", ...args) }
 }
 var OTHER = []
 fn q(sql, args) { db.query("/* app */ " + sql, ...args) }
