@@ -254,6 +254,7 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 	// object among them, nor a rule of min or max, which needs a JSON
 	// number)
 	formFields := true
+	formProps := map[string]any{} // (a form's fields: a Date is text there)
 	for _, g := range guards {
 		if field, ok := uploadField(g); ok && !slices.Contains(uploaded, field) {
 			uploaded = append(uploaded, field)
@@ -301,6 +302,7 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 				continue
 			}
 			props[name] = b.schema(typ)
+			formProps[name] = b.textSchema(typ)
 			if !formScalar(strings.TrimSuffix(strings.TrimPrefix(typ, "Option<"), ">")) {
 				formFields = false
 			}
@@ -411,8 +413,20 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		content := map[string]any{"application/json": map[string]any{"schema": schema}}
 		if formFields {
 			// (the same fields from a form a page posts, as the runtime
-			// reads them: text, numbers and Bools converted)
-			content["application/x-www-form-urlencoded"] = map[string]any{"schema": schema}
+			// reads them: text, numbers and Bools converted, a Date
+			// from its ISO text alone)
+			fields := map[string]any{}
+			for k, v := range props {
+				fields[k] = v
+				if f, ok := formProps[k]; ok {
+					fields[k] = f
+				}
+			}
+			form := map[string]any{"type": "object", "properties": fields}
+			if len(required) > 0 {
+				form["required"] = required
+			}
+			content["application/x-www-form-urlencoded"] = map[string]any{"schema": form}
 		}
 		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": content}
 	}
@@ -426,6 +440,14 @@ func (b *openAPIBuilder) textSchema(typ string) map[string]any {
 	inner, optional := strings.CutPrefix(strings.TrimSpace(typ), "Option<")
 	if optional {
 		inner = strings.TrimSuffix(inner, ">")
+	}
+	if elem, ok := strings.CutPrefix(strings.TrimSpace(inner), "["); ok && strings.HasSuffix(elem, "]") {
+		// (?days=2024-06-15&days=...: each a Date's text)
+		s := map[string]any{"type": "array", "items": b.textSchema(strings.TrimSuffix(elem, "]"))}
+		if optional {
+			s["nullable"] = true
+		}
+		return s
 	}
 	if strings.TrimSpace(inner) != "Date" {
 		return b.schema(typ)

@@ -194,6 +194,8 @@ server {
   route POST "/v" with validate({ title: { required: true, min_length: 3, max_length: 80 }, n: { min: 1, max: 5 }, kind: { one_of: ["a", "b"] } }) => fn(req) req.body
   route POST "/login" => fn(email: String, password: String) "ok"
   route POST "/item" => fn(item: Ev, note: String) "ok"
+  route POST "/day" => fn(day: Date) "ok"
+  route GET "/days" => fn(days: [Date]) "ok"
 }
 `)
 	doc, _ := getDoc(t, app.urls[""])
@@ -236,6 +238,17 @@ server {
 	}
 	if item := doc.Paths.Find("/item").Post.RequestBody.Value.Content; item.Get("application/x-www-form-urlencoded") != nil {
 		t.Errorf("POST /item takes a form, whose fields give no record: %v", item)
+	}
+	// (a form's Date is its ISO text, as a query's list's)
+	day := doc.Paths.Find("/day").Post.RequestBody.Value.Content
+	if f := day.Get("application/x-www-form-urlencoded").Schema.Value.Properties["day"].Value; !f.Type.Is("string") || f.Format != "date-time" {
+		t.Errorf("a form's Date: %+v", f)
+	}
+	if j := day.Get("application/json").Schema.Value.Properties["day"].Value; len(j.OneOf) != 2 {
+		t.Errorf("a JSON body's Date: %+v", j)
+	}
+	if d := doc.Paths.Find("/days").Get.Parameters.GetByInAndName("query", "days").Schema.Value; !d.Type.Is("array") || d.Items.Value.Format != "date-time" {
+		t.Errorf("a query's [Date]: %+v", d)
 	}
 	login := doc.Paths.Find("/login").Post.RequestBody.Value.Content
 	if login.Get("application/x-www-form-urlencoded") == nil || login.Get("application/json") == nil {
