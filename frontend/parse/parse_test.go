@@ -307,7 +307,7 @@ func TestErrors(t *testing.T) {
 		{"d = [1, 2\n", []string{"1:10: unclosed '[' opened at 1:5"}},
 		// a match arm without a value, the next arm below it (a value
 		// below, at any indentation, of tabs or spaces, is its own)
-		{"y = match x {\n  1 =>\n  _ => 2\n}\n", []string{"2:5: the match arm at 2:3 has nothing after its =>: write its value there, or on the next line indented under it (the line below, at the arm's own column, is the next arm)"}},
+		{"y = match x {\n  1 =>\n  _ => 2\n}\n", []string{"2:5: the match arm at 2:3 has nothing after its =>: write its value there, or on the next line indented under it (the line below, an arm of its own, is the next arm)"}},
 		// Python's floor division, a comment that took the bracket
 		{"fn mid(lo, hi) { (lo + hi) // 2 }\n", []string{"1:27: unclosed '{' opened at 1:16: the // at 1:28 begins a comment, to the end of its line, which took the '}' after it (Python's floor division a // b is floor(a / b))"}},
 		{"z = [\n  1\n  2\n]\n", []string{"3:3: expected ',' before number 2: a newline does not separate the elements of the array literal opened at 1:5 (and closed at 4:1)"}},
@@ -320,7 +320,7 @@ func TestErrors(t *testing.T) {
 		{"fn pub() { 1 }", []string{"1:4: expected name, found keyword 'pub'"}},
 		{"default = 1", []string{"1:1: expected expression, found 'default': 'default' is a reserved word, which cannot be a name: name it otherwise"}},
 		{"fn f(if) {}", []string{"1:6: expected parameter name, found keyword 'if'"}},
-		{"fn f(from, to) {}", []string{"1:6: expected parameter name, found keyword 'from': name the parameter otherwise (since, start), and read a query's from as req.query.from"}},
+		{"fn f(from, to) {}", []string{"1:6: expected parameter name, found keyword 'from': name the parameter otherwise (since, start); a handler reads a query's from as req.query.from"}},
 		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"route POST \"/n\" with body: Note => h", []string{"1:22: body: is not a middleware: write it outside the with list, as in route POST \"/n\" body: T with auth => handler"}},

@@ -652,7 +652,11 @@ func (p *parser) params() []*ast.Param {
 				if p.tok.Kind.IsKeyword() {
 					if p.tok.Kind == token.FROM || p.tok.Kind == token.IN || p.tok.Kind == token.IS {
 						// (fn(from, to): a date range's natural names)
-						p.fail("expected parameter name, found keyword '%s': name the parameter otherwise (since, start), and read a query's %s as req.query.%s", p.tok.Kind, p.tok.Kind, p.tok.Kind)
+						other := ""
+						if p.tok.Kind == token.FROM {
+							other = " (since, start)"
+						}
+						p.fail("expected parameter name, found keyword '%s': name the parameter otherwise%s; a handler reads a query's %s as req.query.%s", p.tok.Kind, other, p.tok.Kind, p.tok.Kind)
 					}
 					p.fail("expected parameter name, found keyword '%s'", p.tok.Kind)
 				}
@@ -854,7 +858,7 @@ func (p *parser) matchArm() *ast.MatchArm {
 		// `1 =>` (or `=> // ...`) with the next arm below: that arm
 		// read as this one's value (`_ => 2`, a lambda), or failed at
 		// its own =>
-		p.failAt(arrow.Pos, arrow.End, "the match arm at %d:%d has nothing after its =>: write its value there, or on the next line indented under it (the line below, at the arm's own column, is the next arm)", arm.PosV.Line, arm.PosV.Col)
+		p.failAt(arrow.Pos, arrow.End, "the match arm at %d:%d has nothing after its =>: write its value there, or on the next line indented under it (the line below, an arm of its own, is the next arm)", arm.PosV.Line, arm.PosV.Col)
 	}
 	arm.Body = p.armBody()
 	return arm
