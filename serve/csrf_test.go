@@ -274,6 +274,10 @@ server "guide" {
   sessions { secret: "a-secret-of-enough-bytes" }
   route GET "/token" => fn(req) req.csrf_token
 }
+server "off" {
+  sessions { secret: "a-secret-of-enough-bytes", csrf: false }
+  route GET "/token" => fn(req) req.csrf_token
+}
 `)
 	u := app.urls[""]
 	page := func(cookie ...string) (tok, pair string) {
@@ -407,6 +411,10 @@ server "guide" {
 		if r := do(t, "GET", app.urls["guide"]+"/token", ""); r.body != "null" {
 			t.Errorf("req.csrf_token of the guide's sessions block: %s", r.body)
 		}
+	}
+	// (a block saying csrf: false is not warned of)
+	if r := do(t, "GET", app.urls["off"]+"/token", ""); r.body != "null" {
+		t.Errorf("req.csrf_token with csrf: false: %s", r.body)
 	}
 	if n := len(logged(app.logs, why)); n != 1 {
 		t.Errorf("warned %d times, want once:\n%s", n, app.logs)

@@ -89,10 +89,10 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		if q.csrf != nil {
 			return vm.Str(q.csrf.tokenFor(q.csrfClientID())), true, nil
 		}
-		if st := q.sessions; st != nil && st.noTokenWarned.CompareAndSwap(false, true) {
+		if st := q.sessions; st != nil && !st.csrfOff && st.noTokenWarned.CompareAndSwap(false, true) {
 			// (a form's hidden _csrf of value "": the page looked
-			// guarded, and nothing checked it)
-			st.log.Warn().Msg("req.csrf_token is nil: the sessions block checks no CSRF token (its cookie's SameSite guards forms); write csrf: true in the block for a token a form's _csrf field is checked against")
+			// guarded, and nothing checked it; csrf: false says so)
+			st.log.Warn().Str("request_id", q.id).Msg("req.csrf_token is nil: the sessions block checks no CSRF token (its cookie's SameSite guards forms); write csrf: true in the block for a token a form's _csrf field is checked against")
 		}
 		return vm.Nil, true, nil
 	case "method":
