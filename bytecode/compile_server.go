@@ -1604,6 +1604,7 @@ func (c *compiler) intField(name string) bool {
 	if c.intFields == nil {
 		c.intFields = map[string]int{}
 		intVars := map[*ast.Binding]bool{}
+		otherVars := map[*ast.Binding]bool{} // (a var given a value of another kind too: code = uuid())
 		var entries []*ast.ObjEntry
 		models := false
 		for _, src := range c.srcs {
@@ -1614,16 +1615,20 @@ func (c *compiler) intField(name string) bool {
 				case *ast.VarDecl, *ast.Assign:
 					var targets []ast.Pattern
 					var values []ast.Expr
+					op := "="
 					if v, ok := n.(*ast.VarDecl); ok {
 						targets, values = v.Targets, v.Values
 					} else {
 						a := n.(*ast.Assign)
-						targets, values = a.Targets, a.Values
+						targets, values, op = a.Targets, a.Values, a.Op
 					}
 					for i, tg := range targets {
 						if pb, ok := tg.(*ast.PBind); ok && pb.Name != nil && pb.Name.Binding != nil && i < len(values) {
+							b := origin(pb.Name.Binding)
 							if _, isInt := values[i].(*ast.IntLit); isInt {
-								intVars[origin(pb.Name.Binding)] = true
+								intVars[b] = true
+							} else if op == "=" {
+								otherVars[b] = true
 							}
 						}
 					}
@@ -1642,7 +1647,7 @@ func (c *compiler) intField(name string) bool {
 			case *ast.IntLit:
 				c.intFields[e.Key] = max(c.intFields[e.Key], 1)
 			case *ast.Ident:
-				if v.Binding != nil && intVars[origin(v.Binding)] {
+				if b := v.Binding; b != nil && intVars[origin(b)] && !otherVars[origin(b)] {
 					c.intFields[e.Key] = max(c.intFields[e.Key], 1)
 				}
 			case *ast.StringLit, *ast.InterpString:

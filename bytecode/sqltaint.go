@@ -127,6 +127,7 @@ func (t taint) textCall(name string, args []*ast.Arg, depth int) ast.Expr {
 type taint struct {
 	tainted map[*ast.Binding]bool
 	texts   map[*ast.Binding][]ast.Expr
+	lists   map[*ast.Binding]bool // parameters annotated a list ([String])
 }
 
 // origin is the binding a closure's free variable captures.
@@ -141,7 +142,7 @@ func origin(b *ast.Binding) *ast.Binding {
 // parameters of it and of the functions it is in (but those declared a
 // number or a Bool), and the locals assigned from them.
 func (f *fstate) requestTaint() taint {
-	t := taint{tainted: map[*ast.Binding]bool{}, texts: map[*ast.Binding][]ast.Expr{}}
+	t := taint{tainted: map[*ast.Binding]bool{}, texts: map[*ast.Binding][]ast.Expr{}, lists: map[*ast.Binding]bool{}}
 	var bodies []*ast.Block
 	for g := f; g != nil; g = g.parent {
 		if g.af == nil {
@@ -149,6 +150,12 @@ func (f *fstate) requestTaint() taint {
 		}
 		bodies = append(bodies, g.af.Body)
 		for _, p := range g.af.Params {
+			if ty := p.Type; ty != nil && p.Name != nil && p.Name.Binding != nil {
+				if (ty.Name == "?" || ty.Name == "Option") && len(ty.Args) == 1 {
+					ty = ty.Args[0]
+				}
+				t.lists[origin(p.Name.Binding)] = ty.Name == "[]"
+			}
 			if numericType(p.Type) {
 				continue // (a number changes no statement)
 			}
@@ -420,7 +427,7 @@ func (t taint) ofCall(name string, recv ast.Expr, args []*ast.Arg) bool {
 			list, rest = args[0].Value, args[1:]
 		}
 		if lam, ok := rest[0].Value.(*ast.Lambda); ok && list != nil {
-			return t.ofLambda(lam, t.of(list))
+			return t.ofLambda(lam, t.of(list), t.knownList(list))
 		}
 	}
 	if recv != nil && t.of(recv) {
@@ -435,13 +442,16 @@ func (t taint) ofCall(name string, recv ast.Expr, args []*ast.Arg) bool {
 }
 
 // ofLambda is of the value of lam called with an argument tainted or
-// not.
-func (t taint) ofLambda(lam *ast.Lambda, argTainted bool) bool {
+// not: of a list's map, with its element (and its index, a number), of
+// another value's (an object's), with its key and value.
+func (t taint) ofLambda(lam *ast.Lambda, argTainted, list bool) bool {
 	var marked []*ast.Binding
 	if argTainted && len(lam.Fn.Params) > 0 {
-		// (the element alone: a second parameter is its index, a
-		// number, fn(_, i) "${i + 1}")
-		for _, p := range lam.Fn.Params[:1] {
+		params := lam.Fn.Params
+		if list {
+			params = params[:1] // (fn(_, i) "${i + 1}": i is a number)
+		}
+		for _, p := range params {
 			bs := patternBindings(p.Pattern)
 			if p.Name != nil && p.Name.Binding != nil {
 				bs = append(bs, p.Name.Binding)
@@ -460,6 +470,38 @@ func (t taint) ofLambda(lam *ast.Lambda, argTainted bool) bool {
 	}
 	return v
 }
+
+// knownList reports whether e is a list for certain (a list literal, a
+// parameter annotated a list, a builtin that gives one), so that a
+// map's second callback parameter is its index, not an object's value.
+func (t taint) knownList(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.ArrayLit:
+		return true
+	case *ast.Ident:
+		return e.Binding != nil && t.lists[origin(e.Binding)]
+	case *ast.Call:
+		if id, ok := e.Fn.(*ast.Ident); ok && isBuiltin(id, id.Name) {
+			return listBuiltins[id.Name]
+		}
+		if m, ok := e.Fn.(*ast.Member); ok {
+			return listBuiltins[m.Name]
+		}
+	case *ast.Pipe:
+		target := e.Target
+		if c, ok := target.(*ast.Call); ok {
+			target = c.Fn
+		}
+		if id, ok := target.(*ast.Ident); ok && isBuiltin(id, id.Name) {
+			return listBuiltins[id.Name]
+		}
+	}
+	return false
+}
+
+// listBuiltins are the builtins (and methods) whose value is a list.
+var listBuiltins = map[string]bool{"split": true, "range": true, "keys": true, "values": true, "sorted": true,
+	"filter": true, "map": true, "unique": true, "lines": true, "words": true, "chars": true, "entries": true}
 
 // pipeHole reports whether a pipe's call places its value at a _
 // (x |> f(a, _)).

@@ -1371,6 +1371,10 @@ server {
   var notes = []
   route POST "/notes" => fn() { notes.push({ note_id: next_id }); next_id += 1 }
   route GET "/notes/:n" => fn(n) { notes.find(fn(x) x.note_id == n) }
+  var code = 0
+  var invites = []
+  route POST "/invite" => fn() { code = uuid(); invites.push({ code: code }) }
+  route GET "/invite/:c" => fn(c) { invites.find(fn(i) i.code == c) }
 }
 `, []string{
 		`3:60: warning: route GET /todos/:id: the path parameter id is text ("1" for /1), and == never converts: it equals no number; declare it id: Int to have it converted (a path that is no Int answers 400)`,
@@ -1517,6 +1521,8 @@ server {
     db.query("SELECT * FROM items ORDER BY {col}") }
   route GET "/ok8" => fn(ids: [String]) { ph = ids |> map(fn(_, i) "\${i + 1}") |> join(", ")
     db.query("SELECT * FROM items WHERE id IN ({ph})", ...ids) }
+  route GET "/f7" => fn(req) { vals = req.query |> map(fn(k, v) "'{v}'") |> join(",")
+    db.query("SELECT * FROM items WHERE name IN ({vals})") }
   route GET "/ok9" => fn(name: String) { args = [name]
     conds = ["name = $" + to_string(len(args))]
     db.query("SELECT * FROM items WHERE {conds |> join(" AND ")}", ...args) }
@@ -1535,6 +1541,8 @@ fn lookup(id) {
 		`13:78: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 		`14:80: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 		`31:45: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
+		// (an object's map gives its values: a query's, here)
+		`35:51: warning: db.query: a value interpolated into SQL text becomes part of the statement, and a request's value there can change what it does (SQL injection): pass it as a parameter, db.query("... WHERE name = $1", name)`,
 	})
 }
 
