@@ -403,6 +403,11 @@ func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 		line = s.st.cookie(value)
 	}
 	resp.Headers = append(slices.Clip(resp.Headers), netio.Header{Name: "Set-Cookie", Value: line})
+	if !slices.ContainsFunc(resp.Headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, "Cache-Control") }) {
+		// (no Cache-Control: an Expires, or a status cacheable by
+		// default, let a shared cache keep the cookie)
+		resp.Headers = append(resp.Headers, netio.Header{Name: "Cache-Control", Value: "private"})
+	}
 	for i, h := range resp.Headers {
 		if strings.EqualFold(h.Name, "Cache-Control") {
 			// (cache_control(res, "public, max-age=60") beside the
@@ -434,7 +439,7 @@ func privateCacheControl(v string) string {
 			continue
 		case strings.HasPrefix(d, "s-maxage"):
 			continue
-		case d == "private" || d == "no-store":
+		case d == "private" || strings.HasPrefix(d, "private=") || d == "no-store":
 			private = true
 		}
 		out = append(out, strings.TrimSpace(p))

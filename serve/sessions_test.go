@@ -221,6 +221,7 @@ func TestSessionCookieNeverCachedPublicly(t *testing.T) {
   sessions { secret: "`+sessionSecret+`" }
   route GET "/login" => fn(req, res) { req.session.set("u", "ann"); cache_control(res, "public, max-age=60, s-maxage=600"); "hi" }
   route GET "/page" => fn(req, res) { cache_control(res, "public, max-age=60"); "page" }
+  route GET "/expires" => fn(req) { req.session.set("u", 1); with_headers(html("hi"), { "Expires": "Thu, 01 Dec 2099 16:00:00 GMT" }) }
 }
 `)
 	url := app.urls[""]
@@ -230,6 +231,11 @@ func TestSessionCookieNeverCachedPublicly(t *testing.T) {
 	}
 	if len(logged(app.logs, "a response setting the session cookie is cached privately only: its Cache-Control let shared caches keep it")) != 1 {
 		t.Errorf("not warned of:\n%s", app.logs)
+	}
+	// (none written: private, lest Expires or a cacheable status let a
+	// shared cache keep it)
+	if r := do(t, "GET", url+"/expires", ""); r.header.Get("Cache-Control") != "private" || r.header.Get("Set-Cookie") == "" {
+		t.Errorf("with Expires alone: Cache-Control %q", r.header.Get("Cache-Control"))
 	}
 	if r := do(t, "GET", url+"/page", ""); r.header.Get("Cache-Control") != "public, max-age=60" {
 		t.Errorf("without a cookie: Cache-Control %q", r.header.Get("Cache-Control"))
@@ -242,6 +248,7 @@ func TestSessionCookieNeverCachedPublicly(t *testing.T) {
 		"private, max-age=60":              "private, max-age=60",
 		"no-store":                         "no-store",
 		"no-cache, no-store":               "no-cache, no-store",
+		`private="Set-Cookie", max-age=60`: `private="Set-Cookie", max-age=60`,
 	} {
 		if got := privateCacheControl(v); got != want {
 			t.Errorf("privateCacheControl(%q) = %q, want %q", v, got, want)
