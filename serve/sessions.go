@@ -429,28 +429,24 @@ func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 // (what a shared cache may keep); or v itself when it says so already.
 func privateCacheControl(v string) string {
 	var out []string
-	private := false
+	private, changed := false, false
 	for _, p := range strings.Split(v, ",") {
-		d := strings.ToLower(strings.TrimSpace(p))
-		switch {
+		switch d := strings.ToLower(strings.TrimSpace(p)); {
 		case d == "":
-			continue
-		case d == "public":
-			continue
-		case strings.HasPrefix(d, "s-maxage"):
-			continue
-		case d == "private" || strings.HasPrefix(d, "private=") || d == "no-store":
-			private = true
+		case d == "public" || strings.HasPrefix(d, "s-maxage"):
+			changed = true
+		default:
+			private = private || d == "private" || strings.HasPrefix(d, "private=") || d == "no-store"
+			out = append(out, strings.TrimSpace(p))
 		}
-		out = append(out, strings.TrimSpace(p))
 	}
 	if !private {
-		out = append([]string{"private"}, out...)
+		out, changed = append([]string{"private"}, out...), true
 	}
-	if w := strings.Join(out, ", "); !strings.EqualFold(strings.Join(strings.Fields(strings.ReplaceAll(v, ",", ", ")), " "), w) {
-		return w
+	if !changed {
+		return v
 	}
-	return v
+	return strings.Join(out, ", ")
 }
 
 // canonicalBase64 reports whether s, padded base64url text, is in the
