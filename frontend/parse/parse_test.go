@@ -320,7 +320,7 @@ func TestErrors(t *testing.T) {
 		{"fn pub() { 1 }", []string{"1:4: expected name, found keyword 'pub'"}},
 		{"default = 1", []string{"1:1: expected expression, found 'default': 'default' is a reserved word, which cannot be a name: name it otherwise"}},
 		{"fn f(if) {}", []string{"1:6: expected parameter name, found keyword 'if'"}},
-		{"fn f(from, to) {}", []string{"1:6: expected parameter name, found keyword 'from': name the parameter otherwise (since, start); a handler reads a query's from as req.query.from"}},
+		{"fn f(from, to) {}", []string{"1:6: expected parameter name, found keyword 'from': name the parameter otherwise (since, start) (a route handler reads a query's from as req.query.from)"}},
 		{"match x {\n  1 => \"a\"\n  2 \"b\"\n  3 => \"c\"\n  4 =>\n}\n", []string{"3:5: expected '=>' after match pattern, found string \"b\"", "6:1: expected expression, found '}'"}},
 		{"route FOO \"/x\" => h", []string{"1:7: unknown HTTP method FOO (want GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)"}},
 		{"route POST \"/n\" with body: Note => h", []string{"1:22: body: is not a middleware: write it outside the with list, as in route POST \"/n\" body: T with auth => handler"}},

@@ -656,7 +656,7 @@ func (p *parser) params() []*ast.Param {
 						if p.tok.Kind == token.FROM {
 							other = " (since, start)"
 						}
-						p.fail("expected parameter name, found keyword '%s': name the parameter otherwise%s; a handler reads a query's %s as req.query.%s", p.tok.Kind, other, p.tok.Kind, p.tok.Kind)
+						p.fail("expected parameter name, found keyword '%s': name the parameter otherwise%s (a route handler reads a query's %s as req.query.%s)", p.tok.Kind, other, p.tok.Kind, p.tok.Kind)
 					}
 					p.fail("expected parameter name, found keyword '%s'", p.tok.Kind)
 				}
