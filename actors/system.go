@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -270,4 +271,11 @@ func ServerActorName(server, role string) string {
 		return role
 	}
 	return role + "@" + server
+}
+
+// ActorRole is the role a name ServerActorName made names ("jobs" of
+// "jobs@api").
+func ActorRole(name string) string {
+	role, _, _ := strings.Cut(name, "@")
+	return role
 }

@@ -1,6 +1,10 @@
 package netio
 
-import "github.com/valyala/fasthttp"
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
 
 // securityHeaders are the headers a server with Config.SecurityHeaders
 // adds to every answer, those the reference Tova adds to every response
@@ -20,6 +24,17 @@ var securityHeaders = Headers{
 // of that name.
 func SecurityHeaders() Headers {
 	return append(Headers(nil), securityHeaders...)
+}
+
+// IsSecurityHeader reports whether name is one of the security headers
+// (in any case).
+func IsSecurityHeader(name string) bool {
+	for _, f := range securityHeaders {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // SetSecurityHeaders sets the security headers in h, replacing any of

@@ -46,12 +46,13 @@ const (
 
 // authSettings is a server's auth block.
 type authSettings struct {
-	apiKey   bool     // type: "api_key"; else jwt
-	secret   []byte   // jwt
-	issuer   string   // jwt: "" checks none
-	audience string   // jwt: "" checks none
-	header   string   // api_key
-	keys     []string // api_key
+	apiKey   bool                // type: "api_key"; else jwt
+	secret   []byte              // jwt
+	issuer   string              // jwt: "" checks none
+	audience string              // jwt: "" checks none
+	header   string              // api_key
+	keys     []string            // api_key
+	keySums  [][sha256.Size]byte // api_key: the keys' SHA-256 sums, which a request's is compared with
 	parser   *jwt.Parser
 	csrf     bool // the block turns the CSRF check on (see csrf.go)
 	csrfOff  bool // it says csrf: false
@@ -118,6 +119,7 @@ func readAuth(at string, v vm.Value, getenv func(string) (string, bool)) (*authS
 				return nil, bad("keys", "expected non-empty Strings, got %s", shapeOf(k))
 			}
 			a.keys = append(a.keys, strings.TrimSpace(k.AsString()))
+			a.keySums = append(a.keySums, sha256.Sum256([]byte(a.keys[len(a.keys)-1])))
 		}
 		return a, nil
 	}
@@ -275,8 +277,7 @@ func (a *authSettings) authenticate(r *netio.Request) (vm.Value, string) {
 		// of the keys themselves returned at once for another length)
 		sum := sha256.Sum256([]byte(got))
 		found := -1
-		for i, k := range a.keys { // every key, whichever matches
-			ks := sha256.Sum256([]byte(k))
+		for i, ks := range a.keySums { // every key, whichever matches
 			if subtle.ConstantTimeCompare(sum[:], ks[:]) == 1 {
 				found = i
 			}

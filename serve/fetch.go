@@ -201,15 +201,9 @@ func init() {
 // ownSecurityHeader reports whether name (lower case) is one of the
 // security headers this server adds to its answers.
 func ownSecurityHeader(name string) bool {
-	if strings.EqualFold(name, "Strict-Transport-Security") {
-		return true // (a tls block's: an upstream's max-age=0 switched HSTS off for the host)
-	}
-	for _, h := range netio.SecurityHeaders() {
-		if strings.EqualFold(h.Name, name) {
-			return true
-		}
-	}
-	return false
+	// (and a tls block's HSTS: an upstream's max-age=0 switched it off
+	// for the host)
+	return strings.EqualFold(name, "Strict-Transport-Security") || netio.IsSecurityHeader(name)
 }
 
 // hopByHop reports whether a header describes the connection a message

@@ -1562,7 +1562,7 @@ func convertScalar(v vm.Value, typ string) (vm.Value, string) {
 		case vm.KString:
 			// Decimal notation only: strconv also reads hex floats,
 			// underscores, Inf and NaN, which no client means.
-			if s := strings.TrimSpace(v.AsString()); decimalNumber(s) {
+			if s := strings.TrimSpace(v.AsString()); stdlib.DecimalNumber(s) {
 				f, err := strconv.ParseFloat(s, 64)
 				if err == nil && !math.IsInf(f, 0) {
 					return vm.Float(f), ""
@@ -1701,31 +1701,6 @@ var kindParams = map[string]struct {
 	"String": {vm.KString, "must be a string"},
 	"List":   {vm.KArray, "must be a list"},
 	"Object": {vm.KObject, "must be an object"},
-}
-
-// decimalNumber reports whether s is a decimal number: an optional sign,
-// digits with at most one '.', and an optional exponent.
-func decimalNumber(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
-	whole, frac, _ := strings.Cut(mant, ".")
-	if whole+frac == "" || !allDigits(whole) || !allDigits(frac) {
-		return false
-	}
-	if hasExp {
-		exp = strings.TrimPrefix(strings.TrimPrefix(exp, "-"), "+")
-		return exp != "" && allDigits(exp)
-	}
-	return true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // respond turns the handler's result (or failure) into an HTTP response.

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strings"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -128,7 +127,7 @@ func (g *memoryGuard) run() {
 			if stopped.Label != "" {
 				e = e.Str("request_id", stopped.Label)
 			}
-			if stopped.Pool == "jobs" || strings.HasPrefix(stopped.Pool, "jobs@") {
+			if actors.ActorRole(stopped.Pool) == "jobs" {
 				e.Msg("memory limit passed: the running job due first was stopped (it fails, and is retried as its attempts allow)")
 			} else {
 				e.Msg("memory limit passed: the running request due first was stopped (503 MEMORY_LIMIT)")

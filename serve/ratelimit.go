@@ -252,6 +252,9 @@ func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // address, or for IPv6 its /64, which one client (a home, a host) has
 // whole: counted by address, a client with a /64 had 2^64 allowances.
 func ipKey(ip string) string {
+	if strings.IndexByte(ip, ':') < 0 {
+		return ip // (IPv4: the common case, not parsed)
+	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil || a.Unmap().Is4() {
 		return ip

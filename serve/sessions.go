@@ -403,22 +403,24 @@ func (x *exchange) saveSession(resp *netio.Response) *netio.Response {
 		line = s.st.cookie(value)
 	}
 	resp.Headers = append(slices.Clip(resp.Headers), netio.Header{Name: "Set-Cookie", Value: line})
-	if !slices.ContainsFunc(resp.Headers, func(h netio.Header) bool { return strings.EqualFold(h.Name, "Cache-Control") }) {
-		// (no Cache-Control: an Expires, or a status cacheable by
-		// default, let a shared cache keep the cookie)
-		resp.Headers = append(resp.Headers, netio.Header{Name: "Cache-Control", Value: "private"})
-	}
+	cached := false
 	for i, h := range resp.Headers {
 		if strings.EqualFold(h.Name, "Cache-Control") {
 			// (cache_control(res, "public, max-age=60") beside the
 			// session's cookie: a shared cache would hand this
 			// visitor's cookie to every other)
+			cached = true
 			if v := privateCacheControl(h.Value); v != h.Value {
 				resp.Headers[i].Value = v
 				x.s.log.Warn().Str("request_id", x.requestID()).Str("cache_control", h.Value).Str("sent", v).
 					Msg("a response setting the session cookie is cached privately only: its Cache-Control let shared caches keep it")
 			}
 		}
+	}
+	if !cached {
+		// (no Cache-Control: an Expires, or a status cacheable by
+		// default, let a shared cache keep the cookie)
+		resp.Headers = append(resp.Headers, netio.Header{Name: "Cache-Control", Value: "private"})
 	}
 	return resp
 }

@@ -440,32 +440,13 @@ func (m *Model) filterValue(ci int, v vm.Value) vm.Value {
 			return vm.Int(n)
 		}
 	}
-	if m.cols[ci].typ == "Float" && v.Kind() == vm.KString && decimalText(v.AsString()) {
+	if m.cols[ci].typ == "Float" && v.Kind() == vm.KString && stdlib.DecimalNumber(v.AsString()) {
 		// (a price from the query, "1.5"; not "NaN", "1e400" or "0x1p3")
 		if f, err := strconv.ParseFloat(v.AsString(), 64); err == nil && !math.IsInf(f, 0) {
 			return vm.Float(f)
 		}
 	}
 	return v
-}
-
-// decimalText reports whether s is a decimal number as written in a
-// query: digits with a sign, a point and an exponent at most.
-func decimalText(s string) bool {
-	if s == "" {
-		return false
-	}
-	digits := false
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			digits = true
-		case c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E':
-		default:
-			return false
-		}
-	}
-	return digits
 }
 
 // forms are the texts a filter's parameter p for column ci matches: p,

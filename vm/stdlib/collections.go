@@ -2804,9 +2804,9 @@ func bFilled(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if n > vm.MaxListLen {
 		return vm.Nil, vm.ListTooLong("filled", n)
 	}
-	out := make([]vm.Value, n)
+	out, v := make([]vm.Value, n), arg(args, 1)
 	for i := range out {
-		out[i] = arg(args, 1)
+		out[i] = v
 	}
 	return vm.NewArray(out), nil
 }

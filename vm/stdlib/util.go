@@ -306,12 +306,18 @@ func (c *caller) over(seq vm.Value) *caller {
 // callElem calls fn(x) or, when the callback takes two parameters,
 // fn(x, i), or with three fn(x, i, seq), as JavaScript's array methods
 // do (fn(key, value) over an object: see over).
-func (c *caller) callElem(x vm.Value, i int) (v vm.Value, err error) {
-	if x.Kind() == vm.KObject && x.AsObject().Type == nil {
+func (c *caller) callElem(x vm.Value, i int) (vm.Value, error) {
+	v, err := c.callOne(x, i)
+	if err != nil && x.Kind() == vm.KObject && x.AsObject().Type == nil {
 		// A row of a table: the error of its function names it (an empty
 		// cell's nil in where(.amount > 500), among 200 000 rows)
-		defer func() { err = inRow(err, x, i) }()
+		err = inRow(err, x, i)
 	}
+	return v, err
+}
+
+// callOne is callElem but for the row its error names.
+func (c *caller) callOne(x vm.Value, i int) (vm.Value, error) {
 	c.buf[0] = x
 	if c.kv && x.Kind() == vm.KArray {
 		if kv := x.AsArray().Elems; len(kv) == 2 {
@@ -703,4 +709,22 @@ func inRow(err error, x vm.Value, i int) error {
 	}
 	e.Msg += fmt.Sprintf(" (in row %d, %s)", i, clipRepr(x))
 	return err
+}
+
+// DecimalNumber reports whether s is a decimal number as a client
+// writes one: an optional sign, digits with at most one '.', and an
+// optional exponent (no hex, underscores, Inf or NaN, which
+// strconv.ParseFloat also reads).
+func DecimalNumber(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole+frac == "" || !allDigits(whole) || !allDigits(frac) {
+		return false
+	}
+	if hasExp {
+		exp = strings.TrimPrefix(strings.TrimPrefix(exp, "-"), "+")
+		return exp != "" && allDigits(exp)
+	}
+	return true
 }
