@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -197,7 +196,7 @@ func (s *scanner) scanTokens(interp bool) (toks []token.Token, closed bool) {
 			for s.off < len(s.src) && !isLineBreak(s.src[s.off]) {
 				s.next()
 			}
-			if arithmeticOperand(toks) && toks[len(toks)-1].End.Line == at.Line && numberComment(s.src[start+2:s.off]) {
+			if numberComment(s.src[start+2:s.off]) && len(toks) > 0 && toks[len(toks)-1].End.Line == at.Line && arithmeticOperand(toks) {
 				// n // 2: Python's floor division, a comment here
 				s.error(at, token.Pos{Line: at.Line, Col: at.Col + 2}, FloorDiv)
 			}
@@ -281,9 +280,8 @@ const FloorDiv = "// begins a comment here, to the end of the line: Python's flo
 // numberComment reports whether a comment's text (after its //) is a
 // number alone, with closing brackets after it: "2", " 2 }", "10)".
 func numberComment(text []byte) bool {
-	t := strings.TrimSpace(string(text))
-	t = strings.TrimRight(t, ")]} \t")
-	if t == "" {
+	t := bytes.TrimRight(bytes.TrimSpace(text), ")]} \t") // (no copy of every comment's text)
+	if len(t) == 0 {
 		return false
 	}
 	dot := false
