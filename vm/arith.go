@@ -46,7 +46,11 @@ func Arith(op byte, a, b Value) (Value, error) {
 			return r, err
 		}
 	}
-	return Nil, TypeErrorf("unsupported operand types for %s: %s and %s", opName(op), TypeName(a), TypeName(b))
+	h := WrappedHint(a)
+	if h == "" {
+		h = WrappedHint(b)
+	}
+	return Nil, TypeErrorf("unsupported operand types for %s: %s and %s%s", opName(op), TypeName(a), TypeName(b), h)
 }
 
 // timeDifference is a - b where one is a point in time (a Date) and the

@@ -58,6 +58,9 @@ func newIterator(t *Thread, seq Value, pairs bool) (*iterator, error) {
 	case KObject:
 		if ti := seq.AsObject().Type; ti != nil && ti.Variant >= 0 {
 			// Ok(5) is no collection: for x in Ok(5) walked { value: 5 }.
+			if h := WrappedHint(seq); h != "" {
+				return nil, TypeErrorf("%s is not iterable%s", TypeName(seq), h)
+			}
 			return nil, TypeErrorf("%s is a variant, not a collection, and is not iterable (read its fields by name, or match on it)", TypeName(seq))
 		}
 		it.obj = seq.AsObject()

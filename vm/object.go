@@ -652,6 +652,21 @@ func withoutOptions(v Value, depth int) Value {
 }
 
 // VariantOf returns the TypeInfo of a record or variant value, or nil.
+// WrappedHint is the note of an error for a value given where what it
+// holds was meant: a Result or an Option (fs.read_text(path) is
+// Ok(text)); "" for any other value.
+func WrappedHint(v Value) string {
+	if ti := VariantOf(v); ti != nil {
+		switch ti.ADT {
+		case ResultADT:
+			return " (a Result: the value is r.unwrap(), or r? in a function that returns a Result; match on it to handle an Err)"
+		case OptionADT:
+			return " (an Option: the value is o.unwrap(), or o.unwrap_or(default))"
+		}
+	}
+	return ""
+}
+
 func VariantOf(v Value) *TypeInfo {
 	if v.k != KObject {
 		return nil

@@ -258,7 +258,7 @@ func (t *Thread) missingField(o *Object, name string) (Value, error) {
 		if len(ti.Fields) == 0 {
 			return Nil, TypeErrorf("%s has no field %s (it has no fields)", ti.Tag, name)
 		}
-		return Nil, TypeErrorf("%s has no field %s (its fields: %s)", ti.Tag, name, strings.Join(ti.Fields, ", "))
+		return Nil, TypeErrorf("%s has no field %s (its fields: %s)%s", ti.Tag, name, strings.Join(ti.Fields, ", "), WrappedHint(ObjectValue(o)))
 	}
 	return Nil, nil
 }

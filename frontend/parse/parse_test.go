@@ -337,6 +337,8 @@ func TestErrors(t *testing.T) {
 		{"print([1, 2].map(|x| x * 2))\n", []string{"1:18: expected expression, found '|': |x| ... is Rust's closure: a function is written fn(x) x * 2, or x => x * 2"}},
 		{"print(map(lambda x: x * 2, [1]))\n", []string{"1:18: expected ',' or ')' in argument list, found 'x': lambda is Python's: a function is written fn(x) x * 2, or x => x * 2"}},
 		{"print(typeof 5)\n", []string{"1:14: expected ',' or ')' in argument list, found number 5: typeof is JavaScript's: write type_of(x), or test a kind with x is Int"}},
+		{"test \"reverse\" {\n  assert_eq(1, 1)\n}\n", []string{`1:6: expected newline or ';' after statement, found string "reverse": test "..." { ... } blocks are the reference's test runner's (tova test), which this runtime does not have: check with assert_eq(actual, expected) in a script that tova run runs`}},
+		{"fn f() {\n  describe \"x\" { }\n}\n", []string{`2:12: expected newline or ';' after statement, found string "x": describe "..." { ... } blocks are the reference's test runner's (tova test), which this runtime does not have: check with assert_eq(actual, expected) in a script that tova run runs`}},
 		{"x = 5 instanceof Int\n", []string{"1:7: expected newline or ';' after statement, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))"}},
 		{"r = /abc\nprint(r)\n", []string{"1:5: expected expression, found '/': a regex literal ends with a / on its line, /abc/"}},
 		{"x = 4 / / 2\n", []string{"1:9: expected expression, found '/'"}},

@@ -39,6 +39,26 @@ var missingGlobals = map[string]string{
 	"spawn":       notHere("spawn(cmd, args)", "exec(cmd, args) runs a command to its end and returns its output"),
 	"debounce":    notHere("debounce(fn, ms)", "a handler runs per request; keep the time of the last call in a var and compare with now()"),
 	"throttle":    notHere("throttle(fn, ms)", "limit a route with rate_limit, or keep the time of the last call in a var"),
+	// The reference's charts, which draw SVG.
+	"bar_chart":     notHere("bar_chart(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"line_chart":    notHere("line_chart(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"scatter_chart": notHere("scatter_chart(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"pie_chart":     notHere("pie_chart(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"histogram":     notHere("histogram(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"heatmap":       notHere("heatmap(rows, ...)", "this runtime draws no charts: write(rows, \"data.csv\") and chart them elsewhere"),
+	"write_text":    "a file's text is written with fs.write_text(path, text), and rows with write(rows, path)",
+	"table_where":   "the reference's table_where(t, pred) is where(t, pred) here (t |> where(.x > 1))",
+	"table_select":  "the reference's table_select(t, ...) is select(t, ...) here (t |> select(.a, .b))",
+	"table_derive":  "the reference's table_derive(t, ...) is derive(t, ...) here (t |> derive(total: .a + .b))",
+	"date_from_ts":  "a number of milliseconds since the epoch is taken as a Date already: time_ago(ms), date_format(ms, \"iso\")",
+	"http":          "the reference's http.get/post(...) is not available in this runtime: an outbound call is fetch(url, { method: \"POST\", body: data }), and its answer's r.json()",
+	// The reference's test runner's helpers (tova test), which this
+	// runtime does not have.
+	"Gen":             notHere("Gen", "check chosen values with assert_eq in a script that tova run runs"),
+	"forAll":          notHere("forAll(generators, property)", "check chosen values with assert_eq in a script that tova run runs"),
+	"assert_snapshot": notHere("assert_snapshot(value)", "compare with assert_eq(value, expected)"),
+	"create_spy":      notHere("create_spy()", "count calls in a var the function updates"),
+	"create_mock":     notHere("create_mock(value)", "pass a function that returns the value, fn(...args) value"),
 	// The reference's server builtins its docs use.
 	"withLock":       notHere("withLock(fn)", "a statement that writes server state is one step already (docs/server.md); for rows, db.transaction(fn() ...)"),
 	"__getRequestId": notHere("__getRequestId()", "the request's id is req.id, and a log line of the request names it"),

@@ -153,6 +153,9 @@ func bLen(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	case vm.KArray:
 		return vm.Int(int64(len(v.AsArray().Elems))), nil
 	case vm.KObject:
+		if vm.WrappedHint(v) != "" {
+			break // len(fs.read_text(path)) was 1, Ok's one field
+		}
 		return vm.Int(int64(v.AsObject().Len())), nil
 	case vm.KRange:
 		return rangeLen("len", v.AsRange())

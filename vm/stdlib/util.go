@@ -92,7 +92,7 @@ func typeErr(fname, want string, got vm.Value) error {
 		// unset: nothing said where the nil came from)
 		return vm.TypeErrorf("%s: expected %s, got Nil (an env(...) of a variable that is not set, or a field the value does not have?)", fname, want)
 	}
-	return vm.TypeErrorf("%s: expected %s, got %s", fname, want, vm.TypeName(got))
+	return vm.TypeErrorf("%s: expected %s, got %s%s", fname, want, vm.TypeName(got), vm.WrappedHint(got))
 }
 
 func valueErr(format string, a ...any) error { return vm.Errorf("ValueError", format, a...) }
@@ -555,6 +555,9 @@ func isVariantValue(v vm.Value) bool {
 // variantErr is the error of handing variant v to fname, a builtin
 // that walks a collection's elements.
 func variantErr(fname string, v vm.Value) error {
+	if h := vm.WrappedHint(v); h != "" {
+		return vm.TypeErrorf("%s: expected a List, got %s%s", fname, vm.TypeName(v), h)
+	}
 	return vm.TypeErrorf("%s: expected a List, got %s, a variant: it is no collection (read its fields by name, or match on it)", fname, vm.TypeName(v))
 }
 
