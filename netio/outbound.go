@@ -188,7 +188,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		return nil, fmt.Errorf("%q is not a URL: %w", r.URL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
+		return nil, fmt.Errorf("%q is not an absolute http or https URL", ShownURL(r.URL))
 	}
 	// A query written with spaces (`?q=a b`) would make the request line
 	// invalid: what a URL cannot hold as it is is percent-encoded, as in
@@ -236,7 +236,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// Asked for nothing of the kind: the connection would now be
 		// the other protocol's, with no deadline on its reads.
-		return nil, fmt.Errorf("%s %s: the server switched protocols (101), which fetch does not follow", method, r.URL)
+		return nil, fmt.Errorf("%s %s: the server switched protocols (101), which fetch does not follow", method, ShownURL(r.URL))
 	}
 	limit := r.MaxBody
 	if limit <= 0 {
@@ -244,7 +244,7 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 	}
 	if resp.ContentLength > limit {
 		return nil, &BodyTooLargeError{Status: resp.StatusCode, Limit: limit,
-			msg: fmt.Sprintf("%s %s: the response body (%d bytes) is over the limit of %d bytes", method, r.URL, resp.ContentLength, limit)}
+			msg: fmt.Sprintf("%s %s: the response body (%d bytes) is over the limit of %d bytes", method, ShownURL(r.URL), resp.ContentLength, limit)}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
@@ -252,13 +252,13 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 		if parent.Err() == nil && r.Timeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
 			// (the headers came: "no answer" sent the reader to a dead
 			// upstream)
-			return nil, fmt.Errorf("%s %s: the body did not arrive whole within its timeout (%v): the status (%d) came, and %d bytes of it", method, r.URL, r.Timeout, resp.StatusCode, len(data))
+			return nil, fmt.Errorf("%s %s: the body did not arrive whole within its timeout (%v): the status (%d) came, and %d bytes of it", method, ShownURL(r.URL), r.Timeout, resp.StatusCode, len(data))
 		}
 		return nil, outboundError(parent, method, r, err)
 	}
 	if int64(len(data)) > limit {
 		return nil, &BodyTooLargeError{Status: resp.StatusCode, Limit: limit,
-			msg: fmt.Sprintf("%s %s: the response body is over the limit of %d bytes", method, r.URL, limit)}
+			msg: fmt.Sprintf("%s %s: the response body is over the limit of %d bytes", method, ShownURL(r.URL), limit)}
 	}
 	out := &OutboundResponse{
 		Status:     resp.StatusCode,

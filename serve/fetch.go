@@ -42,7 +42,7 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if hint := urlHint(r.URL); hint != "" {
 			// ("127.0.0.1:3000/x" did not parse: "first path segment in
 			// URL cannot contain colon")
-			return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", netio.WithoutPasswords(r.URL), hint)
+			return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", withoutQuery(netio.WithoutPasswords(r.URL)), hint)
 		}
 		// (not shown: it may hold a password)
 		return vm.Nil, vm.Errorf("ValueError", "fetch: the URL does not parse: %v", errors.Unwrap(err))
@@ -55,7 +55,7 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		} else {
 			shown = netio.WithoutPasswords(shown) // (written without a scheme)
 		}
-		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", shown, urlHint(r.URL))
+		return vm.Nil, vm.Errorf("ValueError", "fetch: %q is not an absolute http or https URL%s", withoutQuery(shown), urlHint(r.URL))
 	}
 	if len(args) > 1 {
 		if err := fetchOptions(t, &r, args[1]); err != nil {
@@ -75,6 +75,15 @@ func builtinFetch(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		return vm.Nil, &vm.Error{Kind: "FetchError", Msg: "fetch " + err.Error(), Cause: err}
 	}
 	return vm.HostValue(&fetchResponse{r: resp}), nil
+}
+
+// withoutQuery is a URL as written with its query, which may hold a key
+// (?api_key=...), shown as "?…", as netio.ShownURL shows one.
+func withoutQuery(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
 }
 
 // urlHint says why raw is no absolute http or https URL, where a
@@ -288,7 +297,7 @@ func (f *fetchResponse) CallMethod(t *vm.Thread, name string, args []vm.Value) (
 	case "json":
 		v, err := stdlib.ParseJSON(bytes.TrimPrefix(f.r.Body, utf8BOM))
 		if err != nil {
-			return vm.Nil, true, vm.Errorf("ValueError", "fetch: the response from %s is not JSON: %s", f.r.URL, strings.TrimPrefix(err.Error(), "JSON.parse: "))
+			return vm.Nil, true, vm.Errorf("ValueError", "fetch: the response from %s is not JSON: %s", netio.ShownURL(f.r.URL), strings.TrimPrefix(err.Error(), "JSON.parse: "))
 		}
 		return v, true, nil
 	}

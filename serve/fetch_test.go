@@ -57,9 +57,10 @@ server "a" {
         "refused" => fetch("http://127.0.0.1:1/x")
         "refused-key" => fetch("http://me:s3cret@127.0.0.1:1/x?api_key=k-123#top")
         "timeout" => fetch(b + "/slow", { timeout: 50.milliseconds })
-        "big" => fetch(b + "/page", { max_body: 4 })
+        "big" => fetch(b + "/page?api_key=k-123", { max_body: 4 })
         "scheme" => fetch("ftp://example.com/x")
-        "secret" => fetch("ftp://me:s3cret@example.com/x")
+        "secret" => fetch("ftp://me:s3cret@example.com/x?token=k-123")
+        "barekey" => fetch("db.example.com/x?api_key=k-123")
         "bare" => fetch("admin:s3cret@db.example.com/x")
         "words" => fetch("not a url")
         "parse" => fetch("http://me:s3cret@[::1/x")
@@ -72,7 +73,7 @@ server "a" {
         "getbody" => fetch(b + "/page", { body: "x" })
         "crlf" => fetch(b + "/page", { headers: { "X-A": "a\r\nX-Injected: 1" } })
         "objheader" => fetch(b + "/page", { headers: { "X-O": { a: 1 } } })
-        "notjson" => fetch(b + "/page").json()
+        "notjson" => fetch(b + "/page?token=k-123").json()
         "body" => fetch(b + "/page").body
         "field" => fetch(b + "/page").stats
         _ => fetch(42)
@@ -158,9 +159,10 @@ func TestFetch(t *testing.T) {
 		// (its password and its query, which may hold a key, not shown)
 		"refused-key": `{"kind":"FetchError","message":"fetch GET http://me:xxxxx@127.0.0.1:1/x?…: connection refused"}`,
 		"timeout":     `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/slow: no answer within its timeout (50ms)"}`,
-		"big":         `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page: the response body (8 bytes) is over the limit of 4 bytes"}`,
+		"big":         `{"kind":"FetchError","message":"fetch GET ` + app.urls["b"] + `/page?…: the response body (8 bytes) is over the limit of 4 bytes"}`,
 		"scheme":      `{"kind":"ValueError","message":"fetch: \"ftp://example.com/x\" is not an absolute http or https URL"}`,
-		"secret":      `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x\" is not an absolute http or https URL"}`,
+		"secret":      `{"kind":"ValueError","message":"fetch: \"ftp://me:xxxxx@example.com/x?…\" is not an absolute http or https URL"}`,
+		"barekey":     `{"kind":"ValueError","message":"fetch: \"db.example.com/x?…\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		// (written without a scheme, it was quoted with its password)
 		"bare":  `{"kind":"ValueError","message":"fetch: \"admin:xxxxx@db.example.com/x\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
 		"words": `{"kind":"ValueError","message":"fetch: \"not a url\" is not an absolute http or https URL (it names no scheme: http://…)"}`,
@@ -176,7 +178,7 @@ func TestFetch(t *testing.T) {
 		"getbody":    `{"kind":"ValueError","message":"fetch: a GET request has no body; give a method such as \"POST\""}`,
 		"crlf":       `{"kind":"ValueError","message":"fetch: the value of header X-A holds a line break or another control character"}`,
 		"objheader":  `{"kind":"ValueError","message":"the value of header X-O is Object: give a String, a number or a list of them (JSON.stringify an object)"}`,
-		"notjson":    `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
+		"notjson":    `{"kind":"ValueError","message":"fetch: the response from ` + app.urls["b"] + `/page?… is not JSON: expected a value, found '<' (line 1, column 1, offset 0)"}`,
 		"url":        `{"kind":"TypeError","message":"fetch: expected a URL string, got Int"}`,
 		// (nil, and the body lost without a word)
 		"body":  `{"kind":"TypeError","message":"a fetch response has no field body: read its body with .text() or .json()"}`,
