@@ -778,10 +778,29 @@ func jsonSyntaxError(s string, err error) error {
 			msg = "invalid character " + quoteCharAt(s, off) + rest
 		}
 	}
+	if strings.Contains(msg, " in literal ") {
+		// "this is not json": the decoder took the t for true and said
+		// "expected 'r' in true, found 'h'"; name the word.
+		start, end := off, off
+		for start > 0 && isWordByte(s[start-1]) {
+			start--
+		}
+		for end < len(s) && isWordByte(s[end]) {
+			end++
+		}
+		if end-start > 40 {
+			end = start + 40
+		}
+		msg, off = fmt.Sprintf("expected a value, found %q (JSON's words are true, false and null, and its text is in double quotes)", s[start:end]), start
+	}
 	line := 1 + strings.Count(s[:off], "\n")
 	// Columns count characters, as a compile error's do.
 	col := 1 + utf8.RuneCountInString(s[strings.LastIndexByte(s[:off], '\n')+1:off])
 	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", plainJSONMessage(msg), line, col, off)
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
 // jsonFaults words the Go decoder's "invalid character X <where>"

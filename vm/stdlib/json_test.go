@@ -260,7 +260,10 @@ func TestJSONParseErrors(t *testing.T) {
 		{`[1, 2`, "the text ends before the JSON value does"},
 		{`[1, 2,]`, "expected a value, found ']'"},
 		{`{"a": 1,}`, "expected a key string, found '}'"},
-		{"{\n  \"a\": tru\n}", "expected 'e' in true, found '\\n' (line 2, column 11"},
+		{"{\n  \"a\": tru\n}", `expected a value, found "tru" (JSON's words are true, false and null, and its text is in double quotes) (line 2, column 8`},
+		// (the decoder took the t for true: "expected 'r' in true")
+		{`this is not json {`, `expected a value, found "this" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 1, offset 0)`},
+		{`[1, nope]`, `expected a value, found "nope" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 5, offset 4)`},
 		{`01`, "'1' after the end of the value"},
 		{`1 2`, "'2' after the end of the value"},
 		{`"abc`, "the text ends before the JSON value does"},
