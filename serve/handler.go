@@ -655,6 +655,10 @@ func (x *exchange) nextValue(rest func() (vm.Value, error)) vm.Value {
 			} else {
 				x.res.headers = append(slices.Clip(headers), x.res.headers...)
 			}
+			// Nor its body or status: a res.json before the failure
+			// went out with 200 in place of the middleware's answer.
+			x.res.jsonSet, x.res.json, x.res.bodySet, x.res.bodyText, x.res.ctype = false, vm.Nil, false, nil, ""
+			x.res.status, x.res.statusSet = status, set
 			return v, err
 		}
 		x.res.status, x.res.statusSet, x.res.headers = status, set, headers

@@ -3170,6 +3170,14 @@ server {
   routes "/c" {
     middleware fn catches(req, next) { try { next(req) } catch e { "caught" } }
     route GET "/boom" => fn(res) { res.setHeader("X-Inner", "1"); throw "boom" }
+    // nor its body or status (res.json's went out, with 200)
+    route GET "/json" => fn(res) { res.json({ partial: true }); throw "boom" }
+    route GET "/send" => fn(res) { res.send("half"); throw "boom" }
+    route GET "/status" => fn(res) { res.status(201); throw "boom" }
+  }
+  routes "/j" {
+    middleware fn recovers(req, next) { try { next(req) } catch e { respond(502, { recovered: true }) } }
+    route GET "/json" => fn(res) { res.json({ partial: true }); throw "boom" }
   }
   routes "/r" {
     middleware fn pass(req, next) { next(req) }
@@ -3186,10 +3194,17 @@ server {
 		{"/r/d", 201, "1"},
 		{"/p/boom", 500, ""},
 		{"/c/boom", 200, ""},
+		{"/c/json", 200, ""},
+		{"/c/send", 200, ""},
+		{"/c/status", 200, ""},
+		{"/j/json", 502, ""},
 	} {
 		r := do(t, "GET", u+c.path, "")
 		if r.status != c.status || r.header.Get("X-A") != "hook" || len(r.header.Values("Set-Cookie")) != 1 || r.header.Get("Set-Cookie") != "hookc=1" || r.header.Get("X-Inner") != c.inner {
 			t.Errorf("GET %s: %d %v; want %d with X-A, one hookc cookie, X-Inner %q", c.path, r.status, r.header, c.status, c.inner)
+		}
+		if want := map[string]string{"/c": `"caught"`, "/j": `{"recovered":true}`}[c.path[:2]]; want != "" && r.body != want {
+			t.Errorf("GET %s: body %s, want the middleware's %s", c.path, r.body, want)
 		}
 	}
 }
