@@ -57,7 +57,7 @@ func (n pgInt) TimestampValue() (pgtype.Timestamp, error) {
 func (n pgInt) DateValue() (pgtype.Date, error) { return pgtype.Date{}, n.notDate("date") }
 
 func (n pgInt) notDate(what string) error {
-	return vm.TypeErrorf("a query parameter is the Int %d where PostgreSQL expects a %s: a date parameter is a Date or an ISO 8601 string (epoch milliseconds are a number, on SQLite too)", int64(n), what)
+	return vm.TypeErrorf("a query parameter is the Int %d where PostgreSQL expects a %s: a date parameter is a Date or an ISO 8601 string: Date.new(%d)", int64(n), what, int64(n))
 }
 
 type pgFloat float64

@@ -133,10 +133,15 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		return vm.Nil, true, err
 	}
 	params := make([]any, len(args)-1)
+	ints := false
 	for i, a := range args[1:] {
 		if params[i], err = db.d.rawParam(t, name, i+1, a); err != nil {
 			return vm.Nil, true, err
 		}
+		ints = ints || a.Kind() == vm.KInt
+	}
+	if ints && !db.d.pg() {
+		datesCompared(stateOf(t.In), db.d, query, args[1:], params)
 	}
 	var v vm.Value
 	switch name {

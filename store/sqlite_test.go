@@ -94,3 +94,39 @@ func TestSQLiteOpenWaitsForAWriteLock(t *testing.T) {
 		t.Errorf("journal_mode %q %v", mode, err)
 	}
 }
+
+// On SQLite an Int of milliseconds compared in raw SQL with a model's
+// Date column (`ts < $1` with Date.now() - 30.days, the guide's kind of
+// time) is compared as the time it is: as the number, it was compared
+// with the stored ISO text as text, and a purge deleted nothing. An Int
+// compared with another column, or a Date column of one model that
+// another model's Int column shares the name of, stays a number.
+func TestSQLiteIntComparedWithDateColumn(t *testing.T) {
+	src := `model Reading { device: String, ts: Date, n: Int }
+model Other { stamp: Date }
+model Third { stamp: Int }
+Reading.create({ device: "old", ts: "2020-01-01T00:00:00Z", n: 5 })
+Reading.create({ device: "new", ts: "2026-11-30T00:00:00Z", n: 7 })
+cutoff = 1735689600000 // 2025-01-01
+print(db.query("SELECT device FROM readings WHERE $1 > \"ts\"", cutoff) |> map(.device))
+print(db.query("SELECT device FROM readings r WHERE r.ts BETWEEN $1 AND $2", 0, cutoff) |> map(.device))
+print(db.query("SELECT device FROM readings WHERE ts >= $1 AND n < $2", cutoff, 8) |> map(.device))
+print(db.query("SELECT $1 AS x", cutoff))
+Third.create({ stamp: 5 })
+print(db.query("SELECT stamp FROM thirds WHERE stamp > $1", 4))
+print(db.run("DELETE FROM readings WHERE ts < $1", cutoff).changes)
+print(Reading.all() |> map(.device))
+`
+	got := freshDB(t, store.SQLite).run(t, "app.tova", []byte(src))
+	want := `["old"]
+["old"]
+["new"]
+[{ x: 1735689600000 }]
+[{ stamp: 5 }]
+1
+["new"]
+`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
