@@ -1063,7 +1063,7 @@ var configKeys = map[string][]string{
 	"http":        {"timeout", "max_body"},
 	"limits":      {"timeout", "max_body"},
 	"db":          store.BlockKeys,
-	"cache":       {"default", "max_age"},
+	"cache":       {"default", "max_age", "stale_while_revalidate"},
 	"static":      staticKeys,
 	"cors":        corsKeys,
 	"rate_limit":  rateLimitKeys,

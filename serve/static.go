@@ -49,6 +49,7 @@ const StaticDefaultDir = "public"
 // reference's).
 const (
 	staticDefaultPrefix = "/"
+	staticDefaultMaxAge = 3600
 	staticDefaultCache  = "public, max-age=3600"
 	// staticFallbackCache is the fallback file's Cache-Control: it
 	// answers for every missing path under the prefix and changes with
@@ -183,29 +184,50 @@ func (s *Server) readStatic(top bool) (*staticFiles, error) {
 	return sf, nil
 }
 
-// staticCacheMaxAge reads a cache block's max_age (the reference's: in
-// seconds, or a Duration) into the static files' Cache-Control.
+// staticCacheMaxAge reads a cache block's max_age and
+// stale_while_revalidate (the reference's: in seconds, or a Duration)
+// into the static files' Cache-Control.
 func staticCacheMaxAge(at string, v vm.Value, cache *string) error {
 	v = vm.WithoutOptions(v) // (an Option env's value is what it holds, None none)
 	if v.Kind() != vm.KObject {
 		return nil
 	}
-	a, ok := v.AsObject().Get("max_age")
-	if !ok {
+	seconds := func(key string) (int64, bool, error) {
+		a, ok := v.AsObject().Get(key)
+		if !ok {
+			return 0, false, nil
+		}
+		d, err := duration(a, time.Second)
+		switch {
+		case err == nil && d < 0:
+			err = fmt.Errorf("a %s must not be negative, got %s", key, vm.Repr(a))
+		case err == nil && d%time.Second != 0:
+			// (Cache-Control counts whole seconds: 1.5 went out as 1)
+			err = fmt.Errorf("a %s is whole seconds (Cache-Control has no fractions), got %s", key, vm.Repr(a))
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("%s: cache.%s: %v", at, key, err)
+		}
+		return int64(d / time.Second), true, nil
+	}
+	age, hasAge, err := seconds("max_age")
+	if err != nil {
+		return err
+	}
+	stale, hasStale, err := seconds("stale_while_revalidate")
+	if err != nil {
+		return err
+	}
+	if !hasAge && !hasStale {
 		return nil
 	}
-	d, err := duration(a, time.Second)
-	switch {
-	case err == nil && d < 0:
-		err = fmt.Errorf("a max_age must not be negative, got %s", vm.Repr(a))
-	case err == nil && d%time.Second != 0:
-		// (Cache-Control counts whole seconds: 1.5 went out as 1)
-		err = fmt.Errorf("a max_age is whole seconds (Cache-Control has no fractions), got %s", vm.Repr(a))
+	if !hasAge {
+		age = staticDefaultMaxAge
 	}
-	if err != nil {
-		return fmt.Errorf("%s: cache.max_age: %v", at, err)
+	*cache = "public, max-age=" + strconv.FormatInt(age, 10)
+	if hasStale {
+		*cache += ", stale-while-revalidate=" + strconv.FormatInt(stale, 10)
 	}
-	*cache = "public, max-age=" + strconv.FormatInt(int64(d/time.Second), 10)
 	return nil
 }
 

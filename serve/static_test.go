@@ -842,6 +842,29 @@ func TestStaticCacheMaxAgeWholeSeconds(t *testing.T) {
 	}
 }
 
+// The reference's cache { stale_while_revalidate } is applied to the
+// static files beside max_age (it was warned of as an unknown key).
+func TestStaticCacheStaleWhileRevalidate(t *testing.T) {
+	pub := staticTree(t)
+	body := "\nserver {\n  static \"/\" => \"" + pub + "\"\n}\n"
+	wantStartErrors(t, body, map[string]string{
+		"cache { stale_while_revalidate: -1 }": "server: app.tova:1:33: cache.stale_while_revalidate: a stale_while_revalidate must not be negative, got -1",
+	})
+	for block, want := range map[string]string{
+		"cache { max_age: 60, stale_while_revalidate: 30 }":          "public, max-age=60, stale-while-revalidate=30",
+		"cache { stale_while_revalidate: 1.minute }":                 "public, max-age=3600, stale-while-revalidate=60",
+		"cache { default: \"no-cache\", stale_while_revalidate: 5 }": "public, max-age=3600, stale-while-revalidate=5",
+	} {
+		app := startApp(t, block+body)
+		if r := do(t, "GET", app.urls[""]+"/app.js", ""); r.header.Get("Cache-Control") != want {
+			t.Errorf("%s: %d %q, want %q", block, r.status, r.header.Get("Cache-Control"), want)
+		}
+		if w := logged(app.logs, "unknown key in a config block: it has no effect"); len(w) != 0 {
+			t.Errorf("%s: warned of: %v", block, w)
+		}
+	}
+}
+
 // A file's Content-Type by its extension is the same on every machine
 // for a site's usual files (the host's MIME tables served .webmanifest
 // and .map as octet-stream); others are the host's.
