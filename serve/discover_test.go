@@ -296,11 +296,33 @@ func TestPeerCallFailureWords(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// A peer whose answer is cut short: its status comes, then part of
+	// its body.
+	cut, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cut.Close()
+	go func() {
+		for {
+			c, err := cut.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 4096))
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"resu"))
+			c.Close()
+		}
+	}()
 	app := startApp(t, `
 server "api" {
   discover "worker" at "http://admin:S3CRET@`+ln.Addr().String()+`" with { threshold: 5 }
+  discover "cutter" at "http://`+cut.Addr().String()+`"
   route GET "/c" => fn() {
     try { worker.compute(1) } catch e { e.message }
+  }
+  route GET "/cut" => fn() {
+    try { cutter.compute(1) } catch e { e.message }
   }
 }
 server "slow" {
@@ -313,10 +335,16 @@ server "other" {
 server "worker" {
   fn compute(n) { n }
 }
+server "cutter" {
+  fn compute(n) { n }
+}
 `)
 	r := do(t, "GET", app.urls["api"]+"/c", "")
 	if want := "/rpc/compute: the connection closed before an answer came (the peer stopped or crashed; the call may have run, so it is not sent again)"; !strings.Contains(r.body, want) || !strings.Contains(r.body, "admin:xxxxx@") {
 		t.Errorf("GET /c = %s, want …%s, the password redacted", r.body, want)
+	}
+	if r := do(t, "GET", app.urls["api"]+"/cut", ""); !strings.Contains(r.body, "/rpc/compute: the connection closed before the whole answer came (its status came, and its body was cut short) (the peer stopped or crashed") {
+		t.Errorf("GET /cut = %s, want the answer cut short", r.body)
 	}
 	if strings.Contains(r.body+app.logs.String(), "S3CRET") {
 		t.Errorf("the URL's password shows: %s", r.body)

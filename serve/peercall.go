@@ -249,8 +249,12 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 	case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
 		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
 		// reset by peer".)
-		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: the connection closed before an answer came (the peer stopped or crashed; the call may have run, so it is not sent again)",
-			what, cmp.Or(r.Method, "GET"), redactedURL(r.URL)), cause: err}
+		how := "the connection closed before an answer came"
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			how = "the connection closed before the whole answer came (its status came, and its body was cut short)"
+		}
+		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: %s (the peer stopped or crashed; the call may have run, so it is not sent again)",
+			what, cmp.Or(r.Method, "GET"), redactedURL(r.URL), how), cause: err}
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
 	case resp.Status < 200 || resp.Status > 299:
