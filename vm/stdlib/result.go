@@ -83,7 +83,7 @@ func bExpect(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		}
 	}
 	msg := arg(args, 1)
-	return vm.Nil, &vm.Error{Kind: "Error", Msg: vm.ToString(msg), Value: msg}
+	return vm.Nil, vm.Errorf("Error", "%s", vm.ToString(msg)) // (a runtime error: e.value is nil, as unwrap's)
 }
 
 // bUnwrapOr (Decision 8): the default when v is nil, None or Err; the
