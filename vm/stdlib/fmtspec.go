@@ -80,6 +80,7 @@ func bFmt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 
 // formatSpec gives v formatted by spec (see bFmt).
 func formatSpec(v vm.Value, spec string) (string, error) {
+	whole := spec
 	fill, align := " ", byte(0)
 	if r, n := utf8.DecodeRuneInString(spec); n < len(spec) && isAlign(spec[n]) {
 		fill, align = string(r), spec[n]
@@ -122,6 +123,13 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 	typ := byte(0)
 	if spec != "" {
 		typ = spec[0]
+		if strings.IndexByte("fs%$boxXd", typ) < 0 || len(spec) > 1 {
+			// ({:zz} was the value as it is, without a word)
+			return "", vm.Errorf("ValueError", "fmt: {:%s}: %q is no format type (the spec is [[fill]align][sign][width][,][.precision][type], the type one of f, %%, $, b, o, x, X, s and d)", whole, spec)
+		}
+		if typ == 'd' {
+			typ = 0 // (Python's {:d}: the number as it is)
+		}
 	}
 	if precision > 100 && (v.IsNumber() || typ != 0 && typ != 's') {
 		// (it was cut to 100 unsaid; the reference's toFixed refuses

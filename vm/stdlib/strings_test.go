@@ -142,6 +142,7 @@ func TestStrings(t *testing.T) {
 		{"fmt", a(S("Hello, {}!"), S("world")), `"Hello, world!"`},
 		{"fmt", a(S("{} + {} = {}"), I(1), I(2), I(3)), `"1 + 2 = 3"`},
 		{"fmt", a(S("{} items at ${}"), I(3), F(9.99)), `"3 items at $9.99"`},
+		{"fmt", a(S("{:d} and {:,d}"), I(42), I(1234567)), `"42 and 1,234,567"`},
 		{"fmt", a(S("{} and {}"), I(1)), `"1 and {}"`},
 		// the reference's spec language (values checked against its fmt on node)
 		{"fmt", a(S("{:.2f}"), F(3.14159)), `"3.14"`},
@@ -201,6 +202,9 @@ func TestStringResultLimits(t *testing.T) {
 		{"fmt", a(S("{:>99999999999999999999}"), I(1)), "ValueError", "fmt: the width 99999999999999999999 is over the limit of a string, 1 GiB"},
 		{"fmt", a(S("{:.150f}"), F(1.5)), "ValueError", "fmt: a number's precision is at most 100 digits"},
 		{"fmt", a(S("{:.1000000f}"), B(true)), "ValueError", "fmt: a number's precision is at most 100 digits"},
+		// (an unknown type was the value as it is, without a word)
+		{"fmt", a(S("{:zz}"), I(1)), "ValueError", `fmt: {:zz}: "zz" is no format type (the spec is [[fill]align][sign][width][,][.precision][type], the type one of f, %, $, b, o, x, X, s and d)`},
+		{"fmt", a(S("{:.2fx}"), F(1.5)), "ValueError", `fmt: {:.2fx}: "fx" is no format type`},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
 		// (they built it: a separator or parts of a client's size)
