@@ -1307,7 +1307,7 @@ func (f *fstate) forLoop(st *ast.For) {
 		if len(st.Vars) == 2 {
 			nv = 2
 		}
-		f.setPos(st.PosV)
+		f.setPos(st.Iter.Pos()) // (what is not iterable: the caret was under the for)
 		f.emit(ITERPREP, it, seq, nv)
 		vars := f.alloc(nv)
 		l := f.pushLoop(st.Label)

@@ -197,6 +197,12 @@ f()
 }
 f()
 `, "  at f (t.tova:2:31)", "  at main (t.tova:4:2)"},
+		// (at the value that is not iterable: it was at the for)
+		{"not iterable", `fn f(n) {
+  for k, v in n { print(k) }
+}
+f(5)
+`, "  at f (t.tova:2:15)", "  at main (t.tova:4:2)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
