@@ -197,8 +197,14 @@ func fetchOptions(t *vm.Thread, r *netio.OutboundRequest, v vm.Value) error {
 	if m := cmp.Or(r.Method, "GET"); r.Body != nil && (m == "GET" || m == "HEAD") {
 		return vm.Errorf("ValueError", "fetch: a %s request has no body; give a method such as \"POST\"", m)
 	}
-	if _, typed := r.Headers.Lookup("Content-Type"); jsonBody && !typed {
-		r.Headers = append(r.Headers, netio.Header{Name: "Content-Type", Value: "application/json"})
+	if _, typed := r.Headers.Lookup("Content-Type"); r.Body != nil && !typed {
+		// A String as the Fetch API sends one (it went with none, which
+		// a server reading form or JSON bodies may refuse unsaid).
+		ct := "text/plain;charset=UTF-8"
+		if jsonBody {
+			ct = "application/json"
+		}
+		r.Headers = append(r.Headers, netio.Header{Name: "Content-Type", Value: ct})
 	}
 	return nil
 }

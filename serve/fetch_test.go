@@ -30,6 +30,10 @@ server "a" {
     r = fetch(b + "/echo", { method: "PUT", body: "plain words", headers: { "Content-Type": "text/plain" } })
     r.json()
   }
+  route GET "/text-untyped" => fn(b) {
+    r = fetch(b + "/echo", { method: "PUT", body: "plain words" })
+    r.json()
+  }
   route GET "/missing" => fn(b) {
     r = fetch(b + "/nope")
     { status: r.status, ok: r.ok, code: r.json().error.code }
@@ -124,12 +128,14 @@ func TestFetch(t *testing.T) {
 		t.Errorf("the guide's tracing: %d %s", r.status, r.body)
 	}
 	for path, want := range map[string]string{
-		"/post":      `{"body":{"a":[1,2]},"type":"application/json","twice":"x, y","method":"POST"}`,
-		"/text":      `{"body":"plain words","type":"text/plain","method":"PUT"}`,
-		"/missing":   `{"status":404,"ok":false,"code":"NOT_FOUND"}`,
-		"/bom":       `{"json":{"a":1},"text":7}`,
-		"/unbound":   `{"json":{"a":1},"has_text":true}`,
-		"/redirects": `{"status":201,"url":"` + app.urls["b"] + `/page","redirected":true,"body":"<p>b</p>","manual":301,"location":"/page","error":"FetchError"}`,
+		"/post": `{"body":{"a":[1,2]},"type":"application/json","twice":"x, y","method":"POST"}`,
+		"/text": `{"body":"plain words","type":"text/plain","method":"PUT"}`,
+		// (a String went with no Content-Type)
+		"/text-untyped": `{"body":"plain words","type":"text/plain;charset=UTF-8","method":"PUT"}`,
+		"/missing":      `{"status":404,"ok":false,"code":"NOT_FOUND"}`,
+		"/bom":          `{"json":{"a":1},"text":7}`,
+		"/unbound":      `{"json":{"a":1},"has_text":true}`,
+		"/redirects":    `{"status":201,"url":"` + app.urls["b"] + `/page","redirected":true,"body":"<p>b</p>","manual":301,"location":"/page","error":"FetchError"}`,
 	} {
 		if r := do(t, "GET", a+path+"?b="+b, ""); r.status != 200 || r.body != want {
 			t.Errorf("GET %s: %d %s\nwant %s", path, r.status, r.body, want)
