@@ -212,21 +212,22 @@ func ceilMillis(ns float64) time.Duration {
 }
 
 func init() {
-	vm.Register(&vm.Builtin{Name: "rate_limit", Params: []string{"max", "window"}, Fn: builtinRateLimit})
+	vm.Register(&vm.Builtin{Name: "rate_limit", Params: []string{"max", "window", "key"}, Fn: builtinRateLimit})
 }
 
-// rate_limit(max = 100, window = 60) is the reference's route decorator
-// `with rate_limit(10, 60)`: a guard with a limit of its own, of max
-// requests per window (a Duration, or seconds) for each client IP,
+// rate_limit(max = 100, window = 60, key) is the reference's route
+// decorator `with rate_limit(10, 60)`: a guard with a limit of its own,
+// of max requests per window (a Duration, or seconds) for each client IP
+// (or each value of key: fn(req), as the server's block takes one),
 // counted as the server's rate_limit block counts. A route with the
 // guard has its own counts; a guard value kept in a name and put on
 // several routes counts them together.
 func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
-	if len(args) > 2 {
-		return vm.Nil, vm.TypeErrorf("rate_limit(max, window) takes 2 arguments, got %d", len(args))
+	if len(args) > 3 {
+		return vm.Nil, vm.TypeErrorf("rate_limit(max, window, key) takes up to 3 arguments, got %d", len(args))
 	}
 	o := vm.NewObject()
-	for i, key := range []string{"max", "window"} {
+	for i, key := range []string{"max", "window", "key"} {
 		if i < len(args) && !args[i].IsNil() {
 			o.Set(key, args[i])
 		}
@@ -240,7 +241,11 @@ func builtinRateLimit(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 		if err != nil {
 			return vm.Nil, err
 		}
-		if ok, wait := l.take(ipKey(q.proxies.clientIP(q.r)), time.Now()); !ok {
+		key, err := l.keyOf(t, q, args[0], q.proxies.clientIP(q.r))
+		if err != nil {
+			return vm.Nil, &failedIn{"rate_limit key", err}
+		}
+		if ok, wait := l.take(key, time.Now()); !ok {
 			return tooManyRequests(q.id, wait), nil
 		}
 		return vm.Nil, nil
@@ -279,28 +284,37 @@ func tooManyRequests(id string, wait time.Duration) vm.Value {
 // it may go on, else the 429 answer. The key function's failure fails
 // the request.
 func (x *exchange) limited(l *rateLimit) (vm.Value, error) {
-	ip := x.s.proxies.clientIP(x.current())
-	key := ipKey(ip)
-	if !l.key.IsNil() {
-		req := x.reqValue()
-		undo := x.req.identify()
-		v, err := x.th.Call(l.key, req)
-		undo()
-		if err != nil {
-			return vm.Nil, &failedIn{"rate_limit key", err}
-		}
-		if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() {
-			// Never taken for an IP, unless it is the client's own (the
-			// guide's `req.headers["x-api-key"] |> unwrapOr(req.ip)`):
-			// a client sending another's IP as its key counted against
-			// that client's.
-			if k := vm.ToString(v); k != ip {
-				key = "k:" + k
-			}
-		}
+	key, err := l.keyOf(x.th, x.req, x.reqValue(), x.s.proxies.clientIP(x.current()))
+	if err != nil {
+		return vm.Nil, &failedIn{"rate_limit key", err}
 	}
 	if ok, wait := l.take(key, time.Now()); !ok {
 		return tooManyRequests(x.requestID(), wait), nil
 	}
 	return vm.Nil, nil
+}
+
+// keyOf is the count request q (reqV, from the client IP ip) is counted
+// in: what l's key function returns, else the IP's.
+func (l *rateLimit) keyOf(t *vm.Thread, q *reqObject, reqV vm.Value, ip string) (string, error) {
+	key := ipKey(ip)
+	if l.key.IsNil() {
+		return key, nil
+	}
+	undo := q.identify()
+	v, err := t.Call(l.key, reqV)
+	undo()
+	if err != nil {
+		return "", err
+	}
+	if v = stdlib.UnwrapOr(v, vm.Nil); !v.IsNil() {
+		// Never taken for an IP, unless it is the client's own (the
+		// guide's `req.headers["x-api-key"] |> unwrapOr(req.ip)`): a
+		// client sending another's IP as its key counted against that
+		// client's.
+		if k := vm.ToString(v); k != ip {
+			key = "k:" + k
+		}
+	}
+	return key, nil
 }

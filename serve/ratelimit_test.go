@@ -301,6 +301,53 @@ server {
 	}
 }
 
+// A route's own rate_limit(max, window, key) counts per key, as the
+// server's block does (it counted per IP only: users behind one address
+// shared the allowance), with req.user for credentials that pass; a key
+// function that fails fails the request, logged as the key's.
+func TestRateLimitDecoratorKey(t *testing.T) {
+	app := startApp(t, `
+server {
+  auth { secret: "auth-secret-0123456789abcdef", csrf: false }
+  route POST "/login" => fn(name: String) { { token: sign_jwt({ sub: name }, { expires_in: 1.hour }) } }
+  route POST "/hold" with auth, rate_limit(2, 1.hour, key: fn(req) req.user.sub) => fn(req) { { held: req.user.sub } }
+  route GET "/h" with rate_limit(1, 1.hour, fn(req) req.headers["x-team"].upper()) => fn() "h"
+}
+`)
+	u := app.urls[""]
+	token := map[string]string{}
+	for _, name := range []string{"ann", "bob"} {
+		r := do(t, "POST", u+"/login", `{"name":"`+name+`"}`, "Content-Type", "application/json")
+		var v struct{ Token string }
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
+			t.Fatalf("login %s: %d %s", name, r.status, r.body)
+		}
+		token[name] = v.Token
+	}
+	var got []string
+	for _, name := range []string{"ann", "ann", "bob", "ann", "bob", "bob"} {
+		r := do(t, "POST", u+"/hold", "", "Authorization", "Bearer "+token[name])
+		got = append(got, fmt.Sprint(name, ":", r.status))
+	}
+	if want := "ann:200 ann:200 bob:200 ann:429 bob:200 bob:429"; strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	got = nil
+	for _, team := range []string{"a", "b", "a", "B"} {
+		got = append(got, fmt.Sprint(team, ":", do(t, "GET", u+"/h", "", "X-Team", team).status))
+	}
+	if want := "a:200 b:200 a:429 B:429"; strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if r := do(t, "GET", u+"/h", ""); r.status != 500 {
+		t.Errorf("key function failing: %s", outcome(t, r))
+	}
+	waitFor(t, func() bool { return len(logged(app.logs, "cannot call method upper on nil")) == 1 })
+	if l := logged(app.logs, "cannot call method upper on nil")[0]; !strings.HasPrefix(fmt.Sprint(l["in"]), "rate_limit key") {
+		t.Errorf("logged %v", l)
+	}
+}
+
 // The sliding window, at given times: a full window refuses until its
 // first request has left the sliding window, and the wait it gives is
 // the least that lets a request through.
@@ -454,9 +501,10 @@ server {
 		t.Errorf("refused: %d %s %v", r.status, r.body, r.header)
 	}
 	wantStartErrors(t, "", map[string]string{
-		"server {\n  route GET \"/\" with rate_limit(5, 10, 3) => fn() 1\n}":       `server: app.tova:2:32: TypeError: rate_limit(max, window) takes 2 arguments, got 3`,
-		"server {\n  route GET \"/\" with rate_limit(1, 100000.days) => fn() 1\n}": `server: app.tova:2:32: ValueError: rate_limit.window: a window must be at most 366 days, got 100000d`,
-		"server {\n  route GET \"/\" with rate_limit(0) => fn() 1\n}":              `server: `,
-		"server {\n  route GET \"/\" with rate_limit(5, \"1m\") => fn() 1\n}":      `server: `,
+		"server {\n  route GET \"/\" with rate_limit(5, 10, fn(r) 1, 4) => fn() 1\n}": `server: app.tova:2:32: TypeError: rate_limit(max, window, key) takes up to 3 arguments, got 4`,
+		"server {\n  route GET \"/\" with rate_limit(5, 10, 3) => fn() 1\n}":          `server: app.tova:2:32: ValueError: rate_limit.key: expected a function of the request (key: fn(req) req.ip), got 3`,
+		"server {\n  route GET \"/\" with rate_limit(1, 100000.days) => fn() 1\n}":    `server: app.tova:2:32: ValueError: rate_limit.window: a window must be at most 366 days, got 100000d`,
+		"server {\n  route GET \"/\" with rate_limit(0) => fn() 1\n}":                 `server: `,
+		"server {\n  route GET \"/\" with rate_limit(5, \"1m\") => fn() 1\n}":         `server: `,
 	})
 }
