@@ -3,20 +3,24 @@ package store
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"tova/vm"
 )
 
-// datesCompared turns, on SQLite, an Int parameter compared in the SQL
-// with a model's Date column (`ts < $1`, `$1 >= created_at`, `ts
-// BETWEEN $1 AND $2`) into the ISO text that column holds, as a model's
-// own calls take milliseconds for a Date field. Given as the number,
-// `Date.now() - 30.days` was compared with the text, which SQLite does
-// as text, and matched nothing: a purge of old rows deleted none.
-// (PostgreSQL refuses the comparison of a timestamptz with a bigint.)
-func datesCompared(s *instanceDB, d *dialect, query string, args []vm.Value, params []any) {
-	var dates map[string]bool
+// intComparedWithDate is, on SQLite, the error of an Int parameter
+// compared in the SQL with a model's Date column (`ts < $1`, `$1 >=
+// created_at`, `ts BETWEEN $1 AND $2`), where every table the SQL names
+// is a model's: the column holds ISO text, and SQLite compares a number
+// with text by their kinds, not their values, so that `DELETE FROM
+// readings WHERE ts < $1` with `Date.now() - 30.days` deleted no row,
+// without a word. PostgreSQL refuses the same parameter (see pgInt), and
+// so does this, with what to give instead. (The parameter is not
+// converted: a column a raw INSERT gave numbers holds both kinds, and
+// the text would then be as wrong for those rows.) An assignment (`SET
+// ts = $1`), a table no model declares and a name that is another kind
+// of column in a table the SQL names are left alone.
+func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) error {
+	var tables []string
 	for i := 0; i < len(query); i++ {
 		if end := skipText(query, i); end > i {
 			i = end
@@ -35,39 +39,87 @@ func datesCompared(s *instanceDB, d *dialect, query string, args []vm.Value, par
 			continue
 		}
 		col := comparedColumn(query[:i], query[j:])
-		if col != "" {
-			if dates == nil {
-				dates = dateColumns(s)
+		if col != "" && !inSetClause(query[:i]) {
+			if tables == nil {
+				tables = namedTables(query)
 			}
-			if dates[col] {
-				params[k-1] = d.timeParam(time.UnixMilli(args[k-1].AsInt()))
+			if dateColumnOf(s, tables, col) {
+				n := args[k-1].AsInt()
+				return vm.TypeErrorf("db.%s: parameter $%d is the Int %d, compared with the Date column %s, which holds ISO text: give a Date, Date.new(%d) (SQLite compares a number with text by their kinds, and would match every row or none)", method, k, n, col, n)
 			}
 		}
 		i = j - 1
 	}
+	return nil
 }
 
-// dateColumns are the names of the columns that hold a Date in every
-// model of the instance that has a column of that name.
-func dateColumns(s *instanceDB) map[string]bool {
+// dateColumnOf reports whether col is a Date column of the models whose
+// tables are tables, every one of which is a model's, and no other kind
+// of column in any of them.
+func dateColumnOf(s *instanceDB, tables []string, col string) bool {
+	if len(tables) == 0 {
+		return false
+	}
 	s.modelsMu.Lock()
 	defer s.modelsMu.Unlock()
-	dates := map[string]bool{}
-	other := map[string]bool{}
-	for _, m := range s.models {
-		for _, c := range m.cols {
-			name := strings.ToLower(c.name)
-			if c.kind == kindTime {
-				dates[name] = true
-			} else {
-				other[name] = true
+	date := false
+	for _, t := range tables {
+		found := false
+		for _, m := range s.models {
+			if !strings.EqualFold(m.table, t) {
+				continue
+			}
+			found = true
+			for _, c := range m.cols {
+				if strings.EqualFold(c.name, col) {
+					if c.kind != kindTime {
+						return false
+					}
+					date = true
+				}
+			}
+		}
+		if !found {
+			return false // a table of the program's own making
+		}
+	}
+	return date
+}
+
+// namedTables are the tables the SQL names after FROM, JOIN, UPDATE and
+// INTO (a schema's name left out), upper-cased; nil if it names none.
+func namedTables(query string) []string {
+	var tables []string
+	toks := sqlTokens(query)
+	for i := 0; i+1 < len(toks); i++ {
+		switch toks[i] {
+		case "FROM", "JOIN", "UPDATE", "INTO":
+			t := toks[i+1]
+			if i+3 < len(toks) && toks[i+2] == "." {
+				t = toks[i+3] // schema.table
+			}
+			if t != "(" && t != "," && t != "." {
+				tables = append(tables, t)
 			}
 		}
 	}
-	for name := range other {
-		delete(dates, name)
+	return tables
+}
+
+// inSetClause reports whether the SQL before a placeholder ends in an
+// UPDATE's SET clause (`SET ts = $1`, an assignment), rather than in a
+// WHERE, ON, HAVING or WHEN after it.
+func inSetClause(before string) bool {
+	words, _ := sqlWords(before)
+	for i := len(words) - 1; i >= 0; i-- {
+		switch words[i] {
+		case "SET":
+			return true
+		case "WHERE", "ON", "HAVING", "WHEN", "SELECT", "VALUES", "FROM":
+			return false
+		}
 	}
-	return dates
+	return false
 }
 
 // comparedColumn is the column a placeholder between before and after

@@ -141,7 +141,9 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 		ints = ints || a.Kind() == vm.KInt
 	}
 	if ints && !db.d.pg() {
-		datesCompared(stateOf(t.In), db.d, query, args[1:], params)
+		if err := intComparedWithDate(stateOf(t.In), name, query, args[1:]); err != nil {
+			return vm.Nil, true, err
+		}
 	}
 	var v vm.Value
 	switch name {

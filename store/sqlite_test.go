@@ -95,36 +95,41 @@ func TestSQLiteOpenWaitsForAWriteLock(t *testing.T) {
 	}
 }
 
-// On SQLite an Int of milliseconds compared in raw SQL with a model's
-// Date column (`ts < $1` with Date.now() - 30.days, the guide's kind of
-// time) is compared as the time it is: as the number, it was compared
-// with the stored ISO text as text, and a purge deleted nothing. An Int
-// compared with another column, or a Date column of one model that
-// another model's Int column shares the name of, stays a number.
+// On SQLite an Int compared in raw SQL with a model's Date column (`ts
+// < $1` with Date.now() - 30.days, the guide's kind of time) is a
+// TypeError, as on PostgreSQL: compared with the stored ISO text, as
+// SQLite compares a number with text, it matched every row or none, and
+// a purge deleted nothing without a word. An Int compared with another
+// column, assigned (SET ts = $1), or compared in a table no model
+// declares is left alone.
 func TestSQLiteIntComparedWithDateColumn(t *testing.T) {
 	src := `model Reading { device: String, ts: Date, n: Int }
-model Other { stamp: Date }
-model Third { stamp: Int }
+model Post { title: String, timestamps: true }
+db.run("CREATE TABLE sessions (token TEXT, created_at INTEGER)")
+db.run("INSERT INTO sessions VALUES ($1, $2)", "old", 1000)
+db.run("INSERT INTO sessions VALUES ($1, $2)", "fresh", 5000)
 Reading.create({ device: "old", ts: "2020-01-01T00:00:00Z", n: 5 })
 Reading.create({ device: "new", ts: "2026-11-30T00:00:00Z", n: 7 })
 cutoff = 1735689600000 // 2025-01-01
-print(db.query("SELECT device FROM readings WHERE $1 > \"ts\"", cutoff) |> map(.device))
-print(db.query("SELECT device FROM readings r WHERE r.ts BETWEEN $1 AND $2", 0, cutoff) |> map(.device))
-print(db.query("SELECT device FROM readings WHERE ts >= $1 AND n < $2", cutoff, 8) |> map(.device))
-print(db.query("SELECT $1 AS x", cutoff))
-Third.create({ stamp: 5 })
-print(db.query("SELECT stamp FROM thirds WHERE stamp > $1", 4))
-print(db.run("DELETE FROM readings WHERE ts < $1", cutoff).changes)
-print(Reading.all() |> map(.device))
+fn attempt(f) { try { print(f()) } catch e { print(e.kind, e.message) } }
+attempt(fn() db.run("DELETE FROM readings WHERE ts < $1", cutoff).changes)
+attempt(fn() db.query("SELECT device FROM readings r WHERE $1 > r.\"ts\"", cutoff))
+attempt(fn() db.query("SELECT device FROM main.readings WHERE ts BETWEEN $1 AND $2", 0, cutoff))
+attempt(fn() db.query("SELECT p.title FROM posts p JOIN readings r ON r.n = p.id WHERE p.created_at > $1", 0))
+attempt(fn() db.query("SELECT device FROM readings WHERE n < $1", 6) |> map(.device))
+attempt(fn() db.run("UPDATE readings SET n = $1 WHERE n = $2", 6, 5).changes)
+attempt(fn() db.run("DELETE FROM sessions WHERE created_at < $1", 2000).changes)
+attempt(fn() db.query("SELECT device FROM readings WHERE ts < $1", Date.new(cutoff)) |> map(.device))
 `
 	got := freshDB(t, store.SQLite).run(t, "app.tova", []byte(src))
-	want := `["old"]
+	want := `TypeError db.run: parameter $1 is the Int 1735689600000, compared with the Date column ts, which holds ISO text: give a Date, Date.new(1735689600000) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.query: parameter $1 is the Int 1735689600000, compared with the Date column ts, which holds ISO text: give a Date, Date.new(1735689600000) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.query: parameter $1 is the Int 0, compared with the Date column ts, which holds ISO text: give a Date, Date.new(0) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.query: parameter $1 is the Int 0, compared with the Date column created_at, which holds ISO text: give a Date, Date.new(0) (SQLite compares a number with text by their kinds, and would match every row or none)
 ["old"]
-["new"]
-[{ x: 1735689600000 }]
-[{ stamp: 5 }]
 1
-["new"]
+1
+["old"]
 `
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
