@@ -202,7 +202,11 @@ func compareDepth(a, b Value, depth int) (int, error) {
 		// Date.now() failed with no word of why)
 		return 0, TypeErrorf("cannot compare %s with %s: the String %q is a date's ISO text (a model's Date field reads as such): compare Date.new(text) with the %s", TypeName(a), TypeName(b), s, TypeName(other))
 	}
-	return 0, TypeErrorf("cannot compare %s with %s", TypeName(a), TypeName(b))
+	h := WrappedHint(a)
+	if h == "" {
+		h = WrappedHint(b)
+	}
+	return 0, TypeErrorf("cannot compare %s with %s%s", TypeName(a), TypeName(b), h)
 }
 
 // isoDateText is the String of a and b that is a date's ISO text

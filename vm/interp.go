@@ -913,7 +913,7 @@ frames:
 				case KDuration:
 					*rp(rb, i.A()) = Duration(-int64(b.n))
 				default:
-					err = TypeErrorf("cannot negate %s", TypeName(b))
+					err = TypeErrorf("cannot negate %s%s", TypeName(b), WrappedHint(b))
 				}
 			case bc.NOT:
 				*rp(rb, i.A()) = Bool(!rp(rb, i.B()).Truthy())

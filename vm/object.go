@@ -656,13 +656,15 @@ func withoutOptions(v Value, depth int) Value {
 // holds was meant: a Result or an Option (fs.read_text(path) is
 // Ok(text)); "" for any other value.
 func WrappedHint(v Value) string {
-	if ti := VariantOf(v); ti != nil {
-		switch ti.ADT {
-		case ResultADT:
-			return " (a Result: the value is r.unwrap(), or r? in a function that returns a Result; match on it to handle an Err)"
-		case OptionADT:
-			return " (an Option: the value is o.unwrap(), or o.unwrap_or(default))"
-		}
+	switch VariantOf(v) {
+	case OkType:
+		return " (a Result: the value is r.unwrap(), or r? in a function that returns a Result; match on it to handle an Err)"
+	case ErrType:
+		return " (an Err: what failed is its error, r.error; match on the Result to handle it, or r? to pass it on)"
+	case SomeType:
+		return " (an Option: the value is o.unwrap(), or o.unwrap_or(default))"
+	case NoneType:
+		return " (None holds no value: o.unwrap_or(default) gives one in its place)"
 	}
 	return ""
 }

@@ -153,7 +153,7 @@ func (t *Thread) callMethod(recv Value, name string, args []Value) (Value, error
 		// "abc".startswith("a")
 		return Nil, TypeErrorf("%s has no method %s (did you mean %s?)", TypeName(recv), name, near)
 	}
-	return Nil, TypeErrorf("%s has no method %s", TypeName(recv), name)
+	return Nil, TypeErrorf("%s has no method %s%s", TypeName(recv), name, WrappedHint(recv))
 }
 
 // foreignMethods are other languages' names of builtins, with Tova's

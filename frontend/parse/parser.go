@@ -268,7 +268,7 @@ func (p *parser) errorExpected(what string) {
 		k := p.toks[p.p-1].Lit
 		p.fail("expected %s, found %s: %s takes a block of settings, %s { %s }", what, p.tok, k, k, blockExample[k])
 	case what == "newline or ';' after statement" && p.tok.Kind == token.STRING && p.p > 0 && p.toks[p.p-1].Kind == token.IDENT &&
-		(p.toks[p.p-1].Lit == "test" || p.toks[p.p-1].Lit == "describe") && (p.p < 2 || p.toks[p.p-2].Kind == token.NEWLINE || p.toks[p.p-2].Kind == token.LBRACE):
+		(p.toks[p.p-1].Lit == "test" || p.toks[p.p-1].Lit == "describe") && (p.p < 2 || p.toks[p.p-2].Kind == token.NEWLINE || p.toks[p.p-2].Kind == token.LBRACE || p.toks[p.p-2].Kind == token.SEMI):
 		// test "reverse" { ... } (the reference's tova test)
 		p.fail("expected %s, found %s: %s \"...\" { ... } blocks are the reference's test runner's (tova test), which this runtime does not have: check with assert_eq(actual, expected) in a script that tova run runs", what, p.tok, p.toks[p.p-1].Lit)
 	case p.tok.Kind == token.MUT && p.peek(1).Kind == token.IDENT:

@@ -381,7 +381,7 @@ func (a *adder) add(v vm.Value) error {
 		}
 	}
 	if a.kind == vm.KNil || a.kind == vm.KInt || a.kind == vm.KFloat {
-		return vm.TypeErrorf("%s: cannot add %s to a number", a.fname, vm.TypeName(v))
+		return vm.TypeErrorf("%s: cannot add %s to a number%s", a.fname, vm.TypeName(v), vm.WrappedHint(v))
 	}
 	return vm.TypeErrorf("%s: cannot add %s to a %s", a.fname, vm.TypeName(v), a.kind)
 }

@@ -778,7 +778,7 @@ func jsonSyntaxError(s string, err error) error {
 			msg = "invalid character " + quoteCharAt(s, off) + rest
 		}
 	}
-	if strings.Contains(msg, " in literal ") {
+	if strings.Contains(msg, " in literal ") || strings.HasSuffix(msg, "looking for beginning of value") && off < len(s) && (s[off]|0x20 >= 'a' && s[off]|0x20 <= 'z') {
 		// "this is not json": the decoder took the t for true and said
 		// "expected 'r' in true, found 'h'"; name the word.
 		start, end := off, off
@@ -799,8 +799,11 @@ func jsonSyntaxError(s string, err error) error {
 	return vm.Errorf("SyntaxError", "JSON.parse: %s (line %d, column %d, offset %d)", plainJSONMessage(msg), line, col, off)
 }
 
+// isWordByte reports whether c may be part of a word a JSON text holds
+// where a value was expected (True, None, NaN, undefined, a word in
+// another script: a byte past ASCII).
 func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
 }
 
 // jsonFaults words the Go decoder's "invalid character X <where>"

@@ -264,6 +264,10 @@ func TestJSONParseErrors(t *testing.T) {
 		// (the decoder took the t for true: "expected 'r' in true")
 		{`this is not json {`, `expected a value, found "this" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 1, offset 0)`},
 		{`[1, nope]`, `expected a value, found "nope" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 5, offset 4)`},
+		// (other languages' words gave their first letter alone)
+		{`[True]`, `expected a value, found "True" (JSON's words`},
+		{`{"a": None}`, `expected a value, found "None" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 7, offset 6)`},
+		{`tαlse`, `expected a value, found "tαlse"`},
 		{`01`, "'1' after the end of the value"},
 		{`1 2`, "'2' after the end of the value"},
 		{`"abc`, "the text ends before the JSON value does"},
@@ -277,7 +281,7 @@ func TestJSONParseErrors(t *testing.T) {
 		{`{"a": tru`, "the text ends before the JSON value does (line 1, column 10, offset 9)"},
 		{`[1e`, "the text ends before the JSON value does"},
 		{`1. `, "' ' after a decimal point (expected a digit) (line 1, column 3, offset 2)"},
-		{`NaN`, "expected a value, found 'N'"},
+		{`NaN`, `expected a value, found "NaN"`},
 		{`{"a" 1}`, "expected ':' after a key, found '1'"},
 		// in the runtime's words, not encoding/json's
 		{`{"a":1}x`, "'x' after the end of the value (line 1, column 8, offset 7)"},
@@ -382,7 +386,7 @@ func TestJSONFreeFunctions(t *testing.T) {
 	})
 	e := newEnv(t)
 	r := e.call(t, "json_parse", S("invalid json"))
-	if variantOf(r) != isErr || !strings.Contains(payload(r).AsString(), "expected a value, found 'i'") {
+	if variantOf(r) != isErr || !strings.Contains(payload(r).AsString(), `expected a value, found "invalid"`) {
 		t.Errorf("json_parse(invalid) = %s", vm.Repr(r))
 	}
 }
