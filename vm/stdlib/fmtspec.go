@@ -94,6 +94,12 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		sign = spec[0]
 		spec = spec[1:]
 	}
+	if len(spec) > 1 && spec[0] == '0' && spec[1] >= '0' && spec[1] <= '9' && align == 0 {
+		// {:02d}, {:08.3f}: Python's zero padding, after the sign (it
+		// was read as the width, padded with spaces)
+		fill, align = "0", '='
+		spec = spec[1:]
+	}
 	width, hasWidth := 0, false
 	digits := spec
 	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
@@ -125,7 +131,11 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		typ = spec[0]
 		if strings.IndexByte("fs%$boxXd", typ) < 0 || len(spec) > 1 {
 			// ({:zz} was the value as it is, without a word)
-			return "", vm.Errorf("ValueError", "fmt: {:%s}: %q is no format type (the spec is [[fill]align][sign][width][,][.precision][type], the type one of f, %%, $, b, o, x, X, s and d)", whole, spec)
+			hint := ""
+			if _, ok := v.AsHostOK().(*Date); ok {
+				hint = `: a Date's text is date_format(d, "YYYY-MM-DD")`
+			}
+			return "", vm.Errorf("ValueError", "fmt: {:%s}: %q is no format type (the spec is [[fill]align][sign][0][width][,][.precision][type], the type one of f, %%, $, b, o, x, X, s and d)%s", whole, spec, hint)
 		}
 		if typ == 'd' {
 			typ = 0 // (Python's {:d}: the number as it is)
@@ -189,6 +199,13 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		}
 		pad := width - n
 		switch align {
+		case '=':
+			// after the sign: -0003.142
+			at := 0
+			if isNum && s != "" && (s[0] == '-' || s[0] == '+' || s[0] == ' ') {
+				at = 1
+			}
+			s = s[:at] + strings.Repeat(fill, pad) + s[at:]
 		case '<':
 			s += strings.Repeat(fill, pad)
 		case '^':
@@ -200,7 +217,7 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 	return s, nil
 }
 
-func isAlign(c byte) bool { return c == '<' || c == '>' || c == '^' }
+func isAlign(c byte) bool { return c == '<' || c == '>' || c == '^' || c == '=' }
 
 // orDefault is p, or def when p is unset (negative).
 func orDefault(p, def int) int {

@@ -143,6 +143,10 @@ func TestStrings(t *testing.T) {
 		{"fmt", a(S("{} + {} = {}"), I(1), I(2), I(3)), `"1 + 2 = 3"`},
 		{"fmt", a(S("{} items at ${}"), I(3), F(9.99)), `"3 items at $9.99"`},
 		{"fmt", a(S("{:d} and {:,d}"), I(42), I(1234567)), `"42 and 1,234,567"`},
+		// (a leading 0 was read as the width, padded with spaces)
+		{"fmt", a(S("{:02d}:{:02d}"), I(9), I(5)), `"09:05"`},
+		{"fmt", a(S("{:08.3f}|{:+06d}"), F(-3.14159), I(42)), `"-003.142|+00042"`},
+		{"fmt", a(S("{:*=+10}|{:0}"), I(-42), I(5)), `"-*******42|5"`},
 		{"fmt", a(S("{} and {}"), I(1)), `"1 and {}"`},
 		// the reference's spec language (values checked against its fmt on node)
 		{"fmt", a(S("{:.2f}"), F(3.14159)), `"3.14"`},
@@ -154,7 +158,9 @@ func TestStrings(t *testing.T) {
 		{"fmt", a(S("{0} and {1}"), S("a"), S("b")), `"a and b"`},
 		{"fmt", a(S("{:x} {:X} {:b} {:o} {:x}"), I(255), I(255), I(5), I(8), I(-1)), `"ff FF 101 10 ffffffff"`},
 		{"fmt", a(S("{:.1%} {:%} {:$} {:$}"), F(0.256), F(0.5), F(1234.5), F(-0.5)), `"25.6% 50% $1,234.50 -$0.50"`},
-		{"fmt", a(S("{:+d} {:+} {: } {:*^9} {:08.3f}"), I(5), I(5), I(5), S("mid"), F(3.14159)), `"+5 +5  5 ***mid***    3.142"`},
+		// (the reference pads {:08.3f} with spaces; zeros here, as
+		// Python, Rust and C++ do: docs/semantics.md item 39)
+		{"fmt", a(S("{:+d} {:+} {: } {:*^9} {:08.3f}"), I(5), I(5), I(5), S("mid"), F(3.14159)), `"+5 +5  5 ***mid*** 0003.142"`},
 		{"fmt", a(S("{:.3s}|{:,.2f}|{:+}|{:.2}"), S("abcdef"), F(1234567.891), I(-3), F(2.675)), `"abc|1,234,567.89|-3|2.67"`},
 		{"fmt", a(S("{ } {"), I(1)), `"1 {"`},
 		{"fmt", a(S("{:é>4}"), I(1)), `"ééé1"`},
@@ -203,7 +209,7 @@ func TestStringResultLimits(t *testing.T) {
 		{"fmt", a(S("{:.150f}"), F(1.5)), "ValueError", "fmt: a number's precision is at most 100 digits"},
 		{"fmt", a(S("{:.1000000f}"), B(true)), "ValueError", "fmt: a number's precision is at most 100 digits"},
 		// (an unknown type was the value as it is, without a word)
-		{"fmt", a(S("{:zz}"), I(1)), "ValueError", `fmt: {:zz}: "zz" is no format type (the spec is [[fill]align][sign][width][,][.precision][type], the type one of f, %, $, b, o, x, X, s and d)`},
+		{"fmt", a(S("{:zz}"), I(1)), "ValueError", `fmt: {:zz}: "zz" is no format type (the spec is [[fill]align][sign][0][width][,][.precision][type], the type one of f, %, $, b, o, x, X, s and d)`},
 		{"fmt", a(S("{:.2fx}"), F(1.5)), "ValueError", `fmt: {:.2fx}: "fx" is no format type`},
 		{"escape_html", a(big), "ValueError", "escape_html: the string would be"},
 		{"indent_str", a(S(strings.Repeat("\n", 1000000)), I(2000)), "ValueError", "indent_str: the string would be 1.9 GiB"},
