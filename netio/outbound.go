@@ -254,6 +254,10 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 			// upstream)
 			return nil, fmt.Errorf("%s %s: the body did not arrive whole within its timeout (%v): the status (%d) came, and %d bytes of it", method, ShownURL(r.URL), r.Timeout, resp.StatusCode, len(data))
 		}
+		if parent.Err() == nil && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			return nil, bodyCut{plainError{fmt.Sprintf("%s %s: the server closed the connection before the whole answer came (the body was cut short: the status (%d) came, and %d bytes of its body)",
+				method, ShownURL(r.URL), resp.StatusCode, len(data)), err}}
+		}
 		return nil, outboundError(parent, method, r, err)
 	}
 	if int64(len(data)) > limit {
@@ -369,6 +373,15 @@ func ShownURL(raw string) string {
 	return u.String()
 }
 
+// ErrBodyCut is (errors.Is) a failed exchange whose status came and
+// whose body did not come whole.
+var ErrBodyCut = errors.New("the body was cut short")
+
+type bodyCut struct{ error }
+
+func (e bodyCut) Unwrap() error        { return e.error }
+func (e bodyCut) Is(target error) bool { return target == ErrBodyCut }
+
 // plainError words err for a reader of Tova errors; errors.Is and As
 // still reach err.
 type plainError struct {
@@ -403,7 +416,11 @@ func networkCause(err error) string {
 	case err.Error() == "http: server gave HTTP response to HTTPS client":
 		return "the server answered plain HTTP to an https:// URL"
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the server closed the connection before the whole answer came (the body was cut short)"
+		return "the server closed the connection before the whole answer came"
+	case strings.Contains(err.Error(), "malformed HTTP status code") || strings.Contains(err.Error(), "malformed HTTP response"):
+		return "the server's answer is not HTTP (its status line is malformed)"
+	case strings.Contains(err.Error(), "malformed MIME header"):
+		return "the server's answer is cut short or malformed in its headers"
 	case errors.Is(err, io.EOF):
 		return "the server closed the connection before an answer came"
 	}

@@ -203,12 +203,17 @@ func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
 		return "http://" + ln.Addr().String() + "/x"
 	}
 	closed, cut := closer(""), closer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.")
+	// (its headers cut, and a status line that is not HTTP's: Go's
+	// "malformed HTTP status code" was shown as it is)
+	headerCut, notHTTP := closer("HTTP/1.1 200 OK\r\nContent-Ty"), closer("HTTP/1.1 20\r\n\r\n")
 	for _, tt := range []struct{ url, want string }{
 		{"http://127.0.0.1:1/x", "GET http://127.0.0.1:1/x: connection refused"},
 		{"http://no-such-host.invalid/x", "GET http://no-such-host.invalid/x: host no-such-host.invalid not found (DNS)"},
 		{https, "GET " + https + ": the server answered plain HTTP to an https:// URL"},
 		{closed, "GET " + closed + ": the server closed the connection before an answer came"},
-		{cut, "GET " + cut + ": the server closed the connection before the whole answer came (the body was cut short)"},
+		{cut, "GET " + cut + ": the server closed the connection before the whole answer came (the body was cut short: the status (200) came, and 10 bytes of its body)"},
+		{headerCut, "GET " + headerCut + ": the server's answer is cut short or malformed in its headers"},
+		{notHTTP, "GET " + notHTTP + ": the server's answer is not HTTP (its status line is malformed)"},
 	} {
 		_, err := Fetch(context.Background(), OutboundRequest{URL: tt.url, Timeout: 5 * time.Second})
 		if err == nil || err.Error() != tt.want {

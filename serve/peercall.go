@@ -250,7 +250,7 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 		// (Go says "EOF", or "read tcp 127.0.0.1:40164->…: connection
 		// reset by peer".)
 		how := "the connection closed before an answer came"
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, netio.ErrBodyCut) {
 			how = "the connection closed before the whole answer came (its status came, and its body was cut short)"
 		}
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: %s (the peer stopped or crashed; the call may have run, so it is not sent again)",
