@@ -164,7 +164,14 @@
 // starts. A server the program no longer declares
 // (renamed or removed in a new version), and that no process runs, is
 // forgotten, with a warning, when the program's servers start: publish stores nothing more for it
-// (what it stored before stays queued, listed by tova jobs). When a server has several subscribers
+// (what it stored before stays queued, listed by tova jobs). Its pending
+// jobs of a background fn that one server of the program has (the
+// guide's `server { }` renamed `server "api" { }`) are taken over by that
+// server when it starts, logged at info, and run there; its other jobs
+// (deliveries, ticks, a fn no server has, or several do) stay queued, a
+// warning saying how many. A server whose process stopped so lately that
+// it is not yet seen dead (killed: its heartbeat's lease) is looked at
+// again a minute later. When a server has several subscribers
 // of one topic, the delivery is split into one job each, atomically, so
 // a failing subscriber is retried alone. Such a job still pending when
 // the program changes (a deploy) runs the subscriber of its name

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -109,6 +111,15 @@ type queue interface {
 	// and forgets those of servers the program no longer declares
 	// (declared: its servers' names), returning their names.
 	register(ctx context.Context, c clientRow, topics, declared []string) (gone []string, err error)
+	// adopt moves the pending jobs of background fns of servers the
+	// program no longer declares (declared: its servers' names), and
+	// that no live process runs, to server's queue, those whose fn owner
+	// names server; it returns how many it moved, and how many such jobs
+	// no server takes (another kind, a fn owner does not name), by their
+	// server's name; waiting tells of jobs of an undeclared server a
+	// live process runs (another version's), or one that stopped so
+	// lately that it is not yet known to be dead.
+	adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time) (moved, left map[string]int, waiting bool, err error)
 	heartbeat(ctx context.Context, id string, now time.Time) error
 	unregister(ctx context.Context, id string) error
 	clients(ctx context.Context) (map[string]clientRow, error)
@@ -473,6 +484,77 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics, declare
 		}
 		return nil
 	})
+}
+
+func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time) (moved, left map[string]int, waiting bool, err error) {
+	if e.db.legacy {
+		return nil, nil, false, nil // (tables shared with other programs' servers)
+	}
+	err = e.db.inTx(ctx, func(tx TTx) error {
+		moved, left, waiting = map[string]int{}, map[string]int{}, false // (a retried transaction)
+		live := map[string]bool{}
+		clients, err := e.db.query(ctx, tx, `SELECT server, seen_at, dead_ms FROM `+e.db.table("tova_job_clients"))
+		if err != nil {
+			return err
+		}
+		for _, row := range clients {
+			if now.Sub(time.UnixMilli(asInt(row[1]))) < time.Duration(asInt(row[2]))*time.Millisecond {
+				live[asString(row[0])] = true
+			}
+		}
+		// (only the queues of servers not declared: a declared one's
+		// jobs are its own)
+		args := []any{kindJob, kindEvent, kindSchedule}
+		var ours []string
+		for _, d := range declared {
+			for _, q := range []string{queueName(d), tickQueueName(d)} {
+				args = append(args, q)
+				ours = append(ours, "$"+strconv.Itoa(len(args)))
+			}
+		}
+		// (SQLite's River stores args as SQLite's binary JSON)
+		argsText, argsValue := "json(args)", "jsonb($2)"
+		if e.db.dialect == "postgres" {
+			argsText, argsValue = "args::text", "$2::jsonb"
+		}
+		rows, err := e.db.query(ctx, tx, `SELECT id, kind, `+argsText+` FROM `+e.db.table("river_job")+
+			` WHERE state IN ('available', 'scheduled', 'retryable', 'running') AND kind IN ($1, $2, $3) AND queue NOT IN (`+strings.Join(ours, ", ")+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			var a jobArgs // (an event's and a tick's server is read alike)
+			if json.Unmarshal([]byte(asString(row[2])), &a) != nil || slices.Contains(declared, a.Server) {
+				continue
+			}
+			if live[a.Server] {
+				waiting = true
+				continue
+			}
+			to, ok := owner[a.Fn]
+			if asString(row[1]) != kindJob || !ok {
+				left[a.Server]++
+				continue
+			}
+			if to != server {
+				continue // (its own server's Runner takes it)
+			}
+			from := a.Server
+			a.Server = server
+			b, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			// (a running one of a dead process is handed back by this
+			// server's Runner, as its own are)
+			if err := e.db.exec(ctx, tx, `UPDATE `+e.db.table("river_job")+` SET queue = $1, args = `+argsValue+` WHERE id = $3`, queueName(server), string(b), asInt(row[0])); err != nil {
+				return err
+			}
+			moved[from]++
+		}
+		return nil
+	})
+	return moved, left, waiting, err
 }
 
 func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -40,6 +41,12 @@ import (
 // supervised actor pool executing each job, tick and delivery as Tova
 // code on the server's VM instance.
 type Runner struct {
+	// adoptAgain: jobs of a server the program no longer declares wait
+	// for that server's process to be seen dead (see adoptJobs);
+	// adoptedAt is when the heartbeat last looked (its goroutine's).
+	adoptAgain atomic.Bool
+	adoptedAt  time.Time
+
 	name     string // server name ("" for the unnamed server)
 	label    string // name for logs and actor paths
 	queue    string
@@ -168,10 +175,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 	}
 	now := time.Now()
 	self := clientRow{ID: r.clientID, Server: r.name, Host: r.host, PID: int64(os.Getpid()), SeenAt: now, DeadAfter: 5 * set.heartbeat}
-	declared := make([]string, len(r.prog.Servers))
-	for i, s := range r.prog.Servers {
-		declared[i] = s.Name
-	}
+	declared := r.declared()
 	gone, err := r.q.register(ctx, self, topics, declared)
 	if err != nil {
 		return fail(fmt.Errorf("registering: %w", err))
@@ -183,6 +187,7 @@ func Start(ctx context.Context, inst *vm.Instance, srv *bytecode.Server, sys *ac
 		r.log.Warn().Str("subscriber_server", name).
 			Msg("jobs: the subscriptions of a server this program no longer declares are forgotten: publish stores nothing more for it (what it stored before stays queued; tova jobs lists it)")
 	}
+	r.adoptJobs(ctx, declared, now)
 	// A worker for each schedule besides the jobs' own: a tick never
 	// waits for one (see tickQueueName).
 	r.pool, err = sys.StartPool(actors.PoolOptions{Name: actors.ServerActorName(r.name, "jobs"), Min: min(2, set.workers), Max: set.workers + len(r.schedules), MaxQueue: -1})
@@ -637,6 +642,9 @@ func (r *Runner) heartbeatLoop() {
 			if err := r.q.heartbeat(ctx, r.clientID, time.Now()); err != nil {
 				r.warnRepeated("jobs: heartbeat failed", err)
 			}
+			if r.adoptAgain.Load() && time.Since(r.adoptedAt) >= time.Minute {
+				r.adoptJobs(ctx, r.declared(), time.Now())
+			}
 			r.rescueDead(ctx)
 			r.releaseDeadLeader(ctx)
 			cancel()
@@ -689,6 +697,70 @@ func (r *Runner) goneHere(c clientRow) bool {
 // that are marked running by a client that is gone: no longer
 // registered, silent for five of its heartbeats, or on this host with
 // its process gone. They run again (at-least-once).
+// adoptJobs takes over the pending jobs of a server the program no
+// longer declares and no process runs (renamed in a new version: the
+// guide's `server { }` becoming `server "api" { }`) whose background fn
+// this server has, and no other server of the program: they stayed
+// queued for a server that would never run again. Other jobs of such
+// a server (a delivery, a tick, a fn no server or several have) are
+// warned of, once a process, as tova jobs lists them.
+func (r *Runner) adoptJobs(ctx context.Context, declared []string, now time.Time) {
+	owner := map[string]string{}
+	for name, n := range backgroundOwners(r.prog) {
+		if len(n) == 1 {
+			owner[name] = n[0] // (of several, which would be a guess)
+		}
+	}
+	r.adoptedAt = now
+	moved, left, waiting, err := r.q.adopt(ctx, r.name, owner, declared, now)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("jobs: taking over the jobs of a server this program no longer declares")
+		return
+	}
+	// Looked at again a minute on, while such a server's process may
+	// still be running or was not yet seen to have stopped (killed).
+	r.adoptAgain.Store(waiting)
+	label := func(name string) string { return cmp.Or(name, "server") }
+	for from, n := range moved {
+		r.log.Info().Str("from_server", label(from)).Int("jobs", n).
+			Msg("jobs: the pending jobs of a server this program no longer declares (renamed?) are taken over by this server, which has their background fns")
+	}
+	for from, n := range left {
+		if _, said := orphansWarned.LoadOrStore(r.set.pgURL+r.set.pgProgram+"\x00"+r.set.sqlitePath+"\x00"+from, true); said {
+			continue
+		}
+		r.log.Warn().Str("from_server", label(from)).Int("jobs", n).
+			Msg("jobs: jobs of a server this program no longer declares, and no process runs, stay queued: no server of the program takes them (a delivery, a schedule's tick, or a background fn no server has, or several do); tova jobs lists them")
+	}
+}
+
+// declared are the names of the program's servers.
+func (r *Runner) declared() []string {
+	declared := make([]string, len(r.prog.Servers))
+	for i, s := range r.prog.Servers {
+		declared[i] = s.Name
+	}
+	return declared
+}
+
+// orphansWarned holds the queues and servers whose jobs no server
+// takes that a Runner of this process has warned of.
+var orphansWarned sync.Map
+
+// backgroundOwners are the servers of prog that declare each background
+// fn, by its name.
+func backgroundOwners(prog *bytecode.Program) map[string][]string {
+	owners := map[string][]string{}
+	for _, srv := range prog.Servers {
+		for _, h := range srv.Hooks {
+			if h.Kind == "background" && !slices.Contains(owners[h.Name], srv.Name) {
+				owners[h.Name] = append(owners[h.Name], srv.Name)
+			}
+		}
+	}
+	return owners
+}
+
 func (r *Runner) rescueDead(ctx context.Context) {
 	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue, r.tickQueue).States(rivertype.JobStateRunning).First(10000))
 	if err != nil || len(running) == 0 {
