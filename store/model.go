@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tova/frontend/diag"
 	"tova/vm"
@@ -387,18 +390,31 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 			m.name, m.table, strings.Join(problems, "; "))
 	}
 	for _, c := range missing {
-		if _, err := q.ExecContext(ctx, "ALTER TABLE "+m.tableSQL+" ADD COLUMN "+quoteIdent(c.name)+" "+d.columnType(c.kind)); err != nil {
+		// The rows already there take the field's default, as those
+		// created from now on do (they read nil, and a filter on the
+		// default missed them), and so do the rows an older version of
+		// the program, running meanwhile (a rolling deploy), creates
+		// without the field: the column's DEFAULT (they were NULL). A
+		// computed default (defFn) is each create's own: they stay nil.
+		var p any
+		literal := ""
+		if c.hasDef && !c.defFn && !c.def.IsNil() {
+			var nul bool
+			var err error
+			if p, nul, err = m.arg(nil, tb, "default", m.index[c.name], c.def); err != nil || nul {
+				p = nil // (the default does not fit its field: each create says so)
+			} else {
+				literal, _ = sqlLiteral(p, d.pg())
+			}
+		}
+		add := "ALTER TABLE " + m.tableSQL + " ADD COLUMN " + quoteIdent(c.name) + " " + d.columnType(c.kind)
+		if literal != "" {
+			add += " DEFAULT " + literal
+		}
+		if _, err := q.ExecContext(ctx, add); err != nil {
 			return nil, err
 		}
-		if c.hasDef && !c.defFn && !c.def.IsNil() {
-			// The rows already there take the field's default, as
-			// those created from now on do (they read nil, and a
-			// filter on the default missed them). A computed default
-			// (defFn) is each create's own: they stay nil.
-			p, nul, err := m.arg(nil, tb, "default", m.index[c.name], c.def)
-			if err != nil || nul {
-				continue // (the default does not fit its field: each create says so)
-			}
+		if p != nil && literal == "" {
 			if _, err := q.ExecContext(ctx, "UPDATE "+m.tableSQL+" SET "+quoteIdent(c.name)+" = $1", p); err != nil {
 				return nil, err
 			}
@@ -406,6 +422,55 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	}
 	m.selects(tb)
 	return tb, nil
+}
+
+// sqlLiteral is a converted parameter p written as an SQL literal, for
+// a column's DEFAULT (DDL takes no parameters) on PostgreSQL (pg) or
+// SQLite; ok is false for a value it does not write.
+func sqlLiteral(p any, pg bool) (lit string, ok bool) {
+	quote := func(s string) (string, bool) {
+		if strings.IndexByte(s, 0) >= 0 {
+			return "", false
+		}
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'", true
+	}
+	switch v := p.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64), true
+	case bool:
+		if pg {
+			v := pgBool(v)
+			return sqlLiteral(v, pg)
+		}
+		if v {
+			return "1", true
+		}
+		return "0", true
+	case string:
+		return quote(v)
+	case pgBool:
+		if v {
+			return "TRUE", true
+		}
+		return "FALSE", true
+	case pgFloat:
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(float64(v), 'g', -1, 64), true
+	case pgInt:
+		return v.text(), true
+	case pgTime:
+		return quote(v.text())
+	case time.Time:
+		return quote(formatTime(v))
+	}
+	return "", false
 }
 
 // stringColumn reports whether a column of type typ is the one a String

@@ -60,7 +60,7 @@ func (Database) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.Value
 			// runtime closes the database itself, after on_stop)
 			return vm.Nil, true, nil
 		case "migrate":
-			return vm.Nil, true, vm.TypeErrorf("db has no method migrate: a model's table is made, and given its new fields, by the program itself; run other changes with db.exec(\"ALTER TABLE ...\") in on_start")
+			return vm.Nil, true, vm.TypeErrorf("db has no method migrate: a model's table is made, and given its new fields, by the program itself; run other changes with db.exec(\"ALTER TABLE ...\") at the top level, above the model's declaration (where its table is compared with it)")
 		}
 		return vm.Nil, true, vm.TypeErrorf("db has no method %s (methods: query, get, run, exec, transaction)", name)
 	}

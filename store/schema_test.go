@@ -725,3 +725,48 @@ print(U.count())`)); got != "1\n" {
 		}
 	}
 }
+
+// A field added with a literal default is the column's DEFAULT too: a
+// row the older version of the program creates meanwhile (a rolling
+// deploy, both versions on one database), without the field, reads the
+// default, as the rows there before do (it read nil, and a filter on
+// the default missed it).
+func TestAddedFieldDefaultForAnOlderVersion(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			t.Parallel()
+			d := freshDB(t, e)
+			v1 := `model Note { text: String }
+Note.create({ text: "before" })
+print(Note.count())`
+			if got := d.run(t, "v1.tova", []byte(v1)); got != "1\n" {
+				t.Fatalf("v1: %q", got)
+			}
+			v2 := `model Note {
+  text: String
+  pinned: Bool = false
+  views: Int = 0
+  ratio: Float = -1.5
+  tag: String = "it's"
+  due: Date = "2024-01-02T03:04:05Z"
+  wait: Duration = 5.seconds
+}
+print(Note.count())`
+			if got := d.run(t, "v2.tova", []byte(v2)); got != "1\n" {
+				t.Fatalf("v2: %q", got)
+			}
+			if got := d.run(t, "v1b.tova", []byte(v1)); got != "2\n" {
+				t.Fatalf("v1 again: %q", got)
+			}
+			got := d.run(t, "v2b.tova", []byte(v2[:strings.LastIndex(v2, "print")]+`for n in Note.all() { print(n) }
+print(Note.where({ pinned: false }).length)`))
+			want := `{ id: 1, text: "before", pinned: false, views: 0, ratio: -1.5, tag: "it's", due: "2024-01-02T03:04:05.000Z", wait: 5s }
+{ id: 2, text: "before", pinned: false, views: 0, ratio: -1.5, tag: "it's", due: "2024-01-02T03:04:05.000Z", wait: 5s }
+2
+`
+			if got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
