@@ -1,10 +1,14 @@
 package serve
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"tova/vm"
 )
 
 // The SQLite database a db block names is logged as each server starts,
@@ -332,5 +336,34 @@ server {
 	})
 	if r := do(t, "GET", u+"/seq", ""); r.body != `{"seq":320,"count":320,"distinct":320}` {
 		t.Errorf("GET /seq = %d %s", r.status, r.body)
+	}
+}
+
+// A model that no longer matches its table, checked when a server's own
+// db block opens the database, is reported where the model is declared,
+// as it is when the db block is above the model (it said no file, line
+// or column).
+func TestSchemaErrorAtTheModelWithAServersDBBlock(t *testing.T) {
+	dir := t.TempDir()
+	v1 := `model Item { name: String, price: Int }
+server {
+  db { database: "s.db" }
+  route GET "/n" => fn() Item.count()
+}
+`
+	app := startApp(t, v1, func(o *Options) { o.Dir = dir })
+	if r := do(t, "GET", app.urls[""]+"/n", ""); r.status != 200 {
+		t.Fatalf("v1: %d %s", r.status, r.body)
+	}
+	if err := app.rt.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := startErrorIn(t, dir, strings.Replace(v1, "price: Int", "price: Float", 1))
+	var ve *vm.Error
+	if !errors.As(err, &ve) || ve.Kind != "SchemaError" || !strings.Contains(ve.Msg, "field price is declared Float but the column has type INTEGER") {
+		t.Fatalf("got %v", err)
+	}
+	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 1 || f.Col != 1 {
+		t.Errorf("at %+v (%v), want app.tova:1:1, the model", f, ok)
 	}
 }

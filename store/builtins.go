@@ -22,6 +22,7 @@ func declareModel(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	}
 	st := stateOf(t.In)
 	m.st = st
+	m.declared = t.StackTrace()
 	st.addModel(m)
 	if st.db.Load() == nil {
 		if _, ready, err := configFor(t.In); err != nil || !ready {

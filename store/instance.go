@@ -136,7 +136,12 @@ func Ready(ctx context.Context, in *vm.Instance) error {
 	}
 	for _, m := range models {
 		if _, err := m.ensure(ctx, db, db.write, false); err != nil {
-			return dbError(err, &db.cfg)
+			err = dbError(err, &db.cfg)
+			var ve *vm.Error
+			if errors.As(err, &ve) && len(ve.Stack) == 0 {
+				ve.Stack = m.declared // (at the model, as where the db block is above it)
+			}
+			return err
 		}
 	}
 	return nil

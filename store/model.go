@@ -32,6 +32,10 @@ type Model struct {
 	tableSQL   string // the quoted table name
 	st         *instanceDB
 	methods    map[string]vm.Value // bound methods, for named-argument calls
+	// declared is where the model is declared, for an error its table
+	// gives when a server's db block opens the database (Ready), which
+	// runs no code of the model's.
+	declared []vm.StackFrame
 
 	mu    sync.Mutex
 	ready atomic.Pointer[table] // the table known to match, in its database
