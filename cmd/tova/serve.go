@@ -64,7 +64,12 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 				fmt.Fprintf(cmd.ErrOrStderr(), "tova serve: --host: %v\n", err)
 				return &exitError{exitUsage}
 			}
-			p, src, err := load(cmd, args[0])
+			// The compiler's warnings are said as the log's JSON lines
+			// (a log reader took their source lines and carets for
+			// broken records, and TOVA_LOG_LEVEL did not hold them
+			// back), with their source line and caret to a terminal.
+			textWarnings := isTerminal(cmd.ErrOrStderr())
+			p, src, err := loadWarned(cmd, args[0], textWarnings)
 			if err != nil {
 				return err
 			}
@@ -113,6 +118,12 @@ SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 			lw := logbuf.New(stderr, 50*time.Millisecond)
 			defer lw.Close()
 			log := zerolog.New(lw).Level(level).With().Timestamp().Logger()
+			if !textWarnings {
+				for _, w := range p.Warnings {
+					log.Warn().Str("in", "compile").Str("at", fmt.Sprintf("%s:%d:%d", w.File, w.Pos.Line, w.Pos.Col)).
+						Msg(strings.TrimPrefix(w.Msg, "warning: "))
+				}
+			}
 			// print's lines are batched the same way: a reader of stdout
 			// that stalls or goes away (a stuck or crashed log shipper)
 			// must neither hold up a request that prints past its

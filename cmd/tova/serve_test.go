@@ -905,3 +905,39 @@ func TestServeStartupErrorShowsItsLine(t *testing.T) {
 		t.Fatalf("stderr:\n%s", errb.String())
 	}
 }
+
+// The compiler's warnings of a program `tova serve` compiles are the
+// log's JSON lines when stderr is no terminal: their source lines and
+// carets, written as text, broke a log reader's records, and
+// TOVA_LOG_LEVEL=error did not hold them back.
+func TestServeCompileWarningsAsLogLines(t *testing.T) {
+	src := "server {\n  cache { defalt: \"public\" }\n  route GET \"/\" => fn() \"x\"\n}\n"
+	sv, got := startServing(t, src, "/")
+	if got != `"x"` {
+		t.Fatalf("GET /: %q", got)
+	}
+	sv.stop(t)
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(sv.errb.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a line that is no JSON: %q", line)
+			continue
+		}
+		if rec["in"] == "compile" {
+			found = true
+			if rec["level"] != "warn" || !strings.HasSuffix(fmt.Sprint(rec["at"]), "app.tova:2:11") || rec["message"] != "cache.defalt: unknown key (did you mean default?): it has no effect" {
+				t.Errorf("the warning: %v", rec)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no compile warning logged:\n%s", sv.errb.String())
+	}
+	t.Setenv("TOVA_LOG_LEVEL", "error")
+	sv, _ = startServing(t, src, "/")
+	sv.stop(t)
+	if s := sv.errb.String(); strings.Contains(s, "defalt") {
+		t.Errorf("a warning past TOVA_LOG_LEVEL=error:\n%s", s)
+	}
+}
