@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -365,5 +366,16 @@ server {
 	}
 	if f, ok := ve.Pos(); !ok || f.File != "app.tova" || f.Line != 1 || f.Col != 1 {
 		t.Errorf("at %+v (%v), want app.tova:1:1, the model", f, ok)
+	}
+}
+
+// An unknown health check is warned of with the known ones as a list,
+// as the unknown keys of a config block are (it was one String: a log
+// index takes a field for one type).
+func TestUnknownHealthCheckKnownAsList(t *testing.T) {
+	app := startApp(t, "server {\n  health \"/ready\" { check_memory, check_disk }\n}\n")
+	recs := logged(app.logs, "unknown health check: it is left out of the report")
+	if len(recs) != 1 || fmt.Sprint(recs[0]["known"]) != "[check_memory check_db]" || recs[0]["check"] != "check_disk" {
+		t.Errorf("logged %v", recs)
 	}
 }

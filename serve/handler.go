@@ -152,7 +152,7 @@ func healthFunc(h netio.Handler) vm.Value {
 func (s *Server) healthHandler(checks []string, rt bytecode.Route) netio.Handler {
 	for _, c := range checks {
 		if c != "check_memory" && c != "check_db" {
-			s.log.Warn().Str("check", c).Str("known", "check_memory, check_db").Str("at", s.at(rt.Pos)).
+			s.log.Warn().Str("check", c).Strs("known", []string{"check_memory", "check_db"}).Str("at", s.at(rt.Pos)).
 				Msg("unknown health check: it is left out of the report")
 		}
 	}
