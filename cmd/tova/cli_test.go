@@ -304,7 +304,7 @@ func TestRunOfAPipedServerSaysSaveIt(t *testing.T) {
 }
 
 // run's help says that what follows the file is the program's; bench
-// vm's names its programs; TOVA_CPUPROFILE keeps a file that is not a
+// vm's names its programs; serve's names the environment it reads; TOVA_CPUPROFILE keeps a file that is not a
 // profile.
 func TestHelpAndProfileFile(t *testing.T) {
 	var out, errb testutil.Buffer
@@ -314,6 +314,11 @@ func TestHelpAndProfileFile(t *testing.T) {
 	out.Reset()
 	if c := run([]string{"bench", "vm", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "empty, fib, loop") || !strings.Contains(out.String(), "from 1 to 1000") {
 		t.Errorf("bench vm --help: exit %d, %q", c, out.String())
+	}
+	// (serve's named none of the variables an operator sets)
+	out.Reset()
+	if c := run([]string{"serve", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "TOVA_LOG_LEVEL   debug, info") || !strings.Contains(out.String(), "GOMEMLIMIT") {
+		t.Errorf("serve --help: exit %d, %q", c, out.String())
 	}
 	keep := filepath.Join(t.TempDir(), "keep.txt")
 	os.WriteFile(keep, []byte("precious"), 0o644)

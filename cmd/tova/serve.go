@@ -46,7 +46,15 @@ each on its own port: the block's "port", overridden by the environment
 variable PORT_<NAME>, defaulting to 3000, 3001, ... in order. PORT, when
 set, is the port of the first server run (so that several servers in one
 process do not collide on it).
-SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.`,
+SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
+
+Logs are JSON lines on stderr; print writes to stdout. Environment:
+  TOVA_LOG_LEVEL   debug, info (the default), warn, error or disabled
+  GOMEMLIMIT       the memory the process keeps under (default: 3/4 of
+                   what it may use), e.g. 2GiB
+  GOGC             the garbage collector's target, a number or off
+  TOVA_CPUPROFILE  a file to write a CPU profile to, until the process stops
+docs/server.md ("Deadlines, shutdown, logs") says more.`,
 		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A zero deadline would read as "none", and the runtime would
