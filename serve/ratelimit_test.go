@@ -181,15 +181,7 @@ server {
 }
 `)
 	u := app.urls[""]
-	token := map[string]string{}
-	for _, name := range []string{"ann", "bob"} {
-		r := do(t, "POST", u+"/login", `{"name":"`+name+`"}`, "Content-Type", "application/json")
-		var v struct{ Token string }
-		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
-			t.Fatalf("login %s: %d %s", name, r.status, r.body)
-		}
-		token[name] = v.Token
-	}
+	token := logins(t, u, "ann", "bob")
 	// (the two logins took the address's allowance)
 	var got []string
 	for _, name := range []string{"ann", "bob", "ann", "bob", "ann", "bad"} {
@@ -315,15 +307,7 @@ server {
 }
 `)
 	u := app.urls[""]
-	token := map[string]string{}
-	for _, name := range []string{"ann", "bob"} {
-		r := do(t, "POST", u+"/login", `{"name":"`+name+`"}`, "Content-Type", "application/json")
-		var v struct{ Token string }
-		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
-			t.Fatalf("login %s: %d %s", name, r.status, r.body)
-		}
-		token[name] = v.Token
-	}
+	token := logins(t, u, "ann", "bob")
 	var got []string
 	for _, name := range []string{"ann", "ann", "bob", "ann", "bob", "bob"} {
 		r := do(t, "POST", u+"/hold", "", "Authorization", "Bearer "+token[name])
@@ -346,6 +330,22 @@ server {
 	if l := logged(app.logs, "cannot call method upper on nil")[0]; !strings.HasPrefix(fmt.Sprint(l["in"]), "rate_limit key") {
 		t.Errorf("logged %v", l)
 	}
+}
+
+// logins logs each of names in at the app at u's POST /login, and
+// returns their tokens.
+func logins(t *testing.T, u string, names ...string) map[string]string {
+	t.Helper()
+	token := map[string]string{}
+	for _, name := range names {
+		r := do(t, "POST", u+"/login", `{"name":"`+name+`"}`, "Content-Type", "application/json")
+		var v struct{ Token string }
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Token == "" {
+			t.Fatalf("login %s: %d %s", name, r.status, r.body)
+		}
+		token[name] = v.Token
+	}
+	return token
 }
 
 // The sliding window, at given times: a full window refuses until its
