@@ -20,7 +20,7 @@ import (
 // ts = $1`), a table no model declares and a name that is another kind
 // of column in a table the SQL names are left alone.
 func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) error {
-	var tables []string
+	var refs *tableRefs
 	for i := 0; i < len(query); i++ {
 		if end := skipText(query, i); end > i {
 			i = end
@@ -38,12 +38,12 @@ func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) e
 			i = j - 1
 			continue
 		}
-		col := comparedColumn(query[:i], query[j:])
+		qual, col := comparedColumn(query[:i], query[j:])
 		if col != "" && !inSetClause(query[:i]) {
-			if tables == nil {
-				tables = namedTables(query)
+			if refs == nil {
+				refs = namedTables(query)
 			}
-			if dateColumnOf(s, tables, col) {
+			if refs.ok && !refs.columnAliases[strings.ToUpper(col)] && dateColumnOf(s, refs.tablesFor(qual), col) {
 				n := args[k-1].AsInt()
 				return vm.TypeErrorf("db.%s: parameter $%d is the Int %d, compared with the Date column %s, which holds ISO text: give a Date, Date.new(%d) (SQLite compares a number with text by their kinds, and would match every row or none)", method, k, n, col, n)
 			}
@@ -86,24 +86,87 @@ func dateColumnOf(s *instanceDB, tables []string, col string) bool {
 	return date
 }
 
-// namedTables are the tables the SQL names after FROM, JOIN, UPDATE and
-// INTO (a schema's name left out), upper-cased; nil if it names none.
-func namedTables(query string) []string {
-	var tables []string
+// tableRefs are the tables a statement names, by the names it gives
+// them (their own, and their aliases), upper-cased, and the names it
+// gives its result's columns (count(*) AS ts); ok is false for a
+// statement whose tables it cannot tell (a derived table, FROM (SELECT
+// ...)).
+type tableRefs struct {
+	ok            bool
+	tables        []string
+	byName        map[string]string
+	columnAliases map[string]bool
+}
+
+// tablesFor is the tables a column qualified by qual may be of: the one
+// qual names (none when it names no table of the statement), or, for
+// qual "", every table of the statement.
+func (r *tableRefs) tablesFor(qual string) []string {
+	if qual == "" {
+		return r.tables
+	}
+	if t, ok := r.byName[strings.ToUpper(qual)]; ok {
+		return []string{t}
+	}
+	return nil
+}
+
+// sqlClauseWords end a list of tables after FROM.
+var sqlClauseWords = map[string]bool{"WHERE": true, "JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true,
+	"CROSS": true, "NATURAL": true, "OUTER": true, "ON": true, "USING": true, "GROUP": true, "ORDER": true, "LIMIT": true,
+	"HAVING": true, "UNION": true, "EXCEPT": true, "INTERSECT": true, "WINDOW": true, "SET": true, "VALUES": true,
+	"RETURNING": true, "DEFAULT": true, "SELECT": true, "OFFSET": true, "INDEXED": true, "NOT": true, "DO": true}
+
+// namedTables reads the tables the SQL names after FROM (a list of them,
+// with commas), JOIN, UPDATE and INTO, each with its alias (a schema's
+// name left out).
+func namedTables(query string) *tableRefs {
 	toks := sqlTokens(query)
-	for i := 0; i+1 < len(toks); i++ {
+	refs := &tableRefs{ok: true, byName: map[string]string{}, columnAliases: map[string]bool{}}
+	// ref reads a table named at toks[i] (schema.table [AS] alias) and
+	// returns the index after it.
+	ref := func(i int) int {
+		if i >= len(toks) || toks[i] == "(" {
+			refs.ok = false // (a derived table's columns are its own)
+			return i
+		}
+		t := toks[i]
+		i++
+		if i+1 < len(toks) && toks[i] == "." {
+			t, i = toks[i+1], i+2 // schema.table
+		}
+		refs.tables = append(refs.tables, t)
+		refs.byName[t] = t
+		if i < len(toks) && toks[i] == "AS" {
+			i++
+		}
+		if i < len(toks) && toks[i] != "," && toks[i] != "(" && toks[i] != ")" && toks[i] != "." && !sqlClauseWords[toks[i]] {
+			refs.byName[toks[i]] = t
+			i++
+		}
+		return i
+	}
+	for i := 0; i < len(toks); i++ {
 		switch toks[i] {
-		case "FROM", "JOIN", "UPDATE", "INTO":
-			t := toks[i+1]
-			if i+3 < len(toks) && toks[i+2] == "." {
-				t = toks[i+3] // schema.table
+		case "FROM":
+			j := ref(i + 1)
+			for j < len(toks) && toks[j] == "," {
+				j = ref(j + 1)
 			}
-			if t != "(" && t != "," && t != "." {
-				tables = append(tables, t)
+			i = j - 1
+		case "JOIN", "INTO":
+			i = ref(i+1) - 1
+		case "UPDATE":
+			if i == 0 || toks[i-1] != "DO" { // (an upsert's DO UPDATE SET)
+				i = ref(i+1) - 1
+			}
+		case "AS":
+			if i+1 < len(toks) && i > 0 && toks[i-1] != "." {
+				refs.columnAliases[toks[i+1]] = true // (count(*) AS ts; a table's alias too, harmless)
 			}
 		}
 	}
-	return tables
+	return refs
 }
 
 // inSetClause reports whether the SQL before a placeholder ends in an
@@ -124,8 +187,8 @@ func inSetClause(before string) bool {
 
 // comparedColumn is the column a placeholder between before and after
 // is compared with (`ts < $1`, `$1 > t.ts`, `ts BETWEEN $1 AND $2`),
-// lower-cased, or "".
-func comparedColumn(before, after string) string {
+// lower-cased, and what qualifies it (t), or "".
+func comparedColumn(before, after string) (qual, col string) {
 	b := strings.TrimRight(before, " \t\r\n")
 	if op := comparison(b, true); op > 0 {
 		return columnBefore(strings.TrimRight(b[:len(b)-op], " \t\r\n"))
@@ -147,7 +210,7 @@ func comparedColumn(before, after string) string {
 	if op := comparison(a, false); op > 0 {
 		return columnAfter(strings.TrimLeft(a[op:], " \t\r\n"))
 	}
-	return ""
+	return "", ""
 }
 
 // comparison is the length of the comparison operator s ends with
@@ -161,35 +224,49 @@ func comparison(s string, atEnd bool) int {
 	return 0
 }
 
-// columnBefore is the column name s ends with (`ts`, `"ts"`, `r.ts`),
-// lower-cased, or "".
-func columnBefore(s string) string {
+// lastName is the name s ends with (`ts`, `"ts"`), and what is before
+// it; name is "" when s ends with none.
+func lastName(s string) (name, rest string) {
 	if strings.HasSuffix(s, `"`) {
 		if i := strings.LastIndexByte(s[:len(s)-1], '"'); i >= 0 {
-			return strings.ToLower(s[i+1 : len(s)-1])
+			return s[i+1 : len(s)-1], s[:i]
 		}
-		return ""
+		return "", s
 	}
 	i := len(s)
 	for i > 0 && isNameByte(s[i-1]) {
 		i--
 	}
 	if i == len(s) || s[i] >= '0' && s[i] <= '9' {
-		return ""
+		return "", s
 	}
-	return strings.ToLower(s[i:])
+	return s[i:], s[:i]
+}
+
+// columnBefore is the column name s ends with (`ts`, `"ts"`, `r.ts`),
+// lower-cased, and its qualifier (r); col is "" when s ends with none.
+func columnBefore(s string) (qual, col string) {
+	col, rest := lastName(s)
+	if col == "" {
+		return "", ""
+	}
+	if strings.HasSuffix(rest, ".") {
+		qual, _ = lastName(rest[:len(rest)-1])
+	}
+	return qual, strings.ToLower(col)
 }
 
 // columnAfter is the column name s begins with (`ts`, `"ts"`, `r.ts`,
-// the last part), lower-cased, or "".
-func columnAfter(s string) string {
+// the last part), lower-cased, and its qualifier; col is "" when s
+// begins with none.
+func columnAfter(s string) (qual, col string) {
 	for {
 		var name string
 		n := 0
 		if strings.HasPrefix(s, `"`) {
 			j := strings.IndexByte(s[1:], '"')
 			if j < 0 {
-				return ""
+				return "", ""
 			}
 			name, n = s[1:j+1], j+2
 		} else {
@@ -197,15 +274,15 @@ func columnAfter(s string) string {
 				n++
 			}
 			if n == 0 || s[0] >= '0' && s[0] <= '9' {
-				return ""
+				return "", ""
 			}
 			name = s[:n]
 		}
 		if n < len(s) && s[n] == '.' {
-			s = s[n+1:] // r.ts: the column is the last part
+			qual, s = name, s[n+1:] // r.ts: the column is the last part
 			continue
 		}
-		return strings.ToLower(name)
+		return qual, strings.ToLower(name)
 	}
 }
 

@@ -328,7 +328,11 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	if len(existing) == 0 {
 		defs := []string{d.idColumn()}
 		for _, c := range m.cols[1:] {
-			defs = append(defs, quoteIdent(c.name)+" "+d.columnType(c.kind))
+			def := quoteIdent(c.name) + " " + d.columnType(c.kind)
+			if _, lit := m.columnDefault(tb, d, c); lit != "" {
+				def += " DEFAULT " + lit // (as a column added later has)
+			}
+			defs = append(defs, def)
 		}
 		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
 		m.selects(tb)
@@ -400,17 +404,7 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 		// the program, running meanwhile (a rolling deploy), creates
 		// without the field: the column's DEFAULT (they were NULL). A
 		// computed default (defFn) is each create's own: they stay nil.
-		var p any
-		literal := ""
-		if c.hasDef && !c.defFn && !c.def.IsNil() {
-			var nul bool
-			var err error
-			if p, nul, err = m.arg(nil, tb, "default", m.index[c.name], c.def); err != nil || nul {
-				p = nil // (the default does not fit its field: each create says so)
-			} else {
-				literal, _ = sqlLiteral(p, d.pg())
-			}
-		}
+		p, literal := m.columnDefault(tb, d, c)
 		add := "ALTER TABLE " + m.tableSQL + " ADD COLUMN " + quoteIdent(c.name) + " " + d.columnType(c.kind)
 		if literal != "" {
 			add += " DEFAULT " + literal
@@ -426,6 +420,22 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	}
 	m.selects(tb)
 	return tb, nil
+}
+
+// columnDefault is the literal default of column c as a parameter, and
+// as SQL text for its DEFAULT ("" when it cannot be written so); p is nil
+// for a column without one (none, a computed one, nil, or one that does
+// not fit its field: each create says so).
+func (m *Model) columnDefault(tb *table, d *dialect, c column) (p any, literal string) {
+	if !c.hasDef || c.defFn || c.def.IsNil() {
+		return nil, ""
+	}
+	p, nul, err := m.arg(nil, tb, "default", m.index[c.name], c.def)
+	if err != nil || nul {
+		return nil, ""
+	}
+	literal, _ = sqlLiteral(p, d.pg())
+	return p, literal
 }
 
 // sqlLiteral is a converted parameter p written as an SQL literal, for

@@ -758,6 +758,14 @@ print(Note.count())`
 			if got := d.run(t, "v1b.tova", []byte(v1)); got != "2\n" {
 				t.Fatalf("v1 again: %q", got)
 			}
+			// A table made with the fields has the same DEFAULTs: a
+			// row a raw INSERT gives none of them reads them.
+			fresh := freshDB(t, e)
+			fresh.run(t, "v2.tova", []byte(v2))
+			if got := fresh.run(t, "raw.tova", []byte(v2[:strings.LastIndex(v2, "print")]+`db.run("INSERT INTO notes (text) VALUES ($1)", "raw")
+print(Note.first({ text: "raw" }))`)); got != `{ id: 1, text: "raw", pinned: false, views: 0, ratio: -1.5, tag: "it's", due: "2024-01-02T03:04:05.000Z", wait: 5s }`+"\n" {
+				t.Errorf("a fresh table's defaults: %q", got)
+			}
 			got := d.run(t, "v2b.tova", []byte(v2[:strings.LastIndex(v2, "print")]+`for n in Note.all() { print(n) }
 print(Note.where({ pinned: false }).length)`))
 			want := `{ id: 1, text: "before", pinned: false, views: 0, ratio: -1.5, tag: "it's", due: "2024-01-02T03:04:05.000Z", wait: 5s }
