@@ -81,9 +81,9 @@ func bFmt(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 // formatSpec gives v formatted by spec (see bFmt).
 func formatSpec(v vm.Value, spec string) (string, error) {
 	whole := spec
-	fill, align := " ", byte(0)
+	fill, align, filled := " ", byte(0), false
 	if r, n := utf8.DecodeRuneInString(spec); n < len(spec) && isAlign(spec[n]) {
-		fill, align = string(r), spec[n]
+		fill, align, filled = string(r), spec[n], true
 		spec = spec[n+1:]
 	} else if spec != "" && isAlign(spec[0]) {
 		align = spec[0]
@@ -94,10 +94,16 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		sign = spec[0]
 		spec = spec[1:]
 	}
-	if len(spec) > 1 && spec[0] == '0' && spec[1] >= '0' && spec[1] <= '9' && align == 0 {
+	if len(spec) > 1 && spec[0] == '0' && spec[1] >= '0' && spec[1] <= '9' {
 		// {:02d}, {:08.3f}: Python's zero padding, after the sign (it
-		// was read as the width, padded with spaces)
-		fill, align = "0", '='
+		// was read as the width, padded with spaces); of a number
+		// only, and as the fill of an alignment given ({:<05}).
+		if v.IsNumber() && !filled {
+			fill = "0"
+			if align == 0 {
+				align = '='
+			}
+		}
 		spec = spec[1:]
 	}
 	width, hasWidth := 0, false
@@ -200,10 +206,13 @@ func formatSpec(v vm.Value, spec string) (string, error) {
 		pad := width - n
 		switch align {
 		case '=':
-			// after the sign: -0003.142
+			// after the sign, and a dollar sign: -0003.142, -$003.50
 			at := 0
 			if isNum && s != "" && (s[0] == '-' || s[0] == '+' || s[0] == ' ') {
 				at = 1
+			}
+			if isNum && strings.HasPrefix(s[at:], "$") {
+				at++
 			}
 			s = s[:at] + strings.Repeat(fill, pad) + s[at:]
 		case '<':

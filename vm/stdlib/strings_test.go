@@ -147,6 +147,8 @@ func TestStrings(t *testing.T) {
 		{"fmt", a(S("{:02d}:{:02d}"), I(9), I(5)), `"09:05"`},
 		{"fmt", a(S("{:08.3f}|{:+06d}"), F(-3.14159), I(42)), `"-003.142|+00042"`},
 		{"fmt", a(S("{:*=+10}|{:0}"), I(-42), I(5)), `"-*******42|5"`},
+		// (zeros went before a dollar sign, and into text)
+		{"fmt", a(S("{:08$}|{:<05}|{:05}"), F(-3.5), I(42), S("ab")), `"-$003.50|42000|   ab"`},
 		{"fmt", a(S("{} and {}"), I(1)), `"1 and {}"`},
 		// the reference's spec language (values checked against its fmt on node)
 		{"fmt", a(S("{:.2f}"), F(3.14159)), `"3.14"`},
