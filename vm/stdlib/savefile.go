@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -131,11 +133,53 @@ func LastNameElement(name string) string {
 	return elems[len(elems)-1]
 }
 
+// tempsCleaned holds the directories whose stale temporary files this
+// process has removed.
+var tempsCleaned sync.Map
+
+// removeStaleTemps removes the temporary files save_file left in dir
+// when its process was killed while writing, once they are an hour old
+// (another process may be writing one now).
+func removeStaleTemps(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, ".save_file-*.tmp"))
+	for _, n := range names {
+		if st, err := os.Stat(n); err == nil && time.Since(st.ModTime()) > time.Hour {
+			os.Remove(n)
+		}
+	}
+}
+
 // saveNew creates dir/name, or the first of name-1, name-2, ... (the
 // suffix before the extension) that does not exist, and writes data.
+// The file appears whole or not at all: data is written to a hidden
+// temporary file beside it, synced, and linked to the name (which fails
+// for a name taken, as creating it with O_EXCL does); a process killed
+// while writing left a cut file under the name, which a row stored
+// meanwhile, or a static block, then handed out.
 func saveNew(dir, name string, data []byte) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fileErr("save_file", dir, err)
+	}
+	if _, done := tempsCleaned.LoadOrStore(dir, true); !done {
+		removeStaleTemps(dir)
+	}
+	tmp, err := os.CreateTemp(dir, ".save_file-*.tmp")
+	if err != nil {
+		return "", writeFileErr(dir, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(fs.FileMode(0o644) &^ processUmask) // (a new file's, as os.OpenFile's would be)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	defer os.Remove(tmp.Name())
+	if err != nil {
+		return "", fileErr("save_file", filepath.Join(dir, name), err)
 	}
 	ext := filepath.Ext(name)
 	stem := strings.TrimSuffix(name, ext)
@@ -150,20 +194,12 @@ func saveNew(dir, name string, data []byte) (string, error) {
 			try = stem + "-" + strconv.Itoa(i) + ext
 		}
 		path := filepath.Join(dir, try)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		err := os.Link(tmp.Name(), path)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return "", writeFileErr(path, err)
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return "", fileErr("save_file", path, err)
 		}
 		return path, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tova/vm"
 )
@@ -55,6 +56,34 @@ func TestSaveFileWritesUnderASafeNewName(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(dir))
 	if len(entries) != 1 {
 		t.Errorf("files written outside dir: %v", entries)
+	}
+	// The file appears whole, from a temporary file linked to its name
+	// (a kill while writing left a cut file under it): none is left, and
+	// the file has a new file's mode.
+	saved, _ := os.ReadDir(dir)
+	for _, f := range saved {
+		if strings.HasSuffix(f.Name(), ".tmp") {
+			t.Errorf("a temporary file is left: %s", f.Name())
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "a.png")); err != nil || st.Mode().Perm() != 0o644&^processUmask {
+		t.Errorf("a.png: %v %v", st.Mode(), err)
+	}
+	// One a killed process left, an hour old, goes at the next save
+	// into its directory; a fresh one (being written) stays.
+	other := filepath.Join(t.TempDir(), "other")
+	os.MkdirAll(other, 0o755)
+	stale, fresh := filepath.Join(other, ".save_file-1.tmp"), filepath.Join(other, ".save_file-2.tmp")
+	os.WriteFile(stale, []byte("cut"), 0o600)
+	os.WriteFile(fresh, []byte("writing"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	e.call(t, "save_file", NewFile("b.png", "image/png", bin), S(other))
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("the stale temporary file is left")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("the fresh temporary file was removed: %v", err)
 	}
 }
 
