@@ -169,9 +169,14 @@
 // guide's `server { }` renamed `server "api" { }`) are taken over by that
 // server when it starts, logged at info, and run there; its other jobs
 // (deliveries, ticks, a fn no server has, or several do) stay queued, a
-// warning saying how many. A server whose process stopped so lately that
-// it is not yet seen dead (killed: its heartbeat's lease) is looked at
-// again a minute later. When a server has several subscribers
+// warning saying how many. While a process still runs the server (the
+// old version, in a rolling deploy), or one stopped so lately that it is
+// not yet seen dead (killed on another host: its heartbeat's lease), it
+// keeps them: the program's servers look again every 30 heartbeats (a
+// minute), and take over what it left, and forget its subscriptions,
+// once it has stopped. A job of a background fn its server no longer
+// has, which one other server of the program has (the fn moved in a new
+// version), is handed to that server, once. When a server has several subscribers
 // of one topic, the delivery is split into one job each, atomically, so
 // a failing subscriber is retried alone. Such a job still pending when
 // the program changes (a deploy) runs the subscriber of its name

@@ -36,6 +36,11 @@ type jobArgs struct {
 	Fn        string   `json:"fn"`
 	Args      wireJSON `json:"args"`
 	RequestID string   `json:"request_id,omitempty"`
+	// Handed: the job was handed by a server that no longer has its fn
+	// to the one that does (once: two versions of the program running
+	// at once, each with the fn in another server, would hand it back
+	// and forth).
+	Handed bool `json:"handed,omitempty"`
 }
 
 // wireJSON is a job's arguments or an event's payload, as JSON: stored
@@ -116,10 +121,13 @@ type queue interface {
 	// that no live process runs, to server's queue, those whose fn owner
 	// names server; it returns how many it moved, and how many such jobs
 	// no server takes (another kind, a fn owner does not name), by their
-	// server's name; waiting tells of jobs of an undeclared server a
-	// live process runs (another version's), or one that stopped so
-	// lately that it is not yet known to be dead.
-	adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time) (moved, left map[string]int, waiting bool, err error)
+	// server's name; waiting tells of an undeclared server a live
+	// process runs (another version's), or one that stopped so lately
+	// that it is not yet known to be dead (gone says of a client that
+	// it is: its process gone from this host). The subscriptions of an
+	// undeclared server no live process runs are forgotten, their
+	// servers' names returned.
+	adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time, gone func(clientRow) bool) (moved, left map[string]int, forgot []string, waiting bool, err error)
 	heartbeat(ctx context.Context, id string, now time.Time) error
 	unregister(ctx context.Context, id string) error
 	clients(ctx context.Context) (map[string]clientRow, error)
@@ -486,21 +494,42 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics, declare
 	})
 }
 
-func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time) (moved, left map[string]int, waiting bool, err error) {
+func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string]string, declared []string, now time.Time, gone func(clientRow) bool) (moved, left map[string]int, forgot []string, waiting bool, err error) {
 	if e.db.legacy {
-		return nil, nil, false, nil // (tables shared with other programs' servers)
+		return nil, nil, nil, false, nil // (tables shared with other programs' servers)
 	}
 	err = e.db.inTx(ctx, func(tx TTx) error {
-		moved, left, waiting = map[string]int{}, map[string]int{}, false // (a retried transaction)
+		moved, left, forgot, waiting = map[string]int{}, map[string]int{}, nil, false // (a retried transaction)
 		live := map[string]bool{}
-		clients, err := e.db.query(ctx, tx, `SELECT server, seen_at, dead_ms FROM `+e.db.table("tova_job_clients"))
+		clients, err := e.db.query(ctx, tx, `SELECT id, server, host, pid, seen_at, dead_ms FROM `+e.db.table("tova_job_clients"))
 		if err != nil {
 			return err
 		}
 		for _, row := range clients {
-			if now.Sub(time.UnixMilli(asInt(row[1]))) < time.Duration(asInt(row[2]))*time.Millisecond {
-				live[asString(row[0])] = true
+			c := clientRow{ID: asString(row[0]), Server: asString(row[1]), Host: asString(row[2]), PID: asInt(row[3])}
+			if now.Sub(time.UnixMilli(asInt(row[4]))) < time.Duration(asInt(row[5]))*time.Millisecond && !gone(c) {
+				live[c.Server] = true
+				if !slices.Contains(declared, c.Server) {
+					waiting = true // (another version's process, still running)
+				}
 			}
+		}
+		// A server no longer declared and no longer run subscribes to
+		// nothing: publish stored deliveries for it, after its last
+		// process stopped, that nothing would run.
+		subs, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
+		if err != nil {
+			return err
+		}
+		for _, row := range subs {
+			name := asString(row[0])
+			if slices.Contains(declared, name) || live[name] {
+				continue
+			}
+			if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
+				return err
+			}
+			forgot = append(forgot, name)
 		}
 		// (only the queues of servers not declared: a declared one's
 		// jobs are its own)
@@ -528,7 +557,6 @@ func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string
 				continue
 			}
 			if live[a.Server] {
-				waiting = true
 				continue
 			}
 			to, ok := owner[a.Fn]
@@ -554,7 +582,7 @@ func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string
 		}
 		return nil
 	})
-	return moved, left, waiting, err
+	return moved, left, forgot, waiting, err
 }
 
 func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {

@@ -642,7 +642,7 @@ func (r *Runner) heartbeatLoop() {
 			if err := r.q.heartbeat(ctx, r.clientID, time.Now()); err != nil {
 				r.warnRepeated("jobs: heartbeat failed", err)
 			}
-			if r.adoptAgain.Load() && time.Since(r.adoptedAt) >= time.Minute {
+			if r.adoptAgain.Load() && time.Since(r.adoptedAt) >= 30*r.set.heartbeat { // (a minute, at the default heartbeat)
 				r.adoptJobs(ctx, r.declared(), time.Now())
 			}
 			r.rescueDead(ctx)
@@ -693,10 +693,6 @@ func (r *Runner) goneHere(c clientRow) bool {
 	return c.Host == r.host && (!processAlive(int(c.PID)) || int(c.PID) == os.Getpid() && !ofThisProcess(c.ID))
 }
 
-// rescueDead hands back to the queue the jobs of this server's queues
-// that are marked running by a client that is gone: no longer
-// registered, silent for five of its heartbeats, or on this host with
-// its process gone. They run again (at-least-once).
 // adoptJobs takes over the pending jobs of a server the program no
 // longer declares and no process runs (renamed in a new version: the
 // guide's `server { }` becoming `server "api" { }`) whose background fn
@@ -711,16 +707,25 @@ func (r *Runner) adoptJobs(ctx context.Context, declared []string, now time.Time
 			owner[name] = n[0] // (of several, which would be a guess)
 		}
 	}
+	label := func(name string) string { return cmp.Or(name, "server") }
 	r.adoptedAt = now
-	moved, left, waiting, err := r.q.adopt(ctx, r.name, owner, declared, now)
+	moved, left, forgot, waiting, err := r.q.adopt(ctx, r.name, owner, declared, now, r.goneHere)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("jobs: taking over the jobs of a server this program no longer declares")
 		return
 	}
 	// Looked at again a minute on, while such a server's process may
-	// still be running or was not yet seen to have stopped (killed).
+	// still be running (a rolling deploy) or was not yet seen to have
+	// stopped (killed on another host): what it leaves when it stops is
+	// taken over then.
+	if waiting && !r.adoptAgain.Load() {
+		r.log.Info().Msg("jobs: a server this program no longer declares still runs (another version's process): its jobs are taken over once it stops")
+	}
 	r.adoptAgain.Store(waiting)
-	label := func(name string) string { return cmp.Or(name, "server") }
+	for _, name := range forgot {
+		r.log.Warn().Str("subscriber_server", label(name)).
+			Msg("jobs: the subscriptions of a server this program no longer declares are forgotten: publish stores nothing more for it (what it stored before stays queued; tova jobs lists it)")
+	}
 	for from, n := range moved {
 		r.log.Info().Str("from_server", label(from)).Int("jobs", n).
 			Msg("jobs: the pending jobs of a server this program no longer declares (renamed?) are taken over by this server, which has their background fns")
@@ -761,6 +766,10 @@ func backgroundOwners(prog *bytecode.Program) map[string][]string {
 	return owners
 }
 
+// rescueDead hands back to the queue the jobs of this server's queues
+// that are marked running by a client that is gone: no longer
+// registered, silent for five of its heartbeats, or on this host with
+// its process gone. They run again (at-least-once).
 func (r *Runner) rescueDead(ctx context.Context) {
 	running, err := r.q.list(ctx, river.NewJobListParams().Queues(r.queue, r.tickQueue).States(rivertype.JobStateRunning).First(10000))
 	if err != nil || len(running) == 0 {
@@ -863,6 +872,20 @@ func withRequest(ev *zerolog.Event, requestID string) *zerolog.Event {
 func (r *Runner) runJob(ctx context.Context, row *rivertype.JobRow, a *jobArgs) error {
 	fn, ok := r.background[a.Fn]
 	if !ok {
+		if owners := backgroundOwners(r.prog)[a.Fn]; len(owners) == 1 && !a.Handed {
+			// The fn moved to another server of the program (a new
+			// version): that server runs the job. (It waited here for
+			// a process of this server that had it, then was
+			// discarded.)
+			moved := *a
+			moved.Server, moved.Handed = owners[0], true
+			if _, err := r.q.insert(ctx, moved, r.insertOpts(queueName(owners[0]))); err != nil {
+				return err // (tried again, as a failed attempt)
+			}
+			withRequest(r.log.Info().Str("in", "job "+a.Fn).Int64("job_id", row.ID).Str("to_server", cmp.Or(owners[0], "server")), a.RequestID).
+				Msg("jobs: a job of a background fn this server no longer has is handed to the server of the program that has it")
+			return nil
+		}
 		if time.Since(row.CreatedAt) < ForeignJobPatience {
 			// Another version of the program has the fn: its turn.
 			withRequest(r.log.Warn().Str("in", "job "+a.Fn).Int64("job_id", row.ID), a.RequestID).
