@@ -130,7 +130,7 @@ func TestCrashOnLastAttemptDiscards(t *testing.T) {
 			}
 			var b strings.Builder
 			jobs.Format(&b, r, false)
-			if !strings.Contains(b.String(), "    attempt 1, ") || !strings.Contains(b.String(), ": the process running this job stopped (killed or crashed); the job was handed back to the queue") {
+			if !strings.Contains(b.String(), "    attempt 1, ") || !strings.Contains(b.String(), ": the process running this job stopped, or stopped answering (killed, crashed or paused); the job was handed back to the queue") {
 				t.Errorf("listed:\n%s", b.String())
 			}
 			second.kill()

@@ -803,7 +803,7 @@ func (r *Runner) rescueDead(ctx context.Context) {
 	if len(dead) == 0 {
 		return
 	}
-	if err := r.q.rescue(ctx, dead, "the process running this job stopped (killed or crashed)"); err != nil {
+	if err := r.q.rescue(ctx, dead, "the process running this job stopped, or stopped answering (killed, crashed or paused)"); err != nil {
 		r.log.Warn().Err(err).Msg("jobs: rescuing jobs of a dead process")
 		return
 	}
