@@ -392,6 +392,18 @@ type plainError struct {
 func (e plainError) Error() string { return e.msg }
 func (e plainError) Unwrap() error { return e.err }
 
+// MalformedAnswer reports whether err is of an answer whose status line
+// or headers did not read as HTTP's (cut short, or another protocol's):
+// the request was sent, and may have been acted on.
+func MalformedAnswer(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if m := e.Error(); strings.Contains(m, "malformed HTTP") || strings.Contains(m, "malformed MIME header") {
+			return true
+		}
+	}
+	return false
+}
+
 // networkCause says in plain words why a connection failed, for the
 // causes a program meets (the host unknown, nothing listening, the
 // network down): Go's text names its dialer and resolver ("dial tcp",

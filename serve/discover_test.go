@@ -297,7 +297,8 @@ func TestPeerCallFailureWords(t *testing.T) {
 		}
 	}()
 	// A peer whose answer is cut short: its status comes, then part of
-	// its body.
+	// its body (or of its headers, once cutHeaders is set).
+	var cutHeaders atomic.Bool
 	cut, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +311,11 @@ func TestPeerCallFailureWords(t *testing.T) {
 				return
 			}
 			c.Read(make([]byte, 4096))
-			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"resu"))
+			if cutHeaders.Load() {
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Ty"))
+			} else {
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"resu"))
+			}
 			c.Close()
 		}
 	}()
@@ -345,6 +350,10 @@ server "cutter" {
 	}
 	if r := do(t, "GET", app.urls["api"]+"/cut", ""); !strings.Contains(r.body, "/rpc/compute: the connection closed before the whole answer came (its status came, and its body was cut short) (the peer stopped or crashed") {
 		t.Errorf("GET /cut = %s, want the answer cut short", r.body)
+	}
+	cutHeaders.Store(true)
+	if r := do(t, "GET", app.urls["api"]+"/cut", ""); !strings.Contains(r.body, "/rpc/compute: the server's answer is cut short or malformed in its headers (the call may have run, so it is not sent again)") {
+		t.Errorf("GET /cut, its headers cut = %s", r.body)
 	}
 	if strings.Contains(r.body+app.logs.String(), "S3CRET") {
 		t.Errorf("the URL's password shows: %s", r.body)

@@ -255,6 +255,8 @@ func (p *peer) attempt(ctx context.Context, what string, r netio.OutboundRequest
 		}
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %s %s: %s (the peer stopped or crashed; the call may have run, so it is not sent again)",
 			what, cmp.Or(r.Method, "GET"), redactedURL(r.URL), how), cause: err}
+	case err != nil && netio.MalformedAnswer(err):
+		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v (the call may have run, so it is not sent again)", what, err), cause: err}
 	case err != nil:
 		return nil, &rpcFailure{msg: fmt.Sprintf("%s failed: %v", what, err), cause: err}
 	case resp.Status < 200 || resp.Status > 299:

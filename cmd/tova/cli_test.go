@@ -317,7 +317,7 @@ func TestHelpAndProfileFile(t *testing.T) {
 	}
 	// (serve's named none of the variables an operator sets)
 	out.Reset()
-	if c := run([]string{"serve", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "TOVA_LOG_LEVEL   debug, info") || !strings.Contains(out.String(), "GOMEMLIMIT") {
+	if c := run([]string{"serve", "--help"}, &out, &errb); c != 0 || !strings.Contains(out.String(), "TOVA_LOG_LEVEL   trace, debug, info") || !strings.Contains(out.String(), "GOMEMLIMIT") {
 		t.Errorf("serve --help: exit %d, %q", c, out.String())
 	}
 	keep := filepath.Join(t.TempDir(), "keep.txt")

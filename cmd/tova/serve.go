@@ -49,7 +49,7 @@ process do not collide on it).
 SIGINT/SIGTERM/SIGHUP drains in-flight requests, runs on_stop hooks and exits 0.
 
 Logs are JSON lines on stderr; print writes to stdout. Environment:
-  TOVA_LOG_LEVEL   debug, info (the default), warn, error or disabled
+  TOVA_LOG_LEVEL   trace, debug, info (the default), warn, error or disabled
   GOMEMLIMIT       the memory the process keeps under (default: 3/4 of
                    what it may use), e.g. 2GiB
   GOGC             the garbage collector's target, a number or off

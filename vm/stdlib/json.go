@@ -778,11 +778,14 @@ func jsonSyntaxError(s string, err error) error {
 			msg = "invalid character " + quoteCharAt(s, off) + rest
 		}
 	}
-	if strings.Contains(msg, " in literal ") || strings.HasSuffix(msg, "looking for beginning of value") && off < len(s) && (s[off]|0x20 >= 'a' && s[off]|0x20 <= 'z') {
+	letter := off < len(s) && (s[off]|0x20 >= 'a' && s[off]|0x20 <= 'z')
+	if strings.Contains(msg, " in literal ") || letter && (strings.HasSuffix(msg, "looking for beginning of value") ||
+		strings.HasSuffix(msg, "in numeric literal") && off > 0 && s[off-1] == '-') {
 		// "this is not json": the decoder took the t for true and said
-		// "expected 'r' in true, found 'h'"; name the word.
+		// "expected 'r' in true, found 'h'"; name the word (-Infinity
+		// with its sign).
 		start, end := off, off
-		for start > 0 && isWordByte(s[start-1]) {
+		for start > 0 && (isWordByte(s[start-1]) || start == off && s[start-1] == '-') {
 			start--
 		}
 		for end < len(s) && isWordByte(s[end]) {

@@ -268,6 +268,7 @@ func TestJSONParseErrors(t *testing.T) {
 		{`[True]`, `expected a value, found "True" (JSON's words`},
 		{`{"a": None}`, `expected a value, found "None" (JSON's words are true, false and null, and its text is in double quotes) (line 1, column 7, offset 6)`},
 		{`tαlse`, `expected a value, found "tαlse"`},
+		{`[-Infinity]`, `expected a value, found "-Infinity" (JSON's words`},
 		{`01`, "'1' after the end of the value"},
 		{`1 2`, "'2' after the end of the value"},
 		{`"abc`, "the text ends before the JSON value does"},
