@@ -430,6 +430,16 @@ func (b *openAPIBuilder) operation(rt bytecode.Route, fn vm.Value, guards []vm.V
 		}
 		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": content}
 	}
+	if multipart || formFields && len(props) > 0 {
+		// A form's _csrf field (before a file) gives the token as the
+		// header does: the header is not required of a form.
+		for _, p := range params {
+			if p, ok := p.(map[string]any); ok && p["name"] == csrfHeader {
+				p["required"] = false
+				p["description"] = p["description"].(string) + "; a form body gives it in its _csrf field instead (before any file)"
+			}
+		}
+	}
 	return op
 }
 
