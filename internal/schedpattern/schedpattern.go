@@ -288,6 +288,10 @@ func (f field) read(text string) ([]bool, bool, error) {
 			if err != nil || n < 1 {
 				return bad(fmt.Errorf("expected a positive step after /, found %q", stepText))
 			}
+			if n > f.max-f.min+1 {
+				// (*/61 ran at minute 0 alone, as a typo's *\/6 would not)
+				return bad(fmt.Errorf("a step of %d is past the field's range, %d-%d: it would take its first value alone", n, f.min, f.max))
+			}
 			step = n
 		}
 		lo, hi := f.min, f.max

@@ -85,6 +85,7 @@ func TestBadPatterns(t *testing.T) {
 		"0 0 * * 1-8/2":               `day of week "1-8/2": 8 is above the maximum, 7`,
 		"0 0 * * 7-6":                 `day of week "7-6": the range starts after it ends`,
 		"0 0 * * 1/0":                 `day of week "1/0": expected a positive step after /, found "0"`,
+		"*/61 * * * *":                `minute "*/61": a step of 61 is past the field's range, 0-59: it would take its first value alone`,
 		"0 0 * * mon,,fri":            `day of week "mon,,fri": an empty item in the list`,
 		"0 0 * * funday":              `day of week "funday": expected a number from 0 to 7 or a name (sun–sat), found "funday"`,
 		"9999999999999999999 * * * *": `bad cron expression "9999999999999999999 * * * *": minute "9999999999999999999": 9999999999999999999 is above the maximum, 59`,
