@@ -116,6 +116,20 @@ func TestPeerUnexposedFunctionIs404(t *testing.T) {
 	if r := do(t, "POST", app.urls["api"]+"/rpc/compute", `{"__args":[1]}`, "Content-Type", "application/json"); r.status != 404 {
 		t.Errorf("the caller answers /rpc/compute: %d %s", r.status, r.body)
 	}
+	// What a page on another site can make a browser send unasked (a
+	// form, text, an empty POST) runs nothing: it ran the function.
+	for _, c := range []struct{ body, ctype string }{{`{"n":5}`, "text/plain"}, {"n=5", "application/x-www-form-urlencoded"}, {"", ""}} {
+		hdrs := []string{"Origin", "https://evil.example"}
+		if c.ctype != "" {
+			hdrs = append(hdrs, "Content-Type", c.ctype)
+		}
+		if r := do(t, "POST", worker+"/rpc/compute", c.body, hdrs...); r.status != 415 || !strings.Contains(r.body, "X-Tova-Call") {
+			t.Errorf("POST /rpc/compute as %q = %d %s, want 415", c.ctype, r.status, r.body)
+		}
+	}
+	if r := do(t, "POST", worker+"/rpc/compute", `{"n":6}`, "Content-Type", "text/plain", "X-Tova-Call", "1"); r.status != 200 || r.body != `{"result":12}` {
+		t.Errorf("POST /rpc/compute with X-Tova-Call = %d %s", r.status, r.body)
+	}
 }
 
 // A failure of the peer's function is a runtime error of the call: a

@@ -69,6 +69,16 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		if !ok {
 			return vm.Nil, vm.Errorf("RPCError", "rpc %s: no request", name)
 		}
+		if !rpcCallerHeaders(x.current()) {
+			// A page on any site can make a browser send a form, a text
+			// or an empty POST to another site without asking it (no
+			// CORS preflight): one ran a worker's function from a
+			// visitor's machine. A call from a server sends X-Tova-Call,
+			// and any other client JSON, which a page cannot send
+			// unasked.
+			return vm.Nil, &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+				message: "a call of /rpc/" + name + " sends its arguments as JSON (Content-Type: application/json), or the X-Tova-Call header"}
+		}
 		if token := x.current().Header(heldHeader); token != "" {
 			if h, ok := s.rt.held.Load(token); ok {
 				x.held, x.holds = h.(store.Held), true
@@ -105,6 +115,18 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 		}
 		return v, err
 	}})
+}
+
+// rpcCallerHeaders reports whether a call of an /rpc/ route comes with
+// headers no page can make a browser send to another site unasked: the
+// X-Tova-Call of another server's call, or a JSON Content-Type.
+func rpcCallerHeaders(r *netio.Request) bool {
+	if r.Header(peerCallHeader) != "" {
+		return true
+	}
+	ct, _, _ := strings.Cut(r.Header("Content-Type"), ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/json" || strings.HasSuffix(ct, "+json")
 }
 
 // typedArgs converts args, as they came through JSON (see package wire),
