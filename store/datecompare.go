@@ -43,7 +43,7 @@ func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) e
 			if refs == nil {
 				refs = namedTables(query)
 			}
-			if refs.ok && !refs.columnAliases[strings.ToUpper(col)] && dateColumnOf(s, refs.tablesFor(qual), col) {
+			if refs.ok && dateColumnOf(s, refs.tablesFor(qual), col) {
 				n := args[k-1].AsInt()
 				return vm.TypeErrorf("db.%s: parameter $%d is the Int %d, compared with the Date column %s, which holds ISO text: give a Date, Date.new(%d) (SQLite compares a number with text by their kinds, and would match every row or none)", method, k, n, col, n)
 			}
@@ -87,15 +87,14 @@ func dateColumnOf(s *instanceDB, tables []string, col string) bool {
 }
 
 // tableRefs are the tables a statement names, by the names it gives
-// them (their own, and their aliases), upper-cased, and the names it
-// gives its result's columns (count(*) AS ts); ok is false for a
+// them (their own, and their aliases), upper-cased; ok is false for a
 // statement whose tables it cannot tell (a derived table, FROM (SELECT
-// ...)).
+// ...)). (A result column's alias, count(*) AS ts, is no name a WHERE or
+// HAVING reads first: SQLite takes the table's column ts there.)
 type tableRefs struct {
-	ok            bool
-	tables        []string
-	byName        map[string]string
-	columnAliases map[string]bool
+	ok     bool
+	tables []string
+	byName map[string]string
 }
 
 // tablesFor is the tables a column qualified by qual may be of: the one
@@ -122,7 +121,7 @@ var sqlClauseWords = map[string]bool{"WHERE": true, "JOIN": true, "INNER": true,
 // name left out).
 func namedTables(query string) *tableRefs {
 	toks := sqlTokens(query)
-	refs := &tableRefs{ok: true, byName: map[string]string{}, columnAliases: map[string]bool{}}
+	refs := &tableRefs{ok: true, byName: map[string]string{}}
 	// ref reads a table named at toks[i] (schema.table [AS] alias) and
 	// returns the index after it.
 	ref := func(i int) int {
@@ -159,10 +158,6 @@ func namedTables(query string) *tableRefs {
 		case "UPDATE":
 			if i == 0 || toks[i-1] != "DO" { // (an upsert's DO UPDATE SET)
 				i = ref(i+1) - 1
-			}
-		case "AS":
-			if i+1 < len(toks) && i > 0 && toks[i-1] != "." {
-				refs.columnAliases[toks[i+1]] = true // (count(*) AS ts; a table's alias too, harmless)
 			}
 		}
 	}

@@ -778,3 +778,24 @@ print(Note.where({ pinned: false }).length)`))
 		})
 	}
 }
+
+// A field's default taken away (or changed) in a later declaration is
+// not the column's DEFAULT a create uses: create stores nil (the new
+// default) where it is given no value (it stored the old default, the
+// DEFAULT of the table's making).
+func TestDefaultTakenAwayIsNotTheColumnsDefault(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e, func(t *testing.T) {
+			t.Parallel()
+			d := freshDB(t, e)
+			v1 := "model Task { title: String, priority: Int = 1, status: String = \"open\" }\nprint(Task.count())"
+			if got := d.run(t, "v1.tova", []byte(v1)); got != "0\n" {
+				t.Fatalf("v1: %q", got)
+			}
+			v3 := "model Task { title: String, priority: Int = 5, status: String }\nprint(Task.create({ title: \"made\" }))"
+			if got := d.run(t, "v3.tova", []byte(v3)); got != "{ id: 1, title: \"made\", priority: 5, status: nil }\n" {
+				t.Errorf("v3: %q", got)
+			}
+		})
+	}
+}

@@ -120,8 +120,9 @@ attempt(fn() db.query("SELECT device FROM readings WHERE n < $1", 6) |> map(.dev
 attempt(fn() db.run("UPDATE readings SET n = $1 WHERE n = $2", 6, 5).changes)
 attempt(fn() db.run("DELETE FROM sessions WHERE created_at < $1", 2000).changes)
 attempt(fn() db.query("SELECT device FROM readings WHERE ts < $1", Date.new(cutoff)) |> map(.device))
-// (a comma join's other table, an alias of a count, a derived table,
-// and an upsert's DO UPDATE, which named SET as its table)
+// (a comma join's other table; an alias of a count, which a HAVING
+// does not read: SQLite's ts there is the column; a derived table; and
+// an upsert's DO UPDATE, which named SET as its table)
 attempt(fn() db.query("SELECT r.device FROM readings r, sessions s WHERE s.created_at > $1", 0) |> map(.device))
 attempt(fn() db.query("SELECT r.device FROM readings r, posts p WHERE r.ts > $1", 0))
 attempt(fn() db.query("SELECT device, count(*) AS ts FROM readings GROUP BY device HAVING ts >= $1", 1) |> map(.ts))
@@ -139,7 +140,7 @@ TypeError db.query: parameter $1 is the Int 0, compared with the Date column cre
 ["old"]
 ["old", "new"]
 TypeError db.query: parameter $1 is the Int 0, compared with the Date column ts, which holds ISO text: give a Date, Date.new(0) (SQLite compares a number with text by their kinds, and would match every row or none)
-[1, 1]
+TypeError db.query: parameter $1 is the Int 1, compared with the Date column ts, which holds ISO text: give a Date, Date.new(1) (SQLite compares a number with text by their kinds, and would match every row or none)
 [6, 7]
 TypeError db.run: parameter $1 is the Int 5, compared with the Date column ts, which holds ISO text: give a Date, Date.new(5) (SQLite compares a number with text by their kinds, and would match every row or none)
 `
