@@ -133,8 +133,9 @@ func LastNameElement(name string) string {
 	return elems[len(elems)-1]
 }
 
-// tempsCleaned holds the directories whose stale temporary files this
-// process has removed.
+// tempsCleaned holds when this process last removed the stale temporary
+// files of each directory (at most once an hour: a look reads the whole
+// directory).
 var tempsCleaned sync.Map
 
 // removeStaleTemps removes the temporary files save_file left in dir
@@ -160,7 +161,8 @@ func saveNew(dir, name string, data []byte) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fileErr("save_file", dir, err)
 	}
-	if _, done := tempsCleaned.LoadOrStore(dir, true); !done {
+	if last, ok := tempsCleaned.Load(dir); !ok || time.Since(last.(time.Time)) > time.Hour {
+		tempsCleaned.Store(dir, time.Now())
 		removeStaleTemps(dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".save_file-*.tmp")
@@ -181,22 +183,17 @@ func saveNew(dir, name string, data []byte) (string, error) {
 	if err != nil {
 		return "", fileErr("save_file", filepath.Join(dir, name), err)
 	}
-	ext := filepath.Ext(name)
-	stem := strings.TrimSuffix(name, ext)
 	for i := 0; i < saveFileTries; i++ {
-		try := name
-		switch {
-		case i >= saveFileCounted:
-			var b [4]byte
-			_, _ = rand.Read(b[:])
-			try = stem + "-" + hex.EncodeToString(b[:]) + ext
-		case i > 0:
-			try = stem + "-" + strconv.Itoa(i) + ext
-		}
-		path := filepath.Join(dir, try)
+		path := filepath.Join(dir, nthName(name, i))
 		err := os.Link(tmp.Name(), path)
 		if errors.Is(err, fs.ErrExist) {
 			continue
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// A file system without hard links (some network and
+			// FUSE mounts): the file is written under its name, as
+			// it can be.
+			return saveInPlace(dir, name, data)
 		}
 		if err != nil {
 			return "", writeFileErr(path, err)
@@ -204,4 +201,47 @@ func saveNew(dir, name string, data []byte) (string, error) {
 		return path, nil
 	}
 	return "", valueErr("save_file: %s and %d names after it are taken in %s", name, saveFileTries-1, dir) // (200 tries, 100 of them random: not a directory of files, rather)
+}
+
+// nthName is the name save_file tries i-th for name: name itself, then
+// name-1, name-2, ... (the suffix before the extension), then names with
+// a random suffix.
+func nthName(name string, i int) string {
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	switch {
+	case i >= saveFileCounted:
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		return stem + "-" + hex.EncodeToString(b[:]) + ext
+	case i > 0:
+		return stem + "-" + strconv.Itoa(i) + ext
+	}
+	return name
+}
+
+// saveInPlace is saveNew on a file system that cannot link a file to a
+// second name: each name is created with O_EXCL and written, so that a
+// process killed while writing leaves the file cut.
+func saveInPlace(dir, name string, data []byte) (string, error) {
+	for i := 0; i < saveFileTries; i++ {
+		path := filepath.Join(dir, nthName(name, i))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", writeFileErr(path, err)
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return "", fileErr("save_file", path, err)
+		}
+		return path, nil
+	}
+	return "", valueErr("save_file: %s and %d names after it are taken in %s", name, saveFileTries-1, dir)
 }
