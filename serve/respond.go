@@ -183,9 +183,21 @@ func headerLines(name string, v vm.Value) []string {
 		if !strings.EqualFold(name, "Set-Cookie") {
 			vs = []string{strings.Join(vs, ", ")}
 		}
-		return vs
+		return locationLines(name, vs)
 	}
-	return []string{vm.ToString(v)}
+	return locationLines(name, []string{vm.ToString(v)})
+}
+
+// locationLines are a Location header's lines written as redirect writes
+// its URL (escapeLocation): set by hand, `/\evil.com`, which passes a
+// check for one leading slash, sent a browser to evil.com.
+func locationLines(name string, vs []string) []string {
+	if strings.EqualFold(name, "Location") {
+		for i, v := range vs {
+			vs[i] = escapeLocation(v)
+		}
+	}
+	return vs
 }
 
 // headerValueKind refuses a header value that has no text of its own:

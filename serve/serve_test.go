@@ -1192,6 +1192,8 @@ server {
   route GET "/go-far" => fn() redirect("/ünï cödé?q=a%20b\t")
   route GET "/go-pct" => fn() redirect("/a%zz%20b?off=100%&x=%4")
   route GET "/go-bs" => fn(req) redirect(req.query.next)
+  route GET "/loc-respond" => fn(req) respond(302, nil, { "Location": req.query.next })
+  route GET "/loc-res" => fn(req, res) { res.status(302); res.setHeader("Location", req.query.next); res }
   route GET "/page" => fn() html("<b>hi</b>")
   route GET "/page-nil" => fn() html(nil)
   route GET "/fnval" => fn() str
@@ -1275,6 +1277,10 @@ func TestResponseHelpers(t *testing.T) {
 	// a backslash, which browsers read as '/', is escaped: /\evil.com
 	// went to evil.com
 	check("/go-bs?next=/%5Cevil.com", 302, "", "Location", "/%5Cevil.com")
+	// (a Location set by hand went out as it was: /\evil.com, which a
+	// browser reads as //evil.com)
+	check("/loc-respond?next=/%5Cevil.com", 302, "null", "Location", "/%5Cevil.com")
+	check("/loc-res?next=/%5C%C3%B6", 302, "", "Location", "/%5C%C3%B6")
 	check("/page", 200, "<b>hi</b>", "Content-Type", "text/html; charset=utf-8")
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
