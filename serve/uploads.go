@@ -136,19 +136,8 @@ func (u *uploadRules) checkFile(field, name, declared string, head []byte, size 
 				message: fmt.Sprintf("%s: the declared type %q is no media type (type/subtype)", field, strings.ToValidUTF8(declared, ""))}
 		}
 	}
-	listed := func(t string) bool { return u != nil && u.allows(t) }
-	// (the name as save_file will make it: "evil.html " is saved as
-	// evil.html) A name of a type browsers run scripts in is refused
-	// unless that type is listed, with or without a list: static serves
-	// the saved file as its extension says.
-	ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name)))
-	if et := activeType(ext); et != "" && !listed(et) && !(et == "application/xml" && listed("text/xml")) {
-		allowed := "none listed: an uploads block's allowed_types lists the types taken"
-		if u != nil && len(u.allowed) > 0 {
-			allowed = strings.Join(u.allowed, ", ")
-		}
-		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
-			message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, allowed)}
+	if he := u.checkName(field, name); he != nil {
+		return he
 	}
 	if u == nil || len(u.allowed) == 0 {
 		return nil
@@ -208,6 +197,39 @@ func (u *uploadRules) checkMultipart(body []byte, boundary string) *httpError {
 		if he := u.checkFile(part.FormName(), part.FileName(), part.Header.Get("Content-Type"), head[:n], int64(n)+rest); he != nil {
 			return he
 		}
+	}
+}
+
+// checkName refuses a file name of a type browsers run scripts in
+// (the name as save_file will make it: "evil.html " is saved as
+// evil.html), unless that type is listed, with or without a list:
+// static serves the saved file as its extension says.
+func (u *uploadRules) checkName(field, name string) *httpError {
+	listed := func(t string) bool { return u != nil && u.allows(t) }
+	ext := strings.ToLower(filepath.Ext(stdlib.SafeFileName(name)))
+	if et := activeType(ext); et != "" && !listed(et) && !(et == "application/xml" && listed("text/xml")) {
+		allowed := "none listed: an uploads block's allowed_types lists the types taken"
+		if u != nil && len(u.allowed) > 0 {
+			allowed = strings.Join(u.allowed, ", ")
+		}
+		return &httpError{status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+			message: fmt.Sprintf("%s: the file name's extension %s is of type %s, not allowed (allowed: %s)", field, ext, et, allowed)}
+	}
+	return nil
+}
+
+func init() {
+	// A name a handler gave an upload (f.filename = name) is checked as
+	// the client's was: saved, evil.html was served as HTML.
+	stdlib.SavedNameAllowed = func(t *vm.Thread, name string) error {
+		var u *uploadRules
+		if x, ok := t.Host.(*exchange); ok {
+			u = x.s.uploads
+		}
+		if he := u.checkName("save_file", name); he != nil {
+			return vm.Errorf("ValueError", "%s (the name was set by the program: f.filename)", he.message)
+		}
+		return nil
 	}
 }
 

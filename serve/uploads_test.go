@@ -812,3 +812,35 @@ server "html" {
 		t.Errorf("text/html listed: %d %s", r.status, r.body)
 	}
 }
+
+// A name the handler gives an upload (f.filename = name) is checked as
+// the client's is: evil.html, of a PNG sent as x.png, was saved and
+// served as HTML by a static block. A harmless new name, and a listed
+// type's, are saved.
+func TestSaveFileChecksANameTheProgramSet(t *testing.T) {
+	dir := t.TempDir()
+	app := startApp(t, `
+server {
+  uploads { max_size: 1.megabytes, allowed_types: ["image/png", "text/html"] }
+  route POST "/up" => fn(req, f: File, name: String) { f.filename = name; save_file(f, "`+dir+`") }
+}
+server "strict" {
+  route POST "/up" => fn(req, f: File, name: String) { f.filename = name; save_file(f, "`+dir+`") }
+}
+`)
+	post := func(url, name string) reply {
+		return postForm(t, url+"/up", formPart{"f", "x.png", "image/png", pngBytes}, formPart{"name", "", "", []byte(name)})
+	}
+	exists := func(name string) bool { _, err := os.Stat(dir + "/" + name); return err == nil }
+	if r := post(app.urls["strict"], "evil.html"); r.status != 500 || exists("evil.html") {
+		t.Errorf("evil.html saved by a server that allows no HTML: %d %s", r.status, r.body)
+	}
+	if !strings.Contains(app.logs.String(), "save_file: the file name's extension .html is of type text/html, not allowed") {
+		t.Errorf("the refusal is not logged:\n%s", app.logs)
+	}
+	for url, name := range map[string]string{app.urls["strict"]: "renamed.png", app.urls[""]: "page.html"} {
+		if r := post(url, name); r.status != 200 || !exists(name) {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+}

@@ -65,6 +65,11 @@ func bSaveFile(t *vm.Thread, args []vm.Value) (vm.Value, error) {
 	if err != nil {
 		return vm.Nil, err
 	}
+	if SavedNameAllowed != nil && safe != SafeFileName(f.named) {
+		if err := SavedNameAllowed(t, safe); err != nil {
+			return vm.Nil, err
+		}
+	}
 	var path string
 	t.Blocking(func() { path, err = saveNew(dir, safe, []byte(content.AsString())) })
 	if err != nil {

@@ -8,7 +8,16 @@ import "tova/vm"
 // host value, which no JSON body can spell: save_file writes only
 // these, so a request cannot skip the upload checks by sending
 // { filename, content } as JSON.
-type File struct{ fields *vm.Object }
+type File struct {
+	fields *vm.Object
+	// named is the filename it came with, which the upload checks saw.
+	named string
+}
+
+// SavedNameAllowed, when set (by a server), says whether save_file may
+// give a file the name a program set (f.filename = name): the upload
+// checks saw the one it came with.
+var SavedNameAllowed func(t *vm.Thread, name string) error
 
 // NewFile makes the file part named filename, of declared type
 // contentType ("" when the part declares none), holding content.
@@ -18,7 +27,7 @@ func NewFile(filename, contentType, content string) vm.Value {
 	o.Set("content_type", vm.Str(contentType))
 	o.Set("size", vm.Int(int64(len(content))))
 	o.Set("content", vm.Str(content))
-	return vm.HostValue(&File{fields: o})
+	return vm.HostValue(&File{fields: o, named: filename})
 }
 
 // AsFile returns the file part v is, or nil.
