@@ -1,6 +1,7 @@
 package store
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -13,12 +14,14 @@ import (
 // is a model's: the column holds ISO text, and SQLite compares a number
 // with text by their kinds, not their values, so that `DELETE FROM
 // readings WHERE ts < $1` with `Date.now() - 30.days` deleted no row,
-// without a word. PostgreSQL refuses the same parameter (see pgInt), and
-// so does this, with what to give instead. (The parameter is not
-// converted: a column a raw INSERT gave numbers holds both kinds, and
-// the text would then be as wrong for those rows.) An assignment (`SET
-// ts = $1`), a table no model declares and a name that is another kind
-// of column in a table the SQL names are left alone.
+// without a word. So is an Int assigned to one (`SET ts = $1`, an
+// INSERT's `VALUES ($1, ...)`): stored as a number, which sorts before
+// every text, a later purge by a Date deleted that row however new.
+// PostgreSQL refuses the same parameter (see pgInt), and so does this,
+// with what to give instead. (The parameter is not converted: a column a
+// raw INSERT gave numbers holds both kinds, and the text would then be
+// as wrong for those rows.) A table no model declares and a name that is
+// another kind of column in a table the SQL names are left alone.
 func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) error {
 	var refs *tableRefs
 	for i := 0; i < len(query); i++ {
@@ -39,12 +42,19 @@ func intComparedWithDate(s *instanceDB, method, query string, args []vm.Value) e
 			continue
 		}
 		qual, col := comparedColumn(query[:i], query[j:])
-		if col != "" && !inSetClause(query[:i]) {
+		assigned := col != "" && inSetClause(query[:i])
+		if col == "" {
+			col, assigned = insertedColumn(query[:i]), true
+		}
+		if col != "" {
 			if refs == nil {
 				refs = namedTables(query)
 			}
 			if refs.ok && dateColumnOf(s, refs.tablesFor(qual), col) {
 				n := args[k-1].AsInt()
+				if assigned {
+					return vm.TypeErrorf("db.%s: parameter $%d is the Int %d, stored in the Date column %s, which holds ISO text: give a Date, Date.new(%d) (a number there sorts before every date: a purge by a Date would delete the row however new)", method, k, n, col, n)
+				}
 				return vm.TypeErrorf("db.%s: parameter $%d is the Int %d, compared with the Date column %s, which holds ISO text: give a Date, Date.new(%d) (SQLite compares a number with text by their kinds, and would match every row or none)", method, k, n, col, n)
 			}
 		}
@@ -188,17 +198,29 @@ func comparedColumn(before, after string) (qual, col string) {
 	if op := comparison(b, true); op > 0 {
 		return columnBefore(strings.TrimRight(b[:len(b)-op], " \t\r\n"))
 	}
+	if m := inList.FindStringIndex(b); m != nil {
+		// ts IN ($1, $2), ts NOT IN (...), ts IS $1, ts IS NOT $1
+		return columnBefore(strings.TrimRight(b[:m[0]], " \t\r\n"))
+	}
 	upper := strings.ToUpper(b)
 	switch {
 	case strings.HasSuffix(upper, " BETWEEN"):
-		return columnBefore(strings.TrimRight(b[:len(b)-len("BETWEEN")], " \t\r\n"))
+		rest := strings.TrimRight(b[:len(b)-len("BETWEEN")], " \t\r\n")
+		if strings.HasSuffix(strings.ToUpper(rest), " NOT") {
+			rest = strings.TrimRight(rest[:len(rest)-len("NOT")], " \t\r\n") // NOT BETWEEN
+		}
+		return columnBefore(rest)
 	case strings.HasSuffix(upper, " AND"):
 		// the second bound of BETWEEN $1 AND $2: its first is a
 		// placeholder or a value, after BETWEEN
 		rest := strings.TrimRight(b[:len(b)-len("AND")], " \t\r\n")
 		if w := strings.LastIndexAny(rest, " \t\r\n"); w >= 0 && strings.HasSuffix(strings.ToUpper(strings.TrimRight(rest[:w], " \t\r\n")), " BETWEEN") {
 			rest = strings.TrimRight(rest[:w], " \t\r\n")
-			return columnBefore(strings.TrimRight(rest[:len(rest)-len("BETWEEN")], " \t\r\n"))
+			rest = strings.TrimRight(rest[:len(rest)-len("BETWEEN")], " \t\r\n")
+			if strings.HasSuffix(strings.ToUpper(rest), " NOT") {
+				rest = strings.TrimRight(rest[:len(rest)-len("NOT")], " \t\r\n")
+			}
+			return columnBefore(rest)
 		}
 	}
 	a := strings.TrimLeft(after, " \t\r\n")
@@ -206,6 +228,55 @@ func comparedColumn(before, after string) (qual, col string) {
 		return columnAfter(strings.TrimLeft(a[op:], " \t\r\n"))
 	}
 	return "", ""
+}
+
+// inList matches the end of the SQL before a placeholder that is an
+// element of an IN list, or the right of IS: ` IN (`, ` NOT IN ($1, `,
+// ` IS `, ` IS NOT `.
+var inList = regexp.MustCompile(`(?i)\s(?:(?:NOT\s+)?IN\s*\((?:\s*\$\d+\s*,)*|IS(?:\s+NOT)?)\s*$`)
+
+// insertValues matches an INSERT's table, column list and the VALUES
+// after it, up to a placeholder.
+var insertValues = regexp.MustCompile(`(?is)\bINSERT\s+(?:OR\s+\w+\s+)?INTO\s+[^(]*?\(([^()]*)\)\s*VALUES\s*(.*)$`)
+
+// insertedColumn is the column an INSERT's VALUES give the placeholder
+// that before ends at, when it is an element of a tuple by itself
+// (`VALUES ($1, $2)`, of several tuples too), lower-cased; "" otherwise.
+func insertedColumn(before string) string {
+	m := insertValues.FindStringSubmatch(before)
+	if m == nil {
+		return ""
+	}
+	depth, idx, elem := 0, 0, 0 // elem: where the current element begins
+	tail := m[2]
+	for i := 0; i < len(tail); i++ {
+		if end := skipText(tail, i); end > i {
+			i = end
+			continue
+		}
+		switch tail[i] {
+		case '(':
+			depth++
+			if depth == 1 {
+				idx, elem = 0, i+1
+			}
+		case ')':
+			depth--
+		case ',':
+			if depth == 1 {
+				idx, elem = idx+1, i+1
+			}
+		}
+	}
+	if depth != 1 || strings.TrimSpace(tail[elem:]) != "" {
+		return "" // (inside an expression, or after one)
+	}
+	cols := strings.Split(m[1], ",")
+	if idx >= len(cols) {
+		return ""
+	}
+	c := strings.Trim(strings.TrimSpace(cols[idx]), `"`+"`")
+	return strings.ToLower(c)
 }
 
 // comparison is the length of the comparison operator s ends with

@@ -128,6 +128,13 @@ attempt(fn() db.query("SELECT r.device FROM readings r, posts p WHERE r.ts > $1"
 attempt(fn() db.query("SELECT device, count(*) AS ts FROM readings GROUP BY device HAVING ts >= $1", 1) |> map(.ts))
 attempt(fn() db.query("SELECT * FROM (SELECT device, n AS ts FROM readings) WHERE ts > $1", 5) |> map(.ts))
 attempt(fn() db.run("INSERT INTO readings (id, device, ts, n) VALUES (1, 'x', '2020-01-01T00:00:00.000Z', 1) ON CONFLICT(id) DO UPDATE SET n = 2 WHERE ts < $1", 5).changes)
+// (NOT BETWEEN deleted every row; an IN list, IS; an Int stored in the
+// column, which a purge by a Date then deleted however new)
+attempt(fn() db.run("DELETE FROM readings WHERE ts NOT BETWEEN $1 AND $2", 0, cutoff).changes)
+attempt(fn() db.query("SELECT * FROM readings WHERE n IN ($1, $2) OR ts IN ($3)", 1, 2, 3))
+attempt(fn() db.run("UPDATE readings SET ts = $1 WHERE ts IS NULL", cutoff).changes)
+attempt(fn() db.run("INSERT INTO readings (device, n, ts) VALUES ($1, $2, $3), ('y', 1, $4)", "x", 8, Date.new(cutoff), cutoff).changes)
+attempt(fn() db.run("INSERT INTO readings (device, n, ts) VALUES ($1, $2, $3)", "x", 8, Date.new(cutoff)).changes)
 `
 	got := freshDB(t, store.SQLite).run(t, "app.tova", []byte(src))
 	want := `TypeError db.run: parameter $1 is the Int 1735689600000, compared with the Date column ts, which holds ISO text: give a Date, Date.new(1735689600000) (SQLite compares a number with text by their kinds, and would match every row or none)
@@ -143,6 +150,11 @@ TypeError db.query: parameter $1 is the Int 0, compared with the Date column ts,
 TypeError db.query: parameter $1 is the Int 1, compared with the Date column ts, which holds ISO text: give a Date, Date.new(1) (SQLite compares a number with text by their kinds, and would match every row or none)
 [6, 7]
 TypeError db.run: parameter $1 is the Int 5, compared with the Date column ts, which holds ISO text: give a Date, Date.new(5) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.run: parameter $1 is the Int 0, compared with the Date column ts, which holds ISO text: give a Date, Date.new(0) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.query: parameter $3 is the Int 3, compared with the Date column ts, which holds ISO text: give a Date, Date.new(3) (SQLite compares a number with text by their kinds, and would match every row or none)
+TypeError db.run: parameter $1 is the Int 1735689600000, stored in the Date column ts, which holds ISO text: give a Date, Date.new(1735689600000) (a number there sorts before every date: a purge by a Date would delete the row however new)
+TypeError db.run: parameter $4 is the Int 1735689600000, stored in the Date column ts, which holds ISO text: give a Date, Date.new(1735689600000) (a number there sorts before every date: a purge by a Date would delete the row however new)
+1
 `
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
