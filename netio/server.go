@@ -1077,6 +1077,8 @@ func (s *Server) rejected(ctx *fasthttp.RequestCtx, err error, start time.Time) 
 		// faulty framing: 400.)
 		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
 		message = errorMessage(code) + `: a request's transfer coding must be "chunked", the one this server reads`
+		// (the log quotes no header value: fasthttp's text quoted it)
+		err = errors.New(`the request's Transfer-Encoding names a coding other than "chunked"`)
 	case errors.Is(err, errConnect):
 		status, code = fasthttp.StatusNotImplemented, CodeNotImplemented
 		message = errorMessage(code) + ": CONNECT asks for a tunnel, and this server is no proxy"
