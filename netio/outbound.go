@@ -2,6 +2,7 @@ package netio
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -253,6 +254,12 @@ func Fetch(ctx context.Context, r OutboundRequest) (*OutboundResponse, error) {
 			// (the headers came: "no answer" sent the reader to a dead
 			// upstream)
 			return nil, fmt.Errorf("%s %s: the body did not arrive whole within its timeout (%v): the status (%d) came, and %d bytes of it", method, ShownURL(r.URL), r.Timeout, resp.StatusCode, len(data))
+		}
+		if parent.Err() == nil && resp.Uncompressed && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum)) {
+			// (a body its Content-Encoding calls gzip that is not, or
+			// not whole: it said the connection was cut)
+			return nil, plainError{fmt.Sprintf("%s %s: the body, sent as gzip (Content-Encoding), does not decode: it is cut short or not gzip (the status (%d) came, and %d bytes of it decoded)",
+				method, ShownURL(r.URL), resp.StatusCode, len(data)), err}
 		}
 		if parent.Err() == nil && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 			return nil, bodyCut{plainError{fmt.Sprintf("%s %s: the server closed the connection before the whole answer came (the body was cut short: the status (%d) came, and %d bytes of its body)",

@@ -206,6 +206,9 @@ func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
 	// (its headers cut, and a status line that is not HTTP's: Go's
 	// "malformed HTTP status code" was shown as it is)
 	headerCut, notHTTP := closer("HTTP/1.1 200 OK\r\nContent-Ty"), closer("HTTP/1.1 20\r\n\r\n")
+	// (a body its Content-Encoding calls gzip that is not: it was said
+	// to be cut)
+	notGzip := closer("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\nhi")
 	for _, tt := range []struct{ url, want string }{
 		{"http://127.0.0.1:1/x", "GET http://127.0.0.1:1/x: connection refused"},
 		{"http://no-such-host.invalid/x", "GET http://no-such-host.invalid/x: host no-such-host.invalid not found (DNS)"},
@@ -214,6 +217,7 @@ func TestFetchNetworkErrorsInPlainWords(t *testing.T) {
 		{cut, "GET " + cut + ": the server closed the connection before the whole answer came (the body was cut short: the status (200) came, and 10 bytes of its body)"},
 		{headerCut, "GET " + headerCut + ": the server's answer is cut short or malformed in its headers"},
 		{notHTTP, "GET " + notHTTP + ": the server's answer is not HTTP (its status line is malformed)"},
+		{notGzip, "GET " + notGzip + ": the body, sent as gzip (Content-Encoding), does not decode: it is cut short or not gzip (the status (200) came, and 0 bytes of it decoded)"},
 	} {
 		_, err := Fetch(context.Background(), OutboundRequest{URL: tt.url, Timeout: 5 * time.Second})
 		if err == nil || err.Error() != tt.want {
