@@ -158,8 +158,15 @@ func SQLiteDSN(path string) string {
 // River's SQLite driver wants a single connection per process. Its
 // listener looks for other processes' notifications every listenPoll.
 func openSQLite(path string, listenPoll time.Duration) (*database[*sql.Tx], error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The queue holds jobs' arguments, which may be secrets (a token a
+	// job sends on): a directory and a file made for it are its owner's
+	// alone (they were everyone's to read); SQLite gives its WAL and
+	// shared-memory files the file's mode.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create its directory: %w", err)
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
 	}
 	// Its connection keeps River's statements prepared: compiling them
 	// again at every use was most of the CPU a job took.

@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +145,18 @@ server "worker" {
 				t.Errorf("the hand-over is not logged:\n%s", next.logs)
 			}
 		})
+	}
+}
+
+// A jobs file the queue makes is its owner's alone, and so is a
+// directory made for it: jobs' arguments may be secrets (they were
+// everyone's to read).
+func TestJobsFileIsTheOwnersAlone(t *testing.T) {
+	be := backend{name: "sqlite", url: filepath.Join(t.TempDir(), "new", "jobs.db")}
+	startApp(t, "server {\n  background fn f() { 1 }\n}\n", be)
+	for path, want := range map[string]os.FileMode{be.url: 0o600, filepath.Dir(be.url): 0o700} {
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %v", path, st.Mode(), err, want)
+		}
 	}
 }
