@@ -2380,7 +2380,7 @@ var modelOptionNotes = map[string]struct {
 	"belongs_to":  {false, "is not applied: the model has no accessor for the related rows (query them with where)"},
 	"has_many":    {false, "is not applied: the model has no accessor for the related rows (query them with where)"},
 	"has_one":     {false, "is not applied: the model has no accessor for the related row (query it with where)"},
-	"indexes":     {false, "is not applied: no index is made (a db.run(\"CREATE INDEX ...\") in on_start makes one)"},
+	"indexes":     {false, "is not applied: no index is made (db.exec(\"CREATE INDEX IF NOT EXISTS ...\") below the model's declaration makes one)"},
 }
 
 // appliedOptions are the options of a model the runtime applies: those
@@ -2405,6 +2405,11 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 		case o.Key == "table" || o.Key == "timestamps":
 		case known && n.refuse:
 			f.c.errorf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
+		case known && o.Key == "indexes" && mentionsUnique(o.Value):
+			// (duplicates went in where the program meant one row a
+			// key: one like per user)
+			table := strings.ToLower(st.Name.Name) + "s"
+			f.c.warnf(o.PosV, "model %s: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec(\"CREATE UNIQUE INDEX IF NOT EXISTS %s_key ON %s (field, other)\"), and a duplicate is then a unique_violation DatabaseError", st.Name.Name, table, table)
 		case known:
 			f.c.warnf(o.PosV, "model %s: %s %s%s", st.Name.Name, o.Key, n.note, f.c.relationHint(st, o))
 		default:
@@ -2415,6 +2420,21 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 			f.c.errorf(o.PosV, "model %s: unknown option %s (%s)", st.Name.Name, o.Key, hint)
 		}
 	}
+}
+
+// mentionsUnique reports whether an indexes option's value asks for a
+// unique index somewhere (unique: true).
+func mentionsUnique(v ast.Expr) bool {
+	found := false
+	ast.Inspect(v, func(n any) bool {
+		if e, ok := n.(*ast.ObjEntry); ok && e.Key == "unique" {
+			if b, ok := e.Value.(*ast.BoolLit); !ok || b.Value {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // relationHint is the "; store the id, user_id: Int" of a belongs_to

@@ -755,11 +755,12 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
   model Project { name: String  belongs_to: Tenant }
   model P { x: Int }
   model Q { belongs_to: P }
+  model Like { post_id: Int, user_id: Int, indexes: [{ fields: ["post_id", "user_id"], unique: true }] }
 }
 `, []string{
 		"2:32: warning: model Author: has_many is not applied: the model has no accessor for the related rows (query them with where)",
 		"3:47: warning: model Book: belongs_to is not applied: the model has no accessor for the related rows (query them with where)",
-		`3:69: warning: model Book: indexes is not applied: no index is made (a db.run("CREATE INDEX ...") in on_start makes one)`,
+		`3:69: warning: model Book: indexes is not applied: no index is made (db.exec("CREATE INDEX IF NOT EXISTS ...") below the model's declaration makes one)`,
 		// Written bare, as a field's type is, they are the same options
 		// (belongs_to: Tenant was an error that said "it is accepted",
 		// belongs_to: P a warning).
@@ -767,6 +768,8 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 		"5:33: warning: model Project: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, tenant_id: Int",
 		"7:3: warning: model Q has no fields and no type Q gives it any: its rows hold an id alone; declare them, model Q { name: String }, or a type Q { ... } beside it",
 		"7:13: warning: model Q: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, p_id: Int",
+		// (duplicates went in where one row a key was meant)
+		`8:44: warning: model Like: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec("CREATE UNIQUE INDEX IF NOT EXISTS likes_key ON likes (field, other)"), and a duplicate is then a unique_violation DatabaseError`,
 	})
 }
 
