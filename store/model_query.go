@@ -285,6 +285,17 @@ func (m *Model) filter(t *vm.Thread, tb *table, method string, f vm.Value, param
 		} else {
 			b.WriteString(" AND ")
 		}
+		if v.Kind() == vm.KRange && c.kind != kindJSON && v.AsRange().Len() <= maxFilterParams {
+			// range(1, 4), which equals [1, 2, 3], filters as that list
+			// (it was a TypeError: "field id is Int, got 1..4")
+			r := v.AsRange()
+			elems := make([]vm.Value, 0, r.Len())
+			for i := int64(0); i < r.Len(); i++ {
+				n, _ := r.Index(i)
+				elems = append(elems, vm.Int(n))
+			}
+			v = vm.NewArray(elems)
+		}
 		if v.Kind() == vm.KArray && c.kind != kindJSON {
 			var in []string
 			first := len(*params)
