@@ -328,11 +328,7 @@ func (m *Model) sync(ctx context.Context, db *DB, q querier) (*table, error) {
 	if len(existing) == 0 {
 		defs := []string{d.idColumn()}
 		for _, c := range m.cols[1:] {
-			def := quoteIdent(c.name) + " " + d.columnType(c.kind)
-			if _, lit := m.columnDefault(tb, d, c); lit != "" {
-				def += " DEFAULT " + lit // (as a column added later has)
-			}
-			defs = append(defs, def)
+			defs = append(defs, quoteIdent(c.name)+" "+d.columnType(c.kind))
 		}
 		_, err := q.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+m.tableSQL+" ("+strings.Join(defs, ", ")+")")
 		m.selects(tb)

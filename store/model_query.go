@@ -870,15 +870,6 @@ func (m *Model) create(t *vm.Thread, tb *table, data vm.Value) (vm.Value, error)
 			}
 		}
 	}
-	for ci := 1; ci < len(m.cols); ci++ {
-		if !has(cols, ci) {
-			// NULL, as the declaration says: a column's DEFAULT is the
-			// one of the declaration that made it (for the rows an
-			// older version, or a raw INSERT, gives no value), which
-			// a field's default since taken away or changed is not.
-			cols, params = append(cols, ci), append(params, nil)
-		}
-	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
 	b.WriteString(m.tableSQL)
