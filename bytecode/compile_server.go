@@ -393,6 +393,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.checkParamTypes(fn)
 				f.checkPathParams(st, p, fn)
 				f.checkBodyParam(st, p, fn)
+				f.warnHandlerHabits(st, p, fn)
 				f.c.warnStatusSlips(fn, "a handler")
 				f.warnFrameworkParams(st, p, fn)
 				f.warnUntypedDefaults(st, p, fn)
@@ -406,6 +407,7 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
+				f.warnHandlerHabits(st, p, lam.Fn)
 				for _, prm := range lam.Fn.Params {
 					if prm.Pattern != nil {
 						f.c.errorf(prm.PosV, "route %s %s: a handler's parameters bind by name (path, query, body field), and a destructuring pattern has none: take req and destructure req.body", st.Method, shownPath(p))
@@ -1699,6 +1701,60 @@ func (f *fstate) checkBodyParam(st *ast.RouteDecl, path string, fn *ast.Function
 	}
 }
 
+// wholeBodyNames are parameter names other frameworks give the whole
+// request body (Express's req.body as a handler's `body`, FastAPI's
+// `payload: Item`): here an untyped one reads the body's field of its
+// name.
+var wholeBodyNames = map[string]bool{"body": true, "data": true, "payload": true, "input": true, "json": true}
+
+// warnHandlerHabits warns of two habits of other frameworks that compile
+// and answer wrongly: a handler of a body method whose one parameter,
+// untyped and named as the whole body is elsewhere (`fn(body)`,
+// `fn(user)` of a model User), which reads the body's field of that
+// name, nil (a POST stored nil and answered 201); and a handler that
+// ends by assigning a new local (`users = User.all()`), which answers
+// null.
+func (f *fstate) warnHandlerHabits(st *ast.RouteDecl, path string, fn *ast.Function) {
+	if fn == nil || fn.Body == nil {
+		return
+	}
+	hasRes := false
+	for _, prm := range fn.Params {
+		if prm.Name != nil && (prm.Name.Name == "res" || prm.Name.Name == "response") {
+			hasRes = true
+		}
+	}
+	if st.BodyType == nil && (st.Method == "POST" || st.Method == "PUT" || st.Method == "PATCH") && len(fn.Params) == 1 {
+		prm := fn.Params[0]
+		if prm.Name != nil && prm.Type == nil && prm.Default == nil && !slices.Contains(strings.Split(path, "/"), ":"+prm.Name.Name) {
+			name := prm.Name.Name
+			model := ""
+			for m := range f.c.models {
+				if strings.EqualFold(m, name) {
+					model = m
+				}
+			}
+			if wholeBodyNames[name] || model != "" {
+				typ := "T"
+				if model != "" {
+					typ = model
+				}
+				f.c.warnf(prm.PosV, "route %s %s: the parameter %s reads the request body's field \"%s\" (parameters bind by name), nil for a body that has none; the whole body is req.body (fn(req)), or checked as a record with `route %s \"%s\" body: %s => fn(req) ...`",
+					st.Method, shownPath(path), name, name, st.Method, st.Path, typ)
+			}
+		}
+	}
+	if hasRes {
+		return // (res.json gave the answer)
+	}
+	if last, ok := fn.Body.Stmts[max(len(fn.Body.Stmts)-1, 0)].(*ast.Assign); ok && last.Op == "=" && len(last.Declares) == 1 && last.Declares[0] {
+		if pb, ok := last.Targets[0].(*ast.PBind); ok {
+			f.c.warnf(last.PosV, "route %s %s: the handler ends by assigning %s, whose value is nil: what a handler returns is the answer, so every request is answered null; end it with %s itself",
+				st.Method, shownPath(path), pb.Name.Name, pb.Name.Name)
+		}
+	}
+}
+
 // valuelessEnd tells where the last statement of body is, and what it
 // is, when it has no value (an assignment, a declaration, a loop, a
 // print); "" when it has one.
@@ -2405,11 +2461,17 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 		case o.Key == "table" || o.Key == "timestamps":
 		case known && n.refuse:
 			f.c.errorf(o.PosV, "model %s: %s %s", st.Name.Name, o.Key, n.note)
-		case known && o.Key == "indexes" && mentionsUnique(o.Value):
+		case known && o.Key == "indexes" && uniqueFields(o.Value) != nil:
 			// (duplicates went in where the program meant one row a
 			// key: one like per user)
 			table := strings.ToLower(st.Name.Name) + "s"
-			f.c.warnf(o.PosV, "model %s: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec(\"CREATE UNIQUE INDEX IF NOT EXISTS %s_key ON %s (field, other)\"), and a duplicate is then a unique_violation DatabaseError", st.Name.Name, table, table)
+			for _, t := range st.Options {
+				if lit, ok := t.Value.(*ast.StringLit); ok && t.Key == "table" {
+					table = lit.Value
+				}
+			}
+			cols := strings.Join(uniqueFields(o.Value), ", ")
+			f.c.warnf(o.PosV, "model %s: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec(\"CREATE UNIQUE INDEX IF NOT EXISTS %s_key ON %s (%s)\"), and a duplicate is then a unique_violation DatabaseError", st.Name.Name, table, table, cols)
 		case known:
 			f.c.warnf(o.PosV, "model %s: %s %s%s", st.Name.Name, o.Key, n.note, f.c.relationHint(st, o))
 		default:
@@ -2422,19 +2484,42 @@ func (f *fstate) checkModelOptions(st *ast.ModelDecl) {
 	}
 }
 
-// mentionsUnique reports whether an indexes option's value asks for a
-// unique index somewhere (unique: true).
-func mentionsUnique(v ast.Expr) bool {
-	found := false
+// uniqueFields are the fields of the first index an indexes option's
+// value asks to be unique (unique: true), ["field"] when it names none
+// as literals; nil when it asks for none.
+func uniqueFields(v ast.Expr) []string {
+	var fields []string
 	ast.Inspect(v, func(n any) bool {
-		if e, ok := n.(*ast.ObjEntry); ok && e.Key == "unique" {
-			if b, ok := e.Value.(*ast.BoolLit); !ok || b.Value {
-				found = true
+		o, ok := n.(*ast.ObjectLit)
+		if !ok || fields != nil {
+			return fields == nil
+		}
+		unique := false
+		var named []string
+		for _, e := range o.Entries {
+			switch e.Key {
+			case "unique":
+				b, ok := e.Value.(*ast.BoolLit)
+				unique = !ok || b.Value
+			case "fields":
+				if a, ok := e.Value.(*ast.ArrayLit); ok {
+					for _, x := range a.Elems {
+						if s, ok := x.(*ast.StringLit); ok {
+							named = append(named, s.Value)
+						}
+					}
+				}
 			}
 		}
-		return !found
+		if unique {
+			fields = named
+			if len(fields) == 0 {
+				fields = []string{"field"}
+			}
+		}
+		return fields == nil
 	})
-	return found
+	return fields
 }
 
 // relationHint is the "; store the id, user_id: Int" of a belongs_to

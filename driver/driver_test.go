@@ -756,6 +756,7 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
   model P { x: Int }
   model Q { belongs_to: P }
   model Like { post_id: Int, user_id: Int, indexes: [{ fields: ["post_id", "user_id"], unique: true }] }
+  model Vote { post_id: Int, table: "ballots", indexes: [{ fields: ["post_id"], unique: true }] }
 }
 `, []string{
 		"2:32: warning: model Author: has_many is not applied: the model has no accessor for the related rows (query them with where)",
@@ -769,7 +770,8 @@ func TestUnappliedModelOptionsWarn(t *testing.T) {
 		"7:3: warning: model Q has no fields and no type Q gives it any: its rows hold an id alone; declare them, model Q { name: String }, or a type Q { ... } beside it",
 		"7:13: warning: model Q: belongs_to is not applied: the model has no accessor for the related rows (query them with where); store the id, p_id: Int",
 		// (duplicates went in where one row a key was meant)
-		`8:44: warning: model Like: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec("CREATE UNIQUE INDEX IF NOT EXISTS likes_key ON likes (field, other)"), and a duplicate is then a unique_violation DatabaseError`,
+		`8:44: warning: model Like: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec("CREATE UNIQUE INDEX IF NOT EXISTS likes_key ON likes (post_id, user_id)"), and a duplicate is then a unique_violation DatabaseError`,
+		`9:48: warning: model Vote: indexes is not applied, and unique: true is not enforced: duplicates are stored; make the index below the model's declaration, db.exec("CREATE UNIQUE INDEX IF NOT EXISTS ballots_key ON ballots (post_id)"), and a duplicate is then a unique_violation DatabaseError`,
 	})
 }
 
@@ -1859,5 +1861,33 @@ print(make()(2), xs, f())
 func TestPlaceholderWarned(t *testing.T) {
 	expectWarnings(t, "fn f() {\n  ...\n}\nprint(f())\n", []string{
 		"2:3: warning: ... stands for code not written yet: it does nothing (a function of only ... returns nil, a route's handler answers null)",
+	})
+}
+
+// Two habits of other frameworks that compiled silently and answered
+// wrongly: a body method's one parameter named as the whole body is
+// elsewhere (fn(body), fn(data), fn(user) of a model User) reads the
+// body's field of that name, nil (a POST stored nil and answered 201);
+// a handler ending by assigning a new local answers null. A parameter
+// named as a field, a path parameter, a typed one, a state update and
+// a handler with res are left alone.
+func TestHandlerHabitsWarned(t *testing.T) {
+	expectWarnings(t, `model User { name: String }
+server {
+  var users = []
+  route POST "/users" => fn(user) { users = [...users, user]; user }
+  route POST "/b" => fn(body) { { got: body } }
+  route POST "/n" => fn(name) { name }
+  route PUT "/u/:user" => fn(user) { user }
+  route POST "/t" => fn(user: String) { user }
+  route GET "/all" => fn() { all_users = User.all() }
+  route GET "/state" => fn() { users = User.all() }
+  route POST "/r" => fn(res) { res.json({ a: 1 })
+    done = true }
+}
+`, []string{
+		`4:29: warning: route POST /users: the parameter user reads the request body's field "user" (parameters bind by name), nil for a body that has none; the whole body is req.body (fn(req)), or checked as a record with ` + "`" + `route POST "/users" body: User => fn(req) ...` + "`",
+		`5:25: warning: route POST /b: the parameter body reads the request body's field "body" (parameters bind by name), nil for a body that has none; the whole body is req.body (fn(req)), or checked as a record with ` + "`" + `route POST "/b" body: T => fn(req) ...` + "`",
+		`9:30: warning: route GET /all: the handler ends by assigning all_users, whose value is nil: what a handler returns is the answer, so every request is answered null; end it with all_users itself`,
 	})
 }
