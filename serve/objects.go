@@ -904,10 +904,22 @@ func (r *resObject) CallMethod(t *vm.Thread, name string, args []vm.Value) (vm.V
 		if len(args) < 1 {
 			return vm.Nil, true, vm.TypeErrorf("res.json needs a value")
 		}
+		if len(args) > 1 {
+			// (res.json(v, 201): the status was dropped)
+			return vm.Nil, true, vm.TypeErrorf("res.json takes one value: the status is set with res.status(%s).json(v)", vm.Repr(args[1]))
+		}
 		r.jsonSet, r.json = true, args[0]
 		return vm.HostValue(r), true, nil
 	case "send", "text":
+		if len(args) > 1 {
+			return vm.Nil, true, vm.TypeErrorf("res.%s takes one value: the status is set with res.status(%s).%s(v)", name, vm.Repr(args[1]), name)
+		}
 		if len(args) < 1 {
+			if name == "send" {
+				// res.status(204).send(), Express's: no body
+				r.bodySet, r.bodyText = true, nil
+				return vm.HostValue(r), true, nil
+			}
 			return vm.Nil, true, vm.TypeErrorf("res.%s needs a value", name)
 		}
 		if k := args[0].Kind(); name == "send" && (k == vm.KObject || k == vm.KArray) {

@@ -1205,6 +1205,8 @@ server {
   route GET "/holds-req" => fn(req) { { r: req } }
   route GET "/txt-nil" => fn() text(nil, 200, { "X-N": "1" })
   route GET "/send-nil" => fn(res) { res.send(nil) }
+  route DELETE "/send-none" => fn(res) { res.status(204).send() }
+  route GET "/json-status" => fn(res) { res.json({ a: 1 }, 201) }
   route GET "/cookie-nil" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", nil) })
   route GET "/cookie-some" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", Some("v w")) })
   route GET "/cookie-opt" => fn() with_headers(respond(200, {}), { "Set-Cookie": set_cookie("s", "v", { domain: None, path: Some("/app"), sameSite: None }) })
@@ -1285,6 +1287,17 @@ func TestResponseHelpers(t *testing.T) {
 	check("/page-nil", 200, "", "Content-Type", "text/html; charset=utf-8") // nil: no body
 	check("/txt-nil", 200, "", "X-N", "1")
 	check("/send-nil", 200, "", "Content-Type", "text/plain; charset=utf-8") // nil: no body, as text(nil)
+	// Express's res.status(204).send() (a 500: "res.send needs a
+	// value"); res.json(v, 201) dropped its status (a TypeError now)
+	if r := do(t, "DELETE", u+"/send-none", ""); r.status != 204 || r.body != "" {
+		t.Errorf("res.status(204).send(): %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", u+"/json-status", ""); r.status != 500 {
+		t.Errorf("res.json(v, 201): %d %q", r.status, r.body)
+	}
+	waitFor(t, func() bool {
+		return len(logged(app.logs, "res.json takes one value: the status is set with res.status(201).json(v)")) == 1
+	})
 	check("/cookie-nil", 200, "{}", "Set-Cookie", "s=")
 	check("/cookie-some", 200, "{}", "Set-Cookie", "s=v%20w")
 	check("/cookie-opt", 200, "{}", "Set-Cookie", "s=v; Path=/app")

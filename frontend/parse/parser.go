@@ -277,6 +277,9 @@ func (p *parser) errorExpected(what string) {
 	case p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].Lit == "typeof" && !p.tok.NLBefore:
 		// typeof x (JavaScript)
 		p.fail("expected %s, found %s: typeof is JavaScript's: write type_of(x), or test a kind with x is Int", what, p.tok)
+	case p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].Lit == "unless" && !p.tok.NLBefore:
+		// unless cond { ... } (Ruby)
+		p.fail("expected %s, found %s: unless is Ruby's: write if not cond { ... }", what, p.tok)
 	case p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].Lit == "lambda" && !p.tok.NLBefore:
 		// lambda x: x * 2 (Python)
 		p.fail("expected %s, found %s: lambda is Python's: a function is written fn(x) x * 2, or x => x * 2", what, p.tok)

@@ -306,7 +306,12 @@ func (p *parser) routeDecl() ast.Stmt {
 	p.next()
 	m := p.tok
 	if m.Kind == token.STRING {
-		p.failAt(m.Pos, m.End, "a route needs a method before its path, as in route GET %q => handler", m.Lit)
+		method, path := "GET", m.Lit
+		if verb, rest, ok := strings.Cut(m.Lit, " "); ok && HTTPMethods[strings.ToUpper(verb)] {
+			// route "GET /users/:id": the method written in the path
+			method, path = strings.ToUpper(verb), strings.TrimSpace(rest)
+		}
+		p.failAt(m.Pos, m.End, "a route needs a method before its path, as in route %s %q => handler", method, path)
 	}
 	r.Method = strings.ToUpper(m.Lit)
 	if !HTTPMethods[r.Method] {

@@ -106,6 +106,7 @@ var missingGlobals = map[string]string{
 	"exports":            "a program is one file: pub fn and pub x = ... mark what another program may import",
 	"errors":             "an error is thrown as its message, throw \"failed\", or as an object, throw { message, code }; a function that may fail returns Err(\"...\")",
 	"os":                 "the environment is env(\"NAME\"), a script's arguments args(), files fs.read_text(path), and exit(code) ends a script",
+	"ENV":                "Ruby's ENV[\"NAME\"] is env(\"NAME\") here, or declared: env NAME: String",
 	"time":               "a pause is sleep(ms) (sleep(1.second)), the time now() or Date.now(), and a duration 5.seconds",
 }
 
