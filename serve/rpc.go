@@ -121,7 +121,7 @@ func (s *Server) rpcFunc(name string, fn vm.Value, pos bytecode.Pos) vm.Value {
 // headers no page can make a browser send to another site unasked: the
 // X-Tova-Call of another server's call, or a JSON Content-Type.
 func rpcCallerHeaders(r *netio.Request) bool {
-	if r.Header(peerCallHeader) != "" {
+	if r.Header(peerCallHeader) == "1" { // (as the CSRF check takes it)
 		return true
 	}
 	ct, _, _ := strings.Cut(r.Header("Content-Type"), ";")
