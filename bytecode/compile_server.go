@@ -398,12 +398,14 @@ func (f *fstate) serverBody(stmts []ast.Stmt, prefix string) {
 				f.warnFrameworkParams(st, p, fn)
 				f.warnUntypedDefaults(st, p, fn)
 				f.warnTextParamComparedToNumber(st, p, fn)
+				f.warnRequestTextWithNumber(st, p, fn)
 			}
 			if lam, ok := st.Handler.(*ast.Lambda); ok {
 				f.c.warnStatusSlips(lam.Fn, "a handler")
 				f.warnFrameworkParams(st, p, lam.Fn)
 				f.warnUntypedDefaults(st, p, lam.Fn)
 				f.warnTextParamComparedToNumber(st, p, lam.Fn)
+				f.warnRequestTextWithNumber(st, p, lam.Fn)
 				f.checkParamTypes(lam.Fn)
 				f.checkPathParams(st, p, lam.Fn)
 				f.checkBodyParam(st, p, lam.Fn)
@@ -1595,6 +1597,68 @@ func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, f
 			f.c.warnf(at.PosV, "route %s %s: the path parameter %s is text (\"1\" for /1), and == never converts: it equals no number; declare it %s: Int to have it converted (a path that is no Int answers 400)", st.Method, shownPath(path), name, name)
 		}
 	}
+}
+
+// warnRequestTextWithNumber warns of req.params.x or req.query.x (text,
+// always) compared with a number by == or !=, or given to + or * with
+// one: `u.id == req.params.id` matched nothing, `req.query.page * 10`
+// was "2222222222" and `req.params.id + 1` "71", without a word.
+func (f *fstate) warnRequestTextWithNumber(st *ast.RouteDecl, path string, fn *ast.Function) {
+	var req *ast.Binding
+	for _, prm := range fn.Params {
+		if prm.Name != nil && prm.Type == nil && (prm.Name.Name == "req" || prm.Name.Name == "request") {
+			req = prm.Name.Binding
+		}
+	}
+	if req == nil {
+		return
+	}
+	textOf := func(e ast.Expr) (where, name string) {
+		m, ok := e.(*ast.Member)
+		if !ok {
+			return "", ""
+		}
+		inner, ok := m.X.(*ast.Member)
+		if !ok || inner.Name != "params" && inner.Name != "query" {
+			return "", ""
+		}
+		if id, ok := inner.X.(*ast.Ident); ok && id.Binding != nil && origin(id.Binding) == req {
+			return inner.Name, m.Name
+		}
+		return "", ""
+	}
+	numberish := func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.IntLit, *ast.FloatLit:
+			return true
+		case *ast.Member:
+			return f.c.intField(e.Name)
+		}
+		return false
+	}
+	done := false
+	ast.Inspect(fn.Body, func(n any) bool {
+		e, ok := n.(*ast.Binary)
+		if done || !ok || e.Op != "==" && e.Op != "!=" && e.Op != "+" && e.Op != "*" {
+			return !done
+		}
+		where, name := textOf(e.X)
+		other := e.Y
+		if where == "" {
+			where, name = textOf(e.Y)
+			other = e.X
+		}
+		if where == "" || !numberish(other) {
+			return true
+		}
+		done = true
+		what := map[string]string{"==": "== never converts: it equals no number", "!=": "!= never converts: it differs from every number",
+			"+": "+ joins it with the number as text (\"7\" + 1 is \"71\")", "*": "* repeats it (\"2\" * 3 is \"222\")"}[e.Op]
+		kind := map[string]string{"params": "path parameter", "query": "query parameter"}[where]
+		f.c.warnf(e.PosV, "route %s %s: req.%s.%s is text, as every %s is, and %s; take it as a typed parameter, fn(%s: Int), to have it converted (text that is no Int answers 400)",
+			st.Method, shownPath(path), where, name, kind, what, name)
+		return false
+	})
 }
 
 // intField reports whether the program gives a field of that name Int

@@ -1891,3 +1891,22 @@ server {
 		`9:30: warning: route GET /all: the handler ends by assigning all_users, whose value is nil: what a handler returns is the answer, so every request is answered null; end it with all_users itself`,
 	})
 }
+
+// req.params.x and req.query.x are text: compared with a number by == (a
+// find that never matched), or given to + (concatenation) or * (text
+// repeated), they are warned of, as an untyped path parameter compared
+// with a number is; text compared with text is left alone.
+func TestRequestTextWithNumberWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  users = [{ id: 1, name: "a" }]
+  route GET "/items" => fn(req) { { offset: req.query.page * 10 } }
+  route GET "/users/:id" => fn(req) { users |> find(fn(u) u.id == req.params.id) }
+  route GET "/n/:id" => fn(req) { { n: req.params.id + 1 } }
+  route GET "/ok/:slug" => fn(req) { { s: req.params.slug + "-x", q: req.query.name == "bob" } }
+}
+`, []string{
+		`3:60: warning: route GET /items: req.query.page is text, as every query parameter is, and * repeats it ("2" * 3 is "222"); take it as a typed parameter, fn(page: Int), to have it converted (text that is no Int answers 400)`,
+		`4:64: warning: route GET /users/:id: req.params.id is text, as every path parameter is, and == never converts: it equals no number; take it as a typed parameter, fn(id: Int), to have it converted (text that is no Int answers 400)`,
+		`5:54: warning: route GET /n/:id: req.params.id is text, as every path parameter is, and + joins it with the number as text ("7" + 1 is "71"); take it as a typed parameter, fn(id: Int), to have it converted (text that is no Int answers 400)`,
+	})
+}
