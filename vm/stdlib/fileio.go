@@ -466,7 +466,15 @@ func (rr *rowReader) readCSV(t *vm.Thread, r io.Reader, max int) (recs [][]strin
 					}
 					return nil, false, valueErr("%s: %s: line %d: a quoted cell that begins in this row is not closed (%s): is its closing quote missing, or was the file cut short?", rr.fname, rr.path, rr.line+pe.StartLine-1, by)
 				}
-				return nil, false, valueErr("%s: %s: line %d, column %d: %v", rr.fname, rr.path, rr.line+pe.Line-1, pe.Column, pe.Err)
+				why := pe.Err.Error()
+				switch {
+				case errors.Is(pe.Err, csv.ErrBareQuote):
+					// (Go's words: bare " in non-quoted-field)
+					why = `a " in a cell that is not quoted (a cell holding one is quoted, its quotes doubled: "27"" monitor")`
+				case errors.Is(pe.Err, csv.ErrQuote):
+					why = `a quoted cell's text goes on after its closing quote (a " inside one is doubled: "a ""b"" c")`
+				}
+				return nil, false, valueErr("%s: %s: line %d, column %d: %s", rr.fname, rr.path, rr.line+pe.Line-1, pe.Column, why)
 			}
 			if errors.Is(err, errTooLarge) {
 				return nil, false, err
@@ -865,6 +873,25 @@ func cellText(t *vm.Thread, v vm.Value) (string, error) {
 			return "", err
 		}
 		return string(b), nil
+	case vm.KFloat:
+		// (1.0 was written 1, and read back an Int: the column's kind
+		// changed by a read and a write)
+		s := vm.ToString(v)
+		if f := v.AsFloat(); !math.IsInf(f, 0) && !math.IsNaN(f) && !strings.ContainsAny(s, ".eEn") {
+			s += ".0"
+		}
+		return s, nil
+	case vm.KDuration, vm.KSize:
+		// as JSON writes them: milliseconds, bytes (10m was read back
+		// as the String "10m")
+		b, err := AppendJSON(t, nil, v)
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+	if v.IsCallable() {
+		return "", vm.TypeErrorf("a function cannot be a CSV cell (it was written as its display text)")
 	}
 	return vm.ToString(v), nil
 }

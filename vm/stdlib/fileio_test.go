@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tova/vm"
 )
@@ -120,7 +121,7 @@ func TestReadErrors(t *testing.T) {
 		{"read", a(S(dir)), "IOError", "is a directory"},
 		{"read", a(p("r.csv", "a,b\n1,2\n\n3,4,5\n")), "ValueError", "r.csv: line 4: the row has 3 fields, the header 2"},
 		{"read", a(p("r2.csv", "1,2\n3\n"), nilV, B(false)), "ValueError", "line 2: the row has 1 fields, the first row 2"},
-		{"read", a(p("q.csv", "a,b\n1,\"x\ny\"\n2,x\"y\n")), "ValueError", "q.csv: line 4, column 4: bare \" in non-quoted-field"},
+		{"read", a(p("q.csv", "a,b\n1,\"x\ny\"\n2,x\"y\n")), "ValueError", "q.csv: line 4, column 4: a \" in a cell that is not quoted"},
 		// A quote left open on the last line, which ends in a line
 		// break, is named as not closed (it got the CSV library's words
 		// and a column past the line's end).
@@ -129,10 +130,10 @@ func TestReadErrors(t *testing.T) {
 		// a stray quote (closed, then more text) on the last line of a
 		// file whose line breaks are CRs, without a final one: not an
 		// open quote
-		{"read", a(p("u3.csv", "a,b\r1,\"ab\"c")), "ValueError", "u3.csv: line 2, column 6: extraneous or missing \" in quoted-field"},
+		{"read", a(p("u3.csv", "a,b\r1,\"ab\"c")), "ValueError", "u3.csv: line 2, column 6: a quoted cell's text goes on after its closing quote"},
 		// A quote followed by more of its cell, on the last line, is not
 		// an open one.
-		{"read", a(p("x.csv", "a,b\n1,\"ab\"c\n")), "ValueError", "x.csv: line 2, column 6: extraneous or missing \" in quoted-field"},
+		{"read", a(p("x.csv", "a,b\n1,\"ab\"c\n")), "ValueError", "x.csv: line 2, column 6: a quoted cell's text goes on after its closing quote"},
 		// named where the cell begins (it named the line it ran to)
 		{"read", a(p("m.csv", "a,b\n1,ok\n2,\"first\nsec")), "ValueError", "m.csv: line 3: a quoted cell that begins in this row is not closed (by line 4)"},
 		{"read", a(p("dup.csv", "a,b,a\n1,2,3\n")), "ValueError", `dup.csv: line 1: the header names column "a" twice`},
@@ -511,4 +512,31 @@ func TestDataOptionsAsTrailingObject(t *testing.T) {
 		{"read", a(path, S(";"), O("delimiter", S(","))), "TypeError", "read: delimiter is given twice"},
 		{"write", a(L(), path, O("append", S("yes"))), "TypeError", "write: expected Bool append, got String"},
 	})
+}
+
+// A CSV cell keeps a Float's kind (1.0 was written 1, and read back an
+// Int), writes a Duration and a Size as JSON does (milliseconds, bytes:
+// 10m was read back as the String "10m"), and refuses a function (it
+// was written as its display text).
+func TestWriteCSVCellsReadBackAsWritten(t *testing.T) {
+	e := newEnv(t)
+	p := filepath.Join(t.TempDir(), "w.csv")
+	row := vm.NewObject()
+	row.Set("f", F(1.0))
+	row.Set("g", F(-2.5))
+	row.Set("d", vm.Duration(int64(10*time.Minute)))
+	row.Set("s", vm.Size(5<<20))
+	e.call(t, "write", L(vm.ObjectValue(row)), S(p))
+	if got := contents(t, p); got != "f,g,d,s\n1.0,-2.5,600000,5242880\n" {
+		t.Errorf("wrote %q", got)
+	}
+	back := e.call(t, "read", S(p)).AsArray().Elems[0].AsObject()
+	if f, _ := back.Get("f"); f.Kind() != vm.KFloat {
+		t.Errorf("1.0 read back as %s", vm.Repr(f))
+	}
+	fnRow := vm.NewObject()
+	fnRow.Set("i", builtin(t, "identity"))
+	if err := e.err(t, "write", L(vm.ObjectValue(fnRow)), S(p)); err.Kind != "TypeError" || !strings.Contains(err.Msg, "a function cannot be a CSV cell") {
+		t.Errorf("a function cell: %v", err)
+	}
 }

@@ -116,7 +116,7 @@ func TestStreamErrorsNameTheirLine(t *testing.T) {
 		t.Errorf("%d batches before the error, want 42", len(bs))
 	}
 	p = file(t, "q.csv", bigCSV(300)+"301,x\"y,true\n")
-	if _, err := batches(t, e, e.call(t, "stream", S(p), I(11))); err == nil || !strings.Contains(err.Error(), "q.csv: line 402, column 6: bare \"") {
+	if _, err := batches(t, e, e.call(t, "stream", S(p), I(11))); err == nil || !strings.Contains(err.Error(), "q.csv: line 402, column 6: a \" in a cell that is not quoted") {
 		t.Errorf("bad quote: %v", err)
 	}
 	// A quote left open on the last line is named as not closed, on the
