@@ -1572,22 +1572,10 @@ func (f *fstate) warnTextParamComparedToNumber(st *ast.RouteDecl, path string, f
 			id, ok := e.(*ast.Ident)
 			return ok && id.Binding != nil && origin(id.Binding) == b
 		}
-		numberish := func(e ast.Expr) bool {
-			switch e := e.(type) {
-			case *ast.IntLit, *ast.FloatLit:
-				return true
-			case *ast.Member:
-				// (t.id of rows the program writes with id: 1, or a
-				// model's, whose ids are Ints; a UUID's or a slug's
-				// field is text, as the path's)
-				return f.c.intField(e.Name)
-			}
-			return false
-		}
 		var at *ast.Binary
 		ast.Inspect(fn.Body, func(n any) bool {
 			if e, ok := n.(*ast.Binary); ok && at == nil && (e.Op == "==" || e.Op == "!=") &&
-				(isParam(e.X) && numberish(e.Y) || isParam(e.Y) && numberish(e.X)) {
+				(isParam(e.X) && f.numberish(e.Y) || isParam(e.Y) && f.numberish(e.X)) {
 				at = e
 			}
 			return at == nil
@@ -1627,15 +1615,6 @@ func (f *fstate) warnRequestTextWithNumber(st *ast.RouteDecl, path string, fn *a
 		}
 		return "", ""
 	}
-	numberish := func(e ast.Expr) bool {
-		switch e := e.(type) {
-		case *ast.IntLit, *ast.FloatLit:
-			return true
-		case *ast.Member:
-			return f.c.intField(e.Name)
-		}
-		return false
-	}
 	done := false
 	ast.Inspect(fn.Body, func(n any) bool {
 		e, ok := n.(*ast.Binary)
@@ -1648,7 +1627,7 @@ func (f *fstate) warnRequestTextWithNumber(st *ast.RouteDecl, path string, fn *a
 			where, name = textOf(e.Y)
 			other = e.X
 		}
-		if where == "" || !numberish(other) {
+		if where == "" || !f.numberish(other) {
 			return true
 		}
 		done = true
@@ -1659,6 +1638,19 @@ func (f *fstate) warnRequestTextWithNumber(st *ast.RouteDecl, path string, fn *a
 			st.Method, shownPath(path), where, name, kind, what, name)
 		return false
 	})
+}
+
+// numberish reports whether e is a number: a literal, or a field the
+// program gives Ints (t.id of rows it writes with id: 1, or a model's,
+// whose ids are Ints; a UUID's or a slug's field is text, as a path's).
+func (f *fstate) numberish(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.IntLit, *ast.FloatLit:
+		return true
+	case *ast.Member:
+		return f.c.intField(e.Name)
+	}
+	return false
 }
 
 // intField reports whether the program gives a field of that name Int

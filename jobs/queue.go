@@ -457,19 +457,8 @@ func (e *engine[TTx]) register(ctx context.Context, c clientRow, topics, declare
 					live[asString(row[0])] = true
 				}
 			}
-			rows, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
-			if err != nil {
+			if gone, err = e.forgetGone(ctx, tx, declared, live); err != nil {
 				return err
-			}
-			for _, row := range rows {
-				name := asString(row[0])
-				if slices.Contains(declared, name) || live[name] {
-					continue
-				}
-				if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
-					return err
-				}
-				gone = append(gone, name)
 			}
 		}
 		if err := e.db.exec(ctx, tx, `INSERT INTO `+e.db.table("tova_job_clients")+` (id, server, host, pid, seen_at, dead_ms) VALUES ($1, $2, $3, $4, $5, $6)
@@ -517,19 +506,8 @@ func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string
 		// A server no longer declared and no longer run subscribes to
 		// nothing: publish stored deliveries for it, after its last
 		// process stopped, that nothing would run.
-		subs, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
-		if err != nil {
+		if forgot, err = e.forgetGone(ctx, tx, declared, live); err != nil {
 			return err
-		}
-		for _, row := range subs {
-			name := asString(row[0])
-			if slices.Contains(declared, name) || live[name] {
-				continue
-			}
-			if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
-				return err
-			}
-			forgot = append(forgot, name)
 		}
 		// (only the queues of servers not declared: a declared one's
 		// jobs are its own)
@@ -583,6 +561,26 @@ func (e *engine[TTx]) adopt(ctx context.Context, server string, owner map[string
 		return nil
 	})
 	return moved, left, forgot, waiting, err
+}
+
+// forgetGone deletes the subscriptions of the servers neither declared
+// nor live, returning their names.
+func (e *engine[TTx]) forgetGone(ctx context.Context, tx TTx, declared []string, live map[string]bool) (gone []string, err error) {
+	rows, err := e.db.query(ctx, tx, `SELECT DISTINCT server FROM `+e.db.table("tova_subscriptions"))
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		name := asString(row[0])
+		if slices.Contains(declared, name) || live[name] {
+			continue
+		}
+		if err := e.db.exec(ctx, tx, `DELETE FROM `+e.db.table("tova_subscriptions")+` WHERE server = $1`, name); err != nil {
+			return nil, err
+		}
+		gone = append(gone, name)
+	}
+	return gone, nil
 }
 
 func (e *engine[TTx]) heartbeat(ctx context.Context, id string, now time.Time) error {
