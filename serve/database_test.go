@@ -379,3 +379,23 @@ func TestUnknownHealthCheckKnownAsList(t *testing.T) {
 		t.Errorf("logged %v", recs)
 	}
 }
+
+// Express's res.locals and req.signedCookies say what Tova has instead
+// (they failed a step later: "cannot set field user of nil").
+func TestExpressFieldsSayTheTovaWay(t *testing.T) {
+	app := startApp(t, `
+server {
+  route GET "/l" => fn(req, res) { res.locals.user = "u"; "x" }
+  route GET "/s" => fn(req) req.signedCookies.sid
+}
+`)
+	for path, want := range map[string]string{
+		"/l": "Response has no field locals: what a middleware keeps for later code is req.locals (req.locals.user = u)",
+		"/s": "Request has no field signedCookies: a value kept signed in a cookie is a session's, sessions { secret: ... } and req.session",
+	} {
+		if r := do(t, "GET", app.urls[""]+path, ""); r.status != 500 {
+			t.Errorf("GET %s: %d %s", path, r.status, r.body)
+		}
+		waitFor(t, func() bool { return len(logged(app.logs, want)) == 1 })
+	}
+}

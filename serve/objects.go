@@ -160,6 +160,10 @@ func (q *reqObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 			return q.seen, true, nil
 		}
 	}
+	if name == "signedCookies" || name == "signed_cookies" {
+		// (Express's cookie-parser: "cannot read field sid of nil")
+		return vm.Nil, false, vm.TypeErrorf("Request has no field %s: a value kept signed in a cookie is a session's, sessions { secret: ... } and req.session", name)
+	}
 	if near := nearReqField(name); near != "" {
 		// req.param.id, req.header["x"]: nil, and the error came a
 		// step later, "cannot read field id of nil"
@@ -806,6 +810,9 @@ func (r *resObject) GetAttr(t *vm.Thread, name string) (vm.Value, bool, error) {
 		return vm.Int(int64(r.status)), true, nil
 	case "headers":
 		return headersValue("", r.headers), true, nil
+	case "locals":
+		// (Express's res.locals.user = …: "cannot set field user of nil")
+		return vm.Nil, false, vm.TypeErrorf("Response has no field locals: what a middleware keeps for later code is req.locals (req.locals.user = u)")
 	}
 	return vm.Nil, false, nil
 }

@@ -342,6 +342,8 @@ func TestErrors(t *testing.T) {
 		{"fn f() {\n  describe \"x\" { }\n}\n", []string{`2:12: expected newline or ';' after statement, found string "x": describe "..." { ... } blocks are the reference's test runner's (tova test), which this runtime does not have: check with assert_eq(actual, expected) in a script that tova run runs`}},
 		{"server {\n  route \"POST /users/:id\" => fn() 1\n}\n", []string{`2:9: a route needs a method before its path, as in route POST "/users/:id" => handler`}},
 		{"fn f(x) {\n  unless x > 1 { print(x) }\n}\n", []string{"2:10: expected newline or ';' after statement, found 'x': unless is Ruby's: write if not cond { ... }"}},
+		{"server {\n  route GET \"/q\" => fn(q: Optional[str] = None) q\n}\n", []string{"2:35: expected ',' or ')' in parameter list, found '[': a type's arguments are written in <>, Option<String> (or String?), [Int] for a list, not Python's Optional[...]"}},
+		{"server {\n  static \"public\"\n}\n", []string{`2:18: expected '=>' after the static prefix, found newline: static takes the prefix it serves at and the directory, static "/" => "public" (or static { dir: "public" })`}},
 		{"x = 5 instanceof Int\n", []string{"1:7: expected newline or ';' after statement, found 'instanceof': instanceof is JavaScript's: test a kind with x is Int (or type_of(x))"}},
 		{"r = /abc\nprint(r)\n", []string{"1:5: expected expression, found '/': a regex literal ends with a / on its line, /abc/"}},
 		{"x = 4 / / 2\n", []string{"1:9: expected expression, found '/'"}},

@@ -409,6 +409,10 @@ func (p *parser) closeList(open token.Token, what string) {
 		p.expectClose(open)
 		return
 	}
+	if what == "parameter list" && p.tok.Kind == token.LBRACK && p.p > 0 && p.toks[p.p-1].Kind == token.IDENT && p.toks[p.p-1].End == p.tok.Pos {
+		// fn(q: Optional[str] = None), fn(xs: List[int]) (Python's)
+		p.fail("expected ',' or ')' in parameter list, found '[': a type's arguments are written in <>, Option<String> (or String?), [Int] for a list, not Python's %s[...]", p.toks[p.p-1].Lit)
+	}
 	p.errorExpected("',' or '" + k.String() + "' in " + what)
 }
 

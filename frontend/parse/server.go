@@ -423,6 +423,10 @@ func (p *parser) staticDecl() ast.Stmt {
 	p.next()
 	s.Prefix = p.plainString("static prefix")
 	if !p.at(token.FATARROW) {
+		if p.tok.NLBefore || p.at(token.RBRACE) || p.at(token.EOF) {
+			// static "public" (express.static's): the directory alone
+			p.fail("expected '=>' after the static prefix, found %s: static takes the prefix it serves at and the directory, static \"/\" => %q (or static { dir: %q })", p.tok, s.Prefix, s.Prefix)
+		}
 		p.errorExpected("'=>' after the static prefix")
 	}
 	p.next()

@@ -12,6 +12,7 @@ package routepath
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"unicode"
 )
 
@@ -53,6 +54,10 @@ func Check(p string) string {
 			}
 		case ':':
 			name = seg[1:]
+			if base, ok := strings.CutSuffix(name, "?"); ok && ValidName(base) {
+				// (Express's optional parameter)
+				return fmt.Sprintf("bad parameter name %q: a parameter is never optional here: declare two routes, one with :%s and one without", name, base)
+			}
 			if !ValidName(name) {
 				return fmt.Sprintf("bad parameter name %q", name)
 			}

@@ -24,6 +24,7 @@ func TestCheck(t *testing.T) {
 			"/a/*/b":            `"*" must be the last segment`,
 			"/a/:":              `bad parameter name ""`,
 			"/a/:1x":            `bad parameter name "1x"`,
+			"/a/:id?":           `bad parameter name "id?": a parameter is never optional here: declare two routes, one with :id and one without`,
 			"/a/:x-y":           `bad parameter name "x-y"`,
 			"/u/:ñame/*résumé":  "", // identifiers, as Tova writes them
 			"/u/:$id/:x2":       "",
