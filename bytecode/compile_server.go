@@ -3137,6 +3137,18 @@ func (f *fstate) warnFrameworkParams(st *ast.RouteDecl, path string, fn *ast.Fun
 					}
 				}
 			}
+			if a, ok := n.(*ast.Assign); ok && at == nil && contextNames[prm.Name.Name] {
+				// (Koa's ctx.body = {...}, ctx.status = 201: set on nil)
+				for _, tg := range a.Targets {
+					if pt, ok := tg.(*ast.PTarget); ok {
+						if m, ok := pt.X.(*ast.Member); ok {
+							if id, ok := m.X.(*ast.Ident); ok && id.Binding == b && b != nil {
+								at, read = m, true
+							}
+						}
+					}
+				}
+			}
 			if m, ok := n.(*ast.Member); ok && at == nil && requestFields[m.Name] && contextNames[prm.Name.Name] {
 				// (net/http's r.URL.Path, Koa's ctx.path: a request's
 				// field read of a query value, nil)

@@ -1246,12 +1246,15 @@ func TestFrameworkHandlerParamsWarned(t *testing.T) {
   route GET "/g" => fn(w, r) { { p: r.path } }
   route GET "/ok4" => fn(r) { r.size }
   route POST "/ok5" => fn(c) { c.path }
+  route GET "/koa" => fn(ctx) { ctx.body = { a: 1 } }
 }
 `, []string{
 		`2:25: warning: route GET /hi: the parameter c is no request or response context (gin): a handler's parameters bind by name, so c is the query or body field "c", nil without one, and c.JSON(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
 		`3:24: warning: route GET /w: the parameter w is no request or response context (net/http's): a handler's parameters bind by name, so w is the query or body field "w", nil without one, and w.Write(...) fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
 		// (a request's field read of it)
 		`7:27: warning: route GET /g: the parameter r is no request or response context (net/http's): a handler's parameters bind by name, so r is the query or body field "r", nil without one, and r.path fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
+		// (Koa's answer set on its context: set on nil)
+		`10:26: warning: route GET /koa: the parameter ctx is no request or response context (Koa's or gin's): a handler's parameters bind by name, so ctx is the query or body field "ctx", nil without one, and ctx.body fails; take fn(req, res), and answer with the value itself, or respond(code, body)`,
 	})
 }
 
