@@ -1800,6 +1800,18 @@ func (f *fstate) warnHandlerHabits(st *ast.RouteDecl, path string, fn *ast.Funct
 			}
 		}
 	}
+	if len(fn.Body.Stmts) > 0 {
+		if es, ok := fn.Body.Stmts[len(fn.Body.Stmts)-1].(*ast.ExprStmt); ok && stringifies(es.X) {
+			// (Express's res.send(JSON.stringify(x)), Flask's
+			// json.dumps: the answer was a JSON string holding the text)
+			at := es.X.(*ast.Call).Fn.Pos()
+			if m, ok := es.X.(*ast.Call).Fn.(*ast.Member); ok {
+				at = m.X.Pos() // (JSON, not the dot)
+			}
+			f.c.warnf(at, "route %s %s: the handler answers the JSON text as a String, which is sent as JSON again (\"{\\\"a\\\":1}\"): return the value itself, which is answered as JSON",
+				st.Method, shownPath(path))
+		}
+	}
 	if hasRes {
 		return // (res.json gave the answer)
 	}
@@ -1809,6 +1821,23 @@ func (f *fstate) warnHandlerHabits(st *ast.RouteDecl, path string, fn *ast.Funct
 				st.Method, shownPath(path), pb.Name.Name, pb.Name.Name)
 		}
 	}
+}
+
+// stringifies reports whether e is a call that makes a value's JSON
+// text: JSON.stringify(x), json_stringify(x), to_json(x).
+func stringifies(e ast.Expr) bool {
+	c, ok := e.(*ast.Call)
+	if !ok {
+		return false
+	}
+	switch fn := c.Fn.(type) {
+	case *ast.Ident:
+		return isBuiltin(fn, "json_stringify") || isBuiltin(fn, "jsonStringify") || isBuiltin(fn, "to_json")
+	case *ast.Member:
+		id, ok := fn.X.(*ast.Ident)
+		return ok && isBuiltin(id, "JSON") && fn.Name == "stringify"
+	}
+	return false
 }
 
 // valuelessEnd tells where the last statement of body is, and what it

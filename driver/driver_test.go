@@ -1913,3 +1913,18 @@ func TestRequestTextWithNumberWarned(t *testing.T) {
 		`5:54: warning: route GET /n/:id: req.params.id is text, as every path parameter is, and + joins it with the number as text ("7" + 1 is "71"); take it as a typed parameter, fn(id: Int), to have it converted (text that is no Int answers 400)`,
 	})
 }
+
+// A handler answering JSON.stringify(x) sends the text as a JSON string
+// again ("{\"a\":1}"), Express's and Flask's habit: warned of. The text
+// used otherwise is not.
+func TestHandlerAnsweringJSONTextWarned(t *testing.T) {
+	expectWarnings(t, `server {
+  route GET "/x" => fn() { JSON.stringify({ a: 1 }) }
+  route GET "/y" => fn() json_stringify([1])
+  route GET "/z" => fn() { s = JSON.stringify({ a: 1 }); len(s) }
+}
+`, []string{
+		`2:28: warning: route GET /x: the handler answers the JSON text as a String, which is sent as JSON again ("{\"a\":1}"): return the value itself, which is answered as JSON`,
+		`3:26: warning: route GET /y: the handler answers the JSON text as a String, which is sent as JSON again ("{\"a\":1}"): return the value itself, which is answered as JSON`,
+	})
+}
