@@ -34,11 +34,7 @@ server "other" {
   background fn elsewhere() { print("elsewhere") }
 }`
 			old := startApp(t, v1, be)
-			old.call(t, "", "kick")
-			waitFor(t, 10*time.Second, "the blocking job to start", func() bool {
-				return len(listJobs(t, be, jobs.StateRunning)) == 1
-			})
-			old.stopWithin(100 * time.Millisecond)
+			stopWithJobsLeft(t, old, be, "")
 			if out := old.out.String(); strings.Contains(out, "mail") {
 				t.Fatalf("v1 ran mail before it stopped:\n%s", out)
 			}
@@ -88,11 +84,7 @@ func TestJobsOfARenamedServerTakenOverAfterItsLastProcessStops(t *testing.T) {
 			if !strings.Contains(next.logs.String(), "its jobs are taken over once it stops") {
 				t.Errorf("the wait is not logged:\n%s", next.logs)
 			}
-			old.call(t, "", "kick")
-			waitFor(t, 10*time.Second, "the blocking job to start", func() bool {
-				return len(listJobs(t, be, jobs.StateRunning)) == 1
-			})
-			old.stopWithin(100 * time.Millisecond)
+			stopWithJobsLeft(t, old, be, "")
 			waitFor(t, 20*time.Second, "the jobs left to be taken over", func() bool {
 				return len(next.out.Lines("v2 mail 2")) == 1 && len(next.out.Lines("v2 block")) == 1
 			})
@@ -134,11 +126,7 @@ server "worker" {
   background fn mail(n) { print("v2 worker mail {n}") }
 }`
 			old := startApp(t, v1, be)
-			old.call(t, "api", "kick")
-			waitFor(t, 10*time.Second, "the blocking job to start", func() bool {
-				return len(listJobs(t, be, jobs.StateRunning)) == 1
-			})
-			old.stopWithin(100 * time.Millisecond)
+			stopWithJobsLeft(t, old, be, "api")
 			next := startApp(t, v2, be)
 			waitFor(t, 10*time.Second, "the moved fn's job", func() bool { return len(next.out.Lines("v2 worker mail 2")) == 1 })
 			if !strings.Contains(next.logs.String(), `"to_server":"worker"`) {
@@ -159,4 +147,17 @@ func TestJobsFileIsTheOwnersAlone(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", path, st.Mode(), err, want)
 		}
 	}
+}
+
+// stopWithJobsLeft calls the app's kick (of server), which spawns a job
+// that blocks its one worker and others behind it, and stops the app
+// once the blocking one runs: the others stay queued, and the blocking
+// one is handed back.
+func stopWithJobsLeft(t *testing.T, app *testApp, be backend, server string) {
+	t.Helper()
+	app.call(t, server, "kick")
+	waitFor(t, 10*time.Second, "the blocking job to start", func() bool {
+		return len(listJobs(t, be, jobs.StateRunning)) == 1
+	})
+	app.stopWithin(100 * time.Millisecond)
 }

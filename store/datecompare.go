@@ -198,30 +198,9 @@ func comparedColumn(before, after string) (qual, col string) {
 	if op := comparison(b, true); op > 0 {
 		return columnBefore(strings.TrimRight(b[:len(b)-op], " \t\r\n"))
 	}
-	if m := inList.FindStringIndex(b); m != nil {
-		// ts IN ($1, $2), ts NOT IN (...), ts IS $1, ts IS NOT $1
+	if m := rightOf.FindStringIndex(b); m != nil {
+		// ts IN ($1, $2), ts IS NOT $1, ts NOT BETWEEN $1 AND $2
 		return columnBefore(strings.TrimRight(b[:m[0]], " \t\r\n"))
-	}
-	upper := strings.ToUpper(b)
-	switch {
-	case strings.HasSuffix(upper, " BETWEEN"):
-		rest := strings.TrimRight(b[:len(b)-len("BETWEEN")], " \t\r\n")
-		if strings.HasSuffix(strings.ToUpper(rest), " NOT") {
-			rest = strings.TrimRight(rest[:len(rest)-len("NOT")], " \t\r\n") // NOT BETWEEN
-		}
-		return columnBefore(rest)
-	case strings.HasSuffix(upper, " AND"):
-		// the second bound of BETWEEN $1 AND $2: its first is a
-		// placeholder or a value, after BETWEEN
-		rest := strings.TrimRight(b[:len(b)-len("AND")], " \t\r\n")
-		if w := strings.LastIndexAny(rest, " \t\r\n"); w >= 0 && strings.HasSuffix(strings.ToUpper(strings.TrimRight(rest[:w], " \t\r\n")), " BETWEEN") {
-			rest = strings.TrimRight(rest[:w], " \t\r\n")
-			rest = strings.TrimRight(rest[:len(rest)-len("BETWEEN")], " \t\r\n")
-			if strings.HasSuffix(strings.ToUpper(rest), " NOT") {
-				rest = strings.TrimRight(rest[:len(rest)-len("NOT")], " \t\r\n")
-			}
-			return columnBefore(rest)
-		}
 	}
 	a := strings.TrimLeft(after, " \t\r\n")
 	if op := comparison(a, false); op > 0 {
@@ -230,10 +209,10 @@ func comparedColumn(before, after string) (qual, col string) {
 	return "", ""
 }
 
-// inList matches the end of the SQL before a placeholder that is an
-// element of an IN list, or the right of IS: ` IN (`, ` NOT IN ($1, `,
-// ` IS `, ` IS NOT `.
-var inList = regexp.MustCompile(`(?i)\s(?:(?:NOT\s+)?IN\s*\((?:\s*\$\d+\s*,)*|IS(?:\s+NOT)?)\s*$`)
+// rightOf matches the end of the SQL before a placeholder that is an
+// element of an IN list, the right of IS, or a bound of BETWEEN: ` IN (`,
+// ` NOT IN ($1, `, ` IS NOT `, ` BETWEEN `, ` NOT BETWEEN $1 AND `.
+var rightOf = regexp.MustCompile(`(?i)\s(?:(?:NOT\s+)?IN\s*\((?:\s*\$\d+\s*,)*|IS(?:\s+NOT)?|(?:NOT\s+)?BETWEEN(?:\s+\S+\s+AND)?)\s*$`)
 
 // insertValues matches an INSERT's table, column list and the VALUES
 // after it, up to a placeholder.
